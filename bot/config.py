@@ -1,0 +1,87 @@
+"""Settings: read once from the environment into a frozen object that is passed in everywhere.
+
+Listeners, services and jobs never read ``os.environ`` themselves; ``load_settings`` is called once by the
+CLI entry point.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    timezone: str = "Europe/Brussels"
+    default_language: str = "nl"
+    staff_user_ids: frozenset[str] = field(default_factory=frozenset)
+    staff_usergroup_id: str | None = None
+    triage_channel_id: str | None = None
+    echo_sql: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _split_ids(value: str | None) -> frozenset[str]:
+    if not value:
+        return frozenset()
+    return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment) and explicit overrides."""
+    env = os.environ if environ is None else environ
+    database_url = env.get("WIEWEET_DATABASE_URL") or DEFAULT_DATABASE_URL
+    values: dict[str, object] = {
+        "database_url": normalise_database_url(database_url),
+        "slack_bot_token": env.get("SLACK_BOT_TOKEN") or None,
+        "slack_app_token": env.get("SLACK_APP_TOKEN") or None,
+        "slack_signing_secret": env.get("SLACK_SIGNING_SECRET") or None,
+        "slack_api_url": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+        "timezone": env.get("WIEWEET_TIMEZONE") or "Europe/Brussels",
+        "default_language": env.get("WIEWEET_LANGUAGE") or "nl",
+        "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),
+        "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
+        "triage_channel_id": env.get("WIEWEET_TRIAGE_CHANNEL") or None,
+        "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
+    }
+    values.update(overrides)
+    if values["default_language"] not in {"nl", "en"}:
+        raise ConfigError("bad_language", f"WIEWEET_LANGUAGE must be 'nl' or 'en', not {values['default_language']!r}")
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL forms people paste and pick the drivers wieweet ships with.
+
+    ``postgres://`` and ``postgresql://`` become ``postgresql+psycopg://`` (psycopg 3); a bare file path becomes
+    a SQLite URL.
+    """
+    url = url.strip()
+    if not url:
+        raise ConfigError("bad_database_url", "WIEWEET_DATABASE_URL is empty")
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if "://" not in url:
+        return "sqlite:///" + str(Path(url))
+    if not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise ConfigError(
+            "bad_database_url",
+            f"WIEWEET_DATABASE_URL must be a sqlite:/// or postgresql:// URL, not {url.split('://')[0]}://…",
+        )
+    return url

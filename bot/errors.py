@@ -1,0 +1,38 @@
+"""Domain errors. Each carries a ``code`` the UI turns into a message in the user's language."""
+
+from __future__ import annotations
+
+
+class WieweetError(Exception):
+    """Base class for errors that are the user's to fix (bad input, a stale button, a missing setting)."""
+
+    code: str = "error"
+
+    def __init__(self, code: str | None = None, message: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        super().__init__(message or self.code)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.code
+
+
+class ConfigError(WieweetError):
+    code = "config"
+
+
+class QueryError(WieweetError):
+    """A "who knows" query that cannot be searched (empty, only stopwords, too long, no words)."""
+
+    code = "query"
+
+
+class NotFoundError(WieweetError):
+    code = "not_found"
+
+
+class ImportFailed(WieweetError):
+    """A register import with errors: nothing was written."""
+
+    code = "import_failed"

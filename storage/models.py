@@ -1,0 +1,500 @@
+"""The whole product's schema as typed SQLAlchemy 2 models.
+
+Designed up front so that later features (routing, digests, self-service, privacy) add behaviour, not tables.
+Conventions:
+
+* every timestamp is a timezone-aware UTC ``datetime`` (``UTCDateTime`` stores naive UTC, returns aware UTC, the
+  same on SQLite and PostgreSQL);
+* enumerations are stored as short strings with a CHECK constraint (``native_enum=False``), portable and
+  readable in plain SQL;
+* list-valued register fields (expertise topics, tags, languages) are JSON arrays; themes are real rows linked by
+  association tables so they can be renamed and counted.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
+    return SAEnum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+# --- enumerations --------------------------------------------------------------------------------------------
+
+
+class Availability(enum.StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"  # until ``Expert.away_until``
+    OPTED_OUT = "opted_out"  # asked not to be routed questions
+
+
+class Consent(enum.StrEnum):
+    PENDING = "pending"  # imported from a file, listing not yet confirmed by the person
+    CONFIRMED = "confirmed"
+    WITHDRAWN = "withdrawn"  # never shown, never routed
+
+
+class Outcome(enum.StrEnum):
+    GOOD = "good"
+    MIXED = "mixed"
+    FAILED = "failed"
+
+
+class RecordStatus(enum.StrEnum):
+    """Moderation state of a register entry submitted from chat."""
+
+    PUBLISHED = "published"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"  # answered in the channel thread, searchable, may appear in digests
+    PRIVATE = "private"  # between asker and experts only
+    ANONYMOUS = "anonymous"  # asker hidden from experts; never public
+
+
+class QuestionStatus(enum.StrEnum):
+    OPEN = "open"
+    ROUTED = "routed"
+    CLAIMED = "claimed"
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    ESCALATED = "escalated"
+
+
+class RoutingStatus(enum.StrEnum):
+    ASKED = "asked"
+    CLAIMED = "claimed"
+    DECLINED = "declined"
+    FORWARDED = "forwarded"
+    EXPIRED = "expired"
+    ANSWERED = "answered"
+
+
+class TimerKind(enum.StrEnum):
+    REMIND = "remind"  # nudge a silent expert
+    NEXT_EXPERT = "next_expert"  # ask the next match
+    ESCALATE = "escalate"  # hand over to staff
+    SNOOZE = "snooze"  # "Later": re-send at the next business day
+    RECONFIRM = "reconfirm"  # periodic consent/profile confirmation
+
+
+class DigestRunStatus(enum.StrEnum):
+    CLAIMED = "claimed"
+    SENT = "sent"
+    EMPTY = "empty"  # nothing to post and the channel did not want empty digests
+    FAILED = "failed"
+
+
+# --- association tables -----------------------------------------------------------------------------------------
+
+expert_themes = Table(
+    "expert_themes",
+    Base.metadata,
+    Column("expert_id", ForeignKey("experts.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_key", ForeignKey("themes.key", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
+)
+
+practice_themes = Table(
+    "practice_themes",
+    Base.metadata,
+    Column("practice_id", ForeignKey("practices.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_key", ForeignKey("themes.key", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
+)
+
+question_themes = Table(
+    "question_themes",
+    Base.metadata,
+    Column("question_id", ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_key", ForeignKey("themes.key", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
+)
+
+
+# --- register -------------------------------------------------------------------------------------------------
+
+
+class Theme(Base):
+    """The controlled vocabulary (keys are a contract; labels and synonyms are curated by staff)."""
+
+    __tablename__ = "themes"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label_nl: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    synonyms: Mapped[list[str]] = mapped_column(default=list)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Expert(Base):
+    __tablename__ = "experts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(200), default="")
+    expertise: Mapped[list[str]] = mapped_column(default=list)
+    languages: Mapped[list[str]] = mapped_column(default=list)
+    bio: Mapped[str] = mapped_column(Text, default="")
+    availability: Mapped[Availability] = mapped_column(_enum(Availability, "availability"), default=Availability.AVAILABLE)
+    away_until: Mapped[date | None] = mapped_column(Date)
+    consent: Mapped[Consent] = mapped_column(_enum(Consent, "consent"), default=Consent.PENDING)
+    consent_changed_at: Mapped[datetime | None]
+    last_confirmed_at: Mapped[datetime | None]
+    max_open_questions: Mapped[int] = mapped_column(default=3)
+    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus, "expert_status"), default=RecordStatus.PUBLISHED)
+    source: Mapped[str] = mapped_column(String(20), default="import")  # import | slack | demo
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    themes: Mapped[list[Theme]] = relationship(secondary=expert_themes, order_by=Theme.key, lazy="selectin")
+    practices: Mapped[list[Practice]] = relationship(back_populates="contact_expert", lazy="raise_on_sql")
+
+    __table_args__ = (Index("ix_experts_city", "city"),)
+
+
+class Practice(Base):
+    """A good, mixed or failed practice with lessons learned. Key: (title, city)."""
+
+    __tablename__ = "practices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    city: Mapped[str] = mapped_column(String(100), default="")
+    summary: Mapped[str] = mapped_column(Text)
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    outcome: Mapped[Outcome | None] = mapped_column(_enum(Outcome, "outcome"))
+    lessons: Mapped[str] = mapped_column(Text, default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    contact_expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id", ondelete="SET NULL"))
+    url: Mapped[str] = mapped_column(String(2000), default="")
+    year: Mapped[int | None]
+    status: Mapped[RecordStatus] = mapped_column(
+        _enum(RecordStatus, "practice_status"), default=RecordStatus.PUBLISHED
+    )
+    submitted_by: Mapped[str | None] = mapped_column(String(32))  # Slack user id of a chat submission
+    moderation_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    themes: Mapped[list[Theme]] = relationship(secondary=practice_themes, order_by=Theme.key, lazy="selectin")
+    contact_expert: Mapped[Expert | None] = relationship(back_populates="practices", lazy="selectin")
+
+    __table_args__ = (UniqueConstraint("title", "city", name="uq_practices_title_city"),)
+
+
+# --- questions and routing ------------------------------------------------------------------------------------
+
+
+class Question(Base):
+    """A policy question: asked in chat, routed to experts, answered, and then searchable knowledge."""
+
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asker_slack_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    asker_name: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "visibility"), default=Visibility.PUBLIC)
+    status: Mapped[QuestionStatus] = mapped_column(
+        _enum(QuestionStatus, "question_status"), default=QuestionStatus.OPEN, index=True
+    )
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    channel_is_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    desired_by: Mapped[date | None] = mapped_column(Date)
+    rating: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    answered_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    themes: Mapped[list[Theme]] = relationship(secondary=question_themes, order_by=Theme.key, lazy="selectin")
+    routings: Mapped[list[Routing]] = relationship(
+        back_populates="question", order_by="Routing.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="question", order_by="Answer.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class Routing(Base):
+    """One question sent to one expert, with its own small state machine."""
+
+    __tablename__ = "routings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id", ondelete="SET NULL"), index=True)
+    status: Mapped[RoutingStatus] = mapped_column(_enum(RoutingStatus, "routing_status"), default=RoutingStatus.ASKED)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    suggested_by_expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id", ondelete="SET NULL"))
+    volunteered: Mapped[bool] = mapped_column(Boolean, default=False)
+    decline_reason: Mapped[str] = mapped_column(Text, default="")
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32))
+    dm_ts: Mapped[str | None] = mapped_column(String(32))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    responded_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    question: Mapped[Question] = relationship(back_populates="routings", lazy="selectin")
+    expert: Mapped[Expert | None] = relationship(foreign_keys=[expert_id], lazy="selectin")
+
+    __table_args__ = (UniqueConstraint("question_id", "expert_id", name="uq_routings_question_expert"),)
+
+
+class QuestionEvent(Base):
+    """Every state change of a question or routing: when, who, from what to what."""
+
+    __tablename__ = "question_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    routing_id: Mapped[int | None] = mapped_column(ForeignKey("routings.id", ondelete="CASCADE"))
+    from_status: Mapped[str] = mapped_column(String(20), default="")
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(64), default="")  # Slack user id, "system" or "staff:<id>"
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id", ondelete="SET NULL"))
+    answered_by_name: Mapped[str] = mapped_column(String(200), default="")
+    answered_by_slack_id: Mapped[str | None] = mapped_column(String(32))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    posted_channel_id: Mapped[str | None] = mapped_column(String(32))
+    posted_ts: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str] = mapped_column(String(2000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    question: Mapped[Question] = relationship(back_populates="answers", lazy="selectin")
+    expert: Mapped[Expert | None] = relationship(lazy="selectin")
+
+
+class Timer(Base):
+    """A due action (reminder, next expert, escalation, snooze). Claimed by one process, handled once."""
+
+    __tablename__ = "timers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[TimerKind] = mapped_column(_enum(TimerKind, "timer_kind"))
+    due_at: Mapped[datetime]
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    routing_id: Mapped[int | None] = mapped_column(ForeignKey("routings.id", ondelete="CASCADE"))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id", ondelete="CASCADE"))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_timers_pending", "done_at", "due_at"),)
+
+
+class KnowledgeGap(Base):
+    """A question that matched nobody well: what the network lacks knowledge about."""
+
+    __tablename__ = "knowledge_gaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str] = mapped_column(String(500), index=True)
+    themes: Mapped[list[str]] = mapped_column(default=list)
+    asker_slack_id: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    channel_is_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(20), default="cli")  # cli | console | slack
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SearchLog(Base):
+    """One "who knows" result set as shown, so 👍/👎 feedback and "more results" refer to exactly it."""
+
+    __tablename__ = "search_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query: Mapped[str] = mapped_column(Text)
+    user_slack_id: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    gap: Mapped[bool] = mapped_column(Boolean, default=False)
+    results: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    search_log_id: Mapped[int] = mapped_column(ForeignKey("search_logs.id", ondelete="CASCADE"))
+    user_slack_id: Mapped[str | None] = mapped_column(String(32))
+    vote: Mapped[int]  # +1 or -1
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("search_log_id", "user_slack_id", name="uq_feedback_search_user"),)
+
+
+# --- digests ----------------------------------------------------------------------------------------------------
+
+
+class DigestSubscription(Base):
+    __tablename__ = "digest_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), unique=True)
+    channel_is_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    themes: Mapped[list[str]] = mapped_column(default=list)  # empty: all themes
+    weekday: Mapped[int] = mapped_column(default=0)  # 0 = Monday
+    hour: Mapped[int] = mapped_column(default=9)
+    minute: Mapped[int] = mapped_column(default=0)
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    post_empty: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DigestRun(Base):
+    """The claim that makes a digest go out once per channel per ISO week (Europe/Brussels)."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(10))  # ISO week, e.g. "2026-W48"
+    status: Mapped[DigestRunStatus] = mapped_column(_enum(DigestRunStatus, "digest_run_status"))
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    parts_total: Mapped[int] = mapped_column(default=0)
+    parts_sent: Mapped[list[str]] = mapped_column(default=list)  # ts of each posted part, to resume after a crash
+    error: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("channel_id", "period", name="uq_digest_runs_channel_period"),)
+
+
+# --- Slack plumbing and audit ----------------------------------------------------------------------------------
+
+
+class ProcessedEvent(Base):
+    """Deduplication of Slack deliveries across retries and processes (unique key, inserted before handling)."""
+
+    __tablename__ = "processed_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SlackUser(Base):
+    """Cache of what wieweet needs to know about a Slack user (locale for the UI language)."""
+
+    __tablename__ = "slack_users"
+
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(16), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    """Every change to the registers: who, when, what before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))  # "cli:<user>", Slack user id, "system"
+    action: Mapped[str] = mapped_column(String(40))  # create | update | delete | import | erase | ...
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_key: Mapped[str] = mapped_column(String(400))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,94 @@
+"""Shared fixtures: a migrated database on SQLite and, when available, on a real PostgreSQL.
+
+Set ``WIEWEET_TEST_POSTGRES_URL`` (``.ci/run`` does) to run every ``database`` test on PostgreSQL too. Without
+it those runs skip with a clear reason — unless ``WIEWEET_REQUIRE_POSTGRES=1`` (CI), where a missing or
+unreachable PostgreSQL fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from bot.config import normalise_database_url
+from storage.db import Database
+from storage.models import Base
+
+POSTGRES_URL_ENV = "WIEWEET_TEST_POSTGRES_URL"
+REQUIRE_POSTGRES = os.environ.get("WIEWEET_REQUIRE_POSTGRES") == "1"
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get(POSTGRES_URL_ENV)
+    return normalise_database_url(url) if url else None
+
+
+def _no_postgres(reason: str) -> None:
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required here (WIEWEET_REQUIRE_POSTGRES=1) but {reason}")
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy (fast, and every test starts clean)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = Database(f"sqlite:///{path}")
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[Database | None]:
+    url = postgres_url()
+    if url is None:
+        yield None
+        return
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+def _truncate_all(database: Database) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, postgres_database: Database | None
+) -> Iterator[Database]:
+    """A clean, migrated database: once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "wieweet.db"
+        shutil.copy(sqlite_template, path)
+        database = Database(f"sqlite:///{path}")
+        yield database
+        database.dispose()
+        return
+    if postgres_database is None:
+        _no_postgres(f"{POSTGRES_URL_ENV} is not set")
+    assert postgres_database is not None
+    if not postgres_database.ping():
+        _no_postgres(f"cannot connect to {POSTGRES_URL_ENV}")
+    _truncate_all(postgres_database)
+    yield postgres_database
+
+
+@pytest.fixture
+def database_url(database: Database) -> str:
+    """The URL of the ``database`` fixture, for CLI runs that open their own connection."""
+    return database.url
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    with database.session() as s:
+        yield s
