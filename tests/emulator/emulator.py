@@ -1,0 +1,384 @@
+"""``SlackEmulator``: a Slack workspace on 127.0.0.1 with a synchronous API for tests."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from .delivery import Deliverer
+from .driver import DriverMixin
+from .models import JSON, Call, Delivery, EmulatorConfig, Fault, Mode, RateLimit
+from .server import EmulatorServer
+from .socket_mode import SocketHub
+from .state import State
+from .webapi import WebApi
+
+T = TypeVar("T")
+
+
+class EmulatorTimeoutError(AssertionError):
+    """A ``wait_for*`` gave up; the message holds the recent calls and deliveries."""
+
+
+class SlackEmulator(DriverMixin):
+    """Web API + Events API / Socket Mode driver for one app installed in one workspace."""
+
+    def __init__(
+        self,
+        *,
+        signing_secret: str = "emulator-signing-secret",
+        bot_token: str = "xoxb-test",
+        app_token: str = "xapp-test",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "BBOT",
+        app_id: str = "AAPP",
+        team_id: str = "T0001",
+        bot_name: str = "wieweet",
+        config: EmulatorConfig | None = None,
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self._state = State(
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            app_id=app_id,
+            bot_token=bot_token,
+            app_token=app_token,
+            signing_secret=signing_secret,
+            bot_name=bot_name,
+            config=self.config,
+        )
+        self._hub = SocketHub(self._state)
+        self._server = EmulatorServer(self._state, WebApi(self._state), self._hub)
+        self._deliverer = Deliverer(self._state, self._server, self._hub)
+        self.signing_secret = signing_secret
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        self.team_id = team_id
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> SlackEmulator:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> SlackEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>/``"""
+        return self._server.base_url
+
+    @property
+    def api_url(self) -> str:
+        """``http://127.0.0.1:<port>/api/`` — give it to ``WebClient(base_url=...)``."""
+        return f"{self._server.base_url}api/"
+
+    @property
+    def http_target(self) -> str | None:
+        """Set to the bot's Request URL to deliver over HTTP; ``None`` (default) means Socket Mode."""
+        return self._deliverer.http_target
+
+    @http_target.setter
+    def http_target(self, url: str | None) -> None:
+        self._deliverer.http_target = url
+
+    @property
+    def mode(self) -> Mode:
+        return "http" if self._deliverer.http_target else "socket"
+
+    # -- workspace setup ----------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str | None = None,
+        real_name: str | None = None,
+        locale: str = "en-US",
+        email: str | None = None,
+        is_bot: bool = False,
+        tz: str = "Europe/Brussels",
+        *,
+        display_name: str | None = None,
+        is_admin: bool = False,
+        deleted: bool = False,
+        tz_offset: int = 3600,
+        profile: JSON | None = None,
+    ) -> JSON:
+        return self._state.add_user(
+            user_id,
+            name=name or user_id.lower(),
+            real_name=real_name,
+            display_name=display_name,
+            locale=locale,
+            email=email,
+            is_bot=is_bot,
+            is_admin=is_admin,
+            deleted=deleted,
+            tz=tz,
+            tz_offset=tz_offset,
+            extra_profile=profile,
+        )
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str | None = None,
+        is_private: bool = False,
+        members: list[str] | None = None,
+        *,
+        bot_is_member: bool = True,
+        topic: str = "",
+        purpose: str = "",
+    ) -> JSON:
+        """A channel; the bot is a member unless ``bot_is_member=False``."""
+        channel = self._state.add_channel(
+            channel_id,
+            name=name or channel_id.lower(),
+            is_private=is_private,
+            members=members,
+            bot_is_member=bot_is_member,
+            topic=topic,
+            purpose=purpose,
+        )
+        return channel.to_dict(self.bot_user_id)
+
+    def add_member(self, channel_id: str, user_id: str) -> None:
+        with self._state.lock:
+            channel = self._state.channels[channel_id]
+            if user_id not in channel.members:
+                channel.members.append(user_id)
+
+    def add_usergroup(self, usergroup_id: str, handle: str, users: list[str], name: str | None = None) -> JSON:
+        group: JSON = {
+            "id": usergroup_id,
+            "team_id": self.team_id,
+            "is_usergroup": True,
+            "name": name or handle,
+            "handle": handle,
+            "description": "",
+            "user_count": len(users),
+            "users": list(users),
+        }
+        with self._state.lock:
+            self._state.usergroups[usergroup_id] = group
+        return copy.deepcopy(group)
+
+    def dm_channel_with(self, user_id: str) -> str:
+        """The id of the bot's DM with ``user_id`` (stable; the one ``conversations.open`` returns)."""
+        return self._state.dm_channel(user_id).id
+
+    def issue_trigger(self, user_id: str) -> str:
+        """A trigger id as if ``user_id`` just interacted (valid for ``config.trigger_ttl`` seconds, once)."""
+        return self._state.issue_trigger(user_id)
+
+    # -- fault injection ----------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail: 429 (+ ``Retry-After``), 5xx, or ``ok: false``
+        with ``error`` (status defaults to 200 with an error, else 500)."""
+        resolved = status if status is not None else (200 if error else 500)
+        with self._state.lock:
+            self._state.faults.append(
+                Fault(method=method, status=resolved, error=error, retry_after=retry_after, times=times)
+            )
+
+    def set_rate_limit(
+        self, method: str, *, per_channel_per_second: float | None = None, per_second: float | None = None
+    ) -> None:
+        """Answer 429 + ``Retry-After`` once ``method`` goes over the limit (Slack: ~1 message/s per channel)."""
+        with self._state.lock:
+            self._state.rate_limits[method] = RateLimit(method, per_channel_per_second, per_second)
+
+    def clear_faults(self) -> None:
+        with self._state.lock:
+            self._state.faults.clear()
+            self._state.rate_limits.clear()
+            self._state.rate_windows.clear()
+
+    # -- inspection ---------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every Web API call so far, oldest first."""
+        with self._state.lock:
+            return list(self._state.calls)
+
+    @property
+    def call_count(self) -> int:
+        """Use as a bookmark: ``calls_to(method, since=mark)``."""
+        with self._state.lock:
+            return len(self._state.calls)
+
+    def calls_to(self, method: str, since: int = 0) -> list[Call]:
+        with self._state.lock:
+            return [c for c in self._state.calls[since:] if c.method == method]
+
+    def clear_calls(self) -> None:
+        with self._state.lock:
+            self._state.calls.clear()
+            self._state.deliveries.clear()
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        with self._state.lock:
+            return list(self._state.deliveries)
+
+    def messages(self, channel: str, *, include_replies: bool = True) -> list[JSON]:
+        """The channel's messages, oldest first (copies); thread replies too unless ``include_replies=False``."""
+        with self._state.lock:
+            found = self._state.channels.get(channel)
+            if found is None:
+                raise KeyError(f"unknown channel {channel}")
+            return [
+                copy.deepcopy(m)
+                for m in found.messages
+                if include_replies or not m.get("thread_ts") or m["thread_ts"] == m["ts"]
+            ]
+
+    def message(self, channel: str, ts: str) -> JSON | None:
+        with self._state.lock:
+            return copy.deepcopy(self._state.find_message(channel, ts))
+
+    def thread(self, channel: str, ts: str) -> list[JSON]:
+        """Parent and replies of the thread rooted at ``ts``, oldest first."""
+        return [m for m in self.messages(channel) if m["ts"] == ts or m.get("thread_ts") == ts]
+
+    def ephemerals(self, user: str | None = None, channel: str | None = None) -> list[JSON]:
+        """Ephemeral messages (from chat.postEphemeral, response_url or a command ack), oldest first."""
+        with self._state.lock:
+            return [
+                copy.deepcopy(e)
+                for e in self._state.ephemerals
+                if (user is None or e["user"] == user)
+                and (channel is None or e["channel"] == channel)
+                and not e["deleted"]
+            ]
+
+    def views(self, user: str) -> list[JSON]:
+        """The user's open modal stack, bottom first."""
+        with self._state.lock:
+            return [v.to_dict() for v in self._state.open_modals(user)]
+
+    def view(self, view_id: str) -> JSON | None:
+        with self._state.lock:
+            record = self._state.views.get(view_id)
+            return record.to_dict() if record else None
+
+    def home_view(self, user: str) -> JSON | None:
+        with self._state.lock:
+            view_id = self._state.home_views.get(user)
+            return self._state.views[view_id].to_dict() if view_id else None
+
+    def files(self) -> list[JSON]:
+        """Uploaded files with their ``content`` bytes and the ``channels`` they were shared to."""
+        with self._state.lock:
+            return [{**f.to_dict(), "content": f.content, "completed": f.completed} for f in self._state.files.values()]
+
+    @property
+    def response_posts(self) -> list[JSON]:
+        """Every POST to a response_url: ``{url_id, kind, user, channel, body, time}``."""
+        with self._state.lock:
+            return copy.deepcopy(self._state.response_posts)
+
+    # -- Socket Mode --------------------------------------------------------------------------------
+
+    @property
+    def socket_connected(self) -> bool:
+        return self._hub.connected
+
+    @property
+    def socket_connections_total(self) -> int:
+        """Connections opened so far (each reconnect adds one)."""
+        return self._hub.total_connections
+
+    @property
+    def socket_acks(self) -> list[JSON]:
+        """Every Socket Mode ack received: the ack message plus ``time`` and ``matched``."""
+        return self._hub.ack_log()
+
+    def wait_for_socket(self, timeout: float = 10.0, *, total: int | None = None) -> None:
+        """Wait until the bot is connected (and, with ``total``, has opened that many connections in all)."""
+        self.wait_for(
+            lambda: self._hub.connected and (total is None or self._hub.total_connections >= total),
+            timeout=timeout,
+            message=f"bot did not connect over Socket Mode (total connections: {self._hub.total_connections})",
+        )
+
+    def socket_disconnect(self, reason: str = "refresh_requested") -> int:
+        """Send ``{"type": "disconnect"}``; the client should reconnect via apps.connections.open."""
+        return self._server.run(self._hub.disconnect(reason, self.config.disconnect_grace), timeout=10)
+
+    def socket_drop(self) -> int:
+        """Close every Socket Mode connection abruptly from the server side."""
+        return self._server.run(self._hub.drop(), timeout=10)
+
+    # -- waiting ------------------------------------------------------------------------------------
+
+    def wait_for(
+        self,
+        condition: Callable[[], T | None],
+        timeout: float = 10.0,
+        interval: float = 0.02,
+        message: str | None = None,
+    ) -> T:
+        """Poll ``condition`` until it returns something truthy, and return that."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise EmulatorTimeoutError(f"{message or 'condition not met'} after {timeout} s\n{self.dump()}")
+            time.sleep(interval)
+
+    def wait_for_call(
+        self,
+        method: str,
+        predicate: Callable[[Call], Any] | None = None,
+        timeout: float = 10.0,
+        count: int = 1,
+        since: int = 0,
+    ) -> Call:
+        """Wait until ``count`` calls of ``method`` (matching ``predicate``) were made; returns the last of them."""
+
+        def matching() -> Call | None:
+            found = [c for c in self.calls_to(method, since) if predicate is None or predicate(c)]
+            return found[count - 1] if len(found) >= count else None
+
+        return self.wait_for(matching, timeout=timeout, message=f"{count} call(s) to {method} not seen")
+
+    def dump(self, last: int = 25) -> str:
+        """Recent Web API calls and deliveries, for failure messages."""
+        calls = self.calls[-last:]
+        deliveries = self.deliveries[-last:]
+        lines = [f"--- last {len(calls)} Web API calls ---", *(c.summary() for c in calls)]
+        lines += [f"--- last {len(deliveries)} deliveries ({self.mode}) ---", *(d.summary() for d in deliveries)]
+        return "\n".join(lines)
