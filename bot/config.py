@@ -42,7 +42,9 @@ def _split_ids(value: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, object] | None = None
+) -> Settings:
     """Build the settings from ``environ`` (default: the process environment) and explicit overrides."""
     env = os.environ if environ is None else environ
     database_url = env.get("WIEWEET_DATABASE_URL") or DEFAULT_DATABASE_URL
@@ -59,7 +61,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         "triage_channel_id": env.get("WIEWEET_TRIAGE_CHANNEL") or None,
         "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
     }
-    values.update(overrides)
+    values.update(overrides or {})
     if values["default_language"] not in {"nl", "en"}:
         raise ConfigError("bad_language", f"WIEWEET_LANGUAGE must be 'nl' or 'en', not {values['default_language']!r}")
     return Settings(**values)  # type: ignore[arg-type]

@@ -33,6 +33,10 @@ class NotFoundError(WieweetError):
 
 
 class ImportFailed(WieweetError):
-    """A register import with errors: nothing was written."""
+    """A register import with errors: nothing was written. ``errors`` lists every problem found."""
 
     code = "import_failed"
+
+    def __init__(self, code: str | None = None, message: str | None = None, errors: list[str] | None = None) -> None:
+        super().__init__(code, message)
+        self.errors: list[str] = errors or ([message] if message else [])

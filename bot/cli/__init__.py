@@ -1,0 +1,94 @@
+"""The ``wieweet`` command line. Every command calls the same core services as the Slack handlers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from bot.config import Settings, load_settings, normalise_database_url
+from bot.errors import WieweetError
+from storage.db import Database
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliContext:
+    """What every command gets: the settings (read once) and a lazily opened database."""
+
+    settings: Settings
+    _db: Database | None = field(default=None, repr=False)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.settings.database_url, echo=self.settings.echo_sql)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+class WieweetGroup(click.Group):
+    """Turns domain errors into one clear line and a non-zero exit code instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WieweetError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=WieweetGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option(
+    "--database",
+    "database_url",
+    metavar="URL",
+    help="Database URL (default: $WIEWEET_DATABASE_URL or sqlite:///./wieweet.db).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
+@click.version_option(package_name="wieweet")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
+    """Wie weet? — find who knows about a topic in the network of Flemish cities.
+
+    \b
+    Examples:
+      wieweet demo                               # demo register in ./wieweet.db, then the console
+      wieweet import experts experts.csv         # load the expert register
+      wieweet ask "wie weet iets over leegstandsheffing?"
+      wieweet run                                # the Slack bot (Socket Mode)
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    overrides: dict[str, object] = {}
+    if database_url:
+        overrides["database_url"] = normalise_database_url(database_url)
+    cli = CliContext(settings=load_settings(overrides=overrides))
+    ctx.obj = cli
+    ctx.call_on_close(cli.close)
+
+
+def _register_commands() -> None:
+    # Imported here so each command module can import ``main``/``pass_cli`` from this package.
+    from bot.cli import ask_cmds, db_cmds, demo_cmds, register_cmds, run_cmds  # noqa: PLC0415 (import cycle)
+
+    for module in (ask_cmds, db_cmds, demo_cmds, register_cmds, run_cmds):
+        module.register(main)
+
+
+_register_commands()

@@ -1,0 +1,53 @@
+"""``wieweet db``: schema management."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli import CliContext, pass_cli
+from storage.db import Database, current_revision, head_revision, upgrade
+
+
+@click.group(name="db")
+def db_group() -> None:
+    """Database schema: upgrade and status.
+
+    \b
+    Examples:
+      wieweet db upgrade
+      WIEWEET_DATABASE_URL=postgresql://wieweet@db/wieweet wieweet db upgrade
+      wieweet db status
+    """
+
+
+@db_group.command(name="upgrade")
+@pass_cli
+def db_upgrade(cli: CliContext) -> None:
+    """Create the database or upgrade it to the latest schema (also done automatically on first use)."""
+    database = Database(cli.settings.database_url, auto_upgrade=False)
+    try:
+        upgrade(database.engine)
+        with database.engine.connect() as conn:
+            click.echo(f"database at revision {current_revision(conn)} ({database.dialect})")
+    finally:
+        database.dispose()
+
+
+@db_group.command(name="status")
+@pass_cli
+def db_status(cli: CliContext) -> None:
+    """Show the schema revision of the database and the latest one this version of wieweet knows."""
+    database = Database(cli.settings.database_url, auto_upgrade=False)
+    try:
+        with database.engine.connect() as conn:
+            current = current_revision(conn)
+        head = head_revision()
+        click.echo(f"database: {current or 'empty'}; latest: {head}")
+        if current != head:
+            click.echo("run `wieweet db upgrade` (wieweet also upgrades automatically on first use)")
+    finally:
+        database.dispose()
+
+
+def register(group: click.Group) -> None:
+    group.add_command(db_group)

@@ -1,0 +1,45 @@
+"""``wieweet demo``: the fictional demo register in the configured database, then the console."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from bot.cli import CliContext, pass_cli
+from bot.cli.ask_cmds import LANG_OPTION, run_console
+from bot.demo import load_demo
+from bot.i18n import normalise_language
+
+
+@click.command(name="demo")
+@click.option("--no-console", is_flag=True, help="Only load the demo register; do not open the console.")
+@LANG_OPTION
+@pass_cli
+def demo(cli: CliContext, no_console: bool, lang: str | None) -> None:
+    """Set up the fictional demo register (default ./wieweet.db) and open the "who knows" console.
+
+    All people and practices in the demo are invented. Running it again refreshes the demo records and keeps
+    anything else in the database. No Slack tokens are needed.
+
+    \b
+    Examples:
+      wieweet demo
+      wieweet demo --lang en
+      wieweet --database sqlite:///./try.db demo --no-console
+    """
+    now = datetime.now(UTC)
+    with cli.db.session() as session:
+        summary = load_demo(session, now=now)
+    click.echo(
+        f"Demo register ready in {cli.settings.database_url}: "
+        f"{summary.experts_total} experts, {summary.practices_total} practices "
+        f"(added now: {summary.experts_added} experts, {summary.practices_added} practices, "
+        f"{summary.answers_added} answered questions)."
+    )
+    if not no_console:
+        run_console(cli, lang=normalise_language(lang or cli.settings.default_language))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(demo)

@@ -1,0 +1,45 @@
+"""``wieweet run``: the Slack bot."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli import CliContext, pass_cli
+from bot.knowledge import KnowledgeBase
+from bot.slack_app import check_tokens, create_app, run_http, run_socket_mode
+from handlers.context import LocaleCache, Services
+
+
+@click.command(name="run")
+@click.option("--http", "http_mode", is_flag=True, help="Serve Slack's HTTP requests instead of Socket Mode.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on (with --http).")
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True, help="Port (with --http).")
+@pass_cli
+def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
+    """Run the Slack bot.
+
+    Socket Mode (default) needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN and no public URL. HTTP mode needs
+    SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; Slack's requests go to /slack/events, health checks to /healthz.
+    SLACK_API_URL points the bot at another Slack Web API (tests use an emulator).
+
+    \b
+    Examples:
+      SLACK_BOT_TOKEN=xoxb-… SLACK_APP_TOKEN=xapp-… wieweet run
+      SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… wieweet run --http --port 3000
+    """
+    settings = cli.settings
+    check_tokens(settings, http=http_mode)
+    knowledge = KnowledgeBase(cli.db, timezone=settings.timezone)
+    knowledge.load()
+    services = Services(
+        settings=settings, db=cli.db, knowledge=knowledge, locales=LocaleCache(settings.default_language)
+    )
+    app = create_app(services, http=http_mode)
+    if http_mode:
+        run_http(app, services, host=host, port=port)
+    else:
+        run_socket_mode(app, settings)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(run)

@@ -1,0 +1,101 @@
+"""The fictional demo register: experts, practices and earlier answers, shipped with the package.
+
+Everything in it is invented (people, addresses, numbers); it exists so that a new installation can be tried in
+one command and so the matching evaluation has a realistic register to run on.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.register import service as register_service
+from bot.register.themes import ensure_default_themes
+from storage import questions as question_repo
+from storage.models import Availability, Consent, Expert, Practice, Theme
+
+DEMO_DIR: Traversable = resources.files("bot").joinpath("data/demo")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    experts_added: int
+    practices_added: int
+    answers_added: int
+    experts_total: int
+    practices_total: int
+
+
+def demo_file(name: str) -> Path:
+    with resources.as_file(DEMO_DIR.joinpath(name)) as path:
+        return Path(path)
+
+
+def load_demo(session: Session, *, now: datetime) -> DemoSummary:
+    """Load (or refresh) the demo register. Idempotent: running it twice changes nothing the second time."""
+    ensure_default_themes(session, now=now)
+    experts = register_service.import_experts(
+        session, path=demo_file("experts.csv"), dry_run=False, actor="demo", now=now
+    )
+    practices = register_service.import_practices(
+        session, path=demo_file("practices.csv"), dry_run=False, actor="demo", now=now
+    )
+    _confirm_demo_experts(session, now=now)
+    answers_added = _load_demo_answers(session, path=demo_file("answers.csv"), now=now)
+    return DemoSummary(
+        experts_added=experts.added,
+        practices_added=practices.added,
+        answers_added=answers_added,
+        experts_total=session.scalar(select(func.count()).select_from(Expert)) or 0,
+        practices_total=session.scalar(select(func.count()).select_from(Practice)) or 0,
+    )
+
+
+def _confirm_demo_experts(session: Session, *, now: datetime) -> None:
+    """Demo experts have consented; a few are away or opted out, as in a real register."""
+    today = now.astimezone(UTC).date()
+    for index, expert in enumerate(session.scalars(select(Expert).order_by(Expert.email))):
+        if expert.consent is Consent.PENDING:
+            expert.consent = Consent.CONFIRMED
+            expert.consent_changed_at = now
+            expert.last_confirmed_at = now - timedelta(days=30 + index * 3)
+            if index % 17 == 5:
+                expert.availability = Availability.AWAY
+                expert.away_until = today + timedelta(days=10 + index % 20)
+            elif index % 29 == 11:
+                expert.availability = Availability.OPTED_OUT
+    session.flush()
+
+
+def _load_demo_answers(session: Session, *, path: Path, now: datetime) -> int:
+    themes = {t.key: t for t in session.scalars(select(Theme))}
+    added = 0
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            text = row["question"].strip()
+            if question_repo.get_question_by_text(session, text=text) is not None:
+                continue
+            email = row["answered_by_email"].strip().lower()
+            expert = session.scalars(select(Expert).where(Expert.email == email)).first()
+            answered_on = date.fromisoformat(row["answered_at"].strip())
+            answered_at = datetime(answered_on.year, answered_on.month, answered_on.day, 14, 0, tzinfo=UTC)
+            keys = [k.strip() for k in row.get("themes", "").replace("|", ";").split(";") if k.strip()]
+            question_repo.create_answered_question(
+                session,
+                text=text,
+                answer_text=row["answer"].strip(),
+                expert=expert,
+                answered_by_name=expert.name if expert else email,
+                themes=[themes[k] for k in keys if k in themes],
+                asked_at=answered_at - timedelta(days=2),
+                answered_at=answered_at,
+            )
+            added += 1
+    return added

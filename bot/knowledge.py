@@ -1,0 +1,195 @@
+"""The "who knows" service: one in-memory index per process, kept in step with the database.
+
+``KnowledgeBase`` builds the matcher from the database once, then follows every committed change to experts,
+practices, themes and answered questions made through this process's sessions (SQLAlchemy session events), so
+the index is never rebuilt per query. ``ask`` is what the CLI, the console and Slack all call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from bot.matching import loader
+from bot.matching.engine import Matcher
+from bot.matching.results import SearchResult
+from storage.db import Database
+from storage.models import Answer, Expert, KnowledgeGap, Practice, Question, SearchLog, Theme
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "wieweet_index_changes"
+
+
+@dataclass(frozen=True, slots=True)
+class AskOutcome:
+    result: SearchResult
+    search_log_id: int
+    gap_id: int | None
+
+
+class KnowledgeBase:
+    """The process's matcher plus the glue that keeps it current."""
+
+    def __init__(self, database: Database, *, timezone: str = "Europe/Brussels") -> None:
+        self.database = database
+        self.timezone = ZoneInfo(timezone)
+        self._lock = threading.RLock()
+        self.matcher: Matcher | None = None
+        self._listening = False
+
+    # --- building and following changes -------------------------------------------------------------------
+
+    def load(self) -> Matcher:
+        with self.database.session() as session:
+            matcher = Matcher(themes=loader.load_themes(session), places=loader.load_places(session))
+            matcher.build(
+                experts=loader.iter_experts(session),
+                practices=loader.iter_practices(session),
+                answers=loader.iter_answers(session),
+            )
+        with self._lock:
+            self.matcher = matcher
+        if not self._listening:
+            event.listen(self.database.sessions, "after_flush", self._collect_changes)
+            event.listen(self.database.sessions, "after_commit", self._apply_changes)
+            event.listen(self.database.sessions, "after_rollback", self._forget_changes)
+            self._listening = True
+        return matcher
+
+    def close(self) -> None:
+        if self._listening:
+            event.remove(self.database.sessions, "after_flush", self._collect_changes)
+            event.remove(self.database.sessions, "after_commit", self._apply_changes)
+            event.remove(self.database.sessions, "after_rollback", self._forget_changes)
+            self._listening = False
+
+    def _collect_changes(self, session: Session, _context: Any) -> None:
+        pending: set[tuple[str, int]] = session.info.setdefault(_PENDING_KEY, set())
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if isinstance(obj, Expert):
+                pending.add(("expert", obj.id))
+            elif isinstance(obj, Practice):
+                pending.add(("practice", obj.id))
+            elif isinstance(obj, Question):
+                pending.add(("question", obj.id))
+            elif isinstance(obj, Answer):
+                pending.add(("question", obj.question_id))
+            elif isinstance(obj, Theme):
+                pending.add(("themes", 0))
+
+    def _forget_changes(self, session: Session) -> None:
+        session.info.pop(_PENDING_KEY, None)
+
+    def _apply_changes(self, session: Session) -> None:
+        pending: set[tuple[str, int]] | None = session.info.pop(_PENDING_KEY, None)
+        if pending:
+            self.refresh(pending)
+
+    def refresh(self, changes: Iterable[tuple[str, int]]) -> None:
+        """Re-read the given records in a fresh session and update the index incrementally."""
+        matcher = self.matcher
+        if matcher is None:
+            return
+        changes = sorted(set(changes))
+        with self.database.session() as fresh, self._lock:
+            for kind, ident in changes:
+                if kind == "themes":
+                    matcher.set_themes(loader.load_themes(fresh))
+                elif kind == "expert":
+                    expert = fresh.get(Expert, ident)
+                    if expert is not None and loader.is_expert_searchable(expert):
+                        matcher.upsert_expert(loader.expert_doc(expert))
+                    else:
+                        matcher.remove_expert(ident)
+                elif kind == "practice":
+                    practice = fresh.get(Practice, ident)
+                    if practice is not None and loader.is_practice_searchable(practice):
+                        matcher.upsert_practice(loader.practice_doc(practice))
+                    else:
+                        matcher.remove_practice(ident)
+                elif kind == "question":
+                    question = fresh.get(Question, ident)
+                    doc = loader.answer_doc(question) if question is not None else None
+                    if doc is not None:
+                        matcher.upsert_answer(doc)
+                    else:
+                        matcher.remove_answer(ident)
+        log.debug("index refreshed: %s", changes)
+
+    # --- asking --------------------------------------------------------------------------------------------
+
+    def search(self, query: str, *, now: datetime, limit: int = 5) -> SearchResult:
+        matcher = self.matcher or self.load()
+        today = now.astimezone(self.timezone).date()
+        with self._lock:
+            return matcher.search(query, limit=limit, today=today)
+
+    def ask(
+        self,
+        session: Session,
+        *,
+        query: str,
+        now: datetime,
+        limit: int = 5,
+        source: str = "cli",
+        user_id: str | None = None,
+        channel_id: str | None = None,
+        channel_is_private: bool = False,
+        record_gap: bool = True,
+    ) -> AskOutcome:
+        """Search, log the result set (for feedback and "more results"), and record a knowledge gap if any.
+
+        Raises ``QueryError`` for input that cannot be searched; nothing is written then.
+        """
+        result = self.search(query, now=now, limit=limit)
+        gap_id: int | None = None
+        if result.gap and record_gap:
+            gap = KnowledgeGap(
+                query=query.strip()[:2000],
+                normalized=normalise_gap_query(result),
+                themes=list(result.themes),
+                asker_slack_id=user_id,
+                channel_id=channel_id,
+                channel_is_private=channel_is_private,
+                source=source,
+                created_at=now,
+            )
+            session.add(gap)
+            session.flush()
+            gap_id = gap.id
+        search_log = SearchLog(
+            query=query.strip()[:2000],
+            user_slack_id=user_id,
+            channel_id=channel_id,
+            gap=result.gap,
+            results=result_summary(result),
+            created_at=now,
+        )
+        session.add(search_log)
+        session.flush()
+        return AskOutcome(result=result, search_log_id=search_log.id, gap_id=gap_id)
+
+
+def normalise_gap_query(result: SearchResult) -> str:
+    """A stable grouping key for knowledge gaps: the analysed terms, sorted."""
+    key = " ".join(sorted(set(result.terms))) or result.query.casefold()
+    return unicodedata.normalize("NFC", key)[:500]
+
+
+def result_summary(result: SearchResult) -> dict[str, Any]:
+    return {
+        "experts": [h.doc.id for h in result.experts],
+        "practices": [h.doc.id for h in result.practices],
+        "answers": [h.doc.id for h in result.answers],
+        "themes": list(result.themes),
+    }

@@ -1,0 +1,161 @@
+"""Turn database rows into matching documents (the only place where matching meets storage)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from importlib import resources
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
+from storage.models import (
+    Answer,
+    Consent,
+    Expert,
+    Practice,
+    Question,
+    QuestionStatus,
+    RecordStatus,
+    Theme,
+    Visibility,
+)
+
+SEARCHABLE_QUESTION_STATUSES = (QuestionStatus.ANSWERED, QuestionStatus.RESOLVED, QuestionStatus.CLOSED)
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.replace("|", ";").split(";") if part.strip())
+
+
+def theme_doc(theme: Theme) -> ThemeDoc:
+    return ThemeDoc(key=theme.key, label_nl=theme.label_nl, label_en=theme.label_en, synonyms=tuple(theme.synonyms))
+
+
+def expert_doc(expert: Expert) -> ExpertDoc:
+    return ExpertDoc(
+        id=expert.id,
+        email=expert.email,
+        name=expert.name,
+        organisation=expert.organisation,
+        city=expert.city,
+        role=expert.role,
+        expertise=tuple(expert.expertise),
+        themes=tuple(t.key for t in expert.themes),
+        languages=tuple(expert.languages),
+        bio=expert.bio,
+        slack_user_id=expert.slack_user_id,
+        availability=expert.availability.value,
+        away_until=expert.away_until,
+        consent=expert.consent.value,
+        last_confirmed_at=expert.last_confirmed_at,
+    )
+
+
+def practice_doc(practice: Practice) -> PracticeDoc:
+    return PracticeDoc(
+        id=practice.id,
+        title=practice.title,
+        summary=practice.summary,
+        city=practice.city,
+        organisation=practice.organisation,
+        themes=tuple(t.key for t in practice.themes),
+        tags=tuple(practice.tags),
+        outcome=practice.outcome.value if practice.outcome else None,
+        lessons=practice.lessons,
+        url=practice.url,
+        year=practice.year,
+        contact_expert_id=practice.contact_expert_id,
+        contact_email=practice.contact_email,
+    )
+
+
+def answer_doc(question: Question) -> AnswerDoc | None:
+    """The searchable knowledge of one question, or None when it must not be shown to everyone."""
+    if question.visibility is not Visibility.PUBLIC or question.channel_is_private:
+        return None
+    if question.status not in SEARCHABLE_QUESTION_STATUSES or not question.answers:
+        return None
+    first: Answer = question.answers[0]
+    return AnswerDoc(
+        id=question.id,
+        question=question.text,
+        answer="\n\n".join(a.text for a in question.answers),
+        expert_id=first.expert_id,
+        answered_by=first.answered_by_name,
+        organisation=first.organisation,
+        answered_at=first.created_at,
+        themes=tuple(t.key for t in question.themes),
+        url=first.permalink,
+    )
+
+
+def is_expert_searchable(expert: Expert) -> bool:
+    return expert.consent is not Consent.WITHDRAWN and expert.status is RecordStatus.PUBLISHED
+
+
+def is_practice_searchable(practice: Practice) -> bool:
+    return practice.status is RecordStatus.PUBLISHED
+
+
+def load_themes(session: Session) -> list[ThemeDoc]:
+    return [theme_doc(t) for t in session.scalars(select(Theme).order_by(Theme.position, Theme.key))]
+
+
+def iter_experts(session: Session) -> Iterator[ExpertDoc]:
+    for expert in session.scalars(select(Expert).order_by(Expert.id)):
+        if is_expert_searchable(expert):
+            yield expert_doc(expert)
+
+
+def iter_practices(session: Session) -> Iterator[PracticeDoc]:
+    query = select(Practice).where(Practice.status == RecordStatus.PUBLISHED).order_by(Practice.id)
+    for practice in session.scalars(query):
+        yield practice_doc(practice)
+
+
+def iter_answers(session: Session) -> Iterator[AnswerDoc]:
+    query = (
+        select(Question)
+        .where(Question.visibility == Visibility.PUBLIC, Question.status.in_(SEARCHABLE_QUESTION_STATUSES))
+        .order_by(Question.id)
+    )
+    for question in session.scalars(query):
+        doc = answer_doc(question)
+        if doc is not None:
+            yield doc
+
+
+def shipped_places() -> list[PlaceDoc]:
+    """Cities and organisations wieweet recognises in questions (``bot/data/places.csv``)."""
+    places: list[PlaceDoc] = []
+    with resources.files("bot").joinpath("data/places.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            places.append(
+                PlaceDoc(
+                    name=row["name"].strip(),
+                    kind=row["kind"].strip(),
+                    aliases=_split(row.get("aliases") or ""),
+                    city=(row.get("city") or "").strip(),
+                )
+            )
+    return places
+
+
+def load_places(session: Session) -> list[PlaceDoc]:
+    """The shipped places plus every city and organisation that occurs in the register."""
+    places = shipped_places()
+    known = {p.name.casefold() for p in places}
+    for alias_list in (p.aliases for p in places):
+        known.update(a.casefold() for a in alias_list)
+    rows = list(session.execute(select(Expert.city, Expert.organisation).distinct()).tuples())
+    rows += session.execute(select(Practice.city, Practice.organisation).distinct()).tuples()
+    for city, organisation in rows:
+        if city and city.casefold() not in known:
+            places.append(PlaceDoc(name=city, kind="city"))
+            known.add(city.casefold())
+        if organisation and organisation.casefold() not in known:
+            places.append(PlaceDoc(name=organisation, kind="organisation", city=city or ""))
+            known.add(organisation.casefold())
+    return places

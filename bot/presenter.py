@@ -1,0 +1,216 @@
+"""From a search result to what a person reads, independent of where it is shown.
+
+``build_answer_view`` makes a neutral, language-resolved view model; the terminal renderer below, the console and
+(later) the Slack Block Kit builders all render that same model, so a staff member in the console sees what an
+official sees in chat. ``result_to_json`` is the ``wieweet ask --json`` contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bot.i18n import t
+from bot.matching.results import ExpertHit, SearchResult
+
+
+@dataclass(frozen=True, slots=True)
+class ExpertItem:
+    name: str
+    organisation: str
+    role: str
+    city: str
+    email: str
+    slack_user_id: str | None
+    available: bool
+    availability: str  # already in the reader's language
+    reasons: tuple[str, ...]
+    weak: bool
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeItem:
+    title: str
+    city: str
+    organisation: str
+    outcome: str | None
+    outcome_label: str
+    year: int | None
+    url: str
+    lessons: str
+    reasons: tuple[str, ...]
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerItem:
+    question: str
+    answered_by: str
+    organisation: str
+    answered_on: date | None
+    url: str
+    byline: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerView:
+    lang: str
+    query: str
+    gap: bool
+    terms: tuple[str, ...]
+    experts: tuple[ExpertItem, ...]
+    practices: tuple[PracticeItem, ...]
+    answers: tuple[AnswerItem, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+def availability_label(hit: ExpertHit, lang: str) -> str:
+    doc = hit.doc
+    if doc.availability == "opted_out":
+        return t("availability.opted_out", lang)
+    if not hit.available:
+        if doc.away_until is not None:
+            return t("availability.away_until", lang, date=doc.away_until.isoformat())
+        return t("availability.away", lang)
+    return t("availability.available", lang)
+
+
+def outcome_label(outcome: str | None, lang: str) -> str:
+    return t(f"outcome.{outcome}" if outcome in {"good", "mixed", "failed"} else "outcome.none", lang)
+
+
+def build_answer_view(result: SearchResult, *, lang: str, limit: int | None = None) -> AnswerView:
+    experts = result.experts[:limit] if limit else result.experts
+    practices = result.practices[:limit] if limit else result.practices
+    answers = result.answers[:limit] if limit else result.answers
+    return AnswerView(
+        lang=lang,
+        query=result.query.strip(),
+        gap=result.gap,
+        terms=tuple(result.terms),
+        experts=tuple(
+            ExpertItem(
+                name=h.doc.name,
+                organisation=h.doc.organisation,
+                role=h.doc.role,
+                city=h.doc.city,
+                email=h.doc.email,
+                slack_user_id=h.doc.slack_user_id,
+                available=h.available,
+                availability=availability_label(h, lang),
+                reasons=tuple(r.render(lang) for r in h.reasons),
+                weak=h.weak,
+                score=h.score,
+            )
+            for h in experts
+        ),
+        practices=tuple(
+            PracticeItem(
+                title=h.doc.title,
+                city=h.doc.city,
+                organisation=h.doc.organisation,
+                outcome=h.doc.outcome,
+                outcome_label=outcome_label(h.doc.outcome, lang),
+                year=h.doc.year,
+                url=h.doc.url,
+                lessons=h.doc.lessons,
+                reasons=tuple(r.render(lang) for r in h.reasons),
+                score=h.score,
+            )
+            for h in practices
+        ),
+        answers=tuple(
+            AnswerItem(
+                question=h.doc.question,
+                answered_by=h.doc.answered_by,
+                organisation=h.doc.organisation,
+                answered_on=h.doc.answered_at.date() if h.doc.answered_at else None,
+                url=h.doc.url,
+                byline=t(
+                    "answer.answered_by",
+                    lang,
+                    date=h.doc.answered_at.date().isoformat() if h.doc.answered_at else "?",
+                    name=" — ".join(x for x in (h.doc.answered_by, h.doc.organisation) if x) or "?",
+                ),
+                score=h.score,
+            )
+            for h in answers
+        ),
+    )
+
+
+def render_text(view: AnswerView, *, width: int = 100) -> str:
+    """The answer as plain text for a terminal (the console and ``wieweet ask``)."""
+    lang = view.lang
+    lines = [t("answer.title", lang, query=view.query)]
+    if view.terms:
+        lines.append("  " + t("answer.understood", lang, terms=", ".join(view.terms)))
+    lines.append("")
+    lines.append(t("answer.experts", lang).upper())
+    if view.gap:
+        lines.append("  " + t("answer.gap", lang))
+        if view.experts:
+            lines.append("  " + t("answer.weak", lang))
+    for i, e in enumerate(view.experts, 1):
+        head = ", ".join(x for x in (e.organisation, e.role) if x)
+        lines.append(f"  {i}. {e.name} — {head} [{e.availability}]")
+        lines.append(f"     {e.email}")
+        if e.reasons:
+            lines.append(f"     {t('answer.why', lang)}: " + "; ".join(e.reasons))
+    lines.append("")
+    lines.append(t("answer.practices", lang).upper())
+    if not view.practices:
+        lines.append("  " + t("answer.no_practices", lang))
+    for i, p in enumerate(view.practices, 1):
+        meta = ", ".join(x for x in (p.city or p.organisation, str(p.year) if p.year else "", p.outcome_label) if x)
+        lines.append(f"  {i}. {p.title} ({meta})")
+        if p.url:
+            lines.append(f"     {p.url}")
+        if p.reasons:
+            lines.append(f"     {t('answer.why', lang)}: " + "; ".join(p.reasons))
+    lines.append("")
+    lines.append(t("answer.answers", lang).upper())
+    if not view.answers:
+        lines.append("  " + t("answer.no_answers", lang))
+    for i, a in enumerate(view.answers, 1):
+        lines.append(f"  {i}. {a.question}")
+        lines.append(f"     {a.byline}" + (f" — {a.url}" if a.url else ""))
+    return "\n".join(lines)
+
+
+def result_to_json(result: SearchResult, *, limit: int, lang: str = "en") -> dict[str, Any]:
+    """The documented ``wieweet ask --json`` object (best first, ``limit`` per list)."""
+    return {
+        "query": result.query,
+        "gap": result.gap,
+        "experts": [
+            {
+                "email": h.doc.email,
+                "name": h.doc.name,
+                "organisation": h.doc.organisation,
+                "score": round(h.score, 4),
+                "available": h.available,
+                "weak": h.weak,
+                "reasons": [r.render(lang) for r in h.reasons],
+            }
+            for h in result.experts[:limit]
+        ],
+        "practices": [
+            {
+                "title": h.doc.title,
+                "city": h.doc.city,
+                "outcome": h.doc.outcome,
+                "url": h.doc.url,
+                "score": round(h.score, 4),
+                "reasons": [r.render(lang) for r in h.reasons],
+            }
+            for h in result.practices[:limit]
+        ],
+        "answers": [
+            {"question": h.doc.question, "answered_by": h.doc.answered_by, "score": round(h.score, 4)}
+            for h in result.answers[:limit]
+        ],
+    }

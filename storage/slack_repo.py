@@ -1,0 +1,67 @@
+"""Repository functions for Slack plumbing: delivery deduplication, the user cache, feedback. Never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Feedback, ProcessedEvent, SearchLog, SlackUser
+
+
+def _dialect_insert(session: Session) -> Callable[..., Any]:
+    """The INSERT construct with ON CONFLICT support for the session's database."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def create_processed_event(session: Session, *, event_key: str, kind: str, now: datetime) -> bool:
+    """Claim a delivery. True if this is the first time ``event_key`` is seen (in any process), else False."""
+    statement = (
+        _dialect_insert(session)(ProcessedEvent)
+        .values(event_key=event_key[:200], kind=kind[:40], received_at=now)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+    )
+    result = session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_processed_events(session: Session, *, before: datetime) -> int:
+    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def get_slack_user(session: Session, *, slack_user_id: str) -> SlackUser | None:
+    return session.get(SlackUser, slack_user_id)
+
+
+def upsert_slack_user(session: Session, *, slack_user_id: str, locale: str, name: str, now: datetime) -> None:
+    """Insert or refresh the cached profile; safe when two requests for the same user race."""
+    values = {"slack_user_id": slack_user_id, "locale": locale[:16], "name": name[:200], "fetched_at": now}
+    statement = _dialect_insert(session)(SlackUser).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["slack_user_id"], set_={"locale": values["locale"], "name": values["name"], "fetched_at": now}
+    )
+    session.execute(statement)
+
+
+def get_search_log(session: Session, *, search_log_id: int) -> SearchLog | None:
+    return session.get(SearchLog, search_log_id)
+
+
+def upsert_feedback(session: Session, *, search_log_id: int, user_slack_id: str, vote: int, now: datetime) -> Feedback:
+    """One vote per person per result set; voting again replaces the earlier vote."""
+    feedback = session.scalars(
+        select(Feedback).where(Feedback.search_log_id == search_log_id, Feedback.user_slack_id == user_slack_id)
+    ).first()
+    if feedback is None:
+        feedback = Feedback(search_log_id=search_log_id, user_slack_id=user_slack_id, vote=vote, created_at=now)
+        session.add(feedback)
+    else:
+        feedback.vote = vote
+        feedback.created_at = now
+    session.flush()
+    return feedback

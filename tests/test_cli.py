@@ -1,0 +1,163 @@
+"""The ``wieweet`` command line, run in-process with click's runner against both databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+from tests.register.conftest import EXPERT_HEADER
+
+EXPERTS = (
+    EXPERT_HEADER
+    + "\nAn Peeters,an.peeters@gent.be,U0AN,Stad Gent,Gent,beleidsmedewerker wonen,leegstandsheffing;leegstand,"
+    + "wonen,nl,\nBram De Smet,bram@vvsg.be,,VVSG,,adviseur,meerjarenplanning;BBC,financien,nl,\n"
+)
+
+
+def wieweet(database_url: str, *args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, ["--database", database_url, *args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def experts_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "experts.csv"
+    path.write_text(EXPERTS, encoding="utf-8")
+    return path
+
+
+def test_help_texts_have_examples() -> None:
+    runner = CliRunner()
+    for args in (
+        ["--help"],
+        ["import", "--help"],
+        ["export", "--help"],
+        ["register", "--help"],
+        ["ask", "--help"],
+        ["console", "--help"],
+        ["demo", "--help"],
+        ["themes", "--help"],
+        ["db", "--help"],
+        ["run", "--help"],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, args
+        assert "Examples:" in result.output and "wieweet " in result.output, args
+
+
+def test_import_list_show_export(database_url: str, experts_csv: Path, tmp_path: Path) -> None:
+    result = wieweet(database_url, "import", "experts", str(experts_csv))
+    assert result.exit_code == 0 and "2 added, 0 changed, 0 unchanged" in result.output
+    listed = wieweet(database_url, "register", "list", "experts", "--theme", "Housing")
+    assert (
+        "an.peeters@gent.be" in listed.output and "bram@vvsg.be" not in listed.output and "1 experts" in listed.output
+    )
+    by_city = wieweet(database_url, "register", "list", "experts", "--city", "gent")
+    assert "an.peeters@gent.be" in by_city.output and "1 experts" in by_city.output
+    shown = wieweet(database_url, "register", "show", "AN.PEETERS@gent.be")
+    assert "An Peeters <an.peeters@gent.be>" in shown.output and "consent:       pending" in shown.output
+    out = tmp_path / "out.csv"
+    assert wieweet(database_url, "export", "experts", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8") == (
+        EXPERT_HEADER
+        + "\nAn Peeters,an.peeters@gent.be,U0AN,Stad Gent,Gent,beleidsmedewerker wonen,leegstandsheffing;leegstand,"
+        + "wonen,nl,\nBram De Smet,bram@vvsg.be,,VVSG,,adviseur,meerjarenplanning;BBC,financien,nl,\n"
+    )
+
+
+def test_bad_import_exits_non_zero_with_every_problem(database_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(EXPERT_HEADER + "\n,a@b.be,,X,,,,,,\nB,nope,,X,,,,,,\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--database", database_url, "import", "experts", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.csv: row 2, column name: missing required value" in result.output
+    assert "bad.csv: row 3, column email" in result.output
+    assert "nothing was imported" in result.output
+
+
+def test_dry_run_and_unknown_theme_filter(database_url: str, experts_csv: Path) -> None:
+    dry = wieweet(database_url, "import", "experts", str(experts_csv), "--dry-run")
+    assert "added: an.peeters@gent.be" in dry.output and "dry run, nothing written" in dry.output
+    assert "0 experts" in wieweet(database_url, "register", "list", "experts").output
+    result = CliRunner().invoke(main, ["--database", database_url, "register", "list", "experts", "--theme", "woonen"])
+    assert result.exit_code == 2 and "did you mean 'wonen'" in result.output
+
+
+def test_unknown_expert_is_a_clear_error(database_url: str) -> None:
+    result = CliRunner().invoke(main, ["--database", database_url, "register", "show", "nobody@x.be"])
+    assert result.exit_code == 2 and "no expert with email 'nobody@x.be'" in result.output
+
+
+def test_themes_list_and_import(database_url: str, tmp_path: Path) -> None:
+    assert "wonen" in wieweet(database_url, "themes", "list").output
+    path = tmp_path / "themes.csv"
+    path.write_text("key,label_nl,label_en,synonyms\nzorg,Zorg,Care,woonzorg\n", encoding="utf-8")
+    assert "1 added" in wieweet(database_url, "themes", "import", str(path)).output
+    assert "zorg" in wieweet(database_url, "themes", "list").output
+
+
+def test_ask_text_json_and_jsonl(database_url: str, experts_csv: Path) -> None:
+    wieweet(database_url, "import", "experts", str(experts_csv))
+    text = wieweet(database_url, "ask", "wie weet iets over leegstandsheffing?")
+    assert text.exit_code == 0 and "An Peeters" in text.output and "leegstandsheffing — expertise" in text.output
+    one = json.loads(wieweet(database_url, "ask", "--json", "leegstandsheffing").output)
+    assert set(one) >= {"query", "gap", "experts", "practices", "answers"}
+    assert one["experts"][0]["email"] == "an.peeters@gent.be" and one["experts"][0]["reasons"]
+    lines = wieweet(database_url, "ask", "--json", "--limit", "1", input="leegstand\n\nmeerjarenplanning BBC\n").output
+    rows = [json.loads(line) for line in lines.splitlines()]
+    assert [r["experts"][0]["email"] for r in rows] == ["an.peeters@gent.be", "bram@vvsg.be"]
+    assert all(len(r["experts"]) <= 1 for r in rows)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "wie weet iets over de?", "🙂🙂", "\x00\x01", "x" * 10_000])
+def test_ask_bad_input_is_a_clear_message(database_url: str, query: str) -> None:
+    result = CliRunner().invoke(main, ["--database", database_url, "ask", query])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_console_answers_like_chat_and_switches_language(database_url: str, experts_csv: Path) -> None:
+    wieweet(database_url, "import", "experts", str(experts_csv))
+    result = wieweet(database_url, "console", input="wie weet iets over leegstandsheffing?\n:en\nBBC\n\n:quit\n")
+    assert result.exit_code == 0
+    assert "EXPERTS" in result.output and "An Peeters" in result.output
+    assert "Language: English." in result.output and "Why:" in result.output and "Goodbye." in result.output
+
+
+def test_demo_loads_register_and_runs_console(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    result = wieweet(url, "demo", input="wie weet iets over leegstandsheffing?\n")
+    assert result.exit_code == 0, result.output
+    assert "Demo register ready" in result.output and "EXPERTS" in result.output
+    again = wieweet(url, "demo", "--no-console")
+    assert "added now: 0 experts, 0 practices" in again.output  # idempotent
+
+
+def test_db_upgrade_and_status(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert "database: empty" in wieweet(url, "db", "status").output
+    assert "database at revision" in wieweet(url, "db", "upgrade").output
+    assert (
+        "latest" in wieweet(url, "db", "status").output
+        and "run `wieweet db upgrade`" not in wieweet(url, "db", "status").output
+    )
+
+
+def test_run_without_tokens_says_what_to_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(var, raising=False)
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    result = CliRunner().invoke(main, ["--database", url, "run"])
+    assert result.exit_code == 2 and "set SLACK_BOT_TOKEN" in result.output
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-user-token")
+    result = CliRunner().invoke(main, ["--database", url, "run"])
+    assert "must be a bot token starting with xoxb-" in result.output
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2")
+    result = CliRunner().invoke(main, ["--database", url, "run"])
+    assert "set SLACK_APP_TOKEN" in result.output
+    result = CliRunner().invoke(main, ["--database", url, "run", "--http"])
+    assert "set SLACK_SIGNING_SECRET" in result.output and result.exit_code == 2
