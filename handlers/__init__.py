@@ -1,0 +1,17 @@
+"""The Slack layer: thin listeners (ack, parse, call a core service, render blocks, send).
+
+``register(app, services)`` is the one entry point; each kind of request has its own package.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import actions, commands, errors, events, shortcuts, views
+from handlers.context import Services
+
+
+def register(app: App, services: Services) -> None:
+    errors.register(app, services)
+    for kind in (commands, events, shortcuts, actions, views):
+        kind.register(app, services)

@@ -1,0 +1,29 @@
+"""Slash command ``/wieweet``: a question, or a sub-command (``help``)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.i18n import t
+from handlers import ids
+from handlers.blocks import build_help_blocks
+from handlers.context import Services, Turn, listener
+from handlers.whoknows import prepare_answer, respond_privately
+
+HELP_WORDS = frozenset({"", "help", "hulp", "?", "aide"})
+
+
+def handle_wieweet_command(turn: Turn) -> None:
+    turn.ack()
+    text = str(turn.body.get("text") or "").strip()
+    assert turn.respond is not None  # slash commands always carry a response_url
+    if text.casefold() in HELP_WORDS:
+        turn.respond(
+            text=t("slack.help_body", turn.lang), blocks=build_help_blocks(turn.lang), response_type="ephemeral"
+        )
+        return
+    respond_privately(turn, prepare_answer(turn, text, shareable=True))
+
+
+def register(app: App, services: Services) -> None:
+    app.command(ids.COMMAND)(listener(services, "command", handle_wieweet_command))

@@ -1,0 +1,185 @@
+"""What every listener gets, and the wrapper that gives it.
+
+Bolt acknowledges Slack before a (non-lazy) listener has finished when ``process_before_response`` is off, so a
+global Bolt middleware cannot scope a database transaction around the listener's work. Instead every listener is
+registered through ``listener(...)``, which acts as the per-request middleware: it opens one session (one
+transaction, committed when the listener returns, rolled back when it raises), stamps a correlation id and the
+injected clock, logs one structured line per request, and lets exceptions propagate to the one global error
+handler (``handlers.errors``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.i18n import DEFAULT_LANGUAGE, normalise_language
+from bot.knowledge import KnowledgeBase
+from storage import slack_repo
+from storage.db import Database
+
+request_log = logging.getLogger("wieweet.requests")
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+LOCALE_TTL = timedelta(days=7)
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class LocaleCache:
+    """A Slack user's UI language: looked up once (``users.info`` with ``include_locale``) and cached."""
+
+    def __init__(self, default_language: str = DEFAULT_LANGUAGE) -> None:
+        self.default_language = default_language
+        self._memory: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._user_locks: dict[str, threading.Lock] = {}
+
+    def cached(self, user_id: str | None) -> str | None:
+        if not user_id:
+            return None
+        with self._lock:
+            return self._memory.get(user_id)
+
+    def language(self, *, session: Session, client: WebClient, user_id: str | None, now: datetime) -> str:
+        if not user_id:
+            return self.default_language
+        hit = self.cached(user_id)
+        if hit is not None:
+            return hit
+        stored = slack_repo.get_slack_user(session, slack_user_id=user_id)
+        if stored is not None and stored.locale and now - stored.fetched_at < LOCALE_TTL:
+            lang = normalise_language(stored.locale)
+            with self._lock:
+                self._memory[user_id] = lang
+            return lang
+        fetched = self._fetch(client=client, user_id=user_id)
+        if fetched is None:
+            return self.cached(user_id) or self.default_language
+        locale, name = fetched
+        # Written after the per-user lock is released: never hold a Python lock while waiting for a DB lock.
+        slack_repo.upsert_slack_user(session, slack_user_id=user_id, locale=locale, name=name, now=now)
+        return self.cached(user_id) or self.default_language
+
+    def _fetch(self, *, client: WebClient, user_id: str) -> tuple[str, str] | None:
+        """users.info once per user, even when their requests arrive together (single flight)."""
+        with self._lock:
+            user_lock = self._user_locks.setdefault(user_id, threading.Lock())
+        with user_lock:
+            if self.cached(user_id) is not None:
+                return None  # another request of this user fetched it meanwhile
+            try:
+                user = client.users_info(user=user_id, include_locale=True).get("user") or {}
+            except SlackApiError as exc:  # e.g. user_not_found: the default language, the request goes on
+                log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+                return None
+            locale = str(user.get("locale") or "")
+            with self._lock:
+                self._memory[user_id] = normalise_language(locale) if locale else self.default_language
+            return locale, str(user.get("real_name") or "")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything listeners and jobs need, built once at start-up and passed in (never read from globals)."""
+
+    settings: Settings
+    db: Database
+    knowledge: KnowledgeBase
+    clock: Clock = system_clock
+    locales: LocaleCache = field(default_factory=LocaleCache)
+
+
+@dataclass
+class Turn:
+    """One Slack request being handled: its payload, its transaction and the means to answer."""
+
+    services: Services
+    session: Session
+    client: WebClient
+    body: dict[str, Any]
+    ack: Ack
+    respond: Respond | None
+    context: BoltContext
+    kind: str
+    correlation_id: str
+    now: datetime
+    _lang: str | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        return self.context.user_id
+
+    @property
+    def channel_id(self) -> str | None:
+        return self.context.channel_id
+
+    @property
+    def lang(self) -> str:
+        if self._lang is None:
+            self._lang = self.services.locales.language(
+                session=self.session, client=self.client, user_id=self.user_id, now=self.now
+            )
+            self.context["wieweet_lang"] = self._lang
+        return self._lang
+
+
+Handler = Callable[[Turn], None]
+BoltListener = Callable[..., None]
+
+
+def listener(services: Services, kind: str, handler: Handler) -> BoltListener:
+    """Adapt ``handler(turn)`` to a Bolt listener, with its unit of work, correlation id and request log line."""
+
+    def bolt_listener(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+    ) -> None:
+        correlation_id = uuid.uuid4().hex[:12]
+        context["wieweet_ref"] = correlation_id
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            with services.db.session() as session:
+                turn = Turn(
+                    services=services,
+                    session=session,
+                    client=client,
+                    body=body,
+                    ack=ack,
+                    respond=respond if body.get("response_url") or context.response_url else None,
+                    context=context,
+                    kind=kind,
+                    correlation_id=correlation_id,
+                    now=services.clock(),
+                )
+                handler(turn)
+                outcome = str(context.get("wieweet_outcome") or "ok")
+        finally:
+            request_log.info(
+                "kind=%s handler=%s user=%s channel=%s latency_ms=%.1f outcome=%s ref=%s",
+                kind,
+                handler.__name__,
+                context.user_id,
+                context.channel_id,
+                (time.perf_counter() - started) * 1000,
+                outcome,
+                correlation_id,
+            )
+
+    bolt_listener.__name__ = f"{kind}:{handler.__name__}"
+    return bolt_listener

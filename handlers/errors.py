@@ -1,0 +1,80 @@
+"""The one global error handler.
+
+Domain errors (``WieweetError``) become a short, friendly message in the user's language. Anything else is logged
+with its traceback and the request's correlation id, and the user gets a message with that same reference, so
+staff can find the log line. The error is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot.errors import WieweetError
+from bot.i18n import CATALOG, t
+from handlers.blocks import build_message_blocks
+from handlers.context import Services
+
+log = logging.getLogger("wieweet.errors")
+
+
+def user_message(error: BaseException, lang: str, ref: str) -> str:
+    """What the user reads for ``error``."""
+    if isinstance(error, WieweetError):
+        for key in (f"query.{error.code}", f"error.{error.code}"):
+            if key in CATALOG:
+                try:
+                    return t(key, lang, **getattr(error, "values", {}))
+                except (KeyError, IndexError):
+                    return error.message
+        return error.message
+    return t("slack.error", lang, ref=ref)
+
+
+def _tell_user(body: dict[str, Any], context: BoltContext, client: WebClient, text: str) -> None:
+    response_url = body.get("response_url") or context.response_url
+    if not response_url:
+        urls = body.get("response_urls") or []
+        response_url = urls[0].get("response_url") if urls else None
+    if response_url:
+        WebhookClient(response_url).send(text=text, response_type="ephemeral", replace_original=False)
+        return
+    channel, user = context.channel_id, context.user_id
+    if channel and user:
+        event = body.get("event") or {}
+        thread_ts = event.get("thread_ts") or event.get("ts")
+        client.chat_postEphemeral(
+            channel=channel, user=user, text=text, blocks=build_message_blocks(text), thread_ts=thread_ts
+        )
+
+
+def handle_error(
+    services: Services, error: BaseException, body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    ref = str(context.get("wieweet_ref") or uuid.uuid4().hex[:12])
+    lang = str(
+        context.get("wieweet_lang") or services.locales.cached(context.user_id) or services.settings.default_language
+    )
+    if isinstance(error, WieweetError):
+        log.info("domain error ref=%s code=%s user=%s: %s", ref, error.code, context.user_id, error.message)
+    else:
+        log.error("unhandled error ref=%s user=%s channel=%s", ref, context.user_id, context.channel_id, exc_info=error)
+    text = user_message(error, lang, ref)
+    try:
+        _tell_user(body, context, client, text)
+    except (SlackApiError, OSError):
+        log.exception("could not tell the user about error ref=%s", ref)
+
+
+def register(app: App, services: Services) -> None:
+    @app.error
+    def global_error_handler(
+        error: BaseException, body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        handle_error(services, error, body, context, client)

@@ -1,0 +1,59 @@
+"""End-to-end fixtures: a demo register, the Slack emulator with users and channels, the real bot process."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.demo import load_demo
+from storage.db import Database
+from tests.e2e.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotProcess
+from tests.emulator import SlackEmulator
+
+NL_USER = "U0NLUSER1"
+EN_USER = "U0ENUSER1"
+CHANNEL = "C0WONEN01"
+PRIVATE = "G0PRIVAT1"
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("e2e-template") / "demo.db"
+    database = Database(f"sqlite:///{path}")
+    with database.session() as session:
+        load_demo(session, now=datetime.now(UTC))
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_db_url(tmp_path: Path, demo_template: Path) -> str:
+    path = tmp_path / "wieweet.db"
+    shutil.copy(demo_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def emulator() -> Iterator[SlackEmulator]:
+    emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN)
+    emu.start()
+    emu.add_user(NL_USER, name="griet", real_name="Griet Verhoeven", locale="nl-BE")
+    emu.add_user(EN_USER, name="sam", real_name="Sam Carter", locale="en-GB")
+    emu.add_channel(CHANNEL, name="wonen", members=[NL_USER, EN_USER, emu.bot_user_id])
+    emu.add_channel(PRIVATE, name="geheim", is_private=True, members=[NL_USER])
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(params=["socket", "http"])
+def bot(
+    request: pytest.FixtureRequest, emulator: SlackEmulator, demo_db_url: str, tmp_path: Path
+) -> Iterator[BotProcess]:
+    process = BotProcess(emulator, database_url=demo_db_url, mode=request.param, log_path=tmp_path / "bot.log")
+    process.start()
+    yield process
+    process.stop()

@@ -1,0 +1,127 @@
+"""Run the real ``wieweet run`` process against the Slack emulator."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+from tests.emulator import SlackEmulator
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-1-wieweet-test"
+APP_TOKEN = "xapp-1-wieweet-test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BotProcess:
+    """``python -m bot run`` as a subprocess, in Socket Mode or HTTP mode, with its log captured to a file."""
+
+    def __init__(
+        self,
+        emulator: SlackEmulator,
+        *,
+        database_url: str,
+        mode: str,
+        log_path: Path,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.emulator = emulator
+        self.database_url = database_url
+        self.mode = mode
+        self.log_path = log_path
+        self.extra_env = dict(extra_env or {})
+        self.port = free_port() if mode == "http" else 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIEWEET_"))}
+        env.update(
+            {
+                "WIEWEET_DATABASE_URL": self.database_url,
+                "SLACK_BOT_TOKEN": self.emulator.bot_token,
+                "SLACK_API_URL": self.emulator.api_url,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if self.mode == "http":
+            env["SLACK_SIGNING_SECRET"] = self.emulator.signing_secret
+        else:
+            env["SLACK_APP_TOKEN"] = self.emulator.app_token
+        env.update(self.extra_env)
+        return env
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "bot", "-v", "run"]
+        if self.mode == "http":
+            cmd += ["--http", "--host", "127.0.0.1", "--port", str(self.port)]
+        return cmd
+
+    def start(self, timeout: float = 30.0) -> BotProcess:
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self.command(), env=self.env(), stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        if self.mode == "http":
+            self.emulator.http_target = f"{self.url}/slack/events"
+            while time.monotonic() < deadline:
+                self._check_alive()
+                try:
+                    with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                        if response.status == 200:
+                            return self
+                except OSError:
+                    time.sleep(0.1)
+            raise AssertionError(f"bot did not become healthy in {timeout}s:\n{self.log()}")
+        self.emulator.http_target = None
+        total_before = self.emulator.socket_connections_total
+        while time.monotonic() < deadline:
+            self._check_alive()
+            if self.emulator.socket_connections_total > total_before and self.emulator.socket_connected:
+                return self
+            time.sleep(0.05)
+        raise AssertionError(f"bot did not connect over Socket Mode in {timeout}s:\n{self.log()}")
+
+    def _check_alive(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"bot exited with {self.process.returncode}:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -1,0 +1,189 @@
+"""End to end: an official asks "who knows" in Slack, through the real bot process and the emulator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from handlers import ids
+from storage.models import Feedback, ProcessedEvent
+from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
+from tests.e2e.harness import BotProcess
+from tests.emulator import SlackEmulator
+
+QUESTION = "wie weet iets over leegstandsheffing?"
+
+
+def flat(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def answers_in(emu: SlackEmulator, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+    return [m for m in emu.thread(channel, thread_ts) if m.get("bot_id") and m.get("ts") != thread_ts]
+
+
+def all_acked_quickly(emu: SlackEmulator) -> bool:
+    return all(d.acked and d.final is not None and (d.final.latency or 9) < 3.0 for d in emu.deliveries)
+
+
+def test_slash_command_answers_privately_with_share_button(bot: BotProcess, emulator: SlackEmulator) -> None:
+    emulator.send_command(NL_USER, CHANNEL, text=QUESTION)
+    post = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])[0]
+    body = post["body"]
+    assert body.get("response_type") == "ephemeral"
+    rendered = flat(body["blocks"])
+    assert "Wie weet:" in rendered and "Experts" in rendered
+    assert "leegstand" in rendered.lower()
+    action_ids = [e["action_id"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert ids.ACTION_SHARE in action_ids and ids.ACTION_MORE in action_ids
+    assert emulator.messages(CHANNEL) == []  # nothing public
+    assert all_acked_quickly(emulator)
+
+
+def test_english_user_gets_english_and_locale_is_cached(bot: BotProcess, emulator: SlackEmulator) -> None:
+    emulator.send_command(EN_USER, CHANNEL, text="who knows about EU funding for housing?")
+    emulator.send_command(EN_USER, CHANNEL, text="help")
+    emulator.wait_for(lambda: len(emulator.response_posts) >= 2)
+    first, second = (p["body"] for p in emulator.response_posts[:2])
+    assert "Who knows:" in flat(first) and "Share in channel" in flat(first)
+    assert "/wieweet" in flat(second) and "question" in flat(second)
+    lookups = [c for c in emulator.calls_to("users.info") if c.params.get("user") == EN_USER]
+    assert len(lookups) == 1
+
+
+def test_help_in_dutch(bot: BotProcess, emulator: SlackEmulator) -> None:
+    emulator.send_command(NL_USER, CHANNEL, text="help")
+    body = emulator.wait_for(lambda: emulator.response_posts)[0]["body"]
+    assert "Wie weet dit?" in flat(body) and "vermeld me" in flat(body)
+
+
+def test_mention_answers_once_in_thread_despite_duplicate_events_and_retries(
+    bot: BotProcess, emulator: SlackEmulator
+) -> None:
+    mention, message = emulator.send_mention_message(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+    ts = mention.payload["event"]["ts"]
+    emulator.wait_for(lambda: answers_in(emulator, CHANNEL, ts))
+    # Slack's retry of the same delivery, with the same event id
+    emulator.send_event(mention.payload["event"], retry_num=1, event_id=mention.event_id)
+    emulator.send_event(message.payload["event"], retry_num=2, event_id=message.event_id)
+    emulator.send_command(NL_USER, CHANNEL, text="help")  # a later request proves the retries were processed
+    emulator.wait_for(lambda: emulator.response_posts)
+    replies = answers_in(emulator, CHANNEL, ts)
+    assert len(replies) == 1
+    assert replies[0]["thread_ts"] == ts
+    assert "Experts" in flat(replies[0]["blocks"])
+    assert all_acked_quickly(emulator)
+
+
+def test_direct_message_is_answered_in_its_thread(bot: BotProcess, emulator: SlackEmulator) -> None:
+    dm = emulator.dm_channel_with(NL_USER)
+    delivery = emulator.send_message(NL_USER, dm, "iemand ervaring met wijkwerking in Gent?", channel_type="im")
+    ts = delivery.payload["event"]["ts"]
+    reply = emulator.wait_for(lambda: answers_in(emulator, dm, ts))[0]
+    assert "Experts" in flat(reply["blocks"])
+
+
+def test_message_shortcut_answers_in_that_messages_thread(bot: BotProcess, emulator: SlackEmulator) -> None:
+    question = emulator.send_message(EN_USER, CHANNEL, "Does any city have a vacancy tax on empty shops?", wait=True)
+    ts = question.payload["event"]["ts"]
+    emulator.send_message_shortcut(NL_USER, CHANNEL, ids.SHORTCUT_WHO_KNOWS, ts)
+    reply = emulator.wait_for(lambda: answers_in(emulator, CHANNEL, ts))[0]
+    assert "Wie weet:" in flat(reply["blocks"])  # in the language of the person who asked the bot
+
+
+def test_own_and_other_bots_messages_and_edits_are_ignored(bot: BotProcess, emulator: SlackEmulator) -> None:
+    dm = emulator.dm_channel_with(NL_USER)
+    emulator.send_message(None, dm, QUESTION, channel_type="im", bot_id=emulator.bot_id, subtype="bot_message")
+    emulator.send_message(None, dm, QUESTION, channel_type="im", bot_id="B0OTHER", subtype="bot_message")
+    for subtype in ("message_changed", "message_deleted", "channel_join"):
+        delivery = emulator.send_event(
+            {
+                "type": "message",
+                "subtype": subtype,
+                "channel": dm,
+                "channel_type": "im",
+                "ts": "1.000001",
+                "message": {"text": QUESTION, "user": NL_USER, "ts": "1.000000"},
+                "hidden": True,
+            }
+        )
+        assert delivery.acked
+    emulator.send_command(NL_USER, CHANNEL, text="help")
+    emulator.wait_for(lambda: emulator.response_posts)
+    assert emulator.calls_to("chat.postMessage") == []
+    assert all_acked_quickly(emulator)
+
+
+def test_hostile_question_cannot_ping_anyone(bot: BotProcess, emulator: SlackEmulator) -> None:
+    hostile = f"<@{emulator.bot_user_id}> <!channel> <!here> <@{EN_USER}> <https://evil.example|bank> leegstand"
+    mention = emulator.send_app_mention(NL_USER, CHANNEL, hostile)
+    ts = mention.payload["event"]["ts"]
+    reply = emulator.wait_for(lambda: answers_in(emulator, CHANNEL, ts))[0]
+    posted = flat(reply.get("blocks")) + str(reply.get("text"))
+    for forbidden in ("<!channel>", "<!here>", f"<@{EN_USER}>", "<https://evil.example"):
+        assert forbidden not in posted
+
+
+def test_rate_limited_post_is_retried_and_posted_once(bot: BotProcess, emulator: SlackEmulator) -> None:
+    emulator.fail_next("chat.postMessage", status=429, retry_after=1)
+    mention = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+    ts = mention.payload["event"]["ts"]
+    emulator.wait_for(lambda: answers_in(emulator, CHANNEL, ts), timeout=15)
+    assert len(answers_in(emulator, CHANNEL, ts)) == 1
+    assert [c.status for c in emulator.calls_to("chat.postMessage")] == [429, 200]
+
+
+def test_server_error_is_not_retried_and_user_gets_a_reference(bot: BotProcess, emulator: SlackEmulator) -> None:
+    emulator.fail_next("chat.postMessage", status=500)
+    mention = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+    ephemeral = emulator.wait_for(lambda: emulator.ephemerals(user=NL_USER))[0]
+    assert "referentie" in ephemeral["text"]
+    ref = ephemeral["text"].split("`")[1]
+    assert len(emulator.calls_to("chat.postMessage")) == 1  # a 500 may have posted: never retried
+    assert answers_in(emulator, CHANNEL, mention.payload["event"]["ts"]) == []
+    emulator.wait_for(lambda: f"ref={ref}" in bot.log())
+    assert "Traceback" in bot.log()
+
+
+def test_share_more_and_feedback_buttons(bot: BotProcess, emulator: SlackEmulator, demo_db_url: str) -> None:
+    emulator.send_command(NL_USER, CHANNEL, text=QUESTION)
+    body = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])[0]["body"]
+    value = next(e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"])
+    emulator.click_button(NL_USER, ids.ACTION_MORE, value=value, channel=CHANNEL, message=body)
+    emulator.click_button(NL_USER, ids.ACTION_FEEDBACK_UP, value=value, channel=CHANNEL, message=body)
+    emulator.click_button(NL_USER, ids.ACTION_FEEDBACK_DOWN, value=value, channel=CHANNEL, message=body)
+    emulator.click_button(NL_USER, ids.ACTION_SHARE, value=value, channel=CHANNEL, message=body)
+    shared = emulator.wait_for(lambda: emulator.messages(CHANNEL))[0]
+    assert "Experts" in flat(shared["blocks"]) and f"<@{NL_USER}>" in shared["text"]
+    emulator.wait_for(lambda: any("Meer resultaten" in flat(p["body"]) for p in emulator.response_posts))
+    engine = create_engine(demo_db_url)
+    with engine.connect() as conn:
+        votes = conn.execute(select(Feedback.vote, Feedback.user_slack_id)).all()
+    engine.dispose()
+    assert votes == [(-1, NL_USER)]  # one vote per person per result set, the latest counts
+
+
+@pytest.mark.parametrize("mode", ["socket"])
+def test_restart_mid_conversation(mode: str, emulator: SlackEmulator, demo_db_url: str, tmp_path: Any) -> None:
+    first = BotProcess(emulator, database_url=demo_db_url, mode=mode, log_path=tmp_path / "a.log").start()
+    mention = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+    ts = mention.payload["event"]["ts"]
+    emulator.wait_for(lambda: answers_in(emulator, CHANNEL, ts))
+    first.stop()
+    second = BotProcess(emulator, database_url=demo_db_url, mode=mode, log_path=tmp_path / "b.log").start()
+    try:
+        emulator.send_event(mention.payload["event"], retry_num=1, event_id=mention.event_id)  # late redelivery
+        follow_up = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> wijkwerking", thread_ts=ts)
+        emulator.wait_for(lambda: len(answers_in(emulator, CHANNEL, ts)) >= 2)
+        assert follow_up.acked
+        assert len(answers_in(emulator, CHANNEL, ts)) == 2  # the follow-up answered, the redelivery not again
+    finally:
+        second.stop()
+    engine = create_engine(demo_db_url)
+    with engine.connect() as conn:
+        claims = conn.execute(select(func.count()).select_from(ProcessedEvent)).scalar_one()
+    engine.dispose()
+    assert claims == 2
