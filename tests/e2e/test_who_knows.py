@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
 
 from handlers import ids
-from storage.models import Feedback, ProcessedEvent
+from storage.models import Consent, Expert, Feedback, ProcessedEvent
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
 from tests.e2e.harness import BotProcess
 from tests.emulator import SlackEmulator
@@ -187,3 +190,59 @@ def test_restart_mid_conversation(mode: str, emulator: SlackEmulator, demo_db_ur
         claims = conn.execute(select(func.count()).select_from(ProcessedEvent)).scalar_one()
     engine.dispose()
     assert claims == 2
+
+
+def test_healthz_reports_database_and_slack(emulator: SlackEmulator, demo_db_url: str, tmp_path: Any) -> None:
+    bot = BotProcess(emulator, database_url=demo_db_url, mode="http", log_path=tmp_path / "h.log").start()
+    try:
+        with urllib.request.urlopen(f"{bot.url}/healthz", timeout=5) as response:
+            assert response.status == 200
+            assert json.loads(response.read()) == {"ok": True, "database": "ok", "slack": "ok"}
+        emulator.fail_next("auth.test", error="invalid_auth")
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"{bot.url}/healthz", timeout=5)
+        assert info.value.code == 503
+        assert json.loads(info.value.read()) == {"ok": False, "database": "ok", "slack": "down"}
+    finally:
+        bot.stop()
+
+
+def test_hostile_register_entries_are_escaped(emulator: SlackEmulator, demo_db_url: str, tmp_path: Any) -> None:
+    engine = create_engine(demo_db_url)
+    evil = "<!channel> <!here> <@U0ENUSER1> <https://evil.example|klik>"
+    with Session(engine) as session:
+        session.add(
+            Expert(
+                email="evil@example.be",
+                name=evil,
+                organisation=evil,
+                role=evil * 50,
+                expertise=["zwerfvuilrobots", evil],
+                bio=evil * 400,
+                consent=Consent.CONFIRMED,
+            )
+        )
+        session.commit()
+    engine.dispose()
+    bot = BotProcess(emulator, database_url=demo_db_url, mode="socket", log_path=tmp_path / "x.log").start()
+    try:
+        mention = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> wie kent zwerfvuilrobots?")
+        reply = emulator.wait_for(lambda: answers_in(emulator, CHANNEL, mention.payload["event"]["ts"]))[0]
+    finally:
+        bot.stop()
+    posted = flat(reply["blocks"]) + reply["text"]
+    assert "&lt;!channel&gt;" in posted  # the hostile expert is shown, harmlessly
+    for forbidden in ("<!channel>", "<!here>", "<@U0ENUSER1>", "<https://evil.example"):
+        assert forbidden not in posted
+
+
+def test_socket_mode_reconnects_after_disconnect(emulator: SlackEmulator, demo_db_url: str, tmp_path: Any) -> None:
+    bot = BotProcess(emulator, database_url=demo_db_url, mode="socket", log_path=tmp_path / "s.log").start()
+    try:
+        before = emulator.socket_connections_total
+        emulator.socket_disconnect()
+        emulator.wait_for_socket(total=before + 1, timeout=15)
+        emulator.send_command(NL_USER, CHANNEL, text="help")
+        assert emulator.wait_for(lambda: emulator.response_posts)
+    finally:
+        bot.stop()
