@@ -1,32 +1,65 @@
-"""Migrations: upgrade from empty creates the models' schema exactly; down and up again works."""
+"""Migrations: upgrade from empty creates the models' schema exactly (no drift); down and up again works."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from storage.db import Database, current_revision, downgrade, head_revision, upgrade
+from storage.db import Database, alembic_config, current_revision, downgrade, head_revision, upgrade
 from storage.models import Base
 
 
-def test_upgrade_from_empty_matches_models(database: Database) -> None:
+def assert_schema_matches_models(database: Database) -> None:
     with database.engine.connect() as conn:
         assert current_revision(conn) == head_revision()
-        tables = set(inspect(conn).get_table_names())
-        assert set(Base.metadata.tables) <= tables
+        assert set(Base.metadata.tables) <= set(inspect(conn).get_table_names())
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-    assert diff == [], f"models and migrations drifted apart: {diff}"
+        assert diff == [], f"models and migrations drifted apart: {diff}"
+        # what `alembic check` does in CI: autogenerate against the migrated database must find nothing to do
+        command.check(alembic_config(conn))
 
 
-def test_downgrade_to_base_and_up_again(database: Database) -> None:
+def test_upgrade_from_empty_matches_models(database: Database) -> None:
     downgrade(database.engine, "base")
     with database.engine.connect() as conn:
         assert current_revision(conn) is None
-        assert "experts" not in inspect(conn).get_table_names()
+        assert not set(Base.metadata.tables) & set(inspect(conn).get_table_names())
     upgrade(database.engine)
+    assert_schema_matches_models(database)
+
+
+def test_a_new_sqlite_file_is_created_at_head(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        assert_schema_matches_models(database)
+    finally:
+        database.dispose()
+
+
+def test_constraints_the_registers_rely_on_exist(database: Database) -> None:
     with database.engine.connect() as conn:
-        assert current_revision(conn) == head_revision()
+        inspector = inspect(conn)
+        uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints("practices")}
+        assert ("title", "city") in uniques
+        expert_uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints("experts")}
+        assert {("email",), ("slack_user_id",)} <= expert_uniques
+        for table in ("expert_themes", "practice_themes"):
+            theme_fk = next(fk for fk in inspector.get_foreign_keys(table) if fk["referred_table"] == "themes")
+            assert theme_fk["options"].get("onupdate", "").upper() == "CASCADE", table
+            assert theme_fk["options"].get("ondelete", "").upper() == "CASCADE", table
+
+
+def test_downgrade_to_base_and_up_again_twice(database: Database) -> None:
+    for _ in range(2):
+        downgrade(database.engine, "base")
+        with database.engine.connect() as conn:
+            assert current_revision(conn) is None
+        upgrade(database.engine)
+    assert_schema_matches_models(database)
 
 
 def test_second_open_does_not_migrate_again(database: Database) -> None:

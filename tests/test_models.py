@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from storage.db import Database
-from storage.models import DigestRun, DigestRunStatus, Expert, Practice, ProcessedEvent, Theme
+from storage.models import (
+    Consent,
+    DigestRun,
+    DigestRunStatus,
+    Expert,
+    Outcome,
+    Practice,
+    ProcessedEvent,
+    Theme,
+    expert_themes,
+    practice_themes,
+)
 
 
 def test_expert_email_is_unique(database: Database) -> None:
@@ -24,6 +35,57 @@ def test_practice_key_is_title_and_city(database: Database) -> None:
         s.add_all([Practice(title="T", city="Gent", summary="s"), Practice(title="T", city="Aalst", summary="s")])
     with pytest.raises(IntegrityError), database.session() as s:
         s.add(Practice(title="T", city="Gent", summary="again"))
+
+
+def test_slack_user_id_is_unique_but_may_be_empty_for_many(database: Database) -> None:
+    with database.session() as s:
+        s.add_all(
+            [
+                Expert(email="a@x.be", name="A", organisation="X", slack_user_id="U0A"),
+                Expert(email="b@x.be", name="B", organisation="X"),
+                Expert(email="c@x.be", name="C", organisation="X"),
+            ]
+        )
+    with pytest.raises(IntegrityError), database.session() as s:
+        s.add(Expert(email="d@x.be", name="D", organisation="X", slack_user_id="U0A"))
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [("experts", "consent", "maybe"), ("experts", "status", "draft"), ("practices", "outcome", "great")],
+)
+def test_enum_check_constraints_hold_in_plain_sql(database: Database, table: str, column: str, value: str) -> None:
+    with database.session() as s:
+        s.add(Expert(email="a@x.be", name="A", organisation="X", consent=Consent.CONFIRMED))
+        s.add(Practice(title="T", summary="S", outcome=Outcome.GOOD))
+    with pytest.raises(IntegrityError), database.session() as s:
+        s.execute(text(f"UPDATE {table} SET {column} = :value"), {"value": value})
+    with database.session() as s:  # the valid values are stored as their plain strings
+        assert s.execute(text("SELECT consent FROM experts")).scalar_one() == "confirmed"
+        assert s.execute(text("SELECT outcome FROM practices")).scalar_one() == "good"
+
+
+def test_list_fields_round_trip_as_json(database: Database) -> None:
+    with database.session() as s:
+        s.add(
+            Expert(email="a@x.be", name="A", organisation="X", expertise=["financiën", "BBC"], languages=["nl", "fr"])
+        )
+    with database.session() as s:
+        expert = s.scalars(select(Expert)).one()
+        assert expert.expertise == ["financiën", "BBC"] and expert.languages == ["nl", "fr"]
+
+
+def test_theme_links_follow_a_renamed_key(database: Database) -> None:
+    with database.session() as s:
+        wonen = Theme(key="wonen", label_nl="Wonen", label_en="Housing")
+        s.add(Expert(email="a@x.be", name="A", organisation="X", themes=[wonen]))
+        s.add(Practice(title="T", summary="S", themes=[wonen]))
+    with database.session() as s:
+        s.execute(update(Theme).where(Theme.key == "wonen").values(key="woonbeleid"))
+    with database.session() as s:
+        assert s.execute(select(expert_themes.c.theme_key)).scalars().all() == ["woonbeleid"]
+        assert s.execute(select(practice_themes.c.theme_key)).scalars().all() == ["woonbeleid"]
+        assert [t.key for t in s.scalars(select(Expert)).one().themes] == ["woonbeleid"]
 
 
 def test_enum_columns_refuse_unknown_values(database: Database) -> None:

@@ -1,116 +1,163 @@
-"""``wieweet import``, ``export``, ``register`` and ``themes``: the registers from the command line."""
+"""``wieweet import``, ``export``, ``register`` and ``themes``: the registers from the command line.
+
+Thin commands: parse the arguments, open one ``cli.db.session()`` (one transaction), call a register service,
+print. Everything they do is in ``bot.register``.
+"""
 
 from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import textwrap
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bot.cli import CliContext, pass_cli
-from bot.errors import ImportFailed, NotFoundError
+from bot.errors import ImportFailed
 from bot.register import service
-from bot.register.files import read_register_file
-from bot.register.themes import ThemeResolver, ensure_default_themes
+from bot.register.report import ImportReport
+from bot.register.themes import ensure_default_themes
 from storage import repositories as repo
 
 KINDS = click.Choice(["experts", "practices"])
+FILE = click.Path(path_type=Path, dir_okay=False)
 
 
 def cli_actor() -> str:
+    """Who the audit log names for a command-line change: ``cli:<os user>``."""
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli"
 
 
-@contextmanager
-def progress_bar(path: Path, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on a terminal (stderr), nothing when output is redirected."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    try:
-        total = len(read_register_file(path).rows)
-    except ImportFailed:
-        yield None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        last = 0
+class TerminalProgress:
+    """A progress bar on stderr when it is a terminal; nothing when output is redirected (or in tests)."""
 
-        def advance(done: int) -> None:
-            nonlocal last
-            bar.update(done - last)
-            last = done
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._bar: Any = None
+        self._shown = 0
 
-        yield advance
+    @property
+    def callback(self) -> Callable[[int, int], None] | None:
+        return self.update if sys.stderr.isatty() else None
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._shown)
+        self._shown = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
-def print_report(report: service.ImportReport) -> None:
-    verb = "would be" if report.dry_run else "were"
+def print_report(report: ImportReport) -> None:
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     for note in report.notes:
         click.echo(f"note: {note}")
     if report.dry_run:
         for change in report.changes:
-            detail = f" ({', '.join(change.fields)})" if change.fields else ""
+            detail = f" ({', '.join(change.fields)})" if change.action == "changed" else ""
             click.echo(f"  {change.action}: {change.key}{detail}")
     click.echo(
         f"{report.file}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged"
         + (" — dry run, nothing written" if report.dry_run else "")
     )
-    if report.dry_run and not report.changes:
-        click.echo(f"nothing {verb} changed")
 
 
 def fail_import(exc: ImportFailed) -> None:
+    """Every problem on its own line (stderr), then the summary; exit code 1."""
     for line in exc.errors:
         click.echo(f"error: {line}", err=True)
-    if len(exc.errors) != 1 or exc.errors[0] != exc.message:
+    if exc.message not in exc.errors:
         click.echo(f"error: {exc.message}", err=True)
-    raise SystemExit(1)
+    raise click.exceptions.Exit(1)
 
 
-@click.command(name="import")
-@click.argument("kind", type=KINDS)
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Show what would change without writing anything.")
+IMPORT_HELP = """Load a register file (.csv or .xlsx) into the database: all or nothing.
+
+KIND is experts or practices. Row 1 of the file holds the column names:
+
+\b
+  experts:   name, email, slack_user_id, organisation, city, role,
+             expertise, themes, languages, bio
+             required: name, email (the key, any case), organisation
+  practices: title, summary, city, organisation, themes, tags, outcome,
+             lessons, contact_email, url, year
+             required: title, summary; key: title + city (any case)
+
+List cells (expertise, themes, languages, tags) hold items separated by ; or
+|. Themes are keys or labels (see `wieweet themes list`); outcome is good,
+mixed or failed (or goed, gemengd, mislukt). A contact_email of an expert in
+the register links the practice to that expert; other addresses (team
+mailboxes) are kept as plain contact addresses and listed in the report. CSV
+must be UTF-8 (Excel: "CSV UTF-8"); a BOM and ; as the delimiter are fine.
+
+Records are added or updated by key and the counts added / changed /
+unchanged are printed. An import never deletes: records missing from the file
+stay as they are. Optional columns may be left out of the header; those fields
+of existing records are then left untouched (the city column is needed for
+practices, being part of the key). New experts get consent "pending"; the
+consent of existing experts is never changed. Every added or changed record is
+written to the audit log.
+
+Any bad row stops the whole import: nothing is written, every problem is listed
+with file, row and column, and the exit code is 1.
+
+\b
+Examples:
+  wieweet import experts experts.csv
+  wieweet import practices practices.xlsx --dry-run
+  wieweet --database postgresql://wieweet@db/wieweet import experts experts.csv
+"""
+
+
+@click.command(name="import", help=IMPORT_HELP)
+@click.argument("kind", type=KINDS, metavar="KIND")
+@click.argument("path", type=FILE, metavar="FILE")
+@click.option("--dry-run", is_flag=True, help="Show what would be added or changed (and which fields); write nothing.")
 @pass_cli
 def import_cmd(cli: CliContext, kind: str, path: Path, dry_run: bool) -> None:
-    """Load a register file (.csv or .xlsx) into the database: all or nothing.
-
-    Records are added or updated by key (experts: email; practices: title + city); records missing from the
-    file are left alone (an import never deletes). Any bad row stops the whole import and every problem is
-    listed with its row and column. Columns: see the README.
-
-    \b
-    Examples:
-      wieweet import experts experts.csv
-      wieweet import practices practices.xlsx --dry-run
-    """
     importer = service.import_experts if kind == "experts" else service.import_practices
+    progress = TerminalProgress(f"importing {kind}")
     try:
-        with progress_bar(path, f"importing {kind}") as progress, cli.db.session() as session:
+        with cli.db.session() as session:
             report = importer(
-                session, path=path, dry_run=dry_run, actor=cli_actor(), now=datetime.now(UTC), progress=progress
+                session,
+                path=path,
+                dry_run=dry_run,
+                actor=cli_actor(),
+                now=datetime.now(UTC),
+                progress=progress.callback,
             )
     except ImportFailed as exc:
+        progress.close()
         fail_import(exc)
         return
+    progress.close()
     print_report(report)
 
 
 @click.command(name="export")
-@click.argument("kind", type=KINDS)
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("kind", type=KINDS, metavar="KIND")
+@click.argument("path", type=FILE, metavar="FILE")
 @pass_cli
 def export_cmd(cli: CliContext, kind: str, path: Path) -> None:
-    """Write a register to a file (.csv or .xlsx), in a stable order, in the import format.
+    """Write a register (KIND: experts or practices) to FILE (.csv or .xlsx) in the import format.
+
+    The order is stable (experts by email; practices by city, then title) and CSV is written with ",",
+    "\\n" line endings and no BOM, so exporting twice gives identical files and importing an export
+    changes nothing. An existing file is replaced.
 
     \b
     Examples:
@@ -125,84 +172,104 @@ def export_cmd(cli: CliContext, kind: str, path: Path) -> None:
 
 @click.group(name="register")
 def register_group() -> None:
-    """Look at the registers.
+    """Look at the expert and practice registers.
+
+    \b
+    Examples:
+      wieweet register list experts
+      wieweet register list experts --theme wonen --city Gent
+      wieweet register list practices --theme "Europe and EU funding"
+      wieweet register show an.peeters@gent.be
+    """
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@register_group.command(name="list")
+@click.argument("kind", type=KINDS, metavar="KIND")
+@click.option("--theme", metavar="THEME", help="Only records with this theme (key or label, any case).")
+@click.option("--city", metavar="CITY", help="Only records of this city (any case).")
+@pass_cli
+def register_list(cli: CliContext, kind: str, theme: str | None, city: str | None) -> None:
+    """List the experts or the practices (KIND), optionally only those with a theme and/or in a city.
 
     \b
     Examples:
       wieweet register list experts --theme wonen
       wieweet register list practices --city Kortrijk
-      wieweet register show an.peeters@gent.be
     """
-
-
-@register_group.command(name="list")
-@click.argument("kind", type=KINDS)
-@click.option("--theme", metavar="KEY", help="Only records with this theme (key or label).")
-@click.option("--city", metavar="CITY", help="Only records of this city.")
-@pass_cli
-def register_list(cli: CliContext, kind: str, theme: str | None, city: str | None) -> None:
-    """List experts or practices, optionally filtered by theme and city."""
     with cli.db.session() as session:
-        ensure_default_themes(session, now=datetime.now(UTC))
-        theme_key = None
-        if theme:
-            resolver = ThemeResolver.from_session(session)
-            theme_key = resolver.resolve(theme)
-            if theme_key is None:
-                suggestion = resolver.suggest(theme)
-                hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
-                raise NotFoundError("unknown_theme", f"unknown theme {theme!r}{hint}")
         if kind == "experts":
-            experts = repo.list_experts(session, theme=theme_key, city=city)
+            experts = service.list_experts(session, theme=theme, city=city)
             for e in experts:
-                themes = ",".join(t.key for t in e.themes)
-                click.echo(f"{e.email:<40} {e.name:<28} {e.organisation:<30} {e.city:<14} {themes}")
+                themes = ",".join(t.key for t in e.themes) or "-"
+                click.echo(
+                    f"{_cut(e.email, 40):<40} {_cut(e.name, 28):<28} {_cut(e.organisation, 28):<28} "
+                    f"{_cut(e.city or '-', 14):<14} {themes}"
+                )
             click.echo(f"{len(experts)} experts")
         else:
-            practices = repo.list_practices(session, theme=theme_key, city=city)
+            practices = service.list_practices(session, theme=theme, city=city)
             for p in practices:
                 outcome = p.outcome.value if p.outcome else "-"
-                click.echo(f"{p.city or '-':<14} {outcome:<7} {p.year or '':<5} {p.title}")
+                year = str(p.year) if p.year else "-"
+                themes = ",".join(t.key for t in p.themes) or "-"
+                click.echo(f"{_cut(p.city or '-', 14):<14} {year:<5} {outcome:<7} {_cut(p.title, 60):<60} {themes}")
             click.echo(f"{len(practices)} practices")
 
 
 @register_group.command(name="show")
-@click.argument("email")
+@click.argument("email", metavar="EMAIL")
 @pass_cli
 def register_show(cli: CliContext, email: str) -> None:
-    """Show one expert's full profile."""
+    """Show one expert's full profile: contact, expertise, themes, availability, consent and practices.
+
+    \b
+    Examples:
+      wieweet register show an.peeters@gent.be
+    """
     with cli.db.session() as session:
-        expert = repo.get_expert_by_email(session, email=email)
-        if expert is None:
-            raise NotFoundError("no_expert", f"no expert with email {email.strip().lower()!r} in the register")
-        practices = repo.list_practices_for_expert(session, expert_id=expert.id)
+        profile = service.get_expert_profile(session, email=email)
+        expert = profile.expert
         away = f" until {expert.away_until.isoformat()}" if expert.away_until else ""
-        confirmed = expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else "never"
+        confirmed = expert.last_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if expert.last_confirmed_at else "never"
         lines = [
             f"{expert.name} <{expert.email}>",
             f"  organisation:  {expert.organisation}" + (f" ({expert.city})" if expert.city else ""),
             f"  role:          {expert.role or '-'}",
             f"  slack:         {expert.slack_user_id or '- (not in Slack)'}",
             f"  expertise:     {'; '.join(expert.expertise) or '-'}",
-            f"  themes:        {', '.join(t.key for t in expert.themes) or '-'}",
+            f"  themes:        {', '.join(f'{t.key} ({t.label_nl})' for t in expert.themes) or '-'}",
             f"  languages:     {', '.join(expert.languages) or '-'}",
             f"  availability:  {expert.availability.value}{away}",
-            f"  consent:       {expert.consent.value} (last confirmed: {confirmed})",
-            f"  open questions limit: {expert.max_open_questions}",
-            f"  bio:           {expert.bio or '-'}",
-            f"  practices ({len(practices)}):",
+            f"  consent:       {expert.consent.value}",
+            f"  last confirmed: {confirmed}",
+            f"  max open questions: {expert.max_open_questions}",
+            f"  status:        {expert.status.value} (source: {expert.source})",
         ]
-        lines += [f"    - {p.title} ({p.city or p.organisation})" for p in practices]
+        if expert.bio:
+            lines.append("  bio:")
+            lines += textwrap.wrap(expert.bio, width=100, initial_indent="    ", subsequent_indent="    ")
+        else:
+            lines.append("  bio:           -")
+        lines.append(f"  practices:     {len(profile.practices)}")
+        for p in profile.practices:
+            outcome = f", {p.outcome.value}" if p.outcome else ""
+            year = f", {p.year}" if p.year else ""
+            lines.append(f"    - {p.title} ({p.city or p.organisation or '-'}{year}{outcome})")
     click.echo("\n".join(lines))
 
 
 @click.group(name="themes")
 def themes_group() -> None:
-    """The themes vocabulary (keys, Dutch and English labels, synonyms).
+    """The themes vocabulary: keys (a contract), Dutch and English labels, synonyms.
 
     \b
     Examples:
       wieweet themes list
+      wieweet themes import extra-themes.csv --dry-run
       wieweet themes import extra-themes.csv
     """
 
@@ -210,24 +277,37 @@ def themes_group() -> None:
 @themes_group.command(name="list")
 @pass_cli
 def themes_list(cli: CliContext) -> None:
-    """List the themes."""
+    """List the themes (the shipped vocabulary is set up on first use).
+
+    \b
+    Examples:
+      wieweet themes list
+    """
     with cli.db.session() as session:
         ensure_default_themes(session, now=datetime.now(UTC))
-        for theme in repo.list_themes(session):
-            synonyms = "; ".join(theme.synonyms[:8]) + (" …" if len(theme.synonyms) > 8 else "")
-            click.echo(f"{theme.key:<16} {theme.label_nl} / {theme.label_en}  [{synonyms}]")
+        themes = repo.list_themes(session)
+        for theme in themes:
+            synonyms = "; ".join(theme.synonyms[:6]) + (" …" if len(theme.synonyms) > 6 else "")
+            click.echo(f"{theme.key:<16} {theme.label_nl} / {theme.label_en}" + (f"  [{synonyms}]" if synonyms else ""))
+    click.echo(f"{len(themes)} themes")
 
 
 @themes_group.command(name="import")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Show what would change without writing anything.")
+@click.argument("path", type=FILE, metavar="FILE")
+@click.option("--dry-run", is_flag=True, help="Show what would be added or changed; write nothing.")
 @pass_cli
 def themes_import(cli: CliContext, path: Path, dry_run: bool) -> None:
-    """Add or update themes from a CSV/XLSX file with columns key,label_nl,label_en,synonyms.
+    """Add or update themes from a .csv or .xlsx file with the columns key,label_nl,label_en,synonyms.
+
+    Themes are matched by key: new keys are added, existing ones get the file's labels (and synonyms, when
+    the file has that column). Keys are lower-case letters, digits and dashes; both labels are required and
+    every key and label must name one theme only. synonyms holds items separated by ; (they help
+    suggestions). Nothing is deleted; any bad row stops the whole import (exit code 1).
 
     \b
     Examples:
       wieweet themes import themes.csv
+      wieweet themes import themes.xlsx --dry-run
     """
     try:
         with cli.db.session() as session:

@@ -1,104 +1,130 @@
-"""Register import, export and listing — the same functions for the CLI and, later, for Slack.
+"""The expert and practice registers: import, export, listing and profiles.
 
-Imports are all or nothing: every row is validated first and any error means nothing is written (the caller's
-transaction is never committed by these functions). Records are upserted by key (experts: email; practices:
-title + city) and each added or changed record gets an audit log row. Imports never delete.
+The same functions serve the command line and, later, Slack; they know nothing about either. They never commit:
+the caller's ``db.session()`` block is the one transaction, so an import is all or nothing — every row is
+validated first and any problem raises ``ImportFailed`` (listing every problem, each located by file, row and
+column) before anything is written.
+
+Imports upsert by key (experts: email, case-insensitive; practices: title + city, case-insensitive) and never
+delete. A column absent from the file leaves that field of existing records untouched (the key and required
+columns must be present). Every added or changed record gets an audit log row. Experts created by an import get
+``consent=pending``; the consent of existing experts is never touched by an import.
+
+Exports are deterministic (experts by email; practices by city then title, case-insensitively), in the import
+format, so export → import changes nothing and export → import → export gives the same bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.errors import ImportFailed
-from bot.register.files import RawRow, RegisterFile, read_register_file, write_register_file
-from bot.register.themes import (
-    THEME_COLUMNS,
-    ThemeResolver,
-    ThemeSpec,
-    ensure_default_themes,
-    upsert_themes,
-    validate_theme_row,
+from bot.errors import ImportFailed, NotFoundError
+from bot.register.files import Cell, RawRow, RegisterFile, read_register_file, write_register_file
+from bot.register.report import (
+    ImportReport,
+    Progress,
+    RecordChange,
+    check_header,
+    extra_cells_error,
+    fail_if_errors,
+    locate,
+    located,
 )
+from bot.register.themes import ThemeResolver, ensure_default_themes, import_themes
 from bot.register.validation import (
     EXPERT_COLUMNS,
     EXPERT_REQUIRED,
     PRACTICE_COLUMNS,
     PRACTICE_REQUIRED,
     ExpertRecord,
-    FieldError,
     PracticeRecord,
+    practice_key,
     validate_expert,
     validate_practice,
 )
 from storage import repositories as repo
-from storage.models import Consent, Expert, Outcome, Practice
+from storage.models import Expert, Outcome, Practice
 
-Progress = Callable[[int], None]
+__all__ = [
+    "ExpertProfile",
+    "ImportReport",
+    "Progress",
+    "RecordChange",
+    "export_experts",
+    "export_practices",
+    "get_expert_profile",
+    "import_experts",
+    "import_practices",
+    "import_themes",
+    "list_experts",
+    "list_practices",
+    "resolve_theme",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class RecordChange:
-    key: str
-    action: str  # "added" | "changed"
-    fields: tuple[str, ...] = ()
-
-
-@dataclass
-class ImportReport:
-    kind: str
-    file: str
-    dry_run: bool
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    changes: list[RecordChange] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return self.added + self.changed + self.unchanged
+PRACTICE_KEY_COLUMNS = ("title", "city")
+# What an import will write, decided before writing: (record, stored record or None for a new one, values, ...).
+ExpertPlan = tuple[ExpertRecord, Expert | None, dict[str, Any], list[str]]
+PracticePlan = tuple[PracticeRecord, Practice | None, Expert | None, dict[str, Any]]
 
 
-def _location(file: RegisterFile, row: RawRow, error: FieldError) -> str:
-    return f"{file.path.name}: row {row.row}, column {error.column}: {error.message}"
+def _untouched_warning(file: RegisterFile, columns: Sequence[str], present: Sequence[str], kind: str) -> str | None:
+    absent = [c for c in columns if c not in present]
+    if not absent:
+        return None
+    return (
+        f"{file.name}: no column(s) {', '.join(absent)}: those fields of existing {kind} are left as they are "
+        "(new ones get them empty)"
+    )
 
 
-def _check_columns(file: RegisterFile, *, known: Sequence[str], required: Sequence[str], report: ImportReport) -> None:
-    missing = [c for c in required if c not in file.columns]
-    if missing:
+@contextmanager
+def _conflicts_fail_the_import(file: RegisterFile) -> Iterator[None]:
+    """Another process changing the register at the same moment can still trip a unique key: say so, clearly."""
+    try:
+        yield
+    except IntegrityError as exc:
         raise ImportFailed(
-            "missing_columns",
-            f"{file.path.name}: the header lacks required column(s) {', '.join(missing)}; "
-            f"expected columns: {','.join(known)}",
-        )
-    unknown = [c for c in file.columns if c and c not in known]
-    if unknown:
-        report.warnings.append(f"{file.path.name}: unknown column(s) ignored: {', '.join(unknown)}")
-    for row in file.rows:
-        if "__extra__" in row.values:
-            report.warnings.append(f"{file.path.name}: row {row.row}: cells beyond the header ignored")
+            "conflict",
+            f"{file.name}: the register was changed by someone else during the import ({type(exc.orig).__name__}); "
+            "nothing was imported, run the import again",
+        ) from exc
 
 
-def _fail_if(errors: list[str], file: RegisterFile) -> None:
-    if errors:
-        raise ImportFailed(
-            "invalid_rows",
-            f"{file.path.name}: {len(errors)} problem(s), nothing was imported",
-            errors=errors,
-        )
+def _audit(
+    session: Session,
+    *,
+    actor: str,
+    entity_type: str,
+    key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    now: datetime,
+) -> None:
+    repo.create_audit_log(
+        session,
+        actor=actor,
+        action="import",
+        entity_type=entity_type,
+        entity_key=key,
+        before=before,
+        after=after,
+        now=now,
+    )
 
 
-# --- experts ---------------------------------------------------------------------------------------------------
+# --- experts -----------------------------------------------------------------------------------------------------
 
 
 def expert_snapshot(expert: Expert) -> dict[str, Any]:
+    """An expert's register fields as plain values (the file columns), for comparing and for the audit log."""
     return {
         "name": expert.name,
         "email": expert.email,
@@ -107,15 +133,18 @@ def expert_snapshot(expert: Expert) -> dict[str, Any]:
         "city": expert.city,
         "role": expert.role,
         "expertise": list(expert.expertise),
-        "themes": [t.key for t in expert.themes],
+        "themes": sorted(t.key for t in expert.themes),
         "languages": list(expert.languages),
         "bio": expert.bio,
     }
 
 
-def _expert_values(record: ExpertRecord, columns: Sequence[str]) -> dict[str, Any]:
-    """The values the file provides (a column absent from the header leaves that field untouched)."""
-    values: dict[str, Any] = {
+def _expert_audit(expert: Expert) -> dict[str, Any]:
+    return {**expert_snapshot(expert), "consent": expert.consent.value, "source": expert.source}
+
+
+def _expert_values(record: ExpertRecord) -> dict[str, Any]:
+    return {
         "name": record.name,
         "email": record.email,
         "slack_user_id": record.slack_user_id,
@@ -123,275 +152,348 @@ def _expert_values(record: ExpertRecord, columns: Sequence[str]) -> dict[str, An
         "city": record.city,
         "role": record.role,
         "expertise": list(record.expertise),
-        "themes": sorted(record.themes),
+        "themes": list(record.themes),
         "languages": list(record.languages),
         "bio": record.bio,
     }
-    return {k: v for k, v in values.items() if k in columns}
 
 
 def import_experts(
     session: Session,
     *,
     path: Path,
-    dry_run: bool,
     actor: str,
     now: datetime,
+    dry_run: bool = False,
     progress: Progress | None = None,
+    source: str = "import",
 ) -> ImportReport:
-    file = read_register_file(path)
-    report = ImportReport(kind="experts", file=path.name, dry_run=dry_run)
-    _check_columns(file, known=EXPERT_COLUMNS, required=EXPERT_REQUIRED, report=report)
-    ensure_default_themes(session, now=now)
-    resolver = ThemeResolver.from_session(session)
+    """Import an expert register file (.csv or .xlsx). See the module docstring for the rules."""
+    return import_expert_file(
+        session, file=read_register_file(path), actor=actor, now=now, dry_run=dry_run, progress=progress, source=source
+    )
+
+
+def import_expert_file(
+    session: Session,
+    *,
+    file: RegisterFile,
+    actor: str,
+    now: datetime,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    source: str = "import",
+) -> ImportReport:
+    """``import_experts`` for a file already read (or built in memory)."""
+    report = ImportReport(kind="experts", file=file.name, dry_run=dry_run)
+    present = check_header(file, known=EXPERT_COLUMNS, required=EXPERT_REQUIRED, report=report)
+    warning = _untouched_warning(file, EXPERT_COLUMNS, present, "experts")
+    if warning:
+        report.warnings.append(warning)
+    if not dry_run:
+        ensure_default_themes(session, now=now)
+    resolver = ThemeResolver.for_session(session)
+    existing = {e.email: e for e in repo.list_experts(session)}
 
     errors: list[str] = []
     records: list[tuple[RawRow, ExpertRecord]] = []
-    seen_email: dict[str, int] = {}
-    seen_slack: dict[str, int] = {}
+    email_rows: dict[str, int] = {}
+    slack_rows: dict[str, int] = {}
     for row in file.rows:
-        record, field_errors = validate_expert(row.values, themes=resolver)
-        errors.extend(_location(file, row, e) for e in field_errors)
+        if row.extra:
+            errors.append(extra_cells_error(file, row))
+        record, problems = validate_expert(row.values, themes=resolver)
+        errors.extend(locate(file, row, e) for e in problems)
         if record is None:
             continue
-        if record.email in seen_email:
+        if record.email in email_rows:
             errors.append(
-                f"{file.path.name}: row {row.row}, column email: duplicate key {record.email!r} "
-                f"(also in row {seen_email[record.email]})"
+                located(file, row, "email", f"duplicate key {record.email!r} (also in row {email_rows[record.email]})")
             )
             continue
-        seen_email[record.email] = row.row
-        if record.slack_user_id:
-            if record.slack_user_id in seen_slack:
+        email_rows[record.email] = row.line
+        if record.slack_user_id and "slack_user_id" in present:
+            if record.slack_user_id in slack_rows:
                 errors.append(
-                    f"{file.path.name}: row {row.row}, column slack_user_id: {record.slack_user_id} is also used "
-                    f"in row {seen_slack[record.slack_user_id]}"
-                )
-            seen_slack[record.slack_user_id] = row.row
-            other = repo.get_expert_by_slack_id(session, slack_user_id=record.slack_user_id)
-            if other is not None and other.email != record.email:
-                errors.append(
-                    f"{file.path.name}: row {row.row}, column slack_user_id: {record.slack_user_id} already belongs "
-                    f"to {other.email}"
-                )
-        records.append((row, record))
-    if not file.rows:
-        errors.append(f"{file.path.name}: no data rows below the header")
-    _fail_if(errors, file)
-
-    for done, (_row, record) in enumerate(records, start=1):
-        values = _expert_values(record, file.columns)
-        expert = repo.get_expert_by_email(session, email=record.email)
-        if expert is None:
-            report.added += 1
-            report.changes.append(RecordChange(record.email, "added"))
-            if not dry_run:
-                expert = Expert(
-                    email=record.email,
-                    name=record.name,
-                    organisation=record.organisation,
-                    consent=Consent.PENDING,
-                    source="import",
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(expert)
-                _apply_expert(session, expert, values, now=now)
-                session.flush()
-                repo.create_audit_log(
-                    session,
-                    actor=actor,
-                    action="import",
-                    entity_type="expert",
-                    entity_key=record.email,
-                    before=None,
-                    after=expert_snapshot(expert),
-                    now=now,
-                )
-        else:
-            before = expert_snapshot(expert)
-            changed = [k for k, v in values.items() if before.get(k) != v]
-            if not changed:
-                report.unchanged += 1
-            else:
-                report.changed += 1
-                report.changes.append(RecordChange(record.email, "changed", tuple(changed)))
-                if not dry_run:
-                    _apply_expert(session, expert, values, now=now)
-                    session.flush()
-                    repo.create_audit_log(
-                        session,
-                        actor=actor,
-                        action="import",
-                        entity_type="expert",
-                        entity_key=record.email,
-                        before=before,
-                        after=expert_snapshot(expert),
-                        now=now,
+                    located(
+                        file,
+                        row,
+                        "slack_user_id",
+                        f"{record.slack_user_id} is also given in row {slack_rows[record.slack_user_id]} "
+                        "(a Slack user id belongs to one expert)",
                     )
-        if progress is not None:
-            progress(done)
+                )
+            slack_rows[record.slack_user_id] = row.line
+        records.append((row, record))
+
+    # A Slack id may move between experts of this file, but not onto one held by an expert the file leaves alone.
+    if "slack_user_id" in present:
+        holders = {e.slack_user_id: e for e in existing.values() if e.slack_user_id}
+        for row, record in records:
+            holder = holders.get(record.slack_user_id) if record.slack_user_id else None
+            if holder is not None and holder.email != record.email and holder.email not in email_rows:
+                errors.append(
+                    located(
+                        file,
+                        row,
+                        "slack_user_id",
+                        f"{record.slack_user_id} already belongs to {holder.email} in the register",
+                    )
+                )
+    fail_if_errors(errors, file)
+
+    plans: list[ExpertPlan] = []
+    for _row, record in records:
+        values = {k: v for k, v in _expert_values(record).items() if k in present}
+        stored = existing.get(record.email)
+        if stored is None:
+            report.record_added(record.email)
+            plans.append((record, None, values, list(values)))
+            continue
+        current = expert_snapshot(stored)
+        changed = [k for k, v in values.items() if current[k] != v]
+        if changed:
+            report.record_changed(record.email, changed)
+            plans.append((record, stored, values, changed))
+        else:
+            report.unchanged += 1
+    if dry_run:
+        return report
+
+    with _conflicts_fail_the_import(file):
+        _write_experts(session, plans=plans, actor=actor, now=now, progress=progress, source=source)
     return report
 
 
-def _apply_expert(session: Session, expert: Expert, values: dict[str, Any], *, now: datetime) -> None:
-    for key, value in values.items():
-        if key == "themes":
-            expert.themes = repo.get_themes_by_keys(session, keys=value)
-        elif key != "email":
-            setattr(expert, key, value)
-    expert.updated_at = now
+def _write_experts(
+    session: Session, *, plans: list[ExpertPlan], actor: str, now: datetime, progress: Progress | None, source: str
+) -> None:
+    befores = [_expert_audit(found) if found is not None else None for _r, found, _v, _c in plans]
+    # Free the Slack ids that move first, so that swapping two ids never trips the unique constraint.
+    moving = [stored for _r, stored, _v, changed in plans if stored is not None and "slack_user_id" in changed]
+    if moving:
+        for moved in moving:
+            moved.slack_user_id = None
+        session.flush()
+
+    themes = {t.key: t for t in repo.list_themes(session)}
+    for done, (record, found, values, _changed) in enumerate(plans, start=1):
+        if found is None:
+            expert = repo.create_expert(
+                session, email=record.email, name=record.name, organisation=record.organisation, source=source, now=now
+            )
+        else:
+            expert = found
+        changes = {k: ([themes[t] for t in v] if k == "themes" else v) for k, v in values.items() if k != "email"}
+        repo.update_expert(session, expert=expert, values=changes, now=now)
+        session.flush()
+        _audit(
+            session,
+            actor=actor,
+            entity_type="expert",
+            key=record.email,
+            before=befores[done - 1],
+            after=_expert_audit(expert),
+            now=now,
+        )
+        if progress is not None:
+            progress(done, len(plans))
+    session.flush()
 
 
-# --- practices -------------------------------------------------------------------------------------------------
+# --- practices ---------------------------------------------------------------------------------------------------
+
+
+def effective_contact(practice: Practice) -> str:
+    """The contact address of a practice: its linked expert's (current) email, else the plain address."""
+    if practice.contact_expert is not None:
+        return practice.contact_expert.email
+    return practice.contact_email
+
+
+def practice_label(title: str, city: str) -> str:
+    return f"{title} ({city})" if city else title
 
 
 def practice_snapshot(practice: Practice) -> dict[str, Any]:
+    """A practice's register fields as plain values (the file columns plus the linked expert)."""
     return {
         "title": practice.title,
         "summary": practice.summary,
         "city": practice.city,
         "organisation": practice.organisation,
-        "themes": [t.key for t in practice.themes],
+        "themes": sorted(t.key for t in practice.themes),
         "tags": list(practice.tags),
         "outcome": practice.outcome.value if practice.outcome else None,
         "lessons": practice.lessons,
-        "contact_email": practice.contact_email,
+        "contact_email": effective_contact(practice),
+        "contact_expert": practice.contact_expert.email if practice.contact_expert else None,
         "url": practice.url,
         "year": practice.year,
     }
 
 
-def _practice_values(record: PracticeRecord, columns: Sequence[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {
+def _practice_values(record: PracticeRecord, contact: Expert | None) -> dict[str, Any]:
+    return {
         "title": record.title,
         "summary": record.summary,
         "city": record.city,
         "organisation": record.organisation,
-        "themes": sorted(record.themes),
+        "themes": list(record.themes),
         "tags": list(record.tags),
         "outcome": record.outcome.value if record.outcome else None,
         "lessons": record.lessons,
         "contact_email": record.contact_email,
+        "contact_expert": contact.email if contact else None,
         "url": record.url,
         "year": record.year,
     }
-    return {k: v for k, v in values.items() if k in columns or k == "city"}
 
 
 def import_practices(
     session: Session,
     *,
     path: Path,
-    dry_run: bool,
     actor: str,
     now: datetime,
+    dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    file = read_register_file(path)
-    report = ImportReport(kind="practices", file=path.name, dry_run=dry_run)
-    _check_columns(file, known=PRACTICE_COLUMNS, required=PRACTICE_REQUIRED, report=report)
-    ensure_default_themes(session, now=now)
-    resolver = ThemeResolver.from_session(session)
+    """Import a practice register file (.csv or .xlsx). See the module docstring for the rules.
+
+    ``contact_email``: an expert in the register links the practice to that expert; any other address (a team
+    mailbox) is kept as a plain contact address and mentioned in the report's notes.
+    """
+    return import_practice_file(
+        session, file=read_register_file(path), actor=actor, now=now, dry_run=dry_run, progress=progress
+    )
+
+
+def import_practice_file(
+    session: Session,
+    *,
+    file: RegisterFile,
+    actor: str,
+    now: datetime,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """``import_practices`` for a file already read (or built in memory)."""
+    report = ImportReport(kind="practices", file=file.name, dry_run=dry_run)
+    present = check_header(
+        file, known=PRACTICE_COLUMNS, required=(*PRACTICE_REQUIRED, *PRACTICE_KEY_COLUMNS), report=report
+    )
+    warning = _untouched_warning(file, PRACTICE_COLUMNS, present, "practices")
+    if warning:
+        report.warnings.append(warning)
+    if not dry_run:
+        ensure_default_themes(session, now=now)
+    resolver = ThemeResolver.for_session(session)
     today = now.date()
+    stored = repo.list_practices(session)
+    exact = {(p.title, p.city): p for p in stored}
+    folded: dict[tuple[str, str], Practice] = {}
+    for practice in stored:
+        folded.setdefault(practice_key(practice.title, practice.city), practice)
+    experts = {e.email: e for e in repo.list_experts(session)}
 
     errors: list[str] = []
     records: list[tuple[RawRow, PracticeRecord]] = []
-    seen: dict[tuple[str, str], int] = {}
+    key_rows: dict[tuple[str, str], int] = {}
     for row in file.rows:
-        record, field_errors = validate_practice(row.values, themes=resolver, today=today)
-        errors.extend(_location(file, row, e) for e in field_errors)
+        if row.extra:
+            errors.append(extra_cells_error(file, row))
+        record, problems = validate_practice(row.values, themes=resolver, today=today)
+        errors.extend(locate(file, row, e) for e in problems)
         if record is None:
             continue
-        key = (record.title.casefold(), record.city.casefold())
-        if key in seen:
-            errors.append(
-                f"{file.path.name}: row {row.row}, column title: duplicate key ({record.title!r}, "
-                f"{record.city!r}) (also in row {seen[key]})"
-            )
+        if record.key in key_rows:
+            where = f"{record.title!r} in {record.city!r}" if record.city else f"{record.title!r} (no city)"
+            errors.append(located(file, row, "title", f"duplicate key: {where} is also in row {key_rows[record.key]}"))
             continue
-        seen[key] = row.row
+        key_rows[record.key] = row.line
         records.append((row, record))
-    if not file.rows:
-        errors.append(f"{file.path.name}: no data rows below the header")
-    _fail_if(errors, file)
+    fail_if_errors(errors, file)
 
-    mailboxes: set[str] = set()
-    for done, (_row, record) in enumerate(records, start=1):
-        values = _practice_values(record, file.columns)
-        contact = repo.get_expert_by_email(session, email=record.contact_email) if record.contact_email else None
-        if record.contact_email and contact is None:
-            mailboxes.add(record.contact_email)
-        label = f"{record.title} ({record.city})" if record.city else record.title
-        practice = repo.get_practice_by_key(session, title=record.title, city=record.city)
-        if practice is None:
-            report.added += 1
-            report.changes.append(RecordChange(label, "added"))
-            if not dry_run:
-                practice = Practice(
-                    title=record.title, city=record.city, summary=record.summary, created_at=now, updated_at=now
-                )
-                session.add(practice)
-                _apply_practice(session, practice, values, contact=contact, now=now)
-                session.flush()
-                repo.create_audit_log(
-                    session,
-                    actor=actor,
-                    action="import",
-                    entity_type="practice",
-                    entity_key=label,
-                    before=None,
-                    after=practice_snapshot(practice),
-                    now=now,
-                )
+    mailboxes: dict[str, list[int]] = {}
+    plans: list[PracticePlan] = []
+    for row, record in records:
+        contact = experts.get(record.contact_email) if record.contact_email else None
+        if "contact_email" in present and record.contact_email and contact is None:
+            mailboxes.setdefault(record.contact_email, []).append(row.line)
+        values = {
+            k: v
+            for k, v in _practice_values(record, contact).items()
+            if k in present or (k == "contact_expert" and "contact_email" in present)
+        }
+        stored_practice = exact.get((record.title, record.city)) or folded.get(record.key)
+        label = practice_label(record.title, record.city)
+        if stored_practice is None:
+            report.record_added(label)
+            plans.append((record, None, contact, values))
+            continue
+        current = practice_snapshot(stored_practice)
+        changed = [k for k, v in values.items() if current[k] != v]
+        if changed:
+            report.record_changed(label, changed)
+            plans.append((record, stored_practice, contact, values))
         else:
-            before = practice_snapshot(practice)
-            changed = [k for k, v in values.items() if before.get(k) != v]
-            relink = "contact_email" in values and practice.contact_expert_id != (contact.id if contact else None)
-            if not changed and not relink:
-                report.unchanged += 1
-            else:
-                report.changed += 1
-                report.changes.append(RecordChange(label, "changed", tuple(changed or ["contact"])))
-                if not dry_run:
-                    _apply_practice(session, practice, values, contact=contact, now=now)
-                    session.flush()
-                    repo.create_audit_log(
-                        session,
-                        actor=actor,
-                        action="import",
-                        entity_type="practice",
-                        entity_key=label,
-                        before=before,
-                        after=practice_snapshot(practice),
-                        now=now,
-                    )
-        if progress is not None:
-            progress(done)
-    for mailbox in sorted(mailboxes):
-        report.notes.append(f"contact {mailbox} is not an expert in the register: kept as a plain contact address")
+            report.unchanged += 1
+    for address, lines in sorted(mailboxes.items()):
+        rows = ", ".join(str(n) for n in lines)
+        report.notes.append(
+            f"{file.name}: contact {address} (row{'s' if len(lines) > 1 else ''} {rows}) is not an expert in the "
+            "register: kept as a plain contact address"
+        )
+    if dry_run:
+        return report
+
+    with _conflicts_fail_the_import(file):
+        _write_practices(session, plans=plans, actor=actor, now=now, progress=progress)
     return report
 
 
-def _apply_practice(
-    session: Session, practice: Practice, values: dict[str, Any], *, contact: Expert | None, now: datetime
+def _write_practices(
+    session: Session, *, plans: list[PracticePlan], actor: str, now: datetime, progress: Progress | None
 ) -> None:
-    for key, value in values.items():
-        if key == "themes":
-            practice.themes = repo.get_themes_by_keys(session, keys=value)
-        elif key == "outcome":
-            practice.outcome = Outcome(value) if value else None
-        elif key not in {"title", "city"}:
-            setattr(practice, key, value)
-    if "contact_email" in values:
-        practice.contact_expert_id = contact.id if contact else None
-    practice.updated_at = now
+    themes = {t.key: t for t in repo.list_themes(session)}
+    for done, (record, found, contact, values) in enumerate(plans, start=1):
+        if found is None:
+            practice = repo.create_practice(
+                session, title=record.title, city=record.city, summary=record.summary, now=now
+            )
+            before_practice: dict[str, Any] | None = None
+        else:
+            practice = found
+            before_practice = practice_snapshot(practice)
+        changes: dict[str, Any] = dict(values)
+        if "themes" in changes:
+            changes["themes"] = [themes[k] for k in values["themes"]]
+        if "outcome" in changes:
+            changes["outcome"] = Outcome(values["outcome"]) if values["outcome"] else None
+        if "contact_expert" in changes:
+            changes["contact_expert"] = contact
+        repo.update_practice(session, practice=practice, values=changes, now=now)
+        session.flush()
+        label = practice_label(practice.title, practice.city)
+        _audit(
+            session,
+            actor=actor,
+            entity_type="practice",
+            key=label,
+            before=before_practice,
+            after=practice_snapshot(practice),
+            now=now,
+        )
+        if progress is not None:
+            progress(done, len(plans))
+    session.flush()
 
 
-# --- export ----------------------------------------------------------------------------------------------------
+# --- export ------------------------------------------------------------------------------------------------------
 
 
-def expert_row(expert: Expert) -> list[str]:
+def expert_row(expert: Expert) -> list[Cell]:
     return [
         expert.name,
         expert.email,
@@ -400,79 +502,76 @@ def expert_row(expert: Expert) -> list[str]:
         expert.city,
         expert.role,
         ";".join(expert.expertise),
-        ";".join(t.key for t in expert.themes),
+        ";".join(sorted(t.key for t in expert.themes)),
         ";".join(expert.languages),
         expert.bio,
     ]
 
 
-def practice_row(practice: Practice) -> list[str]:
+def practice_row(practice: Practice) -> list[Cell]:
     return [
         practice.title,
         practice.summary,
         practice.city,
         practice.organisation,
-        ";".join(t.key for t in practice.themes),
+        ";".join(sorted(t.key for t in practice.themes)),
         ";".join(practice.tags),
         practice.outcome.value if practice.outcome else "",
         practice.lessons,
-        practice.contact_email,
+        effective_contact(practice),
         practice.url,
-        str(practice.year) if practice.year is not None else "",
+        practice.year,
     ]
 
 
 def export_experts(session: Session, *, path: Path) -> int:
+    """Write every expert to ``path`` (.csv or .xlsx) in the import format, ordered by email. Returns the count."""
     experts = repo.list_experts(session)
     write_register_file(path, EXPERT_COLUMNS, [expert_row(e) for e in experts])
     return len(experts)
 
 
 def export_practices(session: Session, *, path: Path) -> int:
+    """Write every practice to ``path`` in the import format, ordered by (city, title). Returns the count."""
     practices = repo.list_practices(session)
     write_register_file(path, PRACTICE_COLUMNS, [practice_row(p) for p in practices])
     return len(practices)
 
 
-# --- themes ----------------------------------------------------------------------------------------------------
+# --- listing and profiles ------------------------------------------------------------------------------------------
 
 
-def import_themes(session: Session, *, path: Path, actor: str, now: datetime, dry_run: bool = False) -> ImportReport:
-    file = read_register_file(path)
-    report = ImportReport(kind="themes", file=path.name, dry_run=dry_run)
-    _check_columns(file, known=THEME_COLUMNS, required=("key", "label_nl", "label_en"), report=report)
-    ensure_default_themes(session, now=now)
-    errors: list[str] = []
-    specs: list[ThemeSpec] = []
-    seen: dict[str, int] = {}
-    for row in file.rows:
-        spec, problems = validate_theme_row(row.values)
-        errors.extend(f"{file.path.name}: row {row.row}, column {column}: {problem}" for column, problem in problems)
-        if spec is None:
-            continue
-        if spec.key in seen:
-            errors.append(
-                f"{file.path.name}: row {row.row}, column key: duplicate key {spec.key!r} "
-                f"(also in row {seen[spec.key]})"
-            )
-            continue
-        seen[spec.key] = row.row
-        specs.append(spec)
-    _fail_if(errors, file)
-    if dry_run:
-        existing = {t.key for t in repo.list_themes(session)}
-        report.added = sum(1 for s in specs if s.key not in existing)
-        report.unchanged = len(specs) - report.added
-        return report
-    report.added, report.changed, report.unchanged = upsert_themes(session, specs=specs, now=now)
-    repo.create_audit_log(
-        session,
-        actor=actor,
-        action="import",
-        entity_type="themes",
-        entity_key=path.name,
-        before=None,
-        after={"keys": [s.key for s in specs]},
-        now=now,
-    )
-    return report
+def resolve_theme(session: Session, value: str) -> str:
+    """The theme key for a key or label; ``NotFoundError`` (with the closest theme suggested) otherwise."""
+    resolver = ThemeResolver.for_session(session)
+    key = resolver.resolve(value)
+    if key is None:
+        suggestion = resolver.suggest(value)
+        hint = f" (did you mean {suggestion!r}?)" if suggestion else "; see `wieweet themes list`"
+        raise NotFoundError("unknown_theme", f"unknown theme {value!r}{hint}")
+    return key
+
+
+def list_experts(session: Session, *, theme: str | None = None, city: str | None = None) -> list[Expert]:
+    """Experts ordered by email, optionally only those with a theme (key or label) and/or in a city (any case)."""
+    key = resolve_theme(session, theme) if theme else None
+    return repo.list_experts(session, theme=key, city=city or None)
+
+
+def list_practices(session: Session, *, theme: str | None = None, city: str | None = None) -> list[Practice]:
+    """Practices ordered by (city, title), optionally filtered like ``list_experts``."""
+    key = resolve_theme(session, theme) if theme else None
+    return repo.list_practices(session, theme=key, city=city or None)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpertProfile:
+    expert: Expert
+    practices: list[Practice]  # practices that name this expert as their contact
+
+
+def get_expert_profile(session: Session, *, email: str) -> ExpertProfile:
+    expert = repo.get_expert_by_email(session, email=email)
+    if expert is None:
+        raise NotFoundError("no_expert", f"no expert with email {email.strip().lower()!r} in the register")
+    return ExpertProfile(expert=expert, practices=repo.list_practices_for_expert(session, expert_id=expert.id))

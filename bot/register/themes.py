@@ -1,161 +1,243 @@
-"""The themes vocabulary: the shipped default, staff extensions, and resolving what people type to theme keys."""
+"""The themes vocabulary: the shipped default, staff extensions, and resolving what people write to theme keys.
+
+Theme keys are a contract (register files, digests and tests use them); labels and synonyms are curated by staff
+with ``wieweet themes import``. In register files a theme may be written as its key or as its Dutch or English
+label, in any case; synonyms only feed "did you mean …?" suggestions (they are too ambiguous to resolve: the same
+word can belong to two themes).
+"""
 
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Iterable
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
+from typing import Protocol
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.register.files import RawRow, parse_csv, read_register_file
+from bot.register.report import ImportReport, check_header, extra_cells_error, fail_if_errors, locate, located
+from bot.register.validation import THEME_COLUMNS, THEME_REQUIRED, ThemeRecord, validate_theme
+from storage import repositories as repo
 from storage.models import Theme
 
-THEME_KEY = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-THEME_COLUMNS = ("key", "label_nl", "label_en", "synonyms")
+SUGGESTION_CUTOFF = 70
 
 
-@dataclass(frozen=True, slots=True)
-class ThemeSpec:
-    key: str
-    label_nl: str
-    label_en: str
-    synonyms: tuple[str, ...] = ()
+class _ThemeLike(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def label_nl(self) -> str: ...
+    @property
+    def label_en(self) -> str: ...
+    @property
+    def synonyms(self) -> Iterable[str]: ...
 
 
-def split_list(value: str) -> list[str]:
-    """Split a list-valued cell on ``;`` or ``|``, trimming items and dropping empty ones (order kept)."""
-    items = re.split(r"[;|]", value or "")
-    seen: set[str] = set()
-    result: list[str] = []
-    for raw in items:
-        item = raw.strip()
-        if item and item.casefold() not in seen:
-            seen.add(item.casefold())
-            result.append(item)
-    return result
+@functools.cache
+def shipped_themes() -> tuple[ThemeRecord, ...]:
+    """The vocabulary shipped in ``bot/data/themes.csv`` (validated like any themes file)."""
+    data = resources.files("bot").joinpath("data/themes.csv").read_bytes()
+    file = parse_csv(data, name="bot/data/themes.csv")
+    records: list[ThemeRecord] = []
+    for row in file.rows:
+        record, errors = validate_theme(row.values)
+        if record is None:
+            raise RuntimeError(f"shipped themes vocabulary is invalid: {[locate(file, row, e) for e in errors]}")
+        records.append(record)
+    return tuple(records)
 
 
-def shipped_themes() -> list[ThemeSpec]:
-    with resources.files("bot").joinpath("data/themes.csv").open(encoding="utf-8") as handle:
-        return [
-            ThemeSpec(
-                key=row["key"].strip(),
-                label_nl=row["label_nl"].strip(),
-                label_en=row["label_en"].strip(),
-                synonyms=tuple(split_list(row.get("synonyms") or "")),
-            )
-            for row in csv.DictReader(handle)
-        ]
+def theme_snapshot(theme: Theme | ThemeRecord) -> dict[str, object]:
+    return {
+        "key": theme.key,
+        "label_nl": theme.label_nl,
+        "label_en": theme.label_en,
+        "synonyms": list(theme.synonyms),
+    }
 
 
 def ensure_default_themes(session: Session, *, now: datetime) -> int:
-    """Seed the shipped vocabulary into an empty themes table. Returns how many themes were added."""
-    if session.scalar(select(func.count()).select_from(Theme)):
+    """Seed the shipped vocabulary when the themes table is empty. Returns how many themes were added."""
+    if repo.count_themes(session):
         return 0
-    for position, spec in enumerate(shipped_themes()):
-        session.add(
-            Theme(
-                key=spec.key,
-                label_nl=spec.label_nl,
-                label_en=spec.label_en,
-                synonyms=list(spec.synonyms),
-                position=position,
-                created_at=now,
-                updated_at=now,
-            )
+    defaults = shipped_themes()
+    for position, record in enumerate(defaults):
+        repo.create_theme(
+            session,
+            key=record.key,
+            label_nl=record.label_nl,
+            label_en=record.label_en,
+            synonyms=list(record.synonyms),
+            position=position,
+            now=now,
         )
     session.flush()
-    return len(shipped_themes())
+    return len(defaults)
 
 
 class ThemeResolver:
-    """Maps what a spreadsheet or a person wrote (a key or a Dutch/English label, any case) to a theme key."""
+    """Maps what a spreadsheet or a person wrote (a key, or a Dutch or English label; any case) to a theme key."""
 
-    def __init__(self, themes: Iterable[Theme | ThemeSpec]) -> None:
+    def __init__(self, themes: Iterable[_ThemeLike]) -> None:
         self._lookup: dict[str, str] = {}
-        self._choices: dict[str, str] = {}
+        self._choices: dict[str, str] = {}  # key or label as written -> key, for suggestions
+        self._synonyms: dict[str, set[str]] = {}
         for theme in themes:
-            for name in (theme.key, theme.label_nl, theme.label_en):
-                folded = name.strip().casefold()
-                if folded:
-                    self._lookup.setdefault(folded, theme.key)
-                    self._choices.setdefault(name.strip(), theme.key)
+            for raw in (theme.key, theme.label_nl, theme.label_en):
+                name = raw.strip()
+                if name:
+                    self._lookup.setdefault(name.casefold(), theme.key)
+                    self._choices.setdefault(name, theme.key)
+            for synonym in theme.synonyms:
+                self._synonyms.setdefault(synonym.strip().casefold(), set()).add(theme.key)
 
     @classmethod
-    def from_session(cls, session: Session) -> ThemeResolver:
-        return cls(session.scalars(select(Theme).order_by(Theme.position, Theme.key)))
+    def for_session(cls, session: Session) -> ThemeResolver:
+        """The vocabulary in the database, or the shipped default while the themes table is still empty."""
+        themes = repo.list_themes(session)
+        return cls(themes) if themes else cls(shipped_themes())
 
     def resolve(self, value: str) -> str | None:
         return self._lookup.get(value.strip().casefold())
 
     def suggest(self, value: str) -> str | None:
-        """The closest key or label, for "did you mean …?" messages."""
-        if not self._choices:
+        """The theme key that ``value`` most likely means (a synonym of one theme, or a near-miss key or label)."""
+        folded = value.strip().casefold()
+        owners = self._synonyms.get(folded, set())
+        if len(owners) == 1:
+            return next(iter(owners))
+        if not self._choices or not folded:
             return None
-        best = process.extractOne(value.strip(), list(self._choices), scorer=fuzz.WRatio, processor=str.casefold)
-        if best is None or best[1] < 60:
-            return None
-        return str(best[0])
+        best = process.extractOne(
+            value.strip(),
+            list(self._choices),
+            scorer=fuzz.WRatio,
+            processor=str.casefold,
+            score_cutoff=SUGGESTION_CUTOFF,
+        )
+        return str(best[0]) if best else None
 
     @property
-    def keys(self) -> Sequence[str]:
+    def keys(self) -> list[str]:
         return sorted(set(self._lookup.values()))
 
 
-def validate_theme_row(values: Mapping[str, str]) -> tuple[ThemeSpec | None, list[tuple[str, str]]]:
-    """Validate one themes-file row: (spec, []) or (None, [(column, problem), ...])."""
-    errors: list[tuple[str, str]] = []
-    key = (values.get("key") or "").strip().lower()
-    if not key:
-        errors.append(("key", "missing required value"))
-    elif not THEME_KEY.match(key):
-        errors.append(("key", f"{key!r} is not a valid key (lower-case letters, digits and dashes, e.g. 'wonen')"))
-    label_nl = (values.get("label_nl") or "").strip()
-    label_en = (values.get("label_en") or "").strip()
-    if not label_nl:
-        errors.append(("label_nl", "missing required value"))
-    if not label_en:
-        errors.append(("label_en", "missing required value"))
-    if errors:
-        return None, errors
-    return ThemeSpec(key, label_nl, label_en, tuple(split_list(values.get("synonyms") or ""))), []
+# --- themes import -----------------------------------------------------------------------------------------------
 
 
-def upsert_themes(session: Session, *, specs: Sequence[ThemeSpec], now: datetime) -> tuple[int, int, int]:
-    """Add or update themes by key. Returns (added, changed, unchanged)."""
-    existing = {t.key: t for t in session.scalars(select(Theme))}
-    position = max((t.position for t in existing.values()), default=-1) + 1
-    added = changed = unchanged = 0
-    for spec in specs:
-        theme = existing.get(spec.key)
-        if theme is None:
-            session.add(
-                Theme(
-                    key=spec.key,
-                    label_nl=spec.label_nl,
-                    label_en=spec.label_en,
-                    synonyms=list(spec.synonyms),
-                    position=position,
-                    created_at=now,
-                    updated_at=now,
+def import_themes(session: Session, *, path: Path, actor: str, now: datetime, dry_run: bool = False) -> ImportReport:
+    """Add or update themes by key from a ``key,label_nl,label_en,synonyms`` file: all or nothing.
+
+    The shipped vocabulary is seeded first on an empty database. A file without a ``synonyms`` column leaves the
+    synonyms alone. No theme is deleted or renamed. Every added or changed theme gets an audit log row.
+    """
+    file = read_register_file(path)
+    report = ImportReport(kind="themes", file=file.name, dry_run=dry_run)
+    present = check_header(file, known=THEME_COLUMNS, required=THEME_REQUIRED, report=report)
+    if not dry_run:
+        ensure_default_themes(session, now=now)
+    current: dict[str, ThemeRecord] = {
+        t.key: ThemeRecord(t.key, t.label_nl, t.label_en, tuple(t.synonyms)) for t in repo.list_themes(session)
+    } or {t.key: t for t in shipped_themes()}
+
+    errors: list[str] = []
+    records: list[tuple[RawRow, ThemeRecord]] = []
+    seen: dict[str, int] = {}
+    for row in file.rows:
+        if row.extra:
+            errors.append(extra_cells_error(file, row))
+        record, problems = validate_theme(row.values)
+        errors.extend(locate(file, row, e) for e in problems)
+        if record is None:
+            continue
+        if record.key in seen:
+            errors.append(located(file, row, "key", f"duplicate key {record.key!r} (also in row {seen[record.key]})"))
+            continue
+        seen[record.key] = row.line
+        records.append((row, record))
+
+    # A key or label must name one theme only, or "Housing" in a register file could mean two things.
+    has_synonyms = "synonyms" in present
+    final = dict(current)
+    for _row, record in records:
+        final[record.key] = _merge(final.get(record.key), record, has_synonyms)
+    owners: dict[str, set[str]] = {}
+    for entry in final.values():
+        for name in (entry.key, entry.label_nl, entry.label_en):
+            owners.setdefault(name.casefold(), set()).add(entry.key)
+    for row, record in records:
+        for column in ("key", "label_nl", "label_en"):
+            name = getattr(record, column)
+            others = sorted(owners.get(name.casefold(), set()) - {record.key})
+            if others:
+                errors.append(
+                    located(file, row, column, f"{name!r} already names theme {others[0]!r}; names must be unique")
                 )
+    fail_if_errors(errors, file)
+
+    position = max((t.position for t in repo.list_themes(session)), default=len(current) - 1) + 1
+    for _row, record in records:
+        before = current.get(record.key)
+        after = _merge(before, record, has_synonyms)
+        if before is None:
+            report.record_added(record.key)
+            if not dry_run:
+                theme = repo.create_theme(
+                    session,
+                    key=after.key,
+                    label_nl=after.label_nl,
+                    label_en=after.label_en,
+                    synonyms=list(after.synonyms),
+                    position=position,
+                    now=now,
+                )
+                position += 1
+                repo.create_audit_log(
+                    session,
+                    actor=actor,
+                    action="import",
+                    entity_type="theme",
+                    entity_key=record.key,
+                    before=None,
+                    after=theme_snapshot(theme),
+                    now=now,
+                )
+            continue
+        changed = [f for f in ("label_nl", "label_en", "synonyms") if getattr(before, f) != getattr(after, f)]
+        if not changed:
+            report.unchanged += 1
+            continue
+        report.record_changed(record.key, changed)
+        if not dry_run:
+            theme = repo.update_theme(
+                session,
+                key=record.key,
+                label_nl=after.label_nl,
+                label_en=after.label_en,
+                synonyms=list(after.synonyms),
+                now=now,
             )
-            position += 1
-            added += 1
-        elif (theme.label_nl, theme.label_en, list(theme.synonyms)) != (
-            spec.label_nl,
-            spec.label_en,
-            list(spec.synonyms),
-        ):
-            theme.label_nl, theme.label_en, theme.synonyms = spec.label_nl, spec.label_en, list(spec.synonyms)
-            theme.updated_at = now
-            changed += 1
-        else:
-            unchanged += 1
-    session.flush()
-    return added, changed, unchanged
+            repo.create_audit_log(
+                session,
+                actor=actor,
+                action="import",
+                entity_type="theme",
+                entity_key=record.key,
+                before=theme_snapshot(before),
+                after=theme_snapshot(theme),
+                now=now,
+            )
+    if not dry_run:
+        session.flush()
+    return report
+
+
+def _merge(before: ThemeRecord | None, record: ThemeRecord, has_synonyms: bool) -> ThemeRecord:
+    if before is None or has_synonyms:
+        return record
+    return ThemeRecord(record.key, record.label_nl, record.label_en, before.synonyms)

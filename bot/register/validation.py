@@ -1,8 +1,12 @@
-"""One validation code path for register records.
+"""One validation code path for register records (experts, practices, themes).
 
-File imports call these per row; Slack modals (expert profile, practice submission) call the very same
-functions per submission, so a value is accepted or refused with the same rule and the same words everywhere.
-The functions know nothing about files or row numbers: they return field errors, the caller adds the location.
+A file import calls these functions once per row; Slack modals (expert profile, practice submission, staff theme
+editing) call the very same functions once per submission, so a value is accepted or refused by the same rule and
+explained in the same words everywhere. The functions know nothing about files, row numbers or Slack: they take
+one record as a mapping of column name to raw text and return either a typed record or a list of ``FieldError``
+(the caller adds the location: "experts.csv: row 7, column email: ..." or an inline error under a modal field).
+
+A column missing from the mapping is treated like an empty cell.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from rapidfuzz import fuzz, process
 
-from bot.register.themes import ThemeResolver, split_list
 from storage.models import Outcome
 
-EXPERT_COLUMNS = (
+EXPERT_COLUMNS: tuple[str, ...] = (
     "name",
     "email",
     "slack_user_id",
@@ -29,7 +35,7 @@ EXPERT_COLUMNS = (
     "languages",
     "bio",
 )
-PRACTICE_COLUMNS = (
+PRACTICE_COLUMNS: tuple[str, ...] = (
     "title",
     "summary",
     "city",
@@ -42,13 +48,19 @@ PRACTICE_COLUMNS = (
     "url",
     "year",
 )
-EXPERT_REQUIRED = ("name", "email", "organisation")
-PRACTICE_REQUIRED = ("title", "summary")
+THEME_COLUMNS: tuple[str, ...] = ("key", "label_nl", "label_en", "synonyms")
+EXPERT_REQUIRED: tuple[str, ...] = ("name", "email", "organisation")
+PRACTICE_REQUIRED: tuple[str, ...] = ("title", "summary")
+THEME_REQUIRED: tuple[str, ...] = ("key", "label_nl", "label_en")
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-LANGUAGE = re.compile(r"^[a-z]{2}$")
-URL = re.compile(r"^https?://[^\s<>|\"]+\.[^\s<>|\"]+$", re.IGNORECASE)
-OUTCOMES = {
+LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
+THEME_KEY = re.compile(r"^[a-z0-9-]+$")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LIST_SEPARATORS = re.compile(r"[;|]")
+MIN_YEAR = 1990
+
+OUTCOMES: dict[str, Outcome] = {
     "good": Outcome.GOOD,
     "goed": Outcome.GOOD,
     "mixed": Outcome.MIXED,
@@ -56,23 +68,66 @@ OUTCOMES = {
     "failed": Outcome.FAILED,
     "mislukt": Outcome.FAILED,
 }
-MIN_YEAR = 1990
-LIMITS = {
+# What people write instead of a language code, to suggest the code.
+LANGUAGE_NAMES: dict[str, str] = {
+    "dutch": "nl",
+    "nederlands": "nl",
+    "vlaams": "nl",
+    "néerlandais": "nl",
+    "english": "en",
+    "engels": "en",
+    "anglais": "en",
+    "french": "fr",
+    "frans": "fr",
+    "français": "fr",
+    "francais": "fr",
+    "german": "de",
+    "duits": "de",
+    "allemand": "de",
+    "spanish": "es",
+    "spaans": "es",
+    "italian": "it",
+    "italiaans": "it",
+    "arabic": "ar",
+    "arabisch": "ar",
+    "turkish": "tr",
+    "turks": "tr",
+}
+# Longest value each column holds (the database column sizes).
+MAX_LENGTH: dict[str, int] = {
     "name": 200,
+    "email": 320,
+    "slack_user_id": 32,
     "organisation": 200,
     "city": 100,
     "role": 200,
     "title": 300,
-    "email": 320,
     "contact_email": 320,
     "url": 2000,
+    "key": 40,
+    "label_nl": 200,
+    "label_en": 200,
 }
+MULTILINE = frozenset({"bio", "summary", "lessons"})
+
+
+class ThemeLookup(Protocol):
+    """What validation needs from the themes vocabulary (``bot.register.themes.ThemeResolver`` provides it)."""
+
+    def resolve(self, value: str) -> str | None:
+        """The theme key for a key or label (any case), or None."""
+
+    def suggest(self, value: str) -> str | None:
+        """The closest known key or label, for "did you mean …?"."""
 
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
+    """One problem with one field. ``code`` is stable (for tests and translations), ``message`` is English."""
+
     column: str
-    code: str  # missing | bad_email | bad_slack_id | unknown_theme | unknown_outcome | bad_year | bad_url | ...
+    code: str  # missing | too_long | bad_characters | bad_email | bad_slack_id | bad_language | unknown_theme |
+    # unknown_outcome | bad_year | bad_url | bad_key
     message: str
     suggestion: str | None = None
 
@@ -80,13 +135,13 @@ class FieldError:
 @dataclass(frozen=True, slots=True)
 class ExpertRecord:
     name: str
-    email: str
+    email: str  # lower-case, the key
     slack_user_id: str | None
     organisation: str
     city: str
     role: str
     expertise: tuple[str, ...]
-    themes: tuple[str, ...]
+    themes: tuple[str, ...]  # theme keys, sorted
     languages: tuple[str, ...]
     bio: str
 
@@ -97,42 +152,58 @@ class PracticeRecord:
     summary: str
     city: str
     organisation: str
-    themes: tuple[str, ...]
+    themes: tuple[str, ...]  # theme keys, sorted
     tags: tuple[str, ...]
     outcome: Outcome | None
     lessons: str
-    contact_email: str
+    contact_email: str  # lower-case, "" when none
     url: str
     year: int | None
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.title, self.city)
+        """The practice key (title, city), compared case-insensitively."""
+        return practice_key(self.title, self.city)
 
 
-def _text(values: Mapping[str, str], column: str) -> str:
-    return (
-        " ".join((values.get(column) or "").split())
-        if column not in {"bio", "summary", "lessons"}
-        else ((values.get(column) or "").strip())
-    )
+@dataclass(frozen=True, slots=True)
+class ThemeRecord:
+    key: str
+    label_nl: str
+    label_en: str
+    synonyms: tuple[str, ...]
 
 
-def _required(values: Mapping[str, str], columns: tuple[str, ...], errors: list[FieldError]) -> None:
-    for column in columns:
-        if not _text(values, column):
-            errors.append(FieldError(column, "missing", "missing required value"))
+def practice_key(title: str, city: str) -> tuple[str, str]:
+    return (title.casefold(), city.casefold())
 
 
-def _lengths(values: Mapping[str, str], errors: list[FieldError]) -> None:
-    for column, limit in LIMITS.items():
-        value = _text(values, column)
-        if len(value) > limit:
-            errors.append(FieldError(column, "too_long", f"too long ({len(value)} characters, at most {limit})"))
+# --- text helpers ------------------------------------------------------------------------------------------------
+
+
+def split_list(value: str | None) -> list[str]:
+    """Split a list-valued cell on ``;`` or ``|``: items trimmed, empty and repeated (any case) items dropped."""
+    seen: set[str] = set()
+    result: list[str] = []
+    for raw in LIST_SEPARATORS.split(value or ""):
+        item = " ".join(raw.split())
+        if item and item.casefold() not in seen:
+            seen.add(item.casefold())
+            result.append(item)
+    return result
+
+
+def clean_text(value: str | None, *, multiline: bool = False) -> str:
+    """One-line fields: runs of whitespace become one space. Multi-line fields: line endings become ``\\n``."""
+    if not value:
+        return ""
+    if multiline:
+        return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return " ".join(value.split())
 
 
 def normalise_email(value: str) -> str:
-    """A syntactically valid address, lower-cased; raises ValueError with the reason otherwise."""
+    """A syntactically valid address, lower-cased; raises ``ValueError`` with the reason otherwise."""
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
@@ -140,121 +211,203 @@ def normalise_email(value: str) -> str:
     return str(result.normalized).lower()
 
 
-def _email(values: Mapping[str, str], column: str, errors: list[FieldError]) -> str:
-    raw = _text(values, column)
-    if not raw:
-        return ""
-    try:
-        return normalise_email(raw)
-    except ValueError as exc:
-        errors.append(FieldError(column, "bad_email", f"{raw!r} is not a valid email address ({exc})"))
-        return raw
+class _Checker:
+    """Collects field errors while reading one record."""
 
+    def __init__(self, values: Mapping[str, str | None]) -> None:
+        self.values = values
+        self.errors: list[FieldError] = []
 
-def _themes(values: Mapping[str, str], resolver: ThemeResolver, errors: list[FieldError]) -> tuple[str, ...]:
-    keys: list[str] = []
-    for item in split_list(values.get("themes") or ""):
-        key = resolver.resolve(item)
-        if key is None:
-            suggestion = resolver.suggest(item)
+    def error(self, column: str, code: str, message: str, suggestion: str | None = None) -> None:
+        self.errors.append(FieldError(column, code, message, suggestion))
+
+    def raw(self, column: str) -> str:
+        return self.values.get(column) or ""
+
+    def text(self, column: str, *, required: bool = False) -> str:
+        value = clean_text(self.raw(column), multiline=column in MULTILINE)
+        if required and not value:
+            self.error(column, "missing", "missing required value")
+        limit = MAX_LENGTH.get(column)
+        if limit is not None and len(value) > limit:
+            self.error(column, "too_long", f"too long ({len(value)} characters, at most {limit})")
+        if CONTROL_CHARACTERS.search(value):
+            self.error(column, "bad_characters", "contains control characters (invisible characters that are not text)")
+        return value
+
+    def items(self, column: str) -> list[str]:
+        items = split_list(self.raw(column))
+        if any(CONTROL_CHARACTERS.search(item) for item in items):
+            self.error(column, "bad_characters", "contains control characters (invisible characters that are not text)")
+        return items
+
+    def email(self, column: str, *, required: bool = False) -> str:
+        raw = self.text(column, required=required)
+        if not raw:
+            return ""
+        try:
+            return normalise_email(raw)
+        except ValueError as exc:
+            self.error(column, "bad_email", f"{raw!r} is not a valid email address ({exc})")
+            return raw
+
+    def themes(self, lookup: ThemeLookup, column: str = "themes") -> tuple[str, ...]:
+        keys: set[str] = set()
+        for item in self.items(column):
+            key = lookup.resolve(item)
+            if key is not None:
+                keys.add(key)
+                continue
+            suggestion = lookup.suggest(item)
             hint = f" (did you mean {suggestion!r}?)" if suggestion else " (see `wieweet themes list`)"
-            errors.append(FieldError("themes", "unknown_theme", f"unknown theme {item!r}{hint}", suggestion))
-        elif key not in keys:
-            keys.append(key)
-    return tuple(keys)
+            self.error(column, "unknown_theme", f"unknown theme {item!r}{hint}", suggestion)
+        return tuple(sorted(keys))
+
+
+# --- experts -----------------------------------------------------------------------------------------------------
 
 
 def validate_expert(
-    values: Mapping[str, str], *, themes: ThemeResolver
+    values: Mapping[str, str | None], *, themes: ThemeLookup
 ) -> tuple[ExpertRecord | None, list[FieldError]]:
-    errors: list[FieldError] = []
-    _required(values, EXPERT_REQUIRED, errors)
-    _lengths(values, errors)
-    email = _email(values, "email", errors)
-    slack_user_id = _text(values, "slack_user_id") or None
-    if slack_user_id and not SLACK_USER_ID.match(slack_user_id):
-        errors.append(
-            FieldError("slack_user_id", "bad_slack_id", f"{slack_user_id!r} is not a Slack user id (like U012AB3CD)")
+    """Check one expert. Returns ``(record, [])`` or ``(None, errors)`` with every problem found."""
+    check = _Checker(values)
+    name = check.text("name", required=True)
+    email = check.email("email", required=True)
+    organisation = check.text("organisation", required=True)
+    slack_user_id = check.text("slack_user_id") or None
+    if slack_user_id is not None and not SLACK_USER_ID.match(slack_user_id):
+        fixed = slack_user_id.upper()
+        suggestion = fixed if SLACK_USER_ID.match(fixed) else None
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        check.error(
+            "slack_user_id",
+            "bad_slack_id",
+            f"{slack_user_id!r} is not a Slack user id (like U012AB3CD; leave empty for someone outside Slack{hint})",
+            suggestion,
         )
     languages: list[str] = []
-    for item in split_list(values.get("languages") or ""):
+    for item in check.items("languages"):
         code = item.lower()
-        if not LANGUAGE.match(code):
-            errors.append(
-                FieldError("languages", "bad_language", f"{item!r} is not a two-letter language code (nl, en, fr)")
-            )
-        elif code not in languages:
-            languages.append(code)
-    theme_keys = _themes(values, themes, errors)
-    if errors:
-        return None, errors
-    return (
-        ExpertRecord(
-            name=_text(values, "name"),
-            email=email,
-            slack_user_id=slack_user_id,
-            organisation=_text(values, "organisation"),
-            city=_text(values, "city"),
-            role=_text(values, "role"),
-            expertise=tuple(split_list(values.get("expertise") or "")),
-            themes=theme_keys,
-            languages=tuple(languages),
-            bio=_text(values, "bio"),
-        ),
-        [],
+        if LANGUAGE_CODE.match(code):
+            if code not in languages:
+                languages.append(code)
+            continue
+        suggestion = LANGUAGE_NAMES.get(code)
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        check.error(
+            "languages", "bad_language", f"{item!r} is not a two-letter language code (nl, en, fr{hint})", suggestion
+        )
+    record = ExpertRecord(
+        name=name,
+        email=email,
+        slack_user_id=slack_user_id,
+        organisation=organisation,
+        city=check.text("city"),
+        role=check.text("role"),
+        expertise=tuple(check.items("expertise")),
+        themes=check.themes(themes),
+        languages=tuple(languages),
+        bio=check.text("bio"),
     )
+    return (None, check.errors) if check.errors else (record, [])
+
+
+# --- practices ---------------------------------------------------------------------------------------------------
+
+
+def parse_outcome(value: str) -> Outcome | None:
+    """``good``/``mixed``/``failed`` or Dutch ``goed``/``gemengd``/``mislukt``, any case; "" is no outcome."""
+    text = value.strip().lower()
+    if not text:
+        return None
+    if text not in OUTCOMES:
+        raise ValueError(text)
+    return OUTCOMES[text]
 
 
 def validate_practice(
-    values: Mapping[str, str], *, themes: ThemeResolver, today: date
+    values: Mapping[str, str | None], *, themes: ThemeLookup, today: date
 ) -> tuple[PracticeRecord | None, list[FieldError]]:
-    errors: list[FieldError] = []
-    _required(values, PRACTICE_REQUIRED, errors)
-    _lengths(values, errors)
-    raw_outcome = _text(values, "outcome").lower()
-    outcome = OUTCOMES.get(raw_outcome) if raw_outcome else None
-    if raw_outcome and outcome is None:
-        errors.append(
-            FieldError(
-                "outcome",
-                "unknown_outcome",
-                f"unknown outcome {raw_outcome!r} (use good, mixed or failed; goed, gemengd or mislukt)",
-            )
+    """Check one practice. ``today`` bounds the year (at most next year)."""
+    check = _Checker(values)
+    title = check.text("title", required=True)
+    summary = check.text("summary", required=True)
+    raw_outcome = check.text("outcome")
+    outcome: Outcome | None = None
+    try:
+        outcome = parse_outcome(raw_outcome)
+    except ValueError:
+        best = process.extractOne(raw_outcome.lower(), list(OUTCOMES), scorer=fuzz.ratio, score_cutoff=60)
+        suggestion = str(best[0]) if best else None
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        check.error(
+            "outcome",
+            "unknown_outcome",
+            f"unknown outcome {raw_outcome!r} (use good, mixed or failed, or goed, gemengd or mislukt{hint})",
+            suggestion,
         )
-    contact_email = _email(values, "contact_email", errors)
-    url = _text(values, "url")
-    if url and not URL.match(url):
-        errors.append(
-            FieldError("url", "bad_url", f"{url!r} is not a web address (it must start with http:// or https://)")
-        )
-    raw_year = _text(values, "year")
+    contact_email = check.email("contact_email")
+    url = check.text("url")
+    if url and not is_web_address(url):
+        check.error("url", "bad_url", f"{url!r} is not a web address (it must start with http:// or https://)")
+    raw_year = check.text("year")
     year: int | None = None
     if raw_year:
-        try:
-            year = int(float(raw_year)) if re.fullmatch(r"\d{4}(\.0+)?", raw_year) else int(raw_year)
-        except ValueError:
-            errors.append(FieldError("year", "bad_year", f"{raw_year!r} is not a year"))
+        match = re.fullmatch(r"(\d{1,4})(?:\.0+)?", raw_year)  # Excel may give 2019 as "2019.0"
+        if match is None:
+            check.error("year", "bad_year", f"{raw_year!r} is not a year (write it like 2019)")
         else:
+            year = int(match.group(1))
             if not MIN_YEAR <= year <= today.year + 1:
-                errors.append(
-                    FieldError("year", "bad_year", f"year {year} is out of range ({MIN_YEAR}–{today.year + 1})")
-                )
-    theme_keys = _themes(values, themes, errors)
-    if errors:
-        return None, errors
-    return (
-        PracticeRecord(
-            title=_text(values, "title"),
-            summary=_text(values, "summary"),
-            city=_text(values, "city"),
-            organisation=_text(values, "organisation"),
-            themes=theme_keys,
-            tags=tuple(split_list(values.get("tags") or "")),
-            outcome=outcome,
-            lessons=_text(values, "lessons"),
-            contact_email=contact_email,
-            url=url,
-            year=year,
-        ),
-        [],
+                check.error("year", "bad_year", f"year {year} is out of range ({MIN_YEAR}–{today.year + 1})")
+    record = PracticeRecord(
+        title=title,
+        summary=summary,
+        city=check.text("city"),
+        organisation=check.text("organisation"),
+        themes=check.themes(themes),
+        tags=tuple(check.items("tags")),
+        outcome=outcome,
+        lessons=check.text("lessons"),
+        contact_email=contact_email,
+        url=url,
+        year=year,
     )
+    return (None, check.errors) if check.errors else (record, [])
+
+
+def is_web_address(value: str) -> bool:
+    if any(ch.isspace() for ch in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
+
+
+# --- themes ------------------------------------------------------------------------------------------------------
+
+
+def validate_theme(values: Mapping[str, str | None]) -> tuple[ThemeRecord | None, list[FieldError]]:
+    """Check one vocabulary entry: key ``[a-z0-9-]+`` (at most 40), both labels required, synonyms a list."""
+    check = _Checker(values)
+    key = check.text("key", required=True)
+    if key and not THEME_KEY.match(key):
+        fixed = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "-", key.lower())).strip("-")
+        suggestion = fixed if fixed and THEME_KEY.match(fixed) else None
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        check.error(
+            "key",
+            "bad_key",
+            f"{key!r} is not a valid theme key (lower-case letters, digits and dashes, like publieke-ruimte{hint})",
+            suggestion,
+        )
+    record = ThemeRecord(
+        key=key,
+        label_nl=check.text("label_nl", required=True),
+        label_en=check.text("label_en", required=True),
+        synonyms=tuple(check.items("synonyms")),
+    )
+    return (None, check.errors) if check.errors else (record, [])

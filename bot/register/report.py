@@ -1,0 +1,109 @@
+"""What an import reports, and the checks every register import shares (header, locating errors)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot.errors import ImportFailed
+from bot.register.files import RawRow, RegisterFile
+from bot.register.validation import FieldError
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while an import writes (the CLI draws a bar on a terminal)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChange:
+    key: str  # the record's key as people read it: an email, "title (city)", a theme key
+    action: str  # "added" | "changed"
+    fields: tuple[str, ...] = ()  # for "changed": the columns whose value changes
+
+
+@dataclass
+class ImportReport:
+    kind: str  # experts | practices | themes
+    file: str
+    dry_run: bool
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    changes: list[RecordChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. unknown columns, ignored
+    notes: list[str] = field(default_factory=list)  # e.g. team mailboxes kept as plain contact addresses
+
+    @property
+    def total(self) -> int:
+        return self.added + self.changed + self.unchanged
+
+    def record_added(self, key: str) -> None:
+        self.added += 1
+        self.changes.append(RecordChange(key, "added"))
+
+    def record_changed(self, key: str, fields: Sequence[str]) -> None:
+        self.changed += 1
+        self.changes.append(RecordChange(key, "changed", tuple(fields)))
+
+
+def located(file: RegisterFile, row: RawRow, column: str, message: str) -> str:
+    """The one format of every row problem: ``file: row N, column C: problem``."""
+    return f"{file.name}: row {row.line}, column {column}: {message}"
+
+
+def locate(file: RegisterFile, row: RawRow, error: FieldError) -> str:
+    return located(file, row, error.column, error.message)
+
+
+def check_header(
+    file: RegisterFile, *, known: Sequence[str], required: Sequence[str], report: ImportReport
+) -> list[str]:
+    """Refuse a header without the required columns; warn about unknown ones. Returns the known columns present.
+
+    Unknown columns are ignored with a warning (naming the closest known column when it looks like a typo).
+    """
+    unknown = [c for c in file.columns if c not in known]
+    missing = [c for c in required if c not in file.columns]
+    if missing:
+        hints = [f"{c!r} (found {_closest(c, unknown)!r})" if _closest(c, unknown) else repr(c) for c in missing]
+        raise ImportFailed(
+            "missing_columns",
+            f"{file.name}: the header (row 1) lacks the required column(s) {', '.join(hints)}; "
+            f"the columns are: {','.join(known)}",
+        )
+    for column in unknown:
+        guess = _closest(column, [c for c in known if c not in file.columns])
+        hint = f" (did you mean {guess!r}?)" if guess else ""
+        report.warnings.append(f"{file.name}: unknown column {column!r} ignored{hint}")
+    if not file.rows:
+        raise ImportFailed("no_rows", f"{file.name}: no data rows below the header; nothing to import")
+    return [c for c in known if c in file.columns]
+
+
+def extra_cells_error(file: RegisterFile, row: RawRow) -> str:
+    """Cells to the right of the header: most often a value with an unquoted delimiter that shifted the row."""
+    shown = ", ".join(repr(cell) for cell in row.extra[:3])
+    where = f"{file.name}: row {row.line}"
+    if file.delimiter:
+        return (
+            f"{where}: {len(row.extra)} cell(s) more than the {len(file.columns)} columns of the header ({shown}); "
+            f"a value containing {file.delimiter!r} must be in double quotes"
+        )
+    return f"{where}: {len(row.extra)} cell(s) to the right of the last column of the header ({shown})"
+
+
+def fail_if_errors(errors: list[str], file: RegisterFile) -> None:
+    if errors:
+        raise ImportFailed(
+            "invalid_rows",
+            f"{file.name}: {len(errors)} problem(s) found, nothing was imported",
+            errors=list(errors),
+        )
+
+
+def _closest(name: str, candidates: Sequence[str]) -> str | None:
+    if not candidates:
+        return None
+    best = process.extractOne(name, list(candidates), scorer=fuzz.ratio, score_cutoff=70)
+    return str(best[0]) if best else None

@@ -1,0 +1,206 @@
+"""The one validation code path: records in, typed records or field errors out — no files, no database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.register.themes import ThemeResolver, shipped_themes
+from bot.register.validation import (
+    FieldError,
+    ThemeRecord,
+    split_list,
+    validate_expert,
+    validate_practice,
+    validate_theme,
+)
+from storage.models import Outcome
+
+THEMES = ThemeResolver(
+    [
+        ThemeRecord("wonen", "Wonen en woonbeleid", "Housing", ("huisvesting", "leegstand")),
+        ThemeRecord("europa", "Europa en EU-financiering", "Europe and EU funding", ("EU", "EFRO")),
+        ThemeRecord("klimaat", "Klimaat, energie en milieu", "Climate, energy and environment", ()),
+        ThemeRecord("publieke-ruimte", "Publieke ruimte en mobiliteit", "Public space and mobility", ()),
+    ]
+)
+TODAY = date(2026, 11, 28)
+EXPERT = {"name": "An Peeters", "email": "an@gent.be", "organisation": "Stad Gent"}
+PRACTICE = {"title": "Wijkbudget", "summary": "Bewoners beslissen."}
+
+
+def expert_errors(**values: str) -> list[FieldError]:
+    record, errors = validate_expert({**EXPERT, **values}, themes=THEMES)
+    assert (record is None) == bool(errors)
+    return errors
+
+
+def practice_errors(**values: str) -> list[FieldError]:
+    record, errors = validate_practice({**PRACTICE, **values}, themes=THEMES, today=TODAY)
+    assert (record is None) == bool(errors)
+    return errors
+
+
+def test_a_valid_expert_is_normalised() -> None:
+    record, errors = validate_expert(
+        {
+            "name": "  An   Peeters ",
+            "email": " An.Peeters@Gent.BE ",
+            "slack_user_id": "U012AB3CD",
+            "organisation": "Stad Gent",
+            "expertise": "leegstand; heffing |leegstand",
+            "themes": "HOUSING;wonen;europe and eu funding",
+            "languages": "NL;en",
+            "bio": "Regel 1\r\nRegel 2  ",
+        },
+        themes=THEMES,
+    )
+    assert errors == [] and record is not None
+    assert record.name == "An Peeters" and record.email == "an.peeters@gent.be"
+    assert record.expertise == ("leegstand", "heffing")  # repeated item dropped, order kept
+    assert record.themes == ("europa", "wonen")  # labels resolve to keys, sorted, once
+    assert record.languages == ("nl", "en") and record.bio == "Regel 1\nRegel 2"
+    assert record.city == "" and record.slack_user_id == "U012AB3CD"
+
+
+def test_missing_columns_count_as_empty_cells() -> None:
+    _, errors = validate_expert({}, themes=THEMES)
+    assert [(e.column, e.code) for e in errors] == [
+        ("name", "missing"),
+        ("email", "missing"),
+        ("organisation", "missing"),
+    ]
+    assert all(e.message == "missing required value" for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("values", "column", "code", "message", "suggestion"),
+    [
+        ({"email": "an@"}, "email", "bad_email", "'an@' is not a valid email address", None),
+        ({"email": "an at gent.be"}, "email", "bad_email", "'an at gent.be' is not a valid email address", None),
+        ({"slack_user_id": "an.peeters"}, "slack_user_id", "bad_slack_id", "'an.peeters' is not a Slack user id", None),
+        ({"slack_user_id": "u012ab"}, "slack_user_id", "bad_slack_id", "did you mean 'U012AB'?", "U012AB"),
+        ({"slack_user_id": "C012AB"}, "slack_user_id", "bad_slack_id", "is not a Slack user id", None),
+        ({"languages": "nl;dutch"}, "languages", "bad_language", "'dutch' is not a two-letter language code", "nl"),
+        ({"languages": "nld"}, "languages", "bad_language", "'nld' is not a two-letter language code", None),
+        ({"themes": "woonen"}, "themes", "unknown_theme", "unknown theme 'woonen' (did you mean 'wonen'?)", "wonen"),
+        ({"themes": "huisvesting"}, "themes", "unknown_theme", "(did you mean 'wonen'?)", "wonen"),  # a synonym
+        ({"themes": "xyzzy"}, "themes", "unknown_theme", "unknown theme 'xyzzy' (see `wieweet themes list`)", None),
+        ({"name": "x" * 201}, "name", "too_long", "too long (201 characters, at most 200)", None),
+        ({"role": "a\x00b"}, "role", "bad_characters", "control characters", None),
+    ],
+)
+def test_expert_field_errors(
+    values: dict[str, str], column: str, code: str, message: str, suggestion: str | None
+) -> None:
+    errors = expert_errors(**values)
+    assert len(errors) == 1, errors
+    assert (errors[0].column, errors[0].code, errors[0].suggestion) == (column, code, suggestion)
+    assert message in errors[0].message
+
+
+def test_every_problem_of_a_record_is_reported() -> None:
+    errors = expert_errors(name="", email="nope", themes="woonen;klimaatt", languages="xyz")
+    assert [e.column for e in errors] == ["name", "email", "languages", "themes", "themes"]
+
+
+def test_a_valid_practice() -> None:
+    record, errors = validate_practice(
+        {
+            **PRACTICE,
+            "city": " Gent ",
+            "themes": "Public space and mobility",
+            "tags": "budget|buurt",
+            "outcome": "Gemengd",
+            "contact_email": "Wonen@Stad.Gent",
+            "url": "https://stad.gent/wijkbudget?x=1",
+            "year": "2018.0",  # as Excel may write a number
+        },
+        themes=THEMES,
+        today=TODAY,
+    )
+    assert errors == [] and record is not None
+    assert record.outcome is Outcome.MIXED and record.year == 2018 and record.city == "Gent"
+    assert record.themes == ("publieke-ruimte",) and record.tags == ("budget", "buurt")
+    assert record.contact_email == "wonen@stad.gent" and record.key == ("wijkbudget", "gent")
+
+
+@pytest.mark.parametrize(
+    ("word", "outcome"),
+    [("good", Outcome.GOOD), ("GOED", Outcome.GOOD), ("mixed", Outcome.MIXED), ("gemengd", Outcome.MIXED),
+     ("Failed", Outcome.FAILED), ("mislukt", Outcome.FAILED), ("", None)],
+)  # fmt: skip
+def test_outcomes_in_english_and_dutch(word: str, outcome: Outcome | None) -> None:
+    record, _ = validate_practice({**PRACTICE, "outcome": word}, themes=THEMES, today=TODAY)
+    assert record is not None and record.outcome is outcome
+
+
+@pytest.mark.parametrize(
+    ("values", "column", "code", "message"),
+    [
+        ({"title": ""}, "title", "missing", "missing required value"),
+        ({"summary": "  "}, "summary", "missing", "missing required value"),
+        ({"outcome": "super"}, "outcome", "unknown_outcome", "unknown outcome 'super' (use good, mixed or failed"),
+        ({"outcome": "goeed"}, "outcome", "unknown_outcome", "did you mean 'goed'?"),
+        ({"year": "1989"}, "year", "bad_year", "year 1989 is out of range (1990–2027)"),
+        ({"year": "2028"}, "year", "bad_year", "year 2028 is out of range (1990–2027)"),
+        ({"year": "twintig"}, "year", "bad_year", "'twintig' is not a year"),
+        ({"year": "2019-05"}, "year", "bad_year", "'2019-05' is not a year"),
+        ({"url": "ftp://x.be/a"}, "url", "bad_url", "'ftp://x.be/a' is not a web address"),
+        ({"url": "www.gent.be"}, "url", "bad_url", "must start with http:// or https://"),
+        ({"url": "https://"}, "url", "bad_url", "is not a web address"),
+        ({"contact_email": "contact@"}, "contact_email", "bad_email", "'contact@' is not a valid email address"),
+        ({"themes": "klimaatt"}, "themes", "unknown_theme", "unknown theme 'klimaatt' (did you mean 'klimaat'?)"),
+    ],
+)
+def test_practice_field_errors(values: dict[str, str], column: str, code: str, message: str) -> None:
+    errors = practice_errors(**values)
+    assert len(errors) == 1, errors
+    assert (errors[0].column, errors[0].code) == (column, code)
+    assert message in errors[0].message
+
+
+def test_year_bounds_follow_today() -> None:
+    assert practice_errors(year="1990") == [] and practice_errors(year="2027") == []
+    record, _ = validate_practice({**PRACTICE, "year": "2028"}, themes=THEMES, today=date(2027, 1, 1))
+    assert record is not None and record.year == 2028
+
+
+@pytest.mark.parametrize(
+    ("values", "column", "code", "suggestion"),
+    [
+        ({"key": "Zorg Thuis"}, "key", "bad_key", "zorg-thuis"),
+        ({"key": "zorg_thuis"}, "key", "bad_key", "zorg-thuis"),
+        ({"key": "x" * 41}, "key", "too_long", None),
+        ({"label_nl": ""}, "label_nl", "missing", None),
+        ({"label_en": ""}, "label_en", "missing", None),
+    ],
+)
+def test_theme_errors(values: dict[str, str], column: str, code: str, suggestion: str | None) -> None:
+    record, errors = validate_theme({"key": "zorg", "label_nl": "Zorg", "label_en": "Care", **values})
+    assert record is None and [(e.column, e.code, e.suggestion) for e in errors] == [(column, code, suggestion)]
+
+
+def test_a_valid_theme() -> None:
+    record, errors = validate_theme({"key": "zorg-2", "label_nl": "Zorg", "label_en": "Care", "synonyms": "a; b|a"})
+    assert errors == [] and record == ThemeRecord("zorg-2", "Zorg", "Care", ("a", "b"))
+
+
+def test_shipped_vocabulary_has_the_contract_keys() -> None:
+    keys = [t.key for t in shipped_themes()]
+    assert keys[:13] == [
+        "wonen", "gebiedsgericht", "europa", "stadsregio", "pps", "diversiteit", "klimaat",
+        "publieke-ruimte", "economie", "innovatie", "sociaal", "financien", "organisatie",
+    ]  # fmt: skip
+    resolver = ThemeResolver(shipped_themes())
+    assert resolver.resolve("Housing") == "wonen" and resolver.resolve("financiën en planning") == "financien"
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters=";|"), min_size=1), max_size=6))
+def test_split_list_round_trips_joined_items(items: list[str]) -> None:
+    cleaned = split_list(";".join(items))
+    assert split_list(";".join(cleaned)) == cleaned  # joining what was split gives the same list again
+    assert all(item == " ".join(item.split()) and item for item in cleaned)

@@ -1,0 +1,261 @@
+"""``wieweet import/export/register/themes``, run in-process with click's runner against both databases."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import select
+
+from bot.cli import main
+from bot.cli.register_cmds import TerminalProgress, cli_actor
+from storage.db import Database
+from storage.models import AuditLog, Availability, Consent, Expert
+from tests.register.conftest import EXPERT_HEADER, EXPERTS, PRACTICE_HEADER, PRACTICES, THEME_HEADER
+
+
+def wieweet(database_url: str, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--database", database_url, *args])
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {"experts": tmp_path / "experts.csv", "practices": tmp_path / "practices.csv"}
+    paths["experts"].write_text(EXPERTS, encoding="utf-8")
+    paths["practices"].write_text(PRACTICES, encoding="utf-8")
+    return paths
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["import"],
+        ["export"],
+        ["register"],
+        ["register", "list"],
+        ["register", "show"],
+        ["themes"],
+        ["themes", "list"],
+        ["themes", "import"],
+    ],
+)
+def test_every_command_has_help_with_examples(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    examples = result.output.split("Examples:")[1]
+    assert f"wieweet {command[0]}" in examples
+
+
+def test_import_help_documents_the_rules() -> None:
+    text = " ".join(CliRunner().invoke(main, ["import", "--help"]).output.split())
+    for phrase in ("never deletes", "left untouched", "--dry-run", "exit code is 1", "CSV UTF-8", "consent"):
+        assert phrase in text, phrase
+
+
+def test_import_then_reimport(database_url: str, files: dict[str, Path]) -> None:
+    first = wieweet(database_url, "import", "experts", str(files["experts"]))
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[-1] == "experts.csv: 2 added, 0 changed, 0 unchanged"
+    again = wieweet(database_url, "import", "experts", str(files["experts"]))
+    assert again.stdout.splitlines()[-1] == "experts.csv: 0 added, 0 changed, 2 unchanged"
+    practices = wieweet(database_url, "import", "practices", str(files["practices"]))
+    assert practices.exit_code == 0
+    assert practices.stdout.splitlines() == [
+        "note: practices.csv: contact wonen@aalst.be (row 3) is not an expert in the register: kept as a plain "
+        "contact address",
+        "practices.csv: 3 added, 0 changed, 0 unchanged",
+    ]
+
+
+def test_audit_rows_name_the_os_user(database: Database, database_url: str, files: dict[str, Path]) -> None:
+    wieweet(database_url, "import", "experts", str(files["experts"]))
+    with database.session() as session:
+        actors = set(session.scalars(select(AuditLog.actor)))
+    assert actors == {cli_actor()} and cli_actor().startswith("cli:")
+
+
+def test_dry_run_lists_each_change_and_writes_nothing(
+    database: Database, database_url: str, files: dict[str, Path], tmp_path: Path
+) -> None:
+    dry = wieweet(database_url, "import", "experts", str(files["experts"]), "--dry-run")
+    assert dry.exit_code == 0
+    assert dry.stdout.splitlines() == [
+        "  added: an.peeters@gent.be",
+        "  added: bram@vvsg.be",
+        "experts.csv: 2 added, 0 changed, 0 unchanged — dry run, nothing written",
+    ]
+    assert "0 experts" in wieweet(database_url, "register", "list", "experts").output
+    wieweet(database_url, "import", "experts", str(files["experts"]))
+    edited = tmp_path / "edited.csv"
+    edited.write_text(EXPERTS.replace("beleidsmedewerker", "teamleider").replace(",nl;en,", ",nl,"), encoding="utf-8")
+    dry = wieweet(database_url, "import", "experts", str(edited), "--dry-run")
+    assert "  changed: an.peeters@gent.be (role, languages)" in dry.stdout
+    with database.session() as session:
+        assert (
+            session.scalars(select(Expert.role).where(Expert.email == "an.peeters@gent.be")).one()
+            == "beleidsmedewerker"
+        )
+
+
+def test_bad_file_lists_every_problem_and_exits_1(database: Database, database_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(EXPERT_HEADER + "\n,a@b.be,,X,,,,,,\nB,nope,,X,,,,woonen,,\nC,c@x.be,,X,,,,,,\n", encoding="utf-8")
+    result = wieweet(database_url, "import", "experts", str(bad))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: bad.csv: row 2, column name: missing required value",
+        "error: bad.csv: row 3, column email: 'nope' is not a valid email address (An email address must have an "
+        "@-sign.)",
+        "error: bad.csv: row 3, column themes: unknown theme 'woonen' (did you mean 'wonen'?)",
+        "error: bad.csv: 3 problem(s) found, nothing was imported",
+    ]
+    assert result.stdout == ""
+    with database.session() as session:
+        assert session.scalars(select(Expert)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "error: x.csv: the file is empty"),
+        (EXPERT_HEADER.encode() + b"\n", "error: x.csv: no data rows below the header; nothing to import"),
+        (b"name,email\nAn,an@x.be\n", "error: x.csv: the header (row 1) lacks the required column(s) 'organisation'"),
+        ("name,email,organisation\nJosé,j@x.be,X\n".encode("cp1252"), "error: x.csv: this file is not UTF-8 text"),
+    ],
+)
+def test_unusable_files_are_one_clear_message(database_url: str, tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    result = wieweet(database_url, "import", "experts", str(path))
+    assert result.exit_code == 1 and result.stderr.startswith(message) and "Traceback" not in result.output
+
+
+def test_missing_file_and_unknown_kind(database_url: str, tmp_path: Path) -> None:
+    result = wieweet(database_url, "import", "experts", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 1 and "no such file" in result.stderr
+    assert wieweet(database_url, "import", "people", "x.csv").exit_code == 2  # click usage error
+
+
+def test_unknown_columns_are_warnings(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(EXPERT_HEADER + ",telefoon\nAn,an@x.be,,X,,,,,,,123\n", encoding="utf-8")
+    result = wieweet(database_url, "import", "experts", str(path))
+    assert result.exit_code == 0
+    assert result.stderr == "warning: e.csv: unknown column 'telefoon' ignored\n"
+
+
+def test_export_csv_and_xlsx_round_trip(database_url: str, files: dict[str, Path], tmp_path: Path) -> None:
+    wieweet(database_url, "import", "experts", str(files["experts"]))
+    wieweet(database_url, "import", "practices", str(files["practices"]))
+    for kind in ("experts", "practices"):
+        out = tmp_path / f"out-{kind}.csv"
+        result = wieweet(database_url, "export", kind, str(out))
+        assert (
+            result.exit_code == 0
+            and result.stdout == f"{len(out.read_text().splitlines()) - 1} {kind} written to {out}\n"
+        )
+        assert "0 added, 0 changed" in wieweet(database_url, "import", kind, str(out)).stdout
+        again = tmp_path / f"again-{kind}.csv"
+        wieweet(database_url, "export", kind, str(again))
+        assert out.read_bytes() == again.read_bytes()
+        xlsx = tmp_path / f"out-{kind}.xlsx"
+        assert wieweet(database_url, "export", kind, str(xlsx)).exit_code == 0
+        assert "0 added, 0 changed" in wieweet(database_url, "import", kind, str(xlsx)).stdout
+    assert (tmp_path / "out-experts.csv").read_text(encoding="utf-8").splitlines()[0] == EXPERT_HEADER
+    assert (tmp_path / "out-practices.csv").read_text(encoding="utf-8").splitlines()[0] == PRACTICE_HEADER
+
+
+def test_export_to_a_missing_folder_is_a_clear_error(database_url: str, tmp_path: Path) -> None:
+    result = wieweet(database_url, "export", "experts", str(tmp_path / "nope" / "x.csv"))
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_list_with_theme_and_city(database_url: str, files: dict[str, Path]) -> None:
+    wieweet(database_url, "import", "experts", str(files["experts"]))
+    wieweet(database_url, "import", "practices", str(files["practices"]))
+    housing = wieweet(database_url, "register", "list", "experts", "--theme", "Housing").stdout
+    assert "an.peeters@gent.be" in housing and "bram@vvsg.be" not in housing and housing.endswith("1 experts\n")
+    everyone = wieweet(database_url, "register", "list", "experts").stdout.splitlines()
+    assert [line.split()[0] for line in everyone[:-1]] == ["an.peeters@gent.be", "bram@vvsg.be"]
+    by_city = wieweet(database_url, "register", "list", "experts", "--city", "GENT").stdout
+    assert "an.peeters@gent.be" in by_city and by_city.endswith("1 experts\n")
+    practices = wieweet(database_url, "register", "list", "practices", "--theme", "wonen", "--city", "kortrijk").stdout
+    assert "Leegstandsheffing winkels" in practices and "failed" in practices and practices.endswith("1 practices\n")
+    unknown = wieweet(database_url, "register", "list", "practices", "--theme", "klimat")
+    assert unknown.exit_code == 2 and "unknown theme 'klimat' (did you mean 'klimaat'?)" in unknown.stderr
+
+
+def test_show_prints_the_full_profile(database: Database, database_url: str, files: dict[str, Path]) -> None:
+    wieweet(database_url, "import", "experts", str(files["experts"]))
+    wieweet(database_url, "import", "practices", str(files["practices"]))
+    with database.session() as session:
+        an = session.scalars(select(Expert).where(Expert.email == "an.peeters@gent.be")).one()
+        an.availability = Availability.AWAY
+        an.away_until = date(2026, 12, 24)
+        an.consent = Consent.CONFIRMED
+        an.last_confirmed_at = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
+    shown = wieweet(database_url, "register", "show", "AN.PEETERS@gent.be")
+    assert shown.exit_code == 0
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "An Peeters <an.peeters@gent.be>"
+    for expected in (
+        "  organisation:  Stad Gent (Gent)",
+        "  slack:         U0AN",
+        "  expertise:     leegstandsheffing; woningkwaliteit",
+        "  themes:        europa (Europa en EU-financiering), wonen (Wonen en woonbeleid)",
+        "  languages:     nl, en",
+        "  availability:  away until 2026-12-24",
+        "  consent:       confirmed",
+        "  last confirmed: 2026-10-01 09:30 UTC",
+        "  practices:     1",
+        "    - Leegstandsheffing winkels (Kortrijk, 2019, failed)",
+    ):
+        assert expected in lines, expected
+    bram = wieweet(database_url, "register", "show", "bram@vvsg.be").stdout
+    assert (
+        "  slack:         - (not in Slack)" in bram
+        and "  last confirmed: never" in bram
+        and "  consent:       pending" in bram
+    )
+    missing = wieweet(database_url, "register", "show", "nobody@x.be")
+    assert missing.exit_code == 2 and "no expert with email 'nobody@x.be'" in missing.stderr
+
+
+def test_themes_list_and_import(database_url: str, tmp_path: Path) -> None:
+    listed = wieweet(database_url, "themes", "list")
+    assert listed.exit_code == 0 and listed.stdout.startswith("wonen ") and "publieke-ruimte" in listed.stdout
+    path = tmp_path / "themes.csv"
+    path.write_text(THEME_HEADER + "\nzorg,Zorg,Care,woonzorg\n", encoding="utf-8")
+    dry = wieweet(database_url, "themes", "import", str(path), "--dry-run")
+    assert "  added: zorg" in dry.stdout and "zorg" not in wieweet(database_url, "themes", "list").stdout
+    assert (
+        wieweet(database_url, "themes", "import", str(path)).stdout == "themes.csv: 1 added, 0 changed, 0 unchanged\n"
+    )
+    assert "zorg             Zorg / Care  [woonzorg]" in wieweet(database_url, "themes", "list").stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text(THEME_HEADER + "\nZorg!,Zorg,,\n", encoding="utf-8")
+    result = wieweet(database_url, "themes", "import", str(bad))
+    assert result.exit_code == 1
+    assert "error: bad.csv: row 2, column key: 'Zorg!' is not a valid theme key" in result.stderr
+    assert "error: bad.csv: row 2, column label_en: missing required value" in result.stderr
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert TerminalProgress("importing experts").callback is None
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    progress = TerminalProgress("importing experts")
+    callback = progress.callback
+    assert callback is not None
+    for done in range(1, 5):
+        callback(done, 4)
+    progress.close()
+    assert "importing experts" in terminal.getvalue() and "100%" in terminal.getvalue()
