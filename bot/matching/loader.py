@@ -149,8 +149,10 @@ def load_places(session: Session) -> list[PlaceDoc]:
     known = {p.name.casefold() for p in places}
     for alias_list in (p.aliases for p in places):
         known.update(a.casefold() for a in alias_list)
-    rows = list(session.execute(select(Expert.city, Expert.organisation).distinct()).tuples())
-    rows += session.execute(select(Practice.city, Practice.organisation).distinct()).tuples()
+    rows: list[tuple[str, str]] = [
+        (c, o) for c, o in session.execute(select(Expert.city, Expert.organisation).distinct())
+    ]
+    rows += [(c, o) for c, o in session.execute(select(Practice.city, Practice.organisation).distinct())]
     for city, organisation in rows:
         if city and city.casefold() not in known:
             places.append(PlaceDoc(name=city, kind="city"))

@@ -1,0 +1,171 @@
+"""Read the demo register CSVs and the evaluation set into matching documents, without a database.
+
+Ids are assigned by row order (1-based); a practice's ``contact_email`` and an answer's ``answered_by_email`` are
+resolved to expert ids through the experts' e-mail addresses. List fields are ``;``-separated.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc  # noqa: E402
+
+DATA = ROOT / "bot" / "data"
+DEMO = DATA / "demo"
+EVAL = ROOT / "bench" / "eval" / "queries.jsonl"
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(x.strip() for x in (value or "").split(";") if x.strip())
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(fh)]
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _datetime(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def load_themes(path: Path = DATA / "themes.csv") -> list[ThemeDoc]:
+    return [
+        ThemeDoc(r["key"], r.get("label_nl", ""), r.get("label_en", ""), _list(r.get("synonyms")))
+        for r in _rows(path)
+        if r.get("key")
+    ]
+
+
+def load_places(path: Path = DATA / "places.csv") -> list[PlaceDoc]:
+    return [
+        PlaceDoc(r["name"], r.get("kind", "city") or "city", _list(r.get("aliases")), r.get("city", ""))
+        for r in _rows(path)
+        if r.get("name")
+    ]
+
+
+@dataclass
+class Register:
+    themes: list[ThemeDoc]
+    places: list[PlaceDoc]
+    experts: list[ExpertDoc]
+    practices: list[PracticeDoc]
+    answers: list[AnswerDoc]
+    expert_by_email: dict[str, ExpertDoc] = field(default_factory=dict)
+
+
+def load_register(demo: Path = DEMO) -> Register:
+    experts: list[ExpertDoc] = []
+    for i, r in enumerate(_rows(demo / "experts.csv"), start=1):
+        experts.append(
+            ExpertDoc(
+                id=i,
+                email=r.get("email", "").lower(),
+                name=r.get("name", ""),
+                organisation=r.get("organisation", ""),
+                city=r.get("city", ""),
+                role=r.get("role", ""),
+                expertise=_list(r.get("expertise")),
+                themes=_list(r.get("themes")),
+                languages=_list(r.get("languages")),
+                bio=r.get("bio", ""),
+                slack_user_id=r.get("slack_user_id") or None,
+                availability=r.get("availability") or "available",
+                away_until=_date(r.get("away_until", "")),
+                consent=r.get("consent") or "confirmed",
+            )
+        )
+    by_email = {e.email: e for e in experts}
+    practices: list[PracticeDoc] = []
+    for i, r in enumerate(_rows(demo / "practices.csv"), start=1):
+        contact = by_email.get(r.get("contact_email", "").lower())
+        year = r.get("year", "")
+        practices.append(
+            PracticeDoc(
+                id=i,
+                title=r.get("title", ""),
+                summary=r.get("summary", ""),
+                city=r.get("city", ""),
+                organisation=r.get("organisation", ""),
+                themes=_list(r.get("themes")),
+                tags=_list(r.get("tags")),
+                outcome=r.get("outcome") or None,
+                lessons=r.get("lessons", ""),
+                url=r.get("url", ""),
+                year=int(year) if year.isdigit() else None,
+                contact_expert_id=contact.id if contact else None,
+                contact_email=r.get("contact_email", ""),
+            )
+        )
+    answers: list[AnswerDoc] = []
+    answers_path = demo / "answers.csv"
+    for i, r in enumerate(_rows(answers_path) if answers_path.exists() else [], start=1):
+        who = by_email.get(r.get("answered_by_email", "").lower())
+        answers.append(
+            AnswerDoc(
+                id=i,
+                question=r.get("question", ""),
+                answer=r.get("answer", ""),
+                expert_id=who.id if who else None,
+                answered_by=who.name if who else "",
+                organisation=who.organisation if who else "",
+                answered_at=_datetime(r.get("answered_at", "")),
+                themes=_list(r.get("themes")),
+            )
+        )
+    return Register(load_themes(), load_places(), experts, practices, answers, by_email)
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    id: str
+    query: str
+    kind: str
+    lang: str
+    experts: dict[str, int]
+    practices: dict[str, int]
+    gap: bool
+
+
+def load_queries(path: Path = EVAL) -> list[EvalQuery]:
+    out: list[EvalQuery] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            d = json.loads(line)
+            out.append(
+                EvalQuery(
+                    id=str(d.get("id", len(out) + 1)),
+                    query=d["query"],
+                    kind=d.get("kind", "question"),
+                    lang=d.get("lang", "nl"),
+                    experts={k.lower(): int(v) for k, v in (d.get("experts") or {}).items()},
+                    practices={k: int(v) for k, v in (d.get("practices") or {}).items()},
+                    gap=bool(d.get("gap", False)),
+                )
+            )
+    return out
+
+
+def practice_key(doc: PracticeDoc) -> str:
+    return f"{doc.title}|{doc.city}"

@@ -1,0 +1,162 @@
+"""An incremental BM25F inverted index for one kind of document.
+
+Each posting stores the *saturated* field-weighted term frequency of a term in a document::
+
+    ptf = sum_f  w_f * tf_f / (1 - b_f + b_f * len_f / avg_f)        sat = ptf / (k1 + ptf)
+
+so a query only multiplies ``sat`` by the term's IDF and weight. ``strong`` holds, per term, the postings with
+``sat >= strong_sat`` (the term in a heavy field such as expertise, title, tags or question): for very common terms
+the matcher looks for candidates there only. IDF is computed at query time from the live document
+frequency (``len(postings[term])``) and document count, so it is always exact. Field lengths are summed
+incrementally; the averages used in ``ptf`` are a snapshot taken at (re)build time, and the owner re-normalises the
+collection (:meth:`needs_refresh`) once an average has drifted more than ``refresh_drift`` from its snapshot — after
+a full build that takes thousands of updates, so a single update stays O(terms of the document).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+FieldTerms = tuple[Mapping[str, float], int]  # term frequencies and token count of one field
+
+# Saturated weights are rounded to 1/1000 and shared, so millions of postings refer to at most 1,001 float objects
+# (about 24 bytes saved per posting; the rounding moves a score by less than 0.1 %).
+_SHARED = [i / 1000 for i in range(1001)]
+
+
+class Collection:
+    def __init__(
+        self,
+        fields: Mapping[str, float],
+        b: Mapping[str, float],
+        *,
+        k1: float,
+        refresh_drift: float,
+        strong_sat: float = 0.5,
+    ) -> None:
+        self.fields = tuple(fields)
+        self.weights = tuple(fields[f] for f in self.fields)
+        self.b = tuple(b[f] for f in self.fields)
+        self.k1 = k1
+        self.refresh_drift = refresh_drift
+        self.postings: dict[str, dict[int, float]] = {}
+        # the postings with sat >= strong_sat (the term in a heavy field): candidates for very common terms
+        self.strong: dict[str, dict[int, float]] = {}
+        self.strong_sat = strong_sat
+        self.doc_terms: dict[int, tuple[str, ...]] = {}
+        self.doc_lens: dict[int, tuple[int, ...]] = {}
+        self.len_sums = [0] * len(self.fields)
+        self._snapshot: tuple[float, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.doc_terms)
+
+    def __contains__(self, doc_id: int) -> bool:
+        return doc_id in self.doc_terms
+
+    def averages(self) -> tuple[float, ...]:
+        n = len(self.doc_terms)
+        return tuple((s / n if n else 0.0) for s in self.len_sums)
+
+    def reset(self, all_field_terms: Iterable[tuple[int, Sequence[FieldTerms]]]) -> None:
+        """Replace the whole content (full build or re-normalisation)."""
+        items = list(all_field_terms)
+        self.postings = {}
+        self.strong = {}
+        self.doc_terms = {}
+        self.doc_lens = {}
+        self.len_sums = [0] * len(self.fields)
+        for _, fts in items:
+            for i, (_, n) in enumerate(fts):
+                self.len_sums[i] += n
+        n_docs = len(items)
+        self._snapshot = tuple((s / n_docs if n_docs else 0.0) for s in self.len_sums)
+        for doc_id, fts in items:
+            self._insert(doc_id, fts)
+
+    def add(self, doc_id: int, field_terms: Sequence[FieldTerms]) -> None:
+        if doc_id in self.doc_terms:
+            self.remove(doc_id)
+        for i, (_, n) in enumerate(field_terms):
+            self.len_sums[i] += n
+        if self._snapshot is None or not any(self._snapshot):
+            self._snapshot = self.averages() if self.doc_terms else tuple(float(n) for _, n in field_terms)
+        self._insert(doc_id, field_terms)
+
+    def _insert(self, doc_id: int, field_terms: Sequence[FieldTerms]) -> None:
+        snap = self._snapshot or (0.0,) * len(self.fields)
+        k1 = self.k1
+        ptf: dict[str, float] = {}
+        lens: list[int] = []
+        for i, (tf, n) in enumerate(field_terms):
+            lens.append(n)
+            if not tf:
+                continue
+            avg = snap[i] or 1.0
+            b = self.b[i]
+            norm = self.weights[i] / (1.0 - b + b * (n / avg))
+            for term, f in tf.items():
+                ptf[term] = ptf.get(term, 0.0) + f * norm
+        postings = self.postings
+        strong = self.strong
+        cut = self.strong_sat
+        shared = _SHARED
+        for term, x in ptf.items():
+            p = postings.get(term)
+            if p is None:
+                p = postings[term] = {}
+            sat = p[doc_id] = shared[int(1000.0 * x / (k1 + x) + 0.5)]
+            if sat >= cut:
+                sp = strong.get(term)
+                if sp is None:
+                    sp = strong[term] = {}
+                sp[doc_id] = sat
+        self.doc_terms[doc_id] = tuple(ptf)
+        self.doc_lens[doc_id] = tuple(lens)
+
+    def remove(self, doc_id: int) -> bool:
+        terms = self.doc_terms.pop(doc_id, None)
+        if terms is None:
+            return False
+        postings = self.postings
+        strong = self.strong
+        for term in terms:
+            p = postings.get(term)
+            if p is not None:
+                p.pop(doc_id, None)
+                if not p:
+                    del postings[term]
+            sp = strong.get(term)
+            if sp is not None:
+                sp.pop(doc_id, None)
+                if not sp:
+                    del strong[term]
+        for i, n in enumerate(self.doc_lens.pop(doc_id)):
+            self.len_sums[i] -= n
+        return True
+
+    def needs_refresh(self) -> bool:
+        snap = self._snapshot
+        if snap is None or not self.doc_terms:
+            return False
+        for old, new in zip(snap, self.averages(), strict=True):
+            if old == 0.0:
+                if new > 0.0:
+                    return True
+            elif abs(new - old) / old > self.refresh_drift:
+                return True
+        return False
+
+    def df(self, term: str) -> int:
+        p = self.postings.get(term)
+        return len(p) if p else 0
+
+    def idf(self, term: str) -> float:
+        n = len(self.doc_terms)
+        df = self.df(term)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def max_idf(self) -> float:
+        n = len(self.doc_terms)
+        return math.log(1.0 + (n + 0.5) / 0.5)

@@ -1,0 +1,241 @@
+"""Query understanding: from a chat question to weighted term groups.
+
+A query becomes a list of :class:`Group` s, one per content word (plus one per recognised theme). A group holds
+*variants* — the word's stem, its compound parts, its typo repair, its synonyms — each with a weight; a document's
+score for the group is the best variant's contribution (DisMax), so expanding a word never lets one word count
+many times over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.errors import QueryError
+from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
+from bot.matching.config import MatchConfig
+from bot.matching.lexicon import Entry, Lexicon
+
+THEME_PREFIX = "§"  # theme keys are indexed as "§wonen" in the themes field; no token can start with it
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    terms: tuple[str, ...]  # index terms; several terms share the weight (compound parts, multi-word synonyms)
+    weight: float
+    kind: str  # exact | compound | synonym | typo | cognate | theme
+    target: str  # what the variant stands for, for explanations (repaired word, synonym text, theme label)
+
+
+@dataclass(slots=True)
+class Group:
+    original: str  # the query word (folded) or the theme trigger
+    word: str  # the word used (repaired if it was a typo)
+    variants: list[Variant] = field(default_factory=list)
+    theme: str = ""  # theme key for a theme group
+
+    def add(self, v: Variant) -> None:
+        for i, old in enumerate(self.variants):
+            if old.terms == v.terms:
+                if v.weight > old.weight:
+                    self.variants[i] = v
+                return
+        self.variants.append(v)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    groups: tuple[Group, ...]
+    cities: tuple[str, ...]
+    organisations: tuple[str, ...]
+    themes: tuple[str, ...]
+    terms: tuple[str, ...]
+    repairs: tuple[tuple[str, str], ...]
+    cognates: frozenset[str] = frozenset()  # originals of repairs that are cognates, not typos
+
+
+class QueryParser:
+    def __init__(
+        self,
+        config: MatchConfig,
+        *,
+        stem: Stemmer,
+        splitter: CompoundSplitter,
+        lexicon: Lexicon,
+        known: Callable[[str], bool],
+        in_index: Callable[[str], bool],
+        repair: Callable[[str], str | None],
+        cognate: Callable[[str], str | None],
+        acronyms: Callable[[str], list[Entry]],
+        df_ratio: Callable[[str], float],
+    ) -> None:
+        self.config = config
+        self.stem = stem
+        self.splitter = splitter
+        self.lexicon = lexicon
+        self.known = known
+        self.in_index = in_index
+        self.repair = repair
+        self.cognate = cognate
+        self.acronyms = acronyms
+        self.df_ratio = df_ratio
+        self.qstop = query_stopwords()
+
+    def parse(self, query: str) -> ParsedQuery:
+        cfg = self.config
+        text = query.strip()
+        if not text:
+            raise QueryError("empty", "the query is empty")
+        if len(text) > cfg.max_query_chars:
+            raise QueryError("too_long", f"the query is longer than {cfg.max_query_chars} characters")
+        tokens = tokenize(fold(text))
+        if not tokens:
+            raise QueryError("no_words", "the query contains no words")
+        tokens = strip_framing(tokens)
+        qstop = self.qstop
+        content = [t for t in tokens if t not in qstop][: cfg.max_query_words]
+        # typo repair against the register's vocabulary
+        words: list[tuple[str, str]] = []  # (as typed, as used)
+        repairs: list[tuple[str, str]] = []
+        cognates: set[str] = set()
+        for t in content:
+            if self.known(t) or len(repairs) >= cfg.max_typo_repairs or (len(t) <= 6 and self.acronyms(t)):
+                words.append((t, t))
+                continue
+            fixed = self.repair(t)
+            kind = "typo"
+            if fixed is None:
+                fixed = self.cognate(t)
+                kind = "cognate"
+            if fixed is None:
+                words.append((t, t))
+            elif fixed in qstop:
+                continue  # "iemnd" -> "iemand": a misspelt stop word
+            else:
+                repairs.append((t, fixed))
+                if kind == "cognate":
+                    cognates.add(t)
+                words.append((t, fixed))
+        if not words:
+            raise QueryError("only_stopwords", "the query has no content words")
+        stem = self.stem
+        stems = [stem(w) for _, w in words]
+
+        # places: cities are consumed (they boost, never filter); organisations of a city likewise
+        cities: list[str] = []
+        orgs: list[str] = []
+        consumed: set[int] = set()
+        for m in self.lexicon.match_places(stems):
+            p = m.place
+            if p.kind == "city":
+                if p.name not in cities:
+                    cities.append(p.name)
+                consumed.update(range(m.start, m.end))
+            else:
+                if p.name not in orgs:
+                    orgs.append(p.name)
+                if p.city:
+                    if p.city not in cities:
+                        cities.append(p.city)
+                    consumed.update(range(m.start, m.end))
+        keep = [i for i in range(len(words)) if i not in consumed]
+        words = [words[i] for i in keep]
+        stems = [stems[i] for i in keep]
+
+        lex = self.lexicon
+        is_typo = {i for i, (orig, used) in enumerate(words) if orig != used}
+        groups = [Group(original=orig, word=used) for orig, used in words]
+        terms: list[str] = []
+        split = self.splitter.split
+        for i, (orig, used) in enumerate(words):
+            g = groups[i]
+            factor = (cfg.cognate_weight if orig in cognates else cfg.typo_weight) if i in is_typo else 1.0
+            s = stems[i]
+            kind = ("cognate" if orig in cognates else "typo") if i in is_typo else "exact"
+            g.add(Variant((s,), factor, kind, used))
+            terms.append(f"{orig}→{used}" if i in is_typo else used)
+            parts = tuple(dict.fromkeys(stem(p) for p in split(used) if stem(p) != s))
+            if parts:
+                w = cfg.query_part_weight if self.in_index(s) else cfg.query_part_weight_unknown
+                g.add(Variant(parts, w * factor, "compound", used))
+
+        # glossary synonyms: a phrase's synonyms are attached to every word of the phrase
+        for start, end, gids in lex.match_groups(stems):
+            phrase = tuple(stems[start:end])
+            for gid in gids:
+                for entry in lex.groups[gid]:
+                    if entry.stems == phrase:
+                        continue
+                    for i in range(start, end):
+                        f = cfg.typo_weight if i in is_typo else 1.0
+                        groups[i].add(Variant(entry.stems, cfg.synonym_weight * f, "synonym", entry.text))
+
+        # a word the register does not know at all, found inside multi-word glossary entries ("inoccupés" in
+        # "immeubles inoccupés"), borrows those groups' entries at a reduced weight: a rough translation
+        covered = {i for start, end, _ in lex.match_groups(stems) for i in range(start, end)}
+        for i, s in enumerate(stems):
+            if i in covered or self.in_index(s):
+                continue
+            for gid in lex.word_groups.get(s, [])[: cfg.max_partial_groups]:
+                for entry in lex.groups[gid]:
+                    if s not in entry.stems:
+                        groups[i].add(
+                            Variant(entry.stems, cfg.synonym_weight * cfg.partial_synonym_factor, "synonym", entry.text)
+                        )
+
+        # acronyms learnt from the register ("WGC" -> wijkgezondheidscentrum: initials of compound parts)
+        for i, (_, used) in enumerate(words):
+            if i in covered or self.in_index(stems[i]) or not 3 <= len(used) <= 6:
+                continue
+            for expansion in self.acronyms(used):
+                groups[i].add(Variant(expansion.stems, cfg.synonym_weight, "synonym", expansion.text))
+
+        # themes: recognised from words, phrases and single compound parts
+        # a single word used all over the register ("stad") names no theme, however a label reads
+        theme_hits = [
+            (start, end, key)
+            for start, end, key in lex.match_themes(stems)
+            if end - start > 1 or self.df_ratio(stems[start]) <= cfg.max_trigger_df
+        ]
+        part_hits: list[tuple[int, int, str]] = []
+        for i, (_, used) in enumerate(words):
+            for part in split(used):
+                for key in sorted(lex.theme_index.get((stem(part),), ())):
+                    part_hits.append((i, i + 1, key))
+        themes: list[str] = []
+        for _, _, key in theme_hits + part_hits:
+            if key not in themes:
+                themes.append(key)
+        for start, end, key in theme_hits:
+            phrase = tuple(stems[start:end])
+            unknown = not any(self.in_index(s) for s in phrase)
+            if (phrase, key) not in lex.theme_names and not unknown:
+                # a specific term the register knows ("LEZ") only boosts its theme; the theme's name ("klimaat")
+                # expands to the theme's other names, and so does a term the register lacks ("marchands de sommeil")
+                continue
+            ring = [
+                e for e in lex.theme_triggers.get(key, ()) if e.stems != phrase and any(map(self.in_index, e.stems))
+            ]
+            # the most specific names first (rarest in the register), at most max_theme_expansions of them
+            ring.sort(key=lambda e: sum(self.df_ratio(t) for t in e.stems) / len(e.stems))
+            for entry in ring[: cfg.max_theme_expansions]:
+                for i in range(start, end):
+                    groups[i].add(Variant(entry.stems, cfg.theme_synonym_weight, "synonym", entry.text))
+        for key in themes:
+            theme = lex.themes[key]
+            trigger = next(
+                (" ".join(words[i][1] for i in range(s, e)) for s, e, k in theme_hits + part_hits if k == key), key
+            )
+            tg = Group(original=trigger, word=trigger, theme=key)
+            tg.add(Variant((THEME_PREFIX + key,), cfg.theme_weight, "theme", theme.label_nl))
+            groups.append(tg)
+
+        return ParsedQuery(
+            groups=tuple(groups),
+            cities=tuple(cities),
+            organisations=tuple(orgs),
+            themes=tuple(themes),
+            terms=tuple(dict.fromkeys(terms)),
+            repairs=tuple(repairs),
+            cognates=frozenset(cognates),
+        )

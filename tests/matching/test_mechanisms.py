@@ -1,0 +1,248 @@
+"""Mechanisms beyond the basics: acronyms, cognates, glossary fallbacks, theme expansion, pruning, semantics."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+
+from bot.matching import MatchConfig, Matcher
+from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
+from bot.matching.semantic import SemanticBoost, enable_semantic
+from bot.matching.wordlist import common_words
+
+from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
+
+
+def names(hits: list) -> list[str]:  # type: ignore[type-arg]
+    return [h.doc.name for h in hits]
+
+
+def build(
+    experts: list[ExpertDoc],
+    *,
+    themes: list[ThemeDoc] | None = None,
+    config: MatchConfig | None = None,
+    places: list[PlaceDoc] | None = None,
+) -> Matcher:
+    m = Matcher(themes=themes if themes is not None else THEMES, places=places or PLACES, config=config)
+    m.build(experts=experts, practices=PRACTICES, answers=ANSWERS)
+    return m
+
+
+class TestAcronyms:
+    def test_initials_of_compound_parts(self) -> None:
+        m = build([*EXPERTS, expert(40, "Raf", city="Genk", expertise=("wijkgezondheidscentrum",))])
+        r = m.search("WGC", today=TODAY)
+        assert names(r.experts)[0] == "Raf"
+        assert r.experts[0].reasons[0].kind == "synonym"
+
+    def test_initials_of_a_multi_word_expertise_item(self) -> None:
+        m = build([*EXPERTS, expert(41, "Sien", city="Aalst", expertise=("lokaal woonoverleg",))])
+        assert names(m.search("LWO", today=TODAY).experts)[0] == "Sien"
+
+    def test_known_words_are_not_read_as_acronyms(self) -> None:
+        m = build([*EXPERTS, expert(42, "Tuur", city="Gent", expertise=("energiebudget", "buurt"))])
+        r = m.search("buurt", today=TODAY)
+        assert all(
+            v.kind != "synonym" or "energie" not in v.target
+            for g in m._parser.parse("buurt").groups
+            for v in g.variants
+        )
+        assert r.experts
+
+
+class TestCognatesAndTranslations:
+    def test_cognate_of_an_unknown_foreign_word(self) -> None:
+        # three edits apart (too far for typo repair), but a long shared prefix
+        m = build([*EXPERTS, expert(43, "Jasper", city="Antwerpen", expertise=("criminaliteit", "woonmobiliteit"))])
+        r = m.search("criminality", today=TODAY)
+        assert names(r.experts)[0] == "Jasper"
+        first = r.experts[0].reasons[0]
+        assert first.kind == "cognate"
+        assert first.render("en") == "criminality ≈ criminaliteit — expertise"
+
+    def test_close_foreign_word_is_repaired(self) -> None:
+        m = build([*EXPERTS, expert(44, "Jana", city="Antwerpen", expertise=("gentrificatie",))])
+        r = m.search("gentrification", today=TODAY)
+        assert names(r.experts)[0] == "Jana"
+        assert r.experts[0].reasons[0].kind in ("typo", "cognate")
+
+    def test_unknown_word_inside_a_multi_word_glossary_entry(self, matcher: Matcher) -> None:
+        # "inoccupés" only occurs in multi-word entries ("immeubles inoccupés") of the leegstand groups
+        r = matcher.search("inoccupés", today=TODAY)
+        assert names(r.experts)[0] == "Anouk"
+        assert r.experts[0].reasons[0].kind == "synonym"
+
+    def test_unknown_theme_synonym_expands_to_the_theme(self) -> None:
+        themes = [replace(THEMES[0], synonyms=(*THEMES[0].synonyms, "huurwoningen", "Wohnungsbau")), *THEMES[1:]]
+        m = build(EXPERTS, themes=themes)
+        r = m.search("Wohnungsbau", today=TODAY)
+        assert r.themes == ("wonen",)
+        assert "Emma" in names(r.experts)[:3]  # via "huurwoningen", another name of the theme
+
+    def test_known_specific_term_does_not_expand_to_its_whole_theme(self, matcher: Matcher) -> None:
+        variants = [v for g in matcher._parser.parse("ontharding").groups for v in g.variants]
+        assert not any(v.kind == "synonym" and "klimaat" in v.target for v in variants)
+        variants = [v for g in matcher._parser.parse("klimaat").groups for v in g.variants]
+        assert any(v.kind == "synonym" and v.target == "ontharding" for v in variants)
+
+    @pytest.mark.skipif(not common_words(), reason="pyspellchecker not installed: no common-word list")
+    def test_real_words_are_not_repaired_into_place_names(self) -> None:
+        places = [*PLACES, PlaceDoc("Leuven", "city", ("Louvain",))]
+        m = build(EXPERTS, places=places)
+        r = m.search("mensen die op straat leven", today=TODAY)
+        assert r.cities == ()
+        assert m.search("ontharing", today=TODAY).experts[0].doc.name == "Dries"  # a rare word is still repaired
+
+
+class TestPlaces:
+    def test_generic_alias_is_ignored(self) -> None:
+        places = [PlaceDoc("Antwerpen", "city", ("'t Stad", "Antwerp"))]
+        m = build(EXPERTS, places=places)
+        assert m.search("stad in de wijk", today=TODAY).cities == ()
+        assert m.search("wijkwerking Antwerp", today=TODAY).cities == ("Antwerpen",)
+
+
+def _random_register(seed: int, n: int) -> tuple[list[ExpertDoc], list[PracticeDoc], list[AnswerDoc]]:
+    rng = random.Random(seed)
+    common = ["wonen", "stad", "beleid", "project", "wijk", "samenwerking"]
+    rare = [
+        "leegstandsheffing",
+        "ontharding",
+        "warmtenet",
+        "burgerbegroting",
+        "huisjesmelkerij",
+        "deelfietsen",
+        "schuldbemiddeling",
+        "inburgering",
+        "kernversterking",
+        "circulatieplan",
+        "zwerfvuil",
+        "woonwinkel",
+    ]
+
+    def text(k: int) -> str:
+        return " ".join(rng.choice(common) if rng.random() < 0.6 else rng.choice(rare) for _ in range(k))
+
+    experts = [
+        ExpertDoc(
+            id=i,
+            email=f"e{i}@x.org",
+            name=f"E{i}",
+            organisation="Stad Gent",
+            city=rng.choice(["Gent", ""]),
+            role=text(2),
+            expertise=tuple(text(1) for _ in range(3)),
+            themes=("wonen",),
+            bio=text(12),
+        )
+        for i in range(1, n + 1)
+    ]
+    practices = [
+        PracticeDoc(id=i, title=text(4), summary=text(20), tags=(text(1),), contact_expert_id=i)
+        for i in range(1, n + 1)
+    ]
+    answers = [
+        AnswerDoc(id=i, question=text(6), answer=text(25), expert_id=rng.randint(1, n)) for i in range(1, 2 * n + 1)
+    ]
+    return experts, practices, answers
+
+
+class TestPruning:
+    """MaxScore with look-up completion must give the exact top k where it claims to (rare terms only)."""
+
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_top_k_equals_exhaustive_scoring(self, seed: int) -> None:
+        experts, practices, answers = _random_register(seed, 150)
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=experts, practices=practices, answers=answers)
+        rng = random.Random(seed)
+        words = [
+            "leegstandsheffing",
+            "ontharding",
+            "warmtenet",
+            "wonen",
+            "stad",
+            "wijk",
+            "beleid",
+            "zwerfvuil",
+            "burgerbegroting",
+            "huisvesting",
+            "Gent",
+        ]
+        for _ in range(25):
+            pq = m._parser.parse(" ".join(rng.sample(words, rng.randint(1, 4))))
+            for kind in m._kinds.values():
+                fast = m._score(kind, pq.groups, k=5, boost_max=1.3)
+                full = m._score(kind, pq.groups, k=10**9, boost_max=1.3)
+                top_fast = sorted(fast.items(), key=lambda x: (-x[1], x[0]))[:5]
+                top_full = sorted(full.items(), key=lambda x: (-x[1], x[0]))[:5]
+                assert [round(s, 9) for _, s in top_fast] == [round(s, 9) for _, s in top_full]
+
+    def test_common_terms_and_depth_bound_the_work(self) -> None:
+        experts, practices, answers = _random_register(4, 300)
+        cfg = replace(MatchConfig(), common_df=0.01, common_df_min=10, rerank_depth=20)
+        m = Matcher(themes=THEMES, places=PLACES, config=cfg)
+        m.build(experts=experts, practices=practices, answers=answers)
+        r = m.search("wonen beleid leegstandsheffing", today=TODAY)
+        assert r.experts
+        _, _, _, seen, scored = m.last_stats["answer"]
+        assert scored <= max(20, 5) < seen
+
+
+class TestRefresh:
+    def test_drifting_lengths_renormalise_and_match_a_full_build(self) -> None:
+        base = [expert(i, f"P{i}", city="Gent", expertise=("ontharding",), bio="kort") for i in range(1, 4)]
+        grown = [
+            expert(
+                i,
+                f"P{i}",
+                city="Gent",
+                expertise=("ontharding", "warmtenet"),
+                bio="een veel langere bio over ontharding, warmtenetten en klimaat " * (i % 5 + 1),
+            )
+            for i in range(4, 40)
+        ]
+        inc = Matcher(themes=THEMES, places=PLACES)
+        inc.build(experts=base, practices=[], answers=[])
+        for e in grown:
+            inc.upsert_expert(e)
+        full = Matcher(themes=THEMES, places=PLACES)
+        full.build(experts=base + grown, practices=[], answers=[])
+        for q in ("ontharding", "warmtenet", "klimaat ontharding"):
+            a = [(h.doc.id, h.score) for h in inc.search(q, limit=10, today=TODAY).experts]
+            b = [(h.doc.id, h.score) for h in full.search(q, limit=10, today=TODAY).experts]
+            assert [x for x, _ in a] == [x for x, _ in b], q
+
+
+class TestSemantic:
+    def test_fusion_with_a_fake_model(self) -> None:
+        np = pytest.importorskip("numpy")
+
+        class FakeModel:
+            """Anything mentioning 'zorblax' or 'quux' points the same way; the rest points elsewhere."""
+
+            def _vec(self, text: str) -> object:
+                t = text.lower()
+                v = np.array([1.0 if ("zorblax" in t or "quux" in t) else 0.0, 1.0, (len(t) % 7) / 10], dtype=float)
+                return v / np.linalg.norm(v)
+
+            def passage(self, texts: list[str]) -> object:
+                return np.stack([self._vec(t) for t in texts])
+
+            def query(self, text: str) -> object:
+                return self._vec(text)
+
+        experts = [*EXPERTS, expert(50, "Mats", city="Gent", expertise=("quux",))]
+        m = build(experts)
+        assert m.search("zorblax", today=TODAY).experts == []
+        boost = enable_semantic(m, SemanticBoost(FakeModel(), weight=0.5, z_floor=0.5))
+        r = m.search("zorblax", today=TODAY)
+        assert names(r.experts)[0] == "Mats"
+        assert r.gap is True and r.experts[0].weak  # the semantic boost ranks; it never decides a gap
+        m.remove_expert(50)
+        assert "Mats" not in names(m.search("zorblax", today=TODAY).experts)
+        m.upsert_expert(expert(51, "Noor", city="Gent", expertise=("fietsstraten",)))
+        assert 51 in boost._vectors["expert"]
