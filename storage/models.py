@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -27,7 +27,6 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
-    Integer,
     MetaData,
     String,
     Table,
@@ -84,7 +83,7 @@ def _enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
 
 
 # --- enumerations --------------------------------------------------------------------------------------------
@@ -150,6 +149,19 @@ class TimerKind(enum.StrEnum):
     RECONFIRM = "reconfirm"  # periodic consent/profile confirmation
 
 
+class OutboxKind(enum.StrEnum):
+    """What a queued notification is; the Slack layer renders and sends each kind."""
+
+    EXPERT_REQUEST = "expert_request"  # DM: "can you answer this question?" (buttons)
+    EXPERT_REMINDER = "expert_reminder"  # DM: nudge a silent expert
+    ROUTING_CLOSED = "routing_closed"  # DM: no longer needed (answered elsewhere, cancelled, closed)
+    QUESTION_UPDATED = "question_updated"  # DM to open routings: the asker added information
+    ANSWER_TO_ASKER = "answer_to_asker"  # DM to the asker with the answer
+    QUESTION_ANSWERED = "question_answered"  # in the question's (public) channel thread
+    ASKER_UPDATE = "asker_update"  # DM to the asker: routed, claimed, escalated, closed, ...
+    TRIAGE = "triage"  # to staff (triage channel): an escalated question
+
+
 class DigestRunStatus(enum.StrEnum):
     CLAIMED = "claimed"
     SENT = "sent"
@@ -211,7 +223,9 @@ class Expert(Base):
     expertise: Mapped[list[str]] = mapped_column(default=list)
     languages: Mapped[list[str]] = mapped_column(default=list)
     bio: Mapped[str] = mapped_column(Text, default="")
-    availability: Mapped[Availability] = mapped_column(_enum(Availability, "availability"), default=Availability.AVAILABLE)
+    availability: Mapped[Availability] = mapped_column(
+        _enum(Availability, "availability"), default=Availability.AVAILABLE
+    )
     away_until: Mapped[date | None] = mapped_column(Date)
     consent: Mapped[Consent] = mapped_column(_enum(Consent, "consent"), default=Consent.PENDING)
     consent_changed_at: Mapped[datetime | None]
@@ -286,6 +300,10 @@ class Question(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     answered_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    escalation_reason: Mapped[str] = mapped_column(String(20), default="")  # no_match | all_declined | deadline | ...
+    staff_note: Mapped[str] = mapped_column(Text, default="")  # staff's note when closing by hand
+    rated_at: Mapped[datetime | None]
 
     themes: Mapped[list[Theme]] = relationship(secondary=question_themes, order_by=Theme.key, lazy="selectin")
     routings: Mapped[list[Routing]] = relationship(
@@ -316,6 +334,11 @@ class Routing(Base):
     responded_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Who is asked: the expert's Slack id, or a colleague outside the register (then ``expert_id`` is NULL).
+    recipient_slack_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="nl")  # the recipient's language, when known
+    forwarded_from_id: Mapped[int | None] = mapped_column(ForeignKey("routings.id", ondelete="SET NULL"))
+    snoozed_until: Mapped[datetime | None]
 
     question: Mapped[Question] = relationship(back_populates="routings", lazy="selectin")
     expert: Mapped[Expert | None] = relationship(foreign_keys=[expert_id], lazy="selectin")
@@ -336,6 +359,7 @@ class QuestionEvent(Base):
     actor: Mapped[str] = mapped_column(String(64), default="")  # Slack user id, "system" or "staff:<id>"
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20), default="status")  # status | info | snooze | reminder | rating
 
 
 class Answer(Base):
@@ -376,6 +400,48 @@ class Timer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_timers_pending", "done_at", "due_at"),)
+
+
+class ExpertDecline(Base):
+    """An expert declined a question on these themes: ranked lower for them afterwards (one row per theme)."""
+
+    __tablename__ = "expert_declines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id", ondelete="CASCADE"))
+    theme_key: Mapped[str] = mapped_column(ForeignKey("themes.key", ondelete="CASCADE", onupdate="CASCADE"))
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
+    declined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_expert_declines_expert_theme", "expert_id", "theme_key"),)
+
+
+class OutboxMessage(Base):
+    """A notification written in the same transaction as the state change; the Slack layer sends it once."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind, "outbox_kind"))
+    recipient_slack_id: Mapped[str | None] = mapped_column(String(32))  # a DM to this user ...
+    channel_id: Mapped[str | None] = mapped_column(String(32))  # ... or a post in this channel
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    routing_id: Mapped[int | None] = mapped_column(ForeignKey("routings.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)  # not claimable before (retry backoff)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    sent_channel_id: Mapped[str | None] = mapped_column(String(32))
+    sent_ts: Mapped[str | None] = mapped_column(String(32))
+    failed_at: Mapped[datetime | None]  # gave up after too many attempts
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_outbox_messages_pending", "sent_at", "next_attempt_at"),)
 
 
 class KnowledgeGap(Base):

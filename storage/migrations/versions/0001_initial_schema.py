@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 02:06:05.019979
+Create Date: 2026-11-28 02:29:18.942050
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.models
-
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -226,6 +225,10 @@ def upgrade() -> None:
         sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
         sa.Column("answered_at", storage.models.UTCDateTime(), nullable=True),
         sa.Column("closed_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("escalated_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("escalation_reason", sa.String(length=20), nullable=False),
+        sa.Column("staff_note", sa.Text(), nullable=False),
+        sa.Column("rated_at", storage.models.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_questions")),
     )
     with op.batch_alter_table("questions", schema=None) as batch_op:
@@ -290,6 +293,34 @@ def upgrade() -> None:
     with op.batch_alter_table("answers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_answers_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_answers_question_id"), ["question_id"], unique=False)
+
+    op.create_table(
+        "expert_declines",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("expert_id", sa.Integer(), nullable=False),
+        sa.Column("theme_key", sa.String(length=40), nullable=False),
+        sa.Column("question_id", sa.Integer(), nullable=True),
+        sa.Column("declined_at", storage.models.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["expert_id"], ["experts.id"], name=op.f("fk_expert_declines_expert_id_experts"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["question_id"],
+            ["questions.id"],
+            name=op.f("fk_expert_declines_question_id_questions"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["theme_key"],
+            ["themes.key"],
+            name=op.f("fk_expert_declines_theme_key_themes"),
+            onupdate="CASCADE",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_expert_declines")),
+    )
+    with op.batch_alter_table("expert_declines", schema=None) as batch_op:
+        batch_op.create_index("ix_expert_declines_expert_theme", ["expert_id", "theme_key"], unique=False)
 
     op.create_table(
         "expert_themes",
@@ -415,8 +446,18 @@ def upgrade() -> None:
         sa.Column("responded_at", storage.models.UTCDateTime(), nullable=True),
         sa.Column("reminded_at", storage.models.UTCDateTime(), nullable=True),
         sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("recipient_slack_id", sa.String(length=32), nullable=True),
+        sa.Column("language", sa.String(length=5), nullable=False),
+        sa.Column("forwarded_from_id", sa.Integer(), nullable=True),
+        sa.Column("snoozed_until", storage.models.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["expert_id"], ["experts.id"], name=op.f("fk_routings_expert_id_experts"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["forwarded_from_id"],
+            ["routings.id"],
+            name=op.f("fk_routings_forwarded_from_id_routings"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["question_id"], ["questions.id"], name=op.f("fk_routings_question_id_questions"), ondelete="CASCADE"
@@ -432,6 +473,58 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("routings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_routings_expert_id"), ["expert_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_routings_recipient_slack_id"), ["recipient_slack_id"], unique=False)
+
+    op.create_table(
+        "outbox_messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "expert_request",
+                "expert_reminder",
+                "routing_closed",
+                "question_updated",
+                "answer_to_asker",
+                "question_answered",
+                "asker_update",
+                "triage",
+                name="outbox_kind",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("recipient_slack_id", sa.String(length=32), nullable=True),
+        sa.Column("channel_id", sa.String(length=32), nullable=True),
+        sa.Column("thread_ts", sa.String(length=32), nullable=True),
+        sa.Column("question_id", sa.Integer(), nullable=True),
+        sa.Column("routing_id", sa.Integer(), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("next_attempt_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
+        sa.Column("claimed_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("sent_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("sent_channel_id", sa.String(length=32), nullable=True),
+        sa.Column("sent_ts", sa.String(length=32), nullable=True),
+        sa.Column("failed_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["question_id"], ["questions.id"], name=op.f("fk_outbox_messages_question_id_questions"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["routing_id"], ["routings.id"], name=op.f("fk_outbox_messages_routing_id_routings"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_messages_dedupe_key")),
+    )
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_messages_pending", ["sent_at", "next_attempt_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_messages_question_id"), ["question_id"], unique=False)
 
     op.create_table(
         "practice_themes",
@@ -459,6 +552,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
         sa.ForeignKeyConstraint(
             ["question_id"], ["questions.id"], name=op.f("fk_question_events_question_id_questions"), ondelete="CASCADE"
         ),
@@ -526,7 +620,13 @@ def downgrade() -> None:
 
     op.drop_table("question_events")
     op.drop_table("practice_themes")
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_messages_question_id"))
+        batch_op.drop_index("ix_outbox_messages_pending")
+
+    op.drop_table("outbox_messages")
     with op.batch_alter_table("routings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_routings_recipient_slack_id"))
         batch_op.drop_index(batch_op.f("ix_routings_expert_id"))
 
     op.drop_table("routings")
@@ -534,6 +634,10 @@ def downgrade() -> None:
     op.drop_table("practices")
     op.drop_table("feedback")
     op.drop_table("expert_themes")
+    with op.batch_alter_table("expert_declines", schema=None) as batch_op:
+        batch_op.drop_index("ix_expert_declines_expert_theme")
+
+    op.drop_table("expert_declines")
     with op.batch_alter_table("answers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_answers_question_id"))
         batch_op.drop_index(batch_op.f("ix_answers_created_at"))

@@ -1,0 +1,29 @@
+"""Question routing without Slack: the state machines, expert selection, business time, timers and the outbox.
+
+The Slack layer calls ``RoutingService`` (one per process) inside a ``db.session()`` per request, runs
+``run_due_timers(db, ..., handler=service.handle_timer)`` every minute, and sends what ``claim_outbox`` returns.
+"""
+
+from __future__ import annotations
+
+from bot.routing.business_time import BusinessCalendar
+from bot.routing.errors import ERROR_MESSAGES, RoutingInputError, StaleActionError, error_message
+from bot.routing.outbox import claim_outbox, mark_outbox_failed, mark_outbox_sent
+from bot.routing.policy import RoutingPolicy
+from bot.routing.service import RoutingService
+from bot.routing.timers import TimerRun, run_due_timers
+
+__all__ = [
+    "ERROR_MESSAGES",
+    "BusinessCalendar",
+    "RoutingInputError",
+    "RoutingPolicy",
+    "RoutingService",
+    "StaleActionError",
+    "TimerRun",
+    "claim_outbox",
+    "error_message",
+    "mark_outbox_failed",
+    "mark_outbox_sent",
+    "run_due_timers",
+]

@@ -1,0 +1,162 @@
+"""The question and routing state machines: one table each, one function that performs any transition.
+
+``transition`` checks the table, changes the status with a compare-and-set UPDATE (so two processes acting on the
+same stale state cannot both win), writes a ``QuestionEvent`` (from, to, actor, note, at) and raises
+``StaleActionError`` — with a code the UI can explain — for anything the table does not allow. It changes nothing
+when it raises.
+
+Question: open → routed → claimed → answered → resolved / closed, plus cancelled and escalated.
+Routing:  asked → claimed / declined / forwarded / expired / answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from bot.routing.errors import StaleActionError
+from storage.models import Question, QuestionEvent, QuestionStatus, Routing, RoutingStatus
+
+Q = QuestionStatus
+R = RoutingStatus
+
+QUESTION_TRANSITIONS: Mapping[QuestionStatus, frozenset[QuestionStatus]] = {
+    Q.OPEN: frozenset({Q.ROUTED, Q.ESCALATED, Q.CANCELLED, Q.RESOLVED}),
+    Q.ROUTED: frozenset({Q.CLAIMED, Q.ANSWERED, Q.ESCALATED, Q.CANCELLED, Q.RESOLVED}),
+    # back to routed when the expert who claimed it declines or forwards after all
+    Q.CLAIMED: frozenset({Q.ROUTED, Q.ANSWERED, Q.ESCALATED, Q.CANCELLED, Q.RESOLVED}),
+    # staff assign someone (routed), close it; experts still asked may claim or answer
+    Q.ESCALATED: frozenset({Q.ROUTED, Q.CLAIMED, Q.ANSWERED, Q.CLOSED, Q.CANCELLED, Q.RESOLVED}),
+    Q.ANSWERED: frozenset({Q.RESOLVED, Q.CLOSED}),
+    Q.RESOLVED: frozenset(),
+    Q.CLOSED: frozenset(),
+    Q.CANCELLED: frozenset(),
+}
+
+ROUTING_TRANSITIONS: Mapping[RoutingStatus, frozenset[RoutingStatus]] = {
+    R.ASKED: frozenset({R.CLAIMED, R.DECLINED, R.FORWARDED, R.EXPIRED, R.ANSWERED}),
+    R.CLAIMED: frozenset({R.ANSWERED, R.DECLINED, R.FORWARDED, R.EXPIRED}),
+    # staff may ask someone again who declined or was closed earlier
+    R.DECLINED: frozenset({R.ASKED}),
+    R.EXPIRED: frozenset({R.ASKED}),
+    R.FORWARDED: frozenset({R.ASKED}),
+    R.ANSWERED: frozenset(),
+}
+
+# Questions in these states take no more routing actions (claims, answers, declines...).
+QUESTION_FINAL = frozenset({Q.RESOLVED, Q.CLOSED, Q.CANCELLED})
+# Questions that are still looking for an answer.
+QUESTION_ACTIVE = frozenset({Q.OPEN, Q.ROUTED, Q.CLAIMED, Q.ESCALATED})
+# Routings still waiting for their expert.
+ROUTING_OPEN = frozenset({R.ASKED, R.CLAIMED})
+
+_ROUTING_REFUSALS: Mapping[RoutingStatus, str] = {
+    R.CLAIMED: "already_claimed",
+    R.DECLINED: "already_declined",
+    R.FORWARDED: "already_forwarded",
+    R.ANSWERED: "already_answered",
+    R.EXPIRED: "routing_closed",
+}
+
+_QUESTION_REFUSALS: Mapping[QuestionStatus, str] = {
+    Q.ANSWERED: "already_answered",
+    Q.RESOLVED: "question_closed",
+    Q.CLOSED: "question_closed",
+    Q.CANCELLED: "question_closed",
+    Q.CLAIMED: "claimed_by_other",
+}
+
+_T = TypeVar("_T", Question, Routing)
+
+
+def can_transition(obj: Question | Routing, to: QuestionStatus | RoutingStatus) -> bool:
+    if isinstance(obj, Question):
+        return to in QUESTION_TRANSITIONS[obj.status]
+    return to in ROUTING_TRANSITIONS[obj.status]
+
+
+def refusal_code(obj: Question | Routing, to: QuestionStatus | RoutingStatus) -> str:
+    """The error code for a transition the table does not allow (a stale or repeated click)."""
+    if isinstance(obj, Question):
+        return _QUESTION_REFUSALS.get(obj.status, "invalid_transition")
+    if obj.status is R.CLAIMED and to is R.CLAIMED:
+        return "already_claimed"
+    return _ROUTING_REFUSALS.get(obj.status, "invalid_transition")
+
+
+def record_event(
+    session: Session,
+    *,
+    question_id: int,
+    routing_id: int | None = None,
+    from_status: str = "",
+    to_status: str,
+    actor: str,
+    now: datetime,
+    note: str = "",
+    kind: str = "status",
+) -> QuestionEvent:
+    event = QuestionEvent(
+        question_id=question_id,
+        routing_id=routing_id,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor[:64],
+        note=note,
+        at=now,
+        kind=kind,
+    )
+    session.add(event)
+    session.flush()  # the event id names the outbox messages it causes (their dedupe keys)
+    return event
+
+
+def transition(
+    session: Session,
+    obj: _T,
+    to: QuestionStatus | RoutingStatus,
+    *,
+    actor: str,
+    now: datetime,
+    note: str = "",
+    values: Mapping[str, Any] | None = None,
+) -> QuestionEvent:
+    """Move ``obj`` (a Question or a Routing) to ``to``; write the event; refuse what the table does not allow.
+
+    ``values`` are further columns set in the same UPDATE (``responded_at``, ``answered_at``, ...).
+    """
+    table: Mapping[Any, frozenset[Any]] = QUESTION_TRANSITIONS if isinstance(obj, Question) else ROUTING_TRANSITIONS
+    frm = obj.status
+    if to not in table[frm]:
+        raise StaleActionError(refusal_code(obj, to), f"{type(obj).__name__} {obj.id}: {frm.value} → {to.value}")
+    if obj.id is None:
+        session.flush()
+    model: type[Question] | type[Routing] = type(obj)
+    changes: dict[str, Any] = {"status": to, "updated_at": now, **(values or {})}
+    result = session.execute(
+        update(model).where(model.id == obj.id, model.status == frm).values(**changes),
+        execution_options={"synchronize_session": False},
+    )
+    if getattr(result, "rowcount", 1) != 1:  # someone else changed it since we read it
+        raise StaleActionError("concurrent_change", f"{type(obj).__name__} {obj.id} changed concurrently")
+    for key, value in changes.items():
+        set_committed_value(obj, key, value)
+    if isinstance(obj, Question):
+        question_id, routing_id = obj.id, None
+    else:
+        question_id, routing_id = obj.question_id, obj.id
+    return record_event(
+        session,
+        question_id=question_id,
+        routing_id=routing_id,
+        from_status=frm.value,
+        to_status=to.value,
+        actor=actor,
+        now=now,
+        note=note,
+    )
