@@ -85,9 +85,9 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
 
 def _register_commands() -> None:
     # Imported here so each command module can import ``main``/``pass_cli`` from this package.
-    from bot.cli import ask_cmds, db_cmds, demo_cmds, register_cmds, run_cmds  # noqa: PLC0415 (import cycle)
+    from bot.cli import ask_cmds, db_cmds, demo_cmds, digest_cmds, register_cmds, run_cmds  # noqa: PLC0415 (import cycle)
 
-    for module in (ask_cmds, db_cmds, demo_cmds, register_cmds, run_cmds):
+    for module in (ask_cmds, db_cmds, demo_cmds, digest_cmds, register_cmds, run_cmds):
         module.register(main)
 
 

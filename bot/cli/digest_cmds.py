@@ -1,0 +1,298 @@
+"""``wieweet digest``: preview, send and subscribe the weekly theme digests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import click
+
+from bot.cli import CliContext
+from bot.errors import ConfigError, NotFoundError
+from bot.i18n import normalise_language
+from bot.register.themes import ensure_default_themes
+from digests.builder import build_digest, render_digest_text
+from digests.errors import InvalidPeriod
+from digests.model import SubscriptionView
+from digests.period import IsoWeek, parse_period, to_local
+from digests.schedule import DAY_NAMES, digest_window, next_run_time
+from digests.sender import SendResult, collect_for, send_due_digests
+from digests.subscriptions import (
+    get_subscription,
+    list_subscriptions,
+    parse_time,
+    parse_weekday,
+    resolve_themes,
+    subscribe,
+    unsubscribe,
+    validate_channel,
+)
+from storage import digest_repo
+
+PREVIEW_CHANNEL = "CPREVIEW"
+
+
+def _cli(ctx: click.Context) -> CliContext:
+    cli = ctx.find_object(CliContext)
+    if cli is None:  # pragma: no cover - the ``wieweet`` group always sets it
+        raise click.UsageError("run as `wieweet digest …`")
+    return cli
+
+
+def _parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidPeriod(message=f"invalid --now {value!r}: use ISO 8601 with an offset") from exc
+    if moment.tzinfo is None:
+        raise InvalidPeriod(message=f"invalid --now {value!r}: give a UTC offset, e.g. 2026-11-23T09:05:00+01:00")
+    return moment.astimezone(UTC)
+
+
+def _split(values: str | None) -> list[str]:
+    return [v.strip() for v in (values or "").replace(";", ",").split(",") if v.strip()]
+
+
+def _worker_id() -> str:
+    return f"cli:{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+def _local(moment: datetime) -> str:
+    return to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _schedule(weekday: int, hour: int, minute: int) -> str:
+    return f"{DAY_NAMES[weekday]} {hour:02d}:{minute:02d}"
+
+
+@click.group(name="digest", invoke_without_command=True)
+@click.option("--channel", metavar="CHANNEL", help="Slack channel id (its subscription gives themes and language).")
+@click.option("--week", metavar="YYYY-Www", help="ISO week the digest is sent in (default: this week).")
+@click.option("--dry-run", is_flag=True, help="Print the digest instead of posting it.")
+@click.option("--send-due", is_flag=True, help="Post every digest that is due now (needs SLACK_BOT_TOKEN).")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default=None, help="Language of the preview.")
+@click.option("--themes", metavar="KEYS", help="Comma-separated theme keys or labels for the preview.")
+@click.option("--json", "as_json", is_flag=True, help="Print the Block Kit messages as JSON (with --dry-run).")
+@click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
+@click.pass_context
+def digest_group(
+    ctx: click.Context,
+    channel: str | None,
+    week: str | None,
+    dry_run: bool,
+    send_due: bool,
+    lang: str | None,
+    themes: str | None,
+    as_json: bool,
+    now_text: str | None,
+) -> None:
+    """Weekly theme digests: what is new per theme, posted once a week in subscribed channels.
+
+    A digest sent in ISO week W covers the week up to its scheduled time in W: practices added or updated,
+    questions answered, open questions looking for expertise, new experts, knowledge gaps and the figures against
+    the previous week. Only public content appears. Times are Europe/Brussels.
+
+    \b
+    Examples:
+      wieweet digest --channel C0123ABCD --week 2026-W48 --dry-run
+      wieweet digest --dry-run --themes wonen,europa --lang en
+      wieweet digest --dry-run --json --channel C0123ABCD > blocks.json
+      SLACK_BOT_TOKEN=xoxb-… wieweet digest --send-due
+      wieweet digest subscribe --channel C0123ABCD --themes wonen,europa --day mon --time 09:00
+      wieweet digest unsubscribe --channel C0123ABCD
+      wieweet digest list
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    cli = _cli(ctx)
+    now = _parse_now(now_text)
+    if send_due and dry_run:
+        raise click.UsageError("use either --dry-run or --send-due")
+    if send_due:
+        _send_due(cli, now=now)
+    elif dry_run:
+        _preview(cli, channel=channel, week=week, lang=lang, themes=themes, as_json=as_json, now=now)
+    else:
+        click.echo(ctx.get_help())
+
+
+def _preview(
+    cli: CliContext,
+    *,
+    channel: str | None,
+    week: str | None,
+    lang: str | None,
+    themes: str | None,
+    as_json: bool,
+    now: datetime,
+) -> None:
+    period = parse_period(week) if week else str(IsoWeek.containing(now))
+    with cli.db.session() as session:
+        ensure_default_themes(session, now=now)
+        subscription = get_subscription(session, channel_id=channel) if channel else None
+        if subscription is not None:
+            view = SubscriptionView.from_subscription(subscription)
+        else:
+            view = SubscriptionView(
+                channel_id=validate_channel(channel) if channel else PREVIEW_CHANNEL,
+                language=normalise_language(cli.settings.default_language),
+                post_empty=True,
+            )
+        view = replace(
+            view,
+            post_empty=True,  # a preview shows the quiet-week message rather than nothing
+            themes=tuple(resolve_themes(session, _split(themes))) if themes is not None else view.themes,
+            language=lang or view.language,
+        )
+    data = collect_for(cli.db, view, period, now=now)
+    messages = build_digest(data, subscription_view=view, period=period, now=min(now, data.window_end))
+    if as_json:
+        click.echo(json.dumps([[b.to_dict() for b in m] for m in messages], ensure_ascii=False, indent=2))
+        return
+    start, end = digest_window(view, period)
+    click.echo(render_digest_text(messages), nl=False)
+    click.echo(
+        f"\n[{view.channel_id} · {period} · {_local(start)} – {_local(end)} Brussels · "
+        f"{len(messages)} message(s) · dry run, nothing posted]"
+    )
+
+
+def _describe(result: SendResult) -> str:
+    text = f"{result.channel_id} {result.period} {result.status.value}"
+    if result.parts_total:
+        text += (
+            f" ({result.parts_posted} of {result.parts_total} part(s) posted{', resumed' if result.resumed else ''})"
+        )
+    if result.error:
+        text += f": {result.error}"
+    return text
+
+
+def _send_due(cli: CliContext, *, now: datetime) -> None:
+    settings = cli.settings
+    if not settings.slack_bot_token:
+        raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to send digests")
+    from bot.slack_app import create_web_client  # noqa: PLC0415 (Slack stack only when sending)
+    from digests.slack import slack_permalink, slack_post  # noqa: PLC0415
+
+    client = create_web_client(settings)
+    results = send_due_digests(
+        cli.db, now=now, worker_id=_worker_id(), post=slack_post(client), permalink=slack_permalink(client)
+    )
+    if not results:
+        click.echo("no digests due")
+    for result in results:
+        click.echo(_describe(result))
+
+
+@digest_group.command(name="subscribe")
+@click.option("--channel", required=True, metavar="CHANNEL", help="Slack channel id, e.g. C0123ABCD.")
+@click.option("--themes", metavar="KEYS", default="", help="Comma-separated theme keys or labels (default: all).")
+@click.option("--day", default="mon", show_default=True, help="Weekday: mon … sun (or ma … zo).")
+@click.option("--time", "time_text", default="09:00", show_default=True, help="Time, HH:MM in Brussels.")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default=None, help="Language (default: nl).")
+@click.option("--post-empty", is_flag=True, help="Also post in a week without news.")
+@click.option("--private", "is_private", is_flag=True, help="The channel is private (content stays public-only).")
+@click.pass_context
+def digest_subscribe(
+    ctx: click.Context,
+    channel: str,
+    themes: str,
+    day: str,
+    time_text: str,
+    lang: str | None,
+    post_empty: bool,
+    is_private: bool,
+) -> None:
+    """Subscribe a channel to the weekly digest (or change its subscription).
+
+    \b
+    Examples:
+      wieweet digest subscribe --channel C0123ABCD
+      wieweet digest subscribe --channel C0123ABCD --themes wonen,europa --day fri --time 16:00 --lang en
+    """
+    cli = _cli(ctx)
+    weekday = parse_weekday(day)
+    hour, minute = parse_time(time_text)
+    now = datetime.now(UTC)
+    with cli.db.session() as session:
+        ensure_default_themes(session, now=now)
+        subscription = subscribe(
+            session,
+            channel_id=channel,
+            channel_is_private=is_private,
+            themes=_split(themes),
+            weekday=weekday,
+            hour=hour,
+            minute=minute,
+            language=lang or normalise_language(cli.settings.default_language),
+            post_empty=post_empty,
+            created_by=f"cli:{os.environ.get('USER', 'unknown')}",
+            now=now,
+        )
+        keys = ", ".join(subscription.themes) or "all themes"
+        upcoming = next_run_time(subscription, after=now)
+        click.echo(
+            f"subscribed {subscription.channel_id} to {keys}: every {_schedule(weekday, hour, minute)} Brussels "
+            f"({subscription.language}); next digest {_local(upcoming)}"
+        )
+
+
+@digest_group.command(name="unsubscribe")
+@click.option("--channel", required=True, metavar="CHANNEL", help="Slack channel id.")
+@click.pass_context
+def digest_unsubscribe(ctx: click.Context, channel: str) -> None:
+    """Stop a channel's weekly digest.
+
+    \b
+    Examples:
+      wieweet digest unsubscribe --channel C0123ABCD
+    """
+    cli = _cli(ctx)
+    with cli.db.session() as session:
+        if not unsubscribe(
+            session, channel_id=channel, now=datetime.now(UTC), actor=f"cli:{os.environ.get('USER', 'unknown')}"
+        ):
+            raise NotFoundError("not_subscribed", f"{channel} has no active digest subscription")
+    click.echo(f"unsubscribed {validate_channel(channel)}")
+
+
+@digest_group.command(name="list")
+@click.option("--all", "show_all", is_flag=True, help="Also inactive subscriptions.")
+@click.pass_context
+def digest_list(ctx: click.Context, show_all: bool) -> None:
+    """List the digest subscriptions with their next run and last run.
+
+    \b
+    Examples:
+      wieweet digest list
+      wieweet digest list --all
+    """
+    cli = _cli(ctx)
+    now = datetime.now(UTC)
+    with cli.db.session() as session:
+        subscriptions = list_subscriptions(session, active_only=not show_all)
+        runs = digest_repo.latest_runs(session, channel_ids=[s.channel_id for s in subscriptions])
+        click.echo(
+            f"{'channel':<14} {'themes':<28} {'schedule':<10} {'lang':<4} {'empty':<5} {'active':<6} "
+            f"{'next run (Brussels)':<19}  last run"
+        )
+        for s in subscriptions:
+            run = runs.get(s.channel_id)
+            last = f"{run.period} {run.status.value} ({len(run.parts_sent)}/{run.parts_total})" if run else "-"
+            upcoming = _local(next_run_time(s, after=now)) if s.active else "-"
+            themes = ",".join(s.themes) or "all"
+            click.echo(
+                f"{s.channel_id:<14} {themes:<28} {_schedule(s.weekday, s.hour, s.minute):<10} {s.language:<4} "
+                f"{'yes' if s.post_empty else 'no':<5} {'yes' if s.active else 'no':<6} {upcoming:<19}  {last}"
+            )
+        click.echo(f"{len(subscriptions)} subscription(s)")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(digest_group)

@@ -1,0 +1,271 @@
+"""Gather what a digest shows, from the database, into a frozen ``DigestData`` (the only DB-touching part).
+
+Privacy is applied here *and* again in the builder: only public questions from public channels, knowledge gaps
+from public channels, and nobody who opted out or withdrew consent (they are collected without name or Slack id).
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from digests.model import (
+    OTHER_THEME,
+    AnsweredItem,
+    DigestData,
+    GapItem,
+    NewExpertItem,
+    OpenQuestionItem,
+    Person,
+    PracticeItem,
+    ThemeDigest,
+    ThemeInfo,
+    WeekFigures,
+    is_public_content,
+)
+from digests.period import local_to_utc, to_local
+from storage import digest_repo
+from storage.models import Answer, Availability, Consent, Expert, KnowledgeGap, Question
+
+HISTORY_WEEKS = 8
+OPEN_MAX_AGE = timedelta(weeks=4)  # older open questions are the triage's business, not the digest's
+
+
+def is_hidden(expert: Expert | None) -> bool:
+    """Never named in a digest: opted out of questions, or consent withdrawn."""
+    return expert is not None and (expert.availability is Availability.OPTED_OUT or expert.consent is Consent.WITHDRAWN)
+
+
+def week_bounds(period_start: datetime, period_end: datetime, *, weeks: int = HISTORY_WEEKS) -> tuple[datetime, ...]:
+    """``weeks + 1`` boundaries: the digest's own window last, earlier ones a Brussels wall-clock week apart."""
+    wall = to_local(period_start).replace(tzinfo=None)
+    earlier = [local_to_utc(wall - timedelta(weeks=k)) for k in range(weeks - 1, 0, -1)]
+    return (*earlier, period_start, period_end)
+
+
+def _theme_keys(keys: Sequence[str], wanted: set[str]) -> list[str]:
+    """The wanted themes among ``keys``; an item without any theme goes to the "other" group (if wanted)."""
+    if not keys:
+        return [OTHER_THEME] if OTHER_THEME in wanted else []
+    return [k for k in keys if k in wanted]
+
+
+def _keys(themes: Iterable[object]) -> list[str]:
+    return [str(getattr(t, "key", t)) for t in themes]
+
+
+def _person(answer: Answer, by_slack: dict[str, Expert]) -> Person:
+    expert = answer.expert
+    slack_id = answer.answered_by_slack_id or (expert.slack_user_id if expert else None)
+    if expert is None and slack_id:
+        expert = by_slack.get(slack_id)
+    other = by_slack.get(slack_id) if slack_id else None
+    key = f"s:{slack_id}" if slack_id else f"e:{expert.id}" if expert else f"n:{answer.answered_by_name.casefold()}"
+    if is_hidden(expert) or is_hidden(other):
+        return Person(key=key, hidden=True)
+    name = answer.answered_by_name or (expert.name if expert else "")
+    return Person(key=key, name=name, slack_user_id=slack_id)
+
+
+def _answered_item(question: Question, by_slack: dict[str, Expert]) -> AnsweredItem:
+    answerers: list[Person] = []
+    seen: set[str] = set()
+    for answer in question.answers:
+        person = _person(answer, by_slack)
+        if person.key not in seen:
+            seen.add(person.key)
+            answerers.append(person)
+    stored = next((a.permalink for a in question.answers if a.permalink), "")
+    posts = tuple((a.posted_channel_id, a.posted_ts) for a in question.answers if a.posted_channel_id and a.posted_ts)
+    assert question.answered_at is not None
+    return AnsweredItem(
+        question_id=question.id,
+        text=question.text,
+        asked_at=question.created_at,
+        answered_at=question.answered_at,
+        answerers=tuple(answerers),
+        permalink=stored,
+        channel_id=question.channel_id,
+        thread_ts=question.thread_ts,
+        answer_posts=posts,
+        visibility=question.visibility.value,
+        channel_is_private=question.channel_is_private,
+    )
+
+
+def _figures(
+    facts: Sequence[digest_repo.QuestionFact], bounds: Sequence[datetime], wanted: set[str]
+) -> dict[str, tuple[WeekFigures, ...]]:
+    weeks = len(bounds) - 1
+    asked: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
+    answered: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
+    durations: dict[str, list[list[float]]] = defaultdict(lambda: [[] for _ in range(weeks)])
+
+    def window(moment: datetime) -> int | None:
+        index = bisect.bisect_right(bounds, moment) - 1
+        return index if 0 <= index < weeks else None
+
+    for fact in facts:
+        if not is_public_content(visibility="public", channel_id=fact.channel_id, channel_is_private=False):
+            continue
+        key = fact.theme_key if fact.theme_key is not None else OTHER_THEME
+        if key not in wanted:
+            continue
+        asked_in = window(fact.created_at)
+        if asked_in is not None:
+            asked[key][asked_in] += 1
+        if fact.answered_at is not None:
+            answered_in = window(fact.answered_at)
+            if answered_in is not None:
+                answered[key][answered_in] += 1
+                durations[key][answered_in].append(max(0.0, (fact.answered_at - fact.created_at).total_seconds()))
+    result: dict[str, tuple[WeekFigures, ...]] = {}
+    for key in wanted:
+        result[key] = tuple(
+            WeekFigures(
+                asked=asked[key][i] if key in asked else 0,
+                answered=answered[key][i] if key in answered else 0,
+                median_answer_seconds=(
+                    statistics.median(durations[key][i]) if key in durations and durations[key][i] else None
+                ),
+            )
+            for i in range(weeks)
+        )
+    return result
+
+
+def _group_gaps(gaps: Sequence[KnowledgeGap], wanted: set[str]) -> dict[str, tuple[GapItem, ...]]:
+    """Per theme: gaps grouped by their normalised query, with the latest wording and a count."""
+    wording: dict[tuple[str, str], str] = {}
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for gap in gaps:  # newest first: the first wording seen is the latest
+        if not is_public_content(visibility="public", channel_id=gap.channel_id, channel_is_private=False):
+            continue
+        group = (gap.normalized or gap.query).strip().casefold()
+        if not group or not gap.query.strip():
+            continue
+        for key in _theme_keys(list(gap.themes or []), wanted):
+            wording.setdefault((key, group), gap.query.strip())
+            counts[(key, group)] += 1
+    grouped: dict[str, list[GapItem]] = defaultdict(list)
+    for (key, group), count in counts.items():
+        grouped[key].append(GapItem(query=wording[(key, group)], count=count))
+    return {
+        key: tuple(sorted(items, key=lambda g: (-g.count, g.query.casefold(), g.query)))
+        for key, items in grouped.items()
+    }
+
+
+def collect_digest_data(
+    session: Session,
+    *,
+    themes: Sequence[str] | None,
+    period_start: datetime,
+    period_end: datetime,
+    now: datetime,
+    bounds: Sequence[datetime] | None = None,
+    open_max_age: timedelta = OPEN_MAX_AGE,
+) -> DigestData:
+    """Everything new in ``[period_start, period_end)`` (cut at ``now``) on ``themes`` (None or empty: all themes,
+    plus an "other" group for items without a theme), with ``HISTORY_WEEKS`` weeks of figures.
+
+    ``bounds`` are the week boundaries for the figures (oldest first, ending with ``period_start, period_end``);
+    by default weeks a wall-clock week apart.
+    """
+    end = min(period_end, now)
+    start = min(period_start, end)
+    bounds = tuple(bounds) if bounds is not None else week_bounds(period_start, period_end)
+    bounds = (*bounds[:-1], max(bounds[-2], min(bounds[-1], end)))
+
+    all_themes = not themes
+    rows = digest_repo.list_digest_themes(session, keys=None if all_themes else list(themes or ()))
+    infos = [ThemeInfo(key=t.key, label_nl=t.label_nl, label_en=t.label_en) for t in rows]
+    if all_themes:
+        infos.append(ThemeInfo(key=OTHER_THEME, label_nl="", label_en=""))
+    wanted = {i.key for i in infos}
+
+    practices: dict[str, list[PracticeItem]] = defaultdict(list)
+    for practice in digest_repo.practices_changed(session, start=start, end=end):
+        is_new = start <= practice.created_at < end
+        item = PracticeItem(
+            id=practice.id,
+            title=practice.title,
+            city=practice.city,
+            organisation=practice.organisation,
+            outcome=practice.outcome.value if practice.outcome else None,
+            url=practice.url,
+            is_new=is_new,
+            changed_at=practice.created_at if is_new else practice.updated_at,
+        )
+        for key in _theme_keys(_keys(practice.themes), wanted):
+            practices[key].append(item)
+
+    answered_questions = [
+        q
+        for q in digest_repo.questions_answered(session, start=start, end=end)
+        if is_public_content(visibility=q.visibility.value, channel_id=q.channel_id, channel_is_private=False)
+    ]
+    slack_ids = {a.answered_by_slack_id for q in answered_questions for a in q.answers if a.answered_by_slack_id}
+    by_slack = digest_repo.experts_by_slack_ids(session, slack_user_ids=slack_ids)
+    answered: dict[str, list[AnsweredItem]] = defaultdict(list)
+    for question in answered_questions:
+        answered_item = _answered_item(question, by_slack)
+        for key in _theme_keys(_keys(question.themes), wanted):
+            answered[key].append(answered_item)
+
+    open_questions: dict[str, list[OpenQuestionItem]] = defaultdict(list)
+    for question in digest_repo.questions_open(session, asked_since=end - open_max_age, asked_before=end):
+        if not is_public_content(
+            visibility=question.visibility.value, channel_id=question.channel_id, channel_is_private=False
+        ):
+            continue
+        open_item = OpenQuestionItem(
+            question_id=question.id,
+            text=question.text,
+            asked_at=question.created_at,
+            channel_id=question.channel_id,
+            thread_ts=question.thread_ts,
+            visibility=question.visibility.value,
+            channel_is_private=question.channel_is_private,
+        )
+        for key in _theme_keys(_keys(question.themes), wanted):
+            open_questions[key].append(open_item)
+
+    experts: dict[str, list[NewExpertItem]] = defaultdict(list)
+    for expert in digest_repo.experts_created(session, start=start, end=end):
+        if is_hidden(expert):
+            continue
+        expert_item = NewExpertItem(
+            id=expert.id,
+            person=Person(key=f"e:{expert.id}", name=expert.name, slack_user_id=expert.slack_user_id),
+            organisation=expert.organisation,
+            city=expert.city,
+            role=expert.role,
+        )
+        for key in _theme_keys(_keys(expert.themes), wanted):
+            experts[key].append(expert_item)
+
+    gaps = _group_gaps(digest_repo.knowledge_gaps(session, start=start, end=end), wanted)
+    figures = _figures(digest_repo.question_facts(session, since=bounds[0], until=bounds[-1]), bounds, wanted)
+
+    return DigestData(
+        window_start=period_start,
+        window_end=period_end,
+        themes=tuple(
+            ThemeDigest(
+                theme=info,
+                practices=tuple(practices.get(info.key, ())),
+                answered=tuple(answered.get(info.key, ())),
+                open_questions=tuple(open_questions.get(info.key, ())),
+                new_experts=tuple(experts.get(info.key, ())),
+                gaps=gaps.get(info.key, ()),
+                weeks=figures[info.key],
+            )
+            for info in infos
+        ),
+    )

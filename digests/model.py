@@ -1,0 +1,177 @@
+"""The digest's data: frozen values gathered from the database once, then rendered by a pure builder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from digests.texts import tr
+
+if TYPE_CHECKING:
+    from storage.models import DigestSubscription
+
+OTHER_THEME = "_other"  # items without a theme (shown to all-themes subscriptions); never a real theme key
+PRIVATE_CHANNEL_PREFIXES = ("D", "G")  # direct messages, group DMs and legacy private channels
+
+
+def is_public_content(*, visibility: str, channel_id: str | None, channel_is_private: bool) -> bool:
+    """The digest rule: only public questions from public channels (or from no channel at all)."""
+    if visibility != "public" or channel_is_private:
+        return False
+    return not (channel_id and channel_id.startswith(PRIVATE_CHANNEL_PREFIXES))
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    """What the builder needs to know about a subscription (also made up for a preview without one)."""
+
+    channel_id: str
+    themes: tuple[str, ...] = ()  # empty: all themes
+    weekday: int = 0
+    hour: int = 9
+    minute: int = 0
+    language: str = "nl"
+    post_empty: bool = False
+    channel_is_private: bool = False
+
+    @classmethod
+    def from_subscription(cls, subscription: DigestSubscription) -> SubscriptionView:
+        return cls(
+            channel_id=subscription.channel_id,
+            themes=tuple(subscription.themes or ()),
+            weekday=subscription.weekday,
+            hour=subscription.hour,
+            minute=subscription.minute,
+            language=subscription.language,
+            post_empty=subscription.post_empty,
+            channel_is_private=subscription.channel_is_private,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeInfo:
+    key: str
+    label_nl: str
+    label_en: str
+
+    def label(self, lang: str) -> str:
+        if self.key == OTHER_THEME:
+            return tr("digest.other_theme", lang)
+        return self.label_en if lang == "en" and self.label_en else self.label_nl
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone the digest may name. ``hidden``: opted out or consent withdrawn — shown as "a colleague".
+
+    ``key`` only deduplicates (never shown). Hidden people are collected without name or Slack id.
+    """
+
+    key: str
+    name: str = ""
+    slack_user_id: str | None = None
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeItem:
+    id: int
+    title: str
+    city: str
+    organisation: str
+    outcome: str | None  # good | mixed | failed | None
+    url: str
+    is_new: bool  # created in the window (otherwise: updated in it)
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredItem:
+    question_id: int
+    text: str
+    asked_at: datetime
+    answered_at: datetime
+    answerers: tuple[Person, ...]
+    permalink: str = ""  # stored on an answer, when known
+    channel_id: str | None = None  # the question's thread
+    thread_ts: str | None = None
+    answer_posts: tuple[tuple[str, str], ...] = ()  # (channel, ts) of answers posted by wieweet
+    visibility: str = "public"
+    channel_is_private: bool = False
+
+    @property
+    def public(self) -> bool:
+        return is_public_content(
+            visibility=self.visibility, channel_id=self.channel_id, channel_is_private=self.channel_is_private
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenQuestionItem:
+    question_id: int
+    text: str
+    asked_at: datetime
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    visibility: str = "public"
+    channel_is_private: bool = False
+
+    @property
+    def public(self) -> bool:
+        return is_public_content(
+            visibility=self.visibility, channel_id=self.channel_id, channel_is_private=self.channel_is_private
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewExpertItem:
+    id: int
+    person: Person
+    organisation: str = ""
+    city: str = ""
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GapItem:
+    """Queries of the week that matched nobody, grouped: the latest wording and how often it was asked."""
+
+    query: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFigures:
+    asked: int = 0
+    answered: int = 0
+    median_answer_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeDigest:
+    theme: ThemeInfo
+    practices: tuple[PracticeItem, ...] = ()
+    answered: tuple[AnsweredItem, ...] = ()
+    open_questions: tuple[OpenQuestionItem, ...] = ()
+    new_experts: tuple[NewExpertItem, ...] = ()
+    gaps: tuple[GapItem, ...] = ()
+    weeks: tuple[WeekFigures, ...] = field(default_factory=tuple)  # oldest first; the last is this digest's week
+
+    @property
+    def current(self) -> WeekFigures:
+        return self.weeks[-1] if self.weeks else WeekFigures()
+
+    @property
+    def previous(self) -> WeekFigures:
+        return self.weeks[-2] if len(self.weeks) >= 2 else WeekFigures()
+
+
+@dataclass(frozen=True, slots=True)
+class DigestData:
+    window_start: datetime
+    window_end: datetime
+    themes: tuple[ThemeDigest, ...]  # vocabulary order; themes with nothing new are left out by the builder
+
+    def theme(self, key: str) -> ThemeDigest | None:
+        return next((t for t in self.themes if t.theme.key == key), None)

@@ -1,0 +1,233 @@
+"""Sending a digest exactly once per channel per ISO week, resumable after a crash.
+
+1. Claim: ``claim_digest_run`` inserts (channel, period) — the database lets exactly one process have it. A run
+   still ``claimed`` long after its claim (``STALE_AFTER``) is a crashed sender's: it is taken over (compare-and-set
+   on the previous holder) and resumed.
+2. Build: collect the data (one transaction), build the messages (pure).
+3. Post part by part through the injected ``post(channel, blocks, fallback_text) -> ts``; after each post the ts
+   is appended to ``parts_sent`` and committed, so a resume continues at ``len(parts_sent)`` and never re-posts a
+   recorded part. (A crash between Slack accepting a part and the commit can repeat that one part: Slack has no
+   idempotency key for chat.postMessage.)
+4. Finish: ``sent`` — or ``empty`` when nothing happened and the channel does not want empty digests.
+
+A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); any other exception
+is recorded on the run, which stays claimed and is resumed once stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from slack_sdk.models.blocks import Block
+
+from digests.builder import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
+from digests.collect import collect_digest_data
+from digests.errors import PermanentPostError
+from digests.model import DigestData, SubscriptionView
+from digests.period import parse_period
+from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
+from storage import digest_repo
+from storage.db import Database
+from storage.models import DigestRunStatus
+
+log = logging.getLogger(__name__)
+
+PostFn = Callable[[str, list[Block], str], str]
+
+
+class SendStatus(StrEnum):
+    SENT = "sent"
+    EMPTY = "empty"  # nothing new, and the channel does not want empty digests
+    SKIPPED = "skipped"  # another process has (or had) this week's run
+    FAILED = "failed"  # permanent error: not retried this week
+    RETRY = "retry"  # transient error: the claim stays; resumed after the stale timeout
+    LOST_CLAIM = "lost_claim"  # another process took the run over while this one was posting
+    NO_SUBSCRIPTION = "no_subscription"
+    ERROR = "error"  # building failed (a bug or the database); logged
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    channel_id: str
+    period: str
+    status: SendStatus
+    parts_total: int = 0
+    parts_posted: int = 0  # by this call
+    resumed: bool = False
+    error: str = ""
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def collect_for(
+    db: Database, view: SubscriptionView, period: str, *, now: datetime, all_themes: bool = False
+) -> DigestData:
+    """The data for ``view``'s digest of ``period`` (``all_themes``: every theme, to share between channels)."""
+    start, end = digest_window(view, period)
+    bounds = history_bounds(view, period)
+    with db.session() as session:
+        return collect_digest_data(
+            session,
+            themes=None if all_themes or not view.themes else list(view.themes),
+            period_start=start,
+            period_end=end,
+            now=now,
+            bounds=bounds,
+        )
+
+
+def send_digest(
+    db: Database,
+    *,
+    channel_id: str,
+    period: str,
+    now: datetime,
+    worker_id: str,
+    post: PostFn,
+    permalink: PermalinkFn | None = None,
+    stale_after: timedelta = STALE_AFTER,
+    data: DigestData | None = None,
+    limits: DigestLimits = DEFAULT_LIMITS,
+) -> SendResult:
+    """Claim, build and post the channel's digest for ``period`` (at most once; resumes a crashed run).
+
+    ``data`` may be given when it was collected already for the same window (``collect_for(..., all_themes=True)``
+    is shared by every channel with the same schedule).
+    """
+    period = parse_period(period)
+    resumed = False
+    with db.session() as session:
+        subscription = digest_repo.get_subscription(session, channel_id=channel_id)
+        if subscription is None or not subscription.active:
+            return SendResult(channel_id, period, SendStatus.NO_SUBSCRIPTION)
+        view = SubscriptionView.from_subscription(subscription)
+        run = digest_repo.claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=now)
+        if run is None:
+            existing = digest_repo.get_run(session, channel_id=channel_id, period=period)
+            if (
+                existing is None
+                or existing.status is not DigestRunStatus.CLAIMED
+                or not digest_repo.take_over_stale_run(
+                    session,
+                    run_id=existing.id,
+                    previous_worker=existing.claimed_by,
+                    worker_id=worker_id,
+                    now=now,
+                    stale_before=now - stale_after,
+                )
+            ):
+                return SendResult(channel_id, period, SendStatus.SKIPPED)
+            run, resumed = existing, True
+            log.info("resuming digest %s %s after %d parts", channel_id, period, len(existing.parts_sent))
+        run_id = run.id
+        parts_sent = list(run.parts_sent or [])
+        previous_total = run.parts_total
+
+    try:
+        if data is None:
+            data = collect_for(db, view, period, now=now)
+        messages = build_digest(
+            data, subscription_view=view, period=period, now=data.window_end, permalink=permalink, limits=limits
+        )
+    except Exception as exc:
+        log.exception("building the digest for %s %s failed", channel_id, period)
+        with db.session() as session:
+            digest_repo.record_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
+        return SendResult(channel_id, period, SendStatus.ERROR, resumed=resumed, error=_error_text(exc))
+
+    total = len(messages)
+    if not messages and not parts_sent:
+        with db.session() as session:
+            digest_repo.finish_run(session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.EMPTY, now=now)
+        return SendResult(channel_id, period, SendStatus.EMPTY, resumed=resumed)
+    if resumed and previous_total and previous_total != total:
+        log.warning("digest %s %s: %d parts now, %d before the resume", channel_id, period, total, previous_total)
+    with db.session() as session:
+        if not digest_repo.set_parts_total(session, run_id=run_id, worker_id=worker_id, parts_total=total):
+            return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, resumed=resumed)
+
+    posted = 0
+    for index in range(len(parts_sent), total):
+        fallback = digest_fallback_text(data, lang=view.language, part=index + 1, parts=total)
+        try:
+            ts = post(channel_id, messages[index], fallback)
+        except PermanentPostError as exc:
+            log.warning("digest %s %s failed permanently: %s", channel_id, period, exc)
+            with db.session() as session:
+                digest_repo.finish_run(
+                    session,
+                    run_id=run_id,
+                    worker_id=worker_id,
+                    status=DigestRunStatus.FAILED,
+                    now=now,
+                    error=_error_text(exc),
+                )
+            return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
+        except Exception as exc:
+            log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
+            with db.session() as session:
+                digest_repo.record_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
+            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+        parts_sent.append(ts)
+        posted += 1
+        with db.session() as session:
+            if not digest_repo.record_parts_sent(session, run_id=run_id, worker_id=worker_id, parts_sent=parts_sent):
+                log.warning("digest %s %s: claim lost after part %d", channel_id, period, index + 1)
+                return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, posted, resumed)
+
+    with db.session() as session:
+        digest_repo.finish_run(session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=now)
+    return SendResult(channel_id, period, SendStatus.SENT, total, posted, resumed)
+
+
+def send_due_digests(
+    db: Database,
+    *,
+    now: datetime,
+    worker_id: str,
+    post: PostFn,
+    permalink: PermalinkFn | None = None,
+    stale_after: timedelta = STALE_AFTER,
+    limits: DigestLimits = DEFAULT_LIMITS,
+) -> list[SendResult]:
+    """Send every digest that is due now (``due_digests``), one channel after the other.
+
+    The data is collected once per distinct window (channels with the same schedule share it). One channel's
+    failure does not stop the others.
+    """
+    with db.session() as session:
+        due = [
+            (SubscriptionView.from_subscription(s), period)
+            for s, period in due_digests(session, now=now, stale_after=stale_after)
+        ]
+    cache: dict[tuple[datetime, datetime], DigestData] = {}
+    results: list[SendResult] = []
+    for view, period in due:
+        try:
+            window = digest_window(view, period)
+            if window not in cache:
+                cache[window] = collect_for(db, view, period, now=now, all_themes=True)
+            results.append(
+                send_digest(
+                    db,
+                    channel_id=view.channel_id,
+                    period=period,
+                    now=now,
+                    worker_id=worker_id,
+                    post=post,
+                    permalink=permalink,
+                    stale_after=stale_after,
+                    data=cache[window],
+                    limits=limits,
+                )
+            )
+        except Exception as exc:
+            log.exception("digest for %s %s failed", view.channel_id, period)
+            results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
+    return results

@@ -1,0 +1,206 @@
+"""Digest subscriptions: which channel gets which themes, when, in which language.
+
+A private channel may subscribe (its own members then see the digest), but the content rule does not change:
+a digest only ever shows public content.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.i18n import SUPPORTED
+from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
+from digests.schedule import DAY_NAMES
+from storage import digest_repo
+from storage.models import DigestSubscription
+from storage.repositories import create_audit_log
+
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
+_TIME = re.compile(r"^(\d{1,2})(?:[:.hu](\d{2}))?$")
+_DAYS: dict[str, int] = {}
+for _index, _names in enumerate(
+    (
+        ("mon", "monday", "ma", "maandag"),
+        ("tue", "tuesday", "di", "dinsdag"),
+        ("wed", "wednesday", "wo", "woensdag"),
+        ("thu", "thursday", "do", "donderdag"),
+        ("fri", "friday", "vr", "vrijdag"),
+        ("sat", "saturday", "za", "zaterdag"),
+        ("sun", "sunday", "zo", "zondag"),
+    )
+):
+    for _name in _names:
+        _DAYS[_name] = _index
+
+
+def validate_channel(channel_id: str) -> str:
+    value = (channel_id or "").strip().upper()
+    if not CHANNEL_ID.match(value):
+        raise InvalidChannel(message=f"invalid Slack channel id {channel_id!r} (expected something like C0123ABCD)")
+    return value
+
+
+def parse_weekday(value: str) -> int:
+    """``mon`` … ``sun`` (also Dutch ``ma`` … ``zo`` and full names) → 0 = Monday … 6 = Sunday."""
+    day = _DAYS.get((value or "").strip().lower().rstrip("."))
+    if day is None:
+        raise InvalidSchedule(message=f"invalid day {value!r}: use one of {', '.join(DAY_NAMES)}")
+    return day
+
+
+def parse_time(value: str) -> tuple[int, int]:
+    """``09:00`` (also ``9:00``, ``9.30``, ``9u30``, ``9``) → (hour, minute), Brussels time."""
+    match = _TIME.match((value or "").strip().lower())
+    if match:
+        hour, minute = int(match.group(1)), int(match.group(2) or 0)
+        if hour < 24 and minute < 60:
+            return hour, minute
+    raise InvalidSchedule(message=f"invalid time {value!r}: use HH:MM (24-hour, Brussels time), e.g. 09:00")
+
+
+def validate_schedule(*, weekday: int, hour: int, minute: int, language: str) -> None:
+    if not 0 <= weekday <= 6:
+        raise InvalidSchedule(message=f"invalid weekday {weekday}: 0 (Monday) … 6 (Sunday)")
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise InvalidSchedule(message=f"invalid time {hour:02d}:{minute:02d}")
+    if language not in SUPPORTED:
+        raise InvalidSchedule(message=f"invalid language {language!r}: use {' or '.join(SUPPORTED)}")
+
+
+def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
+    """Theme keys for what was typed (a key, a Dutch or English label, or a synonym of exactly one theme).
+
+    Raises ``UnknownTheme`` naming every value that matches nothing (with a suggestion when there is one).
+    """
+    themes = digest_repo.list_digest_themes(session)
+    lookup: dict[str, str] = {}
+    synonyms: dict[str, set[str]] = {}
+    for theme in themes:
+        for name in (theme.key, theme.label_nl, theme.label_en):
+            if name.strip():
+                lookup.setdefault(name.strip().casefold(), theme.key)
+        for synonym in theme.synonyms or []:
+            synonyms.setdefault(str(synonym).strip().casefold(), set()).add(theme.key)
+    keys: list[str] = []
+    problems: list[str] = []
+    for raw in values:
+        value = raw.strip()
+        if not value:
+            continue
+        folded = value.casefold()
+        key = lookup.get(folded)
+        if key is None and len(synonyms.get(folded, ())) == 1:
+            key = next(iter(synonyms[folded]))
+        if key is None:
+            close = difflib.get_close_matches(folded, list(lookup), n=1, cutoff=0.75)
+            hint = f" (did you mean {lookup[close[0]]!r}?)" if close else ""
+            problems.append(f"{value!r}{hint}")
+        elif key not in keys:
+            keys.append(key)
+    if problems:
+        known = ", ".join(t.key for t in themes) or "none — run `wieweet themes list`"
+        raise UnknownTheme(message=f"unknown theme {'; '.join(problems)}. Themes: {known}")
+    return keys
+
+
+def _snapshot(subscription: DigestSubscription) -> dict[str, Any]:
+    return {
+        "channel_id": subscription.channel_id,
+        "channel_is_private": subscription.channel_is_private,
+        "themes": list(subscription.themes),
+        "weekday": subscription.weekday,
+        "hour": subscription.hour,
+        "minute": subscription.minute,
+        "language": subscription.language,
+        "post_empty": subscription.post_empty,
+        "active": subscription.active,
+    }
+
+
+def subscribe(
+    session: Session,
+    *,
+    channel_id: str,
+    channel_is_private: bool,
+    themes: Sequence[str],
+    weekday: int,
+    hour: int,
+    minute: int,
+    language: str,
+    post_empty: bool,
+    created_by: str | None,
+    now: datetime,
+) -> DigestSubscription:
+    """Create or replace (and reactivate) the channel's subscription. ``themes`` empty: all themes."""
+    channel = validate_channel(channel_id)
+    validate_schedule(weekday=weekday, hour=hour, minute=minute, language=language)
+    keys = resolve_themes(session, themes)
+    values: dict[str, Any] = {
+        "channel_is_private": channel_is_private,
+        "themes": keys,
+        "weekday": weekday,
+        "hour": hour,
+        "minute": minute,
+        "language": language,
+        "post_empty": post_empty,
+        "active": True,
+    }
+    subscription = digest_repo.get_subscription(session, channel_id=channel)
+    before = _snapshot(subscription) if subscription is not None else None
+    if subscription is None:
+        subscription = digest_repo.add_subscription(
+            session,
+            DigestSubscription(channel_id=channel, created_by=created_by, created_at=now, updated_at=now, **values),
+        )
+    else:
+        for name, value in values.items():
+            setattr(subscription, name, value)
+        subscription.updated_at = now
+    session.flush()
+    create_audit_log(
+        session,
+        actor=created_by or "system",
+        action="subscribe",
+        entity_type="digest_subscription",
+        entity_key=channel,
+        before=before,
+        after=_snapshot(subscription),
+        now=now,
+    )
+    return subscription
+
+
+def unsubscribe(session: Session, *, channel_id: str, now: datetime, actor: str | None = None) -> bool:
+    """Stop the channel's digest (the row stays, inactive). False when it had no active subscription."""
+    subscription = digest_repo.get_subscription(session, channel_id=validate_channel(channel_id))
+    if subscription is None or not subscription.active:
+        return False
+    before = _snapshot(subscription)
+    subscription.active = False
+    subscription.updated_at = now
+    session.flush()
+    create_audit_log(
+        session,
+        actor=actor or "system",
+        action="unsubscribe",
+        entity_type="digest_subscription",
+        entity_key=subscription.channel_id,
+        before=before,
+        after=_snapshot(subscription),
+        now=now,
+    )
+    return True
+
+
+def get_subscription(session: Session, *, channel_id: str) -> DigestSubscription | None:
+    return digest_repo.get_subscription(session, channel_id=validate_channel(channel_id))
+
+
+def list_subscriptions(session: Session, *, active_only: bool = False) -> list[DigestSubscription]:
+    return digest_repo.list_subscriptions(session, active_only=active_only)

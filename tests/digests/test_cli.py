@@ -1,0 +1,237 @@
+"""``wieweet digest``: dry-run previews, subscriptions, and sending what is due through the Slack emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+from bot.config import load_settings
+from bot.slack_app import create_web_client
+from digests.builder import DigestLimits
+from digests.sender import SendStatus, send_digest
+from digests.slack import slack_permalink, slack_post
+from storage.db import Database
+from storage.models import Availability, DigestRunStatus, Visibility
+from tests.digests.conftest import (
+    add_expert,
+    add_gap,
+    add_practice,
+    add_question,
+    local,
+    seed_themes,
+)
+from tests.emulator import SlackEmulator
+
+NOW_ARG = "--now=2026-11-25T12:00:00+01:00"  # Wednesday of week 48
+
+
+def wieweet(database_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["--database", database_url, *args], env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def seeded(database: Database) -> Database:
+    with database.session() as s:
+        seed_themes(s)
+        an = add_expert(s, "An Peeters", slack="U0AN", created_at=local(2026, 1, 1))
+        bo = add_expert(s, "Bo Afgemeld", slack="U0BO", availability=Availability.OPTED_OUT)
+        add_practice(s, "Leegstandsheffing op winkelpanden", city="Kortrijk", url="https://www.kortrijk.be/leegstand")
+        add_practice(s, "EFRO-aanvraag met vijf steden", themes=["europa"])
+        add_question(
+            s,
+            "Wie kent een goede aanpak voor <!channel> huurpremies?",
+            answered_at=local(2026, 11, 19, 15),
+            answers=[(an, "An Peeters", "U0AN"), (bo, "Bo Afgemeld", "U0BO")],
+        )
+        add_question(s, "Geheime vraag", visibility=Visibility.PRIVATE)
+        add_question(s, "Wie helpt met een Urbact-dossier?", themes=["europa"])
+        add_gap(s, "tijdelijke wonen in kerken")
+    return database
+
+
+def test_help_texts_have_examples() -> None:
+    runner = CliRunner()
+    for args in (
+        ["digest", "--help"],
+        ["digest", "subscribe", "--help"],
+        ["digest", "unsubscribe", "--help"],
+        ["digest", "list", "--help"],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, args
+        assert "Examples:" in result.output and "wieweet digest" in result.output, args
+
+
+def test_dry_run_without_subscription(seeded: Database) -> None:
+    result = wieweet(seeded.url, "digest", "--channel", "C0WONEN", "--week", "2026-W48", "--dry-run", NOW_ARG)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Weekoverzicht wieweet · 16 nov – 23 nov 2026" in out
+    assert "Wonen en woonbeleid" in out and "Europa en EU-financiering" in out
+    assert "Leegstandsheffing op winkelpanden (https://www.kortrijk.be/leegstand) — Kortrijk" in out
+    assert "beantwoord door @U0AN en een collega" in out
+    assert "Wie helpt met een Urbact-dossier?" in out and "[Ik kan helpen]" in out
+    assert "tijdelijke wonen in kerken" in out
+    assert "Geheime vraag" not in out and "U0BO" not in out and "Bo Afgemeld" not in out
+    assert "[C0WONEN · 2026-W48 · 2026-11-16 09:00 – 2026-11-23 09:00 Brussels · 1 message(s) · dry run" in out
+
+
+def test_dry_run_options(seeded: Database) -> None:
+    english = wieweet(
+        seeded.url,
+        "digest",
+        "--week",
+        "2026-W48",
+        "--dry-run",
+        "--lang",
+        "en",
+        "--themes",
+        "Europe and EU funding",
+        NOW_ARG,
+    )
+    assert english.exit_code == 0, english.output
+    assert "wieweet weekly digest · 16 Nov – 23 Nov 2026" in english.output
+    assert "Europe and EU funding" in english.output and "Housing" not in english.output
+    assert "I can help" in english.output
+    raw = wieweet(seeded.url, "digest", "--week", "2026-W48", "--dry-run", "--json", NOW_ARG)
+    messages = json.loads(raw.output)
+    assert isinstance(messages, list) and messages[0][0]["type"] == "header"
+    assert "&lt;!channel&gt;" in raw.output and "<!channel>" not in raw.output
+    quiet = wieweet(seeded.url, "digest", "--week", "2026-W40", "--dry-run", NOW_ARG)
+    assert quiet.exit_code == 0 and "Een rustige week" in quiet.output
+
+
+def test_dry_run_uses_the_channel_subscription(seeded: Database) -> None:
+    assert (
+        wieweet(
+            seeded.url,
+            "digest",
+            "subscribe",
+            "--channel",
+            "C0EU",
+            "--themes",
+            "europa",
+            "--lang",
+            "en",
+            "--day",
+            "wed",
+            "--time",
+            "11:00",
+        ).exit_code
+        == 0
+    )
+    result = wieweet(seeded.url, "digest", "--channel", "C0EU", "--week", "2026-W48", "--dry-run", NOW_ARG)
+    assert result.exit_code == 0, result.output
+    assert "Europe and EU funding" in result.output and "Housing" not in result.output
+    assert "Every Wednesday at 11:00" in result.output
+    assert "2026-11-18 11:00 – 2026-11-25 11:00 Brussels" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["digest", "--week", "2026-48", "--dry-run"], "invalid week '2026-48'"),
+        (["digest", "--week", "2025-W53", "--dry-run"], "2025-W53 is not an ISO week"),
+        (["digest", "--themes", "wonnen", "--dry-run"], "unknown theme 'wonnen' (did you mean 'wonen'?)"),
+        (["digest", "--channel", "#wonen", "--dry-run"], "invalid Slack channel id"),
+        (["digest", "subscribe", "--channel", "C0X", "--time", "25:00"], "invalid time '25:00'"),
+        (["digest", "subscribe", "--channel", "C0X", "--day", "lundi"], "invalid day 'lundi'"),
+        (["digest", "subscribe", "--channel", "C0X", "--themes", "sport"], "unknown theme 'sport'"),
+        (["digest", "unsubscribe", "--channel", "C0NOPE"], "C0NOPE has no active digest subscription"),
+        (["digest", "--send-due"], "set SLACK_BOT_TOKEN"),
+    ],
+)
+def test_clear_errors(seeded: Database, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["--database", seeded.url, *args], env={"SLACK_BOT_TOKEN": ""})
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_subscribe_list_unsubscribe(seeded: Database) -> None:
+    added = wieweet(
+        seeded.url,
+        "digest",
+        "subscribe",
+        "--channel",
+        "C0WONEN",
+        "--themes",
+        "wonen,europa",
+        "--day",
+        "fri",
+        "--time",
+        "16:30",
+        "--post-empty",
+    )
+    assert added.exit_code == 0, added.output
+    assert "subscribed C0WONEN to wonen, europa: every fri 16:30 Brussels (nl); next digest" in added.output
+    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "G0PRIV", "--private").exit_code == 0
+    listed = wieweet(seeded.url, "digest", "list")
+    assert "C0WONEN" in listed.output and "wonen,europa" in listed.output and "fri 16:30" in listed.output
+    assert "G0PRIV" in listed.output and "2 subscription(s)" in listed.output
+    removed = wieweet(seeded.url, "digest", "unsubscribe", "--channel", "C0WONEN")
+    assert removed.exit_code == 0 and "unsubscribed C0WONEN" in removed.output
+    assert "1 subscription(s)" in wieweet(seeded.url, "digest", "list").output
+    assert "2 subscription(s)" in wieweet(seeded.url, "digest", "list", "--all").output
+
+
+@pytest.fixture
+def emulator() -> Iterator[SlackEmulator]:
+    emu = SlackEmulator(bot_token="xoxb-digest-test")
+    emu.start()
+    emu.add_channel("C0DIGEST", name="wonen")
+    emu.add_channel("C0GONE", name="gone", bot_is_member=False)
+    yield emu
+    emu.stop()
+
+
+def test_send_due_through_the_slack_emulator(seeded: Database, emulator: SlackEmulator) -> None:
+    with seeded.session() as s:
+        for i in range(120):  # enough to need several messages
+            add_practice(s, f"Praktijk {i:03d} " + "met een lange titel " * 8, themes=["klimaat"])
+    for channel in ("C0DIGEST", "C0GONE"):
+        assert wieweet(seeded.url, "digest", "subscribe", "--channel", channel).exit_code == 0
+    env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
+    sent = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
+    assert sent.exit_code == 0, sent.output
+    assert "C0DIGEST 2026-W48 sent" in sent.output
+    assert "C0GONE 2026-W48 failed" in sent.output and "not_in_channel" in sent.output
+    posted = emulator.messages("C0DIGEST")
+    assert len(posted) >= 1
+    assert all(len(m["blocks"]) <= 50 for m in posted)
+    assert posted[0]["text"].startswith("Weekoverzicht wieweet 16 nov – 23 nov 2026")
+    everything = json.dumps([m["blocks"] for m in posted], ensure_ascii=False)
+    assert "Leegstandsheffing op winkelpanden" in everything and "Geheime vraag" not in everything
+    assert "<!channel>" not in everything and "U0BO" not in everything
+    again = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
+    assert again.output.strip() == "no digests due"
+    assert len(emulator.messages("C0DIGEST")) == len(posted)
+    listed = wieweet(seeded.url, "digest", "list")
+    assert f"2026-W48 {DigestRunStatus.SENT.value} ({len(posted)}/{len(posted)})" in listed.output
+
+
+def test_long_digest_in_several_messages_is_accepted_by_slack(seeded: Database, emulator: SlackEmulator) -> None:
+    with seeded.session() as s:
+        for i in range(150):
+            add_practice(s, f"Praktijk {i:03d} <b>&</b> " + "met een lange titel " * 8, themes=["klimaat", "wonen"])
+    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "C0DIGEST").exit_code == 0
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    client = create_web_client(settings)
+    result = send_digest(
+        seeded,
+        channel_id="C0DIGEST",
+        period="2026-W48",
+        now=local(2026, 11, 25, 12),
+        worker_id="test",
+        post=slack_post(client),
+        permalink=slack_permalink(client),
+        limits=DigestLimits(practices=1000),
+    )
+    assert result.status is SendStatus.SENT and result.parts_total >= 4, result
+    posted = emulator.messages("C0DIGEST")
+    assert len(posted) == result.parts_total
+    text = json.dumps([m["blocks"] for m in posted], ensure_ascii=False)
+    assert all(f"Praktijk {i:03d} &lt;b&gt;&amp;&lt;/b&gt;" in text for i in range(150))
