@@ -210,38 +210,25 @@ class RoutingService:
     def cancel(
         self, session: Session, *, question_id: int, actor_slack_id: str, now: datetime, note: str = ""
     ) -> Question:
-        question = self._lock_question(session, question_id)
-        self._require_asker(question, actor_slack_id)
-        transition(
-            session,
-            question,
-            Q.CANCELLED,
-            actor=actor_slack_id,
-            now=now,
-            note=_clean(note, MAX_NOTE),
-            values={"closed_at": now},
-        )
-        self._close_open_routings(session, question, CLOSED_CANCELLED, actor=actor_slack_id, now=now)
-        repo.cancel_timers(session, question_id=question.id, now=now, note="question cancelled")
-        return question
+        """The asker withdraws the question; everyone still asked is told."""
+        return self._close_by_asker(session, question_id, Q.CANCELLED, CLOSED_CANCELLED, actor_slack_id, now, note)
 
     def resolve(
         self, session: Session, *, question_id: int, actor_slack_id: str, now: datetime, note: str = ""
     ) -> Question:
         """The asker marks the question resolved (answered here, or found elsewhere)."""
+        return self._close_by_asker(session, question_id, Q.RESOLVED, CLOSED_RESOLVED, actor_slack_id, now, note)
+
+    def _close_by_asker(
+        self, session: Session, question_id: int, status: Q, reason: str, actor: str, now: datetime, note: str
+    ) -> Question:
         question = self._lock_question(session, question_id)
-        self._require_asker(question, actor_slack_id)
+        self._require_asker(question, actor)
         transition(
-            session,
-            question,
-            Q.RESOLVED,
-            actor=actor_slack_id,
-            now=now,
-            note=_clean(note, MAX_NOTE),
-            values={"closed_at": now},
+            session, question, status, actor=actor, now=now, note=_clean(note, MAX_NOTE), values={"closed_at": now}
         )
-        self._close_open_routings(session, question, CLOSED_RESOLVED, actor=actor_slack_id, now=now)
-        repo.cancel_timers(session, question_id=question.id, now=now, note="question resolved")
+        self._close_open_routings(session, question, reason, actor=actor, now=now)
+        repo.cancel_timers(session, question_id=question.id, now=now, note=f"question {status.value}")
         return question
 
     def rate(self, session: Session, *, question_id: int, actor_slack_id: str, stars: int, now: datetime) -> Question:
