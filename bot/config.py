@@ -30,6 +30,10 @@ class Settings:
     staff_usergroup_id: str | None = None
     triage_channel_id: str | None = None
     echo_sql: bool = False
+    job_interval_seconds: float = 30.0  # WIEWEET_JOB_INTERVAL: how often timers run and the outbox is sent
+    # TEST ONLY (WIEWEET_FAKE_NOW_FILE): a file holding an ISO datetime that the bot's clock returns instead of the
+    # real time, so end-to-end tests can move time forward by rewriting the file. Never set it in production.
+    fake_now_file: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -40,6 +44,18 @@ def _split_ids(value: str | None) -> frozenset[str]:
     if not value:
         return frozenset()
     return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
+
+
+def _positive_float(value: str | None, default: float, name: str) -> float:
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError("bad_number", f"{name} must be a number of seconds, not {value!r}") from None
+    if number <= 0:
+        raise ConfigError("bad_number", f"{name} must be more than 0 seconds")
+    return number
 
 
 def load_settings(
@@ -60,6 +76,8 @@ def load_settings(
         "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
         "triage_channel_id": env.get("WIEWEET_TRIAGE_CHANNEL") or None,
         "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
+        "job_interval_seconds": _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"),
+        "fake_now_file": env.get("WIEWEET_FAKE_NOW_FILE") or None,
     }
     values.update(overrides or {})
     if values["default_language"] not in {"nl", "en"}:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 SUPPORTED = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 
-CATALOG: Mapping[str, Mapping[str, str]] = {
+BASE_CATALOG: Mapping[str, Mapping[str, str]] = {
     # --- who knows ---------------------------------------------------------------------------------------
     "answer.title": {"nl": "Wie weet: “{query}”", "en": "Who knows: “{query}”"},
     "answer.experts": {"nl": "Experts", "en": "Experts"},
@@ -117,6 +117,161 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
     },
 }
 
+ROUTING_CATALOG: Mapping[str, Mapping[str, str]] = {
+    "routing.someone": {"nl": "iemand", "en": "someone"},
+    "routing.question": {"nl": "Vraag", "en": "Question"},
+    "routing.context": {"nl": "Context", "en": "Context"},
+    "routing.addition": {"nl": "Extra informatie van de vrager", "en": "Additional information from the asker"},
+    "routing.asker_anonymous": {"nl": "Anonieme vraag", "en": "Anonymous question"},
+    "routing.asked_by": {"nl": "Gesteld door {name}", "en": "Asked by {name}"},
+    "routing.themes": {"nl": "Thema: {themes}", "en": "Theme: {themes}"},
+    "routing.desired_by": {"nl": "Antwoord gewenst tegen {date}", "en": "Answer wanted by {date}"},
+    "routing.request_title": {"nl": "Kan jij deze vraag beantwoorden?", "en": "Can you answer this question?"},
+    "routing.reminder_title": {"nl": "Herinnering: een vraag wacht op je", "en": "Reminder: a question is waiting"},
+    "routing.why_you": {"nl": "Waarom jij", "en": "Why you"},
+    "routing.forwarded_by": {"nl": "Doorgestuurd door {name}", "en": "Forwarded by {name}"},
+    "routing.assigned_by_staff": {"nl": "Gevraagd door het kenniscentrum", "en": "Asked by the knowledge centre"},
+    "routing.btn_claim": {"nl": "Ik beantwoord dit", "en": "I'll answer this"},
+    "routing.btn_decline": {"nl": "Niet mijn domein", "en": "Not my field"},
+    "routing.btn_later": {"nl": "Later", "en": "Later"},
+    "routing.btn_forward": {"nl": "Stuur door naar…", "en": "Forward to…"},
+    "routing.btn_answer": {"nl": "Beantwoorden", "en": "Answer"},
+    "routing.btn_resolve": {"nl": "Opgelost", "en": "Resolved"},
+    "routing.btn_cancel": {"nl": "Annuleren", "en": "Cancel"},
+    "routing.btn_assign": {"nl": "Vraag toewijzen aan…", "en": "Assign to…"},
+    "routing.btn_close": {"nl": "Afsluiten", "en": "Close"},
+    "routing.btn_ask_experts": {"nl": "Stel je vraag aan deze experts", "en": "Ask these experts"},
+    "routing.state_claimed": {
+        "nl": ":white_check_mark: Je neemt deze vraag op.",
+        "en": ":white_check_mark: You took this question.",
+    },
+    "routing.state_declined": {
+        "nl": "Je gaf aan dat dit niet je domein is. Bedankt!",
+        "en": "You said this is not your field. Thanks!",
+    },
+    "routing.state_forwarded": {
+        "nl": "Je stuurde de vraag door naar {name}.",
+        "en": "You forwarded the question to {name}.",
+    },
+    "routing.state_snoozed": {
+        "nl": ":zzz: Je krijgt deze vraag opnieuw op {date}.",
+        "en": ":zzz: You will get this question again on {date}.",
+    },
+    "routing.state_answered": {"nl": ":tada: Bedankt voor je antwoord!", "en": ":tada: Thanks for your answer!"},
+    "routing.closed": {"nl": "Deze vraag is niet meer nodig.", "en": "This question is no longer needed."},
+    "routing.closed_answered": {
+        "nl": "Deze vraag werd beantwoord door {name}. Je hoeft niets meer te doen.",
+        "en": "This question was answered by {name}. Nothing left to do.",
+    },
+    "routing.closed_cancelled": {"nl": "De vrager annuleerde deze vraag.", "en": "The asker cancelled this question."},
+    "routing.closed_resolved": {
+        "nl": "De vrager heeft deze vraag opgelost.",
+        "en": "The asker resolved this question.",
+    },
+    "routing.closed_closed": {
+        "nl": "Het kenniscentrum sloot deze vraag af.",
+        "en": "The knowledge centre closed this question.",
+    },
+    "routing.the_answer": {"nl": "Het antwoord", "en": "The answer"},
+    "routing.updated": {"nl": "De vrager voegde informatie toe", "en": "The asker added information"},
+    "routing.answer_for_you": {
+        "nl": "Je vraag werd beantwoord door {name}",
+        "en": "Your question was answered by {name}",
+    },
+    "routing.answer_in_thread": {"nl": "Antwoord van {name}:", "en": "Answer from {name}:"},
+    "routing.rate_prompt": {"nl": "Hoe nuttig was dit antwoord?", "en": "How useful was this answer?"},
+    "routing.rated": {"nl": "Bedankt voor je score {stars}", "en": "Thanks for your rating {stars}"},
+    "routing.update_routed": {"nl": "Je vraag is gesteld aan {names}.", "en": "Your question was sent to {names}."},
+    "routing.update_claimed": {"nl": "{name} neemt je vraag op.", "en": "{name} is taking your question."},
+    "routing.update_escalated": {
+        "nl": "Niemand kon je vraag meteen beantwoorden; het kenniscentrum zoekt verder.",
+        "en": "Nobody could answer your question right away; the knowledge centre is looking further.",
+    },
+    "routing.update_closed": {
+        "nl": "Het kenniscentrum sloot je vraag af.",
+        "en": "The knowledge centre closed your question.",
+    },
+    "routing.update_other": {"nl": "Nieuws over je vraag: {update}", "en": "News about your question: {update}"},
+    "routing.confirm_routed": {
+        "nl": "Bedankt! Je vraag is gesteld aan {names}. Je krijgt hun antwoord hier.",
+        "en": "Thanks! Your question was sent to {names}. You'll get their answer here.",
+    },
+    "routing.confirm_escalated": {
+        "nl": "Bedankt! Niemand in het register past meteen; het kenniscentrum neemt je vraag op.",
+        "en": "Thanks! Nobody in the register fits right away; the knowledge centre will take up your question.",
+    },
+    "routing.my_title": {"nl": "Mijn vragen", "en": "My questions"},
+    "routing.my_none": {"nl": "Je hebt nog geen vragen gesteld.", "en": "You have not asked any questions yet."},
+    "routing.status_open": {"nl": "open", "en": "open"},
+    "routing.status_routed": {"nl": "gesteld aan experts", "en": "sent to experts"},
+    "routing.status_claimed": {"nl": "opgenomen", "en": "taken"},
+    "routing.status_answered": {"nl": "beantwoord", "en": "answered"},
+    "routing.status_resolved": {"nl": "opgelost", "en": "resolved"},
+    "routing.status_closed": {"nl": "afgesloten", "en": "closed"},
+    "routing.status_cancelled": {"nl": "geannuleerd", "en": "cancelled"},
+    "routing.status_escalated": {"nl": "bij het kenniscentrum", "en": "with the knowledge centre"},
+    "routing.cancelled": {"nl": "Je vraag is geannuleerd.", "en": "Your question was cancelled."},
+    "routing.resolved": {"nl": "Je vraag staat als opgelost.", "en": "Your question is marked resolved."},
+    "routing.away_set": {
+        "nl": "Genoteerd: je krijgt geen vragen tot en met {date}.",
+        "en": "Noted: you will get no questions until {date} inclusive.",
+    },
+    "routing.away_usage": {
+        "nl": "Gebruik: `/wieweet afwezig tot 2026-12-15`",
+        "en": "Usage: `/wieweet afwezig tot 2026-12-15`",
+    },
+    "routing.triage_title": {"nl": "Vraag voor het kenniscentrum", "en": "Question for the knowledge centre"},
+    "routing.triage_reason": {"nl": "Reden: {reason}", "en": "Reason: {reason}"},
+    "routing.triage_redacted": {
+        "nl": "_Privé of anonieme vraag: de inhoud staat niet in dit kanaal._",
+        "en": "_Private or anonymous question: its content is not shown in this channel._",
+    },
+    "routing.triage_counts": {"nl": "Gevraagd: {counts}", "en": "Asked: {counts}"},
+    "routing.triage_assigned": {
+        "nl": "{staff} vroeg {name} om te antwoorden.",
+        "en": "{staff} asked {name} to answer.",
+    },
+    "routing.triage_closed": {"nl": "{staff} sloot deze vraag af.", "en": "{staff} closed this question."},
+    "routing.reason_no_match": {"nl": "niemand in het register past", "en": "nobody in the register fits"},
+    "routing.reason_nobody_available": {"nl": "niemand beschikbaar", "en": "nobody available"},
+    "routing.reason_all_declined": {"nl": "alle experts wezen af", "en": "all experts declined"},
+    "routing.reason_deadline": {"nl": "geen antwoord binnen de termijn", "en": "no answer in time"},
+    "routing.reason_desired_date": {"nl": "gewenste datum bereikt", "en": "desired date reached"},
+    "routing.modal_close": {"nl": "Annuleren", "en": "Cancel"},
+    "routing.ask_title": {"nl": "Vraag een expert", "en": "Ask an expert"},
+    "routing.ask_submit": {"nl": "Vraag stellen", "en": "Ask"},
+    "routing.field_question": {"nl": "Je vraag", "en": "Your question"},
+    "routing.field_context": {
+        "nl": "Context (wat weet je al, waarom vraag je het?)",
+        "en": "Context (what do you know, why do you ask?)",
+    },
+    "routing.field_theme": {"nl": "Thema", "en": "Theme"},
+    "routing.field_date": {"nl": "Antwoord gewenst tegen", "en": "Answer wanted by"},
+    "routing.field_visibility": {"nl": "Zichtbaarheid", "en": "Visibility"},
+    "routing.visibility_public": {"nl": "Publiek (antwoord in het kanaal)", "en": "Public (answer in the channel)"},
+    "routing.visibility_private": {"nl": "Privé (enkel jij en de experts)", "en": "Private (only you and the experts)"},
+    "routing.visibility_anonymous": {
+        "nl": "Anoniem (experts zien je naam niet)",
+        "en": "Anonymous (experts don't see your name)",
+    },
+    "routing.decline_title": {"nl": "Niet mijn domein", "en": "Not my field"},
+    "routing.field_decline_reason": {"nl": "Waarom niet? (optioneel)", "en": "Why not? (optional)"},
+    "routing.answer_title": {"nl": "Je antwoord", "en": "Your answer"},
+    "routing.answer_submit": {"nl": "Versturen", "en": "Send"},
+    "routing.field_answer": {"nl": "Antwoord", "en": "Answer"},
+    "routing.close_title": {"nl": "Vraag afsluiten", "en": "Close question"},
+    "routing.field_close_note": {"nl": "Notitie voor de vrager (optioneel)", "en": "Note for the asker (optional)"},
+    "routing.posted_question": {
+        "nl": "{name} stelde een vraag aan de experts van het netwerk:\n{question}",
+        "en": "{name} asked the network's experts:\n{question}",
+    },
+    "error.not_staff": {
+        "nl": "Alleen medewerkers van het kenniscentrum kunnen dit doen.",
+        "en": "Only knowledge centre staff can do this.",
+    },
+    "error.empty_question": {"nl": "Je vraag is leeg.", "en": "Your question is empty."},
+}
+
 
 def normalise_language(value: str | None) -> str:
     """Map a Slack locale ("en-GB", "nl-BE") or language code to a supported UI language."""
@@ -124,6 +279,19 @@ def normalise_language(value: str | None) -> str:
         return DEFAULT_LANGUAGE
     code = value.strip().lower().replace("_", "-").split("-")[0]
     return code if code in SUPPORTED else DEFAULT_LANGUAGE
+
+
+def _merge_routing_errors() -> dict[str, Mapping[str, str]]:
+    """``error.<code>`` for every routing error code (bot.routing.errors), plus routing's own texts."""
+    from bot.routing.errors import ERROR_MESSAGES  # noqa: PLC0415 - bot.routing imports this module
+
+    merged: dict[str, Mapping[str, str]] = {f"error.{code}": texts for code, texts in ERROR_MESSAGES.items()}
+    merged.update(ROUTING_CATALOG)
+    merged.update(BASE_CATALOG)
+    return merged
+
+
+CATALOG: Mapping[str, Mapping[str, str]] = _merge_routing_errors()
 
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: object) -> str:

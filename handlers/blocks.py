@@ -90,7 +90,12 @@ def answer_line(answer: AnswerItem) -> str:
 
 
 def build_answer_blocks(
-    view: AnswerView, *, search_log_id: int, shareable: bool = False, offer_more: bool = True
+    view: AnswerView,
+    *,
+    search_log_id: int,
+    shareable: bool = False,
+    offer_more: bool = True,
+    offer_ask: bool = False,
 ) -> list[Block]:
     """The "who knows" answer: experts, practices, earlier answers, and its buttons."""
     lang = view.lang
@@ -120,6 +125,8 @@ def build_answer_blocks(
         buttons.append(_button(t("slack.share", lang), ids.ACTION_SHARE, value, style="primary"))
     if offer_more:
         buttons.append(_button(t("slack.more", lang), ids.ACTION_MORE, value))
+    if offer_ask:
+        buttons.append(_button(t("routing.btn_ask_experts", lang), ids.ACTION_ASK_EXPERTS, value))
     buttons.append(_button("👍", ids.ACTION_FEEDBACK_UP, value))
     buttons.append(_button("👎", ids.ACTION_FEEDBACK_DOWN, value))
     blocks.append(ActionsBlock(block_id=ids.BLOCK_ANSWER_ACTIONS, elements=buttons))

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE, normalise_language
 from bot.knowledge import KnowledgeBase
+from bot.routing import RoutingService
 from storage import slack_repo
 from storage.db import Database
 
@@ -39,6 +41,43 @@ LOCALE_TTL = timedelta(days=7)
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def file_clock(path: str) -> Clock:
+    """TEST ONLY (``WIEWEET_FAKE_NOW_FILE``): the ISO datetime written in ``path``, else the real time.
+
+    End-to-end tests move the bot's time forward by rewriting the file; production never sets it.
+    """
+
+    def now() -> datetime:
+        try:
+            text = Path(path).read_text(encoding="utf-8").strip()
+        except OSError:
+            return system_clock()
+        if not text:
+            return system_clock()
+        value = datetime.fromisoformat(text)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    return now
+
+
+def make_clock(settings: Settings) -> Clock:
+    return file_clock(settings.fake_now_file) if settings.fake_now_file else system_clock
+
+
+class Kicker:
+    """Wakes the background jobs (``bot.jobs``) so that messages a request queued go out at once."""
+
+    def __init__(self) -> None:
+        self._callback: Callable[[], None] | None = None
+
+    def attach(self, callback: Callable[[], None]) -> None:
+        self._callback = callback
+
+    def kick(self) -> None:
+        if self._callback is not None:
+            self._callback()
 
 
 class LocaleCache:
@@ -103,6 +142,13 @@ class Services:
     knowledge: KnowledgeBase
     clock: Clock = system_clock
     locales: LocaleCache = field(default_factory=LocaleCache)
+    routing: RoutingService | None = None
+    jobs: Kicker = field(default_factory=Kicker)
+
+    def routing_service(self) -> RoutingService:
+        if self.routing is None:
+            raise RuntimeError("question routing is not configured in this process")
+        return self.routing
 
 
 @dataclass
@@ -120,6 +166,10 @@ class Turn:
     correlation_id: str
     now: datetime
     _lang: str | None = None
+
+    def queued_messages(self) -> None:
+        """This request wrote outbox messages: send them as soon as its transaction has committed."""
+        self.context["wieweet_kick"] = True
 
     @property
     def user_id(self) -> str | None:
@@ -169,6 +219,8 @@ def listener(services: Services, kind: str, handler: Handler) -> BoltListener:
                 )
                 handler(turn)
                 outcome = str(context.get("wieweet_outcome") or "ok")
+            if context.get("wieweet_kick"):
+                services.jobs.kick()
         finally:
             request_log.info(
                 "kind=%s handler=%s user=%s channel=%s latency_ms=%.1f outcome=%s ref=%s",

@@ -18,3 +18,48 @@ ACTION_OPEN_PRACTICE: Final = "answer_open_practice"  # link buttons still send 
 
 BLOCK_ANSWER_ACTIONS: Final = "answer_actions"
 BLOCK_FEEDBACK: Final = "answer_feedback"
+
+# --- question routing ------------------------------------------------------------------------------------------
+SHORTCUT_ASK_EXPERT: Final = "wieweet_ask_expert"  # message shortcut "Vraag een expert" (also in manifest.yml)
+ACTION_ASK_EXPERTS: Final = "answer_ask_experts"  # on a "who knows" answer: value = search log id
+
+# the "ask a question" modal
+VIEW_ASK: Final = "routing_ask"
+BLOCK_ASK_TEXT: Final = "ask_text"
+BLOCK_ASK_CONTEXT: Final = "ask_context"
+BLOCK_ASK_THEME: Final = "ask_theme"
+BLOCK_ASK_DATE: Final = "ask_date"
+BLOCK_ASK_VISIBILITY: Final = "ask_visibility"
+INPUT_ASK_TEXT: Final = "ask_text_input"
+INPUT_ASK_CONTEXT: Final = "ask_context_input"
+INPUT_ASK_THEME: Final = "ask_theme_select"
+INPUT_ASK_DATE: Final = "ask_date_picker"
+INPUT_ASK_VISIBILITY: Final = "ask_visibility_radio"
+
+# the DM asking an expert (block id: BLOCK_ROUTING_ACTIONS + ":" + routing id)
+BLOCK_ROUTING_ACTIONS: Final = "routing_actions"
+ACTION_CLAIM: Final = "routing_claim"
+ACTION_DECLINE: Final = "routing_decline"
+ACTION_FORWARD: Final = "routing_forward"  # users_select
+ACTION_SNOOZE: Final = "routing_snooze"
+ACTION_ANSWER: Final = "routing_answer"
+VIEW_DECLINE: Final = "routing_decline_view"
+VIEW_ANSWER: Final = "routing_answer_view"
+BLOCK_DECLINE_REASON: Final = "decline_reason"
+INPUT_DECLINE_REASON: Final = "decline_reason_input"
+BLOCK_ANSWER_TEXT: Final = "answer_text"
+INPUT_ANSWER_TEXT: Final = "answer_text_input"
+
+# the asker's own questions (values: question id)
+ACTION_CANCEL_QUESTION: Final = "question_cancel"
+ACTION_RESOLVE_QUESTION: Final = "question_resolve"
+ACTION_RATE_PREFIX: Final = "question_rate_"  # + 1..5; value: question id
+ACTION_RATE_PATTERN: Final = r"^question_rate_[1-5]$"
+
+# staff triage (block id: BLOCK_TRIAGE_ACTIONS + ":" + question id)
+BLOCK_TRIAGE_ACTIONS: Final = "triage_actions"
+ACTION_TRIAGE_ASSIGN: Final = "triage_assign"  # users_select
+ACTION_TRIAGE_CLOSE: Final = "triage_close"
+VIEW_TRIAGE_CLOSE: Final = "triage_close_view"
+BLOCK_TRIAGE_NOTE: Final = "triage_note"
+INPUT_TRIAGE_NOTE: Final = "triage_note_input"

@@ -43,7 +43,12 @@ def prepare_answer(turn: Turn, query: str, *, shareable: bool = False) -> Prepar
     view = build_answer_view(outcome.result, lang=turn.lang, limit=SHOWN_PER_LIST)
     return PreparedAnswer(
         text=answer_fallback_text(view),
-        blocks=build_answer_blocks(view, search_log_id=outcome.search_log_id, shareable=shareable),
+        blocks=build_answer_blocks(
+            view,
+            search_log_id=outcome.search_log_id,
+            shareable=shareable,
+            offer_ask=turn.services.routing is not None,
+        ),
         search_log_id=outcome.search_log_id,
     )
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import click
 
 from bot.cli import CliContext, pass_cli
+from bot.jobs import JobRunner
 from bot.knowledge import KnowledgeBase
+from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
 from bot.slack_app import check_tokens, create_app, run_http, run_socket_mode
-from handlers.context import LocaleCache, Services
+from handlers.context import LocaleCache, Services, make_clock
+from handlers.outbox import OutboxSender
 
 
 @click.command(name="run")
@@ -31,14 +34,25 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
     check_tokens(settings, http=http_mode)
     knowledge = KnowledgeBase(cli.db, timezone=settings.timezone)
     knowledge.load()
+    policy = RoutingPolicy(triage_channel_id=settings.triage_channel_id)
+    routing = RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
     services = Services(
-        settings=settings, db=cli.db, knowledge=knowledge, locales=LocaleCache(settings.default_language)
+        settings=settings,
+        db=cli.db,
+        knowledge=knowledge,
+        clock=make_clock(settings),
+        locales=LocaleCache(settings.default_language),
+        routing=routing,
     )
     app = create_app(services, http=http_mode)
-    if http_mode:
-        run_http(app, services, host=host, port=port)
-    else:
-        run_socket_mode(app, settings)
+    jobs = JobRunner(services, routing=routing, sender=OutboxSender(services, app.client, policy=policy)).start()
+    try:
+        if http_mode:
+            run_http(app, services, host=host, port=port)
+        else:
+            run_socket_mode(app, settings)
+    finally:
+        jobs.shutdown()
 
 
 def register(group: click.Group) -> None:

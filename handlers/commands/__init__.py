@@ -8,6 +8,7 @@ from bot.i18n import t
 from handlers import ids
 from handlers.blocks import build_help_blocks
 from handlers.context import Services, Turn, listener
+from handlers.routing import route_command
 from handlers.whoknows import prepare_answer, respond_privately
 
 HELP_WORDS = frozenset({"", "help", "hulp", "?", "aide"})
@@ -21,6 +22,8 @@ def handle_wieweet_command(turn: Turn) -> None:
         turn.respond(
             text=t("slack.help_body", turn.lang), blocks=build_help_blocks(turn.lang), response_type="ephemeral"
         )
+        return
+    if turn.services.routing is not None and route_command(turn, text):
         return
     respond_privately(turn, prepare_answer(turn, text, shareable=True))
 

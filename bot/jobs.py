@@ -1,0 +1,146 @@
+"""Background jobs of ``wieweet run``: routing timers and the outbox, on an APScheduler ``BackgroundScheduler``.
+
+One interval job (every ``Settings.job_interval_seconds``) runs the due routing timers and then sends the outbox.
+Requests that queued messages ``kick`` an extra outbox pass at once, so DMs go out in seconds rather than at the
+next interval. Every pass uses its own database sessions (``run_due_timers`` and ``claim_outbox`` open them);
+a failing pass is logged with a correlation id and the next one runs as usual. Several processes may share one
+database: timers and outbox rows are claimed in the database, so each is handled by exactly one of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.routing import RoutingService, run_due_timers
+from handlers.context import Services
+from handlers.outbox import OutboxSender
+
+log = logging.getLogger("wieweet.jobs")
+
+JOB_ID = "wieweet-routing"
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    timers_done: int = 0
+    timers_failed: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+class JobRunner:
+    """Runs routing timers and sends the outbox, periodically and on demand (``kick``)."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        routing: RoutingService,
+        sender: OutboxSender,
+        worker_id: str | None = None,
+        interval_seconds: float | None = None,
+    ) -> None:
+        self.services = services
+        self.routing = routing
+        self.sender = sender
+        self.worker_id = worker_id or default_worker_id()
+        self.interval = interval_seconds or services.settings.job_interval_seconds
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self._outbox_lock = threading.Lock()  # one outbox pass at a time in this process
+        self._state_lock = threading.Lock()
+        self._kick_pending = False
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self) -> JobRunner:
+        self.scheduler.add_job(
+            self.run_pass,
+            "interval",
+            seconds=self.interval,
+            id=JOB_ID,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self.scheduler.start()
+        self.services.jobs.attach(self.kick)
+        self.kick()  # whatever was left unsent by an earlier run goes out now
+        log.info("jobs started: every %.1fs, worker %s", self.interval, self.worker_id)
+        return self
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def kick(self) -> None:
+        """Send the outbox soon, in the scheduler's threads (never in the request's)."""
+        with self._state_lock:
+            if self._kick_pending:
+                return  # a kicked pass that has not started yet will pick these messages up too
+            self._kick_pending = True
+        try:
+            self.scheduler.add_job(self._kicked, misfire_grace_time=None)
+        except Exception:  # the scheduler is shutting down: the next start sends them
+            with self._state_lock:
+                self._kick_pending = False
+            log.warning("could not schedule an outbox pass", exc_info=True)
+
+    # --- the work -------------------------------------------------------------------------------------------
+
+    def _kicked(self) -> None:
+        with self._state_lock:
+            self._kick_pending = False
+        self._guarded("outbox", self.send_outbox)
+
+    def run_pass(self) -> None:
+        self._guarded("timers", self.run_timers)
+        self._guarded("outbox", self.send_outbox)
+
+    def _guarded(self, what: str, work: Callable[[], object]) -> None:
+        ref = uuid.uuid4().hex[:12]
+        try:
+            work()
+        except Exception:  # logged with a reference, never swallowed silently; the next pass runs as usual
+            log.exception("job %s failed ref=%s worker=%s", what, ref, self.worker_id)
+
+    def run_timers(self) -> PassResult:
+        run = run_due_timers(
+            self.services.db,
+            now=self.services.clock(),
+            worker_id=self.worker_id,
+            handler=self.routing.handle_timer,
+            kinds=self.routing.timer_kinds,
+            policy=self.routing.policy,
+        )
+        if run.claimed:
+            log.info(
+                "timers claimed=%s done=%s failed=%s lost=%s",
+                len(run.claimed),
+                len(run.done),
+                len(run.failed),
+                len(run.lost),
+            )
+        return PassResult(timers_done=len(run.done), timers_failed=len(run.failed))
+
+    def send_outbox(self) -> PassResult:
+        with self._outbox_lock:
+            sent = failed = 0
+            while True:  # until nothing is left (a batch at a time)
+                batch = self.sender.send_pending(worker_id=self.worker_id)
+                sent += batch.sent
+                failed += batch.failed
+                if batch.claimed == 0 or batch.claimed < self.sender.batch_size:
+                    break
+            return PassResult(sent=sent, failed=failed)

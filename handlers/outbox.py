@@ -1,0 +1,131 @@
+"""Sending the routing outbox: render each message by kind, post it (DM or channel), mark it sent or failed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
+from bot.routing.policy import RoutingPolicy
+from handlers.context import Services
+from handlers.routing_blocks import render_outbox
+from storage.models import OutboxKind, OutboxMessage
+
+log = logging.getLogger("wieweet.outbox")
+
+# Slack errors that a retry will not fix
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "cannot_dm_bot",
+        "user_disabled",
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "thread_not_found",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+class NoTargetError(Exception):
+    """A message with nowhere to go (e.g. triage without WIEWEET_TRIAGE_CHANNEL)."""
+
+
+class OutboxSender:
+    batch_size = 50
+
+    def __init__(self, services: Services, client: WebClient, *, policy: RoutingPolicy | None = None) -> None:
+        self.services = services
+        self.client = client
+        self.policy = policy or RoutingPolicy()
+
+    def send_pending(self, *, worker_id: str) -> BatchResult:
+        messages = claim_outbox(self.services.db, now=self.services.clock(), worker_id=worker_id, limit=self.batch_size)
+        sent = failed = 0
+        for message in messages:
+            if self.send_one(message):
+                sent += 1
+            else:
+                failed += 1
+        return BatchResult(claimed=len(messages), sent=sent, failed=failed)
+
+    def _language(self, message: OutboxMessage) -> str:
+        lang = message.payload.get("language")
+        if lang in ("nl", "en"):
+            return str(lang)
+        if not message.recipient_slack_id:
+            return self.services.settings.default_language
+        with self.services.db.session() as session:
+            return self.services.locales.language(
+                session=session, client=self.client, user_id=message.recipient_slack_id, now=self.services.clock()
+            )
+
+    def _channel(self, message: OutboxMessage) -> str:
+        if message.channel_id:
+            return message.channel_id
+        if message.recipient_slack_id:
+            opened = self.client.conversations_open(users=message.recipient_slack_id)
+            return str((opened.get("channel") or {})["id"])
+        if message.kind is OutboxKind.TRIAGE and self.services.settings.triage_channel_id:
+            return self.services.settings.triage_channel_id
+        raise NoTargetError(f"outbox {message.id} ({message.kind.value}) has no recipient or channel")
+
+    def send_one(self, message: OutboxMessage) -> bool:
+        """Send one claimed message; True when sent. Failures are recorded (retried later, or given up)."""
+        permanent = False
+        try:
+            rendered = render_outbox(message.kind, message.payload, self._language(message))
+            channel = self._channel(message)
+            response = self.client.chat_postMessage(
+                channel=channel,
+                text=rendered.text,
+                blocks=rendered.blocks,
+                thread_ts=message.thread_ts or None,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            with self.services.db.session() as session:
+                mark_outbox_sent(
+                    session,
+                    message_id=message.id,
+                    ts=str(response.get("ts") or ""),
+                    channel=str(response.get("channel") or channel),
+                    now=self.services.clock(),
+                )
+            return True
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc)
+            permanent = error in PERMANENT_ERRORS
+            log.warning("outbox %s (%s) failed: %s", message.id, message.kind.value, error)
+        except NoTargetError as exc:
+            error, permanent = str(exc), True
+            log.error("%s", exc)
+        except Exception as exc:
+            error = repr(exc)
+            log.exception("outbox %s (%s) failed", message.id, message.kind.value)
+        with self.services.db.session() as session:
+            mark_outbox_failed(
+                session,
+                message_id=message.id,
+                error=error,
+                now=self.services.clock(),
+                permanent=permanent,
+                policy=self.policy,
+            )
+        return False

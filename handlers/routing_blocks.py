@@ -1,0 +1,547 @@
+"""Pure Block Kit builders for question routing: the ask modal, expert DMs, asker updates, triage, and modals.
+
+Every builder takes the outbox ``payload`` (or plain values) and a language, and returns typed blocks. Texts from
+users are escaped (``bot.mrkdwn``) and cut to Slack's limits. An anonymous question's payload carries no asker,
+and the builders never look one up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DatePickerElement,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.i18n import t
+from bot.mrkdwn import escape_truncate, truncate, user_mention
+from handlers import ids
+from storage.models import OutboxKind, QuestionStatus
+
+SECTION_LIMIT = 3000
+CONTEXT_LIMIT = 2000
+HEADER_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+OPTION_TEXT_LIMIT = 75
+FALLBACK_LIMIT = 3000
+MAX_BLOCKS = 50
+MAX_OPTIONS = 100
+MODAL_TITLE_LIMIT = 24
+
+# expert DM states (what the buttons offer)
+STATE_ASKED = "asked"
+STATE_SNOOZED = "snoozed"
+STATE_CLAIMED = "claimed"
+STATE_DONE = "done"  # declined, forwarded, answered, closed: no buttons
+
+Payload = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    blocks: list[Block]
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeChoice:
+    key: str
+    label: str
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, CONTEXT_LIMIT))])
+
+
+def _header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=truncate(text, HEADER_LIMIT)))
+
+
+def _plain(text: str, limit: int = BUTTON_TEXT_LIMIT) -> PlainTextObject:
+    return PlainTextObject(text=truncate(text, limit), emoji=True)
+
+
+def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
+    return ButtonElement(text=_plain(label), action_id=action_id, value=value, style=style)
+
+
+def _quote(text: str | None, limit: int = 2500) -> str:
+    return "> " + escape_truncate(text or "", limit).replace("\n", "\n> ")
+
+
+def _fallback(text: str) -> str:
+    return escape_truncate(text, FALLBACK_LIMIT)
+
+
+def person_label(person: Mapping[str, Any] | None, lang: str) -> str:
+    """A mention when the Slack id is known, else the (escaped) name and organisation."""
+    if not person:
+        return t("routing.someone", lang)
+    mention = user_mention(person.get("slack_user_id"))
+    name = escape_truncate(str(person.get("name") or ""), 150)
+    org = escape_truncate(str(person.get("organisation") or ""), 150)
+    who = mention or (f"*{name}*" if name else t("routing.someone", lang))
+    return f"{who} ({org})" if org else who
+
+
+def person_plain(person: Mapping[str, Any] | None, lang: str) -> str:
+    """For notification text: the name only, no markup."""
+    if not person:
+        return t("routing.someone", lang)
+    return str(person.get("name") or t("routing.someone", lang))
+
+
+def theme_names(payload: Payload, lang: str) -> str:
+    labels = payload.get("theme_labels") or {}
+    names = []
+    for key in payload.get("themes") or []:
+        label = labels.get(key) or {}
+        names.append(str(label.get(lang) or label.get("nl") or key))
+    return ", ".join(escape_truncate(n, 80) for n in names)
+
+
+def _question_blocks(payload: Payload, lang: str, *, show_asker: bool) -> list[Block]:
+    blocks: list[Block] = [_section(f"*{t('routing.question', lang)}*\n{_quote(payload.get('text'))}")]
+    if payload.get("context"):
+        blocks.append(_section(f"*{t('routing.context', lang)}*\n{_quote(payload.get('context'), 2000)}"))
+    for addition in (payload.get("additions") or [])[:5]:
+        blocks.append(_section(f"*{t('routing.addition', lang)}*\n{_quote(addition, 1000)}"))
+    meta: list[str] = []
+    if show_asker:
+        if payload.get("anonymous") or not (payload.get("asker_slack_id") or payload.get("asker_name")):
+            meta.append(t("routing.asker_anonymous", lang))
+        else:
+            asker = user_mention(payload.get("asker_slack_id")) or escape_truncate(str(payload.get("asker_name")), 150)
+            meta.append(t("routing.asked_by", lang, name=asker))
+    themes = theme_names(payload, lang)
+    if themes:
+        meta.append(t("routing.themes", lang, themes=themes))
+    if payload.get("desired_by"):
+        meta.append(t("routing.desired_by", lang, date=escape_truncate(str(payload["desired_by"]), 20)))
+    if meta:
+        blocks.append(_context(" · ".join(meta)))
+    return blocks
+
+
+# --- the expert's DM ---------------------------------------------------------------------------------------------
+
+
+def routing_actions_block_id(routing_id: int) -> str:
+    return f"{ids.BLOCK_ROUTING_ACTIONS}:{routing_id}"
+
+
+def triage_actions_block_id(question_id: int) -> str:
+    return f"{ids.BLOCK_TRIAGE_ACTIONS}:{question_id}"
+
+
+def parse_block_id(block_id: str | None, prefix: str) -> int | None:
+    head, _, tail = (block_id or "").partition(":")
+    return int(tail) if head == prefix and tail.isdigit() else None
+
+
+def _expert_actions(routing_id: int, lang: str, state: str) -> ActionsBlock | None:
+    value = str(routing_id)
+    forward = UserSelectElement(
+        action_id=ids.ACTION_FORWARD, placeholder=_plain(t("routing.btn_forward", lang), OPTION_TEXT_LIMIT)
+    )
+    elements: list[Any]
+    if state == STATE_ASKED:
+        elements = [
+            _button(t("routing.btn_claim", lang), ids.ACTION_CLAIM, value, style="primary"),
+            _button(t("routing.btn_decline", lang), ids.ACTION_DECLINE, value),
+            _button(t("routing.btn_later", lang), ids.ACTION_SNOOZE, value),
+            forward,
+        ]
+    elif state == STATE_SNOOZED:
+        elements = [
+            _button(t("routing.btn_claim", lang), ids.ACTION_CLAIM, value, style="primary"),
+            _button(t("routing.btn_decline", lang), ids.ACTION_DECLINE, value),
+            forward,
+        ]
+    elif state == STATE_CLAIMED:
+        elements = [
+            _button(t("routing.btn_answer", lang), ids.ACTION_ANSWER, value, style="primary"),
+            _button(t("routing.btn_decline", lang), ids.ACTION_DECLINE, value),
+            forward,
+        ]
+    else:
+        return None
+    return ActionsBlock(block_id=routing_actions_block_id(routing_id), elements=elements)
+
+
+def build_expert_request(
+    payload: Payload, lang: str, *, state: str = STATE_ASKED, status: str | None = None, reminder: bool = False
+) -> Rendered:
+    """The DM asking an expert to answer, with buttons for ``state`` and an optional status line."""
+    title = t("routing.reminder_title" if reminder else "routing.request_title", lang)
+    blocks: list[Block] = [_header(title)]
+    blocks.extend(_question_blocks(payload, lang, show_asker=True))
+    reasons = [escape_truncate(str(r), 200) for r in (payload.get("reasons") or [])[:6]]
+    if reasons:
+        blocks.append(_context(f"_{t('routing.why_you', lang)}: {'; '.join(reasons)}_"))
+    forwarded_by = payload.get("forwarded_by")
+    if isinstance(forwarded_by, Mapping):
+        blocks.append(_context(t("routing.forwarded_by", lang, name=person_label(forwarded_by, lang))))
+        if payload.get("forward_note"):
+            blocks.append(_context(_quote(str(payload["forward_note"]), 500)))
+    if payload.get("assigned_by_staff"):
+        blocks.append(_context(t("routing.assigned_by_staff", lang)))
+        if payload.get("staff_note"):
+            blocks.append(_context(_quote(str(payload["staff_note"]), 500)))
+    if status:
+        blocks.append(_section(status))
+    actions = _expert_actions(int(payload.get("routing_id") or 0), lang, state)
+    if actions is not None:
+        blocks.append(actions)
+    text = f"{title} {payload.get('text') or ''}"
+    return Rendered(text=_fallback(text), blocks=blocks[:MAX_BLOCKS])
+
+
+def build_routing_closed(payload: Payload, lang: str) -> Rendered:
+    reason = str(payload.get("reason") or "closed")
+    key = f"routing.closed_{reason}" if reason in {"answered", "cancelled", "resolved", "closed"} else "routing.closed"
+    answered_by = payload.get("answered_by")
+    head = t(key, lang, name=person_label(answered_by if isinstance(answered_by, Mapping) else None, lang))
+    blocks: list[Block] = [_section(f":white_check_mark: {head}")]
+    blocks.append(_context(_quote(payload.get("text"), 500)))
+    if payload.get("answer_text"):
+        blocks.append(_section(f"*{t('routing.the_answer', lang)}*\n{_quote(str(payload['answer_text']))}"))
+    return Rendered(text=_fallback(head), blocks=blocks)
+
+
+def build_question_updated(payload: Payload, lang: str) -> Rendered:
+    head = t("routing.updated", lang)
+    blocks: list[Block] = [_section(f":information_source: *{head}*\n{_quote(payload.get('addition'), 2000)}")]
+    blocks.append(_context(_quote(payload.get("text"), 500)))
+    return Rendered(text=_fallback(head), blocks=blocks)
+
+
+# --- the asker ---------------------------------------------------------------------------------------------------
+
+
+def build_answer_to_asker(payload: Payload, lang: str, *, rated: int | None = None) -> Rendered:
+    answered_by = payload.get("answered_by")
+    who = answered_by if isinstance(answered_by, Mapping) else None
+    head = t("routing.answer_for_you", lang, name=person_label(who, lang))
+    blocks: list[Block] = [
+        _section(f":speech_balloon: {head}"),
+        _context(_quote(payload.get("text"), 500)),
+        _section(_quote(payload.get("answer_text"), 2800)),
+    ]
+    question_id = str(payload.get("question_id") or 0)
+    if rated is None:
+        blocks.append(_context(t("routing.rate_prompt", lang)))
+        stars = [_button("⭐" * n, f"{ids.ACTION_RATE_PREFIX}{n}", question_id) for n in range(1, 6)]
+        blocks.append(ActionsBlock(block_id=f"rate:{question_id}", elements=stars))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"resolve:{question_id}",
+                elements=[_button(t("routing.btn_resolve", lang), ids.ACTION_RESOLVE_QUESTION, question_id)],
+            )
+        )
+    else:
+        blocks.append(_context(t("routing.rated", lang, stars="⭐" * rated)))
+    return Rendered(text=_fallback(t("routing.answer_for_you", lang, name=person_plain(who, lang))), blocks=blocks)
+
+
+def build_question_answered(payload: Payload, lang: str) -> Rendered:
+    """In the question's channel thread (public questions only)."""
+    answered_by = payload.get("answered_by")
+    who = answered_by if isinstance(answered_by, Mapping) else None
+    head = t("routing.answer_in_thread", lang, name=person_label(who, lang))
+    blocks: list[Block] = [_section(f":speech_balloon: {head}\n{_quote(payload.get('answer_text'), 2800)}")]
+    return Rendered(text=_fallback(t("routing.answer_in_thread", lang, name=person_plain(who, lang))), blocks=blocks)
+
+
+def build_asker_update(payload: Payload, lang: str) -> Rendered:
+    update = str(payload.get("update") or "")
+    if update == "routed":
+        experts = payload.get("experts") or []
+        names = ", ".join(person_label(p, lang) for p in experts if isinstance(p, Mapping))
+        head = t("routing.update_routed", lang, names=names or t("routing.someone", lang))
+    elif update == "claimed":
+        expert = payload.get("expert")
+        head = t(
+            "routing.update_claimed", lang, name=person_label(expert if isinstance(expert, Mapping) else None, lang)
+        )
+    elif update == "escalated":
+        head = t("routing.update_escalated", lang)
+    elif update == "closed":
+        head = t("routing.update_closed", lang)
+        if payload.get("note"):
+            head += "\n" + _quote(str(payload["note"]), 1000)
+    else:
+        head = t("routing.update_other", lang, update=escape_truncate(update, 40))
+    blocks: list[Block] = [_section(head), _context(_quote(payload.get("text"), 500))]
+    return Rendered(text=_fallback(head), blocks=blocks)
+
+
+def build_ask_confirmation(names: Sequence[str], lang: str, *, escalated: bool) -> str:
+    if escalated or not names:
+        return t("routing.confirm_escalated", lang)
+    return t("routing.confirm_routed", lang, names=", ".join(names))
+
+
+def status_label(status: QuestionStatus, lang: str) -> str:
+    return t(f"routing.status_{status.value}", lang)
+
+
+@dataclass(frozen=True, slots=True)
+class MyQuestion:
+    id: int
+    text: str
+    status: QuestionStatus
+    created: str
+    answered: bool
+    rating: int | None
+
+
+ACTIVE = frozenset({QuestionStatus.OPEN, QuestionStatus.ROUTED, QuestionStatus.CLAIMED, QuestionStatus.ESCALATED})
+
+
+def build_my_questions(questions: Sequence[MyQuestion], lang: str) -> list[Block]:
+    blocks: list[Block] = [_header(t("routing.my_title", lang))]
+    if not questions:
+        blocks.append(_section(t("routing.my_none", lang)))
+        return blocks
+    for q in questions[:15]:
+        line = f"*{escape_truncate(q.text, 300)}*\n{status_label(q.status, lang)} · {escape_truncate(q.created, 20)}"
+        if q.rating:
+            line += f" · {'⭐' * q.rating}"
+        blocks.append(_section(line))
+        value = str(q.id)
+        buttons: list[ButtonElement] = []
+        if q.status in ACTIVE:
+            buttons.append(_button(t("routing.btn_cancel", lang), ids.ACTION_CANCEL_QUESTION, value, style="danger"))
+        if q.status in ACTIVE or q.status is QuestionStatus.ANSWERED:
+            buttons.append(_button(t("routing.btn_resolve", lang), ids.ACTION_RESOLVE_QUESTION, value))
+        if q.answered and not q.rating and q.status in (QuestionStatus.ANSWERED, QuestionStatus.RESOLVED):
+            buttons.extend(_button("⭐" * n, f"{ids.ACTION_RATE_PREFIX}{n}", value) for n in range(1, 6))
+        if buttons:
+            blocks.append(ActionsBlock(block_id=f"my:{q.id}", elements=buttons))
+    return blocks[:MAX_BLOCKS]
+
+
+# --- staff -------------------------------------------------------------------------------------------------------
+
+
+def build_triage(payload: Payload, lang: str, *, status: str | None = None, open_actions: bool = True) -> Rendered:
+    reason = str(payload.get("reason") or "")
+    reason_text = t(f"routing.reason_{reason}", lang) if reason in REASONS else escape_truncate(reason, 60)
+    head = t("routing.triage_title", lang)
+    blocks: list[Block] = [_header(head), _context(t("routing.triage_reason", lang, reason=reason_text))]
+    if payload.get("redacted"):
+        blocks.append(_section(t("routing.triage_redacted", lang)))
+        themes = theme_names(payload, lang)
+        if themes:
+            blocks.append(_context(t("routing.themes", lang, themes=themes)))
+    else:
+        blocks.extend(_question_blocks(payload, lang, show_asker=True))
+    counts = payload.get("routing_counts") or {}
+    if counts:
+        summary = ", ".join(f"{escape_truncate(str(k), 20)}: {int(v)}" for k, v in sorted(counts.items()))
+        blocks.append(_context(t("routing.triage_counts", lang, counts=summary)))
+    if status:
+        blocks.append(_section(status))
+    question_id = int(payload.get("question_id") or 0)
+    if open_actions:
+        blocks.append(
+            ActionsBlock(
+                block_id=triage_actions_block_id(question_id),
+                elements=[
+                    UserSelectElement(
+                        action_id=ids.ACTION_TRIAGE_ASSIGN,
+                        placeholder=_plain(t("routing.btn_assign", lang), OPTION_TEXT_LIMIT),
+                    ),
+                    _button(t("routing.btn_close", lang), ids.ACTION_TRIAGE_CLOSE, str(question_id)),
+                ],
+            )
+        )
+    return Rendered(text=_fallback(f"{head}: {reason_text}"), blocks=blocks[:MAX_BLOCKS])
+
+
+REASONS = frozenset({"no_match", "nobody_available", "all_declined", "deadline", "desired_date"})
+
+
+# --- rendering an outbox message ---------------------------------------------------------------------------------
+
+
+def render_outbox(kind: OutboxKind, payload: Payload, lang: str) -> Rendered:
+    """What an outbox message of ``kind`` looks like in ``lang``."""
+    if kind is OutboxKind.EXPERT_REQUEST:
+        return build_expert_request(payload, lang, state=STATE_ASKED)
+    if kind is OutboxKind.EXPERT_REMINDER:
+        state = STATE_CLAIMED if payload.get("routing_status") == "claimed" else STATE_ASKED
+        return build_expert_request(payload, lang, state=state, reminder=True)
+    if kind is OutboxKind.ROUTING_CLOSED:
+        return build_routing_closed(payload, lang)
+    if kind is OutboxKind.QUESTION_UPDATED:
+        return build_question_updated(payload, lang)
+    if kind is OutboxKind.ANSWER_TO_ASKER:
+        return build_answer_to_asker(payload, lang)
+    if kind is OutboxKind.QUESTION_ANSWERED:
+        return build_question_answered(payload, lang)
+    if kind is OutboxKind.ASKER_UPDATE:
+        return build_asker_update(payload, lang)
+    if kind is OutboxKind.TRIAGE:
+        return build_triage(payload, lang)
+    raise ValueError(f"unknown outbox kind {kind!r}")
+
+
+# --- modals ------------------------------------------------------------------------------------------------------
+
+
+def _modal(callback_id: str, title: str, submit: str, lang: str, blocks: list[Block], metadata: str) -> View:
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        title=_plain(title, MODAL_TITLE_LIMIT),
+        submit=_plain(submit, MODAL_TITLE_LIMIT),
+        close=_plain(t("routing.modal_close", lang), MODAL_TITLE_LIMIT),
+        blocks=blocks,
+        private_metadata=metadata,
+    )
+
+
+def build_ask_modal(
+    lang: str,
+    *,
+    text: str,
+    themes: Sequence[ThemeChoice],
+    theme_key: str | None,
+    metadata: Mapping[str, Any],
+    desired_by: str | None = None,
+) -> View:
+    """The "ask an expert" modal: question, context, theme, desired date, visibility."""
+    options = [Option(value=c.key, text=_plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
+    initial = next((o for o in options if o.value == theme_key), None)
+    visibilities = [
+        Option(value=v, text=_plain(t(f"routing.visibility_{v}", lang), OPTION_TEXT_LIMIT))
+        for v in ("public", "private", "anonymous")
+    ]
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.BLOCK_ASK_TEXT,
+            label=_plain(t("routing.field_question", lang), 2000),
+            element=PlainTextInputElement(
+                action_id=ids.INPUT_ASK_TEXT, multiline=True, initial_value=text[:3000] or None, max_length=3000
+            ),
+        ),
+        InputBlock(
+            block_id=ids.BLOCK_ASK_CONTEXT,
+            label=_plain(t("routing.field_context", lang), 2000),
+            element=PlainTextInputElement(action_id=ids.INPUT_ASK_CONTEXT, multiline=True, max_length=3000),
+            optional=True,
+        ),
+    ]
+    if options:
+        blocks.append(
+            InputBlock(
+                block_id=ids.BLOCK_ASK_THEME,
+                label=_plain(t("routing.field_theme", lang), 2000),
+                element=StaticSelectElement(action_id=ids.INPUT_ASK_THEME, options=options, initial_option=initial),
+                optional=True,
+            )
+        )
+    blocks.append(
+        InputBlock(
+            block_id=ids.BLOCK_ASK_DATE,
+            label=_plain(t("routing.field_date", lang), 2000),
+            element=DatePickerElement(action_id=ids.INPUT_ASK_DATE, initial_date=desired_by),
+            optional=True,
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id=ids.BLOCK_ASK_VISIBILITY,
+            label=_plain(t("routing.field_visibility", lang), 2000),
+            element=RadioButtonsElement(
+                action_id=ids.INPUT_ASK_VISIBILITY, options=visibilities, initial_option=visibilities[0]
+            ),
+        )
+    )
+    return _modal(
+        ids.VIEW_ASK, t("routing.ask_title", lang), t("routing.ask_submit", lang), lang, blocks, json.dumps(metadata)
+    )
+
+
+def build_decline_modal(lang: str, *, routing_id: int, metadata: Mapping[str, Any]) -> View:
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.BLOCK_DECLINE_REASON,
+            label=_plain(t("routing.field_decline_reason", lang), 2000),
+            element=PlainTextInputElement(action_id=ids.INPUT_DECLINE_REASON, multiline=True, max_length=2000),
+            optional=True,
+        )
+    ]
+    data = {**metadata, "routing_id": routing_id}
+    return _modal(
+        ids.VIEW_DECLINE,
+        t("routing.decline_title", lang),
+        t("routing.btn_decline", lang),
+        lang,
+        blocks,
+        json.dumps(data),
+    )
+
+
+def build_answer_modal(lang: str, *, routing_id: int, question: str, metadata: Mapping[str, Any]) -> View:
+    blocks: list[Block] = [
+        _section(f"*{t('routing.question', lang)}*\n{_quote(question, 2500)}"),
+        InputBlock(
+            block_id=ids.BLOCK_ANSWER_TEXT,
+            label=_plain(t("routing.field_answer", lang), 2000),
+            element=PlainTextInputElement(action_id=ids.INPUT_ANSWER_TEXT, multiline=True, max_length=3000),
+        ),
+    ]
+    data = {**metadata, "routing_id": routing_id}
+    return _modal(
+        ids.VIEW_ANSWER,
+        t("routing.answer_title", lang),
+        t("routing.answer_submit", lang),
+        lang,
+        blocks,
+        json.dumps(data),
+    )
+
+
+def build_triage_close_modal(lang: str, *, question_id: int, metadata: Mapping[str, Any]) -> View:
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.BLOCK_TRIAGE_NOTE,
+            label=_plain(t("routing.field_close_note", lang), 2000),
+            element=PlainTextInputElement(action_id=ids.INPUT_TRIAGE_NOTE, multiline=True, max_length=2000),
+            optional=True,
+        )
+    ]
+    data = {**metadata, "question_id": question_id}
+    return _modal(
+        ids.VIEW_TRIAGE_CLOSE,
+        t("routing.close_title", lang),
+        t("routing.btn_close", lang),
+        lang,
+        blocks,
+        json.dumps(data),
+    )

@@ -1,0 +1,62 @@
+"""The routing Block Kit builders: every outbox kind renders valid, escaped blocks; anonymity is kept."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from handlers import ids
+from handlers.routing_blocks import MAX_BLOCKS, ThemeChoice, build_ask_modal, render_outbox
+from storage.models import OutboxKind
+
+ANON: dict[str, Any] = {
+    "question_id": 7,
+    "routing_id": 3,
+    "text": "Hoe <script> & *vet* aanpakken?",
+    "context": "ctx",
+    "themes": ["wonen"],
+    "theme_labels": {"wonen": {"nl": "Wonen", "en": "Housing"}},
+    "desired_by": "2026-12-15",
+    "visibility": "anonymous",
+    "asker_name": None,
+    "asker_slack_id": None,
+    "anonymous": True,
+    "reasons": ["kent leegstand"],
+    "additions": ["extra"],
+    "reason": "answered",
+    "answer_text": "Zo.",
+    "answered_by": {"name": "An", "organisation": "Gent", "slack_user_id": "U0AN"},
+    "update": "routed",
+    "experts": [{"name": "An", "organisation": "Gent", "slack_user_id": "U0AN"}],
+    "routing_counts": {"declined": 2},
+    "redacted": True,
+}
+
+
+@pytest.mark.parametrize("kind", list(OutboxKind))
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_kind_renders(kind: OutboxKind, lang: str) -> None:
+    rendered = render_outbox(kind, ANON, lang)
+    assert rendered.text and 0 < len(rendered.blocks) <= MAX_BLOCKS
+    dumped = json.dumps([b.to_dict() for b in rendered.blocks], ensure_ascii=False)
+    assert "<script>" not in dumped
+    assert "U0NLUSER" not in dumped
+
+
+def test_expert_request_offers_the_four_choices_and_says_anonymous() -> None:
+    rendered = render_outbox(OutboxKind.EXPERT_REQUEST, ANON, "nl")
+    dumped = json.dumps([b.to_dict() for b in rendered.blocks], ensure_ascii=False)
+    for action in (ids.ACTION_CLAIM, ids.ACTION_DECLINE, ids.ACTION_SNOOZE, ids.ACTION_FORWARD):
+        assert action in dumped
+    assert "Anonieme vraag" in dumped and "routing_actions:3" in dumped
+
+
+def test_ask_modal_preselects_theme() -> None:
+    view = build_ask_modal(
+        "en", text="q", themes=[ThemeChoice("wonen", "Housing")], theme_key="wonen", metadata={"channel_id": "C1"}
+    )
+    data = view.to_dict()
+    assert data["callback_id"] == ids.VIEW_ASK
+    assert "initial_option" in json.dumps(data) and json.loads(data["private_metadata"]) == {"channel_id": "C1"}
