@@ -18,8 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
 
 from bot.routing import RoutingService, run_due_timers
+from digests.sender import send_due_digests
+from digests.slack import slack_permalink, slack_post
 from handlers.context import Services
 from handlers.outbox import OutboxSender
 
@@ -49,12 +52,14 @@ class JobRunner:
         *,
         routing: RoutingService,
         sender: OutboxSender,
+        digest_client: WebClient | None = None,
         worker_id: str | None = None,
         interval_seconds: float | None = None,
     ) -> None:
         self.services = services
         self.routing = routing
         self.sender = sender
+        self.digest_client = digest_client
         self.worker_id = worker_id or default_worker_id()
         self.interval = interval_seconds or services.settings.job_interval_seconds
         self.scheduler = BackgroundScheduler(timezone="UTC")
@@ -107,6 +112,22 @@ class JobRunner:
     def run_pass(self) -> None:
         self._guarded("timers", self.run_timers)
         self._guarded("outbox", self.send_outbox)
+        if self.digest_client is not None:
+            self._guarded("digests", self.send_digests)
+
+    def send_digests(self) -> int:
+        """Weekly digests that are due (also catching up on this week's missed slot after a restart)."""
+        assert self.digest_client is not None
+        results = send_due_digests(
+            self.services.db,
+            now=self.services.clock(),
+            worker_id=self.worker_id,
+            post=slack_post(self.digest_client),
+            permalink=slack_permalink(self.digest_client),
+        )
+        for result in results:
+            log.info("digest %s", result)
+        return len(results)
 
     def _guarded(self, what: str, work: Callable[[], object]) -> None:
         ref = uuid.uuid4().hex[:12]

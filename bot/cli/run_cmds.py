@@ -45,7 +45,12 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
         routing=routing,
     )
     app = create_app(services, http=http_mode)
-    jobs = JobRunner(services, routing=routing, sender=OutboxSender(services, app.client, policy=policy)).start()
+    jobs = JobRunner(
+        services,
+        routing=routing,
+        sender=OutboxSender(services, app.client, policy=policy),
+        digest_client=app.client,
+    ).start()
     try:
         if http_mode:
             run_http(app, services, host=host, port=port)

@@ -1,0 +1,64 @@
+"""End to end: a subscribed channel gets its weekly digest from the running bot, exactly once."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from click.testing import CliRunner
+
+from bot.cli import main
+from tests.e2e.conftest import CHANNEL
+from tests.e2e.harness import BotProcess
+from tests.emulator import SlackEmulator
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def next_monday_ten() -> datetime:
+    """Next Monday 10:00 in Brussels: the Monday 09:00 digest is due, and covers the week the demo was loaded in."""
+    today = datetime.now(BRUSSELS)
+    monday = (today + timedelta(days=7 - today.weekday())).replace(hour=10, minute=0, second=0, microsecond=0)
+    return monday.astimezone(UTC)
+
+
+def start(emulator: SlackEmulator, db_url: str, clock: Path, log: Path) -> BotProcess:
+    env = {"WIEWEET_FAKE_NOW_FILE": str(clock), "WIEWEET_JOB_INTERVAL": "0.5"}
+    return BotProcess(emulator, database_url=db_url, mode="socket", log_path=log, extra_env=env).start()
+
+
+def test_digest_is_posted_once_and_not_again_after_restart(
+    emulator: SlackEmulator, demo_db_url: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(main, ["--database", demo_db_url, "digest", "subscribe", "--channel", CHANNEL])
+    assert result.exit_code == 0, result.output
+    clock = tmp_path / "now.txt"
+    clock.write_text((next_monday_ten() - timedelta(days=2)).isoformat(), encoding="utf-8")  # Saturday before
+    bot = start(emulator, demo_db_url, clock, tmp_path / "a.log")
+    try:
+        posts_before = len(emulator.calls_to("chat.postMessage"))
+        clock.write_text(next_monday_ten().isoformat(), encoding="utf-8")  # the Monday slot has passed
+        first = emulator.wait_for_call(
+            "chat.postMessage", predicate=lambda c: c.params.get("channel") == CHANNEL, timeout=30
+        )
+        emulator.wait_for(lambda: bot.log().count("digest SendResult") >= 1, timeout=30)
+        count = len([c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == CHANNEL])
+        assert count >= 1 and posts_before == 0
+        text = json.dumps(first.params.get("blocks"), ensure_ascii=False)
+        assert "Weekoverzicht wieweet" in text  # Dutch, the subscription's default language
+        assert "<!channel>" not in text and "<!here>" not in text
+    finally:
+        bot.stop()
+    again = start(emulator, demo_db_url, clock, tmp_path / "b.log")
+    try:
+        emulator.wait_for(lambda: again.log().count("jobs started") >= 1, timeout=30)
+        emulator.wait_for_socket()
+        # several job passes later, nothing new in the channel: one digest per channel per week
+        time.sleep(2.0)  # four job intervals of 0.5 s; there is no event to wait for when nothing may happen
+        after = len([c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == CHANNEL])
+        assert after == count
+    finally:
+        again.stop()
