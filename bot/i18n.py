@@ -70,6 +70,24 @@ BASE_CATALOG: Mapping[str, Mapping[str, str]] = {
     },
     "console.bye": {"nl": "Tot ziens.", "en": "Goodbye."},
     "console.lang": {"nl": "Taal: Nederlands.", "en": "Language: English."},
+    # --- digests in chat ---------------------------------------------------------------------------------
+    "digest.off": {
+        "nl": "Dit kanaal krijgt geen weekoverzicht meer.",
+        "en": "This channel will no longer get the weekly digest.",
+    },
+    "digest.not_subscribed": {
+        "nl": "Dit kanaal heeft geen weekoverzicht.",
+        "en": "This channel has no weekly digest.",
+    },
+    "digest.preview": {"nl": "Voorbeeld van het weekoverzicht", "en": "Preview of the weekly digest"},
+    "digest.usage": {
+        "nl": "`/wieweet digest voorbeeld` toont het overzicht van deze week (alleen aan jou); "
+        "`/wieweet digest uit` stopt het weekoverzicht in dit kanaal. Een kanaal inschrijven doet het "
+        "kenniscentrum voorlopig met `wieweet digest subscribe`.",
+        "en": "`/wieweet digest voorbeeld` shows this week's digest (to you only); `/wieweet digest uit` stops "
+        "the weekly digest in this channel. For now the knowledge centre subscribes channels with "
+        "`wieweet digest subscribe`.",
+    },
     # --- slack ---------------------------------------------------------------------------------------------
     "slack.share": {"nl": "Deel in het kanaal", "en": "Share in channel"},
     "slack.shared_by": {"nl": "Gedeeld door {user}", "en": "Shared by {user}"},

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import click
@@ -14,25 +13,21 @@ from bot.cli import CliContext
 from bot.errors import ConfigError, NotFoundError
 from bot.i18n import normalise_language
 from bot.register.themes import ensure_default_themes
-from digests.builder import build_digest, render_digest_text
+from digests.builder import render_digest_text
 from digests.errors import InvalidPeriod
-from digests.model import SubscriptionView
-from digests.period import IsoWeek, parse_period, to_local
+from digests.period import to_local
+from digests.preview import preview_digest
 from digests.schedule import DAY_NAMES, digest_window, next_run_time
-from digests.sender import SendResult, collect_for, send_due_digests
+from digests.sender import SendResult, send_due_digests
 from digests.subscriptions import (
-    get_subscription,
     list_subscriptions,
     parse_time,
     parse_weekday,
-    resolve_themes,
     subscribe,
     unsubscribe,
     validate_channel,
 )
 from storage import digest_repo
-
-PREVIEW_CHANNEL = "CPREVIEW"
 
 
 def _cli(ctx: click.Context) -> CliContext:
@@ -131,26 +126,16 @@ def _preview(
     as_json: bool,
     now: datetime,
 ) -> None:
-    period = parse_period(week) if week else str(IsoWeek.containing(now))
-    with cli.db.session() as session:
-        ensure_default_themes(session, now=now)
-        subscription = get_subscription(session, channel_id=channel) if channel else None
-        if subscription is not None:
-            view = SubscriptionView.from_subscription(subscription)
-        else:
-            view = SubscriptionView(
-                channel_id=validate_channel(channel) if channel else PREVIEW_CHANNEL,
-                language=normalise_language(cli.settings.default_language),
-                post_empty=True,
-            )
-        view = replace(
-            view,
-            post_empty=True,  # a preview shows the quiet-week message rather than nothing
-            themes=tuple(resolve_themes(session, _split(themes))) if themes is not None else view.themes,
-            language=lang or view.language,
-        )
-    data = collect_for(cli.db, view, period, now=now)
-    messages = build_digest(data, subscription_view=view, period=period, now=min(now, data.window_end))
+    preview = preview_digest(
+        cli.db,
+        channel_id=channel,
+        now=now,
+        default_language=cli.settings.default_language,
+        week=week,
+        lang=lang,
+        themes=_split(themes) if themes is not None else None,
+    )
+    view, period, messages = preview.view, preview.period, preview.messages
     if as_json:
         click.echo(json.dumps([[b.to_dict() for b in m] for m in messages], ensure_ascii=False, indent=2))
         return

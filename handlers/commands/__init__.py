@@ -8,6 +8,7 @@ from bot.i18n import t
 from handlers import ids
 from handlers.blocks import build_help_blocks
 from handlers.context import Services, Turn, listener
+from handlers.digests import route_digest_command
 from handlers.routing import route_command
 from handlers.whoknows import prepare_answer, respond_privately
 
@@ -22,6 +23,8 @@ def handle_wieweet_command(turn: Turn) -> None:
         turn.respond(
             text=t("slack.help_body", turn.lang), blocks=build_help_blocks(turn.lang), response_type="ephemeral"
         )
+        return
+    if route_digest_command(turn, text):
         return
     if turn.services.routing is not None and route_command(turn, text):
         return

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from click.testing import CliRunner
 
 from bot.cli import main
-from tests.e2e.conftest import CHANNEL
+from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess
 from tests.emulator import SlackEmulator
 
@@ -62,3 +62,19 @@ def test_digest_is_posted_once_and_not_again_after_restart(
         assert after == count
     finally:
         again.stop()
+
+
+def test_preview_and_unsubscribe_from_chat(bot: BotProcess, emulator: SlackEmulator, demo_db_url: str) -> None:
+    result = CliRunner().invoke(main, ["--database", demo_db_url, "digest", "subscribe", "--channel", CHANNEL])
+    assert result.exit_code == 0, result.output
+    emulator.send_command(NL_USER, CHANNEL, text="digest voorbeeld")
+    preview = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])
+    assert "Weekoverzicht wieweet" in json.dumps(preview[0]["body"], ensure_ascii=False)
+    assert preview[0]["body"]["response_type"] == "ephemeral"
+    assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == CHANNEL]
+    emulator.send_command(NL_USER, CHANNEL, text="digest uit")
+    emulator.wait_for(lambda: any("geen weekoverzicht meer" in str(p["body"]) for p in emulator.response_posts))
+    emulator.send_command(NL_USER, CHANNEL, text="digest uit")
+    emulator.wait_for(lambda: any("heeft geen weekoverzicht" in str(p["body"]) for p in emulator.response_posts))
+    listed = CliRunner().invoke(main, ["--database", demo_db_url, "digest", "list"])
+    assert CHANNEL not in listed.output  # inactive subscriptions are only listed with --all
