@@ -79,6 +79,10 @@ BASE_CATALOG: Mapping[str, Mapping[str, str]] = {
         "nl": "Dit kanaal heeft geen weekoverzicht.",
         "en": "This channel has no weekly digest.",
     },
+    "digest.thanks_helper": {
+        "nl": "Bedankt! Je krijgt de vraag zo in een direct bericht.",
+        "en": "Thank you! You'll get the question in a direct message shortly.",
+    },
     "digest.preview": {"nl": "Voorbeeld van het weekoverzicht", "en": "Preview of the weekly digest"},
     "digest.usage": {
         "nl": "`/wieweet digest voorbeeld` toont het overzicht van deze week (alleen aan jou); "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, errors, events, routing, shortcuts, views
+from handlers import actions, commands, digests, errors, events, routing, shortcuts, views
 from handlers.context import Services
 
 
@@ -16,3 +16,4 @@ def register(app: App, services: Services) -> None:
     for kind in (commands, events, shortcuts, actions, views):
         kind.register(app, services)
     routing.register(app, services)
+    digests.register(app, services)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from slack_bolt import App
+
+from bot.errors import NotFoundError
 from bot.i18n import t
+from digests import ids as digest_ids
 from digests.preview import preview_digest
 from digests.subscriptions import unsubscribe
-from handlers.context import Turn
+from handlers.context import Services, Turn, listener
 
 DIGEST_WORDS = frozenset({"digest", "overzicht"})
 OFF_WORDS = frozenset({"uit", "off", "stop"})
@@ -34,3 +38,20 @@ def route_digest_command(turn: Turn, text: str) -> bool:
         return True
     turn.respond(text=t("digest.usage", turn.lang), response_type="ephemeral")
     return True
+
+
+def handle_can_help(turn: Turn) -> None:
+    """ "Ik kan helpen" on an open question in a digest: the clicker is asked it as a volunteer (by DM)."""
+    turn.ack()
+    actions = turn.body.get("actions") or [{}]
+    value = str(actions[0].get("value") or "")
+    if not value.isdigit() or turn.user_id is None:
+        raise NotFoundError("question", t("slack.expired", turn.lang))
+    turn.services.routing_service().volunteer(turn.session, question_id=int(value), slack_id=turn.user_id, now=turn.now)
+    turn.queued_messages()  # the question goes out by DM as soon as this transaction commits
+    if turn.respond is not None:
+        turn.respond(text=t("digest.thanks_helper", turn.lang), response_type="ephemeral", replace_original=False)
+
+
+def register(app: App, services: Services) -> None:
+    app.action(digest_ids.ACTION_CAN_HELP)(listener(services, "action", handle_can_help))

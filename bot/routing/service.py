@@ -78,6 +78,7 @@ CLOSED_BY_STAFF = "closed"
 _FORWARDED_BY = {"nl": "doorgestuurd door {name}", "en": "forwarded by {name}"}
 _FORWARDED_ANON = {"nl": "doorgestuurd door een collega", "en": "forwarded by a colleague"}
 _ASSIGNED = {"nl": "gevraagd door het kenniscentrum", "en": "asked by the knowledge centre"}
+_VOLUNTEERED = {"nl": "bood zelf hulp aan", "en": "volunteered to help"}
 
 
 def staff_actor(staff_slack_id: str) -> str:
@@ -487,18 +488,59 @@ class RoutingService:
         note: str = "",
     ) -> Routing:
         """Staff ask someone by hand (in the register or not). Returns the routing."""
+        question = self._lock_question(session, question_id)
+        extra = {"assigned_by_staff": True, "staff_note": _clean(note, MAX_NOTE) or None}
+        return self._ask_by_hand(
+            session,
+            question,
+            to_slack_id=to_slack_id,
+            actor=staff_actor(staff_slack_id),
+            note=note,
+            extra=extra,
+            reasons=_ASSIGNED,
+            volunteered=False,
+            now=now,
+        )
+
+    def volunteer(self, session: Session, *, question_id: int, slack_id: str, now: datetime) -> Routing:
+        """Someone offers to help with an open public question (the digest's "Ik kan helpen" button)."""
+        question = self._lock_question(session, question_id)
+        if question.visibility is not Visibility.PUBLIC or question.channel_is_private:
+            raise StaleActionError("question_closed")  # never offered, so a forged click changes nothing
+        return self._ask_by_hand(
+            session,
+            question,
+            to_slack_id=slack_id,
+            actor=slack_id,
+            note="",
+            extra={"volunteered": True},
+            reasons=_VOLUNTEERED,
+            volunteered=True,
+            now=now,
+        )
+
+    def _ask_by_hand(
+        self,
+        session: Session,
+        question: Question,
+        *,
+        to_slack_id: str,
+        actor: str,
+        note: str,
+        extra: dict[str, Any],
+        reasons: dict[str, str],
+        volunteered: bool,
+        now: datetime,
+    ) -> Routing:
         to_slack_id = (to_slack_id or "").strip()
         if not to_slack_id:
             raise RoutingInputError("invalid_slack_id")
-        question = self._lock_question(session, question_id)
         self._require_active(question)
         if question.asker_slack_id and to_slack_id == question.asker_slack_id:
             raise RoutingInputError("forward_to_asker")
-        actor = staff_actor(staff_slack_id)
         expert = repo.routable_expert_by_slack_id(session, slack_user_id=to_slack_id)
         existing = self._routing_for(question, to_slack_id, expert)
         lang = expert_language(session, expert, to_slack_id)
-        extra = {"assigned_by_staff": True, "staff_note": _clean(note, MAX_NOTE) or None}
         if existing is not None:
             if existing.status in ROUTING_OPEN:
                 raise RoutingInputError("already_asked")
@@ -527,12 +569,14 @@ class RoutingService:
                 expert=expert,
                 recipient_slack_id=to_slack_id,
                 score=0.0,
-                reasons=[_ASSIGNED[lang]],
+                reasons=[reasons[lang]],
                 language=lang,
                 actor=actor,
                 now=now,
                 extra=extra,
             )
+        if volunteered:
+            routing.volunteered = True
         if question.status in (Q.ESCALATED, Q.OPEN):
             event = transition(session, question, Q.ROUTED, actor=actor, now=now, note=f"assigned {to_slack_id}")
             session.flush()

@@ -9,9 +9,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from bot.cli import main
-from tests.e2e.conftest import CHANNEL, NL_USER
+from digests import ids as digest_ids
+from digests.model import SubscriptionView
+from digests.period import IsoWeek
+from digests.schedule import digest_window
+from storage.models import Question, QuestionStatus, Theme, Visibility
+from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
 from tests.e2e.harness import BotProcess
 from tests.emulator import SlackEmulator
 
@@ -78,3 +85,35 @@ def test_preview_and_unsubscribe_from_chat(bot: BotProcess, emulator: SlackEmula
     emulator.wait_for(lambda: any("heeft geen weekoverzicht" in str(p["body"]) for p in emulator.response_posts))
     listed = CliRunner().invoke(main, ["--database", demo_db_url, "digest", "list"])
     assert CHANNEL not in listed.output  # inactive subscriptions are only listed with --all
+
+
+def test_i_can_help_button_routes_the_question_to_the_clicker(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    period = str(IsoWeek.containing(datetime.now(UTC)))
+    window_start, _end = digest_window(SubscriptionView(channel_id=CHANNEL), period)
+    engine = create_engine(demo_db_url)
+    with Session(engine) as session:
+        question = Question(
+            text="Wie heeft ervaring met tijdelijke invulling van leegstaande kerken?",
+            asker_slack_id=EN_USER,
+            asker_name="Sam Carter",
+            visibility=Visibility.PUBLIC,
+            status=QuestionStatus.ESCALATED,
+            channel_id=CHANNEL,
+            thread_ts="1700000000.000100",
+            created_at=window_start + timedelta(hours=1),  # asked during the week this digest covers
+            themes=[session.get(Theme, "wonen")],
+        )
+        session.add(question)
+        session.commit()
+        question_id = question.id
+    engine.dispose()
+    emulator.send_command(NL_USER, CHANNEL, text="digest voorbeeld")
+    body = emulator.wait_for(lambda: [p["body"] for p in emulator.response_posts if "blocks" in p["body"]])[0]
+    assert "leegstaande kerken" in json.dumps(body, ensure_ascii=False)
+    emulator.click_button(NL_USER, digest_ids.ACTION_CAN_HELP, value=str(question_id), channel=CHANNEL, message=body)
+    dm = emulator.dm_channel_with(NL_USER)
+    request = emulator.wait_for_call("chat.postMessage", predicate=lambda c: c.params.get("channel") == dm, timeout=20)
+    assert "leegstaande kerken" in json.dumps(request.params, ensure_ascii=False)
+    emulator.wait_for(lambda: any("Bedankt" in str(p["body"]) for p in emulator.response_posts))

@@ -497,3 +497,27 @@ def test_public_question_from_a_private_channel_is_redacted_for_staff(world: Wor
     (posted,) = world.outbox(K.QUESTION_ANSWERED)
     assert posted.channel_id == "G0PRIVAT1"
     assert qid not in [h.doc.id for h in world.kb.search("leegstandsheffing", now=LATER).answers]
+
+
+def test_volunteer_is_asked_for_public_questions_only(world: World) -> None:
+    seed_housing(world)
+    public = world.ask()
+    svc = world.service
+    with world.db.session() as s:
+        routing = svc.volunteer(s, question_id=public, slack_id="UHELPER1", now=LATER)
+        rid = routing.id
+    q = _question(world, public)
+    helper = next(r for r in q.routings if r.id == rid)
+    assert helper.volunteered and helper.recipient_slack_id == "UHELPER1" and helper.reasons == ["bood zelf hulp aan"]
+    assert [m for m in world.outbox(K.EXPERT_REQUEST) if m.routing_id == rid]
+    with pytest.raises(RoutingInputError) as again, world.db.session() as s:
+        svc.volunteer(s, question_id=public, slack_id="UHELPER1", now=LATER)
+    assert again.value.code == "already_asked"
+    with pytest.raises(RoutingInputError) as own, world.db.session() as s:
+        svc.volunteer(s, question_id=public, slack_id=ASKER, now=LATER)
+    assert own.value.code == "forward_to_asker"
+    private = world.ask(visibility=Visibility.PRIVATE)
+    with pytest.raises(StaleActionError) as refused, world.db.session() as s:
+        svc.volunteer(s, question_id=private, slack_id="UHELPER2", now=LATER)
+    assert refused.value.code == "question_closed"
+    assert not [r for r in _question(world, private).routings if r.recipient_slack_id == "UHELPER2"]
