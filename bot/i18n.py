@@ -79,18 +79,39 @@ BASE_CATALOG: Mapping[str, Mapping[str, str]] = {
         "nl": "Dit kanaal heeft geen weekoverzicht.",
         "en": "This channel has no weekly digest.",
     },
+    "digest.day_mon": {"nl": "maandag", "en": "Monday"},
+    "digest.day_tue": {"nl": "dinsdag", "en": "Tuesday"},
+    "digest.day_wed": {"nl": "woensdag", "en": "Wednesday"},
+    "digest.day_thu": {"nl": "donderdag", "en": "Thursday"},
+    "digest.day_fri": {"nl": "vrijdag", "en": "Friday"},
+    "digest.day_sat": {"nl": "zaterdag", "en": "Saturday"},
+    "digest.day_sun": {"nl": "zondag", "en": "Sunday"},
+    "digest.modal_title": {"nl": "Weekoverzicht", "en": "Weekly digest"},
+    "digest.modal_submit": {"nl": "Inschrijven", "en": "Subscribe"},
+    "digest.modal_close": {"nl": "Annuleren", "en": "Cancel"},
+    "digest.field_themes": {"nl": "Thema's (leeg: alle thema's)", "en": "Themes (empty: all themes)"},
+    "digest.field_day": {"nl": "Dag", "en": "Day"},
+    "digest.field_time": {"nl": "Uur (Brussel)", "en": "Time (Brussels)"},
+    "digest.field_lang": {"nl": "Taal", "en": "Language"},
+    "digest.field_empty": {"nl": "Rustige weken", "en": "Quiet weeks"},
+    "digest.field_empty_option": {
+        "nl": "Ook posten als er die week niets nieuws is",
+        "en": "Also post when nothing new happened that week",
+    },
+    "digest.subscribed": {
+        "nl": "Dit kanaal krijgt het weekoverzicht elke {day} om {time} (Brussel).",
+        "en": "This channel gets the weekly digest every {day} at {time} (Brussels).",
+    },
     "digest.thanks_helper": {
         "nl": "Bedankt! Je krijgt de vraag zo in een direct bericht.",
         "en": "Thank you! You'll get the question in a direct message shortly.",
     },
     "digest.preview": {"nl": "Voorbeeld van het weekoverzicht", "en": "Preview of the weekly digest"},
     "digest.usage": {
-        "nl": "`/wieweet digest voorbeeld` toont het overzicht van deze week (alleen aan jou); "
-        "`/wieweet digest uit` stopt het weekoverzicht in dit kanaal. Een kanaal inschrijven doet het "
-        "kenniscentrum voorlopig met `wieweet digest subscribe`.",
-        "en": "`/wieweet digest voorbeeld` shows this week's digest (to you only); `/wieweet digest uit` stops "
-        "the weekly digest in this channel. For now the knowledge centre subscribes channels with "
-        "`wieweet digest subscribe`.",
+        "nl": "`/wieweet digest` schrijft dit kanaal in op het weekoverzicht; `/wieweet digest voorbeeld` toont "
+        "het overzicht van deze week (alleen aan jou); `/wieweet digest uit` stopt het.",
+        "en": "`/wieweet digest` subscribes this channel to the weekly digest; `/wieweet digest voorbeeld` shows "
+        "this week's digest (to you only); `/wieweet digest uit` stops it.",
     },
     # --- slack ---------------------------------------------------------------------------------------------
     "slack.share": {"nl": "Deel in het kanaal", "en": "Share in channel"},

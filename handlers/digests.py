@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+import json
+from typing import Any
 
-from bot.errors import NotFoundError
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import NotFoundError, WieweetError
 from bot.i18n import t
+from bot.matching.loader import load_themes
 from digests import ids as digest_ids
 from digests.preview import preview_digest
-from digests.subscriptions import unsubscribe
+from digests.subscriptions import get_subscription, parse_time, parse_weekday, subscribe, unsubscribe
+from handlers import ids
 from handlers.context import Services, Turn, listener
+from handlers.digest_blocks import DAYS, build_digest_modal
+from handlers.routing_blocks import ThemeChoice
 
 DIGEST_WORDS = frozenset({"digest", "overzicht"})
 OFF_WORDS = frozenset({"uit", "off", "stop"})
@@ -36,8 +44,93 @@ def route_digest_command(turn: Turn, text: str) -> bool:
                 text=t("digest.preview", turn.lang), blocks=blocks, response_type="ephemeral", replace_original=False
             )
         return True
+    if sub == "":
+        open_digest_modal(turn, channel)
+        return True
     turn.respond(text=t("digest.usage", turn.lang), response_type="ephemeral")
     return True
+
+
+def open_digest_modal(turn: Turn, channel: str) -> None:
+    """Open at once (the trigger expires in 3 s), pre-filled with the channel's current subscription."""
+    subscription = get_subscription(turn.session, channel_id=channel)
+    themes = [
+        ThemeChoice(key=d.key, label=d.label_en if turn.lang == "en" else d.label_nl) for d in load_themes(turn.session)
+    ]
+    current = subscription if subscription is not None and subscription.active else None
+    view = build_digest_modal(
+        turn.lang,
+        channel_id=channel,
+        themes=themes,
+        selected=current.themes if current else (),
+        weekday=current.weekday if current else 0,
+        hour=current.hour if current else 9,
+        minute=current.minute if current else 0,
+        language=current.language if current else turn.lang,
+        post_empty=current.post_empty if current else False,
+    )
+    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+
+
+def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
+    return dict((values.get(block) or {}).get(action) or {})
+
+
+def _is_private(turn: Turn, channel: str) -> bool:
+    if not channel.startswith("C"):
+        return True
+    try:
+        info = turn.client.conversations_info(channel=channel).get("channel") or {}
+    except SlackApiError:
+        return True  # unknown: treat as private (digests only ever show public content anyway)
+    return bool(info.get("is_private"))
+
+
+def handle_digest_submission(turn: Turn) -> None:
+    view = turn.body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    channel = str(json.loads(view.get("private_metadata") or "{}").get("channel_id") or "")
+    themes = [
+        o["value"]
+        for o in _value(values, ids.BLOCK_DIGEST_THEMES, ids.INPUT_DIGEST_THEMES).get("selected_options") or []
+    ]
+    day = (_value(values, ids.BLOCK_DIGEST_DAY, ids.INPUT_DIGEST_DAY).get("selected_option") or {}).get("value")
+    raw_time = str(_value(values, ids.BLOCK_DIGEST_TIME, ids.INPUT_DIGEST_TIME).get("selected_time") or "09:00")
+    language = (_value(values, ids.BLOCK_DIGEST_LANG, ids.INPUT_DIGEST_LANG).get("selected_option") or {}).get(
+        "value"
+    ) or "nl"
+    post_empty = bool(_value(values, ids.BLOCK_DIGEST_EMPTY, ids.INPUT_DIGEST_EMPTY).get("selected_options"))
+    try:
+        weekday = parse_weekday(str(day or "mon"))
+        hour, minute = parse_time(raw_time)
+    except WieweetError as exc:
+        turn.ack(response_action="errors", errors={ids.BLOCK_DIGEST_TIME: exc.message})
+        return
+    turn.ack()
+    subscribe(
+        turn.session,
+        channel_id=channel,
+        channel_is_private=_is_private(turn, channel),
+        themes=themes,
+        weekday=weekday,
+        hour=hour,
+        minute=minute,
+        language=str(language),
+        post_empty=post_empty,
+        created_by=turn.user_id,
+        now=turn.now,
+    )
+    if turn.user_id:
+        turn.client.chat_postEphemeral(
+            channel=channel,
+            user=turn.user_id,
+            text=t(
+                "digest.subscribed",
+                turn.lang,
+                day=t(f"digest.day_{DAYS[weekday]}", turn.lang),
+                time=f"{hour:02d}:{minute:02d}",
+            ),
+        )
 
 
 def handle_can_help(turn: Turn) -> None:
@@ -55,3 +148,4 @@ def handle_can_help(turn: Turn) -> None:
 
 def register(app: App, services: Services) -> None:
     app.action(digest_ids.ACTION_CAN_HELP)(listener(services, "action", handle_can_help))
+    app.view(ids.VIEW_DIGEST)(listener(services, "view", handle_digest_submission))

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
@@ -17,7 +17,8 @@ from digests import ids as digest_ids
 from digests.model import SubscriptionView
 from digests.period import IsoWeek
 from digests.schedule import digest_window
-from storage.models import Question, QuestionStatus, Theme, Visibility
+from handlers import ids
+from storage.models import DigestSubscription, Question, QuestionStatus, Theme, Visibility
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
 from tests.e2e.harness import BotProcess
 from tests.emulator import SlackEmulator
@@ -117,3 +118,50 @@ def test_i_can_help_button_routes_the_question_to_the_clicker(
     request = emulator.wait_for_call("chat.postMessage", predicate=lambda c: c.params.get("channel") == dm, timeout=20)
     assert "leegstaande kerken" in json.dumps(request.params, ensure_ascii=False)
     emulator.wait_for(lambda: any("Bedankt" in str(p["body"]) for p in emulator.response_posts))
+
+
+def test_subscribe_from_chat_with_the_modal(bot: BotProcess, emulator: SlackEmulator, demo_db_url: str) -> None:
+    emulator.send_command(NL_USER, CHANNEL, text="digest")
+    emulator.wait_for(lambda: emulator.views(NL_USER))
+    view = emulator.views(NL_USER)[-1]
+    assert view["callback_id"] == ids.VIEW_DIGEST
+    delivery = emulator.submit_view(
+        NL_USER,
+        view["id"],
+        values={
+            ids.BLOCK_DIGEST_THEMES: {
+                ids.INPUT_DIGEST_THEMES: {
+                    "type": "multi_static_select",
+                    "selected_options": [{"value": "wonen"}, {"value": "europa"}],
+                }
+            },
+            ids.BLOCK_DIGEST_DAY: {
+                ids.INPUT_DIGEST_DAY: {"type": "static_select", "selected_option": {"value": "fri"}}
+            },
+            ids.BLOCK_DIGEST_TIME: {ids.INPUT_DIGEST_TIME: {"type": "timepicker", "selected_time": "16:30"}},
+            ids.BLOCK_DIGEST_LANG: {
+                ids.INPUT_DIGEST_LANG: {"type": "radio_buttons", "selected_option": {"value": "en"}}
+            },
+            ids.BLOCK_DIGEST_EMPTY: {
+                ids.INPUT_DIGEST_EMPTY: {"type": "checkboxes", "selected_options": [{"value": "yes"}]}
+            },
+        },
+    )
+    assert delivery.acked
+    emulator.wait_for(lambda: any("vrijdag om 16:30" in str(e.get("text")) for e in emulator.ephemerals(user=NL_USER)))
+    engine = create_engine(demo_db_url)
+    with Session(engine) as session:
+        subscription = session.scalars(select(DigestSubscription)).one()
+        assert (subscription.channel_id, sorted(subscription.themes), subscription.weekday) == (
+            CHANNEL,
+            ["europa", "wonen"],
+            4,
+        )
+        assert (subscription.hour, subscription.minute, subscription.language, subscription.post_empty) == (
+            16,
+            30,
+            "en",
+            True,
+        )
+        assert subscription.channel_is_private is False and subscription.created_by == NL_USER
+    engine.dispose()

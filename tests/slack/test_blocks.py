@@ -10,6 +10,8 @@ from bot.mrkdwn import escape, escape_truncate, link, truncate, user_mention
 from bot.presenter import AnswerItem, AnswerView, ExpertItem, PracticeItem
 from handlers import ids
 from handlers.blocks import MAX_BLOCKS, answer_fallback_text, build_answer_blocks, build_help_blocks, build_more_blocks
+from handlers.digest_blocks import build_digest_modal
+from handlers.routing_blocks import ThemeChoice
 
 HOSTILE = "<!channel> <!here> <@U0BOSS> <https://evil.example|bank> & co"
 
@@ -163,3 +165,25 @@ def test_english_labels() -> None:
 def test_help_in_both_languages() -> None:
     assert "/wieweet" in all_text(build_help_blocks("nl")) and "vraag" in all_text(build_help_blocks("nl"))
     assert "question" in all_text(build_help_blocks("en"))
+
+
+def test_digest_modal_is_valid_and_prefilled() -> None:
+    themes = [ThemeChoice(key="wonen", label="Wonen en woonbeleid"), ThemeChoice(key="europa", label="Europa")]
+    view = build_digest_modal(
+        "en",
+        channel_id="C1",
+        themes=themes,
+        selected=["europa"],
+        weekday=4,
+        hour=16,
+        minute=30,
+        language="en",
+        post_empty=True,
+    )
+    view.validate_json()
+    data = view.to_dict()
+    assert data["callback_id"] == ids.VIEW_DIGEST and json.loads(data["private_metadata"]) == {"channel_id": "C1"}
+    text = json.dumps(data)
+    assert '"initial_time": "16:30"' in text and "Friday" in text and "Weekly digest" in text
+    theme_block = next(b for b in data["blocks"] if b["block_id"] == ids.BLOCK_DIGEST_THEMES)
+    assert [o["value"] for o in theme_block["element"]["initial_options"]] == ["europa"]
