@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from bot.config import normalise_database_url
 from bot.demo import load_demo
 from storage.db import Database
+from tests.conftest import _no_postgres as no_postgres
 from tests.e2e.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotProcess
 from tests.emulator import SlackEmulator
 
@@ -57,3 +61,21 @@ def bot(
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def postgres_demo_url() -> str:
+    url = os.environ.get("WIEWEET_TEST_POSTGRES_URL")
+    if not url:
+        no_postgres("WIEWEET_TEST_POSTGRES_URL is not set")  # a failure in CI, a skip on a laptop
+        raise AssertionError("unreachable")
+    engine = create_engine(normalise_database_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    database = Database(normalise_database_url(url))
+    with database.session() as session:
+        load_demo(session, now=datetime.now(UTC))
+    database.dispose()
+    return url

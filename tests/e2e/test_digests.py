@@ -13,12 +13,13 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from bot.config import normalise_database_url
 from digests import ids as digest_ids
 from digests.model import SubscriptionView
 from digests.period import IsoWeek
 from digests.schedule import digest_window
 from handlers import ids
-from storage.models import DigestSubscription, Question, QuestionStatus, Theme, Visibility
+from storage.models import DigestRun, DigestRunStatus, DigestSubscription, Question, QuestionStatus, Theme, Visibility
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
 from tests.e2e.harness import BotProcess
 from tests.emulator import SlackEmulator
@@ -164,4 +165,29 @@ def test_subscribe_from_chat_with_the_modal(bot: BotProcess, emulator: SlackEmul
             True,
         )
         assert subscription.channel_is_private is False and subscription.created_by == NL_USER
+    engine.dispose()
+
+
+def test_two_processes_on_one_postgres_post_the_digest_once(
+    emulator: SlackEmulator, postgres_demo_url: str, tmp_path: Path
+) -> None:
+    url = normalise_database_url(postgres_demo_url)
+    result = CliRunner().invoke(main, ["--database", url, "digest", "subscribe", "--channel", CHANNEL])
+    assert result.exit_code == 0, result.output
+    clock = tmp_path / "now.txt"
+    clock.write_text(next_monday_ten().isoformat(), encoding="utf-8")
+    first = start(emulator, url, clock, tmp_path / "a.log")
+    second = start(emulator, url, clock, tmp_path / "b.log")
+    try:
+        emulator.wait_for_call("chat.postMessage", predicate=lambda c: c.params.get("channel") == CHANNEL, timeout=30)
+        emulator.wait_for(lambda: "digest SendResult" in first.log() + second.log(), timeout=30)
+        time.sleep(2.0)  # several more job passes in both processes: nothing may be posted again
+    finally:
+        first.stop()
+        second.stop()
+    posted = [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == CHANNEL]
+    engine = create_engine(url)
+    with Session(engine) as session:
+        run = session.scalars(select(DigestRun)).one()
+        assert run.status is DigestRunStatus.SENT and len(run.parts_sent) == run.parts_total == len(posted)
     engine.dispose()

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from bot.config import normalise_database_url
-from bot.demo import load_demo
 from handlers import ids
-from storage.db import Database
-from tests.conftest import _no_postgres as no_postgres
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess
 from tests.emulator import SlackEmulator
@@ -290,24 +283,6 @@ def test_reminder_after_two_business_days_survives_a_restart(
         assert len({c.params["channel"] for c in reminders(emulator)}) == 2
     finally:
         second.stop()
-
-
-@pytest.fixture
-def postgres_demo_url() -> str:
-    url = os.environ.get("WIEWEET_TEST_POSTGRES_URL")
-    if not url:
-        no_postgres("WIEWEET_TEST_POSTGRES_URL is not set")  # a failure in CI, a skip on a laptop
-        raise AssertionError("unreachable")
-    engine = create_engine(normalise_database_url(url))
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    database = Database(normalise_database_url(url))
-    with database.session() as session:
-        load_demo(session, now=datetime.now(UTC))
-    database.dispose()
-    return url
 
 
 def test_two_processes_on_one_postgres_do_not_double_dm(
