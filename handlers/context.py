@@ -133,6 +133,41 @@ class LocaleCache:
             return locale, str(user.get("real_name") or "")
 
 
+class StaffDirectory:
+    """Who is knowledge-centre staff: the configured user ids plus the members of the staff user group.
+
+    The user group's members are fetched with ``usergroups.users.list`` and cached for a few minutes.
+    """
+
+    TTL = timedelta(minutes=5)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._members: frozenset[str] = frozenset()
+        self._fetched_at: datetime | None = None
+
+    def is_staff(self, *, settings: Settings, client: WebClient, user_id: str | None, now: datetime) -> bool:
+        if not user_id:
+            return False
+        if user_id in settings.staff_user_ids:
+            return True
+        if not settings.staff_usergroup_id:
+            return False
+        with self._lock:
+            fresh = self._fetched_at is not None and now - self._fetched_at < self.TTL
+            members = self._members
+        if not fresh:
+            try:
+                users = client.usergroups_users_list(usergroup=settings.staff_usergroup_id).get("users") or []
+            except SlackApiError as exc:  # refuse rather than fail open; the log says why
+                log.warning("usergroups.users.list failed: %s", exc.response.get("error"))
+                return False
+            members = frozenset(str(u) for u in users)
+            with self._lock:
+                self._members, self._fetched_at = members, now
+        return user_id in members
+
+
 @dataclass(frozen=True)
 class Services:
     """Everything listeners and jobs need, built once at start-up and passed in (never read from globals)."""
@@ -144,6 +179,7 @@ class Services:
     locales: LocaleCache = field(default_factory=LocaleCache)
     routing: RoutingService | None = None
     jobs: Kicker = field(default_factory=Kicker)
+    staff: StaffDirectory = field(default_factory=StaffDirectory)
 
     def routing_service(self) -> RoutingService:
         if self.routing is None:

@@ -80,7 +80,8 @@ def _tell(turn: Turn, text: str) -> None:
 
 def _require_staff(turn: Turn) -> str:
     user = _actor(turn)
-    if not user or user not in turn.services.settings.staff_user_ids:
+    services = turn.services
+    if not services.staff.is_staff(settings=services.settings, client=turn.client, user_id=user, now=turn.now):
         raise StaffOnlyError("not_staff", "only staff may do this")
     return user
 
