@@ -180,6 +180,13 @@ ROUTING_CATALOG: Mapping[str, Mapping[str, str]] = {
     "routing.btn_forward": {"nl": "Stuur door naar…", "en": "Forward to…"},
     "routing.btn_answer": {"nl": "Beantwoorden", "en": "Answer"},
     "routing.btn_resolve": {"nl": "Opgelost", "en": "Resolved"},
+    "routing.btn_add_info": {"nl": "Informatie toevoegen", "en": "Add information"},
+    "routing.add_info_title": {"nl": "Informatie toevoegen", "en": "Add information"},
+    "routing.field_add_info": {"nl": "Wat wil je toevoegen?", "en": "What would you like to add?"},
+    "routing.info_added": {
+        "nl": "Toegevoegd: wie je vraag nu behandelt, krijgt de extra informatie.",
+        "en": "Added: whoever is handling your question now gets the extra information.",
+    },
     "routing.btn_cancel": {"nl": "Annuleren", "en": "Cancel"},
     "routing.btn_assign": {"nl": "Vraag toewijzen aan…", "en": "Assign to…"},
     "routing.btn_close": {"nl": "Afsluiten", "en": "Close"},

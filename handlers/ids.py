@@ -53,6 +53,10 @@ INPUT_ANSWER_TEXT: Final = "answer_text_input"
 # the asker's own questions (values: question id)
 ACTION_CANCEL_QUESTION: Final = "question_cancel"
 ACTION_RESOLVE_QUESTION: Final = "question_resolve"
+ACTION_ADD_INFO: Final = "question_add_info"
+VIEW_ADD_INFO: Final = "question_add_info_view"
+BLOCK_ADD_INFO: Final = "question_add_info_block"
+INPUT_ADD_INFO: Final = "question_add_info_input"
 ACTION_RATE_PREFIX: Final = "question_rate_"  # + 1..5; value: question id
 ACTION_RATE_PATTERN: Final = r"^question_rate_[1-5]$"
 

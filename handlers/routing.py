@@ -17,7 +17,7 @@ from bot.errors import WieweetError
 from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
-from bot.routing import RoutingInputError, RoutingService
+from bot.routing import RoutingInputError, RoutingService, StaleActionError
 from bot.routing import payloads as routing_payloads
 from handlers import ids
 from handlers.blocks import build_message_blocks
@@ -28,6 +28,7 @@ from handlers.routing_blocks import (
     STATE_SNOOZED,
     MyQuestion,
     ThemeChoice,
+    build_add_info_modal,
     build_answer_modal,
     build_ask_modal,
     build_decline_modal,
@@ -232,6 +233,32 @@ def handle_cancel(turn: Turn) -> None:
     )
     turn.queued_messages()
     _tell(turn, t("routing.cancelled", turn.lang))
+
+
+def handle_add_info_button(turn: Turn) -> None:
+    turn.ack()
+    question_id = _int_value(_action(turn).get("value"))
+    question = turn.session.get(Question, question_id)
+    if question is None or question.asker_slack_id != _actor(turn):
+        raise StaleActionError("not_asker")
+    view = build_add_info_modal(turn.lang, question_id=question_id, question=question.text)
+    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+
+
+def handle_add_info_submission(turn: Turn) -> None:
+    view = turn.body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    text = str(_state_value(values, ids.BLOCK_ADD_INFO, ids.INPUT_ADD_INFO).get("value") or "").strip()
+    if not text:
+        turn.ack(response_action="errors", errors={ids.BLOCK_ADD_INFO: t("error.empty_information", turn.lang)})
+        return
+    turn.ack()
+    question_id = int(json.loads(view.get("private_metadata") or "{}").get("question_id") or 0)
+    _routing(turn).add_information(
+        turn.session, question_id=question_id, actor_slack_id=_actor(turn), text=text, now=turn.now
+    )
+    turn.queued_messages()
+    _tell(turn, t("routing.info_added", turn.lang))
 
 
 def handle_resolve(turn: Turn) -> None:
@@ -474,6 +501,8 @@ def register(app: App, services: Services) -> None:
     app.view(ids.VIEW_ASK)(listener(services, "view", handle_ask_submission))
     app.action(ids.ACTION_CANCEL_QUESTION)(listener(services, "action", handle_cancel))
     app.action(ids.ACTION_RESOLVE_QUESTION)(listener(services, "action", handle_resolve))
+    app.action(ids.ACTION_ADD_INFO)(listener(services, "action", handle_add_info_button))
+    app.view(ids.VIEW_ADD_INFO)(listener(services, "view", handle_add_info_submission))
     app.action(re.compile(ids.ACTION_RATE_PATTERN))(listener(services, "action", handle_rate))
     app.action(ids.ACTION_CLAIM)(listener(services, "action", handle_claim))
     app.action(ids.ACTION_SNOOZE)(listener(services, "action", handle_snooze))

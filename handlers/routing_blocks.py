@@ -334,6 +334,7 @@ def build_my_questions(questions: Sequence[MyQuestion], lang: str) -> list[Block
         value = str(q.id)
         buttons: list[ButtonElement] = []
         if q.status in ACTIVE:
+            buttons.append(_button(t("routing.btn_add_info", lang), ids.ACTION_ADD_INFO, value))
             buttons.append(_button(t("routing.btn_cancel", lang), ids.ACTION_CANCEL_QUESTION, value, style="danger"))
         if q.status in ACTIVE or q.status is QuestionStatus.ANSWERED:
             buttons.append(_button(t("routing.btn_resolve", lang), ids.ACTION_RESOLVE_QUESTION, value))
@@ -504,6 +505,26 @@ def build_decline_modal(lang: str, *, routing_id: int, metadata: Mapping[str, An
         lang,
         blocks,
         json.dumps(data),
+    )
+
+
+def build_add_info_modal(lang: str, *, question_id: int, question: str) -> View:
+    """The asker adds information to an open question; everyone still asked gets it."""
+    blocks: list[Block] = [
+        _section(f"*{t('routing.question', lang)}*\n{_quote(question, 2500)}"),
+        InputBlock(
+            block_id=ids.BLOCK_ADD_INFO,
+            label=_plain(t("routing.field_add_info", lang), 2000),
+            element=PlainTextInputElement(action_id=ids.INPUT_ADD_INFO, multiline=True, max_length=3000),
+        ),
+    ]
+    return _modal(
+        ids.VIEW_ADD_INFO,
+        t("routing.add_info_title", lang),
+        t("routing.btn_add_info", lang),
+        lang,
+        blocks,
+        json.dumps({"question_id": question_id}),
     )
 
 

@@ -348,3 +348,39 @@ def test_entry_points_my_questions_rating_and_away(routing_bot: BotProcess, emul
     emulator.wait_for(lambda: "Mijn vragen" in flat([p["body"] for p in emulator.response_posts]))
     emulator.send_command("U0DEMO001", CHANNEL, text="afwezig tot 2026-12-15")
     emulator.wait_for(lambda: "2026-12-15" in flat([p["body"] for p in emulator.response_posts]))
+
+
+def test_asker_adds_information_and_the_experts_get_it(routing_bot: BotProcess, emulator: SlackEmulator) -> None:
+    ask(emulator, NL_USER, QUESTION)
+    requests = emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2 and expert_dms(emulator))
+    experts_dm_channels = {str(c.params["channel"]) for c in requests}
+    emulator.send_command(NL_USER, CHANNEL, text="mijn vragen")
+    body = emulator.wait_for(
+        lambda: [p["body"] for p in emulator.response_posts if ids.ACTION_ADD_INFO in flat(p["body"])]
+    )[0]
+    value = next(
+        e["value"]
+        for b in body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.ACTION_ADD_INFO
+    )
+    emulator.click_button(NL_USER, ids.ACTION_ADD_INFO, value=value, channel=CHANNEL, message=body)
+    emulator.wait_for(lambda: any(v.get("callback_id") == ids.VIEW_ADD_INFO for v in emulator.views(NL_USER)))
+    view = next(v for v in emulator.views(NL_USER) if v.get("callback_id") == ids.VIEW_ADD_INFO)
+    refused = emulator.submit_view(NL_USER, view["id"], {ids.BLOCK_ADD_INFO: "   "})
+    assert refused.response_action == "errors"  # empty: shown on the field, nothing sent
+    view = next(v for v in emulator.views(NL_USER) if v.get("callback_id") == ids.VIEW_ADD_INFO)
+    emulator.submit_view(NL_USER, view["id"], {ids.BLOCK_ADD_INFO: "Het gaat om panden in de kernwinkelgebieden."})
+    updates = emulator.wait_for(
+        lambda: (
+            [
+                c
+                for c in emulator.calls_to("chat.postMessage")
+                if str(c.params.get("channel")) in experts_dm_channels and "kernwinkelgebieden" in flat(c.params)
+            ]
+            if len([c for c in emulator.calls_to("chat.postMessage") if "kernwinkelgebieden" in flat(c.params)]) >= 2
+            else None
+        )
+    )
+    assert {str(c.params["channel"]) for c in updates} == experts_dm_channels
