@@ -17,7 +17,7 @@ from bot.errors import WieweetError
 from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
-from bot.routing import RoutingInputError, RoutingService, StaleActionError
+from bot.routing import RoutingInputError, RoutingService
 from bot.routing import payloads as routing_payloads
 from handlers import ids
 from handlers.blocks import build_message_blocks
@@ -238,9 +238,7 @@ def handle_cancel(turn: Turn) -> None:
 def handle_add_info_button(turn: Turn) -> None:
     turn.ack()
     question_id = _int_value(_action(turn).get("value"))
-    question = turn.session.get(Question, question_id)
-    if question is None or question.asker_slack_id != _actor(turn):
-        raise StaleActionError("not_asker")
+    question = _routing(turn).get_own_question(turn.session, question_id=question_id, asker_slack_id=_actor(turn))
     view = build_add_info_modal(turn.lang, question_id=question_id, question=question.text)
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
 

@@ -606,6 +606,15 @@ class RoutingService:
 
     # ========================================================================================= listing
 
+    def get_own_question(self, session: Session, *, question_id: int, asker_slack_id: str) -> Question:
+        """The asker's own question, still open (e.g. to add information); refused for anyone else."""
+        question = session.get(Question, question_id)
+        if question is None:
+            raise NotFoundError("not_found", f"question {question_id} not found")
+        self._require_asker(question, asker_slack_id)
+        self._require_active(question)
+        return question
+
     def list_my_questions(self, session: Session, *, asker_slack_id: str, limit: int = 50) -> list[Question]:
         return repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=limit)
 
