@@ -344,7 +344,12 @@ def _merge_routing_errors() -> dict[str, Mapping[str, str]]:
 CATALOG: Mapping[str, Mapping[str, str]] = _merge_routing_errors()
 
 
-def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: object) -> str:
-    entry = CATALOG[key]
+def render(catalog: Mapping[str, Mapping[str, str]], key: str, lang: str, values: Mapping[str, object]) -> str:
+    """``key`` from ``catalog`` in ``lang`` (falling back to Dutch), with ``str.format`` placeholders filled in."""
+    entry = catalog[key]
     text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
     return text.format(**values) if values else text
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: object) -> str:
+    return render(CATALOG, key, lang, values)

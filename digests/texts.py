@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.i18n import DEFAULT_LANGUAGE
+from bot.i18n import DEFAULT_LANGUAGE, render
 
 CATALOG: Mapping[str, Mapping[str, str]] = {
     "digest.title": {"nl": "Weekoverzicht wieweet · {range}", "en": "wieweet weekly digest · {range}"},
@@ -88,9 +88,7 @@ MONTHS: Mapping[str, tuple[str, ...]] = {
 
 
 def tr(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: object) -> str:
-    entry = CATALOG[key]
-    text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
-    return text.format(**values) if values else text
+    return render(CATALOG, key, lang, values)
 
 
 def weekday_name(weekday: int, lang: str) -> str:
