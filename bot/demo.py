@@ -42,7 +42,7 @@ def load_demo(session: Session, *, now: datetime) -> DemoSummary:
     """Load (or refresh) the demo register. Idempotent: running it twice changes nothing the second time."""
     ensure_default_themes(session, now=now)
     experts = register_service.import_experts(
-        session, path=demo_file("experts.csv"), dry_run=False, actor="demo", now=now
+        session, path=demo_file("experts.csv"), dry_run=False, actor="demo", now=now, source="demo"
     )
     practices = register_service.import_practices(
         session, path=demo_file("practices.csv"), dry_run=False, actor="demo", now=now
