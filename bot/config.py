@@ -34,6 +34,10 @@ class Settings:
     # TEST ONLY (WIEWEET_FAKE_NOW_FILE): a file holding an ISO datetime that the bot's clock returns instead of the
     # real time, so end-to-end tests can move time forward by rewriting the file. Never set it in production.
     fake_now_file: str | None = None
+    # self-service (issue 7)
+    require_consent: bool = True  # WIEWEET_REQUIRE_CONSENT: only experts who confirmed their listing are routed
+    expert_approval: bool = False  # WIEWEET_EXPERT_APPROVAL: profiles made in Slack wait for staff approval
+    reconfirm_days: int = 182  # WIEWEET_RECONFIRM_DAYS: ask experts to re-confirm their profile this often
 
     @property
     def is_sqlite(self) -> bool:
@@ -58,6 +62,29 @@ def _positive_float(value: str | None, default: float, name: str) -> float:
     return number
 
 
+def _flag(value: str | None, default: bool, name: str) -> bool:
+    if value is None or not value.strip():
+        return default
+    text = value.strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError("bad_flag", f"{name} must be true or false, not {value!r}")
+
+
+def _positive_int(value: str | None, default: int, name: str) -> int:
+    if not value or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError("bad_number", f"{name} must be a whole number of days, not {value!r}") from None
+    if number <= 0:
+        raise ConfigError("bad_number", f"{name} must be at least 1 day")
+    return number
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, object] | None = None
 ) -> Settings:
@@ -78,6 +105,9 @@ def load_settings(
         "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
         "job_interval_seconds": _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"),
         "fake_now_file": env.get("WIEWEET_FAKE_NOW_FILE") or None,
+        "require_consent": _flag(env.get("WIEWEET_REQUIRE_CONSENT"), True, "WIEWEET_REQUIRE_CONSENT"),
+        "expert_approval": _flag(env.get("WIEWEET_EXPERT_APPROVAL"), False, "WIEWEET_EXPERT_APPROVAL"),
+        "reconfirm_days": _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"),
     }
     values.update(overrides or {})
     if values["default_language"] not in {"nl", "en"}:

@@ -320,7 +320,22 @@ ROUTING_CATALOG: Mapping[str, Mapping[str, str]] = {
         "en": "Only knowledge centre staff can do this.",
     },
     "error.empty_question": {"nl": "Je vraag is leeg.", "en": "Your question is empty."},
+    "error.not_authorized": {
+        "nl": "Dat mag je niet doen: je kan enkel je eigen gegevens beheren.",
+        "en": "You are not allowed to do that: you can only manage your own data.",
+    },
 }
+
+# --- self-service (issue 7): one section per feature, merged into CATALOG below ------------------------------------
+
+# the expert profile, App Home, consent and re-confirmation, staff management of experts
+PROFILE_CATALOG: Mapping[str, Mapping[str, str]] = {}
+
+# practice submissions from chat and their moderation by staff
+PRACTICE_CATALOG: Mapping[str, Mapping[str, str]] = {}
+
+# privacy rights: "mijn gegevens" (data export) and "vergeet mij" (erasure)
+PRIVACY_CATALOG: Mapping[str, Mapping[str, str]] = {}
 
 
 def normalise_language(value: str | None) -> str:
@@ -337,6 +352,8 @@ def _merge_routing_errors() -> dict[str, Mapping[str, str]]:
 
     merged: dict[str, Mapping[str, str]] = {f"error.{code}": texts for code, texts in ERROR_MESSAGES.items()}
     merged.update(ROUTING_CATALOG)
+    for section in (PROFILE_CATALOG, PRACTICE_CATALOG, PRIVACY_CATALOG):
+        merged.update(section)
     merged.update(BASE_CATALOG)
     return merged
 

@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot.actors import Actor
 from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE, normalise_language
 from bot.knowledge import KnowledgeBase
@@ -202,6 +203,7 @@ class Turn:
     correlation_id: str
     now: datetime
     _lang: str | None = None
+    _actor: Actor | None = None
 
     def queued_messages(self) -> None:
         """This request wrote outbox messages: send them as soon as its transaction has committed."""
@@ -214,6 +216,16 @@ class Turn:
     @property
     def channel_id(self) -> str | None:
         return self.context.channel_id
+
+    @property
+    def actor(self) -> Actor:
+        """Who this request comes from, for the services' authorization checks (staff looked up once)."""
+        if self._actor is None:
+            user = self.user_id or ""
+            services = self.services
+            staff = services.staff.is_staff(settings=services.settings, client=self.client, user_id=user, now=self.now)
+            self._actor = Actor.slack(user, is_staff=staff)
+        return self._actor
 
     @property
     def lang(self) -> str:

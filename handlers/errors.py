@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.actors import NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import CATALOG, t
 from handlers.blocks import build_message_blocks
@@ -61,7 +62,12 @@ def handle_error(
     lang = str(
         context.get("wieweet_lang") or services.locales.cached(context.user_id) or services.settings.default_language
     )
-    if isinstance(error, WieweetError):
+    if isinstance(error, NotAuthorized):
+        # A refused action: a forged payload or a button someone should not have had. Always worth a look.
+        log.warning(
+            "refused ref=%s user=%s action=%s type=%s", ref, context.user_id, error.action, body.get("type") or "?"
+        )
+    elif isinstance(error, WieweetError):
         log.info("domain error ref=%s code=%s user=%s: %s", ref, error.code, context.user_id, error.message)
     else:
         log.error("unhandled error ref=%s user=%s channel=%s", ref, context.user_id, context.channel_id, exc_info=error)

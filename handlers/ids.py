@@ -80,3 +80,11 @@ BLOCK_DIGEST_LANG: Final = "digest_lang"
 INPUT_DIGEST_LANG: Final = "digest_lang_input"
 BLOCK_DIGEST_EMPTY: Final = "digest_empty"
 INPUT_DIGEST_EMPTY: Final = "digest_empty_input"
+
+# --- self-service (issue 7): one section per feature --------------------------------------------------------------
+
+# expert profile, App Home, consent, staff management of experts
+
+# practice submissions and moderation
+
+# privacy: data export and erasure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -11,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from handlers.context import Services
-from handlers.routing_blocks import render_outbox
+from handlers.routing_blocks import Payload, Rendered, render_outbox
 from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
@@ -45,6 +46,21 @@ class BatchResult:
 
 class NoTargetError(Exception):
     """A message with nowhere to go (e.g. triage without WIEWEET_TRIAGE_CHANNEL)."""
+
+
+Renderer = Callable[[Payload, str], Rendered]
+
+# Outbox kinds rendered outside routing (self-service); routing's own kinds go through ``render_outbox``.
+RENDERERS: dict[OutboxKind, Renderer] = {}
+
+# Messages for staff: posted in the configured triage channel when the message names no channel itself.
+STAFF_KINDS = frozenset({OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW})
+
+
+def render_message(kind: OutboxKind, payload: Payload, lang: str) -> Rendered:
+    """What an outbox message of any kind looks like in ``lang``."""
+    renderer = RENDERERS.get(kind)
+    return renderer(payload, lang) if renderer is not None else render_outbox(kind, payload, lang)
 
 
 class OutboxSender:
@@ -82,7 +98,7 @@ class OutboxSender:
         if message.recipient_slack_id:
             opened = self.client.conversations_open(users=message.recipient_slack_id)
             return str((opened.get("channel") or {})["id"])
-        if message.kind is OutboxKind.TRIAGE and self.services.settings.triage_channel_id:
+        if message.kind in STAFF_KINDS and self.services.settings.triage_channel_id:
             return self.services.settings.triage_channel_id
         raise NoTargetError(f"outbox {message.id} ({message.kind.value}) has no recipient or channel")
 
@@ -90,7 +106,7 @@ class OutboxSender:
         """Send one claimed message; True when sent. Failures are recorded (retried later, or given up)."""
         permanent = False
         try:
-            rendered = render_outbox(message.kind, message.payload, self._language(message))
+            rendered = render_message(message.kind, message.payload, self._language(message))
             channel = self._channel(message)
             response = self.client.chat_postMessage(
                 channel=channel,

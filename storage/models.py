@@ -160,6 +160,11 @@ class OutboxKind(enum.StrEnum):
     QUESTION_ANSWERED = "question_answered"  # in the question's (public) channel thread
     ASKER_UPDATE = "asker_update"  # DM to the asker: routed, claimed, escalated, closed, ...
     TRIAGE = "triage"  # to staff (triage channel): an escalated question
+    # self-service (added in revision 0002)
+    CONSENT_REQUEST = "consent_request"  # DM: confirm (or re-confirm) your listing in the expert register
+    PRACTICE_REVIEW = "practice_review"  # to staff (triage channel): a practice submitted from chat
+    PROFILE_REVIEW = "profile_review"  # to staff (triage channel): a new expert profile awaiting approval
+    SUBMISSION_OUTCOME = "submission_outcome"  # DM to a submitter: approved, rejected (with the reason), ...
 
 
 class DigestRunStatus(enum.StrEnum):
@@ -230,6 +235,7 @@ class Expert(Base):
     consent: Mapped[Consent] = mapped_column(_enum(Consent, "consent"), default=Consent.PENDING)
     consent_changed_at: Mapped[datetime | None]
     last_confirmed_at: Mapped[datetime | None]
+    consent_requested_at: Mapped[datetime | None]  # the last confirm-your-listing DM (revision 0002)
     max_open_questions: Mapped[int] = mapped_column(default=3)
     status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus, "expert_status"), default=RecordStatus.PUBLISHED)
     source: Mapped[str] = mapped_column(String(20), default="import")  # import | slack | demo
@@ -259,9 +265,7 @@ class Practice(Base):
     contact_expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id", ondelete="SET NULL"))
     url: Mapped[str] = mapped_column(String(2000), default="")
     year: Mapped[int | None]
-    status: Mapped[RecordStatus] = mapped_column(
-        _enum(RecordStatus, "practice_status"), default=RecordStatus.PUBLISHED
-    )
+    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus, "practice_status"), default=RecordStatus.PUBLISHED)
     submitted_by: Mapped[str | None] = mapped_column(String(32))  # Slack user id of a chat submission
     moderation_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

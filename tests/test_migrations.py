@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database, alembic_config, current_revision, downgrade, head_revision, upgrade
 from storage.models import Base
@@ -67,3 +69,35 @@ def test_second_open_does_not_migrate_again(database: Database) -> None:
     with again.engine.connect() as conn:
         assert current_revision(conn) == head_revision()
     again.dispose()
+
+
+def _insert_outbox(database: Database, kind: str, key: str) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO outbox_messages (kind, payload, dedupe_key, created_at, next_attempt_at, attempts, "
+                "last_error) VALUES (:kind, '{}', :key, '2026-01-05 09:00:00', '2026-01-05 09:00:00', 0, '')"
+            ),
+            {"kind": kind, "key": key},
+        )
+
+
+def test_0002_keeps_data_and_allows_the_self_service_message_kinds(database: Database) -> None:
+    downgrade(database.engine, "0001")
+    _insert_outbox(database, "triage", "kept")
+    with pytest.raises(IntegrityError):
+        _insert_outbox(database, "consent_request", "too-early")
+    upgrade(database.engine)
+    assert_schema_matches_models(database)
+    _insert_outbox(database, "consent_request", "new-kind")
+    with pytest.raises(IntegrityError):
+        _insert_outbox(database, "no_such_kind", "refused")
+    with database.engine.connect() as conn:
+        keys = set(conn.execute(text("SELECT dedupe_key FROM outbox_messages")).scalars())
+    assert keys == {"kept", "new-kind"}
+    # and back: messages of kinds 0001 does not know are dropped, the others stay
+    downgrade(database.engine, "0001")
+    with database.engine.connect() as conn:
+        keys = set(conn.execute(text("SELECT dedupe_key FROM outbox_messages")).scalars())
+    assert keys == {"kept"}
+    upgrade(database.engine)

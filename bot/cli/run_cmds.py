@@ -34,7 +34,9 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
     check_tokens(settings, http=http_mode)
     knowledge = KnowledgeBase(cli.db, timezone=settings.timezone)
     knowledge.load()
-    policy = RoutingPolicy(triage_channel_id=settings.triage_channel_id)
+    policy = RoutingPolicy(
+        triage_channel_id=settings.triage_channel_id, require_confirmed_consent=settings.require_consent
+    )
     routing = RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
     services = Services(
         settings=settings,
