@@ -19,10 +19,11 @@ SYSTEM_LABEL = "system"
 class NotAuthorized(WieweetError):
     """The actor may not do this. ``action`` names what was refused (for the log, not for the user)."""
 
-    code = "not_authorized"
+    code = "not_authorized"  # "not_staff" when the action is for knowledge-centre staff only
 
-    def __init__(self, action: str, message: str | None = None) -> None:
-        super().__init__("not_authorized", message or f"not allowed: {action}")
+    def __init__(self, action: str, *, staff_only: bool = False) -> None:
+        code = "not_staff" if staff_only else "not_authorized"
+        super().__init__(code, f"not allowed: {action}")
         self.action = action
 
 
@@ -57,7 +58,7 @@ class Actor:
 
     def require_staff(self, action: str) -> None:
         if not self.is_staff:
-            raise NotAuthorized(action)
+            raise NotAuthorized(action, staff_only=True)
 
     def is_self(self, slack_id: str | None) -> bool:
         return bool(self.slack_id) and self.slack_id == slack_id

@@ -13,7 +13,6 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.errors import WieweetError
 from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
@@ -45,10 +44,6 @@ MINE_WORDS = frozenset({"mijn vragen", "my questions", "mijn", "mine"})
 AWAY = re.compile(r"^(?:afwezig|away)(?:\s+(?:tot|until))?\s+(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
 
 
-class StaffOnlyError(WieweetError):
-    code = "not_staff"
-
-
 def _routing(turn: Turn) -> RoutingService:
     return turn.services.routing_service()
 
@@ -77,14 +72,6 @@ def _tell(turn: Turn, text: str) -> None:
     if turn.user_id:
         channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
         turn.client.chat_postMessage(channel=channel, text=text, blocks=build_message_blocks(text))
-
-
-def _require_staff(turn: Turn) -> str:
-    user = _actor(turn)
-    services = turn.services
-    if not services.staff.is_staff(settings=services.settings, client=turn.client, user_id=user, now=turn.now):
-        raise StaffOnlyError("not_staff", "only staff may do this")
-    return user
 
 
 # --- asking ------------------------------------------------------------------------------------------------------
@@ -454,10 +441,10 @@ def _question_id(turn: Turn) -> int:
 
 def handle_triage_assign(turn: Turn) -> None:
     turn.ack()
-    staff = _require_staff(turn)
+    staff = _actor(turn)
     to = str(_action(turn).get("selected_user") or "")
     _routing(turn).staff_assign(
-        turn.session, question_id=_question_id(turn), to_slack_id=to, staff_slack_id=staff, now=turn.now
+        turn.session, question_id=_question_id(turn), to_slack_id=to, actor=turn.actor, now=turn.now
     )
     turn.queued_messages()
     _tell(turn, t("routing.triage_assigned", turn.lang, staff=user_mention(staff) or "?", name=user_mention(to) or "?"))
@@ -465,7 +452,7 @@ def handle_triage_assign(turn: Turn) -> None:
 
 def handle_triage_close_button(turn: Turn) -> None:
     turn.ack()
-    _require_staff(turn)
+    turn.actor.require_staff("close a question")  # no modal for non-staff; the service checks again on submit
     container = turn.body.get("container") or {}
     metadata = {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
     view = build_triage_close_modal(turn.lang, question_id=_question_id(turn), metadata=metadata)
@@ -474,13 +461,13 @@ def handle_triage_close_button(turn: Turn) -> None:
 
 def handle_triage_close_submission(turn: Turn) -> None:
     turn.ack()
-    staff = _require_staff(turn)
+    staff = _actor(turn)
     view = turn.body.get("view") or {}
     metadata = json.loads(view.get("private_metadata") or "{}")
     values = (view.get("state") or {}).get("values") or {}
     note = str(_state_value(values, ids.BLOCK_TRIAGE_NOTE, ids.INPUT_TRIAGE_NOTE).get("value") or "")
     _routing(turn).staff_close(
-        turn.session, question_id=int(metadata["question_id"]), staff_slack_id=staff, note=note, now=turn.now
+        turn.session, question_id=int(metadata["question_id"]), actor=turn.actor, note=note, now=turn.now
     )
     turn.queued_messages()
     if metadata.get("channel_id") and metadata.get("message_ts"):

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.actors import Actor
 from bot.errors import NotFoundError
 from bot.knowledge import KnowledgeBase, normalise_gap_query
 from bot.routing import payloads
@@ -483,18 +484,19 @@ class RoutingService:
         *,
         question_id: int,
         to_slack_id: str,
-        staff_slack_id: str,
+        actor: Actor,
         now: datetime,
         note: str = "",
     ) -> Routing:
-        """Staff ask someone by hand (in the register or not). Returns the routing."""
+        """Staff ask someone by hand (in the register or not). Returns the routing. Staff only."""
+        actor.require_staff("assign a question")
         question = self._lock_question(session, question_id)
         extra = {"assigned_by_staff": True, "staff_note": _clean(note, MAX_NOTE) or None}
         return self._ask_by_hand(
             session,
             question,
             to_slack_id=to_slack_id,
-            actor=staff_actor(staff_slack_id),
+            actor=staff_actor(actor.audit_label),
             note=note,
             extra=extra,
             reasons=_ASSIGNED,
@@ -585,21 +587,21 @@ class RoutingService:
         self._schedule_escalation(session, question, now=now, from_assignment=True)
         return routing
 
-    def staff_close(
-        self, session: Session, *, question_id: int, staff_slack_id: str, note: str, now: datetime
-    ) -> Question:
+    def staff_close(self, session: Session, *, question_id: int, actor: Actor, note: str, now: datetime) -> Question:
+        """Staff close an escalated (or answered) question by hand, with a note for the asker. Staff only."""
+        actor.require_staff("close a question")
         question = self._lock_question(session, question_id)
         if question.status in QUESTION_FINAL:
             raise StaleActionError("question_closed")
         if question.status not in (Q.ESCALATED, Q.ANSWERED):
             raise StaleActionError("not_escalated")
-        actor = staff_actor(staff_slack_id)
+        by = staff_actor(actor.audit_label)
         note = _clean(note, MAX_NOTE)
         event = transition(
-            session, question, Q.CLOSED, actor=actor, now=now, note=note, values={"closed_at": now, "staff_note": note}
+            session, question, Q.CLOSED, actor=by, now=now, note=note, values={"closed_at": now, "staff_note": note}
         )
         session.flush()
-        self._close_open_routings(session, question, CLOSED_BY_STAFF, actor=actor, now=now)
+        self._close_open_routings(session, question, CLOSED_BY_STAFF, actor=by, now=now)
         repo.cancel_timers(session, question_id=question.id, now=now, note="closed by staff")
         self._notify_asker(session, question, event, "closed", now, note=note or None)
         return question

@@ -250,6 +250,7 @@ def test_all_decline_goes_to_triage_and_only_staff_may_act(routing_bot: BotProce
     msg = [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_CLOSE in flat(m.get("blocks"))][-1]
     emulator.click_button(NL_USER, ids.ACTION_TRIAGE_CLOSE, message=msg["ts"], channel=TRIAGE)
     emulator.wait_for(lambda: "kenniscentrum kunnen dit" in flat([p["body"] for p in emulator.response_posts]))
+    assert "refused ref=" in routing_bot.log() and f"user={NL_USER} action=close a question" in routing_bot.log()
     assert emulator.views(NL_USER) == [] or all(
         v.get("callback_id") != ids.VIEW_TRIAGE_CLOSE for v in emulator.views(NL_USER)
     )

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError
 from bot.routing.errors import RoutingInputError, StaleActionError
 from storage.models import (
@@ -28,6 +29,7 @@ from tests.routing.conftest import ASKER, ASKER_NAME, NOW, QUESTION, World, add_
 
 Q, R, K = QuestionStatus, RoutingStatus, OutboxKind
 LATER = NOW + timedelta(hours=1)
+STAFF = Actor.slack("USTAFF1", is_staff=True)
 
 
 def _question(world: World, qid: int) -> Question:
@@ -323,7 +325,7 @@ def test_private_questions_never_reach_a_channel(world: World, visibility: Visib
             with world.db.session() as s:
                 world.service.decline(s, routing_id=r.id, actor_slack_id=r.recipient_slack_id or "", now=LATER)
     with world.db.session() as s:
-        world.service.staff_assign(s, question_id=qid, to_slack_id="UHELPER1", staff_slack_id="USTAFF1", now=LATER)
+        world.service.staff_assign(s, question_id=qid, to_slack_id="UHELPER1", actor=STAFF, now=LATER)
     helper = next(r for r in _question(world, qid).routings if r.recipient_slack_id == "UHELPER1")
     with world.db.session() as s:
         world.service.answer(s, routing_id=helper.id, actor_slack_id="UHELPER1", text="Zie dossier.", now=LATER)
@@ -410,12 +412,18 @@ def test_staff_assign_and_close(world: World) -> None:
     qid = world.ask(text="Wie heeft ervaring met drones voor dakinspecties?", theme_keys=[])
     assert _question(world, qid).status is Q.ESCALATED
     svc = world.service
+    not_staff = Actor.slack("UBRAM", is_staff=False)
+    with pytest.raises(NotAuthorized), world.db.session() as s:
+        svc.staff_assign(s, question_id=qid, to_slack_id="UDRONE01", actor=not_staff, now=LATER)
+    with pytest.raises(NotAuthorized), world.db.session() as s:
+        svc.staff_close(s, question_id=qid, actor=not_staff, note="x", now=LATER)
+    assert _question(world, qid).status is Q.ESCALATED and not _question(world, qid).routings
     with world.db.session() as s:
         routing = svc.staff_assign(
             s,
             question_id=qid,
             to_slack_id="UDRONE01",
-            staff_slack_id="USTAFF1",
+            actor=STAFF,
             now=LATER,
             note="Kent iemand bij Stad Gent",
         )
@@ -428,21 +436,21 @@ def test_staff_assign_and_close(world: World) -> None:
         TimerKind.ESCALATE
     ]
     with pytest.raises(RoutingInputError) as err, world.db.session() as s:
-        svc.staff_assign(s, question_id=qid, to_slack_id="UDRONE01", staff_slack_id="USTAFF1", now=LATER)
+        svc.staff_assign(s, question_id=qid, to_slack_id="UDRONE01", actor=STAFF, now=LATER)
     assert err.value.code == "already_asked"
     with pytest.raises(StaleActionError) as err2, world.db.session() as s:
-        svc.staff_close(s, question_id=qid, staff_slack_id="USTAFF1", note="x", now=LATER)
+        svc.staff_close(s, question_id=qid, actor=STAFF, note="x", now=LATER)
     assert err2.value.code == "not_escalated"
     # the assigned person declines: nobody else matches, so it is escalated again; staff ask them again, then close
     with world.db.session() as s:
         svc.decline(s, routing_id=rid, actor_slack_id="UDRONE01", now=LATER)
     assert _question(world, qid).status is Q.ESCALATED
     with world.db.session() as s:
-        again = svc.staff_assign(s, question_id=qid, to_slack_id="UDRONE01", staff_slack_id="USTAFF1", now=LATER)
+        again = svc.staff_assign(s, question_id=qid, to_slack_id="UDRONE01", actor=STAFF, now=LATER)
         assert again.id == rid and again.status is R.ASKED
     with world.db.session() as s:
         svc.decline(s, routing_id=rid, actor_slack_id="UDRONE01", now=LATER)
-        svc.staff_close(s, question_id=qid, staff_slack_id="USTAFF1", note="Doorverwezen naar VVSG", now=LATER)
+        svc.staff_close(s, question_id=qid, actor=STAFF, note="Doorverwezen naar VVSG", now=LATER)
     q = _question(world, qid)
     assert q.status is Q.CLOSED and q.staff_note == "Doorverwezen naar VVSG"
     assert world.outbox(K.ASKER_UPDATE)[-1].payload == {
@@ -452,7 +460,7 @@ def test_staff_assign_and_close(world: World) -> None:
     }
     assert _list_escalated(world) == []
     with pytest.raises(StaleActionError) as err2, world.db.session() as s:
-        svc.staff_close(s, question_id=qid, staff_slack_id="USTAFF1", note="x", now=LATER)
+        svc.staff_close(s, question_id=qid, actor=STAFF, note="x", now=LATER)
     assert err2.value.code == "question_closed"
 
 
@@ -491,7 +499,7 @@ def test_public_question_from_a_private_channel_is_redacted_for_staff(world: Wor
     (triage,) = world.outbox(K.TRIAGE)
     assert triage.payload["redacted"] is True and "4711" not in json.dumps(triage.payload)
     with world.db.session() as s:
-        r = world.service.staff_assign(s, question_id=qid, to_slack_id="UHELPER1", staff_slack_id="USTAFF1", now=LATER)
+        r = world.service.staff_assign(s, question_id=qid, to_slack_id="UHELPER1", actor=STAFF, now=LATER)
         world.service.answer(s, routing_id=r.id, actor_slack_id="UHELPER1", text="Zo.", now=LATER)
     # the answer goes back to the thread it was asked in, but does not become searchable
     (posted,) = world.outbox(K.QUESTION_ANSWERED)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.actors import Actor
 from bot.routing import run_due_timers
 from bot.routing.errors import StaleActionError
 from bot.routing.states import QUESTION_TRANSITIONS, ROUTING_TRANSITIONS, transition
@@ -255,6 +256,6 @@ def test_claimed_routing_forwarded_and_claimed_colleague_closed_by_an_answer(wor
         statuses = {r.id: r.status for r in s.scalars(select(Routing).where(Routing.question_id == qid))}
     assert statuses[bram] is R.FORWARDED and statuses[new_id] is R.EXPIRED and statuses[anouk] is R.ANSWERED
     with world.db.session() as s:  # staff may close an answered question
-        svc.staff_close(s, question_id=qid, staff_slack_id="USTAFF1", note="ok", now=NOW)
+        svc.staff_close(s, question_id=qid, actor=Actor.slack("USTAFF1", is_staff=True), note="ok", now=NOW)
         q = s.get(Question, qid)
         assert q is not None and q.status is Q.CLOSED
