@@ -107,9 +107,11 @@ Records are added or updated by key and the counts added / changed /
 unchanged are printed. An import never deletes: records missing from the file
 stay as they are. Optional columns may be left out of the header; those fields
 of existing records are then left untouched (the city column is needed for
-practices, being part of the key). New experts get consent "pending"; the
-consent of existing experts is never changed. Every added or changed record is
-written to the audit log.
+practices, being part of the key). New experts get consent "pending": they
+are asked in Slack to confirm their listing and are not routed questions until
+they do (--consent-on-paper when you hold their written consent). Otherwise
+the consent of existing experts is never changed. Every added or changed
+record is written to the audit log.
 
 Any bad row stops the whole import: nothing is written, every problem is listed
 with file, row and column, and the exit code is 1.
@@ -118,6 +120,7 @@ with file, row and column, and the exit code is 1.
 Examples:
   wieweet import experts experts.csv
   wieweet import practices practices.xlsx --dry-run
+  wieweet import experts signed-consent-forms.xlsx --consent-on-paper
   wieweet --database postgresql://wieweet@db/wieweet import experts experts.csv
 """
 
@@ -126,20 +129,34 @@ Examples:
 @click.argument("kind", type=KINDS, metavar="KIND")
 @click.argument("path", type=FILE, metavar="FILE")
 @click.option("--dry-run", is_flag=True, help="Show what would be added or changed (and which fields); write nothing.")
+@click.option(
+    "--consent-on-paper",
+    is_flag=True,
+    help="Experts only: you hold their written consent, so new (and still pending) experts of the file are "
+    "confirmed today and routed questions at once, without the confirm-your-listing DM.",
+)
 @pass_cli
-def import_cmd(cli: CliContext, kind: str, path: Path, dry_run: bool) -> None:
-    importer = service.import_experts if kind == "experts" else service.import_practices
+def import_cmd(cli: CliContext, kind: str, path: Path, dry_run: bool, consent_on_paper: bool) -> None:
+    if consent_on_paper and kind != "experts":
+        raise click.UsageError("--consent-on-paper is for experts only")
     progress = TerminalProgress(f"importing {kind}")
     try:
         with cli.db.session() as session:
-            report = importer(
-                session,
-                path=path,
-                dry_run=dry_run,
-                actor=cli_actor(),
-                now=datetime.now(UTC),
-                progress=progress.callback,
-            )
+            now = datetime.now(UTC)
+            if kind == "experts":
+                report = service.import_experts(
+                    session,
+                    path=path,
+                    dry_run=dry_run,
+                    actor=cli_actor(),
+                    now=now,
+                    progress=progress.callback,
+                    consent_on_paper=consent_on_paper,
+                )
+            else:
+                report = service.import_practices(
+                    session, path=path, dry_run=dry_run, actor=cli_actor(), now=now, progress=progress.callback
+                )
     except ImportFailed as exc:
         progress.close()
         fail_import(exc)

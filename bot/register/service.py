@@ -51,7 +51,7 @@ from bot.register.validation import (
     validate_practice,
 )
 from storage import repositories as repo
-from storage.models import Expert, Outcome, Practice
+from storage.models import Consent, Expert, Outcome, Practice
 
 __all__ = [
     "ExpertProfile",
@@ -139,8 +139,17 @@ def expert_snapshot(expert: Expert) -> dict[str, Any]:
     }
 
 
-def _expert_audit(expert: Expert) -> dict[str, Any]:
-    return {**expert_snapshot(expert), "consent": expert.consent.value, "source": expert.source}
+def expert_audit(expert: Expert) -> dict[str, Any]:
+    """What the audit log records of an expert: the register fields plus consent, availability and status."""
+    return {
+        **expert_snapshot(expert),
+        "consent": expert.consent.value,
+        "source": expert.source,
+        "status": expert.status.value,
+        "availability": expert.availability.value,
+        "away_until": expert.away_until.isoformat() if expert.away_until else None,
+        "last_confirmed_at": expert.last_confirmed_at.isoformat() if expert.last_confirmed_at else None,
+    }
 
 
 def _expert_values(record: ExpertRecord) -> dict[str, Any]:
@@ -167,10 +176,22 @@ def import_experts(
     dry_run: bool = False,
     progress: Progress | None = None,
     source: str = "import",
+    consent_on_paper: bool = False,
 ) -> ImportReport:
-    """Import an expert register file (.csv or .xlsx). See the module docstring for the rules."""
+    """Import an expert register file (.csv or .xlsx). See the module docstring for the rules.
+
+    ``consent_on_paper``: staff hold the experts' written consent, so the file's new (and still pending) experts
+    are recorded as confirmed today instead of waiting for their confirmation in Slack.
+    """
     return import_expert_file(
-        session, file=read_register_file(path), actor=actor, now=now, dry_run=dry_run, progress=progress, source=source
+        session,
+        file=read_register_file(path),
+        actor=actor,
+        now=now,
+        dry_run=dry_run,
+        progress=progress,
+        source=source,
+        consent_on_paper=consent_on_paper,
     )
 
 
@@ -183,6 +204,7 @@ def import_expert_file(
     dry_run: bool = False,
     progress: Progress | None = None,
     source: str = "import",
+    consent_on_paper: bool = False,
 ) -> ImportReport:
     """``import_experts`` for a file already read (or built in memory)."""
     report = ImportReport(kind="experts", file=file.name, dry_run=dry_run)
@@ -252,6 +274,8 @@ def import_expert_file(
             continue
         current = expert_snapshot(stored)
         changed = [k for k, v in values.items() if current[k] != v]
+        if consent_on_paper and stored.consent is Consent.PENDING:
+            changed.append("consent")
         if changed:
             report.record_changed(record.email, changed)
             plans.append((record, stored, values, changed))
@@ -261,14 +285,29 @@ def import_expert_file(
         return report
 
     with _conflicts_fail_the_import(file):
-        _write_experts(session, plans=plans, actor=actor, now=now, progress=progress, source=source)
+        _write_experts(
+            session,
+            plans=plans,
+            actor=actor,
+            now=now,
+            progress=progress,
+            source=source,
+            consent_on_paper=consent_on_paper,
+        )
     return report
 
 
 def _write_experts(
-    session: Session, *, plans: list[ExpertPlan], actor: str, now: datetime, progress: Progress | None, source: str
+    session: Session,
+    *,
+    plans: list[ExpertPlan],
+    actor: str,
+    now: datetime,
+    progress: Progress | None,
+    source: str,
+    consent_on_paper: bool,
 ) -> None:
-    befores = [_expert_audit(found) if found is not None else None for _r, found, _v, _c in plans]
+    befores = [expert_audit(found) if found is not None else None for _r, found, _v, _c in plans]
     # Free the Slack ids that move first, so that swapping two ids never trips the unique constraint.
     moving = [stored for _r, stored, _v, changed in plans if stored is not None and "slack_user_id" in changed]
     if moving:
@@ -285,6 +324,8 @@ def _write_experts(
         else:
             expert = found
         changes = {k: ([themes[t] for t in v] if k == "themes" else v) for k, v in values.items() if k != "email"}
+        if consent_on_paper and expert.consent in (None, Consent.PENDING):
+            changes.update(consent=Consent.CONFIRMED, consent_changed_at=now, last_confirmed_at=now)
         repo.update_expert(session, expert=expert, values=changes, now=now)
         session.flush()
         _audit(
@@ -293,7 +334,7 @@ def _write_experts(
             entity_type="expert",
             key=record.email,
             before=befores[done - 1],
-            after=_expert_audit(expert),
+            after=expert_audit(expert),
             now=now,
         )
         if progress is not None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.errors import NotFoundError
 from bot.knowledge import KnowledgeBase, normalise_gap_query
+from bot.register import profiles
 from bot.routing import payloads
 from bot.routing.business_time import BusinessCalendar
 from bot.routing.errors import RoutingInputError, StaleActionError
@@ -38,7 +39,6 @@ from bot.routing.states import (
 from storage import routing_repo as repo
 from storage.models import (
     Answer,
-    AuditLog,
     Availability,
     Expert,
     KnowledgeGap,
@@ -1094,23 +1094,12 @@ class RoutingService:
         expert = repo.expert_by_slack_id(session, slack_user_id=slack_user_id)
         if expert is None:
             raise RoutingInputError("not_in_register")
-        before = {
-            "availability": expert.availability.value,
-            "away_until": expert.away_until.isoformat() if expert.away_until else None,
-        }
-        expert.availability = availability
-        expert.away_until = until
-        expert.updated_at = now
-        after = {"availability": availability.value, "away_until": until.isoformat() if until else None}
-        session.add(
-            AuditLog(
-                at=now,
-                actor=slack_user_id,
-                action="update",
-                entity_type="expert",
-                entity_key=expert.email,
-                before=before,
-                after=after,
-            )
+        return profiles.set_availability(
+            session,
+            actor=Actor.slack(slack_user_id, is_staff=False),
+            expert_id=expert.id,
+            availability=availability,
+            until=until,
+            today=self.calendar.local(now).date(),
+            now=now,
         )
-        return expert

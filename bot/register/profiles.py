@@ -1,0 +1,416 @@
+"""Expert self-service, without Slack: join, edit, availability, consent, re-confirmation, staff moderation.
+
+Every function takes the acting person (``bot.actors.Actor``) and checks, before writing anything, that they may
+do it: a person changes only their own profile (matched by the Slack id Slack signed their request with), staff
+change anyone's, approve and remove. Profile fields are checked by ``bot.register.validation.validate_expert``,
+the very rules of the file import; problems come back as one ``InvalidRecord`` listing every ``FieldError``.
+
+Consent: an expert imported from a file starts ``pending`` and is not routed questions (routing policy) until they
+confirm their listing with the button of the ``consent_request`` DM that ``request_confirmations`` queues. Every
+``reconfirm_days`` a confirmed expert is asked again; a profile that is pending or older than that is *stale*:
+ranked lower by the matcher and listed for staff (``list_stale_profiles``). Nothing here commits; every change
+writes an audit row, and the matching index follows the commit (``bot.knowledge``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor, NotAuthorized
+from bot.errors import NotFoundError, WieweetError
+from bot.register.service import expert_audit
+from bot.register.themes import ThemeResolver
+from bot.register.validation import FieldError, validate_expert
+from storage import repositories as repo
+from storage import routing_repo
+from storage.models import Availability, Consent, Expert, OutboxKind, RecordStatus
+
+SOURCE_SLACK = "slack"
+MAX_REQUESTS_PER_PASS = 50  # consent DMs queued per job pass (Slack's rate limits; the rest follow next pass)
+
+
+class InvalidRecord(WieweetError):
+    """A register record from a form with problems; ``errors`` has one ``FieldError`` per problem (nothing saved)."""
+
+    code = "invalid_record"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("invalid_record", "; ".join(f"{e.column}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+class ProfileStateError(WieweetError):
+    """An action that no longer fits the profile's state (already approved, already confirmed, ...)."""
+
+    code = "profile_state"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedProfile:
+    expert: Expert
+    created: bool
+    pending_approval: bool
+
+
+# --- reading -------------------------------------------------------------------------------------------------------
+
+
+def get_profile(session: Session, *, slack_user_id: str) -> Expert | None:
+    """The register entry of a Slack user (whatever its state), or None."""
+    return repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id) if slack_user_id else None
+
+
+def get_expert(session: Session, *, expert_id: int) -> Expert:
+    expert = session.get(Expert, expert_id)
+    if expert is None:
+        raise NotFoundError("no_expert", f"no expert #{expert_id}")
+    return expert
+
+
+def get_expert_for(session: Session, *, actor: Actor, expert_id: int) -> Expert:
+    """An expert to show in an edit form: the actor's own profile, or any for staff."""
+    expert = get_expert(session, expert_id=expert_id)
+    actor.require_self_or_staff(expert.slack_user_id, "edit an expert profile")
+    return expert
+
+
+def form_values(expert: Expert | None) -> dict[str, str]:
+    """The profile as the form's raw text values (the file columns; lists joined with ``;``)."""
+    if expert is None:
+        return {}
+    return {
+        "name": expert.name,
+        "email": expert.email,
+        "organisation": expert.organisation,
+        "city": expert.city,
+        "role": expert.role,
+        "expertise": "; ".join(expert.expertise),
+        "themes": "; ".join(t.key for t in expert.themes),
+        "languages": "; ".join(expert.languages),
+        "bio": expert.bio,
+    }
+
+
+def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
+    """Not confirmed by the person, or last confirmed longer ago than the re-confirmation period."""
+    if expert.consent is Consent.PENDING:
+        return True
+    confirmed = expert.last_confirmed_at
+    return confirmed is not None and now - confirmed > timedelta(days=reconfirm_days)
+
+
+def list_stale_profiles(session: Session, *, now: datetime, reconfirm_days: int, limit: int = 200) -> list[Expert]:
+    """Published, not withdrawn, and stale: oldest confirmation first (never-confirmed ones first of all)."""
+    cutoff = now - timedelta(days=reconfirm_days)
+    query = (
+        select(Expert)
+        .where(
+            Expert.status == RecordStatus.PUBLISHED,
+            or_(
+                Expert.consent == Consent.PENDING,
+                (Expert.consent == Consent.CONFIRMED) & (Expert.last_confirmed_at < cutoff),
+            ),
+        )
+        .order_by(Expert.last_confirmed_at.is_not(None), Expert.last_confirmed_at, Expert.email)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def list_pending_profiles(session: Session, *, limit: int = 100) -> list[Expert]:
+    """Profiles made in Slack that wait for staff approval, oldest first."""
+    query = select(Expert).where(Expert.status == RecordStatus.PENDING).order_by(Expert.created_at).limit(limit)
+    return list(session.scalars(query))
+
+
+# --- joining and editing ---------------------------------------------------------------------------------------------
+
+
+def save_profile(
+    session: Session,
+    *,
+    actor: Actor,
+    values: Mapping[str, str | None],
+    now: datetime,
+    expert_id: int | None = None,
+    approval_required: bool = False,
+) -> SavedProfile:
+    """Create the actor's own profile (``expert_id`` None: join) or update one (own, or anyone's for staff).
+
+    Joining confirms the listing at once (the person filled it in themselves). With ``approval_required`` a
+    profile made by someone who is not staff waits (status pending) until staff approve it.
+    """
+    existing = get_expert(session, expert_id=expert_id) if expert_id is not None else None
+    if existing is not None:
+        actor.require_self_or_staff(existing.slack_user_id, "edit an expert profile")
+        slack_id = existing.slack_user_id
+    else:
+        if not actor.slack_id:
+            raise NotAuthorized("join as an expert without a Slack account")
+        existing = get_profile(session, slack_user_id=actor.slack_id)  # joining again edits the profile
+        slack_id = actor.slack_id
+    record, errors = validate_expert({**values, "slack_user_id": slack_id}, themes=ThemeResolver.for_session(session))
+    if record is None:
+        raise InvalidRecord(errors)
+    holder = repo.get_expert_by_email(session, email=record.email)
+    if holder is not None and (existing is None or holder.id != existing.id):
+        message = "this e-mail address belongs to another profile in the register; ask the knowledge centre"
+        raise InvalidRecord([FieldError("email", "email_taken", message)])
+
+    before = expert_audit(existing) if existing is not None else None
+    created = existing is None
+    if existing is None:
+        expert = repo.create_expert(
+            session,
+            email=record.email,
+            name=record.name,
+            organisation=record.organisation,
+            source=SOURCE_SLACK,
+            now=now,
+            consent=Consent.CONFIRMED,
+        )
+        expert.status = RecordStatus.PENDING if approval_required and not actor.is_staff else RecordStatus.PUBLISHED
+    else:
+        expert = existing
+    if actor.is_self(expert.slack_user_id) or created:
+        # filling in one's own profile is confirming it
+        if expert.consent is not Consent.CONFIRMED:
+            expert.consent_changed_at = now
+        expert.consent = Consent.CONFIRMED
+        expert.last_confirmed_at = now
+    themes = repo.get_themes_by_keys(session, keys=list(record.themes))
+    expert.email = record.email
+    repo.update_expert(
+        session,
+        expert=expert,
+        values={
+            "name": record.name,
+            "slack_user_id": slack_id,
+            "organisation": record.organisation,
+            "city": record.city,
+            "role": record.role,
+            "expertise": list(record.expertise),
+            "themes": themes,
+            "languages": list(record.languages),
+            "bio": record.bio,
+        },
+        now=now,
+    )
+    session.flush()
+    _audit(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
+    pending = expert.status is RecordStatus.PENDING
+    if created and pending:
+        routing_repo.enqueue_outbox(
+            session,
+            kind=OutboxKind.PROFILE_REVIEW,
+            dedupe_key=f"profile_review:{expert.id}",
+            now=now,
+            payload=profile_payload(expert),
+        )
+    return SavedProfile(expert=expert, created=created, pending_approval=pending)
+
+
+def set_availability(
+    session: Session,
+    *,
+    actor: Actor,
+    expert_id: int,
+    availability: Availability,
+    now: datetime,
+    today: date,
+    until: date | None = None,
+) -> Expert:
+    """Available, away until (and including) ``until``, or opted out of routed questions. Own profile or staff."""
+    expert = get_expert(session, expert_id=expert_id)
+    actor.require_self_or_staff(expert.slack_user_id, "change an expert's availability")
+    if availability is Availability.AWAY:
+        if until is None or until < today:
+            raise ProfileStateError("away_date_past", "the away date must be today or later")
+    else:
+        until = None
+    before = expert_audit(expert)
+    expert.availability = availability
+    expert.away_until = until
+    repo.update_expert(session, expert=expert, values={}, now=now)
+    session.flush()
+    _audit(session, actor=actor, action="availability", expert=expert, before=before, now=now)
+    return expert
+
+
+# --- consent -----------------------------------------------------------------------------------------------------
+
+
+def confirm_listing(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
+    """The person confirms their listing (first time or periodic). Only the person themselves: consent is theirs."""
+    expert = get_expert(session, expert_id=expert_id)
+    if not actor.is_self(expert.slack_user_id):
+        raise NotAuthorized("confirm someone else's listing")
+    before = expert_audit(expert)
+    if expert.consent is not Consent.CONFIRMED:
+        expert.consent_changed_at = now
+    expert.consent = Consent.CONFIRMED
+    expert.last_confirmed_at = now
+    repo.update_expert(session, expert=expert, values={}, now=now)
+    session.flush()
+    _audit(session, actor=actor, action="confirm", expert=expert, before=before, now=now)
+    return expert
+
+
+def withdraw_listing(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
+    """Stop being listed: never shown, never asked (the record stays so an import does not list them again)."""
+    expert = get_expert(session, expert_id=expert_id)
+    actor.require_self_or_staff(expert.slack_user_id, "withdraw an expert's listing")
+    before = expert_audit(expert)
+    expert.consent = Consent.WITHDRAWN
+    expert.consent_changed_at = now
+    expert.availability = Availability.OPTED_OUT
+    repo.update_expert(session, expert=expert, values={}, now=now)
+    session.flush()
+    _audit(session, actor=actor, action="withdraw", expert=expert, before=before, now=now)
+    return expert
+
+
+def request_confirmations(
+    session: Session, *, now: datetime, reconfirm_days: int, limit: int = MAX_REQUESTS_PER_PASS
+) -> int:
+    """Queue a confirm-your-listing DM for experts who need one; returns how many were queued.
+
+    Asked once: pending experts (imported, never confirmed) and confirmed experts whose last confirmation is older
+    than ``reconfirm_days``, each only if not asked since their last confirmation. Needs a Slack id.
+    """
+    cutoff = now - timedelta(days=reconfirm_days)
+    never_asked = Expert.consent_requested_at.is_(None)
+    query = (
+        select(Expert)
+        .where(
+            Expert.slack_user_id.is_not(None),
+            Expert.status == RecordStatus.PUBLISHED,
+            or_(
+                (Expert.consent == Consent.PENDING) & never_asked,
+                (Expert.consent == Consent.CONFIRMED)
+                & (Expert.last_confirmed_at < cutoff)
+                & (never_asked | (Expert.consent_requested_at <= Expert.last_confirmed_at)),
+            ),
+        )
+        .order_by(Expert.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    queued = 0
+    for expert in session.scalars(query):
+        kind = "initial" if expert.consent is Consent.PENDING else "reconfirm"
+        stamp = expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else "never"
+        routing_repo.enqueue_outbox(
+            session,
+            kind=OutboxKind.CONSENT_REQUEST,
+            dedupe_key=f"consent_request:{expert.id}:{stamp}",
+            now=now,
+            payload={**profile_payload(expert), "request": kind},
+            recipient_slack_id=expert.slack_user_id,
+        )
+        expert.consent_requested_at = now
+        queued += 1
+    session.flush()
+    return queued
+
+
+# --- staff -------------------------------------------------------------------------------------------------------
+
+
+def approve_profile(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
+    actor.require_staff("approve an expert profile")
+    expert = get_expert(session, expert_id=expert_id)
+    if expert.status is not RecordStatus.PENDING:
+        raise ProfileStateError("profile_state", "this profile is not waiting for approval")
+    before = expert_audit(expert)
+    expert.status = RecordStatus.PUBLISHED
+    repo.update_expert(session, expert=expert, values={}, now=now)
+    session.flush()
+    _audit(session, actor=actor, action="approve", expert=expert, before=before, now=now)
+    _tell_owner(session, expert, outcome="profile_approved", note="", now=now)
+    return expert
+
+
+def reject_profile(session: Session, *, actor: Actor, expert_id: int, reason: str, now: datetime) -> None:
+    """Staff refuse a new profile: it is removed, the person is told why."""
+    actor.require_staff("reject an expert profile")
+    expert = get_expert(session, expert_id=expert_id)
+    if expert.status is not RecordStatus.PENDING:
+        raise ProfileStateError("profile_state", "this profile is not waiting for approval")
+    _tell_owner(session, expert, outcome="profile_rejected", note=reason.strip()[:2000], now=now)
+    _delete(session, actor=actor, expert=expert, action="reject", now=now)
+
+
+def remove_expert(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> None:
+    """Staff remove an expert from the register (their routings and answers stay, unlinked)."""
+    actor.require_staff("remove an expert")
+    _delete(session, actor=actor, expert=get_expert(session, expert_id=expert_id), action="delete", now=now)
+
+
+def _delete(session: Session, *, actor: Actor, expert: Expert, action: str, now: datetime) -> None:
+    before = expert_audit(expert)
+    session.delete(expert)
+    session.flush()
+    repo.create_audit_log(
+        session,
+        actor=actor.audit_label,
+        action=action,
+        entity_type="expert",
+        entity_key=before["email"],
+        before=before,
+        after=None,
+        now=now,
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+
+def profile_payload(expert: Expert) -> dict[str, Any]:
+    """What a DM or a staff message about a profile shows (plain values, rendered by the Slack layer)."""
+    return {
+        "expert_id": expert.id,
+        "name": expert.name,
+        "email": expert.email,
+        "slack_user_id": expert.slack_user_id,
+        "organisation": expert.organisation,
+        "city": expert.city,
+        "role": expert.role,
+        "expertise": list(expert.expertise),
+        "themes": [t.key for t in expert.themes],
+        "last_confirmed": expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else None,
+    }
+
+
+def _tell_owner(session: Session, expert: Expert, *, outcome: str, note: str, now: datetime) -> None:
+    if not expert.slack_user_id:
+        return
+    routing_repo.enqueue_outbox(
+        session,
+        kind=OutboxKind.SUBMISSION_OUTCOME,
+        dedupe_key=f"submission_outcome:expert:{expert.id}:{outcome}:{now.isoformat()}",
+        now=now,
+        payload={"outcome": outcome, "title": expert.name, "note": note},
+        recipient_slack_id=expert.slack_user_id,
+    )
+
+
+def _audit(
+    session: Session, *, actor: Actor, action: str, expert: Expert, before: dict[str, Any] | None, now: datetime
+) -> None:
+    repo.create_audit_log(
+        session,
+        actor=actor.audit_label,
+        action=action,
+        entity_type="expert",
+        entity_key=expert.email,
+        before=before,
+        after=expert_audit(expert),
+        now=now,
+    )

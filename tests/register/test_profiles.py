@@ -1,0 +1,284 @@
+"""Expert self-service in the core: join, edit, availability, consent, re-confirmation, staff (SQLite + PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.actors import Actor, NotAuthorized
+from bot.knowledge import KnowledgeBase
+from bot.register import profiles
+from bot.register.profiles import InvalidRecord, ProfileStateError
+from bot.register.themes import ensure_default_themes
+from storage import repositories as repo
+from storage.db import Database
+from storage.models import (
+    AuditLog,
+    Availability,
+    Consent,
+    Expert,
+    OutboxKind,
+    OutboxMessage,
+    RecordStatus,
+)
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TODAY = date(2026, 3, 2)
+GRIET = Actor.slack("U0GRIET01", is_staff=False)
+SAM = Actor.slack("U0SAM0001", is_staff=False)
+STAFF = Actor.slack("U0STAFF01", is_staff=True)
+
+FORM = {
+    "name": "Griet Verhoeven",
+    "email": "Griet.Verhoeven@Leuven.be",
+    "organisation": "Stad Leuven",
+    "city": "Leuven",
+    "role": "beleidsmedewerker wonen",
+    "expertise": "leegstandsheffing; conceptvastgoed",
+    "themes": "wonen",
+    "languages": "nl; en",
+    "bio": "Tien jaar woonbeleid.",
+}
+
+
+@pytest.fixture
+def db(database: Database) -> Database:
+    with database.session() as session:
+        ensure_default_themes(session, now=NOW)
+    return database
+
+
+def join(db: Database, actor: Actor = GRIET, **kwargs: object) -> int:
+    with db.session() as session:
+        saved = profiles.save_profile(session, actor=actor, values=FORM, now=NOW, **kwargs)  # type: ignore[arg-type]
+        return saved.expert.id
+
+
+def expert(db: Database, expert_id: int) -> Expert:
+    with db.session() as session:
+        found = session.get(Expert, expert_id)
+        assert found is not None
+        return found
+
+
+def test_join_creates_a_confirmed_profile_linked_to_the_slack_account(db: Database) -> None:
+    expert_id = join(db)
+    e = expert(db, expert_id)
+    assert (e.email, e.slack_user_id, e.source) == ("griet.verhoeven@leuven.be", GRIET.slack_id, "slack")
+    assert e.consent is Consent.CONFIRMED and e.last_confirmed_at == NOW and e.status is RecordStatus.PUBLISHED
+    assert e.expertise == ["leegstandsheffing", "conceptvastgoed"] and [t.key for t in e.themes] == ["wonen"]
+    with db.session() as session:
+        audit = session.scalars(select(AuditLog).where(AuditLog.entity_key == e.email)).one()
+        assert (audit.actor, audit.action, audit.before) == (GRIET.slack_id, "create", None)
+
+
+def test_a_new_profile_is_searchable_at_once(db: Database) -> None:
+    knowledge = KnowledgeBase(db)
+    knowledge.load()
+    try:
+        assert "griet.verhoeven@leuven.be" not in [
+            x.doc.email for x in knowledge.search("conceptvastgoed", now=NOW).experts
+        ]
+        join(db)
+        assert knowledge.search("conceptvastgoed", now=NOW).experts[0].doc.email == "griet.verhoeven@leuven.be"
+    finally:
+        knowledge.close()
+
+
+def test_join_uses_the_import_validation_and_reports_every_field(db: Database) -> None:
+    bad = {**FORM, "email": "griet@", "themes": "wonnen", "languages": "Nederlands", "name": " "}
+    with db.session() as session, pytest.raises(InvalidRecord) as err:
+        profiles.save_profile(session, actor=GRIET, values=bad, now=NOW)
+    codes = {e.column: e.code for e in err.value.errors}
+    assert codes == {"name": "missing", "email": "bad_email", "themes": "unknown_theme", "languages": "bad_language"}
+    suggestions = {e.column: e.suggestion for e in err.value.errors}
+    assert suggestions["themes"] == "wonen" and suggestions["languages"] == "nl"
+    with db.session() as session:
+        assert session.scalars(select(Expert)).all() == []
+
+
+def test_an_email_of_another_profile_is_refused_on_the_field(db: Database) -> None:
+    join(db)
+    with db.session() as session, pytest.raises(InvalidRecord) as err:
+        profiles.save_profile(session, actor=SAM, values={**FORM, "name": "Sam"}, now=NOW)
+    assert [(e.column, e.code) for e in err.value.errors] == [("email", "email_taken")]
+
+
+def test_joining_again_edits_the_own_profile(db: Database) -> None:
+    expert_id = join(db)
+    with db.session() as session:
+        saved = profiles.save_profile(session, actor=GRIET, values={**FORM, "role": "diensthoofd"}, now=NOW)
+        assert not saved.created and saved.expert.id == expert_id
+    assert expert(db, expert_id).role == "diensthoofd"
+
+
+def test_only_the_owner_or_staff_edit_a_profile(db: Database) -> None:
+    expert_id = join(db)
+    with db.session() as session, pytest.raises(NotAuthorized):
+        profiles.save_profile(session, actor=SAM, values={**FORM, "role": "hacked"}, now=NOW, expert_id=expert_id)
+    with db.session() as session:
+        profiles.save_profile(session, actor=STAFF, values={**FORM, "role": "door staff"}, now=NOW, expert_id=expert_id)
+    e = expert(db, expert_id)
+    assert e.role == "door staff" and e.slack_user_id == GRIET.slack_id  # staff editing does not take the profile
+    with db.session() as session:
+        actors = [a.actor for a in session.scalars(select(AuditLog).order_by(AuditLog.id))]
+    assert actors == [GRIET.slack_id, STAFF.slack_id]
+
+
+def test_with_approval_a_new_profile_waits_for_staff(db: Database) -> None:
+    expert_id = join(db, approval_required=True)
+    e = expert(db, expert_id)
+    assert e.status is RecordStatus.PENDING
+    with db.session() as session:
+        review = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.PROFILE_REVIEW)).one()
+        assert review.payload["expert_id"] == expert_id and review.channel_id is None
+        with pytest.raises(NotAuthorized):
+            profiles.approve_profile(session, actor=GRIET, expert_id=expert_id, now=NOW)
+    with db.session() as session:
+        profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, now=NOW)
+    assert expert(db, expert_id).status is RecordStatus.PUBLISHED
+    with db.session() as session:
+        told = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.SUBMISSION_OUTCOME)).one()
+        assert told.recipient_slack_id == GRIET.slack_id and told.payload["outcome"] == "profile_approved"
+        with pytest.raises(ProfileStateError):
+            profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, now=NOW)
+
+
+def test_staff_reject_a_new_profile_with_a_reason(db: Database) -> None:
+    expert_id = join(db, approval_required=True)
+    with db.session() as session:
+        profiles.reject_profile(session, actor=STAFF, expert_id=expert_id, reason="Geen medewerker", now=NOW)
+    with db.session() as session:
+        assert session.get(Expert, expert_id) is None
+        told = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.SUBMISSION_OUTCOME)).one()
+        assert told.payload == {"outcome": "profile_rejected", "title": "Griet Verhoeven", "note": "Geen medewerker"}
+
+
+def test_availability_away_and_opt_out(db: Database) -> None:
+    expert_id = join(db)
+    with db.session() as session:
+        with pytest.raises(ProfileStateError):
+            profiles.set_availability(
+                session,
+                actor=GRIET,
+                expert_id=expert_id,
+                availability=Availability.AWAY,
+                until=TODAY - timedelta(days=1),
+                today=TODAY,
+                now=NOW,
+            )
+        with pytest.raises(NotAuthorized):
+            profiles.set_availability(
+                session, actor=SAM, expert_id=expert_id, availability=Availability.OPTED_OUT, today=TODAY, now=NOW
+            )
+        profiles.set_availability(
+            session,
+            actor=GRIET,
+            expert_id=expert_id,
+            availability=Availability.AWAY,
+            until=TODAY + timedelta(days=7),
+            today=TODAY,
+            now=NOW,
+        )
+    assert (expert(db, expert_id).availability, expert(db, expert_id).away_until) == (
+        Availability.AWAY,
+        TODAY + timedelta(days=7),
+    )
+    with db.session() as session:
+        profiles.set_availability(
+            session, actor=GRIET, expert_id=expert_id, availability=Availability.OPTED_OUT, today=TODAY, now=NOW
+        )
+    assert (expert(db, expert_id).availability, expert(db, expert_id).away_until) == (Availability.OPTED_OUT, None)
+
+
+def imported(db: Database, *, slack_id: str | None = "U0IMPORT1", confirmed_days_ago: int | None = None) -> int:
+    with db.session() as session:
+        e = repo.create_expert(
+            session,
+            email=f"{slack_id or 'x'}@gent.be".lower(),
+            name="Ilse Import",
+            organisation="Stad Gent",
+            source="import",
+            now=NOW,
+        )
+        e.slack_user_id = slack_id
+        if confirmed_days_ago is not None:
+            e.consent = Consent.CONFIRMED
+            e.last_confirmed_at = NOW - timedelta(days=confirmed_days_ago)
+        session.flush()
+        return e.id
+
+
+def consent_requests(db: Database) -> list[OutboxMessage]:
+    with db.session() as session:
+        kind = OutboxMessage.kind == OutboxKind.CONSENT_REQUEST
+        return list(session.scalars(select(OutboxMessage).where(kind).order_by(OutboxMessage.id)))
+
+
+def test_pending_experts_are_asked_once_to_confirm(db: Database) -> None:
+    pending = imported(db)
+    imported(db, slack_id=None)  # no Slack account: cannot be asked, staff see them as stale
+    fresh = imported(db, slack_id="U0FRESH01", confirmed_days_ago=10)
+    with db.session() as session:
+        assert profiles.request_confirmations(session, now=NOW, reconfirm_days=182) == 1
+    with db.session() as session:
+        assert profiles.request_confirmations(session, now=NOW + timedelta(hours=1), reconfirm_days=182) == 0
+    [message] = consent_requests(db)
+    assert (message.recipient_slack_id, message.payload["request"]) == ("U0IMPORT1", "initial")
+    assert expert(db, pending).consent_requested_at == NOW
+    with db.session() as session:
+        stale = profiles.list_stale_profiles(session, now=NOW, reconfirm_days=182)
+        assert pending in [e.id for e in stale] and fresh not in [e.id for e in stale]
+    # someone else pressing the button (a forged payload) changes nothing; the person themselves confirms
+    with db.session() as session, pytest.raises(NotAuthorized):
+        profiles.confirm_listing(session, actor=STAFF, expert_id=pending, now=NOW)
+    with db.session() as session:
+        profiles.confirm_listing(session, actor=Actor.slack("U0IMPORT1", is_staff=False), expert_id=pending, now=NOW)
+    e = expert(db, pending)
+    assert e.consent is Consent.CONFIRMED and e.last_confirmed_at == NOW and e.consent_changed_at == NOW
+
+
+def test_reconfirmation_every_period(db: Database) -> None:
+    old = imported(db, slack_id="U0OLDIE01", confirmed_days_ago=150)
+    with db.session() as session:
+        assert profiles.request_confirmations(session, now=NOW, reconfirm_days=182) == 0
+    later = NOW + timedelta(days=40)  # now 190 days since the last confirmation
+    with db.session() as session:
+        assert profiles.request_confirmations(session, now=later, reconfirm_days=182) == 1
+        assert profiles.request_confirmations(session, now=later + timedelta(days=1), reconfirm_days=182) == 0
+        assert [e.id for e in profiles.list_stale_profiles(session, now=later, reconfirm_days=182)] == [old]
+    assert consent_requests(db)[0].payload["request"] == "reconfirm"
+    with db.session() as session:
+        profiles.confirm_listing(session, actor=Actor.slack("U0OLDIE01", is_staff=False), expert_id=old, now=later)
+    with db.session() as session:
+        assert profiles.list_stale_profiles(session, now=later, reconfirm_days=182) == []
+        # and the next cycle asks again, once
+        next_cycle = later + timedelta(days=183)
+        assert profiles.request_confirmations(session, now=next_cycle, reconfirm_days=182) == 1
+    assert len(consent_requests(db)) == 2
+
+
+def test_withdrawn_experts_are_never_asked_or_shown(db: Database) -> None:
+    expert_id = imported(db)
+    with db.session() as session, pytest.raises(NotAuthorized):
+        profiles.withdraw_listing(session, actor=SAM, expert_id=expert_id, now=NOW)
+    with db.session() as session:
+        profiles.withdraw_listing(session, actor=Actor.slack("U0IMPORT1", is_staff=False), expert_id=expert_id, now=NOW)
+    with db.session() as session:
+        assert profiles.request_confirmations(session, now=NOW, reconfirm_days=182) == 0
+        assert profiles.list_stale_profiles(session, now=NOW, reconfirm_days=182) == []
+    assert expert(db, expert_id).consent is Consent.WITHDRAWN
+
+
+def test_only_staff_remove_an_expert(db: Database) -> None:
+    expert_id = join(db)
+    with db.session() as session, pytest.raises(NotAuthorized):
+        profiles.remove_expert(session, actor=GRIET, expert_id=expert_id, now=NOW)
+    with db.session() as session:
+        profiles.remove_expert(session, actor=STAFF, expert_id=expert_id, now=NOW)
+    with db.session() as session:
+        assert session.get(Expert, expert_id) is None
+        last = session.scalars(select(AuditLog).order_by(AuditLog.id.desc())).first()
+        assert last is not None and (last.action, last.actor, last.after) == ("delete", STAFF.slack_id, None)
