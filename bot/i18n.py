@@ -329,7 +329,188 @@ ROUTING_CATALOG: Mapping[str, Mapping[str, str]] = {
 # --- self-service (issue 7): one section per feature, merged into CATALOG below ------------------------------------
 
 # the expert profile, App Home, consent and re-confirmation, staff management of experts
-PROFILE_CATALOG: Mapping[str, Mapping[str, str]] = {}
+PROFILE_CATALOG: Mapping[str, Mapping[str, str]] = {
+    "profile.join_title": {"nl": "Word expert", "en": "Become an expert"},
+    "profile.edit_title": {"nl": "Expertprofiel", "en": "Expert profile"},
+    "profile.save": {"nl": "Bewaren", "en": "Save"},
+    "profile.join_intro": {
+        "nl": "Collega's vinden je via wat je hier invult en krijgen soms een vraag van je. Je kan je profiel altijd "
+        "aanpassen of verwijderen op de Home-tab van Wie weet?.",
+        "en": "Colleagues find you through what you fill in here and may send you a question. You can always edit or "
+        "remove your profile on the Wie weet? Home tab.",
+    },
+    "profile.field_name": {"nl": "Naam", "en": "Name"},
+    "profile.field_email": {"nl": "E-mailadres", "en": "E-mail address"},
+    "profile.field_organisation": {"nl": "Organisatie", "en": "Organisation"},
+    "profile.field_city": {"nl": "Stad of gemeente", "en": "City"},
+    "profile.field_role": {"nl": "Functie", "en": "Role"},
+    "profile.field_expertise": {"nl": "Expertise", "en": "Expertise"},
+    "profile.field_themes": {"nl": "Thema's", "en": "Themes"},
+    "profile.field_languages": {"nl": "Talen", "en": "Languages"},
+    "profile.field_bio": {"nl": "Korte voorstelling", "en": "Short bio"},
+    "profile.hint_expertise": {
+        "nl": "Eén onderwerp per regel (of gescheiden door ;), bv. leegstandsheffing",
+        "en": "One topic per line (or separated by ;), e.g. vacancy tax",
+    },
+    "profile.hint_languages": {"nl": "Taalcodes, bv. nl; en; fr", "en": "Language codes, e.g. nl; en; fr"},
+    "profile.hint_email": {
+        "nl": "Je werkadres: zo herkent het kenniscentrum je in het register.",
+        "en": "Your work address: the knowledge centre knows you by it in the register.",
+    },
+    "profile.home_title": {"nl": "Wie weet? — jouw profiel", "en": "Wie weet? — your profile"},
+    "profile.home_not_expert": {
+        "nl": "Je staat niet in het expertenregister. Weet je veel over een beleidsthema? Word expert, dan kunnen "
+        "collega's uit het netwerk je vinden.",
+        "en": "You are not in the expert register. Do you know a lot about a policy theme? Become an expert so that "
+        "colleagues in the network can find you.",
+    },
+    "profile.home_routed": {"nl": "Vragen aan jou", "en": "Questions for you"},
+    "profile.home_routed_none": {"nl": "Er werden je nog geen vragen gesteld.", "en": "Nobody has asked you yet."},
+    "profile.home_asked": {"nl": "Jouw vragen", "en": "Your questions"},
+    "profile.home_asked_none": {
+        "nl": "Je stelde nog geen vragen. Typ `/wieweet vraag …` om een expert iets te vragen.",
+        "en": "You have not asked anything yet. Type `/wieweet ask …` to ask an expert.",
+    },
+    "profile.home_staff": {
+        "nl": "Kenniscentrum: {stale} profielen te bevestigen, {pending} wachten op goedkeuring — `/wieweet beheer`",
+        "en": "Knowledge centre: {stale} profiles to confirm, {pending} awaiting approval — `/wieweet admin`",
+    },
+    "profile.available": {"nl": "🟢 Beschikbaar voor vragen", "en": "🟢 Available for questions"},
+    "profile.away_until": {"nl": "🌴 Afwezig tot en met {date}", "en": "🌴 Away until {date}"},
+    "profile.opted_out": {"nl": "⏸️ Wil geen vragen krijgen", "en": "⏸️ Not taking questions"},
+    "profile.never_confirmed": {"nl": "⚠️ Vermelding nog niet bevestigd", "en": "⚠️ Listing not confirmed yet"},
+    "profile.withdrawn": {"nl": "Niet (meer) opgenomen in het register", "en": "Not listed in the register"},
+    "profile.confirmed_no_date": {"nl": "Bevestigd", "en": "Confirmed"},
+    "profile.confirmed_on": {"nl": "Laatst bevestigd op {date}", "en": "Last confirmed on {date}"},
+    "profile.confirmed_stale": {
+        "nl": "⚠️ Laatst bevestigd op {date} — klopt het nog?",
+        "en": "⚠️ Last confirmed on {date} — is it still right?",
+    },
+    "profile.pending_approval": {
+        "nl": "⏳ Wacht op goedkeuring door het kenniscentrum",
+        "en": "⏳ Awaiting approval by the knowledge centre",
+    },
+    "profile.btn_join": {"nl": "Word expert", "en": "Become an expert"},
+    "profile.btn_edit": {"nl": "Profiel bewerken", "en": "Edit profile"},
+    "profile.btn_confirm": {"nl": "Ja, dit klopt", "en": "Yes, this is right"},
+    "profile.btn_away": {"nl": "Afwezig tot…", "en": "Away until…"},
+    "profile.btn_available": {"nl": "Weer beschikbaar", "en": "Available again"},
+    "profile.btn_opt_out": {"nl": "Geen vragen meer", "en": "Stop asking me"},
+    "profile.btn_refresh": {"nl": "Vernieuwen", "en": "Refresh"},
+    "profile.btn_withdraw": {"nl": "Haal me uit het register", "en": "Remove my listing"},
+    "profile.btn_approve": {"nl": "Goedkeuren", "en": "Approve"},
+    "profile.btn_reject": {"nl": "Weigeren", "en": "Reject"},
+    "profile.btn_remove": {"nl": "Verwijderen", "en": "Remove"},
+    "profile.withdraw_confirm_title": {"nl": "Uit het register?", "en": "Remove your listing?"},
+    "profile.withdraw_confirm_text": {
+        "nl": "Je wordt niet meer getoond en krijgt geen vragen meer. Je kan later opnieuw expert worden.",
+        "en": "You will no longer be shown or asked questions. You can become an expert again later.",
+    },
+    "profile.remove_confirm_title": {"nl": "Expert verwijderen?", "en": "Remove expert?"},
+    "profile.remove_confirm_text": {
+        "nl": "{name} wordt uit het register verwijderd. Antwoorden en vragen blijven bewaard.",
+        "en": "{name} is removed from the register. Answers and questions are kept.",
+    },
+    "profile.consent_initial": {
+        "nl": "Hallo! Het Kenniscentrum Vlaamse Steden nam je op in het expertenregister van *Wie weet?*, zodat "
+        "collega's uit het netwerk je kunnen vinden en je soms een beleidsvraag stellen. Klopt dit profiel en vind je "
+        "het goed dat je vermeld wordt? Zolang je niet bevestigt, krijg je geen vragen.",
+        "en": "Hello! The knowledge centre of the Flemish cities listed you in the *Wie weet?* expert register, so "
+        "that colleagues in the network can find you and sometimes ask you a policy question. Is this profile "
+        "right, and do you agree to be listed? Until you confirm, you will not be asked questions.",
+    },
+    "profile.consent_reconfirm": {
+        "nl": "Je bevestigde je expertprofiel in *Wie weet?* voor het laatst op {date}. Klopt het nog? Bevestig of "
+        "pas het aan; een profiel dat niet bevestigd wordt, komt lager in de resultaten.",
+        "en": "You last confirmed your *Wie weet?* expert profile on {date}. Is it still right? Confirm or update it; "
+        "unconfirmed profiles are ranked lower.",
+    },
+    "profile.confirmed_thanks": {
+        "nl": "✅ Bedankt! Je vermelding is bevestigd op {date}.",
+        "en": "✅ Thank you! Your listing was confirmed on {date}.",
+    },
+    "profile.withdrawn_done": {
+        "nl": "Je staat niet meer in het expertenregister en krijgt geen vragen meer.",
+        "en": "You are no longer listed in the expert register and will not be asked questions.",
+    },
+    "profile.saved": {"nl": "✅ Je profiel is bewaard.", "en": "✅ Your profile was saved."},
+    "profile.saved_pending": {
+        "nl": "✅ Je profiel is bewaard. Het kenniscentrum keurt het nog goed; je hoort het zodra het zichtbaar is.",
+        "en": "✅ Your profile was saved. The knowledge centre still has to approve it; you will hear when it is live.",
+    },
+    "profile.saved_by_staff": {"nl": "✅ Profiel van {name} bewaard.", "en": "✅ Saved the profile of {name}."},
+    "profile.away_set": {
+        "nl": "Je bent afwezig tot en met {date}: tot dan krijg je geen vragen.",
+        "en": "You are away until {date}: you will not be asked questions until then.",
+    },
+    "profile.review_intro": {
+        "nl": "Nieuw expertprofiel uit Slack, wacht op goedkeuring:",
+        "en": "New expert profile from Slack, awaiting approval:",
+    },
+    "profile.review_approved": {"nl": "✅ Goedgekeurd door {staff}", "en": "✅ Approved by {staff}"},
+    "profile.review_rejected": {"nl": "❌ Geweigerd door {staff}: {reason}", "en": "❌ Rejected by {staff}: {reason}"},
+    "profile.reject_title": {"nl": "Profiel weigeren", "en": "Reject profile"},
+    "profile.field_reject_reason": {
+        "nl": "Waarom? (de persoon krijgt dit te lezen)",
+        "en": "Why? (the person will read this)",
+    },
+    "profile.removed": {"nl": "{name} is uit het register verwijderd.", "en": "{name} was removed from the register."},
+    "profile.approved_notice": {
+        "nl": "✅ Je expertprofiel ({title}) is goedgekeurd en staat nu in *Wie weet?*.",
+        "en": "✅ Your expert profile ({title}) was approved and is now in *Wie weet?*.",
+    },
+    "profile.rejected_notice": {
+        "nl": "Je expertprofiel ({title}) werd niet opgenomen door het kenniscentrum. Reden: {note}",
+        "en": "The knowledge centre did not list your expert profile ({title}). Reason: {note}",
+    },
+    "profile.admin_title": {"nl": "Beheer van de registers", "en": "Register management"},
+    "profile.admin_pending": {
+        "nl": "*Expertprofielen die wachten op goedkeuring:* {count}",
+        "en": "*Expert profiles awaiting approval:* {count}",
+    },
+    "profile.admin_stale": {
+        "nl": "*Niet (recent) bevestigde profielen:* {count}",
+        "en": "*Profiles not (recently) confirmed:* {count}",
+    },
+    "profile.admin_more": {"nl": "… en nog {count}.", "en": "… and {count} more."},
+    "profile.admin_hint": {
+        "nl": "Eén expert bekijken: `/wieweet beheer <e-mailadres of @naam>`. Wijzigingen staan in `wieweet audit`.",
+        "en": "One expert: `/wieweet admin <e-mail address or @name>`. Changes are in `wieweet audit`.",
+    },
+    "profile.admin_not_found": {
+        "nl": "Geen expert gevonden voor {who}.",
+        "en": "No expert found for {who}.",
+    },
+    "field.missing": {"nl": "Dit veld is verplicht.", "en": "This field is required."},
+    "field.too_long": {"nl": "Dit is te lang.", "en": "This is too long."},
+    "field.bad_characters": {
+        "nl": "Bevat onzichtbare tekens die geen tekst zijn.",
+        "en": "Contains invisible characters that are not text.",
+    },
+    "field.bad_email": {"nl": "Dit is geen geldig e-mailadres.", "en": "This is not a valid e-mail address."},
+    "field.bad_language": {
+        "nl": "Gebruik taalcodes van twee letters (nl, en, fr).",
+        "en": "Use two-letter language codes (nl, en, fr).",
+    },
+    "field.unknown_theme": {"nl": "Onbekend thema.", "en": "Unknown theme."},
+    "field.email_taken": {
+        "nl": "Dit adres hoort bij een ander profiel in het register; vraag het kenniscentrum om het te koppelen.",
+        "en": "This address belongs to another profile in the register; ask the knowledge centre to link it.",
+    },
+    "field.suggestion": {"nl": "Bedoel je {suggestion}?", "en": "Did you mean {suggestion}?"},
+    "error.invalid_record": {
+        "nl": "Er klopt iets niet in het formulier; kijk de velden na en probeer opnieuw.",
+        "en": "Something in the form is not right; check the fields and try again.",
+    },
+    "error.profile_state": {
+        "nl": "Dat kan niet meer: het profiel werd intussen al behandeld.",
+        "en": "That is no longer possible: the profile was already handled.",
+    },
+    "error.no_expert": {
+        "nl": "Dat expertprofiel bestaat niet (meer).",
+        "en": "That expert profile does not exist (any more).",
+    },
+}
 
 # practice submissions from chat and their moderation by staff
 PRACTICE_CATALOG: Mapping[str, Mapping[str, str]] = {}

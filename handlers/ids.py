@@ -84,6 +84,33 @@ INPUT_DIGEST_EMPTY: Final = "digest_empty_input"
 # --- self-service (issue 7): one section per feature --------------------------------------------------------------
 
 # expert profile, App Home, consent, staff management of experts
+VIEW_PROFILE: Final = "profile_edit"  # the profile modal (join or edit); private_metadata: {"expert_id": id|null}
+PROFILE_FIELDS: Final = ("name", "email", "organisation", "city", "role", "expertise", "themes", "languages", "bio")
+PROFILE_BLOCK_PREFIX: Final = "profile_"  # block id "profile_<field>", input action id "profile_<field>_input"
+ACTION_PROFILE_EDIT: Final = "profile_edit_open"  # value: expert id (own profile, or any for staff)
+ACTION_PROFILE_JOIN: Final = "profile_join"  # App Home: become an expert
+ACTION_HOME_AWAY: Final = "home_away_until"  # datepicker on the Home tab
+ACTION_HOME_AVAILABLE: Final = "home_available"
+ACTION_HOME_OPT_OUT: Final = "home_opt_out"  # stop being asked questions
+ACTION_HOME_REFRESH: Final = "home_refresh"
+BLOCK_HOME_PROFILE_ACTIONS: Final = "home_profile_actions"
+ACTION_CONSENT_CONFIRM: Final = "consent_confirm"  # value: expert id; only the person themselves
+ACTION_CONSENT_WITHDRAW: Final = "consent_withdraw"  # value: expert id; the person or staff
+ACTION_PROFILE_APPROVE: Final = "profile_approve"  # staff; value: expert id
+ACTION_PROFILE_REJECT: Final = "profile_reject"  # staff; value: expert id -> reason modal
+VIEW_PROFILE_REJECT: Final = "profile_reject_view"
+BLOCK_PROFILE_REJECT_REASON: Final = "profile_reject_reason"
+INPUT_PROFILE_REJECT_REASON: Final = "profile_reject_reason_input"
+ACTION_EXPERT_REMOVE: Final = "expert_remove"  # staff; value: expert id (with a confirm dialog)
+
+
+def profile_block(field: str) -> str:
+    return f"{PROFILE_BLOCK_PREFIX}{field}"
+
+
+def profile_input(field: str) -> str:
+    return f"{PROFILE_BLOCK_PREFIX}{field}_input"
+
 
 # practice submissions and moderation
 

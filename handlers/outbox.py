@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from handlers.context import Services
+from handlers.profile_blocks import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.routing_blocks import Payload, Rendered, render_outbox
 from storage.models import OutboxKind, OutboxMessage
 
@@ -51,7 +52,11 @@ class NoTargetError(Exception):
 Renderer = Callable[[Payload, str], Rendered]
 
 # Outbox kinds rendered outside routing (self-service); routing's own kinds go through ``render_outbox``.
-RENDERERS: dict[OutboxKind, Renderer] = {}
+RENDERERS: dict[OutboxKind, Renderer] = {
+    OutboxKind.CONSENT_REQUEST: build_consent_request,
+    OutboxKind.PROFILE_REVIEW: build_profile_review,
+    OutboxKind.SUBMISSION_OUTCOME: build_submission_outcome,
+}
 
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.
 STAFF_KINDS = frozenset({OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW})

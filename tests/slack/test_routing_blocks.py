@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from handlers import ids
+from handlers.outbox import render_message
 from handlers.routing_blocks import MAX_BLOCKS, ThemeChoice, build_ask_modal, render_outbox
 from storage.models import OutboxKind
 
@@ -33,12 +34,28 @@ ANON: dict[str, Any] = {
     "routing_counts": {"declined": 2},
     "redacted": True,
 }
+# what the self-service kinds carry besides (consent requests, reviews, submission outcomes)
+SELF_SERVICE: dict[str, Any] = {
+    "expert_id": 5,
+    "name": "An <script>",
+    "email": "an@gent.be",
+    "organisation": "Stad Gent",
+    "city": "Gent",
+    "role": "beleidsmedewerker",
+    "expertise": ["leegstand"],
+    "themes": ["wonen"],
+    "last_confirmed": "2026-06-01",
+    "request": "reconfirm",
+    "outcome": "profile_rejected",
+    "title": "An <script>",
+    "note": "dubbel",
+}
 
 
 @pytest.mark.parametrize("kind", list(OutboxKind))
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_every_kind_renders(kind: OutboxKind, lang: str) -> None:
-    rendered = render_outbox(kind, ANON, lang)
+    rendered = render_message(kind, ANON | SELF_SERVICE, lang)
     assert rendered.text and 0 < len(rendered.blocks) <= MAX_BLOCKS
     dumped = json.dumps([b.to_dict() for b in rendered.blocks], ensure_ascii=False)
     assert "<script>" not in dumped
