@@ -65,7 +65,8 @@ def _confirm_demo_experts(session: Session, *, now: datetime) -> None:
         if expert.consent is Consent.PENDING:
             expert.consent = Consent.CONFIRMED
             expert.consent_changed_at = now
-            expert.last_confirmed_at = now - timedelta(days=30 + index * 3)
+            # confirmed within the last ~5 months: none is due for re-confirmation when the demo starts
+            expert.last_confirmed_at = now - timedelta(days=10 + (index * 7) % 140)
             if index % 17 == 5:
                 expert.availability = Availability.AWAY
                 expert.away_until = today + timedelta(days=10 + index % 20)

@@ -138,6 +138,13 @@ BASE_CATALOG: Mapping[str, Mapping[str, str]] = {
         "• vermeld me in een kanaal: `@wieweet wie kent iets van wijkwerking?`\n"
         "• stuur me een direct bericht met je vraag\n"
         "• de berichtsnelkoppeling *Wie weet dit?* op eender welk bericht\n"
+        "• `/wieweet vraag <vraag>` — leg je vraag voor aan experts; `/wieweet mijn vragen` — hoe ver ze staan\n"
+        "• `/wieweet ik weet iets over <onderwerpen>` — word expert; `/wieweet profiel` — je profiel aanpassen "
+        "(ook op het tabblad *Home* van de app); `/wieweet afwezig tot 2026-12-31`\n"
+        "• `/wieweet praktijk` — meld een goede of mislukte praktijk (of de snelkoppeling *Bewaar als praktijk*)\n"
+        "• `/wieweet digest` — het wekelijkse overzicht in dit kanaal (`digest uit`, `digest voorbeeld`)\n"
+        "• `/wieweet mijn gegevens` — alles wat over jou bewaard wordt; `/wieweet vergeet mij` — wis het\n"
+        "• `/wieweet beheer` — voor het kenniscentrum: profielen en meldingen om na te kijken\n"
         "• `/wieweet help` — deze uitleg",
         "en": "Ask who knows about a topic and I search the experts, good and failed practices and earlier "
         "answers of the network of Flemish centre cities.\n"
@@ -146,6 +153,13 @@ BASE_CATALOG: Mapping[str, Mapping[str, str]] = {
         "• mention me in a channel: `@wieweet who knows about neighbourhood work?`\n"
         "• send me a direct message with your question\n"
         "• the message shortcut *Wie weet dit?* on any message\n"
+        "• `/wieweet ask <question>` — put your question to experts; `/wieweet my questions` — how far they are\n"
+        "• `/wieweet i know about <topics>` — become an expert; `/wieweet profile` — edit your profile (also on the "
+        "app's *Home* tab); `/wieweet away until 2026-12-31`\n"
+        "• `/wieweet practice` — report a good or failed practice (or the shortcut *Bewaar als praktijk*)\n"
+        "• `/wieweet digest` — the weekly digest in this channel (`digest off`, `digest preview`)\n"
+        "• `/wieweet my data` — everything stored about you; `/wieweet forget me` — erase it\n"
+        "• `/wieweet admin` — for the knowledge centre: profiles and submissions to review\n"
         "• `/wieweet help` — this help",
     },
     "slack.error": {
@@ -375,6 +389,12 @@ PROFILE_CATALOG: Mapping[str, Mapping[str, str]] = {
         "nl": "Kenniscentrum: {stale} profielen te bevestigen, {pending} wachten op goedkeuring — `/wieweet beheer`",
         "en": "Knowledge centre: {stale} profiles to confirm, {pending} awaiting approval — `/wieweet admin`",
     },
+    "profile.routing_asked": {"nl": "wacht op jouw antwoord", "en": "waiting for you"},
+    "profile.routing_claimed": {"nl": "door jou opgenomen", "en": "taken by you"},
+    "profile.routing_declined": {"nl": "afgeslagen", "en": "declined"},
+    "profile.routing_forwarded": {"nl": "doorgegeven", "en": "passed on"},
+    "profile.routing_expired": {"nl": "verlopen", "en": "expired"},
+    "profile.routing_answered": {"nl": "door jou beantwoord", "en": "answered by you"},
     "profile.available": {"nl": "🟢 Beschikbaar voor vragen", "en": "🟢 Available for questions"},
     "profile.away_until": {"nl": "🌴 Afwezig tot en met {date}", "en": "🌴 Away until {date}"},
     "profile.opted_out": {"nl": "⏸️ Wil geen vragen krijgen", "en": "⏸️ Not taking questions"},

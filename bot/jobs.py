@@ -1,6 +1,7 @@
 """Background jobs of ``wieweet run``: routing timers and the outbox, on an APScheduler ``BackgroundScheduler``.
 
-One interval job (every ``Settings.job_interval_seconds``) runs the due routing timers and then sends the outbox.
+One interval job (every ``Settings.job_interval_seconds``) queues due consent/re-confirmation requests, runs the due
+routing timers and then sends the outbox.
 Requests that queued messages ``kick`` an extra outbox pass at once, so DMs go out in seconds rather than at the
 next interval. Every pass uses its own database sessions (``run_due_timers`` and ``claim_outbox`` open them);
 a failing pass is logged with a correlation id and the next one runs as usual. Several processes may share one
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
+from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
 from digests.sender import send_due_digests
 from digests.slack import slack_permalink, slack_post
@@ -110,10 +112,21 @@ class JobRunner:
         self._guarded("outbox", self.send_outbox)
 
     def run_pass(self) -> None:
+        self._guarded("consent", self.request_confirmations)
         self._guarded("timers", self.run_timers)
         self._guarded("outbox", self.send_outbox)
         if self.digest_client is not None:
             self._guarded("digests", self.send_digests)
+
+    def request_confirmations(self) -> int:
+        """Queue confirm-your-listing DMs: imported experts not confirmed yet, and those due for re-confirmation."""
+        with self.services.db.session() as session:
+            queued = profiles.request_confirmations(
+                session, now=self.services.clock(), reconfirm_days=self.services.settings.reconfirm_days
+            )
+        if queued:
+            log.info("consent requests queued=%s", queued)
+        return queued
 
     def send_digests(self) -> int:
         """Weekly digests that are due (also catching up on this week's missed slot after a restart)."""

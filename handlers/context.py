@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,6 +79,29 @@ class Kicker:
     def kick(self) -> None:
         if self._callback is not None:
             self._callback()
+
+
+class HomeUpdates:
+    """Re-publishes users' Home tabs after what they show has changed (the publisher is attached at start-up).
+
+    Called after the request's transaction has committed (or after an outbox message went out), so the Home tab
+    shows committed data. A failure to publish is logged with its traceback and does not undo the request.
+    """
+
+    def __init__(self) -> None:
+        self._publish: Callable[[WebClient, str], None] | None = None
+
+    def attach(self, publish: Callable[[WebClient, str], None]) -> None:
+        self._publish = publish
+
+    def refresh(self, client: WebClient, user_ids: Iterable[str | None]) -> None:
+        if self._publish is None:
+            return
+        for user_id in sorted({u for u in user_ids if u}):
+            try:
+                self._publish(client, user_id)
+            except (SlackApiError, OSError):  # Slack down or the user gone: the next change or visit publishes
+                log.warning("could not publish the Home tab of %s", user_id, exc_info=True)
 
 
 class LocaleCache:
@@ -180,6 +203,7 @@ class Services:
     locales: LocaleCache = field(default_factory=LocaleCache)
     routing: RoutingService | None = None
     jobs: Kicker = field(default_factory=Kicker)
+    home: HomeUpdates = field(default_factory=HomeUpdates)
     staff: StaffDirectory = field(default_factory=StaffDirectory)
 
     def routing_service(self) -> RoutingService:
@@ -208,6 +232,12 @@ class Turn:
     def queued_messages(self) -> None:
         """This request wrote outbox messages: send them as soon as its transaction has committed."""
         self.context["wieweet_kick"] = True
+
+    def home_changed(self, *user_ids: str | None) -> None:
+        """What these users' Home tabs show has changed: re-publish them once this request has committed."""
+        changed: set[str] = self.context.get("wieweet_home") or set()
+        changed.update(u for u in user_ids if u)
+        self.context["wieweet_home"] = changed
 
     @property
     def user_id(self) -> str | None:
@@ -269,6 +299,8 @@ def listener(services: Services, kind: str, handler: Handler) -> BoltListener:
                 outcome = str(context.get("wieweet_outcome") or "ok")
             if context.get("wieweet_kick"):
                 services.jobs.kick()
+            if context.get("wieweet_home"):
+                services.home.refresh(client, context["wieweet_home"])
         finally:
             request_log.info(
                 "kind=%s handler=%s user=%s channel=%s latency_ms=%.1f outcome=%s ref=%s",

@@ -47,6 +47,10 @@ def _tell_user(body: dict[str, Any], context: BoltContext, client: WebClient, te
         WebhookClient(response_url).send(text=text, response_type="ephemeral", replace_original=False)
         return
     channel, user = context.channel_id, context.user_id
+    if user and not channel:  # e.g. a button on the Home tab: no channel to answer in, so a DM
+        dm = client.conversations_open(users=user)["channel"]["id"]
+        client.chat_postMessage(channel=dm, text=text, blocks=build_message_blocks(text))
+        return
     if channel and user:
         event = body.get("event") or {}
         thread_ts = event.get("thread_ts") or event.get("ts")

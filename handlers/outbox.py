@@ -129,6 +129,8 @@ class OutboxSender:
                     channel=str(response.get("channel") or channel),
                     now=self.services.clock(),
                 )
+            if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
+                self.services.home.refresh(self.client, [message.recipient_slack_id])
             return True
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc)

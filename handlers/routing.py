@@ -189,6 +189,7 @@ def handle_ask_submission(turn: Turn) -> None:
     # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, sent as a DM
     # right after this request commits: one message, also when the question is escalated.
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     turn.context["wieweet_outcome"] = f"asked q{question.id}"
 
 
@@ -219,6 +220,7 @@ def handle_cancel(turn: Turn) -> None:
         turn.session, question_id=_int_value(_action(turn).get("value")), actor_slack_id=_actor(turn), now=turn.now
     )
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     _tell(turn, t("routing.cancelled", turn.lang))
 
 
@@ -243,6 +245,7 @@ def handle_add_info_submission(turn: Turn) -> None:
         turn.session, question_id=question_id, actor_slack_id=_actor(turn), text=text, now=turn.now
     )
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     _tell(turn, t("routing.info_added", turn.lang))
 
 
@@ -252,6 +255,7 @@ def handle_resolve(turn: Turn) -> None:
         turn.session, question_id=_int_value(_action(turn).get("value")), actor_slack_id=_actor(turn), now=turn.now
     )
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     _tell(turn, t("routing.resolved", turn.lang))
 
 
@@ -275,6 +279,7 @@ def command_away(turn: Turn, until: str) -> None:
     except ValueError:
         raise RoutingInputError("away_date_past", t("routing.away_usage", turn.lang)) from None
     _routing(turn).set_away(turn.session, slack_user_id=_actor(turn), until=day, now=turn.now)
+    turn.home_changed(turn.user_id)
     assert turn.respond is not None
     turn.respond(text=t("routing.away_set", turn.lang, date=day.isoformat()), response_type="ephemeral")
 
@@ -325,6 +330,7 @@ def handle_claim(turn: Turn) -> None:
         turn.session, routing_id=_routing_id(turn), actor_slack_id=_actor(turn), now=turn.now
     )
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     _update_dm(turn, routing, state=STATE_CLAIMED, status=t("routing.state_claimed", turn.lang))
 
 
@@ -368,6 +374,7 @@ def handle_decline_submission(turn: Turn) -> None:
         turn.session, routing_id=int(metadata["routing_id"]), actor_slack_id=_actor(turn), now=turn.now, reason=reason
     )
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     _update_dm_from_metadata(turn, metadata, routing, status=t("routing.state_declined", turn.lang))
 
 
@@ -380,6 +387,7 @@ def handle_forward(turn: Turn) -> None:
         turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), to_slack_id=to, now=turn.now
     )
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     old = next(
         (
             r
@@ -425,6 +433,7 @@ def handle_answer_submission(turn: Turn) -> None:
         turn.session, routing_id=int(metadata["routing_id"]), actor_slack_id=_actor(turn), text=text, now=turn.now
     )
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     routing = next((r for r in answer.question.routings if r.id == int(metadata["routing_id"])), None)
     if routing is not None:
         _update_dm_from_metadata(turn, metadata, routing, status=t("routing.state_answered", turn.lang))
@@ -447,6 +456,7 @@ def handle_triage_assign(turn: Turn) -> None:
         turn.session, question_id=_question_id(turn), to_slack_id=to, actor=turn.actor, now=turn.now
     )
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     _tell(turn, t("routing.triage_assigned", turn.lang, staff=user_mention(staff) or "?", name=user_mention(to) or "?"))
 
 
@@ -470,6 +480,7 @@ def handle_triage_close_submission(turn: Turn) -> None:
         turn.session, question_id=int(metadata["question_id"]), actor=turn.actor, note=note, now=turn.now
     )
     turn.queued_messages()
+    turn.home_changed(turn.user_id)
     if metadata.get("channel_id") and metadata.get("message_ts"):
         turn.client.chat_postMessage(
             channel=str(metadata["channel_id"]),

@@ -179,7 +179,9 @@ def save_profile(
     else:
         expert = existing
     if actor.is_self(expert.slack_user_id) or created:
-        # filling in one's own profile is confirming it
+        # filling in one's own profile is confirming it (after a withdrawal: listed and askable again)
+        if expert.consent is Consent.WITHDRAWN and expert.availability is Availability.OPTED_OUT:
+            expert.availability = Availability.AVAILABLE
         if expert.consent is not Consent.CONFIRMED:
             expert.consent_changed_at = now
         expert.consent = Consent.CONFIRMED

@@ -263,6 +263,22 @@ class DriverMixin:
         extra = {"selected_option": value}
         return self._block_action(user, "static_select", action_id, extra, block_id, message, channel, view, wait=wait)
 
+    def pick_date(
+        self,
+        user: str,
+        action_id: str,
+        selected_date: str,
+        block_id: str | None = None,
+        message: str | JSON | None = None,
+        channel: str | None = None,
+        view: str | None = None,
+        *,
+        wait: bool = True,
+    ) -> Delivery:
+        """Pick ``selected_date`` (YYYY-MM-DD) in a ``datepicker``."""
+        extra = {"selected_date": selected_date}
+        return self._block_action(user, "datepicker", action_id, extra, block_id, message, channel, view, wait=wait)
+
     def _block_action(
         self,
         user: str,

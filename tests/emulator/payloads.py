@@ -222,6 +222,27 @@ def state_value(element: JSON | None, raw: Any) -> JSON:
     return {"type": kind, key: raw}
 
 
+def _initial_state(element: JSON | None) -> JSON | None:
+    """The state an untouched input element submits (its ``initial_*``), or None when it has none."""
+    if not element:
+        return None
+    kind = str(element.get("type") or "")
+    for initial, key in (
+        ("initial_value", "value"),
+        ("initial_option", "selected_option"),
+        ("initial_options", "selected_options"),
+        ("initial_date", "selected_date"),
+        ("initial_time", "selected_time"),
+        ("initial_user", "selected_user"),
+        ("initial_users", "selected_users"),
+        ("initial_conversation", "selected_conversation"),
+        ("initial_channel", "selected_channel"),
+    ):
+        if element.get(initial) is not None:
+            return {"type": kind, key: copy.deepcopy(element[initial])}
+    return None
+
+
 def view_state_values(view: ViewRecord, values: JSON) -> JSON:
     """Turn ``{block_id: {action_id: value}}`` (or ``{block_id: value}`` for an input block) into state values."""
     elements: dict[str, tuple[str | None, JSON | None]] = {}
@@ -233,6 +254,11 @@ def view_state_values(view: ViewRecord, values: JSON) -> JSON:
             else:
                 elements[block["block_id"]] = (None, None)
     out: JSON = {}
+    # like Slack, an input the user did not touch submits its initial value
+    for block_id, (action_id, element) in elements.items():
+        initial = _initial_state(element)
+        if initial is not None and block_id not in values:
+            out[block_id] = {str(action_id or block_id): initial}
     for block_id, entry in values.items():
         action_id, element = elements.get(block_id, (None, None))
         is_per_action = isinstance(entry, dict) and "type" not in entry

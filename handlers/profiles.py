@@ -1,0 +1,474 @@
+"""Expert self-service in Slack: the Home tab, the profile modal, consent buttons, staff moderation of experts.
+
+Listeners stay thin: they read the payload, call ``bot.register.profiles`` (which checks who may do what, with the
+Slack id Slack signed the request with — never an id from a button value) and render with
+``handlers.profile_blocks``. A user's Home tab is published when they open it and re-published after every change
+to what it shows (``Turn.home_changed``; the outbox sender does the same for DMs it delivers).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.errors import WieweetError
+from bot.i18n import t
+from bot.mrkdwn import escape_truncate, user_mention
+from bot.register import profiles
+from bot.register.profiles import InvalidRecord
+from bot.routing.errors import RoutingInputError
+from handlers import ids
+from handlers.blocks import build_message_blocks
+from handlers.context import Services, Turn, listener
+from handlers.profile_blocks import (
+    AdminData,
+    HomeData,
+    HomeItem,
+    ProfileCard,
+    build_admin_blocks,
+    build_consent_done,
+    build_home_view,
+    build_profile_modal,
+    build_reject_profile_modal,
+    build_review_done,
+    expert_card_blocks,
+    field_errors,
+    profile_text,
+    read_profile_form,
+)
+from handlers.routing_blocks import ThemeChoice
+from storage import repositories as repo
+from storage.models import Availability, Expert, RecordStatus
+from storage.routing_repo import list_routings_for
+
+log = logging.getLogger(__name__)
+
+JOIN = re.compile(r"^(?:ik\s+weet\s+iets\s+over|i\s+know\s+about|je\s+connais)\b[\s:]*(.*)$", re.IGNORECASE | re.DOTALL)
+PROFILE_WORDS = frozenset({"profiel", "mijn profiel", "profile", "my profile"})
+ADMIN = re.compile(r"^(?:beheer|admin)(?:\s+(.+))?$", re.IGNORECASE | re.DOTALL)
+MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+# --- reading the register for display ------------------------------------------------------------------------------
+
+
+def theme_choices(session: Session, lang: str) -> list[ThemeChoice]:
+    return [
+        ThemeChoice(key=th.key, label=th.label_en if lang == "en" else th.label_nl) for th in repo.list_themes(session)
+    ]
+
+
+def profile_card(services: Services, expert: Expert, lang: str, *, now: datetime) -> ProfileCard:
+    return ProfileCard(
+        expert_id=expert.id,
+        name=expert.name,
+        email=expert.email,
+        organisation=expert.organisation,
+        city=expert.city,
+        role=expert.role,
+        expertise=tuple(expert.expertise),
+        themes=tuple(th.label_en if lang == "en" else th.label_nl for th in expert.themes),
+        languages=tuple(expert.languages),
+        availability=expert.availability.value,
+        away_until=expert.away_until.isoformat() if expert.away_until else None,
+        consent=expert.consent.value,
+        last_confirmed=expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else None,
+        stale=profiles.is_stale(expert, now=now, reconfirm_days=services.settings.reconfirm_days),
+        pending_approval=expert.status is RecordStatus.PENDING,
+        slack_user_id=expert.slack_user_id,
+    )
+
+
+def home_data(
+    services: Services, session: Session, *, user_id: str, lang: str, is_staff: bool, now: datetime
+) -> HomeData:
+    expert = profiles.get_profile(session, slack_user_id=user_id)
+    routed = [
+        HomeItem(
+            text=r.question.text,
+            state=t(f"profile.routing_{r.status.value}", lang),
+            date=r.asked_at.date().isoformat(),
+        )
+        for r in list_routings_for(session, slack_user_id=user_id, limit=10)
+    ]
+    asked = []
+    if services.routing is not None:
+        asked = [
+            HomeItem(
+                text=q.text, state=t(f"routing.status_{q.status.value}", lang), date=q.created_at.date().isoformat()
+            )
+            for q in services.routing.list_my_questions(session, asker_slack_id=user_id, limit=10)
+        ]
+    stale = pending = 0
+    if is_staff:
+        reconfirm = services.settings.reconfirm_days
+        stale = len(profiles.list_stale_profiles(session, now=now, reconfirm_days=reconfirm))
+        pending = len(profiles.list_pending_profiles(session))
+    return HomeData(
+        profile=profile_card(services, expert, lang, now=now) if expert is not None else None,
+        routed=routed,
+        asked=asked,
+        is_staff=is_staff,
+        stale_count=stale,
+        pending_count=pending,
+    )
+
+
+def publish_home(services: Services, client: WebClient, user_id: str) -> None:
+    """Publish ``user_id``'s Home tab from the committed data (its own session)."""
+    now = services.clock()
+    with services.db.session() as session:
+        lang = services.locales.language(session=session, client=client, user_id=user_id, now=now)
+        staff = services.staff.is_staff(settings=services.settings, client=client, user_id=user_id, now=now)
+        data = home_data(services, session, user_id=user_id, lang=lang, is_staff=staff, now=now)
+    client.views_publish(user_id=user_id, view=build_home_view(data, lang))
+
+
+# --- small payload helpers -------------------------------------------------------------------------------------------
+
+
+def _action(turn: Turn) -> dict[str, Any]:
+    actions = turn.body.get("actions") or [{}]
+    return dict(actions[0])
+
+
+def _expert_id(value: object) -> int:
+    text = str(value or "")
+    if not text.isdigit():
+        raise RoutingInputError("not_found", "missing expert id")
+    return int(text)
+
+
+def _today(turn: Turn) -> date:
+    return turn.now.astimezone(ZoneInfo(turn.services.settings.timezone)).date()
+
+
+def _tell(turn: Turn, text: str, *, channel: str | None = None) -> None:
+    """A short private notice: ephemeral where the user clicked or typed, else a DM."""
+    if turn.respond is not None:
+        turn.respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    user = turn.user_id
+    if not user:
+        return
+    if channel:
+        turn.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=build_message_blocks(text))
+        return
+    dm = turn.client.conversations_open(users=user)["channel"]["id"]
+    turn.client.chat_postMessage(channel=dm, text=text, blocks=build_message_blocks(text))
+
+
+def _replace_clicked(turn: Turn, text: str, blocks: list[Any]) -> None:
+    """Re-render the message whose button was clicked (its buttons are used up)."""
+    container = turn.body.get("container") or {}
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    if channel and ts:
+        turn.client.chat_update(channel=str(channel), ts=str(ts), text=text, blocks=blocks)
+
+
+def _slack_identity(turn: Turn) -> dict[str, str]:
+    """Name and e-mail address Slack has for the user, to pre-fill a new profile (best effort)."""
+    try:
+        user = turn.client.users_info(user=turn.user_id or "").get("user") or {}
+    except SlackApiError as exc:
+        log.warning("users.info failed for %s: %s", turn.user_id, exc.response.get("error"))
+        return {}
+    profile = user.get("profile") or {}
+    name = str(user.get("real_name") or profile.get("real_name") or "")
+    return {"name": name, "email": str(profile.get("email") or "")}
+
+
+# --- the profile modal -----------------------------------------------------------------------------------------------
+
+
+def open_profile_modal(turn: Turn, *, expert: Expert | None, expertise: str = "", channel: str | None = None) -> None:
+    """The join form (pre-filled from Slack and ``expertise``) or the edit form of ``expert``."""
+    lang = turn.lang
+    if expert is None:
+        values = {**_slack_identity(turn), "expertise": expertise}
+    else:
+        values = profiles.form_values(expert)
+        if expertise:
+            values["expertise"] = "; ".join(x for x in (values.get("expertise"), expertise) if x)
+    view = build_profile_modal(
+        lang,
+        values=values,
+        themes=theme_choices(turn.session, lang),
+        expert_id=expert.id if expert is not None else None,
+        joining=expert is None,
+    )
+    data = json.loads(view.private_metadata or "{}")
+    view.private_metadata = json.dumps({**data, "channel_id": channel})
+    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+
+
+def handle_profile_submission(turn: Turn) -> None:
+    view = turn.body.get("view") or {}
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    expert_id = metadata.get("expert_id")
+    values = read_profile_form((view.get("state") or {}).get("values") or {})
+    try:
+        saved = profiles.save_profile(
+            turn.session,
+            actor=turn.actor,
+            values=values,
+            now=turn.now,
+            expert_id=int(expert_id) if expert_id is not None else None,
+            approval_required=turn.services.settings.expert_approval,
+        )
+    except InvalidRecord as exc:  # shown on the fields; nothing was written
+        turn.ack(response_action="errors", errors=field_errors(exc.errors, turn.lang))
+        return
+    except WieweetError:
+        turn.ack()
+        raise
+    turn.ack()
+    expert = saved.expert
+    turn.home_changed(turn.user_id, expert.slack_user_id)
+    if saved.pending_approval:
+        turn.queued_messages()
+        text = t("profile.saved_pending", turn.lang)
+    elif turn.actor.is_self(expert.slack_user_id):
+        text = t("profile.saved", turn.lang)
+    else:
+        text = t("profile.saved_by_staff", turn.lang, name=escape_truncate(expert.name, 150))
+    if saved.created or metadata.get("channel_id") or not turn.actor.is_self(expert.slack_user_id):
+        _tell(turn, text, channel=metadata.get("channel_id"))
+
+
+def handle_join_button(turn: Turn) -> None:
+    turn.ack()
+    open_profile_modal(turn, expert=profiles.get_profile(turn.session, slack_user_id=turn.user_id or ""))
+
+
+def handle_edit_button(turn: Turn) -> None:
+    turn.ack()
+    expert = profiles.get_expert_for(turn.session, actor=turn.actor, expert_id=_expert_id(_action(turn).get("value")))
+    open_profile_modal(turn, expert=expert)
+
+
+# --- availability (Home tab) -----------------------------------------------------------------------------------------
+
+
+def _own_expert(turn: Turn) -> Expert:
+    expert = profiles.get_profile(turn.session, slack_user_id=turn.user_id or "")
+    if expert is None:
+        raise RoutingInputError("no_expert", "no profile for this user")
+    return expert
+
+
+def handle_away(turn: Turn) -> None:
+    turn.ack()
+    selected = str(_action(turn).get("selected_date") or "")
+    try:
+        until = date.fromisoformat(selected)
+    except ValueError:
+        raise RoutingInputError("away_date_past", "no date") from None
+    profiles.set_availability(
+        turn.session,
+        actor=turn.actor,
+        expert_id=_own_expert(turn).id,
+        availability=Availability.AWAY,
+        until=until,
+        now=turn.now,
+        today=_today(turn),
+    )
+    turn.home_changed(turn.user_id)
+
+
+def _set_availability(turn: Turn, availability: Availability) -> None:
+    turn.ack()
+    expert = profiles.set_availability(
+        turn.session,
+        actor=turn.actor,
+        expert_id=_expert_id(_action(turn).get("value")),
+        availability=availability,
+        now=turn.now,
+        today=_today(turn),
+    )
+    turn.home_changed(turn.user_id, expert.slack_user_id)
+
+
+def handle_available(turn: Turn) -> None:
+    _set_availability(turn, Availability.AVAILABLE)
+
+
+def handle_opt_out(turn: Turn) -> None:
+    _set_availability(turn, Availability.OPTED_OUT)
+
+
+def handle_refresh(turn: Turn) -> None:
+    turn.ack()
+    turn.home_changed(turn.user_id)
+
+
+def handle_home_opened(turn: Turn) -> None:
+    turn.ack()
+    event = turn.body.get("event") or {}
+    if event.get("tab", "home") == "home" and turn.user_id:
+        turn.home_changed(turn.user_id)
+
+
+# --- consent -----------------------------------------------------------------------------------------------------
+
+
+def handle_consent_confirm(turn: Turn) -> None:
+    turn.ack()
+    expert = profiles.confirm_listing(
+        turn.session, actor=turn.actor, expert_id=_expert_id(_action(turn).get("value")), now=turn.now
+    )
+    text = t("profile.confirmed_thanks", turn.lang, date=_today(turn).isoformat())
+    card = profile_card(turn.services, expert, turn.lang, now=turn.now)
+    _replace_clicked(turn, text, [*build_consent_done(text), *build_consent_done(profile_text(card, turn.lang))])
+    turn.home_changed(turn.user_id)
+
+
+def handle_consent_withdraw(turn: Turn) -> None:
+    turn.ack()
+    expert = profiles.withdraw_listing(
+        turn.session, actor=turn.actor, expert_id=_expert_id(_action(turn).get("value")), now=turn.now
+    )
+    text = t("profile.withdrawn_done", turn.lang)
+    if turn.actor.is_self(expert.slack_user_id):
+        _replace_clicked(turn, text, build_consent_done(text))
+    else:
+        _tell(turn, t("profile.removed", turn.lang, name=escape_truncate(expert.name, 150)))
+    turn.home_changed(turn.user_id, expert.slack_user_id)
+
+
+# --- staff -------------------------------------------------------------------------------------------------------
+
+
+def handle_approve(turn: Turn) -> None:
+    turn.ack()
+    expert = profiles.approve_profile(
+        turn.session, actor=turn.actor, expert_id=_expert_id(_action(turn).get("value")), now=turn.now
+    )
+    turn.queued_messages()
+    staff = user_mention(turn.user_id) or "?"
+    done = build_review_done(
+        profiles.profile_payload(expert), turn.lang, status=t("profile.review_approved", turn.lang, staff=staff)
+    )
+    _replace_clicked(turn, done.text, list(done.blocks))
+    turn.home_changed(expert.slack_user_id)
+
+
+def handle_reject_button(turn: Turn) -> None:
+    turn.ack()
+    turn.actor.require_staff("reject an expert profile")  # no modal for others; the service checks again
+    expert_id = _expert_id(_action(turn).get("value"))
+    profiles.get_expert(turn.session, expert_id=expert_id)
+    container = turn.body.get("container") or {}
+    metadata = {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
+    view = build_reject_profile_modal(turn.lang, expert_id=expert_id, metadata=metadata)
+    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+
+
+def handle_reject_submission(turn: Turn) -> None:
+    view = turn.body.get("view") or {}
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    values = (view.get("state") or {}).get("values") or {}
+    entry = (values.get(ids.BLOCK_PROFILE_REJECT_REASON) or {}).get(ids.INPUT_PROFILE_REJECT_REASON) or {}
+    reason = str(entry.get("value") or "").strip()
+    if not reason:
+        turn.ack(response_action="errors", errors={ids.BLOCK_PROFILE_REJECT_REASON: t("field.missing", turn.lang)})
+        return
+    turn.ack()
+    expert_id = int(metadata.get("expert_id") or 0)
+    expert = profiles.get_expert(turn.session, expert_id=expert_id)
+    payload = profiles.profile_payload(expert)
+    profiles.reject_profile(turn.session, actor=turn.actor, expert_id=expert_id, reason=reason, now=turn.now)
+    turn.queued_messages()
+    staff = user_mention(turn.user_id) or "?"
+    status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(reason, 500))
+    done = build_review_done(payload, turn.lang, status=status)
+    if metadata.get("channel_id") and metadata.get("message_ts"):
+        turn.client.chat_update(
+            channel=str(metadata["channel_id"]), ts=str(metadata["message_ts"]), text=done.text, blocks=done.blocks
+        )
+
+
+def handle_remove(turn: Turn) -> None:
+    turn.ack()
+    expert_id = _expert_id(_action(turn).get("value"))
+    expert = profiles.get_expert(turn.session, expert_id=expert_id)
+    name, slack_id = expert.name, expert.slack_user_id
+    profiles.remove_expert(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
+    _tell(turn, t("profile.removed", turn.lang, name=escape_truncate(name, 150)))
+    turn.home_changed(slack_id)
+
+
+def command_admin(turn: Turn, who: str) -> None:
+    """``/wieweet beheer [e-mail | @name]``: staff overview of stale and pending profiles, or one expert."""
+    turn.actor.require_staff("see the register management overview")
+    lang, now = turn.lang, turn.now
+    assert turn.respond is not None
+    if who:
+        mention = MENTION.match(who)
+        expert = (
+            profiles.get_profile(turn.session, slack_user_id=mention.group(1))
+            if mention
+            else repo.get_expert_by_email(turn.session, email=who.strip().lower())
+        )
+        if expert is None:
+            text = t("profile.admin_not_found", lang, who=escape_truncate(who, 200))
+            turn.respond(text=text, response_type="ephemeral")
+            return
+        blocks = expert_card_blocks(profile_card(turn.services, expert, lang, now=now), lang)
+        turn.respond(text=expert.name, blocks=blocks, response_type="ephemeral")
+        return
+    reconfirm = turn.services.settings.reconfirm_days
+    data = AdminData(
+        stale=[
+            profile_card(turn.services, e, lang, now=now)
+            for e in profiles.list_stale_profiles(turn.session, now=now, reconfirm_days=reconfirm)
+        ],
+        pending=[profile_card(turn.services, e, lang, now=now) for e in profiles.list_pending_profiles(turn.session)],
+    )
+    turn.respond(text=t("profile.admin_title", lang), blocks=build_admin_blocks(data, lang), response_type="ephemeral")
+
+
+def route_profile_command(turn: Turn, text: str) -> bool:
+    """Handle a self-service sub-command of ``/wieweet``; False when ``text`` is not one."""
+    join = JOIN.match(text)
+    if join:
+        topics = "; ".join(x.strip() for x in re.split(r"[;,\n]| en | and ", join.group(1)) if x.strip())
+        own = profiles.get_profile(turn.session, slack_user_id=turn.user_id or "")
+        open_profile_modal(turn, expert=own, expertise=topics, channel=turn.channel_id)
+        return True
+    if text.casefold() in PROFILE_WORDS:
+        own = profiles.get_profile(turn.session, slack_user_id=turn.user_id or "")
+        open_profile_modal(turn, expert=own, channel=turn.channel_id)
+        return True
+    admin = ADMIN.match(text)
+    if admin:
+        command_admin(turn, (admin.group(1) or "").strip())
+        return True
+    return False
+
+
+def register(app: App, services: Services) -> None:
+    services.home.attach(lambda client, user_id: publish_home(services, client, user_id))
+    app.event("app_home_opened")(listener(services, "event", handle_home_opened))
+    app.view(ids.VIEW_PROFILE)(listener(services, "view", handle_profile_submission))
+    app.action(ids.ACTION_PROFILE_JOIN)(listener(services, "action", handle_join_button))
+    app.action(ids.ACTION_PROFILE_EDIT)(listener(services, "action", handle_edit_button))
+    app.action(ids.ACTION_HOME_AWAY)(listener(services, "action", handle_away))
+    app.action(ids.ACTION_HOME_AVAILABLE)(listener(services, "action", handle_available))
+    app.action(ids.ACTION_HOME_OPT_OUT)(listener(services, "action", handle_opt_out))
+    app.action(ids.ACTION_HOME_REFRESH)(listener(services, "action", handle_refresh))
+    app.action(ids.ACTION_CONSENT_CONFIRM)(listener(services, "action", handle_consent_confirm))
+    app.action(ids.ACTION_CONSENT_WITHDRAW)(listener(services, "action", handle_consent_withdraw))
+    app.action(ids.ACTION_PROFILE_APPROVE)(listener(services, "action", handle_approve))
+    app.action(ids.ACTION_PROFILE_REJECT)(listener(services, "action", handle_reject_button))
+    app.view(ids.VIEW_PROFILE_REJECT)(listener(services, "view", handle_reject_submission))
+    app.action(ids.ACTION_EXPERT_REMOVE)(listener(services, "action", handle_remove))
