@@ -441,10 +441,6 @@ def build_submission_outcome(payload: Payload, lang: str) -> Rendered:
     key = OUTCOME_TEXTS.get(outcome)
     if key is None:
         raise ValueError(f"unknown submission outcome {outcome!r}")
-    text = t(
-        key,
-        lang,
-        title=escape_truncate(str(payload.get("title") or ""), 200),
-        note=escape_truncate(str(payload.get("note") or "—"), 2000),
-    )
-    return Rendered(text=_fallback(text), blocks=[_section(text)])
+    title, note = str(payload.get("title") or "")[:200], str(payload.get("note") or "—")[:2000]
+    shown = t(key, lang, title=escape_truncate(title, 200), note=escape_truncate(note, 2000))
+    return Rendered(text=_fallback(t(key, lang, title=title, note=note)), blocks=[_section(shown)])

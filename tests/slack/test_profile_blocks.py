@@ -1,0 +1,161 @@
+"""The self-service Block Kit builders, without a network: valid typed blocks, escaped texts, the right buttons."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bot.register.validation import FieldError
+from handlers import ids
+from handlers.profile_blocks import (
+    AdminData,
+    HomeData,
+    HomeItem,
+    ProfileCard,
+    build_admin_blocks,
+    build_consent_request,
+    build_home_view,
+    build_profile_modal,
+    build_submission_outcome,
+    field_errors,
+    read_profile_form,
+)
+from handlers.routing_blocks import ThemeChoice
+
+CARD = ProfileCard(
+    expert_id=12,
+    name="An <script> Peeters",
+    email="an@gent.be",
+    organisation="Stad Gent",
+    expertise=("leegstandsheffing", "*vet*"),
+    themes=("Wonen",),
+    languages=("nl", "fr"),
+    last_confirmed="2026-06-01",
+    slack_user_id="U0AN",
+)
+
+
+def dumped(value: Any) -> str:
+    data = value.to_dict() if hasattr(value, "to_dict") else [b.to_dict() for b in value]
+    return json.dumps(data, ensure_ascii=False)
+
+
+def test_profile_modal_is_prefilled_and_round_trips_through_the_form_reader() -> None:
+    values = {"name": "An", "email": "an@gent.be", "organisation": "Gent", "expertise": "a; b", "themes": "wonen"}
+    themes = [ThemeChoice("wonen", "Wonen"), ThemeChoice("armoede", "Armoede")]
+    view = build_profile_modal("nl", values=values, themes=themes, expert_id=12, joining=False)
+    data = view.to_dict()  # validates Slack's limits
+    assert data["callback_id"] == ids.VIEW_PROFILE and json.loads(data["private_metadata"]) == {"expert_id": 12}
+    blocks = {b["block_id"]: b for b in data["blocks"] if "block_id" in b}
+    assert {ids.profile_block(f) for f in ids.PROFILE_FIELDS} <= set(blocks)
+    assert blocks[ids.profile_block("email")]["element"]["initial_value"] == "an@gent.be"
+    assert [o["value"] for o in blocks[ids.profile_block("themes")]["element"]["initial_options"]] == ["wonen"]
+    assert blocks[ids.profile_block("name")].get("optional") is not True
+    assert blocks[ids.profile_block("bio")]["optional"] is True
+
+    state = {
+        ids.profile_block("name"): {ids.profile_input("name"): {"value": "An"}},
+        ids.profile_block("expertise"): {ids.profile_input("expertise"): {"value": "leegstand\n\nkoten\n"}},
+        ids.profile_block("themes"): {
+            ids.profile_input("themes"): {"selected_options": [{"value": "wonen"}, {"value": "armoede"}]}
+        },
+    }
+    form = read_profile_form(state)
+    assert form["expertise"] == "leegstand; koten"
+    assert form["themes"] == "wonen; armoede"
+    assert form["email"] == "" and form["name"] == "An"
+
+
+def test_join_modal_says_so() -> None:
+    view = build_profile_modal("en", values={}, themes=[], expert_id=None, joining=True).to_dict()
+    assert "expert" in view["title"]["text"].lower()
+    assert ids.profile_block("themes") not in dumped(
+        build_profile_modal("en", values={}, themes=[], expert_id=None, joining=True)
+    )
+
+
+def test_field_errors_are_put_on_their_block_in_the_readers_language() -> None:
+    errors = [
+        FieldError("email", "bad_email", "not an e-mail address"),
+        FieldError("themes", "unknown_theme", "unknown theme 'wonne'", suggestion="wonen"),
+        FieldError("slack_user_id", "bad_slack_id", "bad id"),  # not a form field: shown on the name
+    ]
+    shown = field_errors(errors, "nl")
+    assert shown[ids.profile_block("email")] == "Dit is geen geldig e-mailadres."
+    assert "wonen" in shown[ids.profile_block("themes")] and "Bedoel je" in shown[ids.profile_block("themes")]
+    assert shown[ids.profile_block("name")] == "bad id"
+    assert field_errors(errors[:1], "en")[ids.profile_block("email")] == "This is not a valid e-mail address."
+
+
+def test_home_for_someone_not_in_the_register_offers_joining() -> None:
+    view = build_home_view(HomeData(profile=None), "nl")
+    text = dumped(view)
+    assert view.type == "home" and ids.ACTION_PROFILE_JOIN in text and ids.ACTION_PROFILE_EDIT not in text
+
+
+@pytest.mark.parametrize(
+    ("card", "present", "absent"),
+    [
+        (CARD, [ids.ACTION_PROFILE_EDIT, ids.ACTION_HOME_AWAY, ids.ACTION_HOME_OPT_OUT], [ids.ACTION_CONSENT_CONFIRM]),
+        (
+            ProfileCard(12, "An", "a@b.be", "Gent", consent="pending"),
+            [ids.ACTION_CONSENT_CONFIRM, ids.ACTION_PROFILE_EDIT],
+            [ids.ACTION_HOME_AVAILABLE],
+        ),
+        (
+            ProfileCard(12, "An", "a@b.be", "Gent", availability="opted_out"),
+            [ids.ACTION_HOME_AVAILABLE],
+            [ids.ACTION_HOME_OPT_OUT, ids.ACTION_CONSENT_CONFIRM],
+        ),
+        (
+            ProfileCard(12, "An", "a@b.be", "Gent", last_confirmed="2025-01-01", stale=True),
+            [ids.ACTION_CONSENT_CONFIRM],
+            [],
+        ),
+    ],
+)
+def test_home_buttons_follow_the_profile_state(card: ProfileCard, present: list[str], absent: list[str]) -> None:
+    text = dumped(build_home_view(HomeData(profile=card), "nl"))
+    for action in present:
+        assert action in text
+    for action in absent:
+        assert action not in text
+
+
+def test_home_escapes_register_text_and_lists_questions() -> None:
+    routed = [HomeItem(text="Wat met <b>leegstand</b>?", state="wacht op jouw antwoord", date="2026-11-30")]
+    view = build_home_view(HomeData(profile=CARD, routed=routed, is_staff=True, stale_count=3), "nl")
+    text = dumped(view)
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "&lt;b&gt;leegstand" in text and "wacht op jouw antwoord" in text
+    assert "3" in text  # the staff line counts stale profiles
+    assert "Laatst bevestigd op 2026-06-01" in text
+
+
+def test_consent_request_first_time_and_periodic() -> None:
+    payload = {"expert_id": 12, "name": "An", "organisation": "Gent", "last_confirmed": "2026-01-02"}
+    initial = build_consent_request({**payload, "request": "initial"}, "nl")
+    again = build_consent_request({**payload, "request": "reconfirm"}, "en")
+    assert initial.text != again.text and "2026-01-02" in again.text
+    for rendered in (initial, again):
+        text = dumped(rendered.blocks)
+        assert ids.ACTION_CONSENT_CONFIRM in text and ids.ACTION_CONSENT_WITHDRAW in text and '"value": "12"' in text
+
+
+def test_submission_outcome_knows_its_outcomes() -> None:
+    rendered = build_submission_outcome({"outcome": "profile_rejected", "title": "An <x>", "note": "dubbel"}, "nl")
+    assert "dubbel" in rendered.text and "&lt;x&gt;" in rendered.text and "&amp;lt;" not in rendered.text
+    assert "&lt;x&gt;" in dumped(rendered.blocks) and "<x>" not in dumped(rendered.blocks)
+    with pytest.raises(ValueError, match="unknown submission outcome"):
+        build_submission_outcome({"outcome": "nonsense"}, "nl")
+
+
+def test_admin_overview_lists_pending_and_stale_with_staff_buttons() -> None:
+    pending = [ProfileCard(i, f"Nieuw {i}", f"n{i}@x.be", "Gent", pending_approval=True) for i in range(2)]
+    stale = [ProfileCard(100 + i, f"Oud {i}", f"o{i}@x.be", "Gent", stale=True) for i in range(9)]
+    blocks = build_admin_blocks(AdminData(stale=stale, pending=pending), "nl", limit=6)
+    text = dumped(blocks)
+    assert text.count(ids.ACTION_PROFILE_APPROVE) == 2 and text.count(ids.ACTION_EXPERT_REMOVE) == 8
+    assert "Oud 5" in text and "Oud 6" not in text and "3" in text  # three more not shown
