@@ -38,6 +38,7 @@ from handlers.practice_blocks import (
 )
 from handlers.routing_blocks import Rendered, ThemeChoice, parse_block_id
 from handlers.whoknows import strip_mentions
+from storage.models import Practice, RecordStatus
 
 PRACTICE_WORDS = frozenset({"praktijk", "practice", "praktijk delen", "share practice"})
 
@@ -74,14 +75,22 @@ def _themes(turn: Turn) -> list[ThemeChoice]:
     return [ThemeChoice(key=d.key, label=d.label_en if lang == "en" else d.label_nl) for d in load_themes(turn.session)]
 
 
-def _message_ref(turn: Turn) -> dict[str, Any]:
-    """The (non-ephemeral) message a button was clicked in, to update after a decision; {} when there is none."""
+def _clicked_review(turn: Turn) -> dict[str, Any]:
+    """The triage message a button was clicked in ({} when the button was elsewhere: a DM, an overview)."""
     container = turn.body.get("container") or {}
+    block_id = str(_action(turn).get("block_id") or "")
     if container.get("type") != "message" or container.get("is_ephemeral"):
+        return {}
+    if not block_id.startswith(f"{ids.BLOCK_PRACTICE_REVIEW}:"):
         return {}
     if not (container.get("channel_id") and container.get("message_ts")):
         return {}
     return {"channel_id": container["channel_id"], "message_ts": container["message_ts"]}
+
+
+def _review_ref(turn: Turn, practice_id: int, fallback: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The staff triage message about a practice: where the outbox posted it, else ``fallback``."""
+    return submissions.review_message_ref(turn.session, practice_id=practice_id) or dict(fallback or {})
 
 
 def _update_message(turn: Turn, ref: dict[str, Any], rendered: Rendered) -> None:
@@ -202,44 +211,45 @@ def handle_practice_submission(turn: Turn) -> None:
         turn.context["wieweet_outcome"] = f"submitted practice {practice.id}"
         return
     _tell(turn, t("practice.saved", lang, title=escape_truncate(practice.title, 300)))
-    if practice.status.value == "pending" and turn.actor.is_staff:
+    if practice.status is RecordStatus.PENDING:  # the triage message shows what staff will approve
         status = t("practice.review_edited", _staff_lang(turn), staff=_staff_label(turn))
-        _update_message(turn, metadata, build_practice_review(payload, _staff_lang(turn), status=status))
+        ref = _review_ref(turn, practice.id, metadata)
+        _update_message(turn, ref, build_practice_review(payload, _staff_lang(turn), status=status))
     turn.context["wieweet_outcome"] = f"updated practice {practice.id}"
 
 
 def handle_edit_button(turn: Turn) -> None:
     turn.ack()
     practice = submissions.get_practice_for_edit(turn.session, actor=turn.actor, practice_id=_practice_id(turn))
-    metadata = _message_ref(turn) if turn.actor.is_staff else {}
+    metadata = _clicked_review(turn)
     open_practice_modal(turn, values=submissions.form_values(practice), practice_id=practice.id, metadata=metadata)
 
 
 # --- staff moderation ----------------------------------------------------------------------------------------------
 
 
+def _decided(turn: Turn, practice: Practice, *, status: str, clicked: dict[str, Any], done_key: str) -> None:
+    """After a decision: the triage message shows it (no buttons); from elsewhere, the staff member is told."""
+    rendered = build_practice_review_done(submissions.practice_payload(practice), _staff_lang(turn), status=status)
+    _update_message(turn, _review_ref(turn, practice.id, clicked), rendered)
+    if not clicked:
+        _tell(turn, t(done_key, turn.lang, title=escape_truncate(practice.title, 300)))
+
+
 def handle_approve(turn: Turn) -> None:
     turn.ack()
-    practice = submissions.approve_practice(
-        turn.session, actor=turn.actor, practice_id=_practice_id(turn), now=turn.now
-    )
+    practice_id = _practice_id(turn)
+    practice = submissions.approve_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
     turn.queued_messages()
-    lang = _staff_lang(turn)
-    ref = _message_ref(turn)
-    status = t("practice.review_approved", lang, staff=_staff_label(turn))
-    if ref:
-        _update_message(
-            turn, ref, build_practice_review_done(submissions.practice_payload(practice), lang, status=status)
-        )
-    else:
-        _tell(turn, t("practice.approved_done", turn.lang, title=escape_truncate(practice.title, 300)))
+    status = t("practice.review_approved", _staff_lang(turn), staff=_staff_label(turn))
+    _decided(turn, practice, status=status, clicked=_clicked_review(turn), done_key="practice.approved_done")
     turn.context["wieweet_outcome"] = f"approved practice {practice.id}"
 
 
 def handle_reject_button(turn: Turn) -> None:
     turn.ack()
     turn.actor.require_staff("reject a practice")  # no modal for non-staff; the service checks again on submit
-    view = build_reject_practice_modal(turn.lang, practice_id=_practice_id(turn), metadata=_message_ref(turn))
+    view = build_reject_practice_modal(turn.lang, practice_id=_practice_id(turn), metadata=_clicked_review(turn))
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
 
 
@@ -253,31 +263,27 @@ def handle_reject_submission(turn: Turn) -> None:
         turn.ack(response_action="errors", errors={ids.BLOCK_PRACTICE_REJECT_REASON: t("field.missing", turn.lang)})
         return
     turn.ack()
+    practice_id = int(metadata.pop("practice_id", 0) or 0)
     practice = submissions.reject_practice(
-        turn.session, actor=turn.actor, practice_id=int(metadata.get("practice_id") or 0), reason=reason, now=turn.now
+        turn.session, actor=turn.actor, practice_id=practice_id, reason=reason, now=turn.now
     )
     turn.queued_messages()
     lang = _staff_lang(turn)
     status = t("practice.review_rejected", lang, staff=_staff_label(turn), reason=escape_truncate(reason, 1500))
-    if metadata.get("channel_id") and metadata.get("message_ts"):
-        _update_message(
-            turn, metadata, build_practice_review_done(submissions.practice_payload(practice), lang, status=status)
-        )
-    else:
-        _tell(turn, t("practice.rejected_done", turn.lang, title=escape_truncate(practice.title, 300)))
+    _decided(turn, practice, status=status, clicked=metadata, done_key="practice.rejected_done")
     turn.context["wieweet_outcome"] = f"rejected practice {practice.id}"
 
 
 def handle_remove(turn: Turn) -> None:
     turn.ack()
     practice_id = _practice_id(turn)
-    turn.actor.require_staff("remove a practice")
-    payload = submissions.practice_payload(submissions.get_practice(turn.session, practice_id=practice_id))
+    turn.actor.require_staff("remove a practice")  # before reading it; the service checks again
+    practice = submissions.get_practice(turn.session, practice_id=practice_id)
+    payload = submissions.practice_payload(practice)
+    ref = _review_ref(turn, practice_id) if practice.status is RecordStatus.PENDING else {}
     label = submissions.remove_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
-    ref = _message_ref(turn)
-    if ref:
-        status = t("practice.review_removed", _staff_lang(turn), staff=_staff_label(turn))
-        _update_message(turn, ref, build_practice_review_done(payload, _staff_lang(turn), status=status))
+    status = t("practice.review_removed", _staff_lang(turn), staff=_staff_label(turn))
+    _update_message(turn, ref, build_practice_review_done(payload, _staff_lang(turn), status=status))
     _tell(turn, t("practice.removed", turn.lang, title=escape_truncate(label, 300)))
     turn.context["wieweet_outcome"] = f"removed practice {practice_id}"
 

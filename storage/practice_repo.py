@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import repositories as repo
-from storage.models import Practice, RecordStatus
+from storage.models import OutboxKind, OutboxMessage, Practice, RecordStatus
 
 
 def get_practice(session: Session, *, practice_id: int) -> Practice | None:
@@ -51,3 +51,18 @@ def create_practice(
     practice.submitted_by = submitted_by
     practice.status = status
     return practice
+
+
+def get_review_message(session: Session, *, practice_id: int) -> OutboxMessage | None:
+    """The latest staff triage message about a practice that was sent (it has a channel and ts), or None."""
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.kind == OutboxKind.PRACTICE_REVIEW,
+            OutboxMessage.dedupe_key.startswith(f"practice_review:{practice_id}:", autoescape=True),
+            OutboxMessage.sent_ts.is_not(None),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()

@@ -42,6 +42,7 @@ __all__ = [
     "practice_payload",
     "reject_practice",
     "remove_practice",
+    "review_message_ref",
     "submit_practice",
     "update_practice",
 ]
@@ -70,6 +71,14 @@ def get_practice_for_edit(session: Session, *, actor: Actor, practice_id: int) -
     practice = get_practice(session, practice_id=practice_id)
     _require_may_edit(actor, practice)
     return practice
+
+
+def review_message_ref(session: Session, *, practice_id: int) -> dict[str, str]:
+    """Where the staff triage message about a practice was posted (``channel_id``, ``message_ts``); {} if not yet."""
+    message = practice_repo.get_review_message(session, practice_id=practice_id)
+    if message is None or not (message.sent_channel_id and message.sent_ts):
+        return {}
+    return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
 
 
 def list_pending_practices(session: Session, *, limit: int = 100) -> list[Practice]:

@@ -213,6 +213,26 @@ def test_reject_with_reason_invalid_fields_and_the_shortcut(
     emulator.submit_view(NL_USER, view["id"], values)
     message = triage_message(emulator, TITLE)
 
+    # the submitter edits it from their confirmation while it waits; the triage message follows
+    dm = emulator.dm_channel_with(NL_USER)
+    thanks = emulator.wait_for(
+        lambda: [m for m in emulator.messages(dm) if ids.ACTION_PRACTICE_EDIT in flat(m.get("blocks"))]
+    )[-1]
+    emulator.click_button(NL_USER, ids.ACTION_PRACTICE_EDIT, message=thanks["ts"], channel=dm)
+    view = emulator.wait_for(
+        lambda: [
+            v for v in emulator.views(NL_USER) if v.get("callback_id") == ids.VIEW_PRACTICE and v["id"] != view["id"]
+        ]
+    )[-1]
+    values = initial_values(view)
+    values[ids.practice_block("lessons")] = "Start met een proefproject."
+    assert emulator.submit_view(NL_USER, view["id"], values).response_action is None
+    emulator.wait_for_call(
+        "chat.update",
+        lambda c: c.params.get("ts") == message["ts"] and "Start met een proefproject" in flat(c.params),
+    )
+    emulator.wait_for(lambda: "Praktijk *" in answers(emulator) or "bewaard" in dm_texts(emulator, NL_USER))
+
     # staff reject with a reason (required); the submitter is told why
     emulator.click_button(STAFF, ids.ACTION_PRACTICE_REJECT, message=message["ts"], channel=TRIAGE)
     reject = emulator.wait_for(

@@ -276,3 +276,17 @@ def test_only_an_approved_practice_is_searchable_and_at_once(db: Database) -> No
         assert found("kangoeroewonen") == []
     finally:
         knowledge.close()
+
+
+def test_the_triage_message_is_found_once_it_was_sent(db: Database) -> None:
+    from bot.routing.outbox import mark_outbox_sent  # noqa: PLC0415
+
+    practice_id = submit(db)
+    [review] = outbox(db, OutboxKind.PRACTICE_REVIEW)
+    with db.session() as session:
+        assert submissions.review_message_ref(session, practice_id=practice_id) == {}
+        mark_outbox_sent(session, message_id=review.id, ts="1700.01", channel="C0TRIAGE1", now=NOW)
+    with db.session() as session:
+        ref = submissions.review_message_ref(session, practice_id=practice_id)
+        assert ref == {"channel_id": "C0TRIAGE1", "message_ts": "1700.01"}
+        assert submissions.review_message_ref(session, practice_id=practice_id + 1) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from handlers.practice_blocks import (
 )
 from handlers.profile_blocks import build_submission_outcome
 from handlers.routing_blocks import ThemeChoice
+from storage.db import Database
 from storage.models import OutboxKind
 
 PAYLOAD: dict[str, Any] = {
@@ -187,3 +189,21 @@ def test_reject_modal_and_submitted_notice() -> None:
     assert json.loads(data["private_metadata"]) == {"channel_id": "C1", "message_ts": "1.1", "practice_id": 7}
     notice = build_practice_submitted(PAYLOAD, "nl")
     assert ids.ACTION_PRACTICE_EDIT in dumped(notice.blocks) and "<script>" not in notice.text
+
+
+def test_staff_overview_lists_the_pending_practices_from_the_database(database: Database) -> None:
+    from bot.actors import Actor  # noqa: PLC0415
+    from bot.register import submissions  # noqa: PLC0415
+    from handlers.practices import practice_admin_blocks  # noqa: PLC0415
+
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with database.session() as session:
+        for n in range(3):
+            values = {"title": f"Praktijk {n} <x>", "summary": "Samenvatting"}
+            submissions.submit_practice(session, actor=Actor.slack("U0GRIET01", is_staff=False), values=values, now=now)
+    with database.session() as session:
+        blocks = practice_admin_blocks(session, "nl", limit=2)
+        assert submissions.review_message_ref(session, practice_id=1) == {}  # not sent yet
+    text = dumped(blocks)
+    assert "wachten op goedkeuring:* 3" in text and "… en nog 1." in text and "<x>" not in text
+    assert text.count(ids.ACTION_PRACTICE_APPROVE) == 2
