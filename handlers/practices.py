@@ -40,7 +40,8 @@ from handlers.routing_blocks import Rendered, ThemeChoice, parse_block_id
 from handlers.whoknows import strip_mentions
 from storage.models import Practice, RecordStatus
 
-PRACTICE_WORDS = frozenset({"praktijk", "practice", "praktijk delen", "share practice"})
+PRACTICE_WORDS = frozenset({"praktijk", "practice"})  # alone: anything after it may be a question to search
+SHARE_PREFIXES = ("praktijk delen", "deel praktijk", "share practice")  # may be followed by the title
 
 
 def practice_admin_blocks(session: Session, lang: str, *, limit: int = 5) -> list[Block]:
@@ -151,15 +152,17 @@ def open_practice_modal(
 
 
 def route_practice_command(turn: Turn, text: str) -> bool:
-    """``/wieweet praktijk [title]``: open the practice modal; False when ``text`` is not that sub-command."""
-    folded = text.casefold()
-    head, _, rest = text.partition(" ")
+    """``/wieweet praktijk`` (or ``praktijk delen <title>``): open the practice modal; False for anything else."""
+    folded = " ".join(text.casefold().split())
     if folded in PRACTICE_WORDS:
-        rest = ""
-    elif head.casefold() not in PRACTICE_WORDS:
-        return False
-    open_practice_modal(turn, values={"title": rest.strip()})
-    return True
+        open_practice_modal(turn, values={})
+        return True
+    for prefix in SHARE_PREFIXES:
+        if folded == prefix or folded.startswith(prefix + " "):
+            title = " ".join(text.split()[len(prefix.split()) :])
+            open_practice_modal(turn, values={"title": title})
+            return True
+    return False
 
 
 def handle_save_practice_shortcut(turn: Turn) -> None:

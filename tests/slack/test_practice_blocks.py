@@ -207,3 +207,17 @@ def test_staff_overview_lists_the_pending_practices_from_the_database(database: 
     text = dumped(blocks)
     assert "wachten op goedkeuring:* 3" in text and "… en nog 1." in text and "<x>" not in text
     assert text.count(ids.ACTION_PRACTICE_APPROVE) == 2
+
+
+def test_the_sub_command_opens_the_modal_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from handlers import practices  # noqa: PLC0415
+
+    opened: list[dict[str, str]] = []
+    monkeypatch.setattr(practices, "open_practice_modal", lambda _turn, *, values: opened.append(values))
+    turn: Any = object()
+    assert practices.route_practice_command(turn, "praktijk")
+    assert practices.route_practice_command(turn, "Practice")
+    assert practices.route_practice_command(turn, "praktijk delen  Buurtbudgetten in Gent")
+    assert not practices.route_practice_command(turn, "praktijk rond leegstandsheffing?")  # a question: searched
+    assert not practices.route_practice_command(turn, "wie weet iets over praktijken?")
+    assert opened == [{}, {}, {"title": "Buurtbudgetten in Gent"}]
