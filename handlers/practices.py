@@ -25,6 +25,7 @@ from bot.register.profiles import InvalidRecord
 from handlers import ids
 from handlers.blocks import build_message_blocks
 from handlers.context import Services, Turn, listener
+from handlers.errors import handle_error, user_message
 from handlers.practice_blocks import (
     build_pending_practices,
     build_practice_modal,
@@ -121,6 +122,19 @@ def _dm(turn: Turn, text: str, blocks: list[Block]) -> None:
     turn.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
 
 
+def _refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
+    """A modal submission the service refused (not theirs, already decided, gone): say why on the form.
+
+    A modal has no other place to answer, and raising after ``ack`` can lose the ack in Bolt, so the error is
+    handed to the global error handler directly: it logs it (a refusal as "refused ref=...") like any other.
+    Nothing was written: the services check before they write.
+    """
+    text = user_message(error, turn.lang, turn.correlation_id)[:2000]
+    turn.ack(response_action="errors", errors={block_id: text})
+    handle_error(turn.services, error, turn.body, turn.context, turn.client)
+    turn.context["wieweet_outcome"] = f"refused {error.code}"
+
+
 def _staff_lang(turn: Turn) -> str:
     return turn.services.settings.default_language
 
@@ -202,9 +216,9 @@ def handle_practice_submission(turn: Turn) -> None:
         turn.ack(response_action="errors", errors=practice_field_errors(exc.errors, lang))
         turn.context["wieweet_outcome"] = "invalid " + ",".join(sorted({e.column for e in exc.errors}))
         return
-    except WieweetError:
-        turn.ack()  # close the modal; the error handler tells the person why (and logs a refusal)
-        raise
+    except WieweetError as exc:
+        _refuse_in_form(turn, exc, ids.practice_block("title"))
+        return
     turn.ack()
     payload = submissions.practice_payload(practice)
     if raw_id is None:
@@ -265,11 +279,15 @@ def handle_reject_submission(turn: Turn) -> None:
     if not reason:
         turn.ack(response_action="errors", errors={ids.BLOCK_PRACTICE_REJECT_REASON: t("field.missing", turn.lang)})
         return
-    turn.ack()
     practice_id = int(metadata.pop("practice_id", 0) or 0)
-    practice = submissions.reject_practice(
-        turn.session, actor=turn.actor, practice_id=practice_id, reason=reason, now=turn.now
-    )
+    try:
+        practice = submissions.reject_practice(
+            turn.session, actor=turn.actor, practice_id=practice_id, reason=reason, now=turn.now
+        )
+    except WieweetError as exc:
+        _refuse_in_form(turn, exc, ids.BLOCK_PRACTICE_REJECT_REASON)
+        return
+    turn.ack()
     turn.queued_messages()
     lang = _staff_lang(turn)
     status = t("practice.review_rejected", lang, staff=_staff_label(turn), reason=escape_truncate(reason, 1500))

@@ -155,12 +155,21 @@ def test_submit_approve_and_find_it_with_forged_clicks_refused(
     assert practice is not None and practice.lessons == "Werk samen met het dierenasiel."
     assert practice.year == 2025 and practice.city == "Mechelen"  # untouched fields kept
 
+    # a colleague starts rejecting it while it gets approved: their reason modal then says it was handled
+    emulator.click_button(STAFF, ids.ACTION_PRACTICE_REJECT, message=message["ts"], channel=TRIAGE)
+    reject = emulator.wait_for(
+        lambda: [v for v in emulator.views(STAFF) if v.get("callback_id") == ids.VIEW_PRACTICE_REJECT]
+    )[-1]
     emulator.click_button(STAFF, ids.ACTION_PRACTICE_APPROVE, message=message["ts"], channel=TRIAGE)
     update = emulator.wait_for_call(
         "chat.update", lambda c: c.params.get("ts") == message["ts"] and "Goedgekeurd door" in flat(c.params)
     )
     assert ids.ACTION_PRACTICE_APPROVE not in flat(update.params.get("blocks"))
     emulator.wait_for(lambda: "is goedgekeurd" in dm_texts(emulator, NL_USER), timeout=20)
+    late = emulator.submit_view(STAFF, reject["id"], {ids.BLOCK_PRACTICE_REJECT_REASON: "Dubbel."})
+    assert late.response_action == "errors" and "al behandeld" in flat(late.ack_body)
+    practice = stored(db, TITLE)
+    assert practice is not None and practice.status is RecordStatus.PUBLISHED
 
     # searchable right away
     before = len(emulator.response_posts)
