@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.register.submissions import practice_payload
 from handlers import ids
+from handlers.practice_blocks import build_practice_card
 from storage.db import Database
 from storage.models import AuditLog, Practice, RecordStatus
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
@@ -259,3 +261,20 @@ def test_reject_with_reason_invalid_fields_and_the_shortcut(
     # a second decision on the same practice is refused with a friendly message
     emulator.click_button(STAFF, ids.ACTION_PRACTICE_APPROVE, message=message, channel=TRIAGE)  # its old buttons
     emulator.wait_for(lambda: "al behandeld" in answers(emulator))
+
+    # the staff overview's card (``/wieweet beheer``): removing is for staff only, and audited
+    with db.session() as session:
+        found = session.scalars(select(Practice).where(Practice.title == TITLE)).one()
+        card = {
+            "ts": "1700000000.000100",
+            "blocks": [b.to_dict() for b in build_practice_card(practice_payload(found), "nl")],
+        }
+    emulator.click_button(NL_USER, ids.ACTION_PRACTICE_REMOVE, message=card, channel=CHANNEL)
+    emulator.wait_for(lambda: f"user={NL_USER} action=remove a practice" in practice_bot.log())
+    assert stored(db, TITLE) is not None
+    emulator.click_button(STAFF, ids.ACTION_PRACTICE_REMOVE, message=card, channel=TRIAGE)
+    emulator.wait_for(lambda: "uit het register verwijderd" in answers(emulator))
+    assert stored(db, TITLE) is None
+    with db.session() as session:
+        actions = [a.action for a in session.scalars(select(AuditLog).where(AuditLog.entity_key.contains(TITLE)))]
+        assert actions == ["submit", "update", "reject", "delete"]
