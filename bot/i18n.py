@@ -533,7 +533,123 @@ PROFILE_CATALOG: Mapping[str, Mapping[str, str]] = {
 }
 
 # practice submissions from chat and their moderation by staff
-PRACTICE_CATALOG: Mapping[str, Mapping[str, str]] = {}
+PRACTICE_CATALOG: Mapping[str, Mapping[str, str]] = {
+    "practice.new_title": {"nl": "Praktijk delen", "en": "Share a practice"},
+    "practice.edit_title": {"nl": "Praktijk bewerken", "en": "Edit practice"},
+    "practice.submit": {"nl": "Indienen", "en": "Submit"},
+    "practice.save": {"nl": "Bewaren", "en": "Save"},
+    "practice.intro": {
+        "nl": "Deel een praktijk van je stad of organisatie: wat werkte, en ook wat niet. "
+        "Het kenniscentrum kijkt ze na voor ze in *Wie weet?* verschijnt.",
+        "en": "Share a practice of your city or organisation: what worked, and also what did not. "
+        "The knowledge centre reviews it before it appears in *Wie weet?*.",
+    },
+    "practice.from_message": {
+        "nl": "Ingevuld op basis van het bericht; vul aan of verbeter waar nodig.",
+        "en": "Filled in from the message; complete or correct it where needed.",
+    },
+    "practice.field_title": {"nl": "Titel", "en": "Title"},
+    "practice.field_summary": {"nl": "Beschrijving", "en": "Description"},
+    "practice.field_city": {"nl": "Stad of gemeente", "en": "City"},
+    "practice.field_organisation": {"nl": "Organisatie", "en": "Organisation"},
+    "practice.field_themes": {"nl": "Thema's", "en": "Themes"},
+    "practice.field_tags": {"nl": "Trefwoorden", "en": "Keywords"},
+    "practice.field_outcome": {"nl": "Resultaat", "en": "Outcome"},
+    "practice.field_lessons": {"nl": "Lessen", "en": "Lessons learned"},
+    "practice.field_contact_email": {"nl": "Contactadres", "en": "Contact address"},
+    "practice.field_url": {"nl": "Link", "en": "Link"},
+    "practice.field_year": {"nl": "Jaar", "en": "Year"},
+    "practice.hint_tags": {"nl": "Gescheiden door ; bv. heffing; winkels", "en": "Separated by ; e.g. levy; shops"},
+    "practice.hint_contact_email": {
+        "nl": "Het adres van een expert in het register koppelt de praktijk aan die expert.",
+        "en": "The address of an expert in the register links the practice to that expert.",
+    },
+    "practice.hint_url": {"nl": "Begint met https://", "en": "Starts with https://"},
+    "practice.hint_year": {"nl": "Bv. 2024", "en": "E.g. 2024"},
+    "practice.outcome_good": {"nl": "Goed", "en": "Good"},
+    "practice.outcome_mixed": {"nl": "Gemengd", "en": "Mixed"},
+    "practice.outcome_failed": {"nl": "Mislukt", "en": "Failed"},
+    "practice.submitted": {
+        "nl": "✅ Bedankt! Je praktijk *{title}* is ingediend. Het kenniscentrum kijkt ze na; "
+        "je krijgt een bericht zodra ze beslist hebben.",
+        "en": "✅ Thank you! Your practice *{title}* was submitted. The knowledge centre reviews it; "
+        "you will get a message once they have decided.",
+    },
+    "practice.saved": {"nl": "✅ Praktijk *{title}* bewaard.", "en": "✅ Saved the practice *{title}*."},
+    "practice.review_intro": {
+        "nl": "📥 *Nieuwe praktijk* ingediend door {name}, wacht op goedkeuring:",
+        "en": "📥 *New practice* submitted by {name}, awaiting approval:",
+    },
+    "practice.someone": {"nl": "iemand", "en": "someone"},
+    "practice.btn_approve": {"nl": "Goedkeuren", "en": "Approve"},
+    "practice.btn_edit": {"nl": "Bewerken", "en": "Edit"},
+    "practice.btn_reject": {"nl": "Weigeren", "en": "Reject"},
+    "practice.btn_remove": {"nl": "Verwijderen", "en": "Remove"},
+    "practice.review_approved": {"nl": "✅ Goedgekeurd door {staff}", "en": "✅ Approved by {staff}"},
+    "practice.review_rejected": {
+        "nl": "❌ Geweigerd door {staff}: {reason}",
+        "en": "❌ Rejected by {staff}: {reason}",
+    },
+    "practice.review_edited": {"nl": "✏️ Bewerkt door {staff}", "en": "✏️ Edited by {staff}"},
+    "practice.review_removed": {"nl": "🗑️ Verwijderd door {staff}", "en": "🗑️ Removed by {staff}"},
+    "practice.reject_title": {"nl": "Praktijk weigeren", "en": "Reject practice"},
+    "practice.field_reject_reason": {
+        "nl": "Reden (de indiener krijgt ze te zien)",
+        "en": "Reason (the submitter will see it)",
+    },
+    "practice.approved_done": {"nl": "Praktijk *{title}* goedgekeurd.", "en": "Approved the practice *{title}*."},
+    "practice.rejected_done": {"nl": "Praktijk *{title}* geweigerd.", "en": "Rejected the practice *{title}*."},
+    "practice.removed": {
+        "nl": "Praktijk *{title}* is uit het register verwijderd.",
+        "en": "The practice *{title}* was removed from the register.",
+    },
+    "practice.remove_confirm_title": {"nl": "Praktijk verwijderen?", "en": "Remove practice?"},
+    "practice.remove_confirm_text": {
+        "nl": "{title} wordt uit het register verwijderd. Dit kan niet ongedaan gemaakt worden.",
+        "en": "{title} will be removed from the register. This cannot be undone.",
+    },
+    "practice.approved_notice": {
+        "nl": "✅ Je praktijk *{title}* is goedgekeurd en is nu te vinden in *Wie weet?*. Bedankt om te delen!",
+        "en": "✅ Your practice *{title}* was approved and can now be found in *Wie weet?*. Thanks for sharing!",
+    },
+    "practice.rejected_notice": {
+        "nl": "Je praktijk *{title}* werd niet opgenomen door het kenniscentrum. Reden: {note}",
+        "en": "The knowledge centre did not include your practice *{title}*. Reason: {note}",
+    },
+    "practice.status_pending": {"nl": "⏳ Wacht op goedkeuring", "en": "⏳ Awaiting approval"},
+    "practice.status_published": {"nl": "✅ Gepubliceerd", "en": "✅ Published"},
+    "practice.status_rejected": {"nl": "❌ Geweigerd", "en": "❌ Rejected"},
+    "practice.submitted_by": {"nl": "Ingediend door {name}", "en": "Submitted by {name}"},
+    "practice.admin_pending": {
+        "nl": "*Ingediende praktijken die wachten op goedkeuring:* {count}",
+        "en": "*Submitted practices awaiting approval:* {count}",
+    },
+    "practice.admin_more": {"nl": "… en nog {count}.", "en": "… and {count} more."},
+    "field.unknown_outcome": {
+        "nl": "Kies goed, gemengd of mislukt.",
+        "en": "Choose good, mixed or failed.",
+    },
+    "field.bad_year": {
+        "nl": "Dit is geen geldig jaar (schrijf het als 2019).",
+        "en": "This is not a valid year (write it like 2019).",
+    },
+    "field.bad_url": {
+        "nl": "Dit is geen webadres (het moet beginnen met http:// of https://).",
+        "en": "This is not a web address (it must start with http:// or https://).",
+    },
+    "field.practice_taken": {
+        "nl": "Er staat al een praktijk met deze titel en stad in het register (of ze wacht op goedkeuring).",
+        "en": "A practice with this title and city is already in the register (or awaiting approval).",
+    },
+    "error.already_moderated": {
+        "nl": "Dat kan niet meer: het kenniscentrum heeft deze praktijk al behandeld.",
+        "en": "That is no longer possible: the knowledge centre already handled this practice.",
+    },
+    "error.no_practice": {
+        "nl": "Die praktijk bestaat niet (meer).",
+        "en": "That practice does not exist (any more).",
+    },
+}
 
 # privacy rights: "mijn gegevens" (data export) and "vergeet mij" (erasure)
 PRIVACY_CATALOG: Mapping[str, Mapping[str, str]] = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, digests, errors, events, profiles, routing, shortcuts, views
+from handlers import actions, commands, digests, errors, events, practices, profiles, routing, shortcuts, views
 from handlers.context import Services
 
 
@@ -18,3 +18,4 @@ def register(app: App, services: Services) -> None:
     routing.register(app, services)
     digests.register(app, services)
     profiles.register(app, services)
+    practices.register(app, services)

@@ -113,5 +113,39 @@ def profile_input(field: str) -> str:
 
 
 # practice submissions and moderation
+SHORTCUT_SAVE_PRACTICE: Final = "wieweet_save_practice"  # message shortcut "Bewaar als praktijk" (manifest.yml)
+VIEW_PRACTICE: Final = "practice_edit"  # the practice modal; private_metadata: {"practice_id": id|null, ...}
+PRACTICE_FIELDS: Final = (
+    "title",
+    "summary",
+    "city",
+    "organisation",
+    "themes",
+    "tags",
+    "outcome",
+    "lessons",
+    "contact_email",
+    "url",
+    "year",
+)
+PRACTICE_BLOCK_PREFIX: Final = "practice_"  # block id "practice_<field>", input action id "practice_<field>_input"
+ACTION_PRACTICE_APPROVE: Final = "practice_approve"  # staff; value: practice id
+ACTION_PRACTICE_REJECT: Final = "practice_reject"  # staff; value: practice id -> reason modal
+ACTION_PRACTICE_EDIT: Final = "practice_edit_open"  # value: practice id (own waiting submission, or any for staff)
+ACTION_PRACTICE_REMOVE: Final = "practice_remove"  # staff; value: practice id (with a confirm dialog)
+VIEW_PRACTICE_REJECT: Final = "practice_reject_view"
+BLOCK_PRACTICE_REJECT_REASON: Final = "practice_reject_reason"
+INPUT_PRACTICE_REJECT_REASON: Final = "practice_reject_reason_input"
+BLOCK_PRACTICE_REVIEW: Final = "practice_review"  # + ":" + practice id: the triage message's buttons
+BLOCK_PRACTICE_CARD: Final = "practice_card"  # + ":" + practice id: a card's buttons (staff overview)
+
+
+def practice_block(field: str) -> str:
+    return f"{PRACTICE_BLOCK_PREFIX}{field}"
+
+
+def practice_input(field: str) -> str:
+    return f"{PRACTICE_BLOCK_PREFIX}{field}_input"
+
 
 # privacy: data export and erasure

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from handlers.context import Services
+from handlers.practice_blocks import build_practice_review
 from handlers.profile_blocks import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.routing_blocks import Payload, Rendered, render_outbox
 from storage.models import OutboxKind, OutboxMessage
@@ -56,6 +57,7 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.CONSENT_REQUEST: build_consent_request,
     OutboxKind.PROFILE_REVIEW: build_profile_review,
     OutboxKind.SUBMISSION_OUTCOME: build_submission_outcome,
+    OutboxKind.PRACTICE_REVIEW: build_practice_review,
 }
 
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.

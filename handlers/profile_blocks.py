@@ -432,6 +432,8 @@ def build_admin_blocks(data: AdminData, lang: str, *, limit: int = 6) -> list[Bl
 OUTCOME_TEXTS: dict[str, str] = {
     "profile_approved": "profile.approved_notice",
     "profile_rejected": "profile.rejected_notice",
+    "practice_approved": "practice.approved_notice",
+    "practice_rejected": "practice.rejected_notice",
 }
 
 

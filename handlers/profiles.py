@@ -29,6 +29,7 @@ from bot.routing.errors import RoutingInputError
 from handlers import ids
 from handlers.blocks import build_message_blocks
 from handlers.context import Services, Turn, listener
+from handlers.practices import practice_admin_blocks
 from handlers.profile_blocks import (
     AdminData,
     HomeData,
@@ -433,6 +434,7 @@ def command_admin(turn: Turn, who: str) -> None:
             for e in profiles.list_stale_profiles(turn.session, now=now, reconfirm_days=reconfirm)
         ],
         pending=[profile_card(turn.services, e, lang, now=now) for e in profiles.list_pending_profiles(turn.session)],
+        extra_blocks=practice_admin_blocks(turn.session, lang),
     )
     turn.respond(text=t("profile.admin_title", lang), blocks=build_admin_blocks(data, lang), response_type="ephemeral")
 

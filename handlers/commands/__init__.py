@@ -9,6 +9,7 @@ from handlers import ids
 from handlers.blocks import build_help_blocks
 from handlers.context import Services, Turn, listener
 from handlers.digests import route_digest_command
+from handlers.practices import route_practice_command
 from handlers.profiles import route_profile_command
 from handlers.routing import route_command
 from handlers.whoknows import prepare_answer, respond_privately
@@ -28,6 +29,8 @@ def handle_wieweet_command(turn: Turn) -> None:
     if route_digest_command(turn, text):
         return
     if route_profile_command(turn, text):
+        return
+    if route_practice_command(turn, text):
         return
     if turn.services.routing is not None and route_command(turn, text):
         return

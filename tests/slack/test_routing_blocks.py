@@ -49,6 +49,16 @@ SELF_SERVICE: dict[str, Any] = {
     "outcome": "profile_rejected",
     "title": "An <script>",
     "note": "dubbel",
+    # practice reviews (bot.register.submissions.practice_payload)
+    "practice_id": 9,
+    "summary": "Heffing op <script> lege panden",
+    "tags": ["heffing", "<script>"],
+    "lessons": "Te <script> laag",
+    "contact_email": "wonen@gent.be",
+    "url": "https://www.gent.be/x?a=<script>",
+    "year": 2019,
+    "status": "pending",
+    "submitted_by": "U0GRIET01",
 }
 
 

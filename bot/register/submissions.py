@@ -1,0 +1,329 @@
+"""Practices submitted from chat, without Slack: submit, edit, and staff moderation (approve, reject, remove).
+
+Anyone may submit a practice; it waits (status ``pending``) until knowledge-centre staff approve it, and only then
+is it searchable. Every function takes the acting person (``bot.actors.Actor``) and checks, before writing
+anything, that they may do it: the submitter edits their own submission while it waits, staff edit any practice
+at any time, and only staff approve, reject and remove. The fields are checked by
+``bot.register.validation.validate_practice`` — the very rules of the file import — and problems come back as one
+``InvalidRecord`` listing every ``FieldError`` (nothing saved).
+
+Staff learn of a submission through a ``practice_review`` outbox message (the triage channel); the submitter learns
+the decision through a ``submission_outcome`` DM. Nothing here commits; every change writes an audit row, and the
+matching index follows the commit (``bot.knowledge`` listens to the session), so an approved practice is found at
+once and a removed one is gone at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from bot.errors import NotFoundError, WieweetError
+from bot.register.profiles import InvalidRecord
+from bot.register.service import practice_label, practice_snapshot
+from bot.register.themes import ThemeResolver
+from bot.register.validation import FieldError, PracticeRecord, validate_practice
+from storage import practice_repo, routing_repo
+from storage import repositories as repo
+from storage.models import OutboxKind, Practice, RecordStatus
+
+__all__ = [
+    "AlreadyModerated",
+    "InvalidRecord",
+    "approve_practice",
+    "form_values",
+    "get_practice",
+    "get_practice_for_edit",
+    "list_pending_practices",
+    "practice_payload",
+    "reject_practice",
+    "remove_practice",
+    "review_message_ref",
+    "submit_practice",
+    "update_practice",
+]
+
+NOTE_LIMIT = 2000
+
+
+class AlreadyModerated(WieweetError):
+    """The practice was already approved or rejected (by someone else, or by a second click)."""
+
+    code = "already_moderated"
+
+
+# --- reading -------------------------------------------------------------------------------------------------------
+
+
+def get_practice(session: Session, *, practice_id: int) -> Practice:
+    practice = practice_repo.get_practice(session, practice_id=practice_id)
+    if practice is None:
+        raise NotFoundError("no_practice", f"no practice #{practice_id}")
+    return practice
+
+
+def get_practice_for_edit(session: Session, *, actor: Actor, practice_id: int) -> Practice:
+    """A practice to show in the edit form: the actor's own waiting submission, or any practice for staff."""
+    practice = get_practice(session, practice_id=practice_id)
+    _require_may_edit(actor, practice)
+    return practice
+
+
+def review_message_ref(session: Session, *, practice_id: int) -> dict[str, str]:
+    """Where the staff triage message about a practice was posted (``channel_id``, ``message_ts``); {} if not yet."""
+    message = practice_repo.get_review_message(session, practice_id=practice_id)
+    if message is None or not (message.sent_channel_id and message.sent_ts):
+        return {}
+    return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
+
+
+def list_pending_practices(session: Session, *, limit: int = 100) -> list[Practice]:
+    """Submissions waiting for a staff decision, oldest first."""
+    return practice_repo.list_practices_by_status(session, status=RecordStatus.PENDING, limit=limit)
+
+
+def form_values(practice: Practice | None) -> dict[str, str]:
+    """The practice as the form's raw text values (the file columns; lists joined with ``;``)."""
+    if practice is None:
+        return {}
+    snapshot = practice_snapshot(practice)
+    return {
+        "title": practice.title,
+        "summary": practice.summary,
+        "city": practice.city,
+        "organisation": practice.organisation,
+        "themes": "; ".join(snapshot["themes"]),
+        "tags": "; ".join(practice.tags),
+        "outcome": practice.outcome.value if practice.outcome else "",
+        "lessons": practice.lessons,
+        "contact_email": snapshot["contact_email"],
+        "url": practice.url,
+        "year": str(practice.year) if practice.year is not None else "",
+    }
+
+
+# --- submitting and editing ------------------------------------------------------------------------------------------
+
+
+def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str | None], now: datetime) -> Practice:
+    """A new practice from chat, waiting for staff approval; staff are told in the triage channel.
+
+    A practice with the same key (title and city) that staff rejected earlier is replaced by the new submission;
+    any other practice with that key makes the title an error.
+    """
+    record = _validate(session, values, now=now)
+    holder = practice_repo.get_practice_by_key(session, title=record.title, city=record.city)
+    if holder is not None and holder.status is not RecordStatus.REJECTED:
+        raise InvalidRecord([_taken()])
+    before = _audit_values(holder) if holder is not None else None
+    if holder is None:
+        practice = practice_repo.create_practice(
+            session,
+            title=record.title,
+            city=record.city,
+            summary=record.summary,
+            submitted_by=actor.slack_id,
+            status=RecordStatus.PENDING,
+            now=now,
+        )
+    else:
+        practice = holder
+        practice.status = RecordStatus.PENDING
+        practice.submitted_by = actor.slack_id
+        practice.moderation_note = ""
+    _write(session, practice, record, now=now)
+    _audit(session, actor=actor, action="submit", practice=practice, before=before, now=now)
+    routing_repo.enqueue_outbox(
+        session,
+        kind=OutboxKind.PRACTICE_REVIEW,
+        dedupe_key=f"practice_review:{practice.id}:{now.isoformat()}",
+        now=now,
+        payload=practice_payload(practice),
+    )
+    return practice
+
+
+def update_practice(
+    session: Session, *, actor: Actor, practice_id: int, values: Mapping[str, str | None], now: datetime
+) -> Practice:
+    """Change a practice's fields: the submitter while it waits for approval, staff at any time."""
+    practice = get_practice(session, practice_id=practice_id)
+    _require_may_edit(actor, practice)
+    record = _validate(session, values, now=now)
+    holder = practice_repo.get_practice_by_key(session, title=record.title, city=record.city)
+    if holder is not None and holder.id != practice.id:
+        raise InvalidRecord([_taken()])
+    before = _audit_values(practice)
+    _write(session, practice, record, now=now)
+    _audit(session, actor=actor, action="update", practice=practice, before=before, now=now)
+    return practice
+
+
+# --- staff -------------------------------------------------------------------------------------------------------
+
+
+def approve_practice(session: Session, *, actor: Actor, practice_id: int, now: datetime, note: str = "") -> Practice:
+    """Publish a waiting submission (searchable from the commit on) and tell the submitter."""
+    actor.require_staff("approve a practice")
+    practice = _waiting(session, practice_id)
+    before = _audit_values(practice)
+    practice.status = RecordStatus.PUBLISHED
+    practice.moderation_note = note.strip()[:NOTE_LIMIT]
+    repo.update_practice(session, practice=practice, values={}, now=now)
+    session.flush()
+    _audit(session, actor=actor, action="approve", practice=practice, before=before, now=now)
+    _tell_submitter(session, practice, outcome="practice_approved", note=practice.moderation_note, now=now)
+    return practice
+
+
+def reject_practice(session: Session, *, actor: Actor, practice_id: int, reason: str, now: datetime) -> Practice:
+    """Refuse a waiting submission with a reason; it is kept (rejected, never shown) and the submitter told why."""
+    actor.require_staff("reject a practice")
+    practice = _waiting(session, practice_id)
+    before = _audit_values(practice)
+    practice.status = RecordStatus.REJECTED
+    practice.moderation_note = reason.strip()[:NOTE_LIMIT]
+    repo.update_practice(session, practice=practice, values={}, now=now)
+    session.flush()
+    _audit(session, actor=actor, action="reject", practice=practice, before=before, now=now)
+    _tell_submitter(session, practice, outcome="practice_rejected", note=practice.moderation_note, now=now)
+    return practice
+
+
+def remove_practice(session: Session, *, actor: Actor, practice_id: int, now: datetime) -> str:
+    """Staff delete a practice from the register (any state). Returns its label (title and city)."""
+    actor.require_staff("remove a practice")
+    practice = get_practice(session, practice_id=practice_id)
+    before = _audit_values(practice)
+    label = practice_label(practice.title, practice.city)
+    session.delete(practice)
+    session.flush()
+    repo.create_audit_log(
+        session,
+        actor=actor.audit_label,
+        action="delete",
+        entity_type="practice",
+        entity_key=label,
+        before=before,
+        after=None,
+        now=now,
+    )
+    return label
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+
+def practice_payload(practice: Practice) -> dict[str, Any]:
+    """What a staff message or a card about a practice shows (plain values, rendered by the Slack layer)."""
+    snapshot = practice_snapshot(practice)
+    return {
+        "practice_id": practice.id,
+        "title": practice.title,
+        "summary": practice.summary,
+        "city": practice.city,
+        "organisation": practice.organisation,
+        "themes": snapshot["themes"],
+        "theme_labels": {t.key: {"nl": t.label_nl, "en": t.label_en} for t in practice.themes},
+        "tags": list(practice.tags),
+        "outcome": snapshot["outcome"],
+        "lessons": practice.lessons,
+        "contact_email": snapshot["contact_email"],
+        "url": practice.url,
+        "year": practice.year,
+        "status": practice.status.value,
+        "submitted_by": practice.submitted_by,
+        "moderation_note": practice.moderation_note,
+    }
+
+
+def _require_may_edit(actor: Actor, practice: Practice) -> None:
+    actor.require_self_or_staff(practice.submitted_by, "edit a practice")
+    if not actor.is_staff and practice.status is not RecordStatus.PENDING:
+        raise AlreadyModerated("already_moderated", "this practice was already handled by the knowledge centre")
+
+
+def _waiting(session: Session, practice_id: int) -> Practice:
+    practice = get_practice(session, practice_id=practice_id)
+    if practice.status is not RecordStatus.PENDING:
+        raise AlreadyModerated("already_moderated", f"practice #{practice_id} is {practice.status.value}")
+    return practice
+
+
+def _validate(session: Session, values: Mapping[str, str | None], *, now: datetime) -> PracticeRecord:
+    record, errors = validate_practice(values, themes=ThemeResolver.for_session(session), today=now.date())
+    if record is None:
+        raise InvalidRecord(errors)
+    return record
+
+
+def _taken() -> FieldError:
+    return FieldError(
+        "title", "practice_taken", "a practice with this title and city is already in the register (or waiting)"
+    )
+
+
+def _write(session: Session, practice: Practice, record: PracticeRecord, *, now: datetime) -> None:
+    """Set the validated fields, as the import does (a contact address of a registered expert links that expert)."""
+    contact = repo.get_expert_by_email(session, email=record.contact_email) if record.contact_email else None
+    repo.update_practice(
+        session,
+        practice=practice,
+        values={
+            "title": record.title,
+            "summary": record.summary,
+            "city": record.city,
+            "organisation": record.organisation,
+            "themes": repo.get_themes_by_keys(session, keys=list(record.themes)),
+            "tags": list(record.tags),
+            "outcome": record.outcome,
+            "lessons": record.lessons,
+            "contact_email": record.contact_email,
+            "contact_expert": contact,
+            "url": record.url,
+            "year": record.year,
+        },
+        now=now,
+    )
+    session.flush()
+
+
+def _audit_values(practice: Practice) -> dict[str, Any]:
+    return {
+        **practice_snapshot(practice),
+        "status": practice.status.value,
+        "submitted_by": practice.submitted_by,
+        "moderation_note": practice.moderation_note,
+    }
+
+
+def _audit(
+    session: Session, *, actor: Actor, action: str, practice: Practice, before: dict[str, Any] | None, now: datetime
+) -> None:
+    repo.create_audit_log(
+        session,
+        actor=actor.audit_label,
+        action=action,
+        entity_type="practice",
+        entity_key=practice_label(practice.title, practice.city),
+        before=before,
+        after=_audit_values(practice),
+        now=now,
+    )
+
+
+def _tell_submitter(session: Session, practice: Practice, *, outcome: str, note: str, now: datetime) -> None:
+    if not practice.submitted_by:
+        return
+    routing_repo.enqueue_outbox(
+        session,
+        kind=OutboxKind.SUBMISSION_OUTCOME,
+        dedupe_key=f"submission_outcome:practice:{practice.id}:{outcome}:{now.isoformat()}",
+        now=now,
+        payload={"outcome": outcome, "title": practice.title, "note": note},
+        recipient_slack_id=practice.submitted_by,
+    )

@@ -1,0 +1,347 @@
+"""Pure Block Kit builders for practices from chat: the practice modal, the staff triage message, cards.
+
+Builders take plain values (the ``practice_payload`` of ``bot.register.submissions``, form values, theme choices)
+and a language and return typed blocks (``slack_sdk.models``), which check Slack's limits. Every text from the
+register or a user is escaped. Buttons carry the practice id as their value; who may press them is decided by the
+service layer from the clicking user, never from the value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.i18n import t
+from bot.mrkdwn import escape_truncate, link, user_mention
+from bot.register.validation import MAX_LENGTH, MULTILINE, FieldError
+from handlers import ids
+from handlers.routing_blocks import (
+    MAX_BLOCKS,
+    MAX_OPTIONS,
+    OPTION_TEXT_LIMIT,
+    Payload,
+    Rendered,
+    ThemeChoice,
+    _button,
+    _context,
+    _fallback,
+    _modal,
+    _plain,
+    _section,
+    theme_names,
+)
+
+OUTCOMES = ("good", "mixed", "failed")
+OUTCOME_ICONS = {"good": "🟢", "mixed": "🟡", "failed": "🔴"}
+REQUIRED = frozenset({"title", "summary"})
+TEXT_MAX = 3000  # Slack's plain_text_input limit, for fields without a database limit
+FIELD_MAX = {"year": 10, "tags": 1000}
+HINTS = frozenset({"tags", "contact_email", "url", "year"})
+FIELD_CODES = frozenset(
+    {
+        "missing",
+        "too_long",
+        "bad_characters",
+        "bad_email",
+        "unknown_theme",
+        "unknown_outcome",
+        "bad_year",
+        "bad_url",
+        "practice_taken",
+    }
+)
+
+
+def _field_max(name: str) -> int:
+    return min(FIELD_MAX.get(name, MAX_LENGTH.get(name, TEXT_MAX)), TEXT_MAX)
+
+
+# --- the practice modal ------------------------------------------------------------------------------------------
+
+
+def build_practice_modal(
+    lang: str,
+    *,
+    values: Mapping[str, str],
+    themes: Sequence[ThemeChoice],
+    practice_id: int | None,
+    metadata: Mapping[str, Any] | None = None,
+    from_message: bool = False,
+) -> View:
+    """The practice form with the register's fields; ``values`` are raw texts (lists joined with ``;``).
+
+    ``practice_id`` None submits a new practice, else edits that one. ``metadata`` is carried along (for example
+    the triage message to update after a staff edit).
+    """
+    blocks: list[Block] = []
+    if practice_id is None:
+        blocks.append(_section(t("practice.intro", lang)))
+    if from_message:
+        blocks.append(_context(t("practice.from_message", lang)))
+    for name in ids.PRACTICE_FIELDS:
+        element: Any
+        if name == "themes":
+            if not themes:
+                continue
+            options = [Option(value=c.key, text=_plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
+            chosen = {v.strip() for v in (values.get("themes") or "").split(";")}
+            initial = [o for o in options if o.value in chosen] or None
+            element = StaticMultiSelectElement(
+                action_id=ids.practice_input(name), options=options, initial_options=initial
+            )
+        elif name == "outcome":
+            options = [
+                Option(value=o, text=_plain(t(f"practice.outcome_{o}", lang), OPTION_TEXT_LIMIT)) for o in OUTCOMES
+            ]
+            current = (values.get("outcome") or "").strip().lower()
+            element = StaticSelectElement(
+                action_id=ids.practice_input(name),
+                options=options,
+                initial_option=next((o for o in options if o.value == current), None),
+            )
+        else:
+            limit = _field_max(name)
+            initial_value = (values.get(name) or "").strip()[:limit]
+            element = PlainTextInputElement(
+                action_id=ids.practice_input(name),
+                multiline=name in MULTILINE,
+                initial_value=initial_value or None,
+                max_length=limit,
+            )
+        blocks.append(
+            InputBlock(
+                block_id=ids.practice_block(name),
+                label=_plain(t(f"practice.field_{name}", lang), 2000),
+                hint=_plain(t(f"practice.hint_{name}", lang), 2000) if name in HINTS else None,
+                element=element,
+                optional=name not in REQUIRED,
+            )
+        )
+    data = {**(metadata or {}), "practice_id": practice_id}
+    title = t("practice.new_title" if practice_id is None else "practice.edit_title", lang)
+    submit = t("practice.submit" if practice_id is None else "practice.save", lang)
+    return _modal(ids.VIEW_PRACTICE, title, submit, lang, blocks, json.dumps(data))
+
+
+def read_practice_form(state_values: Mapping[str, Any]) -> dict[str, str]:
+    """The submitted modal's values as the validation's raw texts (themes joined with ``;``)."""
+    values: dict[str, str] = {}
+    for name in ids.PRACTICE_FIELDS:
+        entry = (state_values.get(ids.practice_block(name)) or {}).get(ids.practice_input(name)) or {}
+        if name == "themes":
+            values[name] = "; ".join(str(o.get("value")) for o in entry.get("selected_options") or [])
+        elif name == "outcome":
+            values[name] = str((entry.get("selected_option") or {}).get("value") or "")
+        else:
+            values[name] = str(entry.get("value") or "")
+    return values
+
+
+def practice_field_errors(errors: Sequence[FieldError], lang: str) -> dict[str, str]:
+    """Inline modal errors: block id -> message in the reader's language (with the suggestion, if any)."""
+    result: dict[str, str] = {}
+    for error in errors:
+        block = ids.practice_block(error.column if error.column in ids.PRACTICE_FIELDS else "title")
+        text = t(f"field.{error.code}", lang) if error.code in FIELD_CODES else error.message
+        if error.suggestion:
+            text += " " + t("field.suggestion", lang, suggestion=error.suggestion)
+        result[block] = f"{result[block]} {text}" if block in result else text
+    return {block: message[:2000] for block, message in result.items()}
+
+
+def prefill_from_message(text: str, *, permalink: str = "") -> dict[str, str]:
+    """Form values from a Slack message: the first line is the title, the whole text the description."""
+    lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
+    first = next((line for line in lines if line), "")
+    title = " ".join(first.lstrip("#*>_ -•").rstrip("*_ ").split())
+    title_limit = MAX_LENGTH["title"]
+    if len(title) > title_limit:
+        title = title[: title_limit - 1].rstrip() + "…"
+    return {"title": title, "summary": text.strip()[:TEXT_MAX], "url": permalink}
+
+
+def build_reject_practice_modal(lang: str, *, practice_id: int, metadata: Mapping[str, Any]) -> View:
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.BLOCK_PRACTICE_REJECT_REASON,
+            label=_plain(t("practice.field_reject_reason", lang), 2000),
+            element=PlainTextInputElement(action_id=ids.INPUT_PRACTICE_REJECT_REASON, multiline=True, max_length=2000),
+        )
+    ]
+    data = {**metadata, "practice_id": practice_id}
+    return _modal(
+        ids.VIEW_PRACTICE_REJECT,
+        t("practice.reject_title", lang),
+        t("practice.btn_reject", lang),
+        lang,
+        blocks,
+        json.dumps(data),
+    )
+
+
+# --- a practice, as text -------------------------------------------------------------------------------------------
+
+
+def practice_text(payload: Payload, lang: str) -> str:
+    """Title, place, outcome, description, lessons, themes, keywords, contact and link — all escaped."""
+    title = f"*{escape_truncate(str(payload.get('title') or ''), 300)}*"
+    where = ", ".join(
+        escape_truncate(str(x), 200)
+        for x in (payload.get("organisation"), payload.get("city"), payload.get("year"))
+        if x
+    )
+    lines = [title + (f"\n{where}" if where else "")]
+    outcome = str(payload.get("outcome") or "")
+    if outcome in OUTCOMES:
+        lines.append(
+            f"*{t('practice.field_outcome', lang)}:* {OUTCOME_ICONS[outcome]} {t(f'practice.outcome_{outcome}', lang)}"
+        )
+    summary = escape_truncate(str(payload.get("summary") or ""), 1200)
+    if summary:
+        lines.append(summary)
+    lessons = escape_truncate(str(payload.get("lessons") or ""), 600)
+    if lessons:
+        lines.append(f"*{t('practice.field_lessons', lang)}:* {lessons}")
+    themes = theme_names(payload, lang)
+    if themes:
+        lines.append(f"*{t('practice.field_themes', lang)}:* {themes}")
+    tags = [str(x) for x in payload.get("tags") or ()]
+    if tags:
+        lines.append(f"*{t('practice.field_tags', lang)}:* " + escape_truncate(", ".join(tags), 300))
+    contact = str(payload.get("contact_email") or "")
+    if contact:
+        lines.append(f"*{t('practice.field_contact_email', lang)}:* " + escape_truncate(contact, 320))
+    url = str(payload.get("url") or "")
+    if url:
+        lines.append(f"*{t('practice.field_url', lang)}:* " + link(url, url, limit=200))
+    return "\n".join(lines)
+
+
+def _submitter(payload: Payload, lang: str) -> str:
+    return user_mention(payload.get("submitted_by")) or t("practice.someone", lang)
+
+
+def status_text(payload: Payload, lang: str) -> str:
+    status = str(payload.get("status") or "pending")
+    key = f"practice.status_{status}" if status in ("pending", "published", "rejected") else "practice.status_pending"
+    return t(key, lang)
+
+
+# --- the staff triage message ----------------------------------------------------------------------------------------
+
+
+def review_block_id(practice_id: int) -> str:
+    return f"{ids.BLOCK_PRACTICE_REVIEW}:{practice_id}"
+
+
+def card_block_id(practice_id: int) -> str:
+    return f"{ids.BLOCK_PRACTICE_CARD}:{practice_id}"
+
+
+def build_practice_review(payload: Payload, lang: str, *, status: str | None = None) -> Rendered:
+    """To staff (triage channel): a practice submitted from chat, with Approve / Edit / Reject.
+
+    ``status`` (already translated, e.g. who last edited it) is shown above the buttons.
+    """
+    practice_id = int(payload.get("practice_id") or 0)
+    intro = t("practice.review_intro", lang, name=_submitter(payload, lang))
+    value = str(practice_id)
+    blocks: list[Block] = [_section(intro), _section(practice_text(payload, lang))]
+    if status:
+        blocks.append(_context(status))
+    blocks.append(
+        ActionsBlock(
+            block_id=review_block_id(practice_id),
+            elements=[
+                _button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, value, style="primary"),
+                _button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value),
+                _button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, value, style="danger"),
+            ],
+        )
+    )
+    title = str(payload.get("title") or "")
+    return Rendered(text=_fallback(f"{intro} {title}"), blocks=blocks)
+
+
+def build_practice_review_done(payload: Payload, lang: str, *, status: str) -> Rendered:
+    """The triage message after a decision: the practice and who decided (``status``), no buttons."""
+    rendered = build_practice_review(payload, lang)
+    return Rendered(text=rendered.text, blocks=[*rendered.blocks[:2], _context(status)])
+
+
+# --- the submitter's confirmation ----------------------------------------------------------------------------------
+
+
+def build_practice_submitted(payload: Payload, lang: str) -> Rendered:
+    """To the submitter, privately: thanks, it waits for review; with a button to edit it meanwhile."""
+    text = t("practice.submitted", lang, title=escape_truncate(str(payload.get("title") or ""), 300))
+    value = str(int(payload.get("practice_id") or 0))
+    blocks: list[Block] = [
+        _section(text),
+        ActionsBlock(
+            block_id=card_block_id(int(payload.get("practice_id") or 0)),
+            elements=[_button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value)],
+        ),
+    ]
+    return Rendered(text=_fallback(text), blocks=blocks)
+
+
+# --- cards for the staff overview ----------------------------------------------------------------------------------
+
+
+def build_practice_card(payload: Payload, lang: str) -> list[Block]:
+    """One practice with its state, its submitter and the staff's buttons: edit, remove (with confirmation)."""
+    practice_id = int(payload.get("practice_id") or 0)
+    value = str(practice_id)
+    title = escape_truncate(str(payload.get("title") or ""), 150)
+    remove = ButtonElement(
+        text=_plain(t("practice.btn_remove", lang)),
+        action_id=ids.ACTION_PRACTICE_REMOVE,
+        value=value,
+        style="danger",
+        confirm=ConfirmObject(
+            title=_plain(t("practice.remove_confirm_title", lang), 100),
+            text=t("practice.remove_confirm_text", lang, title=title),
+            confirm=_plain(t("practice.btn_remove", lang), 30),
+            deny=_plain(t("routing.modal_close", lang), 30),
+            style="danger",
+        ),
+    )
+    buttons: list[Any] = []
+    if payload.get("status") == "pending":
+        buttons.append(_button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, value, style="primary"))
+        buttons.append(_button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, value))
+    buttons.append(_button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value))
+    buttons.append(remove)
+    meta = [status_text(payload, lang)]
+    if payload.get("submitted_by"):
+        meta.append(t("practice.submitted_by", lang, name=_submitter(payload, lang)))
+    return [
+        _section(practice_text(payload, lang)),
+        _context(" · ".join(meta)),
+        ActionsBlock(block_id=card_block_id(practice_id), elements=buttons),
+    ]
+
+
+def build_pending_practices(payloads: Sequence[Payload], lang: str, *, limit: int = 5) -> list[Block]:
+    """For ``/wieweet beheer``: how many practices wait for approval, and the first ``limit`` as cards."""
+    blocks: list[Block] = [_section(t("practice.admin_pending", lang, count=len(payloads)))]
+    for payload in payloads[:limit]:
+        blocks.extend(build_practice_card(payload, lang))
+    if len(payloads) > limit:
+        blocks.append(_context(t("practice.admin_more", lang, count=len(payloads) - limit)))
+    return blocks[:MAX_BLOCKS]

@@ -1,0 +1,319 @@
+"""Practices from chat in Slack: the practice modal, the "Bewaar als praktijk" shortcut, staff moderation.
+
+Thin listeners: ack, parse, call ``bot.register.submissions`` with the clicking user as the ``Actor``, render with
+``handlers.practice_blocks``, send. Button values carry practice ids only; whether the clicking user may act is
+decided by the service layer (a forged payload is refused there, and logged by ``handlers.errors``). Messages the
+service queues (the staff triage post, the submitter's outcome DM) are sent right after the request commits.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from sqlalchemy.orm import Session
+
+from bot.errors import NotFoundError, WieweetError
+from bot.i18n import t
+from bot.matching.loader import load_themes
+from bot.mrkdwn import escape_truncate, user_mention
+from bot.register import submissions
+from bot.register.profiles import InvalidRecord
+from handlers import ids
+from handlers.blocks import build_message_blocks
+from handlers.context import Services, Turn, listener
+from handlers.errors import handle_error, user_message
+from handlers.practice_blocks import (
+    build_pending_practices,
+    build_practice_modal,
+    build_practice_review,
+    build_practice_review_done,
+    build_practice_submitted,
+    build_reject_practice_modal,
+    practice_field_errors,
+    prefill_from_message,
+    read_practice_form,
+)
+from handlers.routing_blocks import Rendered, ThemeChoice, parse_block_id
+from handlers.whoknows import strip_mentions
+from storage.models import Practice, RecordStatus
+
+PRACTICE_WORDS = frozenset({"praktijk", "practice"})  # alone: anything after it may be a question to search
+SHARE_PREFIXES = ("praktijk delen", "deel praktijk", "share practice")  # may be followed by the title
+
+
+def practice_admin_blocks(session: Session, lang: str, *, limit: int = 5) -> list[Block]:
+    """For the staff overview (``/wieweet beheer``): the practices waiting for approval, as cards with buttons."""
+    pending = submissions.list_pending_practices(session)
+    return build_pending_practices([submissions.practice_payload(p) for p in pending], lang, limit=limit)
+
+
+# --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _action(turn: Turn) -> dict[str, Any]:
+    actions = turn.body.get("actions") or [{}]
+    return dict(actions[0])
+
+
+def _practice_id(turn: Turn) -> int:
+    """The practice a button is about: from its block id when it is one of ours, else from its value."""
+    action = _action(turn)
+    for prefix in (ids.BLOCK_PRACTICE_REVIEW, ids.BLOCK_PRACTICE_CARD):
+        from_block = parse_block_id(action.get("block_id"), prefix)
+        if from_block is not None:
+            return from_block
+    value = str(action.get("value") or "")
+    if not value.isdigit():
+        raise NotFoundError("no_practice", "missing practice id")
+    return int(value)
+
+
+def _themes(turn: Turn) -> list[ThemeChoice]:
+    lang = turn.lang
+    return [ThemeChoice(key=d.key, label=d.label_en if lang == "en" else d.label_nl) for d in load_themes(turn.session)]
+
+
+def _clicked_review(turn: Turn) -> dict[str, Any]:
+    """The triage message a button was clicked in ({} when the button was elsewhere: a DM, an overview)."""
+    container = turn.body.get("container") or {}
+    block_id = str(_action(turn).get("block_id") or "")
+    if container.get("type") != "message" or container.get("is_ephemeral"):
+        return {}
+    if not block_id.startswith(f"{ids.BLOCK_PRACTICE_REVIEW}:"):
+        return {}
+    if not (container.get("channel_id") and container.get("message_ts")):
+        return {}
+    return {"channel_id": container["channel_id"], "message_ts": container["message_ts"]}
+
+
+def _review_ref(turn: Turn, practice_id: int, fallback: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The staff triage message about a practice: where the outbox posted it, else ``fallback``."""
+    return submissions.review_message_ref(turn.session, practice_id=practice_id) or dict(fallback or {})
+
+
+def _update_message(turn: Turn, ref: dict[str, Any], rendered: Rendered) -> None:
+    """Re-render a staff message (in the triage channel's language: the default one)."""
+    if not (ref.get("channel_id") and ref.get("message_ts")):
+        return
+    try:
+        turn.client.chat_update(
+            channel=str(ref["channel_id"]), ts=str(ref["message_ts"]), text=rendered.text, blocks=rendered.blocks
+        )
+    except SlackApiError as exc:  # the message is gone or not ours: the decision stands, nothing to update
+        turn.context["wieweet_outcome"] = f"chat.update failed: {exc.response.get('error')}"
+
+
+def _tell(turn: Turn, text: str) -> None:
+    """A short private notice to the acting user (response_url when there is one, else a DM)."""
+    if turn.respond is not None:
+        turn.respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    _dm(turn, text, build_message_blocks(text))
+
+
+def _dm(turn: Turn, text: str, blocks: list[Block]) -> None:
+    if not turn.user_id:
+        return
+    channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
+    turn.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+
+
+def _refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
+    """A modal submission the service refused (not theirs, already decided, gone): say why on the form.
+
+    A modal has no other place to answer, and raising after ``ack`` can lose the ack in Bolt, so the error is
+    handed to the global error handler directly: it logs it (a refusal as "refused ref=...") like any other.
+    Nothing was written: the services check before they write.
+    """
+    text = user_message(error, turn.lang, turn.correlation_id)[:2000]
+    turn.ack(response_action="errors", errors={block_id: text})
+    handle_error(turn.services, error, turn.body, turn.context, turn.client)
+    turn.context["wieweet_outcome"] = f"refused {error.code}"
+
+
+def _staff_lang(turn: Turn) -> str:
+    return turn.services.settings.default_language
+
+
+def _staff_label(turn: Turn) -> str:
+    return user_mention(turn.user_id) or "?"
+
+
+# --- opening the modal ---------------------------------------------------------------------------------------------
+
+
+def open_practice_modal(
+    turn: Turn,
+    *,
+    values: dict[str, str],
+    practice_id: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    from_message: bool = False,
+) -> None:
+    view = build_practice_modal(
+        turn.lang,
+        values=values,
+        themes=_themes(turn),
+        practice_id=practice_id,
+        metadata=metadata,
+        from_message=from_message,
+    )
+    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+
+
+def route_practice_command(turn: Turn, text: str) -> bool:
+    """``/wieweet praktijk`` (or ``praktijk delen <title>``): open the practice modal; False for anything else."""
+    folded = " ".join(text.casefold().split())
+    if folded in PRACTICE_WORDS:
+        open_practice_modal(turn, values={})
+        return True
+    for prefix in SHARE_PREFIXES:
+        if folded == prefix or folded.startswith(prefix + " "):
+            title = " ".join(text.split()[len(prefix.split()) :])
+            open_practice_modal(turn, values={"title": title})
+            return True
+    return False
+
+
+def handle_save_practice_shortcut(turn: Turn) -> None:
+    """Message shortcut "Bewaar als praktijk": the modal pre-filled from the message, linking back to it."""
+    turn.ack()
+    message = turn.body.get("message") or {}
+    channel = str((turn.body.get("channel") or {}).get("id") or "")
+    ts = str(message.get("ts") or turn.body.get("message_ts") or "")
+    permalink = ""
+    if channel and ts:
+        try:
+            permalink = str(turn.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink") or "")
+        except SlackApiError:  # not a channel the bot can see: no link, the rest is still filled in
+            permalink = ""
+    values = prefill_from_message(strip_mentions(str(message.get("text") or "")), permalink=permalink)
+    open_practice_modal(turn, values=values, from_message=True)
+
+
+# --- submitting and editing ----------------------------------------------------------------------------------------
+
+
+def handle_practice_submission(turn: Turn) -> None:
+    view = turn.body.get("view") or {}
+    values = read_practice_form((view.get("state") or {}).get("values") or {})
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    raw_id = metadata.get("practice_id")
+    lang = turn.lang
+    try:
+        if raw_id is None:
+            practice = submissions.submit_practice(turn.session, actor=turn.actor, values=values, now=turn.now)
+        else:
+            practice = submissions.update_practice(
+                turn.session, actor=turn.actor, practice_id=int(raw_id), values=values, now=turn.now
+            )
+    except InvalidRecord as exc:
+        # shown under the fields; the modal stays open and nothing was written
+        turn.ack(response_action="errors", errors=practice_field_errors(exc.errors, lang))
+        turn.context["wieweet_outcome"] = "invalid " + ",".join(sorted({e.column for e in exc.errors}))
+        return
+    except WieweetError as exc:
+        _refuse_in_form(turn, exc, ids.practice_block("title"))
+        return
+    turn.ack()
+    payload = submissions.practice_payload(practice)
+    if raw_id is None:
+        turn.queued_messages()
+        rendered = build_practice_submitted(payload, lang)
+        _dm(turn, rendered.text, rendered.blocks)
+        turn.context["wieweet_outcome"] = f"submitted practice {practice.id}"
+        return
+    _tell(turn, t("practice.saved", lang, title=escape_truncate(practice.title, 300)))
+    if practice.status is RecordStatus.PENDING:  # the triage message shows what staff will approve
+        status = t("practice.review_edited", _staff_lang(turn), staff=_staff_label(turn))
+        ref = _review_ref(turn, practice.id, metadata)
+        _update_message(turn, ref, build_practice_review(payload, _staff_lang(turn), status=status))
+    turn.context["wieweet_outcome"] = f"updated practice {practice.id}"
+
+
+def handle_edit_button(turn: Turn) -> None:
+    turn.ack()
+    practice = submissions.get_practice_for_edit(turn.session, actor=turn.actor, practice_id=_practice_id(turn))
+    metadata = _clicked_review(turn)
+    open_practice_modal(turn, values=submissions.form_values(practice), practice_id=practice.id, metadata=metadata)
+
+
+# --- staff moderation ----------------------------------------------------------------------------------------------
+
+
+def _decided(turn: Turn, practice: Practice, *, status: str, clicked: dict[str, Any], done_key: str) -> None:
+    """After a decision: the triage message shows it (no buttons); from elsewhere, the staff member is told."""
+    rendered = build_practice_review_done(submissions.practice_payload(practice), _staff_lang(turn), status=status)
+    _update_message(turn, _review_ref(turn, practice.id, clicked), rendered)
+    if not clicked:
+        _tell(turn, t(done_key, turn.lang, title=escape_truncate(practice.title, 300)))
+
+
+def handle_approve(turn: Turn) -> None:
+    turn.ack()
+    practice_id = _practice_id(turn)
+    practice = submissions.approve_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
+    turn.queued_messages()
+    status = t("practice.review_approved", _staff_lang(turn), staff=_staff_label(turn))
+    _decided(turn, practice, status=status, clicked=_clicked_review(turn), done_key="practice.approved_done")
+    turn.context["wieweet_outcome"] = f"approved practice {practice.id}"
+
+
+def handle_reject_button(turn: Turn) -> None:
+    turn.ack()
+    turn.actor.require_staff("reject a practice")  # no modal for non-staff; the service checks again on submit
+    view = build_reject_practice_modal(turn.lang, practice_id=_practice_id(turn), metadata=_clicked_review(turn))
+    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+
+
+def handle_reject_submission(turn: Turn) -> None:
+    view = turn.body.get("view") or {}
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    values = (view.get("state") or {}).get("values") or {}
+    entry = (values.get(ids.BLOCK_PRACTICE_REJECT_REASON) or {}).get(ids.INPUT_PRACTICE_REJECT_REASON) or {}
+    reason = str(entry.get("value") or "").strip()
+    if not reason:
+        turn.ack(response_action="errors", errors={ids.BLOCK_PRACTICE_REJECT_REASON: t("field.missing", turn.lang)})
+        return
+    practice_id = int(metadata.pop("practice_id", 0) or 0)
+    try:
+        practice = submissions.reject_practice(
+            turn.session, actor=turn.actor, practice_id=practice_id, reason=reason, now=turn.now
+        )
+    except WieweetError as exc:
+        _refuse_in_form(turn, exc, ids.BLOCK_PRACTICE_REJECT_REASON)
+        return
+    turn.ack()
+    turn.queued_messages()
+    lang = _staff_lang(turn)
+    status = t("practice.review_rejected", lang, staff=_staff_label(turn), reason=escape_truncate(reason, 1500))
+    _decided(turn, practice, status=status, clicked=metadata, done_key="practice.rejected_done")
+    turn.context["wieweet_outcome"] = f"rejected practice {practice.id}"
+
+
+def handle_remove(turn: Turn) -> None:
+    turn.ack()
+    practice_id = _practice_id(turn)
+    turn.actor.require_staff("remove a practice")  # before reading it; the service checks again
+    practice = submissions.get_practice(turn.session, practice_id=practice_id)
+    payload = submissions.practice_payload(practice)
+    ref = _review_ref(turn, practice_id) if practice.status is RecordStatus.PENDING else {}
+    label = submissions.remove_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
+    status = t("practice.review_removed", _staff_lang(turn), staff=_staff_label(turn))
+    _update_message(turn, ref, build_practice_review_done(payload, _staff_lang(turn), status=status))
+    _tell(turn, t("practice.removed", turn.lang, title=escape_truncate(label, 300)))
+    turn.context["wieweet_outcome"] = f"removed practice {practice_id}"
+
+
+def register(app: App, services: Services) -> None:
+    app.shortcut(ids.SHORTCUT_SAVE_PRACTICE)(listener(services, "shortcut", handle_save_practice_shortcut))
+    app.view(ids.VIEW_PRACTICE)(listener(services, "view", handle_practice_submission))
+    app.action(ids.ACTION_PRACTICE_EDIT)(listener(services, "action", handle_edit_button))
+    app.action(ids.ACTION_PRACTICE_APPROVE)(listener(services, "action", handle_approve))
+    app.action(ids.ACTION_PRACTICE_REJECT)(listener(services, "action", handle_reject_button))
+    app.view(ids.VIEW_PRACTICE_REJECT)(listener(services, "view", handle_reject_submission))
+    app.action(ids.ACTION_PRACTICE_REMOVE)(listener(services, "action", handle_remove))
