@@ -423,4 +423,3 @@ def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | 
         "done_timers": repo.delete_done_timers_before(session, before=now - policy.done_timers),
         "slack_users": repo.delete_slack_users_before(session, before=now - policy.slack_users),
     }
-
