@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, digests, errors, events, routing, shortcuts, views
+from handlers import actions, commands, digests, errors, events, privacy, routing, shortcuts, views
 from handlers.context import Services
 
 
@@ -17,3 +17,4 @@ def register(app: App, services: Services) -> None:
         kind.register(app, services)
     routing.register(app, services)
     digests.register(app, services)
+    privacy.register(app, services)

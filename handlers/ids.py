@@ -115,3 +115,5 @@ def profile_input(field: str) -> str:
 # practice submissions and moderation
 
 # privacy: data export and erasure
+BLOCK_PRIVACY_FORGET: Final = "privacy_forget"
+ACTION_PRIVACY_FORGET: Final = "privacy_forget_me"  # value: the user's own Slack id (checked, never trusted)

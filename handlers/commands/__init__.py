@@ -1,4 +1,4 @@
-"""Slash command ``/wieweet``: a question, or a sub-command (``help``)."""
+"""Slash command ``/wieweet``: a question, or a sub-command (``help``, ``digest …``, ``mijn gegevens``, ...)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from handlers import ids
 from handlers.blocks import build_help_blocks
 from handlers.context import Services, Turn, listener
 from handlers.digests import route_digest_command
+from handlers.privacy import route_privacy_command
 from handlers.routing import route_command
 from handlers.whoknows import prepare_answer, respond_privately
 
@@ -25,6 +26,8 @@ def handle_wieweet_command(turn: Turn) -> None:
         )
         return
     if route_digest_command(turn, text):
+        return
+    if route_privacy_command(turn, text):
         return
     if turn.services.routing is not None and route_command(turn, text):
         return
