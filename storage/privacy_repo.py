@@ -203,6 +203,10 @@ def list_rows_containing(
     return list(session.scalars(select(cls).where(or_(*conditions))))
 
 
+def get_processed_event_kind(session: Session, *, event_key: str) -> str | None:
+    return session.scalar(select(ProcessedEvent.kind).where(ProcessedEvent.event_key == event_key))
+
+
 # --- retention ---------------------------------------------------------------------------------------------------
 
 
