@@ -249,7 +249,10 @@ def erase_person(
     session.flush()
 
     # Questions routed to them: the routing stays (the question's history), without them.
-    for routing in repo.list_routings_to(session, slack_user_id=sid, expert_id=expert_id):
+    routings = repo.list_routings_to(session, slack_user_id=sid, expert_id=expert_id)
+    open_ids = [r.id for r in routings if r.status in OPEN_ROUTING_STATES]
+    report.add("timers_cancelled", repo.cancel_timers_of_routings(session, routing_ids=open_ids, now=now))
+    for routing in routings:
         _depersonalise_routing(routing, now=now)
         report.add("routings_depersonalised")
 

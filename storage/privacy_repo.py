@@ -161,6 +161,18 @@ def list_audit_log(session: Session, *, entity_type: str | None = None, limit: i
 # --- erasure helpers ---------------------------------------------------------------------------------------------
 
 
+def cancel_timers_of_routings(session: Session, *, routing_ids: Sequence[int], now: datetime) -> int:
+    """Pending timers (reminders, snoozes, next expert) of these routings are marked done without running."""
+    if not routing_ids:
+        return 0
+    result = session.execute(
+        update(Timer)
+        .where(Timer.routing_id.in_(list(routing_ids)), Timer.done_at.is_(None))
+        .values(done_at=now, last_error="erased")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def delete_outbox_to(session: Session, *, slack_user_id: str) -> int:
     result = session.execute(delete(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id))
     return int(result.rowcount)  # type: ignore[attr-defined]

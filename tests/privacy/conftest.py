@@ -41,6 +41,7 @@ class Ids:
     answered_public: int  # Griet's public question, answered by Lieve: kept, answer anonymised
     declined_private: int  # Griet's private question, declined by Lieve
     practice: int
+    still_open: int  # Griet's question sent to Lieve, not answered yet
 
 
 @pytest.fixture
@@ -121,6 +122,8 @@ def lieve(world: World) -> Ids:
             reason="Niet mijn domein, groet Lieve Vermeulen",
             now=LATER,
         )
+    still_open = world.ask(text="Wie weet iets over leegstandsheffing op tweede verblijven?")
+    _routing_for(world, still_open, LIEVE)
     with world.db.session() as s:
         log = SearchLog(
             query="leegstandsheffing",
@@ -157,6 +160,7 @@ def lieve(world: World) -> Ids:
         answered_public=answered_public,
         declined_private=declined_private,
         practice=practice_id,
+        still_open=still_open,
     )
 
 

@@ -25,6 +25,7 @@ from storage.models import (
     Practice,
     ProcessedEvent,
     Question,
+    Routing,
     SearchLog,
     SlackUser,
     Timer,
@@ -132,6 +133,11 @@ def test_erasure_leaves_neither_name_nor_email_anywhere(world: World, lieve: Ids
 
 def test_erasure_keeps_public_answered_knowledge_anonymised(world: World, lieve: Ids) -> None:
     with world.db.session() as s:
+        open_to_her = select(Routing.id).where(
+            Routing.recipient_slack_id == LIEVE, Routing.question_id == lieve.still_open
+        )
+        assert s.scalars(select(Timer).where(Timer.routing_id.in_(open_to_her), Timer.done_at.is_(None))).all()
+    with world.db.session() as s:
         erase_person(session=s, actor=STAFF, email=LIEVE_EMAIL, now=LATER)
     own_public = question(world.db, lieve.own_public)
     assert own_public is not None
@@ -149,9 +155,15 @@ def test_erasure_keeps_public_answered_knowledge_anonymised(world: World, lieve:
     declined = question(world.db, lieve.declined_private)
     assert declined is not None
     assert all(r.recipient_slack_id != LIEVE and r.decline_reason == "" for r in declined.routings)
+    still_open = question(world.db, lieve.still_open)
+    assert still_open is not None
+    (routing,) = [r for r in still_open.routings if r.recipient_slack_id is None]
+    assert routing.status.value == "expired"  # nobody left to remind
     with world.db.session() as s:
         entry = s.scalars(select(AuditLog).where(AuditLog.action == "erase")).one()
         assert entry.actor == "U0STAFF01"
+        pending = s.scalars(select(Timer).where(Timer.routing_id == routing.id, Timer.done_at.is_(None))).all()
+        assert pending == []
     # the matching index follows: her answer is still found, without her name
     hits = world.kb.search("leegstandsheffing winkelpanden", now=LATER).answers
     assert hits and all(LIEVE_NAME not in json.dumps(h.doc.answered_by) for h in hits)
