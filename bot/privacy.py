@@ -297,7 +297,7 @@ def erase_person(
         report.add("slack_cache_deleted", repo.delete_slack_user(session, slack_user_id=sid))
     session.flush()
 
-    needles = _needles(person)
+    needles = _needles(session, person, report)
     report.add("values_swept", _sweep(session, needles, replace=True))
     session.flush()
     left = _sweep(session, needles, replace=False)
@@ -329,15 +329,24 @@ def _depersonalise_routing(routing: Routing, *, now: datetime) -> None:
     routing.dm_ts = None
 
 
-def _needles(person: Person) -> list[str]:
-    """The strings that must not survive: e-mail addresses, the Slack id, and full names."""
+def _needles(session: Session, person: Person, report: ErasureReport) -> list[str]:
+    """The strings that must not survive: e-mail addresses, the Slack id, and full names.
+
+    A name that someone else in the register (or the Slack cache) also has is left out of the sweep: it cannot be
+    told apart from theirs, and their records must not be changed. (The person's own fields are cleared anyway.)
+    """
     needles = set(person.emails)
     if person.slack_user_id:
         needles.add(person.slack_user_id)
+    expert_id = person.expert.id if person.expert is not None else None
     for raw in person.names:
         name = raw.strip()
-        if (" " in name and len(name) >= 4) or len(name) >= MIN_SINGLE_WORD_NAME:
-            needles.add(name)
+        if not ((" " in name and len(name) >= 4) or len(name) >= MIN_SINGLE_WORD_NAME):
+            continue
+        if repo.list_others_named(session, name=name, slack_user_id=person.slack_user_id, expert_id=expert_id):
+            report.add("names_shared_not_swept")
+            continue
+        needles.add(name)
     return sorted(needles, key=len, reverse=True)
 
 

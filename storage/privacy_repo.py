@@ -48,6 +48,18 @@ def get_slack_user(session: Session, *, slack_user_id: str) -> SlackUser | None:
     return session.get(SlackUser, slack_user_id)
 
 
+def list_others_named(session: Session, *, name: str, slack_user_id: str | None, expert_id: int | None) -> list[str]:
+    """Other people (experts, cached Slack users) with exactly this name, case-insensitively."""
+    folded = name.strip().lower()
+    experts = select(Expert.email).where(func.lower(Expert.name) == folded)
+    if expert_id is not None:
+        experts = experts.where(Expert.id != expert_id)
+    users = select(SlackUser.slack_user_id).where(func.lower(SlackUser.name) == folded)
+    if slack_user_id:
+        users = users.where(SlackUser.slack_user_id != slack_user_id)
+    return [*session.scalars(experts), *session.scalars(users)]
+
+
 # --- what is stored about them ------------------------------------------------------------------------------------
 
 

@@ -234,3 +234,21 @@ def test_text_attributes_cover_every_text_column() -> None:
     assert ("outbox_messages", "payload") in covered
     assert ("audit_log", "before") in covered
     assert ("questions", "status") not in covered  # enumerations are not free text
+
+
+def test_a_namesake_in_the_register_is_left_alone(world: World, lieve: Ids) -> None:
+    with world.db.session() as s:
+        namesake = Expert(email="lieve.vermeulen@leuven.be", name=LIEVE_NAME, organisation="Stad Leuven")
+        s.add(namesake)
+        s.flush()
+        namesake_id = namesake.id
+    with world.db.session() as s:
+        report = erase_person(session=s, actor=SELF, slack_user_id=LIEVE, now=LATER)
+    assert report.counts["names_shared_not_swept"] == 1
+    with world.db.session() as s:
+        other = s.get(Expert, namesake_id)
+        assert other is not None and other.name == LIEVE_NAME
+        assert occurrences(s, [LIEVE_EMAIL, LIEVE]) == []
+        # her own name fields are cleared all the same
+        answered = s.get(Question, lieve.answered_public)
+        assert answered is not None and answered.answers[0].answered_by_name == ""
