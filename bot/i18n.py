@@ -652,7 +652,49 @@ PRACTICE_CATALOG: Mapping[str, Mapping[str, str]] = {
 }
 
 # privacy rights: "mijn gegevens" (data export) and "vergeet mij" (erasure)
-PRIVACY_CATALOG: Mapping[str, Mapping[str, str]] = {}
+PRIVACY_CATALOG: Mapping[str, Mapping[str, str]] = {
+    "privacy.export_comment": {
+        "nl": "Dit is alles wat *Wie weet?* over je bewaart, als JSON-bestand. Wat we bewaren, waarom en hoe lang, "
+        "staat in de README van wieweet. Wil je dat we je vergeten? Typ `/wieweet vergeet mij`.",
+        "en": "This is everything *Wie weet?* stores about you, as a JSON file. What we store, why and for how long is "
+        "in wieweet's README. Want us to forget you? Type `/wieweet forget me`.",
+    },
+    "privacy.export_title": {"nl": "Mijn gegevens in Wie weet?", "en": "My data in Wie weet?"},
+    "privacy.export_sent": {
+        "nl": "📦 Ik stuurde je een bestand met al je gegevens in een privébericht.",
+        "en": "📦 I sent you a file with all your data in a direct message.",
+    },
+    "privacy.forget_intro": {
+        "nl": "*Vergeet mij.* Je expertprofiel wordt verwijderd. Vragen en antwoorden die publiek waren en "
+        "beantwoord zijn, blijven bewaard als kennis, maar zonder je naam, Slack-id of e-mailadres. Al de rest over "
+        "jou (je andere vragen, zoekopdrachten, feedback, berichten) wordt gewist. Berichten die al in Slack staan, "
+        "verwijdert Wie weet? niet. Dit kan niet ongedaan gemaakt worden.",
+        "en": "*Forget me.* Your expert profile is removed. Questions and answers that were public and answered are "
+        "kept as knowledge, but without your name, Slack id or e-mail address. Everything else about you (your other "
+        "questions, searches, feedback, messages) is erased. Messages already in Slack are not deleted by Wie weet?. "
+        "This cannot be undone.",
+    },
+    "privacy.forget_button": {"nl": "Vergeet mij", "en": "Forget me"},
+    "privacy.confirm_title": {"nl": "Alles over jou wissen?", "en": "Erase everything about you?"},
+    "privacy.confirm_text": {
+        "nl": "Wie weet? wist je gegevens nu. Dit kan niet ongedaan gemaakt worden.",
+        "en": "Wie weet? erases your data now. This cannot be undone.",
+    },
+    "privacy.confirm_yes": {"nl": "Ja, wis alles", "en": "Yes, erase it"},
+    "privacy.confirm_no": {"nl": "Annuleren", "en": "Cancel"},
+    "privacy.forgotten": {
+        "nl": "✅ Klaar: Wie weet? heeft je gegevens gewist. Publieke antwoorden blijven anoniem vindbaar als kennis.",
+        "en": "✅ Done: Wie weet? erased your data. Public answers stay findable as anonymous knowledge.",
+    },
+    "error.privacy_input": {
+        "nl": "Ik weet niet over wie het gaat: geef een Slack-id of e-mailadres.",
+        "en": "I don't know who this is about: give a Slack id or an e-mail address.",
+    },
+    "error.erasure_incomplete": {
+        "nl": "Het wissen is niet gelukt; er werd niets gewijzigd. Het kenniscentrum bekijkt het.",
+        "en": "The erasure did not succeed; nothing was changed. The knowledge centre will look into it.",
+    },
+}
 
 
 def normalise_language(value: str | None) -> str:

@@ -6,6 +6,9 @@ Requests that queued messages ``kick`` an extra outbox pass at once, so DMs go o
 next interval. Every pass uses its own database sessions (``run_due_timers`` and ``claim_outbox`` open them);
 a failing pass is logged with a correlation id and the next one runs as usual. Several processes may share one
 database: timers and outbox rows are claimed in the database, so each is handled by exactly one of them.
+
+Once a day (UTC date of the injected clock) a pass also purges what is past its retention (``bot.privacy``); the
+day is claimed in the database (a ``processed_events`` key), so with several processes only one of them purges.
 """
 
 from __future__ import annotations
@@ -21,16 +24,19 @@ from dataclasses import dataclass
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
+from bot.privacy import RetentionPolicy, purge_expired
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
 from digests.sender import send_due_digests
 from digests.slack import slack_permalink, slack_post
 from handlers.context import Services
 from handlers.outbox import OutboxSender
+from storage import privacy_repo, slack_repo
 
 log = logging.getLogger("wieweet.jobs")
 
 JOB_ID = "wieweet-routing"
+PURGE_KIND = "retention_purge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,7 @@ class JobRunner:
         digest_client: WebClient | None = None,
         worker_id: str | None = None,
         interval_seconds: float | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         self.services = services
         self.routing = routing
@@ -68,6 +75,8 @@ class JobRunner:
         self._outbox_lock = threading.Lock()  # one outbox pass at a time in this process
         self._state_lock = threading.Lock()
         self._kick_pending = False
+        self.retention = retention or RetentionPolicy()
+        self._purged_on: str | None = None  # the UTC day this process last saw the purge done
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -117,6 +126,25 @@ class JobRunner:
         self._guarded("outbox", self.send_outbox)
         if self.digest_client is not None:
             self._guarded("digests", self.send_digests)
+        self._guarded("retention", self.purge_expired_data)
+
+    def purge_expired_data(self) -> dict[str, int] | None:
+        """The daily retention purge: once per UTC day over all processes (claimed in the database)."""
+        now = self.services.clock()
+        day = now.date().isoformat()
+        if self._purged_on == day:
+            return None
+        key, token = f"{PURGE_KIND}:{day}", f"purge:{uuid.uuid4().hex[:24]}"
+        with self.services.db.session() as session:
+            # Claimed by whoever inserted the day's key first (read back, not taken from the insert's row count).
+            slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
+            claimed = privacy_repo.get_processed_event_kind(session, event_key=key) == token
+            counts = purge_expired(session=session, now=now, policy=self.retention) if claimed else None
+        # Reached only when committed: a failed purge rolls its claim back and the next pass tries again.
+        self._purged_on = day
+        if counts is not None:
+            log.info("retention purge %s: %s", day, " ".join(f"{k}={v}" for k, v in counts.items()))
+        return counts
 
     def request_confirmations(self) -> int:
         """Queue confirm-your-listing DMs: imported experts not confirmed yet, and those due for re-confirmation."""

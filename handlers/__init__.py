@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, digests, errors, events, practices, profiles, routing, shortcuts, views
+from handlers import actions, commands, digests, errors, events, practices, privacy, profiles, routing, shortcuts, views
 from handlers.context import Services
 
 
@@ -19,3 +19,4 @@ def register(app: App, services: Services) -> None:
     digests.register(app, services)
     profiles.register(app, services)
     practices.register(app, services)
+    privacy.register(app, services)

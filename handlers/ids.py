@@ -149,3 +149,5 @@ def practice_input(field: str) -> str:
 
 
 # privacy: data export and erasure
+BLOCK_PRIVACY_FORGET: Final = "privacy_forget"
+ACTION_PRIVACY_FORGET: Final = "privacy_forget_me"  # value: the user's own Slack id (checked, never trusted)

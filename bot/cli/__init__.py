@@ -85,9 +85,17 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
 
 def _register_commands() -> None:
     # Imported here so each command module can import ``main``/``pass_cli`` from this package.
-    from bot.cli import ask_cmds, db_cmds, demo_cmds, digest_cmds, register_cmds, run_cmds  # noqa: PLC0415 (import cycle)
+    from bot.cli import (  # noqa: PLC0415 (import cycle)
+        ask_cmds,
+        db_cmds,
+        demo_cmds,
+        digest_cmds,
+        privacy_cmds,
+        register_cmds,
+        run_cmds,
+    )
 
-    for module in (ask_cmds, db_cmds, demo_cmds, digest_cmds, register_cmds, run_cmds):
+    for module in (ask_cmds, db_cmds, demo_cmds, digest_cmds, privacy_cmds, register_cmds, run_cmds):
         module.register(main)
 
 

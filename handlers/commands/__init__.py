@@ -1,4 +1,4 @@
-"""Slash command ``/wieweet``: a question, or a sub-command (``help``)."""
+"""Slash command ``/wieweet``: a question, or a sub-command (``help``, ``digest …``, ``mijn gegevens``, ...)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from handlers.blocks import build_help_blocks
 from handlers.context import Services, Turn, listener
 from handlers.digests import route_digest_command
 from handlers.practices import route_practice_command
+from handlers.privacy import route_privacy_command
 from handlers.profiles import route_profile_command
 from handlers.routing import route_command
 from handlers.whoknows import prepare_answer, respond_privately
@@ -31,6 +32,8 @@ def handle_wieweet_command(turn: Turn) -> None:
     if route_profile_command(turn, text):
         return
     if route_practice_command(turn, text):
+        return
+    if route_privacy_command(turn, text):
         return
     if turn.services.routing is not None and route_command(turn, text):
         return

@@ -1,0 +1,437 @@
+"""Privacy rights without Slack: what is stored about a person (export), forgetting them (erasure), retention.
+
+* ``export_personal_data`` gathers everything wieweet stores about one person, across every table, as plain JSON
+  values: their expert profile, the questions they asked, the answers they gave, the questions routed to them,
+  what they searched and rated, the messages queued for them, the audit entries about them.
+* ``erase_person`` forgets them: the profile goes, questions and answers that were public and answered stay as
+  anonymous knowledge (no name, Slack id or e-mail), everything else of theirs is deleted, routings and logs lose
+  the link to them, and a final sweep replaces any remaining occurrence of their name, e-mail address or Slack id
+  in any text column of any table — then checks that none is left. One audit row records that an erasure
+  happened, without the personal data.
+* ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
+
+Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
+Nothing here commits: the caller's unit of work does (so a failed check leaves everything as it was).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from bot.errors import WieweetError
+from storage import privacy_repo as repo
+from storage import repositories as register_repo
+from storage.models import (
+    AuditLog,
+    Base,
+    Expert,
+    Question,
+    QuestionStatus,
+    Routing,
+    RoutingStatus,
+    Visibility,
+)
+
+EXPORT_FORMAT = "wieweet-personal-data/1"
+REDACTED = "[erased]"
+ERASED_ACTOR = "erased"  # what logs name instead of an erased person
+SELF_LABEL = "self"  # the audit label of "the person erased themselves" (their id would be personal data)
+ANSWERED_STATES = frozenset({QuestionStatus.ANSWERED, QuestionStatus.RESOLVED, QuestionStatus.CLOSED})
+OPEN_ROUTING_STATES = frozenset({RoutingStatus.ASKED, RoutingStatus.CLAIMED})
+MIN_SINGLE_WORD_NAME = 8  # shorter one-word names ("An", "griet") are too common to replace in free text
+
+
+class PrivacyInputError(WieweetError):
+    code = "privacy_input"
+
+
+class ErasureIncomplete(WieweetError):
+    """The final check still found the person's data: nothing is committed (the caller's transaction rolls back)."""
+
+    code = "erasure_incomplete"
+
+
+# --- who -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    """One person as wieweet knows them: by Slack id, by e-mail address, or both (through their profile)."""
+
+    slack_user_id: str | None
+    email: str | None
+    expert: Expert | None
+    names: set[str] = field(default_factory=set)
+
+    @property
+    def emails(self) -> set[str]:
+        found = {self.email} if self.email else set()
+        if self.expert is not None:
+            found.add(self.expert.email)
+        return {e for e in found if e}
+
+
+def find_person(session: Session, *, slack_user_id: str | None = None, email: str | None = None) -> Person:
+    slack_user_id = (slack_user_id or "").strip() or None
+    email = (email or "").strip().lower() or None
+    if slack_user_id is None and email is None:
+        raise PrivacyInputError("privacy_input", "give a Slack user id or an e-mail address")
+    expert = repo.get_expert_by_email(session, email=email) if email else None
+    if expert is None and slack_user_id:
+        expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+    if expert is not None and slack_user_id and expert.slack_user_id and expert.slack_user_id != slack_user_id:
+        raise PrivacyInputError("privacy_input", "that e-mail address and Slack id belong to different people")
+    person = Person(
+        slack_user_id=slack_user_id or (expert.slack_user_id if expert else None),
+        email=email or (expert.email.lower() if expert else None),
+        expert=expert,
+    )
+    if expert is not None:
+        person.names.add(expert.name)
+    if person.slack_user_id:
+        cached = repo.get_slack_user(session, slack_user_id=person.slack_user_id)
+        if cached is not None and cached.name:
+            person.names.add(cached.name)
+    return person
+
+
+# --- export ------------------------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _columns(obj: Base, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
+    skip = set(leave_out)
+    mapper = obj.__mapper__
+    return {prop.key: _plain(getattr(obj, prop.key)) for prop in mapper.column_attrs if prop.key not in skip}
+
+
+def export_personal_data(
+    *, session: Session, actor: Actor, slack_user_id: str | None = None, email: str | None = None, now: datetime
+) -> dict[str, Any]:
+    """Everything stored about the person, as JSON-ready values (one section per kind of data)."""
+    person = find_person(session, slack_user_id=slack_user_id, email=email)
+    actor.require_self_or_staff(person.slack_user_id, "export personal data")
+    sid = person.slack_user_id
+    expert = person.expert
+    expert_id = expert.id if expert is not None else None
+    data: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "generated_at": now.isoformat(),
+        "person": {"slack_user_id": sid, "email": person.email},
+        "expert_profile": None,
+    }
+    if expert is not None:
+        data["expert_profile"] = {**_columns(expert), "themes": [t.key for t in expert.themes]}
+        data["expert_declines"] = [_columns(d) for d in repo.list_expert_declines(session, expert_id=expert.id)]
+        data["expert_timers"] = [_columns(t) for t in repo.list_expert_timers(session, expert_id=expert.id)]
+    cached = repo.get_slack_user(session, slack_user_id=sid) if sid else None
+    data["slack_user_cache"] = _columns(cached) if cached is not None else None
+    data["questions_asked"] = (
+        [
+            {
+                **_columns(q),
+                "themes": [t.key for t in q.themes],
+                "answers": [_columns(a, leave_out=("expert_id",)) for a in q.answers],
+            }
+            for q in repo.list_questions_asked(session, slack_user_id=sid)
+        ]
+        if sid
+        else []
+    )
+    data["answers_given"] = [
+        {**_columns(a), "question": a.question.text}
+        for a in repo.list_answers_given(session, slack_user_id=sid, expert_id=expert_id)
+    ]
+    data["questions_routed_to_you"] = [
+        {**_columns(r), "question": r.question.text}
+        for r in repo.list_routings_to(session, slack_user_id=sid, expert_id=expert_id)
+    ]
+    data["question_events_by_you"] = (
+        [_columns(e) for e in repo.list_question_events_by(session, slack_user_id=sid)] if sid else []
+    )
+    data["searches"] = [_columns(s) for s in repo.list_search_logs(session, slack_user_id=sid)] if sid else []
+    data["feedback"] = [_columns(f) for f in repo.list_feedback(session, slack_user_id=sid)] if sid else []
+    data["knowledge_gaps"] = [_columns(g) for g in repo.list_knowledge_gaps(session, slack_user_id=sid)] if sid else []
+    data["messages_to_you"] = [_columns(m) for m in repo.list_outbox_to(session, slack_user_id=sid)] if sid else []
+    data["digest_subscriptions_created"] = (
+        [_columns(d) for d in repo.list_digest_subscriptions_by(session, slack_user_id=sid)] if sid else []
+    )
+    data["practices"] = [
+        {**_columns(p), "themes": [t.key for t in p.themes]}
+        for p in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id)
+    ]
+    data["audit_log"] = [
+        _columns(a) for a in repo.list_audit_entries_about(session, email=person.email, slack_user_id=sid)
+    ]
+    return data
+
+
+def export_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)
+
+
+# --- erasure -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ErasureReport:
+    """What an erasure did (counts only: this is what the audit log keeps)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, n: int = 1) -> None:
+        if n:
+            self.counts[key] = self.counts.get(key, 0) + n
+
+
+def _is_public(question: Question) -> bool:
+    return question.visibility is Visibility.PUBLIC and not question.channel_is_private
+
+
+def _is_public_answered(question: Question) -> bool:
+    return _is_public(question) and question.status in ANSWERED_STATES and bool(question.answers)
+
+
+def erase_person(
+    *, session: Session, actor: Actor, slack_user_id: str | None = None, email: str | None = None, now: datetime
+) -> ErasureReport:
+    """Forget the person (see the module docstring). Raises ``NotAuthorized`` before anything is changed."""
+    person = find_person(session, slack_user_id=slack_user_id, email=email)
+    actor.require_self_or_staff(person.slack_user_id, "erase personal data")
+    report = ErasureReport()
+    sid = person.slack_user_id
+    expert = person.expert
+    expert_id = expert.id if expert is not None else None
+
+    # Questions they asked: public answered ones stay as anonymous knowledge, the others go.
+    for question in repo.list_questions_asked(session, slack_user_id=sid) if sid else []:
+        person.names.add(question.asker_name)
+        if _is_public_answered(question):
+            question.asker_slack_id = None
+            question.asker_name = ""
+            report.add("questions_anonymised")
+        else:
+            session.delete(question)
+            report.add("questions_deleted")
+    session.flush()
+
+    # Answers they gave: kept without their name where the question is public, else deleted.
+    for answer in repo.list_answers_given(session, slack_user_id=sid, expert_id=expert_id):
+        person.names.add(answer.answered_by_name)
+        if _is_public(answer.question):
+            answer.answered_by_name = ""
+            answer.answered_by_slack_id = None
+            answer.expert = None
+            report.add("answers_anonymised")
+        else:
+            session.delete(answer)
+            report.add("answers_deleted")
+    session.flush()
+
+    # Questions routed to them: the routing stays (the question's history), without them.
+    routings = repo.list_routings_to(session, slack_user_id=sid, expert_id=expert_id)
+    open_ids = [r.id for r in routings if r.status in OPEN_ROUTING_STATES]
+    report.add("timers_cancelled", repo.cancel_timers_of_routings(session, routing_ids=open_ids, now=now))
+    for routing in routings:
+        _depersonalise_routing(routing, now=now)
+        report.add("routings_depersonalised")
+
+    if sid:
+        for event in repo.list_question_events_by(session, slack_user_id=sid):
+            event.actor = ERASED_ACTOR
+            report.add("events_depersonalised")
+        for log in repo.list_search_logs(session, slack_user_id=sid):
+            log.user_slack_id = None
+            report.add("searches_depersonalised")
+        for gap in repo.list_knowledge_gaps(session, slack_user_id=sid):
+            gap.asker_slack_id = None
+            report.add("gaps_depersonalised")
+        for subscription in repo.list_digest_subscriptions_by(session, slack_user_id=sid):
+            subscription.created_by = None
+        report.add("feedback_deleted", repo.delete_feedback_of(session, slack_user_id=sid))
+        report.add("messages_deleted", repo.delete_outbox_to(session, slack_user_id=sid))
+
+    for practice in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id):
+        if practice.contact_email.lower() in person.emails:
+            practice.contact_email = ""
+        if sid and practice.submitted_by == sid:
+            practice.submitted_by = None
+        if expert_id is not None and practice.contact_expert_id == expert_id:
+            practice.contact_expert = None
+        report.add("practices_unlinked")
+
+    for entry in repo.list_audit_entries_about(session, email=person.email, slack_user_id=sid):
+        if sid and entry.actor == sid:
+            entry.actor = ERASED_ACTOR
+        if entry.entity_key.lower() in person.emails:
+            entry.entity_key = ERASED_ACTOR
+            entry.before = None if entry.before is None else {"erased": True}
+            entry.after = None if entry.after is None else {"erased": True}
+        report.add("audit_entries_depersonalised")
+
+    session.flush()
+    if expert is not None:
+        session.delete(expert)  # its themes, declines and timers go with it (ON DELETE CASCADE)
+        report.add("expert_profiles_deleted")
+    if sid:
+        report.add("slack_cache_deleted", repo.delete_slack_user(session, slack_user_id=sid))
+    session.flush()
+
+    needles = _needles(session, person, report)
+    report.add("values_swept", _sweep(session, needles, replace=True))
+    session.flush()
+    left = _sweep(session, needles, replace=False)
+    if left:
+        raise ErasureIncomplete("erasure_incomplete", f"{left} values still hold the person's data")
+    register_repo.create_audit_log(
+        session,
+        actor=SELF_LABEL if actor.is_self(sid) else actor.audit_label,
+        action="erase",
+        entity_type="person",
+        entity_key=ERASED_ACTOR,
+        before=None,
+        after=dict(report.counts),
+        now=now,
+    )
+    session.flush()
+    return report
+
+
+def _depersonalise_routing(routing: Routing, *, now: datetime) -> None:
+    if routing.status in OPEN_ROUTING_STATES:
+        routing.status = RoutingStatus.EXPIRED  # nobody to remind any more; the question's escalation still runs
+        routing.responded_at = routing.responded_at or now
+        routing.snoozed_until = None
+    routing.recipient_slack_id = None
+    routing.expert = None
+    routing.decline_reason = ""
+    routing.dm_channel_id = None
+    routing.dm_ts = None
+
+
+def _needles(session: Session, person: Person, report: ErasureReport) -> list[str]:
+    """The strings that must not survive: e-mail addresses, the Slack id, and full names.
+
+    A name that someone else in the register (or the Slack cache) also has is left out of the sweep: it cannot be
+    told apart from theirs, and their records must not be changed. (The person's own fields are cleared anyway.)
+    """
+    needles = set(person.emails)
+    if person.slack_user_id:
+        needles.add(person.slack_user_id)
+    expert_id = person.expert.id if person.expert is not None else None
+    for raw in person.names:
+        name = raw.strip()
+        if not ((" " in name and len(name) >= 4) or len(name) >= MIN_SINGLE_WORD_NAME):
+            continue
+        if repo.list_others_named(session, name=name, slack_user_id=person.slack_user_id, expert_id=expert_id):
+            report.add("names_shared_not_swept")
+            continue
+        needles.add(name)
+    return sorted(needles, key=len, reverse=True)
+
+
+def _pattern(needles: list[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(n) for n in needles)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _query_variants(needles: list[str]) -> list[str]:
+    """Also the JSON-escaped forms (JSON columns may store "é" as "\\u00e9")."""
+    variants = set(needles)
+    variants.update(json.dumps(n)[1:-1] for n in needles)
+    return sorted(variants)
+
+
+def _scrub(value: Any, pattern: re.Pattern[str]) -> tuple[Any, int]:
+    if isinstance(value, str):
+        return pattern.subn(REDACTED, value)
+    if isinstance(value, list):
+        total = 0
+        items = []
+        for item in value:
+            new, n = _scrub(item, pattern)
+            items.append(new)
+            total += n
+        return items, total
+    if isinstance(value, dict):
+        total = 0
+        mapping = {}
+        for key, item in value.items():
+            new_key, n_key = _scrub(key, pattern) if isinstance(key, str) else (key, 0)
+            new, n = _scrub(item, pattern)
+            mapping[new_key] = new
+            total += n + n_key
+        return mapping, total
+    return value, 0
+
+
+def _sweep(session: Session, needles: list[str], *, replace: bool) -> int:
+    """Find (and with ``replace``, redact) every remaining occurrence of ``needles`` in every text column."""
+    if not needles:
+        return 0
+    pattern = _pattern(needles)
+    variants = _query_variants(needles)
+    found = 0
+    for cls, attribute, is_json in repo.text_attributes():
+        if cls is AuditLog and attribute in {"action", "entity_type"}:
+            continue
+        rows = repo.list_rows_containing(session, cls=cls, attribute=attribute, is_json=is_json, needles=variants)
+        for row in rows:
+            value = getattr(row, attribute)
+            new, n = _scrub(value, pattern)
+            if not n:
+                continue
+            found += n
+            if replace:
+                setattr(row, attribute, new)  # a new object, so the ORM sees JSON changes too
+    return found
+
+
+# --- retention ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long wieweet keeps what it keeps for operations only (see the README's table)."""
+
+    request_events: timedelta = timedelta(days=30)  # Slack delivery deduplication keys
+    searches: timedelta = timedelta(days=365)  # "who knows" result sets
+    feedback: timedelta = timedelta(days=365)  # 👍/👎 on them
+    gap_asker: timedelta = timedelta(days=365)  # who asked a question nobody could answer (the gap itself stays)
+    sent_messages: timedelta = timedelta(days=90)  # sent (or given-up) outbox messages
+    done_timers: timedelta = timedelta(days=90)  # routing timers that ran
+    slack_users: timedelta = timedelta(days=90)  # cached Slack names and locales
+
+
+def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | None = None) -> dict[str, int]:
+    """Delete or de-personalise what is past its retention. Returns how many rows of each kind."""
+    policy = policy or RetentionPolicy()
+    return {
+        "request_events": repo.delete_processed_events_before(session, before=now - policy.request_events),
+        "feedback": repo.delete_feedback_before(session, before=now - policy.feedback),
+        "searches": repo.delete_search_logs_before(session, before=now - policy.searches),
+        "gap_askers": repo.clear_gap_askers_before(session, before=now - policy.gap_asker),
+        "sent_messages": repo.delete_finished_outbox_before(session, before=now - policy.sent_messages),
+        "done_timers": repo.delete_done_timers_before(session, before=now - policy.done_timers),
+        "slack_users": repo.delete_slack_users_before(session, before=now - policy.slack_users),
+    }

@@ -1,0 +1,84 @@
+"""``/wieweet mijn gegevens`` (a file with everything stored about you, in a DM) and ``/wieweet vergeet mij``.
+
+Thin listeners over ``bot.privacy``. Who the data is about is always the Slack user the request was signed for:
+the "forget me" button carries the user's own id, and the service refuses (``NotAuthorized``, logged by the
+global error handler) when that value names someone else than the person clicking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+
+from bot.i18n import t
+from bot.privacy import erase_person, export_json, export_personal_data
+from handlers import ids
+from handlers.context import Services, Turn, listener
+from handlers.privacy_blocks import build_forget_prompt, build_forgotten
+
+EXPORT_WORDS = frozenset({"mijn gegevens", "my data", "mes données"})
+FORGET_WORDS = frozenset({"vergeet mij", "vergeet me", "forget me"})
+
+
+def _words(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def route_privacy_command(turn: Turn, text: str) -> bool:
+    """Handle ``mijn gegevens`` and ``vergeet mij``; False when ``text`` is neither."""
+    words = _words(text)
+    if words in EXPORT_WORDS:
+        command_export(turn)
+        return True
+    if words in FORGET_WORDS:
+        command_forget(turn)
+        return True
+    return False
+
+
+def command_export(turn: Turn) -> None:
+    user = turn.user_id or ""
+    lang = turn.lang  # first: it may refresh the cached Slack profile, which then is part of the export
+    data = export_personal_data(session=turn.session, actor=turn.actor, slack_user_id=user, now=turn.now)
+    channel = turn.client.conversations_open(users=user)["channel"]["id"]
+    turn.client.files_upload_v2(
+        channel=channel,
+        content=export_json(data),
+        filename=f"wieweet-{turn.now.date().isoformat()}.json",
+        title=t("privacy.export_title", lang),
+        initial_comment=t("privacy.export_comment", lang),
+    )
+    turn.context["wieweet_outcome"] = "exported"
+    assert turn.respond is not None
+    turn.respond(text=t("privacy.export_sent", lang), response_type="ephemeral")
+
+
+def command_forget(turn: Turn) -> None:
+    prompt = build_forget_prompt(turn.lang, slack_user_id=turn.user_id or "")
+    assert turn.respond is not None
+    turn.respond(text=prompt.text, blocks=prompt.blocks, response_type="ephemeral")
+
+
+def _action(turn: Turn) -> dict[str, Any]:
+    actions = turn.body.get("actions") or [{}]
+    return dict(actions[0])
+
+
+def handle_forget_button(turn: Turn) -> None:
+    turn.ack()
+    lang = turn.lang  # before erasing: a refreshed Slack profile cache row is then erased too
+    target = str(_action(turn).get("value") or "")
+    # The value is only a claim: the service checks it against the clicking user (turn.actor) and refuses otherwise.
+    report = erase_person(session=turn.session, actor=turn.actor, slack_user_id=target, now=turn.now)
+    turn.context["wieweet_outcome"] = f"erased {sum(report.counts.values())} items"
+    done = build_forgotten(lang)
+    if turn.respond is not None:
+        turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)
+    elif turn.user_id:
+        channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
+        turn.client.chat_postMessage(channel=channel, text=done.text, blocks=done.blocks)
+
+
+def register(app: App, services: Services) -> None:
+    app.action(ids.ACTION_PRIVACY_FORGET)(listener(services, "action", handle_forget_button))

@@ -1,0 +1,278 @@
+"""Repository functions for privacy rights: find everything about one person, erase it, purge what expired.
+
+Keyword-only, never commit (the caller's unit of work does). ``bot.privacy`` decides what to do with the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, String, Text, cast, delete, func, or_, select, update
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Answer,
+    AuditLog,
+    Base,
+    DigestSubscription,
+    Expert,
+    ExpertDecline,
+    Feedback,
+    KnowledgeGap,
+    OutboxMessage,
+    Practice,
+    ProcessedEvent,
+    Question,
+    QuestionEvent,
+    Routing,
+    SearchLog,
+    SlackUser,
+    Timer,
+)
+
+# --- who -------------------------------------------------------------------------------------------------------
+
+
+def get_expert_by_email(session: Session, *, email: str) -> Expert | None:
+    return session.scalars(select(Expert).where(func.lower(Expert.email) == email.strip().lower())).first()
+
+
+def get_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | None:
+    return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id)).first()
+
+
+def get_slack_user(session: Session, *, slack_user_id: str) -> SlackUser | None:
+    return session.get(SlackUser, slack_user_id)
+
+
+def list_others_named(session: Session, *, name: str, slack_user_id: str | None, expert_id: int | None) -> list[str]:
+    """Other people (experts, cached Slack users) with exactly this name, case-insensitively."""
+    folded = name.strip().lower()
+    experts = select(Expert.email).where(func.lower(Expert.name) == folded)
+    if expert_id is not None:
+        experts = experts.where(Expert.id != expert_id)
+    users = select(SlackUser.slack_user_id).where(func.lower(SlackUser.name) == folded)
+    if slack_user_id:
+        users = users.where(SlackUser.slack_user_id != slack_user_id)
+    return [*session.scalars(experts), *session.scalars(users)]
+
+
+# --- what is stored about them ------------------------------------------------------------------------------------
+
+
+def list_questions_asked(session: Session, *, slack_user_id: str) -> list[Question]:
+    return list(session.scalars(select(Question).where(Question.asker_slack_id == slack_user_id).order_by(Question.id)))
+
+
+def list_answers_given(session: Session, *, slack_user_id: str | None, expert_id: int | None) -> list[Answer]:
+    conditions: list[ColumnElement[bool]] = []
+    if slack_user_id:
+        conditions.append(Answer.answered_by_slack_id == slack_user_id)
+    if expert_id is not None:
+        conditions.append(Answer.expert_id == expert_id)
+    if not conditions:
+        return []
+    return list(session.scalars(select(Answer).where(or_(*conditions)).order_by(Answer.id)))
+
+
+def list_routings_to(session: Session, *, slack_user_id: str | None, expert_id: int | None) -> list[Routing]:
+    conditions: list[ColumnElement[bool]] = []
+    if slack_user_id:
+        conditions.append(Routing.recipient_slack_id == slack_user_id)
+    if expert_id is not None:
+        conditions.append(Routing.expert_id == expert_id)
+    if not conditions:
+        return []
+    return list(session.scalars(select(Routing).where(or_(*conditions)).order_by(Routing.id)))
+
+
+def _actor_values(slack_user_id: str) -> list[str]:
+    """How question events name a person: their Slack id, or ``staff:<id>`` for staff actions."""
+    return [slack_user_id, f"staff:{slack_user_id}"]
+
+
+def list_question_events_by(session: Session, *, slack_user_id: str) -> list[QuestionEvent]:
+    query = select(QuestionEvent).where(QuestionEvent.actor.in_(_actor_values(slack_user_id)))
+    return list(session.scalars(query.order_by(QuestionEvent.id)))
+
+
+def list_search_logs(session: Session, *, slack_user_id: str) -> list[SearchLog]:
+    query = select(SearchLog).where(SearchLog.user_slack_id == slack_user_id).order_by(SearchLog.id)
+    return list(session.scalars(query))
+
+
+def list_feedback(session: Session, *, slack_user_id: str) -> list[Feedback]:
+    return list(session.scalars(select(Feedback).where(Feedback.user_slack_id == slack_user_id).order_by(Feedback.id)))
+
+
+def list_knowledge_gaps(session: Session, *, slack_user_id: str) -> list[KnowledgeGap]:
+    query = select(KnowledgeGap).where(KnowledgeGap.asker_slack_id == slack_user_id).order_by(KnowledgeGap.id)
+    return list(session.scalars(query))
+
+
+def list_outbox_to(session: Session, *, slack_user_id: str) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id).order_by(OutboxMessage.id)
+    return list(session.scalars(query))
+
+
+def list_digest_subscriptions_by(session: Session, *, slack_user_id: str) -> list[DigestSubscription]:
+    query = select(DigestSubscription).where(DigestSubscription.created_by == slack_user_id)
+    return list(session.scalars(query.order_by(DigestSubscription.id)))
+
+
+def list_practices_of(
+    session: Session, *, email: str | None, slack_user_id: str | None, expert_id: int | None
+) -> list[Practice]:
+    """Practices the person is the contact for, or submitted from chat."""
+    conditions: list[ColumnElement[bool]] = []
+    if email:
+        conditions.append(func.lower(Practice.contact_email) == email.lower())
+    if slack_user_id:
+        conditions.append(Practice.submitted_by == slack_user_id)
+    if expert_id is not None:
+        conditions.append(Practice.contact_expert_id == expert_id)
+    if not conditions:
+        return []
+    return list(session.scalars(select(Practice).where(or_(*conditions)).order_by(Practice.id)))
+
+
+def list_expert_declines(session: Session, *, expert_id: int) -> list[ExpertDecline]:
+    query = select(ExpertDecline).where(ExpertDecline.expert_id == expert_id).order_by(ExpertDecline.id)
+    return list(session.scalars(query))
+
+
+def list_expert_timers(session: Session, *, expert_id: int) -> list[Timer]:
+    return list(session.scalars(select(Timer).where(Timer.expert_id == expert_id).order_by(Timer.id)))
+
+
+def list_audit_entries_about(
+    session: Session, *, email: str | None, slack_user_id: str | None, limit: int = 10_000
+) -> list[AuditLog]:
+    """Audit rows about the person (their expert record, keyed by e-mail) or made by them (their Slack id)."""
+    conditions: list[ColumnElement[bool]] = []
+    if email:
+        conditions.append(func.lower(AuditLog.entity_key) == email.lower())
+    if slack_user_id:
+        conditions.append(AuditLog.actor == slack_user_id)
+    if not conditions:
+        return []
+    return list(session.scalars(select(AuditLog).where(or_(*conditions)).order_by(AuditLog.id).limit(limit)))
+
+
+def list_audit_log(session: Session, *, entity_type: str | None = None, limit: int = 50) -> list[AuditLog]:
+    """Newest first."""
+    query = select(AuditLog)
+    if entity_type:
+        query = query.where(AuditLog.entity_type == entity_type)
+    return list(session.scalars(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)))
+
+
+# --- erasure helpers ---------------------------------------------------------------------------------------------
+
+
+def cancel_timers_of_routings(session: Session, *, routing_ids: Sequence[int], now: datetime) -> int:
+    """Pending timers (reminders, snoozes, next expert) of these routings are marked done without running."""
+    if not routing_ids:
+        return 0
+    result = session.execute(
+        update(Timer)
+        .where(Timer.routing_id.in_(list(routing_ids)), Timer.done_at.is_(None))
+        .values(done_at=now, last_error="erased")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_outbox_to(session: Session, *, slack_user_id: str) -> int:
+    result = session.execute(delete(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_slack_user(session: Session, *, slack_user_id: str) -> int:
+    result = session.execute(delete(SlackUser).where(SlackUser.slack_user_id == slack_user_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_feedback_of(session: Session, *, slack_user_id: str) -> int:
+    result = session.execute(delete(Feedback).where(Feedback.user_slack_id == slack_user_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def text_attributes() -> Iterable[tuple[type[Base], str, bool]]:
+    """Every mapped (class, attribute, is_json) that holds text: String, Text or JSON columns, keys excluded."""
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        for prop in mapper.column_attrs:
+            column = prop.columns[0]
+            if column.primary_key or column.foreign_keys:
+                continue
+            kind = column.type
+            is_json = isinstance(kind, JSON)
+            if is_json or (isinstance(kind, String | Text) and not isinstance(kind, SAEnum)):
+                yield cls, prop.key, is_json
+
+
+def list_rows_containing(
+    session: Session, *, cls: type[Base], attribute: str, is_json: bool, needles: Sequence[str]
+) -> list[Any]:
+    """Rows of ``cls`` whose ``attribute`` may contain one of ``needles`` (case-insensitively; a superset)."""
+    column: Any = getattr(cls, attribute)
+    as_text = cast(column, Text) if is_json else column
+    conditions: list[ColumnElement[bool]] = []
+    for needle in needles:
+        conditions.append(func.lower(as_text).contains(needle.lower(), autoescape=True))
+        conditions.append(as_text.contains(needle, autoescape=True))
+    return list(session.scalars(select(cls).where(or_(*conditions))))
+
+
+def get_processed_event_kind(session: Session, *, event_key: str) -> str | None:
+    return session.scalar(select(ProcessedEvent.kind).where(ProcessedEvent.event_key == event_key))
+
+
+# --- retention ---------------------------------------------------------------------------------------------------
+
+
+def delete_processed_events_before(session: Session, *, before: datetime) -> int:
+    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_search_logs_before(session: Session, *, before: datetime) -> int:
+    result = session.execute(delete(SearchLog).where(SearchLog.created_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_feedback_before(session: Session, *, before: datetime) -> int:
+    result = session.execute(delete(Feedback).where(Feedback.created_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def clear_gap_askers_before(session: Session, *, before: datetime) -> int:
+    result = session.execute(
+        update(KnowledgeGap)
+        .where(KnowledgeGap.created_at < before, KnowledgeGap.asker_slack_id.is_not(None))
+        .values(asker_slack_id=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_finished_outbox_before(session: Session, *, before: datetime) -> int:
+    """Sent (or given-up) messages older than ``before``; unsent ones are never purged."""
+    result = session.execute(
+        delete(OutboxMessage).where(
+            or_(OutboxMessage.sent_at < before, OutboxMessage.failed_at < before),
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_done_timers_before(session: Session, *, before: datetime) -> int:
+    result = session.execute(delete(Timer).where(Timer.done_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_slack_users_before(session: Session, *, before: datetime) -> int:
+    result = session.execute(delete(SlackUser).where(SlackUser.fetched_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

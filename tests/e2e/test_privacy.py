@@ -1,0 +1,110 @@
+"""End to end: "mijn gegevens" and "vergeet mij" through the real bot process and the Slack emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from handlers import ids
+from storage.models import Answer, Expert, SearchLog
+from tests.e2e.conftest import CHANNEL, NL_USER
+from tests.e2e.harness import BotProcess
+from tests.emulator import SlackEmulator
+from tests.privacy.test_privacy import occurrences
+
+JORIS = "U0DEMO017"  # a demo expert: Joris Bauwens, Stad Gent, with an answered question in the demo register
+JORIS_NAME = "Joris Bauwens"
+JORIS_EMAIL = "joris.bauwens@stad.gent"
+
+
+def flat(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@pytest.fixture
+def privacy_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    emulator.add_user(JORIS, name="joris.b", real_name=JORIS_NAME, locale="nl-BE", email=JORIS_EMAIL)
+    emulator.add_member(CHANNEL, JORIS)
+    process = BotProcess(emulator, database_url=demo_db_url, mode="socket", log_path=tmp_path / "bot.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+def session_on(url: str) -> Session:
+    return Session(create_engine(url))
+
+
+def forget_prompt(emulator: SlackEmulator, user: str) -> dict[str, Any]:
+    emulator.send_command(user, CHANNEL, text="vergeet mij")
+    return emulator.wait_for(
+        lambda: [e for e in emulator.ephemerals(user) if ids.ACTION_PRIVACY_FORGET in flat(e.get("blocks"))]
+    )[-1]
+
+
+def test_my_data_arrives_as_a_json_file_in_the_dm(privacy_bot: BotProcess, emulator: SlackEmulator) -> None:
+    emulator.send_command(JORIS, CHANNEL, text="wie weet iets over leegstandsheffing?")
+    emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])
+    emulator.send_command(JORIS, CHANNEL, text="Mijn  gegevens")
+    emulator.wait_for(lambda: "privébericht" in flat([p["body"] for p in emulator.response_posts]), timeout=15)
+    files = [f for f in emulator.files() if f["completed"]]
+    assert len(files) == 1
+    upload = files[0]
+    assert upload["channels"] == [emulator.dm_channel_with(JORIS)]
+    assert upload["name"].endswith(".json")
+    data = json.loads(upload["content"])
+    assert data["person"] == {"slack_user_id": JORIS, "email": JORIS_EMAIL}
+    assert data["expert_profile"]["name"] == JORIS_NAME and data["expert_profile"]["organisation"] == "Stad Gent"
+    assert data["answers_given"], "his answers in the demo register"
+    assert any("leegstandsheffing" in s["query"] for s in data["searches"])
+    assert data["slack_user_cache"]["name"] == JORIS_NAME
+    dm = emulator.messages(emulator.dm_channel_with(JORIS))
+    assert any(m.get("upload") and "Wie weet?" in (m.get("text") or "") for m in dm)
+
+
+def test_forget_me_erases_everything_after_the_confirm_button(
+    privacy_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    emulator.send_command(JORIS, CHANNEL, text="wie weet iets over leegstandsheffing?")
+    emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])
+    with session_on(demo_db_url) as s:
+        assert occurrences(s, [JORIS_NAME, JORIS_EMAIL, JORIS])
+        answered = s.scalar(select(Expert.id).where(Expert.email == JORIS_EMAIL))
+        assert answered is not None
+    prompt = forget_prompt(emulator, JORIS)
+    button = next(e for b in prompt["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert button["style"] == "danger" and button["confirm"]["style"] == "danger" and button["value"] == JORIS
+    emulator.click_button(JORIS, ids.ACTION_PRIVACY_FORGET, message=prompt["message_ts"], channel=CHANNEL)
+    emulator.wait_for(lambda: "heeft je gegevens gewist" in flat([p["body"] for p in emulator.response_posts]))
+
+    def erased() -> bool:
+        with session_on(demo_db_url) as s:
+            return s.scalar(select(Expert).where(Expert.email == JORIS_EMAIL)) is None
+
+    emulator.wait_for(erased, timeout=10)
+    with session_on(demo_db_url) as s:
+        assert occurrences(s, [JORIS_NAME, JORIS_EMAIL, JORIS]) == []
+        assert s.scalars(select(SearchLog.user_slack_id)).all() == [None]  # the search stays, without him
+        kept = s.scalars(select(Answer).where(Answer.answered_by_name == "")).all()
+        assert len(kept) == 1 and kept[0].organisation == "Stad Gent"  # his public answer, now anonymous knowledge
+    assert f"user={JORIS}" in privacy_bot.log() and "outcome=erased" in privacy_bot.log()
+
+
+def test_a_forged_forget_button_for_someone_else_is_refused_and_logged(
+    privacy_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    prompt = forget_prompt(emulator, NL_USER)
+    emulator.click_button(
+        NL_USER, ids.ACTION_PRIVACY_FORGET, value=JORIS, message=prompt["message_ts"], channel=CHANNEL
+    )
+    emulator.wait_for(lambda: "Dat mag je niet doen" in flat([p["body"] for p in emulator.response_posts]))
+    emulator.wait_for(lambda: "refused ref=" in privacy_bot.log())
+    assert f"user={NL_USER} action=erase personal data" in privacy_bot.log()
+    with session_on(demo_db_url) as s:
+        assert s.scalar(select(Expert).where(Expert.email == JORIS_EMAIL)) is not None

@@ -1,0 +1,68 @@
+"""``wieweet audit`` and ``wieweet privacy export|erase|purge`` in-process, against both databases."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner, Result
+from sqlalchemy import select
+
+from bot.cli import main
+from storage.models import AuditLog, Expert
+from tests.privacy.conftest import LIEVE, LIEVE_EMAIL, LIEVE_NAME, Ids
+from tests.routing.conftest import World
+
+
+def wieweet(world: World, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--database", world.db.url, *args])
+
+
+def test_export_prints_the_persons_data_as_json(world: World, lieve: Ids) -> None:
+    result = wieweet(world, "privacy", "export", "--email", LIEVE_EMAIL)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["expert_profile"]["name"] == LIEVE_NAME
+    assert data["person"]["slack_user_id"] == LIEVE
+    by_id = json.loads(wieweet(world, "privacy", "export", "--slack-id", LIEVE).output)
+    assert by_id["expert_profile"] == data["expert_profile"]
+
+
+def test_export_needs_someone(world: World) -> None:
+    result = wieweet(world, "privacy", "export")
+    assert result.exit_code == 2 and "--email or --slack-id" in result.output
+
+
+def test_erase_asks_for_confirmation_then_erases_and_audits(world: World, lieve: Ids) -> None:
+    refused = CliRunner().invoke(
+        main,
+        ["--database", world.db.url, "privacy", "erase", "--email", LIEVE_EMAIL],
+        input="n\n",
+    )
+    assert refused.exit_code == 1
+    with world.db.session() as s:
+        assert s.get(Expert, lieve.expert) is not None
+    result = wieweet(world, "privacy", "erase", "--email", LIEVE_EMAIL, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "expert_profiles_deleted: 1" in result.output
+    with world.db.session() as s:
+        assert s.get(Expert, lieve.expert) is None
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "erase")).one()
+        assert entry.actor.startswith("cli:")
+    audit = wieweet(world, "audit", "--entity", "person")
+    assert audit.exit_code == 0
+    assert "erase" in audit.output and "person:erased" in audit.output
+    assert LIEVE_EMAIL not in wieweet(world, "audit", "--limit", "1000").output
+    lines = wieweet(world, "audit", "--json").output.splitlines()
+    assert json.loads(lines[0])["action"] == "erase"
+
+
+def test_purge_dry_run_changes_nothing(world: World, lieve: Ids) -> None:
+    dry = wieweet(world, "privacy", "purge", "--dry-run")
+    assert dry.exit_code == 0 and "would purge request_events: 0" in dry.output
+    done = wieweet(world, "privacy", "purge")
+    assert done.exit_code == 0 and "purged sent_messages: 0" in done.output
+
+
+def test_audit_on_an_empty_log(world: World) -> None:
+    result = wieweet(world, "audit", "--entity", "practice")
+    assert result.exit_code == 0 and "the audit log is empty for practice" in result.output

@@ -1,0 +1,56 @@
+"""The daily retention purge in ``wieweet run``'s background jobs: time injected, once per day over processes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.jobs import JobRunner
+from bot.knowledge import KnowledgeBase
+from bot.routing import RoutingService
+from handlers.context import Services
+from handlers.outbox import OutboxSender
+from storage.db import Database
+from storage.models import ProcessedEvent, SlackUser
+
+NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def runner(database: Database, clock: Clock) -> JobRunner:
+    kb = KnowledgeBase(database)
+    services = Services(settings=Settings(), db=database, knowledge=kb, clock=clock)
+    client = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
+    return JobRunner(
+        services, routing=RoutingService(knowledge=kb), sender=OutboxSender(services, client), worker_id="test"
+    )
+
+
+def test_purge_runs_once_a_day_across_processes(database: Database) -> None:
+    with database.session() as s:
+        s.add(ProcessedEvent(event_key="old", kind="event", received_at=NOW - timedelta(days=31)))
+        s.add(ProcessedEvent(event_key="new", kind="event", received_at=NOW - timedelta(days=1)))
+        s.add(SlackUser(slack_user_id="U0OLD0001", name="Oud", fetched_at=NOW - timedelta(days=91)))
+    clock = Clock(NOW)
+    first, second = runner(database, clock), runner(database, clock)
+    counts = first.purge_expired_data()
+    assert counts is not None and counts["request_events"] == 1 and counts["slack_users"] == 1
+    assert first.purge_expired_data() is None  # this process: already done today
+    assert second.purge_expired_data() is None  # another process: the day is claimed in the database
+    with database.session() as s:
+        keys = set(s.scalars(select(ProcessedEvent.event_key)))
+        assert keys == {"new", f"retention_purge:{NOW.date().isoformat()}"}
+    clock.now = NOW + timedelta(days=30, hours=1)
+    counts = second.purge_expired_data()
+    assert counts is not None and counts["request_events"] == 2  # "new" and yesterday's claim: 31 days old
+    first.run_pass()  # the regular pass includes it (already done today: nothing happens, nothing fails)
