@@ -28,6 +28,12 @@ reaches in the index, *without* the variant's weight — so a match found only t
 compound part keeps its lower weight in the normalised score too. A word unknown to the whole register counts
 ``unknown_word_idf`` of the maximal IDF. A document matching every query word in a heavy field scores about 0.7.
 
+Query-term coverage: the raw score of a document is multiplied by ``1 - coverage_weight + coverage_weight * c``,
+where ``c`` is the share of the query's distinct concepts (content words; a recognised theme belongs to the words
+that named it) the document matched through any variant — for experts also through the practices and answers
+that are their evidence. A document matching one word of three very strongly no longer beats one matching all
+three plainly. The normalisation ideal assumes full coverage.
+
 Boosts multiply: a document of a city named in the query gets ``1 + city_boost``, one of a named organisation
 ``1 + organisation_boost`` — boosts never filter. ``gap`` is decided on the *unboosted* normalised expert score
 against ``gap_threshold``, so naming a city cannot hide a knowledge gap.
@@ -457,8 +463,14 @@ class Matcher:
 
         boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
         pool = max(limit, cfg.evidence_pool)
-        p_raw = self._score(p_kind, pq.groups, k=limit, boost_max=boost_max)
-        a_raw = self._score(a_kind, pq.groups, k=limit, boost_max=1.0)
+        n_concepts = pq.concepts
+        p_mask: dict[int, int] = {}
+        a_mask: dict[int, int] = {}
+        e_mask: dict[int, int] = {}
+        p_raw = self._score(p_kind, pq.groups, k=limit, boost_max=boost_max, concepts=n_concepts, masks=p_mask)
+        a_raw = self._score(a_kind, pq.groups, k=limit, boost_max=1.0, concepts=n_concepts, masks=a_mask)
+        self._cover(p_raw, p_mask, n_concepts)
+        self._cover(a_raw, a_mask, n_concepts)
 
         # evidence: the best practices and answers point to experts
         p_by_expert: dict[int, list[tuple[float, int]]] = {}
@@ -474,13 +486,25 @@ class Matcher:
             if eid is not None and eid in e_kind.docs:
                 a_by_expert.setdefault(eid, []).append((s, aid))
         e_raw = self._score(
-            e_kind, pq.groups, k=limit, boost_max=boost_max, forced=p_by_expert.keys() | a_by_expert.keys()
+            e_kind,
+            pq.groups,
+            k=limit,
+            boost_max=boost_max,
+            forced=p_by_expert.keys() | a_by_expert.keys(),
+            concepts=n_concepts,
+            masks=e_mask,
         )
-        for by, weight in ((p_by_expert, cfg.practice_evidence), (a_by_expert, cfg.answer_evidence)):
+        for by, weight, ev_mask in (
+            (p_by_expert, cfg.practice_evidence, p_mask),
+            (a_by_expert, cfg.answer_evidence, a_mask),
+        ):
             for eid, items in by.items():
                 scores = [s for s, _ in items]
                 top = max(scores)
                 e_raw[eid] = e_raw.get(eid, 0.0) + weight * (top + cfg.evidence_decay * (sum(scores) - top))
+                for _, ev_id in items:  # concepts matched through their work count as covered
+                    e_mask[eid] = e_mask.get(eid, 0) | ev_mask.get(ev_id, 0)
+        self._cover(e_raw, e_mask, n_concepts)
 
         if not pq.groups:  # only a city / organisation was named
             for kind, raw in ((e_kind, e_raw), (p_kind, p_raw), (a_kind, a_raw)):
@@ -561,7 +585,15 @@ class Matcher:
         return [(d, kind.docs[d], round(s, 4)) for s, d in scored[:limit] if s > 0.0]
 
     def _score(
-        self, kind: _Kind, groups: Sequence[Group], *, k: int, boost_max: float, forced: Iterable[int] = ()
+        self,
+        kind: _Kind,
+        groups: Sequence[Group],
+        *,
+        k: int,
+        boost_max: float,
+        forced: Iterable[int] = (),
+        concepts: int = 1,
+        masks: dict[int, int] | None = None,
     ) -> dict[int, float]:
         """Scores of the documents that can reach the top ``k`` (plus ``forced`` ones); others are left out.
 
@@ -579,6 +611,10 @@ class Matcher:
         whose lower bound after traversal is not among the best ``rerank_depth``, is not returned. A group counts its
         best variant (DisMax). A theme tag is an ordinary (field-less) term: a common theme (theme fields carry no
         strong postings) only refines the documents found by words.
+
+        Scores are raw (before the query-term coverage factor); with ``masks`` given, it receives per returned
+        document the bit mask of the query concepts it matched. The coverage factor only lowers a score, by at most
+        ``1 - coverage_low(concepts)``, so the stopping rule compares unseen documents against that lower bound.
         """
         cfg = self.config
         coll = kind.collection
@@ -610,6 +646,7 @@ class Matcher:
             gmax[found[i].group] = found[i].bound  # descending order: a group's earliest item bounds it
             rest[i] = boost_max * sum(gmax.values())
         best: list[dict[int, float]] = [{} for _ in groups]
+        low = self._coverage_low(concepts)
         partial: dict[int, float] = dict.fromkeys(forced, 0.0)
         forced_set = set(partial)
         stop = len(found)
@@ -617,7 +654,7 @@ class Matcher:
         shared: dict[tuple[int, ...], dict[int, float]] = {}  # the same variant under several words: traverse once
         for i, item in enumerate(found):
             if len(partial) >= k and rest[i] < theta_at:
-                if rest[i] < heapq.nlargest(k, partial.values())[-1]:
+                if rest[i] < low * heapq.nlargest(k, partial.values())[-1]:
                     stop = i
                     break
                 theta_at = 0.85 * rest[i]
@@ -629,6 +666,8 @@ class Matcher:
         todo = [it for it in found[:stop] if not it.complete] + found[stop:]
         if not todo:
             self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(partial))
+            if masks is not None:
+                self._masks(groups, best, partial, masks)
             return partial
         keep = partial
         depth = max(k, cfg.rerank_depth)
@@ -644,7 +683,35 @@ class Matcher:
                 contrib = done[key] = self._contrib(it.full, keep)
             self._merge(contrib, best[it.group], keep)
         self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(keep))
+        if masks is not None:
+            self._masks(groups, best, keep, masks)
         return keep
+
+    def _coverage_low(self, concepts: int) -> float:
+        """The smallest coverage factor a document matching at least one of ``concepts`` query concepts gets."""
+        w = self.config.coverage_weight
+        return 1.0 - w + w / concepts if concepts > 1 else 1.0
+
+    @staticmethod
+    def _masks(groups: Sequence[Group], best: list[dict[int, float]], docs: Iterable[int], out: dict[int, int]) -> None:
+        """Per document, the bit mask of the query concepts some group matched (OR-ed into ``out``)."""
+        pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
+        get = out.get
+        for d in docs:
+            m = 0
+            for bits, b in pairs:
+                if d in b:
+                    m |= bits
+            if m:
+                out[d] = get(d, 0) | m
+
+    def _cover(self, raw: dict[int, float], masks: dict[int, int], concepts: int) -> None:
+        """Multiply each score by ``1 - w + w * (share of the query concepts matched)`` (in place)."""
+        w = self.config.coverage_weight
+        if concepts <= 1 or w <= 0.0:
+            return
+        for d, x in raw.items():
+            raw[d] = x * (1.0 - w + w * min(masks.get(d, 0).bit_count(), concepts) / concepts)
 
     @staticmethod
     def _contrib(

@@ -33,6 +33,7 @@ class Group:
     word: str  # the word used (repaired if it was a typo)
     variants: list[Variant] = field(default_factory=list)
     theme: str = ""  # theme key for a theme group
+    concepts: int = 0  # bit mask of the query words (concepts) this group stands for, for query-term coverage
 
     def add(self, v: Variant) -> None:
         for i, old in enumerate(self.variants):
@@ -52,6 +53,7 @@ class ParsedQuery:
     terms: tuple[str, ...]
     repairs: tuple[tuple[str, str], ...]
     cognates: frozenset[str] = frozenset()  # originals of repairs that are cognates, not typos
+    concepts: int = 0  # number of distinct query concepts (content words left after places), for coverage
 
 
 class QueryParser:
@@ -144,7 +146,7 @@ class QueryParser:
 
         lex = self.lexicon
         is_typo = {i for i, (orig, used) in enumerate(words) if orig != used}
-        groups = [Group(original=orig, word=used) for orig, used in words]
+        groups = [Group(original=orig, word=used, concepts=1 << i) for i, (orig, used) in enumerate(words)]
         terms: list[str] = []
         split = self.splitter.split
         for i, (orig, used) in enumerate(words):
@@ -226,7 +228,12 @@ class QueryParser:
             trigger = next(
                 (" ".join(words[i][1] for i in range(s, e)) for s, e, k in theme_hits + part_hits if k == key), key
             )
-            tg = Group(original=trigger, word=trigger, theme=key)
+            # a theme is no concept of its own: it belongs to the words that named it
+            mask = 0
+            for s_, e_, k in theme_hits + part_hits:
+                if k == key:
+                    mask |= sum(1 << i for i in range(s_, e_))
+            tg = Group(original=trigger, word=trigger, theme=key, concepts=mask)
             tg.add(Variant((THEME_PREFIX + key,), cfg.theme_weight, "theme", theme.label_nl))
             groups.append(tg)
 
@@ -238,4 +245,5 @@ class QueryParser:
             terms=tuple(dict.fromkeys(terms)),
             repairs=tuple(repairs),
             cognates=frozenset(cognates),
+            concepts=len(words),
         )
