@@ -640,13 +640,20 @@ class Matcher:
                     found.append(item)
         found.sort(key=lambda x: -x.bound)
         # rest[i]: the most a document unseen before item i can still collect from items i..end
+        # (with coverage: times the best coverage factor the concepts of items i..end allow)
+        w = self.config.coverage_weight if concepts > 1 else 0.0
         rest = [0.0] * (len(found) + 1)
         gmax: dict[int, float] = {}
+        reach = 0
         for i in range(len(found) - 1, -1, -1):
             gmax[found[i].group] = found[i].bound  # descending order: a group's earliest item bounds it
-            rest[i] = boost_max * sum(gmax.values())
+            reach |= groups[found[i].group].concepts
+            cover = 1.0 - w + w * reach.bit_count() / concepts if w else 1.0
+            rest[i] = boost_max * sum(gmax.values()) * cover
         best: list[dict[int, float]] = [{} for _ in groups]
-        low = self._coverage_low(concepts)
+        low = 1.0 - w + w / concepts if w else 1.0  # the least coverage factor of a document seen
+        if not w:
+            masks = None
         partial: dict[int, float] = dict.fromkeys(forced, 0.0)
         forced_set = set(partial)
         stop = len(found)
@@ -687,11 +694,6 @@ class Matcher:
             self._masks(groups, best, keep, masks)
         return keep
 
-    def _coverage_low(self, concepts: int) -> float:
-        """The smallest coverage factor a document matching at least one of ``concepts`` query concepts gets."""
-        w = self.config.coverage_weight
-        return 1.0 - w + w / concepts if concepts > 1 else 1.0
-
     @staticmethod
     def _masks(groups: Sequence[Group], best: list[dict[int, float]], docs: Iterable[int], out: dict[int, int]) -> None:
         """Per document, the bit mask of the query concepts some group matched (OR-ed into ``out``)."""
@@ -710,8 +712,10 @@ class Matcher:
         w = self.config.coverage_weight
         if concepts <= 1 or w <= 0.0:
             return
+        factor = [1.0 - w + w * c / concepts for c in range(concepts + 1)]  # masks only hold word bits
+        get = masks.get
         for d, x in raw.items():
-            raw[d] = x * (1.0 - w + w * min(masks.get(d, 0).bit_count(), concepts) / concepts)
+            raw[d] = x * factor[get(d, 0).bit_count()]
 
     @staticmethod
     def _contrib(

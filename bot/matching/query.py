@@ -223,6 +223,7 @@ class QueryParser:
             for entry in ring[: cfg.max_theme_expansions]:
                 for i in range(start, end):
                     groups[i].add(Variant(entry.stems, cfg.theme_synonym_weight, "synonym", entry.text))
+        _count_once(groups)
         for key in themes:
             theme = lex.themes[key]
             trigger = next(
@@ -247,3 +248,38 @@ class QueryParser:
             cognates=frozenset(cognates),
             concepts=len(words),
         )
+
+
+def _count_once(groups: list[Group]) -> None:
+    """An index term reached through the expansions of several query words counts for one of them only.
+
+    "schuldhulp energieschulden": both words split into parts containing "schuld"; a document that only says
+    "schuld" would otherwise earn it twice (and cover two concepts). Each term stays with the group where it weighs
+    most (a word's own stem beats any expansion; then the highest weight per term; then the earlier word) and is
+    taken out of the other groups' expansions (a multi-term variant keeps its per-term share). The same expansion
+    attached to every word of a recognised phrase (a glossary phrase's synonyms) stands for the phrase and is kept.
+    """
+    if len(groups) < 2:
+        return
+    owner: dict[str, tuple[tuple[bool, float], int]] = {}
+    seen_in: dict[tuple[str, ...], set[int]] = {}
+    for gi, g in enumerate(groups):
+        for v in g.variants:
+            seen_in.setdefault(v.terms, set()).add(gi)
+            rank = (v.kind == "exact", v.weight / len(v.terms))
+            for t in v.terms:
+                got = owner.get(t)
+                if got is None or rank > got[0]:
+                    owner[t] = (rank, gi)
+    for gi, g in enumerate(groups):
+        kept: list[Variant] = []
+        for v in g.variants:
+            if v.kind == "exact" or len(seen_in[v.terms]) > 1:
+                kept.append(v)
+                continue
+            mine = tuple(t for t in v.terms if owner[t][1] == gi)
+            if len(mine) == len(v.terms):
+                kept.append(v)
+            elif mine:
+                kept.append(Variant(mine, v.weight * len(mine) / len(v.terms), v.kind, v.target))
+        g.variants = kept

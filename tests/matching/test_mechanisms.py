@@ -306,3 +306,34 @@ class TestCoverage:
         assert pq.concepts == 3
         theme_groups = [g for g in pq.groups if g.theme]
         assert theme_groups and all(g.concepts == 1 for g in theme_groups)  # named by "huisvesting", word 0
+
+
+class TestCountOnce:
+    @staticmethod
+    def _groups_with(pq: object, term: str) -> list[str]:
+        return [g.original for g in pq.groups if any(term in v.terms for v in g.variants)]  # type: ignore[attr-defined]
+
+    def test_a_shared_compound_part_counts_for_one_word(self) -> None:
+        m = build(EXPERTS)
+        stem = m._stem("leegstand")
+        pq = m._parser.parse("leegstandsheffing leegstand")
+        # the word itself owns the term; the compound's expansion no longer carries it
+        assert self._groups_with(pq, stem) == ["leegstand"]
+        heffing = next(g for g in pq.groups if g.original == "leegstandsheffing")
+        compound = [v for v in heffing.variants if v.kind == "compound"]
+        assert compound and all(stem not in v.terms for v in compound)
+        assert compound[0].weight == pytest.approx(MatchConfig().query_part_weight / 2)  # per-term share kept
+
+    def test_a_document_with_only_the_shared_part_covers_one_concept(self) -> None:
+        m = build([*EXPERTS, expert(50, "Lea", city="Gent", expertise=("leegstand",))])
+        r = m.search("leegstandsheffing leegstand", today=TODAY)
+        lea = next(h for h in r.experts if h.doc.name == "Lea")
+        only = next(h for h in m.search("leegstand", today=TODAY).experts if h.doc.name == "Lea")
+        assert lea.score < only.score  # half the concepts, and no second credit for the same word
+        assert names(r.experts)[0] in {"Anouk", "Fien"}
+
+    def test_a_phrase_synonym_stands_for_the_whole_phrase(self) -> None:
+        m = build(EXPERTS)
+        pq = m._parser.parse("sociaal verhuurkantoor")
+        svk = [g.original for g in pq.groups if not g.theme and any(v.terms == ("svk",) for v in g.variants)]
+        assert svk == ["sociaal", "verhuurkantoor"]
