@@ -661,7 +661,11 @@ class Matcher:
         shared: dict[tuple[int, ...], dict[int, float]] = {}  # the same variant under several words: traverse once
         for i, item in enumerate(found):
             if len(partial) >= k and rest[i] < theta_at:
-                if rest[i] < low * heapq.nlargest(k, partial.values())[-1]:
+                if low == 1.0:
+                    kth = heapq.nlargest(k, partial.values())[-1]
+                else:  # k documents whose lower bound (partial score x coverage so far) is at least kth
+                    kth = self._kth_covered(partial, groups, best, k, concepts)
+                if rest[i] < kth:
                     stop = i
                     break
                 theta_at = 0.85 * rest[i]
@@ -693,6 +697,22 @@ class Matcher:
         if masks is not None:
             self._masks(groups, best, keep, masks)
         return keep
+
+    def _kth_covered(
+        self, partial: dict[int, float], groups: Sequence[Group], best: list[dict[int, float]], k: int, concepts: int
+    ) -> float:
+        """A lower bound of the k-th best final score: among the 4k best partial scores, the k-th best partial score
+        times the coverage factor of the concepts matched so far (those k documents reach at least that)."""
+        w = self.config.coverage_weight
+        pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
+        lows: list[float] = []
+        for d, x in heapq.nlargest(4 * k, partial.items(), key=_second):
+            m = 0
+            for bits, b in pairs:
+                if d in b:
+                    m |= bits
+            lows.append(x * (1.0 - w + w * m.bit_count() / concepts))
+        return heapq.nlargest(k, lows)[-1]
 
     @staticmethod
     def _masks(groups: Sequence[Group], best: list[dict[int, float]], docs: Iterable[int], out: dict[int, int]) -> None:
