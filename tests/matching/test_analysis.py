@@ -174,3 +174,20 @@ class TestCompounds:
         s = CompoundSplitter(["woning", "kwaliteit", "controle", "kwaliteitscontrole"])
         parts = s.split("woningkwaliteitscontrole")
         assert set(parts) == {"woning", "kwaliteitscontrole", "kwaliteit", "controle"}
+
+    def test_plural_parts_and_en_linking(self) -> None:
+        s = CompoundSplitter(["woning", "beleid", "straat", "fiets", "huis", "buurt", "brief", "huur"])
+        assert s.split("woningenbeleid") == ("woning", "beleid")  # -en- linking to a singular
+        # a plural last part whose stem differs from the singular's is returned as the singular
+        assert s.split("fietsstraten") == ("fiets", "straat")
+        assert s.split("buurthuizen") == ("buurt", "huis")
+        assert s.split("huurbrieven") == ("huur", "brief")
+        assert CompoundSplitter.singulars("huizen") == ["huis"]
+
+    def test_er_linking_only_for_er_nouns(self) -> None:
+        s = CompoundSplitter(["kind", "opvang", "rechten", "goed", "vervoer", "water", "beleid", "wat"])
+        assert s.split("kinderopvang") == ("kind", "opvang")
+        assert s.split("kinderrechten") == ("kind", "rechten")
+        assert s.split("goederenvervoer") == ("goed", "vervoer")
+        assert s.split("waterbeleid") == ("water", "beleid")  # not wat + er + beleid
+        assert CompoundSplitter(["wat", "beleid"]).split("waterbeleid") == ()
