@@ -181,8 +181,9 @@ class CompoundSplitter:
     shipped policy morpheme (at least ``min_part`` letters); parts may be joined by a linking -s-, -en- or -e- (and
     -er-/-eren- after the few nouns that take it: kinderopvang, goederenvervoer), and the last part may carry a
     plural/inflection ending (-s, -en, -n, -e); a plural whose stem differs from the singular's (straten, huizen,
-    brieven) is returned as the singular, so it meets the singular's stem in the index. Among all splits the one with the fewest
-    parts, then the fewest linking elements, wins; each part is split again, so every level is returned.
+    brieven) is returned as the singular, so it meets the singular's stem in the index. Among all splits the one
+    with the fewest parts, then the fewest linking elements, wins; each part is split again, so every level is
+    returned.
 
     >>> s = CompoundSplitter(["woning", "kwaliteit", "controle", "leegstand", "heffing"])
     >>> s.split("woningkwaliteitscontrole")

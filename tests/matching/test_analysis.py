@@ -63,6 +63,10 @@ class TestStopwords:
         assert len(load_list("stopwords_nl.txt")) > 100
         assert {"de", "het", "een", "the", "and", "les", "avec"} <= stopwords()
 
+    def test_english_and_french_prepositions_are_stopwords(self) -> None:
+        for w in ("of", "for", "in", "the", "against", "within", "de", "du", "des", "pour", "sur", "contre", "sans"):
+            assert w in stopwords(), w
+
     def test_topic_words_are_not_stopwords(self) -> None:
         for w in ("stad", "wonen", "open", "data", "city", "eu", "ai", "werk"):
             assert w not in stopwords()

@@ -398,3 +398,8 @@ def test_limit_zero_and_one(matcher: Matcher) -> None:
     assert none.gap is False  # the gap decision does not depend on how many hits are shown
     one = matcher.search("leegstandsheffing", limit=1, today=TODAY)
     assert [h.doc.name for h in one.experts] == ["Anouk"]
+
+
+def test_foreign_prepositions_do_not_match(matcher: Matcher) -> None:
+    pq = matcher._parser.parse("lutte contre la leegstandsheffing sans camera's against heffing")
+    assert [g.original for g in pq.groups if not g.theme] == ["lutte", "leegstandsheffing", "camera", "heffing"]
