@@ -68,6 +68,10 @@ class MatchConfig:
     city_boost: float = 0.3
     organisation_boost: float = 0.2
     unavailable_factor: float = 0.85  # opted-out/away experts rank as if their score were this much lower
+    # stale profiles (consent pending, or last confirmed more than reconfirm_days ago) likewise; reconfirm_days is
+    # Settings.reconfirm_days (WIEWEET_RECONFIRM_DAYS), passed in by bot.knowledge
+    stale_factor: float = 0.85
+    reconfirm_days: int = 182
     # honesty
     # Normalised expert score (after the coverage factor, before boosts) below which a hit is weak; no expert above
     # it -> gap. Calibrated on the dev part of bench/eval (`bench/eval_matching.py`, see the README for the numbers):

@@ -38,6 +38,11 @@ Boosts multiply: a document of a city named in the query gets ``1 + city_boost``
 ``1 + organisation_boost`` — boosts never filter. ``gap`` is decided on the *unboosted* normalised expert score
 against ``gap_threshold``, so naming a city cannot hide a knowledge gap.
 
+Staleness: experts whose profile is stale (consent pending — imported, listing not confirmed yet — or last
+confirmed more than ``reconfirm_days`` before ``now``; the rule of ``bot.register.profiles.is_stale``) are ranked
+as if their score were multiplied by ``stale_factor`` (0.85), on top of any availability factor, and say so in their
+reasons ("profiel niet bevestigd sinds 2025-03-01"). Their score and the gap decision are unchanged.
+
 Availability: experts who opted out, or are away (``away_until`` unset or on/after today), are returned with
 ``available=False`` and ranked as if their score were multiplied by ``unavailable_factor`` (0.85): they come after
 available experts of similar score but before clearly weaker ones. Experts whose consent is withdrawn are never
@@ -51,7 +56,7 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Protocol
 
 from rapidfuzz import process
@@ -68,7 +73,7 @@ from bot.matching.analysis import (
     tokenize,
 )
 from bot.matching.config import MatchConfig
-from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
+from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
@@ -452,10 +457,17 @@ class Matcher:
         return self._sorted
 
     # ================================================================== search
-    def search(self, query: str, *, limit: int = 5, today: date | None = None) -> SearchResult:
-        """Rank experts, practices and answers for ``query``. Raises ``QueryError`` for unusable input."""
+    def search(
+        self, query: str, *, limit: int = 5, today: date | None = None, now: datetime | None = None
+    ) -> SearchResult:
+        """Rank experts, practices and answers for ``query``. Raises ``QueryError`` for unusable input.
+
+        ``today`` (availability) and ``now`` (profile staleness) default to each other, then to the clock.
+        """
         cfg = self.config
-        today = today or date.today()
+        if now is None:
+            now = datetime.combine(today, time(12), tzinfo=UTC) if today is not None else datetime.now(UTC)
+        today = today or now.date()
         pq = self._parser.parse(query)
         shown = max(limit, 0)
         limit = max(limit, 1)
@@ -518,7 +530,7 @@ class Matcher:
 
         # experts
         sem = self.semantic.boosts("expert", query) if self.semantic is not None and pq.groups else {}
-        ranked: list[tuple[float, int, float, float, bool]] = []
+        ranked: list[tuple[float, int, float, float, bool, bool]] = []
         for eid in e_raw.keys() | sem.keys():
             edoc = e_kind.docs.get(eid)
             if edoc is None:
@@ -527,12 +539,15 @@ class Matcher:
             norm = e_raw.get(eid, 0.0) / e_ideal
             score = norm * self._boost(e_kind, eid, pq) + sem.get(eid, 0.0)
             avail = is_available(edoc, today)
+            stale = is_stale_profile(edoc.consent, edoc.last_confirmed_at, now=now, reconfirm_days=cfg.reconfirm_days)
             rank = score if avail else score * cfg.unavailable_factor
-            ranked.append((rank, eid, score, norm, avail))
+            if stale:
+                rank *= cfg.stale_factor
+            ranked.append((rank, eid, score, norm, avail, stale))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         gap = not any(r[3] >= cfg.gap_threshold for r in ranked)
         experts: list[ExpertHit] = []
-        for _, eid, score, norm, avail in ranked[:shown]:
+        for _, eid, score, norm, avail, stale in ranked[:shown]:
             edoc = e_kind.docs[eid]
             assert isinstance(edoc, ExpertDoc)
             reasons = self._reasons(e_kind, eid, pq)
@@ -547,9 +562,16 @@ class Matcher:
                 adoc = a_kind.docs[aid]
                 assert isinstance(adoc, AnswerDoc)
                 ev.append(Reason("", "answer", "via", "", _short(adoc.question)))
+            if stale:
+                since = (
+                    edoc.last_confirmed_at.date().isoformat()
+                    if edoc.consent != "pending" and edoc.last_confirmed_at
+                    else ""
+                )
+                ev.append(Reason("", "profile", "stale", "", since))
             reasons = _merge_reasons(reasons, ev, cfg.max_reasons)
             weak = gap or norm < cfg.gap_threshold
-            experts.append(ExpertHit(edoc, round(score, 4), reasons, available=avail, weak=weak))
+            experts.append(ExpertHit(edoc, round(score, 4), reasons, available=avail, weak=weak, stale=stale))
 
         practices = [
             PracticeHit(doc, score, self._reasons(p_kind, pid, pq))  # type: ignore[arg-type]
