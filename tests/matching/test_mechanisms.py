@@ -337,3 +337,23 @@ class TestCountOnce:
         pq = m._parser.parse("sociaal verhuurkantoor")
         svk = [g.original for g in pq.groups if not g.theme and any(v.terms == ("svk",) for v in g.variants)]
         assert svk == ["sociaal", "verhuurkantoor"]
+
+
+class TestGlossaryAdditions:
+    """Shipped vocabulary added for misses on the dev part of the evaluation set (domain terms, not query copies)."""
+
+    @pytest.mark.parametrize(
+        ("query", "expertise"),
+        [
+            ("personen zonder vaste verblijfplaats", "dakloosheid"),
+            ("réaffectation des églises", "herbestemming van kerken"),
+            ("Nederlands als tweede taal", "taalbeleid"),
+            ("ongeschiktverklaring", "verkrotting"),
+            ("budget participatif", "participatief budgetteren"),
+        ],
+    )
+    def test_found_through_the_glossary(self, query: str, expertise: str) -> None:
+        m = build([*EXPERTS, expert(60, "Wim", city="Gent", expertise=(expertise,))])
+        r = m.search(query, today=TODAY)
+        assert names(r.experts)[:1] == ["Wim"]
+        assert any(x.kind == "synonym" for x in r.experts[0].reasons)
