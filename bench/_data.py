@@ -144,6 +144,16 @@ class EvalQuery:
     experts: dict[str, int]
     practices: dict[str, int]
     gap: bool
+    split: str = "dev"  # "dev" (may be looked at when tuning) or "heldout" (never used for tuning)
+
+
+HELDOUT_EVERY = 4
+
+
+def default_split(qid: str) -> str:
+    """Every ``HELDOUT_EVERY``-th query by number (q004, q008, …) is held out; a ``split`` field overrides it."""
+    digits = "".join(ch for ch in qid if ch.isdigit())
+    return "heldout" if digits and int(digits) % HELDOUT_EVERY == 0 else "dev"
 
 
 def load_queries(path: Path = EVAL) -> list[EvalQuery]:
@@ -153,15 +163,17 @@ def load_queries(path: Path = EVAL) -> list[EvalQuery]:
             if not line.strip():
                 continue
             d = json.loads(line)
+            qid = str(d.get("id", len(out) + 1))
             out.append(
                 EvalQuery(
-                    id=str(d.get("id", len(out) + 1)),
+                    id=qid,
                     query=d["query"],
                     kind=d.get("kind", "question"),
                     lang=d.get("lang", "nl"),
                     experts={k.lower(): int(v) for k, v in (d.get("experts") or {}).items()},
                     practices={k: int(v) for k, v in (d.get("practices") or {}).items()},
                     gap=bool(d.get("gap", False)),
+                    split=str(d.get("split") or default_split(qid)),
                 )
             )
     return out

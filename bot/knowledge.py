@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bot.matching import loader
+from bot.matching.config import MatchConfig
 from bot.matching.engine import Matcher
 from bot.matching.results import SearchResult
 from storage.db import Database
@@ -40,9 +41,10 @@ class AskOutcome:
 class KnowledgeBase:
     """The process's matcher plus the glue that keeps it current."""
 
-    def __init__(self, database: Database, *, timezone: str = "Europe/Brussels") -> None:
+    def __init__(self, database: Database, *, timezone: str = "Europe/Brussels", reconfirm_days: int = 182) -> None:
         self.database = database
         self.timezone = ZoneInfo(timezone)
+        self.reconfirm_days = reconfirm_days  # Settings.reconfirm_days: older profiles rank lower (stale)
         self._lock = threading.RLock()
         self.matcher: Matcher | None = None
         self._listening = False
@@ -51,7 +53,11 @@ class KnowledgeBase:
 
     def load(self) -> Matcher:
         with self.database.session() as session:
-            matcher = Matcher(themes=loader.load_themes(session), places=loader.load_places(session))
+            matcher = Matcher(
+                themes=loader.load_themes(session),
+                places=loader.load_places(session),
+                config=MatchConfig(reconfirm_days=self.reconfirm_days),
+            )
             matcher.build(
                 experts=loader.iter_experts(session),
                 practices=loader.iter_practices(session),
@@ -132,7 +138,7 @@ class KnowledgeBase:
         matcher = self.matcher or self.load()
         today = now.astimezone(self.timezone).date()
         with self._lock:
-            return matcher.search(query, limit=limit, today=today)
+            return matcher.search(query, limit=limit, today=today, now=now)
 
     def ask(
         self,

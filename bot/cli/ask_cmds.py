@@ -27,7 +27,7 @@ def query_error_text(exc: QueryError, lang: str) -> str:
 
 
 def open_knowledge(cli: CliContext) -> KnowledgeBase:
-    kb = KnowledgeBase(cli.db, timezone=cli.settings.timezone)
+    kb = KnowledgeBase(cli.db, timezone=cli.settings.timezone, reconfirm_days=cli.settings.reconfirm_days)
     kb.load()
     return kb
 

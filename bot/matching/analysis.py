@@ -178,9 +178,12 @@ class CompoundSplitter:
     """Splits Dutch compounds into known parts.
 
     A part is a word that stands alone somewhere in the register (at least ``min_register_part`` letters) or a
-    shipped policy morpheme (at least ``min_part`` letters); parts may be joined by a linking -s-, -en- or -e-, and
-    the last part may carry a plural/inflection ending (-s, -en, -n, -e). Among all splits the one with the fewest
-    parts, then the fewest linking elements, wins; each part is split again, so every level is returned.
+    shipped policy morpheme (at least ``min_part`` letters); parts may be joined by a linking -s-, -en- or -e- (and
+    -er-/-eren- after the few nouns that take it: kinderopvang, goederenvervoer), and the last part may carry a
+    plural/inflection ending (-s, -en, -n, -e); a plural whose stem differs from the singular's (straten, huizen,
+    brieven) is returned as the singular, so it meets the singular's stem in the index. Among all splits the one
+    with the fewest parts, then the fewest linking elements, wins; each part is split again, so every level is
+    returned.
 
     >>> s = CompoundSplitter(["woning", "kwaliteit", "controle", "leegstand", "heffing"])
     >>> s.split("woningkwaliteitscontrole")
@@ -191,6 +194,9 @@ class CompoundSplitter:
 
     LINKERS = ("", "s", "en", "e")
     ENDINGS = ("s", "en", "n", "e")
+    # the few nouns that link (and form their plural) with -er-/-eren-: kinderopvang, eierdoos, goederenvervoer
+    ER_HEADS = frozenset({"kind", "ei", "lied", "rund", "kalf", "blad", "goed", "volk", "been"})
+    _LONG_VOWEL = re.compile(r"^(.*[^aeiou])([aeou])([^aeiouy])$")
 
     def __init__(
         self,
@@ -285,14 +291,38 @@ class CompoundSplitter:
         self._top[word] = (top, self.version)
         return top
 
-    def _is_last_part(self, w: str) -> bool:
+    def _last_part(self, w: str) -> str | None:
+        """``w`` as the last part of a compound: itself (the stemmer handles a plain -s/-en/-n/-e ending), its
+        singular where the plural changes the stem (huizen -> huis), or None."""
         parts = self._parts
         if w in parts:
-            return True
+            return w
         for end in self.ENDINGS:
             if w.endswith(end) and len(w) - len(end) >= self._min_part and w[: -len(end)] in parts:
-                return True
-        return False
+                return w
+        if w.endswith("en") and len(w) > self._min_part + 2:
+            for single in self.singulars(w):
+                if single in parts:
+                    return single
+        return None
+
+    @classmethod
+    def singulars(cls, plural: str) -> list[str]:
+        """Singular candidates of a Dutch -en/-eren plural beyond plain suffix removal: straten -> straat,
+        huizen -> huis, brieven -> brief, kinderen -> kind."""
+        out: list[str] = []
+        base = plural[:-2]
+        if plural.endswith("eren") and plural[:-4] in cls.ER_HEADS:
+            out.append(plural[:-4])
+        if base.endswith("z"):
+            base = base[:-1] + "s"
+        elif base.endswith("v"):
+            base = base[:-1] + "f"
+        out.append(base)
+        m = cls._LONG_VOWEL.match(base)
+        if m:  # an open syllable's single vowel is written double in the singular: strat(en) -> straat
+            out.append(m.group(1) + m.group(2) * 2 + m.group(3))
+        return out
 
     def _best(
         self, w: str, i: int, memo: dict[int, tuple[tuple[int, int, int], list[str]] | None]
@@ -303,13 +333,15 @@ class CompoundSplitter:
         mp = self._min_part
         parts = self._parts
         best: tuple[tuple[int, int, int], list[str]] | None = None
-        if i > 0 and self._is_last_part(w[i:]):
-            best = ((1, 0, 0), [w[i:]])
+        last = self._last_part(w[i:]) if i > 0 else None
+        if last is not None:
+            best = ((1, 0, 0), [last])
         for j in range(i + mp, min(n - mp, i + self._max_part) + 1):
             head = w[i:j]
             if head not in parts:
                 continue
-            for link in self.LINKERS:
+            links = self.LINKERS if head not in self.ER_HEADS else (*self.LINKERS, "er", "eren")
+            for link in links:
                 k = j + len(link)
                 if (link and not w.startswith(link, j)) or n - k < mp:
                     continue

@@ -61,15 +61,22 @@ class MatchConfig:
     answer_evidence: float = 0.15
     evidence_decay: float = 0.3  # second and further practices/answers add this fraction
     evidence_pool: int = 50  # evidence comes from the query's best practices and answers
+    # query-term coverage: a score is multiplied by 1 - w + w * (share of the distinct query concepts matched), so
+    # a document matching more of the question beats one matching a single word strongly
+    coverage_weight: float = 0.5
     # boosts (multiplicative, never filters)
     city_boost: float = 0.3
     organisation_boost: float = 0.2
     unavailable_factor: float = 0.85  # opted-out/away experts rank as if their score were this much lower
+    # stale profiles (consent pending, or last confirmed more than reconfirm_days ago) likewise; reconfirm_days is
+    # Settings.reconfirm_days (WIEWEET_RECONFIRM_DAYS), passed in by bot.knowledge
+    stale_factor: float = 0.85
+    reconfirm_days: int = 182
     # honesty
-    # Normalised expert score below which a hit is weak; no expert above it -> gap. Calibrated on bench/eval (16 gap
-    # vs 134 answerable queries): the confidence that maximises gap-F1 lies between 0.190 and 0.195 (12 of 16 gaps
-    # below it, 1 answerable query); leave-one-out calibration gives gap precision 0.92, recall 0.69.
-    gap_threshold: float = 0.19
+    # Normalised expert score (after the coverage factor, before boosts) below which a hit is weak; no expert above
+    # it -> gap. Calibrated on the dev part of bench/eval (`bench/eval_matching.py`, see the README for the numbers):
+    # with the coverage factor the gap-F1 optimum on dev lies between 0.125 and 0.14.
+    gap_threshold: float = 0.135
     unknown_word_idf: float = 0.5  # a query word unknown to the register counts this fraction of a max IDF
     # limits
     max_query_chars: int = MAX_QUERY_CHARS

@@ -8,7 +8,7 @@ from the CLI, the console and Slack alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,21 @@ class ExpertDoc:
     away_until: date | None = None
     consent: str = "confirmed"  # "pending" | "confirmed" | "withdrawn"
     last_confirmed_at: datetime | None = None
+
+
+def is_stale_profile(consent: str, last_confirmed_at: datetime | None, *, now: datetime, reconfirm_days: int) -> bool:
+    """The one staleness rule (also behind ``bot.register.profiles.is_stale``): a profile is stale when the person
+    has not confirmed their listing yet (consent pending), or last confirmed it more than ``reconfirm_days`` ago.
+    Naive datetimes are taken as UTC."""
+    if consent == "pending":
+        return True
+    if last_confirmed_at is None:
+        return False
+    return _utc(now) - _utc(last_confirmed_at) > timedelta(days=reconfirm_days)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,20 @@ reaches in the index, *without* the variant's weight — so a match found only t
 compound part keeps its lower weight in the normalised score too. A word unknown to the whole register counts
 ``unknown_word_idf`` of the maximal IDF. A document matching every query word in a heavy field scores about 0.7.
 
+Query-term coverage: the raw score of a document is multiplied by ``1 - coverage_weight + coverage_weight * c``,
+where ``c`` is the share of the query's distinct concepts (content words; a recognised theme belongs to the words
+that named it) the document matched through any variant — for experts also through the practices and answers
+that are their evidence. A document matching one word of three very strongly no longer beats one matching all
+three plainly. The normalisation ideal assumes full coverage.
+
 Boosts multiply: a document of a city named in the query gets ``1 + city_boost``, one of a named organisation
 ``1 + organisation_boost`` — boosts never filter. ``gap`` is decided on the *unboosted* normalised expert score
 against ``gap_threshold``, so naming a city cannot hide a knowledge gap.
+
+Staleness: experts whose profile is stale (consent pending — imported, listing not confirmed yet — or last
+confirmed more than ``reconfirm_days`` before ``now``; the rule of ``bot.register.profiles.is_stale``) are ranked
+as if their score were multiplied by ``stale_factor`` (0.85), on top of any availability factor, and say so in their
+reasons ("profiel niet bevestigd sinds 2025-03-01"). Their score and the gap decision are unchanged.
 
 Availability: experts who opted out, or are away (``away_until`` unset or on/after today), are returned with
 ``available=False`` and ranked as if their score were multiplied by ``unavailable_factor`` (0.85): they come after
@@ -45,7 +56,7 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Protocol
 
 from rapidfuzz import process
@@ -62,7 +73,7 @@ from bot.matching.analysis import (
     tokenize,
 )
 from bot.matching.config import MatchConfig
-from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
+from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
@@ -446,10 +457,17 @@ class Matcher:
         return self._sorted
 
     # ================================================================== search
-    def search(self, query: str, *, limit: int = 5, today: date | None = None) -> SearchResult:
-        """Rank experts, practices and answers for ``query``. Raises ``QueryError`` for unusable input."""
+    def search(
+        self, query: str, *, limit: int = 5, today: date | None = None, now: datetime | None = None
+    ) -> SearchResult:
+        """Rank experts, practices and answers for ``query``. Raises ``QueryError`` for unusable input.
+
+        ``today`` (availability) and ``now`` (profile staleness) default to each other, then to the clock.
+        """
         cfg = self.config
-        today = today or date.today()
+        if now is None:
+            now = datetime.combine(today, time(12), tzinfo=UTC) if today is not None else datetime.now(UTC)
+        today = today or now.date()
         pq = self._parser.parse(query)
         shown = max(limit, 0)
         limit = max(limit, 1)
@@ -457,8 +475,14 @@ class Matcher:
 
         boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
         pool = max(limit, cfg.evidence_pool)
-        p_raw = self._score(p_kind, pq.groups, k=limit, boost_max=boost_max)
-        a_raw = self._score(a_kind, pq.groups, k=limit, boost_max=1.0)
+        n_concepts = pq.concepts
+        p_mask: dict[int, int] = {}
+        a_mask: dict[int, int] = {}
+        e_mask: dict[int, int] = {}
+        p_raw = self._score(p_kind, pq.groups, k=limit, boost_max=boost_max, concepts=n_concepts, masks=p_mask)
+        a_raw = self._score(a_kind, pq.groups, k=limit, boost_max=1.0, concepts=n_concepts, masks=a_mask)
+        self._cover(p_raw, p_mask, n_concepts)
+        self._cover(a_raw, a_mask, n_concepts)
 
         # evidence: the best practices and answers point to experts
         p_by_expert: dict[int, list[tuple[float, int]]] = {}
@@ -474,13 +498,25 @@ class Matcher:
             if eid is not None and eid in e_kind.docs:
                 a_by_expert.setdefault(eid, []).append((s, aid))
         e_raw = self._score(
-            e_kind, pq.groups, k=limit, boost_max=boost_max, forced=p_by_expert.keys() | a_by_expert.keys()
+            e_kind,
+            pq.groups,
+            k=limit,
+            boost_max=boost_max,
+            forced=p_by_expert.keys() | a_by_expert.keys(),
+            concepts=n_concepts,
+            masks=e_mask,
         )
-        for by, weight in ((p_by_expert, cfg.practice_evidence), (a_by_expert, cfg.answer_evidence)):
+        for by, weight, ev_mask in (
+            (p_by_expert, cfg.practice_evidence, p_mask),
+            (a_by_expert, cfg.answer_evidence, a_mask),
+        ):
             for eid, items in by.items():
                 scores = [s for s, _ in items]
                 top = max(scores)
                 e_raw[eid] = e_raw.get(eid, 0.0) + weight * (top + cfg.evidence_decay * (sum(scores) - top))
+                for _, ev_id in items:  # concepts matched through their work count as covered
+                    e_mask[eid] = e_mask.get(eid, 0) | ev_mask.get(ev_id, 0)
+        self._cover(e_raw, e_mask, n_concepts)
 
         if not pq.groups:  # only a city / organisation was named
             for kind, raw in ((e_kind, e_raw), (p_kind, p_raw), (a_kind, a_raw)):
@@ -494,7 +530,7 @@ class Matcher:
 
         # experts
         sem = self.semantic.boosts("expert", query) if self.semantic is not None and pq.groups else {}
-        ranked: list[tuple[float, int, float, float, bool]] = []
+        ranked: list[tuple[float, int, float, float, bool, bool]] = []
         for eid in e_raw.keys() | sem.keys():
             edoc = e_kind.docs.get(eid)
             if edoc is None:
@@ -503,12 +539,15 @@ class Matcher:
             norm = e_raw.get(eid, 0.0) / e_ideal
             score = norm * self._boost(e_kind, eid, pq) + sem.get(eid, 0.0)
             avail = is_available(edoc, today)
+            stale = is_stale_profile(edoc.consent, edoc.last_confirmed_at, now=now, reconfirm_days=cfg.reconfirm_days)
             rank = score if avail else score * cfg.unavailable_factor
-            ranked.append((rank, eid, score, norm, avail))
+            if stale:
+                rank *= cfg.stale_factor
+            ranked.append((rank, eid, score, norm, avail, stale))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         gap = not any(r[3] >= cfg.gap_threshold for r in ranked)
         experts: list[ExpertHit] = []
-        for _, eid, score, norm, avail in ranked[:shown]:
+        for _, eid, score, norm, avail, stale in ranked[:shown]:
             edoc = e_kind.docs[eid]
             assert isinstance(edoc, ExpertDoc)
             reasons = self._reasons(e_kind, eid, pq)
@@ -523,9 +562,16 @@ class Matcher:
                 adoc = a_kind.docs[aid]
                 assert isinstance(adoc, AnswerDoc)
                 ev.append(Reason("", "answer", "via", "", _short(adoc.question)))
+            if stale:
+                since = (
+                    edoc.last_confirmed_at.date().isoformat()
+                    if edoc.consent != "pending" and edoc.last_confirmed_at
+                    else ""
+                )
+                ev.append(Reason("", "profile", "stale", "", since))
             reasons = _merge_reasons(reasons, ev, cfg.max_reasons)
             weak = gap or norm < cfg.gap_threshold
-            experts.append(ExpertHit(edoc, round(score, 4), reasons, available=avail, weak=weak))
+            experts.append(ExpertHit(edoc, round(score, 4), reasons, available=avail, weak=weak, stale=stale))
 
         practices = [
             PracticeHit(doc, score, self._reasons(p_kind, pid, pq))  # type: ignore[arg-type]
@@ -561,7 +607,15 @@ class Matcher:
         return [(d, kind.docs[d], round(s, 4)) for s, d in scored[:limit] if s > 0.0]
 
     def _score(
-        self, kind: _Kind, groups: Sequence[Group], *, k: int, boost_max: float, forced: Iterable[int] = ()
+        self,
+        kind: _Kind,
+        groups: Sequence[Group],
+        *,
+        k: int,
+        boost_max: float,
+        forced: Iterable[int] = (),
+        concepts: int = 1,
+        masks: dict[int, int] | None = None,
     ) -> dict[int, float]:
         """Scores of the documents that can reach the top ``k`` (plus ``forced`` ones); others are left out.
 
@@ -579,6 +633,10 @@ class Matcher:
         whose lower bound after traversal is not among the best ``rerank_depth``, is not returned. A group counts its
         best variant (DisMax). A theme tag is an ordinary (field-less) term: a common theme (theme fields carry no
         strong postings) only refines the documents found by words.
+
+        Scores are raw (before the query-term coverage factor); with ``masks`` given, it receives per returned
+        document the bit mask of the query concepts it matched. The coverage factor only lowers a score, by at most
+        ``1 - coverage_low(concepts)``, so the stopping rule compares unseen documents against that lower bound.
         """
         cfg = self.config
         coll = kind.collection
@@ -604,12 +662,20 @@ class Matcher:
                     found.append(item)
         found.sort(key=lambda x: -x.bound)
         # rest[i]: the most a document unseen before item i can still collect from items i..end
+        # (with coverage: times the best coverage factor the concepts of items i..end allow)
+        w = self.config.coverage_weight if concepts > 1 else 0.0
         rest = [0.0] * (len(found) + 1)
         gmax: dict[int, float] = {}
+        reach = 0
         for i in range(len(found) - 1, -1, -1):
             gmax[found[i].group] = found[i].bound  # descending order: a group's earliest item bounds it
-            rest[i] = boost_max * sum(gmax.values())
+            reach |= groups[found[i].group].concepts
+            cover = 1.0 - w + w * reach.bit_count() / concepts if w else 1.0
+            rest[i] = boost_max * sum(gmax.values()) * cover
         best: list[dict[int, float]] = [{} for _ in groups]
+        low = 1.0 - w + w / concepts if w else 1.0  # the least coverage factor of a document seen
+        if not w:
+            masks = None
         partial: dict[int, float] = dict.fromkeys(forced, 0.0)
         forced_set = set(partial)
         stop = len(found)
@@ -617,7 +683,11 @@ class Matcher:
         shared: dict[tuple[int, ...], dict[int, float]] = {}  # the same variant under several words: traverse once
         for i, item in enumerate(found):
             if len(partial) >= k and rest[i] < theta_at:
-                if rest[i] < heapq.nlargest(k, partial.values())[-1]:
+                if low == 1.0:
+                    kth = heapq.nlargest(k, partial.values())[-1]
+                else:  # k documents whose lower bound (partial score x coverage so far) is at least kth
+                    kth = self._kth_covered(partial, groups, best, k, concepts)
+                if rest[i] < kth:
                     stop = i
                     break
                 theta_at = 0.85 * rest[i]
@@ -629,6 +699,8 @@ class Matcher:
         todo = [it for it in found[:stop] if not it.complete] + found[stop:]
         if not todo:
             self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(partial))
+            if masks is not None:
+                self._masks(groups, best, partial, masks)
             return partial
         keep = partial
         depth = max(k, cfg.rerank_depth)
@@ -644,7 +716,48 @@ class Matcher:
                 contrib = done[key] = self._contrib(it.full, keep)
             self._merge(contrib, best[it.group], keep)
         self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(keep))
+        if masks is not None:
+            self._masks(groups, best, keep, masks)
         return keep
+
+    def _kth_covered(
+        self, partial: dict[int, float], groups: Sequence[Group], best: list[dict[int, float]], k: int, concepts: int
+    ) -> float:
+        """A lower bound of the k-th best final score: among the 4k best partial scores, the k-th best partial score
+        times the coverage factor of the concepts matched so far (those k documents reach at least that)."""
+        w = self.config.coverage_weight
+        pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
+        lows: list[float] = []
+        for d, x in heapq.nlargest(4 * k, partial.items(), key=_second):
+            m = 0
+            for bits, b in pairs:
+                if d in b:
+                    m |= bits
+            lows.append(x * (1.0 - w + w * m.bit_count() / concepts))
+        return heapq.nlargest(k, lows)[-1]
+
+    @staticmethod
+    def _masks(groups: Sequence[Group], best: list[dict[int, float]], docs: Iterable[int], out: dict[int, int]) -> None:
+        """Per document, the bit mask of the query concepts some group matched (OR-ed into ``out``)."""
+        pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
+        get = out.get
+        for d in docs:
+            m = 0
+            for bits, b in pairs:
+                if d in b:
+                    m |= bits
+            if m:
+                out[d] = get(d, 0) | m
+
+    def _cover(self, raw: dict[int, float], masks: dict[int, int], concepts: int) -> None:
+        """Multiply each score by ``1 - w + w * (share of the query concepts matched)`` (in place)."""
+        w = self.config.coverage_weight
+        if concepts <= 1 or w <= 0.0:
+            return
+        factor = [1.0 - w + w * c / concepts for c in range(concepts + 1)]  # masks only hold word bits
+        get = masks.get
+        for d, x in raw.items():
+            raw[d] = x * factor[get(d, 0).bit_count()]
 
     @staticmethod
     def _contrib(

@@ -33,6 +33,7 @@ class Group:
     word: str  # the word used (repaired if it was a typo)
     variants: list[Variant] = field(default_factory=list)
     theme: str = ""  # theme key for a theme group
+    concepts: int = 0  # bit mask of the query words (concepts) this group stands for, for query-term coverage
 
     def add(self, v: Variant) -> None:
         for i, old in enumerate(self.variants):
@@ -52,6 +53,7 @@ class ParsedQuery:
     terms: tuple[str, ...]
     repairs: tuple[tuple[str, str], ...]
     cognates: frozenset[str] = frozenset()  # originals of repairs that are cognates, not typos
+    concepts: int = 0  # number of distinct query concepts (content words left after places), for coverage
 
 
 class QueryParser:
@@ -144,7 +146,7 @@ class QueryParser:
 
         lex = self.lexicon
         is_typo = {i for i, (orig, used) in enumerate(words) if orig != used}
-        groups = [Group(original=orig, word=used) for orig, used in words]
+        groups = [Group(original=orig, word=used, concepts=1 << i) for i, (orig, used) in enumerate(words)]
         terms: list[str] = []
         split = self.splitter.split
         for i, (orig, used) in enumerate(words):
@@ -221,12 +223,18 @@ class QueryParser:
             for entry in ring[: cfg.max_theme_expansions]:
                 for i in range(start, end):
                     groups[i].add(Variant(entry.stems, cfg.theme_synonym_weight, "synonym", entry.text))
+        _count_once(groups)
         for key in themes:
             theme = lex.themes[key]
             trigger = next(
                 (" ".join(words[i][1] for i in range(s, e)) for s, e, k in theme_hits + part_hits if k == key), key
             )
-            tg = Group(original=trigger, word=trigger, theme=key)
+            # a theme is no concept of its own: it belongs to the words that named it
+            mask = 0
+            for s_, e_, k in theme_hits + part_hits:
+                if k == key:
+                    mask |= sum(1 << i for i in range(s_, e_))
+            tg = Group(original=trigger, word=trigger, theme=key, concepts=mask)
             tg.add(Variant((THEME_PREFIX + key,), cfg.theme_weight, "theme", theme.label_nl))
             groups.append(tg)
 
@@ -238,4 +246,40 @@ class QueryParser:
             terms=tuple(dict.fromkeys(terms)),
             repairs=tuple(repairs),
             cognates=frozenset(cognates),
+            concepts=len(words),
         )
+
+
+def _count_once(groups: list[Group]) -> None:
+    """An index term reached through the expansions of several query words counts for one of them only.
+
+    "schuldhulp energieschulden": both words split into parts containing "schuld"; a document that only says
+    "schuld" would otherwise earn it twice (and cover two concepts). Each term stays with the group where it weighs
+    most (a word's own stem beats any expansion; then the highest weight per term; then the earlier word) and is
+    taken out of the other groups' expansions (a multi-term variant keeps its per-term share). The same expansion
+    attached to every word of a recognised phrase (a glossary phrase's synonyms) stands for the phrase and is kept.
+    """
+    if len(groups) < 2:
+        return
+    owner: dict[str, tuple[tuple[bool, float], int]] = {}
+    seen_in: dict[tuple[str, ...], set[int]] = {}
+    for gi, g in enumerate(groups):
+        for v in g.variants:
+            seen_in.setdefault(v.terms, set()).add(gi)
+            rank = (v.kind == "exact", v.weight / len(v.terms))
+            for t in v.terms:
+                got = owner.get(t)
+                if got is None or rank > got[0]:
+                    owner[t] = (rank, gi)
+    for gi, g in enumerate(groups):
+        kept: list[Variant] = []
+        for v in g.variants:
+            if v.kind == "exact" or len(seen_in[v.terms]) > 1:
+                kept.append(v)
+                continue
+            mine = tuple(t for t in v.terms if owner[t][1] == gi)
+            if len(mine) == len(v.terms):
+                kept.append(v)
+            elif mine:
+                kept.append(Variant(mine, v.weight * len(mine) / len(v.terms), v.kind, v.target))
+        g.variants = kept

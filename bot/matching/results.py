@@ -21,10 +21,11 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "summary": ("samenvatting", "summary"),
     "tags": ("tags", "tags"),
     "lessons": ("lessen", "lessons"),
+    "profile": ("profiel", "profile"),
 }
 
 # Kinds of evidence, from strongest to weakest.
-KINDS = ("exact", "stem", "compound", "synonym", "typo", "cognate", "theme", "city", "organisation", "via")
+KINDS = ("exact", "stem", "compound", "synonym", "typo", "cognate", "theme", "city", "organisation", "via", "stale")
 
 
 def field_label(name: str, lang: str) -> str:
@@ -38,8 +39,9 @@ class Reason:
 
     ``term``: the analysed query term (stem) that matched; ``field``: where it matched (``expertise``, ``themes``,
     ``role``, ``organisation``, ``bio``, ``city``, ``practice``, ``answer``, ``title``, ``summary``, ``tags``,
-    ``lessons``, ``question``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym``, ``typo``,
-    ``cognate``, ``theme``, ``city``, ``organisation``, ``via``); ``original``: the word as the asker typed it
+    ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym``,
+    ``typo``, ``cognate``, ``theme``, ``city``, ``organisation``, ``via``; ``stale``: not a match but why the
+    expert ranks lower, ``target`` the last confirmation date or empty); ``original``: the word as the asker typed it
     (folded); ``target``: the word it matched or was repaired to, or the title/label shown (``target_en`` is the
     English label where one differs).
     """
@@ -60,6 +62,10 @@ class Reason:
             return f"typo: {self.original} → {target}"
         if self.kind == "cognate":
             return f"{self.original} ≈ {target} — {label}"
+        if self.kind == "stale":  # target: the date of the last confirmation (ISO), empty when never confirmed
+            if not self.target:
+                return "profile not confirmed yet" if en else "profiel nog niet bevestigd"
+            return f"profile not confirmed since {self.target}" if en else f"profiel niet bevestigd sinds {self.target}"
         if self.kind == "via":
             return f"via {label}: {target}"
         if self.kind in ("city", "organisation"):
@@ -80,6 +86,7 @@ class ExpertHit:
     reasons: tuple[Reason, ...]
     available: bool = True
     weak: bool = False
+    stale: bool = False  # consent pending or not re-confirmed in time: ranked lower, see MatchConfig.stale_factor
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
+from bot.matching.documents import is_stale_profile
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, validate_expert
@@ -98,11 +99,9 @@ def form_values(expert: Expert | None) -> dict[str, str]:
 
 
 def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
-    """Not confirmed by the person, or last confirmed longer ago than the re-confirmation period."""
-    if expert.consent is Consent.PENDING:
-        return True
-    confirmed = expert.last_confirmed_at
-    return confirmed is not None and now - confirmed > timedelta(days=reconfirm_days)
+    """Not confirmed by the person, or last confirmed longer ago than the re-confirmation period (the matcher
+    ranks such profiles lower by the same rule, ``bot.matching.documents.is_stale_profile``)."""
+    return is_stale_profile(expert.consent.value, expert.last_confirmed_at, now=now, reconfirm_days=reconfirm_days)
 
 
 def list_stale_profiles(session: Session, *, now: datetime, reconfirm_days: int, limit: int = 200) -> list[Expert]:

@@ -63,6 +63,10 @@ class TestStopwords:
         assert len(load_list("stopwords_nl.txt")) > 100
         assert {"de", "het", "een", "the", "and", "les", "avec"} <= stopwords()
 
+    def test_english_and_french_prepositions_are_stopwords(self) -> None:
+        for w in ("of", "for", "in", "the", "against", "within", "de", "du", "des", "pour", "sur", "contre", "sans"):
+            assert w in stopwords(), w
+
     def test_topic_words_are_not_stopwords(self) -> None:
         for w in ("stad", "wonen", "open", "data", "city", "eu", "ai", "werk"):
             assert w not in stopwords()
@@ -174,3 +178,20 @@ class TestCompounds:
         s = CompoundSplitter(["woning", "kwaliteit", "controle", "kwaliteitscontrole"])
         parts = s.split("woningkwaliteitscontrole")
         assert set(parts) == {"woning", "kwaliteitscontrole", "kwaliteit", "controle"}
+
+    def test_plural_parts_and_en_linking(self) -> None:
+        s = CompoundSplitter(["woning", "beleid", "straat", "fiets", "huis", "buurt", "brief", "huur"])
+        assert s.split("woningenbeleid") == ("woning", "beleid")  # -en- linking to a singular
+        # a plural last part whose stem differs from the singular's is returned as the singular
+        assert s.split("fietsstraten") == ("fiets", "straat")
+        assert s.split("buurthuizen") == ("buurt", "huis")
+        assert s.split("huurbrieven") == ("huur", "brief")
+        assert CompoundSplitter.singulars("huizen") == ["huis"]
+
+    def test_er_linking_only_for_er_nouns(self) -> None:
+        s = CompoundSplitter(["kind", "opvang", "rechten", "goed", "vervoer", "water", "beleid", "wat"])
+        assert s.split("kinderopvang") == ("kind", "opvang")
+        assert s.split("kinderrechten") == ("kind", "rechten")
+        assert s.split("goederenvervoer") == ("goed", "vervoer")
+        assert s.split("waterbeleid") == ("water", "beleid")  # not wat + er + beleid
+        assert CompoundSplitter(["wat", "beleid"]).split("waterbeleid") == ()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from bot.errors import QueryError, WieweetError
 from bot.matching import MatchConfig, Matcher, Reason
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc, ThemeDoc
 
-from .conftest import EXPERTS, PLACES, THEMES, TODAY, expert
+from .conftest import EXPERTS, PLACES, THEMES, TODAY, expert, make_matcher
 
 
 def names(result_experts: list) -> list[str]:  # type: ignore[type-arg]
@@ -398,3 +398,70 @@ def test_limit_zero_and_one(matcher: Matcher) -> None:
     assert none.gap is False  # the gap decision does not depend on how many hits are shown
     one = matcher.search("leegstandsheffing", limit=1, today=TODAY)
     assert [h.doc.name for h in one.experts] == ["Anouk"]
+
+
+def test_foreign_prepositions_do_not_match(matcher: Matcher) -> None:
+    pq = matcher._parser.parse("lutte contre la leegstandsheffing sans camera's against heffing")
+    assert [g.original for g in pq.groups if not g.theme] == ["lutte", "leegstandsheffing", "camera", "heffing"]
+
+
+class TestStaleProfiles:
+    NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+    def _twins(self, **stale_kw: object) -> Matcher:
+        # identical text; the stale one has the lower id, which would win a tie
+        m = make_matcher()
+        m.upsert_expert(expert(30, "Oud", city="Gent", expertise=("zwembadbeheer",), **stale_kw))
+        m.upsert_expert(
+            expert(
+                31, "Vers", city="Gent", expertise=("zwembadbeheer",), last_confirmed_at=self.NOW - timedelta(days=10)
+            )
+        )
+        return m
+
+    def test_not_reconfirmed_in_time_ranks_below_an_equal_fresh_profile(self) -> None:
+        m = self._twins(last_confirmed_at=self.NOW - timedelta(days=200))
+        r = m.search("zwembadbeheer", now=self.NOW)
+        assert names(r.experts)[:2] == ["Vers", "Oud"]
+        oud, vers = r.experts[1], r.experts[0]
+        assert oud.stale is True and vers.stale is False
+        assert oud.score == vers.score  # ranked lower, the score itself (and the gap decision) unchanged
+        assert Reason("", "profile", "stale", "", "2024-08-13") in oud.reasons
+        assert oud.reasons[-1].render("nl") == "profiel niet bevestigd sinds 2024-08-13"
+        assert oud.reasons[-1].render("en") == "profile not confirmed since 2024-08-13"
+        assert all(x.kind != "stale" for x in vers.reasons)
+
+    def test_pending_consent_ranks_below_an_equal_fresh_profile(self) -> None:
+        r = self._twins(consent="pending").search("zwembadbeheer", now=self.NOW)
+        assert names(r.experts)[:2] == ["Vers", "Oud"]
+        assert r.experts[1].reasons[-1].render("nl") == "profiel nog niet bevestigd"
+        assert r.experts[1].reasons[-1].render("en") == "profile not confirmed yet"
+
+    def test_fresh_profiles_are_not_penalised(self) -> None:
+        # confirmed within the period, or confirmed without a date (older imports): a tie, broken by id
+        m = self._twins(last_confirmed_at=self.NOW - timedelta(days=181))
+        r = m.search("zwembadbeheer", now=self.NOW)
+        assert names(r.experts)[:2] == ["Oud", "Vers"]
+        assert not any(h.stale for h in r.experts)
+        assert names(self._twins().search("zwembadbeheer", now=self.NOW).experts)[:2] == ["Oud", "Vers"]
+
+    def test_reconfirm_days_is_configurable_and_today_implies_now(self) -> None:
+        m = Matcher(themes=THEMES, places=PLACES, config=replace(MatchConfig(), reconfirm_days=7))
+        m.build(experts=[], practices=[], answers=[])
+        m.upsert_expert(expert(30, "Oud", city="Gent", expertise=("zwembadbeheer",)))
+        m.upsert_expert(
+            expert(31, "Vers", city="Gent", expertise=("zwembadbeheer",), last_confirmed_at=datetime(2025, 2, 20))
+        )
+        r = m.search("zwembadbeheer", today=date(2025, 3, 1))  # naive datetimes count as UTC
+        assert names(r.experts) == ["Oud", "Vers"]
+        assert r.experts[1].stale is True
+
+    def test_incremental_updates_keep_the_confirmation(self) -> None:
+        m = self._twins(last_confirmed_at=self.NOW - timedelta(days=400))
+        assert names(m.search("zwembadbeheer", now=self.NOW).experts)[0] == "Vers"
+        m.upsert_expert(
+            expert(30, "Oud", city="Gent", expertise=("zwembadbeheer",), last_confirmed_at=self.NOW - timedelta(days=1))
+        )
+        r = m.search("zwembadbeheer", now=self.NOW)
+        assert names(r.experts)[0] == "Oud"
+        assert not any(h.stale for h in r.experts)

@@ -180,6 +180,16 @@ class TestPruning:
                 top_fast = sorted(fast.items(), key=lambda x: (-x[1], x[0]))[:5]
                 top_full = sorted(full.items(), key=lambda x: (-x[1], x[0]))[:5]
                 assert [round(s, 9) for _, s in top_fast] == [round(s, 9) for _, s in top_full]
+                # and after the query-term coverage factor (which only lowers scores) as well
+                fm: dict[int, int] = {}
+                gm: dict[int, int] = {}
+                fast = m._score(kind, pq.groups, k=5, boost_max=1.3, concepts=pq.concepts, masks=fm)
+                full = m._score(kind, pq.groups, k=10**9, boost_max=1.3, concepts=pq.concepts, masks=gm)
+                m._cover(fast, fm, pq.concepts)
+                m._cover(full, gm, pq.concepts)
+                top_fast = sorted(fast.items(), key=lambda x: (-x[1], x[0]))[:5]
+                top_full = sorted(full.items(), key=lambda x: (-x[1], x[0]))[:5]
+                assert [round(s, 9) for _, s in top_fast] == [round(s, 9) for _, s in top_full]
 
     def test_common_terms_and_depth_bound_the_work(self) -> None:
         experts, practices, answers = _random_register(4, 300)
@@ -246,3 +256,104 @@ class TestSemantic:
         assert "Mats" not in names(m.search("zorblax", today=TODAY).experts)
         m.upsert_expert(expert(51, "Noor", city="Gent", expertise=("fietsstraten",)))
         assert 51 in boost._vectors["expert"]
+
+
+def _coverage_register(config: MatchConfig | None = None) -> Matcher:
+    return build(
+        [
+            *EXPERTS,
+            # one query word, everywhere
+            expert(
+                30,
+                "Xavier",
+                city="Gent",
+                expertise=("sluikstorten", "sluikstortbeleid", "sluikstortcamera's"),
+                role="sluikstortcoördinator",
+                bio="sluikstorten",
+            ),
+            # both query words, less prominently
+            expert(31, "Yara", city="Gent", expertise=("scholen",), role="medewerker sluikstorten"),
+            expert(32, "Zeno", city="Gent", expertise=("scholen",)),
+            expert(33, "Zoe", city="Gent", expertise=("scholen", "onderwijs")),
+            *(expert(40 + i, f"S{i}", city="Gent", expertise=("scholen",)) for i in range(6)),
+        ],
+        config=config,
+    )
+
+
+class TestCoverage:
+    def test_matching_more_query_concepts_wins(self) -> None:
+        r = _coverage_register().search("sluikstorten bij scholen", today=TODAY)
+        assert names(r.experts)[:2] == ["Yara", "Xavier"]
+
+    def test_without_coverage_one_strong_word_would_win(self) -> None:
+        r = _coverage_register(replace(MatchConfig(), coverage_weight=0.0)).search(
+            "sluikstorten bij scholen", today=TODAY
+        )
+        assert names(r.experts)[0] == "Xavier"
+
+    def test_full_coverage_is_not_penalised(self) -> None:
+        plain = _coverage_register(replace(MatchConfig(), coverage_weight=0.0))
+        covered = _coverage_register()
+        a = {h.doc.name: h.score for h in plain.search("sluikstorten bij scholen", today=TODAY).experts}
+        b = {h.doc.name: h.score for h in covered.search("sluikstorten bij scholen", today=TODAY).experts}
+        assert b["Yara"] == a["Yara"]
+        assert b["Xavier"] == pytest.approx(a["Xavier"] * 0.75, abs=1e-3)
+
+    def test_a_theme_is_no_concept_of_its_own(self) -> None:
+        m = build(EXPERTS)
+        pq = m._parser.parse("huisvesting voor kwetsbare gezinnen")
+        assert pq.concepts == 3
+        theme_groups = [g for g in pq.groups if g.theme]
+        assert theme_groups and all(g.concepts == 1 for g in theme_groups)  # named by "huisvesting", word 0
+
+
+class TestCountOnce:
+    @staticmethod
+    def _groups_with(pq: object, term: str) -> list[str]:
+        return [g.original for g in pq.groups if any(term in v.terms for v in g.variants)]  # type: ignore[attr-defined]
+
+    def test_a_shared_compound_part_counts_for_one_word(self) -> None:
+        m = build(EXPERTS)
+        stem = m._stem("leegstand")
+        pq = m._parser.parse("leegstandsheffing leegstand")
+        # the word itself owns the term; the compound's expansion no longer carries it
+        assert self._groups_with(pq, stem) == ["leegstand"]
+        heffing = next(g for g in pq.groups if g.original == "leegstandsheffing")
+        compound = [v for v in heffing.variants if v.kind == "compound"]
+        assert compound and all(stem not in v.terms for v in compound)
+        assert compound[0].weight == pytest.approx(MatchConfig().query_part_weight / 2)  # per-term share kept
+
+    def test_a_document_with_only_the_shared_part_covers_one_concept(self) -> None:
+        m = build([*EXPERTS, expert(50, "Lea", city="Gent", expertise=("leegstand",))])
+        r = m.search("leegstandsheffing leegstand", today=TODAY)
+        lea = next(h for h in r.experts if h.doc.name == "Lea")
+        only = next(h for h in m.search("leegstand", today=TODAY).experts if h.doc.name == "Lea")
+        assert lea.score < only.score  # half the concepts, and no second credit for the same word
+        assert names(r.experts)[0] in {"Anouk", "Fien"}
+
+    def test_a_phrase_synonym_stands_for_the_whole_phrase(self) -> None:
+        m = build(EXPERTS)
+        pq = m._parser.parse("sociaal verhuurkantoor")
+        svk = [g.original for g in pq.groups if not g.theme and any(v.terms == ("svk",) for v in g.variants)]
+        assert svk == ["sociaal", "verhuurkantoor"]
+
+
+class TestGlossaryAdditions:
+    """Shipped vocabulary added for misses on the dev part of the evaluation set (domain terms, not query copies)."""
+
+    @pytest.mark.parametrize(
+        ("query", "expertise"),
+        [
+            ("personen zonder vaste verblijfplaats", "dakloosheid"),
+            ("réaffectation des églises", "herbestemming van kerken"),
+            ("Nederlands als tweede taal", "taalbeleid"),
+            ("ongeschiktverklaring", "verkrotting"),
+            ("budget participatif", "participatief budgetteren"),
+        ],
+    )
+    def test_found_through_the_glossary(self, query: str, expertise: str) -> None:
+        m = build([*EXPERTS, expert(60, "Wim", city="Gent", expertise=(expertise,))])
+        r = m.search(query, today=TODAY)
+        assert names(r.experts)[:1] == ["Wim"]
+        assert any(x.kind == "synonym" for x in r.experts[0].reasons)

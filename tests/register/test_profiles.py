@@ -282,3 +282,18 @@ def test_only_staff_remove_an_expert(db: Database) -> None:
         assert session.get(Expert, expert_id) is None
         last = session.scalars(select(AuditLog).order_by(AuditLog.id.desc())).first()
         assert last is not None and (last.action, last.actor, last.after) == ("delete", STAFF.slack_id, None)
+
+
+def test_the_index_ranks_a_profile_lower_once_it_is_stale(db: Database) -> None:
+    knowledge = KnowledgeBase(db, reconfirm_days=30)
+    knowledge.load()
+    try:
+        join(db)
+        later = NOW + timedelta(days=31)
+        hit = knowledge.search("conceptvastgoed", now=NOW).experts[0]
+        assert hit.stale is False and profiles.is_stale(expert(db, hit.doc.id), now=NOW, reconfirm_days=30) is False
+        hit = knowledge.search("conceptvastgoed", now=later).experts[0]
+        assert hit.stale is True and profiles.is_stale(expert(db, hit.doc.id), now=later, reconfirm_days=30) is True
+        assert hit.reasons[-1].render("nl") == f"profiel niet bevestigd sinds {NOW.date().isoformat()}"
+    finally:
+        knowledge.close()
