@@ -104,6 +104,31 @@ class HomeUpdates:
                 log.warning("could not publish the Home tab of %s", user_id, exc_info=True)
 
 
+ErrorReport = Callable[[BaseException, dict[str, Any], BoltContext, WebClient], None]
+
+
+class ErrorReporter:
+    """The one global error handler (``handlers.errors``), reachable from the listener wrapper.
+
+    Bolt loses the acknowledgement when a listener raises *after* calling ``ack()`` (its runner resets the ack
+    response while handling the error, so Slack may see no ack and show a timeout). The wrapper therefore hands
+    such errors to the global handler itself — same log line, same message to the user — instead of re-raising.
+    """
+
+    def __init__(self) -> None:
+        self._report: ErrorReport | None = None
+
+    def attach(self, report: ErrorReport) -> None:
+        self._report = report
+
+    def report(self, error: BaseException, body: dict[str, Any], context: BoltContext, client: WebClient) -> bool:
+        """Handle ``error``; False when no handler is attached (the caller re-raises)."""
+        if self._report is None:
+            return False
+        self._report(error, body, context, client)
+        return True
+
+
 class LocaleCache:
     """A Slack user's UI language: looked up once (``users.info`` with ``include_locale``) and cached."""
 
@@ -204,6 +229,7 @@ class Services:
     routing: RoutingService | None = None
     jobs: Kicker = field(default_factory=Kicker)
     home: HomeUpdates = field(default_factory=HomeUpdates)
+    errors: ErrorReporter = field(default_factory=ErrorReporter)
     staff: StaffDirectory = field(default_factory=StaffDirectory)
 
     def routing_service(self) -> RoutingService:
@@ -301,6 +327,11 @@ def listener(services: Services, kind: str, handler: Handler) -> BoltListener:
                 services.jobs.kick()
             if context.get("wieweet_home"):
                 services.home.refresh(client, context["wieweet_home"])
+        except Exception as error:  # the transaction was rolled back
+            # Not acknowledged yet: Bolt runs the global error handler. Acknowledged: hand it over ourselves, or
+            # Bolt would drop the ack (see ErrorReporter).
+            if getattr(ack, "response", None) is None or not services.errors.report(error, body, context, client):
+                raise
         finally:
             request_log.info(
                 "kind=%s handler=%s user=%s channel=%s latency_ms=%.1f outcome=%s ref=%s",

@@ -83,6 +83,8 @@ def handle_error(
 
 
 def register(app: App, services: Services) -> None:
+    services.errors.attach(lambda error, body, context, client: handle_error(services, error, body, context, client))
+
     @app.error
     def global_error_handler(
         error: BaseException, body: dict[str, Any], context: BoltContext, client: WebClient
