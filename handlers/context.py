@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE, normalise_language
 from bot.knowledge import KnowledgeBase
 from bot.routing import RoutingService
+from handlers.blocks import build_message_blocks
 from storage import slack_repo
 from storage.db import Database
 
@@ -268,6 +269,31 @@ class Turn:
     @property
     def user_id(self) -> str | None:
         return self.context.user_id
+
+    @property
+    def action(self) -> dict[str, Any]:
+        """The clicked element of a ``block_actions`` payload ({} for other requests)."""
+        actions = self.body.get("actions") or [{}]
+        return dict(actions[0])
+
+    def dm(self, text: str, blocks: Sequence[Any] | None = None) -> None:
+        """A direct message to the acting user."""
+        if not self.user_id:
+            return
+        channel = self.client.conversations_open(users=self.user_id)["channel"]["id"]
+        self.client.chat_postMessage(channel=channel, text=text, blocks=blocks or build_message_blocks(text))
+
+    def tell(self, text: str, *, channel: str | None = None) -> None:
+        """A short private notice to the acting user: ephemeral where they clicked or typed (the response_url,
+        else ``channel``), otherwise a direct message."""
+        if self.respond is not None:
+            self.respond(text=text, response_type="ephemeral", replace_original=False)
+        elif channel and self.user_id:
+            self.client.chat_postEphemeral(
+                channel=channel, user=self.user_id, text=text, blocks=build_message_blocks(text)
+            )
+        else:
+            self.dm(text)
 
     @property
     def channel_id(self) -> str | None:

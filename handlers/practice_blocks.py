@@ -15,8 +15,6 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
-    ConfirmObject,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -35,13 +33,16 @@ from handlers.routing_blocks import (
     OPTION_TEXT_LIMIT,
     Payload,
     Rendered,
+    TextModal,
     ThemeChoice,
     _button,
     _context,
+    _danger_button,
     _fallback,
     _modal,
     _plain,
     _section,
+    build_text_modal,
     theme_names,
 )
 
@@ -174,23 +175,18 @@ def prefill_from_message(text: str, *, permalink: str = "") -> dict[str, str]:
     return {"title": title, "summary": text.strip()[:TEXT_MAX], "url": permalink}
 
 
+REJECT_PRACTICE_MODAL = TextModal(
+    ids.VIEW_PRACTICE_REJECT,
+    ids.BLOCK_PRACTICE_REJECT_REASON,
+    ids.INPUT_PRACTICE_REJECT_REASON,
+    "practice.reject_title",
+    "practice.btn_reject",
+    "practice.field_reject_reason",
+)
+
+
 def build_reject_practice_modal(lang: str, *, practice_id: int, metadata: Mapping[str, Any]) -> View:
-    blocks: list[Block] = [
-        InputBlock(
-            block_id=ids.BLOCK_PRACTICE_REJECT_REASON,
-            label=_plain(t("practice.field_reject_reason", lang), 2000),
-            element=PlainTextInputElement(action_id=ids.INPUT_PRACTICE_REJECT_REASON, multiline=True, max_length=2000),
-        )
-    ]
-    data = {**metadata, "practice_id": practice_id}
-    return _modal(
-        ids.VIEW_PRACTICE_REJECT,
-        t("practice.reject_title", lang),
-        t("practice.btn_reject", lang),
-        lang,
-        blocks,
-        json.dumps(data),
-    )
+    return build_text_modal(REJECT_PRACTICE_MODAL, lang, metadata={**metadata, "practice_id": practice_id})
 
 
 # --- a practice, as text -------------------------------------------------------------------------------------------
@@ -308,18 +304,13 @@ def build_practice_card(payload: Payload, lang: str) -> list[Block]:
     practice_id = int(payload.get("practice_id") or 0)
     value = str(practice_id)
     title = escape_truncate(str(payload.get("title") or ""), 150)
-    remove = ButtonElement(
-        text=_plain(t("practice.btn_remove", lang)),
-        action_id=ids.ACTION_PRACTICE_REMOVE,
-        value=value,
-        style="danger",
-        confirm=ConfirmObject(
-            title=_plain(t("practice.remove_confirm_title", lang), 100),
-            text=t("practice.remove_confirm_text", lang, title=title),
-            confirm=_plain(t("practice.btn_remove", lang), 30),
-            deny=_plain(t("routing.modal_close", lang), 30),
-            style="danger",
-        ),
+    remove = _danger_button(
+        t("practice.btn_remove", lang),
+        ids.ACTION_PRACTICE_REMOVE,
+        value,
+        title=t("practice.remove_confirm_title", lang),
+        text=t("practice.remove_confirm_text", lang, title=title),
+        deny=t("routing.modal_close", lang),
     )
     buttons: list[Any] = []
     if payload.get("status") == "pending":

@@ -23,7 +23,6 @@ from bot.mrkdwn import escape_truncate, user_mention
 from bot.register import submissions
 from bot.register.profiles import InvalidRecord
 from handlers import ids
-from handlers.blocks import build_message_blocks
 from handlers.context import Services, Turn, listener
 from handlers.errors import handle_error, user_message
 from handlers.practice_blocks import (
@@ -37,7 +36,7 @@ from handlers.practice_blocks import (
     prefill_from_message,
     read_practice_form,
 )
-from handlers.routing_blocks import Rendered, ThemeChoice, parse_block_id
+from handlers.routing_blocks import Rendered, ThemeChoice, parse_block_id, theme_choices
 from handlers.whoknows import strip_mentions
 from storage.models import Practice, RecordStatus
 
@@ -54,14 +53,9 @@ def practice_admin_blocks(session: Session, lang: str, *, limit: int = 5) -> lis
 # --- helpers -------------------------------------------------------------------------------------------------------
 
 
-def _action(turn: Turn) -> dict[str, Any]:
-    actions = turn.body.get("actions") or [{}]
-    return dict(actions[0])
-
-
 def _practice_id(turn: Turn) -> int:
     """The practice a button is about: from its block id when it is one of ours, else from its value."""
-    action = _action(turn)
+    action = turn.action
     for prefix in (ids.BLOCK_PRACTICE_REVIEW, ids.BLOCK_PRACTICE_CARD):
         from_block = parse_block_id(action.get("block_id"), prefix)
         if from_block is not None:
@@ -73,14 +67,13 @@ def _practice_id(turn: Turn) -> int:
 
 
 def _themes(turn: Turn) -> list[ThemeChoice]:
-    lang = turn.lang
-    return [ThemeChoice(key=d.key, label=d.label_en if lang == "en" else d.label_nl) for d in load_themes(turn.session)]
+    return theme_choices(load_themes(turn.session), turn.lang)
 
 
 def _clicked_review(turn: Turn) -> dict[str, Any]:
     """The triage message a button was clicked in ({} when the button was elsewhere: a DM, an overview)."""
     container = turn.body.get("container") or {}
-    block_id = str(_action(turn).get("block_id") or "")
+    block_id = str(turn.action.get("block_id") or "")
     if container.get("type") != "message" or container.get("is_ephemeral"):
         return {}
     if not block_id.startswith(f"{ids.BLOCK_PRACTICE_REVIEW}:"):
@@ -105,21 +98,6 @@ def _update_message(turn: Turn, ref: dict[str, Any], rendered: Rendered) -> None
         )
     except SlackApiError as exc:  # the message is gone or not ours: the decision stands, nothing to update
         turn.context["wieweet_outcome"] = f"chat.update failed: {exc.response.get('error')}"
-
-
-def _tell(turn: Turn, text: str) -> None:
-    """A short private notice to the acting user (response_url when there is one, else a DM)."""
-    if turn.respond is not None:
-        turn.respond(text=text, response_type="ephemeral", replace_original=False)
-        return
-    _dm(turn, text, build_message_blocks(text))
-
-
-def _dm(turn: Turn, text: str, blocks: list[Block]) -> None:
-    if not turn.user_id:
-        return
-    channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
-    turn.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
 
 
 def _refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
@@ -224,10 +202,10 @@ def handle_practice_submission(turn: Turn) -> None:
     if raw_id is None:
         turn.queued_messages()
         rendered = build_practice_submitted(payload, lang)
-        _dm(turn, rendered.text, rendered.blocks)
+        turn.dm(rendered.text, rendered.blocks)
         turn.context["wieweet_outcome"] = f"submitted practice {practice.id}"
         return
-    _tell(turn, t("practice.saved", lang, title=escape_truncate(practice.title, 300)))
+    turn.tell(t("practice.saved", lang, title=escape_truncate(practice.title, 300)))
     if practice.status is RecordStatus.PENDING:  # the triage message shows what staff will approve
         status = t("practice.review_edited", _staff_lang(turn), staff=_staff_label(turn))
         ref = _review_ref(turn, practice.id, metadata)
@@ -250,7 +228,7 @@ def _decided(turn: Turn, practice: Practice, *, status: str, clicked: dict[str, 
     rendered = build_practice_review_done(submissions.practice_payload(practice), _staff_lang(turn), status=status)
     _update_message(turn, _review_ref(turn, practice.id, clicked), rendered)
     if not clicked:
-        _tell(turn, t(done_key, turn.lang, title=escape_truncate(practice.title, 300)))
+        turn.tell(t(done_key, turn.lang, title=escape_truncate(practice.title, 300)))
 
 
 def handle_approve(turn: Turn) -> None:
@@ -305,7 +283,7 @@ def handle_remove(turn: Turn) -> None:
     label = submissions.remove_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
     status = t("practice.review_removed", _staff_lang(turn), staff=_staff_label(turn))
     _update_message(turn, ref, build_practice_review_done(payload, _staff_lang(turn), status=status))
-    _tell(turn, t("practice.removed", turn.lang, title=escape_truncate(label, 300)))
+    turn.tell(t("practice.removed", turn.lang, title=escape_truncate(label, 300)))
     turn.context["wieweet_outcome"] = f"removed practice {practice_id}"
 
 

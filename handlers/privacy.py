@@ -7,8 +7,6 @@ global error handler) when that value names someone else than the person clickin
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import App
 
 from bot.i18n import t
@@ -60,15 +58,10 @@ def command_forget(turn: Turn) -> None:
     turn.respond(text=prompt.text, blocks=prompt.blocks, response_type="ephemeral")
 
 
-def _action(turn: Turn) -> dict[str, Any]:
-    actions = turn.body.get("actions") or [{}]
-    return dict(actions[0])
-
-
 def handle_forget_button(turn: Turn) -> None:
     turn.ack()
     lang = turn.lang  # before erasing: a refreshed Slack profile cache row is then erased too
-    target = str(_action(turn).get("value") or "")
+    target = str(turn.action.get("value") or "")
     # The value is only a claim: the service checks it against the clicking user (turn.actor) and refuses otherwise.
     report = erase_person(session=turn.session, actor=turn.actor, slack_user_id=target, now=turn.now)
     turn.context["wieweet_outcome"] = f"erased {sum(report.counts.values())} items"

@@ -14,8 +14,6 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
-    ConfirmObject,
     DatePickerElement,
     DividerBlock,
     InputBlock,
@@ -35,14 +33,17 @@ from handlers.routing_blocks import (
     OPTION_TEXT_LIMIT,
     Payload,
     Rendered,
+    TextModal,
     ThemeChoice,
     _button,
     _context,
+    _danger_button,
     _fallback,
     _header,
     _modal,
     _plain,
     _section,
+    build_text_modal,
 )
 
 HOME_MAX_BLOCKS = 100
@@ -178,23 +179,18 @@ _FIELD_CODES = frozenset(
 )
 
 
+REJECT_PROFILE_MODAL = TextModal(
+    ids.VIEW_PROFILE_REJECT,
+    ids.BLOCK_PROFILE_REJECT_REASON,
+    ids.INPUT_PROFILE_REJECT_REASON,
+    "profile.reject_title",
+    "profile.btn_reject",
+    "profile.field_reject_reason",
+)
+
+
 def build_reject_profile_modal(lang: str, *, expert_id: int, metadata: Mapping[str, Any]) -> View:
-    blocks: list[Block] = [
-        InputBlock(
-            block_id=ids.BLOCK_PROFILE_REJECT_REASON,
-            label=_plain(t("profile.field_reject_reason", lang), 2000),
-            element=PlainTextInputElement(action_id=ids.INPUT_PROFILE_REJECT_REASON, multiline=True, max_length=2000),
-        )
-    ]
-    data = {**metadata, "expert_id": expert_id}
-    return _modal(
-        ids.VIEW_PROFILE_REJECT,
-        t("profile.reject_title", lang),
-        t("profile.btn_reject", lang),
-        lang,
-        blocks,
-        json.dumps(data),
-    )
+    return build_text_modal(REJECT_PROFILE_MODAL, lang, metadata={**metadata, "expert_id": expert_id})
 
 
 # --- a profile, as text --------------------------------------------------------------------------------------------
@@ -327,19 +323,13 @@ def build_consent_request(payload: Payload, lang: str) -> Rendered:
 
 def consent_actions(expert_id: int, lang: str) -> ActionsBlock:
     value = str(expert_id)
-    confirm = ConfirmObject(
-        title=_plain(t("profile.withdraw_confirm_title", lang), 100),
+    withdraw = _danger_button(
+        t("profile.btn_withdraw", lang),
+        ids.ACTION_CONSENT_WITHDRAW,
+        value,
+        title=t("profile.withdraw_confirm_title", lang),
         text=t("profile.withdraw_confirm_text", lang),
-        confirm=_plain(t("profile.btn_withdraw", lang), 30),
-        deny=_plain(t("routing.modal_close", lang), 30),
-        style="danger",
-    )
-    withdraw = ButtonElement(
-        text=_plain(t("profile.btn_withdraw", lang)),
-        action_id=ids.ACTION_CONSENT_WITHDRAW,
-        value=value,
-        style="danger",
-        confirm=confirm,
+        deny=t("routing.modal_close", lang),
     )
     return ActionsBlock(
         block_id=f"consent:{expert_id}",
@@ -386,18 +376,13 @@ def build_review_done(payload: Payload, lang: str, *, status: str) -> Rendered:
 def expert_card_blocks(card: ProfileCard, lang: str) -> list[Block]:
     """One expert with the staff's buttons: edit, remove (with confirmation)."""
     value = str(card.expert_id)
-    remove = ButtonElement(
-        text=_plain(t("profile.btn_remove", lang)),
-        action_id=ids.ACTION_EXPERT_REMOVE,
-        value=value,
-        style="danger",
-        confirm=ConfirmObject(
-            title=_plain(t("profile.remove_confirm_title", lang), 100),
-            text=t("profile.remove_confirm_text", lang, name=escape_truncate(card.name, 150)),
-            confirm=_plain(t("profile.btn_remove", lang), 30),
-            deny=_plain(t("routing.modal_close", lang), 30),
-            style="danger",
-        ),
+    remove = _danger_button(
+        t("profile.btn_remove", lang),
+        ids.ACTION_EXPERT_REMOVE,
+        value,
+        title=t("profile.remove_confirm_title", lang),
+        text=t("profile.remove_confirm_text", lang, name=escape_truncate(card.name, 150)),
+        deny=t("routing.modal_close", lang),
     )
     buttons: list[Any] = [_button(t("profile.btn_edit", lang), ids.ACTION_PROFILE_EDIT, value)]
     if card.pending_approval:

@@ -27,7 +27,6 @@ from bot.register import profiles
 from bot.register.profiles import InvalidRecord
 from bot.routing.errors import RoutingInputError
 from handlers import ids
-from handlers.blocks import build_message_blocks
 from handlers.context import Services, Turn, listener
 from handlers.practices import practice_admin_blocks
 from handlers.profile_blocks import (
@@ -46,7 +45,7 @@ from handlers.profile_blocks import (
     profile_text,
     read_profile_form,
 )
-from handlers.routing_blocks import ThemeChoice
+from handlers.routing_blocks import theme_choices
 from storage import repositories as repo
 from storage.models import Availability, Expert, RecordStatus
 from storage.routing_repo import list_routings_for
@@ -60,12 +59,6 @@ MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
 # --- reading the register for display ------------------------------------------------------------------------------
-
-
-def theme_choices(session: Session, lang: str) -> list[ThemeChoice]:
-    return [
-        ThemeChoice(key=th.key, label=th.label_en if lang == "en" else th.label_nl) for th in repo.list_themes(session)
-    ]
 
 
 def profile_card(services: Services, expert: Expert, lang: str, *, now: datetime) -> ProfileCard:
@@ -137,11 +130,6 @@ def publish_home(services: Services, client: WebClient, user_id: str) -> None:
 # --- small payload helpers -------------------------------------------------------------------------------------------
 
 
-def _action(turn: Turn) -> dict[str, Any]:
-    actions = turn.body.get("actions") or [{}]
-    return dict(actions[0])
-
-
 def _expert_id(value: object) -> int:
     text = str(value or "")
     if not text.isdigit():
@@ -151,21 +139,6 @@ def _expert_id(value: object) -> int:
 
 def _today(turn: Turn) -> date:
     return turn.now.astimezone(ZoneInfo(turn.services.settings.timezone)).date()
-
-
-def _tell(turn: Turn, text: str, *, channel: str | None = None) -> None:
-    """A short private notice: ephemeral where the user clicked or typed, else a DM."""
-    if turn.respond is not None:
-        turn.respond(text=text, response_type="ephemeral", replace_original=False)
-        return
-    user = turn.user_id
-    if not user:
-        return
-    if channel:
-        turn.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=build_message_blocks(text))
-        return
-    dm = turn.client.conversations_open(users=user)["channel"]["id"]
-    turn.client.chat_postMessage(channel=dm, text=text, blocks=build_message_blocks(text))
 
 
 def _replace_clicked(turn: Turn, text: str, blocks: list[Any]) -> None:
@@ -203,7 +176,7 @@ def open_profile_modal(turn: Turn, *, expert: Expert | None, expertise: str = ""
     view = build_profile_modal(
         lang,
         values=values,
-        themes=theme_choices(turn.session, lang),
+        themes=theme_choices(repo.list_themes(turn.session), lang),
         expert_id=expert.id if expert is not None else None,
         joining=expert is None,
     )
@@ -243,7 +216,7 @@ def handle_profile_submission(turn: Turn) -> None:
     else:
         text = t("profile.saved_by_staff", turn.lang, name=escape_truncate(expert.name, 150))
     if saved.created or metadata.get("channel_id") or not turn.actor.is_self(expert.slack_user_id):
-        _tell(turn, text, channel=metadata.get("channel_id"))
+        turn.tell(text, channel=metadata.get("channel_id"))
 
 
 def handle_join_button(turn: Turn) -> None:
@@ -253,7 +226,7 @@ def handle_join_button(turn: Turn) -> None:
 
 def handle_edit_button(turn: Turn) -> None:
     turn.ack()
-    expert = profiles.get_expert_for(turn.session, actor=turn.actor, expert_id=_expert_id(_action(turn).get("value")))
+    expert = profiles.get_expert_for(turn.session, actor=turn.actor, expert_id=_expert_id(turn.action.get("value")))
     open_profile_modal(turn, expert=expert)
 
 
@@ -269,7 +242,7 @@ def _own_expert(turn: Turn) -> Expert:
 
 def handle_away(turn: Turn) -> None:
     turn.ack()
-    selected = str(_action(turn).get("selected_date") or "")
+    selected = str(turn.action.get("selected_date") or "")
     try:
         until = date.fromisoformat(selected)
     except ValueError:
@@ -291,7 +264,7 @@ def _set_availability(turn: Turn, availability: Availability) -> None:
     expert = profiles.set_availability(
         turn.session,
         actor=turn.actor,
-        expert_id=_expert_id(_action(turn).get("value")),
+        expert_id=_expert_id(turn.action.get("value")),
         availability=availability,
         now=turn.now,
         today=_today(turn),
@@ -325,7 +298,7 @@ def handle_home_opened(turn: Turn) -> None:
 def handle_consent_confirm(turn: Turn) -> None:
     turn.ack()
     expert = profiles.confirm_listing(
-        turn.session, actor=turn.actor, expert_id=_expert_id(_action(turn).get("value")), now=turn.now
+        turn.session, actor=turn.actor, expert_id=_expert_id(turn.action.get("value")), now=turn.now
     )
     text = t("profile.confirmed_thanks", turn.lang, date=_today(turn).isoformat())
     card = profile_card(turn.services, expert, turn.lang, now=turn.now)
@@ -336,13 +309,13 @@ def handle_consent_confirm(turn: Turn) -> None:
 def handle_consent_withdraw(turn: Turn) -> None:
     turn.ack()
     expert = profiles.withdraw_listing(
-        turn.session, actor=turn.actor, expert_id=_expert_id(_action(turn).get("value")), now=turn.now
+        turn.session, actor=turn.actor, expert_id=_expert_id(turn.action.get("value")), now=turn.now
     )
     text = t("profile.withdrawn_done", turn.lang)
     if turn.actor.is_self(expert.slack_user_id):
         _replace_clicked(turn, text, build_consent_done(text))
     else:
-        _tell(turn, t("profile.removed", turn.lang, name=escape_truncate(expert.name, 150)))
+        turn.tell(t("profile.removed", turn.lang, name=escape_truncate(expert.name, 150)))
     turn.home_changed(turn.user_id, expert.slack_user_id)
 
 
@@ -352,7 +325,7 @@ def handle_consent_withdraw(turn: Turn) -> None:
 def handle_approve(turn: Turn) -> None:
     turn.ack()
     expert = profiles.approve_profile(
-        turn.session, actor=turn.actor, expert_id=_expert_id(_action(turn).get("value")), now=turn.now
+        turn.session, actor=turn.actor, expert_id=_expert_id(turn.action.get("value")), now=turn.now
     )
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
@@ -366,7 +339,7 @@ def handle_approve(turn: Turn) -> None:
 def handle_reject_button(turn: Turn) -> None:
     turn.ack()
     turn.actor.require_staff("reject an expert profile")  # no modal for others; the service checks again
-    expert_id = _expert_id(_action(turn).get("value"))
+    expert_id = _expert_id(turn.action.get("value"))
     profiles.get_expert(turn.session, expert_id=expert_id)
     container = turn.body.get("container") or {}
     metadata = {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
@@ -400,11 +373,11 @@ def handle_reject_submission(turn: Turn) -> None:
 
 def handle_remove(turn: Turn) -> None:
     turn.ack()
-    expert_id = _expert_id(_action(turn).get("value"))
+    expert_id = _expert_id(turn.action.get("value"))
     expert = profiles.get_expert(turn.session, expert_id=expert_id)
     name, slack_id = expert.name, expert.slack_user_id
     profiles.remove_expert(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
-    _tell(turn, t("profile.removed", turn.lang, name=escape_truncate(name, 150)))
+    turn.tell(t("profile.removed", turn.lang, name=escape_truncate(name, 150)))
     turn.home_changed(slack_id)
 
 

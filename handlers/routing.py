@@ -19,14 +19,12 @@ from bot.mrkdwn import escape_truncate, user_mention
 from bot.routing import RoutingInputError, RoutingService
 from bot.routing import payloads as routing_payloads
 from handlers import ids
-from handlers.blocks import build_message_blocks
 from handlers.context import Services, Turn, listener
 from handlers.routing_blocks import (
     STATE_CLAIMED,
     STATE_DONE,
     STATE_SNOOZED,
     MyQuestion,
-    ThemeChoice,
     build_add_info_modal,
     build_answer_modal,
     build_ask_modal,
@@ -35,6 +33,7 @@ from handlers.routing_blocks import (
     build_my_questions,
     build_triage_close_modal,
     parse_block_id,
+    theme_choices,
 )
 from storage import slack_repo
 from storage.models import Question, Routing, Visibility
@@ -52,26 +51,11 @@ def _actor(turn: Turn) -> str:
     return turn.user_id or ""
 
 
-def _action(turn: Turn) -> dict[str, Any]:
-    actions = turn.body.get("actions") or [{}]
-    return dict(actions[0])
-
-
 def _int_value(value: object) -> int:
     text = str(value or "")
     if not text.isdigit():
         raise RoutingInputError("not_found", "missing id")
     return int(text)
-
-
-def _tell(turn: Turn, text: str) -> None:
-    """A short private notice to the clicking user (response_url when there is one, else a DM)."""
-    if turn.respond is not None:
-        turn.respond(text=text, response_type="ephemeral", replace_original=False)
-        return
-    if turn.user_id:
-        channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
-        turn.client.chat_postMessage(channel=channel, text=text, blocks=build_message_blocks(text))
 
 
 # --- asking ------------------------------------------------------------------------------------------------------
@@ -80,9 +64,7 @@ def _tell(turn: Turn, text: str) -> None:
 def open_ask_modal(turn: Turn, *, text: str, metadata: dict[str, Any]) -> None:
     """Open the modal at once (the trigger expires in 3 s), then pre-select the recognised theme."""
     lang = turn.lang
-    themes = [
-        ThemeChoice(key=d.key, label=d.label_en if lang == "en" else d.label_nl) for d in load_themes(turn.session)
-    ]
+    themes = theme_choices(load_themes(turn.session), lang)
     view = build_ask_modal(lang, text=text, themes=themes, theme_key=None, metadata=metadata)
     opened = turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
     if not text.strip():
@@ -109,7 +91,7 @@ def handle_ask_shortcut(turn: Turn) -> None:
 
 def handle_ask_experts_button(turn: Turn) -> None:
     turn.ack()
-    value = str(_action(turn).get("value") or "")
+    value = str(turn.action.get("value") or "")
     search_log = slack_repo.get_search_log(turn.session, search_log_id=int(value)) if value.isdigit() else None
     channel = turn.channel_id or ""
     metadata = {"channel_id": channel or None, "thread_ts": None, "channel_private": not channel.startswith("C")}
@@ -217,16 +199,16 @@ def _my(question: Question) -> MyQuestion:
 def handle_cancel(turn: Turn) -> None:
     turn.ack()
     _routing(turn).cancel(
-        turn.session, question_id=_int_value(_action(turn).get("value")), actor_slack_id=_actor(turn), now=turn.now
+        turn.session, question_id=_int_value(turn.action.get("value")), actor_slack_id=_actor(turn), now=turn.now
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    _tell(turn, t("routing.cancelled", turn.lang))
+    turn.tell(t("routing.cancelled", turn.lang))
 
 
 def handle_add_info_button(turn: Turn) -> None:
     turn.ack()
-    question_id = _int_value(_action(turn).get("value"))
+    question_id = _int_value(turn.action.get("value"))
     question = _routing(turn).get_own_question(turn.session, question_id=question_id, asker_slack_id=_actor(turn))
     view = build_add_info_modal(turn.lang, question_id=question_id, question=question.text)
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
@@ -246,22 +228,22 @@ def handle_add_info_submission(turn: Turn) -> None:
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    _tell(turn, t("routing.info_added", turn.lang))
+    turn.tell(t("routing.info_added", turn.lang))
 
 
 def handle_resolve(turn: Turn) -> None:
     turn.ack()
     _routing(turn).resolve(
-        turn.session, question_id=_int_value(_action(turn).get("value")), actor_slack_id=_actor(turn), now=turn.now
+        turn.session, question_id=_int_value(turn.action.get("value")), actor_slack_id=_actor(turn), now=turn.now
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    _tell(turn, t("routing.resolved", turn.lang))
+    turn.tell(t("routing.resolved", turn.lang))
 
 
 def handle_rate(turn: Turn) -> None:
     turn.ack()
-    action = _action(turn)
+    action = turn.action
     stars = int(str(action.get("action_id") or "")[len(ids.ACTION_RATE_PREFIX) :] or 0)
     _routing(turn).rate(
         turn.session,
@@ -270,7 +252,7 @@ def handle_rate(turn: Turn) -> None:
         stars=stars,
         now=turn.now,
     )
-    _tell(turn, t("routing.rated", turn.lang, stars="⭐" * stars))
+    turn.tell(t("routing.rated", turn.lang, stars="⭐" * stars))
 
 
 def command_away(turn: Turn, until: str) -> None:
@@ -304,7 +286,7 @@ def route_command(turn: Turn, text: str) -> bool:
 
 
 def _routing_id(turn: Turn) -> int:
-    action = _action(turn)
+    action = turn.action
     from_block = parse_block_id(action.get("block_id"), ids.BLOCK_ROUTING_ACTIONS)
     return from_block if from_block is not None else _int_value(action.get("value"))
 
@@ -380,7 +362,7 @@ def handle_decline_submission(turn: Turn) -> None:
 
 def handle_forward(turn: Turn) -> None:
     turn.ack()
-    action = _action(turn)
+    action = turn.action
     to = str(action.get("selected_user") or "")
     routing_id = _routing_id(turn)
     _routing(turn).forward(
@@ -443,7 +425,7 @@ def handle_answer_submission(turn: Turn) -> None:
 
 
 def _question_id(turn: Turn) -> int:
-    action = _action(turn)
+    action = turn.action
     from_block = parse_block_id(action.get("block_id"), ids.BLOCK_TRIAGE_ACTIONS)
     return from_block if from_block is not None else _int_value(action.get("value"))
 
@@ -451,13 +433,13 @@ def _question_id(turn: Turn) -> int:
 def handle_triage_assign(turn: Turn) -> None:
     turn.ack()
     staff = _actor(turn)
-    to = str(_action(turn).get("selected_user") or "")
+    to = str(turn.action.get("selected_user") or "")
     _routing(turn).staff_assign(
         turn.session, question_id=_question_id(turn), to_slack_id=to, actor=turn.actor, now=turn.now
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    _tell(turn, t("routing.triage_assigned", turn.lang, staff=user_mention(staff) or "?", name=user_mention(to) or "?"))
+    turn.tell(t("routing.triage_assigned", turn.lang, staff=user_mention(staff) or "?", name=user_mention(to) or "?"))
 
 
 def handle_triage_close_button(turn: Turn) -> None:

@@ -8,14 +8,15 @@ and the builders never look one up.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DatePickerElement,
     HeaderBlock,
@@ -67,6 +68,20 @@ class ThemeChoice:
     label: str
 
 
+class ThemeLike(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def label_nl(self) -> str: ...
+    @property
+    def label_en(self) -> str: ...
+
+
+def theme_choices(themes: Iterable[ThemeLike], lang: str) -> list[ThemeChoice]:
+    """Menu options for the vocabulary's themes, labelled in ``lang``."""
+    return [ThemeChoice(key=th.key, label=th.label_en if lang == "en" else th.label_nl) for th in themes]
+
+
 def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
 
@@ -85,6 +100,20 @@ def _plain(text: str, limit: int = BUTTON_TEXT_LIMIT) -> PlainTextObject:
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
     return ButtonElement(text=_plain(label), action_id=action_id, value=value, style=style)
+
+
+def _danger_button(
+    label: str, action_id: str, value: str, *, title: str, text: str, deny: str, confirm: str | None = None
+) -> ButtonElement:
+    """A red button behind Slack's "are you sure?" dialog (``title``, ``text``; ``confirm`` defaults to ``label``)."""
+    dialog = ConfirmObject(
+        title=_plain(title, 100),
+        text=text,
+        confirm=_plain(confirm or label, 30),
+        deny=_plain(deny, 30),
+        style="danger",
+    )
+    return ButtonElement(text=_plain(label), action_id=action_id, value=value, style="danger", confirm=dialog)
 
 
 def _quote(text: str | None, limit: int = 2500) -> str:
@@ -488,81 +517,87 @@ def build_ask_modal(
     )
 
 
-def build_decline_modal(lang: str, *, routing_id: int, metadata: Mapping[str, Any]) -> View:
-    blocks: list[Block] = [
+@dataclass(frozen=True, slots=True)
+class TextModal:
+    """A modal with one multi-line text field (a reason, a note, an answer): its ids and text keys."""
+
+    callback_id: str
+    block_id: str
+    action_id: str
+    title_key: str
+    submit_key: str
+    label_key: str
+    optional: bool = False
+    max_length: int = 2000
+
+
+def build_text_modal(spec: TextModal, lang: str, *, metadata: Mapping[str, Any], question: str | None = None) -> View:
+    """``spec``'s modal in ``lang``, quoting ``question`` above the field when given."""
+    blocks: list[Block] = []
+    if question is not None:
+        blocks.append(_section(f"*{t('routing.question', lang)}*\n{_quote(question, 2500)}"))
+    blocks.append(
         InputBlock(
-            block_id=ids.BLOCK_DECLINE_REASON,
-            label=_plain(t("routing.field_decline_reason", lang), 2000),
-            element=PlainTextInputElement(action_id=ids.INPUT_DECLINE_REASON, multiline=True, max_length=2000),
-            optional=True,
+            block_id=spec.block_id,
+            label=_plain(t(spec.label_key, lang), 2000),
+            element=PlainTextInputElement(action_id=spec.action_id, multiline=True, max_length=spec.max_length),
+            optional=spec.optional,
         )
-    ]
-    data = {**metadata, "routing_id": routing_id}
-    return _modal(
-        ids.VIEW_DECLINE,
-        t("routing.decline_title", lang),
-        t("routing.btn_decline", lang),
-        lang,
-        blocks,
-        json.dumps(data),
     )
+    title, submit = t(spec.title_key, lang), t(spec.submit_key, lang)
+    return _modal(spec.callback_id, title, submit, lang, blocks, json.dumps(dict(metadata)))
+
+
+DECLINE_MODAL = TextModal(
+    ids.VIEW_DECLINE,
+    ids.BLOCK_DECLINE_REASON,
+    ids.INPUT_DECLINE_REASON,
+    "routing.decline_title",
+    "routing.btn_decline",
+    "routing.field_decline_reason",
+    optional=True,
+)
+ADD_INFO_MODAL = TextModal(
+    ids.VIEW_ADD_INFO,
+    ids.BLOCK_ADD_INFO,
+    ids.INPUT_ADD_INFO,
+    "routing.add_info_title",
+    "routing.btn_add_info",
+    "routing.field_add_info",
+    max_length=3000,
+)
+ANSWER_MODAL = TextModal(
+    ids.VIEW_ANSWER,
+    ids.BLOCK_ANSWER_TEXT,
+    ids.INPUT_ANSWER_TEXT,
+    "routing.answer_title",
+    "routing.answer_submit",
+    "routing.field_answer",
+    max_length=3000,
+)
+TRIAGE_CLOSE_MODAL = TextModal(
+    ids.VIEW_TRIAGE_CLOSE,
+    ids.BLOCK_TRIAGE_NOTE,
+    ids.INPUT_TRIAGE_NOTE,
+    "routing.close_title",
+    "routing.btn_close",
+    "routing.field_close_note",
+    optional=True,
+)
+
+
+def build_decline_modal(lang: str, *, routing_id: int, metadata: Mapping[str, Any]) -> View:
+    return build_text_modal(DECLINE_MODAL, lang, metadata={**metadata, "routing_id": routing_id})
 
 
 def build_add_info_modal(lang: str, *, question_id: int, question: str) -> View:
     """The asker adds information to an open question; everyone still asked gets it."""
-    blocks: list[Block] = [
-        _section(f"*{t('routing.question', lang)}*\n{_quote(question, 2500)}"),
-        InputBlock(
-            block_id=ids.BLOCK_ADD_INFO,
-            label=_plain(t("routing.field_add_info", lang), 2000),
-            element=PlainTextInputElement(action_id=ids.INPUT_ADD_INFO, multiline=True, max_length=3000),
-        ),
-    ]
-    return _modal(
-        ids.VIEW_ADD_INFO,
-        t("routing.add_info_title", lang),
-        t("routing.btn_add_info", lang),
-        lang,
-        blocks,
-        json.dumps({"question_id": question_id}),
-    )
+    return build_text_modal(ADD_INFO_MODAL, lang, metadata={"question_id": question_id}, question=question)
 
 
 def build_answer_modal(lang: str, *, routing_id: int, question: str, metadata: Mapping[str, Any]) -> View:
-    blocks: list[Block] = [
-        _section(f"*{t('routing.question', lang)}*\n{_quote(question, 2500)}"),
-        InputBlock(
-            block_id=ids.BLOCK_ANSWER_TEXT,
-            label=_plain(t("routing.field_answer", lang), 2000),
-            element=PlainTextInputElement(action_id=ids.INPUT_ANSWER_TEXT, multiline=True, max_length=3000),
-        ),
-    ]
-    data = {**metadata, "routing_id": routing_id}
-    return _modal(
-        ids.VIEW_ANSWER,
-        t("routing.answer_title", lang),
-        t("routing.answer_submit", lang),
-        lang,
-        blocks,
-        json.dumps(data),
-    )
+    return build_text_modal(ANSWER_MODAL, lang, metadata={**metadata, "routing_id": routing_id}, question=question)
 
 
 def build_triage_close_modal(lang: str, *, question_id: int, metadata: Mapping[str, Any]) -> View:
-    blocks: list[Block] = [
-        InputBlock(
-            block_id=ids.BLOCK_TRIAGE_NOTE,
-            label=_plain(t("routing.field_close_note", lang), 2000),
-            element=PlainTextInputElement(action_id=ids.INPUT_TRIAGE_NOTE, multiline=True, max_length=2000),
-            optional=True,
-        )
-    ]
-    data = {**metadata, "question_id": question_id}
-    return _modal(
-        ids.VIEW_TRIAGE_CLOSE,
-        t("routing.close_title", lang),
-        t("routing.btn_close", lang),
-        lang,
-        blocks,
-        json.dumps(data),
-    )
+    return build_text_modal(TRIAGE_CLOSE_MODAL, lang, metadata={**metadata, "question_id": question_id})
