@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
 from bot.matching.documents import is_stale_profile
+from bot.register.notify import tell_submission_outcome
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, validate_expert
@@ -390,15 +391,15 @@ def profile_payload(expert: Expert) -> dict[str, Any]:
 
 
 def _tell_owner(session: Session, expert: Expert, *, outcome: str, note: str, now: datetime) -> None:
-    if not expert.slack_user_id:
-        return
-    routing_repo.enqueue_outbox(
+    tell_submission_outcome(
         session,
-        kind=OutboxKind.SUBMISSION_OUTCOME,
-        dedupe_key=f"submission_outcome:expert:{expert.id}:{outcome}:{now.isoformat()}",
-        now=now,
-        payload={"outcome": outcome, "title": expert.name, "note": note},
         recipient_slack_id=expert.slack_user_id,
+        subject="expert",
+        subject_id=expert.id,
+        outcome=outcome,
+        title=expert.name,
+        note=note,
+        now=now,
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
+from bot.register.notify import tell_submission_outcome
 from bot.register.profiles import InvalidRecord
 from bot.register.service import practice_label, practice_snapshot
 from bot.register.themes import ThemeResolver
@@ -317,13 +318,13 @@ def _audit(
 
 
 def _tell_submitter(session: Session, practice: Practice, *, outcome: str, note: str, now: datetime) -> None:
-    if not practice.submitted_by:
-        return
-    routing_repo.enqueue_outbox(
+    tell_submission_outcome(
         session,
-        kind=OutboxKind.SUBMISSION_OUTCOME,
-        dedupe_key=f"submission_outcome:practice:{practice.id}:{outcome}:{now.isoformat()}",
-        now=now,
-        payload={"outcome": outcome, "title": practice.title, "note": note},
         recipient_slack_id=practice.submitted_by,
+        subject="practice",
+        subject_id=practice.id,
+        outcome=outcome,
+        title=practice.title,
+        note=note,
+        now=now,
     )
