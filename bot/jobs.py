@@ -121,6 +121,7 @@ class JobRunner:
         self._guarded("outbox", self.send_outbox)
 
     def run_pass(self) -> None:
+        self._guarded("index", self.services.knowledge.sync)  # register changes made by other replicas
         self._guarded("consent", self.request_confirmations)
         self._guarded("timers", self.run_timers)
         self._guarded("outbox", self.send_outbox)

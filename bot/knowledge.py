@@ -12,11 +12,11 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from bot.matching import loader
@@ -29,6 +29,19 @@ from storage.models import Answer, Expert, KnowledgeGap, Practice, Question, Sea
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "wieweet_index_changes"
+SYNC_OVERLAP = timedelta(minutes=2)
+# what ``sync`` follows: refresh kind, table, index kind
+_SYNCED: tuple[tuple[str, type[Expert] | type[Practice] | type[Question], str], ...] = (
+    ("expert", Expert, "expert"),
+    ("practice", Practice, "practice"),
+    ("question", Question, "answer"),
+)
+
+
+def _latest_change(session: Session) -> datetime | None:
+    stamps = [session.scalar(select(func.max(m.updated_at))) for m in (Expert, Practice, Question, Theme)]
+    present = [s for s in stamps if s is not None]
+    return max(present) if present else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +61,13 @@ class KnowledgeBase:
         self._lock = threading.RLock()
         self.matcher: Matcher | None = None
         self._listening = False
+        self._watermark: datetime | None = None  # the newest updated_at the index has followed (``sync``)
 
     # --- building and following changes -------------------------------------------------------------------
 
     def load(self) -> Matcher:
         with self.database.session() as session:
+            watermark = _latest_change(session)  # before reading: what changes during the build is re-read later
             matcher = Matcher(
                 themes=loader.load_themes(session),
                 places=loader.load_places(session),
@@ -65,6 +80,7 @@ class KnowledgeBase:
             )
         with self._lock:
             self.matcher = matcher
+            self._watermark = watermark
         if not self._listening:
             event.listen(self.database.sessions, "after_flush", self._collect_changes)
             event.listen(self.database.sessions, "after_commit", self._apply_changes)
@@ -100,6 +116,40 @@ class KnowledgeBase:
         pending: set[tuple[str, int]] | None = session.info.pop(_PENDING_KEY, None)
         if pending:
             self.refresh(pending)
+
+    def sync(self) -> int:
+        """Follow register changes committed by *other* processes (replicas sharing the database).
+
+        This process's own commits reach the index at once (session events). Others' are found here: rows whose
+        ``updated_at`` is at or after the last one seen (less ``SYNC_OVERLAP``, for clocks that differ between
+        replicas; re-reading a record is harmless), and indexed records whose row is gone. The job runner calls
+        this every pass. Returns how many records were re-read.
+        """
+        matcher = self.matcher
+        if matcher is None:
+            return 0
+        changes: set[tuple[str, int]] = set()
+        with self.database.session() as session:
+            since = self._watermark - SYNC_OVERLAP if self._watermark is not None else None
+            latest = self._watermark
+            for kind, model, indexed in _SYNCED:
+                query = select(model.id, model.updated_at)
+                if since is not None:
+                    query = query.where(model.updated_at >= since)
+                for ident, updated in session.execute(query):
+                    changes.add((kind, int(ident)))
+                    latest = updated if latest is None or updated > latest else latest
+                present = set(session.scalars(select(model.id)))
+                changes.update((kind, ident) for ident in set(matcher.documents(indexed)) - present)
+            theme_query = select(func.max(Theme.updated_at))
+            themes_changed = session.scalar(theme_query)
+            if themes_changed is not None and (since is None or themes_changed >= since):
+                changes.add(("themes", 0))
+                latest = themes_changed if latest is None or themes_changed > latest else latest
+        self._watermark = latest
+        if changes:
+            self.refresh(changes)
+        return len(changes)
 
     def refresh(self, changes: Iterable[tuple[str, int]]) -> None:
         """Re-read the given records in a fresh session and update the index incrementally."""

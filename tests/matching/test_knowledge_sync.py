@@ -1,0 +1,69 @@
+"""Several replicas on one database: each process's index follows the others' register changes (``sync``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot.knowledge import KnowledgeBase
+from storage import repositories as repo
+from storage.db import Database
+from storage.models import Consent, Expert
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def replicas(database_url: str) -> Iterator[tuple[Database, KnowledgeBase, Database]]:
+    """This process (its own Database and index) and another replica's Database (writing without our events)."""
+    ours = Database(database_url)
+    theirs = Database(database_url)
+    with ours.session() as session:
+        expert = repo.create_expert(
+            session, email="an@gent.be", name="An Peeters", organisation="Stad Gent", source="test", now=NOW
+        )
+        expert.consent = Consent.CONFIRMED
+        expert.expertise = ["leegstandsheffing"]
+    knowledge = KnowledgeBase(ours)
+    knowledge.load()
+    yield ours, knowledge, theirs
+    knowledge.close()
+    ours.dispose()
+    theirs.dispose()
+
+
+def names(knowledge: KnowledgeBase, query: str) -> list[str]:
+    return [hit.doc.name for hit in knowledge.search(query, now=NOW).experts]
+
+
+def test_another_replicas_edit_and_new_expert_reach_this_index(
+    replicas: tuple[Database, KnowledgeBase, Database],
+) -> None:
+    _ours, knowledge, theirs = replicas
+    knowledge.sync()  # re-reads at most what changed lately (an overlap for clock skew): harmless
+    with theirs.session() as session:
+        expert = session.scalars(select(Expert).where(Expert.email == "an@gent.be")).one()
+        expert.expertise = ["kangoeroewonen"]
+        added = repo.create_expert(
+            session, email="bo@brugge.be", name="Bo Claes", organisation="Stad Brugge", source="test", now=NOW
+        )
+        added.consent = Consent.CONFIRMED
+        added.expertise = ["kangoeroewonen", "zorgwonen"]
+    assert "An Peeters" not in names(knowledge, "kangoeroewonen")  # not followed yet: another process wrote it
+    assert knowledge.sync() >= 2
+    assert set(names(knowledge, "kangoeroewonen")) == {"An Peeters", "Bo Claes"}
+    assert "An Peeters" not in names(knowledge, "leegstandsheffing")
+
+
+def test_an_expert_deleted_by_another_replica_leaves_this_index(
+    replicas: tuple[Database, KnowledgeBase, Database],
+) -> None:
+    _ours, knowledge, theirs = replicas
+    assert names(knowledge, "leegstandsheffing") == ["An Peeters"]
+    with theirs.session() as session:
+        session.delete(session.scalars(select(Expert).where(Expert.email == "an@gent.be")).one())
+    knowledge.sync()
+    assert names(knowledge, "leegstandsheffing") == []
