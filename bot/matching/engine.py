@@ -54,9 +54,10 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from operator import itemgetter
 from typing import Protocol
 
 from rapidfuzz import process
@@ -118,8 +119,19 @@ def _field_texts(doc: Doc) -> dict[str, str]:
     return {"question": doc.question, "answer": doc.answer}
 
 
-def _second(item: tuple[int, float]) -> float:
-    return item[1]
+_second = itemgetter(1)
+
+
+def _largest(scores: dict[int, float], n: int) -> list[tuple[int, float]]:
+    """``heapq.nlargest(n, scores.items(), key=_second)``: the same items in the same order (ties in dict order,
+    as a stable sort keeps them), found faster: the n-th largest value first (no key function), then a stable sort
+    of the few items that reach it."""
+    if n <= 0:
+        return []
+    if len(scores) <= max(4 * n, 2000):
+        return sorted(scores.items(), key=_second, reverse=True)[:n]
+    least = heapq.nlargest(n, scores.values())[-1]
+    return sorted([it for it in scores.items() if it[1] >= least], key=_second, reverse=True)[:n]
 
 
 def is_available(doc: ExpertDoc, today: date) -> bool:
@@ -486,13 +498,13 @@ class Matcher:
 
         # evidence: the best practices and answers point to experts
         p_by_expert: dict[int, list[tuple[float, int]]] = {}
-        for pid, s in heapq.nlargest(pool, p_raw.items(), key=lambda x: x[1]):
+        for pid, s in _largest(p_raw, pool):
             pdoc = p_kind.docs[pid]
             eid = pdoc.contact_expert_id  # type: ignore[union-attr]
             if eid is not None and eid in e_kind.docs:
                 p_by_expert.setdefault(eid, []).append((s, pid))
         a_by_expert: dict[int, list[tuple[float, int]]] = {}
-        for aid, s in heapq.nlargest(pool, a_raw.items(), key=lambda x: x[1]):
+        for aid, s in _largest(a_raw, pool):
             adoc = a_kind.docs[aid]
             eid = adoc.expert_id  # type: ignore[union-attr]
             if eid is not None and eid in e_kind.docs:
@@ -681,6 +693,8 @@ class Matcher:
         stop = len(found)
         theta_at = float("inf")
         shared: dict[tuple[int, ...], dict[int, float]] = {}  # the same variant under several words: traverse once
+        keys = [(*(id(p) for p, _ in it.seek), *(round(c * 1e6) for _, c in it.seek)) for it in found]
+        repeated = {key for key, n in Counter(keys).items() if n > 1}
         for i, item in enumerate(found):
             if len(partial) >= k and rest[i] < theta_at:
                 if low == 1.0:
@@ -691,7 +705,10 @@ class Matcher:
                     stop = i
                     break
                 theta_at = 0.85 * rest[i]
-            key = (*(id(p) for p, _ in item.seek), *(round(c * 1e6) for _, c in item.seek))
+            key = keys[i]
+            if key not in repeated:
+                self._traverse(item.seek, best[item.group], partial)
+                continue
             contrib = shared.get(key)
             if contrib is None:
                 contrib = shared[key] = self._contrib(item.seek, None)
@@ -705,7 +722,7 @@ class Matcher:
         keep = partial
         depth = max(k, cfg.rerank_depth)
         if len(partial) > depth:
-            keep = dict(heapq.nlargest(depth, partial.items(), key=_second))
+            keep = dict(_largest(partial, depth))
             for d in forced_set:
                 keep[d] = partial[d]
         done: dict[tuple[int, ...], dict[int, float]] = {}
@@ -713,7 +730,7 @@ class Matcher:
             key = (*(id(p) for p, _ in it.full), *(round(c * 1e6) for _, c in it.full))
             contrib = done.get(key)
             if contrib is None:
-                contrib = done[key] = self._contrib(it.full, keep)
+                contrib = done[key] = self._contrib(it.full, keep.keys())
             self._merge(contrib, best[it.group], keep)
         self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(keep))
         if masks is not None:
@@ -728,7 +745,7 @@ class Matcher:
         w = self.config.coverage_weight
         pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
         lows: list[float] = []
-        for d, x in heapq.nlargest(4 * k, partial.items(), key=_second):
+        for d, x in _largest(partial, 4 * k):
             m = 0
             for bits, b in pairs:
                 if d in b:
@@ -760,9 +777,34 @@ class Matcher:
             raw[d] = x * factor[get(d, 0).bit_count()]
 
     @staticmethod
-    def _contrib(
-        tc: list[tuple[dict[int, float], float]], only: set[int] | dict[int, float] | None
-    ) -> dict[int, float]:
+    def _traverse(
+        seek: list[tuple[dict[int, float], float]], gbest: dict[int, float], partial: dict[int, float]
+    ) -> None:
+        """``_merge(_contrib(seek, None), gbest, partial)`` without the intermediate dict for a one-term variant
+        (the same arithmetic in the same order, so the same floats)."""
+        if len(seek) != 1:
+            Matcher._merge(Matcher._contrib(seek, None), gbest, partial)
+            return
+        p, c = seek[0]
+        pget = partial.get
+        if gbest:
+            bget = gbest.get
+            for d, s in p.items():
+                x = c * s
+                old = bget(d, 0.0)
+                if x > old:
+                    gbest[d] = x
+                    partial[d] = pget(d, 0.0) + x - old
+        elif partial:
+            for d, s in p.items():
+                x = gbest[d] = c * s
+                partial[d] = pget(d, 0.0) + x
+        else:  # 0.0 + x == x: the first variant's contributions are the partial scores
+            gbest.update({d: c * s for d, s in p.items()})
+            partial.update(gbest)
+
+    @staticmethod
+    def _contrib(tc: list[tuple[dict[int, float], float]], only: Set[int] | None) -> dict[int, float]:
         """Contribution of one variant per document, optionally only for the documents in ``only``.
 
         A variant of several terms (compound parts, a multi-word synonym) shares its weight among them, so a
@@ -775,16 +817,12 @@ class Matcher:
         acc: dict[int, float] = {}
         get = acc.get
         for p, c in tc:
-            if only is None or len(p) <= len(only):
+            if only is None:
                 for d, s in p.items():
-                    if only is None or d in only:
-                        acc[d] = get(d, 0.0) + c * s
-            else:
-                pget = p.get
-                for d in only:
-                    found = pget(d)
-                    if found is not None:
-                        acc[d] = get(d, 0.0) + c * found
+                    acc[d] = get(d, 0.0) + c * s
+            else:  # the intersection is taken in C, over the smaller side
+                for d in p.keys() & only:
+                    acc[d] = get(d, 0.0) + c * p[d]
         return acc
 
     @staticmethod
