@@ -18,9 +18,9 @@ import argparse
 import builtins
 import sys
 from collections.abc import Iterable
-from typing import TextIO
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import load_queries, load_register
