@@ -697,13 +697,15 @@ class Matcher:
         repeated = {key for key, n in Counter(keys).items() if n > 1}
         for i, item in enumerate(found):
             if len(partial) >= k and rest[i] < theta_at:
-                if low == 1.0:
-                    kth = heapq.nlargest(k, partial.values())[-1]
-                else:  # k documents whose lower bound (partial score x coverage so far) is at least kth
-                    kth = self._kth_covered(partial, groups, best, k, concepts)
-                if rest[i] < kth:
-                    stop = i
-                    break
+                # cheap bounds first: kth (with coverage) <= the k-th best partial score <= the best one
+                vals = partial.values()
+                if rest[i] < max(vals):
+                    kth = heapq.nlargest(k, vals)[-1]
+                    if low != 1.0 and rest[i] < kth:  # k documents whose partial score x coverage is at least kth
+                        kth = self._kth_covered(partial, groups, best, k, concepts)
+                    if rest[i] < kth:
+                        stop = i
+                        break
                 theta_at = 0.85 * rest[i]
             key = keys[i]
             if key not in repeated:
@@ -818,6 +820,10 @@ class Matcher:
         get = acc.get
         for p, c in tc:
             if only is None:
+                if not acc:  # 0.0 + x == x
+                    acc = {d: c * s for d, s in p.items()}
+                    get = acc.get
+                    continue
                 for d, s in p.items():
                     acc[d] = get(d, 0.0) + c * s
             else:  # the intersection is taken in C, over the smaller side
