@@ -64,6 +64,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.matching.analysis import (
+    _MAX_TOKEN_LEN,
+    _TOKEN_RE,
     Analyzer,
     CompoundSplitter,
     Stemmer,
@@ -324,11 +326,11 @@ class Matcher:
 
     def _doc_words(self, doc: Doc) -> set[str]:
         """The distinct folded content words of a document."""
-        stop = self._stop
         out: set[str] = set()
         for text in _field_texts(doc).values():
-            out.update(t for t in tokenize(fold(text)) if t not in stop)
-        return out
+            out.update(_TOKEN_RE.findall(fold(text)))
+        out -= self._stop
+        return {t for t in out if 1 < len(t) <= _MAX_TOKEN_LEN}
 
     def _learn_acronyms(self, doc: Doc) -> None:
         if isinstance(doc, ExpertDoc):
