@@ -99,9 +99,9 @@ class Collection:
             if not ptf:  # 0.0 + x == x: the first field's weights as they are
                 ptf = {term: f * norm for term, f in tf.items()}
                 continue
-            get = ptf.get
+            pget = ptf.get
             for term, f in tf.items():
-                ptf[term] = get(term, 0.0) + f * norm
+                ptf[term] = pget(term, 0.0) + f * norm
         postings = self.postings
         strong = self.strong
         cut = self.strong_sat
