@@ -271,7 +271,10 @@ class Matcher:
         return self._kinds[kind].docs
 
     def _reindex(self, kind: _Kind) -> None:
-        kind.collection.reset((doc_id, self._field_terms(doc)) for doc_id, doc in kind.docs.items())
+        # the same text (a question asked again, a shared role or title) is analysed once per re-index: the
+        # vocabulary does not change meanwhile, so its terms are the same
+        memo: dict[str, FieldTerms] = {}
+        kind.collection.reset((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items())
         for doc_id, doc in kind.docs.items():
             self._set_meta(kind, doc_id, doc)
 
@@ -396,7 +399,7 @@ class Matcher:
             if self._sorted:
                 bisect.insort(self._sorted, w)
 
-    def _field_terms(self, doc: Doc) -> list[FieldTerms]:
+    def _field_terms(self, doc: Doc, memo: dict[str, FieldTerms] | None = None) -> list[FieldTerms]:
         texts = _field_texts(doc)
         coll = self._kinds[_kind_name(doc)].collection
         out: list[FieldTerms] = []
@@ -405,8 +408,14 @@ class Matcher:
             if f == "themes":
                 keys = doc.themes
                 out.append(({THEME_PREFIX + k: 1.0 for k in keys}, len(keys)))
-            else:
+            elif memo is None:
                 out.append(field_terms(texts[f]))
+            else:
+                text = texts[f]
+                got = memo.get(text)
+                if got is None:
+                    got = memo[text] = field_terms(text)
+                out.append(got)
         return out
 
     # ================================================================== vocabulary look-ups for the parser

@@ -96,12 +96,14 @@ class Collection:
             avg = snap[i] or 1.0
             b = self.b[i]
             norm = self.weights[i] / (1.0 - b + b * (n / avg))
+            add = {term: f * norm for term, f in tf.items()}
             if not ptf:  # 0.0 + x == x: the first field's weights as they are
-                ptf = {term: f * norm for term, f in tf.items()}
+                ptf = add
                 continue
-            pget = ptf.get
-            for term, f in tf.items():
-                ptf[term] = pget(term, 0.0) + f * norm
+            # ptf[t] + x for the terms already seen (in place, so the order of ptf is that of a term-by-term loop)
+            for term in ptf.keys() & add.keys():
+                add[term] = ptf[term] + add[term]
+            ptf.update(add)
         postings = self.postings
         strong = self.strong
         cut = self.strong_sat
