@@ -225,13 +225,16 @@ class Matcher:
         """Index everything from scratch (start-up). Replaces whatever was indexed before.
 
         The cyclic garbage collector is paused meanwhile: the index is millions of new dicts and tuples (no cycles),
-        and collections triggered by those allocations took a tenth of the build time."""
+        and the collections triggered by those allocations took a tenth of the build time. One collection at the end
+        (a quarter of a second) settles them; without it the first collection after the build would scan them all
+        in the middle of a search."""
         paused = gc.isenabled()
         gc.disable()
         try:
             self._build(experts, practices, answers)
         finally:
             if paused:
+                gc.collect()
                 gc.enable()
 
     def _build(
