@@ -638,11 +638,19 @@ class Matcher:
     def _top(
         self, kind: _Kind, raw: dict[int, float], ideal: float, pq: ParsedQuery, *, limit: int, query: str
     ) -> list[tuple[int, Doc, float]]:
+        cfg = self.config
         sem = self.semantic.boosts(kind.name, query) if self.semantic is not None and pq.groups else {}
+        docs: Iterable[int] = raw.keys() | sem.keys()
+        if not sem and 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
+            # The `limit` best raw scores reach at least t / ideal after boosts (>= 1); a document whose raw score
+            # times the largest boost stays below t (with a margin far above rounding error) cannot make the top.
+            boost_max = (
+                1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
+            )
+            cut = heapq.nlargest(limit, raw.values())[-1] / boost_max * (1.0 - 1e-9)
+            docs = [d for d, x in raw.items() if x >= cut]
         scored = [
-            (raw.get(d, 0.0) / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d)
-            for d in raw.keys() | sem.keys()
-            if d in kind.docs
+            (raw.get(d, 0.0) / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d) for d in docs if d in kind.docs
         ]
         scored.sort(key=lambda x: (-x[0], x[1]))
         return [(d, kind.docs[d], round(s, 4)) for s, d in scored[:limit] if s > 0.0]
