@@ -1,0 +1,96 @@
+"""The speed-ups of the matcher change no result: caches, shared analyses and shortcuts against plain references."""
+
+from __future__ import annotations
+
+import heapq
+import random
+
+import Stemmer as PyStemmerModule
+
+from bot.matching import Matcher
+from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
+from bot.matching.documents import PracticeDoc
+from bot.matching.engine import _largest
+
+from .conftest import PLACES, THEMES, expert
+
+
+def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
+    rng = random.Random(3)
+    for size in (0, 3, 50, 2500, 9000):
+        for n in (1, 5, 20, 300):
+            scores = {rng.randrange(10**6): rng.choice((0.1, 0.2, 0.25, rng.random())) for _ in range(size)}
+            assert _largest(scores, n) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
+    assert _largest({1: 1.0}, 0) == []
+
+
+def test_stemmer_without_pystemmer_cache_stems_the_same() -> None:
+    ref = PyStemmerModule.Stemmer("dutch_porter")
+    stem = Stemmer("dutch_porter")
+    for w in ("woningen", "leegstandsheffingen", "gemeenten", "kwaliteit", "huizen", "woningen"):
+        assert stem(w) == ref.stemWord(w)
+    assert Stemmer("none")("woningen") == "woningen"
+
+
+def test_analyzer_skips_stop_words_and_odd_tokens_also_from_its_cache() -> None:
+    stem = Stemmer()
+    analyzer = Analyzer(stem, CompoundSplitter(["woning", "kwaliteit"], stop=stopwords()))
+    text = "de woningkwaliteit van de woning " + "x" * 61 + " a"
+    first = analyzer.field_terms(text)
+    second = analyzer.field_terms(text)  # every token now comes from the cache, stop words included
+    assert first == second
+    tf, n = first
+    assert n == 2  # "de", "van", the 61-letter token and "a" are no words of the field
+    assert "de" not in tf and "van" not in tf and "x" * 61 not in tf
+    assert tf[stem("woning")] == 1.0 + 0.5  # the word itself and the compound part (part weight 0.5)
+
+
+def test_analyzer_retries_a_word_without_parts_once_the_vocabulary_grew() -> None:
+    stem = Stemmer()
+    splitter = CompoundSplitter([], stop=stopwords())
+    analyzer = Analyzer(stem, splitter)
+    assert stem("heffing") not in analyzer.field_terms("leegstandheffing")[0]
+    splitter.add_words(["leegstand", "heffing"])
+    assert stem("heffing") in analyzer.field_terms("leegstandheffing")[0]
+
+
+def test_shared_analysis_of_repeated_texts_keeps_documents_apart() -> None:
+    """Within a build the same text is analysed once and its terms shared: removing or replacing one document
+    must not touch the other's postings."""
+    same = "Werkt aan leegstandsheffing en woningkwaliteit."
+    experts = [
+        expert(1, "Anouk", city="Gent", role="beleidsmedewerker", expertise=("wonen",), bio=same),
+        expert(2, "Bram", city="Gent", role="beleidsmedewerker", expertise=("wonen",), bio=same),
+    ]
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=experts, practices=[], answers=[])
+    before = {h.doc.id: h.score for h in m.search("leegstandsheffing").experts}
+    assert set(before) == {1, 2} and before[1] == before[2]
+    m.upsert_expert(expert(1, "Anouk", city="Gent", role="beleidsmedewerker", expertise=("wonen",), bio="Andere bio."))
+    assert [h.doc.id for h in m.search("leegstandsheffing").experts] == [2]
+    m.remove_expert(2)
+    assert m.search("leegstandsheffing").experts == []
+
+
+def test_top_shortcut_matches_a_full_sort_with_boosts_and_ties() -> None:
+    """Practices: many documents, equal scores, a city boost. ``_top`` scores only those that can reach the top;
+    the result must equal sorting every document."""
+    practices = [
+        PracticeDoc(
+            id=i,
+            title="Leegstandsheffing" if i % 3 else "Leegstandsheffing en woningkwaliteit",
+            summary="Heffing op leegstaande panden." * (1 + i % 4),
+            city="Gent" if i % 7 == 0 else "Kortrijk",
+        )
+        for i in range(1, 200)
+    ]
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=[], practices=practices, answers=[])
+    for query in ("leegstandsheffing", "leegstandsheffing in Gent", "woningkwaliteit leegstand"):
+        pq = m._parser.parse(query)
+        kind = m._kinds["practice"]
+        raw = {d: 0.5 + (d % 5) / 10 for d in kind.docs}  # many ties
+        for limit in (1, 3, 5, 10):
+            got = m._top(kind, dict(raw), 2.0, pq, limit=limit, query=query)
+            scored = sorted(((x / 2.0 * m._boost(kind, d, pq), d) for d, x in raw.items()), key=lambda x: (-x[0], x[1]))
+            assert [(d, round(s, 4)) for d, _, s in got] == [(d, round(s, 4)) for s, d in scored[:limit]]
