@@ -10,12 +10,17 @@ Per query it writes the parsed terms, cities, themes, gap flag and confidence, a
 answers) the ranked ids with their *unrounded* scores (to 1e-9) and reasons. Queries: every evaluation query over
 the demo register, then ``--generated`` queries of the latency benchmark over its generated register (same seed and
 sizes as ``bench/latency_matching.py``, so the early-stopping rule is exercised on a large index).
+
+It runs with a fixed ``PYTHONHASHSEED`` (re-executing itself if needed): between typo repairs at the same edit
+distance and document frequency the vocabulary's order decides, and that follows string hashing, so without a fixed
+seed two runs of the same code can differ ("opstartn" -> "opstart" or "opstarten" on the demo register).
 """
 
 from __future__ import annotations
 
 import argparse
 import builtins
+import os
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -57,6 +62,8 @@ def dump(m: Matcher, queries: Iterable[str], out: TextIO, label: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--generated", type=int, default=300, help="latency-benchmark queries (0: eval set only)")

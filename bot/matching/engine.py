@@ -58,7 +58,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import ge, itemgetter
 from typing import Protocol
 
 from rapidfuzz import process
@@ -125,16 +126,19 @@ def _field_texts(doc: Doc) -> dict[str, str]:
 _second = itemgetter(1)
 
 
-def _largest(scores: dict[int, float], n: int) -> list[tuple[int, float]]:
+def _largest(scores: dict[int, float], n: int, least: float | None = None) -> list[tuple[int, float]]:
     """``heapq.nlargest(n, scores.items(), key=_second)``: the same items in the same order (ties in dict order,
-    as a stable sort keeps them), found faster: the n-th largest value first (no key function), then a stable sort
-    of the few items that reach it."""
+    as a stable sort keeps them), found faster: the n-th largest value first (no key function; ``least`` when the
+    caller knows it), then a stable sort of the few items that reach it, picked in C."""
     if n <= 0:
         return []
-    if len(scores) <= max(4 * n, 2000):
-        return sorted(scores.items(), key=_second, reverse=True)[:n]
-    least = heapq.nlargest(n, scores.values())[-1]
-    return sorted([it for it in scores.items() if it[1] >= least], key=_second, reverse=True)[:n]
+    if least is None:
+        if len(scores) <= max(4 * n, 2000):
+            return sorted(scores.items(), key=_second, reverse=True)[:n]
+        least = heapq.nlargest(n, scores.values())[-1]
+    top = [(d, scores[d]) for d in compress(scores, map(ge, scores.values(), repeat(least)))]
+    top.sort(key=_second, reverse=True)
+    return top[:n]
 
 
 def is_available(doc: ExpertDoc, today: date) -> bool:
@@ -737,9 +741,10 @@ class Matcher:
                 # cheap bounds first: kth (with coverage) <= the k-th best partial score <= the best one
                 vals = partial.values()
                 if rest[i] < max(vals):
-                    kth = heapq.nlargest(k, vals)[-1]
+                    top = heapq.nlargest(k if low == 1.0 else 4 * k, vals)
+                    kth = top[k - 1]
                     if low != 1.0 and rest[i] < kth:  # k documents whose partial score x coverage is at least kth
-                        kth = self._kth_covered(partial, groups, best, k, concepts)
+                        kth = self._kth_covered(partial, groups, best, k, concepts, top[-1])
                     if rest[i] < kth:
                         stop = i
                         break
@@ -790,14 +795,21 @@ class Matcher:
         return keep
 
     def _kth_covered(
-        self, partial: dict[int, float], groups: Sequence[Group], best: list[dict[int, float]], k: int, concepts: int
+        self,
+        partial: dict[int, float],
+        groups: Sequence[Group],
+        best: list[dict[int, float]],
+        k: int,
+        concepts: int,
+        least: float,
     ) -> float:
-        """A lower bound of the k-th best final score: among the 4k best partial scores, the k-th best partial score
-        times the coverage factor of the concepts matched so far (those k documents reach at least that)."""
+        """A lower bound of the k-th best final score: among the 4k best partial scores (``least``: the 4k-th), the
+        k-th best partial score times the coverage factor of the concepts matched so far (those k documents reach at
+        least that)."""
         w = self.config.coverage_weight
         pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
         lows: list[float] = []
-        for d, x in _largest(partial, 4 * k):
+        for d, x in _largest(partial, 4 * k, least):
             m = 0
             for bits, b in pairs:
                 if d in b:

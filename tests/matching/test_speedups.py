@@ -21,6 +21,9 @@ def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
         for n in (1, 5, 20, 300):
             scores = {rng.randrange(10**6): rng.choice((0.1, 0.2, 0.25, rng.random())) for _ in range(size)}
             assert _largest(scores, n) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
+            if scores:
+                least = heapq.nlargest(n, scores.values())[-1]
+                assert _largest(scores, n, least) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
     assert _largest({1: 1.0}, 0) == []
 
 
