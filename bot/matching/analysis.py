@@ -423,12 +423,18 @@ class Analyzer:
     def surfaces(self, text: str) -> dict[str, tuple[str, bool]]:
         """For explanations: term -> (surface word it came from, came from a compound part)."""
         out: dict[str, tuple[str, bool]] = {}
-        for tok in self.content_words(text):
-            s = self.stem(tok)
+        version = self.splitter.version
+        cache = self._cache
+        for tok in _TOKEN_RE.findall(fold(text)):
+            entry = cache.get(tok)  # the analysis the index used: (stem, stems of the other parts, version)
+            if entry is None or (entry[2] >= 0 and entry[2] != version):
+                entry = self._entry(tok)
+            s = entry[0]
+            if not s:  # a stop word, too short or too long
+                continue
             if s not in out or out[s][1]:
                 out[s] = (tok, False)
-            for part in self.splitter.split(tok):
-                ps = self.stem(part)
+            for ps in entry[1]:
                 if ps not in out:
                     out[ps] = (tok, True)
         return out
