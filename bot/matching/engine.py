@@ -761,7 +761,7 @@ class Matcher:
         if not todo:
             self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(partial))
             if masks is not None:
-                self._masks(groups, best, partial, masks)
+                self._masks(groups, best, partial.keys(), masks)
             return partial
         keep = partial
         depth = max(k, cfg.rerank_depth)
@@ -791,7 +791,7 @@ class Matcher:
             self._merge(contrib, gbest, keep)
         self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(keep))
         if masks is not None:
-            self._masks(groups, best, keep, masks)
+            self._masks(groups, best, keep.keys(), masks)
         return keep
 
     def _kth_covered(
@@ -818,17 +818,19 @@ class Matcher:
         return heapq.nlargest(k, lows)[-1]
 
     @staticmethod
-    def _masks(groups: Sequence[Group], best: list[dict[int, float]], docs: Iterable[int], out: dict[int, int]) -> None:
-        """Per document, the bit mask of the query concepts some group matched (OR-ed into ``out``)."""
-        pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
-        get = out.get
-        for d in docs:
-            m = 0
-            for bits, b in pairs:
-                if d in b:
-                    m |= bits
-            if m:
-                out[d] = get(d, 0) | m
+    def _masks(groups: Sequence[Group], best: list[dict[int, float]], docs: Set[int], out: dict[int, int]) -> None:
+        """Per document of ``docs``, the bit mask of the query concepts some group matched (OR-ed into ``out``).
+        Group by group, over the documents it shares with ``docs`` (intersections taken in C)."""
+        acc: dict[int, int] = {}
+        get = acc.get
+        for g, b in zip(groups, best, strict=True):
+            bits = g.concepts
+            if b and bits:
+                for d in b.keys() & docs:
+                    acc[d] = get(d, 0) | bits
+        oget = out.get
+        for d, m in acc.items():
+            out[d] = oget(d, 0) | m
 
     def _cover(self, raw: dict[int, float], masks: dict[int, int], concepts: int) -> None:
         """Multiply each score by ``1 - w + w * (share of the query concepts matched)`` (in place)."""
