@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import heapq
 import random
 
@@ -97,3 +98,17 @@ def test_top_shortcut_matches_a_full_sort_with_boosts_and_ties() -> None:
             got = m._top(kind, dict(raw), 2.0, pq, limit=limit, query=query)
             scored = sorted(((x / 2.0 * m._boost(kind, d, pq), d) for d, x in raw.items()), key=lambda x: (-x[0], x[1]))
             assert [(d, round(s, 4)) for d, _, s in got] == [(d, round(s, 4)) for s, d in scored[:limit]]
+
+
+def test_build_restores_the_garbage_collector_state() -> None:
+    m = Matcher(themes=THEMES, places=PLACES)
+    experts = [expert(1, "Anouk", city="Gent", expertise=("wonen",))]
+    assert gc.isenabled()
+    m.build(experts=experts, practices=[], answers=[])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        m.build(experts=experts, practices=[], answers=[])
+        assert not gc.isenabled()  # an application that turned it off keeps it off
+    finally:
+        gc.enable()
