@@ -199,6 +199,8 @@ class Matcher:
         # typo-repair vocabulary: folded surface word -> number of documents containing it
         self._surface_df: Counter[str] = Counter()
         self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) -> words
+        self._bucket_rank: dict[tuple[int, str], int] = {}  # bucket -> its position in _buckets
+        self._bucket_sizes: dict[int, list[tuple[int, str]]] = {}  # length -> its buckets
         self._bucketed: set[str] = set()
         self._sorted: list[str] = []  # the bucketed words in order, for prefix look-ups
         self._common = common_words()  # real words are never "repaired"
@@ -402,7 +404,13 @@ class Matcher:
     def _bucket(self, w: str) -> None:
         if w not in self._bucketed and w.isalpha():
             self._bucketed.add(w)
-            self._buckets.setdefault((len(w), w[0]), []).append(w)
+            key = (len(w), w[0])
+            ws = self._buckets.get(key)
+            if ws is None:
+                ws = self._buckets[key] = []
+                self._bucket_rank[key] = len(self._bucket_rank)
+                self._bucket_sizes.setdefault(key[0], []).append(key)
+            ws.append(w)
             if self._sorted:
                 bisect.insort(self._sorted, w)
 
@@ -452,11 +460,16 @@ class Matcher:
         max_d = 1 if n <= 8 else 2
         # words with the same first letter first (most typos keep it), all the others only if that finds nothing
         found: list[tuple[str, int, int]] = []
+        # the buckets of the lengths in reach, in the order of _buckets (rapidfuzz breaks ties by position)
+        keys = sorted(
+            (b for size in range(n - max_d, n + max_d + 1) for b in self._bucket_sizes.get(size, ())),
+            key=self._bucket_rank.__getitem__,
+        )
         for same_first in (True, False):
             choices: list[str] = []
-            for (size, first), ws in self._buckets.items():
-                if abs(size - n) <= max_d and (first == word[0]) == same_first:
-                    choices.extend(ws)
+            for bucket in keys:
+                if (bucket[1] == word[0]) == same_first:
+                    choices.extend(self._buckets[bucket])
             if choices:
                 found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=max_d, limit=25)
                 if found:

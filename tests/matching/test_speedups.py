@@ -7,13 +7,15 @@ import heapq
 import random
 
 import Stemmer as PyStemmerModule
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
 from bot.matching.documents import PracticeDoc
 from bot.matching.engine import _largest
 
-from .conftest import PLACES, THEMES, expert
+from .conftest import PLACES, THEMES, expert, make_matcher
 
 
 def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
@@ -112,3 +114,39 @@ def test_build_restores_the_garbage_collector_state() -> None:
         assert not gc.isenabled()  # an application that turned it off keeps it off
     finally:
         gc.enable()
+
+
+def _reference_repair(m: Matcher, word: str) -> str | None:
+    """Matcher._repair as it was: candidates gathered by scanning every bucket in order."""
+    n = len(word)
+    if n < 5 or not word.isalpha() or word in m._common:
+        return None
+    max_d = 1 if n <= 8 else 2
+    found: list[tuple[str, int, int]] = []
+    for same_first in (True, False):
+        choices: list[str] = []
+        for (size, first), ws in m._buckets.items():
+            if abs(size - n) <= max_d and (first == word[0]) == same_first:
+                choices.extend(ws)
+        if choices:
+            found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=max_d, limit=25)
+            if found:
+                break
+    best: tuple[tuple[float, int, int], str] | None = None
+    for cand, dist, _ in found:
+        df = m._surface_df.get(cand, 0)
+        if df == 0 and cand not in m._lexicon.words and cand not in m._parser.qstop:
+            continue
+        key = (dist, 0 if cand[0] == word[0] else 1, -df)
+        if best is None or key < best[0]:
+            best = (key, cand)
+    return best[1] if best else None
+
+
+def test_typo_repair_scans_the_same_candidates_in_the_same_order() -> None:
+    m = make_matcher()
+    words = ["lestandsheffing", "wijkwerkng", "buurtbudgt", "ontharing", "eurpese", "abcde", "xwijkwerking"]
+    words += ["huisvestng", "armoedebstrijding", "opstartn", "gentrification", "bwonersparticipatie"]
+    m.upsert_expert(expert(90, "Nieuw", city="Gent", expertise=("wijkwerkingen", "buurtbudgetten", "ontharding")))
+    for w in words:
+        assert m._repair(w) == _reference_repair(m, w), w
