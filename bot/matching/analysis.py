@@ -157,6 +157,8 @@ class Stemmer:
             raise ValueError(f"unknown stemmer {algorithm!r}; expected one of {STEMMERS}")
         self.algorithm = algorithm
         self._impl = None if algorithm == "none" else PyStemmerModule.Stemmer(algorithm)
+        if self._impl is not None:
+            self._impl.maxCacheSize = 0  # cached below; PyStemmer's own cache makes a miss four times slower
         self._cache: dict[str, str] = {}
 
     def __call__(self, word: str) -> str:
@@ -355,6 +357,9 @@ class CompoundSplitter:
         return best
 
 
+_SKIP: tuple[str, tuple[str, ...], int] = ("", (), -1)  # Analyzer cache entry of a token that is no term
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     """One analysed word: its folded surface form and its stem."""
@@ -373,14 +378,18 @@ class Analyzer:
         self.splitter = splitter
         self.stop = stopwords()
         self.part_weight = part_weight
-        # word -> (stem, stems of its other parts, vocabulary version when it had no parts, else -1)
+        # word -> (stem, stems of its other parts, vocabulary version when it had no parts, else -1); a stop word or
+        # a token of the wrong length maps to _SKIP
         self._cache: dict[str, tuple[str, tuple[str, ...], int]] = {}
 
     def _entry(self, tok: str) -> tuple[str, tuple[str, ...], int]:
-        s = self.stem(tok)
-        parts = tuple(dict.fromkeys(ps for p in self.splitter.split(tok) if (ps := self.stem(p)) != s))
         if len(self._cache) >= self._CACHE_MAX:
             self._cache.clear()
+        if tok in self.stop or len(tok) < 2 or len(tok) > _MAX_TOKEN_LEN:
+            self._cache[tok] = _SKIP
+            return _SKIP
+        s = self.stem(tok)
+        parts = tuple(dict.fromkeys(ps for p in self.splitter.split(tok) if (ps := self.stem(p)) != s))
         entry = self._cache[tok] = (s, parts, -1 if parts else self.splitter.version)
         return entry
 
@@ -390,20 +399,20 @@ class Analyzer:
         tf: dict[str, float] = {}
         get = tf.get
         cache = self._cache
-        stop = self.stop
         pw = self.part_weight
         n = 0
         for tok, count in Counter(_TOKEN_RE.findall(fold(text))).items():  # counted in C; stop words collapse
-            if tok in stop or len(tok) < 2 or len(tok) > _MAX_TOKEN_LEN:
-                continue
-            n += count
             entry = cache.get(tok)
             if entry is None or (entry[2] >= 0 and entry[2] != version):
                 entry = self._entry(tok)
             s = entry[0]
+            if not s:  # _SKIP: a stop word, too short or too long
+                continue
+            n += count
             tf[s] = get(s, 0.0) + count
-            for ps in entry[1]:
-                tf[ps] = get(ps, 0.0) + pw * count
+            if entry[1]:
+                for ps in entry[1]:
+                    tf[ps] = get(ps, 0.0) + pw * count
         return tf, n
 
     def content_words(self, text: str) -> list[str]:
@@ -414,12 +423,18 @@ class Analyzer:
     def surfaces(self, text: str) -> dict[str, tuple[str, bool]]:
         """For explanations: term -> (surface word it came from, came from a compound part)."""
         out: dict[str, tuple[str, bool]] = {}
-        for tok in self.content_words(text):
-            s = self.stem(tok)
+        version = self.splitter.version
+        cache = self._cache
+        for tok in _TOKEN_RE.findall(fold(text)):
+            entry = cache.get(tok)  # the analysis the index used: (stem, stems of the other parts, version)
+            if entry is None or (entry[2] >= 0 and entry[2] != version):
+                entry = self._entry(tok)
+            s = entry[0]
+            if not s:  # a stop word, too short or too long
+                continue
             if s not in out or out[s][1]:
                 out[s] = (tok, False)
-            for part in self.splitter.split(tok):
-                ps = self.stem(part)
+            for ps in entry[1]:
                 if ps not in out:
                     out[ps] = (tok, True)
         return out

@@ -52,17 +52,22 @@ indexed; pending consent is searchable.
 from __future__ import annotations
 
 import bisect
+import gc
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from itertools import compress, repeat
+from operator import ge, itemgetter
 from typing import Protocol
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.matching.analysis import (
+    _MAX_TOKEN_LEN,
+    _TOKEN_RE,
     Analyzer,
     CompoundSplitter,
     Stemmer,
@@ -118,8 +123,22 @@ def _field_texts(doc: Doc) -> dict[str, str]:
     return {"question": doc.question, "answer": doc.answer}
 
 
-def _second(item: tuple[int, float]) -> float:
-    return item[1]
+_second = itemgetter(1)
+
+
+def _largest(scores: dict[int, float], n: int, least: float | None = None) -> list[tuple[int, float]]:
+    """``heapq.nlargest(n, scores.items(), key=_second)``: the same items in the same order (ties in dict order,
+    as a stable sort keeps them), found faster: the n-th largest value first (no key function; ``least`` when the
+    caller knows it), then a stable sort of the few items that reach it, picked in C."""
+    if n <= 0:
+        return []
+    if least is None:
+        if len(scores) <= max(4 * n, 2000):
+            return sorted(scores.items(), key=_second, reverse=True)[:n]
+        least = heapq.nlargest(n, scores.values())[-1]
+    top = [(d, scores[d]) for d in compress(scores, map(ge, scores.values(), repeat(least)))]
+    top.sort(key=_second, reverse=True)
+    return top[:n]
 
 
 def is_available(doc: ExpertDoc, today: date) -> bool:
@@ -180,6 +199,8 @@ class Matcher:
         # typo-repair vocabulary: folded surface word -> number of documents containing it
         self._surface_df: Counter[str] = Counter()
         self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) -> words
+        self._bucket_rank: dict[tuple[int, str], int] = {}  # bucket -> its position in _buckets
+        self._bucket_sizes: dict[int, list[tuple[int, str]]] = {}  # length -> its buckets
         self._bucketed: set[str] = set()
         self._sorted: list[str] = []  # the bucketed words in order, for prefix look-ups
         self._common = common_words()  # real words are never "repaired"
@@ -207,7 +228,24 @@ class Matcher:
     def build(
         self, *, experts: Iterable[ExpertDoc], practices: Iterable[PracticeDoc], answers: Iterable[AnswerDoc]
     ) -> None:
-        """Index everything from scratch (start-up). Replaces whatever was indexed before."""
+        """Index everything from scratch (start-up). Replaces whatever was indexed before.
+
+        The cyclic garbage collector is paused meanwhile: the index is millions of new dicts and tuples (no cycles),
+        and the collections triggered by those allocations took a tenth of the build time. One collection at the end
+        (a quarter of a second) settles them; without it the first collection after the build would scan them all
+        in the middle of a search."""
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(experts, practices, answers)
+        finally:
+            if paused:
+                gc.collect()
+                gc.enable()
+
+    def _build(
+        self, experts: Iterable[ExpertDoc], practices: Iterable[PracticeDoc], answers: Iterable[AnswerDoc]
+    ) -> None:
         for kind in self._kinds.values():
             kind.docs.clear()
             kind.city.clear()
@@ -242,7 +280,10 @@ class Matcher:
         return self._kinds[kind].docs
 
     def _reindex(self, kind: _Kind) -> None:
-        kind.collection.reset((doc_id, self._field_terms(doc)) for doc_id, doc in kind.docs.items())
+        # the same text (a question asked again, a shared role or title) is analysed once per re-index: the
+        # vocabulary does not change meanwhile, so its terms are the same
+        memo: dict[str, FieldTerms] = {}
+        kind.collection.reset((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items())
         for doc_id, doc in kind.docs.items():
             self._set_meta(kind, doc_id, doc)
 
@@ -312,11 +353,11 @@ class Matcher:
 
     def _doc_words(self, doc: Doc) -> set[str]:
         """The distinct folded content words of a document."""
-        stop = self._stop
         out: set[str] = set()
         for text in _field_texts(doc).values():
-            out.update(t for t in tokenize(fold(text)) if t not in stop)
-        return out
+            out.update(_TOKEN_RE.findall(fold(text)))
+        out -= self._stop
+        return {t for t in out if 1 < len(t) <= _MAX_TOKEN_LEN}
 
     def _learn_acronyms(self, doc: Doc) -> None:
         if isinstance(doc, ExpertDoc):
@@ -363,11 +404,17 @@ class Matcher:
     def _bucket(self, w: str) -> None:
         if w not in self._bucketed and w.isalpha():
             self._bucketed.add(w)
-            self._buckets.setdefault((len(w), w[0]), []).append(w)
+            key = (len(w), w[0])
+            ws = self._buckets.get(key)
+            if ws is None:
+                ws = self._buckets[key] = []
+                self._bucket_rank[key] = len(self._bucket_rank)
+                self._bucket_sizes.setdefault(key[0], []).append(key)
+            ws.append(w)
             if self._sorted:
                 bisect.insort(self._sorted, w)
 
-    def _field_terms(self, doc: Doc) -> list[FieldTerms]:
+    def _field_terms(self, doc: Doc, memo: dict[str, FieldTerms] | None = None) -> list[FieldTerms]:
         texts = _field_texts(doc)
         coll = self._kinds[_kind_name(doc)].collection
         out: list[FieldTerms] = []
@@ -376,8 +423,14 @@ class Matcher:
             if f == "themes":
                 keys = doc.themes
                 out.append(({THEME_PREFIX + k: 1.0 for k in keys}, len(keys)))
-            else:
+            elif memo is None:
                 out.append(field_terms(texts[f]))
+            else:
+                text = texts[f]
+                got = memo.get(text)
+                if got is None:
+                    got = memo[text] = field_terms(text)
+                out.append(got)
         return out
 
     # ================================================================== vocabulary look-ups for the parser
@@ -407,11 +460,16 @@ class Matcher:
         max_d = 1 if n <= 8 else 2
         # words with the same first letter first (most typos keep it), all the others only if that finds nothing
         found: list[tuple[str, int, int]] = []
+        # the buckets of the lengths in reach, in the order of _buckets (rapidfuzz breaks ties by position)
+        keys = sorted(
+            (b for size in range(n - max_d, n + max_d + 1) for b in self._bucket_sizes.get(size, ())),
+            key=self._bucket_rank.__getitem__,
+        )
         for same_first in (True, False):
             choices: list[str] = []
-            for (size, first), ws in self._buckets.items():
-                if abs(size - n) <= max_d and (first == word[0]) == same_first:
-                    choices.extend(ws)
+            for bucket in keys:
+                if (bucket[1] == word[0]) == same_first:
+                    choices.extend(self._buckets[bucket])
             if choices:
                 found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=max_d, limit=25)
                 if found:
@@ -486,13 +544,13 @@ class Matcher:
 
         # evidence: the best practices and answers point to experts
         p_by_expert: dict[int, list[tuple[float, int]]] = {}
-        for pid, s in heapq.nlargest(pool, p_raw.items(), key=lambda x: x[1]):
+        for pid, s in _largest(p_raw, pool):
             pdoc = p_kind.docs[pid]
             eid = pdoc.contact_expert_id  # type: ignore[union-attr]
             if eid is not None and eid in e_kind.docs:
                 p_by_expert.setdefault(eid, []).append((s, pid))
         a_by_expert: dict[int, list[tuple[float, int]]] = {}
-        for aid, s in heapq.nlargest(pool, a_raw.items(), key=lambda x: x[1]):
+        for aid, s in _largest(a_raw, pool):
             adoc = a_kind.docs[aid]
             eid = adoc.expert_id  # type: ignore[union-attr]
             if eid is not None and eid in e_kind.docs:
@@ -597,11 +655,19 @@ class Matcher:
     def _top(
         self, kind: _Kind, raw: dict[int, float], ideal: float, pq: ParsedQuery, *, limit: int, query: str
     ) -> list[tuple[int, Doc, float]]:
+        cfg = self.config
         sem = self.semantic.boosts(kind.name, query) if self.semantic is not None and pq.groups else {}
+        docs: Iterable[int] = raw.keys() | sem.keys()
+        if not sem and 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
+            # The `limit` best raw scores reach at least t / ideal after boosts (>= 1); a document whose raw score
+            # times the largest boost stays below t (with a margin far above rounding error) cannot make the top.
+            boost_max = (
+                1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
+            )
+            cut = heapq.nlargest(limit, raw.values())[-1] / boost_max * (1.0 - 1e-9)
+            docs = [d for d, x in raw.items() if x >= cut]
         scored = [
-            (raw.get(d, 0.0) / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d)
-            for d in raw.keys() | sem.keys()
-            if d in kind.docs
+            (raw.get(d, 0.0) / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d) for d in docs if d in kind.docs
         ]
         scored.sort(key=lambda x: (-x[0], x[1]))
         return [(d, kind.docs[d], round(s, 4)) for s, d in scored[:limit] if s > 0.0]
@@ -681,17 +747,25 @@ class Matcher:
         stop = len(found)
         theta_at = float("inf")
         shared: dict[tuple[int, ...], dict[int, float]] = {}  # the same variant under several words: traverse once
+        keys = [(*(id(p) for p, _ in it.seek), *(round(c * 1e6) for _, c in it.seek)) for it in found]
+        repeated = {key for key, n in Counter(keys).items() if n > 1}
         for i, item in enumerate(found):
             if len(partial) >= k and rest[i] < theta_at:
-                if low == 1.0:
-                    kth = heapq.nlargest(k, partial.values())[-1]
-                else:  # k documents whose lower bound (partial score x coverage so far) is at least kth
-                    kth = self._kth_covered(partial, groups, best, k, concepts)
-                if rest[i] < kth:
-                    stop = i
-                    break
+                # cheap bounds first: kth (with coverage) <= the k-th best partial score <= the best one
+                vals = partial.values()
+                if rest[i] < max(vals):
+                    top = heapq.nlargest(k if low == 1.0 else 4 * k, vals)
+                    kth = top[k - 1]
+                    if low != 1.0 and rest[i] < kth:  # k documents whose partial score x coverage is at least kth
+                        kth = self._kth_covered(partial, groups, best, k, concepts, top[-1])
+                    if rest[i] < kth:
+                        stop = i
+                        break
                 theta_at = 0.85 * rest[i]
-            key = (*(id(p) for p, _ in item.seek), *(round(c * 1e6) for _, c in item.seek))
+            key = keys[i]
+            if key not in repeated:
+                self._traverse(item.seek, best[item.group], partial)
+                continue
             contrib = shared.get(key)
             if contrib is None:
                 contrib = shared[key] = self._contrib(item.seek, None)
@@ -700,35 +774,55 @@ class Matcher:
         if not todo:
             self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(partial))
             if masks is not None:
-                self._masks(groups, best, partial, masks)
+                self._masks(groups, best, partial.keys(), masks)
             return partial
         keep = partial
         depth = max(k, cfg.rerank_depth)
         if len(partial) > depth:
-            keep = dict(heapq.nlargest(depth, partial.items(), key=_second))
+            keep = dict(_largest(partial, depth))
             for d in forced_set:
                 keep[d] = partial[d]
         done: dict[tuple[int, ...], dict[int, float]] = {}
-        for it in todo:
-            key = (*(id(p) for p, _ in it.full), *(round(c * 1e6) for _, c in it.full))
+        keys = [(*(id(p) for p, _ in it.full), *(round(c * 1e6) for _, c in it.full)) for it in todo]
+        repeated = {key for key, n in Counter(keys).items() if n > 1}
+        kept = keep.keys()
+        for key, it in zip(keys, todo, strict=True):
+            gbest = best[it.group]
+            if len(it.full) == 1 and key not in repeated and gbest:  # _merge(_contrib(...)) without the dict
+                p, c = it.full[0]
+                bget = gbest.get
+                for d in p.keys() & kept:
+                    x = c * p[d]
+                    old = bget(d, 0.0)
+                    if x > old:
+                        gbest[d] = x
+                        keep[d] = keep[d] + x - old
+                continue
             contrib = done.get(key)
             if contrib is None:
-                contrib = done[key] = self._contrib(it.full, keep)
-            self._merge(contrib, best[it.group], keep)
+                contrib = done[key] = self._contrib(it.full, kept)
+            self._merge(contrib, gbest, keep)
         self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(keep))
         if masks is not None:
-            self._masks(groups, best, keep, masks)
+            self._masks(groups, best, keep.keys(), masks)
         return keep
 
     def _kth_covered(
-        self, partial: dict[int, float], groups: Sequence[Group], best: list[dict[int, float]], k: int, concepts: int
+        self,
+        partial: dict[int, float],
+        groups: Sequence[Group],
+        best: list[dict[int, float]],
+        k: int,
+        concepts: int,
+        least: float,
     ) -> float:
-        """A lower bound of the k-th best final score: among the 4k best partial scores, the k-th best partial score
-        times the coverage factor of the concepts matched so far (those k documents reach at least that)."""
+        """A lower bound of the k-th best final score: among the 4k best partial scores (``least``: the 4k-th), the
+        k-th best partial score times the coverage factor of the concepts matched so far (those k documents reach at
+        least that)."""
         w = self.config.coverage_weight
         pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
         lows: list[float] = []
-        for d, x in heapq.nlargest(4 * k, partial.items(), key=_second):
+        for d, x in _largest(partial, 4 * k, least):
             m = 0
             for bits, b in pairs:
                 if d in b:
@@ -737,17 +831,19 @@ class Matcher:
         return heapq.nlargest(k, lows)[-1]
 
     @staticmethod
-    def _masks(groups: Sequence[Group], best: list[dict[int, float]], docs: Iterable[int], out: dict[int, int]) -> None:
-        """Per document, the bit mask of the query concepts some group matched (OR-ed into ``out``)."""
-        pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
-        get = out.get
-        for d in docs:
-            m = 0
-            for bits, b in pairs:
-                if d in b:
-                    m |= bits
-            if m:
-                out[d] = get(d, 0) | m
+    def _masks(groups: Sequence[Group], best: list[dict[int, float]], docs: Set[int], out: dict[int, int]) -> None:
+        """Per document of ``docs``, the bit mask of the query concepts some group matched (OR-ed into ``out``).
+        Group by group, over the documents it shares with ``docs`` (intersections taken in C)."""
+        acc: dict[int, int] = {}
+        get = acc.get
+        for g, b in zip(groups, best, strict=True):
+            bits = g.concepts
+            if b and bits:
+                for d in b.keys() & docs:
+                    acc[d] = get(d, 0) | bits
+        oget = out.get
+        for d, m in acc.items():
+            out[d] = oget(d, 0) | m
 
     def _cover(self, raw: dict[int, float], masks: dict[int, int], concepts: int) -> None:
         """Multiply each score by ``1 - w + w * (share of the query concepts matched)`` (in place)."""
@@ -760,9 +856,34 @@ class Matcher:
             raw[d] = x * factor[get(d, 0).bit_count()]
 
     @staticmethod
-    def _contrib(
-        tc: list[tuple[dict[int, float], float]], only: set[int] | dict[int, float] | None
-    ) -> dict[int, float]:
+    def _traverse(
+        seek: list[tuple[dict[int, float], float]], gbest: dict[int, float], partial: dict[int, float]
+    ) -> None:
+        """``_merge(_contrib(seek, None), gbest, partial)`` without the intermediate dict for a one-term variant
+        (the same arithmetic in the same order, so the same floats)."""
+        if len(seek) != 1:
+            Matcher._merge(Matcher._contrib(seek, None), gbest, partial)
+            return
+        p, c = seek[0]
+        pget = partial.get
+        if gbest:
+            bget = gbest.get
+            for d, s in p.items():
+                x = c * s
+                old = bget(d, 0.0)
+                if x > old:
+                    gbest[d] = x
+                    partial[d] = pget(d, 0.0) + x - old
+        elif partial:
+            for d, s in p.items():
+                x = gbest[d] = c * s
+                partial[d] = pget(d, 0.0) + x
+        else:  # 0.0 + x == x: the first variant's contributions are the partial scores
+            gbest.update({d: c * s for d, s in p.items()})
+            partial.update(gbest)
+
+    @staticmethod
+    def _contrib(tc: list[tuple[dict[int, float], float]], only: Set[int] | None) -> dict[int, float]:
         """Contribution of one variant per document, optionally only for the documents in ``only``.
 
         A variant of several terms (compound parts, a multi-word synonym) shares its weight among them, so a
@@ -775,16 +896,16 @@ class Matcher:
         acc: dict[int, float] = {}
         get = acc.get
         for p, c in tc:
-            if only is None or len(p) <= len(only):
+            if only is None:
+                if not acc:  # 0.0 + x == x
+                    acc = {d: c * s for d, s in p.items()}
+                    get = acc.get
+                    continue
                 for d, s in p.items():
-                    if only is None or d in only:
-                        acc[d] = get(d, 0.0) + c * s
-            else:
-                pget = p.get
-                for d in only:
-                    found = pget(d)
-                    if found is not None:
-                        acc[d] = get(d, 0.0) + c * found
+                    acc[d] = get(d, 0.0) + c * s
+            else:  # the intersection is taken in C, over the smaller side
+                for d in p.keys() & only:
+                    acc[d] = get(d, 0.0) + c * p[d]
         return acc
 
     @staticmethod

@@ -96,22 +96,32 @@ class Collection:
             avg = snap[i] or 1.0
             b = self.b[i]
             norm = self.weights[i] / (1.0 - b + b * (n / avg))
-            for term, f in tf.items():
-                ptf[term] = ptf.get(term, 0.0) + f * norm
+            add = {term: f * norm for term, f in tf.items()}
+            if not ptf:  # 0.0 + x == x: the first field's weights as they are
+                ptf = add
+                continue
+            # ptf[t] + x for the terms already seen (in place, so the order of ptf is that of a term-by-term loop)
+            for term in ptf.keys() & add.keys():
+                add[term] = ptf[term] + add[term]
+            ptf.update(add)
         postings = self.postings
         strong = self.strong
         cut = self.strong_sat
         shared = _SHARED
+        get = postings.get
         for term, x in ptf.items():
-            p = postings.get(term)
+            sat = shared[int(1000.0 * x / (k1 + x) + 0.5)]
+            p = get(term)
             if p is None:
-                p = postings[term] = {}
-            sat = p[doc_id] = shared[int(1000.0 * x / (k1 + x) + 0.5)]
+                postings[term] = {doc_id: sat}
+            else:
+                p[doc_id] = sat
             if sat >= cut:
                 sp = strong.get(term)
                 if sp is None:
-                    sp = strong[term] = {}
-                sp[doc_id] = sat
+                    strong[term] = {doc_id: sat}
+                else:
+                    sp[doc_id] = sat
         self.doc_terms[doc_id] = tuple(ptf)
         self.doc_lens[doc_id] = tuple(lens)
 

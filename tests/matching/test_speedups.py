@@ -1,0 +1,152 @@
+"""The speed-ups of the matcher change no result: caches, shared analyses and shortcuts against plain references."""
+
+from __future__ import annotations
+
+import gc
+import heapq
+import random
+
+import Stemmer as PyStemmerModule
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.matching import Matcher
+from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
+from bot.matching.documents import PracticeDoc
+from bot.matching.engine import _largest
+
+from .conftest import PLACES, THEMES, expert, make_matcher
+
+
+def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
+    rng = random.Random(3)
+    for size in (0, 3, 50, 2500, 9000):
+        for n in (1, 5, 20, 300):
+            scores = {rng.randrange(10**6): rng.choice((0.1, 0.2, 0.25, rng.random())) for _ in range(size)}
+            assert _largest(scores, n) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
+            if scores:
+                least = heapq.nlargest(n, scores.values())[-1]
+                assert _largest(scores, n, least) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
+    assert _largest({1: 1.0}, 0) == []
+
+
+def test_stemmer_without_pystemmer_cache_stems_the_same() -> None:
+    ref = PyStemmerModule.Stemmer("dutch_porter")
+    stem = Stemmer("dutch_porter")
+    for w in ("woningen", "leegstandsheffingen", "gemeenten", "kwaliteit", "huizen", "woningen"):
+        assert stem(w) == ref.stemWord(w)
+    assert Stemmer("none")("woningen") == "woningen"
+
+
+def test_analyzer_skips_stop_words_and_odd_tokens_also_from_its_cache() -> None:
+    stem = Stemmer()
+    analyzer = Analyzer(stem, CompoundSplitter(["woning", "kwaliteit"], stop=stopwords()))
+    text = "de woningkwaliteit van de woning " + "x" * 61 + " a"
+    first = analyzer.field_terms(text)
+    second = analyzer.field_terms(text)  # every token now comes from the cache, stop words included
+    assert first == second
+    tf, n = first
+    assert n == 2  # "de", "van", the 61-letter token and "a" are no words of the field
+    assert "de" not in tf and "van" not in tf and "x" * 61 not in tf
+    assert tf[stem("woning")] == 1.0 + 0.5  # the word itself and the compound part (part weight 0.5)
+
+
+def test_analyzer_retries_a_word_without_parts_once_the_vocabulary_grew() -> None:
+    stem = Stemmer()
+    splitter = CompoundSplitter([], stop=stopwords())
+    analyzer = Analyzer(stem, splitter)
+    assert stem("heffing") not in analyzer.field_terms("leegstandheffing")[0]
+    splitter.add_words(["leegstand", "heffing"])
+    assert stem("heffing") in analyzer.field_terms("leegstandheffing")[0]
+
+
+def test_shared_analysis_of_repeated_texts_keeps_documents_apart() -> None:
+    """Within a build the same text is analysed once and its terms shared: removing or replacing one document
+    must not touch the other's postings."""
+    same = "Werkt aan leegstandsheffing en woningkwaliteit."
+    experts = [
+        expert(1, "Anouk", city="Gent", role="beleidsmedewerker", expertise=("wonen",), bio=same),
+        expert(2, "Bram", city="Gent", role="beleidsmedewerker", expertise=("wonen",), bio=same),
+    ]
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=experts, practices=[], answers=[])
+    before = {h.doc.id: h.score for h in m.search("leegstandsheffing").experts}
+    assert set(before) == {1, 2} and before[1] == before[2]
+    m.upsert_expert(expert(1, "Anouk", city="Gent", role="beleidsmedewerker", expertise=("wonen",), bio="Andere bio."))
+    assert [h.doc.id for h in m.search("leegstandsheffing").experts] == [2]
+    m.remove_expert(2)
+    assert m.search("leegstandsheffing").experts == []
+
+
+def test_top_shortcut_matches_a_full_sort_with_boosts_and_ties() -> None:
+    """Practices: many documents, equal scores, a city boost. ``_top`` scores only those that can reach the top;
+    the result must equal sorting every document."""
+    practices = [
+        PracticeDoc(
+            id=i,
+            title="Leegstandsheffing" if i % 3 else "Leegstandsheffing en woningkwaliteit",
+            summary="Heffing op leegstaande panden." * (1 + i % 4),
+            city="Gent" if i % 7 == 0 else "Kortrijk",
+        )
+        for i in range(1, 200)
+    ]
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=[], practices=practices, answers=[])
+    for query in ("leegstandsheffing", "leegstandsheffing in Gent", "woningkwaliteit leegstand"):
+        pq = m._parser.parse(query)
+        kind = m._kinds["practice"]
+        raw = {d: 0.5 + (d % 5) / 10 for d in kind.docs}  # many ties
+        for limit in (1, 3, 5, 10):
+            got = m._top(kind, dict(raw), 2.0, pq, limit=limit, query=query)
+            scored = sorted(((x / 2.0 * m._boost(kind, d, pq), d) for d, x in raw.items()), key=lambda x: (-x[0], x[1]))
+            assert [(d, round(s, 4)) for d, _, s in got] == [(d, round(s, 4)) for s, d in scored[:limit]]
+
+
+def test_build_restores_the_garbage_collector_state() -> None:
+    m = Matcher(themes=THEMES, places=PLACES)
+    experts = [expert(1, "Anouk", city="Gent", expertise=("wonen",))]
+    assert gc.isenabled()
+    m.build(experts=experts, practices=[], answers=[])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        m.build(experts=experts, practices=[], answers=[])
+        assert not gc.isenabled()  # an application that turned it off keeps it off
+    finally:
+        gc.enable()
+
+
+def _reference_repair(m: Matcher, word: str) -> str | None:
+    """Matcher._repair as it was: candidates gathered by scanning every bucket in order."""
+    n = len(word)
+    if n < 5 or not word.isalpha() or word in m._common:
+        return None
+    max_d = 1 if n <= 8 else 2
+    found: list[tuple[str, int, int]] = []
+    for same_first in (True, False):
+        choices: list[str] = []
+        for (size, first), ws in m._buckets.items():
+            if abs(size - n) <= max_d and (first == word[0]) == same_first:
+                choices.extend(ws)
+        if choices:
+            found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=max_d, limit=25)
+            if found:
+                break
+    best: tuple[tuple[float, int, int], str] | None = None
+    for cand, dist, _ in found:
+        df = m._surface_df.get(cand, 0)
+        if df == 0 and cand not in m._lexicon.words and cand not in m._parser.qstop:
+            continue
+        key = (dist, 0 if cand[0] == word[0] else 1, -df)
+        if best is None or key < best[0]:
+            best = (key, cand)
+    return best[1] if best else None
+
+
+def test_typo_repair_scans_the_same_candidates_in_the_same_order() -> None:
+    m = make_matcher()
+    words = ["lestandsheffing", "wijkwerkng", "buurtbudgt", "ontharing", "eurpese", "abcde", "xwijkwerking"]
+    words += ["huisvestng", "armoedebstrijding", "opstartn", "gentrification", "bwonersparticipatie"]
+    m.upsert_expert(expert(90, "Nieuw", city="Gent", expertise=("wijkwerkingen", "buurtbudgetten", "ontharding")))
+    for w in words:
+        assert m._repair(w) == _reference_repair(m, w), w
