@@ -480,8 +480,10 @@ class Matcher:
             df = self._surface_df.get(cand, 0)
             if df == 0 and cand not in self._lexicon.words and cand not in qstop:
                 continue  # stale bucket entry
+            # equal distance, first letter and frequency: alphabetical, so the result never depends on the order
+            # in which words entered the vocabulary (set iteration, i.e. string hashing)
             key = (dist, 0 if cand[0] == word[0] else 1, -df)
-            if best is None or key < best[0]:
+            if best is None or key < best[0] or (key == best[0] and cand < best[1]):
                 best = (key, cand)
         return best[1] if best else None
 

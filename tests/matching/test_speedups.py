@@ -138,7 +138,7 @@ def _reference_repair(m: Matcher, word: str) -> str | None:
         if df == 0 and cand not in m._lexicon.words and cand not in m._parser.qstop:
             continue
         key = (dist, 0 if cand[0] == word[0] else 1, -df)
-        if best is None or key < best[0]:
+        if best is None or key < best[0] or (key == best[0] and cand < best[1]):
             best = (key, cand)
     return best[1] if best else None
 
@@ -150,3 +150,16 @@ def test_typo_repair_scans_the_same_candidates_in_the_same_order() -> None:
     m.upsert_expert(expert(90, "Nieuw", city="Gent", expertise=("wijkwerkingen", "buurtbudgetten", "ontharding")))
     for w in words:
         assert m._repair(w) == _reference_repair(m, w), w
+
+
+def test_typo_repair_ties_do_not_depend_on_vocabulary_order() -> None:
+    """``fietsx`` is one substitution from both "fietst" and "fietse", equally frequent: the same answer whichever
+    word the register learnt first (before, the order of the vocabulary, i.e. string hashing, decided)."""
+    repaired = set()
+    for order in ((1, 2), (2, 1)):
+        m = make_matcher()
+        topics = {1: ("fietst",), 2: ("fietse",)}
+        for n in order:
+            m.upsert_expert(expert(900 + n, f"Expert {n}", city="Gent", expertise=topics[n]))
+        repaired.add(m._repair("fietsx"))
+    assert repaired == {"fietse"}
