@@ -483,7 +483,7 @@ class Matcher:
             # equal distance, first letter and frequency: alphabetical, so the result never depends on the order
             # in which words entered the vocabulary (set iteration, i.e. string hashing)
             key = (dist, 0 if cand[0] == word[0] else 1, -df)
-            if best is None or key < best[0] or (key == best[0] and cand < best[1]):
+            if best is None or (key, cand) < best:
                 best = (key, cand)
         return best[1] if best else None
 
