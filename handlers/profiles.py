@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,7 +55,31 @@ log = logging.getLogger(__name__)
 
 JOIN = re.compile(r"^(?:ik\s+weet\s+iets\s+over|i\s+know\s+about|je\s+connais)\b[\s:]*(.*)$", re.IGNORECASE | re.DOTALL)
 PROFILE_WORDS = frozenset({"profiel", "mijn profiel", "profile", "my profile"})
-ADMIN = re.compile(r"^(?:beheer|admin)(?:\s+(.+))?$", re.IGNORECASE | re.DOTALL)
+# "beheer" alone, or with one e-mail address or @mention: "beheer van begraafplaatsen" is a question, not this
+ADMIN = re.compile(r"^(?:beheer|admin)(?:\s+([^\s@<>]+@[^\s@<>]+|<@[A-Z0-9]+(?:\|[^>]*)?>))?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileCommand:
+    kind: str  # join | profile | admin
+    arg: str = ""  # join: the topics ("; "-separated); admin: an e-mail address or a mention
+
+
+def parse_profile_command(text: str) -> ProfileCommand | None:
+    """The self-service sub-command in ``/wieweet`` text, or None (then it is something else, e.g. a question)."""
+    text = text.strip()
+    join = JOIN.match(text)
+    if join:
+        topics = (x.strip() for x in re.split(r"[;,\n]| en | and ", join.group(1)))
+        return ProfileCommand("join", "; ".join(x for x in topics if x))
+    if text.casefold() in PROFILE_WORDS:
+        return ProfileCommand("profile")
+    admin = ADMIN.match(text)
+    if admin:
+        return ProfileCommand("admin", (admin.group(1) or "").strip())
+    return None
+
+
 MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -414,21 +439,15 @@ def command_admin(turn: Turn, who: str) -> None:
 
 def route_profile_command(turn: Turn, text: str) -> bool:
     """Handle a self-service sub-command of ``/wieweet``; False when ``text`` is not one."""
-    join = JOIN.match(text)
-    if join:
-        topics = "; ".join(x.strip() for x in re.split(r"[;,\n]| en | and ", join.group(1)) if x.strip())
-        own = profiles.get_profile(turn.session, slack_user_id=turn.user_id or "")
-        open_profile_modal(turn, expert=own, expertise=topics, channel=turn.channel_id)
+    command = parse_profile_command(text)
+    if command is None:
+        return False
+    if command.kind == "admin":
+        command_admin(turn, command.arg)
         return True
-    if text.casefold() in PROFILE_WORDS:
-        own = profiles.get_profile(turn.session, slack_user_id=turn.user_id or "")
-        open_profile_modal(turn, expert=own, channel=turn.channel_id)
-        return True
-    admin = ADMIN.match(text)
-    if admin:
-        command_admin(turn, (admin.group(1) or "").strip())
-        return True
-    return False
+    own = profiles.get_profile(turn.session, slack_user_id=turn.user_id or "")
+    open_profile_modal(turn, expert=own, expertise=command.arg, channel=turn.channel_id)
+    return True
 
 
 def register(app: App, services: Services) -> None:

@@ -22,6 +22,7 @@ from handlers.profile_blocks import (
     field_errors,
     read_profile_form,
 )
+from handlers.profiles import ProfileCommand, parse_profile_command
 from handlers.routing_blocks import ThemeChoice
 
 CARD = ProfileCard(
@@ -159,3 +160,29 @@ def test_admin_overview_lists_pending_and_stale_with_staff_buttons() -> None:
     text = dumped(blocks)
     assert text.count(ids.ACTION_PROFILE_APPROVE) == 2 and text.count(ids.ACTION_EXPERT_REMOVE) == 8
     assert "Oud 5" in text and "Oud 6" not in text and "3" in text  # three more not shown
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "ik weet iets over buurtbudgetten; burgerbegroting",
+            ProfileCommand("join", "buurtbudgetten; burgerbegroting"),
+        ),
+        ("Ik weet iets over armoede en gezondheid", ProfileCommand("join", "armoede; gezondheid")),
+        ("i know about participatory budgeting", ProfileCommand("join", "participatory budgeting")),
+        ("ik weet iets over", ProfileCommand("join", "")),
+        ("profiel", ProfileCommand("profile")),
+        ("My profile", ProfileCommand("profile")),
+        ("beheer", ProfileCommand("admin")),
+        ("admin an.peeters@gent.be", ProfileCommand("admin", "an.peeters@gent.be")),
+        ("beheer <@U0AN|an>", ProfileCommand("admin", "<@U0AN|an>")),
+        # questions that merely start with these words stay questions
+        ("beheer van begraafplaatsen", None),
+        ("admin tools voor e-loketten?", None),
+        ("profiel van een goede wijkwerker?", None),
+        ("wie weet iets over leegstandsheffing?", None),
+    ],
+)
+def test_self_service_sub_commands_are_told_apart_from_questions(text: str, expected: ProfileCommand | None) -> None:
+    assert parse_profile_command(text) == expected
