@@ -101,7 +101,7 @@ class HomeUpdates:
         for user_id in sorted({u for u in user_ids if u}):
             try:
                 self._publish(client, user_id)
-            except (SlackApiError, OSError):  # Slack down or the user gone: the next change or visit publishes
+            except Exception:  # after the commit: the change stands; the next change or visit publishes again
                 log.warning("could not publish the Home tab of %s", user_id, exc_info=True)
 
 
@@ -255,6 +255,12 @@ class Turn:
     now: datetime
     _lang: str | None = None
     _actor: Actor | None = None
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, work: Callable[[], None]) -> None:
+        """Run ``work`` (a Slack message about this request's change) once the change is committed; never when it
+        is rolled back. A failure of ``work`` is logged and does not undo the committed change."""
+        self._after_commit.append(work)
 
     def queued_messages(self) -> None:
         """This request wrote outbox messages: send them as soon as its transaction has committed."""
@@ -277,23 +283,33 @@ class Turn:
         return dict(actions[0])
 
     def dm(self, text: str, blocks: Sequence[Any] | None = None) -> None:
-        """A direct message to the acting user."""
+        """A direct message to the acting user, sent once this request's change is committed."""
+        self.after_commit(lambda: self._dm_now(text, blocks))
+
+    def _dm_now(self, text: str, blocks: Sequence[Any] | None) -> None:
         if not self.user_id:
             return
         channel = self.client.conversations_open(users=self.user_id)["channel"]["id"]
         self.client.chat_postMessage(channel=channel, text=text, blocks=blocks or build_message_blocks(text))
 
     def tell(self, text: str, *, channel: str | None = None) -> None:
-        """A short private notice to the acting user: ephemeral where they clicked or typed (the response_url,
-        else ``channel``), otherwise a direct message."""
+        """A short private notice to the acting user, once this request's change is committed: ephemeral where they
+        clicked or typed (the response_url, else ``channel``), otherwise — or when that fails — a direct message."""
+        self.after_commit(lambda: self._tell_now(text, channel))
+
+    def _tell_now(self, text: str, channel: str | None) -> None:
         if self.respond is not None:
             self.respond(text=text, response_type="ephemeral", replace_original=False)
-        elif channel and self.user_id:
-            self.client.chat_postEphemeral(
-                channel=channel, user=self.user_id, text=text, blocks=build_message_blocks(text)
-            )
-        else:
-            self.dm(text)
+            return
+        if channel and self.user_id:
+            try:
+                self.client.chat_postEphemeral(
+                    channel=channel, user=self.user_id, text=text, blocks=build_message_blocks(text)
+                )
+                return
+            except SlackApiError as exc:  # e.g. a DM between two people or a channel without the bot
+                log.info("ephemeral in %s failed (%s): sending a DM", channel, exc.response.get("error"))
+        self._dm_now(text, None)
 
     @property
     def channel_id(self) -> str | None:
@@ -349,6 +365,11 @@ def listener(services: Services, kind: str, handler: Handler) -> BoltListener:
                 )
                 handler(turn)
                 outcome = str(context.get("wieweet_outcome") or "ok")
+            for work in turn._after_commit:
+                try:
+                    work()
+                except Exception:  # the change is committed; a failed notice about it is logged, not undone
+                    log.exception("after-commit step failed ref=%s", correlation_id)
             if context.get("wieweet_kick"):
                 services.jobs.kick()
             if context.get("wieweet_home"):

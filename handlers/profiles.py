@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.errors import WieweetError
+from bot.errors import NotFoundError, WieweetError
 from bot.i18n import t
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.register import profiles
@@ -29,6 +29,7 @@ from bot.register.profiles import InvalidRecord
 from bot.routing.errors import RoutingInputError
 from handlers import ids
 from handlers.context import Services, Turn, listener
+from handlers.errors import handle_error, user_message
 from handlers.practices import practice_admin_blocks
 from handlers.profile_blocks import (
     AdminData,
@@ -158,8 +159,48 @@ def publish_home(services: Services, client: WebClient, user_id: str) -> None:
 def _expert_id(value: object) -> int:
     text = str(value or "")
     if not text.isdigit():
-        raise RoutingInputError("not_found", "missing expert id")
+        raise NotFoundError("no_expert", "missing or malformed expert id")
     return int(text)
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """A submitted modal's private_metadata (set by us; anything else reads as empty)."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _update_message(turn: Turn, ref: dict[str, Any], text: str, blocks: list[Any]) -> None:
+    """Once committed, re-render a (non-ephemeral) message, e.g. to take away buttons that are used up."""
+    channel, ts = ref.get("channel_id"), ref.get("message_ts")
+    if not (channel and ts):
+        return
+
+    def update() -> None:
+        try:
+            turn.client.chat_update(channel=str(channel), ts=str(ts), text=text, blocks=blocks)
+        except SlackApiError as exc:  # gone or not ours: the change stands
+            log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
+
+    turn.after_commit(update)
+
+
+def _clicked(turn: Turn) -> dict[str, Any]:
+    """The message a button was clicked in ({} for ephemeral messages, which cannot be updated, and views)."""
+    container = turn.body.get("container") or {}
+    if container.get("type") != "message" or container.get("is_ephemeral"):
+        return {}
+    return {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
+
+
+def _refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
+    """A modal the service refused (not theirs, already handled, gone): the reason on the form, logged by the one
+    error handler like any other refusal. Nothing was written."""
+    turn.ack(response_action="errors", errors={block_id: user_message(error, turn.lang, turn.correlation_id)[:2000]})
+    handle_error(turn.services, error, turn.body, turn.context, turn.client)
+    turn.context["wieweet_outcome"] = f"refused {error.code}"
 
 
 def _today(turn: Turn) -> date:
@@ -168,10 +209,7 @@ def _today(turn: Turn) -> date:
 
 def _replace_clicked(turn: Turn, text: str, blocks: list[Any]) -> None:
     """Re-render the message whose button was clicked (its buttons are used up)."""
-    container = turn.body.get("container") or {}
-    channel, ts = container.get("channel_id"), container.get("message_ts")
-    if channel and ts:
-        turn.client.chat_update(channel=str(channel), ts=str(ts), text=text, blocks=blocks)
+    _update_message(turn, _clicked(turn), text, blocks)
 
 
 def _slack_identity(turn: Turn) -> dict[str, str]:
@@ -212,8 +250,8 @@ def open_profile_modal(turn: Turn, *, expert: Expert | None, expertise: str = ""
 
 def handle_profile_submission(turn: Turn) -> None:
     view = turn.body.get("view") or {}
-    metadata = json.loads(view.get("private_metadata") or "{}")
-    expert_id = metadata.get("expert_id")
+    metadata = _metadata(view)
+    raw_id = metadata.get("expert_id")
     values = read_profile_form((view.get("state") or {}).get("values") or {})
     try:
         saved = profiles.save_profile(
@@ -221,15 +259,15 @@ def handle_profile_submission(turn: Turn) -> None:
             actor=turn.actor,
             values=values,
             now=turn.now,
-            expert_id=int(expert_id) if expert_id is not None else None,
+            expert_id=_expert_id(raw_id) if raw_id is not None else None,
             approval_required=turn.services.settings.expert_approval,
         )
     except InvalidRecord as exc:  # shown on the fields; nothing was written
         turn.ack(response_action="errors", errors=field_errors(exc.errors, turn.lang))
         return
-    except WieweetError:
-        turn.ack()
-        raise
+    except WieweetError as exc:  # not theirs, gone meanwhile: said on the form, which stays open
+        _refuse_in_form(turn, exc, ids.profile_block("name"))
+        return
     turn.ack()
     expert = saved.expert
     turn.home_changed(turn.user_id, expert.slack_user_id)
@@ -357,7 +395,11 @@ def handle_approve(turn: Turn) -> None:
     done = build_review_done(
         profiles.profile_payload(expert), turn.lang, status=t("profile.review_approved", turn.lang, staff=staff)
     )
-    _replace_clicked(turn, done.text, list(done.blocks))
+    # the staff review in the triage channel, wherever the button was (triage message or /wieweet beheer)
+    ref = profiles.review_message_ref(turn.session, expert_id=expert.id) or _clicked(turn)
+    _update_message(turn, ref, done.text, list(done.blocks))
+    if not _clicked(turn):
+        turn.tell(t("profile.review_approved", turn.lang, staff=staff))
     turn.home_changed(expert.slack_user_id)
 
 
@@ -366,38 +408,40 @@ def handle_reject_button(turn: Turn) -> None:
     turn.actor.require_staff("reject an expert profile")  # no modal for others; the service checks again
     expert_id = _expert_id(turn.action.get("value"))
     profiles.get_expert(turn.session, expert_id=expert_id)
-    container = turn.body.get("container") or {}
-    metadata = {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
-    view = build_reject_profile_modal(turn.lang, expert_id=expert_id, metadata=metadata)
+    view = build_reject_profile_modal(turn.lang, expert_id=expert_id, metadata={})
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
 
 
 def handle_reject_submission(turn: Turn) -> None:
     view = turn.body.get("view") or {}
-    metadata = json.loads(view.get("private_metadata") or "{}")
+    metadata = _metadata(view)
     values = (view.get("state") or {}).get("values") or {}
     entry = (values.get(ids.BLOCK_PROFILE_REJECT_REASON) or {}).get(ids.INPUT_PROFILE_REJECT_REASON) or {}
     reason = str(entry.get("value") or "").strip()
     if not reason:
         turn.ack(response_action="errors", errors={ids.BLOCK_PROFILE_REJECT_REASON: t("field.missing", turn.lang)})
         return
+    try:
+        expert_id = _expert_id(metadata.get("expert_id"))
+        expert = profiles.get_expert(turn.session, expert_id=expert_id)
+        payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id
+        ref = profiles.review_message_ref(turn.session, expert_id=expert_id)
+        profiles.reject_profile(turn.session, actor=turn.actor, expert_id=expert_id, reason=reason, now=turn.now)
+    except WieweetError as exc:  # already decided or gone meanwhile, or not staff: said on the form
+        _refuse_in_form(turn, exc, ids.BLOCK_PROFILE_REJECT_REASON)
+        return
     turn.ack()
-    expert_id = int(metadata.get("expert_id") or 0)
-    expert = profiles.get_expert(turn.session, expert_id=expert_id)
-    payload = profiles.profile_payload(expert)
-    profiles.reject_profile(turn.session, actor=turn.actor, expert_id=expert_id, reason=reason, now=turn.now)
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
     status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(reason, 500))
     done = build_review_done(payload, turn.lang, status=status)
-    if metadata.get("channel_id") and metadata.get("message_ts"):
-        turn.client.chat_update(
-            channel=str(metadata["channel_id"]), ts=str(metadata["message_ts"]), text=done.text, blocks=done.blocks
-        )
+    _update_message(turn, ref, done.text, list(done.blocks))
+    turn.home_changed(slack_id)
 
 
 def handle_remove(turn: Turn) -> None:
     turn.ack()
+    turn.actor.require_staff("remove an expert")  # refused (and logged) before anything is read
     expert_id = _expert_id(turn.action.get("value"))
     expert = profiles.get_expert(turn.session, expert_id=expert_id)
     name, slack_id = expert.name, expert.slack_user_id

@@ -390,3 +390,9 @@ def outbox_messages(
     if kind is not None:
         query = query.where(OutboxMessage.kind == kind)
     return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def get_sent_outbox(session: Session, *, dedupe_key: str) -> OutboxMessage | None:
+    """The outbox message queued under ``dedupe_key``, when it was sent (it has a channel and ts)."""
+    query = select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.sent_ts.is_not(None))
+    return session.scalars(query.limit(1)).first()

@@ -68,8 +68,9 @@ def get_profile(session: Session, *, slack_user_id: str) -> Expert | None:
     return repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id) if slack_user_id else None
 
 
-def get_expert(session: Session, *, expert_id: int) -> Expert:
-    expert = session.get(Expert, expert_id)
+def get_expert(session: Session, *, expert_id: int, lock: bool = False) -> Expert:
+    """One expert; ``lock`` holds the row until commit (two staff deciding at once: the second sees the first)."""
+    expert = session.get(Expert, expert_id, with_for_update=lock or None, populate_existing=lock)
     if expert is None:
         raise NotFoundError("no_expert", f"no expert #{expert_id}")
     return expert
@@ -97,6 +98,14 @@ def form_values(expert: Expert | None) -> dict[str, str]:
         "languages": "; ".join(expert.languages),
         "bio": expert.bio,
     }
+
+
+def review_message_ref(session: Session, *, expert_id: int) -> dict[str, str]:
+    """Where the staff review of a new profile was posted (``channel_id``, ``message_ts``); {} if not (yet)."""
+    message = routing_repo.get_sent_outbox(session, dedupe_key=f"profile_review:{expert_id}")
+    if message is None or not (message.sent_channel_id and message.sent_ts):
+        return {}
+    return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
 
 
 def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
@@ -254,6 +263,8 @@ def confirm_listing(session: Session, *, actor: Actor, expert_id: int, now: date
     if not actor.is_self(expert.slack_user_id):
         raise NotAuthorized("confirm someone else's listing")
     before = expert_audit(expert)
+    if expert.consent is Consent.WITHDRAWN and expert.availability is Availability.OPTED_OUT:
+        expert.availability = Availability.AVAILABLE  # listed again (an old confirm button): askable again too
     if expert.consent is not Consent.CONFIRMED:
         expert.consent_changed_at = now
     expert.consent = Consent.CONFIRMED
@@ -327,7 +338,7 @@ def request_confirmations(
 
 def approve_profile(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
     actor.require_staff("approve an expert profile")
-    expert = get_expert(session, expert_id=expert_id)
+    expert = get_expert(session, expert_id=expert_id, lock=True)
     if expert.status is not RecordStatus.PENDING:
         raise ProfileStateError("profile_state", "this profile is not waiting for approval")
     before = expert_audit(expert)
@@ -342,7 +353,7 @@ def approve_profile(session: Session, *, actor: Actor, expert_id: int, now: date
 def reject_profile(session: Session, *, actor: Actor, expert_id: int, reason: str, now: datetime) -> None:
     """Staff refuse a new profile: it is removed, the person is told why."""
     actor.require_staff("reject an expert profile")
-    expert = get_expert(session, expert_id=expert_id)
+    expert = get_expert(session, expert_id=expert_id, lock=True)
     if expert.status is not RecordStatus.PENDING:
         raise ProfileStateError("profile_state", "this profile is not waiting for approval")
     _tell_owner(session, expert, outcome="profile_rejected", note=reason.strip()[:2000], now=now)
@@ -352,7 +363,7 @@ def reject_profile(session: Session, *, actor: Actor, expert_id: int, reason: st
 def remove_expert(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> None:
     """Staff remove an expert from the register (their routings and answers stay, unlinked)."""
     actor.require_staff("remove an expert")
-    _delete(session, actor=actor, expert=get_expert(session, expert_id=expert_id), action="delete", now=now)
+    _delete(session, actor=actor, expert=get_expert(session, expert_id=expert_id, lock=True), action="delete", now=now)
 
 
 def _delete(session: Session, *, actor: Actor, expert: Expert, action: str, now: datetime) -> None:

@@ -437,3 +437,27 @@ def test_staff_edit_and_remove_and_non_staff_refused(
         assert session.get(Expert, expert.id) is None
         actions = [a.action for a in session.scalars(select(AuditLog).where(AuditLog.entity_key == expert.email))]
         assert "update" in actions and "delete" in actions
+
+
+def test_staff_approve_from_the_overview_updates_the_triage_review(
+    start_bot: StartBot, emulator: SlackEmulator, db: Database
+) -> None:
+    start_bot(WIEWEET_EXPERT_APPROVAL="true")
+    emulator.send_command(NL_USER, CHANNEL, text="ik weet iets over buurtbudgetten")
+    emulator.wait_for(lambda: emulator.views(NL_USER))
+    emulator.submit_view(NL_USER, emulator.views(NL_USER)[-1]["id"], {ids.profile_block("organisation"): "Gent"})
+    emulator.wait_for(
+        lambda: any(ids.ACTION_PROFILE_APPROVE in flat(m.get("blocks")) for m in emulator.messages(TRIAGE))
+    )
+    review = [m for m in emulator.messages(TRIAGE) if ids.ACTION_PROFILE_APPROVE in flat(m.get("blocks"))][-1]
+
+    emulator.send_command(STAFF, CHANNEL, text="beheer")
+    emulator.wait_for(lambda: ids.ACTION_PROFILE_APPROVE in flat(emulator.ephemerals(STAFF)))
+    overview = [e for e in emulator.ephemerals(STAFF) if ids.ACTION_PROFILE_APPROVE in flat(e)][-1]
+    # the button in the (ephemeral) overview: Slack cannot update that message, the decision must stand anyway
+    emulator.click_button(STAFF, ids.ACTION_PROFILE_APPROVE, message=str(overview["message_ts"]), channel=CHANNEL)
+    emulator.wait_for(lambda: expert_of(db, slack_user_id=NL_USER).status is RecordStatus.PUBLISHED)
+    # the review in the triage channel loses its buttons and says who decided
+    emulator.wait_for(lambda: "Goedgekeurd door" in flat(emulator.message(TRIAGE, review["ts"])))
+    assert ids.ACTION_PROFILE_APPROVE not in flat(emulator.message(TRIAGE, review["ts"]))
+    emulator.wait_for_call("chat.postMessage", lambda c: "is goedgekeurd" in flat(c.params), timeout=20)

@@ -78,3 +78,33 @@ def test_error_before_ack_is_left_to_bolt(services: Services) -> None:
     with pytest.raises(WieweetError):
         call(services, handler, Ack())
     assert reported == [] and themes(services) == []
+
+
+def test_after_commit_work_runs_only_when_committed_and_cannot_undo_the_change(services: Services) -> None:
+    ran: list[str] = []
+
+    def failing_notice() -> None:
+        ran.append("notice")
+        raise OSError("Slack is down")
+
+    def handler(turn: Turn) -> None:
+        turn.ack()
+        add_theme(turn)
+        turn.after_commit(failing_notice)
+        turn.after_commit(lambda: ran.append("second"))
+
+    call(services, handler, Ack())  # the failing notice is logged, not raised
+    assert ran == ["notice", "second"] and themes(services) == ["proef"]
+
+
+def test_after_commit_work_is_dropped_when_the_request_fails(services: Services) -> None:
+    ran: list[str] = []
+    services.errors.attach(lambda error, body, context, client: None)
+
+    def handler(turn: Turn) -> None:
+        turn.ack()
+        turn.after_commit(lambda: ran.append("told the user it worked"))
+        raise WieweetError("profile_state", "too late")
+
+    call(services, handler, Ack())
+    assert ran == []
