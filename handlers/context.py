@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -310,6 +310,21 @@ class Turn:
             except SlackApiError as exc:  # e.g. a DM between two people or a channel without the bot
                 log.info("ephemeral in %s failed (%s): sending a DM", channel, exc.response.get("error"))
         self._dm_now(text, None)
+
+    def update_message(self, ref: Mapping[str, Any], text: str, blocks: Sequence[Any]) -> None:
+        """Once committed, re-render the message at ``ref`` (``channel_id``, ``message_ts``; nothing when either is
+        missing), e.g. to take away buttons that are used up. A message gone or not ours is logged."""
+        channel, ts = ref.get("channel_id"), ref.get("message_ts")
+        if not (channel and ts):
+            return
+
+        def update() -> None:
+            try:
+                self.client.chat_update(channel=str(channel), ts=str(ts), text=text, blocks=list(blocks))
+            except SlackApiError as exc:  # the change stands; there is just nothing to update
+                log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
+
+        self.after_commit(update)
 
     @property
     def channel_id(self) -> str | None:

@@ -20,7 +20,7 @@ from bot.actors import NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import CATALOG, t
 from handlers.blocks import build_message_blocks
-from handlers.context import Services
+from handlers.context import Services, Turn
 
 log = logging.getLogger("wieweet.errors")
 
@@ -80,6 +80,14 @@ def handle_error(
         _tell_user(body, context, client, text)
     except (SlackApiError, OSError):
         log.exception("could not tell the user about error ref=%s", ref)
+
+
+def refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
+    """A modal submission the service refused (not theirs, already decided, gone): the reason on the form, which
+    stays open, and logged here like any other refusal. Nothing was written: the services check before writing."""
+    turn.ack(response_action="errors", errors={block_id: user_message(error, turn.lang, turn.correlation_id)[:2000]})
+    handle_error(turn.services, error, turn.body, turn.context, turn.client)
+    turn.context["wieweet_outcome"] = f"refused {error.code}"
 
 
 def register(app: App, services: Services) -> None:

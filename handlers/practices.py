@@ -24,7 +24,7 @@ from bot.register import submissions
 from bot.register.profiles import InvalidRecord
 from handlers import ids
 from handlers.context import Services, Turn, listener
-from handlers.errors import handle_error, user_message
+from handlers.errors import refuse_in_form
 from handlers.practice_blocks import (
     build_pending_practices,
     build_practice_modal,
@@ -83,34 +83,14 @@ def _clicked_review(turn: Turn) -> dict[str, Any]:
     return {"channel_id": container["channel_id"], "message_ts": container["message_ts"]}
 
 
+def _update_review(turn: Turn, ref: dict[str, Any], rendered: Rendered) -> None:
+    """Re-render a staff message (in the triage channel's language: the default one), once committed."""
+    turn.update_message(ref, rendered.text, rendered.blocks)
+
+
 def _review_ref(turn: Turn, practice_id: int, fallback: dict[str, Any] | None = None) -> dict[str, Any]:
     """The staff triage message about a practice: where the outbox posted it, else ``fallback``."""
     return submissions.review_message_ref(turn.session, practice_id=practice_id) or dict(fallback or {})
-
-
-def _update_message(turn: Turn, ref: dict[str, Any], rendered: Rendered) -> None:
-    """Re-render a staff message (in the triage channel's language: the default one)."""
-    if not (ref.get("channel_id") and ref.get("message_ts")):
-        return
-    try:
-        turn.client.chat_update(
-            channel=str(ref["channel_id"]), ts=str(ref["message_ts"]), text=rendered.text, blocks=rendered.blocks
-        )
-    except SlackApiError as exc:  # the message is gone or not ours: the decision stands, nothing to update
-        turn.context["wieweet_outcome"] = f"chat.update failed: {exc.response.get('error')}"
-
-
-def _refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
-    """A modal submission the service refused (not theirs, already decided, gone): say why on the form.
-
-    A modal has no other place to answer, and raising after ``ack`` can lose the ack in Bolt, so the error is
-    handed to the global error handler directly: it logs it (a refusal as "refused ref=...") like any other.
-    Nothing was written: the services check before they write.
-    """
-    text = user_message(error, turn.lang, turn.correlation_id)[:2000]
-    turn.ack(response_action="errors", errors={block_id: text})
-    handle_error(turn.services, error, turn.body, turn.context, turn.client)
-    turn.context["wieweet_outcome"] = f"refused {error.code}"
 
 
 def _staff_lang(turn: Turn) -> str:
@@ -195,7 +175,7 @@ def handle_practice_submission(turn: Turn) -> None:
         turn.context["wieweet_outcome"] = "invalid " + ",".join(sorted({e.column for e in exc.errors}))
         return
     except WieweetError as exc:
-        _refuse_in_form(turn, exc, ids.practice_block("title"))
+        refuse_in_form(turn, exc, ids.practice_block("title"))
         return
     turn.ack()
     payload = submissions.practice_payload(practice)
@@ -209,7 +189,7 @@ def handle_practice_submission(turn: Turn) -> None:
     if practice.status is RecordStatus.PENDING:  # the triage message shows what staff will approve
         status = t("practice.review_edited", _staff_lang(turn), staff=_staff_label(turn))
         ref = _review_ref(turn, practice.id, metadata)
-        _update_message(turn, ref, build_practice_review(payload, _staff_lang(turn), status=status))
+        _update_review(turn, ref, build_practice_review(payload, _staff_lang(turn), status=status))
     turn.context["wieweet_outcome"] = f"updated practice {practice.id}"
 
 
@@ -226,7 +206,7 @@ def handle_edit_button(turn: Turn) -> None:
 def _decided(turn: Turn, practice: Practice, *, status: str, clicked: dict[str, Any], done_key: str) -> None:
     """After a decision: the triage message shows it (no buttons); from elsewhere, the staff member is told."""
     rendered = build_practice_review_done(submissions.practice_payload(practice), _staff_lang(turn), status=status)
-    _update_message(turn, _review_ref(turn, practice.id, clicked), rendered)
+    _update_review(turn, _review_ref(turn, practice.id, clicked), rendered)
     if not clicked:
         turn.tell(t(done_key, turn.lang, title=escape_truncate(practice.title, 300)))
 
@@ -263,7 +243,7 @@ def handle_reject_submission(turn: Turn) -> None:
             turn.session, actor=turn.actor, practice_id=practice_id, reason=reason, now=turn.now
         )
     except WieweetError as exc:
-        _refuse_in_form(turn, exc, ids.BLOCK_PRACTICE_REJECT_REASON)
+        refuse_in_form(turn, exc, ids.BLOCK_PRACTICE_REJECT_REASON)
         return
     turn.ack()
     turn.queued_messages()
@@ -282,7 +262,7 @@ def handle_remove(turn: Turn) -> None:
     ref = _review_ref(turn, practice_id) if practice.status is RecordStatus.PENDING else {}
     label = submissions.remove_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
     status = t("practice.review_removed", _staff_lang(turn), staff=_staff_label(turn))
-    _update_message(turn, ref, build_practice_review_done(payload, _staff_lang(turn), status=status))
+    _update_review(turn, ref, build_practice_review_done(payload, _staff_lang(turn), status=status))
     turn.tell(t("practice.removed", turn.lang, title=escape_truncate(label, 300)))
     turn.context["wieweet_outcome"] = f"removed practice {practice_id}"
 

@@ -29,7 +29,7 @@ from bot.register.profiles import InvalidRecord
 from bot.routing.errors import RoutingInputError
 from handlers import ids
 from handlers.context import Services, Turn, listener
-from handlers.errors import handle_error, user_message
+from handlers.errors import refuse_in_form
 from handlers.practices import practice_admin_blocks
 from handlers.profile_blocks import (
     AdminData,
@@ -172,21 +172,6 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _update_message(turn: Turn, ref: dict[str, Any], text: str, blocks: list[Any]) -> None:
-    """Once committed, re-render a (non-ephemeral) message, e.g. to take away buttons that are used up."""
-    channel, ts = ref.get("channel_id"), ref.get("message_ts")
-    if not (channel and ts):
-        return
-
-    def update() -> None:
-        try:
-            turn.client.chat_update(channel=str(channel), ts=str(ts), text=text, blocks=blocks)
-        except SlackApiError as exc:  # gone or not ours: the change stands
-            log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
-
-    turn.after_commit(update)
-
-
 def _clicked(turn: Turn) -> dict[str, Any]:
     """The message a button was clicked in ({} for ephemeral messages, which cannot be updated, and views)."""
     container = turn.body.get("container") or {}
@@ -195,21 +180,13 @@ def _clicked(turn: Turn) -> dict[str, Any]:
     return {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
 
 
-def _refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
-    """A modal the service refused (not theirs, already handled, gone): the reason on the form, logged by the one
-    error handler like any other refusal. Nothing was written."""
-    turn.ack(response_action="errors", errors={block_id: user_message(error, turn.lang, turn.correlation_id)[:2000]})
-    handle_error(turn.services, error, turn.body, turn.context, turn.client)
-    turn.context["wieweet_outcome"] = f"refused {error.code}"
-
-
 def _today(turn: Turn) -> date:
     return turn.now.astimezone(ZoneInfo(turn.services.settings.timezone)).date()
 
 
 def _replace_clicked(turn: Turn, text: str, blocks: list[Any]) -> None:
     """Re-render the message whose button was clicked (its buttons are used up)."""
-    _update_message(turn, _clicked(turn), text, blocks)
+    turn.update_message(_clicked(turn), text, blocks)
 
 
 def _slack_identity(turn: Turn) -> dict[str, str]:
@@ -266,7 +243,7 @@ def handle_profile_submission(turn: Turn) -> None:
         turn.ack(response_action="errors", errors=field_errors(exc.errors, turn.lang))
         return
     except WieweetError as exc:  # not theirs, gone meanwhile: said on the form, which stays open
-        _refuse_in_form(turn, exc, ids.profile_block("name"))
+        refuse_in_form(turn, exc, ids.profile_block("name"))
         return
     turn.ack()
     expert = saved.expert
@@ -397,7 +374,7 @@ def handle_approve(turn: Turn) -> None:
     )
     # the staff review in the triage channel, wherever the button was (triage message or /wieweet beheer)
     ref = profiles.review_message_ref(turn.session, expert_id=expert.id) or _clicked(turn)
-    _update_message(turn, ref, done.text, list(done.blocks))
+    turn.update_message(ref, done.text, list(done.blocks))
     if not _clicked(turn):
         turn.tell(t("profile.review_approved", turn.lang, staff=staff))
     turn.home_changed(expert.slack_user_id)
@@ -428,14 +405,14 @@ def handle_reject_submission(turn: Turn) -> None:
         ref = profiles.review_message_ref(turn.session, expert_id=expert_id)
         profiles.reject_profile(turn.session, actor=turn.actor, expert_id=expert_id, reason=reason, now=turn.now)
     except WieweetError as exc:  # already decided or gone meanwhile, or not staff: said on the form
-        _refuse_in_form(turn, exc, ids.BLOCK_PROFILE_REJECT_REASON)
+        refuse_in_form(turn, exc, ids.BLOCK_PROFILE_REJECT_REASON)
         return
     turn.ack()
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
     status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(reason, 500))
     done = build_review_done(payload, turn.lang, status=status)
-    _update_message(turn, ref, done.text, list(done.blocks))
+    turn.update_message(ref, done.text, list(done.blocks))
     turn.home_changed(slack_id)
 
 
