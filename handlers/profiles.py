@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError, WieweetError
 from bot.i18n import t
+from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.register import profiles
 from bot.register.profiles import InvalidRecord
@@ -48,9 +49,7 @@ from handlers.profile_blocks import (
     read_profile_form,
 )
 from handlers.routing_blocks import theme_choices
-from storage import repositories as repo
 from storage.models import Availability, Expert, RecordStatus
-from storage.routing_repo import list_routings_for
 
 log = logging.getLogger(__name__)
 
@@ -112,27 +111,22 @@ def home_data(
     services: Services, session: Session, *, user_id: str, lang: str, is_staff: bool, now: datetime
 ) -> HomeData:
     expert = profiles.get_profile(session, slack_user_id=user_id)
-    routed = [
-        HomeItem(
-            text=r.question.text,
-            state=t(f"profile.routing_{r.status.value}", lang),
-            date=r.asked_at.date().isoformat(),
-        )
-        for r in list_routings_for(session, slack_user_id=user_id, limit=10)
-    ]
-    asked = []
+    routed: list[HomeItem] = []
+    asked: list[HomeItem] = []
     if services.routing is not None:
+        routings = services.routing.list_my_routings(session, slack_user_id=user_id, open_only=False, limit=10)
+        routed = [
+            HomeItem(r.question.text, t(f"profile.routing_{r.status.value}", lang), r.asked_at.date().isoformat())
+            for r in routings
+        ]
         asked = [
-            HomeItem(
-                text=q.text, state=t(f"routing.status_{q.status.value}", lang), date=q.created_at.date().isoformat()
-            )
+            HomeItem(q.text, t(f"routing.status_{q.status.value}", lang), q.created_at.date().isoformat())
             for q in services.routing.list_my_questions(session, asker_slack_id=user_id, limit=10)
         ]
     stale = pending = 0
     if is_staff:
         reconfirm = services.settings.reconfirm_days
-        stale = len(profiles.list_stale_profiles(session, now=now, reconfirm_days=reconfirm))
-        pending = len(profiles.list_pending_profiles(session))
+        stale, pending = profiles.count_profiles_to_review(session, now=now, reconfirm_days=reconfirm)
     return HomeData(
         profile=profile_card(services, expert, lang, now=now) if expert is not None else None,
         routed=routed,
@@ -216,7 +210,7 @@ def open_profile_modal(turn: Turn, *, expert: Expert | None, expertise: str = ""
     view = build_profile_modal(
         lang,
         values=values,
-        themes=theme_choices(repo.list_themes(turn.session), lang),
+        themes=theme_choices(load_themes(turn.session), lang),
         expert_id=expert.id if expert is not None else None,
         joining=expert is None,
     )
@@ -435,9 +429,9 @@ def command_admin(turn: Turn, who: str) -> None:
     if who:
         mention = MENTION.match(who)
         expert = (
-            profiles.get_profile(turn.session, slack_user_id=mention.group(1))
+            profiles.find_expert(turn.session, slack_user_id=mention.group(1))
             if mention
-            else repo.get_expert_by_email(turn.session, email=who.strip().lower())
+            else profiles.find_expert(turn.session, email=who)
         )
         if expert is None:
             text = t("profile.admin_not_found", lang, who=escape_truncate(who, 200))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor, NotAuthorized
@@ -114,18 +114,20 @@ def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
     return is_stale_profile(expert.consent.value, expert.last_confirmed_at, now=now, reconfirm_days=reconfirm_days)
 
 
+def _is_stale_clause(*, now: datetime, reconfirm_days: int) -> ColumnElement[bool]:
+    """``is_stale`` as SQL, for published profiles."""
+    cutoff = now - timedelta(days=reconfirm_days)
+    return (Expert.status == RecordStatus.PUBLISHED) & or_(
+        Expert.consent == Consent.PENDING,
+        (Expert.consent == Consent.CONFIRMED) & (Expert.last_confirmed_at < cutoff),
+    )
+
+
 def list_stale_profiles(session: Session, *, now: datetime, reconfirm_days: int, limit: int = 200) -> list[Expert]:
     """Published, not withdrawn, and stale: oldest confirmation first (never-confirmed ones first of all)."""
-    cutoff = now - timedelta(days=reconfirm_days)
     query = (
         select(Expert)
-        .where(
-            Expert.status == RecordStatus.PUBLISHED,
-            or_(
-                Expert.consent == Consent.PENDING,
-                (Expert.consent == Consent.CONFIRMED) & (Expert.last_confirmed_at < cutoff),
-            ),
-        )
+        .where(_is_stale_clause(now=now, reconfirm_days=reconfirm_days))
         .order_by(Expert.last_confirmed_at.is_not(None), Expert.last_confirmed_at, Expert.email)
         .limit(limit)
     )
@@ -136,6 +138,20 @@ def list_pending_profiles(session: Session, *, limit: int = 100) -> list[Expert]
     """Profiles made in Slack that wait for staff approval, oldest first."""
     query = select(Expert).where(Expert.status == RecordStatus.PENDING).order_by(Expert.created_at).limit(limit)
     return list(session.scalars(query))
+
+
+def count_profiles_to_review(session: Session, *, now: datetime, reconfirm_days: int) -> tuple[int, int]:
+    """How many profiles are stale and how many wait for approval (for the staff's Home tab)."""
+    stale = session.scalar(select(func.count()).where(_is_stale_clause(now=now, reconfirm_days=reconfirm_days)))
+    pending = session.scalar(select(func.count()).where(Expert.status == RecordStatus.PENDING))
+    return stale or 0, pending or 0
+
+
+def find_expert(session: Session, *, email: str | None = None, slack_user_id: str | None = None) -> Expert | None:
+    """An expert by e-mail address (any case) or by Slack id, for staff looking one up."""
+    if slack_user_id:
+        return get_profile(session, slack_user_id=slack_user_id)
+    return repo.get_expert_by_email(session, email=email.strip().lower()) if email else None
 
 
 # --- joining and editing ---------------------------------------------------------------------------------------------

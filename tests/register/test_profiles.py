@@ -231,6 +231,12 @@ def test_pending_experts_are_asked_once_to_confirm(db: Database) -> None:
     with db.session() as session:
         stale = profiles.list_stale_profiles(session, now=NOW, reconfirm_days=182)
         assert pending in [e.id for e in stale] and fresh not in [e.id for e in stale]
+        counts = profiles.count_profiles_to_review(session, now=NOW, reconfirm_days=182)
+        assert counts == (len(stale), 0) == (2, 0)  # the Home tab's counts agree with the lists
+        by_email = profiles.find_expert(session, email=" U0FRESH01@Gent.be ")
+        by_slack = profiles.find_expert(session, slack_user_id="U0FRESH01")
+        assert by_email is not None and by_slack is not None and by_email.id == by_slack.id == fresh
+        assert profiles.find_expert(session, email="nobody@gent.be") is None
     # someone else pressing the button (a forged payload) changes nothing; the person themselves confirms
     with db.session() as session, pytest.raises(NotAuthorized):
         profiles.confirm_listing(session, actor=STAFF, expert_id=pending, now=NOW)
