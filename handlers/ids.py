@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from bot.register.validation import EXPERT_COLUMNS, PRACTICE_COLUMNS
+
 COMMAND: Final = "/wieweet"
 
 # shortcuts (callback ids, also in manifest.yml)
@@ -85,7 +87,8 @@ INPUT_DIGEST_EMPTY: Final = "digest_empty_input"
 
 # expert profile, App Home, consent, staff management of experts
 VIEW_PROFILE: Final = "profile_edit"  # the profile modal (join or edit); private_metadata: {"expert_id": id|null}
-PROFILE_FIELDS: Final = ("name", "email", "organisation", "city", "role", "expertise", "themes", "languages", "bio")
+# the register's columns (one list, shared with the file import), minus the Slack id, which is the signed-in user's
+PROFILE_FIELDS: Final = tuple(c for c in EXPERT_COLUMNS if c != "slack_user_id")
 PROFILE_BLOCK_PREFIX: Final = "profile_"  # block id "profile_<field>", input action id "profile_<field>_input"
 ACTION_PROFILE_EDIT: Final = "profile_edit_open"  # value: expert id (own profile, or any for staff)
 ACTION_PROFILE_JOIN: Final = "profile_join"  # App Home: become an expert
@@ -115,19 +118,7 @@ def profile_input(field: str) -> str:
 # practice submissions and moderation
 SHORTCUT_SAVE_PRACTICE: Final = "wieweet_save_practice"  # message shortcut "Bewaar als praktijk" (manifest.yml)
 VIEW_PRACTICE: Final = "practice_edit"  # the practice modal; private_metadata: {"practice_id": id|null, ...}
-PRACTICE_FIELDS: Final = (
-    "title",
-    "summary",
-    "city",
-    "organisation",
-    "themes",
-    "tags",
-    "outcome",
-    "lessons",
-    "contact_email",
-    "url",
-    "year",
-)
+PRACTICE_FIELDS: Final = PRACTICE_COLUMNS  # the practice register's columns, as in the file import
 PRACTICE_BLOCK_PREFIX: Final = "practice_"  # block id "practice_<field>", input action id "practice_<field>_input"
 ACTION_PRACTICE_APPROVE: Final = "practice_approve"  # staff; value: practice id
 ACTION_PRACTICE_REJECT: Final = "practice_reject"  # staff; value: practice id -> reason modal
