@@ -11,8 +11,9 @@ from storage import repositories as repo
 from storage.models import OutboxKind, OutboxMessage, Practice, RecordStatus
 
 
-def get_practice(session: Session, *, practice_id: int) -> Practice | None:
-    return session.get(Practice, practice_id)
+def get_practice(session: Session, *, practice_id: int, lock: bool = False) -> Practice | None:
+    """One practice; ``lock`` holds its row until commit (two staff deciding at once: the second sees the first)."""
+    return session.get(Practice, practice_id, with_for_update=lock or None, populate_existing=lock)
 
 
 def get_practice_by_key(session: Session, *, title: str, city: str) -> Practice | None:

@@ -60,8 +60,8 @@ class AlreadyModerated(WieweetError):
 # --- reading -------------------------------------------------------------------------------------------------------
 
 
-def get_practice(session: Session, *, practice_id: int) -> Practice:
-    practice = practice_repo.get_practice(session, practice_id=practice_id)
+def get_practice(session: Session, *, practice_id: int, lock: bool = False) -> Practice:
+    practice = practice_repo.get_practice(session, practice_id=practice_id, lock=lock)
     if practice is None:
         raise NotFoundError("no_practice", f"no practice #{practice_id}")
     return practice
@@ -170,28 +170,25 @@ def update_practice(
 def approve_practice(session: Session, *, actor: Actor, practice_id: int, now: datetime, note: str = "") -> Practice:
     """Publish a waiting submission (searchable from the commit on) and tell the submitter."""
     actor.require_staff("approve a practice")
-    practice = _waiting(session, practice_id)
-    before = _audit_values(practice)
-    practice.status = RecordStatus.PUBLISHED
-    practice.moderation_note = note.strip()[:NOTE_LIMIT]
-    repo.update_practice(session, practice=practice, values={}, now=now)
-    session.flush()
-    _audit(session, actor=actor, action="approve", practice=practice, before=before, now=now)
-    _tell_submitter(session, practice, outcome="practice_approved", note=practice.moderation_note, now=now)
-    return practice
+    return _decide(session, actor=actor, practice_id=practice_id, approve=True, note=note, now=now)
 
 
 def reject_practice(session: Session, *, actor: Actor, practice_id: int, reason: str, now: datetime) -> Practice:
     """Refuse a waiting submission with a reason; it is kept (rejected, never shown) and the submitter told why."""
     actor.require_staff("reject a practice")
+    return _decide(session, actor=actor, practice_id=practice_id, approve=False, note=reason, now=now)
+
+
+def _decide(session: Session, *, actor: Actor, practice_id: int, approve: bool, note: str, now: datetime) -> Practice:
     practice = _waiting(session, practice_id)
     before = _audit_values(practice)
-    practice.status = RecordStatus.REJECTED
-    practice.moderation_note = reason.strip()[:NOTE_LIMIT]
+    practice.status = RecordStatus.PUBLISHED if approve else RecordStatus.REJECTED
+    practice.moderation_note = note.strip()[:NOTE_LIMIT]
     repo.update_practice(session, practice=practice, values={}, now=now)
     session.flush()
-    _audit(session, actor=actor, action="reject", practice=practice, before=before, now=now)
-    _tell_submitter(session, practice, outcome="practice_rejected", note=practice.moderation_note, now=now)
+    _audit(session, actor=actor, action="approve" if approve else "reject", practice=practice, before=before, now=now)
+    outcome = "practice_approved" if approve else "practice_rejected"
+    _tell_submitter(session, practice, outcome=outcome, note=practice.moderation_note, now=now)
     return practice
 
 
@@ -249,7 +246,7 @@ def _require_may_edit(actor: Actor, practice: Practice) -> None:
 
 
 def _waiting(session: Session, practice_id: int) -> Practice:
-    practice = get_practice(session, practice_id=practice_id)
+    practice = get_practice(session, practice_id=practice_id, lock=True)
     if practice.status is not RecordStatus.PENDING:
         raise AlreadyModerated("already_moderated", f"practice #{practice_id} is {practice.status.value}")
     return practice
