@@ -130,7 +130,7 @@ def export_personal_data(
 ) -> dict[str, Any]:
     """Everything stored about the person, as JSON-ready values (one section per kind of data)."""
     person = find_person(session, slack_user_id=slack_user_id, email=email)
-    actor.require_self_or_staff(person.slack_user_id, "export personal data")
+    actor.require_self_or_staff(person.slack_user_id, "export personal data", target=f"person:{person.slack_user_id}")
     sid = person.slack_user_id
     expert = person.expert
     expert_id = expert.id if expert is not None else None
@@ -217,7 +217,7 @@ def erase_person(
 ) -> ErasureReport:
     """Forget the person (see the module docstring). Raises ``NotAuthorized`` before anything is changed."""
     person = find_person(session, slack_user_id=slack_user_id, email=email)
-    actor.require_self_or_staff(person.slack_user_id, "erase personal data")
+    actor.require_self_or_staff(person.slack_user_id, "erase personal data", target=f"person:{person.slack_user_id}")
     report = ErasureReport()
     sid = person.slack_user_id
     expert = person.expert

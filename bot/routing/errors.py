@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.actors import NotAuthorized
 from bot.errors import WieweetError
 
 
@@ -15,6 +16,11 @@ class StaleActionError(WieweetError):
     """A button or command that no longer applies: a second claim, a click after cancel, someone else's routing."""
 
     code = "stale_action"
+
+
+class NotYours(NotAuthorized, StaleActionError):
+    """Someone else's routing or question (``not_yours``, ``not_asker``): a refusal, logged as one like every
+    ``NotAuthorized``; still a ``StaleActionError`` for callers that treat every unusable button alike."""
 
 
 class RoutingInputError(WieweetError):
