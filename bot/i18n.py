@@ -172,6 +172,22 @@ BASE_CATALOG: Mapping[str, Mapping[str, str]] = {
         "nl": "Het bericht bevat geen tekst om op te zoeken.",
         "en": "That message has no text to search for.",
     },
+    "error.search_expired": {
+        "nl": "Dit antwoord is niet meer beschikbaar. Stel je vraag opnieuw.",
+        "en": "This answer is no longer available. Please ask again.",
+    },
+    "error.bad_reference": {
+        "nl": "Deze knop of dit formulier is niet (meer) geldig. Open het opnieuw.",
+        "en": "This button or form is not valid (any more). Please open it again.",
+    },
+    "error.not_your_search": {
+        "nl": "Dit antwoord is niet voor jou bestemd. Stel de vraag zelf opnieuw.",
+        "en": "This answer was not meant for you. Please ask the question yourself.",
+    },
+    "error.not_channel_member": {
+        "nl": "Alleen leden van dit kanaal (of het kenniscentrum) kunnen het weekoverzicht ervan instellen.",
+        "en": "Only members of this channel (or knowledge centre staff) can set up its weekly digest.",
+    },
 }
 
 ROUTING_CATALOG: Mapping[str, Mapping[str, str]] = {
