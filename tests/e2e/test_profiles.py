@@ -490,3 +490,23 @@ def test_a_consent_click_claiming_another_message_updates_only_the_consent_dm(
     assert f"user={user} action=update a message not about expert:{top.id}" in refusals(bot)[-1]
     assert all(c.params.get("ts") != answer["ts"] for c in emulator.calls_to("chat.update"))
     assert emulator.message(CHANNEL, answer["ts"]) == answer
+
+
+def test_the_staff_view_of_one_expert_escapes_the_name(
+    start_bot: StartBot, emulator: SlackEmulator, db: Database
+) -> None:
+    with db.session() as session:
+        session.add(
+            Expert(
+                email="evil@example.be",
+                name="<!channel> Ev\u202eil",
+                organisation="Stad Gent",
+                consent=Consent.CONFIRMED,
+                last_confirmed_at=MONDAY,
+            )
+        )
+    start_bot()
+    emulator.send_command(STAFF, CHANNEL, text="beheer evil@example.be")
+    card = emulator.wait_for(lambda: [p["body"] for p in emulator.response_posts if "Evil" in flat(p)])
+    assert str(card[0]["text"]) == "&lt;!channel&gt; Evil"  # escaped once, no reordering control
+    assert "<!channel>" not in flat(card)

@@ -363,3 +363,15 @@ def test_an_answer_posted_in_a_channel_is_usable_by_its_members_only(
         posted = conn.execute(select(SearchLog.posted_channel_id).where(SearchLog.id == int(value))).scalar_one()
     engine.dispose()
     assert posted == CHANNEL
+
+
+def test_the_more_results_title_escapes_the_query(bot: BotProcess, emulator: SlackEmulator) -> None:
+    emulator.send_command(NL_USER, CHANNEL, text=f"<!channel> <@{EN_USER}> {QUESTION}")
+    body = first_answer(emulator)
+    emulator.click_button(NL_USER, ids.ACTION_MORE, value=button_value(body), channel=CHANNEL, message=body)
+    more = emulator.wait_for(
+        lambda: [p["body"] for p in emulator.response_posts if "Meer resultaten" in flat(p["body"])]
+    )
+    assert "&lt;!channel&gt;" in str(more[0]["text"])
+    for forbidden in ("<!channel>", f"<@{EN_USER}>", "&amp;lt;"):
+        assert forbidden not in flat(more)
