@@ -9,14 +9,14 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import NotFoundError, WieweetError
-from bot.i18n import t
+from bot.i18n import DEFAULT_LANGUAGE, format_clock, t, weekday_name
 from bot.matching.loader import load_themes
 from digests import ids as digest_ids
 from digests.preview import preview_digest
 from digests.subscriptions import get_subscription, parse_time, parse_weekday, subscribe, unsubscribe
 from handlers import ids
 from handlers.context import Services, Turn, listener
-from handlers.digest_blocks import DAYS, build_digest_modal
+from handlers.digest_blocks import build_digest_modal
 from handlers.routing_blocks import ThemeChoice
 
 DIGEST_WORDS = frozenset({"digest", "overzicht"})
@@ -98,7 +98,7 @@ def handle_digest_submission(turn: Turn) -> None:
     raw_time = str(_value(values, ids.BLOCK_DIGEST_TIME, ids.INPUT_DIGEST_TIME).get("selected_time") or "09:00")
     language = (_value(values, ids.BLOCK_DIGEST_LANG, ids.INPUT_DIGEST_LANG).get("selected_option") or {}).get(
         "value"
-    ) or "nl"
+    ) or DEFAULT_LANGUAGE
     post_empty = bool(_value(values, ids.BLOCK_DIGEST_EMPTY, ids.INPUT_DIGEST_EMPTY).get("selected_options"))
     try:
         weekday = parse_weekday(str(day or "mon"))
@@ -127,8 +127,8 @@ def handle_digest_submission(turn: Turn) -> None:
             text=t(
                 "digest.subscribed",
                 turn.lang,
-                day=t(f"digest.day_{DAYS[weekday]}", turn.lang),
-                time=f"{hour:02d}:{minute:02d}",
+                day=weekday_name(weekday, turn.lang),
+                time=format_clock(hour, minute, turn.lang),
             ),
         )
 

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.mrkdwn import escape_truncate, link, user_mention
 from bot.register.validation import MAX_LENGTH, MULTILINE, FieldError
 from handlers import ids
@@ -51,20 +51,46 @@ OUTCOME_ICONS = {"good": "🟢", "mixed": "🟡", "failed": "🔴"}
 REQUIRED = frozenset({"title", "summary"})
 TEXT_MAX = 3000  # Slack's plain_text_input limit, for fields without a database limit
 FIELD_MAX = {"year": 10, "tags": 1000}
-HINTS = frozenset({"tags", "contact_email", "url", "year"})
-FIELD_CODES = frozenset(
-    {
-        "missing",
-        "too_long",
-        "bad_characters",
-        "bad_email",
-        "unknown_theme",
-        "unknown_outcome",
-        "bad_year",
-        "bad_url",
-        "practice_taken",
-    }
-)
+OUTCOME_KEYS = {
+    "good": N_("practice.outcome_good"),
+    "mixed": N_("practice.outcome_mixed"),
+    "failed": N_("practice.outcome_failed"),
+}
+LABEL_KEYS = {  # one per ids.PRACTICE_FIELDS
+    "title": N_("practice.field_title"),
+    "summary": N_("practice.field_summary"),
+    "city": N_("practice.field_city"),
+    "organisation": N_("practice.field_organisation"),
+    "themes": N_("practice.field_themes"),
+    "tags": N_("practice.field_tags"),
+    "outcome": N_("practice.field_outcome"),
+    "lessons": N_("practice.field_lessons"),
+    "contact_email": N_("practice.field_contact_email"),
+    "url": N_("practice.field_url"),
+    "year": N_("practice.field_year"),
+}
+HINT_KEYS = {
+    "tags": N_("practice.hint_tags"),
+    "contact_email": N_("practice.hint_contact_email"),
+    "url": N_("practice.hint_url"),
+    "year": N_("practice.hint_year"),
+}
+FIELD_ERROR_KEYS = {  # FieldError.code -> text; other codes show the validation's own message
+    "missing": N_("field.missing"),
+    "too_long": N_("field.too_long"),
+    "bad_characters": N_("field.bad_characters"),
+    "bad_email": N_("field.bad_email"),
+    "unknown_theme": N_("field.unknown_theme"),
+    "unknown_outcome": N_("field.unknown_outcome"),
+    "bad_year": N_("field.bad_year"),
+    "bad_url": N_("field.bad_url"),
+    "practice_taken": N_("field.practice_taken"),
+}
+STATUS_KEYS = {
+    "pending": N_("practice.status_pending"),
+    "published": N_("practice.status_published"),
+    "rejected": N_("practice.status_rejected"),
+}
 
 
 def _field_max(name: str) -> int:
@@ -106,7 +132,7 @@ def build_practice_modal(
             )
         elif name == "outcome":
             options = [
-                Option(value=o, text=_plain(t(f"practice.outcome_{o}", lang), OPTION_TEXT_LIMIT)) for o in OUTCOMES
+                Option(value=o, text=_plain(t(OUTCOME_KEYS[o], lang), OPTION_TEXT_LIMIT)) for o in OUTCOMES
             ]
             current = (values.get("outcome") or "").strip().lower()
             element = StaticSelectElement(
@@ -126,8 +152,8 @@ def build_practice_modal(
         blocks.append(
             InputBlock(
                 block_id=ids.practice_block(name),
-                label=_plain(t(f"practice.field_{name}", lang), 2000),
-                hint=_plain(t(f"practice.hint_{name}", lang), 2000) if name in HINTS else None,
+                label=_plain(t(LABEL_KEYS[name], lang), 2000),
+                hint=_plain(t(HINT_KEYS[name], lang), 2000) if name in HINT_KEYS else None,
                 element=element,
                 optional=name not in REQUIRED,
             )
@@ -157,7 +183,8 @@ def practice_field_errors(errors: Sequence[FieldError], lang: str) -> dict[str, 
     result: dict[str, str] = {}
     for error in errors:
         block = ids.practice_block(error.column if error.column in ids.PRACTICE_FIELDS else "title")
-        text = t(f"field.{error.code}", lang) if error.code in FIELD_CODES else error.message
+        key = FIELD_ERROR_KEYS.get(error.code)
+        text = t(key, lang) if key else error.message
         if error.suggestion:
             text += " " + t("field.suggestion", lang, suggestion=error.suggestion)
         result[block] = f"{result[block]} {text}" if block in result else text
@@ -179,9 +206,9 @@ REJECT_PRACTICE_MODAL = TextModal(
     ids.VIEW_PRACTICE_REJECT,
     ids.BLOCK_PRACTICE_REJECT_REASON,
     ids.INPUT_PRACTICE_REJECT_REASON,
-    "practice.reject_title",
-    "practice.btn_reject",
-    "practice.field_reject_reason",
+    N_("practice.reject_title"),
+    N_("practice.btn_reject"),
+    N_("practice.field_reject_reason"),
 )
 
 
@@ -204,7 +231,7 @@ def practice_text(payload: Payload, lang: str) -> str:
     outcome = str(payload.get("outcome") or "")
     if outcome in OUTCOMES:
         lines.append(
-            f"*{t('practice.field_outcome', lang)}:* {OUTCOME_ICONS[outcome]} {t(f'practice.outcome_{outcome}', lang)}"
+            f"*{t('practice.field_outcome', lang)}:* {OUTCOME_ICONS[outcome]} {t(OUTCOME_KEYS[outcome], lang)}"
         )
     summary = escape_truncate(str(payload.get("summary") or ""), 1200)
     if summary:
@@ -233,8 +260,7 @@ def _submitter(payload: Payload, lang: str) -> str:
 
 def status_text(payload: Payload, lang: str) -> str:
     status = str(payload.get("status") or "pending")
-    key = f"practice.status_{status}" if status in ("pending", "published", "rejected") else "practice.status_pending"
-    return t(key, lang)
+    return t(STATUS_KEYS.get(status, N_("practice.status_pending")), lang)
 
 
 # --- the staff triage message ----------------------------------------------------------------------------------------
