@@ -25,7 +25,7 @@ import math
 import string
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -81,6 +81,11 @@ class Messages:
                 translations, _ = self._compile(language)
                 translations.add_fallback(base)  # an empty or fuzzy text falls back to the default language's
                 self._translations[language] = translations
+        # the singular texts resolved once per language (fallback included): a look-up is one dict access
+        self._texts = {
+            language: {key: translations.gettext(key) for key in self._singular}
+            for language, translations in self._translations.items()
+        }
 
     def _compile(self, language: str) -> tuple[gettext.GNUTranslations, list[str | tuple[str, ...]]]:
         """Read ``<language>/LC_MESSAGES/wieweet.po`` with Babel and compile it in memory for ``gettext``."""
@@ -99,9 +104,12 @@ class Messages:
         return key in self._singular
 
     def text(self, key: str, lang: str, values: Mapping[str, object]) -> str:
-        if key not in self._singular:
-            raise KeyError(f"no message {key!r} in the catalogue" + (" (it has plural forms)" * (key in self._plural)))
-        text = self._for(lang).gettext(key)
+        texts = self._texts.get(lang) or self._texts[self.default]
+        try:
+            text = texts[key]
+        except KeyError:
+            plural = " (it has plural forms)" if key in self._plural else ""
+            raise KeyError(f"no message {key!r} in the catalogue{plural}") from None
         return text.format(**values) if values else text
 
     def plural(self, key: str, key_plural: str, n: int, lang: str, values: Mapping[str, object]) -> str:
@@ -155,17 +163,29 @@ def locale(lang: str) -> Locale:
 
 def format_date(value: date | datetime, lang: str, *, year: bool = False) -> str:
     """Day and abbreviated month ("16 nov", "16 Nov"), with the year if asked ("16 nov 2026")."""
-    return format_skeleton("yMMMd" if year else "MMMd", value, locale=locale(lang))
+    return _format_day(value.date() if isinstance(value, datetime) else value, lang, year)
 
 
+@lru_cache(maxsize=4096)  # a digest formats the same few days over and over
+def _format_day(day: date, lang: str, year: bool) -> str:
+    return format_skeleton("yMMMd" if year else "MMMd", day, locale=locale(lang))
+
+
+@lru_cache(maxsize=4096)
 def format_clock(hour: int, minute: int, lang: str) -> str:
     """A time of day as the locale writes it ("09:00")."""
     return format_time(time(hour, minute), "short", locale=locale(lang))
 
 
+@cache
+def _weekday_names(lang: str) -> tuple[str, ...]:
+    names = get_day_names("wide", context="format", locale=locale(lang))
+    return tuple(str(names[day]) for day in range(7))
+
+
 def weekday_name(weekday: int, lang: str) -> str:
     """The name of a weekday (0 = Monday) as used in a sentence: "maandag", "Monday"."""
-    return str(get_day_names("wide", context="format", locale=locale(lang))[weekday])
+    return _weekday_names(lang)[weekday]
 
 
 def format_list(items: Sequence[str], lang: str) -> str:
@@ -173,20 +193,21 @@ def format_list(items: Sequence[str], lang: str) -> str:
     return _babel_format_list(list(items), locale=locale(lang))
 
 
-_DURATION_UNITS = (("duration-day", 86_400), ("duration-hour", 3_600))
-
-
 def format_duration(seconds: float, lang: str) -> str:
     """A compact duration: minutes under an hour ("45 m"), hours under a day ("5 u"), else days and hours
     ("1 d, 2 u"): CLDR's narrow units joined as a unit list."""
     minutes = max(1, math.ceil(seconds / 60))
     if minutes < 60:
-        return format_unit(minutes, "duration-minute", length="narrow", locale=locale(lang))
-    hours = round(seconds / 3600)
-    days, rest = divmod(hours, 24)
+        return _duration(0, 0, minutes, lang)
+    days, hours = divmod(round(seconds / 3600), 24)
+    return _duration(days, hours, 0, lang)
+
+
+@lru_cache(maxsize=4096)
+def _duration(days: int, hours: int, minutes: int, lang: str) -> str:
     parts = [
         format_unit(amount, unit, length="narrow", locale=locale(lang))
-        for (unit, _), amount in zip(_DURATION_UNITS, (days, rest), strict=True)
+        for unit, amount in (("duration-day", days), ("duration-hour", hours), ("duration-minute", minutes))
         if amount
     ]
     return _babel_format_list(parts, style="unit-narrow", locale=locale(lang))
