@@ -110,7 +110,7 @@ class Messages:
         except KeyError:
             plural = " (it has plural forms)" if key in self._plural else ""
             raise KeyError(f"no message {key!r} in the catalogue{plural}") from None
-        return text.format(**values) if values else text
+        return text.format(**values)  # a placeholder without a value raises KeyError rather than showing "{name}"
 
     def plural(self, key: str, key_plural: str, n: int, lang: str, values: Mapping[str, object]) -> str:
         if key not in self._plural:

@@ -20,6 +20,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
 from bot import i18n
+from bot.error_texts import error_text
+from bot.errors import QueryError, WieweetError
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -35,6 +37,9 @@ from bot.i18n import (
     tn,
     weekday_name,
 )
+from bot.matching.results import Reason
+from handlers.profile_blocks import HomeData, build_home_view
+from handlers.routing_blocks import build_ask_confirmation
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("bot", "handlers", "digests")
@@ -297,3 +302,54 @@ def test_locales_are_parsed_once() -> None:
     assert i18n.locale("nl") is i18n.locale("nl")
     assert str(i18n.locale("nl")) == "nl_BE" and str(i18n.locale("en")) == "en_GB"
     assert str(i18n.locale("xx")) == "nl_BE"  # an unknown language formats like the default
+
+
+# --- where plurals, lists and error texts changed ------------------------------------------------------------------
+
+
+def test_the_staff_line_on_the_home_tab_counts_in_singular_and_plural() -> None:
+    def staff_line(stale: int, pending: int, lang: str) -> str:
+        view = build_home_view(HomeData(profile=None, is_staff=True, stale_count=stale, pending_count=pending), lang)
+        contexts = [b["elements"][0]["text"] for b in view.to_dict()["blocks"] if b["type"] == "context"]
+        return next(text for text in contexts if "wieweet beheer" in text or "wieweet admin" in text)
+
+    assert staff_line(1, 1, "nl") == (
+        "Kenniscentrum: 1 profiel te bevestigen, 1 wacht op goedkeuring — `/wieweet beheer`"
+    )
+    assert staff_line(3, 2, "nl") == (
+        "Kenniscentrum: 3 profielen te bevestigen, 2 wachten op goedkeuring — `/wieweet beheer`"
+    )
+    assert staff_line(1, 0, "en") == "Knowledge centre: 1 profile to confirm, 0 awaiting approval — `/wieweet admin`"
+
+
+def test_an_error_code_without_a_text_leaves_the_message_to_the_caller() -> None:
+    assert error_text(WieweetError("no_such_code", "raw"), "nl") is None
+    assert error_text(QueryError("empty"), "en") == t("query.empty", "en")
+    assert error_text(QueryError("too_long"), "nl") is None  # no values to fill {length} and {limit}
+
+
+def test_people_in_a_sentence_are_a_list_of_the_language() -> None:
+    assert build_ask_confirmation(["An", "Bert", "Carla"], "nl", escalated=False).startswith(
+        "Bedankt! Je vraag is gesteld aan An, Bert en Carla."
+    )
+    assert "sent to An, Bert and Carla." in build_ask_confirmation(["An", "Bert", "Carla"], "en", escalated=False)
+
+
+def test_match_reasons_read_as_before() -> None:
+    cases = [
+        (Reason("x", "expertise", "exact", "leegstand", "leegstandsheffing"), "leegstandsheffing — expertise", None),
+        (Reason("x", "themes", "theme", "", "Wonen", "Housing"), "thema: Wonen", "theme: Housing"),
+        (
+            Reason("x", "tags", "synonym", "svk", "sociaal verhuurkantoor"),
+            "sociaal verhuurkantoor — tags (synoniem van svk)",
+            "sociaal verhuurkantoor — tags (synonym of svk)",
+        ),
+        (Reason("x", "profile", "stale", "", ""), "profiel nog niet bevestigd", "profile not confirmed yet"),
+        (Reason("x", "profile", "stale", "", "2025-01-02"), "profiel niet bevestigd sinds 2025-01-02", None),
+        (Reason("x", "city", "city", "", "Gent"), "Gent — stad", "Gent — city"),
+        (Reason("x", "unknownfield", "exact", "", "woning"), "woning — unknownfield", None),
+    ]
+    for reason, nl, en in cases:
+        assert reason.render("nl") == nl
+        if en is not None:
+            assert reason.render("en") == en
