@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from bot.errors import WieweetError
 from bot.i18n import N_, t
+from bot.register.validation import FieldError
 
 ERROR_KEYS: Mapping[str, str] = {
     # a "who knows" query that cannot be searched (bot.matching.query)
@@ -60,6 +61,31 @@ ERROR_KEYS: Mapping[str, str] = {
     "privacy_input": N_("error.privacy_input"),
     "erasure_incomplete": N_("error.erasure_incomplete"),
 }
+
+
+FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validation) in a profile or practice form
+    "missing": N_("field.missing"),
+    "too_long": N_("field.too_long"),
+    "bad_characters": N_("field.bad_characters"),
+    "bad_email": N_("field.bad_email"),
+    "bad_language": N_("field.bad_language"),
+    "unknown_theme": N_("field.unknown_theme"),
+    "email_taken": N_("field.email_taken"),
+    "unknown_outcome": N_("field.unknown_outcome"),
+    "bad_year": N_("field.bad_year"),
+    "bad_url": N_("field.bad_url"),
+    "practice_taken": N_("field.practice_taken"),
+}
+
+
+def field_error_text(error: FieldError, lang: str) -> str:
+    """A form field's error in ``lang`` (the validation's own message for a code without a text), with the
+    suggestion, if any: "Onbekend thema. Bedoel je wonen?"."""
+    key = FIELD_ERROR_KEYS.get(error.code)
+    text = t(key, lang) if key else error.message
+    if error.suggestion:
+        text += " " + t("field.suggestion", lang, suggestion=error.suggestion)
+    return text
 
 
 def error_text(error: WieweetError, lang: str) -> str | None:

@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.error_texts import field_error_text
 from bot.i18n import N_, t
 from bot.mrkdwn import escape_truncate, link, user_mention
 from bot.register.validation import MAX_LENGTH, MULTILINE, FieldError
@@ -75,17 +76,6 @@ HINT_KEYS = {
     "url": N_("practice.hint_url"),
     "year": N_("practice.hint_year"),
 }
-FIELD_ERROR_KEYS = {  # FieldError.code -> text; other codes show the validation's own message
-    "missing": N_("field.missing"),
-    "too_long": N_("field.too_long"),
-    "bad_characters": N_("field.bad_characters"),
-    "bad_email": N_("field.bad_email"),
-    "unknown_theme": N_("field.unknown_theme"),
-    "unknown_outcome": N_("field.unknown_outcome"),
-    "bad_year": N_("field.bad_year"),
-    "bad_url": N_("field.bad_url"),
-    "practice_taken": N_("field.practice_taken"),
-}
 STATUS_KEYS = {
     "pending": N_("practice.status_pending"),
     "published": N_("practice.status_published"),
@@ -131,9 +121,7 @@ def build_practice_modal(
                 action_id=ids.practice_input(name), options=options, initial_options=initial
             )
         elif name == "outcome":
-            options = [
-                Option(value=o, text=_plain(t(OUTCOME_KEYS[o], lang), OPTION_TEXT_LIMIT)) for o in OUTCOMES
-            ]
+            options = [Option(value=o, text=_plain(t(OUTCOME_KEYS[o], lang), OPTION_TEXT_LIMIT)) for o in OUTCOMES]
             current = (values.get("outcome") or "").strip().lower()
             element = StaticSelectElement(
                 action_id=ids.practice_input(name),
@@ -183,10 +171,7 @@ def practice_field_errors(errors: Sequence[FieldError], lang: str) -> dict[str, 
     result: dict[str, str] = {}
     for error in errors:
         block = ids.practice_block(error.column if error.column in ids.PRACTICE_FIELDS else "title")
-        key = FIELD_ERROR_KEYS.get(error.code)
-        text = t(key, lang) if key else error.message
-        if error.suggestion:
-            text += " " + t("field.suggestion", lang, suggestion=error.suggestion)
+        text = field_error_text(error, lang)
         result[block] = f"{result[block]} {text}" if block in result else text
     return {block: message[:2000] for block, message in result.items()}
 

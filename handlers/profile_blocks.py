@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.error_texts import field_error_text
 from bot.i18n import N_, t, tn
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.register.validation import MAX_LENGTH, FieldError
@@ -180,23 +181,9 @@ def field_errors(errors: Sequence[FieldError], lang: str) -> dict[str, str]:
     result: dict[str, str] = {}
     for error in errors:
         block = ids.profile_block(error.column if error.column in ids.PROFILE_FIELDS else "name")
-        key = FIELD_ERROR_KEYS.get(error.code)
-        text = t(key, lang) if key else error.message
-        if error.suggestion:
-            text += " " + t("field.suggestion", lang, suggestion=error.suggestion)
+        text = field_error_text(error, lang)
         result[block] = (result[block] + " " + text) if block in result else text
     return {block: message[:2000] for block, message in result.items()}
-
-
-FIELD_ERROR_KEYS = {  # FieldError.code -> text; other codes show the validation's own message
-    "missing": N_("field.missing"),
-    "too_long": N_("field.too_long"),
-    "bad_characters": N_("field.bad_characters"),
-    "bad_email": N_("field.bad_email"),
-    "bad_language": N_("field.bad_language"),
-    "unknown_theme": N_("field.unknown_theme"),
-    "email_taken": N_("field.email_taken"),
-}
 
 
 REJECT_PROFILE_MODAL = TextModal(
