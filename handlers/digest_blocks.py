@@ -81,7 +81,7 @@ def build_digest_modal(
                 element=RadioButtonsElement(
                     action_id=ids.INPUT_DIGEST_LANG,
                     options=lang_options,
-                    initial_option=lang_options[1] if language == "en" else lang_options[0],
+                    initial_option=next((o for o in lang_options if o.value == language), lang_options[0]),
                 ),
             ),
             InputBlock(

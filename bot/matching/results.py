@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.i18n import N_, t
+from bot.i18n import DEFAULT_LANGUAGE, N_, t
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
 
 # Field names used in reasons, with the catalogue key of their label.
@@ -54,7 +54,7 @@ class Reason:
     target: str
     target_en: str = ""
 
-    def render(self, lang: str = "nl") -> str:
+    def render(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """One short line for people: "leegstandsheffing — expertise", "typo: wijkwerkng → wijkwerking"."""
         target = self.target_en if lang == "en" and self.target_en else self.target
         field = field_label(self.field, lang)
