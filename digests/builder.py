@@ -29,9 +29,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.i18n import format_clock, format_list, normalise_language, t, tn, weekday_name
 from bot.i18n import format_date as format_day
 from bot.i18n import format_duration as format_time_span
-from bot.i18n import format_clock, format_list, normalise_language, t, tn, weekday_name
 from bot.mrkdwn import escape, escape_truncate, link, truncate, user_mention
 from bot.presenter import outcome_label
 from digests import ids
