@@ -35,7 +35,12 @@ def route_digest_command(turn: Turn, text: str) -> bool:
         return False
     if sub in OFF_WORDS:
         stopped = unsubscribe(turn.session, channel_id=channel, now=turn.now, actor=turn.user_id)
-        turn.respond(text=t("digest.off" if stopped else "digest.not_subscribed", turn.lang), response_type="ephemeral")
+        text, respond = t("digest.off" if stopped else "digest.not_subscribed", turn.lang), turn.respond
+
+        def answer() -> None:  # once committed: a second "uit" right after this answer sees it stopped
+            respond(text=text, response_type="ephemeral")
+
+        turn.after_commit(answer)
         return True
     if sub in PREVIEW_WORDS:
         preview = preview_digest(turn.services.db, channel_id=channel, now=turn.now, default_language=turn.lang)
@@ -121,16 +126,13 @@ def handle_digest_submission(turn: Turn) -> None:
         now=turn.now,
     )
     if turn.user_id:
-        turn.client.chat_postEphemeral(
-            channel=channel,
-            user=turn.user_id,
-            text=t(
-                "digest.subscribed",
-                turn.lang,
-                day=weekday_name(weekday, turn.lang),
-                time=format_clock(hour, minute, turn.lang),
-            ),
-        )
+        user, lang = turn.user_id, turn.lang
+        text = t("digest.subscribed", lang, day=weekday_name(weekday, lang), time=format_clock(hour, minute, lang))
+
+        def confirm() -> None:  # once committed: whoever reads the confirmation finds the subscription stored
+            turn.client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+        turn.after_commit(confirm)
 
 
 def handle_can_help(turn: Turn) -> None:

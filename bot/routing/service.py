@@ -78,7 +78,6 @@ CLOSED_RESOLVED = "resolved"
 CLOSED_BY_STAFF = "closed"
 
 
-
 def staff_actor(staff_slack_id: str) -> str:
     return f"staff:{staff_slack_id}"
 
