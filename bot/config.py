@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import ConfigError
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -25,7 +26,7 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     timezone: str = "Europe/Brussels"
-    default_language: str = "nl"
+    default_language: str = DEFAULT_LANGUAGE
     staff_user_ids: frozenset[str] = field(default_factory=frozenset)
     staff_usergroup_id: str | None = None
     triage_channel_id: str | None = None
@@ -98,7 +99,7 @@ def load_settings(
         "slack_signing_secret": env.get("SLACK_SIGNING_SECRET") or None,
         "slack_api_url": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
         "timezone": env.get("WIEWEET_TIMEZONE") or "Europe/Brussels",
-        "default_language": env.get("WIEWEET_LANGUAGE") or "nl",
+        "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
         "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),
         "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
         "triage_channel_id": env.get("WIEWEET_TRIAGE_CHANNEL") or None,
@@ -110,8 +111,9 @@ def load_settings(
         "reconfirm_days": _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"),
     }
     values.update(overrides or {})
-    if values["default_language"] not in {"nl", "en"}:
-        raise ConfigError("bad_language", f"WIEWEET_LANGUAGE must be 'nl' or 'en', not {values['default_language']!r}")
+    if values["default_language"] not in LANGUAGES:
+        choices = " or ".join(repr(code) for code in LANGUAGES)
+        raise ConfigError("bad_language", f"WIEWEET_LANGUAGE must be {choices}, not {values['default_language']!r}")
     return Settings(**values)  # type: ignore[arg-type]
 
 

@@ -17,8 +17,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.actors import NotAuthorized
+from bot.error_texts import error_text
 from bot.errors import WieweetError
-from bot.i18n import CATALOG, t
+from bot.i18n import t
 from handlers.blocks import build_message_blocks
 from handlers.context import Services, Turn
 
@@ -28,13 +29,7 @@ log = logging.getLogger("wieweet.errors")
 def user_message(error: BaseException, lang: str, ref: str) -> str:
     """What the user reads for ``error``."""
     if isinstance(error, WieweetError):
-        for key in (f"query.{error.code}", f"error.{error.code}"):
-            if key in CATALOG:
-                try:
-                    return t(key, lang, **getattr(error, "values", {}))
-                except (KeyError, IndexError):
-                    return error.message
-        return error.message
+        return error_text(error, lang) or error.message
     return t("slack.error", lang, ref=ref)
 
 

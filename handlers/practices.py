@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError, WieweetError
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.register import submissions
@@ -217,7 +217,7 @@ def handle_approve(turn: Turn) -> None:
     practice = submissions.approve_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
     turn.queued_messages()
     status = t("practice.review_approved", _staff_lang(turn), staff=_staff_label(turn))
-    _decided(turn, practice, status=status, clicked=_clicked_review(turn), done_key="practice.approved_done")
+    _decided(turn, practice, status=status, clicked=_clicked_review(turn), done_key=N_("practice.approved_done"))
     turn.context["wieweet_outcome"] = f"approved practice {practice.id}"
 
 
@@ -249,7 +249,7 @@ def handle_reject_submission(turn: Turn) -> None:
     turn.queued_messages()
     lang = _staff_lang(turn)
     status = t("practice.review_rejected", lang, staff=_staff_label(turn), reason=escape_truncate(reason, 1500))
-    _decided(turn, practice, status=status, clicked=metadata, done_key="practice.rejected_done")
+    _decided(turn, practice, status=status, clicked=metadata, done_key=N_("practice.rejected_done"))
     turn.context["wieweet_outcome"] = f"rejected practice {practice.id}"
 
 

@@ -89,7 +89,11 @@ class QueryParser:
         if not text:
             raise QueryError("empty", "the query is empty")
         if len(text) > cfg.max_query_chars:
-            raise QueryError("too_long", f"the query is longer than {cfg.max_query_chars} characters")
+            raise QueryError(
+                "too_long",
+                f"the query is longer than {cfg.max_query_chars} characters",
+                values={"length": len(text), "limit": cfg.max_query_chars},
+            )
         tokens = tokenize(fold(text))
         if not tokens:
             raise QueryError("no_words", "the query contains no words")
