@@ -74,6 +74,13 @@ def _printable(value: str, limit: int = 80) -> str:
     return _UNPRINTABLE.sub("?", value[:limit]) + ("…" if len(value) > limit else "")
 
 
+def status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
 def media_type(environ: WSGIEnvironment) -> str:
     return str(environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
 
@@ -94,12 +101,12 @@ def read_body(environ: WSGIEnvironment, length: int) -> bytes:
     stream = environ.get("wsgi.input")
     if stream is None:
         raise Refused(400, "no_body")
-    data = b""
+    data = bytearray()
     while len(data) < length:  # a WSGI input may return less than asked for
         chunk = stream.read(length - len(data))
         if not chunk:
             raise Refused(400, "body_shorter_than_declared")
-        data += chunk
+        data.extend(chunk)
     return bytes(data)
 
 
@@ -177,9 +184,8 @@ class HttpEdge:
         except Exception:  # our own bug: logged with its traceback (no request data in it), never shown
             log.exception("internal error while serving method=%s path=%s", _printable(method, 10), _printable(path))
             answer = Answer(500, b'{"ok": false, "error": "internal_error"}')
-        phrase = HTTPStatus(answer.status).phrase if answer.status in HTTPStatus._value2member_map_ else ""
         headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body))), *answer.headers]
-        start_response(f"{answer.status} {phrase}".strip(), headers)
+        start_response(status_line(answer.status), headers)
         return [b"" if method == "HEAD" else answer.body]
 
     def answer(self, environ: WSGIEnvironment, method: str, path: str) -> Answer:

@@ -22,6 +22,9 @@ from io import BytesIO
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.e2e.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
+from tests.emulator import SlackEmulator
+
 MARKER = "HOSTILE-7f3a9c"  # in every forged body; must never show up in a log
 USER = "U0NLUSER1"
 CHANNEL = "C0WONEN01"
@@ -29,6 +32,15 @@ JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 Headers = list[tuple[str, str]]
+
+
+def start_emulator() -> SlackEmulator:
+    """The Slack workspace the forged bodies name: one user and one channel the bot is in."""
+    emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN)
+    emu.start()
+    emu.add_user(USER, name="griet", real_name="Griet Verhoeven", locale="nl-BE")
+    emu.add_channel(CHANNEL, name="wonen", members=[USER, emu.bot_user_id])
+    return emu
 
 
 # -- the canary: any POST to a response_url that is not Slack's -----------------------------------------------

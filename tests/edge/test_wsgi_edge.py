@@ -37,6 +37,7 @@ from tests.edge.hostile import (
     environ_for,
     forged_bodies,
     signed,
+    start_emulator,
 )
 from tests.emulator import SlackEmulator
 
@@ -45,10 +46,7 @@ LIMIT = 64 * 1024
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[SlackEmulator]:
-    emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
-    emu.start()
-    emu.add_user(USER, name="griet", real_name="Griet Verhoeven", locale="nl-BE")
-    emu.add_channel(CHANNEL, name="wonen", members=[USER, emu.bot_user_id])
+    emu = start_emulator()
     yield emu
     emu.stop()
 
