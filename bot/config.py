@@ -16,6 +16,7 @@ from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Slack's own payloads stay far below this
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,10 @@ class Settings:
     require_consent: bool = True  # WIEWEET_REQUIRE_CONSENT: only experts who confirmed their listing are routed
     expert_approval: bool = False  # WIEWEET_EXPERT_APPROVAL: profiles made in Slack wait for staff approval
     reconfirm_days: int = 182  # WIEWEET_RECONFIRM_DAYS: ask experts to re-confirm their profile this often
+    # the HTTP edge (``wieweet run --http``, issue 11)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # WIEWEET_MAX_BODY_BYTES: larger request bodies get 413 unread
+    http_timeout: int = 15  # WIEWEET_HTTP_TIMEOUT: seconds a connection may stay silent before it is closed
+    http_connection_limit: int = 500  # WIEWEET_HTTP_CONNECTIONS: open connections before new ones wait
 
     @property
     def is_sqlite(self) -> bool:
@@ -74,15 +79,19 @@ def _flag(value: str | None, default: bool, name: str) -> bool:
     raise ConfigError("bad_flag", f"{name} must be true or false, not {value!r}")
 
 
-def _positive_int(value: str | None, default: int, name: str) -> int:
+def _positive_int(
+    value: str | None, default: int, name: str, *, unit: str = "days", minimum: int = 1, maximum: int | None = None
+) -> int:
     if not value or not value.strip():
         return default
     try:
         number = int(value)
     except ValueError:
-        raise ConfigError("bad_number", f"{name} must be a whole number of days, not {value!r}") from None
-    if number <= 0:
-        raise ConfigError("bad_number", f"{name} must be at least 1 day")
+        raise ConfigError("bad_number", f"{name} must be a whole number of {unit}, not {value!r}") from None
+    if number < minimum:
+        raise ConfigError("bad_number", f"{name} must be at least {minimum} ({unit})")
+    if maximum is not None and number > maximum:
+        raise ConfigError("bad_number", f"{name} must be at most {maximum} ({unit})")
     return number
 
 
@@ -109,6 +118,20 @@ def load_settings(
         "require_consent": _flag(env.get("WIEWEET_REQUIRE_CONSENT"), True, "WIEWEET_REQUIRE_CONSENT"),
         "expert_approval": _flag(env.get("WIEWEET_EXPERT_APPROVAL"), False, "WIEWEET_EXPERT_APPROVAL"),
         "reconfirm_days": _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"),
+        "max_body_bytes": _positive_int(
+            env.get("WIEWEET_MAX_BODY_BYTES"),
+            DEFAULT_MAX_BODY_BYTES,
+            "WIEWEET_MAX_BODY_BYTES",
+            unit="bytes",
+            minimum=4096,
+            maximum=64 * 1024 * 1024,
+        ),
+        "http_timeout": _positive_int(
+            env.get("WIEWEET_HTTP_TIMEOUT"), 15, "WIEWEET_HTTP_TIMEOUT", unit="seconds", maximum=600
+        ),
+        "http_connection_limit": _positive_int(
+            env.get("WIEWEET_HTTP_CONNECTIONS"), 500, "WIEWEET_HTTP_CONNECTIONS", unit="connections", minimum=10
+        ),
     }
     values.update(overrides or {})
     if values["default_language"] not in LANGUAGES:

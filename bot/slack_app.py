@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.error import URLError
-from wsgiref.types import StartResponse, WSGIEnvironment
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import (
@@ -31,6 +27,8 @@ from waitress import serve
 import handlers
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.health import HealthMonitor
+from bot.http_edge import HttpEdge, WsgiApp
 from handlers.context import Services
 
 log = logging.getLogger(__name__)
@@ -38,6 +36,9 @@ log = logging.getLogger(__name__)
 BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]+$")
 APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]+$")
 SIGNING_SECRET = re.compile(r"^[A-Za-z0-9]{16,}$")
+HTTP_THREADS = 8
+MAX_HEADER_BYTES = 32 * 1024  # Slack's headers are well under 2 KiB
+FILE_RESERVE = 128  # file descriptors kept for everything but client connections
 
 # Methods that change something in Slack. They are retried only when Slack certainly did not act on the request
 # (HTTP 429, or a connection that was never established) so that a message is never posted twice.
@@ -152,34 +153,89 @@ def create_app(services: Services, *, http: bool) -> App:
     return app
 
 
-def health(services: Services, client: WebClient) -> tuple[bool, dict[str, Any]]:
-    db_ok = services.db.ping()
+def slack_reachable(client: WebClient) -> bool:
+    """``auth.test`` answers ok with the bot token (for ``/healthz``, from the background, see bot.health)."""
     try:
-        slack_ok = bool(client.auth_test().get("ok"))
+        return bool(client.auth_test().get("ok"))
     except (SlackApiError, URLError, OSError):
-        slack_ok = False
-    return db_ok and slack_ok, {"database": "ok" if db_ok else "down", "slack": "ok" if slack_ok else "down"}
+        return False
 
 
-def wsgi_app(app: App, services: Services) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
-    """``/slack/events`` for Slack, ``/healthz`` for the load balancer."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+def wsgi_app(app: App, services: Services) -> WsgiApp:
+    """``/slack/events`` for Slack (behind the checks of bot.http_edge), ``/healthz`` for the load balancer."""
+    settings = services.settings
+    if not settings.slack_signing_secret:
+        raise ConfigError("missing_secret", "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
+    monitor = HealthMonitor(
+        ping_database=services.db.ping, check_slack=lambda: slack_reachable(app.client), clock=services.clock
+    )
+    return HttpEdge(
+        app,
+        signing_secret=settings.slack_signing_secret,
+        max_body_bytes=settings.max_body_bytes,
+        health=monitor.status,
+    )
 
-    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
-            ok, details = health(services, app.client)
-            body = json.dumps({"ok": ok, **details}).encode()
-            status = "200 OK" if ok else "503 Service Unavailable"
-            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        return slack(environ, start_response)
 
-    return application
+def server_options(settings: Settings, *, threads: int = HTTP_THREADS) -> dict[str, Any]:
+    """waitress' limits. Idle and slow connections do not hold a worker thread (waitress buffers a request
+    completely before a thread sees it), but each one holds a connection slot until it has been silent for
+    ``channel_timeout``: so many slots, a short silence and frequent clean-ups keep the server reachable."""
+    timeout = settings.http_timeout
+    return {
+        "threads": threads,
+        "connection_limit": settings.http_connection_limit,
+        "channel_timeout": timeout,
+        "cleanup_interval": max(1, min(10, timeout // 3)),
+        "backlog": 1024,  # capped by the kernel (net.core.somaxconn)
+        "max_request_body_size": settings.max_body_bytes + 1,  # waitress answers 413 from this size on
+        "max_request_header_size": MAX_HEADER_BYTES,
+        "asyncore_use_poll": True,  # select() fails beyond 1024 file descriptors
+        "expose_tracebacks": False,
+        "ident": "wieweet",
+    }
 
 
-def run_http(app: App, services: Services, *, host: str, port: int, threads: int = 8) -> None:
-    log.info("wieweet listening on http://%s:%s/slack/events", host, port)
-    serve(wsgi_app(app, services), host=host, port=port, threads=threads, ident="wieweet")
+def ensure_file_limit(connections: int) -> int:
+    """Raise the soft open-files limit so ``connections`` sockets fit (plus the database pool, logs and the like);
+    returns the connection limit that fits when the hard limit does not allow that many."""
+    try:
+        import resource  # noqa: PLC0415 (POSIX only)
+    except ImportError:  # pragma: no cover - Windows
+        return connections
+    needed = connections + FILE_RESERVE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        fitting = max(10, soft - FILE_RESERVE)
+        log.warning(
+            "open-files limit %s is too low for %s connections: serving at most %s (raise `ulimit -n`)",
+            soft,
+            connections,
+            fitting,
+        )
+        return fitting
+    return connections
+
+
+def run_http(app: App, services: Services, *, host: str, port: int, threads: int = HTTP_THREADS) -> None:
+    options = server_options(services.settings, threads=threads)
+    options["connection_limit"] = ensure_file_limit(int(options["connection_limit"]))
+    log.info(
+        "wieweet listening on http://%s:%s/slack/events (body limit %s bytes, %s connections, idle timeout %s s)",
+        host,
+        port,
+        services.settings.max_body_bytes,
+        options["connection_limit"],
+        options["channel_timeout"],
+    )
+    serve(wsgi_app(app, services), host=host, port=port, **options)
 
 
 def run_socket_mode(app: App, settings: Settings) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
@@ -192,21 +190,6 @@ def test_restart_mid_conversation(mode: str, emulator: SlackEmulator, demo_db_ur
         claims = conn.execute(select(func.count()).select_from(ProcessedEvent)).scalar_one()
     engine.dispose()
     assert claims == 2
-
-
-def test_healthz_reports_database_and_slack(emulator: SlackEmulator, demo_db_url: str, tmp_path: Any) -> None:
-    bot = BotProcess(emulator, database_url=demo_db_url, mode="http", log_path=tmp_path / "h.log").start()
-    try:
-        with urllib.request.urlopen(f"{bot.url}/healthz", timeout=5) as response:
-            assert response.status == 200
-            assert json.loads(response.read()) == {"ok": True, "database": "ok", "slack": "ok"}
-        emulator.fail_next("auth.test", error="invalid_auth")
-        with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(f"{bot.url}/healthz", timeout=5)
-        assert info.value.code == 503
-        assert json.loads(info.value.read()) == {"ok": False, "database": "ok", "slack": "down"}
-    finally:
-        bot.stop()
 
 
 def test_hostile_register_entries_are_escaped(emulator: SlackEmulator, demo_db_url: str, tmp_path: Any) -> None:
