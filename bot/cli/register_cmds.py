@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -167,24 +167,45 @@ def import_cmd(cli: CliContext, kind: str, path: Path, dry_run: bool, consent_on
 
 @click.command(name="export")
 @click.argument("kind", type=KINDS, metavar="KIND")
-@click.argument("path", type=FILE, metavar="FILE")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), metavar="FILE")
+@click.option(
+    "--excel",
+    is_flag=True,
+    help="CSV for Excel in a Dutch/Belgian locale: ; as the delimiter, a UTF-8 BOM and CRLF line endings.",
+)
 @pass_cli
-def export_cmd(cli: CliContext, kind: str, path: Path) -> None:
-    """Write a register (KIND: experts or practices) to FILE (.csv or .xlsx) in the import format.
+def export_cmd(cli: CliContext, kind: str, path: Path, excel: bool) -> None:
+    """Write a register (KIND: experts or practices) to FILE (.csv or .xlsx, or - for standard output).
 
-    The order is stable (experts by email; practices by city, then title) and CSV is written with ",",
-    "\\n" line endings and no BOM, so exporting twice gives identical files and importing an export
-    changes nothing. An existing file is replaced.
+    The order is stable (experts by email; practices by city, then title), so exporting twice gives
+    identical files and importing an export changes nothing. An existing file is replaced.
+
+    \b
+    Two CSV formats:
+      default   RFC 4180 for tools and scripts: "," between cells, "\\n" line
+                endings, UTF-8 without a BOM.
+      --excel   what Excel in a Dutch or Belgian locale opens as columns with
+                the accents intact: ";" between cells, a UTF-8 BOM, "\\r\\n".
+    Both are read back by `wieweet import`. .xlsx needs neither.
+
+    A cell that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage return)
+    gets a leading ' in CSV; the import removes it again. In .xlsx every text is stored as text.
 
     \b
     Examples:
       wieweet export experts experts.csv
+      wieweet export experts --excel experts-excel.csv
       wieweet export practices practices.xlsx
+      wieweet export experts - | head
     """
-    exporter = service.export_experts if kind == "experts" else service.export_practices
+    to_stdout = str(path) == "-"
+    target: Path | BinaryIO = sys.stdout.buffer if to_stdout else path
     with cli.db.session() as session:
-        count = exporter(session, path=path)
-    click.echo(f"{count} {kind} written to {path}")
+        if kind == "experts":
+            count = service.export_experts(session, path=target, excel=excel)
+        else:
+            count = service.export_practices(session, path=target, excel=excel)
+    click.echo(f"{count} {kind} written to {'standard output' if to_stdout else path}", err=to_stdout)
 
 
 @click.group(name="register")

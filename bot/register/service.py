@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -565,17 +565,21 @@ def practice_row(practice: Practice) -> list[Cell]:
     ]
 
 
-def export_experts(session: Session, *, path: Path) -> int:
-    """Write every expert to ``path`` (.csv or .xlsx) in the import format, ordered by email. Returns the count."""
+def export_experts(session: Session, *, path: Path | BinaryIO, excel: bool = False) -> int:
+    """Write every expert to ``path`` (.csv or .xlsx) in the import format, ordered by email. Returns the count.
+
+    ``path`` may be a binary stream (CSV is written to it); ``excel``: CSV as Excel in a Dutch/Belgian locale
+    opens it (``;``, a BOM, CRLF). Formula-like cells are neutralised in CSV (see ``bot.register.files``).
+    """
     experts = repo.list_experts(session)
-    write_register_file(path, EXPERT_COLUMNS, [expert_row(e) for e in experts])
+    write_register_file(path, EXPERT_COLUMNS, [expert_row(e) for e in experts], excel=excel)
     return len(experts)
 
 
-def export_practices(session: Session, *, path: Path) -> int:
+def export_practices(session: Session, *, path: Path | BinaryIO, excel: bool = False) -> int:
     """Write every practice to ``path`` in the import format, ordered by (city, title). Returns the count."""
     practices = repo.list_practices(session)
-    write_register_file(path, PRACTICE_COLUMNS, [practice_row(p) for p in practices])
+    write_register_file(path, PRACTICE_COLUMNS, [practice_row(p) for p in practices], excel=excel)
     return len(practices)
 
 
