@@ -217,7 +217,7 @@ def register_group() -> None:
       wieweet register list experts
       wieweet register list experts --theme wonen --city Gent
       wieweet register list practices --theme "Europe and EU funding"
-      wieweet register show an.peeters@gent.be
+      wieweet register show nathalie.rombaut@ocmwgent.be
     """
 
 
@@ -266,7 +266,7 @@ def register_show(cli: CliContext, email: str) -> None:
 
     \b
     Examples:
-      wieweet register show an.peeters@gent.be
+      wieweet register show nathalie.rombaut@ocmwgent.be
     """
     with cli.db.session() as session:
         profile = service.get_expert_profile(session, email=email)
