@@ -7,14 +7,16 @@ CLI entry point.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +87,27 @@ def _positive_int(value: str | None, default: int, name: str) -> int:
     return number
 
 
-def load_settings(
+def read_settings(
     environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, object] | None = None
-) -> Settings:
-    """Build the settings from ``environ`` (default: the process environment) and explicit overrides."""
+) -> tuple[Settings, list[str]]:
+    """The settings from ``environ`` (default: the process environment) and explicit overrides, and every problem
+    found in them (one line each). A malformed value is listed and replaced by its default, so that all problems
+    can be reported at once; ``load_settings`` refuses to go on with any."""
     env = os.environ if environ is None else environ
-    database_url = env.get("WIEWEET_DATABASE_URL") or DEFAULT_DATABASE_URL
+    problems: list[str] = []
+
+    def checked(read: Callable[[], T], default: T) -> T:
+        try:
+            return read()
+        except ConfigError as exc:
+            problems.append(exc.message)
+            return default
+
     values: dict[str, object] = {
-        "database_url": normalise_database_url(database_url),
+        "database_url": checked(
+            lambda: normalise_database_url(env.get("WIEWEET_DATABASE_URL") or DEFAULT_DATABASE_URL),
+            DEFAULT_DATABASE_URL,
+        ),
         "slack_bot_token": env.get("SLACK_BOT_TOKEN") or None,
         "slack_app_token": env.get("SLACK_APP_TOKEN") or None,
         "slack_signing_secret": env.get("SLACK_SIGNING_SECRET") or None,
@@ -103,16 +118,45 @@ def load_settings(
         "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
         "triage_channel_id": env.get("WIEWEET_TRIAGE_CHANNEL") or None,
         "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
-        "job_interval_seconds": _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"),
+        "job_interval_seconds": checked(
+            lambda: _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"), 30.0
+        ),
         "fake_now_file": env.get("WIEWEET_FAKE_NOW_FILE") or None,
-        "require_consent": _flag(env.get("WIEWEET_REQUIRE_CONSENT"), True, "WIEWEET_REQUIRE_CONSENT"),
-        "expert_approval": _flag(env.get("WIEWEET_EXPERT_APPROVAL"), False, "WIEWEET_EXPERT_APPROVAL"),
-        "reconfirm_days": _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"),
+        "require_consent": checked(
+            lambda: _flag(env.get("WIEWEET_REQUIRE_CONSENT"), True, "WIEWEET_REQUIRE_CONSENT"), True
+        ),
+        "expert_approval": checked(
+            lambda: _flag(env.get("WIEWEET_EXPERT_APPROVAL"), False, "WIEWEET_EXPERT_APPROVAL"), False
+        ),
+        "reconfirm_days": checked(
+            lambda: _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"), 182
+        ),
     }
     values.update(overrides or {})
     if values["default_language"] not in {"nl", "en"}:
-        raise ConfigError("bad_language", f"WIEWEET_LANGUAGE must be 'nl' or 'en', not {values['default_language']!r}")
-    return Settings(**values)  # type: ignore[arg-type]
+        problems.append(f"WIEWEET_LANGUAGE must be 'nl' or 'en', not {values['default_language']!r}")
+        values["default_language"] = "nl"
+    return Settings(**values), problems  # type: ignore[arg-type]
+
+
+def settings_error(problems: Sequence[str]) -> ConfigError:
+    """One error for every problem: a single one as it is, several as a list."""
+    if len(problems) == 1:
+        return ConfigError("bad_settings", problems[0])
+    lines = "\n".join(f"  - {problem}" for problem in problems)
+    return ConfigError("bad_settings", f"{len(problems)} settings to fix:\n{lines}")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, object] | None = None
+) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment) and explicit overrides.
+
+    Raises one ``ConfigError`` that lists every malformed setting."""
+    settings, problems = read_settings(environ, overrides=overrides)
+    if problems:
+        raise settings_error(problems)
+    return settings
 
 
 def normalise_database_url(url: str) -> str:
