@@ -19,6 +19,7 @@ import click
 from bot.cli import CliContext, pass_cli
 from bot.errors import ImportFailed
 from bot.register import service
+from bot.register.files import LIMITS, MIB
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes
 from storage import repositories as repo
@@ -84,7 +85,7 @@ def fail_import(exc: ImportFailed) -> None:
     raise click.exceptions.Exit(1)
 
 
-IMPORT_HELP = """Load a register file (.csv or .xlsx) into the database: all or nothing.
+IMPORT_HELP = f"""Load a register file (.csv or .xlsx) into the database: all or nothing.
 
 KIND is experts or practices. Row 1 of the file holds the column names:
 
@@ -97,11 +98,18 @@ KIND is experts or practices. Row 1 of the file holds the column names:
              required: title, summary; key: title + city (any case)
 
 List cells (expertise, themes, languages, tags) hold items separated by ; or
-|. Themes are keys or labels (see `wieweet themes list`); outcome is good,
-mixed or failed (or goed, gemengd, mislukt). A contact_email of an expert in
-the register links the practice to that expert; other addresses (team
-mailboxes) are kept as plain contact addresses and listed in the report. CSV
-must be UTF-8 (Excel: "CSV UTF-8"); a BOM and ; as the delimiter are fine.
+|. Themes are keys, labels or synonyms (see `wieweet themes list`; a synonym
+of one theme is stored as its key and listed in the report); languages are
+ISO 639-1 codes (nl, en, fr, ...); outcome is good, mixed or failed (or goed,
+gemengd, mislukt). A contact_email of an expert in the register links the
+practice to that expert; other addresses (team mailboxes) are kept as plain
+contact addresses and listed in the report. CSV must be UTF-8 (Excel: "CSV
+UTF-8"); a BOM and ; as the delimiter are fine, and the ' that `wieweet
+export` puts before a formula-like cell is removed.
+
+Limits: {LIMITS.max_file_bytes // MIB} MB per file (an .xlsx at most
+{LIMITS.max_unpacked_bytes // MIB} MB unpacked), {LIMITS.max_rows:,} rows, {LIMITS.max_columns} columns,
+{LIMITS.max_cell_chars:,} characters per cell.
 
 Records are added or updated by key and the counts added / changed /
 unchanged are printed. An import never deletes: records missing from the file
