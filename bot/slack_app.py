@@ -6,6 +6,7 @@ import logging
 import re
 import signal
 import threading
+from collections.abc import Sequence
 from typing import Any
 from urllib.error import URLError
 
@@ -25,7 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from waitress import serve
 
 import handlers
-from bot.config import Settings
+from bot.config import Settings, settings_error
 from bot.errors import ConfigError
 from bot.health import HealthMonitor
 from bot.http_edge import HttpEdge, WsgiApp
@@ -102,49 +103,72 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def check_tokens(settings: Settings, *, http: bool) -> None:
-    """One clear line about what to set, instead of a traceback deep inside Bolt."""
+def settings_problems(settings: Settings, *, http: bool) -> list[str]:
+    """Every Slack setting the chosen mode lacks or that is malformed, one line each."""
+    problems: list[str] = []
     token = settings.slack_bot_token
     if not token:
-        raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…)")
-    if not BOT_TOKEN.match(token):
-        raise ConfigError("bad_token", "SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        problems.append("set SLACK_BOT_TOKEN to the app's bot token (xoxb-…)")
+    elif not BOT_TOKEN.match(token):
+        problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
     if http:
         secret = settings.slack_signing_secret
         if not secret:
-            raise ConfigError("missing_secret", "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
-        if not SIGNING_SECRET.match(secret):
-            raise ConfigError("bad_secret", "SLACK_SIGNING_SECRET looks malformed (expected letters and digits)")
+            problems.append("set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
+        elif not SIGNING_SECRET.match(secret):
+            problems.append("SLACK_SIGNING_SECRET looks malformed (expected letters and digits)")
     else:
         app_token = settings.slack_app_token
         if not app_token:
-            raise ConfigError(
-                "missing_app_token",
+            problems.append(
                 "set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write for Socket Mode, "
-                "or run with --http and SLACK_SIGNING_SECRET",
+                "or run with --http and SLACK_SIGNING_SECRET"
             )
-        if not APP_TOKEN.match(app_token):
-            raise ConfigError("bad_app_token", "SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        elif not APP_TOKEN.match(app_token):
+            problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+    return problems
+
+
+def check_tokens(settings: Settings, *, http: bool, problems: Sequence[str] = ()) -> None:
+    """One clear message listing every missing or malformed setting (``problems``: those found earlier, such as
+    a malformed WIEWEET_JOB_INTERVAL), instead of one at a time or a traceback deep inside Bolt."""
+    found = [*problems, *settings_problems(settings, http=http)]
+    if found:
+        raise settings_error(found)
+
+
+def configure_web_client(client: WebClient, settings: Settings) -> WebClient:
+    """Point a WebClient at the configured Slack API, with timeouts and the safe retry handlers."""
+    client.base_url = settings.slack_api_url
+    client.timeout = 10
+    client.retry_handlers = retry_handlers()
+    return client
 
 
 def create_web_client(settings: Settings) -> WebClient:
-    return WebClient(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10, retry_handlers=retry_handlers()
-    )
+    return configure_web_client(WebClient(token=settings.slack_bot_token), settings)
 
 
 def create_app(services: Services, *, http: bool) -> App:
+    """The Bolt app, given its token and signing secret from the settings (never from the environment).
+
+    Bolt creates its own WebClient from ``token`` and is not given one: given a ``client``, it still reads
+    SLACK_BOT_TOKEN from the environment and warns at every start that the token "will be unused". Its client is
+    then pointed at the configured Slack API (``configure_web_client``) and the token checked with ``auth.test``
+    through it, so a wrong token or an unreachable Slack is one clear line at start-up.
+    """
     settings = services.settings
-    client = create_web_client(settings)
+    app = App(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        request_verification_enabled=http,
+        token_verification_enabled=False,  # Bolt would call auth.test before its client points at SLACK_API_URL
+    )
+    configure_web_client(app.client, settings)
     try:
-        app = App(
-            client=client,
-            signing_secret=settings.slack_signing_secret if http else None,
-            process_before_response=False,
-            raise_error_for_unhandled_request=False,
-            request_verification_enabled=http,
-            token_verification_enabled=True,
-        )
+        app.client.auth_test()
     except SlackApiError as exc:
         raise ConfigError("auth_failed", f"Slack refused SLACK_BOT_TOKEN: {exc.response.get('error')}") from exc
     except (URLError, OSError) as exc:

@@ -79,6 +79,9 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, no_gap: b
         raise SystemExit(2)
 
 
+CONSOLE_COMMANDS = (":nl", ":en", ":help", ":quit")
+
+
 def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) -> None:
     """The interactive prompt: type questions as in Slack, see the answers as in chat."""
     kb = kb or open_knowledge(cli)
@@ -101,6 +104,9 @@ def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) 
             continue
         if text in {":help", "?"}:
             click.echo(t("console.welcome", lang))
+            continue
+        if text.startswith(":") and len(text.split()) == 1:  # a mistyped command is not a question
+            click.echo(f"unknown command {text} (nothing searched); the commands are {', '.join(CONSOLE_COMMANDS)}")
             continue
         if not interactive:
             click.echo(f"wieweet> {text}")

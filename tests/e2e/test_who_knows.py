@@ -155,18 +155,24 @@ def test_share_more_and_feedback_buttons(bot: BotProcess, emulator: SlackEmulato
     emulator.send_command(NL_USER, CHANNEL, text=QUESTION)
     body = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])[0]["body"]
     value = next(e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"])
+    engine = create_engine(demo_db_url)
+
+    def votes() -> list[tuple[int, str | None]]:
+        with engine.connect() as conn:
+            return [(v, u) for v, u in conn.execute(select(Feedback.vote, Feedback.user_slack_id))]
+
     emulator.click_button(NL_USER, ids.ACTION_MORE, value=value, channel=CHANNEL, message=body)
     emulator.click_button(NL_USER, ids.ACTION_FEEDBACK_UP, value=value, channel=CHANNEL, message=body)
+    # Actions are handled after the ack, each in its own thread: a second click sent before the first is handled
+    # may be stored first. Wait for the 👍 as a person's next click would.
+    emulator.wait_for(lambda: votes() == [(1, NL_USER)])
     emulator.click_button(NL_USER, ids.ACTION_FEEDBACK_DOWN, value=value, channel=CHANNEL, message=body)
     emulator.click_button(NL_USER, ids.ACTION_SHARE, value=value, channel=CHANNEL, message=body)
     shared = emulator.wait_for(lambda: emulator.messages(CHANNEL))[0]
     assert "Experts" in flat(shared["blocks"]) and f"<@{NL_USER}>" in shared["text"]
     emulator.wait_for(lambda: any("Meer resultaten" in flat(p["body"]) for p in emulator.response_posts))
-    engine = create_engine(demo_db_url)
-    with engine.connect() as conn:
-        votes = conn.execute(select(Feedback.vote, Feedback.user_slack_id)).all()
+    emulator.wait_for(lambda: votes() == [(-1, NL_USER)])  # one vote per person per result set, the latest counts
     engine.dispose()
-    assert votes == [(-1, NL_USER)]  # one vote per person per result set, the latest counts
 
 
 @pytest.mark.parametrize("mode", ["socket"])
