@@ -81,6 +81,11 @@ def _flag(value: str | None, default: bool, name: str) -> bool:
     raise ConfigError("bad_flag", f"{name} must be true or false, not {value!r}")
 
 
+def _units(count: int, unit: str) -> str:
+    """'days' for any count but one ('1 day'): operator messages in English."""
+    return unit.removesuffix("s") if count == 1 else unit
+
+
 def _positive_int(
     value: str | None, default: int, name: str, *, unit: str = "days", minimum: int = 1, maximum: int | None = None
 ) -> int:
@@ -91,9 +96,9 @@ def _positive_int(
     except ValueError:
         raise ConfigError("bad_number", f"{name} must be a whole number of {unit}, not {value!r}") from None
     if number < minimum:
-        raise ConfigError("bad_number", f"{name} must be at least {minimum} ({unit})")
+        raise ConfigError("bad_number", f"{name} must be at least {minimum} {_units(minimum, unit)}")
     if maximum is not None and number > maximum:
-        raise ConfigError("bad_number", f"{name} must be at most {maximum} ({unit})")
+        raise ConfigError("bad_number", f"{name} must be at most {maximum} {_units(maximum, unit)}")
     return number
 
 
