@@ -31,9 +31,15 @@ class ConfigError(WieweetError):
 
 
 class QueryError(WieweetError):
-    """A "who knows" query that cannot be searched (empty, only stopwords, too long, no words)."""
+    """A "who knows" query that cannot be searched (empty, only stopwords, too long, no words).
+
+    ``values`` fill the user's text (``too_long``: the query's ``length`` and the ``limit``)."""
 
     code = "query"
+
+    def __init__(self, code: str | None = None, message: str | None = None, values: dict[str, object] | None = None):
+        super().__init__(code, message)
+        self.values: dict[str, object] = values or {}
 
 
 class NotFoundError(WieweetError):

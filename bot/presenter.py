@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.matching.results import ExpertHit, SearchResult
 
 
@@ -78,8 +78,11 @@ def availability_label(hit: ExpertHit, lang: str) -> str:
     return t("availability.available", lang)
 
 
+OUTCOME_KEYS = {"good": N_("outcome.good"), "mixed": N_("outcome.mixed"), "failed": N_("outcome.failed")}
+
+
 def outcome_label(outcome: str | None, lang: str) -> str:
-    return t(f"outcome.{outcome}" if outcome in {"good", "mixed", "failed"} else "outcome.none", lang)
+    return t(OUTCOME_KEYS.get(outcome or "", N_("outcome.none")), lang)
 
 
 def build_answer_view(result: SearchResult, *, lang: str, limit: int | None = None) -> AnswerView:

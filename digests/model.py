@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from digests.texts import tr
+from bot.i18n import DEFAULT_LANGUAGE, t
 
 if TYPE_CHECKING:
     from storage.models import DigestSubscription
@@ -41,7 +41,7 @@ class SubscriptionView:
     weekday: int = 0
     hour: int = 9
     minute: int = 0
-    language: str = "nl"
+    language: str = DEFAULT_LANGUAGE
     post_empty: bool = False
     channel_is_private: bool = False
 
@@ -67,7 +67,7 @@ class ThemeInfo:
 
     def label(self, lang: str) -> str:
         if self.key == OTHER_THEME:
-            return tr("digest.other_theme", lang)
+            return t("digest.other_theme", lang)
         return self.label_en if lang == "en" and self.label_en else self.label_nl
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor, NotAuthorized
-from bot.i18n import SUPPORTED
+from bot.i18n import LANGUAGES
 from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
 from digests.schedule import DAY_NAMES
 from storage import digest_repo
@@ -81,8 +81,8 @@ def validate_schedule(*, weekday: int, hour: int, minute: int, language: str) ->
         raise InvalidSchedule(message=f"invalid weekday {weekday}: 0 (Monday) … 6 (Sunday)")
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise InvalidSchedule(message=f"invalid time {hour:02d}:{minute:02d}")
-    if language not in SUPPORTED:
-        raise InvalidSchedule(message=f"invalid language {language!r}: use {' or '.join(SUPPORTED)}")
+    if language not in LANGUAGES:
+        raise InvalidSchedule(message=f"invalid language {language!r}: use {' or '.join(LANGUAGES)}")
 
 
 def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:

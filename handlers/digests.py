@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.errors import WieweetError
-from bot.i18n import t
+from bot.i18n import DEFAULT_LANGUAGE, format_clock, t, weekday_name
 from bot.matching.loader import load_themes
 from digests import ids as digest_ids
 from digests.preview import preview_digest
@@ -26,7 +26,7 @@ from digests.subscriptions import (
 )
 from handlers import claims, ids
 from handlers.context import Services, Turn, listener
-from handlers.digest_blocks import DAYS, build_digest_modal
+from handlers.digest_blocks import build_digest_modal
 from handlers.errors import refuse_in_form
 from handlers.routing_blocks import ThemeChoice
 
@@ -51,7 +51,12 @@ def route_digest_command(turn: Turn, text: str) -> bool:
     if sub in OFF_WORDS:
         _require_may_manage(turn, channel, "stop a channel's digest")
         stopped = unsubscribe(turn.session, channel_id=channel, now=turn.now, actor=turn.user_id)
-        turn.respond(text=t("digest.off" if stopped else "digest.not_subscribed", turn.lang), response_type="ephemeral")
+        text, respond = t("digest.off" if stopped else "digest.not_subscribed", turn.lang), turn.respond
+
+        def answer() -> None:  # once committed: a second "uit" right after this answer sees it stopped
+            respond(text=text, response_type="ephemeral")
+
+        turn.after_commit(answer)
         return True
     if sub in PREVIEW_WORDS:
         _require_may_manage(turn, channel, "preview a channel's digest")
@@ -111,7 +116,7 @@ def handle_digest_submission(turn: Turn) -> None:
     raw_time = str(_value(values, ids.BLOCK_DIGEST_TIME, ids.INPUT_DIGEST_TIME).get("selected_time") or "09:00")
     language = (_value(values, ids.BLOCK_DIGEST_LANG, ids.INPUT_DIGEST_LANG).get("selected_option") or {}).get(
         "value"
-    ) or "nl"
+    ) or DEFAULT_LANGUAGE
     post_empty = bool(_value(values, ids.BLOCK_DIGEST_EMPTY, ids.INPUT_DIGEST_EMPTY).get("selected_options"))
     try:
         channel = claims.channel_id(claims.view_metadata(turn.body).get("channel_id"))
@@ -143,16 +148,13 @@ def handle_digest_submission(turn: Turn) -> None:
         now=turn.now,
     )
     if turn.user_id:
-        turn.client.chat_postEphemeral(
-            channel=channel,
-            user=turn.user_id,
-            text=t(
-                "digest.subscribed",
-                turn.lang,
-                day=t(f"digest.day_{DAYS[weekday]}", turn.lang),
-                time=f"{hour:02d}:{minute:02d}",
-            ),
-        )
+        user, lang = turn.user_id, turn.lang
+        text = t("digest.subscribed", lang, day=weekday_name(weekday, lang), time=format_clock(hour, minute, lang))
+
+        def confirm() -> None:  # once committed: whoever reads the confirmation finds the subscription stored
+            turn.client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+        turn.after_commit(confirm)
 
 
 def handle_can_help(turn: Turn) -> None:

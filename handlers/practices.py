@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session
 
 from bot.errors import WieweetError
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.register import submissions
@@ -198,7 +198,7 @@ def handle_approve(turn: Turn) -> None:
     practice = submissions.approve_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
     turn.queued_messages()
     status = t("practice.review_approved", _staff_lang(turn), staff=_staff_label(turn))
-    _decided(turn, practice, status=status, done_key="practice.approved_done")
+    _decided(turn, practice, status=status, done_key=N_("practice.approved_done"))
     turn.context["wieweet_outcome"] = f"approved practice {practice.id}"
 
 
@@ -231,7 +231,7 @@ def handle_reject_submission(turn: Turn) -> None:
     turn.queued_messages()
     lang = _staff_lang(turn)
     status = t("practice.review_rejected", lang, staff=_staff_label(turn), reason=escape_truncate(reason, 1500))
-    _decided(turn, practice, status=status, done_key="practice.rejected_done")
+    _decided(turn, practice, status=status, done_key=N_("practice.rejected_done"))
     turn.context["wieweet_outcome"] = f"rejected practice {practice.id}"
 
 

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.errors import WieweetError
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.register import profiles
@@ -48,7 +48,7 @@ from handlers.profile_blocks import (
     profile_text,
     read_profile_form,
 )
-from handlers.routing_blocks import theme_choices
+from handlers.routing_blocks import status_label, theme_choices
 from storage.models import Availability, Expert, RecordStatus
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,16 @@ def profile_card(services: Services, expert: Expert, lang: str, *, now: datetime
     )
 
 
+ROUTING_STATE_KEYS = {  # a question sent to this expert, as the Home tab lists it
+    "asked": N_("profile.routing_asked"),
+    "claimed": N_("profile.routing_claimed"),
+    "declined": N_("profile.routing_declined"),
+    "forwarded": N_("profile.routing_forwarded"),
+    "expired": N_("profile.routing_expired"),
+    "answered": N_("profile.routing_answered"),
+}
+
+
 def home_data(
     services: Services, session: Session, *, user_id: str, lang: str, is_staff: bool, now: datetime
 ) -> HomeData:
@@ -116,11 +126,11 @@ def home_data(
     if services.routing is not None:
         routings = services.routing.list_my_routings(session, slack_user_id=user_id, open_only=False, limit=10)
         routed = [
-            HomeItem(r.question.text, t(f"profile.routing_{r.status.value}", lang), r.asked_at.date().isoformat())
+            HomeItem(r.question.text, t(ROUTING_STATE_KEYS[r.status.value], lang), r.asked_at.date().isoformat())
             for r in routings
         ]
         asked = [
-            HomeItem(q.text, t(f"routing.status_{q.status.value}", lang), q.created_at.date().isoformat())
+            HomeItem(q.text, status_label(q.status, lang), q.created_at.date().isoformat())
             for q in services.routing.list_my_questions(session, asker_slack_id=user_id, limit=10)
         ]
     stale = pending = 0

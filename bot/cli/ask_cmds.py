@@ -9,21 +9,19 @@ from datetime import UTC, datetime
 import click
 
 from bot.cli import CliContext, pass_cli
+from bot.error_texts import error_text
 from bot.errors import QueryError
-from bot.i18n import normalise_language, t
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
 from bot.knowledge import KnowledgeBase
 from bot.presenter import build_answer_view, render_text, result_to_json
 
 LANG_OPTION = click.option(
-    "--lang", type=click.Choice(["nl", "en"]), default=None, help="Language of the answer (default: nl)."
+    "--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language of the answer (default: {DEFAULT_LANGUAGE})."
 )
 
 
 def query_error_text(exc: QueryError, lang: str) -> str:
-    try:
-        return t(f"query.{exc.code}", lang, **getattr(exc, "values", {}))
-    except (KeyError, IndexError):
-        return t("query.error", lang) + f" ({exc.message})"
+    return error_text(exc, lang) or t("query.error", lang) + f" ({exc.message})"
 
 
 def open_knowledge(cli: CliContext) -> KnowledgeBase:
@@ -81,6 +79,9 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, no_gap: b
         raise SystemExit(2)
 
 
+CONSOLE_COMMANDS = (":nl", ":en", ":help", ":quit")
+
+
 def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) -> None:
     """The interactive prompt: type questions as in Slack, see the answers as in chat."""
     kb = kb or open_knowledge(cli)
@@ -97,12 +98,15 @@ def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) 
             continue
         if text in {":q", ":quit", ":exit", "exit", "quit"}:
             break
-        if text in {":en", ":nl"}:
+        if text.startswith(":") and text[1:] in LANGUAGES:
             lang = text[1:]
             click.echo(t("console.lang", lang))
             continue
         if text in {":help", "?"}:
             click.echo(t("console.welcome", lang))
+            continue
+        if text.startswith(":") and len(text.split()) == 1:  # a mistyped command is not a question
+            click.echo(f"unknown command {text} (nothing searched); the commands are {', '.join(CONSOLE_COMMANDS)}")
             continue
         if not interactive:
             click.echo(f"wieweet> {text}")

@@ -31,7 +31,7 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
       SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… wieweet run --http --port 3000
     """
     settings = cli.settings
-    check_tokens(settings, http=http_mode)
+    check_tokens(settings, http=http_mode, problems=cli.problems)
     knowledge = KnowledgeBase(cli.db, timezone=settings.timezone, reconfirm_days=settings.reconfirm_days)
     knowledge.load()
     policy = RoutingPolicy(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError
+from bot.i18n import DEFAULT_LANGUAGE, N_, normalise_language, t
 from bot.knowledge import KnowledgeBase, normalise_gap_query
 from bot.register import profiles
 from bot.routing import payloads
@@ -77,11 +78,6 @@ CLOSED_ANSWERED = "answered"
 CLOSED_CANCELLED = "cancelled"
 CLOSED_RESOLVED = "resolved"
 CLOSED_BY_STAFF = "closed"
-
-_FORWARDED_BY = {"nl": "doorgestuurd door {name}", "en": "forwarded by {name}"}
-_FORWARDED_ANON = {"nl": "doorgestuurd door een collega", "en": "forwarded by a colleague"}
-_ASSIGNED = {"nl": "gevraagd door het kenniscentrum", "en": "asked by the knowledge centre"}
-_VOLUNTEERED = {"nl": "bood zelf hulp aan", "en": "volunteered to help"}
 
 
 def staff_actor(staff_slack_id: str) -> str:
@@ -153,7 +149,7 @@ class RoutingService:
         channel_id: str | None = None,
         channel_is_private: bool = False,
         thread_ts: str | None = None,
-        language: str = "nl",
+        language: str = DEFAULT_LANGUAGE,
         now: datetime,
     ) -> Question:
         """Record a question and route it: ask the best experts, or escalate to staff when nobody fits."""
@@ -173,7 +169,7 @@ class RoutingService:
             asker_name=_clean_title(asker_name, 200),
             text=text,
             context=_clean(context),
-            language=language if language in ("nl", "en") else "nl",
+            language=normalise_language(language),
             visibility=visibility,
             status=Q.OPEN,
             channel_id=channel_id,
@@ -367,7 +363,11 @@ class RoutingService:
             transition(session, question, Q.ROUTED, actor=actor_slack_id, now=now, note="claim released")
         forwarder = self._person(routing)
         lang = expert_language(session, expert, to_slack_id)
-        reason_text = _FORWARDED_BY[lang].format(name=forwarder["name"]) if forwarder["name"] else _FORWARDED_ANON[lang]
+        reason_text = (
+            t("routing.why_forwarded_by", lang, name=forwarder["name"])
+            if forwarder["name"]
+            else t("routing.why_forwarded_anonymous", lang)
+        )
         return self._create_routing(
             session,
             question,
@@ -527,7 +527,7 @@ class RoutingService:
             actor=staff_actor(actor.audit_label),
             note=note,
             extra=extra,
-            reasons=_ASSIGNED,
+            reason_key=N_("routing.why_assigned"),
             volunteered=False,
             now=now,
         )
@@ -564,7 +564,7 @@ class RoutingService:
             actor=slack_id,
             note="",
             extra={"volunteered": True},
-            reasons=_VOLUNTEERED,
+            reason_key=N_("routing.why_volunteered"),
             volunteered=True,
             now=now,
         )
@@ -593,7 +593,7 @@ class RoutingService:
         actor: str,
         note: str,
         extra: dict[str, Any],
-        reasons: dict[str, str],
+        reason_key: str,
         volunteered: bool,
         now: datetime,
     ) -> Routing:
@@ -634,7 +634,7 @@ class RoutingService:
                 expert=expert,
                 recipient_slack_id=to_slack_id,
                 score=0.0,
-                reasons=[reasons[lang]],
+                reasons=[t(reason_key, lang)],
                 language=lang,
                 actor=actor,
                 now=now,
@@ -1111,7 +1111,7 @@ class RoutingService:
                 "reason": reason,
                 "escalated_at": now.isoformat(),
                 "routing_counts": counts,
-                "language": "nl",
+                "language": DEFAULT_LANGUAGE,
             },
         )
         self._notify_asker(session, question, event, "escalated", now, reason=reason)

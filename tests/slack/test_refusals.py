@@ -18,7 +18,7 @@ from bot.knowledge import KnowledgeBase
 from bot.matching.config import MatchConfig
 from bot.routing import NotYours, StaleActionError
 from handlers.context import Services, Turn, listener
-from handlers.errors import handle_error, user_message
+from handlers.errors import VERIFIED, handle_error, user_message
 from storage.db import Database
 
 
@@ -66,7 +66,8 @@ def test_a_refusal_is_one_warning_line_with_actor_action_and_target(
     services: Services, caplog: pytest.LogCaptureFixture, error: NotAuthorized, action: str | None, target: str
 ) -> None:
     client = FakeClient()
-    context = BoltContext(user_id="U0FORGER1", channel_id="C0WONEN01", wieweet_ref="abc123")
+    # a request the HTTP edge verified (an unverified one is not answered at all: tests/edge)
+    context = BoltContext(user_id="U0FORGER1", channel_id="C0WONEN01", wieweet_ref="abc123", **{VERIFIED: True})
     caplog.set_level(logging.INFO)
     handle_error(services, error, {"type": "block_actions"}, context, client)  # type: ignore[arg-type]
     lines = refused_lines(caplog)
@@ -81,7 +82,7 @@ def test_a_refusal_is_one_warning_line_with_actor_action_and_target(
 
 def test_a_stale_button_is_not_a_refusal(services: Services, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    context = BoltContext(user_id="U0EXPERT1", channel_id="D0DM", wieweet_ref="r1")
+    context = BoltContext(user_id="U0EXPERT1", channel_id="D0DM", wieweet_ref="r1", **{VERIFIED: True})
     handle_error(services, StaleActionError("already_answered"), {}, context, FakeClient())  # type: ignore[arg-type]
     assert refused_lines(caplog) == []
     assert any("domain error" in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
