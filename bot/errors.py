@@ -37,10 +37,6 @@ class QueryError(WieweetError):
 
     code = "query"
 
-    def __init__(self, code: str | None = None, message: str | None = None, values: dict[str, object] | None = None):
-        super().__init__(code, message)
-        self.values: dict[str, object] = values or {}
-
 
 class NotFoundError(WieweetError):
     code = "not_found"
