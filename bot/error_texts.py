@@ -19,6 +19,9 @@ ERROR_KEYS: Mapping[str, str] = {
     "too_long": N_("query.too_long"),
     "no_words": N_("query.no_words"),
     "error": N_("query.error"),
+    # a search's buttons (bot.knowledge): the search log is gone, or is someone else's
+    "search_expired": N_("error.search_expired"),
+    "not_your_search": N_("error.not_your_search"),
     # routing: stale actions (bot.routing.states, bot.routing.service)
     "not_yours": N_("error.not_yours"),
     "not_asker": N_("error.not_asker"),
@@ -51,6 +54,8 @@ ERROR_KEYS: Mapping[str, str] = {
     # who may do what (bot.actors)
     "not_staff": N_("error.not_staff"),
     "not_authorized": N_("error.not_authorized"),
+    "bad_reference": N_("error.bad_reference"),  # a malformed id or metadata in a payload (handlers.claims)
+    "not_channel_member": N_("error.not_channel_member"),  # a channel's digest (digests.subscriptions)
     # the registers: profiles and practices (bot.register)
     "invalid_record": N_("error.invalid_record"),
     "profile_state": N_("error.profile_state"),

@@ -159,13 +159,21 @@ class JobRunner:
 
     def send_digests(self) -> int:
         """Weekly digests that are due (also catching up on this week's missed slot after a restart)."""
-        assert self.digest_client is not None
+        client = self.digest_client
+        assert client is not None
+        now = self.services.clock()
+        channels = self.services.channels
+
+        def private_channel(channel_id: str) -> bool:  # Slack's current answer: a channel may have turned private
+            return channels.is_private(client=client, channel_id=channel_id, now=now)
+
         results = send_due_digests(
             self.services.db,
-            now=self.services.clock(),
+            now=now,
             worker_id=self.worker_id,
-            post=slack_post(self.digest_client),
-            permalink=slack_permalink(self.digest_client),
+            post=slack_post(client),
+            permalink=slack_permalink(client),
+            private_channel=private_channel,
         )
         for result in results:
             log.info("digest %s", result)

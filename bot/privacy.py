@@ -148,7 +148,7 @@ def export_personal_data(
 ) -> dict[str, Any]:
     """Everything stored about the person, as JSON-ready values (one section per kind of data)."""
     person = find_person(session, slack_user_id=slack_user_id, email=email)
-    actor.require_self_or_staff(person.slack_user_id, "export personal data")
+    actor.require_self_or_staff(person.slack_user_id, "export personal data", target=f"person:{person.slack_user_id}")
     require_known(session, person)
     sid = person.slack_user_id
     expert = person.expert
@@ -237,7 +237,7 @@ def erase_person(
     """Forget the person (see the module docstring). Raises ``NotAuthorized`` before anything is changed, and
     ``NotFoundError`` (nothing erased, nothing audited) when nothing is stored about them."""
     person = find_person(session, slack_user_id=slack_user_id, email=email)
-    actor.require_self_or_staff(person.slack_user_id, "erase personal data")
+    actor.require_self_or_staff(person.slack_user_id, "erase personal data", target=f"person:{person.slack_user_id}")
     require_known(session, person)
     report = ErasureReport()
     sid = person.slack_user_id

@@ -32,7 +32,7 @@ from slack_sdk.models.blocks import (
 from bot.i18n import format_clock, format_list, normalise_language, t, tn, weekday_name
 from bot.i18n import format_date as format_day
 from bot.i18n import format_duration as format_time_span
-from bot.mrkdwn import escape, escape_truncate, link, truncate, user_mention
+from bot.mrkdwn import cut, escape, escape_truncate, link, truncate, user_mention
 from bot.presenter import outcome_label
 from digests import ids
 from digests.model import (
@@ -152,11 +152,11 @@ def people_text(people: Iterable[Person], lang: str, *, limit: int | None = None
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
+    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, CONTEXT_LIMIT))])
+    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
 
 
 def _header(text: str) -> HeaderBlock:
@@ -253,7 +253,7 @@ def open_question_block(
     if days >= 2:
         meta += " · " + tn("digest.open_days", "digest.open_days_plural", days, lang, days=days)
     return SectionBlock(
-        text=MarkdownTextObject(text=truncate(f"{question}\n_{meta}_", SECTION_LIMIT)),
+        text=MarkdownTextObject(text=cut(f"{question}\n_{meta}_", SECTION_LIMIT)),
         accessory=ButtonElement(
             text=PlainTextObject(text=truncate(t("digest.can_help", lang), BUTTON_TEXT_LIMIT), emoji=True),
             action_id=ids.ACTION_CAN_HELP,
@@ -286,7 +286,7 @@ def _pack_lines(lines: Sequence[str], budget: int = SECTION_BUDGET) -> list[str]
     texts: list[str] = []
     current = ""
     for raw in lines:
-        line = truncate(raw, budget)
+        line = cut(raw, budget)
         if current and len(current) + 1 + len(line) > budget:
             texts.append(current)
             current = ""

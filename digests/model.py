@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -12,14 +13,23 @@ if TYPE_CHECKING:
     from storage.models import DigestSubscription
 
 OTHER_THEME = "_other"  # items without a theme (shown to all-themes subscriptions); never a real theme key
-PRIVATE_CHANNEL_PREFIXES = ("D", "G")  # direct messages, group DMs and legacy private channels
+
+# "Is this conversation private now?" — Slack's answer (the Slack layer's ``ChannelDirectory``), when the caller has
+# a Slack connection. A channel's privacy is never read from its id.
+PrivateChannel = Callable[[str], bool]
 
 
-def is_public_content(*, visibility: str, channel_id: str | None, channel_is_private: bool) -> bool:
-    """The digest rule: only public questions from public channels (or from no channel at all)."""
+def is_public_content(
+    *, visibility: str, channel_id: str | None, channel_is_private: bool, private_channel: PrivateChannel | None = None
+) -> bool:
+    """The digest rule: only public questions from public channels (or from no channel at all).
+
+    ``channel_is_private`` is what Slack said when the question was stored; ``private_channel`` asks Slack again
+    (a channel may have turned private since), so either makes it private.
+    """
     if visibility != "public" or channel_is_private:
         return False
-    return not (channel_id and channel_id.startswith(PRIVATE_CHANNEL_PREFIXES))
+    return not (channel_id and private_channel is not None and private_channel(channel_id))
 
 
 @dataclass(frozen=True, slots=True)

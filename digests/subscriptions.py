@@ -2,18 +2,22 @@
 
 A private channel may subscribe (its own members then see the digest), but the content rule does not change:
 a digest only ever shows public content.
+
+From chat, only the channel's members (by Slack's data) and knowledge-centre staff may change a channel's
+subscription (``require_may_manage``); the command line is staff.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.actors import Actor, NotAuthorized
 from bot.i18n import LANGUAGES
 from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
 from digests.schedule import DAY_NAMES
@@ -37,6 +41,14 @@ for _index, _names in enumerate(
 ):
     for _name in _names:
         _DAYS[_name] = _index
+
+
+def require_may_manage(actor: Actor, *, channel_id: str, action: str, member_of: Callable[[str], bool]) -> None:
+    """Only a member of the channel (``member_of``: Slack's answer for the actor) or staff may ``action`` its digest;
+    anyone else is refused before anything is read or written."""
+    if actor.is_staff or (actor.slack_id and member_of(channel_id)):
+        return
+    raise NotAuthorized(action, target=f"channel:{channel_id}", code="not_channel_member")
 
 
 def validate_channel(channel_id: str) -> str:

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.i18n import t
-from bot.mrkdwn import escape, escape_truncate, link, truncate, user_mention
+from bot.mrkdwn import cut, escape, escape_truncate, link, truncate, user_mention
 from bot.presenter import AnswerItem, AnswerView, ExpertItem, PracticeItem
 from handlers import ids
 
@@ -35,11 +35,11 @@ SHOWN_PER_LIST = 3
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
+    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, CONTEXT_LIMIT))])
+    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
 
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
@@ -99,7 +99,7 @@ def build_answer_blocks(
 ) -> list[Block]:
     """The "who knows" answer: experts, practices, earlier answers, and its buttons."""
     lang = view.lang
-    title = escape_truncate(t("answer.title", lang, query=view.query), HEADER_LIMIT)
+    title = cut(t("answer.title", lang, query=escape(view.query)), HEADER_LIMIT)
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=title))]
     blocks.append(_section(f"*{t('answer.experts', lang)}*"))
     if view.gap:
@@ -156,14 +156,15 @@ def build_more_blocks(view: AnswerView, *, offset: int) -> list[Block]:
 
 
 def answer_fallback_text(view: AnswerView) -> str:
-    """Notification/fallback text: the question and the best expert names, escaped."""
-    names = ", ".join(e.name for e in view.experts[:SHOWN_PER_LIST] if not e.weak)
-    text = t("answer.title", view.lang, query=view.query)
+    """Notification/fallback text: the question and the best experts' names (each escaped once; names, not
+    mentions, so a search never pings the experts it finds)."""
+    names = ", ".join(escape_truncate(e.name, 150) for e in view.experts[:SHOWN_PER_LIST] if not e.weak)
+    text = t("answer.title", view.lang, query=escape_truncate(view.query, 500))
     if view.gap or not names:
         text += " " + t("slack.gap_short", view.lang)
     else:
         text += " " + names
-    return escape_truncate(text, FALLBACK_LIMIT)
+    return cut(text, FALLBACK_LIMIT)
 
 
 def build_help_blocks(lang: str) -> list[Block]:

@@ -28,7 +28,9 @@ from bot.config import Settings
 from bot.error_texts import error_text
 from bot.errors import WieweetError
 from bot.i18n import t
+from bot.mrkdwn import escape
 from handlers.blocks import build_message_blocks
+from handlers.claims import log_refusal
 from handlers.context import Services, Turn
 
 log = logging.getLogger("wieweet.errors")
@@ -63,9 +65,10 @@ def slack_response_url(url: object, settings: Settings) -> bool:
 
 
 def user_message(error: BaseException, lang: str, ref: str) -> str:
-    """What the user reads for ``error``."""
+    """What the user reads for ``error``: its text in ``lang`` with the error's values filled in (never a raw
+    ``{placeholder}``: a text whose values are missing falls back to the error's own message)."""
     if isinstance(error, WieweetError):
-        return error_text(error, lang) or error.message
+        return error_text(error, lang) or escape(error.message)
     return t("slack.error", lang, ref=ref)
 
 
@@ -92,6 +95,21 @@ def _tell_user(settings: Settings, body: dict[str, Any], context: BoltContext, c
         )
 
 
+def _language(services: Services, context: BoltContext, client: WebClient) -> str:
+    """The user's language when the request failed before it was looked up (e.g. a refused first click)."""
+    cached = services.locales.cached(context.user_id)
+    if cached or not context.user_id:
+        return cached or services.settings.default_language
+    try:
+        with services.db.session() as session:
+            return services.locales.language(
+                session=session, client=client, user_id=context.user_id, now=services.clock()
+            )
+    except Exception:  # the database or Slack is what failed: tell them in the default language
+        log.warning("no language for %s while reporting an error", context.user_id, exc_info=True)
+        return services.settings.default_language
+
+
 def handle_error(
     services: Services,
     error: BaseException,
@@ -106,14 +124,10 @@ def handle_error(
         # Nothing of an unverified request is trusted, logged or acted on: not its ids, not its response_url.
         log.warning("error on an unverified request, not answered ref=%s error=%s", ref, type(error).__name__)
         return
-    lang = str(
-        context.get("wieweet_lang") or services.locales.cached(context.user_id) or services.settings.default_language
-    )
+    lang = str(context.get("wieweet_lang") or _language(services, context, client))
     if isinstance(error, NotAuthorized):
         # A refused action: a forged payload or a button someone should not have had. Always worth a look.
-        log.warning(
-            "refused ref=%s user=%s action=%s type=%s", ref, context.user_id, error.action, body.get("type") or "?"
-        )
+        log_refusal(ref=ref, user=context.user_id, action=error.action, target=error.target)
     elif isinstance(error, WieweetError):
         log.info("domain error ref=%s code=%s user=%s: %s", ref, error.code, context.user_id, error.message)
     else:

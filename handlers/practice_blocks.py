@@ -280,7 +280,7 @@ def build_practice_review(payload: Payload, lang: str, *, status: str | None = N
             ],
         )
     )
-    title = str(payload.get("title") or "")
+    title = escape_truncate(str(payload.get("title") or ""), 300)
     return Rendered(text=_fallback(f"{intro} {title}"), blocks=blocks)
 
 

@@ -441,4 +441,4 @@ def build_submission_outcome(payload: Payload, lang: str) -> Rendered:
         raise ValueError(f"unknown submission outcome {outcome!r}")
     title, note = str(payload.get("title") or "")[:200], str(payload.get("note") or "—")[:2000]
     shown = t(key, lang, title=escape_truncate(title, 200), note=escape_truncate(note, 2000))
-    return Rendered(text=_fallback(t(key, lang, title=title, note=note)), blocks=[_section(shown)])
+    return Rendered(text=_fallback(shown), blocks=[_section(shown)])

@@ -33,7 +33,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import DEFAULT_LANGUAGE, N_, format_list, t
-from bot.mrkdwn import escape_truncate, truncate, user_mention
+from bot.mrkdwn import cut, escape_truncate, truncate, user_mention
 from handlers import ids
 from storage.models import OutboxKind, QuestionStatus
 
@@ -83,11 +83,12 @@ def theme_choices(themes: Iterable[ThemeLike], lang: str) -> list[ThemeChoice]:
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
+    """A mrkdwn section (``text`` already safe: see ``bot.mrkdwn``), cut to Slack's limit."""
+    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, CONTEXT_LIMIT))])
+    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
 
 
 def _header(text: str) -> HeaderBlock:
@@ -120,8 +121,10 @@ def _quote(text: str | None, limit: int = 2500) -> str:
     return "> " + escape_truncate(text or "", limit).replace("\n", "\n> ")
 
 
-def _fallback(text: str) -> str:
-    return escape_truncate(text, FALLBACK_LIMIT)
+def _fallback(mrkdwn: str) -> str:
+    """A message's notification ``text``: the same mrkdwn as its blocks (escaped once already), cut. Never escaped
+    again — that showed users ``&lt;@U…&gt;`` — so a mention in it is a mention in the notification too."""
+    return cut(mrkdwn, FALLBACK_LIMIT)
 
 
 def person_label(person: Mapping[str, Any] | None, lang: str) -> str:
@@ -133,13 +136,6 @@ def person_label(person: Mapping[str, Any] | None, lang: str) -> str:
     org = escape_truncate(str(person.get("organisation") or ""), 150)
     who = mention or (f"*{name}*" if name else t("routing.someone", lang))
     return f"{who} ({org})" if org else who
-
-
-def person_plain(person: Mapping[str, Any] | None, lang: str) -> str:
-    """For notification text: the name only, no markup."""
-    if not person:
-        return t("routing.someone", lang)
-    return str(person.get("name") or t("routing.someone", lang))
 
 
 def theme_names(payload: Payload, lang: str) -> str:
@@ -183,11 +179,6 @@ def routing_actions_block_id(routing_id: int) -> str:
 
 def triage_actions_block_id(question_id: int) -> str:
     return f"{ids.BLOCK_TRIAGE_ACTIONS}:{question_id}"
-
-
-def parse_block_id(block_id: str | None, prefix: str) -> int | None:
-    head, _, tail = (block_id or "").partition(":")
-    return int(tail) if head == prefix and tail.isdigit() else None
 
 
 def _expert_actions(routing_id: int, lang: str, state: str) -> ActionsBlock | None:
@@ -244,7 +235,7 @@ def build_expert_request(
     actions = _expert_actions(int(payload.get("routing_id") or 0), lang, state)
     if actions is not None:
         blocks.append(actions)
-    text = f"{title} {payload.get('text') or ''}"
+    text = f"{title} {escape_truncate(str(payload.get('text') or ''), FALLBACK_LIMIT)}"
     return Rendered(text=_fallback(text), blocks=blocks[:MAX_BLOCKS])
 
 
@@ -300,7 +291,7 @@ def build_answer_to_asker(payload: Payload, lang: str, *, rated: int | None = No
         )
     else:
         blocks.append(_context(t("routing.rated", lang, stars="⭐" * rated)))
-    return Rendered(text=_fallback(t("routing.answer_for_you", lang, name=person_plain(who, lang))), blocks=blocks)
+    return Rendered(text=_fallback(head), blocks=blocks)
 
 
 def build_question_answered(payload: Payload, lang: str) -> Rendered:
@@ -309,7 +300,7 @@ def build_question_answered(payload: Payload, lang: str) -> Rendered:
     who = answered_by if isinstance(answered_by, Mapping) else None
     head = t("routing.answer_in_thread", lang, name=person_label(who, lang))
     blocks: list[Block] = [_section(f":speech_balloon: {head}\n{_quote(payload.get('answer_text'), 2800)}")]
-    return Rendered(text=_fallback(t("routing.answer_in_thread", lang, name=person_plain(who, lang))), blocks=blocks)
+    return Rendered(text=_fallback(head), blocks=blocks)
 
 
 def build_asker_update(payload: Payload, lang: str) -> Rendered:

@@ -465,7 +465,11 @@ class KnowledgeGap(Base):
 
 
 class SearchLog(Base):
-    """One "who knows" result set as shown, so 👍/👎 feedback and "more results" refer to exactly it."""
+    """One "who knows" result set as shown, so 👍/👎 feedback and "more results" refer to exactly it.
+
+    It is the asker's: only they may use its buttons, and — once the answer was posted where others see it
+    (``posted_channel_id``: a thread answer, or shared) — the members of that conversation.
+    """
 
     __tablename__ = "search_logs"
 
@@ -473,6 +477,7 @@ class SearchLog(Base):
     query: Mapped[str] = mapped_column(Text)
     user_slack_id: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    posted_channel_id: Mapped[str | None] = mapped_column(String(32))  # revision 0003_claims
     gap: Mapped[bool] = mapped_column(Boolean, default=False)
     results: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -164,10 +164,17 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
         raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to send digests")
     from bot.slack_app import create_web_client  # noqa: PLC0415 (Slack stack only when sending)
     from digests.slack import slack_permalink, slack_post  # noqa: PLC0415
+    from handlers.channels import ChannelDirectory  # noqa: PLC0415
 
     client = create_web_client(settings)
+    channels = ChannelDirectory()
     results = send_due_digests(
-        cli.db, now=now, worker_id=_worker_id(), post=slack_post(client), permalink=slack_permalink(client)
+        cli.db,
+        now=now,
+        worker_id=_worker_id(),
+        post=slack_post(client),
+        permalink=slack_permalink(client),
+        private_channel=lambda channel: channels.is_private(client=client, channel_id=channel, now=now),
     )
     if not results:
         click.echo("no digests due")

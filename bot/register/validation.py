@@ -25,6 +25,7 @@ from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 from rapidfuzz import fuzz, process
 
+from bot.text import strip_bidi, strip_invisible
 from storage.models import Outcome
 
 EXPERT_COLUMNS: tuple[str, ...] = (
@@ -214,7 +215,7 @@ def split_list(value: str | None) -> list[str]:
     seen: set[str] = set()
     result: list[str] = []
     for raw in LIST_SEPARATORS.split(value or ""):
-        item = " ".join(raw.split())
+        item = " ".join(strip_invisible(raw).split())
         if item and item.casefold() not in seen:
             seen.add(item.casefold())
             result.append(item)
@@ -222,12 +223,13 @@ def split_list(value: str | None) -> list[str]:
 
 
 def clean_text(value: str | None, *, multiline: bool = False) -> str:
-    """One-line fields: runs of whitespace become one space. Multi-line fields: line endings become ``\\n``."""
+    """One-line fields (names, titles, ...): invisible and reordering characters (``bot.text``) go, runs of
+    whitespace become one space. Multi-line fields: reordering controls go, line endings become ``\\n``."""
     if not value:
         return ""
     if multiline:
-        return value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    return " ".join(value.split())
+        return strip_bidi(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    return " ".join(strip_invisible(value).split())
 
 
 def normalise_email(value: str) -> str:

@@ -7,7 +7,7 @@ The Slack layer calls ``RoutingService`` (one per process) inside a ``db.session
 from __future__ import annotations
 
 from bot.routing.business_time import BusinessCalendar
-from bot.routing.errors import RoutingInputError, StaleActionError
+from bot.routing.errors import NotYours, RoutingInputError, StaleActionError
 from bot.routing.outbox import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from bot.routing.service import RoutingService
@@ -15,6 +15,7 @@ from bot.routing.timers import TimerRun, run_due_timers
 
 __all__ = [
     "BusinessCalendar",
+    "NotYours",
     "RoutingInputError",
     "RoutingPolicy",
     "RoutingService",

@@ -6,6 +6,7 @@ raised (the caller's transaction is rolled back). The UI's text per code is in t
 
 from __future__ import annotations
 
+from bot.actors import NotAuthorized
 from bot.errors import WieweetError
 
 
@@ -13,6 +14,11 @@ class StaleActionError(WieweetError):
     """A button or command that no longer applies: a second claim, a click after cancel, someone else's routing."""
 
     code = "stale_action"
+
+
+class NotYours(NotAuthorized, StaleActionError):
+    """Someone else's routing or question (``not_yours``, ``not_asker``): a refusal, logged as one like every
+    ``NotAuthorized``; still a ``StaleActionError`` for callers that treat every unusable button alike."""
 
 
 class RoutingInputError(WieweetError):

@@ -213,8 +213,8 @@ def test_private_anonymous_and_private_channel_questions_never_appear() -> None:
         answered(1, text="GEHEIM-private", visibility="private"),
         answered(2, text="GEHEIM-anonymous", visibility="anonymous"),
         answered(3, text="GEHEIM-privchannel", channel_is_private=True),
-        answered(4, text="GEHEIM-dm", channel_id="D0DIRECT"),
-        answered(5, text="GEHEIM-group", channel_id="G0GROUP"),
+        answered(4, text="GEHEIM-dm", channel_id="D0DIRECT", channel_is_private=True),
+        answered(5, text="GEHEIM-private-c-channel", channel_id="C0SECRET1", channel_is_private=True),
     ]
     open_secrets = [
         open_q(6, text="GEHEIM-open-private", visibility="private"),

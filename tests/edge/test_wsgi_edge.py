@@ -300,7 +300,9 @@ def test_the_error_handler_answers_a_verified_request_but_never_off_slack(
     mark = emulator.call_count
     handle_error(services, RuntimeError("boom"), body, verified, client)
     assert canary.hits == []  # not Slack's host: not posted to
-    assert [c.method for c in emulator.calls[mark:]] == ["chat.postEphemeral"]  # the user is still told
+    # the user is still told, in their language (looked up for the verified user id when not cached yet)
+    assert [c.method for c in emulator.calls[mark:]] == ["users.info", "chat.postEphemeral"]
+    assert emulator.calls[mark].params.get("user") == USER
     assert "response_url not on Slack's host" in logs.text
 
     unverified = BoltContext({"user_id": USER, "channel_id": CHANNEL})

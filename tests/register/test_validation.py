@@ -238,3 +238,39 @@ def test_split_list_round_trips_joined_items(items: list[str]) -> None:
     cleaned = split_list(";".join(items))
     assert split_list(";".join(cleaned)) == cleaned  # joining what was split gives the same list again
     assert all(item == " ".join(item.split()) and item for item in cleaned)
+
+
+# --- invisible characters (issue 11): stripped from names and titles, never echoed --------------------------------
+
+RLO, LRI, PDI, ZWSP, ZWJ, BOM, WJ = "\u202e", "\u2066", "\u2069", "\u200b", "\u200d", "\ufeff", "\u2060"
+
+
+def test_bidi_and_zero_width_characters_are_stripped_from_names_titles_and_lists() -> None:
+    record, errors = validate_expert(
+        {
+            **EXPERT,
+            "name": f"An{ZWSP} Pee{RLO}ters{PDI}",
+            "organisation": f"{BOM}Stad{WJ} Gent",
+            "role": f"{LRI}diensthoofd{PDI}",
+            "expertise": f"leeg{ZWJ}stand; {ZWSP}; wonen{RLO}",
+        },
+        themes=THEMES,
+    )
+    assert errors == [] and record is not None
+    assert (record.name, record.organisation, record.role) == ("An Peeters", "Stad Gent", "diensthoofd")
+    assert record.expertise == ("leegstand", "wonen")
+    practice, problems = validate_practice(
+        {**PRACTICE, "title": f"Wijk{RLO}budget{ZWSP}", "summary": f"Bewoners{RLO} beslissen{ZWJ}."},
+        themes=THEMES,
+        today=TODAY,
+    )
+    assert problems == [] and practice is not None
+    assert practice.title == "Wijkbudget"
+    assert practice.summary == f"Bewoners beslissen{ZWJ}."  # long text keeps a joiner (emoji), never a reordering
+
+
+@given(st.text(alphabet=st.sampled_from(["a", " ", RLO, LRI, PDI, ZWSP, ZWJ, BOM, WJ, "\u200f", "\u061c"])))
+def test_no_name_keeps_an_invisible_character(name: str) -> None:
+    record, _errors = validate_expert({**EXPERT, "name": f"An {name}"}, themes=THEMES)
+    assert record is not None
+    assert not any(ch in record.name for ch in (RLO, LRI, PDI, ZWSP, ZWJ, BOM, WJ, "\u200f", "\u061c"))
