@@ -124,4 +124,5 @@ class SearchResult:
     practices: list[PracticeHit] = field(default_factory=list)
     answers: list[AnswerHit] = field(default_factory=list)
     organisations: tuple[str, ...] = ()
-    confidence: float = 0.0  # best unboosted normalised expert score; gap == confidence < MatchConfig.gap_threshold
+    confidence: float = 0.0  # best unboosted normalised expert score
+    gap_probability: float = 0.0  # the calibrated probability that nobody in the register fits (gap: >= 0.5)

@@ -1,0 +1,3 @@
+"""Placeholder, replaced below."""
+def require() -> None:
+    raise ImportError("not yet")
