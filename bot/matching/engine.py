@@ -184,6 +184,8 @@ class Matcher:
         self._splitter = CompoundSplitter(load_list("morphemes_nl.txt"), stop=self._stop)
         self._analyzer = Analyzer(self._stem, self._splitter, part_weight=cfg.compound_part_tf)
         self._lexicon = Lexicon(self._stem, themes, places)
+        # generic words (data/generic_words.txt) as stems: no topical evidence as compound parts or in names
+        self._generic_stems = frozenset(self._stem(w) for w in load_list("generic_words.txt"))
         self._splitter.add_words(self._lexicon.words)
         self._kinds: dict[str, _Kind] = {}
         for name, fields in (
@@ -219,6 +221,7 @@ class Matcher:
             cognate=self._cognate,
             acronyms=self._acronyms,
             df_ratio=self._df_ratio,
+            generic=self._generic,
         )
         self.semantic: SemanticScorer | None = None  # optional, see bot.matching.semantic
         # per kind, of the last search: (variants, traversed, refining, candidates seen, candidates scored)
@@ -423,6 +426,9 @@ class Matcher:
             if f == "themes":
                 keys = doc.themes
                 out.append(({THEME_PREFIX + k: 1.0 for k in keys}, len(keys)))
+            elif f == "organisation":  # "Stad Gent" is found through Gent, never through "stad"
+                tf, n = field_terms(texts[f])
+                out.append(({t: x for t, x in tf.items() if t not in self._generic_stems}, n))
             elif memo is None:
                 out.append(field_terms(texts[f]))
             else:
@@ -443,6 +449,11 @@ class Matcher:
             (k.collection.df(term) / len(k.collection) for k in self._kinds.values() if k.collection.df(term) >= 20),
             default=0.0,
         )
+
+    def _generic(self, stem: str) -> bool:
+        """A stem that says nothing about a topic on its own: a shipped generic word, or one in more than
+        ``generic_df`` of a document kind."""
+        return stem in self._generic_stems or self._df_ratio(stem) > self.config.generic_df
 
     def _known(self, word: str) -> bool:
         if word in self._surface_df or word in self._lexicon.words or not word.isalpha():
@@ -718,6 +729,11 @@ class Matcher:
                 share = v.weight / len(v.terms)
                 full: list[tuple[dict[int, float], float]] = []
                 seek: list[tuple[dict[int, float], float]] = []
+                if v.whole:
+                    together = self._together(coll, v.terms, share)
+                    if together is not None:
+                        found.append(_Item(together[1], gi, [(together[0], 1.0)], [(together[0], 1.0)], True))
+                    continue
                 for t in v.terms:
                     p = postings.get(t)
                     if p:
@@ -808,6 +824,22 @@ class Matcher:
         if masks is not None:
             self._masks(groups, best, keep.keys(), masks)
         return keep
+
+    @staticmethod
+    def _together(coll: Collection, terms: Sequence[str], share: float) -> tuple[dict[int, float], float] | None:
+        """A multi-word synonym as one posting list: the documents containing all its words, each with the summed
+        contribution of the words (and the most it can add); None when no document has them all."""
+        lists = [coll.postings.get(t) for t in terms]
+        if not all(lists):
+            return None
+        coefs = [share * coll.idf(t) for t in terms]
+        docs: Set[int] = min(lists, key=len).keys()  # type: ignore[arg-type]
+        for p in lists:
+            docs = docs & p.keys()  # type: ignore[union-attr]
+            if not docs:
+                return None
+        pairs = list(zip(lists, coefs, strict=True))
+        return {d: sum(c * p[d] for p, c in pairs) for d in docs}, sum(coefs)  # type: ignore[index]
 
     def _kth_covered(
         self,
@@ -937,14 +969,14 @@ class Matcher:
             seen = False
             for v in g.variants:
                 present = [t for t in v.terms if t in coll.postings]
-                if present:
+                if present and (not v.whole or len(present) == len(v.terms)):
                     seen = True
                     best = max(best, sum(coll.idf(t) for t in present) / len(v.terms))
             if not seen:
                 for other, w in zip(others, (cfg.practice_evidence, cfg.answer_evidence), strict=False):
                     for v in g.variants:
                         present = [t for t in v.terms if t in other.collection.postings]
-                        if present:
+                        if present and (not v.whole or len(present) == len(v.terms)):
                             seen = True
                             best = max(best, w * sum(other.collection.idf(t) for t in present) / len(v.terms))
             if not seen and not g.theme:
@@ -986,6 +1018,8 @@ class Matcher:
         for g in pq.groups:
             best: tuple[float, Reason] | None = None
             for v in g.variants:
+                if v.whole and not all(doc_id in coll.postings.get(t, ()) for t in v.terms):
+                    continue  # a fragment of a multi-word synonym is no evidence
                 for t in v.terms:
                     p = coll.postings.get(t)
                     if not p or doc_id not in p:
