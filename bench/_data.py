@@ -189,7 +189,7 @@ def load_register_db(directory: Path = DEMO) -> Register:
     matching loader (themes, places, searchable experts, practices and answers). Experts are recorded as confirmed
     (consent on paper) and available, so the evaluation measures matching, not availability."""
     import tempfile  # noqa: PLC0415 - only the evaluation needs these
-    from datetime import UTC
+    from datetime import UTC  # noqa: PLC0415
 
     from bot.demo import load_answer_file  # noqa: PLC0415
     from bot.matching import loader  # noqa: PLC0415

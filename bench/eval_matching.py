@@ -337,9 +337,10 @@ def print_table(results: list[Result], sets: list[EvalSet]) -> None:
     names = [s.name for s in sets]
     width = 16
     print("\n" + f"{'system':<28}{'measure':<22}" + "".join(f"{SET_LABELS[n]:>{width}}" for n in names))
-    print(f"{'':<28}{'queries (gap queries)':<22}" + "".join(
-        f"{f'{len(s.queries)} ({sum(q.gap for q in s.queries)})':>{width}}" for s in sets
-    ))
+    print(
+        f"{'':<28}{'queries (gap queries)':<22}"
+        + "".join(f"{f'{len(s.queries)} ({sum(q.gap for q in s.queries)})':>{width}}" for s in sets)
+    )
     print("-" * (50 + width * len(names)))
     for res in results:
         for label, key in METRICS:
@@ -375,7 +376,8 @@ def print_kinds(results: list[Result], sets: list[EvalSet]) -> None:
             cells = []
             for s in sets:
                 ids = {q.id for q in s.queries if q.kind == kind and not q.gap}
-                vals = [row["e_mrr"] for qid, row in res.runs[s.name].per_query.items() if qid in ids and "e_mrr" in row]
+                per = res.runs[s.name].per_query
+                vals = [row["e_mrr"] for qid, row in per.items() if qid in ids and "e_mrr" in row]
                 cells.append(f"{_cell(_mean(vals))} ({len(vals)})" if vals else "—")
             print(f"{res.system:<28}{kind:<14}" + "".join(f"{c:>{width}}" for c in cells))
         print()
@@ -428,8 +430,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
     if args.failures in UNSEEN_SETS:
-        ap.error(f"--failures {args.failures}: the {SET_LABELS[args.failures]} set is never shown query by query "
-                 "(it is for reporting only, never for tuning)")
+        ap.error(
+            f"--failures {args.failures}: the {SET_LABELS[args.failures]} set is never shown query by query "
+            "(it is for reporting only, never for tuning)"
+        )
 
     sets = load_sets(args.blind, args.realtext)
     for s in sets:

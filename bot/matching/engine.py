@@ -54,13 +54,13 @@ from __future__ import annotations
 import bisect
 import gc
 import heapq
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
 from operator import ge, itemgetter
-from typing import Protocol
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -79,28 +79,21 @@ from bot.matching.analysis import (
 )
 from bot.matching.config import MatchConfig
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
+from bot.matching.gapmodel import THRESHOLD as GAP_THRESHOLD
+from bot.matching.gapmodel import GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
-from bot.matching.semantic import document_text
+from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.wordlist import common_words
 
 __all__ = ["MatchConfig", "Matcher"]
 
+_HEAVY_EXPERT_FIELDS = frozenset({"expertise", "role", "themes"})
 _SHORT_FIELDS = frozenset({"expertise", "role", "organisation", "themes", "tags", "title", "question"})
 
 Doc = ExpertDoc | PracticeDoc | AnswerDoc
-
-
-class SemanticScorer(Protocol):
-    """What the optional semantic boost (:mod:`bot.matching.semantic`) offers the engine."""
-
-    def index(self, kind: str, doc_id: int, text: str) -> None: ...
-
-    def remove(self, kind: str, doc_id: int) -> None: ...
-
-    def boosts(self, kind: str, query: str) -> dict[int, float]: ...
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -223,7 +216,7 @@ class Matcher:
             df_ratio=self._df_ratio,
             generic=self._generic,
         )
-        self.semantic: SemanticScorer | None = None  # optional, see bot.matching.semantic
+        self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         # per kind, of the last search: (variants, traversed, refining, candidates seen, candidates scored)
         self.last_stats: dict[str, tuple[int, int, int, int, int]] = {}
 
@@ -299,18 +292,24 @@ class Matcher:
 
     def remove_expert(self, expert_id: int) -> None:
         self._remove(self._kinds["expert"], expert_id)
+        if self.semantic is not None:
+            self.semantic.remove("expert", expert_id)
 
     def upsert_practice(self, doc: PracticeDoc) -> None:
         self._upsert(self._kinds["practice"], doc.id, doc)
 
     def remove_practice(self, practice_id: int) -> None:
         self._remove(self._kinds["practice"], practice_id)
+        if self.semantic is not None:
+            self.semantic.remove("practice", practice_id)
 
     def upsert_answer(self, doc: AnswerDoc) -> None:
         self._upsert(self._kinds["answer"], doc.id, doc)
 
     def remove_answer(self, answer_id: int) -> None:
         self._remove(self._kinds["answer"], answer_id)
+        if self.semantic is not None:
+            self.semantic.remove("answer", answer_id)
 
     def set_themes(self, themes: Sequence[ThemeDoc]) -> None:
         """Replace the theme vocabulary (labels, synonyms). Documents keep their theme keys; no re-indexing."""
@@ -328,10 +327,10 @@ class Matcher:
         self._learn_acronyms(doc)
         kind.collection.add(doc_id, self._field_terms(doc))
         self._set_meta(kind, doc_id, doc)
-        if self.semantic is not None:
+        if self.semantic is not None:  # a changed text loses its vector until the background job embeds it anew
             text = document_text(doc)
-            if text:
-                self.semantic.index(kind.name, doc_id, text)
+            if text is None or not self.semantic.has(kind.name, doc_id, content_key(text)):
+                self.semantic.remove(kind.name, doc_id)
         if kind.collection.needs_refresh():
             self._reindex(kind)
 
@@ -341,8 +340,6 @@ class Matcher:
             return
         self._count_words(self._doc_words(old), -1)
         kind.collection.remove(doc_id)
-        if self.semantic is not None:
-            self.semantic.remove(kind.name, doc_id)
         kind.city.pop(doc_id, None)
         kind.orgs.pop(doc_id, None)
 
@@ -595,12 +592,18 @@ class Matcher:
                     if self._boost(kind, doc_id, pq) > 1.0:
                         raw[doc_id] = 1.0
 
-        e_ideal = self._ideal(e_kind, pq, evidence=True)
+        e_groups = self._group_ideals(e_kind, pq, evidence=True)
+        e_ideal = sum(e_groups) or 1.0
         p_ideal = self._ideal(p_kind, pq)
         a_ideal = self._ideal(a_kind, pq)
 
+        # the meaning-based signal, where the vectors are there (see bot.matching.semantic)
+        sem_on = self.semantic is not None and bool(pq.groups)
+        e_sim = self.semantic.similarity("expert", query) if self.semantic is not None and sem_on else NO_SIMILARITY
+        p_sim = self.semantic.similarity("practice", query) if self.semantic is not None and sem_on else NO_SIMILARITY
+
         # experts
-        sem = self.semantic.boosts("expert", query) if self.semantic is not None and pq.groups else {}
+        sem = e_sim.boosts
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
         for eid in e_raw.keys() | sem.keys():
             edoc = e_kind.docs.get(eid)
@@ -616,7 +619,17 @@ class Matcher:
                 rank *= cfg.stale_factor
             ranked.append((rank, eid, score, norm, avail, stale))
         ranked.sort(key=lambda r: (-r[0], r[1]))
-        gap = not any(r[3] >= cfg.gap_threshold for r in ranked)
+
+        practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
+        best_norm = max((r[3] for r in ranked), default=0.0)
+        features = self._gap_features(pq, ranked, e_mask, e_groups, e_sim, p_raw, p_ideal)
+        model = self._gap_model(e_sim)
+        if model is not None:
+            gap_p = model.probability(features)
+            gap = gap_p >= GAP_THRESHOLD
+        else:  # no fitted model shipped: the raw threshold
+            gap = best_norm < cfg.gap_threshold
+            gap_p = 1.0 if gap else 0.0
         experts: list[ExpertHit] = []
         for _, eid, score, norm, avail, stale in ranked[:shown]:
             edoc = e_kind.docs[eid]
@@ -633,6 +646,8 @@ class Matcher:
                 adoc = a_kind.docs[aid]
                 assert isinstance(adoc, AnswerDoc)
                 ev.append(Reason("", "answer", "via", "", _short(adoc.question)))
+            if not reasons and not ev and eid in sem:
+                ev.append(Reason("", "profile", "meaning", "", ""))
             if stale:
                 since = (
                     edoc.last_confirmed_at.date().isoformat()
@@ -641,16 +656,17 @@ class Matcher:
                 )
                 ev.append(Reason("", "profile", "stale", "", since))
             reasons = _merge_reasons(reasons, ev, cfg.max_reasons)
-            weak = gap or norm < cfg.gap_threshold
+            # weak is relative to the question: far below the best match for *this* question, or nobody fits
+            weak = gap or norm + sem.get(eid, 0.0) < cfg.weak_ratio * (best_norm + max(sem.values(), default=0.0))
             experts.append(ExpertHit(edoc, round(score, 4), reasons, available=avail, weak=weak, stale=stale))
 
         practices = [
-            PracticeHit(doc, score, self._reasons(p_kind, pid, pq))  # type: ignore[arg-type]
-            for pid, doc, score in self._top(p_kind, p_raw, p_ideal, pq, limit=shown, query=query)
+            PracticeHit(doc, score, self._reasons(p_kind, pid, pq) or _meaning(pid in p_sim.boosts))  # type: ignore[arg-type]
+            for pid, doc, score in practice_top
         ]
         answers = [
             AnswerHit(doc, score, self._reasons(a_kind, aid, pq))  # type: ignore[arg-type]
-            for aid, doc, score in self._top(a_kind, a_raw, a_ideal, pq, limit=shown, query=query)
+            for aid, doc, score in self._top(a_kind, a_raw, a_ideal, pq, limit=shown, sim=NO_SIMILARITY)
         ]
         return SearchResult(
             query=query,
@@ -662,14 +678,70 @@ class Matcher:
             practices=practices,
             answers=answers,
             organisations=pq.organisations,
-            confidence=round(max((r[3] for r in ranked), default=0.0), 4),
+            confidence=round(best_norm, 4),
+            gap_probability=round(gap_p, 4),
+            gap_features=features,
         )
 
+    def _gap_model(self, e_sim: Similarity) -> GapModel | None:
+        models = shipped_models() if self.config.gap_model else {}
+        semantic_ready = (
+            self.semantic is not None
+            and e_sim.top > 0.0
+            and self.semantic.count("expert") >= 0.9 * len(self._kinds["expert"].docs)
+        )
+        return models.get("semantic") if semantic_ready else models.get("lexical")
+
+    def _gap_features(
+        self,
+        pq: ParsedQuery,
+        ranked: Sequence[tuple[float, int, float, float, bool, bool]],
+        e_mask: Mapping[int, int],
+        e_groups: Sequence[float],
+        e_sim: Similarity,
+        p_raw: Mapping[int, float],
+        p_ideal: float,
+    ) -> dict[str, float]:
+        """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score."""
+        n = pq.concepts
+        # per concept: its weight in the question's meaning (the best IDF a variant of its word reaches)
+        weight = [0.0] * n
+        known = [False] * n
+        for g, w in zip(pq.groups, e_groups, strict=True):
+            for i in range(n):
+                if g.concepts >> i & 1 and not g.theme:
+                    weight[i] = max(weight[i], w)
+        for i, g in enumerate(pq.groups[:n]):
+            known[i] = any(self._in_index(t) for v in g.variants for t in v.terms)
+        total = sum(weight) or 1.0
+        e_kind = self._kinds["expert"]
+        max_idf = e_kind.collection.max_idf() if len(e_kind.collection) else 1.0
+        best = max(ranked, key=lambda r: (r[3], -r[1]), default=None)
+        cover = spec = heavy = 0.0
+        if best is not None and best[3] > 0.0:
+            mask = e_mask.get(best[1], 0)
+            matched = [i for i in range(n) if mask >> i & 1]
+            cover = sum(weight[i] for i in matched) / total
+            spec = max((weight[i] for i in matched), default=0.0) / max_idf
+            heavy_words = {r.original for r in self._reasons(e_kind, best[1], pq) if r.field in _HEAVY_EXPERT_FIELDS}
+            heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=False) if g.original in heavy_words) / total
+        return {
+            "confidence": best[3] if best is not None else 0.0,
+            "coverage": cover,
+            "specificity": spec,
+            "heavy": heavy,
+            "unknown": (n - sum(known)) / n if n else 0.0,
+            "practice": max(p_raw.values(), default=0.0) / p_ideal,
+            "concepts": math.log1p(n),
+            "semantic": e_sim.top,
+            "semantic_z": e_sim.top_z,
+        }
+
     def _top(
-        self, kind: _Kind, raw: dict[int, float], ideal: float, pq: ParsedQuery, *, limit: int, query: str
+        self, kind: _Kind, raw: dict[int, float], ideal: float, pq: ParsedQuery, *, limit: int, sim: Similarity
     ) -> list[tuple[int, Doc, float]]:
         cfg = self.config
-        sem = self.semantic.boosts(kind.name, query) if self.semantic is not None and pq.groups else {}
+        sem = sim.boosts
         docs: Iterable[int] = raw.keys() | sem.keys()
         if not sem and 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
             # The `limit` best raw scores reach at least t / ideal after boosts (>= 1); a document whose raw score
@@ -829,17 +901,20 @@ class Matcher:
     def _together(coll: Collection, terms: Sequence[str], share: float) -> tuple[dict[int, float], float] | None:
         """A multi-word synonym as one posting list: the documents containing all its words, each with the summed
         contribution of the words (and the most it can add); None when no document has them all."""
-        lists = [coll.postings.get(t) for t in terms]
-        if not all(lists):
-            return None
+        lists: list[dict[int, float]] = []
+        for t in terms:
+            p = coll.postings.get(t)
+            if not p:
+                return None
+            lists.append(p)
         coefs = [share * coll.idf(t) for t in terms]
-        docs: Set[int] = min(lists, key=len).keys()  # type: ignore[arg-type]
+        docs: Set[int] = min(lists, key=len).keys()
         for p in lists:
-            docs = docs & p.keys()  # type: ignore[union-attr]
+            docs = docs & p.keys()
             if not docs:
                 return None
         pairs = list(zip(lists, coefs, strict=True))
-        return {d: sum(c * p[d] for p, c in pairs) for d in docs}, sum(coefs)  # type: ignore[index]
+        return {d: sum(c * p[d] for p, c in pairs) for d in docs}, sum(coefs)
 
     def _kth_covered(
         self,
@@ -960,10 +1035,14 @@ class Matcher:
 
     def _ideal(self, kind: _Kind, pq: ParsedQuery, *, evidence: bool = False) -> float:
         """The score a document matching every query group in full would get (normalisation denominator)."""
+        return sum(self._group_ideals(kind, pq, evidence=evidence)) or 1.0
+
+    def _group_ideals(self, kind: _Kind, pq: ParsedQuery, *, evidence: bool = False) -> list[float]:
+        """Per query group, the most it can add to a document's score (the best IDF a variant reaches)."""
         cfg = self.config
         coll = kind.collection
         others = [self._kinds["practice"], self._kinds["answer"]] if evidence else []
-        ideal = 0.0
+        ideals: list[float] = []
         for g in pq.groups:
             best = 0.0
             seen = False
@@ -981,8 +1060,8 @@ class Matcher:
                             best = max(best, w * sum(other.collection.idf(t) for t in present) / len(v.terms))
             if not seen and not g.theme:
                 best = cfg.unknown_word_idf * coll.max_idf()
-            ideal += best
-        return ideal if ideal > 0.0 else 1.0
+            ideals.append(best)
+        return ideals
 
     def _boost(self, kind: _Kind, doc_id: int, pq: ParsedQuery) -> float:
         boost = 1.0
@@ -1071,6 +1150,11 @@ def _kind_name(doc: Doc) -> str:
     if isinstance(doc, PracticeDoc):
         return "practice"
     return "answer"
+
+
+def _meaning(found: bool) -> tuple[Reason, ...]:
+    """The reason of a document found by meaning only (no word of the question in it)."""
+    return (Reason("", "profile", "meaning", "", ""),) if found else ()
 
 
 def _merge_reasons(own: tuple[Reason, ...], evidence: list[Reason], limit: int) -> tuple[Reason, ...]:

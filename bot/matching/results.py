@@ -25,7 +25,20 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
 }
 
 # Kinds of evidence, from strongest to weakest.
-KINDS = ("exact", "stem", "compound", "synonym", "typo", "cognate", "theme", "city", "organisation", "via", "stale")
+KINDS = (
+    "exact",
+    "stem",
+    "compound",
+    "synonym",
+    "typo",
+    "cognate",
+    "theme",
+    "meaning",
+    "city",
+    "organisation",
+    "via",
+    "stale",
+)
 
 
 def field_label(name: str, lang: str) -> str:
@@ -66,6 +79,8 @@ class Reason:
             if not self.target:
                 return "profile not confirmed yet" if en else "profiel nog niet bevestigd"
             return f"profile not confirmed since {self.target}" if en else f"profiel niet bevestigd sinds {self.target}"
+        if self.kind == "meaning":  # found by meaning: no word of the question, the same subject
+            return "same subject (meaning)" if en else "zelfde onderwerp (betekenis)"
         if self.kind == "via":
             return f"via {label}: {target}"
         if self.kind in ("city", "organisation"):
@@ -126,3 +141,4 @@ class SearchResult:
     organisations: tuple[str, ...] = ()
     confidence: float = 0.0  # best unboosted normalised expert score
     gap_probability: float = 0.0  # the calibrated probability that nobody in the register fits (gap: >= 0.5)
+    gap_features: dict[str, float] = field(default_factory=dict)  # what the gap model looked at
