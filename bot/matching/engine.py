@@ -704,30 +704,38 @@ class Matcher:
     ) -> dict[str, float]:
         """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score."""
         n = pq.concepts
-        # per concept: its weight in the question's meaning (the best IDF a variant of its word reaches)
-        weight = [0.0] * n
-        known = [False] * n
-        for g, w in zip(pq.groups, e_groups, strict=True):
-            for i in range(n):
-                if g.concepts >> i & 1 and not g.theme:
-                    weight[i] = max(weight[i], w)
-        for i, g in enumerate(pq.groups[:n]):
-            known[i] = any(self._in_index(t) for v in g.variants for t in v.terms)
-        total = sum(weight) or 1.0
         e_kind = self._kinds["expert"]
-        max_idf = e_kind.collection.max_idf() if len(e_kind.collection) else 1.0
+        # per concept (content word): is any form of it in the register, and how specific it is — the best IDF a
+        # variant of the word reaches in any document kind, over that kind's largest IDF (a word the register lacks
+        # entirely is as specific as a word can be; a generic word such as "plan" or "beleid" weighs little)
+        known = [any(self._in_index(t) for v in g.variants for t in v.terms) for g in pq.groups[:n]]
+        weight = [self._specificity(g) if k else 1.0 for g, k in zip(pq.groups[:n], known, strict=True)]
+        # what a full match of each concept would add to an expert's score (the quality of a match is relative to it)
+        ideal = [0.0] * n
+        for g, w in zip(pq.groups, e_groups, strict=True):
+            if not g.theme:
+                for i in range(n):
+                    if g.concepts >> i & 1:
+                        ideal[i] = max(ideal[i], w)
+        total = sum(weight) or 1.0
         best = max(ranked, key=lambda r: (r[3], -r[1]), default=None)
-        cover = spec = heavy = 0.0
-        if best is not None and best[3] > 0.0:
-            mask = e_mask.get(best[1], 0)
-            matched = [i for i in range(n) if mask >> i & 1]
-            cover = sum(weight[i] for i in matched) / total
-            spec = max((weight[i] for i in matched), default=0.0) / max_idf
+        cover = core = spec = heavy = 0.0
+        if best is not None and best[3] > 0.0 and n:
+            # how well each concept is matched: the group's contribution to this expert over the concept's ideal
+            quality = [0.0] * n
+            for g, c in zip(pq.groups, self._group_contribs(e_kind, best[1], pq), strict=True):
+                for i in range(n):
+                    if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
+                        quality[i] = max(quality[i], min(1.0, c / ideal[i]))
+            cover = sum(w * q for w, q in zip(weight, quality, strict=True)) / total
+            core = quality[max(range(n), key=lambda i: (weight[i], -i))]
+            spec = max((w for w, q in zip(weight, quality, strict=True) if q >= 0.25), default=0.0)
             heavy_words = {r.original for r in self._reasons(e_kind, best[1], pq) if r.field in _HEAVY_EXPERT_FIELDS}
-            heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=False) if g.original in heavy_words) / total
+            heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=True) if g.original in heavy_words) / total
         return {
             "confidence": best[3] if best is not None else 0.0,
             "coverage": cover,
+            "core": core,
             "specificity": spec,
             "heavy": heavy,
             "unknown": (n - sum(known)) / n if n else 0.0,
@@ -736,6 +744,42 @@ class Matcher:
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
         }
+
+    def _specificity(self, g: Group) -> float:
+        """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,
+        over that kind's largest IDF; a generic word ("plan", "beleid") counts a fifth of that."""
+        best = 0.0
+        for kind in self._kinds.values():
+            coll = kind.collection
+            if not len(coll):
+                continue
+            top = coll.max_idf()
+            for v in g.variants:
+                if all(t in coll.postings for t in v.terms):
+                    best = max(best, sum(coll.idf(t) for t in v.terms) / len(v.terms) / top)
+        return best * (0.2 if self._stem(g.word) in self._generic_stems else 1.0)
+
+    @staticmethod
+    def _group_contribs(kind: _Kind, doc_id: int, pq: ParsedQuery) -> list[float]:
+        """Per query group, what it adds to one document's raw score (its best variant: DisMax)."""
+        coll = kind.collection
+        out: list[float] = []
+        for g in pq.groups:
+            best = 0.0
+            for v in g.variants:
+                got = 0.0
+                complete = True
+                for t in v.terms:
+                    p = coll.postings.get(t)
+                    if p is not None and doc_id in p:
+                        got += coll.idf(t) * p[doc_id]
+                    else:
+                        complete = False
+                if v.whole and not complete:
+                    continue  # a fragment of a multi-word synonym
+                best = max(best, v.weight * got / len(v.terms))
+            out.append(best)
+        return out
 
     def _top(
         self, kind: _Kind, raw: dict[int, float], ideal: float, pq: ParsedQuery, *, limit: int, sim: Similarity

@@ -6,9 +6,11 @@ the register *mean* the same thing — and are the question's words known to the
 features (computed per search by ``Matcher.search``, returned in ``SearchResult.gap_features``):
 
 ``confidence``   the best normalised expert score (lexical, before boosts)
-``coverage``     the share of the question's meaning the best expert covers: its matched concepts, each weighted by
-                 how specific it is (the best IDF a variant of the word reaches), over all concepts
-``specificity``  the most specific matched concept of the best expert: its IDF over the register's largest IDF
+``coverage``     the share of the question's meaning the best expert covers: per concept (content word) how fully it is
+                 matched (its contribution over its ideal), weighted by how specific the concept is (the best IDF a
+                 variant of the word reaches; a word the register lacks entirely counts as the most specific)
+``core``         how fully the question's most specific concept is matched by the best expert
+``specificity``  the most specific concept the best expert matches: its IDF over the register's largest IDF
 ``heavy``        the share of the question's meaning the best expert matches in a heavy field (expertise, role,
                  themes) rather than in a bio or through their practices and answers
 ``unknown``      the share of the question's concepts no document of the register contains in any form
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-LEXICAL_FEATURES = ("confidence", "coverage", "specificity", "heavy", "unknown", "practice", "concepts")
+LEXICAL_FEATURES = ("confidence", "coverage", "core", "specificity", "heavy", "unknown", "practice", "concepts")
 SEMANTIC_FEATURES = (*LEXICAL_FEATURES, "semantic", "semantic_z")
 THRESHOLD = 0.5
 
