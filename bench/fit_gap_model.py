@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import load_register_db
-from eval_matching import OWN_QUERIES, load_queries
+from eval_matching import EVAL_NOW, OWN_QUERIES, load_queries
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
@@ -41,7 +41,7 @@ def features(m: Matcher, queries: list[str], names: tuple[str, ...]) -> list[lis
     rows: list[list[float]] = []
     for q in queries:
         try:
-            f = m.search(q, limit=10).gap_features
+            f = m.search(q, limit=10, now=EVAL_NOW).gap_features
         except QueryError:
             f = {}
         rows.append([f.get(n, 0.0) for n in names])

@@ -1162,8 +1162,8 @@ class Matcher:
                     if g.original in repaired:
                         rkind = "cognate" if g.original in pq.cognates else "typo"
                         reason = Reason(t, fname, rkind, g.original, repaired[g.original])
-                    elif v.kind == "synonym":
-                        reason = Reason(t, fname, "synonym", g.original, surface)
+                    elif v.kind in ("synonym", "related"):  # a multi-word synonym is shown whole, as it matched
+                        reason = Reason(t, fname, v.kind, g.original, v.target if v.whole else surface)
                     elif v.kind == "compound" or from_part:
                         reason = Reason(t, fname, "compound", g.original, surface)
                     else:
@@ -1173,10 +1173,10 @@ class Matcher:
                 scored.append(best)
         scored.sort(key=lambda x: -x[0])
         reasons: list[Reason] = []
-        seen: set[tuple[str, str, str]] = set()
+        seen: set[tuple[str, str]] = set()
         for _, r in scored:
-            key = (r.kind, r.field, r.target)
-            if key not in seen:  # one synonym phrase matched by two query words is one reason
+            key = (r.field, r.target)
+            if key not in seen:  # one word or phrase in one field is one reason, however many query words reach it
                 seen.add(key)
                 reasons.append(r)
         city = kind.city.get(doc_id)

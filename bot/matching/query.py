@@ -23,7 +23,7 @@ THEME_PREFIX = "§"  # theme keys are indexed as "§wonen" in the themes field; 
 class Variant:
     terms: tuple[str, ...]  # index terms; several terms share the weight (compound parts, multi-word synonyms)
     weight: float
-    kind: str  # exact | compound | synonym | typo | cognate | theme
+    kind: str  # exact | compound | synonym | related (another name of a recognised theme) | typo | cognate | theme
     target: str  # what the variant stands for, for explanations (repaired word, synonym text, theme label)
     # a multi-word synonym matches a document only with all its words: "lokaal woonbeleid" is no evidence for a
     # document that merely says "lokale"
@@ -228,7 +228,7 @@ class QueryParser:
             ring.sort(key=lambda e: sum(self.df_ratio(t) for t in e.stems) / len(e.stems))
             for entry in ring[: cfg.max_theme_expansions]:
                 for i in range(start, end):
-                    groups[i].add(_synonym(entry, cfg.theme_synonym_weight))
+                    groups[i].add(_synonym(entry, cfg.theme_synonym_weight, "related"))
         _count_once(groups)
         for key in themes:
             theme = lex.themes[key]
@@ -256,8 +256,9 @@ class QueryParser:
         )
 
 
-def _synonym(entry: Entry, weight: float) -> Variant:
-    return Variant(entry.stems, weight, "synonym", entry.text, whole=len(entry.stems) > 1)
+def _synonym(entry: Entry, weight: float, kind: str = "synonym") -> Variant:
+    """A glossary synonym (``synonym``) or another name of a recognised theme (``related``)."""
+    return Variant(entry.stems, weight, kind, entry.text, whole=len(entry.stems) > 1)
 
 
 def _count_once(groups: list[Group]) -> None:

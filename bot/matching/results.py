@@ -30,6 +30,7 @@ KINDS = (
     "stem",
     "compound",
     "synonym",
+    "related",
     "typo",
     "cognate",
     "theme",
@@ -52,9 +53,11 @@ class Reason:
 
     ``term``: the analysed query term (stem) that matched; ``field``: where it matched (``expertise``, ``themes``,
     ``role``, ``organisation``, ``bio``, ``city``, ``practice``, ``answer``, ``title``, ``summary``, ``tags``,
-    ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym``,
-    ``typo``, ``cognate``, ``theme``, ``city``, ``organisation``, ``via``; ``stale``: not a match but why the
-    expert ranks lower, ``target`` the last confirmation date or empty); ``original``: the word as the asker typed it
+    ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym`` (a glossary
+    synonym; a multi-word one only when all its words matched, and shown whole), ``related`` (another name of a
+    theme the question names), ``typo``, ``cognate``, ``theme``, ``meaning`` (found by the meaning-based signal
+    only), ``city``, ``organisation``, ``via``; ``stale``: not a match but why the expert ranks lower, ``target``
+    the last confirmation date or empty); ``original``: the word as the asker typed it
     (folded); ``target``: the word it matched or was repaired to, or the title/label shown (``target_en`` is the
     English label where one differs).
     """
@@ -89,6 +92,8 @@ class Reason:
             return f"{'theme' if en else 'thema'}: {target}"
         if self.kind == "synonym":
             return f"{target} — {label} ({'synonym of' if en else 'synoniem van'} {self.original})"
+        if self.kind == "related":  # another name of the theme the question's word names
+            return f"{target} — {label} ({'related to' if en else 'verwant met'} {self.original})"
         if self.kind == "compound" and self.original and self.original != target:
             return f"{self.original} → {target} — {label}"
         return f"{target} — {label}"
