@@ -14,6 +14,7 @@ from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
 from bot.matching.documents import PracticeDoc
 from bot.matching.engine import _largest
+from bot.matching.semantic import NO_SIMILARITY
 
 from .conftest import PLACES, THEMES, expert, make_matcher
 
@@ -97,7 +98,7 @@ def test_top_shortcut_matches_a_full_sort_with_boosts_and_ties() -> None:
         kind = m._kinds["practice"]
         raw = {d: 0.5 + (d % 5) / 10 for d in kind.docs}  # many ties
         for limit in (1, 3, 5, 10):
-            got = m._top(kind, dict(raw), 2.0, pq, limit=limit, query=query)
+            got = m._top(kind, dict(raw), 2.0, pq, limit=limit, sim=NO_SIMILARITY)
             scored = sorted(((x / 2.0 * m._boost(kind, d, pq), d) for d, x in raw.items()), key=lambda x: (-x[0], x[1]))
             assert [(d, round(s, 4)) for d, _, s in got] == [(d, round(s, 4)) for s, d in scored[:limit]]
 
