@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
+from bot.i18n import t
 from bot.matching import MatchConfig, Matcher
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
 from bot.matching.gapmodel import LEXICAL_FEATURES, SEMANTIC_FEATURES, GapModel, shipped_models
 from bot.matching.results import SearchResult
-from bot.i18n import t
 from bot.presenter import build_answer_view, render_text, result_to_json
 from tests.matching.conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
 
@@ -117,7 +117,7 @@ class TestEveryResultHasAReason:
         r = m.search("zwerfvuil bij scholen", today=TODAY)
         text = render_text(build_answer_view(r, lang="en"))
         answers_part = text.split(t("answer.answers", "en").upper())[1]
-        assert f"{t('answer.why', 'en')}: zwerfvuil" in answers_part
+        assert f"{t('answer.why', 'en')}: " in answers_part and "zwerfvuil — question" in answers_part
         data = result_to_json(r, limit=5, lang="en")
         assert data["answers"] and all(a["reasons"] for a in data["answers"])
 
