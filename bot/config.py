@@ -38,6 +38,8 @@ class Settings:
     require_consent: bool = True  # WIEWEET_REQUIRE_CONSENT: only experts who confirmed their listing are routed
     expert_approval: bool = False  # WIEWEET_EXPERT_APPROVAL: profiles made in Slack wait for staff approval
     reconfirm_days: int = 182  # WIEWEET_RECONFIRM_DAYS: ask experts to re-confirm their profile this often
+    # WIEWEET_SEMANTIC: the meaning-based matching signal (multilingual-e5-small, embedded in the background)
+    semantic: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -108,6 +110,7 @@ def load_settings(
         "require_consent": _flag(env.get("WIEWEET_REQUIRE_CONSENT"), True, "WIEWEET_REQUIRE_CONSENT"),
         "expert_approval": _flag(env.get("WIEWEET_EXPERT_APPROVAL"), False, "WIEWEET_EXPERT_APPROVAL"),
         "reconfirm_days": _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"),
+        "semantic": _flag(env.get("WIEWEET_SEMANTIC"), True, "WIEWEET_SEMANTIC"),
     }
     values.update(overrides or {})
     if values["default_language"] not in {"nl", "en"}:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,9 +50,9 @@ def _latest_change(session: Session) -> datetime | None:
 class DatabaseVectorStore:
     """Embeddings kept in the database (``embeddings`` table), shared by every replica and restart."""
 
-    def __init__(self, database: Database, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, database: Database, *, now: datetime | None = None) -> None:
         self.database = database
-        self.clock = clock
+        self.now = now  # when vectors stored now are recorded as created (default: the clock)
 
     def get(self, model_id: str, keys: Sequence[str]) -> dict[str, bytes]:
         with self.database.session() as session:
@@ -64,7 +64,9 @@ class DatabaseVectorStore:
         dim = len(items[0][1]) // 2  # float16
         try:
             with self.database.session() as session:
-                embedding_repo.create_embeddings(session, model=model_id, dim=dim, items=items, now=self.clock())
+                embedding_repo.create_embeddings(
+                    session, model=model_id, dim=dim, items=items, now=self.now or datetime.now(UTC)
+                )
         except IntegrityError:  # another replica stored the same text at the same moment: theirs is kept
             log.info("embeddings stored concurrently by another process; kept theirs")
 
@@ -122,7 +124,6 @@ class KnowledgeBase:
         self.embedder: meaning.Embedder | None = embedder
         if self.embedder is None and semantic_enabled(semantic):
             self.embedder = _LazyEmbedder()
-        self.vectors = DatabaseVectorStore(database)
         self._purged_at: datetime | None = None
 
     # --- building and following changes -------------------------------------------------------------------
@@ -142,7 +143,7 @@ class KnowledgeBase:
             )
         if self.embedder is not None:  # the stored vectors only: computing missing ones is the job runner's work
             matcher.semantic = meaning.SemanticIndex(self.embedder)
-            meaning.fill(matcher.semantic, _documents(matcher), self.vectors, embed=False)
+            meaning.fill(matcher.semantic, _documents(matcher), DatabaseVectorStore(self.database), embed=False)
         with self._lock:
             self.matcher = matcher
             self._watermark = watermark
@@ -258,10 +259,11 @@ class KnowledgeBase:
             return meaning.FillReport(0, 0, 0)
         with self._lock:
             documents = {kind: dict(matcher.documents(kind)) for kind in meaning.KINDS}
-        report = meaning.fill(index, documents, self.vectors, budget_seconds=budget_seconds)
+        now = now or datetime.now(UTC)
+        store = DatabaseVectorStore(self.database, now=now)
+        report = meaning.fill(index, documents, store, budget_seconds=budget_seconds)
         if report.embedded or report.loaded:
             log.info("embeddings: loaded=%s embedded=%s missing=%s", report.loaded, report.embedded, report.missing)
-        now = now or datetime.now(UTC)
         if report.missing == 0 and (self._purged_at is None or now - self._purged_at > timedelta(hours=6)):
             keep = {
                 meaning.content_key(t)

@@ -27,7 +27,12 @@ def query_error_text(exc: QueryError, lang: str) -> str:
 
 
 def open_knowledge(cli: CliContext) -> KnowledgeBase:
-    kb = KnowledgeBase(cli.db, timezone=cli.settings.timezone, reconfirm_days=cli.settings.reconfirm_days)
+    kb = KnowledgeBase(
+        cli.db,
+        timezone=cli.settings.timezone,
+        reconfirm_days=cli.settings.reconfirm_days,
+        semantic=cli.settings.semantic,
+    )
     kb.load()
     return kb
 
