@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# WIEWEET_BENCH_CODE: a directory holding another version of the ``bot`` package (bench/latency_matching.py
+# --compare runs the same benchmark on the previous code); the data read here always comes from this tree
+CODE = Path(os.environ.get("WIEWEET_BENCH_CODE") or ROOT)
+if str(CODE) not in sys.path[:1]:
+    sys.path.insert(0, str(CODE))
 
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc  # noqa: E402
 
