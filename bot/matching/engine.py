@@ -55,6 +55,7 @@ import bisect
 import gc
 import heapq
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
 from operator import ge, itemgetter
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -198,6 +200,11 @@ class Matcher:
         self._bucket_sizes: dict[int, list[tuple[int, str]]] = {}  # length -> its buckets
         self._bucketed: set[str] = set()
         self._sorted: list[str] = []  # the bucketed words in order, for prefix look-ups
+        # typo pre-filter: word ids, lengths, positions in the bucket scan order, trigram -> word ids
+        self._words: list[str] = []
+        self._word_lens = array("i")
+        self._position: dict[str, tuple[int, int]] = {}
+        self._grams: dict[str, array[int]] = {}
         self._common = common_words()  # real words are never "repaired"
         for w in (*self._lexicon.words, *query_stopwords()):
             self._bucket(w)
@@ -217,6 +224,9 @@ class Matcher:
             generic=self._generic,
         )
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
+        # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
+        self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
+        self._phrase_postings = 0
         # per kind, of the last search: (variants, traversed, refining, candidates seen, candidates scored)
         self.last_stats: dict[str, tuple[int, int, int, int, int]] = {}
 
@@ -410,7 +420,19 @@ class Matcher:
                 ws = self._buckets[key] = []
                 self._bucket_rank[key] = len(self._bucket_rank)
                 self._bucket_sizes.setdefault(key[0], []).append(key)
+            # the typo pre-filter: the word's position in the scan order and its trigrams
+            self._position[w] = (self._bucket_rank[key], len(ws))
             ws.append(w)
+            ident = len(self._words)
+            self._words.append(w)
+            self._word_lens.append(len(w))
+            grams = self._grams
+            for g in _trigrams(w):
+                got = grams.get(g)
+                if got is None:
+                    grams[g] = array("i", (ident,))
+                else:
+                    got.append(ident)
             if self._sorted:
                 bisect.insort(self._sorted, w)
 
@@ -466,9 +488,60 @@ class Matcher:
         if n < 5 or not word.isalpha() or word in self._common:
             return None
         max_d = 1 if n <= 8 else 2
-        # words with the same first letter first (most typos keep it), all the others only if that finds nothing
-        found: list[tuple[str, int, int]] = []
-        # the buckets of the lengths in reach, in the order of _buckets (rapidfuzz breaks ties by position)
+        found = self._typo_candidates(word, max_d)
+        qstop = self._parser.qstop
+        best: tuple[tuple[float, int, int], str] | None = None
+        for cand, dist in found:
+            df = self._surface_df.get(cand, 0)
+            if df == 0 and cand not in self._lexicon.words and cand not in qstop:
+                continue  # stale bucket entry
+            # equal distance, first letter and frequency: alphabetical, so the result never depends on the order
+            # in which words entered the vocabulary (set iteration, i.e. string hashing)
+            key = (dist, 0 if cand[0] == word[0] else 1, -df)
+            if best is None or (key, cand) < best:
+                best = (key, cand)
+        return best[1] if best else None
+
+    def _typo_candidates(self, word: str, max_d: int) -> list[tuple[str, int]]:
+        """The vocabulary words within OSA distance ``max_d`` of ``word`` that the repair weighs: those with the same
+        first letter (most typos keep it), or, when none is in reach, all the others; the 25 nearest, ties in the
+        order of the vocabulary's length/first-letter buckets.
+
+        Pre-filter instead of a scan: an edit changes at most 3 (a transposition 4) of a word's padded trigrams, so
+        a word within distance d shares at least ``|trigrams| - 4d`` distinct trigrams with it. The candidates are
+        counted over the trigram posting lists (NumPy) and only they are measured. The result is the one of
+        measuring every word of the lengths in reach (``_typo_candidates_scan``, kept for short words, where the
+        bound says nothing)."""
+        n = len(word)
+        grams = _trigrams(word)
+        need = len(grams) - 4 * max_d
+        lists = [got for g in grams if (got := self._grams.get(g)) is not None]
+        if need <= 0 or not lists:
+            return self._typo_candidates_scan(word, max_d)
+        counts = np.bincount(
+            np.concatenate([np.frombuffer(a, dtype=np.int32) for a in lists]), minlength=len(self._words)
+        )
+        lens = np.frombuffer(self._word_lens, dtype=np.int32)
+        hits = np.flatnonzero((counts >= need) & (lens >= n - max_d) & (lens <= n + max_d))
+        words = self._words
+        position = self._position
+        first = word[0]
+        for same_first in (True, False):
+            near: list[tuple[int, tuple[int, int], str]] = []
+            for i in hits.tolist():
+                cand = words[i]
+                if (cand[0] == first) == same_first:
+                    d = OSA.distance(word, cand, score_cutoff=max_d)
+                    if d <= max_d:
+                        near.append((d, position[cand], cand))
+            if near:
+                near.sort()
+                return [(cand, d) for d, _, cand in near[:25]]
+        return []
+
+    def _typo_candidates_scan(self, word: str, max_d: int) -> list[tuple[str, int]]:
+        """``_typo_candidates`` by measuring every word of the lengths in reach (rapidfuzz, in bucket order)."""
+        n = len(word)
         keys = sorted(
             (b for size in range(n - max_d, n + max_d + 1) for b in self._bucket_sizes.get(size, ())),
             key=self._bucket_rank.__getitem__,
@@ -481,19 +554,8 @@ class Matcher:
             if choices:
                 found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=max_d, limit=25)
                 if found:
-                    break
-        qstop = self._parser.qstop
-        best: tuple[tuple[float, int, int], str] | None = None
-        for cand, dist, _ in found:
-            df = self._surface_df.get(cand, 0)
-            if df == 0 and cand not in self._lexicon.words and cand not in qstop:
-                continue  # stale bucket entry
-            # equal distance, first letter and frequency: alphabetical, so the result never depends on the order
-            # in which words entered the vocabulary (set iteration, i.e. string hashing)
-            key = (dist, 0 if cand[0] == word[0] else 1, -df)
-            if best is None or (key, cand) < best:
-                best = (key, cand)
-        return best[1] if best else None
+                    return [(cand, int(d)) for cand, d, _ in found]
+        return []
 
     def _cognate(self, word: str) -> str | None:
         """A register word sharing a long prefix with an unknown word: a cognate across languages
@@ -605,7 +667,7 @@ class Matcher:
         # experts
         sem = e_sim.boosts
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
-        for eid in e_raw.keys() | sem.keys():
+        for eid in self._expert_candidates(e_raw, sem, e_ideal, pq, limit):
             edoc = e_kind.docs.get(eid)
             if edoc is None:
                 continue
@@ -619,10 +681,12 @@ class Matcher:
                 rank *= cfg.stale_factor
             ranked.append((rank, eid, score, norm, avail, stale))
         ranked.sort(key=lambda r: (-r[0], r[1]))
+        # the best expert by lexical score (unboosted): what the gap decision looks at
+        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
+        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
 
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
-        best_norm = max((r[3] for r in ranked), default=0.0)
-        features = self._gap_features(pq, ranked, e_mask, e_groups, e_sim, p_raw, p_ideal)
+        features = self._gap_features(pq, top_id, best_norm, e_mask, e_groups, e_sim, p_raw, p_ideal)
         model = self._gap_model(e_sim)
         if model is not None:
             gap_p = model.probability(features)
@@ -683,6 +747,26 @@ class Matcher:
             gap_features=features,
         )
 
+    def _expert_candidates(
+        self, raw: Mapping[int, float], sem: Mapping[int, float], ideal: float, pq: ParsedQuery, limit: int
+    ) -> Iterable[int]:
+        """The experts that can reach the top ``limit`` after boosts, availability and staleness factors (the others
+        are not ranked in detail). A rank lies between ``(norm + sem) * least_factor`` and ``norm * boost_max +
+        sem``; an expert whose upper bound is below the ``limit``-th best lower bound cannot make the top."""
+        ids = raw.keys() | sem.keys()
+        if len(ids) <= 4 * limit + 50:
+            return ids
+        cfg = self.config
+        if min(cfg.unavailable_factor, cfg.stale_factor, cfg.city_boost + 1, cfg.organisation_boost + 1) <= 0:
+            return ids
+        boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
+        least = min(1.0, cfg.unavailable_factor) * min(1.0, cfg.stale_factor)
+        inv = 1.0 / ideal
+        rget, sget = raw.get, sem.get
+        lows = heapq.nlargest(limit, ((rget(d, 0.0) * inv + sget(d, 0.0)) * least for d in ids))
+        cut = lows[-1] * (1.0 - 1e-9) - 1e-12
+        return [d for d in ids if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
+
     def _gap_model(self, e_sim: Similarity) -> GapModel | None:
         models = shipped_models() if self.config.gap_model else {}
         semantic_ready = (
@@ -695,7 +779,8 @@ class Matcher:
     def _gap_features(
         self,
         pq: ParsedQuery,
-        ranked: Sequence[tuple[float, int, float, float, bool, bool]],
+        top_id: int | None,
+        best_norm: float,
         e_mask: Mapping[int, int],
         e_groups: Sequence[float],
         e_sim: Similarity,
@@ -718,22 +803,21 @@ class Matcher:
                     if g.concepts >> i & 1:
                         ideal[i] = max(ideal[i], w)
         total = sum(weight) or 1.0
-        best = max(ranked, key=lambda r: (r[3], -r[1]), default=None)
         cover = core = spec = heavy = 0.0
-        if best is not None and best[3] > 0.0 and n:
+        if top_id is not None and best_norm > 0.0 and n:
             # how well each concept is matched: the group's contribution to this expert over the concept's ideal
             quality = [0.0] * n
-            for g, c in zip(pq.groups, self._group_contribs(e_kind, best[1], pq), strict=True):
+            for g, c in zip(pq.groups, self._group_contribs(e_kind, top_id, pq), strict=True):
                 for i in range(n):
                     if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
                         quality[i] = max(quality[i], min(1.0, c / ideal[i]))
             cover = sum(w * q for w, q in zip(weight, quality, strict=True)) / total
             core = quality[max(range(n), key=lambda i: (weight[i], -i))]
             spec = max((w for w, q in zip(weight, quality, strict=True) if q >= 0.25), default=0.0)
-            heavy_words = {r.original for r in self._reasons(e_kind, best[1], pq) if r.field in _HEAVY_EXPERT_FIELDS}
+            heavy_words = {r.original for r in self._reasons(e_kind, top_id, pq) if r.field in _HEAVY_EXPERT_FIELDS}
             heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=True) if g.original in heavy_words) / total
         return {
-            "confidence": best[3] if best is not None else 0.0,
+            "confidence": best_norm,
             "coverage": cover,
             "core": core,
             "specificity": spec,
@@ -846,7 +930,7 @@ class Matcher:
                 full: list[tuple[dict[int, float], float]] = []
                 seek: list[tuple[dict[int, float], float]] = []
                 if v.whole:
-                    together = self._together(coll, v.terms, share)
+                    together = self._phrase(kind, v.terms, share)
                     if together is not None:
                         found.append(_Item(together[1], gi, [(together[0], 1.0)], [(together[0], 1.0)], True))
                     continue
@@ -940,6 +1024,22 @@ class Matcher:
         if masks is not None:
             self._masks(groups, best, keep.keys(), masks)
         return keep
+
+    def _phrase(self, kind: _Kind, terms: tuple[str, ...], share: float) -> tuple[dict[int, float], float] | None:
+        """``_together``, remembered until the collection changes (a theme's other names recur query after query)."""
+        coll = kind.collection
+        key = (kind.name, terms, share)
+        got = self._phrases.get(key)
+        if got is not None and got[0] == coll.version:
+            return got[1]
+        found = self._together(coll, terms, share)
+        size = len(found[0]) if found else 0
+        if len(self._phrases) >= 20_000 or self._phrase_postings + size > 2_000_000:  # bounded memory
+            self._phrases.clear()
+            self._phrase_postings = 0
+        self._phrases[key] = (coll.version, found)
+        self._phrase_postings += size
+        return found
 
     @staticmethod
     def _together(coll: Collection, terms: Sequence[str], share: float) -> tuple[dict[int, float], float] | None:
@@ -1186,6 +1286,12 @@ class Matcher:
         if orgs:
             reasons.extend(Reason(fold(o), "organisation", "organisation", o, o) for o in pq.organisations if o in orgs)
         return tuple(reasons[: self.config.max_reasons])
+
+
+def _trigrams(word: str) -> set[str]:
+    """The distinct trigrams of ``word`` padded with two marks on each side ("##wo", …)."""
+    padded = f"##{word}##"
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
 def _kind_name(doc: Doc) -> str:

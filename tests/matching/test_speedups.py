@@ -164,3 +164,49 @@ def test_typo_repair_ties_do_not_depend_on_vocabulary_order() -> None:
             m.upsert_expert(expert(900 + n, f"Expert {n}", city="Gent", expertise=topics[n]))
         repaired.add(m._repair("fietsx"))
     assert repaired == {"fietse"}
+
+
+def test_typo_prefilter_finds_what_the_full_scan_finds() -> None:
+    """The trigram pre-filter of the typo repair returns exactly the candidates (and order) of measuring every word
+    of the lengths in reach: deletions, insertions, substitutions, transpositions, other first letters, misses."""
+    rng = random.Random(11)
+    letters = "abcdeeefghiijklmnnoprsttuvwz"
+    vocab = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(4, 16))) for _ in range(4000)})
+    vocab += ["woningkwaliteit", "woningkwaliteitscontrole", "leegstandsheffing", "leegstand", "wijkwerking"]
+    # a crowded neighbourhood: more than 25 words within reach, so the cut and its tie order matter
+    base = "stadsvernieuwing"
+    vocab += sorted({base[:i] + c + base[i + 1 :] for i in range(1, len(base)) for c in "aeiou"} - {base})
+    experts = [expert(i + 1, f"E{i}", expertise=tuple(vocab[i * 8 : i * 8 + 8])) for i in range(len(vocab) // 8 + 1)]
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=experts, practices=[], answers=[])
+    probes = [
+        "woningkwalitiet",
+        "leegstandheffing",
+        "wijkwerkng",
+        "xijkwerking",
+        "zzzzzzzz",
+        "abcde",
+        base,
+        "stdsvernieuwing",
+    ]
+    for w in rng.sample(vocab, 300):
+        chars = list(w)
+        i = rng.randrange(len(chars))
+        op = rng.choice(("del", "ins", "sub", "swap", "two"))
+        if op == "del" and len(chars) > 5:
+            del chars[i]
+        elif op == "ins":
+            chars.insert(i, rng.choice(letters))
+        elif op == "sub":
+            chars[i] = rng.choice(letters)
+        elif op == "swap" and i + 1 < len(chars):
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        elif op == "two":
+            chars[i] = rng.choice(letters)
+            chars.insert(rng.randrange(len(chars)), rng.choice(letters))
+        probes.append("".join(chars))
+    for word in probes:
+        if len(word) < 5:
+            continue
+        max_d = 1 if len(word) <= 8 else 2
+        assert m._typo_candidates(word, max_d) == m._typo_candidates_scan(word, max_d), word
