@@ -81,7 +81,6 @@ from bot.matching.analysis import (
 )
 from bot.matching.config import MatchConfig
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
-from bot.matching.gapmodel import THRESHOLD as GAP_THRESHOLD
 from bot.matching.gapmodel import GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
@@ -686,11 +685,12 @@ class Matcher:
         best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
 
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
-        features = self._gap_features(pq, top_id, best_norm, e_mask, e_groups, e_sim, p_raw, p_ideal)
+        lexical_top = {d for d, _ in _largest(e_raw, 3)}
+        features = self._gap_features(pq, top_id, best_norm, e_mask, e_groups, e_sim, p_raw, p_ideal, lexical_top)
         model = self._gap_model(e_sim)
         if model is not None:
             gap_p = model.probability(features)
-            gap = gap_p >= GAP_THRESHOLD
+            gap = gap_p >= model.threshold
         else:  # no fitted model shipped: the raw threshold
             gap = best_norm < cfg.gap_threshold
             gap_p = 1.0 if gap else 0.0
@@ -786,6 +786,7 @@ class Matcher:
         e_sim: Similarity,
         p_raw: Mapping[int, float],
         p_ideal: float,
+        lexical_top: Set[int],
     ) -> dict[str, float]:
         """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score."""
         n = pq.concepts
@@ -827,6 +828,8 @@ class Matcher:
             "concepts": math.log1p(n),
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
+            # the profile closest in meaning is one the words found too
+            "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
         }
 
     def _specificity(self, g: Group) -> float:

@@ -17,11 +17,13 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
 ``practice``     the best normalised practice score
 ``semantic``     the best cosine similarity between the question and an expert profile (multilingual-e5-small)
 ``semantic_z``   that similarity's z-score over all experts (how much the best stands out)
+``agree``        1 when the profile closest in meaning is among the three best by words (meaning and words agree)
 ``concepts``     log(1 + number of concepts in the question)
 
-``P(gap) = 1 / (1 + exp(-(b + sum_i w_i * (x_i - mean_i) / scale_i)))``; "nobody knows" when ``P(gap) >= 0.5``.
+``P(gap) = 1 / (1 + exp(-(b + sum_i w_i * (x_i - mean_i) / scale_i)))``; "nobody knows" when ``P(gap)`` reaches the
+model's threshold (chosen on out-of-fold probabilities of dev: the best F1).
 Two models are shipped: ``semantic`` (all features) when the experts' vectors are there, ``lexical`` (without the
-two semantic features) while they are missing. The coefficients (``data/gap_model.json``) are fitted by
+three semantic features) while they are missing. The coefficients (``data/gap_model.json``) are fitted by
 ``bench/fit_gap_model.py`` on the *dev* queries only (``bench/eval``), with the regularisation chosen by
 cross-validation on dev; held-out, blind and real-text queries are never used to fit or choose anything.
 """
@@ -36,7 +38,7 @@ from functools import cache
 from importlib import resources
 
 LEXICAL_FEATURES = ("confidence", "coverage", "core", "specificity", "heavy", "unknown", "practice", "concepts")
-SEMANTIC_FEATURES = (*LEXICAL_FEATURES, "semantic", "semantic_z")
+SEMANTIC_FEATURES = (*LEXICAL_FEATURES, "semantic", "semantic_z", "agree")
 THRESHOLD = 0.5
 
 
@@ -47,6 +49,7 @@ class GapModel:
     intercept: float
     mean: tuple[float, ...]
     scale: tuple[float, ...]
+    threshold: float = THRESHOLD  # "nobody knows" when the probability reaches it
 
     def probability(self, x: Mapping[str, float]) -> float:
         z = self.intercept
@@ -64,6 +67,7 @@ class GapModel:
             "intercept": self.intercept,
             "mean": list(self.mean),
             "scale": list(self.scale),
+            "threshold": self.threshold,
         }
 
     @classmethod
@@ -77,7 +81,16 @@ class GapModel:
         assert isinstance(features, list)
         intercept = d["intercept"]
         assert isinstance(intercept, int | float)
-        return cls(tuple(str(f) for f in features), floats("coef"), float(intercept), floats("mean"), floats("scale"))
+        threshold = d.get("threshold", THRESHOLD)
+        assert isinstance(threshold, int | float)
+        return cls(
+            tuple(str(f) for f in features),
+            floats("coef"),
+            float(intercept),
+            floats("mean"),
+            floats("scale"),
+            float(threshold),
+        )
 
 
 @cache

@@ -102,6 +102,7 @@ class Similarity:
     boosts: dict[int, float]  # document id -> additive boost (documents clearly above this question's mean)
     top: float  # best cosine similarity (0.0 when no document has a vector)
     top_z: float  # its z-score over the collection
+    top_id: int | None = None  # the document it belongs to
 
 
 NO_SIMILARITY = Similarity({}, 0.0, 0.0)
@@ -179,7 +180,7 @@ class SemanticIndex:
         z = (cos - mean) / std
         boosts = {ids[int(i)]: self.weight * (float(z[i]) - self.z_floor) for i in np.nonzero(z > self.z_floor)[0]}
         best = int(np.argmax(cos))
-        return Similarity(boosts, float(cos[best]), float(z[best]))
+        return Similarity(boosts, float(cos[best]), float(z[best]), ids[best])
 
 
 @dataclass(frozen=True, slots=True)
