@@ -874,14 +874,22 @@ class Matcher:
         cfg = self.config
         sem = sim.boosts
         docs: Iterable[int] = raw.keys() | sem.keys()
-        if not sem and 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
-            # The `limit` best raw scores reach at least t / ideal after boosts (>= 1); a document whose raw score
-            # times the largest boost stays below t (with a margin far above rounding error) cannot make the top.
+        if 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
+            # A score lies between raw / ideal + sem (no boost) and raw / ideal * boost_max + sem; a document whose
+            # upper bound stays below the limit-th best lower bound (with a margin far above rounding error) cannot
+            # make the top.
             boost_max = (
                 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
             )
-            cut = heapq.nlargest(limit, raw.values())[-1] / boost_max * (1.0 - 1e-9)
-            docs = [d for d, x in raw.items() if x >= cut]
+            if not sem:
+                cut = heapq.nlargest(limit, raw.values())[-1] / boost_max * (1.0 - 1e-9)
+                docs = [d for d, x in raw.items() if x >= cut]
+            else:
+                inv = 1.0 / ideal
+                rget, sget = raw.get, sem.get
+                low = heapq.nlargest(limit, (rget(d, 0.0) * inv + sget(d, 0.0) for d in docs))[-1]
+                cut = low * (1.0 - 1e-9) - 1e-12
+                docs = [d for d in docs if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
         scored = [
             (raw.get(d, 0.0) / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d) for d in docs if d in kind.docs
         ]

@@ -9,9 +9,10 @@ A document whose vector is missing (new, changed, or the embedder not installed)
 
 What the engine takes from it (see ``Matcher.search``):
 
-* ranking: the cosine similarities of one question are turned into z-scores over the collection, and every
-  document more than ``z_floor`` standard deviations above the mean gets ``weight * (z - z_floor)`` added to its
-  normalised lexical score — paraphrases and other languages find the profile that says the same thing;
+* ranking: the cosine similarities of one question are turned into z-scores over the collection, and the
+  documents more than ``z_floor`` standard deviations above the mean (the ``depth`` closest of them at most) get
+  ``weight * (z - z_floor)`` added to their normalised lexical score — paraphrases and other languages find the
+  profile that says the same thing;
 * honesty: the best expert similarity and its z-score are features of the calibrated gap model
   (:mod:`bot.matching.gapmodel`).
 """
@@ -111,11 +112,12 @@ NO_SIMILARITY = Similarity({}, 0.0, 0.0)
 class SemanticIndex:
     """Vectors of experts and practices in memory, and the per-question similarities computed from them."""
 
-    def __init__(self, embedder: Embedder, *, weight: float = 0.1, z_floor: float = 1.0) -> None:
+    def __init__(self, embedder: Embedder, *, weight: float = 0.1, z_floor: float = 1.0, depth: int = 100) -> None:
         self._np = importlib.import_module("numpy")
         self.embedder = embedder
         self.weight = weight
         self.z_floor = z_floor
+        self.depth = depth  # only the this many closest documents of a kind get a boost
         # kind -> doc id -> (content key, vector)
         self._vectors: dict[str, dict[int, tuple[str, Any]]] = {k: {} for k in KINDS}
         self._matrix: dict[str, tuple[list[int], Any] | None] = dict.fromkeys(KINDS)
@@ -178,7 +180,10 @@ class SemanticIndex:
         mean = float(cos.mean())
         std = float(cos.std()) or 1.0
         z = (cos - mean) / std
-        boosts = {ids[int(i)]: self.weight * (float(z[i]) - self.z_floor) for i in np.nonzero(z > self.z_floor)[0]}
+        near = np.flatnonzero(z > self.z_floor)
+        if len(near) > self.depth:  # the closest ``depth`` (a boost beyond them is small and costs ranking time)
+            near = near[np.argpartition(-z[near], self.depth - 1)[: self.depth]]
+        boosts = {ids[int(i)]: self.weight * (float(z[i]) - self.z_floor) for i in near}
         best = int(np.argmax(cos))
         return Similarity(boosts, float(cos[best]), float(z[best]), ids[best])
 

@@ -14,7 +14,7 @@ from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
 from bot.matching.documents import PracticeDoc
 from bot.matching.engine import _largest
-from bot.matching.semantic import NO_SIMILARITY
+from bot.matching.semantic import NO_SIMILARITY, Similarity
 
 from .conftest import PLACES, THEMES, expert, make_matcher
 
@@ -97,10 +97,16 @@ def test_top_shortcut_matches_a_full_sort_with_boosts_and_ties() -> None:
         pq = m._parser.parse(query)
         kind = m._kinds["practice"]
         raw = {d: 0.5 + (d % 5) / 10 for d in kind.docs}  # many ties
-        for limit in (1, 3, 5, 10):
-            got = m._top(kind, dict(raw), 2.0, pq, limit=limit, sim=NO_SIMILARITY)
-            scored = sorted(((x / 2.0 * m._boost(kind, d, pq), d) for d, x in raw.items()), key=lambda x: (-x[0], x[1]))
-            assert [(d, round(s, 4)) for d, _, s in got] == [(d, round(s, 4)) for s, d in scored[:limit]]
+        # with the meaning-based boosts too: some documents only found by meaning, some with ties
+        sem = {d: (0.05 if d % 11 == 0 else 0.2) for d in kind.docs if d % 4 == 0}
+        for sim in (NO_SIMILARITY, Similarity(sem, 0.9, 3.0, 8)):
+            for limit in (1, 3, 5, 10):
+                got = m._top(kind, dict(raw), 2.0, pq, limit=limit, sim=sim)
+                scored = sorted(
+                    ((x / 2.0 * m._boost(kind, d, pq) + sim.boosts.get(d, 0.0), d) for d, x in raw.items()),
+                    key=lambda x: (-x[0], x[1]),
+                )
+                assert [(d, round(s, 4)) for d, _, s in got] == [(d, round(s, 4)) for s, d in scored[:limit]]
 
 
 def test_build_restores_the_garbage_collector_state() -> None:
