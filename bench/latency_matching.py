@@ -202,12 +202,12 @@ class Timer:
 
 def attach_random_vectors(m: Matcher, seed: int) -> None:
     """The semantic signal at full size: every expert and practice gets a vector (random, unit length: the values
-    do not change the cost of a search), questions are embedded by the real model (no cache)."""
+    do not change the cost of a search), questions are embedded by the real model (no cache across questions)."""
     import numpy as np  # noqa: PLC0415 - only with --semantic
 
     from bot.matching.semantic import KINDS, E5Embedder, SemanticIndex, content_key, document_text  # noqa: PLC0415
 
-    index = SemanticIndex(E5Embedder(cache_size=0))
+    index = SemanticIndex(E5Embedder(cache_size=1))  # one search embeds its question once (experts, practices)
     rng = np.random.default_rng(seed)
     for kind in KINDS:
         for doc_id, doc in m.documents(kind).items():
