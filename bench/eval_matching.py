@@ -30,7 +30,7 @@ Metrics (gap queries are left out of the ranking metrics; they only count for ga
   ``bot.matching.gapmodel``); each baseline gets the threshold on its own top score that maximises gap F1 on dev,
   applied unchanged to the other sets.
 * Calibration curve: wieweet's gap probability against thresholds 0.1 … 0.9 — precision, recall and F1 per
-  threshold, for dev and blind (0.5 is the product's decision).
+  threshold, for dev and blind (the product decides at the shipped model's threshold, fitted on dev).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from rapidfuzz import fuzz, process, utils
 
 from bot.errors import ImportFailed, QueryError
 from bot.matching import MatchConfig, Matcher
+from bot.matching.gapmodel import shipped_models
 
 EVAL_DIR = ROOT / "bench" / "eval"
 OWN_QUERIES = (EVAL_DIR / "queries.jsonl", EVAL_DIR / "queries_dev2.jsonl")
@@ -390,7 +391,9 @@ def print_curve(res: Result, sets: list[EvalSet]) -> None:
     shown = [s for s in sets if s.name in ("dev", "blind") and any(q.gap for q in s.queries)]
     if not shown:
         return
-    print(f"Gap calibration — {res.system}: 'nobody knows' when P(gap) >= threshold (0.5 is the product's decision)")
+    models = shipped_models()
+    used = ", ".join(f"{name} {m.threshold:.2f}" for name, m in models.items())
+    print(f"Gap calibration — {res.system}: 'nobody knows' when P(gap) >= threshold (the shipped thresholds: {used})")
     print(f"{'threshold':<12}" + "".join(f"{SET_LABELS[s.name] + ' P/R/F1':>20}" for s in shown))
     for thr in CURVE:
         cells = []
