@@ -35,8 +35,16 @@ that are their evidence. A document matching one word of three very strongly no 
 three plainly. The normalisation ideal assumes full coverage.
 
 Boosts multiply: a document of a city named in the query gets ``1 + city_boost``, one of a named organisation
-``1 + organisation_boost`` — boosts never filter. ``gap`` is decided on the *unboosted* normalised expert score
-against ``gap_threshold``, so naming a city cannot hide a knowledge gap.
+``1 + organisation_boost`` — boosts never filter.
+
+Meaning (:mod:`bot.matching.semantic`, when the matcher has a ``SemanticIndex`` with vectors): the documents closest
+in meaning to the question get an additive boost on their normalised score; documents without a vector are ranked on
+their words alone.
+
+Honesty: ``gap`` ("nobody knows") is the calibrated decision of :mod:`bot.matching.gapmodel` over features of the
+best expert by *unboosted* lexical score (so naming a city cannot hide a knowledge gap) and the meaning-based
+similarity; without a shipped model, the best normalised score against ``gap_threshold``. An expert is ``weak`` when
+there is a gap or their score is below ``weak_ratio`` of the best score for the same question.
 
 Staleness: experts whose profile is stale (consent pending — imported, listing not confirmed yet — or last
 confirmed more than ``reconfirm_days`` before ``now``; the rule of ``bot.register.profiles.is_stale``) are ranked

@@ -130,8 +130,9 @@ class SearchResult:
     ``terms`` lists the query words that were searched for, after framing, stop words and place names were taken
     out (folded; a repaired word as ``typed→used``; synonyms and compound parts are not listed), ``themes`` the
     recognised theme keys, ``cities`` the recognised cities (they boost, never filter), ``organisations`` the
-    recognised organisations (they boost too). ``gap`` is True when no expert reaches the calibrated threshold
-    (``confidence`` is the best unboosted normalised expert score); every expert hit is then weak. Scores are
+    recognised organisations (they boost too). ``gap`` is True when the calibrated gap model says nobody in the
+    register fits (``gap_probability`` reaches the model's threshold; ``gap_features`` are what it looked at;
+    ``confidence`` is the best unboosted normalised expert score); every expert hit is then weak. Scores are
     normalised per query: about 0.7 means every query word matched a heavy field of the document.
     """
 
@@ -145,5 +146,5 @@ class SearchResult:
     answers: list[AnswerHit] = field(default_factory=list)
     organisations: tuple[str, ...] = ()
     confidence: float = 0.0  # best unboosted normalised expert score
-    gap_probability: float = 0.0  # the calibrated probability that nobody in the register fits (gap: >= 0.5)
+    gap_probability: float = 0.0  # the calibrated probability that nobody in the register fits (see gapmodel)
     gap_features: dict[str, float] = field(default_factory=dict)  # what the gap model looked at
