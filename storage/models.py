@@ -27,6 +27,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -477,7 +478,7 @@ class SearchLog(Base):
     query: Mapped[str] = mapped_column(Text)
     user_slack_id: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
-    posted_channel_id: Mapped[str | None] = mapped_column(String(32))  # revision 0003_claims
+    posted_channel_id: Mapped[str | None] = mapped_column(String(32))  # revision 0003
     gap: Mapped[bool] = mapped_column(Boolean, default=False)
     results: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -573,3 +574,21 @@ class AuditLog(Base):
     entity_key: Mapped[str] = mapped_column(String(400))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Embedding(Base):
+    """A text's vector under one embedding model (the meaning-based matching signal, ``bot.matching.semantic``).
+
+    Keyed by the model id and the SHA-256 of the embedded text, not by a record: computed once in the background,
+    reused across restarts, replicas and identical texts. A vector whose text no record has any more is purged by
+    the embedding job (``bot.knowledge.KnowledgeBase.embed_pending``)."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (UniqueConstraint("model", "content_hash", name="uq_embeddings_model_content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(80))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[int]
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float16, little-endian
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

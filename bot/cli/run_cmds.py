@@ -32,7 +32,9 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
     """
     settings = cli.settings
     check_tokens(settings, http=http_mode, problems=cli.problems)
-    knowledge = KnowledgeBase(cli.db, timezone=settings.timezone, reconfirm_days=settings.reconfirm_days)
+    knowledge = KnowledgeBase(
+        cli.db, timezone=settings.timezone, reconfirm_days=settings.reconfirm_days, semantic=settings.semantic
+    )
     knowledge.load()
     policy = RoutingPolicy(
         triage_channel_id=settings.triage_channel_id, require_confirmed_consent=settings.require_consent

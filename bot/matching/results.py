@@ -26,7 +26,21 @@ FIELD_LABEL_KEYS: dict[str, str] = {
 }
 
 # Kinds of evidence, from strongest to weakest.
-KINDS = ("exact", "stem", "compound", "synonym", "typo", "cognate", "theme", "city", "organisation", "via", "stale")
+KINDS = (
+    "exact",
+    "stem",
+    "compound",
+    "synonym",
+    "related",
+    "typo",
+    "cognate",
+    "theme",
+    "meaning",
+    "city",
+    "organisation",
+    "via",
+    "stale",
+)
 
 
 def field_label(name: str, lang: str) -> str:
@@ -40,9 +54,11 @@ class Reason:
 
     ``term``: the analysed query term (stem) that matched; ``field``: where it matched (``expertise``, ``themes``,
     ``role``, ``organisation``, ``bio``, ``city``, ``practice``, ``answer``, ``title``, ``summary``, ``tags``,
-    ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym``,
-    ``typo``, ``cognate``, ``theme``, ``city``, ``organisation``, ``via``; ``stale``: not a match but why the
-    expert ranks lower, ``target`` the last confirmation date or empty); ``original``: the word as the asker typed it
+    ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym`` (a glossary
+    synonym; a multi-word one only when all its words matched, and shown whole), ``related`` (another name of a
+    theme the question names), ``typo``, ``cognate``, ``theme``, ``meaning`` (found by the meaning-based signal
+    only), ``city``, ``organisation``, ``via``; ``stale``: not a match but why the expert ranks lower, ``target``
+    the last confirmation date or empty); ``original``: the word as the asker typed it
     (folded); ``target``: the word it matched or was repaired to, or the title/label shown (``target_en`` is the
     English label where one differs).
     """
@@ -66,6 +82,8 @@ class Reason:
             if not self.target:
                 return t("reason.stale_never", lang)
             return t("reason.stale_since", lang, date=self.target)
+        if self.kind == "meaning":  # found by meaning: no word of the question, the same subject
+            return t("reason.meaning", lang)
         if self.kind == "via":
             return t("reason.via", lang, field=field, target=target)
         if self.kind in ("city", "organisation"):
@@ -74,6 +92,8 @@ class Reason:
             return t("reason.theme", lang, target=target)
         if self.kind == "synonym":
             return t("reason.synonym", lang, target=target, field=field, original=self.original)
+        if self.kind == "related":  # another name of the theme the question's word names
+            return t("reason.related", lang, target=target, field=field, original=self.original)
         if self.kind == "compound" and self.original and self.original != target:
             return t("reason.compound", lang, original=self.original, target=target, field=field)
         return t("reason.match", lang, target=target, field=field)
@@ -110,8 +130,9 @@ class SearchResult:
     ``terms`` lists the query words that were searched for, after framing, stop words and place names were taken
     out (folded; a repaired word as ``typed→used``; synonyms and compound parts are not listed), ``themes`` the
     recognised theme keys, ``cities`` the recognised cities (they boost, never filter), ``organisations`` the
-    recognised organisations (they boost too). ``gap`` is True when no expert reaches the calibrated threshold
-    (``confidence`` is the best unboosted normalised expert score); every expert hit is then weak. Scores are
+    recognised organisations (they boost too). ``gap`` is True when the calibrated gap model says nobody in the
+    register fits (``gap_probability`` reaches the model's threshold; ``gap_features`` are what it looked at;
+    ``confidence`` is the best unboosted normalised expert score); every expert hit is then weak. Scores are
     normalised per query: about 0.7 means every query word matched a heavy field of the document.
     """
 
@@ -124,4 +145,6 @@ class SearchResult:
     practices: list[PracticeHit] = field(default_factory=list)
     answers: list[AnswerHit] = field(default_factory=list)
     organisations: tuple[str, ...] = ()
-    confidence: float = 0.0  # best unboosted normalised expert score; gap == confidence < MatchConfig.gap_threshold
+    confidence: float = 0.0  # best unboosted normalised expert score
+    gap_probability: float = 0.0  # the calibrated probability that nobody in the register fits (see gapmodel)
+    gap_features: dict[str, float] = field(default_factory=dict)  # what the gap model looked at

@@ -1,6 +1,6 @@
-"""claims: where a "who knows" answer was posted for others to see (search log access for channel members)
+"""Where a "who knows" answer was posted for others to see (search log access for channel members)
 
-Revision ID: 0003_claims
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 09:00:00
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_claims"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
