@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
 from storage import privacy_repo as repo
-from storage import repositories as register_repo
+from storage import register_repo
 from storage.models import (
     AuditLog,
     Base,
@@ -190,8 +190,12 @@ def export_personal_data(
     )
     data["searches"] = [_columns(s) for s in repo.list_search_logs(session, slack_user_id=sid)] if sid else []
     data["feedback"] = [_columns(f) for f in repo.list_feedback(session, slack_user_id=sid)] if sid else []
-    data["knowledge_gaps"] = [_columns(g) for g in repo.list_knowledge_gaps(session, slack_user_id=sid)] if sid else []
-    data["messages_to_you"] = [_columns(m) for m in repo.list_outbox_to(session, slack_user_id=sid)] if sid else []
+    data["knowledge_gaps"] = (
+        [_columns(g) for g in repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid)] if sid else []
+    )
+    data["messages_to_you"] = (
+        [_columns(m) for m in repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []
+    )
     data["digest_subscriptions_created"] = (
         [_columns(d) for d in repo.list_digest_subscriptions_by(session, slack_user_id=sid)] if sid else []
     )
@@ -272,7 +276,7 @@ def erase_person(
     # Questions routed to them: the routing stays (the question's history), without them.
     routings = repo.list_routings_to(session, slack_user_id=sid, expert_id=expert_id)
     open_ids = [r.id for r in routings if r.status in OPEN_ROUTING_STATES]
-    report.add("timers_cancelled", repo.cancel_timers_of_routings(session, routing_ids=open_ids, now=now))
+    report.add("timers_cancelled", repo.update_timers_erased(session, routing_ids=open_ids, now=now))
     for routing in routings:
         _depersonalise_routing(routing, now=now)
         report.add("routings_depersonalised")
@@ -284,13 +288,13 @@ def erase_person(
         for log in repo.list_search_logs(session, slack_user_id=sid):
             log.user_slack_id = None
             report.add("searches_depersonalised")
-        for gap in repo.list_knowledge_gaps(session, slack_user_id=sid):
+        for gap in repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid):
             gap.asker_slack_id = None
             report.add("gaps_depersonalised")
         for subscription in repo.list_digest_subscriptions_by(session, slack_user_id=sid):
             subscription.created_by = None
         report.add("feedback_deleted", repo.delete_feedback_of(session, slack_user_id=sid))
-        report.add("messages_deleted", repo.delete_outbox_to(session, slack_user_id=sid))
+        report.add("messages_deleted", repo.delete_outbox_messages_to(session, slack_user_id=sid))
 
     for practice in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id):
         if practice.contact_email.lower() in person.emails:
@@ -413,7 +417,7 @@ def _sweep(session: Session, needles: list[str], *, replace: bool) -> int:
     pattern = _pattern(needles)
     variants = _query_variants(needles)
     found = 0
-    for cls, attribute, is_json in repo.text_attributes():
+    for cls, attribute, is_json in repo.list_text_attributes():
         if cls is AuditLog and attribute in {"action", "entity_type"}:
             continue
         rows = repo.list_rows_containing(session, cls=cls, attribute=attribute, is_json=is_json, needles=variants)
@@ -448,11 +452,11 @@ def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | 
     """Delete or de-personalise what is past its retention. Returns how many rows of each kind."""
     policy = policy or RetentionPolicy()
     return {
-        "request_events": repo.delete_processed_events_before(session, before=now - policy.request_events),
+        "request_events": repo.delete_processed_events(session, before=now - policy.request_events),
         "feedback": repo.delete_feedback_before(session, before=now - policy.feedback),
         "searches": repo.delete_search_logs_before(session, before=now - policy.searches),
-        "gap_askers": repo.clear_gap_askers_before(session, before=now - policy.gap_asker),
-        "sent_messages": repo.delete_finished_outbox_before(session, before=now - policy.sent_messages),
+        "gap_askers": repo.update_knowledge_gaps_anonymised(session, before=now - policy.gap_asker),
+        "sent_messages": repo.delete_finished_outbox_messages(session, before=now - policy.sent_messages),
         "done_timers": repo.delete_done_timers_before(session, before=now - policy.done_timers),
         "slack_users": repo.delete_slack_users_before(session, before=now - policy.slack_users),
     }

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.models import OutboxKind, OutboxMessage, Practice, RecordStatus
 
 

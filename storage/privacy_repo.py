@@ -108,12 +108,12 @@ def list_feedback(session: Session, *, slack_user_id: str) -> list[Feedback]:
     return list(session.scalars(select(Feedback).where(Feedback.user_slack_id == slack_user_id).order_by(Feedback.id)))
 
 
-def list_knowledge_gaps(session: Session, *, slack_user_id: str) -> list[KnowledgeGap]:
+def list_knowledge_gaps_by_asker(session: Session, *, slack_user_id: str) -> list[KnowledgeGap]:
     query = select(KnowledgeGap).where(KnowledgeGap.asker_slack_id == slack_user_id).order_by(KnowledgeGap.id)
     return list(session.scalars(query))
 
 
-def list_outbox_to(session: Session, *, slack_user_id: str) -> list[OutboxMessage]:
+def list_outbox_messages_to(session: Session, *, slack_user_id: str) -> list[OutboxMessage]:
     query = select(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id).order_by(OutboxMessage.id)
     return list(session.scalars(query))
 
@@ -173,7 +173,7 @@ def list_audit_log(session: Session, *, entity_type: str | None = None, limit: i
 # --- erasure helpers ---------------------------------------------------------------------------------------------
 
 
-def cancel_timers_of_routings(session: Session, *, routing_ids: Sequence[int], now: datetime) -> int:
+def update_timers_erased(session: Session, *, routing_ids: Sequence[int], now: datetime) -> int:
     """Pending timers (reminders, snoozes, next expert) of these routings are marked done without running."""
     if not routing_ids:
         return 0
@@ -185,7 +185,7 @@ def cancel_timers_of_routings(session: Session, *, routing_ids: Sequence[int], n
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def delete_outbox_to(session: Session, *, slack_user_id: str) -> int:
+def delete_outbox_messages_to(session: Session, *, slack_user_id: str) -> int:
     result = session.execute(delete(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -200,7 +200,7 @@ def delete_feedback_of(session: Session, *, slack_user_id: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def text_attributes() -> Iterable[tuple[type[Base], str, bool]]:
+def list_text_attributes() -> Iterable[tuple[type[Base], str, bool]]:
     """Every mapped (class, attribute, is_json) that holds text: String, Text or JSON columns, keys excluded."""
     for mapper in Base.registry.mappers:
         cls = mapper.class_
@@ -234,7 +234,7 @@ def get_processed_event_kind(session: Session, *, event_key: str) -> str | None:
 # --- retention ---------------------------------------------------------------------------------------------------
 
 
-def delete_processed_events_before(session: Session, *, before: datetime) -> int:
+def delete_processed_events(session: Session, *, before: datetime) -> int:
     result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -249,7 +249,7 @@ def delete_feedback_before(session: Session, *, before: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def clear_gap_askers_before(session: Session, *, before: datetime) -> int:
+def update_knowledge_gaps_anonymised(session: Session, *, before: datetime) -> int:
     result = session.execute(
         update(KnowledgeGap)
         .where(KnowledgeGap.created_at < before, KnowledgeGap.asker_slack_id.is_not(None))
@@ -258,7 +258,7 @@ def clear_gap_askers_before(session: Session, *, before: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def delete_finished_outbox_before(session: Session, *, before: datetime) -> int:
+def delete_finished_outbox_messages(session: Session, *, before: datetime) -> int:
     """Sent (or given-up) messages older than ``before``; unsent ones are never purged."""
     result = session.execute(
         delete(OutboxMessage).where(

@@ -1,6 +1,6 @@
 """Queries for question routing: routings, declines, timers and the outbox. They never commit.
 
-The two claim functions (``claim_due_timers``, ``claim_outbox_rows``) are the only place with dialect-specific
+The two claim functions (``claim_due_timers``, ``claim_outbox_messages``) are the only place with dialect-specific
 SQL: PostgreSQL locks candidate rows with ``FOR UPDATE SKIP LOCKED``; SQLite claims them with one atomic
 ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)`` (SQLite serialises writers) and reads back what it claimed.
 """
@@ -54,7 +54,7 @@ def open_routings(question: Question) -> list[Routing]:
     return [r for r in question.routings if r.status in OPEN_ROUTING_STATUSES]
 
 
-def open_routing_counts(session: Session, *, expert_ids: Collection[int]) -> dict[int, int]:
+def count_open_routings(session: Session, *, expert_ids: Collection[int]) -> dict[int, int]:
     """How many questions each expert has open (routings asked or claimed)."""
     if not expert_ids:
         return {}
@@ -66,25 +66,25 @@ def open_routing_counts(session: Session, *, expert_ids: Collection[int]) -> dic
     return {int(eid): int(n) for eid, n in rows if eid is not None}
 
 
-def experts_by_id(session: Session, *, expert_ids: Collection[int]) -> dict[int, Expert]:
+def get_experts_by_ids(session: Session, *, expert_ids: Collection[int]) -> dict[int, Expert]:
     if not expert_ids:
         return {}
     return {e.id: e for e in session.scalars(select(Expert).where(Expert.id.in_(list(expert_ids))))}
 
 
-def expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | None:
+def get_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | None:
     return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id).limit(1)).first()
 
 
 def routable_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | None:
     """The register entry of a Slack user, if they are in the register and may be linked to a routing."""
-    expert = expert_by_slack_id(session, slack_user_id=slack_user_id)
+    expert = get_expert_by_slack_id(session, slack_user_id=slack_user_id)
     if expert is None or expert.consent is Consent.WITHDRAWN or expert.status is not RecordStatus.PUBLISHED:
         return None
     return expert
 
 
-def themes_by_key(session: Session, *, keys: Iterable[str]) -> dict[str, Theme]:
+def get_themes_by_keys(session: Session, *, keys: Iterable[str]) -> dict[str, Theme]:
     wanted = sorted(set(keys))
     if not wanted:
         return {}
@@ -132,7 +132,7 @@ def list_questions_by_status(session: Session, *, status: QuestionStatus, limit:
     return list(session.scalars(query))
 
 
-def question_events(session: Session, *, question_id: int) -> list[QuestionEvent]:
+def list_question_events(session: Session, *, question_id: int) -> list[QuestionEvent]:
     query = select(QuestionEvent).where(QuestionEvent.question_id == question_id).order_by(QuestionEvent.id)
     return list(session.scalars(query))
 
@@ -140,14 +140,14 @@ def question_events(session: Session, *, question_id: int) -> list[QuestionEvent
 # --- declines ---------------------------------------------------------------------------------------------------
 
 
-def add_declines(
+def create_declines(
     session: Session, *, expert_id: int, theme_keys: Iterable[str], question_id: int | None, now: datetime
 ) -> None:
     for key in sorted(set(theme_keys)):
         session.add(ExpertDecline(expert_id=expert_id, theme_key=key, question_id=question_id, declined_at=now))
 
 
-def decline_counts(
+def count_declines(
     session: Session, *, expert_ids: Collection[int], theme_keys: Collection[str], since: datetime
 ) -> dict[int, int]:
     """Per expert: how many declines on any of ``theme_keys`` since ``since`` (one per question and theme)."""
@@ -168,7 +168,7 @@ def decline_counts(
 # --- timers -----------------------------------------------------------------------------------------------------
 
 
-def schedule_timer(
+def create_timer(
     session: Session,
     *,
     kind: TimerKind,
@@ -207,7 +207,7 @@ def pending_timers(
     return list(session.scalars(query.order_by(Timer.due_at, Timer.id)))
 
 
-def cancel_timers(
+def update_timers_cancelled(
     session: Session,
     *,
     now: datetime,
@@ -303,13 +303,13 @@ def claim_due_timers(
     return _claim(session, Timer, now=now, worker_id=worker_id, limit=limit, stale_before=stale_before, kinds=kinds)
 
 
-def claim_outbox_rows(
+def claim_outbox_messages(
     session: Session, *, now: datetime, worker_id: str, limit: int, stale_before: datetime
 ) -> list[int]:
     return _claim(session, OutboxMessage, now=now, worker_id=worker_id, limit=limit, stale_before=stale_before)
 
 
-def complete_claimed_timer(session: Session, *, timer_id: int, worker_id: str, now: datetime) -> bool:
+def update_claimed_timer_done(session: Session, *, timer_id: int, worker_id: str, now: datetime) -> bool:
     """Mark a timer done if this worker still holds its claim (compare-and-set). False: someone took it over."""
     result = session.execute(
         update(Timer)
@@ -320,7 +320,7 @@ def complete_claimed_timer(session: Session, *, timer_id: int, worker_id: str, n
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def release_failed_timer(
+def update_timer_failed(
     session: Session, *, timer_id: int, worker_id: str, error: str, retry_at: datetime | None, now: datetime
 ) -> None:
     """Record a failure; release the claim for a retry at ``retry_at`` or give up (``retry_at`` None)."""
@@ -345,7 +345,7 @@ def release_failed_timer(
 # --- outbox -----------------------------------------------------------------------------------------------------
 
 
-def enqueue_outbox(
+def create_outbox_message(
     session: Session,
     *,
     kind: OutboxKind,
@@ -381,7 +381,7 @@ def enqueue_outbox(
     return message
 
 
-def outbox_messages(
+def list_outbox_messages(
     session: Session, *, question_id: int | None = None, kind: OutboxKind | None = None
 ) -> list[OutboxMessage]:
     query = select(OutboxMessage)
@@ -392,13 +392,13 @@ def outbox_messages(
     return list(session.scalars(query.order_by(OutboxMessage.id)))
 
 
-def get_sent_outbox(session: Session, *, dedupe_key: str) -> OutboxMessage | None:
+def get_sent_outbox_message(session: Session, *, dedupe_key: str) -> OutboxMessage | None:
     """The outbox message queued under ``dedupe_key``, when it was sent (it has a channel and ts)."""
     query = select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.sent_ts.is_not(None))
     return session.scalars(query.limit(1)).first()
 
 
-def list_sent_outbox(
+def list_sent_outbox_messages(
     session: Session,
     *,
     kinds: Collection[OutboxKind],

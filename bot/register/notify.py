@@ -25,7 +25,7 @@ def tell_submission_outcome(
     when the person has no Slack id."""
     if not recipient_slack_id:
         return
-    routing_repo.enqueue_outbox(
+    routing_repo.create_outbox_message(
         session,
         kind=OutboxKind.SUBMISSION_OUTCOME,
         dedupe_key=f"submission_outcome:{subject}:{subject_id}:{outcome}:{now.isoformat()}",

@@ -29,7 +29,7 @@ from bot.register.notify import tell_submission_outcome
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, validate_expert
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage import routing_repo
 from storage.models import Availability, Consent, Expert, OutboxKind, RecordStatus
 
@@ -102,7 +102,7 @@ def form_values(expert: Expert | None) -> dict[str, str]:
 
 def review_message_ref(session: Session, *, expert_id: int) -> dict[str, str]:
     """Where the staff review of a new profile was posted (``channel_id``, ``message_ts``); {} if not (yet)."""
-    message = routing_repo.get_sent_outbox(session, dedupe_key=f"profile_review:{expert_id}")
+    message = routing_repo.get_sent_outbox_message(session, dedupe_key=f"profile_review:{expert_id}")
     if message is None or not (message.sent_channel_id and message.sent_ts):
         return {}
     return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
@@ -113,7 +113,7 @@ def consent_request_refs(session: Session, *, expert: Expert) -> list[dict[str, 
     messages to update once they decided — tied to the expert and their Slack id by the database."""
     if not expert.slack_user_id:
         return []
-    sent = routing_repo.list_sent_outbox(
+    sent = routing_repo.list_sent_outbox_messages(
         session,
         kinds=(OutboxKind.CONSENT_REQUEST,),
         recipient_slack_id=expert.slack_user_id,
@@ -247,7 +247,7 @@ def save_profile(
     _audit(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
     pending = expert.status is RecordStatus.PENDING
     if created and pending:
-        routing_repo.enqueue_outbox(
+        routing_repo.create_outbox_message(
             session,
             kind=OutboxKind.PROFILE_REVIEW,
             dedupe_key=f"profile_review:{expert.id}",
@@ -349,7 +349,7 @@ def request_confirmations(
     for expert in session.scalars(query):
         kind = "initial" if expert.consent is Consent.PENDING else "reconfirm"
         stamp = expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else "never"
-        routing_repo.enqueue_outbox(
+        routing_repo.create_outbox_message(
             session,
             kind=OutboxKind.CONSENT_REQUEST,
             dedupe_key=f"consent_request:{expert.id}:{stamp}",

@@ -51,7 +51,7 @@ from bot.register.validation import (
     validate_expert,
     validate_practice,
 )
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.models import Consent, Expert, Outcome, Practice
 
 __all__ = [

@@ -29,7 +29,7 @@ from bot.register.service import practice_label, practice_snapshot
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, PracticeRecord, validate_practice
 from storage import practice_repo, routing_repo
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.models import OutboxKind, Practice, RecordStatus
 
 __all__ = [
@@ -138,7 +138,7 @@ def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str 
         practice.moderation_note = ""
     _write(session, practice, record, now=now)
     _audit(session, actor=actor, action="submit", practice=practice, before=before, now=now)
-    routing_repo.enqueue_outbox(
+    routing_repo.create_outbox_message(
         session,
         kind=OutboxKind.PRACTICE_REVIEW,
         dedupe_key=f"practice_review:{practice.id}:{now.isoformat()}",

@@ -29,7 +29,9 @@ def claim_outbox(
 ) -> list[OutboxMessage]:
     """Claim up to ``limit`` unsent messages, oldest first (detached rows: read them, don't change them)."""
     with db.session() as session:
-        ids = repo.claim_outbox_rows(session, now=now, worker_id=worker_id, limit=limit, stale_before=now - stale_after)
+        ids = repo.claim_outbox_messages(
+            session, now=now, worker_id=worker_id, limit=limit, stale_before=now - stale_after
+        )
         if not ids:
             return []
         return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))

@@ -182,7 +182,7 @@ def select_experts(
     if result is None or count <= 0:
         return Selection(chosen=[], result=result, hits=hits)
     today = now.astimezone(knowledge.timezone).date()
-    experts = repo.experts_by_id(session, expert_ids={h.doc.id for h in hits})
+    experts = repo.get_experts_by_ids(session, expert_ids={h.doc.id for h in hits})
     routed_ids = {r.expert_id for r in question.routings if r.expert_id is not None}
     routed_slack = {r.recipient_slack_id for r in question.routings if r.recipient_slack_id}
     skipped: dict[int, str] = {}
@@ -206,7 +206,7 @@ def select_experts(
         assert expert is not None
         eligible.append((hit, expert))
 
-    counts = repo.open_routing_counts(session, expert_ids=[e.id for _, e in eligible])
+    counts = repo.count_open_routings(session, expert_ids=[e.id for _, e in eligible])
     within_limit: list[tuple[ExpertHit, Expert]] = []
     for hit, expert in eligible:
         limit = expert.max_open_questions or policy.max_open_per_expert  # 0/unset: the policy's default
@@ -217,7 +217,7 @@ def select_experts(
 
     theme_keys = {t.key for t in question.themes} or set(result.themes)
     since = now - timedelta(days=policy.decline_window_days)
-    declines = repo.decline_counts(
+    declines = repo.count_declines(
         session, expert_ids=[e.id for _, e in within_limit], theme_keys=theme_keys, since=since
     )
     ranked: list[Candidate] = []

@@ -157,7 +157,7 @@ class RoutingService:
         if not text:
             raise RoutingInputError("empty_question")
         keys = sorted({k.strip() for k in theme_keys if k and k.strip()})
-        themes = repo.themes_by_key(session, keys=keys)
+        themes = repo.get_themes_by_keys(session, keys=keys)
         unknown = [k for k in keys if k not in themes]
         if unknown:
             raise RoutingInputError("unknown_theme", f"unknown theme keys: {', '.join(unknown)}")
@@ -254,7 +254,7 @@ class RoutingService:
             session, question, status, actor=actor, now=now, note=_clean(note, MAX_NOTE), values={"closed_at": now}
         )
         self._close_open_routings(session, question, reason, actor=actor, now=now)
-        repo.cancel_timers(session, question_id=question.id, now=now, note=f"question {status.value}")
+        repo.update_timers_cancelled(session, question_id=question.id, now=now, note=f"question {status.value}")
         return question
 
     def rate(self, session: Session, *, question_id: int, actor_slack_id: str, stars: int, now: datetime) -> Question:
@@ -298,7 +298,7 @@ class RoutingService:
             event = transition(session, question, Q.CLAIMED, actor=actor_slack_id, now=now)
             session.flush()
             self._notify_asker(session, question, event, "claimed", now, expert=self._person(routing))
-        repo.cancel_timers(session, routing_id=routing.id, now=now, note="claimed")
+        repo.update_timers_cancelled(session, routing_id=routing.id, now=now, note="claimed")
         self._schedule(
             session, TimerKind.REMIND, routing, self.calendar.add_business_days(now, self.policy.remind_after_days), now
         )
@@ -321,14 +321,14 @@ class RoutingService:
             values={"responded_at": now, "decline_reason": reason, "snoozed_until": None},
         )
         if routing.expert_id is not None:
-            repo.add_declines(
+            repo.create_declines(
                 session,
                 expert_id=routing.expert_id,
                 theme_keys=self._theme_keys(question),
                 question_id=question.id,
                 now=now,
             )
-        repo.cancel_timers(session, routing_id=routing.id, now=now, note="declined")
+        repo.update_timers_cancelled(session, routing_id=routing.id, now=now, note="declined")
         if was_claimed and question.status is Q.CLAIMED:
             transition(session, question, Q.ROUTED, actor=actor_slack_id, now=now, note="claim released")
         self._refill(session, question, now=now)
@@ -358,7 +358,7 @@ class RoutingService:
             note=f"→ {to_slack_id} {note}".strip(),
             values={"responded_at": now, "snoozed_until": None},
         )
-        repo.cancel_timers(session, routing_id=routing.id, now=now, note="forwarded")
+        repo.update_timers_cancelled(session, routing_id=routing.id, now=now, note="forwarded")
         if was_claimed and question.status is Q.CLAIMED:
             transition(session, question, Q.ROUTED, actor=actor_slack_id, now=now, note="claim released")
         forwarder = self._person(routing)
@@ -403,7 +403,7 @@ class RoutingService:
             note=until.isoformat(),
             kind="snooze",
         )
-        repo.cancel_timers(
+        repo.update_timers_cancelled(
             session,
             routing_id=routing.id,
             now=now,
@@ -470,7 +470,7 @@ class RoutingService:
         event = transition(session, question, Q.ANSWERED, actor=actor_slack_id, now=now, values={"answered_at": now})
         session.flush()
         self._close_open_routings(session, question, CLOSED_ANSWERED, actor=actor_slack_id, now=now, answer=answer)
-        repo.cancel_timers(session, question_id=question.id, now=now, note="answered")
+        repo.update_timers_cancelled(session, question_id=question.id, now=now, note="answered")
         answer_payload = payloads.answer_fields(answer)
         if question.asker_slack_id:
             self._enqueue(
@@ -652,7 +652,9 @@ class RoutingService:
             event = transition(session, question, Q.ROUTED, actor=actor, now=now, note=f"assigned {to_slack_id}")
             session.flush()
             self._notify_asker(session, question, event, "routed", now, experts=[self._person(routing)])
-        repo.cancel_timers(session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="reassigned")
+        repo.update_timers_cancelled(
+            session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="reassigned"
+        )
         self._schedule_escalation(session, question, now=now, from_assignment=True)
         return routing
 
@@ -671,7 +673,7 @@ class RoutingService:
         )
         session.flush()
         self._close_open_routings(session, question, CLOSED_BY_STAFF, actor=by, now=now)
-        repo.cancel_timers(session, question_id=question.id, now=now, note="closed by staff")
+        repo.update_timers_cancelled(session, question_id=question.id, now=now, note="closed by staff")
         self._notify_asker(session, question, event, "closed", now, note=note or None)
         return question
 
@@ -712,7 +714,7 @@ class RoutingService:
         recipient = routing.recipient_slack_id or (routing.expert.slack_user_id if routing.expert else None)
         if not recipient:
             return []
-        sent = repo.list_sent_outbox(
+        sent = repo.list_sent_outbox_messages(
             session,
             kinds=(OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER),
             routing_id=routing.id,
@@ -722,7 +724,7 @@ class RoutingService:
 
     def triage_messages(self, session: Session, *, question_id: int) -> list[dict[str, str]]:
         """Where the question was handed to staff (the triage channel posts), newest first."""
-        sent = repo.list_sent_outbox(session, kinds=(OutboxKind.TRIAGE,), question_id=question_id)
+        sent = repo.list_sent_outbox_messages(session, kinds=(OutboxKind.TRIAGE,), question_id=question_id)
         return _unique_refs((m.sent_channel_id, m.sent_ts) for m in sent)
 
     def list_my_questions(self, session: Session, *, asker_slack_id: str, limit: int = 50) -> list[Question]:
@@ -740,7 +742,7 @@ class RoutingService:
 
     def additions(self, session: Session, question: Question) -> list[str]:
         """Information the asker added after asking, in order."""
-        return [e.note for e in repo.question_events(session, question_id=question.id) if e.kind == "info"]
+        return [e.note for e in repo.list_question_events(session, question_id=question.id) if e.kind == "info"]
 
     # ========================================================================================== timers
 
@@ -1044,7 +1046,7 @@ class RoutingService:
         )
 
     def _schedule(self, session: Session, kind: TimerKind, routing: Routing, due_at: datetime, now: datetime) -> Timer:
-        return repo.schedule_timer(
+        return repo.create_timer(
             session,
             kind=kind,
             due_at=due_at,
@@ -1067,7 +1069,7 @@ class RoutingService:
             wanted = max(self.calendar.opening(question.desired_by), now)
             if not (from_assignment and wanted <= now):
                 due = min(due, wanted)
-        return repo.schedule_timer(session, kind=TimerKind.ESCALATE, due_at=due, now=now, question_id=question.id)
+        return repo.create_timer(session, kind=TimerKind.ESCALATE, due_at=due, now=now, question_id=question.id)
 
     def _refill(self, session: Session, question: Question, *, now: datetime) -> None:
         """After a decline: keep ``initial_experts`` asked; escalate when nobody is left."""
@@ -1095,7 +1097,9 @@ class RoutingService:
             values={"escalated_at": now, "escalation_reason": reason},
         )
         session.flush()
-        repo.cancel_timers(session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="escalated")
+        repo.update_timers_cancelled(
+            session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="escalated"
+        )
         counts: dict[str, int] = {}
         for routing in question.routings:
             counts[routing.status.value] = counts.get(routing.status.value, 0) + 1
@@ -1174,7 +1178,7 @@ class RoutingService:
             payload.setdefault("language", routing.language)
         question_id = question.id if question is not None else (routing.question_id if routing else None)
         target = recipient_slack_id or channel_id or "staff"
-        return repo.enqueue_outbox(
+        return repo.create_outbox_message(
             session,
             kind=kind,
             dedupe_key=f"{kind.value}:{cause}:{target}",
@@ -1207,7 +1211,7 @@ class RoutingService:
     def _set_availability(
         self, session: Session, slack_user_id: str, availability: Availability, until: date | None, now: datetime
     ) -> Expert:
-        expert = repo.expert_by_slack_id(session, slack_user_id=slack_user_id)
+        expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
         if expert is None:
             raise RoutingInputError("not_in_register")
         return profiles.set_availability(

@@ -67,7 +67,7 @@ def run_due_timers(
     for timer_id in run.claimed:
         try:
             with db.session() as session:
-                if not repo.complete_claimed_timer(session, timer_id=timer_id, worker_id=worker_id, now=now):
+                if not repo.update_claimed_timer_done(session, timer_id=timer_id, worker_id=worker_id, now=now):
                     raise _LostClaimError
                 timer = session.get(Timer, timer_id, populate_existing=True)
                 assert timer is not None
@@ -95,6 +95,6 @@ def _record_failure(
         retry_at = None if attempts >= policy.max_attempts else now + policy.backoff(attempts)
         if retry_at is None:
             log.error("timer %s gave up after %s attempts: %s", timer_id, attempts, error)
-        repo.release_failed_timer(
+        repo.update_timer_failed(
             session, timer_id=timer_id, worker_id=worker_id, error=error, retry_at=retry_at, now=now
         )

@@ -122,7 +122,7 @@ def test_the_same_title_and_city_is_refused_on_the_title_unless_it_was_rejected(
 
 
 def test_a_contact_address_of_a_registered_expert_links_the_expert(db: Database) -> None:
-    from storage import repositories as repo  # noqa: PLC0415
+    from storage import register_repo as repo  # noqa: PLC0415
 
     with db.session() as session:
         repo.create_expert(session, email="an@leuven.be", name="An", organisation="Stad Leuven", source="test", now=NOW)

@@ -67,7 +67,7 @@ def count_questions(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Question)) or 0
 
 
-def list_knowledge_gaps(session: Session, *, since: datetime | None = None) -> list[KnowledgeGap]:
+def list_knowledge_gaps_by_asker(session: Session, *, since: datetime | None = None) -> list[KnowledgeGap]:
     query = select(KnowledgeGap).order_by(KnowledgeGap.created_at.desc(), KnowledgeGap.id.desc())
     if since is not None:
         query = query.where(KnowledgeGap.created_at >= since)
