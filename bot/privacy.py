@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
+from storage import outbox_repo, question_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
-from storage import register_repo
 from storage.models import (
     AuditLog,
     Base,
@@ -85,9 +85,9 @@ def find_person(session: Session, *, slack_user_id: str | None = None, email: st
     email = (email or "").strip().lower() or None
     if slack_user_id is None and email is None:
         raise PrivacyInputError("privacy_input", "give a Slack user id or an e-mail address")
-    expert = repo.get_expert_by_email(session, email=email) if email else None
+    expert = register_repo.get_expert_by_email(session, email=email) if email else None
     if expert is None and slack_user_id:
-        expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
     if expert is not None and slack_user_id and expert.slack_user_id and expert.slack_user_id != slack_user_id:
         raise PrivacyInputError("privacy_input", "that e-mail address and Slack id belong to different people")
     person = Person(
@@ -98,7 +98,7 @@ def find_person(session: Session, *, slack_user_id: str | None = None, email: st
     if expert is not None:
         person.names.add(expert.name)
     if person.slack_user_id:
-        cached = repo.get_slack_user(session, slack_user_id=person.slack_user_id)
+        cached = slack_repo.get_slack_user(session, slack_user_id=person.slack_user_id)
         if cached is not None and cached.name:
             person.names.add(cached.name)
     return person
@@ -113,7 +113,7 @@ def require_known(session: Session, person: Person) -> None:
     if person.expert is not None:
         return
     sid = person.slack_user_id
-    if sid and repo.get_slack_user(session, slack_user_id=sid) is not None:
+    if sid and slack_repo.get_slack_user(session, slack_user_id=sid) is not None:
         return
     needles = sorted({*person.emails, *([sid] if sid else [])}, key=len, reverse=True)
     if _sweep(session, needles, replace=False):
@@ -163,7 +163,7 @@ def export_personal_data(
         data["expert_profile"] = {**_columns(expert), "themes": [t.key for t in expert.themes]}
         data["expert_declines"] = [_columns(d) for d in repo.list_expert_declines(session, expert_id=expert.id)]
         data["expert_timers"] = [_columns(t) for t in repo.list_expert_timers(session, expert_id=expert.id)]
-    cached = repo.get_slack_user(session, slack_user_id=sid) if sid else None
+    cached = slack_repo.get_slack_user(session, slack_user_id=sid) if sid else None
     data["slack_user_cache"] = _columns(cached) if cached is not None else None
     data["questions_asked"] = (
         [
@@ -194,7 +194,7 @@ def export_personal_data(
         [_columns(g) for g in repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid)] if sid else []
     )
     data["messages_to_you"] = (
-        [_columns(m) for m in repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []
+        [_columns(m) for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []
     )
     data["digest_subscriptions_created"] = (
         [_columns(d) for d in repo.list_digest_subscriptions_by(session, slack_user_id=sid)] if sid else []
@@ -256,7 +256,7 @@ def erase_person(
             question.asker_name = ""
             report.add("questions_anonymised")
         else:
-            session.delete(question)
+            question_repo.delete_question(session, question=question)
             report.add("questions_deleted")
     session.flush()
 
@@ -269,7 +269,7 @@ def erase_person(
             answer.expert = None
             report.add("answers_anonymised")
         else:
-            session.delete(answer)
+            question_repo.delete_answer(session, answer=answer)
             report.add("answers_deleted")
     session.flush()
 
@@ -294,7 +294,7 @@ def erase_person(
         for subscription in repo.list_digest_subscriptions_by(session, slack_user_id=sid):
             subscription.created_by = None
         report.add("feedback_deleted", repo.delete_feedback_of(session, slack_user_id=sid))
-        report.add("messages_deleted", repo.delete_outbox_messages_to(session, slack_user_id=sid))
+        report.add("messages_deleted", outbox_repo.delete_outbox_messages_to(session, slack_user_id=sid))
 
     for practice in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id):
         if practice.contact_email.lower() in person.emails:
@@ -316,7 +316,7 @@ def erase_person(
 
     session.flush()
     if expert is not None:
-        session.delete(expert)  # its themes, declines and timers go with it (ON DELETE CASCADE)
+        register_repo.delete_expert(session, expert=expert)  # its themes, declines and timers go with it (CASCADE)
         report.add("expert_profiles_deleted")
     if sid:
         report.add("slack_cache_deleted", repo.delete_slack_user(session, slack_user_id=sid))
@@ -456,7 +456,7 @@ def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | 
         "feedback": repo.delete_feedback_before(session, before=now - policy.feedback),
         "searches": repo.delete_search_logs_before(session, before=now - policy.searches),
         "gap_askers": repo.update_knowledge_gaps_anonymised(session, before=now - policy.gap_asker),
-        "sent_messages": repo.delete_finished_outbox_messages(session, before=now - policy.sent_messages),
+        "sent_messages": outbox_repo.delete_finished_outbox_messages(session, before=now - policy.sent_messages),
         "done_timers": repo.delete_done_timers_before(session, before=now - policy.done_timers),
         "slack_users": repo.delete_slack_users_before(session, before=now - policy.slack_users),
     }

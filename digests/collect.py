@@ -30,7 +30,7 @@ from digests.model import (
     is_public_content,
 )
 from digests.period import local_to_utc, to_local
-from storage import digest_repo
+from storage import digest_repo, register_repo
 from storage.models import Answer, Availability, Consent, Expert, KnowledgeGap, Question
 
 HISTORY_WEEKS = 8
@@ -198,7 +198,7 @@ def collect_digest_data(
     bounds = (*bounds[:-1], max(bounds[-2], min(bounds[-1], end)))
 
     all_themes = not themes
-    rows = digest_repo.list_themes(session, keys=None if all_themes else list(themes or ()))
+    rows = register_repo.list_themes(session, keys=None if all_themes else list(themes or ()))
     infos = [ThemeInfo(key=t.key, label_nl=t.label_nl, label_en=t.label_en) for t in rows]
     if all_themes:
         infos.append(ThemeInfo(key=OTHER_THEME, label_nl="", label_en=""))

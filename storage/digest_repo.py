@@ -24,7 +24,6 @@ from storage.models import (
     Question,
     QuestionStatus,
     RecordStatus,
-    Theme,
     Visibility,
     question_themes,
 )
@@ -45,7 +44,7 @@ def list_subscriptions(session: Session, *, active_only: bool = False) -> list[D
     return list(session.scalars(query))
 
 
-def create_subscription(session: Session, subscription: DigestSubscription) -> DigestSubscription:
+def create_subscription(session: Session, *, subscription: DigestSubscription) -> DigestSubscription:
     session.add(subscription)
     session.flush()
     return subscription
@@ -169,13 +168,6 @@ def update_digest_run_finished(
 
 
 # --- content -------------------------------------------------------------------------------------------------
-
-
-def list_themes(session: Session, *, keys: Collection[str] | None = None) -> list[Theme]:
-    query = select(Theme).order_by(Theme.position, Theme.key)
-    if keys is not None:
-        query = query.where(Theme.key.in_(list(keys)))
-    return list(session.scalars(query))
 
 
 def list_practices_changed(session: Session, *, start: datetime, end: datetime) -> list[Practice]:

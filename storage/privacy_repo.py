@@ -1,6 +1,8 @@
 """Repository functions for privacy rights: find everything about one person, erase it, purge what expired.
 
 Keyword-only, never commit (the caller's unit of work does). ``bot.privacy`` decides what to do with the rows.
+A person's register entry is found with ``register_repo``, their cached Slack profile with ``slack_repo`` and the
+messages queued for them with ``outbox_repo``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from storage.models import (
     ExpertDecline,
     Feedback,
     KnowledgeGap,
-    OutboxMessage,
     Practice,
     ProcessedEvent,
     Question,
@@ -34,18 +35,6 @@ from storage.models import (
 )
 
 # --- who -------------------------------------------------------------------------------------------------------
-
-
-def get_expert_by_email(session: Session, *, email: str) -> Expert | None:
-    return session.scalars(select(Expert).where(func.lower(Expert.email) == email.strip().lower())).first()
-
-
-def get_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | None:
-    return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id)).first()
-
-
-def get_slack_user(session: Session, *, slack_user_id: str) -> SlackUser | None:
-    return session.get(SlackUser, slack_user_id)
 
 
 def list_others_named(session: Session, *, name: str, slack_user_id: str | None, expert_id: int | None) -> list[str]:
@@ -113,11 +102,6 @@ def list_knowledge_gaps_by_asker(session: Session, *, slack_user_id: str) -> lis
     return list(session.scalars(query))
 
 
-def list_outbox_messages_to(session: Session, *, slack_user_id: str) -> list[OutboxMessage]:
-    query = select(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id).order_by(OutboxMessage.id)
-    return list(session.scalars(query))
-
-
 def list_digest_subscriptions_by(session: Session, *, slack_user_id: str) -> list[DigestSubscription]:
     query = select(DigestSubscription).where(DigestSubscription.created_by == slack_user_id)
     return list(session.scalars(query.order_by(DigestSubscription.id)))
@@ -162,14 +146,6 @@ def list_audit_entries_about(
     return list(session.scalars(select(AuditLog).where(or_(*conditions)).order_by(AuditLog.id).limit(limit)))
 
 
-def list_audit_log(session: Session, *, entity_type: str | None = None, limit: int = 50) -> list[AuditLog]:
-    """Newest first."""
-    query = select(AuditLog)
-    if entity_type:
-        query = query.where(AuditLog.entity_type == entity_type)
-    return list(session.scalars(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)))
-
-
 # --- erasure helpers ---------------------------------------------------------------------------------------------
 
 
@@ -182,11 +158,6 @@ def update_timers_erased(session: Session, *, routing_ids: Sequence[int], now: d
         .where(Timer.routing_id.in_(list(routing_ids)), Timer.done_at.is_(None))
         .values(done_at=now, last_error="erased")
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def delete_outbox_messages_to(session: Session, *, slack_user_id: str) -> int:
-    result = session.execute(delete(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -254,16 +225,6 @@ def update_knowledge_gaps_anonymised(session: Session, *, before: datetime) -> i
         update(KnowledgeGap)
         .where(KnowledgeGap.created_at < before, KnowledgeGap.asker_slack_id.is_not(None))
         .values(asker_slack_id=None)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def delete_finished_outbox_messages(session: Session, *, before: datetime) -> int:
-    """Sent (or given-up) messages older than ``before``; unsent ones are never purged."""
-    result = session.execute(
-        delete(OutboxMessage).where(
-            or_(OutboxMessage.sent_at < before, OutboxMessage.failed_at < before),
-        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

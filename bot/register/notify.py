@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from storage import routing_repo
+from storage import outbox_repo
 from storage.models import OutboxKind
 
 
@@ -25,7 +25,7 @@ def tell_submission_outcome(
     when the person has no Slack id."""
     if not recipient_slack_id:
         return
-    routing_repo.create_outbox_message(
+    outbox_repo.create_outbox_message(
         session,
         kind=OutboxKind.SUBMISSION_OUTCOME,
         dedupe_key=f"submission_outcome:{subject}:{subject_id}:{outcome}:{now.isoformat()}",

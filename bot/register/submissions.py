@@ -28,7 +28,7 @@ from bot.register.profiles import InvalidRecord
 from bot.register.service import practice_label, practice_snapshot
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, PracticeRecord, validate_practice
-from storage import practice_repo, routing_repo
+from storage import outbox_repo
 from storage import register_repo as repo
 from storage.models import OutboxKind, Practice, RecordStatus
 
@@ -61,7 +61,7 @@ class AlreadyModerated(WieweetError):
 
 
 def get_practice(session: Session, *, practice_id: int, lock: bool = False) -> Practice:
-    practice = practice_repo.get_practice(session, practice_id=practice_id, lock=lock)
+    practice = repo.get_practice(session, practice_id=practice_id, lock=lock)
     if practice is None:
         raise NotFoundError("no_practice", f"no practice #{practice_id}")
     return practice
@@ -76,15 +76,20 @@ def get_practice_for_edit(session: Session, *, actor: Actor, practice_id: int) -
 
 def review_message_ref(session: Session, *, practice_id: int) -> dict[str, str]:
     """Where the staff triage message about a practice was posted (``channel_id``, ``message_ts``); {} if not yet."""
-    message = practice_repo.get_review_message(session, practice_id=practice_id)
-    if message is None or not (message.sent_channel_id and message.sent_ts):
+    sent = outbox_repo.list_sent_outbox_messages(
+        session,
+        kinds=(OutboxKind.PRACTICE_REVIEW,),
+        dedupe_key_prefix=f"practice_review:{practice_id}:",
+        limit=1,
+    )
+    if not sent or not (sent[0].sent_channel_id and sent[0].sent_ts):
         return {}
-    return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
+    return {"channel_id": sent[0].sent_channel_id, "message_ts": sent[0].sent_ts}
 
 
 def list_pending_practices(session: Session, *, limit: int = 100) -> list[Practice]:
     """Submissions waiting for a staff decision, oldest first."""
-    return practice_repo.list_practices_by_status(session, status=RecordStatus.PENDING, limit=limit)
+    return repo.list_practices_by_status(session, status=RecordStatus.PENDING, limit=limit)
 
 
 def form_values(practice: Practice | None) -> dict[str, str]:
@@ -117,12 +122,12 @@ def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str 
     any other practice with that key makes the title an error.
     """
     record = _validate(session, values, now=now)
-    holder = practice_repo.get_practice_by_key(session, title=record.title, city=record.city)
+    holder = repo.get_practice_by_key(session, title=record.title, city=record.city)
     if holder is not None and holder.status is not RecordStatus.REJECTED:
         raise InvalidRecord([_taken()])
     before = _audit_values(holder) if holder is not None else None
     if holder is None:
-        practice = practice_repo.create_practice(
+        practice = repo.create_practice(
             session,
             title=record.title,
             city=record.city,
@@ -138,7 +143,7 @@ def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str 
         practice.moderation_note = ""
     _write(session, practice, record, now=now)
     _audit(session, actor=actor, action="submit", practice=practice, before=before, now=now)
-    routing_repo.create_outbox_message(
+    outbox_repo.create_outbox_message(
         session,
         kind=OutboxKind.PRACTICE_REVIEW,
         dedupe_key=f"practice_review:{practice.id}:{now.isoformat()}",
@@ -155,7 +160,7 @@ def update_practice(
     practice = get_practice(session, practice_id=practice_id)
     _require_may_edit(actor, practice)
     record = _validate(session, values, now=now)
-    holder = practice_repo.get_practice_by_key(session, title=record.title, city=record.city)
+    holder = repo.get_practice_by_key(session, title=record.title, city=record.city)
     if holder is not None and holder.id != practice.id:
         raise InvalidRecord([_taken()])
     before = _audit_values(practice)
@@ -198,8 +203,7 @@ def remove_practice(session: Session, *, actor: Actor, practice_id: int, now: da
     practice = get_practice(session, practice_id=practice_id)
     before = _audit_values(practice)
     label = practice_label(practice.title, practice.city)
-    session.delete(practice)
-    session.flush()
+    repo.delete_practice(session, practice=practice)
     repo.create_audit_log(
         session,
         actor=actor.audit_label,
@@ -276,7 +280,7 @@ def _write(session: Session, practice: Practice, record: PracticeRecord, *, now:
             "summary": record.summary,
             "city": record.city,
             "organisation": record.organisation,
-            "themes": repo.get_themes_by_keys(session, keys=list(record.themes)),
+            "themes": list(repo.get_themes_by_keys(session, keys=list(record.themes)).values()),
             "tags": list(record.tags),
             "outcome": record.outcome,
             "lessons": record.lessons,

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.routing.policy import RoutingPolicy
+from storage import outbox_repo, question_repo
 from storage import routing_repo as repo
 from storage.db import Database
-from storage.models import Answer, OutboxKind, OutboxMessage, Routing
+from storage.models import OutboxKind, OutboxMessage
 
 
 def claim_outbox(
@@ -29,18 +29,18 @@ def claim_outbox(
 ) -> list[OutboxMessage]:
     """Claim up to ``limit`` unsent messages, oldest first (detached rows: read them, don't change them)."""
     with db.session() as session:
-        ids = repo.claim_outbox_messages(
+        ids = outbox_repo.claim_outbox_messages(
             session, now=now, worker_id=worker_id, limit=limit, stale_before=now - stale_after
         )
         if not ids:
             return []
-        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
+        return outbox_repo.list_outbox_messages(session, ids=ids)
 
 
 def mark_outbox_sent(session: Session, *, message_id: int, ts: str | None, channel: str | None, now: datetime) -> bool:
     """Record a sent message (False if it was already marked sent). Also remembers where the DM asking an expert
     went (``Routing.dm_channel_id``/``dm_ts``, to update it later) and where an answer was posted."""
-    message = session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True)
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
     if message is None or message.sent_at is not None:
         return False
     message.sent_at = now
@@ -49,13 +49,13 @@ def mark_outbox_sent(session: Session, *, message_id: int, ts: str | None, chann
     message.claimed_by = None
     message.claimed_at = None
     if message.kind is OutboxKind.EXPERT_REQUEST and message.routing_id is not None:
-        routing = session.get(Routing, message.routing_id)
+        routing = repo.get_routing(session, routing_id=message.routing_id)
         if routing is not None:
             routing.dm_channel_id = channel
             routing.dm_ts = ts
     elif message.kind is OutboxKind.QUESTION_ANSWERED:
         answer_id = message.payload.get("answer_id")
-        answer = session.get(Answer, answer_id) if isinstance(answer_id, int) else None
+        answer = question_repo.get_answer(session, answer_id=answer_id) if isinstance(answer_id, int) else None
         if answer is not None and answer.posted_ts is None:
             answer.posted_channel_id = channel
             answer.posted_ts = ts
@@ -73,7 +73,7 @@ def mark_outbox_failed(
 ) -> None:
     """Record a failed send: retried after a backoff, or given up (``permanent``, or too many attempts)."""
     policy = policy or RoutingPolicy()
-    message = session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True)
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
     if message is None or message.sent_at is not None:
         return
     message.attempts += 1

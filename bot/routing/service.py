@@ -39,17 +39,19 @@ from bot.routing.states import (
     transition,
 )
 from bot.text import strip_bidi, strip_invisible
+from storage import outbox_repo, question_repo, register_repo, slack_repo
 from storage import routing_repo as repo
 from storage.models import (
     Answer,
     Availability,
+    Consent,
     Expert,
-    KnowledgeGap,
     OutboxKind,
     OutboxMessage,
     Question,
     QuestionEvent,
     QuestionStatus,
+    RecordStatus,
     Routing,
     RoutingStatus,
     Timer,
@@ -78,6 +80,24 @@ CLOSED_ANSWERED = "answered"
 CLOSED_CANCELLED = "cancelled"
 CLOSED_RESOLVED = "resolved"
 CLOSED_BY_STAFF = "closed"
+
+
+def open_routings(question: Question) -> list[Routing]:
+    """The question's routings still waiting for an answer (asked or claimed)."""
+    return [r for r in question.routings if r.status in ROUTING_OPEN]
+
+
+def _routable_expert(session: Session, slack_user_id: str) -> Expert | None:
+    """The register entry of a Slack user, if they are in the register and may be linked to a routing."""
+    expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+    if expert is None or expert.consent is Consent.WITHDRAWN or expert.status is not RecordStatus.PUBLISHED:
+        return None
+    return expert
+
+
+def _slack_name(session: Session, slack_user_id: str) -> str | None:
+    user = slack_repo.get_slack_user(session, slack_user_id=slack_user_id)
+    return user.name if user is not None and user.name else None
 
 
 def staff_actor(staff_slack_id: str) -> str:
@@ -157,7 +177,7 @@ class RoutingService:
         if not text:
             raise RoutingInputError("empty_question")
         keys = sorted({k.strip() for k in theme_keys if k and k.strip()})
-        themes = repo.get_themes_by_keys(session, keys=keys)
+        themes = register_repo.get_themes_by_keys(session, keys=keys)
         unknown = [k for k in keys if k not in themes]
         if unknown:
             raise RoutingInputError("unknown_theme", f"unknown theme keys: {', '.join(unknown)}")
@@ -180,8 +200,7 @@ class RoutingService:
             updated_at=now,
             themes=[themes[k] for k in keys],
         )
-        session.add(question)
-        session.flush()
+        question_repo.create_question(session, question=question)
         record_event(session, question_id=question.id, to_status=Q.OPEN.value, actor=asker_slack_id or SYSTEM, now=now)
 
         selection, routings = self._route(session, question, count=self.policy.initial_experts, now=now)
@@ -218,7 +237,7 @@ class RoutingService:
         )
         session.flush()
         additions = self.additions(session, question)
-        for routing in repo.open_routings(question):
+        for routing in open_routings(question):
             self._enqueue(
                 session,
                 OutboxKind.QUESTION_UPDATED,
@@ -344,7 +363,7 @@ class RoutingService:
         routing, question = self._load_for_recipient(session, routing_id, actor_slack_id)
         if question.asker_slack_id and to_slack_id == question.asker_slack_id:
             raise RoutingInputError("forward_to_asker")
-        expert = repo.routable_expert_by_slack_id(session, slack_user_id=to_slack_id)
+        expert = _routable_expert(session, to_slack_id)
         if self._routing_for(question, to_slack_id, expert) is not None:
             raise RoutingInputError("already_asked")
         was_claimed = routing.status is R.CLAIMED
@@ -455,7 +474,7 @@ class RoutingService:
         )
         expert = routing.expert
         name = (
-            (expert.name if expert else None) or answerer_name or repo.slack_name(session, slack_user_id=actor_slack_id)
+            (expert.name if expert else None) or answerer_name or _slack_name(session, actor_slack_id)
         )
         answer = Answer(
             question_id=question.id,
@@ -601,7 +620,7 @@ class RoutingService:
         self._require_active(question)
         if question.asker_slack_id and to_slack_id == question.asker_slack_id:
             raise RoutingInputError("forward_to_asker")
-        expert = repo.routable_expert_by_slack_id(session, slack_user_id=to_slack_id)
+        expert = _routable_expert(session, to_slack_id)
         existing = self._routing_for(question, to_slack_id, expert)
         lang = expert_language(session, expert, to_slack_id)
         if existing is not None:
@@ -681,7 +700,7 @@ class RoutingService:
 
     def get_own_question(self, session: Session, *, question_id: int, asker_slack_id: str) -> Question:
         """The asker's own question, still open (e.g. to add information); refused for anyone else."""
-        question = session.get(Question, question_id)
+        question = question_repo.get_question(session, question_id=question_id)
         if question is None:
             raise NotFoundError("not_found", f"question {question_id} not found")
         self._require_asker(question, asker_slack_id)
@@ -714,7 +733,7 @@ class RoutingService:
         recipient = routing.recipient_slack_id or (routing.expert.slack_user_id if routing.expert else None)
         if not recipient:
             return []
-        sent = repo.list_sent_outbox_messages(
+        sent = outbox_repo.list_sent_outbox_messages(
             session,
             kinds=(OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER),
             routing_id=routing.id,
@@ -724,11 +743,11 @@ class RoutingService:
 
     def triage_messages(self, session: Session, *, question_id: int) -> list[dict[str, str]]:
         """Where the question was handed to staff (the triage channel posts), newest first."""
-        sent = repo.list_sent_outbox_messages(session, kinds=(OutboxKind.TRIAGE,), question_id=question_id)
+        sent = outbox_repo.list_sent_outbox_messages(session, kinds=(OutboxKind.TRIAGE,), question_id=question_id)
         return _unique_refs((m.sent_channel_id, m.sent_ts) for m in sent)
 
     def list_my_questions(self, session: Session, *, asker_slack_id: str, limit: int = 50) -> list[Question]:
-        return repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=limit)
+        return question_repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=limit)
 
     def list_my_routings(
         self, session: Session, *, slack_user_id: str, open_only: bool = True, limit: int = 50
@@ -738,11 +757,12 @@ class RoutingService:
 
     def list_escalated(self, session: Session, *, limit: int = 100) -> list[Question]:
         """Questions waiting for staff, oldest escalation first. Private content is the caller's to guard."""
-        return repo.list_questions_by_status(session, status=Q.ESCALATED, limit=limit)
+        return question_repo.list_questions_by_status(session, status=Q.ESCALATED, limit=limit)
 
     def additions(self, session: Session, question: Question) -> list[str]:
         """Information the asker added after asking, in order."""
-        return [e.note for e in repo.list_question_events(session, question_id=question.id) if e.kind == "info"]
+        events = question_repo.list_question_events(session, question_id=question.id)
+        return [e.note for e in events if e.kind == "info"]
 
     # ========================================================================================== timers
 
@@ -755,7 +775,7 @@ class RoutingService:
             raise ValueError(f"not a routing timer: {timer.kind.value}")
         if timer.question_id is None:
             return "noop: no question"
-        question = repo.lock_question(session, question_id=timer.question_id)
+        question = question_repo.get_question(session, question_id=timer.question_id, lock=True)
         if question is None:
             return "noop: question gone"
         if timer.kind is TimerKind.ESCALATE:
@@ -870,7 +890,7 @@ class RoutingService:
     # ========================================================================================= helpers
 
     def _lock_question(self, session: Session, question_id: int) -> Question:
-        question = repo.lock_question(session, question_id=question_id)
+        question = question_repo.get_question(session, question_id=question_id, lock=True)
         if question is None:
             raise NotFoundError("not_found", f"question {question_id} not found")
         return question
@@ -1075,13 +1095,13 @@ class RoutingService:
         """After a decline: keep ``initial_experts`` asked; escalate when nobody is left."""
         if question.status is not Q.ROUTED:
             return
-        still_open = repo.open_routings(question)
+        still_open = open_routings(question)
         if any(r.status is R.CLAIMED for r in still_open):
             return
         needed = self.policy.initial_experts - len(still_open)
         if needed > 0:
             self._route(session, question, count=needed, now=now)
-        if not repo.open_routings(question):
+        if not open_routings(question):
             self._escalate(session, question, ESCALATION_ALL_DECLINED, now=now)
 
     def _escalate(self, session: Session, question: Question, reason: str, *, now: datetime) -> None:
@@ -1124,7 +1144,7 @@ class RoutingService:
         self, session: Session, question: Question, why: str, *, actor: str, now: datetime, answer: Answer | None = None
     ) -> None:
         additions = self.additions(session, question)
-        for routing in repo.open_routings(question):
+        for routing in open_routings(question):
             event = transition(
                 session, routing, R.EXPIRED, actor=actor, now=now, note=why, values={"snoozed_until": None}
             )
@@ -1178,7 +1198,7 @@ class RoutingService:
             payload.setdefault("language", routing.language)
         question_id = question.id if question is not None else (routing.question_id if routing else None)
         target = recipient_slack_id or channel_id or "staff"
-        return repo.create_outbox_message(
+        return outbox_repo.create_outbox_message(
             session,
             kind=kind,
             dedupe_key=f"{kind.value}:{cause}:{target}",
@@ -1195,23 +1215,22 @@ class RoutingService:
         """Nobody fits: the knowledge centre wants to know (a knowledge gap, private text flagged as such)."""
         result = selection.result
         private = question.channel_is_private or question.visibility is not Visibility.PUBLIC
-        session.add(
-            KnowledgeGap(
-                query=question.text[:2000],
-                normalized=normalise_gap_query(result) if result is not None else question.text.casefold()[:500],
-                themes=self._theme_keys(question) or (list(result.themes) if result is not None else []),
-                asker_slack_id=None if question.visibility is Visibility.ANONYMOUS else question.asker_slack_id,
-                channel_id=question.channel_id,
-                channel_is_private=private,
-                source="routing",
-                created_at=now,
-            )
+        question_repo.create_knowledge_gap(
+            session,
+            query=question.text[:2000],
+            normalized=normalise_gap_query(result) if result is not None else question.text.casefold()[:500],
+            themes=self._theme_keys(question) or (list(result.themes) if result is not None else []),
+            asker_slack_id=None if question.visibility is Visibility.ANONYMOUS else question.asker_slack_id,
+            channel_id=question.channel_id,
+            channel_is_private=private,
+            source="routing",
+            now=now,
         )
 
     def _set_availability(
         self, session: Session, slack_user_id: str, availability: Availability, until: date | None, now: datetime
     ) -> Expert:
-        expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
         if expert is None:
             raise RoutingInputError("not_in_register")
         return profiles.set_availability(

@@ -69,7 +69,7 @@ def run_due_timers(
             with db.session() as session:
                 if not repo.update_claimed_timer_done(session, timer_id=timer_id, worker_id=worker_id, now=now):
                     raise _LostClaimError
-                timer = session.get(Timer, timer_id, populate_existing=True)
+                timer = repo.get_timer(session, timer_id=timer_id)
                 assert timer is not None
                 outcome = handler(session, timer, now)
             run.done.append(timer_id)
@@ -88,7 +88,7 @@ def _record_failure(
     db: Database, *, timer_id: int, worker_id: str, error: str, now: datetime, policy: RoutingPolicy
 ) -> None:
     with db.session() as session:
-        timer = session.get(Timer, timer_id)
+        timer = repo.get_timer(session, timer_id=timer_id)
         if timer is None:
             return
         attempts = timer.attempts + 1

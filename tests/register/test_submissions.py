@@ -14,7 +14,7 @@ from bot.register import submissions
 from bot.register.submissions import AlreadyModerated, InvalidRecord
 from bot.register.themes import ThemeResolver, ensure_default_themes
 from bot.register.validation import validate_practice
-from storage import practice_repo
+from storage import register_repo
 from storage.db import Database
 from storage.models import AuditLog, OutboxKind, OutboxMessage, Practice, RecordStatus
 from tests.register.conftest import PRACTICE_HEADER, Write, import_errors
@@ -180,7 +180,7 @@ def test_someone_else_may_not_edit_or_moderate(db: Database) -> None:
 
 def test_an_imported_practice_has_no_submitter_so_only_staff_edit_it(db: Database) -> None:
     with db.session() as session:
-        p = practice_repo.create_practice(
+        p = register_repo.create_practice(
             session, title="Oud", city="Gent", summary="x", submitted_by=None, status=RecordStatus.PUBLISHED, now=NOW
         )
         session.flush()

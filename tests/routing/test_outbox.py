@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
-from storage import routing_repo as repo
+from storage import outbox_repo as repo
 from storage.db import Database
 from storage.models import Answer, OutboxKind, OutboxMessage, Routing
 from tests.routing.conftest import NOW, World, seed_housing
