@@ -122,6 +122,27 @@ class Visibility(enum.StrEnum):
     ANONYMOUS = "anonymous"  # asker hidden from experts; never public
 
 
+class EscalationReason(enum.StrEnum):
+    """Why a question went to staff (``Question.escalation_reason``, a plain string column)."""
+
+    NO_MATCH = "no_match"  # nobody in the register knows: a knowledge gap
+    NOBODY_AVAILABLE = "nobody_available"  # people match, but none can be asked now (away, at their limit, ...)
+    ALL_DECLINED = "all_declined"  # everyone asked declined and nobody is left
+    DEADLINE = "deadline"  # unanswered after the routing policy's business days
+    DESIRED_DATE = "desired_date"  # the asker's desired date came first
+
+
+class EventKind(enum.StrEnum):
+    """What a question event records (``QuestionEvent.kind``, a plain string column)."""
+
+    STATUS = "status"  # a state change of the question or a routing
+    INFO = "info"  # the asker added information
+    RATING = "rating"  # the asker rated the answer
+    SNOOZE = "snooze"  # the expert asked to be reminded later
+    REMINDER = "reminder"  # the expert was reminded
+    VOLUNTEER = "volunteer"  # someone offered to help
+
+
 class QuestionStatus(enum.StrEnum):
     OPEN = "open"
     ROUTED = "routed"
@@ -306,7 +327,7 @@ class Question(Base):
     answered_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
-    escalation_reason: Mapped[str] = mapped_column(String(20), default="")  # no_match | all_declined | deadline | ...
+    escalation_reason: Mapped[str] = mapped_column(String(20), default="")  # an EscalationReason, or ""
     staff_note: Mapped[str] = mapped_column(Text, default="")  # staff's note when closing by hand
     rated_at: Mapped[datetime | None]
 
@@ -364,7 +385,7 @@ class QuestionEvent(Base):
     actor: Mapped[str] = mapped_column(String(64), default="")  # Slack user id, "system" or "staff:<id>"
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(20), default="status")  # status | info | snooze | reminder | rating
+    kind: Mapped[str] = mapped_column(String(20), default="status")  # an EventKind
 
 
 class Answer(Base):

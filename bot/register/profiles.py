@@ -17,13 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
 from bot.matching.documents import is_stale_profile
+from bot.outbox import ConsentRequest, ConsentRequestKind, ProfileReview, SubmissionOutcomeKind
 from bot.register.notify import tell_submission_outcome
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
@@ -102,9 +104,8 @@ def form_values(expert: Expert | None) -> dict[str, str]:
 def review_message_ref(session: Session, *, expert_id: int) -> dict[str, str]:
     """Where the staff review of a new profile was posted (``channel_id``, ``message_ts``); {} if not (yet)."""
     message = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"profile_review:{expert_id}")
-    if message is None or not (message.sent_channel_id and message.sent_ts):
-        return {}
-    return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
+    refs = outbox.sent_refs([message] if message is not None else [])
+    return refs[0] if refs else {}
 
 
 def consent_request_refs(session: Session, *, expert: Expert) -> list[dict[str, str]]:
@@ -118,7 +119,7 @@ def consent_request_refs(session: Session, *, expert: Expert) -> list[dict[str, 
         recipient_slack_id=expert.slack_user_id,
         dedupe_key_prefix=f"consent_request:{expert.id}:",
     )
-    return [{"channel_id": m.sent_channel_id or "", "message_ts": m.sent_ts or ""} for m in sent]
+    return outbox.sent_refs(sent)
 
 
 def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
@@ -229,13 +230,7 @@ def save_profile(
     _audit(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
     pending = expert.status is RecordStatus.PENDING
     if created and pending:
-        outbox_repo.create_outbox_message(
-            session,
-            kind=OutboxKind.PROFILE_REVIEW,
-            dedupe_key=f"profile_review:{expert.id}",
-            now=now,
-            payload=profile_payload(expert),
-        )
+        outbox.enqueue(session, profile_payload(expert), dedupe_key=f"profile_review:{expert.id}", now=now)
     return SavedProfile(expert=expert, created=created, pending_approval=pending)
 
 
@@ -311,14 +306,13 @@ def request_confirmations(
     """
     queued = 0
     for expert in repo.list_experts_to_reconfirm(session, now=now, reconfirm_days=reconfirm_days, limit=limit):
-        kind = "initial" if expert.consent is Consent.PENDING else "reconfirm"
+        kind = ConsentRequestKind.INITIAL if expert.consent is Consent.PENDING else ConsentRequestKind.RECONFIRM
         stamp = expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else "never"
-        outbox_repo.create_outbox_message(
+        outbox.enqueue(
             session,
-            kind=OutboxKind.CONSENT_REQUEST,
+            ConsentRequest(**_profile(expert), request=kind),
             dedupe_key=f"consent_request:{expert.id}:{stamp}",
             now=now,
-            payload={**profile_payload(expert), "request": kind},
             recipient_slack_id=expert.slack_user_id,
         )
         expert.consent_requested_at = now
@@ -340,7 +334,7 @@ def approve_profile(session: Session, *, actor: Actor, expert_id: int, now: date
     repo.update_expert(session, expert=expert, values={}, now=now)
     session.flush()
     _audit(session, actor=actor, action="approve", expert=expert, before=before, now=now)
-    _tell_owner(session, expert, outcome="profile_approved", note="", now=now)
+    _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_APPROVED, note="", now=now)
     return expert
 
 
@@ -350,7 +344,7 @@ def reject_profile(session: Session, *, actor: Actor, expert_id: int, reason: st
     expert = get_expert(session, expert_id=expert_id, lock=True)
     if expert.status is not RecordStatus.PENDING:
         raise ProfileStateError("profile_state", "this profile is not waiting for approval")
-    _tell_owner(session, expert, outcome="profile_rejected", note=reason.strip()[:2000], now=now)
+    _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_REJECTED, note=reason.strip()[:2000], now=now)
     _delete(session, actor=actor, expert=expert, action="reject", now=now)
 
 
@@ -378,8 +372,20 @@ def _delete(session: Session, *, actor: Actor, expert: Expert, action: str, now:
 # --- helpers -----------------------------------------------------------------------------------------------------
 
 
-def profile_payload(expert: Expert) -> dict[str, Any]:
-    """What a DM or a staff message about a profile shows (plain values, rendered by the Slack layer)."""
+class _ProfileFields(TypedDict):
+    expert_id: int
+    name: str
+    email: str
+    slack_user_id: str | None
+    organisation: str
+    city: str
+    role: str
+    expertise: tuple[str, ...]
+    themes: tuple[str, ...]
+    last_confirmed: str | None
+
+
+def _profile(expert: Expert) -> _ProfileFields:
     return {
         "expert_id": expert.id,
         "name": expert.name,
@@ -388,13 +394,18 @@ def profile_payload(expert: Expert) -> dict[str, Any]:
         "organisation": expert.organisation,
         "city": expert.city,
         "role": expert.role,
-        "expertise": list(expert.expertise),
-        "themes": [t.key for t in expert.themes],
+        "expertise": tuple(expert.expertise),
+        "themes": tuple(t.key for t in expert.themes),
         "last_confirmed": expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else None,
     }
 
 
-def _tell_owner(session: Session, expert: Expert, *, outcome: str, note: str, now: datetime) -> None:
+def profile_payload(expert: Expert) -> ProfileReview:
+    """What a DM or a staff message about a profile shows (rendered by the Slack layer)."""
+    return ProfileReview(**_profile(expert))
+
+
+def _tell_owner(session: Session, expert: Expert, *, outcome: SubmissionOutcomeKind, note: str, now: datetime) -> None:
     tell_submission_outcome(
         session,
         recipient_slack_id=expert.slack_user_id,

@@ -21,11 +21,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
+from bot.outbox import PracticeReview, SubmissionOutcomeKind
 from bot.register.notify import tell_submission_outcome
 from bot.register.profiles import InvalidRecord
-from bot.register.service import practice_label, practice_snapshot
+from bot.register.service import effective_contact, practice_label, practice_snapshot
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, PracticeRecord, validate_practice
 from storage import outbox_repo
@@ -77,14 +79,10 @@ def get_practice_for_edit(session: Session, *, actor: Actor, practice_id: int) -
 def review_message_ref(session: Session, *, practice_id: int) -> dict[str, str]:
     """Where the staff triage message about a practice was posted (``channel_id``, ``message_ts``); {} if not yet."""
     sent = outbox_repo.list_sent_outbox_messages(
-        session,
-        kinds=(OutboxKind.PRACTICE_REVIEW,),
-        dedupe_key_prefix=f"practice_review:{practice_id}:",
-        limit=1,
+        session, kinds=(OutboxKind.PRACTICE_REVIEW,), dedupe_key_prefix=f"practice_review:{practice_id}:", limit=1
     )
-    if not sent or not (sent[0].sent_channel_id and sent[0].sent_ts):
-        return {}
-    return {"channel_id": sent[0].sent_channel_id, "message_ts": sent[0].sent_ts}
+    refs = outbox.sent_refs(sent)
+    return refs[0] if refs else {}
 
 
 def list_pending_practices(session: Session, *, limit: int = 100) -> list[Practice]:
@@ -143,12 +141,8 @@ def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str 
         practice.moderation_note = ""
     _write(session, practice, record, now=now)
     _audit(session, actor=actor, action="submit", practice=practice, before=before, now=now)
-    outbox_repo.create_outbox_message(
-        session,
-        kind=OutboxKind.PRACTICE_REVIEW,
-        dedupe_key=f"practice_review:{practice.id}:{now.isoformat()}",
-        now=now,
-        payload=practice_payload(practice),
+    outbox.enqueue(
+        session, practice_payload(practice), dedupe_key=f"practice_review:{practice.id}:{now.isoformat()}", now=now
     )
     return practice
 
@@ -192,7 +186,7 @@ def _decide(session: Session, *, actor: Actor, practice_id: int, approve: bool, 
     repo.update_practice(session, practice=practice, values={}, now=now)
     session.flush()
     _audit(session, actor=actor, action="approve" if approve else "reject", practice=practice, before=before, now=now)
-    outcome = "practice_approved" if approve else "practice_rejected"
+    outcome = SubmissionOutcomeKind.PRACTICE_APPROVED if approve else SubmissionOutcomeKind.PRACTICE_REJECTED
     _tell_submitter(session, practice, outcome=outcome, note=practice.moderation_note, now=now)
     return practice
 
@@ -220,27 +214,26 @@ def remove_practice(session: Session, *, actor: Actor, practice_id: int, now: da
 # --- helpers -----------------------------------------------------------------------------------------------------
 
 
-def practice_payload(practice: Practice) -> dict[str, Any]:
-    """What a staff message or a card about a practice shows (plain values, rendered by the Slack layer)."""
-    snapshot = practice_snapshot(practice)
-    return {
-        "practice_id": practice.id,
-        "title": practice.title,
-        "summary": practice.summary,
-        "city": practice.city,
-        "organisation": practice.organisation,
-        "themes": snapshot["themes"],
-        "theme_labels": {t.key: {"nl": t.label_nl, "en": t.label_en} for t in practice.themes},
-        "tags": list(practice.tags),
-        "outcome": snapshot["outcome"],
-        "lessons": practice.lessons,
-        "contact_email": snapshot["contact_email"],
-        "url": practice.url,
-        "year": practice.year,
-        "status": practice.status.value,
-        "submitted_by": practice.submitted_by,
-        "moderation_note": practice.moderation_note,
-    }
+def practice_payload(practice: Practice) -> PracticeReview:
+    """What a staff message or a card about a practice shows (rendered by the Slack layer)."""
+    return PracticeReview(
+        practice_id=practice.id,
+        title=practice.title,
+        summary=practice.summary,
+        city=practice.city,
+        organisation=practice.organisation,
+        themes=tuple(sorted(t.key for t in practice.themes)),
+        theme_labels={t.key: {"nl": t.label_nl, "en": t.label_en} for t in practice.themes},
+        tags=tuple(practice.tags),
+        outcome=practice.outcome,
+        lessons=practice.lessons,
+        contact_email=effective_contact(practice),
+        url=practice.url,
+        year=practice.year,
+        status=practice.status,
+        submitted_by=practice.submitted_by,
+        moderation_note=practice.moderation_note,
+    )
 
 
 def _require_may_edit(actor: Actor, practice: Practice) -> None:
@@ -318,7 +311,9 @@ def _audit(
     )
 
 
-def _tell_submitter(session: Session, practice: Practice, *, outcome: str, note: str, now: datetime) -> None:
+def _tell_submitter(
+    session: Session, practice: Practice, *, outcome: SubmissionOutcomeKind, note: str, now: datetime
+) -> None:
     tell_submission_outcome(
         session,
         recipient_slack_id=practice.submitted_by,

@@ -246,7 +246,7 @@ def test_pending_practices_are_listed_oldest_first(db: Database) -> None:
     with db.session() as session:
         assert [p.id for p in submissions.list_pending_practices(session)] == [first, second]
         payload = submissions.practice_payload(submissions.get_practice(session, practice_id=second))
-        assert payload["status"] == "pending" and payload["submitted_by"] == SAM.slack_id
+        assert payload.status == "pending" and payload.submitted_by == SAM.slack_id
         assert submissions.form_values(session.get(Practice, first))["year"] == "2024"
 
 
@@ -279,7 +279,7 @@ def test_only_an_approved_practice_is_searchable_and_at_once(db: Database) -> No
 
 
 def test_the_triage_message_is_found_once_it_was_sent(db: Database) -> None:
-    from bot.routing.outbox import mark_outbox_sent  # noqa: PLC0415
+    from bot.outbox import mark_outbox_sent  # noqa: PLC0415
 
     practice_id = submit(db)
     [review] = outbox(db, OutboxKind.PRACTICE_REVIEW)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
+from bot.outbox import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from storage import outbox_repo as repo
 from storage.db import Database
