@@ -25,9 +25,10 @@ from bot import outbox
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
 from bot.outbox import PracticeReview, SubmissionOutcomeKind
+from bot.register.export import effective_contact
 from bot.register.notify import tell_submission_outcome
 from bot.register.profiles import InvalidRecord
-from bot.register.service import effective_contact, practice_label, practice_snapshot
+from bot.register.service import practice_label, practice_snapshot
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, PracticeRecord, validate_practice
 from storage import outbox_repo
