@@ -37,8 +37,12 @@ def preview_digest(
     lang: str | None = None,
     themes: Sequence[str] | None = None,
     private_channel: PrivateChannel | None = None,
+    mentions: bool = True,
 ) -> Preview:
-    """The channel's digest (its subscription, or all themes when it has none), quiet weeks included."""
+    """The channel's digest (its subscription, or all themes when it has none), quiet weeks included.
+
+    ``mentions=False``: people by name rather than as Slack mentions (a preview read outside Slack).
+    """
     period = parse_period(week) if week else str(IsoWeek.containing(now))
     with db.session() as session:
         ensure_default_themes(session, now=now)
@@ -57,5 +61,7 @@ def preview_digest(
             language=lang or view.language,
         )
     data = collect_for(db, view, period, now=now, private_channel=private_channel)
-    messages = build_digest(data, subscription_view=view, period=period, now=min(now, data.window_end))
+    messages = build_digest(
+        data, subscription_view=view, period=period, now=min(now, data.window_end), mentions=mentions
+    )
     return Preview(view=view, period=period, messages=messages)

@@ -134,6 +134,7 @@ def _preview(
         week=week,
         lang=lang,
         themes=_split(themes) if themes is not None else None,
+        mentions=as_json,  # Block Kit (for Slack) mentions people; text output names them
     )
     view, period, messages = preview.view, preview.period, preview.messages
     if as_json:
@@ -141,9 +142,12 @@ def _preview(
         return
     start, end = digest_window(view, period)
     click.echo(render_digest_text(messages), nl=False)
+    # What was previewed goes to stderr: stdout is the digest as people would read it, nothing Slack-only in it.
+    source = f"as for channel {view.channel_id}" if channel else "all themes"
     click.echo(
-        f"\n[{view.channel_id} · {period} · {_local(start)} – {_local(end)} Brussels · "
-        f"{len(messages)} message(s) · dry run, nothing posted]"
+        f"dry run, nothing posted: {period}, {_local(start)} – {_local(end)} Brussels, {source}, "
+        f"{len(messages)} message(s)",
+        err=True,
     )
 
 
