@@ -343,7 +343,8 @@ def build_asker_update(payload: AskerUpdate, lang: str) -> Rendered:
     elif update is AskerUpdateKind.CLAIMED:
         head = t("routing.update_claimed", lang, name=person_label(payload.expert, lang))
     elif update is AskerUpdateKind.ESCALATED:
-        head = t("routing.update_escalated", lang)
+        key = ESCALATED_KEYS[payload.reason] if payload.reason is not None else N_("routing.update_escalated")
+        head = t(key, lang)
     elif update is AskerUpdateKind.CLOSED:
         head = t("routing.update_closed", lang)
         if payload.note:
@@ -449,6 +450,14 @@ def build_triage(payload: Triage, lang: str, *, status: str | None = None, open_
         )
     return Rendered(text=_fallback(f"{head}: {reason_text}"), blocks=blocks[:MAX_BLOCKS])
 
+
+ESCALATED_KEYS = {  # what the asker is told when their question goes to staff, per reason (when it happens)
+    EscalationReason.NO_MATCH: N_("routing.update_escalated_no_match"),
+    EscalationReason.NOBODY_AVAILABLE: N_("routing.update_escalated_nobody_available"),
+    EscalationReason.ALL_DECLINED: N_("routing.update_escalated_all_declined"),
+    EscalationReason.DEADLINE: N_("routing.update_escalated_deadline"),
+    EscalationReason.DESIRED_DATE: N_("routing.update_escalated_desired_date"),
+}
 
 REASON_KEYS = {  # why a question went to staff (Question.escalation_reason)
     EscalationReason.NO_MATCH: N_("routing.reason_no_match"),

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from bot.outbox import AskerUpdate, AskerUpdateKind
 from handlers import ids
 from handlers.outbox import render_message
-from handlers.routing_blocks import MAX_BLOCKS, ThemeChoice, build_ask_modal, render_outbox
-from storage.models import OutboxKind
+from handlers.routing_blocks import MAX_BLOCKS, ThemeChoice, build_ask_modal, build_asker_update, render_outbox
+from storage.models import EscalationReason, OutboxKind
 
 ANON: dict[str, Any] = {
     "question_id": 7,
@@ -87,3 +88,24 @@ def test_ask_modal_preselects_theme() -> None:
     data = view.to_dict()
     assert data["callback_id"] == ids.VIEW_ASK
     assert "initial_option" in json.dumps(data) and json.loads(data["private_metadata"]) == {"channel_id": "C1"}
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("reason", [*EscalationReason, None])
+def test_escalation_tells_the_asker_what_happened_without_saying_right_away(
+    reason: EscalationReason | None, lang: str
+) -> None:
+    """Each reason has its own text; none says "meteen"/"right away" (a 5-day escalation is not immediate)."""
+    payload = AskerUpdate(
+        question_id=7, text="Leegstand?", update=AskerUpdateKind.ESCALATED, reason=reason, language=lang
+    )
+    text = build_asker_update(payload, lang).text
+    assert "meteen" not in text and "right away" not in text and "immediately" not in text
+    assert ("kenniscentrum" if lang == "nl" else "knowledge centre") in text
+    if reason is EscalationReason.DEADLINE:
+        assert ("werkdagen" if lang == "nl" else "working days") in text
+    texts = {
+        build_asker_update(AskerUpdate(question_id=7, update=AskerUpdateKind.ESCALATED, reason=r), lang).text
+        for r in [*EscalationReason, None]
+    }
+    assert len(texts) == len(EscalationReason) + 1  # one wording per reason, none shared
