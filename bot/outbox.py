@@ -54,6 +54,7 @@ class AskerUpdateKind(enum.StrEnum):
     """What an ``AskerUpdate`` tells the asker."""
 
     ROUTED = "routed"
+    ADDED = "added"  # nobody answered in time: ``experts`` were asked besides those asked before
     CLAIMED = "claimed"
     ESCALATED = "escalated"
     CLOSED = "closed"
@@ -210,7 +211,8 @@ class QuestionAnswered(ShowsAsker):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AskerUpdate(ForAsker):
-    """DM to the asker: routed to ``experts``, claimed by ``expert``, escalated (``reason``), closed (``note``)."""
+    """DM to the asker: routed to ``experts``, ``experts`` added, claimed by ``expert``, escalated (``reason``),
+    closed (``note``)."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.ASKER_UPDATE
     update: AskerUpdateKind | None = None

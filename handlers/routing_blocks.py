@@ -340,6 +340,9 @@ def build_asker_update(payload: AskerUpdate, lang: str) -> Rendered:
     if update is AskerUpdateKind.ROUTED:
         names = format_list([person_label(p, lang) for p in payload.experts], lang)
         head = t("routing.update_routed", lang, names=names or t("routing.someone", lang))
+    elif update is AskerUpdateKind.ADDED:
+        names = format_list([person_label(p, lang) for p in payload.experts], lang)
+        head = t("routing.update_added", lang, names=names or t("routing.someone", lang))
     elif update is AskerUpdateKind.CLAIMED:
         head = t("routing.update_claimed", lang, name=person_label(payload.expert, lang))
     elif update is AskerUpdateKind.ESCALATED:

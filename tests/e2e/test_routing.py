@@ -514,3 +514,35 @@ def test_notifications_show_mentions_not_escaped_markup(routing_bot: BotProcess,
     update = emulator.wait_for_call("chat.postMessage", lambda c: "gesteld aan" in flat(c.params), timeout=20)
     text = str(update.params["text"])
     assert "<@U0DEMO" in text and "&lt;@" not in text and "&amp;" not in text
+
+
+def test_silent_experts_get_one_next_expert_the_asker_hears_who_and_why_it_went_to_staff(
+    routing_bot: BotProcess, emulator: SlackEmulator, clock_file: Path
+) -> None:
+    ask(emulator, NL_USER, QUESTION)
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    first_two = {str(c.params["channel"]) for c in expert_dms(emulator)}
+    asker_dm = emulator.dm_channel_with(NL_USER)
+    emulator.wait_for(lambda: any("gesteld aan" in flat(m) for m in emulator.messages(asker_dm)), timeout=20)
+
+    def asked() -> set[str]:  # the experts' DMs with a request (reminders go to the same DMs)
+        return {str(c.params["channel"]) for c in expert_dms(emulator)}
+
+    # Thursday: both experts silent for three business days -> the next expert, one in all
+    clock_file.write_text("2026-12-03T09:35:00+01:00", encoding="utf-8")
+    added = emulator.wait_for(
+        lambda: [m for m in emulator.messages(asker_dm) if "nu ook gesteld aan" in flat(m)], timeout=20
+    )
+    emulator.wait_for(lambda: len(asked()) >= 3, timeout=20)
+    time.sleep(2.5)  # several more job runs: still one next expert, one message to the asker
+    assert len(asked()) == 3
+    (newcomer_dm,) = asked() - first_two
+    newcomer = next(u for u in (f"U0DEMO{n:03d}" for n in range(1, 121)) if emulator.dm_channel_with(u) == newcomer_dm)
+    assert len([m for m in emulator.messages(asker_dm) if "nu ook gesteld aan" in flat(m)]) == 1
+    assert f"<@{newcomer}>" in flat(added[0])  # named (Slack shows the mention as their name)
+    # Monday: five business days, nobody answered -> staff; the asker is told so, not "right away"
+    clock_file.write_text("2026-12-07T09:35:00+01:00", encoding="utf-8")
+    escalated = emulator.wait_for(
+        lambda: [m for m in emulator.messages(asker_dm) if "neemt ze nu zelf op" in flat(m)], timeout=20
+    )
+    assert "werkdagen" in flat(escalated[0]) and "meteen" not in flat(emulator.messages(asker_dm))

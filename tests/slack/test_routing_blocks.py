@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.outbox import AskerUpdate, AskerUpdateKind
+from bot.outbox import AskerUpdate, AskerUpdateKind, Person
 from handlers import ids
 from handlers.outbox import render_message
 from handlers.routing_blocks import MAX_BLOCKS, ThemeChoice, build_ask_modal, build_asker_update, render_outbox
@@ -109,3 +109,11 @@ def test_escalation_tells_the_asker_what_happened_without_saying_right_away(
         for r in [*EscalationReason, None]
     }
     assert len(texts) == len(EscalationReason) + 1  # one wording per reason, none shared
+
+
+@pytest.mark.parametrize(("lang", "words"), [("nl", "nu ook gesteld aan"), ("en", "now also been sent to")])
+def test_the_asker_is_told_who_was_added(lang: str, words: str) -> None:
+    added = Person(expert_id=4, name="Bo", organisation="Stad Gent", slack_user_id="U0BO", in_register=True)
+    payload = AskerUpdate(question_id=7, update=AskerUpdateKind.ADDED, experts=(added,), language=lang)
+    rendered = build_asker_update(payload, lang)
+    assert words in rendered.text and "<@U0BO> (Stad Gent)" in rendered.text
