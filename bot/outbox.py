@@ -191,11 +191,16 @@ class QuestionUpdated(ForExpert):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AnswerToAsker(ForAsker):
+    """The answer for the asker, with the rating. ``in_thread``: the answer is posted in the question's channel
+    thread (``QuestionAnswered``), so this only offers the rating, to the asker alone (ephemeral in that thread,
+    ``channel_id``/``thread_ts`` of the message); where that cannot be shown it falls back to a DM with the answer."""
+
     kind: ClassVar[OutboxKind] = OutboxKind.ANSWER_TO_ASKER
     answer_id: int | None = None
     answer_text: str = ""
     answered_by: Person | None = None
     answered_at: str | None = None
+    in_thread: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

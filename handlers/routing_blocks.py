@@ -171,9 +171,7 @@ def theme_names(payload: Themed, lang: str) -> str:
     return ", ".join(escape_truncate(n, 80) for n in names)
 
 
-def _question_blocks(
-    payload: ShowsAsker, lang: str, *, show_asker: bool, additions: Sequence[str] = ()
-) -> list[Block]:
+def _question_blocks(payload: ShowsAsker, lang: str, *, show_asker: bool, additions: Sequence[str] = ()) -> list[Block]:
     blocks: list[Block] = [_section(f"*{t('routing.question', lang)}*\n{_quote(payload.text)}")]
     if payload.context:
         blocks.append(_section(f"*{t('routing.context', lang)}*\n{_quote(payload.context, 2000)}"))
@@ -306,12 +304,18 @@ def build_question_updated(payload: QuestionUpdated, lang: str) -> Rendered:
 
 
 def build_answer_to_asker(payload: AnswerToAsker, lang: str, *, rated: int | None = None) -> Rendered:
-    head = t("routing.answer_for_you", lang, name=person_label(payload.answered_by, lang))
-    blocks: list[Block] = [
-        _section(f":speech_balloon: {head}"),
-        _context(_quote(payload.text, 500)),
-        _section(_quote(payload.answer_text, 2800)),
-    ]
+    """The answer with the rating, by DM; for an answer posted in the question's thread (``in_thread``) only the
+    rating, shown to the asker alone under the answer (the answer is not repeated)."""
+    if payload.in_thread:
+        head = t("routing.answered_in_thread", lang, name=person_label(payload.answered_by, lang))
+        blocks: list[Block] = [_section(f":speech_balloon: {head}")]
+    else:
+        head = t("routing.answer_for_you", lang, name=person_label(payload.answered_by, lang))
+        blocks = [
+            _section(f":speech_balloon: {head}"),
+            _context(_quote(payload.text, 500)),
+            _section(_quote(payload.answer_text, 2800)),
+        ]
     question_id = str(payload.question_id)
     if rated is None:
         blocks.append(_context(t("routing.rate_prompt", lang)))
@@ -323,14 +327,22 @@ def build_answer_to_asker(payload: AnswerToAsker, lang: str, *, rated: int | Non
                 elements=[_button(t("routing.btn_resolve", lang), ids.ACTION_RESOLVE_QUESTION, question_id)],
             )
         )
+        if payload.in_thread:  # an ephemeral message is gone after a reload: say where the rating stays
+            blocks.append(_context(t("routing.rate_later", lang)))
     else:
         blocks.append(_context(t("routing.rated", lang, stars="⭐" * rated)))
     return Rendered(text=_fallback(head), blocks=blocks)
 
 
 def build_question_answered(payload: QuestionAnswered, lang: str) -> Rendered:
-    """In the question's channel thread (public questions only)."""
-    head = t("routing.answer_in_thread", lang, name=person_label(payload.answered_by, lang))
+    """In the question's channel thread (public questions only); the asker is mentioned: this is where they get it."""
+    asker = "" if payload.anonymous else user_mention(payload.asker_slack_id)
+    name = person_label(payload.answered_by, lang)
+    head = (
+        t("routing.answer_in_thread_for", lang, asker=asker, name=name)
+        if asker
+        else t("routing.answer_in_thread", lang, name=name)
+    )
     blocks: list[Block] = [_section(f":speech_balloon: {head}\n{_quote(payload.answer_text, 2800)}")]
     return Rendered(text=_fallback(head), blocks=blocks)
 

@@ -7,10 +7,18 @@ from typing import Any
 
 import pytest
 
-from bot.outbox import AskerUpdate, AskerUpdateKind, Person
+from bot.outbox import AnswerToAsker, AskerUpdate, AskerUpdateKind, Person, QuestionAnswered
 from handlers import ids
 from handlers.outbox import render_message
-from handlers.routing_blocks import MAX_BLOCKS, ThemeChoice, build_ask_modal, build_asker_update, render_outbox
+from handlers.routing_blocks import (
+    MAX_BLOCKS,
+    ThemeChoice,
+    build_answer_to_asker,
+    build_ask_modal,
+    build_asker_update,
+    build_question_answered,
+    render_outbox,
+)
 from storage.models import EscalationReason, OutboxKind
 
 ANON: dict[str, Any] = {
@@ -117,3 +125,23 @@ def test_the_asker_is_told_who_was_added(lang: str, words: str) -> None:
     payload = AskerUpdate(question_id=7, update=AskerUpdateKind.ADDED, experts=(added,), language=lang)
     rendered = build_asker_update(payload, lang)
     assert words in rendered.text and "<@U0BO> (Stad Gent)" in rendered.text
+
+
+def test_an_answer_in_the_thread_offers_only_the_rating_to_the_asker() -> None:
+    by = Person(name="An", organisation="Gent", slack_user_id="U0AN")
+    common: dict[str, Any] = {"question_id": 7, "text": "Leegstand?", "answer_text": "Een register.", "answered_by": by}
+    in_thread = build_answer_to_asker(AnswerToAsker(**common, in_thread=True), "nl")
+    dumped = json.dumps([b.to_dict() for b in in_thread.blocks], ensure_ascii=False)
+    assert "Een register." not in dumped and "in de draad" in in_thread.text  # the answer is right above it
+    assert f"{ids.ACTION_RATE_PREFIX}5" in dumped and ids.ACTION_RESOLVE_QUESTION in dumped and "mijn vragen" in dumped
+    by_dm = build_answer_to_asker(AnswerToAsker(**common), "nl")
+    dumped = json.dumps([b.to_dict() for b in by_dm.blocks], ensure_ascii=False)
+    assert "Een register." in dumped and f"{ids.ACTION_RATE_PREFIX}5" in dumped and "mijn vragen" not in dumped
+
+
+def test_the_answer_in_the_thread_names_the_asker() -> None:
+    by = Person(name="An", organisation="Gent", slack_user_id="U0AN")
+    answered = QuestionAnswered(question_id=7, answer_text="Een register.", answered_by=by, asker_slack_id="U0ASKER")
+    assert build_question_answered(answered, "nl").text.startswith("<@U0ASKER>, antwoord van <@U0AN>")
+    nobody = QuestionAnswered(question_id=7, answer_text="Een register.", answered_by=by)
+    assert "<@U0ASKER>" not in build_question_answered(nobody, "en").text
