@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from bot.matching.loader import answer_doc
 from handlers import ids
 from storage.models import Question, QuestionStatus, RoutingStatus
@@ -584,3 +586,20 @@ def test_the_answer_goes_by_dm_when_the_thread_cannot_show_the_asker_the_rating(
     assert not [e for e in emulator.ephemerals(NL_USER) if ids.ACTION_RESOLVE_QUESTION in flat(e)]
     emulator.click_button(NL_USER, f"{ids.ACTION_RATE_PREFIX}4", message=dm["ts"], channel=asker_dm)
     emulator.wait_for(lambda: "Bedankt voor je score" in flat([p["body"] for p in emulator.response_posts]))
+
+
+def test_a_question_without_a_chosen_theme_is_filed_under_the_matchers_best_theme(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    asked = "Wie kent iets van deelauto's?"  # no theme word in it; the experts it matches work on public space
+    ask(emulator, NL_USER, asked)  # the modal's theme left empty
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    assert [t.key for t in questions(demo_db_url)[-1].themes] == ["publieke-ruimte"]
+    digest = CliRunner().invoke(
+        main,
+        ["--database", demo_db_url, "digest", "--dry-run", "--week", "2026-W50", "--now=2026-12-07T10:00:00+01:00"],
+    )
+    assert digest.exit_code == 0, digest.output
+    section = digest.stdout.split("Publieke ruimte en mobiliteit\n", 1)[1].split("─" * 60, 1)[0]
+    assert "deelauto's" in section  # under its theme in the digest, not under "Overige"
+    assert "Overige" not in digest.stdout
