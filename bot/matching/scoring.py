@@ -20,7 +20,8 @@ processed as one batch: their (document, contribution) entries are concatenated,
 in *rounds* — round ``r`` applies every document's ``r``-th update at once. Ties between equal scores are broken by
 the order in which documents were first seen (a dict's order in a walk), which is tracked per document. So the
 result — which documents, their scores to the last bit, their order — is the one of the document-at-a-time walk
-this replaced (``tests/matching/test_scoring.py`` checks it against a document-at-a-time reference; ``bench/check_ranking_stable.py`` against the walk).
+this replaced (``tests/matching/test_scoring.py`` checks it against a document-at-a-time reference,
+``bench/check_ranking_stable.py`` against the walk).
 
 Work arrays (per kind, reused; only what a query touched is reset) map the documents a query sees to *local*
 indices: partial scores, per-group best contributions, first-seen positions.
