@@ -24,6 +24,7 @@ a handful of array operations; an update copies the postings of the document's t
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -123,54 +124,62 @@ class Collection:
 
     # ------------------------------------------------------------------------------------------ building
     def reset(self, all_field_terms: Iterable[tuple[int, Sequence[FieldTerms]]]) -> None:
-        """Replace the whole content (full build or re-normalisation), in bulk."""
-        items = list(all_field_terms)
+        """Replace the whole content (full build or re-normalisation), in bulk. The documents' term frequencies are
+        read one document at a time into flat arrays (never all of them at once as dictionaries: that peak stayed
+        in the process as fragmented memory), normalised once the average field lengths are known."""
         self.version += 1
-        n_docs = len(items)
         n_fields = len(self.fields)
-        self.len_sums = [0] * n_fields
-        for _, fts in items:
-            for i, (_, n) in enumerate(fts):
-                self.len_sums[i] += n
-        snap = self._snapshot = tuple((s / n_docs if n_docs else 0.0) for s in self.len_sums)
+        len_sums = [0] * n_fields
         self.postings = {}
         self.slot_of = {}
         self.doc_lens = {}
         vocab, terms = self.vocab, self.terms
-        keys: list[str] = []
-        tfs: list[float] = []
-        seg_norm: list[float] = []
-        seg_size: list[int] = []
-        seg_slot: list[int] = []
-        seg_field: list[int] = []
-        weights, bs = self.weights, self.b
-        for slot, (doc_id, fts) in enumerate(items):
-            self.slot_of[doc_id] = slot
+        keys: list[str] = []  # the terms of every (document, field), concatenated (shared strings)
+        tfs = array("d")
+        seg_len = array("q")  # per (document, field) with terms: the field's length, its number of terms, ...
+        seg_size = array("q")
+        seg_slot = array("q")
+        seg_field = array("q")
+        doc_ids = array("q")
+        slot_of, doc_lens = self.slot_of, self.doc_lens
+        for slot, (doc_id, fts) in enumerate(all_field_terms):
+            slot_of[doc_id] = slot
+            doc_ids.append(doc_id)
             lens: list[int] = []
             for i, (tf, n) in enumerate(fts):
                 lens.append(n)
+                len_sums[i] += n
                 if not tf:
                     continue
-                avg = snap[i] or 1.0
-                b = bs[i]
-                seg_norm.append(weights[i] / (1.0 - b + b * (n / avg)))  # the arithmetic of add()
+                seg_len.append(n)
                 seg_size.append(len(tf))
                 seg_slot.append(slot)
                 seg_field.append(i)
                 keys.extend(tf)
                 tfs.extend(tf.values())
-            self.doc_lens[doc_id] = tuple(lens)
+            doc_lens[doc_id] = tuple(lens)
+        n_docs = len(doc_ids)
+        self.len_sums = len_sums
+        snap = self._snapshot = tuple((s / n_docs if n_docs else 0.0) for s in len_sums)
         for t in dict.fromkeys(keys):
             if t not in vocab:
                 vocab[t] = len(terms)
                 terms.append(t)
+        # per (document, field): w / (1 - b + b * len / avg), the arithmetic of add() element by element
+        seg_f = np.frombuffer(seg_field, dtype=np.int64) if len(seg_field) else np.zeros(0, dtype=np.int64)
+        avg = np.array([a or 1.0 for a in snap], dtype=np.float64)
+        b_f = np.array(self.b, dtype=np.float64)[seg_f]
+        n_f = np.frombuffer(seg_len, dtype=np.int64).astype(np.float64) if len(seg_len) else np.zeros(0)
+        seg_norm = np.array(self.weights, dtype=np.float64)[seg_f] / (1.0 - b_f + b_f * (n_f / avg[seg_f]))
+        seg_slot_arr = np.frombuffer(seg_slot, dtype=np.int64) if len(seg_slot) else np.zeros(0, dtype=np.int64)
+        size = np.frombuffer(seg_size, dtype=np.int64) if len(seg_size) else np.zeros(0, dtype=np.int64)
+        self.ids = np.array(doc_ids, dtype=np.int64)
         self.n_slots = n_docs
-        self.ids = np.array([doc_id for doc_id, _ in items], dtype=np.int64)
-        size = np.array(seg_size, dtype=np.int64)
         tid = np.fromiter(map(vocab.__getitem__, keys), dtype=np.int64, count=len(keys))
-        seg_slots = np.repeat(np.array(seg_slot, dtype=np.int64), size)
-        field = np.repeat(np.array(seg_field, dtype=np.int64), size)
-        x = np.array(tfs, dtype=np.float64) * np.repeat(np.array(seg_norm, dtype=np.float64), size)
+        del keys
+        seg_slots = np.repeat(seg_slot_arr, size)
+        field = np.repeat(seg_f, size)
+        x = (np.frombuffer(tfs, dtype=np.float64) if len(tfs) else np.zeros(0)) * np.repeat(seg_norm, size)
         # ptf per (document, term): the fields' weights summed in field order, as add() does
         order = np.argsort((seg_slots * len(terms) + tid) * n_fields + field)
         key = (seg_slots * len(terms) + tid)[order]
