@@ -62,13 +62,16 @@ from __future__ import annotations
 import bisect
 import ctypes
 import gc
+import heapq
 import math
 import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from itertools import compress, repeat
+from operator import ge, itemgetter
 
 import numpy as np
 from rapidfuzz import process
@@ -89,11 +92,10 @@ from bot.matching.analysis import (
 from bot.matching.config import MatchConfig
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
 from bot.matching.gapmodel import GapModel, shipped_models
-from bot.matching.index import Collection, FieldTerms, Floats, Ints, Postings
+from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
-from bot.matching.scoring import Item, Scored, Scratch, score
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.wordlist import common_words
 
@@ -126,53 +128,32 @@ def _field_texts(doc: Doc) -> dict[str, str]:
     return {"question": doc.question, "answer": doc.answer}
 
 
-def _largest(scored: Scored, n: int) -> list[tuple[int, float, int]]:
-    """The ``n`` best (id, score, concept mask) of ``scored``, best first; equal scores in ``scored``'s order (that
-    of the dict a walk over postings builds, as ``heapq.nlargest(n, d.items(), key=score)`` keeps them)."""
-    size = len(scored)
-    if n <= 0 or not size:
+_second = itemgetter(1)
+
+
+def _largest(scores: dict[int, float], n: int, least: float | None = None) -> list[tuple[int, float]]:
+    """``heapq.nlargest(n, scores.items(), key=_second)``: the same items in the same order (ties in dict order,
+    as a stable sort keeps them), found faster: the n-th largest value first (no key function; ``least`` when the
+    caller knows it), then a stable sort of the few items that reach it, picked in C."""
+    if n <= 0:
         return []
-    values = scored.scores
-    if size > n:
-        least = np.partition(values, size - n)[size - n]
-        cand = np.flatnonzero(values >= least)
-    else:
-        cand = np.arange(size)
-    order = cand[np.argsort(-values[cand], kind="stable")][:n]
-    masks = scored.masks[order].tolist() if scored.masks is not None else [0] * len(order)
-    return list(zip(scored.ids[order].tolist(), values[order].tolist(), masks, strict=True))
-
-
-def _with_meaning(scored: Scored, sem: Mapping[int, float]) -> tuple[Ints, Floats, Floats]:
-    """The documents of ``scored`` and those only the meaning-based signal found: ids, raw scores (0 for the
-    latter) and meaning boosts (0 where there is none), aligned."""
-    ids, raw = scored.ids, scored.scores
-    semv = np.zeros(len(ids), dtype=np.float64)
-    if not sem:
-        return ids, raw, semv
-    sem_ids = np.fromiter(sem.keys(), dtype=np.int64, count=len(sem))
-    sem_vals = np.fromiter(sem.values(), dtype=np.float64, count=len(sem))
-    inside = np.isin(sem_ids, ids)
-    if inside.any():
-        at = np.flatnonzero(np.isin(ids, sem_ids[inside]))
-        semv[at] = [sem[d] for d in ids[at].tolist()]
-    extra = ~inside
-    return (
-        np.concatenate((ids, sem_ids[extra])),
-        np.concatenate((raw, np.zeros(int(extra.sum()), dtype=np.float64))),
-        np.concatenate((semv, sem_vals[extra])),
-    )
+    if least is None:
+        if len(scores) <= max(4 * n, 2000):
+            return sorted(scores.items(), key=_second, reverse=True)[:n]
+        least = heapq.nlargest(n, scores.values())[-1]
+    top = [(d, scores[d]) for d in compress(scores, map(ge, scores.values(), repeat(least)))]
+    top.sort(key=_second, reverse=True)
+    return top[:n]
 
 
 def _release_free_memory() -> None:
-    """Give the heap the build freed back to the operating system (glibc's ``malloc_trim``; elsewhere nothing).
-    A build allocates the analyses of every document before the index exists; freed, that memory stays in the
-    process (about 200 MB at 70,000 documents) unless the allocator is asked to return it."""
+    """Give the heap the build freed back to the operating system (glibc's ``malloc_trim``; elsewhere nothing):
+    a build allocates the analyses of every document before the index exists, and that freed memory otherwise
+    stays in the process."""
     if sys.platform != "linux":
         return
     try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
         return
     trim(0)
@@ -188,6 +169,17 @@ def is_available(doc: ExpertDoc, today: date) -> bool:
 
 
 @dataclass(slots=True)
+class _Item:
+    """One query variant prepared for scoring one document kind."""
+
+    bound: float  # the most it can add to a document: weight * mean IDF (saturation <= 1)
+    group: int
+    full: list[tuple[dict[int, float], float]]  # (postings, coefficient) per term
+    seek: list[tuple[dict[int, float], float]]  # where candidates are looked for (strong postings of common terms)
+    complete: bool  # seek is full: traversing it accounts for every document
+
+
+@dataclass(slots=True)
 class _Kind:
     """One document kind: its docs, index and per-document metadata."""
 
@@ -196,7 +188,6 @@ class _Kind:
     docs: dict[int, Doc]
     city: dict[int, str]
     orgs: dict[int, frozenset[str]]
-    scratch: Scratch = field(default_factory=Scratch)  # work arrays of the bulk scoring (bot.matching.scoring)
 
 
 class Matcher:
@@ -259,7 +250,7 @@ class Matcher:
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
         self._surfaces_version = -1
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
-        self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[Postings, float] | None]] = {}
+        self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
         self._phrase_postings = 0
         # per kind, of the last search: (variants, traversed, refining, candidates seen, candidates scored)
         self.last_stats: dict[str, tuple[int, int, int, int, int]] = {}
@@ -323,7 +314,7 @@ class Matcher:
     def _reindex(self, kind: _Kind) -> None:
         # the same short text (a question asked again, a shared role or title) is analysed once per re-index: the
         # vocabulary does not change meanwhile, so its terms are the same (long texts seldom repeat: not kept, so
-        # the analyses of a whole kind are never all alive at once)
+        # the analyses of a whole kind are not all alive at once)
         memo: dict[str, FieldTerms] = {}
         kind.collection.reset((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items())
         for doc_id, doc in kind.docs.items():
@@ -642,58 +633,53 @@ class Matcher:
         boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
         pool = max(limit, cfg.evidence_pool)
         n_concepts = pq.concepts
-        p_s = self._score(p_kind, pq.groups, k=limit, boost_max=boost_max, concepts=n_concepts, masks=True)
-        a_s = self._score(a_kind, pq.groups, k=limit, boost_max=1.0, concepts=n_concepts, masks=True)
-        self._cover(p_s, n_concepts)
-        self._cover(a_s, n_concepts)
+        p_mask: dict[int, int] = {}
+        a_mask: dict[int, int] = {}
+        e_mask: dict[int, int] = {}
+        p_raw = self._score(p_kind, pq.groups, k=limit, boost_max=boost_max, concepts=n_concepts, masks=p_mask)
+        a_raw = self._score(a_kind, pq.groups, k=limit, boost_max=1.0, concepts=n_concepts, masks=a_mask)
+        self._cover(p_raw, p_mask, n_concepts)
+        self._cover(a_raw, a_mask, n_concepts)
 
         # evidence: the best practices and answers point to experts
-        e_docs = e_kind.docs
-        ev_masks: dict[int, int] = {}
         p_by_expert: dict[int, list[tuple[float, int]]] = {}
-        for pid, s, m in _largest(p_s, pool):
-            eid = p_kind.docs[pid].contact_expert_id  # type: ignore[union-attr]
-            if eid is not None and eid in e_docs:
+        for pid, s in _largest(p_raw, pool):
+            pdoc = p_kind.docs[pid]
+            eid = pdoc.contact_expert_id  # type: ignore[union-attr]
+            if eid is not None and eid in e_kind.docs:
                 p_by_expert.setdefault(eid, []).append((s, pid))
-                ev_masks[pid] = m
         a_by_expert: dict[int, list[tuple[float, int]]] = {}
-        a_masks: dict[int, int] = {}
-        for aid, s, m in _largest(a_s, pool):
-            eid = a_kind.docs[aid].expert_id  # type: ignore[union-attr]
-            if eid is not None and eid in e_docs:
+        for aid, s in _largest(a_raw, pool):
+            adoc = a_kind.docs[aid]
+            eid = adoc.expert_id  # type: ignore[union-attr]
+            if eid is not None and eid in e_kind.docs:
                 a_by_expert.setdefault(eid, []).append((s, aid))
-                a_masks[aid] = m
-        e_s = self._score(
+        e_raw = self._score(
             e_kind,
             pq.groups,
             k=limit,
             boost_max=boost_max,
             forced=p_by_expert.keys() | a_by_expert.keys(),
             concepts=n_concepts,
-            masks=True,
+            masks=e_mask,
         )
-        if p_by_expert or a_by_expert:
-            wanted = np.fromiter(p_by_expert.keys() | a_by_expert.keys(), dtype=np.int64)
-            at = np.flatnonzero(np.isin(e_s.ids, wanted))
-            where = dict(zip(e_s.ids[at].tolist(), at.tolist(), strict=True))
-            e_scores = e_s.scores
-            e_masks = e_s.masks
-            for by, weight, mask_of in (
-                (p_by_expert, cfg.practice_evidence, ev_masks),
-                (a_by_expert, cfg.answer_evidence, a_masks),
-            ):
-                for eid, items in by.items():
-                    scores = [s for s, _ in items]
-                    top = max(scores)
-                    i = where[eid]
-                    e_scores[i] = float(e_scores[i]) + weight * (top + cfg.evidence_decay * (sum(scores) - top))
-                    if e_masks is not None:
-                        for _, ev_id in items:  # concepts matched through their work count as covered
-                            e_masks[i] |= mask_of[ev_id]
-        self._cover(e_s, n_concepts)
+        for by, weight, ev_mask in (
+            (p_by_expert, cfg.practice_evidence, p_mask),
+            (a_by_expert, cfg.answer_evidence, a_mask),
+        ):
+            for eid, items in by.items():
+                scores = [s for s, _ in items]
+                top = max(scores)
+                e_raw[eid] = e_raw.get(eid, 0.0) + weight * (top + cfg.evidence_decay * (sum(scores) - top))
+                for _, ev_id in items:  # concepts matched through their work count as covered
+                    e_mask[eid] = e_mask.get(eid, 0) | ev_mask.get(ev_id, 0)
+        self._cover(e_raw, e_mask, n_concepts)
 
         if not pq.groups:  # only a city / organisation was named
-            e_s, p_s, a_s = (self._named_only(kind, pq) for kind in (e_kind, p_kind, a_kind))
+            for kind, raw in ((e_kind, e_raw), (p_kind, p_raw), (a_kind, a_raw)):
+                for doc_id in kind.docs:
+                    if self._boost(kind, doc_id, pq) > 1.0:
+                        raw[doc_id] = 1.0
 
         e_groups = self._group_ideals(e_kind, pq, evidence=True)
         e_ideal = sum(e_groups) or 1.0
@@ -708,12 +694,12 @@ class Matcher:
         # experts
         sem = e_sim.boosts
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
-        for eid, raw in self._expert_candidates(e_s, sem, e_ideal, pq, limit):
-            edoc = e_docs.get(eid)
+        for eid in self._expert_candidates(e_raw, sem, e_ideal, pq, limit):
+            edoc = e_kind.docs.get(eid)
             if edoc is None:
                 continue
             assert isinstance(edoc, ExpertDoc)
-            norm = raw / e_ideal
+            norm = e_raw.get(eid, 0.0) / e_ideal
             score = norm * self._boost(e_kind, eid, pq) + sem.get(eid, 0.0)
             avail = is_available(edoc, today)
             stale = is_stale_profile(edoc.consent, edoc.last_confirmed_at, now=now, reconfirm_days=cfg.reconfirm_days)
@@ -723,17 +709,12 @@ class Matcher:
             ranked.append((rank, eid, score, norm, avail, stale))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         # the best expert by lexical score (unboosted): what the gap decision looks at
-        top_id: int | None = None
-        best_norm = 0.0
-        if len(e_s):
-            best = int(np.lexsort((e_s.ids, -e_s.scores))[0])
-            top_id = int(e_s.ids[best])
-            best_norm = float(e_s.scores[best]) / e_ideal
+        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
+        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
 
-        practice_top = self._top(p_kind, p_s, p_ideal, pq, limit=shown, sim=p_sim)
-        lexical_top = {d for d, _, _ in _largest(e_s, 3)}
-        practice_best = (float(p_s.scores.max()) if len(p_s) else 0.0) / p_ideal
-        features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, practice_best, lexical_top)
+        practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
+        lexical_top = {d for d, _ in _largest(e_raw, 3)}
+        features = self._gap_features(pq, top_id, best_norm, e_mask, e_groups, e_sim, p_raw, p_ideal, lexical_top)
         model = self._gap_model(e_sim)
         if model is not None:
             gap_p = model.probability(features)
@@ -741,10 +722,9 @@ class Matcher:
         else:  # no fitted model shipped: the raw threshold
             gap = best_norm < cfg.gap_threshold
             gap_p = 1.0 if gap else 0.0
-        best_sem = max(sem.values(), default=0.0)
         experts: list[ExpertHit] = []
         for _, eid, score, norm, avail, stale in ranked[:shown]:
-            edoc = e_docs[eid]
+            edoc = e_kind.docs[eid]
             assert isinstance(edoc, ExpertDoc)
             reasons = self._reasons(e_kind, eid, pq)
             ev: list[Reason] = []
@@ -769,7 +749,7 @@ class Matcher:
                 ev.append(Reason("", "profile", "stale", "", since))
             reasons = _merge_reasons(reasons, ev, cfg.max_reasons)
             # weak is relative to the question: far below the best match for *this* question, or nobody fits
-            weak = gap or norm + sem.get(eid, 0.0) < cfg.weak_ratio * (best_norm + best_sem)
+            weak = gap or norm + sem.get(eid, 0.0) < cfg.weak_ratio * (best_norm + max(sem.values(), default=0.0))
             experts.append(ExpertHit(edoc, round(score, 4), reasons, available=avail, weak=weak, stale=stale))
 
         practices = [
@@ -778,7 +758,7 @@ class Matcher:
         ]
         answers = [
             AnswerHit(doc, score, self._reasons(a_kind, aid, pq))  # type: ignore[arg-type]
-            for aid, doc, score in self._top(a_kind, a_s, a_ideal, pq, limit=shown, sim=NO_SIMILARITY)
+            for aid, doc, score in self._top(a_kind, a_raw, a_ideal, pq, limit=shown, sim=NO_SIMILARITY)
         ]
         return SearchResult(
             query=query,
@@ -795,37 +775,25 @@ class Matcher:
             gap_features=features,
         )
 
-    def _named_only(self, kind: _Kind, pq: ParsedQuery) -> Scored:
-        """A question naming only a city or organisation: every document of it, at 1.0."""
-        ids = [doc_id for doc_id in kind.docs if self._boost(kind, doc_id, pq) > 1.0]
-        return Scored(
-            np.array(ids, dtype=np.int64), np.ones(len(ids), dtype=np.float64), np.zeros(len(ids), dtype=np.int64)
-        )
-
     def _expert_candidates(
-        self, scored: Scored, sem: Mapping[int, float], ideal: float, pq: ParsedQuery, limit: int
-    ) -> list[tuple[int, float]]:
-        """The experts (with their raw scores) that can reach the top ``limit`` after boosts, availability and
-        staleness factors (the others are not ranked in detail). A rank lies between ``(norm + sem) * least_factor``
-        and ``norm * boost_max + sem``; an expert whose upper bound is below the ``limit``-th best lower bound cannot
-        make the top."""
-        ids, raw, semv = _with_meaning(scored, sem)
+        self, raw: Mapping[int, float], sem: Mapping[int, float], ideal: float, pq: ParsedQuery, limit: int
+    ) -> Iterable[int]:
+        """The experts that can reach the top ``limit`` after boosts, availability and staleness factors (the others
+        are not ranked in detail). A rank lies between ``(norm + sem) * least_factor`` and ``norm * boost_max +
+        sem``; an expert whose upper bound is below the ``limit``-th best lower bound cannot make the top."""
+        ids = raw.keys() | sem.keys()
+        if len(ids) <= 4 * limit + 50:
+            return ids
         cfg = self.config
-        if (
-            len(ids) > 4 * limit + 50
-            and min(cfg.unavailable_factor, cfg.stale_factor, cfg.city_boost + 1, cfg.organisation_boost + 1) > 0
-        ):
-            boost_max = (
-                1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
-            )
-            least = min(1.0, cfg.unavailable_factor) * min(1.0, cfg.stale_factor)
-            inv = 1.0 / ideal
-            lows = (raw * inv + semv) * least
-            low = float(np.partition(lows, len(lows) - limit)[len(lows) - limit])
-            cut = low * (1.0 - 1e-9) - 1e-12
-            keep = np.flatnonzero(raw * inv * boost_max + semv >= cut)
-            ids, raw = ids[keep], raw[keep]
-        return list(zip(ids.tolist(), raw.tolist(), strict=True))
+        if min(cfg.unavailable_factor, cfg.stale_factor, cfg.city_boost + 1, cfg.organisation_boost + 1) <= 0:
+            return ids
+        boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
+        least = min(1.0, cfg.unavailable_factor) * min(1.0, cfg.stale_factor)
+        inv = 1.0 / ideal
+        rget, sget = raw.get, sem.get
+        lows = heapq.nlargest(limit, ((rget(d, 0.0) * inv + sget(d, 0.0)) * least for d in ids))
+        cut = lows[-1] * (1.0 - 1e-9) - 1e-12
+        return [d for d in ids if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
 
     def _gap_model(self, e_sim: Similarity) -> GapModel | None:
         models = shipped_models() if self.config.gap_model else {}
@@ -841,9 +809,11 @@ class Matcher:
         pq: ParsedQuery,
         top_id: int | None,
         best_norm: float,
+        e_mask: Mapping[int, int],
         e_groups: Sequence[float],
         e_sim: Similarity,
-        practice_best: float,
+        p_raw: Mapping[int, float],
+        p_ideal: float,
         lexical_top: Set[int],
     ) -> dict[str, float]:
         """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score."""
@@ -882,7 +852,7 @@ class Matcher:
             "specificity": spec,
             "heavy": heavy,
             "unknown": (n - sum(known)) / n if n else 0.0,
-            "practice": practice_best,
+            "practice": max(p_raw.values(), default=0.0) / p_ideal,
             "concepts": math.log1p(n),
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
@@ -908,7 +878,6 @@ class Matcher:
     def _group_contribs(kind: _Kind, doc_id: int, pq: ParsedQuery) -> list[float]:
         """Per query group, what it adds to one document's raw score (its best variant: DisMax)."""
         coll = kind.collection
-        sats = coll.term_sats(doc_id)
         out: list[float] = []
         for g in pq.groups:
             best = 0.0
@@ -916,9 +885,9 @@ class Matcher:
                 got = 0.0
                 complete = True
                 for t in v.terms:
-                    s = sats.get(t)
-                    if s is not None:
-                        got += coll.idf(t) * s
+                    p = coll.postings.get(t)
+                    if p is not None and doc_id in p:
+                        got += coll.idf(t) * p[doc_id]
                     else:
                         complete = False
                 if v.whole and not complete:
@@ -928,12 +897,12 @@ class Matcher:
         return out
 
     def _top(
-        self, kind: _Kind, scored: Scored, ideal: float, pq: ParsedQuery, *, limit: int, sim: Similarity
+        self, kind: _Kind, raw: dict[int, float], ideal: float, pq: ParsedQuery, *, limit: int, sim: Similarity
     ) -> list[tuple[int, Doc, float]]:
         cfg = self.config
         sem = sim.boosts
-        ids, raw, semv = _with_meaning(scored, sem)
-        if 0 < 4 * limit < len(scored) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
+        docs: Iterable[int] = raw.keys() | sem.keys()
+        if 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
             # A score lies between raw / ideal + sem (no boost) and raw / ideal * boost_max + sem; a document whose
             # upper bound stays below the limit-th best lower bound (with a margin far above rounding error) cannot
             # make the top.
@@ -941,23 +910,19 @@ class Matcher:
                 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
             )
             if not sem:
-                kth = float(np.partition(raw, len(raw) - limit)[len(raw) - limit])
-                keep = np.flatnonzero(raw >= kth / boost_max * (1.0 - 1e-9))
+                cut = heapq.nlargest(limit, raw.values())[-1] / boost_max * (1.0 - 1e-9)
+                docs = [d for d, x in raw.items() if x >= cut]
             else:
                 inv = 1.0 / ideal
-                lows = raw * inv + semv
-                low = float(np.partition(lows, len(lows) - limit)[len(lows) - limit])
+                rget, sget = raw.get, sem.get
+                low = heapq.nlargest(limit, (rget(d, 0.0) * inv + sget(d, 0.0) for d in docs))[-1]
                 cut = low * (1.0 - 1e-9) - 1e-12
-                keep = np.flatnonzero(raw * inv * boost_max + semv >= cut)
-            ids, raw = ids[keep], raw[keep]
-        docs = kind.docs
-        top = [
-            (x / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d)
-            for d, x in zip(ids.tolist(), raw.tolist(), strict=True)
-            if d in docs
+                docs = [d for d in docs if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
+        scored = [
+            (raw.get(d, 0.0) / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d) for d in docs if d in kind.docs
         ]
-        top.sort(key=lambda x: (-x[0], x[1]))
-        return [(d, docs[d], round(s, 4)) for s, d in top[:limit] if s > 0.0]
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        return [(d, kind.docs[d], round(s, 4)) for s, d in scored[:limit] if s > 0.0]
 
     def _score(
         self,
@@ -968,8 +933,8 @@ class Matcher:
         boost_max: float,
         forced: Iterable[int] = (),
         concepts: int = 1,
-        masks: bool = False,
-    ) -> Scored:
+        masks: dict[int, int] | None = None,
+    ) -> dict[int, float]:
         """Scores of the documents that can reach the top ``k`` (plus ``forced`` ones); others are left out.
 
         1. Candidates. Variants are traversed from the highest upper bound (weight * IDF; saturation <= 1) down,
@@ -987,43 +952,41 @@ class Matcher:
         best variant (DisMax). A theme tag is an ordinary (field-less) term: a common theme (theme fields carry no
         strong postings) only refines the documents found by words.
 
-        Scores are raw (before the query-term coverage factor); with ``masks`` (and a coverage factor to apply), the
-        result carries per document the bit mask of the query concepts it matched. The coverage factor only lowers a
-        score, by at most ``1 - coverage_low(concepts)``, so the stopping rule compares unseen documents against that
-        lower bound. The arrays do the work (:mod:`bot.matching.scoring`).
+        Scores are raw (before the query-term coverage factor); with ``masks`` given, it receives per returned
+        document the bit mask of the query concepts it matched. The coverage factor only lowers a score, by at most
+        ``1 - coverage_low(concepts)``, so the stopping rule compares unseen documents against that lower bound.
         """
         cfg = self.config
         coll = kind.collection
         postings = coll.postings
-        vocab = coll.vocab
-        cut = coll.strong_sat
+        strong = coll.strong
         common = max(cfg.common_df_min, int(cfg.common_df * len(coll)))
-        found: list[Item] = []
+        empty: dict[int, float] = {}
+        found: list[_Item] = []
         for gi, g in enumerate(groups):
             for v in g.variants:
                 share = v.weight / len(v.terms)
+                full: list[tuple[dict[int, float], float]] = []
+                seek: list[tuple[dict[int, float], float]] = []
                 if v.whole:
                     together = self._phrase(kind, v.terms, share)
                     if together is not None:
-                        phrase = [(together[0], 1.0, -1)]
-                        found.append(Item(together[1], gi, phrase, phrase, True))
+                        found.append(_Item(together[1], gi, [(together[0], 1.0)], [(together[0], 1.0)], True))
                     continue
-                full: list[tuple[Postings, float, int]] = []
-                seek: list[tuple[Postings, float, int]] = []
                 for t in v.terms:
                     p = postings.get(t)
-                    if p is not None:
+                    if p:
                         c = share * coll.idf(t)
-                        tid = vocab[t]
-                        full.append((p, c, tid))
-                        seek.append((p if len(p) <= common else p.strong(cut), c, tid))
+                        full.append((p, c))
+                        seek.append((p if len(p) <= common else strong.get(t, empty), c))
                 if full:
-                    complete = all(a[0] is b[0] for a, b in zip(full, seek, strict=True))
-                    found.append(Item(sum(c for _, c, _ in full), gi, full, seek, complete))
+                    complete = all(a is b for (a, _), (b, _) in zip(full, seek, strict=True))
+                    item = _Item(sum(c for _, c in full), gi, full, seek, complete)
+                    found.append(item)
         found.sort(key=lambda x: -x.bound)
         # rest[i]: the most a document unseen before item i can still collect from items i..end
         # (with coverage: times the best coverage factor the concepts of items i..end allow)
-        w = cfg.coverage_weight if concepts > 1 else 0.0
+        w = self.config.coverage_weight if concepts > 1 else 0.0
         rest = [0.0] * (len(found) + 1)
         gmax: dict[int, float] = {}
         reach = 0
@@ -1032,25 +995,76 @@ class Matcher:
             reach |= groups[found[i].group].concepts
             cover = 1.0 - w + w * reach.bit_count() / concepts if w else 1.0
             rest[i] = boost_max * sum(gmax.values()) * cover
-        stats: list[int] = []
-        scored = score(
-            coll,
-            found,
-            rest,
-            [g.concepts for g in groups],
-            k=k,
-            depth=max(k, cfg.rerank_depth),
-            forced=forced,
-            concepts=concepts,
-            coverage=w,
-            with_masks=masks and bool(w),
-            scratch=kind.scratch,
-            stats=stats,
-        )
-        self.last_stats[kind.name] = (stats[0], stats[1], stats[2], stats[3], stats[4])
-        return scored
+        best: list[dict[int, float]] = [{} for _ in groups]
+        low = 1.0 - w + w / concepts if w else 1.0  # the least coverage factor of a document seen
+        if not w:
+            masks = None
+        partial: dict[int, float] = dict.fromkeys(forced, 0.0)
+        forced_set = set(partial)
+        stop = len(found)
+        theta_at = float("inf")
+        shared: dict[tuple[int, ...], dict[int, float]] = {}  # the same variant under several words: traverse once
+        keys = [(*(id(p) for p, _ in it.seek), *(round(c * 1e6) for _, c in it.seek)) for it in found]
+        repeated = {key for key, n in Counter(keys).items() if n > 1}
+        for i, item in enumerate(found):
+            if len(partial) >= k and rest[i] < theta_at:
+                # cheap bounds first: kth (with coverage) <= the k-th best partial score <= the best one
+                vals = partial.values()
+                if rest[i] < max(vals):
+                    top = heapq.nlargest(k if low == 1.0 else 4 * k, vals)
+                    kth = top[k - 1]
+                    if low != 1.0 and rest[i] < kth:  # k documents whose partial score x coverage is at least kth
+                        kth = self._kth_covered(partial, groups, best, k, concepts, top[-1])
+                    if rest[i] < kth:
+                        stop = i
+                        break
+                theta_at = 0.85 * rest[i]
+            key = keys[i]
+            if key not in repeated:
+                self._traverse(item.seek, best[item.group], partial)
+                continue
+            contrib = shared.get(key)
+            if contrib is None:
+                contrib = shared[key] = self._contrib(item.seek, None)
+            self._merge(contrib, best[item.group], partial)
+        todo = [it for it in found[:stop] if not it.complete] + found[stop:]
+        if not todo:
+            self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(partial))
+            if masks is not None:
+                self._masks(groups, best, partial.keys(), masks)
+            return partial
+        keep = partial
+        depth = max(k, cfg.rerank_depth)
+        if len(partial) > depth:
+            keep = dict(_largest(partial, depth))
+            for d in forced_set:
+                keep[d] = partial[d]
+        done: dict[tuple[int, ...], dict[int, float]] = {}
+        keys = [(*(id(p) for p, _ in it.full), *(round(c * 1e6) for _, c in it.full)) for it in todo]
+        repeated = {key for key, n in Counter(keys).items() if n > 1}
+        kept = keep.keys()
+        for key, it in zip(keys, todo, strict=True):
+            gbest = best[it.group]
+            if len(it.full) == 1 and key not in repeated and gbest:  # _merge(_contrib(...)) without the dict
+                p, c = it.full[0]
+                bget = gbest.get
+                for d in p.keys() & kept:
+                    x = c * p[d]
+                    old = bget(d, 0.0)
+                    if x > old:
+                        gbest[d] = x
+                        keep[d] = keep[d] + x - old
+                continue
+            contrib = done.get(key)
+            if contrib is None:
+                contrib = done[key] = self._contrib(it.full, kept)
+            self._merge(contrib, gbest, keep)
+        self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(keep))
+        if masks is not None:
+            self._masks(groups, best, keep.keys(), masks)
+        return keep
 
-    def _phrase(self, kind: _Kind, terms: tuple[str, ...], share: float) -> tuple[Postings, float] | None:
+    def _phrase(self, kind: _Kind, terms: tuple[str, ...], share: float) -> tuple[dict[int, float], float] | None:
         """``_together``, remembered until the collection changes (a theme's other names recur query after query)."""
         coll = kind.collection
         key = (kind.name, terms, share)
@@ -1067,38 +1081,140 @@ class Matcher:
         return found
 
     @staticmethod
-    def _together(coll: Collection, terms: Sequence[str], share: float) -> tuple[Postings, float] | None:
+    def _together(coll: Collection, terms: Sequence[str], share: float) -> tuple[dict[int, float], float] | None:
         """A multi-word synonym as one posting list: the documents containing all its words, each with the summed
-        contribution of the words (and the most it can add); None when no document has them all. The documents
-        are in the order of the set operations of a dict-based index (what ties between equal scores follow)."""
-        got = [coll.postings.get(t) for t in terms]
-        if any(p is None for p in got):
-            return None
-        present = [p for p in got if p is not None]
-        common = present[0].slots
-        for p in present[1:]:
-            common = np.intersect1d(common, p.slots, assume_unique=True)
-            if not len(common):
+        contribution of the words (and the most it can add); None when no document has them all."""
+        lists: list[dict[int, float]] = []
+        for t in terms:
+            p = coll.postings.get(t)
+            if not p:
                 return None
-        ids = coll.ids
-        lists = [dict(zip(ids[p.slots].tolist(), p.sats.tolist(), strict=True)) if len(p) else {} for p in present]
+            lists.append(p)
         coefs = [share * coll.idf(t) for t in terms]
         docs: Set[int] = min(lists, key=len).keys()
-        for d in lists:
-            docs = docs & d.keys()
+        for p in lists:
+            docs = docs & p.keys()
+            if not docs:
+                return None
         pairs = list(zip(lists, coefs, strict=True))
-        together = {d: sum(c * p[d] for p, c in pairs) for d in docs}
-        slot_of = coll.slot_of
-        slots = np.fromiter((slot_of[d] for d in together), dtype=np.int32, count=len(together))
-        return Postings(slots, np.fromiter(together.values(), dtype=np.float64, count=len(together))), sum(coefs)
+        return {d: sum(c * p[d] for p, c in pairs) for d in docs}, sum(coefs)
 
-    def _cover(self, scored: Scored, concepts: int) -> None:
+    def _kth_covered(
+        self,
+        partial: dict[int, float],
+        groups: Sequence[Group],
+        best: list[dict[int, float]],
+        k: int,
+        concepts: int,
+        least: float,
+    ) -> float:
+        """A lower bound of the k-th best final score: among the 4k best partial scores (``least``: the 4k-th), the
+        k-th best partial score times the coverage factor of the concepts matched so far (those k documents reach at
+        least that)."""
+        w = self.config.coverage_weight
+        pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
+        lows: list[float] = []
+        for d, x in _largest(partial, 4 * k, least):
+            m = 0
+            for bits, b in pairs:
+                if d in b:
+                    m |= bits
+            lows.append(x * (1.0 - w + w * m.bit_count() / concepts))
+        return heapq.nlargest(k, lows)[-1]
+
+    @staticmethod
+    def _masks(groups: Sequence[Group], best: list[dict[int, float]], docs: Set[int], out: dict[int, int]) -> None:
+        """Per document of ``docs``, the bit mask of the query concepts some group matched (OR-ed into ``out``).
+        Group by group, over the documents it shares with ``docs`` (intersections taken in C)."""
+        acc: dict[int, int] = {}
+        get = acc.get
+        for g, b in zip(groups, best, strict=True):
+            bits = g.concepts
+            if b and bits:
+                for d in b.keys() & docs:
+                    acc[d] = get(d, 0) | bits
+        oget = out.get
+        for d, m in acc.items():
+            out[d] = oget(d, 0) | m
+
+    def _cover(self, raw: dict[int, float], masks: dict[int, int], concepts: int) -> None:
         """Multiply each score by ``1 - w + w * (share of the query concepts matched)`` (in place)."""
         w = self.config.coverage_weight
-        if concepts <= 1 or w <= 0.0 or scored.masks is None or not len(scored):
+        if concepts <= 1 or w <= 0.0:
             return
-        factor = np.array([1.0 - w + w * c / concepts for c in range(concepts + 1)])  # masks only hold word bits
-        scored.scores *= factor[np.bitwise_count(scored.masks)]
+        factor = [1.0 - w + w * c / concepts for c in range(concepts + 1)]  # masks only hold word bits
+        get = masks.get
+        for d, x in raw.items():
+            raw[d] = x * factor[get(d, 0).bit_count()]
+
+    @staticmethod
+    def _traverse(
+        seek: list[tuple[dict[int, float], float]], gbest: dict[int, float], partial: dict[int, float]
+    ) -> None:
+        """``_merge(_contrib(seek, None), gbest, partial)`` without the intermediate dict for a one-term variant
+        (the same arithmetic in the same order, so the same floats)."""
+        if len(seek) != 1:
+            Matcher._merge(Matcher._contrib(seek, None), gbest, partial)
+            return
+        p, c = seek[0]
+        pget = partial.get
+        if gbest:
+            bget = gbest.get
+            for d, s in p.items():
+                x = c * s
+                old = bget(d, 0.0)
+                if x > old:
+                    gbest[d] = x
+                    partial[d] = pget(d, 0.0) + x - old
+        elif partial:
+            for d, s in p.items():
+                x = gbest[d] = c * s
+                partial[d] = pget(d, 0.0) + x
+        else:  # 0.0 + x == x: the first variant's contributions are the partial scores
+            gbest.update({d: c * s for d, s in p.items()})
+            partial.update(gbest)
+
+    @staticmethod
+    def _contrib(tc: list[tuple[dict[int, float], float]], only: Set[int] | None) -> dict[int, float]:
+        """Contribution of one variant per document, optionally only for the documents in ``only``.
+
+        A variant of several terms (compound parts, a multi-word synonym) shares its weight among them, so a
+        document with one term of two earns half. (Scaling that by the share of terms present once more was
+        measured: expert Recall@3 0.868 -> 0.862, so it is not done.)
+        """
+        if len(tc) == 1 and only is None:
+            p, c = tc[0]
+            return {d: c * s for d, s in p.items()}
+        acc: dict[int, float] = {}
+        get = acc.get
+        for p, c in tc:
+            if only is None:
+                if not acc:  # 0.0 + x == x
+                    acc = {d: c * s for d, s in p.items()}
+                    get = acc.get
+                    continue
+                for d, s in p.items():
+                    acc[d] = get(d, 0.0) + c * s
+            else:  # the intersection is taken in C, over the smaller side
+                for d in p.keys() & only:
+                    acc[d] = get(d, 0.0) + c * p[d]
+        return acc
+
+    @staticmethod
+    def _merge(contrib: dict[int, float], gbest: dict[int, float], partial: dict[int, float]) -> None:
+        if not gbest:
+            gbest.update(contrib)
+            pget = partial.get
+            for d, x in contrib.items():
+                partial[d] = pget(d, 0.0) + x
+            return
+        bget = gbest.get
+        pget = partial.get
+        for d, x in contrib.items():
+            old = bget(d, 0.0)
+            if x > old:
+                gbest[d] = x
+                partial[d] = pget(d, 0.0) + x - old
 
     def _ideal(self, kind: _Kind, pq: ParsedQuery, *, evidence: bool = False) -> float:
         """The score a document matching every query group in full would get (normalisation denominator)."""
@@ -1171,19 +1287,18 @@ class Matcher:
                     return f, *m[term]
             return None
 
-        sats = coll.term_sats(doc_id)
         scored: list[tuple[float, Reason]] = []
         repaired = dict(pq.repairs)
         for g in pq.groups:
             best: tuple[float, Reason] | None = None
             for v in g.variants:
-                if v.whole and not all(t in sats for t in v.terms):
+                if v.whole and not all(doc_id in coll.postings.get(t, ()) for t in v.terms):
                     continue  # a fragment of a multi-word synonym is no evidence
                 for t in v.terms:
-                    sat = sats.get(t)
-                    if sat is None:
+                    p = coll.postings.get(t)
+                    if not p or doc_id not in p:
                         continue
-                    contrib = v.weight * coll.idf(t) * sat / len(v.terms)
+                    contrib = v.weight * coll.idf(t) * p[doc_id] / len(v.terms)
                     if best is not None and contrib <= best[0]:
                         continue
                     if v.kind == "theme":

@@ -174,18 +174,20 @@ class TestPruning:
         for _ in range(25):
             pq = m._parser.parse(" ".join(rng.sample(words, rng.randint(1, 4))))
             for kind in m._kinds.values():
-                fast = m._score(kind, pq.groups, k=5, boost_max=1.3).as_dict()
-                full = m._score(kind, pq.groups, k=10**9, boost_max=1.3).as_dict()
+                fast = m._score(kind, pq.groups, k=5, boost_max=1.3)
+                full = m._score(kind, pq.groups, k=10**9, boost_max=1.3)
                 top_fast = sorted(fast.items(), key=lambda x: (-x[1], x[0]))[:5]
                 top_full = sorted(full.items(), key=lambda x: (-x[1], x[0]))[:5]
                 assert [round(s, 9) for _, s in top_fast] == [round(s, 9) for _, s in top_full]
                 # and after the query-term coverage factor (which only lowers scores) as well
-                fs = m._score(kind, pq.groups, k=5, boost_max=1.3, concepts=pq.concepts, masks=True)
-                gs = m._score(kind, pq.groups, k=10**9, boost_max=1.3, concepts=pq.concepts, masks=True)
-                m._cover(fs, pq.concepts)
-                m._cover(gs, pq.concepts)
-                top_fast = sorted(fs.as_dict().items(), key=lambda x: (-x[1], x[0]))[:5]
-                top_full = sorted(gs.as_dict().items(), key=lambda x: (-x[1], x[0]))[:5]
+                fm: dict[int, int] = {}
+                gm: dict[int, int] = {}
+                fast = m._score(kind, pq.groups, k=5, boost_max=1.3, concepts=pq.concepts, masks=fm)
+                full = m._score(kind, pq.groups, k=10**9, boost_max=1.3, concepts=pq.concepts, masks=gm)
+                m._cover(fast, fm, pq.concepts)
+                m._cover(full, gm, pq.concepts)
+                top_fast = sorted(fast.items(), key=lambda x: (-x[1], x[0]))[:5]
+                top_full = sorted(full.items(), key=lambda x: (-x[1], x[0]))[:5]
                 assert [round(s, 9) for _, s in top_fast] == [round(s, 9) for _, s in top_full]
 
     def test_common_terms_and_depth_bound_the_work(self) -> None:

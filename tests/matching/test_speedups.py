@@ -6,7 +6,6 @@ import gc
 import heapq
 import random
 
-import numpy as np
 import Stemmer as PyStemmerModule
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -15,16 +14,9 @@ from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
 from bot.matching.documents import PracticeDoc
 from bot.matching.engine import _largest
-from bot.matching.scoring import Scored
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
 from .conftest import PLACES, THEMES, expert, make_matcher
-
-
-def _scored(scores: dict[int, float], masks: bool = True) -> Scored:
-    ids = np.array(list(scores), dtype=np.int64)
-    vals = np.array(list(scores.values()), dtype=np.float64)
-    return Scored(ids, vals, (ids % 7) if masks else None)
 
 
 def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
@@ -32,10 +24,11 @@ def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
     for size in (0, 3, 50, 2500, 9000):
         for n in (1, 5, 20, 300):
             scores = {rng.randrange(10**6): rng.choice((0.1, 0.2, 0.25, rng.random())) for _ in range(size)}
-            want = heapq.nlargest(n, scores.items(), key=lambda x: x[1])
-            assert _largest(_scored(scores), n) == [(d, s, d % 7) for d, s in want]
-            assert _largest(_scored(scores, masks=False), n) == [(d, s, 0) for d, s in want]
-    assert _largest(_scored({1: 1.0}), 0) == []
+            assert _largest(scores, n) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
+            if scores:
+                least = heapq.nlargest(n, scores.values())[-1]
+                assert _largest(scores, n, least) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
+    assert _largest({1: 1.0}, 0) == []
 
 
 def test_stemmer_without_pystemmer_cache_stems_the_same() -> None:
@@ -108,7 +101,7 @@ def test_top_shortcut_matches_a_full_sort_with_boosts_and_ties() -> None:
         sem = {d: (0.05 if d % 11 == 0 else 0.2) for d in kind.docs if d % 4 == 0}
         for sim in (NO_SIMILARITY, Similarity(sem, 0.9, 3.0, 8)):
             for limit in (1, 3, 5, 10):
-                got = m._top(kind, _scored(raw), 2.0, pq, limit=limit, sim=sim)
+                got = m._top(kind, dict(raw), 2.0, pq, limit=limit, sim=sim)
                 scored = sorted(
                     ((x / 2.0 * m._boost(kind, d, pq) + sim.boosts.get(d, 0.0), d) for d, x in raw.items()),
                     key=lambda x: (-x[0], x[1]),
