@@ -60,11 +60,9 @@ indexed; pending consent is searchable.
 from __future__ import annotations
 
 import bisect
-import ctypes
 import gc
 import heapq
 import math
-import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
@@ -105,7 +103,6 @@ _HEAVY_EXPERT_FIELDS = frozenset({"expertise", "role", "themes"})
 _SHORT_FIELDS = frozenset({"expertise", "role", "organisation", "themes", "tags", "title", "question"})
 
 Doc = ExpertDoc | PracticeDoc | AnswerDoc
-_MEMO_CHARS = 160  # field texts up to this long are analysed once per re-index however many documents share them
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -144,19 +141,6 @@ def _largest(scores: dict[int, float], n: int, least: float | None = None) -> li
     top = [(d, scores[d]) for d in compress(scores, map(ge, scores.values(), repeat(least)))]
     top.sort(key=_second, reverse=True)
     return top[:n]
-
-
-def _release_free_memory() -> None:
-    """Give the heap the build freed back to the operating system (glibc's ``malloc_trim``; elsewhere nothing):
-    a build allocates the analyses of every document before the index exists, and that freed memory otherwise
-    stays in the process."""
-    if sys.platform != "linux":
-        return
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        return
-    trim(0)
 
 
 def is_available(doc: ExpertDoc, today: date) -> bool:
@@ -273,7 +257,6 @@ class Matcher:
             if paused:
                 gc.collect()
                 gc.enable()
-            _release_free_memory()
 
     def _build(
         self, experts: Iterable[ExpertDoc], practices: Iterable[PracticeDoc], answers: Iterable[AnswerDoc]
@@ -312,9 +295,8 @@ class Matcher:
         return self._kinds[kind].docs
 
     def _reindex(self, kind: _Kind) -> None:
-        # the same short text (a question asked again, a shared role or title) is analysed once per re-index: the
-        # vocabulary does not change meanwhile, so its terms are the same (long texts seldom repeat: not kept, so
-        # the analyses of a whole kind are not all alive at once)
+        # the same text (a question asked again, a shared role or title) is analysed once per re-index: the
+        # vocabulary does not change meanwhile, so its terms are the same
         memo: dict[str, FieldTerms] = {}
         kind.collection.reset((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items())
         for doc_id, doc in kind.docs.items():
@@ -475,7 +457,7 @@ class Matcher:
             elif f == "organisation":  # "Stad Gent" is found through Gent, never through "stad"
                 tf, n = field_terms(texts[f])
                 out.append(({t: x for t, x in tf.items() if t not in self._generic_stems}, n))
-            elif memo is None or len(texts[f]) > _MEMO_CHARS:
+            elif memo is None:
                 out.append(field_terms(texts[f]))
             else:
                 text = texts[f]
