@@ -15,7 +15,7 @@ from bot.cli import CliContext, pass_cli
 from bot.error_texts import error_text
 from bot.errors import QueryError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.presenter import build_answer_view, render_text, result_to_json
 
 LANG_OPTION = click.option(
@@ -109,17 +109,40 @@ def _took_ms(started: float) -> float:
 CONSOLE_COMMANDS = (":nl", ":en", ":help", ":quit")
 
 
-def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) -> None:
-    """The interactive prompt: type questions as in Slack, see the answers as in chat."""
+def run_console(
+    cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None, fill_vectors: bool | None = None
+) -> None:
+    """The interactive prompt: type questions as in Slack, see the answers as in chat.
+
+    With the meaning signal on and ``fill_vectors`` (default: when typing at a terminal), the vectors the database
+    lacks are computed in the background while the prompt waits for the next question — never before the first
+    answer, never while a question is answered — and stored, so the next start has them (a console has no job
+    runner; see :class:`bot.knowledge.BackgroundEmbedding`)."""
     kb = kb or open_knowledge(cli)
     interactive = sys.stdin.isatty()
+    filler = BackgroundEmbedding(kb) if (interactive if fill_vectors is None else fill_vectors) else None
+    try:
+        _console_loop(cli, kb, lang, interactive, filler)
+    finally:
+        if filler is not None:
+            filler.stop()
+
+
+def _console_loop(
+    cli: CliContext, kb: KnowledgeBase, lang: str, interactive: bool, filler: BackgroundEmbedding | None
+) -> None:
     click.echo(t("console.welcome", lang))
     while True:
+        if filler is not None and filler.started:  # waiting for a question: the filler may work
+            filler.idle()
         try:
             line = input("wieweet> " if interactive else "")
         except (EOFError, KeyboardInterrupt):
             click.echo("")
             break
+        finally:
+            if filler is not None:
+                filler.busy()
         text = line.strip()
         if not text:
             continue
@@ -145,6 +168,8 @@ def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) 
             continue
         click.echo(render_text(build_answer_view(outcome.result, lang=lang, limit=3)))
         click.echo("")
+        if filler is not None:  # from the first answer on, the wait for the next question fills vectors
+            filler.start()
     click.echo(t("console.bye", lang))
 
 

@@ -24,7 +24,7 @@ import importlib
 import importlib.util
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -204,10 +204,11 @@ def fill(
     batch: int = 8,
     embed: bool = True,
     clock: Any = time.monotonic,
+    stop: Callable[[], bool] | None = None,
 ) -> FillReport:
     """Give every document of ``documents`` its vector: from ``store`` when it has one for the text, else computed
-    (``batch`` texts at a time, stored at once) while ``budget_seconds`` last. Incremental and restartable: what is
-    not done now is found missing by the next call."""
+    (``batch`` texts at a time, stored at once) while ``budget_seconds`` last and ``stop`` (asked before each batch)
+    says go on. Incremental and restartable: what is not done now is found missing by the next call."""
     wanted = index.wanted(documents)
     if not wanted:
         return FillReport(0, 0, 0)
@@ -230,7 +231,7 @@ def fill(
     if embed:
         start = clock()
         for chunk in _chunks(rest, batch):
-            if clock() - start >= budget_seconds:
+            if clock() - start >= budget_seconds or (stop is not None and stop()):
                 break
             vecs = index.embedder.passages([text for *_, text in chunk])
             encoded = [(key, index.encode(v)) for (_, _, key, _), v in zip(chunk, vecs, strict=True)]
