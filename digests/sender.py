@@ -3,12 +3,15 @@
 1. Claim: ``claim_digest_run`` inserts (channel, period) — the database lets exactly one process have it. A run
    still ``claimed`` long after its claim (``STALE_AFTER``) is a crashed sender's: it is taken over (compare-and-set
    on the previous holder) and resumed.
-2. Build: collect the data (one transaction), build the messages (pure).
-3. Post part by part through the injected ``post(channel, blocks, fallback_text) -> ts``; after each post the ts
+2. Build: collect the data (one transaction); the ``outlet`` renders it as messages (the Slack layer's Block Kit).
+3. Post part by part through the ``outlet`` (``post(channel, message) -> ts``); after each post the ts
    is appended to ``parts_sent`` and committed, so a resume continues at ``len(parts_sent)`` and never re-posts a
    recorded part. (A crash between Slack accepting a part and the commit can repeat that one part: Slack has no
    idempotency key for chat.postMessage.)
 4. Finish: ``sent`` — or ``empty`` when nothing happened and the channel does not want empty digests.
+
+The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messages and reaches a channel
+(``handlers.digest_post`` is Slack's).
 
 A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); any other exception
 is recorded on the run, which stays claimed and is resumed once stale.
@@ -17,14 +20,12 @@ is recorded on the run, which stays claimed and is resumed once stale.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
-from slack_sdk.models.blocks import Block
-
-from digests.builder import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from digests.collect import collect_digest_data
 from digests.errors import PermanentPostError
 from digests.model import DigestData, PrivateChannel, SubscriptionView
@@ -36,7 +37,19 @@ from storage.models import DigestRunStatus
 
 log = logging.getLogger(__name__)
 
-PostFn = Callable[[str, list[Block], str], str]
+Message = TypeVar("Message")
+
+
+class DigestOutlet(Protocol[Message]):
+    """How a digest becomes messages and reaches a channel (Slack's: ``handlers.digest_post.SlackOutlet``)."""
+
+    def render(self, data: DigestData, view: SubscriptionView, *, period: str) -> Sequence[Message]:
+        """The digest as messages, in order; empty: nothing to post (a quiet week, ``post_empty`` off)."""
+        ...
+
+    def post(self, channel_id: str, message: Message) -> str:
+        """Post one message; its ts. Raises ``PermanentPostError`` when retrying cannot help."""
+        ...
 
 
 class SendStatus(StrEnum):
@@ -97,11 +110,9 @@ def send_digest(
     period: str,
     now: datetime,
     worker_id: str,
-    post: PostFn,
-    permalink: PermalinkFn | None = None,
+    outlet: DigestOutlet[Message],
     stale_after: timedelta = STALE_AFTER,
     data: DigestData | None = None,
-    limits: DigestLimits = DEFAULT_LIMITS,
     private_channel: PrivateChannel | None = None,
 ) -> SendResult:
     """Claim, build and post the channel's digest for ``period`` (at most once; resumes a crashed run).
@@ -141,9 +152,7 @@ def send_digest(
     try:
         if data is None:
             data = collect_for(db, view, period, now=now, private_channel=private_channel)
-        messages = build_digest(
-            data, subscription_view=view, period=period, now=data.window_end, permalink=permalink, limits=limits
-        )
+        messages = outlet.render(data, view, period=period)
     except Exception as exc:
         log.exception("building the digest for %s %s failed", channel_id, period)
         with db.session() as session:
@@ -163,9 +172,8 @@ def send_digest(
 
     posted = 0
     for index in range(len(parts_sent), total):
-        fallback = digest_fallback_text(data, lang=view.language, part=index + 1, parts=total)
         try:
-            ts = post(channel_id, messages[index], fallback)
+            ts = outlet.post(channel_id, messages[index])
         except PermanentPostError as exc:
             log.warning("digest %s %s failed permanently: %s", channel_id, period, exc)
             with db.session() as session:
@@ -200,10 +208,8 @@ def send_due_digests(
     *,
     now: datetime,
     worker_id: str,
-    post: PostFn,
-    permalink: PermalinkFn | None = None,
+    outlet: DigestOutlet[Message],
     stale_after: timedelta = STALE_AFTER,
-    limits: DigestLimits = DEFAULT_LIMITS,
     private_channel: PrivateChannel | None = None,
 ) -> list[SendResult]:
     """Send every digest that is due now (``due_digests``), one channel after the other.
@@ -230,11 +236,9 @@ def send_due_digests(
                     period=period,
                     now=now,
                     worker_id=worker_id,
-                    post=post,
-                    permalink=permalink,
+                    outlet=outlet,
                     stale_after=stale_after,
                     data=cache[window],
-                    limits=limits,
                 )
             )
         except Exception as exc:

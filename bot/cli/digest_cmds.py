@@ -13,12 +13,10 @@ from bot.cli import CliContext
 from bot.errors import ConfigError, NotFoundError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
 from bot.register.themes import ensure_default_themes
-from digests.builder import render_digest_text
 from digests.errors import InvalidPeriod
 from digests.period import to_local
-from digests.preview import preview_digest
 from digests.schedule import DAY_NAMES, digest_window, next_run_time
-from digests.sender import SendResult, send_due_digests
+from digests.sender import SendResult
 from digests.subscriptions import (
     list_subscriptions,
     parse_time,
@@ -27,6 +25,8 @@ from digests.subscriptions import (
     unsubscribe,
     validate_channel,
 )
+from handlers.blocks.digest import render_digest_text
+from handlers.digest_post import preview_digest
 from storage import digest_repo
 
 
@@ -162,20 +162,12 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
     settings = cli.settings
     if not settings.slack_bot_token:
         raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to send digests")
-    from bot.slack_app import create_web_client  # noqa: PLC0415 (Slack stack only when sending)
-    from digests.slack import slack_permalink, slack_post  # noqa: PLC0415
+    from handlers.app import create_web_client  # noqa: PLC0415 (the Web API client only when sending)
     from handlers.channels import ChannelDirectory  # noqa: PLC0415
+    from handlers.digest_post import due_digests_poster  # noqa: PLC0415
 
-    client = create_web_client(settings)
-    channels = ChannelDirectory()
-    results = send_due_digests(
-        cli.db,
-        now=now,
-        worker_id=_worker_id(),
-        post=slack_post(client),
-        permalink=slack_permalink(client),
-        private_channel=lambda channel: channels.is_private(client=client, channel_id=channel, now=now),
-    )
+    post_due = due_digests_poster(cli.db, create_web_client(settings), ChannelDirectory())
+    results = post_due(now, _worker_id())
     if not results:
         click.echo("no digests due")
     for result in results:

@@ -1,10 +1,12 @@
 """The weekly digest as Slack messages: a pure function of ``DigestData`` (no database, no network).
 
+The core (``digests``) selects what a digest shows and when it is due; this module is how it looks in Slack.
+
 Per theme with something new: the figures of the week against the previous one and an 8-week sparkline, then
 practices added or updated, questions answered (with who answered and a link to the thread), open questions with
 an "Ik kan helpen" button, new experts, and the week's knowledge gaps. Thanks to the people who answered close it.
 
-Safety: all user and register text is escaped (``bot.mrkdwn``) and cut visibly; only public questions are shown
+Safety: all user and register text is escaped (``handlers.kit``) and cut visibly; only public questions are shown
 (checked again here, on top of the collector); people who opted out or withdrew consent are "a colleague",
 never named or mentioned. A long digest is split over several messages between blocks, each message within
 Slack's limits (≤ 50 blocks, section text ≤ 3000, header ≤ 150, ≤ 12,000 characters of text in all).
@@ -25,16 +27,13 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
-    PlainTextObject,
     SectionBlock,
 )
 
 from bot.i18n import format_clock, format_list, normalise_language, t, tn, weekday_name
 from bot.i18n import format_date as format_day
 from bot.i18n import format_duration as format_time_span
-from bot.mrkdwn import cut, escape, escape_truncate, link, truncate, user_mention
 from bot.presenter import outcome_label
-from digests import ids
 from digests.model import (
     AnsweredItem,
     DigestData,
@@ -48,13 +47,23 @@ from digests.model import (
     ThemeInfo,
 )
 from digests.period import parse_period, to_local
+from handlers import ids
+from handlers.kit import (
+    HEADER_LIMIT,
+    MAX_BLOCKS,
+    MESSAGE_TEXT_LIMIT,
+    SECTION_LIMIT,
+    button,
+    context,
+    cut,
+    escape,
+    escape_truncate,
+    header,
+    link,
+    section,
+    user_mention,
+)
 
-MAX_BLOCKS = 50
-SECTION_LIMIT = 3000
-HEADER_LIMIT = 150
-CONTEXT_LIMIT = 2000
-BUTTON_TEXT_LIMIT = 75
-MESSAGE_TEXT_LIMIT = 12_000  # all text of one message together
 SECTION_BUDGET = 2_800  # lists are packed into sections up to this many characters
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 THANKS_LIMIT = 25  # people named in the thanks; the rest are counted
@@ -151,19 +160,6 @@ def people_text(people: Iterable[Person], lang: str, *, limit: int | None = None
     return format_list(order, lang)
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
-
-
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
-
-
-def _header(text: str) -> HeaderBlock:
-    """A header; its text is escaped like everything else (the project's convention, also for plain text)."""
-    return HeaderBlock(text=PlainTextObject(text=escape_truncate(text, HEADER_LIMIT), emoji=True))
-
-
 def _text_len(value: Any) -> int:
     if isinstance(value, dict):
         return sum(len(v) if k == "text" and isinstance(v, str) else _text_len(v) for k, v in value.items())
@@ -254,11 +250,7 @@ def open_question_block(
         meta += " · " + tn("digest.open_days", "digest.open_days_plural", days, lang, days=days)
     return SectionBlock(
         text=MarkdownTextObject(text=cut(f"{question}\n_{meta}_", SECTION_LIMIT)),
-        accessory=ButtonElement(
-            text=PlainTextObject(text=truncate(t("digest.can_help", lang), BUTTON_TEXT_LIMIT), emoji=True),
-            action_id=ids.ACTION_CAN_HELP,
-            value=str(item.question_id),
-        ),
+        accessory=button(t("digest.can_help", lang), ids.ACTION_CAN_HELP, str(item.question_id)),
     )
 
 
@@ -348,20 +340,20 @@ def _theme_pieces(
     digest = view.digest
     pieces: list[tuple[Block, bool]] = [
         (DividerBlock(), True),
-        (_header(digest.theme.label(lang)), True),
-        (_context(figures_text(digest, lang)), True),
+        (header(digest.theme.label(lang)), True),
+        (context(figures_text(digest, lang)), True),
     ]
 
     def add_blocks(title: str, blocks: list[Block], more: int) -> None:
         """A heading section (glued to the first block), then one block per item (the open questions)."""
         if not blocks:
             return
-        pieces.append((_section(title), True))
+        pieces.append((section(title), True))
         for block in blocks[:-1]:
             pieces.append((block, False))
         pieces.append((blocks[-1], more > 0))
         if more > 0:
-            pieces.append((_context(t("digest.more", lang, count=more)), False))
+            pieces.append((context(t("digest.more", lang, count=more)), False))
 
     def add_lines(title: str, lines: list[str], more: int) -> None:
         """The heading as the first line of the first section; lines packed into as few sections as fit."""
@@ -369,10 +361,10 @@ def _theme_pieces(
             return
         texts = _pack_lines([title, *lines])
         for text in texts[:-1]:
-            pieces.append((_section(text), False))
-        pieces.append((_section(texts[-1]), more > 0))
+            pieces.append((section(text), False))
+        pieces.append((section(texts[-1]), more > 0))
         if more > 0:
-            pieces.append((_context(t("digest.more", lang, count=more)), False))
+            pieces.append((context(t("digest.more", lang, count=more)), False))
 
     practices = sorted(digest.practices, key=lambda p: (not p.is_new, -p.changed_at.timestamp(), p.id))
     add_lines(
@@ -489,7 +481,7 @@ def build_digest(
         if not subscription_view.post_empty:
             return []
         quiet = t("digest.quiet", language, themes=_themes_label(subscription_view, data, language))
-        return [[_header(title), _context(intro), _section(quiet), _context(footer)]]
+        return [[header(title), context(intro), section(quiet), context(footer)]]
 
     units: list[_Unit] = []
     for view in visible:
@@ -499,8 +491,8 @@ def build_digest(
     answerers = [p for v in visible for a in v.answered for p in a.answerers]
     if answerers:
         names = people_text(answerers, language, limit=THANKS_LIMIT)
-        closing.append(_context(t("digest.thanks", language, names=names)))
-    closing.append(_context(footer))
+        closing.append(context(t("digest.thanks", language, names=names)))
+    closing.append(context(footer))
     units.append(_Unit(blocks=closing, theme=None, opens_theme=True))
 
     part_reserve = 60  # " · deel 12/12"
@@ -514,7 +506,7 @@ def build_digest(
         part = f" · {t('digest.part', language, part=index, parts=parts)}" if parts > 1 else ""
         blocks: list[Block]
         if index == 1:
-            blocks = [_header(title), _context(intro + part)]
+            blocks = [header(title), context(intro + part)]
         else:
             label = f"_{escape(title)}{part}_"
             first = message_units[0]
@@ -522,7 +514,7 @@ def build_digest(
                 label += " · " + t(
                     "digest.continued", language, theme=f"*{escape_truncate(first.theme.label(language), 100)}*"
                 )
-            blocks = [_context(label)]
+            blocks = [context(label)]
         for unit in message_units:
             blocks.extend(unit.blocks)
         messages.append(blocks)
