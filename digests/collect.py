@@ -204,75 +204,12 @@ def collect_digest_data(
         infos.append(ThemeInfo(key=OTHER_THEME, label_nl="", label_en=""))
     wanted = {i.key for i in infos}
 
-    practices: dict[str, list[PracticeItem]] = defaultdict(list)
-    for practice in digest_repo.practices_changed(session, start=start, end=end):
-        is_new = start <= practice.created_at < end
-        item = PracticeItem(
-            id=practice.id,
-            title=practice.title,
-            city=practice.city,
-            organisation=practice.organisation,
-            outcome=practice.outcome.value if practice.outcome else None,
-            url=practice.url,
-            is_new=is_new,
-            changed_at=practice.created_at if is_new else practice.updated_at,
-        )
-        for key in _theme_keys(_keys(practice.themes), wanted):
-            practices[key].append(item)
-
-    answered_questions = [
-        q
-        for q in digest_repo.questions_answered(session, start=start, end=end)
-        if is_public_content(
-            visibility=q.visibility.value,
-            channel_id=q.channel_id,
-            channel_is_private=q.channel_is_private,
-            private_channel=private_channel,
-        )
-    ]
-    slack_ids = {a.answered_by_slack_id for q in answered_questions for a in q.answers if a.answered_by_slack_id}
-    by_slack = digest_repo.experts_by_slack_ids(session, slack_user_ids=slack_ids)
-    answered: dict[str, list[AnsweredItem]] = defaultdict(list)
-    for question in answered_questions:
-        answered_item = _answered_item(question, by_slack)
-        for key in _theme_keys(_keys(question.themes), wanted):
-            answered[key].append(answered_item)
-
-    open_questions: dict[str, list[OpenQuestionItem]] = defaultdict(list)
-    for question in digest_repo.questions_open(session, asked_since=end - open_max_age, asked_before=end):
-        if not is_public_content(
-            visibility=question.visibility.value,
-            channel_id=question.channel_id,
-            channel_is_private=question.channel_is_private,
-            private_channel=private_channel,
-        ):
-            continue
-        open_item = OpenQuestionItem(
-            question_id=question.id,
-            text=question.text,
-            asked_at=question.created_at,
-            channel_id=question.channel_id,
-            thread_ts=question.thread_ts,
-            visibility=question.visibility.value,
-            channel_is_private=question.channel_is_private,
-        )
-        for key in _theme_keys(_keys(question.themes), wanted):
-            open_questions[key].append(open_item)
-
-    experts: dict[str, list[NewExpertItem]] = defaultdict(list)
-    for expert in digest_repo.experts_created(session, start=start, end=end):
-        if is_hidden(expert):
-            continue
-        expert_item = NewExpertItem(
-            id=expert.id,
-            person=Person(key=f"e:{expert.id}", name=expert.name, slack_user_id=expert.slack_user_id),
-            organisation=expert.organisation,
-            city=expert.city,
-            role=expert.role,
-        )
-        for key in _theme_keys(_keys(expert.themes), wanted):
-            experts[key].append(expert_item)
-
+    practices = _practices(session, start=start, end=end, wanted=wanted)
+    answered = _answered(session, start=start, end=end, wanted=wanted, private_channel=private_channel)
+    open_questions = _open_questions(
+        session, since=end - open_max_age, end=end, wanted=wanted, private_channel=private_channel
+    )
+    experts = _new_experts(session, start=start, end=end, wanted=wanted)
     gaps = _group_gaps(digest_repo.knowledge_gaps(session, start=start, end=end), wanted, private_channel)
     facts = digest_repo.question_facts(session, since=bounds[0], until=bounds[-1])
     figures = _figures(facts, bounds, wanted, private_channel)
@@ -293,3 +230,87 @@ def collect_digest_data(
             for info in infos
         ),
     )
+
+
+def _practices(session: Session, *, start: datetime, end: datetime, wanted: set[str]) -> dict[str, list[PracticeItem]]:
+    practices: dict[str, list[PracticeItem]] = defaultdict(list)
+    for practice in digest_repo.practices_changed(session, start=start, end=end):
+        is_new = start <= practice.created_at < end
+        item = PracticeItem(
+            id=practice.id,
+            title=practice.title,
+            city=practice.city,
+            organisation=practice.organisation,
+            outcome=practice.outcome.value if practice.outcome else None,
+            url=practice.url,
+            is_new=is_new,
+            changed_at=practice.created_at if is_new else practice.updated_at,
+        )
+        for key in _theme_keys(_keys(practice.themes), wanted):
+            practices[key].append(item)
+    return practices
+
+
+def _is_public(question: Question, private_channel: PrivateChannel | None) -> bool:
+    return is_public_content(
+        visibility=question.visibility.value,
+        channel_id=question.channel_id,
+        channel_is_private=question.channel_is_private,
+        private_channel=private_channel,
+    )
+
+
+def _answered(
+    session: Session, *, start: datetime, end: datetime, wanted: set[str], private_channel: PrivateChannel | None
+) -> dict[str, list[AnsweredItem]]:
+    questions = [
+        q for q in digest_repo.questions_answered(session, start=start, end=end) if _is_public(q, private_channel)
+    ]
+    slack_ids = {a.answered_by_slack_id for q in questions for a in q.answers if a.answered_by_slack_id}
+    by_slack = digest_repo.experts_by_slack_ids(session, slack_user_ids=slack_ids)
+    answered: dict[str, list[AnsweredItem]] = defaultdict(list)
+    for question in questions:
+        answered_item = _answered_item(question, by_slack)
+        for key in _theme_keys(_keys(question.themes), wanted):
+            answered[key].append(answered_item)
+    return answered
+
+
+def _open_questions(
+    session: Session, *, since: datetime, end: datetime, wanted: set[str], private_channel: PrivateChannel | None
+) -> dict[str, list[OpenQuestionItem]]:
+    open_questions: dict[str, list[OpenQuestionItem]] = defaultdict(list)
+    for question in digest_repo.questions_open(session, asked_since=since, asked_before=end):
+        if not _is_public(question, private_channel):
+            continue
+        open_item = OpenQuestionItem(
+            question_id=question.id,
+            text=question.text,
+            asked_at=question.created_at,
+            channel_id=question.channel_id,
+            thread_ts=question.thread_ts,
+            visibility=question.visibility.value,
+            channel_is_private=question.channel_is_private,
+        )
+        for key in _theme_keys(_keys(question.themes), wanted):
+            open_questions[key].append(open_item)
+    return open_questions
+
+
+def _new_experts(
+    session: Session, *, start: datetime, end: datetime, wanted: set[str]
+) -> dict[str, list[NewExpertItem]]:
+    experts: dict[str, list[NewExpertItem]] = defaultdict(list)
+    for expert in digest_repo.experts_created(session, start=start, end=end):
+        if is_hidden(expert):
+            continue
+        expert_item = NewExpertItem(
+            id=expert.id,
+            person=Person(key=f"e:{expert.id}", name=expert.name, slack_user_id=expert.slack_user_id),
+            organisation=expert.organisation,
+            city=expert.city,
+            role=expert.role,
+        )
+        for key in _theme_keys(_keys(expert.themes), wanted):
+            experts[key].append(expert_item)
+    return experts

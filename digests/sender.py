@@ -121,33 +121,11 @@ def send_digest(
     is shared by every channel with the same schedule).
     """
     period = parse_period(period)
-    resumed = False
-    with db.session() as session:
-        subscription = digest_repo.get_subscription(session, channel_id=channel_id)
-        if subscription is None or not subscription.active:
-            return SendResult(channel_id, period, SendStatus.NO_SUBSCRIPTION)
-        view = SubscriptionView.from_subscription(subscription)
-        run = digest_repo.claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=now)
-        if run is None:
-            existing = digest_repo.get_run(session, channel_id=channel_id, period=period)
-            if (
-                existing is None
-                or existing.status is not DigestRunStatus.CLAIMED
-                or not digest_repo.take_over_stale_run(
-                    session,
-                    run_id=existing.id,
-                    previous_worker=existing.claimed_by,
-                    worker_id=worker_id,
-                    now=now,
-                    stale_before=now - stale_after,
-                )
-            ):
-                return SendResult(channel_id, period, SendStatus.SKIPPED)
-            run, resumed = existing, True
-            log.info("resuming digest %s %s after %d parts", channel_id, period, len(existing.parts_sent))
-        run_id = run.id
-        parts_sent = list(run.parts_sent or [])
-        previous_total = run.parts_total
+    claim = _claim(db, channel_id=channel_id, period=period, now=now, worker_id=worker_id, stale_after=stale_after)
+    if isinstance(claim, SendStatus):
+        return SendResult(channel_id, period, claim)
+    view, run_id, parts_sent, resumed = claim.view, claim.run_id, claim.parts_sent, claim.resumed
+    previous_total = claim.previous_total
 
     try:
         if data is None:
@@ -170,37 +148,7 @@ def send_digest(
         if not digest_repo.set_parts_total(session, run_id=run_id, worker_id=worker_id, parts_total=total):
             return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, resumed=resumed)
 
-    posted = 0
-    for index in range(len(parts_sent), total):
-        try:
-            ts = outlet.post(channel_id, messages[index])
-        except PermanentPostError as exc:
-            log.warning("digest %s %s failed permanently: %s", channel_id, period, exc)
-            with db.session() as session:
-                digest_repo.finish_run(
-                    session,
-                    run_id=run_id,
-                    worker_id=worker_id,
-                    status=DigestRunStatus.FAILED,
-                    now=now,
-                    error=_error_text(exc),
-                )
-            return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
-        except Exception as exc:
-            log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
-            with db.session() as session:
-                digest_repo.record_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
-            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
-        parts_sent.append(ts)
-        posted += 1
-        with db.session() as session:
-            if not digest_repo.record_parts_sent(session, run_id=run_id, worker_id=worker_id, parts_sent=parts_sent):
-                log.warning("digest %s %s: claim lost after part %d", channel_id, period, index + 1)
-                return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, posted, resumed)
-
-    with db.session() as session:
-        digest_repo.finish_run(session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=now)
-    return SendResult(channel_id, period, SendStatus.SENT, total, posted, resumed)
+    return _post_parts(db, outlet, messages, claim, worker_id=worker_id, now=now, period=period)
 
 
 def send_due_digests(
@@ -245,3 +193,91 @@ def send_due_digests(
             log.exception("digest for %s %s failed", view.channel_id, period)
             results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
     return results
+
+
+@dataclass(slots=True)
+class _Claim:
+    """A run this process holds: the subscription as it was, and the parts already posted (on a resume)."""
+
+    view: SubscriptionView
+    run_id: int
+    parts_sent: list[str]
+    previous_total: int | None
+    resumed: bool
+
+
+def _claim(
+    db: Database, *, channel_id: str, period: str, now: datetime, worker_id: str, stale_after: timedelta
+) -> _Claim | SendStatus:
+    """Claim the channel's run for ``period``, or take over a crashed sender's; else why not."""
+    resumed = False
+    with db.session() as session:
+        subscription = digest_repo.get_subscription(session, channel_id=channel_id)
+        if subscription is None or not subscription.active:
+            return SendStatus.NO_SUBSCRIPTION
+        view = SubscriptionView.from_subscription(subscription)
+        run = digest_repo.claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=now)
+        if run is None:
+            existing = digest_repo.get_run(session, channel_id=channel_id, period=period)
+            if (
+                existing is None
+                or existing.status is not DigestRunStatus.CLAIMED
+                or not digest_repo.take_over_stale_run(
+                    session,
+                    run_id=existing.id,
+                    previous_worker=existing.claimed_by,
+                    worker_id=worker_id,
+                    now=now,
+                    stale_before=now - stale_after,
+                )
+            ):
+                return SendStatus.SKIPPED
+            run, resumed = existing, True
+            log.info("resuming digest %s %s after %d parts", channel_id, period, len(existing.parts_sent))
+        return _Claim(view, run.id, list(run.parts_sent or []), run.parts_total, resumed)
+
+
+def _post_parts(
+    db: Database,
+    outlet: DigestOutlet[Message],
+    messages: Sequence[Message],
+    claim: _Claim,
+    *,
+    worker_id: str,
+    now: datetime,
+    period: str,
+) -> SendResult:
+    """Post the parts not posted yet, recording each; then finish the run."""
+    channel_id, run_id, parts_sent, resumed = claim.view.channel_id, claim.run_id, claim.parts_sent, claim.resumed
+    total = len(messages)
+    posted = 0
+    for index in range(len(parts_sent), total):
+        try:
+            ts = outlet.post(channel_id, messages[index])
+        except PermanentPostError as exc:
+            log.warning("digest %s %s failed permanently: %s", channel_id, period, exc)
+            with db.session() as session:
+                digest_repo.finish_run(
+                    session,
+                    run_id=run_id,
+                    worker_id=worker_id,
+                    status=DigestRunStatus.FAILED,
+                    now=now,
+                    error=_error_text(exc),
+                )
+            return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
+        except Exception as exc:
+            log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
+            with db.session() as session:
+                digest_repo.record_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
+            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+        parts_sent.append(ts)
+        posted += 1
+        with db.session() as session:
+            if not digest_repo.record_parts_sent(session, run_id=run_id, worker_id=worker_id, parts_sent=parts_sent):
+                log.warning("digest %s %s: claim lost after part %d", channel_id, period, index + 1)
+                return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, posted, resumed)
+
+    with db.session() as session:
+        digest_repo.finish_run(session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=now)
+    return SendResult(channel_id, period, SendStatus.SENT, total, posted, resumed)

@@ -85,12 +85,8 @@ def validate_schedule(*, weekday: int, hour: int, minute: int, language: str) ->
         raise InvalidSchedule(message=f"invalid language {language!r}: use {' or '.join(LANGUAGES)}")
 
 
-def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
-    """Theme keys for what was typed (a key, a Dutch or English label, or a synonym of exactly one theme).
-
-    Raises ``UnknownTheme`` naming every value that matches nothing (with a suggestion when there is one).
-    """
-    themes = digest_repo.list_digest_themes(session)
+def _theme_names(themes: Sequence[Any]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Each theme's key and labels (folded) -> its key; each synonym (folded) -> the keys it may mean."""
     lookup: dict[str, str] = {}
     synonyms: dict[str, set[str]] = {}
     for theme in themes:
@@ -99,6 +95,16 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
                 lookup.setdefault(name.strip().casefold(), theme.key)
         for synonym in theme.synonyms or []:
             synonyms.setdefault(str(synonym).strip().casefold(), set()).add(theme.key)
+    return lookup, synonyms
+
+
+def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
+    """Theme keys for what was typed (a key, a Dutch or English label, or a synonym of exactly one theme).
+
+    Raises ``UnknownTheme`` naming every value that matches nothing (with a suggestion when there is one).
+    """
+    themes = digest_repo.list_digest_themes(session)
+    lookup, synonyms = _theme_names(themes)
     keys: list[str] = []
     problems: list[str] = []
     for raw in values:
@@ -111,8 +117,7 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
             key = next(iter(synonyms[folded]))
         if key is None:
             close = difflib.get_close_matches(folded, list(lookup), n=1, cutoff=0.75)
-            hint = f" (did you mean {lookup[close[0]]!r}?)" if close else ""
-            problems.append(f"{value!r}{hint}")
+            problems.append(f"{value!r}" + (f" (did you mean {lookup[close[0]]!r}?)" if close else ""))
         elif key not in keys:
             keys.append(key)
     if problems:

@@ -23,6 +23,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar, overload
 
@@ -87,66 +88,88 @@ def listener(
         parse = _subject_parser(subject)
     elif form is not None:
         parse = _form_parser(form)
-
-    def run(turn: Turn) -> None:
-        if parse is None:
-            handler(turn)
-        else:
-            handler(turn, parse(turn))
+    spec = _Spec(services, kind, handler, parse, form, ack_first)
 
     def bolt_listener(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
     ) -> None:
-        correlation_id = uuid.uuid4().hex[:12]
-        context[REF] = correlation_id
-        started = time.perf_counter()
-        outcome = "error"
-        if ack_first:
-            ack()
-        try:
-            with services.db.session() as session:
-                turn = Turn(
-                    services=services,
-                    session=session,
-                    client=client,
-                    body=body,
-                    ack=ack,
-                    respond=respond if body.get("response_url") or context.response_url else None,
-                    context=context,
-                    kind=kind,
-                    correlation_id=correlation_id,
-                    now=services.clock(),
-                )
-                try:
-                    run(turn)
-                except WieweetError as error:
-                    if form is None or turn.acked:
-                        raise
-                    refuse_in_form(turn, error, form.ERROR_BLOCK)  # not theirs, gone meanwhile: said on the form
-                if form is not None and not turn.acked:
-                    ack()  # a modal that was accepted closes
-                outcome = turn.outcome
-            _after_commit(services, turn, client)
-        except Exception as error:  # the transaction was rolled back
-            # Not acknowledged yet: Bolt runs the global error handler. Acknowledged: hand it over ourselves, or
-            # Bolt would drop the ack.
-            if getattr(ack, "response", None) is None:
-                raise
-            (services.report_error or _global_handler(services))(error, body, context, client)
-        finally:
-            request_log.info(
-                "kind=%s handler=%s user=%s channel=%s latency_ms=%.1f outcome=%s ref=%s",
-                kind,
-                handler.__name__,
-                context.user_id,
-                context.channel_id,
-                (time.perf_counter() - started) * 1000,
-                outcome,
-                correlation_id,
-            )
+        _serve(spec, ack=ack, body=body, client=client, context=context, respond=respond)
 
     bolt_listener.__name__ = f"{kind}:{handler.__name__}"
     return bolt_listener
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """One listener's declaration."""
+
+    services: Services
+    kind: str
+    handler: Callable[..., None]
+    parse: Callable[[Turn], Any] | None
+    form: type[Form] | None
+    ack_first: bool
+
+    def run(self, turn: Turn) -> None:
+        """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form."""
+        try:
+            if self.parse is None:
+                self.handler(turn)
+            else:
+                self.handler(turn, self.parse(turn))
+        except WieweetError as error:
+            if self.form is None or turn.acked:
+                raise
+            refuse_in_form(turn, error, self.form.ERROR_BLOCK)  # not theirs, gone meanwhile: said on the form
+        if self.form is not None and not turn.acked:
+            turn.ack()  # a modal that was accepted closes
+
+
+def _serve(
+    spec: _Spec, *, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    """One request, from the ack to the log line (see the module docstring)."""
+    services = spec.services
+    correlation_id = uuid.uuid4().hex[:12]
+    context[REF] = correlation_id
+    started = time.perf_counter()
+    outcome = "error"
+    if spec.ack_first:
+        ack()
+    try:
+        with services.db.session() as session:
+            turn = Turn(
+                services=services,
+                session=session,
+                client=client,
+                body=body,
+                ack=ack,
+                respond=respond if body.get("response_url") or context.response_url else None,
+                context=context,
+                kind=spec.kind,
+                correlation_id=correlation_id,
+                now=services.clock(),
+            )
+            spec.run(turn)
+            outcome = turn.outcome
+        _after_commit(services, turn, client)
+    except Exception as error:  # the transaction was rolled back
+        # Not acknowledged yet: Bolt runs the global error handler. Acknowledged: hand it over ourselves, or
+        # Bolt would drop the ack.
+        if getattr(ack, "response", None) is None:
+            raise
+        (services.report_error or _global_handler(services))(error, body, context, client)
+    finally:
+        request_log.info(
+            "kind=%s handler=%s user=%s channel=%s latency_ms=%.1f outcome=%s ref=%s",
+            spec.kind,
+            spec.handler.__name__,
+            context.user_id,
+            context.channel_id,
+            (time.perf_counter() - started) * 1000,
+            outcome,
+            correlation_id,
+        )
 
 
 def _subject_parser(subject: Subject) -> Callable[[Turn], int]:

@@ -101,8 +101,15 @@ def build_answer_blocks(
         blocks.append(section(f"*{t('answer.answers', lang)}*"))
         for answer in view.answers[:SHOWN_PER_LIST]:
             blocks.append(section(answer_line(answer, lang)))
+    buttons = _answer_buttons(lang, str(search_log_id), shareable=shareable, offer_more=offer_more, offer_ask=offer_ask)
+    blocks.append(ActionsBlock(block_id=ids.BLOCK_ANSWER_ACTIONS, elements=buttons))
+    return blocks[:MAX_BLOCKS]
+
+
+def _answer_buttons(
+    lang: str, value: str, *, shareable: bool, offer_more: bool, offer_ask: bool
+) -> list[ButtonElement]:
     buttons: list[ButtonElement] = []
-    value = str(search_log_id)
     if shareable:
         buttons.append(button(t("slack.share", lang), ids.ACTION_SHARE, value, style="primary"))
     if offer_more:
@@ -111,8 +118,7 @@ def build_answer_blocks(
         buttons.append(button(t("routing.btn_ask_experts", lang), ids.ACTION_ASK_EXPERTS, value))
     buttons.append(button("👍", ids.ACTION_FEEDBACK_UP, value))
     buttons.append(button("👎", ids.ACTION_FEEDBACK_DOWN, value))
-    blocks.append(ActionsBlock(block_id=ids.BLOCK_ANSWER_ACTIONS, elements=buttons))
-    return blocks[:MAX_BLOCKS]
+    return buttons
 
 
 def build_more_blocks(view: AnswerView, *, offset: int) -> list[Block]:
