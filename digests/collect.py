@@ -11,6 +11,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,7 @@ from digests.model import (
     WeekFigures,
     is_public_content,
 )
-from digests.period import local_to_utc, to_local
+from digests.period import TIMEZONE, local_to_utc, to_local
 from storage import digest_repo
 from storage.models import Answer, Availability, Consent, Expert, KnowledgeGap, Question
 
@@ -42,10 +43,12 @@ def is_hidden(expert: Expert | None) -> bool:
     return expert is not None and (expert.availability is Availability.OPTED_OUT or expert.consent is Consent.WITHDRAWN)
 
 
-def week_bounds(period_start: datetime, period_end: datetime, *, weeks: int = HISTORY_WEEKS) -> tuple[datetime, ...]:
-    """``weeks + 1`` boundaries: the digest's own window last, earlier ones a Brussels wall-clock week apart."""
-    wall = to_local(period_start).replace(tzinfo=None)
-    earlier = [local_to_utc(wall - timedelta(weeks=k)) for k in range(weeks - 1, 0, -1)]
+def week_bounds(
+    period_start: datetime, period_end: datetime, *, weeks: int = HISTORY_WEEKS, tz: ZoneInfo = TIMEZONE
+) -> tuple[datetime, ...]:
+    """``weeks + 1`` boundaries: the digest's own window last, earlier ones a local wall-clock week apart."""
+    wall = to_local(period_start, tz).replace(tzinfo=None)
+    earlier = [local_to_utc(wall - timedelta(weeks=k), tz) for k in range(weeks - 1, 0, -1)]
     return (*earlier, period_start, period_end)
 
 
@@ -184,6 +187,7 @@ def collect_digest_data(
     bounds: Sequence[datetime] | None = None,
     open_max_age: timedelta = OPEN_MAX_AGE,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> DigestData:
     """Everything new in ``[period_start, period_end)`` (cut at ``now``) on ``themes`` (None or empty: all themes,
     plus an "other" group for items without a theme), with ``HISTORY_WEEKS`` weeks of figures.
@@ -194,7 +198,7 @@ def collect_digest_data(
     """
     end = min(period_end, now)
     start = min(period_start, end)
-    bounds = tuple(bounds) if bounds is not None else week_bounds(period_start, period_end)
+    bounds = tuple(bounds) if bounds is not None else week_bounds(period_start, period_end, tz=tz)
     bounds = (*bounds[:-1], max(bounds[-2], min(bounds[-1], end)))
 
     all_themes = not themes
@@ -217,6 +221,7 @@ def collect_digest_data(
     return DigestData(
         window_start=period_start,
         window_end=period_end,
+        timezone=tz.key,
         themes=tuple(
             ThemeDigest(
                 theme=info,

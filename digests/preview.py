@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.i18n import normalise_language
 from bot.register.themes import ensure_default_themes
 from digests.model import DigestData, PrivateChannel, SubscriptionView
-from digests.period import IsoWeek, parse_period
+from digests.period import TIMEZONE, IsoWeek, parse_period
 from digests.sender import collect_for
 from digests.subscriptions import get_subscription, resolve_themes, validate_channel
 from storage.db import Database
@@ -36,9 +37,10 @@ def preview_data(
     lang: str | None = None,
     themes: Sequence[str] | None = None,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> PreviewData:
     """The channel's digest (its subscription, or all themes when it has none), quiet weeks included."""
-    period = parse_period(week) if week else str(IsoWeek.containing(now))
+    period = parse_period(week) if week else str(IsoWeek.containing(now, tz))
     with db.session() as session:
         ensure_default_themes(session, now=now)
         subscription = get_subscription(session, channel_id=channel_id) if channel_id else None
@@ -55,5 +57,5 @@ def preview_data(
             themes=tuple(resolve_themes(session, list(themes))) if themes is not None else view.themes,
             language=lang or view.language,
         )
-    data = collect_for(db, view, period, now=now, private_channel=private_channel)
+    data = collect_for(db, view, period, now=now, private_channel=private_channel, tz=tz)
     return PreviewData(view=view, period=period, data=data, now=min(now, data.window_end))

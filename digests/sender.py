@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from digests.collect import collect_digest_data
 from digests.errors import PermanentPostError
 from digests.model import DigestData, PrivateChannel, SubscriptionView
-from digests.period import parse_period
+from digests.period import TIMEZONE, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
 from storage import digest_repo
 from storage.db import Database
@@ -86,11 +87,12 @@ def collect_for(
     now: datetime,
     all_themes: bool = False,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> DigestData:
     """The data for ``view``'s digest of ``period`` (``all_themes``: every theme, to share between channels;
-    ``private_channel``: Slack's current answer, see ``collect_digest_data``)."""
-    start, end = digest_window(view, period)
-    bounds = history_bounds(view, period)
+    ``private_channel``: Slack's current answer, see ``collect_digest_data``; ``tz``: the network's zone)."""
+    start, end = digest_window(view, period, tz)
+    bounds = history_bounds(view, period, tz=tz)
     with db.session() as session:
         return collect_digest_data(
             session,
@@ -100,6 +102,7 @@ def collect_for(
             now=now,
             bounds=bounds,
             private_channel=private_channel,
+            tz=tz,
         )
 
 
@@ -114,6 +117,7 @@ def send_digest(
     stale_after: timedelta = STALE_AFTER,
     data: DigestData | None = None,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> SendResult:
     """Claim, build and post the channel's digest for ``period`` (at most once; resumes a crashed run).
 
@@ -129,7 +133,7 @@ def send_digest(
 
     try:
         if data is None:
-            data = collect_for(db, view, period, now=now, private_channel=private_channel)
+            data = collect_for(db, view, period, now=now, private_channel=private_channel, tz=tz)
         messages = outlet.render(data, view, period=period)
     except Exception as exc:
         log.exception("building the digest for %s %s failed", channel_id, period)
@@ -159,6 +163,7 @@ def send_due_digests(
     outlet: DigestOutlet[Message],
     stale_after: timedelta = STALE_AFTER,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> list[SendResult]:
     """Send every digest that is due now (``due_digests``), one channel after the other.
 
@@ -168,15 +173,17 @@ def send_due_digests(
     with db.session() as session:
         due = [
             (SubscriptionView.from_subscription(s), period)
-            for s, period in due_digests(session, now=now, stale_after=stale_after)
+            for s, period in due_digests(session, now=now, stale_after=stale_after, tz=tz)
         ]
     cache: dict[tuple[datetime, datetime], DigestData] = {}
     results: list[SendResult] = []
     for view, period in due:
         try:
-            window = digest_window(view, period)
+            window = digest_window(view, period, tz)
             if window not in cache:
-                cache[window] = collect_for(db, view, period, now=now, all_themes=True, private_channel=private_channel)
+                cache[window] = collect_for(
+                    db, view, period, now=now, all_themes=True, private_channel=private_channel, tz=tz
+                )
             results.append(
                 send_digest(
                     db,
@@ -187,6 +194,7 @@ def send_due_digests(
                     outlet=outlet,
                     stale_after=stale_after,
                     data=cache[window],
+                    tz=tz,
                 )
             )
         except Exception as exc:

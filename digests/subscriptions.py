@@ -67,13 +67,13 @@ def parse_weekday(value: str) -> int:
 
 
 def parse_time(value: str) -> tuple[int, int]:
-    """``09:00`` (also ``9:00``, ``9.30``, ``9u30``, ``9``) → (hour, minute), Brussels time."""
+    """``09:00`` (also ``9:00``, ``9.30``, ``9u30``, ``9``) → (hour, minute), in the network's time zone."""
     match = _TIME.match((value or "").strip().lower())
     if match:
         hour, minute = int(match.group(1)), int(match.group(2) or 0)
         if hour < 24 and minute < 60:
             return hour, minute
-    raise InvalidSchedule(message=f"invalid time {value!r}: use HH:MM (24-hour, Brussels time), e.g. 09:00")
+    raise InvalidSchedule(message=f"invalid time {value!r}: use HH:MM (24-hour, local time), e.g. 09:00")
 
 
 def validate_schedule(*, weekday: int, hour: int, minute: int, language: str) -> None:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,6 +20,7 @@ from slack_sdk.models.blocks import Block
 from digests import sender
 from digests.errors import PermanentPostError
 from digests.model import DigestData, PrivateChannel, SubscriptionView
+from digests.period import TIMEZONE
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
 from digests.sender import SendResult
@@ -129,6 +131,7 @@ def send_digest(
     data: DigestData | None = None,
     limits: DigestLimits = DEFAULT_LIMITS,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> SendResult:
     """``digests.sender.send_digest`` in Slack: the channel's digest for ``period``, at most once."""
     return sender.send_digest(
@@ -141,6 +144,7 @@ def send_digest(
         stale_after=stale_after,
         data=data,
         private_channel=private_channel,
+        tz=tz,
     )
 
 
@@ -154,6 +158,7 @@ def send_due_digests(
     stale_after: timedelta = STALE_AFTER,
     limits: DigestLimits = DEFAULT_LIMITS,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> list[SendResult]:
     """``digests.sender.send_due_digests`` in Slack: every digest due now."""
     return sender.send_due_digests(
@@ -163,11 +168,12 @@ def send_due_digests(
         outlet=SlackOutlet(post, permalink, limits),
         stale_after=stale_after,
         private_channel=private_channel,
+        tz=tz,
     )
 
 
 def due_digests_poster(
-    db: Database, client: WebClient, channels: ChannelDirectory
+    db: Database, client: WebClient, channels: ChannelDirectory, *, tz: ZoneInfo = TIMEZONE
 ) -> Callable[[datetime, str], list[SendResult]]:
     """``post(now, worker_id)``: every digest due at ``now``, posted through ``client`` (``bot.jobs.DigestPass``).
     Whether a channel is private is Slack's current answer (a channel may have turned private since it subscribed)."""
@@ -180,6 +186,7 @@ def due_digests_poster(
             post=slack_post(client),
             permalink=slack_permalink(client),
             private_channel=lambda channel: channels.is_private(client=client, channel_id=channel, now=now),
+            tz=tz,
         )
 
     return post_due
@@ -202,6 +209,7 @@ def preview_digest(
     lang: str | None = None,
     themes: Sequence[str] | None = None,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> Preview:
     """This week's digest for one channel as Block Kit, shown now to one person (nothing is posted)."""
     found = preview_data(
@@ -213,6 +221,7 @@ def preview_digest(
         lang=lang,
         themes=themes,
         private_channel=private_channel,
+        tz=tz,
     )
     messages = build_digest(found.data, subscription_view=found.view, period=found.period, now=found.now)
     return Preview(view=found.view, period=found.period, messages=messages)

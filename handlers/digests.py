@@ -7,6 +7,8 @@ is private comes from Slack too, never from its id.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bot.errors import WieweetError
 from bot.i18n import format_clock, t, weekday_name
 from bot.matching.loader import load_themes
@@ -61,6 +63,7 @@ def route_digest_command(turn: Turn, text: str) -> bool:
             now=turn.now,
             default_language=turn.lang,
             private_channel=turn.channel_is_private,
+            tz=ZoneInfo(turn.services.settings.timezone),
         )
         for blocks in preview.messages:  # only the caller sees it, now
             turn.respond(

@@ -6,6 +6,8 @@ and the job runner with the Slack outbox sender and digest poster handed in; the
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import click
 
 from bot.cli import CliContext, pass_cli
@@ -58,7 +60,7 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
         services,
         routing=routing,
         sender=OutboxSender(services, app.client, policy=policy),
-        digests=due_digests_poster(services.db, app.client, services.channels),
+        digests=due_digests_poster(services.db, app.client, services.channels, tz=ZoneInfo(settings.timezone)),
     ).start()
     try:
         if http_mode:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     Block,
@@ -46,7 +47,7 @@ from digests.model import (
     ThemeDigest,
     ThemeInfo,
 )
-from digests.period import parse_period, to_local
+from digests.period import TIMEZONE, parse_period, to_local
 from handlers import ids
 from handlers.kit import (
     HEADER_LIMIT,
@@ -108,13 +109,14 @@ def format_duration(seconds: float | None, lang: str) -> str:
     return format_time_span(seconds, lang)
 
 
-def format_date(moment: datetime, lang: str, *, year: bool = False) -> str:
-    return format_day(to_local(moment), lang, year=year)
+def format_date(moment: datetime, lang: str, *, year: bool = False, tz: ZoneInfo = TIMEZONE) -> str:
+    return format_day(to_local(moment, tz), lang, year=year)
 
 
-def format_range(start: datetime, end: datetime, lang: str) -> str:
-    first, last = to_local(start), to_local(end)
-    return f"{format_date(start, lang, year=first.year != last.year)} – {format_date(end, lang, year=True)}"
+def format_range(start: datetime, end: datetime, lang: str, tz: ZoneInfo = TIMEZONE) -> str:
+    first, last = to_local(start, tz), to_local(end, tz)
+    shown_start = format_date(start, lang, year=first.year != last.year, tz=tz)
+    return f"{shown_start} – {format_date(end, lang, year=True, tz=tz)}"
 
 
 def person_text(person: Person, lang: str) -> str:
@@ -241,11 +243,11 @@ def gap_line(item: GapItem) -> str:
 
 
 def open_question_block(
-    item: OpenQuestionItem, lang: str, *, now: datetime, permalink: PermalinkFn | None
+    item: OpenQuestionItem, lang: str, *, now: datetime, permalink: PermalinkFn | None, tz: ZoneInfo = TIMEZONE
 ) -> SectionBlock:
     question = link(_permalink_for(item.channel_id, item.thread_ts, permalink), item.text or "?", limit=500)
     days = max(0, (now - item.asked_at).days)
-    meta = t("digest.open_since", lang, date=format_date(item.asked_at, lang))
+    meta = t("digest.open_since", lang, date=format_date(item.asked_at, lang, tz=tz))
     if days >= 2:
         meta += " · " + tn("digest.open_days", "digest.open_days_plural", days, lang, days=days)
     return SectionBlock(
@@ -334,7 +336,7 @@ class _Unit:
 
 
 def _theme_pieces(
-    view: _Visible, lang: str, *, now: datetime, permalink: PermalinkFn | None, limits: DigestLimits
+    view: _Visible, lang: str, *, now: datetime, permalink: PermalinkFn | None, limits: DigestLimits, tz: ZoneInfo
 ) -> list[tuple[Block, bool]]:
     """The theme's blocks, each with "glue to the next block" (a heading never ends a message)."""
     digest = view.digest
@@ -381,7 +383,10 @@ def _theme_pieces(
     open_questions = sorted(view.open_questions, key=lambda q: (q.asked_at, q.question_id))
     add_blocks(
         t("digest.open", lang),
-        [open_question_block(q, lang, now=now, permalink=permalink) for q in open_questions[: limits.open_questions]],
+        [
+            open_question_block(q, lang, now=now, permalink=permalink, tz=tz)
+            for q in open_questions[: limits.open_questions]
+        ],
         len(open_questions) - limits.open_questions,
     )
     add_lines(
@@ -420,12 +425,16 @@ def _themes_label(view: SubscriptionView, data: DigestData, lang: str) -> str:
 
 
 def digest_title(data: DigestData, lang: str) -> str:
-    return t("digest.title", lang, range=format_range(data.window_start, data.window_end, lang))
+    return t(
+        "digest.title", lang, range=format_range(data.window_start, data.window_end, lang, ZoneInfo(data.timezone))
+    )
 
 
 def digest_fallback_text(data: DigestData, *, lang: str, part: int, parts: int) -> str:
     """The notification text of part ``part`` (1-based): plain, no user content."""
-    text = t("digest.fallback", lang, range=format_range(data.window_start, data.window_end, lang))
+    text = t(
+        "digest.fallback", lang, range=format_range(data.window_start, data.window_end, lang, ZoneInfo(data.timezone))
+    )
     return f"{text} ({t('digest.part', lang, part=part, parts=parts)})" if parts > 1 else text
 
 
@@ -485,7 +494,7 @@ def build_digest(
 
     units: list[_Unit] = []
     for view in visible:
-        pieces = _theme_pieces(view, language, now=now, permalink=permalink, limits=limits)
+        pieces = _theme_pieces(view, language, now=now, permalink=permalink, limits=limits, tz=ZoneInfo(data.timezone))
         units.extend(_units(pieces, view.digest.theme))
     closing: list[Block] = [DividerBlock()]
     answerers = [p for v in visible for a in v.answered for p in a.answerers]
