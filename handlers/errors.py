@@ -4,7 +4,7 @@ Domain errors (``WieweetError``) become a short, friendly message in the user's 
 with its traceback and the request's correlation id, and the user gets a message with that same reference, so
 staff can find the log line. The error is never silently dropped.
 
-It acts (answers the user) only on a request known to come from Slack: over HTTP after ``bot.http_edge`` checked
+It acts (answers the user) only on a request known to come from Slack: over HTTP after ``handlers.http_edge`` checked
 its signature (it marks the context), or over Socket Mode (Slack's own authenticated connection). An error on any
 other request — one Bolt's own checks raised on, or one that reached Bolt some other way — is logged and nothing
 else: no response_url, no message, no DM to whoever its unverified body names. And even then it posts only to a
@@ -35,7 +35,7 @@ from handlers.turn import LANG, Turn
 
 log = logging.getLogger("wieweet.errors")
 
-# Set in a request's context by the HTTP edge (bot.http_edge) once its Slack signature checked out, and by
+# Set in a request's context by the HTTP edge (handlers.http_edge) once its Slack signature checked out, and by
 # ``mark_socket_mode`` for Socket Mode requests. Nothing in a request body can set it.
 VERIFIED = "wieweet_verified"
 REF = "wieweet_ref"  # the request's correlation id, in its Bolt context (set by the listener wrapper)

@@ -1,7 +1,7 @@
 """Practices from chat in Slack: the practice modal, the "Bewaar als praktijk" shortcut, staff moderation.
 
 Thin listeners: ack, parse, call ``bot.register.submissions`` with the clicking user as the ``Actor``, render with
-``handlers.practice_blocks``, send. Button values carry practice ids only; whether the clicking user may act is
+``handlers.blocks.practice``, send. Button values carry practice ids only; whether the clicking user may act is
 decided by the service layer (a forged payload is refused there, and logged by ``handlers.errors``). Messages the
 service queues (the staff triage post, the submitter's outcome DM) are sent right after the request commits.
 """

@@ -2,7 +2,7 @@
 
 Listeners stay thin: they read the payload, call ``bot.register.profiles`` (which checks who may do what, with the
 Slack id Slack signed the request with — never an id from a button value) and render with
-``handlers.profile_blocks``. A user's Home tab is published when they open it and re-published after every change
+``handlers.blocks.profile``. A user's Home tab is published when they open it and re-published after every change
 to what it shows (``Turn.home_changed``; the outbox sender does the same for DMs it delivers).
 """
 

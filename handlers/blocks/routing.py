@@ -1,7 +1,7 @@
 """Pure Block Kit builders for question routing: the ask modal, expert DMs, asker updates, triage, and modals.
 
 Every builder takes the outbox ``payload`` (or plain values) and a language, and returns typed blocks. Texts from
-users are escaped (``bot.mrkdwn``) and cut to Slack's limits. An anonymous question's payload carries no asker,
+users are escaped (``handlers.kit``) and cut to Slack's limits. An anonymous question's payload carries no asker,
 and the builders never look one up.
 """
 
