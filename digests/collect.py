@@ -31,7 +31,7 @@ from digests.model import (
     is_public_content,
 )
 from digests.period import TIMEZONE, local_to_utc, to_local
-from storage import digest_repo
+from storage import digest_repo, register_repo
 from storage.models import Answer, Availability, Consent, Expert, KnowledgeGap, Question
 
 HISTORY_WEEKS = 8
@@ -202,7 +202,7 @@ def collect_digest_data(
     bounds = (*bounds[:-1], max(bounds[-2], min(bounds[-1], end)))
 
     all_themes = not themes
-    rows = digest_repo.list_digest_themes(session, keys=None if all_themes else list(themes or ()))
+    rows = register_repo.list_themes(session, keys=None if all_themes else list(themes or ()))
     infos = [ThemeInfo(key=t.key, label_nl=t.label_nl, label_en=t.label_en) for t in rows]
     if all_themes:
         infos.append(ThemeInfo(key=OTHER_THEME, label_nl="", label_en=""))
@@ -214,8 +214,8 @@ def collect_digest_data(
         session, since=end - open_max_age, end=end, wanted=wanted, private_channel=private_channel
     )
     experts = _new_experts(session, start=start, end=end, wanted=wanted)
-    gaps = _group_gaps(digest_repo.knowledge_gaps(session, start=start, end=end), wanted, private_channel)
-    facts = digest_repo.question_facts(session, since=bounds[0], until=bounds[-1])
+    gaps = _group_gaps(digest_repo.list_public_knowledge_gaps(session, start=start, end=end), wanted, private_channel)
+    facts = digest_repo.list_question_facts(session, since=bounds[0], until=bounds[-1])
     figures = _figures(facts, bounds, wanted, private_channel)
 
     return DigestData(
@@ -239,7 +239,7 @@ def collect_digest_data(
 
 def _practices(session: Session, *, start: datetime, end: datetime, wanted: set[str]) -> dict[str, list[PracticeItem]]:
     practices: dict[str, list[PracticeItem]] = defaultdict(list)
-    for practice in digest_repo.practices_changed(session, start=start, end=end):
+    for practice in digest_repo.list_practices_changed(session, start=start, end=end):
         is_new = start <= practice.created_at < end
         item = PracticeItem(
             id=practice.id,
@@ -269,10 +269,10 @@ def _answered(
     session: Session, *, start: datetime, end: datetime, wanted: set[str], private_channel: PrivateChannel | None
 ) -> dict[str, list[AnsweredItem]]:
     questions = [
-        q for q in digest_repo.questions_answered(session, start=start, end=end) if _is_public(q, private_channel)
+        q for q in digest_repo.list_questions_answered(session, start=start, end=end) if _is_public(q, private_channel)
     ]
     slack_ids = {a.answered_by_slack_id for q in questions for a in q.answers if a.answered_by_slack_id}
-    by_slack = digest_repo.experts_by_slack_ids(session, slack_user_ids=slack_ids)
+    by_slack = digest_repo.get_experts_by_slack_ids(session, slack_user_ids=slack_ids)
     answered: dict[str, list[AnsweredItem]] = defaultdict(list)
     for question in questions:
         answered_item = _answered_item(question, by_slack)
@@ -285,7 +285,7 @@ def _open_questions(
     session: Session, *, since: datetime, end: datetime, wanted: set[str], private_channel: PrivateChannel | None
 ) -> dict[str, list[OpenQuestionItem]]:
     open_questions: dict[str, list[OpenQuestionItem]] = defaultdict(list)
-    for question in digest_repo.questions_open(session, asked_since=since, asked_before=end):
+    for question in digest_repo.list_questions_open(session, asked_since=since, asked_before=end):
         if not _is_public(question, private_channel):
             continue
         open_item = OpenQuestionItem(
@@ -306,7 +306,7 @@ def _new_experts(
     session: Session, *, start: datetime, end: datetime, wanted: set[str]
 ) -> dict[str, list[NewExpertItem]]:
     experts: dict[str, list[NewExpertItem]] = defaultdict(list)
-    for expert in digest_repo.experts_created(session, start=start, end=end):
+    for expert in digest_repo.list_experts_created(session, start=start, end=end):
         if is_hidden(expert):
             continue
         expert_item = NewExpertItem(

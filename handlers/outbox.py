@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.i18n import LANGUAGES
 from bot.jobs import BatchResult
-from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
+from bot.outbox import (
+    ConsentRequest,
+    OutboxPayload,
+    PayloadError,
+    PracticeReview,
+    ProfileReview,
+    SubmissionOutcome,
+    claim_outbox,
+    mark_outbox_failed,
+    mark_outbox_sent,
+    message_language,
+    read_payload,
+)
 from bot.routing.policy import RoutingPolicy
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
-from handlers.blocks.routing import render_outbox
+from handlers.blocks.routing import render_routing
 from handlers.home import publish_homes
 from handlers.kit import Payload, Rendered
 from handlers.services import Services
@@ -46,24 +57,28 @@ class NoTargetError(Exception):
     """A message with nowhere to go (e.g. triage without WIEWEET_TRIAGE_CHANNEL)."""
 
 
-Renderer = Callable[[Payload, str], Rendered]
-
-# Outbox kinds rendered outside routing (self-service); routing's own kinds go through ``render_outbox``.
-RENDERERS: dict[OutboxKind, Renderer] = {
-    OutboxKind.CONSENT_REQUEST: build_consent_request,
-    OutboxKind.PROFILE_REVIEW: build_profile_review,
-    OutboxKind.SUBMISSION_OUTCOME: build_submission_outcome,
-    OutboxKind.PRACTICE_REVIEW: build_practice_review,
-}
-
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.
 STAFF_KINDS = frozenset({OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW})
 
 
 def render_message(kind: OutboxKind, payload: Payload, lang: str) -> Rendered:
-    """What an outbox message of any kind looks like in ``lang``."""
-    renderer = RENDERERS.get(kind)
-    return renderer(payload, lang) if renderer is not None else render_outbox(kind, payload, lang)
+    """What a stored outbox message of any kind looks like in ``lang`` (``PayloadError``: it does not fit)."""
+    return render_payload(read_payload(kind, payload), lang)
+
+
+def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
+    """What an outbox message looks like in ``lang``: self-service kinds here, routing's by ``render_routing``."""
+    match payload:
+        case ConsentRequest():
+            return build_consent_request(payload, lang)
+        case ProfileReview():
+            return build_profile_review(payload, lang)
+        case SubmissionOutcome():
+            return build_submission_outcome(payload, lang)
+        case PracticeReview():
+            return build_practice_review(payload, lang)
+        case _:
+            return render_routing(payload, lang)
 
 
 class OutboxSender:
@@ -86,8 +101,8 @@ class OutboxSender:
                 failed += 1
         return BatchResult(claimed=len(messages), sent=sent, failed=failed)
 
-    def _language(self, message: OutboxMessage) -> str:
-        lang = message.payload.get("language")
+    def _language(self, message: OutboxMessage, payload: OutboxPayload) -> str:
+        lang = message_language(payload)
         if lang in LANGUAGES:
             return str(lang)
         if not message.recipient_slack_id:
@@ -111,7 +126,8 @@ class OutboxSender:
         """Send one claimed message; True when sent. Failures are recorded (retried later, or given up)."""
         permanent = False
         try:
-            rendered = render_message(message.kind, message.payload, self._language(message))
+            payload = read_payload(message.kind, message.payload)
+            rendered = render_payload(payload, self._language(message, payload))
             channel = self._channel(message)
             response = self.client.chat_postMessage(
                 channel=channel,
@@ -136,9 +152,9 @@ class OutboxSender:
             error = str(exc.response.get("error") or exc)
             permanent = error in PERMANENT_ERRORS
             log.warning("outbox %s (%s) failed: %s", message.id, message.kind.value, error)
-        except NoTargetError as exc:
+        except (NoTargetError, PayloadError) as exc:  # retrying sends it nowhere or renders it no better
             error, permanent = str(exc), True
-            log.error("%s", exc)
+            log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
         except Exception as exc:
             error = repr(exc)
             log.exception("outbox %s (%s) failed", message.id, message.kind.value)

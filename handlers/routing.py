@@ -15,7 +15,6 @@ from bot import asking, directory
 from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.routing import RoutingInputError, RoutingService
-from bot.routing import payloads as routing_payloads
 from handlers import claims
 from handlers.blocks.routing import (
     DmState,
@@ -219,11 +218,7 @@ def route_command(turn: Turn, text: str) -> bool:
 
 def _update_requests(turn: Turn, routing: Routing, *, state: DmState, status: str) -> None:
     """Re-render the DMs that asked this expert (the database's, not the clicked container) to the new state."""
-    question = routing.question
-    payload = {
-        **routing_payloads.expert_question(question, _routing(turn).additions(turn.session, question)),
-        **routing_payloads.routing_fields(routing),
-    }
+    payload = _routing(turn).request_payload(turn.session, routing)
     rendered = build_expert_request(payload, turn.lang, state=state, status=status)
     refs = _routing(turn).request_messages(turn.session, routing)
     turn.update_messages(refs, rendered.text, rendered.blocks, about=f"routing:{routing.id}")
