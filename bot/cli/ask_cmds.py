@@ -128,35 +128,45 @@ def run_console(
             filler.stop()
 
 
+def _read_question(interactive: bool, filler: BackgroundEmbedding | None) -> str | None:
+    """The next line typed (stripped), or None at the end of input; the filler works only while we wait."""
+    if filler is not None and filler.started:  # waiting for a question: the filler may work
+        filler.idle()
+    try:
+        return input("wieweet> " if interactive else "").strip()
+    except (EOFError, KeyboardInterrupt):
+        click.echo("")
+        return None
+    finally:
+        if filler is not None:
+            filler.busy()
+
+
+def _console_command(text: str, lang: str) -> str | None:
+    """Handle a ``:command`` line: the language to go on with, or None when ``text`` is not a command."""
+    if text.startswith(":") and text[1:] in LANGUAGES:
+        click.echo(t("console.lang", text[1:]))
+        return text[1:]
+    if text in {":help", "?"}:
+        click.echo(t("console.welcome", lang))
+        return lang
+    if text.startswith(":") and len(text.split()) == 1:  # a mistyped command is not a question
+        click.echo(f"unknown command {text} (nothing searched); the commands are {', '.join(CONSOLE_COMMANDS)}")
+        return lang
+    return None
+
+
 def _console_loop(
     cli: CliContext, kb: KnowledgeBase, lang: str, interactive: bool, filler: BackgroundEmbedding | None
 ) -> None:
     click.echo(t("console.welcome", lang))
-    while True:
-        if filler is not None and filler.started:  # waiting for a question: the filler may work
-            filler.idle()
-        try:
-            line = input("wieweet> " if interactive else "")
-        except (EOFError, KeyboardInterrupt):
-            click.echo("")
-            break
-        finally:
-            if filler is not None:
-                filler.busy()
-        text = line.strip()
+    while (text := _read_question(interactive, filler)) is not None:
         if not text:
             continue
         if text in {":q", ":quit", ":exit", "exit", "quit"}:
             break
-        if text.startswith(":") and text[1:] in LANGUAGES:
-            lang = text[1:]
-            click.echo(t("console.lang", lang))
-            continue
-        if text in {":help", "?"}:
-            click.echo(t("console.welcome", lang))
-            continue
-        if text.startswith(":") and len(text.split()) == 1:  # a mistyped command is not a question
-            click.echo(f"unknown command {text} (nothing searched); the commands are {', '.join(CONSOLE_COMMANDS)}")
+        if (command_lang := _console_command(text, lang)) is not None:
+            lang = command_lang
             continue
         if not interactive:
             click.echo(f"wieweet> {text}")

@@ -22,8 +22,8 @@ from bot.matching import Matcher
 from bot.matching.documents import ExpertDoc
 from bot.matching.semantic import KINDS, SemanticIndex, content_key, document_text, fill
 from bot.routing import RoutingService
-from handlers.context import Services
 from handlers.outbox import OutboxSender
+from handlers.services import Services
 from storage import register_repo as repo
 from storage.db import Database
 from storage.models import Consent, Embedding, Expert

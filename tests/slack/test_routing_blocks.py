@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from handlers import ids
+from handlers.blocks.routing import build_ask_modal, render_outbox
+from handlers.kit import MAX_BLOCKS, ThemeChoice
 from handlers.outbox import render_message
-from handlers.routing_blocks import MAX_BLOCKS, ThemeChoice, build_ask_modal, render_outbox
 from storage.models import OutboxKind
 
 ANON: dict[str, Any] = {
