@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench clean check-python i18n-check i18n-update
+.PHONY: demo test lint typecheck imports pytest bench clean check-python i18n-check i18n-update
 
 # Python 3.11+ with the venv module; Debian and Ubuntu ship that part separately (python3-venv).
 check-python:
@@ -34,14 +34,18 @@ demo: $(BIN)/wieweet
 	@echo "wieweet is installed in $(VENV). Run it as $(BIN)/wieweet (e.g. $(BIN)/wieweet --help),"
 	@echo "or put it on your PATH for this shell with: . $(BIN)/activate"
 
-## test: set up the venv with the test extras, then lint, type-check and run the whole test suite
-test: lint typecheck pytest
+## test: set up the venv with the test extras, then lint, type-check, check the layers and run the whole test suite
+test: lint typecheck imports pytest
 
 lint: $(VENV)/.test-extras
 	$(BIN)/ruff check .
 
 typecheck: $(VENV)/.test-extras
 	$(BIN)/mypy
+
+# the import-linter contracts in pyproject.toml: dependencies point one way (see README, Layout)
+imports: $(VENV)/.test-extras
+	$(BIN)/lint-imports
 
 pytest: $(VENV)/.test-extras
 	$(BIN)/python -m pytest

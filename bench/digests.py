@@ -48,10 +48,11 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import insert, select
 
 from bot.register.themes import ensure_default_themes
-from digests.builder import build_digest, message_text_length
 from digests.model import DigestData, SubscriptionView
 from digests.schedule import digest_window, due_digests
-from digests.sender import SendResult, SendStatus, collect_for, send_digest, send_due_digests
+from digests.sender import SendResult, SendStatus, collect_for
+from handlers.blocks.digest import build_digest, message_text_length
+from handlers.digest_post import send_digest, send_due_digests
 from storage.db import Database
 from storage.models import (
     Answer,

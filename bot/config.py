@@ -11,12 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_TIMEZONE = "Europe/Brussels"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Slack's own payloads stay far below this
 T = TypeVar("T")
 
@@ -28,7 +30,7 @@ class Settings:
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    timezone: str = "Europe/Brussels"
+    timezone: str = DEFAULT_TIMEZONE  # an IANA zone name (WIEWEET_TIMEZONE), checked when read
     default_language: str = DEFAULT_LANGUAGE
     staff_user_ids: frozenset[str] = field(default_factory=frozenset)
     staff_usergroup_id: str | None = None
@@ -104,6 +106,18 @@ def _positive_int(
     return number
 
 
+def _timezone(value: str | None) -> str:
+    """An IANA time zone name (``Europe/Brussels``): business days, digest weeks and schedules are in it."""
+    name = (value or "").strip() or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(
+            "bad_timezone", f"WIEWEET_TIMEZONE must be an IANA time zone name such as Europe/Brussels, not {value!r}"
+        ) from None
+    return name
+
+
 def read_settings(
     environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, object] | None = None
 ) -> tuple[Settings, list[str]]:
@@ -129,7 +143,7 @@ def read_settings(
         "slack_app_token": env.get("SLACK_APP_TOKEN") or None,
         "slack_signing_secret": env.get("SLACK_SIGNING_SECRET") or None,
         "slack_api_url": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
-        "timezone": env.get("WIEWEET_TIMEZONE") or "Europe/Brussels",
+        "timezone": checked(lambda: _timezone(env.get("WIEWEET_TIMEZONE")), DEFAULT_TIMEZONE),
         "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
         "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),
         "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,

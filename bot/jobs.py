@@ -2,13 +2,17 @@
 
 One interval job (every ``Settings.job_interval_seconds``) queues due consent/re-confirmation requests, runs the due
 routing timers and then sends the outbox.
-Requests that queued messages ``kick`` an extra outbox pass at once, so DMs go out in seconds rather than at the
-next interval. Every pass uses its own database sessions (``run_due_timers`` and ``claim_outbox`` open them);
-a failing pass is logged with a correlation id and the next one runs as usual. Several processes may share one
-database: timers and outbox rows are claimed in the database, so each is handled by exactly one of them.
+Requests that queued messages ring the ``Doorbell`` (handed to both sides at construction); the runner answers with
+an extra outbox pass at once, so DMs go out in seconds rather than at the next interval. Every pass uses its own
+database sessions (``run_due_timers`` and ``claim_outbox`` open them); a failing pass is logged with a correlation
+id and the next one runs as usual. Several processes may share one database: timers and outbox rows are claimed
+in the database, so each is handled by exactly one of them.
 
 Once a day (UTC date of the injected clock) a pass also purges what is past its retention (``bot.privacy``); the
 day is claimed in the database (a ``processed_events`` key), so with several processes only one of them purges.
+
+The runner knows no chat platform: how the outbox is sent and how digests are posted are handed in
+(``OutboxPass``, ``DigestPass``) by the composition root (``bot.cli.run_cmds``).
 """
 
 from __future__ import annotations
@@ -18,21 +22,20 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_sdk import WebClient
 
+from bot.config import Settings
+from bot.knowledge import KnowledgeBase
 from bot.privacy import RetentionPolicy, purge_expired
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
-from digests.sender import send_due_digests
-from digests.slack import slack_permalink, slack_post
-from handlers.context import Services
-from handlers.outbox import OutboxSender
 from storage import privacy_repo, slack_repo
+from storage.db import Database
 
 log = logging.getLogger("wieweet.jobs")
 
@@ -51,6 +54,65 @@ class PassResult:
     failed: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """One batch of outbox messages: how many were claimed, sent and failed."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+class OutboxPass(Protocol):
+    """Sends claimed outbox messages (the Slack layer's ``handlers.outbox.OutboxSender``)."""
+
+    @property
+    def batch_size(self) -> int: ...
+
+    def send_pending(self, *, worker_id: str) -> BatchResult: ...
+
+
+# Posts the digests due at ``now`` as ``worker_id``; one result per channel (``handlers.digest_post.DueDigests``).
+DigestPass = Callable[[datetime, str], Sequence[object]]
+
+
+class JobDeps(Protocol):
+    """What the runner needs from the process (``handlers.services.Services`` has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def knowledge(self) -> KnowledgeBase: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+    @property
+    def outbox(self) -> Doorbell: ...
+
+
+class Doorbell:
+    """Rung by whoever queued outbox messages (a request, once committed); the job runner answers with an outbox
+    pass at once. Made first and handed to both sides, so neither is attached to the other later."""
+
+    def __init__(self) -> None:
+        self._rung = threading.Event()
+        self._closed = False
+
+    def ring(self) -> None:
+        self._rung.set()
+
+    def wait(self) -> bool:
+        """Block until rung (True) or closed (False)."""
+        self._rung.wait()
+        self._rung.clear()
+        return not self._closed
+
+    def close(self) -> None:
+        self._closed = True
+        self._rung.set()
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
@@ -60,11 +122,11 @@ class JobRunner:
 
     def __init__(
         self,
-        services: Services,
+        services: JobDeps,
         *,
         routing: RoutingService,
-        sender: OutboxSender,
-        digest_client: WebClient | None = None,
+        sender: OutboxPass,
+        digests: DigestPass | None = None,
         worker_id: str | None = None,
         interval_seconds: float | None = None,
         retention: RetentionPolicy | None = None,
@@ -72,7 +134,7 @@ class JobRunner:
         self.services = services
         self.routing = routing
         self.sender = sender
-        self.digest_client = digest_client
+        self.digests = digests
         self.worker_id = worker_id or default_worker_id()
         self.interval = interval_seconds or services.settings.job_interval_seconds
         self.scheduler = BackgroundScheduler(timezone="UTC")
@@ -81,6 +143,7 @@ class JobRunner:
         self._kick_pending = False
         self.retention = retention or RetentionPolicy()
         self._purged_on: str | None = None  # the UTC day this process last saw the purge done
+        self._doorbell = threading.Thread(target=self._answer_doorbell, name="wieweet-outbox-doorbell", daemon=True)
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -106,14 +169,19 @@ class JobRunner:
                 next_run_time=datetime.now(UTC),
             )
         self.scheduler.start()
-        self.services.jobs.attach(self.kick)
+        self._doorbell.start()
         self.kick()  # whatever was left unsent by an earlier run goes out now
         log.info("jobs started: every %.1fs, worker %s", self.interval, self.worker_id)
         return self
 
     def shutdown(self) -> None:
+        self.services.outbox.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+
+    def _answer_doorbell(self) -> None:
+        while self.services.outbox.wait():
+            self.kick()
 
     def kick(self) -> None:
         """Send the outbox soon, in the scheduler's threads (never in the request's)."""
@@ -140,7 +208,7 @@ class JobRunner:
         self._guarded("consent", self.request_confirmations)
         self._guarded("timers", self.run_timers)
         self._guarded("outbox", self.send_outbox)
-        if self.digest_client is not None:
+        if self.digests is not None:
             self._guarded("digests", self.send_digests)
         self._guarded("retention", self.purge_expired_data)
 
@@ -183,22 +251,8 @@ class JobRunner:
 
     def send_digests(self) -> int:
         """Weekly digests that are due (also catching up on this week's missed slot after a restart)."""
-        client = self.digest_client
-        assert client is not None
-        now = self.services.clock()
-        channels = self.services.channels
-
-        def private_channel(channel_id: str) -> bool:  # Slack's current answer: a channel may have turned private
-            return channels.is_private(client=client, channel_id=channel_id, now=now)
-
-        results = send_due_digests(
-            self.services.db,
-            now=now,
-            worker_id=self.worker_id,
-            post=slack_post(client),
-            permalink=slack_permalink(client),
-            private_channel=private_channel,
-        )
+        assert self.digests is not None
+        results = self.digests(self.services.clock(), self.worker_id)
         for result in results:
             log.info("digest %s", result)
         return len(results)

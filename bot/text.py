@@ -8,7 +8,7 @@ same. None of them belongs in a person's name, an organisation, a title or a que
 ``strip_invisible`` is for names, titles, one-line fields, list items and question texts (at validation, in
 ``bot.register.validation``, in routing and wherever Slack display names are stored). ``strip_bidi`` is for longer
 free text (a bio, a summary), where a zero-width joiner may legitimately glue an emoji together but reordering
-controls never belong; ``bot.mrkdwn.escape`` applies it to everything it shows, for text stored before.
+controls never belong; ``handlers.kit.escape`` applies it to everything it shows, for text stored before.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ from digests.model import (
     WeekFigures,
     is_public_content,
 )
-from digests.period import local_to_utc, to_local
+from digests.period import TIMEZONE, local_to_utc, to_local
 from storage import digest_repo, register_repo
 from storage.models import Answer, Availability, Consent, Expert, KnowledgeGap, Question
 
@@ -43,10 +44,12 @@ def is_hidden(expert: Expert | None) -> bool:
     return expert is not None and (expert.availability is Availability.OPTED_OUT or expert.consent is Consent.WITHDRAWN)
 
 
-def week_bounds(period_start: datetime, period_end: datetime, *, weeks: int = HISTORY_WEEKS) -> tuple[datetime, ...]:
-    """``weeks + 1`` boundaries: the digest's own window last, earlier ones a Brussels wall-clock week apart."""
-    wall = to_local(period_start).replace(tzinfo=None)
-    earlier = [local_to_utc(wall - timedelta(weeks=k)) for k in range(weeks - 1, 0, -1)]
+def week_bounds(
+    period_start: datetime, period_end: datetime, *, weeks: int = HISTORY_WEEKS, tz: ZoneInfo = TIMEZONE
+) -> tuple[datetime, ...]:
+    """``weeks + 1`` boundaries: the digest's own window last, earlier ones a local wall-clock week apart."""
+    wall = to_local(period_start, tz).replace(tzinfo=None)
+    earlier = [local_to_utc(wall - timedelta(weeks=k), tz) for k in range(weeks - 1, 0, -1)]
     return (*earlier, period_start, period_end)
 
 
@@ -185,6 +188,7 @@ def collect_digest_data(
     bounds: Sequence[datetime] | None = None,
     open_max_age: timedelta = OPEN_MAX_AGE,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> DigestData:
     """Everything new in ``[period_start, period_end)`` (cut at ``now``) on ``themes`` (None or empty: all themes,
     plus an "other" group for items without a theme), with ``HISTORY_WEEKS`` weeks of figures.
@@ -195,7 +199,7 @@ def collect_digest_data(
     """
     end = min(period_end, now)
     start = min(period_start, end)
-    bounds = tuple(bounds) if bounds is not None else week_bounds(period_start, period_end)
+    bounds = tuple(bounds) if bounds is not None else week_bounds(period_start, period_end, tz=tz)
     bounds = (*bounds[:-1], max(bounds[-2], min(bounds[-1], end)))
 
     all_themes = not themes
@@ -205,6 +209,36 @@ def collect_digest_data(
         infos.append(ThemeInfo(key=OTHER_THEME, label_nl="", label_en=""))
     wanted = {i.key for i in infos}
 
+    practices = _practices(session, start=start, end=end, wanted=wanted)
+    answered = _answered(session, start=start, end=end, wanted=wanted, private_channel=private_channel)
+    open_questions = _open_questions(
+        session, since=end - open_max_age, end=end, wanted=wanted, private_channel=private_channel
+    )
+    experts = _new_experts(session, start=start, end=end, wanted=wanted)
+    gaps = _group_gaps(digest_repo.list_public_knowledge_gaps(session, start=start, end=end), wanted, private_channel)
+    facts = digest_repo.list_question_facts(session, since=bounds[0], until=bounds[-1])
+    figures = _figures(facts, bounds, wanted, private_channel)
+
+    return DigestData(
+        window_start=period_start,
+        window_end=period_end,
+        timezone=tz.key,
+        themes=tuple(
+            ThemeDigest(
+                theme=info,
+                practices=tuple(practices.get(info.key, ())),
+                answered=tuple(answered.get(info.key, ())),
+                open_questions=tuple(open_questions.get(info.key, ())),
+                new_experts=tuple(experts.get(info.key, ())),
+                gaps=gaps.get(info.key, ()),
+                weeks=figures[info.key],
+            )
+            for info in infos
+        ),
+    )
+
+
+def _practices(session: Session, *, start: datetime, end: datetime, wanted: set[str]) -> dict[str, list[PracticeItem]]:
     practices: dict[str, list[PracticeItem]] = defaultdict(list)
     for practice in digest_repo.list_practices_changed(session, start=start, end=end):
         is_new = start <= practice.created_at < end
@@ -220,33 +254,40 @@ def collect_digest_data(
         )
         for key in _theme_keys(_keys(practice.themes), wanted):
             practices[key].append(item)
+    return practices
 
-    answered_questions = [
-        q
-        for q in digest_repo.list_questions_answered(session, start=start, end=end)
-        if is_public_content(
-            visibility=q.visibility.value,
-            channel_id=q.channel_id,
-            channel_is_private=q.channel_is_private,
-            private_channel=private_channel,
-        )
+
+def _is_public(question: Question, private_channel: PrivateChannel | None) -> bool:
+    return is_public_content(
+        visibility=question.visibility.value,
+        channel_id=question.channel_id,
+        channel_is_private=question.channel_is_private,
+        private_channel=private_channel,
+    )
+
+
+def _answered(
+    session: Session, *, start: datetime, end: datetime, wanted: set[str], private_channel: PrivateChannel | None
+) -> dict[str, list[AnsweredItem]]:
+    questions = [
+        q for q in digest_repo.list_questions_answered(session, start=start, end=end) if _is_public(q, private_channel)
     ]
-    slack_ids = {a.answered_by_slack_id for q in answered_questions for a in q.answers if a.answered_by_slack_id}
+    slack_ids = {a.answered_by_slack_id for q in questions for a in q.answers if a.answered_by_slack_id}
     by_slack = digest_repo.get_experts_by_slack_ids(session, slack_user_ids=slack_ids)
     answered: dict[str, list[AnsweredItem]] = defaultdict(list)
-    for question in answered_questions:
+    for question in questions:
         answered_item = _answered_item(question, by_slack)
         for key in _theme_keys(_keys(question.themes), wanted):
             answered[key].append(answered_item)
+    return answered
 
+
+def _open_questions(
+    session: Session, *, since: datetime, end: datetime, wanted: set[str], private_channel: PrivateChannel | None
+) -> dict[str, list[OpenQuestionItem]]:
     open_questions: dict[str, list[OpenQuestionItem]] = defaultdict(list)
-    for question in digest_repo.list_questions_open(session, asked_since=end - open_max_age, asked_before=end):
-        if not is_public_content(
-            visibility=question.visibility.value,
-            channel_id=question.channel_id,
-            channel_is_private=question.channel_is_private,
-            private_channel=private_channel,
-        ):
+    for question in digest_repo.list_questions_open(session, asked_since=since, asked_before=end):
+        if not _is_public(question, private_channel):
             continue
         open_item = OpenQuestionItem(
             question_id=question.id,
@@ -259,7 +300,12 @@ def collect_digest_data(
         )
         for key in _theme_keys(_keys(question.themes), wanted):
             open_questions[key].append(open_item)
+    return open_questions
 
+
+def _new_experts(
+    session: Session, *, start: datetime, end: datetime, wanted: set[str]
+) -> dict[str, list[NewExpertItem]]:
     experts: dict[str, list[NewExpertItem]] = defaultdict(list)
     for expert in digest_repo.list_experts_created(session, start=start, end=end):
         if is_hidden(expert):
@@ -273,24 +319,4 @@ def collect_digest_data(
         )
         for key in _theme_keys(_keys(expert.themes), wanted):
             experts[key].append(expert_item)
-
-    gaps = _group_gaps(digest_repo.list_public_knowledge_gaps(session, start=start, end=end), wanted, private_channel)
-    facts = digest_repo.list_question_facts(session, since=bounds[0], until=bounds[-1])
-    figures = _figures(facts, bounds, wanted, private_channel)
-
-    return DigestData(
-        window_start=period_start,
-        window_end=period_end,
-        themes=tuple(
-            ThemeDigest(
-                theme=info,
-                practices=tuple(practices.get(info.key, ())),
-                answered=tuple(answered.get(info.key, ())),
-                open_questions=tuple(open_questions.get(info.key, ())),
-                new_experts=tuple(experts.get(info.key, ())),
-                gaps=gaps.get(info.key, ()),
-                weeks=figures[info.key],
-            )
-            for info in infos
-        ),
-    )
+    return experts

@@ -183,6 +183,7 @@ class DigestData:
     window_start: datetime
     window_end: datetime
     themes: tuple[ThemeDigest, ...]  # vocabulary order; themes with nothing new are left out by the builder
+    timezone: str = "Europe/Brussels"  # the zone the window and dates are shown in (Settings.timezone)
 
     def theme(self, key: str) -> ThemeDigest | None:
         return next((t for t in self.themes if t.theme.key == key), None)

@@ -1,7 +1,8 @@
-"""ISO weeks in Europe/Brussels: the period a digest run is claimed for ("2026-W48").
+"""ISO weeks in the network's time zone: the period a digest run is claimed for ("2026-W48").
 
-Every instant wieweet stores is aware UTC; a week starts on Monday 00:00 *Brussels* time, so its UTC bounds
-move by an hour with daylight saving time.
+Every instant wieweet stores is aware UTC; a week starts on Monday 00:00 *local* time, so its UTC bounds move by an
+hour with daylight saving time. The zone is the configured one (``Settings.timezone``, ``WIEWEET_TIMEZONE``), handed
+in as ``tz``; without one it is the default, Europe/Brussels.
 """
 
 from __future__ import annotations
@@ -13,25 +14,26 @@ from zoneinfo import ZoneInfo
 
 from digests.errors import InvalidPeriod
 
-TIMEZONE = ZoneInfo("Europe/Brussels")
+DEFAULT_TIMEZONE = "Europe/Brussels"  # the default of Settings.timezone
+TIMEZONE = ZoneInfo(DEFAULT_TIMEZONE)
 _PERIOD = re.compile(r"^(\d{4})-?[Ww](\d{1,2})$")
 
 
-def local_to_utc(wall: datetime) -> datetime:
-    """A Brussels wall-clock time (naive) as aware UTC.
+def local_to_utc(wall: datetime, tz: ZoneInfo = TIMEZONE) -> datetime:
+    """A wall-clock time (naive) in ``tz`` as aware UTC.
 
     An ambiguous time (the repeated hour in October) is its first occurrence; a time that does not exist (the
     skipped hour in March) is moved forward by the gap (02:30 becomes 03:30 CEST), as ``zoneinfo`` does.
     """
     if wall.tzinfo is not None:
         raise ValueError("local_to_utc takes a naive wall-clock time")
-    return wall.replace(tzinfo=TIMEZONE, fold=0).astimezone(UTC)
+    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
-def to_local(moment: datetime) -> datetime:
+def to_local(moment: datetime, tz: ZoneInfo = TIMEZONE) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("naive datetime; pass an aware datetime")
-    return moment.astimezone(TIMEZONE)
+    return moment.astimezone(tz)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -57,9 +59,9 @@ class IsoWeek:
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
-    def containing(cls, moment: datetime) -> IsoWeek:
-        """The ISO week (in Brussels) that ``moment`` falls in."""
-        iso = to_local(moment).isocalendar()
+    def containing(cls, moment: datetime, tz: ZoneInfo = TIMEZONE) -> IsoWeek:
+        """The ISO week (in ``tz``) that ``moment`` falls in."""
+        iso = to_local(moment, tz).isocalendar()
         return cls(iso.year, iso.week)
 
     def day(self, weekday: int) -> date:
@@ -73,13 +75,21 @@ class IsoWeek:
 
     @property
     def start(self) -> datetime:
-        """Monday 00:00 in Brussels, as UTC."""
-        return local_to_utc(datetime.combine(self.day(0), time()))
+        """Monday 00:00 in the default zone, as UTC (``starts_at`` for another)."""
+        return self.starts_at(TIMEZONE)
 
     @property
     def end(self) -> datetime:
-        """The next Monday 00:00 in Brussels, as UTC (exclusive)."""
+        """The next Monday 00:00 in the default zone, as UTC (exclusive)."""
         return self.shift(1).start
+
+    def starts_at(self, tz: ZoneInfo) -> datetime:
+        """Monday 00:00 in ``tz``, as UTC."""
+        return local_to_utc(datetime.combine(self.day(0), time()), tz)
+
+    def ends_at(self, tz: ZoneInfo) -> datetime:
+        """The next Monday 00:00 in ``tz``, as UTC (exclusive)."""
+        return self.shift(1).starts_at(tz)
 
 
 def parse_period(value: str) -> str:
@@ -87,12 +97,12 @@ def parse_period(value: str) -> str:
     return str(IsoWeek.parse(value))
 
 
-def period_of(moment: datetime) -> str:
-    """The ISO week in Brussels of an aware instant, e.g. ``2026-W48``."""
-    return str(IsoWeek.containing(moment))
+def period_of(moment: datetime, tz: ZoneInfo = TIMEZONE) -> str:
+    """The ISO week in ``tz`` of an aware instant, e.g. ``2026-W48``."""
+    return str(IsoWeek.containing(moment, tz))
 
 
-def period_bounds(period: str) -> tuple[datetime, datetime]:
-    """``[Monday 00:00, next Monday 00:00)`` of an ISO week in Brussels, as UTC."""
+def period_bounds(period: str, tz: ZoneInfo = TIMEZONE) -> tuple[datetime, datetime]:
+    """``[Monday 00:00, next Monday 00:00)`` of an ISO week in ``tz``, as UTC."""
     week = IsoWeek.parse(period)
-    return week.start, week.end
+    return week.starts_at(tz), week.ends_at(tz)

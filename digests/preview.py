@@ -1,18 +1,17 @@
-"""This week's digest for one channel, shown now to one person (``/wieweet digest voorbeeld``, CLI dry run)."""
+"""What this week's digest for one channel would show, now, to one person (``/wieweet digest voorbeeld``, CLI dry
+run). Rendering it is the caller's: ``handlers.digest_post.preview_digest`` for Slack."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-
-from slack_sdk.models.blocks import Block
+from zoneinfo import ZoneInfo
 
 from bot.i18n import normalise_language
 from bot.register.themes import ensure_default_themes
-from digests.builder import build_digest
-from digests.model import PrivateChannel, SubscriptionView
-from digests.period import IsoWeek, parse_period
+from digests.model import DigestData, PrivateChannel, SubscriptionView
+from digests.period import TIMEZONE, IsoWeek, parse_period
 from digests.sender import collect_for
 from digests.subscriptions import get_subscription, resolve_themes, validate_channel
 from storage.db import Database
@@ -21,13 +20,14 @@ PREVIEW_CHANNEL = "CPREVIEW"
 
 
 @dataclass(frozen=True, slots=True)
-class Preview:
+class PreviewData:
     view: SubscriptionView
     period: str
-    messages: list[list[Block]]
+    data: DigestData
+    now: datetime  # what the open questions' age is counted from
 
 
-def preview_digest(
+def preview_data(
     db: Database,
     *,
     channel_id: str | None,
@@ -37,13 +37,10 @@ def preview_digest(
     lang: str | None = None,
     themes: Sequence[str] | None = None,
     private_channel: PrivateChannel | None = None,
-    mentions: bool = True,
-) -> Preview:
-    """The channel's digest (its subscription, or all themes when it has none), quiet weeks included.
-
-    ``mentions=False``: people by name rather than as Slack mentions (a preview read outside Slack).
-    """
-    period = parse_period(week) if week else str(IsoWeek.containing(now))
+    tz: ZoneInfo = TIMEZONE,
+) -> PreviewData:
+    """The channel's digest (its subscription, or all themes when it has none), quiet weeks included."""
+    period = parse_period(week) if week else str(IsoWeek.containing(now, tz))
     with db.session() as session:
         ensure_default_themes(session, now=now)
         subscription = get_subscription(session, channel_id=channel_id) if channel_id else None
@@ -60,8 +57,5 @@ def preview_digest(
             themes=tuple(resolve_themes(session, list(themes))) if themes is not None else view.themes,
             language=lang or view.language,
         )
-    data = collect_for(db, view, period, now=now, private_channel=private_channel)
-    messages = build_digest(
-        data, subscription_view=view, period=period, now=min(now, data.window_end), mentions=mentions
-    )
-    return Preview(view=view, period=period, messages=messages)
+    data = collect_for(db, view, period, now=now, private_channel=private_channel, tz=tz)
+    return PreviewData(view=view, period=period, data=data, now=min(now, data.window_end))

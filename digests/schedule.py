@@ -1,6 +1,7 @@
-"""When a subscription's digest is due: APScheduler cron triggers in Europe/Brussels, DST-safe.
+"""When a subscription's digest is due: APScheduler cron triggers in the network's time zone, DST-safe.
 
-A subscription has a weekday, hour and minute in Brussels time. ``next_run_time`` is built on APScheduler 3's
+A subscription has a weekday, hour and minute in local time (the configured zone, ``tz``; Europe/Brussels by
+default). ``next_run_time`` is built on APScheduler 3's
 ``CronTrigger.get_next_fire_time`` with two corrections for daylight saving time:
 
 * the result is always returned as aware UTC (the trigger returns Brussels *wall* times, and a wall time that does
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session
@@ -33,7 +35,7 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 class Schedule(Protocol):
-    """Anything with a weekly time in Brussels (a ``DigestSubscription`` or a ``SubscriptionView``)."""
+    """Anything with a weekly time in the local zone (a ``DigestSubscription`` or a ``SubscriptionView``)."""
 
     @property
     def weekday(self) -> int: ...  # 0 = Monday
@@ -45,10 +47,8 @@ class Schedule(Protocol):
     def minute(self) -> int: ...
 
 
-def cron_trigger(schedule: Schedule) -> CronTrigger:
-    return CronTrigger(
-        day_of_week=DAY_NAMES[schedule.weekday], hour=schedule.hour, minute=schedule.minute, timezone=TIMEZONE
-    )
+def cron_trigger(schedule: Schedule, tz: ZoneInfo = TIMEZONE) -> CronTrigger:
+    return CronTrigger(day_of_week=DAY_NAMES[schedule.weekday], hour=schedule.hour, minute=schedule.minute, timezone=tz)
 
 
 def _second_occurrence(wall: datetime) -> bool:
@@ -56,7 +56,7 @@ def _second_occurrence(wall: datetime) -> bool:
     return wall.fold == 1 and wall.replace(fold=0).utcoffset() != wall.utcoffset()
 
 
-def next_run_time(subscription: Schedule, *, after: datetime) -> datetime:
+def next_run_time(subscription: Schedule, *, after: datetime, tz: ZoneInfo = TIMEZONE) -> datetime:
     """The first scheduled instant strictly after ``after``, as aware UTC.
 
     The trigger is asked one Brussels day at a time, from that day's midnight, and only an answer on that same
@@ -69,11 +69,11 @@ def next_run_time(subscription: Schedule, *, after: datetime) -> datetime:
     if after.tzinfo is None:
         raise ValueError("naive datetime given to next_run_time; pass an aware datetime")
     after = after.astimezone(UTC)
-    trigger = cron_trigger(subscription)
-    first_day = after.astimezone(TIMEZONE).date()
+    trigger = cron_trigger(subscription, tz)
+    first_day = after.astimezone(tz).date()
     for offset in range(9):
         day = first_day + timedelta(days=offset)
-        midnight = datetime.combine(day, time(0, 0), tzinfo=TIMEZONE)  # midnight always exists in Brussels
+        midnight = datetime.combine(day, time(0, 0), tzinfo=tz)  # DST changes in Europe are never at midnight
         fire: datetime | None = trigger.get_next_fire_time(None, midnight)
         if fire is None or fire.date() != day or _second_occurrence(fire):
             continue
@@ -83,49 +83,53 @@ def next_run_time(subscription: Schedule, *, after: datetime) -> datetime:
     raise RuntimeError(f"no fire time within 9 days after {after.isoformat()}")  # pragma: no cover
 
 
-def scheduled_at(subscription: Schedule, period: str | IsoWeek) -> datetime:
+def scheduled_at(subscription: Schedule, period: str | IsoWeek, tz: ZoneInfo = TIMEZONE) -> datetime:
     """The subscription's scheduled instant (UTC) in the ISO week ``period``."""
     week = period if isinstance(period, IsoWeek) else IsoWeek.parse(period)
-    fire = next_run_time(subscription, after=week.start - _ONE_MICROSECOND)
-    if fire >= week.end:  # pragma: no cover - every weekday/time exists (or is shifted into) every week
+    fire = next_run_time(subscription, after=week.starts_at(tz) - _ONE_MICROSECOND, tz=tz)
+    if fire >= week.ends_at(tz):  # pragma: no cover - every weekday/time exists (or is shifted into) every week
         raise RuntimeError(f"no scheduled time in {week}")
     return fire
 
 
-def digest_window(subscription: Schedule, period: str | IsoWeek) -> tuple[datetime, datetime]:
+def digest_window(subscription: Schedule, period: str | IsoWeek, tz: ZoneInfo = TIMEZONE) -> tuple[datetime, datetime]:
     """What the digest of ``period`` covers: ``[scheduled time in the week before, scheduled time in period)``."""
     week = period if isinstance(period, IsoWeek) else IsoWeek.parse(period)
-    return scheduled_at(subscription, week.shift(-1)), scheduled_at(subscription, week)
+    return scheduled_at(subscription, week.shift(-1), tz), scheduled_at(subscription, week, tz)
 
 
-def history_bounds(subscription: Schedule, period: str | IsoWeek, *, weeks: int = 8) -> tuple[datetime, ...]:
+def history_bounds(
+    subscription: Schedule, period: str | IsoWeek, *, weeks: int = 8, tz: ZoneInfo = TIMEZONE
+) -> tuple[datetime, ...]:
     """``weeks + 1`` instants: the scheduled times from ``weeks`` weeks before ``period`` up to ``period``."""
     week = period if isinstance(period, IsoWeek) else IsoWeek.parse(period)
-    return tuple(scheduled_at(subscription, week.shift(-k)) for k in range(weeks, -1, -1))
+    return tuple(scheduled_at(subscription, week.shift(-k), tz) for k in range(weeks, -1, -1))
 
 
-def next_wakeup(subscriptions: list[DigestSubscription], *, after: datetime) -> datetime | None:
+def next_wakeup(
+    subscriptions: list[DigestSubscription], *, after: datetime, tz: ZoneInfo = TIMEZONE
+) -> datetime | None:
     """The earliest next run of the active subscriptions (for the runtime's timer), or None when there are none."""
-    times = [next_run_time(s, after=after) for s in subscriptions if s.active]
+    times = [next_run_time(s, after=after, tz=tz) for s in subscriptions if s.active]
     return min(times) if times else None
 
 
 def due_digests(
-    session: Session, *, now: datetime, stale_after: timedelta = STALE_AFTER
+    session: Session, *, now: datetime, stale_after: timedelta = STALE_AFTER, tz: ZoneInfo = TIMEZONE
 ) -> list[tuple[DigestSubscription, str]]:
     """Active subscriptions whose digest for the current ISO week should go out now.
 
-    Due: the scheduled time in the *current* week (Brussels) has passed and there is no run for this week yet —
+    Due: the scheduled time in the *current* week (in ``tz``) has passed and there is no run for this week yet —
     or its run is a claim older than ``stale_after`` that never finished (a crashed sender; it is resumed). Never
     a digest of an earlier week: a bot that was down all week does not send last week's digest.
     """
-    week = IsoWeek.containing(now)
+    week = IsoWeek.containing(now, tz)
     period = str(week)
     runs = digest_repo.list_digest_runs(session, period=period)
     stale_before = now - stale_after
     due: list[tuple[DigestSubscription, str]] = []
     for subscription in digest_repo.list_subscriptions(session, active_only=True):
-        if scheduled_at(subscription, week) > now:
+        if scheduled_at(subscription, week, tz) > now:
             continue
         run = runs.get(subscription.channel_id)
         if run is None or (run.status is DigestRunStatus.CLAIMED and run.claimed_at < stale_before):

@@ -3,12 +3,15 @@
 1. Claim: ``claim_digest_run`` inserts (channel, period) — the database lets exactly one process have it. A run
    still ``claimed`` long after its claim (``STALE_AFTER``) is a crashed sender's: it is taken over (compare-and-set
    on the previous holder) and resumed.
-2. Build: collect the data (one transaction), build the messages (pure).
-3. Post part by part through the injected ``post(channel, blocks, fallback_text) -> ts``; after each post the ts
+2. Build: collect the data (one transaction); the ``outlet`` renders it as messages (the Slack layer's Block Kit).
+3. Post part by part through the ``outlet`` (``post(channel, message) -> ts``); after each post the ts
    is appended to ``parts_sent`` and committed, so a resume continues at ``len(parts_sent)`` and never re-posts a
    recorded part. (A crash between Slack accepting a part and the commit can repeat that one part: Slack has no
    idempotency key for chat.postMessage.)
 4. Finish: ``sent`` — or ``empty`` when nothing happened and the channel does not want empty digests.
+
+The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messages and reaches a channel
+(``handlers.digest_post`` is Slack's).
 
 A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); any other exception
 is recorded on the run, which stays claimed and is resumed once stale.
@@ -17,18 +20,17 @@ is recorded on the run, which stays claimed and is resumed once stale.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block
-
-from digests.builder import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from digests.collect import collect_digest_data
 from digests.errors import PermanentPostError
 from digests.model import DigestData, PrivateChannel, SubscriptionView
-from digests.period import parse_period
+from digests.period import TIMEZONE, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
 from storage import digest_repo
 from storage.db import Database
@@ -36,7 +38,19 @@ from storage.models import DigestRunStatus
 
 log = logging.getLogger(__name__)
 
-PostFn = Callable[[str, list[Block], str], str]
+Message = TypeVar("Message")
+
+
+class DigestOutlet(Protocol[Message]):
+    """How a digest becomes messages and reaches a channel (Slack's: ``handlers.digest_post.SlackOutlet``)."""
+
+    def render(self, data: DigestData, view: SubscriptionView, *, period: str) -> Sequence[Message]:
+        """The digest as messages, in order; empty: nothing to post (a quiet week, ``post_empty`` off)."""
+        ...
+
+    def post(self, channel_id: str, message: Message) -> str:
+        """Post one message; its ts. Raises ``PermanentPostError`` when retrying cannot help."""
+        ...
 
 
 class SendStatus(StrEnum):
@@ -73,11 +87,12 @@ def collect_for(
     now: datetime,
     all_themes: bool = False,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> DigestData:
     """The data for ``view``'s digest of ``period`` (``all_themes``: every theme, to share between channels;
-    ``private_channel``: Slack's current answer, see ``collect_digest_data``)."""
-    start, end = digest_window(view, period)
-    bounds = history_bounds(view, period)
+    ``private_channel``: Slack's current answer, see ``collect_digest_data``; ``tz``: the network's zone)."""
+    start, end = digest_window(view, period, tz)
+    bounds = history_bounds(view, period, tz=tz)
     with db.session() as session:
         return collect_digest_data(
             session,
@@ -87,6 +102,7 @@ def collect_for(
             now=now,
             bounds=bounds,
             private_channel=private_channel,
+            tz=tz,
         )
 
 
@@ -97,12 +113,11 @@ def send_digest(
     period: str,
     now: datetime,
     worker_id: str,
-    post: PostFn,
-    permalink: PermalinkFn | None = None,
+    outlet: DigestOutlet[Message],
     stale_after: timedelta = STALE_AFTER,
     data: DigestData | None = None,
-    limits: DigestLimits = DEFAULT_LIMITS,
     private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
 ) -> SendResult:
     """Claim, build and post the channel's digest for ``period`` (at most once; resumes a crashed run).
 
@@ -110,40 +125,16 @@ def send_digest(
     is shared by every channel with the same schedule).
     """
     period = parse_period(period)
-    resumed = False
-    with db.session() as session:
-        subscription = digest_repo.get_subscription(session, channel_id=channel_id)
-        if subscription is None or not subscription.active:
-            return SendResult(channel_id, period, SendStatus.NO_SUBSCRIPTION)
-        view = SubscriptionView.from_subscription(subscription)
-        run = digest_repo.claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=now)
-        if run is None:
-            existing = digest_repo.get_digest_run(session, channel_id=channel_id, period=period)
-            if (
-                existing is None
-                or existing.status is not DigestRunStatus.CLAIMED
-                or not digest_repo.claim_stale_digest_run(
-                    session,
-                    run_id=existing.id,
-                    previous_worker=existing.claimed_by,
-                    worker_id=worker_id,
-                    now=now,
-                    stale_before=now - stale_after,
-                )
-            ):
-                return SendResult(channel_id, period, SendStatus.SKIPPED)
-            run, resumed = existing, True
-            log.info("resuming digest %s %s after %d parts", channel_id, period, len(existing.parts_sent))
-        run_id = run.id
-        parts_sent = list(run.parts_sent or [])
-        previous_total = run.parts_total
+    claim = _claim(db, channel_id=channel_id, period=period, now=now, worker_id=worker_id, stale_after=stale_after)
+    if isinstance(claim, SendStatus):
+        return SendResult(channel_id, period, claim)
+    view, run_id, parts_sent, resumed = claim.view, claim.run_id, claim.parts_sent, claim.resumed
+    previous_total = claim.previous_total
 
     try:
         if data is None:
-            data = collect_for(db, view, period, now=now, private_channel=private_channel)
-        messages = build_digest(
-            data, subscription_view=view, period=period, now=data.window_end, permalink=permalink, limits=limits
-        )
+            data = collect_for(db, view, period, now=now, private_channel=private_channel, tz=tz)
+        messages = outlet.render(data, view, period=period)
     except Exception as exc:
         log.exception("building the digest for %s %s failed", channel_id, period)
         with db.session() as session:
@@ -165,11 +156,116 @@ def send_digest(
         ):
             return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, resumed=resumed)
 
+    return _post_parts(db, outlet, messages, claim, worker_id=worker_id, now=now, period=period)
+
+
+def send_due_digests(
+    db: Database,
+    *,
+    now: datetime,
+    worker_id: str,
+    outlet: DigestOutlet[Message],
+    stale_after: timedelta = STALE_AFTER,
+    private_channel: PrivateChannel | None = None,
+    tz: ZoneInfo = TIMEZONE,
+) -> list[SendResult]:
+    """Send every digest that is due now (``due_digests``), one channel after the other.
+
+    The data is collected once per distinct window (channels with the same schedule share it). One channel's
+    failure does not stop the others.
+    """
+    with db.session() as session:
+        due = [
+            (SubscriptionView.from_subscription(s), period)
+            for s, period in due_digests(session, now=now, stale_after=stale_after, tz=tz)
+        ]
+    cache: dict[tuple[datetime, datetime], DigestData] = {}
+    results: list[SendResult] = []
+    for view, period in due:
+        try:
+            window = digest_window(view, period, tz)
+            if window not in cache:
+                cache[window] = collect_for(
+                    db, view, period, now=now, all_themes=True, private_channel=private_channel, tz=tz
+                )
+            results.append(
+                send_digest(
+                    db,
+                    channel_id=view.channel_id,
+                    period=period,
+                    now=now,
+                    worker_id=worker_id,
+                    outlet=outlet,
+                    stale_after=stale_after,
+                    data=cache[window],
+                    tz=tz,
+                )
+            )
+        except Exception as exc:
+            log.exception("digest for %s %s failed", view.channel_id, period)
+            results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
+    return results
+
+
+@dataclass(slots=True)
+class _Claim:
+    """A run this process holds: the subscription as it was, and the parts already posted (on a resume)."""
+
+    view: SubscriptionView
+    run_id: int
+    parts_sent: list[str]
+    previous_total: int | None
+    resumed: bool
+
+
+def _claim(
+    db: Database, *, channel_id: str, period: str, now: datetime, worker_id: str, stale_after: timedelta
+) -> _Claim | SendStatus:
+    """Claim the channel's run for ``period``, or take over a crashed sender's; else why not."""
+    resumed = False
+    with db.session() as session:
+        subscription = digest_repo.get_subscription(session, channel_id=channel_id)
+        if subscription is None or not subscription.active:
+            return SendStatus.NO_SUBSCRIPTION
+        view = SubscriptionView.from_subscription(subscription)
+        run = digest_repo.claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=now)
+        if run is None:
+            existing = digest_repo.get_digest_run(session, channel_id=channel_id, period=period)
+            if (
+                existing is None
+                or existing.status is not DigestRunStatus.CLAIMED
+                or not digest_repo.claim_stale_digest_run(
+                    session,
+                    run_id=existing.id,
+                    previous_worker=existing.claimed_by,
+                    worker_id=worker_id,
+                    now=now,
+                    stale_before=now - stale_after,
+                )
+            ):
+                return SendStatus.SKIPPED
+            run, resumed = existing, True
+            log.info("resuming digest %s %s after %d parts", channel_id, period, len(existing.parts_sent))
+        return _Claim(view, run.id, list(run.parts_sent or []), run.parts_total, resumed)
+
+
+def _post_parts(
+    db: Database,
+    outlet: DigestOutlet[Message],
+    messages: Sequence[Message],
+    claim: _Claim,
+    *,
+    worker_id: str,
+    now: datetime,
+    period: str,
+) -> SendResult:
+    """Post the parts not posted yet, recording each; then finish the run."""
+    channel_id, run_id, parts_sent, resumed = claim.view.channel_id, claim.run_id, claim.parts_sent, claim.resumed
+    total = len(messages)
     posted = 0
     for index in range(len(parts_sent), total):
-        fallback = digest_fallback_text(data, lang=view.language, part=index + 1, parts=total)
         try:
-            ts = post(channel_id, messages[index], fallback)
+            ts = outlet.post(channel_id, messages[index])
         except PermanentPostError as exc:
             log.warning("digest %s %s failed permanently: %s", channel_id, period, exc)
             with db.session() as session:
@@ -201,51 +297,3 @@ def send_digest(
             session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=now
         )
     return SendResult(channel_id, period, SendStatus.SENT, total, posted, resumed)
-
-
-def send_due_digests(
-    db: Database,
-    *,
-    now: datetime,
-    worker_id: str,
-    post: PostFn,
-    permalink: PermalinkFn | None = None,
-    stale_after: timedelta = STALE_AFTER,
-    limits: DigestLimits = DEFAULT_LIMITS,
-    private_channel: PrivateChannel | None = None,
-) -> list[SendResult]:
-    """Send every digest that is due now (``due_digests``), one channel after the other.
-
-    The data is collected once per distinct window (channels with the same schedule share it). One channel's
-    failure does not stop the others.
-    """
-    with db.session() as session:
-        due = [
-            (SubscriptionView.from_subscription(s), period)
-            for s, period in due_digests(session, now=now, stale_after=stale_after)
-        ]
-    cache: dict[tuple[datetime, datetime], DigestData] = {}
-    results: list[SendResult] = []
-    for view, period in due:
-        try:
-            window = digest_window(view, period)
-            if window not in cache:
-                cache[window] = collect_for(db, view, period, now=now, all_themes=True, private_channel=private_channel)
-            results.append(
-                send_digest(
-                    db,
-                    channel_id=view.channel_id,
-                    period=period,
-                    now=now,
-                    worker_id=worker_id,
-                    post=post,
-                    permalink=permalink,
-                    stale_after=stale_after,
-                    data=cache[window],
-                    limits=limits,
-                )
-            )
-        except Exception as exc:
-            log.exception("digest for %s %s failed", view.channel_id, period)
-            results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
-    return results

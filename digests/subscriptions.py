@@ -66,13 +66,13 @@ def parse_weekday(value: str) -> int:
 
 
 def parse_time(value: str) -> tuple[int, int]:
-    """``09:00`` (also ``9:00``, ``9.30``, ``9u30``, ``9``) → (hour, minute), Brussels time."""
+    """``09:00`` (also ``9:00``, ``9.30``, ``9u30``, ``9``) → (hour, minute), in the network's time zone."""
     match = _TIME.match((value or "").strip().lower())
     if match:
         hour, minute = int(match.group(1)), int(match.group(2) or 0)
         if hour < 24 and minute < 60:
             return hour, minute
-    raise InvalidSchedule(message=f"invalid time {value!r}: use HH:MM (24-hour, Brussels time), e.g. 09:00")
+    raise InvalidSchedule(message=f"invalid time {value!r}: use HH:MM (24-hour, local time), e.g. 09:00")
 
 
 def validate_schedule(*, weekday: int, hour: int, minute: int, language: str) -> None:
@@ -84,12 +84,8 @@ def validate_schedule(*, weekday: int, hour: int, minute: int, language: str) ->
         raise InvalidSchedule(message=f"invalid language {language!r}: use {' or '.join(LANGUAGES)}")
 
 
-def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
-    """Theme keys for what was typed (a key, a Dutch or English label, or a synonym of exactly one theme).
-
-    Raises ``UnknownTheme`` naming every value that matches nothing (with a suggestion when there is one).
-    """
-    themes = register_repo.list_themes(session)
+def _theme_names(themes: Sequence[Any]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Each theme's key and labels (folded) -> its key; each synonym (folded) -> the keys it may mean."""
     lookup: dict[str, str] = {}
     synonyms: dict[str, set[str]] = {}
     for theme in themes:
@@ -98,6 +94,16 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
                 lookup.setdefault(name.strip().casefold(), theme.key)
         for synonym in theme.synonyms or []:
             synonyms.setdefault(str(synonym).strip().casefold(), set()).add(theme.key)
+    return lookup, synonyms
+
+
+def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
+    """Theme keys for what was typed (a key, a Dutch or English label, or a synonym of exactly one theme).
+
+    Raises ``UnknownTheme`` naming every value that matches nothing (with a suggestion when there is one).
+    """
+    themes = register_repo.list_themes(session)
+    lookup, synonyms = _theme_names(themes)
     keys: list[str] = []
     problems: list[str] = []
     for raw in values:
@@ -110,8 +116,7 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
             key = next(iter(synonyms[folded]))
         if key is None:
             close = difflib.get_close_matches(folded, list(lookup), n=1, cutoff=0.75)
-            hint = f" (did you mean {lookup[close[0]]!r}?)" if close else ""
-            problems.append(f"{value!r}{hint}")
+            problems.append(f"{value!r}" + (f" (did you mean {lookup[close[0]]!r}?)" if close else ""))
         elif key not in keys:
             keys.append(key)
     if problems:

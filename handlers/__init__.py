@@ -1,22 +1,20 @@
-"""The Slack layer: thin listeners (ack, parse, call a core service, render blocks, send).
+"""The Slack layer: listeners, Block Kit builders, outbox and digest sending, the Bolt app and its HTTP edge.
 
-``register(app, services)`` is the one entry point; each kind of request has its own package.
+Thin listeners: the wrapper (``handlers.listener``) acknowledges, parses the payload once, opens the request's
+transaction and follows up after the commit; a handler calls a core service, renders blocks and sends.
+``register(app, services)`` is the one entry point; each kind of request has its own package with its table of
+listeners (``commands``, ``events``, ``shortcuts``, ``actions``, ``views``).
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, digests, errors, events, practices, privacy, profiles, routing, shortcuts, views
-from handlers.context import Services
+from handlers import actions, commands, errors, events, shortcuts, views
+from handlers.services import Services
 
 
 def register(app: App, services: Services) -> None:
     errors.register(app, services)
     for kind in (commands, events, shortcuts, actions, views):
         kind.register(app, services)
-    routing.register(app, services)
-    digests.register(app, services)
-    profiles.register(app, services)
-    practices.register(app, services)
-    privacy.register(app, services)

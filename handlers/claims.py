@@ -18,9 +18,11 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from bot.actors import NotAuthorized
+from handlers import ids
 
 refusals = logging.getLogger("wieweet.errors")
 MAX_ID = 2**31 - 1  # the largest id the database's integer keys hold (PostgreSQL ``integer``)
@@ -28,6 +30,7 @@ MAX_METADATA = 3000  # Slack's limit for private_metadata
 _ID = re.compile(r"^[0-9]{1,10}$")
 _CHANNEL = re.compile(r"^[CDG][A-Z0-9]{2,31}$")
 _TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
+_USER = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 BAD_REFERENCE = "bad_reference"  # the user's message: this button or form is not valid (any more)
 
 
@@ -156,3 +159,72 @@ def clicked_message(body: Mapping[str, Any]) -> MessageRef | None:
     except NotAuthorized:
         return None
     return MessageRef(channel, ts) if channel and ts else None
+
+
+# --- the subjects of buttons: which record a click is about, read one way for every listener ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Where a kind of button carries its record id: the value, and the block id ``"<prefix>:<id>"`` when the
+    block is one of ``block_prefixes`` (both are claims; when both are there they must agree)."""
+
+    what: str  # "routing", "question", ... (in refusals: "a malformed routing id")
+    block_prefixes: tuple[str, ...] = ()
+
+    def id_in(self, body: Mapping[str, Any]) -> int:
+        return clicked_id(body, what=self.what, block_prefixes=self.block_prefixes)
+
+
+@dataclass(frozen=True, slots=True)
+class UserPick:
+    """A users_select about a record (forward a routing, assign a question): the record and the chosen person."""
+
+    subject_id: int
+    user_id: str
+
+
+def picked_user(body: Mapping[str, Any], subject: Subject) -> UserPick:
+    """The record a users_select is about (its block id) and the user chosen (a Slack user id; refused otherwise)."""
+    chosen = clicked_action(body).get("selected_user")
+    if not isinstance(chosen, str) or not _USER.match(chosen):
+        raise malformed("selected user", chosen)
+    return UserPick(subject.id_in(body), chosen)
+
+
+def picked_date(body: Mapping[str, Any]) -> date:
+    """The date a datepicker was set to (refused when it is not a date)."""
+    raw = clicked_action(body).get("selected_date")
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise malformed("date", raw) from None
+
+
+def rating(body: Mapping[str, Any], *, prefix: str) -> int:
+    """The stars of a rating button: its action id is ``<prefix><1..5>``."""
+    raw = str(clicked_action(body).get("action_id") or "")[len(prefix) :]
+    if raw not in {"1", "2", "3", "4", "5"}:
+        raise malformed("rating", raw)
+    return int(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    question_id: int
+    stars: int
+
+
+# The subjects wieweet's buttons carry (one definition each, used by the listener declarations).
+SEARCH = Subject("search log")  # buttons on a "who knows" answer
+QUESTION = Subject("question", ids.ASKER_BLOCKS)  # the asker's buttons
+ROUTING = Subject("routing", (ids.BLOCK_ROUTING_ACTIONS,))  # the expert's buttons
+TRIAGE = Subject("question", (ids.BLOCK_TRIAGE_ACTIONS,))  # staff triage
+EXPERT = Subject("expert")  # Home tab, consent DM, staff review and overview
+PRACTICE = Subject("practice", ids.PRACTICE_BLOCKS)  # staff review, cards, the submitter's edit button
+OPEN_QUESTION = Subject("question")  # "Ik kan helpen" in a digest
+
+
+def rated(body: Mapping[str, Any]) -> Rating:
+    """A rating button: the question (value and block id) and the stars (its action id)."""
+    return Rating(QUESTION.id_in(body), rating(body, prefix=ids.ACTION_RATE_PREFIX))

@@ -7,15 +7,11 @@ is private comes from Slack too, never from its id.
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt import App
+from zoneinfo import ZoneInfo
 
 from bot.errors import WieweetError
-from bot.i18n import DEFAULT_LANGUAGE, format_clock, t, weekday_name
+from bot.i18n import format_clock, t, weekday_name
 from bot.matching.loader import load_themes
-from digests import ids as digest_ids
-from digests.preview import preview_digest
 from digests.subscriptions import (
     get_subscription,
     parse_time,
@@ -24,11 +20,12 @@ from digests.subscriptions import (
     subscribe,
     unsubscribe,
 )
-from handlers import claims, ids
-from handlers.context import Services, Turn, listener
-from handlers.digest_blocks import build_digest_modal
-from handlers.errors import refuse_in_form
-from handlers.routing_blocks import ThemeChoice
+from handlers import ids
+from handlers.blocks.digest_modal import build_digest_modal
+from handlers.digest_post import preview_digest
+from handlers.forms import DigestForm
+from handlers.kit import theme_choices
+from handlers.turn import Turn
 
 DIGEST_WORDS = frozenset({"digest", "overzicht"})
 OFF_WORDS = frozenset({"uit", "off", "stop"})
@@ -66,6 +63,7 @@ def route_digest_command(turn: Turn, text: str) -> bool:
             now=turn.now,
             default_language=turn.lang,
             private_channel=turn.channel_is_private,
+            tz=ZoneInfo(turn.services.settings.timezone),
         )
         for blocks in preview.messages:  # only the caller sees it, now
             turn.respond(
@@ -83,9 +81,7 @@ def route_digest_command(turn: Turn, text: str) -> bool:
 def open_digest_modal(turn: Turn, channel: str) -> None:
     """Open at once (the trigger expires in 3 s), pre-filled with the channel's current subscription."""
     subscription = get_subscription(turn.session, channel_id=channel)
-    themes = [
-        ThemeChoice(key=d.key, label=d.label_en if turn.lang == "en" else d.label_nl) for d in load_themes(turn.session)
-    ]
+    themes = theme_choices(load_themes(turn.session), turn.lang)
     current = subscription if subscription is not None and subscription.active else None
     view = build_digest_modal(
         turn.lang,
@@ -98,52 +94,30 @@ def open_digest_modal(turn: Turn, channel: str) -> None:
         language=current.language if current else turn.lang,
         post_empty=current.post_empty if current else False,
     )
-    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
-def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
-    return dict((values.get(block) or {}).get(action) or {})
-
-
-def handle_digest_submission(turn: Turn) -> None:
-    view = turn.body.get("view") or {}
-    values = (view.get("state") or {}).get("values") or {}
-    themes = [
-        o["value"]
-        for o in _value(values, ids.BLOCK_DIGEST_THEMES, ids.INPUT_DIGEST_THEMES).get("selected_options") or []
-    ]
-    day = (_value(values, ids.BLOCK_DIGEST_DAY, ids.INPUT_DIGEST_DAY).get("selected_option") or {}).get("value")
-    raw_time = str(_value(values, ids.BLOCK_DIGEST_TIME, ids.INPUT_DIGEST_TIME).get("selected_time") or "09:00")
-    language = (_value(values, ids.BLOCK_DIGEST_LANG, ids.INPUT_DIGEST_LANG).get("selected_option") or {}).get(
-        "value"
-    ) or DEFAULT_LANGUAGE
-    post_empty = bool(_value(values, ids.BLOCK_DIGEST_EMPTY, ids.INPUT_DIGEST_EMPTY).get("selected_options"))
+def handle_digest_submission(turn: Turn, form: DigestForm) -> None:
+    # the channel named by the modal is a claim: its members and staff only, by Slack's data
+    _require_may_manage(turn, form.channel_id, "subscribe a channel to the digest")
     try:
-        channel = claims.channel_id(claims.view_metadata(turn.body).get("channel_id"))
-        if channel is None:
-            raise claims.malformed("digest channel", None)
-        # the channel named by the modal is a claim: its members and staff only, by Slack's data
-        _require_may_manage(turn, channel, "subscribe a channel to the digest")
+        weekday = parse_weekday(form.day)
+        hour, minute = parse_time(form.time)
     except WieweetError as exc:
-        refuse_in_form(turn, exc, ids.BLOCK_DIGEST_THEMES)
-        return
-    try:
-        weekday = parse_weekday(str(day or "mon"))
-        hour, minute = parse_time(raw_time)
-    except WieweetError as exc:
-        turn.ack(response_action="errors", errors={ids.BLOCK_DIGEST_TIME: exc.message})
+        turn.form_errors({ids.BLOCK_DIGEST_TIME: exc.message})
         return
     turn.ack()
+    channel = form.channel_id
     subscribe(
         turn.session,
         channel_id=channel,
         channel_is_private=turn.channel_is_private(channel),
-        themes=themes,
+        themes=form.themes,
         weekday=weekday,
         hour=hour,
         minute=minute,
-        language=str(language),
-        post_empty=post_empty,
+        language=form.language,
+        post_empty=form.post_empty,
         created_by=turn.user_id,
         now=turn.now,
     )
@@ -157,10 +131,8 @@ def handle_digest_submission(turn: Turn) -> None:
         turn.after_commit(confirm)
 
 
-def handle_can_help(turn: Turn) -> None:
+def handle_can_help(turn: Turn, question_id: int) -> None:
     """ "Ik kan helpen" on an open question in a digest: the clicker is added as a helper and asked it by DM."""
-    turn.ack()
-    question_id = claims.clicked_id(turn.body, what="question")
     turn.services.routing_service().volunteer(
         turn.session,
         question_id=question_id,
@@ -172,8 +144,3 @@ def handle_can_help(turn: Turn) -> None:
     turn.home_changed(turn.user_id)
     if turn.respond is not None:
         turn.respond(text=t("digest.thanks_helper", turn.lang), response_type="ephemeral", replace_original=False)
-
-
-def register(app: App, services: Services) -> None:
-    app.action(digest_ids.ACTION_CAN_HELP)(listener(services, "action", handle_can_help))
-    app.view(ids.VIEW_DIGEST)(listener(services, "view", handle_digest_submission))

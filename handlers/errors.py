@@ -4,7 +4,7 @@ Domain errors (``WieweetError``) become a short, friendly message in the user's 
 with its traceback and the request's correlation id, and the user gets a message with that same reference, so
 staff can find the log line. The error is never silently dropped.
 
-It acts (answers the user) only on a request known to come from Slack: over HTTP after ``bot.http_edge`` checked
+It acts (answers the user) only on a request known to come from Slack: over HTTP after ``handlers.http_edge`` checked
 its signature (it marks the context), or over Socket Mode (Slack's own authenticated connection). An error on any
 other request — one Bolt's own checks raised on, or one that reached Bolt some other way — is logged and nothing
 else: no response_url, no message, no DM to whoever its unverified body names. And even then it posts only to a
@@ -28,16 +28,17 @@ from bot.config import Settings
 from bot.error_texts import error_text
 from bot.errors import WieweetError
 from bot.i18n import t
-from bot.mrkdwn import escape
-from handlers.blocks import build_message_blocks
 from handlers.claims import log_refusal
-from handlers.context import Services, Turn
+from handlers.kit import escape, message
+from handlers.services import Services
+from handlers.turn import LANG, Turn
 
 log = logging.getLogger("wieweet.errors")
 
-# Set in a request's context by the HTTP edge (bot.http_edge) once its Slack signature checked out, and by
+# Set in a request's context by the HTTP edge (handlers.http_edge) once its Slack signature checked out, and by
 # ``mark_socket_mode`` for Socket Mode requests. Nothing in a request body can set it.
 VERIFIED = "wieweet_verified"
+REF = "wieweet_ref"  # the request's correlation id, in its Bolt context (set by the listener wrapper)
 # Hosts Slack's response_urls live on (commercial Slack and GovSlack).
 SLACK_HOOK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
 
@@ -85,14 +86,12 @@ def _tell_user(settings: Settings, body: dict[str, Any], context: BoltContext, c
     channel, user = context.channel_id, context.user_id
     if user and not channel:  # e.g. a button on the Home tab: no channel to answer in, so a DM
         dm = client.conversations_open(users=user)["channel"]["id"]
-        client.chat_postMessage(channel=dm, text=text, blocks=build_message_blocks(text))
+        client.chat_postMessage(channel=dm, text=text, blocks=message(text))
         return
     if channel and user:
         event = body.get("event") or {}
         thread_ts = event.get("thread_ts") or event.get("ts")
-        client.chat_postEphemeral(
-            channel=channel, user=user, text=text, blocks=build_message_blocks(text), thread_ts=thread_ts
-        )
+        client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=message(text), thread_ts=thread_ts)
 
 
 def _language(services: Services, context: BoltContext, client: WebClient) -> str:
@@ -119,12 +118,12 @@ def handle_error(
     *,
     request: BoltRequest | None = None,
 ) -> None:
-    ref = str(context.get("wieweet_ref") or uuid.uuid4().hex[:12])
+    ref = str(context.get(REF) or uuid.uuid4().hex[:12])
     if not request_verified(context, request):
         # Nothing of an unverified request is trusted, logged or acted on: not its ids, not its response_url.
         log.warning("error on an unverified request, not answered ref=%s error=%s", ref, type(error).__name__)
         return
-    lang = str(context.get("wieweet_lang") or _language(services, context, client))
+    lang = str(context.get(LANG) or _language(services, context, client))
     if isinstance(error, NotAuthorized):
         # A refused action: a forged payload or a button someone should not have had. Always worth a look.
         log_refusal(ref=ref, user=context.user_id, action=error.action, target=error.target)
@@ -144,12 +143,10 @@ def refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
     stays open, and logged here like any other refusal. Nothing was written: the services check before writing."""
     turn.ack(response_action="errors", errors={block_id: user_message(error, turn.lang, turn.correlation_id)[:2000]})
     handle_error(turn.services, error, turn.body, turn.context, turn.client)
-    turn.context["wieweet_outcome"] = f"refused {error.code}"
+    turn.outcome = f"refused {error.code}"
 
 
 def register(app: App, services: Services) -> None:
-    services.errors.attach(lambda error, body, context, client: handle_error(services, error, body, context, client))
-
     @app.middleware
     def mark_socket_mode(req: BoltRequest, resp: BoltResponse, next: Any) -> BoltResponse:
         """Socket Mode requests come over Slack's authenticated connection: mark them verified for the listeners'

@@ -1,4 +1,9 @@
-"""Every callback, block and action id, shared by the Block Kit builders and the listeners."""
+"""Every callback, block and action id, shared by the Block Kit builders and the listeners (no literal id elsewhere).
+
+A block id that carries a record id is ``"<prefix>:<id>"`` (``block_id(prefix, id)``); ``handlers.claims`` reads it
+back. The ids are plain constants rather than enums: they are a contract with Slack (``manifest.yml``, stored
+messages' buttons) and with the tests, and Bolt matches them as strings.
+"""
 
 from __future__ import annotations
 
@@ -61,6 +66,15 @@ BLOCK_ADD_INFO: Final = "question_add_info_block"
 INPUT_ADD_INFO: Final = "question_add_info_input"
 ACTION_RATE_PREFIX: Final = "question_rate_"  # + 1..5; value: question id
 ACTION_RATE_PATTERN: Final = r"^question_rate_[1-5]$"
+BLOCK_RATE: Final = "rate"  # + ":" + question id: the stars under an answer
+BLOCK_RESOLVE: Final = "resolve"  # + ":" + question id
+BLOCK_MY_QUESTION: Final = "my"  # + ":" + question id: the buttons of one of "my questions"
+ASKER_BLOCKS: Final = (BLOCK_RATE, BLOCK_RESOLVE, BLOCK_MY_QUESTION)
+
+
+def rate_action(stars: int) -> str:
+    return f"{ACTION_RATE_PREFIX}{stars}"
+
 
 # staff triage (block id: BLOCK_TRIAGE_ACTIONS + ":" + question id)
 BLOCK_TRIAGE_ACTIONS: Final = "triage_actions"
@@ -69,6 +83,9 @@ ACTION_TRIAGE_CLOSE: Final = "triage_close"
 VIEW_TRIAGE_CLOSE: Final = "triage_close_view"
 BLOCK_TRIAGE_NOTE: Final = "triage_note"
 INPUT_TRIAGE_NOTE: Final = "triage_note_input"
+
+# the digest's messages: "Ik kan helpen" on an open question; value: the question id
+ACTION_CAN_HELP: Final = "digest_can_help"
 
 # the digest subscription modal (/wieweet digest)
 VIEW_DIGEST: Final = "digest_subscribe"
@@ -105,6 +122,10 @@ VIEW_PROFILE_REJECT: Final = "profile_reject_view"
 BLOCK_PROFILE_REJECT_REASON: Final = "profile_reject_reason"
 INPUT_PROFILE_REJECT_REASON: Final = "profile_reject_reason_input"
 ACTION_EXPERT_REMOVE: Final = "expert_remove"  # staff; value: expert id (with a confirm dialog)
+BLOCK_HOME_FOOTER: Final = "home_footer"
+BLOCK_CONSENT: Final = "consent"  # + ":" + expert id: the confirm-your-listing DM's buttons
+BLOCK_PROFILE_REVIEW: Final = "profile_review"  # + ":" + expert id: the staff review's buttons
+BLOCK_EXPERT_CARD: Final = "expert"  # + ":" + expert id: a card's buttons (staff overview)
 
 
 def profile_block(field: str) -> str:
@@ -129,6 +150,7 @@ BLOCK_PRACTICE_REJECT_REASON: Final = "practice_reject_reason"
 INPUT_PRACTICE_REJECT_REASON: Final = "practice_reject_reason_input"
 BLOCK_PRACTICE_REVIEW: Final = "practice_review"  # + ":" + practice id: the triage message's buttons
 BLOCK_PRACTICE_CARD: Final = "practice_card"  # + ":" + practice id: a card's buttons (staff overview)
+PRACTICE_BLOCKS: Final = (BLOCK_PRACTICE_REVIEW, BLOCK_PRACTICE_CARD)
 
 
 def practice_block(field: str) -> str:
@@ -142,3 +164,8 @@ def practice_input(field: str) -> str:
 # privacy: data export and erasure
 BLOCK_PRIVACY_FORGET: Final = "privacy_forget"
 ACTION_PRIVACY_FORGET: Final = "privacy_forget_me"  # value: the user's own Slack id (checked, never trusted)
+
+
+def block_id(prefix: str, record_id: int) -> str:
+    """``"<prefix>:<id>"``: the block id of buttons about one record."""
+    return f"{prefix}:{record_id}"

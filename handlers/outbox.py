@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.i18n import LANGUAGES
+from bot.jobs import BatchResult
 from bot.outbox import (
     AnswerToAsker,
     ConsentRequest,
@@ -24,10 +25,12 @@ from bot.outbox import (
     read_payload,
 )
 from bot.routing.policy import RoutingPolicy
-from handlers.context import Services
-from handlers.practice_blocks import build_practice_review
-from handlers.profile_blocks import build_consent_request, build_profile_review, build_submission_outcome
-from handlers.routing_blocks import Payload, Rendered, render_routing
+from handlers.blocks.practice import build_practice_review
+from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
+from handlers.blocks.routing import render_routing
+from handlers.home import publish_homes
+from handlers.kit import Payload, Rendered
+from handlers.services import Services
 from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
@@ -50,13 +53,6 @@ PERMANENT_ERRORS = frozenset(
         "thread_not_found",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
 
 
 class NoTargetError(Exception):
@@ -93,6 +89,8 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
 
 
 class OutboxSender:
+    """Sends claimed outbox messages (``bot.jobs.OutboxPass``): rendered in the recipient's language, posted, marked."""
+
     batch_size = 50
 
     def __init__(self, services: Services, client: WebClient, *, policy: RoutingPolicy | None = None) -> None:
@@ -157,7 +155,7 @@ class OutboxSender:
                     now=self.services.clock(),
                 )
             if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
-                self.services.home.refresh(self.client, [message.recipient_slack_id])
+                publish_homes(self.services, self.client, [message.recipient_slack_id])
             return True
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc)

@@ -7,13 +7,11 @@ global error handler) when that value names someone else than the person clickin
 
 from __future__ import annotations
 
-from slack_bolt import App
-
 from bot.i18n import t
 from bot.privacy import erase_person, export_json, export_personal_data
-from handlers import ids
-from handlers.context import Services, Turn, listener
-from handlers.privacy_blocks import build_forget_prompt, build_forgotten
+from handlers.blocks.privacy import build_forget_prompt, build_forgotten
+from handlers.claims import clicked_action
+from handlers.turn import Turn
 
 EXPORT_WORDS = frozenset({"mijn gegevens", "my data", "mes données"})
 FORGET_WORDS = frozenset({"vergeet mij", "vergeet me", "forget me"})
@@ -47,7 +45,7 @@ def command_export(turn: Turn) -> None:
         title=t("privacy.export_title", lang),
         initial_comment=t("privacy.export_comment", lang),
     )
-    turn.context["wieweet_outcome"] = "exported"
+    turn.outcome = "exported"
     assert turn.respond is not None
     turn.respond(text=t("privacy.export_sent", lang), response_type="ephemeral")
 
@@ -59,19 +57,14 @@ def command_forget(turn: Turn) -> None:
 
 
 def handle_forget_button(turn: Turn) -> None:
-    turn.ack()
     lang = turn.lang  # before erasing: a refreshed Slack profile cache row is then erased too
-    target = str(turn.action.get("value") or "")
+    target = str(clicked_action(turn.body).get("value") or "")
     # The value is only a claim: the service checks it against the clicking user (turn.actor) and refuses otherwise.
     report = erase_person(session=turn.session, actor=turn.actor, slack_user_id=target, now=turn.now)
-    turn.context["wieweet_outcome"] = f"erased {sum(report.counts.values())} items"
+    turn.outcome = f"erased {sum(report.counts.values())} items"
     done = build_forgotten(lang)
     if turn.respond is not None:
         turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)
     elif turn.user_id:
         channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
         turn.client.chat_postMessage(channel=channel, text=done.text, blocks=done.blocks)
-
-
-def register(app: App, services: Services) -> None:
-    app.action(ids.ACTION_PRIVACY_FORGET)(listener(services, "action", handle_forget_button))

@@ -2,54 +2,44 @@
 
 Listeners stay thin: they read the payload, call ``bot.register.profiles`` (which checks who may do what, with the
 Slack id Slack signed the request with — never an id from a button value) and render with
-``handlers.profile_blocks``. A user's Home tab is published when they open it and re-published after every change
+``handlers.blocks.profile``. A user's Home tab is published when they open it and re-published after every change
 to what it shows (``Turn.home_changed``; the outbox sender does the same for DMs it delivers).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import App
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
-from bot.errors import WieweetError
-from bot.i18n import N_, t
+from bot.errors import NotFoundError
+from bot.i18n import t
 from bot.matching.loader import load_themes
-from bot.mrkdwn import escape_truncate, user_mention
 from bot.register import profiles
 from bot.register.profiles import InvalidRecord
-from bot.routing.errors import RoutingInputError
-from handlers import claims, ids
-from handlers.context import Services, Turn, listener
-from handlers.errors import refuse_in_form
-from handlers.practices import practice_admin_blocks
-from handlers.profile_blocks import (
+from handlers.blocks.profile import (
     AdminData,
-    HomeData,
-    HomeItem,
     ProfileCard,
     build_admin_blocks,
     build_consent_done,
-    build_home_view,
     build_profile_modal,
     build_reject_profile_modal,
     build_review_done,
     expert_card_blocks,
     field_errors,
+    profile_card,
     profile_text,
-    read_profile_form,
 )
-from handlers.routing_blocks import status_label, theme_choices
-from storage.models import Availability, Expert, RecordStatus
+from handlers.forms import ProfileForm, ProfileRejectForm
+from handlers.kit import escape_truncate, theme_choices, user_mention
+from handlers.practices import practice_admin_blocks
+from handlers.turn import Turn
+from storage.models import Availability, Expert
 
 log = logging.getLogger(__name__)
 
@@ -83,96 +73,16 @@ def parse_profile_command(text: str) -> ProfileCommand | None:
 MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
-# --- reading the register for display ------------------------------------------------------------------------------
+# --- small helpers ---------------------------------------------------------------------------------------------------
 
 
-def profile_card(services: Services, expert: Expert, lang: str, *, now: datetime) -> ProfileCard:
-    return ProfileCard(
-        expert_id=expert.id,
-        name=expert.name,
-        email=expert.email,
-        organisation=expert.organisation,
-        city=expert.city,
-        role=expert.role,
-        expertise=tuple(expert.expertise),
-        themes=tuple(th.label_en if lang == "en" else th.label_nl for th in expert.themes),
-        languages=tuple(expert.languages),
-        availability=expert.availability.value,
-        away_until=expert.away_until.isoformat() if expert.away_until else None,
-        consent=expert.consent.value,
-        last_confirmed=expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else None,
-        stale=profiles.is_stale(expert, now=now, reconfirm_days=services.settings.reconfirm_days),
-        pending_approval=expert.status is RecordStatus.PENDING,
-        slack_user_id=expert.slack_user_id,
-    )
-
-
-ROUTING_STATE_KEYS = {  # a question sent to this expert, as the Home tab lists it
-    "asked": N_("profile.routing_asked"),
-    "claimed": N_("profile.routing_claimed"),
-    "declined": N_("profile.routing_declined"),
-    "forwarded": N_("profile.routing_forwarded"),
-    "expired": N_("profile.routing_expired"),
-    "answered": N_("profile.routing_answered"),
-}
-
-
-def home_data(
-    services: Services, session: Session, *, user_id: str, lang: str, is_staff: bool, now: datetime
-) -> HomeData:
-    expert = profiles.get_profile(session, slack_user_id=user_id)
-    routed: list[HomeItem] = []
-    asked: list[HomeItem] = []
-    if services.routing is not None:
-        routings = services.routing.list_my_routings(session, slack_user_id=user_id, open_only=False, limit=10)
-        routed = [
-            HomeItem(r.question.text, t(ROUTING_STATE_KEYS[r.status.value], lang), r.asked_at.date().isoformat())
-            for r in routings
-        ]
-        asked = [
-            HomeItem(q.text, status_label(q.status, lang), q.created_at.date().isoformat())
-            for q in services.routing.list_my_questions(session, asker_slack_id=user_id, limit=10)
-        ]
-    stale = pending = 0
-    if is_staff:
-        reconfirm = services.settings.reconfirm_days
-        stale, pending = profiles.count_profiles_to_review(session, now=now, reconfirm_days=reconfirm)
-    return HomeData(
-        profile=profile_card(services, expert, lang, now=now) if expert is not None else None,
-        routed=routed,
-        asked=asked,
-        is_staff=is_staff,
-        stale_count=stale,
-        pending_count=pending,
-    )
-
-
-def publish_home(services: Services, client: WebClient, user_id: str) -> None:
-    """Publish ``user_id``'s Home tab from the committed data (its own session)."""
-    now = services.clock()
-    with services.db.session() as session:
-        lang = services.locales.language(session=session, client=client, user_id=user_id, now=now)
-        staff = services.staff.is_staff(settings=services.settings, client=client, user_id=user_id, now=now)
-        data = home_data(services, session, user_id=user_id, lang=lang, is_staff=staff, now=now)
-    client.views_publish(user_id=user_id, view=build_home_view(data, lang))
-
-
-# --- small payload helpers -------------------------------------------------------------------------------------------
-
-
-def _expert_id(turn: Turn) -> int:
-    """The expert a button is about (its value: a claim the service checks for the clicking user)."""
-    return claims.clicked_id(turn.body, what="expert")
+def _card(turn: Turn, expert: Expert) -> ProfileCard:
+    stale = profiles.is_stale(expert, now=turn.now, reconfirm_days=turn.services.settings.reconfirm_days)
+    return profile_card(expert, turn.lang, stale=stale)
 
 
 def _today(turn: Turn) -> date:
     return turn.now.astimezone(ZoneInfo(turn.services.settings.timezone)).date()
-
-
-def _clicked_in(turn: Turn, refs: list[dict[str, str]]) -> bool:
-    """Whether the button was clicked in one of ``refs`` (the messages the database ties to the subject)."""
-    clicked = claims.clicked_message(turn.body)
-    return clicked is not None and clicked.as_ref() in refs
 
 
 def _slack_identity(turn: Turn) -> dict[str, str]:
@@ -205,32 +115,23 @@ def open_profile_modal(turn: Turn, *, expert: Expert | None, expertise: str = ""
         themes=theme_choices(load_themes(turn.session), lang),
         expert_id=expert.id if expert is not None else None,
         joining=expert is None,
+        channel_id=channel,
     )
-    data = json.loads(view.private_metadata or "{}")
-    view.private_metadata = json.dumps({**data, "channel_id": channel})
-    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
-def handle_profile_submission(turn: Turn) -> None:
-    view = turn.body.get("view") or {}
-    values = read_profile_form((view.get("state") or {}).get("values") or {})
+def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
     try:
-        metadata = claims.view_metadata(turn.body)
-        # where the form was opened: only ever used for a notice to the submitter themselves
-        channel = claims.channel_id(metadata.get("channel_id"))
         saved = profiles.save_profile(
             turn.session,
             actor=turn.actor,
-            values=values,
+            values=form.values,
             now=turn.now,
-            expert_id=claims.optional_metadata_id(metadata, "expert_id", what="expert"),
+            expert_id=form.expert_id,
             approval_required=turn.services.settings.expert_approval,
         )
     except InvalidRecord as exc:  # shown on the fields; nothing was written
-        turn.ack(response_action="errors", errors=field_errors(exc.errors, turn.lang))
-        return
-    except WieweetError as exc:  # not theirs, gone meanwhile: said on the form, which stays open
-        refuse_in_form(turn, exc, ids.profile_block("name"))
+        turn.form_errors(field_errors(exc.errors, turn.lang))
         return
     turn.ack()
     expert = saved.expert
@@ -242,42 +143,31 @@ def handle_profile_submission(turn: Turn) -> None:
         text = t("profile.saved", turn.lang)
     else:
         text = t("profile.saved_by_staff", turn.lang, name=escape_truncate(expert.name, 150))
-    if saved.created or channel or not turn.actor.is_self(expert.slack_user_id):
-        turn.tell(text, channel=channel)
+    if saved.created or form.channel_id or not turn.actor.is_self(expert.slack_user_id):
+        turn.tell(text, channel=form.channel_id)
 
 
 def handle_join_button(turn: Turn) -> None:
-    turn.ack()
     open_profile_modal(turn, expert=profiles.get_profile(turn.session, slack_user_id=turn.user_id or ""))
 
 
-def handle_edit_button(turn: Turn) -> None:
-    turn.ack()
-    expert = profiles.get_expert_for(turn.session, actor=turn.actor, expert_id=_expert_id(turn))
+def handle_edit_button(turn: Turn, expert_id: int) -> None:
+    expert = profiles.get_expert_for(turn.session, actor=turn.actor, expert_id=expert_id)
     open_profile_modal(turn, expert=expert)
 
 
 # --- availability (Home tab) -----------------------------------------------------------------------------------------
 
 
-def _own_expert(turn: Turn) -> Expert:
+def handle_away(turn: Turn, until: date) -> None:
+    """The Home tab's date picker: away until ``until`` (one's own profile only)."""
     expert = profiles.get_profile(turn.session, slack_user_id=turn.user_id or "")
     if expert is None:
-        raise RoutingInputError("no_expert", "no profile for this user")
-    return expert
-
-
-def handle_away(turn: Turn) -> None:
-    turn.ack()
-    selected = str(turn.action.get("selected_date") or "")
-    try:
-        until = date.fromisoformat(selected)
-    except ValueError:
-        raise RoutingInputError("away_date_past", "no date") from None
+        raise NotFoundError("not_in_register", "no profile for this user")
     profiles.set_availability(
         turn.session,
         actor=turn.actor,
-        expert_id=_own_expert(turn).id,
+        expert_id=expert.id,
         availability=Availability.AWAY,
         until=until,
         now=turn.now,
@@ -286,12 +176,11 @@ def handle_away(turn: Turn) -> None:
     turn.home_changed(turn.user_id)
 
 
-def _set_availability(turn: Turn, availability: Availability) -> None:
-    turn.ack()
+def _set_availability(turn: Turn, expert_id: int, availability: Availability) -> None:
     expert = profiles.set_availability(
         turn.session,
         actor=turn.actor,
-        expert_id=_expert_id(turn),
+        expert_id=expert_id,
         availability=availability,
         now=turn.now,
         today=_today(turn),
@@ -299,21 +188,19 @@ def _set_availability(turn: Turn, availability: Availability) -> None:
     turn.home_changed(turn.user_id, expert.slack_user_id)
 
 
-def handle_available(turn: Turn) -> None:
-    _set_availability(turn, Availability.AVAILABLE)
+def handle_available(turn: Turn, expert_id: int) -> None:
+    _set_availability(turn, expert_id, Availability.AVAILABLE)
 
 
-def handle_opt_out(turn: Turn) -> None:
-    _set_availability(turn, Availability.OPTED_OUT)
+def handle_opt_out(turn: Turn, expert_id: int) -> None:
+    _set_availability(turn, expert_id, Availability.OPTED_OUT)
 
 
 def handle_refresh(turn: Turn) -> None:
-    turn.ack()
     turn.home_changed(turn.user_id)
 
 
 def handle_home_opened(turn: Turn) -> None:
-    turn.ack()
     event = turn.body.get("event") or {}
     if event.get("tab", "home") == "home" and turn.user_id:
         turn.home_changed(turn.user_id)
@@ -327,22 +214,20 @@ def _consent_done(turn: Turn, expert: Expert, text: str, blocks: list[Any]) -> N
     the button was elsewhere (or no DM is known) they are told too."""
     refs = profiles.consent_request_refs(turn.session, expert=expert)
     turn.update_messages(refs, text, blocks, about=f"expert:{expert.id}")
-    if not _clicked_in(turn, refs):
+    if not turn.clicked_in(refs):
         turn.tell(text)
 
 
-def handle_consent_confirm(turn: Turn) -> None:
-    turn.ack()
-    expert = profiles.confirm_listing(turn.session, actor=turn.actor, expert_id=_expert_id(turn), now=turn.now)
+def handle_consent_confirm(turn: Turn, expert_id: int) -> None:
+    expert = profiles.confirm_listing(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
     text = t("profile.confirmed_thanks", turn.lang, date=_today(turn).isoformat())
-    card = profile_card(turn.services, expert, turn.lang, now=turn.now)
+    card = _card(turn, expert)
     _consent_done(turn, expert, text, [*build_consent_done(text), *build_consent_done(profile_text(card, turn.lang))])
     turn.home_changed(turn.user_id)
 
 
-def handle_consent_withdraw(turn: Turn) -> None:
-    turn.ack()
-    expert = profiles.withdraw_listing(turn.session, actor=turn.actor, expert_id=_expert_id(turn), now=turn.now)
+def handle_consent_withdraw(turn: Turn, expert_id: int) -> None:
+    expert = profiles.withdraw_listing(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
     text = t("profile.withdrawn_done", turn.lang)
     if turn.actor.is_self(expert.slack_user_id):
         _consent_done(turn, expert, text, build_consent_done(text))
@@ -354,9 +239,8 @@ def handle_consent_withdraw(turn: Turn) -> None:
 # --- staff -------------------------------------------------------------------------------------------------------
 
 
-def handle_approve(turn: Turn) -> None:
-    turn.ack()
-    expert = profiles.approve_profile(turn.session, actor=turn.actor, expert_id=_expert_id(turn), now=turn.now)
+def handle_approve(turn: Turn, expert_id: int) -> None:
+    expert = profiles.approve_profile(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
     done = build_review_done(
@@ -366,51 +250,40 @@ def handle_approve(turn: Turn) -> None:
     review = profiles.review_message_ref(turn.session, expert_id=expert.id)
     refs = [review] if review else []
     turn.update_messages(refs, done.text, list(done.blocks), about=f"expert:{expert.id}")
-    if not _clicked_in(turn, refs):
+    if not turn.clicked_in(refs):
         turn.tell(t("profile.review_approved", turn.lang, staff=staff))
     turn.home_changed(expert.slack_user_id)
 
 
-def handle_reject_button(turn: Turn) -> None:
-    turn.ack()
-    expert_id = _expert_id(turn)
+def handle_reject_button(turn: Turn, expert_id: int) -> None:
     # no modal for others; the service checks again
     turn.actor.require_staff("reject an expert profile", target=f"expert:{expert_id}")
     profiles.get_expert(turn.session, expert_id=expert_id)
     view = build_reject_profile_modal(turn.lang, expert_id=expert_id, metadata={})
-    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
-def handle_reject_submission(turn: Turn) -> None:
-    view = turn.body.get("view") or {}
-    values = (view.get("state") or {}).get("values") or {}
-    entry = (values.get(ids.BLOCK_PROFILE_REJECT_REASON) or {}).get(ids.INPUT_PROFILE_REJECT_REASON) or {}
-    reason = str(entry.get("value") or "").strip()
-    if not reason:
-        turn.ack(response_action="errors", errors={ids.BLOCK_PROFILE_REJECT_REASON: t("field.missing", turn.lang)})
+def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
+    if not form.reason:
+        turn.form_errors({form.ERROR_BLOCK: t("field.missing", turn.lang)})
         return
-    try:
-        expert_id = claims.metadata_id(claims.view_metadata(turn.body), "expert_id", what="expert")
-        turn.actor.require_staff("reject an expert profile", target=f"expert:{expert_id}")  # before reading it
-        expert = profiles.get_expert(turn.session, expert_id=expert_id)
-        payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id
-        review = profiles.review_message_ref(turn.session, expert_id=expert_id)
-        profiles.reject_profile(turn.session, actor=turn.actor, expert_id=expert_id, reason=reason, now=turn.now)
-    except WieweetError as exc:  # already decided or gone meanwhile, or not staff: said on the form
-        refuse_in_form(turn, exc, ids.BLOCK_PROFILE_REJECT_REASON)
-        return
+    # already decided or gone meanwhile, or not staff: refused on the form by the wrapper
+    turn.actor.require_staff("reject an expert profile", target=f"expert:{form.expert_id}")  # before reading it
+    expert = profiles.get_expert(turn.session, expert_id=form.expert_id)
+    payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id
+    review = profiles.review_message_ref(turn.session, expert_id=form.expert_id)
+    profiles.reject_profile(turn.session, actor=turn.actor, expert_id=form.expert_id, reason=form.reason, now=turn.now)
     turn.ack()
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
-    status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(reason, 500))
+    status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(form.reason, 500))
     done = build_review_done(payload, turn.lang, status=status)
-    turn.update_messages([review] if review else [], done.text, list(done.blocks), about=f"expert:{expert_id}")
+    refs = [review] if review else []
+    turn.update_messages(refs, done.text, list(done.blocks), about=f"expert:{form.expert_id}")
     turn.home_changed(slack_id)
 
 
-def handle_remove(turn: Turn) -> None:
-    turn.ack()
-    expert_id = _expert_id(turn)
+def handle_remove(turn: Turn, expert_id: int) -> None:
     turn.actor.require_staff("remove an expert", target=f"expert:{expert_id}")  # refused before anything is read
     expert = profiles.get_expert(turn.session, expert_id=expert_id)
     name, slack_id = expert.name, expert.slack_user_id
@@ -435,16 +308,13 @@ def command_admin(turn: Turn, who: str) -> None:
             text = t("profile.admin_not_found", lang, who=escape_truncate(who, 200))
             turn.respond(text=text, response_type="ephemeral")
             return
-        blocks = expert_card_blocks(profile_card(turn.services, expert, lang, now=now), lang)
+        blocks = expert_card_blocks(_card(turn, expert), lang)
         turn.respond(text=escape_truncate(expert.name, 150), blocks=blocks, response_type="ephemeral")
         return
     reconfirm = turn.services.settings.reconfirm_days
     data = AdminData(
-        stale=[
-            profile_card(turn.services, e, lang, now=now)
-            for e in profiles.list_stale_profiles(turn.session, now=now, reconfirm_days=reconfirm)
-        ],
-        pending=[profile_card(turn.services, e, lang, now=now) for e in profiles.list_pending_profiles(turn.session)],
+        stale=[_card(turn, e) for e in profiles.list_stale_profiles(turn.session, now=now, reconfirm_days=reconfirm)],
+        pending=[_card(turn, e) for e in profiles.list_pending_profiles(turn.session)],
         extra_blocks=practice_admin_blocks(turn.session, lang),
     )
     turn.respond(text=t("profile.admin_title", lang), blocks=build_admin_blocks(data, lang), response_type="ephemeral")
@@ -461,21 +331,3 @@ def route_profile_command(turn: Turn, text: str) -> bool:
     own = profiles.get_profile(turn.session, slack_user_id=turn.user_id or "")
     open_profile_modal(turn, expert=own, expertise=command.arg, channel=turn.channel_id)
     return True
-
-
-def register(app: App, services: Services) -> None:
-    services.home.attach(lambda client, user_id: publish_home(services, client, user_id))
-    app.event("app_home_opened")(listener(services, "event", handle_home_opened))
-    app.view(ids.VIEW_PROFILE)(listener(services, "view", handle_profile_submission))
-    app.action(ids.ACTION_PROFILE_JOIN)(listener(services, "action", handle_join_button))
-    app.action(ids.ACTION_PROFILE_EDIT)(listener(services, "action", handle_edit_button))
-    app.action(ids.ACTION_HOME_AWAY)(listener(services, "action", handle_away))
-    app.action(ids.ACTION_HOME_AVAILABLE)(listener(services, "action", handle_available))
-    app.action(ids.ACTION_HOME_OPT_OUT)(listener(services, "action", handle_opt_out))
-    app.action(ids.ACTION_HOME_REFRESH)(listener(services, "action", handle_refresh))
-    app.action(ids.ACTION_CONSENT_CONFIRM)(listener(services, "action", handle_consent_confirm))
-    app.action(ids.ACTION_CONSENT_WITHDRAW)(listener(services, "action", handle_consent_withdraw))
-    app.action(ids.ACTION_PROFILE_APPROVE)(listener(services, "action", handle_approve))
-    app.action(ids.ACTION_PROFILE_REJECT)(listener(services, "action", handle_reject_button))
-    app.view(ids.VIEW_PROFILE_REJECT)(listener(services, "view", handle_reject_submission))
-    app.action(ids.ACTION_EXPERT_REMOVE)(listener(services, "action", handle_remove))

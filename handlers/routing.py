@@ -1,32 +1,23 @@
 """Question routing in Slack: the ask modal, the expert's buttons, the asker's questions, staff triage.
 
-Thin listeners: ack, parse, call ``RoutingService``, render with ``handlers.routing_blocks``, send. Messages the
-service queues in the outbox are sent by ``bot.jobs`` right after the request commits (``turn.queued_messages``).
+Thin listeners: the wrapper (``handlers.listener``) has acknowledged the request and parsed its subject or form; a
+handler calls ``RoutingService`` (which checks the acting user against the database), renders with
+``handlers.blocks.routing`` and sends. Messages the service queues in the outbox go out right after the commit.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from functools import partial
 from typing import Any
 
-from slack_bolt import App
-
-from bot import knowledge
-from bot.actors import NotAuthorized
-from bot.errors import WieweetError
+from bot import asking, directory
 from bot.i18n import t
 from bot.matching.loader import load_themes
-from bot.mrkdwn import escape_truncate, user_mention
 from bot.routing import RoutingInputError, RoutingService
-from handlers import claims, ids
-from handlers.context import Services, Turn, listener
-from handlers.errors import refuse_in_form
-from handlers.routing_blocks import (
-    STATE_CLAIMED,
-    STATE_DONE,
-    STATE_SNOOZED,
+from handlers import claims
+from handlers.blocks.routing import (
+    DmState,
     MyQuestion,
     build_add_info_modal,
     build_answer_modal,
@@ -35,14 +26,15 @@ from handlers.routing_blocks import (
     build_expert_request,
     build_my_questions,
     build_triage_close_modal,
-    theme_choices,
 )
-from storage import slack_repo
-from storage.models import Question, Routing, Visibility
+from handlers.claims import UserPick
+from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, TriageCloseForm
+from handlers.kit import escape_truncate, theme_choices, user_mention
+from handlers.turn import Turn
+from storage.models import Question, Routing, SearchLog
 
 ASK_WORDS = frozenset({"vraag", "ask", "question"})
 MINE_WORDS = frozenset({"mijn vragen", "my questions", "mijn", "mine"})
-ASKER_BLOCKS = ("rate", "resolve", "my")  # block ids "<prefix>:<question id>" on the asker's buttons
 AWAY = re.compile(r"^(?:afwezig|away)(?:\s+(?:tot|until))?\s+(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
 
 
@@ -54,11 +46,6 @@ def _actor(turn: Turn) -> str:
     return turn.user_id or ""
 
 
-def _question_ref(turn: Turn) -> int:
-    """The question a button of the asker is about (its value; "rate:<id>"/"resolve:<id>"/"my:<id>" block ids)."""
-    return claims.clicked_id(turn.body, what="question", block_prefixes=ASKER_BLOCKS)
-
-
 # --- asking ------------------------------------------------------------------------------------------------------
 
 
@@ -67,7 +54,7 @@ def open_ask_modal(turn: Turn, *, text: str, metadata: dict[str, Any]) -> None:
     lang = turn.lang
     themes = theme_choices(load_themes(turn.session), lang)
     view = build_ask_modal(lang, text=text, themes=themes, theme_key=None, metadata=metadata)
-    opened = turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+    opened = turn.client.views_open(trigger_id=turn.trigger_id, view=view)
     if not text.strip():
         return
     result = turn.services.knowledge.search(text, now=turn.now, limit=1)
@@ -79,113 +66,66 @@ def open_ask_modal(turn: Turn, *, text: str, metadata: dict[str, Any]) -> None:
 
 
 def handle_ask_shortcut(turn: Turn) -> None:
-    turn.ack()
     message = turn.body.get("message") or {}
     channel = str((turn.body.get("channel") or {}).get("id") or "")
     metadata = {"channel_id": channel or None, "thread_ts": message.get("thread_ts") or message.get("ts")}
     open_ask_modal(turn, text=str(message.get("text") or ""), metadata=metadata)
 
 
-def handle_ask_experts_button(turn: Turn) -> None:
-    turn.ack()
-    search_log = knowledge.get_search_for(
-        turn.session,
-        actor=turn.actor,
-        search_log_id=claims.clicked_id(turn.body, what="search log"),
-        action=knowledge.SEARCH_ASK,
-        member_of=turn.is_channel_member,
-    )
-    metadata = {"channel_id": turn.channel_id or None, "thread_ts": None}
-    open_ask_modal(turn, text=search_log.query, metadata=metadata)
+def handle_ask_experts_button(turn: Turn, search_log: SearchLog) -> None:
+    open_ask_modal(turn, text=search_log.query, metadata={"channel_id": turn.channel_id or None, "thread_ts": None})
 
 
 def command_ask(turn: Turn, text: str) -> None:
     open_ask_modal(turn, text=text, metadata={"channel_id": turn.channel_id or None, "thread_ts": None})
 
 
-def _state_value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
-    return dict((values.get(block) or {}).get(action) or {})
-
-
-def handle_ask_submission(turn: Turn) -> None:
-    view = turn.body.get("view") or {}
-    values = (view.get("state") or {}).get("values") or {}
-    lang = turn.lang
-    text = str(_state_value(values, ids.BLOCK_ASK_TEXT, ids.INPUT_ASK_TEXT).get("value") or "").strip()
-    context = str(_state_value(values, ids.BLOCK_ASK_CONTEXT, ids.INPUT_ASK_CONTEXT).get("value") or "")
-    theme = (_state_value(values, ids.BLOCK_ASK_THEME, ids.INPUT_ASK_THEME).get("selected_option") or {}).get("value")
-    raw_date = _state_value(values, ids.BLOCK_ASK_DATE, ids.INPUT_ASK_DATE).get("selected_date")
-    visibility_value = (
-        _state_value(values, ids.BLOCK_ASK_VISIBILITY, ids.INPUT_ASK_VISIBILITY).get("selected_option") or {}
-    ).get("value") or "public"
-    try:
-        metadata = claims.view_metadata(turn.body)
-        channel_id = claims.channel_id(metadata.get("channel_id"))
-        thread_ts = claims.message_ts(metadata.get("thread_ts"))
-        visibility = Visibility(visibility_value)
-        desired = date.fromisoformat(raw_date) if raw_date else None
-    except NotAuthorized as exc:
-        refuse_in_form(turn, exc, ids.BLOCK_ASK_TEXT)
-        return
-    except ValueError:
-        refuse_in_form(turn, claims.malformed("question form value", visibility_value), ids.BLOCK_ASK_TEXT)
-        return
-    errors: dict[str, str] = {}
-    if not text:
-        errors[ids.BLOCK_ASK_TEXT] = t("error.empty_question", lang)
-    if desired is not None and desired < _routing(turn).calendar.local(turn.now).date():
-        errors[ids.BLOCK_ASK_DATE] = t("error.desired_date_past", lang)
-    if errors:
-        turn.ack(response_action="errors", errors=errors)
-        return
-    # Where it was asked is a claim too: privacy comes from Slack, and the bot only posts (or answers) in a channel
+def handle_ask_submission(turn: Turn, form: AskForm) -> None:
+    # Where it was asked is a claim too: privacy comes from Slack, and the bot only shows a question in a channel
     # the asker is a member of.
-    channel_private = channel_id is None or turn.channel_is_private(channel_id)
-    shown_in_channel = visibility is Visibility.PUBLIC and not channel_private
-    if channel_id and shown_in_channel and not turn.is_channel_member(channel_id):
-        refusal = NotAuthorized("ask a question in a channel one is not in", target=f"channel:{channel_id}")
-        refuse_in_form(turn, refusal, ids.BLOCK_ASK_TEXT)
-        return
-    turn.ack()
-    asker = slack_repo.get_slack_user(turn.session, slack_user_id=_actor(turn))
-    asker_name = (
-        asker.name if asker is not None and asker.name else str((turn.body.get("user") or {}).get("name") or "")
+    private = form.channel_id is None or turn.channel_is_private(form.channel_id)
+    placement = asking.place_question(
+        visibility=form.visibility, channel_id=form.channel_id, thread_ts=form.thread_ts, channel_is_private=private
     )
-    if not shown_in_channel:
-        channel_id = channel_id if visibility is Visibility.PUBLIC else None
-        thread_ts = thread_ts if visibility is Visibility.PUBLIC else None
-    elif channel_id and not thread_ts:
-        # A public question from a channel gets a message there, so the answer comes in its thread.
-        posted = turn.client.chat_postMessage(
-            channel=channel_id,
-            text=t(
-                "routing.posted_question",
-                lang,
-                name=user_mention(_actor(turn)) or "?",
-                question="> " + escape_truncate(text, 2500).replace("\n", "\n> "),
-            ),
-        )
-        thread_ts = str(posted.get("ts") or "") or None
+    if placement.shown_in_channel:
+        asking.require_member(placement, is_member=turn.is_channel_member(placement.channel_id))
+    cached = directory.get_cached_user(turn.session, user_id=_actor(turn))
+    signed_name = str((turn.body.get("user") or {}).get("name") or "")
+    asker_name = cached.name if cached is not None and cached.name else signed_name
     question = _routing(turn).ask_question(
         turn.session,
         asker_slack_id=_actor(turn),
         asker_name=asker_name,
-        text=text,
-        context=context,
-        theme_keys=[theme] if theme else [],
-        desired_by=desired,
-        visibility=visibility,
-        channel_id=channel_id,
-        channel_is_private=channel_private,
-        thread_ts=thread_ts,
-        language=lang,
+        text=form.text,
+        context=form.context,
+        theme_keys=[form.theme] if form.theme else [],
+        desired_by=form.desired_by,
+        visibility=form.visibility,
+        channel_id=placement.channel_id,
+        channel_is_private=private,
+        thread_ts=placement.thread_ts,
+        language=turn.lang,
         now=turn.now,
     )
+    turn.ack()  # accepted: the modal closes
+    if placement.post_in_channel and placement.channel_id:
+        # A public question from a channel gets a message there, so the answer comes in its thread.
+        posted = turn.client.chat_postMessage(
+            channel=placement.channel_id,
+            text=t(
+                "routing.posted_question",
+                turn.lang,
+                name=user_mention(_actor(turn)) or "?",
+                question="> " + escape_truncate(form.text, 2500).replace("\n", "\n> "),
+            ),
+        )
+        if posted.get("ts"):
+            asking.record_thread(question, thread_ts=str(posted["ts"]))
     # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, sent as a DM
     # right after this request commits: one message, also when the question is escalated.
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    turn.context["wieweet_outcome"] = f"asked q{question.id}"
+    turn.outcome = f"asked q{question.id}"
 
 
 # --- the asker's own questions -----------------------------------------------------------------------------------
@@ -209,70 +149,48 @@ def _my(question: Question) -> MyQuestion:
     )
 
 
-def handle_cancel(turn: Turn) -> None:
-    turn.ack()
-    _routing(turn).cancel(turn.session, question_id=_question_ref(turn), actor_slack_id=_actor(turn), now=turn.now)
+def handle_cancel(turn: Turn, question_id: int) -> None:
+    _routing(turn).cancel(turn.session, question_id=question_id, actor_slack_id=_actor(turn), now=turn.now)
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     turn.tell(t("routing.cancelled", turn.lang))
 
 
-def handle_add_info_button(turn: Turn) -> None:
-    turn.ack()
-    question_id = _question_ref(turn)
+def handle_add_info_button(turn: Turn, question_id: int) -> None:
     question = _routing(turn).get_own_question(turn.session, question_id=question_id, asker_slack_id=_actor(turn))
     view = build_add_info_modal(turn.lang, question_id=question_id, question=question.text)
-    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
-def handle_add_info_submission(turn: Turn) -> None:
-    view = turn.body.get("view") or {}
-    values = (view.get("state") or {}).get("values") or {}
-    text = str(_state_value(values, ids.BLOCK_ADD_INFO, ids.INPUT_ADD_INFO).get("value") or "").strip()
-    if not text:
-        turn.ack(response_action="errors", errors={ids.BLOCK_ADD_INFO: t("error.empty_information", turn.lang)})
-        return
-    try:
-        question_id = claims.metadata_id(claims.view_metadata(turn.body), "question_id", what="question")
-        _routing(turn).add_information(
-            turn.session, question_id=question_id, actor_slack_id=_actor(turn), text=text, now=turn.now
-        )
-    except WieweetError as exc:  # not theirs, closed meanwhile: said on the form; nothing was written
-        refuse_in_form(turn, exc, ids.BLOCK_ADD_INFO)
-        return
-    turn.ack()
+def handle_add_info_submission(turn: Turn, form: AddInfoForm) -> None:
+    # empty, not theirs, closed meanwhile: the service refuses, the wrapper says so on the form; nothing written
+    _routing(turn).add_information(
+        turn.session, question_id=form.question_id, actor_slack_id=_actor(turn), text=form.text, now=turn.now
+    )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     turn.tell(t("routing.info_added", turn.lang))
 
 
-def handle_resolve(turn: Turn) -> None:
-    turn.ack()
-    _routing(turn).resolve(turn.session, question_id=_question_ref(turn), actor_slack_id=_actor(turn), now=turn.now)
+def handle_resolve(turn: Turn, question_id: int) -> None:
+    _routing(turn).resolve(turn.session, question_id=question_id, actor_slack_id=_actor(turn), now=turn.now)
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     turn.tell(t("routing.resolved", turn.lang))
 
 
-def handle_rate(turn: Turn) -> None:
-    turn.ack()
-    action = turn.action
-    stars = int(str(action.get("action_id") or "")[len(ids.ACTION_RATE_PREFIX) :] or 0)
+def handle_rate(turn: Turn, rated: claims.Rating) -> None:
     _routing(turn).rate(
-        turn.session, question_id=_question_ref(turn), actor_slack_id=_actor(turn), stars=stars, now=turn.now
+        turn.session, question_id=rated.question_id, actor_slack_id=_actor(turn), stars=rated.stars, now=turn.now
     )
-    turn.tell(t("routing.rated", turn.lang, stars="⭐" * stars))
+    turn.tell(t("routing.rated", turn.lang, stars="⭐" * rated.stars))
 
 
-def command_away(turn: Turn, until: str) -> None:
-    try:
-        day = date.fromisoformat(until)
-    except ValueError:
-        raise RoutingInputError("away_date_past", t("routing.away_usage", turn.lang)) from None
-    _routing(turn).set_away(turn.session, slack_user_id=_actor(turn), until=day, now=turn.now)
+def command_away(turn: Turn, until: date) -> None:
+    _routing(turn).set_away(turn.session, slack_user_id=_actor(turn), until=until, now=turn.now)
     turn.home_changed(turn.user_id)
     assert turn.respond is not None
-    turn.respond(text=t("routing.away_set", turn.lang, date=day.isoformat()), response_type="ephemeral")
+    turn.respond(text=t("routing.away_set", turn.lang, date=until.isoformat()), response_type="ephemeral")
 
 
 def route_command(turn: Turn, text: str) -> bool:
@@ -286,7 +204,11 @@ def route_command(turn: Turn, text: str) -> bool:
         return True
     away = AWAY.match(text)
     if away:
-        command_away(turn, away.group(1))
+        try:
+            until = date.fromisoformat(away.group(1))
+        except ValueError:  # 2026-02-30
+            raise RoutingInputError("away_date_past", t("routing.away_usage", turn.lang)) from None
+        command_away(turn, until)
         return True
     return False
 
@@ -294,11 +216,7 @@ def route_command(turn: Turn, text: str) -> bool:
 # --- the expert's buttons ----------------------------------------------------------------------------------------
 
 
-def _routing_id(turn: Turn) -> int:
-    return claims.clicked_id(turn.body, what="routing", block_prefixes=(ids.BLOCK_ROUTING_ACTIONS,))
-
-
-def _update_requests(turn: Turn, routing: Routing, *, state: str, status: str) -> None:
+def _update_requests(turn: Turn, routing: Routing, *, state: DmState, status: str) -> None:
     """Re-render the DMs that asked this expert (the database's, not the clicked container) to the new state."""
     payload = _routing(turn).request_payload(turn.session, routing)
     rendered = build_expert_request(payload, turn.lang, state=state, status=status)
@@ -306,172 +224,98 @@ def _update_requests(turn: Turn, routing: Routing, *, state: str, status: str) -
     turn.update_messages(refs, rendered.text, rendered.blocks, about=f"routing:{routing.id}")
 
 
-def handle_claim(turn: Turn) -> None:
-    turn.ack()
-    routing = _routing(turn).claim(
-        turn.session, routing_id=_routing_id(turn), actor_slack_id=_actor(turn), now=turn.now
-    )
+def handle_claim(turn: Turn, routing_id: int) -> None:
+    routing = _routing(turn).claim(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now)
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    _update_requests(turn, routing, state=STATE_CLAIMED, status=t("routing.state_claimed", turn.lang))
+    _update_requests(turn, routing, state=DmState.CLAIMED, status=t("routing.state_claimed", turn.lang))
 
 
-def handle_snooze(turn: Turn) -> None:
-    turn.ack()
-    routing_id = _routing_id(turn)
+def handle_snooze(turn: Turn, routing_id: int) -> None:
     until = _routing(turn).snooze(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now)
     routing = _routing(turn).get_routing_for(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn))
     local = _routing(turn).calendar.local(until)
     status = t("routing.state_snoozed", turn.lang, date=local.strftime("%Y-%m-%d %H:%M"))
-    _update_requests(turn, routing, state=STATE_SNOOZED, status=status)
+    _update_requests(turn, routing, state=DmState.SNOOZED, status=status)
 
 
-def handle_decline_button(turn: Turn) -> None:
-    turn.ack()
+def handle_decline_button(turn: Turn, routing_id: int) -> None:
     routing = _routing(turn).get_routing_for(
-        turn.session, routing_id=_routing_id(turn), actor_slack_id=_actor(turn), actionable=True
+        turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), actionable=True
     )
     view = build_decline_modal(turn.lang, routing_id=routing.id, metadata={})
-    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
-def handle_decline_submission(turn: Turn) -> None:
-    view = turn.body.get("view") or {}
-    values = (view.get("state") or {}).get("values") or {}
-    reason = str(_state_value(values, ids.BLOCK_DECLINE_REASON, ids.INPUT_DECLINE_REASON).get("value") or "")
-    try:
-        routing_id = claims.metadata_id(claims.view_metadata(turn.body), "routing_id", what="routing")
-        routing = _routing(turn).decline(
-            turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now, reason=reason
-        )
-    except WieweetError as exc:  # not theirs, answered meanwhile: said on the form; nothing was written
-        refuse_in_form(turn, exc, ids.BLOCK_DECLINE_REASON)
-        return
+def handle_decline_submission(turn: Turn, form: DeclineForm) -> None:
+    routing = _routing(turn).decline(
+        turn.session, routing_id=form.routing_id, actor_slack_id=_actor(turn), now=turn.now, reason=form.reason
+    )
     turn.ack()
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    _update_requests(turn, routing, state=STATE_DONE, status=t("routing.state_declined", turn.lang))
+    _update_requests(turn, routing, state=DmState.DONE, status=t("routing.state_declined", turn.lang))
 
 
-def handle_forward(turn: Turn) -> None:
-    turn.ack()
-    to = str(turn.action.get("selected_user") or "")
-    routing_id = _routing_id(turn)
+def handle_forward(turn: Turn, pick: UserPick) -> None:
     _routing(turn).forward(
-        turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), to_slack_id=to, now=turn.now
+        turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn), to_slack_id=pick.user_id, now=turn.now
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    old = _routing(turn).get_routing_for(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn))
-    status = t("routing.state_forwarded", turn.lang, name=user_mention(to) or "?")
-    _update_requests(turn, old, state=STATE_DONE, status=status)
+    old = _routing(turn).get_routing_for(turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn))
+    status = t("routing.state_forwarded", turn.lang, name=user_mention(pick.user_id) or "?")
+    _update_requests(turn, old, state=DmState.DONE, status=status)
 
 
-def handle_answer_button(turn: Turn) -> None:
-    turn.ack()
+def handle_answer_button(turn: Turn, routing_id: int) -> None:
     routing = _routing(turn).get_routing_for(
-        turn.session, routing_id=_routing_id(turn), actor_slack_id=_actor(turn), actionable=True
+        turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), actionable=True
     )
     # the question as stored, not as the clicked message shows it
     view = build_answer_modal(turn.lang, routing_id=routing.id, question=routing.question.text, metadata={})
-    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
-def handle_answer_submission(turn: Turn) -> None:
-    view = turn.body.get("view") or {}
-    values = (view.get("state") or {}).get("values") or {}
-    text = str(_state_value(values, ids.BLOCK_ANSWER_TEXT, ids.INPUT_ANSWER_TEXT).get("value") or "").strip()
-    if not text:
-        turn.ack(response_action="errors", errors={ids.BLOCK_ANSWER_TEXT: t("error.empty_answer", turn.lang)})
-        return
-    try:
-        routing_id = claims.metadata_id(claims.view_metadata(turn.body), "routing_id", what="routing")
-        answer = _routing(turn).answer(
-            turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), text=text, now=turn.now
-        )
-    except WieweetError as exc:  # not theirs, taken or answered meanwhile: said on the form; nothing written
-        refuse_in_form(turn, exc, ids.BLOCK_ANSWER_TEXT)
-        return
+def handle_answer_submission(turn: Turn, form: AnswerForm) -> None:
+    # empty, not theirs, taken or answered meanwhile: refused on the form by the wrapper; nothing written
+    _routing(turn).answer(
+        turn.session, routing_id=form.routing_id, actor_slack_id=_actor(turn), text=form.text, now=turn.now
+    )
     turn.ack()
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    routing = next((r for r in answer.question.routings if r.id == routing_id), None)
-    if routing is not None:
-        _update_requests(turn, routing, state=STATE_DONE, status=t("routing.state_answered", turn.lang))
+    routing = _routing(turn).get_routing_for(turn.session, routing_id=form.routing_id, actor_slack_id=_actor(turn))
+    _update_requests(turn, routing, state=DmState.DONE, status=t("routing.state_answered", turn.lang))
 
 
 # --- staff triage ------------------------------------------------------------------------------------------------
 
 
-def _triage_question_id(turn: Turn) -> int:
-    return claims.clicked_id(turn.body, what="question", block_prefixes=(ids.BLOCK_TRIAGE_ACTIONS,))
-
-
-def handle_triage_assign(turn: Turn) -> None:
-    turn.ack()
-    staff = _actor(turn)
-    to = str(turn.action.get("selected_user") or "")
+def handle_triage_assign(turn: Turn, pick: UserPick) -> None:
     _routing(turn).staff_assign(
-        turn.session, question_id=_triage_question_id(turn), to_slack_id=to, actor=turn.actor, now=turn.now
+        turn.session, question_id=pick.subject_id, to_slack_id=pick.user_id, actor=turn.actor, now=turn.now
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    turn.tell(t("routing.triage_assigned", turn.lang, staff=user_mention(staff) or "?", name=user_mention(to) or "?"))
+    staff, assignee = user_mention(_actor(turn)) or "?", user_mention(pick.user_id) or "?"
+    turn.tell(t("routing.triage_assigned", turn.lang, staff=staff, name=assignee))
 
 
-def handle_triage_close_button(turn: Turn) -> None:
-    turn.ack()
-    question_id = _triage_question_id(turn)
+def handle_triage_close_button(turn: Turn, question_id: int) -> None:
     # no modal for non-staff; the service checks again on submit
     turn.actor.require_staff("close a question", target=f"question:{question_id}")
     view = build_triage_close_modal(turn.lang, question_id=question_id, metadata={})
-    turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
+    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
-def handle_triage_close_submission(turn: Turn) -> None:
-    staff = _actor(turn)
-    view = turn.body.get("view") or {}
-    values = (view.get("state") or {}).get("values") or {}
-    note = str(_state_value(values, ids.BLOCK_TRIAGE_NOTE, ids.INPUT_TRIAGE_NOTE).get("value") or "")
-    try:
-        question_id = claims.metadata_id(claims.view_metadata(turn.body), "question_id", what="question")
-        _routing(turn).staff_close(turn.session, question_id=question_id, actor=turn.actor, note=note, now=turn.now)
-    except WieweetError as exc:  # not staff, closed meanwhile: said on the form; nothing was written
-        refuse_in_form(turn, exc, ids.BLOCK_TRIAGE_NOTE)
-        return
+def handle_triage_close_submission(turn: Turn, form: TriageCloseForm) -> None:
+    routing = _routing(turn)
+    routing.staff_close(turn.session, question_id=form.question_id, actor=turn.actor, note=form.note, now=turn.now)
     turn.ack()
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     # a note in the thread of the staff message about this question (the database's, not the modal's claim)
-    text = t("routing.triage_closed", turn.lang, staff=user_mention(staff) or "?")
-    for ref in _routing(turn).triage_messages(turn.session, question_id=question_id)[:1]:
-        turn.after_commit(
-            partial(_post_in_thread, turn, channel=ref["channel_id"], thread_ts=ref["message_ts"], text=text)
-        )
-
-
-def _post_in_thread(turn: Turn, *, channel: str, thread_ts: str, text: str) -> None:
-    turn.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
-
-
-def register(app: App, services: Services) -> None:
-    if services.routing is None:
-        return
-    app.shortcut(ids.SHORTCUT_ASK_EXPERT)(listener(services, "shortcut", handle_ask_shortcut))
-    app.action(ids.ACTION_ASK_EXPERTS)(listener(services, "action", handle_ask_experts_button))
-    app.view(ids.VIEW_ASK)(listener(services, "view", handle_ask_submission))
-    app.action(ids.ACTION_CANCEL_QUESTION)(listener(services, "action", handle_cancel))
-    app.action(ids.ACTION_RESOLVE_QUESTION)(listener(services, "action", handle_resolve))
-    app.action(ids.ACTION_ADD_INFO)(listener(services, "action", handle_add_info_button))
-    app.view(ids.VIEW_ADD_INFO)(listener(services, "view", handle_add_info_submission))
-    app.action(re.compile(ids.ACTION_RATE_PATTERN))(listener(services, "action", handle_rate))
-    app.action(ids.ACTION_CLAIM)(listener(services, "action", handle_claim))
-    app.action(ids.ACTION_SNOOZE)(listener(services, "action", handle_snooze))
-    app.action(ids.ACTION_DECLINE)(listener(services, "action", handle_decline_button))
-    app.view(ids.VIEW_DECLINE)(listener(services, "view", handle_decline_submission))
-    app.action(ids.ACTION_FORWARD)(listener(services, "action", handle_forward))
-    app.action(ids.ACTION_ANSWER)(listener(services, "action", handle_answer_button))
-    app.view(ids.VIEW_ANSWER)(listener(services, "view", handle_answer_submission))
-    app.action(ids.ACTION_TRIAGE_ASSIGN)(listener(services, "action", handle_triage_assign))
-    app.action(ids.ACTION_TRIAGE_CLOSE)(listener(services, "action", handle_triage_close_button))
-    app.view(ids.VIEW_TRIAGE_CLOSE)(listener(services, "view", handle_triage_close_submission))
+    text = t("routing.triage_closed", turn.lang, staff=user_mention(_actor(turn)) or "?")
+    for ref in routing.triage_messages(turn.session, question_id=form.question_id)[:1]:
+        turn.post_in_thread(channel=ref["channel_id"], thread_ts=ref["message_ts"], text=text)

@@ -152,4 +152,3 @@ def delete_finished_outbox_messages(session: Session, *, before: datetime) -> in
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-

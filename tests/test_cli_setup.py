@@ -21,8 +21,8 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.knowledge import KnowledgeBase
-from bot.slack_app import create_app
-from handlers.context import Services
+from handlers.app import create_app
+from handlers.services import Services
 from storage.db import Database
 from storage.models import KnowledgeGap, SearchLog
 from tests.emulator import SlackEmulator

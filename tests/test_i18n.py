@@ -38,8 +38,8 @@ from bot.i18n import (
     weekday_name,
 )
 from bot.matching.results import Reason
-from handlers.profile_blocks import HomeData, build_home_view
-from handlers.routing_blocks import build_ask_confirmation
+from handlers.blocks.profile import HomeData, build_home_view
+from handlers.blocks.routing import build_ask_confirmation
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("bot", "handlers", "digests")

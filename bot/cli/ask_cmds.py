@@ -15,7 +15,7 @@ from bot.cli import CliContext, pass_cli
 from bot.error_texts import error_text
 from bot.errors import QueryError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.presenter import build_answer_view, render_text, result_to_json
 
 LANG_OPTION = click.option(
@@ -109,31 +109,64 @@ def _took_ms(started: float) -> float:
 CONSOLE_COMMANDS = (":nl", ":en", ":help", ":quit")
 
 
-def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) -> None:
-    """The interactive prompt: type questions as in Slack, see the answers as in chat."""
+def run_console(
+    cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None, fill_vectors: bool | None = None
+) -> None:
+    """The interactive prompt: type questions as in Slack, see the answers as in chat.
+
+    With the meaning signal on and ``fill_vectors`` (default: when typing at a terminal), the vectors the database
+    lacks are computed in the background while the prompt waits for the next question — never before the first
+    answer, never while a question is answered — and stored, so the next start has them (a console has no job
+    runner; see :class:`bot.knowledge.BackgroundEmbedding`)."""
     kb = kb or open_knowledge(cli)
     interactive = sys.stdin.isatty()
+    filler = BackgroundEmbedding(kb) if (interactive if fill_vectors is None else fill_vectors) else None
+    try:
+        _console_loop(cli, kb, lang, interactive, filler)
+    finally:
+        if filler is not None:
+            filler.stop()
+
+
+def _read_question(interactive: bool, filler: BackgroundEmbedding | None) -> str | None:
+    """The next line typed (stripped), or None at the end of input; the filler works only while we wait."""
+    if filler is not None and filler.started:  # waiting for a question: the filler may work
+        filler.idle()
+    try:
+        return input("wieweet> " if interactive else "").strip()
+    except (EOFError, KeyboardInterrupt):
+        click.echo("")
+        return None
+    finally:
+        if filler is not None:
+            filler.busy()
+
+
+def _console_command(text: str, lang: str) -> str | None:
+    """Handle a ``:command`` line: the language to go on with, or None when ``text`` is not a command."""
+    if text.startswith(":") and text[1:] in LANGUAGES:
+        click.echo(t("console.lang", text[1:]))
+        return text[1:]
+    if text in {":help", "?"}:
+        click.echo(t("console.welcome", lang))
+        return lang
+    if text.startswith(":") and len(text.split()) == 1:  # a mistyped command is not a question
+        click.echo(f"unknown command {text} (nothing searched); the commands are {', '.join(CONSOLE_COMMANDS)}")
+        return lang
+    return None
+
+
+def _console_loop(
+    cli: CliContext, kb: KnowledgeBase, lang: str, interactive: bool, filler: BackgroundEmbedding | None
+) -> None:
     click.echo(t("console.welcome", lang))
-    while True:
-        try:
-            line = input("wieweet> " if interactive else "")
-        except (EOFError, KeyboardInterrupt):
-            click.echo("")
-            break
-        text = line.strip()
+    while (text := _read_question(interactive, filler)) is not None:
         if not text:
             continue
         if text in {":q", ":quit", ":exit", "exit", "quit"}:
             break
-        if text.startswith(":") and text[1:] in LANGUAGES:
-            lang = text[1:]
-            click.echo(t("console.lang", lang))
-            continue
-        if text in {":help", "?"}:
-            click.echo(t("console.welcome", lang))
-            continue
-        if text.startswith(":") and len(text.split()) == 1:  # a mistyped command is not a question
-            click.echo(f"unknown command {text} (nothing searched); the commands are {', '.join(CONSOLE_COMMANDS)}")
+        if (command_lang := _console_command(text, lang)) is not None:
+            lang = command_lang
             continue
         if not interactive:
             click.echo(f"wieweet> {text}")
@@ -145,6 +178,8 @@ def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) 
             continue
         click.echo(render_text(build_answer_view(outcome.result, lang=lang, limit=3)))
         click.echo("")
+        if filler is not None:  # from the first answer on, the wait for the next question fills vectors
+            filler.start()
     click.echo(t("console.bye", lang))
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -13,12 +14,10 @@ from bot.cli import CliContext
 from bot.errors import ConfigError, NotFoundError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
 from bot.register.themes import ensure_default_themes
-from digests.builder import render_digest_text
 from digests.errors import InvalidPeriod
 from digests.period import to_local
-from digests.preview import preview_digest
 from digests.schedule import DAY_NAMES, digest_window, next_run_time
-from digests.sender import SendResult, send_due_digests
+from digests.sender import SendResult
 from digests.subscriptions import (
     list_subscriptions,
     parse_time,
@@ -27,6 +26,8 @@ from digests.subscriptions import (
     unsubscribe,
     validate_channel,
 )
+from handlers.blocks.digest import render_digest_text
+from handlers.digest_post import preview_digest
 from storage import digest_repo
 
 
@@ -57,8 +58,18 @@ def _worker_id() -> str:
     return f"cli:{socket.gethostname()}:{os.getpid()}"[:64]
 
 
-def _local(moment: datetime) -> str:
-    return to_local(moment).strftime("%Y-%m-%d %H:%M")
+def _zone(cli: CliContext) -> ZoneInfo:
+    """The network's time zone (``WIEWEET_TIMEZONE``): schedules and windows are in it."""
+    return ZoneInfo(cli.settings.timezone)
+
+
+def _zone_name(tz: ZoneInfo) -> str:
+    """``Brussels`` for Europe/Brussels: how the output names the zone times are in."""
+    return tz.key.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> str:
+    return to_local(moment, tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _schedule(weekday: int, hour: int, minute: int) -> str:
@@ -90,7 +101,7 @@ def digest_group(
 
     A digest sent in ISO week W covers the week up to its scheduled time in W: practices added or updated,
     questions answered, open questions looking for expertise, new experts, knowledge gaps and the figures against
-    the previous week. Only public content appears. Times are Europe/Brussels.
+    the previous week. Only public content appears. Times are in WIEWEET_TIMEZONE (default Europe/Brussels).
 
     \b
     Examples:
@@ -131,6 +142,7 @@ def _preview(
         channel_id=channel,
         now=now,
         default_language=cli.settings.default_language,
+        tz=_zone(cli),
         week=week,
         lang=lang,
         themes=_split(themes) if themes is not None else None,
@@ -140,12 +152,13 @@ def _preview(
     if as_json:
         click.echo(json.dumps([[b.to_dict() for b in m] for m in messages], ensure_ascii=False, indent=2))
         return
-    start, end = digest_window(view, period)
+    tz = _zone(cli)
+    start, end = digest_window(view, period, tz)
     click.echo(render_digest_text(messages), nl=False)
     # What was previewed goes to stderr: stdout is the digest as people would read it, nothing Slack-only in it.
     source = f"as for channel {view.channel_id}" if channel else "all themes"
     click.echo(
-        f"dry run, nothing posted: {period}, {_local(start)} – {_local(end)} Brussels, {source}, "
+        f"dry run, nothing posted: {period}, {_local(start, tz)} – {_local(end, tz)} {_zone_name(tz)}, {source}, "
         f"{len(messages)} message(s)",
         err=True,
     )
@@ -166,20 +179,12 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
     settings = cli.settings
     if not settings.slack_bot_token:
         raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to send digests")
-    from bot.slack_app import create_web_client  # noqa: PLC0415 (Slack stack only when sending)
-    from digests.slack import slack_permalink, slack_post  # noqa: PLC0415
+    from handlers.app import create_web_client  # noqa: PLC0415 (the Web API client only when sending)
     from handlers.channels import ChannelDirectory  # noqa: PLC0415
+    from handlers.digest_post import due_digests_poster  # noqa: PLC0415
 
-    client = create_web_client(settings)
-    channels = ChannelDirectory()
-    results = send_due_digests(
-        cli.db,
-        now=now,
-        worker_id=_worker_id(),
-        post=slack_post(client),
-        permalink=slack_permalink(client),
-        private_channel=lambda channel: channels.is_private(client=client, channel_id=channel, now=now),
-    )
+    post_due = due_digests_poster(cli.db, create_web_client(settings), ChannelDirectory(), tz=_zone(cli))
+    results = post_due(now, _worker_id())
     if not results:
         click.echo("no digests due")
     for result in results:
@@ -190,7 +195,7 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
 @click.option("--channel", required=True, metavar="CHANNEL", help="Slack channel id, e.g. C0123ABCD.")
 @click.option("--themes", metavar="KEYS", default="", help="Comma-separated theme keys or labels (default: all).")
 @click.option("--day", default="mon", show_default=True, help="Weekday: mon … sun (or ma … zo).")
-@click.option("--time", "time_text", default="09:00", show_default=True, help="Time, HH:MM in Brussels.")
+@click.option("--time", "time_text", default="09:00", show_default=True, help="Time, HH:MM (WIEWEET_TIMEZONE).")
 @click.option("--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language (default: {DEFAULT_LANGUAGE}).")
 @click.option("--post-empty", is_flag=True, help="Also post in a week without news.")
 @click.option("--private", "is_private", is_flag=True, help="The channel is private (content stays public-only).")
@@ -232,10 +237,11 @@ def digest_subscribe(
             now=now,
         )
         keys = ", ".join(subscription.themes) or "all themes"
-        upcoming = next_run_time(subscription, after=now)
+        tz = _zone(cli)
+        upcoming = next_run_time(subscription, after=now, tz=tz)
         click.echo(
-            f"subscribed {subscription.channel_id} to {keys}: every {_schedule(weekday, hour, minute)} Brussels "
-            f"({subscription.language}); next digest {_local(upcoming)}"
+            f"subscribed {subscription.channel_id} to {keys}: every {_schedule(weekday, hour, minute)} "
+            f"{_zone_name(tz)} ({subscription.language}); next digest {_local(upcoming, tz)}"
         )
 
 
@@ -270,18 +276,18 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
       wieweet digest list --all
     """
     cli = _cli(ctx)
-    now = datetime.now(UTC)
+    now, tz = datetime.now(UTC), _zone(cli)
     with cli.db.session() as session:
         subscriptions = list_subscriptions(session, active_only=not show_all)
         runs = digest_repo.get_latest_digest_runs(session, channel_ids=[s.channel_id for s in subscriptions])
         click.echo(
             f"{'channel':<14} {'themes':<28} {'schedule':<10} {'lang':<4} {'empty':<5} {'active':<6} "
-            f"{'next run (Brussels)':<19}  last run"
+            f"{'next run (' + _zone_name(tz) + ')':<19}  last run"
         )
         for s in subscriptions:
             run = runs.get(s.channel_id)
             last = f"{run.period} {run.status.value} ({len(run.parts_sent)}/{run.parts_total})" if run else "-"
-            upcoming = _local(next_run_time(s, after=now)) if s.active else "-"
+            upcoming = _local(next_run_time(s, after=now, tz=tz), tz) if s.active else "-"
             themes = ",".join(s.themes) or "all"
             click.echo(
                 f"{s.channel_id:<14} {themes:<28} {_schedule(s.weekday, s.hour, s.minute):<10} {s.language:<4} "

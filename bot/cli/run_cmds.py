@@ -1,6 +1,12 @@
-"""``wieweet run``: the Slack bot."""
+"""``wieweet run``: the Slack bot — and the composition root, the one place that knows every layer.
+
+It builds the core services (knowledge base, routing), the Slack layer's ``Services`` around them, the Bolt app,
+and the job runner with the Slack outbox sender and digest poster handed in; then serves until stopped.
+"""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -8,9 +14,10 @@ from bot.cli import CliContext, pass_cli
 from bot.jobs import JobRunner
 from bot.knowledge import KnowledgeBase
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
-from bot.slack_app import check_tokens, create_app, run_http, run_socket_mode
-from handlers.context import LocaleCache, Services, make_clock
+from handlers.app import check_tokens, create_app, run_http, run_socket_mode
+from handlers.digest_post import due_digests_poster
 from handlers.outbox import OutboxSender
+from handlers.services import LocaleCache, Services, make_clock
 
 
 @click.command(name="run")
@@ -53,7 +60,7 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
         services,
         routing=routing,
         sender=OutboxSender(services, app.client, policy=policy),
-        digest_client=app.client,
+        digests=due_digests_poster(services.db, app.client, services.channels, tz=ZoneInfo(settings.timezone)),
     ).start()
     try:
         if http_mode:

@@ -55,6 +55,12 @@ Availability: experts who opted out, or are away (``away_until`` unset or on/aft
 ``available=False`` and ranked as if their score were multiplied by ``unavailable_factor`` (0.85): they come after
 available experts of similar score but before clearly weaker ones. Experts whose consent is withdrawn are never
 indexed; pending consent is searchable.
+
+Shape: this module stays one file (over 600 lines), and ``search``, ``_score`` and ``_reasons`` stay whole
+functions (ruff's complexity rules are off for this file only): ``_score`` runs per candidate document and
+``_reasons`` per hit, so every split adds a Python call in the innermost loop, and the scoring formula above would be
+spread over several places that must change together. Query parsing, the index, analysis, the gap model and the
+meaning signal, which run once per query or per update, are in their own modules.
 """
 
 from __future__ import annotations
@@ -231,6 +237,8 @@ class Matcher:
             generic=self._generic,
         )
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
+        self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
+        self._surfaces_version = -1
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
         self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
         self._phrase_postings = 0
@@ -1237,6 +1245,18 @@ class Matcher:
         return boost
 
     # ================================================================== explanations
+    def _surfaces(self, text: str) -> dict[str, tuple[str, bool]]:
+        """``Analyzer.surfaces``, remembered while the vocabulary (hence compound splitting) stays the same: the
+        same profiles and titles are explained query after query."""
+        version = self._splitter.version
+        if version != self._surfaces_version or len(self._surfaces_memo) >= 4096:
+            self._surfaces_memo.clear()
+            self._surfaces_version = version
+        got = self._surfaces_memo.get(text)
+        if got is None:
+            got = self._surfaces_memo[text] = self._analyzer.surfaces(text)
+        return got
+
     def _reasons(self, kind: _Kind, doc_id: int, pq: ParsedQuery) -> tuple[Reason, ...]:
         doc = kind.docs[doc_id]
         coll = kind.collection
@@ -1250,7 +1270,7 @@ class Matcher:
             for f in order:
                 m = analysed.get(f)
                 if m is None:
-                    m = analysed[f] = self._analyzer.surfaces(texts[f])
+                    m = analysed[f] = self._surfaces(texts[f])
                 if term in m:
                     return f, *m[term]
             return None

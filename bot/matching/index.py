@@ -49,6 +49,8 @@ class Collection:
         self.len_sums = [0] * len(self.fields)
         self._snapshot: tuple[float, ...] | None = None
         self.version = 0  # bumped by every change: what was computed from the postings is stale once it moves
+        self._idf: dict[str, float] = {}  # term -> IDF at _idf_version
+        self._idf_version = -1
 
     def __len__(self) -> int:
         return len(self.doc_terms)
@@ -167,9 +169,18 @@ class Collection:
         return len(p) if p else 0
 
     def idf(self, term: str) -> float:
-        n = len(self.doc_terms)
-        df = self.df(term)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        """BM25's IDF from the live document frequency, remembered until the collection changes (a query asks for
+        the same few terms' IDF hundreds of times: bounds, ideals, specificity, reasons)."""
+        cache = self._idf
+        if self._idf_version != self.version:
+            cache.clear()
+            self._idf_version = self.version
+        got = cache.get(term)
+        if got is None:
+            n = len(self.doc_terms)
+            df = self.df(term)
+            got = cache[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return got
 
     def max_idf(self) -> float:
         n = len(self.doc_terms)

@@ -89,6 +89,41 @@ class QueryParser:
         self.qstop = query_stopwords()
 
     def parse(self, query: str) -> ParsedQuery:
+        """The query's term groups, one per content word and one per recognised theme, in these steps: words (typo
+        repair), places (taken out), each word's own group, glossary synonyms, rough translations, acronyms, themes.
+        """
+        content = self._content_words(query)
+        words, repairs, cognates = self._repair(content)
+        if not words:
+            raise QueryError("only_stopwords", "the query has no content words")
+        stems = [self.stem(w) for _, w in words]
+        cities, orgs, consumed = self._places(stems)
+        keep = [i for i in range(len(words)) if i not in consumed]
+        words = [words[i] for i in keep]
+        stems = [stems[i] for i in keep]
+
+        is_typo = {i for i, (orig, used) in enumerate(words) if orig != used}
+        groups, terms = self._word_groups(words, stems, is_typo, cognates)
+        covered = self._add_synonyms(groups, stems, is_typo)
+        self._add_translations(groups, stems, covered)
+        self._add_acronyms(groups, words, stems, covered)
+        themes, hits = self._themes(groups, words, stems)
+        _count_once(groups)
+        groups.extend(self._theme_groups(themes, hits, words))
+        return ParsedQuery(
+            groups=tuple(groups),
+            cities=tuple(cities),
+            organisations=tuple(orgs),
+            themes=tuple(themes),
+            terms=tuple(dict.fromkeys(terms)),
+            repairs=tuple(repairs),
+            cognates=frozenset(cognates),
+            concepts=len(words),
+        )
+
+    def _content_words(self, query: str) -> list[str]:
+        """The folded words of ``query`` without framing ("wie weet iets over") and stop words; refused when empty,
+        too long or wordless."""
         cfg = self.config
         text = query.strip()
         if not text:
@@ -103,9 +138,12 @@ class QueryParser:
         if not tokens:
             raise QueryError("no_words", "the query contains no words")
         tokens = strip_framing(tokens)
-        qstop = self.qstop
-        content = [t for t in tokens if t not in qstop][: cfg.max_query_words]
-        # typo repair against the register's vocabulary
+        return [t for t in tokens if t not in self.qstop][: cfg.max_query_words]
+
+    def _repair(self, content: list[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]], set[str]]:
+        """Typo repair against the register's vocabulary: the words (as typed, as used), the repairs, and the
+        typed words whose repair is a cognate (another language's word), not a typo."""
+        cfg, qstop = self.config, self.qstop
         words: list[tuple[str, str]] = []  # (as typed, as used)
         repairs: list[tuple[str, str]] = []
         cognates: set[str] = set()
@@ -127,12 +165,11 @@ class QueryParser:
                 if kind == "cognate":
                     cognates.add(t)
                 words.append((t, fixed))
-        if not words:
-            raise QueryError("only_stopwords", "the query has no content words")
-        stem = self.stem
-        stems = [stem(w) for _, w in words]
+        return words, repairs, cognates
 
-        # places: cities are consumed (they boost, never filter); organisations of a city likewise
+    def _places(self, stems: list[str]) -> tuple[list[str], list[str], set[int]]:
+        """Cities and organisations named, and the word positions they consume: cities are consumed (they boost,
+        never filter); an organisation of a city likewise."""
         cities: list[str] = []
         orgs: list[str] = []
         consumed: set[int] = set()
@@ -149,15 +186,15 @@ class QueryParser:
                     if p.city not in cities:
                         cities.append(p.city)
                     consumed.update(range(m.start, m.end))
-        keep = [i for i in range(len(words)) if i not in consumed]
-        words = [words[i] for i in keep]
-        stems = [stems[i] for i in keep]
+        return cities, orgs, consumed
 
-        lex = self.lexicon
-        is_typo = {i for i, (orig, used) in enumerate(words) if orig != used}
+    def _word_groups(
+        self, words: list[tuple[str, str]], stems: list[str], is_typo: set[int], cognates: set[str]
+    ) -> tuple[list[Group], list[str]]:
+        """One group per word: its stem (weighed down when repaired) and its compound parts; and the terms shown."""
+        cfg, stem, split = self.config, self.stem, self.splitter.split
         groups = [Group(original=orig, word=used, concepts=1 << i) for i, (orig, used) in enumerate(words)]
         terms: list[str] = []
-        split = self.splitter.split
         for i, (orig, used) in enumerate(words):
             g = groups[i]
             factor = (cfg.cognate_weight if orig in cognates else cfg.typo_weight) if i in is_typo else 1.0
@@ -170,8 +207,12 @@ class QueryParser:
             if parts:
                 w = cfg.query_part_weight if self.in_index(s) else cfg.query_part_weight_unknown
                 g.add(Variant(parts, w * factor, "compound", used))
+        return groups, terms
 
-        # glossary synonyms: a phrase's synonyms are attached to every word of the phrase
+    def _add_synonyms(self, groups: list[Group], stems: list[str], is_typo: set[int]) -> set[int]:
+        """Glossary synonyms: a phrase's synonyms are attached to every word of the phrase. Returns the word
+        positions inside a glossary phrase."""
+        cfg, lex = self.config, self.lexicon
         for start, end, gids in lex.match_groups(stems):
             phrase = tuple(stems[start:end])
             for gid in gids:
@@ -181,10 +222,12 @@ class QueryParser:
                     for i in range(start, end):
                         f = cfg.typo_weight if i in is_typo else 1.0
                         groups[i].add(_synonym(entry, cfg.synonym_weight * f))
+        return {i for start, end, _ in lex.match_groups(stems) for i in range(start, end)}
 
-        # a word the register does not know at all, found inside multi-word glossary entries ("inoccupés" in
-        # "immeubles inoccupés"), borrows those groups' entries at a reduced weight: a rough translation
-        covered = {i for start, end, _ in lex.match_groups(stems) for i in range(start, end)}
+    def _add_translations(self, groups: list[Group], stems: list[str], covered: set[int]) -> None:
+        """A word the register does not know at all, found inside multi-word glossary entries ("inoccupés" in
+        "immeubles inoccupés"), borrows those groups' entries at a reduced weight: a rough translation."""
+        cfg, lex = self.config, self.lexicon
         for i, s in enumerate(stems):
             if i in covered or self.in_index(s):
                 continue
@@ -193,14 +236,22 @@ class QueryParser:
                     if s not in entry.stems:
                         groups[i].add(_synonym(entry, cfg.synonym_weight * cfg.partial_synonym_factor))
 
-        # acronyms learnt from the register ("WGC" -> wijkgezondheidscentrum: initials of compound parts)
+    def _add_acronyms(
+        self, groups: list[Group], words: list[tuple[str, str]], stems: list[str], covered: set[int]
+    ) -> None:
+        """Acronyms learnt from the register ("WGC" -> wijkgezondheidscentrum: initials of compound parts)."""
         for i, (_, used) in enumerate(words):
             if i in covered or self.in_index(stems[i]) or not 3 <= len(used) <= 6:
                 continue
             for expansion in self.acronyms(used):
-                groups[i].add(_synonym(expansion, cfg.synonym_weight))
+                groups[i].add(_synonym(expansion, self.config.synonym_weight))
 
-        # themes: recognised from words, phrases and single compound parts
+    def _themes(
+        self, groups: list[Group], words: list[tuple[str, str]], stems: list[str]
+    ) -> tuple[list[str], list[tuple[int, int, str]]]:
+        """Themes recognised from words, phrases and single compound parts (in order, and where each was named);
+        a theme's name expands the words that named it to the theme's other names."""
+        cfg, lex = self.config, self.lexicon
         # a single word used all over the register ("stad") names no theme, however a label reads
         theme_hits = [
             (start, end, key)
@@ -209,60 +260,69 @@ class QueryParser:
         ]
         part_hits: list[tuple[int, int, str]] = []
         for i, (_, used) in enumerate(words):
-            for part in split(used):
-                if self.generic(stem(part)):
+            for part in self.splitter.split(used):
+                if self.generic(self.stem(part)):
                     continue  # "stad" of stadsvernieuwing names no theme
-                for key in sorted(lex.theme_index.get((stem(part),), ())):
+                for key in sorted(lex.theme_index.get((self.stem(part),), ())):
                     part_hits.append((i, i + 1, key))
         themes: list[str] = []
         for _, _, key in theme_hits + part_hits:
             if key not in themes:
                 themes.append(key)
         for start, end, key in theme_hits:
-            phrase = tuple(stems[start:end])
-            unknown = not any(self.in_index(s) for s in phrase)
-            if (phrase, key) not in lex.theme_names and not unknown:
-                # a specific term the register knows ("LEZ") only boosts its theme; the theme's name ("klimaat")
-                # expands to the theme's other names, and so does a term the register lacks ("marchands de sommeil")
-                continue
-            ring = [
-                e for e in lex.theme_triggers.get(key, ()) if e.stems != phrase and any(map(self.in_index, e.stems))
-            ]
-            # the most specific names first (rarest in the register), at most max_theme_expansions of them
-            ring.sort(key=lambda e: sum(self.df_ratio(t) for t in e.stems) / len(e.stems))
-            for entry in ring[: cfg.max_theme_expansions]:
-                for i in range(start, end):
-                    groups[i].add(_synonym(entry, cfg.theme_synonym_weight, "related"))
-        _count_once(groups)
+            self._expand_theme(groups, tuple(stems[start:end]), key, range(start, end))
+        return themes, theme_hits + part_hits
+
+    def _expand_theme(self, groups: list[Group], phrase: tuple[str, ...], key: str, positions: range) -> None:
+        lex, cfg = self.lexicon, self.config
+        unknown = not any(self.in_index(s) for s in phrase)
+        if (phrase, key) not in lex.theme_names and not unknown:
+            # a specific term the register knows ("LEZ") only boosts its theme; the theme's name ("klimaat")
+            # expands to the theme's other names, and so does a term the register lacks ("marchands de sommeil")
+            return
+        ring = [e for e in lex.theme_triggers.get(key, ()) if e.stems != phrase and any(map(self.in_index, e.stems))]
+        # the most specific names first (rarest in the register), at most max_theme_expansions of them
+        ring.sort(key=lambda e: sum(self.df_ratio(t) for t in e.stems) / len(e.stems))
+        for entry in ring[: cfg.max_theme_expansions]:
+            for i in positions:
+                groups[i].add(_synonym(entry, cfg.theme_synonym_weight, "related"))
+
+    def _theme_groups(
+        self, themes: list[str], hits: list[tuple[int, int, str]], words: list[tuple[str, str]]
+    ) -> list[Group]:
+        """One group per recognised theme. A theme is no concept of its own: it belongs to the words that named it."""
+        out: list[Group] = []
         for key in themes:
-            theme = lex.themes[key]
-            trigger = next(
-                (" ".join(words[i][1] for i in range(s, e)) for s, e, k in theme_hits + part_hits if k == key), key
-            )
-            # a theme is no concept of its own: it belongs to the words that named it
+            theme = self.lexicon.themes[key]
+            trigger = next((" ".join(words[i][1] for i in range(s, e)) for s, e, k in hits if k == key), key)
             mask = 0
-            for s_, e_, k in theme_hits + part_hits:
+            for s_, e_, k in hits:
                 if k == key:
                     mask |= sum(1 << i for i in range(s_, e_))
             tg = Group(original=trigger, word=trigger, theme=key, concepts=mask)
-            tg.add(Variant((THEME_PREFIX + key,), cfg.theme_weight, "theme", theme.label_nl))
-            groups.append(tg)
-
-        return ParsedQuery(
-            groups=tuple(groups),
-            cities=tuple(cities),
-            organisations=tuple(orgs),
-            themes=tuple(themes),
-            terms=tuple(dict.fromkeys(terms)),
-            repairs=tuple(repairs),
-            cognates=frozenset(cognates),
-            concepts=len(words),
-        )
+            tg.add(Variant((THEME_PREFIX + key,), self.config.theme_weight, "theme", theme.label_nl))
+            out.append(tg)
+        return out
 
 
 def _synonym(entry: Entry, weight: float, kind: str = "synonym") -> Variant:
     """A glossary synonym (``synonym``) or another name of a recognised theme (``related``)."""
     return Variant(entry.stems, weight, kind, entry.text, whole=len(entry.stems) > 1)
+
+
+def _term_owners(groups: list[Group]) -> tuple[dict[str, int], dict[tuple[str, ...], set[int]]]:
+    """For ``_count_once``: the group each index term stays with, and the groups each expansion appears in."""
+    owner: dict[str, tuple[tuple[bool, float], int]] = {}
+    seen_in: dict[tuple[str, ...], set[int]] = {}
+    for gi, g in enumerate(groups):
+        for v in g.variants:
+            seen_in.setdefault(v.terms, set()).add(gi)
+            rank = (v.kind == "exact", v.weight / len(v.terms))
+            for t in v.terms:
+                got = owner.get(t)
+                if got is None or rank > got[0]:
+                    owner[t] = (rank, gi)
+    return {t: gi for t, (_, gi) in owner.items()}, seen_in
 
 
 def _count_once(groups: list[Group]) -> None:
@@ -276,23 +336,14 @@ def _count_once(groups: list[Group]) -> None:
     """
     if len(groups) < 2:
         return
-    owner: dict[str, tuple[tuple[bool, float], int]] = {}
-    seen_in: dict[tuple[str, ...], set[int]] = {}
-    for gi, g in enumerate(groups):
-        for v in g.variants:
-            seen_in.setdefault(v.terms, set()).add(gi)
-            rank = (v.kind == "exact", v.weight / len(v.terms))
-            for t in v.terms:
-                got = owner.get(t)
-                if got is None or rank > got[0]:
-                    owner[t] = (rank, gi)
+    owner, seen_in = _term_owners(groups)
     for gi, g in enumerate(groups):
         kept: list[Variant] = []
         for v in g.variants:
             if v.kind == "exact" or len(seen_in[v.terms]) > 1:
                 kept.append(v)
                 continue
-            mine = tuple(t for t in v.terms if owner[t][1] == gi)
+            mine = tuple(t for t in v.terms if owner[t] == gi)
             if len(mine) == len(v.terms):
                 kept.append(v)
             elif mine and not v.whole:  # a multi-word synonym is all or nothing

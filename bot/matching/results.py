@@ -43,6 +43,23 @@ KINDS = (
 )
 
 
+# The line for each kind of reason (placeholders: ``original``, ``target``, ``field``; a text uses those it needs).
+# Any other kind (exact, stem) is "reason.match"; "stale" has its own two texts.
+REASON_KEYS = {
+    "typo": N_("reason.typo"),
+    "cognate": N_("reason.cognate"),
+    "meaning": N_("reason.meaning"),  # found by meaning: no word of the question, the same subject
+    "via": N_("reason.via"),
+    "city": N_("reason.place"),
+    "organisation": N_("reason.place"),
+    "theme": N_("reason.theme"),
+    "synonym": N_("reason.synonym"),
+    "related": N_("reason.related"),  # another name of the theme the question's word names
+    "compound": N_("reason.compound"),
+}
+MATCH_KEY = N_("reason.match")
+
+
 def field_label(name: str, lang: str) -> str:
     key = FIELD_LABEL_KEYS.get(name)
     return t(key, lang) if key else name
@@ -73,30 +90,12 @@ class Reason:
     def render(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """One short line for people: "leegstandsheffing — expertise", "typo: wijkwerkng → wijkwerking"."""
         target = self.target_en if lang == "en" and self.target_en else self.target
-        field = field_label(self.field, lang)
-        if self.kind == "typo":
-            return t("reason.typo", lang, original=self.original, target=target)
-        if self.kind == "cognate":
-            return t("reason.cognate", lang, original=self.original, target=target, field=field)
         if self.kind == "stale":  # target: the date of the last confirmation (ISO), empty when never confirmed
-            if not self.target:
-                return t("reason.stale_never", lang)
-            return t("reason.stale_since", lang, date=self.target)
-        if self.kind == "meaning":  # found by meaning: no word of the question, the same subject
-            return t("reason.meaning", lang)
-        if self.kind == "via":
-            return t("reason.via", lang, field=field, target=target)
-        if self.kind in ("city", "organisation"):
-            return t("reason.place", lang, target=target, field=field)
-        if self.kind == "theme":
-            return t("reason.theme", lang, target=target)
-        if self.kind == "synonym":
-            return t("reason.synonym", lang, target=target, field=field, original=self.original)
-        if self.kind == "related":  # another name of the theme the question's word names
-            return t("reason.related", lang, target=target, field=field, original=self.original)
-        if self.kind == "compound" and self.original and self.original != target:
-            return t("reason.compound", lang, original=self.original, target=target, field=field)
-        return t("reason.match", lang, target=target, field=field)
+            return t("reason.stale_since", lang, date=self.target) if self.target else t("reason.stale_never", lang)
+        key = REASON_KEYS.get(self.kind, MATCH_KEY)
+        if self.kind == "compound" and not (self.original and self.original != target):
+            key = MATCH_KEY  # a compound part shown as the word itself
+        return t(key, lang, original=self.original, target=target, field=field_label(self.field, lang))
 
 
 @dataclass(frozen=True, slots=True)

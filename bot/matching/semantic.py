@@ -24,7 +24,7 @@ import importlib
 import importlib.util
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -204,42 +204,66 @@ def fill(
     batch: int = 8,
     embed: bool = True,
     clock: Any = time.monotonic,
+    stop: Callable[[], bool] | None = None,
 ) -> FillReport:
     """Give every document of ``documents`` its vector: from ``store`` when it has one for the text, else computed
-    (``batch`` texts at a time, stored at once) while ``budget_seconds`` last. Incremental and restartable: what is
-    not done now is found missing by the next call."""
+    (``batch`` texts at a time, stored at once) while ``budget_seconds`` last and ``stop`` (asked before each batch)
+    says go on. Incremental and restartable: what is not done now is found missing by the next call."""
     wanted = index.wanted(documents)
     if not wanted:
         return FillReport(0, 0, 0)
+    loaded, rest = _load_stored(index, wanted, store) if store is not None else (0, wanted)
+    embedded = (
+        _embed(index, rest, store, budget_seconds=budget_seconds, batch=batch, clock=clock, stop=stop) if embed else 0
+    )
+    return FillReport(loaded, embedded, len(rest) - embedded)
+
+
+Wanted = list[tuple[str, int, str, str]]  # (kind, document id, text key, text)
+
+
+def _load_stored(index: SemanticIndex, wanted: Wanted, store: VectorStore) -> tuple[int, Wanted]:
+    """The vectors the store has for the texts (put into ``index``): how many, and the documents still without."""
     model = index.embedder.model_id
     loaded = 0
-    rest: list[tuple[str, int, str, str]] = []
-    if store is not None:
-        for chunk in _chunks(wanted, 500):
-            found = store.get(model, sorted({key for _, _, key, _ in chunk}))
-            for kind, doc_id, key, text in chunk:
-                raw = found.get(key)
-                if raw is None:
-                    rest.append((kind, doc_id, key, text))
-                else:
-                    index.put(kind, doc_id, key, index.decode(raw))
-                    loaded += 1
-    else:
-        rest = wanted
+    rest: Wanted = []
+    for chunk in _chunks(wanted, 500):
+        found = store.get(model, sorted({key for _, _, key, _ in chunk}))
+        for kind, doc_id, key, text in chunk:
+            raw = found.get(key)
+            if raw is None:
+                rest.append((kind, doc_id, key, text))
+            else:
+                index.put(kind, doc_id, key, index.decode(raw))
+                loaded += 1
+    return loaded, rest
+
+
+def _embed(
+    index: SemanticIndex,
+    rest: Wanted,
+    store: VectorStore | None,
+    *,
+    budget_seconds: float,
+    batch: int,
+    clock: Any,
+    stop: Callable[[], bool] | None = None,
+) -> int:
+    """Compute (and store) vectors for ``rest``, ``batch`` at a time, while ``budget_seconds`` last: how many."""
+    model = index.embedder.model_id
     embedded = 0
-    if embed:
-        start = clock()
-        for chunk in _chunks(rest, batch):
-            if clock() - start >= budget_seconds:
-                break
-            vecs = index.embedder.passages([text for *_, text in chunk])
-            encoded = [(key, index.encode(v)) for (_, _, key, _), v in zip(chunk, vecs, strict=True)]
-            if store is not None:
-                store.put(model, encoded)
-            for (kind, doc_id, key, _), (_, raw) in zip(chunk, encoded, strict=True):
-                index.put(kind, doc_id, key, index.decode(raw))  # as stored: the same vector in every replica
-            embedded += len(chunk)
-    return FillReport(loaded, embedded, len(rest) - embedded)
+    start = clock()
+    for chunk in _chunks(rest, batch):
+        if clock() - start >= budget_seconds or (stop is not None and stop()):
+            break
+        vecs = index.embedder.passages([text for *_, text in chunk])
+        encoded = [(key, index.encode(v)) for (_, _, key, _), v in zip(chunk, vecs, strict=True)]
+        if store is not None:
+            store.put(model, encoded)
+        for (kind, doc_id, key, _), (_, raw) in zip(chunk, encoded, strict=True):
+            index.put(kind, doc_id, key, index.decode(raw))  # as stored: the same vector in every replica
+        embedded += len(chunk)
+    return embedded
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

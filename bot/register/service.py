@@ -16,10 +16,10 @@ format, so export → import changes nothing and export → import → export gi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,28 +197,11 @@ def import_experts(
     )
 
 
-def import_expert_file(
-    session: Session,
-    *,
-    file: RegisterFile,
-    actor: str,
-    now: datetime,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-    source: str = "import",
-    consent_on_paper: bool = False,
-) -> ImportReport:
-    """``import_experts`` for a file already read (or built in memory)."""
-    report = ImportReport(kind="experts", file=file.name, dry_run=dry_run)
-    present = check_header(file, known=EXPERT_COLUMNS, required=EXPERT_REQUIRED, report=report)
-    warning = _untouched_warning(file, EXPERT_COLUMNS, present, "experts")
-    if warning:
-        report.warnings.append(warning)
-    if not dry_run:
-        ensure_default_themes(session, now=now)
-    resolver = ThemeResolver.for_session(session)
-    existing = {e.email: e for e in repo.list_experts(session)}
-
+def _read_expert_rows(
+    file: RegisterFile, resolver: ThemeResolver, present: Collection[str]
+) -> tuple[list[tuple[RawRow, ExpertRecord]], list[str], SynonymNotes]:
+    """The file's valid expert rows (an email once only), every problem found in them, and the theme synonyms used.
+    A Slack user id given twice in the file is a problem (it belongs to one expert)."""
     errors: list[str] = []
     records: list[tuple[RawRow, ExpertRecord]] = []
     email_rows: dict[str, int] = {}
@@ -251,21 +234,55 @@ def import_expert_file(
                 )
             slack_rows[record.slack_user_id] = row.line
         records.append((row, record))
+    return records, errors, synonyms
 
-    # A Slack id may move between experts of this file, but not onto one held by an expert the file leaves alone.
-    if "slack_user_id" in present:
-        holders = {e.slack_user_id: e for e in existing.values() if e.slack_user_id}
-        for row, record in records:
-            holder = holders.get(record.slack_user_id) if record.slack_user_id else None
-            if holder is not None and holder.email != record.email and holder.email not in email_rows:
-                errors.append(
-                    located(
-                        file,
-                        row,
-                        "slack_user_id",
-                        f"{record.slack_user_id} already belongs to {holder.email} in the register",
-                    )
+
+def _slack_ids_held(
+    file: RegisterFile, records: list[tuple[RawRow, ExpertRecord]], existing: Mapping[str, Expert]
+) -> list[str]:
+    """A Slack id may move between experts of this file, but not onto one held by an expert the file leaves alone."""
+    in_file = {record.email for _, record in records}
+    holders = {e.slack_user_id: e for e in existing.values() if e.slack_user_id}
+    errors: list[str] = []
+    for row, record in records:
+        holder = holders.get(record.slack_user_id) if record.slack_user_id else None
+        if holder is not None and holder.email != record.email and holder.email not in in_file:
+            errors.append(
+                located(
+                    file,
+                    row,
+                    "slack_user_id",
+                    f"{record.slack_user_id} already belongs to {holder.email} in the register",
                 )
+            )
+    return errors
+
+
+def import_expert_file(
+    session: Session,
+    *,
+    file: RegisterFile,
+    actor: str,
+    now: datetime,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    source: str = "import",
+    consent_on_paper: bool = False,
+) -> ImportReport:
+    """``import_experts`` for a file already read (or built in memory)."""
+    report = ImportReport(kind="experts", file=file.name, dry_run=dry_run)
+    present = check_header(file, known=EXPERT_COLUMNS, required=EXPERT_REQUIRED, report=report)
+    warning = _untouched_warning(file, EXPERT_COLUMNS, present, "experts")
+    if warning:
+        report.warnings.append(warning)
+    if not dry_run:
+        ensure_default_themes(session, now=now)
+    resolver = ThemeResolver.for_session(session)
+    existing = {e.email: e for e in repo.list_experts(session)}
+
+    records, errors, synonyms = _read_expert_rows(file, resolver, present)
+    if "slack_user_id" in present:
+        errors.extend(_slack_ids_held(file, records, existing))
     fail_if_errors(errors, file)
     synonyms.report_to(report, file)
 
@@ -408,6 +425,31 @@ def import_practices(
     )
 
 
+def _read_practice_rows(
+    file: RegisterFile, resolver: ThemeResolver, *, today: date
+) -> tuple[list[tuple[RawRow, PracticeRecord]], list[str], SynonymNotes]:
+    """The file's valid practice rows (a title and city once only), every problem found, the theme synonyms used."""
+    errors: list[str] = []
+    records: list[tuple[RawRow, PracticeRecord]] = []
+    key_rows: dict[tuple[str, str], int] = {}
+    synonyms = SynonymNotes()
+    for row in file.rows:
+        if row.extra:
+            errors.append(extra_cells_error(file, row))
+        record, problems = validate_practice(row.values, themes=resolver, today=today)
+        errors.extend(locate(file, row, e) for e in problems)
+        if record is None:
+            continue
+        synonyms.add(row, resolver.synonym_notes(row.values.get("themes")))
+        if record.key in key_rows:
+            where = f"{record.title!r} in {record.city!r}" if record.city else f"{record.title!r} (no city)"
+            errors.append(located(file, row, "title", f"duplicate key: {where} is also in row {key_rows[record.key]}"))
+            continue
+        key_rows[record.key] = row.line
+        records.append((row, record))
+    return records, errors, synonyms
+
+
 def import_practice_file(
     session: Session,
     *,
@@ -436,24 +478,7 @@ def import_practice_file(
         folded.setdefault(practice_key(practice.title, practice.city), practice)
     experts = {e.email: e for e in repo.list_experts(session)}
 
-    errors: list[str] = []
-    records: list[tuple[RawRow, PracticeRecord]] = []
-    key_rows: dict[tuple[str, str], int] = {}
-    synonyms = SynonymNotes()
-    for row in file.rows:
-        if row.extra:
-            errors.append(extra_cells_error(file, row))
-        record, problems = validate_practice(row.values, themes=resolver, today=today)
-        errors.extend(locate(file, row, e) for e in problems)
-        if record is None:
-            continue
-        synonyms.add(row, resolver.synonym_notes(row.values.get("themes")))
-        if record.key in key_rows:
-            where = f"{record.title!r} in {record.city!r}" if record.city else f"{record.title!r} (no city)"
-            errors.append(located(file, row, "title", f"duplicate key: {where} is also in row {key_rows[record.key]}"))
-            continue
-        key_rows[record.key] = row.line
-        records.append((row, record))
+    records, errors, synonyms = _read_practice_rows(file, resolver, today=today)
     fail_if_errors(errors, file)
     synonyms.report_to(report, file)
 

@@ -19,7 +19,7 @@ from typing import Protocol
 from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
 
-from bot.register.files import RawRow, parse_csv, read_register_file
+from bot.register.files import RawRow, RegisterFile, parse_csv, read_register_file
 from bot.register.report import ImportReport, check_header, extra_cells_error, fail_if_errors, locate, located
 from bot.register.validation import THEME_COLUMNS, THEME_REQUIRED, ThemeRecord, split_list, validate_theme
 from storage import register_repo as repo
@@ -169,6 +169,35 @@ def import_themes(session: Session, *, path: Path, actor: str, now: datetime, dr
         t.key: ThemeRecord(t.key, t.label_nl, t.label_en, tuple(t.synonyms)) for t in repo.list_themes(session)
     } or {t.key: t for t in shipped_themes()}
 
+    records, errors = _read_theme_rows(file)
+    has_synonyms = "synonyms" in present
+    errors.extend(_name_clashes(file, records, current, has_synonyms))
+    fail_if_errors(errors, file)
+
+    position = max((t.position for t in repo.list_themes(session)), default=len(current) - 1) + 1
+    for _row, record in records:
+        before = current.get(record.key)
+        after = _merge(before, record, has_synonyms)
+        if before is None:
+            report.record_added(record.key)
+            if not dry_run:
+                _add_theme(session, after, position=position, actor=actor, now=now)
+                position += 1
+            continue
+        changed = [f for f in ("label_nl", "label_en", "synonyms") if getattr(before, f) != getattr(after, f)]
+        if not changed:
+            report.unchanged += 1
+            continue
+        report.record_changed(record.key, changed)
+        if not dry_run:
+            _update_theme(session, before, after, actor=actor, now=now)
+    if not dry_run:
+        session.flush()
+    return report
+
+
+def _read_theme_rows(file: RegisterFile) -> tuple[list[tuple[RawRow, ThemeRecord]], list[str]]:
+    """The file's valid theme rows (a key once only) and every problem found in them."""
     errors: list[str] = []
     records: list[tuple[RawRow, ThemeRecord]] = []
     seen: dict[str, int] = {}
@@ -184,9 +213,16 @@ def import_themes(session: Session, *, path: Path, actor: str, now: datetime, dr
             continue
         seen[record.key] = row.line
         records.append((row, record))
+    return records, errors
 
-    # A key or label must name one theme only, or "Housing" in a register file could mean two things.
-    has_synonyms = "synonyms" in present
+
+def _name_clashes(
+    file: RegisterFile,
+    records: list[tuple[RawRow, ThemeRecord]],
+    current: dict[str, ThemeRecord],
+    has_synonyms: bool,
+) -> list[str]:
+    """A key or label must name one theme only, or "Housing" in a register file could mean two things."""
     final = dict(current)
     for _row, record in records:
         final[record.key] = _merge(final.get(record.key), record, has_synonyms)
@@ -194,6 +230,7 @@ def import_themes(session: Session, *, path: Path, actor: str, now: datetime, dr
     for entry in final.values():
         for name in (entry.key, entry.label_nl, entry.label_en):
             owners.setdefault(name.casefold(), set()).add(entry.key)
+    errors: list[str] = []
     for row, record in records:
         for column in ("key", "label_nl", "label_en"):
             name = getattr(record, column)
@@ -202,63 +239,50 @@ def import_themes(session: Session, *, path: Path, actor: str, now: datetime, dr
                 errors.append(
                     located(file, row, column, f"{name!r} already names theme {others[0]!r}; names must be unique")
                 )
-    fail_if_errors(errors, file)
+    return errors
 
-    position = max((t.position for t in repo.list_themes(session)), default=len(current) - 1) + 1
-    for _row, record in records:
-        before = current.get(record.key)
-        after = _merge(before, record, has_synonyms)
-        if before is None:
-            report.record_added(record.key)
-            if not dry_run:
-                theme = repo.create_theme(
-                    session,
-                    key=after.key,
-                    label_nl=after.label_nl,
-                    label_en=after.label_en,
-                    synonyms=list(after.synonyms),
-                    position=position,
-                    now=now,
-                )
-                position += 1
-                repo.create_audit_log(
-                    session,
-                    actor=actor,
-                    action="import",
-                    entity_type="theme",
-                    entity_key=record.key,
-                    before=None,
-                    after=theme_snapshot(theme),
-                    now=now,
-                )
-            continue
-        changed = [f for f in ("label_nl", "label_en", "synonyms") if getattr(before, f) != getattr(after, f)]
-        if not changed:
-            report.unchanged += 1
-            continue
-        report.record_changed(record.key, changed)
-        if not dry_run:
-            theme = repo.update_theme(
-                session,
-                key=record.key,
-                label_nl=after.label_nl,
-                label_en=after.label_en,
-                synonyms=list(after.synonyms),
-                now=now,
-            )
-            repo.create_audit_log(
-                session,
-                actor=actor,
-                action="import",
-                entity_type="theme",
-                entity_key=record.key,
-                before=theme_snapshot(before),
-                after=theme_snapshot(theme),
-                now=now,
-            )
-    if not dry_run:
-        session.flush()
-    return report
+
+def _add_theme(session: Session, after: ThemeRecord, *, position: int, actor: str, now: datetime) -> None:
+    theme = repo.create_theme(
+        session,
+        key=after.key,
+        label_nl=after.label_nl,
+        label_en=after.label_en,
+        synonyms=list(after.synonyms),
+        position=position,
+        now=now,
+    )
+    repo.create_audit_log(
+        session,
+        actor=actor,
+        action="import",
+        entity_type="theme",
+        entity_key=after.key,
+        before=None,
+        after=theme_snapshot(theme),
+        now=now,
+    )
+
+
+def _update_theme(session: Session, before: ThemeRecord, after: ThemeRecord, *, actor: str, now: datetime) -> None:
+    theme = repo.update_theme(
+        session,
+        key=after.key,
+        label_nl=after.label_nl,
+        label_en=after.label_en,
+        synonyms=list(after.synonyms),
+        now=now,
+    )
+    repo.create_audit_log(
+        session,
+        actor=actor,
+        action="import",
+        entity_type="theme",
+        entity_key=after.key,
+        before=theme_snapshot(before),
+        after=theme_snapshot(theme),
+        now=now,
+    )
 
 
 def _merge(before: ThemeRecord | None, record: ThemeRecord, has_synonyms: bool) -> ThemeRecord:

@@ -168,6 +168,26 @@ def _search(
     return first, hits
 
 
+def _hit_skip_reason(
+    hit: ExpertHit,
+    expert: Expert,
+    *,
+    excluded: bool,
+    routed: bool,
+    policy: RoutingPolicy,
+    today: date,
+    asker_slack_id: str | None,
+) -> str | None:
+    """Why a search hit is not asked (None: it may be): excluded, already asked, weak, or ``skip_reason``."""
+    if excluded:
+        return SKIP_EXCLUDED
+    if routed:
+        return SKIP_ALREADY_ROUTED
+    if hit.weak:
+        return SKIP_WEAK
+    return skip_reason(expert, policy=policy, today=today, asker_slack_id=asker_slack_id)
+
+
 def select_experts(
     session: Session,
     *,
@@ -191,21 +211,21 @@ def select_experts(
     eligible: list[tuple[ExpertHit, Expert]] = []
     for hit in hits:
         expert = experts.get(hit.doc.id)
-        reason: str | None
         if expert is None:
-            reason = SKIP_NOT_IN_DB
-        elif expert.id in exclude_expert_ids:
-            reason = SKIP_EXCLUDED
-        elif expert.id in routed_ids or (expert.slack_user_id and expert.slack_user_id in routed_slack):
-            reason = SKIP_ALREADY_ROUTED
-        elif hit.weak:
-            reason = SKIP_WEAK
-        else:
-            reason = skip_reason(expert, policy=policy, today=today, asker_slack_id=question.asker_slack_id)
+            skipped[hit.doc.id] = SKIP_NOT_IN_DB
+            continue
+        reason = _hit_skip_reason(
+            hit,
+            expert,
+            excluded=expert.id in exclude_expert_ids,
+            routed=expert.id in routed_ids or bool(expert.slack_user_id and expert.slack_user_id in routed_slack),
+            policy=policy,
+            today=today,
+            asker_slack_id=question.asker_slack_id,
+        )
         if reason is not None:
             skipped[hit.doc.id] = reason
             continue
-        assert expert is not None
         eligible.append((hit, expert))
 
     counts = repo.count_open_routings(session, expert_ids=[e.id for _, e in eligible])

@@ -1,103 +1,79 @@
-"""Buttons on a "who knows" answer: share in the channel, more results, 👍/👎.
-
-The search log id in a button is a claim: ``bot.knowledge.get_search_for`` checks it against the database for the
-clicking user (the asker, or a member of the conversation where the answer was posted) before anything is shown.
+"""Buttons and menus. Each is declared with what it carries: the ``Subject`` whose id is in its value (and block
+id), a typed value (a chosen user or date, a rating), or the search it is about checked for the clicking user. The
+listener wrapper acknowledges at once and parses that before the handler runs; the service the handler calls
+decides whether this user may act on the record.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError
 
 from bot import knowledge
-from bot.errors import NotFoundError
-from bot.i18n import t
-from bot.mrkdwn import escape_truncate, user_mention
-from bot.presenter import build_answer_view
-from handlers import claims, ids
-from handlers.blocks import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks, build_more_blocks
-from handlers.context import Services, Turn, listener
-from handlers.whoknows import NOT_POSTABLE
-from storage.models import SearchLog
+from handlers import answers, claims, digests, ids, practices, privacy, profiles, routing
+from handlers.claims import Subject
+from handlers.listener import Kind, listener
+from handlers.services import Services
+from handlers.turn import Turn
 
-MORE_LIMIT = 8
-
-
-def member_of(turn: Turn) -> knowledge.MemberOf:
-    """Slack's answer to "is the clicking user in this conversation" (for answers posted where others see them)."""
-    return turn.is_channel_member
-
-
-def search_for(turn: Turn, action: str) -> SearchLog:
-    """The search a button on an answer is about, checked for the clicking user (refused otherwise)."""
-    search_log_id = claims.clicked_id(turn.body, what="search log")
-    return knowledge.get_search_for(
-        turn.session, actor=turn.actor, search_log_id=search_log_id, action=action, member_of=member_of(turn)
-    )
-
-
-def handle_share(turn: Turn) -> None:
-    """Post the asker's (ephemeral) answer visibly in the conversation it was asked in, attributed to them."""
-    turn.ack()
-    search_log = search_for(turn, knowledge.SEARCH_SHARE)
-    channel = search_log.channel_id  # where it was asked (the database's), never the payload's channel
-    result = turn.services.knowledge.search(search_log.query, now=turn.now, limit=SHOWN_PER_LIST)
-    view = build_answer_view(result, lang=turn.services.settings.default_language, limit=SHOWN_PER_LIST)
-    blocks = build_answer_blocks(view, search_log_id=search_log.id)
-    shared_by = t("slack.shared_by", view.lang, user=user_mention(turn.user_id) or "?")
-    try:
-        if channel is None:
-            raise NotFoundError("channel", t("slack.not_in_channel", turn.lang))
-        turn.client.chat_postMessage(
-            channel=channel, text=f"{answer_fallback_text(view)} ({shared_by})", blocks=blocks, unfurl_links=False
-        )
-    except SlackApiError as exc:
-        if exc.response.get("error") in NOT_POSTABLE:
-            raise NotFoundError("channel", t("slack.not_in_channel", turn.lang)) from exc
-        raise
-    knowledge.mark_search_posted(turn.session, search_log_id=search_log.id, channel_id=channel)
-    if turn.respond is not None:
-        turn.respond(delete_original=True)
-
-
-def handle_more(turn: Turn) -> None:
-    turn.ack()
-    search_log = search_for(turn, knowledge.SEARCH_MORE)
-    result = turn.services.knowledge.search(search_log.query, now=turn.now, limit=MORE_LIMIT)
-    view = build_answer_view(result, lang=turn.lang)
-    if turn.respond is not None:
-        turn.respond(
-            text=t("slack.more_title", turn.lang, query=escape_truncate(search_log.query, 200)),
-            blocks=build_more_blocks(view, offset=SHOWN_PER_LIST),
-            response_type="ephemeral",
-            replace_original=False,
-        )
-
-
-def _vote(turn: Turn, vote: int) -> None:
-    turn.ack()
-    knowledge.record_feedback(
-        turn.session,
-        actor=turn.actor,
-        search_log_id=claims.clicked_id(turn.body, what="search log"),
-        vote=vote,
-        now=turn.now,
-        member_of=member_of(turn),
-    )
-    if turn.respond is not None:
-        turn.respond(text=t("slack.feedback_thanks", turn.lang), response_type="ephemeral", replace_original=False)
-
-
-def handle_feedback_up(turn: Turn) -> None:
-    _vote(turn, +1)
-
-
-def handle_feedback_down(turn: Turn) -> None:
-    _vote(turn, -1)
+P = TypeVar("P")
+ActionId = str | re.Pattern[str]
 
 
 def register(app: App, services: Services) -> None:
-    app.action(ids.ACTION_SHARE)(listener(services, "action", handle_share))
-    app.action(ids.ACTION_MORE)(listener(services, "action", handle_more))
-    app.action(ids.ACTION_FEEDBACK_UP)(listener(services, "action", handle_feedback_up))
-    app.action(ids.ACTION_FEEDBACK_DOWN)(listener(services, "action", handle_feedback_down))
+    def plain(action: ActionId, handler: Callable[[Turn], None]) -> None:
+        app.action(action)(listener(services, Kind.ACTION, handler, ack_first=True))
+
+    def about(action: ActionId, handler: Callable[[Turn, int], None], subject: Subject) -> None:
+        app.action(action)(listener(services, Kind.ACTION, handler, subject=subject, ack_first=True))
+
+    def parsed(action: ActionId, handler: Callable[[Turn, P], None], parse: Callable[[Turn], P]) -> None:
+        app.action(action)(listener(services, Kind.ACTION, handler, parse=parse, ack_first=True))
+
+    # on a "who knows" answer
+    parsed(ids.ACTION_SHARE, answers.handle_share, answers.searched(knowledge.SEARCH_SHARE))
+    parsed(ids.ACTION_MORE, answers.handle_more, answers.searched(knowledge.SEARCH_MORE))
+    about(ids.ACTION_FEEDBACK_UP, answers.handle_feedback_up, claims.SEARCH)
+    about(ids.ACTION_FEEDBACK_DOWN, answers.handle_feedback_down, claims.SEARCH)
+    # the Home tab, consent DMs and the staff's expert buttons
+    plain(ids.ACTION_PROFILE_JOIN, profiles.handle_join_button)
+    plain(ids.ACTION_HOME_REFRESH, profiles.handle_refresh)
+    parsed(ids.ACTION_HOME_AWAY, profiles.handle_away, lambda turn: claims.picked_date(turn.body))
+    about(ids.ACTION_PROFILE_EDIT, profiles.handle_edit_button, claims.EXPERT)
+    about(ids.ACTION_HOME_AVAILABLE, profiles.handle_available, claims.EXPERT)
+    about(ids.ACTION_HOME_OPT_OUT, profiles.handle_opt_out, claims.EXPERT)
+    about(ids.ACTION_CONSENT_CONFIRM, profiles.handle_consent_confirm, claims.EXPERT)
+    about(ids.ACTION_CONSENT_WITHDRAW, profiles.handle_consent_withdraw, claims.EXPERT)
+    about(ids.ACTION_PROFILE_APPROVE, profiles.handle_approve, claims.EXPERT)
+    about(ids.ACTION_PROFILE_REJECT, profiles.handle_reject_button, claims.EXPERT)
+    about(ids.ACTION_EXPERT_REMOVE, profiles.handle_remove, claims.EXPERT)
+    # practices: the staff review, cards, the submitter's edit button
+    about(ids.ACTION_PRACTICE_EDIT, practices.handle_edit_button, claims.PRACTICE)
+    about(ids.ACTION_PRACTICE_APPROVE, practices.handle_approve, claims.PRACTICE)
+    about(ids.ACTION_PRACTICE_REJECT, practices.handle_reject_button, claims.PRACTICE)
+    about(ids.ACTION_PRACTICE_REMOVE, practices.handle_remove, claims.PRACTICE)
+    # privacy: "forget me" (its value is the user's own id, checked by the service)
+    plain(ids.ACTION_PRIVACY_FORGET, privacy.handle_forget_button)
+    if services.routing is None:
+        return
+    # question routing: the asker's, the expert's and the staff's buttons, and "Ik kan helpen" in a digest
+    parsed(ids.ACTION_ASK_EXPERTS, routing.handle_ask_experts_button, answers.searched(knowledge.SEARCH_ASK))
+    about(ids.ACTION_CANCEL_QUESTION, routing.handle_cancel, claims.QUESTION)
+    about(ids.ACTION_RESOLVE_QUESTION, routing.handle_resolve, claims.QUESTION)
+    about(ids.ACTION_ADD_INFO, routing.handle_add_info_button, claims.QUESTION)
+    parsed(re.compile(ids.ACTION_RATE_PATTERN), routing.handle_rate, lambda turn: claims.rated(turn.body))
+    about(ids.ACTION_CLAIM, routing.handle_claim, claims.ROUTING)
+    about(ids.ACTION_SNOOZE, routing.handle_snooze, claims.ROUTING)
+    about(ids.ACTION_DECLINE, routing.handle_decline_button, claims.ROUTING)
+    about(ids.ACTION_ANSWER, routing.handle_answer_button, claims.ROUTING)
+    parsed(ids.ACTION_FORWARD, routing.handle_forward, lambda turn: claims.picked_user(turn.body, claims.ROUTING))
+    parsed(
+        ids.ACTION_TRIAGE_ASSIGN,
+        routing.handle_triage_assign,
+        lambda turn: claims.picked_user(turn.body, claims.TRIAGE),
+    )
+    about(ids.ACTION_TRIAGE_CLOSE, routing.handle_triage_close_button, claims.TRIAGE)
+    about(ids.ACTION_CAN_HELP, digests.handle_can_help, claims.OPEN_QUESTION)

@@ -1,4 +1,7 @@
-"""Slash command ``/wieweet``: a question, or a sub-command (``help``, ``digest …``, ``mijn gegevens``, ...)."""
+"""Slash command ``/wieweet``: a question, or a sub-command (``help``, ``digest …``, ``mijn gegevens``, ...).
+
+Each feature says whether the text is one of its sub-commands; what is none of them is a "who knows" question.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,21 @@ from slack_bolt import App
 
 from bot.i18n import t
 from handlers import ids
-from handlers.blocks import build_help_blocks
-from handlers.context import Services, Turn, listener
+from handlers.answers import command_who_knows
+from handlers.blocks.answer import build_help_blocks
 from handlers.digests import route_digest_command
+from handlers.listener import Kind, listener
 from handlers.practices import route_practice_command
 from handlers.privacy import route_privacy_command
 from handlers.profiles import route_profile_command
 from handlers.routing import route_command
-from handlers.whoknows import prepare_answer, respond_privately
+from handlers.services import Services
+from handlers.turn import Turn
 
 HELP_WORDS = frozenset({"", "help", "hulp", "?", "aide"})
 
 
 def handle_wieweet_command(turn: Turn) -> None:
-    turn.ack()
     text = str(turn.body.get("text") or "").strip()
     assert turn.respond is not None  # slash commands always carry a response_url
     if text.casefold() in HELP_WORDS:
@@ -27,18 +31,13 @@ def handle_wieweet_command(turn: Turn) -> None:
             text=t("slack.help_body", turn.lang), blocks=build_help_blocks(turn.lang), response_type="ephemeral"
         )
         return
-    if route_digest_command(turn, text):
-        return
-    if route_profile_command(turn, text):
-        return
-    if route_practice_command(turn, text):
-        return
-    if route_privacy_command(turn, text):
-        return
+    for route in (route_digest_command, route_profile_command, route_practice_command, route_privacy_command):
+        if route(turn, text):
+            return
     if turn.services.routing is not None and route_command(turn, text):
         return
-    respond_privately(turn, prepare_answer(turn, text, shareable=True))
+    command_who_knows(turn, text)
 
 
 def register(app: App, services: Services) -> None:
-    app.command(ids.COMMAND)(listener(services, "command", handle_wieweet_command))
+    app.command(ids.COMMAND)(listener(services, Kind.COMMAND, handle_wieweet_command, ack_first=True))

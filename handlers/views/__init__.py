@@ -1,11 +1,36 @@
-"""Modal submissions. (The "who knows" flow has none; routing and self-service add theirs here.)"""
+"""Modal submissions, each read once into its typed form (``handlers.forms``) by the listener wrapper.
+
+A form the service refuses (not the user's, decided meanwhile, invalid) stays open with the reason on it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from slack_bolt import App
 
-from handlers.context import Services
+from handlers import digests, forms, ids, practices, profiles, routing
+from handlers.listener import Kind, listener
+from handlers.services import Services
+from handlers.turn import Turn
+
+F = TypeVar("F", bound=forms.Form)
 
 
 def register(app: App, services: Services) -> None:
-    """No modals yet: nothing to register."""
+    def view(callback_id: str, handler: Callable[[Turn, F], None], form: type[F]) -> None:
+        app.view(callback_id)(listener(services, Kind.VIEW, handler, form=form))
+
+    view(ids.VIEW_PROFILE, profiles.handle_profile_submission, forms.ProfileForm)
+    view(ids.VIEW_PROFILE_REJECT, profiles.handle_reject_submission, forms.ProfileRejectForm)
+    view(ids.VIEW_PRACTICE, practices.handle_practice_submission, forms.PracticeForm)
+    view(ids.VIEW_PRACTICE_REJECT, practices.handle_reject_submission, forms.PracticeRejectForm)
+    view(ids.VIEW_DIGEST, digests.handle_digest_submission, forms.DigestForm)
+    if services.routing is None:
+        return
+    view(ids.VIEW_ASK, routing.handle_ask_submission, forms.AskForm)
+    view(ids.VIEW_ADD_INFO, routing.handle_add_info_submission, forms.AddInfoForm)
+    view(ids.VIEW_DECLINE, routing.handle_decline_submission, forms.DeclineForm)
+    view(ids.VIEW_ANSWER, routing.handle_answer_submission, forms.AnswerForm)
+    view(ids.VIEW_TRIAGE_CLOSE, routing.handle_triage_close_submission, forms.TriageCloseForm)

@@ -13,18 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 
-from digests import ids
-from digests.builder import (
-    MAX_BLOCKS,
-    MESSAGE_TEXT_LIMIT,
-    DigestLimits,
-    build_digest,
-    digest_fallback_text,
-    format_duration,
-    message_text_length,
-    render_digest_text,
-    sparkline,
-)
 from digests.model import (
     AnsweredItem,
     DigestData,
@@ -37,6 +25,18 @@ from digests.model import (
     ThemeDigest,
     ThemeInfo,
     WeekFigures,
+)
+from handlers import ids
+from handlers.blocks.digest import (
+    MAX_BLOCKS,
+    MESSAGE_TEXT_LIMIT,
+    DigestLimits,
+    build_digest,
+    digest_fallback_text,
+    format_duration,
+    message_text_length,
+    render_digest_text,
+    sparkline,
 )
 from tests.digests.conftest import IN_WEEK, NOW, PERIOD, WINDOW_END, WINDOW_START, all_dicts, blocks_json
 
@@ -383,8 +383,7 @@ def test_figures_line_compares_with_previous_week_and_draws_the_trend() -> None:
     assert "laatste 8 weken: ▁▂▃▄▅▆▇█" in text
     english = blocks_json(build(data(theme(WONEN, weeks=weeks)), lang="en"))
     assert (
-        "Questions asked: *7* (previous week: 6) · answered: *5* (4) · median time to answer: *5h* (1d 2h)"
-        in english
+        "Questions asked: *7* (previous week: 6) · answered: *5* (4) · median time to answer: *5h* (1d 2h)" in english
     )
 
 

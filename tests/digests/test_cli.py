@@ -11,10 +11,10 @@ from click.testing import CliRunner, Result
 
 from bot.cli import main
 from bot.config import load_settings
-from bot.slack_app import create_web_client
-from digests.builder import DigestLimits
-from digests.sender import SendStatus, send_digest
-from digests.slack import slack_permalink, slack_post
+from digests.sender import SendStatus
+from handlers.app import create_web_client
+from handlers.blocks.digest import DigestLimits
+from handlers.digest_post import send_digest, slack_permalink, slack_post
 from storage.db import Database
 from storage.models import Availability, DigestRunStatus, Visibility
 from tests.digests.conftest import (

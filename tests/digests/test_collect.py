@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from slack_sdk.models.blocks import Block
 
-from digests.builder import build_digest
 from digests.collect import collect_digest_data
 from digests.model import OTHER_THEME, DigestData, PrivateChannel, SubscriptionView
 from digests.schedule import digest_window, history_bounds
+from handlers.blocks.digest import build_digest
 from storage.db import Database
 from storage.models import Availability, Consent, Outcome, QuestionStatus, RecordStatus, Visibility
 from tests.digests.conftest import (

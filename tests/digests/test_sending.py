@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from slack_sdk.models.blocks import Block
 
-from digests.builder import DigestLimits, build_digest
 from digests.errors import PermanentPostError
 from digests.model import SubscriptionView
-from digests.sender import SendStatus, collect_for, send_digest, send_due_digests
+from digests.sender import SendStatus, collect_for
+from handlers.blocks.digest import DigestLimits, build_digest
+from handlers.digest_post import send_digest, send_due_digests
 from storage import digest_repo
 from storage.db import Database
 from storage.models import DigestRun, DigestRunStatus, DigestSubscription

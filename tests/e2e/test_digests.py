@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from bot.config import normalise_database_url
-from digests import ids as digest_ids
 from digests.model import SubscriptionView
 from digests.period import IsoWeek
 from digests.schedule import digest_window
 from handlers import ids
+from handlers import ids as digest_ids
 from storage.models import DigestRun, DigestRunStatus, DigestSubscription, Question, QuestionStatus, Theme, Visibility
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
 from tests.e2e.harness import BotProcess

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.register.submissions import practice_payload
 from handlers import ids
-from handlers.practice_blocks import build_practice_card
+from handlers.blocks.practice import build_practice_card
 from storage.db import Database
 from storage.models import AuditLog, Practice, RecordStatus
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER

@@ -11,7 +11,7 @@ import pytest
 from bot.config import DEFAULT_MAX_BODY_BYTES, load_settings
 from bot.errors import ConfigError
 from bot.health import HealthMonitor
-from bot.slack_app import server_options
+from handlers.app import server_options
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

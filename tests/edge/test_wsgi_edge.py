@@ -18,9 +18,9 @@ from slack_bolt import App, BoltContext, BoltRequest
 
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
-from bot.slack_app import create_app, wsgi_app
-from handlers.context import Services
+from handlers.app import create_app, wsgi_app
 from handlers.errors import VERIFIED, handle_error, slack_response_url
+from handlers.services import Services
 from storage.db import Database
 from tests.e2e.harness import BOT_TOKEN, SIGNING_SECRET
 from tests.edge.hostile import (
@@ -312,7 +312,7 @@ def test_the_error_handler_answers_a_verified_request_but_never_off_slack(
 
 
 def services_client(services: Services) -> Any:
-    from bot.slack_app import create_web_client  # noqa: PLC0415
+    from handlers.app import create_web_client  # noqa: PLC0415
 
     return create_web_client(services.settings)
 

@@ -3,22 +3,27 @@ and replicas; the lexical engine answers alone while they are missing."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from slack_sdk import WebClient
 from sqlalchemy import func, select
 
+from bot.cli import CliContext
+from bot.cli.ask_cmds import run_console
 from bot.config import Settings
 from bot.jobs import EMBED_JOB_ID, JobRunner
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.matching import Matcher
 from bot.matching.documents import ExpertDoc
 from bot.matching.semantic import KINDS, SemanticIndex, content_key, document_text, fill
 from bot.routing import RoutingService
-from handlers.context import Services
 from handlers.outbox import OutboxSender
+from handlers.services import Services
 from storage import register_repo as repo
 from storage.db import Database
 from storage.models import Consent, Embedding, Expert
@@ -220,3 +225,85 @@ class TestInTheDatabase:
         finally:
             runner.shutdown()
             kb.close()
+
+
+class TestBackgroundEmbedding:
+    """Processes without the job runner (the console, ``wieweet demo``) fill the vectors in the background."""
+
+    def test_it_works_only_while_idle_and_stores_what_it_computes(self, database: Database) -> None:
+        _seed(database)
+        embedder = FakeEmbedder()
+        kb = KnowledgeBase(database, embedder=embedder)
+        kb.load()
+        filler = BackgroundEmbedding(kb, clock=lambda: NOW)
+        filler.start()
+        time.sleep(0.2)
+        assert embedder.embedded == 0  # never told the process is idle: nothing computed
+        filler.idle()
+        assert filler.done.wait(10)
+        assert filler.embedded == 4 and embedder.embedded == 4
+        filler.stop()
+        assert [h.doc.name for h in kb.search("quux", now=NOW).experts][:1] == ["Dirk Wouters"]
+        with database.session() as s:
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 4
+        kb.close()
+
+    def test_busy_stops_it_after_the_current_text(self, database: Database) -> None:
+        _seed(database)
+        embedder = SlowEmbedder()
+        kb = KnowledgeBase(database, embedder=embedder)
+        kb.load()
+        filler = BackgroundEmbedding(kb, clock=lambda: NOW)
+        filler.start()
+        filler.idle()
+        assert embedder.started.wait(5)
+        filler.busy()  # a question arrives while the first text is being embedded
+        embedder.release.set()
+        time.sleep(0.3)
+        assert embedder.embedded == 1  # that text is finished, no other is started
+        assert not filler.done.is_set()
+        filler.idle()
+        assert filler.done.wait(10)
+        assert embedder.embedded == 4
+        filler.stop()
+        kb.close()
+
+    def test_the_console_fills_after_its_first_answer_while_waiting(
+        self, database: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _seed(database)
+        embedder = FakeEmbedder()
+        kb = KnowledgeBase(database, embedder=embedder)
+        kb.load()
+        seen: list[int] = []
+        lines = iter(["wie weet iets over leegstandsheffing?", "quux", ":quit"])
+
+        def fake_input(_prompt: str = "") -> str:
+            assert kb.matcher is not None and kb.matcher.semantic is not None
+            if seen:  # from the second prompt on the vectors are filled while the console waits
+                deadline = time.monotonic() + 10
+                while kb.matcher.semantic.count("expert") < 4 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            seen.append(kb.matcher.semantic.count("expert"))
+            return next(lines)
+
+        monkeypatch.setattr("builtins.input", fake_input)
+        cli = CliContext(settings=Settings(database_url=database.url), _db=database)
+        run_console(cli, lang="nl", kb=kb, fill_vectors=True)
+        assert seen[:2] == [0, 4]  # nothing before the first answer; all of it while waiting for the second question
+        assert "Dirk Wouters" in capsys.readouterr().out  # found by meaning
+        kb.close()
+
+
+class SlowEmbedder(FakeEmbedder):
+    """Holds the first text until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        self.started.set()
+        self.release.wait(5)
+        return super().passages(texts)

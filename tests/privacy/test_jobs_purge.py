@@ -11,8 +11,8 @@ from bot.config import Settings
 from bot.jobs import JobRunner
 from bot.knowledge import KnowledgeBase
 from bot.routing import RoutingService
-from handlers.context import Services
 from handlers.outbox import OutboxSender
+from handlers.services import Services
 from storage.db import Database
 from storage.models import ProcessedEvent, SlackUser
 

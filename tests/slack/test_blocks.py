@@ -6,12 +6,17 @@ import json
 
 from slack_sdk.models.blocks import ActionsBlock, SectionBlock
 
-from bot.mrkdwn import escape, escape_truncate, link, truncate, user_mention
 from bot.presenter import AnswerItem, AnswerView, ExpertItem, PracticeItem
 from handlers import ids
-from handlers.blocks import MAX_BLOCKS, answer_fallback_text, build_answer_blocks, build_help_blocks, build_more_blocks
-from handlers.digest_blocks import build_digest_modal
-from handlers.routing_blocks import ThemeChoice
+from handlers.blocks.answer import (
+    MAX_BLOCKS,
+    answer_fallback_text,
+    build_answer_blocks,
+    build_help_blocks,
+    build_more_blocks,
+)
+from handlers.blocks.digest_modal import build_digest_modal
+from handlers.kit import ThemeChoice, escape, escape_truncate, link, truncate, user_mention
 
 HOSTILE = "<!channel> <!here> <@U0BOSS> <https://evil.example|bank> & co"
 

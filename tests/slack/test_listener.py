@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.errors import WieweetError
 from bot.knowledge import KnowledgeBase
-from handlers.context import Services, Turn, listener
+from handlers.listener import listener
+from handlers.services import Services
+from handlers.turn import Turn
 from storage.db import Database
 from storage.models import Theme
 
@@ -52,7 +55,7 @@ def test_a_request_commits_its_work(services: Services) -> None:
 
 def test_error_after_ack_goes_to_the_global_handler_keeps_the_ack_and_rolls_back(services: Services) -> None:
     reported: list[BaseException] = []
-    services.errors.attach(lambda error, body, context, client: reported.append(error))
+    services = replace(services, report_error=lambda error, body, context, client: reported.append(error))
     refusal = WieweetError("not_staff", "no")
 
     def handler(turn: Turn) -> None:
@@ -69,7 +72,7 @@ def test_error_after_ack_goes_to_the_global_handler_keeps_the_ack_and_rolls_back
 
 def test_error_before_ack_is_left_to_bolt(services: Services) -> None:
     reported: list[BaseException] = []
-    services.errors.attach(lambda error, body, context, client: reported.append(error))
+    services = replace(services, report_error=lambda error, body, context, client: reported.append(error))
 
     def handler(turn: Turn) -> None:
         add_theme(turn)
@@ -99,7 +102,7 @@ def test_after_commit_work_runs_only_when_committed_and_cannot_undo_the_change(s
 
 def test_after_commit_work_is_dropped_when_the_request_fails(services: Services) -> None:
     ran: list[str] = []
-    services.errors.attach(lambda error, body, context, client: None)
+    services = replace(services, report_error=lambda error, body, context, client: None)
 
     def handler(turn: Turn) -> None:
         turn.ack()

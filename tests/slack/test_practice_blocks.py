@@ -11,8 +11,7 @@ import pytest
 from bot.outbox import PracticeReview, SubmissionOutcome, read_as
 from bot.register.validation import FieldError
 from handlers import ids
-from handlers.outbox import STAFF_KINDS, render_message
-from handlers.practice_blocks import (
+from handlers.blocks.practice import (
     build_pending_practices,
     build_practice_card,
     build_practice_modal,
@@ -22,10 +21,11 @@ from handlers.practice_blocks import (
     build_reject_practice_modal,
     practice_field_errors,
     prefill_from_message,
-    read_practice_form,
 )
-from handlers.profile_blocks import build_submission_outcome
-from handlers.routing_blocks import ThemeChoice
+from handlers.blocks.profile import build_submission_outcome
+from handlers.forms import read_practice_form
+from handlers.kit import ThemeChoice
+from handlers.outbox import STAFF_KINDS, render_message
 from storage.db import Database
 from storage.models import OutboxKind
 

@@ -10,7 +10,7 @@ import pytest
 from bot.outbox import ConsentRequest, PayloadError, SubmissionOutcome, read_as
 from bot.register.validation import FieldError
 from handlers import ids
-from handlers.profile_blocks import (
+from handlers.blocks.profile import (
     AdminData,
     HomeData,
     HomeItem,
@@ -21,10 +21,10 @@ from handlers.profile_blocks import (
     build_profile_modal,
     build_submission_outcome,
     field_errors,
-    read_profile_form,
 )
+from handlers.forms import read_profile_form
+from handlers.kit import ThemeChoice
 from handlers.profiles import ProfileCommand, parse_profile_command
-from handlers.routing_blocks import ThemeChoice
 
 CARD = ProfileCard(
     expert_id=12,

@@ -17,8 +17,10 @@ from bot.errors import QueryError
 from bot.knowledge import KnowledgeBase
 from bot.matching.config import MatchConfig
 from bot.routing import NotYours, StaleActionError
-from handlers.context import Services, Turn, listener
 from handlers.errors import VERIFIED, handle_error, user_message
+from handlers.listener import listener
+from handlers.services import Services
+from handlers.turn import Turn
 from storage.db import Database
 
 

@@ -9,16 +9,15 @@ import pytest
 
 from bot.outbox import AnswerToAsker, AskerUpdate, AskerUpdateKind, Person, QuestionAnswered
 from handlers import ids
-from handlers.outbox import render_message
-from handlers.routing_blocks import (
-    MAX_BLOCKS,
-    ThemeChoice,
+from handlers.blocks.routing import (
     build_answer_to_asker,
     build_ask_modal,
     build_asker_update,
     build_question_answered,
     render_outbox,
 )
+from handlers.kit import MAX_BLOCKS, ThemeChoice
+from handlers.outbox import render_message
 from storage.models import EscalationReason, OutboxKind
 
 ANON: dict[str, Any] = {

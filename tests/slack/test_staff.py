@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from handlers.context import StaffDirectory
+from handlers.services import StaffDirectory
 from tests.emulator import SlackEmulator
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

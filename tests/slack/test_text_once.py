@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.mrkdwn import cut, escape, escape_truncate
 from bot.presenter import AnswerItem, AnswerView, ExpertItem, PracticeItem
-from handlers.blocks import answer_fallback_text, build_answer_blocks, build_more_blocks
+from handlers.blocks.answer import answer_fallback_text, build_answer_blocks, build_more_blocks
+from handlers.kit import cut, escape, escape_truncate
 from handlers.outbox import render_message
 from storage.models import OutboxKind
 

@@ -8,7 +8,6 @@ service layer from the clicking user, never from the value.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,26 +24,27 @@ from slack_sdk.models.views import View
 
 from bot.error_texts import field_error_text
 from bot.i18n import N_, t
-from bot.mrkdwn import escape_truncate, link, user_mention
 from bot.outbox import PracticeReview
 from bot.register.validation import MAX_LENGTH, MULTILINE, FieldError
 from handlers import ids
-from handlers.routing_blocks import (
+from handlers.blocks.routing import TextModal, build_text_modal, theme_names
+from handlers.kit import (
+    LABEL_LIMIT,
     MAX_BLOCKS,
     MAX_OPTIONS,
     OPTION_TEXT_LIMIT,
     Rendered,
-    TextModal,
     ThemeChoice,
-    _button,
-    _context,
-    _danger_button,
-    _fallback,
-    _modal,
-    _plain,
-    _section,
-    build_text_modal,
-    theme_names,
+    button,
+    context,
+    danger_button,
+    escape_truncate,
+    fallback,
+    link,
+    modal,
+    plain,
+    section,
+    user_mention,
 )
 from storage.models import RecordStatus
 
@@ -107,22 +107,22 @@ def build_practice_modal(
     """
     blocks: list[Block] = []
     if practice_id is None:
-        blocks.append(_section(t("practice.intro", lang)))
+        blocks.append(section(t("practice.intro", lang)))
     if from_message:
-        blocks.append(_context(t("practice.from_message", lang)))
+        blocks.append(context(t("practice.from_message", lang)))
     for name in ids.PRACTICE_FIELDS:
         element: Any
         if name == "themes":
             if not themes:
                 continue
-            options = [Option(value=c.key, text=_plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
+            options = [Option(value=c.key, text=plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
             chosen = {v.strip() for v in (values.get("themes") or "").split(";")}
             initial = [o for o in options if o.value in chosen] or None
             element = StaticMultiSelectElement(
                 action_id=ids.practice_input(name), options=options, initial_options=initial
             )
         elif name == "outcome":
-            options = [Option(value=o, text=_plain(t(OUTCOME_KEYS[o], lang), OPTION_TEXT_LIMIT)) for o in OUTCOMES]
+            options = [Option(value=o, text=plain(t(OUTCOME_KEYS[o], lang), OPTION_TEXT_LIMIT)) for o in OUTCOMES]
             current = (values.get("outcome") or "").strip().lower()
             element = StaticSelectElement(
                 action_id=ids.practice_input(name),
@@ -141,8 +141,8 @@ def build_practice_modal(
         blocks.append(
             InputBlock(
                 block_id=ids.practice_block(name),
-                label=_plain(t(LABEL_KEYS[name], lang), 2000),
-                hint=_plain(t(HINT_KEYS[name], lang), 2000) if name in HINT_KEYS else None,
+                label=plain(t(LABEL_KEYS[name], lang), LABEL_LIMIT),
+                hint=plain(t(HINT_KEYS[name], lang), LABEL_LIMIT) if name in HINT_KEYS else None,
                 element=element,
                 optional=name not in REQUIRED,
             )
@@ -150,7 +150,7 @@ def build_practice_modal(
     data = {**(metadata or {}), "practice_id": practice_id}
     title = t("practice.new_title" if practice_id is None else "practice.edit_title", lang)
     submit = t("practice.submit" if practice_id is None else "practice.save", lang)
-    return _modal(ids.VIEW_PRACTICE, title, submit, lang, blocks, json.dumps(data))
+    return modal(ids.VIEW_PRACTICE, title, submit, lang, blocks, data)
 
 
 def read_practice_form(state_values: Mapping[str, Any]) -> dict[str, str]:
@@ -248,14 +248,6 @@ def status_text(payload: PracticeReview, lang: str) -> str:
 # --- the staff triage message ----------------------------------------------------------------------------------------
 
 
-def review_block_id(practice_id: int) -> str:
-    return f"{ids.BLOCK_PRACTICE_REVIEW}:{practice_id}"
-
-
-def card_block_id(practice_id: int) -> str:
-    return f"{ids.BLOCK_PRACTICE_CARD}:{practice_id}"
-
-
 def build_practice_review(payload: PracticeReview, lang: str, *, status: str | None = None) -> Rendered:
     """To staff (triage channel): a practice submitted from chat, with Approve / Edit / Reject.
 
@@ -264,27 +256,27 @@ def build_practice_review(payload: PracticeReview, lang: str, *, status: str | N
     practice_id = payload.practice_id
     intro = t("practice.review_intro", lang, name=_submitter(payload, lang))
     value = str(practice_id)
-    blocks: list[Block] = [_section(intro), _section(practice_text(payload, lang))]
+    blocks: list[Block] = [section(intro), section(practice_text(payload, lang))]
     if status:
-        blocks.append(_context(status))
+        blocks.append(context(status))
     blocks.append(
         ActionsBlock(
-            block_id=review_block_id(practice_id),
+            block_id=ids.block_id(ids.BLOCK_PRACTICE_REVIEW, practice_id),
             elements=[
-                _button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, value, style="primary"),
-                _button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value),
-                _button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, value, style="danger"),
+                button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, value, style="primary"),
+                button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value),
+                button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, value, style="danger"),
             ],
         )
     )
     title = escape_truncate(payload.title, 300)
-    return Rendered(text=_fallback(f"{intro} {title}"), blocks=blocks)
+    return Rendered(text=fallback(f"{intro} {title}"), blocks=blocks)
 
 
 def build_practice_review_done(payload: PracticeReview, lang: str, *, status: str) -> Rendered:
     """The triage message after a decision: the practice and who decided (``status``), no buttons."""
     rendered = build_practice_review(payload, lang)
-    return Rendered(text=rendered.text, blocks=[*rendered.blocks[:2], _context(status)])
+    return Rendered(text=rendered.text, blocks=[*rendered.blocks[:2], context(status)])
 
 
 # --- the submitter's confirmation ----------------------------------------------------------------------------------
@@ -295,13 +287,13 @@ def build_practice_submitted(payload: PracticeReview, lang: str) -> Rendered:
     text = t("practice.submitted", lang, title=escape_truncate(payload.title, 300))
     value = str(payload.practice_id)
     blocks: list[Block] = [
-        _section(text),
+        section(text),
         ActionsBlock(
-            block_id=card_block_id(payload.practice_id),
-            elements=[_button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value)],
+            block_id=ids.block_id(ids.BLOCK_PRACTICE_CARD, payload.practice_id),
+            elements=[button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value)],
         ),
     ]
-    return Rendered(text=_fallback(text), blocks=blocks)
+    return Rendered(text=fallback(text), blocks=blocks)
 
 
 # --- cards for the staff overview ----------------------------------------------------------------------------------
@@ -312,7 +304,7 @@ def build_practice_card(payload: PracticeReview, lang: str) -> list[Block]:
     practice_id = payload.practice_id
     value = str(practice_id)
     title = escape_truncate(payload.title, 150)
-    remove = _danger_button(
+    remove = danger_button(
         t("practice.btn_remove", lang),
         ids.ACTION_PRACTICE_REMOVE,
         value,
@@ -322,25 +314,25 @@ def build_practice_card(payload: PracticeReview, lang: str) -> list[Block]:
     )
     buttons: list[Any] = []
     if payload.status is RecordStatus.PENDING:
-        buttons.append(_button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, value, style="primary"))
-        buttons.append(_button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, value))
-    buttons.append(_button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value))
+        buttons.append(button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, value, style="primary"))
+        buttons.append(button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, value))
+    buttons.append(button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value))
     buttons.append(remove)
     meta = [status_text(payload, lang)]
     if payload.submitted_by:
         meta.append(t("practice.submitted_by", lang, name=_submitter(payload, lang)))
     return [
-        _section(practice_text(payload, lang)),
-        _context(" · ".join(meta)),
-        ActionsBlock(block_id=card_block_id(practice_id), elements=buttons),
+        section(practice_text(payload, lang)),
+        context(" · ".join(meta)),
+        ActionsBlock(block_id=ids.block_id(ids.BLOCK_PRACTICE_CARD, practice_id), elements=buttons),
     ]
 
 
 def build_pending_practices(payloads: Sequence[PracticeReview], lang: str, *, limit: int = 5) -> list[Block]:
     """For ``/wieweet beheer``: how many practices wait for approval, and the first ``limit`` as cards."""
-    blocks: list[Block] = [_section(t("practice.admin_pending", lang, count=len(payloads)))]
+    blocks: list[Block] = [section(t("practice.admin_pending", lang, count=len(payloads)))]
     for payload in payloads[:limit]:
         blocks.extend(build_practice_card(payload, lang))
     if len(payloads) > limit:
-        blocks.append(_context(t("practice.admin_more", lang, count=len(payloads) - limit)))
+        blocks.append(context(t("practice.admin_more", lang, count=len(payloads) - limit)))
     return blocks[:MAX_BLOCKS]

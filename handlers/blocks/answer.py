@@ -1,6 +1,6 @@
-"""Pure Block Kit builders (typed ``slack_sdk.models.blocks``; no network, no database).
+"""The "who knows" answer as Block Kit: pure builders (typed ``slack_sdk.models.blocks``; no network, no database).
 
-Every text that comes from users or the registers is escaped (``bot.mrkdwn``) and cut visibly to Slack's limits,
+Every text that comes from users or the registers is escaped (``handlers.kit``) and cut visibly to Slack's limits,
 so however long or hostile a register entry is, the message is valid and harmless.
 """
 
@@ -8,47 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 
 from bot.i18n import t
-from bot.mrkdwn import cut, escape, escape_truncate, link, truncate, user_mention
 from bot.presenter import AnswerItem, AnswerView, ExpertItem, PracticeItem
 from handlers import ids
+from handlers.kit import (
+    FALLBACK_LIMIT,
+    MAX_BLOCKS,
+    button,
+    context,
+    cut,
+    escape,
+    escape_truncate,
+    header,
+    link,
+    section,
+    user_mention,
+)
 
-MAX_BLOCKS = 50
-SECTION_LIMIT = 3000
-CONTEXT_LIMIT = 2000
-HEADER_LIMIT = 150
-BUTTON_TEXT_LIMIT = 75
-FALLBACK_LIMIT = 3000
 SHOWN_PER_LIST = 3
-
-
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
-
-
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
-
-
-def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
-    return ButtonElement(
-        text=PlainTextObject(text=truncate(label, BUTTON_TEXT_LIMIT), emoji=True),
-        action_id=action_id,
-        value=value,
-        style=style,
-    )
 
 
 def expert_line(expert: ExpertItem, lang: str) -> str:
@@ -103,59 +82,64 @@ def build_answer_blocks(
 ) -> list[Block]:
     """The "who knows" answer: experts, practices, earlier answers, and its buttons."""
     lang = view.lang
-    title = cut(t("answer.title", lang, query=escape(view.query)), HEADER_LIMIT)
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=title))]
-    blocks.append(_section(f"*{t('answer.experts', lang)}*"))
+    blocks: list[Block] = [header(t("answer.title", lang, query=view.query))]
+    blocks.append(section(f"*{t('answer.experts', lang)}*"))
     if view.gap:
-        blocks.append(_section(":mag: " + t("answer.gap", lang)))
+        blocks.append(section(":mag: " + t("answer.gap", lang)))
         if view.experts:
-            blocks.append(_context(t("answer.weak", lang)))
+            blocks.append(context(t("answer.weak", lang)))
     for expert in view.experts[:SHOWN_PER_LIST]:
-        blocks.append(_section(expert_line(expert, lang)))
+        blocks.append(section(expert_line(expert, lang)))
     blocks.append(DividerBlock())
-    blocks.append(_section(f"*{t('answer.practices', lang)}*"))
+    blocks.append(section(f"*{t('answer.practices', lang)}*"))
     if not view.practices:
-        blocks.append(_context(t("answer.no_practices", lang)))
+        blocks.append(context(t("answer.no_practices", lang)))
     for practice in view.practices[:SHOWN_PER_LIST]:
-        blocks.append(_section(practice_line(practice, lang)))
+        blocks.append(section(practice_line(practice, lang)))
     if view.answers:
         blocks.append(DividerBlock())
-        blocks.append(_section(f"*{t('answer.answers', lang)}*"))
+        blocks.append(section(f"*{t('answer.answers', lang)}*"))
         for answer in view.answers[:SHOWN_PER_LIST]:
-            blocks.append(_section(answer_line(answer, lang)))
-    buttons: list[ButtonElement] = []
-    value = str(search_log_id)
-    if shareable:
-        buttons.append(_button(t("slack.share", lang), ids.ACTION_SHARE, value, style="primary"))
-    if offer_more:
-        buttons.append(_button(t("slack.more", lang), ids.ACTION_MORE, value))
-    if offer_ask:
-        buttons.append(_button(t("routing.btn_ask_experts", lang), ids.ACTION_ASK_EXPERTS, value))
-    buttons.append(_button("👍", ids.ACTION_FEEDBACK_UP, value))
-    buttons.append(_button("👎", ids.ACTION_FEEDBACK_DOWN, value))
+            blocks.append(section(answer_line(answer, lang)))
+    buttons = _answer_buttons(lang, str(search_log_id), shareable=shareable, offer_more=offer_more, offer_ask=offer_ask)
     blocks.append(ActionsBlock(block_id=ids.BLOCK_ANSWER_ACTIONS, elements=buttons))
     return blocks[:MAX_BLOCKS]
+
+
+def _answer_buttons(
+    lang: str, value: str, *, shareable: bool, offer_more: bool, offer_ask: bool
+) -> list[ButtonElement]:
+    buttons: list[ButtonElement] = []
+    if shareable:
+        buttons.append(button(t("slack.share", lang), ids.ACTION_SHARE, value, style="primary"))
+    if offer_more:
+        buttons.append(button(t("slack.more", lang), ids.ACTION_MORE, value))
+    if offer_ask:
+        buttons.append(button(t("routing.btn_ask_experts", lang), ids.ACTION_ASK_EXPERTS, value))
+    buttons.append(button("👍", ids.ACTION_FEEDBACK_UP, value))
+    buttons.append(button("👎", ids.ACTION_FEEDBACK_DOWN, value))
+    return buttons
 
 
 def build_more_blocks(view: AnswerView, *, offset: int) -> list[Block]:
     """Further results (after the first ``offset`` of each list), for the "more results" button."""
     lang = view.lang
-    blocks: list[Block] = [_section(f"*{t('slack.more_title', lang, query=escape_truncate(view.query, 200))}*")]
+    blocks: list[Block] = [section(f"*{t('slack.more_title', lang, query=escape_truncate(view.query, 200))}*")]
     experts: Sequence[ExpertItem] = view.experts[offset:]
     practices: Sequence[PracticeItem] = view.practices[offset:]
     answers: Sequence[AnswerItem] = view.answers[offset:]
     if not (experts or practices or answers):
-        blocks.append(_context(t("slack.no_more", lang)))
+        blocks.append(context(t("slack.no_more", lang)))
         return blocks
     if experts:
-        blocks.append(_section(f"*{t('answer.experts', lang)}*"))
-        blocks.extend(_section(expert_line(e, lang)) for e in experts)
+        blocks.append(section(f"*{t('answer.experts', lang)}*"))
+        blocks.extend(section(expert_line(e, lang)) for e in experts)
     if practices:
-        blocks.append(_section(f"*{t('answer.practices', lang)}*"))
-        blocks.extend(_section(practice_line(p, lang)) for p in practices)
+        blocks.append(section(f"*{t('answer.practices', lang)}*"))
+        blocks.extend(section(practice_line(p, lang)) for p in practices)
     if answers:
-        blocks.append(_section(f"*{t('answer.answers', lang)}*"))
-        blocks.extend(_section(answer_line(a, lang)) for a in answers)
+        blocks.append(section(f"*{t('answer.answers', lang)}*"))
+        blocks.extend(section(answer_line(a, lang)) for a in answers)
     return blocks[:MAX_BLOCKS]
 
 
@@ -172,12 +156,4 @@ def answer_fallback_text(view: AnswerView) -> str:
 
 
 def build_help_blocks(lang: str) -> list[Block]:
-    return [
-        HeaderBlock(text=PlainTextObject(text=t("slack.help_title", lang))),
-        _section(t("slack.help_body", lang)),
-    ]
-
-
-def build_message_blocks(text: str) -> list[Block]:
-    """A short notice (errors, confirmations): one section, already-safe text expected."""
-    return [_section(text)]
+    return [header(t("slack.help_title", lang)), section(t("slack.help_body", lang))]

@@ -1,4 +1,5 @@
-"""Building and running the Slack app (Socket Mode or HTTP)."""
+"""The Bolt app assembled from the listeners (``handlers.register``), its Web API client, and the two ways it is
+served: Socket Mode, or HTTP behind the verifying edge (``handlers.http_edge``) with ``/healthz``."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ import handlers
 from bot.config import Settings, settings_error
 from bot.errors import ConfigError
 from bot.health import HealthMonitor
-from bot.http_edge import HttpEdge, WsgiApp
-from handlers.context import Services
+from handlers.http_edge import HttpEdge, WsgiApp
+from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def create_app(services: Services, *, http: bool) -> App:
 
 
 def slack_reachable(client: WebClient) -> bool:
-    """``auth.test`` answers ok with the bot token (for ``/healthz``, from the background, see bot.health)."""
+    """``auth.test`` answers ok with the bot token (for ``/healthz``, from the background, see ``bot.health``)."""
     try:
         return bool(client.auth_test().get("ok"))
     except (SlackApiError, URLError, OSError):
@@ -186,7 +187,7 @@ def slack_reachable(client: WebClient) -> bool:
 
 
 def wsgi_app(app: App, services: Services) -> WsgiApp:
-    """``/slack/events`` for Slack (behind the checks of bot.http_edge), ``/healthz`` for the load balancer."""
+    """``/slack/events`` for Slack (behind the checks of ``handlers.http_edge``), ``/healthz`` for the load balancer."""
     settings = services.settings
     if not settings.slack_signing_secret:
         raise ConfigError("missing_secret", "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")

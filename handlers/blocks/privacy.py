@@ -9,13 +9,13 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.i18n import t
 from handlers import ids
-from handlers.routing_blocks import Rendered, _danger_button, _fallback, _section
+from handlers.kit import Rendered, danger_button, fallback, section
 
 
 def build_forget_prompt(lang: str, *, slack_user_id: str) -> Rendered:
     """What erasure does, and a danger button behind Slack's confirm dialog."""
     intro = t("privacy.forget_intro", lang)
-    button = _danger_button(
+    button = danger_button(
         t("privacy.forget_button", lang),
         ids.ACTION_PRIVACY_FORGET,
         slack_user_id,
@@ -24,10 +24,10 @@ def build_forget_prompt(lang: str, *, slack_user_id: str) -> Rendered:
         confirm=t("privacy.confirm_yes", lang),
         deny=t("privacy.confirm_no", lang),
     )
-    blocks: list[Block] = [_section(intro), ActionsBlock(block_id=ids.BLOCK_PRIVACY_FORGET, elements=[button])]
-    return Rendered(text=_fallback(intro), blocks=blocks)
+    blocks: list[Block] = [section(intro), ActionsBlock(block_id=ids.BLOCK_PRIVACY_FORGET, elements=[button])]
+    return Rendered(text=fallback(intro), blocks=blocks)
 
 
 def build_forgotten(lang: str) -> Rendered:
     text = t("privacy.forgotten", lang)
-    return Rendered(text=_fallback(text), blocks=[_section(text)])
+    return Rendered(text=fallback(text), blocks=[section(text)])

@@ -1,10 +1,12 @@
 """The weekly digest as Slack messages: a pure function of ``DigestData`` (no database, no network).
 
+The core (``digests``) selects what a digest shows and when it is due; this module is how it looks in Slack.
+
 Per theme with something new: the figures of the week against the previous one and an 8-week sparkline, then
 practices added or updated, questions answered (with who answered and a link to the thread), open questions with
 an "Ik kan helpen" button, new experts, and the week's knowledge gaps. Thanks to the people who answered close it.
 
-Safety: all user and register text is escaped (``bot.mrkdwn``) and cut visibly; only public questions are shown
+Safety: all user and register text is escaped (``handlers.kit``) and cut visibly; only public questions are shown
 (checked again here, on top of the collector); people who opted out or withdrew consent are "a colleague",
 never named or mentioned. A long digest is split over several messages between blocks, each message within
 Slack's limits (≤ 50 blocks, section text ≤ 3000, header ≤ 150, ≤ 12,000 characters of text in all).
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     Block,
@@ -25,16 +28,13 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
-    PlainTextObject,
     SectionBlock,
 )
 
 from bot.i18n import format_clock, format_list, normalise_language, t, tn, weekday_name
 from bot.i18n import format_date as format_day
 from bot.i18n import format_duration as format_time_span
-from bot.mrkdwn import cut, escape, escape_truncate, link, truncate, user_mention
 from bot.presenter import outcome_label
-from digests import ids
 from digests.model import (
     AnsweredItem,
     DigestData,
@@ -47,14 +47,24 @@ from digests.model import (
     ThemeDigest,
     ThemeInfo,
 )
-from digests.period import parse_period, to_local
+from digests.period import TIMEZONE, parse_period, to_local
+from handlers import ids
+from handlers.kit import (
+    HEADER_LIMIT,
+    MAX_BLOCKS,
+    MESSAGE_TEXT_LIMIT,
+    SECTION_LIMIT,
+    button,
+    context,
+    cut,
+    escape,
+    escape_truncate,
+    header,
+    link,
+    section,
+    user_mention,
+)
 
-MAX_BLOCKS = 50
-SECTION_LIMIT = 3000
-HEADER_LIMIT = 150
-CONTEXT_LIMIT = 2000
-BUTTON_TEXT_LIMIT = 75
-MESSAGE_TEXT_LIMIT = 12_000  # all text of one message together
 SECTION_BUDGET = 2_800  # lists are packed into sections up to this many characters
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 THANKS_LIMIT = 25  # people named in the thanks; the rest are counted
@@ -99,13 +109,14 @@ def format_duration(seconds: float | None, lang: str) -> str:
     return format_time_span(seconds, lang)
 
 
-def format_date(moment: datetime, lang: str, *, year: bool = False) -> str:
-    return format_day(to_local(moment), lang, year=year)
+def format_date(moment: datetime, lang: str, *, year: bool = False, tz: ZoneInfo = TIMEZONE) -> str:
+    return format_day(to_local(moment, tz), lang, year=year)
 
 
-def format_range(start: datetime, end: datetime, lang: str) -> str:
-    first, last = to_local(start), to_local(end)
-    return f"{format_date(start, lang, year=first.year != last.year)} – {format_date(end, lang, year=True)}"
+def format_range(start: datetime, end: datetime, lang: str, tz: ZoneInfo = TIMEZONE) -> str:
+    first, last = to_local(start, tz), to_local(end, tz)
+    shown_start = format_date(start, lang, year=first.year != last.year, tz=tz)
+    return f"{shown_start} – {format_date(end, lang, year=True, tz=tz)}"
 
 
 def person_text(person: Person, lang: str, *, mention: bool = True) -> str:
@@ -152,19 +163,6 @@ def people_text(people: Iterable[Person], lang: str, *, limit: int | None = None
     if colleagues:
         order.append(tn("digest.colleagues", "digest.colleagues_plural", len(colleagues), lang, count=len(colleagues)))
     return format_list(order, lang)
-
-
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
-
-
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
-
-
-def _header(text: str) -> HeaderBlock:
-    """A header; its text is escaped like everything else (the project's convention, also for plain text)."""
-    return HeaderBlock(text=PlainTextObject(text=escape_truncate(text, HEADER_LIMIT), emoji=True))
 
 
 def _text_len(value: Any) -> int:
@@ -248,20 +246,16 @@ def gap_line(item: GapItem) -> str:
 
 
 def open_question_block(
-    item: OpenQuestionItem, lang: str, *, now: datetime, permalink: PermalinkFn | None
+    item: OpenQuestionItem, lang: str, *, now: datetime, permalink: PermalinkFn | None, tz: ZoneInfo = TIMEZONE
 ) -> SectionBlock:
     question = link(_permalink_for(item.channel_id, item.thread_ts, permalink), item.text or "?", limit=500)
     days = max(0, (now - item.asked_at).days)
-    meta = t("digest.open_since", lang, date=format_date(item.asked_at, lang))
+    meta = t("digest.open_since", lang, date=format_date(item.asked_at, lang, tz=tz))
     if days >= 2:
         meta += " · " + tn("digest.open_days", "digest.open_days_plural", days, lang, days=days)
     return SectionBlock(
         text=MarkdownTextObject(text=cut(f"{question}\n_{meta}_", SECTION_LIMIT)),
-        accessory=ButtonElement(
-            text=PlainTextObject(text=truncate(t("digest.can_help", lang), BUTTON_TEXT_LIMIT), emoji=True),
-            action_id=ids.ACTION_CAN_HELP,
-            value=str(item.question_id),
-        ),
+        accessory=button(t("digest.can_help", lang), ids.ACTION_CAN_HELP, str(item.question_id)),
     )
 
 
@@ -351,26 +345,27 @@ def _theme_pieces(
     now: datetime,
     permalink: PermalinkFn | None,
     limits: DigestLimits,
+    tz: ZoneInfo,
     mention: bool = True,
 ) -> list[tuple[Block, bool]]:
     """The theme's blocks, each with "glue to the next block" (a heading never ends a message)."""
     digest = view.digest
     pieces: list[tuple[Block, bool]] = [
         (DividerBlock(), True),
-        (_header(digest.theme.label(lang)), True),
-        (_context(figures_text(digest, lang)), True),
+        (header(digest.theme.label(lang)), True),
+        (context(figures_text(digest, lang)), True),
     ]
 
     def add_blocks(title: str, blocks: list[Block], more: int) -> None:
         """A heading section (glued to the first block), then one block per item (the open questions)."""
         if not blocks:
             return
-        pieces.append((_section(title), True))
+        pieces.append((section(title), True))
         for block in blocks[:-1]:
             pieces.append((block, False))
         pieces.append((blocks[-1], more > 0))
         if more > 0:
-            pieces.append((_context(t("digest.more", lang, count=more)), False))
+            pieces.append((context(t("digest.more", lang, count=more)), False))
 
     def add_lines(title: str, lines: list[str], more: int) -> None:
         """The heading as the first line of the first section; lines packed into as few sections as fit."""
@@ -378,10 +373,10 @@ def _theme_pieces(
             return
         texts = _pack_lines([title, *lines])
         for text in texts[:-1]:
-            pieces.append((_section(text), False))
-        pieces.append((_section(texts[-1]), more > 0))
+            pieces.append((section(text), False))
+        pieces.append((section(texts[-1]), more > 0))
         if more > 0:
-            pieces.append((_context(t("digest.more", lang, count=more)), False))
+            pieces.append((context(t("digest.more", lang, count=more)), False))
 
     practices = sorted(digest.practices, key=lambda p: (not p.is_new, -p.changed_at.timestamp(), p.id))
     add_lines(
@@ -398,7 +393,10 @@ def _theme_pieces(
     open_questions = sorted(view.open_questions, key=lambda q: (q.asked_at, q.question_id))
     add_blocks(
         t("digest.open", lang),
-        [open_question_block(q, lang, now=now, permalink=permalink) for q in open_questions[: limits.open_questions]],
+        [
+            open_question_block(q, lang, now=now, permalink=permalink, tz=tz)
+            for q in open_questions[: limits.open_questions]
+        ],
         len(open_questions) - limits.open_questions,
     )
     add_lines(
@@ -437,12 +435,16 @@ def _themes_label(view: SubscriptionView, data: DigestData, lang: str) -> str:
 
 
 def digest_title(data: DigestData, lang: str) -> str:
-    return t("digest.title", lang, range=format_range(data.window_start, data.window_end, lang))
+    return t(
+        "digest.title", lang, range=format_range(data.window_start, data.window_end, lang, ZoneInfo(data.timezone))
+    )
 
 
 def digest_fallback_text(data: DigestData, *, lang: str, part: int, parts: int) -> str:
     """The notification text of part ``part`` (1-based): plain, no user content."""
-    text = t("digest.fallback", lang, range=format_range(data.window_start, data.window_end, lang))
+    text = t(
+        "digest.fallback", lang, range=format_range(data.window_start, data.window_end, lang, ZoneInfo(data.timezone))
+    )
     return f"{text} ({t('digest.part', lang, part=part, parts=parts)})" if parts > 1 else text
 
 
@@ -500,18 +502,20 @@ def build_digest(
         if not subscription_view.post_empty:
             return []
         quiet = t("digest.quiet", language, themes=_themes_label(subscription_view, data, language))
-        return [[_header(title), _context(intro), _section(quiet), _context(footer)]]
+        return [[header(title), context(intro), section(quiet), context(footer)]]
 
     units: list[_Unit] = []
     for view in visible:
-        pieces = _theme_pieces(view, language, now=now, permalink=permalink, limits=limits, mention=mentions)
+        pieces = _theme_pieces(
+            view, language, now=now, permalink=permalink, limits=limits, tz=ZoneInfo(data.timezone), mention=mentions
+        )
         units.extend(_units(pieces, view.digest.theme))
     closing: list[Block] = [DividerBlock()]
     answerers = [p for v in visible for a in v.answered for p in a.answerers]
     if answerers:
         names = people_text(answerers, language, limit=THANKS_LIMIT, mention=mentions)
-        closing.append(_context(t("digest.thanks", language, names=names)))
-    closing.append(_context(footer))
+        closing.append(context(t("digest.thanks", language, names=names)))
+    closing.append(context(footer))
     units.append(_Unit(blocks=closing, theme=None, opens_theme=True))
 
     part_reserve = 60  # " · deel 12/12"
@@ -525,7 +529,7 @@ def build_digest(
         part = f" · {t('digest.part', language, part=index, parts=parts)}" if parts > 1 else ""
         blocks: list[Block]
         if index == 1:
-            blocks = [_header(title), _context(intro + part)]
+            blocks = [header(title), context(intro + part)]
         else:
             label = f"_{escape(title)}{part}_"
             first = message_units[0]
@@ -533,7 +537,7 @@ def build_digest(
                 label += " · " + t(
                     "digest.continued", language, theme=f"*{escape_truncate(first.theme.label(language), 100)}*"
                 )
-            blocks = [_context(label)]
+            blocks = [context(label)]
         for unit in message_units:
             blocks.extend(unit.blocks)
         messages.append(blocks)

@@ -6,7 +6,6 @@ Builders take plain values (``ProfileCard``, ``HomeData``, typed outbox payloads
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,30 +23,33 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.error_texts import field_error_text
+from bot.home import HomeView
 from bot.i18n import N_, t, tn
-from bot.mrkdwn import escape_truncate, user_mention
 from bot.outbox import ConsentRequest, ConsentRequestKind, ProfilePart, SubmissionOutcome, SubmissionOutcomeKind
 from bot.register.validation import MAX_LENGTH, FieldError
 from handlers import ids
-from handlers.routing_blocks import (
+from handlers.blocks.routing import TextModal, build_text_modal, status_label
+from handlers.kit import (
+    HOME_MAX_BLOCKS,
+    LABEL_LIMIT,
     MAX_BLOCKS,
     MAX_OPTIONS,
     OPTION_TEXT_LIMIT,
     Rendered,
-    TextModal,
     ThemeChoice,
-    _button,
-    _context,
-    _danger_button,
-    _fallback,
-    _header,
-    _modal,
-    _plain,
-    _section,
-    build_text_modal,
+    button,
+    context,
+    danger_button,
+    escape_truncate,
+    fallback,
+    header,
+    modal,
+    plain,
+    section,
+    user_mention,
 )
+from storage.models import Expert, RecordStatus, RoutingStatus
 
-HOME_MAX_BLOCKS = 100
 HOME_LIST = 10  # questions shown per list on the Home tab
 MULTILINE_FIELDS = frozenset({"expertise", "bio"})
 FIELD_MAX = {"expertise": 3000, "bio": 3000, "languages": 100}
@@ -97,6 +99,53 @@ class AdminData:
     extra_blocks: Sequence[Block] = field(default_factory=tuple)  # other registers' pending items (practices)
 
 
+def profile_card(expert: Expert, lang: str, *, stale: bool) -> ProfileCard:
+    """An expert as the builders show them (theme labels in ``lang``; ``stale``: needs re-confirming)."""
+    return ProfileCard(
+        expert_id=expert.id,
+        name=expert.name,
+        email=expert.email,
+        organisation=expert.organisation,
+        city=expert.city,
+        role=expert.role,
+        expertise=tuple(expert.expertise),
+        themes=tuple(th.label_en if lang == "en" else th.label_nl for th in expert.themes),
+        languages=tuple(expert.languages),
+        availability=expert.availability.value,
+        away_until=expert.away_until.isoformat() if expert.away_until else None,
+        consent=expert.consent.value,
+        last_confirmed=expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else None,
+        stale=stale,
+        pending_approval=expert.status is RecordStatus.PENDING,
+        slack_user_id=expert.slack_user_id,
+    )
+
+
+ROUTING_STATE_KEYS = {  # a question sent to this expert, as the Home tab lists it
+    RoutingStatus.ASKED: N_("profile.routing_asked"),
+    RoutingStatus.CLAIMED: N_("profile.routing_claimed"),
+    RoutingStatus.DECLINED: N_("profile.routing_declined"),
+    RoutingStatus.FORWARDED: N_("profile.routing_forwarded"),
+    RoutingStatus.EXPIRED: N_("profile.routing_expired"),
+    RoutingStatus.ANSWERED: N_("profile.routing_answered"),
+}
+
+
+def home_data(home: HomeView, lang: str) -> HomeData:
+    """The Home tab's values in ``lang``, from the core's ``HomeView``."""
+    return HomeData(
+        profile=profile_card(home.profile, lang, stale=home.stale_profile) if home.profile is not None else None,
+        routed=[
+            HomeItem(r.question.text, t(ROUTING_STATE_KEYS[r.status], lang), r.asked_at.date().isoformat())
+            for r in home.routed
+        ],
+        asked=[HomeItem(q.text, status_label(q.status, lang), q.created_at.date().isoformat()) for q in home.asked],
+        is_staff=home.is_staff,
+        stale_count=home.stale_count,
+        pending_count=home.pending_count,
+    )
+
+
 # --- the profile modal -----------------------------------------------------------------------------------------------
 
 
@@ -107,16 +156,17 @@ def build_profile_modal(
     themes: Sequence[ThemeChoice],
     expert_id: int | None,
     joining: bool,
+    channel_id: str | None = None,
 ) -> View:
     """The profile form with the register's fields; ``values`` are raw texts (lists joined with ``;``)."""
     blocks: list[Block] = []
     if joining:
-        blocks.append(_section(t("profile.join_intro", lang)))
+        blocks.append(section(t("profile.join_intro", lang)))
     for name in ids.PROFILE_FIELDS:
         if name == "themes":
             if not themes:
                 continue
-            options = [Option(value=c.key, text=_plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
+            options = [Option(value=c.key, text=plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
             chosen = {v.strip() for v in (values.get("themes") or "").split(";")}
             initial = [o for o in options if o.value in chosen] or None
             element: Any = StaticMultiSelectElement(
@@ -133,14 +183,17 @@ def build_profile_modal(
         blocks.append(
             InputBlock(
                 block_id=ids.profile_block(name),
-                label=_plain(t(LABEL_KEYS[name], lang), 2000),
-                hint=_plain(t(HINT_KEYS[name], lang), 2000) if name in HINT_KEYS else None,
+                label=plain(t(LABEL_KEYS[name], lang), LABEL_LIMIT),
+                hint=plain(t(HINT_KEYS[name], lang), LABEL_LIMIT) if name in HINT_KEYS else None,
                 element=element,
                 optional=name not in ("name", "email", "organisation"),
             )
         )
     title = t("profile.join_title" if joining else "profile.edit_title", lang)
-    return _modal(ids.VIEW_PROFILE, title, t("profile.save", lang), lang, blocks, json.dumps({"expert_id": expert_id}))
+    metadata: dict[str, object] = {"expert_id": expert_id}
+    if channel_id is not None:  # where it was opened: the submitter's notice goes there
+        metadata["channel_id"] = channel_id
+    return modal(ids.VIEW_PROFILE, title, t("profile.save", lang), lang, blocks, metadata)
 
 
 LABEL_KEYS = {  # one per ids.PROFILE_FIELDS
@@ -246,60 +299,60 @@ def profile_text(card: ProfileCard, lang: str) -> str:
 
 def _items(items: Sequence[HomeItem], empty: str) -> list[Block]:
     if not items:
-        return [_context(empty)]
+        return [context(empty)]
     return [
-        _section(f"{escape_truncate(item.text, 280)}\n_{escape_truncate(item.state, 80)}_ · {item.date}")
+        section(f"{escape_truncate(item.text, 280)}\n_{escape_truncate(item.state, 80)}_ · {item.date}")
         for item in items[:HOME_LIST]
     ]
 
 
 def build_home_view(data: HomeData, lang: str) -> View:
     """The bot's Home tab: your profile and its buttons, questions routed to you, questions you asked."""
-    blocks: list[Block] = [_header(t("profile.home_title", lang))]
+    blocks: list[Block] = [header(t("profile.home_title", lang))]
     card = data.profile
     if card is None or card.consent == "withdrawn":
-        blocks.append(_section(t("profile.home_not_expert", lang)))
+        blocks.append(section(t("profile.home_not_expert", lang)))
         blocks.append(
             ActionsBlock(
                 block_id=ids.BLOCK_HOME_PROFILE_ACTIONS,
-                elements=[_button(t("profile.btn_join", lang), ids.ACTION_PROFILE_JOIN, "join", style="primary")],
+                elements=[button(t("profile.btn_join", lang), ids.ACTION_PROFILE_JOIN, "join", style="primary")],
             )
         )
     else:
-        blocks.append(_section(profile_text(card, lang)))
+        blocks.append(section(profile_text(card, lang)))
         value = str(card.expert_id)
-        buttons: list[Any] = [_button(t("profile.btn_edit", lang), ids.ACTION_PROFILE_EDIT, value)]
+        buttons: list[Any] = [button(t("profile.btn_edit", lang), ids.ACTION_PROFILE_EDIT, value)]
         if card.consent == "pending" or card.stale:
             buttons.insert(
-                0, _button(t("profile.btn_confirm", lang), ids.ACTION_CONSENT_CONFIRM, value, style="primary")
+                0, button(t("profile.btn_confirm", lang), ids.ACTION_CONSENT_CONFIRM, value, style="primary")
             )
         buttons.append(
             DatePickerElement(
                 action_id=ids.ACTION_HOME_AWAY,
-                placeholder=_plain(t("profile.btn_away", lang)),
+                placeholder=plain(t("profile.btn_away", lang)),
                 initial_date=card.away_until if card.availability == "away" else None,
             )
         )
         if card.availability != "available":
-            buttons.append(_button(t("profile.btn_available", lang), ids.ACTION_HOME_AVAILABLE, value))
+            buttons.append(button(t("profile.btn_available", lang), ids.ACTION_HOME_AVAILABLE, value))
         else:
-            buttons.append(_button(t("profile.btn_opt_out", lang), ids.ACTION_HOME_OPT_OUT, value, style="danger"))
+            buttons.append(button(t("profile.btn_opt_out", lang), ids.ACTION_HOME_OPT_OUT, value, style="danger"))
         blocks.append(ActionsBlock(block_id=ids.BLOCK_HOME_PROFILE_ACTIONS, elements=buttons))
     blocks.append(DividerBlock())
-    blocks.append(_header(t("profile.home_routed", lang)))
+    blocks.append(header(t("profile.home_routed", lang)))
     blocks.extend(_items(data.routed, t("profile.home_routed_none", lang)))
     blocks.append(DividerBlock())
-    blocks.append(_header(t("profile.home_asked", lang)))
+    blocks.append(header(t("profile.home_asked", lang)))
     blocks.extend(_items(data.asked, t("profile.home_asked_none", lang)))
     blocks.append(DividerBlock())
-    footer: list[Any] = [_button(t("profile.btn_refresh", lang), ids.ACTION_HOME_REFRESH, "refresh")]
-    blocks.append(ActionsBlock(block_id="home_footer", elements=footer))
+    footer: list[Any] = [button(t("profile.btn_refresh", lang), ids.ACTION_HOME_REFRESH, "refresh")]
+    blocks.append(ActionsBlock(block_id=ids.BLOCK_HOME_FOOTER, elements=footer))
     if data.is_staff:
         stale = tn("profile.home_stale", "profile.home_stale_plural", data.stale_count, lang, count=data.stale_count)
         pending = tn(
             "profile.home_pending", "profile.home_pending_plural", data.pending_count, lang, count=data.pending_count
         )
-        blocks.append(_context(t("profile.home_staff", lang, stale=stale, pending=pending)))
+        blocks.append(context(t("profile.home_staff", lang, stale=stale, pending=pending)))
     return View(type="home", blocks=blocks[:HOME_MAX_BLOCKS])
 
 
@@ -328,13 +381,13 @@ def build_consent_request(payload: ConsentRequest, lang: str) -> Rendered:
     card = _card_from_payload(payload, consent="pending" if initial else "confirmed")
     intro_key = N_("profile.consent_initial") if initial else N_("profile.consent_reconfirm")
     intro = t(intro_key, lang, date=card.last_confirmed or "?")
-    blocks: list[Block] = [_section(intro), _section(profile_text(card, lang)), consent_actions(card.expert_id, lang)]
-    return Rendered(text=_fallback(intro), blocks=blocks)
+    blocks: list[Block] = [section(intro), section(profile_text(card, lang)), consent_actions(card.expert_id, lang)]
+    return Rendered(text=fallback(intro), blocks=blocks)
 
 
 def consent_actions(expert_id: int, lang: str) -> ActionsBlock:
     value = str(expert_id)
-    withdraw = _danger_button(
+    withdraw = danger_button(
         t("profile.btn_withdraw", lang),
         ids.ACTION_CONSENT_WITHDRAW,
         value,
@@ -343,17 +396,17 @@ def consent_actions(expert_id: int, lang: str) -> ActionsBlock:
         deny=t("routing.modal_close", lang),
     )
     return ActionsBlock(
-        block_id=f"consent:{expert_id}",
+        block_id=ids.block_id(ids.BLOCK_CONSENT, expert_id),
         elements=[
-            _button(t("profile.btn_confirm", lang), ids.ACTION_CONSENT_CONFIRM, value, style="primary"),
-            _button(t("profile.btn_edit", lang), ids.ACTION_PROFILE_EDIT, value),
+            button(t("profile.btn_confirm", lang), ids.ACTION_CONSENT_CONFIRM, value, style="primary"),
+            button(t("profile.btn_edit", lang), ids.ACTION_PROFILE_EDIT, value),
             withdraw,
         ],
     )
 
 
 def build_consent_done(text: str) -> list[Block]:
-    return [_section(text)]
+    return [section(text)]
 
 
 def build_profile_review(payload: ProfilePart, lang: str) -> Rendered:
@@ -362,23 +415,23 @@ def build_profile_review(payload: ProfilePart, lang: str) -> Rendered:
     intro = t("profile.review_intro", lang)
     value = str(card.expert_id)
     blocks: list[Block] = [
-        _section(intro),
-        _section(profile_text(card, lang)),
+        section(intro),
+        section(profile_text(card, lang)),
         ActionsBlock(
-            block_id=f"profile_review:{card.expert_id}",
+            block_id=ids.block_id(ids.BLOCK_PROFILE_REVIEW, card.expert_id),
             elements=[
-                _button(t("profile.btn_approve", lang), ids.ACTION_PROFILE_APPROVE, value, style="primary"),
-                _button(t("profile.btn_reject", lang), ids.ACTION_PROFILE_REJECT, value, style="danger"),
+                button(t("profile.btn_approve", lang), ids.ACTION_PROFILE_APPROVE, value, style="primary"),
+                button(t("profile.btn_reject", lang), ids.ACTION_PROFILE_REJECT, value, style="danger"),
             ],
         ),
     ]
-    return Rendered(text=_fallback(intro), blocks=blocks)
+    return Rendered(text=fallback(intro), blocks=blocks)
 
 
 def build_review_done(payload: ProfilePart, lang: str, *, status: str) -> Rendered:
     """The staff message after a decision: the profile and who decided, no buttons."""
     rendered = build_profile_review(payload, lang)
-    return Rendered(text=rendered.text, blocks=[*rendered.blocks[:2], _context(status)])
+    return Rendered(text=rendered.text, blocks=[*rendered.blocks[:2], context(status)])
 
 
 # --- staff overview -----------------------------------------------------------------------------------------------
@@ -387,7 +440,7 @@ def build_review_done(payload: ProfilePart, lang: str, *, status: str) -> Render
 def expert_card_blocks(card: ProfileCard, lang: str) -> list[Block]:
     """One expert with the staff's buttons: edit, remove (with confirmation)."""
     value = str(card.expert_id)
-    remove = _danger_button(
+    remove = danger_button(
         t("profile.btn_remove", lang),
         ids.ACTION_EXPERT_REMOVE,
         value,
@@ -395,30 +448,33 @@ def expert_card_blocks(card: ProfileCard, lang: str) -> list[Block]:
         text=t("profile.remove_confirm_text", lang, name=escape_truncate(card.name, 150)),
         deny=t("routing.modal_close", lang),
     )
-    buttons: list[Any] = [_button(t("profile.btn_edit", lang), ids.ACTION_PROFILE_EDIT, value)]
+    buttons: list[Any] = [button(t("profile.btn_edit", lang), ids.ACTION_PROFILE_EDIT, value)]
     if card.pending_approval:
-        buttons.insert(0, _button(t("profile.btn_approve", lang), ids.ACTION_PROFILE_APPROVE, value, style="primary"))
-        buttons.insert(1, _button(t("profile.btn_reject", lang), ids.ACTION_PROFILE_REJECT, value))
+        buttons.insert(0, button(t("profile.btn_approve", lang), ids.ACTION_PROFILE_APPROVE, value, style="primary"))
+        buttons.insert(1, button(t("profile.btn_reject", lang), ids.ACTION_PROFILE_REJECT, value))
     buttons.append(remove)
-    return [_section(profile_text(card, lang)), ActionsBlock(block_id=f"expert:{card.expert_id}", elements=buttons)]
+    return [
+        section(profile_text(card, lang)),
+        ActionsBlock(block_id=ids.block_id(ids.BLOCK_EXPERT_CARD, card.expert_id), elements=buttons),
+    ]
 
 
 def build_admin_blocks(data: AdminData, lang: str, *, limit: int = 6) -> list[Block]:
     """``/wieweet beheer``: profiles waiting for approval, stale profiles, and other pending submissions."""
-    blocks: list[Block] = [_header(t("profile.admin_title", lang))]
-    blocks.append(_section(t("profile.admin_pending", lang, count=len(data.pending))))
+    blocks: list[Block] = [header(t("profile.admin_title", lang))]
+    blocks.append(section(t("profile.admin_pending", lang, count=len(data.pending))))
     for card in data.pending[:limit]:
         blocks.extend(expert_card_blocks(card, lang))
     blocks.append(DividerBlock())
-    blocks.append(_section(t("profile.admin_stale", lang, count=len(data.stale))))
+    blocks.append(section(t("profile.admin_stale", lang, count=len(data.stale))))
     for card in data.stale[:limit]:
         blocks.extend(expert_card_blocks(card, lang))
     if len(data.stale) > limit:
-        blocks.append(_context(t("profile.admin_more", lang, count=len(data.stale) - limit)))
+        blocks.append(context(t("profile.admin_more", lang, count=len(data.stale) - limit)))
     if data.extra_blocks:
         blocks.append(DividerBlock())
         blocks.extend(data.extra_blocks)
-    blocks.append(_context(t("profile.admin_hint", lang)))
+    blocks.append(context(t("profile.admin_hint", lang)))
     return blocks[:MAX_BLOCKS]
 
 
@@ -438,4 +494,4 @@ def build_submission_outcome(payload: SubmissionOutcome, lang: str) -> Rendered:
     key = OUTCOME_TEXTS[payload.outcome]
     title, note = payload.title[:200], (payload.note or "—")[:2000]
     shown = t(key, lang, title=escape_truncate(title, 200), note=escape_truncate(note, 2000))
-    return Rendered(text=_fallback(shown), blocks=[_section(shown)])
+    return Rendered(text=fallback(shown), blocks=[section(shown)])

@@ -1,39 +1,32 @@
 """Pure Block Kit builders for question routing: the ask modal, expert DMs, asker updates, triage, and modals.
 
 Every builder takes the typed outbox payload of its kind (``bot.outbox``; ``render_outbox`` reads a stored one) or
-plain values, and a language, and returns typed blocks. Texts from users are escaped (``bot.mrkdwn``) and cut to
+plain values, and a language, and returns typed blocks. Texts from users are escaped (``handlers.kit``) and cut to
 Slack's limits. An anonymous question's payload carries no asker, and the builders never look one up.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
-    ContextBlock,
     DatePickerElement,
-    HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
-    PlainTextObject,
     RadioButtonsElement,
-    SectionBlock,
     StaticSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot.i18n import DEFAULT_LANGUAGE, N_, format_list, t
-from bot.mrkdwn import cut, escape_truncate, truncate, user_mention
 from bot.outbox import (
     AnswerToAsker,
     AskerUpdate,
@@ -50,37 +43,36 @@ from bot.outbox import (
     read_payload,
 )
 from handlers import ids
-from storage.models import EscalationReason, OutboxKind, QuestionStatus, RoutingStatus
-
-SECTION_LIMIT = 3000
-CONTEXT_LIMIT = 2000
-HEADER_LIMIT = 150
-BUTTON_TEXT_LIMIT = 75
-OPTION_TEXT_LIMIT = 75
-FALLBACK_LIMIT = 3000
-MAX_BLOCKS = 50
-MAX_OPTIONS = 100
-MODAL_TITLE_LIMIT = 24
-
-# expert DM states (what the buttons offer)
-STATE_ASKED = "asked"
-STATE_SNOOZED = "snoozed"
-STATE_CLAIMED = "claimed"
-STATE_DONE = "done"  # declined, forwarded, answered, closed: no buttons
-
-Payload = Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    text: str
-    blocks: list[Block]
+from handlers.kit import (
+    FALLBACK_LIMIT,
+    LABEL_LIMIT,
+    MAX_BLOCKS,
+    MAX_OPTIONS,
+    OPTION_TEXT_LIMIT,
+    Payload,
+    Rendered,
+    ThemeChoice,
+    button,
+    context,
+    escape_truncate,
+    fallback,
+    header,
+    modal,
+    plain,
+    quote,
+    section,
+    user_mention,
+)
+from storage.models import EscalationReason, OutboxKind, QuestionStatus, RoutingStatus, Visibility
 
 
-@dataclass(frozen=True, slots=True)
-class ThemeChoice:
-    key: str
-    label: str
+class DmState(StrEnum):
+    """What the expert's DM about a routing offers (its buttons)."""
+
+    ASKED = "asked"
+    SNOOZED = "snoozed"
+    CLAIMED = "claimed"
+    DONE = "done"  # declined, forwarded, answered, closed: no buttons
 
 
 class Themed(Protocol):
@@ -90,65 +82,6 @@ class Themed(Protocol):
     def themes(self) -> Sequence[str]: ...
     @property
     def theme_labels(self) -> Mapping[str, Mapping[str, str]]: ...
-
-
-class ThemeLike(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def label_nl(self) -> str: ...
-    @property
-    def label_en(self) -> str: ...
-
-
-def theme_choices(themes: Iterable[ThemeLike], lang: str) -> list[ThemeChoice]:
-    """Menu options for the vocabulary's themes, labelled in ``lang``."""
-    return [ThemeChoice(key=th.key, label=th.label_en if lang == "en" else th.label_nl) for th in themes]
-
-
-def _section(text: str) -> SectionBlock:
-    """A mrkdwn section (``text`` already safe: see ``bot.mrkdwn``), cut to Slack's limit."""
-    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
-
-
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
-
-
-def _header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=truncate(text, HEADER_LIMIT)))
-
-
-def _plain(text: str, limit: int = BUTTON_TEXT_LIMIT) -> PlainTextObject:
-    return PlainTextObject(text=truncate(text, limit), emoji=True)
-
-
-def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
-    return ButtonElement(text=_plain(label), action_id=action_id, value=value, style=style)
-
-
-def _danger_button(
-    label: str, action_id: str, value: str, *, title: str, text: str, deny: str, confirm: str | None = None
-) -> ButtonElement:
-    """A red button behind Slack's "are you sure?" dialog (``title``, ``text``; ``confirm`` defaults to ``label``)."""
-    dialog = ConfirmObject(
-        title=_plain(title, 100),
-        text=text,
-        confirm=_plain(confirm or label, 30),
-        deny=_plain(deny, 30),
-        style="danger",
-    )
-    return ButtonElement(text=_plain(label), action_id=action_id, value=value, style="danger", confirm=dialog)
-
-
-def _quote(text: str | None, limit: int = 2500) -> str:
-    return "> " + escape_truncate(text or "", limit).replace("\n", "\n> ")
-
-
-def _fallback(mrkdwn: str) -> str:
-    """A message's notification ``text``: the same mrkdwn as its blocks (escaped once already), cut. Never escaped
-    again — that showed users ``&lt;@U…&gt;`` — so a mention in it is a mention in the notification too."""
-    return cut(mrkdwn, FALLBACK_LIMIT)
 
 
 def person_label(person: Person | None, lang: str) -> str:
@@ -172,11 +105,11 @@ def theme_names(payload: Themed, lang: str) -> str:
 
 
 def _question_blocks(payload: ShowsAsker, lang: str, *, show_asker: bool, additions: Sequence[str] = ()) -> list[Block]:
-    blocks: list[Block] = [_section(f"*{t('routing.question', lang)}*\n{_quote(payload.text)}")]
+    blocks: list[Block] = [section(f"*{t('routing.question', lang)}*\n{quote(payload.text)}")]
     if payload.context:
-        blocks.append(_section(f"*{t('routing.context', lang)}*\n{_quote(payload.context, 2000)}"))
+        blocks.append(section(f"*{t('routing.context', lang)}*\n{quote(payload.context, LABEL_LIMIT)}"))
     for addition in additions[:5]:
-        blocks.append(_section(f"*{t('routing.addition', lang)}*\n{_quote(addition, 1000)}"))
+        blocks.append(section(f"*{t('routing.addition', lang)}*\n{quote(addition, 1000)}"))
     meta: list[str] = []
     if show_asker:
         if payload.anonymous or not (payload.asker_slack_id or payload.asker_name):
@@ -190,62 +123,54 @@ def _question_blocks(payload: ShowsAsker, lang: str, *, show_asker: bool, additi
     if payload.desired_by:
         meta.append(t("routing.desired_by", lang, date=escape_truncate(payload.desired_by, 20)))
     if meta:
-        blocks.append(_context(" · ".join(meta)))
+        blocks.append(context(" · ".join(meta)))
     return blocks
 
 
 # --- the expert's DM ---------------------------------------------------------------------------------------------
 
 
-def routing_actions_block_id(routing_id: int) -> str:
-    return f"{ids.BLOCK_ROUTING_ACTIONS}:{routing_id}"
-
-
-def triage_actions_block_id(question_id: int) -> str:
-    return f"{ids.BLOCK_TRIAGE_ACTIONS}:{question_id}"
-
-
-def _expert_actions(routing_id: int, lang: str, state: str) -> ActionsBlock | None:
+def _expert_actions(routing_id: int, lang: str, state: DmState) -> ActionsBlock | None:
     value = str(routing_id)
     forward = UserSelectElement(
-        action_id=ids.ACTION_FORWARD, placeholder=_plain(t("routing.btn_forward", lang), OPTION_TEXT_LIMIT)
+        action_id=ids.ACTION_FORWARD, placeholder=plain(t("routing.btn_forward", lang), OPTION_TEXT_LIMIT)
     )
     elements: list[Any]
-    if state == STATE_ASKED:
+    if state == DmState.ASKED:
         elements = [
-            _button(t("routing.btn_claim", lang), ids.ACTION_CLAIM, value, style="primary"),
-            _button(t("routing.btn_decline", lang), ids.ACTION_DECLINE, value),
-            _button(t("routing.btn_later", lang), ids.ACTION_SNOOZE, value),
+            button(t("routing.btn_claim", lang), ids.ACTION_CLAIM, value, style="primary"),
+            button(t("routing.btn_decline", lang), ids.ACTION_DECLINE, value),
+            button(t("routing.btn_later", lang), ids.ACTION_SNOOZE, value),
             forward,
         ]
-    elif state == STATE_SNOOZED:
+    elif state == DmState.SNOOZED:
         elements = [
-            _button(t("routing.btn_claim", lang), ids.ACTION_CLAIM, value, style="primary"),
-            _button(t("routing.btn_decline", lang), ids.ACTION_DECLINE, value),
+            button(t("routing.btn_claim", lang), ids.ACTION_CLAIM, value, style="primary"),
+            button(t("routing.btn_decline", lang), ids.ACTION_DECLINE, value),
             forward,
         ]
-    elif state == STATE_CLAIMED:
+    elif state == DmState.CLAIMED:
         elements = [
-            _button(t("routing.btn_answer", lang), ids.ACTION_ANSWER, value, style="primary"),
-            _button(t("routing.btn_decline", lang), ids.ACTION_DECLINE, value),
+            button(t("routing.btn_answer", lang), ids.ACTION_ANSWER, value, style="primary"),
+            button(t("routing.btn_decline", lang), ids.ACTION_DECLINE, value),
             forward,
         ]
     else:
         return None
-    return ActionsBlock(block_id=routing_actions_block_id(routing_id), elements=elements)
+    return ActionsBlock(block_id=ids.block_id(ids.BLOCK_ROUTING_ACTIONS, routing_id), elements=elements)
 
 
 def _handed_on(payload: ExpertRequest, lang: str) -> list[Block]:
     """Who forwarded the question or that staff assigned it, with their note."""
     blocks: list[Block] = []
     if payload.forwarded_by is not None:
-        blocks.append(_context(t("routing.forwarded_by", lang, name=person_label(payload.forwarded_by, lang))))
+        blocks.append(context(t("routing.forwarded_by", lang, name=person_label(payload.forwarded_by, lang))))
         if payload.forward_note:
-            blocks.append(_context(_quote(payload.forward_note, 500)))
+            blocks.append(context(quote(payload.forward_note, 500)))
     if payload.assigned_by_staff:
-        blocks.append(_context(t("routing.assigned_by_staff", lang)))
+        blocks.append(context(t("routing.assigned_by_staff", lang)))
         if payload.staff_note:
-            blocks.append(_context(_quote(payload.staff_note, 500)))
+            blocks.append(context(quote(payload.staff_note, 500)))
     return blocks
 
 
@@ -253,26 +178,26 @@ def build_expert_request(
     payload: ExpertRequest | ExpertReminder,
     lang: str,
     *,
-    state: str = STATE_ASKED,
+    state: DmState = DmState.ASKED,
     status: str | None = None,
     reminder: bool = False,
 ) -> Rendered:
     """The DM asking an expert to answer, with buttons for ``state`` and an optional status line."""
     title = t("routing.reminder_title" if reminder else "routing.request_title", lang)
-    blocks: list[Block] = [_header(title)]
+    blocks: list[Block] = [header(title)]
     blocks.extend(_question_blocks(payload, lang, show_asker=True, additions=payload.additions))
     reasons = [escape_truncate(r, 200) for r in payload.reasons[:6]]
     if reasons:
-        blocks.append(_context(f"_{t('routing.why_you', lang)}: {'; '.join(reasons)}_"))
+        blocks.append(context(f"_{t('routing.why_you', lang)}: {'; '.join(reasons)}_"))
     if isinstance(payload, ExpertRequest):
         blocks.extend(_handed_on(payload, lang))
     if status:
-        blocks.append(_section(status))
+        blocks.append(section(status))
     actions = _expert_actions(payload.routing_id, lang, state)
     if actions is not None:
         blocks.append(actions)
     text = f"{title} {escape_truncate(payload.text or '', FALLBACK_LIMIT)}"
-    return Rendered(text=_fallback(text), blocks=blocks[:MAX_BLOCKS])
+    return Rendered(text=fallback(text), blocks=blocks[:MAX_BLOCKS])
 
 
 CLOSED_KEYS = {
@@ -286,18 +211,18 @@ CLOSED_KEYS = {
 def build_routing_closed(payload: RoutingClosed, lang: str) -> Rendered:
     key = CLOSED_KEYS[payload.reason] if payload.reason is not None else N_("routing.closed")
     head = t(key, lang, name=person_label(payload.answered_by, lang))
-    blocks: list[Block] = [_section(f":white_check_mark: {head}")]
-    blocks.append(_context(_quote(payload.text, 500)))
+    blocks: list[Block] = [section(f":white_check_mark: {head}")]
+    blocks.append(context(quote(payload.text, 500)))
     if payload.answer_text:
-        blocks.append(_section(f"*{t('routing.the_answer', lang)}*\n{_quote(payload.answer_text)}"))
-    return Rendered(text=_fallback(head), blocks=blocks)
+        blocks.append(section(f"*{t('routing.the_answer', lang)}*\n{quote(payload.answer_text)}"))
+    return Rendered(text=fallback(head), blocks=blocks)
 
 
 def build_question_updated(payload: QuestionUpdated, lang: str) -> Rendered:
     head = t("routing.updated", lang)
-    blocks: list[Block] = [_section(f":information_source: *{head}*\n{_quote(payload.addition, 2000)}")]
-    blocks.append(_context(_quote(payload.text, 500)))
-    return Rendered(text=_fallback(head), blocks=blocks)
+    blocks: list[Block] = [section(f":information_source: *{head}*\n{quote(payload.addition, LABEL_LIMIT)}")]
+    blocks.append(context(quote(payload.text, 500)))
+    return Rendered(text=fallback(head), blocks=blocks)
 
 
 # --- the asker ---------------------------------------------------------------------------------------------------
@@ -308,30 +233,30 @@ def build_answer_to_asker(payload: AnswerToAsker, lang: str, *, rated: int | Non
     rating, shown to the asker alone under the answer (the answer is not repeated)."""
     if payload.in_thread:
         head = t("routing.answered_in_thread", lang, name=person_label(payload.answered_by, lang))
-        blocks: list[Block] = [_section(f":speech_balloon: {head}")]
+        blocks: list[Block] = [section(f":speech_balloon: {head}")]
     else:
         head = t("routing.answer_for_you", lang, name=person_label(payload.answered_by, lang))
         blocks = [
-            _section(f":speech_balloon: {head}"),
-            _context(_quote(payload.text, 500)),
-            _section(_quote(payload.answer_text, 2800)),
+            section(f":speech_balloon: {head}"),
+            context(quote(payload.text, 500)),
+            section(quote(payload.answer_text, 2800)),
         ]
     question_id = str(payload.question_id)
     if rated is None:
-        blocks.append(_context(t("routing.rate_prompt", lang)))
-        stars = [_button("⭐" * n, f"{ids.ACTION_RATE_PREFIX}{n}", question_id) for n in range(1, 6)]
-        blocks.append(ActionsBlock(block_id=f"rate:{question_id}", elements=stars))
+        blocks.append(context(t("routing.rate_prompt", lang)))
+        stars = [button("⭐" * n, ids.rate_action(n), question_id) for n in range(1, 6)]
+        blocks.append(ActionsBlock(block_id=ids.block_id(ids.BLOCK_RATE, int(question_id)), elements=stars))
         blocks.append(
             ActionsBlock(
-                block_id=f"resolve:{question_id}",
-                elements=[_button(t("routing.btn_resolve", lang), ids.ACTION_RESOLVE_QUESTION, question_id)],
+                block_id=ids.block_id(ids.BLOCK_RESOLVE, int(question_id)),
+                elements=[button(t("routing.btn_resolve", lang), ids.ACTION_RESOLVE_QUESTION, question_id)],
             )
         )
         if payload.in_thread:  # an ephemeral message is gone after a reload: say where the rating stays
-            blocks.append(_context(t("routing.rate_later", lang)))
+            blocks.append(context(t("routing.rate_later", lang)))
     else:
-        blocks.append(_context(t("routing.rated", lang, stars="⭐" * rated)))
-    return Rendered(text=_fallback(head), blocks=blocks)
+        blocks.append(context(t("routing.rated", lang, stars="⭐" * rated)))
+    return Rendered(text=fallback(head), blocks=blocks)
 
 
 def build_question_answered(payload: QuestionAnswered, lang: str) -> Rendered:
@@ -343,8 +268,8 @@ def build_question_answered(payload: QuestionAnswered, lang: str) -> Rendered:
         if asker
         else t("routing.answer_in_thread", lang, name=name)
     )
-    blocks: list[Block] = [_section(f":speech_balloon: {head}\n{_quote(payload.answer_text, 2800)}")]
-    return Rendered(text=_fallback(head), blocks=blocks)
+    blocks: list[Block] = [section(f":speech_balloon: {head}\n{quote(payload.answer_text, 2800)}")]
+    return Rendered(text=fallback(head), blocks=blocks)
 
 
 def build_asker_update(payload: AskerUpdate, lang: str) -> Rendered:
@@ -363,11 +288,11 @@ def build_asker_update(payload: AskerUpdate, lang: str) -> Rendered:
     elif update is AskerUpdateKind.CLOSED:
         head = t("routing.update_closed", lang)
         if payload.note:
-            head += "\n" + _quote(payload.note, 1000)
+            head += "\n" + quote(payload.note, 1000)
     else:  # a kind of update this version does not know
         head = t("routing.update_other", lang, update="")
-    blocks: list[Block] = [_section(head), _context(_quote(payload.text, 500))]
-    return Rendered(text=_fallback(head), blocks=blocks)
+    blocks: list[Block] = [section(head), context(quote(payload.text, 500))]
+    return Rendered(text=fallback(head), blocks=blocks)
 
 
 def build_ask_confirmation(names: Sequence[str], lang: str, *, escalated: bool) -> str:
@@ -406,26 +331,26 @@ ACTIVE = frozenset({QuestionStatus.OPEN, QuestionStatus.ROUTED, QuestionStatus.C
 
 
 def build_my_questions(questions: Sequence[MyQuestion], lang: str) -> list[Block]:
-    blocks: list[Block] = [_header(t("routing.my_title", lang))]
+    blocks: list[Block] = [header(t("routing.my_title", lang))]
     if not questions:
-        blocks.append(_section(t("routing.my_none", lang)))
+        blocks.append(section(t("routing.my_none", lang)))
         return blocks
     for q in questions[:15]:
         line = f"*{escape_truncate(q.text, 300)}*\n{status_label(q.status, lang)} · {escape_truncate(q.created, 20)}"
         if q.rating:
             line += f" · {'⭐' * q.rating}"
-        blocks.append(_section(line))
+        blocks.append(section(line))
         value = str(q.id)
         buttons: list[ButtonElement] = []
         if q.status in ACTIVE:
-            buttons.append(_button(t("routing.btn_add_info", lang), ids.ACTION_ADD_INFO, value))
-            buttons.append(_button(t("routing.btn_cancel", lang), ids.ACTION_CANCEL_QUESTION, value, style="danger"))
+            buttons.append(button(t("routing.btn_add_info", lang), ids.ACTION_ADD_INFO, value))
+            buttons.append(button(t("routing.btn_cancel", lang), ids.ACTION_CANCEL_QUESTION, value, style="danger"))
         if q.status in ACTIVE or q.status is QuestionStatus.ANSWERED:
-            buttons.append(_button(t("routing.btn_resolve", lang), ids.ACTION_RESOLVE_QUESTION, value))
+            buttons.append(button(t("routing.btn_resolve", lang), ids.ACTION_RESOLVE_QUESTION, value))
         if q.answered and not q.rating and q.status in (QuestionStatus.ANSWERED, QuestionStatus.RESOLVED):
-            buttons.extend(_button("⭐" * n, f"{ids.ACTION_RATE_PREFIX}{n}", value) for n in range(1, 6))
+            buttons.extend(button("⭐" * n, ids.rate_action(n), value) for n in range(1, 6))
         if buttons:
-            blocks.append(ActionsBlock(block_id=f"my:{q.id}", elements=buttons))
+            blocks.append(ActionsBlock(block_id=ids.block_id(ids.BLOCK_MY_QUESTION, q.id), elements=buttons))
     return blocks[:MAX_BLOCKS]
 
 
@@ -435,35 +360,35 @@ def build_my_questions(questions: Sequence[MyQuestion], lang: str) -> list[Block
 def build_triage(payload: Triage, lang: str, *, status: str | None = None, open_actions: bool = True) -> Rendered:
     reason_text = t(REASON_KEYS[payload.reason], lang) if payload.reason else ""
     head = t("routing.triage_title", lang)
-    blocks: list[Block] = [_header(head), _context(t("routing.triage_reason", lang, reason=reason_text))]
+    blocks: list[Block] = [header(head), context(t("routing.triage_reason", lang, reason=reason_text))]
     if payload.redacted:
-        blocks.append(_section(t("routing.triage_redacted", lang)))
+        blocks.append(section(t("routing.triage_redacted", lang)))
         themes = theme_names(payload, lang)
         if themes:
-            blocks.append(_context(t("routing.themes", lang, themes=themes)))
+            blocks.append(context(t("routing.themes", lang, themes=themes)))
     else:
         blocks.extend(_question_blocks(payload, lang, show_asker=True))
     counts = payload.routing_counts
     if counts:
         summary = ", ".join(f"{escape_truncate(str(k), 20)}: {int(v)}" for k, v in sorted(counts.items()))
-        blocks.append(_context(t("routing.triage_counts", lang, counts=summary)))
+        blocks.append(context(t("routing.triage_counts", lang, counts=summary)))
     if status:
-        blocks.append(_section(status))
+        blocks.append(section(status))
     question_id = payload.question_id
     if open_actions:
         blocks.append(
             ActionsBlock(
-                block_id=triage_actions_block_id(question_id),
+                block_id=ids.block_id(ids.BLOCK_TRIAGE_ACTIONS, question_id),
                 elements=[
                     UserSelectElement(
                         action_id=ids.ACTION_TRIAGE_ASSIGN,
-                        placeholder=_plain(t("routing.btn_assign", lang), OPTION_TEXT_LIMIT),
+                        placeholder=plain(t("routing.btn_assign", lang), OPTION_TEXT_LIMIT),
                     ),
-                    _button(t("routing.btn_close", lang), ids.ACTION_TRIAGE_CLOSE, str(question_id)),
+                    button(t("routing.btn_close", lang), ids.ACTION_TRIAGE_CLOSE, str(question_id)),
                 ],
             )
         )
-    return Rendered(text=_fallback(f"{head}: {reason_text}"), blocks=blocks[:MAX_BLOCKS])
+    return Rendered(text=fallback(f"{head}: {reason_text}"), blocks=blocks[:MAX_BLOCKS])
 
 
 ESCALATED_KEYS = {  # what the asker is told when their question goes to staff, per reason (when it happens)
@@ -510,9 +435,9 @@ def render_routing(payload: RoutingPayload, lang: str) -> Rendered:
     """What a routing message looks like in ``lang``."""
     match payload:
         case ExpertRequest():
-            return build_expert_request(payload, lang, state=STATE_ASKED)
+            return build_expert_request(payload, lang, state=DmState.ASKED)
         case ExpertReminder():
-            state = STATE_CLAIMED if payload.routing_status is RoutingStatus.CLAIMED else STATE_ASKED
+            state = DmState.CLAIMED if payload.routing_status is RoutingStatus.CLAIMED else DmState.ASKED
             return build_expert_request(payload, lang, state=state, reminder=True)
         case RoutingClosed():
             return build_routing_closed(payload, lang)
@@ -531,18 +456,6 @@ def render_routing(payload: RoutingPayload, lang: str) -> Rendered:
 # --- modals ------------------------------------------------------------------------------------------------------
 
 
-def _modal(callback_id: str, title: str, submit: str, lang: str, blocks: list[Block], metadata: str) -> View:
-    return View(
-        type="modal",
-        callback_id=callback_id,
-        title=_plain(title, MODAL_TITLE_LIMIT),
-        submit=_plain(submit, MODAL_TITLE_LIMIT),
-        close=_plain(t("routing.modal_close", lang), MODAL_TITLE_LIMIT),
-        blocks=blocks,
-        private_metadata=metadata,
-    )
-
-
 def build_ask_modal(
     lang: str,
     *,
@@ -553,27 +466,27 @@ def build_ask_modal(
     desired_by: str | None = None,
 ) -> View:
     """The "ask an expert" modal: question, context, theme, desired date, visibility."""
-    options = [Option(value=c.key, text=_plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
+    options = [Option(value=c.key, text=plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
     initial = next((o for o in options if o.value == theme_key), None)
     visibilities = [
-        Option(value=v, text=_plain(t(key, lang), OPTION_TEXT_LIMIT))
+        Option(value=v, text=plain(t(key, lang), OPTION_TEXT_LIMIT))
         for v, key in (
-            ("public", N_("routing.visibility_public")),
-            ("private", N_("routing.visibility_private")),
-            ("anonymous", N_("routing.visibility_anonymous")),
+            (Visibility.PUBLIC.value, N_("routing.visibility_public")),
+            (Visibility.PRIVATE.value, N_("routing.visibility_private")),
+            (Visibility.ANONYMOUS.value, N_("routing.visibility_anonymous")),
         )
     ]
     blocks: list[Block] = [
         InputBlock(
             block_id=ids.BLOCK_ASK_TEXT,
-            label=_plain(t("routing.field_question", lang), 2000),
+            label=plain(t("routing.field_question", lang), LABEL_LIMIT),
             element=PlainTextInputElement(
                 action_id=ids.INPUT_ASK_TEXT, multiline=True, initial_value=text[:3000] or None, max_length=3000
             ),
         ),
         InputBlock(
             block_id=ids.BLOCK_ASK_CONTEXT,
-            label=_plain(t("routing.field_context", lang), 2000),
+            label=plain(t("routing.field_context", lang), LABEL_LIMIT),
             element=PlainTextInputElement(action_id=ids.INPUT_ASK_CONTEXT, multiline=True, max_length=3000),
             optional=True,
         ),
@@ -582,7 +495,7 @@ def build_ask_modal(
         blocks.append(
             InputBlock(
                 block_id=ids.BLOCK_ASK_THEME,
-                label=_plain(t("routing.field_theme", lang), 2000),
+                label=plain(t("routing.field_theme", lang), LABEL_LIMIT),
                 element=StaticSelectElement(action_id=ids.INPUT_ASK_THEME, options=options, initial_option=initial),
                 optional=True,
             )
@@ -590,7 +503,7 @@ def build_ask_modal(
     blocks.append(
         InputBlock(
             block_id=ids.BLOCK_ASK_DATE,
-            label=_plain(t("routing.field_date", lang), 2000),
+            label=plain(t("routing.field_date", lang), LABEL_LIMIT),
             element=DatePickerElement(action_id=ids.INPUT_ASK_DATE, initial_date=desired_by),
             optional=True,
         )
@@ -598,15 +511,13 @@ def build_ask_modal(
     blocks.append(
         InputBlock(
             block_id=ids.BLOCK_ASK_VISIBILITY,
-            label=_plain(t("routing.field_visibility", lang), 2000),
+            label=plain(t("routing.field_visibility", lang), LABEL_LIMIT),
             element=RadioButtonsElement(
                 action_id=ids.INPUT_ASK_VISIBILITY, options=visibilities, initial_option=visibilities[0]
             ),
         )
     )
-    return _modal(
-        ids.VIEW_ASK, t("routing.ask_title", lang), t("routing.ask_submit", lang), lang, blocks, json.dumps(metadata)
-    )
+    return modal(ids.VIEW_ASK, t("routing.ask_title", lang), t("routing.ask_submit", lang), lang, blocks, metadata)
 
 
 @dataclass(frozen=True, slots=True)
@@ -627,17 +538,17 @@ def build_text_modal(spec: TextModal, lang: str, *, metadata: Mapping[str, Any],
     """``spec``'s modal in ``lang``, quoting ``question`` above the field when given."""
     blocks: list[Block] = []
     if question is not None:
-        blocks.append(_section(f"*{t('routing.question', lang)}*\n{_quote(question, 2500)}"))
+        blocks.append(section(f"*{t('routing.question', lang)}*\n{quote(question, 2500)}"))
     blocks.append(
         InputBlock(
             block_id=spec.block_id,
-            label=_plain(t(spec.label_key, lang), 2000),
+            label=plain(t(spec.label_key, lang), LABEL_LIMIT),
             element=PlainTextInputElement(action_id=spec.action_id, multiline=True, max_length=spec.max_length),
             optional=spec.optional,
         )
     )
     title, submit = t(spec.title_key, lang), t(spec.submit_key, lang)
-    return _modal(spec.callback_id, title, submit, lang, blocks, json.dumps(dict(metadata)))
+    return modal(spec.callback_id, title, submit, lang, blocks, metadata)
 
 
 DECLINE_MODAL = TextModal(

@@ -1,0 +1,39 @@
+"""What wieweet remembers about the people and deliveries of the chat it runs in.
+
+* A person's cached profile (UI language, display name), refreshed by the chat layer now and then.
+* Once-only claims on incoming messages: chat platforms redeliver, and several processes may receive the same
+  message; ``claim_delivery`` is true for exactly one of them (committed by the caller's own transaction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from storage import slack_repo
+
+
+@dataclass(frozen=True, slots=True)
+class CachedUser:
+    user_id: str
+    locale: str
+    name: str
+    fetched_at: datetime
+
+
+def get_cached_user(session: Session, *, user_id: str) -> CachedUser | None:
+    stored = slack_repo.get_slack_user(session, slack_user_id=user_id)
+    if stored is None:
+        return None
+    return CachedUser(user_id, stored.locale or "", stored.name or "", stored.fetched_at)
+
+
+def cache_user(session: Session, *, user_id: str, locale: str, name: str, now: datetime) -> None:
+    slack_repo.upsert_slack_user(session, slack_user_id=user_id, locale=locale, name=name, now=now)
+
+
+def claim_delivery(session: Session, *, key: str, kind: str, now: datetime) -> bool:
+    """True for the first claim of ``key`` in any process (once the caller's transaction commits)."""
+    return slack_repo.create_processed_event(session, event_key=key, kind=kind, now=now)

@@ -1,0 +1,46 @@
+"""The Home tab: published when a person opens it and re-published after every change to what it shows.
+
+A request marks whose Home tab changed (``Turn.home_changed``); the listener wrapper publishes them once the
+request has committed, and the outbox sender does the same after a DM it delivers. What the tab shows is one core
+query (``bot.home.home_view``); how it looks is ``handlers.blocks.profile.build_home_view``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from slack_sdk import WebClient
+
+from bot.home import home_view
+from handlers.blocks.profile import build_home_view, home_data
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def publish_home(services: Services, client: WebClient, user_id: str) -> None:
+    """Publish ``user_id``'s Home tab from the committed data (its own session)."""
+    now = services.clock()
+    with services.db.session() as session:
+        lang = services.locales.language(session=session, client=client, user_id=user_id, now=now)
+        staff = services.staff.is_staff(settings=services.settings, client=client, user_id=user_id, now=now)
+        home = home_view(
+            session,
+            user_id=user_id,
+            routing=services.routing,
+            is_staff=staff,
+            reconfirm_days=services.settings.reconfirm_days,
+            now=now,
+        )
+        data = home_data(home, lang)
+    client.views_publish(user_id=user_id, view=build_home_view(data, lang))
+
+
+def publish_homes(services: Services, client: WebClient, user_ids: Iterable[str | None]) -> None:
+    """Re-publish these people's Home tabs, after a commit. A failure is logged and undoes nothing."""
+    for user_id in sorted({u for u in user_ids if u}):
+        try:
+            publish_home(services, client, user_id)
+        except Exception:  # after the commit: the change stands; the next change or visit publishes again
+            log.warning("could not publish the Home tab of %s", user_id, exc_info=True)

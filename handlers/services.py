@@ -1,0 +1,176 @@
+"""What every listener and the Slack-side jobs are given: one ``Services``, built once by the composition root.
+
+Everything is passed in at construction — the core services, the Slack caches, and the doorbell that wakes the job
+runner when a request queued outbox messages. Nothing is attached later and nothing is read from globals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import directory
+from bot.config import Settings
+from bot.i18n import DEFAULT_LANGUAGE, normalise_language
+from bot.jobs import Doorbell
+from bot.knowledge import KnowledgeBase
+from bot.routing import RoutingService
+from bot.text import strip_invisible
+from handlers.channels import ChannelDirectory
+from storage.db import Database
+from storage.session import Session
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+LOCALE_TTL = timedelta(days=7)
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def file_clock(path: str) -> Clock:
+    """TEST ONLY (``WIEWEET_FAKE_NOW_FILE``): the ISO datetime written in ``path``, else the real time.
+
+    End-to-end tests move the bot's time forward by rewriting the file; production never sets it.
+    """
+
+    def now() -> datetime:
+        try:
+            text = Path(path).read_text(encoding="utf-8").strip()
+        except OSError:
+            return system_clock()
+        if not text:
+            return system_clock()
+        value = datetime.fromisoformat(text)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    return now
+
+
+def make_clock(settings: Settings) -> Clock:
+    return file_clock(settings.fake_now_file) if settings.fake_now_file else system_clock
+
+
+class LocaleCache:
+    """A Slack user's UI language: looked up once (``users.info`` with ``include_locale``) and cached."""
+
+    def __init__(self, default_language: str = DEFAULT_LANGUAGE) -> None:
+        self.default_language = default_language
+        self._memory: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._user_locks: dict[str, threading.Lock] = {}
+
+    def cached(self, user_id: str | None) -> str | None:
+        if not user_id:
+            return None
+        with self._lock:
+            return self._memory.get(user_id)
+
+    def language(self, *, session: Session, client: WebClient, user_id: str | None, now: datetime) -> str:
+        if not user_id:
+            return self.default_language
+        hit = self.cached(user_id)
+        if hit is not None:
+            return hit
+        stored = directory.get_cached_user(session, user_id=user_id)
+        if stored is not None and stored.locale and now - stored.fetched_at < LOCALE_TTL:
+            lang = normalise_language(stored.locale)
+            with self._lock:
+                self._memory[user_id] = lang
+            return lang
+        fetched = self._fetch(client=client, user_id=user_id)
+        if fetched is None:
+            return self.cached(user_id) or self.default_language
+        locale, name = fetched
+        # Written after the per-user lock is released: never hold a Python lock while waiting for a DB lock.
+        directory.cache_user(session, user_id=user_id, locale=locale, name=name, now=now)
+        return self.cached(user_id) or self.default_language
+
+    def _fetch(self, *, client: WebClient, user_id: str) -> tuple[str, str] | None:
+        """users.info once per user, even when their requests arrive together (single flight)."""
+        with self._lock:
+            user_lock = self._user_locks.setdefault(user_id, threading.Lock())
+        with user_lock:
+            if self.cached(user_id) is not None:
+                return None  # another request of this user fetched it meanwhile
+            try:
+                user = client.users_info(user=user_id, include_locale=True).get("user") or {}
+            except SlackApiError as exc:  # e.g. user_not_found: the default language, the request goes on
+                log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+                return None
+            locale = str(user.get("locale") or "")
+            with self._lock:
+                self._memory[user_id] = normalise_language(locale) if locale else self.default_language
+            return locale, strip_invisible(str(user.get("real_name") or ""))  # a display name: shown to others
+
+
+class StaffDirectory:
+    """Who is knowledge-centre staff: the configured user ids plus the members of the staff user group.
+
+    The user group's members are fetched with ``usergroups.users.list`` and cached for a few minutes.
+    """
+
+    TTL = timedelta(minutes=5)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._members: frozenset[str] = frozenset()
+        self._fetched_at: datetime | None = None
+
+    def is_staff(self, *, settings: Settings, client: WebClient, user_id: str | None, now: datetime) -> bool:
+        if not user_id:
+            return False
+        if user_id in settings.staff_user_ids:
+            return True
+        if not settings.staff_usergroup_id:
+            return False
+        with self._lock:
+            fresh = self._fetched_at is not None and now - self._fetched_at < self.TTL
+            members = self._members
+        if not fresh:
+            try:
+                users = client.usergroups_users_list(usergroup=settings.staff_usergroup_id).get("users") or []
+            except SlackApiError as exc:  # refuse rather than fail open; the log says why
+                log.warning("usergroups.users.list failed: %s", exc.response.get("error"))
+                return False
+            members = frozenset(str(u) for u in users)
+            with self._lock:
+                self._members, self._fetched_at = members, now
+        return user_id in members
+
+
+ErrorReport = Callable[[BaseException, dict[str, Any], BoltContext, WebClient], None]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything listeners and the Slack-side jobs need, built once at start-up and passed in."""
+
+    settings: Settings
+    db: Database
+    knowledge: KnowledgeBase
+    clock: Clock = system_clock
+    locales: LocaleCache = field(default_factory=LocaleCache)
+    routing: RoutingService | None = None
+    staff: StaffDirectory = field(default_factory=StaffDirectory)
+    channels: ChannelDirectory = field(default_factory=ChannelDirectory)
+    # rung after a request that queued outbox messages commits: the job runner sends them at once
+    outbox: Doorbell = field(default_factory=Doorbell)
+    # the global error handler for errors after the ack; None: ``handlers.errors.handle_error`` (tests hand their own)
+    report_error: ErrorReport | None = None
+
+    def routing_service(self) -> RoutingService:
+        if self.routing is None:
+            raise RuntimeError("question routing is not configured in this process")
+        return self.routing

@@ -1,0 +1,199 @@
+"""One Slack request being handled (``Turn``): its payload, its transaction, who asks, and the means to answer.
+
+The listener wrapper (``handlers.listener``) makes it, hands it with the parsed subject or form to the handler,
+commits, and then does what the handler asked for after the commit (messages, Home tabs, the outbox doorbell).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.actors import Actor
+from handlers.claims import MessageRef, clicked_message, log_refusal
+from handlers.kit import message
+from handlers.services import Services
+from storage.session import Session
+
+log = logging.getLogger(__name__)
+
+LANG = "wieweet_lang"  # the request's language, in its Bolt context (for the global error handler)
+
+
+@dataclass
+class Turn:
+    """One Slack request being handled: its payload, its transaction and the means to answer."""
+
+    services: Services
+    session: Session
+    client: WebClient
+    body: dict[str, Any]
+    ack: Ack
+    respond: Respond | None
+    context: BoltContext
+    kind: str
+    correlation_id: str
+    now: datetime
+    outcome: str = "ok"  # for the request's log line ("duplicate", "refused not_yours", "asked q12", ...)
+    _lang: str | None = None
+    _actor: Actor | None = None
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _home: set[str] = field(default_factory=set)
+    _queued: bool = False
+
+    def after_commit(self, work: Callable[[], None]) -> None:
+        """Run ``work`` (a Slack message about this request's change) once the change is committed; never when it
+        is rolled back. A failure of ``work`` is logged and does not undo the committed change."""
+        self._after_commit.append(work)
+
+    def queued_messages(self) -> None:
+        """This request wrote outbox messages: send them as soon as its transaction has committed."""
+        self._queued = True
+
+    def home_changed(self, *user_ids: str | None) -> None:
+        """What these users' Home tabs show has changed: re-publish them once this request has committed."""
+        self._home.update(u for u in user_ids if u)
+
+    def committed_work(self) -> list[Callable[[], None]]:
+        return list(self._after_commit)
+
+    @property
+    def queued(self) -> bool:
+        """Whether this request wrote outbox messages."""
+        return self._queued
+
+    @property
+    def home_users(self) -> set[str]:
+        """Whose Home tabs show something this request changed."""
+        return set(self._home)
+
+    @property
+    def acked(self) -> bool:
+        return getattr(self.ack, "response", None) is not None
+
+    def form_errors(self, errors: Mapping[str, str]) -> None:
+        """A modal's input is not acceptable: the messages under its fields (block id -> text); the modal stays open."""
+        self.ack(response_action="errors", errors={block: text[:2000] for block, text in errors.items()})
+        self.outcome = "invalid " + ",".join(sorted(errors))
+
+    @property
+    def user_id(self) -> str | None:
+        return self.context.user_id
+
+    @property
+    def trigger_id(self) -> str:
+        """For opening a modal (valid for 3 s after the click or command)."""
+        return str(self.body.get("trigger_id") or "")
+
+    def dm(self, text: str, blocks: Sequence[Any] | None = None) -> None:
+        """A direct message to the acting user, sent once this request's change is committed."""
+        self.after_commit(lambda: self._dm_now(text, blocks))
+
+    def _dm_now(self, text: str, blocks: Sequence[Any] | None) -> None:
+        if not self.user_id:
+            return
+        channel = self.client.conversations_open(users=self.user_id)["channel"]["id"]
+        self.client.chat_postMessage(channel=channel, text=text, blocks=blocks or message(text))
+
+    def tell(self, text: str, *, channel: str | None = None) -> None:
+        """A short private notice to the acting user, once this request's change is committed: ephemeral where they
+        clicked or typed (the response_url, else ``channel``), otherwise — or when that fails — a direct message."""
+        self.after_commit(lambda: self._tell_now(text, channel))
+
+    def _tell_now(self, text: str, channel: str | None) -> None:
+        if self.respond is not None:
+            self.respond(text=text, response_type="ephemeral", replace_original=False)
+            return
+        if channel and self.user_id:
+            try:
+                self.client.chat_postEphemeral(channel=channel, user=self.user_id, text=text, blocks=message(text))
+                return
+            except SlackApiError as exc:  # e.g. a DM between two people or a channel without the bot
+                log.info("ephemeral in %s failed (%s): sending a DM", channel, exc.response.get("error"))
+        self._dm_now(text, None)
+
+    def update_message(self, ref: Mapping[str, Any], text: str, blocks: Sequence[Any]) -> None:
+        """Once committed, re-render the message at ``ref`` (``channel_id``, ``message_ts``; nothing when either is
+        missing), e.g. to take away buttons that are used up. A message gone or not ours is logged."""
+        channel, ts = ref.get("channel_id"), ref.get("message_ts")
+        if not (channel and ts):
+            return
+
+        def update() -> None:
+            try:
+                self.client.chat_update(channel=str(channel), ts=str(ts), text=text, blocks=list(blocks))
+            except SlackApiError as exc:  # the change stands; there is just nothing to update
+                log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
+
+        self.after_commit(update)
+
+    def update_messages(
+        self, refs: Sequence[Mapping[str, Any]], text: str, blocks: Sequence[Any], *, about: str
+    ) -> None:
+        """Re-render the messages the database ties to the subject and the user (``refs``, from a service), once
+        committed. The clicked ``container`` is only a claim: when it names a message that is not one of ``refs``
+        it is not touched, and the attempt is logged as a refusal."""
+        known = [r for r in (MessageRef.of(ref) for ref in refs) if r is not None]
+        clicked = clicked_message(self.body)
+        if clicked is not None and clicked not in known:
+            log_refusal(
+                ref=self.correlation_id,
+                user=self.user_id,
+                action=f"update a message not about {about}",
+                target=f"message:{clicked.channel_id}/{clicked.message_ts}",
+            )
+        for ref in known:
+            self.update_message(ref.as_ref(), text, blocks)
+
+    def clicked_in(self, refs: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether the button was clicked in one of ``refs`` (the messages the database ties to the subject)."""
+        clicked = clicked_message(self.body)
+        return clicked is not None and clicked.as_ref() in [dict(r) for r in refs]
+
+    def post_in_thread(self, *, channel: str, thread_ts: str, text: str) -> None:
+        """Once committed, a short note (already-safe mrkdwn) in a thread."""
+
+        def post() -> None:
+            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+
+        self.after_commit(post)
+
+    @property
+    def channel_id(self) -> str | None:
+        return self.context.channel_id
+
+    def channel_is_private(self, channel_id: str | None) -> bool:
+        """Whether ``channel_id`` is private, from Slack's data (``ChannelDirectory``); None or unknown: True."""
+        return self.services.channels.is_private(client=self.client, channel_id=channel_id, now=self.now)
+
+    def is_channel_member(self, channel_id: str | None) -> bool:
+        """Whether the acting user (the Slack-signed one) is a member of ``channel_id``, by Slack's data."""
+        return self.services.channels.is_member(
+            client=self.client, channel_id=channel_id, user_id=self.user_id, now=self.now
+        )
+
+    @property
+    def actor(self) -> Actor:
+        """Who this request comes from, for the services' authorization checks (staff looked up once)."""
+        if self._actor is None:
+            user = self.user_id or ""
+            services = self.services
+            staff = services.staff.is_staff(settings=services.settings, client=self.client, user_id=user, now=self.now)
+            self._actor = Actor.slack(user, is_staff=staff)
+        return self._actor
+
+    @property
+    def lang(self) -> str:
+        if self._lang is None:
+            self._lang = self.services.locales.language(
+                session=self.session, client=self.client, user_id=self.user_id, now=self.now
+            )
+            self.context[LANG] = self._lang
+        return self._lang
