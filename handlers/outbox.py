@@ -199,7 +199,7 @@ class OutboxSender:
             ts, channel = str(posted.get("ts") or ""), str(posted.get("channel") or dm)
         with self.services.db.session() as session:
             mark_outbox_sent(session, message_id=message.id, ts=ts, channel=channel, now=self.services.clock())
-        self.services.home.refresh(self.client, [user])
+        publish_homes(self.services, self.client, [user])
         return True
 
     def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
