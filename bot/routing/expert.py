@@ -215,9 +215,10 @@ class ExpertActions:
         core.close_open_routings(session, question, CloseReason.ANSWERED, actor=actor_slack_id, now=now, answer=answer)
         repo.update_timers_cancelled(session, question_id=question.id, now=now, note="answered")
         cause = f"e{event.id}"
-        # The answer reaches the asker once: a public question's in its channel thread (where the asker is named),
+        # The answer reaches the asker once: a public question's in its channel thread (where the asker is named;
+        # no thread, e.g. a question from a private channel that was not shown there: no channel message at all),
         # with the rating offered to them alone in that thread; any other question's by DM, with the rating.
-        in_thread = payloads.is_public(question) and bool(question.channel_id)
+        in_thread = payloads.is_public(question) and bool(question.channel_id and question.thread_ts)
         if in_thread:  # first: the rating follows the answer
             core.enqueue(
                 session,
