@@ -54,6 +54,7 @@ class AskerUpdateKind(enum.StrEnum):
     """What an ``AskerUpdate`` tells the asker."""
 
     ROUTED = "routed"
+    ADDED = "added"  # nobody answered in time: ``experts`` were asked besides those asked before
     CLAIMED = "claimed"
     ESCALATED = "escalated"
     CLOSED = "closed"
@@ -190,11 +191,16 @@ class QuestionUpdated(ForExpert):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AnswerToAsker(ForAsker):
+    """The answer for the asker, with the rating. ``in_thread``: the answer is posted in the question's channel
+    thread (``QuestionAnswered``), so this only offers the rating, to the asker alone (ephemeral in that thread,
+    ``channel_id``/``thread_ts`` of the message); where that cannot be shown it falls back to a DM with the answer."""
+
     kind: ClassVar[OutboxKind] = OutboxKind.ANSWER_TO_ASKER
     answer_id: int | None = None
     answer_text: str = ""
     answered_by: Person | None = None
     answered_at: str | None = None
+    in_thread: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,7 +216,8 @@ class QuestionAnswered(ShowsAsker):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AskerUpdate(ForAsker):
-    """DM to the asker: routed to ``experts``, claimed by ``expert``, escalated (``reason``), closed (``note``)."""
+    """DM to the asker: routed to ``experts``, ``experts`` added, claimed by ``expert``, escalated (``reason``),
+    closed (``note``)."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.ASKER_UPDATE
     update: AskerUpdateKind | None = None

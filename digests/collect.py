@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.matching.analysis import question_topic
 from digests.model import (
     OTHER_THEME,
     AnsweredItem,
@@ -151,7 +152,7 @@ def _figures(
 def _group_gaps(
     gaps: Sequence[KnowledgeGap], wanted: set[str], private_channel: PrivateChannel | None = None
 ) -> dict[str, tuple[GapItem, ...]]:
-    """Per theme: gaps grouped by their normalised query, with the latest wording and a count."""
+    """Per theme: gaps grouped by their normalised query, with the topic of the latest wording and a count."""
     wording: dict[tuple[str, str], str] = {}
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for gap in gaps:  # newest first: the first wording seen is the latest
@@ -166,7 +167,7 @@ def _group_gaps(
         if not group or not gap.query.strip():
             continue
         for key in _theme_keys(list(gap.themes or []), wanted):
-            wording.setdefault((key, group), gap.query.strip())
+            wording.setdefault((key, group), question_topic(gap.query))
             counts[(key, group)] += 1
     grouped: dict[str, list[GapItem]] = defaultdict(list)
     for (key, group), count in counts.items():

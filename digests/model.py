@@ -145,7 +145,8 @@ class NewExpertItem:
 
 @dataclass(frozen=True, slots=True)
 class GapItem:
-    """Queries of the week that matched nobody, grouped: the latest wording and how often it was asked."""
+    """Queries of the week that matched nobody, grouped: the topic of the latest wording (without its question
+    framing: "leegstandsheffing", not "wie weet iets over leegstandsheffing?") and how often it was asked."""
 
     query: str
     count: int

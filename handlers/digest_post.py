@@ -210,8 +210,11 @@ def preview_digest(
     themes: Sequence[str] | None = None,
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
+    mentions: bool = True,
 ) -> Preview:
-    """This week's digest for one channel as Block Kit, shown now to one person (nothing is posted)."""
+    """This week's digest for one channel as Block Kit, shown now to one person (nothing is posted).
+
+    ``mentions=False``: people by name rather than as Slack mentions (a preview read outside Slack)."""
     found = preview_data(
         db,
         channel_id=channel_id,
@@ -223,5 +226,7 @@ def preview_digest(
         private_channel=private_channel,
         tz=tz,
     )
-    messages = build_digest(found.data, subscription_view=found.view, period=found.period, now=found.now)
+    messages = build_digest(
+        found.data, subscription_view=found.view, period=found.period, now=found.now, mentions=mentions
+    )
     return Preview(view=found.view, period=found.period, messages=messages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -10,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.i18n import LANGUAGES
 from bot.jobs import BatchResult
 from bot.outbox import (
+    AnswerToAsker,
     ConsentRequest,
     OutboxPayload,
     PayloadError,
@@ -59,6 +61,11 @@ class NoTargetError(Exception):
 
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.
 STAFF_KINDS = frozenset({OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW})
+
+# Why a message for one person in a channel (ephemeral) cannot be shown there: they get it by DM instead.
+EPHEMERAL_ELSEWHERE = frozenset(
+    {"user_not_in_channel", "channel_not_found", "not_in_channel", "is_archived", "thread_not_found"}
+)
 
 
 def render_message(kind: OutboxKind, payload: Payload, lang: str) -> Rendered:
@@ -127,6 +134,8 @@ class OutboxSender:
         permanent = False
         try:
             payload = read_payload(message.kind, message.payload)
+            if isinstance(payload, AnswerToAsker) and payload.in_thread:
+                return self._send_in_thread(message, payload)
             rendered = render_payload(payload, self._language(message, payload))
             channel = self._channel(message)
             response = self.client.chat_postMessage(
@@ -158,6 +167,43 @@ class OutboxSender:
         except Exception as exc:
             error = repr(exc)
             log.exception("outbox %s (%s) failed", message.id, message.kind.value)
+        self._failed(message, error, permanent=permanent)
+        return False
+
+    def _send_in_thread(self, message: OutboxMessage, payload: AnswerToAsker) -> bool:
+        """The rating for an answer posted in the question's thread: ephemeral there, to the asker alone. Where it
+        cannot be shown (they left the channel, it was archived), the answer and the rating go by DM instead.
+        Slack errors propagate to ``send_one``, which records them."""
+        user, channel = message.recipient_slack_id, message.channel_id
+        if not (user and channel):
+            raise NoTargetError(f"outbox {message.id}: an in-thread rating without asker or channel")
+        lang = self._language(message, payload)
+        try:
+            rendered = render_payload(payload, lang)
+            response = self.client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                thread_ts=message.thread_ts or None,
+                text=rendered.text,
+                blocks=rendered.blocks,
+            )
+            ts = str(response.get("message_ts") or "")
+        except SlackApiError as exc:
+            if str(exc.response.get("error") or "") not in EPHEMERAL_ELSEWHERE:
+                raise
+            log.info("outbox %s: rating not shown in %s (%s): answer by DM", message.id, channel, exc)
+            rendered = render_payload(replace(payload, in_thread=False), lang)
+            opened = self.client.conversations_open(users=user)
+            dm = str((opened.get("channel") or {})["id"])
+            posted = self.client.chat_postMessage(channel=dm, text=rendered.text, blocks=rendered.blocks)
+            ts, channel = str(posted.get("ts") or ""), str(posted.get("channel") or dm)
+        with self.services.db.session() as session:
+            mark_outbox_sent(session, message_id=message.id, ts=ts, channel=channel, now=self.services.clock())
+        publish_homes(self.services, self.client, [user])
+        return True
+
+    def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
+        """Record a failed send: retried after a backoff, or given up."""
         with self.services.db.session() as session:
             mark_outbox_failed(
                 session,
@@ -167,4 +213,3 @@ class OutboxSender:
                 permanent=permanent,
                 policy=self.policy,
             )
-        return False

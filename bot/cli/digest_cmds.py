@@ -146,6 +146,7 @@ def _preview(
         week=week,
         lang=lang,
         themes=_split(themes) if themes is not None else None,
+        mentions=as_json,  # Block Kit (for Slack) mentions people; text output names them
     )
     view, period, messages = preview.view, preview.period, preview.messages
     if as_json:
@@ -154,9 +155,12 @@ def _preview(
     tz = _zone(cli)
     start, end = digest_window(view, period, tz)
     click.echo(render_digest_text(messages), nl=False)
+    # What was previewed goes to stderr: stdout is the digest as people would read it, nothing Slack-only in it.
+    source = f"as for channel {view.channel_id}" if channel else "all themes"
     click.echo(
-        f"\n[{view.channel_id} · {period} · {_local(start, tz)} – {_local(end, tz)} {_zone_name(tz)} · "
-        f"{len(messages)} message(s) · dry run, nothing posted]"
+        f"dry run, nothing posted: {period}, {_local(start, tz)} – {_local(end, tz)} {_zone_name(tz)}, {source}, "
+        f"{len(messages)} message(s)",
+        err=True,
     )
 
 

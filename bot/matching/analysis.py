@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -133,15 +133,80 @@ def _framing_patterns() -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(line) for line in load_list("framing.txt"))
 
 
+def _framing_mask(tokens: Sequence[str]) -> list[bool]:
+    """For each folded token: True when it is question framing (``data/framing.txt``), else False.
+
+    The patterns run in order on the tokens joined by single spaces, each on what the ones before it left; a
+    pattern's matches start and end at word boundaries, so a token is framing when a match covers it.
+    """
+    framing = [False] * len(tokens)
+    for pattern in _framing_patterns():
+        kept = [i for i, is_framing in enumerate(framing) if not is_framing]
+        if not kept:
+            break
+        starts: list[int] = []
+        offset = 0
+        for i in kept:
+            starts.append(offset)
+            offset += len(tokens[i]) + 1
+        text = " ".join(tokens[i] for i in kept)
+        for match in pattern.finditer(text):
+            for position, i in enumerate(kept):
+                start = starts[position]
+                if start >= match.start() and start + len(tokens[i]) <= match.end():
+                    framing[i] = True
+    return framing
+
+
 def strip_framing(tokens: list[str]) -> list[str]:
     """Remove question framing ("wie weet iets over", "does anyone know", "qui connaît") from folded tokens."""
     if not tokens:
         return tokens
-    text = " ".join(tokens)
-    for pattern in _framing_patterns():
-        text = pattern.sub(" ", text)
-        text = " ".join(text.split())
-    return text.split()
+    return [token for token, is_framing in zip(tokens, _framing_mask(tokens), strict=True) if not is_framing]
+
+
+_OPENING = "\"'“‘«(["
+_CLOSING = "\"'”’»)]"
+
+
+def question_topic(text: str) -> str:
+    """What a question is about, in the asker's own words: the question framing the matcher strips
+    ("wie weet iets over", "does anyone know", "quelqu'un a de l'expérience avec") cut from the original text.
+
+    The topic runs from the first to the last word that is neither framing nor, at its edges, a word that only
+    frames a question (``query_stopwords``: "een", "ervaring", "les"; an acronym in capitals stays), with its
+    original case, accents and punctuation ("Wie weet iets over leegstandsheffing?" -> "leegstandsheffing").
+    Text without framing, or with nothing but framing, is returned as it was (trimmed).
+    """
+    original = unicodedata.normalize("NFC", text).strip()
+    spans: list[tuple[int, int]] = []
+    tokens: list[str] = []
+    for match in _TOKEN_RE.finditer(original):
+        for token in tokenize(fold(match.group())):
+            spans.append((match.start(), match.end()))
+            tokens.append(token)
+    framing = _framing_mask(tokens)
+    if not any(framing):
+        return original
+    content = [i for i, is_framing in enumerate(framing) if not is_framing]
+    qstop = query_stopwords()
+
+    def framing_word(i: int) -> bool:
+        start, end = spans[i]
+        return tokens[i] in qstop and not original[start:end].isupper()
+
+    first = next((i for i in content if not framing_word(i)), None)
+    last = next((i for i in reversed(content) if not framing_word(i)), None)
+    if first is None or last is None:  # only question words left: keep them
+        first, last = (content[0], content[-1]) if content else (None, None)
+    if first is None or last is None or (first, last) == (0, len(tokens) - 1):
+        return original
+    start, end = spans[first][0], spans[last][1]
+    while start > 0 and original[start - 1] in _OPENING:  # "Housing First" keeps its quotes
+        start -= 1
+    while end < len(original) and original[end] in _CLOSING:
+        end += 1
+    return original[start:end].strip() or original
 
 
 class Stemmer:

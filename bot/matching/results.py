@@ -147,3 +147,22 @@ class SearchResult:
     confidence: float = 0.0  # best unboosted normalised expert score
     gap_probability: float = 0.0  # the calibrated probability that nobody in the register fits (see gapmodel)
     gap_features: dict[str, float] = field(default_factory=dict)  # what the gap model looked at
+
+    def best_theme(self) -> str | None:
+        """The theme this query is most likely about: the first theme recognised in its words, else the theme
+        the matching experts, practices and answered questions share most (each hit votes its score, split over
+        its themes). None when nothing points anywhere — or nobody fits (a gap): then weak hits do not vote."""
+        if self.themes:
+            return self.themes[0]
+        if self.gap:
+            return None
+        votes: dict[str, float] = {}
+        hits: list[ExpertHit | PracticeHit | AnswerHit] = [h for h in self.experts if not h.weak]
+        hits += [*self.practices, *self.answers]
+        for hit in hits:
+            keys = list(dict.fromkeys(hit.doc.themes))
+            for key in keys:
+                votes[key] = votes.get(key, 0.0) + max(hit.score, 0.0) / len(keys)
+        if not votes or max(votes.values()) <= 0:
+            return None
+        return min(votes, key=lambda key: (-votes[key], key))

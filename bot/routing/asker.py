@@ -83,6 +83,12 @@ class AskerActions:
 
         core = self.core
         selection, routings = core.route(session, question, count=core.policy.initial_experts, now=now)
+        if not question.themes and selection.result is not None:
+            # No theme chosen: the matcher's best theme, so lists and digests file it there rather than "other".
+            best = selection.result.best_theme()
+            found = register_repo.get_themes_by_keys(session, keys=[best]) if best else {}
+            if best in found:
+                question.themes.append(found[best])
         if routings:
             event = transition(session, question, Q.ROUTED, actor=SYSTEM, now=now, note=f"{len(routings)} asked")
             experts = [person(r) for r in routings]

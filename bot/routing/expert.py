@@ -215,16 +215,11 @@ class ExpertActions:
         core.close_open_routings(session, question, CloseReason.ANSWERED, actor=actor_slack_id, now=now, answer=answer)
         repo.update_timers_cancelled(session, question_id=question.id, now=now, note="answered")
         cause = f"e{event.id}"
-        if question.asker_slack_id:
-            core.enqueue(
-                session,
-                payloads.answer_to_asker(question, answer),
-                cause=cause,
-                now=now,
-                question=question,
-                recipient_slack_id=question.asker_slack_id,
-            )
-        if payloads.is_public(question) and question.channel_id:
+        # The answer reaches the asker once: a public question's in its channel thread (where the asker is named;
+        # no thread, e.g. a question from a private channel that was not shown there: no channel message at all),
+        # with the rating offered to them alone in that thread; any other question's by DM, with the rating.
+        in_thread = payloads.is_public(question) and bool(question.channel_id and question.thread_ts)
+        if in_thread:  # first: the rating follows the answer
             core.enqueue(
                 session,
                 payloads.question_answered(question, answer),
@@ -233,6 +228,17 @@ class ExpertActions:
                 question=question,
                 channel_id=question.channel_id,
                 thread_ts=question.thread_ts,
+            )
+        if question.asker_slack_id:
+            core.enqueue(
+                session,
+                payloads.answer_to_asker(question, answer, in_thread=in_thread),
+                cause=cause,
+                now=now,
+                question=question,
+                recipient_slack_id=question.asker_slack_id,
+                channel_id=question.channel_id if in_thread else None,
+                thread_ts=question.thread_ts if in_thread else None,
             )
         return answer
 

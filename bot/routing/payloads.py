@@ -206,13 +206,15 @@ def routing_closed(
 # --- to the asker --------------------------------------------------------------------------------------------------
 
 
-def answer_to_asker(question: Question, answer: Answer) -> AnswerToAsker:
-    """The answer, to the asker (their own question in their own words)."""
+def answer_to_asker(question: Question, answer: Answer, *, in_thread: bool = False) -> AnswerToAsker:
+    """The answer, to the asker (their own question in their own words); ``in_thread``: the answer is in the
+    question's channel thread, so this only offers the rating there."""
     return AnswerToAsker(
         **_question(question),
         anonymous=question.visibility is Visibility.ANONYMOUS,
         **_answer(answer),
         language=question.language,
+        in_thread=in_thread,
     )
 
 

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.outbox import AskerUpdateKind
 from bot.routing import payloads
-from bot.routing.core import SYSTEM, Q, R, RoutingCore
+from bot.routing.core import SYSTEM, Q, R, RoutingCore, person
 from bot.routing.states import ROUTING_OPEN, record_event
 from storage import question_repo
 from storage import routing_repo as repo
@@ -51,7 +52,7 @@ class TimerReactions:
             return "noop: snoozed"
         if timer.kind is TimerKind.REMIND:
             return self._on_remind(session, question, routing, timer, now, claimed_by_other=claimed_by_other)
-        return self._on_next_expert(session, question, routing, now)
+        return self._on_next_expert(session, question, routing, timer, now)
 
     def _on_remind(
         self,
@@ -82,14 +83,31 @@ class TimerReactions:
         self.core.enqueue(session, reminder, cause=f"t{timer.id}", now=now, routing=routing)
         return "reminded"
 
-    def _on_next_expert(self, session: Session, question: Question, routing: Routing, now: datetime) -> str:
+    def _on_next_expert(
+        self, session: Session, question: Question, routing: Routing, timer: Timer, now: datetime
+    ) -> str:
+        """Silent for ``next_expert_after_days``: ask the next expert — one for the question, not one per silent
+        expert. The experts asked together go silent together; the first of their timers asks the next expert and
+        the others find someone asked after them still within their time. The asker is told who was added."""
         if routing.status is not R.ASKED:
             return "noop: expert responded"
         if question.status is not Q.ROUTED:
             return f"noop: question {question.status.value}"
+        if any(r.status in ROUTING_OPEN and r.asked_at > routing.asked_at for r in question.routings):
+            return "noop: a later expert is still within their time"
         _, routings = self.core.route(session, question, count=1, now=now)
         if not routings:
             return "noop: nobody else to ask"
+        if question.asker_slack_id:
+            added = payloads.asker_update(question, AskerUpdateKind.ADDED, experts=[person(r) for r in routings])
+            self.core.enqueue(
+                session,
+                added,
+                cause=f"t{timer.id}",
+                now=now,
+                question=question,
+                recipient_slack_id=question.asker_slack_id,
+            )
         return f"asked {routings[0].id}"
 
     def _on_snooze(

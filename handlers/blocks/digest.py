@@ -119,19 +119,22 @@ def format_range(start: datetime, end: datetime, lang: str, tz: ZoneInfo = TIMEZ
     return f"{shown_start} – {format_date(end, lang, year=True, tz=tz)}"
 
 
-def person_text(person: Person, lang: str) -> str:
-    """A mention for people with a Slack id, else their (escaped) name; hidden people are "a colleague"."""
+def person_text(person: Person, lang: str, *, mention: bool = True) -> str:
+    """A mention for people with a Slack id, else their (escaped) name; hidden people are "a colleague".
+
+    ``mention=False`` (text output, outside Slack): always the name, never a Slack id.
+    """
     if person.hidden:
         return t("digest.colleague", lang)
-    mention = user_mention(person.slack_user_id)
-    if mention:
-        return mention
+    slack_mention = user_mention(person.slack_user_id) if mention else ""
+    if slack_mention:
+        return slack_mention
     if person.name.strip():
         return f"*{escape_truncate(person.name.strip(), 100)}*"
     return t("digest.colleague", lang)
 
 
-def people_text(people: Iterable[Person], lang: str, *, limit: int | None = None) -> str:
+def people_text(people: Iterable[Person], lang: str, *, limit: int | None = None, mention: bool = True) -> str:
     """Named people first, then "a colleague" / "N colleagues" for the hidden and nameless ones.
 
     With ``limit``, at most that many are named (those with the most answers first) and the rest, hidden ones
@@ -143,8 +146,8 @@ def people_text(people: Iterable[Person], lang: str, *, limit: int | None = None
     colleagues: set[str] = set()
     for person in people:
         if person.key not in text_of:
-            named = not person.hidden and bool(user_mention(person.slack_user_id) or person.name.strip())
-            text_of[person.key] = person_text(person, lang) if named else None
+            named = not person.hidden and bool((mention and user_mention(person.slack_user_id)) or person.name.strip())
+            text_of[person.key] = person_text(person, lang, mention=mention) if named else None
         text = text_of[person.key]
         if text is None:
             colleagues.add(person.key)
@@ -224,14 +227,14 @@ def answered_url(item: AnsweredItem, permalink: PermalinkFn | None) -> str:
     return url
 
 
-def answered_line(item: AnsweredItem, lang: str, permalink: PermalinkFn | None) -> str:
+def answered_line(item: AnsweredItem, lang: str, permalink: PermalinkFn | None, *, mention: bool = True) -> str:
     question = link(answered_url(item, permalink), item.text or "?", limit=300)
-    who = people_text(item.answerers, lang) or t("digest.colleague", lang)
+    who = people_text(item.answerers, lang, mention=mention) or t("digest.colleague", lang)
     return f"• {question} — _{t('digest.answered_by', lang, names=who)}_"
 
 
-def expert_line(item: NewExpertItem, lang: str) -> str:
-    who = person_text(item.person, lang)
+def expert_line(item: NewExpertItem, lang: str, *, mention: bool = True) -> str:
+    who = person_text(item.person, lang, mention=mention)
     about = ", ".join(escape_truncate(x, 120) for x in (item.role, item.organisation) if x and x.strip())
     if item.city and item.city.strip():
         about = f"{about} ({escape_truncate(item.city, 60)})" if about else escape_truncate(item.city, 60)
@@ -336,7 +339,14 @@ class _Unit:
 
 
 def _theme_pieces(
-    view: _Visible, lang: str, *, now: datetime, permalink: PermalinkFn | None, limits: DigestLimits, tz: ZoneInfo
+    view: _Visible,
+    lang: str,
+    *,
+    now: datetime,
+    permalink: PermalinkFn | None,
+    limits: DigestLimits,
+    tz: ZoneInfo,
+    mention: bool = True,
 ) -> list[tuple[Block, bool]]:
     """The theme's blocks, each with "glue to the next block" (a heading never ends a message)."""
     digest = view.digest
@@ -377,7 +387,7 @@ def _theme_pieces(
     answered = sorted(view.answered, key=lambda a: (-a.answered_at.timestamp(), a.question_id))
     add_lines(
         t("digest.answered", lang),
-        [answered_line(a, lang, permalink) for a in answered[: limits.answered]],
+        [answered_line(a, lang, permalink, mention=mention) for a in answered[: limits.answered]],
         len(answered) - limits.answered,
     )
     open_questions = sorted(view.open_questions, key=lambda q: (q.asked_at, q.question_id))
@@ -391,7 +401,7 @@ def _theme_pieces(
     )
     add_lines(
         t("digest.experts", lang),
-        [expert_line(e, lang) for e in view.new_experts[: limits.new_experts]],
+        [expert_line(e, lang, mention=mention) for e in view.new_experts[: limits.new_experts]],
         len(view.new_experts) - limits.new_experts,
     )
     add_lines(
@@ -467,12 +477,14 @@ def build_digest(
     lang: str | None = None,
     permalink: PermalinkFn | None = None,
     limits: DigestLimits = DEFAULT_LIMITS,
+    mentions: bool = True,
 ) -> list[list[Block]]:
     """The digest as messages (each a list of blocks). ``[]``: nothing to post (a quiet week, ``post_empty`` off).
 
     ``period`` is the ISO week the digest is sent in (for the record; the covered window is in ``data``);
     ``now`` dates the open questions ("open for N days"); ``permalink(channel, ts)`` turns a Slack thread into a
-    link (an answer's stored permalink is used first).
+    link (an answer's stored permalink is used first). ``mentions=False`` names people instead of mentioning
+    their Slack ids (for text read outside Slack, e.g. ``wieweet digest --dry-run``).
     """
     language = normalise_language(lang or subscription_view.language)
     parse_period(period)  # validated only: what is shown is the window in ``data``
@@ -494,12 +506,14 @@ def build_digest(
 
     units: list[_Unit] = []
     for view in visible:
-        pieces = _theme_pieces(view, language, now=now, permalink=permalink, limits=limits, tz=ZoneInfo(data.timezone))
+        pieces = _theme_pieces(
+            view, language, now=now, permalink=permalink, limits=limits, tz=ZoneInfo(data.timezone), mention=mentions
+        )
         units.extend(_units(pieces, view.digest.theme))
     closing: list[Block] = [DividerBlock()]
     answerers = [p for v in visible for a in v.answered for p in a.answerers]
     if answerers:
-        names = people_text(answerers, language, limit=THANKS_LIMIT)
+        names = people_text(answerers, language, limit=THANKS_LIMIT, mention=mentions)
         closing.append(context(t("digest.thanks", language, names=names)))
     closing.append(context(footer))
     units.append(_Unit(blocks=closing, theme=None, opens_theme=True))

@@ -229,12 +229,18 @@ def build_question_updated(payload: QuestionUpdated, lang: str) -> Rendered:
 
 
 def build_answer_to_asker(payload: AnswerToAsker, lang: str, *, rated: int | None = None) -> Rendered:
-    head = t("routing.answer_for_you", lang, name=person_label(payload.answered_by, lang))
-    blocks: list[Block] = [
-        section(f":speech_balloon: {head}"),
-        context(quote(payload.text, 500)),
-        section(quote(payload.answer_text, 2800)),
-    ]
+    """The answer with the rating, by DM; for an answer posted in the question's thread (``in_thread``) only the
+    rating, shown to the asker alone under the answer (the answer is not repeated)."""
+    if payload.in_thread:
+        head = t("routing.answered_in_thread", lang, name=person_label(payload.answered_by, lang))
+        blocks: list[Block] = [section(f":speech_balloon: {head}")]
+    else:
+        head = t("routing.answer_for_you", lang, name=person_label(payload.answered_by, lang))
+        blocks = [
+            section(f":speech_balloon: {head}"),
+            context(quote(payload.text, 500)),
+            section(quote(payload.answer_text, 2800)),
+        ]
     question_id = str(payload.question_id)
     if rated is None:
         blocks.append(context(t("routing.rate_prompt", lang)))
@@ -246,14 +252,22 @@ def build_answer_to_asker(payload: AnswerToAsker, lang: str, *, rated: int | Non
                 elements=[button(t("routing.btn_resolve", lang), ids.ACTION_RESOLVE_QUESTION, question_id)],
             )
         )
+        if payload.in_thread:  # an ephemeral message is gone after a reload: say where the rating stays
+            blocks.append(context(t("routing.rate_later", lang)))
     else:
         blocks.append(context(t("routing.rated", lang, stars="⭐" * rated)))
     return Rendered(text=fallback(head), blocks=blocks)
 
 
 def build_question_answered(payload: QuestionAnswered, lang: str) -> Rendered:
-    """In the question's channel thread (public questions only)."""
-    head = t("routing.answer_in_thread", lang, name=person_label(payload.answered_by, lang))
+    """In the question's channel thread (public questions only); the asker is mentioned: this is where they get it."""
+    asker = "" if payload.anonymous else user_mention(payload.asker_slack_id)
+    name = person_label(payload.answered_by, lang)
+    head = (
+        t("routing.answer_in_thread_for", lang, asker=asker, name=name)
+        if asker
+        else t("routing.answer_in_thread", lang, name=name)
+    )
     blocks: list[Block] = [section(f":speech_balloon: {head}\n{quote(payload.answer_text, 2800)}")]
     return Rendered(text=fallback(head), blocks=blocks)
 
@@ -263,10 +277,14 @@ def build_asker_update(payload: AskerUpdate, lang: str) -> Rendered:
     if update is AskerUpdateKind.ROUTED:
         names = format_list([person_label(p, lang) for p in payload.experts], lang)
         head = t("routing.update_routed", lang, names=names or t("routing.someone", lang))
+    elif update is AskerUpdateKind.ADDED:
+        names = format_list([person_label(p, lang) for p in payload.experts], lang)
+        head = t("routing.update_added", lang, names=names or t("routing.someone", lang))
     elif update is AskerUpdateKind.CLAIMED:
         head = t("routing.update_claimed", lang, name=person_label(payload.expert, lang))
     elif update is AskerUpdateKind.ESCALATED:
-        head = t("routing.update_escalated", lang)
+        key = ESCALATED_KEYS[payload.reason] if payload.reason is not None else N_("routing.update_escalated")
+        head = t(key, lang)
     elif update is AskerUpdateKind.CLOSED:
         head = t("routing.update_closed", lang)
         if payload.note:
@@ -372,6 +390,14 @@ def build_triage(payload: Triage, lang: str, *, status: str | None = None, open_
         )
     return Rendered(text=fallback(f"{head}: {reason_text}"), blocks=blocks[:MAX_BLOCKS])
 
+
+ESCALATED_KEYS = {  # what the asker is told when their question goes to staff, per reason (when it happens)
+    EscalationReason.NO_MATCH: N_("routing.update_escalated_no_match"),
+    EscalationReason.NOBODY_AVAILABLE: N_("routing.update_escalated_nobody_available"),
+    EscalationReason.ALL_DECLINED: N_("routing.update_escalated_all_declined"),
+    EscalationReason.DEADLINE: N_("routing.update_escalated_deadline"),
+    EscalationReason.DESIRED_DATE: N_("routing.update_escalated_desired_date"),
+}
 
 REASON_KEYS = {  # why a question went to staff (Question.escalation_reason)
     EscalationReason.NO_MATCH: N_("routing.reason_no_match"),

@@ -478,6 +478,23 @@ def test_render_digest_text_for_the_terminal() -> None:
     assert render_digest_text([]) == ""
 
 
+def test_text_output_names_people_instead_of_mentioning_them() -> None:
+    hidden = Person(key="e:9", hidden=True)
+    no_name = Person(key="s:U0NONAME", slack_user_id="U0NONAME")
+    digest = theme(
+        WONEN,
+        answered=(answered(1, Person(key="s:U0AN", name="An Peeters", slack_user_id="U0AN"), hidden, no_name),),
+        new_experts=(expert(1),),
+    )
+    slack = render_digest_text(build(data(digest)))
+    assert "@U0AN" in slack and "@U0EXP001" in slack  # Slack shows a mention as the person's name
+    text = render_digest_text(build(data(digest), mentions=False))
+    assert "beantwoord door An Peeters en 2 collega's" in text
+    assert "• Expert 1 — adviseur, Stad Leuven (Leuven)" in text
+    assert "Dank je wel, An Peeters en 2 collega's" in text
+    assert "U0" not in text and "@" not in text  # someone without a name is a colleague, never an id
+
+
 def test_builder_is_deterministic() -> None:
     digest = _big(3, 10, 100)
     assert blocks_json(build(digest)) == blocks_json(build(digest))

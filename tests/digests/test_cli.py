@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -50,6 +51,7 @@ def seeded(database: Database) -> Database:
         add_question(s, "Geheime vraag", visibility=Visibility.PRIVATE)
         add_question(s, "Wie helpt met een Urbact-dossier?", themes=["europa"])
         add_gap(s, "tijdelijke wonen in kerken")
+        add_gap(s, "Wie weet iets over leegstand in kerkgebouwen?")
     return database
 
 
@@ -69,15 +71,33 @@ def test_help_texts_have_examples() -> None:
 def test_dry_run_without_subscription(seeded: Database) -> None:
     result = wieweet(seeded.url, "digest", "--channel", "C0WONEN", "--week", "2026-W48", "--dry-run", NOW_ARG)
     assert result.exit_code == 0, result.output
-    out = result.output
+    out = result.stdout
     assert "Weekoverzicht wieweet · 16 nov – 23 nov 2026" in out
     assert "Wonen en woonbeleid" in out and "Europa en EU-financiering" in out
     assert "Leegstandsheffing op winkelpanden (https://www.kortrijk.be/leegstand) — Kortrijk" in out
-    assert "beantwoord door @U0AN en een collega" in out
+    assert "beantwoord door An Peeters en een collega" in out
+    assert "Dank je wel, An Peeters en een collega, voor de antwoorden deze week!" in out
     assert "Wie helpt met een Urbact-dossier?" in out and "[Ik kan helpen]" in out
-    assert "tijdelijke wonen in kerken" in out
+    assert "“tijdelijke wonen in kerken” — 1×" in out
+    assert "“leegstand in kerkgebouwen” — 1×" in out and "Wie weet iets over" not in out  # the topic, not the query
     assert "Geheime vraag" not in out and "U0BO" not in out and "Bo Afgemeld" not in out
-    assert "[C0WONEN · 2026-W48 · 2026-11-16 09:00 – 2026-11-23 09:00 Brussels · 1 message(s) · dry run" in out
+    # Text output names people; Slack ids and the preview's channel are for Slack only.
+    assert re.search(r"\b[UW]0[A-Z0-9]+\b", out) is None and "@" not in out
+    assert "C0WONEN" not in out and "CPREVIEW" not in out and "dry run" not in out
+    assert result.stderr.strip() == (
+        "dry run, nothing posted: 2026-W48, 2026-11-16 09:00 – 2026-11-23 09:00 Brussels, "
+        "as for channel C0WONEN, 1 message(s)"
+    )
+
+
+def test_dry_run_without_channel_names_no_channel(seeded: Database) -> None:
+    result = wieweet(seeded.url, "digest", "--week", "2026-W48", "--dry-run", NOW_ARG)
+    assert result.exit_code == 0, result.output
+    assert "CPREVIEW" not in result.output and "U0AN" not in result.output
+    assert "An Peeters" in result.stdout and "all themes, 1 message(s)" in result.stderr
+    # Block Kit for Slack (--json) keeps the mention: Slack shows it as the person's name.
+    raw = wieweet(seeded.url, "digest", "--week", "2026-W48", "--dry-run", "--json", NOW_ARG)
+    assert "<@U0AN>" in raw.stdout and "An Peeters" not in raw.stdout
 
 
 def test_dry_run_options(seeded: Database) -> None:

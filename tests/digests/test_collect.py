@@ -246,6 +246,21 @@ def test_knowledge_gaps_grouped_by_theme_with_counts(database: Database) -> None
     assert collect(database, themes=["wonen"]).theme(OTHER_THEME) is None
 
 
+def test_knowledge_gaps_show_the_topic_not_the_question(database: Database) -> None:
+    with database.session() as s:
+        seed_themes(s)
+        add_gap(s, "Wie weet iets over leegstandsheffing?")
+        add_gap(s, "Does anyone know about EU funding for housing?", themes=["europa"])
+        add_gap(s, "Quelqu'un a de l'expérience avec la désimperméabilisation ?", themes=["klimaat"])
+    data = collect(database)
+    shown = {key: [g.query for g in d.gaps] for key in ("wonen", "europa", "klimaat") if (d := data.theme(key))}
+    assert shown == {
+        "wonen": ["leegstandsheffing"],
+        "europa": ["EU funding for housing"],
+        "klimaat": ["désimperméabilisation"],
+    }
+
+
 def test_window_is_cut_at_now(database: Database) -> None:
     with database.session() as s:
         seed_themes(s)

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from bot.matching.loader import answer_doc
 from handlers import ids
 from storage.models import Question, QuestionStatus, RoutingStatus
@@ -85,7 +87,9 @@ def dm_of(emu: SlackEmulator, call: Any) -> dict[str, Any]:
     return messages[-1]
 
 
-def test_ask_claim_answer_in_thread_and_resolve(routing_bot: BotProcess, emulator: SlackEmulator) -> None:
+def test_ask_claim_answer_in_thread_and_resolve(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
     ask(emulator, NL_USER, QUESTION)
     emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
     dms = expert_dms(emulator)
@@ -107,16 +111,28 @@ def test_ask_claim_answer_in_thread_and_resolve(routing_bot: BotProcess, emulato
         lambda c: c.params.get("channel") == CHANNEL and "Wij gebruiken een register" in flat(c.params),
         timeout=20,
     )
-    assert posted.params.get("thread_ts")
-    to_asker = emulator.wait_for_call(
-        "chat.postMessage", lambda c: ids.ACTION_RESOLVE_QUESTION in flat(c.params.get("blocks")), timeout=20
-    )
-    asker_dm = str(to_asker.params["channel"])
-    answer_msg = [m for m in emulator.messages(asker_dm) if ids.ACTION_RESOLVE_QUESTION in flat(m.get("blocks"))][-1]
-    emulator.click_button(NL_USER, ids.ACTION_RESOLVE_QUESTION, message=answer_msg["ts"], channel=asker_dm)
+    thread_ts = posted.params.get("thread_ts")
+    assert thread_ts and f"<@{NL_USER}>" in flat(posted.params)  # the asker is named where the answer is
+    # the answer reaches the asker once: in the thread, with the rating shown to them alone under it
+    rating = emulator.wait_for(
+        lambda: [e for e in emulator.ephemerals(NL_USER, CHANNEL) if ids.ACTION_RESOLVE_QUESTION in flat(e)],
+        timeout=20,
+    )[-1]
+    assert rating["thread_ts"] == thread_ts and "Wij gebruiken een register" not in flat(rating)
+    assert "mijn vragen" in flat(rating)  # where the rating stays once the ephemeral message is gone
+    time.sleep(1.5)  # a few more outbox runs: no DM with the answer
+    asker_dm = emulator.dm_channel_with(NL_USER)
+    assert not [m for m in emulator.messages(asker_dm) if "Wij gebruiken een register" in flat(m)]
+    assert not [m for m in emulator.messages(asker_dm) if ids.ACTION_RESOLVE_QUESTION in flat(m.get("blocks"))]
+    # a forged click: someone else in the channel presses the asker's rating -> refused, nothing recorded
+    emulator.click_button(EN_USER, f"{ids.ACTION_RATE_PREFIX}1", message=rating["message_ts"], channel=CHANNEL)
+    emulator.wait_for(lambda: [x for x in refusals(routing_bot) if "target=question:" in x], timeout=10)
+    assert questions(demo_db_url)[-1].rating is None
+    emulator.click_button(NL_USER, ids.ACTION_RESOLVE_QUESTION, message=rating["message_ts"], channel=CHANNEL)
     emulator.wait_for(lambda: "opgelost" in flat([p["body"] for p in emulator.response_posts]), timeout=10)
-    emulator.click_button(NL_USER, f"{ids.ACTION_RATE_PREFIX}5", message=answer_msg["ts"], channel=asker_dm)
+    emulator.click_button(NL_USER, f"{ids.ACTION_RATE_PREFIX}5", message=rating["message_ts"], channel=CHANNEL)
     emulator.wait_for(lambda: "Bedankt voor je score" in flat([p["body"] for p in emulator.response_posts]))
+    assert questions(demo_db_url)[-1].rating == 5
 
 
 def test_anonymous_question_never_shows_the_asker_to_experts(routing_bot: BotProcess, emulator: SlackEmulator) -> None:
@@ -514,3 +530,76 @@ def test_notifications_show_mentions_not_escaped_markup(routing_bot: BotProcess,
     update = emulator.wait_for_call("chat.postMessage", lambda c: "gesteld aan" in flat(c.params), timeout=20)
     text = str(update.params["text"])
     assert "<@U0DEMO" in text and "&lt;@" not in text and "&amp;" not in text
+
+
+def test_silent_experts_get_one_next_expert_the_asker_hears_who_and_why_it_went_to_staff(
+    routing_bot: BotProcess, emulator: SlackEmulator, clock_file: Path
+) -> None:
+    ask(emulator, NL_USER, QUESTION)
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    first_two = {str(c.params["channel"]) for c in expert_dms(emulator)}
+    asker_dm = emulator.dm_channel_with(NL_USER)
+    emulator.wait_for(lambda: any("gesteld aan" in flat(m) for m in emulator.messages(asker_dm)), timeout=20)
+
+    def asked() -> set[str]:  # the experts' DMs with a request (reminders go to the same DMs)
+        return {str(c.params["channel"]) for c in expert_dms(emulator)}
+
+    # Thursday: both experts silent for three business days -> the next expert, one in all
+    clock_file.write_text("2026-12-03T09:35:00+01:00", encoding="utf-8")
+    added = emulator.wait_for(
+        lambda: [m for m in emulator.messages(asker_dm) if "nu ook gesteld aan" in flat(m)], timeout=20
+    )
+    emulator.wait_for(lambda: len(asked()) >= 3, timeout=20)
+    time.sleep(2.5)  # several more job runs: still one next expert, one message to the asker
+    assert len(asked()) == 3
+    (newcomer_dm,) = asked() - first_two
+    newcomer = next(u for u in (f"U0DEMO{n:03d}" for n in range(1, 121)) if emulator.dm_channel_with(u) == newcomer_dm)
+    assert len([m for m in emulator.messages(asker_dm) if "nu ook gesteld aan" in flat(m)]) == 1
+    assert f"<@{newcomer}>" in flat(added[0])  # named (Slack shows the mention as their name)
+    # Monday: five business days, nobody answered -> staff; the asker is told so, not "right away"
+    clock_file.write_text("2026-12-07T09:35:00+01:00", encoding="utf-8")
+    escalated = emulator.wait_for(
+        lambda: [m for m in emulator.messages(asker_dm) if "neemt ze nu zelf op" in flat(m)], timeout=20
+    )
+    assert "werkdagen" in flat(escalated[0]) and "meteen" not in flat(emulator.messages(asker_dm))
+
+
+def test_the_answer_goes_by_dm_when_the_thread_cannot_show_the_asker_the_rating(
+    routing_bot: BotProcess, emulator: SlackEmulator
+) -> None:
+    ask(emulator, NL_USER, QUESTION)
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    user, channel, message = open_requests(emulator)[0]
+    emulator.click_button(user, ids.ACTION_CLAIM, message=message["ts"], channel=channel)
+    emulator.wait_for_call("chat.update", lambda c: ids.ACTION_ANSWER in flat(c.params.get("blocks")))
+    emulator.click_button(user, ids.ACTION_ANSWER, message=message["ts"], channel=channel)
+    emulator.wait_for(lambda: emulator.views(user))
+    # the asker left the channel meanwhile: Slack refuses to show them an ephemeral message there
+    emulator.fail_next("chat.postEphemeral", error="user_not_in_channel", times=5)
+    emulator.submit_view(user, emulator.views(user)[-1]["id"], {ids.BLOCK_ANSWER_TEXT: "Wij gebruiken een register."})
+    asker_dm = emulator.dm_channel_with(NL_USER)
+    dm = emulator.wait_for(
+        lambda: [m for m in emulator.messages(asker_dm) if ids.ACTION_RESOLVE_QUESTION in flat(m.get("blocks"))],
+        timeout=20,
+    )[-1]
+    assert "Wij gebruiken een register" in flat(dm)  # the answer itself, not a pointer to a thread they cannot see
+    assert not [e for e in emulator.ephemerals(NL_USER) if ids.ACTION_RESOLVE_QUESTION in flat(e)]
+    emulator.click_button(NL_USER, f"{ids.ACTION_RATE_PREFIX}4", message=dm["ts"], channel=asker_dm)
+    emulator.wait_for(lambda: "Bedankt voor je score" in flat([p["body"] for p in emulator.response_posts]))
+
+
+def test_a_question_without_a_chosen_theme_is_filed_under_the_matchers_best_theme(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    asked = "Wie kent iets van deelauto's?"  # no theme word in it; the experts it matches work on public space
+    ask(emulator, NL_USER, asked)  # the modal's theme left empty
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    assert [t.key for t in questions(demo_db_url)[-1].themes] == ["publieke-ruimte"]
+    digest = CliRunner().invoke(
+        main,
+        ["--database", demo_db_url, "digest", "--dry-run", "--week", "2026-W50", "--now=2026-12-07T10:00:00+01:00"],
+    )
+    assert digest.exit_code == 0, digest.output
+    section = digest.stdout.split("Publieke ruimte en mobiliteit\n", 1)[1].split("─" * 60, 1)[0]
+    assert "deelauto's" in section  # under its theme in the digest, not under "Overige"
+    assert "Overige" not in digest.stdout

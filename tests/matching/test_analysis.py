@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.matching.analysis import (
     CompoundSplitter,
     Stemmer,
+    _framing_patterns,
     fold,
     load_list,
     query_stopwords,
+    question_topic,
     stopwords,
     strip_framing,
     tokenize,
@@ -117,6 +123,92 @@ class TestFraming:
 
     def test_framing_keeps_city_words_outside_framing(self) -> None:
         assert _content("stad in de wijk") == ["stad", "wijk"]
+
+
+def _strip_framing_by_substitution(tokens: list[str]) -> list[str]:
+    """The framing rule as first written (each pattern substituted away in turn): the reference it must keep."""
+    text = " ".join(tokens)
+    for pattern in _framing_patterns():
+        text = " ".join(pattern.sub(" ", text).split())
+    return text.split()
+
+
+_FRAMING_WORDS = [
+    "wie",
+    "weet",
+    "iets",
+    "over",
+    "heeft",
+    "iemand",
+    "ervaring",
+    "met",
+    "who",
+    "knows",
+    "about",
+    "does",
+    "anyone",
+    "know",
+    "qui",
+    "connait",
+    "quelqu",
+    "un",
+    "de",
+    "experience",
+    "avec",
+    "is",
+    "er",
+    "die",
+    "welke",
+    "steden",
+    "hebben",
+    "al",
+    "leegstand",
+    "wonen",
+    "stad",
+    "tried",
+    "zoek",
+    "in",
+]
+
+
+class TestQuestionTopic:
+    """What a question is about, in the asker's words (what digests show for a knowledge gap)."""
+
+    @pytest.mark.parametrize(
+        ("question", "topic"),
+        [
+            ("wie weet iets over leegstandsheffing?", "leegstandsheffing"),
+            ("Wie kent goede voorbeelden van buurtbudgetten?", "buurtbudgetten"),
+            ("Heeft iemand ervaring met een SVK in Gent?", "SVK in Gent"),
+            (
+                "Is er iemand die ervaring heeft met participatief budgetteren in de wijk?",
+                "participatief budgetteren in de wijk",
+            ),
+            ("Leegstandsheffing: wie weet er iets over?", "Leegstandsheffing"),
+            ("Who knows about EU funding for housing?", "EU funding for housing"),
+            ("Does anyone know anything about mobility hubs?", "mobility hubs"),
+            ('Who has experience with the "Housing First" approach?', '"Housing First" approach'),
+            ("Quelqu'un a de l'expérience avec les budgets participatifs ?", "budgets participatifs"),
+            ("Qui connaît le budget participatif à Bruxelles ?", "budget participatif à Bruxelles"),
+            ("wie weet iets over IT-beveiliging", "IT-beveiliging"),  # an acronym is never a stop word here
+            ("Wie weet iets over IT?", "IT"),
+        ],
+    )
+    def test_framing_is_cut_from_the_original_words(self, question: str, topic: str) -> None:
+        assert question_topic(question) == topic
+
+    @pytest.mark.parametrize("text", ["Tijdelijk wonen in kerken", "leegstand?", "wie weet iets?", "?!", ""])
+    def test_text_without_framing_or_only_framing_stays_as_asked(self, text: str) -> None:
+        assert question_topic(f"  {text} ") == text
+
+    @given(st.lists(st.sampled_from(_FRAMING_WORDS), max_size=12))
+    def test_strip_framing_keeps_the_substitution_rule(self, tokens: list[str]) -> None:
+        assert strip_framing(tokens) == _strip_framing_by_substitution(tokens)
+
+    @given(st.text(max_size=80))
+    def test_topic_is_part_of_the_question(self, text: str) -> None:
+        topic = question_topic(text)
+        assert topic in unicodedata.normalize("NFC", text)
 
 
 class TestStemmer:

@@ -173,12 +173,14 @@ def test_answer_closes_the_others_and_notifies_everyone(world: World) -> None:
     assert statuses == {answering.id: R.ANSWERED, other.id: R.EXPIRED}
     closed = world.outbox(K.ROUTING_CLOSED)
     assert [(m.recipient_slack_id, m.payload["reason"]) for m in closed] == [(other.recipient_slack_id, "answered")]
-    to_asker = world.outbox(K.ANSWER_TO_ASKER)
-    assert len(to_asker) == 1 and to_asker[0].recipient_slack_id == ASKER
-    assert to_asker[0].payload["answer_text"].startswith("Wij gebruiken")
+    # a public question's answer reaches the asker once, in its thread; the rating is offered to them alone there
     in_channel = world.outbox(K.QUESTION_ANSWERED)
     assert len(in_channel) == 1
     assert (in_channel[0].channel_id, in_channel[0].thread_ts) == ("C0WONEN01", "1700000000.000100")
+    to_asker = world.outbox(K.ANSWER_TO_ASKER)
+    assert len(to_asker) == 1 and to_asker[0].recipient_slack_id == ASKER
+    assert (to_asker[0].channel_id, to_asker[0].thread_ts) == ("C0WONEN01", "1700000000.000100")
+    assert to_asker[0].payload["in_thread"] is True and to_asker[0].id > in_channel[0].id  # after the answer
     assert world.pending_timers() == []
     # public answered questions become searchable knowledge (the knowledge base follows the commit)
     found = world.kb.search("leegstandsheffing", now=LATER, limit=5)
@@ -336,6 +338,9 @@ def test_private_questions_never_reach_a_channel(world: World, visibility: Visib
     assert triage["redacted"] is True and triage["text"] is None and triage["asker_name"] is None
     assert "4711" not in json.dumps(triage)
     assert not world.outbox(K.QUESTION_ANSWERED)
+    # the answer reaches the asker by DM, with the rating, as before
+    (to_asker,) = world.outbox(K.ANSWER_TO_ASKER)
+    assert (to_asker.recipient_slack_id, to_asker.channel_id, to_asker.payload["in_thread"]) == (ASKER, None, False)
     assert qid not in [h.doc.id for h in world.kb.search("leegstandsheffing", now=LATER).answers]
 
 

@@ -46,11 +46,38 @@ def test_remind_after_two_business_days_then_next_expert_after_three(world: Worl
     assert all(r.reminded_at == local(2026, 11, 25, 10) for r in _question(world, qid).routings)
     assert _sweep(world, local(2026, 11, 25, 12)) == {}  # handled once
 
+    updates_before = len(world.outbox(K.ASKER_UPDATE))
     outcomes = _sweep(world, local(2026, 11, 26, 10))
-    assert sorted(o.split()[0] for o in outcomes.values()) == ["asked", "asked"]
+    assert sorted(outcomes.values())[1:] == ["noop: a later expert is still within their time"]
+    assert sorted(outcomes.values())[0].startswith("asked ")
     q = _question(world, qid)
-    assert len(q.routings) == 4  # the two silent ones stay asked; two more were asked
+    assert len(q.routings) == 3  # the two silent ones stay asked; the next expert (one, not one each) is added
     assert all(r.status is R.ASKED for r in q.routings)
+    added = q.routings[-1]
+    # the asker is told who was added
+    updates = world.outbox(K.ASKER_UPDATE)[updates_before:]
+    assert len(updates) == 1 and updates[0].recipient_slack_id == q.asker_slack_id
+    assert updates[0].payload["update"] == "added"
+    assert [p["slack_user_id"] for p in updates[0].payload["experts"]] == [added.recipient_slack_id]
+    assert _sweep(world, local(2026, 11, 26, 12)) == {}  # handled once
+
+
+def test_the_next_expert_after_a_decline_waits_for_the_one_asked_instead(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask()
+    first, _ = _question(world, qid).routings
+    with world.db.session() as s:  # Tuesday: the first declines, someone else is asked at once
+        world.service.decline(
+            s, routing_id=first.id, actor_slack_id=first.recipient_slack_id or "", now=local(2026, 11, 24, 10)
+        )
+    assert len(_question(world, qid).routings) == 3
+    outcomes = _sweep(world, local(2026, 11, 26, 10))  # three business days after the first two were asked
+    assert "noop: a later expert is still within their time" in outcomes.values()
+    assert not any(o.startswith("asked") for o in outcomes.values())
+    assert len(_question(world, qid).routings) == 3
+    outcomes = _sweep(world, local(2026, 11, 27, 10))  # three business days after the replacement: still silent
+    assert sum(o.startswith("asked") for o in outcomes.values()) == 1
+    assert len(_question(world, qid).routings) == 4
 
 
 def test_escalate_after_five_business_days(world: World) -> None:

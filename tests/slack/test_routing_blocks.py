@@ -7,11 +7,18 @@ from typing import Any
 
 import pytest
 
+from bot.outbox import AnswerToAsker, AskerUpdate, AskerUpdateKind, Person, QuestionAnswered
 from handlers import ids
-from handlers.blocks.routing import build_ask_modal, render_outbox
+from handlers.blocks.routing import (
+    build_answer_to_asker,
+    build_ask_modal,
+    build_asker_update,
+    build_question_answered,
+    render_outbox,
+)
 from handlers.kit import MAX_BLOCKS, ThemeChoice
 from handlers.outbox import render_message
-from storage.models import OutboxKind
+from storage.models import EscalationReason, OutboxKind
 
 ANON: dict[str, Any] = {
     "question_id": 7,
@@ -88,3 +95,52 @@ def test_ask_modal_preselects_theme() -> None:
     data = view.to_dict()
     assert data["callback_id"] == ids.VIEW_ASK
     assert "initial_option" in json.dumps(data) and json.loads(data["private_metadata"]) == {"channel_id": "C1"}
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("reason", [*EscalationReason, None])
+def test_escalation_tells_the_asker_what_happened_without_saying_right_away(
+    reason: EscalationReason | None, lang: str
+) -> None:
+    """Each reason has its own text; none says "meteen"/"right away" (a 5-day escalation is not immediate)."""
+    payload = AskerUpdate(
+        question_id=7, text="Leegstand?", update=AskerUpdateKind.ESCALATED, reason=reason, language=lang
+    )
+    text = build_asker_update(payload, lang).text
+    assert "meteen" not in text and "right away" not in text and "immediately" not in text
+    assert ("kenniscentrum" if lang == "nl" else "knowledge centre") in text
+    if reason is EscalationReason.DEADLINE:
+        assert ("werkdagen" if lang == "nl" else "working days") in text
+    texts = {
+        build_asker_update(AskerUpdate(question_id=7, update=AskerUpdateKind.ESCALATED, reason=r), lang).text
+        for r in [*EscalationReason, None]
+    }
+    assert len(texts) == len(EscalationReason) + 1  # one wording per reason, none shared
+
+
+@pytest.mark.parametrize(("lang", "words"), [("nl", "nu ook gesteld aan"), ("en", "now also been sent to")])
+def test_the_asker_is_told_who_was_added(lang: str, words: str) -> None:
+    added = Person(expert_id=4, name="Bo", organisation="Stad Gent", slack_user_id="U0BO", in_register=True)
+    payload = AskerUpdate(question_id=7, update=AskerUpdateKind.ADDED, experts=(added,), language=lang)
+    rendered = build_asker_update(payload, lang)
+    assert words in rendered.text and "<@U0BO> (Stad Gent)" in rendered.text
+
+
+def test_an_answer_in_the_thread_offers_only_the_rating_to_the_asker() -> None:
+    by = Person(name="An", organisation="Gent", slack_user_id="U0AN")
+    common: dict[str, Any] = {"question_id": 7, "text": "Leegstand?", "answer_text": "Een register.", "answered_by": by}
+    in_thread = build_answer_to_asker(AnswerToAsker(**common, in_thread=True), "nl")
+    dumped = json.dumps([b.to_dict() for b in in_thread.blocks], ensure_ascii=False)
+    assert "Een register." not in dumped and "in de draad" in in_thread.text  # the answer is right above it
+    assert f"{ids.ACTION_RATE_PREFIX}5" in dumped and ids.ACTION_RESOLVE_QUESTION in dumped and "mijn vragen" in dumped
+    by_dm = build_answer_to_asker(AnswerToAsker(**common), "nl")
+    dumped = json.dumps([b.to_dict() for b in by_dm.blocks], ensure_ascii=False)
+    assert "Een register." in dumped and f"{ids.ACTION_RATE_PREFIX}5" in dumped and "mijn vragen" not in dumped
+
+
+def test_the_answer_in_the_thread_names_the_asker() -> None:
+    by = Person(name="An", organisation="Gent", slack_user_id="U0AN")
+    answered = QuestionAnswered(question_id=7, answer_text="Een register.", answered_by=by, asker_slack_id="U0ASKER")
+    assert build_question_answered(answered, "nl").text.startswith("<@U0ASKER>, antwoord van <@U0AN>")
+    nobody = QuestionAnswered(question_id=7, answer_text="Een register.", answered_by=by)
+    assert "<@U0ASKER>" not in build_question_answered(nobody, "en").text
