@@ -232,6 +232,7 @@ class Services:
     locales: LocaleCache = field(default_factory=LocaleCache)
     routing: RoutingService | None = None
     jobs: Kicker = field(default_factory=Kicker)
+    inbox: Kicker = field(default_factory=Kicker)  # wakes the inbox worker (handlers.inbox) after a request is recorded
     home: HomeUpdates = field(default_factory=HomeUpdates)
     errors: ErrorReporter = field(default_factory=ErrorReporter)
     staff: StaffDirectory = field(default_factory=StaffDirectory)

@@ -1,4 +1,8 @@
-"""Shared steps of the "who knows" entry points (command, mention, DM, shortcut): ask, render, send."""
+"""Shared steps of the "who knows" entry points (command, mention, DM, shortcut): ask, render, send.
+
+A mention or a DM is answered from the inbox (``handlers.inbox``): the event is recorded before its ack, and the
+answer is searched, logged and posted afterwards, exactly once (``answer_message``).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,13 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from bot.knowledge import mark_search_posted
+from bot.i18n import t
+from bot.knowledge import SearchResult, mark_search_posted
 from bot.presenter import build_answer_view
+from handlers import inbox
 from handlers.blocks import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks
-from handlers.context import Turn
+from handlers.context import Services, Turn
+from storage import privacy_repo, slack_repo
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
@@ -41,17 +48,57 @@ def prepare_answer(turn: Turn, query: str, *, shareable: bool = False) -> Prepar
         channel_id=turn.channel_id,
         channel_is_private=turn.channel_id is not None and turn.channel_is_private(turn.channel_id),
     )
-    view = build_answer_view(outcome.result, lang=turn.lang, limit=SHOWN_PER_LIST)
+    return render_answer(
+        turn.services, outcome.result, search_log_id=outcome.search_log_id, lang=turn.lang, shareable=shareable
+    )
+
+
+def render_answer(
+    services: Services, result: SearchResult, *, search_log_id: int, lang: str, shareable: bool = False
+) -> PreparedAnswer:
+    view = build_answer_view(result, lang=lang, limit=SHOWN_PER_LIST)
     return PreparedAnswer(
         text=answer_fallback_text(view),
         blocks=build_answer_blocks(
-            view,
-            search_log_id=outcome.search_log_id,
-            shareable=shareable,
-            offer_ask=turn.services.routing is not None,
+            view, search_log_id=search_log_id, shareable=shareable, offer_ask=services.routing is not None
         ),
-        search_log_id=outcome.search_log_id,
+        search_log_id=search_log_id,
     )
+
+
+def search_once(job: inbox.InboxJob, *, query: str, channel_id: str | None, channel_is_private: bool) -> PreparedAnswer:
+    """Search and log the result set once per request, however often the request is retried: the log row and
+    the request's claim (``answered:<key>``, noting the log id) are written in one transaction."""
+    services, lang = job.services, job.language()
+    search_log_id = job.result.get("search_log_id")
+    if not isinstance(search_log_id, int):
+        claim = f"answered:{job.key}"
+        with services.db.session() as session:
+            if slack_repo.create_processed_event(session, event_key=claim, kind="answering", now=job.now):
+                outcome = services.knowledge.ask(
+                    session,
+                    query=query,
+                    now=job.now,
+                    limit=SHOWN_PER_LIST,
+                    source="slack",
+                    user_id=job.user_id,
+                    channel_id=channel_id,
+                    channel_is_private=channel_is_private,
+                )
+                slack_repo.update_processed_event_kind(session, event_key=claim, kind=f"log:{outcome.search_log_id}")
+                answer = render_answer(services, outcome.result, search_log_id=outcome.search_log_id, lang=lang)
+                search_log_id = outcome.search_log_id
+            else:  # logged by an attempt that crashed before it could note it on the request
+                noted = privacy_repo.get_processed_event_kind(session, event_key=claim) or ""
+                search_log_id = int(noted.removeprefix("log:")) if noted.startswith("log:") else None
+                answer = None
+        if search_log_id is None:
+            raise RuntimeError(f"request {job.key} was searched but its log is unknown")
+        job.save(search_log_id=search_log_id)
+        if answer is not None:
+            return answer
+    result = services.knowledge.search(query, now=job.now, limit=SHOWN_PER_LIST)
+    return render_answer(services, result, search_log_id=int(search_log_id), lang=lang)
 
 
 def post_in_thread(turn: Turn, answer: PreparedAnswer, *, channel: str, thread_ts: str) -> bool:
@@ -72,6 +119,33 @@ def post_in_thread(turn: Turn, answer: PreparedAnswer, *, channel: str, thread_t
     # the conversation's members see it now, and may use its buttons (``bot.knowledge.get_search_for``)
     mark_search_posted(turn.session, search_log_id=answer.search_log_id, channel_id=channel)
     return True
+
+
+def _tell_in_thread(job: inbox.InboxJob, text: str) -> None:
+    payload = job.payload
+    job.post_once(step="error", channel=str(payload["channel"]), thread_ts=str(payload["thread_ts"]), text=text)
+
+
+@inbox.kind("answer_message", tell=_tell_in_thread)
+def answer_message(job: inbox.InboxJob) -> None:
+    """A mention or a DM recorded in the inbox: search, log, post in its thread — each once."""
+    payload = job.payload
+    channel, thread_ts = str(payload["channel"]), str(payload["thread_ts"])
+    query = strip_mentions(str(payload.get("text") or ""))
+    if not query:
+        job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=t("query.empty", job.language()))
+        return
+    services = job.services
+    private = services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
+    answer = search_once(job, query=query, channel_id=channel, channel_is_private=private)
+    try:
+        job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=answer.text, blocks=answer.blocks)
+    except SlackApiError as exc:
+        if exc.response.get("error") in NOT_POSTABLE:  # removed from the channel meanwhile: nowhere to answer
+            return
+        raise
+    with services.db.session() as session:
+        mark_search_posted(session, search_log_id=answer.search_log_id, channel_id=channel)
 
 
 def respond_privately(turn: Turn, answer: PreparedAnswer) -> None:

@@ -29,6 +29,13 @@ def create_processed_event(session: Session, *, event_key: str, kind: str, now: 
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def update_processed_event_kind(session: Session, *, event_key: str, kind: str) -> None:
+    """Note what a claimed delivery produced (e.g. ``log:12``), in the transaction that produced it."""
+    event = session.scalars(select(ProcessedEvent).where(ProcessedEvent.event_key == event_key[:200])).first()
+    if event is not None:
+        event.kind = kind[:40]
+
+
 def delete_processed_events(session: Session, *, before: datetime) -> int:
     result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))
     return int(result.rowcount)  # type: ignore[attr-defined]

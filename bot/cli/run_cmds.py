@@ -10,6 +10,7 @@ from bot.knowledge import KnowledgeBase
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
 from bot.slack_app import check_tokens, create_app, run_http, run_socket_mode
 from handlers.context import LocaleCache, Services, make_clock
+from handlers.inbox import InboxWorker
 from handlers.outbox import OutboxSender
 
 
@@ -55,12 +56,14 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
         sender=OutboxSender(services, app.client, policy=policy),
         digest_client=app.client,
     ).start()
+    inbox = InboxWorker(services, app.client).start()  # what earlier runs acknowledged and left unfinished, first
     try:
         if http_mode:
             run_http(app, services, host=host, port=port)
         else:
             run_socket_mode(app, settings)
     finally:
+        inbox.shutdown()
         jobs.shutdown()
 
 

@@ -1,20 +1,21 @@
 """Events: mentions of the bot and direct messages get an answer in the thread; everything else is acked.
 
-Slack sends both ``app_mention`` and ``message`` for one message that mentions the bot, and redelivers on
-retries; a database claim on the message (channel + ts) makes sure only one answer is ever posted, whichever
-process gets which delivery.
+Slack acks an event before any listener runs, and never resends an acked one. So a mention or DM is recorded in
+the inbox (``handlers.inbox``) by listener middleware, in the request's own thread, *before* Bolt acks it: the
+inbox row is the durable record and the dedupe claim at once (the message's channel + ts, so the ``app_mention``
+and ``message`` deliveries of one message, and Slack's retries, make one row, in whichever process). When the
+record cannot be written, the middleware fails the request and Slack delivers it again. The answer is produced
+from the row (``handlers.whoknows.answer_message``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltResponse
 
-from bot.i18n import t
+from handlers import inbox
 from handlers.context import Services, Turn, listener
-from handlers.whoknows import post_in_thread, prepare_answer, strip_mentions
-from storage import slack_repo
 
 IGNORED_SUBTYPES = frozenset(
     {
@@ -42,46 +43,46 @@ def _is_from_a_bot(event: dict[str, Any]) -> bool:
     return bool(event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message")
 
 
-def _claim_message(turn: Turn, event: dict[str, Any]) -> bool:
-    """True for the first delivery of this message in any process (committed at once, visible to all)."""
-    key = f"msg:{event.get('channel')}:{event.get('ts')}"
-    with turn.services.db.session() as claim_session:
-        first = slack_repo.create_processed_event(claim_session, event_key=key, kind=turn.kind, now=turn.now)
-    if not first:
-        turn.context["wieweet_outcome"] = "duplicate"
-    return first
-
-
-def _answer_message(turn: Turn, event: dict[str, Any]) -> None:
-    query = strip_mentions(str(event.get("text") or ""))
-    channel = str(event["channel"])
-    thread_ts = str(event.get("thread_ts") or event["ts"])
-    if not query:
-        turn.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=t("query.empty", turn.lang))
-        return
-    post_in_thread(turn, prepare_answer(turn, query), channel=channel, thread_ts=thread_ts)
-
-
-def handle_app_mention(turn: Turn) -> None:
-    event = turn.body["event"]
-    if _is_from_a_bot(event) or not _claim_message(turn, event):
-        return
-    _answer_message(turn, event)
-
-
-def handle_message(turn: Turn) -> None:
-    event = turn.body["event"]
+def to_answer(event: dict[str, Any]) -> bool:
+    """A mention of the bot, or a person's direct message to it (not an edit, a join or a bot's message)."""
+    if _is_from_a_bot(event) or not event.get("channel") or not event.get("ts"):
+        return False
+    if event.get("type") == "app_mention":
+        return True
     if event.get("subtype") in IGNORED_SUBTYPES or event.get("subtype") not in {None, "file_share"}:
-        turn.context["wieweet_outcome"] = "ignored"
-        return
-    if _is_from_a_bot(event) or event.get("channel_type") != "im":
-        turn.context["wieweet_outcome"] = "ignored"
-        return
-    if not _claim_message(turn, event):
-        return
-    _answer_message(turn, event)
+        return False
+    return event.get("channel_type") == "im"
+
+
+def record_message(services: Services) -> Any:
+    """Listener middleware: record the message in the inbox before Bolt acks the event."""
+
+    def middleware(body: dict[str, Any], context: BoltContext, next: Any) -> BoltResponse | None:  # noqa: A002
+        event = body.get("event") or {}
+        if to_answer(event):
+            new = inbox.record(
+                services,
+                request_key=f"msg:{event['channel']}:{event['ts']}",
+                kind_name="answer_message",
+                payload={
+                    "channel": str(event["channel"]),
+                    "thread_ts": str(event.get("thread_ts") or event["ts"]),
+                    "text": str(event.get("text") or ""),
+                },
+                user_id=str(event.get("user") or "") or None,
+            )
+            context["wieweet_recorded"] = "recorded" if new else "duplicate"
+        return next()  # type: ignore[no-any-return]
+
+    return middleware
+
+
+def handle_event(turn: Turn) -> None:
+    """The answer comes from the inbox; this only says what happened to the delivery (for the request log)."""
+    turn.context["wieweet_outcome"] = str(turn.context.get("wieweet_recorded") or "ignored")
 
 
 def register(app: App, services: Services) -> None:
-    app.event("app_mention")(listener(services, "event", handle_app_mention))
-    app.event("message")(listener(services, "event", handle_message))
+    recorder = record_message(services)
+    app.event("app_mention", middleware=[recorder])(listener(services, "event", handle_event))
+    app.event("message", middleware=[recorder])(listener(services, "event", handle_event))
