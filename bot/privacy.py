@@ -26,8 +26,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from storage.db import Database
+
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
+from storage import inbox_repo
 from storage import privacy_repo as repo
 from storage import repositories as register_repo
 from storage.models import (
@@ -456,3 +459,16 @@ def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | 
         "done_timers": repo.delete_done_timers_before(session, before=now - policy.done_timers),
         "slack_users": repo.delete_slack_users_before(session, before=now - policy.slack_users),
     }
+
+
+def finish_erasure(db: Database, *, slack_user_id: str | None) -> int:
+    """Once an erasure has committed: drop the person's requests from the inbox (which may be its own file), then
+    make sure no copy of the erased rows stays on disk (``Database.compact_after_erasure``: SQLite has zeroed the
+    freed pages, ``secure_delete``, and its write-ahead logs are checkpointed and truncated). Returns the number of
+    inbox requests removed."""
+    removed = 0
+    if slack_user_id:
+        with db.inbox_session() as session:
+            removed = inbox_repo.delete_inbox_requests_of(session, slack_user_id=slack_user_id)
+    db.compact_after_erasure()
+    return removed

@@ -10,7 +10,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.i18n import t
-from bot.privacy import erase_person, export_json, export_personal_data
+from bot.privacy import erase_person, export_json, export_personal_data, finish_erasure
 from handlers import ids
 from handlers.context import Services, Turn, listener
 from handlers.privacy_blocks import build_forget_prompt, build_forgotten
@@ -66,11 +66,16 @@ def handle_forget_button(turn: Turn) -> None:
     report = erase_person(session=turn.session, actor=turn.actor, slack_user_id=target, now=turn.now)
     turn.context["wieweet_outcome"] = f"erased {sum(report.counts.values())} items"
     done = build_forgotten(lang)
-    if turn.respond is not None:
-        turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)
-    elif turn.user_id:
-        channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
-        turn.client.chat_postMessage(channel=channel, text=done.text, blocks=done.blocks)
+
+    def confirm() -> None:  # once the erasure is committed (never with the erasing transaction open)
+        finish_erasure(turn.services.db, slack_user_id=target)
+        if turn.respond is not None:
+            turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)
+        elif turn.user_id:
+            channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
+            turn.client.chat_postMessage(channel=channel, text=done.text, blocks=done.blocks)
+
+    turn.after_commit(confirm)
 
 
 def register(app: App, services: Services) -> None:

@@ -17,6 +17,7 @@ from bot.cli import CliContext, pass_cli
 from bot.privacy import (
     RetentionPolicy,
     erase_person,
+    finish_erasure,
     export_json,
     export_personal_data,
     find_person,
@@ -144,7 +145,11 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
             require_known(session, find_person(session, **who))
         click.confirm(f"Erase everything about {email or slack_id}? This cannot be undone", abort=True)
     with cli.db.session() as session:
+        slack_user_id = find_person(session, **who).slack_user_id
         report = erase_person(session=session, actor=cli_user_actor(), now=_now(), **who)
+    inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
+    if inbox_removed:
+        report.add("inbox_requests_deleted", inbox_removed)
     click.echo(f"erased {email or slack_id}:")
     for key, count in sorted(report.counts.items()):
         click.echo(f"  {key}: {count}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from bot import txguard
 from bot.cli import CliContext, pass_cli
 from bot.jobs import JobRunner
 from bot.knowledge import KnowledgeBase
@@ -33,6 +34,8 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
     """
     settings = cli.settings
     check_tokens(settings, http=http_mode, problems=cli.problems)
+    if settings.tx_guard_file:
+        txguard.install(settings.tx_guard_file)
     knowledge = KnowledgeBase(
         cli.db, timezone=settings.timezone, reconfirm_days=settings.reconfirm_days, semantic=settings.semantic
     )

@@ -1,0 +1,78 @@
+"""TEST ONLY: catch a Slack Web API call made while a database transaction that has written is still open.
+
+Such a call holds the database's write lock (all of SQLite, rows on PostgreSQL) for as long as Slack takes, and
+every other request waits or fails meanwhile. ``install(path)`` (from ``WIEWEET_TEST_TX_GUARD_FILE``, set by the
+end-to-end tests; production never sets it) watches every engine's statements and commits per thread, and every
+``WebClient`` / ``WebhookClient`` call: a call made while the calling thread has an open transaction that wrote is
+appended to ``path`` (method and where it was called from). The end-to-end harness fails any test whose bot wrote
+to that file.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy import Engine, event
+
+log = logging.getLogger(__name__)
+
+_WRITES = ("insert", "update", "delete", "replace")
+
+
+class _State(threading.local):
+    def __init__(self) -> None:
+        self.written: set[int] = set()  # ids of DBAPI connections whose open transaction has written
+
+
+_state = _State()
+_lock = threading.Lock()
+_installed: Path | None = None
+
+
+def _after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.lstrip().split(" ", 1)[0].lower() in _WRITES:
+        _state.written.add(id(conn.connection.dbapi_connection))
+
+
+def _ended(conn: Any) -> None:
+    _state.written.discard(id(conn.connection.dbapi_connection))
+
+
+def _report(what: str) -> None:
+    if not _state.written or _installed is None:
+        return
+    stack = "".join(traceback.format_stack(limit=14)[:-2])
+    with _lock, _installed.open("a", encoding="utf-8") as out:
+        out.write(f"Web API call {what} inside a transaction that has written:\n{stack}\n")
+    log.error("Web API call %s inside a transaction that has written", what)
+
+
+def install(path: str) -> None:
+    """Watch every engine and Slack client of this process (idempotent)."""
+    global _installed
+    if _installed is not None:
+        return
+    _installed = Path(path)
+    event.listen(Engine, "after_cursor_execute", _after_execute)
+    event.listen(Engine, "commit", _ended)
+    event.listen(Engine, "rollback", _ended)
+    api_call = WebClient.api_call
+    send_dict = WebhookClient.send_dict
+
+    def guarded_api_call(self: WebClient, api_method: str, *args: Any, **kwargs: Any) -> Any:
+        _report(api_method)
+        return api_call(self, api_method, *args, **kwargs)
+
+    def guarded_send_dict(self: WebhookClient, body: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        _report("response_url")
+        return send_dict(self, body, *args, **kwargs)
+
+    WebClient.api_call = guarded_api_call  # type: ignore[method-assign]
+    WebhookClient.send_dict = guarded_send_dict  # type: ignore[method-assign]
+    log.warning("TEST ONLY: Web API calls inside written transactions are reported to %s", path)
