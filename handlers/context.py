@@ -23,6 +23,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
@@ -164,8 +165,14 @@ class LocaleCache:
         if fetched is None:
             return self.cached(user_id) or self.default_language
         locale, name = fetched
-        # Written after the per-user lock is released: never hold a Python lock while waiting for a DB lock.
-        slack_repo.upsert_slack_user(session, slack_user_id=user_id, locale=locale, name=name, now=now)
+        # Written after the per-user lock is released: never hold a Python lock while waiting for a DB lock. And in
+        # a short transaction of its own, committed at once: a cache, not part of the request's change, and the
+        # request's transaction must not have written while it still calls Slack.
+        try:
+            with Session(session.get_bind()) as cache_session, cache_session.begin():
+                slack_repo.upsert_slack_user(cache_session, slack_user_id=user_id, locale=locale, name=name, now=now)
+        except OperationalError:  # locked: the language is known for now, the next fetch stores it
+            log.warning("could not cache the Slack profile of %s", user_id, exc_info=True)
         return self.cached(user_id) or self.default_language
 
     def _fetch(self, *, client: WebClient, user_id: str) -> tuple[str, str] | None:
@@ -261,11 +268,24 @@ class Turn:
     _lang: str | None = None
     _actor: Actor | None = None
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _committed: bool = False
 
     def after_commit(self, work: Callable[[], None]) -> None:
         """Run ``work`` (a Slack message about this request's change) once the change is committed; never when it
         is rolled back. A failure of ``work`` is logged and does not undo the committed change."""
+        if self._committed:
+            work()
+            return
         self._after_commit.append(work)
+
+    def run_after_commit(self) -> None:
+        """The request's transaction has committed: send what waited for it, in order."""
+        self._committed = True
+        for work in self._after_commit:
+            try:
+                work()
+            except Exception:  # the change is committed; a failed notice about it is logged, not undone
+                log.exception("after-commit step failed ref=%s", self.correlation_id)
 
     def queued_messages(self) -> None:
         """This request wrote outbox messages: send them as soon as its transaction has committed."""
@@ -374,6 +394,12 @@ class Turn:
         return self._actor
 
     @property
+    def quick_lang(self) -> str:
+        """The user's language without waiting on anything (for what is said before the ack): the one known in
+        this process, else the default."""
+        return self._lang or self.services.locales.cached(self.user_id) or self.services.locales.default_language
+
+    @property
     def lang(self) -> str:
         if self._lang is None:
             self._lang = self.services.locales.language(
@@ -381,6 +407,20 @@ class Turn:
             )
             self.context["wieweet_lang"] = self._lang
         return self._lang
+
+
+class AfterCommitRespond(Respond):
+    """``turn.respond``: answers through the response_url once the request's transaction has committed, so no
+    Slack call waits with the transaction open (and nothing is said about a change that was rolled back)."""
+
+    def __init__(self, inner: Respond, defer: Callable[[Callable[[], None]], None]) -> None:
+        super().__init__(response_url=inner.response_url, proxy=inner.proxy, ssl=inner.ssl)
+        self._inner = inner
+        self._defer = defer
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self._defer(lambda: self._inner(*args, **kwargs))
+        return None
 
 
 Handler = Callable[[Turn], None]
@@ -405,19 +445,17 @@ def listener(services: Services, kind: str, handler: Handler) -> BoltListener:
                     client=client,
                     body=body,
                     ack=ack,
-                    respond=respond if body.get("response_url") or context.response_url else None,
+                    respond=None,
                     context=context,
                     kind=kind,
                     correlation_id=correlation_id,
                     now=services.clock(),
                 )
+                if body.get("response_url") or context.response_url:
+                    turn.respond = AfterCommitRespond(respond, turn.after_commit)
                 handler(turn)
                 outcome = str(context.get("wieweet_outcome") or "ok")
-            for work in turn._after_commit:
-                try:
-                    work()
-                except Exception:  # the change is committed; a failed notice about it is logged, not undone
-                    log.exception("after-commit step failed ref=%s", correlation_id)
+            turn.run_after_commit()
             if context.get("wieweet_kick"):
                 services.jobs.kick()
             if context.get("wieweet_home"):

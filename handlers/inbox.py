@@ -34,8 +34,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.actors import NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import t
+from handlers.claims import log_refusal
 from handlers.context import Services
 from handlers.errors import user_message
 from storage import inbox_repo
@@ -252,12 +254,13 @@ def record(
 
 def instance_id() -> str:
     """This process on this host, with a boot nonce (a restarted container may get the same pid)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:64]
+    return f"{socket.gethostname()[:36]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def _dead_on_this_host(worker_id: str, me: str) -> bool:
-    """A claimer on this host whose process is gone (or that is an earlier boot of a process with our pid)."""
-    parts = worker_id.split(":")
+def _dead_on_this_host(claimer: str, me: str) -> bool:
+    """A claimer (``host:pid:nonce/claim``) on this host whose process is gone (or that is an earlier boot of a
+    process with our pid)."""
+    parts = claimer.split("/", 1)[0].split(":")
     mine = me.split(":")
     if len(parts) != 3 or parts[0] != mine[0]:
         return False
@@ -294,6 +297,7 @@ class InboxWorker:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._claims = 0
         self._thread = threading.Thread(target=self._loop, name="inbox-claims", daemon=True)
 
     def start(self) -> InboxWorker:
@@ -346,11 +350,16 @@ class InboxWorker:
             if free <= 0:
                 return started
             now = self.services.clock()
+            # A token per claim (the worker and a counter): the rows claimed now are told apart from this worker's
+            # earlier claims still in progress, even when the injected clock stands still.
+            with self._lock:
+                self._claims += 1
+                token = f"{self.worker_id}/{self._claims}"
 
-            def claim(limit: int = free, now: datetime = now) -> list[InboxRequest]:
+            def claim(limit: int = free, now: datetime = now, token: str = token) -> list[InboxRequest]:
                 with self.services.db.inbox_session() as session:
                     return inbox_repo.claim_inbox_requests(
-                        session, now=now, worker_id=self.worker_id, limit=limit, stale_before=now - STALE_AFTER
+                        session, now=now, worker_id=token, limit=limit, stale_before=now - STALE_AFTER
                     )
 
             rows = self.services.db.retrying(claim)
@@ -359,23 +368,28 @@ class InboxWorker:
             for row in rows:
                 with self._lock:
                     self._in_flight += 1
-                self.pool.submit(self._run, row)
+                self.pool.submit(self._run, row, token)
                 started += 1
         return started
 
-    def _run(self, row: InboxRequest) -> None:
+    def _run(self, row: InboxRequest, token: str) -> None:
         try:
-            self.process(row)
+            self.process(row, claim=token)
         finally:
             with self._lock:
                 self._in_flight -= 1
             self._wake.set()
 
-    def process(self, row: InboxRequest) -> bool:
-        """Produce one request's outcome; True when it is finished (done, or given up after telling the user)."""
+    def process(self, row: InboxRequest, *, claim: str | None = None) -> bool:
+        """Produce one request's outcome (``claim``: the token it was claimed with); True when it is finished
+        (done, or given up after telling the user)."""
         entry = KINDS.get(row.kind)
         job = InboxJob(
-            services=self.services, client=self.client, request=row, worker_id=self.worker_id, now=self.services.clock()
+            services=self.services,
+            client=self.client,
+            request=row,
+            worker_id=claim or self.worker_id,
+            now=self.services.clock(),
         )
         started = time.perf_counter()
         try:
@@ -389,6 +403,8 @@ class InboxWorker:
             return False
         except WieweetError as error:  # the user's to fix: told once, and the request is done
             outcome = f"domain {error.code}"
+            if isinstance(error, NotAuthorized):
+                log_refusal(ref=job.ref, user=row.user_slack_id, action=error.action, target=error.target)
             try:
                 if entry is not None:
                     entry.tell(job, user_message(error, self._language(job), job.ref))
@@ -426,7 +442,7 @@ class InboxWorker:
                 return inbox_repo.update_inbox_done(
                     session,
                     request_id=job.request.id,
-                    worker_id=self.worker_id,
+                    worker_id=job.worker_id,
                     channel_id=channel,
                     ts=ts,
                     now=self.services.clock(),
@@ -453,7 +469,7 @@ class InboxWorker:
                 return inbox_repo.update_inbox_failed(
                     session,
                     request_id=job.request.id,
-                    worker_id=self.worker_id,
+                    worker_id=job.worker_id,
                     error=error,
                     retry_at=None if final else now + backoff(attempt),
                     now=now,

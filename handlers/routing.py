@@ -21,7 +21,7 @@ from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.routing import RoutingInputError, RoutingService
 from bot.routing import payloads as routing_payloads
-from handlers import claims, ids
+from handlers import claims, ids, inbox
 from handlers.context import Services, Turn, listener
 from handlers.errors import refuse_in_form
 from handlers.routing_blocks import (
@@ -109,9 +109,12 @@ def _state_value(values: dict[str, Any], block: str, action: str) -> dict[str, A
 
 
 def handle_ask_submission(turn: Turn) -> None:
+    """Check the form (nothing slow: no Slack call, no write to the database), record the question in the inbox
+    under the modal's view id, ack. A replayed submission or a double click finds the same record: one question.
+    The question is made from the record (``ask_question``), after the ack."""
     view = turn.body.get("view") or {}
     values = (view.get("state") or {}).get("values") or {}
-    lang = turn.lang
+    lang = turn.quick_lang
     text = str(_state_value(values, ids.BLOCK_ASK_TEXT, ids.INPUT_ASK_TEXT).get("value") or "").strip()
     context = str(_state_value(values, ids.BLOCK_ASK_CONTEXT, ids.INPUT_ASK_CONTEXT).get("value") or "")
     theme = (_state_value(values, ids.BLOCK_ASK_THEME, ids.INPUT_ASK_THEME).get("selected_option") or {}).get("value")
@@ -139,54 +142,90 @@ def handle_ask_submission(turn: Turn) -> None:
     if errors:
         turn.ack(response_action="errors", errors=errors)
         return
-    # Where it was asked is a claim too: privacy comes from Slack, and the bot only posts (or answers) in a channel
-    # the asker is a member of.
-    channel_private = channel_id is None or turn.channel_is_private(channel_id)
-    shown_in_channel = visibility is Visibility.PUBLIC and not channel_private
-    if channel_id and shown_in_channel and not turn.is_channel_member(channel_id):
-        refusal = NotAuthorized("ask a question in a channel one is not in", target=f"channel:{channel_id}")
-        refuse_in_form(turn, refusal, ids.BLOCK_ASK_TEXT)
-        return
-    turn.ack()
-    asker = slack_repo.get_slack_user(turn.session, slack_user_id=_actor(turn))
-    asker_name = (
-        asker.name if asker is not None and asker.name else str((turn.body.get("user") or {}).get("name") or "")
+    new = inbox.record(
+        turn.services,
+        request_key=f"view:{view.get('id')}",
+        kind_name=ASK_KIND,
+        payload={
+            "text": text,
+            "context": context,
+            "theme": theme,
+            "desired": desired.isoformat() if desired else None,
+            "visibility": visibility.value,
+            "channel_id": channel_id,
+            "thread_ts": thread_ts,
+            "user_name": str((turn.body.get("user") or {}).get("name") or ""),
+        },
+        user_id=_actor(turn),
     )
+    turn.ack()
+    turn.context["wieweet_outcome"] = "recorded" if new else "duplicate"
+
+
+def _tell_asker(job: inbox.InboxJob, text: str) -> None:
+    job.dm_once(step="error", text=text)
+
+
+ASK_KIND = "ask_question"
+
+
+@inbox.kind(ASK_KIND, tell=_tell_asker)
+def ask_question(job: inbox.InboxJob) -> None:
+    """A submitted ask modal, from the inbox: check where it was asked, post it there, make the question — each
+    step once. Where it was asked is a claim too: privacy comes from Slack, and the bot only posts (or answers) in
+    a channel the asker is a member of."""
+    services, payload, asker = job.services, job.payload, job.user_id or ""
+    routing = services.routing_service()
+    lang = job.language()
+    channel_id, thread_ts = payload.get("channel_id"), payload.get("thread_ts")
+    visibility = Visibility(str(payload.get("visibility") or "public"))
+    channels = services.channels
+    channel_private = channel_id is None or channels.is_private(client=job.client, channel_id=channel_id, now=job.now)
+    shown_in_channel = visibility is Visibility.PUBLIC and not channel_private
+    if (
+        channel_id
+        and shown_in_channel
+        and not channels.is_member(client=job.client, channel_id=channel_id, user_id=asker, now=job.now)
+    ):
+        raise NotAuthorized("ask a question in a channel one is not in", target=f"channel:{channel_id}")
+    text = str(payload.get("text") or "")
     if not shown_in_channel:
         channel_id = channel_id if visibility is Visibility.PUBLIC else None
         thread_ts = thread_ts if visibility is Visibility.PUBLIC else None
     elif channel_id and not thread_ts:
         # A public question from a channel gets a message there, so the answer comes in its thread.
-        posted = turn.client.chat_postMessage(
-            channel=channel_id,
-            text=t(
-                "routing.posted_question",
-                lang,
-                name=user_mention(_actor(turn)) or "?",
-                question="> " + escape_truncate(text, 2500).replace("\n", "\n> "),
-            ),
+        question_text = "> " + escape_truncate(text, 2500).replace("\n", "\n> ")
+        _, thread_ts = job.post_once(
+            step="question",
+            channel=str(channel_id),
+            text=t("routing.posted_question", lang, name=user_mention(asker) or "?", question=question_text),
         )
-        thread_ts = str(posted.get("ts") or "") or None
-    question = _routing(turn).ask_question(
-        turn.session,
-        asker_slack_id=_actor(turn),
-        asker_name=asker_name,
-        text=text,
-        context=context,
-        theme_keys=[theme] if theme else [],
-        desired_by=desired,
-        visibility=visibility,
-        channel_id=channel_id,
-        channel_is_private=channel_private,
-        thread_ts=thread_ts,
-        language=lang,
-        now=turn.now,
-    )
-    # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, sent as a DM
-    # right after this request commits: one message, also when the question is escalated.
-    turn.queued_messages()
-    turn.home_changed(turn.user_id)
-    turn.context["wieweet_outcome"] = f"asked q{question.id}"
+        thread_ts = thread_ts or None
+    claim = f"asked:{job.key}"
+    with services.db.session() as session:
+        if slack_repo.create_processed_event(session, event_key=claim, kind="asking", now=job.now):
+            cached = slack_repo.get_slack_user(session, slack_user_id=asker)
+            desired = payload.get("desired")
+            question = routing.ask_question(
+                session,
+                asker_slack_id=asker,
+                asker_name=cached.name if cached is not None and cached.name else str(payload.get("user_name") or ""),
+                text=text,
+                context=str(payload.get("context") or ""),
+                theme_keys=[str(payload["theme"])] if payload.get("theme") else [],
+                desired_by=date.fromisoformat(desired) if isinstance(desired, str) else None,
+                visibility=visibility,
+                channel_id=channel_id,
+                channel_is_private=channel_private,
+                thread_ts=thread_ts,
+                language=lang,
+                now=job.now,
+            )
+            slack_repo.update_processed_event_kind(session, event_key=claim, kind=f"question:{question.id}")
+    # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, a DM sent by
+    # the jobs once this has committed: one message, also when the question is escalated.
+    services.jobs.kick()
+    services.home.refresh(job.client, [asker])
 
 
 # --- the asker's own questions -----------------------------------------------------------------------------------

@@ -66,7 +66,9 @@ def render_answer(
     )
 
 
-def search_once(job: inbox.InboxJob, *, query: str, channel_id: str | None, channel_is_private: bool) -> PreparedAnswer:
+def search_once(
+    job: inbox.InboxJob, *, query: str, channel_id: str | None, channel_is_private: bool, shareable: bool = False
+) -> PreparedAnswer:
     """Search and log the result set once per request, however often the request is retried: the log row and
     the request's claim (``answered:<key>``, noting the log id) are written in one transaction."""
     services, lang = job.services, job.language()
@@ -86,7 +88,9 @@ def search_once(job: inbox.InboxJob, *, query: str, channel_id: str | None, chan
                     channel_is_private=channel_is_private,
                 )
                 slack_repo.update_processed_event_kind(session, event_key=claim, kind=f"log:{outcome.search_log_id}")
-                answer = render_answer(services, outcome.result, search_log_id=outcome.search_log_id, lang=lang)
+                answer = render_answer(
+                    services, outcome.result, search_log_id=outcome.search_log_id, lang=lang, shareable=shareable
+                )
                 search_log_id = outcome.search_log_id
             else:  # logged by an attempt that crashed before it could note it on the request
                 noted = privacy_repo.get_processed_event_kind(session, event_key=claim) or ""
@@ -98,7 +102,7 @@ def search_once(job: inbox.InboxJob, *, query: str, channel_id: str | None, chan
         if answer is not None:
             return answer
     result = services.knowledge.search(query, now=job.now, limit=SHOWN_PER_LIST)
-    return render_answer(services, result, search_log_id=int(search_log_id), lang=lang)
+    return render_answer(services, result, search_log_id=int(search_log_id), lang=lang, shareable=shareable)
 
 
 def post_in_thread(turn: Turn, answer: PreparedAnswer, *, channel: str, thread_ts: str) -> bool:
@@ -146,6 +150,26 @@ def answer_message(job: inbox.InboxJob) -> None:
         raise
     with services.db.session() as session:
         mark_search_posted(session, search_log_id=answer.search_log_id, channel_id=channel)
+
+
+def _tell_privately(job: inbox.InboxJob, text: str) -> None:
+    job.respond_once(step="error", text=text)
+
+
+ANSWER_COMMAND = "answer_command"
+
+
+@inbox.kind(ANSWER_COMMAND, tell=_tell_privately)
+def answer_command(job: inbox.InboxJob) -> None:
+    """``/wieweet <question>`` recorded in the inbox: search and log once, answer privately (shareable)."""
+    payload = job.payload
+    channel = payload.get("channel")
+    channel = str(channel) if channel else None
+    private = channel is None or job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
+    answer = search_once(
+        job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private, shareable=True
+    )
+    job.respond_once(step="answer", text=answer.text, blocks=answer.blocks)
 
 
 def respond_privately(turn: Turn, answer: PreparedAnswer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.i18n import t
-from handlers import ids
+from handlers import ids, inbox
 from handlers.blocks import build_help_blocks
 from handlers.context import Services, Turn, listener
 from handlers.digests import route_digest_command
@@ -13,7 +13,7 @@ from handlers.practices import route_practice_command
 from handlers.privacy import route_privacy_command
 from handlers.profiles import route_profile_command
 from handlers.routing import route_command
-from handlers.whoknows import prepare_answer, respond_privately
+from handlers.whoknows import ANSWER_COMMAND
 
 HELP_WORDS = frozenset({"", "help", "hulp", "?", "aide"})
 
@@ -37,7 +37,16 @@ def handle_wieweet_command(turn: Turn) -> None:
         return
     if turn.services.routing is not None and route_command(turn, text):
         return
-    respond_privately(turn, prepare_answer(turn, text, shareable=True))
+    # A question: recorded in the inbox under the command's trigger id (a retried or replayed command is one
+    # question) and answered from there (``handlers.whoknows.answer_command``).
+    new = inbox.record(
+        turn.services,
+        request_key=f"cmd:{turn.body.get('trigger_id') or turn.correlation_id}",
+        kind_name=ANSWER_COMMAND,
+        payload={"text": text, "channel": turn.channel_id, "response_url": turn.body.get("response_url")},
+        user_id=turn.user_id,
+    )
+    turn.context["wieweet_outcome"] = "recorded" if new else "duplicate"
 
 
 def register(app: App, services: Services) -> None:
