@@ -26,13 +26,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage.db import Database
-
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
 from storage import inbox_repo
 from storage import privacy_repo as repo
 from storage import repositories as register_repo
+from storage.db import Database
 from storage.models import (
     AuditLog,
     Base,

@@ -32,7 +32,7 @@ class _State(threading.local):
 
 _state = _State()
 _lock = threading.Lock()
-_installed: Path | None = None
+_target: list[Path] = []  # where violations are reported, once installed
 
 
 def _after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -45,20 +45,19 @@ def _ended(conn: Any) -> None:
 
 
 def _report(what: str) -> None:
-    if not _state.written or _installed is None:
+    if not _state.written or not _target:
         return
     stack = "".join(traceback.format_stack(limit=14)[:-2])
-    with _lock, _installed.open("a", encoding="utf-8") as out:
+    with _lock, _target[0].open("a", encoding="utf-8") as out:
         out.write(f"Web API call {what} inside a transaction that has written:\n{stack}\n")
     log.error("Web API call %s inside a transaction that has written", what)
 
 
 def install(path: str) -> None:
     """Watch every engine and Slack client of this process (idempotent)."""
-    global _installed
-    if _installed is not None:
+    if _target:
         return
-    _installed = Path(path)
+    _target.append(Path(path))
     event.listen(Engine, "after_cursor_execute", _after_execute)
     event.listen(Engine, "commit", _ended)
     event.listen(Engine, "rollback", _ended)
@@ -73,6 +72,6 @@ def install(path: str) -> None:
         _report("response_url")
         return send_dict(self, body, *args, **kwargs)
 
-    WebClient.api_call = guarded_api_call  # type: ignore[method-assign]
+    WebClient.api_call = guarded_api_call  # type: ignore[method-assign,assignment]
     WebhookClient.send_dict = guarded_send_dict  # type: ignore[method-assign]
     log.warning("TEST ONLY: Web API calls inside written transactions are reported to %s", path)

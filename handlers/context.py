@@ -418,8 +418,11 @@ class AfterCommitRespond(Respond):
         self._inner = inner
         self._defer = defer
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        self._defer(lambda: self._inner(*args, **kwargs))
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        def send() -> None:
+            self._inner(*args, **kwargs)
+
+        self._defer(send)
         return None
 
 

@@ -462,7 +462,9 @@ class InboxWorker:
             except Exception:
                 log.exception("could not tell the user that request %s failed", job.key)
         if final:
-            log.error("inbox request %s (%s) given up after %s attempts ref=%s", job.key, job.request.kind, attempt, job.ref)
+            log.error(
+                "inbox request %s (%s) given up after %s attempts ref=%s", job.key, job.request.kind, attempt, job.ref
+            )
 
         def record_failure() -> bool:
             with self.services.db.inbox_session() as session:

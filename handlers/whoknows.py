@@ -13,11 +13,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.i18n import t
-from bot.knowledge import SearchResult, mark_search_posted
+from bot.knowledge import mark_search_posted
+from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view
 from handlers import inbox
 from handlers.blocks import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks
-from handlers.context import Services, Turn
+from handlers.context import Services
 from storage import privacy_repo, slack_repo
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
@@ -34,23 +35,6 @@ class PreparedAnswer:
 def strip_mentions(text: str) -> str:
     """Remove user mentions (``<@U123>``) from a message, e.g. the bot's own name in an app mention."""
     return _MENTION.sub(" ", text).strip()
-
-
-def prepare_answer(turn: Turn, query: str, *, shareable: bool = False) -> PreparedAnswer:
-    """Search (the core service) and render the answer for this user. Raises QueryError for bad input."""
-    outcome = turn.services.knowledge.ask(
-        turn.session,
-        query=query,
-        now=turn.now,
-        limit=SHOWN_PER_LIST,
-        source="slack",
-        user_id=turn.user_id,
-        channel_id=turn.channel_id,
-        channel_is_private=turn.channel_id is not None and turn.channel_is_private(turn.channel_id),
-    )
-    return render_answer(
-        turn.services, outcome.result, search_log_id=outcome.search_log_id, lang=turn.lang, shareable=shareable
-    )
 
 
 def render_answer(
@@ -73,6 +57,8 @@ def search_once(
     the request's claim (``answered:<key>``, noting the log id) are written in one transaction."""
     services, lang = job.services, job.language()
     search_log_id = job.result.get("search_log_id")
+    # The search first, with no transaction open: the write lock is held only for the few rows written.
+    result = services.knowledge.search(query, now=job.now, limit=SHOWN_PER_LIST)
     if not isinstance(search_log_id, int):
         claim = f"answered:{job.key}"
         with services.db.session() as session:
@@ -86,43 +72,17 @@ def search_once(
                     user_id=job.user_id,
                     channel_id=channel_id,
                     channel_is_private=channel_is_private,
+                    result=result,
                 )
                 slack_repo.update_processed_event_kind(session, event_key=claim, kind=f"log:{outcome.search_log_id}")
-                answer = render_answer(
-                    services, outcome.result, search_log_id=outcome.search_log_id, lang=lang, shareable=shareable
-                )
                 search_log_id = outcome.search_log_id
             else:  # logged by an attempt that crashed before it could note it on the request
                 noted = privacy_repo.get_processed_event_kind(session, event_key=claim) or ""
                 search_log_id = int(noted.removeprefix("log:")) if noted.startswith("log:") else None
-                answer = None
         if search_log_id is None:
             raise RuntimeError(f"request {job.key} was searched but its log is unknown")
         job.save(search_log_id=search_log_id)
-        if answer is not None:
-            return answer
-    result = services.knowledge.search(query, now=job.now, limit=SHOWN_PER_LIST)
     return render_answer(services, result, search_log_id=int(search_log_id), lang=lang, shareable=shareable)
-
-
-def post_in_thread(turn: Turn, answer: PreparedAnswer, *, channel: str, thread_ts: str) -> bool:
-    """Post in the thread of the question. False when the bot may not post there (e.g. not in the channel)."""
-    try:
-        turn.client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=answer.text,
-            blocks=answer.blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-    except SlackApiError as exc:
-        if exc.response.get("error") in NOT_POSTABLE:
-            return False
-        raise
-    # the conversation's members see it now, and may use its buttons (``bot.knowledge.get_search_for``)
-    mark_search_posted(turn.session, search_log_id=answer.search_log_id, channel_id=channel)
-    return True
 
 
 def _tell_in_thread(job: inbox.InboxJob, text: str) -> None:
@@ -172,8 +132,27 @@ def answer_command(job: inbox.InboxJob) -> None:
     job.respond_once(step="answer", text=answer.text, blocks=answer.blocks)
 
 
-def respond_privately(turn: Turn, answer: PreparedAnswer) -> None:
-    """Only the asker sees it (through the request's response_url)."""
-    if turn.respond is None:
-        raise RuntimeError(f"{turn.kind} request has no response_url to answer privately")
-    turn.respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral", replace_original=False)
+ANSWER_SHORTCUT = "answer_shortcut"
+
+
+@inbox.kind(ANSWER_SHORTCUT, tell=_tell_privately)
+def answer_shortcut(job: inbox.InboxJob) -> None:
+    """The "Wie weet dit?" message shortcut: answered in that message's thread; where the bot may not post, to the
+    person privately, saying why."""
+    payload = job.payload
+    channel, thread_ts = str(payload["channel"]), str(payload["thread_ts"])
+    private = job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
+    answer = search_once(job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private)
+    if not job.result.get("privately"):
+        try:
+            job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=answer.text, blocks=answer.blocks)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in NOT_POSTABLE:
+                raise
+            job.save(privately=True)
+        else:
+            with job.services.db.session() as session:
+                mark_search_posted(session, search_log_id=answer.search_log_id, channel_id=channel)
+            return
+    job.respond_once(step="answer", text=answer.text, blocks=answer.blocks)
+    job.respond_once(step="why", text=t("slack.not_in_channel", job.language()))

@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import InboxRequest
+from storage.models import Base, InboxRequest
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class Database:
             self.ensure_schema()
 
     def _create_inbox_table(self) -> None:
-        InboxRequest.__table__.create(self.inbox_engine, checkfirst=True)
+        Base.metadata.tables[InboxRequest.__tablename__].create(self.inbox_engine, checkfirst=True)
 
     @property
     def dialect(self) -> str:

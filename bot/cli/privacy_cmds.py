@@ -17,10 +17,10 @@ from bot.cli import CliContext, pass_cli
 from bot.privacy import (
     RetentionPolicy,
     erase_person,
-    finish_erasure,
     export_json,
     export_personal_data,
     find_person,
+    finish_erasure,
     purge_expired,
     require_known,
 )

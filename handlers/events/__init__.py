@@ -57,7 +57,7 @@ def to_answer(event: dict[str, Any]) -> bool:
 def record_message(services: Services) -> Any:
     """Listener middleware: record the message in the inbox before Bolt acks the event."""
 
-    def middleware(body: dict[str, Any], context: BoltContext, next: Any) -> BoltResponse | None:  # noqa: A002
+    def middleware(body: dict[str, Any], context: BoltContext, next: Any) -> BoltResponse | None:
         event = body.get("event") or {}
         if to_answer(event):
             new = inbox.record(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.i18n import t
-from handlers import ids
+from handlers import ids, inbox
 from handlers.context import Services, Turn, listener
-from handlers.whoknows import post_in_thread, prepare_answer, respond_privately, strip_mentions
+from handlers.whoknows import ANSWER_SHORTCUT, strip_mentions
 
 
 def handle_who_knows_shortcut(turn: Turn) -> None:
@@ -20,13 +20,20 @@ def handle_who_knows_shortcut(turn: Turn) -> None:
             turn.respond(text=t("slack.empty_message", turn.lang), response_type="ephemeral")
         return
     thread_ts = str(message.get("thread_ts") or message.get("ts") or "")
-    answer = prepare_answer(turn, query)
-    if channel and thread_ts and post_in_thread(turn, answer, channel=channel, thread_ts=thread_ts):
-        return
-    # The bot is not in that channel: answer the person privately instead, and say why.
-    respond_privately(turn, answer)
-    if turn.respond is not None:
-        turn.respond(text=t("slack.not_in_channel", turn.lang), response_type="ephemeral", replace_original=False)
+    # Recorded in the inbox under the trigger (a replay is one request) and answered from there.
+    new = inbox.record(
+        turn.services,
+        request_key=f"shortcut:{turn.body.get('trigger_id') or turn.correlation_id}",
+        kind_name=ANSWER_SHORTCUT,
+        payload={
+            "text": query,
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "response_url": turn.body.get("response_url"),
+        },
+        user_id=turn.user_id,
+    )
+    turn.context["wieweet_outcome"] = "recorded" if new else "duplicate"
 
 
 def register(app: App, services: Services) -> None:

@@ -14,7 +14,7 @@ import sqlite3
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -374,7 +374,11 @@ def latency_run(
                 )
                 time.sleep(0.05)
 
-        if fault == "slow_slack":
+        if fault == "none":  # the baseline
+            burst()
+            for d in [*mentions.values(), *modals.values(), *deliveries]:
+                d.done.wait(60)
+        elif fault == "slow_slack":
             emu.set_latency(slow_seconds)
             burst()
             for d in [*mentions.values(), *modals.values(), *deliveries]:

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar
 
 from tests.emulator import SlackEmulator
 
@@ -29,7 +29,7 @@ def free_port() -> int:
 class BotProcess:
     """``python -m bot run`` as a subprocess, in Socket Mode or HTTP mode, with its log captured to a file."""
 
-    started: list[BotProcess] = []  # every bot started, so fixtures can check them all after a test
+    started: ClassVar[list[BotProcess]] = []  # every bot started, so fixtures can check them all after a test
 
     def __init__(
         self,
