@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
-from bot.privacy import RetentionPolicy, purge_expired
+from bot.privacy import RetentionPolicy, purge_expired, purge_inbox
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
 from digests.sender import send_due_digests
@@ -165,6 +165,8 @@ class JobRunner:
             slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
             claimed = privacy_repo.get_processed_event_kind(session, event_key=key) == token
             counts = purge_expired(session=session, now=now, policy=self.retention) if claimed else None
+        if counts is not None:
+            counts["inbox_requests"] = purge_inbox(self.services.db, now=now, policy=self.retention)
         # Reached only when committed: a failed purge rolls its claim back and the next pass tries again.
         self._purged_on = day
         if counts is not None:

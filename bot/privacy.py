@@ -444,6 +444,7 @@ class RetentionPolicy:
     sent_messages: timedelta = timedelta(days=90)  # sent (or given-up) outbox messages
     done_timers: timedelta = timedelta(days=90)  # routing timers that ran
     slack_users: timedelta = timedelta(days=90)  # cached Slack names and locales
+    inbox_requests: timedelta = timedelta(days=30)  # handled requests' records (their content is gone already)
 
 
 def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | None = None) -> dict[str, int]:
@@ -458,6 +459,13 @@ def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | 
         "done_timers": repo.delete_done_timers_before(session, before=now - policy.done_timers),
         "slack_users": repo.delete_slack_users_before(session, before=now - policy.slack_users),
     }
+
+
+def purge_inbox(db: Database, *, now: datetime, policy: RetentionPolicy | None = None) -> int:
+    """Retention of the inbox (which may be a file of its own): handled requests' records past their period."""
+    policy = policy or RetentionPolicy()
+    with db.inbox_session() as session:
+        return inbox_repo.delete_finished_inbox_before(session, before=now - policy.inbox_requests)
 
 
 def finish_erasure(db: Database, *, slack_user_id: str | None) -> int:

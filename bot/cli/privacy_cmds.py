@@ -22,6 +22,7 @@ from bot.privacy import (
     find_person,
     finish_erasure,
     purge_expired,
+    purge_inbox,
     require_known,
 )
 from storage import privacy_repo
@@ -173,6 +174,8 @@ def privacy_purge(cli: CliContext, dry_run: bool) -> None:
         counts = purge_expired(session=session, now=_now(), policy=RetentionPolicy())
         if dry_run:
             session.rollback()
+    if not dry_run:
+        counts["inbox_requests"] = purge_inbox(cli.db, now=_now())
     verb = "would purge" if dry_run else "purged"
     for key, count in counts.items():
         click.echo(f"{verb} {key}: {count}")
