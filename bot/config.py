@@ -39,7 +39,7 @@ class Settings:
     # real time, so end-to-end tests can move time forward by rewriting the file. Never set it in production.
     fake_now_file: str | None = None
     # TEST ONLY (WIEWEET_TEST_TX_GUARD_FILE): report every Slack call made inside a database transaction that has
-    # written to this file (``bot.txguard``); the end-to-end tests fail on any. Never set it in production.
+    # written to this file (``handlers.txguard``); the end-to-end tests fail on any. Never set it in production.
     tx_guard_file: str | None = None
     # self-service (issue 7)
     require_consent: bool = True  # WIEWEET_REQUIRE_CONSENT: only experts who confirmed their listing are routed

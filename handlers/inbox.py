@@ -34,13 +34,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot import inbox as core
 from bot.actors import NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import t
 from handlers.claims import log_refusal
 from handlers.context import Services
 from handlers.errors import user_message
-from storage import inbox_repo
 from storage.models import InboxRequest
 
 log = logging.getLogger("wieweet.inbox")
@@ -105,11 +105,8 @@ class InboxJob:
 
     def save(self, **values: Any) -> None:
         """Remember that a step is done (and what it made), in its own committed transaction."""
-        with self.services.db.inbox_session() as session:
-            if not inbox_repo.update_inbox_result(
-                session, request_id=self.request.id, worker_id=self.worker_id, **values
-            ):
-                raise ClaimLostError(self.key)
+        if not core.save_result(self.services.db, request_id=self.request.id, claim=self.worker_id, values=values):
+            raise ClaimLostError(self.key)
         self.request.result = {**self.result, **values}
 
     def post_once(
@@ -131,11 +128,8 @@ class InboxJob:
                 log.info("request %s step %s was posted before a restart: not posting again", self.key, step)
                 self.save(**{f"posted:{step}": [channel, found]})
                 return channel, found
-        with self.services.db.inbox_session() as session:
-            if not inbox_repo.update_inbox_post_started(
-                session, request_id=self.request.id, worker_id=self.worker_id, now=self.now
-            ):
-                raise ClaimLostError(self.key)
+        if not core.mark_post_started(self.services.db, request_id=self.request.id, claim=self.worker_id, now=self.now):
+            raise ClaimLostError(self.key)
         self.request.post_started_at = self.now
         response = self.client.chat_postMessage(
             channel=channel,
@@ -235,18 +229,9 @@ def record(
     if kind_name not in KINDS:
         raise ValueError(f"no inbox handler for {kind_name!r}")
 
-    def insert() -> bool:
-        with services.db.inbox_session() as session:
-            return inbox_repo.create_inbox_request(
-                session,
-                request_key=request_key,
-                kind=kind_name,
-                payload=dict(payload),
-                user_slack_id=user_id,
-                now=services.clock(),
-            )
-
-    new = services.db.retrying(insert, attempts=2)
+    new = core.record_request(
+        services.db, request_key=request_key, kind=kind_name, payload=payload, user_id=user_id, now=services.clock()
+    )
     if new:
         services.inbox.kick()
     return new
@@ -321,9 +306,9 @@ class InboxWorker:
         """Requests claimed by killed processes on this host go back to the queue at once (other hosts' claims are
         taken over when stale)."""
         try:
-            with self.services.db.inbox_session() as session:
-                dead = [w for w in inbox_repo.list_inbox_claimers(session) if _dead_on_this_host(w, self.worker_id)]
-                released = inbox_repo.update_inbox_release_claims(session, worker_ids=dead)
+            released = core.release_claims(
+                self.services.db, is_dead=lambda claimer: _dead_on_this_host(claimer, self.worker_id)
+            )
         except Exception:  # the periodic claims take them over once stale
             log.warning("could not release the claims of dead workers", exc_info=True)
             return 0
@@ -356,13 +341,9 @@ class InboxWorker:
                 self._claims += 1
                 token = f"{self.worker_id}/{self._claims}"
 
-            def claim(limit: int = free, now: datetime = now, token: str = token) -> list[InboxRequest]:
-                with self.services.db.inbox_session() as session:
-                    return inbox_repo.claim_inbox_requests(
-                        session, now=now, worker_id=token, limit=limit, stale_before=now - STALE_AFTER
-                    )
-
-            rows = self.services.db.retrying(claim)
+            rows = core.claim_requests(
+                self.services.db, now=now, claim=token, limit=free, stale_before=now - STALE_AFTER
+            )
             if not rows:
                 return started
             for row in rows:
@@ -437,18 +418,14 @@ class InboxWorker:
         posted = [v for k, v in job.result.items() if k.startswith("posted:") and isinstance(v, list)]
         channel, ts = (str(posted[-1][0]), str(posted[-1][1])) if posted else (None, None)
 
-        def done() -> bool:
-            with self.services.db.inbox_session() as session:
-                return inbox_repo.update_inbox_done(
-                    session,
-                    request_id=job.request.id,
-                    worker_id=job.worker_id,
-                    channel_id=channel,
-                    ts=ts,
-                    now=self.services.clock(),
-                )
-
-        if not self.services.db.retrying(done):
+        if not core.mark_done(
+            self.services.db,
+            request_id=job.request.id,
+            claim=job.worker_id,
+            channel_id=channel,
+            ts=ts,
+            now=self.services.clock(),
+        ):
             raise ClaimLostError(job.key)
         job.finished = True
 
@@ -466,19 +443,15 @@ class InboxWorker:
                 "inbox request %s (%s) given up after %s attempts ref=%s", job.key, job.request.kind, attempt, job.ref
             )
 
-        def record_failure() -> bool:
-            with self.services.db.inbox_session() as session:
-                return inbox_repo.update_inbox_failed(
-                    session,
-                    request_id=job.request.id,
-                    worker_id=job.worker_id,
-                    error=error,
-                    retry_at=None if final else now + backoff(attempt),
-                    now=now,
-                )
-
         try:
-            self.services.db.retrying(record_failure)
+            core.mark_failed(
+                self.services.db,
+                request_id=job.request.id,
+                claim=job.worker_id,
+                error=error,
+                retry_at=None if final else now + backoff(attempt),
+                now=now,
+            )
         except Exception:  # the claim goes stale and the request is taken over
             log.exception("could not record the failure of inbox request %s", job.key)
         return final

@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot import inbox as inbox_core
 from bot import knowledge
 from bot.actors import NotAuthorized
 from bot.errors import WieweetError
@@ -201,12 +202,12 @@ def ask_question(job: inbox.InboxJob) -> None:
             text=t("routing.posted_question", lang, name=user_mention(asker) or "?", question=question_text),
         )
         thread_ts = thread_ts or None
-    claim = f"asked:{job.key}"
     with services.db.session() as session:
-        if slack_repo.create_processed_event(session, event_key=claim, kind="asking", now=job.now):
-            cached = slack_repo.get_slack_user(session, slack_user_id=asker)
-            desired = payload.get("desired")
-            question = routing.ask_question(
+        cached = slack_repo.get_slack_user(session, slack_user_id=asker)
+        desired = payload.get("desired")
+
+        def make_question() -> int:
+            return routing.ask_question(
                 session,
                 asker_slack_id=asker,
                 asker_name=cached.name if cached is not None and cached.name else str(payload.get("user_name") or ""),
@@ -220,8 +221,9 @@ def ask_question(job: inbox.InboxJob) -> None:
                 thread_ts=thread_ts,
                 language=lang,
                 now=job.now,
-            )
-            slack_repo.update_processed_event_kind(session, event_key=claim, kind=f"question:{question.id}")
+            ).id
+
+        inbox_core.once(session, step="asked", request_key=job.key, now=job.now, make=make_question)
     # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, a DM sent by
     # the jobs once this has committed: one message, also when the question is escalated.
     services.jobs.kick()

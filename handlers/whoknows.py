@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from bot import inbox as inbox_core
 from bot.i18n import t
 from bot.knowledge import mark_search_posted
 from bot.matching.results import SearchResult
@@ -19,7 +20,6 @@ from bot.presenter import build_answer_view
 from handlers import inbox
 from handlers.blocks import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks
 from handlers.context import Services
-from storage import privacy_repo, slack_repo
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
@@ -60,10 +60,10 @@ def search_once(
     # The search first, with no transaction open: the write lock is held only for the few rows written.
     result = services.knowledge.search(query, now=job.now, limit=SHOWN_PER_LIST)
     if not isinstance(search_log_id, int):
-        claim = f"answered:{job.key}"
         with services.db.session() as session:
-            if slack_repo.create_processed_event(session, event_key=claim, kind="answering", now=job.now):
-                outcome = services.knowledge.ask(
+
+            def log_search() -> int:
+                return services.knowledge.ask(
                     session,
                     query=query,
                     now=job.now,
@@ -73,12 +73,9 @@ def search_once(
                     channel_id=channel_id,
                     channel_is_private=channel_is_private,
                     result=result,
-                )
-                slack_repo.update_processed_event_kind(session, event_key=claim, kind=f"log:{outcome.search_log_id}")
-                search_log_id = outcome.search_log_id
-            else:  # logged by an attempt that crashed before it could note it on the request
-                noted = privacy_repo.get_processed_event_kind(session, event_key=claim) or ""
-                search_log_id = int(noted.removeprefix("log:")) if noted.startswith("log:") else None
+                ).search_log_id
+
+            search_log_id = inbox_core.once(session, step="answered", request_key=job.key, now=job.now, make=log_search)
         if search_log_id is None:
             raise RuntimeError(f"request {job.key} was searched but its log is unknown")
         job.save(search_log_id=search_log_id)

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 0x77696577  # "wiew": advisory lock key serialising upgrades across processes
-SQLITE_BUSY_TIMEOUT_MS = 5000  # how long one statement waits for SQLite's write lock
+SQLITE_BUSY_TIMEOUT_MS = 20000  # how long a statement waits for the write lock (past the ack: waiting is fine)
 INBOX_BUSY_TIMEOUT_MS = 2000  # the inbox file: an ack must come within Slack's 3 s
 RETRY_ATTEMPTS = 4  # ``Database.retrying``: tries of a unit of work that met a held lock
 RETRY_BACKOFF_SECONDS = 0.5
@@ -57,6 +57,40 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
         cursor.close()
 
     return on_connect
+
+
+class _Writes(threading.local):
+    def __init__(self) -> None:
+        self.connections: set[int] = set()  # DBAPI connections whose open transaction has written
+
+
+_writes = _Writes()
+_watching: list[bool] = []
+_WRITE_STATEMENTS = frozenset({"insert", "update", "delete", "replace"})
+
+
+def _after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.lstrip().split(" ", 1)[0].lower() in _WRITE_STATEMENTS:
+        _writes.connections.add(id(conn.connection.dbapi_connection))
+
+
+def _transaction_ended(conn: Any) -> None:
+    _writes.connections.discard(id(conn.connection.dbapi_connection))
+
+
+def watch_writes() -> None:
+    """TEST ONLY (see ``handlers.txguard``): from now on, track per thread which open transactions have written."""
+    if _watching:
+        return
+    _watching.append(True)
+    event.listen(Engine, "after_cursor_execute", _after_execute)
+    event.listen(Engine, "commit", _transaction_ended)
+    event.listen(Engine, "rollback", _transaction_ended)
+
+
+def thread_has_written() -> bool:
+    """Whether this thread has a transaction open that has written (only known once ``watch_writes`` ran)."""
+    return bool(_writes.connections)
 
 
 def is_lock_error(error: BaseException) -> bool:

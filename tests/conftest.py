@@ -97,7 +97,7 @@ def session(database: Database) -> Iterator[Session]:
 @pytest.fixture(autouse=True)
 def _no_slack_calls_inside_written_transactions() -> Iterator[None]:
     """Every bot process a test starts reports Slack calls made inside a database transaction that has written
-    (``bot.txguard``); any such call fails the test."""
+    (``handlers.txguard``); any such call fails the test."""
     from tests.e2e.harness import BotProcess  # noqa: PLC0415 (only the tests that start a bot need it)
 
     before = len(BotProcess.started)

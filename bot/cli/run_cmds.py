@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from bot import txguard
 from bot.cli import CliContext, pass_cli
 from bot.jobs import JobRunner
 from bot.knowledge import KnowledgeBase
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
 from bot.slack_app import check_tokens, create_app, run_http, run_socket_mode
+from handlers import txguard
 from handlers.context import LocaleCache, Services, make_clock
 from handlers.inbox import InboxWorker
 from handlers.outbox import OutboxSender

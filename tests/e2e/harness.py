@@ -48,7 +48,7 @@ class BotProcess:
         self.port = free_port() if mode == "http" else 0
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
-        # Slack calls made inside a database transaction that has written (bot.txguard): any fails the test.
+        # Slack calls made inside a database transaction that has written (handlers.txguard): any fails the test.
         self.tx_guard_path = log_path.with_name(log_path.name + ".txguard")
 
     @property
@@ -127,7 +127,7 @@ class BotProcess:
             self._log = None
 
     def tx_violations(self) -> str:
-        """What ``bot.txguard`` reported: Slack calls made while a transaction that has written was open."""
+        """What ``handlers.txguard`` reported: Slack calls made while a transaction that has written was open."""
         return self.tx_guard_path.read_text(encoding="utf-8") if self.tx_guard_path.exists() else ""
 
     def assert_no_slack_calls_in_transactions(self) -> None:

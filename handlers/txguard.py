@@ -5,7 +5,7 @@ every other request waits or fails meanwhile. ``install(path)`` (from ``WIEWEET_
 end-to-end tests; production never sets it) watches every engine's statements and commits per thread, and every
 ``WebClient`` / ``WebhookClient`` call: a call made while the calling thread has an open transaction that wrote is
 appended to ``path`` (method and where it was called from). The end-to-end harness fails any test whose bot wrote
-to that file.
+to that file. Which transactions have written is tracked by ``storage.db.watch_writes``.
 """
 
 from __future__ import annotations
@@ -18,34 +18,17 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import Engine, event
+
+from storage.db import thread_has_written, watch_writes
 
 log = logging.getLogger(__name__)
 
-_WRITES = ("insert", "update", "delete", "replace")
-
-
-class _State(threading.local):
-    def __init__(self) -> None:
-        self.written: set[int] = set()  # ids of DBAPI connections whose open transaction has written
-
-
-_state = _State()
 _lock = threading.Lock()
 _target: list[Path] = []  # where violations are reported, once installed
 
 
-def _after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-    if statement.lstrip().split(" ", 1)[0].lower() in _WRITES:
-        _state.written.add(id(conn.connection.dbapi_connection))
-
-
-def _ended(conn: Any) -> None:
-    _state.written.discard(id(conn.connection.dbapi_connection))
-
-
 def _report(what: str) -> None:
-    if not _state.written or not _target:
+    if not _target or not thread_has_written():
         return
     stack = "".join(traceback.format_stack(limit=14)[:-2])
     with _lock, _target[0].open("a", encoding="utf-8") as out:
@@ -58,9 +41,7 @@ def install(path: str) -> None:
     if _target:
         return
     _target.append(Path(path))
-    event.listen(Engine, "after_cursor_execute", _after_execute)
-    event.listen(Engine, "commit", _ended)
-    event.listen(Engine, "rollback", _ended)
+    watch_writes()
     api_call = WebClient.api_call
     send_dict = WebhookClient.send_dict
 
