@@ -393,6 +393,13 @@ class Turn:
             self._actor = Actor.slack(user, is_staff=staff)
         return self._actor
 
+    def resolve_language(self) -> None:
+        """Look the user's language up now (see ``AckThenLanguage``); a failure leaves it to a later look-up."""
+        try:
+            _ = self.lang
+        except Exception:  # e.g. the database: the listener's own work will meet it and report it
+            log.warning("no language for %s yet ref=%s", self.user_id, self.correlation_id, exc_info=True)
+
     @property
     def quick_lang(self) -> str:
         """The user's language without waiting on anything (for what is said before the ack): the one known in
@@ -407,6 +414,23 @@ class Turn:
             )
             self.context["wieweet_lang"] = self._lang
         return self._lang
+
+
+class AckThenLanguage(Ack):
+    """``turn.ack``: acks, then looks up the user's language at once (``users.info`` when it is not known yet).
+    Listeners ack before they change anything, so the look-up never waits on Slack with a transaction that has
+    written — as it would if a listener first asked for ``turn.lang`` after its change."""
+
+    def __init__(self, inner: Ack, then: Callable[[], None]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._inner = inner
+        self._then = then
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        response = self._inner(*args, **kwargs)
+        self.response = self._inner.response
+        self._then()
+        return response
 
 
 class AfterCommitRespond(Respond):
@@ -456,6 +480,7 @@ def listener(services: Services, kind: str, handler: Handler) -> BoltListener:
                 )
                 if body.get("response_url") or context.response_url:
                     turn.respond = AfterCommitRespond(respond, turn.after_commit)
+                turn.ack = AckThenLanguage(ack, turn.resolve_language)
                 handler(turn)
                 outcome = str(context.get("wieweet_outcome") or "ok")
             turn.run_after_commit()
