@@ -6,12 +6,14 @@ service queues in the outbox are sent by ``bot.jobs`` right after the request co
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from functools import partial
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from bot import inbox as inbox_core
 from bot import knowledge
@@ -41,6 +43,8 @@ from handlers.routing_blocks import (
 )
 from storage import slack_repo
 from storage.models import Question, Routing, Visibility
+
+log = logging.getLogger(__name__)
 
 ASK_WORDS = frozenset({"vraag", "ask", "question"})
 MINE_WORDS = frozenset({"mijn vragen", "my questions", "mijn", "mine"})
@@ -77,7 +81,10 @@ def open_ask_modal(turn: Turn, *, text: str, metadata: dict[str, Any]) -> None:
         return
     updated = build_ask_modal(lang, text=text, themes=themes, theme_key=result.themes[0], metadata=metadata)
     view_info = opened.get("view") or {}
-    turn.client.views_update(view_id=str(view_info.get("id")), hash=view_info.get("hash"), view=updated)
+    try:
+        turn.client.views_update(view_id=str(view_info.get("id")), hash=view_info.get("hash"), view=updated)
+    except SlackApiError as exc:  # already submitted or closed (or changed by the user): nothing to pre-select
+        log.info("ask modal not updated with the theme: %s", exc.response.get("error"))
 
 
 def handle_ask_shortcut(turn: Turn) -> None:

@@ -45,8 +45,9 @@ def create_inbox_request(
             last_error="",
         )
         .on_conflict_do_nothing(index_elements=["request_key"])
+        .returning(InboxRequest.id)  # a row only when inserted (the row count is not reliable on every driver)
     )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None
 
 
 def get_inbox_request(session: Session, *, request_key: str) -> InboxRequest | None:

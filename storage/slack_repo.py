@@ -24,9 +24,9 @@ def create_processed_event(session: Session, *, event_key: str, kind: str, now: 
         _dialect_insert(session)(ProcessedEvent)
         .values(event_key=event_key[:200], kind=kind[:40], received_at=now)
         .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(ProcessedEvent.id)  # a row only when inserted (the row count is not reliable on every driver)
     )
-    result = session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None
 
 
 def update_processed_event_kind(session: Session, *, event_key: str, kind: str) -> None:
