@@ -12,7 +12,7 @@ schema is dropped), in HTTP and in Socket Mode.
 
 1. Kill: a burst of ``--mentions`` mentions of the bot and ``--modals`` ask-modal submissions (one request every
    20 ms, in random order); the bot is killed with SIGKILL at a random moment in the first two thirds of the burst
-   and started again at once. Slack's redelivery of unacked events is compressed to 2, 5 and 12 s; interactive
+   and started again at once. Slack's redelivery of unacked events is compressed to 1, 15 and 45 s; interactive
    requests sent while the bot is down are not acked and not retried (as in Slack). Counted per request after
    the bot settled: acked, answered (a reply in the mention's thread / a question in the database), lost (acked,
    never answered: must be 0), duplicated (answered twice or more: must be 0).

@@ -38,9 +38,9 @@ MENTION = "wie weet iets over leegstandsheffing op winkelpanden? (vraag {n})"
 QUESTION = "Hoe pakken jullie leegstandsheffing op winkelpanden aan? (vraag {n})"
 MONDAY = "2026-11-30T09:30:00+01:00"
 ASKERS = 10  # people who mention the bot
-# Slack redelivers an event whose ack it did not get (after ~0 s, 1 min, 5 min); compressed here, long enough to
+# Slack redelivers an event whose ack it did not get (after ~0 s, 1 min, 5 min); compressed here, still long enough to
 # span a restart of the bot.
-RETRY_DELAYS = (2.0, 5.0, 12.0)
+RETRY_DELAYS = (1.0, 15.0, 45.0)
 
 
 def asker(n: int) -> str:
