@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -49,6 +49,12 @@ MARKER_EVENT = "wieweet_request"  # message metadata event type: which request (
 STALE_AFTER = timedelta(minutes=2)  # a claim older than this is taken over (its worker is presumed dead)
 MAX_ATTEMPTS = 6
 POLL_SECONDS = 1.0
+
+
+def wall_clock() -> datetime:
+    """When a request arrived, is claimed or is retried: the real time, also when the business clock is injected
+    (``Services.clock``, which tests may hold still: retries and stale claims must still come due)."""
+    return datetime.now(UTC)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -230,7 +236,7 @@ def record(
         raise ValueError(f"no inbox handler for {kind_name!r}")
 
     new = core.record_request(
-        services.db, request_key=request_key, kind=kind_name, payload=payload, user_id=user_id, now=services.clock()
+        services.db, request_key=request_key, kind=kind_name, payload=payload, user_id=user_id, now=wall_clock()
     )
     if new:
         services.inbox.kick()
@@ -334,7 +340,7 @@ class InboxWorker:
                 free = self.threads - self._in_flight
             if free <= 0:
                 return started
-            now = self.services.clock()
+            now = wall_clock()
             # A token per claim (the worker and a counter): the rows claimed now are told apart from this worker's
             # earlier claims still in progress, even when the injected clock stands still.
             with self._lock:
@@ -424,14 +430,14 @@ class InboxWorker:
             claim=job.worker_id,
             channel_id=channel,
             ts=ts,
-            now=self.services.clock(),
+            now=wall_clock(),
         ):
             raise ClaimLostError(job.key)
         job.finished = True
 
     def _failed(self, job: InboxJob, entry: Kind | None, error: str) -> bool:
         attempt = job.request.attempts + 1
-        now = self.services.clock()
+        now = wall_clock()
         final = attempt >= MAX_ATTEMPTS
         if final and entry is not None:
             try:
