@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage import slack_repo
@@ -32,6 +33,18 @@ def get_cached_user(session: Session, *, user_id: str) -> CachedUser | None:
 
 def cache_user(session: Session, *, user_id: str, locale: str, name: str, now: datetime) -> None:
     slack_repo.upsert_slack_user(session, slack_user_id=user_id, locale=locale, name=name, now=now)
+
+
+def cache_user_apart(session: Session, *, user_id: str, locale: str, name: str, now: datetime) -> bool:
+    """``cache_user`` in a short transaction of its own on ``session``'s database, committed at once: a cache, not
+    part of the caller's change (whose transaction must not have written while it still calls Slack). False when
+    the database stayed locked: the language is known in memory for now, a later fetch stores it."""
+    try:
+        with Session(session.get_bind()) as own, own.begin():
+            cache_user(own, user_id=user_id, locale=locale, name=name, now=now)
+    except OperationalError:
+        return False
+    return True
 
 
 def claim_delivery(session: Session, *, key: str, kind: str, now: datetime) -> bool:
