@@ -69,11 +69,15 @@ def main() -> int:
         template = Path(chaos.sqlite_demo(root / "template").split("///", 1)[1])
         dbs = databases()
         if not args.skip_kill:
-            print(f"kill -9 during a burst of {args.mentions} mentions + {args.modals} modal submissions, "
-                  f"{args.reps} repetitions each (totals)")
-            header = (f"{'database':<11} {'mode':<7} {'kills':>5} | {'mentions':>8} {'acked':>6} {'answered':>8} "
-                      f"{'lost':>5} {'dup':>4} | {'modals':>6} {'acked':>6} {'made':>5} {'lost':>5} {'dup':>4} "
-                      f"| {'ack p50':>8} {'ack p99':>8} {'time':>6}")
+            print(
+                f"kill -9 during a burst of {args.mentions} mentions + {args.modals} modal submissions, "
+                f"{args.reps} repetitions each (totals)"
+            )
+            header = (
+                f"{'database':<11} {'mode':<7} {'kills':>5} | {'mentions':>8} {'acked':>6} {'answered':>8} "
+                f"{'lost':>5} {'dup':>4} | {'modals':>6} {'acked':>6} {'made':>5} {'lost':>5} {'dup':>4} "
+                f"| {'ack p50':>8} {'ack p99':>8} {'time':>6}"
+            )
             print(header)
             print("-" * len(header))
             for name, url in dbs:
@@ -85,8 +89,13 @@ def main() -> int:
                         workdir.mkdir()
                         db_url = fresh(url, workdir, template)
                         result = chaos.kill_run(
-                            url=db_url, mode=mode, workdir=workdir, mentions=args.mentions, modals=args.modals,
-                            seed=args.seed + rep, database=name,
+                            url=db_url,
+                            mode=mode,
+                            workdir=workdir,
+                            mentions=args.mentions,
+                            modals=args.modals,
+                            seed=args.seed + rep,
+                            database=name,
                         )
                         for attr in ("mentions", "modals"):
                             a, b = getattr(total, attr), getattr(result, attr)
@@ -97,19 +106,23 @@ def main() -> int:
                         total.problems += result.problems
                     m, q = total.mentions, total.modals
                     failed |= not total.ok
-                    print(f"{name:<11} {mode:<7} {total.kills:>5} | {m.sent:>8} {m.acked:>6} {m.answered:>8} "
-                          f"{m.lost:>5} {m.duplicated:>4} | {q.sent:>6} {q.acked:>6} {q.answered:>5} {q.lost:>5} "
-                          f"{q.duplicated:>4} | {chaos.percentile(total.latencies, 50):>7.3f}s "
-                          f"{chaos.percentile(total.latencies, 99):>7.3f}s {time.monotonic() - started:>5.0f}s",
-                          flush=True)
+                    print(
+                        f"{name:<11} {mode:<7} {total.kills:>5} | {m.sent:>8} {m.acked:>6} {m.answered:>8} "
+                        f"{m.lost:>5} {m.duplicated:>4} | {q.sent:>6} {q.acked:>6} {q.answered:>5} {q.lost:>5} "
+                        f"{q.duplicated:>4} | {chaos.percentile(total.latencies, 50):>7.3f}s "
+                        f"{chaos.percentile(total.latencies, 99):>7.3f}s {time.monotonic() - started:>5.0f}s",
+                        flush=True,
+                    )
                     for problem in total.problems[:10]:
                         print(f"    {problem}")
         if not args.skip_latency:
             n = args.latency_requests
             print()
             print(f"ack latency: {n} mentions + {n} /wieweet questions + {n} modal submissions sent together")
-            header = (f"{'database':<11} {'mode':<7} {'fault':<18} | {'sent':>4} {'acked':>5} {'ack p50':>8} "
-                      f"{'ack p99':>8} {'max':>7} | {'answered':>8} {'errors shown':>12}")
+            header = (
+                f"{'database':<11} {'mode':<7} {'fault':<18} | {'sent':>4} {'acked':>5} {'ack p50':>8} "
+                f"{'ack p99':>8} {'max':>7} | {'answered':>8} {'errors shown':>12}"
+            )
             print(header)
             print("-" * len(header))
             faults = [("none", "baseline"), ("slow_slack", "Slack 5 s per call"), ("db_lock", "DB locked 16 s")]
@@ -119,12 +132,16 @@ def main() -> int:
                         workdir = root / f"lat-{name}-{mode}-{fault}"
                         workdir.mkdir()
                         db_url = fresh(url, workdir, template)
-                        r = chaos.latency_run(url=db_url, mode=mode, workdir=workdir, fault=fault, requests=n,
-                                              database=name)
+                        r = chaos.latency_run(
+                            url=db_url, mode=mode, workdir=workdir, fault=fault, requests=n, database=name
+                        )
                         failed |= r.p99 >= 3.0 or r.acked < r.sent
-                        print(f"{name:<11} {mode:<7} {label:<18} | {r.sent:>4} {r.acked:>5} {r.p50:>7.3f}s "
-                              f"{r.p99:>7.3f}s {max(r.latencies or [0]):>6.3f}s | {r.answered:>4}/{r.sent:<3} "
-                              f"{r.errors_shown:>12}", flush=True)
+                        print(
+                            f"{name:<11} {mode:<7} {label:<18} | {r.sent:>4} {r.acked:>5} {r.p50:>7.3f}s "
+                            f"{r.p99:>7.3f}s {max(r.latencies or [0]):>6.3f}s | {r.answered:>4}/{r.sent:<3} "
+                            f"{r.errors_shown:>12}",
+                            flush=True,
+                        )
     return 1 if failed else 0
 
 

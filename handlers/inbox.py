@@ -176,9 +176,7 @@ class InboxJob:
         return self.post_once(step=step, channel=channel, text=text, blocks=blocks)
 
 
-def find_marked_message(
-    client: WebClient, *, channel: str, thread_ts: str | None, key: str, step: str
-) -> str | None:
+def find_marked_message(client: WebClient, *, channel: str, thread_ts: str | None, key: str, step: str) -> str | None:
     """The ts of a message in ``channel`` (in ``thread_ts``'s thread when given) that carries the marker of this
     request and step, or None."""
     try:

@@ -168,9 +168,7 @@ def update_inbox_release_claims(session: Session, *, worker_ids: Collection[str]
 
 def list_inbox_claimers(session: Session) -> list[str]:
     """The workers that hold claims on unfinished requests."""
-    query = select(InboxRequest.claimed_by).where(
-        InboxRequest.claimed_by.is_not(None), InboxRequest.done_at.is_(None)
-    )
+    query = select(InboxRequest.claimed_by).where(InboxRequest.claimed_by.is_not(None), InboxRequest.done_at.is_(None))
     return sorted({str(w) for w in session.scalars(query.distinct())})
 
 

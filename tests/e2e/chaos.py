@@ -369,9 +369,7 @@ def latency_run(
             for n in range(requests):
                 mentions[n] = mention(emu, n)
                 modals[n] = submit(emu, n, views[n])
-                deliveries.append(
-                    emu.send_command(asker(n), CHANNEL, text=f"leegstandsheffing vraag {n}", wait=False)
-                )
+                deliveries.append(emu.send_command(asker(n), CHANNEL, text=f"leegstandsheffing vraag {n}", wait=False))
                 time.sleep(0.05)
 
         if fault == "none":  # the baseline
@@ -422,5 +420,3 @@ def _wait_for_command_answers(emu: SlackEmulator, requests: int, timeout: float)
     while answered() < requests and time.monotonic() < deadline:
         time.sleep(0.5)
     return answered()
-
-
