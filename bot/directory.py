@@ -1,8 +1,7 @@
-"""What wieweet remembers about the people and deliveries of the chat it runs in.
+"""What wieweet remembers about the people of the chat it runs in: a person's cached profile (UI language, display
+name), refreshed by the chat layer now and then.
 
-* A person's cached profile (UI language, display name), refreshed by the chat layer now and then.
-* Once-only claims on incoming messages: chat platforms redeliver, and several processes may receive the same
-  message; ``claim_delivery`` is true for exactly one of them (committed by the caller's own transaction).
+(Once-only claims on incoming requests are the inbox's, ``bot.inbox``: the request's record is its claim.)
 """
 
 from __future__ import annotations
@@ -45,8 +44,3 @@ def cache_user_apart(session: Session, *, user_id: str, locale: str, name: str, 
     except OperationalError:
         return False
     return True
-
-
-def claim_delivery(session: Session, *, key: str, kind: str, now: datetime) -> bool:
-    """True for the first claim of ``key`` in any process (once the caller's transaction commits)."""
-    return slack_repo.create_processed_event(session, event_key=key, kind=kind, now=now)
