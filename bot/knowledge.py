@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.matching import loader
 from bot.matching.config import MatchConfig
 from bot.matching.engine import Matcher
+from bot.matching.query import ParsedQuery
 from bot.matching.results import SearchResult
 from storage.db import Database
 from storage.models import Answer, Expert, KnowledgeGap, Practice, Question, SearchLog, Theme
@@ -189,6 +190,12 @@ class KnowledgeBase:
         today = now.astimezone(self.timezone).date()
         with self._lock:
             return matcher.search(query, limit=limit, today=today, now=now)
+
+    def analyse(self, text: str) -> ParsedQuery:
+        """The matcher's understanding of ``text`` (see ``Matcher.analyse``); raises ``QueryError`` without content."""
+        matcher = self.matcher or self.load()
+        with self._lock:
+            return matcher.analyse(text)
 
     def ask(
         self,

@@ -516,6 +516,13 @@ class Matcher:
             self._sorted = sorted(self._bucketed)
         return self._sorted
 
+    # ================================================================== analysis
+    def analyse(self, text: str) -> ParsedQuery:
+        """How :meth:`search` understands ``text``: framing and stop words dropped, typos repaired against the
+        register's vocabulary, compound parts, glossary synonyms and themes, as weighted term groups (for grouping
+        questions into topics, ``bot.needs``). Raises ``QueryError`` for text without content words."""
+        return self._parser.parse(text)
+
     # ================================================================== search
     def search(
         self, query: str, *, limit: int = 5, today: date | None = None, now: datetime | None = None

@@ -1,0 +1,170 @@
+"""Questions as weighted concept vectors, through the matcher's own query understanding.
+
+A question (or knowledge gap) is read exactly as "who knows" reads it (``Matcher.analyse``): question framing and
+stop words dropped, words folded and stemmed, typos repaired against the register's vocabulary, compounds split
+into their parts, glossary synonyms and translations added, themes recognised, city names set aside. Each term
+of that analysis becomes a dimension of a sparse vector: the word's own stem counts fully, its compound parts,
+synonyms, typo repairs and theme less (``VectorWeights``). Two questions in other words ("leegstandsheffing" and
+"vacancy tax on empty homes") share the glossary's terms; a typo ("leegstandsheffnig") is repaired first.
+
+Nothing here touches the database or Slack; the vectors are cached per text (the same wording is analysed once).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.errors import QueryError
+from bot.matching.analysis import CompoundSplitter, Stemmer, fold, load_list, stopwords
+from bot.matching.query import THEME_PREFIX, ParsedQuery
+
+Analyse = Callable[[str], ParsedQuery]
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class VectorWeights:
+    """How much each kind of term counts in a question's vector (the word itself counts 1)."""
+
+    compound: float = 0.7  # each part of a compound word
+    synonym: float = 0.6  # each word of a glossary synonym or translation
+    typo: float = 0.9  # a repaired word (its repair is the word)
+    cognate: float = 0.8  # a word matched to a register word by a shared prefix (gentrification -> gentrificatie)
+    theme: float = 0.25  # a recognised theme
+    # Expansions the matcher weighs below this (a recognised theme's other names, a word found inside a longer
+    # glossary phrase) are left out: they are broad (a theme has dozens of names) and blur topics together.
+    min_expansion: float = 0.5
+    share_expansions: float = 0.0  # expansions scaled by 1 / (their number) ** share_expansions
+
+
+@dataclass(frozen=True, slots=True)
+class Concepts:
+    """One text's analysis: term weights (before IDF), its content words in order (readable), its themes."""
+
+    terms: dict[str, float]
+    words: tuple[str, ...]
+    themes: tuple[str, ...]
+    folded: tuple[str, ...] = ()  # the content words as analysed (folded, repaired)
+    # per content word (concept): the word (folded), its own stem, and every term it stands for with its weight
+    groups: tuple[tuple[str, str, tuple[tuple[str, float], ...]], ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms
+
+
+EMPTY = Concepts({}, (), ())
+
+
+def readable_words(text: str, parsed_words: list[str]) -> tuple[str, ...]:
+    """The content words as the asker wrote them (case and accents kept), or as repaired when misspelt."""
+    surface: dict[str, str] = {}
+    for raw in _WORD.findall(text):
+        surface.setdefault(fold(raw), raw)
+    return tuple(surface.get(w, w) for w in parsed_words)
+
+
+class Vectoriser:
+    """Turns texts into ``Concepts`` with the matcher's analysis (cached by text)."""
+
+    _CACHE_MAX = 400_000
+
+    def __init__(self, analyse: Analyse, *, weights: VectorWeights | None = None) -> None:
+        self._analyse = analyse
+        self.weights = weights or VectorWeights()
+        self._cache: dict[str, Concepts] = {}
+
+    def concepts(self, text: str) -> Concepts:
+        got = self._cache.get(text)
+        if got is not None:
+            return got
+        try:
+            parsed = self._analyse(text)
+        except QueryError:
+            got = EMPTY
+        else:
+            got = self._from_parsed(text, parsed)
+        if len(self._cache) >= self._CACHE_MAX:
+            self._cache.clear()
+        self._cache[text] = got
+        return got
+
+    def _from_parsed(self, text: str, parsed: ParsedQuery) -> Concepts:
+        w = self.weights
+        factor = {"exact": 1.0, "compound": w.compound, "synonym": w.synonym, "typo": w.typo, "cognate": w.cognate}
+        terms: dict[str, float] = {}
+        words: list[str] = []
+        groups: list[tuple[str, str, tuple[tuple[str, float], ...]]] = []
+        for group in parsed.groups:
+            if group.theme:
+                key = THEME_PREFIX + group.theme
+                terms[key] = max(terms.get(key, 0.0), w.theme)
+                continue
+            if group.word not in words:
+                words.append(group.word)
+            # a word's expansions share one budget: a glossary group with ten translations is still one concept
+            own: dict[str, float] = {}
+            for variant in group.variants:
+                if variant.kind == "synonym" and variant.weight < w.min_expansion:
+                    continue
+                weight = factor.get(variant.kind, w.synonym)
+                for term in variant.terms:
+                    if weight > own.get(term, 0.0):
+                        own[term] = weight
+            expansions = sum(1 for x in own.values() if x < 1.0)
+            scale = expansions ** -w.share_expansions if expansions > 1 else 1.0
+            scaled: list[tuple[str, float]] = []
+            for term, weight in own.items():
+                weight = weight if weight >= 1.0 else weight * scale
+                scaled.append((term, weight))
+                if weight > terms.get(term, 0.0):
+                    terms[term] = weight
+            if scaled and group.variants:
+                groups.append((group.word, group.variants[0].terms[0], tuple(scaled)))
+        return Concepts(
+            terms, readable_words(text, words), tuple(parsed.themes), tuple(words), tuple(groups)
+        )
+
+
+class QuestionVocabulary:
+    """Compound parts the register does not know but the questions do.
+
+    The matcher splits compounds against the register's words; questions bring words of their own
+    ("circulatieplan", "burgerbudget", "opendata"). The matcher's ``CompoundSplitter`` is run once more with the
+    words that stand alone in the questions of the run, so "opendataportaal" meets "open data" and
+    "kinderopvangplaatsen" meets "kinderopvang". Parts found this way count as compound parts.
+    """
+
+    def __init__(self, texts: list[Concepts], *, weight: float, stemmer: Stemmer | None = None) -> None:
+        stop = stopwords()
+        self._stem = stemmer or Stemmer()
+        self._weight = weight
+        self._splitter = CompoundSplitter(load_list("morphemes_nl.txt"), stop=stop)
+        self._splitter.add_words(w for c in texts for w in c.folded)
+
+    def extend(self, concepts: Concepts) -> Concepts:
+        if not concepts.folded:
+            return concepts
+        extra: dict[str, float] = {}
+        groups = list(concepts.groups)
+        for i, (word, head, terms) in enumerate(groups):
+            added: list[tuple[str, float]] = []
+            for part in self._splitter.split(word):
+                stem = self._stem(part)
+                if stem not in concepts.terms and stem not in extra:
+                    extra[stem] = self._weight
+                    added.append((stem, self._weight))
+            if added:
+                groups[i] = (word, head, (*terms, *added))
+        if not extra:
+            return concepts
+        return Concepts(
+            {**concepts.terms, **extra},
+            concepts.words,
+            concepts.themes,
+            concepts.folded,
+            tuple(groups),
+        )
