@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.errors import WieweetError
+from storage import needs_repo
 from storage import privacy_repo as repo
 from storage import repositories as register_repo
 from storage.models import (
@@ -224,6 +225,7 @@ def erase_person(
     expert_id = expert.id if expert is not None else None
 
     # Questions they asked: public answered ones stay as anonymous knowledge, the others go.
+    deleted_items: list[str] = []
     for question in repo.list_questions_asked(session, slack_user_id=sid) if sid else []:
         person.names.add(question.asker_name)
         if _is_public_answered(question):
@@ -231,9 +233,21 @@ def erase_person(
             question.asker_name = ""
             report.add("questions_anonymised")
         else:
+            deleted_items.append(f"q:{question.id}")
             session.delete(question)
             report.add("questions_deleted")
     session.flush()
+    # Knowledge-need topics: a deleted question leaves its topic (ON DELETE CASCADE); a topic whose label was taken
+    # from it loses the label (a new one is taken from the remaining public questions at the next grouping run).
+    for topic in needs_repo.list_need_topics_labelled_from(session, item_keys=deleted_items):
+        topic.label = ""
+        topic.label_item = ""
+        report.add("need_topics_relabelled")
+    report.add("need_topics_deleted", needs_repo.delete_empty_need_topics(session))
+    if sid:
+        for proposal in needs_repo.list_need_proposals_decided_by(session, actor=sid):
+            proposal.decided_by = ERASED_ACTOR
+            report.add("proposals_depersonalised")
 
     # Answers they gave: kept without their name where the question is public, else deleted.
     for answer in repo.list_answers_given(session, slack_user_id=sid, expert_id=expert_id):

@@ -252,6 +252,10 @@ def list_need_proposals(
     return list(session.scalars(query.order_by(NeedProposal.created_at.desc(), NeedProposal.id.desc())))
 
 
+def list_need_proposals_decided_by(session: Session, *, actor: str) -> list[NeedProposal]:
+    return list(session.scalars(select(NeedProposal).where(NeedProposal.decided_by == actor).order_by(NeedProposal.id)))
+
+
 def close_need_proposal(session: Session, *, proposal: NeedProposal, status: ProposalStatus) -> NeedProposal:
     """Set a final status (dismissed / done) and free the topic for a later proposal."""
     proposal.status = status
