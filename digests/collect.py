@@ -98,9 +98,12 @@ def _answered_item(question: Question, by_slack: dict[str, Expert]) -> AnsweredI
     )
 
 
-def _figures(
-    facts: Sequence[digest_repo.QuestionFact], bounds: Sequence[datetime], wanted: set[str]
+def window_figures(
+    facts: Sequence[digest_repo.QuestionFact], bounds: Sequence[datetime], wanted: set[str], *, public_only: bool = True
 ) -> dict[str, tuple[WeekFigures, ...]]:
+    """Per theme and window (``bounds``: window boundaries, oldest first): questions asked in it, questions answered
+    in it and the median time to answer of those. The digest's weekly figures, and the report's monthly ones
+    (``bot.needs.report``, which also counts non-public questions with ``public_only=False``)."""
     weeks = len(bounds) - 1
     asked: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
     answered: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
@@ -111,7 +114,9 @@ def _figures(
         return index if 0 <= index < weeks else None
 
     for fact in facts:
-        if not is_public_content(visibility="public", channel_id=fact.channel_id, channel_is_private=False):
+        if public_only and not is_public_content(
+            visibility="public", channel_id=fact.channel_id, channel_is_private=False
+        ):
             continue
         key = fact.theme_key if fact.theme_key is not None else OTHER_THEME
         if key not in wanted:
@@ -251,7 +256,7 @@ def collect_digest_data(
             experts[key].append(expert_item)
 
     gaps = _group_gaps(digest_repo.knowledge_gaps(session, start=start, end=end), wanted)
-    figures = _figures(digest_repo.question_facts(session, since=bounds[0], until=bounds[-1]), bounds, wanted)
+    figures = window_figures(digest_repo.question_facts(session, since=bounds[0], until=bounds[-1]), bounds, wanted)
 
     return DigestData(
         window_start=period_start,
