@@ -24,15 +24,16 @@ embedding model) is mixed into the similarity of the candidates; without it the 
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.needs.analysis import Concepts
 
 DEFAULT_THRESHOLD = 0.2
-COMMON_POSTINGS = 400  # a term in more topics than this finds no candidates itself (it still scores them)
+COMMON_POSTINGS = 32  # a term in more topics than this finds no candidates itself (it still scores them)
 
 
 class SemanticSignal(Protocol):
@@ -85,15 +86,25 @@ class GroupingResult:
         return self.topics[topic_id].members
 
 
-def idf_weights(vectors: Iterable[Concepts]) -> dict[str, float]:
-    """Smoothed IDF over the items: ``ln(1 + N / df)``."""
+IDF_MIN_ITEMS = 1000
+
+
+def idf_weights(vectors: Iterable[Concepts], *, min_items: int = IDF_MIN_ITEMS) -> dict[str, float]:
+    """Smoothed IDF over the items: ``ln(1 + max(N, min_items) / df)``. With few questions (a new deployment) a
+    word most of them use is not a common word: counting at least ``min_items`` questions keeps it heavy."""
     df: dict[str, int] = {}
     n = 0
     for concepts in vectors:
         n += 1
         for t in concepts.terms:
             df[t] = df.get(t, 0) + 1
-    return {t: math.log1p(n / d) for t, d in df.items()}
+    size = max(n, min_items)
+    return {t: math.log1p(size / d) for t, d in df.items()}
+
+
+def _heaviest(kv: tuple[Any, float]) -> tuple[float, Any]:
+    """Sort key: the largest value first, ties by key (so the order never depends on dict order)."""
+    return (-kv[1], kv[0])
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
@@ -108,11 +119,15 @@ class Grouper:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         semantic: SemanticSignal | None = None,
-        semantic_weight: float = 0.5,
-        semantic_floor: float = 0.8,
+        semantic_weight: float = 0.3,
+        semantic_floor: float = 0.85,
         common_postings: int = COMMON_POSTINGS,
-        refine: int = 2,
+        refine: int = 1,
+        seed_terms: int = 6,
+        shortlist: int = 10,
     ) -> None:
+        self.seed_terms = seed_terms
+        self.shortlist = shortlist
         self.threshold = threshold
         self.semantic = semantic
         self.semantic_weight = semantic_weight
@@ -184,11 +199,15 @@ class Grouper:
         topics: Mapping[int, Topic],
         postings: Mapping[str, dict[int, float]],
     ) -> tuple[int | None, float]:
+        """The most similar topic and the similarity. Candidates are the topics reached through the item's
+        ``seed_terms`` heaviest terms (a term in more than ``common_postings`` topics only when nothing else reaches
+        any); the best ``shortlist`` of them by that partial dot product are scored exactly."""
         if not vec:
             return None, 0.0
+        heavy = heapq.nsmallest(self.seed_terms, vec.items(), key=_heaviest)
         scores: dict[int, float] = {}
         common: list[tuple[str, float]] = []
-        for t, x in vec.items():
+        for t, x in heavy:
             post = postings.get(t)
             if not post:
                 continue
@@ -197,20 +216,22 @@ class Grouper:
                 continue
             for topic_id, c in post.items():
                 scores[topic_id] = scores.get(topic_id, 0.0) + x * c
-        if not scores and common:  # only very common terms: score every topic they reach
+        if not scores:  # only very common terms: every topic they reach
             for t, x in common:
                 for topic_id, c in postings[t].items():
                     scores[topic_id] = scores.get(topic_id, 0.0) + x * c
-            common = []
+        if not scores:
+            return None, 0.0
+        shortlist = [k for k, _ in heapq.nsmallest(self.shortlist, scores.items(), key=_heaviest)]
         best_id: int | None = None
         best = 0.0
-        for topic_id in sorted(scores):
+        for topic_id in sorted(shortlist):
             topic = topics[topic_id]
             if topic.norm2 <= 0.0:
                 continue
-            dot = scores[topic_id]
-            for t, x in common:
-                dot += x * topic.centroid.get(t, 0.0)
+            centroid = topic.centroid
+            # the intersection is taken in C; fsum is exact, so the order of the set does not matter
+            dot = math.fsum(vec[t] * centroid[t] for t in vec.keys() & centroid.keys())
             sim = dot / math.sqrt(topic.norm2)
             if emb is not None and topic.semantic is not None:
                 norm = math.sqrt(_dot(topic.semantic, topic.semantic)) or 1.0

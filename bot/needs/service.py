@@ -207,7 +207,8 @@ class NeedsService:
         self.config = config or NeedsConfig()
         self.semantic = semantic
         self.directory = directory
-        self._vectoriser = Vectoriser(knowledge.analyse)
+        matcher = knowledge.matcher or knowledge.load()
+        self._vectoriser = Vectoriser(knowledge.analyse, phrase_words=matcher.phrase_words())
 
     # --- grouping -------------------------------------------------------------------------------------------------
 
