@@ -25,6 +25,7 @@ embedding model) is mixed into the similarity of the candidates; without it the 
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,14 +59,15 @@ _Prepared = dict[str, float]  # an item's unit-length IDF-weighted vector
 @dataclass(slots=True)
 class Topic:
     id: int
-    members: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)  # in processing order at the end of a run
+    _joined: dict[str, None] = field(default_factory=dict)  # the members while the run goes on (O(1) removal)
     centroid: dict[str, float] = field(default_factory=dict)  # sum of the members' vectors
     norm2: float = 0.0  # squared length of the centroid
     semantic: list[float] | None = None  # sum of the members' embeddings
 
     @property
     def size(self) -> int:
-        return len(self.members)
+        return len(self._joined)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,7 @@ class Grouper:
         semantic: SemanticSignal | None = None,
         semantic_weight: float = 0.3,
         semantic_floor: float = 0.85,
+        semantic_candidates: int = 5,
         common_postings: int = COMMON_POSTINGS,
         refine: int = 1,
         seed_terms: int = 6,
@@ -131,7 +134,12 @@ class Grouper:
         self.threshold = threshold
         self.semantic = semantic
         self.semantic_weight = semantic_weight
-        self.semantic_floor = semantic_floor  # e5 puts any two texts of one language near 0.75: rescaled from here
+        self.semantic_floor = semantic_floor
+        # topics compared by embedding to every item (all topics are scanned: meant for the optional model on
+        # registers of a few thousand questions, not for the 50,000 of the lexical benchmark)
+        self.semantic_candidates = (
+            semantic_candidates  # e5 puts any two texts of one language near 0.75: rescaled from here
+        )
         self.common_postings = common_postings
         self.refine = refine
 
@@ -181,7 +189,7 @@ class Grouper:
         if self.refine and placements:
             placements = self._refine(placements, prepared, embeddings, topics, postings, next_topic_id)
         for topic in topics.values():
-            topic.members.sort(key=rank.__getitem__)
+            topic.members = sorted(topic._joined, key=rank.__getitem__)
         return GroupingResult(tuple(placements), topics, weights)
 
     # --- similarity ---------------------------------------------------------------------------------------------
@@ -190,7 +198,10 @@ class Grouper:
     def _prepare(concepts: Concepts, idf: Mapping[str, float]) -> _Prepared:
         vec = {t: w * idf.get(t, 1.0) for t, w in concepts.terms.items()}
         norm = math.sqrt(sum(x * x for x in vec.values()))
-        return {t: x / norm for t, x in vec.items()} if norm else {}
+        if not norm:
+            return {}
+        # heaviest first (ties by term): ``_nearest`` seeds its candidates from the first few
+        return {t: x / norm for t, x in sorted(vec.items(), key=_heaviest)}
 
     def _nearest(
         self,
@@ -202,9 +213,9 @@ class Grouper:
         """The most similar topic and the similarity. Candidates are the topics reached through the item's
         ``seed_terms`` heaviest terms (a term in more than ``common_postings`` topics only when nothing else reaches
         any); the best ``shortlist`` of them by that partial dot product are scored exactly."""
-        if not vec:
+        if not vec and emb is None:
             return None, 0.0
-        heavy = heapq.nsmallest(self.seed_terms, vec.items(), key=_heaviest)
+        heavy = itertools.islice(vec.items(), self.seed_terms)
         scores: dict[int, float] = {}
         common: list[tuple[str, float]] = []
         for t, x in heavy:
@@ -220,12 +231,19 @@ class Grouper:
             for t, x in common:
                 for topic_id, c in postings[t].items():
                     scores[topic_id] = scores.get(topic_id, 0.0) + x * c
-        if not scores:
-            return None, 0.0
         shortlist = [k for k, _ in heapq.nsmallest(self.shortlist, scores.items(), key=_heaviest)]
+        if emb is not None:  # the semantic signal brings its own candidates (wordings without a shared word)
+            near = [
+                (tid, _dot(emb, t.semantic) / (math.sqrt(_dot(t.semantic, t.semantic)) or 1.0))
+                for tid, t in topics.items()
+                if t.semantic is not None
+            ]
+            shortlist.extend(k for k, _ in heapq.nsmallest(self.semantic_candidates, near, key=_heaviest))
+        if not shortlist:
+            return None, 0.0
         best_id: int | None = None
         best = 0.0
-        for topic_id in sorted(shortlist):
+        for topic_id in sorted(set(shortlist)):
             topic = topics[topic_id]
             if topic.norm2 <= 0.0:
                 continue
@@ -248,7 +266,7 @@ class Grouper:
     def _join(
         topic: Topic, key: str, vec: _Prepared, emb: Sequence[float] | None, postings: dict[str, dict[int, float]]
     ) -> None:
-        topic.members.append(key)
+        topic._joined[key] = None
         c = topic.centroid
         n2 = topic.norm2
         for t, x in vec.items():
@@ -267,13 +285,13 @@ class Grouper:
     def _leave(
         topic: Topic, key: str, vec: _Prepared, emb: Sequence[float] | None, postings: dict[str, dict[int, float]]
     ) -> None:
-        topic.members.remove(key)
+        del topic._joined[key]
         c = topic.centroid
         n2 = topic.norm2
         for t, x in vec.items():
             old = c.get(t, 0.0)
             new = old - x
-            if not topic.members or abs(new) < 1e-12:
+            if not topic._joined or abs(new) < 1e-12:
                 c.pop(t, None)
                 postings.get(t, {}).pop(topic.id, None)
                 new = 0.0
@@ -281,9 +299,9 @@ class Grouper:
                 c[t] = new
                 postings[t][topic.id] = new
             n2 += new * new - old * old
-        topic.norm2 = max(n2, 0.0) if topic.members else 0.0
+        topic.norm2 = max(n2, 0.0) if topic._joined else 0.0
         if emb is not None and topic.semantic is not None:
-            topic.semantic = [a - b for a, b in zip(topic.semantic, emb, strict=True)] if topic.members else None
+            topic.semantic = [a - b for a, b in zip(topic.semantic, emb, strict=True)] if topic._joined else None
 
     def _refine(
         self,
@@ -328,7 +346,7 @@ class Grouper:
                 next_id += 1
         moved_topics = {old: topics.pop(old) for old in [t for t in topics if t >= first_new]}
         for old, topic in moved_topics.items():
-            if topic.members:
+            if topic._joined:
                 topic.id = renumber[old]
                 topics[topic.id] = topic
         out: list[Placement] = []

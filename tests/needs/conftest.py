@@ -270,7 +270,7 @@ def build_network(database: Database, *, config: NeedsConfig | None = None) -> N
             created_at=NOW - timedelta(days=7),
             themes=["publieke-ruimte"],
         )
-        experts_by_id = {k: e for k, e in experts.items()}
+        experts_by_id = dict(experts)
     knowledge = KnowledgeBase(database)
     knowledge.load()
     service = NeedsService(knowledge, config=config)

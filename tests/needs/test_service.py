@@ -9,7 +9,7 @@ from bot.needs.model import COVERED
 from bot.needs.periods import parse_period
 from storage import needs_repo
 from storage.models import AuditLog, NeedItem, NeedProposal, OutboxKind, OutboxMessage, ProposalStatus
-from tests.needs.conftest import NOW, OFFICIAL, STAFF, Network
+from tests.needs.conftest import NOW, OFFICIAL, STAFF, Network, add_question
 
 
 def _topic_of(network: Network, key: str) -> int:
@@ -50,8 +50,6 @@ def test_incremental_run_places_only_new_items_and_keeps_topics_and_labels(netwo
         network.service.update_topics(session, now=NOW)
         before = needs_repo.list_need_assignments(session)
         labels = {t.id: t.label for t in needs_repo.list_need_topics(session)}
-    from tests.needs.conftest import add_question
-
     with network.database.session() as session:
         new = add_question(
             session,
