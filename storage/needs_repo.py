@@ -306,6 +306,15 @@ def list_practices_created(session: Session, *, start: datetime, end: datetime) 
     return list(session.scalars(query))
 
 
+def count_knowledge_gaps(session: Session, *, start: datetime, end: datetime) -> int:
+    query = (
+        select(func.count())
+        .select_from(KnowledgeGap)
+        .where(KnowledgeGap.created_at >= start, KnowledgeGap.created_at < end)
+    )
+    return int(session.scalar(query) or 0)
+
+
 def list_search_results_between(session: Session, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The result summaries of "who knows" searches made in ``[start, end)`` (which practices were shown)."""
     query = select(SearchLog.results).where(SearchLog.created_at >= start, SearchLog.created_at < end)

@@ -121,7 +121,7 @@ class Grouper:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         semantic: SemanticSignal | None = None,
-        semantic_weight: float = 0.3,
+        semantic_weight: float = 0.4,
         semantic_floor: float = 0.85,
         semantic_candidates: int = 5,
         common_postings: int = COMMON_POSTINGS,

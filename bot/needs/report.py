@@ -137,8 +137,9 @@ def collect_report(
     asked = [f for f in facts.values() if period.contains(f.created_at)]
     answered = [f for f in facts.values() if f.answered_at is not None and period.contains(f.answered_at)]
     durations = [max(0.0, (f.answered_at - f.created_at).total_seconds()) for f in answered if f.answered_at]
-    overview = service.overview(session, actor=actor, period=period, now=now)
-    gaps = sum(t.gaps for t in overview.topics)
+    # topics asked at least twice (a single question is no agenda item), the 200 most asked
+    overview = service.overview(session, actor=actor, period=period, now=now, min_items=2, limit=200)
+    gaps = repo.count_knowledge_gaps(session, start=period.start, end=period.end)
 
     # most helpful: answers given in the period
     helpers: Counter[tuple[str, str]] = Counter()

@@ -95,6 +95,7 @@ class NeedsConfig:
     min_organisations: int = 3
     window_weeks: int = 8
     similarity: float = 0.2
+    semantic_similarity: float = 0.25  # the threshold with the optional embedding signal (measured on the dev set)
     trend_periods: int = TREND_PERIODS
     experts: int = 3  # experts proposed to lead a session
     practices: int = 3
@@ -225,7 +226,8 @@ class NeedsService:
         concepts = self.concepts(sources)
         items = [GroupItem(s.key, _order(s), concepts[s.key], s.text) for s in sources]
         first_new = repo.get_last_need_topic_id(session) + 1
-        grouper = Grouper(threshold=self.config.similarity, semantic=self.semantic)
+        threshold = self.config.semantic_similarity if self.semantic is not None else self.config.similarity
+        grouper = Grouper(threshold=threshold, semantic=self.semantic)
         result = grouper.run(items, assigned=assigned, next_topic_id=first_new)
         by_key = {s.key: s for s in sources}
         real: dict[int, int] = {}
