@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from handlers.context import Services
+from handlers.needs_blocks import build_expertise_request, build_needs_proposal
 from handlers.practice_blocks import build_practice_review
 from handlers.profile_blocks import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.routing_blocks import Payload, Rendered, render_outbox
@@ -58,10 +59,14 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.PROFILE_REVIEW: build_profile_review,
     OutboxKind.SUBMISSION_OUTCOME: build_submission_outcome,
     OutboxKind.PRACTICE_REVIEW: build_practice_review,
+    OutboxKind.NEEDS_PROPOSAL: build_needs_proposal,
+    OutboxKind.EXPERTISE_REQUEST: build_expertise_request,
 }
 
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.
-STAFF_KINDS = frozenset({OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW})
+STAFF_KINDS = frozenset(
+    {OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW, OutboxKind.NEEDS_PROPOSAL}
+)
 
 
 def render_message(kind: OutboxKind, payload: Payload, lang: str) -> Rendered:

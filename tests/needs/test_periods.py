@@ -25,7 +25,7 @@ def test_quarter_month_week_and_range_in_brussels_time() -> None:
     "text", ["", "2026-Q5", "2026-13", "2026-W54", "2026-11-05..2026-10-03", "last week", "2020-01-01..2026-01-01"]
 )
 def test_bad_periods_are_refused_with_a_message(text: str) -> None:
-    with pytest.raises(InvalidPeriod, match="invalid period|range"):
+    with pytest.raises(InvalidPeriod, match=r"invalid period|range"):
         parse_period(text)
 
 
