@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# WIEWEET_BENCH_CODE: a directory holding another version of the ``bot`` package (bench/latency_matching.py
+# --compare runs the same benchmark on the previous code); the data read here always comes from this tree
+CODE = Path(os.environ.get("WIEWEET_BENCH_CODE") or ROOT)
+if str(CODE) not in sys.path[:1]:
+    sys.path.insert(0, str(CODE))
 
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc  # noqa: E402
 
@@ -181,3 +185,43 @@ def load_queries(path: Path = EVAL) -> list[EvalQuery]:
 
 def practice_key(doc: PracticeDoc) -> str:
     return f"{doc.title}|{doc.city}"
+
+
+def load_register_db(directory: Path = DEMO) -> Register:
+    """A register as the product sees it: ``directory``'s experts.csv, practices.csv and answers.csv (each optional)
+    imported with the normal import code into a throwaway SQLite database of its own, then read back through the
+    matching loader (themes, places, searchable experts, practices and answers). Experts are recorded as confirmed
+    (consent on paper) and available, so the evaluation measures matching, not availability."""
+    import tempfile  # noqa: PLC0415 - only the evaluation needs these
+    from datetime import UTC  # noqa: PLC0415
+
+    from bot.demo import load_answer_file  # noqa: PLC0415
+    from bot.matching import loader  # noqa: PLC0415
+    from bot.register import service  # noqa: PLC0415
+    from bot.register.themes import ensure_default_themes  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+
+    now = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    with tempfile.TemporaryDirectory(prefix="wieweet-eval-") as tmp:
+        db = Database(f"sqlite:///{tmp}/register.db")
+        try:
+            with db.session() as session:
+                ensure_default_themes(session, now=now)
+                if (directory / "experts.csv").exists():
+                    service.import_experts(
+                        session, path=directory / "experts.csv", actor="eval", now=now, consent_on_paper=True
+                    )
+                if (directory / "practices.csv").exists():
+                    service.import_practices(session, path=directory / "practices.csv", actor="eval", now=now)
+                if (directory / "answers.csv").exists():
+                    load_answer_file(session, path=directory / "answers.csv", now=now)
+            with db.session() as session:
+                themes = loader.load_themes(session)
+                places = loader.load_places(session)
+                experts = list(loader.iter_experts(session))
+                practices = list(loader.iter_practices(session))
+                answers = list(loader.iter_answers(session))
+        finally:
+            db.dispose()
+    by_email = {e.email: e for e in experts}
+    return Register(themes, places, experts, practices, answers, by_email)

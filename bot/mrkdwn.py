@@ -1,14 +1,25 @@
-"""Safe text for Slack's mrkdwn.
+"""Safe text for Slack's mrkdwn — and the one rule for it.
 
-Everything that comes from users or from the registers goes through ``escape``: Slack only treats ``<...>`` as
-a control sequence (mentions, ``<!channel>``, links), so escaping ``&``, ``<`` and ``>`` is what makes it
-impossible to post ``<!here>``, ping a user or disguise a link. Links and mentions wieweet makes itself are built
-by ``link`` and ``user_mention`` from validated parts.
+Slack only treats ``<...>`` as a control sequence (mentions, ``<!channel>``, links) and decodes ``&amp;``, ``&lt;``
+and ``&gt;``; escaping ``&``, ``<`` and ``>`` is what makes it impossible to post ``<!here>``, ping a user or
+disguise a link. The rule, for every builder (blocks, the notification ``text`` field, ephemeral texts):
+
+1. Text from users or the registers is *plain text*. It becomes mrkdwn exactly once, where it is put into a
+   mrkdwn string: ``escape`` / ``escape_truncate`` (or ``link``, ``user_mention`` for what wieweet makes itself).
+2. A string built from escaped pieces and catalogue texts *is* mrkdwn. It is never escaped again; it is only cut
+   to a limit with ``cut``, which never splits an entity or a ``<...>`` sequence.
+3. The notification ``text`` of a message is built from the same mrkdwn as its blocks (so a mention in the
+   blocks is a mention in the notification too, and a name shows as typed), then ``cut``.
+
+A value escaped twice shows as ``&amp;lt;`` to the reader; a value not escaped at all can ping a channel. Both are
+bugs; ``tests/slack/test_text_once.py`` renders every outgoing message with hostile text to keep it that way.
 """
 
 from __future__ import annotations
 
 import re
+
+from bot.text import strip_bidi
 
 ELLIPSIS = "…"
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -17,28 +28,36 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn reserves, and drop control characters."""
-    text = _CONTROL.sub("", text)
+    """Plain text → mrkdwn: escape the three characters Slack reserves; drop control and bidi reordering characters."""
+    text = strip_bidi(_CONTROL.sub("", text))
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def truncate(text: str, limit: int) -> str:
-    """Cut ``text`` to at most ``limit`` characters, visibly (ending in "…")."""
+    """Cut *plain* text to at most ``limit`` characters, visibly (ending in "…"). For mrkdwn use ``cut``."""
     if len(text) <= limit:
         return text
     return text[: max(0, limit - 1)].rstrip() + ELLIPSIS
 
 
+def cut(mrkdwn: str, limit: int) -> str:
+    """Cut *mrkdwn* (already safe) to at most ``limit`` characters, visibly, without splitting an entity such as
+    ``&amp;`` or a control sequence such as ``<@U123>`` (an unfinished one is dropped whole). Never escapes."""
+    if len(mrkdwn) <= limit:
+        return mrkdwn
+    kept = mrkdwn[: max(0, limit - 1)]
+    amp = kept.rfind("&")
+    if amp != -1 and ";" not in kept[amp:]:
+        kept = kept[:amp]
+    opening = kept.rfind("<")
+    if opening != -1 and ">" not in kept[opening:]:
+        kept = kept[:opening]
+    return kept.rstrip() + ELLIPSIS
+
+
 def escape_truncate(text: str, limit: int) -> str:
-    """Escape, then cut so the *escaped* text fits (never cuts an entity like ``&amp;`` in half)."""
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped
-    cut = escaped[: max(0, limit - 1)]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut.rstrip() + ELLIPSIS
+    """Escape plain text, then cut so the *escaped* text fits (never cuts an entity like ``&amp;`` in half)."""
+    return cut(escape(text), limit)
 
 
 def user_mention(user_id: str | None) -> str | None:

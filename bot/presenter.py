@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.matching.results import ExpertHit, SearchResult
 
 
@@ -53,6 +53,7 @@ class AnswerItem:
     url: str
     byline: str
     score: float
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +79,11 @@ def availability_label(hit: ExpertHit, lang: str) -> str:
     return t("availability.available", lang)
 
 
+OUTCOME_KEYS = {"good": N_("outcome.good"), "mixed": N_("outcome.mixed"), "failed": N_("outcome.failed")}
+
+
 def outcome_label(outcome: str | None, lang: str) -> str:
-    return t(f"outcome.{outcome}" if outcome in {"good", "mixed", "failed"} else "outcome.none", lang)
+    return t(OUTCOME_KEYS.get(outcome or "", N_("outcome.none")), lang)
 
 
 def build_answer_view(result: SearchResult, *, lang: str, limit: int | None = None) -> AnswerView:
@@ -136,6 +140,7 @@ def build_answer_view(result: SearchResult, *, lang: str, limit: int | None = No
                     name=" — ".join(x for x in (h.doc.answered_by, h.doc.organisation) if x) or "?",
                 ),
                 score=h.score,
+                reasons=tuple(r.render(lang) for r in h.reasons),
             )
             for h in answers
         ),
@@ -178,6 +183,8 @@ def render_text(view: AnswerView, *, width: int = 100) -> str:
     for i, a in enumerate(view.answers, 1):
         lines.append(f"  {i}. {a.question}")
         lines.append(f"     {a.byline}" + (f" — {a.url}" if a.url else ""))
+        if a.reasons:
+            lines.append(f"     {t('answer.why', lang)}: " + "; ".join(a.reasons))
     return "\n".join(lines)
 
 
@@ -210,7 +217,12 @@ def result_to_json(result: SearchResult, *, limit: int, lang: str = "en") -> dic
             for h in result.practices[:limit]
         ],
         "answers": [
-            {"question": h.doc.question, "answered_by": h.doc.answered_by, "score": round(h.score, 4)}
+            {
+                "question": h.doc.question,
+                "answered_by": h.doc.answered_by,
+                "score": round(h.score, 4),
+                "reasons": [r.render(lang) for r in h.reasons],
+            }
             for h in result.answers[:limit]
         ],
     }

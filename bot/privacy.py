@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
-from bot.errors import WieweetError
+from bot.errors import NotFoundError, WieweetError
 from storage import needs_repo
 from storage import privacy_repo as repo
 from storage import repositories as register_repo
@@ -105,6 +105,24 @@ def find_person(session: Session, *, slack_user_id: str | None = None, email: st
     return person
 
 
+def require_known(session: Session, person: Person) -> None:
+    """Refuse (``NotFoundError`` "no such person") when nothing at all is stored about the person.
+
+    Known means: an expert profile, a cached Slack profile, or their Slack id or e-mail address anywhere in the
+    database (questions, searches, routings, practices, the audit log, messages, ...).
+    """
+    if person.expert is not None:
+        return
+    sid = person.slack_user_id
+    if sid and repo.get_slack_user(session, slack_user_id=sid) is not None:
+        return
+    needles = sorted({*person.emails, *([sid] if sid else [])}, key=len, reverse=True)
+    if _sweep(session, needles, replace=False):
+        return
+    who = " / ".join(n for n in (person.email, sid) if n)
+    raise NotFoundError("no_person", f"no such person: nothing is stored about {who}")
+
+
 # --- export ------------------------------------------------------------------------------------------------------
 
 
@@ -131,7 +149,8 @@ def export_personal_data(
 ) -> dict[str, Any]:
     """Everything stored about the person, as JSON-ready values (one section per kind of data)."""
     person = find_person(session, slack_user_id=slack_user_id, email=email)
-    actor.require_self_or_staff(person.slack_user_id, "export personal data")
+    actor.require_self_or_staff(person.slack_user_id, "export personal data", target=f"person:{person.slack_user_id}")
+    require_known(session, person)
     sid = person.slack_user_id
     expert = person.expert
     expert_id = expert.id if expert is not None else None
@@ -216,9 +235,11 @@ def _is_public_answered(question: Question) -> bool:
 def erase_person(
     *, session: Session, actor: Actor, slack_user_id: str | None = None, email: str | None = None, now: datetime
 ) -> ErasureReport:
-    """Forget the person (see the module docstring). Raises ``NotAuthorized`` before anything is changed."""
+    """Forget the person (see the module docstring). Raises ``NotAuthorized`` before anything is changed, and
+    ``NotFoundError`` (nothing erased, nothing audited) when nothing is stored about them."""
     person = find_person(session, slack_user_id=slack_user_id, email=email)
-    actor.require_self_or_staff(person.slack_user_id, "erase personal data")
+    actor.require_self_or_staff(person.slack_user_id, "erase personal data", target=f"person:{person.slack_user_id}")
+    require_known(session, person)
     report = ErasureReport()
     sid = person.slack_user_id
     expert = person.expert

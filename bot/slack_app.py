@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Sequence
 from typing import Any
 from urllib.error import URLError
-from wsgiref.types import StartResponse, WSGIEnvironment
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import (
@@ -29,8 +26,10 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from waitress import serve
 
 import handlers
-from bot.config import Settings
+from bot.config import Settings, settings_error
 from bot.errors import ConfigError
+from bot.health import HealthMonitor
+from bot.http_edge import HttpEdge, WsgiApp
 from handlers.context import Services
 
 log = logging.getLogger(__name__)
@@ -38,6 +37,9 @@ log = logging.getLogger(__name__)
 BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]+$")
 APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]+$")
 SIGNING_SECRET = re.compile(r"^[A-Za-z0-9]{16,}$")
+HTTP_THREADS = 8
+MAX_HEADER_BYTES = 32 * 1024  # Slack's headers are well under 2 KiB
+FILE_RESERVE = 128  # file descriptors kept for everything but client connections
 
 # Methods that change something in Slack. They are retried only when Slack certainly did not act on the request
 # (HTTP 429, or a connection that was never established) so that a message is never posted twice.
@@ -101,49 +103,72 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def check_tokens(settings: Settings, *, http: bool) -> None:
-    """One clear line about what to set, instead of a traceback deep inside Bolt."""
+def settings_problems(settings: Settings, *, http: bool) -> list[str]:
+    """Every Slack setting the chosen mode lacks or that is malformed, one line each."""
+    problems: list[str] = []
     token = settings.slack_bot_token
     if not token:
-        raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…)")
-    if not BOT_TOKEN.match(token):
-        raise ConfigError("bad_token", "SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        problems.append("set SLACK_BOT_TOKEN to the app's bot token (xoxb-…)")
+    elif not BOT_TOKEN.match(token):
+        problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
     if http:
         secret = settings.slack_signing_secret
         if not secret:
-            raise ConfigError("missing_secret", "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
-        if not SIGNING_SECRET.match(secret):
-            raise ConfigError("bad_secret", "SLACK_SIGNING_SECRET looks malformed (expected letters and digits)")
+            problems.append("set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
+        elif not SIGNING_SECRET.match(secret):
+            problems.append("SLACK_SIGNING_SECRET looks malformed (expected letters and digits)")
     else:
         app_token = settings.slack_app_token
         if not app_token:
-            raise ConfigError(
-                "missing_app_token",
+            problems.append(
                 "set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write for Socket Mode, "
-                "or run with --http and SLACK_SIGNING_SECRET",
+                "or run with --http and SLACK_SIGNING_SECRET"
             )
-        if not APP_TOKEN.match(app_token):
-            raise ConfigError("bad_app_token", "SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        elif not APP_TOKEN.match(app_token):
+            problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+    return problems
+
+
+def check_tokens(settings: Settings, *, http: bool, problems: Sequence[str] = ()) -> None:
+    """One clear message listing every missing or malformed setting (``problems``: those found earlier, such as
+    a malformed WIEWEET_JOB_INTERVAL), instead of one at a time or a traceback deep inside Bolt."""
+    found = [*problems, *settings_problems(settings, http=http)]
+    if found:
+        raise settings_error(found)
+
+
+def configure_web_client(client: WebClient, settings: Settings) -> WebClient:
+    """Point a WebClient at the configured Slack API, with timeouts and the safe retry handlers."""
+    client.base_url = settings.slack_api_url
+    client.timeout = 10
+    client.retry_handlers = retry_handlers()
+    return client
 
 
 def create_web_client(settings: Settings) -> WebClient:
-    return WebClient(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10, retry_handlers=retry_handlers()
-    )
+    return configure_web_client(WebClient(token=settings.slack_bot_token), settings)
 
 
 def create_app(services: Services, *, http: bool) -> App:
+    """The Bolt app, given its token and signing secret from the settings (never from the environment).
+
+    Bolt creates its own WebClient from ``token`` and is not given one: given a ``client``, it still reads
+    SLACK_BOT_TOKEN from the environment and warns at every start that the token "will be unused". Its client is
+    then pointed at the configured Slack API (``configure_web_client``) and the token checked with ``auth.test``
+    through it, so a wrong token or an unreachable Slack is one clear line at start-up.
+    """
     settings = services.settings
-    client = create_web_client(settings)
+    app = App(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        request_verification_enabled=http,
+        token_verification_enabled=False,  # Bolt would call auth.test before its client points at SLACK_API_URL
+    )
+    configure_web_client(app.client, settings)
     try:
-        app = App(
-            client=client,
-            signing_secret=settings.slack_signing_secret if http else None,
-            process_before_response=False,
-            raise_error_for_unhandled_request=False,
-            request_verification_enabled=http,
-            token_verification_enabled=True,
-        )
+        app.client.auth_test()
     except SlackApiError as exc:
         raise ConfigError("auth_failed", f"Slack refused SLACK_BOT_TOKEN: {exc.response.get('error')}") from exc
     except (URLError, OSError) as exc:
@@ -152,34 +177,89 @@ def create_app(services: Services, *, http: bool) -> App:
     return app
 
 
-def health(services: Services, client: WebClient) -> tuple[bool, dict[str, Any]]:
-    db_ok = services.db.ping()
+def slack_reachable(client: WebClient) -> bool:
+    """``auth.test`` answers ok with the bot token (for ``/healthz``, from the background, see bot.health)."""
     try:
-        slack_ok = bool(client.auth_test().get("ok"))
+        return bool(client.auth_test().get("ok"))
     except (SlackApiError, URLError, OSError):
-        slack_ok = False
-    return db_ok and slack_ok, {"database": "ok" if db_ok else "down", "slack": "ok" if slack_ok else "down"}
+        return False
 
 
-def wsgi_app(app: App, services: Services) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
-    """``/slack/events`` for Slack, ``/healthz`` for the load balancer."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+def wsgi_app(app: App, services: Services) -> WsgiApp:
+    """``/slack/events`` for Slack (behind the checks of bot.http_edge), ``/healthz`` for the load balancer."""
+    settings = services.settings
+    if not settings.slack_signing_secret:
+        raise ConfigError("missing_secret", "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
+    monitor = HealthMonitor(
+        ping_database=services.db.ping, check_slack=lambda: slack_reachable(app.client), clock=services.clock
+    )
+    return HttpEdge(
+        app,
+        signing_secret=settings.slack_signing_secret,
+        max_body_bytes=settings.max_body_bytes,
+        health=monitor.status,
+    )
 
-    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
-            ok, details = health(services, app.client)
-            body = json.dumps({"ok": ok, **details}).encode()
-            status = "200 OK" if ok else "503 Service Unavailable"
-            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        return slack(environ, start_response)
 
-    return application
+def server_options(settings: Settings, *, threads: int = HTTP_THREADS) -> dict[str, Any]:
+    """waitress' limits. Idle and slow connections do not hold a worker thread (waitress buffers a request
+    completely before a thread sees it), but each one holds a connection slot until it has been silent for
+    ``channel_timeout``: so many slots, a short silence and frequent clean-ups keep the server reachable."""
+    timeout = settings.http_timeout
+    return {
+        "threads": threads,
+        "connection_limit": settings.http_connection_limit,
+        "channel_timeout": timeout,
+        "cleanup_interval": max(1, min(10, timeout // 3)),
+        "backlog": 1024,  # capped by the kernel (net.core.somaxconn)
+        "max_request_body_size": settings.max_body_bytes + 1,  # waitress answers 413 from this size on
+        "max_request_header_size": MAX_HEADER_BYTES,
+        "asyncore_use_poll": True,  # select() fails beyond 1024 file descriptors
+        "expose_tracebacks": False,
+        "ident": "wieweet",
+    }
 
 
-def run_http(app: App, services: Services, *, host: str, port: int, threads: int = 8) -> None:
-    log.info("wieweet listening on http://%s:%s/slack/events", host, port)
-    serve(wsgi_app(app, services), host=host, port=port, threads=threads, ident="wieweet")
+def ensure_file_limit(connections: int) -> int:
+    """Raise the soft open-files limit so ``connections`` sockets fit (plus the database pool, logs and the like);
+    returns the connection limit that fits when the hard limit does not allow that many."""
+    try:
+        import resource  # noqa: PLC0415 (POSIX only)
+    except ImportError:  # pragma: no cover - Windows
+        return connections
+    needed = connections + FILE_RESERVE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        fitting = max(10, soft - FILE_RESERVE)
+        log.warning(
+            "open-files limit %s is too low for %s connections: serving at most %s (raise `ulimit -n`)",
+            soft,
+            connections,
+            fitting,
+        )
+        return fitting
+    return connections
+
+
+def run_http(app: App, services: Services, *, host: str, port: int, threads: int = HTTP_THREADS) -> None:
+    options = server_options(services.settings, threads=threads)
+    options["connection_limit"] = ensure_file_limit(int(options["connection_limit"]))
+    log.info(
+        "wieweet listening on http://%s:%s/slack/events (body limit %s bytes, %s connections, idle timeout %s s)",
+        host,
+        port,
+        services.settings.max_body_bytes,
+        options["connection_limit"],
+        options["channel_timeout"],
+    )
+    serve(wsgi_app(app, services), host=host, port=port, **options)
 
 
 def run_socket_mode(app: App, settings: Settings) -> None:

@@ -12,7 +12,6 @@ Slack's limits (≤ 50 blocks, section text ≤ 3000, header ≤ 150, ≤ 12,000
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -30,8 +29,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.i18n import normalise_language, t
-from bot.mrkdwn import escape, escape_truncate, link, truncate, user_mention
+from bot.i18n import format_clock, format_list, normalise_language, t, tn, weekday_name
+from bot.i18n import format_date as format_day
+from bot.i18n import format_duration as format_time_span
+from bot.mrkdwn import cut, escape, escape_truncate, link, truncate, user_mention
+from bot.presenter import outcome_label
 from digests import ids
 from digests.model import (
     AnsweredItem,
@@ -46,7 +48,6 @@ from digests.model import (
     ThemeInfo,
 )
 from digests.period import parse_period, to_local
-from digests.texts import month_name, tr, weekday_name
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
@@ -94,23 +95,12 @@ def sparkline(values: Sequence[float]) -> str:
 
 def format_duration(seconds: float | None, lang: str) -> str:
     if seconds is None:
-        return tr("digest.none", lang)
-    minutes = max(0, math.ceil(seconds / 60))
-    if minutes < 60:
-        return tr("duration.minutes", lang, minutes=max(1, minutes))
-    hours = round(seconds / 3600)
-    if hours < 24:
-        return tr("duration.hours", lang, hours=hours)
-    days, rest = divmod(hours, 24)
-    if rest == 0:
-        return tr("duration.days", lang, days=days)
-    return tr("duration.days_hours", lang, days=days, hours=rest)
+        return t("digest.none", lang)
+    return format_time_span(seconds, lang)
 
 
 def format_date(moment: datetime, lang: str, *, year: bool = False) -> str:
-    local = to_local(moment)
-    text = f"{local.day} {month_name(local.month, lang)}"
-    return f"{text} {local.year}" if year else text
+    return format_day(to_local(moment), lang, year=year)
 
 
 def format_range(start: datetime, end: datetime, lang: str) -> str:
@@ -118,22 +108,16 @@ def format_range(start: datetime, end: datetime, lang: str) -> str:
     return f"{format_date(start, lang, year=first.year != last.year)} – {format_date(end, lang, year=True)}"
 
 
-def _join(parts: Sequence[str], lang: str) -> str:
-    if len(parts) <= 1:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + f" {tr('digest.and', lang)} " + parts[-1]
-
-
 def person_text(person: Person, lang: str) -> str:
     """A mention for people with a Slack id, else their (escaped) name; hidden people are "a colleague"."""
     if person.hidden:
-        return tr("digest.colleague", lang)
+        return t("digest.colleague", lang)
     mention = user_mention(person.slack_user_id)
     if mention:
         return mention
     if person.name.strip():
         return f"*{escape_truncate(person.name.strip(), 100)}*"
-    return tr("digest.colleague", lang)
+    return t("digest.colleague", lang)
 
 
 def people_text(people: Iterable[Person], lang: str, *, limit: int | None = None) -> str:
@@ -161,20 +145,18 @@ def people_text(people: Iterable[Person], lang: str, *, limit: int | None = None
     if limit is not None and len(order) + min(1, len(colleagues)) > limit + 1:
         shown = sorted(order, key=lambda text: -counts[text])[:limit]
         others = len(order) - len(shown) + len(colleagues)
-        return _join([*shown, tr("digest.others", lang, count=others)], lang)
-    if len(colleagues) == 1:
-        order.append(tr("digest.colleague", lang))
-    elif colleagues:
-        order.append(tr("digest.colleagues", lang, count=len(colleagues)))
-    return _join(order, lang)
+        return format_list([*shown, tn("digest.others", "digest.others_plural", others, lang, count=others)], lang)
+    if colleagues:
+        order.append(tn("digest.colleagues", "digest.colleagues_plural", len(colleagues), lang, count=len(colleagues)))
+    return format_list(order, lang)
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
+    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, CONTEXT_LIMIT))])
+    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
 
 
 def _header(text: str) -> HeaderBlock:
@@ -221,9 +203,9 @@ _OUTCOME_ICON = {"good": ":white_check_mark:", "mixed": ":large_yellow_circle:",
 def practice_line(item: PracticeItem, lang: str) -> str:
     title = link(item.url, item.title or "?", limit=200)
     place = escape_truncate(item.city or item.organisation, 100)
-    outcome = t(f"outcome.{item.outcome}" if item.outcome in _OUTCOME_ICON else "outcome.none", lang)
+    outcome = outcome_label(item.outcome, lang)
     icon = _OUTCOME_ICON.get(item.outcome or "", ":grey_question:")
-    status = tr("digest.practice_new" if item.is_new else "digest.practice_updated", lang)
+    status = t("digest.practice_new" if item.is_new else "digest.practice_updated", lang)
     parts = [f"*{title}*"] + ([place] if place else [])
     return f"• {' — '.join(parts)} · {icon} {escape(outcome)} · _{status}_"
 
@@ -246,8 +228,8 @@ def answered_url(item: AnsweredItem, permalink: PermalinkFn | None) -> str:
 
 def answered_line(item: AnsweredItem, lang: str, permalink: PermalinkFn | None) -> str:
     question = link(answered_url(item, permalink), item.text or "?", limit=300)
-    who = people_text(item.answerers, lang) or tr("digest.colleague", lang)
-    return f"• {question} — _{tr('digest.answered_by', lang, names=who)}_"
+    who = people_text(item.answerers, lang) or t("digest.colleague", lang)
+    return f"• {question} — _{t('digest.answered_by', lang, names=who)}_"
 
 
 def expert_line(item: NewExpertItem, lang: str) -> str:
@@ -267,13 +249,13 @@ def open_question_block(
 ) -> SectionBlock:
     question = link(_permalink_for(item.channel_id, item.thread_ts, permalink), item.text or "?", limit=500)
     days = max(0, (now - item.asked_at).days)
-    meta = tr("digest.open_since", lang, date=format_date(item.asked_at, lang))
+    meta = t("digest.open_since", lang, date=format_date(item.asked_at, lang))
     if days >= 2:
-        meta += " · " + tr("digest.open_days", lang, days=days)
+        meta += " · " + tn("digest.open_days", "digest.open_days_plural", days, lang, days=days)
     return SectionBlock(
-        text=MarkdownTextObject(text=truncate(f"{question}\n_{meta}_", SECTION_LIMIT)),
+        text=MarkdownTextObject(text=cut(f"{question}\n_{meta}_", SECTION_LIMIT)),
         accessory=ButtonElement(
-            text=PlainTextObject(text=truncate(tr("digest.can_help", lang), BUTTON_TEXT_LIMIT), emoji=True),
+            text=PlainTextObject(text=truncate(t("digest.can_help", lang), BUTTON_TEXT_LIMIT), emoji=True),
             action_id=ids.ACTION_CAN_HELP,
             value=str(item.question_id),
         ),
@@ -282,7 +264,7 @@ def open_question_block(
 
 def figures_text(theme: ThemeDigest, lang: str) -> str:
     now, before = theme.current, theme.previous
-    figures = tr(
+    figures = t(
         "digest.figures",
         lang,
         asked=now.asked,
@@ -292,7 +274,7 @@ def figures_text(theme: ThemeDigest, lang: str) -> str:
         median=format_duration(now.median_answer_seconds, lang),
         prev_median=format_duration(before.median_answer_seconds, lang),
     )
-    trend = tr("digest.trend", lang, spark=sparkline([w.asked for w in theme.weeks]))
+    trend = t("digest.trend", lang, spark=sparkline([w.asked for w in theme.weeks]))
     return f"{figures}\n{trend}"
 
 
@@ -304,7 +286,7 @@ def _pack_lines(lines: Sequence[str], budget: int = SECTION_BUDGET) -> list[str]
     texts: list[str] = []
     current = ""
     for raw in lines:
-        line = truncate(raw, budget)
+        line = cut(raw, budget)
         if current and len(current) + 1 + len(line) > budget:
             texts.append(current)
             current = ""
@@ -379,7 +361,7 @@ def _theme_pieces(
             pieces.append((block, False))
         pieces.append((blocks[-1], more > 0))
         if more > 0:
-            pieces.append((_context(tr("digest.more", lang, count=more)), False))
+            pieces.append((_context(t("digest.more", lang, count=more)), False))
 
     def add_lines(title: str, lines: list[str], more: int) -> None:
         """The heading as the first line of the first section; lines packed into as few sections as fit."""
@@ -390,33 +372,33 @@ def _theme_pieces(
             pieces.append((_section(text), False))
         pieces.append((_section(texts[-1]), more > 0))
         if more > 0:
-            pieces.append((_context(tr("digest.more", lang, count=more)), False))
+            pieces.append((_context(t("digest.more", lang, count=more)), False))
 
     practices = sorted(digest.practices, key=lambda p: (not p.is_new, -p.changed_at.timestamp(), p.id))
     add_lines(
-        tr("digest.practices", lang),
+        t("digest.practices", lang),
         [practice_line(p, lang) for p in practices[: limits.practices]],
         len(practices) - limits.practices,
     )
     answered = sorted(view.answered, key=lambda a: (-a.answered_at.timestamp(), a.question_id))
     add_lines(
-        tr("digest.answered", lang),
+        t("digest.answered", lang),
         [answered_line(a, lang, permalink) for a in answered[: limits.answered]],
         len(answered) - limits.answered,
     )
     open_questions = sorted(view.open_questions, key=lambda q: (q.asked_at, q.question_id))
     add_blocks(
-        tr("digest.open", lang),
+        t("digest.open", lang),
         [open_question_block(q, lang, now=now, permalink=permalink) for q in open_questions[: limits.open_questions]],
         len(open_questions) - limits.open_questions,
     )
     add_lines(
-        tr("digest.experts", lang),
+        t("digest.experts", lang),
         [expert_line(e, lang) for e in view.new_experts[: limits.new_experts]],
         len(view.new_experts) - limits.new_experts,
     )
     add_lines(
-        tr("digest.gaps", lang),
+        t("digest.gaps", lang),
         [gap_line(g) for g in digest.gaps[: limits.gaps]],
         len(digest.gaps) - limits.gaps,
     )
@@ -440,19 +422,19 @@ def _units(pieces: Sequence[tuple[Block, bool]], theme: ThemeInfo | None) -> lis
 
 def _themes_label(view: SubscriptionView, data: DigestData, lang: str) -> str:
     if not view.themes:
-        return tr("digest.all_themes", lang)
+        return t("digest.all_themes", lang)
     labels = [d.theme.label(lang) for d in data.themes if d.theme.key in view.themes]
-    return escape(", ".join(labels)) if labels else tr("digest.all_themes", lang)
+    return escape(", ".join(labels)) if labels else t("digest.all_themes", lang)
 
 
 def digest_title(data: DigestData, lang: str) -> str:
-    return tr("digest.title", lang, range=format_range(data.window_start, data.window_end, lang))
+    return t("digest.title", lang, range=format_range(data.window_start, data.window_end, lang))
 
 
 def digest_fallback_text(data: DigestData, *, lang: str, part: int, parts: int) -> str:
     """The notification text of part ``part`` (1-based): plain, no user content."""
-    text = tr("digest.fallback", lang, range=format_range(data.window_start, data.window_end, lang))
-    return f"{text} ({tr('digest.part', lang, part=part, parts=parts)})" if parts > 1 else text
+    text = t("digest.fallback", lang, range=format_range(data.window_start, data.window_end, lang))
+    return f"{text} ({t('digest.part', lang, part=part, parts=parts)})" if parts > 1 else text
 
 
 def _pack(
@@ -496,17 +478,17 @@ def build_digest(
     wanted = set(subscription_view.themes)
     visible = [v for v in (_visible(d) for d in data.themes if not wanted or d.theme.key in wanted) if v.has_news]
     title = digest_title(data, language)
-    intro = tr("digest.intro", language, themes=_themes_label(subscription_view, data, language))
-    footer = tr(
+    intro = t("digest.intro", language, themes=_themes_label(subscription_view, data, language))
+    footer = t(
         "digest.footer",
         language,
         day=weekday_name(subscription_view.weekday, language),
-        time=f"{subscription_view.hour:02d}:{subscription_view.minute:02d}",
+        time=format_clock(subscription_view.hour, subscription_view.minute, language),
     )
     if not visible:
         if not subscription_view.post_empty:
             return []
-        quiet = tr("digest.quiet", language, themes=_themes_label(subscription_view, data, language))
+        quiet = t("digest.quiet", language, themes=_themes_label(subscription_view, data, language))
         return [[_header(title), _context(intro), _section(quiet), _context(footer)]]
 
     units: list[_Unit] = []
@@ -517,7 +499,7 @@ def build_digest(
     answerers = [p for v in visible for a in v.answered for p in a.answerers]
     if answerers:
         names = people_text(answerers, language, limit=THANKS_LIMIT)
-        closing.append(_context(tr("digest.thanks", language, names=names)))
+        closing.append(_context(t("digest.thanks", language, names=names)))
     closing.append(_context(footer))
     units.append(_Unit(blocks=closing, theme=None, opens_theme=True))
 
@@ -529,7 +511,7 @@ def build_digest(
     parts = len(packed)
     messages: list[list[Block]] = []
     for index, message_units in enumerate(packed, start=1):
-        part = f" · {tr('digest.part', language, part=index, parts=parts)}" if parts > 1 else ""
+        part = f" · {t('digest.part', language, part=index, parts=parts)}" if parts > 1 else ""
         blocks: list[Block]
         if index == 1:
             blocks = [_header(title), _context(intro + part)]
@@ -537,7 +519,7 @@ def build_digest(
             label = f"_{escape(title)}{part}_"
             first = message_units[0]
             if first.theme is not None and not first.opens_theme:
-                label += " · " + tr(
+                label += " · " + t(
                     "digest.continued", language, theme=f"*{escape_truncate(first.theme.label(language), 100)}*"
                 )
             blocks = [_context(label)]

@@ -23,6 +23,7 @@ from digests.model import (
     OpenQuestionItem,
     Person,
     PracticeItem,
+    PrivateChannel,
     ThemeDigest,
     ThemeInfo,
     WeekFigures,
@@ -99,7 +100,12 @@ def _answered_item(question: Question, by_slack: dict[str, Expert]) -> AnsweredI
 
 
 def window_figures(
-    facts: Sequence[digest_repo.QuestionFact], bounds: Sequence[datetime], wanted: set[str], *, public_only: bool = True
+    facts: Sequence[digest_repo.QuestionFact],
+    bounds: Sequence[datetime],
+    wanted: set[str],
+    private_channel: PrivateChannel | None = None,
+    *,
+    public_only: bool = True,
 ) -> dict[str, tuple[WeekFigures, ...]]:
     """Per theme and window (``bounds``: window boundaries, oldest first): questions asked in it, questions answered
     in it and the median time to answer of those. The digest's weekly figures, and the report's monthly ones
@@ -115,7 +121,7 @@ def window_figures(
 
     for fact in facts:
         if public_only and not is_public_content(
-            visibility="public", channel_id=fact.channel_id, channel_is_private=False
+            visibility="public", channel_id=fact.channel_id, channel_is_private=False, private_channel=private_channel
         ):
             continue
         key = fact.theme_key if fact.theme_key is not None else OTHER_THEME
@@ -144,12 +150,19 @@ def window_figures(
     return result
 
 
-def _group_gaps(gaps: Sequence[KnowledgeGap], wanted: set[str]) -> dict[str, tuple[GapItem, ...]]:
+def _group_gaps(
+    gaps: Sequence[KnowledgeGap], wanted: set[str], private_channel: PrivateChannel | None = None
+) -> dict[str, tuple[GapItem, ...]]:
     """Per theme: gaps grouped by their normalised query, with the latest wording and a count."""
     wording: dict[tuple[str, str], str] = {}
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for gap in gaps:  # newest first: the first wording seen is the latest
-        if not is_public_content(visibility="public", channel_id=gap.channel_id, channel_is_private=False):
+        if not is_public_content(
+            visibility="public",
+            channel_id=gap.channel_id,
+            channel_is_private=gap.channel_is_private,
+            private_channel=private_channel,
+        ):
             continue
         group = (gap.normalized or gap.query).strip().casefold()
         if not group or not gap.query.strip():
@@ -175,12 +188,14 @@ def collect_digest_data(
     now: datetime,
     bounds: Sequence[datetime] | None = None,
     open_max_age: timedelta = OPEN_MAX_AGE,
+    private_channel: PrivateChannel | None = None,
 ) -> DigestData:
     """Everything new in ``[period_start, period_end)`` (cut at ``now``) on ``themes`` (None or empty: all themes,
     plus an "other" group for items without a theme), with ``HISTORY_WEEKS`` weeks of figures.
 
     ``bounds`` are the week boundaries for the figures (oldest first, ending with ``period_start, period_end``);
-    by default weeks a wall-clock week apart.
+    by default weeks a wall-clock week apart. ``private_channel`` (Slack's current answer, when there is a Slack
+    connection) also leaves out what was asked in a channel that has turned private since.
     """
     end = min(period_end, now)
     start = min(period_start, end)
@@ -213,7 +228,12 @@ def collect_digest_data(
     answered_questions = [
         q
         for q in digest_repo.questions_answered(session, start=start, end=end)
-        if is_public_content(visibility=q.visibility.value, channel_id=q.channel_id, channel_is_private=False)
+        if is_public_content(
+            visibility=q.visibility.value,
+            channel_id=q.channel_id,
+            channel_is_private=q.channel_is_private,
+            private_channel=private_channel,
+        )
     ]
     slack_ids = {a.answered_by_slack_id for q in answered_questions for a in q.answers if a.answered_by_slack_id}
     by_slack = digest_repo.experts_by_slack_ids(session, slack_user_ids=slack_ids)
@@ -226,7 +246,10 @@ def collect_digest_data(
     open_questions: dict[str, list[OpenQuestionItem]] = defaultdict(list)
     for question in digest_repo.questions_open(session, asked_since=end - open_max_age, asked_before=end):
         if not is_public_content(
-            visibility=question.visibility.value, channel_id=question.channel_id, channel_is_private=False
+            visibility=question.visibility.value,
+            channel_id=question.channel_id,
+            channel_is_private=question.channel_is_private,
+            private_channel=private_channel,
         ):
             continue
         open_item = OpenQuestionItem(
@@ -255,8 +278,9 @@ def collect_digest_data(
         for key in _theme_keys(_keys(expert.themes), wanted):
             experts[key].append(expert_item)
 
-    gaps = _group_gaps(digest_repo.knowledge_gaps(session, start=start, end=end), wanted)
-    figures = window_figures(digest_repo.question_facts(session, since=bounds[0], until=bounds[-1]), bounds, wanted)
+    gaps = _group_gaps(digest_repo.knowledge_gaps(session, start=start, end=end), wanted, private_channel)
+    facts = digest_repo.question_facts(session, since=bounds[0], until=bounds[-1])
+    figures = window_figures(facts, bounds, wanted, private_channel)
 
     return DigestData(
         window_start=period_start,

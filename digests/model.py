@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from digests.texts import tr
+from bot.i18n import DEFAULT_LANGUAGE, t
 
 if TYPE_CHECKING:
     from storage.models import DigestSubscription
 
 OTHER_THEME = "_other"  # items without a theme (shown to all-themes subscriptions); never a real theme key
-PRIVATE_CHANNEL_PREFIXES = ("D", "G")  # direct messages, group DMs and legacy private channels
+
+# "Is this conversation private now?" — Slack's answer (the Slack layer's ``ChannelDirectory``), when the caller has
+# a Slack connection. A channel's privacy is never read from its id.
+PrivateChannel = Callable[[str], bool]
 
 
-def is_public_content(*, visibility: str, channel_id: str | None, channel_is_private: bool) -> bool:
-    """The digest rule: only public questions from public channels (or from no channel at all)."""
+def is_public_content(
+    *, visibility: str, channel_id: str | None, channel_is_private: bool, private_channel: PrivateChannel | None = None
+) -> bool:
+    """The digest rule: only public questions from public channels (or from no channel at all).
+
+    ``channel_is_private`` is what Slack said when the question was stored; ``private_channel`` asks Slack again
+    (a channel may have turned private since), so either makes it private.
+    """
     if visibility != "public" or channel_is_private:
         return False
-    return not (channel_id and channel_id.startswith(PRIVATE_CHANNEL_PREFIXES))
+    return not (channel_id and private_channel is not None and private_channel(channel_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +41,7 @@ class SubscriptionView:
     weekday: int = 0
     hour: int = 9
     minute: int = 0
-    language: str = "nl"
+    language: str = DEFAULT_LANGUAGE
     post_empty: bool = False
     channel_is_private: bool = False
 
@@ -57,7 +67,7 @@ class ThemeInfo:
 
     def label(self, lang: str) -> str:
         if self.key == OTHER_THEME:
-            return tr("digest.other_theme", lang)
+            return t("digest.other_theme", lang)
         return self.label_en if lang == "en" and self.label_en else self.label_nl
 
 

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 from bot.i18n import normalise_language
 from bot.register.themes import ensure_default_themes
 from digests.builder import build_digest
-from digests.model import SubscriptionView
+from digests.model import PrivateChannel, SubscriptionView
 from digests.period import IsoWeek, parse_period
 from digests.sender import collect_for
 from digests.subscriptions import get_subscription, resolve_themes, validate_channel
@@ -36,6 +36,7 @@ def preview_digest(
     week: str | None = None,
     lang: str | None = None,
     themes: Sequence[str] | None = None,
+    private_channel: PrivateChannel | None = None,
 ) -> Preview:
     """The channel's digest (its subscription, or all themes when it has none), quiet weeks included."""
     period = parse_period(week) if week else str(IsoWeek.containing(now))
@@ -55,6 +56,6 @@ def preview_digest(
             themes=tuple(resolve_themes(session, list(themes))) if themes is not None else view.themes,
             language=lang or view.language,
         )
-    data = collect_for(db, view, period, now=now)
+    data = collect_for(db, view, period, now=now, private_channel=private_channel)
     messages = build_digest(data, subscription_view=view, period=period, now=min(now, data.window_end))
     return Preview(view=view, period=period, messages=messages)

@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import Block
 from digests.builder import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from digests.collect import collect_digest_data
 from digests.errors import PermanentPostError
-from digests.model import DigestData, SubscriptionView
+from digests.model import DigestData, PrivateChannel, SubscriptionView
 from digests.period import parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
 from storage import digest_repo
@@ -66,9 +66,16 @@ def _error_text(exc: BaseException) -> str:
 
 
 def collect_for(
-    db: Database, view: SubscriptionView, period: str, *, now: datetime, all_themes: bool = False
+    db: Database,
+    view: SubscriptionView,
+    period: str,
+    *,
+    now: datetime,
+    all_themes: bool = False,
+    private_channel: PrivateChannel | None = None,
 ) -> DigestData:
-    """The data for ``view``'s digest of ``period`` (``all_themes``: every theme, to share between channels)."""
+    """The data for ``view``'s digest of ``period`` (``all_themes``: every theme, to share between channels;
+    ``private_channel``: Slack's current answer, see ``collect_digest_data``)."""
     start, end = digest_window(view, period)
     bounds = history_bounds(view, period)
     with db.session() as session:
@@ -79,6 +86,7 @@ def collect_for(
             period_end=end,
             now=now,
             bounds=bounds,
+            private_channel=private_channel,
         )
 
 
@@ -94,6 +102,7 @@ def send_digest(
     stale_after: timedelta = STALE_AFTER,
     data: DigestData | None = None,
     limits: DigestLimits = DEFAULT_LIMITS,
+    private_channel: PrivateChannel | None = None,
 ) -> SendResult:
     """Claim, build and post the channel's digest for ``period`` (at most once; resumes a crashed run).
 
@@ -131,7 +140,7 @@ def send_digest(
 
     try:
         if data is None:
-            data = collect_for(db, view, period, now=now)
+            data = collect_for(db, view, period, now=now, private_channel=private_channel)
         messages = build_digest(
             data, subscription_view=view, period=period, now=data.window_end, permalink=permalink, limits=limits
         )
@@ -195,6 +204,7 @@ def send_due_digests(
     permalink: PermalinkFn | None = None,
     stale_after: timedelta = STALE_AFTER,
     limits: DigestLimits = DEFAULT_LIMITS,
+    private_channel: PrivateChannel | None = None,
 ) -> list[SendResult]:
     """Send every digest that is due now (``due_digests``), one channel after the other.
 
@@ -212,7 +222,7 @@ def send_due_digests(
         try:
             window = digest_window(view, period)
             if window not in cache:
-                cache[window] = collect_for(db, view, period, now=now, all_themes=True)
+                cache[window] = collect_for(db, view, period, now=now, all_themes=True, private_channel=private_channel)
             results.append(
                 send_digest(
                     db,

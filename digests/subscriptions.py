@@ -2,19 +2,23 @@
 
 A private channel may subscribe (its own members then see the digest), but the content rule does not change:
 a digest only ever shows public content.
+
+From chat, only the channel's members (by Slack's data) and knowledge-centre staff may change a channel's
+subscription (``require_may_manage``); the command line is staff.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.i18n import SUPPORTED
+from bot.actors import Actor, NotAuthorized
+from bot.i18n import LANGUAGES
 from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
 from digests.schedule import DAY_NAMES
 from storage import digest_repo
@@ -37,6 +41,14 @@ for _index, _names in enumerate(
 ):
     for _name in _names:
         _DAYS[_name] = _index
+
+
+def require_may_manage(actor: Actor, *, channel_id: str, action: str, member_of: Callable[[str], bool]) -> None:
+    """Only a member of the channel (``member_of``: Slack's answer for the actor) or staff may ``action`` its digest;
+    anyone else is refused before anything is read or written."""
+    if actor.is_staff or (actor.slack_id and member_of(channel_id)):
+        return
+    raise NotAuthorized(action, target=f"channel:{channel_id}", code="not_channel_member")
 
 
 def validate_channel(channel_id: str) -> str:
@@ -69,8 +81,8 @@ def validate_schedule(*, weekday: int, hour: int, minute: int, language: str) ->
         raise InvalidSchedule(message=f"invalid weekday {weekday}: 0 (Monday) … 6 (Sunday)")
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise InvalidSchedule(message=f"invalid time {hour:02d}:{minute:02d}")
-    if language not in SUPPORTED:
-        raise InvalidSchedule(message=f"invalid language {language!r}: use {' or '.join(SUPPORTED)}")
+    if language not in LANGUAGES:
+        raise InvalidSchedule(message=f"invalid language {language!r}: use {' or '.join(LANGUAGES)}")
 
 
 def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:

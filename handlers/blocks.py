@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.i18n import t
-from bot.mrkdwn import escape, escape_truncate, link, truncate, user_mention
+from bot.mrkdwn import cut, escape, escape_truncate, link, truncate, user_mention
 from bot.presenter import AnswerItem, AnswerView, ExpertItem, PracticeItem
 from handlers import ids
 
@@ -35,11 +35,11 @@ SHOWN_PER_LIST = 3
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
+    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, CONTEXT_LIMIT))])
+    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
 
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
@@ -84,9 +84,13 @@ def practice_line(practice: PracticeItem, lang: str) -> str:
     return "\n".join(lines)
 
 
-def answer_line(answer: AnswerItem) -> str:
+def answer_line(answer: AnswerItem, lang: str = "nl") -> str:
     question = link(answer.url, answer.question, limit=400)
-    return f"{question}\n_{escape_truncate(answer.byline, 300)}_"
+    line = f"{question}\n_{escape_truncate(answer.byline, 300)}_"
+    if answer.reasons:
+        why = "; ".join(escape_truncate(r, 200) for r in answer.reasons[:6])
+        line += f"\n_{t('answer.why', lang)}: {why}_"
+    return line
 
 
 def build_answer_blocks(
@@ -99,7 +103,7 @@ def build_answer_blocks(
 ) -> list[Block]:
     """The "who knows" answer: experts, practices, earlier answers, and its buttons."""
     lang = view.lang
-    title = escape_truncate(t("answer.title", lang, query=view.query), HEADER_LIMIT)
+    title = cut(t("answer.title", lang, query=escape(view.query)), HEADER_LIMIT)
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=title))]
     blocks.append(_section(f"*{t('answer.experts', lang)}*"))
     if view.gap:
@@ -118,7 +122,7 @@ def build_answer_blocks(
         blocks.append(DividerBlock())
         blocks.append(_section(f"*{t('answer.answers', lang)}*"))
         for answer in view.answers[:SHOWN_PER_LIST]:
-            blocks.append(_section(answer_line(answer)))
+            blocks.append(_section(answer_line(answer, lang)))
     buttons: list[ButtonElement] = []
     value = str(search_log_id)
     if shareable:
@@ -151,19 +155,20 @@ def build_more_blocks(view: AnswerView, *, offset: int) -> list[Block]:
         blocks.extend(_section(practice_line(p, lang)) for p in practices)
     if answers:
         blocks.append(_section(f"*{t('answer.answers', lang)}*"))
-        blocks.extend(_section(answer_line(a)) for a in answers)
+        blocks.extend(_section(answer_line(a, lang)) for a in answers)
     return blocks[:MAX_BLOCKS]
 
 
 def answer_fallback_text(view: AnswerView) -> str:
-    """Notification/fallback text: the question and the best expert names, escaped."""
-    names = ", ".join(e.name for e in view.experts[:SHOWN_PER_LIST] if not e.weak)
-    text = t("answer.title", view.lang, query=view.query)
+    """Notification/fallback text: the question and the best experts' names (each escaped once; names, not
+    mentions, so a search never pings the experts it finds)."""
+    names = ", ".join(escape_truncate(e.name, 150) for e in view.experts[:SHOWN_PER_LIST] if not e.weak)
+    text = t("answer.title", view.lang, query=escape_truncate(view.query, 500))
     if view.gap or not names:
         text += " " + t("slack.gap_short", view.lang)
     else:
         text += " " + names
-    return escape_truncate(text, FALLBACK_LIMIT)
+    return cut(text, FALLBACK_LIMIT)
 
 
 def build_help_blocks(lang: str) -> list[Block]:

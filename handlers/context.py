@@ -30,7 +30,10 @@ from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE, normalise_language
 from bot.knowledge import KnowledgeBase
 from bot.routing import RoutingService
+from bot.text import strip_invisible
 from handlers.blocks import build_message_blocks
+from handlers.channels import ChannelDirectory
+from handlers.claims import MessageRef, clicked_message, log_refusal
 from storage import slack_repo
 from storage.db import Database
 
@@ -180,7 +183,7 @@ class LocaleCache:
             locale = str(user.get("locale") or "")
             with self._lock:
                 self._memory[user_id] = normalise_language(locale) if locale else self.default_language
-            return locale, str(user.get("real_name") or "")
+            return locale, strip_invisible(str(user.get("real_name") or ""))  # a display name: shown to others
 
 
 class StaffDirectory:
@@ -232,6 +235,7 @@ class Services:
     home: HomeUpdates = field(default_factory=HomeUpdates)
     errors: ErrorReporter = field(default_factory=ErrorReporter)
     staff: StaffDirectory = field(default_factory=StaffDirectory)
+    channels: ChannelDirectory = field(default_factory=ChannelDirectory)
 
     def routing_service(self) -> RoutingService:
         if self.routing is None:
@@ -326,9 +330,37 @@ class Turn:
 
         self.after_commit(update)
 
+    def update_messages(
+        self, refs: Sequence[Mapping[str, Any]], text: str, blocks: Sequence[Any], *, about: str
+    ) -> None:
+        """Re-render the messages the database ties to the subject and the user (``refs``, from a service), once
+        committed. The clicked ``container`` is only a claim: when it names a message that is not one of ``refs``
+        it is not touched, and the attempt is logged as a refusal."""
+        known = [r for r in (MessageRef.of(ref) for ref in refs) if r is not None]
+        clicked = clicked_message(self.body)
+        if clicked is not None and clicked not in known:
+            log_refusal(
+                ref=self.correlation_id,
+                user=self.user_id,
+                action=f"update a message not about {about}",
+                target=f"message:{clicked.channel_id}/{clicked.message_ts}",
+            )
+        for ref in known:
+            self.update_message(ref.as_ref(), text, blocks)
+
     @property
     def channel_id(self) -> str | None:
         return self.context.channel_id
+
+    def channel_is_private(self, channel_id: str | None) -> bool:
+        """Whether ``channel_id`` is private, from Slack's data (``ChannelDirectory``); None or unknown: True."""
+        return self.services.channels.is_private(client=self.client, channel_id=channel_id, now=self.now)
+
+    def is_channel_member(self, channel_id: str | None) -> bool:
+        """Whether the acting user (the Slack-signed one) is a member of ``channel_id``, by Slack's data."""
+        return self.services.channels.is_member(
+            client=self.client, channel_id=channel_id, user_id=self.user_id, now=self.now
+        )
 
     @property
     def actor(self) -> Actor:

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.i18n import t
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, language_name, t, weekday_name
 from bot.mrkdwn import truncate
 from handlers import ids
 from handlers.routing_blocks import ThemeChoice
@@ -38,13 +38,13 @@ def build_digest_modal(
     weekday: int = 0,
     hour: int = 9,
     minute: int = 0,
-    language: str = "nl",
+    language: str = DEFAULT_LANGUAGE,
     post_empty: bool = False,
 ) -> View:
     """Which themes (none = all), day and time (Brussels), language, and whether to post on quiet weeks."""
     theme_options = [Option(value=c.key, text=_plain(c.label)) for c in themes[:100]]
-    day_options = [Option(value=d, text=_plain(t(f"digest.day_{d}", lang))) for d in DAYS]
-    lang_options = [Option(value="nl", text=_plain("Nederlands")), Option(value="en", text=_plain("English"))]
+    day_options = [Option(value=d, text=_plain(weekday_name(i, lang))) for i, d in enumerate(DAYS)]
+    lang_options = [Option(value=code, text=_plain(language_name(code))) for code in LANGUAGES]
     empty_option = Option(value="yes", text=_plain(t("digest.field_empty_option", lang), 150))
     initial_themes = [o for o in theme_options if o.value in selected] or None
     return View(
@@ -81,7 +81,7 @@ def build_digest_modal(
                 element=RadioButtonsElement(
                     action_id=ids.INPUT_DIGEST_LANG,
                     options=lang_options,
-                    initial_option=lang_options[1] if language == "en" else lang_options[0],
+                    initial_option=next((o for o in lang_options if o.value == language), lang_options[0]),
                 ),
             ),
             InputBlock(

@@ -1,27 +1,42 @@
-"""``/wieweet digest uit`` and ``/wieweet digest voorbeeld``: a channel's weekly digest from chat."""
+"""``/wieweet digest`` (the subscription modal), ``digest uit`` and ``digest voorbeeld``, and "Ik kan helpen".
+
+Who may change a channel's digest is decided in ``digests.subscriptions.require_may_manage``: its members (Slack's
+data, ``ChannelDirectory``) and staff. The channel in a submitted modal is a claim, checked the same way; whether it
+is private comes from Slack too, never from its id.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError
 
-from bot.errors import NotFoundError, WieweetError
-from bot.i18n import t
+from bot.errors import WieweetError
+from bot.i18n import DEFAULT_LANGUAGE, format_clock, t, weekday_name
 from bot.matching.loader import load_themes
 from digests import ids as digest_ids
 from digests.preview import preview_digest
-from digests.subscriptions import get_subscription, parse_time, parse_weekday, subscribe, unsubscribe
-from handlers import ids
+from digests.subscriptions import (
+    get_subscription,
+    parse_time,
+    parse_weekday,
+    require_may_manage,
+    subscribe,
+    unsubscribe,
+)
+from handlers import claims, ids
 from handlers.context import Services, Turn, listener
-from handlers.digest_blocks import DAYS, build_digest_modal
+from handlers.digest_blocks import build_digest_modal
+from handlers.errors import refuse_in_form
 from handlers.routing_blocks import ThemeChoice
 
 DIGEST_WORDS = frozenset({"digest", "overzicht"})
 OFF_WORDS = frozenset({"uit", "off", "stop"})
 PREVIEW_WORDS = frozenset({"voorbeeld", "preview"})
+
+
+def _require_may_manage(turn: Turn, channel: str, action: str) -> None:
+    require_may_manage(turn.actor, channel_id=channel, action=action, member_of=turn.is_channel_member)
 
 
 def route_digest_command(turn: Turn, text: str) -> bool:
@@ -34,17 +49,31 @@ def route_digest_command(turn: Turn, text: str) -> bool:
     if turn.respond is None or channel is None:
         return False
     if sub in OFF_WORDS:
+        _require_may_manage(turn, channel, "stop a channel's digest")
         stopped = unsubscribe(turn.session, channel_id=channel, now=turn.now, actor=turn.user_id)
-        turn.respond(text=t("digest.off" if stopped else "digest.not_subscribed", turn.lang), response_type="ephemeral")
+        text, respond = t("digest.off" if stopped else "digest.not_subscribed", turn.lang), turn.respond
+
+        def answer() -> None:  # once committed: a second "uit" right after this answer sees it stopped
+            respond(text=text, response_type="ephemeral")
+
+        turn.after_commit(answer)
         return True
     if sub in PREVIEW_WORDS:
-        preview = preview_digest(turn.services.db, channel_id=channel, now=turn.now, default_language=turn.lang)
+        _require_may_manage(turn, channel, "preview a channel's digest")
+        preview = preview_digest(
+            turn.services.db,
+            channel_id=channel,
+            now=turn.now,
+            default_language=turn.lang,
+            private_channel=turn.channel_is_private,
+        )
         for blocks in preview.messages:  # only the caller sees it, now
             turn.respond(
                 text=t("digest.preview", turn.lang), blocks=blocks, response_type="ephemeral", replace_original=False
             )
         return True
     if sub == "":
+        _require_may_manage(turn, channel, "set up a channel's digest")
         open_digest_modal(turn, channel)
         return True
     turn.respond(text=t("digest.usage", turn.lang), response_type="ephemeral")
@@ -76,20 +105,9 @@ def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
     return dict((values.get(block) or {}).get(action) or {})
 
 
-def _is_private(turn: Turn, channel: str) -> bool:
-    if not channel.startswith("C"):
-        return True
-    try:
-        info = turn.client.conversations_info(channel=channel).get("channel") or {}
-    except SlackApiError:
-        return True  # unknown: treat as private (digests only ever show public content anyway)
-    return bool(info.get("is_private"))
-
-
 def handle_digest_submission(turn: Turn) -> None:
     view = turn.body.get("view") or {}
     values = (view.get("state") or {}).get("values") or {}
-    channel = str(json.loads(view.get("private_metadata") or "{}").get("channel_id") or "")
     themes = [
         o["value"]
         for o in _value(values, ids.BLOCK_DIGEST_THEMES, ids.INPUT_DIGEST_THEMES).get("selected_options") or []
@@ -98,8 +116,17 @@ def handle_digest_submission(turn: Turn) -> None:
     raw_time = str(_value(values, ids.BLOCK_DIGEST_TIME, ids.INPUT_DIGEST_TIME).get("selected_time") or "09:00")
     language = (_value(values, ids.BLOCK_DIGEST_LANG, ids.INPUT_DIGEST_LANG).get("selected_option") or {}).get(
         "value"
-    ) or "nl"
+    ) or DEFAULT_LANGUAGE
     post_empty = bool(_value(values, ids.BLOCK_DIGEST_EMPTY, ids.INPUT_DIGEST_EMPTY).get("selected_options"))
+    try:
+        channel = claims.channel_id(claims.view_metadata(turn.body).get("channel_id"))
+        if channel is None:
+            raise claims.malformed("digest channel", None)
+        # the channel named by the modal is a claim: its members and staff only, by Slack's data
+        _require_may_manage(turn, channel, "subscribe a channel to the digest")
+    except WieweetError as exc:
+        refuse_in_form(turn, exc, ids.BLOCK_DIGEST_THEMES)
+        return
     try:
         weekday = parse_weekday(str(day or "mon"))
         hour, minute = parse_time(raw_time)
@@ -110,7 +137,7 @@ def handle_digest_submission(turn: Turn) -> None:
     subscribe(
         turn.session,
         channel_id=channel,
-        channel_is_private=_is_private(turn, channel),
+        channel_is_private=turn.channel_is_private(channel),
         themes=themes,
         weekday=weekday,
         hour=hour,
@@ -121,27 +148,28 @@ def handle_digest_submission(turn: Turn) -> None:
         now=turn.now,
     )
     if turn.user_id:
-        turn.client.chat_postEphemeral(
-            channel=channel,
-            user=turn.user_id,
-            text=t(
-                "digest.subscribed",
-                turn.lang,
-                day=t(f"digest.day_{DAYS[weekday]}", turn.lang),
-                time=f"{hour:02d}:{minute:02d}",
-            ),
-        )
+        user, lang = turn.user_id, turn.lang
+        text = t("digest.subscribed", lang, day=weekday_name(weekday, lang), time=format_clock(hour, minute, lang))
+
+        def confirm() -> None:  # once committed: whoever reads the confirmation finds the subscription stored
+            turn.client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+        turn.after_commit(confirm)
 
 
 def handle_can_help(turn: Turn) -> None:
-    """ "Ik kan helpen" on an open question in a digest: the clicker is asked it as a volunteer (by DM)."""
+    """ "Ik kan helpen" on an open question in a digest: the clicker is added as a helper and asked it by DM."""
     turn.ack()
-    actions = turn.body.get("actions") or [{}]
-    value = str(actions[0].get("value") or "")
-    if not value.isdigit() or turn.user_id is None:
-        raise NotFoundError("question", t("slack.expired", turn.lang))
-    turn.services.routing_service().volunteer(turn.session, question_id=int(value), slack_id=turn.user_id, now=turn.now)
+    question_id = claims.clicked_id(turn.body, what="question")
+    turn.services.routing_service().volunteer(
+        turn.session,
+        question_id=question_id,
+        slack_id=turn.user_id or "",
+        now=turn.now,
+        is_private_channel=turn.channel_is_private,
+    )
     turn.queued_messages()  # the question goes out by DM as soon as this transaction commits
+    turn.home_changed(turn.user_id)
     if turn.respond is not None:
         turn.respond(text=t("digest.thanks_helper", turn.lang), response_type="ephemeral", replace_original=False)
 

@@ -3,6 +3,12 @@
 Domain errors (``WieweetError``) become a short, friendly message in the user's language. Anything else is logged
 with its traceback and the request's correlation id, and the user gets a message with that same reference, so
 staff can find the log line. The error is never silently dropped.
+
+It acts (answers the user) only on a request known to come from Slack: over HTTP after ``bot.http_edge`` checked
+its signature (it marks the context), or over Socket Mode (Slack's own authenticated connection). An error on any
+other request — one Bolt's own checks raised on, or one that reached Bolt some other way — is logged and nothing
+else: no response_url, no message, no DM to whoever its unverified body names. And even then it posts only to a
+response_url on Slack's host (see ``slack_response_url``), else it answers through the Web API.
 """
 
 from __future__ import annotations
@@ -10,42 +16,72 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.actors import NotAuthorized
+from bot.config import Settings
+from bot.error_texts import error_text
 from bot.errors import WieweetError
-from bot.i18n import CATALOG, t
+from bot.i18n import t
+from bot.mrkdwn import escape
 from handlers.blocks import build_message_blocks
+from handlers.claims import log_refusal
 from handlers.context import Services, Turn
 
 log = logging.getLogger("wieweet.errors")
 
+# Set in a request's context by the HTTP edge (bot.http_edge) once its Slack signature checked out, and by
+# ``mark_socket_mode`` for Socket Mode requests. Nothing in a request body can set it.
+VERIFIED = "wieweet_verified"
+# Hosts Slack's response_urls live on (commercial Slack and GovSlack).
+SLACK_HOOK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
+
+
+def request_verified(context: BoltContext, request: BoltRequest | None = None) -> bool:
+    """True only for a request known to come from Slack (see the module docstring)."""
+    if context.get(VERIFIED) is True:
+        return True
+    return request is not None and request.mode == "socket_mode"
+
+
+def slack_response_url(url: object, settings: Settings) -> bool:
+    """Is ``url`` a response_url Slack could have issued: https on Slack's hooks host, or on the host of the
+    configured ``SLACK_API_URL`` (an enterprise proxy or the test emulator)? Anything else — an internal address,
+    another site — is never posted to."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts, api = urlsplit(url), urlsplit(settings.slack_api_url)
+    except ValueError:
+        return False
+    if parts.scheme == "https" and parts.hostname in SLACK_HOOK_HOSTS and parts.port in (None, 443):
+        return True
+    return bool(parts.netloc) and (parts.scheme, parts.netloc.lower()) == (api.scheme, api.netloc.lower())
+
 
 def user_message(error: BaseException, lang: str, ref: str) -> str:
-    """What the user reads for ``error``."""
+    """What the user reads for ``error``: its text in ``lang`` with the error's values filled in (never a raw
+    ``{placeholder}``: a text whose values are missing falls back to the error's own message)."""
     if isinstance(error, WieweetError):
-        for key in (f"query.{error.code}", f"error.{error.code}"):
-            if key in CATALOG:
-                try:
-                    return t(key, lang, **getattr(error, "values", {}))
-                except (KeyError, IndexError):
-                    return error.message
-        return error.message
+        return error_text(error, lang) or escape(error.message)
     return t("slack.error", lang, ref=ref)
 
 
-def _tell_user(body: dict[str, Any], context: BoltContext, client: WebClient, text: str) -> None:
+def _tell_user(settings: Settings, body: dict[str, Any], context: BoltContext, client: WebClient, text: str) -> None:
     response_url = body.get("response_url") or context.response_url
     if not response_url:
         urls = body.get("response_urls") or []
-        response_url = urls[0].get("response_url") if urls else None
-    if response_url:
+        response_url = urls[0].get("response_url") if urls and isinstance(urls[0], dict) else None
+    if response_url and slack_response_url(response_url, settings):
         WebhookClient(response_url).send(text=text, response_type="ephemeral", replace_original=False)
         return
+    if response_url:
+        log.warning("response_url not on Slack's host: answering through the Web API instead")
     channel, user = context.channel_id, context.user_id
     if user and not channel:  # e.g. a button on the Home tab: no channel to answer in, so a DM
         dm = client.conversations_open(users=user)["channel"]["id"]
@@ -59,25 +95,46 @@ def _tell_user(body: dict[str, Any], context: BoltContext, client: WebClient, te
         )
 
 
+def _language(services: Services, context: BoltContext, client: WebClient) -> str:
+    """The user's language when the request failed before it was looked up (e.g. a refused first click)."""
+    cached = services.locales.cached(context.user_id)
+    if cached or not context.user_id:
+        return cached or services.settings.default_language
+    try:
+        with services.db.session() as session:
+            return services.locales.language(
+                session=session, client=client, user_id=context.user_id, now=services.clock()
+            )
+    except Exception:  # the database or Slack is what failed: tell them in the default language
+        log.warning("no language for %s while reporting an error", context.user_id, exc_info=True)
+        return services.settings.default_language
+
+
 def handle_error(
-    services: Services, error: BaseException, body: dict[str, Any], context: BoltContext, client: WebClient
+    services: Services,
+    error: BaseException,
+    body: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    *,
+    request: BoltRequest | None = None,
 ) -> None:
     ref = str(context.get("wieweet_ref") or uuid.uuid4().hex[:12])
-    lang = str(
-        context.get("wieweet_lang") or services.locales.cached(context.user_id) or services.settings.default_language
-    )
+    if not request_verified(context, request):
+        # Nothing of an unverified request is trusted, logged or acted on: not its ids, not its response_url.
+        log.warning("error on an unverified request, not answered ref=%s error=%s", ref, type(error).__name__)
+        return
+    lang = str(context.get("wieweet_lang") or _language(services, context, client))
     if isinstance(error, NotAuthorized):
         # A refused action: a forged payload or a button someone should not have had. Always worth a look.
-        log.warning(
-            "refused ref=%s user=%s action=%s type=%s", ref, context.user_id, error.action, body.get("type") or "?"
-        )
+        log_refusal(ref=ref, user=context.user_id, action=error.action, target=error.target)
     elif isinstance(error, WieweetError):
         log.info("domain error ref=%s code=%s user=%s: %s", ref, error.code, context.user_id, error.message)
     else:
         log.error("unhandled error ref=%s user=%s channel=%s", ref, context.user_id, context.channel_id, exc_info=error)
     text = user_message(error, lang, ref)
     try:
-        _tell_user(body, context, client, text)
+        _tell_user(services.settings, body, context, client, text)
     except (SlackApiError, OSError):
         log.exception("could not tell the user about error ref=%s", ref)
 
@@ -93,8 +150,16 @@ def refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
 def register(app: App, services: Services) -> None:
     services.errors.attach(lambda error, body, context, client: handle_error(services, error, body, context, client))
 
+    @app.middleware
+    def mark_socket_mode(req: BoltRequest, resp: BoltResponse, next: Any) -> BoltResponse:
+        """Socket Mode requests come over Slack's authenticated connection: mark them verified for the listeners'
+        error path (HTTP requests are marked by the edge before Bolt sees them)."""
+        if req.mode == "socket_mode":
+            req.context[VERIFIED] = True
+        return next()  # type: ignore[no-any-return]
+
     @app.error
     def global_error_handler(
-        error: BaseException, body: dict[str, Any], context: BoltContext, client: WebClient
+        error: BaseException, body: dict[str, Any], context: BoltContext, client: WebClient, request: BoltRequest
     ) -> None:
-        handle_error(services, error, body, context, client)
+        handle_error(services, error, body, context, client, request=request)

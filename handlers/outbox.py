@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.i18n import LANGUAGES
 from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from handlers.context import Services
@@ -95,7 +96,7 @@ class OutboxSender:
 
     def _language(self, message: OutboxMessage) -> str:
         lang = message.payload.get("language")
-        if lang in ("nl", "en"):
+        if lang in LANGUAGES:
             return str(lang)
         if not message.recipient_slack_id:
             return self.services.settings.default_language

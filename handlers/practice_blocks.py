@@ -23,7 +23,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.i18n import t
+from bot.error_texts import field_error_text
+from bot.i18n import N_, t
 from bot.mrkdwn import escape_truncate, link, user_mention
 from bot.register.validation import MAX_LENGTH, MULTILINE, FieldError
 from handlers import ids
@@ -51,20 +52,35 @@ OUTCOME_ICONS = {"good": "🟢", "mixed": "🟡", "failed": "🔴"}
 REQUIRED = frozenset({"title", "summary"})
 TEXT_MAX = 3000  # Slack's plain_text_input limit, for fields without a database limit
 FIELD_MAX = {"year": 10, "tags": 1000}
-HINTS = frozenset({"tags", "contact_email", "url", "year"})
-FIELD_CODES = frozenset(
-    {
-        "missing",
-        "too_long",
-        "bad_characters",
-        "bad_email",
-        "unknown_theme",
-        "unknown_outcome",
-        "bad_year",
-        "bad_url",
-        "practice_taken",
-    }
-)
+OUTCOME_KEYS = {
+    "good": N_("practice.outcome_good"),
+    "mixed": N_("practice.outcome_mixed"),
+    "failed": N_("practice.outcome_failed"),
+}
+LABEL_KEYS = {  # one per ids.PRACTICE_FIELDS
+    "title": N_("practice.field_title"),
+    "summary": N_("practice.field_summary"),
+    "city": N_("practice.field_city"),
+    "organisation": N_("practice.field_organisation"),
+    "themes": N_("practice.field_themes"),
+    "tags": N_("practice.field_tags"),
+    "outcome": N_("practice.field_outcome"),
+    "lessons": N_("practice.field_lessons"),
+    "contact_email": N_("practice.field_contact_email"),
+    "url": N_("practice.field_url"),
+    "year": N_("practice.field_year"),
+}
+HINT_KEYS = {
+    "tags": N_("practice.hint_tags"),
+    "contact_email": N_("practice.hint_contact_email"),
+    "url": N_("practice.hint_url"),
+    "year": N_("practice.hint_year"),
+}
+STATUS_KEYS = {
+    "pending": N_("practice.status_pending"),
+    "published": N_("practice.status_published"),
+    "rejected": N_("practice.status_rejected"),
+}
 
 
 def _field_max(name: str) -> int:
@@ -105,9 +121,7 @@ def build_practice_modal(
                 action_id=ids.practice_input(name), options=options, initial_options=initial
             )
         elif name == "outcome":
-            options = [
-                Option(value=o, text=_plain(t(f"practice.outcome_{o}", lang), OPTION_TEXT_LIMIT)) for o in OUTCOMES
-            ]
+            options = [Option(value=o, text=_plain(t(OUTCOME_KEYS[o], lang), OPTION_TEXT_LIMIT)) for o in OUTCOMES]
             current = (values.get("outcome") or "").strip().lower()
             element = StaticSelectElement(
                 action_id=ids.practice_input(name),
@@ -126,8 +140,8 @@ def build_practice_modal(
         blocks.append(
             InputBlock(
                 block_id=ids.practice_block(name),
-                label=_plain(t(f"practice.field_{name}", lang), 2000),
-                hint=_plain(t(f"practice.hint_{name}", lang), 2000) if name in HINTS else None,
+                label=_plain(t(LABEL_KEYS[name], lang), 2000),
+                hint=_plain(t(HINT_KEYS[name], lang), 2000) if name in HINT_KEYS else None,
                 element=element,
                 optional=name not in REQUIRED,
             )
@@ -157,9 +171,7 @@ def practice_field_errors(errors: Sequence[FieldError], lang: str) -> dict[str, 
     result: dict[str, str] = {}
     for error in errors:
         block = ids.practice_block(error.column if error.column in ids.PRACTICE_FIELDS else "title")
-        text = t(f"field.{error.code}", lang) if error.code in FIELD_CODES else error.message
-        if error.suggestion:
-            text += " " + t("field.suggestion", lang, suggestion=error.suggestion)
+        text = field_error_text(error, lang)
         result[block] = f"{result[block]} {text}" if block in result else text
     return {block: message[:2000] for block, message in result.items()}
 
@@ -179,9 +191,9 @@ REJECT_PRACTICE_MODAL = TextModal(
     ids.VIEW_PRACTICE_REJECT,
     ids.BLOCK_PRACTICE_REJECT_REASON,
     ids.INPUT_PRACTICE_REJECT_REASON,
-    "practice.reject_title",
-    "practice.btn_reject",
-    "practice.field_reject_reason",
+    N_("practice.reject_title"),
+    N_("practice.btn_reject"),
+    N_("practice.field_reject_reason"),
 )
 
 
@@ -204,7 +216,7 @@ def practice_text(payload: Payload, lang: str) -> str:
     outcome = str(payload.get("outcome") or "")
     if outcome in OUTCOMES:
         lines.append(
-            f"*{t('practice.field_outcome', lang)}:* {OUTCOME_ICONS[outcome]} {t(f'practice.outcome_{outcome}', lang)}"
+            f"*{t('practice.field_outcome', lang)}:* {OUTCOME_ICONS[outcome]} {t(OUTCOME_KEYS[outcome], lang)}"
         )
     summary = escape_truncate(str(payload.get("summary") or ""), 1200)
     if summary:
@@ -233,8 +245,7 @@ def _submitter(payload: Payload, lang: str) -> str:
 
 def status_text(payload: Payload, lang: str) -> str:
     status = str(payload.get("status") or "pending")
-    key = f"practice.status_{status}" if status in ("pending", "published", "rejected") else "practice.status_pending"
-    return t(key, lang)
+    return t(STATUS_KEYS.get(status, N_("practice.status_pending")), lang)
 
 
 # --- the staff triage message ----------------------------------------------------------------------------------------
@@ -269,7 +280,7 @@ def build_practice_review(payload: Payload, lang: str, *, status: str | None = N
             ],
         )
     )
-    title = str(payload.get("title") or "")
+    title = escape_truncate(str(payload.get("title") or ""), 300)
     return Rendered(text=_fallback(f"{intro} {title}"), blocks=blocks)
 
 

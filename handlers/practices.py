@@ -8,7 +8,6 @@ service queues (the staff triage post, the submitter's outcome DM) are sent righ
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt import App
@@ -16,13 +15,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session
 
-from bot.errors import NotFoundError, WieweetError
-from bot.i18n import t
+from bot.errors import WieweetError
+from bot.i18n import N_, t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.register import submissions
 from bot.register.profiles import InvalidRecord
-from handlers import ids
+from handlers import claims, ids
 from handlers.context import Services, Turn, listener
 from handlers.errors import refuse_in_form
 from handlers.practice_blocks import (
@@ -36,7 +35,7 @@ from handlers.practice_blocks import (
     prefill_from_message,
     read_practice_form,
 )
-from handlers.routing_blocks import Rendered, ThemeChoice, parse_block_id, theme_choices
+from handlers.routing_blocks import Rendered, ThemeChoice, theme_choices
 from handlers.whoknows import strip_mentions
 from storage.models import Practice, RecordStatus
 
@@ -54,43 +53,25 @@ def practice_admin_blocks(session: Session, lang: str, *, limit: int = 5) -> lis
 
 
 def _practice_id(turn: Turn) -> int:
-    """The practice a button is about: from its block id when it is one of ours, else from its value."""
-    action = turn.action
-    for prefix in (ids.BLOCK_PRACTICE_REVIEW, ids.BLOCK_PRACTICE_CARD):
-        from_block = parse_block_id(action.get("block_id"), prefix)
-        if from_block is not None:
-            return from_block
-    value = str(action.get("value") or "")
-    if not value.isdigit():
-        raise NotFoundError("no_practice", "missing practice id")
-    return int(value)
+    """The practice a button is about (block id "<review|card>:<id>" and value: claims the services check)."""
+    return claims.clicked_id(
+        turn.body, what="practice", block_prefixes=(ids.BLOCK_PRACTICE_REVIEW, ids.BLOCK_PRACTICE_CARD)
+    )
 
 
 def _themes(turn: Turn) -> list[ThemeChoice]:
     return theme_choices(load_themes(turn.session), turn.lang)
 
 
-def _clicked_review(turn: Turn) -> dict[str, Any]:
-    """The triage message a button was clicked in ({} when the button was elsewhere: a DM, an overview)."""
-    container = turn.body.get("container") or {}
-    block_id = str(turn.action.get("block_id") or "")
-    if container.get("type") != "message" or container.get("is_ephemeral"):
-        return {}
-    if not block_id.startswith(f"{ids.BLOCK_PRACTICE_REVIEW}:"):
-        return {}
-    if not (container.get("channel_id") and container.get("message_ts")):
-        return {}
-    return {"channel_id": container["channel_id"], "message_ts": container["message_ts"]}
+def _review_refs(turn: Turn, practice_id: int) -> list[dict[str, str]]:
+    """The staff triage message about a practice, where the outbox posted it (the database's, never a payload's)."""
+    ref = submissions.review_message_ref(turn.session, practice_id=practice_id)
+    return [ref] if ref else []
 
 
-def _update_review(turn: Turn, ref: dict[str, Any], rendered: Rendered) -> None:
-    """Re-render a staff message (in the triage channel's language: the default one), once committed."""
-    turn.update_message(ref, rendered.text, rendered.blocks)
-
-
-def _review_ref(turn: Turn, practice_id: int, fallback: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The staff triage message about a practice: where the outbox posted it, else ``fallback``."""
-    return submissions.review_message_ref(turn.session, practice_id=practice_id) or dict(fallback or {})
+def _update_review(turn: Turn, refs: list[dict[str, str]], rendered: Rendered, practice_id: int) -> None:
+    """Re-render the staff message (in the triage channel's language: the default one), once committed."""
+    turn.update_messages(refs, rendered.text, rendered.blocks, about=f"practice:{practice_id}")
 
 
 def _staff_lang(turn: Turn) -> str:
@@ -159,15 +140,14 @@ def handle_save_practice_shortcut(turn: Turn) -> None:
 def handle_practice_submission(turn: Turn) -> None:
     view = turn.body.get("view") or {}
     values = read_practice_form((view.get("state") or {}).get("values") or {})
-    metadata = json.loads(view.get("private_metadata") or "{}")
-    raw_id = metadata.get("practice_id")
     lang = turn.lang
     try:
+        raw_id = claims.optional_metadata_id(claims.view_metadata(turn.body), "practice_id", what="practice")
         if raw_id is None:
             practice = submissions.submit_practice(turn.session, actor=turn.actor, values=values, now=turn.now)
         else:
             practice = submissions.update_practice(
-                turn.session, actor=turn.actor, practice_id=int(raw_id), values=values, now=turn.now
+                turn.session, actor=turn.actor, practice_id=raw_id, values=values, now=turn.now
             )
     except InvalidRecord as exc:
         # shown under the fields; the modal stays open and nothing was written
@@ -188,26 +168,27 @@ def handle_practice_submission(turn: Turn) -> None:
     turn.tell(t("practice.saved", lang, title=escape_truncate(practice.title, 300)))
     if practice.status is RecordStatus.PENDING:  # the triage message shows what staff will approve
         status = t("practice.review_edited", _staff_lang(turn), staff=_staff_label(turn))
-        ref = _review_ref(turn, practice.id, metadata)
-        _update_review(turn, ref, build_practice_review(payload, _staff_lang(turn), status=status))
+        rendered = build_practice_review(payload, _staff_lang(turn), status=status)
+        _update_review(turn, _review_refs(turn, practice.id), rendered, practice.id)
     turn.context["wieweet_outcome"] = f"updated practice {practice.id}"
 
 
 def handle_edit_button(turn: Turn) -> None:
     turn.ack()
     practice = submissions.get_practice_for_edit(turn.session, actor=turn.actor, practice_id=_practice_id(turn))
-    metadata = _clicked_review(turn)
-    open_practice_modal(turn, values=submissions.form_values(practice), practice_id=practice.id, metadata=metadata)
+    open_practice_modal(turn, values=submissions.form_values(practice), practice_id=practice.id)
 
 
 # --- staff moderation ----------------------------------------------------------------------------------------------
 
 
-def _decided(turn: Turn, practice: Practice, *, status: str, clicked: dict[str, Any], done_key: str) -> None:
+def _decided(turn: Turn, practice: Practice, *, status: str, done_key: str) -> None:
     """After a decision: the triage message shows it (no buttons); from elsewhere, the staff member is told."""
     rendered = build_practice_review_done(submissions.practice_payload(practice), _staff_lang(turn), status=status)
-    _update_review(turn, _review_ref(turn, practice.id, clicked), rendered)
-    if not clicked:
+    refs = _review_refs(turn, practice.id)
+    _update_review(turn, refs, rendered, practice.id)
+    clicked = claims.clicked_message(turn.body)
+    if clicked is None or clicked.as_ref() not in refs:
         turn.tell(t(done_key, turn.lang, title=escape_truncate(practice.title, 300)))
 
 
@@ -217,28 +198,29 @@ def handle_approve(turn: Turn) -> None:
     practice = submissions.approve_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
     turn.queued_messages()
     status = t("practice.review_approved", _staff_lang(turn), staff=_staff_label(turn))
-    _decided(turn, practice, status=status, clicked=_clicked_review(turn), done_key="practice.approved_done")
+    _decided(turn, practice, status=status, done_key=N_("practice.approved_done"))
     turn.context["wieweet_outcome"] = f"approved practice {practice.id}"
 
 
 def handle_reject_button(turn: Turn) -> None:
     turn.ack()
-    turn.actor.require_staff("reject a practice")  # no modal for non-staff; the service checks again on submit
-    view = build_reject_practice_modal(turn.lang, practice_id=_practice_id(turn), metadata=_clicked_review(turn))
+    practice_id = _practice_id(turn)
+    # no modal for non-staff; the service checks again on submit
+    turn.actor.require_staff("reject a practice", target=f"practice:{practice_id}")
+    view = build_reject_practice_modal(turn.lang, practice_id=practice_id, metadata={})
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
 
 
 def handle_reject_submission(turn: Turn) -> None:
     view = turn.body.get("view") or {}
-    metadata = json.loads(view.get("private_metadata") or "{}")
     values = (view.get("state") or {}).get("values") or {}
     entry = (values.get(ids.BLOCK_PRACTICE_REJECT_REASON) or {}).get(ids.INPUT_PRACTICE_REJECT_REASON) or {}
     reason = str(entry.get("value") or "").strip()
     if not reason:
         turn.ack(response_action="errors", errors={ids.BLOCK_PRACTICE_REJECT_REASON: t("field.missing", turn.lang)})
         return
-    practice_id = int(metadata.pop("practice_id", 0) or 0)
     try:
+        practice_id = claims.metadata_id(claims.view_metadata(turn.body), "practice_id", what="practice")
         practice = submissions.reject_practice(
             turn.session, actor=turn.actor, practice_id=practice_id, reason=reason, now=turn.now
         )
@@ -249,20 +231,21 @@ def handle_reject_submission(turn: Turn) -> None:
     turn.queued_messages()
     lang = _staff_lang(turn)
     status = t("practice.review_rejected", lang, staff=_staff_label(turn), reason=escape_truncate(reason, 1500))
-    _decided(turn, practice, status=status, clicked=metadata, done_key="practice.rejected_done")
+    _decided(turn, practice, status=status, done_key=N_("practice.rejected_done"))
     turn.context["wieweet_outcome"] = f"rejected practice {practice.id}"
 
 
 def handle_remove(turn: Turn) -> None:
     turn.ack()
     practice_id = _practice_id(turn)
-    turn.actor.require_staff("remove a practice")  # before reading it; the service checks again
+    # before reading it; the service checks again
+    turn.actor.require_staff("remove a practice", target=f"practice:{practice_id}")
     practice = submissions.get_practice(turn.session, practice_id=practice_id)
     payload = submissions.practice_payload(practice)
-    ref = _review_ref(turn, practice_id) if practice.status is RecordStatus.PENDING else {}
+    refs = _review_refs(turn, practice_id) if practice.status is RecordStatus.PENDING else []
     label = submissions.remove_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
     status = t("practice.review_removed", _staff_lang(turn), staff=_staff_label(turn))
-    _update_review(turn, ref, build_practice_review_done(payload, _staff_lang(turn), status=status))
+    _update_review(turn, refs, build_practice_review_done(payload, _staff_lang(turn), status=status), practice_id)
     turn.tell(t("practice.removed", turn.lang, title=escape_truncate(label, 300)))
     turn.context["wieweet_outcome"] = f"removed practice {practice_id}"
 

@@ -23,7 +23,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.i18n import t
+from bot.error_texts import field_error_text
+from bot.i18n import N_, t, tn
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.register.validation import MAX_LENGTH, FieldError
 from handlers import ids
@@ -132,8 +133,8 @@ def build_profile_modal(
         blocks.append(
             InputBlock(
                 block_id=ids.profile_block(name),
-                label=_plain(t(f"profile.field_{name}", lang), 2000),
-                hint=_plain(t(f"profile.hint_{name}", lang), 2000) if f"profile.hint_{name}" in _HINTS else None,
+                label=_plain(t(LABEL_KEYS[name], lang), 2000),
+                hint=_plain(t(HINT_KEYS[name], lang), 2000) if name in HINT_KEYS else None,
                 element=element,
                 optional=name not in ("name", "email", "organisation"),
             )
@@ -142,7 +143,22 @@ def build_profile_modal(
     return _modal(ids.VIEW_PROFILE, title, t("profile.save", lang), lang, blocks, json.dumps({"expert_id": expert_id}))
 
 
-_HINTS = frozenset({"profile.hint_expertise", "profile.hint_languages", "profile.hint_email"})
+LABEL_KEYS = {  # one per ids.PROFILE_FIELDS
+    "name": N_("profile.field_name"),
+    "email": N_("profile.field_email"),
+    "organisation": N_("profile.field_organisation"),
+    "city": N_("profile.field_city"),
+    "role": N_("profile.field_role"),
+    "expertise": N_("profile.field_expertise"),
+    "themes": N_("profile.field_themes"),
+    "languages": N_("profile.field_languages"),
+    "bio": N_("profile.field_bio"),
+}
+HINT_KEYS = {
+    "expertise": N_("profile.hint_expertise"),
+    "languages": N_("profile.hint_languages"),
+    "email": N_("profile.hint_email"),
+}
 
 
 def read_profile_form(state_values: Mapping[str, Any]) -> dict[str, str]:
@@ -165,27 +181,18 @@ def field_errors(errors: Sequence[FieldError], lang: str) -> dict[str, str]:
     result: dict[str, str] = {}
     for error in errors:
         block = ids.profile_block(error.column if error.column in ids.PROFILE_FIELDS else "name")
-        key = f"field.{error.code}"
-        text = t(key, lang) if key in _FIELD_CODES else error.message
-        if error.suggestion:
-            text += " " + t("field.suggestion", lang, suggestion=error.suggestion)
+        text = field_error_text(error, lang)
         result[block] = (result[block] + " " + text) if block in result else text
     return {block: message[:2000] for block, message in result.items()}
-
-
-_FIELD_CODES = frozenset(
-    f"field.{code}"
-    for code in ("missing", "too_long", "bad_characters", "bad_email", "bad_language", "unknown_theme", "email_taken")
-)
 
 
 REJECT_PROFILE_MODAL = TextModal(
     ids.VIEW_PROFILE_REJECT,
     ids.BLOCK_PROFILE_REJECT_REASON,
     ids.INPUT_PROFILE_REJECT_REASON,
-    "profile.reject_title",
-    "profile.btn_reject",
-    "profile.field_reject_reason",
+    N_("profile.reject_title"),
+    N_("profile.btn_reject"),
+    N_("profile.field_reject_reason"),
 )
 
 
@@ -211,7 +218,7 @@ def confirmation_text(card: ProfileCard, lang: str) -> str:
         return t("profile.withdrawn", lang)
     if card.last_confirmed is None:
         return t("profile.confirmed_no_date", lang)
-    key = "profile.confirmed_stale" if card.stale else "profile.confirmed_on"
+    key = N_("profile.confirmed_stale") if card.stale else N_("profile.confirmed_on")
     return t(key, lang, date=card.last_confirmed)
 
 
@@ -288,7 +295,11 @@ def build_home_view(data: HomeData, lang: str) -> View:
     footer: list[Any] = [_button(t("profile.btn_refresh", lang), ids.ACTION_HOME_REFRESH, "refresh")]
     blocks.append(ActionsBlock(block_id="home_footer", elements=footer))
     if data.is_staff:
-        blocks.append(_context(t("profile.home_staff", lang, stale=data.stale_count, pending=data.pending_count)))
+        stale = tn("profile.home_stale", "profile.home_stale_plural", data.stale_count, lang, count=data.stale_count)
+        pending = tn(
+            "profile.home_pending", "profile.home_pending_plural", data.pending_count, lang, count=data.pending_count
+        )
+        blocks.append(_context(t("profile.home_staff", lang, stale=stale, pending=pending)))
     return View(type="home", blocks=blocks[:HOME_MAX_BLOCKS])
 
 
@@ -315,7 +326,7 @@ def build_consent_request(payload: Payload, lang: str) -> Rendered:
     """DM: please confirm (or re-confirm) your listing, with confirm / edit / remove-me buttons."""
     initial = payload.get("request") == "initial"
     card = _card_from_payload(payload, consent="pending" if initial else "confirmed")
-    intro_key = "profile.consent_initial" if initial else "profile.consent_reconfirm"
+    intro_key = N_("profile.consent_initial") if initial else N_("profile.consent_reconfirm")
     intro = t(intro_key, lang, date=card.last_confirmed or "?")
     blocks: list[Block] = [_section(intro), _section(profile_text(card, lang)), consent_actions(card.expert_id, lang)]
     return Rendered(text=_fallback(intro), blocks=blocks)
@@ -415,10 +426,10 @@ def build_admin_blocks(data: AdminData, lang: str, *, limit: int = 6) -> list[Bl
 
 # payload["outcome"] -> text key; each feature adds its own outcomes here
 OUTCOME_TEXTS: dict[str, str] = {
-    "profile_approved": "profile.approved_notice",
-    "profile_rejected": "profile.rejected_notice",
-    "practice_approved": "practice.approved_notice",
-    "practice_rejected": "practice.rejected_notice",
+    "profile_approved": N_("profile.approved_notice"),
+    "profile_rejected": N_("profile.rejected_notice"),
+    "practice_approved": N_("practice.approved_notice"),
+    "practice_rejected": N_("practice.rejected_notice"),
 }
 
 
@@ -430,4 +441,4 @@ def build_submission_outcome(payload: Payload, lang: str) -> Rendered:
         raise ValueError(f"unknown submission outcome {outcome!r}")
     title, note = str(payload.get("title") or "")[:200], str(payload.get("note") or "—")[:2000]
     shown = t(key, lang, title=escape_truncate(title, 200), note=escape_truncate(note, 2000))
-    return Rendered(text=_fallback(t(key, lang, title=title, note=note)), blocks=[_section(shown)])
+    return Rendered(text=_fallback(shown), blocks=[_section(shown)])

@@ -21,14 +21,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.errors import NotFoundError, WieweetError
-from bot.i18n import t
+from bot.errors import WieweetError
+from bot.i18n import N_, t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.register import profiles
 from bot.register.profiles import InvalidRecord
 from bot.routing.errors import RoutingInputError
-from handlers import ids
+from handlers import claims, ids
 from handlers.context import Services, Turn, listener
 from handlers.errors import refuse_in_form
 from handlers.practices import practice_admin_blocks
@@ -48,7 +48,7 @@ from handlers.profile_blocks import (
     profile_text,
     read_profile_form,
 )
-from handlers.routing_blocks import theme_choices
+from handlers.routing_blocks import status_label, theme_choices
 from storage.models import Availability, Expert, RecordStatus
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,16 @@ def profile_card(services: Services, expert: Expert, lang: str, *, now: datetime
     )
 
 
+ROUTING_STATE_KEYS = {  # a question sent to this expert, as the Home tab lists it
+    "asked": N_("profile.routing_asked"),
+    "claimed": N_("profile.routing_claimed"),
+    "declined": N_("profile.routing_declined"),
+    "forwarded": N_("profile.routing_forwarded"),
+    "expired": N_("profile.routing_expired"),
+    "answered": N_("profile.routing_answered"),
+}
+
+
 def home_data(
     services: Services, session: Session, *, user_id: str, lang: str, is_staff: bool, now: datetime
 ) -> HomeData:
@@ -116,11 +126,11 @@ def home_data(
     if services.routing is not None:
         routings = services.routing.list_my_routings(session, slack_user_id=user_id, open_only=False, limit=10)
         routed = [
-            HomeItem(r.question.text, t(f"profile.routing_{r.status.value}", lang), r.asked_at.date().isoformat())
+            HomeItem(r.question.text, t(ROUTING_STATE_KEYS[r.status.value], lang), r.asked_at.date().isoformat())
             for r in routings
         ]
         asked = [
-            HomeItem(q.text, t(f"routing.status_{q.status.value}", lang), q.created_at.date().isoformat())
+            HomeItem(q.text, status_label(q.status, lang), q.created_at.date().isoformat())
             for q in services.routing.list_my_questions(session, asker_slack_id=user_id, limit=10)
         ]
     stale = pending = 0
@@ -150,37 +160,19 @@ def publish_home(services: Services, client: WebClient, user_id: str) -> None:
 # --- small payload helpers -------------------------------------------------------------------------------------------
 
 
-def _expert_id(value: object) -> int:
-    text = str(value or "")
-    if not text.isdigit():
-        raise NotFoundError("no_expert", "missing or malformed expert id")
-    return int(text)
-
-
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    """A submitted modal's private_metadata (set by us; anything else reads as empty)."""
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _clicked(turn: Turn) -> dict[str, Any]:
-    """The message a button was clicked in ({} for ephemeral messages, which cannot be updated, and views)."""
-    container = turn.body.get("container") or {}
-    if container.get("type") != "message" or container.get("is_ephemeral"):
-        return {}
-    return {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
+def _expert_id(turn: Turn) -> int:
+    """The expert a button is about (its value: a claim the service checks for the clicking user)."""
+    return claims.clicked_id(turn.body, what="expert")
 
 
 def _today(turn: Turn) -> date:
     return turn.now.astimezone(ZoneInfo(turn.services.settings.timezone)).date()
 
 
-def _replace_clicked(turn: Turn, text: str, blocks: list[Any]) -> None:
-    """Re-render the message whose button was clicked (its buttons are used up)."""
-    turn.update_message(_clicked(turn), text, blocks)
+def _clicked_in(turn: Turn, refs: list[dict[str, str]]) -> bool:
+    """Whether the button was clicked in one of ``refs`` (the messages the database ties to the subject)."""
+    clicked = claims.clicked_message(turn.body)
+    return clicked is not None and clicked.as_ref() in refs
 
 
 def _slack_identity(turn: Turn) -> dict[str, str]:
@@ -221,16 +213,17 @@ def open_profile_modal(turn: Turn, *, expert: Expert | None, expertise: str = ""
 
 def handle_profile_submission(turn: Turn) -> None:
     view = turn.body.get("view") or {}
-    metadata = _metadata(view)
-    raw_id = metadata.get("expert_id")
     values = read_profile_form((view.get("state") or {}).get("values") or {})
     try:
+        metadata = claims.view_metadata(turn.body)
+        # where the form was opened: only ever used for a notice to the submitter themselves
+        channel = claims.channel_id(metadata.get("channel_id"))
         saved = profiles.save_profile(
             turn.session,
             actor=turn.actor,
             values=values,
             now=turn.now,
-            expert_id=_expert_id(raw_id) if raw_id is not None else None,
+            expert_id=claims.optional_metadata_id(metadata, "expert_id", what="expert"),
             approval_required=turn.services.settings.expert_approval,
         )
     except InvalidRecord as exc:  # shown on the fields; nothing was written
@@ -249,8 +242,8 @@ def handle_profile_submission(turn: Turn) -> None:
         text = t("profile.saved", turn.lang)
     else:
         text = t("profile.saved_by_staff", turn.lang, name=escape_truncate(expert.name, 150))
-    if saved.created or metadata.get("channel_id") or not turn.actor.is_self(expert.slack_user_id):
-        turn.tell(text, channel=metadata.get("channel_id"))
+    if saved.created or channel or not turn.actor.is_self(expert.slack_user_id):
+        turn.tell(text, channel=channel)
 
 
 def handle_join_button(turn: Turn) -> None:
@@ -260,7 +253,7 @@ def handle_join_button(turn: Turn) -> None:
 
 def handle_edit_button(turn: Turn) -> None:
     turn.ack()
-    expert = profiles.get_expert_for(turn.session, actor=turn.actor, expert_id=_expert_id(turn.action.get("value")))
+    expert = profiles.get_expert_for(turn.session, actor=turn.actor, expert_id=_expert_id(turn))
     open_profile_modal(turn, expert=expert)
 
 
@@ -298,7 +291,7 @@ def _set_availability(turn: Turn, availability: Availability) -> None:
     expert = profiles.set_availability(
         turn.session,
         actor=turn.actor,
-        expert_id=_expert_id(turn.action.get("value")),
+        expert_id=_expert_id(turn),
         availability=availability,
         now=turn.now,
         today=_today(turn),
@@ -329,25 +322,30 @@ def handle_home_opened(turn: Turn) -> None:
 # --- consent -----------------------------------------------------------------------------------------------------
 
 
+def _consent_done(turn: Turn, expert: Expert, text: str, blocks: list[Any]) -> None:
+    """The person's confirm-your-listing DMs (the database's, never the clicked container) show the outcome; when
+    the button was elsewhere (or no DM is known) they are told too."""
+    refs = profiles.consent_request_refs(turn.session, expert=expert)
+    turn.update_messages(refs, text, blocks, about=f"expert:{expert.id}")
+    if not _clicked_in(turn, refs):
+        turn.tell(text)
+
+
 def handle_consent_confirm(turn: Turn) -> None:
     turn.ack()
-    expert = profiles.confirm_listing(
-        turn.session, actor=turn.actor, expert_id=_expert_id(turn.action.get("value")), now=turn.now
-    )
+    expert = profiles.confirm_listing(turn.session, actor=turn.actor, expert_id=_expert_id(turn), now=turn.now)
     text = t("profile.confirmed_thanks", turn.lang, date=_today(turn).isoformat())
     card = profile_card(turn.services, expert, turn.lang, now=turn.now)
-    _replace_clicked(turn, text, [*build_consent_done(text), *build_consent_done(profile_text(card, turn.lang))])
+    _consent_done(turn, expert, text, [*build_consent_done(text), *build_consent_done(profile_text(card, turn.lang))])
     turn.home_changed(turn.user_id)
 
 
 def handle_consent_withdraw(turn: Turn) -> None:
     turn.ack()
-    expert = profiles.withdraw_listing(
-        turn.session, actor=turn.actor, expert_id=_expert_id(turn.action.get("value")), now=turn.now
-    )
+    expert = profiles.withdraw_listing(turn.session, actor=turn.actor, expert_id=_expert_id(turn), now=turn.now)
     text = t("profile.withdrawn_done", turn.lang)
     if turn.actor.is_self(expert.slack_user_id):
-        _replace_clicked(turn, text, build_consent_done(text))
+        _consent_done(turn, expert, text, build_consent_done(text))
     else:
         turn.tell(t("profile.removed", turn.lang, name=escape_truncate(expert.name, 150)))
     turn.home_changed(turn.user_id, expert.slack_user_id)
@@ -358,26 +356,26 @@ def handle_consent_withdraw(turn: Turn) -> None:
 
 def handle_approve(turn: Turn) -> None:
     turn.ack()
-    expert = profiles.approve_profile(
-        turn.session, actor=turn.actor, expert_id=_expert_id(turn.action.get("value")), now=turn.now
-    )
+    expert = profiles.approve_profile(turn.session, actor=turn.actor, expert_id=_expert_id(turn), now=turn.now)
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
     done = build_review_done(
         profiles.profile_payload(expert), turn.lang, status=t("profile.review_approved", turn.lang, staff=staff)
     )
-    # the staff review in the triage channel, wherever the button was (triage message or /wieweet beheer)
-    ref = profiles.review_message_ref(turn.session, expert_id=expert.id) or _clicked(turn)
-    turn.update_message(ref, done.text, list(done.blocks))
-    if not _clicked(turn):
+    # the staff review in the triage channel (the database's), wherever the button was (review or /wieweet beheer)
+    review = profiles.review_message_ref(turn.session, expert_id=expert.id)
+    refs = [review] if review else []
+    turn.update_messages(refs, done.text, list(done.blocks), about=f"expert:{expert.id}")
+    if not _clicked_in(turn, refs):
         turn.tell(t("profile.review_approved", turn.lang, staff=staff))
     turn.home_changed(expert.slack_user_id)
 
 
 def handle_reject_button(turn: Turn) -> None:
     turn.ack()
-    turn.actor.require_staff("reject an expert profile")  # no modal for others; the service checks again
-    expert_id = _expert_id(turn.action.get("value"))
+    expert_id = _expert_id(turn)
+    # no modal for others; the service checks again
+    turn.actor.require_staff("reject an expert profile", target=f"expert:{expert_id}")
     profiles.get_expert(turn.session, expert_id=expert_id)
     view = build_reject_profile_modal(turn.lang, expert_id=expert_id, metadata={})
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
@@ -385,7 +383,6 @@ def handle_reject_button(turn: Turn) -> None:
 
 def handle_reject_submission(turn: Turn) -> None:
     view = turn.body.get("view") or {}
-    metadata = _metadata(view)
     values = (view.get("state") or {}).get("values") or {}
     entry = (values.get(ids.BLOCK_PROFILE_REJECT_REASON) or {}).get(ids.INPUT_PROFILE_REJECT_REASON) or {}
     reason = str(entry.get("value") or "").strip()
@@ -393,10 +390,11 @@ def handle_reject_submission(turn: Turn) -> None:
         turn.ack(response_action="errors", errors={ids.BLOCK_PROFILE_REJECT_REASON: t("field.missing", turn.lang)})
         return
     try:
-        expert_id = _expert_id(metadata.get("expert_id"))
+        expert_id = claims.metadata_id(claims.view_metadata(turn.body), "expert_id", what="expert")
+        turn.actor.require_staff("reject an expert profile", target=f"expert:{expert_id}")  # before reading it
         expert = profiles.get_expert(turn.session, expert_id=expert_id)
         payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id
-        ref = profiles.review_message_ref(turn.session, expert_id=expert_id)
+        review = profiles.review_message_ref(turn.session, expert_id=expert_id)
         profiles.reject_profile(turn.session, actor=turn.actor, expert_id=expert_id, reason=reason, now=turn.now)
     except WieweetError as exc:  # already decided or gone meanwhile, or not staff: said on the form
         refuse_in_form(turn, exc, ids.BLOCK_PROFILE_REJECT_REASON)
@@ -406,14 +404,14 @@ def handle_reject_submission(turn: Turn) -> None:
     staff = user_mention(turn.user_id) or "?"
     status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(reason, 500))
     done = build_review_done(payload, turn.lang, status=status)
-    turn.update_message(ref, done.text, list(done.blocks))
+    turn.update_messages([review] if review else [], done.text, list(done.blocks), about=f"expert:{expert_id}")
     turn.home_changed(slack_id)
 
 
 def handle_remove(turn: Turn) -> None:
     turn.ack()
-    turn.actor.require_staff("remove an expert")  # refused (and logged) before anything is read
-    expert_id = _expert_id(turn.action.get("value"))
+    expert_id = _expert_id(turn)
+    turn.actor.require_staff("remove an expert", target=f"expert:{expert_id}")  # refused before anything is read
     expert = profiles.get_expert(turn.session, expert_id=expert_id)
     name, slack_id = expert.name, expert.slack_user_id
     profiles.remove_expert(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
@@ -438,7 +436,7 @@ def command_admin(turn: Turn, who: str) -> None:
             turn.respond(text=text, response_type="ephemeral")
             return
         blocks = expert_card_blocks(profile_card(turn.services, expert, lang, now=now), lang)
-        turn.respond(text=expert.name, blocks=blocks, response_type="ephemeral")
+        turn.respond(text=escape_truncate(expert.name, 150), blocks=blocks, response_type="ephemeral")
         return
     reconfirm = turn.services.settings.reconfirm_days
     data = AdminData(

@@ -6,20 +6,24 @@ service queues in the outbox are sent by ``bot.jobs`` right after the request co
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
+from functools import partial
 from typing import Any
 
 from slack_bolt import App
 
+from bot import knowledge
+from bot.actors import NotAuthorized
+from bot.errors import WieweetError
 from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.routing import RoutingInputError, RoutingService
 from bot.routing import payloads as routing_payloads
-from handlers import ids
+from handlers import claims, ids
 from handlers.context import Services, Turn, listener
+from handlers.errors import refuse_in_form
 from handlers.routing_blocks import (
     STATE_CLAIMED,
     STATE_DONE,
@@ -32,7 +36,6 @@ from handlers.routing_blocks import (
     build_expert_request,
     build_my_questions,
     build_triage_close_modal,
-    parse_block_id,
     theme_choices,
 )
 from storage import slack_repo
@@ -40,6 +43,7 @@ from storage.models import Question, Routing, Visibility
 
 ASK_WORDS = frozenset({"vraag", "ask", "question"})
 MINE_WORDS = frozenset({"mijn vragen", "my questions", "mijn", "mine"})
+ASKER_BLOCKS = ("rate", "resolve", "my")  # block ids "<prefix>:<question id>" on the asker's buttons
 AWAY = re.compile(r"^(?:afwezig|away)(?:\s+(?:tot|until))?\s+(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
 
 
@@ -51,11 +55,9 @@ def _actor(turn: Turn) -> str:
     return turn.user_id or ""
 
 
-def _int_value(value: object) -> int:
-    text = str(value or "")
-    if not text.isdigit():
-        raise RoutingInputError("not_found", "missing id")
-    return int(text)
+def _question_ref(turn: Turn) -> int:
+    """The question a button of the asker is about (its value; "rate:<id>"/"resolve:<id>"/"my:<id>" block ids)."""
+    return claims.clicked_id(turn.body, what="question", block_prefixes=ASKER_BLOCKS)
 
 
 # --- asking ------------------------------------------------------------------------------------------------------
@@ -81,27 +83,25 @@ def handle_ask_shortcut(turn: Turn) -> None:
     turn.ack()
     message = turn.body.get("message") or {}
     channel = str((turn.body.get("channel") or {}).get("id") or "")
-    metadata = {
-        "channel_id": channel or None,
-        "thread_ts": message.get("thread_ts") or message.get("ts"),
-        "channel_private": not channel.startswith("C"),
-    }
+    metadata = {"channel_id": channel or None, "thread_ts": message.get("thread_ts") or message.get("ts")}
     open_ask_modal(turn, text=str(message.get("text") or ""), metadata=metadata)
 
 
 def handle_ask_experts_button(turn: Turn) -> None:
     turn.ack()
-    value = str(turn.action.get("value") or "")
-    search_log = slack_repo.get_search_log(turn.session, search_log_id=int(value)) if value.isdigit() else None
-    channel = turn.channel_id or ""
-    metadata = {"channel_id": channel or None, "thread_ts": None, "channel_private": not channel.startswith("C")}
-    open_ask_modal(turn, text=search_log.query if search_log else "", metadata=metadata)
+    search_log = knowledge.get_search_for(
+        turn.session,
+        actor=turn.actor,
+        search_log_id=claims.clicked_id(turn.body, what="search log"),
+        action=knowledge.SEARCH_ASK,
+        member_of=turn.is_channel_member,
+    )
+    metadata = {"channel_id": turn.channel_id or None, "thread_ts": None}
+    open_ask_modal(turn, text=search_log.query, metadata=metadata)
 
 
 def command_ask(turn: Turn, text: str) -> None:
-    channel = turn.channel_id or ""
-    metadata = {"channel_id": channel or None, "thread_ts": None, "channel_private": not channel.startswith("C")}
-    open_ask_modal(turn, text=text, metadata=metadata)
+    open_ask_modal(turn, text=text, metadata={"channel_id": turn.channel_id or None, "thread_ts": None})
 
 
 def _state_value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
@@ -111,7 +111,6 @@ def _state_value(values: dict[str, Any], block: str, action: str) -> dict[str, A
 def handle_ask_submission(turn: Turn) -> None:
     view = turn.body.get("view") or {}
     values = (view.get("state") or {}).get("values") or {}
-    metadata = json.loads(view.get("private_metadata") or "{}")
     lang = turn.lang
     text = str(_state_value(values, ids.BLOCK_ASK_TEXT, ids.INPUT_ASK_TEXT).get("value") or "").strip()
     context = str(_state_value(values, ids.BLOCK_ASK_CONTEXT, ids.INPUT_ASK_CONTEXT).get("value") or "")
@@ -120,7 +119,18 @@ def handle_ask_submission(turn: Turn) -> None:
     visibility_value = (
         _state_value(values, ids.BLOCK_ASK_VISIBILITY, ids.INPUT_ASK_VISIBILITY).get("selected_option") or {}
     ).get("value") or "public"
-    desired = date.fromisoformat(raw_date) if raw_date else None
+    try:
+        metadata = claims.view_metadata(turn.body)
+        channel_id = claims.channel_id(metadata.get("channel_id"))
+        thread_ts = claims.message_ts(metadata.get("thread_ts"))
+        visibility = Visibility(visibility_value)
+        desired = date.fromisoformat(raw_date) if raw_date else None
+    except NotAuthorized as exc:
+        refuse_in_form(turn, exc, ids.BLOCK_ASK_TEXT)
+        return
+    except ValueError:
+        refuse_in_form(turn, claims.malformed("question form value", visibility_value), ids.BLOCK_ASK_TEXT)
+        return
     errors: dict[str, str] = {}
     if not text:
         errors[ids.BLOCK_ASK_TEXT] = t("error.empty_question", lang)
@@ -129,16 +139,20 @@ def handle_ask_submission(turn: Turn) -> None:
     if errors:
         turn.ack(response_action="errors", errors=errors)
         return
+    # Where it was asked is a claim too: privacy comes from Slack, and the bot only posts (or answers) in a channel
+    # the asker is a member of.
+    channel_private = channel_id is None or turn.channel_is_private(channel_id)
+    shown_in_channel = visibility is Visibility.PUBLIC and not channel_private
+    if channel_id and shown_in_channel and not turn.is_channel_member(channel_id):
+        refusal = NotAuthorized("ask a question in a channel one is not in", target=f"channel:{channel_id}")
+        refuse_in_form(turn, refusal, ids.BLOCK_ASK_TEXT)
+        return
     turn.ack()
-    visibility = Visibility(visibility_value)
-    channel_id = metadata.get("channel_id")
-    thread_ts = metadata.get("thread_ts")
-    channel_private = bool(metadata.get("channel_private"))
     asker = slack_repo.get_slack_user(turn.session, slack_user_id=_actor(turn))
     asker_name = (
         asker.name if asker is not None and asker.name else str((turn.body.get("user") or {}).get("name") or "")
     )
-    if visibility is not Visibility.PUBLIC or channel_private:
+    if not shown_in_channel:
         channel_id = channel_id if visibility is Visibility.PUBLIC else None
         thread_ts = thread_ts if visibility is Visibility.PUBLIC else None
     elif channel_id and not thread_ts:
@@ -198,9 +212,7 @@ def _my(question: Question) -> MyQuestion:
 
 def handle_cancel(turn: Turn) -> None:
     turn.ack()
-    _routing(turn).cancel(
-        turn.session, question_id=_int_value(turn.action.get("value")), actor_slack_id=_actor(turn), now=turn.now
-    )
+    _routing(turn).cancel(turn.session, question_id=_question_ref(turn), actor_slack_id=_actor(turn), now=turn.now)
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     turn.tell(t("routing.cancelled", turn.lang))
@@ -208,7 +220,7 @@ def handle_cancel(turn: Turn) -> None:
 
 def handle_add_info_button(turn: Turn) -> None:
     turn.ack()
-    question_id = _int_value(turn.action.get("value"))
+    question_id = _question_ref(turn)
     question = _routing(turn).get_own_question(turn.session, question_id=question_id, asker_slack_id=_actor(turn))
     view = build_add_info_modal(turn.lang, question_id=question_id, question=question.text)
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
@@ -221,11 +233,15 @@ def handle_add_info_submission(turn: Turn) -> None:
     if not text:
         turn.ack(response_action="errors", errors={ids.BLOCK_ADD_INFO: t("error.empty_information", turn.lang)})
         return
+    try:
+        question_id = claims.metadata_id(claims.view_metadata(turn.body), "question_id", what="question")
+        _routing(turn).add_information(
+            turn.session, question_id=question_id, actor_slack_id=_actor(turn), text=text, now=turn.now
+        )
+    except WieweetError as exc:  # not theirs, closed meanwhile: said on the form; nothing was written
+        refuse_in_form(turn, exc, ids.BLOCK_ADD_INFO)
+        return
     turn.ack()
-    question_id = int(json.loads(view.get("private_metadata") or "{}").get("question_id") or 0)
-    _routing(turn).add_information(
-        turn.session, question_id=question_id, actor_slack_id=_actor(turn), text=text, now=turn.now
-    )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     turn.tell(t("routing.info_added", turn.lang))
@@ -233,9 +249,7 @@ def handle_add_info_submission(turn: Turn) -> None:
 
 def handle_resolve(turn: Turn) -> None:
     turn.ack()
-    _routing(turn).resolve(
-        turn.session, question_id=_int_value(turn.action.get("value")), actor_slack_id=_actor(turn), now=turn.now
-    )
+    _routing(turn).resolve(turn.session, question_id=_question_ref(turn), actor_slack_id=_actor(turn), now=turn.now)
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     turn.tell(t("routing.resolved", turn.lang))
@@ -246,11 +260,7 @@ def handle_rate(turn: Turn) -> None:
     action = turn.action
     stars = int(str(action.get("action_id") or "")[len(ids.ACTION_RATE_PREFIX) :] or 0)
     _routing(turn).rate(
-        turn.session,
-        question_id=_int_value(action.get("value")),
-        actor_slack_id=_actor(turn),
-        stars=stars,
-        now=turn.now,
+        turn.session, question_id=_question_ref(turn), actor_slack_id=_actor(turn), stars=stars, now=turn.now
     )
     turn.tell(t("routing.rated", turn.lang, stars="⭐" * stars))
 
@@ -286,24 +296,19 @@ def route_command(turn: Turn, text: str) -> bool:
 
 
 def _routing_id(turn: Turn) -> int:
-    action = turn.action
-    from_block = parse_block_id(action.get("block_id"), ids.BLOCK_ROUTING_ACTIONS)
-    return from_block if from_block is not None else _int_value(action.get("value"))
+    return claims.clicked_id(turn.body, what="routing", block_prefixes=(ids.BLOCK_ROUTING_ACTIONS,))
 
 
-def _update_dm(turn: Turn, routing: Routing, *, state: str, status: str) -> None:
-    """Re-render the DM that was clicked so its buttons match the routing's new state."""
-    container = turn.body.get("container") or {}
-    channel, ts = container.get("channel_id"), container.get("message_ts")
-    if not (channel and ts):
-        return
+def _update_requests(turn: Turn, routing: Routing, *, state: str, status: str) -> None:
+    """Re-render the DMs that asked this expert (the database's, not the clicked container) to the new state."""
     question = routing.question
     payload = {
         **routing_payloads.expert_question(question, _routing(turn).additions(turn.session, question)),
         **routing_payloads.routing_fields(routing),
     }
     rendered = build_expert_request(payload, turn.lang, state=state, status=status)
-    turn.client.chat_update(channel=str(channel), ts=str(ts), text=rendered.text, blocks=rendered.blocks)
+    refs = _routing(turn).request_messages(turn.session, routing)
+    turn.update_messages(refs, rendered.text, rendered.blocks, about=f"routing:{routing.id}")
 
 
 def handle_claim(turn: Turn) -> None:
@@ -313,121 +318,98 @@ def handle_claim(turn: Turn) -> None:
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    _update_dm(turn, routing, state=STATE_CLAIMED, status=t("routing.state_claimed", turn.lang))
+    _update_requests(turn, routing, state=STATE_CLAIMED, status=t("routing.state_claimed", turn.lang))
 
 
 def handle_snooze(turn: Turn) -> None:
     turn.ack()
     routing_id = _routing_id(turn)
     until = _routing(turn).snooze(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now)
-    routing = _routing(turn).list_my_routings(turn.session, slack_user_id=_actor(turn))
-    current = next((r for r in routing if r.id == routing_id), None)
-    if current is not None:
-        local = _routing(turn).calendar.local(until)
-        _update_dm(
-            turn,
-            current,
-            state=STATE_SNOOZED,
-            status=t("routing.state_snoozed", turn.lang, date=local.strftime("%Y-%m-%d %H:%M")),
-        )
+    routing = _routing(turn).get_routing_for(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn))
+    local = _routing(turn).calendar.local(until)
+    status = t("routing.state_snoozed", turn.lang, date=local.strftime("%Y-%m-%d %H:%M"))
+    _update_requests(turn, routing, state=STATE_SNOOZED, status=status)
 
 
 def handle_decline_button(turn: Turn) -> None:
     turn.ack()
-    container = turn.body.get("container") or {}
-    metadata = {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
-    view = build_decline_modal(turn.lang, routing_id=_routing_id(turn), metadata=metadata)
+    routing = _routing(turn).get_routing_for(
+        turn.session, routing_id=_routing_id(turn), actor_slack_id=_actor(turn), actionable=True
+    )
+    view = build_decline_modal(turn.lang, routing_id=routing.id, metadata={})
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
 
 
-def _update_dm_from_metadata(turn: Turn, metadata: dict[str, Any], routing: Routing, *, status: str) -> None:
-    if metadata.get("channel_id") and metadata.get("message_ts"):
-        turn.body["container"] = {"channel_id": metadata["channel_id"], "message_ts": metadata["message_ts"]}
-        _update_dm(turn, routing, state=STATE_DONE, status=status)
-
-
 def handle_decline_submission(turn: Turn) -> None:
-    turn.ack()
     view = turn.body.get("view") or {}
-    metadata = json.loads(view.get("private_metadata") or "{}")
     values = (view.get("state") or {}).get("values") or {}
     reason = str(_state_value(values, ids.BLOCK_DECLINE_REASON, ids.INPUT_DECLINE_REASON).get("value") or "")
-    routing = _routing(turn).decline(
-        turn.session, routing_id=int(metadata["routing_id"]), actor_slack_id=_actor(turn), now=turn.now, reason=reason
-    )
+    try:
+        routing_id = claims.metadata_id(claims.view_metadata(turn.body), "routing_id", what="routing")
+        routing = _routing(turn).decline(
+            turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now, reason=reason
+        )
+    except WieweetError as exc:  # not theirs, answered meanwhile: said on the form; nothing was written
+        refuse_in_form(turn, exc, ids.BLOCK_DECLINE_REASON)
+        return
+    turn.ack()
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    _update_dm_from_metadata(turn, metadata, routing, status=t("routing.state_declined", turn.lang))
+    _update_requests(turn, routing, state=STATE_DONE, status=t("routing.state_declined", turn.lang))
 
 
 def handle_forward(turn: Turn) -> None:
     turn.ack()
-    action = turn.action
-    to = str(action.get("selected_user") or "")
+    to = str(turn.action.get("selected_user") or "")
     routing_id = _routing_id(turn)
     _routing(turn).forward(
         turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), to_slack_id=to, now=turn.now
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    old = next(
-        (
-            r
-            for r in _routing(turn).list_my_routings(turn.session, slack_user_id=_actor(turn), open_only=False)
-            if r.id == routing_id
-        ),
-        None,
-    )
-    if old is not None:
-        _update_dm(
-            turn, old, state=STATE_DONE, status=t("routing.state_forwarded", turn.lang, name=user_mention(to) or "?")
-        )
+    old = _routing(turn).get_routing_for(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn))
+    status = t("routing.state_forwarded", turn.lang, name=user_mention(to) or "?")
+    _update_requests(turn, old, state=STATE_DONE, status=status)
 
 
 def handle_answer_button(turn: Turn) -> None:
     turn.ack()
-    routing_id = _routing_id(turn)
-    container = turn.body.get("container") or {}
-    metadata = {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
-    message = turn.body.get("message") or {}
-    question = ""
-    for block in message.get("blocks") or []:
-        text = ((block.get("text") or {}).get("text")) if isinstance(block, dict) else None
-        if text:
-            question = str(text)
-            if "\n" in question:
-                question = question.split("\n", 1)[1]
-                break
-    view = build_answer_modal(turn.lang, routing_id=routing_id, question=question.lstrip("> "), metadata=metadata)
+    routing = _routing(turn).get_routing_for(
+        turn.session, routing_id=_routing_id(turn), actor_slack_id=_actor(turn), actionable=True
+    )
+    # the question as stored, not as the clicked message shows it
+    view = build_answer_modal(turn.lang, routing_id=routing.id, question=routing.question.text, metadata={})
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
 
 
 def handle_answer_submission(turn: Turn) -> None:
     view = turn.body.get("view") or {}
-    metadata = json.loads(view.get("private_metadata") or "{}")
     values = (view.get("state") or {}).get("values") or {}
     text = str(_state_value(values, ids.BLOCK_ANSWER_TEXT, ids.INPUT_ANSWER_TEXT).get("value") or "").strip()
     if not text:
         turn.ack(response_action="errors", errors={ids.BLOCK_ANSWER_TEXT: t("error.empty_answer", turn.lang)})
         return
+    try:
+        routing_id = claims.metadata_id(claims.view_metadata(turn.body), "routing_id", what="routing")
+        answer = _routing(turn).answer(
+            turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), text=text, now=turn.now
+        )
+    except WieweetError as exc:  # not theirs, taken or answered meanwhile: said on the form; nothing written
+        refuse_in_form(turn, exc, ids.BLOCK_ANSWER_TEXT)
+        return
     turn.ack()
-    answer = _routing(turn).answer(
-        turn.session, routing_id=int(metadata["routing_id"]), actor_slack_id=_actor(turn), text=text, now=turn.now
-    )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    routing = next((r for r in answer.question.routings if r.id == int(metadata["routing_id"])), None)
+    routing = next((r for r in answer.question.routings if r.id == routing_id), None)
     if routing is not None:
-        _update_dm_from_metadata(turn, metadata, routing, status=t("routing.state_answered", turn.lang))
+        _update_requests(turn, routing, state=STATE_DONE, status=t("routing.state_answered", turn.lang))
 
 
 # --- staff triage ------------------------------------------------------------------------------------------------
 
 
-def _question_id(turn: Turn) -> int:
-    action = turn.action
-    from_block = parse_block_id(action.get("block_id"), ids.BLOCK_TRIAGE_ACTIONS)
-    return from_block if from_block is not None else _int_value(action.get("value"))
+def _triage_question_id(turn: Turn) -> int:
+    return claims.clicked_id(turn.body, what="question", block_prefixes=(ids.BLOCK_TRIAGE_ACTIONS,))
 
 
 def handle_triage_assign(turn: Turn) -> None:
@@ -435,7 +417,7 @@ def handle_triage_assign(turn: Turn) -> None:
     staff = _actor(turn)
     to = str(turn.action.get("selected_user") or "")
     _routing(turn).staff_assign(
-        turn.session, question_id=_question_id(turn), to_slack_id=to, actor=turn.actor, now=turn.now
+        turn.session, question_id=_triage_question_id(turn), to_slack_id=to, actor=turn.actor, now=turn.now
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
@@ -444,31 +426,37 @@ def handle_triage_assign(turn: Turn) -> None:
 
 def handle_triage_close_button(turn: Turn) -> None:
     turn.ack()
-    turn.actor.require_staff("close a question")  # no modal for non-staff; the service checks again on submit
-    container = turn.body.get("container") or {}
-    metadata = {"channel_id": container.get("channel_id"), "message_ts": container.get("message_ts")}
-    view = build_triage_close_modal(turn.lang, question_id=_question_id(turn), metadata=metadata)
+    question_id = _triage_question_id(turn)
+    # no modal for non-staff; the service checks again on submit
+    turn.actor.require_staff("close a question", target=f"question:{question_id}")
+    view = build_triage_close_modal(turn.lang, question_id=question_id, metadata={})
     turn.client.views_open(trigger_id=str(turn.body.get("trigger_id")), view=view)
 
 
 def handle_triage_close_submission(turn: Turn) -> None:
-    turn.ack()
     staff = _actor(turn)
     view = turn.body.get("view") or {}
-    metadata = json.loads(view.get("private_metadata") or "{}")
     values = (view.get("state") or {}).get("values") or {}
     note = str(_state_value(values, ids.BLOCK_TRIAGE_NOTE, ids.INPUT_TRIAGE_NOTE).get("value") or "")
-    _routing(turn).staff_close(
-        turn.session, question_id=int(metadata["question_id"]), actor=turn.actor, note=note, now=turn.now
-    )
+    try:
+        question_id = claims.metadata_id(claims.view_metadata(turn.body), "question_id", what="question")
+        _routing(turn).staff_close(turn.session, question_id=question_id, actor=turn.actor, note=note, now=turn.now)
+    except WieweetError as exc:  # not staff, closed meanwhile: said on the form; nothing was written
+        refuse_in_form(turn, exc, ids.BLOCK_TRIAGE_NOTE)
+        return
+    turn.ack()
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    if metadata.get("channel_id") and metadata.get("message_ts"):
-        turn.client.chat_postMessage(
-            channel=str(metadata["channel_id"]),
-            thread_ts=str(metadata["message_ts"]),
-            text=t("routing.triage_closed", turn.lang, staff=user_mention(staff) or "?"),
+    # a note in the thread of the staff message about this question (the database's, not the modal's claim)
+    text = t("routing.triage_closed", turn.lang, staff=user_mention(staff) or "?")
+    for ref in _routing(turn).triage_messages(turn.session, question_id=question_id)[:1]:
+        turn.after_commit(
+            partial(_post_in_thread, turn, channel=ref["channel_id"], thread_ts=ref["message_ts"], text=text)
         )
+
+
+def _post_in_thread(turn: Turn, *, channel: str, thread_ts: str, text: str) -> None:
+    turn.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
 
 
 def register(app: App, services: Services) -> None:

@@ -32,8 +32,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.i18n import t
-from bot.mrkdwn import escape_truncate, truncate, user_mention
+from bot.i18n import DEFAULT_LANGUAGE, N_, format_list, t
+from bot.mrkdwn import cut, escape_truncate, truncate, user_mention
 from handlers import ids
 from storage.models import OutboxKind, QuestionStatus
 
@@ -83,11 +83,12 @@ def theme_choices(themes: Iterable[ThemeLike], lang: str) -> list[ThemeChoice]:
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
+    """A mrkdwn section (``text`` already safe: see ``bot.mrkdwn``), cut to Slack's limit."""
+    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_LIMIT)))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, CONTEXT_LIMIT))])
+    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
 
 
 def _header(text: str) -> HeaderBlock:
@@ -120,8 +121,10 @@ def _quote(text: str | None, limit: int = 2500) -> str:
     return "> " + escape_truncate(text or "", limit).replace("\n", "\n> ")
 
 
-def _fallback(text: str) -> str:
-    return escape_truncate(text, FALLBACK_LIMIT)
+def _fallback(mrkdwn: str) -> str:
+    """A message's notification ``text``: the same mrkdwn as its blocks (escaped once already), cut. Never escaped
+    again — that showed users ``&lt;@U…&gt;`` — so a mention in it is a mention in the notification too."""
+    return cut(mrkdwn, FALLBACK_LIMIT)
 
 
 def person_label(person: Mapping[str, Any] | None, lang: str) -> str:
@@ -135,19 +138,12 @@ def person_label(person: Mapping[str, Any] | None, lang: str) -> str:
     return f"{who} ({org})" if org else who
 
 
-def person_plain(person: Mapping[str, Any] | None, lang: str) -> str:
-    """For notification text: the name only, no markup."""
-    if not person:
-        return t("routing.someone", lang)
-    return str(person.get("name") or t("routing.someone", lang))
-
-
 def theme_names(payload: Payload, lang: str) -> str:
     labels = payload.get("theme_labels") or {}
     names = []
     for key in payload.get("themes") or []:
         label = labels.get(key) or {}
-        names.append(str(label.get(lang) or label.get("nl") or key))
+        names.append(str(label.get(lang) or label.get(DEFAULT_LANGUAGE) or key))
     return ", ".join(escape_truncate(n, 80) for n in names)
 
 
@@ -183,11 +179,6 @@ def routing_actions_block_id(routing_id: int) -> str:
 
 def triage_actions_block_id(question_id: int) -> str:
     return f"{ids.BLOCK_TRIAGE_ACTIONS}:{question_id}"
-
-
-def parse_block_id(block_id: str | None, prefix: str) -> int | None:
-    head, _, tail = (block_id or "").partition(":")
-    return int(tail) if head == prefix and tail.isdigit() else None
 
 
 def _expert_actions(routing_id: int, lang: str, state: str) -> ActionsBlock | None:
@@ -244,13 +235,21 @@ def build_expert_request(
     actions = _expert_actions(int(payload.get("routing_id") or 0), lang, state)
     if actions is not None:
         blocks.append(actions)
-    text = f"{title} {payload.get('text') or ''}"
+    text = f"{title} {escape_truncate(str(payload.get('text') or ''), FALLBACK_LIMIT)}"
     return Rendered(text=_fallback(text), blocks=blocks[:MAX_BLOCKS])
+
+
+CLOSED_KEYS = {
+    "answered": N_("routing.closed_answered"),
+    "cancelled": N_("routing.closed_cancelled"),
+    "resolved": N_("routing.closed_resolved"),
+    "closed": N_("routing.closed_closed"),
+}
 
 
 def build_routing_closed(payload: Payload, lang: str) -> Rendered:
     reason = str(payload.get("reason") or "closed")
-    key = f"routing.closed_{reason}" if reason in {"answered", "cancelled", "resolved", "closed"} else "routing.closed"
+    key = CLOSED_KEYS.get(reason, N_("routing.closed"))
     answered_by = payload.get("answered_by")
     head = t(key, lang, name=person_label(answered_by if isinstance(answered_by, Mapping) else None, lang))
     blocks: list[Block] = [_section(f":white_check_mark: {head}")]
@@ -292,7 +291,7 @@ def build_answer_to_asker(payload: Payload, lang: str, *, rated: int | None = No
         )
     else:
         blocks.append(_context(t("routing.rated", lang, stars="⭐" * rated)))
-    return Rendered(text=_fallback(t("routing.answer_for_you", lang, name=person_plain(who, lang))), blocks=blocks)
+    return Rendered(text=_fallback(head), blocks=blocks)
 
 
 def build_question_answered(payload: Payload, lang: str) -> Rendered:
@@ -301,14 +300,14 @@ def build_question_answered(payload: Payload, lang: str) -> Rendered:
     who = answered_by if isinstance(answered_by, Mapping) else None
     head = t("routing.answer_in_thread", lang, name=person_label(who, lang))
     blocks: list[Block] = [_section(f":speech_balloon: {head}\n{_quote(payload.get('answer_text'), 2800)}")]
-    return Rendered(text=_fallback(t("routing.answer_in_thread", lang, name=person_plain(who, lang))), blocks=blocks)
+    return Rendered(text=_fallback(head), blocks=blocks)
 
 
 def build_asker_update(payload: Payload, lang: str) -> Rendered:
     update = str(payload.get("update") or "")
     if update == "routed":
         experts = payload.get("experts") or []
-        names = ", ".join(person_label(p, lang) for p in experts if isinstance(p, Mapping))
+        names = format_list([person_label(p, lang) for p in experts if isinstance(p, Mapping)], lang)
         head = t("routing.update_routed", lang, names=names or t("routing.someone", lang))
     elif update == "claimed":
         expert = payload.get("expert")
@@ -330,11 +329,23 @@ def build_asker_update(payload: Payload, lang: str) -> Rendered:
 def build_ask_confirmation(names: Sequence[str], lang: str, *, escalated: bool) -> str:
     if escalated or not names:
         return t("routing.confirm_escalated", lang)
-    return t("routing.confirm_routed", lang, names=", ".join(names))
+    return t("routing.confirm_routed", lang, names=format_list(names, lang))
+
+
+STATUS_KEYS = {
+    QuestionStatus.OPEN: N_("routing.status_open"),
+    QuestionStatus.ROUTED: N_("routing.status_routed"),
+    QuestionStatus.CLAIMED: N_("routing.status_claimed"),
+    QuestionStatus.ANSWERED: N_("routing.status_answered"),
+    QuestionStatus.RESOLVED: N_("routing.status_resolved"),
+    QuestionStatus.CLOSED: N_("routing.status_closed"),
+    QuestionStatus.CANCELLED: N_("routing.status_cancelled"),
+    QuestionStatus.ESCALATED: N_("routing.status_escalated"),
+}
 
 
 def status_label(status: QuestionStatus, lang: str) -> str:
-    return t(f"routing.status_{status.value}", lang)
+    return t(STATUS_KEYS[status], lang)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +390,8 @@ def build_my_questions(questions: Sequence[MyQuestion], lang: str) -> list[Block
 
 def build_triage(payload: Payload, lang: str, *, status: str | None = None, open_actions: bool = True) -> Rendered:
     reason = str(payload.get("reason") or "")
-    reason_text = t(f"routing.reason_{reason}", lang) if reason in REASONS else escape_truncate(reason, 60)
+    reason_key = REASON_KEYS.get(reason)
+    reason_text = t(reason_key, lang) if reason_key else escape_truncate(reason, 60)
     head = t("routing.triage_title", lang)
     blocks: list[Block] = [_header(head), _context(t("routing.triage_reason", lang, reason=reason_text))]
     if payload.get("redacted"):
@@ -412,7 +424,13 @@ def build_triage(payload: Payload, lang: str, *, status: str | None = None, open
     return Rendered(text=_fallback(f"{head}: {reason_text}"), blocks=blocks[:MAX_BLOCKS])
 
 
-REASONS = frozenset({"no_match", "nobody_available", "all_declined", "deadline", "desired_date"})
+REASON_KEYS = {  # why a question went to staff (Question.escalation_reason)
+    "no_match": N_("routing.reason_no_match"),
+    "nobody_available": N_("routing.reason_nobody_available"),
+    "all_declined": N_("routing.reason_all_declined"),
+    "deadline": N_("routing.reason_deadline"),
+    "desired_date": N_("routing.reason_desired_date"),
+}
 
 
 # --- rendering an outbox message ---------------------------------------------------------------------------------
@@ -468,8 +486,12 @@ def build_ask_modal(
     options = [Option(value=c.key, text=_plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
     initial = next((o for o in options if o.value == theme_key), None)
     visibilities = [
-        Option(value=v, text=_plain(t(f"routing.visibility_{v}", lang), OPTION_TEXT_LIMIT))
-        for v in ("public", "private", "anonymous")
+        Option(value=v, text=_plain(t(key, lang), OPTION_TEXT_LIMIT))
+        for v, key in (
+            ("public", N_("routing.visibility_public")),
+            ("private", N_("routing.visibility_private")),
+            ("anonymous", N_("routing.visibility_anonymous")),
+        )
     ]
     blocks: list[Block] = [
         InputBlock(
@@ -552,36 +574,36 @@ DECLINE_MODAL = TextModal(
     ids.VIEW_DECLINE,
     ids.BLOCK_DECLINE_REASON,
     ids.INPUT_DECLINE_REASON,
-    "routing.decline_title",
-    "routing.btn_decline",
-    "routing.field_decline_reason",
+    N_("routing.decline_title"),
+    N_("routing.btn_decline"),
+    N_("routing.field_decline_reason"),
     optional=True,
 )
 ADD_INFO_MODAL = TextModal(
     ids.VIEW_ADD_INFO,
     ids.BLOCK_ADD_INFO,
     ids.INPUT_ADD_INFO,
-    "routing.add_info_title",
-    "routing.btn_add_info",
-    "routing.field_add_info",
+    N_("routing.add_info_title"),
+    N_("routing.btn_add_info"),
+    N_("routing.field_add_info"),
     max_length=3000,
 )
 ANSWER_MODAL = TextModal(
     ids.VIEW_ANSWER,
     ids.BLOCK_ANSWER_TEXT,
     ids.INPUT_ANSWER_TEXT,
-    "routing.answer_title",
-    "routing.answer_submit",
-    "routing.field_answer",
+    N_("routing.answer_title"),
+    N_("routing.answer_submit"),
+    N_("routing.field_answer"),
     max_length=3000,
 )
 TRIAGE_CLOSE_MODAL = TextModal(
     ids.VIEW_TRIAGE_CLOSE,
     ids.BLOCK_TRIAGE_NOTE,
     ids.INPUT_TRIAGE_NOTE,
-    "routing.close_title",
-    "routing.btn_close",
-    "routing.field_close_note",
+    N_("routing.close_title"),
+    N_("routing.btn_close"),
+    N_("routing.field_close_note"),
     optional=True,
 )
 

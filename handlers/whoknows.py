@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from bot.knowledge import mark_search_posted
 from bot.presenter import build_answer_view
 from handlers.blocks import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks
 from handlers.context import Turn
@@ -38,7 +39,7 @@ def prepare_answer(turn: Turn, query: str, *, shareable: bool = False) -> Prepar
         source="slack",
         user_id=turn.user_id,
         channel_id=turn.channel_id,
-        channel_is_private=turn.channel_id is not None and not turn.channel_id.startswith("C"),
+        channel_is_private=turn.channel_id is not None and turn.channel_is_private(turn.channel_id),
     )
     view = build_answer_view(outcome.result, lang=turn.lang, limit=SHOWN_PER_LIST)
     return PreparedAnswer(
@@ -68,6 +69,8 @@ def post_in_thread(turn: Turn, answer: PreparedAnswer, *, channel: str, thread_t
         if exc.response.get("error") in NOT_POSTABLE:
             return False
         raise
+    # the conversation's members see it now, and may use its buttons (``bot.knowledge.get_search_for``)
+    mark_search_posted(turn.session, search_log_id=answer.search_log_id, channel_id=channel)
     return True
 
 

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Start a throwaway PostgreSQL server for the test suite and print the URL to use.
 #   eval "$(scripts/test-postgres.sh start)"   # exports WIEWEET_TEST_POSTGRES_URL
-#   scripts/test-postgres.sh stop
+#   scripts/test-postgres.sh stop                 # stops it and deletes its data directory
+# WIEWEET_TEST_PGPORT (default 55432) and WIEWEET_TEST_PGDATA (default /tmp/wieweet-test-pg) choose the port and
+# the data directory, which start wipes and stop deletes.
 # Installs Debian's postgresql package when it is missing (needs root, as in CI).
 set -euo pipefail
 
 PGPORT="${WIEWEET_TEST_PGPORT:-55432}"
 PGDATA="${WIEWEET_TEST_PGDATA:-/tmp/wieweet-test-pg}"
+case "$PGDATA" in
+  /*/*) ;;
+  *) echo "WIEWEET_TEST_PGDATA must be an absolute path below a folder, not '$PGDATA'" >&2; exit 2 ;;
+esac
 
 pg_bin() {
   local dir
@@ -22,10 +28,12 @@ pg_bin() {
 }
 
 as_postgres() {
+  # From / : the postgres user may not read the caller's directory (su would complain "could not change
+  # directory"), and the commands below use absolute paths only.
   if [ "$(id -u)" = "0" ]; then
-    su postgres -s /bin/bash -c "$*"
+    (cd / && su postgres -s /bin/bash -c "$*")
   else
-    bash -c "$*"
+    (cd / && bash -c "$*")
   fi
 }
 
@@ -45,8 +53,12 @@ case "${1:-start}" in
     echo "export WIEWEET_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:$PGPORT/wieweet_test"
     ;;
   stop)
-    BIN="$(pg_bin)"
-    as_postgres "'$BIN/pg_ctl' -D '$PGDATA' stop -m fast" >/dev/null 2>&1 || true
+    # Stop the server and remove its data directory (it is a throwaway, and takes ~80 MB).
+    if [ -f "$PGDATA/postmaster.pid" ]; then
+      BIN="$(pg_bin)"
+      as_postgres "'$BIN/pg_ctl' -D '$PGDATA' stop -m fast" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$PGDATA"
     ;;
   *)
     echo "usage: $0 start|stop" >&2

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -165,7 +166,7 @@ class OutboxKind(enum.StrEnum):
     PRACTICE_REVIEW = "practice_review"  # to staff (triage channel): a practice submitted from chat
     PROFILE_REVIEW = "profile_review"  # to staff (triage channel): a new expert profile awaiting approval
     SUBMISSION_OUTCOME = "submission_outcome"  # DM to a submitter: approved, rejected (with the reason), ...
-    # knowledge needs (added in revision 0003_needs)
+    # knowledge needs (added in revision 0005)
     NEEDS_PROPOSAL = "needs_proposal"  # to staff (triage channel): a proposed work session on a topic
     EXPERTISE_REQUEST = "expertise_request"  # DM: would you add this topic to your expert profile?
 
@@ -468,7 +469,11 @@ class KnowledgeGap(Base):
 
 
 class SearchLog(Base):
-    """One "who knows" result set as shown, so 👍/👎 feedback and "more results" refer to exactly it."""
+    """One "who knows" result set as shown, so 👍/👎 feedback and "more results" refer to exactly it.
+
+    It is the asker's: only they may use its buttons, and — once the answer was posted where others see it
+    (``posted_channel_id``: a thread answer, or shared) — the members of that conversation.
+    """
 
     __tablename__ = "search_logs"
 
@@ -476,6 +481,7 @@ class SearchLog(Base):
     query: Mapped[str] = mapped_column(Text)
     user_slack_id: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    posted_channel_id: Mapped[str | None] = mapped_column(String(32))  # revision 0003
     gap: Mapped[bool] = mapped_column(Boolean, default=False)
     results: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -636,3 +642,21 @@ class AuditLog(Base):
     entity_key: Mapped[str] = mapped_column(String(400))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Embedding(Base):
+    """A text's vector under one embedding model (the meaning-based matching signal, ``bot.matching.semantic``).
+
+    Keyed by the model id and the SHA-256 of the embedded text, not by a record: computed once in the background,
+    reused across restarts, replicas and identical texts. A vector whose text no record has any more is purged by
+    the embedding job (``bot.knowledge.KnowledgeBase.embed_pending``)."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (UniqueConstraint("model", "content_hash", name="uq_embeddings_model_content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(80))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[int]
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float16, little-endian
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

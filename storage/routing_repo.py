@@ -396,3 +396,31 @@ def get_sent_outbox(session: Session, *, dedupe_key: str) -> OutboxMessage | Non
     """The outbox message queued under ``dedupe_key``, when it was sent (it has a channel and ts)."""
     query = select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.sent_ts.is_not(None))
     return session.scalars(query.limit(1)).first()
+
+
+def list_sent_outbox(
+    session: Session,
+    *,
+    kinds: Collection[OutboxKind],
+    routing_id: int | None = None,
+    question_id: int | None = None,
+    recipient_slack_id: str | None = None,
+    dedupe_key_prefix: str | None = None,
+    limit: int = 20,
+) -> list[OutboxMessage]:
+    """Sent outbox messages of ``kinds`` about one routing, question or person, newest first: the messages the bot
+    itself posted about that subject (each has ``sent_channel_id`` and ``sent_ts``)."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.kind.in_(list(kinds)),
+        OutboxMessage.sent_ts.is_not(None),
+        OutboxMessage.sent_channel_id.is_not(None),
+    )
+    if routing_id is not None:
+        query = query.where(OutboxMessage.routing_id == routing_id)
+    if question_id is not None:
+        query = query.where(OutboxMessage.question_id == question_id)
+    if recipient_slack_id is not None:
+        query = query.where(OutboxMessage.recipient_slack_id == recipient_slack_id)
+    if dedupe_key_prefix is not None:
+        query = query.where(OutboxMessage.dedupe_key.startswith(dedupe_key_prefix, autoescape=True))
+    return list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))

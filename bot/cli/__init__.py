@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.config import Settings, load_settings, normalise_database_url
+from bot.config import Settings, normalise_database_url, read_settings, settings_error
 from bot.errors import WieweetError
 from storage.db import Database
 
@@ -22,6 +22,8 @@ class CliContext:
     """What every command gets: the settings (read once) and a lazily opened database."""
 
     settings: Settings
+    # Malformed settings not yet reported: only ``run`` gets here with some, to list them with its own checks.
+    problems: tuple[str, ...] = ()
     _db: Database | None = field(default=None, repr=False)
 
     @property
@@ -78,7 +80,10 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     overrides: dict[str, object] = {}
     if database_url:
         overrides["database_url"] = normalise_database_url(database_url)
-    cli = CliContext(settings=load_settings(overrides=overrides))
+    settings, problems = read_settings(overrides=overrides)
+    if problems and ctx.invoked_subcommand != "run":  # `run` lists them together with the Slack settings it needs
+        raise settings_error(problems)
+    cli = CliContext(settings=settings, problems=tuple(problems))
     ctx.obj = cli
     ctx.call_on_close(cli.close)
 

@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import TextIO
 
 import click
 
 from bot.cli import CliContext, pass_cli
+from bot.error_texts import error_text
 from bot.errors import QueryError
-from bot.i18n import normalise_language, t
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
 from bot.knowledge import KnowledgeBase
 from bot.presenter import build_answer_view, render_text, result_to_json
 
 LANG_OPTION = click.option(
-    "--lang", type=click.Choice(["nl", "en"]), default=None, help="Language of the answer (default: nl)."
+    "--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language of the answer (default: {DEFAULT_LANGUAGE})."
 )
 
 
 def query_error_text(exc: QueryError, lang: str) -> str:
-    try:
-        return t(f"query.{exc.code}", lang, **getattr(exc, "values", {}))
-    except (KeyError, IndexError):
-        return t("query.error", lang) + f" ({exc.message})"
+    return error_text(exc, lang) or t("query.error", lang) + f" ({exc.message})"
 
 
 def open_knowledge(cli: CliContext) -> KnowledgeBase:
-    kb = KnowledgeBase(cli.db, timezone=cli.settings.timezone, reconfirm_days=cli.settings.reconfirm_days)
+    kb = KnowledgeBase(
+        cli.db,
+        timezone=cli.settings.timezone,
+        reconfirm_days=cli.settings.reconfirm_days,
+        semantic=cli.settings.semantic,
+    )
     kb.load()
     return kb
 
@@ -42,7 +48,8 @@ def open_knowledge(cli: CliContext) -> KnowledgeBase:
 def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, no_gap: bool, lang: str | None) -> None:
     """Ask who knows about a topic: experts, practices and earlier answers, with the reasons they matched.
 
-    With no QUERY, reads one query per line from standard input (with --json: writes one JSON object per line).
+    With no QUERY, reads one query per line from standard input and answers each line as soon as it arrives (with
+    --json: one JSON object per line). With --json, ``took_ms`` is how long the answer took, in milliseconds.
 
     \b
     Examples:
@@ -53,11 +60,14 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, no_gap: b
     """
     language = normalise_language(lang or cli.settings.default_language)
     kb = open_knowledge(cli)
-    queries = [query] if query is not None else [line.rstrip("\n") for line in sys.stdin]
-    failures = 0
+    # from stdin: each line is answered as soon as it arrives (a pipe, not a batch)
+    queries: Iterable[str] = [query] if query is not None else (line.rstrip("\r\n") for line in _lines(sys.stdin))
+    asked = failures = 0
     for text in queries:
         if query is None and not text.strip():
             continue
+        asked += 1
+        started = time.perf_counter()
         try:
             with cli.db.session() as session:
                 outcome = kb.ask(
@@ -67,18 +77,36 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, no_gap: b
             failures += 1
             message = query_error_text(exc, language)
             if as_json:
-                click.echo(json.dumps({"query": text, "error": exc.code, "message": message}, ensure_ascii=False))
+                took = _took_ms(started)
+                line = {"query": text, "error": exc.code, "message": message, "took_ms": took}
+                click.echo(json.dumps(line, ensure_ascii=False))
             else:
                 click.echo(f"error: {message}", err=True)
+            sys.stdout.flush()
             continue
         if as_json:
-            click.echo(json.dumps(result_to_json(outcome.result, limit=limit, lang=language), ensure_ascii=False))
+            data = result_to_json(outcome.result, limit=limit, lang=language)
+            data["took_ms"] = _took_ms(started)  # search, gap record and search log, in milliseconds
+            click.echo(json.dumps(data, ensure_ascii=False))
         else:
-            click.echo(render_text(build_answer_view(outcome.result, lang=language, limit=limit)))
-            if len(queries) > 1:
+            if query is None and asked > 1:
                 click.echo("")
-    if failures and (query is not None or failures == len(queries)):
+            click.echo(render_text(build_answer_view(outcome.result, lang=language, limit=limit)))
+        sys.stdout.flush()
+    if failures and (query is not None or failures == asked):
         raise SystemExit(2)
+
+
+def _lines(stream: TextIO) -> Iterator[str]:
+    """Lines of ``stream`` as they arrive (``readline``: no read-ahead waiting for more input)."""
+    return iter(stream.readline, "")
+
+
+def _took_ms(started: float) -> float:
+    return round(1000 * (time.perf_counter() - started), 1)
+
+
+CONSOLE_COMMANDS = (":nl", ":en", ":help", ":quit")
 
 
 def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) -> None:
@@ -97,12 +125,15 @@ def run_console(cli: CliContext, *, lang: str, kb: KnowledgeBase | None = None) 
             continue
         if text in {":q", ":quit", ":exit", "exit", "quit"}:
             break
-        if text in {":en", ":nl"}:
+        if text.startswith(":") and text[1:] in LANGUAGES:
             lang = text[1:]
             click.echo(t("console.lang", lang))
             continue
         if text in {":help", "?"}:
             click.echo(t("console.welcome", lang))
+            continue
+        if text.startswith(":") and len(text.split()) == 1:  # a mistyped command is not a question
+            click.echo(f"unknown command {text} (nothing searched); the commands are {', '.join(CONSOLE_COMMANDS)}")
             continue
         if not interactive:
             click.echo(f"wieweet> {text}")

@@ -23,7 +23,15 @@ def db_group() -> None:
 @db_group.command(name="upgrade")
 @pass_cli
 def db_upgrade(cli: CliContext) -> None:
-    """Create the database or upgrade it to the latest schema (also done automatically on first use)."""
+    """Create the database or upgrade it to the latest schema (also done automatically on first use).
+
+    Several replicas may run it at once on PostgreSQL (the upgrade is serialised with an advisory lock).
+
+    \b
+    Examples:
+      wieweet db upgrade
+      wieweet --database postgresql://wieweet@db/wieweet db upgrade
+    """
     database = Database(cli.settings.database_url, auto_upgrade=False)
     try:
         upgrade(database.engine)
@@ -36,7 +44,13 @@ def db_upgrade(cli: CliContext) -> None:
 @db_group.command(name="status")
 @pass_cli
 def db_status(cli: CliContext) -> None:
-    """Show the schema revision of the database and the latest one this version of wieweet knows."""
+    """Show the schema revision of the database and the latest one this version of wieweet knows.
+
+    \b
+    Examples:
+      wieweet db status
+      WIEWEET_DATABASE_URL=postgresql://wieweet@db/wieweet wieweet db status
+    """
     database = Database(cli.settings.database_url, auto_upgrade=False)
     try:
         with database.engine.connect() as conn:

@@ -11,7 +11,7 @@ import click
 
 from bot.cli import CliContext
 from bot.errors import ConfigError, NotFoundError
-from bot.i18n import normalise_language
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
 from bot.register.themes import ensure_default_themes
 from digests.builder import render_digest_text
 from digests.errors import InvalidPeriod
@@ -70,7 +70,7 @@ def _schedule(weekday: int, hour: int, minute: int) -> str:
 @click.option("--week", metavar="YYYY-Www", help="ISO week the digest is sent in (default: this week).")
 @click.option("--dry-run", is_flag=True, help="Print the digest instead of posting it.")
 @click.option("--send-due", is_flag=True, help="Post every digest that is due now (needs SLACK_BOT_TOKEN).")
-@click.option("--lang", type=click.Choice(["nl", "en"]), default=None, help="Language of the preview.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help="Language of the preview.")
 @click.option("--themes", metavar="KEYS", help="Comma-separated theme keys or labels for the preview.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Block Kit messages as JSON (with --dry-run).")
 @click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
@@ -164,10 +164,17 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
         raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to send digests")
     from bot.slack_app import create_web_client  # noqa: PLC0415 (Slack stack only when sending)
     from digests.slack import slack_permalink, slack_post  # noqa: PLC0415
+    from handlers.channels import ChannelDirectory  # noqa: PLC0415
 
     client = create_web_client(settings)
+    channels = ChannelDirectory()
     results = send_due_digests(
-        cli.db, now=now, worker_id=_worker_id(), post=slack_post(client), permalink=slack_permalink(client)
+        cli.db,
+        now=now,
+        worker_id=_worker_id(),
+        post=slack_post(client),
+        permalink=slack_permalink(client),
+        private_channel=lambda channel: channels.is_private(client=client, channel_id=channel, now=now),
     )
     if not results:
         click.echo("no digests due")
@@ -180,7 +187,7 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
 @click.option("--themes", metavar="KEYS", default="", help="Comma-separated theme keys or labels (default: all).")
 @click.option("--day", default="mon", show_default=True, help="Weekday: mon … sun (or ma … zo).")
 @click.option("--time", "time_text", default="09:00", show_default=True, help="Time, HH:MM in Brussels.")
-@click.option("--lang", type=click.Choice(["nl", "en"]), default=None, help="Language (default: nl).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language (default: {DEFAULT_LANGUAGE}).")
 @click.option("--post-empty", is_flag=True, help="Also post in a week without news.")
 @click.option("--private", "is_private", is_flag=True, help="The channel is private (content stays public-only).")
 @click.pass_context

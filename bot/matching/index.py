@@ -48,6 +48,7 @@ class Collection:
         self.doc_lens: dict[int, tuple[int, ...]] = {}
         self.len_sums = [0] * len(self.fields)
         self._snapshot: tuple[float, ...] | None = None
+        self.version = 0  # bumped by every change: what was computed from the postings is stale once it moves
 
     def __len__(self) -> int:
         return len(self.doc_terms)
@@ -62,6 +63,7 @@ class Collection:
     def reset(self, all_field_terms: Iterable[tuple[int, Sequence[FieldTerms]]]) -> None:
         """Replace the whole content (full build or re-normalisation)."""
         items = list(all_field_terms)
+        self.version += 1
         self.postings = {}
         self.strong = {}
         self.doc_terms = {}
@@ -85,6 +87,7 @@ class Collection:
         self._insert(doc_id, field_terms)
 
     def _insert(self, doc_id: int, field_terms: Sequence[FieldTerms]) -> None:
+        self.version += 1
         snap = self._snapshot or (0.0,) * len(self.fields)
         k1 = self.k1
         ptf: dict[str, float] = {}
@@ -129,6 +132,7 @@ class Collection:
         terms = self.doc_terms.pop(doc_id, None)
         if terms is None:
             return False
+        self.version += 1
         postings = self.postings
         strong = self.strong
         for term in terms:

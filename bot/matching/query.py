@@ -23,8 +23,11 @@ THEME_PREFIX = "§"  # theme keys are indexed as "§wonen" in the themes field; 
 class Variant:
     terms: tuple[str, ...]  # index terms; several terms share the weight (compound parts, multi-word synonyms)
     weight: float
-    kind: str  # exact | compound | synonym | typo | cognate | theme
+    kind: str  # exact | compound | synonym | related (another name of a recognised theme) | typo | cognate | theme
     target: str  # what the variant stands for, for explanations (repaired word, synonym text, theme label)
+    # a multi-word synonym matches a document only with all its words: "lokaal woonbeleid" is no evidence for a
+    # document that merely says "lokale"
+    whole: bool = False
 
 
 @dataclass(slots=True)
@@ -70,6 +73,7 @@ class QueryParser:
         cognate: Callable[[str], str | None],
         acronyms: Callable[[str], list[Entry]],
         df_ratio: Callable[[str], float],
+        generic: Callable[[str], bool] = lambda _stem: False,
     ) -> None:
         self.config = config
         self.stem = stem
@@ -81,6 +85,7 @@ class QueryParser:
         self.cognate = cognate
         self.acronyms = acronyms
         self.df_ratio = df_ratio
+        self.generic = generic
         self.qstop = query_stopwords()
 
     def parse(self, query: str) -> ParsedQuery:
@@ -89,7 +94,11 @@ class QueryParser:
         if not text:
             raise QueryError("empty", "the query is empty")
         if len(text) > cfg.max_query_chars:
-            raise QueryError("too_long", f"the query is longer than {cfg.max_query_chars} characters")
+            raise QueryError(
+                "too_long",
+                f"the query is longer than {cfg.max_query_chars} characters",
+                values={"length": len(text), "limit": cfg.max_query_chars},
+            )
         tokens = tokenize(fold(text))
         if not tokens:
             raise QueryError("no_words", "the query contains no words")
@@ -156,7 +165,8 @@ class QueryParser:
             kind = ("cognate" if orig in cognates else "typo") if i in is_typo else "exact"
             g.add(Variant((s,), factor, kind, used))
             terms.append(f"{orig}→{used}" if i in is_typo else used)
-            parts = tuple(dict.fromkeys(stem(p) for p in split(used) if stem(p) != s))
+            # generic parts ("beleid" of jeugdbeleid, "stad" of stadsvernieuwing) are no evidence of the topic
+            parts = tuple(dict.fromkeys(ps for p in split(used) if (ps := stem(p)) != s and not self.generic(ps)))
             if parts:
                 w = cfg.query_part_weight if self.in_index(s) else cfg.query_part_weight_unknown
                 g.add(Variant(parts, w * factor, "compound", used))
@@ -170,7 +180,7 @@ class QueryParser:
                         continue
                     for i in range(start, end):
                         f = cfg.typo_weight if i in is_typo else 1.0
-                        groups[i].add(Variant(entry.stems, cfg.synonym_weight * f, "synonym", entry.text))
+                        groups[i].add(_synonym(entry, cfg.synonym_weight * f))
 
         # a word the register does not know at all, found inside multi-word glossary entries ("inoccupés" in
         # "immeubles inoccupés"), borrows those groups' entries at a reduced weight: a rough translation
@@ -181,16 +191,14 @@ class QueryParser:
             for gid in lex.word_groups.get(s, [])[: cfg.max_partial_groups]:
                 for entry in lex.groups[gid]:
                     if s not in entry.stems:
-                        groups[i].add(
-                            Variant(entry.stems, cfg.synonym_weight * cfg.partial_synonym_factor, "synonym", entry.text)
-                        )
+                        groups[i].add(_synonym(entry, cfg.synonym_weight * cfg.partial_synonym_factor))
 
         # acronyms learnt from the register ("WGC" -> wijkgezondheidscentrum: initials of compound parts)
         for i, (_, used) in enumerate(words):
             if i in covered or self.in_index(stems[i]) or not 3 <= len(used) <= 6:
                 continue
             for expansion in self.acronyms(used):
-                groups[i].add(Variant(expansion.stems, cfg.synonym_weight, "synonym", expansion.text))
+                groups[i].add(_synonym(expansion, cfg.synonym_weight))
 
         # themes: recognised from words, phrases and single compound parts
         # a single word used all over the register ("stad") names no theme, however a label reads
@@ -202,6 +210,8 @@ class QueryParser:
         part_hits: list[tuple[int, int, str]] = []
         for i, (_, used) in enumerate(words):
             for part in split(used):
+                if self.generic(stem(part)):
+                    continue  # "stad" of stadsvernieuwing names no theme
                 for key in sorted(lex.theme_index.get((stem(part),), ())):
                     part_hits.append((i, i + 1, key))
         themes: list[str] = []
@@ -222,7 +232,7 @@ class QueryParser:
             ring.sort(key=lambda e: sum(self.df_ratio(t) for t in e.stems) / len(e.stems))
             for entry in ring[: cfg.max_theme_expansions]:
                 for i in range(start, end):
-                    groups[i].add(Variant(entry.stems, cfg.theme_synonym_weight, "synonym", entry.text))
+                    groups[i].add(_synonym(entry, cfg.theme_synonym_weight, "related"))
         _count_once(groups)
         for key in themes:
             theme = lex.themes[key]
@@ -248,6 +258,11 @@ class QueryParser:
             cognates=frozenset(cognates),
             concepts=len(words),
         )
+
+
+def _synonym(entry: Entry, weight: float, kind: str = "synonym") -> Variant:
+    """A glossary synonym (``synonym``) or another name of a recognised theme (``related``)."""
+    return Variant(entry.stems, weight, kind, entry.text, whole=len(entry.stems) > 1)
 
 
 def _count_once(groups: list[Group]) -> None:
@@ -280,6 +295,6 @@ def _count_once(groups: list[Group]) -> None:
             mine = tuple(t for t in v.terms if owner[t][1] == gi)
             if len(mine) == len(v.terms):
                 kept.append(v)
-            elif mine:
+            elif mine and not v.whole:  # a multi-word synonym is all or nothing
                 kept.append(Variant(mine, v.weight * len(mine) / len(v.terms), v.kind, v.target))
         g.variants = kept

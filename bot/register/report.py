@@ -93,6 +93,28 @@ def extra_cells_error(file: RegisterFile, row: RawRow) -> str:
     return f"{where}: {len(row.extra)} cell(s) to the right of the last column of the header ({shown})"
 
 
+class SynonymNotes:
+    """Collects the themes written as a synonym (``mobiliteit``) that an import stores as their key."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], list[int]] = {}  # (synonym folded, key) -> rows
+        self._written: dict[tuple[str, str], str] = {}  # the first spelling seen
+
+    def add(self, row: RawRow, found: Sequence[tuple[str, str]]) -> None:
+        for written, key in found:
+            self._written.setdefault((written.casefold(), key), written)
+            self._rows.setdefault((written.casefold(), key), []).append(row.line)
+
+    def report_to(self, report: ImportReport, file: RegisterFile) -> None:
+        for entry, lines in sorted(self._rows.items(), key=lambda item: (item[1][0], item[0])):
+            written, key = self._written[entry], entry[1]
+            rows = ", ".join(str(n) for n in lines)
+            report.notes.append(
+                f"{file.name}: row{'s' if len(lines) > 1 else ''} {rows}, column themes: {written} → {key} "
+                "(a synonym, stored as the theme key)"
+            )
+
+
 def fail_if_errors(errors: list[str], file: RegisterFile) -> None:
     if errors:
         raise ImportFailed(

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from bot.register.report import (
     ImportReport,
     Progress,
     RecordChange,
+    SynonymNotes,
     check_header,
     extra_cells_error,
     fail_if_errors,
@@ -221,6 +222,7 @@ def import_expert_file(
     records: list[tuple[RawRow, ExpertRecord]] = []
     email_rows: dict[str, int] = {}
     slack_rows: dict[str, int] = {}
+    synonyms = SynonymNotes()
     for row in file.rows:
         if row.extra:
             errors.append(extra_cells_error(file, row))
@@ -228,6 +230,7 @@ def import_expert_file(
         errors.extend(locate(file, row, e) for e in problems)
         if record is None:
             continue
+        synonyms.add(row, resolver.synonym_notes(row.values.get("themes")))
         if record.email in email_rows:
             errors.append(
                 located(file, row, "email", f"duplicate key {record.email!r} (also in row {email_rows[record.email]})")
@@ -263,6 +266,7 @@ def import_expert_file(
                     )
                 )
     fail_if_errors(errors, file)
+    synonyms.report_to(report, file)
 
     plans: list[ExpertPlan] = []
     for _row, record in records:
@@ -441,6 +445,7 @@ def import_practice_file(
     errors: list[str] = []
     records: list[tuple[RawRow, PracticeRecord]] = []
     key_rows: dict[tuple[str, str], int] = {}
+    synonyms = SynonymNotes()
     for row in file.rows:
         if row.extra:
             errors.append(extra_cells_error(file, row))
@@ -448,6 +453,7 @@ def import_practice_file(
         errors.extend(locate(file, row, e) for e in problems)
         if record is None:
             continue
+        synonyms.add(row, resolver.synonym_notes(row.values.get("themes")))
         if record.key in key_rows:
             where = f"{record.title!r} in {record.city!r}" if record.city else f"{record.title!r} (no city)"
             errors.append(located(file, row, "title", f"duplicate key: {where} is also in row {key_rows[record.key]}"))
@@ -455,6 +461,7 @@ def import_practice_file(
         key_rows[record.key] = row.line
         records.append((row, record))
     fail_if_errors(errors, file)
+    synonyms.report_to(report, file)
 
     mailboxes: dict[str, list[int]] = {}
     plans: list[PracticePlan] = []
@@ -565,17 +572,21 @@ def practice_row(practice: Practice) -> list[Cell]:
     ]
 
 
-def export_experts(session: Session, *, path: Path) -> int:
-    """Write every expert to ``path`` (.csv or .xlsx) in the import format, ordered by email. Returns the count."""
+def export_experts(session: Session, *, path: Path | BinaryIO, excel: bool = False) -> int:
+    """Write every expert to ``path`` (.csv or .xlsx) in the import format, ordered by email. Returns the count.
+
+    ``path`` may be a binary stream (CSV is written to it); ``excel``: CSV as Excel in a Dutch/Belgian locale
+    opens it (``;``, a BOM, CRLF). Formula-like cells are neutralised in CSV (see ``bot.register.files``).
+    """
     experts = repo.list_experts(session)
-    write_register_file(path, EXPERT_COLUMNS, [expert_row(e) for e in experts])
+    write_register_file(path, EXPERT_COLUMNS, [expert_row(e) for e in experts], excel=excel)
     return len(experts)
 
 
-def export_practices(session: Session, *, path: Path) -> int:
+def export_practices(session: Session, *, path: Path | BinaryIO, excel: bool = False) -> int:
     """Write every practice to ``path`` in the import format, ordered by (city, title). Returns the count."""
     practices = repo.list_practices(session)
-    write_register_file(path, PRACTICE_COLUMNS, [practice_row(p) for p in practices])
+    write_register_file(path, PRACTICE_COLUMNS, [practice_row(p) for p in practices], excel=excel)
     return len(practices)
 
 

@@ -169,13 +169,13 @@ def update_practice(
 
 def approve_practice(session: Session, *, actor: Actor, practice_id: int, now: datetime, note: str = "") -> Practice:
     """Publish a waiting submission (searchable from the commit on) and tell the submitter."""
-    actor.require_staff("approve a practice")
+    actor.require_staff("approve a practice", target=f"practice:{practice_id}")
     return _decide(session, actor=actor, practice_id=practice_id, approve=True, note=note, now=now)
 
 
 def reject_practice(session: Session, *, actor: Actor, practice_id: int, reason: str, now: datetime) -> Practice:
     """Refuse a waiting submission with a reason; it is kept (rejected, never shown) and the submitter told why."""
-    actor.require_staff("reject a practice")
+    actor.require_staff("reject a practice", target=f"practice:{practice_id}")
     return _decide(session, actor=actor, practice_id=practice_id, approve=False, note=reason, now=now)
 
 
@@ -194,7 +194,7 @@ def _decide(session: Session, *, actor: Actor, practice_id: int, approve: bool, 
 
 def remove_practice(session: Session, *, actor: Actor, practice_id: int, now: datetime) -> str:
     """Staff delete a practice from the register (any state). Returns its label (title and city)."""
-    actor.require_staff("remove a practice")
+    actor.require_staff("remove a practice", target=f"practice:{practice_id}")
     practice = get_practice(session, practice_id=practice_id)
     before = _audit_values(practice)
     label = practice_label(practice.title, practice.city)
@@ -240,7 +240,7 @@ def practice_payload(practice: Practice) -> dict[str, Any]:
 
 
 def _require_may_edit(actor: Actor, practice: Practice) -> None:
-    actor.require_self_or_staff(practice.submitted_by, "edit a practice")
+    actor.require_self_or_staff(practice.submitted_by, "edit a practice", target=f"practice:{practice.id}")
     if not actor.is_staff and practice.status is not RecordStatus.PENDING:
         raise AlreadyModerated("already_moderated", "this practice was already handled by the knowledge centre")
 

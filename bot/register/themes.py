@@ -1,9 +1,10 @@
 """The themes vocabulary: the shipped default, staff extensions, and resolving what people write to theme keys.
 
 Theme keys are a contract (register files, digests and tests use them); labels and synonyms are curated by staff
-with ``wieweet themes import``. In register files a theme may be written as its key or as its Dutch or English
-label, in any case; synonyms only feed "did you mean …?" suggestions (they are too ambiguous to resolve: the same
-word can belong to two themes).
+with ``wieweet themes import``. In register files a theme may be written as its key, its Dutch or English label
+or a synonym, in any case. A synonym counts only when it belongs to one theme (``mobiliteit`` → publieke-ruimte);
+it is stored as that theme's key and imports say so in a note. A synonym of several themes (``participatie``)
+is refused with a suggestion, like any unknown theme.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.register.files import RawRow, parse_csv, read_register_file
 from bot.register.report import ImportReport, check_header, extra_cells_error, fail_if_errors, locate, located
-from bot.register.validation import THEME_COLUMNS, THEME_REQUIRED, ThemeRecord, validate_theme
+from bot.register.validation import THEME_COLUMNS, THEME_REQUIRED, ThemeRecord, split_list, validate_theme
 from storage import repositories as repo
 from storage.models import Theme
 
@@ -103,7 +104,30 @@ class ThemeResolver:
         return cls(themes) if themes else cls(shipped_themes())
 
     def resolve(self, value: str) -> str | None:
-        return self._lookup.get(value.strip().casefold())
+        """The theme key for a key, a label or a synonym of one theme (any case); None otherwise."""
+        folded = value.strip().casefold()
+        return self._lookup.get(folded) or self.resolve_synonym(value)
+
+    def resolve_synonym(self, value: str) -> str | None:
+        """The theme key when ``value`` is not a key or label but a synonym of exactly one theme."""
+        folded = value.strip().casefold()
+        if folded in self._lookup:
+            return None
+        owners = self._synonyms.get(folded, set())
+        return next(iter(owners)) if len(owners) == 1 else None
+
+    def synonym_owners(self, value: str) -> list[str]:
+        """The keys of the themes that list ``value`` as a synonym (sorted)."""
+        return sorted(self._synonyms.get(value.strip().casefold(), set()))
+
+    def synonym_notes(self, value: str | None) -> list[tuple[str, str]]:
+        """``(synonym as written, theme key)`` for each item of a themes cell that resolves through a synonym."""
+        notes: list[tuple[str, str]] = []
+        for item in split_list(value):
+            key = self.resolve_synonym(item)
+            if key is not None:
+                notes.append((item, key))
+        return notes
 
     def suggest(self, value: str) -> str | None:
         """The theme key that ``value`` most likely means (a synonym of one theme, or a near-miss key or label)."""

@@ -11,16 +11,21 @@ A column missing from the mapping is treated like an empty cell.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from babel import Locale
+from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 from rapidfuzz import fuzz, process
 
+from bot.text import strip_bidi, strip_invisible
 from storage.models import Outcome
 
 EXPERT_COLUMNS: tuple[str, ...] = (
@@ -54,7 +59,6 @@ PRACTICE_REQUIRED: tuple[str, ...] = ("title", "summary")
 THEME_REQUIRED: tuple[str, ...] = ("key", "label_nl", "label_en")
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 THEME_KEY = re.compile(r"^[a-z0-9-]+$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LIST_SEPARATORS = re.compile(r"[;|]")
@@ -67,31 +71,6 @@ OUTCOMES: dict[str, Outcome] = {
     "gemengd": Outcome.MIXED,
     "failed": Outcome.FAILED,
     "mislukt": Outcome.FAILED,
-}
-# What people write instead of a language code, to suggest the code.
-LANGUAGE_NAMES: dict[str, str] = {
-    "dutch": "nl",
-    "nederlands": "nl",
-    "vlaams": "nl",
-    "néerlandais": "nl",
-    "english": "en",
-    "engels": "en",
-    "anglais": "en",
-    "french": "fr",
-    "frans": "fr",
-    "français": "fr",
-    "francais": "fr",
-    "german": "de",
-    "duits": "de",
-    "allemand": "de",
-    "spanish": "es",
-    "spaans": "es",
-    "italian": "it",
-    "italiaans": "it",
-    "arabic": "ar",
-    "arabisch": "ar",
-    "turkish": "tr",
-    "turks": "tr",
 }
 # Longest value each column holds (the database column sizes).
 MAX_LENGTH: dict[str, int] = {
@@ -115,10 +94,13 @@ class ThemeLookup(Protocol):
     """What validation needs from the themes vocabulary (``bot.register.themes.ThemeResolver`` provides it)."""
 
     def resolve(self, value: str) -> str | None:
-        """The theme key for a key or label (any case), or None."""
+        """The theme key for a key, a label or a synonym of one theme (any case), or None."""
 
     def suggest(self, value: str) -> str | None:
         """The closest known key or label, for "did you mean …?"."""
+
+    def synonym_owners(self, value: str) -> list[str]:
+        """The keys of the themes that list ``value`` as a synonym."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +160,53 @@ def practice_key(title: str, city: str) -> tuple[str, str]:
     return (title.casefold(), city.casefold())
 
 
+# --- language codes ----------------------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@functools.cache
+def language_codes() -> frozenset[str]:
+    """The ISO 639-1 two-letter language codes: those named in the CLDR data shipped with Babel (184)."""
+    names = Locale("en").languages
+    return frozenset(code for code in names if isinstance(code, str) and re.fullmatch("[a-z]{2}", code))
+
+
+@functools.cache
+def _language_hints() -> dict[str, str]:
+    """What people write instead of a code → the code: names in Dutch, English and French (``Vlaams``, ``Dutch``,
+    ``néerlandais``, also without accents), three-letter and deprecated codes (``nld``, ``fre``, ``iw``), regions
+    (``nl-BE``)."""
+    codes = language_codes()
+    hints: dict[str, str] = {}
+    for alias, target in get_global("language_aliases").items():
+        base = target.split("_")[0]
+        if base in codes:
+            hints.setdefault(alias.casefold(), base)
+    for locale in ("nl", "en", "fr"):
+        for code, name in Locale(locale).languages.items():
+            base = str(code).split("_")[0]
+            if base in codes:
+                hints.setdefault(name.casefold(), base)
+                hints.setdefault(_fold(name), base)
+    return hints
+
+
+def suggest_language(value: str) -> str | None:
+    """The ISO 639-1 code someone most likely meant by ``value`` (a language name, a longer code), or None."""
+    text = value.strip().casefold()
+    if text in language_codes():
+        return text
+    region = re.fullmatch(r"([a-z]{2})[-_][a-z0-9]{2,8}", text)
+    if region and region.group(1) in language_codes():
+        return region.group(1)
+    hints = _language_hints()
+    return hints.get(text) or hints.get(_fold(text))
+
+
 # --- text helpers ------------------------------------------------------------------------------------------------
 
 
@@ -186,7 +215,7 @@ def split_list(value: str | None) -> list[str]:
     seen: set[str] = set()
     result: list[str] = []
     for raw in LIST_SEPARATORS.split(value or ""):
-        item = " ".join(raw.split())
+        item = " ".join(strip_invisible(raw).split())
         if item and item.casefold() not in seen:
             seen.add(item.casefold())
             result.append(item)
@@ -194,12 +223,13 @@ def split_list(value: str | None) -> list[str]:
 
 
 def clean_text(value: str | None, *, multiline: bool = False) -> str:
-    """One-line fields: runs of whitespace become one space. Multi-line fields: line endings become ``\\n``."""
+    """One-line fields (names, titles, ...): invisible and reordering characters (``bot.text``) go, runs of
+    whitespace become one space. Multi-line fields: reordering controls go, line endings become ``\\n``."""
     if not value:
         return ""
     if multiline:
-        return value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    return " ".join(value.split())
+        return strip_bidi(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    return " ".join(strip_invisible(value).split())
 
 
 def normalise_email(value: str) -> str:
@@ -258,6 +288,15 @@ class _Checker:
             if key is not None:
                 keys.add(key)
                 continue
+            owners = lookup.synonym_owners(item)
+            if len(owners) > 1:
+                self.error(
+                    column,
+                    "unknown_theme",
+                    f"{item!r} is a synonym of several themes ({', '.join(owners)}): write the one you mean",
+                    owners[0],
+                )
+                continue
             suggestion = lookup.suggest(item)
             hint = f" (did you mean {suggestion!r}?)" if suggestion else " (see `wieweet themes list`)"
             self.error(column, "unknown_theme", f"unknown theme {item!r}{hint}", suggestion)
@@ -289,15 +328,14 @@ def validate_expert(
     languages: list[str] = []
     for item in check.items("languages"):
         code = item.lower()
-        if LANGUAGE_CODE.match(code):
+        if code in language_codes():
             if code not in languages:
                 languages.append(code)
             continue
-        suggestion = LANGUAGE_NAMES.get(code)
+        suggestion = suggest_language(item)
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        check.error(
-            "languages", "bad_language", f"{item!r} is not a two-letter language code (nl, en, fr{hint})", suggestion
-        )
+        what = "an ISO 639-1 language code" if re.fullmatch(r"[a-z]{2}", code) else "a two-letter language code"
+        check.error("languages", "bad_language", f"{item!r} is not {what} (nl, en, fr{hint})", suggestion)
     record = ExpertRecord(
         name=name,
         email=email,

@@ -7,22 +7,21 @@ The Slack layer calls ``RoutingService`` (one per process) inside a ``db.session
 from __future__ import annotations
 
 from bot.routing.business_time import BusinessCalendar
-from bot.routing.errors import ERROR_MESSAGES, RoutingInputError, StaleActionError, error_message
+from bot.routing.errors import NotYours, RoutingInputError, StaleActionError
 from bot.routing.outbox import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from bot.routing.service import RoutingService
 from bot.routing.timers import TimerRun, run_due_timers
 
 __all__ = [
-    "ERROR_MESSAGES",
     "BusinessCalendar",
+    "NotYours",
     "RoutingInputError",
     "RoutingPolicy",
     "RoutingService",
     "StaleActionError",
     "TimerRun",
     "claim_outbox",
-    "error_message",
     "mark_outbox_failed",
     "mark_outbox_sent",
     "run_due_timers",

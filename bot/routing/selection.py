@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot.errors import QueryError
-from bot.i18n import SUPPORTED, normalise_language
+from bot.i18n import DEFAULT_LANGUAGE, language_of
 from bot.knowledge import KnowledgeBase
 from bot.matching.results import ExpertHit, SearchResult
 from bot.routing.policy import RoutingPolicy
@@ -69,14 +69,14 @@ def search_query(question: Question, additions: Iterable[str] = ()) -> str:
 def expert_language(session: Session, expert: Expert | None, slack_user_id: str | None) -> str:
     """The language to write to someone in: their Slack locale if known, else their register languages, else nl."""
     if slack_user_id:
-        locale = repo.slack_locale(session, slack_user_id=slack_user_id)
-        if locale and locale.strip().lower()[:2] in SUPPORTED:
-            return normalise_language(locale)
+        language = language_of(repo.slack_locale(session, slack_user_id=slack_user_id))
+        if language:
+            return language
     if expert is not None and expert.languages:
-        langs = [normalise_language(lang) for lang in expert.languages if lang.strip().lower()[:2] in SUPPORTED]
-        if langs and "nl" not in langs:
+        langs = [language for language in map(language_of, expert.languages) if language]
+        if langs and DEFAULT_LANGUAGE not in langs:
             return langs[0]
-    return "nl"
+    return DEFAULT_LANGUAGE
 
 
 def is_away(expert: Expert, today: date) -> bool:

@@ -14,19 +14,21 @@ Actor strings in the event log: the Slack user id, ``"system"`` for timers, ``"s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.actors import Actor
+from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError
+from bot.i18n import DEFAULT_LANGUAGE, N_, normalise_language, t
 from bot.knowledge import KnowledgeBase, normalise_gap_query
 from bot.register import profiles
 from bot.routing import payloads
 from bot.routing.business_time import BusinessCalendar
-from bot.routing.errors import RoutingInputError, StaleActionError
+from bot.routing.errors import NotYours, RoutingInputError, StaleActionError
 from bot.routing.policy import RoutingPolicy
 from bot.routing.selection import Candidate, Selection, expert_language, select_experts
 from bot.routing.states import (
@@ -36,6 +38,7 @@ from bot.routing.states import (
     record_event,
     transition,
 )
+from bot.text import strip_bidi, strip_invisible
 from storage import routing_repo as repo
 from storage.models import (
     Answer,
@@ -76,18 +79,39 @@ CLOSED_CANCELLED = "cancelled"
 CLOSED_RESOLVED = "resolved"
 CLOSED_BY_STAFF = "closed"
 
-_FORWARDED_BY = {"nl": "doorgestuurd door {name}", "en": "forwarded by {name}"}
-_FORWARDED_ANON = {"nl": "doorgestuurd door een collega", "en": "forwarded by a colleague"}
-_ASSIGNED = {"nl": "gevraagd door het kenniscentrum", "en": "asked by the knowledge centre"}
-_VOLUNTEERED = {"nl": "bood zelf hulp aan", "en": "volunteered to help"}
-
 
 def staff_actor(staff_slack_id: str) -> str:
     return f"staff:{staff_slack_id}"
 
 
 def _clean(text: str | None, limit: int = MAX_TEXT) -> str:
-    return (text or "").strip()[:limit]
+    """Free text (an answer, a note): trimmed, without bidi reordering controls (``bot.text``)."""
+    return strip_bidi(text or "").strip()[:limit]
+
+
+def _clean_title(text: str | None, limit: int = MAX_TEXT) -> str:
+    """A name or a question's text (what lists and digests show as its title): no invisible characters either."""
+    return strip_invisible(text or "").strip()[:limit]
+
+
+def _unique_refs(pairs: Iterable[tuple[str | None, str | None]]) -> list[dict[str, str]]:
+    refs: list[dict[str, str]] = []
+    for channel, ts in pairs:
+        ref = {"channel_id": channel or "", "message_ts": ts or ""}
+        if channel and ts and ref not in refs:
+            refs.append(ref)
+    return refs
+
+
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+
+
+def _slack_id(value: str | None) -> str:
+    """A Slack user id to ask (from a user picker: a claim like any other); anything else is input to fix."""
+    value = (value or "").strip()
+    if not _SLACK_USER_ID.match(value):
+        raise RoutingInputError("invalid_slack_id")
+    return value
 
 
 class RoutingService:
@@ -125,11 +149,11 @@ class RoutingService:
         channel_id: str | None = None,
         channel_is_private: bool = False,
         thread_ts: str | None = None,
-        language: str = "nl",
+        language: str = DEFAULT_LANGUAGE,
         now: datetime,
     ) -> Question:
         """Record a question and route it: ask the best experts, or escalate to staff when nobody fits."""
-        text = _clean(text)
+        text = _clean_title(text)
         if not text:
             raise RoutingInputError("empty_question")
         keys = sorted({k.strip() for k in theme_keys if k and k.strip()})
@@ -142,10 +166,10 @@ class RoutingService:
             raise RoutingInputError("desired_date_past")
         question = Question(
             asker_slack_id=asker_slack_id,
-            asker_name=_clean(asker_name, 200),
+            asker_name=_clean_title(asker_name, 200),
             text=text,
             context=_clean(context),
-            language=language if language in ("nl", "en") else "nl",
+            language=normalise_language(language),
             visibility=visibility,
             status=Q.OPEN,
             channel_id=channel_id,
@@ -314,9 +338,7 @@ class RoutingService:
         self, session: Session, *, routing_id: int, actor_slack_id: str, to_slack_id: str, now: datetime, note: str = ""
     ) -> Routing:
         """Forward ("Stuur door naar…"): a colleague, in the register or not, is asked next. Returns the new routing."""
-        to_slack_id = (to_slack_id or "").strip()
-        if not to_slack_id:
-            raise RoutingInputError("invalid_slack_id")
+        to_slack_id = _slack_id(to_slack_id)
         if to_slack_id == actor_slack_id:
             raise RoutingInputError("forward_to_self")
         routing, question = self._load_for_recipient(session, routing_id, actor_slack_id)
@@ -341,7 +363,11 @@ class RoutingService:
             transition(session, question, Q.ROUTED, actor=actor_slack_id, now=now, note="claim released")
         forwarder = self._person(routing)
         lang = expert_language(session, expert, to_slack_id)
-        reason_text = _FORWARDED_BY[lang].format(name=forwarder["name"]) if forwarder["name"] else _FORWARDED_ANON[lang]
+        reason_text = (
+            t("routing.why_forwarded_by", lang, name=forwarder["name"])
+            if forwarder["name"]
+            else t("routing.why_forwarded_anonymous", lang)
+        )
         return self._create_routing(
             session,
             question,
@@ -417,6 +443,8 @@ class RoutingService:
         if not text:
             raise RoutingInputError("empty_answer")
         routing, question = self._load_for_recipient(session, routing_id, actor_slack_id)
+        if routing.volunteered and routing.status is R.ASKED and any(r.status is R.CLAIMED for r in question.routings):
+            raise StaleActionError("claimed_by_other")  # a volunteer helps; the expert who took the question keeps it
         transition(
             session,
             routing,
@@ -432,7 +460,7 @@ class RoutingService:
         answer = Answer(
             question_id=question.id,
             expert_id=expert.id if expert else None,
-            answered_by_name=_clean(name, 200),
+            answered_by_name=_clean_title(name, 200),
             answered_by_slack_id=actor_slack_id,
             organisation=expert.organisation if expert else "",
             text=text,
@@ -489,7 +517,7 @@ class RoutingService:
         note: str = "",
     ) -> Routing:
         """Staff ask someone by hand (in the register or not). Returns the routing. Staff only."""
-        actor.require_staff("assign a question")
+        actor.require_staff("assign a question", target=f"question:{question_id}")
         question = self._lock_question(session, question_id)
         extra = {"assigned_by_staff": True, "staff_note": _clean(note, MAX_NOTE) or None}
         return self._ask_by_hand(
@@ -499,27 +527,62 @@ class RoutingService:
             actor=staff_actor(actor.audit_label),
             note=note,
             extra=extra,
-            reasons=_ASSIGNED,
+            reason_key=N_("routing.why_assigned"),
             volunteered=False,
             now=now,
         )
 
-    def volunteer(self, session: Session, *, question_id: int, slack_id: str, now: datetime) -> Routing:
-        """Someone offers to help with an open public question (the digest's "Ik kan helpen" button)."""
+    def volunteer(
+        self,
+        session: Session,
+        *,
+        question_id: int,
+        slack_id: str,
+        now: datetime,
+        is_private_channel: Callable[[str], bool] | None = None,
+    ) -> Routing:
+        """Someone offers to help with an open public question (the digest's "Ik kan helpen" button).
+
+        The volunteer is *added* as a helper: they get the question by DM like an asked expert, but nothing is taken
+        from anyone — the question's status stays (an escalated question stays with staff, a claimed one with the
+        expert who holds it: the helper cannot claim or answer it while they do), no timer of the question changes,
+        and no replacement expert is pulled in when the helper stays silent. Only public questions from public
+        channels (``is_private_channel``: Slack's current answer, when the caller has it) that are still open; a
+        click on anything else can only be forged and is refused. Recorded as a question event and logged.
+        """
         question = self._lock_question(session, question_id)
-        if question.visibility is not Visibility.PUBLIC or question.channel_is_private:
-            raise StaleActionError("question_closed")  # never offered, so a forged click changes nothing
-        return self._ask_by_hand(
+        private_now = bool(question.channel_id and is_private_channel and is_private_channel(question.channel_id))
+        if question.visibility is not Visibility.PUBLIC or question.channel_is_private or private_now:
+            # never offered to anyone, so only a forged click gets here: refused and logged, nothing changes
+            raise NotAuthorized(
+                "volunteer for a question that is not public", target=f"question:{question.id}", code="question_closed"
+            )
+        routing = self._ask_by_hand(
             session,
             question,
             to_slack_id=slack_id,
             actor=slack_id,
             note="",
             extra={"volunteered": True},
-            reasons=_VOLUNTEERED,
+            reason_key=N_("routing.why_volunteered"),
             volunteered=True,
             now=now,
         )
+        record_event(
+            session,
+            question_id=question.id,
+            routing_id=routing.id,
+            from_status=question.status.value,
+            to_status=question.status.value,
+            actor=slack_id,
+            now=now,
+            note="offered to help",
+            kind="volunteer",
+        )
+        log.info(
+            "volunteer question=%s user=%s routing=%s status=%s", question.id, slack_id, routing.id, question.status
+        )
+        return routing
 
     def _ask_by_hand(
         self,
@@ -530,13 +593,11 @@ class RoutingService:
         actor: str,
         note: str,
         extra: dict[str, Any],
-        reasons: dict[str, str],
+        reason_key: str,
         volunteered: bool,
         now: datetime,
     ) -> Routing:
-        to_slack_id = (to_slack_id or "").strip()
-        if not to_slack_id:
-            raise RoutingInputError("invalid_slack_id")
+        to_slack_id = _slack_id(to_slack_id)
         self._require_active(question)
         if question.asker_slack_id and to_slack_id == question.asker_slack_id:
             raise RoutingInputError("forward_to_asker")
@@ -562,7 +623,9 @@ class RoutingService:
                 },
             )
             session.flush()
-            self._after_routing_created(session, question, existing, cause=f"e{event.id}", now=now, extra=extra)
+            self._after_routing_created(
+                session, question, existing, cause=f"e{event.id}", now=now, extra=extra, replaceable=not volunteered
+            )
             routing = existing
         else:
             routing = self._create_routing(
@@ -571,14 +634,20 @@ class RoutingService:
                 expert=expert,
                 recipient_slack_id=to_slack_id,
                 score=0.0,
-                reasons=[reasons[lang]],
+                reasons=[t(reason_key, lang)],
                 language=lang,
                 actor=actor,
                 now=now,
                 extra=extra,
+                replaceable=not volunteered,
             )
         if volunteered:
             routing.volunteered = True
+            if question.status is Q.OPEN:  # nobody was asked yet: it is routed now; nothing else changes
+                event = transition(session, question, Q.ROUTED, actor=actor, now=now, note=f"volunteer {to_slack_id}")
+                session.flush()
+                self._notify_asker(session, question, event, "routed", now, experts=[self._person(routing)])
+            return routing
         if question.status in (Q.ESCALATED, Q.OPEN):
             event = transition(session, question, Q.ROUTED, actor=actor, now=now, note=f"assigned {to_slack_id}")
             session.flush()
@@ -589,7 +658,7 @@ class RoutingService:
 
     def staff_close(self, session: Session, *, question_id: int, actor: Actor, note: str, now: datetime) -> Question:
         """Staff close an escalated (or answered) question by hand, with a note for the asker. Staff only."""
-        actor.require_staff("close a question")
+        actor.require_staff("close a question", target=f"question:{question_id}")
         question = self._lock_question(session, question_id)
         if question.status in QUESTION_FINAL:
             raise StaleActionError("question_closed")
@@ -616,6 +685,45 @@ class RoutingService:
         self._require_asker(question, asker_slack_id)
         self._require_active(question)
         return question
+
+    def get_routing_for(
+        self, session: Session, *, routing_id: int, actor_slack_id: str, actionable: bool = False
+    ) -> Routing:
+        """The routing ``routing_id`` if it was sent to ``actor_slack_id`` (refused otherwise); ``actionable``: also
+        still open on an open question (e.g. before opening the answer or decline form)."""
+        routing = repo.get_routing(session, routing_id=routing_id)
+        if routing is None:
+            raise NotFoundError("not_found", f"routing {routing_id} not found")
+        if not self._is_recipient(routing, actor_slack_id):
+            raise NotYours("answer a question sent to someone else", target=f"routing:{routing.id}", code="not_yours")
+        if actionable:
+            question = routing.question
+            if question.status is Q.ANSWERED:
+                raise StaleActionError("already_answered")
+            if question.status in QUESTION_FINAL:
+                raise StaleActionError("question_closed")
+            self._require_open_routing(routing)
+        return routing
+
+    def request_messages(self, session: Session, routing: Routing) -> list[dict[str, str]]:
+        """Where the bot asked ``routing``'s recipient (the request DM, re-sent requests, reminders), newest first:
+        the messages to re-render when the routing changes. Only what the outbox itself sent to that recipient
+        about that routing, never a message reference from a payload."""
+        recipient = routing.recipient_slack_id or (routing.expert.slack_user_id if routing.expert else None)
+        if not recipient:
+            return []
+        sent = repo.list_sent_outbox(
+            session,
+            kinds=(OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER),
+            routing_id=routing.id,
+            recipient_slack_id=recipient,
+        )
+        return _unique_refs((m.sent_channel_id, m.sent_ts) for m in sent)
+
+    def triage_messages(self, session: Session, *, question_id: int) -> list[dict[str, str]]:
+        """Where the question was handed to staff (the triage channel posts), newest first."""
+        sent = repo.list_sent_outbox(session, kinds=(OutboxKind.TRIAGE,), question_id=question_id)
+        return _unique_refs((m.sent_channel_id, m.sent_ts) for m in sent)
 
     def list_my_questions(self, session: Session, *, asker_slack_id: str, limit: int = 50) -> list[Question]:
         return repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=limit)
@@ -773,7 +881,7 @@ class RoutingService:
         question = self._lock_question(session, routing.question_id)
         routing = repo.get_routing(session, routing_id=routing_id) or routing  # re-read under the lock
         if not self._is_recipient(routing, actor_slack_id):
-            raise StaleActionError("not_yours")
+            raise NotYours("answer a question sent to someone else", target=f"routing:{routing.id}", code="not_yours")
         if question.status is Q.ANSWERED:
             raise StaleActionError("already_answered")
         if question.status in QUESTION_FINAL:
@@ -791,7 +899,7 @@ class RoutingService:
     @staticmethod
     def _require_asker(question: Question, actor_slack_id: str) -> None:
         if not actor_slack_id or question.asker_slack_id != actor_slack_id:
-            raise StaleActionError("not_asker")
+            raise NotYours("act on someone else's question", target=f"question:{question.id}", code="not_asker")
 
     @staticmethod
     def _require_active(question: Question) -> None:
@@ -870,6 +978,7 @@ class RoutingService:
         suggested_by_expert_id: int | None = None,
         forwarded_from: Routing | None = None,
         extra: dict[str, Any] | None = None,
+        replaceable: bool = True,
     ) -> Routing:
         routing = Routing(
             expert_id=expert.id if expert else None,
@@ -890,7 +999,9 @@ class RoutingService:
             session, question_id=question.id, routing_id=routing.id, to_status=R.ASKED.value, actor=actor, now=now
         )
         session.flush()
-        self._after_routing_created(session, question, routing, cause=f"e{event.id}", now=now, extra=extra)
+        self._after_routing_created(
+            session, question, routing, cause=f"e{event.id}", now=now, extra=extra, replaceable=replaceable
+        )
         return routing
 
     def _after_routing_created(
@@ -902,7 +1013,10 @@ class RoutingService:
         cause: str,
         now: datetime,
         extra: dict[str, Any] | None,
+        replaceable: bool = True,
     ) -> None:
+        """Ask the recipient (DM), remind them later and — unless the routing is not ``replaceable`` (a volunteer)
+        — ask the next expert when they stay silent."""
         self._enqueue(
             session,
             OutboxKind.EXPERT_REQUEST,
@@ -919,6 +1033,8 @@ class RoutingService:
         self._schedule(
             session, TimerKind.REMIND, routing, self.calendar.add_business_days(now, self.policy.remind_after_days), now
         )
+        if not replaceable:
+            return
         self._schedule(
             session,
             TimerKind.NEXT_EXPERT,
@@ -995,7 +1111,7 @@ class RoutingService:
                 "reason": reason,
                 "escalated_at": now.isoformat(),
                 "routing_counts": counts,
-                "language": "nl",
+                "language": DEFAULT_LANGUAGE,
             },
         )
         self._notify_asker(session, question, event, "escalated", now, reason=reason)

@@ -1,45 +1,49 @@
-"""Buttons on a "who knows" answer: share in the channel, more results, 👍/👎."""
+"""Buttons on a "who knows" answer: share in the channel, more results, 👍/👎.
+
+The search log id in a button is a claim: ``bot.knowledge.get_search_for`` checks it against the database for the
+clicking user (the asker, or a member of the conversation where the answer was posted) before anything is shown.
+"""
 
 from __future__ import annotations
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from bot import knowledge
 from bot.errors import NotFoundError
 from bot.i18n import t
-from bot.mrkdwn import user_mention
+from bot.mrkdwn import escape_truncate, user_mention
 from bot.presenter import build_answer_view
-from handlers import ids
+from handlers import claims, ids
 from handlers.blocks import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks, build_more_blocks
 from handlers.context import Services, Turn, listener
 from handlers.whoknows import NOT_POSTABLE
-from storage import slack_repo
+from storage.models import SearchLog
 
 MORE_LIMIT = 8
 
 
-def _clicked_value(turn: Turn) -> str:
-    actions = turn.body.get("actions") or [{}]
-    return str(actions[0].get("value") or "")
+def member_of(turn: Turn) -> knowledge.MemberOf:
+    """Slack's answer to "is the clicking user in this conversation" (for answers posted where others see them)."""
+    return turn.is_channel_member
 
 
-def _search_log_query(turn: Turn) -> tuple[int, str]:
-    value = _clicked_value(turn)
-    log_id = int(value) if value.isdigit() else 0
-    search_log = slack_repo.get_search_log(turn.session, search_log_id=log_id) if log_id else None
-    if search_log is None:
-        raise NotFoundError("search_log", t("slack.expired", turn.lang))
-    return search_log.id, search_log.query
+def search_for(turn: Turn, action: str) -> SearchLog:
+    """The search a button on an answer is about, checked for the clicking user (refused otherwise)."""
+    search_log_id = claims.clicked_id(turn.body, what="search log")
+    return knowledge.get_search_for(
+        turn.session, actor=turn.actor, search_log_id=search_log_id, action=action, member_of=member_of(turn)
+    )
 
 
 def handle_share(turn: Turn) -> None:
-    """Post the (ephemeral) answer visibly in the channel, attributed to the person who shares it."""
+    """Post the asker's (ephemeral) answer visibly in the conversation it was asked in, attributed to them."""
     turn.ack()
-    log_id, query = _search_log_query(turn)
-    result = turn.services.knowledge.search(query, now=turn.now, limit=SHOWN_PER_LIST)
-    channel = turn.channel_id
+    search_log = search_for(turn, knowledge.SEARCH_SHARE)
+    channel = search_log.channel_id  # where it was asked (the database's), never the payload's channel
+    result = turn.services.knowledge.search(search_log.query, now=turn.now, limit=SHOWN_PER_LIST)
     view = build_answer_view(result, lang=turn.services.settings.default_language, limit=SHOWN_PER_LIST)
-    blocks = build_answer_blocks(view, search_log_id=log_id)
+    blocks = build_answer_blocks(view, search_log_id=search_log.id)
     shared_by = t("slack.shared_by", view.lang, user=user_mention(turn.user_id) or "?")
     try:
         if channel is None:
@@ -51,18 +55,19 @@ def handle_share(turn: Turn) -> None:
         if exc.response.get("error") in NOT_POSTABLE:
             raise NotFoundError("channel", t("slack.not_in_channel", turn.lang)) from exc
         raise
+    knowledge.mark_search_posted(turn.session, search_log_id=search_log.id, channel_id=channel)
     if turn.respond is not None:
         turn.respond(delete_original=True)
 
 
 def handle_more(turn: Turn) -> None:
     turn.ack()
-    _log_id, query = _search_log_query(turn)
-    result = turn.services.knowledge.search(query, now=turn.now, limit=MORE_LIMIT)
+    search_log = search_for(turn, knowledge.SEARCH_MORE)
+    result = turn.services.knowledge.search(search_log.query, now=turn.now, limit=MORE_LIMIT)
     view = build_answer_view(result, lang=turn.lang)
     if turn.respond is not None:
         turn.respond(
-            text=t("slack.more_title", turn.lang, query=query[:200]),
+            text=t("slack.more_title", turn.lang, query=escape_truncate(search_log.query, 200)),
             blocks=build_more_blocks(view, offset=SHOWN_PER_LIST),
             response_type="ephemeral",
             replace_original=False,
@@ -71,9 +76,13 @@ def handle_more(turn: Turn) -> None:
 
 def _vote(turn: Turn, vote: int) -> None:
     turn.ack()
-    log_id, _query = _search_log_query(turn)
-    slack_repo.upsert_feedback(
-        turn.session, search_log_id=log_id, user_slack_id=turn.user_id or "", vote=vote, now=turn.now
+    knowledge.record_feedback(
+        turn.session,
+        actor=turn.actor,
+        search_log_id=claims.clicked_id(turn.body, what="search log"),
+        vote=vote,
+        now=turn.now,
+        member_of=member_of(turn),
     )
     if turn.respond is not None:
         turn.respond(text=t("slack.feedback_thanks", turn.lang), response_type="ephemeral", replace_original=False)

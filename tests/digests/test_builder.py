@@ -213,8 +213,8 @@ def test_private_anonymous_and_private_channel_questions_never_appear() -> None:
         answered(1, text="GEHEIM-private", visibility="private"),
         answered(2, text="GEHEIM-anonymous", visibility="anonymous"),
         answered(3, text="GEHEIM-privchannel", channel_is_private=True),
-        answered(4, text="GEHEIM-dm", channel_id="D0DIRECT"),
-        answered(5, text="GEHEIM-group", channel_id="G0GROUP"),
+        answered(4, text="GEHEIM-dm", channel_id="D0DIRECT", channel_is_private=True),
+        answered(5, text="GEHEIM-private-c-channel", channel_id="C0SECRET1", channel_is_private=True),
     ]
     open_secrets = [
         open_q(6, text="GEHEIM-open-private", visibility="private"),
@@ -354,11 +354,12 @@ def test_sparkline_properties(values: list[int]) -> None:
     ("seconds", "nl", "en"),
     [
         (None, "—", "—"),
-        (20, "1 min", "1 min"),
-        (45 * 60, "45 min", "45 min"),
-        (5 * 3600, "5 u", "5 h"),
-        (26 * 3600, "1 d 2 u", "1 d 2 h"),
-        (48 * 3600, "2 d", "2 d"),
+        # CLDR's narrow units (Babel), days and hours joined as a unit list: nl_BE and en_GB conventions
+        (20, "1 m", "1m"),
+        (45 * 60, "45 m", "45m"),
+        (5 * 3600, "5 u", "5h"),
+        (26 * 3600, "1 d, 2 u", "1d 2h"),
+        (48 * 3600, "2 d", "2d"),
     ],
 )
 def test_format_duration(seconds: float | None, nl: str, en: str) -> None:
@@ -378,11 +379,11 @@ def test_figures_line_compares_with_previous_week_and_draws_the_trend() -> None:
         WeekFigures(7, 5, 5 * 3600.0),
     )
     text = blocks_json(build(data(theme(WONEN, weeks=weeks))))
-    assert "Vragen gesteld: *7* (vorige week: 6) · beantwoord: *5* (4) · mediane antwoordtijd: *5 u* (1 d 2 u)" in text
+    assert "Vragen gesteld: *7* (vorige week: 6) · beantwoord: *5* (4) · mediane antwoordtijd: *5 u* (1 d, 2 u)" in text
     assert "laatste 8 weken: ▁▂▃▄▅▆▇█" in text
     english = blocks_json(build(data(theme(WONEN, weeks=weeks)), lang="en"))
     assert (
-        "Questions asked: *7* (previous week: 6) · answered: *5* (4) · median time to answer: *5 h* (1 d 2 h)"
+        "Questions asked: *7* (previous week: 6) · answered: *5* (4) · median time to answer: *5h* (1d 2h)"
         in english
     )
 

@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import Block
 
 from digests.builder import build_digest
 from digests.collect import collect_digest_data
-from digests.model import OTHER_THEME, DigestData, SubscriptionView
+from digests.model import OTHER_THEME, DigestData, PrivateChannel, SubscriptionView
 from digests.schedule import digest_window, history_bounds
 from storage.db import Database
 from storage.models import Availability, Consent, Outcome, QuestionStatus, RecordStatus, Visibility
@@ -30,11 +30,22 @@ from tests.digests.conftest import (
 VIEW = SubscriptionView(channel_id="C0DIGEST")
 
 
-def collect(database: Database, themes: list[str] | None = None, view: SubscriptionView = VIEW) -> DigestData:
+def collect(
+    database: Database,
+    themes: list[str] | None = None,
+    view: SubscriptionView = VIEW,
+    private_channel: PrivateChannel | None = None,
+) -> DigestData:
     start, end = digest_window(view, PERIOD)
     with database.session() as session:
         return collect_digest_data(
-            session, themes=themes, period_start=start, period_end=end, now=NOW, bounds=history_bounds(view, PERIOD)
+            session,
+            themes=themes,
+            period_start=start,
+            period_end=end,
+            now=NOW,
+            bounds=history_bounds(view, PERIOD),
+            private_channel=private_channel,
         )
 
 
@@ -63,7 +74,9 @@ def test_privacy_rule_end_to_end(database: Database) -> None:
         add_question(s, "GEHEIM private", visibility=Visibility.PRIVATE, answered_at=done, answers=answer)
         add_question(s, "GEHEIM anoniem", visibility=Visibility.ANONYMOUS, answered_at=done, answers=answer)
         add_question(s, "GEHEIM privkanaal", channel_is_private=True, answered_at=done, answers=answer)
+        # stored as public (before Slack was asked, or the channel turned private since): Slack's answer now counts
         add_question(s, "GEHEIM dm", channel_id="D0DIRECT", answered_at=done, answers=answer)
+        add_question(s, "GEHEIM C-privé", channel_id="C0NOWPRIV", answered_at=done, answers=answer)
         add_question(s, "PUBLIEK open")
         add_question(s, "GEHEIM open private", visibility=Visibility.PRIVATE)
         add_question(s, "GEHEIM open anoniem", visibility=Visibility.ANONYMOUS)
@@ -71,7 +84,15 @@ def test_privacy_rule_end_to_end(database: Database) -> None:
         add_gap(s, "PUBLIEKE lacune")
         add_gap(s, "GEHEIME lacune privkanaal", channel_is_private=True)
         add_gap(s, "GEHEIME lacune dm", channel_id="D0DIRECT")
-    data = collect(database)
+        add_gap(s, "GEHEIME lacune C-privé", channel_id="C0NOWPRIV")
+    asked: list[str] = []
+
+    def slack_says_private(channel: str) -> bool:  # what ChannelDirectory answers: never from the id's letter
+        asked.append(channel)
+        return channel in {"D0DIRECT", "C0NOWPRIV"}
+
+    data = collect(database, private_channel=slack_says_private)
+    assert "CPUBLIC01" in asked
     wonen = data.theme("wonen")
     assert wonen is not None
     assert [a.text for a in wonen.answered] == ["PUBLIEK beantwoord"]

@@ -21,7 +21,9 @@ from tests.emulator import SlackEmulator
 NL_USER = "U0NLUSER1"
 EN_USER = "U0ENUSER1"
 CHANNEL = "C0WONEN01"
-PRIVATE = "G0PRIVAT1"
+PRIVATE = "G0PRIVAT1"  # a legacy private channel (G id)
+PRIVATE_C = "C0GEHEIM1"  # a private channel as Slack makes them today: a C id, like a public one
+OUTSIDER = "U0OUTSID1"  # in the workspace, in none of the channels above
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +51,8 @@ def emulator() -> Iterator[SlackEmulator]:
     emu.add_user(EN_USER, name="sam", real_name="Sam Carter", locale="en-GB")
     emu.add_channel(CHANNEL, name="wonen", members=[NL_USER, EN_USER, emu.bot_user_id])
     emu.add_channel(PRIVATE, name="geheim", is_private=True, members=[NL_USER])
+    emu.add_channel(PRIVATE_C, name="vertrouwelijk", is_private=True, members=[NL_USER, EN_USER, emu.bot_user_id])
+    emu.add_user(OUTSIDER, name="buiten", real_name="Bo Buiten", locale="nl-BE")
     yield emu
     emu.stop()
 

@@ -59,6 +59,8 @@ class BotProcess:
                 "SLACK_BOT_TOKEN": self.emulator.bot_token,
                 "SLACK_API_URL": self.emulator.api_url,
                 "PYTHONUNBUFFERED": "1",
+                # the Slack flows, not the background embedder (tests/matching/test_semantic.py tests that)
+                "WIEWEET_SEMANTIC": "0",
             }
         )
         if self.mode == "http":

@@ -20,7 +20,7 @@ from digests.period import IsoWeek
 from digests.schedule import digest_window
 from handlers import ids
 from storage.models import DigestRun, DigestRunStatus, DigestSubscription, Question, QuestionStatus, Theme, Visibility
-from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
+from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
 from tests.e2e.harness import BotProcess
 from tests.emulator import SlackEmulator
 
@@ -190,4 +190,91 @@ def test_two_processes_on_one_postgres_post_the_digest_once(
     with Session(engine) as session:
         run = session.scalars(select(DigestRun)).one()
         assert run.status is DigestRunStatus.SENT and len(run.parts_sent) == run.parts_total == len(posted)
+    engine.dispose()
+
+
+# --- trust at the Slack boundary (issue 11) ---------------------------------------------------------------------------
+
+OTHER_CHANNEL = "C0ANDERS1"
+
+
+def add_open_question(db_url: str, text: str, channel: str, *, channel_is_private: bool = False) -> int:
+    period = str(IsoWeek.containing(datetime.now(UTC)))
+    window_start, _end = digest_window(SubscriptionView(channel_id=CHANNEL), period)
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        question = Question(
+            text=text,
+            asker_slack_id=EN_USER,
+            asker_name="Sam Carter",
+            visibility=Visibility.PUBLIC,
+            status=QuestionStatus.ESCALATED,
+            channel_id=channel,
+            channel_is_private=channel_is_private,
+            thread_ts="1700000000.000200",
+            created_at=window_start + timedelta(hours=1),
+            themes=[session.get(Theme, "wonen")],
+        )
+        session.add(question)
+        session.commit()
+        question_id = question.id
+    engine.dispose()
+    return question_id
+
+
+def refusals(bot: BotProcess, user: str) -> list[str]:
+    return [line for line in bot.log().splitlines() if "refused ref=" in line and f"user={user} " in line]
+
+
+def test_a_question_from_a_private_c_channel_is_never_in_a_digest(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    public = add_open_question(demo_db_url, "Wie kent herbestemming van leegstaande kerken?", CHANNEL)
+    # stored as public (as the id's first letter made it before): Slack says the channel is private, so it is
+    secret = add_open_question(demo_db_url, "Vertrouwelijk: ontslag na burn-out in de dienst wonen", PRIVATE_C)
+    emulator.send_command(NL_USER, CHANNEL, text="digest voorbeeld")
+    body = emulator.wait_for(lambda: [p["body"] for p in emulator.response_posts if "blocks" in p["body"]])[0]
+    shown = json.dumps(body, ensure_ascii=False)
+    assert "leegstaande kerken" in shown and "burn-out" not in shown
+    # its "Ik kan helpen" was never offered: a forged click is refused and logged, nobody is asked
+    since = len(emulator.calls)
+    emulator.click_button(NL_USER, digest_ids.ACTION_CAN_HELP, value=str(secret), channel=CHANNEL, message=body)
+    emulator.wait_for(lambda: refusals(bot, NL_USER))
+    assert f"action=volunteer for a question that is not public target=question:{secret}" in refusals(bot, NL_USER)[0]
+    time.sleep(1.0)  # a DM would go out right after the commit; give it the chance to (wrongly) appear
+    dm = emulator.dm_channel_with(NL_USER)
+    assert not [c for c in emulator.calls_to("chat.postMessage", since) if c.params.get("channel") == dm]
+    assert public != secret
+
+
+def test_only_members_and_staff_change_a_channels_digest(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    emulator.add_channel(OTHER_CHANNEL, name="anders", members=[EN_USER])
+    result = CliRunner().invoke(main, ["--database", demo_db_url, "digest", "subscribe", "--channel", CHANNEL])
+    assert result.exit_code == 0, result.output
+    # someone outside the channel: "digest uit" and the preview are refused, logged, the subscription stays
+    emulator.send_command(OUTSIDER, CHANNEL, text="digest uit")
+    emulator.send_command(OUTSIDER, CHANNEL, text="digest voorbeeld")
+    emulator.send_command(OUTSIDER, CHANNEL, text="digest")
+    emulator.wait_for(lambda: len(refusals(bot, OUTSIDER)) >= 3)
+    assert all(f"target=channel:{CHANNEL}" in line for line in refusals(bot, OUTSIDER))
+    told = "leden van dit kanaal"  # the refusal is logged first, then the user is told
+    emulator.wait_for(lambda: told in json.dumps([p["body"] for p in emulator.response_posts], ensure_ascii=False))
+    assert emulator.views(OUTSIDER) == []
+    engine = create_engine(demo_db_url)
+    with Session(engine) as session:
+        assert session.scalars(select(DigestSubscription)).one().active is True
+    engine.dispose()
+    # a member's modal, forged to subscribe a channel they are not in: refused on the form, nothing stored
+    emulator.send_command(NL_USER, CHANNEL, text="digest")
+    view = emulator.wait_for(lambda: emulator.views(NL_USER))[-1]
+    emulator.forge_view_metadata(view["id"], json.dumps({"channel_id": OTHER_CHANNEL}))
+    delivery = emulator.submit_view(NL_USER, view["id"], {})
+    assert delivery.response_action == "errors"
+    emulator.wait_for(lambda: refusals(bot, NL_USER))
+    assert f"action=subscribe a channel to the digest target=channel:{OTHER_CHANNEL}" in refusals(bot, NL_USER)[0]
+    engine = create_engine(demo_db_url)
+    with Session(engine) as session:
+        assert [s.channel_id for s in session.scalars(select(DigestSubscription))] == [CHANNEL]
     engine.dispose()

@@ -61,6 +61,7 @@ def start_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_f
     emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
     for user in DEMO_USERS:
         emulator.add_user(user, name=user.lower(), real_name=user, locale="nl-BE")
+        emulator.add_member(CHANNEL, user)  # they ask questions there (the bot only posts for members)
     processes: list[BotProcess] = []
 
     def start(**env: str) -> BotProcess:
@@ -461,3 +462,51 @@ def test_staff_approve_from_the_overview_updates_the_triage_review(
     emulator.wait_for(lambda: "Goedgekeurd door" in flat(emulator.message(TRIAGE, review["ts"])))
     assert ids.ACTION_PROFILE_APPROVE not in flat(emulator.message(TRIAGE, review["ts"]))
     emulator.wait_for_call("chat.postMessage", lambda c: "is goedgekeurd" in flat(c.params), timeout=20)
+
+
+def test_a_consent_click_claiming_another_message_updates_only_the_consent_dm(
+    start_bot: StartBot, emulator: SlackEmulator, db: Database
+) -> None:
+    top = top_expert(db, QUESTION)
+    user = str(top.slack_user_id)
+    with db.session() as session:
+        stored = session.get(Expert, top.id)
+        assert stored is not None
+        stored.consent, stored.last_confirmed_at = Consent.PENDING, None
+    bot = start_bot()
+    message = consent_dm(emulator, user)
+    # a bot message someone else is reading: the answer to a question in the channel
+    mention = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+    thread_ts = mention.payload["event"]["ts"]
+    answer = emulator.wait_for(
+        lambda: [m for m in emulator.thread(CHANNEL, thread_ts) if m.get("bot_id") and m["ts"] != thread_ts]
+    )[0]
+    forged = {**message, "ts": answer["ts"]}  # the expert's own button, in a container naming the channel answer
+    emulator.click_button(user, ids.ACTION_CONSENT_CONFIRM, message=forged, channel=CHANNEL)
+    emulator.wait_for(lambda: expert_of(db, id=top.id).consent is Consent.CONFIRMED)
+    emulator.wait_for_call("chat.update", lambda c: c.params.get("ts") == message["ts"])  # the consent DM
+    emulator.wait_for(lambda: refusals(bot))
+    assert refusals(bot)[-1].endswith(f"target=message:{CHANNEL}/{answer['ts']}")
+    assert f"user={user} action=update a message not about expert:{top.id}" in refusals(bot)[-1]
+    assert all(c.params.get("ts") != answer["ts"] for c in emulator.calls_to("chat.update"))
+    assert emulator.message(CHANNEL, answer["ts"]) == answer
+
+
+def test_the_staff_view_of_one_expert_escapes_the_name(
+    start_bot: StartBot, emulator: SlackEmulator, db: Database
+) -> None:
+    with db.session() as session:
+        session.add(
+            Expert(
+                email="evil@example.be",
+                name="<!channel> Ev\u202eil",
+                organisation="Stad Gent",
+                consent=Consent.CONFIRMED,
+                last_confirmed_at=MONDAY,
+            )
+        )
+    start_bot()
+    emulator.send_command(STAFF, CHANNEL, text="beheer evil@example.be")
+    card = emulator.wait_for(lambda: [p["body"] for p in emulator.response_posts if "Evil" in flat(p)])
+    assert str(card[0]["text"]) == "&lt;!channel&gt; Evil"  # escaped once, no reordering control
+    assert "<!channel>" not in flat(card)

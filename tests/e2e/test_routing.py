@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
+from bot.matching.loader import answer_doc
 from handlers import ids
-from tests.e2e.conftest import CHANNEL, NL_USER
+from storage.models import Question, QuestionStatus, RoutingStatus
+from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, PRIVATE_C
 from tests.e2e.harness import BotProcess
 from tests.emulator import SlackEmulator
 
@@ -63,8 +67,8 @@ def expert_dms(emu: SlackEmulator, since: int = 0) -> list[Any]:
     ]
 
 
-def ask(emu: SlackEmulator, user: str, text: str, visibility: str = "public") -> None:
-    emu.send_command(user, CHANNEL, text=f"vraag {text}")
+def ask(emu: SlackEmulator, user: str, text: str, visibility: str = "public", channel: str = CHANNEL) -> None:
+    emu.send_command(user, channel, text=f"vraag {text}")
     emu.wait_for(lambda: emu.views(user))
     view = emu.views(user)[-1]
     delivery = emu.submit_view(
@@ -385,3 +389,128 @@ def test_asker_adds_information_and_the_experts_get_it(routing_bot: BotProcess, 
         )
     )
     assert {str(c.params["channel"]) for c in updates} == experts_dm_channels
+
+
+# --- trust at the Slack boundary (issue 11) ---------------------------------------------------------------------------
+
+
+def questions(db_url: str) -> list[Question]:
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        rows = list(session.scalars(select(Question).order_by(Question.id)))
+        for row in rows:
+            _ = row.routings, row.answers, row.themes
+        session.expunge_all()
+    engine.dispose()
+    return rows
+
+
+def refusals(bot: BotProcess) -> list[str]:
+    return [line for line in bot.log().splitlines() if "refused ref=" in line]
+
+
+def test_a_public_question_from_a_private_c_channel_stays_private(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    ask(emulator, NL_USER, QUESTION, channel=PRIVATE_C)
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    question = questions(demo_db_url)[-1]
+    assert (question.channel_id, question.channel_is_private) == (PRIVATE_C, True)
+    user, channel, message = open_requests(emulator)[0]
+    emulator.click_button(user, ids.ACTION_CLAIM, message=message["ts"], channel=channel)
+    emulator.wait_for_call("chat.update", lambda c: c.params.get("ts") == message["ts"])
+    emulator.click_button(user, ids.ACTION_ANSWER, message=message["ts"], channel=channel)
+    emulator.wait_for(lambda: emulator.views(user))
+    answer = "Wij heffen op leegstaande winkelpanden via het kernwinkelreglement."
+    emulator.submit_view(user, emulator.views(user)[-1]["id"], {ids.BLOCK_ANSWER_TEXT: answer})
+    emulator.wait_for(lambda: questions(demo_db_url)[-1].status is QuestionStatus.ANSWERED, timeout=20)
+    emulator.wait_for_call("chat.postMessage", lambda c: answer in flat(c.params), timeout=20)  # to the asker
+    # nothing in the channel, and the answer is not knowledge for everyone's "who knows"
+    assert emulator.messages(PRIVATE_C) == []
+    assert all(c.params.get("channel") != PRIVATE_C for c in emulator.calls_to("chat.postMessage"))
+    assert answer_doc(questions(demo_db_url)[-1]) is None
+    emulator.send_command(EN_USER, CHANNEL, text=QUESTION)
+    shown = emulator.wait_for(
+        lambda: [p for p in emulator.response_posts if p["user"] == EN_USER and "blocks" in p["body"]]
+    )
+    assert "kernwinkelreglement" not in flat(shown)
+
+
+def test_forged_containers_and_modal_metadata_never_update_someone_elses_message(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    ask(emulator, NL_USER, QUESTION)
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    posted = emulator.wait_for(lambda: emulator.messages(CHANNEL))[0]  # the bot's message with the question
+    (u1, _c1, m1), (u2, c2, m2) = open_requests(emulator)[:2]
+    # u1 claims from their own DM, but the click claims to come from the channel message: only u1's DM changes
+    forged = {**m1, "ts": posted["ts"]}
+    emulator.click_button(u1, ids.ACTION_CLAIM, message=forged, channel=CHANNEL)
+    emulator.wait_for_call("chat.update", lambda c: c.params.get("ts") == m1["ts"])
+    emulator.wait_for(
+        lambda: any("action=update a message not about routing:" in line for line in refusals(routing_bot))
+    )
+    line = next(x for x in refusals(routing_bot) if "update a message" in x)
+    assert f"user={u1} " in line and line.endswith(f"target=message:{CHANNEL}/{posted['ts']}")
+    assert all(c.params.get("ts") != posted["ts"] for c in emulator.calls_to("chat.update"))
+    assert emulator.message(CHANNEL, posted["ts"]) == posted
+
+    # u2 opens the decline form of their own routing, then submits it forged for u1's routing and the channel message
+    emulator.click_button(u2, ids.ACTION_DECLINE, message=m2["ts"], channel=c2)
+    view = emulator.wait_for(lambda: emulator.views(u2))[-1]
+    theirs = next(r for r in questions(demo_db_url)[-1].routings if r.recipient_slack_id == u1)
+    forged_metadata = json.dumps({"routing_id": theirs.id, "channel_id": CHANNEL, "message_ts": posted["ts"]})
+    emulator.forge_view_metadata(view["id"], forged_metadata)
+    before = len(refusals(routing_bot))
+    delivery = emulator.submit_view(u2, view["id"], {ids.BLOCK_DECLINE_REASON: "niet van mij"})
+    assert delivery.response_action == "errors"  # said on the form, which stays open
+    emulator.wait_for(lambda: len(refusals(routing_bot)) > before)
+    assert (
+        f"user={u2} action=answer a question sent to someone else target=routing:{theirs.id}"
+        in refusals(routing_bot)[-1]
+    )
+    statuses = {r.recipient_slack_id: r.status for r in questions(demo_db_url)[-1].routings}
+    assert statuses[u1] is RoutingStatus.CLAIMED and statuses[u2] is RoutingStatus.ASKED
+    assert all(c.params.get("ts") != posted["ts"] for c in emulator.calls_to("chat.update"))
+
+    # malformed metadata: refused on the form, logged, nothing changes
+    emulator.forge_view_metadata(view["id"], "{not json")
+    assert emulator.submit_view(u2, view["id"], {}).response_action == "errors"
+    emulator.wait_for(lambda: "action=send a malformed modal metadata" in routing_bot.log())
+    assert {r.recipient_slack_id: r.status for r in questions(demo_db_url)[-1].routings} == statuses
+
+
+def test_forged_routing_ids_in_buttons_are_refused(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    ask(emulator, NL_USER, QUESTION)
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    (u1, c1, m1), (u2, _c2, _m2) = open_requests(emulator)[:2]
+    theirs = next(r for r in questions(demo_db_url)[-1].routings if r.recipient_slack_id == u2)
+    # value and block id say u2's routing; u1 clicks it from their DM: refused (not theirs) for every button
+    block = f"{ids.BLOCK_ROUTING_ACTIONS}:{theirs.id}"
+    for action in (ids.ACTION_CLAIM, ids.ACTION_SNOOZE, ids.ACTION_DECLINE):
+        emulator.click_button(u1, action, value=str(theirs.id), block_id=block, message=m1["ts"], channel=c1)
+    emulator.wait_for(lambda: len([x for x in refusals(routing_bot) if f"target=routing:{theirs.id}" in x]) >= 3)
+    # value and block id disagree, or are nonsense: refused as malformed
+    emulator.click_button(u1, ids.ACTION_CLAIM, value=str(theirs.id + 1), block_id=block, message=m1["ts"], channel=c1)
+    emulator.click_button(u1, ids.ACTION_CLAIM, value="99999999999", block_id="x", message=m1["ts"], channel=c1)
+    emulator.wait_for(lambda: routing_bot.log().count("action=send a malformed routing id") >= 2)
+    assert {
+        r.recipient_slack_id: r.status for r in questions(demo_db_url)[-1].routings if r.recipient_slack_id in (u1, u2)
+    } == {
+        u1: RoutingStatus.ASKED,
+        u2: RoutingStatus.ASKED,
+    }
+    assert not emulator.views(u1)  # no decline form for someone else's routing
+    # an unknown routing: a friendly message, not a refusal, no traceback
+    emulator.click_button(u1, ids.ACTION_CLAIM, value="999999", block_id="x", message=m1["ts"], channel=c1)
+    emulator.wait_for(lambda: "bestaat niet" in flat([p["body"] for p in emulator.response_posts]))
+    assert "Traceback" not in routing_bot.log()
+
+
+def test_notifications_show_mentions_not_escaped_markup(routing_bot: BotProcess, emulator: SlackEmulator) -> None:
+    ask(emulator, NL_USER, QUESTION)
+    update = emulator.wait_for_call("chat.postMessage", lambda c: "gesteld aan" in flat(c.params), timeout=20)
+    text = str(update.params["text"])
+    assert "<@U0DEMO" in text and "&lt;@" not in text and "&amp;" not in text

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
@@ -12,8 +10,8 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from handlers import ids
-from storage.models import Consent, Expert, Feedback, ProcessedEvent
-from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
+from storage.models import Consent, Expert, Feedback, KnowledgeGap, ProcessedEvent, SearchLog
+from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
 from tests.e2e.harness import BotProcess
 from tests.emulator import SlackEmulator
 
@@ -157,18 +155,26 @@ def test_share_more_and_feedback_buttons(bot: BotProcess, emulator: SlackEmulato
     emulator.send_command(NL_USER, CHANNEL, text=QUESTION)
     body = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])[0]["body"]
     value = next(e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"])
+    engine = create_engine(demo_db_url)
+
+    def votes() -> list[tuple[int, str | None]]:
+        with engine.connect() as conn:
+            return [(v, u) for v, u in conn.execute(select(Feedback.vote, Feedback.user_slack_id))]
+
     emulator.click_button(NL_USER, ids.ACTION_MORE, value=value, channel=CHANNEL, message=body)
     emulator.click_button(NL_USER, ids.ACTION_FEEDBACK_UP, value=value, channel=CHANNEL, message=body)
+    # Actions are handled after the ack, each in its own thread: a second click sent before the first is handled
+    # may be stored first. Wait for the 👍 as a person's next click would.
+    emulator.wait_for(lambda: votes() == [(1, NL_USER)])
+    thanks = "Bedankt voor je feedback"
     emulator.click_button(NL_USER, ids.ACTION_FEEDBACK_DOWN, value=value, channel=CHANNEL, message=body)
+    emulator.wait_for(lambda: sum(thanks in flat(p["body"]) for p in emulator.response_posts) >= 2)
     emulator.click_button(NL_USER, ids.ACTION_SHARE, value=value, channel=CHANNEL, message=body)
     shared = emulator.wait_for(lambda: emulator.messages(CHANNEL))[0]
     assert "Experts" in flat(shared["blocks"]) and f"<@{NL_USER}>" in shared["text"]
     emulator.wait_for(lambda: any("Meer resultaten" in flat(p["body"]) for p in emulator.response_posts))
-    engine = create_engine(demo_db_url)
-    with engine.connect() as conn:
-        votes = conn.execute(select(Feedback.vote, Feedback.user_slack_id)).all()
+    emulator.wait_for(lambda: votes() == [(-1, NL_USER)])  # one vote per person per result set, the latest counts
     engine.dispose()
-    assert votes == [(-1, NL_USER)]  # one vote per person per result set, the latest counts
 
 
 @pytest.mark.parametrize("mode", ["socket"])
@@ -192,21 +198,6 @@ def test_restart_mid_conversation(mode: str, emulator: SlackEmulator, demo_db_ur
         claims = conn.execute(select(func.count()).select_from(ProcessedEvent)).scalar_one()
     engine.dispose()
     assert claims == 2
-
-
-def test_healthz_reports_database_and_slack(emulator: SlackEmulator, demo_db_url: str, tmp_path: Any) -> None:
-    bot = BotProcess(emulator, database_url=demo_db_url, mode="http", log_path=tmp_path / "h.log").start()
-    try:
-        with urllib.request.urlopen(f"{bot.url}/healthz", timeout=5) as response:
-            assert response.status == 200
-            assert json.loads(response.read()) == {"ok": True, "database": "ok", "slack": "ok"}
-        emulator.fail_next("auth.test", error="invalid_auth")
-        with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(f"{bot.url}/healthz", timeout=5)
-        assert info.value.code == 503
-        assert json.loads(info.value.read()) == {"ok": False, "database": "ok", "slack": "down"}
-    finally:
-        bot.stop()
 
 
 def test_hostile_register_entries_are_escaped(emulator: SlackEmulator, demo_db_url: str, tmp_path: Any) -> None:
@@ -248,3 +239,127 @@ def test_socket_mode_reconnects_after_disconnect(emulator: SlackEmulator, demo_d
         assert emulator.wait_for(lambda: emulator.response_posts)
     finally:
         bot.stop()
+
+
+# --- trust at the Slack boundary (issue 11) ---------------------------------------------------------------------------
+
+GAP_QUESTION = "wie kent de beste recepten voor zuurdesembrood met spelt?"
+
+
+def gaps(db_url: str) -> list[tuple[str | None, bool]]:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(KnowledgeGap.channel_id, KnowledgeGap.channel_is_private).order_by(KnowledgeGap.id)
+        ).all()
+    engine.dispose()
+    return [(r[0], bool(r[1])) for r in rows]
+
+
+def refusals(bot: BotProcess, user: str | None = None) -> list[str]:
+    lines = [line for line in bot.log().splitlines() if "refused ref=" in line]
+    return [line for line in lines if user is None or f"user={user} " in line]
+
+
+def test_a_question_in_a_private_c_channel_is_stored_private(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    # Slack makes private channels with C ids now: only conversations.info can tell, and it is asked
+    secret = emulator.send_app_mention(NL_USER, PRIVATE_C, f"<@{emulator.bot_user_id}> {GAP_QUESTION}")
+    emulator.wait_for(lambda: answers_in(emulator, PRIVATE_C, secret.payload["event"]["ts"]))
+    public = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {GAP_QUESTION}")
+    emulator.wait_for(lambda: answers_in(emulator, CHANNEL, public.payload["event"]["ts"]))
+    emulator.wait_for(lambda: len(gaps(demo_db_url)) == 2)
+    assert gaps(demo_db_url) == [(PRIVATE_C, True), (CHANNEL, False)]  # the private one never reaches a digest
+    assert {c.params.get("channel") for c in emulator.calls_to("conversations.info")} >= {PRIVATE_C, CHANNEL}
+
+
+def first_answer(emulator: SlackEmulator) -> dict[str, Any]:
+    return emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])[0]["body"]
+
+
+def button_value(body: dict[str, Any]) -> str:
+    return str(next(e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]))
+
+
+def test_another_users_search_cannot_be_read_shared_voted_or_asked(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    query = "vertrouwelijk: ontslag na burn-out bij een diensthoofd"
+    emulator.send_command(NL_USER, CHANNEL, text=query)
+    body = first_answer(emulator)
+    value = button_value(body)
+    posts_before = len(emulator.response_posts)
+    # EN_USER replays NL_USER's buttons with NL_USER's search log id: every one refused, logged, nothing shown
+    forged = (ids.ACTION_MORE, ids.ACTION_SHARE, ids.ACTION_FEEDBACK_UP, ids.ACTION_FEEDBACK_DOWN)
+    for action in (*forged, ids.ACTION_ASK_EXPERTS):
+        if action == ids.ACTION_ASK_EXPERTS and action not in flat(body):
+            continue
+        emulator.click_button(EN_USER, action, value=value, channel=CHANNEL, message=body)
+    expected = len(forged) + (1 if ids.ACTION_ASK_EXPERTS in flat(body) else 0)
+    emulator.wait_for(lambda: len(refusals(bot, EN_USER)) >= expected, timeout=15)
+    lines = refusals(bot, EN_USER)
+    assert all(f"target=search_log:{value}" in line for line in lines)
+    assert {line.split(" action=")[1].split(" someone")[0] for line in lines} >= {
+        "see more results of",
+        "share",
+        "give feedback on",
+    }
+    emulator.wait_for(lambda: len(emulator.response_posts) >= posts_before + expected)
+    later = emulator.response_posts[posts_before:]
+    assert all(p["user"] == EN_USER for p in later)
+    assert "burn-out" not in flat([p["body"] for p in later])  # the query was never shown to them
+    assert "not meant for you" in flat([p["body"] for p in later])
+    assert emulator.messages(CHANNEL) == []  # nothing shared
+    assert emulator.views(EN_USER) == []  # no "ask experts" modal with the query in it
+    engine = create_engine(demo_db_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Feedback)).scalar_one() == 0
+    engine.dispose()
+
+
+def test_malformed_huge_and_unknown_search_ids_are_refused_cleanly(bot: BotProcess, emulator: SlackEmulator) -> None:
+    emulator.send_command(NL_USER, CHANNEL, text=QUESTION)
+    body = first_answer(emulator)
+    bad = ["abc", "9" * 400, "0", "-3", "\u0661\u0662", "1e3", "2147483648"]
+    for value in bad:
+        emulator.click_button(NL_USER, ids.ACTION_MORE, value=value, channel=CHANNEL, message=body)
+    emulator.wait_for(lambda: len(refusals(bot, NL_USER)) >= len(bad), timeout=15)
+    assert all("action=send a malformed search log id" in line for line in refusals(bot, NL_USER))
+    emulator.click_button(NL_USER, ids.ACTION_FEEDBACK_UP, value="999999", channel=CHANNEL, message=body)
+    emulator.wait_for(lambda: "niet meer beschikbaar" in flat([p["body"] for p in emulator.response_posts]))
+    assert len(refusals(bot, NL_USER)) == len(bad)  # a gone search is not a forgery: told, not refused
+    assert "unhandled error" not in bot.log() and "Traceback" not in bot.log()
+
+
+def test_an_answer_posted_in_a_channel_is_usable_by_its_members_only(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    mention = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+    reply = emulator.wait_for(lambda: answers_in(emulator, CHANNEL, mention.payload["event"]["ts"]))[0]
+    value = button_value(reply)
+    emulator.click_button(EN_USER, ids.ACTION_MORE, value=value, channel=CHANNEL, message=reply["ts"])
+    emulator.wait_for(
+        lambda: any(p["user"] == EN_USER and "More results" in flat(p["body"]) for p in emulator.response_posts)
+    )
+    emulator.click_button(OUTSIDER, ids.ACTION_MORE, value=value, channel=CHANNEL, message=reply["ts"])
+    emulator.wait_for(lambda: refusals(bot, OUTSIDER), timeout=15)
+    assert f"target=search_log:{value}" in refusals(bot, OUTSIDER)[0]
+    assert not any(p["user"] == OUTSIDER and "leegstand" in flat(p["body"]) for p in emulator.response_posts)
+    engine = create_engine(demo_db_url)
+    with engine.connect() as conn:
+        posted = conn.execute(select(SearchLog.posted_channel_id).where(SearchLog.id == int(value))).scalar_one()
+    engine.dispose()
+    assert posted == CHANNEL
+
+
+def test_the_more_results_title_escapes_the_query(bot: BotProcess, emulator: SlackEmulator) -> None:
+    emulator.send_command(NL_USER, CHANNEL, text=f"<!channel> <@{EN_USER}> {QUESTION}")
+    body = first_answer(emulator)
+    emulator.click_button(NL_USER, ids.ACTION_MORE, value=button_value(body), channel=CHANNEL, message=body)
+    more = emulator.wait_for(
+        lambda: [p["body"] for p in emulator.response_posts if "Meer resultaten" in flat(p["body"])]
+    )
+    assert "&lt;!channel&gt;" in str(more[0]["text"])
+    for forbidden in ("<!channel>", f"<@{EN_USER}>", "&amp;lt;"):
+        assert forbidden not in flat(more)

@@ -101,7 +101,7 @@ def _mpim(state: State, users: list[str]) -> Channel:
         if existing is not None:
             return existing
         names = "--".join(str(state.users[u]["name"]) for u in members)
-        return state.add_channel(channel_id, name=f"mpdm-{names}-1", is_private=True, members=members)
+        return state.add_channel(channel_id, name=f"mpdm-{names}-1", is_mpim=True, members=members)
 
 
 def conversations_info(state: State, params: Params) -> JSON:

@@ -149,8 +149,13 @@ class SlackEmulator(DriverMixin):
         bot_is_member: bool = True,
         topic: str = "",
         purpose: str = "",
+        is_mpim: bool = False,
+        is_ext_shared: bool = False,
+        is_org_shared: bool = False,
     ) -> JSON:
-        """A channel; the bot is a member unless ``bot_is_member=False``."""
+        """A channel; the bot is a member unless ``bot_is_member=False``. Private channels may have ``C…`` ids (as
+        Slack makes them today) or legacy ``G…`` ids; ``is_mpim`` is a group DM, ``is_ext_shared`` a Slack Connect
+        channel, ``is_org_shared`` one shared across an Enterprise Grid organisation."""
         channel = self._state.add_channel(
             channel_id,
             name=name or channel_id.lower(),
@@ -159,8 +164,18 @@ class SlackEmulator(DriverMixin):
             bot_is_member=bot_is_member,
             topic=topic,
             purpose=purpose,
+            is_mpim=is_mpim,
+            is_ext_shared=is_ext_shared,
+            is_org_shared=is_org_shared,
         )
         return channel.to_dict(self.bot_user_id)
+
+    def forge_view_metadata(self, view_id: str, private_metadata: str) -> None:
+        """Replace an open modal's private_metadata, as a forged request would carry it (hostile-request tests);
+        the next ``submit_view`` sends it."""
+        with self._state.lock:
+            record = self._state.views[view_id]
+            record.body["private_metadata"] = private_metadata
 
     def add_member(self, channel_id: str, user_id: str) -> None:
         with self._state.lock:

@@ -15,6 +15,11 @@ class Channel:
     name: str
     is_private: bool = False
     is_im: bool = False
+    is_mpim: bool = False
+    is_ext_shared: bool = False
+    """Shared with another organisation (Slack Connect)."""
+    is_org_shared: bool = False
+    """Shared between workspaces of one Enterprise Grid organisation."""
     user: str | None = None
     """For an IM: the human on the other side."""
     members: list[str] = field(default_factory=list)
@@ -40,20 +45,23 @@ class Channel:
                 "is_user_deleted": False,
                 "priority": 0,
             }
+        # Like Slack: private channels made since 2021 have C ids and are "channels" (is_channel), only the old G-id
+        # private channels are "groups"; group DMs are is_mpim. Privacy is is_private, whatever the id.
+        legacy_group = self.is_private and self.id.startswith("G") and not self.is_mpim
         return {
             "id": self.id,
             "name": self.name,
             "name_normalized": self.name,
-            "is_channel": not self.is_private,
-            "is_group": self.is_private,
+            "is_channel": not legacy_group and not self.is_mpim,
+            "is_group": legacy_group,
             "is_im": False,
-            "is_mpim": False,
+            "is_mpim": self.is_mpim,
             "is_private": self.is_private,
             "is_archived": False,
             "is_general": False,
-            "is_shared": False,
-            "is_org_shared": False,
-            "is_ext_shared": False,
+            "is_shared": self.is_ext_shared or self.is_org_shared,
+            "is_org_shared": self.is_org_shared,
+            "is_ext_shared": self.is_ext_shared,
             "is_member": bot_user_id in self.members,
             "created": self.created,
             "creator": self.members[0] if self.members else "",

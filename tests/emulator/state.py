@@ -141,12 +141,23 @@ class State:
         bot_is_member: bool = True,
         topic: str = "",
         purpose: str = "",
+        is_mpim: bool = False,
+        is_ext_shared: bool = False,
+        is_org_shared: bool = False,
     ) -> Channel:
         member_list = list(members or [])
         if bot_is_member and self.bot_user_id not in member_list:
             member_list.append(self.bot_user_id)
         channel = Channel(
-            id=channel_id, name=name, is_private=is_private, members=member_list, topic=topic, purpose=purpose
+            id=channel_id,
+            name=name,
+            is_private=is_private or is_mpim,
+            is_mpim=is_mpim,
+            is_ext_shared=is_ext_shared,
+            is_org_shared=is_org_shared,
+            members=member_list,
+            topic=topic,
+            purpose=purpose,
         )
         with self.lock:
             self.channels[channel_id] = channel
@@ -184,6 +195,8 @@ class State:
     def channel_type(self, channel: Channel) -> str:
         if channel.is_im:
             return "im"
+        if channel.is_mpim:
+            return "mpim"
         return "group" if channel.is_private else "channel"
 
     def bot_can_see(self, channel: Channel) -> bool:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.error_texts import error_text
 from bot.errors import QueryError, WieweetError
 from bot.matching import MatchConfig, Matcher, Reason
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc, ThemeDoc
@@ -41,6 +42,15 @@ class TestQueryErrors:
             matcher.search(query, today=TODAY)
         assert info.value.code == code
         assert isinstance(info.value, WieweetError)
+
+    def test_too_long_says_how_long_and_the_limit(self, matcher: Matcher) -> None:
+        """The user's text fills {length} and {limit} (they were shown raw before)."""
+        with pytest.raises(QueryError) as info:
+            matcher.search("   " + "x" * 1234 + "  ", today=TODAY)
+        assert info.value.values == {"length": 1234, "limit": 1000}
+        assert error_text(info.value, "nl") == (
+            "Je vraag is te lang (1234 tekens, max. 1000). Vat ze samen in een paar woorden."
+        )
 
     def test_limit_counts_after_trimming(self, matcher: Matcher) -> None:
         body = "wonen " + "x" * 994  # exactly 1,000 characters
@@ -256,7 +266,8 @@ class TestGap:
         assert r.gap is True
 
     def test_threshold_is_configurable(self) -> None:
-        m = Matcher(themes=THEMES, places=PLACES, config=replace(MatchConfig(), gap_threshold=5.0))
+        # without the calibrated model, the raw threshold decides
+        m = Matcher(themes=THEMES, places=PLACES, config=replace(MatchConfig(), gap_threshold=5.0, gap_model=False))
         m.build(experts=EXPERTS, practices=[], answers=[])
         r = m.search("leegstandsheffing", today=TODAY)
         assert r.gap is True and r.experts and all(h.weak for h in r.experts)

@@ -14,6 +14,7 @@ from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
 from bot.matching.documents import PracticeDoc
 from bot.matching.engine import _largest
+from bot.matching.semantic import NO_SIMILARITY, Similarity
 
 from .conftest import PLACES, THEMES, expert, make_matcher
 
@@ -96,10 +97,16 @@ def test_top_shortcut_matches_a_full_sort_with_boosts_and_ties() -> None:
         pq = m._parser.parse(query)
         kind = m._kinds["practice"]
         raw = {d: 0.5 + (d % 5) / 10 for d in kind.docs}  # many ties
-        for limit in (1, 3, 5, 10):
-            got = m._top(kind, dict(raw), 2.0, pq, limit=limit, query=query)
-            scored = sorted(((x / 2.0 * m._boost(kind, d, pq), d) for d, x in raw.items()), key=lambda x: (-x[0], x[1]))
-            assert [(d, round(s, 4)) for d, _, s in got] == [(d, round(s, 4)) for s, d in scored[:limit]]
+        # with the meaning-based boosts too: some documents only found by meaning, some with ties
+        sem = {d: (0.05 if d % 11 == 0 else 0.2) for d in kind.docs if d % 4 == 0}
+        for sim in (NO_SIMILARITY, Similarity(sem, 0.9, 3.0, 8)):
+            for limit in (1, 3, 5, 10):
+                got = m._top(kind, dict(raw), 2.0, pq, limit=limit, sim=sim)
+                scored = sorted(
+                    ((x / 2.0 * m._boost(kind, d, pq) + sim.boosts.get(d, 0.0), d) for d, x in raw.items()),
+                    key=lambda x: (-x[0], x[1]),
+                )
+                assert [(d, round(s, 4)) for d, _, s in got] == [(d, round(s, 4)) for s, d in scored[:limit]]
 
 
 def test_build_restores_the_garbage_collector_state() -> None:
@@ -163,3 +170,49 @@ def test_typo_repair_ties_do_not_depend_on_vocabulary_order() -> None:
             m.upsert_expert(expert(900 + n, f"Expert {n}", city="Gent", expertise=topics[n]))
         repaired.add(m._repair("fietsx"))
     assert repaired == {"fietse"}
+
+
+def test_typo_prefilter_finds_what_the_full_scan_finds() -> None:
+    """The trigram pre-filter of the typo repair returns exactly the candidates (and order) of measuring every word
+    of the lengths in reach: deletions, insertions, substitutions, transpositions, other first letters, misses."""
+    rng = random.Random(11)
+    letters = "abcdeeefghiijklmnnoprsttuvwz"
+    vocab = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(4, 16))) for _ in range(4000)})
+    vocab += ["woningkwaliteit", "woningkwaliteitscontrole", "leegstandsheffing", "leegstand", "wijkwerking"]
+    # a crowded neighbourhood: more than 25 words within reach, so the cut and its tie order matter
+    base = "stadsvernieuwing"
+    vocab += sorted({base[:i] + c + base[i + 1 :] for i in range(1, len(base)) for c in "aeiou"} - {base})
+    experts = [expert(i + 1, f"E{i}", expertise=tuple(vocab[i * 8 : i * 8 + 8])) for i in range(len(vocab) // 8 + 1)]
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=experts, practices=[], answers=[])
+    probes = [
+        "woningkwalitiet",
+        "leegstandheffing",
+        "wijkwerkng",
+        "xijkwerking",
+        "zzzzzzzz",
+        "abcde",
+        base,
+        "stdsvernieuwing",
+    ]
+    for w in rng.sample(vocab, 300):
+        chars = list(w)
+        i = rng.randrange(len(chars))
+        op = rng.choice(("del", "ins", "sub", "swap", "two"))
+        if op == "del" and len(chars) > 5:
+            del chars[i]
+        elif op == "ins":
+            chars.insert(i, rng.choice(letters))
+        elif op == "sub":
+            chars[i] = rng.choice(letters)
+        elif op == "swap" and i + 1 < len(chars):
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        elif op == "two":
+            chars[i] = rng.choice(letters)
+            chars.insert(rng.randrange(len(chars)), rng.choice(letters))
+        probes.append("".join(chars))
+    for word in probes:
+        if len(word) < 5:
+            continue
+        max_d = 1 if len(word) <= 8 else 2
+        assert m._typo_candidates(word, max_d) == m._typo_candidates_scan(word, max_d), word

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from bot.cli import main
-from storage.models import AuditLog, Expert
+from storage.models import AuditLog, Expert, SearchLog
 from tests.privacy.conftest import LIEVE, LIEVE_EMAIL, LIEVE_NAME, Ids
-from tests.routing.conftest import World
+from tests.routing.conftest import NOW, World
 
 
 def wieweet(world: World, *args: str) -> Result:
@@ -66,3 +67,39 @@ def test_purge_dry_run_changes_nothing(world: World, lieve: Ids) -> None:
 def test_audit_on_an_empty_log(world: World) -> None:
     result = wieweet(world, "audit", "--entity", "practice")
     assert result.exit_code == 0 and "the audit log is empty for practice" in result.output
+
+
+def _audit_rows(world: World) -> int:
+    with world.db.session() as s:
+        return len(list(s.scalars(select(AuditLog))))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["privacy", "erase", "--slack-id", "U0123ABCD", "--yes"],  # the README's old example (issue 16)
+        ["privacy", "erase", "--email", "nobody@example.org", "--yes"],
+        ["privacy", "erase", "--email", "nobody@example.org"],  # said before asking to confirm
+        ["privacy", "export", "--email", "nobody@example.org"],
+        ["privacy", "export", "--slack-id", "U0NOBODY1"],
+    ],
+)
+def test_no_such_person_exits_non_zero_and_audits_nothing(world: World, lieve: Ids, args: list[str]) -> None:
+    before = _audit_rows(world)
+    result = CliRunner().invoke(main, ["--database", world.db.url, *args], input="y\n")
+    assert result.exit_code == 2, result.output
+    assert "error: no such person: nothing is stored about" in result.output
+    assert "erased" not in result.output and "Erase everything" not in result.output and "{" not in result.output
+    assert _audit_rows(world) == before
+    with world.db.session() as s:
+        assert s.get(Expert, lieve.expert) is not None
+
+
+def test_someone_known_only_by_their_searches_is_a_person(world: World) -> None:
+    """No profile and no cached Slack profile: their Slack id in a search log is enough to be found (and erased)."""
+    with world.db.session() as s:
+        s.add(SearchLog(user_slack_id="U0SEARCH1", query="leegstand", created_at=NOW))
+    exported = wieweet(world, "privacy", "export", "--slack-id", "U0SEARCH1")
+    assert exported.exit_code == 0 and json.loads(exported.output)["searches"][0]["query"] == "leegstand"
+    erased = wieweet(world, "privacy", "erase", "--slack-id", "U0SEARCH1", "--yes")
+    assert erased.exit_code == 0 and "searches_depersonalised: 1" in erased.output

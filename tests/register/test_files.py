@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from bot.errors import ImportFailed, WieweetError
-from bot.register.files import format_csv, parse_csv, read_register_file, write_register_file
+from bot.register.files import csv_bytes, parse_csv, read_register_file, write_register_file
 from tests.register.conftest import write_xlsx
 
 
@@ -112,8 +110,9 @@ def test_xlsx_writer_never_writes_formulas(tmp_path: Path) -> None:
 def test_export_errors_are_clear_and_leave_no_half_file(tmp_path: Path) -> None:
     with pytest.raises(WieweetError, match="does not exist"):
         write_register_file(tmp_path / "nope" / "out.csv", ["a"], [])
-    with pytest.raises(WieweetError, match=r"export to a \.csv or \.xlsx file"):
-        write_register_file(tmp_path / "out.json", ["a"], [])
+    for name in ("out.json", "out.txt", "out.xlsm", "out"):
+        with pytest.raises(WieweetError, match=r"cannot export to .*; use \.csv or \.xlsx \(or - for standard"):
+            write_register_file(tmp_path / name, ["a"], [])
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
 
 
@@ -124,10 +123,6 @@ cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blackli
 @given(st.lists(st.lists(cell_text, min_size=3, max_size=3), min_size=1, max_size=5), st.sampled_from([",", ";"]))
 def test_what_is_written_reads_back_the_same(rows: list[list[str]], delimiter: str) -> None:
     rows = [r for r in rows if any(c.strip() for c in r)] or [["x", "", ""]]
-    text = format_csv(["a", "b", "c"], rows)
-    if delimiter == ";":  # as Excel in Belgium would write the same sheet
-        buffer = io.StringIO()
-        csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows([["a", "b", "c"], *rows])
-        text = "\ufeff" + buffer.getvalue()
-    file = parse_csv(text.encode(), name="x.csv")
+    data = csv_bytes(["a", "b", "c"], rows, excel=delimiter == ";")  # ";": as Excel in Belgium writes it
+    file = parse_csv(data, name="x.csv")
     assert [[r.values[c] for c in ("a", "b", "c")] for r in file.rows] == rows

@@ -311,3 +311,37 @@ def test_progress_is_reported_while_writing(database: Database, write: Write) ->
             session, path=write("e.csv", EXPERTS), actor="t", now=NOW, progress=lambda d, t: calls.append((d, t))
         )
     assert calls == [(1, 2), (2, 2)]
+
+
+def test_a_theme_synonym_is_stored_as_its_key_and_reported(database: Database, write: Write, tmp_path: Path) -> None:
+    rows = (
+        EXPERT_HEADER
+        + "\nAn,an@gent.be,,Stad Gent,,,,mobiliteit;wonen,nl,"
+        + "\nBram,bram@gent.be,,Stad Gent,,,,Mobiliteit|huisvesting,nl,"
+    )
+    dry = run_import(database, "experts", write("e.csv", rows), dry_run=True)
+    assert dry.notes == [
+        "e.csv: rows 2, 3, column themes: mobiliteit → publieke-ruimte (a synonym, stored as the theme key)",
+        "e.csv: row 3, column themes: huisvesting → wonen (a synonym, stored as the theme key)",
+    ]
+    report = run_import(database, "experts", write("e.csv", rows))
+    assert report.added == 2 and report.notes == dry.notes
+    assert experts_by_email(database)["an@gent.be"]["themes"] == ["publieke-ruimte", "wonen"]
+    assert experts_by_email(database)["bram@gent.be"]["themes"] == ["publieke-ruimte", "wonen"]
+    out = tmp_path / "out.csv"
+    with database.session() as session:
+        service.export_experts(session, path=out)
+    again = run_import(database, "experts", out)
+    assert (again.changed, again.unchanged, again.notes) == (0, 2, [])
+
+
+def test_a_synonym_of_two_themes_and_an_unknown_language_are_refused(database: Database, write: Write) -> None:
+    errors = import_errors(
+        database, "experts", write("e.csv", EXPERT_HEADER + "\nAn,an@gent.be,,Stad Gent,,,,participatie,nl;xx,\n")
+    )
+    assert errors == [
+        "e.csv: row 2, column languages: 'xx' is not an ISO 639-1 language code (nl, en, fr)",
+        "e.csv: row 2, column themes: 'participatie' is a synonym of several themes (organisatie, sociaal): write the "
+        "one you mean",
+    ]
+    assert count(database, Expert) == 0

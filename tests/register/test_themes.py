@@ -85,8 +85,12 @@ def test_themes_header_is_checked(database: Database, write: Write) -> None:
 def test_resolver_suggests_from_labels_and_synonyms() -> None:
     resolver = ThemeResolver(shipped_themes())
     assert resolver.resolve("WONEN") == "wonen" and resolver.resolve("Housing") == "wonen"
-    assert resolver.resolve("huisvesting") is None  # synonyms are too ambiguous to resolve ...
-    assert resolver.suggest("huisvesting") == "wonen"  # ... but good for a suggestion
+    assert resolver.resolve("huisvesting") == "wonen"  # a synonym of one theme resolves to it ...
+    assert resolver.resolve("Mobiliteit") == "publieke-ruimte"
+    assert resolver.resolve_synonym("mobiliteit") == "publieke-ruimte" and resolver.resolve_synonym("wonen") is None
+    assert resolver.resolve("participatie") is None  # ... one of two themes does not
+    assert resolver.synonym_owners("participatie") == ["organisatie", "sociaal"]
+    assert resolver.suggest("huisvesting") == "wonen"
     assert resolver.suggest("klimat") == "klimaat"
     assert resolver.suggest("qqqqqq") is None
 

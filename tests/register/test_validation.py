@@ -12,6 +12,7 @@ from bot.register.themes import ThemeResolver, shipped_themes
 from bot.register.validation import (
     FieldError,
     ThemeRecord,
+    language_codes,
     split_list,
     validate_expert,
     validate_practice,
@@ -23,8 +24,8 @@ THEMES = ThemeResolver(
     [
         ThemeRecord("wonen", "Wonen en woonbeleid", "Housing", ("huisvesting", "leegstand")),
         ThemeRecord("europa", "Europa en EU-financiering", "Europe and EU funding", ("EU", "EFRO")),
-        ThemeRecord("klimaat", "Klimaat, energie en milieu", "Climate, energy and environment", ()),
-        ThemeRecord("publieke-ruimte", "Publieke ruimte en mobiliteit", "Public space and mobility", ()),
+        ThemeRecord("klimaat", "Klimaat, energie en milieu", "Climate, energy and environment", ("leegstand",)),
+        ThemeRecord("publieke-ruimte", "Publieke ruimte en mobiliteit", "Public space and mobility", ("mobiliteit",)),
     ]
 )
 TODAY = date(2026, 11, 28)
@@ -85,9 +86,20 @@ def test_missing_columns_count_as_empty_cells() -> None:
         ({"slack_user_id": "u012ab"}, "slack_user_id", "bad_slack_id", "did you mean 'U012AB'?", "U012AB"),
         ({"slack_user_id": "C012AB"}, "slack_user_id", "bad_slack_id", "is not a Slack user id", None),
         ({"languages": "nl;dutch"}, "languages", "bad_language", "'dutch' is not a two-letter language code", "nl"),
-        ({"languages": "nld"}, "languages", "bad_language", "'nld' is not a two-letter language code", None),
+        ({"languages": "nld"}, "languages", "bad_language", "'nld' is not a two-letter language code", "nl"),
+        ({"languages": "xx"}, "languages", "bad_language", "'xx' is not an ISO 639-1 language code (nl, en, fr)", None),
+        ({"languages": "Vlaams"}, "languages", "bad_language", "did you mean 'nl'?", "nl"),
+        ({"languages": "nl-BE"}, "languages", "bad_language", "did you mean 'nl'?", "nl"),
+        ({"languages": "francais"}, "languages", "bad_language", "did you mean 'fr'?", "fr"),
+        ({"languages": "klingon"}, "languages", "bad_language", "'klingon' is not a two-letter language code", None),
         ({"themes": "woonen"}, "themes", "unknown_theme", "unknown theme 'woonen' (did you mean 'wonen'?)", "wonen"),
-        ({"themes": "huisvesting"}, "themes", "unknown_theme", "(did you mean 'wonen'?)", "wonen"),  # a synonym
+        (
+            {"themes": "leegstand"},  # a synonym of two themes
+            "themes",
+            "unknown_theme",
+            "'leegstand' is a synonym of several themes (klimaat, wonen): write the one you mean",
+            "klimaat",
+        ),
         ({"themes": "xyzzy"}, "themes", "unknown_theme", "unknown theme 'xyzzy' (see `wieweet themes list`)", None),
         ({"name": "x" * 201}, "name", "too_long", "too long (201 characters, at most 200)", None),
         ({"role": "a\x00b"}, "role", "bad_characters", "control characters", None),
@@ -100,6 +112,28 @@ def test_expert_field_errors(
     assert len(errors) == 1, errors
     assert (errors[0].column, errors[0].code, errors[0].suggestion) == (column, code, suggestion)
     assert message in errors[0].message
+
+
+def test_a_synonym_of_one_theme_is_stored_as_its_key() -> None:
+    record, errors = validate_expert({**EXPERT, "themes": "Mobiliteit;huisvesting;wonen"}, themes=THEMES)
+    assert errors == [] and record is not None
+    assert record.themes == ("publieke-ruimte", "wonen")
+    assert THEMES.synonym_notes("Mobiliteit;huisvesting;wonen") == [
+        ("Mobiliteit", "publieke-ruimte"),
+        ("huisvesting", "wonen"),
+    ]
+
+
+@pytest.mark.parametrize("code", ["nl", "en", "fr", "de", "tr", "ar", "pl", "ro", "zh", "ti", "so", "uk", "ru", "es"])
+def test_iso_639_1_codes_are_accepted(code: str) -> None:
+    record, errors = validate_expert({**EXPERT, "languages": code.upper()}, themes=THEMES)
+    assert errors == [] and record is not None and record.languages == (code,)
+
+
+def test_the_language_list_is_iso_639_1() -> None:
+    codes = language_codes()
+    assert 180 <= len(codes) <= 185  # ISO 639-1 has 183 current codes (CLDR also names the withdrawn "sh")
+    assert {"nl", "en", "fr", "de", "yi", "zu"} <= codes and not {"xx", "qq", "zz", "iw", "in"} & codes
 
 
 def test_every_problem_of_a_record_is_reported() -> None:
@@ -204,3 +238,39 @@ def test_split_list_round_trips_joined_items(items: list[str]) -> None:
     cleaned = split_list(";".join(items))
     assert split_list(";".join(cleaned)) == cleaned  # joining what was split gives the same list again
     assert all(item == " ".join(item.split()) and item for item in cleaned)
+
+
+# --- invisible characters (issue 11): stripped from names and titles, never echoed --------------------------------
+
+RLO, LRI, PDI, ZWSP, ZWJ, BOM, WJ = "\u202e", "\u2066", "\u2069", "\u200b", "\u200d", "\ufeff", "\u2060"
+
+
+def test_bidi_and_zero_width_characters_are_stripped_from_names_titles_and_lists() -> None:
+    record, errors = validate_expert(
+        {
+            **EXPERT,
+            "name": f"An{ZWSP} Pee{RLO}ters{PDI}",
+            "organisation": f"{BOM}Stad{WJ} Gent",
+            "role": f"{LRI}diensthoofd{PDI}",
+            "expertise": f"leeg{ZWJ}stand; {ZWSP}; wonen{RLO}",
+        },
+        themes=THEMES,
+    )
+    assert errors == [] and record is not None
+    assert (record.name, record.organisation, record.role) == ("An Peeters", "Stad Gent", "diensthoofd")
+    assert record.expertise == ("leegstand", "wonen")
+    practice, problems = validate_practice(
+        {**PRACTICE, "title": f"Wijk{RLO}budget{ZWSP}", "summary": f"Bewoners{RLO} beslissen{ZWJ}."},
+        themes=THEMES,
+        today=TODAY,
+    )
+    assert problems == [] and practice is not None
+    assert practice.title == "Wijkbudget"
+    assert practice.summary == f"Bewoners beslissen{ZWJ}."  # long text keeps a joiner (emoji), never a reordering
+
+
+@given(st.text(alphabet=st.sampled_from(["a", " ", RLO, LRI, PDI, ZWSP, ZWJ, BOM, WJ, "\u200f", "\u061c"])))
+def test_no_name_keeps_an_invisible_character(name: str) -> None:
+    record, _errors = validate_expert({**EXPERT, "name": f"An {name}"}, themes=THEMES)
+    assert record is not None
+    assert not any(ch in record.name for ch in (RLO, LRI, PDI, ZWSP, ZWJ, BOM, WJ, "\u200f", "\u061c"))

@@ -525,7 +525,7 @@ def test_volunteer_is_asked_for_public_questions_only(world: World) -> None:
         svc.volunteer(s, question_id=public, slack_id=ASKER, now=LATER)
     assert own.value.code == "forward_to_asker"
     private = world.ask(visibility=Visibility.PRIVATE)
-    with pytest.raises(StaleActionError) as refused, world.db.session() as s:
+    with pytest.raises(NotAuthorized) as refused, world.db.session() as s:  # never offered: a refusal
         svc.volunteer(s, question_id=private, slack_id="UHELPER2", now=LATER)
-    assert refused.value.code == "question_closed"
+    assert refused.value.code == "question_closed" and refused.value.target == f"question:{private}"
     assert not [r for r in _question(world, private).routings if r.recipient_slack_id == "UHELPER2"]

@@ -130,6 +130,7 @@ def test_hostile_register_entries_and_queries_are_escaped() -> None:
                 url="",
                 byline=HOSTILE,
                 score=1.0,
+                reasons=(HOSTILE,),
             ),
         ),
     )

@@ -1,7 +1,7 @@
 """knowledge needs: topics, their questions and gaps, proposed work sessions; two outbox message kinds
 
-Revision ID: 0003_needs
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03 13:00:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = "0003_needs"
-down_revision: str | None = "0002"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

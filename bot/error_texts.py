@@ -1,0 +1,104 @@
+"""What a user reads for a domain error: the catalogue key of each ``WieweetError.code``.
+
+One table instead of keys built from the code at run time, so every key is a literal that ``pybabel extract`` finds
+(and the i18n tests check). The Slack error handler and the CLI both use ``error_text``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.errors import WieweetError
+from bot.i18n import N_, t
+from bot.register.validation import FieldError
+
+ERROR_KEYS: Mapping[str, str] = {
+    # a "who knows" query that cannot be searched (bot.matching.query)
+    "empty": N_("query.empty"),
+    "only_stopwords": N_("query.only_stopwords"),
+    "too_long": N_("query.too_long"),
+    "no_words": N_("query.no_words"),
+    "error": N_("query.error"),
+    # a search's buttons (bot.knowledge): the search log is gone, or is someone else's
+    "search_expired": N_("error.search_expired"),
+    "not_your_search": N_("error.not_your_search"),
+    # routing: stale actions (bot.routing.states, bot.routing.service)
+    "not_yours": N_("error.not_yours"),
+    "not_asker": N_("error.not_asker"),
+    "already_claimed": N_("error.already_claimed"),
+    "claimed_by_other": N_("error.claimed_by_other"),
+    "already_declined": N_("error.already_declined"),
+    "already_forwarded": N_("error.already_forwarded"),
+    "already_answered": N_("error.already_answered"),
+    "routing_closed": N_("error.routing_closed"),
+    "question_closed": N_("error.question_closed"),
+    "already_snoozed": N_("error.already_snoozed"),
+    "already_asked": N_("error.already_asked"),
+    "not_answered": N_("error.not_answered"),
+    "not_escalated": N_("error.not_escalated"),
+    "concurrent_change": N_("error.concurrent_change"),
+    "invalid_transition": N_("error.invalid_transition"),
+    # routing: input to fix
+    "empty_question": N_("error.empty_question"),
+    "empty_answer": N_("error.empty_answer"),
+    "empty_information": N_("error.empty_information"),
+    "invalid_rating": N_("error.invalid_rating"),
+    "unknown_theme": N_("error.unknown_theme"),
+    "desired_date_past": N_("error.desired_date_past"),
+    "away_date_past": N_("error.away_date_past"),
+    "forward_to_self": N_("error.forward_to_self"),
+    "forward_to_asker": N_("error.forward_to_asker"),
+    "invalid_slack_id": N_("error.invalid_slack_id"),
+    "not_in_register": N_("error.not_in_register"),
+    "not_found": N_("error.not_found"),
+    # who may do what (bot.actors)
+    "not_staff": N_("error.not_staff"),
+    "not_authorized": N_("error.not_authorized"),
+    "bad_reference": N_("error.bad_reference"),  # a malformed id or metadata in a payload (handlers.claims)
+    "not_channel_member": N_("error.not_channel_member"),  # a channel's digest (digests.subscriptions)
+    # the registers: profiles and practices (bot.register)
+    "invalid_record": N_("error.invalid_record"),
+    "profile_state": N_("error.profile_state"),
+    "no_expert": N_("error.no_expert"),
+    "already_moderated": N_("error.already_moderated"),
+    "no_practice": N_("error.no_practice"),
+    # privacy rights (bot.privacy)
+    "privacy_input": N_("error.privacy_input"),
+    "erasure_incomplete": N_("error.erasure_incomplete"),
+}
+
+
+FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validation) in a profile or practice form
+    "missing": N_("field.missing"),
+    "too_long": N_("field.too_long"),
+    "bad_characters": N_("field.bad_characters"),
+    "bad_email": N_("field.bad_email"),
+    "bad_language": N_("field.bad_language"),
+    "unknown_theme": N_("field.unknown_theme"),
+    "email_taken": N_("field.email_taken"),
+    "unknown_outcome": N_("field.unknown_outcome"),
+    "bad_year": N_("field.bad_year"),
+    "bad_url": N_("field.bad_url"),
+    "practice_taken": N_("field.practice_taken"),
+}
+
+
+def field_error_text(error: FieldError, lang: str) -> str:
+    """A form field's error in ``lang`` (the validation's own message for a code without a text), with the
+    suggestion, if any: "Onbekend thema. Bedoel je wonen?"."""
+    key = FIELD_ERROR_KEYS.get(error.code)
+    text = t(key, lang) if key else error.message
+    if error.suggestion:
+        text += " " + t("field.suggestion", lang, suggestion=error.suggestion)
+    return text
+
+
+def error_text(error: WieweetError, lang: str) -> str | None:
+    """The user's text for ``error`` in ``lang``; None for a code without one (the caller shows ``error.message``)."""
+    key = ERROR_KEYS.get(error.code)
+    if key is None:
+        return None
+    try:
+        return t(key, lang, **getattr(error, "values", {}))
+    except (KeyError, IndexError):  # a text whose placeholders the error does not fill
+        return None

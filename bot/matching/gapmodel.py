@@ -1,0 +1,104 @@
+"""The calibrated "nobody knows" decision: a small logistic model over what a person would look at.
+
+A person deciding whether anyone in the register can answer a question asks: how much of the question's meaning
+does the best candidate cover, through how specific a concept, in which part of their profile, does anything in
+the register *mean* the same thing — and are the question's words known to the register at all. Those are the
+features (computed per search by ``Matcher.search``, returned in ``SearchResult.gap_features``):
+
+``confidence``   the best normalised expert score (lexical, before boosts)
+``coverage``     the share of the question's meaning the best expert covers: per concept (content word) how fully it is
+                 matched (its contribution over its ideal), weighted by how specific the concept is (the best IDF a
+                 variant of the word reaches; a word the register lacks entirely counts as the most specific)
+``core``         how fully the question's most specific concept is matched by the best expert
+``specificity``  the most specific concept the best expert matches: its IDF over the register's largest IDF
+``heavy``        the share of the question's meaning the best expert matches in a heavy field (expertise, role,
+                 themes) rather than in a bio or through their practices and answers
+``unknown``      the share of the question's concepts no document of the register contains in any form
+``practice``     the best normalised practice score
+``semantic``     the best cosine similarity between the question and an expert profile (multilingual-e5-small)
+``semantic_z``   that similarity's z-score over all experts (how much the best stands out)
+``agree``        1 when the profile closest in meaning is among the three best by words (meaning and words agree)
+``concepts``     log(1 + number of concepts in the question)
+
+``P(gap) = 1 / (1 + exp(-(b + sum_i w_i * (x_i - mean_i) / scale_i)))``; "nobody knows" when ``P(gap)`` reaches the
+model's threshold (chosen on out-of-fold probabilities of dev: the best F1).
+Two models are shipped: ``semantic`` (all features) when the experts' vectors are there, ``lexical`` (without the
+three semantic features) while they are missing. The coefficients (``data/gap_model.json``) are fitted by
+``bench/fit_gap_model.py`` on the *dev* queries only (``bench/eval``), with the regularisation chosen by
+cross-validation on dev; held-out, blind and real-text queries are never used to fit or choose anything.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+LEXICAL_FEATURES = ("confidence", "coverage", "core", "specificity", "heavy", "unknown", "practice", "concepts")
+SEMANTIC_FEATURES = (*LEXICAL_FEATURES, "semantic", "semantic_z", "agree")
+THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class GapModel:
+    features: tuple[str, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    threshold: float = THRESHOLD  # "nobody knows" when the probability reaches it
+
+    def probability(self, x: Mapping[str, float]) -> float:
+        z = self.intercept
+        for name, w, m, s in zip(self.features, self.coef, self.mean, self.scale, strict=True):
+            z += w * (x.get(name, 0.0) - m) / (s or 1.0)
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "features": list(self.features),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "threshold": self.threshold,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, object]) -> GapModel:
+        def floats(key: str) -> tuple[float, ...]:
+            value = d[key]
+            assert isinstance(value, list)
+            return tuple(float(v) for v in value)
+
+        features = d["features"]
+        assert isinstance(features, list)
+        intercept = d["intercept"]
+        assert isinstance(intercept, int | float)
+        threshold = d.get("threshold", THRESHOLD)
+        assert isinstance(threshold, int | float)
+        return cls(
+            tuple(str(f) for f in features),
+            floats("coef"),
+            float(intercept),
+            floats("mean"),
+            floats("scale"),
+            float(threshold),
+        )
+
+
+@cache
+def shipped_models() -> dict[str, GapModel]:
+    """The fitted models by name ("lexical", "semantic"); empty when none is shipped (a raw threshold is used)."""
+    try:
+        raw = resources.files("bot.matching").joinpath("data", "gap_model.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    data = json.loads(raw)
+    return {name: GapModel.from_json(d) for name, d in data.get("models", {}).items()}

@@ -1,0 +1,35 @@
+"""Invisible characters that change how text *looks* without being text: stripped where names and titles enter.
+
+Bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069) reorder what follows
+them, so "evil<U+202E>fdp.exe" reads as "evilexe.pdf" and a name can pose as someone else's; zero-width
+characters (U+200B–U+200F, U+2060–U+2064, U+FEFF, U+180E, U+00AD, U+061C) make two different names look the
+same. None of them belongs in a person's name, an organisation, a title or a question.
+
+``strip_invisible`` is for names, titles, one-line fields, list items and question texts (at validation, in
+``bot.register.validation``, in routing and wherever Slack display names are stored). ``strip_bidi`` is for longer
+free text (a bio, a summary), where a zero-width joiner may legitimately glue an emoji together but reordering
+controls never belong; ``bot.mrkdwn.escape`` applies it to everything it shows, for text stored before.
+"""
+
+from __future__ import annotations
+
+import re
+
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069\u061c"
+ZERO_WIDTH = "\u200b-\u200f\u2060-\u2064\ufeff\u180e\u00ad"
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+_INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without bidirectional reordering controls."""
+    return _BIDI.sub("", text)
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without bidirectional controls and zero-width / invisible formatting characters."""
+    return _INVISIBLE.sub("", text)
+
+
+def has_invisible(text: str) -> bool:
+    return _INVISIBLE.search(text) is not None

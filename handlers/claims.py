@@ -1,0 +1,158 @@
+"""What a Slack payload *claims*: ids in button values and block ids, a modal's private_metadata, the clicked message.
+
+One module for every listener, so each claim is read the same way. These functions only check the *form* of a
+claim — an id is a positive whole number the database can hold, metadata is a JSON object, a channel id looks like
+one — and hand the typed value on. Whether the acting user may see or change the record it names is decided by the
+service the handler calls, against the database and with the Slack id Slack signed the request with (``Turn.actor``),
+never with an id from the payload. Messages the bot updates are the ones the database ties to the record and the
+user (e.g. ``RoutingService.request_messages``), never the clicked ``container``.
+
+A malformed claim cannot come from a button or modal the bot made: it is refused (``NotAuthorized``, one WARNING
+log line) before anything is read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.actors import NotAuthorized
+
+refusals = logging.getLogger("wieweet.errors")
+MAX_ID = 2**31 - 1  # the largest id the database's integer keys hold (PostgreSQL ``integer``)
+MAX_METADATA = 3000  # Slack's limit for private_metadata
+_ID = re.compile(r"^[0-9]{1,10}$")
+_CHANNEL = re.compile(r"^[CDG][A-Z0-9]{2,31}$")
+_TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
+BAD_REFERENCE = "bad_reference"  # the user's message: this button or form is not valid (any more)
+
+
+def log_refusal(*, ref: str, user: str | None, action: str, target: str | None) -> None:
+    """The one log line of a refused request: who, what, on what. WARNING: a forged payload is worth a look.
+
+    Every ``NotAuthorized`` reaches it through the global error handler; a request whose action stands but whose
+    claim about a message was not honoured (``Turn.update_messages``) logs it here directly.
+    """
+    refusals.warning("refused ref=%s user=%s action=%s target=%s", ref, user or "-", action, target or "-")
+
+
+def malformed(what: str, raw: object) -> NotAuthorized:
+    """The refusal for a claim that is not even well-formed (shown as "not valid any more", logged as refused)."""
+    return NotAuthorized(f"send a malformed {what}", target=repr(raw)[:60], code=BAD_REFERENCE)
+
+
+def parse_id(raw: object, *, what: str) -> int:
+    """A record id from a payload: ASCII digits only, 1 … ``MAX_ID``. Anything else is refused."""
+    text = raw if isinstance(raw, str) else str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
+    if text is None or not _ID.match(text) or not 0 < int(text) <= MAX_ID:
+        raise malformed(f"{what} id", raw)
+    return int(text)
+
+
+def clicked_action(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The clicked element of a ``block_actions`` payload ({} for anything else)."""
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        return {}
+    return dict(actions[0])
+
+
+def block_id_suffix(block_id: object, prefix: str) -> str | None:
+    """``"12"`` for the block id ``"<prefix>:12"``; None when the block id is not one of ``prefix``'s."""
+    head, sep, tail = str(block_id or "").partition(":")
+    return tail if sep and head == prefix else None
+
+
+def clicked_id(body: Mapping[str, Any], *, what: str, block_prefixes: Iterable[str] = ()) -> int:
+    """The id a clicked button is about: from its value, and from its block id when that is one of ours
+    (``"<prefix>:<id>"``). Both are claims: when both are given they must agree, else the click is refused."""
+    action = clicked_action(body)
+    from_block = next(
+        (s for s in (block_id_suffix(action.get("block_id"), p) for p in block_prefixes) if s is not None), None
+    )
+    value = action.get("value")
+    if from_block is None:
+        return parse_id(value, what=what)
+    block_value = parse_id(from_block, what=what)
+    if value is not None and str(value) != "" and parse_id(value, what=what) != block_value:
+        raise malformed(f"{what} id (block and value differ)", f"{from_block}/{value}")
+    return block_value
+
+
+def view_metadata(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A submitted modal's private_metadata as a JSON object; refused when it is anything else."""
+    view = body.get("view")
+    raw = view.get("private_metadata") if isinstance(view, dict) else None
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, str) or len(raw) > MAX_METADATA:
+        raise malformed("modal metadata", raw)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise malformed("modal metadata", raw) from None
+    if not isinstance(data, dict):
+        raise malformed("modal metadata", raw)
+    return data
+
+
+def metadata_id(metadata: Mapping[str, Any], key: str, *, what: str) -> int:
+    """A required record id from modal metadata (refused when missing or malformed)."""
+    return parse_id(metadata.get(key), what=what)
+
+
+def optional_metadata_id(metadata: Mapping[str, Any], key: str, *, what: str) -> int | None:
+    """A record id from modal metadata, or None when the key is absent or null (e.g. a form for a new record)."""
+    raw = metadata.get(key)
+    return None if raw is None else parse_id(raw, what=what)
+
+
+def channel_id(raw: object, *, what: str = "channel") -> str | None:
+    """A Slack conversation id (``C…``, ``G…``, ``D…``), or None when absent; refused when malformed."""
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str) or not _CHANNEL.match(raw):
+        raise malformed(f"{what} id", raw)
+    return raw
+
+
+def message_ts(raw: object) -> str | None:
+    """A Slack message timestamp (``1700000000.000100``), or None when absent; refused when malformed."""
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str) or not _TS.match(raw):
+        raise malformed("message ts", raw)
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message in Slack: its conversation and ts (a claim when it comes from a payload)."""
+
+    channel_id: str
+    message_ts: str
+
+    def as_ref(self) -> dict[str, str]:
+        return {"channel_id": self.channel_id, "message_ts": self.message_ts}
+
+    @classmethod
+    def of(cls, ref: Mapping[str, Any]) -> MessageRef | None:
+        channel, ts = ref.get("channel_id"), ref.get("message_ts")
+        return cls(str(channel), str(ts)) if channel and ts else None
+
+
+def clicked_message(body: Mapping[str, Any]) -> MessageRef | None:
+    """The (non-ephemeral) message a button was clicked in, as the payload claims it; None for views and ephemeral
+    messages (which cannot be updated). Only for comparing with what the database knows, never to act on."""
+    container = body.get("container")
+    if not isinstance(container, dict) or container.get("type") != "message" or container.get("is_ephemeral"):
+        return None
+    try:
+        channel, ts = channel_id(container.get("channel_id")), message_ts(container.get("message_ts"))
+    except NotAuthorized:
+        return None
+    return MessageRef(channel, ts) if channel and ts else None
