@@ -182,8 +182,8 @@ class Vectoriser:
             # a word's expansions share one budget: a glossary group with ten translations is still one concept
             own: dict[str, float] = {}
             for variant in group.variants:
-                if variant.kind == "synonym" and variant.weight < w.min_expansion:
-                    continue
+                if variant.kind == "related" or (variant.kind == "synonym" and variant.weight < w.min_expansion):
+                    continue  # a recognised theme's other names, a word inside a longer phrase: too broad
                 weight = factor.get(variant.kind, w.synonym)
                 for term in variant.terms:
                     if weight > own.get(term, 0.0):
