@@ -12,12 +12,13 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import (
     Answer,
+    Embedding,
     Expert,
     KnowledgeGap,
     NeedItem,
@@ -49,10 +50,50 @@ class NeedSource(NamedTuple):
     themes: tuple[str, ...]
 
 
-def lock_needs(session: Session) -> None:
-    """Hold the grouping lock until the transaction ends (PostgreSQL; a no-op on SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
+def lock_needs(session: Session, *, wait: bool = True) -> bool:
+    """Hold the grouping lock until the transaction ends (PostgreSQL; SQLite serialises writers itself and this
+    returns True). ``wait=False``: return False at once when another transaction holds it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NEEDS_LOCK})
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _NEEDS_LOCK}))
+
+
+def list_unplaced_need_texts(session: Session) -> list[str]:
+    """The texts of the questions and gaps not in a topic yet, oldest first."""
+    placed_q = select(NeedItem.id).where(NeedItem.question_id == Question.id).exists()
+    placed_g = select(NeedItem.id).where(NeedItem.gap_id == KnowledgeGap.id).exists()
+    questions = session.execute(
+        select(Question.created_at, Question.id, Question.text).where(~placed_q).order_by(Question.created_at)
+    )
+    gaps = session.execute(
+        select(KnowledgeGap.created_at, KnowledgeGap.id, KnowledgeGap.query)
+        .where(~placed_g)
+        .order_by(KnowledgeGap.created_at)
+    )
+    rows = sorted([(c, f"q:{i}", t) for c, i, t in questions] + [(c, f"g:{i}", t) for c, i, t in gaps])
+    return [t for _, _, t in rows]
+
+
+def has_unlabelled_need_topics(session: Session) -> bool:
+    """A topic not labelled yet (new, or its label was dropped by an erasure): ``label_item`` is empty."""
+    return session.scalar(select(NeedTopic.id).where(NeedTopic.label_item == "").limit(1)) is not None
+
+
+def delete_question_embeddings(session: Session, *, hashes: Collection[str], suffix: str = "#question") -> int:
+    """Delete the stored question vectors (every model id ending in ``suffix``) of these text hashes."""
+    if not hashes:
+        return 0
+    gone = 0
+    ordered = sorted(hashes)
+    for i in range(0, len(ordered), 500):
+        result = session.execute(
+            delete(Embedding).where(Embedding.model.endswith(suffix), Embedding.content_hash.in_(ordered[i : i + 500]))
+        )
+        gone += int(getattr(result, "rowcount", 0) or 0)
+    return gone
 
 
 def list_need_sources(session: Session, *, since: datetime | None = None) -> list[NeedSource]:

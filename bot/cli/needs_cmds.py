@@ -16,10 +16,11 @@ import click
 from bot.actors import Actor
 from bot.cli import CliContext
 from bot.cli.ask_cmds import open_knowledge
+from bot.needs.jobs import embed_pending
 from bot.needs.model import NeedsOverview, ProposalView
 from bot.needs.periods import InvalidPeriod, Period, current_quarter, parse_period
 from bot.needs.report import collect_report, render_chart_png, write_html, write_xlsx
-from bot.needs.service import NeedsConfig, NeedsService
+from bot.needs.service import NeedsService
 from storage.models import ProposalStatus
 
 
@@ -56,8 +57,18 @@ def _period(cli: CliContext, value: str | None, now: datetime) -> Period:
 
 
 def _service(cli: CliContext) -> NeedsService:
-    settings = cli.settings
-    return NeedsService(open_knowledge(cli), config=NeedsConfig.from_settings(settings))
+    return NeedsService.from_settings(open_knowledge(cli), cli.settings)
+
+
+def _embed(cli: CliContext, service: NeedsService, budget: float, *, quiet: bool = False) -> None:
+    """Compute the meaning vectors new questions wait for (``wieweet run`` does it in the background)."""
+    report = embed_pending(cli.db, service, budget_seconds=budget)
+    if report.missing and not quiet:
+        click.echo(
+            f"{report.missing} question(s) still wait for their meaning vector and are not in a topic yet: "
+            "`wieweet run` computes them in the background, or run this again (--embed-seconds).",
+            err=True,
+        )
 
 
 def _hours(value: float | None) -> str:
@@ -81,6 +92,15 @@ def _print_overview(overview: NeedsOverview) -> None:
         )
 
 
+EMBED_OPTION = click.option(
+    "--embed-seconds",
+    type=click.FloatRange(0, 86_400),
+    default=120.0,
+    show_default=True,
+    help="With the meaning signal on: compute missing question vectors for at most this long first.",
+)
+
+
 @click.group(name="needs", invoke_without_command=True)
 @click.option(
     "--period",
@@ -98,10 +118,17 @@ def _print_overview(overview: NeedsOverview) -> None:
     show_default=True,
     help="Only topics with at least this many questions and gaps in the period.",
 )
+@EMBED_OPTION
 @click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
 @click.pass_context
 def needs_group(
-    ctx: click.Context, period_text: str | None, as_json: bool, limit: int, min_items: int, now_text: str | None
+    ctx: click.Context,
+    period_text: str | None,
+    as_json: bool,
+    limit: int,
+    min_items: int,
+    embed_seconds: float,
+    now_text: str | None,
 ) -> None:
     """The network's knowledge needs: questions and knowledge gaps grouped into topics.
 
@@ -125,6 +152,7 @@ def needs_group(
     now = _now(now_text)
     period = _period(cli, period_text, now)
     service = _service(cli)
+    _embed(cli, service, embed_seconds, quiet=as_json)
     with cli.db.session() as session:
         overview = service.overview(session, actor=_actor(), period=period, now=now, min_items=min_items, limit=limit)
     if as_json:
@@ -155,9 +183,12 @@ def _print_proposal(p: ProposalView) -> None:
 )
 @click.option("--all", "show_all", is_flag=True, help="Also dismissed and done proposals.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@EMBED_OPTION
 @click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
 @click.pass_context
-def needs_proposals(ctx: click.Context, propose: bool, show_all: bool, as_json: bool, now_text: str | None) -> None:
+def needs_proposals(
+    ctx: click.Context, propose: bool, show_all: bool, as_json: bool, embed_seconds: float, now_text: str | None
+) -> None:
     """Proposed work sessions: topics that reached the threshold (WIEWEET_NEEDS_MIN_ORGANISATIONS organisations in
     WIEWEET_NEEDS_WINDOW_WEEKS weeks), with the questions, who could lead it, who would likely come and practices.
 
@@ -171,6 +202,8 @@ def needs_proposals(ctx: click.Context, propose: bool, show_all: bool, as_json: 
     now = _now(now_text)
     service = _service(cli)
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
+    if propose:
+        _embed(cli, service, embed_seconds, quiet=as_json)
     with cli.db.session() as session:
         if propose:
             created = service.propose_sessions(session, now=now, worker_id=worker)
@@ -273,10 +306,16 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
     help="2026-Q4, 2026-11, 2026-W48 or 2026-10-01..2026-12-31 (default: this quarter).",
 )
 @click.option("--lang", type=click.Choice(["nl", "en"]), default=None, help="Language of the report (default: nl).")
+@EMBED_OPTION
 @click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
 @click.pass_context
 def report_command(
-    ctx: click.Context, output: Path, period_text: str | None, lang: str | None, now_text: str | None
+    ctx: click.Context,
+    output: Path,
+    period_text: str | None,
+    lang: str | None,
+    embed_seconds: float,
+    now_text: str | None,
 ) -> None:
     """Write the period's report for the steering group: .xlsx (with Excel charts), .html (with chart images) or
     .png (one chart).
@@ -299,6 +338,7 @@ def report_command(
     period = _period(cli, period_text, now)
     language = lang or cli.settings.default_language
     service = _service(cli)
+    _embed(cli, service, embed_seconds)
     with cli.db.session() as session:
         data = collect_report(session, service=service, actor=_actor(), period=period, now=now, lang=language)
     if suffix == ".xlsx":

@@ -12,9 +12,14 @@ Nothing here touches the database or Slack; the vectors are cached per text (the
 
 from __future__ import annotations
 
+import gzip
+import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, load_list, query_stopwords, stopwords
@@ -33,6 +38,9 @@ class VectorWeights:
     typo: float = 0.9  # a repaired word (its repair is the word)
     cognate: float = 0.8  # a word matched to a register word by a shared prefix (gentrification -> gentrificatie)
     theme: float = 0.5  # a recognised theme
+    # a word that says nothing about a topic on its own (the matcher's generic words: "stad", "beleid", "plan",
+    # "city", "policy"): all its terms count this much
+    generic: float = 0.3
     # Expansions the matcher weighs below this (a recognised theme's other names, a word found inside a longer
     # glossary phrase) are left out: they are broad (a theme has dozens of names) and blur topics together.
     min_expansion: float = 0.5
@@ -56,6 +64,12 @@ class Concepts:
 
 
 EMPTY = Concepts({}, (), ())
+
+
+def generic_stems() -> frozenset[str]:
+    """Stems of the matcher's generic words (``bot/matching/data/generic_words.txt``)."""
+    stem = Stemmer()
+    return frozenset(stem(w) for w in load_list("generic_words.txt"))
 
 
 def readable_words(text: str, parsed_words: list[str]) -> tuple[str, ...]:
@@ -92,6 +106,7 @@ class Vectoriser:
         self._cache: dict[str, Concepts] = {}
         self._words: dict[str, Concepts] = {}
         self._stop = query_stopwords()
+        self._generic = generic_stems()
 
     def _cached_word(self, key: str) -> Concepts:
         part = self._words.get(key)
@@ -190,9 +205,10 @@ class Vectoriser:
                         own[term] = weight
             expansions = sum(1 for x in own.values() if x < 1.0)
             scale = expansions**-w.share_expansions if expansions > 1 else 1.0
+            generic = w.generic if group.variants and group.variants[0].terms[0] in self._generic else 1.0
             scaled: list[tuple[str, float]] = []
             for term, raw in own.items():
-                weight = raw if raw >= 1.0 else raw * scale
+                weight = (raw if raw >= 1.0 else raw * scale) * generic
                 scaled.append((term, weight))
                 if weight > terms.get(term, 0.0):
                     terms[term] = weight
@@ -201,20 +217,100 @@ class Vectoriser:
         return Concepts(terms, readable_words(text, words), tuple(parsed.themes), tuple(words), tuple(groups))
 
 
+DICTIONARY_MIN_FREQUENCY = 100  # pyspellchecker counts (OpenSubtitles); rarer entries are mostly names and noise
+DICTIONARY_MIN_LENGTH = 4
+
+
+@cache
+def dutch_words(
+    min_frequency: int = DICTIONARY_MIN_FREQUENCY, min_length: int = DICTIONARY_MIN_LENGTH
+) -> frozenset[str]:
+    """Folded common Dutch words (``pyspellchecker``'s frequency list, as ``bot.matching.wordlist`` reads it): the
+    parts compounds of everyday words are split into. Empty when the list cannot be read."""
+    try:
+        raw = resources.files("spellchecker").joinpath("resources", "nl.json.gz").read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return frozenset()
+    counts: dict[str, int] = json.loads(gzip.decompress(raw))
+    return frozenset(
+        folded
+        for word, n in counts.items()
+        if n >= min_frequency and len(word) >= min_length and (folded := fold(word)).isalpha()
+    )
+
+
+LANGUAGES = ("nl", "en", "fr")
+LANGUAGE_MIN_FREQUENCY = 1000  # the words the language guess knows: ~9,000 Dutch, ~19,000 English, ~9,500 French
+
+
+@cache
+def _language_words(min_frequency: int = LANGUAGE_MIN_FREQUENCY) -> dict[str, tuple[float, ...]]:
+    """Folded word -> log relative frequency in each of ``LANGUAGES`` (pyspellchecker's lists); a language that
+    does not list the word gets a value just below its rarest listed word."""
+    logs: dict[str, list[float]] = {}
+    floors: list[float] = []
+    for i, lang in enumerate(LANGUAGES):
+        try:
+            raw = resources.files("spellchecker").joinpath("resources", f"{lang}.json.gz").read_bytes()
+        except (ModuleNotFoundError, FileNotFoundError, OSError):
+            return {}
+        counts: dict[str, int] = json.loads(gzip.decompress(raw))
+        total = float(sum(counts.values())) or 1.0
+        floor = math.log(min_frequency / total) - 1.0
+        floors.append(floor)
+        folded: dict[str, int] = {}
+        for word, n in counts.items():
+            if n >= min_frequency:
+                key = fold(word)
+                folded[key] = folded.get(key, 0) + n
+        for word, n in folded.items():
+            logs.setdefault(word, [math.nan] * len(LANGUAGES))[i] = math.log(n / total)
+    return {w: tuple(floors[i] if math.isnan(x) else x for i, x in enumerate(v)) for w, v in logs.items()}
+
+
+def detect_language(text: str, *, default: str = "nl") -> str:
+    """The language ``text`` is most likely written in, of Dutch, English and French: the product of its known
+    words' frequencies in each language (words no list knows — most Dutch compounds, codes — say nothing); the
+    default when no word is known or two languages tie."""
+    table = _language_words()
+    if not table:
+        return default
+    scores = [0.0] * len(LANGUAGES)
+    known = False
+    for raw in _WORD.findall(text):
+        row = table.get(fold(raw))
+        if row is None:
+            continue
+        known = True
+        for i, x in enumerate(row):
+            scores[i] += x
+    if not known:
+        return default
+    best = max(scores)
+    winners = [lang for lang, score in zip(LANGUAGES, scores, strict=True) if score == best]
+    return default if default in winners or len(winners) > 1 else winners[0]
+
+
 class QuestionVocabulary:
-    """Compound parts the register does not know but the questions do.
+    """Compound parts the register does not know but the questions and everyday Dutch do.
 
     The matcher splits compounds against the register's words; questions bring words of their own
-    ("circulatieplan", "burgerbudget", "opendata"). The matcher's ``CompoundSplitter`` is run once more with the
-    words that stand alone in the questions of the run, so "opendataportaal" meets "open data" and
-    "kinderopvangplaatsen" meets "kinderopvang". Parts found this way count as compound parts.
+    ("circulatieplan", "burgerbudget", "opendata", "hondenlosloopweide"). The matcher's ``CompoundSplitter`` is run
+    once more with the words that stand alone in the questions of the run and with common Dutch words
+    (``dutch_words``), so "opendataportaal" meets "open data", "kinderopvangplaatsen" meets "kinderopvang" and
+    "bewonersparkeerkaart" meets "parkeerkaart". Parts found this way count as compound parts. The vocabulary is
+    made anew for every run from the same inputs, so the same questions are always split the same way.
     """
 
-    def __init__(self, texts: list[Concepts], *, weight: float, stemmer: Stemmer | None = None) -> None:
+    def __init__(
+        self, texts: list[Concepts], *, weight: float, stemmer: Stemmer | None = None, dictionary: bool = True
+    ) -> None:
         stop = stopwords()
         self._stem = stemmer or Stemmer()
         self._weight = weight
         self._splitter = CompoundSplitter(load_list("morphemes_nl.txt"), stop=stop)
+        if dictionary:
+            self._splitter.add_words(dutch_words())
         self._splitter.add_words(w for c in texts for w in c.folded)
 
     def extend(self, concepts: Concepts) -> Concepts:

@@ -106,6 +106,8 @@ class UpdateReport:
     new_topics: int
     joined: int  # placed in a topic that existed before the run
     labelled: int  # topics that got a label
+    waiting: int = 0  # not placed yet: waiting for their meaning vector (the needs pass computes it)
+    busy: bool = False  # another process was grouping (``wait=False``): nothing was done
 
 
 @dataclass(frozen=True, slots=True)

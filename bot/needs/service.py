@@ -40,10 +40,18 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.config import Settings
 from bot.errors import NotFoundError, QueryError, WieweetError
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import DatabaseVectorStore, KnowledgeBase
 from bot.matching.results import SearchResult
-from bot.needs.analysis import Concepts, QuestionVocabulary, Vectoriser
-from bot.needs.grouping import Grouper, GroupItem, SemanticSignal
+from bot.needs.analysis import Concepts, QuestionVocabulary, Vectoriser, detect_language
+from bot.needs.grouping import (
+    DEFAULT_MEANING_THRESHOLD,
+    DEFAULT_MEANING_WEIGHT,
+    DEFAULT_THRESHOLD,
+    Grouper,
+    GroupItem,
+    Vector,
+)
+from bot.needs.meaning import QuestionMeaning
 from bot.needs.model import (
     COVERED,
     NOT_COVERED,
@@ -94,8 +102,9 @@ class NoShareableWording(WieweetError):
 class NeedsConfig:
     min_organisations: int = 3
     window_weeks: int = 8
-    similarity: float = 0.2
-    semantic_similarity: float = 0.25  # the threshold with the optional embedding signal (measured on the dev set)
+    similarity: float = DEFAULT_THRESHOLD  # joining a topic by words alone
+    meaning_similarity: float = DEFAULT_MEANING_THRESHOLD  # ... by words and meaning (see bot.needs.grouping)
+    meaning_weight: float = DEFAULT_MEANING_WEIGHT
     trend_periods: int = TREND_PERIODS
     experts: int = 3  # experts proposed to lead a session
     practices: int = 3
@@ -201,15 +210,32 @@ class NeedsService:
         knowledge: KnowledgeBase,
         *,
         config: NeedsConfig | None = None,
-        semantic: SemanticSignal | None = None,
+        meaning: QuestionMeaning | None = None,
         directory: AskerDirectory = register_directory,
     ) -> None:
+        """``meaning``: questions' vectors for grouping by meaning as well as words (``from_settings`` gives the
+        knowledge base's embedder one when the meaning signal is on); None groups by words alone."""
         self.knowledge = knowledge
         self.config = config or NeedsConfig()
-        self.semantic = semantic
+        self.meaning = meaning
         self.directory = directory
         matcher = knowledge.matcher or knowledge.load()
         self._vectoriser = Vectoriser(knowledge.analyse, phrase_words=matcher.phrase_words())
+        self._languages: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(cls, knowledge: KnowledgeBase, settings: Settings) -> NeedsService:
+        """The service as ``wieweet run`` and the CLI make it: grouping by meaning too when ``Settings.semantic``
+        is on and the embedder is installed (``KnowledgeBase.embedder``), else by words."""
+        embedder = knowledge.embedder if settings.semantic else None
+        meaning = QuestionMeaning(embedder, DatabaseVectorStore(knowledge.database)) if embedder is not None else None
+        return cls(knowledge, config=NeedsConfig.from_settings(settings), meaning=meaning)
+
+    def words_only(self, reason: str) -> None:
+        """Group by words from now on (the embedder failed); logged once."""
+        if self.meaning is not None:
+            log.error("knowledge needs: grouping by words only from now on: %s", reason)
+            self.meaning = None
 
     # --- grouping -------------------------------------------------------------------------------------------------
 
@@ -218,17 +244,45 @@ class NeedsService:
         vocabulary = QuestionVocabulary(list(base.values()), weight=self._vectoriser.weights.compound)
         return {key: vocabulary.extend(c) for key, c in base.items()}
 
-    def update_topics(self, session: Session, *, now: datetime) -> UpdateReport:
-        """Place the questions and gaps not yet in a topic; label topics that have no label yet."""
-        repo.lock_needs(session)
+    def language(self, text: str) -> str:
+        got = self._languages.get(text)
+        if got is None:
+            if len(self._languages) >= 200_000:
+                self._languages.clear()
+            got = self._languages[text] = detect_language(text)
+        return got
+
+    def grouper(self) -> Grouper:
+        meaning = self.meaning
+        return Grouper(
+            threshold=self.config.similarity,
+            meaning_threshold=self.config.meaning_similarity,
+            meaning_weight=self.config.meaning_weight,
+            meaning_prior=meaning.prior if meaning is not None else None,
+        )
+
+    def update_topics(self, session: Session, *, now: datetime, wait: bool = True) -> UpdateReport:
+        """Place the questions and gaps not yet in a topic; label topics that have no label yet.
+
+        Serialised across processes (``wait=False``: return ``busy`` at once when another process is grouping).
+        With the meaning signal on, a question whose vector is not computed yet waits for the needs pass
+        (``bot.needs.jobs``) that computes it; it is counted in ``waiting``."""
+        if not repo.lock_needs(session, wait=wait):
+            return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0, busy=True)
+        if not repo.list_unplaced_need_texts(session) and not repo.has_unlabelled_need_topics(session):
+            return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0)
         sources = repo.list_need_sources(session)
         assigned = repo.list_need_assignments(session)
+        vectors: Mapping[str, Vector] = self.meaning.vectors(s.text for s in sources) if self.meaning else {}
+        waiting = {s.key for s in sources if self.meaning and s.key not in assigned and s.text not in vectors}
+        sources = [s for s in sources if s.key not in waiting]
         concepts = self.concepts(sources)
-        items = [GroupItem(s.key, _order(s), concepts[s.key], s.text) for s in sources]
+        items = [
+            GroupItem(s.key, _order(s), concepts[s.key], s.text, vectors.get(s.text), self.language(s.text))
+            for s in sources
+        ]
         first_new = repo.get_last_need_topic_id(session) + 1
-        threshold = self.config.semantic_similarity if self.semantic is not None else self.config.similarity
-        grouper = Grouper(threshold=threshold, semantic=self.semantic)
-        result = grouper.run(items, assigned=assigned, next_topic_id=first_new)
+        result = self.grouper().run(items, assigned=assigned, next_topic_id=first_new)
         by_key = {s.key: s for s in sources}
         real: dict[int, int] = {}
         for placement in result.placements:  # new topics in order, so database ids keep their order
@@ -249,7 +303,7 @@ class NeedsService:
                 }
             )
         repo.create_need_items(session, rows=rows)
-        # labels: for topics without one, from their most central shareable member
+        # labels: for topics without one, from their most central shareable member ("-": none has shareable words)
         members: dict[int, list[str]] = {}
         for topic_id, topic in result.topics.items():
             members[real.get(topic_id, topic_id)] = topic.members
@@ -260,16 +314,21 @@ class NeedsService:
             chosen = self._label(members.get(row.id, []), by_key, concepts)
             if chosen is not None:
                 row.label, row.label_item = chosen[1][:200], chosen[0]
-                row.updated_at = now
                 labelled += 1
+            elif row.label_item == "-":
+                continue
+            else:
+                row.label_item = "-"
+            row.updated_at = now
         session.flush()
         joined = sum(1 for p in result.placements if p.topic_id < first_new)
         return UpdateReport(
-            items=len(sources),
+            items=len(sources) + len(waiting),
             placed=len(result.placements),
             new_topics=len(real),
             joined=joined,
             labelled=labelled,
+            waiting=len(waiting),
         )
 
     @staticmethod
@@ -405,8 +464,8 @@ class NeedsService:
     ) -> NeedsOverview:
         """The topics asked about in ``period``, the most asked first (staff only)."""
         actor.require_staff("see knowledge needs")
-        if update:
-            self.update_topics(session, now=now)
+        if update:  # never waits behind a needs pass of another process: shows what is placed so far
+            self.update_topics(session, now=now, wait=False)
         state = self._state(session)
         members = state.members()
         live = {p.topic_id: p.id for p in repo.list_need_proposals(session, statuses=LIVE)}

@@ -1,18 +1,20 @@
-"""The grouping core without a database: determinism, stability, incremental runs, the semantic hook, privacy of
-nothing (pure), and the analysis it rests on."""
+"""The grouping core without a database: determinism, stability, incremental runs, meaning (centred, per
+language), and the analysis it rests on."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from bot.matching import Matcher
 from bot.matching.documents import ExpertDoc, ThemeDoc
 from bot.matching.loader import shipped_places
 from bot.needs.analysis import QuestionVocabulary, Vectoriser
-from bot.needs.grouping import Grouper, GroupItem, idf_weights
+from bot.needs.grouping import Grouper, GroupItem, Vector, centred, idf_weights
 
 TEXTS = [
     "Wie weet iets over de leegstandsheffing op winkelpanden?",
@@ -91,29 +93,77 @@ def test_idf_counts_at_least_a_thousand_questions(matcher: Matcher) -> None:
     assert idf[shared] > 6.0  # ln(1 + 1000 / 2), not ln(1 + 2 / 2)
 
 
-class FakeEmbedder:
-    """Says two texts mean the same when they are in the same group."""
-
-    def __init__(self, groups: Sequence[Sequence[str]]) -> None:
-        self.groups = groups
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        out = []
-        for text in texts:
-            index = next((n for n, g in enumerate(self.groups) if text in g), len(self.groups))
-            out.append([1.0 if i == index else 0.0 for i in range(len(self.groups) + 1)])
-        return out
+def unit(*values: float) -> Vector:
+    vec = np.asarray(values, dtype=np.float32)
+    return vec / np.linalg.norm(vec)
 
 
-def test_semantic_signal_joins_wordings_without_shared_words(matcher: Matcher) -> None:
-    texts = ["leegstandsheffing op woningen", "leegstandsheffing en vrijstellingen", "belasting op lege huizen"]
+def with_meaning(
+    items: Sequence[GroupItem], vectors: Sequence[Vector], languages: Sequence[str] = ()
+) -> list[GroupItem]:
+    langs = list(languages) or ["nl"] * len(items)
+    return [replace(i, meaning=v, language=lang) for i, v, lang in zip(items, vectors, langs, strict=True)]
+
+
+def test_meaning_joins_wordings_without_shared_words(matcher: Matcher) -> None:
+    texts = [
+        "leegstandsheffing op woningen",
+        "leegstandsheffing en vrijstellingen",
+        "belasting op lege huizen",
+        "fietsstraten en autoverkeer",
+    ]
     items = items_of(matcher, texts)
-    lexical = {p.key: p.topic_id for p in Grouper().run(items, assigned={}, next_topic_id=1).placements}
-    assert lexical["q:2"] != lexical["q:0"]
-    signal = FakeEmbedder([texts])
-    both = Grouper(semantic=signal, semantic_weight=0.6, semantic_floor=0.5)
-    semantic = {p.key: p.topic_id for p in both.run(items, assigned={}, next_topic_id=1).placements}
-    assert semantic["q:2"] == semantic["q:0"] == semantic["q:1"]
+    lexical = placement(items)
+    assert lexical["q:2"] != lexical["q:0"] == lexical["q:1"]
+    # the first three mean the same, the fourth something else
+    vectors = [unit(1, 0.05, 0, 0), unit(1, 0, 0.05, 0), unit(1, 0, 0, 0.05), unit(0, 1, 0, 0)]
+    both = {
+        p.key: p.topic_id for p in Grouper().run(with_meaning(items, vectors), assigned={}, next_topic_id=1).placements
+    }
+    assert both["q:0"] == both["q:1"] == both["q:2"] != both["q:3"]
+
+
+def test_centring_per_language_brings_translations_together() -> None:
+    # two needs (axes 0 and 1) asked in two languages (axes 2 and 3); the language component is the larger one
+    vectors: dict[str, Vector] = {}
+    languages: dict[str, str] = {}
+    for need in (0, 1):
+        for lang, axis in (("nl", 2), ("fr", 3)):
+            for n in range(10):
+                values = [0.0] * 6
+                values[need] = 1.0
+                values[axis] = 2.0
+                values[4 + n % 2] = 0.1 * n
+                vectors[f"{need}{lang}{n}"] = unit(*values)
+                languages[f"{need}{lang}{n}"] = lang
+
+    def cos(a: str, b: str, got: dict[str, Vector]) -> float:
+        return float(np.dot(got[a], got[b]))
+
+    plain = centred(vectors)
+    by_language = centred(vectors, languages=languages)
+    # without the language means, a question is closer to another need in its language than to its translation
+    assert cos("0nl0", "1nl1", plain) > cos("0nl0", "0fr1", plain)
+    assert cos("0nl0", "0fr1", by_language) > 0.5 > cos("0nl0", "1nl1", by_language)
+    assert all(abs(float(np.linalg.norm(v)) - 1.0) < 1e-5 for v in by_language.values())
+
+
+def test_a_small_collection_is_centred_towards_the_reference_mean() -> None:
+    prior = unit(1, 1, 0)
+    alone = centred({"a": unit(1, 0, 0), "b": unit(1, 0.2, 0)})
+    helped = centred({"a": unit(1, 0, 0), "b": unit(1, 0.2, 0)}, prior=prior)
+    # centred on their own mean, two similar questions point in opposite directions; with the reference they stay close
+    assert float(np.dot(alone["a"], alone["b"])) < -0.9
+    assert float(np.dot(helped["a"], helped["b"])) > 0.9
+
+
+def test_items_without_a_vector_are_compared_by_their_words(matcher: Matcher) -> None:
+    items = items_of(matcher, TEXTS)
+    vectors = [unit(1, 0.1 * i, 0) for i in range(len(items))]
+    mixed = [replace(item, meaning=vectors[i]) if i % 2 else item for i, item in enumerate(items)]
+    got = placement(mixed)
+    assert got["q:0"] == got["q:1"] == got["q:2"]  # q:0 and q:2 without a vector
+    assert got["q:4"] == got["q:5"] == got["q:6"]
 
 
 def test_text_without_content_words_stands_alone(matcher: Matcher) -> None:
