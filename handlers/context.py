@@ -29,6 +29,7 @@ from bot.actors import Actor
 from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE, normalise_language
 from bot.knowledge import KnowledgeBase
+from bot.needs import NeedsService
 from bot.routing import RoutingService
 from bot.text import strip_invisible
 from handlers.blocks import build_message_blocks
@@ -231,6 +232,7 @@ class Services:
     clock: Clock = system_clock
     locales: LocaleCache = field(default_factory=LocaleCache)
     routing: RoutingService | None = None
+    needs: NeedsService | None = None  # knowledge needs (topics, proposals, the report); None: not offered here
     jobs: Kicker = field(default_factory=Kicker)
     home: HomeUpdates = field(default_factory=HomeUpdates)
     errors: ErrorReporter = field(default_factory=ErrorReporter)
@@ -241,6 +243,11 @@ class Services:
         if self.routing is None:
             raise RuntimeError("question routing is not configured in this process")
         return self.routing
+
+    def needs_service(self) -> NeedsService:
+        if self.needs is None:
+            raise RuntimeError("knowledge needs are not configured in this process")
+        return self.needs
 
 
 @dataclass

@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from bot.cli import CliContext, pass_cli
-from bot.jobs import JobRunner
+from bot.jobs import JobRunner, default_worker_id
 from bot.knowledge import KnowledgeBase
+from bot.needs import NeedsService
+from bot.needs.jobs import NeedsPass
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
 from bot.slack_app import check_tokens, create_app, run_http, run_socket_mode
 from handlers.context import LocaleCache, Services, make_clock
@@ -40,6 +42,7 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
         triage_channel_id=settings.triage_channel_id, require_confirmed_consent=settings.require_consent
     )
     routing = RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
+    needs = NeedsService.from_settings(knowledge, settings)
     services = Services(
         settings=settings,
         db=cli.db,
@@ -47,10 +50,14 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
         clock=make_clock(settings),
         locales=LocaleCache(settings.default_language),
         routing=routing,
+        needs=needs,
     )
     app = create_app(services, http=http_mode)
+    worker_id = default_worker_id()
     jobs = JobRunner(
         services,
+        worker_id=worker_id,
+        needs=NeedsPass(cli.db, needs, worker_id=worker_id),
         routing=routing,
         sender=OutboxSender(services, app.client, policy=policy),
         digest_client=app.client,
