@@ -16,9 +16,10 @@ import html
 import io
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -28,6 +29,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
+from bot.i18n import N_
+from bot.i18n import t as catalogue_text
 from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
 from bot.needs.periods import Period
 from bot.needs.service import NeedsService, may_be_named
@@ -197,92 +200,52 @@ def collect_report(
 
 # --- texts -------------------------------------------------------------------------------------------------------
 
-_TEXTS = {
-    "nl": {
-        "title": "Kennisbehoeften van het netwerk",
-        "summary": "Overzicht",
-        "asked": "Vragen gesteld",
-        "answered": "Vragen beantwoord",
-        "share": "Aandeel beantwoord",
-        "median": "Mediaan tijd tot antwoord (uur)",
-        "gaps": "Kennislacunes (niemand gevonden)",
-        "themes": "Thema's per maand",
-        "theme": "Thema",
-        "month": "Maand",
-        "public": "waarvan publiek",
-        "answered_public": "publiek beantwoord",
-        "median_public": "mediaan publiek (uur)",
-        "topics": "Onderwerpen",
-        "label": "Onderwerp",
-        "questions": "Vragen",
-        "organisations": "Organisaties",
-        "cities": "Steden",
-        "coverage": "Expertise",
-        "trend": "Trend",
-        "experts": "Experts",
-        "expert": "Expert",
-        "organisation": "Organisatie",
-        "answers": "Antwoorden",
-        "practices": "Praktijken",
-        "practice": "Praktijk",
-        "city": "Stad",
-        "added": "Toegevoegd",
-        "shown": "Getoond in antwoorden",
-        "added_title": "Praktijken toegevoegd",
-        "used_title": "Meest getoonde praktijken",
-        "private_topic": "(enkel besloten vragen)",
-        "others": "andere collega's (niet bij naam)",
-        COVERED: "aanwezig",
-        WEAK: "zwak",
-        NOT_COVERED: "ontbreekt",
-        "with": "met expertise",
-        "without": "zonder expertise",
-    },
-    "en": {
-        "title": "Knowledge needs of the network",
-        "summary": "Summary",
-        "asked": "Questions asked",
-        "answered": "Questions answered",
-        "share": "Share answered",
-        "median": "Median time to answer (hours)",
-        "gaps": "Knowledge gaps (nobody found)",
-        "themes": "Themes per month",
-        "theme": "Theme",
-        "month": "Month",
-        "public": "of which public",
-        "answered_public": "public answered",
-        "median_public": "median public (hours)",
-        "topics": "Topics",
-        "label": "Topic",
-        "questions": "Questions",
-        "organisations": "Organisations",
-        "cities": "Cities",
-        "coverage": "Expertise",
-        "trend": "Trend",
-        "experts": "Experts",
-        "expert": "Expert",
-        "organisation": "Organisation",
-        "answers": "Answers",
-        "practices": "Practices",
-        "practice": "Practice",
-        "city": "City",
-        "added": "Added",
-        "shown": "Shown in answers",
-        "added_title": "Practices added",
-        "used_title": "Practices shown most",
-        "private_topic": "(private questions only)",
-        "others": "other colleagues (not named)",
-        COVERED: "covered",
-        WEAK: "weak",
-        NOT_COVERED: "missing",
-        "with": "with expertise",
-        "without": "without expertise",
-    },
+_KEYS: Mapping[str, str] = {  # name -> catalogue key
+    "title": N_("report.title"),
+    "summary": N_("report.summary"),
+    "asked": N_("report.asked"),
+    "answered": N_("report.answered"),
+    "share": N_("report.share"),
+    "median": N_("report.median"),
+    "gaps": N_("report.gaps"),
+    "themes": N_("report.themes"),
+    "theme": N_("report.theme"),
+    "month": N_("report.month"),
+    "public": N_("report.public"),
+    "answered_public": N_("report.answered_public"),
+    "median_public": N_("report.median_public"),
+    "topics": N_("report.topics"),
+    "label": N_("report.label"),
+    "questions": N_("report.questions"),
+    "organisations": N_("report.organisations"),
+    "cities": N_("report.cities"),
+    "coverage": N_("report.coverage"),
+    "trend": N_("report.trend"),
+    "experts": N_("report.experts"),
+    "expert": N_("report.expert"),
+    "organisation": N_("report.organisation"),
+    "answers": N_("report.answers"),
+    "practices": N_("report.practices"),
+    "practice": N_("report.practice"),
+    "city": N_("report.city"),
+    "added": N_("report.added"),
+    "shown": N_("report.shown"),
+    "added_title": N_("report.added_title"),
+    "used_title": N_("report.used_title"),
+    "private_topic": N_("report.private_topic"),
+    "others": N_("report.others"),
+    COVERED: N_("report.coverage_covered"),
+    WEAK: N_("report.coverage_weak"),
+    NOT_COVERED: N_("report.coverage_none"),
+    "with": N_("report.with"),
+    "without": N_("report.without"),
 }
 
 
+@cache
 def _t(lang: str) -> dict[str, str]:
-    return _TEXTS["en" if lang == "en" else "nl"]
+    """The report's headings and labels in ``lang`` (the catalogue's texts, read once per language)."""
+    return {name: catalogue_text(key, lang) for name, key in _KEYS.items()}
 
 
 def topic_label(topic: TopicView, lang: str) -> str:
