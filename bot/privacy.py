@@ -191,7 +191,19 @@ def export_personal_data(
     )
     data["searches"] = [_columns(s) for s in repo.list_search_logs(session, slack_user_id=sid)] if sid else []
     data["feedback"] = [_columns(f) for f in repo.list_feedback(session, slack_user_id=sid)] if sid else []
-    data["knowledge_gaps"] = [_columns(g) for g in repo.list_knowledge_gaps(session, slack_user_id=sid)] if sid else []
+    gaps = repo.list_knowledge_gaps(session, slack_user_id=sid) if sid else []
+    data["knowledge_gaps"] = [_columns(g) for g in gaps]
+    # Knowledge needs: the topic each of their questions and gaps was grouped into, proposals they decided on.
+    placements = needs_repo.list_need_items_of(
+        session, question_ids=[q["id"] for q in data["questions_asked"]], gap_ids=[g.id for g in gaps]
+    )
+    data["knowledge_need_topics"] = [
+        {**_columns(item), "topic_label": topic.label}  # a public question's wording (shareable) or empty
+        for item, topic in placements
+    ]
+    data["work_session_proposals_decided"] = (
+        [_columns(p) for p in needs_repo.list_need_proposals_decided_by(session, actor=sid)] if sid else []
+    )
     data["messages_to_you"] = [_columns(m) for m in repo.list_outbox_to(session, slack_user_id=sid)] if sid else []
     data["digest_subscriptions_created"] = (
         [_columns(d) for d in repo.list_digest_subscriptions_by(session, slack_user_id=sid)] if sid else []

@@ -293,6 +293,21 @@ def list_need_proposals(
     return list(session.scalars(query.order_by(NeedProposal.created_at.desc(), NeedProposal.id.desc())))
 
 
+def list_need_items_of(
+    session: Session, *, question_ids: Collection[int], gap_ids: Collection[int]
+) -> list[tuple[NeedItem, NeedTopic]]:
+    """The topic placements of these questions and gaps (a person's, for the privacy export), oldest first."""
+    if not question_ids and not gap_ids:
+        return []
+    query = (
+        select(NeedItem, NeedTopic)
+        .join(NeedTopic, NeedTopic.id == NeedItem.topic_id)
+        .where(or_(NeedItem.question_id.in_(list(question_ids)), NeedItem.gap_id.in_(list(gap_ids))))
+        .order_by(NeedItem.asked_at, NeedItem.id)
+    )
+    return [(item, topic) for item, topic in session.execute(query).tuples()]
+
+
 def list_need_proposals_decided_by(session: Session, *, actor: str) -> list[NeedProposal]:
     return list(session.scalars(select(NeedProposal).where(NeedProposal.decided_by == actor).order_by(NeedProposal.id)))
 

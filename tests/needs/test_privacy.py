@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.actors import Actor
 from bot.needs.periods import parse_period
-from bot.privacy import erase_person
+from bot.privacy import erase_person, export_personal_data
 from storage import needs_repo
 from storage.models import NeedTopic
 from tests.needs.conftest import NOW, STAFF, Network
@@ -40,3 +40,23 @@ def test_erased_askers_and_experts_are_named_nowhere(network: Network) -> None:
     assert top.organisations == 3  # Kortrijk's question went with its asker
     assert proposals and all(p.slack_user_id not in {"UKORTRIJK", "ULEAD"} for p in proposals[0].askers)
     assert all(e.name != "An Peeters" for e in proposals[0].experts)
+
+
+def test_the_export_has_the_topics_of_ones_questions_and_the_proposals_one_decided(network: Network) -> None:
+    with network.database.session() as session:
+        network.service.update_topics(session, now=NOW)
+        proposal = network.service.propose_sessions(session, now=NOW, worker_id="a")[0]
+        network.service.dismiss_proposal(session, actor=STAFF, proposal_id=proposal.id, reason="later", now=NOW)
+    with network.database.session() as session:
+        mine = export_personal_data(session=session, actor=Actor.cli("test"), slack_user_id="UKORTRIJK", now=NOW)
+        staff = export_personal_data(session=session, actor=Actor.cli("test"), slack_user_id="USTAFF", now=NOW)
+        assigned = needs_repo.list_need_assignments(session)
+    asked = {q["id"] for q in mine["questions_asked"]}
+    assert len(asked) == 2  # vacancy tax and cycling streets
+    topics = mine["knowledge_need_topics"]
+    assert {t["question_id"] for t in topics} == asked
+    assert {t["topic_id"] for t in topics} == {assigned[f"q:{q}"] for q in asked}
+    assert all(t["topic_label"] for t in topics)
+    assert mine["work_session_proposals_decided"] == []
+    decided = staff["work_session_proposals_decided"]
+    assert [(p["id"], p["status"], p["note"]) for p in decided] == [(proposal.id, "dismissed", "later")]
