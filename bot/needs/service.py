@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.actors import Actor
+from bot.actors import Actor, NotAuthorized
 from bot.config import Settings
 from bot.errors import NotFoundError, QueryError, WieweetError
 from bot.knowledge import DatabaseVectorStore, KnowledgeBase
@@ -76,7 +76,15 @@ from digests.model import is_public_content
 from storage import needs_repo as repo
 from storage import repositories as register_repo
 from storage import routing_repo
-from storage.models import Availability, Consent, Expert, NeedProposal, OutboxKind, ProposalStatus
+from storage.models import (
+    Availability,
+    Consent,
+    Expert,
+    NeedProposal,
+    OutboxKind,
+    OutboxMessage,
+    ProposalStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -808,6 +816,55 @@ class NeedsService:
             now=now,
         )
         return requests
+
+    def expertise_request_refs(self, session: Session, *, actor: Actor, topic_id: int) -> list[dict[str, str]]:
+        """The DMs asking ``actor`` to add this topic to their profile (``channel_id``, ``message_ts``): tied to the
+        topic and the person by the database, so a click is checked against them."""
+        sent = self._expertise_request(session, actor=actor, topic_id=topic_id)
+        return [{"channel_id": sent.sent_channel_id or "", "message_ts": sent.sent_ts or ""}] if sent else []
+
+    @staticmethod
+    def _expertise_request(session: Session, *, actor: Actor, topic_id: int) -> OutboxMessage | None:
+        if not actor.slack_id:
+            return None
+        sent = routing_repo.get_sent_outbox(session, dedupe_key=f"expertise_request:{topic_id}:{actor.slack_id}")
+        return sent if sent is not None and sent.recipient_slack_id == actor.slack_id else None
+
+    def add_topic_to_profile(self, session: Session, *, actor: Actor, topic_id: int, now: datetime) -> str:
+        """The person asked by DM adds the topic to their own profile's expertise (audited); returns the label.
+
+        Only someone the knowledge centre asked about this very topic may (an expertise request was sent to their
+        Slack id); the label added is the one they were asked about, never text from the request."""
+        request = self._expertise_request(session, actor=actor, topic_id=topic_id)
+        if request is None or not actor.slack_id:
+            raise NotAuthorized("add a topic they were not asked about", target=f"need_topic:{topic_id}")
+        label = str(request.payload.get("label") or "").strip()
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=actor.slack_id)
+        if expert is None or not label:
+            raise NotFoundError("no_expert", "no expert profile for this Slack account")
+        if label.casefold() not in {e.casefold() for e in expert.expertise}:
+            before = {"expertise": list(expert.expertise)}
+            expert.expertise = [*expert.expertise, label[:200]]
+            expert.updated_at = now
+            register_repo.create_audit_log(
+                session,
+                actor=actor.audit_label,
+                action="add_topic",
+                entity_type="expert",
+                entity_key=expert.email,
+                before=before,
+                after={"expertise": list(expert.expertise), "topic_id": topic_id},
+                now=now,
+            )
+        return label
+
+    @staticmethod
+    def proposal_message_ref(session: Session, *, proposal_id: int) -> dict[str, str]:
+        """Where the proposal was posted for staff (``channel_id``, ``message_ts``); {} when not (yet)."""
+        message = routing_repo.get_sent_outbox(session, dedupe_key=f"needs_proposal:{proposal_id}")
+        if message is None or not (message.sent_channel_id and message.sent_ts):
+            return {}
+        return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
 
 
 def _proposal_audit(proposal: NeedProposal) -> dict[str, Any]:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.actors import NotAuthorized
+from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError
 from bot.needs.model import NOT_COVERED
 from storage import needs_repo
 from storage.db import Database
-from storage.models import AuditLog, OutboxKind, OutboxMessage, Visibility
+from storage.models import AuditLog, Expert, OutboxKind, OutboxMessage, Visibility
 from tests.needs.conftest import NOW, OFFICIAL, STAFF, Network, add_expert, add_question, build_network
 
 
@@ -131,3 +131,34 @@ def test_a_topic_asked_only_privately_has_no_label_and_cannot_be_recruited_for(n
         topic = next(t for t in needs_repo.list_need_topics(session) if not t.label)
     with network.database.session() as session, pytest.raises(Exception, match="private"):
         network.service.ask_to_add_expertise(session, actor=STAFF, topic_id=topic.id, expert_ids=[], now=NOW)
+
+
+def test_the_person_asked_adds_the_topic_to_their_profile_others_cannot(network: Network) -> None:
+    topic_id = _rats(network)
+    with network.database.session() as session:
+        plan = network.service.recruiting(session, actor=STAFF, topic_id=topic_id, now=NOW)
+        expert_id = plan.candidates[0].expert_id
+        assert expert_id is not None
+        network.service.ask_to_add_expertise(session, actor=STAFF, topic_id=topic_id, expert_ids=[expert_id], now=NOW)
+    asked = Actor.slack("UAALST", is_staff=False)
+    with network.database.session() as session, pytest.raises(NotAuthorized):  # not sent yet: nothing to answer
+        network.service.add_topic_to_profile(session, actor=asked, topic_id=topic_id, now=NOW)
+    with network.database.session() as session:
+        message = session.query(OutboxMessage).filter_by(kind=OutboxKind.EXPERTISE_REQUEST).one()
+        message.sent_at, message.sent_channel_id, message.sent_ts = NOW, "DAALST", "1700000000.000100"
+    for someone in (Actor.slack("UGENT", is_staff=False), STAFF):  # not asked about this topic (staff neither)
+        with network.database.session() as session, pytest.raises(NotAuthorized):
+            network.service.add_topic_to_profile(session, actor=someone, topic_id=topic_id, now=NOW)
+    with network.database.session() as session, pytest.raises(NotAuthorized):  # asked about another topic only
+        network.service.add_topic_to_profile(session, actor=asked, topic_id=topic_id + 1000, now=NOW)
+    with network.database.session() as session:
+        assert network.service.expertise_request_refs(session, actor=asked, topic_id=topic_id) == [
+            {"channel_id": "DAALST", "message_ts": "1700000000.000100"}
+        ]
+        label = network.service.add_topic_to_profile(session, actor=asked, topic_id=topic_id, now=NOW)
+        network.service.add_topic_to_profile(session, actor=asked, topic_id=topic_id, now=NOW)  # twice: once
+    with network.database.session() as session:
+        expertise = session.get(Expert, expert_id).expertise
+        audits = session.query(AuditLog).filter_by(entity_type="expert", action="add_topic").count()
+    assert "rattenbestrijding" in label.lower()
+    assert expertise == ["begraafplaatsen", label] and audits == 1
