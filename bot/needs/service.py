@@ -12,7 +12,7 @@ function takes the session of the caller's unit of work and never commits.
   organisations in 8 weeks), at most one live proposal per topic across processes, and queues it for the triage
   channel (outbox ``needs_proposal``). After a dismissal or a session the topic is proposed again only when the
   questions asked *since* reach the threshold again.
-* ``proposal``, ``list_proposals``, ``plan_invite``, ``record_channel``, ``dismiss_proposal``, ``complete_proposal``
+* ``proposal``, ``list_proposals``, ``plan_invite``, ``record_invite``, ``dismiss_proposal``, ``complete_proposal``
   — staff only, every change audited.
 * ``recruiting`` and ``ask_to_add_expertise`` — staff only — who might cover a topic nobody covers, and a DM
   (outbox ``expertise_request``) asking them to add it to their profile.
@@ -646,40 +646,46 @@ class NeedsService:
     def plan_invite(
         self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, channel_id: str | None = None
     ) -> InvitePlan:
-        """Whom to invite: the proposed experts and askers, to ``channel_id`` or to a new channel (audited)."""
+        """Whom to invite (the proposed experts and askers who may be named and have a Slack account), to
+        ``channel_id`` or to a new channel. Changes nothing: the Slack layer creates the channel and invites, then
+        ``record_invite`` stores what was done (so a failed Slack call leaves the proposal as it was)."""
         actor.require_staff("invite people to a work session")
         proposal = self._live(session, proposal_id)
         view = self._proposal_view(session, self._state(session), proposal, now=now)
         invite = tuple(dict.fromkeys(p.slack_user_id for p in (*view.experts, *view.askers) if p.slack_user_id))
-        without = tuple(p for p in view.experts if not p.slack_user_id)
-        before = _proposal_audit(proposal)
-        proposal.status = ProposalStatus.INVITED
-        if channel_id:
-            proposal.channel_id = channel_id
-        proposal.updated_at = now
-        plan = InvitePlan(
+        return InvitePlan(
             proposal_id=proposal.id,
             create=not channel_id,
             channel_id=channel_id,
             channel_name=channel_name(view.label or "topic", proposal.id),
             invite=invite,
-            without_slack=without,
+            without_slack=tuple(p for p in view.experts if not p.slack_user_id),
             intro=view.label,
         )
-        after = {**_proposal_audit(proposal), "invited": list(invite)}
-        _audit(session, actor, "invite", proposal, before, after, now)
-        return plan
 
-    def record_channel(
-        self, session: Session, *, actor: Actor, proposal_id: int, channel_id: str, now: datetime
-    ) -> None:
-        """Remember the channel the Slack layer created for a proposal (audited)."""
-        actor.require_staff("record a work session channel")
+    def record_invite(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        proposal_id: int,
+        channel_id: str,
+        invited: Sequence[str],
+        created: bool,
+        now: datetime,
+    ) -> ProposalView:
+        """The people were invited to ``channel_id`` (created for the session when ``created``): the proposal is
+        marked invited and remembers the channel (audited with who was invited)."""
+        actor.require_staff("invite people to a work session")
         proposal = self._live(session, proposal_id)
         before = _proposal_audit(proposal)
+        proposal.status = ProposalStatus.INVITED
         proposal.channel_id = channel_id
         proposal.updated_at = now
-        _audit(session, actor, "channel", proposal, before, _proposal_audit(proposal), now)
+        session.flush()
+        after = {**_proposal_audit(proposal), "invited": list(invited), "created": created}
+        _audit(session, actor, "invite", proposal, before, after, now)
+        return self._proposal_view(session, self._state(session), proposal, now=now)
 
     def dismiss_proposal(
         self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, reason: str = ""

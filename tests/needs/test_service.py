@@ -94,6 +94,12 @@ def test_staff_actions_are_audited_and_checked(network: Network) -> None:
         plan = network.service.plan_invite(session, actor=STAFF, proposal_id=view.id, now=NOW)
     assert plan.create and plan.channel_name.startswith("werksessie-") and "leegstandsheffing" in plan.channel_name
     assert set(plan.invite) == {"ULEAD", "UGENT", "UKORTRIJK", "ULEUVEN", "UAALST"}
+    with network.database.session() as session:  # planning changes nothing; recording the invitation does
+        assert network.service.proposal(session, actor=STAFF, proposal_id=view.id, now=NOW).status == "open"
+        invited = network.service.record_invite(
+            session, actor=STAFF, proposal_id=view.id, channel_id="CNEW0001", invited=plan.invite, created=True, now=NOW
+        )
+    assert invited.status == ProposalStatus.INVITED and invited.channel_id == "CNEW0001"
     with network.database.session() as session:
         done = network.service.complete_proposal(
             session, actor=STAFF, proposal_id=view.id, notes_url="https://example.org/verslag", now=NOW
