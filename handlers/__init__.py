@@ -7,7 +7,20 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, digests, errors, events, practices, privacy, profiles, routing, shortcuts, views
+from handlers import (
+    actions,
+    commands,
+    digests,
+    errors,
+    events,
+    needs,
+    practices,
+    privacy,
+    profiles,
+    routing,
+    shortcuts,
+    views,
+)
 from handlers.context import Services
 
 
@@ -20,3 +33,4 @@ def register(app: App, services: Services) -> None:
     profiles.register(app, services)
     practices.register(app, services)
     privacy.register(app, services)
+    needs.register(app, services)

@@ -31,6 +31,7 @@ from bot.routing.errors import RoutingInputError
 from handlers import claims, ids
 from handlers.context import Services, Turn, listener
 from handlers.errors import refuse_in_form
+from handlers.needs import needs_home_blocks
 from handlers.practices import practice_admin_blocks
 from handlers.profile_blocks import (
     AdminData,
@@ -154,7 +155,10 @@ def publish_home(services: Services, client: WebClient, user_id: str) -> None:
         lang = services.locales.language(session=session, client=client, user_id=user_id, now=now)
         staff = services.staff.is_staff(settings=services.settings, client=client, user_id=user_id, now=now)
         data = home_data(services, session, user_id=user_id, lang=lang, is_staff=staff, now=now)
-    client.views_publish(user_id=user_id, view=build_home_view(data, lang))
+        view = build_home_view(data, lang)
+        if staff and services.needs is not None:  # "Kennisbehoeften": the quarter's most asked topics
+            view.blocks = [*view.blocks, *needs_home_blocks(services, session, user_id=user_id, lang=lang, now=now)]
+    client.views_publish(user_id=user_id, view=view)
 
 
 # --- small payload helpers -------------------------------------------------------------------------------------------

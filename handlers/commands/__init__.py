@@ -9,6 +9,7 @@ from handlers import ids
 from handlers.blocks import build_help_blocks
 from handlers.context import Services, Turn, listener
 from handlers.digests import route_digest_command
+from handlers.needs import route_needs_command
 from handlers.practices import route_practice_command
 from handlers.privacy import route_privacy_command
 from handlers.profiles import route_profile_command
@@ -34,6 +35,8 @@ def handle_wieweet_command(turn: Turn) -> None:
     if route_practice_command(turn, text):
         return
     if route_privacy_command(turn, text):
+        return
+    if route_needs_command(turn, text):
         return
     if turn.services.routing is not None and route_command(turn, text):
         return
