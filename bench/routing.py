@@ -51,8 +51,8 @@ from e2e_latency import build_register  # noqa: E402
 from sqlalchemy import event, insert, select, text, update  # noqa: E402
 
 from bot.knowledge import KnowledgeBase  # noqa: E402
+from bot.outbox import claim_outbox, mark_outbox_sent  # noqa: E402
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService  # noqa: E402
-from bot.routing.outbox import claim_outbox, mark_outbox_sent  # noqa: E402
 from bot.routing.timers import run_due_timers  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Availability, Expert, OutboxMessage, Question, Routing, Timer  # noqa: E402

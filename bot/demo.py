@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.register import service as register_service
 from bot.register.themes import ensure_default_themes
-from storage import questions as question_repo
+from storage import question_repo
 from storage.models import Availability, Consent, Expert, Practice, Theme
 
 DEMO_DIR: Traversable = resources.files("bot").joinpath("data/demo")

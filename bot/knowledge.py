@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,9 +28,9 @@ from bot.matching.config import MatchConfig
 from bot.matching.engine import Matcher
 from bot.matching.query import ParsedQuery
 from bot.matching.results import SearchResult
-from storage import embedding_repo, slack_repo
+from storage import embedding_repo, index_repo, question_repo, register_repo, slack_repo
 from storage.db import Database
-from storage.models import Answer, Expert, Feedback, KnowledgeGap, Practice, Question, SearchLog, Theme
+from storage.models import Answer, Expert, Feedback, Practice, Question, SearchLog, Theme
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,6 @@ _SYNCED: tuple[tuple[str, type[Expert] | type[Practice] | type[Question], str], 
     ("practice", Practice, "practice"),
     ("question", Question, "answer"),
 )
-
-
-def _latest_change(session: Session) -> datetime | None:
-    stamps = [session.scalar(select(func.max(m.updated_at))) for m in (Expert, Practice, Question, Theme)]
-    present = [s for s in stamps if s is not None]
-    return max(present) if present else None
 
 
 class DatabaseVectorStore:
@@ -133,7 +127,8 @@ class KnowledgeBase:
 
     def load(self) -> Matcher:
         with self.database.session() as session:
-            watermark = _latest_change(session)  # before reading: what changes during the build is re-read later
+            # before reading: what changes during the build is re-read later
+            watermark = index_repo.get_latest_change(session)
             matcher = Matcher(
                 themes=loader.load_themes(session),
                 places=loader.load_places(session),
@@ -202,16 +197,12 @@ class KnowledgeBase:
             since = self._watermark - SYNC_OVERLAP if self._watermark is not None else None
             latest = self._watermark
             for kind, model, indexed in _SYNCED:
-                query = select(model.id, model.updated_at)
-                if since is not None:
-                    query = query.where(model.updated_at >= since)
-                for ident, updated in session.execute(query):
-                    changes.add((kind, int(ident)))
+                for ident, updated in index_repo.list_changed_records(session, model=model, since=since):
+                    changes.add((kind, ident))
                     latest = updated if latest is None or updated > latest else latest
-                present = set(session.scalars(select(model.id)))
+                present = index_repo.list_record_ids(session, model=model)
                 changes.update((kind, ident) for ident in set(matcher.documents(indexed)) - present)
-            theme_query = select(func.max(Theme.updated_at))
-            themes_changed = session.scalar(theme_query)
+            themes_changed = index_repo.get_latest_theme_change(session)
             if themes_changed is not None and (since is None or themes_changed >= since):
                 changes.add(("themes", 0))
                 latest = themes_changed if latest is None or themes_changed > latest else latest
@@ -231,19 +222,19 @@ class KnowledgeBase:
                 if kind == "themes":
                     matcher.set_themes(loader.load_themes(fresh))
                 elif kind == "expert":
-                    expert = fresh.get(Expert, ident)
+                    expert = register_repo.get_expert(fresh, expert_id=ident)
                     if expert is not None and loader.is_expert_searchable(expert):
                         matcher.upsert_expert(loader.expert_doc(expert))
                     else:
                         matcher.remove_expert(ident)
                 elif kind == "practice":
-                    practice = fresh.get(Practice, ident)
+                    practice = register_repo.get_practice(fresh, practice_id=ident)
                     if practice is not None and loader.is_practice_searchable(practice):
                         matcher.upsert_practice(loader.practice_doc(practice))
                     else:
                         matcher.remove_practice(ident)
                 elif kind == "question":
-                    question = fresh.get(Question, ident)
+                    question = question_repo.get_question(fresh, question_id=ident)
                     doc = loader.answer_doc(question) if question is not None else None
                     if doc is not None:
                         matcher.upsert_answer(doc)
@@ -317,7 +308,8 @@ class KnowledgeBase:
         result = self.search(query, now=now, limit=limit)
         gap_id: int | None = None
         if result.gap and record_gap:
-            gap = KnowledgeGap(
+            gap = question_repo.create_knowledge_gap(
+                session,
                 query=query.strip()[:2000],
                 normalized=normalise_gap_query(result),
                 themes=list(result.themes),
@@ -325,21 +317,18 @@ class KnowledgeBase:
                 channel_id=channel_id,
                 channel_is_private=channel_is_private,
                 source=source,
-                created_at=now,
+                now=now,
             )
-            session.add(gap)
-            session.flush()
             gap_id = gap.id
-        search_log = SearchLog(
+        search_log = slack_repo.create_search_log(
+            session,
             query=query.strip()[:2000],
             user_slack_id=user_id,
             channel_id=channel_id,
             gap=result.gap,
             results=result_summary(result),
-            created_at=now,
+            now=now,
         )
-        session.add(search_log)
-        session.flush()
         return AskOutcome(result=result, search_log_id=search_log.id, gap_id=gap_id)
 
 

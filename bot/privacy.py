@@ -28,9 +28,8 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
-from storage import needs_repo
+from storage import needs_repo, outbox_repo, question_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
-from storage import repositories as register_repo
 from storage.models import (
     AuditLog,
     Base,
@@ -86,9 +85,9 @@ def find_person(session: Session, *, slack_user_id: str | None = None, email: st
     email = (email or "").strip().lower() or None
     if slack_user_id is None and email is None:
         raise PrivacyInputError("privacy_input", "give a Slack user id or an e-mail address")
-    expert = repo.get_expert_by_email(session, email=email) if email else None
+    expert = register_repo.get_expert_by_email(session, email=email) if email else None
     if expert is None and slack_user_id:
-        expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
     if expert is not None and slack_user_id and expert.slack_user_id and expert.slack_user_id != slack_user_id:
         raise PrivacyInputError("privacy_input", "that e-mail address and Slack id belong to different people")
     person = Person(
@@ -99,7 +98,7 @@ def find_person(session: Session, *, slack_user_id: str | None = None, email: st
     if expert is not None:
         person.names.add(expert.name)
     if person.slack_user_id:
-        cached = repo.get_slack_user(session, slack_user_id=person.slack_user_id)
+        cached = slack_repo.get_slack_user(session, slack_user_id=person.slack_user_id)
         if cached is not None and cached.name:
             person.names.add(cached.name)
     return person
@@ -114,7 +113,7 @@ def require_known(session: Session, person: Person) -> None:
     if person.expert is not None:
         return
     sid = person.slack_user_id
-    if sid and repo.get_slack_user(session, slack_user_id=sid) is not None:
+    if sid and slack_repo.get_slack_user(session, slack_user_id=sid) is not None:
         return
     needles = sorted({*person.emails, *([sid] if sid else [])}, key=len, reverse=True)
     if _sweep(session, needles, replace=False):
@@ -164,7 +163,7 @@ def export_personal_data(
         data["expert_profile"] = {**_columns(expert), "themes": [t.key for t in expert.themes]}
         data["expert_declines"] = [_columns(d) for d in repo.list_expert_declines(session, expert_id=expert.id)]
         data["expert_timers"] = [_columns(t) for t in repo.list_expert_timers(session, expert_id=expert.id)]
-    cached = repo.get_slack_user(session, slack_user_id=sid) if sid else None
+    cached = slack_repo.get_slack_user(session, slack_user_id=sid) if sid else None
     data["slack_user_cache"] = _columns(cached) if cached is not None else None
     data["questions_asked"] = (
         [
@@ -191,7 +190,7 @@ def export_personal_data(
     )
     data["searches"] = [_columns(s) for s in repo.list_search_logs(session, slack_user_id=sid)] if sid else []
     data["feedback"] = [_columns(f) for f in repo.list_feedback(session, slack_user_id=sid)] if sid else []
-    gaps = repo.list_knowledge_gaps(session, slack_user_id=sid) if sid else []
+    gaps = repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid) if sid else []
     data["knowledge_gaps"] = [_columns(g) for g in gaps]
     # Knowledge needs: the topic each of their questions and gaps was grouped into, proposals they decided on.
     placements = needs_repo.list_need_items_of(
@@ -204,7 +203,9 @@ def export_personal_data(
     data["work_session_proposals_decided"] = (
         [_columns(p) for p in needs_repo.list_need_proposals_decided_by(session, actor=sid)] if sid else []
     )
-    data["messages_to_you"] = [_columns(m) for m in repo.list_outbox_to(session, slack_user_id=sid)] if sid else []
+    data["messages_to_you"] = (
+        [_columns(m) for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []
+    )
     data["digest_subscriptions_created"] = (
         [_columns(d) for d in repo.list_digest_subscriptions_by(session, slack_user_id=sid)] if sid else []
     )
@@ -267,7 +268,7 @@ def erase_person(
             report.add("questions_anonymised")
         else:
             deleted_items.append(f"q:{question.id}")
-            session.delete(question)
+            question_repo.delete_question(session, question=question)
             report.add("questions_deleted")
     session.flush()
     # Knowledge-need topics: a deleted question leaves its topic (ON DELETE CASCADE); a topic whose label was taken
@@ -291,14 +292,14 @@ def erase_person(
             answer.expert = None
             report.add("answers_anonymised")
         else:
-            session.delete(answer)
+            question_repo.delete_answer(session, answer=answer)
             report.add("answers_deleted")
     session.flush()
 
     # Questions routed to them: the routing stays (the question's history), without them.
     routings = repo.list_routings_to(session, slack_user_id=sid, expert_id=expert_id)
     open_ids = [r.id for r in routings if r.status in OPEN_ROUTING_STATES]
-    report.add("timers_cancelled", repo.cancel_timers_of_routings(session, routing_ids=open_ids, now=now))
+    report.add("timers_cancelled", repo.update_timers_erased(session, routing_ids=open_ids, now=now))
     for routing in routings:
         _depersonalise_routing(routing, now=now)
         report.add("routings_depersonalised")
@@ -310,13 +311,13 @@ def erase_person(
         for log in repo.list_search_logs(session, slack_user_id=sid):
             log.user_slack_id = None
             report.add("searches_depersonalised")
-        for gap in repo.list_knowledge_gaps(session, slack_user_id=sid):
+        for gap in repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid):
             gap.asker_slack_id = None
             report.add("gaps_depersonalised")
         for subscription in repo.list_digest_subscriptions_by(session, slack_user_id=sid):
             subscription.created_by = None
         report.add("feedback_deleted", repo.delete_feedback_of(session, slack_user_id=sid))
-        report.add("messages_deleted", repo.delete_outbox_to(session, slack_user_id=sid))
+        report.add("messages_deleted", outbox_repo.delete_outbox_messages_to(session, slack_user_id=sid))
 
     for practice in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id):
         if practice.contact_email.lower() in person.emails:
@@ -338,7 +339,7 @@ def erase_person(
 
     session.flush()
     if expert is not None:
-        session.delete(expert)  # its themes, declines and timers go with it (ON DELETE CASCADE)
+        register_repo.delete_expert(session, expert=expert)  # its themes, declines and timers go with it (CASCADE)
         report.add("expert_profiles_deleted")
     if sid:
         report.add("slack_cache_deleted", repo.delete_slack_user(session, slack_user_id=sid))
@@ -439,7 +440,7 @@ def _sweep(session: Session, needles: list[str], *, replace: bool) -> int:
     pattern = _pattern(needles)
     variants = _query_variants(needles)
     found = 0
-    for cls, attribute, is_json in repo.text_attributes():
+    for cls, attribute, is_json in repo.list_text_attributes():
         if cls is AuditLog and attribute in {"action", "entity_type"}:
             continue
         rows = repo.list_rows_containing(session, cls=cls, attribute=attribute, is_json=is_json, needles=variants)
@@ -474,11 +475,11 @@ def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | 
     """Delete or de-personalise what is past its retention. Returns how many rows of each kind."""
     policy = policy or RetentionPolicy()
     return {
-        "request_events": repo.delete_processed_events_before(session, before=now - policy.request_events),
+        "request_events": repo.delete_processed_events(session, before=now - policy.request_events),
         "feedback": repo.delete_feedback_before(session, before=now - policy.feedback),
         "searches": repo.delete_search_logs_before(session, before=now - policy.searches),
-        "gap_askers": repo.clear_gap_askers_before(session, before=now - policy.gap_asker),
-        "sent_messages": repo.delete_finished_outbox_before(session, before=now - policy.sent_messages),
+        "gap_askers": repo.update_knowledge_gaps_anonymised(session, before=now - policy.gap_asker),
+        "sent_messages": outbox_repo.delete_finished_outbox_messages(session, before=now - policy.sent_messages),
         "done_timers": repo.delete_done_timers_before(session, before=now - policy.done_timers),
         "slack_users": repo.delete_slack_users_before(session, before=now - policy.slack_users),
     }

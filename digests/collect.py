@@ -30,7 +30,7 @@ from digests.model import (
     is_public_content,
 )
 from digests.period import local_to_utc, to_local
-from storage import digest_repo
+from storage import digest_repo, register_repo
 from storage.models import Answer, Availability, Consent, Expert, KnowledgeGap, Question
 
 HISTORY_WEEKS = 8
@@ -203,14 +203,14 @@ def collect_digest_data(
     bounds = (*bounds[:-1], max(bounds[-2], min(bounds[-1], end)))
 
     all_themes = not themes
-    rows = digest_repo.list_digest_themes(session, keys=None if all_themes else list(themes or ()))
+    rows = register_repo.list_themes(session, keys=None if all_themes else list(themes or ()))
     infos = [ThemeInfo(key=t.key, label_nl=t.label_nl, label_en=t.label_en) for t in rows]
     if all_themes:
         infos.append(ThemeInfo(key=OTHER_THEME, label_nl="", label_en=""))
     wanted = {i.key for i in infos}
 
     practices: dict[str, list[PracticeItem]] = defaultdict(list)
-    for practice in digest_repo.practices_changed(session, start=start, end=end):
+    for practice in digest_repo.list_practices_changed(session, start=start, end=end):
         is_new = start <= practice.created_at < end
         item = PracticeItem(
             id=practice.id,
@@ -227,7 +227,7 @@ def collect_digest_data(
 
     answered_questions = [
         q
-        for q in digest_repo.questions_answered(session, start=start, end=end)
+        for q in digest_repo.list_questions_answered(session, start=start, end=end)
         if is_public_content(
             visibility=q.visibility.value,
             channel_id=q.channel_id,
@@ -236,7 +236,7 @@ def collect_digest_data(
         )
     ]
     slack_ids = {a.answered_by_slack_id for q in answered_questions for a in q.answers if a.answered_by_slack_id}
-    by_slack = digest_repo.experts_by_slack_ids(session, slack_user_ids=slack_ids)
+    by_slack = digest_repo.get_experts_by_slack_ids(session, slack_user_ids=slack_ids)
     answered: dict[str, list[AnsweredItem]] = defaultdict(list)
     for question in answered_questions:
         answered_item = _answered_item(question, by_slack)
@@ -244,7 +244,7 @@ def collect_digest_data(
             answered[key].append(answered_item)
 
     open_questions: dict[str, list[OpenQuestionItem]] = defaultdict(list)
-    for question in digest_repo.questions_open(session, asked_since=end - open_max_age, asked_before=end):
+    for question in digest_repo.list_questions_open(session, asked_since=end - open_max_age, asked_before=end):
         if not is_public_content(
             visibility=question.visibility.value,
             channel_id=question.channel_id,
@@ -265,7 +265,7 @@ def collect_digest_data(
             open_questions[key].append(open_item)
 
     experts: dict[str, list[NewExpertItem]] = defaultdict(list)
-    for expert in digest_repo.experts_created(session, start=start, end=end):
+    for expert in digest_repo.list_experts_created(session, start=start, end=end):
         if is_hidden(expert):
             continue
         expert_item = NewExpertItem(
@@ -278,8 +278,8 @@ def collect_digest_data(
         for key in _theme_keys(_keys(expert.themes), wanted):
             experts[key].append(expert_item)
 
-    gaps = _group_gaps(digest_repo.knowledge_gaps(session, start=start, end=end), wanted, private_channel)
-    facts = digest_repo.question_facts(session, since=bounds[0], until=bounds[-1])
+    gaps = _group_gaps(digest_repo.list_public_knowledge_gaps(session, start=start, end=end), wanted, private_channel)
+    facts = digest_repo.list_question_facts(session, since=bounds[0], until=bounds[-1])
     figures = window_figures(facts, bounds, wanted, private_channel)
 
     return DigestData(

@@ -121,7 +121,7 @@ def due_digests(
     """
     week = IsoWeek.containing(now)
     period = str(week)
-    runs = digest_repo.runs_for_period(session, period=period)
+    runs = digest_repo.list_digest_runs(session, period=period)
     stale_before = now - stale_after
     due: list[tuple[DigestSubscription, str]] = []
     for subscription in digest_repo.list_subscriptions(session, active_only=True):

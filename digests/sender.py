@@ -118,11 +118,11 @@ def send_digest(
         view = SubscriptionView.from_subscription(subscription)
         run = digest_repo.claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=now)
         if run is None:
-            existing = digest_repo.get_run(session, channel_id=channel_id, period=period)
+            existing = digest_repo.get_digest_run(session, channel_id=channel_id, period=period)
             if (
                 existing is None
                 or existing.status is not DigestRunStatus.CLAIMED
-                or not digest_repo.take_over_stale_run(
+                or not digest_repo.claim_stale_digest_run(
                     session,
                     run_id=existing.id,
                     previous_worker=existing.claimed_by,
@@ -147,18 +147,22 @@ def send_digest(
     except Exception as exc:
         log.exception("building the digest for %s %s failed", channel_id, period)
         with db.session() as session:
-            digest_repo.record_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
+            digest_repo.update_digest_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
         return SendResult(channel_id, period, SendStatus.ERROR, resumed=resumed, error=_error_text(exc))
 
     total = len(messages)
     if not messages and not parts_sent:
         with db.session() as session:
-            digest_repo.finish_run(session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.EMPTY, now=now)
+            digest_repo.update_digest_run_finished(
+                session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.EMPTY, now=now
+            )
         return SendResult(channel_id, period, SendStatus.EMPTY, resumed=resumed)
     if resumed and previous_total and previous_total != total:
         log.warning("digest %s %s: %d parts now, %d before the resume", channel_id, period, total, previous_total)
     with db.session() as session:
-        if not digest_repo.set_parts_total(session, run_id=run_id, worker_id=worker_id, parts_total=total):
+        if not digest_repo.update_digest_run_parts_total(
+            session, run_id=run_id, worker_id=worker_id, parts_total=total
+        ):
             return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, resumed=resumed)
 
     posted = 0
@@ -169,7 +173,7 @@ def send_digest(
         except PermanentPostError as exc:
             log.warning("digest %s %s failed permanently: %s", channel_id, period, exc)
             with db.session() as session:
-                digest_repo.finish_run(
+                digest_repo.update_digest_run_finished(
                     session,
                     run_id=run_id,
                     worker_id=worker_id,
@@ -181,17 +185,21 @@ def send_digest(
         except Exception as exc:
             log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
             with db.session() as session:
-                digest_repo.record_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
+                digest_repo.update_digest_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
             return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
         parts_sent.append(ts)
         posted += 1
         with db.session() as session:
-            if not digest_repo.record_parts_sent(session, run_id=run_id, worker_id=worker_id, parts_sent=parts_sent):
+            if not digest_repo.update_digest_run_parts_sent(
+                session, run_id=run_id, worker_id=worker_id, parts_sent=parts_sent
+            ):
                 log.warning("digest %s %s: claim lost after part %d", channel_id, period, index + 1)
                 return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, posted, resumed)
 
     with db.session() as session:
-        digest_repo.finish_run(session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=now)
+        digest_repo.update_digest_run_finished(
+            session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=now
+        )
     return SendResult(channel_id, period, SendStatus.SENT, total, posted, resumed)
 
 

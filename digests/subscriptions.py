@@ -21,9 +21,8 @@ from bot.actors import Actor, NotAuthorized
 from bot.i18n import LANGUAGES
 from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
 from digests.schedule import DAY_NAMES
-from storage import digest_repo
+from storage import digest_repo, register_repo
 from storage.models import DigestSubscription
-from storage.repositories import create_audit_log
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 _TIME = re.compile(r"^(\d{1,2})(?:[:.hu](\d{2}))?$")
@@ -90,7 +89,7 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
 
     Raises ``UnknownTheme`` naming every value that matches nothing (with a suggestion when there is one).
     """
-    themes = digest_repo.list_digest_themes(session)
+    themes = register_repo.list_themes(session)
     lookup: dict[str, str] = {}
     synonyms: dict[str, set[str]] = {}
     for theme in themes:
@@ -166,16 +165,18 @@ def subscribe(
     subscription = digest_repo.get_subscription(session, channel_id=channel)
     before = _snapshot(subscription) if subscription is not None else None
     if subscription is None:
-        subscription = digest_repo.add_subscription(
+        subscription = digest_repo.create_subscription(
             session,
-            DigestSubscription(channel_id=channel, created_by=created_by, created_at=now, updated_at=now, **values),
+            subscription=DigestSubscription(
+                channel_id=channel, created_by=created_by, created_at=now, updated_at=now, **values
+            ),
         )
     else:
         for name, value in values.items():
             setattr(subscription, name, value)
         subscription.updated_at = now
     session.flush()
-    create_audit_log(
+    register_repo.create_audit_log(
         session,
         actor=created_by or "system",
         action="subscribe",
@@ -197,7 +198,7 @@ def unsubscribe(session: Session, *, channel_id: str, now: datetime, actor: str 
     subscription.active = False
     subscription.updated_at = now
     session.flush()
-    create_audit_log(
+    register_repo.create_audit_log(
         session,
         actor=actor or "system",
         action="unsubscribe",

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.i18n import LANGUAGES
-from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
+from bot.outbox import (
+    ConsentRequest,
+    ExpertiseRequest,
+    NeedsProposal,
+    OutboxPayload,
+    PayloadError,
+    PracticeReview,
+    ProfileReview,
+    SubmissionOutcome,
+    claim_outbox,
+    mark_outbox_failed,
+    mark_outbox_sent,
+    message_language,
+    payload_json,
+    read_payload,
+)
 from bot.routing.policy import RoutingPolicy
 from handlers.context import Services
 from handlers.needs_blocks import build_expertise_request, build_needs_proposal
 from handlers.practice_blocks import build_practice_review
 from handlers.profile_blocks import build_consent_request, build_profile_review, build_submission_outcome
-from handlers.routing_blocks import Payload, Rendered, render_outbox
+from handlers.routing_blocks import Payload, Rendered, render_routing
 from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
@@ -52,18 +66,6 @@ class NoTargetError(Exception):
     """A message with nowhere to go (e.g. triage without WIEWEET_TRIAGE_CHANNEL)."""
 
 
-Renderer = Callable[[Payload, str], Rendered]
-
-# Outbox kinds rendered outside routing (self-service); routing's own kinds go through ``render_outbox``.
-RENDERERS: dict[OutboxKind, Renderer] = {
-    OutboxKind.CONSENT_REQUEST: build_consent_request,
-    OutboxKind.PROFILE_REVIEW: build_profile_review,
-    OutboxKind.SUBMISSION_OUTCOME: build_submission_outcome,
-    OutboxKind.PRACTICE_REVIEW: build_practice_review,
-    OutboxKind.NEEDS_PROPOSAL: build_needs_proposal,
-    OutboxKind.EXPERTISE_REQUEST: build_expertise_request,
-}
-
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.
 STAFF_KINDS = frozenset(
     {OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW, OutboxKind.NEEDS_PROPOSAL}
@@ -71,9 +73,27 @@ STAFF_KINDS = frozenset(
 
 
 def render_message(kind: OutboxKind, payload: Payload, lang: str) -> Rendered:
-    """What an outbox message of any kind looks like in ``lang``."""
-    renderer = RENDERERS.get(kind)
-    return renderer(payload, lang) if renderer is not None else render_outbox(kind, payload, lang)
+    """What a stored outbox message of any kind looks like in ``lang`` (``PayloadError``: it does not fit)."""
+    return render_payload(read_payload(kind, payload), lang)
+
+
+def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
+    """What an outbox message looks like in ``lang``: self-service kinds here, routing's by ``render_routing``."""
+    match payload:
+        case ConsentRequest():
+            return build_consent_request(payload, lang)
+        case ProfileReview():
+            return build_profile_review(payload, lang)
+        case SubmissionOutcome():
+            return build_submission_outcome(payload, lang)
+        case PracticeReview():
+            return build_practice_review(payload, lang)
+        case NeedsProposal():
+            return build_needs_proposal(payload_json(payload), lang)
+        case ExpertiseRequest():
+            return build_expertise_request(payload_json(payload), lang)
+        case _:
+            return render_routing(payload, lang)
 
 
 class OutboxSender:
@@ -94,8 +114,8 @@ class OutboxSender:
                 failed += 1
         return BatchResult(claimed=len(messages), sent=sent, failed=failed)
 
-    def _language(self, message: OutboxMessage) -> str:
-        lang = message.payload.get("language")
+    def _language(self, message: OutboxMessage, payload: OutboxPayload) -> str:
+        lang = message_language(payload)
         if lang in LANGUAGES:
             return str(lang)
         if not message.recipient_slack_id:
@@ -119,7 +139,8 @@ class OutboxSender:
         """Send one claimed message; True when sent. Failures are recorded (retried later, or given up)."""
         permanent = False
         try:
-            rendered = render_message(message.kind, message.payload, self._language(message))
+            payload = read_payload(message.kind, message.payload)
+            rendered = render_payload(payload, self._language(message, payload))
             channel = self._channel(message)
             response = self.client.chat_postMessage(
                 channel=channel,
@@ -144,9 +165,9 @@ class OutboxSender:
             error = str(exc.response.get("error") or exc)
             permanent = error in PERMANENT_ERRORS
             log.warning("outbox %s (%s) failed: %s", message.id, message.kind.value, error)
-        except NoTargetError as exc:
+        except (NoTargetError, PayloadError) as exc:  # retrying sends it nowhere or renders it no better
             error, permanent = str(exc), True
-            log.error("%s", exc)
+            log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
         except Exception as exc:
             error = repr(exc)
             log.exception("outbox %s (%s) failed", message.id, message.kind.value)

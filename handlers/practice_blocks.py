@@ -1,6 +1,6 @@
 """Pure Block Kit builders for practices from chat: the practice modal, the staff triage message, cards.
 
-Builders take plain values (the ``practice_payload`` of ``bot.register.submissions``, form values, theme choices)
+Builders take plain values (``PracticeReview``: ``bot.register.submissions.practice_payload``, form values, themes)
 and a language and return typed blocks (``slack_sdk.models``), which check Slack's limits. Every text from the
 register or a user is escaped. Buttons carry the practice id as their value; who may press them is decided by the
 service layer from the clicking user, never from the value.
@@ -26,13 +26,13 @@ from slack_sdk.models.views import View
 from bot.error_texts import field_error_text
 from bot.i18n import N_, t
 from bot.mrkdwn import escape_truncate, link, user_mention
+from bot.outbox import PracticeReview
 from bot.register.validation import MAX_LENGTH, MULTILINE, FieldError
 from handlers import ids
 from handlers.routing_blocks import (
     MAX_BLOCKS,
     MAX_OPTIONS,
     OPTION_TEXT_LIMIT,
-    Payload,
     Rendered,
     TextModal,
     ThemeChoice,
@@ -46,6 +46,7 @@ from handlers.routing_blocks import (
     build_text_modal,
     theme_names,
 )
+from storage.models import RecordStatus
 
 OUTCOMES = ("good", "mixed", "failed")
 OUTCOME_ICONS = {"good": "🟢", "mixed": "🟡", "failed": "🔴"}
@@ -204,47 +205,43 @@ def build_reject_practice_modal(lang: str, *, practice_id: int, metadata: Mappin
 # --- a practice, as text -------------------------------------------------------------------------------------------
 
 
-def practice_text(payload: Payload, lang: str) -> str:
+def practice_text(payload: PracticeReview, lang: str) -> str:
     """Title, place, outcome, description, lessons, themes, keywords, contact and link — all escaped."""
-    title = f"*{escape_truncate(str(payload.get('title') or ''), 300)}*"
-    where = ", ".join(
-        escape_truncate(str(x), 200)
-        for x in (payload.get("organisation"), payload.get("city"), payload.get("year"))
-        if x
-    )
+    title = f"*{escape_truncate(payload.title, 300)}*"
+    where = ", ".join(escape_truncate(str(x), 200) for x in (payload.organisation, payload.city, payload.year) if x)
     lines = [title + (f"\n{where}" if where else "")]
-    outcome = str(payload.get("outcome") or "")
+    outcome = payload.outcome.value if payload.outcome else ""
     if outcome in OUTCOMES:
         lines.append(
             f"*{t('practice.field_outcome', lang)}:* {OUTCOME_ICONS[outcome]} {t(OUTCOME_KEYS[outcome], lang)}"
         )
-    summary = escape_truncate(str(payload.get("summary") or ""), 1200)
+    summary = escape_truncate(payload.summary, 1200)
     if summary:
         lines.append(summary)
-    lessons = escape_truncate(str(payload.get("lessons") or ""), 600)
+    lessons = escape_truncate(payload.lessons, 600)
     if lessons:
         lines.append(f"*{t('practice.field_lessons', lang)}:* {lessons}")
     themes = theme_names(payload, lang)
     if themes:
         lines.append(f"*{t('practice.field_themes', lang)}:* {themes}")
-    tags = [str(x) for x in payload.get("tags") or ()]
+    tags = list(payload.tags)
     if tags:
         lines.append(f"*{t('practice.field_tags', lang)}:* " + escape_truncate(", ".join(tags), 300))
-    contact = str(payload.get("contact_email") or "")
+    contact = payload.contact_email
     if contact:
         lines.append(f"*{t('practice.field_contact_email', lang)}:* " + escape_truncate(contact, 320))
-    url = str(payload.get("url") or "")
+    url = payload.url
     if url:
         lines.append(f"*{t('practice.field_url', lang)}:* " + link(url, url, limit=200))
     return "\n".join(lines)
 
 
-def _submitter(payload: Payload, lang: str) -> str:
-    return user_mention(payload.get("submitted_by")) or t("practice.someone", lang)
+def _submitter(payload: PracticeReview, lang: str) -> str:
+    return user_mention(payload.submitted_by) or t("practice.someone", lang)
 
 
-def status_text(payload: Payload, lang: str) -> str:
-    status = str(payload.get("status") or "pending")
+def status_text(payload: PracticeReview, lang: str) -> str:
+    status = payload.status.value if payload.status else "pending"
     return t(STATUS_KEYS.get(status, N_("practice.status_pending")), lang)
 
 
@@ -259,12 +256,12 @@ def card_block_id(practice_id: int) -> str:
     return f"{ids.BLOCK_PRACTICE_CARD}:{practice_id}"
 
 
-def build_practice_review(payload: Payload, lang: str, *, status: str | None = None) -> Rendered:
+def build_practice_review(payload: PracticeReview, lang: str, *, status: str | None = None) -> Rendered:
     """To staff (triage channel): a practice submitted from chat, with Approve / Edit / Reject.
 
     ``status`` (already translated, e.g. who last edited it) is shown above the buttons.
     """
-    practice_id = int(payload.get("practice_id") or 0)
+    practice_id = payload.practice_id
     intro = t("practice.review_intro", lang, name=_submitter(payload, lang))
     value = str(practice_id)
     blocks: list[Block] = [_section(intro), _section(practice_text(payload, lang))]
@@ -280,11 +277,11 @@ def build_practice_review(payload: Payload, lang: str, *, status: str | None = N
             ],
         )
     )
-    title = escape_truncate(str(payload.get("title") or ""), 300)
+    title = escape_truncate(payload.title, 300)
     return Rendered(text=_fallback(f"{intro} {title}"), blocks=blocks)
 
 
-def build_practice_review_done(payload: Payload, lang: str, *, status: str) -> Rendered:
+def build_practice_review_done(payload: PracticeReview, lang: str, *, status: str) -> Rendered:
     """The triage message after a decision: the practice and who decided (``status``), no buttons."""
     rendered = build_practice_review(payload, lang)
     return Rendered(text=rendered.text, blocks=[*rendered.blocks[:2], _context(status)])
@@ -293,14 +290,14 @@ def build_practice_review_done(payload: Payload, lang: str, *, status: str) -> R
 # --- the submitter's confirmation ----------------------------------------------------------------------------------
 
 
-def build_practice_submitted(payload: Payload, lang: str) -> Rendered:
+def build_practice_submitted(payload: PracticeReview, lang: str) -> Rendered:
     """To the submitter, privately: thanks, it waits for review; with a button to edit it meanwhile."""
-    text = t("practice.submitted", lang, title=escape_truncate(str(payload.get("title") or ""), 300))
-    value = str(int(payload.get("practice_id") or 0))
+    text = t("practice.submitted", lang, title=escape_truncate(payload.title, 300))
+    value = str(payload.practice_id)
     blocks: list[Block] = [
         _section(text),
         ActionsBlock(
-            block_id=card_block_id(int(payload.get("practice_id") or 0)),
+            block_id=card_block_id(payload.practice_id),
             elements=[_button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value)],
         ),
     ]
@@ -310,11 +307,11 @@ def build_practice_submitted(payload: Payload, lang: str) -> Rendered:
 # --- cards for the staff overview ----------------------------------------------------------------------------------
 
 
-def build_practice_card(payload: Payload, lang: str) -> list[Block]:
+def build_practice_card(payload: PracticeReview, lang: str) -> list[Block]:
     """One practice with its state, its submitter and the staff's buttons: edit, remove (with confirmation)."""
-    practice_id = int(payload.get("practice_id") or 0)
+    practice_id = payload.practice_id
     value = str(practice_id)
-    title = escape_truncate(str(payload.get("title") or ""), 150)
+    title = escape_truncate(payload.title, 150)
     remove = _danger_button(
         t("practice.btn_remove", lang),
         ids.ACTION_PRACTICE_REMOVE,
@@ -324,13 +321,13 @@ def build_practice_card(payload: Payload, lang: str) -> list[Block]:
         deny=t("routing.modal_close", lang),
     )
     buttons: list[Any] = []
-    if payload.get("status") == "pending":
+    if payload.status is RecordStatus.PENDING:
         buttons.append(_button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, value, style="primary"))
         buttons.append(_button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, value))
     buttons.append(_button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value))
     buttons.append(remove)
     meta = [status_text(payload, lang)]
-    if payload.get("submitted_by"):
+    if payload.submitted_by:
         meta.append(t("practice.submitted_by", lang, name=_submitter(payload, lang)))
     return [
         _section(practice_text(payload, lang)),
@@ -339,7 +336,7 @@ def build_practice_card(payload: Payload, lang: str) -> list[Block]:
     ]
 
 
-def build_pending_practices(payloads: Sequence[Payload], lang: str, *, limit: int = 5) -> list[Block]:
+def build_pending_practices(payloads: Sequence[PracticeReview], lang: str, *, limit: int = 5) -> list[Block]:
     """For ``/wieweet beheer``: how many practices wait for approval, and the first ``limit`` as cards."""
     blocks: list[Block] = [_section(t("practice.admin_pending", lang, count=len(payloads)))]
     for payload in payloads[:limit]:

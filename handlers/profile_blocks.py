@@ -1,6 +1,6 @@
 """Pure Block Kit builders for expert self-service: the profile modal, the Home tab, consent DMs, staff views.
 
-Builders take plain values (``ProfileCard``, ``HomeData``, outbox payloads) and a language and return typed blocks
+Builders take plain values (``ProfileCard``, ``HomeData``, typed outbox payloads) and a language and return typed blocks
 (``slack_sdk.models``), which check Slack's limits. Every text from the register or a user is escaped.
 """
 
@@ -26,13 +26,13 @@ from slack_sdk.models.views import View
 from bot.error_texts import field_error_text
 from bot.i18n import N_, t, tn
 from bot.mrkdwn import escape_truncate, user_mention
+from bot.outbox import ConsentRequest, ConsentRequestKind, ProfilePart, SubmissionOutcome, SubmissionOutcomeKind
 from bot.register.validation import MAX_LENGTH, FieldError
 from handlers import ids
 from handlers.routing_blocks import (
     MAX_BLOCKS,
     MAX_OPTIONS,
     OPTION_TEXT_LIMIT,
-    Payload,
     Rendered,
     TextModal,
     ThemeChoice,
@@ -306,25 +306,25 @@ def build_home_view(data: HomeData, lang: str) -> View:
 # --- messages ------------------------------------------------------------------------------------------------------
 
 
-def _card_from_payload(payload: Payload, *, consent: str, show_user: bool = False) -> ProfileCard:
+def _card_from_payload(payload: ProfilePart, *, consent: str, show_user: bool = False) -> ProfileCard:
     return ProfileCard(
-        expert_id=int(payload.get("expert_id") or 0),
-        name=str(payload.get("name") or ""),
-        email=str(payload.get("email") or ""),
-        organisation=str(payload.get("organisation") or ""),
-        city=str(payload.get("city") or ""),
-        role=str(payload.get("role") or ""),
-        expertise=tuple(str(x) for x in payload.get("expertise") or ()),
-        themes=tuple(str(x) for x in payload.get("themes") or ()),
-        last_confirmed=payload.get("last_confirmed"),
+        expert_id=payload.expert_id,
+        name=payload.name,
+        email=payload.email,
+        organisation=payload.organisation,
+        city=payload.city,
+        role=payload.role,
+        expertise=payload.expertise,
+        themes=payload.themes,
+        last_confirmed=payload.last_confirmed,
         consent=consent,
-        slack_user_id=str(payload.get("slack_user_id") or "") or None if show_user else None,
+        slack_user_id=payload.slack_user_id or None if show_user else None,
     )
 
 
-def build_consent_request(payload: Payload, lang: str) -> Rendered:
+def build_consent_request(payload: ConsentRequest, lang: str) -> Rendered:
     """DM: please confirm (or re-confirm) your listing, with confirm / edit / remove-me buttons."""
-    initial = payload.get("request") == "initial"
+    initial = payload.request is ConsentRequestKind.INITIAL
     card = _card_from_payload(payload, consent="pending" if initial else "confirmed")
     intro_key = N_("profile.consent_initial") if initial else N_("profile.consent_reconfirm")
     intro = t(intro_key, lang, date=card.last_confirmed or "?")
@@ -356,7 +356,7 @@ def build_consent_done(text: str) -> list[Block]:
     return [_section(text)]
 
 
-def build_profile_review(payload: Payload, lang: str) -> Rendered:
+def build_profile_review(payload: ProfilePart, lang: str) -> Rendered:
     """To staff: a new profile made in Slack waits for approval."""
     card = _card_from_payload(payload, consent="confirmed", show_user=True)
     intro = t("profile.review_intro", lang)
@@ -375,7 +375,7 @@ def build_profile_review(payload: Payload, lang: str) -> Rendered:
     return Rendered(text=_fallback(intro), blocks=blocks)
 
 
-def build_review_done(payload: Payload, lang: str, *, status: str) -> Rendered:
+def build_review_done(payload: ProfilePart, lang: str, *, status: str) -> Rendered:
     """The staff message after a decision: the profile and who decided, no buttons."""
     rendered = build_profile_review(payload, lang)
     return Rendered(text=rendered.text, blocks=[*rendered.blocks[:2], _context(status)])
@@ -424,21 +424,18 @@ def build_admin_blocks(data: AdminData, lang: str, *, limit: int = 6) -> list[Bl
 
 # --- outcome of a submission (profile or practice), told to the person who submitted it --------------------------
 
-# payload["outcome"] -> text key; each feature adds its own outcomes here
-OUTCOME_TEXTS: dict[str, str] = {
-    "profile_approved": N_("profile.approved_notice"),
-    "profile_rejected": N_("profile.rejected_notice"),
-    "practice_approved": N_("practice.approved_notice"),
-    "practice_rejected": N_("practice.rejected_notice"),
+# the outcome -> text key; each feature adds its own outcomes here
+OUTCOME_TEXTS: dict[SubmissionOutcomeKind, str] = {
+    SubmissionOutcomeKind.PROFILE_APPROVED: N_("profile.approved_notice"),
+    SubmissionOutcomeKind.PROFILE_REJECTED: N_("profile.rejected_notice"),
+    SubmissionOutcomeKind.PRACTICE_APPROVED: N_("practice.approved_notice"),
+    SubmissionOutcomeKind.PRACTICE_REJECTED: N_("practice.rejected_notice"),
 }
 
 
-def build_submission_outcome(payload: Payload, lang: str) -> Rendered:
+def build_submission_outcome(payload: SubmissionOutcome, lang: str) -> Rendered:
     """DM to a submitter: what staff decided (``outcome``), about what (``title``), and why (``note``)."""
-    outcome = str(payload.get("outcome") or "")
-    key = OUTCOME_TEXTS.get(outcome)
-    if key is None:
-        raise ValueError(f"unknown submission outcome {outcome!r}")
-    title, note = str(payload.get("title") or "")[:200], str(payload.get("note") or "—")[:2000]
+    key = OUTCOME_TEXTS[payload.outcome]
+    title, note = payload.title[:200], (payload.note or "—")[:2000]
     shown = t(key, lang, title=escape_truncate(title, 200), note=escape_truncate(note, 2000))
     return Rendered(text=_fallback(shown), blocks=[_section(shown)])

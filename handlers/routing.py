@@ -20,7 +20,6 @@ from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.mrkdwn import escape_truncate, user_mention
 from bot.routing import RoutingInputError, RoutingService
-from bot.routing import payloads as routing_payloads
 from handlers import claims, ids
 from handlers.context import Services, Turn, listener
 from handlers.errors import refuse_in_form
@@ -301,11 +300,7 @@ def _routing_id(turn: Turn) -> int:
 
 def _update_requests(turn: Turn, routing: Routing, *, state: str, status: str) -> None:
     """Re-render the DMs that asked this expert (the database's, not the clicked container) to the new state."""
-    question = routing.question
-    payload = {
-        **routing_payloads.expert_question(question, _routing(turn).additions(turn.session, question)),
-        **routing_payloads.routing_fields(routing),
-    }
+    payload = _routing(turn).request_payload(turn.session, routing)
     rendered = build_expert_request(payload, turn.lang, state=state, status=status)
     refs = _routing(turn).request_messages(turn.session, routing)
     turn.update_messages(refs, rendered.text, rendered.blocks, about=f"routing:{routing.id}")

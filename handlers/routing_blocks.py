@@ -1,8 +1,8 @@
 """Pure Block Kit builders for question routing: the ask modal, expert DMs, asker updates, triage, and modals.
 
-Every builder takes the outbox ``payload`` (or plain values) and a language, and returns typed blocks. Texts from
-users are escaped (``bot.mrkdwn``) and cut to Slack's limits. An anonymous question's payload carries no asker,
-and the builders never look one up.
+Every builder takes the typed outbox payload of its kind (``bot.outbox``; ``render_outbox`` reads a stored one) or
+plain values, and a language, and returns typed blocks. Texts from users are escaped (``bot.mrkdwn``) and cut to
+Slack's limits. An anonymous question's payload carries no asker, and the builders never look one up.
 """
 
 from __future__ import annotations
@@ -34,8 +34,23 @@ from slack_sdk.models.views import View
 
 from bot.i18n import DEFAULT_LANGUAGE, N_, format_list, t
 from bot.mrkdwn import cut, escape_truncate, truncate, user_mention
+from bot.outbox import (
+    AnswerToAsker,
+    AskerUpdate,
+    AskerUpdateKind,
+    CloseReason,
+    ExpertReminder,
+    ExpertRequest,
+    Person,
+    QuestionAnswered,
+    QuestionUpdated,
+    RoutingClosed,
+    ShowsAsker,
+    Triage,
+    read_payload,
+)
 from handlers import ids
-from storage.models import OutboxKind, QuestionStatus
+from storage.models import EscalationReason, OutboxKind, QuestionStatus, RoutingStatus
 
 SECTION_LIMIT = 3000
 CONTEXT_LIMIT = 2000
@@ -66,6 +81,15 @@ class Rendered:
 class ThemeChoice:
     key: str
     label: str
+
+
+class Themed(Protocol):
+    """A payload naming themes, with their labels per language."""
+
+    @property
+    def themes(self) -> Sequence[str]: ...
+    @property
+    def theme_labels(self) -> Mapping[str, Mapping[str, str]]: ...
 
 
 class ThemeLike(Protocol):
@@ -127,44 +151,46 @@ def _fallback(mrkdwn: str) -> str:
     return cut(mrkdwn, FALLBACK_LIMIT)
 
 
-def person_label(person: Mapping[str, Any] | None, lang: str) -> str:
+def person_label(person: Person | None, lang: str) -> str:
     """A mention when the Slack id is known, else the (escaped) name and organisation."""
     if not person:
         return t("routing.someone", lang)
-    mention = user_mention(person.get("slack_user_id"))
-    name = escape_truncate(str(person.get("name") or ""), 150)
-    org = escape_truncate(str(person.get("organisation") or ""), 150)
+    mention = user_mention(person.slack_user_id)
+    name = escape_truncate(person.name or "", 150)
+    org = escape_truncate(person.organisation or "", 150)
     who = mention or (f"*{name}*" if name else t("routing.someone", lang))
     return f"{who} ({org})" if org else who
 
 
-def theme_names(payload: Payload, lang: str) -> str:
-    labels = payload.get("theme_labels") or {}
+def theme_names(payload: Themed, lang: str) -> str:
+    labels = payload.theme_labels
     names = []
-    for key in payload.get("themes") or []:
+    for key in payload.themes:
         label = labels.get(key) or {}
         names.append(str(label.get(lang) or label.get(DEFAULT_LANGUAGE) or key))
     return ", ".join(escape_truncate(n, 80) for n in names)
 
 
-def _question_blocks(payload: Payload, lang: str, *, show_asker: bool) -> list[Block]:
-    blocks: list[Block] = [_section(f"*{t('routing.question', lang)}*\n{_quote(payload.get('text'))}")]
-    if payload.get("context"):
-        blocks.append(_section(f"*{t('routing.context', lang)}*\n{_quote(payload.get('context'), 2000)}"))
-    for addition in (payload.get("additions") or [])[:5]:
+def _question_blocks(
+    payload: ShowsAsker, lang: str, *, show_asker: bool, additions: Sequence[str] = ()
+) -> list[Block]:
+    blocks: list[Block] = [_section(f"*{t('routing.question', lang)}*\n{_quote(payload.text)}")]
+    if payload.context:
+        blocks.append(_section(f"*{t('routing.context', lang)}*\n{_quote(payload.context, 2000)}"))
+    for addition in additions[:5]:
         blocks.append(_section(f"*{t('routing.addition', lang)}*\n{_quote(addition, 1000)}"))
     meta: list[str] = []
     if show_asker:
-        if payload.get("anonymous") or not (payload.get("asker_slack_id") or payload.get("asker_name")):
+        if payload.anonymous or not (payload.asker_slack_id or payload.asker_name):
             meta.append(t("routing.asker_anonymous", lang))
         else:
-            asker = user_mention(payload.get("asker_slack_id")) or escape_truncate(str(payload.get("asker_name")), 150)
+            asker = user_mention(payload.asker_slack_id) or escape_truncate(str(payload.asker_name), 150)
             meta.append(t("routing.asked_by", lang, name=asker))
     themes = theme_names(payload, lang)
     if themes:
         meta.append(t("routing.themes", lang, themes=themes))
-    if payload.get("desired_by"):
-        meta.append(t("routing.desired_by", lang, date=escape_truncate(str(payload["desired_by"]), 20)))
+    if payload.desired_by:
+        meta.append(t("routing.desired_by", lang, date=escape_truncate(payload.desired_by, 20)))
     if meta:
         blocks.append(_context(" · ".join(meta)))
     return blocks
@@ -211,74 +237,82 @@ def _expert_actions(routing_id: int, lang: str, state: str) -> ActionsBlock | No
     return ActionsBlock(block_id=routing_actions_block_id(routing_id), elements=elements)
 
 
+def _handed_on(payload: ExpertRequest, lang: str) -> list[Block]:
+    """Who forwarded the question or that staff assigned it, with their note."""
+    blocks: list[Block] = []
+    if payload.forwarded_by is not None:
+        blocks.append(_context(t("routing.forwarded_by", lang, name=person_label(payload.forwarded_by, lang))))
+        if payload.forward_note:
+            blocks.append(_context(_quote(payload.forward_note, 500)))
+    if payload.assigned_by_staff:
+        blocks.append(_context(t("routing.assigned_by_staff", lang)))
+        if payload.staff_note:
+            blocks.append(_context(_quote(payload.staff_note, 500)))
+    return blocks
+
+
 def build_expert_request(
-    payload: Payload, lang: str, *, state: str = STATE_ASKED, status: str | None = None, reminder: bool = False
+    payload: ExpertRequest | ExpertReminder,
+    lang: str,
+    *,
+    state: str = STATE_ASKED,
+    status: str | None = None,
+    reminder: bool = False,
 ) -> Rendered:
     """The DM asking an expert to answer, with buttons for ``state`` and an optional status line."""
     title = t("routing.reminder_title" if reminder else "routing.request_title", lang)
     blocks: list[Block] = [_header(title)]
-    blocks.extend(_question_blocks(payload, lang, show_asker=True))
-    reasons = [escape_truncate(str(r), 200) for r in (payload.get("reasons") or [])[:6]]
+    blocks.extend(_question_blocks(payload, lang, show_asker=True, additions=payload.additions))
+    reasons = [escape_truncate(r, 200) for r in payload.reasons[:6]]
     if reasons:
         blocks.append(_context(f"_{t('routing.why_you', lang)}: {'; '.join(reasons)}_"))
-    forwarded_by = payload.get("forwarded_by")
-    if isinstance(forwarded_by, Mapping):
-        blocks.append(_context(t("routing.forwarded_by", lang, name=person_label(forwarded_by, lang))))
-        if payload.get("forward_note"):
-            blocks.append(_context(_quote(str(payload["forward_note"]), 500)))
-    if payload.get("assigned_by_staff"):
-        blocks.append(_context(t("routing.assigned_by_staff", lang)))
-        if payload.get("staff_note"):
-            blocks.append(_context(_quote(str(payload["staff_note"]), 500)))
+    if isinstance(payload, ExpertRequest):
+        blocks.extend(_handed_on(payload, lang))
     if status:
         blocks.append(_section(status))
-    actions = _expert_actions(int(payload.get("routing_id") or 0), lang, state)
+    actions = _expert_actions(payload.routing_id, lang, state)
     if actions is not None:
         blocks.append(actions)
-    text = f"{title} {escape_truncate(str(payload.get('text') or ''), FALLBACK_LIMIT)}"
+    text = f"{title} {escape_truncate(payload.text or '', FALLBACK_LIMIT)}"
     return Rendered(text=_fallback(text), blocks=blocks[:MAX_BLOCKS])
 
 
 CLOSED_KEYS = {
-    "answered": N_("routing.closed_answered"),
-    "cancelled": N_("routing.closed_cancelled"),
-    "resolved": N_("routing.closed_resolved"),
-    "closed": N_("routing.closed_closed"),
+    CloseReason.ANSWERED: N_("routing.closed_answered"),
+    CloseReason.CANCELLED: N_("routing.closed_cancelled"),
+    CloseReason.RESOLVED: N_("routing.closed_resolved"),
+    CloseReason.CLOSED: N_("routing.closed_closed"),
 }
 
 
-def build_routing_closed(payload: Payload, lang: str) -> Rendered:
-    reason = str(payload.get("reason") or "closed")
-    key = CLOSED_KEYS.get(reason, N_("routing.closed"))
-    answered_by = payload.get("answered_by")
-    head = t(key, lang, name=person_label(answered_by if isinstance(answered_by, Mapping) else None, lang))
+def build_routing_closed(payload: RoutingClosed, lang: str) -> Rendered:
+    key = CLOSED_KEYS[payload.reason] if payload.reason is not None else N_("routing.closed")
+    head = t(key, lang, name=person_label(payload.answered_by, lang))
     blocks: list[Block] = [_section(f":white_check_mark: {head}")]
-    blocks.append(_context(_quote(payload.get("text"), 500)))
-    if payload.get("answer_text"):
-        blocks.append(_section(f"*{t('routing.the_answer', lang)}*\n{_quote(str(payload['answer_text']))}"))
+    blocks.append(_context(_quote(payload.text, 500)))
+    if payload.answer_text:
+        blocks.append(_section(f"*{t('routing.the_answer', lang)}*\n{_quote(payload.answer_text)}"))
     return Rendered(text=_fallback(head), blocks=blocks)
 
 
-def build_question_updated(payload: Payload, lang: str) -> Rendered:
+def build_question_updated(payload: QuestionUpdated, lang: str) -> Rendered:
     head = t("routing.updated", lang)
-    blocks: list[Block] = [_section(f":information_source: *{head}*\n{_quote(payload.get('addition'), 2000)}")]
-    blocks.append(_context(_quote(payload.get("text"), 500)))
+    blocks: list[Block] = [_section(f":information_source: *{head}*\n{_quote(payload.addition, 2000)}")]
+    blocks.append(_context(_quote(payload.text, 500)))
     return Rendered(text=_fallback(head), blocks=blocks)
 
 
 # --- the asker ---------------------------------------------------------------------------------------------------
 
 
-def build_answer_to_asker(payload: Payload, lang: str, *, rated: int | None = None) -> Rendered:
-    answered_by = payload.get("answered_by")
-    who = answered_by if isinstance(answered_by, Mapping) else None
-    head = t("routing.answer_for_you", lang, name=person_label(who, lang))
+def build_answer_to_asker(payload: AnswerToAsker, lang: str, *, rated: int | None = None) -> Rendered:
+    head = t("routing.answer_for_you", lang, name=person_label(payload.answered_by, lang))
     blocks: list[Block] = [
         _section(f":speech_balloon: {head}"),
-        _context(_quote(payload.get("text"), 500)),
-        _section(_quote(payload.get("answer_text"), 2800)),
+        _context(_quote(payload.text, 500)),
+        _section(_quote(payload.answer_text, 2800)),
     ]
-    question_id = str(payload.get("question_id") or 0)
+    question_id = str(payload.question_id)
     if rated is None:
         blocks.append(_context(t("routing.rate_prompt", lang)))
         stars = [_button("⭐" * n, f"{ids.ACTION_RATE_PREFIX}{n}", question_id) for n in range(1, 6)]
@@ -294,35 +328,29 @@ def build_answer_to_asker(payload: Payload, lang: str, *, rated: int | None = No
     return Rendered(text=_fallback(head), blocks=blocks)
 
 
-def build_question_answered(payload: Payload, lang: str) -> Rendered:
+def build_question_answered(payload: QuestionAnswered, lang: str) -> Rendered:
     """In the question's channel thread (public questions only)."""
-    answered_by = payload.get("answered_by")
-    who = answered_by if isinstance(answered_by, Mapping) else None
-    head = t("routing.answer_in_thread", lang, name=person_label(who, lang))
-    blocks: list[Block] = [_section(f":speech_balloon: {head}\n{_quote(payload.get('answer_text'), 2800)}")]
+    head = t("routing.answer_in_thread", lang, name=person_label(payload.answered_by, lang))
+    blocks: list[Block] = [_section(f":speech_balloon: {head}\n{_quote(payload.answer_text, 2800)}")]
     return Rendered(text=_fallback(head), blocks=blocks)
 
 
-def build_asker_update(payload: Payload, lang: str) -> Rendered:
-    update = str(payload.get("update") or "")
-    if update == "routed":
-        experts = payload.get("experts") or []
-        names = format_list([person_label(p, lang) for p in experts if isinstance(p, Mapping)], lang)
+def build_asker_update(payload: AskerUpdate, lang: str) -> Rendered:
+    update = payload.update
+    if update is AskerUpdateKind.ROUTED:
+        names = format_list([person_label(p, lang) for p in payload.experts], lang)
         head = t("routing.update_routed", lang, names=names or t("routing.someone", lang))
-    elif update == "claimed":
-        expert = payload.get("expert")
-        head = t(
-            "routing.update_claimed", lang, name=person_label(expert if isinstance(expert, Mapping) else None, lang)
-        )
-    elif update == "escalated":
+    elif update is AskerUpdateKind.CLAIMED:
+        head = t("routing.update_claimed", lang, name=person_label(payload.expert, lang))
+    elif update is AskerUpdateKind.ESCALATED:
         head = t("routing.update_escalated", lang)
-    elif update == "closed":
+    elif update is AskerUpdateKind.CLOSED:
         head = t("routing.update_closed", lang)
-        if payload.get("note"):
-            head += "\n" + _quote(str(payload["note"]), 1000)
-    else:
-        head = t("routing.update_other", lang, update=escape_truncate(update, 40))
-    blocks: list[Block] = [_section(head), _context(_quote(payload.get("text"), 500))]
+        if payload.note:
+            head += "\n" + _quote(payload.note, 1000)
+    else:  # a kind of update this version does not know
+        head = t("routing.update_other", lang, update="")
+    blocks: list[Block] = [_section(head), _context(_quote(payload.text, 500))]
     return Rendered(text=_fallback(head), blocks=blocks)
 
 
@@ -388,26 +416,24 @@ def build_my_questions(questions: Sequence[MyQuestion], lang: str) -> list[Block
 # --- staff -------------------------------------------------------------------------------------------------------
 
 
-def build_triage(payload: Payload, lang: str, *, status: str | None = None, open_actions: bool = True) -> Rendered:
-    reason = str(payload.get("reason") or "")
-    reason_key = REASON_KEYS.get(reason)
-    reason_text = t(reason_key, lang) if reason_key else escape_truncate(reason, 60)
+def build_triage(payload: Triage, lang: str, *, status: str | None = None, open_actions: bool = True) -> Rendered:
+    reason_text = t(REASON_KEYS[payload.reason], lang) if payload.reason else ""
     head = t("routing.triage_title", lang)
     blocks: list[Block] = [_header(head), _context(t("routing.triage_reason", lang, reason=reason_text))]
-    if payload.get("redacted"):
+    if payload.redacted:
         blocks.append(_section(t("routing.triage_redacted", lang)))
         themes = theme_names(payload, lang)
         if themes:
             blocks.append(_context(t("routing.themes", lang, themes=themes)))
     else:
         blocks.extend(_question_blocks(payload, lang, show_asker=True))
-    counts = payload.get("routing_counts") or {}
+    counts = payload.routing_counts
     if counts:
         summary = ", ".join(f"{escape_truncate(str(k), 20)}: {int(v)}" for k, v in sorted(counts.items()))
         blocks.append(_context(t("routing.triage_counts", lang, counts=summary)))
     if status:
         blocks.append(_section(status))
-    question_id = int(payload.get("question_id") or 0)
+    question_id = payload.question_id
     if open_actions:
         blocks.append(
             ActionsBlock(
@@ -425,37 +451,57 @@ def build_triage(payload: Payload, lang: str, *, status: str | None = None, open
 
 
 REASON_KEYS = {  # why a question went to staff (Question.escalation_reason)
-    "no_match": N_("routing.reason_no_match"),
-    "nobody_available": N_("routing.reason_nobody_available"),
-    "all_declined": N_("routing.reason_all_declined"),
-    "deadline": N_("routing.reason_deadline"),
-    "desired_date": N_("routing.reason_desired_date"),
+    EscalationReason.NO_MATCH: N_("routing.reason_no_match"),
+    EscalationReason.NOBODY_AVAILABLE: N_("routing.reason_nobody_available"),
+    EscalationReason.ALL_DECLINED: N_("routing.reason_all_declined"),
+    EscalationReason.DEADLINE: N_("routing.reason_deadline"),
+    EscalationReason.DESIRED_DATE: N_("routing.reason_desired_date"),
 }
 
 
 # --- rendering an outbox message ---------------------------------------------------------------------------------
 
 
+RoutingPayload = (
+    ExpertRequest
+    | ExpertReminder
+    | RoutingClosed
+    | QuestionUpdated
+    | AnswerToAsker
+    | QuestionAnswered
+    | AskerUpdate
+    | Triage
+)
+
+
 def render_outbox(kind: OutboxKind, payload: Payload, lang: str) -> Rendered:
-    """What an outbox message of ``kind`` looks like in ``lang``."""
-    if kind is OutboxKind.EXPERT_REQUEST:
-        return build_expert_request(payload, lang, state=STATE_ASKED)
-    if kind is OutboxKind.EXPERT_REMINDER:
-        state = STATE_CLAIMED if payload.get("routing_status") == "claimed" else STATE_ASKED
-        return build_expert_request(payload, lang, state=state, reminder=True)
-    if kind is OutboxKind.ROUTING_CLOSED:
-        return build_routing_closed(payload, lang)
-    if kind is OutboxKind.QUESTION_UPDATED:
-        return build_question_updated(payload, lang)
-    if kind is OutboxKind.ANSWER_TO_ASKER:
-        return build_answer_to_asker(payload, lang)
-    if kind is OutboxKind.QUESTION_ANSWERED:
-        return build_question_answered(payload, lang)
-    if kind is OutboxKind.ASKER_UPDATE:
-        return build_asker_update(payload, lang)
-    if kind is OutboxKind.TRIAGE:
-        return build_triage(payload, lang)
-    raise ValueError(f"unknown outbox kind {kind!r}")
+    """What a stored outbox message of routing's ``kind`` looks like in ``lang``."""
+    typed = read_payload(kind, payload)
+    if not isinstance(typed, RoutingPayload):
+        raise ValueError(f"not a routing outbox kind {kind!r}")
+    return render_routing(typed, lang)
+
+
+def render_routing(payload: RoutingPayload, lang: str) -> Rendered:
+    """What a routing message looks like in ``lang``."""
+    match payload:
+        case ExpertRequest():
+            return build_expert_request(payload, lang, state=STATE_ASKED)
+        case ExpertReminder():
+            state = STATE_CLAIMED if payload.routing_status is RoutingStatus.CLAIMED else STATE_ASKED
+            return build_expert_request(payload, lang, state=state, reminder=True)
+        case RoutingClosed():
+            return build_routing_closed(payload, lang)
+        case QuestionUpdated():
+            return build_question_updated(payload, lang)
+        case AnswerToAsker():
+            return build_answer_to_asker(payload, lang)
+        case QuestionAnswered():
+            return build_question_answered(payload, lang)
+        case AskerUpdate():
+            return build_asker_update(payload, lang)
+        case Triage():
+            return build_triage(payload, lang)
 
 
 # --- modals ------------------------------------------------------------------------------------------------------

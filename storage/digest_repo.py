@@ -24,7 +24,6 @@ from storage.models import (
     Question,
     QuestionStatus,
     RecordStatus,
-    Theme,
     Visibility,
     question_themes,
 )
@@ -45,7 +44,7 @@ def list_subscriptions(session: Session, *, active_only: bool = False) -> list[D
     return list(session.scalars(query))
 
 
-def add_subscription(session: Session, subscription: DigestSubscription) -> DigestSubscription:
+def create_subscription(session: Session, *, subscription: DigestSubscription) -> DigestSubscription:
     session.add(subscription)
     session.flush()
     return subscription
@@ -54,17 +53,17 @@ def add_subscription(session: Session, subscription: DigestSubscription) -> Dige
 # --- runs ----------------------------------------------------------------------------------------------------
 
 
-def get_run(session: Session, *, channel_id: str, period: str) -> DigestRun | None:
+def get_digest_run(session: Session, *, channel_id: str, period: str) -> DigestRun | None:
     return session.scalars(
         select(DigestRun).where(DigestRun.channel_id == channel_id, DigestRun.period == period)
     ).first()
 
 
-def runs_for_period(session: Session, *, period: str) -> dict[str, DigestRun]:
+def list_digest_runs(session: Session, *, period: str) -> dict[str, DigestRun]:
     return {r.channel_id: r for r in session.scalars(select(DigestRun).where(DigestRun.period == period))}
 
 
-def latest_runs(session: Session, *, channel_ids: Collection[str]) -> dict[str, DigestRun]:
+def get_latest_digest_runs(session: Session, *, channel_ids: Collection[str]) -> dict[str, DigestRun]:
     """The most recent run of each channel (by period, then id)."""
     if not channel_ids:
         return {}
@@ -117,7 +116,7 @@ def claim_digest_run(
     return session.get(DigestRun, run_id)
 
 
-def take_over_stale_run(
+def claim_stale_digest_run(
     session: Session, *, run_id: int, previous_worker: str, worker_id: str, now: datetime, stale_before: datetime
 ) -> bool:
     """Compare-and-set: take a run still ``claimed`` by ``previous_worker`` since before ``stale_before``."""
@@ -145,21 +144,21 @@ def _update_claimed(session: Session, *, run_id: int, worker_id: str, **values: 
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def set_parts_total(session: Session, *, run_id: int, worker_id: str, parts_total: int) -> bool:
+def update_digest_run_parts_total(session: Session, *, run_id: int, worker_id: str, parts_total: int) -> bool:
     return _update_claimed(session, run_id=run_id, worker_id=worker_id, parts_total=parts_total)
 
 
-def record_parts_sent(session: Session, *, run_id: int, worker_id: str, parts_sent: Sequence[str]) -> bool:
+def update_digest_run_parts_sent(session: Session, *, run_id: int, worker_id: str, parts_sent: Sequence[str]) -> bool:
     """Store the ts of every part posted so far, if ``worker_id`` still holds the claim."""
     return _update_claimed(session, run_id=run_id, worker_id=worker_id, parts_sent=list(parts_sent), error="")
 
 
-def record_run_error(session: Session, *, run_id: int, worker_id: str, error: str) -> bool:
+def update_digest_run_error(session: Session, *, run_id: int, worker_id: str, error: str) -> bool:
     """Note a transient failure; the run stays claimed and is resumed once the claim is stale."""
     return _update_claimed(session, run_id=run_id, worker_id=worker_id, error=error[:2000])
 
 
-def finish_run(
+def update_digest_run_finished(
     session: Session, *, run_id: int, worker_id: str, status: DigestRunStatus, now: datetime, error: str = ""
 ) -> bool:
     values: dict[str, Any] = {"status": status, "error": error[:2000]}
@@ -171,14 +170,7 @@ def finish_run(
 # --- content -------------------------------------------------------------------------------------------------
 
 
-def list_digest_themes(session: Session, *, keys: Collection[str] | None = None) -> list[Theme]:
-    query = select(Theme).order_by(Theme.position, Theme.key)
-    if keys is not None:
-        query = query.where(Theme.key.in_(list(keys)))
-    return list(session.scalars(query))
-
-
-def practices_changed(session: Session, *, start: datetime, end: datetime) -> list[Practice]:
+def list_practices_changed(session: Session, *, start: datetime, end: datetime) -> list[Practice]:
     """Published practices created or updated in ``[start, end)``."""
     created = and_(Practice.created_at >= start, Practice.created_at < end)
     updated = and_(Practice.updated_at >= start, Practice.updated_at < end)
@@ -195,7 +187,7 @@ def _public_question() -> list[Any]:
     return [Question.visibility == Visibility.PUBLIC, Question.channel_is_private.is_(False)]
 
 
-def questions_answered(session: Session, *, start: datetime, end: datetime) -> list[Question]:
+def list_questions_answered(session: Session, *, start: datetime, end: datetime) -> list[Question]:
     """Public questions from public channels answered in ``[start, end)``, with their answers."""
     query = (
         select(Question)
@@ -206,7 +198,7 @@ def questions_answered(session: Session, *, start: datetime, end: datetime) -> l
     return list(session.scalars(query))
 
 
-def questions_open(session: Session, *, asked_since: datetime, asked_before: datetime) -> list[Question]:
+def list_questions_open(session: Session, *, asked_since: datetime, asked_before: datetime) -> list[Question]:
     """Public questions still looking for expertise (open, routed or escalated), asked in the given range."""
     query = (
         select(Question)
@@ -230,7 +222,7 @@ class QuestionFact(NamedTuple):
     theme_key: str | None  # one row per theme; None for a question without themes
 
 
-def question_facts(
+def list_question_facts(
     session: Session, *, since: datetime, until: datetime, public_only: bool = True
 ) -> list[QuestionFact]:
     """Public questions (all, with ``public_only=False``) asked or answered in ``[since, until)``: the raw material of
@@ -246,7 +238,7 @@ def question_facts(
     return [QuestionFact(*row) for row in session.execute(query)]
 
 
-def experts_created(session: Session, *, start: datetime, end: datetime) -> list[Expert]:
+def list_experts_created(session: Session, *, start: datetime, end: datetime) -> list[Expert]:
     """Published experts added in ``[start, end)`` (the caller drops opted-out and withdrawn ones)."""
     query = (
         select(Expert)
@@ -256,14 +248,14 @@ def experts_created(session: Session, *, start: datetime, end: datetime) -> list
     return list(session.scalars(query))
 
 
-def experts_by_slack_ids(session: Session, *, slack_user_ids: Collection[str]) -> dict[str, Expert]:
+def get_experts_by_slack_ids(session: Session, *, slack_user_ids: Collection[str]) -> dict[str, Expert]:
     if not slack_user_ids:
         return {}
     query = select(Expert).where(Expert.slack_user_id.in_(sorted(slack_user_ids)))
     return {e.slack_user_id: e for e in session.scalars(query) if e.slack_user_id}
 
 
-def knowledge_gaps(session: Session, *, start: datetime, end: datetime) -> list[KnowledgeGap]:
+def list_public_knowledge_gaps(session: Session, *, start: datetime, end: datetime) -> list[KnowledgeGap]:
     """Knowledge gaps recorded in ``[start, end)`` outside private channels, newest first."""
     query = (
         select(KnowledgeGap)

@@ -38,6 +38,40 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.enums import (
+    Availability,
+    Consent,
+    DigestRunStatus,
+    EscalationReason,
+    EventKind,
+    OutboxKind,
+    Outcome,
+    ProposalStatus,
+    QuestionStatus,
+    RecordStatus,
+    RoutingStatus,
+    TimerKind,
+    Visibility,
+)
+
+# The enumerations live in storage.enums; they are re-exported here for callers that import them with the models
+# (the models defined below are public as usual).
+__all__ = [
+    "Availability",
+    "Consent",
+    "DigestRunStatus",
+    "EscalationReason",
+    "EventKind",
+    "OutboxKind",
+    "Outcome",
+    "ProposalStatus",
+    "QuestionStatus",
+    "RecordStatus",
+    "RoutingStatus",
+    "TimerKind",
+    "Visibility",
+]
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -85,97 +119,6 @@ def _enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
-
-
-# --- enumerations --------------------------------------------------------------------------------------------
-
-
-class Availability(enum.StrEnum):
-    AVAILABLE = "available"
-    AWAY = "away"  # until ``Expert.away_until``
-    OPTED_OUT = "opted_out"  # asked not to be routed questions
-
-
-class Consent(enum.StrEnum):
-    PENDING = "pending"  # imported from a file, listing not yet confirmed by the person
-    CONFIRMED = "confirmed"
-    WITHDRAWN = "withdrawn"  # never shown, never routed
-
-
-class Outcome(enum.StrEnum):
-    GOOD = "good"
-    MIXED = "mixed"
-    FAILED = "failed"
-
-
-class RecordStatus(enum.StrEnum):
-    """Moderation state of a register entry submitted from chat."""
-
-    PUBLISHED = "published"
-    PENDING = "pending"
-    REJECTED = "rejected"
-
-
-class Visibility(enum.StrEnum):
-    PUBLIC = "public"  # answered in the channel thread, searchable, may appear in digests
-    PRIVATE = "private"  # between asker and experts only
-    ANONYMOUS = "anonymous"  # asker hidden from experts; never public
-
-
-class QuestionStatus(enum.StrEnum):
-    OPEN = "open"
-    ROUTED = "routed"
-    CLAIMED = "claimed"
-    ANSWERED = "answered"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-    ESCALATED = "escalated"
-
-
-class RoutingStatus(enum.StrEnum):
-    ASKED = "asked"
-    CLAIMED = "claimed"
-    DECLINED = "declined"
-    FORWARDED = "forwarded"
-    EXPIRED = "expired"
-    ANSWERED = "answered"
-
-
-class TimerKind(enum.StrEnum):
-    REMIND = "remind"  # nudge a silent expert
-    NEXT_EXPERT = "next_expert"  # ask the next match
-    ESCALATE = "escalate"  # hand over to staff
-    SNOOZE = "snooze"  # "Later": re-send at the next business day
-    RECONFIRM = "reconfirm"  # periodic consent/profile confirmation
-
-
-class OutboxKind(enum.StrEnum):
-    """What a queued notification is; the Slack layer renders and sends each kind."""
-
-    EXPERT_REQUEST = "expert_request"  # DM: "can you answer this question?" (buttons)
-    EXPERT_REMINDER = "expert_reminder"  # DM: nudge a silent expert
-    ROUTING_CLOSED = "routing_closed"  # DM: no longer needed (answered elsewhere, cancelled, closed)
-    QUESTION_UPDATED = "question_updated"  # DM to open routings: the asker added information
-    ANSWER_TO_ASKER = "answer_to_asker"  # DM to the asker with the answer
-    QUESTION_ANSWERED = "question_answered"  # in the question's (public) channel thread
-    ASKER_UPDATE = "asker_update"  # DM to the asker: routed, claimed, escalated, closed, ...
-    TRIAGE = "triage"  # to staff (triage channel): an escalated question
-    # self-service (added in revision 0002)
-    CONSENT_REQUEST = "consent_request"  # DM: confirm (or re-confirm) your listing in the expert register
-    PRACTICE_REVIEW = "practice_review"  # to staff (triage channel): a practice submitted from chat
-    PROFILE_REVIEW = "profile_review"  # to staff (triage channel): a new expert profile awaiting approval
-    SUBMISSION_OUTCOME = "submission_outcome"  # DM to a submitter: approved, rejected (with the reason), ...
-    # knowledge needs (added in revision 0005)
-    NEEDS_PROPOSAL = "needs_proposal"  # to staff (triage channel): a proposed work session on a topic
-    EXPERTISE_REQUEST = "expertise_request"  # DM: would you add this topic to your expert profile?
-
-
-class DigestRunStatus(enum.StrEnum):
-    CLAIMED = "claimed"
-    SENT = "sent"
-    EMPTY = "empty"  # nothing to post and the channel did not want empty digests
-    FAILED = "failed"
 
 
 # --- association tables -----------------------------------------------------------------------------------------
@@ -309,7 +252,7 @@ class Question(Base):
     answered_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
-    escalation_reason: Mapped[str] = mapped_column(String(20), default="")  # no_match | all_declined | deadline | ...
+    escalation_reason: Mapped[str] = mapped_column(String(20), default="")  # an EscalationReason, or ""
     staff_note: Mapped[str] = mapped_column(Text, default="")  # staff's note when closing by hand
     rated_at: Mapped[datetime | None]
 
@@ -367,7 +310,7 @@ class QuestionEvent(Base):
     actor: Mapped[str] = mapped_column(String(64), default="")  # Slack user id, "system" or "staff:<id>"
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(20), default="status")  # status | info | snooze | reminder | rating
+    kind: Mapped[str] = mapped_column(String(20), default="status")  # an EventKind
 
 
 class Answer(Base):
@@ -540,13 +483,6 @@ class DigestRun(Base):
 
 
 # --- knowledge needs -------------------------------------------------------------------------------------------
-
-
-class ProposalStatus(enum.StrEnum):
-    OPEN = "open"  # proposed to staff, nothing done yet
-    INVITED = "invited"  # staff invited the people to a channel
-    DISMISSED = "dismissed"
-    DONE = "done"  # the session took place (notes linked, submitted as a practice)
 
 
 class NeedTopic(Base):

@@ -1,6 +1,8 @@
 """Repository functions for privacy rights: find everything about one person, erase it, purge what expired.
 
 Keyword-only, never commit (the caller's unit of work does). ``bot.privacy`` decides what to do with the rows.
+A person's register entry is found with ``register_repo``, their cached Slack profile with ``slack_repo`` and the
+messages queued for them with ``outbox_repo``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from storage.models import (
     ExpertDecline,
     Feedback,
     KnowledgeGap,
-    OutboxMessage,
     Practice,
     ProcessedEvent,
     Question,
@@ -34,18 +35,6 @@ from storage.models import (
 )
 
 # --- who -------------------------------------------------------------------------------------------------------
-
-
-def get_expert_by_email(session: Session, *, email: str) -> Expert | None:
-    return session.scalars(select(Expert).where(func.lower(Expert.email) == email.strip().lower())).first()
-
-
-def get_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | None:
-    return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id)).first()
-
-
-def get_slack_user(session: Session, *, slack_user_id: str) -> SlackUser | None:
-    return session.get(SlackUser, slack_user_id)
 
 
 def list_others_named(session: Session, *, name: str, slack_user_id: str | None, expert_id: int | None) -> list[str]:
@@ -108,13 +97,8 @@ def list_feedback(session: Session, *, slack_user_id: str) -> list[Feedback]:
     return list(session.scalars(select(Feedback).where(Feedback.user_slack_id == slack_user_id).order_by(Feedback.id)))
 
 
-def list_knowledge_gaps(session: Session, *, slack_user_id: str) -> list[KnowledgeGap]:
+def list_knowledge_gaps_by_asker(session: Session, *, slack_user_id: str) -> list[KnowledgeGap]:
     query = select(KnowledgeGap).where(KnowledgeGap.asker_slack_id == slack_user_id).order_by(KnowledgeGap.id)
-    return list(session.scalars(query))
-
-
-def list_outbox_to(session: Session, *, slack_user_id: str) -> list[OutboxMessage]:
-    query = select(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id).order_by(OutboxMessage.id)
     return list(session.scalars(query))
 
 
@@ -162,18 +146,10 @@ def list_audit_entries_about(
     return list(session.scalars(select(AuditLog).where(or_(*conditions)).order_by(AuditLog.id).limit(limit)))
 
 
-def list_audit_log(session: Session, *, entity_type: str | None = None, limit: int = 50) -> list[AuditLog]:
-    """Newest first."""
-    query = select(AuditLog)
-    if entity_type:
-        query = query.where(AuditLog.entity_type == entity_type)
-    return list(session.scalars(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)))
-
-
 # --- erasure helpers ---------------------------------------------------------------------------------------------
 
 
-def cancel_timers_of_routings(session: Session, *, routing_ids: Sequence[int], now: datetime) -> int:
+def update_timers_erased(session: Session, *, routing_ids: Sequence[int], now: datetime) -> int:
     """Pending timers (reminders, snoozes, next expert) of these routings are marked done without running."""
     if not routing_ids:
         return 0
@@ -182,11 +158,6 @@ def cancel_timers_of_routings(session: Session, *, routing_ids: Sequence[int], n
         .where(Timer.routing_id.in_(list(routing_ids)), Timer.done_at.is_(None))
         .values(done_at=now, last_error="erased")
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def delete_outbox_to(session: Session, *, slack_user_id: str) -> int:
-    result = session.execute(delete(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -200,7 +171,7 @@ def delete_feedback_of(session: Session, *, slack_user_id: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def text_attributes() -> Iterable[tuple[type[Base], str, bool]]:
+def list_text_attributes() -> Iterable[tuple[type[Base], str, bool]]:
     """Every mapped (class, attribute, is_json) that holds text: String, Text or JSON columns, keys excluded."""
     for mapper in Base.registry.mappers:
         cls = mapper.class_
@@ -234,7 +205,7 @@ def get_processed_event_kind(session: Session, *, event_key: str) -> str | None:
 # --- retention ---------------------------------------------------------------------------------------------------
 
 
-def delete_processed_events_before(session: Session, *, before: datetime) -> int:
+def delete_processed_events(session: Session, *, before: datetime) -> int:
     result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -249,21 +220,11 @@ def delete_feedback_before(session: Session, *, before: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def clear_gap_askers_before(session: Session, *, before: datetime) -> int:
+def update_knowledge_gaps_anonymised(session: Session, *, before: datetime) -> int:
     result = session.execute(
         update(KnowledgeGap)
         .where(KnowledgeGap.created_at < before, KnowledgeGap.asker_slack_id.is_not(None))
         .values(asker_slack_id=None)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def delete_finished_outbox_before(session: Session, *, before: datetime) -> int:
-    """Sent (or given-up) messages older than ``before``; unsent ones are never purged."""
-    result = session.execute(
-        delete(OutboxMessage).where(
-            or_(OutboxMessage.sent_at < before, OutboxMessage.failed_at < before),
-        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,11 +29,6 @@ def create_processed_event(session: Session, *, event_key: str, kind: str, now: 
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def delete_processed_events(session: Session, *, before: datetime) -> int:
-    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 def get_slack_user(session: Session, *, slack_user_id: str) -> SlackUser | None:
     return session.get(SlackUser, slack_user_id)
 
@@ -46,6 +41,25 @@ def upsert_slack_user(session: Session, *, slack_user_id: str, locale: str, name
         index_elements=["slack_user_id"], set_={"locale": values["locale"], "name": values["name"], "fetched_at": now}
     )
     session.execute(statement)
+
+
+def create_search_log(
+    session: Session,
+    *,
+    query: str,
+    user_slack_id: str | None,
+    channel_id: str | None,
+    gap: bool,
+    results: dict[str, Any],
+    now: datetime,
+) -> SearchLog:
+    """Log one search's result set (for feedback and "more results"); flushed, so it has its id."""
+    search_log = SearchLog(
+        query=query, user_slack_id=user_slack_id, channel_id=channel_id, gap=gap, results=results, created_at=now
+    )
+    session.add(search_log)
+    session.flush()
+    return search_log
 
 
 def get_search_log(session: Session, *, search_log_id: int) -> SearchLog | None:

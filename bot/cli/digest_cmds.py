@@ -269,7 +269,7 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
     now = datetime.now(UTC)
     with cli.db.session() as session:
         subscriptions = list_subscriptions(session, active_only=not show_all)
-        runs = digest_repo.latest_runs(session, channel_ids=[s.channel_id for s in subscriptions])
+        runs = digest_repo.get_latest_digest_runs(session, channel_ids=[s.channel_id for s in subscriptions])
         click.echo(
             f"{'channel':<14} {'themes':<28} {'schedule':<10} {'lang':<4} {'empty':<5} {'active':<6} "
             f"{'next run (Brussels)':<19}  last run"

@@ -23,7 +23,7 @@ from bot.privacy import (
     purge_expired,
     require_known,
 )
-from storage import privacy_repo
+from storage import register_repo
 
 
 def cli_user_actor() -> Actor:
@@ -64,7 +64,7 @@ def audit_command(cli: CliContext, limit: int, entity_type: str | None, as_json:
       wieweet audit --json > audit.jsonl
     """
     with cli.db.session() as session:
-        entries = privacy_repo.list_audit_log(session, entity_type=entity_type, limit=limit)
+        entries = register_repo.list_audit_log(session, entity_type=entity_type, limit=limit)
         for entry in entries:
             if as_json:
                 row = {

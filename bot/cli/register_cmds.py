@@ -22,7 +22,7 @@ from bot.register import service
 from bot.register.files import LIMITS, MIB
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes
-from storage import repositories as repo
+from storage import register_repo as repo
 
 KINDS = click.Choice(["experts", "practices"])
 FILE = click.Path(path_type=Path, dir_okay=False)

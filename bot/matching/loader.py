@@ -1,4 +1,5 @@
-"""Turn database rows into matching documents (the only place where matching meets storage)."""
+"""Turn database rows into matching documents (the only place where matching meets storage; the queries are
+``storage.index_repo``'s)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,12 @@ import csv
 from collections.abc import Iterator
 from importlib import resources
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
-from storage.models import (
-    Answer,
-    Consent,
-    Expert,
-    Practice,
-    Question,
-    QuestionStatus,
-    RecordStatus,
-    Theme,
-    Visibility,
-)
-
-SEARCHABLE_QUESTION_STATUSES = (QuestionStatus.ANSWERED, QuestionStatus.RESOLVED, QuestionStatus.CLOSED)
+from storage import index_repo, register_repo
+from storage.index_repo import SEARCHABLE_QUESTION_STATUSES
+from storage.models import Answer, Consent, Expert, Practice, Question, RecordStatus, Theme, Visibility
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -100,28 +90,22 @@ def is_practice_searchable(practice: Practice) -> bool:
 
 
 def load_themes(session: Session) -> list[ThemeDoc]:
-    return [theme_doc(t) for t in session.scalars(select(Theme).order_by(Theme.position, Theme.key))]
+    return [theme_doc(t) for t in register_repo.list_themes(session)]
 
 
 def iter_experts(session: Session) -> Iterator[ExpertDoc]:
-    for expert in session.scalars(select(Expert).order_by(Expert.id)):
+    for expert in index_repo.list_all_experts(session):
         if is_expert_searchable(expert):
             yield expert_doc(expert)
 
 
 def iter_practices(session: Session) -> Iterator[PracticeDoc]:
-    query = select(Practice).where(Practice.status == RecordStatus.PUBLISHED).order_by(Practice.id)
-    for practice in session.scalars(query):
+    for practice in index_repo.list_published_practices(session):
         yield practice_doc(practice)
 
 
 def iter_answers(session: Session) -> Iterator[AnswerDoc]:
-    query = (
-        select(Question)
-        .where(Question.visibility == Visibility.PUBLIC, Question.status.in_(SEARCHABLE_QUESTION_STATUSES))
-        .order_by(Question.id)
-    )
-    for question in session.scalars(query):
+    for question in index_repo.list_answered_public_questions(session):
         doc = answer_doc(question)
         if doc is not None:
             yield doc
@@ -149,11 +133,7 @@ def load_places(session: Session) -> list[PlaceDoc]:
     known = {p.name.casefold() for p in places}
     for alias_list in (p.aliases for p in places):
         known.update(a.casefold() for a in alias_list)
-    rows: list[tuple[str, str]] = [
-        (c, o) for c, o in session.execute(select(Expert.city, Expert.organisation).distinct())
-    ]
-    rows += [(c, o) for c, o in session.execute(select(Practice.city, Practice.organisation).distinct())]
-    for city, organisation in rows:
+    for city, organisation in index_repo.list_register_places(session):
         if city and city.casefold() not in known:
             places.append(PlaceDoc(name=city, kind="city"))
             known.add(city.casefold())

@@ -36,9 +36,8 @@ from bot.needs.periods import Period
 from bot.needs.service import NeedsService, may_be_named
 from digests.collect import window_figures
 from digests.model import OTHER_THEME
-from storage import digest_repo
+from storage import digest_repo, register_repo
 from storage import needs_repo as repo
-from storage import repositories as register_repo
 
 OTHER_PEOPLE = "—"  # the row of answers by people who may not be named
 
@@ -113,12 +112,14 @@ def collect_report(
     themes.append((OTHER_THEME, "(no theme)" if lang == "en" else "(geen thema)"))
     wanted = {k for k, _ in themes}
     every = window_figures(
-        digest_repo.question_facts(session, since=period.start, until=period.end, public_only=False),
+        digest_repo.list_question_facts(session, since=period.start, until=period.end, public_only=False),
         bounds,
         wanted,
         public_only=False,
     )
-    public = window_figures(digest_repo.question_facts(session, since=period.start, until=period.end), bounds, wanted)
+    public = window_figures(
+        digest_repo.list_question_facts(session, since=period.start, until=period.end), bounds, wanted
+    )
     figures = tuple(
         MonthFigures(
             month=month.label,
@@ -135,7 +136,7 @@ def collect_report(
     )
     facts = {
         f.question_id: f
-        for f in digest_repo.question_facts(session, since=period.start, until=period.end, public_only=False)
+        for f in digest_repo.list_question_facts(session, since=period.start, until=period.end, public_only=False)
     }
     asked = [f for f in facts.values() if period.contains(f.created_at)]
     answered = [f for f in facts.values() if f.answered_at is not None and period.contains(f.answered_at)]

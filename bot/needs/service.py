@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.config import Settings
 from bot.errors import NotFoundError, QueryError, WieweetError
@@ -74,14 +75,12 @@ from bot.needs.periods import Period
 from bot.register.submissions import submit_practice
 from digests.model import is_public_content
 from storage import needs_repo as repo
-from storage import repositories as register_repo
-from storage import routing_repo
+from storage import outbox_repo, register_repo
 from storage.models import (
     Availability,
     Consent,
     Expert,
     NeedProposal,
-    OutboxKind,
     OutboxMessage,
     ProposalStatus,
 )
@@ -531,12 +530,11 @@ class NeedsService:
                 continue  # another process claimed it
             proposal = claimed
             view = self._proposal_view(session, state, proposal, now=now)
-            routing_repo.enqueue_outbox(
+            outbox.enqueue(
                 session,
-                kind=OutboxKind.NEEDS_PROPOSAL,
+                outbox.NeedsProposal(proposal=view.to_json()),
                 dedupe_key=f"needs_proposal:{proposal.id}",
                 now=now,
-                payload={"proposal": view.to_json()},
             )
             register_repo.create_audit_log(
                 session,
@@ -797,18 +795,12 @@ class NeedsService:
         for expert_id in dict.fromkeys(expert_ids):
             person = allowed[expert_id]
             assert person.slack_user_id is not None
-            message = routing_repo.enqueue_outbox(
+            message = outbox.enqueue(
                 session,
-                kind=OutboxKind.EXPERTISE_REQUEST,
+                outbox.ExpertiseRequest(topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id),
                 dedupe_key=f"expertise_request:{topic_id}:{person.slack_user_id}",
                 now=now,
                 recipient_slack_id=person.slack_user_id,
-                payload={
-                    "topic_id": topic_id,
-                    "label": plan.label,
-                    "reason": person.reason,
-                    "expert_id": expert_id,
-                },
             )
             requests.append(RecruitRequest(topic_id, person.slack_user_id, message is not None))
         register_repo.create_audit_log(
@@ -833,7 +825,7 @@ class NeedsService:
     def _expertise_request(session: Session, *, actor: Actor, topic_id: int) -> OutboxMessage | None:
         if not actor.slack_id:
             return None
-        sent = routing_repo.get_sent_outbox(session, dedupe_key=f"expertise_request:{topic_id}:{actor.slack_id}")
+        sent = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"expertise_request:{topic_id}:{actor.slack_id}")
         return sent if sent is not None and sent.recipient_slack_id == actor.slack_id else None
 
     def add_topic_to_profile(self, session: Session, *, actor: Actor, topic_id: int, now: datetime) -> str:
@@ -867,7 +859,7 @@ class NeedsService:
     @staticmethod
     def proposal_message_ref(session: Session, *, proposal_id: int) -> dict[str, str]:
         """Where the proposal was posted for staff (``channel_id``, ``message_ts``); {} when not (yet)."""
-        message = routing_repo.get_sent_outbox(session, dedupe_key=f"needs_proposal:{proposal_id}")
+        message = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"needs_proposal:{proposal_id}")
         if message is None or not (message.sent_channel_id and message.sent_ts):
             return {}
         return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}

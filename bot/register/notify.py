@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from storage import routing_repo
-from storage.models import OutboxKind
+from bot import outbox
+from bot.outbox import SubmissionOutcome, SubmissionOutcomeKind
 
 
 def tell_submission_outcome(
@@ -16,7 +16,7 @@ def tell_submission_outcome(
     recipient_slack_id: str | None,
     subject: str,
     subject_id: int,
-    outcome: str,
+    outcome: SubmissionOutcomeKind,
     title: str,
     note: str,
     now: datetime,
@@ -25,11 +25,10 @@ def tell_submission_outcome(
     when the person has no Slack id."""
     if not recipient_slack_id:
         return
-    routing_repo.enqueue_outbox(
+    outbox.enqueue(
         session,
-        kind=OutboxKind.SUBMISSION_OUTCOME,
-        dedupe_key=f"submission_outcome:{subject}:{subject_id}:{outcome}:{now.isoformat()}",
+        SubmissionOutcome(outcome=outcome, title=title, note=note),
+        dedupe_key=f"submission_outcome:{subject}:{subject_id}:{outcome.value}:{now.isoformat()}",
         now=now,
-        payload={"outcome": outcome, "title": title, "note": note},
         recipient_slack_id=recipient_slack_id,
     )

@@ -16,21 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
 from bot.matching.documents import is_stale_profile
+from bot.outbox import ConsentRequest, ConsentRequestKind, ProfileReview, SubmissionOutcomeKind
 from bot.register.notify import tell_submission_outcome
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, validate_expert
-from storage import repositories as repo
-from storage import routing_repo
+from storage import outbox_repo
+from storage import register_repo as repo
 from storage.models import Availability, Consent, Expert, OutboxKind, RecordStatus
 
 SOURCE_SLACK = "slack"
@@ -70,7 +71,7 @@ def get_profile(session: Session, *, slack_user_id: str) -> Expert | None:
 
 def get_expert(session: Session, *, expert_id: int, lock: bool = False) -> Expert:
     """One expert; ``lock`` holds the row until commit (two staff deciding at once: the second sees the first)."""
-    expert = session.get(Expert, expert_id, with_for_update=lock or None, populate_existing=lock)
+    expert = repo.get_expert(session, expert_id=expert_id, lock=lock)
     if expert is None:
         raise NotFoundError("no_expert", f"no expert #{expert_id}")
     return expert
@@ -102,10 +103,9 @@ def form_values(expert: Expert | None) -> dict[str, str]:
 
 def review_message_ref(session: Session, *, expert_id: int) -> dict[str, str]:
     """Where the staff review of a new profile was posted (``channel_id``, ``message_ts``); {} if not (yet)."""
-    message = routing_repo.get_sent_outbox(session, dedupe_key=f"profile_review:{expert_id}")
-    if message is None or not (message.sent_channel_id and message.sent_ts):
-        return {}
-    return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
+    message = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"profile_review:{expert_id}")
+    refs = outbox.sent_refs([message] if message is not None else [])
+    return refs[0] if refs else {}
 
 
 def consent_request_refs(session: Session, *, expert: Expert) -> list[dict[str, str]]:
@@ -113,13 +113,13 @@ def consent_request_refs(session: Session, *, expert: Expert) -> list[dict[str, 
     messages to update once they decided — tied to the expert and their Slack id by the database."""
     if not expert.slack_user_id:
         return []
-    sent = routing_repo.list_sent_outbox(
+    sent = outbox_repo.list_sent_outbox_messages(
         session,
         kinds=(OutboxKind.CONSENT_REQUEST,),
         recipient_slack_id=expert.slack_user_id,
         dedupe_key_prefix=f"consent_request:{expert.id}:",
     )
-    return [{"channel_id": m.sent_channel_id or "", "message_ts": m.sent_ts or ""} for m in sent]
+    return outbox.sent_refs(sent)
 
 
 def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
@@ -128,44 +128,27 @@ def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
     return is_stale_profile(expert.consent.value, expert.last_confirmed_at, now=now, reconfirm_days=reconfirm_days)
 
 
-def _is_stale_clause(*, now: datetime, reconfirm_days: int) -> ColumnElement[bool]:
-    """``is_stale`` as SQL, for published profiles."""
-    cutoff = now - timedelta(days=reconfirm_days)
-    return (Expert.status == RecordStatus.PUBLISHED) & or_(
-        Expert.consent == Consent.PENDING,
-        (Expert.consent == Consent.CONFIRMED) & (Expert.last_confirmed_at < cutoff),
-    )
-
-
 def list_stale_profiles(session: Session, *, now: datetime, reconfirm_days: int, limit: int = 200) -> list[Expert]:
     """Published, not withdrawn, and stale: oldest confirmation first (never-confirmed ones first of all)."""
-    query = (
-        select(Expert)
-        .where(_is_stale_clause(now=now, reconfirm_days=reconfirm_days))
-        .order_by(Expert.last_confirmed_at.is_not(None), Expert.last_confirmed_at, Expert.email)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+    return repo.list_stale_experts(session, now=now, reconfirm_days=reconfirm_days, limit=limit)
 
 
 def list_pending_profiles(session: Session, *, limit: int = 100) -> list[Expert]:
     """Profiles made in Slack that wait for staff approval, oldest first."""
-    query = select(Expert).where(Expert.status == RecordStatus.PENDING).order_by(Expert.created_at).limit(limit)
-    return list(session.scalars(query))
+    return repo.list_experts_by_status(session, status=RecordStatus.PENDING, limit=limit)
 
 
 def count_profiles_to_review(session: Session, *, now: datetime, reconfirm_days: int) -> tuple[int, int]:
     """How many profiles are stale and how many wait for approval (for the staff's Home tab)."""
-    stale = session.scalar(select(func.count()).where(_is_stale_clause(now=now, reconfirm_days=reconfirm_days)))
-    pending = session.scalar(select(func.count()).where(Expert.status == RecordStatus.PENDING))
-    return stale or 0, pending or 0
+    stale = repo.count_stale_experts(session, now=now, reconfirm_days=reconfirm_days)
+    return stale, repo.count_experts_by_status(session, status=RecordStatus.PENDING)
 
 
 def find_expert(session: Session, *, email: str | None = None, slack_user_id: str | None = None) -> Expert | None:
     """An expert by e-mail address (any case) or by Slack id, for staff looking one up."""
     if slack_user_id:
         return get_profile(session, slack_user_id=slack_user_id)
-    return repo.get_expert_by_email(session, email=email.strip().lower()) if email else None
+    return repo.get_expert_by_email(session, email=email) if email else None
 
 
 # --- joining and editing ---------------------------------------------------------------------------------------------
@@ -225,7 +208,7 @@ def save_profile(
             expert.consent_changed_at = now
         expert.consent = Consent.CONFIRMED
         expert.last_confirmed_at = now
-    themes = repo.get_themes_by_keys(session, keys=list(record.themes))
+    themes = list(repo.get_themes_by_keys(session, keys=list(record.themes)).values())
     expert.email = record.email
     repo.update_expert(
         session,
@@ -247,13 +230,7 @@ def save_profile(
     _audit(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
     pending = expert.status is RecordStatus.PENDING
     if created and pending:
-        routing_repo.enqueue_outbox(
-            session,
-            kind=OutboxKind.PROFILE_REVIEW,
-            dedupe_key=f"profile_review:{expert.id}",
-            now=now,
-            payload=profile_payload(expert),
-        )
+        outbox.enqueue(session, profile_payload(expert), dedupe_key=f"profile_review:{expert.id}", now=now)
     return SavedProfile(expert=expert, created=created, pending_approval=pending)
 
 
@@ -327,34 +304,15 @@ def request_confirmations(
     Asked once: pending experts (imported, never confirmed) and confirmed experts whose last confirmation is older
     than ``reconfirm_days``, each only if not asked since their last confirmation. Needs a Slack id.
     """
-    cutoff = now - timedelta(days=reconfirm_days)
-    never_asked = Expert.consent_requested_at.is_(None)
-    query = (
-        select(Expert)
-        .where(
-            Expert.slack_user_id.is_not(None),
-            Expert.status == RecordStatus.PUBLISHED,
-            or_(
-                (Expert.consent == Consent.PENDING) & never_asked,
-                (Expert.consent == Consent.CONFIRMED)
-                & (Expert.last_confirmed_at < cutoff)
-                & (never_asked | (Expert.consent_requested_at <= Expert.last_confirmed_at)),
-            ),
-        )
-        .order_by(Expert.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
     queued = 0
-    for expert in session.scalars(query):
-        kind = "initial" if expert.consent is Consent.PENDING else "reconfirm"
+    for expert in repo.list_experts_to_reconfirm(session, now=now, reconfirm_days=reconfirm_days, limit=limit):
+        kind = ConsentRequestKind.INITIAL if expert.consent is Consent.PENDING else ConsentRequestKind.RECONFIRM
         stamp = expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else "never"
-        routing_repo.enqueue_outbox(
+        outbox.enqueue(
             session,
-            kind=OutboxKind.CONSENT_REQUEST,
+            ConsentRequest(**_profile(expert), request=kind),
             dedupe_key=f"consent_request:{expert.id}:{stamp}",
             now=now,
-            payload={**profile_payload(expert), "request": kind},
             recipient_slack_id=expert.slack_user_id,
         )
         expert.consent_requested_at = now
@@ -376,7 +334,7 @@ def approve_profile(session: Session, *, actor: Actor, expert_id: int, now: date
     repo.update_expert(session, expert=expert, values={}, now=now)
     session.flush()
     _audit(session, actor=actor, action="approve", expert=expert, before=before, now=now)
-    _tell_owner(session, expert, outcome="profile_approved", note="", now=now)
+    _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_APPROVED, note="", now=now)
     return expert
 
 
@@ -386,7 +344,7 @@ def reject_profile(session: Session, *, actor: Actor, expert_id: int, reason: st
     expert = get_expert(session, expert_id=expert_id, lock=True)
     if expert.status is not RecordStatus.PENDING:
         raise ProfileStateError("profile_state", "this profile is not waiting for approval")
-    _tell_owner(session, expert, outcome="profile_rejected", note=reason.strip()[:2000], now=now)
+    _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_REJECTED, note=reason.strip()[:2000], now=now)
     _delete(session, actor=actor, expert=expert, action="reject", now=now)
 
 
@@ -398,8 +356,7 @@ def remove_expert(session: Session, *, actor: Actor, expert_id: int, now: dateti
 
 def _delete(session: Session, *, actor: Actor, expert: Expert, action: str, now: datetime) -> None:
     before = expert_audit(expert)
-    session.delete(expert)
-    session.flush()
+    repo.delete_expert(session, expert=expert)
     repo.create_audit_log(
         session,
         actor=actor.audit_label,
@@ -415,8 +372,20 @@ def _delete(session: Session, *, actor: Actor, expert: Expert, action: str, now:
 # --- helpers -----------------------------------------------------------------------------------------------------
 
 
-def profile_payload(expert: Expert) -> dict[str, Any]:
-    """What a DM or a staff message about a profile shows (plain values, rendered by the Slack layer)."""
+class _ProfileFields(TypedDict):
+    expert_id: int
+    name: str
+    email: str
+    slack_user_id: str | None
+    organisation: str
+    city: str
+    role: str
+    expertise: tuple[str, ...]
+    themes: tuple[str, ...]
+    last_confirmed: str | None
+
+
+def _profile(expert: Expert) -> _ProfileFields:
     return {
         "expert_id": expert.id,
         "name": expert.name,
@@ -425,13 +394,18 @@ def profile_payload(expert: Expert) -> dict[str, Any]:
         "organisation": expert.organisation,
         "city": expert.city,
         "role": expert.role,
-        "expertise": list(expert.expertise),
-        "themes": [t.key for t in expert.themes],
+        "expertise": tuple(expert.expertise),
+        "themes": tuple(t.key for t in expert.themes),
         "last_confirmed": expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else None,
     }
 
 
-def _tell_owner(session: Session, expert: Expert, *, outcome: str, note: str, now: datetime) -> None:
+def profile_payload(expert: Expert) -> ProfileReview:
+    """What a DM or a staff message about a profile shows (rendered by the Slack layer)."""
+    return ProfileReview(**_profile(expert))
+
+
+def _tell_owner(session: Session, expert: Expert, *, outcome: SubmissionOutcomeKind, note: str, now: datetime) -> None:
     tell_submission_outcome(
         session,
         recipient_slack_id=expert.slack_user_id,

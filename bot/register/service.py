@@ -21,13 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import ImportFailed, NotFoundError
-from bot.register.files import Cell, RawRow, RegisterFile, read_register_file, write_register_file
+from bot.register.export import effective_contact, export_experts, export_practices
+from bot.register.files import RawRow, RegisterFile, read_register_file
 from bot.register.report import (
     ImportReport,
     Progress,
@@ -51,7 +52,7 @@ from bot.register.validation import (
     validate_expert,
     validate_practice,
 )
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.models import Consent, Expert, Outcome, Practice
 
 __all__ = [
@@ -349,13 +350,6 @@ def _write_experts(
 # --- practices ---------------------------------------------------------------------------------------------------
 
 
-def effective_contact(practice: Practice) -> str:
-    """The contact address of a practice: its linked expert's (current) email, else the plain address."""
-    if practice.contact_expert is not None:
-        return practice.contact_expert.email
-    return practice.contact_email
-
-
 def practice_label(title: str, city: str) -> str:
     return f"{title} ({city})" if city else title
 
@@ -536,58 +530,6 @@ def _write_practices(
         if progress is not None:
             progress(done, len(plans))
     session.flush()
-
-
-# --- export ------------------------------------------------------------------------------------------------------
-
-
-def expert_row(expert: Expert) -> list[Cell]:
-    return [
-        expert.name,
-        expert.email,
-        expert.slack_user_id or "",
-        expert.organisation,
-        expert.city,
-        expert.role,
-        ";".join(expert.expertise),
-        ";".join(sorted(t.key for t in expert.themes)),
-        ";".join(expert.languages),
-        expert.bio,
-    ]
-
-
-def practice_row(practice: Practice) -> list[Cell]:
-    return [
-        practice.title,
-        practice.summary,
-        practice.city,
-        practice.organisation,
-        ";".join(sorted(t.key for t in practice.themes)),
-        ";".join(practice.tags),
-        practice.outcome.value if practice.outcome else "",
-        practice.lessons,
-        effective_contact(practice),
-        practice.url,
-        practice.year,
-    ]
-
-
-def export_experts(session: Session, *, path: Path | BinaryIO, excel: bool = False) -> int:
-    """Write every expert to ``path`` (.csv or .xlsx) in the import format, ordered by email. Returns the count.
-
-    ``path`` may be a binary stream (CSV is written to it); ``excel``: CSV as Excel in a Dutch/Belgian locale
-    opens it (``;``, a BOM, CRLF). Formula-like cells are neutralised in CSV (see ``bot.register.files``).
-    """
-    experts = repo.list_experts(session)
-    write_register_file(path, EXPERT_COLUMNS, [expert_row(e) for e in experts], excel=excel)
-    return len(experts)
-
-
-def export_practices(session: Session, *, path: Path | BinaryIO, excel: bool = False) -> int:
-    """Write every practice to ``path`` in the import format, ordered by (city, title). Returns the count."""
-    practices = repo.list_practices(session)
-    write_register_file(path, PRACTICE_COLUMNS, [practice_row(p) for p in practices], excel=excel)
-    return len(practices)
 
 
 # --- listing and profiles ------------------------------------------------------------------------------------------

@@ -21,15 +21,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
+from bot.outbox import PracticeReview, SubmissionOutcomeKind
+from bot.register.export import effective_contact
 from bot.register.notify import tell_submission_outcome
 from bot.register.profiles import InvalidRecord
 from bot.register.service import practice_label, practice_snapshot
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, PracticeRecord, validate_practice
-from storage import practice_repo, routing_repo
-from storage import repositories as repo
+from storage import outbox_repo
+from storage import register_repo as repo
 from storage.models import OutboxKind, Practice, RecordStatus
 
 __all__ = [
@@ -61,7 +64,7 @@ class AlreadyModerated(WieweetError):
 
 
 def get_practice(session: Session, *, practice_id: int, lock: bool = False) -> Practice:
-    practice = practice_repo.get_practice(session, practice_id=practice_id, lock=lock)
+    practice = repo.get_practice(session, practice_id=practice_id, lock=lock)
     if practice is None:
         raise NotFoundError("no_practice", f"no practice #{practice_id}")
     return practice
@@ -76,15 +79,16 @@ def get_practice_for_edit(session: Session, *, actor: Actor, practice_id: int) -
 
 def review_message_ref(session: Session, *, practice_id: int) -> dict[str, str]:
     """Where the staff triage message about a practice was posted (``channel_id``, ``message_ts``); {} if not yet."""
-    message = practice_repo.get_review_message(session, practice_id=practice_id)
-    if message is None or not (message.sent_channel_id and message.sent_ts):
-        return {}
-    return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
+    sent = outbox_repo.list_sent_outbox_messages(
+        session, kinds=(OutboxKind.PRACTICE_REVIEW,), dedupe_key_prefix=f"practice_review:{practice_id}:", limit=1
+    )
+    refs = outbox.sent_refs(sent)
+    return refs[0] if refs else {}
 
 
 def list_pending_practices(session: Session, *, limit: int = 100) -> list[Practice]:
     """Submissions waiting for a staff decision, oldest first."""
-    return practice_repo.list_practices_by_status(session, status=RecordStatus.PENDING, limit=limit)
+    return repo.list_practices_by_status(session, status=RecordStatus.PENDING, limit=limit)
 
 
 def form_values(practice: Practice | None) -> dict[str, str]:
@@ -117,12 +121,12 @@ def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str 
     any other practice with that key makes the title an error.
     """
     record = _validate(session, values, now=now)
-    holder = practice_repo.get_practice_by_key(session, title=record.title, city=record.city)
+    holder = repo.get_practice_by_key(session, title=record.title, city=record.city)
     if holder is not None and holder.status is not RecordStatus.REJECTED:
         raise InvalidRecord([_taken()])
     before = _audit_values(holder) if holder is not None else None
     if holder is None:
-        practice = practice_repo.create_practice(
+        practice = repo.create_practice(
             session,
             title=record.title,
             city=record.city,
@@ -138,12 +142,8 @@ def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str 
         practice.moderation_note = ""
     _write(session, practice, record, now=now)
     _audit(session, actor=actor, action="submit", practice=practice, before=before, now=now)
-    routing_repo.enqueue_outbox(
-        session,
-        kind=OutboxKind.PRACTICE_REVIEW,
-        dedupe_key=f"practice_review:{practice.id}:{now.isoformat()}",
-        now=now,
-        payload=practice_payload(practice),
+    outbox.enqueue(
+        session, practice_payload(practice), dedupe_key=f"practice_review:{practice.id}:{now.isoformat()}", now=now
     )
     return practice
 
@@ -155,7 +155,7 @@ def update_practice(
     practice = get_practice(session, practice_id=practice_id)
     _require_may_edit(actor, practice)
     record = _validate(session, values, now=now)
-    holder = practice_repo.get_practice_by_key(session, title=record.title, city=record.city)
+    holder = repo.get_practice_by_key(session, title=record.title, city=record.city)
     if holder is not None and holder.id != practice.id:
         raise InvalidRecord([_taken()])
     before = _audit_values(practice)
@@ -187,7 +187,7 @@ def _decide(session: Session, *, actor: Actor, practice_id: int, approve: bool, 
     repo.update_practice(session, practice=practice, values={}, now=now)
     session.flush()
     _audit(session, actor=actor, action="approve" if approve else "reject", practice=practice, before=before, now=now)
-    outcome = "practice_approved" if approve else "practice_rejected"
+    outcome = SubmissionOutcomeKind.PRACTICE_APPROVED if approve else SubmissionOutcomeKind.PRACTICE_REJECTED
     _tell_submitter(session, practice, outcome=outcome, note=practice.moderation_note, now=now)
     return practice
 
@@ -198,8 +198,7 @@ def remove_practice(session: Session, *, actor: Actor, practice_id: int, now: da
     practice = get_practice(session, practice_id=practice_id)
     before = _audit_values(practice)
     label = practice_label(practice.title, practice.city)
-    session.delete(practice)
-    session.flush()
+    repo.delete_practice(session, practice=practice)
     repo.create_audit_log(
         session,
         actor=actor.audit_label,
@@ -216,27 +215,26 @@ def remove_practice(session: Session, *, actor: Actor, practice_id: int, now: da
 # --- helpers -----------------------------------------------------------------------------------------------------
 
 
-def practice_payload(practice: Practice) -> dict[str, Any]:
-    """What a staff message or a card about a practice shows (plain values, rendered by the Slack layer)."""
-    snapshot = practice_snapshot(practice)
-    return {
-        "practice_id": practice.id,
-        "title": practice.title,
-        "summary": practice.summary,
-        "city": practice.city,
-        "organisation": practice.organisation,
-        "themes": snapshot["themes"],
-        "theme_labels": {t.key: {"nl": t.label_nl, "en": t.label_en} for t in practice.themes},
-        "tags": list(practice.tags),
-        "outcome": snapshot["outcome"],
-        "lessons": practice.lessons,
-        "contact_email": snapshot["contact_email"],
-        "url": practice.url,
-        "year": practice.year,
-        "status": practice.status.value,
-        "submitted_by": practice.submitted_by,
-        "moderation_note": practice.moderation_note,
-    }
+def practice_payload(practice: Practice) -> PracticeReview:
+    """What a staff message or a card about a practice shows (rendered by the Slack layer)."""
+    return PracticeReview(
+        practice_id=practice.id,
+        title=practice.title,
+        summary=practice.summary,
+        city=practice.city,
+        organisation=practice.organisation,
+        themes=tuple(sorted(t.key for t in practice.themes)),
+        theme_labels={t.key: {"nl": t.label_nl, "en": t.label_en} for t in practice.themes},
+        tags=tuple(practice.tags),
+        outcome=practice.outcome,
+        lessons=practice.lessons,
+        contact_email=effective_contact(practice),
+        url=practice.url,
+        year=practice.year,
+        status=practice.status,
+        submitted_by=practice.submitted_by,
+        moderation_note=practice.moderation_note,
+    )
 
 
 def _require_may_edit(actor: Actor, practice: Practice) -> None:
@@ -276,7 +274,7 @@ def _write(session: Session, practice: Practice, record: PracticeRecord, *, now:
             "summary": record.summary,
             "city": record.city,
             "organisation": record.organisation,
-            "themes": repo.get_themes_by_keys(session, keys=list(record.themes)),
+            "themes": list(repo.get_themes_by_keys(session, keys=list(record.themes)).values()),
             "tags": list(record.tags),
             "outcome": record.outcome,
             "lessons": record.lessons,
@@ -314,7 +312,9 @@ def _audit(
     )
 
 
-def _tell_submitter(session: Session, practice: Practice, *, outcome: str, note: str, now: datetime) -> None:
+def _tell_submitter(
+    session: Session, practice: Practice, *, outcome: SubmissionOutcomeKind, note: str, now: datetime
+) -> None:
     tell_submission_outcome(
         session,
         recipient_slack_id=practice.submitted_by,

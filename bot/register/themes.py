@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.register.files import RawRow, parse_csv, read_register_file
 from bot.register.report import ImportReport, check_header, extra_cells_error, fail_if_errors, locate, located
 from bot.register.validation import THEME_COLUMNS, THEME_REQUIRED, ThemeRecord, split_list, validate_theme
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.models import Theme
 
 SUGGESTION_CUTOFF = 70

@@ -1,14 +1,14 @@
-"""Question routing without Slack: the state machines, expert selection, business time, timers and the outbox.
+"""Question routing without Slack: the state machines, expert selection, business time and timers.
 
 The Slack layer calls ``RoutingService`` (one per process) inside a ``db.session()`` per request, runs
-``run_due_timers(db, ..., handler=service.handle_timer)`` every minute, and sends what ``claim_outbox`` returns.
+``run_due_timers(db, ..., handler=service.handle_timer)`` every minute, and sends what ``bot.outbox.claim_outbox``
+returns.
 """
 
 from __future__ import annotations
 
 from bot.routing.business_time import BusinessCalendar
 from bot.routing.errors import NotYours, RoutingInputError, StaleActionError
-from bot.routing.outbox import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from bot.routing.service import RoutingService
 from bot.routing.timers import TimerRun, run_due_timers
@@ -21,8 +21,5 @@ __all__ = [
     "RoutingService",
     "StaleActionError",
     "TimerRun",
-    "claim_outbox",
-    "mark_outbox_failed",
-    "mark_outbox_sent",
     "run_due_timers",
 ]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+
+from bot.retry import RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)
-class RoutingPolicy:
+class RoutingPolicy(RetryPolicy):
+    """Who is asked and when; the timers' and the outbox's retries are ``RetryPolicy``'s (inherited)."""
+
     # who is asked
     initial_experts: int = 2  # asked at once when a question comes in
     candidate_pool: int = 25  # search hits considered (more than needed: many are filtered out)
@@ -23,11 +26,6 @@ class RoutingPolicy:
     escalate_after_days: int = 5
     # where staff are told (None: the Slack layer's configured triage channel)
     triage_channel_id: str | None = None
-    # timers and outbox
-    stale_claim_after: timedelta = timedelta(minutes=10)  # a claim older than this is a crashed worker's
-    max_attempts: int = 8  # give up (and keep the error) after this many failures
-    retry_base: timedelta = timedelta(minutes=1)  # backoff: base * 2 ** (attempts - 1), capped
-    retry_cap: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
         if self.initial_experts < 1 or self.max_experts_per_question < self.initial_experts:
@@ -36,8 +34,3 @@ class RoutingPolicy:
             raise ValueError("decline_penalty must be in (0, 1]")
         if min(self.remind_after_days, self.next_expert_after_days, self.escalate_after_days) < 0:
             raise ValueError("business-day delays must be >= 0")
-
-    def backoff(self, attempts: int) -> timedelta:
-        """How long to wait before retry number ``attempts`` (1 = after the first failure)."""
-        delay = self.retry_base * (1 << min(max(0, attempts - 1), 30))
-        return min(delay, self.retry_cap)

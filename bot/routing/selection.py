@@ -19,6 +19,7 @@ from bot.i18n import DEFAULT_LANGUAGE, language_of
 from bot.knowledge import KnowledgeBase
 from bot.matching.results import ExpertHit, SearchResult
 from bot.routing.policy import RoutingPolicy
+from storage import register_repo, slack_repo
 from storage import routing_repo as repo
 from storage.models import Availability, Consent, Expert, Question, RecordStatus
 
@@ -69,7 +70,8 @@ def search_query(question: Question, additions: Iterable[str] = ()) -> str:
 def expert_language(session: Session, expert: Expert | None, slack_user_id: str | None) -> str:
     """The language to write to someone in: their Slack locale if known, else their register languages, else nl."""
     if slack_user_id:
-        language = language_of(repo.slack_locale(session, slack_user_id=slack_user_id))
+        user = slack_repo.get_slack_user(session, slack_user_id=slack_user_id)
+        language = language_of(user.locale if user is not None and user.locale else None)
         if language:
             return language
     if expert is not None and expert.languages:
@@ -182,7 +184,7 @@ def select_experts(
     if result is None or count <= 0:
         return Selection(chosen=[], result=result, hits=hits)
     today = now.astimezone(knowledge.timezone).date()
-    experts = repo.experts_by_id(session, expert_ids={h.doc.id for h in hits})
+    experts = register_repo.get_experts_by_ids(session, expert_ids={h.doc.id for h in hits})
     routed_ids = {r.expert_id for r in question.routings if r.expert_id is not None}
     routed_slack = {r.recipient_slack_id for r in question.routings if r.recipient_slack_id}
     skipped: dict[int, str] = {}
@@ -206,7 +208,7 @@ def select_experts(
         assert expert is not None
         eligible.append((hit, expert))
 
-    counts = repo.open_routing_counts(session, expert_ids=[e.id for _, e in eligible])
+    counts = repo.count_open_routings(session, expert_ids=[e.id for _, e in eligible])
     within_limit: list[tuple[ExpertHit, Expert]] = []
     for hit, expert in eligible:
         limit = expert.max_open_questions or policy.max_open_per_expert  # 0/unset: the policy's default
@@ -217,7 +219,7 @@ def select_experts(
 
     theme_keys = {t.key for t in question.themes} or set(result.themes)
     since = now - timedelta(days=policy.decline_window_days)
-    declines = repo.decline_counts(
+    declines = repo.count_declines(
         session, expert_ids=[e.id for _, e in within_limit], theme_keys=theme_keys, since=since
     )
     ranked: list[Candidate] = []

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.routing.errors import StaleActionError
+from storage import question_repo
 from storage.models import Question, QuestionEvent, QuestionStatus, Routing, RoutingStatus
 
 Q = QuestionStatus
@@ -101,19 +101,18 @@ def record_event(
     note: str = "",
     kind: str = "status",
 ) -> QuestionEvent:
-    event = QuestionEvent(
+    # flushed: the event id names the outbox messages it causes (their dedupe keys)
+    return question_repo.create_question_event(
+        session,
         question_id=question_id,
         routing_id=routing_id,
         from_status=from_status,
         to_status=to_status,
-        actor=actor[:64],
+        actor=actor,
         note=note,
-        at=now,
         kind=kind,
+        now=now,
     )
-    session.add(event)
-    session.flush()  # the event id names the outbox messages it causes (their dedupe keys)
-    return event
 
 
 def transition(
@@ -136,13 +135,9 @@ def transition(
         raise StaleActionError(refusal_code(obj, to), f"{type(obj).__name__} {obj.id}: {frm.value} → {to.value}")
     if obj.id is None:
         session.flush()
-    model: type[Question] | type[Routing] = type(obj)
     changes: dict[str, Any] = {"status": to, "updated_at": now, **(values or {})}
-    result = session.execute(
-        update(model).where(model.id == obj.id, model.status == frm).values(**changes),
-        execution_options={"synchronize_session": False},
-    )
-    if getattr(result, "rowcount", 1) != 1:  # someone else changed it since we read it
+    if not question_repo.update_status(session, record=obj, expected=frm, values=changes):
+        # someone else changed it since we read it
         raise StaleActionError("concurrent_change", f"{type(obj).__name__} {obj.id} changed concurrently")
     for key, value in changes.items():
         set_committed_value(obj, key, value)

@@ -67,9 +67,9 @@ def run_due_timers(
     for timer_id in run.claimed:
         try:
             with db.session() as session:
-                if not repo.complete_claimed_timer(session, timer_id=timer_id, worker_id=worker_id, now=now):
+                if not repo.update_claimed_timer_done(session, timer_id=timer_id, worker_id=worker_id, now=now):
                     raise _LostClaimError
-                timer = session.get(Timer, timer_id, populate_existing=True)
+                timer = repo.get_timer(session, timer_id=timer_id)
                 assert timer is not None
                 outcome = handler(session, timer, now)
             run.done.append(timer_id)
@@ -88,13 +88,13 @@ def _record_failure(
     db: Database, *, timer_id: int, worker_id: str, error: str, now: datetime, policy: RoutingPolicy
 ) -> None:
     with db.session() as session:
-        timer = session.get(Timer, timer_id)
+        timer = repo.get_timer(session, timer_id=timer_id)
         if timer is None:
             return
         attempts = timer.attempts + 1
         retry_at = None if attempts >= policy.max_attempts else now + policy.backoff(attempts)
         if retry_at is None:
             log.error("timer %s gave up after %s attempts: %s", timer_id, attempts, error)
-        repo.release_failed_timer(
+        repo.update_timer_failed(
             session, timer_id=timer_id, worker_id=worker_id, error=error, retry_at=retry_at, now=now
         )

@@ -211,7 +211,7 @@ def test_runs_stop_digests_from_being_due_except_stale_claims(database: Database
             run = digest_repo.claim_digest_run(s, channel_id=channel, period="2026-W48", worker_id="w", now=claimed_at)
             assert run is not None
             if channel in {"C0SENT", "C0FAILED"}:
-                digest_repo.finish_run(
+                digest_repo.update_digest_run_finished(
                     s,
                     run_id=run.id,
                     worker_id="w",

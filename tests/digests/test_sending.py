@@ -66,7 +66,7 @@ def seed_busy_week(database: Database, practices: int = 120) -> None:
 
 def run_of(database: Database, channel: str = "C0DIGEST", period: str = PERIOD) -> DigestRun:
     with database.session() as s:
-        run = digest_repo.get_run(s, channel_id=channel, period=period)
+        run = digest_repo.get_digest_run(s, channel_id=channel, period=period)
         assert run is not None
         return run
 
@@ -280,10 +280,10 @@ def test_lost_claim_stops_the_old_worker(database: Database) -> None:
         assert run is not None
         run_id = run.id
     with database.session() as s:
-        assert not digest_repo.take_over_stale_run(
+        assert not digest_repo.claim_stale_digest_run(
             s, run_id=run_id, previous_worker="old", worker_id="new", now=NOW, stale_before=NOW
         )  # not stale yet
-        assert digest_repo.take_over_stale_run(
+        assert digest_repo.claim_stale_digest_run(
             s,
             run_id=run_id,
             previous_worker="old",
@@ -292,6 +292,8 @@ def test_lost_claim_stops_the_old_worker(database: Database) -> None:
             stale_before=NOW + timedelta(minutes=1),
         )
     with database.session() as s:
-        assert not digest_repo.record_parts_sent(s, run_id=run_id, worker_id="old", parts_sent=["1.1"])
-        assert digest_repo.record_parts_sent(s, run_id=run_id, worker_id="new", parts_sent=["1.1"])
-        assert not digest_repo.finish_run(s, run_id=run_id, worker_id="old", status=DigestRunStatus.SENT, now=NOW)
+        assert not digest_repo.update_digest_run_parts_sent(s, run_id=run_id, worker_id="old", parts_sent=["1.1"])
+        assert digest_repo.update_digest_run_parts_sent(s, run_id=run_id, worker_id="new", parts_sent=["1.1"])
+        assert not digest_repo.update_digest_run_finished(
+            s, run_id=run_id, worker_id="old", status=DigestRunStatus.SENT, now=NOW
+        )

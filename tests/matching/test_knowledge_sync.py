@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.knowledge import KnowledgeBase
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.db import Database
 from storage.models import Consent, Expert
 

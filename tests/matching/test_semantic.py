@@ -19,7 +19,7 @@ from bot.matching.semantic import KINDS, SemanticIndex, content_key, document_te
 from bot.routing import RoutingService
 from handlers.context import Services
 from handlers.outbox import OutboxSender
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.db import Database
 from storage.models import Consent, Embedding, Expert
 from tests.matching.conftest import EXPERTS, PLACES, THEMES, TODAY, expert

@@ -36,7 +36,7 @@ def test_proposal_message_quotes_public_questions_only(network: Network) -> None
 
 
 def test_recruiting_dm_is_escaped() -> None:
-    payload = {"label": "<script>alert(1)</script> ratten", "reason": "answered: <b>x</b>"}
+    payload = {"topic_id": 3, "label": "<script>alert(1)</script> ratten", "reason": "answered: <b>x</b>"}
     rendered = render_message(OutboxKind.EXPERTISE_REQUEST, payload, "en")
     dumped = json.dumps([b.to_dict() for b in rendered.blocks])
     assert "<script>" not in dumped and "/wieweet profiel" in dumped

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.actors import Actor
-from storage import repositories as register_repo
+from storage import register_repo
 from storage.db import Database
 from storage.models import (
     DigestSubscription,

@@ -229,7 +229,7 @@ def test_unsent_messages_are_never_purged(world: World, lieve: Ids) -> None:
 
 
 def test_text_attributes_cover_every_text_column() -> None:
-    covered = {(cls.__table__.name, attr) for cls, attr, _ in privacy_repo.text_attributes()}  # type: ignore[attr-defined]
+    covered = {(cls.__table__.name, attr) for cls, attr, _ in privacy_repo.list_text_attributes()}  # type: ignore[attr-defined]
     assert ("answers", "answered_by_name") in covered
     assert ("outbox_messages", "payload") in covered
     assert ("audit_log", "before") in covered

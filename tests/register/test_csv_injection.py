@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.register import service
 from bot.register.files import FORMULA_TRIGGERS, csv_bytes, neutralise, parse_csv, unneutralise
 from bot.register.validation import clean_text
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.db import Database
 from storage.models import AuditLog, Expert, Practice
 from tests.register.conftest import EXPERTS, NOW, PRACTICES, Write, count, export, run_import

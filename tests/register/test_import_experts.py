@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.errors import ImportFailed
 from bot.register import service
 from bot.register.report import RecordChange
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.db import Database
 from storage.models import AuditLog, Consent, Expert, Theme
 from tests.register.conftest import (

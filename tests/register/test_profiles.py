@@ -12,7 +12,7 @@ from bot.knowledge import KnowledgeBase
 from bot.register import profiles
 from bot.register.profiles import InvalidRecord, ProfileStateError
 from bot.register.themes import ensure_default_themes
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.db import Database
 from storage.models import (
     AuditLog,

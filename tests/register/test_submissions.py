@@ -14,7 +14,7 @@ from bot.register import submissions
 from bot.register.submissions import AlreadyModerated, InvalidRecord
 from bot.register.themes import ThemeResolver, ensure_default_themes
 from bot.register.validation import validate_practice
-from storage import practice_repo
+from storage import register_repo
 from storage.db import Database
 from storage.models import AuditLog, OutboxKind, OutboxMessage, Practice, RecordStatus
 from tests.register.conftest import PRACTICE_HEADER, Write, import_errors
@@ -122,7 +122,7 @@ def test_the_same_title_and_city_is_refused_on_the_title_unless_it_was_rejected(
 
 
 def test_a_contact_address_of_a_registered_expert_links_the_expert(db: Database) -> None:
-    from storage import repositories as repo  # noqa: PLC0415
+    from storage import register_repo as repo  # noqa: PLC0415
 
     with db.session() as session:
         repo.create_expert(session, email="an@leuven.be", name="An", organisation="Stad Leuven", source="test", now=NOW)
@@ -180,7 +180,7 @@ def test_someone_else_may_not_edit_or_moderate(db: Database) -> None:
 
 def test_an_imported_practice_has_no_submitter_so_only_staff_edit_it(db: Database) -> None:
     with db.session() as session:
-        p = practice_repo.create_practice(
+        p = register_repo.create_practice(
             session, title="Oud", city="Gent", summary="x", submitted_by=None, status=RecordStatus.PUBLISHED, now=NOW
         )
         session.flush()
@@ -246,7 +246,7 @@ def test_pending_practices_are_listed_oldest_first(db: Database) -> None:
     with db.session() as session:
         assert [p.id for p in submissions.list_pending_practices(session)] == [first, second]
         payload = submissions.practice_payload(submissions.get_practice(session, practice_id=second))
-        assert payload["status"] == "pending" and payload["submitted_by"] == SAM.slack_id
+        assert payload.status == "pending" and payload.submitted_by == SAM.slack_id
         assert submissions.form_values(session.get(Practice, first))["year"] == "2024"
 
 
@@ -279,7 +279,7 @@ def test_only_an_approved_practice_is_searchable_and_at_once(db: Database) -> No
 
 
 def test_the_triage_message_is_found_once_it_was_sent(db: Database) -> None:
-    from bot.routing.outbox import mark_outbox_sent  # noqa: PLC0415
+    from bot.outbox import mark_outbox_sent  # noqa: PLC0415
 
     practice_id = submit(db)
     [review] = outbox(db, OutboxKind.PRACTICE_REVIEW)

@@ -9,7 +9,7 @@ from bot.errors import ImportFailed, NotFoundError
 from bot.register import service
 from bot.register.report import RecordChange
 from bot.register.themes import ThemeResolver, ensure_default_themes, shipped_themes
-from storage import repositories as repo
+from storage import register_repo as repo
 from storage.db import Database
 from storage.models import AuditLog, Expert, Theme
 from tests.register.conftest import EXPERT_HEADER, NOW, THEME_HEADER, Write, count, import_errors, run_import

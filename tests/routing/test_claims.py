@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.actors import NotAuthorized
-from bot.routing import NotYours, mark_outbox_sent
+from bot.outbox import mark_outbox_sent
+from bot.routing import NotYours
 from bot.routing.errors import RoutingInputError, StaleActionError
 from storage.models import (
     OutboxKind,

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.routing import claim_outbox, mark_outbox_failed, mark_outbox_sent
+from bot.outbox import claim_outbox, mark_outbox_failed, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
-from storage import routing_repo as repo
+from storage import outbox_repo as repo
 from storage.db import Database
 from storage.models import Answer, OutboxKind, OutboxMessage, Routing
 from tests.routing.conftest import NOW, World, seed_housing
@@ -21,7 +21,7 @@ K = OutboxKind
 def _messages(db: Database, n: int, now: datetime = NOW) -> list[int]:
     with db.session() as s:
         made = [
-            repo.enqueue_outbox(
+            repo.create_outbox_message(
                 s,
                 kind=K.ASKER_UPDATE,
                 dedupe_key=f"test:{i}",
@@ -37,11 +37,11 @@ def _messages(db: Database, n: int, now: datetime = NOW) -> list[int]:
 
 def test_dedupe_key_writes_once(database: Database) -> None:
     with database.session() as s:
-        first = repo.enqueue_outbox(s, kind=K.TRIAGE, dedupe_key="same", now=NOW, payload={})
-        again = repo.enqueue_outbox(s, kind=K.TRIAGE, dedupe_key="same", now=NOW, payload={})
+        first = repo.create_outbox_message(s, kind=K.TRIAGE, dedupe_key="same", now=NOW, payload={})
+        again = repo.create_outbox_message(s, kind=K.TRIAGE, dedupe_key="same", now=NOW, payload={})
         assert first is not None and again is None
     with database.session() as s:
-        assert repo.enqueue_outbox(s, kind=K.TRIAGE, dedupe_key="same", now=NOW, payload={}) is None
+        assert repo.create_outbox_message(s, kind=K.TRIAGE, dedupe_key="same", now=NOW, payload={}) is None
         assert len(list(s.scalars(select(OutboxMessage)))) == 1
 
 

@@ -105,9 +105,9 @@ def test_timers_for_a_question_that_moved_on_are_no_ops(world: World) -> None:
         )
     assert world.pending_timers() == []  # answering completed the question's timers at once
     with world.db.session() as s:  # timers left behind anyway (claimed while answering, or an older version)
-        repo.schedule_timer(s, kind=TimerKind.REMIND, due_at=NOW, now=NOW, question_id=qid, routing_id=first.id)
-        repo.schedule_timer(s, kind=TimerKind.NEXT_EXPERT, due_at=NOW, now=NOW, question_id=qid, routing_id=second.id)
-        repo.schedule_timer(s, kind=TimerKind.ESCALATE, due_at=NOW, now=NOW, question_id=qid)
+        repo.create_timer(s, kind=TimerKind.REMIND, due_at=NOW, now=NOW, question_id=qid, routing_id=first.id)
+        repo.create_timer(s, kind=TimerKind.NEXT_EXPERT, due_at=NOW, now=NOW, question_id=qid, routing_id=second.id)
+        repo.create_timer(s, kind=TimerKind.ESCALATE, due_at=NOW, now=NOW, question_id=qid)
     before = len(world.outbox())
     outcomes = _sweep(world, NOW)
     assert sorted(outcomes.values()) == ["noop: question answered", "noop: routing answered", "noop: routing expired"]
@@ -227,7 +227,7 @@ def test_stale_claims_become_claimable_again(world: World) -> None:
     assert run.done == [tid] and seen == [tid]
     # the crashed worker comes back: its claim is gone, it cannot complete the timer again
     with world.db.session() as s:
-        assert not repo.complete_claimed_timer(s, timer_id=tid, worker_id="crashed", now=NOW + timedelta(minutes=12))
+        assert not repo.update_claimed_timer_done(s, timer_id=tid, worker_id="crashed", now=NOW + timedelta(minutes=12))
 
 
 def test_a_claim_taken_over_midway_is_not_handled_twice(world: World) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.outbox import PracticeReview, SubmissionOutcome, read_as
 from bot.register.validation import FieldError
 from handlers import ids
 from handlers.outbox import STAFF_KINDS, render_message
@@ -46,6 +47,13 @@ PAYLOAD: dict[str, Any] = {
     "submitted_by": "U0GRIET01",
     "moderation_note": "",
 }
+
+
+def review(raw: dict[str, Any]) -> PracticeReview:
+    """A stored practice payload as the typed payload the builders take."""
+    return read_as(PracticeReview, raw)
+
+
 THEMES = [ThemeChoice("wonen", "Wonen"), ThemeChoice("europa", "Europa")]
 
 
@@ -55,7 +63,7 @@ def dumped(blocks: Any) -> str:
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_review_has_the_three_decisions_and_escapes_everything(lang: str) -> None:
-    rendered = build_practice_review(PAYLOAD, lang)
+    rendered = build_practice_review(review(PAYLOAD), lang)
     text = dumped(rendered.blocks)
     for action in (ids.ACTION_PRACTICE_APPROVE, ids.ACTION_PRACTICE_EDIT, ids.ACTION_PRACTICE_REJECT):
         assert action in text
@@ -74,17 +82,19 @@ def test_the_outbox_renders_practice_reviews_for_the_triage_channel() -> None:
 
 
 def test_after_a_decision_the_review_has_no_buttons_and_says_who() -> None:
-    rendered = build_practice_review_done(PAYLOAD, "nl", status="✅ Goedgekeurd door <@U0STAFF01>")
+    rendered = build_practice_review_done(review(PAYLOAD), "nl", status="✅ Goedgekeurd door <@U0STAFF01>")
     text = dumped(rendered.blocks)
     assert ids.ACTION_PRACTICE_APPROVE not in text and "Goedgekeurd door <@U0STAFF01>" in text
-    edited = build_practice_review(PAYLOAD, "nl", status="✏️ Bewerkt")
+    edited = build_practice_review(review(PAYLOAD), "nl", status="✏️ Bewerkt")
     assert "Bewerkt" in dumped(edited.blocks) and ids.ACTION_PRACTICE_APPROVE in dumped(edited.blocks)
 
 
 @pytest.mark.parametrize("outcome", ["practice_approved", "practice_rejected"])
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_the_submitter_is_told_the_outcome(outcome: str, lang: str) -> None:
-    rendered = build_submission_outcome({"outcome": outcome, "title": "A <b>", "note": "Dubbel <x>"}, lang)
+    rendered = build_submission_outcome(
+        read_as(SubmissionOutcome, {"outcome": outcome, "title": "A <b>", "note": "Dubbel <x>"}), lang
+    )
     text = dumped(rendered.blocks)
     assert "A &lt;b&gt;" in text and "<b>" not in text
     assert ("Dubbel &lt;x&gt;" in text) is (outcome == "practice_rejected")
@@ -161,7 +171,7 @@ def test_a_message_prefills_title_description_and_link() -> None:
 
 
 def test_card_has_staff_buttons_and_remove_asks_for_confirmation() -> None:
-    text = dumped(build_practice_card(PAYLOAD, "nl"))
+    text = dumped(build_practice_card(review(PAYLOAD), "nl"))
     for action in (
         ids.ACTION_PRACTICE_APPROVE,
         ids.ACTION_PRACTICE_REJECT,
@@ -170,12 +180,12 @@ def test_card_has_staff_buttons_and_remove_asks_for_confirmation() -> None:
     ):
         assert action in text
     assert '"confirm"' in text and "<script>" not in text and "Wacht op goedkeuring" in text
-    published = dumped(build_practice_card({**PAYLOAD, "status": "published"}, "en"))
+    published = dumped(build_practice_card(review({**PAYLOAD, "status": "published"}), "en"))
     assert ids.ACTION_PRACTICE_APPROVE not in published and ids.ACTION_PRACTICE_REMOVE in published
 
 
 def test_pending_overview_lists_cards_up_to_the_limit() -> None:
-    payloads = [{**PAYLOAD, "practice_id": n} for n in range(1, 9)]
+    payloads = [review({**PAYLOAD, "practice_id": n}) for n in range(1, 9)]
     blocks = build_pending_practices(payloads, "nl", limit=3)
     text = dumped(blocks)
     assert "wachten op goedkeuring:* 8" in text and "… en nog 5." in text
@@ -187,7 +197,7 @@ def test_reject_modal_and_submitted_notice() -> None:
     data = view.to_dict()
     assert data["callback_id"] == ids.VIEW_PRACTICE_REJECT
     assert json.loads(data["private_metadata"]) == {"channel_id": "C1", "message_ts": "1.1", "practice_id": 7}
-    notice = build_practice_submitted(PAYLOAD, "nl")
+    notice = build_practice_submitted(review(PAYLOAD), "nl")
     assert ids.ACTION_PRACTICE_EDIT in dumped(notice.blocks) and "<script>" not in notice.text
 
 

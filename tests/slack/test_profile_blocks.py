@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.outbox import ConsentRequest, PayloadError, SubmissionOutcome, read_as
 from bot.register.validation import FieldError
 from handlers import ids
 from handlers.profile_blocks import (
@@ -137,8 +138,8 @@ def test_home_escapes_register_text_and_lists_questions() -> None:
 
 def test_consent_request_first_time_and_periodic() -> None:
     payload = {"expert_id": 12, "name": "An", "organisation": "Gent", "last_confirmed": "2026-01-02"}
-    initial = build_consent_request({**payload, "request": "initial"}, "nl")
-    again = build_consent_request({**payload, "request": "reconfirm"}, "en")
+    initial = build_consent_request(read_as(ConsentRequest, {**payload, "request": "initial"}), "nl")
+    again = build_consent_request(read_as(ConsentRequest, {**payload, "request": "reconfirm"}), "en")
     assert initial.text != again.text and "2026-01-02" in again.text
     for rendered in (initial, again):
         text = dumped(rendered.blocks)
@@ -146,11 +147,14 @@ def test_consent_request_first_time_and_periodic() -> None:
 
 
 def test_submission_outcome_knows_its_outcomes() -> None:
-    rendered = build_submission_outcome({"outcome": "profile_rejected", "title": "An <x>", "note": "dubbel"}, "nl")
+    rendered = build_submission_outcome(
+        read_as(SubmissionOutcome, {"outcome": "profile_rejected", "title": "An <x>", "note": "dubbel"}), "nl"
+    )
     assert "dubbel" in rendered.text and "&lt;x&gt;" in rendered.text and "&amp;lt;" not in rendered.text
     assert "&lt;x&gt;" in dumped(rendered.blocks) and "<x>" not in dumped(rendered.blocks)
-    with pytest.raises(ValueError, match="unknown submission outcome"):
-        build_submission_outcome({"outcome": "nonsense"}, "nl")
+    with pytest.raises(ValueError, match="outcome"):  # an unknown outcome never reaches the builder
+        read_as(SubmissionOutcome, {"outcome": "nonsense"})
+    assert issubclass(PayloadError, ValueError)
 
 
 def test_admin_overview_lists_pending_and_stale_with_staff_buttons() -> None:

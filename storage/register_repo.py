@@ -7,11 +7,11 @@ the same order and the same case-insensitive matches.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -27,12 +27,31 @@ def _stamp(record: Expert | Practice | Theme, now: datetime) -> None:
 # --- experts -----------------------------------------------------------------------------------------------------
 
 
+def get_expert(session: Session, *, expert_id: int, lock: bool = False) -> Expert | None:
+    """One expert; ``lock`` re-reads it and holds its row until commit (two staff deciding at once: the second
+    sees the first's decision)."""
+    return session.get(Expert, expert_id, with_for_update=lock or None, populate_existing=lock)
+
+
 def get_expert_by_email(session: Session, *, email: str) -> Expert | None:
-    return session.scalars(select(Expert).where(Expert.email == email.strip().lower())).first()
+    """The expert with this e-mail address, in any case (stored lower-case; an older row in another case is
+    found too)."""
+    wanted = email.strip().lower()
+    exact = session.scalars(select(Expert).where(Expert.email == wanted)).first()
+    if exact is not None or not wanted:
+        return exact
+    return session.scalars(select(Expert).where(func.lower(Expert.email) == wanted)).first()
 
 
 def get_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | None:
-    return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id)).first()
+    return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id).limit(1)).first()
+
+
+def get_experts_by_ids(session: Session, *, expert_ids: Collection[int]) -> dict[int, Expert]:
+    """The experts with these ids, by id (ids not found are left out)."""
+    if not expert_ids:
+        return {}
+    return {e.id: e for e in session.scalars(select(Expert).where(Expert.id.in_(list(expert_ids))))}
 
 
 def list_experts(
@@ -89,6 +108,72 @@ def update_expert(session: Session, *, expert: Expert, values: dict[str, Any], n
     return expert
 
 
+def delete_expert(session: Session, *, expert: Expert) -> None:
+    """Remove an expert (their routings and answers stay, unlinked); flushed."""
+    session.delete(expert)
+    session.flush()
+
+
+def _is_stale(*, now: datetime, reconfirm_days: int) -> ColumnElement[bool]:
+    """A published profile not confirmed by the person, or last confirmed more than ``reconfirm_days`` ago (as
+    ``bot.matching.documents.is_stale_profile``)."""
+    cutoff = now - timedelta(days=reconfirm_days)
+    return (Expert.status == RecordStatus.PUBLISHED) & or_(
+        Expert.consent == Consent.PENDING,
+        (Expert.consent == Consent.CONFIRMED) & (Expert.last_confirmed_at < cutoff),
+    )
+
+
+def list_stale_experts(session: Session, *, now: datetime, reconfirm_days: int, limit: int = 200) -> list[Expert]:
+    """Stale published profiles: oldest confirmation first (never-confirmed ones first of all), then by e-mail."""
+    query = (
+        select(Expert)
+        .where(_is_stale(now=now, reconfirm_days=reconfirm_days))
+        .order_by(Expert.last_confirmed_at.is_not(None), Expert.last_confirmed_at, Expert.email)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def count_stale_experts(session: Session, *, now: datetime, reconfirm_days: int) -> int:
+    return session.scalar(select(func.count()).where(_is_stale(now=now, reconfirm_days=reconfirm_days))) or 0
+
+
+def list_experts_by_status(session: Session, *, status: RecordStatus, limit: int = 100) -> list[Expert]:
+    """Experts in one state (e.g. profiles waiting for approval), oldest first."""
+    query = select(Expert).where(Expert.status == status).order_by(Expert.created_at).limit(limit)
+    return list(session.scalars(query))
+
+
+def count_experts_by_status(session: Session, *, status: RecordStatus) -> int:
+    return session.scalar(select(func.count()).where(Expert.status == status)) or 0
+
+
+def list_experts_to_reconfirm(session: Session, *, now: datetime, reconfirm_days: int, limit: int) -> list[Expert]:
+    """Published experts with a Slack id who need a confirm-your-listing DM, locked (``SKIP LOCKED``: a concurrent
+    pass takes others): pending ones never asked, and confirmed ones whose last confirmation is older than
+    ``reconfirm_days`` and who were not asked since. By id."""
+    cutoff = now - timedelta(days=reconfirm_days)
+    never_asked = Expert.consent_requested_at.is_(None)
+    query = (
+        select(Expert)
+        .where(
+            Expert.slack_user_id.is_not(None),
+            Expert.status == RecordStatus.PUBLISHED,
+            or_(
+                (Expert.consent == Consent.PENDING) & never_asked,
+                (Expert.consent == Consent.CONFIRMED)
+                & (Expert.last_confirmed_at < cutoff)
+                & (never_asked | (Expert.consent_requested_at <= Expert.last_confirmed_at)),
+            ),
+        )
+        .order_by(Expert.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))
+
+
 # --- practices ---------------------------------------------------------------------------------------------------
 
 
@@ -117,6 +202,11 @@ def list_practices(
     return practices
 
 
+def get_practice(session: Session, *, practice_id: int, lock: bool = False) -> Practice | None:
+    """One practice; ``lock`` holds its row until commit (two staff deciding at once: the second sees the first)."""
+    return session.get(Practice, practice_id, with_for_update=lock or None, populate_existing=lock)
+
+
 def get_practice_by_key(session: Session, *, title: str, city: str) -> Practice | None:
     """The practice with this (title, city), compared case-insensitively."""
     exact = session.scalars(select(Practice).where(Practice.title == title, Practice.city == city)).first()
@@ -127,8 +217,22 @@ def get_practice_by_key(session: Session, *, title: str, city: str) -> Practice 
     return next((p for p in candidates if (p.title.casefold(), p.city.casefold()) == wanted), None)
 
 
-def create_practice(session: Session, *, title: str, city: str, summary: str, now: datetime) -> Practice:
+def create_practice(
+    session: Session,
+    *,
+    title: str,
+    city: str,
+    summary: str,
+    now: datetime,
+    submitted_by: str | None = None,
+    status: RecordStatus | None = None,
+) -> Practice:
+    """A new practice (from a file, or ``submitted_by`` someone in chat; ``status`` None: the column's default)."""
     practice = Practice(title=title, city=city, summary=summary, created_at=now, updated_at=now)
+    if submitted_by is not None:
+        practice.submitted_by = submitted_by
+    if status is not None:
+        practice.status = status
     session.add(practice)
     return practice
 
@@ -147,27 +251,40 @@ def list_practices_for_expert(session: Session, *, expert_id: int) -> list[Pract
     return practices
 
 
+def list_practices_by_status(session: Session, *, status: RecordStatus, limit: int = 100) -> list[Practice]:
+    """Practices in one moderation state, oldest submission first."""
+    query = select(Practice).where(Practice.status == status).order_by(Practice.created_at, Practice.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def delete_practice(session: Session, *, practice: Practice) -> None:
+    """Remove a practice from the register; flushed."""
+    session.delete(practice)
+    session.flush()
+
+
 # --- themes ------------------------------------------------------------------------------------------------------
 
 
-def list_themes(session: Session) -> list[Theme]:
-    return list(session.scalars(select(Theme).order_by(Theme.position, Theme.key)))
+def list_themes(session: Session, *, keys: Collection[str] | None = None) -> list[Theme]:
+    """The vocabulary (or the themes with ``keys``) in its order: by position, then key."""
+    query = select(Theme).order_by(Theme.position, Theme.key)
+    if keys is not None:
+        query = query.where(Theme.key.in_(list(keys)))
+    return list(session.scalars(query))
 
 
 def count_themes(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Theme)) or 0
 
 
-def get_theme(session: Session, *, key: str) -> Theme | None:
-    return session.get(Theme, key)
-
-
-def get_themes_by_keys(session: Session, *, keys: Sequence[str]) -> list[Theme]:
-    """The themes with these keys, in the order given (unknown keys are left out)."""
-    if not keys:
-        return []
-    found = {t.key: t for t in session.scalars(select(Theme).where(Theme.key.in_(list(keys))))}
-    return [found[k] for k in keys if k in found]
+def get_themes_by_keys(session: Session, *, keys: Sequence[str]) -> dict[str, Theme]:
+    """The themes with these keys, by key in the order given (unknown keys are left out)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    found = {t.key: t for t in session.scalars(select(Theme).where(Theme.key.in_(wanted)))}
+    return {k: found[k] for k in keys if k in found}
 
 
 def create_theme(
@@ -236,9 +353,9 @@ def create_audit_log(
 def list_audit_log(
     session: Session, *, entity_type: str | None = None, entity_key: str | None = None, limit: int = 100
 ) -> list[AuditLog]:
-    """Newest first."""
+    """Newest first; ``entity_type`` and ``entity_key`` filter when given (an empty type: every type)."""
     query = select(AuditLog)
-    if entity_type is not None:
+    if entity_type:
         query = query.where(AuditLog.entity_type == entity_type)
     if entity_key is not None:
         query = query.where(AuditLog.entity_key == entity_key)

@@ -1,0 +1,475 @@
+"""The outbox: notifications written in the same transaction as the change they announce, sent exactly once.
+
+A core service queues a message with ``enqueue(session, payload, ...)``; the payload is one of the frozen
+dataclasses below, one per ``OutboxKind`` (its ``kind``), stored as plain JSON in ``outbox_messages.payload`` —
+the same keys as ever, so rows queued by an earlier version still load. The Slack layer polls ``claim_outbox``
+(claimed rows are its own until sent, failed or stale), reads each payload back with ``read_payload`` (validated:
+wrong types are a ``PayloadError``, missing optional fields take their defaults, unknown keys are ignored, and a
+value an optional enum field does not know reads as None), renders it, sends it (a DM to ``recipient_slack_id`` or
+a post in ``channel_id``, in ``thread_ts`` when set), then calls ``mark_outbox_sent`` with the returned channel and
+ts — or ``mark_outbox_failed``. A staff message with no ``channel_id`` goes to the configured triage channel.
+
+Which facts a routing message may carry (anonymity, private questions) is decided by ``bot.routing.payloads``;
+the queries are ``storage.outbox_repo``'s.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+import msgspec
+from sqlalchemy.orm import Session
+
+from bot.retry import RetryPolicy
+from storage import outbox_repo, question_repo, routing_repo
+from storage.db import Database
+from storage.models import (
+    EscalationReason,
+    OutboxKind,
+    OutboxMessage,
+    Outcome,
+    RecordStatus,
+    RoutingStatus,
+    Visibility,
+)
+
+# --- vocabularies ----------------------------------------------------------------------------------------------------
+
+
+class CloseReason(enum.StrEnum):
+    """Why a routing was closed without its expert answering (``RoutingClosed.reason``)."""
+
+    ANSWERED = "answered"  # someone else answered
+    CANCELLED = "cancelled"  # the asker withdrew the question
+    RESOLVED = "resolved"  # the asker marked it resolved
+    CLOSED = "closed"  # staff closed it
+
+
+class AskerUpdateKind(enum.StrEnum):
+    """What an ``AskerUpdate`` tells the asker."""
+
+    ROUTED = "routed"
+    CLAIMED = "claimed"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+
+
+class ConsentRequestKind(enum.StrEnum):
+    INITIAL = "initial"  # imported, never confirmed
+    RECONFIRM = "reconfirm"  # confirmed longer ago than the re-confirmation period
+
+
+class SubmissionOutcomeKind(enum.StrEnum):
+    PROFILE_APPROVED = "profile_approved"
+    PROFILE_REJECTED = "profile_rejected"
+    PRACTICE_APPROVED = "practice_approved"
+    PRACTICE_REJECTED = "practice_rejected"
+
+
+class PayloadError(ValueError):
+    """An outbox payload that does not fit its kind (a bug or a damaged row, never user input)."""
+
+
+# --- parts -----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Person:
+    """Someone a message names: an expert in the register, or a Slack user who is not."""
+
+    expert_id: int | None = None
+    name: str | None = None
+    organisation: str | None = None
+    slack_user_id: str | None = None
+    in_register: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionPart:
+    """What every message about a question carries. ``language`` is the reader's (None: their Slack locale)."""
+
+    question_id: int
+    text: str | None = None  # None: redacted (staff, private question)
+    context: str | None = None
+    themes: tuple[str, ...] = ()
+    theme_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> language -> label
+    desired_by: str | None = None  # ISO date
+    visibility: Visibility | None = None
+    question_language: str | None = None
+    asked_at: str | None = None  # ISO timestamp
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowsAsker(QuestionPart):
+    """A question with who asked it (None and ``anonymous`` for an anonymous question)."""
+
+    asker_name: str | None = None
+    asker_slack_id: str | None = None
+    anonymous: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForAsker(QuestionPart):
+    """A question as its asker sees it (their own words; no need to name them)."""
+
+    anonymous: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForExpert(ShowsAsker):
+    """A question as the person asked to answer it sees it, with the routing that asks them."""
+
+    additions: tuple[str, ...] = ()
+    routing_id: int
+    routing_status: RoutingStatus | None = None
+    score: float = 0.0
+    reasons: tuple[str, ...] = ()
+    volunteered: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfilePart:
+    """An expert profile as a DM or a staff message shows it."""
+
+    expert_id: int
+    name: str = ""
+    email: str = ""
+    slack_user_id: str | None = None
+    organisation: str = ""
+    city: str = ""
+    role: str = ""
+    expertise: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    last_confirmed: str | None = None  # ISO date
+
+
+# --- one payload per kind --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpertRequest(ForExpert):
+    """DM: can you answer this question? (claim, decline, later, forward)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.EXPERT_REQUEST
+    resent: bool = False  # again after a snooze
+    forwarded_by: Person | None = None
+    forward_note: str | None = None
+    assigned_by_staff: bool = False
+    staff_note: str | None = None
+    match_score: float | None = None
+    decline_penalty: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpertReminder(ForExpert):
+    kind: ClassVar[OutboxKind] = OutboxKind.EXPERT_REMINDER
+    routing_asked_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoutingClosed(ForExpert):
+    """DM: no longer needed; with the answer when someone else answered a public question."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.ROUTING_CLOSED
+    reason: CloseReason | None = None
+    answered_by: Person | None = None
+    answer_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionUpdated(ForExpert):
+    kind: ClassVar[OutboxKind] = OutboxKind.QUESTION_UPDATED
+    addition: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerToAsker(ForAsker):
+    kind: ClassVar[OutboxKind] = OutboxKind.ANSWER_TO_ASKER
+    answer_id: int | None = None
+    answer_text: str = ""
+    answered_by: Person | None = None
+    answered_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionAnswered(ShowsAsker):
+    """In the question's (public) channel thread."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.QUESTION_ANSWERED
+    answer_id: int | None = None
+    answer_text: str = ""
+    answered_by: Person | None = None
+    answered_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskerUpdate(ForAsker):
+    """DM to the asker: routed to ``experts``, claimed by ``expert``, escalated (``reason``), closed (``note``)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.ASKER_UPDATE
+    update: AskerUpdateKind | None = None
+    experts: tuple[Person, ...] = ()
+    expert: Person | None = None
+    reason: EscalationReason | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Triage(ShowsAsker):
+    """To staff: an escalated question (``redacted``: text and asker left out)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.TRIAGE
+    redacted: bool = False
+    reason: EscalationReason | None = None
+    escalated_at: str | None = None
+    routing_counts: dict[str, int] = field(default_factory=dict)  # routing status -> how many
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentRequest(ProfilePart):
+    kind: ClassVar[OutboxKind] = OutboxKind.CONSENT_REQUEST
+    request: ConsentRequestKind | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileReview(ProfilePart):
+    kind: ClassVar[OutboxKind] = OutboxKind.PROFILE_REVIEW
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmissionOutcome:
+    """DM to a submitter: what staff decided about ``title``, and why (``note``)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.SUBMISSION_OUTCOME
+    outcome: SubmissionOutcomeKind
+    title: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PracticeReview:
+    """To staff: a practice submitted from chat (also what its cards show)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.PRACTICE_REVIEW
+    practice_id: int
+    title: str = ""
+    summary: str = ""
+    city: str = ""
+    organisation: str = ""
+    themes: tuple[str, ...] = ()
+    theme_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    outcome: Outcome | None = None
+    lessons: str = ""
+    contact_email: str = ""
+    url: str = ""
+    year: int | None = None
+    status: RecordStatus | None = None
+    submitted_by: str | None = None
+    moderation_note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeedsProposal:
+    """To staff (the triage channel): a proposed work session (``bot.needs``); ``proposal`` is the proposal as
+    ``ProposalView.to_json()`` (shareable wording only), ``status_line`` what staff did with it (safe mrkdwn)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.NEEDS_PROPOSAL
+    proposal: dict[str, Any]
+    status_line: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpertiseRequest:
+    """To someone who might cover a topic nobody covers: would they add it to their profile (``bot.needs``)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.EXPERTISE_REQUEST
+    topic_id: int
+    label: str = ""
+    reason: str = ""
+    expert_id: int | None = None
+    added: bool = False
+
+
+OutboxPayload = (
+    ExpertRequest
+    | ExpertReminder
+    | RoutingClosed
+    | QuestionUpdated
+    | AnswerToAsker
+    | QuestionAnswered
+    | AskerUpdate
+    | Triage
+    | ConsentRequest
+    | ProfileReview
+    | SubmissionOutcome
+    | PracticeReview
+    | NeedsProposal
+    | ExpertiseRequest
+)
+_ALL: tuple[type[OutboxPayload], ...] = typing.get_args(OutboxPayload)
+PAYLOAD_TYPES: dict[OutboxKind, type[OutboxPayload]] = {cls.kind: cls for cls in _ALL}
+P = TypeVar("P", bound=OutboxPayload)
+
+
+# --- to and from the JSON column -------------------------------------------------------------------------------------
+
+
+def payload_json(payload: OutboxPayload) -> dict[str, Any]:
+    """The payload as the JSON column stores it (plain values: enums by value, lists)."""
+    return msgspec.json.decode(msgspec.json.encode(payload), type=dict[str, Any])
+
+
+def _optional_enums(cls: type[OutboxPayload]) -> dict[str, frozenset[str]]:
+    """The fields of ``cls`` typed ``SomeEnum | None``, with the values they know: another value reads as None."""
+    found: dict[str, frozenset[str]] = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        args = typing.get_args(hint)
+        enums = [a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)]
+        if type(None) in args and len(enums) == 1:
+            found[name] = frozenset(str(m.value) for m in enums[0])
+    return found
+
+
+_OPTIONAL_ENUMS = {kind: _optional_enums(cls) for kind, cls in PAYLOAD_TYPES.items()}
+
+
+def read_as(cls: type[P], raw: Mapping[str, Any]) -> P:
+    """``raw`` (a stored payload) as ``cls``; ``PayloadError`` when it does not fit."""
+    if not isinstance(raw, Mapping):
+        raise PayloadError(f"{cls.kind.value} payload is not an object: {type(raw).__name__}")
+    values = dict(raw)
+    for name, known in _OPTIONAL_ENUMS[cls.kind].items():
+        value = values.get(name)
+        if isinstance(value, str) and value not in known:
+            values[name] = None  # e.g. a reason written by a newer version: shown without it
+    try:
+        return msgspec.convert(values, type=cls)
+    except msgspec.ValidationError as exc:
+        raise PayloadError(f"{cls.kind.value} payload: {exc}") from exc
+
+
+def read_payload(kind: OutboxKind, raw: Mapping[str, Any]) -> OutboxPayload:
+    """A stored payload of ``kind`` as its typed payload; ``PayloadError`` when it does not fit."""
+    return read_as(PAYLOAD_TYPES[kind], raw)
+
+
+def message_language(payload: OutboxPayload) -> str | None:
+    """The language the message is written in, when the payload says (routing messages do)."""
+    return payload.language if isinstance(payload, QuestionPart) else None
+
+
+# --- queueing, claiming, marking ------------------------------------------------------------------------------------
+
+
+def enqueue(
+    session: Session,
+    payload: OutboxPayload,
+    *,
+    dedupe_key: str,
+    now: datetime,
+    recipient_slack_id: str | None = None,
+    channel_id: str | None = None,
+    thread_ts: str | None = None,
+    question_id: int | None = None,
+    routing_id: int | None = None,
+) -> OutboxMessage | None:
+    """Queue ``payload`` (in the caller's transaction); None, and nothing written, if ``dedupe_key`` was queued."""
+    return outbox_repo.create_outbox_message(
+        session,
+        kind=payload.kind,
+        dedupe_key=dedupe_key,
+        now=now,
+        payload=payload_json(payload),
+        recipient_slack_id=recipient_slack_id,
+        channel_id=channel_id,
+        thread_ts=thread_ts,
+        question_id=question_id,
+        routing_id=routing_id,
+    )
+
+
+def sent_refs(messages: Iterable[OutboxMessage]) -> list[dict[str, str]]:
+    """Where these sent messages went (``channel_id``, ``message_ts``), each place once, in the order given."""
+    refs: list[dict[str, str]] = []
+    for message in messages:
+        ref = {"channel_id": message.sent_channel_id or "", "message_ts": message.sent_ts or ""}
+        if message.sent_channel_id and message.sent_ts and ref not in refs:
+            refs.append(ref)
+    return refs
+
+
+def claim_outbox(
+    db: Database,
+    *,
+    now: datetime,
+    worker_id: str,
+    limit: int = 50,
+    stale_after: timedelta = timedelta(minutes=10),
+) -> list[OutboxMessage]:
+    """Claim up to ``limit`` unsent messages, oldest first (detached rows: read them, don't change them)."""
+    with db.session() as session:
+        ids = outbox_repo.claim_outbox_messages(
+            session, now=now, worker_id=worker_id, limit=limit, stale_before=now - stale_after
+        )
+        if not ids:
+            return []
+        return outbox_repo.list_outbox_messages(session, ids=ids)
+
+
+def mark_outbox_sent(session: Session, *, message_id: int, ts: str | None, channel: str | None, now: datetime) -> bool:
+    """Record a sent message (False if it was already marked sent). Also remembers where the DM asking an expert
+    went (``Routing.dm_channel_id``/``dm_ts``, to update it later) and where an answer was posted."""
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is None or message.sent_at is not None:
+        return False
+    message.sent_at = now
+    message.sent_ts = ts
+    message.sent_channel_id = channel
+    message.claimed_by = None
+    message.claimed_at = None
+    if message.kind is OutboxKind.EXPERT_REQUEST and message.routing_id is not None:
+        routing = routing_repo.get_routing(session, routing_id=message.routing_id)
+        if routing is not None:
+            routing.dm_channel_id = channel
+            routing.dm_ts = ts
+    elif message.kind is OutboxKind.QUESTION_ANSWERED:
+        try:
+            answer_id = read_as(QuestionAnswered, message.payload).answer_id
+        except PayloadError:  # it was rendered and sent: only where the answer was posted is not remembered
+            answer_id = None
+        answer = question_repo.get_answer(session, answer_id=answer_id) if answer_id is not None else None
+        if answer is not None and answer.posted_ts is None:
+            answer.posted_channel_id = channel
+            answer.posted_ts = ts
+    return True
+
+
+def mark_outbox_failed(
+    session: Session,
+    *,
+    message_id: int,
+    error: str,
+    now: datetime,
+    permanent: bool = False,
+    policy: RetryPolicy | None = None,
+) -> None:
+    """Record a failed send: retried after a backoff, or given up (``permanent``, or too many attempts)."""
+    policy = policy or RetryPolicy()
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is None or message.sent_at is not None:
+        return
+    message.attempts += 1
+    message.last_error = error[:4000]
+    message.claimed_by = None
+    message.claimed_at = None
+    if permanent or message.attempts >= policy.max_attempts:
+        message.failed_at = now
+    else:
+        message.next_attempt_at = now + policy.backoff(message.attempts)

@@ -1,0 +1,170 @@
+"""What the person who asked does: ask, add information, withdraw, mark resolved, rate the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from bot.i18n import DEFAULT_LANGUAGE, normalise_language
+from bot.outbox import AskerUpdateKind, CloseReason
+from bot.routing import payloads
+from bot.routing.core import (
+    MAX_NOTE,
+    SYSTEM,
+    Q,
+    RoutingCore,
+    clean,
+    clean_title,
+    open_routings,
+    person,
+    require_active,
+    require_asker,
+)
+from bot.routing.errors import RoutingInputError, StaleActionError
+from bot.routing.states import record_event, transition
+from storage import question_repo, register_repo
+from storage import routing_repo as repo
+from storage.models import EscalationReason, EventKind, Question, QuestionEvent, Visibility
+
+
+class AskerActions:
+    def __init__(self, core: RoutingCore) -> None:
+        self.core = core
+
+    def ask_question(
+        self,
+        session: Session,
+        *,
+        asker_slack_id: str | None,
+        asker_name: str = "",
+        text: str,
+        context: str = "",
+        theme_keys: Iterable[str] = (),
+        desired_by: date | None = None,
+        visibility: Visibility = Visibility.PUBLIC,
+        channel_id: str | None = None,
+        channel_is_private: bool = False,
+        thread_ts: str | None = None,
+        language: str = DEFAULT_LANGUAGE,
+        now: datetime,
+    ) -> Question:
+        """Record a question and route it: ask the best experts, or escalate to staff when nobody fits."""
+        text = clean_title(text)
+        if not text:
+            raise RoutingInputError("empty_question")
+        keys = sorted({k.strip() for k in theme_keys if k and k.strip()})
+        themes = register_repo.get_themes_by_keys(session, keys=keys)
+        unknown = [k for k in keys if k not in themes]
+        if unknown:
+            raise RoutingInputError("unknown_theme", f"unknown theme keys: {', '.join(unknown)}")
+        today = self.core.calendar.local(now).date()
+        if desired_by is not None and desired_by < today:
+            raise RoutingInputError("desired_date_past")
+        question = Question(
+            asker_slack_id=asker_slack_id,
+            asker_name=clean_title(asker_name, 200),
+            text=text,
+            context=clean(context),
+            language=normalise_language(language),
+            visibility=visibility,
+            status=Q.OPEN,
+            channel_id=channel_id,
+            channel_is_private=channel_is_private,
+            thread_ts=thread_ts,
+            desired_by=desired_by,
+            created_at=now,
+            updated_at=now,
+            themes=[themes[k] for k in keys],
+        )
+        question_repo.create_question(session, question=question)
+        record_event(session, question_id=question.id, to_status=Q.OPEN.value, actor=asker_slack_id or SYSTEM, now=now)
+
+        core = self.core
+        selection, routings = core.route(session, question, count=core.policy.initial_experts, now=now)
+        if routings:
+            event = transition(session, question, Q.ROUTED, actor=SYSTEM, now=now, note=f"{len(routings)} asked")
+            experts = [person(r) for r in routings]
+            core.notify_asker(session, question, event, AskerUpdateKind.ROUTED, now, experts=experts)
+            core.schedule_escalation(session, question, now=now)
+        elif selection.gap:  # nobody in the register knows: a knowledge gap
+            core.record_gap(session, question, selection, now=now)
+            core.escalate(session, question, EscalationReason.NO_MATCH, now=now)
+        else:  # people match, but none can be asked now (away, at their limit, no consent, ...)
+            core.escalate(session, question, EscalationReason.NOBODY_AVAILABLE, now=now)
+        return question
+
+    def add_information(
+        self, session: Session, *, question_id: int, actor_slack_id: str, text: str, now: datetime
+    ) -> QuestionEvent:
+        """The asker adds information; everyone still asked gets it."""
+        text = clean(text)
+        if not text:
+            raise RoutingInputError("empty_information")
+        question = self.core.lock_question(session, question_id)
+        require_asker(question, actor_slack_id)
+        require_active(question)
+        event = record_event(
+            session,
+            question_id=question.id,
+            from_status=question.status.value,
+            to_status=question.status.value,
+            actor=actor_slack_id,
+            now=now,
+            note=text,
+            kind=EventKind.INFO,
+        )
+        session.flush()
+        additions = self.core.additions(session, question)
+        for routing in open_routings(question):
+            update = payloads.question_updated(question, routing, additions, text)
+            self.core.enqueue(session, update, cause=f"e{event.id}", now=now, routing=routing)
+        return event
+
+    def cancel(
+        self, session: Session, *, question_id: int, actor_slack_id: str, now: datetime, note: str = ""
+    ) -> Question:
+        """The asker withdraws the question; everyone still asked is told."""
+        return self._close(session, question_id, Q.CANCELLED, CloseReason.CANCELLED, actor_slack_id, now, note)
+
+    def resolve(
+        self, session: Session, *, question_id: int, actor_slack_id: str, now: datetime, note: str = ""
+    ) -> Question:
+        """The asker marks the question resolved (answered here, or found elsewhere)."""
+        return self._close(session, question_id, Q.RESOLVED, CloseReason.RESOLVED, actor_slack_id, now, note)
+
+    def _close(
+        self, session: Session, question_id: int, status: Q, reason: CloseReason, actor: str, now: datetime, note: str
+    ) -> Question:
+        question = self.core.lock_question(session, question_id)
+        require_asker(question, actor)
+        transition(
+            session, question, status, actor=actor, now=now, note=clean(note, MAX_NOTE), values={"closed_at": now}
+        )
+        self.core.close_open_routings(session, question, reason, actor=actor, now=now)
+        repo.update_timers_cancelled(session, question_id=question.id, now=now, note=f"question {status.value}")
+        return question
+
+    def rate(self, session: Session, *, question_id: int, actor_slack_id: str, stars: int, now: datetime) -> Question:
+        """The asker rates the answer, 1 to 5 stars (again: the last rating counts)."""
+        if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+            raise RoutingInputError("invalid_rating")
+        question = self.core.lock_question(session, question_id)
+        require_asker(question, actor_slack_id)
+        if not question.answers or question.status not in (Q.ANSWERED, Q.RESOLVED, Q.CLOSED):
+            raise StaleActionError("not_answered")
+        question.rating = stars
+        question.rated_at = now
+        question.updated_at = now
+        record_event(
+            session,
+            question_id=question.id,
+            from_status=question.status.value,
+            to_status=question.status.value,
+            actor=actor_slack_id,
+            now=now,
+            note=str(stars),
+            kind=EventKind.RATING,
+        )
+        return question

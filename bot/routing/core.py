@@ -1,0 +1,571 @@
+"""What every routing actor shares: the knowledge base, the policy and the calendar, and the steps they compose.
+
+``RoutingCore`` asks experts (``route``, ``create_routing``), hands questions to staff (``escalate``), closes the
+routings still open, tells the asker, schedules timers and queues outbox messages. The actors —
+``bot.routing.asker``, ``expert``, ``staff``, ``reactions`` (timers) and ``queries`` — each hold the one core of the
+process; ``bot.routing.service.RoutingService`` puts them behind one API.
+
+Everything works inside the caller's session (one transaction; nothing here commits) and takes ``now``. A refused
+action raises before anything is written (see ``bot.routing.errors``).
+
+Actor strings in the event log: the Slack user id, ``"system"`` for timers, ``"staff:<slack id>"`` for staff.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.actors import Actor
+from bot.errors import NotFoundError
+from bot.i18n import t
+from bot.knowledge import KnowledgeBase, normalise_gap_query
+from bot.outbox import AskerUpdateKind, CloseReason, OutboxPayload, Person
+from bot.register import profiles
+from bot.routing import payloads
+from bot.routing.business_time import BusinessCalendar
+from bot.routing.errors import NotYours, RoutingInputError, StaleActionError
+from bot.routing.policy import RoutingPolicy
+from bot.routing.selection import Candidate, Selection, expert_language, select_experts
+from bot.routing.states import QUESTION_ACTIVE, QUESTION_FINAL, ROUTING_OPEN, record_event, transition
+from bot.text import strip_bidi, strip_invisible
+from storage import question_repo, register_repo, slack_repo
+from storage import routing_repo as repo
+from storage.models import (
+    Answer,
+    Availability,
+    Consent,
+    EscalationReason,
+    EventKind,
+    Expert,
+    OutboxMessage,
+    Question,
+    QuestionEvent,
+    QuestionStatus,
+    RecordStatus,
+    Routing,
+    RoutingStatus,
+    Timer,
+    TimerKind,
+    Visibility,
+)
+
+Q = QuestionStatus
+R = RoutingStatus
+SYSTEM = "system"
+
+MAX_TEXT = 8000
+MAX_NOTE = 2000
+
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+
+
+def staff_actor(staff_slack_id: str) -> str:
+    return f"staff:{staff_slack_id}"
+
+
+def clean(text: str | None, limit: int = MAX_TEXT) -> str:
+    """Free text (an answer, a note): trimmed, without bidi reordering controls (``bot.text``)."""
+    return strip_bidi(text or "").strip()[:limit]
+
+
+def clean_title(text: str | None, limit: int = MAX_TEXT) -> str:
+    """A name or a question's text (what lists and digests show as its title): no invisible characters either."""
+    return strip_invisible(text or "").strip()[:limit]
+
+
+def slack_id(value: str | None) -> str:
+    """A Slack user id to ask (from a user picker: a claim like any other); anything else is input to fix."""
+    value = (value or "").strip()
+    if not _SLACK_USER_ID.match(value):
+        raise RoutingInputError("invalid_slack_id")
+    return value
+
+
+def open_routings(question: Question) -> list[Routing]:
+    """The question's routings still waiting for an answer (asked or claimed)."""
+    return [r for r in question.routings if r.status in ROUTING_OPEN]
+
+
+def theme_keys(question: Question) -> list[str]:
+    return [th.key for th in question.themes]
+
+
+def is_recipient(routing: Routing, slack_user_id: str) -> bool:
+    if not slack_user_id:
+        return False
+    if routing.recipient_slack_id:
+        return routing.recipient_slack_id == slack_user_id
+    return routing.expert is not None and routing.expert.slack_user_id == slack_user_id
+
+
+def require_asker(question: Question, actor_slack_id: str) -> None:
+    if not actor_slack_id or question.asker_slack_id != actor_slack_id:
+        raise NotYours("act on someone else's question", target=f"question:{question.id}", code="not_asker")
+
+
+def require_active(question: Question) -> None:
+    if question.status is Q.ANSWERED:
+        raise StaleActionError("already_answered")
+    if question.status not in QUESTION_ACTIVE:
+        raise StaleActionError("question_closed")
+
+
+def require_not_closed(question: Question) -> None:
+    """Still taking answers: neither answered already nor resolved, closed or cancelled."""
+    if question.status is Q.ANSWERED:
+        raise StaleActionError("already_answered")
+    if question.status in QUESTION_FINAL:
+        raise StaleActionError("question_closed")
+
+
+def require_open_routing(routing: Routing) -> None:
+    if routing.status not in ROUTING_OPEN:
+        codes = {R.DECLINED: "already_declined", R.FORWARDED: "already_forwarded", R.ANSWERED: "already_answered"}
+        raise StaleActionError(codes.get(routing.status, "routing_closed"))
+
+
+def routing_for(question: Question, slack_user_id: str, expert: Expert | None) -> Routing | None:
+    """The routing of ``question`` that asked this person already, if any."""
+    for routing in question.routings:
+        if routing.recipient_slack_id == slack_user_id:
+            return routing
+        if expert is not None and routing.expert_id == expert.id:
+            return routing
+    return None
+
+
+def person(routing: Routing) -> Person:
+    return payloads.person(routing.expert, routing.recipient_slack_id)
+
+
+def routable_expert(session: Session, slack_user_id: str) -> Expert | None:
+    """The register entry of a Slack user, if they are in the register and may be linked to a routing."""
+    expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+    if expert is None or expert.consent is Consent.WITHDRAWN or expert.status is not RecordStatus.PUBLISHED:
+        return None
+    return expert
+
+
+def slack_name(session: Session, slack_user_id: str) -> str | None:
+    user = slack_repo.get_slack_user(session, slack_user_id=slack_user_id)
+    return user.name if user is not None and user.name else None
+
+
+class RoutingCore:
+    """The process's routing state (knowledge base, policy, calendar) and the steps the actors share."""
+
+    def __init__(self, *, knowledge: KnowledgeBase, policy: RoutingPolicy, calendar: BusinessCalendar) -> None:
+        self.knowledge = knowledge
+        self.policy = policy
+        self.calendar = calendar
+
+    # --- loading under the question's lock ---------------------------------------------------------------------
+
+    def lock_question(self, session: Session, question_id: int) -> Question:
+        question = question_repo.get_question(session, question_id=question_id, lock=True)
+        if question is None:
+            raise NotFoundError("not_found", f"question {question_id} not found")
+        return question
+
+    def load_for_recipient(self, session: Session, routing_id: int, actor_slack_id: str) -> tuple[Routing, Question]:
+        """Lock the routing's question, then check that ``actor`` is the one asked and the question still open."""
+        routing = repo.get_routing(session, routing_id=routing_id)
+        if routing is None:
+            raise NotFoundError("not_found", f"routing {routing_id} not found")
+        question = self.lock_question(session, routing.question_id)
+        routing = repo.get_routing(session, routing_id=routing_id) or routing  # re-read under the lock
+        if not is_recipient(routing, actor_slack_id):
+            raise NotYours("answer a question sent to someone else", target=f"routing:{routing.id}", code="not_yours")
+        require_not_closed(question)
+        return routing, question
+
+    def additions(self, session: Session, question: Question) -> list[str]:
+        """Information the asker added after asking, in order."""
+        events = question_repo.list_question_events(session, question_id=question.id)
+        return [e.note for e in events if e.kind == EventKind.INFO]
+
+    # --- asking experts ----------------------------------------------------------------------------------------
+
+    def route(
+        self, session: Session, question: Question, *, count: int, now: datetime
+    ) -> tuple[Selection, list[Routing]]:
+        """Ask up to ``count`` more experts (never beyond ``max_experts_per_question`` in total)."""
+        room = self.policy.max_experts_per_question - len(question.routings)
+        selection = select_experts(
+            session,
+            knowledge=self.knowledge,
+            policy=self.policy,
+            question=question,
+            count=max(0, min(count, room)),
+            now=now,
+            additions=self.additions(session, question) if question.id is not None else (),
+        )
+        routings = [self._routing_from_candidate(session, question, c, now=now) for c in selection.chosen]
+        return selection, routings
+
+    def _routing_from_candidate(
+        self, session: Session, question: Question, candidate: Candidate, *, now: datetime
+    ) -> Routing:
+        return self.create_routing(
+            session,
+            question,
+            expert=candidate.expert,
+            recipient_slack_id=candidate.expert.slack_user_id,
+            score=candidate.score,
+            reasons=list(candidate.reasons),
+            language=candidate.language,
+            actor=SYSTEM,
+            now=now,
+            extra={"match_score": candidate.match_score, "decline_penalty": candidate.penalty},
+        )
+
+    def create_routing(
+        self,
+        session: Session,
+        question: Question,
+        *,
+        expert: Expert | None,
+        recipient_slack_id: str | None,
+        score: float,
+        reasons: Sequence[str],
+        language: str,
+        actor: str,
+        now: datetime,
+        suggested_by_expert_id: int | None = None,
+        forwarded_from: Routing | None = None,
+        extra: dict[str, Any] | None = None,
+        replaceable: bool = True,
+    ) -> Routing:
+        """A new routing asking ``expert`` (or a Slack user outside the register); ``extra``: what the request DM
+        says besides the question (``payloads.expert_request``'s keywords)."""
+        routing = Routing(
+            expert_id=expert.id if expert else None,
+            expert=expert,
+            recipient_slack_id=recipient_slack_id,
+            status=R.ASKED,
+            score=round(score, 4),
+            reasons=list(reasons),
+            language=language,
+            suggested_by_expert_id=suggested_by_expert_id,
+            forwarded_from_id=forwarded_from.id if forwarded_from else None,
+            asked_at=now,
+            updated_at=now,
+        )
+        question.routings.append(routing)
+        session.flush()
+        event = record_event(
+            session, question_id=question.id, routing_id=routing.id, to_status=R.ASKED.value, actor=actor, now=now
+        )
+        self.after_routing_created(
+            session, question, routing, cause=f"e{event.id}", now=now, extra=extra, replaceable=replaceable
+        )
+        return routing
+
+    def after_routing_created(
+        self,
+        session: Session,
+        question: Question,
+        routing: Routing,
+        *,
+        cause: str,
+        now: datetime,
+        extra: dict[str, Any] | None,
+        replaceable: bool = True,
+    ) -> None:
+        """Ask the recipient (DM), remind them later and — unless the routing is not ``replaceable`` (a volunteer)
+        — ask the next expert when they stay silent."""
+        request = payloads.expert_request(question, routing, self.additions(session, question), **(extra or {}))
+        self.enqueue(session, request, cause=cause, now=now, routing=routing)
+        remind_at = self.calendar.add_business_days(now, self.policy.remind_after_days)
+        self.schedule(session, TimerKind.REMIND, routing, remind_at, now)
+        if not replaceable:
+            return
+        next_at = self.calendar.add_business_days(now, self.policy.next_expert_after_days)
+        self.schedule(session, TimerKind.NEXT_EXPERT, routing, next_at, now)
+
+    def ask_by_hand(
+        self,
+        session: Session,
+        question: Question,
+        *,
+        to_slack_id: str,
+        actor: str,
+        note: str,
+        extra: dict[str, Any],
+        reason_key: str,
+        volunteered: bool,
+        now: datetime,
+    ) -> Routing:
+        """Ask someone chosen by a person (staff assigning, someone volunteering), in the register or not; someone
+        asked before (who declined, forwarded or was closed) is asked again on the same routing."""
+        to_slack_id = slack_id(to_slack_id)
+        require_active(question)
+        if question.asker_slack_id and to_slack_id == question.asker_slack_id:
+            raise RoutingInputError("forward_to_asker")
+        expert = routable_expert(session, to_slack_id)
+        existing = routing_for(question, to_slack_id, expert)
+        lang = expert_language(session, expert, to_slack_id)
+        if existing is not None:
+            routing = self._ask_again(
+                session,
+                question,
+                existing,
+                actor=actor,
+                note=note,
+                lang=lang,
+                extra=extra,
+                volunteered=volunteered,
+                now=now,
+            )
+        else:
+            routing = self.create_routing(
+                session,
+                question,
+                expert=expert,
+                recipient_slack_id=to_slack_id,
+                score=0.0,
+                reasons=[t(reason_key, lang)],
+                language=lang,
+                actor=actor,
+                now=now,
+                extra=extra,
+                replaceable=not volunteered,
+            )
+        if volunteered:
+            routing.volunteered = True
+            if question.status is Q.OPEN:  # nobody was asked yet: it is routed now; nothing else changes
+                self._routed_by_hand(session, question, routing, actor=actor, note=f"volunteer {to_slack_id}", now=now)
+            return routing
+        if question.status in (Q.ESCALATED, Q.OPEN):
+            self._routed_by_hand(session, question, routing, actor=actor, note=f"assigned {to_slack_id}", now=now)
+        repo.update_timers_cancelled(
+            session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="reassigned"
+        )
+        self.schedule_escalation(session, question, now=now, from_assignment=True)
+        return routing
+
+    def _ask_again(
+        self,
+        session: Session,
+        question: Question,
+        routing: Routing,
+        *,
+        actor: str,
+        note: str,
+        lang: str,
+        extra: dict[str, Any],
+        volunteered: bool,
+        now: datetime,
+    ) -> Routing:
+        if routing.status in ROUTING_OPEN:
+            raise RoutingInputError("already_asked")
+        values = {"asked_at": now, "responded_at": None, "reminded_at": None, "snoozed_until": None, "language": lang}
+        event = transition(session, routing, R.ASKED, actor=actor, now=now, note=clean(note, MAX_NOTE), values=values)
+        session.flush()
+        self.after_routing_created(
+            session, question, routing, cause=f"e{event.id}", now=now, extra=extra, replaceable=not volunteered
+        )
+        return routing
+
+    def _routed_by_hand(
+        self, session: Session, question: Question, routing: Routing, *, actor: str, note: str, now: datetime
+    ) -> None:
+        event = transition(session, question, Q.ROUTED, actor=actor, now=now, note=note)
+        session.flush()
+        self.notify_asker(session, question, event, AskerUpdateKind.ROUTED, now, experts=[person(routing)])
+
+    def refill(self, session: Session, question: Question, *, now: datetime) -> None:
+        """After a decline: keep ``initial_experts`` asked; escalate when nobody is left."""
+        if question.status is not Q.ROUTED:
+            return
+        still_open = open_routings(question)
+        if any(r.status is R.CLAIMED for r in still_open):
+            return
+        needed = self.policy.initial_experts - len(still_open)
+        if needed > 0:
+            self.route(session, question, count=needed, now=now)
+        if not open_routings(question):
+            self.escalate(session, question, EscalationReason.ALL_DECLINED, now=now)
+
+    def release_claim(
+        self, session: Session, question: Question, *, was_claimed: bool, actor: str, now: datetime
+    ) -> None:
+        """The expert who held the question let go of it (declined or forwarded): it is routed again."""
+        if was_claimed and question.status is Q.CLAIMED:
+            transition(session, question, Q.ROUTED, actor=actor, now=now, note="claim released")
+
+    # --- timers ------------------------------------------------------------------------------------------------
+
+    def schedule(self, session: Session, kind: TimerKind, routing: Routing, due_at: datetime, now: datetime) -> Timer:
+        return repo.create_timer(
+            session,
+            kind=kind,
+            due_at=due_at,
+            now=now,
+            question_id=routing.question_id,
+            routing_id=routing.id,
+            expert_id=routing.expert_id,
+        )
+
+    def schedule_escalation(
+        self, session: Session, question: Question, *, now: datetime, from_assignment: bool = False
+    ) -> Timer:
+        """Escalate after ``escalate_after_days`` business days or at the desired date, whichever comes first.
+
+        The desired date counts from the opening of office hours on that day; when that has passed already (the
+        answer is wanted today), escalation is due at once.
+        """
+        due = self.calendar.add_business_days(now, self.policy.escalate_after_days)
+        if question.desired_by is not None:
+            wanted = max(self.calendar.opening(question.desired_by), now)
+            if not (from_assignment and wanted <= now):
+                due = min(due, wanted)
+        return repo.create_timer(session, kind=TimerKind.ESCALATE, due_at=due, now=now, question_id=question.id)
+
+    # --- staff, the asker, the people still asked --------------------------------------------------------------
+
+    def escalate(self, session: Session, question: Question, reason: EscalationReason, *, now: datetime) -> None:
+        """Hand the question to staff (the triage channel) and tell the asker."""
+        if question.status is Q.ESCALATED:
+            return
+        event = transition(
+            session,
+            question,
+            Q.ESCALATED,
+            actor=SYSTEM,
+            now=now,
+            note=reason.value,
+            values={"escalated_at": now, "escalation_reason": reason.value},
+        )
+        session.flush()
+        repo.update_timers_cancelled(
+            session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="escalated"
+        )
+        counts: dict[str, int] = {}
+        for routing in question.routings:
+            counts[routing.status.value] = counts.get(routing.status.value, 0) + 1
+        self.enqueue(
+            session,
+            payloads.triage(question, reason, escalated_at=now, routing_counts=counts),
+            cause=f"e{event.id}",
+            now=now,
+            question=question,
+            channel_id=self.policy.triage_channel_id,
+        )
+        self.notify_asker(session, question, event, AskerUpdateKind.ESCALATED, now, reason=reason)
+
+    def close_open_routings(
+        self,
+        session: Session,
+        question: Question,
+        why: CloseReason,
+        *,
+        actor: str,
+        now: datetime,
+        answer: Answer | None = None,
+    ) -> None:
+        """Everyone still asked is told they are no longer needed (with the answer when there is one)."""
+        additions = self.additions(session, question)
+        for routing in open_routings(question):
+            event = transition(
+                session, routing, R.EXPIRED, actor=actor, now=now, note=why.value, values={"snoozed_until": None}
+            )
+            session.flush()
+            closed = payloads.routing_closed(question, routing, additions, why, answer)
+            self.enqueue(session, closed, cause=f"e{event.id}", now=now, routing=routing)
+
+    def notify_asker(
+        self,
+        session: Session,
+        question: Question,
+        event: QuestionEvent,
+        update: AskerUpdateKind,
+        now: datetime,
+        *,
+        experts: Sequence[Person] = (),
+        expert: Person | None = None,
+        reason: EscalationReason | None = None,
+        note: str | None = None,
+    ) -> None:
+        if not question.asker_slack_id:
+            return
+        self.enqueue(
+            session,
+            payloads.asker_update(question, update, experts=experts, expert=expert, reason=reason, note=note),
+            cause=f"e{event.id}",
+            now=now,
+            question=question,
+            recipient_slack_id=question.asker_slack_id,
+        )
+
+    def enqueue(
+        self,
+        session: Session,
+        payload: OutboxPayload,
+        *,
+        cause: str,
+        now: datetime,
+        routing: Routing | None = None,
+        question: Question | None = None,
+        recipient_slack_id: str | None = None,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+    ) -> OutboxMessage | None:
+        """Queue ``payload`` once per cause (an event or a timer) and target: a retried action queues nothing."""
+        if routing is not None:
+            recipient_slack_id = recipient_slack_id or routing.recipient_slack_id
+            if recipient_slack_id is None and routing.expert is not None:
+                recipient_slack_id = routing.expert.slack_user_id
+        question_id = question.id if question is not None else (routing.question_id if routing else None)
+        target = recipient_slack_id or channel_id or "staff"
+        return outbox.enqueue(
+            session,
+            payload,
+            dedupe_key=f"{payload.kind.value}:{cause}:{target}",
+            now=now,
+            recipient_slack_id=recipient_slack_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            question_id=question_id,
+            routing_id=routing.id if routing else None,
+        )
+
+    # --- the registers -----------------------------------------------------------------------------------------
+
+    def record_gap(self, session: Session, question: Question, selection: Selection, *, now: datetime) -> None:
+        """Nobody fits: the knowledge centre wants to know (a knowledge gap, private text flagged as such)."""
+        result = selection.result
+        private = question.channel_is_private or question.visibility is not Visibility.PUBLIC
+        question_repo.create_knowledge_gap(
+            session,
+            query=question.text[:2000],
+            normalized=normalise_gap_query(result) if result is not None else question.text.casefold()[:500],
+            themes=theme_keys(question) or (list(result.themes) if result is not None else []),
+            asker_slack_id=None if question.visibility is Visibility.ANONYMOUS else question.asker_slack_id,
+            channel_id=question.channel_id,
+            channel_is_private=private,
+            source="routing",
+            now=now,
+        )
+
+    def set_availability(
+        self, session: Session, slack_user_id: str, availability: Availability, until: date | None, now: datetime
+    ) -> Expert:
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+        if expert is None:
+            raise RoutingInputError("not_in_register")
+        return profiles.set_availability(
+            session,
+            actor=Actor.slack(slack_user_id, is_staff=False),
+            expert_id=expert.id,
+            availability=availability,
+            until=until,
+            today=self.calendar.local(now).date(),
+            now=now,
+        )

@@ -1,0 +1,95 @@
+"""Reading routing state for the people involved: their questions, the routings sent to them, where the bot wrote
+to them (to update those messages), and what waits for staff. Nothing here writes."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.errors import NotFoundError
+from bot.outbox import ExpertRequest, sent_refs
+from bot.routing import payloads
+from bot.routing.core import (
+    Q,
+    RoutingCore,
+    is_recipient,
+    require_active,
+    require_asker,
+    require_not_closed,
+    require_open_routing,
+)
+from bot.routing.errors import NotYours
+from bot.routing.states import ROUTING_OPEN
+from storage import outbox_repo, question_repo
+from storage import routing_repo as repo
+from storage.models import OutboxKind, Question, Routing
+
+
+class RoutingQueries:
+    def __init__(self, core: RoutingCore) -> None:
+        self.core = core
+
+    def get_own_question(self, session: Session, *, question_id: int, asker_slack_id: str) -> Question:
+        """The asker's own question, still open (e.g. to add information); refused for anyone else."""
+        question = question_repo.get_question(session, question_id=question_id)
+        if question is None:
+            raise NotFoundError("not_found", f"question {question_id} not found")
+        require_asker(question, asker_slack_id)
+        require_active(question)
+        return question
+
+    def get_routing_for(
+        self, session: Session, *, routing_id: int, actor_slack_id: str, actionable: bool = False
+    ) -> Routing:
+        """The routing ``routing_id`` if it was sent to ``actor_slack_id`` (refused otherwise); ``actionable``: also
+        still open on an open question (e.g. before opening the answer or decline form)."""
+        routing = repo.get_routing(session, routing_id=routing_id)
+        if routing is None:
+            raise NotFoundError("not_found", f"routing {routing_id} not found")
+        if not is_recipient(routing, actor_slack_id):
+            raise NotYours("answer a question sent to someone else", target=f"routing:{routing.id}", code="not_yours")
+        if actionable:
+            require_not_closed(routing.question)
+            require_open_routing(routing)
+        return routing
+
+    def request_payload(self, session: Session, routing: Routing) -> ExpertRequest:
+        """The request DM of ``routing`` as it reads now (to re-render it in a new state)."""
+        question = routing.question
+        return payloads.expert_request(question, routing, self.core.additions(session, question))
+
+    def request_messages(self, session: Session, routing: Routing) -> list[dict[str, str]]:
+        """Where the bot asked ``routing``'s recipient (the request DM, re-sent requests, reminders), newest first:
+        the messages to re-render when the routing changes. Only what the outbox itself sent to that recipient
+        about that routing, never a message reference from a payload."""
+        recipient = routing.recipient_slack_id or (routing.expert.slack_user_id if routing.expert else None)
+        if not recipient:
+            return []
+        sent = outbox_repo.list_sent_outbox_messages(
+            session,
+            kinds=(OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER),
+            routing_id=routing.id,
+            recipient_slack_id=recipient,
+        )
+        return sent_refs(sent)
+
+    def triage_messages(self, session: Session, *, question_id: int) -> list[dict[str, str]]:
+        """Where the question was handed to staff (the triage channel posts), newest first."""
+        sent = outbox_repo.list_sent_outbox_messages(session, kinds=(OutboxKind.TRIAGE,), question_id=question_id)
+        return sent_refs(sent)
+
+    def list_my_questions(self, session: Session, *, asker_slack_id: str, limit: int = 50) -> list[Question]:
+        return question_repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=limit)
+
+    def list_my_routings(
+        self, session: Session, *, slack_user_id: str, open_only: bool = True, limit: int = 50
+    ) -> list[Routing]:
+        statuses = list(ROUTING_OPEN) if open_only else None
+        return repo.list_routings_for(session, slack_user_id=slack_user_id, statuses=statuses, limit=limit)
+
+    def list_escalated(self, session: Session, *, limit: int = 100) -> list[Question]:
+        """Questions waiting for staff, oldest escalation first. Private content is the caller's to guard."""
+        return question_repo.list_questions_by_status(session, status=Q.ESCALATED, limit=limit)
+
+    def additions(self, session: Session, question: Question) -> list[str]:
+        """Information the asker added after asking, in order."""
+        return self.core.additions(session, question)

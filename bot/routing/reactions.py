@@ -1,0 +1,133 @@
+"""What happens when a routing timer is due: remind the expert, ask the next one, ask again after a snooze,
+escalate to staff. ``bot.routing.timers.run_due_timers`` claims the timers; ``handle_timer`` applies one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.routing import payloads
+from bot.routing.core import SYSTEM, Q, R, RoutingCore
+from bot.routing.states import ROUTING_OPEN, record_event
+from storage import question_repo
+from storage import routing_repo as repo
+from storage.models import EscalationReason, EventKind, Question, Routing, Timer, TimerKind
+
+# The timer kinds ``handle_timer`` applies: pass them to ``run_due_timers(kinds=...)``.
+TIMER_KINDS: frozenset[TimerKind] = frozenset(
+    {TimerKind.REMIND, TimerKind.NEXT_EXPERT, TimerKind.ESCALATE, TimerKind.SNOOZE}
+)
+
+
+class TimerReactions:
+    timer_kinds = TIMER_KINDS
+
+    def __init__(self, core: RoutingCore) -> None:
+        self.core = core
+
+    def handle_timer(self, session: Session, timer: Timer, now: datetime) -> str:
+        """Apply one due timer; returns what happened ("reminded", "noop: ...", ...). Used by ``run_due_timers``.
+
+        Raises ``ValueError`` for a kind that is not routing's (sweep with ``kinds=TIMER_KINDS``).
+        """
+        if timer.kind not in TIMER_KINDS:
+            raise ValueError(f"not a routing timer: {timer.kind.value}")
+        if timer.question_id is None:
+            return "noop: no question"
+        question = question_repo.get_question(session, question_id=timer.question_id, lock=True)
+        if question is None:
+            return "noop: question gone"
+        if timer.kind is TimerKind.ESCALATE:
+            return self._on_escalate(session, question, now)
+        routing = repo.get_routing(session, routing_id=timer.routing_id) if timer.routing_id is not None else None
+        refused = _not_for_routing(question, routing)
+        if refused is not None or routing is None:
+            return refused or "noop: routing gone"
+        claimed_by_other = routing.status is R.ASKED and any(r.status is R.CLAIMED for r in question.routings)
+        if timer.kind is TimerKind.SNOOZE:
+            return self._on_snooze(session, question, routing, timer, now, claimed_by_other=claimed_by_other)
+        if routing.snoozed_until is not None and routing.snoozed_until > now:
+            return "noop: snoozed"
+        if timer.kind is TimerKind.REMIND:
+            return self._on_remind(session, question, routing, timer, now, claimed_by_other=claimed_by_other)
+        return self._on_next_expert(session, question, routing, now)
+
+    def _on_remind(
+        self,
+        session: Session,
+        question: Question,
+        routing: Routing,
+        timer: Timer,
+        now: datetime,
+        *,
+        claimed_by_other: bool,
+    ) -> str:
+        if claimed_by_other:
+            return "noop: claimed by a colleague"
+        if routing.reminded_at is not None:
+            return "noop: already reminded"
+        routing.reminded_at = now
+        record_event(
+            session,
+            question_id=question.id,
+            routing_id=routing.id,
+            from_status=routing.status.value,
+            to_status=routing.status.value,
+            actor=SYSTEM,
+            now=now,
+            kind=EventKind.REMINDER,
+        )
+        reminder = payloads.expert_reminder(question, routing, self.core.additions(session, question))
+        self.core.enqueue(session, reminder, cause=f"t{timer.id}", now=now, routing=routing)
+        return "reminded"
+
+    def _on_next_expert(self, session: Session, question: Question, routing: Routing, now: datetime) -> str:
+        if routing.status is not R.ASKED:
+            return "noop: expert responded"
+        if question.status is not Q.ROUTED:
+            return f"noop: question {question.status.value}"
+        _, routings = self.core.route(session, question, count=1, now=now)
+        if not routings:
+            return "noop: nobody else to ask"
+        return f"asked {routings[0].id}"
+
+    def _on_snooze(
+        self,
+        session: Session,
+        question: Question,
+        routing: Routing,
+        timer: Timer,
+        now: datetime,
+        *,
+        claimed_by_other: bool,
+    ) -> str:
+        routing.snoozed_until = None
+        routing.updated_at = now
+        if claimed_by_other:
+            return "noop: claimed by a colleague"
+        request = payloads.expert_request(question, routing, self.core.additions(session, question), resent=True)
+        self.core.enqueue(session, request, cause=f"t{timer.id}", now=now, routing=routing)
+        return "resent"
+
+    def _on_escalate(self, session: Session, question: Question, now: datetime) -> str:
+        if question.status not in (Q.OPEN, Q.ROUTED, Q.CLAIMED):
+            return f"noop: question {question.status.value}"
+        deadline = self.core.calendar.add_business_days(question.created_at, self.core.policy.escalate_after_days)
+        if now >= deadline or question.desired_by is None:
+            reason = EscalationReason.DEADLINE
+        else:
+            reason = EscalationReason.DESIRED_DATE
+        self.core.escalate(session, question, reason, now=now)
+        return f"escalated: {reason.value}"
+
+
+def _not_for_routing(question: Question, routing: Routing | None) -> str | None:
+    """Why a routing's timer no longer applies (None: it does)."""
+    if routing is None or routing.question_id != question.id:
+        return "noop: routing gone"
+    if routing.status not in ROUTING_OPEN:
+        return f"noop: routing {routing.status.value}"
+    if question.status not in (Q.ROUTED, Q.CLAIMED, Q.ESCALATED):
+        return f"noop: question {question.status.value}"
+    return None

@@ -1,0 +1,155 @@
+"""Queries for the outbox table (``outbox_messages``). Keyword-only, never commit.
+
+``bot.outbox`` is the outbox's one core module (typed payloads, queueing, claiming, marking sent or failed); these
+are its queries, plus what privacy rights need (a person's messages, retention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from storage.claiming import claim_ids
+from storage.models import OutboxKind, OutboxMessage
+
+
+def create_outbox_message(
+    session: Session,
+    *,
+    kind: OutboxKind,
+    dedupe_key: str,
+    now: datetime,
+    payload: dict[str, Any],
+    recipient_slack_id: str | None = None,
+    channel_id: str | None = None,
+    thread_ts: str | None = None,
+    question_id: int | None = None,
+    routing_id: int | None = None,
+) -> OutboxMessage | None:
+    """Queue one notification; None (and nothing written) if one with the same ``dedupe_key`` exists."""
+    for pending in session.new:  # not flushed yet in this transaction
+        if isinstance(pending, OutboxMessage) and pending.dedupe_key == dedupe_key:
+            return None
+    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key).limit(1))
+    if exists is not None:
+        return None
+    message = OutboxMessage(
+        kind=kind,
+        dedupe_key=dedupe_key[:200],
+        recipient_slack_id=recipient_slack_id,
+        channel_id=channel_id,
+        thread_ts=thread_ts,
+        question_id=question_id,
+        routing_id=routing_id,
+        payload=payload,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def get_outbox_message(session: Session, *, message_id: int, lock: bool = False) -> OutboxMessage | None:
+    """One message; ``lock`` re-reads it and holds its row until commit (marking it sent or failed)."""
+    return session.get(OutboxMessage, message_id, with_for_update=lock or None, populate_existing=lock)
+
+
+def list_outbox_messages(
+    session: Session,
+    *,
+    ids: Collection[int] | None = None,
+    question_id: int | None = None,
+    kind: OutboxKind | None = None,
+) -> list[OutboxMessage]:
+    """Messages by id, question and/or kind, oldest first."""
+    query = select(OutboxMessage)
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
+    if question_id is not None:
+        query = query.where(OutboxMessage.question_id == question_id)
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def claim_outbox_messages(
+    session: Session, *, now: datetime, worker_id: str, limit: int, stale_before: datetime
+) -> list[int]:
+    """Claim up to ``limit`` unsent messages due at ``now`` (oldest first) for ``worker_id``; returns their ids."""
+    conditions = [
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.failed_at.is_(None),
+        OutboxMessage.next_attempt_at <= now,
+    ]
+    return claim_ids(
+        session,
+        model=OutboxMessage,
+        conditions=conditions,
+        order=(OutboxMessage.id,),
+        now=now,
+        worker_id=worker_id,
+        limit=limit,
+        stale_before=stale_before,
+    )
+
+
+def get_sent_outbox_message(session: Session, *, dedupe_key: str) -> OutboxMessage | None:
+    """The outbox message queued under ``dedupe_key``, when it was sent (it has a channel and ts)."""
+    query = select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.sent_ts.is_not(None))
+    return session.scalars(query.limit(1)).first()
+
+
+def list_sent_outbox_messages(
+    session: Session,
+    *,
+    kinds: Collection[OutboxKind],
+    routing_id: int | None = None,
+    question_id: int | None = None,
+    recipient_slack_id: str | None = None,
+    dedupe_key_prefix: str | None = None,
+    limit: int = 20,
+) -> list[OutboxMessage]:
+    """Sent outbox messages of ``kinds`` about one routing, question or person, newest first: the messages the bot
+    itself posted about that subject (each has ``sent_channel_id`` and ``sent_ts``)."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.kind.in_(list(kinds)),
+        OutboxMessage.sent_ts.is_not(None),
+        OutboxMessage.sent_channel_id.is_not(None),
+    )
+    if routing_id is not None:
+        query = query.where(OutboxMessage.routing_id == routing_id)
+    if question_id is not None:
+        query = query.where(OutboxMessage.question_id == question_id)
+    if recipient_slack_id is not None:
+        query = query.where(OutboxMessage.recipient_slack_id == recipient_slack_id)
+    if dedupe_key_prefix is not None:
+        query = query.where(OutboxMessage.dedupe_key.startswith(dedupe_key_prefix, autoescape=True))
+    return list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+# --- privacy rights ------------------------------------------------------------------------------------------------
+
+
+def list_outbox_messages_to(session: Session, *, slack_user_id: str) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id).order_by(OutboxMessage.id)
+    return list(session.scalars(query))
+
+
+def delete_outbox_messages_to(session: Session, *, slack_user_id: str) -> int:
+    result = session.execute(delete(OutboxMessage).where(OutboxMessage.recipient_slack_id == slack_user_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_finished_outbox_messages(session: Session, *, before: datetime) -> int:
+    """Sent (or given-up) messages older than ``before``; unsent ones are never purged."""
+    result = session.execute(
+        delete(OutboxMessage).where(
+            or_(OutboxMessage.sent_at < before, OutboxMessage.failed_at < before),
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+

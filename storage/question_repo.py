@@ -1,0 +1,210 @@
+"""Queries for questions, their events and answers, and knowledge gaps. Keyword-only; they never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Answer,
+    Expert,
+    KnowledgeGap,
+    Question,
+    QuestionEvent,
+    QuestionStatus,
+    Routing,
+    RoutingStatus,
+    Theme,
+    Visibility,
+)
+
+# --- questions -----------------------------------------------------------------------------------------------------
+
+
+def get_question(session: Session, *, question_id: int, lock: bool = False) -> Question | None:
+    """One question; ``lock`` re-reads it and locks its row until the transaction ends (PostgreSQL; SQLite
+    serialises writers). Every routing action locks the question first, so actions on one question never
+    interleave."""
+    return session.get(Question, question_id, with_for_update=lock or None, populate_existing=lock)
+
+
+def get_question_by_text(session: Session, *, text: str) -> Question | None:
+    return session.scalars(select(Question).where(Question.text == text).limit(1)).first()
+
+
+def create_question(session: Session, *, question: Question) -> Question:
+    """Store a new question (built by the routing service) and give it its id."""
+    session.add(question)
+    session.flush()
+    return question
+
+
+def create_answered_question(
+    session: Session,
+    *,
+    text: str,
+    answer_text: str,
+    expert: Expert | None,
+    answered_by_name: str,
+    themes: Sequence[Theme],
+    asked_at: datetime,
+    answered_at: datetime,
+    visibility: Visibility = Visibility.PUBLIC,
+    asker_name: str = "",
+    channel_id: str | None = None,
+    thread_ts: str | None = None,
+) -> Question:
+    """Record a question that was already answered (earlier knowledge, e.g. the demo or a migration)."""
+    question = Question(
+        text=text,
+        asker_name=asker_name,
+        visibility=visibility,
+        status=QuestionStatus.RESOLVED,
+        channel_id=channel_id,
+        thread_ts=thread_ts,
+        created_at=asked_at,
+        updated_at=answered_at,
+        answered_at=answered_at,
+        closed_at=answered_at,
+        themes=list(themes),
+    )
+    question.answers.append(
+        Answer(
+            expert_id=expert.id if expert else None,
+            answered_by_name=answered_by_name,
+            answered_by_slack_id=expert.slack_user_id if expert else None,
+            organisation=expert.organisation if expert else "",
+            text=answer_text,
+            created_at=answered_at,
+        )
+    )
+    session.add(question)
+    session.flush()
+    return question
+
+
+def delete_question(session: Session, *, question: Question) -> None:
+    session.delete(question)
+
+
+def list_questions_by_asker(session: Session, *, asker_slack_id: str, limit: int = 50) -> list[Question]:
+    """One person's questions, newest first."""
+    query = (
+        select(Question)
+        .where(Question.asker_slack_id == asker_slack_id)
+        .order_by(Question.created_at.desc(), Question.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def list_questions_by_status(session: Session, *, status: QuestionStatus, limit: int = 100) -> list[Question]:
+    """Questions in one state, oldest escalation first."""
+    query = (
+        select(Question)
+        .where(Question.status == status)
+        .order_by(Question.escalated_at.asc(), Question.id.asc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def update_status(
+    session: Session,
+    *,
+    record: Question | Routing,
+    expected: QuestionStatus | RoutingStatus,
+    values: Mapping[str, Any],
+) -> bool:
+    """Compare-and-set: write ``values`` (``status`` and more) on ``record``'s row if its status is still
+    ``expected``. False when someone else changed it since it was read (nothing written)."""
+    model: type[Question] | type[Routing] = type(record)
+    result = session.execute(
+        update(model).where(model.id == record.id, model.status == expected).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    return getattr(result, "rowcount", 1) == 1
+
+
+# --- events --------------------------------------------------------------------------------------------------------
+
+
+def create_question_event(
+    session: Session,
+    *,
+    question_id: int,
+    routing_id: int | None,
+    from_status: str,
+    to_status: str,
+    actor: str,
+    note: str,
+    kind: str,
+    now: datetime,
+) -> QuestionEvent:
+    """Append to a question's history; flushed, so its id can name what it causes (outbox dedupe keys)."""
+    event = QuestionEvent(
+        question_id=question_id,
+        routing_id=routing_id,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor[:64],
+        note=note,
+        at=now,
+        kind=kind,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def list_question_events(session: Session, *, question_id: int) -> list[QuestionEvent]:
+    """A question's history, oldest first."""
+    query = select(QuestionEvent).where(QuestionEvent.question_id == question_id).order_by(QuestionEvent.id)
+    return list(session.scalars(query))
+
+
+# --- answers -------------------------------------------------------------------------------------------------------
+
+
+def get_answer(session: Session, *, answer_id: int) -> Answer | None:
+    return session.get(Answer, answer_id)
+
+
+def delete_answer(session: Session, *, answer: Answer) -> None:
+    session.delete(answer)
+
+
+# --- knowledge gaps ------------------------------------------------------------------------------------------------
+
+
+def create_knowledge_gap(
+    session: Session,
+    *,
+    query: str,
+    normalized: str,
+    themes: Sequence[str],
+    asker_slack_id: str | None,
+    channel_id: str | None,
+    channel_is_private: bool,
+    source: str,
+    now: datetime,
+) -> KnowledgeGap:
+    """Record that nobody in the registers knows (``query`` and ``normalized`` already cut to size); flushed, so
+    it has its id."""
+    gap = KnowledgeGap(
+        query=query,
+        normalized=normalized,
+        themes=list(themes),
+        asker_slack_id=asker_slack_id,
+        channel_id=channel_id,
+        channel_is_private=channel_is_private,
+        source=source,
+        created_at=now,
+    )
+    session.add(gap)
+    session.flush()
+    return gap
