@@ -2,7 +2,7 @@
 
 Keyword-only, never commit. ``claim_need_proposal`` is the once-per-topic claim: an INSERT … ON CONFLICT DO NOTHING
 on ``need_proposals.open_topic_id`` (unique), so of any number of processes proposing at once exactly one creates
-the live proposal of a topic. ``lock_needs`` serialises grouping runs across processes on PostgreSQL (SQLite
+the live proposal of a topic. ``claim_needs_lock`` serialises grouping runs across processes on PostgreSQL (SQLite
 serialises writers itself; a unique item id makes a concurrent duplicate fail, never double).
 """
 
@@ -50,7 +50,7 @@ class NeedSource(NamedTuple):
     themes: tuple[str, ...]
 
 
-def lock_needs(session: Session, *, wait: bool = True) -> bool:
+def claim_needs_lock(session: Session, *, wait: bool = True) -> bool:
     """Hold the grouping lock until the transaction ends (PostgreSQL; SQLite serialises writers itself and this
     returns True). ``wait=False``: return False at once when another transaction holds it."""
     if session.get_bind().dialect.name != "postgresql":
@@ -77,9 +77,11 @@ def list_unplaced_need_texts(session: Session) -> list[str]:
     return [t for _, _, t in rows]
 
 
-def has_unlabelled_need_topics(session: Session) -> bool:
-    """A topic not labelled yet (new, or its label was dropped by an erasure): ``label_item`` is empty."""
-    return session.scalar(select(NeedTopic.id).where(NeedTopic.label_item == "").limit(1)) is not None
+def count_unlabelled_need_topics(session: Session, *, limit: int = 1) -> int:
+    """Topics not labelled yet (new, or the label was dropped by an erasure: ``label_item`` is empty), counted up
+    to ``limit`` (1: is there any)."""
+    ids = select(NeedTopic.id).where(NeedTopic.label_item == "").limit(limit).subquery()
+    return int(session.scalar(select(func.count()).select_from(ids)) or 0)
 
 
 def delete_question_embeddings(session: Session, *, hashes: Collection[str], suffix: str = "#question") -> int:
@@ -150,14 +152,14 @@ def list_need_sources(session: Session, *, since: datetime | None = None) -> lis
     return out
 
 
-def item_key(question_id: int | None, gap_id: int | None) -> str:
+def _item_key(question_id: int | None, gap_id: int | None) -> str:
     return f"q:{question_id}" if question_id is not None else f"g:{gap_id}"
 
 
 def list_need_assignments(session: Session) -> dict[str, int]:
     """Item key -> topic id of every placed question and gap."""
     rows = session.execute(select(NeedItem.question_id, NeedItem.gap_id, NeedItem.topic_id))
-    return {item_key(q, g): topic for q, g, topic in rows}
+    return {_item_key(q, g): topic for q, g, topic in rows}
 
 
 def list_need_topics(session: Session, *, ids: Collection[int] | None = None) -> list[NeedTopic]:
@@ -312,7 +314,7 @@ def list_need_proposals_decided_by(session: Session, *, actor: str) -> list[Need
     return list(session.scalars(select(NeedProposal).where(NeedProposal.decided_by == actor).order_by(NeedProposal.id)))
 
 
-def close_need_proposal(session: Session, *, proposal: NeedProposal, status: ProposalStatus) -> NeedProposal:
+def update_need_proposal_closed(session: Session, *, proposal: NeedProposal, status: ProposalStatus) -> NeedProposal:
     """Set a final status (dismissed / done) and free the topic for a later proposal."""
     proposal.status = status
     proposal.open_topic_id = None

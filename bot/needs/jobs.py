@@ -77,7 +77,7 @@ class NeedsPass:
     def run(self, now: datetime) -> NeedsPassResult:
         embedded, waiting = self._embed()
         with self.db.session() as session:
-            if not repo.lock_needs(session, wait=False):
+            if not repo.claim_needs_lock(session, wait=False):
                 return NeedsPassResult(ran=False, embedded=embedded, waiting=waiting)
             update = self.service.update_topics(session, now=now)
             proposals = self.service.propose_sessions(session, now=now, worker_id=self.worker_id)

@@ -274,9 +274,9 @@ class NeedsService:
         Serialised across processes (``wait=False``: return ``busy`` at once when another process is grouping).
         With the meaning signal on, a question whose vector is not computed yet waits for the needs pass
         (``bot.needs.jobs``) that computes it; it is counted in ``waiting``."""
-        if not repo.lock_needs(session, wait=wait):
+        if not repo.claim_needs_lock(session, wait=wait):
             return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0, busy=True)
-        if not repo.list_unplaced_need_texts(session) and not repo.has_unlabelled_need_topics(session):
+        if not repo.list_unplaced_need_texts(session) and not repo.count_unlabelled_need_topics(session):
             return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0)
         sources = repo.list_need_sources(session)
         assigned = repo.list_need_assignments(session)
@@ -691,7 +691,7 @@ class NeedsService:
         actor.require_staff("dismiss a work session proposal")
         proposal = self._live(session, proposal_id)
         before = _proposal_audit(proposal)
-        repo.close_need_proposal(session, proposal=proposal, status=ProposalStatus.DISMISSED)
+        repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DISMISSED)
         proposal.note = reason.strip()[:2000]
         proposal.decided_by = actor.audit_label
         proposal.decided_at = now
@@ -726,7 +726,7 @@ class NeedsService:
         }
         practice = submit_practice(session, actor=actor, values=values, now=now)
         before = _proposal_audit(proposal)
-        repo.close_need_proposal(session, proposal=proposal, status=ProposalStatus.DONE)
+        repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DONE)
         proposal.notes_url = notes_url.strip()[:2000]
         proposal.practice_id = practice.id
         proposal.decided_by = actor.audit_label

@@ -118,7 +118,7 @@ def test_another_process_reuses_the_stored_vectors(network: Network) -> None:
 def test_a_pass_skips_grouping_while_another_process_groups(network: Network) -> None:
     service = meaning_service(network, TopicEmbedder())
     with network.database.session() as holder:
-        assert needs_repo.lock_needs(holder)
+        assert needs_repo.claim_needs_lock(holder)
         if network.database.engine.dialect.name != "postgresql":
             return  # SQLite serialises writers itself: the lock is a no-op there
         result = run_needs_pass(network.database, service=service, now=NOW, worker_id="replica-b")
