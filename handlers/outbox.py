@@ -11,6 +11,8 @@ from bot.i18n import LANGUAGES
 from bot.jobs import BatchResult
 from bot.outbox import (
     ConsentRequest,
+    ExpertiseRequest,
+    NeedsProposal,
     OutboxPayload,
     PayloadError,
     PracticeReview,
@@ -20,9 +22,11 @@ from bot.outbox import (
     mark_outbox_failed,
     mark_outbox_sent,
     message_language,
+    payload_json,
     read_payload,
 )
 from bot.routing.policy import RoutingPolicy
+from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.blocks.routing import render_routing
@@ -58,7 +62,9 @@ class NoTargetError(Exception):
 
 
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.
-STAFF_KINDS = frozenset({OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW})
+STAFF_KINDS = frozenset(
+    {OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW, OutboxKind.NEEDS_PROPOSAL}
+)
 
 
 def render_message(kind: OutboxKind, payload: Payload, lang: str) -> Rendered:
@@ -77,6 +83,10 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
             return build_submission_outcome(payload, lang)
         case PracticeReview():
             return build_practice_review(payload, lang)
+        case NeedsProposal():
+            return build_needs_proposal(payload_json(payload), lang)
+        case ExpertiseRequest():
+            return build_expertise_request(payload_json(payload), lang)
         case _:
             return render_routing(payload, lang)
 
