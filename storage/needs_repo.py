@@ -307,7 +307,7 @@ def list_need_items_of(
         .where(or_(NeedItem.question_id.in_(list(question_ids)), NeedItem.gap_id.in_(list(gap_ids))))
         .order_by(NeedItem.asked_at, NeedItem.id)
     )
-    return [(item, topic) for item, topic in session.execute(query).tuples()]
+    return [(item, topic) for item, topic in session.execute(query).all()]
 
 
 def list_need_proposals_decided_by(session: Session, *, actor: str) -> list[NeedProposal]:
