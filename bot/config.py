@@ -53,6 +53,10 @@ class Settings:
     http_connection_limit: int = 500  # WIEWEET_HTTP_CONNECTIONS: open connections before new ones wait
     # WIEWEET_SEMANTIC: the meaning-based matching signal (multilingual-e5-small, embedded in the background)
     semantic: bool = True
+    # knowledge needs (issue 15)
+    needs_min_organisations: int = 3  # WIEWEET_NEEDS_MIN_ORGANISATIONS: propose a work session from this many ...
+    needs_window_weeks: int = 8  # WIEWEET_NEEDS_WINDOW_WEEKS: ... organisations asking within this many weeks
+    needs_similarity: float = 0.2  # WIEWEET_NEEDS_SIMILARITY: how close a question must be to join a topic (0-1)
 
     @property
     def is_sqlite(self) -> bool:
@@ -119,6 +123,18 @@ def _timezone(value: str | None) -> str:
             "bad_timezone", f"WIEWEET_TIMEZONE must be an IANA time zone name such as Europe/Brussels, not {value!r}"
         ) from None
     return name
+
+
+def _share(value: str | None, default: float, name: str) -> float:
+    if not value or not value.strip():
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError("bad_number", f"{name} must be a number between 0 and 1, not {value!r}") from None
+    if not 0.0 < number < 1.0:
+        raise ConfigError("bad_number", f"{name} must be between 0 and 1 (exclusive), not {value!r}")
+    return number
 
 
 def read_settings(
@@ -189,6 +205,19 @@ def read_settings(
                 env.get("WIEWEET_HTTP_CONNECTIONS"), 500, "WIEWEET_HTTP_CONNECTIONS", unit="connections", minimum=10
             ),
             500,
+        ),
+        "needs_min_organisations": checked(
+            lambda: _positive_int(
+                env.get("WIEWEET_NEEDS_MIN_ORGANISATIONS"), 3, "WIEWEET_NEEDS_MIN_ORGANISATIONS", unit="organisations"
+            ),
+            3,
+        ),
+        "needs_window_weeks": checked(
+            lambda: _positive_int(env.get("WIEWEET_NEEDS_WINDOW_WEEKS"), 8, "WIEWEET_NEEDS_WINDOW_WEEKS", unit="weeks"),
+            8,
+        ),
+        "needs_similarity": checked(
+            lambda: _share(env.get("WIEWEET_NEEDS_SIMILARITY"), 0.2, "WIEWEET_NEEDS_SIMILARITY"), 0.2
         ),
     }
     values.update(overrides or {})

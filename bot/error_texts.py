@@ -65,6 +65,13 @@ ERROR_KEYS: Mapping[str, str] = {
     # privacy rights (bot.privacy)
     "privacy_input": N_("error.privacy_input"),
     "erasure_incomplete": N_("error.erasure_incomplete"),
+    # knowledge needs (bot.needs): periods, proposed work sessions, recruiting
+    "invalid_period": N_("error.invalid_period"),
+    "proposal_closed": N_("error.proposal_closed"),
+    "needs_no_label": N_("error.needs_no_label"),
+    "no_proposal": N_("error.no_proposal"),
+    "no_topic": N_("error.no_topic"),
+    "not_a_candidate": N_("error.not_a_candidate"),
 }
 
 

@@ -8,6 +8,10 @@ database sessions (``run_due_timers`` and ``claim_outbox`` open them); a failing
 id and the next one runs as usual. Several processes may share one database: timers and outbox rows are claimed
 in the database, so each is handled by exactly one of them.
 
+When the process groups knowledge needs (``needs``: a ``bot.needs.jobs.NeedsPass``), another interval job (every
+``NEEDS_INTERVAL_SECONDS``) places new questions and gaps in topics and queues proposed work sessions for the
+triage channel (``run_needs_pass``); proposals it queued go out in the same pass.
+
 Once a day (UTC date of the injected clock) a pass also purges what is past its retention (``bot.privacy``); the
 day is claimed in the database (a ``processed_events`` key), so with several processes only one of them purges.
 
@@ -31,6 +35,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
+from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
 from bot.privacy import RetentionPolicy, purge_expired, purge_inbox
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
@@ -41,6 +46,7 @@ log = logging.getLogger("wieweet.jobs")
 
 JOB_ID = "wieweet-routing"
 EMBED_JOB_ID = "wieweet-embeddings"
+NEEDS_JOB_ID = "wieweet-needs"
 EMBED_INTERVAL_SECONDS = 15.0  # how often missing document vectors are looked for (and computed for a while)
 EMBED_BUDGET_SECONDS = 10.0  # the most one embedding pass computes before it yields
 PURGE_KIND = "retention_purge"
@@ -131,6 +137,8 @@ class JobRunner:
         worker_id: str | None = None,
         interval_seconds: float | None = None,
         retention: RetentionPolicy | None = None,
+        needs: NeedsPass | None = None,
+        needs_interval_seconds: float = NEEDS_INTERVAL_SECONDS,
     ) -> None:
         self.services = services
         self.routing = routing
@@ -145,6 +153,8 @@ class JobRunner:
         self.retention = retention or RetentionPolicy()
         self._purged_on: str | None = None  # the UTC day this process last saw the purge done
         self._doorbell = threading.Thread(target=self._answer_doorbell, name="wieweet-outbox-doorbell", daemon=True)
+        self.needs = needs
+        self.needs_interval = needs_interval_seconds
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -168,6 +178,16 @@ class JobRunner:
                 coalesce=True,
                 misfire_grace_time=None,
                 next_run_time=datetime.now(UTC),
+            )
+        if self.needs is not None:  # knowledge needs: topics and proposed work sessions
+            self.scheduler.add_job(
+                lambda: self._guarded("needs", self.run_needs_pass),
+                "interval",
+                seconds=self.needs_interval,
+                id=NEEDS_JOB_ID,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
             )
         self.scheduler.start()
         self._doorbell.start()
@@ -221,6 +241,16 @@ class JobRunner:
             "embeddings",
             lambda: knowledge.embed_pending(budget_seconds=EMBED_BUDGET_SECONDS, now=self.services.clock()),
         )
+
+    def run_needs_pass(self) -> NeedsPassResult | None:
+        """One knowledge-needs pass at the injected time (``bot.needs.jobs``): new questions and gaps placed in
+        topics, proposals claimed and queued; the proposals go out at once. None when needs are not grouped here."""
+        if self.needs is None:
+            return None
+        result = self.needs.run(self.services.clock())
+        if result.proposals:
+            self.send_outbox()
+        return result
 
     def purge_expired_data(self) -> dict[str, int] | None:
         """The daily retention purge: once per UTC day over all processes (claimed in the database)."""

@@ -26,6 +26,7 @@ from bot.matching import loader
 from bot.matching import semantic as meaning
 from bot.matching.config import MatchConfig
 from bot.matching.engine import Matcher
+from bot.matching.query import ParsedQuery
 from bot.matching.results import SearchResult
 from storage import embedding_repo, index_repo, question_repo, register_repo, slack_repo
 from storage.db import Database
@@ -288,6 +289,12 @@ class KnowledgeBase:
         today = now.astimezone(self.timezone).date()
         with self._lock:
             return matcher.search(query, limit=limit, today=today, now=now)
+
+    def analyse(self, text: str) -> ParsedQuery:
+        """The matcher's understanding of ``text`` (see ``Matcher.analyse``); raises ``QueryError`` without content."""
+        matcher = self.matcher or self.load()
+        with self._lock:
+            return matcher.analyse(text)
 
     def ask(
         self,

@@ -282,6 +282,28 @@ class PracticeReview:
     moderation_note: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeedsProposal:
+    """To staff (the triage channel): a proposed work session (``bot.needs``); ``proposal`` is the proposal as
+    ``ProposalView.to_json()`` (shareable wording only), ``status_line`` what staff did with it (safe mrkdwn)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.NEEDS_PROPOSAL
+    proposal: dict[str, Any]
+    status_line: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpertiseRequest:
+    """To someone who might cover a topic nobody covers: would they add it to their profile (``bot.needs``)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.EXPERTISE_REQUEST
+    topic_id: int
+    label: str = ""
+    reason: str = ""
+    expert_id: int | None = None
+    added: bool = False
+
+
 OutboxPayload = (
     ExpertRequest
     | ExpertReminder
@@ -295,6 +317,8 @@ OutboxPayload = (
     | ProfileReview
     | SubmissionOutcome
     | PracticeReview
+    | NeedsProposal
+    | ExpertiseRequest
 )
 _ALL: tuple[type[OutboxPayload], ...] = typing.get_args(OutboxPayload)
 PAYLOAD_TYPES: dict[OutboxKind, type[OutboxPayload]] = {cls.kind: cls for cls in _ALL}

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
-from storage import inbox_repo, outbox_repo, question_repo, register_repo, slack_repo
+from storage import inbox_repo, needs_repo, outbox_repo, question_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
 from storage.db import Database
 from storage.models import (
@@ -191,8 +191,18 @@ def export_personal_data(
     )
     data["searches"] = [_columns(s) for s in repo.list_search_logs(session, slack_user_id=sid)] if sid else []
     data["feedback"] = [_columns(f) for f in repo.list_feedback(session, slack_user_id=sid)] if sid else []
-    data["knowledge_gaps"] = (
-        [_columns(g) for g in repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid)] if sid else []
+    gaps = repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid) if sid else []
+    data["knowledge_gaps"] = [_columns(g) for g in gaps]
+    # Knowledge needs: the topic each of their questions and gaps was grouped into, proposals they decided on.
+    placements = needs_repo.list_need_items_of(
+        session, question_ids=[q["id"] for q in data["questions_asked"]], gap_ids=[g.id for g in gaps]
+    )
+    data["knowledge_need_topics"] = [
+        {**_columns(item), "topic_label": topic.label}  # a public question's wording (shareable) or empty
+        for item, topic in placements
+    ]
+    data["work_session_proposals_decided"] = (
+        [_columns(p) for p in needs_repo.list_need_proposals_decided_by(session, actor=sid)] if sid else []
     )
     data["messages_to_you"] = (
         [_columns(m) for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []
@@ -295,6 +305,7 @@ def erase_person(
 def _erase_questions_asked(session: Session, person: Person, report: ErasureReport) -> None:
     """Questions they asked: public answered ones stay as anonymous knowledge, the others go."""
     sid = person.slack_user_id
+    deleted_items: list[str] = []
     for question in repo.list_questions_asked(session, slack_user_id=sid) if sid else []:
         person.names.add(question.asker_name)
         if _is_public_answered(question):
@@ -302,9 +313,25 @@ def _erase_questions_asked(session: Session, person: Person, report: ErasureRepo
             question.asker_name = ""
             report.add("questions_anonymised")
         else:
+            deleted_items.append(f"q:{question.id}")
             question_repo.delete_question(session, question=question)
             report.add("questions_deleted")
     session.flush()
+    _erase_need_traces(session, sid, deleted_items, report)
+
+
+def _erase_need_traces(session: Session, sid: str | None, deleted_items: list[str], report: ErasureReport) -> None:
+    """Knowledge-need topics: a deleted question leaves its topic (ON DELETE CASCADE); a topic whose label was taken
+    from it loses the label (a new one is taken from the remaining public questions at the next grouping run)."""
+    for topic in needs_repo.list_need_topics_labelled_from(session, item_keys=deleted_items):
+        topic.label = ""
+        topic.label_item = ""
+        report.add("need_topics_relabelled")
+    report.add("need_topics_deleted", needs_repo.delete_empty_need_topics(session))
+    if sid:
+        for proposal in needs_repo.list_need_proposals_decided_by(session, actor=sid):
+            proposal.decided_by = ERASED_ACTOR
+            report.add("proposals_depersonalised")
 
 
 def _erase_answers_given(session: Session, person: Person, report: ErasureReport) -> None:

@@ -103,12 +103,17 @@ def _answered_item(question: Question, by_slack: dict[str, Expert]) -> AnsweredI
     )
 
 
-def _figures(
+def window_figures(
     facts: Sequence[digest_repo.QuestionFact],
     bounds: Sequence[datetime],
     wanted: set[str],
     private_channel: PrivateChannel | None = None,
+    *,
+    public_only: bool = True,
 ) -> dict[str, tuple[WeekFigures, ...]]:
+    """Per theme and window (``bounds``: window boundaries, oldest first): questions asked in it, questions answered
+    in it and the median time to answer of those. The digest's weekly figures, and the report's monthly ones
+    (``bot.needs.report``, which also counts non-public questions with ``public_only=False``)."""
     weeks = len(bounds) - 1
     asked: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
     answered: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
@@ -119,7 +124,7 @@ def _figures(
         return index if 0 <= index < weeks else None
 
     for fact in facts:
-        if not is_public_content(
+        if public_only and not is_public_content(
             visibility="public", channel_id=fact.channel_id, channel_is_private=False, private_channel=private_channel
         ):
             continue
@@ -217,7 +222,7 @@ def collect_digest_data(
     experts = _new_experts(session, start=start, end=end, wanted=wanted)
     gaps = _group_gaps(digest_repo.list_public_knowledge_gaps(session, start=start, end=end), wanted, private_channel)
     facts = digest_repo.list_question_facts(session, since=bounds[0], until=bounds[-1])
-    figures = _figures(facts, bounds, wanted, private_channel)
+    figures = window_figures(facts, bounds, wanted, private_channel)
 
     return DigestData(
         window_start=period_start,

@@ -223,6 +223,8 @@ TRIAGE = Subject("question", (ids.BLOCK_TRIAGE_ACTIONS,))  # staff triage
 EXPERT = Subject("expert")  # Home tab, consent DM, staff review and overview
 PRACTICE = Subject("practice", ids.PRACTICE_BLOCKS)  # staff review, cards, the submitter's edit button
 OPEN_QUESTION = Subject("question")  # "Ik kan helpen" in a digest
+PROPOSAL = Subject("work session proposal", (ids.BLOCK_NEEDS_PROPOSAL,))  # staff's buttons on a proposal
+NEEDS_TOPIC = Subject("topic", (ids.BLOCK_EXPERTISE_REQUEST,))  # "add to my profile" in a recruiting DM
 
 
 def rated(body: Mapping[str, Any]) -> Rating:

@@ -279,3 +279,45 @@ class DigestForm:
             language=selected(values, ids.BLOCK_DIGEST_LANG, ids.INPUT_DIGEST_LANG) or DEFAULT_LANGUAGE,
             post_empty=bool(selected_all(values, ids.BLOCK_DIGEST_EMPTY, ids.INPUT_DIGEST_EMPTY)),
         )
+
+
+# --- knowledge needs -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsInviteForm:
+    """Invite a proposed work session's people: to a picked channel, or to a new one with this name."""
+
+    ERROR_BLOCK: ClassVar[str] = ids.BLOCK_NEEDS_CHANNEL_NAME
+    proposal_id: int
+    channel_id: str | None  # a claim: wieweet must be in it (Slack says so when inviting)
+    channel_name: str
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> Self:
+        values = state_values(body)
+        picked = state_value(values, ids.BLOCK_NEEDS_CHANNEL, ids.INPUT_NEEDS_CHANNEL).get("selected_conversation")
+        return cls(
+            proposal_id=claims.metadata_id(claims.view_metadata(body), "proposal_id", what="work session proposal"),
+            channel_id=claims.channel_id(picked),
+            channel_name=text_value(values, ids.BLOCK_NEEDS_CHANNEL_NAME, ids.INPUT_NEEDS_CHANNEL_NAME).strip(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsDoneForm:
+    """A work session took place: the link to its notes (and an optional summary) become a practice."""
+
+    ERROR_BLOCK: ClassVar[str] = ids.BLOCK_NEEDS_NOTES
+    proposal_id: int
+    notes_url: str
+    summary: str
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> Self:
+        values = state_values(body)
+        return cls(
+            proposal_id=claims.metadata_id(claims.view_metadata(body), "proposal_id", what="work session proposal"),
+            notes_url=text_value(values, ids.BLOCK_NEEDS_NOTES, ids.INPUT_NEEDS_NOTES).strip(),
+            summary=text_value(values, ids.BLOCK_NEEDS_SUMMARY, ids.INPUT_NEEDS_SUMMARY).strip(),
+        )

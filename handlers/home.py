@@ -2,7 +2,8 @@
 
 A request marks whose Home tab changed (``Turn.home_changed``); the listener wrapper publishes them once the
 request has committed, and the outbox sender does the same after a DM it delivers. What the tab shows is one core
-query (``bot.home.home_view``); how it looks is ``handlers.blocks.profile.build_home_view``.
+query (``bot.home.home_view``); how it looks is ``handlers.blocks.profile.build_home_view``. Staff also see the
+quarter's most asked knowledge needs (``handlers.blocks.needs.build_needs_home_section``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from collections.abc import Iterable
 
 from slack_sdk import WebClient
 
+from bot.actors import Actor
 from bot.home import home_view
+from bot.needs.periods import current_quarter
+from handlers.blocks.needs import HOME_TOPICS, build_needs_home_section
 from handlers.blocks.profile import build_home_view, home_data
+from handlers.kit import HOME_MAX_BLOCKS
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,18 @@ def publish_home(services: Services, client: WebClient, user_id: str) -> None:
             now=now,
         )
         data = home_data(home, lang)
-    client.views_publish(user_id=user_id, view=build_home_view(data, lang))
+        view = build_home_view(data, lang)
+        if staff and services.needs is not None:  # "Kennisbehoeften": the quarter's most asked topics
+            overview = services.needs.overview(
+                session,
+                actor=Actor.slack(user_id, is_staff=True),
+                period=current_quarter(now, timezone=services.settings.timezone),
+                now=now,
+                update=False,
+                limit=HOME_TOPICS,
+            )
+            view.blocks = [*view.blocks, *build_needs_home_section(overview, lang)][:HOME_MAX_BLOCKS]
+    client.views_publish(user_id=user_id, view=view)
 
 
 def publish_homes(services: Services, client: WebClient, user_ids: Iterable[str | None]) -> None:

@@ -169,3 +169,22 @@ ACTION_PRIVACY_FORGET: Final = "privacy_forget_me"  # value: the user's own Slac
 def block_id(prefix: str, record_id: int) -> str:
     """``"<prefix>:<id>"``: the block id of buttons about one record."""
     return f"{prefix}:{record_id}"
+
+
+# knowledge needs (issue 15): the proposed work session in the triage channel, its modals, the recruiting DM
+BLOCK_NEEDS_PROPOSAL: Final = "needs_proposal"  # + ":" + proposal id: the proposal's buttons
+ACTION_NEEDS_INVITE: Final = "needs_invite"  # staff; value: proposal id -> the invite modal
+ACTION_NEEDS_DISMISS: Final = "needs_dismiss"  # staff; value: proposal id (with a confirm dialog)
+ACTION_NEEDS_DONE: Final = "needs_done"  # staff; value: proposal id -> the notes modal
+VIEW_NEEDS_INVITE: Final = "needs_invite_view"  # private_metadata: {"proposal_id": id}
+BLOCK_NEEDS_CHANNEL: Final = "needs_channel"
+INPUT_NEEDS_CHANNEL: Final = "needs_channel_input"  # conversations_select: an existing channel (optional)
+BLOCK_NEEDS_CHANNEL_NAME: Final = "needs_channel_name"
+INPUT_NEEDS_CHANNEL_NAME: Final = "needs_channel_name_input"  # a new channel's name
+VIEW_NEEDS_DONE: Final = "needs_done_view"  # private_metadata: {"proposal_id": id}
+BLOCK_NEEDS_NOTES: Final = "needs_notes"
+INPUT_NEEDS_NOTES: Final = "needs_notes_input"
+BLOCK_NEEDS_SUMMARY: Final = "needs_summary"
+INPUT_NEEDS_SUMMARY: Final = "needs_summary_input"
+BLOCK_EXPERTISE_REQUEST: Final = "expertise_request"  # + ":" + topic id: the recruiting DM's button
+ACTION_ADD_TOPIC: Final = "expertise_add_topic"  # only the person asked; value: topic id

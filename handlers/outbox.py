@@ -13,6 +13,8 @@ from bot.jobs import BatchResult
 from bot.outbox import (
     AnswerToAsker,
     ConsentRequest,
+    ExpertiseRequest,
+    NeedsProposal,
     OutboxPayload,
     PayloadError,
     PracticeReview,
@@ -22,9 +24,11 @@ from bot.outbox import (
     mark_outbox_failed,
     mark_outbox_sent,
     message_language,
+    payload_json,
     read_payload,
 )
 from bot.routing.policy import RoutingPolicy
+from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.blocks.routing import render_routing
@@ -60,7 +64,9 @@ class NoTargetError(Exception):
 
 
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.
-STAFF_KINDS = frozenset({OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW})
+STAFF_KINDS = frozenset(
+    {OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW, OutboxKind.NEEDS_PROPOSAL}
+)
 
 # Why a message for one person in a channel (ephemeral) cannot be shown there: they get it by DM instead.
 EPHEMERAL_ELSEWHERE = frozenset(
@@ -84,6 +90,10 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
             return build_submission_outcome(payload, lang)
         case PracticeReview():
             return build_practice_review(payload, lang)
+        case NeedsProposal():
+            return build_needs_proposal(payload_json(payload), lang)
+        case ExpertiseRequest():
+            return build_expertise_request(payload_json(payload), lang)
         case _:
             return render_routing(payload, lang)
 

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE, normalise_language
 from bot.jobs import Doorbell
 from bot.knowledge import KnowledgeBase
+from bot.needs import NeedsService
 from bot.routing import RoutingService
 from bot.text import strip_invisible
 from handlers.channels import ChannelDirectory
@@ -166,6 +167,7 @@ class Services:
     clock: Clock = system_clock
     locales: LocaleCache = field(default_factory=LocaleCache)
     routing: RoutingService | None = None
+    needs: NeedsService | None = None  # knowledge needs (topics, proposals, the report); None: not offered here
     staff: StaffDirectory = field(default_factory=StaffDirectory)
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)
     # rung after a request that queued outbox messages commits: the job runner sends them at once
@@ -179,3 +181,8 @@ class Services:
         if self.routing is None:
             raise RuntimeError("question routing is not configured in this process")
         return self.routing
+
+    def needs_service(self) -> NeedsService:
+        if self.needs is None:
+            raise RuntimeError("knowledge needs are not configured in this process")
+        return self.needs

@@ -222,15 +222,18 @@ class QuestionFact(NamedTuple):
     theme_key: str | None  # one row per theme; None for a question without themes
 
 
-def list_question_facts(session: Session, *, since: datetime, until: datetime) -> list[QuestionFact]:
-    """Public questions asked or answered in ``[since, until)``: the raw material of the weekly figures."""
+def list_question_facts(
+    session: Session, *, since: datetime, until: datetime, public_only: bool = True
+) -> list[QuestionFact]:
+    """Public questions (all, with ``public_only=False``) asked or answered in ``[since, until)``: the raw material of
+    the weekly figures."""
     asked = and_(Question.created_at >= since, Question.created_at < until)
     answered = and_(Question.answered_at >= since, Question.answered_at < until)
     query = (
         select(Question.id, Question.created_at, Question.answered_at, Question.channel_id, question_themes.c.theme_key)
         .select_from(Question)
         .outerjoin(question_themes, question_themes.c.question_id == Question.id)
-        .where(*_public_question(), or_(asked, answered))
+        .where(*(_public_question() if public_only else ()), or_(asked, answered))
     )
     return [QuestionFact(*row) for row in session.execute(query)]
 

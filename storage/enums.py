@@ -106,6 +106,9 @@ class OutboxKind(enum.StrEnum):
     PRACTICE_REVIEW = "practice_review"  # to staff (triage channel): a practice submitted from chat
     PROFILE_REVIEW = "profile_review"  # to staff (triage channel): a new expert profile awaiting approval
     SUBMISSION_OUTCOME = "submission_outcome"  # DM to a submitter: approved, rejected (with the reason), ...
+    # knowledge needs (added in revision 0005)
+    NEEDS_PROPOSAL = "needs_proposal"  # to staff (triage channel): a proposed work session on a topic
+    EXPERTISE_REQUEST = "expertise_request"  # DM: would you add this topic to your expert profile?
 
 
 class DigestRunStatus(enum.StrEnum):
@@ -113,3 +116,12 @@ class DigestRunStatus(enum.StrEnum):
     SENT = "sent"
     EMPTY = "empty"  # nothing to post and the channel did not want empty digests
     FAILED = "failed"
+
+
+class ProposalStatus(enum.StrEnum):
+    """A proposed work session (``bot.needs``)."""
+
+    OPEN = "open"  # proposed to staff, nothing done yet
+    INVITED = "invited"  # staff invited the people to a channel
+    DISMISSED = "dismissed"
+    DONE = "done"  # the session took place (notes linked, submitted as a practice)

@@ -46,6 +46,7 @@ from storage.enums import (
     EventKind,
     OutboxKind,
     Outcome,
+    ProposalStatus,
     QuestionStatus,
     RecordStatus,
     RoutingStatus,
@@ -63,6 +64,7 @@ __all__ = [
     "EventKind",
     "OutboxKind",
     "Outcome",
+    "ProposalStatus",
     "QuestionStatus",
     "RecordStatus",
     "RoutingStatus",
@@ -512,6 +514,64 @@ class DigestRun(Base):
     error: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (UniqueConstraint("channel_id", "period", name="uq_digest_runs_channel_period"),)
+
+
+# --- knowledge needs -------------------------------------------------------------------------------------------
+
+
+class NeedTopic(Base):
+    """A topic of the network's knowledge needs: questions and gaps that ask about the same thing.
+
+    Topics are made by ``bot.needs`` and never renumbered: a topic keeps its id and label as questions join it.
+    ``label`` is taken from a shareable (public) question only; it stays empty while the topic has none.
+    """
+
+    __tablename__ = "need_topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    label_item: Mapped[str] = mapped_column(String(40), default="")  # the item the label came from, e.g. "q:12"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NeedItem(Base):
+    """One question or knowledge gap placed in a topic (once; it never moves)."""
+
+    __tablename__ = "need_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("need_topics.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), unique=True)
+    gap_id: Mapped[int | None] = mapped_column(ForeignKey("knowledge_gaps.id", ondelete="CASCADE"), unique=True)
+    asked_at: Mapped[datetime] = mapped_column(index=True)  # the question's or gap's created_at
+    similarity: Mapped[float] = mapped_column(Float, default=1.0)  # to the topic when it joined (1 for a seed)
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NeedProposal(Base):
+    """A proposed work session on a topic. ``open_topic_id`` is the topic's id while the proposal is open or
+    invited and NULL afterwards: unique, so there is at most one live proposal per topic, whoever claims it."""
+
+    __tablename__ = "need_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("need_topics.id", ondelete="CASCADE"), index=True)
+    open_topic_id: Mapped[int | None] = mapped_column(unique=True)
+    status: Mapped[ProposalStatus] = mapped_column(_enum(ProposalStatus, "proposal_status"))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    organisations: Mapped[int] = mapped_column(default=0)  # distinct organisations when proposed
+    questions: Mapped[int] = mapped_column(default=0)  # questions and gaps in the window when proposed
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    channel_id: Mapped[str | None] = mapped_column(String(32))  # where staff invited the people
+    notes_url: Mapped[str] = mapped_column(String(2000), default="")
+    practice_id: Mapped[int | None] = mapped_column(ForeignKey("practices.id", ondelete="SET NULL"))
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, default="")  # staff's reason when dismissing
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 # --- Slack plumbing and audit ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import io
 import logging
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -284,6 +285,12 @@ def test_excel_csv_opens_as_columns_in_a_belgian_excel(register: str, tmp_path: 
 # --- the test PostgreSQL script ------------------------------------------------------------------------------------
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _postgres_binaries() -> bool:
     return any(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
 
@@ -295,7 +302,8 @@ def test_the_test_postgres_script_is_quiet_and_cleans_up(tmp_path: Path) -> None
     data = Path(tempfile.mkdtemp(prefix="wieweet-script-pg-", dir="/tmp"))
     private = tmp_path / "private"  # a folder the postgres user may not enter, as a CI checkout can be
     private.mkdir(mode=0o700)
-    env = {"WIEWEET_TEST_PGPORT": "55499", "WIEWEET_TEST_PGDATA": str(data), "PATH": "/usr/bin:/bin"}
+    port = _free_port()  # not a fixed one: a developer's or CI's own test server may hold it
+    env = {"WIEWEET_TEST_PGPORT": str(port), "WIEWEET_TEST_PGDATA": str(data), "PATH": "/usr/bin:/bin"}
     script = str(REPO / "scripts" / "test-postgres.sh")
     try:
         started = subprocess.run(
@@ -303,7 +311,7 @@ def test_the_test_postgres_script_is_quiet_and_cleans_up(tmp_path: Path) -> None
         )
         assert started.returncode == 0, started.stderr
         assert started.stdout.strip() == (
-            "export WIEWEET_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:55499/wieweet_test"
+            f"export WIEWEET_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:{port}/wieweet_test"
         )
         assert "could not change directory" not in started.stderr, started.stderr
         assert (data / "PG_VERSION").exists()

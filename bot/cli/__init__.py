@@ -95,12 +95,13 @@ def _register_commands() -> None:
         db_cmds,
         demo_cmds,
         digest_cmds,
+        needs_cmds,
         privacy_cmds,
         register_cmds,
         run_cmds,
     )
 
-    for module in (ask_cmds, db_cmds, demo_cmds, digest_cmds, privacy_cmds, register_cmds, run_cmds):
+    for module in (ask_cmds, db_cmds, demo_cmds, digest_cmds, needs_cmds, privacy_cmds, register_cmds, run_cmds):
         module.register(main)
 
 

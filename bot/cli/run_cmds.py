@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.cli import CliContext, pass_cli
-from bot.jobs import JobRunner
+from bot.jobs import JobRunner, default_worker_id
 from bot.knowledge import KnowledgeBase
+from bot.needs import NeedsService
+from bot.needs.jobs import NeedsPass
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
 from handlers import txguard
 from handlers.app import check_tokens, create_app, run_http, run_socket_mode
@@ -51,6 +53,7 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
         triage_channel_id=settings.triage_channel_id, require_confirmed_consent=settings.require_consent
     )
     routing = RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
+    needs = NeedsService.from_settings(knowledge, settings)
     services = Services(
         settings=settings,
         db=cli.db,
@@ -58,10 +61,14 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
         clock=make_clock(settings),
         locales=LocaleCache(settings.default_language),
         routing=routing,
+        needs=needs,
     )
     app = create_app(services, http=http_mode)
+    worker_id = default_worker_id()
     jobs = JobRunner(
         services,
+        worker_id=worker_id,
+        needs=NeedsPass(cli.db, needs, worker_id=worker_id),
         routing=routing,
         sender=OutboxSender(services, app.client, policy=policy),
         digests=due_digests_poster(services.db, app.client, services.channels, tz=ZoneInfo(settings.timezone)),

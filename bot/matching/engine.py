@@ -601,6 +601,20 @@ class Matcher:
             self._sorted = sorted(self._bucketed)
         return self._sorted
 
+    # ================================================================== analysis
+    def analyse(self, text: str) -> ParsedQuery:
+        """How :meth:`search` understands ``text``: framing and stop words dropped, typos repaired against the
+        register's vocabulary, compound parts, glossary synonyms and themes, as weighted term groups (for grouping
+        questions into topics, ``bot.needs``). Raises ``QueryError`` for text without content words."""
+        return self._parser.parse(text)
+
+    def phrase_words(self) -> frozenset[str]:
+        """Folded words that occur in a multi-word glossary entry or theme name ("vacancy" of "vacancy tax"): a
+        caller analysing text word by word (``bot.needs``) analyses runs of them together, so phrases still match."""
+        lex = self._lexicon
+        entries = [e for group in lex.groups for e in group] + [e for ring in lex.theme_triggers.values() for e in ring]
+        return frozenset(w for e in entries if len(e.stems) > 1 for w in e.text.split())
+
     # ================================================================== search
     def search(
         self, query: str, *, limit: int = 5, today: date | None = None, now: datetime | None = None

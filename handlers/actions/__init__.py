@@ -13,7 +13,7 @@ from typing import TypeVar
 from slack_bolt import App
 
 from bot import knowledge
-from handlers import answers, claims, digests, ids, practices, privacy, profiles, routing
+from handlers import answers, claims, digests, ids, needs, practices, privacy, profiles, routing
 from handlers.claims import Subject
 from handlers.listener import Kind, listener
 from handlers.services import Services
@@ -57,6 +57,11 @@ def register(app: App, services: Services) -> None:
     about(ids.ACTION_PRACTICE_REMOVE, practices.handle_remove, claims.PRACTICE)
     # privacy: "forget me" (its value is the user's own id, checked by the service)
     plain(ids.ACTION_PRIVACY_FORGET, privacy.handle_forget_button)
+    if services.needs is not None:  # knowledge needs: the staff's buttons on a proposal, the recruiting DM
+        about(ids.ACTION_NEEDS_INVITE, needs.handle_invite_button, claims.PROPOSAL)
+        about(ids.ACTION_NEEDS_DISMISS, needs.handle_dismiss, claims.PROPOSAL)
+        about(ids.ACTION_NEEDS_DONE, needs.handle_done_button, claims.PROPOSAL)
+        about(ids.ACTION_ADD_TOPIC, needs.handle_add_topic, claims.NEEDS_TOPIC)
     if services.routing is None:
         return
     # question routing: the asker's, the expert's and the staff's buttons, and "Ik kan helpen" in a digest

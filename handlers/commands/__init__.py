@@ -13,6 +13,7 @@ from handlers.answers import command_who_knows
 from handlers.blocks.answer import build_help_blocks
 from handlers.digests import route_digest_command
 from handlers.listener import Kind, listener
+from handlers.needs import route_needs_command
 from handlers.practices import route_practice_command
 from handlers.privacy import route_privacy_command
 from handlers.profiles import route_profile_command
@@ -31,7 +32,13 @@ def handle_wieweet_command(turn: Turn) -> None:
             text=t("slack.help_body", turn.lang), blocks=build_help_blocks(turn.lang), response_type="ephemeral"
         )
         return
-    for route in (route_digest_command, route_profile_command, route_practice_command, route_privacy_command):
+    for route in (
+        route_digest_command,
+        route_profile_command,
+        route_practice_command,
+        route_privacy_command,
+        route_needs_command,
+    ):
         if route(turn, text):
             return
     if turn.services.routing is not None and route_command(turn, text):

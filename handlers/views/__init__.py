@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from slack_bolt import App
 
-from handlers import digests, forms, ids, practices, profiles, routing
+from handlers import digests, forms, ids, needs, practices, profiles, routing
 from handlers.listener import Kind, listener
 from handlers.services import Services
 from handlers.turn import Turn
@@ -27,6 +27,9 @@ def register(app: App, services: Services) -> None:
     view(ids.VIEW_PRACTICE, practices.handle_practice_submission, forms.PracticeForm)
     view(ids.VIEW_PRACTICE_REJECT, practices.handle_reject_submission, forms.PracticeRejectForm)
     view(ids.VIEW_DIGEST, digests.handle_digest_submission, forms.DigestForm)
+    if services.needs is not None:
+        view(ids.VIEW_NEEDS_INVITE, needs.handle_invite_submission, forms.NeedsInviteForm)
+        view(ids.VIEW_NEEDS_DONE, needs.handle_done_submission, forms.NeedsDoneForm)
     if services.routing is None:
         return
     view(ids.VIEW_ASK, routing.handle_ask_submission, forms.AskForm)

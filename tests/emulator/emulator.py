@@ -198,6 +198,19 @@ class SlackEmulator(DriverMixin):
             self._state.usergroups[usergroup_id] = group
         return copy.deepcopy(group)
 
+    def set_bot_scopes(self, scopes: list[str] | None) -> None:
+        """The bot token's scopes as ``conversations.create`` / ``invite`` check them (``missing_scope``); None: all."""
+        with self._state.lock:
+            self._state.bot_scopes = set(scopes) if scopes is not None else None
+
+    def channel_info(self, channel_ref: str) -> JSON | None:
+        """A channel (by id or name) as the workspace sees it: its ``name``, ``is_private`` and ``members``."""
+        channel = self._state.resolve_channel(channel_ref)
+        if channel is None:
+            return None
+        with self._state.lock:
+            return {**channel.to_dict(self._state.bot_user_id), "members": list(channel.members)}
+
     def dm_channel_with(self, user_id: str) -> str:
         """The id of the bot's DM with ``user_id`` (stable; the one ``conversations.open`` returns)."""
         return self._state.dm_channel(user_id).id

@@ -21,15 +21,17 @@ class ApiError(Exception):
         status: int = 200,
         headers: dict[str, str] | None = None,
         messages: list[str] | None = None,
+        extra: JSON | None = None,
     ) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
         self.headers = headers or {}
         self.messages = messages or []
+        self.extra = extra or {}  # more fields of the answer, e.g. missing_scope's "needed" and "provided"
 
     def body(self) -> JSON:
-        body: JSON = {"ok": False, "error": self.error}
+        body: JSON = {"ok": False, "error": self.error, **self.extra}
         if self.messages:
             body["errors"] = list(self.messages)
             body["response_metadata"] = {"messages": [f"[ERROR] {m}" for m in self.messages]}

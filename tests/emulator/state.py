@@ -14,6 +14,7 @@ from typing import Any
 
 from .ids import TsClock, random_id, stable_id, trigger_id, view_hash
 from .models import JSON, Call, Delivery, EmulatorConfig, Fault, RateLimit
+from .params import ApiError
 from .records import Channel, FileRecord, ResponseUrl, Trigger, ViewRecord
 
 __all__ = ["Channel", "FileRecord", "ResponseUrl", "State", "Trigger", "ViewRecord"]
@@ -65,6 +66,8 @@ class State:
         self.rate_limits: dict[str, RateLimit] = {}
         self.rate_windows: dict[tuple[str, str], deque[float]] = {}
         self.socket_tickets: set[str] = set()
+        # The bot token's OAuth scopes as far as methods check them (conversations.create / invite); None: all.
+        self.bot_scopes: set[str] | None = None
         self.base_url = ""
         self.add_user(bot_user_id, name=bot_name, real_name=bot_name, is_bot=True)
 
@@ -192,6 +195,13 @@ class State:
                 if not channel.is_im and channel.name == name:
                     return channel
         return None
+
+    def require_scope(self, needed: str) -> None:
+        """``missing_scope`` (with Slack's ``needed`` / ``provided``) unless the bot token has ``needed``."""
+        with self.lock:
+            scopes = self.bot_scopes
+        if scopes is not None and needed not in scopes:
+            raise ApiError("missing_scope", extra={"needed": needed, "provided": ",".join(sorted(scopes))})
 
     def channel_type(self, channel: Channel) -> str:
         if channel.is_im:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from . import api_chat, api_directory, api_files, api_views
+from . import api_chat, api_conversations, api_directory, api_files, api_views
 from .models import JSON, Call, Fault
 from .params import ApiError, Params, normalize
 from .state import State
@@ -18,6 +18,7 @@ class WebApi:
         self.state = state
         self.methods: dict[str, api_chat.Handler] = {
             **api_chat.METHODS,
+            **api_conversations.METHODS,
             **api_directory.METHODS,
             **api_files.METHODS,
             **api_views.METHODS,

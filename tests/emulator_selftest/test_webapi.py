@@ -227,3 +227,38 @@ def test_response_url_messages(emu: SlackEmulator, client: WebClient) -> None:
     assert emu.messages("C001")[-1]["text"] == "Gevonden!"
     assert [p["body"]["text"] for p in emu.response_posts] == ["Even zoeken…", "Gevonden!"]
     command.wait(5)
+
+
+def test_create_a_channel_and_invite_people_with_slacks_errors(emu: SlackEmulator, client: WebClient) -> None:
+    created = client.conversations_create(name="werksessie-leegstand")["channel"]
+    assert created["id"].startswith("C") and created["name"] == "werksessie-leegstand"
+    with pytest.raises(SlackApiError) as taken:
+        client.conversations_create(name="werksessie-leegstand")
+    assert error_of(taken) == "name_taken"
+    with pytest.raises(SlackApiError) as specials:
+        client.conversations_create(name="werk sessie!")
+    assert error_of(specials) == "invalid_name_specials"
+
+    client.conversations_invite(channel=created["id"], users=["U001", "U002"])
+    assert emu.channel_info(created["id"])["members"] == ["UBOT", "U001", "U002"]  # type: ignore[index]
+    with pytest.raises(SlackApiError) as again:
+        client.conversations_invite(channel=created["id"], users=["U001"])
+    assert error_of(again) == "already_in_channel"
+    with pytest.raises(SlackApiError) as unknown:
+        client.conversations_invite(channel=created["id"], users=["U404"])
+    assert error_of(unknown) == "user_not_found"
+    with pytest.raises(SlackApiError) as outside:
+        client.conversations_invite(channel="C003", users=["U001"])  # private, the bot is not in it
+    assert error_of(outside) == "channel_not_found"
+
+    emu.set_bot_scopes(["chat:write", "groups:write"])
+    with pytest.raises(SlackApiError) as scope:
+        client.conversations_create(name="nog-een")
+    assert error_of(scope) == "missing_scope"
+    assert scope.value.response["needed"] == "channels:manage"
+    assert scope.value.response["provided"] == "chat:write,groups:write"
+    private = client.conversations_create(name="besloten", is_private=True)["channel"]
+    assert private["is_private"] is True
+    with pytest.raises(SlackApiError) as invite_scope:
+        client.conversations_invite(channel=created["id"], users=["U003"])
+    assert error_of(invite_scope) == "missing_scope"

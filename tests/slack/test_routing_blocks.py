@@ -67,6 +67,22 @@ SELF_SERVICE: dict[str, Any] = {
     "year": 2019,
     "status": "pending",
     "submitted_by": "U0GRIET01",
+    # knowledge needs: a proposed work session (bot.needs ProposalView.to_json()) and a recruiting DM
+    "proposal": {
+        "id": 3,
+        "label": "Leegstand <script>",
+        "status": "open",
+        "questions": 4,
+        "organisations": 3,
+        "quoted": ["Wie weet <script>?"],
+        "not_quoted": 1,
+        "experts": [{"name": "An <script>", "slack_user_id": "U0AN", "organisation": "Gent <script>"}],
+        "askers": [],
+        "practices": [{"title": "Heffing <script>"}],
+    },
+    "topic_id": 4,
+    "label": "ratten <script>",
+    "reason": "answered: <script>",
 }
 
 

@@ -1,7 +1,7 @@
 """The inbox: every acknowledged Slack request, recorded before its ack
 
-Revision ID: 0005_durable
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 16:00:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = "0005_durable"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

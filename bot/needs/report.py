@@ -1,0 +1,592 @@
+"""The steering-group report of a period: figures gathered once (``collect_report``), written as an Excel workbook
+with native charts (``write_xlsx``), as a self-contained HTML page with chart images (``write_html``), or as a
+single PNG chart for chat (``render_chart_png``).
+
+Definitions are the digest's (``digests.collect.window_figures``): a question counts in the month it was asked
+in; "answered" counts the questions answered in the month, and the median time to answer is over those. The
+public figures are exactly the digest's (public questions from public channels); the totals also count private
+and anonymous questions, which are never quoted or attributed. People are named only when they may be (confirmed
+listing, not opted out or withdrawn); erased people have no rows left to count under their name.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import statistics
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from bot.i18n import N_
+from bot.i18n import t as catalogue_text
+from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
+from bot.needs.periods import Period
+from bot.needs.service import NeedsService, may_be_named
+from digests.collect import window_figures
+from digests.model import OTHER_THEME
+from storage import digest_repo, register_repo
+from storage import needs_repo as repo
+
+OTHER_PEOPLE = "—"  # the row of answers by people who may not be named
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFigures:
+    month: str
+    theme: str  # theme key, or digests' OTHER_THEME for questions without a theme
+    asked: int  # every question (public, private, anonymous)
+    answered: int
+    median_hours: float | None
+    asked_public: int  # the digest's figures: public questions from public channels
+    answered_public: int
+    median_hours_public: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Helper:
+    name: str  # OTHER_PEOPLE for the people who may not be named (counted together)
+    organisation: str
+    answers: int
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeUse:
+    id: int
+    title: str
+    city: str
+    added: datetime
+    shown: int  # times shown in "who knows" answers in the period
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    period: str
+    start: datetime
+    end: datetime
+    generated_at: datetime
+    months: tuple[str, ...]
+    themes: tuple[tuple[str, str], ...]  # (key, label) in vocabulary order; OTHER_THEME last
+    figures: tuple[MonthFigures, ...]
+    asked: int  # distinct questions asked in the period
+    answered: int  # distinct questions answered in the period
+    median_hours: float | None
+    gaps: int
+    topics: tuple[TopicView, ...]
+    experts: tuple[Helper, ...]
+    organisations: tuple[tuple[str, int], ...]
+    practices_added: tuple[PracticeUse, ...]
+    practices_used: tuple[PracticeUse, ...]
+
+    @property
+    def answered_share(self) -> float | None:
+        return round(self.answered / self.asked, 3) if self.asked else None
+
+    def theme_total(self, key: str) -> int:
+        return sum(f.asked for f in self.figures if f.theme == key)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return round(seconds / 3600.0, 1) if seconds is not None else None
+
+
+def collect_report(
+    session: Session, *, service: NeedsService, actor: Actor, period: Period, now: datetime, lang: str = "nl"
+) -> ReportData:
+    """Everything the report shows for ``period`` (staff only)."""
+    actor.require_staff("make a knowledge-needs report")
+    months = period.months()
+    bounds = [m.start for m in months] + [period.end]
+    themes = [(t.key, t.label_en if lang == "en" else t.label_nl) for t in register_repo.list_themes(session)]
+    themes.append((OTHER_THEME, "(no theme)" if lang == "en" else "(geen thema)"))
+    wanted = {k for k, _ in themes}
+    every = window_figures(
+        digest_repo.list_question_facts(session, since=period.start, until=period.end, public_only=False),
+        bounds,
+        wanted,
+        public_only=False,
+    )
+    public = window_figures(
+        digest_repo.list_question_facts(session, since=period.start, until=period.end), bounds, wanted
+    )
+    figures = tuple(
+        MonthFigures(
+            month=month.label,
+            theme=key,
+            asked=every[key][i].asked,
+            answered=every[key][i].answered,
+            median_hours=_hours(every[key][i].median_answer_seconds),
+            asked_public=public[key][i].asked,
+            answered_public=public[key][i].answered,
+            median_hours_public=_hours(public[key][i].median_answer_seconds),
+        )
+        for key, _ in themes
+        for i, month in enumerate(months)
+    )
+    facts = {
+        f.question_id: f
+        for f in digest_repo.list_question_facts(session, since=period.start, until=period.end, public_only=False)
+    }
+    asked = [f for f in facts.values() if period.contains(f.created_at)]
+    answered = [f for f in facts.values() if f.answered_at is not None and period.contains(f.answered_at)]
+    durations = [max(0.0, (f.answered_at - f.created_at).total_seconds()) for f in answered if f.answered_at]
+    # topics asked at least twice (a single question is no agenda item), the 200 most asked
+    overview = service.overview(session, actor=actor, period=period, now=now, min_items=2, limit=200)
+    gaps = repo.count_knowledge_gaps(session, start=period.start, end=period.end)
+
+    # most helpful: answers given in the period
+    helpers: Counter[tuple[str, str]] = Counter()
+    organisations: Counter[str] = Counter()
+    answers = repo.list_answers_between(session, start=period.start, end=period.end)
+    experts = repo.list_experts_by_ids(session, expert_ids=[a.expert_id for a in answers if a.expert_id is not None])
+    by_slack = repo.list_experts_by_slack_ids(
+        session, slack_user_ids=[a.answered_by_slack_id for a in answers if a.answered_by_slack_id]
+    )
+    for answer in answers:
+        expert = experts.get(answer.expert_id) if answer.expert_id is not None else None
+        if expert is None and answer.answered_by_slack_id:
+            expert = by_slack.get(answer.answered_by_slack_id)
+        if expert is not None and may_be_named(expert):
+            helpers[(expert.name, expert.organisation)] += 1
+        else:
+            helpers[(OTHER_PEOPLE, "")] += 1
+        organisation = answer.organisation or (expert.organisation if expert is not None else "")
+        if organisation:
+            organisations[organisation] += 1
+    ranked_helpers = sorted(helpers.items(), key=lambda kv: (kv[0][0] == OTHER_PEOPLE, -kv[1], kv[0]))
+    shown: Counter[int] = Counter()
+    for result in repo.list_search_results_between(session, start=period.start, end=period.end):
+        shown.update(int(p) for p in result.get("practices", []) if isinstance(p, int))
+    added = [
+        PracticeUse(p.id, p.title, p.city, p.created_at, shown[p.id])
+        for p in repo.list_practices_created(session, start=period.start, end=period.end)
+    ]
+    used_ids = [pid for pid, _ in sorted(shown.items(), key=lambda kv: (-kv[1], kv[0]))[:15]]
+    used_rows = {p.id: p for p in register_repo.list_practices(session) if p.id in set(used_ids)}
+    used = [
+        PracticeUse(pid, used_rows[pid].title, used_rows[pid].city, used_rows[pid].created_at, shown[pid])
+        for pid in used_ids
+        if pid in used_rows
+    ]
+    return ReportData(
+        period=period.label,
+        start=period.start,
+        end=period.end,
+        generated_at=now,
+        months=tuple(m.label for m in months),
+        themes=tuple(themes),
+        figures=figures,
+        asked=len(asked),
+        answered=len(answered),
+        median_hours=_hours(statistics.median(durations)) if durations else None,
+        gaps=gaps,
+        topics=overview.topics,
+        experts=tuple(Helper(name, org, n) for (name, org), n in ranked_helpers[:20]),
+        organisations=tuple(sorted(organisations.items(), key=lambda kv: (-kv[1], kv[0]))[:20]),
+        practices_added=tuple(added),
+        practices_used=tuple(used),
+    )
+
+
+# --- texts -------------------------------------------------------------------------------------------------------
+
+_KEYS: Mapping[str, str] = {  # name -> catalogue key
+    "title": N_("report.title"),
+    "summary": N_("report.summary"),
+    "asked": N_("report.asked"),
+    "answered": N_("report.answered"),
+    "share": N_("report.share"),
+    "median": N_("report.median"),
+    "gaps": N_("report.gaps"),
+    "themes": N_("report.themes"),
+    "theme": N_("report.theme"),
+    "month": N_("report.month"),
+    "public": N_("report.public"),
+    "answered_public": N_("report.answered_public"),
+    "median_public": N_("report.median_public"),
+    "topics": N_("report.topics"),
+    "label": N_("report.label"),
+    "questions": N_("report.questions"),
+    "organisations": N_("report.organisations"),
+    "cities": N_("report.cities"),
+    "coverage": N_("report.coverage"),
+    "trend": N_("report.trend"),
+    "experts": N_("report.experts"),
+    "expert": N_("report.expert"),
+    "organisation": N_("report.organisation"),
+    "answers": N_("report.answers"),
+    "practices": N_("report.practices"),
+    "practice": N_("report.practice"),
+    "city": N_("report.city"),
+    "added": N_("report.added"),
+    "shown": N_("report.shown"),
+    "added_title": N_("report.added_title"),
+    "used_title": N_("report.used_title"),
+    "private_topic": N_("report.private_topic"),
+    "others": N_("report.others"),
+    COVERED: N_("report.coverage_covered"),
+    WEAK: N_("report.coverage_weak"),
+    NOT_COVERED: N_("report.coverage_none"),
+    "with": N_("report.with"),
+    "without": N_("report.without"),
+}
+
+
+@cache
+def _t(lang: str) -> dict[str, str]:
+    """The report's headings and labels in ``lang`` (the catalogue's texts, read once per language)."""
+    return {name: catalogue_text(key, lang) for name, key in _KEYS.items()}
+
+
+def topic_label(topic: TopicView, lang: str) -> str:
+    return topic.label or f"#{topic.id} {_t(lang)['private_topic']}"
+
+
+def _theme_rows(data: ReportData) -> list[tuple[str, str, list[MonthFigures]]]:
+    """Themes with at least one question in the period, with their months in order."""
+    rows = []
+    for key, label in data.themes:
+        months = [f for f in data.figures if f.theme == key]
+        if any(f.asked or f.answered for f in months):
+            rows.append((key, label, months))
+    return rows
+
+
+# --- Excel -------------------------------------------------------------------------------------------------------
+
+
+def _header(sheet: Worksheet, values: Sequence[str]) -> None:
+    sheet.append(list(values))
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+
+
+def write_xlsx(data: ReportData, path: Path, *, lang: str = "nl") -> None:
+    """The workbook: summary, themes per month, topics, experts and organisations, practices — with charts."""
+    tx = _t(lang)
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    summary.title = tx["summary"][:31]
+    summary.append([f"{tx['title']} — {data.period}"])
+    summary["A1"].font = Font(bold=True, size=14)
+    summary.append([])
+    with_expertise = sum(1 for t in data.topics if t.coverage == COVERED)
+    for label, value in (
+        (tx["asked"], data.asked),
+        (tx["answered"], data.answered),
+        (tx["share"], data.answered_share),
+        (tx["median"], data.median_hours),
+        (tx["gaps"], data.gaps),
+        (f"{tx['topics']}: {tx['with']}", with_expertise),
+        (f"{tx['topics']}: {tx['without']}", len(data.topics) - with_expertise),
+    ):
+        summary.append([label, value])
+    summary.column_dimensions["A"].width = 44
+
+    # themes per month: one row per theme and month, and a pivot (themes x months) that the chart reads
+    themes = book.create_sheet(tx["themes"][:31])
+    _header(
+        themes,
+        [
+            tx["theme"],
+            tx["month"],
+            tx["asked"],
+            tx["answered"],
+            tx["median"],
+            tx["public"],
+            tx["answered_public"],
+            tx["median_public"],
+        ],
+    )
+    rows = _theme_rows(data)
+    for _, label, months in rows:
+        for f in months:
+            themes.append(
+                [
+                    label,
+                    f.month,
+                    f.asked,
+                    f.answered,
+                    f.median_hours,
+                    f.asked_public,
+                    f.answered_public,
+                    f.median_hours_public,
+                ]
+            )
+    themes.append([])
+    pivot_top = themes.max_row + 1
+    _header(themes, [tx["theme"], *data.months])
+    for _, label, months in rows:
+        themes.append([label, *[f.asked for f in months]])
+    themes.column_dimensions["A"].width = 36
+    if rows:
+        chart = BarChart()
+        chart.type = "col"
+        chart.grouping = "stacked"
+        chart.overlap = 100
+        chart.title = f"{tx['asked']} — {tx['themes']}"
+        chart.y_axis.title = tx["questions"]
+        pivot = Reference(
+            themes, min_col=2, max_col=1 + len(data.months), min_row=pivot_top, max_row=pivot_top + len(rows)
+        )
+        chart.add_data(pivot, titles_from_data=True, from_rows=False)
+        chart.set_categories(Reference(themes, min_col=1, min_row=pivot_top + 1, max_row=pivot_top + len(rows)))
+        chart.width, chart.height = 24, 12
+        themes.add_chart(chart, f"J{pivot_top}")
+        # answered share per month over all themes (a line)
+        share_top = themes.max_row + 2
+        themes.cell(row=share_top, column=1, value=tx["month"]).font = Font(bold=True)
+        themes.cell(row=share_top, column=2, value=tx["share"]).font = Font(bold=True)
+        for i, month in enumerate(data.months):
+            month_rows = [f for f in data.figures if f.month == month]
+            asked_m = sum(f.asked for f in month_rows)
+            answered_m = sum(f.answered for f in month_rows)
+            themes.cell(row=share_top + 1 + i, column=1, value=month)
+            themes.cell(row=share_top + 1 + i, column=2, value=round(answered_m / asked_m, 3) if asked_m else None)
+        line = LineChart()
+        line.title = tx["share"]
+        line.add_data(
+            Reference(themes, min_col=2, min_row=share_top, max_row=share_top + len(data.months)), titles_from_data=True
+        )
+        line.set_categories(Reference(themes, min_col=1, min_row=share_top + 1, max_row=share_top + len(data.months)))
+        themes.add_chart(line, f"J{pivot_top + 26}")
+
+    topics = book.create_sheet(tx["topics"][:31])
+    _header(
+        topics,
+        [
+            "#",
+            tx["label"],
+            tx["questions"],
+            tx["gaps"],
+            tx["organisations"],
+            tx["cities"],
+            tx["answered"],
+            tx["median"],
+            tx["coverage"],
+            tx["trend"],
+        ],
+    )
+    for t in data.topics:
+        topics.append(
+            [
+                t.id,
+                topic_label(t, lang),
+                t.questions,
+                t.gaps,
+                t.organisations,
+                t.cities,
+                t.answered,
+                t.median_answer_hours,
+                tx[t.coverage],
+                t.trend,
+            ]
+        )
+    topics.column_dimensions["B"].width = 50
+    if data.topics:
+        top = min(len(data.topics), 15)
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = f"{tx['topics']}: {tx['questions']}"
+        chart.add_data(Reference(topics, min_col=3, max_col=4, min_row=1, max_row=1 + top), titles_from_data=True)
+        chart.set_categories(Reference(topics, min_col=2, min_row=2, max_row=1 + top))
+        chart.grouping = "stacked"
+        chart.overlap = 100
+        chart.width, chart.height = 24, 14
+        topics.add_chart(chart, "L2")
+
+    people = book.create_sheet(tx["experts"][:31])
+    _header(people, [tx["expert"], tx["organisation"], tx["answers"]])
+    for h in data.experts:
+        people.append([tx["others"] if h.name == OTHER_PEOPLE else h.name, h.organisation, h.answers])
+    people.append([])
+    org_top = people.max_row + 1
+    _header(people, [tx["organisation"], tx["answers"]])
+    for name, n in data.organisations:
+        people.append([name, n])
+    people.column_dimensions["A"].width = 36
+    people.column_dimensions["B"].width = 30
+    if data.organisations:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = f"{tx['answers']} — {tx['organisations']}"
+        chart.add_data(
+            Reference(people, min_col=2, min_row=org_top, max_row=org_top + len(data.organisations)),
+            titles_from_data=True,
+        )
+        chart.set_categories(
+            Reference(people, min_col=1, min_row=org_top + 1, max_row=org_top + len(data.organisations))
+        )
+        people.add_chart(chart, "E2")
+
+    practices = book.create_sheet(tx["practices"][:31])
+    practices.append([tx["added_title"]])
+    practices["A1"].font = Font(bold=True)
+    _header(practices, [tx["practice"], tx["city"], tx["added"], tx["shown"]])
+    for p in data.practices_added:
+        practices.append([p.title, p.city, p.added.date().isoformat(), p.shown])
+    practices.append([])
+    practices.append([tx["used_title"]])
+    practices.cell(row=practices.max_row, column=1).font = Font(bold=True)
+    used_top = practices.max_row + 1
+    _header(practices, [tx["practice"], tx["city"], tx["added"], tx["shown"]])
+    for p in data.practices_used:
+        practices.append([p.title, p.city, p.added.date().isoformat(), p.shown])
+    practices.column_dimensions["A"].width = 50
+    if data.practices_used:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = tx["used_title"]
+        chart.add_data(
+            Reference(practices, min_col=4, min_row=used_top, max_row=used_top + len(data.practices_used)),
+            titles_from_data=True,
+        )
+        chart.set_categories(
+            Reference(practices, min_col=1, min_row=used_top + 1, max_row=used_top + len(data.practices_used))
+        )
+        practices.add_chart(chart, "F2")
+    book.save(path)
+
+
+# --- pictures ----------------------------------------------------------------------------------------------------
+
+
+def render_chart_png(data: ReportData, *, lang: str = "nl", chart: str = "themes") -> bytes:
+    """A PNG chart (matplotlib, Agg backend: no display needed): ``themes`` — questions per theme per month,
+    stacked; ``topics`` — the most asked topics, with and without expertise."""
+    import matplotlib  # noqa: PLC0415 (loaded only when a picture is drawn)
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    tx = _t(lang)
+    figure = Figure(figsize=(9, 4.8), dpi=110)
+    axes = figure.add_subplot()
+    if chart == "topics":
+        shown = list(data.topics[:12])[::-1]
+        labels = [topic_label(t, lang)[:45] for t in shown]
+        colours = [
+            "#1d4f91" if t.coverage == COVERED else "#e3a21a" if t.coverage == WEAK else "#c0392b" for t in shown
+        ]
+        axes.barh(labels, [t.total for t in shown], color=colours)
+        axes.set_xlabel(tx["questions"])
+        axes.set_title(f"{tx['topics']} — {data.period}")
+    else:
+        rows = _theme_rows(data)
+        bottom = [0] * len(data.months)
+        for _, label, months in rows:
+            values = [f.asked for f in months]
+            axes.bar(list(data.months), values, bottom=bottom, label=label[:30])
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        axes.set_ylabel(tx["questions"])
+        axes.set_title(f"{tx['asked']} — {data.period}")
+        if rows:
+            axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+# --- HTML --------------------------------------------------------------------------------------------------------
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_html(data: ReportData, path: Path, *, lang: str = "nl") -> None:
+    """One self-contained page: the same tables as the workbook and two chart images (embedded PNG)."""
+    tx = _t(lang)
+    charts = "".join(
+        f'<img alt="{html.escape(alt)}" src="data:image/png;base64,'
+        f'{base64.b64encode(render_chart_png(data, lang=lang, chart=kind)).decode()}">'
+        for kind, alt in (("themes", tx["themes"]), ("topics", tx["topics"]))
+    )
+    summary = _table(
+        ["", ""],
+        [
+            (tx["asked"], data.asked),
+            (tx["answered"], data.answered),
+            (tx["share"], data.answered_share),
+            (tx["median"], data.median_hours),
+            (tx["gaps"], data.gaps),
+        ],
+    )
+    themes = _table(
+        [tx["theme"], tx["month"], tx["asked"], tx["answered"], tx["median"], tx["public"]],
+        [
+            (label, f.month, f.asked, f.answered, f.median_hours, f.asked_public)
+            for _, label, months in _theme_rows(data)
+            for f in months
+        ],
+    )
+    topics = _table(
+        [
+            tx["label"],
+            tx["questions"],
+            tx["gaps"],
+            tx["organisations"],
+            tx["answered"],
+            tx["median"],
+            tx["coverage"],
+            tx["trend"],
+        ],
+        [
+            (
+                topic_label(t, lang),
+                t.questions,
+                t.gaps,
+                t.organisations,
+                t.answered,
+                t.median_answer_hours,
+                tx[t.coverage],
+                t.trend,
+            )
+            for t in data.topics
+        ],
+    )
+    experts = _table(
+        [tx["expert"], tx["organisation"], tx["answers"]],
+        [(tx["others"] if h.name == OTHER_PEOPLE else h.name, h.organisation, h.answers) for h in data.experts],
+    )
+    organisations = _table([tx["organisation"], tx["answers"]], list(data.organisations))
+    added = _table(
+        [tx["practice"], tx["city"], tx["added"], tx["shown"]],
+        [(p.title, p.city, p.added.date().isoformat(), p.shown) for p in data.practices_added],
+    )
+    used = _table(
+        [tx["practice"], tx["city"], tx["added"], tx["shown"]],
+        [(p.title, p.city, p.added.date().isoformat(), p.shown) for p in data.practices_used],
+    )
+    title = html.escape(f"{tx['title']} — {data.period}")
+    page = f"""<!doctype html>
+<html lang="{"en" if lang == "en" else "nl"}"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:#eef}}img{{max-width:100%}}</style>
+</head><body><h1>{title}</h1>
+<h2>{html.escape(tx["summary"])}</h2>{summary}{charts}
+<h2>{html.escape(tx["themes"])}</h2>{themes}
+<h2>{html.escape(tx["topics"])}</h2>{topics}
+<h2>{html.escape(tx["experts"])}</h2>{experts}{organisations}
+<h2>{html.escape(tx["added_title"])}</h2>{added}
+<h2>{html.escape(tx["used_title"])}</h2>{used}
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")

@@ -1,0 +1,315 @@
+"""Pure Block Kit builders for knowledge needs: the proposed work session in the triage channel (invite / dismiss /
+done), its two modals, the DM asking someone to add a topic to their profile, the topics of a period
+(``/wieweet behoeften``) and the staff Home tab's "Kennisbehoeften" section.
+
+Builders take the plain values of ``bot.needs`` (``ProposalView.to_json()`` in an outbox payload, ``NeedsOverview``)
+and a language. Question wording in them is shareable wording only (``bot.needs`` decides); every text is escaped.
+Buttons carry the proposal's or topic's id (value and block id); who may press them is decided by the service from
+the clicking user, never from the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ConversationFilter,
+    ConversationSelectElement,
+    DividerBlock,
+    InputBlock,
+    PlainTextInputElement,
+    UrlInputElement,
+)
+from slack_sdk.models.views import View
+
+from bot.i18n import N_, t, tn
+from bot.needs import NeedsOverview, TopicView
+from bot.needs.model import COVERED, NOT_COVERED, TREND_FALLING, TREND_NEW, TREND_RISING, TREND_STABLE, WEAK
+from handlers import ids
+from handlers.kit import (
+    MAX_BLOCKS,
+    Payload,
+    Rendered,
+    button,
+    context,
+    danger_button,
+    escape_truncate,
+    fallback,
+    header,
+    link,
+    modal,
+    plain,
+    quote,
+    section,
+    user_mention,
+)
+
+QUOTED_MAX = 5
+PEOPLE_MAX = 10
+OVERVIEW_TOPICS = 15  # topics in /wieweet behoeften (3 blocks each at most)
+HOME_TOPICS = 5
+LIVE = frozenset({"open", "invited"})
+COVERAGE_KEYS = {
+    COVERED: N_("needs.coverage_covered"),
+    WEAK: N_("needs.coverage_weak"),
+    NOT_COVERED: N_("needs.coverage_none"),
+}
+TREND_KEYS = {
+    TREND_NEW: N_("needs.trend_new"),
+    TREND_RISING: N_("needs.trend_rising"),
+    TREND_STABLE: N_("needs.trend_stable"),
+    TREND_FALLING: N_("needs.trend_falling"),
+}
+
+
+def _people(people: Sequence[Mapping[str, Any]]) -> str:
+    shown = []
+    for person in people[:PEOPLE_MAX]:
+        mention = user_mention(person.get("slack_user_id"))
+        name = escape_truncate(str(person.get("name") or ""), 100)
+        organisation = escape_truncate(str(person.get("organisation") or ""), 100)
+        label = mention or name
+        if label:
+            shown.append(f"{label} ({organisation})" if organisation else label)
+    return ", ".join(shown)
+
+
+def proposal_payload(proposal: Mapping[str, Any], *, status_line: str = "") -> dict[str, Any]:
+    """An outbox / update payload: the proposal (``ProposalView.to_json()``) and a status line (safe mrkdwn)."""
+    return {"proposal": dict(proposal), "status_line": status_line}
+
+
+# --- the proposal in the triage channel ---------------------------------------------------------------------------
+
+
+def build_needs_proposal(payload: Payload, lang: str) -> Rendered:
+    """The proposed work session (payload: ``proposal_payload``): the topic, its questions (shareable ones quoted,
+    the others counted), who could lead it, who would likely come, practices to present; the staff's buttons while
+    it is open (invite, done, dismiss) or invited (done, dismiss); a status line once acted upon."""
+    proposal: Mapping[str, Any] = payload.get("proposal") or {}
+    proposal_id = int(proposal.get("id") or 0)
+    label = str(proposal.get("label") or "") or t("needs.private_topic", lang)
+    head = t(
+        "needs.proposal",
+        lang,
+        label=escape_truncate(label, 200),
+        questions=int(proposal.get("questions") or 0),
+        organisations=int(proposal.get("organisations") or 0),
+    )
+    blocks: list[Block] = [section(head)]
+    quoted = [str(q) for q in proposal.get("quoted") or []][:QUOTED_MAX]
+    if quoted:
+        blocks.append(section("\n".join(quote(q, 400) for q in quoted)))
+    if int(proposal.get("not_quoted") or 0):
+        blocks.append(context(t("needs.not_quoted", lang, n=int(proposal["not_quoted"]))))
+    lead = _people(proposal.get("experts") or []) or t("needs.nobody", lang)
+    blocks.append(section(t("needs.lead", lang, people=lead)))
+    askers = _people(proposal.get("askers") or [])
+    if askers:
+        blocks.append(section(t("needs.askers", lang, people=askers)))
+    practices = [escape_truncate(str(p.get("title") or ""), 150) for p in proposal.get("practices") or []]
+    if practices:
+        blocks.append(section(t("needs.practices", lang, items="; ".join(practices))))
+    status = str(proposal.get("status") or "open")
+    status_line = str(payload.get("status_line") or "")
+    if status_line:
+        blocks.append(context(status_line))
+    if status in LIVE and proposal_id:
+        blocks.append(_proposal_actions(proposal_id, status, lang))
+    return Rendered(text=fallback(head), blocks=blocks[:MAX_BLOCKS])
+
+
+def _proposal_actions(proposal_id: int, status: str, lang: str) -> ActionsBlock:
+    value = str(proposal_id)
+    elements = []
+    if status == "open":
+        elements.append(button(t("needs.btn_invite", lang), ids.ACTION_NEEDS_INVITE, value, style="primary"))
+    elements.append(button(t("needs.btn_done", lang), ids.ACTION_NEEDS_DONE, value))
+    elements.append(
+        danger_button(
+            t("needs.btn_dismiss", lang),
+            ids.ACTION_NEEDS_DISMISS,
+            value,
+            title=t("needs.dismiss_title", lang),
+            text=t("needs.dismiss_text", lang),
+            deny=t("needs.dismiss_deny", lang),
+        )
+    )
+    return ActionsBlock(block_id=ids.block_id(ids.BLOCK_NEEDS_PROPOSAL, proposal_id), elements=elements)
+
+
+def status_invited(lang: str, *, staff: str, channel_id: str, invited: int) -> str:
+    return t("needs.status_invited", lang, staff=staff, channel=f"<#{channel_id}>", n=invited)
+
+
+def status_dismissed(lang: str, *, staff: str) -> str:
+    return t("needs.status_dismissed", lang, staff=staff)
+
+
+def status_done(lang: str, *, staff: str, notes_url: str) -> str:
+    return t("needs.status_done", lang, staff=staff, notes=link(notes_url, t("needs.notes", lang)))
+
+
+# --- the modals ---------------------------------------------------------------------------------------------------
+
+
+def build_invite_modal(
+    lang: str, *, proposal_id: int, label: str, invite: Sequence[str], without_slack: Sequence[str], channel_name: str
+) -> View:
+    """Invite the proposed people: to an existing channel (picked) or to a new one (its name, pre-filled)."""
+    people = ", ".join(m for m in (user_mention(u) for u in invite[:30]) if m) or t("needs.nobody", lang)
+    intro = t("needs.invite_intro", lang, label=escape_truncate(label or t("needs.private_topic", lang), 200))
+    blocks: list[Block] = [section(intro), section(t("needs.invite_people", lang, people=people))]
+    if without_slack:
+        names = ", ".join(escape_truncate(n, 100) for n in without_slack[:10])
+        blocks.append(context(t("needs.invite_without_slack", lang, people=names)))
+    blocks.append(
+        InputBlock(
+            block_id=ids.BLOCK_NEEDS_CHANNEL,
+            label=plain(t("needs.invite_existing", lang), 2000),
+            optional=True,
+            element=ConversationSelectElement(
+                action_id=ids.INPUT_NEEDS_CHANNEL,
+                placeholder=plain(t("needs.invite_existing_hint", lang), 150),
+                filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+            ),
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id=ids.BLOCK_NEEDS_CHANNEL_NAME,
+            label=plain(t("needs.invite_new", lang), 2000),
+            optional=True,
+            hint=plain(t("needs.invite_new_hint", lang), 2000),
+            element=PlainTextInputElement(
+                action_id=ids.INPUT_NEEDS_CHANNEL_NAME, initial_value=channel_name[:80], max_length=80
+            ),
+        )
+    )
+    return modal(
+        ids.VIEW_NEEDS_INVITE,
+        t("needs.invite_title", lang),
+        t("needs.invite_submit", lang),
+        lang,
+        blocks,
+        {"proposal_id": proposal_id},
+    )
+
+
+def build_done_modal(lang: str, *, proposal_id: int, label: str) -> View:
+    """Mark the session done: the link to its notes (required), which become a practice submission."""
+    blocks: list[Block] = [
+        section(t("needs.done_intro", lang, label=escape_truncate(label or t("needs.private_topic", lang), 200))),
+        InputBlock(
+            block_id=ids.BLOCK_NEEDS_NOTES,
+            label=plain(t("needs.done_notes", lang), 2000),
+            element=UrlInputElement(action_id=ids.INPUT_NEEDS_NOTES),
+        ),
+        InputBlock(
+            block_id=ids.BLOCK_NEEDS_SUMMARY,
+            label=plain(t("needs.done_summary", lang), 2000),
+            optional=True,
+            element=PlainTextInputElement(action_id=ids.INPUT_NEEDS_SUMMARY, multiline=True, max_length=3000),
+        ),
+    ]
+    return modal(
+        ids.VIEW_NEEDS_DONE,
+        t("needs.done_title", lang),
+        t("needs.done_submit", lang),
+        lang,
+        blocks,
+        {"proposal_id": proposal_id},
+    )
+
+
+# --- recruiting ---------------------------------------------------------------------------------------------------
+
+
+def build_expertise_request(payload: Payload, lang: str) -> Rendered:
+    """DM: would you add this topic to your profile? One button adds it (only for the person asked)."""
+    label = str(payload.get("label") or "")
+    reason = str(payload.get("reason") or "")
+    topic_id = int(payload.get("topic_id") or 0)
+    why = t("needs.reason", lang, reason=escape_truncate(reason, 300)) if reason else ""
+    text = t("needs.recruit", lang, label=escape_truncate(label, 200), reason=why)
+    blocks: list[Block] = [section(text)]
+    if payload.get("added"):
+        blocks.append(context(t("needs.recruit_added", lang, label=escape_truncate(label, 200))))
+    elif topic_id:
+        blocks.append(
+            ActionsBlock(
+                block_id=ids.block_id(ids.BLOCK_EXPERTISE_REQUEST, topic_id),
+                elements=[button(t("needs.btn_add_topic", lang), ids.ACTION_ADD_TOPIC, str(topic_id), style="primary")],
+            )
+        )
+    return Rendered(text=fallback(text), blocks=blocks)
+
+
+# --- topics of a period -------------------------------------------------------------------------------------------
+
+
+def topic_line(topic: TopicView, lang: str) -> str:
+    """One topic: label (or its number when it has no shareable wording), figures, coverage and trend."""
+    label = f"*{escape_truncate(topic.label, 150)}*" if topic.label else t("needs.topic_private", lang, id=topic.id)
+    figures = tn(
+        "needs.topic_figures",
+        "needs.topic_figures_plural",
+        topic.total,
+        lang,
+        count=topic.total,
+        organisations=topic.organisations,
+        cities=topic.cities,
+    )
+    answered = t("needs.topic_answered", lang, answered=topic.answered, questions=topic.questions)
+    if topic.median_answer_hours is not None:
+        answered += " " + t("needs.topic_median", lang, hours=topic.median_answer_hours)
+    coverage = t(COVERAGE_KEYS.get(topic.coverage, COVERAGE_KEYS[NOT_COVERED]), lang)
+    trend = t(TREND_KEYS.get(topic.trend, TREND_KEYS[TREND_STABLE]), lang)
+    line = f"{label}\n{figures} · {answered} · {coverage} · {trend}"
+    if topic.proposal_id is not None:
+        line += " · " + t("needs.topic_proposed", lang, id=topic.proposal_id)
+    return line
+
+
+def build_needs_overview(overview: NeedsOverview, lang: str, *, limit: int = OVERVIEW_TOPICS) -> list[Block]:
+    """``/wieweet behoeften [periode]``: the period's topics, the most asked first."""
+    blocks: list[Block] = [
+        header(t("needs.overview_title", lang, period=overview.period)),
+        context(
+            tn(
+                "needs.overview_summary",
+                "needs.overview_summary_plural",
+                len(overview.topics),
+                lang,
+                count=len(overview.topics),
+                items=overview.items,
+            )
+        ),
+    ]
+    if not overview.topics:
+        blocks.append(section(t("needs.overview_empty", lang)))
+        return blocks
+    for topic in overview.topics[:limit]:
+        blocks.append(section(topic_line(topic, lang)))
+    if len(overview.topics) > limit:
+        blocks.append(context(t("needs.overview_more", lang, n=len(overview.topics) - limit)))
+    blocks.append(context(t("needs.overview_hint", lang)))
+    return blocks[:MAX_BLOCKS]
+
+
+def build_needs_home_section(overview: NeedsOverview, lang: str, *, limit: int = HOME_TOPICS) -> list[Block]:
+    """The staff Home tab's "Kennisbehoeften": the period's most asked topics and where to see more."""
+    blocks: list[Block] = [
+        DividerBlock(),
+        header(t("needs.home_title", lang)),
+        context(t("needs.home_period", lang, period=overview.period, items=overview.items)),
+    ]
+    if not overview.topics:
+        blocks.append(section(t("needs.overview_empty", lang)))
+    for topic in overview.topics[:limit]:
+        blocks.append(section(topic_line(topic, lang)))
+    blocks.append(context(t("needs.overview_hint", lang)))
+    return blocks

@@ -1,0 +1,284 @@
+"""Knowledge needs in Slack (staff): ``/wieweet behoeften [periode]``, ``/wieweet rapport [periode]``, the proposed
+work session's buttons in the triage channel (invite / dismiss / done) and the recruiting DM's button.
+
+Thin listeners: ack, parse, call ``bot.needs.NeedsService`` with the clicking user as the ``Actor`` (only staff may
+see needs and act on proposals: the service checks, and a refusal is logged by the global error handler), render
+with ``handlers.blocks.needs``, send. Button values and modal metadata carry proposal or topic ids only; every one
+is checked against the database by the service. The proposal message updated after an action is the one the
+database says was posted (``NeedsService.proposal_message_ref``), never the clicked container.
+
+Inviting: the service plans whom to invite and changes nothing; the channel is created (``conversations.create``)
+or the picked one used, the people are invited (``conversations.invite``), and only then is the invitation recorded
+(audited). A Slack refusal — a missing scope, a taken name, a channel wieweet is not in — stays on the modal with
+what to do, and nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from pathlib import Path
+
+from slack_sdk.errors import SlackApiError
+
+from bot.error_texts import field_error_text
+from bot.i18n import t
+from bot.needs import NeedsService, Period, parse_period
+from bot.needs.periods import current_quarter
+from bot.needs.report import collect_report, render_chart_png, write_xlsx
+from bot.register.profiles import InvalidRecord
+from handlers import ids
+from handlers.blocks.needs import (
+    OVERVIEW_TOPICS,
+    build_done_modal,
+    build_expertise_request,
+    build_invite_modal,
+    build_needs_overview,
+    build_needs_proposal,
+    proposal_payload,
+    status_dismissed,
+    status_done,
+    status_invited,
+)
+from handlers.forms import NeedsDoneForm, NeedsInviteForm
+from handlers.kit import Rendered, escape_truncate, user_mention
+from handlers.turn import Turn
+
+log = logging.getLogger(__name__)
+
+NEEDS_WORDS = frozenset({"behoeften", "kennisbehoeften", "needs"})
+REPORT_WORDS = frozenset({"rapport", "report"})
+_PERIODISH = re.compile(r"^\d{4}[-\d.WwQq]*$")  # what could be a period (else the text is a question to search)
+_SCOPE_BLOCK = ids.BLOCK_NEEDS_CHANNEL_NAME
+
+
+def _service(turn: Turn) -> NeedsService:
+    return turn.services.needs_service()
+
+
+def _staff_lang(turn: Turn) -> str:
+    return turn.services.settings.default_language
+
+
+def _staff_label(turn: Turn) -> str:
+    return user_mention(turn.user_id) or "?"
+
+
+def _period(turn: Turn, text: str) -> Period:
+    zone = turn.services.settings.timezone
+    return parse_period(text, timezone=zone) if text.strip() else current_quarter(turn.now, timezone=zone)
+
+
+# --- /wieweet behoeften, /wieweet rapport --------------------------------------------------------------------------
+
+
+def route_needs_command(turn: Turn, text: str) -> bool:
+    """``behoeften [periode]`` or ``rapport [periode]``; False for anything else (e.g. "needs of elderly people?",
+    a question to search)."""
+    if turn.services.needs is None:
+        return False
+    first, _, rest = text.strip().partition(" ")
+    word, rest = first.casefold(), rest.strip()
+    if word not in NEEDS_WORDS | REPORT_WORDS or (rest and not _PERIODISH.match(rest)):
+        return False
+    if word in NEEDS_WORDS:
+        show_needs(turn, rest)
+    else:
+        send_report(turn, rest)
+    return True
+
+
+def show_needs(turn: Turn, period_text: str) -> None:
+    """The period's topics, the most asked first, to the staff member who asked (ephemeral)."""
+    turn.actor.require_staff("see knowledge needs")
+    overview = _service(turn).overview(
+        turn.session, actor=turn.actor, period=_period(turn, period_text), now=turn.now, limit=OVERVIEW_TOPICS
+    )
+    assert turn.respond is not None
+    blocks = build_needs_overview(overview, turn.lang)
+    turn.respond(text=t("needs.overview_title", turn.lang, period=overview.period), blocks=blocks)
+    turn.outcome = f"needs {overview.period} topics={len(overview.topics)}"
+
+
+def send_report(turn: Turn, period_text: str) -> None:
+    """The period's report: the chart image and the workbook, uploaded to the staff channel when asked there,
+    else to the person's DM (only staff see reports)."""
+    turn.actor.require_staff("make a knowledge-needs report")
+    period = _period(turn, period_text)
+    data = collect_report(
+        turn.session, service=_service(turn), actor=turn.actor, period=period, now=turn.now, lang=turn.lang
+    )
+    png = render_chart_png(data, lang=turn.lang, chart="themes")
+    with tempfile.TemporaryDirectory(prefix="wieweet-report-") as tmp:
+        path = Path(tmp) / f"kennisbehoeften-{period.label}.xlsx"
+        write_xlsx(data, path, lang=turn.lang)
+        workbook = path.read_bytes()
+    triage = turn.services.settings.triage_channel_id
+    channel = triage if triage and turn.channel_id == triage else None
+    if channel is None:
+        channel = str(turn.client.conversations_open(users=turn.user_id)["channel"]["id"])
+    title = t("needs.report_title", turn.lang, period=period.label)
+    turn.client.files_upload_v2(
+        channel=channel,
+        initial_comment=t("needs.report_comment", turn.lang, period=escape_truncate(period.label, 40)),
+        file_uploads=[
+            {"content": png, "filename": f"kennisbehoeften-{period.label}.png", "title": title},
+            {"content": workbook, "filename": f"kennisbehoeften-{period.label}.xlsx", "title": title},
+        ],
+    )
+    if turn.respond is not None:
+        where = f"<#{channel}>" if channel == triage else t("needs.report_dm", turn.lang)
+        turn.respond(text=t("needs.report_sent", turn.lang, where=where), response_type="ephemeral")
+    turn.outcome = f"report {period.label}"
+
+
+# --- the proposal's buttons ----------------------------------------------------------------------------------------
+
+
+def _update_proposal(turn: Turn, proposal_id: int, rendered: Rendered) -> None:
+    ref = _service(turn).proposal_message_ref(turn.session, proposal_id=proposal_id)
+    turn.update_messages([ref] if ref else [], rendered.text, rendered.blocks, about=f"need_proposal:{proposal_id}")
+
+
+def handle_invite_button(turn: Turn, proposal_id: int) -> None:
+    """Staff: the invite modal (whom, and to which channel). Refused for others and for closed proposals."""
+    plan = _service(turn).plan_invite(turn.session, actor=turn.actor, proposal_id=proposal_id, now=turn.now)
+    view = build_invite_modal(
+        turn.lang,
+        proposal_id=proposal_id,
+        label=plan.intro,
+        invite=plan.invite,
+        without_slack=[p.name for p in plan.without_slack],
+        channel_name=plan.channel_name,
+    )
+    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
+
+
+def _slack_problem(turn: Turn, exc: SlackApiError) -> str:
+    """What staff read on the modal when Slack refused: which scope is missing, or what to do instead."""
+    error = str(exc.response.get("error") or "")
+    lang = turn.lang
+    if error == "missing_scope":
+        needed = escape_truncate(str(exc.response.get("needed") or "channels:manage"), 100)
+        return t("needs.invite_missing_scope", lang, scope=needed)
+    if error == "name_taken":
+        return t("needs.invite_name_taken", lang)
+    if error.startswith("invalid_name"):
+        return t("needs.invite_invalid_name", lang)
+    if error in {"not_in_channel", "channel_not_found"}:
+        return t("needs.invite_not_in_channel", lang)
+    if error == "is_archived":
+        return t("needs.invite_archived", lang)
+    return t("needs.invite_failed", lang, error=escape_truncate(error or "?", 60))
+
+
+def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
+    service = _service(turn)
+    plan = service.plan_invite(
+        turn.session, actor=turn.actor, proposal_id=form.proposal_id, now=turn.now, channel_id=form.channel_id
+    )
+    name = "-".join(form.channel_name.casefold().split()) or plan.channel_name
+    try:
+        if plan.create:
+            created = turn.client.conversations_create(name=name)
+            channel = str(created["channel"]["id"])
+            members: set[str] = set()
+        else:
+            assert plan.channel_id is not None
+            channel = plan.channel_id
+            listed = turn.client.conversations_members(channel=channel, limit=1000)
+            members = {str(m) for m in listed.get("members") or []}
+        new = [u for u in plan.invite if u not in members]
+        if new:
+            turn.client.conversations_invite(channel=channel, users=",".join(new))
+    except SlackApiError as exc:
+        log.warning(
+            "work session invite failed proposal=%s error=%s needed=%s ref=%s",
+            form.proposal_id,
+            exc.response.get("error"),
+            exc.response.get("needed"),
+            turn.correlation_id,
+        )
+        turn.form_errors({_SCOPE_BLOCK: _slack_problem(turn, exc)})
+        turn.outcome = f"slack {exc.response.get('error')}"
+        return
+    view = service.record_invite(
+        turn.session,
+        actor=turn.actor,
+        proposal_id=form.proposal_id,
+        channel_id=channel,
+        invited=new,
+        created=plan.create,
+        now=turn.now,
+    )
+    lang = _staff_lang(turn)
+    label = escape_truncate(plan.intro or t("needs.private_topic", lang), 200)
+    intro = t("needs.channel_intro", lang, label=label, staff=_staff_label(turn))
+    turn.after_commit(lambda: _post(turn, channel, intro))
+    status = status_invited(lang, staff=_staff_label(turn), channel_id=channel, invited=len(new))
+    _update_proposal(
+        turn, form.proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
+    )
+    turn.outcome = f"invited proposal={form.proposal_id} channel={channel} people={len(new)}"
+
+
+def _post(turn: Turn, channel: str, text: str) -> None:
+    turn.client.chat_postMessage(channel=channel, text=text)
+
+
+def handle_dismiss(turn: Turn, proposal_id: int) -> None:
+    view = _service(turn).dismiss_proposal(turn.session, actor=turn.actor, proposal_id=proposal_id, now=turn.now)
+    lang = _staff_lang(turn)
+    status = status_dismissed(lang, staff=_staff_label(turn))
+    _update_proposal(
+        turn, proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
+    )
+    turn.outcome = f"dismissed proposal={proposal_id}"
+
+
+def handle_done_button(turn: Turn, proposal_id: int) -> None:
+    """Staff: the modal asking for the link to the session's notes."""
+    view = _service(turn).proposal(turn.session, actor=turn.actor, proposal_id=proposal_id, now=turn.now)
+    if view.status not in {"open", "invited"}:
+        turn.tell(t("error.proposal_closed", turn.lang))
+        return
+    turn.client.views_open(
+        trigger_id=turn.trigger_id, view=build_done_modal(turn.lang, proposal_id=proposal_id, label=view.label)
+    )
+
+
+def handle_done_submission(turn: Turn, form: NeedsDoneForm) -> None:
+    try:
+        view = _service(turn).complete_proposal(
+            turn.session,
+            actor=turn.actor,
+            proposal_id=form.proposal_id,
+            notes_url=form.notes_url,
+            summary=form.summary,
+            now=turn.now,
+        )
+    except InvalidRecord as invalid:  # e.g. not a web address: said under the field
+        turn.form_errors({ids.BLOCK_NEEDS_NOTES: " ".join(field_error_text(e, turn.lang) for e in invalid.errors)})
+        return
+    turn.queued_messages()  # the practice submission's review for staff
+    lang = _staff_lang(turn)
+    status = status_done(lang, staff=_staff_label(turn), notes_url=form.notes_url)
+    _update_proposal(
+        turn, form.proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
+    )
+    turn.outcome = f"done proposal={form.proposal_id} practice={view.practice_id}"
+
+
+# --- recruiting: the DM's button ----------------------------------------------------------------------------------
+
+
+def handle_add_topic(turn: Turn, topic_id: int) -> None:
+    """The person asked adds the topic to their profile (only them, only the topic they were asked about)."""
+    service = _service(turn)
+    label = service.add_topic_to_profile(turn.session, actor=turn.actor, topic_id=topic_id, now=turn.now)
+    refs = service.expertise_request_refs(turn.session, actor=turn.actor, topic_id=topic_id)
+    rendered = build_expertise_request({"label": label, "topic_id": topic_id, "added": True}, turn.lang)
+    turn.update_messages(refs, rendered.text, rendered.blocks, about=f"need_topic:{topic_id}")
+    turn.home_changed(turn.user_id)
+    turn.outcome = f"topic added topic={topic_id}"

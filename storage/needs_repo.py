@@ -1,0 +1,386 @@
+"""Repository functions for knowledge needs: the questions and gaps to group, their topics, proposed sessions.
+
+Keyword-only, never commit. ``claim_need_proposal`` is the once-per-topic claim: an INSERT … ON CONFLICT DO NOTHING
+on ``need_proposals.open_topic_id`` (unique), so of any number of processes proposing at once exactly one creates
+the live proposal of a topic. ``claim_needs_lock`` serialises grouping runs across processes on PostgreSQL (SQLite
+serialises writers itself; a unique item id makes a concurrent duplicate fail, never double).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Answer,
+    Embedding,
+    Expert,
+    KnowledgeGap,
+    NeedItem,
+    NeedProposal,
+    NeedTopic,
+    Practice,
+    ProposalStatus,
+    Question,
+    RecordStatus,
+    SearchLog,
+    question_themes,
+)
+
+_NEEDS_LOCK = 0x6E656564  # "need": advisory lock key of a grouping run
+
+
+class NeedSource(NamedTuple):
+    """A question or knowledge gap as grouping and the figures see it (no ORM object: 50,000 of them load fast)."""
+
+    key: str  # "q:<id>" or "g:<id>"
+    text: str
+    created_at: datetime
+    asker_slack_id: str | None
+    visibility: str  # public | private | anonymous (a gap: public)
+    channel_id: str | None
+    channel_is_private: bool
+    answered_at: datetime | None
+    status: str  # a question's status; "gap" for a gap
+    themes: tuple[str, ...]
+
+
+def claim_needs_lock(session: Session, *, wait: bool = True) -> bool:
+    """Hold the grouping lock until the transaction ends (PostgreSQL; SQLite serialises writers itself and this
+    returns True). ``wait=False``: return False at once when another transaction holds it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NEEDS_LOCK})
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _NEEDS_LOCK}))
+
+
+def list_unplaced_need_texts(session: Session) -> list[str]:
+    """The texts of the questions and gaps not in a topic yet, oldest first."""
+    placed_q = select(NeedItem.id).where(NeedItem.question_id == Question.id).exists()
+    placed_g = select(NeedItem.id).where(NeedItem.gap_id == KnowledgeGap.id).exists()
+    questions = session.execute(
+        select(Question.created_at, Question.id, Question.text).where(~placed_q).order_by(Question.created_at)
+    )
+    gaps = session.execute(
+        select(KnowledgeGap.created_at, KnowledgeGap.id, KnowledgeGap.query)
+        .where(~placed_g)
+        .order_by(KnowledgeGap.created_at)
+    )
+    rows = sorted([(c, f"q:{i}", t) for c, i, t in questions] + [(c, f"g:{i}", t) for c, i, t in gaps])
+    return [t for _, _, t in rows]
+
+
+def count_unlabelled_need_topics(session: Session, *, limit: int = 1) -> int:
+    """Topics not labelled yet (new, or the label was dropped by an erasure: ``label_item`` is empty), counted up
+    to ``limit`` (1: is there any)."""
+    ids = select(NeedTopic.id).where(NeedTopic.label_item == "").limit(limit).subquery()
+    return int(session.scalar(select(func.count()).select_from(ids)) or 0)
+
+
+def delete_question_embeddings(session: Session, *, hashes: Collection[str], suffix: str = "#question") -> int:
+    """Delete the stored question vectors (every model id ending in ``suffix``) of these text hashes."""
+    if not hashes:
+        return 0
+    gone = 0
+    ordered = sorted(hashes)
+    for i in range(0, len(ordered), 500):
+        result = session.execute(
+            delete(Embedding).where(Embedding.model.endswith(suffix), Embedding.content_hash.in_(ordered[i : i + 500]))
+        )
+        gone += int(getattr(result, "rowcount", 0) or 0)
+    return gone
+
+
+def list_need_sources(session: Session, *, since: datetime | None = None) -> list[NeedSource]:
+    """Every question and knowledge gap (asked at or after ``since``), oldest first."""
+    themes: dict[int, list[str]] = {}
+    theme_rows = select(question_themes.c.question_id, question_themes.c.theme_key).order_by(
+        question_themes.c.question_id, question_themes.c.theme_key
+    )
+    for question_id, key in session.execute(theme_rows):
+        themes.setdefault(question_id, []).append(key)
+    questions = select(
+        Question.id,
+        Question.text,
+        Question.created_at,
+        Question.asker_slack_id,
+        Question.visibility,
+        Question.channel_id,
+        Question.channel_is_private,
+        Question.answered_at,
+        Question.status,
+    )
+    gaps = select(
+        KnowledgeGap.id,
+        KnowledgeGap.query,
+        KnowledgeGap.created_at,
+        KnowledgeGap.asker_slack_id,
+        KnowledgeGap.channel_id,
+        KnowledgeGap.channel_is_private,
+        KnowledgeGap.themes,
+    )
+    if since is not None:
+        questions = questions.where(Question.created_at >= since)
+        gaps = gaps.where(KnowledgeGap.created_at >= since)
+    out = [
+        NeedSource(
+            f"q:{qid}",
+            qtext,
+            created,
+            asker,
+            visibility.value,
+            channel,
+            bool(private),
+            answered,
+            status.value,
+            tuple(themes.get(qid, ())),
+        )
+        for qid, qtext, created, asker, visibility, channel, private, answered, status in session.execute(questions)
+    ]
+    out.extend(
+        NeedSource(f"g:{gid}", query, created, asker, "public", channel, bool(private), None, "gap", tuple(keys or ()))
+        for gid, query, created, asker, channel, private, keys in session.execute(gaps)
+    )
+    out.sort(key=lambda s: (s.created_at, s.key))
+    return out
+
+
+def _item_key(question_id: int | None, gap_id: int | None) -> str:
+    return f"q:{question_id}" if question_id is not None else f"g:{gap_id}"
+
+
+def list_need_assignments(session: Session) -> dict[str, int]:
+    """Item key -> topic id of every placed question and gap."""
+    rows = session.execute(select(NeedItem.question_id, NeedItem.gap_id, NeedItem.topic_id))
+    return {_item_key(q, g): topic for q, g, topic in rows}
+
+
+def list_need_topics(session: Session, *, ids: Collection[int] | None = None) -> list[NeedTopic]:
+    query = select(NeedTopic).order_by(NeedTopic.id)
+    if ids is not None:
+        if not ids:
+            return []
+        query = query.where(NeedTopic.id.in_(sorted(ids)))
+    return list(session.scalars(query))
+
+
+def get_need_topic(session: Session, *, topic_id: int) -> NeedTopic | None:
+    return session.get(NeedTopic, topic_id)
+
+
+def get_last_need_topic_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(NeedTopic.id))) or 0)
+
+
+def create_need_topic(session: Session, *, label: str, label_item: str, now: datetime) -> NeedTopic:
+    topic = NeedTopic(label=label[:200], label_item=label_item, created_at=now, updated_at=now)
+    session.add(topic)
+    session.flush()
+    return topic
+
+
+def create_need_items(session: Session, *, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert placed items in bulk: dicts with topic_id, question_id or gap_id, asked_at, similarity, assigned_at."""
+    if rows:
+        session.execute(insert(NeedItem), list(rows))
+    return len(rows)
+
+
+def list_topic_counts(session: Session) -> dict[int, int]:
+    rows = session.execute(select(NeedItem.topic_id, func.count()).group_by(NeedItem.topic_id))
+    return {topic: int(n) for topic, n in rows}
+
+
+def delete_empty_need_topics(session: Session) -> int:
+    """Topics whose every question and gap was deleted (e.g. by an erasure) and that no proposal refers to."""
+    empty = select(NeedTopic.id).where(
+        ~select(NeedItem.id).where(NeedItem.topic_id == NeedTopic.id).exists(),
+        ~select(NeedProposal.id).where(NeedProposal.topic_id == NeedTopic.id).exists(),
+    )
+    ids = list(session.scalars(empty))
+    for topic_id in ids:
+        topic = session.get(NeedTopic, topic_id)
+        if topic is not None:
+            session.delete(topic)
+    return len(ids)
+
+
+def list_need_topics_labelled_from(session: Session, *, item_keys: Collection[str]) -> list[NeedTopic]:
+    if not item_keys:
+        return []
+    return list(session.scalars(select(NeedTopic).where(NeedTopic.label_item.in_(sorted(item_keys)))))
+
+
+def list_need_topic_ids_of_items(
+    session: Session, *, question_ids: Collection[int] = (), gap_ids: Collection[int] = ()
+) -> set[int]:
+    conditions = []
+    if question_ids:
+        conditions.append(NeedItem.question_id.in_(sorted(question_ids)))
+    if gap_ids:
+        conditions.append(NeedItem.gap_id.in_(sorted(gap_ids)))
+    if not conditions:
+        return set()
+    return set(session.scalars(select(NeedItem.topic_id).where(or_(*conditions))))
+
+
+# --- proposals ---------------------------------------------------------------------------------------------------
+
+
+def claim_need_proposal(
+    session: Session,
+    *,
+    topic_id: int,
+    window_start: datetime,
+    window_end: datetime,
+    organisations: int,
+    questions: int,
+    worker_id: str,
+    now: datetime,
+) -> NeedProposal | None:
+    """Create the live proposal of a topic; None when one is live already (claimed by another process or earlier)."""
+    values: dict[str, Any] = {
+        "topic_id": topic_id,
+        "open_topic_id": topic_id,
+        "status": ProposalStatus.OPEN,
+        "window_start": window_start,
+        "window_end": window_end,
+        "organisations": organisations,
+        "questions": questions,
+        "claimed_by": worker_id[:64],
+        "notes_url": "",
+        "decided_by": "",
+        "note": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        pg_stmt = (
+            postgresql.insert(NeedProposal).values(**values).on_conflict_do_nothing(index_elements=["open_topic_id"])
+        )
+        proposal_id = session.execute(pg_stmt.returning(NeedProposal.id)).scalar_one_or_none()
+    elif dialect == "sqlite":
+        lite_stmt = (
+            sqlite.insert(NeedProposal).values(**values).on_conflict_do_nothing(index_elements=["open_topic_id"])
+        )
+        proposal_id = session.execute(lite_stmt.returning(NeedProposal.id)).scalar_one_or_none()
+    else:  # pragma: no cover - wieweet supports SQLite and PostgreSQL only
+        raise NotImplementedError(f"claim_need_proposal does not support {dialect}")
+    if proposal_id is None:
+        return None
+    return session.get(NeedProposal, proposal_id)
+
+
+def get_need_proposal(session: Session, *, proposal_id: int, lock: bool = False) -> NeedProposal | None:
+    return session.get(NeedProposal, proposal_id, with_for_update=lock or None, populate_existing=lock)
+
+
+def list_need_proposals(
+    session: Session, *, statuses: Sequence[ProposalStatus] | None = None, topic_id: int | None = None
+) -> list[NeedProposal]:
+    """Newest first."""
+    query = select(NeedProposal)
+    if statuses is not None:
+        query = query.where(NeedProposal.status.in_(list(statuses)))
+    if topic_id is not None:
+        query = query.where(NeedProposal.topic_id == topic_id)
+    return list(session.scalars(query.order_by(NeedProposal.created_at.desc(), NeedProposal.id.desc())))
+
+
+def list_need_items_of(
+    session: Session, *, question_ids: Collection[int], gap_ids: Collection[int]
+) -> list[tuple[NeedItem, NeedTopic]]:
+    """The topic placements of these questions and gaps (a person's, for the privacy export), oldest first."""
+    if not question_ids and not gap_ids:
+        return []
+    query = (
+        select(NeedItem, NeedTopic)
+        .join(NeedTopic, NeedTopic.id == NeedItem.topic_id)
+        .where(or_(NeedItem.question_id.in_(list(question_ids)), NeedItem.gap_id.in_(list(gap_ids))))
+        .order_by(NeedItem.asked_at, NeedItem.id)
+    )
+    return [(item, topic) for item, topic in session.execute(query).all()]
+
+
+def list_need_proposals_decided_by(session: Session, *, actor: str) -> list[NeedProposal]:
+    return list(session.scalars(select(NeedProposal).where(NeedProposal.decided_by == actor).order_by(NeedProposal.id)))
+
+
+def update_need_proposal_closed(session: Session, *, proposal: NeedProposal, status: ProposalStatus) -> NeedProposal:
+    """Set a final status (dismissed / done) and free the topic for a later proposal."""
+    proposal.status = status
+    proposal.open_topic_id = None
+    return proposal
+
+
+# --- people and register look-ups -------------------------------------------------------------------------------
+
+
+def list_experts_by_slack_ids(session: Session, *, slack_user_ids: Iterable[str]) -> dict[str, Expert]:
+    ids = sorted({s for s in slack_user_ids if s})
+    if not ids:
+        return {}
+    found: dict[str, Expert] = {}
+    for start in range(0, len(ids), 500):
+        query = select(Expert).where(Expert.slack_user_id.in_(ids[start : start + 500]))
+        found.update({e.slack_user_id: e for e in session.scalars(query) if e.slack_user_id})
+    return found
+
+
+def list_experts_by_ids(session: Session, *, expert_ids: Iterable[int]) -> dict[int, Expert]:
+    ids = sorted(set(expert_ids))
+    if not ids:
+        return {}
+    return {e.id: e for e in session.scalars(select(Expert).where(Expert.id.in_(ids)))}
+
+
+def list_answers_to(session: Session, *, question_ids: Collection[int]) -> list[Answer]:
+    if not question_ids:
+        return []
+    query = select(Answer).where(Answer.question_id.in_(sorted(question_ids))).order_by(Answer.id)
+    return list(session.scalars(query))
+
+
+def list_answers_between(session: Session, *, start: datetime, end: datetime) -> list[Answer]:
+    query = select(Answer).where(Answer.created_at >= start, Answer.created_at < end).order_by(Answer.id)
+    return list(session.scalars(query))
+
+
+def list_practices_created(session: Session, *, start: datetime, end: datetime) -> list[Practice]:
+    """Published practices added in ``[start, end)``."""
+    query = (
+        select(Practice)
+        .where(Practice.status == RecordStatus.PUBLISHED, Practice.created_at >= start, Practice.created_at < end)
+        .order_by(Practice.created_at, Practice.id)
+    )
+    return list(session.scalars(query))
+
+
+def count_knowledge_gaps(session: Session, *, start: datetime, end: datetime) -> int:
+    query = (
+        select(func.count())
+        .select_from(KnowledgeGap)
+        .where(KnowledgeGap.created_at >= start, KnowledgeGap.created_at < end)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def list_search_results_between(session: Session, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The result summaries of "who knows" searches made in ``[start, end)`` (which practices were shown)."""
+    query = select(SearchLog.results).where(SearchLog.created_at >= start, SearchLog.created_at < end)
+    return [r or {} for r in session.scalars(query)]
+
+
+def update_proposal_channel(session: Session, *, proposal: NeedProposal, channel_id: str, now: datetime) -> None:
+    session.execute(
+        update(NeedProposal).where(NeedProposal.id == proposal.id).values(channel_id=channel_id, updated_at=now)
+    )
+    session.refresh(proposal)

@@ -1,0 +1,369 @@
+"""End to end: knowledge needs through the real bot process, the Slack emulator and the background jobs.
+
+Questions from several organisations → a proposed work session in the triage channel → a forged click by someone
+who is not staff refused (and logged) → invite refused while the bot lacks the scope, with the scope named → invite
+→ a channel created with the right members → the proposal updated and audited → dismissed. ``/wieweet behoeften``
+and ``/wieweet rapport`` for staff (the chart and the workbook uploaded) and refused for others; the recruiting DM's
+button adds the topic to the asked person's profile, and only theirs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from bot.actors import Actor
+from bot.knowledge import KnowledgeBase
+from bot.needs import NeedsService
+from bot.needs.jobs import run_needs_pass
+from handlers import ids
+from storage import needs_repo
+from storage.db import Database
+from storage.models import (
+    Answer,
+    AuditLog,
+    Availability,
+    Consent,
+    Expert,
+    NeedProposal,
+    NeedTopic,
+    Practice,
+    ProposalStatus,
+    Question,
+    QuestionStatus,
+    RecordStatus,
+    Visibility,
+)
+from tests.e2e.conftest import CHANNEL, NL_USER
+from tests.e2e.harness import BotProcess
+from tests.emulator import SlackEmulator
+
+TRIAGE = "C0TRIAGE1"
+STAFF = "U0STAFF01"
+LEAD = "U0LEAD001"  # the expert who could lead the session
+ASKERS = {  # officials of three cities, each an expert of the register (so their organisation is known)
+    "U0GENT001": ("Stad Gent", "Gent", "Wie weet iets over zwerfkatten steriliseren met vrijwilligers?"),
+    "U0LEUV001": ("Stad Leuven", "Leuven", "Hoe pakken jullie het steriliseren van zwerfkatten aan?"),
+    "U0BRUG001": ("Stad Brugge", "Brugge", "zwerfkatten steriliseren: wie heeft ervaring met een vangactie?"),
+}
+TOPIC_WORD = "zwerfkatten"
+
+
+def flat(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _expert(name: str, slack: str, organisation: str, city: str, expertise: list[str], now: datetime) -> Expert:
+    return Expert(
+        email=f"{slack.lower()}@example.org",
+        name=name,
+        slack_user_id=slack,
+        organisation=organisation,
+        city=city,
+        role="beleidsmedewerker",
+        expertise=expertise,
+        consent=Consent.CONFIRMED,
+        availability=Availability.AVAILABLE,
+        last_confirmed_at=now - timedelta(days=5),
+        created_at=now - timedelta(days=300),
+        updated_at=now - timedelta(days=300),
+    )
+
+
+@pytest.fixture
+def db(demo_db_url: str) -> Iterator[Database]:
+    database = Database(demo_db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def needs_bot(emulator: SlackEmulator, demo_db_url: str, db: Database, tmp_path: Path) -> Iterator[BotProcess]:
+    now = datetime.now(UTC)
+    emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
+    emulator.add_user(LEAD, name="lead", real_name="Lies Dierckx", locale="nl-BE")
+    for slack in ASKERS:
+        emulator.add_user(slack, name=slack.lower(), real_name=f"Ambtenaar {slack}", locale="nl-BE")
+    emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
+    with db.session() as session:
+        session.add(
+            _expert(
+                "Lies Dierckx", LEAD, "Stad Kortrijk", "Kortrijk", ["zwerfkatten", "dierenwelzijn", "sterilisatie"], now
+            )
+        )
+        for n, (slack, (organisation, city, text)) in enumerate(ASKERS.items()):
+            session.add(_expert(f"Ambtenaar {city}", slack, organisation, city, ["archiefbeheer"], now))
+            session.add(
+                Question(
+                    text=text,
+                    asker_slack_id=slack,
+                    asker_name=f"Ambtenaar {city}",
+                    visibility=Visibility.PUBLIC,
+                    status=QuestionStatus.ROUTED,
+                    channel_id=CHANNEL,
+                    channel_is_private=False,
+                    created_at=now - timedelta(days=10 - n),
+                    updated_at=now - timedelta(days=10 - n),
+                )
+            )
+    process = BotProcess(
+        emulator,
+        database_url=demo_db_url,
+        mode="socket",
+        log_path=tmp_path / "bot.log",
+        extra_env={"WIEWEET_JOB_INTERVAL": "0.5", "WIEWEET_TRIAGE_CHANNEL": TRIAGE, "WIEWEET_STAFF_USER_IDS": STAFF},
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+def needs_pass(db: Database) -> list[int]:
+    """A needs pass as another replica runs it: groups the questions and queues proposals (the bot sends them)."""
+    knowledge = KnowledgeBase(db)
+    knowledge.load()
+    try:
+        result = run_needs_pass(db, service=NeedsService(knowledge), now=datetime.now(UTC), worker_id="e2e")
+    finally:
+        knowledge.close()
+    return list(result.proposals)
+
+
+def our_proposal(db: Database) -> NeedProposal:
+    with db.session() as session:
+        for proposal in session.scalars(select(NeedProposal)):
+            topic = session.get(NeedTopic, proposal.topic_id)
+            if topic is not None and TOPIC_WORD in topic.label.lower():
+                session.expunge(proposal)
+                return proposal
+    raise AssertionError("no proposal about the stray cats")
+
+
+def triage_proposal(emu: SlackEmulator, proposal_id: int) -> dict[str, Any]:
+    block = ids.block_id(ids.BLOCK_NEEDS_PROPOSAL, proposal_id)
+    return dict(
+        emu.wait_for(lambda: [m for m in emu.messages(TRIAGE) if block in flat(m.get("blocks"))], timeout=20)[-1]
+    )
+
+
+def status_of(db: Database, proposal_id: int) -> ProposalStatus:
+    with db.session() as session:
+        proposal = session.get(NeedProposal, proposal_id)
+        assert proposal is not None
+        return proposal.status
+
+
+def uploaded(emu: SlackEmulator, suffix: str) -> list[dict[str, Any]]:
+    """Files whose upload completed, with their content (bytes)."""
+    return [f for f in emu.files() if f.get("completed") and str(f.get("name", "")).endswith(suffix)]
+
+
+def answers(emu: SlackEmulator) -> str:
+    return flat([p["body"] for p in emu.response_posts])
+
+
+def test_proposal_forged_click_missing_scope_invite_and_dismiss(
+    needs_bot: BotProcess, emulator: SlackEmulator, db: Database
+) -> None:
+    assert needs_pass(db)
+    proposal = our_proposal(db)
+    message = triage_proposal(emulator, proposal.id)
+    text = flat(message["blocks"])
+    assert "zwerfkatten" in text.lower() and f"<@{LEAD}>" in text  # the expert who could lead it
+    assert all(f"<@{slack}>" in text for slack in ASKERS)  # the askers who would likely come
+
+    # forged: an official (not staff) presses Dismiss and Invite
+    emulator.click_button(
+        NL_USER, ids.ACTION_NEEDS_DISMISS, value=str(proposal.id), message=message["ts"], channel=TRIAGE
+    )
+    emulator.click_button(
+        NL_USER, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message["ts"], channel=TRIAGE
+    )
+    for action in ("invite people to a work session", "dismiss a work session proposal"):
+        emulator.wait_for(lambda action=action: f"user={NL_USER} action={action}" in needs_bot.log())
+    assert status_of(db, proposal.id) == ProposalStatus.OPEN
+    assert not [v for v in emulator.views(NL_USER) if v.get("callback_id") == ids.VIEW_NEEDS_INVITE]
+
+    # staff invite; the bot lacks channels:manage: the modal says which scope, nothing is recorded
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message["ts"], channel=TRIAGE)
+    view = emulator.wait_for(
+        lambda: [v for v in emulator.views(STAFF) if v.get("callback_id") == ids.VIEW_NEEDS_INVITE]
+    )[-1]
+    name = next(
+        b["element"]["initial_value"] for b in view["blocks"] if b.get("block_id") == ids.BLOCK_NEEDS_CHANNEL_NAME
+    )
+    assert name.startswith("werksessie-") and "zwerfkatten" in name
+    emulator.set_bot_scopes(["chat:write", "im:write", "users:read", "channels:read", "files:write"])
+    refused = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: name})
+    assert refused.response_action == "errors" and refused.ack_body is not None
+    assert "channels:manage" in flat(refused.ack_body["errors"])
+    assert status_of(db, proposal.id) == ProposalStatus.OPEN and emulator.channel_info(name) is None
+
+    # with the scope: the channel is created and exactly the proposed people are invited
+    emulator.set_bot_scopes(None)
+    done = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: name})
+    assert done.response_action is None
+    channel = emulator.wait_for(lambda: emulator.channel_info(name))
+    assert set(channel["members"]) == {emulator.bot_user_id, LEAD, *ASKERS}
+    emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.INVITED)  # committed after the ack
+    emulator.wait_for(lambda: any("zwerfkatten" in flat(m).lower() for m in emulator.messages(channel["id"])))
+    update = emulator.wait_for_call(
+        "chat.update", lambda c: c.params.get("ts") == message["ts"] and channel["id"] in flat(c.params)
+    )
+    assert ids.ACTION_NEEDS_INVITE not in flat(update.params.get("blocks"))  # invited: done and dismiss remain
+    assert ids.ACTION_NEEDS_DISMISS in flat(update.params.get("blocks"))
+
+    # dismissed by staff: the buttons go, and a second click is told it is closed
+    emulator.click_button(
+        STAFF, ids.ACTION_NEEDS_DISMISS, value=str(proposal.id), message=message["ts"], channel=TRIAGE
+    )
+    emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.DISMISSED)
+    emulator.wait_for_call(
+        "chat.update",
+        lambda c: c.params.get("ts") == message["ts"] and ids.ACTION_NEEDS_DISMISS not in flat(c.params.get("blocks")),
+    )
+    with db.session() as session:
+        actions = [
+            (a.action, a.actor)
+            for a in session.scalars(
+                select(AuditLog).where(AuditLog.entity_type == "need_proposal", AuditLog.entity_key == str(proposal.id))
+            )
+        ]
+    assert ("invite", STAFF) in actions and ("dismiss", STAFF) in actions
+    assert not [a for a in actions if a[1] == NL_USER]
+
+
+def test_needs_and_report_commands_for_staff_only(needs_bot: BotProcess, emulator: SlackEmulator, db: Database) -> None:
+    needs_pass(db)
+    emulator.send_command(STAFF, CHANNEL, text="behoeften")
+    emulator.wait_for(lambda: "zwerfkatten" in answers(emulator).lower())
+    assert "Kennisbehoeften" in answers(emulator)
+
+    emulator.send_command(NL_USER, CHANNEL, text="behoeften")
+    emulator.wait_for(lambda: f"user={NL_USER} action=see knowledge needs" in needs_bot.log())
+
+    emulator.send_command(STAFF, CHANNEL, text="rapport")
+    files = emulator.wait_for(lambda: uploaded(emulator, ".xlsx"))
+    assert uploaded(emulator, ".png")
+    assert files[-1]["channels"] == [emulator.dm_channel_with(STAFF)]  # the staff member's DM, not the channel
+    workbook = load_workbook(io.BytesIO(files[-1]["content"]))
+    assert (
+        "zwerfkatten"
+        in json.dumps([list(row) for ws in workbook for row in ws.iter_rows(values_only=True)], default=str).lower()
+    )
+    assert any(ws._charts for ws in workbook)  # native Excel charts
+    emulator.send_command(NL_USER, CHANNEL, text="rapport")
+    emulator.wait_for(lambda: f"user={NL_USER} action=make a knowledge-needs report" in needs_bot.log())
+    assert len(uploaded(emulator, ".xlsx")) == 1
+
+
+def test_staff_home_tab_shows_the_needs(needs_bot: BotProcess, emulator: SlackEmulator, db: Database) -> None:
+    needs_pass(db)
+    emulator.open_home(STAFF)
+    home = emulator.wait_for(lambda: emulator.home_view(STAFF))
+    assert "Kennisbehoeften" in flat(home) and "zwerfkatten" in flat(home).lower()
+    emulator.open_home(NL_USER)
+    other = emulator.wait_for(lambda: emulator.home_view(NL_USER))
+    assert "Kennisbehoeften" not in flat(other)
+
+
+def test_done_with_notes_becomes_a_practice(needs_bot: BotProcess, emulator: SlackEmulator, db: Database) -> None:
+    needs_pass(db)
+    proposal = our_proposal(db)
+    message = triage_proposal(emulator, proposal.id)
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_DONE, value=str(proposal.id), message=message["ts"], channel=TRIAGE)
+    view = emulator.wait_for(lambda: [v for v in emulator.views(STAFF) if v.get("callback_id") == ids.VIEW_NEEDS_DONE])[
+        -1
+    ]
+    refused = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_NOTES: "javascript:alert(1)"})
+    assert refused.response_action == "errors" and status_of(db, proposal.id) == ProposalStatus.OPEN
+    url = "https://wiki.example.org/werksessie-zwerfkatten"
+    done = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_NOTES: url, ids.BLOCK_NEEDS_SUMMARY: "Vangacties"})
+    assert done.response_action is None
+    emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.DONE)
+    with db.session() as session:
+        practice = session.scalars(select(Practice).where(Practice.url == url)).one()
+        assert practice.status is RecordStatus.PENDING and "zwerfkatten" in practice.title.lower()
+    # the practice waits for the staff's approval as usual: its review is posted in the triage channel
+    emulator.wait_for(lambda: [m for m in emulator.messages(TRIAGE) if ids.ACTION_PRACTICE_APPROVE in flat(m)])
+    emulator.wait_for_call(
+        "chat.update", lambda c: c.params.get("ts") == message["ts"] and url in flat(c.params.get("blocks"))
+    )
+
+
+def test_recruiting_dm_adds_the_topic_for_the_person_asked_only(
+    needs_bot: BotProcess, emulator: SlackEmulator, db: Database
+) -> None:
+    now = datetime.now(UTC)
+    answerer = "U0GENT001"
+    with db.session() as session:
+        expert = session.scalars(select(Expert).where(Expert.slack_user_id == answerer)).one()
+        for n, (slack, text) in enumerate(
+            [
+                ("U0LEUV001", "Wie weet iets over rattenbestrijding in rioleringen?"),
+                ("U0BRUG001", "rattenbestrijding riool"),
+            ]
+        ):
+            question = Question(
+                text=text,
+                asker_slack_id=slack,
+                asker_name="",
+                visibility=Visibility.PUBLIC,
+                status=QuestionStatus.ANSWERED if n == 0 else QuestionStatus.ROUTED,
+                channel_id=CHANNEL,
+                channel_is_private=False,
+                created_at=now - timedelta(days=3 - n),
+                updated_at=now - timedelta(days=3 - n),
+                answered_at=now - timedelta(days=2) if n == 0 else None,
+            )
+            if n == 0:
+                question.answers.append(
+                    Answer(
+                        expert_id=expert.id,
+                        answered_by_name=expert.name,
+                        answered_by_slack_id=answerer,
+                        organisation=expert.organisation,
+                        text="Wij werken met een gespecialiseerde firma.",
+                        created_at=now - timedelta(days=2),
+                    )
+                )
+            session.add(question)
+        expert_id = expert.id
+    needs_pass(db)
+    knowledge = KnowledgeBase(db)
+    knowledge.load()
+    staff = Actor.slack(STAFF, is_staff=True)
+    try:
+        service = NeedsService(knowledge)
+        with db.session() as session:
+            topic = next(t for t in needs_repo.list_need_topics(session) if "rattenbestrijding" in t.label.lower())
+            plan = service.recruiting(session, actor=staff, topic_id=topic.id, now=now)
+            assert [c.expert_id for c in plan.candidates] == [expert_id]
+            service.ask_to_add_expertise(session, actor=staff, topic_id=topic.id, expert_ids=[expert_id], now=now)
+            topic_id = topic.id
+    finally:
+        knowledge.close()
+    dm = emulator.dm_channel_with(answerer)
+    message = emulator.wait_for(
+        lambda: [m for m in emulator.messages(dm) if ids.ACTION_ADD_TOPIC in flat(m.get("blocks"))], timeout=20
+    )[-1]
+    # someone else presses the button (a forged payload): refused and logged, nothing added
+    emulator.click_button("U0LEUV001", ids.ACTION_ADD_TOPIC, value=str(topic_id), message=message["ts"], channel=dm)
+    emulator.wait_for(lambda: "user=U0LEUV001 action=add a topic they were not asked about" in needs_bot.log())
+    emulator.click_button(answerer, ids.ACTION_ADD_TOPIC, value=str(topic_id), message=message["ts"], channel=dm)
+    emulator.wait_for_call(
+        "chat.update", lambda c: c.params.get("ts") == message["ts"] and ids.ACTION_ADD_TOPIC not in flat(c.params)
+    )
+    with db.session() as session:
+        added = session.get(Expert, expert_id)
+        assert added is not None and any("rattenbestrijding" in e.lower() for e in added.expertise)
+        others = session.scalars(select(Expert).where(Expert.slack_user_id == "U0LEUV001")).one()
+        assert not any("rattenbestrijding" in e.lower() for e in others.expertise)

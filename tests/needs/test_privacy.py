@@ -1,0 +1,62 @@
+"""Erasure reaches the knowledge needs: an erased person's questions leave their topics, labels taken from them go,
+and they are named nowhere afterwards."""
+
+from __future__ import annotations
+
+from bot.actors import Actor
+from bot.needs.periods import parse_period
+from bot.privacy import erase_person, export_personal_data
+from storage import needs_repo
+from storage.models import NeedTopic
+from tests.needs.conftest import NOW, STAFF, Network
+
+
+def test_erasing_the_asker_the_label_came_from_relabels_the_topic(network: Network) -> None:
+    with network.database.session() as session:
+        network.service.update_topics(session, now=NOW)
+        topic = next(t for t in needs_repo.list_need_topics(session) if "fietsstraten" in t.label.lower())
+        source_key, topic_id = topic.label_item, topic.id
+        question_id = int(source_key[2:])
+        asker = session.get(type(network.questions["vacancy0"]), question_id).asker_slack_id
+    with network.database.session() as session:
+        report = erase_person(session=session, actor=Actor.cli("test"), slack_user_id=asker, now=NOW)
+        assert report.counts.get("need_topics_relabelled") == 1
+        assert session.get(NeedTopic, topic_id).label == ""
+    with network.database.session() as session:
+        network.service.update_topics(session, now=NOW)
+        relabelled = session.get(NeedTopic, topic_id)
+        assert relabelled.label and relabelled.label_item != source_key
+        assert f"q:{question_id}" not in needs_repo.list_need_assignments(session)
+
+
+def test_erased_askers_and_experts_are_named_nowhere(network: Network) -> None:
+    with network.database.session() as session:
+        erase_person(session=session, actor=Actor.cli("test"), slack_user_id="UKORTRIJK", now=NOW)
+        erase_person(session=session, actor=Actor.cli("test"), slack_user_id="ULEAD", now=NOW)
+    with network.database.session() as session:
+        proposals = network.service.propose_sessions(session, now=NOW, worker_id="a")
+        overview = network.service.overview(session, actor=STAFF, period=parse_period("2026-Q4"), now=NOW)
+    top = overview.topics[0]
+    assert top.organisations == 3  # Kortrijk's question went with its asker
+    assert proposals and all(p.slack_user_id not in {"UKORTRIJK", "ULEAD"} for p in proposals[0].askers)
+    assert all(e.name != "An Peeters" for e in proposals[0].experts)
+
+
+def test_the_export_has_the_topics_of_ones_questions_and_the_proposals_one_decided(network: Network) -> None:
+    with network.database.session() as session:
+        network.service.update_topics(session, now=NOW)
+        proposal = network.service.propose_sessions(session, now=NOW, worker_id="a")[0]
+        network.service.dismiss_proposal(session, actor=STAFF, proposal_id=proposal.id, reason="later", now=NOW)
+    with network.database.session() as session:
+        mine = export_personal_data(session=session, actor=Actor.cli("test"), slack_user_id="UKORTRIJK", now=NOW)
+        staff = export_personal_data(session=session, actor=Actor.cli("test"), slack_user_id="USTAFF", now=NOW)
+        assigned = needs_repo.list_need_assignments(session)
+    asked = {q["id"] for q in mine["questions_asked"]}
+    assert len(asked) == 2  # vacancy tax and cycling streets
+    topics = mine["knowledge_need_topics"]
+    assert {t["question_id"] for t in topics} == asked
+    assert {t["topic_id"] for t in topics} == {assigned[f"q:{q}"] for q in asked}
+    assert all(t["topic_label"] for t in topics)
+    assert mine["work_session_proposals_decided"] == []
+    decided = staff["work_session_proposals_decided"]
+    assert [(p["id"], p["status"], p["note"]) for p in decided] == [(proposal.id, "dismissed", "later")]

@@ -1,0 +1,151 @@
+"""The report (figures, privacy, native Excel charts, HTML, PNG) and the ``wieweet needs`` / ``wieweet report``
+commands, against both databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from bot.cli import main
+from bot.needs.periods import parse_period
+from bot.needs.report import OTHER_PEOPLE, collect_report, render_chart_png, write_html, write_xlsx
+from digests.collect import collect_digest_data
+from digests.period import IsoWeek
+from storage.models import Question, SearchLog
+from tests.needs.conftest import NOW, STAFF, Network, add_question
+
+PERIOD = "2026-Q4"
+NOW_ARG = NOW.isoformat()
+
+
+def wieweet(database_url: str, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--database", database_url, *args], catch_exceptions=False)
+
+
+def test_report_figures_equal_the_database_and_the_digest(network: Network) -> None:
+    week = IsoWeek.containing(NOW - timedelta(days=20))
+    with network.database.session() as session:
+        add_question(
+            session,
+            "Wie weet iets over fietsstraten op de ring?",
+            asker="UGENT",
+            created_at=week.start + timedelta(days=1),
+            themes=["publieke-ruimte"],
+            answered_at=week.start + timedelta(days=2),
+            answerer=network.experts["lead"],
+        )
+        session.add(SearchLog(query="leegstand", results={"practices": [1, 1]}, created_at=NOW - timedelta(days=1)))
+    with network.database.session() as session:
+        data = collect_report(session, service=network.service, actor=STAFF, period=parse_period(PERIOD), now=NOW)
+        in_db = session.scalar(
+            select(func.count())
+            .select_from(Question)
+            .where(Question.created_at >= data.start, Question.created_at < data.end)
+        )
+        weekly = collect_report(session, service=network.service, actor=STAFF, period=parse_period(str(week)), now=NOW)
+        digest = collect_digest_data(
+            session, themes=None, period_start=week.start, period_end=week.end, now=NOW, bounds=[week.start, week.end]
+        )
+    assert data.asked == in_db == 9
+    assert data.answered == 2 and data.median_hours == 24.0
+    assert sum(f.asked for f in data.figures if f.theme == "wonen") == 6
+    assert sum(f.asked_public for f in data.figures if f.theme == "wonen") == 4  # the private and anonymous left out
+    for theme in digest.themes:
+        figures = [f for f in weekly.figures if f.theme == theme.theme.key]
+        assert sum(f.asked_public for f in figures) == theme.current.asked, theme.theme.key
+        assert sum(f.answered_public for f in figures) == theme.current.answered, theme.theme.key
+    assert [h.name for h in data.experts] == ["An Peeters"]
+    assert data.practices_added and data.practices_added[0].shown == 2
+
+
+def test_opted_out_answerers_are_not_named(network: Network) -> None:
+    with network.database.session() as session:
+        add_question(
+            session,
+            "leegstandsheffing en renovatie",
+            asker="UGENT",
+            created_at=NOW - timedelta(days=3),
+            answered_at=NOW - timedelta(days=2),
+            answerer=network.experts["hidden"],
+        )
+        data = collect_report(session, service=network.service, actor=STAFF, period=parse_period(PERIOD), now=NOW)
+    names = [h.name for h in data.experts]
+    assert "Fien Mertens" not in names and OTHER_PEOPLE in names
+    assert ("Stad Genk", 1) in data.organisations  # organisations are counted, people are not named
+
+
+def test_workbook_has_charts_and_the_figures(network: Network, tmp_path: Path) -> None:
+    with network.database.session() as session:
+        data = collect_report(session, service=network.service, actor=STAFF, period=parse_period(PERIOD), now=NOW)
+    path = tmp_path / "report.xlsx"
+    write_xlsx(data, path)
+    book = load_workbook(path)
+    assert book.sheetnames == ["Overzicht", "Thema's per maand", "Onderwerpen", "Experts", "Praktijken"]
+    summary = {row[0]: row[1] for row in book["Overzicht"].iter_rows(min_row=3, values_only=True)}
+    assert summary["Vragen gesteld"] == data.asked == 8
+    assert summary["Vragen beantwoord"] == data.answered
+    themes = book["Thema's per maand"]
+    assert len(themes._charts) == 2  # stacked bars per theme and month, answered share line
+    rows = [r for r in themes.iter_rows(min_row=2, values_only=True) if r and r[1] == "2026-11"]
+    assert sum(r[2] for r in rows) == 8
+    topics = book["Onderwerpen"]
+    assert len(topics._charts) == 1
+    first = next(topics.iter_rows(min_row=2, values_only=True))
+    assert "leegstandsheffing" in first[1].lower() and first[2] == 6 and first[4] == 4
+    assert len(book["Experts"]._charts) == 1
+
+
+def test_html_and_png(network: Network, tmp_path: Path) -> None:
+    with network.database.session() as session:
+        data = collect_report(session, service=network.service, actor=STAFF, period=parse_period(PERIOD), now=NOW)
+    png = render_chart_png(data)
+    assert png.startswith(b"\x89PNG")
+    page = tmp_path / "report.html"
+    write_html(data, page, lang="en")
+    text = page.read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") == 2 and "Knowledge needs of the network" in text
+    assert "onze gemeente" not in text and "int?" not in text  # the private and anonymous questions
+
+
+def test_cli_needs_json_and_report(network: Network, database_url: str, tmp_path: Path) -> None:
+    result = wieweet(database_url, "needs", "--period", PERIOD, "--json", "--now", NOW_ARG)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["period"] == PERIOD and data["topics"][0]["organisations"] == 4
+    text = wieweet(database_url, "needs", "--period", PERIOD, "--now", NOW_ARG)
+    assert "Knowledge needs 2026-Q4" in text.output and "covered" in text.output
+    proposals = wieweet(database_url, "needs", "proposals", "--propose", "--now", NOW_ARG)
+    assert "1 new proposal(s)" in proposals.output and "An Peeters" in proposals.output
+    out = tmp_path / "r.xlsx"
+    written = wieweet(database_url, "report", "--period", PERIOD, str(out), "--now", NOW_ARG)
+    assert written.exit_code == 0 and out.exists() and "8 question(s) asked" in written.output
+
+
+@pytest.mark.parametrize("args", [["needs", "--period", "2026-Q5"], ["report", "--period", "nonsense", "x.xlsx"]])
+def test_cli_bad_period_is_a_clear_error(database_url: str, args: list[str]) -> None:
+    result = CliRunner().invoke(main, ["--database", database_url, *args])
+    assert result.exit_code == 2 and "invalid period" in result.output
+
+
+def test_cli_report_refuses_other_file_types(database_url: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--database", database_url, "report", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 2 and ".xlsx, .html or .png" in result.output
+
+
+def test_help_texts_have_examples() -> None:
+    for args in (
+        ["needs", "--help"],
+        ["needs", "proposals", "--help"],
+        ["needs", "recruit", "--help"],
+        ["needs", "dismiss", "--help"],
+        ["needs", "done", "--help"],
+        ["report", "--help"],
+    ):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0 and "Examples:" in result.output and "wieweet " in result.output, args
