@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.actors import NotAuthorized
-from storage.models import Question, Visibility
+from storage.models import Visibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,3 @@ def require_member(placement: Placement, *, is_member: bool) -> None:
     """The bot only shows a question in a channel the asker is a member of."""
     if placement.shown_in_channel and not is_member:
         raise NotAuthorized("ask a question in a channel one is not in", target=f"channel:{placement.channel_id}")
-
-
-def record_thread(question: Question, *, thread_ts: str) -> None:
-    """The message posted for ``question`` in its channel is its thread: its answer is posted there."""
-    question.thread_ts = thread_ts

@@ -40,6 +40,9 @@ class Settings:
     # TEST ONLY (WIEWEET_FAKE_NOW_FILE): a file holding an ISO datetime that the bot's clock returns instead of the
     # real time, so end-to-end tests can move time forward by rewriting the file. Never set it in production.
     fake_now_file: str | None = None
+    # TEST ONLY (WIEWEET_TEST_TX_GUARD_FILE): report every Slack call made inside a database transaction that has
+    # written to this file (``handlers.txguard``); the end-to-end tests fail on any. Never set it in production.
+    tx_guard_file: str | None = None
     # self-service (issue 7)
     require_consent: bool = True  # WIEWEET_REQUIRE_CONSENT: only experts who confirmed their listing are routed
     expert_approval: bool = False  # WIEWEET_EXPERT_APPROVAL: profiles made in Slack wait for staff approval
@@ -169,6 +172,7 @@ def read_settings(
             lambda: _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"), 30.0
         ),
         "fake_now_file": env.get("WIEWEET_FAKE_NOW_FILE") or None,
+        "tx_guard_file": env.get("WIEWEET_TEST_TX_GUARD_FILE") or None,
         "require_consent": checked(
             lambda: _flag(env.get("WIEWEET_REQUIRE_CONSENT"), True, "WIEWEET_REQUIRE_CONSENT"), True
         ),

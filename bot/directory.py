@@ -1,8 +1,7 @@
-"""What wieweet remembers about the people and deliveries of the chat it runs in.
+"""What wieweet remembers about the people of the chat it runs in: a person's cached profile (UI language, display
+name), refreshed by the chat layer now and then.
 
-* A person's cached profile (UI language, display name), refreshed by the chat layer now and then.
-* Once-only claims on incoming messages: chat platforms redeliver, and several processes may receive the same
-  message; ``claim_delivery`` is true for exactly one of them (committed by the caller's own transaction).
+(Once-only claims on incoming requests are the inbox's, ``bot.inbox``: the request's record is its claim.)
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage import slack_repo
@@ -34,6 +34,13 @@ def cache_user(session: Session, *, user_id: str, locale: str, name: str, now: d
     slack_repo.upsert_slack_user(session, slack_user_id=user_id, locale=locale, name=name, now=now)
 
 
-def claim_delivery(session: Session, *, key: str, kind: str, now: datetime) -> bool:
-    """True for the first claim of ``key`` in any process (once the caller's transaction commits)."""
-    return slack_repo.create_processed_event(session, event_key=key, kind=kind, now=now)
+def cache_user_apart(session: Session, *, user_id: str, locale: str, name: str, now: datetime) -> bool:
+    """``cache_user`` in a short transaction of its own on ``session``'s database, committed at once: a cache, not
+    part of the caller's change (whose transaction must not have written while it still calls Slack). False when
+    the database stayed locked: the language is known in memory for now, a later fetch stores it."""
+    try:
+        with Session(session.get_bind()) as own, own.begin():
+            cache_user(own, user_id=user_id, locale=locale, name=name, now=now)
+    except OperationalError:
+        return False
+    return True

@@ -36,7 +36,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
-from bot.privacy import RetentionPolicy, purge_expired
+from bot.privacy import RetentionPolicy, purge_expired, purge_inbox
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
 from storage import privacy_repo, slack_repo
@@ -108,9 +108,10 @@ class Doorbell:
     def ring(self) -> None:
         self._rung.set()
 
-    def wait(self) -> bool:
-        """Block until rung (True) or closed (False)."""
-        self._rung.wait()
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until rung (True) or closed (False); with a ``timeout``, at most that long (then True unless
+        closed: a periodic pass is due anyway)."""
+        self._rung.wait(timeout)
         self._rung.clear()
         return not self._closed
 
@@ -263,6 +264,8 @@ class JobRunner:
             slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
             claimed = privacy_repo.get_processed_event_kind(session, event_key=key) == token
             counts = purge_expired(session=session, now=now, policy=self.retention) if claimed else None
+        if counts is not None:
+            counts["inbox_requests"] = purge_inbox(self.services.db, now=now, policy=self.retention)
         # Reached only when committed: a failed purge rolls its claim back and the next pass tries again.
         self._purged_on = day
         if counts is not None:

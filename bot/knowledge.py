@@ -308,12 +308,15 @@ class KnowledgeBase:
         channel_id: str | None = None,
         channel_is_private: bool = False,
         record_gap: bool = True,
+        result: SearchResult | None = None,
     ) -> AskOutcome:
         """Search, log the result set (for feedback and "more results"), and record a knowledge gap if any.
 
-        Raises ``QueryError`` for input that cannot be searched; nothing is written then.
+        ``result``: the search already done (``search``), e.g. before a transaction was opened, so that the write
+        lock is not held while searching. Raises ``QueryError`` for input that cannot be searched; nothing is
+        written then.
         """
-        result = self.search(query, now=now, limit=limit)
+        result = result if result is not None else self.search(query, now=now, limit=limit)
         gap_id: int | None = None
         if result.gap and record_gap:
             gap = question_repo.create_knowledge_gap(

@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
-from storage import needs_repo, outbox_repo, question_repo, register_repo, slack_repo
+from storage import inbox_repo, needs_repo, outbox_repo, question_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
+from storage.db import Database
 from storage.models import (
     AuditLog,
     Base,
@@ -497,6 +498,7 @@ class RetentionPolicy:
     sent_messages: timedelta = timedelta(days=90)  # sent (or given-up) outbox messages
     done_timers: timedelta = timedelta(days=90)  # routing timers that ran
     slack_users: timedelta = timedelta(days=90)  # cached Slack names and locales
+    inbox_requests: timedelta = timedelta(days=30)  # handled requests' records (their content is gone already)
 
 
 def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | None = None) -> dict[str, int]:
@@ -511,3 +513,23 @@ def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | 
         "done_timers": repo.delete_done_timers_before(session, before=now - policy.done_timers),
         "slack_users": repo.delete_slack_users_before(session, before=now - policy.slack_users),
     }
+
+
+def purge_inbox(db: Database, *, now: datetime, policy: RetentionPolicy | None = None) -> int:
+    """Retention of the inbox (which may be a file of its own): handled requests' records past their period."""
+    policy = policy or RetentionPolicy()
+    with db.inbox_session() as session:
+        return inbox_repo.delete_finished_inbox_before(session, before=now - policy.inbox_requests)
+
+
+def finish_erasure(db: Database, *, slack_user_id: str | None) -> int:
+    """Once an erasure has committed: drop the person's requests from the inbox (which may be its own file), then
+    make sure no copy of the erased rows stays on disk (``Database.compact_after_erasure``: SQLite has zeroed the
+    freed pages, ``secure_delete``, and its write-ahead logs are checkpointed and truncated). Returns the number of
+    inbox requests removed."""
+    removed = 0
+    if slack_user_id:
+        with db.inbox_session() as session:
+            removed = inbox_repo.delete_inbox_requests_of(session, slack_user_id=slack_user_id)
+    db.compact_after_erasure()
+    return removed

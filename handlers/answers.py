@@ -3,7 +3,11 @@ shortcut), and the buttons on it (share in the channel, more results, ask the ex
 
 The search log id in a button is a claim: ``searched`` checks it against the database for the clicking user (the
 asker, or a member of the conversation where the answer was posted, ``bot.knowledge.get_search_for``) before
-anything is shown. Mentions and DMs are answered once per message, whichever delivery and process gets it first.
+anything is shown.
+
+A question is recorded in the inbox (``handlers.inbox``) before its ack and answered from there, exactly once:
+searched and logged once, posted once (``answer_message``, ``answer_command``, ``answer_shortcut``), whichever
+delivery and process gets it first, also across a crash.
 """
 
 from __future__ import annotations
@@ -13,16 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt import BoltContext, BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from bot import directory, knowledge
+from bot import inbox as inbox_core
+from bot import knowledge
 from bot.errors import NotFoundError
 from bot.i18n import t
+from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view
-from handlers import claims
+from handlers import claims, inbox
 from handlers.blocks.answer import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks, build_more_blocks
 from handlers.kit import escape_truncate, user_mention
+from handlers.services import Services
 from handlers.turn import Turn
 from storage.models import SearchLog
 
@@ -63,112 +71,200 @@ def strip_mentions(text: str) -> str:
     return _MENTION.sub(" ", text).strip()
 
 
-def prepare_answer(turn: Turn, query: str, *, shareable: bool = False) -> PreparedAnswer:
-    """Search (the core service) and render the answer for this user. Raises QueryError for bad input."""
-    outcome = turn.services.knowledge.ask(
-        turn.session,
-        query=query,
-        now=turn.now,
-        limit=SHOWN_PER_LIST,
-        source="slack",
-        user_id=turn.user_id,
-        channel_id=turn.channel_id,
-        channel_is_private=turn.channel_id is not None and turn.channel_is_private(turn.channel_id),
-    )
-    view = build_answer_view(outcome.result, lang=turn.lang, limit=SHOWN_PER_LIST)
+def render_answer(
+    services: Services, result: SearchResult, *, search_log_id: int, lang: str, shareable: bool = False
+) -> PreparedAnswer:
+    view = build_answer_view(result, lang=lang, limit=SHOWN_PER_LIST)
     return PreparedAnswer(
         text=answer_fallback_text(view),
         blocks=build_answer_blocks(
-            view,
-            search_log_id=outcome.search_log_id,
-            shareable=shareable,
-            offer_ask=turn.services.routing is not None,
+            view, search_log_id=search_log_id, shareable=shareable, offer_ask=services.routing is not None
         ),
-        search_log_id=outcome.search_log_id,
+        search_log_id=search_log_id,
     )
 
 
-def post_in_thread(turn: Turn, answer: PreparedAnswer, *, channel: str, thread_ts: str) -> bool:
-    """Post in the thread of the question. False when the bot may not post there (e.g. not in the channel)."""
+def search_once(
+    job: inbox.InboxJob, *, query: str, channel_id: str | None, channel_is_private: bool, shareable: bool = False
+) -> PreparedAnswer:
+    """Search and log the result set once per request, however often the request is retried: the log row and
+    the request's claim (``answered:<key>``, noting the log id) are written in one transaction."""
+    services, lang = job.services, job.language()
+    search_log_id = job.result.get("search_log_id")
+    # The search first, with no transaction open: the write lock is held only for the few rows written.
+    result = services.knowledge.search(query, now=job.now, limit=SHOWN_PER_LIST)
+    if not isinstance(search_log_id, int):
+        with services.db.session() as session:
+
+            def log_search() -> int:
+                return services.knowledge.ask(
+                    session,
+                    query=query,
+                    now=job.now,
+                    limit=SHOWN_PER_LIST,
+                    source="slack",
+                    user_id=job.user_id,
+                    channel_id=channel_id,
+                    channel_is_private=channel_is_private,
+                    result=result,
+                ).search_log_id
+
+            search_log_id = inbox_core.once(session, step="answered", request_key=job.key, now=job.now, make=log_search)
+        if search_log_id is None:
+            raise RuntimeError(f"request {job.key} was searched but its log is unknown")
+        job.save(search_log_id=search_log_id)
+    return render_answer(services, result, search_log_id=int(search_log_id), lang=lang, shareable=shareable)
+
+
+def _mark_posted(job: inbox.InboxJob, answer: PreparedAnswer, channel: str) -> None:
+    """The conversation's members see the answer now, and may use its buttons (``bot.knowledge.get_search_for``)."""
+    with job.services.db.session() as session:
+        knowledge.mark_search_posted(session, search_log_id=answer.search_log_id, channel_id=channel)
+
+
+def _tell_in_thread(job: inbox.InboxJob, text: str) -> None:
+    payload = job.payload
+    job.post_once(step="error", channel=str(payload["channel"]), thread_ts=str(payload["thread_ts"]), text=text)
+
+
+ANSWER_MESSAGE = "answer_message"
+
+
+@inbox.kind(ANSWER_MESSAGE, tell=_tell_in_thread)
+def answer_message(job: inbox.InboxJob) -> None:
+    """A mention or a DM recorded in the inbox: search, log, post in its thread — each once."""
+    payload = job.payload
+    channel, thread_ts = str(payload["channel"]), str(payload["thread_ts"])
+    query = strip_mentions(str(payload.get("text") or ""))
+    if not query:
+        job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=t("query.empty", job.language()))
+        return
+    private = job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
+    answer = search_once(job, query=query, channel_id=channel, channel_is_private=private)
     try:
-        turn.client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=answer.text,
-            blocks=answer.blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=answer.text, blocks=answer.blocks)
     except SlackApiError as exc:
-        if exc.response.get("error") in NOT_POSTABLE:
-            return False
+        if exc.response.get("error") in NOT_POSTABLE:  # removed from the channel meanwhile: nowhere to answer
+            return
         raise
-    # the conversation's members see it now, and may use its buttons (``bot.knowledge.get_search_for``)
-    knowledge.mark_search_posted(turn.session, search_log_id=answer.search_log_id, channel_id=channel)
-    return True
+    _mark_posted(job, answer, channel)
 
 
-def respond_privately(turn: Turn, answer: PreparedAnswer) -> None:
-    """Only the asker sees it (through the request's response_url)."""
-    if turn.respond is None:
-        raise RuntimeError(f"{turn.kind} request has no response_url to answer privately")
-    turn.respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral", replace_original=False)
+def _tell_privately(job: inbox.InboxJob, text: str) -> None:
+    job.respond_once(step="error", text=text)
+
+
+ANSWER_COMMAND = "answer_command"
+
+
+@inbox.kind(ANSWER_COMMAND, tell=_tell_privately)
+def answer_command(job: inbox.InboxJob) -> None:
+    """``/wieweet <question>`` recorded in the inbox: search and log once, answer privately (shareable)."""
+    payload = job.payload
+    channel = payload.get("channel")
+    channel = str(channel) if channel else None
+    private = channel is None or job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
+    answer = search_once(
+        job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private, shareable=True
+    )
+    job.respond_once(step="answer", text=answer.text, blocks=answer.blocks)
+
+
+ANSWER_SHORTCUT = "answer_shortcut"
+
+
+@inbox.kind(ANSWER_SHORTCUT, tell=_tell_privately)
+def answer_shortcut(job: inbox.InboxJob) -> None:
+    """The "Wie weet dit?" message shortcut: answered in that message's thread; where the bot may not post, to the
+    person privately, saying why."""
+    payload = job.payload
+    channel, thread_ts = str(payload["channel"]), str(payload["thread_ts"])
+    private = job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
+    answer = search_once(job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private)
+    if not job.result.get("privately") and channel and thread_ts:
+        try:
+            job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=answer.text, blocks=answer.blocks)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in NOT_POSTABLE:
+                raise
+            job.save(privately=True)
+        else:
+            _mark_posted(job, answer, channel)
+            return
+    job.respond_once(step="answer", text=answer.text, blocks=answer.blocks)
+    job.respond_once(step="why", text=t("slack.not_in_channel", job.language()))
+
+
+# --- the requests: recorded in the inbox, answered from there ------------------------------------------------------
 
 
 def command_who_knows(turn: Turn, text: str) -> None:
-    """``/wieweet <question>``: the answer, privately, with a button to share it."""
-    respond_privately(turn, prepare_answer(turn, text, shareable=True))
-
-
-# --- mentions and direct messages ------------------------------------------------------------------------------------
+    """``/wieweet <question>``: recorded in the inbox under the command's trigger id (a retried or replayed command
+    is one question) and answered from there, privately, with a button to share it (``answer_command``)."""
+    new = inbox.record(
+        turn.services,
+        request_key=f"cmd:{turn.body.get('trigger_id') or turn.correlation_id}",
+        kind_name=ANSWER_COMMAND,
+        payload={"text": text, "channel": turn.channel_id, "response_url": turn.body.get("response_url")},
+        user_id=turn.user_id,
+    )
+    turn.outcome = "recorded" if new else "duplicate"
 
 
 def _is_from_a_bot(event: dict[str, Any]) -> bool:
     return bool(event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message")
 
 
-def _claim_message(turn: Turn, event: dict[str, Any]) -> bool:
-    """True for the first delivery of this message in any process (committed at once, visible to all)."""
-    key = f"msg:{event.get('channel')}:{event.get('ts')}"
-    with turn.services.db.session() as claim_session:
-        first = directory.claim_delivery(claim_session, key=key, kind=turn.kind, now=turn.now)
-    if not first:
-        turn.outcome = "duplicate"
-    return first
-
-
-def _answer_message(turn: Turn, event: dict[str, Any]) -> None:
-    query = strip_mentions(str(event.get("text") or ""))
-    channel = str(event["channel"])
-    thread_ts = str(event.get("thread_ts") or event["ts"])
-    if not query:
-        turn.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=t("query.empty", turn.lang))
-        return
-    post_in_thread(turn, prepare_answer(turn, query), channel=channel, thread_ts=thread_ts)
-
-
-def handle_app_mention(turn: Turn) -> None:
-    event = turn.body["event"]
-    if _is_from_a_bot(event) or not _claim_message(turn, event):
-        return
-    _answer_message(turn, event)
-
-
-def handle_message(turn: Turn) -> None:
-    event = turn.body["event"]
+def to_answer(event: dict[str, Any]) -> bool:
+    """A mention of the bot, or a person's direct message to it (not an edit, a join or a bot's message)."""
+    if _is_from_a_bot(event) or not event.get("channel") or not event.get("ts"):
+        return False
+    if event.get("type") == "app_mention":
+        return True
     if event.get("subtype") in IGNORED_SUBTYPES or event.get("subtype") not in {None, "file_share"}:
-        turn.outcome = "ignored"
-        return
-    if _is_from_a_bot(event) or event.get("channel_type") != "im":
-        turn.outcome = "ignored"
-        return
-    if not _claim_message(turn, event):
-        return
-    _answer_message(turn, event)
+        return False
+    return event.get("channel_type") == "im"
+
+
+RECORDED = "wieweet_recorded"  # in the Bolt context: what ``record_message`` did with the delivery
+
+
+def record_message(services: Services) -> Callable[..., BoltResponse | None]:
+    """Listener middleware: record a mention or DM in the inbox *before* Bolt acks the event (Bolt acks events
+    before any listener runs, and Slack never resends an acked one). The row is the durable record and the dedupe
+    claim at once (the message's channel + ts, so the ``app_mention`` and ``message`` deliveries of one message, and
+    Slack's retries, make one row, in whichever process). When it cannot be written, the request fails and Slack
+    delivers it again. The answer is produced from the row (``answer_message``)."""
+
+    def middleware(body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        event = body.get("event") or {}
+        if to_answer(event):
+            new = inbox.record(
+                services,
+                request_key=f"msg:{event['channel']}:{event['ts']}",
+                kind_name=ANSWER_MESSAGE,
+                payload={
+                    "channel": str(event["channel"]),
+                    "thread_ts": str(event.get("thread_ts") or event["ts"]),
+                    "text": str(event.get("text") or ""),
+                },
+                user_id=str(event.get("user") or "") or None,
+            )
+            context[RECORDED] = "recorded" if new else "duplicate"
+        return next()
+
+    return middleware
+
+
+def handle_message_event(turn: Turn) -> None:
+    """A mention or message event: the answer comes from the inbox; this only says what happened to the delivery
+    (for the request log)."""
+    turn.outcome = str(turn.context.get(RECORDED) or "ignored")
 
 
 def handle_who_knows_shortcut(turn: Turn) -> None:
-    """Message shortcut "Wie weet dit?": answer a message's question in its thread."""
+    """Message shortcut "Wie weet dit?": recorded in the inbox under the trigger (a replay is one request) and
+    answered in the message's thread from there (``answer_shortcut``)."""
     message = turn.body.get("message") or {}
     query = strip_mentions(str(message.get("text") or ""))
     channel = str((turn.body.get("channel") or {}).get("id") or "")
@@ -176,14 +272,19 @@ def handle_who_knows_shortcut(turn: Turn) -> None:
         if turn.respond is not None:
             turn.respond(text=t("slack.empty_message", turn.lang), response_type="ephemeral")
         return
-    thread_ts = str(message.get("thread_ts") or message.get("ts") or "")
-    answer = prepare_answer(turn, query)
-    if channel and thread_ts and post_in_thread(turn, answer, channel=channel, thread_ts=thread_ts):
-        return
-    # The bot is not in that channel: answer the person privately instead, and say why.
-    respond_privately(turn, answer)
-    if turn.respond is not None:
-        turn.respond(text=t("slack.not_in_channel", turn.lang), response_type="ephemeral", replace_original=False)
+    new = inbox.record(
+        turn.services,
+        request_key=f"shortcut:{turn.body.get('trigger_id') or turn.correlation_id}",
+        kind_name=ANSWER_SHORTCUT,
+        payload={
+            "text": query,
+            "channel": channel,
+            "thread_ts": str(message.get("thread_ts") or message.get("ts") or ""),
+            "response_url": turn.body.get("response_url"),
+        },
+        user_id=turn.user_id,
+    )
+    turn.outcome = "recorded" if new else "duplicate"
 
 
 # --- the buttons on an answer ----------------------------------------------------------------------------------------

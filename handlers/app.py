@@ -4,10 +4,12 @@ served: Socket Mode, or HTTP behind the verifying edge (``handlers.http_edge``) 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.error import URLError
 
@@ -39,6 +41,14 @@ BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]+$")
 APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]+$")
 SIGNING_SECRET = re.compile(r"^[A-Za-z0-9]{16,}$")
 HTTP_THREADS = 8
+
+
+def listener_threads() -> int:
+    """Bolt's listener pool (Bolt's default is 5): it runs the listeners, which ack first; the slow part of a
+    request's work runs on the inbox worker's own threads (``handlers.inbox``), so acks do not queue behind it."""
+    return max(16, 8 * (os.cpu_count() or 2))
+
+
 MAX_HEADER_BYTES = 32 * 1024  # Slack's headers are well under 2 KiB
 FILE_RESERVE = 128  # file descriptors kept for everything but client connections
 
@@ -166,6 +176,7 @@ def create_app(services: Services, *, http: bool) -> App:
         raise_error_for_unhandled_request=False,
         request_verification_enabled=http,
         token_verification_enabled=False,  # Bolt would call auth.test before its client points at SLACK_API_URL
+        listener_executor=ThreadPoolExecutor(max_workers=listener_threads(), thread_name_prefix="listener"),
     )
     configure_web_client(app.client, settings)
     try:

@@ -36,7 +36,7 @@ from handlers.errors import REF, handle_error, refuse_in_form
 from handlers.forms import Form
 from handlers.home import publish_homes
 from handlers.services import Services
-from handlers.turn import Turn
+from handlers.turn import AckThenLanguage, AfterCommitRespond, Turn
 
 request_log = logging.getLogger("wieweet.requests")
 log = logging.getLogger(__name__)
@@ -144,12 +144,18 @@ def _serve(
                 client=client,
                 body=body,
                 ack=ack,
-                respond=respond if body.get("response_url") or context.response_url else None,
+                respond=None,
                 context=context,
                 kind=spec.kind,
                 correlation_id=correlation_id,
                 now=services.clock(),
             )
+            if body.get("response_url") or context.response_url:
+                turn.respond = AfterCommitRespond(respond, turn.after_commit)
+            if spec.ack_first:
+                turn.resolve_language()  # acked: now, before any change (never users.info after a write)
+            else:
+                turn.ack = AckThenLanguage(ack, turn.resolve_language)
             spec.run(turn)
             outcome = turn.outcome
         _after_commit(services, turn, client)
@@ -195,11 +201,7 @@ def _global_handler(services: Services) -> Callable[[BaseException, dict[str, An
 
 def _after_commit(services: Services, turn: Turn, client: WebClient) -> None:
     """What the handler asked for once its change is committed. A failure is logged and undoes nothing."""
-    for work in turn.committed_work():
-        try:
-            work()
-        except Exception:  # the change is committed; a failed notice about it is logged, not undone
-            log.exception("after-commit step failed ref=%s", turn.correlation_id)
+    turn.run_after_commit()
     if turn.queued:
         services.outbox.ring()
     if turn.home_users:

@@ -8,7 +8,7 @@ global error handler) when that value names someone else than the person clickin
 from __future__ import annotations
 
 from bot.i18n import t
-from bot.privacy import erase_person, export_json, export_personal_data
+from bot.privacy import erase_person, export_json, export_personal_data, finish_erasure
 from handlers.blocks.privacy import build_forget_prompt, build_forgotten
 from handlers.claims import clicked_action
 from handlers.turn import Turn
@@ -63,8 +63,13 @@ def handle_forget_button(turn: Turn) -> None:
     report = erase_person(session=turn.session, actor=turn.actor, slack_user_id=target, now=turn.now)
     turn.outcome = f"erased {sum(report.counts.values())} items"
     done = build_forgotten(lang)
-    if turn.respond is not None:
-        turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)
-    elif turn.user_id:
-        channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
-        turn.client.chat_postMessage(channel=channel, text=done.text, blocks=done.blocks)
+
+    def confirm() -> None:  # once the erasure is committed (never with the erasing transaction open)
+        finish_erasure(turn.services.db, slack_user_id=target)
+        if turn.respond is not None:
+            turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)
+        elif turn.user_id:
+            channel = turn.client.conversations_open(users=turn.user_id)["channel"]["id"]
+            turn.client.chat_postMessage(channel=channel, text=done.text, blocks=done.blocks)
+
+    turn.after_commit(confirm)

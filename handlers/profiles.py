@@ -240,18 +240,19 @@ def handle_consent_withdraw(turn: Turn, expert_id: int) -> None:
 
 
 def handle_approve(turn: Turn, expert_id: int) -> None:
+    lang = turn.lang  # before the change: looking it up may call Slack, never with a transaction that has written
     expert = profiles.approve_profile(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
     done = build_review_done(
-        profiles.profile_payload(expert), turn.lang, status=t("profile.review_approved", turn.lang, staff=staff)
+        profiles.profile_payload(expert), lang, status=t("profile.review_approved", lang, staff=staff)
     )
     # the staff review in the triage channel (the database's), wherever the button was (review or /wieweet beheer)
     review = profiles.review_message_ref(turn.session, expert_id=expert.id)
     refs = [review] if review else []
     turn.update_messages(refs, done.text, list(done.blocks), about=f"expert:{expert.id}")
     if not turn.clicked_in(refs):
-        turn.tell(t("profile.review_approved", turn.lang, staff=staff))
+        turn.tell(t("profile.review_approved", lang, staff=staff))
     turn.home_changed(expert.slack_user_id)
 
 

@@ -7,15 +7,19 @@ handler calls ``RoutingService`` (which checks the acting user against the datab
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot import asking, directory
+from bot import inbox as inbox_core
 from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.routing import RoutingInputError, RoutingService
-from handlers import claims
+from handlers import claims, ids, inbox
 from handlers.blocks.routing import (
     DmState,
     MyQuestion,
@@ -29,9 +33,12 @@ from handlers.blocks.routing import (
 )
 from handlers.claims import UserPick
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, TriageCloseForm
+from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
 from handlers.turn import Turn
-from storage.models import Question, Routing, SearchLog
+from storage.models import Question, Routing, SearchLog, Visibility
+
+log = logging.getLogger(__name__)
 
 ASK_WORDS = frozenset({"vraag", "ask", "question"})
 MINE_WORDS = frozenset({"mijn vragen", "my questions", "mijn", "mine"})
@@ -62,7 +69,10 @@ def open_ask_modal(turn: Turn, *, text: str, metadata: dict[str, Any]) -> None:
         return
     updated = build_ask_modal(lang, text=text, themes=themes, theme_key=result.themes[0], metadata=metadata)
     view_info = opened.get("view") or {}
-    turn.client.views_update(view_id=str(view_info.get("id")), hash=view_info.get("hash"), view=updated)
+    try:
+        turn.client.views_update(view_id=str(view_info.get("id")), hash=view_info.get("hash"), view=updated)
+    except SlackApiError as exc:  # already submitted or closed (or changed by the user): nothing to pre-select
+        log.info("ask modal not updated with the theme: %s", exc.response.get("error"))
 
 
 def handle_ask_shortcut(turn: Turn) -> None:
@@ -81,51 +91,101 @@ def command_ask(turn: Turn, text: str) -> None:
 
 
 def handle_ask_submission(turn: Turn, form: AskForm) -> None:
-    # Where it was asked is a claim too: privacy comes from Slack, and the bot only shows a question in a channel
-    # the asker is a member of.
-    private = form.channel_id is None or turn.channel_is_private(form.channel_id)
-    placement = asking.place_question(
-        visibility=form.visibility, channel_id=form.channel_id, thread_ts=form.thread_ts, channel_is_private=private
-    )
-    if placement.shown_in_channel:
-        asking.require_member(placement, is_member=turn.is_channel_member(placement.channel_id))
-    cached = directory.get_cached_user(turn.session, user_id=_actor(turn))
-    signed_name = str((turn.body.get("user") or {}).get("name") or "")
-    asker_name = cached.name if cached is not None and cached.name else signed_name
-    question = _routing(turn).ask_question(
-        turn.session,
-        asker_slack_id=_actor(turn),
-        asker_name=asker_name,
-        text=form.text,
-        context=form.context,
-        theme_keys=[form.theme] if form.theme else [],
-        desired_by=form.desired_by,
-        visibility=form.visibility,
-        channel_id=placement.channel_id,
-        channel_is_private=private,
-        thread_ts=placement.thread_ts,
-        language=turn.lang,
-        now=turn.now,
+    """Check the form (nothing slow: no Slack call, no write to the database), record the question in the inbox
+    under the modal's view id, ack. A replayed submission or a double click finds the same record: one question.
+    The question is made from the record (``ask_question``), after the ack."""
+    lang = turn.quick_lang
+    errors: dict[str, str] = {}
+    if not form.text:
+        errors[ids.BLOCK_ASK_TEXT] = t("error.empty_question", lang)
+    if form.desired_by is not None and form.desired_by < _routing(turn).calendar.local(turn.now).date():
+        errors[ids.BLOCK_ASK_DATE] = t("error.desired_date_past", lang)
+    if errors:
+        turn.form_errors(errors)
+        return
+    view = turn.body.get("view") or {}
+    new = inbox.record(
+        turn.services,
+        request_key=f"view:{view.get('id')}",
+        kind_name=ASK_KIND,
+        payload={
+            "text": form.text,
+            "context": form.context,
+            "theme": form.theme,
+            "desired": form.desired_by.isoformat() if form.desired_by else None,
+            "visibility": form.visibility.value,
+            "channel_id": form.channel_id,
+            "thread_ts": form.thread_ts,
+            "user_name": str((turn.body.get("user") or {}).get("name") or ""),
+        },
+        user_id=_actor(turn),
     )
     turn.ack()  # accepted: the modal closes
+    turn.outcome = "recorded" if new else "duplicate"
+
+
+def _tell_asker(job: inbox.InboxJob, text: str) -> None:
+    job.dm_once(step="error", text=text)
+
+
+ASK_KIND = "ask_question"
+
+
+@inbox.kind(ASK_KIND, tell=_tell_asker)
+def ask_question(job: inbox.InboxJob) -> None:
+    """A submitted ask modal, from the inbox: check where it was asked, post it there, make the question — each
+    step once. Where it was asked is a claim too: privacy comes from Slack, and the bot only shows a question in a
+    channel the asker is a member of."""
+    services, payload, asker = job.services, job.payload, job.user_id or ""
+    routing = services.routing_service()
+    lang = job.language()
+    channel_id = payload.get("channel_id")
+    visibility = Visibility(str(payload.get("visibility") or "public"))
+    channels = services.channels
+    private = channel_id is None or channels.is_private(client=job.client, channel_id=channel_id, now=job.now)
+    placement = asking.place_question(
+        visibility=visibility, channel_id=channel_id, thread_ts=payload.get("thread_ts"), channel_is_private=private
+    )
+    if placement.shown_in_channel:
+        is_member = channels.is_member(client=job.client, channel_id=placement.channel_id, user_id=asker, now=job.now)
+        asking.require_member(placement, is_member=is_member)
+    text = str(payload.get("text") or "")
+    thread_ts = placement.thread_ts
     if placement.post_in_channel and placement.channel_id:
         # A public question from a channel gets a message there, so the answer comes in its thread.
-        posted = turn.client.chat_postMessage(
+        question_text = "> " + escape_truncate(text, 2500).replace("\n", "\n> ")
+        _, posted_ts = job.post_once(
+            step="question",
             channel=placement.channel_id,
-            text=t(
-                "routing.posted_question",
-                turn.lang,
-                name=user_mention(_actor(turn)) or "?",
-                question="> " + escape_truncate(form.text, 2500).replace("\n", "\n> "),
-            ),
+            text=t("routing.posted_question", lang, name=user_mention(asker) or "?", question=question_text),
         )
-        if posted.get("ts"):
-            asking.record_thread(question, thread_ts=str(posted["ts"]))
-    # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, sent as a DM
-    # right after this request commits: one message, also when the question is escalated.
-    turn.queued_messages()
-    turn.home_changed(turn.user_id)
-    turn.outcome = f"asked q{question.id}"
+        thread_ts = posted_ts or None
+    desired = payload.get("desired")
+    with services.db.session() as session:
+        cached = directory.get_cached_user(session, user_id=asker)
+
+        def make_question() -> int:
+            return routing.ask_question(
+                session,
+                asker_slack_id=asker,
+                asker_name=cached.name if cached is not None and cached.name else str(payload.get("user_name") or ""),
+                text=text,
+                context=str(payload.get("context") or ""),
+                theme_keys=[str(payload["theme"])] if payload.get("theme") else [],
+                desired_by=date.fromisoformat(desired) if isinstance(desired, str) else None,
+                visibility=visibility,
+                channel_id=placement.channel_id,
+                channel_is_private=private,
+                thread_ts=thread_ts,
+                language=lang,
+                now=job.now,
+            ).id
+
+        inbox_core.once(session, step="asked", request_key=job.key, now=job.now, make=make_question)
+    # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, a DM sent by
+    # the jobs once this has committed: one message, also when the question is escalated.
+    services.outbox.ring()
+    publish_homes(services, job.client, [asker])
 
 
 # --- the asker's own questions -----------------------------------------------------------------------------------

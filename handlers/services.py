@@ -94,8 +94,11 @@ class LocaleCache:
         if fetched is None:
             return self.cached(user_id) or self.default_language
         locale, name = fetched
-        # Written after the per-user lock is released: never hold a Python lock while waiting for a DB lock.
-        directory.cache_user(session, user_id=user_id, locale=locale, name=name, now=now)
+        # Written after the per-user lock is released: never hold a Python lock while waiting for a DB lock. And in
+        # a short transaction of its own, committed at once: a cache, not part of the request's change, and the
+        # request's transaction must not have written while it still calls Slack.
+        if not directory.cache_user_apart(session, user_id=user_id, locale=locale, name=name, now=now):
+            log.warning("could not cache the Slack profile of %s (database locked)", user_id)
         return self.cached(user_id) or self.default_language
 
     def _fetch(self, *, client: WebClient, user_id: str) -> tuple[str, str] | None:
@@ -169,6 +172,8 @@ class Services:
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)
     # rung after a request that queued outbox messages commits: the job runner sends them at once
     outbox: Doorbell = field(default_factory=Doorbell)
+    # rung after a request is recorded in the inbox: the inbox worker (``handlers.inbox``) takes it up at once
+    inbox: Doorbell = field(default_factory=Doorbell)
     # the global error handler for errors after the ack; None: ``handlers.errors.handle_error`` (tests hand their own)
     report_error: ErrorReport | None = None
 

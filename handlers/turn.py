@@ -47,11 +47,24 @@ class Turn:
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
     _home: set[str] = field(default_factory=set)
     _queued: bool = False
+    _committed: bool = False
 
     def after_commit(self, work: Callable[[], None]) -> None:
         """Run ``work`` (a Slack message about this request's change) once the change is committed; never when it
         is rolled back. A failure of ``work`` is logged and does not undo the committed change."""
+        if self._committed:
+            work()
+            return
         self._after_commit.append(work)
+
+    def run_after_commit(self) -> None:
+        """The request's transaction has committed: send what waited for it, in order."""
+        self._committed = True
+        for work in self._after_commit:
+            try:
+                work()
+            except Exception:  # the change is committed; a failed notice about it is logged, not undone
+                log.exception("after-commit step failed ref=%s", self.correlation_id)
 
     def queued_messages(self) -> None:
         """This request wrote outbox messages: send them as soon as its transaction has committed."""
@@ -60,9 +73,6 @@ class Turn:
     def home_changed(self, *user_ids: str | None) -> None:
         """What these users' Home tabs show has changed: re-publish them once this request has committed."""
         self._home.update(u for u in user_ids if u)
-
-    def committed_work(self) -> list[Callable[[], None]]:
-        return list(self._after_commit)
 
     @property
     def queued(self) -> bool:
@@ -189,6 +199,20 @@ class Turn:
             self._actor = Actor.slack(user, is_staff=staff)
         return self._actor
 
+    def resolve_language(self) -> None:
+        """Look the user's language up now (right after the ack, see ``AckThenLanguage``), before the handler changes
+        anything; a failure leaves it to a later look-up."""
+        try:
+            _ = self.lang
+        except Exception:  # e.g. the database: the listener's own work will meet it and report it
+            log.warning("no language for %s yet ref=%s", self.user_id, self.correlation_id, exc_info=True)
+
+    @property
+    def quick_lang(self) -> str:
+        """The user's language without waiting on anything (for what is said before the ack): the one known in
+        this process, else the default."""
+        return self._lang or self.services.locales.cached(self.user_id) or self.services.locales.default_language
+
     @property
     def lang(self) -> str:
         if self._lang is None:
@@ -197,3 +221,37 @@ class Turn:
             )
             self.context[LANG] = self._lang
         return self._lang
+
+
+class AckThenLanguage(Ack):
+    """``turn.ack``: acks, then looks up the user's language at once (``users.info`` when it is not known yet).
+    Listeners ack before they change anything, so the look-up never waits on Slack with a transaction that has
+    written — as it would if a listener first asked for ``turn.lang`` after its change."""
+
+    def __init__(self, inner: Ack, then: Callable[[], None]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._inner = inner
+        self._then = then
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        response = self._inner(*args, **kwargs)
+        self.response = self._inner.response
+        self._then()
+        return response
+
+
+class AfterCommitRespond(Respond):
+    """``turn.respond``: answers through the response_url once the request's transaction has committed, so no
+    Slack call waits with the transaction open (and nothing is said about a change that was rolled back)."""
+
+    def __init__(self, inner: Respond, defer: Callable[[Callable[[], None]], None]) -> None:
+        super().__init__(response_url=inner.response_url, proxy=inner.proxy, ssl=inner.ssl)
+        self._inner = inner
+        self._defer = defer
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        def send() -> None:
+            self._inner(*args, **kwargs)
+
+        self._defer(send)
+        return None

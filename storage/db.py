@@ -3,16 +3,25 @@
 One ``Database`` per process. Work happens in ``db.session()`` — one session and one transaction per Slack
 request, CLI command or job, committed when the block ends without an exception and rolled back otherwise.
 Repository functions never commit.
+
+The inbox (``storage.models.InboxRequest``: every acknowledged Slack request, recorded before its ack) is reached
+through ``db.inbox_session()``. On PostgreSQL it is a table of the same database (row locks never block it). On a
+SQLite file it is its own file beside the database (``wieweet-inbox.db``) with the same table: SQLite locks the
+whole file for a writer, and an ack must not wait for another process's long write (an import, a backup).
+
+SQLite waits ``SQLITE_BUSY_TIMEOUT_MS`` for a lock; ``db.retrying(work)`` runs a unit of work again (a bounded
+number of times, with a short backoff) when the lock was still held, so "database is locked" does not surface.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -20,26 +29,79 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Base, InboxRequest
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 0x77696577  # "wiew": advisory lock key serialising upgrades across processes
+SQLITE_BUSY_TIMEOUT_MS = 20000  # how long a statement waits for the write lock (past the ack: waiting is fine)
+INBOX_BUSY_TIMEOUT_MS = 2000  # the inbox file: an ack must come within Slack's 3 s
+RETRY_ATTEMPTS = 4  # ``Database.retrying``: tries of a unit of work that met a held lock
+RETRY_BACKOFF_SECONDS = 0.5
+
+T = TypeVar("T")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows are overwritten with zeros, so erased personal data does not stay readable in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    return on_connect
 
 
-def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+class _Writes(threading.local):
+    def __init__(self) -> None:
+        self.connections: set[int] = set()  # DBAPI connections whose open transaction has written
+
+
+_writes = _Writes()
+_watching: list[bool] = []
+_WRITE_STATEMENTS = frozenset({"insert", "update", "delete", "replace"})
+
+
+def _after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.lstrip().split(" ", 1)[0].lower() in _WRITE_STATEMENTS:
+        _writes.connections.add(id(conn.connection.dbapi_connection))
+
+
+def _transaction_ended(conn: Any) -> None:
+    _writes.connections.discard(id(conn.connection.dbapi_connection))
+
+
+def watch_writes() -> None:
+    """TEST ONLY (see ``handlers.txguard``): from now on, track per thread which open transactions have written."""
+    if _watching:
+        return
+    _watching.append(True)
+    event.listen(Engine, "after_cursor_execute", _after_execute)
+    event.listen(Engine, "commit", _transaction_ended)
+    event.listen(Engine, "rollback", _transaction_ended)
+
+
+def thread_has_written() -> bool:
+    """Whether this thread has a transaction open that has written (only known once ``watch_writes`` ran)."""
+    return bool(_writes.connections)
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """SQLite's "database is locked" / "database table is locked" (a writer held the lock past the busy timeout)."""
+    return isinstance(error, OperationalError) and "locked" in str(error.orig or error).lower()
+
+
+def create_db_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         if url not in {"sqlite://", "sqlite:///:memory:"}:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
@@ -82,8 +144,21 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(alembic_config(conn), revision)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for in-memory databases and other backends)."""
+    if not url.startswith("sqlite") or url in {"sqlite://", "sqlite:///:memory:"}:
+        return None
+    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
+def inbox_file(database_file: Path) -> Path:
+    """Where a SQLite database keeps its inbox: ``wieweet.db`` → ``wieweet-inbox.db``."""
+    return database_file.with_name(f"{database_file.stem}-inbox{database_file.suffix or '.db'}")
+
+
 class Database:
-    """The process's engine and session factory."""
+    """The process's engine and session factory (and the inbox's, see the module docstring)."""
 
     def __init__(self, url: str, *, echo: bool = False, auto_upgrade: bool = True) -> None:
         self.url = url
@@ -91,8 +166,21 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._upgraded = False
         self._lock = threading.Lock()
+        main_file = sqlite_file(url)
+        self.inbox_path = inbox_file(main_file) if main_file is not None else None
+        if self.inbox_path is not None:
+            self.inbox_engine = create_db_engine(
+                f"sqlite:///{self.inbox_path}", echo=echo, busy_timeout_ms=INBOX_BUSY_TIMEOUT_MS
+            )
+            self._create_inbox_table()
+        else:
+            self.inbox_engine = self.engine
+        self.inbox_sessions = sessionmaker(self.inbox_engine, expire_on_commit=False)
         if auto_upgrade:
             self.ensure_schema()
+
+    def _create_inbox_table(self) -> None:
+        Base.metadata.tables[InboxRequest.__tablename__].create(self.inbox_engine, checkfirst=True)
 
     @property
     def dialect(self) -> str:
@@ -117,6 +205,45 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def inbox_session(self) -> Iterator[Session]:
+        """A unit of work on the inbox (see the module docstring); commit on success, roll back on error."""
+        session = self.inbox_sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def retrying(self, work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
+        """Run ``work`` (which opens its own sessions) again when it failed on a held SQLite lock: a bounded number
+        of times with a growing pause; the last lock error propagates. Other errors propagate at once."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return work()
+            except OperationalError as error:
+                if attempt == attempts or not is_lock_error(error):
+                    raise
+                log.info("database locked, retrying (%s/%s)", attempt, attempts)
+                time.sleep(RETRY_BACKOFF_SECONDS * attempt)
+        raise AssertionError("unreachable")
+
+    def compact_after_erasure(self) -> None:
+        """After personal data was erased: on SQLite, copy the write-ahead log into the database (whose freed pages
+        ``secure_delete`` has zeroed) and truncate it, for the database and the inbox file, so no copy of the erased
+        rows stays in ``*-wal``. PostgreSQL keeps its own WAL and backups (see the README)."""
+        engines = [self.engine] + ([self.inbox_engine] if self.inbox_engine is not self.engine else [])
+        for engine in engines:
+            if engine.dialect.name != "sqlite":
+                continue
+            with engine.connect() as conn:
+                row = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+                if row is not None and row[0]:
+                    log.warning("WAL checkpoint after erasure was blocked by a reader; it completes at the next one")
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -128,3 +255,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.inbox_engine is not self.engine:
+            self.inbox_engine.dispose()

@@ -395,6 +395,40 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_messages_pending", "sent_at", "next_attempt_at"),)
 
 
+class InboxRequest(Base):
+    """A Slack request wieweet has acknowledged: recorded before the ack, its outcome produced from this row.
+
+    ``request_key`` is the delivery's dedupe claim (a message's channel and ts, a modal's view id, a command's
+    trigger id), so a redelivery, a replay or a double click finds the row instead of making a second one. The job
+    runner claims pending rows (``claimed_by``/``claimed_at``, taken over when stale), produces the outcome and
+    records what it posted (``posted_channel_id``/``posted_ts``; ``post_started_at`` says a post may have gone out,
+    so a recovery looks for it in Slack before posting again). ``payload`` holds what the outcome needs and is
+    emptied once the request is done.
+    """
+
+    __tablename__ = "inbox_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    user_slack_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)  # steps done so far (ids, where it was posted)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    post_started_at: Mapped[datetime | None]
+    posted_channel_id: Mapped[str | None] = mapped_column(String(32))
+    posted_ts: Mapped[str | None] = mapped_column(String(32))
+    done_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]  # gave up: the user was told once
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_inbox_requests_pending", "done_at", "next_attempt_at"),)
+
+
 class KnowledgeGap(Base):
     """A question that matched nobody well: what the network lacks knowledge about."""
 

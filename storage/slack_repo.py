@@ -24,9 +24,16 @@ def create_processed_event(session: Session, *, event_key: str, kind: str, now: 
         _dialect_insert(session)(ProcessedEvent)
         .values(event_key=event_key[:200], kind=kind[:40], received_at=now)
         .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(ProcessedEvent.id)  # a row only when inserted (the row count is not reliable on every driver)
     )
-    result = session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None
+
+
+def update_processed_event_kind(session: Session, *, event_key: str, kind: str) -> None:
+    """Note what a claimed delivery produced (e.g. ``log:12``), in the transaction that produced it."""
+    event = session.scalars(select(ProcessedEvent).where(ProcessedEvent.event_key == event_key[:200])).first()
+    if event is not None:
+        event.kind = kind[:40]
 
 
 def get_slack_user(session: Session, *, slack_user_id: str) -> SlackUser | None:

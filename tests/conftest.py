@@ -92,3 +92,16 @@ def database_url(database: Database) -> str:
 def session(database: Database) -> Iterator[Session]:
     with database.session() as s:
         yield s
+
+
+@pytest.fixture(autouse=True)
+def _no_slack_calls_inside_written_transactions() -> Iterator[None]:
+    """Every bot process a test starts reports Slack calls made inside a database transaction that has written
+    (``handlers.txguard``); any such call fails the test."""
+    from tests.e2e.harness import BotProcess  # noqa: PLC0415 (only the tests that start a bot need it)
+
+    before = len(BotProcess.started)
+    yield
+    started, BotProcess.started[before:] = BotProcess.started[before:], []
+    for process in started:
+        process.assert_no_slack_calls_in_transactions()

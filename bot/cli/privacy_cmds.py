@@ -20,7 +20,9 @@ from bot.privacy import (
     export_json,
     export_personal_data,
     find_person,
+    finish_erasure,
     purge_expired,
+    purge_inbox,
     require_known,
 )
 from storage import register_repo
@@ -144,7 +146,11 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
             require_known(session, find_person(session, **who))
         click.confirm(f"Erase everything about {email or slack_id}? This cannot be undone", abort=True)
     with cli.db.session() as session:
+        slack_user_id = find_person(session, **who).slack_user_id
         report = erase_person(session=session, actor=cli_user_actor(), now=_now(), **who)
+    inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
+    if inbox_removed:
+        report.add("inbox_requests_deleted", inbox_removed)
     click.echo(f"erased {email or slack_id}:")
     for key, count in sorted(report.counts.items()):
         click.echo(f"  {key}: {count}")
@@ -168,6 +174,8 @@ def privacy_purge(cli: CliContext, dry_run: bool) -> None:
         counts = purge_expired(session=session, now=_now(), policy=RetentionPolicy())
         if dry_run:
             session.rollback()
+    if not dry_run:
+        counts["inbox_requests"] = purge_inbox(cli.db, now=_now())
     verb = "would purge" if dry_run else "purged"
     for key, count in counts.items():
         click.echo(f"{verb} {key}: {count}")

@@ -16,8 +16,10 @@ from bot.knowledge import KnowledgeBase
 from bot.needs import NeedsService
 from bot.needs.jobs import NeedsPass
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
+from handlers import txguard
 from handlers.app import check_tokens, create_app, run_http, run_socket_mode
 from handlers.digest_post import due_digests_poster
+from handlers.inbox import InboxWorker
 from handlers.outbox import OutboxSender
 from handlers.services import LocaleCache, Services, make_clock
 
@@ -41,6 +43,8 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
     """
     settings = cli.settings
     check_tokens(settings, http=http_mode, problems=cli.problems)
+    if settings.tx_guard_file:
+        txguard.install(settings.tx_guard_file)
     knowledge = KnowledgeBase(
         cli.db, timezone=settings.timezone, reconfirm_days=settings.reconfirm_days, semantic=settings.semantic
     )
@@ -69,12 +73,14 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
         sender=OutboxSender(services, app.client, policy=policy),
         digests=due_digests_poster(services.db, app.client, services.channels, tz=ZoneInfo(settings.timezone)),
     ).start()
+    inbox = InboxWorker(services, app.client).start()  # what earlier runs acknowledged and left unfinished, first
     try:
         if http_mode:
             run_http(app, services, host=host, port=port)
         else:
             run_socket_mode(app, settings)
     finally:
+        inbox.shutdown()
         jobs.shutdown()
 
 

@@ -1,9 +1,10 @@
 """Events: mentions of the bot and direct messages get an answer in the thread; the Home tab is published when
 opened; everything else is acknowledged and ignored.
 
-Slack sends both ``app_mention`` and ``message`` for one message that mentions the bot, and redelivers on
-retries; a database claim on the message (channel + ts) makes sure only one answer is ever posted
-(``handlers.answers``), whichever process gets which delivery.
+Slack acks an event before any listener runs and never resends an acked one, so a mention or DM is recorded in the
+inbox by listener middleware (``handlers.answers.record_message``) before Bolt acks it; the row is also the dedupe
+claim (Slack sends both ``app_mention`` and ``message`` for one message, and redelivers on retries), and the
+answer is produced from it once (``handlers.answers.answer_message``), whichever process gets which delivery.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from handlers.services import Services
 
 
 def register(app: App, services: Services) -> None:
-    for event, handler in (
-        ("app_mention", answers.handle_app_mention),
-        ("message", answers.handle_message),
-        ("app_home_opened", profiles.handle_home_opened),
-    ):
-        app.event(event)(listener(services, Kind.EVENT, handler, ack_first=True))
+    recorder = answers.record_message(services)
+    for event in ("app_mention", "message"):
+        app.event(event, middleware=[recorder])(
+            listener(services, Kind.EVENT, answers.handle_message_event, ack_first=True)
+        )
+    app.event("app_home_opened")(listener(services, Kind.EVENT, profiles.handle_home_opened, ack_first=True))

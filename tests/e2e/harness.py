@@ -11,7 +11,7 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar
 
 from tests.emulator import SlackEmulator
 
@@ -28,6 +28,8 @@ def free_port() -> int:
 
 class BotProcess:
     """``python -m bot run`` as a subprocess, in Socket Mode or HTTP mode, with its log captured to a file."""
+
+    started: ClassVar[list[BotProcess]] = []  # every bot started, so fixtures can check them all after a test
 
     def __init__(
         self,
@@ -46,6 +48,8 @@ class BotProcess:
         self.port = free_port() if mode == "http" else 0
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        # Slack calls made inside a database transaction that has written (handlers.txguard): any fails the test.
+        self.tx_guard_path = log_path.with_name(log_path.name + ".txguard")
 
     @property
     def url(self) -> str:
@@ -61,6 +65,7 @@ class BotProcess:
                 "PYTHONUNBUFFERED": "1",
                 # the Slack flows, not the background embedder (tests/matching/test_semantic.py tests that)
                 "WIEWEET_SEMANTIC": "0",
+                "WIEWEET_TEST_TX_GUARD_FILE": str(self.tx_guard_path),
             }
         )
         if self.mode == "http":
@@ -77,6 +82,7 @@ class BotProcess:
         return cmd
 
     def start(self, timeout: float = 30.0) -> BotProcess:
+        BotProcess.started.append(self)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(self.command(), env=self.env(), stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -119,6 +125,14 @@ class BotProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def tx_violations(self) -> str:
+        """What ``handlers.txguard`` reported: Slack calls made while a transaction that has written was open."""
+        return self.tx_guard_path.read_text(encoding="utf-8") if self.tx_guard_path.exists() else ""
+
+    def assert_no_slack_calls_in_transactions(self) -> None:
+        violations = self.tx_violations()
+        assert not violations, f"Slack was called inside a database transaction that has written:\n{violations}"
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -603,3 +603,33 @@ def test_a_question_without_a_chosen_theme_is_filed_under_the_matchers_best_them
     section = digest.stdout.split("Publieke ruimte en mobiliteit\n", 1)[1].split("─" * 60, 1)[0]
     assert "deelauto's" in section  # under its theme in the digest, not under "Overige"
     assert "Overige" not in digest.stdout
+
+
+def test_a_replayed_or_double_clicked_submission_makes_one_question(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    text = "Hoe pakken jullie leegstandsheffing op winkelpanden aan? (één keer)"
+    emulator.send_command(NL_USER, CHANNEL, text="vraag")
+    emulator.wait_for(lambda: emulator.views(NL_USER))
+    view = emulator.views(NL_USER)[-1]
+    first = emulator.submit_view(NL_USER, view["id"], {ids.BLOCK_ASK_TEXT: text}, wait=False)
+    double_click = emulator.redeliver(first, wait=False)  # the same submission twice in flight
+    first.wait(10)
+    double_click.wait(10)
+    assert first.acked and double_click.acked
+    emulator.wait_for(lambda: [q for q in questions(demo_db_url) if q.text == text], timeout=20)
+    replay = emulator.redeliver(first)  # and once more, after it was handled
+    assert replay.acked
+    time.sleep(2.0)  # a second question would have been made by now
+    assert len([q for q in questions(demo_db_url) if q.text == text]) == 1
+    assert "duplicate" in routing_bot.log()
+
+
+def test_a_retried_question_command_is_answered_once(routing_bot: BotProcess, emulator: SlackEmulator) -> None:
+    command = emulator.send_command(NL_USER, CHANNEL, text=QUESTION)
+    emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]], timeout=20)
+    retried = emulator.redeliver(command)  # Slack sending the same command (same trigger) again
+    assert retried.acked
+    time.sleep(2.0)
+    answers = [p for p in emulator.response_posts if "blocks" in p["body"]]
+    assert len(answers) == 1

@@ -377,6 +377,11 @@ class DriverMixin:
             "interactive", payload, on_ack=lambda ack: apply_view_submission_ack(state, record, ack), wait=wait
         )
 
+    def redeliver(self, delivery: Delivery, *, wait: bool = True) -> Delivery:
+        """Deliver the same payload again (same trigger, view, event ids): a replayed request, or Slack retrying a
+        request whose ack it did not get. Freshly signed, as a replay within the signature's window would be."""
+        return self._deliverer.deliver(delivery.kind, copy.deepcopy(delivery.payload), wait=wait)
+
     def close_view(self, user: str, view_id: str, *, wait: bool = True) -> Delivery | None:
         """Press Cancel / ×: the modal closes; ``view_closed`` is sent only if the view asked (notify_on_close)."""
         state = self._state

@@ -229,14 +229,26 @@ class SlackEmulator(DriverMixin):
         error: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        after: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail: 429 (+ ``Retry-After``), 5xx, or ``ok: false``
-        with ``error`` (status defaults to 200 with an error, else 500)."""
+        with ``error`` (status defaults to 200 with an error, else 500). ``after=True``: the call is carried out
+        (the message posted) and *then* answered with the failure, as when Slack times out after acting."""
         resolved = status if status is not None else (200 if error else 500)
         with self._state.lock:
             self._state.faults.append(
-                Fault(method=method, status=resolved, error=error, retry_after=retry_after, times=times)
+                Fault(method=method, status=resolved, error=error, retry_after=retry_after, times=times, after=after)
             )
+
+    def set_latency(self, seconds: float, *methods: str) -> None:
+        """A slow Slack: every call of ``methods`` (all methods when none are named) is answered after ``seconds``
+        (0 removes it). Other calls are served meanwhile."""
+        with self._state.lock:
+            for method in methods or ("*",):
+                if seconds > 0:
+                    self._state.latency[method] = seconds
+                else:
+                    self._state.latency.pop(method, None)
 
     def set_rate_limit(
         self, method: str, *, per_channel_per_second: float | None = None, per_second: float | None = None
@@ -248,6 +260,7 @@ class SlackEmulator(DriverMixin):
     def clear_faults(self) -> None:
         with self._state.lock:
             self._state.faults.clear()
+            self._state.latency.clear()
             self._state.rate_limits.clear()
             self._state.rate_windows.clear()
 

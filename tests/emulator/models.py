@@ -73,6 +73,7 @@ class Fault:
     error: str | None = None
     retry_after: int | None = None
     times: int = 1
+    after: bool = False  # carry the call out, then answer with the failure (did it post? the caller can't know)
 
 
 @dataclass

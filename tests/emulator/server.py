@@ -154,6 +154,9 @@ class EmulatorServer:
 
     async def _api(self, request: web.Request) -> web.Response:
         params = await read_params(request)
+        delay = self.state.latency_for(request.match_info["method"])
+        if delay > 0:  # a slow Slack (``SlackEmulator.set_latency``); other calls are served meanwhile
+            await asyncio.sleep(delay)
         status, body, headers = self.webapi.handle(request.match_info["method"], params, bearer_token(request))
         return web.json_response(body, status=status, headers=headers)
 

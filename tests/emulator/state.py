@@ -62,6 +62,7 @@ class State:
         self.calls: list[Call] = []
         self.deliveries: list[Delivery] = []
         self.faults: list[Fault] = []
+        self.latency: dict[str, float] = {}  # method (or "*") -> seconds every call of it takes
         self.rate_limits: dict[str, RateLimit] = {}
         self.rate_windows: dict[tuple[str, str], deque[float]] = {}
         self.socket_tickets: set[str] = set()
@@ -398,6 +399,10 @@ class State:
     def record_delivery(self, delivery: Delivery) -> None:
         with self.lock:
             self.deliveries.append(delivery)
+
+    def latency_for(self, method: str) -> float:
+        with self.lock:
+            return self.latency.get(method, self.latency.get("*", 0.0))
 
     def take_fault(self, method: str) -> Fault | None:
         with self.lock:

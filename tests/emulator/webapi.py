@@ -6,7 +6,7 @@ import math
 import time
 
 from . import api_chat, api_conversations, api_directory, api_files, api_views
-from .models import JSON, Call
+from .models import JSON, Call, Fault
 from .params import ApiError, Params, normalize
 from .state import State
 
@@ -53,17 +53,19 @@ class WebApi:
         handler = self.methods.get(method)
         if handler is None:
             raise ApiError("unknown_method")
-        self._inject_fault(method)
+        fault = self.state.take_fault(method)
+        if fault is not None and not fault.after:
+            self._raise_fault(fault)
         self._authenticate(method, token)
         wait = self.state.rate_limited(method, params.text("channel"))
         if wait is not None:
             raise ApiError("ratelimited", status=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
-        return handler(self.state, params)
+        result = handler(self.state, params)
+        if fault is not None:  # ``after``: it happened, but the caller hears it failed
+            self._raise_fault(fault)
+        return result
 
-    def _inject_fault(self, method: str) -> None:
-        fault = self.state.take_fault(method)
-        if fault is None:
-            return
+    def _raise_fault(self, fault: Fault) -> None:
         if fault.status == 429:
             retry_after = fault.retry_after if fault.retry_after is not None else 1
             raise ApiError(fault.error or "ratelimited", status=429, headers={"Retry-After": str(retry_after)})

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from sqlalchemy import select
 
@@ -111,3 +111,45 @@ def test_after_commit_work_is_dropped_when_the_request_fails(services: Services)
 
     call(services, handler, Ack())
     assert ran == []
+
+
+class RecordingRespond(Respond):
+    """A response_url that records what was sent and whether the request's change was committed by then."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(response_url="https://hooks.invalid/response")
+        self.services = services
+        self.sent: list[tuple[str, list[str]]] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.sent.append((str(kwargs.get("text")), themes(self.services)))
+
+
+def call_with_respond(services: Services, handler: Any, respond: Respond) -> None:
+    context = BoltContext(user_id="U0ONE", channel_id="C0ONE")
+    bolt_listener = listener(services, "action", handler)
+    body = {"response_url": respond.response_url}
+    bolt_listener(ack=Ack(), body=body, client=WebClient(token="xoxb-test"), context=context, respond=respond)
+
+
+def test_respond_waits_for_the_commit_and_says_nothing_about_a_rolled_back_change(services: Services) -> None:
+    def handler(turn: Turn) -> None:
+        turn.ack()
+        add_theme(turn)
+        assert turn.respond is not None
+        turn.respond(text="done")  # no Slack call with the written transaction open
+
+    respond = RecordingRespond(services)
+    call_with_respond(services, handler, respond)
+    assert respond.sent == [("done", ["proef"])]  # sent once the theme was committed
+
+    def failing(turn: Turn) -> None:
+        turn.ack()
+        assert turn.respond is not None
+        turn.respond(text="never")
+        raise RuntimeError("rolled back")
+
+    services = replace(services, report_error=lambda error, body, context, client: None)
+    respond = RecordingRespond(services)
+    call_with_respond(services, failing, respond)
+    assert respond.sent == []

@@ -121,7 +121,8 @@ def test_update_messages_updates_only_the_subjects_messages(
         context=context,
         respond=None,  # type: ignore[arg-type]
     )
-    assert [c[1]["channel"] for c in client.calls] == ["D0EXPERT1"]  # never the claimed message
+    updates = [c[1] for c in client.calls if c[0] == "chat.update"]  # (users.info comes first: the ack's language)
+    assert [u["channel"] for u in updates] == ["D0EXPERT1"]  # never the claimed message
     lines = refused_lines(caplog)
     assert len(lines) == 1 and lines[0].levelno == logging.WARNING
     assert "user=U0EXPERT1 action=update a message not about routing:9" in lines[0].getMessage()
@@ -137,4 +138,5 @@ def test_update_messages_updates_only_the_subjects_messages(
         context=context,
         respond=None,  # type: ignore[arg-type]
     )
-    assert [c[1]["ts"] for c in client.calls] == ["1700000000.000001"] and refused_lines(caplog) == []
+    updates = [c[1] for c in client.calls if c[0] == "chat.update"]
+    assert [u["ts"] for u in updates] == ["1700000000.000001"] and refused_lines(caplog) == []

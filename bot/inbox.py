@@ -1,0 +1,113 @@
+"""The inbox, core side: every Slack request wieweet acknowledges, recorded before its ack (``InboxRequest``).
+
+Knows nothing about Slack: the Slack layer (``handlers.inbox``) records requests, claims them and produces their
+outcomes through these functions. Each opens its own short transaction on the inbox (``Database.inbox_session``,
+which on SQLite is a file of its own) and is retried on a held SQLite lock (``Database.retrying``).
+
+``once`` is the other half of exactly-once: a step that writes to the main database (log a search, make a question)
+claims ``<step>:<request key>`` in the same transaction as its rows and notes the id of what it made there, so a
+retry after a crash finds it instead of making it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage import inbox_repo, privacy_repo, slack_repo
+from storage.db import Database
+from storage.models import InboxRequest
+
+
+def record_request(
+    db: Database,
+    *,
+    request_key: str,
+    kind: str,
+    payload: Mapping[str, Any],
+    user_id: str | None,
+    now: datetime,
+    attempts: int = 2,
+) -> bool:
+    """Record a request; True when new, False for a redelivery, replay or double click of a recorded one."""
+
+    def insert() -> bool:
+        with db.inbox_session() as session:
+            return inbox_repo.create_inbox_request(
+                session, request_key=request_key, kind=kind, payload=dict(payload), user_slack_id=user_id, now=now
+            )
+
+    return db.retrying(insert, attempts=attempts)
+
+
+def claim_requests(
+    db: Database, *, now: datetime, claim: str, limit: int, stale_before: datetime
+) -> list[InboxRequest]:
+    """Claim up to ``limit`` pending requests under the token ``claim`` (detached rows: read, don't change)."""
+
+    def take() -> list[InboxRequest]:
+        with db.inbox_session() as session:
+            return inbox_repo.claim_inbox_requests(
+                session, now=now, worker_id=claim, limit=limit, stale_before=stale_before
+            )
+
+    return db.retrying(take)
+
+
+def save_result(db: Database, *, request_id: int, claim: str, values: Mapping[str, Any]) -> bool:
+    """Note a step done on the request; False when the claim was lost to another worker."""
+    with db.inbox_session() as session:
+        return inbox_repo.update_inbox_result(session, request_id=request_id, worker_id=claim, **values)
+
+
+def mark_post_started(db: Database, *, request_id: int, claim: str, now: datetime) -> bool:
+    with db.inbox_session() as session:
+        return inbox_repo.update_inbox_post_started(session, request_id=request_id, worker_id=claim, now=now)
+
+
+def mark_done(
+    db: Database, *, request_id: int, claim: str, channel_id: str | None, ts: str | None, now: datetime
+) -> bool:
+    def done() -> bool:
+        with db.inbox_session() as session:
+            return inbox_repo.update_inbox_done(
+                session, request_id=request_id, worker_id=claim, channel_id=channel_id, ts=ts, now=now
+            )
+
+    return db.retrying(done)
+
+
+def mark_failed(
+    db: Database, *, request_id: int, claim: str, error: str, retry_at: datetime | None, now: datetime
+) -> bool:
+    def failed() -> bool:
+        with db.inbox_session() as session:
+            return inbox_repo.update_inbox_failed(
+                session, request_id=request_id, worker_id=claim, error=error, retry_at=retry_at, now=now
+            )
+
+    return db.retrying(failed)
+
+
+def release_claims(db: Database, *, is_dead: Callable[[str], bool]) -> int:
+    """Give the requests claimed by workers that ``is_dead`` says are gone back to the queue."""
+    with db.inbox_session() as session:
+        dead = [w for w in inbox_repo.list_inbox_claimers(session) if is_dead(w)]
+        return inbox_repo.update_inbox_release_claims(session, worker_ids=dead)
+
+
+def once(session: Session, *, step: str, request_key: str, now: datetime, make: Callable[[], int]) -> int | None:
+    """Run ``make`` (which writes in ``session`` and returns the id of what it made) once per request and step, over
+    retries and processes. Returns the id made now, or the one an earlier attempt noted (None if that attempt left
+    no readable note)."""
+    key = f"{step}:{request_key}"
+    if slack_repo.create_processed_event(session, event_key=key, kind=f"{step}…", now=now):
+        made = make()
+        slack_repo.update_processed_event_kind(session, event_key=key, kind=f"{step}:{made}")
+        return made
+    noted = privacy_repo.get_processed_event_kind(session, event_key=key) or ""
+    value = noted.removeprefix(f"{step}:")
+    return int(value) if value.isdigit() else None

@@ -1,0 +1,458 @@
+"""Producing the outcome of every acknowledged request from its inbox row (``storage.models.InboxRequest``).
+
+A listener records the request (``record``: one short transaction on the inbox, whose unique ``request_key`` is
+the delivery's dedupe claim) and acks; nothing slow happens before the ack. The ``InboxWorker`` (its own threads,
+separate from the threads that ack) claims pending rows and runs the handler of each row's ``kind``:
+
+* a handler does its database work in transactions of its own, with no Slack call inside one that has written;
+  what a step produced is saved on the row (``job.save``), so a retry does not do it twice;
+* it posts through ``job.post_once``, which marks the row "post started" first and, on a retry after a crash,
+  looks in Slack for a message carrying the row's marker (message metadata) before posting again;
+* an error the user can fix (``WieweetError``) is told to them once and ends the request; any other failure is
+  retried with a backoff and, only when the last attempt failed, the user is told once (never a false error for
+  work that succeeds later).
+
+After a kill -9 at any point, the next process (or another replica, once the claim is stale) picks the row up
+again: one outcome, never none, never two.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot import inbox as core
+from bot.actors import NotAuthorized
+from bot.errors import WieweetError
+from bot.i18n import t
+from handlers.claims import log_refusal
+from handlers.errors import user_message
+from handlers.services import Services
+from storage.models import InboxRequest
+
+log = logging.getLogger("wieweet.inbox")
+
+MARKER_EVENT = "wieweet_request"  # message metadata event type: which request (and step) a post belongs to
+STALE_AFTER = timedelta(minutes=2)  # a claim older than this is taken over (its worker is presumed dead)
+MAX_ATTEMPTS = 6
+POLL_SECONDS = 1.0
+
+
+def wall_clock() -> datetime:
+    """When a request arrived, is claimed or is retried: the real time, also when the business clock is injected
+    (``Services.clock``, which tests may hold still: retries and stale claims must still come due)."""
+    return datetime.now(UTC)
+
+
+def backoff(attempt: int) -> timedelta:
+    """Pause before retry ``attempt`` (1-based): 2, 4, 8, 16, 32 s."""
+    return timedelta(seconds=min(60, 2**attempt))
+
+
+def worker_threads() -> int:
+    """Threads that produce outcomes: the work waits mostly on Slack and the database, so a few per core."""
+    return max(4, min(16, 4 * (os.cpu_count() or 2)))
+
+
+class ClaimLostError(Exception):
+    """Another worker took the request over (this one was presumed dead): stop without touching it."""
+
+
+@dataclass
+class InboxJob:
+    """One inbox request being turned into its outcome."""
+
+    services: Services
+    client: WebClient
+    request: InboxRequest  # detached: read it; change it only through the methods below
+    worker_id: str
+    now: datetime
+    ref: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    finished: bool = False
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return dict(self.request.payload or {})
+
+    @property
+    def result(self) -> dict[str, Any]:
+        return dict(self.request.result or {})
+
+    @property
+    def user_id(self) -> str | None:
+        return self.request.user_slack_id
+
+    @property
+    def key(self) -> str:
+        return self.request.request_key
+
+    def language(self) -> str:
+        """The user's UI language (``users.info`` once, cached; never inside a transaction that has written)."""
+        stored = self.payload.get("lang")
+        if isinstance(stored, str) and stored:
+            return stored
+        with self.services.db.session() as session:
+            return self.services.locales.language(
+                session=session, client=self.client, user_id=self.user_id, now=self.now
+            )
+
+    def save(self, **values: Any) -> None:
+        """Remember that a step is done (and what it made), in its own committed transaction."""
+        if not core.save_result(self.services.db, request_id=self.request.id, claim=self.worker_id, values=values):
+            raise ClaimLostError(self.key)
+        self.request.result = {**self.result, **values}
+
+    def post_once(
+        self,
+        *,
+        step: str,
+        channel: str,
+        text: str,
+        blocks: Sequence[Any] | None = None,
+        thread_ts: str | None = None,
+    ) -> tuple[str, str]:
+        """Post a message for this request exactly once (see the module docstring); returns (channel, ts)."""
+        done = self.result.get(f"posted:{step}")
+        if isinstance(done, list) and len(done) == 2:
+            return str(done[0]), str(done[1])
+        if self.request.post_started_at is not None:
+            found = find_marked_message(self.client, channel=channel, thread_ts=thread_ts, key=self.key, step=step)
+            if found is not None:
+                log.info("request %s step %s was posted before a restart: not posting again", self.key, step)
+                self.save(**{f"posted:{step}": [channel, found]})
+                return channel, found
+        if not core.mark_post_started(self.services.db, request_id=self.request.id, claim=self.worker_id, now=self.now):
+            raise ClaimLostError(self.key)
+        self.request.post_started_at = self.now
+        response = self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            blocks=list(blocks) if blocks is not None else None,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": MARKER_EVENT, "event_payload": {"request": self.key, "step": step}},
+        )
+        posted = str(response.get("channel") or channel), str(response.get("ts") or "")
+        self.save(**{f"posted:{step}": list(posted)})
+        return posted
+
+    def respond_once(self, *, step: str, text: str, blocks: Sequence[Any] | None = None) -> None:
+        """An ephemeral answer through the request's response_url. Slack keeps no record of those to look in, so a
+        crash between sending and saving may show it twice; it is never lost."""
+        if self.result.get(f"responded:{step}"):
+            return
+        url = self.payload.get("response_url")
+        if not isinstance(url, str) or not url:
+            raise RuntimeError(f"request {self.key} has no response_url")
+        response = WebhookClient(url).send(
+            text=text,
+            blocks=list(blocks) if blocks is not None else None,
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"response_url answered {response.status_code}")
+        self.save(**{f"responded:{step}": True})
+
+    def dm_once(self, *, step: str, text: str, blocks: Sequence[Any] | None = None) -> tuple[str, str] | None:
+        """A direct message to the requesting user, exactly once."""
+        if not self.user_id:
+            return None
+        channel = str(self.client.conversations_open(users=self.user_id)["channel"]["id"])
+        return self.post_once(step=step, channel=channel, text=text, blocks=blocks)
+
+
+def find_marked_message(client: WebClient, *, channel: str, thread_ts: str | None, key: str, step: str) -> str | None:
+    """The ts of a message in ``channel`` (in ``thread_ts``'s thread when given) that carries the marker of this
+    request and step, or None."""
+    try:
+        if thread_ts:
+            response = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+        else:
+            response = client.conversations_history(channel=channel, include_all_metadata=True, limit=200)
+    except SlackApiError as exc:
+        if exc.response.get("error") in {"thread_not_found", "channel_not_found", "not_in_channel"}:
+            return None
+        raise
+    for message in response.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == MARKER_EVENT and payload.get("request") == key and payload.get("step") == step:
+            return str(message.get("ts"))
+    return None
+
+
+Handler = Callable[[InboxJob], None]
+# Tells the user once that the request failed (the text is ready in their language).
+FailureNotice = Callable[[InboxJob, str], None]
+
+
+@dataclass(frozen=True)
+class Kind:
+    handle: Handler
+    tell: FailureNotice
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def kind(name: str, *, tell: FailureNotice) -> Callable[[Handler], Handler]:
+    """Register the handler of an inbox kind (and how to tell its user about a failure)."""
+
+    def decorate(handler: Handler) -> Handler:
+        KINDS[name] = Kind(handle=handler, tell=tell)
+        return handler
+
+    return decorate
+
+
+def record(
+    services: Services,
+    *,
+    request_key: str,
+    kind_name: str,
+    payload: Mapping[str, Any],
+    user_id: str | None,
+) -> bool:
+    """Record a request before it is acked (one short transaction on the inbox, retried on a held SQLite lock).
+    True when new; False for a redelivery, replay or double click. Wakes the worker."""
+    if kind_name not in KINDS:
+        raise ValueError(f"no inbox handler for {kind_name!r}")
+
+    new = core.record_request(
+        services.db, request_key=request_key, kind=kind_name, payload=payload, user_id=user_id, now=wall_clock()
+    )
+    if new:
+        services.inbox.ring()
+    return new
+
+
+def instance_id() -> str:
+    """This process on this host, with a boot nonce (a restarted container may get the same pid)."""
+    return f"{socket.gethostname()[:36]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _dead_on_this_host(claimer: str, me: str) -> bool:
+    """A claimer (``host:pid:nonce/claim``) on this host whose process is gone (or that is an earlier boot of a
+    process with our pid)."""
+    parts = claimer.split("/", 1)[0].split(":")
+    mine = me.split(":")
+    if len(parts) != 3 or parts[0] != mine[0]:
+        return False
+    if parts[1] == mine[1]:
+        return parts[2] != mine[2]
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, PermissionError, OSError):
+        return False
+    return False
+
+
+class InboxWorker:
+    """Claims pending inbox requests and produces their outcomes on its own thread pool."""
+
+    def __init__(
+        self,
+        services: Services,
+        client: WebClient,
+        *,
+        threads: int | None = None,
+        worker_id: str | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.services = services
+        self.client = client
+        self.threads = threads or worker_threads()
+        self.worker_id = worker_id or instance_id()
+        self.poll_seconds = poll_seconds
+        self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="inbox")
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._claims = 0
+        self._thread = threading.Thread(target=self._loop, name="inbox-claims", daemon=True)
+
+    def start(self) -> InboxWorker:
+        self.release_dead_claims()
+        self._thread.start()
+        log.info("inbox worker %s started with %s threads", self.worker_id, self.threads)
+        return self
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self.kick()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self.pool.shutdown(wait=True)
+
+    def kick(self) -> None:
+        self.services.inbox.ring()
+
+    def release_dead_claims(self) -> int:
+        """Requests claimed by killed processes on this host go back to the queue at once (other hosts' claims are
+        taken over when stale)."""
+        try:
+            released = core.release_claims(
+                self.services.db, is_dead=lambda claimer: _dead_on_this_host(claimer, self.worker_id)
+            )
+        except Exception:  # the periodic claims take them over once stale
+            log.warning("could not release the claims of dead workers", exc_info=True)
+            return 0
+        if released:
+            log.info("released %s inbox requests claimed by stopped processes", released)
+        return released
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.services.inbox.wait(timeout=self.poll_seconds)  # rung by ``record`` (or a finished request)
+            try:
+                self.drain()
+            except Exception:  # logged; the next wake-up tries again
+                log.exception("inbox pass failed worker=%s", self.worker_id)
+                time.sleep(self.poll_seconds)
+
+    def drain(self) -> int:
+        """Claim as many requests as there are free threads and start them; returns how many were started."""
+        started = 0
+        while not self._stop.is_set():
+            with self._lock:
+                free = self.threads - self._in_flight
+            if free <= 0:
+                return started
+            now = wall_clock()
+            # A token per claim (the worker and a counter): the rows claimed now are told apart from this worker's
+            # earlier claims still in progress, even when the injected clock stands still.
+            with self._lock:
+                self._claims += 1
+                token = f"{self.worker_id}/{self._claims}"
+
+            rows = core.claim_requests(
+                self.services.db, now=now, claim=token, limit=free, stale_before=now - STALE_AFTER
+            )
+            if not rows:
+                return started
+            for row in rows:
+                with self._lock:
+                    self._in_flight += 1
+                self.pool.submit(self._run, row, token)
+                started += 1
+        return started
+
+    def _run(self, row: InboxRequest, token: str) -> None:
+        try:
+            self.process(row, claim=token)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+            self.kick()
+
+    def process(self, row: InboxRequest, *, claim: str | None = None) -> bool:
+        """Produce one request's outcome (``claim``: the token it was claimed with); True when it is finished
+        (done, or given up after telling the user)."""
+        entry = KINDS.get(row.kind)
+        job = InboxJob(
+            services=self.services,
+            client=self.client,
+            request=row,
+            worker_id=claim or self.worker_id,
+            now=self.services.clock(),
+        )
+        started = time.perf_counter()
+        try:
+            if entry is None:
+                raise RuntimeError(f"no handler for inbox kind {row.kind!r}")
+            entry.handle(job)
+            self._finish(job)
+            outcome = "ok"
+        except ClaimLostError:
+            log.warning("inbox request %s was taken over by another worker", row.request_key)
+            return False
+        except WieweetError as error:  # the user's to fix: told once, and the request is done
+            outcome = f"domain {error.code}"
+            if isinstance(error, NotAuthorized):
+                log_refusal(ref=job.ref, user=row.user_slack_id, action=error.action, target=error.target)
+            try:
+                if entry is not None:
+                    entry.tell(job, user_message(error, self._language(job), job.ref))
+                self._finish(job)
+            except Exception:
+                return self._failed(job, entry, repr(error))
+        except Exception as error:
+            log.warning("inbox request %s (%s) failed ref=%s", row.request_key, row.kind, job.ref, exc_info=True)
+            return self._failed(job, entry, f"{type(error).__name__}: {error}")
+        finally:
+            log.info(
+                "inbox kind=%s key=%s user=%s attempt=%s latency_ms=%.1f ref=%s",
+                row.kind,
+                row.request_key,
+                row.user_slack_id,
+                row.attempts + 1,
+                (time.perf_counter() - started) * 1000,
+                job.ref,
+            )
+        log.debug("inbox request %s: %s", row.request_key, outcome)
+        return True
+
+    def _language(self, job: InboxJob) -> str:
+        try:
+            return job.language()
+        except Exception:
+            return self.services.settings.default_language
+
+    def _finish(self, job: InboxJob) -> None:
+        posted = [v for k, v in job.result.items() if k.startswith("posted:") and isinstance(v, list)]
+        channel, ts = (str(posted[-1][0]), str(posted[-1][1])) if posted else (None, None)
+
+        if not core.mark_done(
+            self.services.db,
+            request_id=job.request.id,
+            claim=job.worker_id,
+            channel_id=channel,
+            ts=ts,
+            now=wall_clock(),
+        ):
+            raise ClaimLostError(job.key)
+        job.finished = True
+
+    def _failed(self, job: InboxJob, entry: Kind | None, error: str) -> bool:
+        attempt = job.request.attempts + 1
+        now = wall_clock()
+        final = attempt >= MAX_ATTEMPTS
+        if final and entry is not None:
+            try:
+                entry.tell(job, t("slack.error", self._language(job), ref=job.ref))
+            except Exception:
+                log.exception("could not tell the user that request %s failed", job.key)
+        if final:
+            log.error(
+                "inbox request %s (%s) given up after %s attempts ref=%s", job.key, job.request.kind, attempt, job.ref
+            )
+
+        try:
+            core.mark_failed(
+                self.services.db,
+                request_id=job.request.id,
+                claim=job.worker_id,
+                error=error,
+                retry_at=None if final else now + backoff(attempt),
+                now=now,
+            )
+        except Exception:  # the claim goes stale and the request is taken over
+            log.exception("could not record the failure of inbox request %s", job.key)
+        return final

@@ -1,0 +1,192 @@
+"""Repository functions for the inbox (``InboxRequest``): record, claim, progress, finish. Never commit.
+
+Sessions come from ``Database.inbox_session()`` (the inbox may live in its own SQLite file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import InboxRequest
+
+
+def _dialect_insert(session: Session) -> Callable[..., Any]:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def create_inbox_request(
+    session: Session,
+    *,
+    request_key: str,
+    kind: str,
+    payload: dict[str, Any],
+    user_slack_id: str | None,
+    now: datetime,
+) -> bool:
+    """Record a request under its dedupe claim. True when it is new; False for a redelivery, replay or double
+    click of one already recorded (nothing is written then)."""
+    statement = (
+        _dialect_insert(session)(InboxRequest)
+        .values(
+            request_key=request_key[:200],
+            kind=kind[:40],
+            user_slack_id=user_slack_id,
+            payload=payload,
+            result={},
+            received_at=now,
+            next_attempt_at=now,
+            attempts=0,
+            last_error="",
+        )
+        .on_conflict_do_nothing(index_elements=["request_key"])
+        .returning(InboxRequest.id)  # a row only when inserted (the row count is not reliable on every driver)
+    )
+    return session.execute(statement).first() is not None
+
+
+def get_inbox_request(session: Session, *, request_key: str) -> InboxRequest | None:
+    return session.scalars(select(InboxRequest).where(InboxRequest.request_key == request_key)).first()
+
+
+def claim_inbox_requests(
+    session: Session, *, now: datetime, worker_id: str, limit: int, stale_before: datetime
+) -> list[InboxRequest]:
+    """Claim up to ``limit`` pending requests (unclaimed, or claimed before ``stale_before``), oldest first."""
+    pending = [
+        InboxRequest.done_at.is_(None),
+        InboxRequest.failed_at.is_(None),
+        InboxRequest.next_attempt_at <= now,
+    ]
+    claimable = [*pending, or_(InboxRequest.claimed_by.is_(None), InboxRequest.claimed_at < stale_before)]
+    candidates = select(InboxRequest.id).where(*claimable).order_by(InboxRequest.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))
+        if not ids:
+            return []
+        session.execute(
+            update(InboxRequest).where(InboxRequest.id.in_(ids)).values(claimed_by=worker_id, claimed_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        return list(session.scalars(select(InboxRequest).where(InboxRequest.id.in_(ids)).order_by(InboxRequest.id)))
+    session.execute(  # SQLite serialises writers: one atomic UPDATE, then read back our claims
+        update(InboxRequest)
+        .where(InboxRequest.id.in_(candidates.scalar_subquery()))
+        .values(claimed_by=worker_id, claimed_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    mine = select(InboxRequest).where(
+        and_(InboxRequest.claimed_by == worker_id, InboxRequest.claimed_at == now), *pending
+    )
+    return list(session.scalars(mine.order_by(InboxRequest.id)))
+
+
+def _mine(session: Session, *, request_id: int, worker_id: str) -> InboxRequest | None:
+    """The request, when this worker still holds its claim and it is not finished."""
+    row = session.get(InboxRequest, request_id, populate_existing=True)
+    if row is None or row.claimed_by != worker_id or row.done_at is not None or row.failed_at is not None:
+        return None
+    return row
+
+
+def update_inbox_result(session: Session, *, request_id: int, worker_id: str, **values: Any) -> bool:
+    """Merge ``values`` into the request's ``result`` (a step done); False when the claim was lost."""
+    row = _mine(session, request_id=request_id, worker_id=worker_id)
+    if row is None:
+        return False
+    row.result = {**row.result, **values}
+    return True
+
+
+def update_inbox_post_started(session: Session, *, request_id: int, worker_id: str, now: datetime) -> bool:
+    """A post is about to go out: after a crash, look for it in Slack before posting again."""
+    row = _mine(session, request_id=request_id, worker_id=worker_id)
+    if row is None:
+        return False
+    row.post_started_at = now
+    return True
+
+
+def update_inbox_done(
+    session: Session, *, request_id: int, worker_id: str, channel_id: str | None, ts: str | None, now: datetime
+) -> bool:
+    """The outcome is out: record where, empty the payload (it may hold personal text) and release the claim."""
+    row = _mine(session, request_id=request_id, worker_id=worker_id)
+    if row is None:
+        return False
+    row.done_at = now
+    row.posted_channel_id = channel_id
+    row.posted_ts = ts
+    row.payload = {}
+    row.claimed_by = None
+    row.claimed_at = None
+    return True
+
+
+def update_inbox_failed(
+    session: Session,
+    *,
+    request_id: int,
+    worker_id: str,
+    error: str,
+    retry_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Record a failed attempt: released for a retry at ``retry_at``, or given up (``retry_at`` None)."""
+    row = _mine(session, request_id=request_id, worker_id=worker_id)
+    if row is None:
+        return False
+    row.attempts += 1
+    row.last_error = error[:4000]
+    row.claimed_by = None
+    row.claimed_at = None
+    if retry_at is None:
+        row.failed_at = now
+        row.payload = {}
+    else:
+        row.next_attempt_at = retry_at
+    return True
+
+
+def update_inbox_release_claims(session: Session, *, worker_ids: Collection[str]) -> int:
+    """Release the claims of workers known to be gone (e.g. killed processes on this host)."""
+    if not worker_ids:
+        return 0
+    result = session.execute(
+        update(InboxRequest)
+        .where(InboxRequest.claimed_by.in_(list(worker_ids)), InboxRequest.done_at.is_(None))
+        .values(claimed_by=None, claimed_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_inbox_claimers(session: Session) -> list[str]:
+    """The workers that hold claims on unfinished requests."""
+    query = select(InboxRequest.claimed_by).where(InboxRequest.claimed_by.is_not(None), InboxRequest.done_at.is_(None))
+    return sorted({str(w) for w in session.scalars(query.distinct())})
+
+
+def list_inbox_requests(session: Session, *, kind: str | None = None) -> list[InboxRequest]:
+    query = select(InboxRequest)
+    if kind is not None:
+        query = query.where(InboxRequest.kind == kind)
+    return list(session.scalars(query.order_by(InboxRequest.id)))
+
+
+def delete_inbox_requests_of(session: Session, *, slack_user_id: str) -> int:
+    """Erasure: every request of this user, done or not."""
+    result = session.execute(delete(InboxRequest).where(InboxRequest.user_slack_id == slack_user_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_finished_inbox_before(session: Session, *, before: datetime) -> int:
+    """Retention: finished requests (done or given up) received before ``before``."""
+    finished = or_(InboxRequest.done_at.is_not(None), InboxRequest.failed_at.is_not(None))
+    result = session.execute(delete(InboxRequest).where(finished, InboxRequest.received_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
