@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.knowledge import KnowledgeBase
-from bot.needs.service import NeedsConfig, NeedsService
+from bot.needs import NeedsConfig, NeedsService
 from bot.register.themes import ensure_default_themes
 from storage.db import Database
 from storage.models import (
