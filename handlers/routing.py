@@ -20,17 +20,14 @@ from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.routing import RoutingInputError, RoutingService
 from handlers import claims, ids, inbox
-from handlers.blocks.routing import (
-    DmState,
-    MyQuestion,
+from handlers.blocks.modals import (
     build_add_info_modal,
     build_answer_modal,
     build_ask_modal,
     build_decline_modal,
-    build_expert_request,
-    build_my_questions,
     build_triage_close_modal,
 )
+from handlers.blocks.routing import DmState, MyQuestion, build_expert_request, build_my_questions
 from handlers.claims import UserPick
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, TriageCloseForm
 from handlers.home import publish_homes
