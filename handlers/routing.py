@@ -2,7 +2,8 @@
 
 Thin listeners: the wrapper (``handlers.listener``) has acknowledged the request and parsed its subject or form; a
 handler calls ``RoutingService`` (which checks the acting user against the database), renders with
-``handlers.blocks.routing`` and sends. Messages the service queues in the outbox go out right after the commit.
+``handlers.blocks.routing`` (messages) and ``handlers.blocks.modals`` (forms) and sends. Messages the service queues
+in the outbox go out right after the commit.
 """
 
 from __future__ import annotations
