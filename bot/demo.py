@@ -13,13 +13,12 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.register import service as register_service
 from bot.register.themes import ensure_default_themes
-from storage import question_repo
-from storage.models import Availability, Consent, Expert, Practice, Theme
+from storage import question_repo, register_repo
+from storage.models import Availability, Consent
 
 DEMO_DIR: Traversable = resources.files("bot").joinpath("data/demo")
 
@@ -53,15 +52,15 @@ def load_demo(session: Session, *, now: datetime) -> DemoSummary:
         experts_added=experts.added,
         practices_added=practices.added,
         answers_added=answers_added,
-        experts_total=session.scalar(select(func.count()).select_from(Expert)) or 0,
-        practices_total=session.scalar(select(func.count()).select_from(Practice)) or 0,
+        experts_total=register_repo.count_experts(session),
+        practices_total=register_repo.count_practices(session),
     )
 
 
 def _confirm_demo_experts(session: Session, *, now: datetime) -> None:
     """Demo experts have consented; a few are away or opted out, as in a real register."""
     today = now.astimezone(UTC).date()
-    for index, expert in enumerate(session.scalars(select(Expert).order_by(Expert.email))):
+    for index, expert in enumerate(register_repo.list_experts(session)):  # by email
         if expert.consent is Consent.PENDING:
             expert.consent = Consent.CONFIRMED
             expert.consent_changed_at = now
@@ -78,7 +77,7 @@ def _confirm_demo_experts(session: Session, *, now: datetime) -> None:
 def load_answer_file(session: Session, *, path: Path, now: datetime) -> int:
     """Record the answered questions of an answers file (the demo's format: question, answer, answered_by_email,
     themes, answered_at); a question already stored with the same text is skipped. Returns how many were added."""
-    themes = {t.key: t for t in session.scalars(select(Theme))}
+    themes = {t.key: t for t in register_repo.list_themes(session)}
     added = 0
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -86,7 +85,7 @@ def load_answer_file(session: Session, *, path: Path, now: datetime) -> int:
             if question_repo.get_question_by_text(session, text=text) is not None:
                 continue
             email = row["answered_by_email"].strip().lower()
-            expert = session.scalars(select(Expert).where(Expert.email == email)).first()
+            expert = register_repo.get_expert_by_email(session, email=email)
             answered_on = date.fromisoformat(row["answered_at"].strip())
             answered_at = datetime(answered_on.year, answered_on.month, answered_on.day, 14, 0, tzinfo=UTC)
             keys = [k.strip() for k in row.get("themes", "").replace("|", ";").split(";") if k.strip()]

@@ -135,6 +135,17 @@ class ForExpert(ShowsAsker):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerPart(QuestionPart):
+    """A question with its answer: what its asker is sent and what its channel thread shows."""
+
+    anonymous: bool = False
+    answer_id: int | None = None
+    answer_text: str = ""
+    answered_by: Person | None = None
+    answered_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProfilePart:
     """An expert profile as a DM or a staff message shows it."""
 
@@ -190,28 +201,22 @@ class QuestionUpdated(ForExpert):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AnswerToAsker(ForAsker):
+class AnswerToAsker(AnswerPart):
     """The answer for the asker, with the rating. ``in_thread``: the answer is posted in the question's channel
     thread (``QuestionAnswered``), so this only offers the rating, to the asker alone (ephemeral in that thread,
     ``channel_id``/``thread_ts`` of the message); where that cannot be shown it falls back to a DM with the answer."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.ANSWER_TO_ASKER
-    answer_id: int | None = None
-    answer_text: str = ""
-    answered_by: Person | None = None
-    answered_at: str | None = None
     in_thread: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class QuestionAnswered(ShowsAsker):
-    """In the question's (public) channel thread."""
+class QuestionAnswered(AnswerPart):
+    """In the question's (public) channel thread, mentioning who asked (None for an anonymous question)."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.QUESTION_ANSWERED
-    answer_id: int | None = None
-    answer_text: str = ""
-    answered_by: Person | None = None
-    answered_at: str | None = None
+    asker_name: str | None = None
+    asker_slack_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

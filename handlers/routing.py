@@ -2,7 +2,8 @@
 
 Thin listeners: the wrapper (``handlers.listener``) has acknowledged the request and parsed its subject or form; a
 handler calls ``RoutingService`` (which checks the acting user against the database), renders with
-``handlers.blocks.routing`` and sends. Messages the service queues in the outbox go out right after the commit.
+``handlers.blocks.routing`` (messages) and ``handlers.blocks.modals`` (forms) and sends. Messages the service queues
+in the outbox go out right after the commit.
 """
 
 from __future__ import annotations
@@ -20,17 +21,14 @@ from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.routing import RoutingInputError, RoutingService
 from handlers import claims, ids, inbox
-from handlers.blocks.routing import (
-    DmState,
-    MyQuestion,
+from handlers.blocks.modals import (
     build_add_info_modal,
     build_answer_modal,
     build_ask_modal,
     build_decline_modal,
-    build_expert_request,
-    build_my_questions,
     build_triage_close_modal,
 )
+from handlers.blocks.routing import DmState, MyQuestion, build_expert_request, build_my_questions
 from handlers.claims import UserPick
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, TriageCloseForm
 from handlers.home import publish_homes

@@ -145,6 +145,10 @@ def list_experts_by_status(session: Session, *, status: RecordStatus, limit: int
     return list(session.scalars(query))
 
 
+def count_experts(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Expert)) or 0
+
+
 def count_experts_by_status(session: Session, *, status: RecordStatus) -> int:
     return session.scalar(select(func.count()).where(Expert.status == status)) or 0
 
@@ -200,6 +204,10 @@ def list_practices(
         practices = [p for p in practices if p.city.casefold() == wanted]
     practices.sort(key=_practice_order)
     return practices
+
+
+def count_practices(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Practice)) or 0
 
 
 def get_practice(session: Session, *, practice_id: int, lock: bool = False) -> Practice | None:

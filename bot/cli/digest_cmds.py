@@ -26,7 +26,7 @@ from digests.subscriptions import (
     unsubscribe,
     validate_channel,
 )
-from handlers.blocks.digest import render_digest_text
+from handlers.blocks.digest_text import render_digest_text
 from handlers.digest_post import preview_digest
 from storage import digest_repo
 

@@ -15,6 +15,7 @@ Public API (what the Slack layer calls)::
     from bot.needs.report import collect_report, write_xlsx, write_html, render_chart_png
 """
 
+from bot.needs.core import NeedsConfig, NoShareableWording, ProposalClosed
 from bot.needs.model import (
     InvitePlan,
     NeedsOverview,
@@ -27,7 +28,7 @@ from bot.needs.model import (
     UpdateReport,
 )
 from bot.needs.periods import InvalidPeriod, Period, parse_period
-from bot.needs.service import NeedsConfig, NeedsService, NoShareableWording, ProposalClosed
+from bot.needs.service import NeedsService
 
 __all__ = [
     "InvalidPeriod",

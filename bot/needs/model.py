@@ -1,6 +1,6 @@
 """What the knowledge-needs services return: plain, frozen values the CLI, the report and the Slack layer render.
 
-Privacy is applied before these are made (``bot.needs.service``): ``quoted`` holds only shareable (public) wording,
+Privacy is applied before these are made (``bot.needs.core``): ``quoted`` holds only shareable (public) wording,
 everything else is a count; people appear only when they may be named (consent confirmed, not opted out, not
 withdrawn, not erased) and never as the asker of an anonymous or private question.
 """

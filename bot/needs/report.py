@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.i18n import N_
 from bot.i18n import t as catalogue_text
+from bot.needs.core import may_be_named
 from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
 from bot.needs.periods import Period
-from bot.needs.service import NeedsService, may_be_named
+from bot.needs.service import NeedsService
 from digests.collect import window_figures
 from digests.model import OTHER_THEME
 from storage import digest_repo, register_repo
@@ -278,10 +279,29 @@ def write_xlsx(data: ReportData, path: Path, *, lang: str = "nl") -> None:
     book = Workbook()
     summary = book.active
     assert summary is not None
-    summary.title = tx["summary"][:31]
-    summary.append([f"{tx['title']} — {data.period}"])
-    summary["A1"].font = Font(bold=True, size=14)
-    summary.append([])
+    _summary_sheet(summary, data, tx)
+    _themes_sheet(book.create_sheet(tx["themes"][:31]), data, tx)
+    _topics_sheet(book.create_sheet(tx["topics"][:31]), data, tx, lang)
+    _people_sheet(book.create_sheet(tx["experts"][:31]), data, tx)
+    _practices_sheet(book.create_sheet(tx["practices"][:31]), data, tx)
+    book.save(path)
+
+
+def _bar_chart(title: str, *, kind: str = "bar", stacked: bool = False) -> BarChart:
+    chart = BarChart()
+    chart.type = kind
+    chart.title = title
+    if stacked:
+        chart.grouping = "stacked"
+        chart.overlap = 100
+    return chart
+
+
+def _summary_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
+    sheet.title = tx["summary"][:31]
+    sheet.append([f"{tx['title']} — {data.period}"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([])
     with_expertise = sum(1 for t in data.topics if t.coverage == COVERED)
     for label, value in (
         (tx["asked"], data.asked),
@@ -292,28 +312,18 @@ def write_xlsx(data: ReportData, path: Path, *, lang: str = "nl") -> None:
         (f"{tx['topics']}: {tx['with']}", with_expertise),
         (f"{tx['topics']}: {tx['without']}", len(data.topics) - with_expertise),
     ):
-        summary.append([label, value])
-    summary.column_dimensions["A"].width = 44
+        sheet.append([label, value])
+    sheet.column_dimensions["A"].width = 44
 
-    # themes per month: one row per theme and month, and a pivot (themes x months) that the chart reads
-    themes = book.create_sheet(tx["themes"][:31])
-    _header(
-        themes,
-        [
-            tx["theme"],
-            tx["month"],
-            tx["asked"],
-            tx["answered"],
-            tx["median"],
-            tx["public"],
-            tx["answered_public"],
-            tx["median_public"],
-        ],
-    )
+
+def _themes_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
+    """One row per theme and month, and a pivot (themes x months) that the chart reads."""
+    columns = ("theme", "month", "asked", "answered", "median", "public", "answered_public", "median_public")
+    _header(sheet, [tx[c] for c in columns])
     rows = _theme_rows(data)
     for _, label, months in rows:
         for f in months:
-            themes.append(
+            sheet.append(
                 [
                     label,
                     f.month,
@@ -325,62 +335,47 @@ def write_xlsx(data: ReportData, path: Path, *, lang: str = "nl") -> None:
                     f.median_hours_public,
                 ]
             )
-    themes.append([])
-    pivot_top = themes.max_row + 1
-    _header(themes, [tx["theme"], *data.months])
+    sheet.append([])
+    pivot_top = sheet.max_row + 1
+    _header(sheet, [tx["theme"], *data.months])
     for _, label, months in rows:
-        themes.append([label, *[f.asked for f in months]])
-    themes.column_dimensions["A"].width = 36
-    if rows:
-        chart = BarChart()
-        chart.type = "col"
-        chart.grouping = "stacked"
-        chart.overlap = 100
-        chart.title = f"{tx['asked']} — {tx['themes']}"
-        chart.y_axis.title = tx["questions"]
-        pivot = Reference(
-            themes, min_col=2, max_col=1 + len(data.months), min_row=pivot_top, max_row=pivot_top + len(rows)
-        )
-        chart.add_data(pivot, titles_from_data=True, from_rows=False)
-        chart.set_categories(Reference(themes, min_col=1, min_row=pivot_top + 1, max_row=pivot_top + len(rows)))
-        chart.width, chart.height = 24, 12
-        themes.add_chart(chart, f"J{pivot_top}")
-        # answered share per month over all themes (a line)
-        share_top = themes.max_row + 2
-        themes.cell(row=share_top, column=1, value=tx["month"]).font = Font(bold=True)
-        themes.cell(row=share_top, column=2, value=tx["share"]).font = Font(bold=True)
-        for i, month in enumerate(data.months):
-            month_rows = [f for f in data.figures if f.month == month]
-            asked_m = sum(f.asked for f in month_rows)
-            answered_m = sum(f.answered for f in month_rows)
-            themes.cell(row=share_top + 1 + i, column=1, value=month)
-            themes.cell(row=share_top + 1 + i, column=2, value=round(answered_m / asked_m, 3) if asked_m else None)
-        line = LineChart()
-        line.title = tx["share"]
-        line.add_data(
-            Reference(themes, min_col=2, min_row=share_top, max_row=share_top + len(data.months)), titles_from_data=True
-        )
-        line.set_categories(Reference(themes, min_col=1, min_row=share_top + 1, max_row=share_top + len(data.months)))
-        themes.add_chart(line, f"J{pivot_top + 26}")
+        sheet.append([label, *[f.asked for f in months]])
+    sheet.column_dimensions["A"].width = 36
+    if not rows:
+        return
+    chart = _bar_chart(f"{tx['asked']} — {tx['themes']}", kind="col", stacked=True)
+    chart.y_axis.title = tx["questions"]
+    pivot = Reference(sheet, min_col=2, max_col=1 + len(data.months), min_row=pivot_top, max_row=pivot_top + len(rows))
+    chart.add_data(pivot, titles_from_data=True, from_rows=False)
+    chart.set_categories(Reference(sheet, min_col=1, min_row=pivot_top + 1, max_row=pivot_top + len(rows)))
+    chart.width, chart.height = 24, 12
+    sheet.add_chart(chart, f"J{pivot_top}")
+    _share_chart(sheet, data, tx, anchor=f"J{pivot_top + 26}")
 
-    topics = book.create_sheet(tx["topics"][:31])
-    _header(
-        topics,
-        [
-            "#",
-            tx["label"],
-            tx["questions"],
-            tx["gaps"],
-            tx["organisations"],
-            tx["cities"],
-            tx["answered"],
-            tx["median"],
-            tx["coverage"],
-            tx["trend"],
-        ],
-    )
+
+def _share_chart(sheet: Worksheet, data: ReportData, tx: Mapping[str, str], *, anchor: str) -> None:
+    """The answered share per month over all themes (a line), from a small table below the pivot."""
+    top = sheet.max_row + 2
+    sheet.cell(row=top, column=1, value=tx["month"]).font = Font(bold=True)
+    sheet.cell(row=top, column=2, value=tx["share"]).font = Font(bold=True)
+    for i, month in enumerate(data.months):
+        month_rows = [f for f in data.figures if f.month == month]
+        asked = sum(f.asked for f in month_rows)
+        answered = sum(f.answered for f in month_rows)
+        sheet.cell(row=top + 1 + i, column=1, value=month)
+        sheet.cell(row=top + 1 + i, column=2, value=round(answered / asked, 3) if asked else None)
+    line = LineChart()
+    line.title = tx["share"]
+    line.add_data(Reference(sheet, min_col=2, min_row=top, max_row=top + len(data.months)), titles_from_data=True)
+    line.set_categories(Reference(sheet, min_col=1, min_row=top + 1, max_row=top + len(data.months)))
+    sheet.add_chart(line, anchor)
+
+
+def _topics_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str], lang: str) -> None:
+    columns = ("label", "questions", "gaps", "organisations", "cities", "answered", "median", "coverage", "trend")
+    _header(sheet, ["#", *[tx[c] for c in columns]])
     for t in data.topics:
-        topics.append(
+        sheet.append(
             [
                 t.id,
                 topic_label(t, lang),
@@ -394,70 +389,59 @@ def write_xlsx(data: ReportData, path: Path, *, lang: str = "nl") -> None:
                 t.trend,
             ]
         )
-    topics.column_dimensions["B"].width = 50
-    if data.topics:
-        top = min(len(data.topics), 15)
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = f"{tx['topics']}: {tx['questions']}"
-        chart.add_data(Reference(topics, min_col=3, max_col=4, min_row=1, max_row=1 + top), titles_from_data=True)
-        chart.set_categories(Reference(topics, min_col=2, min_row=2, max_row=1 + top))
-        chart.grouping = "stacked"
-        chart.overlap = 100
-        chart.width, chart.height = 24, 14
-        topics.add_chart(chart, "L2")
+    sheet.column_dimensions["B"].width = 50
+    if not data.topics:
+        return
+    top = min(len(data.topics), 15)
+    chart = _bar_chart(f"{tx['topics']}: {tx['questions']}")
+    chart.add_data(Reference(sheet, min_col=3, max_col=4, min_row=1, max_row=1 + top), titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=2, min_row=2, max_row=1 + top))
+    chart.grouping = "stacked"
+    chart.overlap = 100
+    chart.width, chart.height = 24, 14
+    sheet.add_chart(chart, "L2")
 
-    people = book.create_sheet(tx["experts"][:31])
-    _header(people, [tx["expert"], tx["organisation"], tx["answers"]])
+
+def _people_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
+    _header(sheet, [tx["expert"], tx["organisation"], tx["answers"]])
     for h in data.experts:
-        people.append([tx["others"] if h.name == OTHER_PEOPLE else h.name, h.organisation, h.answers])
-    people.append([])
-    org_top = people.max_row + 1
-    _header(people, [tx["organisation"], tx["answers"]])
+        sheet.append([tx["others"] if h.name == OTHER_PEOPLE else h.name, h.organisation, h.answers])
+    sheet.append([])
+    top = sheet.max_row + 1
+    _header(sheet, [tx["organisation"], tx["answers"]])
     for name, n in data.organisations:
-        people.append([name, n])
-    people.column_dimensions["A"].width = 36
-    people.column_dimensions["B"].width = 30
+        sheet.append([name, n])
+    sheet.column_dimensions["A"].width = 36
+    sheet.column_dimensions["B"].width = 30
     if data.organisations:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = f"{tx['answers']} — {tx['organisations']}"
-        chart.add_data(
-            Reference(people, min_col=2, min_row=org_top, max_row=org_top + len(data.organisations)),
-            titles_from_data=True,
-        )
-        chart.set_categories(
-            Reference(people, min_col=1, min_row=org_top + 1, max_row=org_top + len(data.organisations))
-        )
-        people.add_chart(chart, "E2")
+        chart = _bar_chart(f"{tx['answers']} — {tx['organisations']}")
+        end = top + len(data.organisations)
+        chart.add_data(Reference(sheet, min_col=2, min_row=top, max_row=end), titles_from_data=True)
+        chart.set_categories(Reference(sheet, min_col=1, min_row=top + 1, max_row=end))
+        sheet.add_chart(chart, "E2")
 
-    practices = book.create_sheet(tx["practices"][:31])
-    practices.append([tx["added_title"]])
-    practices["A1"].font = Font(bold=True)
-    _header(practices, [tx["practice"], tx["city"], tx["added"], tx["shown"]])
+
+def _practices_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
+    columns = [tx["practice"], tx["city"], tx["added"], tx["shown"]]
+    sheet.append([tx["added_title"]])
+    sheet["A1"].font = Font(bold=True)
+    _header(sheet, columns)
     for p in data.practices_added:
-        practices.append([p.title, p.city, p.added.date().isoformat(), p.shown])
-    practices.append([])
-    practices.append([tx["used_title"]])
-    practices.cell(row=practices.max_row, column=1).font = Font(bold=True)
-    used_top = practices.max_row + 1
-    _header(practices, [tx["practice"], tx["city"], tx["added"], tx["shown"]])
+        sheet.append([p.title, p.city, p.added.date().isoformat(), p.shown])
+    sheet.append([])
+    sheet.append([tx["used_title"]])
+    sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
+    top = sheet.max_row + 1
+    _header(sheet, columns)
     for p in data.practices_used:
-        practices.append([p.title, p.city, p.added.date().isoformat(), p.shown])
-    practices.column_dimensions["A"].width = 50
+        sheet.append([p.title, p.city, p.added.date().isoformat(), p.shown])
+    sheet.column_dimensions["A"].width = 50
     if data.practices_used:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = tx["used_title"]
-        chart.add_data(
-            Reference(practices, min_col=4, min_row=used_top, max_row=used_top + len(data.practices_used)),
-            titles_from_data=True,
-        )
-        chart.set_categories(
-            Reference(practices, min_col=1, min_row=used_top + 1, max_row=used_top + len(data.practices_used))
-        )
-        practices.add_chart(chart, "F2")
-    book.save(path)
+        chart = _bar_chart(tx["used_title"])
+        end = top + len(data.practices_used)
+        chart.add_data(Reference(sheet, min_col=4, min_row=top, max_row=end), titles_from_data=True)
+        chart.set_categories(Reference(sheet, min_col=1, min_row=top + 1, max_row=end))
+        sheet.add_chart(chart, "F2")
 
 
 # --- pictures ----------------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from rapidfuzz import fuzz, process
 
@@ -13,6 +14,8 @@ from bot.register.validation import FieldError
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while an import writes (the CLI draws a bar on a terminal)."""
+R = TypeVar("R")
+P = TypeVar("P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,21 @@ class ImportReport:
     @property
     def total(self) -> int:
         return self.added + self.changed + self.unchanged
+
+    def compare(
+        self, key: str, current: Mapping[str, Any] | None, values: Mapping[str, Any], *, also: Sequence[str] = ()
+    ) -> list[str] | None:
+        """The fields an import writes of one record: every field of a new one (``current`` None), else those
+        whose value differs (plus ``also``); counted as added or changed. None, counted unchanged, when none."""
+        if current is None:
+            self.record_added(key)
+            return list(values)
+        changed = [k for k, v in values.items() if current[k] != v] + list(also)
+        if not changed:
+            self.unchanged += 1
+            return None
+        self.record_changed(key, changed)
+        return changed
 
     def record_added(self, key: str) -> None:
         self.added += 1
@@ -129,3 +147,27 @@ def _closest(name: str, candidates: Sequence[str]) -> str | None:
         return None
     best = process.extractOne(name, list(candidates), scorer=fuzz.ratio, score_cutoff=70)
     return str(best[0]) if best else None
+
+
+def valid_rows(
+    file: RegisterFile,
+    validate: Callable[[Mapping[str, str | None]], tuple[R | None, list[FieldError]]],
+    errors: list[str],
+) -> Iterator[tuple[RawRow, R]]:
+    """The rows ``validate`` accepts, in file order; the problems of every row (extra cells, invalid fields) go to
+    ``errors``, located by file, row and column."""
+    for row in file.rows:
+        if row.extra:
+            errors.append(extra_cells_error(file, row))
+        record, problems = validate(row.values)
+        errors.extend(locate(file, row, e) for e in problems)
+        if record is not None:
+            yield row, record
+
+
+def one_by_one(plans: Sequence[P], progress: Progress | None) -> Iterator[P]:
+    """The plans in order; ``progress`` hears of each once the caller's loop has written it."""
+    for done, plan in enumerate(plans, start=1):
+        yield plan
+        if progress is not None:
+            progress(done, len(plans))

@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,10 @@ from bot.register.report import (
     RecordChange,
     SynonymNotes,
     check_header,
-    extra_cells_error,
     fail_if_errors,
-    locate,
     located,
+    one_by_one,
+    valid_rows,
 )
 from bot.register.themes import ThemeResolver, ensure_default_themes, import_themes
 from bot.register.validation import (
@@ -77,14 +78,32 @@ ExpertPlan = tuple[ExpertRecord, Expert | None, dict[str, Any], list[str]]
 PracticePlan = tuple[PracticeRecord, Practice | None, Expert | None, dict[str, Any]]
 
 
-def _untouched_warning(file: RegisterFile, columns: Sequence[str], present: Sequence[str], kind: str) -> str | None:
-    absent = [c for c in columns if c not in present]
-    if not absent:
-        return None
-    return (
-        f"{file.name}: no column(s) {', '.join(absent)}: those fields of existing {kind} are left as they are "
-        "(new ones get them empty)"
-    )
+# --- the steps both imports take ---------------------------------------------------------------------------------
+
+
+def _start_import(
+    session: Session,
+    file: RegisterFile,
+    *,
+    kind: str,
+    known: Sequence[str],
+    required: Sequence[str],
+    now: datetime,
+    dry_run: bool,
+) -> tuple[ImportReport, list[str], ThemeResolver]:
+    """The report, the columns the file has (a missing required one fails the import; a missing optional one is
+    a warning: those fields of existing records are left alone) and the themes to resolve against."""
+    report = ImportReport(kind=kind, file=file.name, dry_run=dry_run)
+    present = check_header(file, known=known, required=required, report=report)
+    absent = [c for c in known if c not in present]
+    if absent:
+        report.warnings.append(
+            f"{file.name}: no column(s) {', '.join(absent)}: those fields of existing {kind} are left as they are "
+            "(new ones get them empty)"
+        )
+    if not dry_run:
+        ensure_default_themes(session, now=now)
+    return report, present, ThemeResolver.for_session(session)
 
 
 @contextmanager
@@ -207,13 +226,7 @@ def _read_expert_rows(
     email_rows: dict[str, int] = {}
     slack_rows: dict[str, int] = {}
     synonyms = SynonymNotes()
-    for row in file.rows:
-        if row.extra:
-            errors.append(extra_cells_error(file, row))
-        record, problems = validate_expert(row.values, themes=resolver)
-        errors.extend(locate(file, row, e) for e in problems)
-        if record is None:
-            continue
+    for row, record in valid_rows(file, partial(validate_expert, themes=resolver), errors):
         synonyms.add(row, resolver.synonym_notes(row.values.get("themes")))
         if record.email in email_rows:
             errors.append(
@@ -270,14 +283,9 @@ def import_expert_file(
     consent_on_paper: bool = False,
 ) -> ImportReport:
     """``import_experts`` for a file already read (or built in memory)."""
-    report = ImportReport(kind="experts", file=file.name, dry_run=dry_run)
-    present = check_header(file, known=EXPERT_COLUMNS, required=EXPERT_REQUIRED, report=report)
-    warning = _untouched_warning(file, EXPERT_COLUMNS, present, "experts")
-    if warning:
-        report.warnings.append(warning)
-    if not dry_run:
-        ensure_default_themes(session, now=now)
-    resolver = ThemeResolver.for_session(session)
+    report, present, resolver = _start_import(
+        session, file, kind="experts", known=EXPERT_COLUMNS, required=EXPERT_REQUIRED, now=now, dry_run=dry_run
+    )
     existing = {e.email: e for e in repo.list_experts(session)}
 
     records, errors, synonyms = _read_expert_rows(file, resolver, present)
@@ -290,19 +298,11 @@ def import_expert_file(
     for _row, record in records:
         values = {k: v for k, v in _expert_values(record).items() if k in present}
         stored = existing.get(record.email)
-        if stored is None:
-            report.record_added(record.email)
-            plans.append((record, None, values, list(values)))
-            continue
-        current = expert_snapshot(stored)
-        changed = [k for k, v in values.items() if current[k] != v]
-        if consent_on_paper and stored.consent is Consent.PENDING:
-            changed.append("consent")
-        if changed:
-            report.record_changed(record.email, changed)
+        consent = consent_on_paper and stored is not None and stored.consent is Consent.PENDING
+        current = expert_snapshot(stored) if stored is not None else None
+        changed = report.compare(record.email, current, values, also=["consent"] if consent else ())
+        if changed is not None:
             plans.append((record, stored, values, changed))
-        else:
-            report.unchanged += 1
     if dry_run:
         return report
 
@@ -338,7 +338,7 @@ def _write_experts(
         session.flush()
 
     themes = {t.key: t for t in repo.list_themes(session)}
-    for done, (record, found, values, _changed) in enumerate(plans, start=1):
+    for (record, found, values, _changed), before in one_by_one(list(zip(plans, befores, strict=True)), progress):
         if found is None:
             expert = repo.create_expert(
                 session, email=record.email, name=record.name, organisation=record.organisation, source=source, now=now
@@ -355,12 +355,10 @@ def _write_experts(
             actor=actor,
             entity_type="expert",
             key=record.email,
-            before=befores[done - 1],
+            before=before,
             after=expert_audit(expert),
             now=now,
         )
-        if progress is not None:
-            progress(done, len(plans))
     session.flush()
 
 
@@ -433,13 +431,7 @@ def _read_practice_rows(
     records: list[tuple[RawRow, PracticeRecord]] = []
     key_rows: dict[tuple[str, str], int] = {}
     synonyms = SynonymNotes()
-    for row in file.rows:
-        if row.extra:
-            errors.append(extra_cells_error(file, row))
-        record, problems = validate_practice(row.values, themes=resolver, today=today)
-        errors.extend(locate(file, row, e) for e in problems)
-        if record is None:
-            continue
+    for row, record in valid_rows(file, partial(validate_practice, themes=resolver, today=today), errors):
         synonyms.add(row, resolver.synonym_notes(row.values.get("themes")))
         if record.key in key_rows:
             where = f"{record.title!r} in {record.city!r}" if record.city else f"{record.title!r} (no city)"
@@ -460,16 +452,15 @@ def import_practice_file(
     progress: Progress | None = None,
 ) -> ImportReport:
     """``import_practices`` for a file already read (or built in memory)."""
-    report = ImportReport(kind="practices", file=file.name, dry_run=dry_run)
-    present = check_header(
-        file, known=PRACTICE_COLUMNS, required=(*PRACTICE_REQUIRED, *PRACTICE_KEY_COLUMNS), report=report
+    report, present, resolver = _start_import(
+        session,
+        file,
+        kind="practices",
+        known=PRACTICE_COLUMNS,
+        required=(*PRACTICE_REQUIRED, *PRACTICE_KEY_COLUMNS),
+        now=now,
+        dry_run=dry_run,
     )
-    warning = _untouched_warning(file, PRACTICE_COLUMNS, present, "practices")
-    if warning:
-        report.warnings.append(warning)
-    if not dry_run:
-        ensure_default_themes(session, now=now)
-    resolver = ThemeResolver.for_session(session)
     today = now.date()
     stored = repo.list_practices(session)
     exact = {(p.title, p.city): p for p in stored}
@@ -494,18 +485,9 @@ def import_practice_file(
             if k in present or (k == "contact_expert" and "contact_email" in present)
         }
         stored_practice = exact.get((record.title, record.city)) or folded.get(record.key)
-        label = practice_label(record.title, record.city)
-        if stored_practice is None:
-            report.record_added(label)
-            plans.append((record, None, contact, values))
-            continue
-        current = practice_snapshot(stored_practice)
-        changed = [k for k, v in values.items() if current[k] != v]
-        if changed:
-            report.record_changed(label, changed)
+        current = practice_snapshot(stored_practice) if stored_practice is not None else None
+        if report.compare(practice_label(record.title, record.city), current, values) is not None:
             plans.append((record, stored_practice, contact, values))
-        else:
-            report.unchanged += 1
     for address, lines in sorted(mailboxes.items()):
         rows = ", ".join(str(n) for n in lines)
         report.notes.append(
@@ -524,7 +506,7 @@ def _write_practices(
     session: Session, *, plans: list[PracticePlan], actor: str, now: datetime, progress: Progress | None
 ) -> None:
     themes = {t.key: t for t in repo.list_themes(session)}
-    for done, (record, found, contact, values) in enumerate(plans, start=1):
+    for record, found, contact, values in one_by_one(plans, progress):
         if found is None:
             practice = repo.create_practice(
                 session, title=record.title, city=record.city, summary=record.summary, now=now
@@ -543,17 +525,8 @@ def _write_practices(
         repo.update_practice(session, practice=practice, values=changes, now=now)
         session.flush()
         label = practice_label(practice.title, practice.city)
-        _audit(
-            session,
-            actor=actor,
-            entity_type="practice",
-            key=label,
-            before=before_practice,
-            after=practice_snapshot(practice),
-            now=now,
-        )
-        if progress is not None:
-            progress(done, len(plans))
+        after = practice_snapshot(practice)
+        _audit(session, actor=actor, entity_type="practice", key=label, before=before_practice, after=after, now=now)
     session.flush()
 
 

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
 
 from bot.register.files import RawRow, RegisterFile, parse_csv, read_register_file
-from bot.register.report import ImportReport, check_header, extra_cells_error, fail_if_errors, locate, located
+from bot.register.report import ImportReport, check_header, fail_if_errors, locate, located, valid_rows
 from bot.register.validation import THEME_COLUMNS, THEME_REQUIRED, ThemeRecord, split_list, validate_theme
 from storage import register_repo as repo
 from storage.models import Theme
@@ -201,13 +201,7 @@ def _read_theme_rows(file: RegisterFile) -> tuple[list[tuple[RawRow, ThemeRecord
     errors: list[str] = []
     records: list[tuple[RawRow, ThemeRecord]] = []
     seen: dict[str, int] = {}
-    for row in file.rows:
-        if row.extra:
-            errors.append(extra_cells_error(file, row))
-        record, problems = validate_theme(row.values)
-        errors.extend(locate(file, row, e) for e in problems)
-        if record is None:
-            continue
+    for row, record in valid_rows(file, validate_theme, errors):
         if record.key in seen:
             errors.append(located(file, row, "key", f"duplicate key {record.key!r} (also in row {seen[record.key]})"))
             continue

@@ -27,7 +27,8 @@ from bot.i18n import N_, t
 from bot.outbox import PracticeReview
 from bot.register.validation import MAX_LENGTH, MULTILINE, FieldError
 from handlers import ids
-from handlers.blocks.routing import TextModal, build_text_modal, theme_names
+from handlers.blocks.modals import TextModal, build_text_modal
+from handlers.blocks.routing import theme_names
 from handlers.kit import (
     LABEL_LIMIT,
     MAX_BLOCKS,

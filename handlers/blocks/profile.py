@@ -28,7 +28,8 @@ from bot.i18n import N_, t, tn
 from bot.outbox import ConsentRequest, ConsentRequestKind, ProfilePart, SubmissionOutcome, SubmissionOutcomeKind
 from bot.register.validation import MAX_LENGTH, FieldError
 from handlers import ids
-from handlers.blocks.routing import TextModal, build_text_modal, status_label
+from handlers.blocks.modals import TextModal, build_text_modal
+from handlers.blocks.routing import status_label
 from handlers.kit import (
     HOME_MAX_BLOCKS,
     LABEL_LIMIT,

@@ -17,6 +17,8 @@ def _configure_and_run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite needs batch mode for ALTERs
         compare_type=True,
+        # our column types (storage.base.UTCDateTime) as the migrations name them: storage.models re-exports them
+        user_module_prefix="storage.models.",
     )
     with context.begin_transaction():
         context.run_migrations()

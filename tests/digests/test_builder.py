@@ -35,9 +35,9 @@ from handlers.blocks.digest import (
     digest_fallback_text,
     format_duration,
     message_text_length,
-    render_digest_text,
     sparkline,
 )
+from handlers.blocks.digest_text import render_digest_text
 from tests.digests.conftest import IN_WEEK, NOW, PERIOD, WINDOW_END, WINDOW_START, all_dicts, blocks_json
 
 WONEN = ThemeInfo("wonen", "Wonen en woonbeleid", "Housing")

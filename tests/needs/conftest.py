@@ -2,155 +2,32 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
-from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.knowledge import KnowledgeBase
-from bot.needs.service import NeedsConfig, NeedsService
+from bot.needs import NeedsConfig, NeedsService
 from bot.register.themes import ensure_default_themes
 from storage.db import Database
-from storage.models import (
-    Answer,
-    Availability,
-    Consent,
-    Expert,
-    KnowledgeGap,
-    Outcome,
-    Practice,
-    Question,
-    QuestionStatus,
-    Theme,
-    Visibility,
-)
+from storage.models import Availability, Expert, Question, Visibility
+from tests import factories
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # Wednesday of ISO week 2026-W48, in 2026-Q4
 STAFF = Actor.slack("USTAFF", is_staff=True)
 OFFICIAL = Actor.slack("UOFFICIAL", is_staff=False)
-_counter = itertools.count(1)
 
 
-def _themes(session: Session, keys: Sequence[str]) -> list[Theme]:
-    return [t for k in keys if (t := session.get(Theme, k)) is not None]
-
-
-def add_expert(
-    session: Session,
-    name: str,
-    *,
-    slack: str | None,
-    organisation: str,
-    city: str,
-    expertise: Sequence[str] = (),
-    themes: Sequence[str] = (),
-    consent: Consent = Consent.CONFIRMED,
-    availability: Availability = Availability.AVAILABLE,
-) -> Expert:
-    n = next(_counter)
-    expert = Expert(
-        email=f"person{n}@example.org",
-        name=name,
-        slack_user_id=slack,
-        organisation=organisation,
-        city=city,
-        role="beleidsmedewerker",
-        expertise=list(expertise),
-        consent=consent,
-        availability=availability,
-        last_confirmed_at=NOW - timedelta(days=10),
-        created_at=NOW - timedelta(days=400),
-        updated_at=NOW - timedelta(days=400),
-        themes=_themes(session, themes),
-    )
-    session.add(expert)
-    session.flush()
-    return expert
-
-
-def add_question(
-    session: Session,
-    text: str,
-    *,
-    asker: str | None,
-    created_at: datetime,
-    themes: Sequence[str] = ("wonen",),
-    visibility: Visibility = Visibility.PUBLIC,
-    channel_id: str | None = "CPUBLIC01",
-    channel_is_private: bool = False,
-    answered_at: datetime | None = None,
-    answerer: Expert | None = None,
-) -> Question:
-    question = Question(
-        text=text,
-        asker_slack_id=asker,
-        asker_name=f"Asker {asker}" if asker else "",
-        visibility=visibility,
-        status=QuestionStatus.ANSWERED if answered_at else QuestionStatus.ROUTED,
-        channel_id=channel_id,
-        channel_is_private=channel_is_private,
-        created_at=created_at,
-        updated_at=answered_at or created_at,
-        answered_at=answered_at,
-        themes=_themes(session, themes),
-    )
-    if answered_at is not None:
-        question.answers.append(
-            Answer(
-                expert_id=answerer.id if answerer else None,
-                answered_by_name=answerer.name if answerer else "Iemand",
-                answered_by_slack_id=answerer.slack_user_id if answerer else None,
-                organisation=answerer.organisation if answerer else "",
-                text=f"Antwoord op: {text}",
-                created_at=answered_at,
-            )
-        )
-    session.add(question)
-    session.flush()
-    return question
-
-
-def add_gap(
-    session: Session,
-    query: str,
-    *,
-    asker: str | None,
-    created_at: datetime,
-    themes: Sequence[str] = ("wonen",),
-    channel_id: str | None = "CPUBLIC01",
-) -> KnowledgeGap:
-    gap = KnowledgeGap(
-        query=query,
-        normalized=" ".join(query.lower().split()),
-        themes=list(themes),
-        asker_slack_id=asker,
-        channel_id=channel_id,
-        created_at=created_at,
-    )
-    session.add(gap)
-    session.flush()
-    return gap
-
-
-def add_practice(session: Session, title: str, *, summary: str, contact: Expert | None, city: str) -> Practice:
-    practice = Practice(
-        title=title,
-        city=city,
-        summary=summary,
-        outcome=Outcome.GOOD,
-        contact_expert_id=contact.id if contact else None,
-        contact_email=contact.email if contact else "",
-        created_at=NOW - timedelta(days=5),
-        updated_at=NOW - timedelta(days=5),
-        themes=_themes(session, ["wonen"]),
-    )
-    session.add(practice)
-    session.flush()
-    return practice
+# this suite's defaults: people listed long ago and confirmed recently, practices added last week
+add_expert = partial(
+    factories.add_expert, created_at=NOW - timedelta(days=400), last_confirmed_at=NOW - timedelta(days=10)
+)
+add_question = factories.add_question
+add_practice = partial(factories.add_practice, created_at=NOW - timedelta(days=5))
 
 
 @dataclass

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.needs.core import trend_of
 from bot.needs.periods import InvalidPeriod, current_quarter, parse_period
-from bot.needs.service import trend_of
 
 
 def test_quarter_month_week_and_range_in_brussels_time() -> None:

@@ -9,9 +9,9 @@ import pytest
 
 from bot.outbox import AnswerToAsker, AskerUpdate, AskerUpdateKind, Person, QuestionAnswered
 from handlers import ids
+from handlers.blocks.modals import build_ask_modal
 from handlers.blocks.routing import (
     build_answer_to_asker,
-    build_ask_modal,
     build_asker_update,
     build_question_answered,
     render_outbox,

@@ -1,0 +1,255 @@
+"""What the knowledge-needs use cases share: the settings, the privacy rules, one read of the needs, the search.
+
+``NeedsCore`` holds the knowledge base (the matcher: its analysis groups the questions, its "who knows" search tells
+whether anyone covers a topic and who could lead a session), the configuration and the meaning signal; the
+topics (``bot.needs.topics``), proposals (``bot.needs.proposals``) and recruiting (``bot.needs.recruiting``) each
+get it, and ``bot.needs.service.NeedsService`` puts them behind one object.
+
+Privacy: a question is *shareable* when it is public and was asked in a public channel (the digest's rule);
+only shareable wording is quoted or used for a label, the rest is counted. Anonymous askers are never resolved to
+an organisation or named; askers of private questions are never named. People who opted out or withdrew consent
+are never named; erased people have no rows left to name (``bot.privacy``).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from bot.config import Settings
+from bot.errors import QueryError, WieweetError
+from bot.knowledge import KnowledgeBase
+from bot.matching.results import SearchResult
+from bot.needs.analysis import Vectoriser
+from bot.needs.grouping import DEFAULT_MEANING_THRESHOLD, DEFAULT_MEANING_WEIGHT, DEFAULT_THRESHOLD
+from bot.needs.meaning import QuestionMeaning
+from bot.needs.model import COVERED, NOT_COVERED, TREND_FALLING, TREND_NEW, TREND_RISING, TREND_STABLE, WEAK
+from digests.model import is_public_content
+from storage import needs_repo as repo
+from storage import register_repo
+from storage.models import Availability, Consent, Expert, NeedProposal, ProposalStatus
+
+log = logging.getLogger(__name__)
+
+TREND_PERIODS = 3
+LIVE = (ProposalStatus.OPEN, ProposalStatus.INVITED)
+
+
+class ProposalClosed(WieweetError):
+    """The proposal was already dismissed or marked done (by someone else, or a second click)."""
+
+    code = "proposal_closed"
+
+
+class NoShareableWording(WieweetError):
+    """The topic has only private or anonymous questions: nothing may be shown to people outside them."""
+
+    code = "needs_no_label"
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsConfig:
+    min_organisations: int = 3
+    window_weeks: int = 8
+    similarity: float = DEFAULT_THRESHOLD  # joining a topic by words alone
+    meaning_similarity: float = DEFAULT_MEANING_THRESHOLD  # ... by words and meaning (see bot.needs.grouping)
+    meaning_weight: float = DEFAULT_MEANING_WEIGHT
+    trend_periods: int = TREND_PERIODS
+    experts: int = 3  # experts proposed to lead a session
+    practices: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NeedsConfig:
+        return cls(
+            min_organisations=settings.needs_min_organisations,
+            window_weeks=settings.needs_window_weeks,
+            similarity=settings.needs_similarity,
+        )
+
+
+# --- who asked, who may be named -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    organisation: str
+    city: str
+
+
+AskerDirectory = Callable[[Session, Iterable[str]], Mapping[str, Asker]]
+
+
+def register_directory(session: Session, slack_user_ids: Iterable[str]) -> Mapping[str, Asker]:
+    """Askers' organisations from the expert register (an asker who is an expert); others are unknown."""
+    return {
+        sid: Asker(e.organisation.strip(), e.city.strip())
+        for sid, e in repo.list_experts_by_slack_ids(session, slack_user_ids=slack_user_ids).items()
+    }
+
+
+def is_shareable(source: repo.NeedSource) -> bool:
+    return is_public_content(
+        visibility=source.visibility, channel_id=source.channel_id, channel_is_private=source.channel_is_private
+    )
+
+
+def may_be_named(expert: Expert | None) -> bool:
+    """Named in needs, proposals and reports: listed with confirmed consent, not opted out."""
+    return (
+        expert is not None and expert.consent is Consent.CONFIRMED and expert.availability is not Availability.OPTED_OUT
+    )
+
+
+def source_order(source: repo.NeedSource) -> tuple[object, ...]:
+    return (source.created_at, source.key)
+
+
+def median_hours(values: Sequence[float]) -> float | None:
+    return round(statistics.median(values) / 3600.0, 1) if values else None
+
+
+def trend_of(current: int, previous: Sequence[int]) -> str:
+    """new: nothing before; rising / falling: a quarter more / less than the previous periods' mean (and at least
+    two questions apart); stable otherwise."""
+    if not any(previous):
+        return TREND_NEW if current else TREND_STABLE
+    mean = sum(previous) / len(previous)
+    if current >= mean * 1.25 and current - mean >= 2:
+        return TREND_RISING
+    if current <= mean * 0.75 and mean - current >= 2:
+        return TREND_FALLING
+    return TREND_STABLE
+
+
+# --- one read of the needs ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class NeedsState:
+    """One read of everything grouping and the figures need."""
+
+    sources: dict[str, repo.NeedSource]
+    assigned: dict[str, int]
+    labels: dict[int, str]
+    askers: Mapping[str, Asker]
+
+    def members(self) -> dict[int, list[repo.NeedSource]]:
+        out: dict[int, list[repo.NeedSource]] = {}
+        for key, topic_id in self.assigned.items():
+            source = self.sources.get(key)
+            if source is not None:
+                out.setdefault(topic_id, []).append(source)
+        for items in out.values():
+            items.sort(key=source_order)
+        return out
+
+    def asker(self, source: repo.NeedSource) -> Asker | None:
+        """Who asked, when they may be resolved (never an anonymous asker)."""
+        if source.visibility == "anonymous" or not source.asker_slack_id:
+            return None
+        return self.askers.get(source.asker_slack_id)
+
+
+class NeedsCore:
+    """The knowledge base, the configuration and the meaning signal, and the reads every use case composes."""
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        *,
+        config: NeedsConfig,
+        meaning: QuestionMeaning | None,
+        directory: AskerDirectory,
+    ) -> None:
+        self.knowledge = knowledge
+        self.config = config
+        self.meaning = meaning
+        self.directory = directory
+        matcher = knowledge.matcher or knowledge.load()
+        self.vectoriser = Vectoriser(knowledge.analyse, phrase_words=matcher.phrase_words())
+
+    def state(self, session: Session) -> NeedsState:
+        sources = {s.key: s for s in repo.list_need_sources(session)}
+        askers = {s.asker_slack_id for s in sources.values() if s.asker_slack_id and s.visibility != "anonymous"}
+        return NeedsState(
+            sources=sources,
+            assigned=repo.list_need_assignments(session),
+            labels={t.id: t.label for t in repo.list_need_topics(session)},
+            askers=self.directory(session, askers),
+        )
+
+    def query(self, items: Sequence[repo.NeedSource], label: str) -> str:
+        """What "who knows" is asked for a topic: its label, else its most used words (never shown)."""
+        if label:
+            return label
+        counts: Counter[str] = Counter()
+        for source in items:
+            counts.update(set(self.vectoriser.concepts(source.text).words))
+        return " ".join(w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4])
+
+    def search(self, query: str, *, now: datetime, limit: int = 5) -> SearchResult | None:
+        if not query.strip():
+            return None
+        try:
+            return self.knowledge.search(query, now=now, limit=limit)
+        except QueryError:
+            return None
+
+    def coverage_of(self, result: SearchResult | None) -> str:
+        """covered: a strong match who is available and confirmed; weak: only strong matches who are away, opted out
+        or unconfirmed, or only partial matches (at least half the matcher's gap threshold); none: a gap."""
+        if result is None or not result.experts:
+            return NOT_COVERED
+        strong = [h for h in result.experts if not h.weak]
+        if any(h.available and not h.stale for h in strong):
+            return COVERED
+        if strong:
+            return WEAK
+        matcher = self.knowledge.matcher
+        threshold = matcher.config.gap_threshold if matcher is not None else 0.0
+        return WEAK if result.confidence >= 0.5 * threshold > 0.0 else NOT_COVERED
+
+
+# --- the audit of proposals ----------------------------------------------------------------------------------------
+
+
+def proposal_audit(proposal: NeedProposal) -> dict[str, Any]:
+    return {
+        "topic_id": proposal.topic_id,
+        "status": proposal.status.value,
+        "channel_id": proposal.channel_id,
+        "notes_url": proposal.notes_url,
+        "practice_id": proposal.practice_id,
+        "note": proposal.note,
+    }
+
+
+def audit_proposal(
+    session: Session,
+    *,
+    actor: Actor | None,
+    action: str,
+    proposal: NeedProposal,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    now: datetime,
+) -> None:
+    """An audit row for a proposal (``actor`` None: the system, e.g. the job that proposes)."""
+    register_repo.create_audit_log(
+        session,
+        actor=actor.audit_label if actor is not None else "system",
+        action=action,
+        entity_type="need_proposal",
+        entity_key=str(proposal.id),
+        before=before,
+        after=after,
+        now=now,
+    )

@@ -1,0 +1,322 @@
+"""Work sessions: proposed for topics many organisations ask about, then invited to, dismissed or marked done.
+
+* ``propose_sessions`` — the job — claims a proposal for every topic that reached the threshold (by default 3
+  organisations in 8 weeks), at most one live proposal per topic across processes, and queues it for the triage
+  channel (outbox ``needs_proposal``). After a dismissal or a session the topic is proposed again only when the
+  questions asked *since* reach the threshold again.
+* ``proposal``, ``list_proposals``, ``plan_invite``, ``record_invite``, ``dismiss_proposal``, ``complete_proposal``
+  — staff only, every change audited.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.actors import Actor
+from bot.errors import NotFoundError
+from bot.matching.results import SearchResult
+from bot.needs.core import (
+    LIVE,
+    NeedsCore,
+    NeedsState,
+    NoShareableWording,
+    ProposalClosed,
+    audit_proposal,
+    is_shareable,
+    may_be_named,
+    proposal_audit,
+)
+from bot.needs.model import InvitePlan, PersonRef, PracticeRef, ProposalView
+from bot.needs.topics import Topics
+from bot.register.submissions import submit_practice
+from storage import needs_repo as repo
+from storage import outbox_repo
+from storage.models import NeedProposal, ProposalStatus
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def channel_name(label: str, proposal_id: int) -> str:
+    """A Slack channel name for a work session: lower case ASCII, hyphens, at most 80 characters."""
+    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
+    slug = _SLUG.sub("-", ascii_label).strip("-")[:50].strip("-") or f"topic-{proposal_id}"
+    return f"werksessie-{slug}-{proposal_id}"[:80]
+
+
+class Proposals:
+    """Proposed work sessions (see the module docstring). The job's run places new questions first (``topics``)."""
+
+    def __init__(self, core: NeedsCore, topics: Topics) -> None:
+        self.core = core
+        self.topics = topics
+
+    def propose_sessions(self, session: Session, *, now: datetime, worker_id: str) -> list[ProposalView]:
+        """Claim a proposal for every topic at the threshold and queue it for the triage channel (the job)."""
+        self.topics.update_topics(session, now=now)
+        state = self.core.state(session)
+        config = self.core.config
+        window_start = now - timedelta(weeks=config.window_weeks)
+        closed_at: dict[int, datetime] = {}
+        for proposal in repo.list_need_proposals(session):
+            if proposal.status not in LIVE and proposal.decided_at is not None:
+                closed_at[proposal.topic_id] = max(
+                    closed_at.get(proposal.topic_id, proposal.decided_at), proposal.decided_at
+                )
+        live = {p.topic_id for p in repo.list_need_proposals(session, statuses=LIVE)}
+        created: list[ProposalView] = []
+        for topic_id, items in sorted(state.members().items()):
+            if topic_id in live:
+                continue
+            since = max(window_start, closed_at.get(topic_id, window_start))
+            recent = [s for s in items if since <= s.created_at < now]
+            organisations = {
+                a.organisation.casefold() for s in recent if (a := state.asker(s)) is not None and a.organisation
+            }
+            if len(organisations) < config.min_organisations:
+                continue
+            claimed = repo.claim_need_proposal(
+                session,
+                topic_id=topic_id,
+                window_start=since,
+                window_end=now,
+                organisations=len(organisations),
+                questions=len(recent),
+                worker_id=worker_id,
+                now=now,
+            )
+            if claimed is None:
+                continue  # another process claimed it
+            proposal = claimed
+            view = self.view(session, state, proposal, now=now)
+            outbox.enqueue(
+                session,
+                outbox.NeedsProposal(proposal=view.to_json()),
+                dedupe_key=f"needs_proposal:{proposal.id}",
+                now=now,
+            )
+            audit_proposal(
+                session,
+                actor=None,
+                action="propose",
+                proposal=proposal,
+                before=None,
+                after=proposal_audit(proposal),
+                now=now,
+            )
+            created.append(view)
+        return created
+
+    def view(self, session: Session, state: NeedsState, proposal: NeedProposal, *, now: datetime) -> ProposalView:
+        """The proposal as staff see it: the questions of its window, who could lead it, who asked in public."""
+        items = [
+            s
+            for s in state.members().get(proposal.topic_id, [])
+            if proposal.window_start <= s.created_at < proposal.window_end
+        ]
+        label = state.labels.get(proposal.topic_id, "")
+        shareable = [s for s in items if is_shareable(s)]
+        result = self.core.search(self.core.query(items, label), now=now, limit=8)
+        experts, practices = self._leads(session, result)
+        return ProposalView(
+            id=proposal.id,
+            topic_id=proposal.topic_id,
+            label=label,
+            status=proposal.status.value,
+            created_at=proposal.created_at,
+            window_start=proposal.window_start,
+            window_end=proposal.window_end,
+            organisations=proposal.organisations,
+            questions=proposal.questions,
+            quoted=tuple(dict.fromkeys(s.text.strip() for s in shareable))[:10],
+            not_quoted=len(items) - len(shareable),
+            experts=tuple(experts),
+            askers=tuple(self._askers(session, state, shareable, leads={e.slack_user_id for e in experts})),
+            practices=tuple(practices),
+            channel_id=proposal.channel_id,
+            notes_url=proposal.notes_url,
+            practice_id=proposal.practice_id,
+        )
+
+    def _leads(self, session: Session, result: SearchResult | None) -> tuple[list[PersonRef], list[PracticeRef]]:
+        """Who could lead the session (strong, available matches who may be named) and the practices to read."""
+        experts: list[PersonRef] = []
+        practices: list[PracticeRef] = []
+        if result is None:
+            return experts, practices
+        config = self.core.config
+        found = repo.list_experts_by_ids(session, expert_ids=[h.doc.id for h in result.experts])
+        for hit in result.experts:
+            expert = found.get(hit.doc.id)
+            if hit.weak or not hit.available or not may_be_named(expert):
+                continue
+            assert expert is not None
+            experts.append(PersonRef(expert.name, expert.slack_user_id, expert.id, expert.organisation))
+            if len(experts) >= config.experts:
+                break
+        for p in result.practices[: config.practices]:
+            practices.append(
+                PracticeRef(p.doc.id, p.doc.title, p.doc.city, p.doc.organisation, p.doc.outcome, p.doc.url)
+            )
+        return experts, practices
+
+    @staticmethod
+    def _askers(
+        session: Session, state: NeedsState, shareable: Sequence[repo.NeedSource], *, leads: set[str | None]
+    ) -> list[PersonRef]:
+        """People who asked in public (not anonymously, not in a private channel), not erased, not hidden, not
+        already proposed to lead."""
+        asker_ids = sorted({s.asker_slack_id for s in shareable if s.asker_slack_id})
+        registered = repo.list_experts_by_slack_ids(session, slack_user_ids=asker_ids)
+        askers: list[PersonRef] = []
+        for sid in asker_ids:
+            expert = registered.get(sid)
+            if (expert is not None and not may_be_named(expert)) or sid in leads:
+                continue
+            asker = state.askers.get(sid)
+            askers.append(
+                PersonRef(
+                    expert.name if expert is not None else "",
+                    sid,
+                    expert.id if expert is not None else None,
+                    asker.organisation if asker else "",
+                )
+            )
+        return askers
+
+    def proposal(self, session: Session, *, actor: Actor, proposal_id: int, now: datetime) -> ProposalView:
+        actor.require_staff("see a work session proposal")
+        return self.view(session, self.core.state(session), _get(session, proposal_id), now=now)
+
+    def list_proposals(
+        self, session: Session, *, actor: Actor, now: datetime, statuses: Sequence[ProposalStatus] | None = LIVE
+    ) -> list[ProposalView]:
+        actor.require_staff("see work session proposals")
+        state = self.core.state(session)
+        return [self.view(session, state, p, now=now) for p in repo.list_need_proposals(session, statuses=statuses)]
+
+    def plan_invite(
+        self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, channel_id: str | None = None
+    ) -> InvitePlan:
+        """Whom to invite (the proposed experts and askers who may be named and have a Slack account), to
+        ``channel_id`` or to a new channel. Changes nothing: the Slack layer creates the channel and invites, then
+        ``record_invite`` stores what was done (so a failed Slack call leaves the proposal as it was)."""
+        actor.require_staff("invite people to a work session")
+        proposal = _live(session, proposal_id)
+        view = self.view(session, self.core.state(session), proposal, now=now)
+        invite = tuple(dict.fromkeys(p.slack_user_id for p in (*view.experts, *view.askers) if p.slack_user_id))
+        return InvitePlan(
+            proposal_id=proposal.id,
+            create=not channel_id,
+            channel_id=channel_id,
+            channel_name=channel_name(view.label or "topic", proposal.id),
+            invite=invite,
+            without_slack=tuple(p for p in view.experts if not p.slack_user_id),
+            intro=view.label,
+        )
+
+    def record_invite(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        proposal_id: int,
+        channel_id: str,
+        invited: Sequence[str],
+        created: bool,
+        now: datetime,
+    ) -> ProposalView:
+        """The people were invited to ``channel_id`` (created for the session when ``created``): the proposal is
+        marked invited and remembers the channel (audited with who was invited)."""
+        actor.require_staff("invite people to a work session")
+        proposal = _live(session, proposal_id)
+        before = proposal_audit(proposal)
+        proposal.status = ProposalStatus.INVITED
+        proposal.channel_id = channel_id
+        proposal.updated_at = now
+        session.flush()
+        after = {**proposal_audit(proposal), "invited": list(invited), "created": created}
+        audit_proposal(session, actor=actor, action="invite", proposal=proposal, before=before, after=after, now=now)
+        return self.view(session, self.core.state(session), proposal, now=now)
+
+    def dismiss_proposal(
+        self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, reason: str = ""
+    ) -> ProposalView:
+        actor.require_staff("dismiss a work session proposal")
+        proposal = _live(session, proposal_id)
+        before = proposal_audit(proposal)
+        repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DISMISSED)
+        proposal.note = reason.strip()[:2000]
+        _decided(session, proposal, actor=actor, now=now)
+        after = proposal_audit(proposal)
+        audit_proposal(session, actor=actor, action="dismiss", proposal=proposal, before=before, after=after, now=now)
+        return self.view(session, self.core.state(session), proposal, now=now)
+
+    def complete_proposal(
+        self, session: Session, *, actor: Actor, proposal_id: int, notes_url: str, now: datetime, summary: str = ""
+    ) -> ProposalView:
+        """The session took place: its notes become a practice submission (staff approve it as usual)."""
+        actor.require_staff("mark a work session done")
+        proposal = _live(session, proposal_id)
+        state = self.core.state(session)
+        view = self.view(session, state, proposal, now=now)
+        if not view.label:
+            raise NoShareableWording(message="this topic has no public wording to publish a practice under")
+        items = state.members().get(proposal.topic_id, [])
+        themes = Counter(k for s in items for k in s.themes)
+        values = {
+            "title": f"Werksessie: {view.label}"[:300],
+            "summary": summary.strip()
+            or (
+                f"Verslag van de werksessie van het netwerk over '{view.label}', voorgesteld na "
+                f"{proposal.questions} vragen uit {proposal.organisations} organisaties."
+            ),
+            "city": "",
+            "organisation": "",
+            "themes": "; ".join(k for k, _ in themes.most_common(3)),
+            "url": notes_url.strip(),
+        }
+        practice = submit_practice(session, actor=actor, values=values, now=now)
+        before = proposal_audit(proposal)
+        repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DONE)
+        proposal.notes_url = notes_url.strip()[:2000]
+        proposal.practice_id = practice.id
+        _decided(session, proposal, actor=actor, now=now)
+        after = proposal_audit(proposal)
+        audit_proposal(session, actor=actor, action="done", proposal=proposal, before=before, after=after, now=now)
+        return self.view(session, state, proposal, now=now)
+
+    @staticmethod
+    def proposal_message_ref(session: Session, *, proposal_id: int) -> dict[str, str]:
+        """Where the proposal was posted for staff (``channel_id``, ``message_ts``); {} when not (yet)."""
+        message = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"needs_proposal:{proposal_id}")
+        if message is None or not (message.sent_channel_id and message.sent_ts):
+            return {}
+        return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
+
+
+def _get(session: Session, proposal_id: int, *, lock: bool = False) -> NeedProposal:
+    proposal = repo.get_need_proposal(session, proposal_id=proposal_id, lock=lock)
+    if proposal is None:
+        raise NotFoundError("no_proposal", f"no work session proposal #{proposal_id}")
+    return proposal
+
+
+def _live(session: Session, proposal_id: int) -> NeedProposal:
+    proposal = _get(session, proposal_id, lock=True)
+    if proposal.status not in LIVE:
+        raise ProposalClosed(message=f"proposal #{proposal_id} is {proposal.status.value} already")
+    return proposal
+
+
+def _decided(session: Session, proposal: NeedProposal, *, actor: Actor, now: datetime) -> None:
+    proposal.decided_by = actor.audit_label
+    proposal.decided_at = now
+    proposal.updated_at = now
+    session.flush()

@@ -1,0 +1,169 @@
+"""Recruiting: who might cover a topic nobody covers, and asking them to add it to their profile.
+
+* ``recruiting`` — staff only — the candidates: people who answered the topic's (or related) questions, contacts of
+  related practices, who may be named and are not strong matches already.
+* ``ask_to_add_expertise`` — staff only — a DM (outbox ``expertise_request``) to each chosen candidate.
+* ``add_topic_to_profile`` — the person asked adds the topic to their own profile (only the topic they were asked
+  about, checked against the request sent to them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.actors import Actor, NotAuthorized
+from bot.errors import NotFoundError
+from bot.matching.results import SearchResult
+from bot.needs.core import NeedsCore, NeedsState, NoShareableWording, is_shareable, may_be_named
+from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
+from storage import needs_repo as repo
+from storage import outbox_repo, register_repo
+from storage.models import OutboxMessage
+
+
+class Recruiting:
+    """Finding and asking people to cover a topic (see the module docstring)."""
+
+    def __init__(self, core: NeedsCore) -> None:
+        self.core = core
+
+    def recruiting(self, session: Session, *, actor: Actor, topic_id: int, now: datetime) -> RecruitPlan:
+        """Who might cover a topic: people who answered its or related questions, contacts of related practices."""
+        actor.require_staff("see who might cover a topic")
+        topic = repo.get_need_topic(session, topic_id=topic_id)
+        if topic is None:
+            raise NotFoundError("no_topic", f"no topic #{topic_id}")
+        state = self.core.state(session)
+        items = state.members().get(topic_id, [])
+        result = self.core.search(self.core.query(items, topic.label), now=now, limit=8)
+        reasons, named_by_slack = _answered(session, state, items)
+        for expert_id, why in _found_by_search(result).items():
+            reasons.setdefault(expert_id, why)
+        experts = repo.list_experts_by_ids(session, expert_ids=reasons)
+        by_slack = repo.list_experts_by_slack_ids(session, slack_user_ids=named_by_slack)
+        for sid, why in named_by_slack.items():
+            if sid in by_slack:
+                experts[by_slack[sid].id] = by_slack[sid]
+                reasons.setdefault(by_slack[sid].id, why)
+        strong = {h.doc.id for h in result.experts if not h.weak} if result is not None else set()
+        candidates = [
+            PersonRef(e.name, e.slack_user_id, e.id, e.organisation, reasons[e.id])
+            for e in sorted(experts.values(), key=lambda e: (e.name.casefold(), e.id))
+            if may_be_named(e) and e.id not in strong
+        ]
+        return RecruitPlan(topic_id, topic.label, self.core.coverage_of(result), tuple(candidates))
+
+    def ask_to_add_expertise(
+        self, session: Session, *, actor: Actor, topic_id: int, expert_ids: Sequence[int], now: datetime
+    ) -> list[RecruitRequest]:
+        """Queue a DM to each chosen candidate asking them to add the topic to their profile (audited). Only the
+        candidates ``recruiting`` offers may be asked, whatever ids a (forged) request names."""
+        plan = self.recruiting(session, actor=actor, topic_id=topic_id, now=now)
+        if not plan.label:
+            raise NoShareableWording(message="this topic has only private questions: there is nothing to ask about")
+        allowed = {p.expert_id: p for p in plan.candidates if p.expert_id is not None and p.slack_user_id}
+        refused = [i for i in expert_ids if i not in allowed]
+        if refused:
+            raise NotFoundError("not_a_candidate", f"not a candidate for topic #{topic_id}: {refused}")
+        requests: list[RecruitRequest] = []
+        for expert_id in dict.fromkeys(expert_ids):
+            person = allowed[expert_id]
+            assert person.slack_user_id is not None
+            message = outbox.enqueue(
+                session,
+                outbox.ExpertiseRequest(topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id),
+                dedupe_key=f"expertise_request:{topic_id}:{person.slack_user_id}",
+                now=now,
+                recipient_slack_id=person.slack_user_id,
+            )
+            requests.append(RecruitRequest(topic_id, person.slack_user_id, message is not None))
+        register_repo.create_audit_log(
+            session,
+            actor=actor.audit_label,
+            action="recruit",
+            entity_type="need_topic",
+            entity_key=str(topic_id),
+            before=None,
+            after={"asked": [r.slack_user_id for r in requests if r.queued], "label": plan.label},
+            now=now,
+        )
+        return requests
+
+    def expertise_request_refs(self, session: Session, *, actor: Actor, topic_id: int) -> list[dict[str, str]]:
+        """The DMs asking ``actor`` to add this topic to their profile (``channel_id``, ``message_ts``): tied to the
+        topic and the person by the database, so a click is checked against them."""
+        sent = _expertise_request(session, actor=actor, topic_id=topic_id)
+        return [{"channel_id": sent.sent_channel_id or "", "message_ts": sent.sent_ts or ""}] if sent else []
+
+    def add_topic_to_profile(self, session: Session, *, actor: Actor, topic_id: int, now: datetime) -> str:
+        """The person asked by DM adds the topic to their own profile's expertise (audited); returns the label.
+
+        Only someone the knowledge centre asked about this very topic may (an expertise request was sent to their
+        Slack id); the label added is the one they were asked about, never text from the request."""
+        request = _expertise_request(session, actor=actor, topic_id=topic_id)
+        if request is None or not actor.slack_id:
+            raise NotAuthorized("add a topic they were not asked about", target=f"need_topic:{topic_id}")
+        label = str(request.payload.get("label") or "").strip()
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=actor.slack_id)
+        if expert is None or not label:
+            raise NotFoundError("no_expert", "no expert profile for this Slack account")
+        if label.casefold() not in {e.casefold() for e in expert.expertise}:
+            before = {"expertise": list(expert.expertise)}
+            expert.expertise = [*expert.expertise, label[:200]]
+            expert.updated_at = now
+            register_repo.create_audit_log(
+                session,
+                actor=actor.audit_label,
+                action="add_topic",
+                entity_type="expert",
+                entity_key=expert.email,
+                before=before,
+                after={"expertise": list(expert.expertise), "topic_id": topic_id},
+                now=now,
+            )
+        return label
+
+
+def _answered(
+    session: Session, state: NeedsState, items: Sequence[repo.NeedSource]
+) -> tuple[dict[int, str], dict[str, str]]:
+    """Who answered the topic's questions, with why they are listed (a private question is not quoted): by expert
+    id, and by Slack id for answers not linked to the register; the first reason kept."""
+    reasons: dict[int, str] = {}
+    named_by_slack: dict[str, str] = {}
+    question_ids = [int(s.key[2:]) for s in items if s.key.startswith("q:")]
+    for answer in repo.list_answers_to(session, question_ids=question_ids):
+        source = state.sources.get(f"q:{answer.question_id}")
+        public = source is not None and is_shareable(source)
+        why = f"answered: {source.text.strip()[:80]}" if public and source else "answered a question on this topic"
+        if answer.expert_id is not None:
+            reasons.setdefault(answer.expert_id, why)
+        elif answer.answered_by_slack_id:
+            named_by_slack.setdefault(answer.answered_by_slack_id, why)
+    return reasons, named_by_slack
+
+
+def _found_by_search(result: SearchResult | None) -> dict[int, str]:
+    """Experts "who knows" links to the topic: they answered a related question, or are a related practice's
+    contact; by expert id, with why, the first reason kept."""
+    reasons: dict[int, str] = {}
+    if result is None:
+        return reasons
+    for hit in result.answers:
+        if hit.doc.expert_id is not None:
+            reasons.setdefault(hit.doc.expert_id, f"answered: {hit.doc.question.strip()[:80]}")
+    for p in result.practices:
+        if p.doc.contact_expert_id is not None:
+            reasons.setdefault(p.doc.contact_expert_id, f"contact for the practice: {p.doc.title[:80]}")
+    return reasons
+
+
+def _expertise_request(session: Session, *, actor: Actor, topic_id: int) -> OutboxMessage | None:
+    if not actor.slack_id:
+        return None
+    sent = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"expertise_request:{topic_id}:{actor.slack_id}")
+    return sent if sent is not None and sent.recipient_slack_id == actor.slack_id else None

@@ -1,0 +1,261 @@
+"""Topics: the grouping run that places new questions and gaps, and the figures of a period's topics.
+
+* ``update_topics`` places the questions and gaps not yet in a topic (``bot.needs.grouping``) and stores the
+  placement: a topic keeps its id and its label as questions join it. A run is incremental (only new items are
+  placed) and serialised across processes.
+* ``overview`` — staff only — the topics of a period with their figures (``TopicView``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from bot.needs.analysis import Concepts, QuestionVocabulary, detect_language
+from bot.needs.core import LIVE, NeedsCore, NeedsState, is_shareable, median_hours, source_order, trend_of
+from bot.needs.grouping import Grouper, GroupingResult, GroupItem, Vector
+from bot.needs.model import NeedsOverview, TopicView, UpdateReport
+from bot.needs.periods import Period
+from storage import needs_repo as repo
+
+QUOTED_MAX = 5
+NO_LABEL = "-"  # label_item of a topic none of whose members has shareable words
+
+
+class Topics:
+    """The grouping run and the topics' figures (see the module docstring)."""
+
+    def __init__(self, core: NeedsCore) -> None:
+        self.core = core
+        self._languages: dict[str, str] = {}
+
+    # --- grouping -------------------------------------------------------------------------------------------------
+
+    def concepts(self, sources: Sequence[repo.NeedSource]) -> dict[str, Concepts]:
+        vectoriser = self.core.vectoriser
+        base = {s.key: vectoriser.concepts(s.text) for s in sources}
+        vocabulary = QuestionVocabulary(list(base.values()), weight=vectoriser.weights.compound)
+        return {key: vocabulary.extend(c) for key, c in base.items()}
+
+    def language(self, text: str) -> str:
+        got = self._languages.get(text)
+        if got is None:
+            if len(self._languages) >= 200_000:
+                self._languages.clear()
+            got = self._languages[text] = detect_language(text)
+        return got
+
+    def grouper(self) -> Grouper:
+        meaning, config = self.core.meaning, self.core.config
+        return Grouper(
+            threshold=config.similarity,
+            meaning_threshold=config.meaning_similarity,
+            meaning_weight=config.meaning_weight,
+            meaning_prior=meaning.prior if meaning is not None else None,
+        )
+
+    def update_topics(self, session: Session, *, now: datetime, wait: bool = True) -> UpdateReport:
+        """Place the questions and gaps not yet in a topic; label topics that have no label yet.
+
+        Serialised across processes (``wait=False``: return ``busy`` at once when another process is grouping).
+        With the meaning signal on, a question whose vector is not computed yet waits for the needs pass
+        (``bot.needs.jobs``) that computes it; it is counted in ``waiting``."""
+        if not repo.claim_needs_lock(session, wait=wait):
+            return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0, busy=True)
+        if not repo.list_unplaced_need_texts(session) and not repo.count_unlabelled_need_topics(session):
+            return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0)
+        sources = repo.list_need_sources(session)
+        assigned = repo.list_need_assignments(session)
+        meaning = self.core.meaning
+        vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in sources) if meaning else {}
+        waiting = {s.key for s in sources if meaning and s.key not in assigned and s.text not in vectors}
+        sources = [s for s in sources if s.key not in waiting]
+        concepts = self.concepts(sources)
+        items = [
+            GroupItem(s.key, source_order(s), concepts[s.key], s.text, vectors.get(s.text), self.language(s.text))
+            for s in sources
+        ]
+        first_new = repo.get_last_need_topic_id(session) + 1
+        result = self.grouper().run(items, assigned=assigned, next_topic_id=first_new)
+        by_key = {s.key: s for s in sources}
+        real = _store_placements(session, result, by_key, first_new=first_new, now=now)
+        members = {real.get(topic_id, topic_id): topic.members for topic_id, topic in result.topics.items()}
+        labelled = self._label_topics(session, members, by_key, concepts, now=now)
+        return UpdateReport(
+            items=len(sources) + len(waiting),
+            placed=len(result.placements),
+            new_topics=len(real),
+            joined=sum(1 for p in result.placements if p.topic_id < first_new),
+            labelled=labelled,
+            waiting=len(waiting),
+        )
+
+    def _label_topics(
+        self,
+        session: Session,
+        members: Mapping[int, Sequence[str]],
+        sources: Mapping[str, repo.NeedSource],
+        concepts: Mapping[str, Concepts],
+        *,
+        now: datetime,
+    ) -> int:
+        """Label the topics without one from their most central shareable member (``NO_LABEL``: none has
+        shareable words yet); returns how many were labelled."""
+        labelled = 0
+        for row in repo.list_need_topics(session, ids=[t for t in members if t]):
+            if row.label:
+                continue
+            chosen = _label(members.get(row.id, []), sources, concepts)
+            if chosen is not None:
+                row.label, row.label_item = chosen[1][:200], chosen[0]
+                labelled += 1
+            elif row.label_item == NO_LABEL:
+                continue
+            else:
+                row.label_item = NO_LABEL
+            row.updated_at = now
+        session.flush()
+        return labelled
+
+    # --- figures ----------------------------------------------------------------------------------------------------
+
+    def topic_view(
+        self,
+        state: NeedsState,
+        topic_id: int,
+        items: Sequence[repo.NeedSource],
+        period: Period,
+        *,
+        now: datetime,
+        live: Mapping[int, int],
+    ) -> TopicView:
+        inside = [s for s in items if period.contains(s.created_at)]
+        questions = [s for s in inside if s.key.startswith("q:")]
+        organisations: set[str] = set()
+        cities: set[str] = set()
+        for source in inside:
+            asker = state.asker(source)
+            if asker is not None:
+                if asker.organisation:
+                    organisations.add(asker.organisation.casefold())
+                if asker.city:
+                    cities.add(asker.city.casefold())
+        answered = [s for s in questions if s.answered_at is not None]
+        durations = [max(0.0, (s.answered_at - s.created_at).total_seconds()) for s in answered if s.answered_at]
+        earlier = [period.previous(k) for k in range(1, self.core.config.trend_periods + 1)]
+        previous = tuple(sum(1 for s in items if p.contains(s.created_at)) for p in earlier)
+        shareable = [s for s in inside if is_shareable(s)]
+        themes = Counter(k for s in inside for k in s.themes)
+        label = state.labels.get(topic_id, "")
+        result = self.core.search(self.core.query(inside or items, label), now=now)
+        return TopicView(
+            id=topic_id,
+            label=label,
+            themes=tuple(k for k, _ in sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:3]),
+            questions=len(questions),
+            gaps=len(inside) - len(questions),
+            organisations=len(organisations),
+            cities=len(cities),
+            answered=len(answered),
+            median_answer_hours=median_hours(durations),
+            coverage=self.core.coverage_of(result),
+            trend=trend_of(len(inside), previous),
+            previous=previous,
+            quoted=tuple(dict.fromkeys(s.text.strip() for s in reversed(shareable)))[:QUOTED_MAX],
+            not_quoted=len(inside) - len(shareable),
+            first_asked=inside[0].created_at if inside else None,
+            last_asked=inside[-1].created_at if inside else None,
+            proposal_id=live.get(topic_id),
+        )
+
+    def overview(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        period: Period,
+        now: datetime,
+        update: bool = True,
+        min_items: int = 1,
+        limit: int | None = None,
+    ) -> NeedsOverview:
+        """The topics asked about in ``period``, the most asked first (staff only)."""
+        actor.require_staff("see knowledge needs")
+        if update:  # never waits behind a needs pass of another process: shows what is placed so far
+            self.update_topics(session, now=now, wait=False)
+        state = self.core.state(session)
+        members = state.members()
+        live = {p.topic_id: p.id for p in repo.list_need_proposals(session, statuses=LIVE)}
+        in_period = [s for s in state.sources.values() if period.contains(s.created_at)]
+        counts = Counter(state.assigned[s.key] for s in in_period if s.key in state.assigned)
+        chosen = sorted((t for t, n in counts.items() if n >= min_items), key=lambda t: (-counts[t], t))
+        if limit is not None:
+            chosen = chosen[:limit]
+        views = tuple(self.topic_view(state, t, members.get(t, []), period, now=now, live=live) for t in chosen)
+        return NeedsOverview(
+            period=period.label,
+            start=period.start,
+            end=period.end,
+            topics=views,
+            items=len(in_period),
+            unassigned=sum(1 for s in in_period if s.key not in state.assigned),
+        )
+
+
+def _store_placements(
+    session: Session,
+    result: GroupingResult,
+    sources: Mapping[str, repo.NeedSource],
+    *,
+    first_new: int,
+    now: datetime,
+) -> dict[int, int]:
+    """Write the run's placements; returns the database id of each new topic (by the grouping's provisional id).
+    New topics are created in order, so database ids keep their order."""
+    real: dict[int, int] = {}
+    for placement in result.placements:
+        if placement.topic_id >= first_new and placement.topic_id not in real:
+            real[placement.topic_id] = repo.create_need_topic(session, label="", label_item="", now=now).id
+    rows: list[dict[str, Any]] = []
+    for placement in result.placements:
+        kind, ident = placement.key.split(":", 1)
+        rows.append(
+            {
+                "topic_id": real.get(placement.topic_id, placement.topic_id),
+                "question_id": int(ident) if kind == "q" else None,
+                "gap_id": int(ident) if kind == "g" else None,
+                "asked_at": sources[placement.key].created_at,
+                "similarity": placement.similarity,
+                "assigned_at": now,
+            }
+        )
+    repo.create_need_items(session, rows=rows)
+    return real
+
+
+def _label(
+    member_keys: Sequence[str], sources: Mapping[str, repo.NeedSource], concepts: Mapping[str, Concepts]
+) -> tuple[str, str] | None:
+    """(item key, label): the content words of the shareable member whose words the topic uses most."""
+    frequency: Counter[str] = Counter()
+    for key in member_keys:
+        frequency.update(set(concepts[key].folded))
+    best: tuple[float, str, str] | None = None
+    shared = len(member_keys) >= 3  # words only one member uses are left out of a larger topic's label
+    for key in member_keys:
+        source = sources.get(key)
+        c = concepts.get(key)
+        if source is None or c is None or not c.words or not is_shareable(source):
+            continue
+        score = sum(frequency[w] for w in c.folded) / len(c.folded)
+        words = [r for r, w in zip(c.words, c.folded, strict=False) if not shared or frequency[w] > 1]
+        text = " ".join((words or list(c.words))[:6])
+        label = text[:1].upper() + text[1:]
+        if best is None or score > best[0]:
+            best = (score, key, label)
+    return (best[1], best[2]) if best else None

@@ -1,0 +1,176 @@
+"""Invented register rows written straight into a session: experts, questions (with answers), gaps, practices.
+
+Shared by the suites that need a small world of data (digests, knowledge needs); each suite fixes its own dates
+and defaults with ``functools.partial`` in its conftest. Every row is flushed, so its id is known.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Answer,
+    Availability,
+    Consent,
+    Expert,
+    KnowledgeGap,
+    Outcome,
+    Practice,
+    Question,
+    QuestionStatus,
+    Theme,
+    Visibility,
+)
+
+_counter = itertools.count(1)
+
+
+def themes_of(session: Session, keys: Sequence[str]) -> list[Theme]:
+    """The themes with these keys (unknown keys left out)."""
+    return [t for k in keys if (t := session.get(Theme, k)) is not None]
+
+
+def add_expert(
+    session: Session,
+    name: str,
+    *,
+    created_at: datetime,
+    slack: str | None = None,
+    organisation: str = "Stad Gent",
+    city: str = "Gent",
+    role: str = "beleidsmedewerker",
+    expertise: Sequence[str] = (),
+    themes: Sequence[str] = (),
+    consent: Consent = Consent.CONFIRMED,
+    availability: Availability = Availability.AVAILABLE,
+    last_confirmed_at: datetime | None = None,
+) -> Expert:
+    n = next(_counter)
+    expert = Expert(
+        email=f"expert{n}@example.org",
+        name=name,
+        slack_user_id=slack,
+        organisation=organisation,
+        city=city,
+        role=role,
+        expertise=list(expertise),
+        consent=consent,
+        availability=availability,
+        last_confirmed_at=last_confirmed_at,
+        created_at=created_at,
+        updated_at=created_at,
+        themes=themes_of(session, themes),
+    )
+    session.add(expert)
+    session.flush()
+    return expert
+
+
+def add_question(
+    session: Session,
+    text: str,
+    *,
+    created_at: datetime,
+    asker: str | None = None,
+    themes: Sequence[str] = ("wonen",),
+    answered_at: datetime | None = None,
+    answerer: Expert | None = None,
+    answers: Sequence[tuple[Expert | None, str, str | None]] = (),
+    status: QuestionStatus | None = None,
+    visibility: Visibility = Visibility.PUBLIC,
+    channel_id: str | None = "CPUBLIC01",
+    channel_is_private: bool = False,
+    thread_ts: str | None = None,
+    permalink: str = "",
+) -> Question:
+    """A question by Slack user ``asker``; ``answers`` as (expert, name, Slack id), ``answerer`` one more answer
+    by that expert (each answered at ``answered_at``, else when asked)."""
+    n = next(_counter)
+    question = Question(
+        text=text,
+        asker_slack_id=asker,
+        asker_name=f"Asker {asker}" if asker else "",
+        visibility=visibility,
+        status=status or (QuestionStatus.ANSWERED if answered_at else QuestionStatus.OPEN),
+        channel_id=channel_id,
+        channel_is_private=channel_is_private,
+        thread_ts=thread_ts or f"1763000000.{n:06d}",
+        created_at=created_at,
+        updated_at=answered_at or created_at,
+        answered_at=answered_at,
+        themes=themes_of(session, themes),
+    )
+    by = [*answers, (answerer, answerer.name, answerer.slack_user_id)] if answerer is not None else list(answers)
+    for expert, name, slack_id in by:
+        question.answers.append(
+            Answer(
+                expert_id=expert.id if expert else None,
+                answered_by_name=name,
+                answered_by_slack_id=slack_id,
+                organisation=expert.organisation if expert else "",
+                text=f"Antwoord op: {text}",
+                created_at=answered_at or created_at,
+                permalink=permalink,
+            )
+        )
+    session.add(question)
+    session.flush()
+    return question
+
+
+def add_gap(
+    session: Session,
+    query: str,
+    *,
+    created_at: datetime,
+    asker: str | None = None,
+    themes: Sequence[str] = ("wonen",),
+    channel_id: str | None = "CPUBLIC01",
+    channel_is_private: bool = False,
+) -> KnowledgeGap:
+    gap = KnowledgeGap(
+        query=query,
+        normalized=" ".join(query.lower().split()),
+        themes=list(themes),
+        asker_slack_id=asker,
+        channel_id=channel_id,
+        channel_is_private=channel_is_private,
+        created_at=created_at,
+    )
+    session.add(gap)
+    session.flush()
+    return gap
+
+
+def add_practice(
+    session: Session,
+    title: str,
+    *,
+    created_at: datetime,
+    city: str = "Gent",
+    summary: str = "Samenvatting.",
+    themes: Sequence[str] = ("wonen",),
+    updated_at: datetime | None = None,
+    outcome: Outcome | None = Outcome.GOOD,
+    url: str = "",
+    contact: Expert | None = None,
+) -> Practice:
+    practice = Practice(
+        title=title,
+        city=city,
+        summary=summary,
+        outcome=outcome,
+        url=url,
+        contact_expert_id=contact.id if contact else None,
+        contact_email=contact.email if contact else "",
+        created_at=created_at,
+        updated_at=updated_at or created_at,
+        themes=themes_of(session, themes),
+    )
+    session.add(practice)
+    session.flush()
+    return practice
