@@ -54,6 +54,7 @@ COMMON_POSTINGS = 32  # a term in more topics than this finds no candidates itse
 IDF_MIN_ITEMS = 1000
 CENTER_PRIOR_ITEMS = 100.0  # the reference mean counts as this many questions when a collection is centred
 LANGUAGE_PRIOR_ITEMS = 5.0  # a language's mean is shrunk as if this many more questions (at the mean) were in it
+FRAGMENT_SIZE = 3  # a new topic this small joins its mutually closest topic when their centroids are close enough
 
 Vector = npt.NDArray[np.float32]
 
@@ -216,6 +217,7 @@ class Grouper:
         meaning_candidates: int = 5,
         common_postings: int = COMMON_POSTINGS,
         refine: int = 3,
+        fragment_size: int = FRAGMENT_SIZE,
         seed_terms: int = 6,
         shortlist: int = 10,
         by_language: bool = True,
@@ -228,6 +230,7 @@ class Grouper:
         self.meaning_candidates = meaning_candidates
         self.common_postings = common_postings
         self.refine = refine
+        self.fragment_size = fragment_size
         self.seed_terms = seed_terms
         self.shortlist = shortlist
 
@@ -274,8 +277,14 @@ class Grouper:
                 next_id += 1
                 placements.append(Placement(item.key, topic.id, 1.0, True))
             self._join(topic, item.key, vec, sem, postings)
-        if self.refine and placements:
-            placements = self._refine(placements, words, meanings, topics, postings, next_topic_id)
+        if placements:
+            where = {p.key: p.topic_id for p in placements}
+            sims = {p.key: p.similarity for p in placements}
+            if self.refine:
+                self._refine(placements, where, sims, words, meanings, topics, postings)
+            if self.fragment_size:
+                self._merge_fragments(where, sims, words, meanings, topics, postings, next_topic_id)
+            placements = self._renumber(placements, where, sims, topics, next_topic_id)
         for topic in topics.values():
             topic.members = sorted(topic._joined, key=rank.__getitem__)
         self._space = None
@@ -309,6 +318,7 @@ class Grouper:
         sem: Vector | None,
         topics: Mapping[int, Topic],
         postings: Mapping[str, dict[int, float]],
+        exclude: int = -1,
     ) -> tuple[int | None, float]:
         """The most similar topic and the similarity. Candidates are the topics reached through the item's
         ``seed_terms`` heaviest terms (a term in more than ``common_postings`` topics only when nothing else reaches
@@ -338,6 +348,7 @@ class Grouper:
             shortlist.update(space.topic_ids[row] for row in space.nearest(sem, self.meaning_candidates))
         best_id: int | None = None
         best = 0.0
+        shortlist.discard(exclude)
         for topic_id in sorted(shortlist):
             topic = topics[topic_id]
             norm2 = topic.words2
@@ -405,17 +416,15 @@ class Grouper:
     def _refine(
         self,
         placements: list[Placement],
+        where: dict[str, int],
+        sims: dict[str, float],
         words: Mapping[str, _Words],
         meanings: Mapping[str, Vector],
         topics: dict[int, Topic],
         postings: dict[str, dict[int, float]],
-        first_new: int,
-    ) -> list[Placement]:
+    ) -> None:
         """Re-place this run's items against the grown topics (the first items chose among the topics that existed
-        when they came), up to ``refine`` passes or until nothing moves. Earlier members never move. Topics left
-        empty are dropped and this run's new topics are numbered again in the order of their first member."""
-        where = {p.key: p.topic_id for p in placements}
-        sims = {p.key: p.similarity for p in placements}
+        when they came), up to ``refine`` passes or until nothing moves. Earlier members never move."""
         for _ in range(self.refine):
             moved = 0
             for placement in placements:
@@ -433,6 +442,74 @@ class Grouper:
                 sims[key] = best_sim
             if not moved:
                 break
+
+    def _as_item(self, topic: Topic) -> tuple[_Words, Vector | None]:
+        """A topic's centroid as a unit-length item (words part heaviest first, meaning part or None)."""
+        space = self._space
+        meaning2 = float(space.norm2[topic.row]) if space is not None and topic.row >= 0 else 0.0
+        norm = math.sqrt(topic.words2 + meaning2)
+        if not norm:
+            return {}, None
+        vec = {t: x / norm for t, x in sorted(topic.centroid.items(), key=_heaviest)}
+        sem = (space.matrix[topic.row] / np.float32(norm)) if space is not None and meaning2 > 0.0 else None
+        return vec, sem
+
+    def _merge_fragments(
+        self,
+        where: dict[str, int],
+        sims: dict[str, float],
+        words: Mapping[str, _Words],
+        meanings: Mapping[str, Vector],
+        topics: dict[int, Topic],
+        postings: dict[str, dict[int, float]],
+        first_new: int,
+    ) -> None:
+        """Join the fragments of a need: a topic of this run with at most ``fragment_size`` members joins the topic
+        whose centroid is closest to its own when that topic's closest is the fragment too (mutual) and their
+        cosine reaches the joining threshold. Wordings that share too little with any one question of a topic to
+        join it one by one ("zwembadtarieven", "piscine communale", "swimming pool: energy costs") often share
+        enough as a group. The members move into the older topic (a topic of an earlier run never moves);
+        repeated until nothing merges, closest pairs first."""
+        while True:
+            pairs: list[tuple[float, int, int]] = []
+            for topic_id in sorted(topics):
+                topic = topics[topic_id]
+                if topic_id < first_new or not 0 < topic.size <= self.fragment_size:
+                    continue
+                vec, sem = self._as_item(topic)
+                if sem is None:  # by words alone, fragments stay apart (merging them did not help on bench/needs)
+                    continue
+                target, sim = self._nearest(vec, sem, topics, postings, exclude=topic_id)
+                if target is None or sim < self.meaning_threshold:
+                    continue
+                back_vec, back_sem = self._as_item(topics[target])
+                back, _ = self._nearest(back_vec, back_sem, topics, postings, exclude=target)
+                if back == topic_id:
+                    pairs.append((-sim, min(topic_id, target), max(topic_id, target)))
+            merged: set[int] = set()
+            for minus_sim, into, source in sorted(set(pairs)):
+                if into in merged or source in merged:
+                    continue
+                merged.update((into, source))
+                for key in list(topics[source]._joined):
+                    vec, sem = words[key], meanings.get(key)
+                    self._leave(topics[source], key, vec, sem, postings)
+                    self._join(topics[into], key, vec, sem, postings)
+                    where[key] = into
+                    sims[key] = -minus_sim
+            if not merged:
+                return
+
+    @staticmethod
+    def _renumber(
+        placements: list[Placement],
+        where: Mapping[str, int],
+        sims: Mapping[str, float],
+        topics: dict[int, Topic],
+        first_new: int,
+    ) -> list[Placement]:
+        """Topics left empty are dropped and this run's new topics are numbered again in the order of their first
+        member."""
         renumber: dict[int, int] = {}
         next_id = first_new
         for placement in placements:
