@@ -19,7 +19,10 @@ embedding are compared by their words only, with the lexical threshold.
 Items not yet in a topic are taken in a fixed order (time asked, then key) and each joins the most similar topic
 if the similarity reaches the threshold, otherwise it seeds a new topic; topics grow as members join, so later
 items see them. Refinement passes then re-place this run's items against the grown topics — also an item left alone
-in the topic it seeded — until nothing moves (earlier members never move). Ties go to the lower topic id.
+in the topic it seeded — until nothing moves (earlier members never move); a pass scores every item against every
+topic exactly, at once. Ties go to the lower topic id. Last, the fragments of a need are joined: a new topic of at
+most ``FRAGMENT_SIZE`` questions joins the topic whose centroid is mutually closest to its own when the two centroids
+reach the joining threshold (wordings too different to join one by one often agree as a group).
 
 The weights and thresholds were chosen on the two development sets (``bench/needs``): words and meaning
 ``(1 - 0.7) * words + 0.7 * meaning`` joining at 0.275, words alone at 0.2.
@@ -28,9 +31,11 @@ The weights and thresholds were chosen on the two development sets (``bench/need
   the word parts, no hashing);
 * **stable**: an item once assigned never moves and a topic keeps its id (its label is kept by the service);
 * **incremental**: a run places only the new items; earlier members only shape their topics;
-* **fast**: candidate topics come from an inverted index of words (a term in very many topics only scores
-  candidates found through rarer terms) and from the closest topic centroids by meaning (one matrix-vector
-  product per question); only a short list of candidates is scored exactly.
+* **fast**: in the first pass, candidate topics come from an inverted index of words (a term in very many topics
+  only scores candidates found through rarer terms) and from the closest topic centroids by meaning (one
+  matrix-vector product per question); only a short list of candidates is scored exactly. A refinement pass is a
+  sparse product (items' terms x the topics holding them) and one matrix product of the meaning parts in NumPy
+  (``_Batch``), so it costs about what the first pass's candidate search costs, with every topic scored.
 """
 
 from __future__ import annotations
