@@ -231,6 +231,10 @@ def quality(matcher: Matcher, *, blind: bool) -> None:
                 lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior),
             ),
             (
+                "wieweet: words + meaning, without the fragments pass",
+                lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, fragment_size=0),
+            ),
+            (
                 "wieweet: words + meaning, one centre for all languages",
                 lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, by_language=False),
             ),

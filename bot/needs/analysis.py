@@ -16,7 +16,7 @@ import gzip
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -24,6 +24,7 @@ from importlib import resources
 from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, load_list, query_stopwords, stopwords
 from bot.matching.query import THEME_PREFIX, ParsedQuery
+from bot.matching.query import Group as QueryGroup
 
 Analyse = Callable[[str], ParsedQuery]
 _WORD = re.compile(r"[^\W_]+")
@@ -117,11 +118,8 @@ class Vectoriser:
             self._words[key] = part
         return part
 
-    def _joined(self, text: str) -> Concepts:
-        terms: dict[str, float] = {}
-        readable: list[str] = []
-        themes: list[str] = []
-        groups: list[tuple[str, str, tuple[tuple[str, float], ...]]] = []
+    def _tokens(self, text: str) -> list[tuple[str, str]]:
+        """The text's content words once each, in order: (as written, folded)."""
         stop = self._stop
         tokens: list[tuple[str, str]] = []
         seen: set[str] = set()
@@ -130,9 +128,12 @@ class Vectoriser:
             if len(token) >= 2 and token not in stop and token not in seen:
                 seen.add(token)
                 tokens.append((raw, token))
-        parts: list[tuple[Concepts, str]] = [(self._cached_word(token), raw) for raw, token in tokens]
-        # runs of words that occur in glossary phrases are analysed together too ("vacancy tax", "housing first")
+        return tokens
+
+    def _phrases(self, tokens: list[tuple[str, str]]) -> list[tuple[Concepts, str]]:
+        """Runs of words that occur in glossary phrases, analysed together ("vacancy tax", "housing first")."""
         phrase = self._phrase_words
+        parts: list[tuple[Concepts, str]] = []
         run: list[str] = []
         for _, token in [*tokens, ("", "")]:
             if token and token in phrase:
@@ -141,6 +142,16 @@ class Vectoriser:
             if len(run) > 1:
                 parts.append((self._cached_word(" ".join(run)), ""))
             run = []
+        return parts
+
+    def _joined(self, text: str) -> Concepts:
+        terms: dict[str, float] = {}
+        readable: list[str] = []
+        themes: list[str] = []
+        groups: list[tuple[str, str, tuple[tuple[str, float], ...]]] = []
+        tokens = self._tokens(text)
+        parts = [(self._cached_word(token), raw) for raw, token in tokens]
+        parts += self._phrases(tokens)
         for part, raw in parts:
             if part.empty:
                 continue
@@ -194,27 +205,30 @@ class Vectoriser:
                 continue
             if group.word not in words:
                 words.append(group.word)
-            # a word's expansions share one budget: a glossary group with ten translations is still one concept
-            own: dict[str, float] = {}
-            for variant in group.variants:
-                if variant.kind == "related" or (variant.kind == "synonym" and variant.weight < w.min_expansion):
-                    continue  # a recognised theme's other names, a word inside a longer phrase: too broad
-                weight = factor.get(variant.kind, w.synonym)
-                for term in variant.terms:
-                    if weight > own.get(term, 0.0):
-                        own[term] = weight
-            expansions = sum(1 for x in own.values() if x < 1.0)
-            scale = expansions**-w.share_expansions if expansions > 1 else 1.0
-            generic = w.generic if group.variants and group.variants[0].terms[0] in self._generic else 1.0
-            scaled: list[tuple[str, float]] = []
-            for term, raw in own.items():
-                weight = (raw if raw >= 1.0 else raw * scale) * generic
-                scaled.append((term, weight))
+            scaled = self._group_terms(group, factor)
+            for term, weight in scaled:
                 if weight > terms.get(term, 0.0):
                     terms[term] = weight
             if scaled and group.variants:
                 groups.append((group.word, group.variants[0].terms[0], tuple(scaled)))
         return Concepts(terms, readable_words(text, words), tuple(parsed.themes), tuple(words), tuple(groups))
+
+    def _group_terms(self, group: QueryGroup, factor: Mapping[str, float]) -> list[tuple[str, float]]:
+        """One content word's terms and weights. A word's expansions share one budget: a glossary group with ten
+        translations is still one concept; a generic word counts little whatever it expands to."""
+        w = self.weights
+        own: dict[str, float] = {}
+        for variant in group.variants:
+            if variant.kind == "related" or (variant.kind == "synonym" and variant.weight < w.min_expansion):
+                continue  # a recognised theme's other names, a word inside a longer phrase: too broad
+            weight = factor.get(variant.kind, w.synonym)
+            for term in variant.terms:
+                if weight > own.get(term, 0.0):
+                    own[term] = weight
+        expansions = sum(1 for x in own.values() if x < 1.0)
+        scale = expansions**-w.share_expansions if expansions > 1 else 1.0
+        generic = w.generic if group.variants and group.variants[0].terms[0] in self._generic else 1.0
+        return [(term, (raw if raw >= 1.0 else raw * scale) * generic) for term, raw in own.items()]
 
 
 DICTIONARY_MIN_FREQUENCY = 100  # pyspellchecker counts (OpenSubtitles); rarer entries are mostly names and noise

@@ -19,7 +19,10 @@ embedding are compared by their words only, with the lexical threshold.
 Items not yet in a topic are taken in a fixed order (time asked, then key) and each joins the most similar topic
 if the similarity reaches the threshold, otherwise it seeds a new topic; topics grow as members join, so later
 items see them. Refinement passes then re-place this run's items against the grown topics — also an item left alone
-in the topic it seeded — until nothing moves (earlier members never move). Ties go to the lower topic id.
+in the topic it seeded — until nothing moves (earlier members never move); a pass scores every item against every
+topic exactly, at once. Ties go to the lower topic id. Last, the fragments of a need are joined: a new topic of at
+most ``FRAGMENT_SIZE`` questions joins the topic whose centroid is mutually closest to its own when the two centroids
+reach the joining threshold (wordings too different to join one by one often agree as a group).
 
 The weights and thresholds were chosen on the two development sets (``bench/needs``): words and meaning
 ``(1 - 0.7) * words + 0.7 * meaning`` joining at 0.275, words alone at 0.2.
@@ -28,9 +31,11 @@ The weights and thresholds were chosen on the two development sets (``bench/need
   the word parts, no hashing);
 * **stable**: an item once assigned never moves and a topic keeps its id (its label is kept by the service);
 * **incremental**: a run places only the new items; earlier members only shape their topics;
-* **fast**: candidate topics come from an inverted index of words (a term in very many topics only scores
-  candidates found through rarer terms) and from the closest topic centroids by meaning (one matrix-vector
-  product per question); only a short list of candidates is scored exactly.
+* **fast**: in the first pass, candidate topics come from an inverted index of words (a term in very many topics
+  only scores candidates found through rarer terms) and from the closest topic centroids by meaning (one
+  matrix-vector product per question); only a short list of candidates is scored exactly. A refinement pass is a
+  sparse product (items' terms x the topics holding them) and one matrix product of the meaning parts in NumPy
+  (``_Batch``), so it costs about what the first pass's candidate search costs, with every topic scored.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ COMMON_POSTINGS = 32  # a term in more topics than this finds no candidates itse
 IDF_MIN_ITEMS = 1000
 CENTER_PRIOR_ITEMS = 100.0  # the reference mean counts as this many questions when a collection is centred
 LANGUAGE_PRIOR_ITEMS = 5.0  # a language's mean is shrunk as if this many more questions (at the mean) were in it
+FRAGMENT_SIZE = 3  # a new topic this small joins its mutually closest topic when their centroids are close enough
 
 Vector = npt.NDArray[np.float32]
 
@@ -174,6 +180,7 @@ class _Meaning:
         self.matrix = np.zeros((64, dim), dtype=np.float32)
         self.norm2 = np.zeros(64, dtype=np.float64)  # squared length of each row
         self.words2 = np.zeros(64, dtype=np.float64)  # the topic's word part, squared length (for the norm)
+        self.inverse = np.zeros(64, dtype=np.float64)  # 1 / the topic's whole length (0 for an empty topic)
         self.topic_ids: list[int] = []
 
     def add_row(self, topic_id: int) -> int:
@@ -182,6 +189,7 @@ class _Meaning:
             self.matrix = np.vstack([self.matrix, np.zeros_like(self.matrix)])
             self.norm2 = np.concatenate([self.norm2, np.zeros_like(self.norm2)])
             self.words2 = np.concatenate([self.words2, np.zeros_like(self.words2)])
+            self.inverse = np.concatenate([self.inverse, np.zeros_like(self.inverse)])
         self.topic_ids.append(topic_id)
         return row
 
@@ -189,18 +197,167 @@ class _Meaning:
         r = self.matrix[row]
         r += sign * vec
         self.norm2[row] = float(np.dot(r, r))
+        self._length(row)
+
+    def set_words2(self, row: int, words2: float) -> None:
+        self.words2[row] = words2
+        self._length(row)
+
+    def _length(self, row: int) -> None:
+        length2 = self.norm2[row] + self.words2[row]
+        self.inverse[row] = 1.0 / math.sqrt(length2) if length2 > 0.0 else 0.0
 
     def nearest(self, vec: Vector, count: int) -> list[int]:
         """Rows of the ``count`` topics closest to ``vec`` by their meaning part (over their whole length)."""
         n = len(self.topic_ids)
         if not n:
             return []
-        dots = self.matrix[:n] @ vec
-        lengths = np.sqrt(self.norm2[:n] + self.words2[:n])
-        lengths[lengths == 0.0] = np.inf
-        scores = dots / lengths
+        scores = (self.matrix[:n] @ vec) * self.inverse[:n]
         top = np.argpartition(-scores, count - 1)[:count] if n > count else np.arange(n)
         return [int(i) for i in top if scores[i] > 0.0]
+
+
+class _Batch:
+    """This run's items as arrays, to score all of them against all topics at once: the word parts as a sparse
+    matrix (row offsets, term columns, values) over the terms the items use, the meaning parts as a dense matrix
+    (a zero row for an item without meaning). The word dots are a sparse product: each (item, term) entry meets
+    the topics whose centroid has that term (``np.repeat`` over the term's postings, summed by ``np.bincount``)."""
+
+    ENTRIES = 4_000_000  # at most this many floats in one intermediate array
+
+    def __init__(
+        self, keys: Sequence[str], words: Mapping[str, _Words], meanings: Mapping[str, Vector], space: _Meaning | None
+    ) -> None:
+        self.columns: dict[str, int] = {}
+        counts: list[int] = []
+        indices: list[int] = []
+        values: list[float] = []
+        for key in keys:
+            vec = words[key]
+            counts.append(len(vec))
+            for t, x in vec.items():
+                indices.append(self.columns.setdefault(t, len(self.columns)))
+                values.append(x)
+        sizes = np.asarray(counts, dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.rows = np.repeat(np.arange(len(keys), dtype=np.int64), sizes)
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.values = np.asarray(values, dtype=np.float64)
+        self.space = space
+        self.self_dot: npt.NDArray[np.float64] = np.bincount(
+            self.rows, weights=self.values**2, minlength=len(keys)
+        ).astype(np.float64, copy=False)
+        self.meaning: npt.NDArray[np.float32] | None = None
+        if space is not None:
+            self.meaning = np.zeros((len(keys), space.matrix.shape[1]), dtype=np.float32)
+            for i, key in enumerate(keys):
+                sem = meanings.get(key)
+                if sem is not None:
+                    self.meaning[i] = sem
+            self.self_dot += np.einsum("ij,ij->i", self.meaning, self.meaning, dtype=np.float64)
+
+    def best(
+        self, topic_ids: Sequence[int], current: Sequence[int], topics: Mapping[int, Topic]
+    ) -> tuple[list[int], npt.NDArray[np.float64]]:
+        """Per item: the most similar of ``topic_ids`` (ties: the lower id; -1 when none is similar at all) and the
+        similarity, with the item taken out of its ``current`` topic."""
+        n, width = len(current), len(topic_ids)
+        best_sim = np.zeros(n, dtype=np.float64)
+        best_col = np.full(n, -1, dtype=np.int64)
+        if not width:
+            return [-1] * n, best_sim
+        column_of = {t: j for j, t in enumerate(topic_ids)}
+        own = np.asarray([column_of.get(t, -1) for t in current], dtype=np.int64)
+        side = self._topic_side(topic_ids, topics)
+        pairs = side.counts[self.indices]  # per (item, term) entry: how many topics have the term
+        per_item = np.bincount(self.rows, weights=pairs, minlength=n) + width
+        i0 = 0
+        while i0 < n:
+            # as many items as keep the intermediate arrays under ENTRIES (at least one)
+            i1 = i0 + max(1, int(np.searchsorted(np.cumsum(per_item[i0:]), self.ENTRIES, side="right")))
+            dots, lengths2 = self._dots(side, pairs, i0, i1)
+            # the item's own topic without the item
+            inside = np.flatnonzero(own[i0:i1] >= 0)
+            cols = own[i0:i1][inside]
+            d = dots[inside, cols]
+            x2 = self.self_dot[i0:i1][inside]
+            lengths2[inside, cols] -= 2.0 * d - x2
+            dots[inside, cols] = d - x2
+            valid = lengths2 > 1e-12
+            scores = np.where(valid, dots / np.sqrt(np.where(valid, lengths2, 1.0)), 0.0)
+            top = np.argmax(scores, axis=1)
+            value = scores[np.arange(i1 - i0), top]
+            good = value > 0.0
+            best_sim[i0:i1][good] = value[good]
+            best_col[i0:i1][good] = top[good]
+            i0 = i1
+        return [topic_ids[int(c)] if c >= 0 else -1 for c in best_col], best_sim
+
+    def _topic_side(self, topic_ids: Sequence[int], topics: Mapping[int, Topic]) -> _TopicSide:
+        """The topics' word centroids over the items' terms, as postings sorted by term; their meaning rows."""
+        width = len(topic_ids)
+        terms: list[int] = []
+        cols: list[int] = []
+        values: list[float] = []
+        norm2 = np.empty(width, dtype=np.float64)
+        rows = np.full(width, -1, dtype=np.int64)
+        columns = self.columns
+        for j, topic_id in enumerate(topic_ids):
+            topic = topics[topic_id]
+            for t, x in topic.centroid.items():
+                col = columns.get(t)
+                if col is not None:
+                    terms.append(col)
+                    cols.append(j)
+                    values.append(x)
+            norm2[j] = topic.words2
+            rows[j] = topic.row
+        term_array = np.asarray(terms, dtype=np.int64)
+        by_term = np.argsort(term_array, kind="stable")
+        counts = np.bincount(term_array, minlength=len(columns))
+        means: npt.NDArray[np.float32] | None = None
+        space = self.space
+        if space is not None and self.meaning is not None:
+            means = np.zeros((width, self.meaning.shape[1]), dtype=np.float32)
+            has = rows >= 0
+            means[has] = space.matrix[rows[has]]
+            norm2[has] += space.norm2[rows[has]]
+        return _TopicSide(
+            cols=np.asarray(cols, dtype=np.int64)[by_term],
+            values=np.asarray(values, dtype=np.float64)[by_term],
+            counts=counts,
+            starts=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
+            norm2=norm2,
+            means=means,
+        )
+
+    def _dots(
+        self, side: _TopicSide, pairs: npt.NDArray[np.int64], i0: int, i1: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Items ``i0:i1`` against every topic: the dot products and the topics' squared lengths (one row each)."""
+        width = len(side.norm2)
+        lo, hi = int(self.offsets[i0]), int(self.offsets[i1])
+        counts = pairs[lo:hi]
+        firsts = np.cumsum(counts) - counts  # where each entry's pairs begin
+        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(firsts, counts)
+        at = np.repeat(side.starts[self.indices[lo:hi]], counts) + within
+        cells = np.repeat(self.rows[lo:hi] - i0, counts) * width + side.cols[at]
+        weights = np.repeat(self.values[lo:hi], counts) * side.values[at]
+        flat = np.bincount(cells, weights=weights, minlength=(i1 - i0) * width).astype(np.float64, copy=False)
+        dots = flat.reshape(i1 - i0, width)
+        if side.means is not None and self.meaning is not None:
+            dots += self.meaning[i0:i1] @ side.means.T
+        return dots, np.broadcast_to(side.norm2, dots.shape).copy()
+
+
+@dataclass(frozen=True, slots=True)
+class _TopicSide:
+    cols: npt.NDArray[np.int64]  # per posting (sorted by term): the topic's column
+    values: npt.NDArray[np.float64]  # per posting: the centroid's value
+    counts: npt.NDArray[np.int64]  # per term: how many topics have it
+    starts: npt.NDArray[np.int64]  # per term: its first posting
+    norm2: npt.NDArray[np.float64]  # per topic: squared length (words and meaning)
+    means: npt.NDArray[np.float32] | None  # per topic: the meaning row
 
 
 class Grouper:
@@ -216,8 +373,9 @@ class Grouper:
         meaning_candidates: int = 5,
         common_postings: int = COMMON_POSTINGS,
         refine: int = 3,
+        fragment_size: int = FRAGMENT_SIZE,
         seed_terms: int = 6,
-        shortlist: int = 10,
+        shortlist: int = 5,
         by_language: bool = True,
     ) -> None:
         self.by_language = by_language  # centre the meaning per language as well (see ``centred``)
@@ -228,6 +386,7 @@ class Grouper:
         self.meaning_candidates = meaning_candidates
         self.common_postings = common_postings
         self.refine = refine
+        self.fragment_size = fragment_size
         self.seed_terms = seed_terms
         self.shortlist = shortlist
 
@@ -274,8 +433,14 @@ class Grouper:
                 next_id += 1
                 placements.append(Placement(item.key, topic.id, 1.0, True))
             self._join(topic, item.key, vec, sem, postings)
-        if self.refine and placements:
-            placements = self._refine(placements, words, meanings, topics, postings, next_topic_id)
+        if placements:
+            where = {p.key: p.topic_id for p in placements}
+            sims = {p.key: p.similarity for p in placements}
+            if self.refine:
+                self._refine(placements, where, sims, words, meanings, topics, postings)
+            if self.fragment_size:
+                self._merge_fragments(where, sims, words, meanings, topics, postings, next_topic_id)
+            placements = self._renumber(placements, where, sims, topics, next_topic_id)
         for topic in topics.values():
             topic.members = sorted(topic._joined, key=rank.__getitem__)
         self._space = None
@@ -309,6 +474,7 @@ class Grouper:
         sem: Vector | None,
         topics: Mapping[int, Topic],
         postings: Mapping[str, dict[int, float]],
+        exclude: int = -1,
     ) -> tuple[int | None, float]:
         """The most similar topic and the similarity. Candidates are the topics reached through the item's
         ``seed_terms`` heaviest terms (a term in more than ``common_postings`` topics only when nothing else reaches
@@ -332,18 +498,22 @@ class Grouper:
             for t, x in common:
                 for topic_id, c in postings[t].items():
                     scores[topic_id] = scores.get(topic_id, 0.0) + x * c
-        shortlist = {k for k, _ in heapq.nsmallest(self.shortlist, scores.items(), key=_heaviest)}
+        if len(scores) > self.shortlist:
+            shortlist = {k for k, _ in heapq.nsmallest(self.shortlist, scores.items(), key=_heaviest)}
+        else:
+            shortlist = set(scores)
         space = self._space
         if sem is not None and space is not None:
             shortlist.update(space.topic_ids[row] for row in space.nearest(sem, self.meaning_candidates))
         best_id: int | None = None
         best = 0.0
+        shortlist.discard(exclude)
         for topic_id in sorted(shortlist):
             topic = topics[topic_id]
             norm2 = topic.words2
             centroid = topic.centroid
-            # the intersection is taken in C; fsum is exact, so the order of the set does not matter
-            dot = math.fsum(vec[t] * centroid[t] for t in vec.keys() & centroid.keys())
+            get = centroid.get  # summed in the item's term order (heaviest first): the same for the same data
+            dot = sum([x * get(t, 0.0) for t, x in vec.items()])
             if space is not None and topic.row >= 0:
                 norm2 += float(space.norm2[topic.row])
                 if sem is not None:
@@ -366,7 +536,7 @@ class Grouper:
         if space is not None:
             if topic.row < 0:
                 topic.row = space.add_row(topic.id)
-            space.words2[topic.row] = topic.words2
+            space.set_words2(topic.row, topic.words2)
             if sem is not None:
                 space.add(topic.row, sem, 1.0)
 
@@ -377,12 +547,13 @@ class Grouper:
         self._move_words(topic, vec, -1.0, postings)
         space = self._space
         if space is not None and topic.row >= 0:
-            space.words2[topic.row] = topic.words2
+            space.set_words2(topic.row, topic.words2)
             if sem is not None:
                 space.add(topic.row, sem, -1.0)
             if not topic._joined:
                 space.matrix[topic.row] = 0.0
                 space.norm2[topic.row] = 0.0
+                space.set_words2(topic.row, 0.0)
 
     @staticmethod
     def _move_words(topic: Topic, vec: _Words, sign: float, postings: dict[str, dict[int, float]]) -> None:
@@ -405,34 +576,112 @@ class Grouper:
     def _refine(
         self,
         placements: list[Placement],
+        where: dict[str, int],
+        sims: dict[str, float],
+        words: Mapping[str, _Words],
+        meanings: Mapping[str, Vector],
+        topics: dict[int, Topic],
+        postings: dict[str, dict[int, float]],
+    ) -> None:
+        """Re-place this run's items against the grown topics (the first items chose among the topics that existed
+        when they came), up to ``refine`` passes or until nothing moves. Earlier members never move.
+
+        A pass scores every item against every topic at once (``_Batch``: sparse word dots and the meaning matrix
+        product in NumPy, the item itself taken out of its own topic), then moves the items whose best topic
+        changed, in processing order; a move into a topic that this pass emptied is skipped (two questions alone
+        that are each other's best join one topic instead of swapping)."""
+        keys = [p.key for p in placements]
+        batch = _Batch(keys, words, meanings, self._space)
+        limits = np.array([self._threshold(meanings.get(k)) for k in keys])
+        for _ in range(self.refine):
+            live = sorted(t for t, topic in topics.items() if topic._joined)
+            current = [where[k] for k in keys]
+            best_ids, best_sims = batch.best(live, current, topics)
+            left: set[int] = set()
+            moved = 0
+            for i, key in enumerate(keys):
+                target = best_ids[i]
+                if target == current[i] or target < 0 or best_sims[i] < limits[i] or target in left:
+                    continue
+                vec, sem = words[key], meanings.get(key)
+                source = topics[current[i]]
+                self._leave(source, key, vec, sem, postings)
+                if not source._joined:
+                    left.add(source.id)
+                self._join(topics[target], key, vec, sem, postings)
+                where[key] = target
+                sims[key] = float(round(best_sims[i], 6))
+                moved += 1
+            if not moved:
+                break
+
+    def _as_item(self, topic: Topic) -> tuple[_Words, Vector | None]:
+        """A topic's centroid as a unit-length item (words part heaviest first, meaning part or None)."""
+        space = self._space
+        meaning2 = float(space.norm2[topic.row]) if space is not None and topic.row >= 0 else 0.0
+        norm = math.sqrt(topic.words2 + meaning2)
+        if not norm:
+            return {}, None
+        vec = {t: x / norm for t, x in sorted(topic.centroid.items(), key=_heaviest)}
+        sem = (space.matrix[topic.row] / np.float32(norm)) if space is not None and meaning2 > 0.0 else None
+        return vec, sem
+
+    def _merge_fragments(
+        self,
+        where: dict[str, int],
+        sims: dict[str, float],
         words: Mapping[str, _Words],
         meanings: Mapping[str, Vector],
         topics: dict[int, Topic],
         postings: dict[str, dict[int, float]],
         first_new: int,
+    ) -> None:
+        """Join the fragments of a need: a topic of this run with at most ``fragment_size`` members joins the topic
+        whose centroid is closest to its own when that topic's closest is the fragment too (mutual) and their
+        cosine reaches the joining threshold. Wordings that share too little with any one question of a topic to
+        join it one by one ("zwembadtarieven", "piscine communale", "swimming pool: energy costs") often share
+        enough as a group. The members move into the older topic (a topic of an earlier run never moves);
+        repeated until nothing merges, closest pairs first."""
+        while True:
+            pairs: list[tuple[float, int, int]] = []
+            for topic_id in sorted(topics):
+                topic = topics[topic_id]
+                if topic_id < first_new or not 0 < topic.size <= self.fragment_size:
+                    continue
+                vec, sem = self._as_item(topic)
+                if sem is None:  # by words alone, fragments stay apart (merging them did not help on bench/needs)
+                    continue
+                target, sim = self._nearest(vec, sem, topics, postings, exclude=topic_id)
+                if target is None or sim < self.meaning_threshold:
+                    continue
+                back_vec, back_sem = self._as_item(topics[target])
+                back, _ = self._nearest(back_vec, back_sem, topics, postings, exclude=target)
+                if back == topic_id:
+                    pairs.append((-sim, min(topic_id, target), max(topic_id, target)))
+            merged: set[int] = set()
+            for minus_sim, into, source in sorted(set(pairs)):
+                if into in merged or source in merged:
+                    continue
+                merged.update((into, source))
+                for key in list(topics[source]._joined):
+                    vec, sem = words[key], meanings.get(key)
+                    self._leave(topics[source], key, vec, sem, postings)
+                    self._join(topics[into], key, vec, sem, postings)
+                    where[key] = into
+                    sims[key] = -minus_sim
+            if not merged:
+                return
+
+    @staticmethod
+    def _renumber(
+        placements: list[Placement],
+        where: Mapping[str, int],
+        sims: Mapping[str, float],
+        topics: dict[int, Topic],
+        first_new: int,
     ) -> list[Placement]:
-        """Re-place this run's items against the grown topics (the first items chose among the topics that existed
-        when they came), up to ``refine`` passes or until nothing moves. Earlier members never move. Topics left
-        empty are dropped and this run's new topics are numbered again in the order of their first member."""
-        where = {p.key: p.topic_id for p in placements}
-        sims = {p.key: p.similarity for p in placements}
-        for _ in range(self.refine):
-            moved = 0
-            for placement in placements:
-                key = placement.key
-                vec, sem = words[key], meanings.get(key)
-                current = topics[where[key]]
-                self._leave(current, key, vec, sem, postings)
-                best_id, best_sim = self._nearest(vec, sem, topics, postings)
-                if best_id is None or best_sim < self._threshold(sem):
-                    best_id, best_sim = current.id, sims[key]
-                if best_id != current.id:
-                    moved += 1
-                self._join(topics[best_id], key, vec, sem, postings)
-                where[key] = best_id
-                sims[key] = best_sim
-            if not moved:
-                break
+        """Topics left empty are dropped and this run's new topics are numbered again in the order of their first
+        member."""
         renumber: dict[int, int] = {}
         next_id = first_new
         for placement in placements:

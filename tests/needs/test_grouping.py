@@ -3,6 +3,7 @@ language), and the analysis it rests on."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -13,8 +14,17 @@ import pytest
 from bot.matching import Matcher
 from bot.matching.documents import ExpertDoc, ThemeDoc
 from bot.matching.loader import shipped_places
-from bot.needs.analysis import QuestionVocabulary, Vectoriser
-from bot.needs.grouping import Grouper, GroupItem, Vector, centred, idf_weights
+from bot.needs.analysis import Concepts, QuestionVocabulary, Vectoriser
+from bot.needs.grouping import (
+    Grouper,
+    GroupItem,
+    Topic,
+    Vector,
+    _Batch,
+    _Meaning,
+    centred,
+    idf_weights,
+)
 
 TEXTS = [
     "Wie weet iets over de leegstandsheffing op winkelpanden?",
@@ -175,3 +185,103 @@ def test_text_without_content_words_stands_alone(matcher: Matcher) -> None:
 def test_labels_use_the_askers_words(matcher: Matcher) -> None:
     v = Vectoriser(matcher.analyse, phrase_words=matcher.phrase_words())
     assert v.concepts("Wie weet iets over Leegstandsheffing in Gent?").words == ("Leegstandsheffing",)
+
+
+def fragmented_need(*, others: int = 6) -> list[GroupItem]:
+    """One need asked in two families of wordings (two questions each, axes 1 and 2) beside ``others`` unrelated
+    needs of three questions; every question has its own noise axis and words of its own (no shared terms)."""
+    vectors: list[list[float]] = []
+
+    def add(parts: Sequence[tuple[int, float]]) -> None:
+        v = [0.0] * 80
+        for axis, x in parts:
+            v[axis] = x
+        v[40 + len(vectors)] = 0.6
+        vectors.append(v)
+
+    for family in (1, 2):
+        for _ in range(2):
+            add([(0, 0.8), (family, 0.8)])
+    for other in range(others):
+        for _ in range(3):
+            add([(3 + other, 1.0)])
+    return [
+        GroupItem(f"q:{i}", (i,), Concepts({f"w{i}": 1.0}, (f"w{i}",), ()), f"t{i}", unit(*v), "nl")
+        for i, v in enumerate(vectors)
+    ]
+
+
+def test_fragments_of_one_need_join_as_groups() -> None:
+    items = fragmented_need()
+    apart = {p.key: p.topic_id for p in Grouper(fragment_size=0).run(items, assigned={}, next_topic_id=1).placements}
+    # no question of one family is close enough to the other family to join it on its own
+    assert apart["q:0"] == apart["q:1"] != apart["q:2"] == apart["q:3"]
+    got = {p.key: p.topic_id for p in Grouper().run(items, assigned={}, next_topic_id=1).placements}
+    assert got["q:0"] == got["q:1"] == got["q:2"] == got["q:3"]
+    # the unrelated needs stay whole and apart
+    others = [{got[f"q:{4 + 3 * n + k}"] for k in range(3)} for n in range(6)]
+    assert all(len(ids) == 1 for ids in others)
+    assert len({next(iter(ids)) for ids in others} | {got["q:0"]}) == 7
+    assert sorted(set(got.values())) == list(range(1, 8))  # numbered again without gaps
+
+
+def test_a_fragment_joins_an_earlier_topic_which_never_moves() -> None:
+    items = fragmented_need()
+    # the first family and the unrelated needs were placed in an earlier run
+    earlier = [i for i in items if i.key not in {"q:2", "q:3"}]
+    before = {p.key: p.topic_id for p in Grouper().run(earlier, assigned={}, next_topic_id=1).placements}
+    result = Grouper().run(items, assigned=before, next_topic_id=max(before.values()) + 1)
+    after = {p.key: p.topic_id for p in result.placements}
+    assert set(after) == {"q:2", "q:3"}
+    assert after["q:2"] == after["q:3"] == before["q:0"]
+    assert all(result.topics[t].members for t in result.topics)
+    assert {k for t in result.topics.values() for k in t.members} == {i.key for i in items}
+
+
+def test_refinement_scores_every_topic_exactly(matcher: Matcher) -> None:
+    """The vectorised scoring of a refinement pass equals the cosine computed one pair at a time, with the item
+    taken out of its own topic (words and meaning, items without a vector among them)."""
+    items = items_of(matcher, TEXTS)
+    rng = np.random.default_rng(3)
+    vectors = [unit(*rng.normal(size=8)) for _ in items]
+    mixed = [replace(item, meaning=vectors[i]) if i != 2 else item for i, item in enumerate(items)]
+    grouper = Grouper(refine=0, fragment_size=0, meaning_threshold=0.05)
+    result = grouper.run(mixed, assigned={}, next_topic_id=1)
+    where = {p.key: p.topic_id for p in result.placements}
+    ordered = sorted(mixed, key=lambda i: (i.order, i.key))
+    meanings = grouper._meanings(ordered)
+    idf = idf_weights(i.concepts for i in ordered)
+    words = {i.key: grouper._words(i.concepts, idf, i.key in meanings) for i in ordered}
+
+    def full(key: str) -> tuple[dict[str, float], np.ndarray]:
+        sem = meanings.get(key)
+        return words[key], (np.zeros(8) if sem is None else sem.astype(np.float64))
+
+    def cosine(key: str, members: Sequence[str]) -> float:
+        w, m = full(key)
+        cw: dict[str, float] = {}
+        cm = np.zeros(8)
+        for other in members:
+            ow, om = full(other)
+            for t, x in ow.items():
+                cw[t] = cw.get(t, 0.0) + x
+            cm += om
+        norm2 = sum(x * x for x in cw.values()) + float(cm @ cm)
+        dot = sum(x * cw.get(t, 0.0) for t, x in w.items()) + float(m @ cm)
+        return dot / math.sqrt(norm2) if norm2 > 1e-12 else 0.0
+
+    # the topics as the run built them, in the run's own matrices
+    keys = [i.key for i in ordered]
+    grouper._space = _Meaning(8)
+    topics: dict[int, Topic] = {}
+    postings: dict[str, dict[int, float]] = {}
+    for key in keys:
+        topic = topics.setdefault(where[key], Topic(where[key]))
+        grouper._join(topic, key, words[key], meanings.get(key), postings)
+    batch = _Batch(keys, words, meanings, grouper._space)
+    best_ids, best_sims = batch.best(sorted(topics), [where[k] for k in keys], topics)
+    for i, key in enumerate(keys):
+        expected = {t: cosine(key, [k for k in keys if where[k] == t and k != key]) for t in sorted(topics)}
+        top = max(expected.values())
+        assert best_sims[i] == pytest.approx(top, abs=1e-6)
+        assert expected[best_ids[i]] == pytest.approx(top, abs=1e-6)
