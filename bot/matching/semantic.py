@@ -163,12 +163,14 @@ class SemanticIndex:
         return self._np.frombuffer(raw, dtype=self._np.float16).astype(self._np.float32)
 
     def put(self, kind: str, doc_id: int, key: str, vec: Any) -> None:
-        self._part_matrix = None
         if kind == PART_KIND:
             self._parts[key] = vec
+            self._part_matrix = None
             return
         self._vectors[kind][doc_id] = (key, vec)
         self._matrix[kind] = None
+        if kind == "expert":
+            self._part_matrix = None
 
     def remove(self, kind: str, doc_id: int) -> None:
         if kind == "expert" and self._owners.pop(doc_id, None) is not None:
