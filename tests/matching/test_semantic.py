@@ -19,15 +19,23 @@ from bot.config import Settings
 from bot.jobs import EMBED_JOB_ID, JobRunner
 from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.matching import Matcher
-from bot.matching.documents import ExpertDoc
-from bot.matching.semantic import KINDS, PART_KIND, SemanticIndex, content_key, document_text, fill
+from bot.matching.documents import ExpertDoc, PracticeDoc
+from bot.matching.semantic import (
+    KINDS,
+    PART_KIND,
+    SemanticIndex,
+    content_key,
+    document_parts,
+    document_text,
+    fill,
+)
 from bot.routing import RoutingService
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage import register_repo as repo
 from storage.db import Database
 from storage.models import Consent, Embedding, Expert
-from tests.matching.conftest import EXPERTS, PLACES, THEMES, TODAY, expert
+from tests.matching.conftest import EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TOPICS = ("zorblax", "huur", "leegstand", "wijk", "klimaat", "armoede", "europa")
@@ -152,6 +160,22 @@ class TestEngine:
         m.remove_expert(71)
         assert index.wanted(documents(m)) == []  # type: ignore[arg-type]
         assert index.count(PART_KIND) == len(items) - 1  # "huur 1" was only Twin 1's
+
+    def test_a_practice_title_and_tags_are_parts_of_it(self) -> None:
+        wide = PracticeDoc(
+            80, "Zorblax in de wijk", "Over huur, leegstand, klimaat en armoede.", tags=("huur", "klimaat")
+        )
+        assert document_parts(wide) == ("Zorblax in de wijk", "huur", "klimaat")
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=EXPERTS, practices=[*PRACTICES, wide], answers=[])
+        embedder = FakeEmbedder()
+        whole = SemanticIndex(embedder, part_weight=0.0)
+        mixed = SemanticIndex(embedder)
+        for index in (whole, mixed):
+            fill(index, documents(m), None)  # type: ignore[arg-type]
+        # the title says zorblax and (nearly) nothing else: its part pulls the practice towards the question
+        assert mixed.similarity("practice", "quux").top_id == 80
+        assert mixed.similarity("practice", "quux").top > whole.similarity("practice", "quux").top
 
     def test_items_without_vectors_leave_the_profile_similarity_as_it_was(self) -> None:
         m = build([*EXPERTS, ZORBLAX])
