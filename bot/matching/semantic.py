@@ -170,7 +170,8 @@ class SemanticIndex:
 
     def put(self, kind: str, doc_id: int, key: str, vec: Any) -> None:
         if kind == PART_KIND:
-            self._parts[key] = vec
+            # kept at the stored precision (vectors are stored as float16): half the memory, the same values
+            self._parts[key] = self._np.asarray(vec, dtype=self._np.float16)
             self._part_matrix = dict.fromkeys(KINDS)
             return
         self._vectors[kind][doc_id] = (key, vec)
