@@ -276,23 +276,24 @@ class SemanticIndex:
         np = self._np
         cached = self._part_matrix[kind]
         if cached is None:
-            owners = self._owners[kind]
+            owners, parts = self._owners[kind], self._parts
             keys: dict[str, int] = {}
             rows: list[Any] = []
             item: list[int] = []
             owner_rows: list[int] = []
             starts: list[int] = []
             for row, doc_id in enumerate(ids):
-                present = [k for k in owners.get(doc_id, ()) if k in self._parts]
+                # each vector looked up once (the background fill may drop an unused part meanwhile)
+                present = [(k, v) for k in owners.get(doc_id, ()) if (v := parts.get(k)) is not None]
                 if not present:
                     continue
                 owner_rows.append(row)
                 starts.append(len(item))
-                for k in present:
+                for k, v in present:
                     at = keys.get(k)
                     if at is None:
                         at = keys[k] = len(rows)
-                        rows.append(self._parts[k])
+                        rows.append(v)
                     item.append(at)
             matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, len(q)), dtype=np.float32)
             cached = self._part_matrix[kind] = (
