@@ -14,8 +14,8 @@ Times are wall-clock and CPU time of the searching thread (steadier on a shared 
 
 ``--semantic`` adds the meaning-based signal at full size: every expert and practice gets a (random) vector and each
 question is embedded by the real model. ``--compare REV`` runs the same benchmark on the ``bot`` package of git
-revision REV too, in fresh processes alternating with the current code (``--repeat`` times each), and prints the
-medians side by side.
+revision REV too (with ``--semantic``: with and without the signal), in fresh processes alternating with the current
+code (``--repeat`` times each), and prints the medians side by side.
 """
 
 from __future__ import annotations
@@ -201,20 +201,18 @@ class Timer:
 
 
 def attach_random_vectors(m: Matcher, seed: int) -> None:
-    """The semantic signal at full size: every expert and practice gets a vector (random, unit length: the values
-    do not change the cost of a search), questions are embedded by the real model (no cache across questions)."""
+    """The semantic signal at full size: every text the index wants a vector for (each expert and practice, and
+    whatever else the code under test embeds, such as expertise items) gets one (random, unit length: the values do
+    not change the cost of a search); questions are embedded by the real model (no cache across questions)."""
     import numpy as np  # noqa: PLC0415 - only with --semantic
 
-    from bot.matching.semantic import KINDS, E5Embedder, SemanticIndex, content_key, document_text  # noqa: PLC0415
+    from bot.matching.semantic import KINDS, E5Embedder, SemanticIndex  # noqa: PLC0415
 
     index = SemanticIndex(E5Embedder(cache_size=1))  # one search embeds its question once (experts, practices)
     rng = np.random.default_rng(seed)
-    for kind in KINDS:
-        for doc_id, doc in m.documents(kind).items():
-            text = document_text(doc)
-            if text:
-                v = rng.standard_normal(384).astype(np.float32)
-                index.put(kind, doc_id, content_key(text), index.decode(index.encode(v / np.linalg.norm(v))))
+    for kind, doc_id, key, _ in index.wanted({k: m.documents(k) for k in KINDS}):
+        v = rng.standard_normal(384).astype(np.float32)
+        index.put(kind, doc_id, key, index.decode(index.encode(v / np.linalg.norm(v))))
     m.semantic = index
 
 
@@ -323,6 +321,7 @@ def compare(args: argparse.Namespace, passthrough: list[str]) -> None:
         sides = [("current", str(root), passthrough), (f"previous ({args.compare})", str(old), passthrough)]
         if args.semantic:
             sides.insert(1, ("current + semantic", str(root), [*passthrough, "--semantic"]))
+            sides.append((f"previous ({args.compare}) + semantic", str(old), [*passthrough, "--semantic"]))
         results: dict[str, list[dict[str, object]]] = {name: [] for name, _, _ in sides}
         for i in range(args.repeat):
             for name, code, extra in sides:

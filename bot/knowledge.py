@@ -267,12 +267,7 @@ class KnowledgeBase:
         if report.embedded or report.loaded:
             log.info("embeddings: loaded=%s embedded=%s missing=%s", report.loaded, report.embedded, report.missing)
         if report.missing == 0 and (self._purged_at is None or now - self._purged_at > timedelta(hours=6)):
-            keep = {
-                meaning.content_key(t)
-                for docs in documents.values()
-                for d in docs.values()
-                if (t := meaning.document_text(d))
-            }
+            keep = {key for docs in documents.values() for d in docs.values() for key in meaning.content_keys(d)}
             with self.database.session() as session:
                 gone = embedding_repo.delete_unused_embeddings(
                     session, model=index.embedder.model_id, keep=keep, before=now - timedelta(days=1)

@@ -90,6 +90,7 @@ from bot.matching.analysis import (
     fold,
     load_list,
     query_stopwords,
+    question_topic,
     stopwords,
     tokenize,
 )
@@ -688,10 +689,13 @@ class Matcher:
         p_ideal = self._ideal(p_kind, pq)
         a_ideal = self._ideal(a_kind, pq)
 
-        # the meaning-based signal, where the vectors are there (see bot.matching.semantic)
-        sem_on = self.semantic is not None and bool(pq.groups)
-        e_sim = self.semantic.similarity("expert", query) if self.semantic is not None and sem_on else NO_SIMILARITY
-        p_sim = self.semantic.similarity("practice", query) if self.semantic is not None and sem_on else NO_SIMILARITY
+        # the meaning-based signal, where the vectors are there (see bot.matching.semantic); the question is embedded
+        # without its framing ("wie weet iets over …"): fewer tokens to embed, and only what it is about
+        e_sim = p_sim = NO_SIMILARITY
+        if self.semantic is not None and pq.groups:
+            topic = question_topic(query)
+            e_sim = self.semantic.similarity("expert", topic)
+            p_sim = self.semantic.similarity("practice", topic)
 
         # experts
         sem = e_sim.boosts

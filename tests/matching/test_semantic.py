@@ -19,15 +19,23 @@ from bot.config import Settings
 from bot.jobs import EMBED_JOB_ID, JobRunner
 from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.matching import Matcher
-from bot.matching.documents import ExpertDoc
-from bot.matching.semantic import KINDS, SemanticIndex, content_key, document_text, fill
+from bot.matching.documents import ExpertDoc, PracticeDoc
+from bot.matching.semantic import (
+    KINDS,
+    PART_KIND,
+    SemanticIndex,
+    content_key,
+    document_parts,
+    document_text,
+    fill,
+)
 from bot.routing import RoutingService
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage import register_repo as repo
 from storage.db import Database
 from storage.models import Consent, Embedding, Expert
-from tests.matching.conftest import EXPERTS, PLACES, THEMES, TODAY, expert
+from tests.matching.conftest import EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TOPICS = ("zorblax", "huur", "leegstand", "wijk", "klimaat", "armoede", "europa")
@@ -115,9 +123,71 @@ class TestEngine:
         changed = ExpertDoc(**{**_fields(ZORBLAX), "expertise": ("zorblax", "huur")})
         m.upsert_expert(changed)
         wanted = m.semantic.wanted(documents(m))  # type: ignore[arg-type]
-        assert [(k, d) for k, d, _, _ in wanted] == [("expert", 50)]
+        # the profile's new text, and the new expertise item ("zorblax" has its vector already)
+        assert [(k, d, t) for k, d, _, t in wanted][1:] == [(PART_KIND, 50, "huur")]
+        assert [(k, d) for k, d, _, _ in wanted] == [("expert", 50), (PART_KIND, 50)]
         m.remove_expert(50)
         assert m.semantic.count("expert") == len(EXPERTS) - 1  # the withdrawn expert is never indexed
+
+    def test_an_expertise_item_paraphrased_counts_beside_the_whole_profile(self) -> None:
+        # a broad profile: one of five topics is zorblax, so the profile as a whole is only a little about it
+        broad = expert(60, "Wide", role="", expertise=("zorblax", "huur", "leegstand", "wijk", "klimaat"), bio="")
+        m = build([*EXPERTS, broad])
+        embedder = FakeEmbedder()
+        whole = SemanticIndex(embedder, part_weight=0.0)
+        mixed = SemanticIndex(embedder, part_weight=0.3)
+        for index in (whole, mixed):
+            fill(index, documents(m), None)  # type: ignore[arg-type]
+        assert whole.count(PART_KIND) == mixed.count(PART_KIND) > 0
+        profile = float(whole.similarity("expert", "quux").boosts.get(60, 0.0))
+        boosted = float(mixed.similarity("expert", "quux").boosts.get(60, 0.0))
+        # its "zorblax" item is exactly the question's meaning: cosine 1 for that part
+        profile_cos = float(np.dot(embedder._vec(document_text(broad) or ""), embedder.query("quux")))
+        assert profile_cos < 0.6
+        sim = mixed.similarity("expert", "quux")
+        assert sim.top_id == 60 and sim.top == pytest.approx(0.7 * profile_cos + 0.3 * 1.0, abs=1e-3)
+        assert boosted > profile
+
+    def test_experts_listing_the_same_item_share_its_vector(self) -> None:
+        twins = [expert(70 + i, f"Twin {i}", expertise=("zorblax", f"huur {i}")) for i in range(3)]
+        m = build([*EXPERTS, *twins])
+        embedder = FakeEmbedder()
+        index = SemanticIndex(embedder)
+        fill(index, documents(m), None)  # type: ignore[arg-type]
+        items = {x for e in [*EXPERTS, *twins] for x in e.expertise}
+        assert index.count(PART_KIND) == len(items)  # "zorblax" embedded once for the three of them
+        assert embedder.embedded == index.count("expert") + len(items)
+        m.remove_expert(71)
+        assert index.wanted(documents(m)) == []  # type: ignore[arg-type]
+        assert index.count(PART_KIND) == len(items) - 1  # "huur 1" was only Twin 1's
+
+    def test_a_practice_title_and_tags_are_parts_of_it(self) -> None:
+        wide = PracticeDoc(
+            80, "Zorblax in de wijk", "Over huur, leegstand, klimaat en armoede.", tags=("huur", "klimaat")
+        )
+        assert document_parts(wide) == ("Zorblax in de wijk", "huur", "klimaat")
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=EXPERTS, practices=[*PRACTICES, wide], answers=[])
+        embedder = FakeEmbedder()
+        whole = SemanticIndex(embedder, part_weight=0.0)
+        mixed = SemanticIndex(embedder)
+        for index in (whole, mixed):
+            fill(index, documents(m), None)  # type: ignore[arg-type]
+        # the title says zorblax and (nearly) nothing else: its part pulls the practice towards the question
+        assert mixed.similarity("practice", "quux").top_id == 80
+        assert mixed.similarity("practice", "quux").top > whole.similarity("practice", "quux").top
+
+    def test_items_without_vectors_leave_the_profile_similarity_as_it_was(self) -> None:
+        m = build([*EXPERTS, ZORBLAX])
+        embedder = FakeEmbedder()
+        whole = SemanticIndex(embedder, part_weight=0.0)
+        waiting = SemanticIndex(embedder)
+        fill(whole, documents(m), None)  # type: ignore[arg-type]
+        for kind, doc_id, key, text in waiting.wanted(documents(m)):  # type: ignore[arg-type]
+            if kind != PART_KIND:
+                waiting.put(kind, doc_id, key, waiting.decode(waiting.encode(embedder.passages([text])[0])))
+        assert waiting.count(PART_KIND) == 0
+        assert waiting.similarity("expert", "quux") == whole.similarity("expert", "quux")
 
     def test_fill_reuses_stored_vectors_and_respects_its_budget(self) -> None:
         m = build([*EXPERTS, ZORBLAX])
@@ -161,9 +231,9 @@ class TestInTheDatabase:
         assert embedder.embedded == 0  # starting up (a request, an import, make demo) never computes vectors
         assert [h.doc.name for h in kb.search("leegstandsheffing", now=NOW).experts][:1] == ["An Peeters"]
         report = kb.embed_pending(budget_seconds=60, now=NOW)
-        assert report.embedded == 4 and report.missing == 0
+        assert report.embedded == 8 and report.missing == 0  # 4 profiles and their 4 expertise items
         with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 4
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 8
         assert [h.doc.name for h in kb.search("quux", now=NOW).experts][:1] == ["Dirk Wouters"]
         kb.close()
         # a restart (or another replica): the vectors come from the database, nothing is embedded again
@@ -173,6 +243,7 @@ class TestInTheDatabase:
         assert restarted_embedder.embedded == 0
         assert restarted.matcher is not None and restarted.matcher.semantic is not None
         assert restarted.matcher.semantic.count("expert") == 4
+        assert restarted.matcher.semantic.count(PART_KIND) == 4
         assert restarted.embed_pending(now=NOW).embedded == 0
         restarted.close()
 
@@ -186,12 +257,12 @@ class TestInTheDatabase:
             e = s.scalars(select(Expert).where(Expert.email == "bo@gent.be")).one()
             e.expertise = ["huurwaarborg"]
         report = kb.embed_pending(now=NOW + timedelta(hours=1))
-        assert report.embedded == 1
+        assert report.embedded == 2  # the profile's new text and the new expertise item
         with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 5  # the old one is recent: kept a while
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 10  # the old ones are recent: kept a while
         kb.embed_pending(now=NOW + timedelta(days=2))
-        with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 4
+        with database.session() as s:  # the old profile and item go; every item in use stays
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 8
         kb.close()
 
     def test_the_job_runner_embeds_in_its_own_job(self, database: Database) -> None:
@@ -205,9 +276,9 @@ class TestInTheDatabase:
             services, routing=RoutingService(knowledge=kb), sender=OutboxSender(services, client), worker_id="test"
         )
         runner.embed_documents()
-        assert embedder.embedded == 4
+        assert embedder.embedded == 8
         runner.run_pass()  # the routing pass does not embed
-        assert embedder.embedded == 4
+        assert embedder.embedded == 8
         kb.close()
 
     def test_without_the_signal_no_embedding_job_is_scheduled(self, database: Database) -> None:
@@ -241,11 +312,11 @@ class TestBackgroundEmbedding:
         assert embedder.embedded == 0  # never told the process is idle: nothing computed
         filler.idle()
         assert filler.done.wait(10)
-        assert filler.embedded == 4 and embedder.embedded == 4
+        assert filler.embedded == 8 and embedder.embedded == 8
         filler.stop()
         assert [h.doc.name for h in kb.search("quux", now=NOW).experts][:1] == ["Dirk Wouters"]
         with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 4
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 8
         kb.close()
 
     def test_busy_stops_it_after_the_current_text(self, database: Database) -> None:
@@ -264,7 +335,7 @@ class TestBackgroundEmbedding:
         assert not filler.done.is_set()
         filler.idle()
         assert filler.done.wait(10)
-        assert embedder.embedded == 4
+        assert embedder.embedded == 8
         filler.stop()
         kb.close()
 
