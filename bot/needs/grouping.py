@@ -35,7 +35,7 @@ The weights and thresholds were chosen on the two development sets (``bench/need
   only scores candidates found through rarer terms) and from the closest topic centroids by meaning (one
   matrix-vector product per question); only a short list of candidates is scored exactly. A refinement pass is a
   sparse product (items' terms x the topics holding them) and one matrix product of the meaning parts in NumPy
-  (``_Batch``), so it costs about what the first pass's candidate search costs, with every topic scored.
+  (``Batch``), so it costs about what the first pass's candidate search costs, with every topic scored.
 """
 
 from __future__ import annotations
@@ -43,25 +43,30 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from bot.needs.analysis import Concepts
+from bot.needs.topic_space import (
+    Batch,
+    MeaningRows,
+    Topic,
+    Vector,
+    Words,
+    centred,
+    heaviest,
+    idf_weights,
+)
+
+__all__ = ["GroupItem", "Grouper", "GroupingResult", "Placement", "Topic", "Vector"]
 
 DEFAULT_THRESHOLD = 0.2  # words only
 DEFAULT_MEANING_THRESHOLD = 0.275  # words and meaning
 DEFAULT_MEANING_WEIGHT = 0.7
 COMMON_POSTINGS = 32  # a term in more topics than this finds no candidates itself (it still scores them)
-IDF_MIN_ITEMS = 1000
-CENTER_PRIOR_ITEMS = 100.0  # the reference mean counts as this many questions when a collection is centred
-LANGUAGE_PRIOR_ITEMS = 5.0  # a language's mean is shrunk as if this many more questions (at the mean) were in it
 FRAGMENT_SIZE = 3  # a new topic this small joins its mutually closest topic when their centroids are close enough
-
-Vector = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,23 +80,6 @@ class GroupItem:
     text: str = ""
     meaning: Vector | None = None
     language: str = ""  # the language the text is written in (``bot.needs.analysis.detect_language``)
-
-
-_Words = dict[str, float]  # an item's unit-length IDF-weighted word vector, heaviest term first
-
-
-@dataclass(slots=True)
-class Topic:
-    id: int
-    members: list[str] = field(default_factory=list)  # in processing order at the end of a run
-    _joined: dict[str, None] = field(default_factory=dict)  # the members while the run goes on (O(1) removal)
-    centroid: dict[str, float] = field(default_factory=dict)  # sum of the members' word parts
-    words2: float = 0.0  # squared length of ``centroid``
-    row: int = -1  # its row in the meaning matrix (-1: no member with meaning yet)
-
-    @property
-    def size(self) -> int:
-        return len(self._joined)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,254 +98,6 @@ class GroupingResult:
 
     def members(self, topic_id: int) -> list[str]:
         return self.topics[topic_id].members
-
-
-def idf_weights(vectors: Iterable[Concepts], *, min_items: int = IDF_MIN_ITEMS) -> dict[str, float]:
-    """Smoothed IDF over the items: ``ln(1 + max(N, min_items) / df)``. With few questions (a new deployment) a
-    word most of them use is not a common word: counting at least ``min_items`` questions keeps it heavy."""
-    df: dict[str, int] = {}
-    n = 0
-    for concepts in vectors:
-        n += 1
-        for t in concepts.terms:
-            df[t] = df.get(t, 0) + 1
-    size = max(n, min_items)
-    return {t: math.log1p(size / d) for t, d in df.items()}
-
-
-def centred(
-    vectors: Mapping[str, Vector],
-    *,
-    prior: Vector | None = None,
-    prior_items: float = CENTER_PRIOR_ITEMS,
-    languages: Mapping[str, str] | None = None,
-    language_prior_items: float = LANGUAGE_PRIOR_ITEMS,
-) -> dict[str, Vector]:
-    """The vectors minus the collection's mean, at unit length. ``prior`` (a reference mean of the same model)
-    counts as ``prior_items`` vectors, so a small collection is not centred on its own few topics.
-
-    With ``languages`` (key -> language code) the mean of each language is subtracted as well (shrunk towards none
-    by ``language_prior_items``): e5 vectors carry the language a text is written in, and the language is not the
-    topic — "pay-as-you-throw" and "diftar" come closer once the English and the Dutch mean are taken out."""
-    if not vectors:
-        return {}
-    keys = sorted(vectors)
-    matrix = np.stack([np.asarray(vectors[k], dtype=np.float64) for k in keys])
-    total = matrix.sum(axis=0)
-    count = float(len(keys))
-    if prior is not None:
-        total += prior_items * np.asarray(prior, dtype=np.float64)
-        count += prior_items
-    matrix -= total / count
-    _unit(matrix)
-    if languages:
-        rows: dict[str, list[int]] = {}
-        for i, k in enumerate(keys):
-            rows.setdefault(languages.get(k, ""), []).append(i)
-        for language in sorted(rows):
-            ix = rows[language]
-            matrix[ix] -= matrix[ix].sum(axis=0) / (len(ix) + language_prior_items)
-        _unit(matrix)
-    out = matrix.astype(np.float32)
-    return {k: out[i] for i, k in enumerate(keys)}
-
-
-def _unit(matrix: npt.NDArray[np.float64]) -> None:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0.0] = 1.0
-    matrix /= norms
-
-
-def _heaviest(kv: tuple[Any, float]) -> tuple[float, Any]:
-    """Sort key: the largest value first, ties by key (so the order never depends on dict order)."""
-    return (-kv[1], kv[0])
-
-
-class _Meaning:
-    """The topics' meaning parts as rows of one matrix (sums of the members' scaled vectors), grown by doubling."""
-
-    def __init__(self, dim: int) -> None:
-        self.matrix = np.zeros((64, dim), dtype=np.float32)
-        self.norm2 = np.zeros(64, dtype=np.float64)  # squared length of each row
-        self.words2 = np.zeros(64, dtype=np.float64)  # the topic's word part, squared length (for the norm)
-        self.inverse = np.zeros(64, dtype=np.float64)  # 1 / the topic's whole length (0 for an empty topic)
-        self.topic_ids: list[int] = []
-
-    def add_row(self, topic_id: int) -> int:
-        row = len(self.topic_ids)
-        if row == len(self.matrix):
-            self.matrix = np.vstack([self.matrix, np.zeros_like(self.matrix)])
-            self.norm2 = np.concatenate([self.norm2, np.zeros_like(self.norm2)])
-            self.words2 = np.concatenate([self.words2, np.zeros_like(self.words2)])
-            self.inverse = np.concatenate([self.inverse, np.zeros_like(self.inverse)])
-        self.topic_ids.append(topic_id)
-        return row
-
-    def add(self, row: int, vec: Vector, sign: float) -> None:
-        r = self.matrix[row]
-        r += sign * vec
-        self.norm2[row] = float(np.dot(r, r))
-        self._length(row)
-
-    def set_words2(self, row: int, words2: float) -> None:
-        self.words2[row] = words2
-        self._length(row)
-
-    def _length(self, row: int) -> None:
-        length2 = self.norm2[row] + self.words2[row]
-        self.inverse[row] = 1.0 / math.sqrt(length2) if length2 > 0.0 else 0.0
-
-    def nearest(self, vec: Vector, count: int) -> list[int]:
-        """Rows of the ``count`` topics closest to ``vec`` by their meaning part (over their whole length)."""
-        n = len(self.topic_ids)
-        if not n:
-            return []
-        scores = (self.matrix[:n] @ vec) * self.inverse[:n]
-        top = np.argpartition(-scores, count - 1)[:count] if n > count else np.arange(n)
-        return [int(i) for i in top if scores[i] > 0.0]
-
-
-class _Batch:
-    """This run's items as arrays, to score all of them against all topics at once: the word parts as a sparse
-    matrix (row offsets, term columns, values) over the terms the items use, the meaning parts as a dense matrix
-    (a zero row for an item without meaning). The word dots are a sparse product: each (item, term) entry meets
-    the topics whose centroid has that term (``np.repeat`` over the term's postings, summed by ``np.bincount``)."""
-
-    ENTRIES = 4_000_000  # at most this many floats in one intermediate array
-
-    def __init__(
-        self, keys: Sequence[str], words: Mapping[str, _Words], meanings: Mapping[str, Vector], space: _Meaning | None
-    ) -> None:
-        self.columns: dict[str, int] = {}
-        counts: list[int] = []
-        indices: list[int] = []
-        values: list[float] = []
-        for key in keys:
-            vec = words[key]
-            counts.append(len(vec))
-            for t, x in vec.items():
-                indices.append(self.columns.setdefault(t, len(self.columns)))
-                values.append(x)
-        sizes = np.asarray(counts, dtype=np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.rows = np.repeat(np.arange(len(keys), dtype=np.int64), sizes)
-        self.indices = np.asarray(indices, dtype=np.int64)
-        self.values = np.asarray(values, dtype=np.float64)
-        self.space = space
-        self.self_dot: npt.NDArray[np.float64] = np.bincount(
-            self.rows, weights=self.values**2, minlength=len(keys)
-        ).astype(np.float64, copy=False)
-        self.meaning: npt.NDArray[np.float32] | None = None
-        if space is not None:
-            self.meaning = np.zeros((len(keys), space.matrix.shape[1]), dtype=np.float32)
-            for i, key in enumerate(keys):
-                sem = meanings.get(key)
-                if sem is not None:
-                    self.meaning[i] = sem
-            self.self_dot += np.einsum("ij,ij->i", self.meaning, self.meaning, dtype=np.float64)
-
-    def best(
-        self, topic_ids: Sequence[int], current: Sequence[int], topics: Mapping[int, Topic]
-    ) -> tuple[list[int], npt.NDArray[np.float64]]:
-        """Per item: the most similar of ``topic_ids`` (ties: the lower id; -1 when none is similar at all) and the
-        similarity, with the item taken out of its ``current`` topic."""
-        n, width = len(current), len(topic_ids)
-        best_sim = np.zeros(n, dtype=np.float64)
-        best_col = np.full(n, -1, dtype=np.int64)
-        if not width:
-            return [-1] * n, best_sim
-        column_of = {t: j for j, t in enumerate(topic_ids)}
-        own = np.asarray([column_of.get(t, -1) for t in current], dtype=np.int64)
-        side = self._topic_side(topic_ids, topics)
-        pairs = side.counts[self.indices]  # per (item, term) entry: how many topics have the term
-        per_item = np.bincount(self.rows, weights=pairs, minlength=n) + width
-        i0 = 0
-        while i0 < n:
-            # as many items as keep the intermediate arrays under ENTRIES (at least one)
-            i1 = i0 + max(1, int(np.searchsorted(np.cumsum(per_item[i0:]), self.ENTRIES, side="right")))
-            dots, lengths2 = self._dots(side, pairs, i0, i1)
-            # the item's own topic without the item
-            inside = np.flatnonzero(own[i0:i1] >= 0)
-            cols = own[i0:i1][inside]
-            d = dots[inside, cols]
-            x2 = self.self_dot[i0:i1][inside]
-            lengths2[inside, cols] -= 2.0 * d - x2
-            dots[inside, cols] = d - x2
-            valid = lengths2 > 1e-12
-            scores = np.where(valid, dots / np.sqrt(np.where(valid, lengths2, 1.0)), 0.0)
-            top = np.argmax(scores, axis=1)
-            value = scores[np.arange(i1 - i0), top]
-            good = value > 0.0
-            best_sim[i0:i1][good] = value[good]
-            best_col[i0:i1][good] = top[good]
-            i0 = i1
-        return [topic_ids[int(c)] if c >= 0 else -1 for c in best_col], best_sim
-
-    def _topic_side(self, topic_ids: Sequence[int], topics: Mapping[int, Topic]) -> _TopicSide:
-        """The topics' word centroids over the items' terms, as postings sorted by term; their meaning rows."""
-        width = len(topic_ids)
-        terms: list[int] = []
-        cols: list[int] = []
-        values: list[float] = []
-        norm2 = np.empty(width, dtype=np.float64)
-        rows = np.full(width, -1, dtype=np.int64)
-        columns = self.columns
-        for j, topic_id in enumerate(topic_ids):
-            topic = topics[topic_id]
-            for t, x in topic.centroid.items():
-                col = columns.get(t)
-                if col is not None:
-                    terms.append(col)
-                    cols.append(j)
-                    values.append(x)
-            norm2[j] = topic.words2
-            rows[j] = topic.row
-        term_array = np.asarray(terms, dtype=np.int64)
-        by_term = np.argsort(term_array, kind="stable")
-        counts = np.bincount(term_array, minlength=len(columns))
-        means: npt.NDArray[np.float32] | None = None
-        space = self.space
-        if space is not None and self.meaning is not None:
-            means = np.zeros((width, self.meaning.shape[1]), dtype=np.float32)
-            has = rows >= 0
-            means[has] = space.matrix[rows[has]]
-            norm2[has] += space.norm2[rows[has]]
-        return _TopicSide(
-            cols=np.asarray(cols, dtype=np.int64)[by_term],
-            values=np.asarray(values, dtype=np.float64)[by_term],
-            counts=counts,
-            starts=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
-            norm2=norm2,
-            means=means,
-        )
-
-    def _dots(
-        self, side: _TopicSide, pairs: npt.NDArray[np.int64], i0: int, i1: int
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Items ``i0:i1`` against every topic: the dot products and the topics' squared lengths (one row each)."""
-        width = len(side.norm2)
-        lo, hi = int(self.offsets[i0]), int(self.offsets[i1])
-        counts = pairs[lo:hi]
-        firsts = np.cumsum(counts) - counts  # where each entry's pairs begin
-        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(firsts, counts)
-        at = np.repeat(side.starts[self.indices[lo:hi]], counts) + within
-        cells = np.repeat(self.rows[lo:hi] - i0, counts) * width + side.cols[at]
-        weights = np.repeat(self.values[lo:hi], counts) * side.values[at]
-        flat = np.bincount(cells, weights=weights, minlength=(i1 - i0) * width).astype(np.float64, copy=False)
-        dots = flat.reshape(i1 - i0, width)
-        if side.means is not None and self.meaning is not None:
-            dots += self.meaning[i0:i1] @ side.means.T
-        return dots, np.broadcast_to(side.norm2, dots.shape).copy()
-
-
-@dataclass(frozen=True, slots=True)
-class _TopicSide:
-    cols: npt.NDArray[np.int64]  # per posting (sorted by term): the topic's column
-    values: npt.NDArray[np.float64]  # per posting: the centroid's value
-    counts: npt.NDArray[np.int64]  # per term: how many topics have it
-    starts: npt.NDArray[np.int64]  # per term: its first posting
-    norm2: npt.NDArray[np.float64]  # per topic: squared length (words and meaning)
-    means: npt.NDArray[np.float32] | None  # per topic: the meaning row
 
 
 class Grouper:
@@ -407,7 +147,7 @@ class Grouper:
         rank = {item.key: n for n, item in enumerate(ordered)}
         meanings = self._meanings(ordered)
         words = {item.key: self._words(item.concepts, weights, item.key in meanings) for item in ordered}
-        self._space = _Meaning(next(iter(meanings.values())).shape[0]) if meanings else None
+        self._space = MeaningRows(next(iter(meanings.values())).shape[0]) if meanings else None
         topics: dict[int, Topic] = {}
         postings: dict[str, dict[int, float]] = {}
         for item in ordered:
@@ -458,7 +198,7 @@ class Grouper:
 
     # --- similarity ---------------------------------------------------------------------------------------------
 
-    def _words(self, concepts: Concepts, idf: Mapping[str, float], with_meaning: bool) -> _Words:
+    def _words(self, concepts: Concepts, idf: Mapping[str, float], with_meaning: bool) -> Words:
         vec = {t: w * idf.get(t, 1.0) for t, w in concepts.terms.items()}
         norm = math.sqrt(sum(x * x for x in vec.values()))
         if not norm:
@@ -466,11 +206,11 @@ class Grouper:
         if with_meaning:
             norm /= math.sqrt(1.0 - self.meaning_weight)
         # heaviest first (ties by term): ``_nearest`` seeds its candidates from the first few
-        return {t: x / norm for t, x in sorted(vec.items(), key=_heaviest)}
+        return {t: x / norm for t, x in sorted(vec.items(), key=heaviest)}
 
     def _nearest(
         self,
-        vec: _Words,
+        vec: Words,
         sem: Vector | None,
         topics: Mapping[int, Topic],
         postings: Mapping[str, dict[int, float]],
@@ -499,7 +239,7 @@ class Grouper:
                 for topic_id, c in postings[t].items():
                     scores[topic_id] = scores.get(topic_id, 0.0) + x * c
         if len(scores) > self.shortlist:
-            shortlist = {k for k, _ in heapq.nsmallest(self.shortlist, scores.items(), key=_heaviest)}
+            shortlist = {k for k, _ in heapq.nsmallest(self.shortlist, scores.items(), key=heaviest)}
         else:
             shortlist = set(scores)
         space = self._space
@@ -528,7 +268,7 @@ class Grouper:
     # --- topic bookkeeping --------------------------------------------------------------------------------------
 
     def _join(
-        self, topic: Topic, key: str, vec: _Words, sem: Vector | None, postings: dict[str, dict[int, float]]
+        self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
     ) -> None:
         topic._joined[key] = None
         self._move_words(topic, vec, 1.0, postings)
@@ -541,7 +281,7 @@ class Grouper:
                 space.add(topic.row, sem, 1.0)
 
     def _leave(
-        self, topic: Topic, key: str, vec: _Words, sem: Vector | None, postings: dict[str, dict[int, float]]
+        self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
     ) -> None:
         del topic._joined[key]
         self._move_words(topic, vec, -1.0, postings)
@@ -556,7 +296,7 @@ class Grouper:
                 space.set_words2(topic.row, 0.0)
 
     @staticmethod
-    def _move_words(topic: Topic, vec: _Words, sign: float, postings: dict[str, dict[int, float]]) -> None:
+    def _move_words(topic: Topic, vec: Words, sign: float, postings: dict[str, dict[int, float]]) -> None:
         c = topic.centroid
         n2 = topic.words2
         empty = not topic._joined
@@ -578,7 +318,7 @@ class Grouper:
         placements: list[Placement],
         where: dict[str, int],
         sims: dict[str, float],
-        words: Mapping[str, _Words],
+        words: Mapping[str, Words],
         meanings: Mapping[str, Vector],
         topics: dict[int, Topic],
         postings: dict[str, dict[int, float]],
@@ -586,12 +326,12 @@ class Grouper:
         """Re-place this run's items against the grown topics (the first items chose among the topics that existed
         when they came), up to ``refine`` passes or until nothing moves. Earlier members never move.
 
-        A pass scores every item against every topic at once (``_Batch``: sparse word dots and the meaning matrix
+        A pass scores every item against every topic at once (``Batch``: sparse word dots and the meaning matrix
         product in NumPy, the item itself taken out of its own topic), then moves the items whose best topic
         changed, in processing order; a move into a topic that this pass emptied is skipped (two questions alone
         that are each other's best join one topic instead of swapping)."""
         keys = [p.key for p in placements]
-        batch = _Batch(keys, words, meanings, self._space)
+        batch = Batch(keys, words, meanings, self._space)
         limits = np.array([self._threshold(meanings.get(k)) for k in keys])
         for _ in range(self.refine):
             live = sorted(t for t, topic in topics.items() if topic._joined)
@@ -615,14 +355,14 @@ class Grouper:
             if not moved:
                 break
 
-    def _as_item(self, topic: Topic) -> tuple[_Words, Vector | None]:
+    def _as_item(self, topic: Topic) -> tuple[Words, Vector | None]:
         """A topic's centroid as a unit-length item (words part heaviest first, meaning part or None)."""
         space = self._space
         meaning2 = float(space.norm2[topic.row]) if space is not None and topic.row >= 0 else 0.0
         norm = math.sqrt(topic.words2 + meaning2)
         if not norm:
             return {}, None
-        vec = {t: x / norm for t, x in sorted(topic.centroid.items(), key=_heaviest)}
+        vec = {t: x / norm for t, x in sorted(topic.centroid.items(), key=heaviest)}
         sem = (space.matrix[topic.row] / np.float32(norm)) if space is not None and meaning2 > 0.0 else None
         return vec, sem
 
@@ -630,7 +370,7 @@ class Grouper:
         self,
         where: dict[str, int],
         sims: dict[str, float],
-        words: Mapping[str, _Words],
+        words: Mapping[str, Words],
         meanings: Mapping[str, Vector],
         topics: dict[int, Topic],
         postings: dict[str, dict[int, float]],

@@ -11,7 +11,7 @@ and restarts reuse it). The document purge of ``KnowledgeBase.embed_pending`` wo
 touches these; question vectors whose text no question or gap has any more are purged by the needs pass, and an
 erased person's are deleted with their questions (``bot.privacy``).
 
-Vectors are compared *centred* (``bot.needs.grouping.centred``): the mean of the collection, blended with a
+Vectors are compared *centred* (``bot.needs.topic_space.centred``): the mean of the collection, blended with a
 reference mean shipped in ``data/meaning_center.json`` (the mean of the demo register's expertise and practice
 phrases in question framings, embedded by ``python bench/needs.py --fit-center``) so that a new deployment with a
 handful of questions is not centred on its own few topics.

@@ -20,11 +20,10 @@ from bot.needs.grouping import (
     GroupItem,
     Topic,
     Vector,
-    _Batch,
-    _Meaning,
     centred,
     idf_weights,
 )
+from bot.needs.topic_space import Batch, MeaningRows
 
 TEXTS = [
     "Wie weet iets over de leegstandsheffing op winkelpanden?",
@@ -272,13 +271,13 @@ def test_refinement_scores_every_topic_exactly(matcher: Matcher) -> None:
 
     # the topics as the run built them, in the run's own matrices
     keys = [i.key for i in ordered]
-    grouper._space = _Meaning(8)
+    grouper._space = MeaningRows(8)
     topics: dict[int, Topic] = {}
     postings: dict[str, dict[int, float]] = {}
     for key in keys:
         topic = topics.setdefault(where[key], Topic(where[key]))
         grouper._join(topic, key, words[key], meanings.get(key), postings)
-    batch = _Batch(keys, words, meanings, grouper._space)
+    batch = Batch(keys, words, meanings, grouper._space)
     best_ids, best_sims = batch.best(sorted(topics), [where[k] for k in keys], topics)
     for i, key in enumerate(keys):
         expected = {t: cosine(key, [k for k in keys if where[k] == t and k != key]) for t in sorted(topics)}
