@@ -93,6 +93,28 @@ def thread_has_written() -> bool:
     return bool(_writes.connections)
 
 
+WROTE = "wieweet_wrote"  # in ``Session.info``: this session's transaction has written (see ``session_has_written``)
+
+
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info[WROTE] = True
+
+
+def _note_statement(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True
+
+
+def _forget_writes(session: Session, *_args: Any) -> None:
+    session.info.pop(WROTE, None)
+
+
+def session_has_written(session: Session) -> bool:
+    """Whether ``session``'s open transaction has changed anything (flushed, pending, or a DML statement): what a
+    request did is worth a dedupe claim only then (``handlers.listener``)."""
+    return bool(session.info.get(WROTE) or session.new or session.dirty or session.deleted)
+
+
 def is_lock_error(error: BaseException) -> bool:
     """SQLite's "database is locked" / "database table is locked" (a writer held the lock past the busy timeout)."""
     return isinstance(error, OperationalError) and "locked" in str(error.orig or error).lower()
@@ -164,6 +186,10 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url, echo=echo)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "after_flush", _note_flush)
+        event.listen(self.sessions, "do_orm_execute", _note_statement)
+        event.listen(self.sessions, "after_commit", _forget_writes)
+        event.listen(self.sessions, "after_rollback", _forget_writes)
         self._upgraded = False
         self._lock = threading.Lock()
         main_file = sqlite_file(url)

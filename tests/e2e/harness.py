@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, ClassVar
 
 from tests.emulator import SlackEmulator
+from tests.emulator.models import Delivery
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-1-wieweet-test"
@@ -141,3 +142,14 @@ class BotProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def replay(emulator: SlackEmulator, bot: BotProcess, delivery: Delivery, *, copies: int = 2) -> None:
+    """Deliver ``delivery`` (already handled) again, ``copies`` times at once — a replayed payload, a second submit,
+    Slack retrying — and wait until the bot has logged every copy as a duplicate. Each copy is acked."""
+    before = bot.log().count("outcome=duplicate")
+    sent = [emulator.redeliver(delivery, wait=False) for _ in range(copies)]
+    for copy in sent:
+        copy.wait(20)
+        assert copy.acked, "a replayed delivery must be acked"
+    emulator.wait_for(lambda: bot.log().count("outcome=duplicate") >= before + copies, timeout=20)
