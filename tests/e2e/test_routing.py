@@ -17,7 +17,7 @@ from bot.cli import main
 from bot.matching.loader import answer_doc
 from handlers import ids
 from storage.models import Question, QuestionStatus, RoutingStatus
-from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, PRIVATE_C
+from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
 from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
 
@@ -653,3 +653,24 @@ def test_a_retried_question_command_is_answered_once(routing_bot: BotProcess, em
     time.sleep(2.0)
     answers = [p for p in emulator.response_posts if "blocks" in p["body"]]
     assert len(answers) == 1
+
+
+def test_a_public_question_from_a_channel_one_is_not_in_is_refused_by_a_clear_dm(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    # The modal is acked at once (nothing slow before the ack); membership is checked afterwards, from Slack's data,
+    # so the refusal comes as a DM that says why, what to do, and quotes the question so nothing is lost.
+    text = "Wie kent een goede aanpak voor leegstand boven winkels?"
+    ask(emulator, OUTSIDER, text, visibility="public", channel=CHANNEL)
+    dm = emulator.dm_channel_with(OUTSIDER)
+    told = emulator.wait_for(lambda: [m for m in emulator.messages(dm) if "niet gesteld" in str(m.get("text"))])
+    assert len(told) == 1
+    said = str(told[0]["text"])
+    assert f"geen lid van <#{CHANNEL}>" in said and "*Privé*" in said  # why, and what to do instead
+    assert f"> {text}" in said  # the question itself, to ask again
+    assert "Er ging iets mis" not in said and "eigen gegevens" not in said
+    assert not [q for q in questions(demo_db_url) if q.text == text]
+    assert not [m for m in emulator.messages(CHANNEL) if text in flat(m)]  # nothing shown in the channel
+    assert "action=ask a question in a channel one is not in" in routing_bot.log()  # logged as a refusal
+    time.sleep(1.5)  # the inbox worker does not retry a refusal: told once
+    assert len([m for m in emulator.messages(dm) if "niet gesteld" in str(m.get("text"))]) == 1
