@@ -82,7 +82,10 @@ class BotProcess:
             cmd += ["--http", "--host", "127.0.0.1", "--port", str(self.port)]
         return cmd
 
-    def start(self, timeout: float = 30.0) -> BotProcess:
+    def start(self, timeout: float = 90.0) -> BotProcess:
+        """Start the bot and wait until it serves. The wait ends as soon as it does; the long limit is for a loaded
+        machine, where importing, migrating and loading the register took over 30 s (a second process on the same
+        PostgreSQL, other test suites on the same cores)."""
         BotProcess.started.append(self)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(self.command(), env=self.env(), stdout=self._log, stderr=subprocess.STDOUT)
