@@ -169,7 +169,9 @@ def delivery_key(kind: str, body: Mapping[str, Any]) -> str | None:
         action = (body.get("actions") or [{}])[0] if isinstance(body.get("actions"), list) else {}
         stamp = action.get("action_ts") if isinstance(action, dict) else None
         user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
-        return f"{kind}:{user}:{stamp}"[:200] if stamp and user else None
+        if not (stamp and user):
+            return None
+        return f"{kind}:{hashlib.sha256(f'{user}:{stamp}'.encode()).hexdigest()[:32]}"  # no Slack id kept
     return None
 
 
