@@ -25,7 +25,8 @@ modal the same view id and hash. Every button, modal, command and shortcut reque
 already is acked and does nothing; two copies in flight at once both run, and the one that commits second meets
 the claim and rolls back (or, if it failed first on the other's change, is recognised as the copy and says nothing).
 Requests that only read (open a modal, show a list) claim nothing: repeating them changes nothing. Requests handed
-to the inbox (questions, mentions, the ask modal) are claimed there, under their own keys. A *double click* is two
+to the inbox (questions, mentions, the ask modal) are claimed there, under their own keys; the ask modal is declared
+``inbox=True``, so it touches nothing but the inbox before its ack. A *double click* is two
 deliveries (two trigger ids): the second meets the state the first left, which the services check under the
 record's lock (a question already claimed, a practice already decided) and answer without a second change.
 """
@@ -80,7 +81,9 @@ def listener(
     services: Services, kind: str, handler: Callable[[Turn, int], None], *, subject: Subject, ack_first: bool = False
 ) -> BoltListener: ...
 @overload
-def listener(services: Services, kind: str, handler: Callable[[Turn, F], None], *, form: type[F]) -> BoltListener: ...
+def listener(
+    services: Services, kind: str, handler: Callable[[Turn, F], None], *, form: type[F], inbox: bool = False
+) -> BoltListener: ...
 @overload
 def listener(
     services: Services,
@@ -99,13 +102,17 @@ def listener(
     form: type[Form] | None = None,
     parse: Callable[[Turn], Any] | None = None,
     ack_first: bool = False,
+    inbox: bool = False,
 ) -> BoltListener:
-    """Adapt ``handler(turn[, parsed])`` to a Bolt listener (see the module docstring)."""
+    """Adapt ``handler(turn[, parsed])`` to a Bolt listener (see the module docstring). ``inbox``: the handler
+    records the request in the inbox before it acks, and that record is the dedupe claim; the request claims no
+    delivery here, so nothing touches the main database before the ack (not even a look-up: with the connection
+    pool taken by workers waiting on a lock, it waited 20 s)."""
     if subject is not None:
         parse = _subject_parser(subject)
     elif form is not None:
         parse = _form_parser(form)
-    spec = _Spec(services, kind, handler, parse, form, ack_first)
+    spec = _Spec(services, kind, handler, parse, form, ack_first, inbox)
 
     def bolt_listener(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
@@ -126,6 +133,7 @@ class _Spec:
     parse: Callable[[Turn], Any] | None
     form: type[Form] | None
     ack_first: bool
+    inbox: bool = False
 
     def run(self, turn: Turn) -> None:
         """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form."""
@@ -184,7 +192,7 @@ def _serve(
     context[REF] = correlation_id
     started = time.perf_counter()
     outcome = "error"
-    key = delivery_key(spec.kind, body)
+    key = None if spec.inbox else delivery_key(spec.kind, body)
     if spec.ack_first:
         ack()
     try:
