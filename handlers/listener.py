@@ -74,7 +74,7 @@ class Kind(StrEnum):
 
 @overload
 def listener(
-    services: Services, kind: str, handler: Callable[[Turn], None], *, ack_first: bool = False
+    services: Services, kind: str, handler: Callable[[Turn], None], *, ack_first: bool = False, inbox: bool = False
 ) -> BoltListener: ...
 @overload
 def listener(
@@ -104,10 +104,11 @@ def listener(
     ack_first: bool = False,
     inbox: bool = False,
 ) -> BoltListener:
-    """Adapt ``handler(turn[, parsed])`` to a Bolt listener (see the module docstring). ``inbox``: the handler
-    records the request in the inbox before it acks, and that record is the dedupe claim; the request claims no
-    delivery here, so nothing touches the main database before the ack (not even a look-up: with the connection
-    pool taken by workers waiting on a lock, it waited 20 s)."""
+    """Adapt ``handler(turn[, parsed])`` to a Bolt listener (see the module docstring). ``inbox``: the request is
+    recorded in the inbox before its ack, and that record is the dedupe claim; the request claims no delivery here,
+    so nothing touches the main database before the ack (not even a look-up: with the connection pool taken by
+    workers waiting on a lock, it waited 20 s), and the user's language is not looked up in the listener (the inbox
+    job does it: with a slow Slack, ``users.info`` held the listener threads that other requests' acks wait for)."""
     if subject is not None:
         parse = _subject_parser(subject)
     elif form is not None:
@@ -257,8 +258,9 @@ def _transaction(
             _redelivered(turn)
             return turn
         if spec.ack_first:
-            turn.resolve_language()  # acked: now, before any change (never users.info after a write)
-        else:
+            if not spec.inbox:
+                turn.resolve_language()  # acked: now, before any change (never users.info after a write)
+        elif not spec.inbox:
             turn.ack = AckThenLanguage(ack, turn.resolve_language)
         spec.run(turn)
         claims = key is not None and not turn.kept_open and session_has_written(session)
