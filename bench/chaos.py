@@ -38,12 +38,13 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e import chaos  # noqa: E402
 
 
-def databases() -> list[tuple[str, str | None]]:
+def databases(wanted: str) -> list[tuple[str, str | None]]:
     found: list[tuple[str, str | None]] = [("sqlite", None)]
     url = os.environ.get("WIEWEET_BENCH_POSTGRES_URL")
     if url:
         found.append(("postgresql", url))
-    return found
+    names = {n for n in wanted.split(",") if n}
+    return [(name, u) for name, u in found if not names or name in names]
 
 
 def fresh(url: str | None, workdir: Path, template: Path) -> str:
@@ -57,6 +58,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--latency-requests", type=int, default=10)
     parser.add_argument("--modes", default="http,socket")
+    parser.add_argument("--databases", default="", help="sqlite,postgresql (default: every one available)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--skip-kill", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
@@ -67,7 +69,7 @@ def main() -> int:
         root = Path(tmp)
         (root / "template").mkdir()
         template = Path(chaos.sqlite_demo(root / "template").split("///", 1)[1])
-        dbs = databases()
+        dbs = databases(args.databases)
         if not args.skip_kill:
             print(
                 f"kill -9 during a burst of {args.mentions} mentions + {args.modals} modal submissions, "

@@ -35,4 +35,8 @@ def place_question(
 def require_member(placement: Placement, *, is_member: bool) -> None:
     """The bot only shows a question in a channel the asker is a member of."""
     if placement.shown_in_channel and not is_member:
-        raise NotAuthorized("ask a question in a channel one is not in", target=f"channel:{placement.channel_id}")
+        error = NotAuthorized(
+            "ask a question in a channel one is not in", target=f"channel:{placement.channel_id}", code="ask_not_member"
+        )
+        error.values = {"channel": f"<#{placement.channel_id}>"}  # a channel id (checked when the modal was parsed)
+        raise error

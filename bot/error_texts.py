@@ -55,6 +55,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "not_staff": N_("error.not_staff"),
     "not_authorized": N_("error.not_authorized"),
     "bad_reference": N_("error.bad_reference"),  # a malformed id or metadata in a payload (handlers.claims)
+    "ask_not_member": N_("error.ask_not_member"),  # a public question from a channel one is not in (bot.asking)
     "not_channel_member": N_("error.not_channel_member"),  # a channel's digest (digests.subscriptions)
     # the registers: profiles and practices (bot.register)
     "invalid_record": N_("error.invalid_record"),

@@ -111,3 +111,24 @@ def once(session: Session, *, step: str, request_key: str, now: datetime, make: 
     noted = privacy_repo.get_processed_event_kind(session, event_key=key) or ""
     value = noted.removeprefix(f"{step}:")
     return int(value) if value.isdigit() else None
+
+
+# --- deliveries handled in the request's own transaction (buttons, modals, commands) --------------------------------
+
+
+def delivery_seen(session: Session, *, key: str) -> bool:
+    """Whether a request with this delivery key (``handlers.listener.delivery_key``) already changed something."""
+    return privacy_repo.get_processed_event_kind(session, event_key=key) is not None
+
+
+def claim_delivery(session: Session, *, key: str, kind: str, now: datetime) -> bool:
+    """Claim a delivery in the transaction of what it changed: True when it is the first; False for a redelivery
+    (another process or thread committed the same key first: this transaction must roll back). On PostgreSQL a
+    concurrent claim of the same key waits here for the other transaction's outcome."""
+    return slack_repo.create_processed_event(session, event_key=key, kind=kind, now=now)
+
+
+def delivery_claimed(db: Database, *, key: str) -> bool:
+    """Whether the delivery key is claimed (committed), read in a fresh transaction."""
+    with db.session() as session:
+        return delivery_seen(session, key=key)

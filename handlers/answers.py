@@ -307,25 +307,39 @@ def searched(action: str) -> Callable[[Turn], SearchLog]:
 
 
 def handle_share(turn: Turn, search_log: SearchLog) -> None:
-    """Post the asker's (ephemeral) answer visibly in the conversation it was asked in, attributed to them."""
+    """Post the asker's (ephemeral) answer visibly in the conversation it was asked in, attributed to them — once:
+    the share is claimed on the search in this transaction and posted after the commit, so a double click (or two
+    copies of the click at once) posts one message. When Slack refuses the post, the claim is given back."""
     channel = search_log.channel_id  # where it was asked (the database's), never the payload's channel
+    if channel is None:
+        raise NotFoundError("channel", t("slack.not_in_channel", turn.lang))
+    respond = turn.respond
+    if not knowledge.claim_search_share(turn.session, search_log_id=search_log.id, channel_id=channel):
+        turn.outcome = "already shared"
+        if respond is not None:
+            respond(delete_original=True)
+        return
     result = turn.services.knowledge.search(search_log.query, now=turn.now, limit=SHOWN_PER_LIST)
     view = build_answer_view(result, lang=turn.services.settings.default_language, limit=SHOWN_PER_LIST)
     blocks = build_answer_blocks(view, search_log_id=search_log.id)
     shared_by = t("slack.shared_by", view.lang, user=user_mention(turn.user_id) or "?")
-    try:
-        if channel is None:
-            raise NotFoundError("channel", t("slack.not_in_channel", turn.lang))
-        turn.client.chat_postMessage(
-            channel=channel, text=f"{answer_fallback_text(view)} ({shared_by})", blocks=blocks, unfurl_links=False
-        )
-    except SlackApiError as exc:
-        if exc.response.get("error") in NOT_POSTABLE:
-            raise NotFoundError("channel", t("slack.not_in_channel", turn.lang)) from exc
-        raise
-    knowledge.mark_search_posted(turn.session, search_log_id=search_log.id, channel_id=channel)
-    if turn.respond is not None:
-        turn.respond(delete_original=True)
+    text, not_here = f"{answer_fallback_text(view)} ({shared_by})", t("slack.not_in_channel", turn.lang)
+
+    def post() -> None:
+        try:
+            turn.client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        except SlackApiError as exc:
+            with turn.services.db.session() as session:
+                knowledge.release_search_share(session, search_log_id=search_log.id, channel_id=channel)
+            if exc.response.get("error") not in NOT_POSTABLE:
+                raise
+            if respond is not None:
+                respond(text=not_here, response_type="ephemeral", replace_original=False)
+            return
+        if respond is not None:
+            respond(delete_original=True)
+
+    turn.after_commit(post)
 
 
 def handle_more(turn: Turn, search_log: SearchLog) -> None:

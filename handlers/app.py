@@ -45,8 +45,10 @@ HTTP_THREADS = 8
 
 def listener_threads() -> int:
     """Bolt's listener pool (Bolt's default is 5): it runs the listeners, which ack first; the slow part of a
-    request's work runs on the inbox worker's own threads (``handlers.inbox``), so acks do not queue behind it."""
-    return max(16, 8 * (os.cpu_count() or 2))
+    request's work runs on the inbox worker's own threads (``handlers.inbox``), so acks do not queue behind it. What
+    a listener still does after its ack (a button's change, a modal opened, the language looked up) may wait on a
+    slow Slack: threads enough that a burst of those does not hold up the next acks (they mostly wait)."""
+    return max(32, 16 * (os.cpu_count() or 2))
 
 
 MAX_HEADER_BYTES = 32 * 1024  # Slack's headers are well under 2 KiB

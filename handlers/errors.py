@@ -141,7 +141,7 @@ def handle_error(
 def refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
     """A modal submission the service refused (not theirs, already decided, gone): the reason on the form, which
     stays open, and logged here like any other refusal. Nothing was written: the services check before writing."""
-    turn.ack(response_action="errors", errors={block_id: user_message(error, turn.lang, turn.correlation_id)[:2000]})
+    turn.form_errors({block_id: user_message(error, turn.lang, turn.correlation_id)})
     handle_error(turn.services, error, turn.body, turn.context, turn.client)
     turn.outcome = f"refused {error.code}"
 

@@ -11,18 +11,34 @@ declared through ``listener(...)``, which for each request:
    its value and block id, ``handlers.claims.Subject``) or the typed ``form`` of a modal (``handlers.forms``), or
    any other ``parse``; a malformed claim is refused there, before the handler runs;
 3. runs the handler with the ``Turn`` and the parsed value; commits when it returns, rolls back when it raises;
+   a request that changed something claims its delivery (``delivery_key``) in that same transaction, so a replayed
+   or retried delivery of it changes nothing (see "Redeliveries" below);
 4. after the commit: the messages the handler asked for (``Turn.after_commit``), the outbox doorbell when it queued
    messages, the Home tabs whose content changed;
 5. logs one line per request. A refusal of a modal is shown on the modal; any other error goes to the one global
    error handler (``handlers.errors``), also after the ack (Bolt would drop the ack if the error reached it then).
+
+Redeliveries. Slack retries a request whose ack it did not get, and a payload can be replayed (a double submit of a
+modal, an attacker with a captured request): the same delivery comes again with the same trigger id, or for a
+modal the same view id and hash. Every button, modal, command and shortcut request whose transaction wrote claims
+``delivery_key`` there (``bot.inbox.claim_delivery``, in ``processed_events``): a delivery whose key is claimed
+already is acked and does nothing; two copies in flight at once both run, and the one that commits second meets
+the claim and rolls back (or, if it failed first on the other's change, is recognised as the copy and says nothing).
+Requests that only read (open a modal, show a list) claim nothing: repeating them changes nothing. Requests handed
+to the inbox (questions, mentions, the ask modal) are claimed there, under their own keys; the ask modal is declared
+``inbox=True``, so it touches nothing but the inbox before its ack. A *double click* is two
+deliveries (two trigger ids): the second meets the state the first left, which the services check under the
+record's lock (a question already claimed, a practice already decided) and answer without a second change.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar, overload
@@ -30,6 +46,7 @@ from typing import Any, TypeVar, overload
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import inbox as inbox_core
 from bot.errors import WieweetError
 from handlers.claims import Subject
 from handlers.errors import REF, handle_error, refuse_in_form
@@ -37,6 +54,7 @@ from handlers.forms import Form
 from handlers.home import publish_homes
 from handlers.services import Services
 from handlers.turn import AckThenLanguage, AfterCommitRespond, Turn
+from storage.db import session_has_written
 
 request_log = logging.getLogger("wieweet.requests")
 log = logging.getLogger(__name__)
@@ -56,14 +74,16 @@ class Kind(StrEnum):
 
 @overload
 def listener(
-    services: Services, kind: str, handler: Callable[[Turn], None], *, ack_first: bool = False
+    services: Services, kind: str, handler: Callable[[Turn], None], *, ack_first: bool = False, inbox: bool = False
 ) -> BoltListener: ...
 @overload
 def listener(
     services: Services, kind: str, handler: Callable[[Turn, int], None], *, subject: Subject, ack_first: bool = False
 ) -> BoltListener: ...
 @overload
-def listener(services: Services, kind: str, handler: Callable[[Turn, F], None], *, form: type[F]) -> BoltListener: ...
+def listener(
+    services: Services, kind: str, handler: Callable[[Turn, F], None], *, form: type[F], inbox: bool = False
+) -> BoltListener: ...
 @overload
 def listener(
     services: Services,
@@ -82,13 +102,18 @@ def listener(
     form: type[Form] | None = None,
     parse: Callable[[Turn], Any] | None = None,
     ack_first: bool = False,
+    inbox: bool = False,
 ) -> BoltListener:
-    """Adapt ``handler(turn[, parsed])`` to a Bolt listener (see the module docstring)."""
+    """Adapt ``handler(turn[, parsed])`` to a Bolt listener (see the module docstring). ``inbox``: the request is
+    recorded in the inbox before its ack, and that record is the dedupe claim; the request claims no delivery here,
+    so nothing touches the main database before the ack (not even a look-up: with the connection pool taken by
+    workers waiting on a lock, it waited 20 s), and the user's language is not looked up in the listener (the inbox
+    job does it: with a slow Slack, ``users.info`` held the listener threads that other requests' acks wait for)."""
     if subject is not None:
         parse = _subject_parser(subject)
     elif form is not None:
         parse = _form_parser(form)
-    spec = _Spec(services, kind, handler, parse, form, ack_first)
+    spec = _Spec(services, kind, handler, parse, form, ack_first, inbox)
 
     def bolt_listener(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
@@ -109,6 +134,7 @@ class _Spec:
     parse: Callable[[Turn], Any] | None
     form: type[Form] | None
     ack_first: bool
+    inbox: bool = False
 
     def run(self, turn: Turn) -> None:
         """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form."""
@@ -125,6 +151,39 @@ class _Spec:
             turn.ack()  # a modal that was accepted closes
 
 
+DUPLICATE = "duplicate"  # the outcome of a redelivery, in the request log
+
+
+class Redelivered(Exception):
+    """This delivery was claimed by another copy of it meanwhile: roll back what this copy did."""
+
+
+def delivery_key(kind: str, body: Mapping[str, Any]) -> str | None:
+    """What identifies one delivery of a request across Slack's retries and replays (None: nothing does). A modal
+    submission: its view id and hash (a modal refused with errors and submitted again keeps both, but the refused
+    one claimed nothing). A button, command or shortcut: its trigger id, unique per click or invocation."""
+    if kind == Kind.VIEW:
+        view = body.get("view")
+        if not isinstance(view, dict) or not view.get("id"):
+            return None
+        version = (
+            view.get("hash")
+            or hashlib.sha256(json.dumps(view.get("state") or {}, sort_keys=True).encode()).hexdigest()[:24]
+        )
+        return f"view:{view['id']}:{version}"[:200]
+    if kind in (Kind.ACTION, Kind.COMMAND, Kind.SHORTCUT):
+        trigger = body.get("trigger_id")
+        if trigger:
+            return f"{kind}:{trigger}"[:200]
+        action = (body.get("actions") or [{}])[0] if isinstance(body.get("actions"), list) else {}
+        stamp = action.get("action_ts") if isinstance(action, dict) else None
+        user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
+        if not (stamp and user):
+            return None
+        return f"{kind}:{hashlib.sha256(f'{user}:{stamp}'.encode()).hexdigest()[:32]}"  # no Slack id kept
+    return None
+
+
 def _serve(
     spec: _Spec, *, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
 ) -> None:
@@ -134,32 +193,22 @@ def _serve(
     context[REF] = correlation_id
     started = time.perf_counter()
     outcome = "error"
+    key = None if spec.inbox else delivery_key(spec.kind, body)
     if spec.ack_first:
         ack()
     try:
-        with services.db.session() as session:
-            turn = Turn(
-                services=services,
-                session=session,
-                client=client,
-                body=body,
-                ack=ack,
-                respond=None,
-                context=context,
-                kind=spec.kind,
-                correlation_id=correlation_id,
-                now=services.clock(),
-            )
-            if body.get("response_url") or context.response_url:
-                turn.respond = AfterCommitRespond(respond, turn.after_commit)
-            if spec.ack_first:
-                turn.resolve_language()  # acked: now, before any change (never users.info after a write)
-            else:
-                turn.ack = AckThenLanguage(ack, turn.resolve_language)
-            spec.run(turn)
-            outcome = turn.outcome
-        _after_commit(services, turn, client)
+        turn = _transaction(spec, key, ack=ack, body=body, client=client, context=context, respond=respond)
+        outcome = turn.outcome
+        if outcome != DUPLICATE:
+            _after_commit(services, turn, client)
     except Exception as error:  # the transaction was rolled back
+        if key is not None and (isinstance(error, Redelivered) or _claimed_meanwhile(services, key)):
+            # a copy of this delivery made the change: this one says nothing (its error came from that change)
+            log.info("redelivery %s rolled back (%s) ref=%s", key, type(error).__name__, correlation_id)
+            if getattr(ack, "response", None) is None:
+                ack()
+            outcome = DUPLICATE
+            return
         # Not acknowledged yet: Bolt runs the global error handler. Acknowledged: hand it over ourselves, or
         # Bolt would drop the ack.
         if getattr(ack, "response", None) is None:
@@ -176,6 +225,64 @@ def _serve(
             outcome,
             correlation_id,
         )
+
+
+def _transaction(
+    spec: _Spec,
+    key: str | None,
+    *,
+    ack: Ack,
+    body: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    respond: Respond,
+) -> Turn:
+    """The request's one transaction: the handler's work and, when it changed something, the delivery's claim."""
+    services = spec.services
+    with services.db.session() as session:
+        turn = Turn(
+            services=services,
+            session=session,
+            client=client,
+            body=body,
+            ack=ack,
+            respond=None,
+            context=context,
+            kind=spec.kind,
+            correlation_id=str(context[REF]),
+            now=services.clock(),
+        )
+        if body.get("response_url") or context.response_url:
+            turn.respond = AfterCommitRespond(respond, turn.after_commit)
+        if key is not None and inbox_core.delivery_seen(session, key=key):
+            _redelivered(turn)
+            return turn
+        if spec.ack_first:
+            if not spec.inbox:
+                turn.resolve_language()  # acked: now, before any change (never users.info after a write)
+        elif not spec.inbox:
+            turn.ack = AckThenLanguage(ack, turn.resolve_language)
+        spec.run(turn)
+        claims = key is not None and not turn.kept_open and session_has_written(session)
+        if claims and not inbox_core.claim_delivery(session, key=str(key), kind=spec.kind, now=turn.now):
+            raise Redelivered(key)  # the other copy committed first: this one's change is rolled back
+    return turn
+
+
+def _redelivered(turn: Turn) -> None:
+    """A delivery already handled (a replay, Slack's retry, a second submit of the same modal): acknowledged (a
+    modal closes), nothing done, nothing said."""
+    if not turn.acked:
+        turn.ack()
+    turn.outcome = DUPLICATE
+
+
+def _claimed_meanwhile(services: Services, key: str) -> bool:
+    try:
+        return inbox_core.delivery_claimed(services.db, key=key)
+    except Exception:  # the error that brought us here is reported instead
+        log.warning("could not check delivery %s", key, exc_info=True)
+        return False
 
 
 def _subject_parser(subject: Subject) -> Callable[[Turn], int]:

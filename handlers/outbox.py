@@ -1,4 +1,12 @@
-"""Sending the routing outbox: render each message by kind, post it (DM or channel), mark it sent or failed."""
+"""Sending the routing outbox: render each message by kind, post it (DM or channel), mark it sent or failed.
+
+A post is made at most once across crashes: the message is marked "post started" (its own committed transaction)
+before ``chat.postMessage``, and the post carries a marker (message metadata naming the outbox message). A message
+claimed again after a crash between the post and "sent" — by the next start, or another replica once the claim is
+stale — whose post had started is first looked for in its channel or thread (``conversations.history`` /
+``replies``); when found it is marked sent with that ts instead of being posted again. Only the in-thread rating,
+an ephemeral message Slack keeps no record of, may show twice after such a crash; it is never lost.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ from bot.outbox import (
     SubmissionOutcome,
     claim_outbox,
     mark_outbox_failed,
+    mark_outbox_post_started,
     mark_outbox_sent,
     message_language,
     payload_json,
@@ -33,6 +42,7 @@ from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.blocks.routing import render_routing
 from handlers.home import publish_homes
+from handlers.inbox import MARKER_EVENT, find_marked_message
 from handlers.kit import Payload, Rendered
 from handlers.services import Services
 from storage.models import OutboxKind, OutboxMessage
@@ -147,23 +157,9 @@ class OutboxSender:
             if isinstance(payload, AnswerToAsker) and payload.in_thread:
                 return self._send_in_thread(message, payload)
             rendered = render_payload(payload, self._language(message, payload))
-            channel = self._channel(message)
-            response = self.client.chat_postMessage(
-                channel=channel,
-                text=rendered.text,
-                blocks=rendered.blocks,
-                thread_ts=message.thread_ts or None,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            channel, ts = self._post_once(message, self._channel(message), rendered, thread_ts=message.thread_ts)
             with self.services.db.session() as session:
-                mark_outbox_sent(
-                    session,
-                    message_id=message.id,
-                    ts=str(response.get("ts") or ""),
-                    channel=str(response.get("channel") or channel),
-                    now=self.services.clock(),
-                )
+                mark_outbox_sent(session, message_id=message.id, ts=ts, channel=channel, now=self.services.clock())
             if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
                 publish_homes(self.services, self.client, [message.recipient_slack_id])
             return True
@@ -204,13 +200,34 @@ class OutboxSender:
             log.info("outbox %s: rating not shown in %s (%s): answer by DM", message.id, channel, exc)
             rendered = render_payload(replace(payload, in_thread=False), lang)
             opened = self.client.conversations_open(users=user)
-            dm = str((opened.get("channel") or {})["id"])
-            posted = self.client.chat_postMessage(channel=dm, text=rendered.text, blocks=rendered.blocks)
-            ts, channel = str(posted.get("ts") or ""), str(posted.get("channel") or dm)
+            channel, ts = self._post_once(message, str((opened.get("channel") or {})["id"]), rendered, thread_ts=None)
         with self.services.db.session() as session:
             mark_outbox_sent(session, message_id=message.id, ts=ts, channel=channel, now=self.services.clock())
         publish_homes(self.services, self.client, [user])
         return True
+
+    def _post_once(
+        self, message: OutboxMessage, channel: str, rendered: Rendered, *, thread_ts: str | None
+    ) -> tuple[str, str]:
+        """Post ``message`` once across crashes (see the module docstring); returns (channel, ts)."""
+        key = f"outbox:{message.id}"
+        if message.post_started_at is not None:
+            found = find_marked_message(self.client, channel=channel, thread_ts=thread_ts, key=key, step="post")
+            if found is not None:
+                log.info("outbox %s was posted before a restart: marked sent, not posted again", message.id)
+                return channel, found
+        with self.services.db.session() as session:
+            mark_outbox_post_started(session, message_id=message.id, now=self.services.clock())
+        response = self.client.chat_postMessage(
+            channel=channel,
+            text=rendered.text,
+            blocks=rendered.blocks,
+            thread_ts=thread_ts or None,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": MARKER_EVENT, "event_payload": {"request": key, "step": "post"}},
+        )
+        return str(response.get("channel") or channel), str(response.get("ts") or "")
 
     def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
         """Record a failed send: retried after a backoff, or given up."""

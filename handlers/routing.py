@@ -123,6 +123,12 @@ def handle_ask_submission(turn: Turn, form: AskForm) -> None:
 
 
 def _tell_asker(job: inbox.InboxJob, text: str) -> None:
+    """Why the question was not asked, by DM (the modal closed long ago), with the question quoted: nothing is lost,
+    it can be asked again as it was."""
+    asked = str(job.payload.get("text") or "")
+    if asked:
+        quoted = "> " + escape_truncate(asked, 2500).replace("\n", "\n> ")
+        text = f"{text}\n\n{t('routing.was_asked', job.language(), question=quoted)}"
     job.dm_once(step="error", text=text)
 
 

@@ -42,6 +42,7 @@ class Turn:
     correlation_id: str
     now: datetime
     outcome: str = "ok"  # for the request's log line ("duplicate", "refused not_yours", "asked q12", ...)
+    kept_open: bool = False  # a modal refused with errors on its fields (it may be submitted again, corrected)
     _lang: str | None = None
     _actor: Actor | None = None
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
@@ -91,6 +92,7 @@ class Turn:
     def form_errors(self, errors: Mapping[str, str]) -> None:
         """A modal's input is not acceptable: the messages under its fields (block id -> text); the modal stays open."""
         self.ack(response_action="errors", errors={block: text[:2000] for block, text in errors.items()})
+        self.kept_open = True
         self.outcome = "invalid " + ",".join(sorted(errors))
 
     @property

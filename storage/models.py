@@ -335,6 +335,8 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)  # not claimable before (retry backoff)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
+    # a post may have gone out (revision 0007): before posting again, look in Slack for its marker
+    post_started_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     sent_channel_id: Mapped[str | None] = mapped_column(String(32))
     sent_ts: Mapped[str | None] = mapped_column(String(32))

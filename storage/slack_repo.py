@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,21 @@ def create_search_log(
     session.add(search_log)
     session.flush()
     return search_log
+
+
+def update_search_log_posted(
+    session: Session, *, search_log_id: int, channel_id: str | None, only_from: str | None = None
+) -> bool:
+    """Set where a search's answer is visible, only when it is ``only_from`` now (None: not posted anywhere yet):
+    one conditional UPDATE, so of two concurrent attempts one wins. True when this one changed it."""
+    current = SearchLog.posted_channel_id
+    statement = (
+        update(SearchLog)
+        .where(SearchLog.id == search_log_id, current.is_(None) if only_from is None else current == only_from)
+        .values(posted_channel_id=channel_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
 def get_search_log(session: Session, *, search_log_id: int) -> SearchLog | None:

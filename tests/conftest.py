@@ -97,11 +97,13 @@ def session(database: Database) -> Iterator[Session]:
 @pytest.fixture(autouse=True)
 def _no_slack_calls_inside_written_transactions() -> Iterator[None]:
     """Every bot process a test starts reports Slack calls made inside a database transaction that has written
-    (``handlers.txguard``); any such call fails the test."""
+    (``handlers.txguard``); any such call fails the test. Every bot a test started is stopped after it."""
     from tests.e2e.harness import BotProcess  # noqa: PLC0415 (only the tests that start a bot need it)
 
     before = len(BotProcess.started)
     yield
     started, BotProcess.started[before:] = BotProcess.started[before:], []
+    for process in started:
+        process.stop()  # a test that failed before stopping its bots (e.g. the second of two did not start)
     for process in started:
         process.assert_no_slack_calls_in_transactions()

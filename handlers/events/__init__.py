@@ -20,6 +20,6 @@ def register(app: App, services: Services) -> None:
     recorder = answers.record_message(services)
     for event in ("app_mention", "message"):
         app.event(event, middleware=[recorder])(
-            listener(services, Kind.EVENT, answers.handle_message_event, ack_first=True)
+            listener(services, Kind.EVENT, answers.handle_message_event, ack_first=True, inbox=True)
         )
     app.event("app_home_opened")(listener(services, Kind.EVENT, profiles.handle_home_opened, ack_first=True))

@@ -32,7 +32,8 @@ def register(app: App, services: Services) -> None:
         view(ids.VIEW_NEEDS_DONE, needs.handle_done_submission, forms.NeedsDoneForm)
     if services.routing is None:
         return
-    view(ids.VIEW_ASK, routing.handle_ask_submission, forms.AskForm)
+    # recorded in the inbox before the ack (its dedupe claim): nothing on the main database before the ack
+    app.view(ids.VIEW_ASK)(listener(services, Kind.VIEW, routing.handle_ask_submission, form=forms.AskForm, inbox=True))
     view(ids.VIEW_ADD_INFO, routing.handle_add_info_submission, forms.AddInfoForm)
     view(ids.VIEW_DECLINE, routing.handle_decline_submission, forms.DeclineForm)
     view(ids.VIEW_ANSWER, routing.handle_answer_submission, forms.AnswerForm)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, ClassVar
 
 from tests.emulator import SlackEmulator
+from tests.emulator.models import Delivery
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-1-wieweet-test"
@@ -81,7 +82,10 @@ class BotProcess:
             cmd += ["--http", "--host", "127.0.0.1", "--port", str(self.port)]
         return cmd
 
-    def start(self, timeout: float = 30.0) -> BotProcess:
+    def start(self, timeout: float = 90.0) -> BotProcess:
+        """Start the bot and wait until it serves. The wait ends as soon as it does; the long limit is for a loaded
+        machine, where importing, migrating and loading the register took over 30 s (a second process on the same
+        PostgreSQL, other test suites on the same cores)."""
         BotProcess.started.append(self)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(self.command(), env=self.env(), stdout=self._log, stderr=subprocess.STDOUT)
@@ -141,3 +145,14 @@ class BotProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def replay(emulator: SlackEmulator, bot: BotProcess, delivery: Delivery, *, copies: int = 2) -> None:
+    """Deliver ``delivery`` (already handled) again, ``copies`` times at once — a replayed payload, a second submit,
+    Slack retrying — and wait until the bot has logged every copy as a duplicate. Each copy is acked."""
+    before = bot.log().count("outcome=duplicate")
+    sent = [emulator.redeliver(delivery, wait=False) for _ in range(copies)]
+    for copy in sent:
+        copy.wait(20)
+        assert copy.acked, "a replayed delivery must be acked"
+    emulator.wait_for(lambda: bot.log().count("outcome=duplicate") >= before + copies, timeout=20)

@@ -21,7 +21,7 @@ from handlers import ids
 from handlers import ids as digest_ids
 from storage.models import DigestRun, DigestRunStatus, DigestSubscription, Question, QuestionStatus, Theme, Visibility
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
-from tests.e2e.harness import BotProcess
+from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -114,11 +114,17 @@ def test_i_can_help_button_routes_the_question_to_the_clicker(
     emulator.send_command(NL_USER, CHANNEL, text="digest voorbeeld")
     body = emulator.wait_for(lambda: [p["body"] for p in emulator.response_posts if "blocks" in p["body"]])[0]
     assert "leegstaande kerken" in json.dumps(body, ensure_ascii=False)
-    emulator.click_button(NL_USER, digest_ids.ACTION_CAN_HELP, value=str(question_id), channel=CHANNEL, message=body)
+    helps = emulator.click_button(
+        NL_USER, digest_ids.ACTION_CAN_HELP, value=str(question_id), channel=CHANNEL, message=body
+    )
     dm = emulator.dm_channel_with(NL_USER)
     request = emulator.wait_for_call("chat.postMessage", predicate=lambda c: c.params.get("channel") == dm, timeout=20)
     assert "leegstaande kerken" in json.dumps(request.params, ensure_ascii=False)
     emulator.wait_for(lambda: any("Bedankt" in str(p["body"]) for p in emulator.response_posts))
+    replay(emulator, bot, helps)  # the same click again: asked once, thanked once
+    time.sleep(1.5)  # a few more outbox runs
+    assert len([c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == dm]) == 1
+    assert len([p for p in emulator.response_posts if "Bedankt" in str(p["body"])]) == 1
 
 
 def test_subscribe_from_chat_with_the_modal(bot: BotProcess, emulator: SlackEmulator, demo_db_url: str) -> None:
@@ -150,6 +156,8 @@ def test_subscribe_from_chat_with_the_modal(bot: BotProcess, emulator: SlackEmul
     )
     assert delivery.acked
     emulator.wait_for(lambda: any("vrijdag om 16:30" in str(e.get("text")) for e in emulator.ephemerals(user=NL_USER)))
+    replay(emulator, bot, delivery)  # submitted again: one subscription (below), confirmed once
+    assert len([e for e in emulator.ephemerals(user=NL_USER) if "vrijdag om 16:30" in str(e.get("text"))]) == 1
     engine = create_engine(demo_db_url)
     with Session(engine) as session:
         subscription = session.scalars(select(DigestSubscription)).one()

@@ -43,7 +43,7 @@ from storage.models import (
     Visibility,
 )
 from tests.e2e.conftest import CHANNEL, NL_USER
-from tests.e2e.harness import BotProcess
+from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
 
 TRIAGE = "C0TRIAGE1"
@@ -221,6 +221,15 @@ def test_proposal_forged_click_missing_scope_invite_and_dismiss(
     assert ids.ACTION_NEEDS_INVITE not in flat(update.params.get("blocks"))  # invited: done and dismiss remain
     assert ids.ACTION_NEEDS_DISMISS in flat(update.params.get("blocks"))
 
+    def told_staff() -> list[Any]:  # (the forged clicks' refusals above go to NL_USER, maybe still arriving)
+        return [p for p in emulator.response_posts if p.get("user") == STAFF] + [
+            c for c in emulator.calls_to("chat.postEphemeral") if c.params.get("user") == STAFF
+        ]
+
+    creates, said = len(emulator.calls_to("conversations.create")), len(told_staff())
+    replay(emulator, needs_bot, done)  # submitted again: no second channel, nothing said to staff
+    assert len(emulator.calls_to("conversations.create")) == creates and len(told_staff()) == said
+
     # dismissed by staff: the buttons go, and a second click is told it is closed
     emulator.click_button(
         STAFF, ids.ACTION_NEEDS_DISMISS, value=str(proposal.id), message=message["ts"], channel=TRIAGE
@@ -289,6 +298,7 @@ def test_done_with_notes_becomes_a_practice(needs_bot: BotProcess, emulator: Sla
     done = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_NOTES: url, ids.BLOCK_NEEDS_SUMMARY: "Vangacties"})
     assert done.response_action is None
     emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.DONE)
+    replay(emulator, needs_bot, done)  # submitted again: still one practice (``one()`` below)
     with db.session() as session:
         practice = session.scalars(select(Practice).where(Practice.url == url)).one()
         assert practice.status is RecordStatus.PENDING and "zwerfkatten" in practice.title.lower()

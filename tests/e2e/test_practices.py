@@ -21,7 +21,7 @@ from handlers.blocks.practice import build_practice_card
 from storage.db import Database
 from storage.models import AuditLog, Practice, RecordStatus
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
-from tests.e2e.harness import BotProcess
+from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
 
 TRIAGE = "C0TRIAGE1"
@@ -121,6 +121,9 @@ def test_submit_approve_and_find_it_with_forged_clicks_refused(
     )
     assert delivery.acked and delivery.response_action is None
     message = triage_message(emulator, TITLE)
+    replay(emulator, practice_bot, delivery)  # the same submission again: still one practice, one triage post
+    with db.session() as session:
+        assert len(list(session.scalars(select(Practice).where(Practice.title == TITLE)))) == 1
     assert f"<@{NL_USER}>" in flat(message["blocks"])
     emulator.wait_for(lambda: "Bedankt! Je praktijk" in dm_texts(emulator, NL_USER))
     assert ids.ACTION_PRACTICE_EDIT in dm_texts(emulator, NL_USER)  # the submitter may still edit it
@@ -150,6 +153,7 @@ def test_submit_approve_and_find_it_with_forged_clicks_refused(
     values[ids.practice_block("lessons")] = "Werk samen met het dierenasiel."
     edited = emulator.submit_view(STAFF, view["id"], values)
     assert edited.response_action is None
+    replay(emulator, practice_bot, edited)  # one "update" in the audit log (checked below)
     emulator.wait_for_call(
         "chat.update", lambda c: c.params.get("ts") == message["ts"] and "Bewerkt door" in flat(c.params)
     )
@@ -162,16 +166,22 @@ def test_submit_approve_and_find_it_with_forged_clicks_refused(
     reject = emulator.wait_for(
         lambda: [v for v in emulator.views(STAFF) if v.get("callback_id") == ids.VIEW_PRACTICE_REJECT]
     )[-1]
-    emulator.click_button(STAFF, ids.ACTION_PRACTICE_APPROVE, message=message["ts"], channel=TRIAGE)
+    approve = emulator.click_button(STAFF, ids.ACTION_PRACTICE_APPROVE, message=message["ts"], channel=TRIAGE)
     update = emulator.wait_for_call(
         "chat.update", lambda c: c.params.get("ts") == message["ts"] and "Goedgekeurd door" in flat(c.params)
     )
+    replay(emulator, practice_bot, approve)  # one "approve" in the audit log, no "already handled" to staff
+    assert "al behandeld" not in answers(emulator)
     assert ids.ACTION_PRACTICE_APPROVE not in flat(update.params.get("blocks"))
     emulator.wait_for(lambda: "is goedgekeurd" in dm_texts(emulator, NL_USER), timeout=20)
     late = emulator.submit_view(STAFF, reject["id"], {ids.BLOCK_PRACTICE_REJECT_REASON: "Dubbel."})
     assert late.response_action == "errors" and "al behandeld" in flat(late.ack_body)
     practice = stored(db, TITLE)
     assert practice is not None and practice.status is RecordStatus.PUBLISHED
+
+    assert len([m for m in emulator.messages(TRIAGE) if TITLE in flat(m.get("blocks"))]) == 1
+    dms = emulator.messages(emulator.dm_channel_with(NL_USER))
+    assert len([m for m in dms if "is goedgekeurd" in str(m.get("text"))]) == 1
 
     # searchable right away
     before = len(emulator.response_posts)

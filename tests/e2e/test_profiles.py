@@ -20,7 +20,7 @@ from handlers import ids
 from storage.db import Database
 from storage.models import AuditLog, Availability, Consent, Expert, RecordStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
-from tests.e2e.harness import BotProcess
+from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
 
 MONDAY = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
@@ -233,7 +233,7 @@ def test_profile_edit_from_home_updates_the_register_and_search(
 
 
 def test_join_as_expert_from_the_command(start_bot: StartBot, emulator: SlackEmulator, db: Database) -> None:
-    start_bot()
+    bot = start_bot()
     emulator.send_command(NL_USER, CHANNEL, text="ik weet iets over buurtbudgetten; burgerbegroting")
     emulator.wait_for(lambda: emulator.views(NL_USER))
     modal = emulator.views(NL_USER)[-1]
@@ -244,9 +244,15 @@ def test_join_as_expert_from_the_command(start_bot: StartBot, emulator: SlackEmu
     assert ids.profile_block("organisation") in missing.final.body["errors"]
     with db.session() as session:
         assert session.scalars(select(Expert).where(Expert.slack_user_id == NL_USER)).first() is None
-    emulator.submit_view(NL_USER, modal["id"], {ids.profile_block("organisation"): "Stad Gent"})
+    saved = emulator.submit_view(NL_USER, modal["id"], {ids.profile_block("organisation"): "Stad Gent"})
     emulator.wait_for(lambda: "Je profiel is bewaard" in flat(emulator.ephemerals(NL_USER)))
     emulator.wait_for(lambda: exists(db, NL_USER))  # the notice goes out just before the commit
+    replay(emulator, bot, saved)  # the same submission again: one profile, one audit entry, told once
+    with db.session() as session:
+        assert len(list(session.scalars(select(Expert).where(Expert.slack_user_id == NL_USER)))) == 1
+        audit = session.scalars(select(AuditLog).where(AuditLog.entity_type == "expert", AuditLog.actor == NL_USER))
+        assert len(list(audit)) == 1
+    assert len([e for e in emulator.ephemerals(NL_USER) if "Je profiel is bewaard" in str(e.get("text"))]) == 1
     joined = expert_of(db, slack_user_id=NL_USER)
     assert joined.consent is Consent.CONFIRMED and joined.status is RecordStatus.PUBLISHED
     assert joined.source == "slack" and joined.last_confirmed_at is not None

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from handlers import ids
 from storage.models import Consent, Expert, Feedback, KnowledgeGap, ProcessedEvent, SearchLog
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
-from tests.e2e.harness import BotProcess
+from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
 
 QUESTION = "wie weet iets over leegstandsheffing?"
@@ -180,8 +180,12 @@ def test_share_more_and_feedback_buttons(bot: BotProcess, emulator: SlackEmulato
     thanks = "Bedankt voor je feedback"
     emulator.click_button(NL_USER, ids.ACTION_FEEDBACK_DOWN, value=value, channel=CHANNEL, message=body)
     emulator.wait_for(lambda: sum(thanks in flat(p["body"]) for p in emulator.response_posts) >= 2)
-    emulator.click_button(NL_USER, ids.ACTION_SHARE, value=value, channel=CHANNEL, message=body)
+    share = emulator.click_button(NL_USER, ids.ACTION_SHARE, value=value, channel=CHANNEL, message=body)
     shared = emulator.wait_for(lambda: emulator.messages(CHANNEL))[0]
+    replay(emulator, bot, share)  # the same click again: shared once
+    emulator.click_button(NL_USER, ids.ACTION_SHARE, value=value, channel=CHANNEL, message=body)  # double click
+    emulator.wait_for(lambda: "outcome=already shared" in bot.log())
+    assert len(emulator.messages(CHANNEL)) == 1
     assert "Experts" in flat(shared["blocks"]) and f"<@{NL_USER}>" in shared["text"]
     emulator.wait_for(lambda: any("Meer resultaten" in flat(p["body"]) for p in emulator.response_posts))
     emulator.wait_for(lambda: votes() == [(-1, NL_USER)])  # one vote per person per result set, the latest counts

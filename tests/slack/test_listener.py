@@ -14,11 +14,11 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.errors import WieweetError
 from bot.knowledge import KnowledgeBase
-from handlers.listener import listener
+from handlers.listener import delivery_key, listener
 from handlers.services import Services
 from handlers.turn import Turn
 from storage.db import Database
-from storage.models import Theme
+from storage.models import ProcessedEvent, Theme
 
 
 @pytest.fixture
@@ -153,3 +153,120 @@ def test_respond_waits_for_the_commit_and_says_nothing_about_a_rolled_back_chang
     respond = RecordingRespond(services)
     call_with_respond(services, failing, respond)
     assert respond.sent == []
+
+
+# --- redeliveries: one change per delivery (view id + hash, trigger id), on SQLite and PostgreSQL -------------------
+
+
+def deliver(services: Services, kind: str, handler: Any, body: dict[str, Any]) -> Ack:
+    ack = Ack()
+    bolt_listener = listener(services, kind, handler)
+    context = BoltContext(user_id="U0ONE", channel_id="C0ONE")
+    bolt_listener(ack=ack, body=body, client=WebClient(token="xoxb-test"), context=context, respond=None)  # type: ignore[arg-type]
+    return ack
+
+
+@pytest.fixture
+def both(database: Database) -> Services:
+    return Services(settings=Settings(), db=database, knowledge=KnowledgeBase(database))
+
+
+def new_theme(turn: Turn, key: str) -> None:
+    turn.session.add(Theme(key=key, label_nl=key, label_en=key, synonyms=[]))
+    turn.session.flush()
+
+
+def trial_themes(services: Services) -> list[str]:
+    with services.db.session() as session:
+        return list(session.scalars(select(Theme.key).where(Theme.key.like("proef%")).order_by(Theme.key)))
+
+
+def claims(services: Services) -> list[str]:
+    with services.db.session() as session:
+        return list(session.scalars(select(ProcessedEvent.event_key).order_by(ProcessedEvent.event_key)))
+
+
+def test_delivery_keys() -> None:
+    view = {"view": {"id": "V1", "hash": "h1", "state": {"values": {}}}}
+    assert delivery_key("view", view) == "view:V1:h1"
+    assert delivery_key("view", {"view": {"id": "V1", "state": {"values": {"a": 1}}}}) != delivery_key(
+        "view", {"view": {"id": "V1", "state": {"values": {"a": 2}}}}
+    )  # no hash: the submitted values tell two submissions apart
+    assert delivery_key("action", {"trigger_id": "1.2.abc"}) == "action:1.2.abc"
+    assert delivery_key("command", {"trigger_id": "1.2.abc"}) == "command:1.2.abc"
+    assert delivery_key("event", {"event": {"ts": "1.0"}}) is None  # mentions are claimed in the inbox
+
+
+def test_a_replayed_delivery_changes_nothing_the_second_time(both: Services) -> None:
+    runs: list[int] = []
+
+    def handler(turn: Turn) -> None:
+        runs.append(1)
+        new_theme(turn, f"proef{len(runs)}")
+
+    body = {"trigger_id": "T.replayed", "actions": [{"action_ts": "1.0"}]}
+    deliver(both, "action", handler, body)
+    second = deliver(both, "action", handler, body)
+    assert runs == [1] and second.response is not None  # acked, not run
+    assert trial_themes(both) == ["proef1"] and claims(both) == ["action:T.replayed"]
+    deliver(both, "action", handler, {"trigger_id": "T.other"})  # another click is another delivery
+    assert trial_themes(both) == ["proef1", "proef2"]
+
+
+def test_of_two_copies_in_flight_the_one_committing_second_is_rolled_back_silently(both: Services) -> None:
+    reported: list[BaseException] = []
+    services = replace(both, report_error=lambda error, body, context, client: reported.append(error))
+    body = {"view": {"id": "V9", "hash": "h9"}}
+
+    def first_copy(turn: Turn) -> None:
+        new_theme(turn, "proef-first")
+        turn.ack()
+
+    def second_copy(turn: Turn) -> None:
+        deliver(services, "view", first_copy, body)  # the other copy runs and commits meanwhile
+        new_theme(turn, "proef-second")
+        turn.ack()
+
+    ack = deliver(services, "view", second_copy, body)
+    assert ack.response is not None  # the modal closes for both
+    assert trial_themes(services) == ["proef-first"] and reported == []
+
+
+def test_a_copy_that_fails_on_the_change_the_other_made_says_nothing(both: Services) -> None:
+    reported: list[BaseException] = []
+    services = replace(both, report_error=lambda error, body, context, client: reported.append(error))
+    body = {"trigger_id": "T.race"}
+
+    def first_copy(turn: Turn) -> None:
+        turn.ack()
+        new_theme(turn, "proef-claimed")
+
+    def second_copy(turn: Turn) -> None:
+        turn.ack()
+        deliver(services, "action", first_copy, body)
+        raise WieweetError("already_claimed", "the other copy claimed it")
+
+    deliver(services, "action", second_copy, body)
+    assert reported == [] and trial_themes(services) == ["proef-claimed"]
+    deliver(services, "action", second_copy, {"trigger_id": "T.real"})  # a real refusal is still reported
+    assert [getattr(e, "code", None) for e in reported] == ["already_claimed"]
+
+
+def test_a_modal_refused_on_its_fields_or_a_read_only_request_claims_nothing(both: Services) -> None:
+    body = {"view": {"id": "V5", "hash": "h5"}}
+    tries: list[int] = []
+
+    def handler(turn: Turn) -> None:
+        tries.append(1)
+        if len(tries) == 1:
+            turn.form_errors({"block": "fix this"})
+            return
+        new_theme(turn, "proef-corrected")
+
+    first = deliver(both, "view", handler, body)
+    assert first.response is not None and "errors" in str(first.response.body)
+    assert claims(both) == []
+    deliver(both, "view", handler, body)  # corrected and submitted again: same view id and hash
+    assert trial_themes(both) == ["proef-corrected"] and claims(both) == ["view:V5:h5"]
+    deliver(both, "action", lambda turn: turn.ack(), {"trigger_id": "T.read"})
+    assert claims(both) == ["view:V5:h5"]

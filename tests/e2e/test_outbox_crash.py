@@ -1,0 +1,113 @@
+"""The outbox across a crash: killed between "posted to Slack" and "marked sent", the next sender finds the post (its
+marker) and marks it sent instead of sending the DM again; killed just before the post, it posts once. On SQLite
+and PostgreSQL (the ``database`` fixture), against the Slack emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.knowledge import KnowledgeBase
+from bot.outbox import SubmissionOutcome, SubmissionOutcomeKind, claim_outbox, enqueue
+from handlers.outbox import OutboxSender
+from handlers.services import Services
+from storage.db import Database
+from storage.models import OutboxMessage
+from tests.e2e.conftest import NL_USER
+from tests.e2e.harness import BOT_TOKEN
+from tests.emulator import SlackEmulator
+
+NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+TITLE = "Zwerfkatten steriliseren met vrijwilligers"
+
+
+class Killed(BaseException):
+    """kill -9 at this point: nothing after it runs (not even the failure bookkeeping)."""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sender(database: Database, emulator: SlackEmulator, clock: Clock) -> Iterator[OutboxSender]:
+    services = Services(settings=Settings(), db=database, knowledge=KnowledgeBase(database), clock=clock)
+    yield OutboxSender(services, WebClient(token=BOT_TOKEN, base_url=emulator.api_url))
+
+
+def queue_outcome(database: Database) -> int:
+    with database.session() as session:
+        message = enqueue(
+            session,
+            SubmissionOutcome(outcome=SubmissionOutcomeKind.PRACTICE_APPROVED, title=TITLE),
+            dedupe_key="practice:1:approved",
+            now=NOW,
+            recipient_slack_id=NL_USER,
+        )
+        assert message is not None
+        session.flush()
+        return message.id
+
+
+def dms_about(emulator: SlackEmulator) -> list[dict[str, Any]]:
+    return [m for m in emulator.messages(emulator.dm_channel_with(NL_USER)) if TITLE in str(m.get("text"))]
+
+
+def stored(database: Database, message_id: int) -> OutboxMessage:
+    with database.session() as session:
+        message = session.get(OutboxMessage, message_id)
+        assert message is not None
+        session.expunge(message)
+        return message
+
+
+def restart(sender: OutboxSender, clock: Clock) -> OutboxSender:
+    """Another process, once the dead one's claim is stale."""
+    clock.now = NOW + timedelta(minutes=11)
+    return OutboxSender(sender.services, sender.client)
+
+
+def test_killed_after_the_post_the_dm_is_not_sent_again(
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+) -> None:
+    message_id = queue_outcome(database)
+    with mock.patch("handlers.outbox.mark_outbox_sent", side_effect=Killed), pytest.raises(Killed):
+        sender.send_pending(worker_id="host:1")
+    assert len(dms_about(emulator)) == 1  # it went out; "sent" was never recorded
+    assert stored(database, message_id).sent_at is None
+
+    result = restart(sender, clock).send_pending(worker_id="host:2")
+    assert (result.claimed, result.sent, result.failed) == (1, 1, 0)
+    assert len(dms_about(emulator)) == 1  # found by its marker, not posted again
+    message = stored(database, message_id)
+    assert message.sent_at is not None and message.sent_ts == dms_about(emulator)[0]["ts"]
+    assert claim_outbox(database, now=clock.now + timedelta(minutes=30), worker_id="host:3") == []
+
+
+def test_killed_just_before_the_post_the_dm_is_sent_once(
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+) -> None:
+    message_id = queue_outcome(database)
+    with mock.patch.object(sender.client, "chat_postMessage", side_effect=Killed), pytest.raises(Killed):
+        sender.send_pending(worker_id="host:1")
+    assert dms_about(emulator) == [] and stored(database, message_id).post_started_at is not None
+
+    result = restart(sender, clock).send_pending(worker_id="host:2")
+    assert (result.claimed, result.sent) == (1, 1)
+    assert len(dms_about(emulator)) == 1  # looked for, not found, posted: never lost
+    assert stored(database, message_id).sent_ts == dms_about(emulator)[0]["ts"]
