@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -223,31 +223,13 @@ class Database:
                 upgrade(self.engine)
                 self._upgraded = True
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self) -> AbstractContextManager[Session]:
         """One unit of work: commit on success, roll back on any exception (which propagates)."""
-        session = self.sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        return _unit_of_work(self.sessions)
 
-    @contextmanager
-    def inbox_session(self) -> Iterator[Session]:
+    def inbox_session(self) -> AbstractContextManager[Session]:
         """A unit of work on the inbox (see the module docstring); commit on success, roll back on error."""
-        session = self.inbox_sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        return _unit_of_work(self.inbox_sessions)
 
     def retrying(self, work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
         """Run ``work`` (which opens its own sessions) again when it failed on a held SQLite lock: a bounded number
@@ -288,3 +270,17 @@ class Database:
         self.engine.dispose()
         if self.inbox_engine is not self.engine:
             self.inbox_engine.dispose()
+
+
+@contextmanager
+def _unit_of_work(sessions: Callable[[], Session]) -> Iterator[Session]:
+    """A session from ``sessions``: committed when the block ends, rolled back on any exception (which propagates)."""
+    session = sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
