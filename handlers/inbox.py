@@ -176,16 +176,32 @@ class InboxJob:
         return self.post_once(step=step, channel=channel, text=text, blocks=blocks)
 
 
+# Slack will not let the bot read the conversation (a scope the install lacks, a channel it is not in): the look-up
+# cannot check, so the message is posted; a possible duplicate after a crash is the lesser evil, losing it is not.
+CANNOT_CHECK = frozenset({"missing_scope", "not_in_channel", "channel_not_found"})
+
+
 def find_marked_message(client: WebClient, *, channel: str, thread_ts: str | None, key: str, step: str) -> str | None:
     """The ts of a message in ``channel`` (in ``thread_ts``'s thread when given) that carries the marker of this
-    request and step, or None."""
+    request and step, or None (also when Slack will not let the bot look: see ``CANNOT_CHECK``)."""
     try:
         if thread_ts:
             response = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
         else:
             response = client.conversations_history(channel=channel, include_all_metadata=True, limit=200)
     except SlackApiError as exc:
-        if exc.response.get("error") in {"thread_not_found", "channel_not_found", "not_in_channel"}:
+        error = exc.response.get("error")
+        if error == "thread_not_found":
+            return None
+        if error in CANNOT_CHECK:
+            log.warning(
+                "cannot look for %s step %s in %s (%s%s): posting, which may show it twice",
+                key,
+                step,
+                channel,
+                error,
+                f", needs {exc.response.get('needed')}" if error == "missing_scope" else "",
+            )
             return None
         raise
     for message in response.get("messages") or []:

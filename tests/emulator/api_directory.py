@@ -120,8 +120,16 @@ def conversations_members(state: State, params: Params) -> JSON:
     return {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
 
 
+def _history_scope(state: State, channel: Channel) -> str:
+    """The scope reading a conversation's messages needs, by its type (``missing_scope`` without it)."""
+    return {"im": "im:history", "mpim": "mpim:history", "group": "groups:history"}.get(
+        state.channel_type(channel), "channels:history"
+    )
+
+
 def conversations_replies(state: State, params: Params) -> JSON:
     channel = visible_channel(state, params)
+    state.require_scope(_history_scope(state, channel))
     ts = params.require("ts", error="thread_not_found")
     with state.lock:
         parent = channel.find(ts)
@@ -140,6 +148,7 @@ def conversations_replies(state: State, params: Params) -> JSON:
 
 def conversations_history(state: State, params: Params) -> JSON:
     channel = visible_channel(state, params)
+    state.require_scope(_history_scope(state, channel))
     latest = float(params.text("latest") or "inf")
     oldest = float(params.text("oldest") or "0")
     inclusive = params.flag("inclusive")
