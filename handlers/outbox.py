@@ -69,6 +69,10 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+class ClaimLostError(Exception):
+    """Another worker took the message over (this one's claim went stale): leave it to them, post nothing."""
+
+
 class NoTargetError(Exception):
     """A message with nowhere to go (e.g. triage without WIEWEET_TRIAGE_CHANNEL)."""
 
@@ -163,6 +167,9 @@ class OutboxSender:
             if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
                 publish_homes(self.services, self.client, [message.recipient_slack_id])
             return True
+        except ClaimLostError:
+            log.warning("outbox %s (%s) was taken over by another worker: not posted", message.id, message.kind.value)
+            return False
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc)
             permanent = error in PERMANENT_ERRORS
@@ -217,7 +224,11 @@ class OutboxSender:
                 log.info("outbox %s was posted before a restart: marked sent, not posted again", message.id)
                 return channel, found
         with self.services.db.session() as session:
-            mark_outbox_post_started(session, message_id=message.id, now=self.services.clock())
+            ours = mark_outbox_post_started(
+                session, message_id=message.id, worker_id=message.claimed_by or "", now=self.services.clock()
+            )
+        if not ours:
+            raise ClaimLostError(f"outbox {message.id}")
         response = self.client.chat_postMessage(
             channel=channel,
             text=rendered.text,

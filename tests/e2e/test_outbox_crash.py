@@ -173,3 +173,39 @@ def test_when_slack_will_not_let_it_look_the_message_is_posted_not_lost(
     assert (result.claimed, result.sent, result.failed) == (1, 1, 0)
     assert len(posts_in_channel(emulator)) == 1  # posted: a possible duplicate beats a lost message
     assert any("missing_scope" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("taken_over", ["sent", "claimed"])
+def test_a_worker_whose_claim_went_stale_does_not_post(
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock, taken_over: str
+) -> None:
+    message_id = queue_outcome(database)
+    [slow] = claim_outbox(database, now=NOW, worker_id="host:1")  # a slow batch: its claim goes stale
+    other = restart(sender, clock)
+    if taken_over == "sent":
+        result = other.send_pending(worker_id="host:2")
+        assert (result.claimed, result.sent) == (1, 1)
+    else:
+        assert [m.id for m in claim_outbox(database, now=clock.now, worker_id="host:2")] == [message_id]
+    posted = len(dms_about(emulator))
+
+    assert sender.send_one(slow) is False  # host:1 gets to its message at last: no longer its to post
+    assert len(dms_about(emulator)) == posted == (1 if taken_over == "sent" else 0)
+    message = stored(database, message_id)
+    assert message.attempts == 0 and message.failed_at is None  # nor is its failure recorded on host:2's message
+    if taken_over == "claimed":
+        assert message.claimed_by == "host:2"
+
+
+def test_starting_the_post_refreshes_the_claim(
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+) -> None:
+    message_id = queue_outcome(database)
+    [claimed] = claim_outbox(database, now=NOW, worker_id="host:1")
+    clock.now = NOW + timedelta(minutes=9)  # a long batch, still within the claim
+    with mock.patch("handlers.outbox.mark_outbox_sent", side_effect=Killed), pytest.raises(Killed):
+        sender.send_one(claimed)
+    message = stored(database, message_id)
+    assert message.claimed_by == "host:1" and message.claimed_at == clock.now.replace(tzinfo=message.claimed_at.tzinfo)
+    # 11 minutes after the claim but 2 after the post started: not stale, not taken over
+    assert claim_outbox(database, now=NOW + timedelta(minutes=11), worker_id="host:2") == []
