@@ -13,7 +13,8 @@ separate from the threads that ack) claims pending rows and runs the handler of 
   work that succeeds later).
 
 After a kill -9 at any point, the next process (or another replica, once the claim is stale) picks the row up
-again: one outcome, never none, never two.
+again: one outcome, never none, never two. Every step saved, every post started refreshes the claim, and an
+ephemeral answer is only sent while the claim is still ours, so a long job is not taken over and run twice.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ class InboxJob:
 
     def save(self, **values: Any) -> None:
         """Remember that a step is done (and what it made), in its own committed transaction."""
-        if not core.save_result(self.services.db, request_id=self.request.id, claim=self.worker_id, values=values):
+        if not core.save_result(
+            self.services.db, request_id=self.request.id, claim=self.worker_id, values=values, alive_at=wall_clock()
+        ):
             raise ClaimLostError(self.key)
         self.request.result = {**self.result, **values}
 
@@ -134,7 +137,9 @@ class InboxJob:
                 log.info("request %s step %s was posted before a restart: not posting again", self.key, step)
                 self.save(**{f"posted:{step}": [channel, found]})
                 return channel, found
-        if not core.mark_post_started(self.services.db, request_id=self.request.id, claim=self.worker_id, now=self.now):
+        if not core.mark_post_started(
+            self.services.db, request_id=self.request.id, claim=self.worker_id, now=self.now, alive_at=wall_clock()
+        ):
             raise ClaimLostError(self.key)
         self.request.post_started_at = self.now
         response = self.client.chat_postMessage(
@@ -158,6 +163,10 @@ class InboxJob:
         url = self.payload.get("response_url")
         if not isinstance(url, str) or not url:
             raise RuntimeError(f"request {self.key} has no response_url")
+        if not core.keep_claim(
+            self.services.db, request_id=self.request.id, claim=self.worker_id, alive_at=wall_clock()
+        ):
+            raise ClaimLostError(self.key)  # another worker took it over: it answers, not this one
         response = WebhookClient(url).send(
             text=text,
             blocks=list(blocks) if blocks is not None else None,
