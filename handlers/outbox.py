@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -219,13 +220,19 @@ class OutboxSender:
         """Post ``message`` once across crashes (see the module docstring); returns (channel, ts)."""
         key = f"outbox:{message.id}"
         if message.post_started_at is not None:
-            found = find_marked_message(self.client, channel=channel, thread_ts=thread_ts, key=key, step="post")
+            found = find_marked_message(
+                self.client, channel=channel, thread_ts=thread_ts, key=key, step="post", since=message.post_started_at
+            )
             if found is not None:
                 log.info("outbox %s was posted before a restart: marked sent, not posted again", message.id)
                 return channel, found
         with self.services.db.session() as session:
             ours = mark_outbox_post_started(
-                session, message_id=message.id, worker_id=message.claimed_by or "", now=self.services.clock()
+                session,
+                message_id=message.id,
+                worker_id=message.claimed_by or "",
+                now=self.services.clock(),
+                started_at=datetime.now(UTC),  # Slack's clock, not the business one: the look-up reads from then on
             )
         if not ours:
             raise ClaimLostError(f"outbox {message.id}")

@@ -209,3 +209,37 @@ def test_starting_the_post_refreshes_the_claim(
     assert message.claimed_by == "host:1" and message.claimed_at == clock.now.replace(tzinfo=message.claimed_at.tzinfo)
     # 11 minutes after the claim but 2 after the post started: not stale, not taken over
     assert claim_outbox(database, now=NOW + timedelta(minutes=11), worker_id="host:2") == []
+
+
+@pytest.mark.parametrize("where", ["long thread", "busy channel"])
+def test_the_marker_is_found_in_a_long_thread_or_a_busy_channel(
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock, where: str
+) -> None:
+    client = sender.client
+    thread_ts = None
+    if where == "long thread":  # 250 replies before the post: more than one page read from the thread's start
+        thread_ts = str(client.chat_postMessage(channel=CHANNEL, text="Wie weet iets over zwerfkatten?")["ts"])
+        for n in range(250):
+            client.chat_postMessage(channel=CHANNEL, thread_ts=thread_ts, text=f"reactie {n}")
+    with database.session() as session:
+        message = enqueue(
+            session,
+            SubmissionOutcome(outcome=SubmissionOutcomeKind.PRACTICE_APPROVED, title=TITLE),
+            dedupe_key="practice:1:approved:busy",
+            now=NOW,
+            channel_id=CHANNEL,
+            thread_ts=thread_ts,
+        )
+        assert message is not None
+        session.flush()
+        message_id = message.id
+    with mock.patch("handlers.outbox.mark_outbox_sent", side_effect=Killed), pytest.raises(Killed):
+        sender.send_pending(worker_id="host:1")
+    if where == "busy channel":  # 250 messages after the post: more than one page read from the newest
+        for n in range(250):
+            client.chat_postMessage(channel=CHANNEL, text=f"bericht {n}")
+
+    result = restart(sender, clock).send_pending(worker_id="host:2")
+    assert (result.claimed, result.sent, result.failed) == (1, 1, 0)
+    assert len(posts_in_channel(emulator)) == 1  # found by its marker, not posted again
+    assert stored(database, message_id).sent_ts == posts_in_channel(emulator)[0]["ts"]

@@ -136,7 +136,12 @@ def conversations_replies(state: State, params: Params) -> JSON:
         if parent is None:
             raise ApiError("thread_not_found")
         root = str(parent.get("thread_ts") or ts)
-        thread = [copy.deepcopy(m) for m in channel.messages if m["ts"] == root or m.get("thread_ts") == root]
+        oldest = float(params.text("oldest") or "0")
+        thread = [
+            copy.deepcopy(m)
+            for m in channel.messages
+            if (m["ts"] == root or m.get("thread_ts") == root) and float(m["ts"]) >= oldest
+        ]
     page, next_cursor = paginate(thread, params, default_limit=1000)
     return {
         "ok": True,

@@ -279,3 +279,11 @@ def test_reading_a_conversation_needs_its_history_scope(emu: SlackEmulator, clie
     assert client.conversations_history(channel=dm)["ok"]  # im:history is enough in a DM
     emu.set_bot_scopes(["chat:write", "channels:history"])
     assert [m["ts"] for m in client.conversations_history(channel="C001")["messages"]] == [ts]
+
+
+def test_replies_from_oldest(client: WebClient) -> None:
+    parent = str(client.chat_postMessage(channel="C001", text="vraag")["ts"])
+    first = str(client.chat_postMessage(channel="C001", thread_ts=parent, text="een")["ts"])
+    second = str(client.chat_postMessage(channel="C001", thread_ts=parent, text="twee")["ts"])
+    replies = client.conversations_replies(channel="C001", ts=parent, oldest=first)["messages"]
+    assert [m["ts"] for m in replies] == [first, second]
