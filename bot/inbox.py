@@ -57,15 +57,26 @@ def claim_requests(
     return db.retrying(take)
 
 
-def save_result(db: Database, *, request_id: int, claim: str, values: Mapping[str, Any]) -> bool:
-    """Note a step done on the request; False when the claim was lost to another worker."""
+def save_result(db: Database, *, request_id: int, claim: str, values: Mapping[str, Any], alive_at: datetime) -> bool:
+    """Note a step done on the request (the claim is refreshed to ``alive_at``); False when the claim was lost to
+    another worker."""
     with db.inbox_session() as session:
-        return inbox_repo.update_inbox_result(session, request_id=request_id, worker_id=claim, **values)
+        return inbox_repo.update_inbox_result(
+            session, request_id=request_id, worker_id=claim, values=values, alive_at=alive_at
+        )
 
 
-def mark_post_started(db: Database, *, request_id: int, claim: str, now: datetime) -> bool:
+def mark_post_started(db: Database, *, request_id: int, claim: str, now: datetime, alive_at: datetime) -> bool:
     with db.inbox_session() as session:
-        return inbox_repo.update_inbox_post_started(session, request_id=request_id, worker_id=claim, now=now)
+        return inbox_repo.update_inbox_post_started(
+            session, request_id=request_id, worker_id=claim, now=now, alive_at=alive_at
+        )
+
+
+def keep_claim(db: Database, *, request_id: int, claim: str, alive_at: datetime) -> bool:
+    """True (and the claim refreshed) while ``claim`` still holds the unfinished request."""
+    with db.inbox_session() as session:
+        return inbox_repo.update_inbox_claim_kept(session, request_id=request_id, worker_id=claim, alive_at=alive_at)
 
 
 def mark_done(

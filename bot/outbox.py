@@ -463,11 +463,19 @@ def mark_outbox_sent(session: Session, *, message_id: int, ts: str | None, chann
     return True
 
 
-def mark_outbox_post_started(session: Session, *, message_id: int, now: datetime) -> None:
-    """A post of this message is about to go out: a retry (after a crash) looks for it in Slack first."""
+def mark_outbox_post_started(
+    session: Session, *, message_id: int, worker_id: str, now: datetime, started_at: datetime | None = None
+) -> bool:
+    """A post of this message is about to go out: a retry (after a crash) looks for it in Slack first. Only while
+    ``worker_id`` still holds the claim and the message is unsent (False: do not post, another worker took it over
+    after this one's claim went stale); the claim is refreshed, so it does not go stale during the post.
+    ``started_at``: the wall-clock time the post starts (the look-up reads Slack from then on); default ``now``."""
     message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
-    if message is not None and message.sent_at is None:
-        message.post_started_at = now
+    if message is None or message.sent_at is not None or message.claimed_by != worker_id:
+        return False
+    message.post_started_at = started_at or now
+    message.claimed_at = now
+    return True
 
 
 def mark_outbox_failed(

@@ -13,7 +13,8 @@ separate from the threads that ack) claims pending rows and runs the handler of 
   work that succeeds later).
 
 After a kill -9 at any point, the next process (or another replica, once the claim is stale) picks the row up
-again: one outcome, never none, never two.
+again: one outcome, never none, never two. Every step saved, every post started refreshes the claim, and an
+ephemeral answer is only sent while the claim is still ours, so a long job is not taken over and run twice.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ class InboxJob:
 
     def save(self, **values: Any) -> None:
         """Remember that a step is done (and what it made), in its own committed transaction."""
-        if not core.save_result(self.services.db, request_id=self.request.id, claim=self.worker_id, values=values):
+        if not core.save_result(
+            self.services.db, request_id=self.request.id, claim=self.worker_id, values=values, alive_at=wall_clock()
+        ):
             raise ClaimLostError(self.key)
         self.request.result = {**self.result, **values}
 
@@ -129,14 +132,24 @@ class InboxJob:
         if isinstance(done, list) and len(done) == 2:
             return str(done[0]), str(done[1])
         if self.request.post_started_at is not None:
-            found = find_marked_message(self.client, channel=channel, thread_ts=thread_ts, key=self.key, step=step)
+            found = find_marked_message(
+                self.client,
+                channel=channel,
+                thread_ts=thread_ts,
+                key=self.key,
+                step=step,
+                since=self.request.post_started_at,
+            )
             if found is not None:
                 log.info("request %s step %s was posted before a restart: not posting again", self.key, step)
                 self.save(**{f"posted:{step}": [channel, found]})
                 return channel, found
-        if not core.mark_post_started(self.services.db, request_id=self.request.id, claim=self.worker_id, now=self.now):
+        started = wall_clock()  # Slack's clock, not the business one: the look-up reads messages from then on
+        if not core.mark_post_started(
+            self.services.db, request_id=self.request.id, claim=self.worker_id, now=started, alive_at=started
+        ):
             raise ClaimLostError(self.key)
-        self.request.post_started_at = self.now
+        self.request.post_started_at = started
         response = self.client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
@@ -158,6 +171,10 @@ class InboxJob:
         url = self.payload.get("response_url")
         if not isinstance(url, str) or not url:
             raise RuntimeError(f"request {self.key} has no response_url")
+        if not core.keep_claim(
+            self.services.db, request_id=self.request.id, claim=self.worker_id, alive_at=wall_clock()
+        ):
+            raise ClaimLostError(self.key)  # another worker took it over: it answers, not this one
         response = WebhookClient(url).send(
             text=text,
             blocks=list(blocks) if blocks is not None else None,
@@ -176,23 +193,63 @@ class InboxJob:
         return self.post_once(step=step, channel=channel, text=text, blocks=blocks)
 
 
-def find_marked_message(client: WebClient, *, channel: str, thread_ts: str | None, key: str, step: str) -> str | None:
+# Slack will not let the bot read the conversation (a scope the install lacks, a channel it is not in): the look-up
+# cannot check, so the message is posted; a possible duplicate after a crash is the lesser evil, losing it is not.
+CANNOT_CHECK = frozenset({"missing_scope", "not_in_channel", "channel_not_found"})
+LOOKUP_MARGIN = timedelta(minutes=5)  # the marker look-up reads from this long before the post started (clock skew)
+LOOKUP_PAGES = 10  # of 200 messages each
+
+
+def find_marked_message(
+    client: WebClient, *, channel: str, thread_ts: str | None, key: str, step: str, since: datetime | None = None
+) -> str | None:
     """The ts of a message in ``channel`` (in ``thread_ts``'s thread when given) that carries the marker of this
-    request and step, or None."""
-    try:
-        if thread_ts:
-            response = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
-        else:
-            response = client.conversations_history(channel=channel, include_all_metadata=True, limit=200)
-    except SlackApiError as exc:
-        if exc.response.get("error") in {"thread_not_found", "channel_not_found", "not_in_channel"}:
+    request and step, or None (also when Slack will not let the bot look: see ``CANNOT_CHECK``). ``since``: when the
+    post started (wall clock); only messages from then on (less a margin for clock skew) are read, page by page,
+    so the marker is found in a long thread or a busy channel too."""
+    oldest = None
+    if since is not None:
+        started = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        oldest = f"{(started - LOOKUP_MARGIN).timestamp():.6f}"
+    cursor: str | None = None
+    for _ in range(LOOKUP_PAGES):
+        try:
+            if thread_ts:
+                response = client.conversations_replies(
+                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, oldest=oldest, cursor=cursor
+                )
+            else:
+                response = client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=200, oldest=oldest, cursor=cursor
+                )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error == "thread_not_found":
+                return None
+            if error in CANNOT_CHECK:
+                log.warning(
+                    "cannot look for %s step %s in %s (%s%s): posting, which may show it twice",
+                    key,
+                    step,
+                    channel,
+                    error,
+                    f", needs {exc.response.get('needed')}" if error == "missing_scope" else "",
+                )
+                return None
+            raise
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == MARKER_EVENT
+                and payload.get("request") == key
+                and payload.get("step") == step
+            ):
+                return str(message.get("ts"))
+        cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "") or None
+        if not cursor:
             return None
-        raise
-    for message in response.get("messages") or []:
-        metadata = message.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == MARKER_EVENT and payload.get("request") == key and payload.get("step") == step:
-            return str(message.get("ts"))
+    log.warning("marker of %s step %s not found in %s pages of %s: posting", key, step, LOOKUP_PAGES, channel)
     return None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -67,6 +68,10 @@ PERMANENT_ERRORS = frozenset(
         "thread_not_found",
     }
 )
+
+
+class ClaimLostError(Exception):
+    """Another worker took the message over (this one's claim went stale): leave it to them, post nothing."""
 
 
 class NoTargetError(Exception):
@@ -163,6 +168,9 @@ class OutboxSender:
             if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
                 publish_homes(self.services, self.client, [message.recipient_slack_id])
             return True
+        except ClaimLostError:
+            log.warning("outbox %s (%s) was taken over by another worker: not posted", message.id, message.kind.value)
+            return False
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc)
             permanent = error in PERMANENT_ERRORS
@@ -212,12 +220,22 @@ class OutboxSender:
         """Post ``message`` once across crashes (see the module docstring); returns (channel, ts)."""
         key = f"outbox:{message.id}"
         if message.post_started_at is not None:
-            found = find_marked_message(self.client, channel=channel, thread_ts=thread_ts, key=key, step="post")
+            found = find_marked_message(
+                self.client, channel=channel, thread_ts=thread_ts, key=key, step="post", since=message.post_started_at
+            )
             if found is not None:
                 log.info("outbox %s was posted before a restart: marked sent, not posted again", message.id)
                 return channel, found
         with self.services.db.session() as session:
-            mark_outbox_post_started(session, message_id=message.id, now=self.services.clock())
+            ours = mark_outbox_post_started(
+                session,
+                message_id=message.id,
+                worker_id=message.claimed_by or "",
+                now=self.services.clock(),
+                started_at=datetime.now(UTC),  # Slack's clock, not the business one: the look-up reads from then on
+            )
+        if not ours:
+            raise ClaimLostError(f"outbox {message.id}")
         response = self.client.chat_postMessage(
             channel=channel,
             text=rendered.text,

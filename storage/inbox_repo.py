@@ -5,7 +5,7 @@ Sessions come from ``Database.inbox_session()`` (the inbox may live in its own S
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -86,30 +86,44 @@ def claim_inbox_requests(
     return list(session.scalars(mine.order_by(InboxRequest.id)))
 
 
-def _mine(session: Session, *, request_id: int, worker_id: str) -> InboxRequest | None:
-    """The request, when this worker still holds its claim and it is not finished."""
+def _mine(
+    session: Session, *, request_id: int, worker_id: str, alive_at: datetime | None = None
+) -> InboxRequest | None:
+    """The request, when this worker still holds its claim and it is not finished. ``alive_at``: the worker is
+    making progress, so its claim is refreshed (a long job's claim does not go stale and get taken over)."""
     row = session.get(InboxRequest, request_id, populate_existing=True)
     if row is None or row.claimed_by != worker_id or row.done_at is not None or row.failed_at is not None:
         return None
+    if alive_at is not None:
+        row.claimed_at = alive_at
     return row
 
 
-def update_inbox_result(session: Session, *, request_id: int, worker_id: str, **values: Any) -> bool:
-    """Merge ``values`` into the request's ``result`` (a step done); False when the claim was lost."""
-    row = _mine(session, request_id=request_id, worker_id=worker_id)
+def update_inbox_result(
+    session: Session, *, request_id: int, worker_id: str, values: Mapping[str, Any], alive_at: datetime
+) -> bool:
+    """Merge ``values`` into the request's ``result`` (a step done) and refresh the claim; False when it was lost."""
+    row = _mine(session, request_id=request_id, worker_id=worker_id, alive_at=alive_at)
     if row is None:
         return False
     row.result = {**row.result, **values}
     return True
 
 
-def update_inbox_post_started(session: Session, *, request_id: int, worker_id: str, now: datetime) -> bool:
-    """A post is about to go out: after a crash, look for it in Slack before posting again."""
-    row = _mine(session, request_id=request_id, worker_id=worker_id)
+def update_inbox_post_started(
+    session: Session, *, request_id: int, worker_id: str, now: datetime, alive_at: datetime
+) -> bool:
+    """A post is about to go out: after a crash, look for it in Slack before posting again. Refreshes the claim."""
+    row = _mine(session, request_id=request_id, worker_id=worker_id, alive_at=alive_at)
     if row is None:
         return False
     row.post_started_at = now
     return True
+
+
+def update_inbox_claim_kept(session: Session, *, request_id: int, worker_id: str, alive_at: datetime) -> bool:
+    """Before sending what cannot be looked up afterwards: is the claim still ours? Refreshes it when it is."""
+    return _mine(session, request_id=request_id, worker_id=worker_id, alive_at=alive_at) is not None
 
 
 def update_inbox_done(

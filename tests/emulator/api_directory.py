@@ -120,15 +120,28 @@ def conversations_members(state: State, params: Params) -> JSON:
     return {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
 
 
+def _history_scope(state: State, channel: Channel) -> str:
+    """The scope reading a conversation's messages needs, by its type (``missing_scope`` without it)."""
+    return {"im": "im:history", "mpim": "mpim:history", "group": "groups:history"}.get(
+        state.channel_type(channel), "channels:history"
+    )
+
+
 def conversations_replies(state: State, params: Params) -> JSON:
     channel = visible_channel(state, params)
+    state.require_scope(_history_scope(state, channel))
     ts = params.require("ts", error="thread_not_found")
     with state.lock:
         parent = channel.find(ts)
         if parent is None:
             raise ApiError("thread_not_found")
         root = str(parent.get("thread_ts") or ts)
-        thread = [copy.deepcopy(m) for m in channel.messages if m["ts"] == root or m.get("thread_ts") == root]
+        oldest = float(params.text("oldest") or "0")
+        thread = [
+            copy.deepcopy(m)
+            for m in channel.messages
+            if (m["ts"] == root or m.get("thread_ts") == root) and float(m["ts"]) >= oldest
+        ]
     page, next_cursor = paginate(thread, params, default_limit=1000)
     return {
         "ok": True,
@@ -140,6 +153,7 @@ def conversations_replies(state: State, params: Params) -> JSON:
 
 def conversations_history(state: State, params: Params) -> JSON:
     channel = visible_channel(state, params)
+    state.require_scope(_history_scope(state, channel))
     latest = float(params.text("latest") or "inf")
     oldest = float(params.text("oldest") or "0")
     inclusive = params.flag("inclusive")

@@ -66,7 +66,8 @@ class State:
         self.rate_limits: dict[str, RateLimit] = {}
         self.rate_windows: dict[tuple[str, str], deque[float]] = {}
         self.socket_tickets: set[str] = set()
-        # The bot token's OAuth scopes as far as methods check them (conversations.create / invite); None: all.
+        # The bot token's OAuth scopes as far as methods check them (conversations.create / invite / history /
+        # replies); None: all.
         self.bot_scopes: set[str] | None = None
         self.base_url = ""
         self.add_user(bot_user_id, name=bot_name, real_name=bot_name, is_bot=True)

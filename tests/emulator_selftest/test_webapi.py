@@ -262,3 +262,28 @@ def test_create_a_channel_and_invite_people_with_slacks_errors(emu: SlackEmulato
     with pytest.raises(SlackApiError) as invite_scope:
         client.conversations_invite(channel=created["id"], users=["U003"])
     assert error_of(invite_scope) == "missing_scope"
+
+
+def test_reading_a_conversation_needs_its_history_scope(emu: SlackEmulator, client: WebClient) -> None:
+    ts = str(client.chat_postMessage(channel="C001", text="hallo")["ts"])
+    emu.set_bot_scopes(["chat:write", "im:history"])
+    for read in (
+        lambda: client.conversations_history(channel="C001"),
+        lambda: client.conversations_replies(channel="C001", ts=ts),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            read()
+        assert error_of(refused) == "missing_scope"
+        assert refused.value.response["needed"] == "channels:history"
+    dm = client.conversations_open(users="U001")["channel"]["id"]
+    assert client.conversations_history(channel=dm)["ok"]  # im:history is enough in a DM
+    emu.set_bot_scopes(["chat:write", "channels:history"])
+    assert [m["ts"] for m in client.conversations_history(channel="C001")["messages"]] == [ts]
+
+
+def test_replies_from_oldest(client: WebClient) -> None:
+    parent = str(client.chat_postMessage(channel="C001", text="vraag")["ts"])
+    first = str(client.chat_postMessage(channel="C001", thread_ts=parent, text="een")["ts"])
+    second = str(client.chat_postMessage(channel="C001", thread_ts=parent, text="twee")["ts"])
+    replies = client.conversations_replies(channel="C001", ts=parent, oldest=first)["messages"]
+    assert [m["ts"] for m in replies] == [first, second]
