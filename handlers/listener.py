@@ -23,7 +23,8 @@ modal, an attacker with a captured request): the same delivery comes again with 
 modal the same view id and hash. Every button, modal, command and shortcut request whose transaction wrote claims
 ``delivery_key`` there (``bot.inbox.claim_delivery``, in ``processed_events``): a delivery whose key is claimed
 already is acked and does nothing; two copies in flight at once both run, and the one that commits second meets
-the claim and rolls back (or, if it failed first on the other's change, is recognised as the copy and says nothing).
+the claim and rolls back (or, if it failed first on the other's change, is recognised as the copy and says nothing,
+a modal refused on that change included: it closes, with no error on the form and no message).
 Requests that only read (open a modal, show a list) claim nothing: repeating them changes nothing. Requests handed
 to the inbox (questions, mentions, the ask modal) are claimed there, under their own keys; the ask modal is declared
 ``inbox=True``, so it touches nothing but the inbox before its ack. A *double click* is two
@@ -136,8 +137,9 @@ class _Spec:
     ack_first: bool
     inbox: bool = False
 
-    def run(self, turn: Turn) -> None:
-        """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form."""
+    def run(self, turn: Turn, key: str | None = None) -> None:
+        """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form,
+        unless a copy of this delivery (``key``) made the change it was refused on: then it says nothing."""
         try:
             if self.parse is None:
                 self.handler(turn)
@@ -146,6 +148,10 @@ class _Spec:
         except WieweetError as error:
             if self.form is None or turn.acked:
                 raise
+            if key is not None and _claimed_meanwhile(self.services, key):
+                # e.g. on PostgreSQL: it waited on the other copy's row lock, then met its change ("already
+                # answered"): the modal closes, nothing is shown or sent, the request logs a duplicate
+                raise Redelivered(key) from error
             refuse_in_form(turn, error, self.form.ERROR_BLOCK)  # not theirs, gone meanwhile: said on the form
         if self.form is not None and not turn.acked:
             turn.ack()  # a modal that was accepted closes
@@ -262,7 +268,7 @@ def _transaction(
                 turn.resolve_language()  # acked: now, before any change (never users.info after a write)
         elif not spec.inbox:
             turn.ack = AckThenLanguage(ack, turn.resolve_language)
-        spec.run(turn)
+        spec.run(turn, key)
         claims = key is not None and not turn.kept_open and session_has_written(session)
         if claims and not inbox_core.claim_delivery(session, key=str(key), kind=spec.kind, now=turn.now):
             raise Redelivered(key)  # the other copy committed first: this one's change is rolled back

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -153,13 +154,35 @@ class SemanticIndex:
         self.part_weight = part_weight
         # kind -> doc id -> (content key, vector)
         self._vectors: dict[str, dict[int, tuple[str, Any]]] = {k: {} for k in KINDS}
-        self._matrix: dict[str, tuple[list[int], Any] | None] = dict.fromkeys(KINDS)
+        # The caches searches build are checked, not trusted: the background fill changes the index without the
+        # knowledge base's lock (searches go on meanwhile), so a search may finish building a cache from what was
+        # there before a change and store it after the change. Each change takes a fresh stamp (``_stamps``: unique,
+        # so two changes racing to stamp still leave a stamp no cache was built under); a cache carries the stamp
+        # read *before* it was built and is used only while that stamp is current. The part cache carries the very
+        # ``ids`` list its rows were built for, and is used only with that list (else its rows are another order).
+        self._stamps = itertools.count(1)
+        self._stamp: dict[str, int] = dict.fromkeys(KINDS, 0)  # kind -> stamp of its last vector change
+        self._part_stamp: dict[str, int] = dict.fromkeys(KINDS, 0)  # kind -> of its last parts or owners change
+        # kind -> (stamp, ids, matrix): the vectors as one matrix, rows as ``ids``
+        self._matrix: dict[str, tuple[int, list[int], Any] | None] = dict.fromkeys(KINDS)
         # parts: content key -> vector (shared by the documents listing it); kind -> doc id -> its parts' keys
         self._parts: dict[str, Any] = {}
         self._owners: dict[str, dict[int, tuple[str, ...]]] = {k: {} for k in KINDS}
         # per kind, for its matrix's rows: the part matrix, each part's row in it, the document rows that have parts
-        # and where each one's parts start (for one np.maximum.reduceat)
-        self._part_matrix: dict[str, tuple[Any, Any, Any, Any] | None] = dict.fromkeys(KINDS)
+        # and where each one's parts start (for one np.maximum.reduceat); under the ids and part stamp built for
+        self._part_matrix: dict[str, tuple[list[int], int, tuple[Any, Any, Any, Any]] | None] = dict.fromkeys(KINDS)
+
+    def _vectors_changed(self, kind: str) -> None:
+        """After a change of ``kind``'s vectors (made before: a search reading the new stamp sees the change)."""
+        self._stamp[kind] = next(self._stamps)
+        self._matrix[kind] = None
+        self._part_matrix[kind] = None
+
+    def _parts_changed(self, kinds: Iterable[str] = KINDS) -> None:
+        """After a change of parts (of every kind: parts are shared) or of a kind's owners."""
+        for kind in kinds:
+            self._part_stamp[kind] = next(self._stamps)
+            self._part_matrix[kind] = None
 
     # --- vectors -------------------------------------------------------------------------------------------
     def encode(self, vec: Any) -> bytes:
@@ -172,20 +195,18 @@ class SemanticIndex:
         if kind == PART_KIND:
             # kept at the stored precision (vectors are stored as float16): half the memory, the same values
             self._parts[key] = self._np.asarray(vec, dtype=self._np.float16)
-            self._part_matrix = dict.fromkeys(KINDS)
+            self._parts_changed()
             return
         self._vectors[kind][doc_id] = (key, vec)
-        self._matrix[kind] = None
-        self._part_matrix[kind] = None
+        self._vectors_changed(kind)
 
     def remove(self, kind: str, doc_id: int) -> None:
         if kind not in self._vectors:
             return
         if self._owners[kind].pop(doc_id, None) is not None:
-            self._part_matrix[kind] = None
+            self._parts_changed((kind,))
         if self._vectors[kind].pop(doc_id, None) is not None:
-            self._matrix[kind] = None
-            self._part_matrix[kind] = None
+            self._vectors_changed(kind)
 
     def has(self, kind: str, doc_id: int, key: str) -> bool:
         if kind == PART_KIND:
@@ -234,13 +255,13 @@ class SemanticIndex:
                         out.append((PART_KIND, doc_id, key, text))
             if owners != self._owners[kind]:
                 self._owners[kind] = owners
-                self._part_matrix[kind] = None
+                self._parts_changed((kind,))
         used = {k for owners in self._owners.values() for keys in owners.values() for k in keys}
         gone = [k for k in self._parts if k not in used]
         for key in gone:
             del self._parts[key]
         if gone:
-            self._part_matrix = dict.fromkeys(KINDS)
+            self._parts_changed()
         return out
 
     # --- questions -----------------------------------------------------------------------------------------
@@ -251,11 +272,14 @@ class SemanticIndex:
             return NO_SIMILARITY
         np = self._np
         cached = self._matrix[kind]
-        if cached is None:
-            ids = list(vectors)
-            cached = (ids, np.stack([vectors[i][1] for i in ids]).astype(np.float32))
+        if cached is None or cached[0] != self._stamp[kind]:
+            stamp = self._stamp[kind]  # read before the vectors: a change meanwhile makes this cache stale
+            items = list(vectors.items())  # one snapshot (the fill may add or remove a document meanwhile)
+            if len(items) < 3:
+                return NO_SIMILARITY
+            cached = (stamp, [i for i, _ in items], np.stack([v for _, (_, v) in items]).astype(np.float32))
             self._matrix[kind] = cached
-        ids, matrix = cached
+        _, ids, matrix = cached
         q = np.asarray(self.embedder.query(query), dtype=np.float32)
         cos = matrix @ q
         if self.part_weight > 0.0 and self._parts:
@@ -274,8 +298,11 @@ class SemanticIndex:
         """``cos`` (the whole texts' cosines, rows as ``ids``) mixed with each document's best part cosine; a
         document whose parts have no vector yet keeps its whole text's cosine."""
         np = self._np
-        cached = self._part_matrix[kind]
-        if cached is None:
+        tagged = self._part_matrix[kind]
+        if tagged is not None and tagged[0] is ids and tagged[1] == self._part_stamp[kind]:
+            cached = tagged[2]
+        else:
+            stamp = self._part_stamp[kind]  # read before the parts: a change meanwhile makes this cache stale
             owners, parts = self._owners[kind], self._parts
             keys: dict[str, int] = {}
             rows: list[Any] = []
@@ -296,12 +323,13 @@ class SemanticIndex:
                         rows.append(v)
                     item.append(at)
             matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, len(q)), dtype=np.float32)
-            cached = self._part_matrix[kind] = (
+            cached = (
                 matrix,
                 np.asarray(item, dtype=np.intp),
                 np.asarray(owner_rows, dtype=np.intp),
                 np.asarray(starts, dtype=np.intp),
             )
+            self._part_matrix[kind] = (ids, stamp, cached)
         matrix, item, owner_rows, starts = cached
         if not len(owner_rows):
             return cos

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -203,6 +204,71 @@ class TestEngine:
         assert again.embedded == 0 and report.loaded == first.embedded and report.missing == 0
         key = content_key(document_text(ZORBLAX) or "")
         assert index.has("expert", 50, key)
+
+
+class Interleaved(dict[int, tuple[str, ...]]):
+    """An index's owners map that runs ``then`` (the background fill, which takes no lock) right after the look-up
+    of document ``at``: a search building its parts cache meets a change half-way, in the same order every run."""
+
+    def __init__(self, owners: dict[int, tuple[str, ...]], at: int, then: Callable[[], object]) -> None:
+        super().__init__(owners)
+        self.at = at
+        self.then: list[Callable[[], object]] = [then]
+
+    def get(self, key: int, default: Any = None) -> Any:
+        got = super().get(key, default)
+        while key == self.at and self.then:
+            self.then.pop()()
+        return got
+
+
+QUESTIONS = ("zorblax", "quux", "leegstand huur", "wijk klimaat", "armoede europa")
+
+
+class TestChangesDuringASearch:
+    """The fill changes the index while searches run (it takes no lock): what a search built from the index before
+    a change is never used after it."""
+
+    @staticmethod
+    def similarities(index: SemanticIndex) -> list[tuple[dict[int, float], float, int | None]]:
+        out = []
+        for q in QUESTIONS:
+            sim = index.similarity("expert", q)
+            out.append(({k: round(v, 5) for k, v in sim.boosts.items()}, round(sim.top, 5), sim.top_id))
+        return out
+
+    # the first row (the rows after it shift), the last (its row is gone; its item stays, Mats lists it too)
+    @pytest.mark.parametrize("gone", [EXPERTS[0].id, 51])
+    def test_a_document_removed_while_a_search_builds_the_parts_cache(self, gone: int) -> None:
+        m = build([*EXPERTS, ZORBLAX, expert(51, "Mia", role="adviseur", expertise=("zorblax", "huur"))])
+        before = documents(m)
+        after = {k: {i: d for i, d in docs.items() if (k, i) != ("expert", gone)} for k, docs in before.items()}  # type: ignore[attr-defined]
+        index = SemanticIndex(FakeEmbedder())
+        fill(index, before, None)  # type: ignore[arg-type]
+        index._owners["expert"] = Interleaved(index._owners["expert"], gone, lambda: index.wanted(after))
+        index.similarity("expert", "zorblax")  # built its caches from the rows before the removal
+        assert index.count("expert") == len(after["expert"])  # the removal happened meanwhile
+        fresh = SemanticIndex(FakeEmbedder())
+        fill(fresh, after, None)
+        assert self.similarities(index) == self.similarities(fresh)  # no IndexError, no part on another's row
+
+    def test_a_part_added_while_a_search_builds_the_parts_cache(self) -> None:
+        m = build([*EXPERTS, ZORBLAX])
+        index = SemanticIndex(FakeEmbedder())
+        item = EXPERTS[0].expertise[0]
+        wanted = index.wanted(documents(m))  # type: ignore[arg-type]
+        fill(index, documents(m), None)  # type: ignore[arg-type]
+        part = next(w for w in wanted if w[0] == PART_KIND and w[3] == item)
+        index._parts.pop(part[2])  # the first expert's first item has no vector yet...
+
+        def arrives() -> None:  # ...and the fill puts it once the search has passed that expert's row
+            index.put(*part[:3], index.embedder.passages([item])[0])
+
+        index._owners["expert"] = Interleaved(index._owners["expert"], EXPERTS[1].id, arrives)
+        index.similarity("expert", item)
+        fresh = SemanticIndex(FakeEmbedder())
+        fill(fresh, documents(m), None)  # type: ignore[arg-type]
+        assert self.similarities(index) == self.similarities(fresh)  # the item counts from the next search on
 
 
 def _fields(doc: ExpertDoc) -> dict[str, object]:

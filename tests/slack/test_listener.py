@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+import handlers.errors
 from bot.config import Settings
 from bot.errors import WieweetError
 from bot.knowledge import KnowledgeBase
+from handlers.errors import VERIFIED
 from handlers.listener import delivery_key, listener
 from handlers.services import Services
 from handlers.turn import Turn
@@ -250,6 +254,54 @@ def test_a_copy_that_fails_on_the_change_the_other_made_says_nothing(both: Servi
     assert reported == [] and trial_themes(services) == ["proef-claimed"]
     deliver(services, "action", second_copy, {"trigger_id": "T.real"})  # a real refusal is still reported
     assert [getattr(e, "code", None) for e in reported] == ["already_claimed"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrialForm:
+    ERROR_BLOCK: ClassVar[str] = "trial_block"
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> TrialForm:
+        return cls()
+
+
+def test_a_modal_copy_refused_on_the_change_the_other_copy_made_closes_and_says_nothing(
+    both: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On PostgreSQL the second copy waits on the first's row lock, then meets its change ("already answered"):
+    the refusal must not reach the form or the user, whose answer was saved."""
+    told: list[str] = []
+    monkeypatch.setattr(handlers.errors, "_tell_user", lambda settings, body, context, client, text: told.append(text))
+    monkeypatch.setattr(both.locales, "language", lambda **kwargs: "nl")  # no users.info
+    body = {"view": {"id": "V7", "hash": "h7"}}
+
+    def first_copy(turn: Turn, form: TrialForm) -> None:
+        new_theme(turn, "proef-answered")
+
+    def second_copy(turn: Turn, form: TrialForm) -> None:
+        submit(both, first_copy, body)  # the other copy runs and commits meanwhile
+        raise WieweetError("already_answered", "the other copy answered it")
+
+    with caplog.at_level(logging.INFO, logger="wieweet.requests"):
+        ack = submit(both, second_copy, body)
+    assert ack.response is not None and ack.response.status == 200
+    assert "errors" not in str(ack.response.body)  # the modal closes
+    assert told == [] and trial_themes(both) == ["proef-answered"] and claims(both) == ["view:V7:h7"]
+    outcomes = [r.getMessage() for r in caplog.records if "handler=second_copy" in r.getMessage()]
+    assert len(outcomes) == 1 and "outcome=duplicate" in outcomes[0]
+
+    refused = submit(both, second_copy, {"view": {"id": "V8", "hash": "h8"}})  # a real refusal is still shown
+    assert refused.response is not None and "trial_block" in str(refused.response.body)
+    assert len(told) == 1
+
+
+def submit(services: Services, handler: Any, body: dict[str, Any]) -> Ack:
+    ack = Ack()
+    bolt_listener = listener(services, "view", handler, form=TrialForm)
+    context = BoltContext(user_id="U0ONE", channel_id="C0ONE")
+    context[VERIFIED] = True
+    bolt_listener(ack=ack, body=body, client=WebClient(token="xoxb-test"), context=context, respond=None)  # type: ignore[arg-type]
+    return ack
 
 
 def test_a_modal_refused_on_its_fields_or_a_read_only_request_claims_nothing(both: Services) -> None:
