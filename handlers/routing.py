@@ -30,7 +30,8 @@ from handlers.blocks.modals import (
 )
 from handlers.blocks.routing import DmState, MyQuestion, build_expert_request, build_my_questions
 from handlers.claims import UserPick
-from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, TriageCloseForm
+from handlers.errors import user_message
+from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
 from handlers.turn import Turn
@@ -224,6 +225,19 @@ def handle_add_info_button(turn: Turn, question_id: int) -> None:
     question = _routing(turn).get_own_question(turn.session, question_id=question_id, asker_slack_id=_actor(turn))
     view = build_add_info_modal(turn.lang, question_id=question_id, question=question.text)
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
+
+
+def _not_empty(block: str, text: str, code: str, draft: Draft) -> dict[str, str]:
+    """Before the ack: an empty text, refused with the service's own message for it."""
+    return {} if text.strip() else {block: user_message(RoutingInputError(code), draft.lang, "")}
+
+
+def check_add_info_form(form: AddInfoForm, draft: Draft) -> dict[str, str]:
+    return _not_empty(form.ERROR_BLOCK, form.text, "empty_information", draft)
+
+
+def check_answer_form(form: AnswerForm, draft: Draft) -> dict[str, str]:
+    return _not_empty(form.ERROR_BLOCK, form.text, "empty_answer", draft)
 
 
 def handle_add_info_submission(turn: Turn, form: AddInfoForm) -> None:

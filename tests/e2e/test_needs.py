@@ -203,12 +203,19 @@ def test_proposal_forged_click_missing_scope_invite_and_dismiss(
     assert name.startswith("werksessie-") and "zwerfkatten" in name
     emulator.set_bot_scopes(["chat:write", "im:write", "users:read", "channels:read", "files:write"])
     refused = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: name})
-    assert refused.response_action == "errors" and refused.ack_body is not None
-    assert "channels:manage" in flat(refused.ack_body["errors"])
+    assert refused.acked and refused.response_action is None  # recorded; Slack refuses it after the ack
+    told = emulator.wait_for(
+        lambda: "channels:manage" in flat(emulator.messages(emulator.dm_channel_with(STAFF))), timeout=20
+    )
+    assert told and f"> {name}" in flat(emulator.messages(emulator.dm_channel_with(STAFF)))  # what they typed
     assert status_of(db, proposal.id) == ProposalStatus.OPEN and emulator.channel_info(name) is None
 
     # with the scope: the channel is created and exactly the proposed people are invited
     emulator.set_bot_scopes(None)
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message["ts"], channel=TRIAGE)
+    view = emulator.wait_for(
+        lambda: [v for v in emulator.views(STAFF) if v.get("callback_id") == ids.VIEW_NEEDS_INVITE]
+    )[-1]
     done = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: name})
     assert done.response_action is None
     channel = emulator.wait_for(lambda: emulator.channel_info(name))
