@@ -5,31 +5,44 @@ Bolt acknowledges Slack before a (non-lazy) listener has finished when ``process
 global Bolt middleware cannot scope a database transaction around the listener's work. Every listener is therefore
 declared through ``listener(...)``, which for each request:
 
-1. stamps a correlation id and acknowledges at once (``ack_first``: buttons, commands, shortcuts, events; a modal
-   submission is acknowledged by its outcome — closed, or errors shown on its fields);
+1. stamps a correlation id and acknowledges at once (``ack_first``: buttons, commands, shortcuts, events); a modal
+   submission is acknowledged before anything touches the main database (see "Modal submissions" below);
 2. opens one session (one transaction) and reads the payload once: the ``subject`` of a button (the record id in
-   its value and block id, ``handlers.claims.Subject``) or the typed ``form`` of a modal (``handlers.forms``), or
-   any other ``parse``; a malformed claim is refused there, before the handler runs;
+   its value and block id, ``handlers.claims.Subject``) or any other ``parse``; a malformed claim is refused there,
+   before the handler runs;
 3. runs the handler with the ``Turn`` and the parsed value; commits when it returns, rolls back when it raises;
    a request that changed something claims its delivery (``delivery_key``) in that same transaction, so a replayed
    or retried delivery of it changes nothing (see "Redeliveries" below);
 4. after the commit: the messages the handler asked for (``Turn.after_commit``), the outbox doorbell when it queued
    messages, the Home tabs whose content changed;
-5. logs one line per request. A refusal of a modal is shown on the modal; any other error goes to the one global
-   error handler (``handlers.errors``), also after the ack (Bolt would drop the ack if the error reached it then).
+5. logs one line per request. An error goes to the one global error handler (``handlers.errors``), also after the
+   ack (Bolt would drop the ack if the error reached it then).
+
+Modal submissions (``deferred``, every modal but the ask modal, which records its own inbox kind with ``inbox``).
+Before the ack, nothing waits: the typed form is read (a malformed claim or an input longer than Slack allows is
+refused on the form), its ``check`` runs (required fields, lengths, formats: what needs no database) and refuses on
+the form, which stays open and claims nothing, so the corrected resubmit counts; then the submission is recorded in
+the inbox under its view id and hash (``SUBMISSION_KIND``: one short transaction on the inbox only) and the modal
+closes. The inbox worker (``handlers.inbox``) runs the handler from the record afterwards (``run_submission``): the
+user's language first (``users.info`` when not cached, in no transaction that has written), then the handler in one
+transaction that claims the view id and hash as its delivery, exactly as it ran before the ack, with the same
+after-commit confirmations. A database lock held for longer than Slack's 3 s delays the change, never the ack. What
+only the database (or Slack) can refuse — not theirs, decided meanwhile, gone, a name taken — can no longer be shown
+on the closed form: the worker tells the user once by DM, quoting what they typed, so nothing is lost.
 
 Redeliveries. Slack retries a request whose ack it did not get, and a payload can be replayed (a double submit of a
 modal, an attacker with a captured request): the same delivery comes again with the same trigger id, or for a
-modal the same view id and hash. Every button, modal, command and shortcut request whose transaction wrote claims
-``delivery_key`` there (``bot.inbox.claim_delivery``, in ``processed_events``): a delivery whose key is claimed
-already is acked and does nothing; two copies in flight at once both run, and the one that commits second meets
-the claim and rolls back (or, if it failed first on the other's change, is recognised as the copy and says nothing,
-a modal refused on that change included: it closes, with no error on the form and no message).
-Requests that only read (open a modal, show a list) claim nothing: repeating them changes nothing. Requests handed
-to the inbox (questions, mentions, the ask modal) are claimed there, under their own keys; the ask modal is declared
-``inbox=True``, so it touches nothing but the inbox before its ack. A *double click* is two
-deliveries (two trigger ids): the second meets the state the first left, which the services check under the
-record's lock (a question already claimed, a practice already decided) and answer without a second change.
+modal the same view id and hash. A modal submission is recorded once under that key (a copy is acked and does
+nothing), and its run from the inbox claims the key with its change (a retry after a crash finds it claimed and
+does nothing). Every button, command and shortcut request whose transaction wrote claims ``delivery_key`` there
+(``bot.inbox.claim_delivery``, in ``processed_events``): a delivery whose key is claimed already is acked and does
+nothing; two copies in flight at once both run, and the one that commits second meets the claim and rolls back (or,
+if it failed first on the other's change, is recognised as the copy and says nothing). Requests that only read
+(open a modal, show a list) claim nothing: repeating them changes nothing. Requests handed to the inbox (questions,
+mentions, modal submissions) are claimed there, under their own keys, so they touch nothing but the inbox before
+their ack. A *double click* is two deliveries (two trigger ids): the second meets the state the first left, which
+the services check under the record's lock (a question already claimed, a practice already decided) and answer
+without a second change.
 """
 
 from __future__ import annotations

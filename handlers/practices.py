@@ -146,7 +146,7 @@ def handle_practice_submission(turn: Turn, form: PracticeForm) -> None:
                 turn.session, actor=turn.actor, practice_id=form.practice_id, values=form.values, now=turn.now
             )
     except InvalidRecord as exc:
-        # shown under the fields; the modal stays open and nothing was written
+        # the database's checks (themes, a title taken): nothing written, the user told by DM with their text
         turn.form_errors(practice_field_errors(exc.errors, lang))
         turn.outcome = "invalid " + ",".join(sorted({e.column for e in exc.errors}))
         return

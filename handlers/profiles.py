@@ -280,7 +280,7 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
     if not form.reason:
         turn.form_errors({form.ERROR_BLOCK: t("field.missing", turn.lang)})
         return
-    # already decided or gone meanwhile, or not staff: refused on the form by the wrapper
+    # already decided or gone meanwhile, or not staff: refused, and the user told by DM (``run_submission``)
     turn.actor.require_staff("reject an expert profile", target=f"expert:{form.expert_id}")  # before reading it
     expert = profiles.get_expert(turn.session, expert_id=form.expert_id)
     payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id

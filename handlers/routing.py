@@ -241,7 +241,7 @@ def check_answer_form(form: AnswerForm, draft: Draft) -> dict[str, str]:
 
 
 def handle_add_info_submission(turn: Turn, form: AddInfoForm) -> None:
-    # empty, not theirs, closed meanwhile: the service refuses, the wrapper says so on the form; nothing written
+    # not theirs, closed meanwhile: the service refuses, nothing written, the user told by DM (``run_submission``)
     _routing(turn).add_information(
         turn.session, question_id=form.question_id, actor_slack_id=_actor(turn), text=form.text, now=turn.now
     )
@@ -356,7 +356,7 @@ def handle_answer_button(turn: Turn, routing_id: int) -> None:
 
 
 def handle_answer_submission(turn: Turn, form: AnswerForm) -> None:
-    # empty, not theirs, taken or answered meanwhile: refused on the form by the wrapper; nothing written
+    # not theirs, taken or answered meanwhile: refused, nothing written, the user told by DM (``run_submission``)
     _routing(turn).answer(
         turn.session, routing_id=form.routing_id, actor_slack_id=_actor(turn), text=form.text, now=turn.now
     )
