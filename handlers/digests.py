@@ -23,7 +23,7 @@ from digests.subscriptions import (
 from handlers import ids
 from handlers.blocks.digest_modal import build_digest_modal
 from handlers.digest_post import preview_digest
-from handlers.forms import DigestForm
+from handlers.forms import DigestForm, Draft
 from handlers.kit import theme_choices
 from handlers.turn import Turn
 
@@ -95,6 +95,16 @@ def open_digest_modal(turn: Turn, channel: str) -> None:
         post_empty=current.post_empty if current else False,
     )
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
+
+
+def check_digest_form(form: DigestForm, draft: Draft) -> dict[str, str]:
+    """Before the ack: the day and time must be ones a digest can be posted at."""
+    try:
+        parse_weekday(form.day)
+        parse_time(form.time)
+    except WieweetError as exc:
+        return {ids.BLOCK_DIGEST_TIME: exc.message}
+    return {}
 
 
 def handle_digest_submission(turn: Turn, form: DigestForm) -> None:

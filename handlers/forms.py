@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Protocol, Self
 
-from bot.i18n import DEFAULT_LANGUAGE
+from bot.i18n import DEFAULT_LANGUAGE, t
 from handlers import claims, ids
 from storage.models import Visibility
 
@@ -24,6 +24,20 @@ class Form(Protocol):
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> Self: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What a check of a submitted form before its ack may use: nothing that waits (no database, no Slack call)."""
+
+    lang: str  # the user's language as known in this process (else the default)
+    today: date
+    user_id: str | None
+
+
+def required(block: str, text: str, draft: Draft) -> dict[str, str]:
+    """The check of a field that must not be empty: its error, or none."""
+    return {} if text.strip() else {block: t("field.missing", draft.lang)}
 
 
 State = Mapping[str, Any]  # a view's ``state.values``: block id -> action id -> the input's value
@@ -40,6 +54,26 @@ def state_value(values: State, block: str, action: str) -> dict[str, Any]:
     """The submitted value of one input (``{}`` when absent)."""
     entry = (values.get(block) or {}).get(action)
     return dict(entry) if isinstance(entry, dict) else {}
+
+
+def typed_inputs(body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the user typed into a submitted view's text inputs, as (the field's label, the text), in the order of
+    the form: quoted back to them when the form can no longer be shown (so nothing typed is lost)."""
+    view = body.get("view")
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    values = state_values(body)
+    typed: list[tuple[str, str]] = []
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict):
+            continue
+        entries = values.get(str(block.get("block_id")))
+        label = block.get("label")
+        name = str(label.get("text") or "") if isinstance(label, dict) else ""
+        for entry in entries.values() if isinstance(entries, dict) else []:
+            text = entry.get("value") if isinstance(entry, dict) else None
+            if isinstance(text, str) and text.strip():
+                typed.append((name, text))
+    return typed
 
 
 def text_value(values: State, block: str, action: str) -> str:

@@ -5,31 +5,44 @@ Bolt acknowledges Slack before a (non-lazy) listener has finished when ``process
 global Bolt middleware cannot scope a database transaction around the listener's work. Every listener is therefore
 declared through ``listener(...)``, which for each request:
 
-1. stamps a correlation id and acknowledges at once (``ack_first``: buttons, commands, shortcuts, events; a modal
-   submission is acknowledged by its outcome — closed, or errors shown on its fields);
+1. stamps a correlation id and acknowledges at once (``ack_first``: buttons, commands, shortcuts, events); a modal
+   submission is acknowledged before anything touches the main database (see "Modal submissions" below);
 2. opens one session (one transaction) and reads the payload once: the ``subject`` of a button (the record id in
-   its value and block id, ``handlers.claims.Subject``) or the typed ``form`` of a modal (``handlers.forms``), or
-   any other ``parse``; a malformed claim is refused there, before the handler runs;
+   its value and block id, ``handlers.claims.Subject``) or any other ``parse``; a malformed claim is refused there,
+   before the handler runs;
 3. runs the handler with the ``Turn`` and the parsed value; commits when it returns, rolls back when it raises;
    a request that changed something claims its delivery (``delivery_key``) in that same transaction, so a replayed
    or retried delivery of it changes nothing (see "Redeliveries" below);
 4. after the commit: the messages the handler asked for (``Turn.after_commit``), the outbox doorbell when it queued
    messages, the Home tabs whose content changed;
-5. logs one line per request. A refusal of a modal is shown on the modal; any other error goes to the one global
-   error handler (``handlers.errors``), also after the ack (Bolt would drop the ack if the error reached it then).
+5. logs one line per request. An error goes to the one global error handler (``handlers.errors``), also after the
+   ack (Bolt would drop the ack if the error reached it then).
+
+Modal submissions (``deferred``, every modal but the ask modal, which records its own inbox kind with ``inbox``).
+Before the ack, nothing waits: the typed form is read (a malformed claim or an input longer than Slack allows is
+refused on the form), its ``check`` runs (required fields, lengths, formats: what needs no database) and refuses on
+the form, which stays open and claims nothing, so the corrected resubmit counts; then the submission is recorded in
+the inbox under its view id and hash (``SUBMISSION_KIND``: one short transaction on the inbox only) and the modal
+closes. The inbox worker (``handlers.inbox``) runs the handler from the record afterwards (``run_submission``): the
+user's language first (``users.info`` when not cached, in no transaction that has written), then the handler in one
+transaction that claims the view id and hash as its delivery, exactly as it ran before the ack, with the same
+after-commit confirmations. A database lock held for longer than Slack's 3 s delays the change, never the ack. What
+only the database (or Slack) can refuse — not theirs, decided meanwhile, gone, a name taken — can no longer be shown
+on the closed form: the worker tells the user once by DM, quoting what they typed, so nothing is lost.
 
 Redeliveries. Slack retries a request whose ack it did not get, and a payload can be replayed (a double submit of a
 modal, an attacker with a captured request): the same delivery comes again with the same trigger id, or for a
-modal the same view id and hash. Every button, modal, command and shortcut request whose transaction wrote claims
-``delivery_key`` there (``bot.inbox.claim_delivery``, in ``processed_events``): a delivery whose key is claimed
-already is acked and does nothing; two copies in flight at once both run, and the one that commits second meets
-the claim and rolls back (or, if it failed first on the other's change, is recognised as the copy and says nothing,
-a modal refused on that change included: it closes, with no error on the form and no message).
-Requests that only read (open a modal, show a list) claim nothing: repeating them changes nothing. Requests handed
-to the inbox (questions, mentions, the ask modal) are claimed there, under their own keys; the ask modal is declared
-``inbox=True``, so it touches nothing but the inbox before its ack. A *double click* is two
-deliveries (two trigger ids): the second meets the state the first left, which the services check under the
-record's lock (a question already claimed, a practice already decided) and answer without a second change.
+modal the same view id and hash. A modal submission is recorded once under that key (a copy is acked and does
+nothing), and its run from the inbox claims the key with its change (a retry after a crash finds it claimed and
+does nothing). Every button, command and shortcut request whose transaction wrote claims ``delivery_key`` there
+(``bot.inbox.claim_delivery``, in ``processed_events``): a delivery whose key is claimed already is acked and does
+nothing; two copies in flight at once both run, and the one that commits second meets the claim and rolls back (or,
+if it failed first on the other's change, is recognised as the copy and says nothing). Requests that only read
+(open a modal, show a list) claim nothing: repeating them changes nothing. Requests handed to the inbox (questions,
+mentions, modal submissions) are claimed there, under their own keys, so they touch nothing but the inbox before
+their ack. A *double click* is two deliveries (two trigger ids): the second meets the state the first left, which
+the services check under the record's lock (a question already claimed, a practice already decided) and answer
+without a second change.
 """
 
 from __future__ import annotations
@@ -44,15 +57,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar, overload
 
-from slack_bolt import Ack, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
 
 from bot import inbox as inbox_core
+from bot.actors import NotAuthorized
 from bot.errors import WieweetError
-from handlers.claims import Subject
-from handlers.errors import REF, handle_error, refuse_in_form
-from handlers.forms import Form
+from bot.i18n import t
+from handlers import inbox
+from handlers.claims import Subject, log_refusal
+from handlers.errors import REF, handle_error, refuse_in_form, user_message
+from handlers.forms import Draft, Form, state_values, typed_inputs
 from handlers.home import publish_homes
+from handlers.kit import escape_truncate
 from handlers.services import Services
 from handlers.turn import AckThenLanguage, AfterCommitRespond, Turn
 from storage.db import session_has_written
@@ -83,7 +100,14 @@ def listener(
 ) -> BoltListener: ...
 @overload
 def listener(
-    services: Services, kind: str, handler: Callable[[Turn, F], None], *, form: type[F], inbox: bool = False
+    services: Services,
+    kind: str,
+    handler: Callable[[Turn, F], None],
+    *,
+    form: type[F],
+    inbox: bool = False,
+    deferred: bool = False,
+    check: Callable[[F, Draft], Mapping[str, str]] | None = None,
 ) -> BoltListener: ...
 @overload
 def listener(
@@ -104,17 +128,25 @@ def listener(
     parse: Callable[[Turn], Any] | None = None,
     ack_first: bool = False,
     inbox: bool = False,
+    deferred: bool = False,
+    check: Callable[[Any, Draft], Mapping[str, str]] | None = None,
 ) -> BoltListener:
     """Adapt ``handler(turn[, parsed])`` to a Bolt listener (see the module docstring). ``inbox``: the request is
     recorded in the inbox before its ack, and that record is the dedupe claim; the request claims no delivery here,
     so nothing touches the main database before the ack (not even a look-up: with the connection pool taken by
     workers waiting on a lock, it waited 20 s), and the user's language is not looked up in the listener (the inbox
-    job does it: with a slow Slack, ``users.info`` held the listener threads that other requests' acks wait for)."""
+    job does it: with a slow Slack, ``users.info`` held the listener threads that other requests' acks wait for).
+    ``deferred`` (a modal ``form``): the submission is checked (``check``: what needs no database), recorded in the
+    inbox and acked; the inbox worker runs ``handler`` from the record afterwards (see "Modal submissions")."""
     if subject is not None:
         parse = _subject_parser(subject)
     elif form is not None:
         parse = _form_parser(form)
-    spec = _Spec(services, kind, handler, parse, form, ack_first, inbox)
+    spec = _Spec(services, kind, handler, parse, form, ack_first, inbox, deferred, check)
+    if deferred:
+        if form is None:
+            raise ValueError("only a modal form can be deferred to the inbox")
+        _DEFERRED[_handler_name(handler)] = spec
 
     def bolt_listener(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
@@ -136,6 +168,8 @@ class _Spec:
     form: type[Form] | None
     ack_first: bool
     inbox: bool = False
+    deferred: bool = False
+    check: Callable[[Any, Draft], Mapping[str, str]] | None = None
 
     def run(self, turn: Turn, key: str | None = None) -> None:
         """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form,
@@ -203,6 +237,9 @@ def _serve(
     if spec.ack_first:
         ack()
     try:
+        if spec.deferred:
+            outcome = _record_submission(spec, key, ack=ack, body=body, context=context)
+            return
         turn = _transaction(spec, key, ack=ack, body=body, client=client, context=context, respond=respond)
         outcome = turn.outcome
         if outcome != DUPLICATE:
@@ -319,3 +356,153 @@ def _after_commit(services: Services, turn: Turn, client: WebClient) -> None:
         services.outbox.ring()
     if turn.home_users:
         publish_homes(services, client, turn.home_users)
+
+
+# --- modal submissions: recorded before the ack, run by the inbox worker ---------------------------------------------
+
+SUBMISSION_KIND = "modal_submission"
+MAX_INPUT_CHARS = 3000  # Slack's limit for a plain-text input: more did not come from a modal wieweet made
+_DEFERRED: dict[str, _Spec] = {}  # the handler's name (stored in the record) -> its declaration
+
+
+def _handler_name(handler: Callable[..., None]) -> str:
+    return f"{handler.__module__}.{handler.__qualname__}"
+
+
+def _record_submission(spec: _Spec, key: str | None, *, ack: Ack, body: dict[str, Any], context: BoltContext) -> str:
+    """A deferred modal submission before its ack: read the form, check what needs no database (refused on the
+    form, which stays open and claims nothing), record it in the inbox (its view id and hash: the dedupe claim),
+    close the modal. Nothing touches the main database and nothing waits on Slack."""
+    services, form_type = spec.services, spec.form
+    assert form_type is not None
+    lang = services.locales.cached(context.user_id) or services.locales.default_language
+    too_long = {
+        block: t("field.too_long", lang)
+        for block, entries in state_values(body).items()
+        for entry in (entries.values() if isinstance(entries, dict) else [])
+        if isinstance(entry, dict) and len(str(entry.get("value") or "")) > MAX_INPUT_CHARS
+    }
+    if too_long:
+        ack(response_action="errors", errors=too_long)
+        return "invalid " + ",".join(sorted(too_long))
+    try:
+        form = form_type.parse(body)
+    except WieweetError as error:  # a malformed claim: refused on the form, as before the ack
+        ack(response_action="errors", errors={form_type.ERROR_BLOCK: user_message(error, lang, str(context[REF]))})
+        if isinstance(error, NotAuthorized):
+            log_refusal(ref=str(context[REF]), user=context.user_id, action=error.action, target=error.target)
+        return f"refused {error.code}"
+    draft = Draft(lang=lang, today=services.clock().date(), user_id=context.user_id)
+    errors = dict(spec.check(form, draft)) if spec.check is not None else {}
+    if errors:
+        ack(response_action="errors", errors={block: text[:2000] for block, text in errors.items()})
+        return "invalid " + ",".join(sorted(errors))
+    if key is None:  # no view id: not a modal Slack showed
+        ack()
+        log.warning("submission without a view id ignored ref=%s user=%s", context[REF], context.user_id)
+        return "refused no_view"
+    new = inbox.record(
+        services,
+        request_key=key,
+        kind_name=SUBMISSION_KIND,
+        payload={"handler": _handler_name(spec.handler), "body": _kept(body)},
+        user_id=context.user_id,
+    )
+    ack()  # accepted: the modal closes; the outcome (a confirmation, or why not) comes as a message
+    return "recorded" if new else DUPLICATE
+
+
+def _kept(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What a submission's record keeps of its payload: who, the view's identity, metadata, state and labels."""
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    assert isinstance(view, dict)
+    labels = [
+        {"block_id": b.get("block_id"), "label": {"text": (b.get("label") or {}).get("text")}}
+        for b in view.get("blocks") or []
+        if isinstance(b, dict) and isinstance(b.get("label"), dict)
+    ]
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    assert isinstance(user, dict)
+    return {
+        "type": body.get("type"),
+        "team": body.get("team"),
+        "user": {k: user.get(k) for k in ("id", "name", "team_id") if k in user},
+        "view": {
+            **{k: view.get(k) for k in ("id", "hash", "callback_id", "private_metadata", "type") if k in view},
+            "state": view.get("state") or {},
+            "blocks": labels,
+        },
+    }
+
+
+class _Acked(Ack):
+    """The ack of a submission run from the inbox: Slack was answered when it was recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.response = BoltResponse(status=200, body="")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        assert self.response is not None
+        return self.response
+
+
+def _tell_refused(job: inbox.InboxJob, text: str) -> None:
+    """Why a submission was not saved, by DM (the modal closed at the ack), with what the user typed quoted: nothing
+    is lost, it can be submitted again."""
+    typed = typed_inputs(job.payload.get("body") or {})
+    if typed:
+        quoted = "\n\n".join(
+            (f"*{escape_truncate(label, 150)}*\n" if label else "")
+            + "> "
+            + escape_truncate(value, MAX_INPUT_CHARS).replace("\n", "\n> ")
+            for label, value in typed
+        )
+        text = f"{text}\n\n{t('modal.not_saved', job.language(), typed=quoted)}"
+    job.dm_once(step="refused", text=text)
+
+
+@inbox.kind(SUBMISSION_KIND, tell=_tell_refused)
+def run_submission(job: inbox.InboxJob) -> None:
+    """A deferred modal submission, from the inbox: the handler runs on the recorded payload as it would have before
+    the ack, in one transaction that claims the submission's delivery key, so it changes things once (also after a
+    crash, or when a copy ran meanwhile). A refusal (not theirs, decided meanwhile, gone, invalid) raises: the worker
+    tells the user (``_tell_refused``). The user's language is looked up first, in no transaction that has written."""
+    services, body = job.services, dict(job.payload.get("body") or {})
+    spec = _DEFERRED.get(str(job.payload.get("handler")))
+    if spec is None or spec.form is None:
+        raise RuntimeError(f"no deferred handler {job.payload.get('handler')!r}")
+    lang = job.language()
+    context = BoltContext({"user_id": job.user_id, REF: job.ref})
+    turn: Turn | None = None
+    try:
+        with services.db.session() as session:
+            turn = Turn(
+                services=services,
+                session=session,
+                client=job.client,
+                body=body,
+                ack=_Acked(),
+                respond=None,
+                context=context,
+                kind=spec.kind,
+                correlation_id=job.ref,
+                now=job.now,
+            )
+            turn.known_language(lang)
+            if inbox_core.delivery_seen(session, key=job.key):
+                turn.outcome = DUPLICATE
+                return
+            spec.handler(turn, spec.form.parse(body))
+            if session_has_written(session) and not inbox_core.claim_delivery(
+                session, key=job.key, kind=spec.kind, now=turn.now
+            ):
+                raise Redelivered(job.key)
+    except Redelivered:
+        log.info("submission %s was run by a copy meanwhile ref=%s", job.key, job.ref)
+        return
+    except WieweetError:
+        if _claimed_meanwhile(services, job.key):  # refused on the change a copy of it made: says nothing
+            return
+        raise
+    _after_commit(services, turn, job.client)

@@ -28,6 +28,7 @@ from bot.needs import NeedsService, Period, parse_period
 from bot.needs.periods import current_quarter
 from bot.needs.report import collect_report, render_chart_png, write_xlsx
 from bot.register.profiles import InvalidRecord
+from bot.register.validation import ANY_THEME, validate_practice
 from handlers import ids
 from handlers.blocks.needs import (
     OVERVIEW_TOPICS,
@@ -41,7 +42,7 @@ from handlers.blocks.needs import (
     status_done,
     status_invited,
 )
-from handlers.forms import NeedsDoneForm, NeedsInviteForm
+from handlers.forms import Draft, NeedsDoneForm, NeedsInviteForm
 from handlers.kit import Rendered, escape_truncate, user_mention
 from handlers.turn import Turn
 
@@ -246,6 +247,14 @@ def handle_done_button(turn: Turn, proposal_id: int) -> None:
     turn.client.views_open(
         trigger_id=turn.trigger_id, view=build_done_modal(turn.lang, proposal_id=proposal_id, label=view.label)
     )
+
+
+def check_done_form(form: NeedsDoneForm, draft: Draft) -> dict[str, str]:
+    """Before the ack: the notes' link must be a web address, by the rule of the practice it becomes."""
+    values = {"title": "-", "summary": "-", "url": form.notes_url}
+    _, errors = validate_practice(values, themes=ANY_THEME, today=draft.today)
+    texts = [field_error_text(e, draft.lang) for e in errors if e.column == "url"]
+    return {ids.BLOCK_NEEDS_NOTES: " ".join(texts)} if texts else {}
 
 
 def handle_done_submission(turn: Turn, form: NeedsDoneForm) -> None:

@@ -17,6 +17,7 @@ from bot.i18n import N_, t
 from bot.matching.loader import load_themes
 from bot.register import submissions
 from bot.register.profiles import InvalidRecord
+from bot.register.validation import ANY_THEME, validate_practice
 from handlers.answers import strip_mentions
 from handlers.blocks.practice import (
     build_pending_practices,
@@ -28,7 +29,7 @@ from handlers.blocks.practice import (
     practice_field_errors,
     prefill_from_message,
 )
-from handlers.forms import PracticeForm, PracticeRejectForm
+from handlers.forms import Draft, PracticeForm, PracticeRejectForm, required
 from handlers.kit import Rendered, ThemeChoice, escape_truncate, theme_choices, user_mention
 from handlers.turn import Turn
 from storage.models import Practice, RecordStatus
@@ -124,6 +125,17 @@ def handle_save_practice_shortcut(turn: Turn) -> None:
 # --- submitting and editing ----------------------------------------------------------------------------------------
 
 
+def check_practice_form(form: PracticeForm, draft: Draft) -> dict[str, str]:
+    """Before the ack: the fields' own rules (required, lengths, formats); the themes and a title already taken are
+    the service's to check when it saves."""
+    _, errors = validate_practice(form.values, themes=ANY_THEME, today=draft.today)
+    return practice_field_errors(errors, draft.lang) if errors else {}
+
+
+def check_reject_form(form: PracticeRejectForm, draft: Draft) -> dict[str, str]:
+    return required(form.ERROR_BLOCK, form.reason, draft)
+
+
 def handle_practice_submission(turn: Turn, form: PracticeForm) -> None:
     lang = turn.lang
     try:
@@ -134,7 +146,7 @@ def handle_practice_submission(turn: Turn, form: PracticeForm) -> None:
                 turn.session, actor=turn.actor, practice_id=form.practice_id, values=form.values, now=turn.now
             )
     except InvalidRecord as exc:
-        # shown under the fields; the modal stays open and nothing was written
+        # the database's checks (themes, a title taken): nothing written, the user told by DM with their text
         turn.form_errors(practice_field_errors(exc.errors, lang))
         turn.outcome = "invalid " + ",".join(sorted({e.column for e in exc.errors}))
         return

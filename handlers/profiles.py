@@ -22,6 +22,7 @@ from bot.i18n import t
 from bot.matching.loader import load_themes
 from bot.register import profiles
 from bot.register.profiles import InvalidRecord
+from bot.register.validation import ANY_THEME, validate_expert
 from handlers.blocks.profile import (
     AdminData,
     ProfileCard,
@@ -35,7 +36,7 @@ from handlers.blocks.profile import (
     profile_card,
     profile_text,
 )
-from handlers.forms import ProfileForm, ProfileRejectForm
+from handlers.forms import Draft, ProfileForm, ProfileRejectForm, required
 from handlers.kit import escape_truncate, theme_choices, user_mention
 from handlers.practices import practice_admin_blocks
 from handlers.turn import Turn
@@ -118,6 +119,17 @@ def open_profile_modal(turn: Turn, *, expert: Expert | None, expertise: str = ""
         channel_id=channel,
     )
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
+
+
+def check_profile_form(form: ProfileForm, draft: Draft) -> dict[str, str]:
+    """Before the ack: the fields' own rules (required, lengths, formats); the themes and an e-mail address taken
+    by another profile are the service's to check when it saves."""
+    _, errors = validate_expert({**form.values, "slack_user_id": draft.user_id or ""}, themes=ANY_THEME)
+    return field_errors(errors, draft.lang) if errors else {}
+
+
+def check_reject_form(form: ProfileRejectForm, draft: Draft) -> dict[str, str]:
+    return required(form.ERROR_BLOCK, form.reason, draft)
 
 
 def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
@@ -268,7 +280,7 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
     if not form.reason:
         turn.form_errors({form.ERROR_BLOCK: t("field.missing", turn.lang)})
         return
-    # already decided or gone meanwhile, or not staff: refused on the form by the wrapper
+    # already decided or gone meanwhile, or not staff: refused, and the user told by DM (``run_submission``)
     turn.actor.require_staff("reject an expert profile", target=f"expert:{form.expert_id}")  # before reading it
     expert = profiles.get_expert(turn.session, expert_id=form.expert_id)
     payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id

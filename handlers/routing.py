@@ -30,7 +30,8 @@ from handlers.blocks.modals import (
 )
 from handlers.blocks.routing import DmState, MyQuestion, build_expert_request, build_my_questions
 from handlers.claims import UserPick
-from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, TriageCloseForm
+from handlers.errors import user_message
+from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
 from handlers.turn import Turn
@@ -226,8 +227,21 @@ def handle_add_info_button(turn: Turn, question_id: int) -> None:
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
+def _not_empty(block: str, text: str, code: str, draft: Draft) -> dict[str, str]:
+    """Before the ack: an empty text, refused with the service's own message for it."""
+    return {} if text.strip() else {block: user_message(RoutingInputError(code), draft.lang, "")}
+
+
+def check_add_info_form(form: AddInfoForm, draft: Draft) -> dict[str, str]:
+    return _not_empty(form.ERROR_BLOCK, form.text, "empty_information", draft)
+
+
+def check_answer_form(form: AnswerForm, draft: Draft) -> dict[str, str]:
+    return _not_empty(form.ERROR_BLOCK, form.text, "empty_answer", draft)
+
+
 def handle_add_info_submission(turn: Turn, form: AddInfoForm) -> None:
-    # empty, not theirs, closed meanwhile: the service refuses, the wrapper says so on the form; nothing written
+    # not theirs, closed meanwhile: the service refuses, nothing written, the user told by DM (``run_submission``)
     _routing(turn).add_information(
         turn.session, question_id=form.question_id, actor_slack_id=_actor(turn), text=form.text, now=turn.now
     )
@@ -342,7 +356,7 @@ def handle_answer_button(turn: Turn, routing_id: int) -> None:
 
 
 def handle_answer_submission(turn: Turn, form: AnswerForm) -> None:
-    # empty, not theirs, taken or answered meanwhile: refused on the form by the wrapper; nothing written
+    # not theirs, taken or answered meanwhile: refused, nothing written, the user told by DM (``run_submission``)
     _routing(turn).answer(
         turn.session, routing_id=form.routing_id, actor_slack_id=_actor(turn), text=form.text, now=turn.now
     )

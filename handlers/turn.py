@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.actors import Actor
+from bot.errors import WieweetError
 from handlers.claims import MessageRef, clicked_message, log_refusal
 from handlers.kit import message
 from handlers.services import Services
@@ -90,7 +91,11 @@ class Turn:
         return getattr(self.ack, "response", None) is not None
 
     def form_errors(self, errors: Mapping[str, str]) -> None:
-        """A modal's input is not acceptable: the messages under its fields (block id -> text); the modal stays open."""
+        """A modal's input is not acceptable: the messages under its fields (block id -> text); the modal stays open.
+        Once the modal was acked (a submission run from the inbox) the form is closed: ``FormRefused`` is raised, so
+        nothing is saved and the user is told by message."""
+        if self.acked:
+            raise FormRefused(errors)
         self.ack(response_action="errors", errors={block: text[:2000] for block, text in errors.items()})
         self.kept_open = True
         self.outcome = "invalid " + ",".join(sorted(errors))
@@ -215,6 +220,11 @@ class Turn:
         this process, else the default."""
         return self._lang or self.services.locales.cached(self.user_id) or self.services.locales.default_language
 
+    def known_language(self, lang: str) -> None:
+        """The user's language, looked up before this request's transaction (no ``users.info`` inside it)."""
+        self._lang = lang
+        self.context[LANG] = lang
+
     @property
     def lang(self) -> str:
         if self._lang is None:
@@ -223,6 +233,17 @@ class Turn:
             )
             self.context[LANG] = self._lang
         return self._lang
+
+
+class FormRefused(WieweetError):
+    """A modal's input refused after the modal was closed (its submission run from the inbox): the messages that
+    would have stood under its fields, already in the user's language."""
+
+    code = "form_refused"
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(message="\n".join(text for text in errors.values() if text))
+        self.errors = dict(errors)
 
 
 class AckThenLanguage(Ack):

@@ -103,6 +103,23 @@ class ThemeLookup(Protocol):
         """The keys of the themes that list ``value`` as a synonym."""
 
 
+class AnyTheme:
+    """A ``ThemeLookup`` that accepts every theme as written: for checking the rest of a form before the vocabulary
+    is read (the service checks the themes against the database when it saves)."""
+
+    def resolve(self, value: str) -> str | None:
+        return value.strip() or None
+
+    def suggest(self, value: str) -> str | None:
+        return None
+
+    def synonym_owners(self, value: str) -> list[str]:
+        return []
+
+
+ANY_THEME = AnyTheme()
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     """One problem with one field. ``code`` is stable (for tests and translations), ``message`` is English."""

@@ -1,11 +1,15 @@
 """Modal submissions, each read once into its typed form (``handlers.forms``) by the listener wrapper.
 
-A form the service refuses (not the user's, decided meanwhile, invalid) stays open with the reason on it.
+Every submission is acked within Slack's 3 s whatever the database does: what needs no database (required fields,
+lengths, formats, the typed form) is checked first and refused on the form, which stays open; then the submission
+is recorded in the inbox (nothing else is touched) and the modal closes. The inbox worker runs the handler from the
+record afterwards, once; what only the database can refuse (not theirs, decided meanwhile, gone) reaches the user
+as a direct message quoting what they typed (``handlers.listener``, "Modal submissions").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from slack_bolt import App
@@ -19,22 +23,34 @@ F = TypeVar("F", bound=forms.Form)
 
 
 def register(app: App, services: Services) -> None:
-    def view(callback_id: str, handler: Callable[[Turn, F], None], form: type[F]) -> None:
-        app.view(callback_id)(listener(services, Kind.VIEW, handler, form=form))
+    def view(
+        callback_id: str,
+        handler: Callable[[Turn, F], None],
+        form: type[F],
+        check: Callable[[F, forms.Draft], Mapping[str, str]] | None = None,
+    ) -> None:
+        app.view(callback_id)(listener(services, Kind.VIEW, handler, form=form, deferred=True, check=check))
 
-    view(ids.VIEW_PROFILE, profiles.handle_profile_submission, forms.ProfileForm)
-    view(ids.VIEW_PROFILE_REJECT, profiles.handle_reject_submission, forms.ProfileRejectForm)
-    view(ids.VIEW_PRACTICE, practices.handle_practice_submission, forms.PracticeForm)
-    view(ids.VIEW_PRACTICE_REJECT, practices.handle_reject_submission, forms.PracticeRejectForm)
-    view(ids.VIEW_DIGEST, digests.handle_digest_submission, forms.DigestForm)
+    view(ids.VIEW_PROFILE, profiles.handle_profile_submission, forms.ProfileForm, profiles.check_profile_form)
+    view(
+        ids.VIEW_PROFILE_REJECT, profiles.handle_reject_submission, forms.ProfileRejectForm, profiles.check_reject_form
+    )
+    view(ids.VIEW_PRACTICE, practices.handle_practice_submission, forms.PracticeForm, practices.check_practice_form)
+    view(
+        ids.VIEW_PRACTICE_REJECT,
+        practices.handle_reject_submission,
+        forms.PracticeRejectForm,
+        practices.check_reject_form,
+    )
+    view(ids.VIEW_DIGEST, digests.handle_digest_submission, forms.DigestForm, digests.check_digest_form)
     if services.needs is not None:
         view(ids.VIEW_NEEDS_INVITE, needs.handle_invite_submission, forms.NeedsInviteForm)
-        view(ids.VIEW_NEEDS_DONE, needs.handle_done_submission, forms.NeedsDoneForm)
+        view(ids.VIEW_NEEDS_DONE, needs.handle_done_submission, forms.NeedsDoneForm, needs.check_done_form)
     if services.routing is None:
         return
-    # recorded in the inbox before the ack (its dedupe claim): nothing on the main database before the ack
+    # the question is made by the inbox worker from its own record (``routing.ask_question``)
     app.view(ids.VIEW_ASK)(listener(services, Kind.VIEW, routing.handle_ask_submission, form=forms.AskForm, inbox=True))
-    view(ids.VIEW_ADD_INFO, routing.handle_add_info_submission, forms.AddInfoForm)
+    view(ids.VIEW_ADD_INFO, routing.handle_add_info_submission, forms.AddInfoForm, routing.check_add_info_form)
     view(ids.VIEW_DECLINE, routing.handle_decline_submission, forms.DeclineForm)
-    view(ids.VIEW_ANSWER, routing.handle_answer_submission, forms.AnswerForm)
+    view(ids.VIEW_ANSWER, routing.handle_answer_submission, forms.AnswerForm, routing.check_answer_form)
     view(ids.VIEW_TRIAGE_CLOSE, routing.handle_triage_close_submission, forms.TriageCloseForm)

@@ -274,13 +274,15 @@ def test_only_members_and_staff_change_a_channels_digest(
     with Session(engine) as session:
         assert session.scalars(select(DigestSubscription)).one().active is True
     engine.dispose()
-    # a member's modal, forged to subscribe a channel they are not in: refused on the form, nothing stored
+    # a member's modal, forged to subscribe a channel they are not in: refused (by DM: only Slack's data can tell,
+    # after the ack), nothing stored
     emulator.send_command(NL_USER, CHANNEL, text="digest")
     view = emulator.wait_for(lambda: emulator.views(NL_USER))[-1]
     emulator.forge_view_metadata(view["id"], json.dumps({"channel_id": OTHER_CHANNEL}))
     delivery = emulator.submit_view(NL_USER, view["id"], {})
-    assert delivery.response_action == "errors"
+    assert delivery.acked and delivery.response_action is None
     emulator.wait_for(lambda: refusals(bot, NL_USER))
+    emulator.wait_for(lambda: emulator.messages(emulator.dm_channel_with(NL_USER)))
     assert f"action=subscribe a channel to the digest target=channel:{OTHER_CHANNEL}" in refusals(bot, NL_USER)[0]
     engine = create_engine(demo_db_url)
     with Session(engine) as session:

@@ -42,6 +42,7 @@ from storage.models import (
     RecordStatus,
     Visibility,
 )
+from tests.e2e.chaos import database_locked
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
@@ -203,12 +204,19 @@ def test_proposal_forged_click_missing_scope_invite_and_dismiss(
     assert name.startswith("werksessie-") and "zwerfkatten" in name
     emulator.set_bot_scopes(["chat:write", "im:write", "users:read", "channels:read", "files:write"])
     refused = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: name})
-    assert refused.response_action == "errors" and refused.ack_body is not None
-    assert "channels:manage" in flat(refused.ack_body["errors"])
+    assert refused.acked and refused.response_action is None  # recorded; Slack refuses it after the ack
+    told = emulator.wait_for(
+        lambda: "channels:manage" in flat(emulator.messages(emulator.dm_channel_with(STAFF))), timeout=20
+    )
+    assert told and f"> {name}" in flat(emulator.messages(emulator.dm_channel_with(STAFF)))  # what they typed
     assert status_of(db, proposal.id) == ProposalStatus.OPEN and emulator.channel_info(name) is None
 
     # with the scope: the channel is created and exactly the proposed people are invited
     emulator.set_bot_scopes(None)
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message["ts"], channel=TRIAGE)
+    view = emulator.wait_for(
+        lambda: [v for v in emulator.views(STAFF) if v.get("callback_id") == ids.VIEW_NEEDS_INVITE]
+    )[-1]
     done = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: name})
     assert done.response_action is None
     channel = emulator.wait_for(lambda: emulator.channel_info(name))
@@ -377,3 +385,39 @@ def test_recruiting_dm_adds_the_topic_for_the_person_asked_only(
         assert added is not None and any("rattenbestrijding" in e.lower() for e in added.expertise)
         others = session.scalars(select(Expert).where(Expert.slack_user_id == "U0LEUV001")).one()
         assert not any("rattenbestrijding" in e.lower() for e in others.expertise)
+
+
+def test_invite_and_done_are_acked_under_a_database_lock_and_saved_once(
+    needs_bot: BotProcess, emulator: SlackEmulator, db: Database, demo_db_url: str
+) -> None:
+    """Issue 12: both work-session modals close within Slack's 3 s while another process holds the database's write
+    lock; the invite and the practice are made once the lock is released, and a replay makes nothing more."""
+    needs_pass(db)
+    proposal = our_proposal(db)
+    message = triage_proposal(emulator, proposal.id)
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message["ts"], channel=TRIAGE)
+    invite = emulator.wait_for(
+        lambda: [v for v in emulator.views(STAFF) if v.get("callback_id") == ids.VIEW_NEEDS_INVITE]
+    )[-1]
+    with database_locked(demo_db_url, 6.0):
+        invited = emulator.submit_view(STAFF, invite["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: "werksessie-katten"})
+        assert invited.acked and invited.latency is not None and invited.latency < 3.0
+        assert invited.response_action is None
+    emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.INVITED, timeout=30)
+    assert emulator.channel_info("werksessie-katten") is not None
+    replay(emulator, needs_bot, invited)
+    assert len(emulator.calls_to("conversations.create")) == 1
+
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_DONE, value=str(proposal.id), message=message["ts"], channel=TRIAGE)
+    view = emulator.wait_for(lambda: [v for v in emulator.views(STAFF) if v.get("callback_id") == ids.VIEW_NEEDS_DONE])[
+        -1
+    ]
+    url = "https://wiki.example.org/werksessie-katten"
+    with database_locked(demo_db_url, 6.0):
+        done = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_NOTES: url})
+        assert done.acked and done.latency is not None and done.latency < 3.0 and done.response_action is None
+    emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.DONE, timeout=30)
+    replay(emulator, needs_bot, done)
+    with db.session() as session:
+        assert len(list(session.scalars(select(Practice).where(Practice.url == url)))) == 1
+    needs_bot.assert_no_slack_calls_in_transactions()

@@ -500,8 +500,10 @@ def test_forged_containers_and_modal_metadata_never_update_someone_elses_message
     emulator.forge_view_metadata(view["id"], forged_metadata)
     before = len(refusals(routing_bot))
     delivery = emulator.submit_view(u2, view["id"], {ids.BLOCK_DECLINE_REASON: "niet van mij"})
-    assert delivery.response_action == "errors"  # said on the form, which stays open
+    assert delivery.acked and delivery.response_action is None  # recorded; only the database can refuse it
     emulator.wait_for(lambda: len(refusals(routing_bot)) > before)
+    # told by DM, with what they typed quoted: nothing typed is lost
+    emulator.wait_for(lambda: "> niet van mij" in flat(emulator.messages(emulator.dm_channel_with(u2))))
     assert (
         f"user={u2} action=answer a question sent to someone else target=routing:{theirs.id}"
         in refusals(routing_bot)[-1]
@@ -510,7 +512,9 @@ def test_forged_containers_and_modal_metadata_never_update_someone_elses_message
     assert statuses[u1] is RoutingStatus.CLAIMED and statuses[u2] is RoutingStatus.ASKED
     assert all(c.params.get("ts") != posted["ts"] for c in emulator.calls_to("chat.update"))
 
-    # malformed metadata: refused on the form, logged, nothing changes
+    # malformed metadata: refused on the form (before the ack), logged, nothing changes
+    emulator.click_button(u2, ids.ACTION_DECLINE, message=m2["ts"], channel=c2)
+    view = emulator.wait_for(lambda: [v for v in emulator.views(u2) if v["id"] != view["id"]])[-1]
     emulator.forge_view_metadata(view["id"], "{not json")
     assert emulator.submit_view(u2, view["id"], {}).response_action == "errors"
     emulator.wait_for(lambda: "action=send a malformed modal metadata" in routing_bot.log())
