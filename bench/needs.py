@@ -4,7 +4,8 @@ Usage::
 
     python bench/needs.py                       # quality (dev, dev2, held-out, blind) and speed
     python bench/needs.py --quality             # quality only
-    python bench/needs.py --quality --no-blind  # while tuning: the blind column is left out
+    python bench/needs.py --quality --no-blind  # the blind column is left out
+    python bench/needs.py --quality --sets dev,dev2  # while tuning: only the development sets are read
     python bench/needs.py --speed 50000 --db    # speed only, this many generated questions, and the database path
     python bench/needs.py --fit-center          # write bot/needs/data/meaning_center.json (the reference mean)
 
@@ -210,8 +211,9 @@ def question_vectors(meaning: QuestionMeaning, texts: Sequence[str]) -> dict[str
     return meaning.vectors(texts)
 
 
-def quality(matcher: Matcher, *, blind: bool) -> None:
-    sets = {name: load(path) for name, path in SETS.items() if path.exists() and (blind or name != "blind")}
+def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
+    """The quality table over the sets ``names`` (only those files are read)."""
+    sets = {name: load(SETS[name]) for name in names if SETS[name].exists()}
     embedder = embedder_or_none()
     meaning = QuestionMeaning(embedder, None) if embedder is not None else None
     vectors: dict[str, Vector] = {}
@@ -229,6 +231,10 @@ def quality(matcher: Matcher, *, blind: bool) -> None:
             (
                 "**wieweet: words + meaning** (the default)",
                 lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior),
+            ),
+            (
+                "wieweet: words + meaning, without the second step for lone questions",
+                lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, rescue_threshold=None),
             ),
             (
                 "wieweet: words + meaning, without the fragments pass",
@@ -508,7 +514,12 @@ def database_run(*, texts: Sequence[str], vectors: Mapping[str, Vector], embedde
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true", help="Only the grouping quality.")
-    parser.add_argument("--no-blind", action="store_true", help="Leave the blind set out (while tuning).")
+    parser.add_argument("--no-blind", action="store_true", help="Leave the blind set out.")
+    parser.add_argument(
+        "--sets",
+        default=",".join(SETS),
+        help="Comma-separated sets to score (default: all); tune with --sets dev,dev2 (no other file is read).",
+    )
     parser.add_argument("--speed", type=int, default=None, metavar="N", help="Only the speed, with N questions.")
     parser.add_argument("--db", action="store_true", help="Also the database path (update_topics, report).")
     parser.add_argument("--fit-center", action="store_true", help="Write the reference mean of the meaning vectors.")
@@ -517,8 +528,14 @@ def main(argv: list[str] | None = None) -> None:
         fit_center()
         return
     matcher = build_matcher()
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SETS]
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; choose from {', '.join(SETS)}")
+    if args.no_blind:
+        names = [n for n in names if n != "blind"]
     if args.speed is None or args.quality:
-        quality(matcher, blind=not args.no_blind)
+        quality(matcher, names=names)
     if not args.quality:
         speed(matcher, args.speed or 50_000, with_db=args.db)
 
