@@ -5,13 +5,14 @@ Usage::
     python bench/needs.py                       # quality (dev, dev2, held-out, blind) and speed
     python bench/needs.py --quality             # quality only
     python bench/needs.py --quality --no-blind  # the blind column is left out
-    python bench/needs.py --quality --sets dev,dev2  # while tuning: only the development sets are read
+    python bench/needs.py --quality --sets dev,dev2,dev3  # while tuning: only the development sets are read
     python bench/needs.py --speed 50000 --db    # speed only, this many generated questions, and the database path
     python bench/needs.py --fit-center          # write bot/needs/data/meaning_center.json (the reference mean)
 
-**Quality.** Four labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
+**Quality.** Five labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
 ``bench/needs/dev`` (written for development, topics the demo register and glossary know), ``bench/needs/dev2``
-(development too, topics outside the register: nobody covers them), ``bench/needs/heldout`` (written before the
+(development too, topics outside the register: nobody covers them), ``bench/needs/dev3`` (development, round 3:
+more topics outside the register), ``bench/needs/heldout`` (written before the
 round-2 tuning on other topics and only ever read as these aggregate numbers) and ``bench/needs/blind`` (written by
 someone else; never used for tuning, never printed per question). Each set is grouped from scratch in its file
 order (the order questions arrive in), over the demo register's matcher, with the meaning vectors computed by the
@@ -78,6 +79,7 @@ from bot.needs.meaning import (  # noqa: E402
 SETS = {
     "dev": ROOT / "bench" / "needs" / "dev" / "questions.jsonl",
     "dev2": ROOT / "bench" / "needs" / "dev2" / "questions.jsonl",
+    "dev3": ROOT / "bench" / "needs" / "dev3" / "questions.jsonl",
     "held-out": ROOT / "bench" / "needs" / "heldout" / "questions.jsonl",
     "blind": ROOT / "bench" / "needs" / "blind" / "questions.jsonl",
 }
@@ -235,6 +237,10 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
             (
                 "wieweet: words + meaning, without the second step for lone questions",
                 lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, rescue_threshold=None),
+            ),
+            (
+                "wieweet: words + meaning, second step also for pairs (rescue_size=2)",
+                lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, rescue_size=2),
             ),
             (
                 "wieweet: words + meaning, without the fragments pass",
