@@ -4,13 +4,15 @@ Usage::
 
     python bench/needs.py                       # quality (dev, dev2, held-out, blind) and speed
     python bench/needs.py --quality             # quality only
-    python bench/needs.py --quality --no-blind  # while tuning: the blind column is left out
+    python bench/needs.py --quality --no-blind  # the blind column is left out
+    python bench/needs.py --quality --sets dev,dev2,dev3  # while tuning: only the development sets are read
     python bench/needs.py --speed 50000 --db    # speed only, this many generated questions, and the database path
     python bench/needs.py --fit-center          # write bot/needs/data/meaning_center.json (the reference mean)
 
-**Quality.** Four labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
+**Quality.** Five labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
 ``bench/needs/dev`` (written for development, topics the demo register and glossary know), ``bench/needs/dev2``
-(development too, topics outside the register: nobody covers them), ``bench/needs/heldout`` (written before the
+(development too, topics outside the register: nobody covers them), ``bench/needs/dev3`` (development, round 3:
+more topics outside the register), ``bench/needs/heldout`` (written before the
 round-2 tuning on other topics and only ever read as these aggregate numbers) and ``bench/needs/blind`` (written by
 someone else; never used for tuning, never printed per question). Each set is grouped from scratch in its file
 order (the order questions arrive in), over the demo register's matcher, with the meaning vectors computed by the
@@ -77,6 +79,7 @@ from bot.needs.meaning import (  # noqa: E402
 SETS = {
     "dev": ROOT / "bench" / "needs" / "dev" / "questions.jsonl",
     "dev2": ROOT / "bench" / "needs" / "dev2" / "questions.jsonl",
+    "dev3": ROOT / "bench" / "needs" / "dev3" / "questions.jsonl",
     "held-out": ROOT / "bench" / "needs" / "heldout" / "questions.jsonl",
     "blind": ROOT / "bench" / "needs" / "blind" / "questions.jsonl",
 }
@@ -210,8 +213,9 @@ def question_vectors(meaning: QuestionMeaning, texts: Sequence[str]) -> dict[str
     return meaning.vectors(texts)
 
 
-def quality(matcher: Matcher, *, blind: bool) -> None:
-    sets = {name: load(path) for name, path in SETS.items() if path.exists() and (blind or name != "blind")}
+def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
+    """The quality table over the sets ``names`` (only those files are read)."""
+    sets = {name: load(SETS[name]) for name in names if SETS[name].exists()}
     embedder = embedder_or_none()
     meaning = QuestionMeaning(embedder, None) if embedder is not None else None
     vectors: dict[str, Vector] = {}
@@ -229,6 +233,14 @@ def quality(matcher: Matcher, *, blind: bool) -> None:
             (
                 "**wieweet: words + meaning** (the default)",
                 lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior),
+            ),
+            (
+                "wieweet: words + meaning, without the second step for lone questions",
+                lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, rescue_threshold=None),
+            ),
+            (
+                "wieweet: words + meaning, second step also for pairs (rescue_size=2)",
+                lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, rescue_size=2),
             ),
             (
                 "wieweet: words + meaning, without the fragments pass",
@@ -508,7 +520,12 @@ def database_run(*, texts: Sequence[str], vectors: Mapping[str, Vector], embedde
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true", help="Only the grouping quality.")
-    parser.add_argument("--no-blind", action="store_true", help="Leave the blind set out (while tuning).")
+    parser.add_argument("--no-blind", action="store_true", help="Leave the blind set out.")
+    parser.add_argument(
+        "--sets",
+        default=",".join(SETS),
+        help="Comma-separated sets to score (default: all); tune with --sets dev,dev2 (no other file is read).",
+    )
     parser.add_argument("--speed", type=int, default=None, metavar="N", help="Only the speed, with N questions.")
     parser.add_argument("--db", action="store_true", help="Also the database path (update_topics, report).")
     parser.add_argument("--fit-center", action="store_true", help="Write the reference mean of the meaning vectors.")
@@ -517,8 +534,14 @@ def main(argv: list[str] | None = None) -> None:
         fit_center()
         return
     matcher = build_matcher()
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SETS]
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; choose from {', '.join(SETS)}")
+    if args.no_blind:
+        names = [n for n in names if n != "blind"]
     if args.speed is None or args.quality:
-        quality(matcher, blind=not args.no_blind)
+        quality(matcher, names=names)
     if not args.quality:
         speed(matcher, args.speed or 50_000, with_db=args.db)
 

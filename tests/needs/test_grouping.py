@@ -16,6 +16,8 @@ from bot.matching.documents import ExpertDoc, ThemeDoc
 from bot.matching.loader import shipped_places
 from bot.needs.analysis import Concepts, QuestionVocabulary, Vectoriser
 from bot.needs.grouping import (
+    DEFAULT_MEANING_THRESHOLD,
+    RESCUE_THRESHOLD,
     Grouper,
     GroupItem,
     Topic,
@@ -284,3 +286,76 @@ def test_refinement_scores_every_topic_exactly(matcher: Matcher) -> None:
         top = max(expected.values())
         assert best_sims[i] == pytest.approx(top, abs=1e-6)
         assert expected[best_ids[i]] == pytest.approx(top, abs=1e-6)
+
+
+def needs_and_a_straggler(*, lean: float, between: float = 0.0, first: int = 4, pair: float = 0.0) -> list[GroupItem]:
+    """Six needs (the first of ``first`` questions, the others of four; axes 0-5, each question with its own noise
+    axis and words of its own) and, last, one question leaning ``lean`` towards need 0 and ``between`` towards need
+    1, with more noise: a wording whose vector is a little off its need. With ``pair``, a second such question
+    follows, both also ``pair`` along an axis of their own (two wordings of one family, off their need)."""
+    vectors: list[list[float]] = []
+
+    def add(parts: Sequence[tuple[int, float]], noise: float) -> None:
+        v = [0.0] * 80
+        for axis, x in parts:
+            v[axis] = x
+        v[40 + len(vectors)] = noise
+        vectors.append(v)
+
+    for need in range(6):
+        for _ in range(first if need == 0 else 4):
+            add([(need, 0.8)], 0.6)
+    add([(0, lean), (1, between), (7, pair)], 1.0)
+    if pair:
+        add([(0, lean), (1, between), (7, pair)], 1.0)
+    return [
+        GroupItem(f"q:{i}", (i,), Concepts({f"w{i}": 1.0}, (f"w{i}",), ()), f"t{i}", unit(*v), "nl")
+        for i, v in enumerate(vectors)
+    ]
+
+
+def placed(items: Sequence[GroupItem], grouper: Grouper) -> dict[str, int]:
+    return {p.key: p.topic_id for p in grouper.run(items, assigned={}, next_topic_id=1).placements}
+
+
+def test_a_lone_wording_joins_the_one_need_it_is_clearly_closest_to() -> None:
+    items = needs_and_a_straggler(lean=0.45)
+    last = items[-1].key
+    # below the joining threshold: alone without the second step
+    without = placed(items, Grouper(rescue_threshold=None))
+    assert without[last] not in {without[i.key] for i in items[:-1]}
+    result = Grouper().run(items, assigned={}, next_topic_id=1)
+    got = {p.key: p for p in result.placements}
+    assert got[last].topic_id == got["q:0"].topic_id
+    assert RESCUE_THRESHOLD <= got[last].similarity < DEFAULT_MEANING_THRESHOLD
+    assert not got[last].seeded
+    assert sorted({p.topic_id for p in result.placements}) == list(range(1, 7))  # no gap where it stood alone
+
+
+def test_a_lone_wording_stays_alone_when_far_between_two_needs_or_near_a_lone_question() -> None:
+    for items in (
+        needs_and_a_straggler(lean=0.3),  # too far from every need
+        needs_and_a_straggler(lean=0.45, between=0.45),  # as near to need 1 as to need 0: no clear need
+        needs_and_a_straggler(lean=0.45, first=1),  # its closest is one lone question, not a need
+    ):
+        got = placed(items, Grouper())
+        last = items[-1].key
+        assert got[last] not in {got[i.key] for i in items[:-1]}
+
+
+def test_a_lone_wording_never_moves_an_earlier_topic() -> None:
+    items = needs_and_a_straggler(lean=0.45)
+    before = placed(items[:-1], Grouper())
+    result = Grouper().run(items, assigned=before, next_topic_id=max(before.values()) + 1)
+    assert [(p.key, p.topic_id) for p in result.placements] == [(items[-1].key, before["q:0"])]
+
+
+def test_pairs_take_the_second_step_only_when_asked() -> None:
+    """``rescue_size=2``: a new pair leaning towards one need joins it whole; by default it stays a topic of its own
+    (on dev2 it cost precision)."""
+    items = needs_and_a_straggler(lean=0.5, pair=0.8)
+    a, b = items[-2].key, items[-1].key
+    default = placed(items, Grouper())
+    assert default[a] == default[b] != default["q:0"]
+    pairs = placed(items, Grouper(rescue_size=2))
+    assert pairs[a] == pairs[b] == pairs["q:0"]
