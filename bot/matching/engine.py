@@ -72,7 +72,7 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
 from operator import ge, itemgetter
@@ -697,6 +697,13 @@ class Matcher:
             e_sim = self.semantic.similarity("expert", topic)
             p_sim = self.semantic.similarity("practice", topic)
 
+        # the best expert by lexical score (unboosted): what the gap decision looks at
+        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
+        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
+        # the meaning counts for more when the words find little (a paraphrase shares no word with the profile)
+        e_sim = _lifted(e_sim, best_norm, cfg)
+        p_sim = _lifted(p_sim, max(p_raw.values(), default=0.0) / p_ideal, cfg)
+
         # experts
         sem = e_sim.boosts
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
@@ -714,13 +721,10 @@ class Matcher:
                 rank *= cfg.stale_factor
             ranked.append((rank, eid, score, norm, avail, stale))
         ranked.sort(key=lambda r: (-r[0], r[1]))
-        # the best expert by lexical score (unboosted): what the gap decision looks at
-        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
-        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
 
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        features = self._gap_features(pq, top_id, best_norm, e_mask, e_groups, e_sim, p_raw, p_ideal, lexical_top)
+        features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
         model = self._gap_model(e_sim)
         if model is not None:
             gap_p = model.probability(features)
@@ -815,9 +819,9 @@ class Matcher:
         pq: ParsedQuery,
         top_id: int | None,
         best_norm: float,
-        e_mask: Mapping[int, int],
         e_groups: Sequence[float],
         e_sim: Similarity,
+        p_sim: Similarity,
         p_raw: Mapping[int, float],
         p_ideal: float,
         lexical_top: Set[int],
@@ -838,15 +842,28 @@ class Matcher:
                     if g.concepts >> i & 1:
                         ideal[i] = max(ideal[i], w)
         total = sum(weight) or 1.0
-        cover = core = spec = heavy = 0.0
+        cover = core = spec = heavy = cover3 = 0.0
         if top_id is not None and best_norm > 0.0 and n:
             # how well each concept is matched: the group's contribution to this expert over the concept's ideal
-            quality = [0.0] * n
-            for g, c in zip(pq.groups, self._group_contribs(e_kind, top_id, pq), strict=True):
-                for i in range(n):
-                    if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
-                        quality[i] = max(quality[i], min(1.0, c / ideal[i]))
+            def quality_of(doc_id: int) -> list[float]:
+                quality = [0.0] * n
+                for g, c in zip(pq.groups, self._group_contribs(e_kind, doc_id, pq), strict=True):
+                    for i in range(n):
+                        if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
+                            quality[i] = max(quality[i], min(1.0, c / ideal[i]))
+                return quality
+
+            quality = quality_of(top_id)
             cover = sum(w * q for w, q in zip(weight, quality, strict=True)) / total
+            # the best coverage among the three best by words (the best score may come from one concept alone)
+            cover3 = max(
+                [cover]
+                + [
+                    sum(w * q for w, q in zip(weight, quality_of(d), strict=True)) / total
+                    for d in lexical_top
+                    if d != top_id
+                ]
+            )
             core = quality[max(range(n), key=lambda i: (weight[i], -i))]
             spec = max((w for w, q in zip(weight, quality, strict=True) if q >= 0.25), default=0.0)
             heavy_words = {r.original for r in self._reasons(e_kind, top_id, pq) if r.field in _HEAVY_EXPERT_FIELDS}
@@ -860,8 +877,11 @@ class Matcher:
             "unknown": (n - sum(known)) / n if n else 0.0,
             "practice": max(p_raw.values(), default=0.0) / p_ideal,
             "concepts": math.log1p(n),
+            "cover3": cover3,
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
+            "p_semantic": p_sim.top,
+            "p_semantic_z": p_sim.top_z,
             # the profile closest in meaning is one the words found too
             "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
         }
@@ -1357,6 +1377,19 @@ def _kind_name(doc: Doc) -> str:
     if isinstance(doc, PracticeDoc):
         return "practice"
     return "answer"
+
+
+def _lifted(sim: Similarity, lexical: float, cfg: MatchConfig) -> Similarity:
+    """``sim`` with its boosts multiplied by ``1 + semantic_lift * shortfall``, where ``shortfall`` is how far the best
+    normalised lexical score of the kind stays below ``semantic_lift_below`` (0 at or above it, 1 when the words find
+    nothing): when the words find little, the meaning decides more of the ranking."""
+    if not sim.boosts or cfg.semantic_lift <= 0.0 or cfg.semantic_lift_below <= 0.0:
+        return sim
+    shortfall = max(0.0, 1.0 - lexical / cfg.semantic_lift_below)
+    if shortfall <= 0.0:
+        return sim
+    factor = 1.0 + cfg.semantic_lift * shortfall
+    return replace(sim, boosts={d: b * factor for d, b in sim.boosts.items()})
 
 
 def _meaning(found: bool) -> tuple[Reason, ...]:
