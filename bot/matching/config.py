@@ -73,10 +73,6 @@ class MatchConfig:
     # Settings.reconfirm_days (WIEWEET_RECONFIRM_DAYS), passed in by bot.knowledge
     stale_factor: float = 0.85
     reconfirm_days: int = 182
-    # meaning: the semantic boosts of a kind are multiplied by 1 + semantic_lift * shortfall, shortfall being how far
-    # the kind's best normalised lexical score stays below semantic_lift_below (see engine._lifted)
-    semantic_lift: float = 0.0
-    semantic_lift_below: float = 0.5
     # honesty
     # Normalised expert score (after the coverage factor, before boosts) below which a hit is weak; no expert above
     # it -> gap. Calibrated on the dev part of bench/eval (`bench/eval_matching.py`, see the README for the numbers):

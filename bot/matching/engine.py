@@ -72,7 +72,7 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
 from operator import ge, itemgetter
@@ -697,13 +697,6 @@ class Matcher:
             e_sim = self.semantic.similarity("expert", topic)
             p_sim = self.semantic.similarity("practice", topic)
 
-        # the best expert by lexical score (unboosted): what the gap decision looks at
-        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
-        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
-        # the meaning counts for more when the words find little (a paraphrase shares no word with the profile)
-        e_sim = _lifted(e_sim, best_norm, cfg)
-        p_sim = _lifted(p_sim, max(p_raw.values(), default=0.0) / p_ideal, cfg)
-
         # experts
         sem = e_sim.boosts
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
@@ -721,6 +714,9 @@ class Matcher:
                 rank *= cfg.stale_factor
             ranked.append((rank, eid, score, norm, avail, stale))
         ranked.sort(key=lambda r: (-r[0], r[1]))
+        # the best expert by lexical score (unboosted): what the gap decision looks at
+        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
+        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
 
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
@@ -842,30 +838,19 @@ class Matcher:
                     if g.concepts >> i & 1:
                         ideal[i] = max(ideal[i], w)
         total = sum(weight) or 1.0
-        cover = core = spec = heavy = cover3 = 0.0
+        cover = core = spec = heavy = 0.0
+        uncovered = max(weight, default=1.0)  # the most specific concept the best expert does not match
         if top_id is not None and best_norm > 0.0 and n:
             # how well each concept is matched: the group's contribution to this expert over the concept's ideal
-            def quality_of(doc_id: int) -> list[float]:
-                quality = [0.0] * n
-                for g, c in zip(pq.groups, self._group_contribs(e_kind, doc_id, pq), strict=True):
-                    for i in range(n):
-                        if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
-                            quality[i] = max(quality[i], min(1.0, c / ideal[i]))
-                return quality
-
-            quality = quality_of(top_id)
+            quality = [0.0] * n
+            for g, c in zip(pq.groups, self._group_contribs(e_kind, top_id, pq), strict=True):
+                for i in range(n):
+                    if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
+                        quality[i] = max(quality[i], min(1.0, c / ideal[i]))
             cover = sum(w * q for w, q in zip(weight, quality, strict=True)) / total
-            # the best coverage among the three best by words (the best score may come from one concept alone)
-            cover3 = max(
-                [cover]
-                + [
-                    sum(w * q for w, q in zip(weight, quality_of(d), strict=True)) / total
-                    for d in lexical_top
-                    if d != top_id
-                ]
-            )
             core = quality[max(range(n), key=lambda i: (weight[i], -i))]
             spec = max((w for w, q in zip(weight, quality, strict=True) if q >= 0.25), default=0.0)
+            uncovered = max((w for w, q in zip(weight, quality, strict=True) if q < 0.25), default=0.0)
             heavy_words = {r.original for r in self._reasons(e_kind, top_id, pq) if r.field in _HEAVY_EXPERT_FIELDS}
             heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=True) if g.original in heavy_words) / total
         return {
@@ -877,9 +862,10 @@ class Matcher:
             "unknown": (n - sum(known)) / n if n else 0.0,
             "practice": max(p_raw.values(), default=0.0) / p_ideal,
             "concepts": math.log1p(n),
-            "cover3": cover3,
+            "uncovered": uncovered,
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
+            "semantic_part": e_sim.top_part,
             "p_semantic": p_sim.top,
             "p_semantic_z": p_sim.top_z,
             # the profile closest in meaning is one the words found too
@@ -1377,19 +1363,6 @@ def _kind_name(doc: Doc) -> str:
     if isinstance(doc, PracticeDoc):
         return "practice"
     return "answer"
-
-
-def _lifted(sim: Similarity, lexical: float, cfg: MatchConfig) -> Similarity:
-    """``sim`` with its boosts multiplied by ``1 + semantic_lift * shortfall``, where ``shortfall`` is how far the best
-    normalised lexical score of the kind stays below ``semantic_lift_below`` (0 at or above it, 1 when the words find
-    nothing): when the words find little, the meaning decides more of the ranking."""
-    if not sim.boosts or cfg.semantic_lift <= 0.0 or cfg.semantic_lift_below <= 0.0:
-        return sim
-    shortfall = max(0.0, 1.0 - lexical / cfg.semantic_lift_below)
-    if shortfall <= 0.0:
-        return sim
-    factor = 1.0 + cfg.semantic_lift * shortfall
-    return replace(sim, boosts={d: b * factor for d, b in sim.boosts.items()})
 
 
 def _meaning(found: bool) -> tuple[Reason, ...]:

@@ -9,8 +9,7 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
 ``coverage``     the share of the question's meaning the best expert covers: per concept (content word) how fully it is
                  matched (its contribution over its ideal), weighted by how specific the concept is (the best IDF a
                  variant of the word reaches; a word the register lacks entirely counts as the most specific)
-``cover3``       the best such coverage among the three best experts by words (the best score may come from one
-                 strongly matched concept while another expert covers the whole question)
+``uncovered``    the most specific concept the best expert does not match (its specificity, as below)
 ``core``         how fully the question's most specific concept is matched by the best expert
 ``specificity``  the most specific concept the best expert matches: its IDF over the register's largest IDF
 ``heavy``        the share of the question's meaning the best expert matches in a heavy field (expertise, role,
@@ -19,6 +18,7 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
 ``practice``     the best normalised practice score
 ``semantic``     the best cosine similarity between the question and an expert profile (multilingual-e5-small)
 ``semantic_z``   that similarity's z-score over all experts (how much the best stands out)
+``semantic_part`` the best cosine similarity between the question and one expertise item of an expert alone
 ``p_semantic``   the best cosine similarity between the question and a practice (``p_semantic_z``: its z-score)
 ``agree``        1 when the profile closest in meaning is among the three best by words (meaning and words agree)
 ``concepts``     log(1 + number of concepts in the question)
@@ -45,7 +45,16 @@ from importlib import resources
 LEXICAL_FEATURES = ("confidence", "coverage", "core", "specificity", "heavy", "unknown", "practice", "concepts")
 SEMANTIC_FEATURES = (*LEXICAL_FEATURES, "semantic", "semantic_z", "agree")
 # everything ``Matcher.search`` computes; a shipped model uses a subset (chosen by cross-validation on dev)
-ALL_FEATURES = (*LEXICAL_FEATURES, "cover3", "semantic", "semantic_z", "p_semantic", "p_semantic_z", "agree")
+ALL_FEATURES = (
+    *LEXICAL_FEATURES,
+    "uncovered",
+    "semantic",
+    "semantic_z",
+    "semantic_part",
+    "p_semantic",
+    "p_semantic_z",
+    "agree",
+)
 THRESHOLD = 0.5
 
 

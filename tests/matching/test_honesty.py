@@ -148,7 +148,7 @@ class TestGapModel:
     def test_the_shipped_models_have_the_documented_features(self) -> None:
         models = shipped_models()
         # the lexical model never looks at the meaning (it decides while the vectors are missing)
-        assert set(models["lexical"].features) <= set(LEXICAL_FEATURES) | {"cover3"}
+        assert set(models["lexical"].features) <= set(LEXICAL_FEATURES) | {"uncovered"}
         assert set(models["semantic"].features) <= set(ALL_FEATURES)
         assert set(models["semantic"].features) & (set(SEMANTIC_FEATURES) - set(LEXICAL_FEATURES))
         for model in models.values():
@@ -168,10 +168,20 @@ class TestGapModel:
         unknown = m.search("sterilisatie van zwerfkatten", today=TODAY)
         assert unknown.gap and all(h.weak for h in unknown.experts)
 
+    def test_uncovered_is_the_most_specific_concept_the_best_expert_misses(self) -> None:
+        m = build(EXPERTS, PRACTICES, ANSWERS)
+        covered = m.search("leegstandsheffing", today=TODAY).gap_features
+        assert covered["uncovered"] == 0.0
+        # one word the register knows well, one it lacks entirely (as specific as a word can be)
+        partial = m.search("leegstandsheffing zwerfkatten", today=TODAY).gap_features
+        assert partial["uncovered"] == 1.0
+        assert partial["coverage"] > 0.0
+        assert m.search("sterilisatie van zwerfkatten", today=TODAY).gap_features["uncovered"] == 1.0
+
     def test_more_coverage_lowers_the_probability(self) -> None:
         for model in shipped_models().values():
             base = dict.fromkeys(model.features, 0.3)
-            for feature in {"confidence", "coverage", "cover3", "core"} & set(model.features):
+            for feature in {"confidence", "coverage", "core"} & set(model.features):
                 assert model.probability({**base, feature: 0.9}) < model.probability({**base, feature: 0.1}), feature
 
     def test_probability_is_a_logistic_of_standardised_features(self) -> None:

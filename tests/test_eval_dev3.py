@@ -1,0 +1,88 @@
+"""The dev3 evaluation set (``bench/eval/dev3/queries.jsonl``) stays well-formed and in step with the demo register.
+
+The set is graded by hand over ``bot/data/demo/``: if an expert's e-mail or a practice's title or city changes there,
+the grades would silently stop counting. This test reads both with the standard library only (no engine, no
+database) and checks the format ``bench/_data.load_queries`` reads, that every graded id exists, the minimum size
+per kind that the set's README promises, and that no query is asked twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "bench" / "eval" / "dev3" / "queries.jsonl"
+DEMO = ROOT / "bot" / "data" / "demo"
+
+KINDS = {"gap", "paraphrase", "french", "english", "question", "keyword", "typo", "compound", "abbreviation", "city"}
+LANGS = {"nl", "fr", "en"}
+FIELDS = {"id", "query", "kind", "lang", "experts", "practices", "gap"}
+MINIMUM = {"gap": 60, "paraphrase": 30, "french": 25, "english": 25}
+KIND_LANG = {"french": "fr", "english": "en"}
+
+
+def _csv(name: str) -> list[dict[str, str]]:
+    with (DEMO / name).open(encoding="utf-8", newline="") as fh:
+        return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(fh)]
+
+
+@pytest.fixture(scope="module")
+def queries() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(QUERIES.read_text(encoding="utf-8").splitlines(), start=1):
+        assert line.strip(), f"line {number}: blank line"
+        row = json.loads(line)
+        assert isinstance(row, dict), f"line {number}: not an object"
+        rows.append(row)
+    return rows
+
+
+def test_every_line_has_the_loader_format(queries: list[dict[str, Any]]) -> None:
+    for row in queries:
+        where = row.get("id", row)
+        assert set(row) == FIELDS, f"{where}: fields {sorted(row)}"
+        assert re.fullmatch(r"v\d{3}", row["id"]), where
+        assert isinstance(row["query"], str) and row["query"].strip() == row["query"] and row["query"], where
+        assert row["kind"] in KINDS, where
+        assert row["lang"] in LANGS, where
+        assert row["lang"] == KIND_LANG.get(row["kind"], row["lang"]), where
+        assert isinstance(row["gap"], bool), where
+        for field in ("experts", "practices"):
+            assert isinstance(row[field], dict), where
+            assert all(isinstance(k, str) and v in (1, 2) for k, v in row[field].items()), where
+        graded = {**row["experts"], **row["practices"]}
+        if row["gap"]:
+            assert row["kind"] == "gap" and not graded, f"{where}: a gap query has no relevant item"
+        else:
+            assert row["kind"] != "gap", where
+            assert 2 in graded.values(), f"{where}: a non-gap query needs at least one clearly right item"
+
+
+def test_every_graded_id_exists_in_the_demo_register(queries: list[dict[str, Any]]) -> None:
+    emails = {r["email"].lower() for r in _csv("experts.csv")}
+    practice_keys = {f"{r['title']}|{r['city']}" for r in _csv("practices.csv")}
+    missing = [(q["id"], e) for q in queries for e in q["experts"] if e not in emails]
+    missing += [(q["id"], p) for q in queries for p in q["practices"] if p not in practice_keys]
+    assert not missing
+
+
+def test_ids_and_queries_are_unique(queries: list[dict[str, Any]]) -> None:
+    ids = Counter(q["id"] for q in queries)
+    assert [i for i, n in ids.items() if n > 1] == []
+    texts = Counter(" ".join(q["query"].casefold().split()) for q in queries)
+    assert [t for t, n in texts.items() if n > 1] == []
+
+
+def test_the_set_has_the_promised_size_per_kind(queries: list[dict[str, Any]]) -> None:
+    kinds = Counter(q["kind"] for q in queries)
+    assert len(queries) >= 180
+    for kind, least in MINIMUM.items():
+        assert kinds[kind] >= least, (kind, kinds[kind])
+    assert set(kinds) == KINDS, "every kind is represented"
