@@ -6,6 +6,7 @@ Usage::
     python bench/eval_matching.py --lexical       # wieweet without the semantic signal (also a row by default)
     python bench/eval_matching.py --ablations     # also wieweet with single mechanisms switched off (dev, held-out)
     python bench/eval_matching.py --failures dev  # list wieweet's failing *dev* queries (for tuning)
+    python bench/eval_matching.py --sets dev      # only the dev parts (what tuning may look at): dev, dev3
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -14,6 +15,8 @@ back through ``bot.matching.loader`` — one register per set:
 * **dev** and **held-out**: ``bench/eval/queries.jsonl`` and ``bench/eval/queries_dev2.jsonl`` over the demo
   register. Every 4th query by number (q004, q008, …; d004, d008, …; a ``split`` field overrides it) is held out:
   never looked at when tuning weights, vocabulary or the gap model. Dev is what tuning may look at.
+* **dev3** and **dev3 held-out**: ``bench/eval/dev3/queries.jsonl`` (when present), a further tuning set over the
+  demo register written by someone who never saw the engine, with its own every-4th held-out split.
 * **blind**: ``bench/eval/blind/`` (its own register and queries), written apart from the tuning by someone who
   does not tune. Only aggregates are ever printed for it; it is never used for tuning.
 * **real text**: ``bench/eval/realtext/`` — real public Dutch government text imported as practices, with
@@ -30,7 +33,7 @@ Metrics (gap queries are left out of the ranking metrics; they only count for ga
   ``bot.matching.gapmodel``); each baseline gets the threshold on its own top score that maximises gap F1 on dev,
   applied unchanged to the other sets.
 * Calibration curve: wieweet's gap probability against thresholds 0.1 … 0.9 — precision, recall and F1 per
-  threshold, for dev and blind (the product decides at the shipped model's threshold, fitted on dev).
+  threshold, for dev, dev3 and blind (the product decides at the shipped model's threshold, fitted on dev).
 """
 
 from __future__ import annotations
@@ -57,10 +60,19 @@ from bot.matching.gapmodel import shipped_models
 
 EVAL_DIR = ROOT / "bench" / "eval"
 OWN_QUERIES = (EVAL_DIR / "queries.jsonl", EVAL_DIR / "queries_dev2.jsonl")
+DEV3_QUERIES = EVAL_DIR / "dev3" / "queries.jsonl"
 BLIND_DIR = EVAL_DIR / "blind"
 REALTEXT_DIR = EVAL_DIR / "realtext"
 UNSEEN_SETS = frozenset({"blind", "realtext"})  # never listed query by query, never used for tuning
-SET_LABELS = {"dev": "dev", "heldout": "held-out", "blind": "blind", "realtext": "real text"}
+SET_LABELS = {
+    "dev": "dev",
+    "heldout": "held-out",
+    "dev3": "dev3",
+    "dev3heldout": "dev3 held-out",
+    "blind": "blind",
+    "realtext": "real text",
+}
+TUNING_SETS = ("dev", "dev3")  # what `--sets dev` evaluates and tuning may look at
 EVAL_NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)  # the imports' "now": every profile confirmed that day
 CURVE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -277,13 +289,35 @@ class EvalSet:
     queries: list[EvalQuery]
 
 
-def load_sets(blind_dir: Path, realtext_dir: Path) -> list[EvalSet]:
+def dev3_queries() -> list[EvalQuery]:
+    """The dev3 set's queries (ids prefixed ``dev3/`` so they never collide with the own sets'; the every-4th split
+    is taken from the original id)."""
+    if not DEV3_QUERIES.exists():
+        return []
+    return [replace(q, id=f"dev3/{q.id}") for q in load_queries(DEV3_QUERIES)]
+
+
+def tuning_queries() -> list[EvalQuery]:
+    """Every dev query of every set over the demo register (own sets and dev3): what fitting may use."""
+    own = [q for path in OWN_QUERIES if path.exists() for q in load_queries(path)]
+    return [q for q in (*own, *dev3_queries()) if q.split == "dev"]
+
+
+def load_sets(blind_dir: Path, realtext_dir: Path, *, only_dev: bool = False) -> list[EvalSet]:
+    """The sets to evaluate; ``only_dev``: the dev parts only (the held-out, blind and real-text sets are not even
+    read)."""
     demo = load_register_db()
     own = [q for path in OWN_QUERIES if path.exists() for q in load_queries(path)]
+    dev3 = dev3_queries()
     sets = [
         EvalSet("dev", demo, [q for q in own if q.split == "dev"]),
         EvalSet("heldout", demo, [q for q in own if q.split == "heldout"]),
     ]
+    if dev3:
+        sets.append(EvalSet("dev3", demo, [q for q in dev3 if q.split == "dev"]))
+        sets.append(EvalSet("dev3heldout", demo, [q for q in dev3 if q.split == "heldout"]))
+    if only_dev:
+        return [s for s in sets if s.name in TUNING_SETS]
     for name, directory in (("blind", blind_dir), ("realtext", realtext_dir)):
         qpath = directory / "queries.jsonl"
         if not qpath.exists():
@@ -388,7 +422,7 @@ def print_kinds(results: list[Result], sets: list[EvalSet]) -> None:
 
 def print_curve(res: Result, sets: list[EvalSet]) -> None:
     """wieweet's gap probability against thresholds: precision / recall / F1 per threshold (dev and blind)."""
-    shown = [s for s in sets if s.name in ("dev", "blind") and any(q.gap for q in s.queries)]
+    shown = [s for s in sets if s.name in ("dev", "dev3", "blind") and any(q.gap for q in s.queries)]
     if not shown:
         return
     models = shipped_models()
@@ -429,18 +463,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lexical", action="store_true", help="wieweet without the semantic signal only")
     ap.add_argument("--ablations", action="store_true", help="also wieweet with mechanisms switched off")
     ap.add_argument(
-        "--failures", choices=("dev", "heldout", "blind", "realtext"), help="list wieweet's failing queries of a set"
+        "--failures", choices=tuple(SET_LABELS), help="list wieweet's failing queries of a set (dev sets only)"
+    )
+    ap.add_argument(
+        "--sets",
+        choices=("all", "dev"),
+        default="all",
+        help="dev: evaluate only the dev parts (dev, dev3) — what tuning may look at; all: every set (reporting)",
     )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
-    if args.failures in UNSEEN_SETS:
+    if args.failures in UNSEEN_SETS or args.failures in ("heldout", "dev3heldout"):
         ap.error(
             f"--failures {args.failures}: the {SET_LABELS[args.failures]} set is never shown query by query "
             "(it is for reporting only, never for tuning)"
         )
 
-    sets = load_sets(args.blind, args.realtext)
+    sets = load_sets(args.blind, args.realtext, only_dev=args.sets == "dev")
     for s in sets:
         r = s.register
         print(

@@ -720,7 +720,7 @@ class Matcher:
 
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        features = self._gap_features(pq, top_id, best_norm, e_mask, e_groups, e_sim, p_raw, p_ideal, lexical_top)
+        features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
         model = self._gap_model(e_sim)
         if model is not None:
             gap_p = model.probability(features)
@@ -815,9 +815,9 @@ class Matcher:
         pq: ParsedQuery,
         top_id: int | None,
         best_norm: float,
-        e_mask: Mapping[int, int],
         e_groups: Sequence[float],
         e_sim: Similarity,
+        p_sim: Similarity,
         p_raw: Mapping[int, float],
         p_ideal: float,
         lexical_top: Set[int],
@@ -839,6 +839,7 @@ class Matcher:
                         ideal[i] = max(ideal[i], w)
         total = sum(weight) or 1.0
         cover = core = spec = heavy = 0.0
+        uncovered = max(weight, default=1.0)  # the most specific concept the best expert does not match
         if top_id is not None and best_norm > 0.0 and n:
             # how well each concept is matched: the group's contribution to this expert over the concept's ideal
             quality = [0.0] * n
@@ -849,6 +850,7 @@ class Matcher:
             cover = sum(w * q for w, q in zip(weight, quality, strict=True)) / total
             core = quality[max(range(n), key=lambda i: (weight[i], -i))]
             spec = max((w for w, q in zip(weight, quality, strict=True) if q >= 0.25), default=0.0)
+            uncovered = max((w for w, q in zip(weight, quality, strict=True) if q < 0.25), default=0.0)
             heavy_words = {r.original for r in self._reasons(e_kind, top_id, pq) if r.field in _HEAVY_EXPERT_FIELDS}
             heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=True) if g.original in heavy_words) / total
         return {
@@ -860,8 +862,12 @@ class Matcher:
             "unknown": (n - sum(known)) / n if n else 0.0,
             "practice": max(p_raw.values(), default=0.0) / p_ideal,
             "concepts": math.log1p(n),
+            "uncovered": uncovered,
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
+            "semantic_part": e_sim.top_part,
+            "p_semantic": p_sim.top,
+            "p_semantic_z": p_sim.top_z,
             # the profile closest in meaning is one the words found too
             "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
         }

@@ -9,6 +9,7 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
 ``coverage``     the share of the question's meaning the best expert covers: per concept (content word) how fully it is
                  matched (its contribution over its ideal), weighted by how specific the concept is (the best IDF a
                  variant of the word reaches; a word the register lacks entirely counts as the most specific)
+``uncovered``    the most specific concept the best expert does not match (its specificity, as below)
 ``core``         how fully the question's most specific concept is matched by the best expert
 ``specificity``  the most specific concept the best expert matches: its IDF over the register's largest IDF
 ``heavy``        the share of the question's meaning the best expert matches in a heavy field (expertise, role,
@@ -17,15 +18,19 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
 ``practice``     the best normalised practice score
 ``semantic``     the best cosine similarity between the question and an expert profile (multilingual-e5-small)
 ``semantic_z``   that similarity's z-score over all experts (how much the best stands out)
+``semantic_part`` the best cosine similarity between the question and one expertise item of an expert alone
+``p_semantic``   the best cosine similarity between the question and a practice (``p_semantic_z``: its z-score)
 ``agree``        1 when the profile closest in meaning is among the three best by words (meaning and words agree)
 ``concepts``     log(1 + number of concepts in the question)
 
 ``P(gap) = 1 / (1 + exp(-(b + sum_i w_i * (x_i - mean_i) / scale_i)))``; "nobody knows" when ``P(gap)`` reaches the
-model's threshold (chosen on out-of-fold probabilities of dev: the best F1).
-Two models are shipped: ``semantic`` (all features) when the experts' vectors are there, ``lexical`` (without the
-three semantic features) while they are missing. The coefficients (``data/gap_model.json``) are fitted by
-``bench/fit_gap_model.py`` on the *dev* queries only (``bench/eval``), with the regularisation chosen by
-cross-validation on dev; held-out, blind and real-text queries are never used to fit or choose anything.
+model's threshold (chosen on out-of-fold probabilities of dev: the best F1 among thresholds with precision >= 0.85).
+Two models are shipped: ``semantic`` when the experts' vectors are there, ``lexical`` (no meaning-based feature)
+while they are missing; each uses the subset of the features above that cross-validation on dev chose (fewer
+features carry better to a register nobody tuned on). The coefficients (``data/gap_model.json``) are fitted by
+``bench/fit_gap_model.py`` on the *dev* queries only (``bench/eval``, every set over the demo register), with the
+feature set, the regularisation and the threshold chosen by cross-validation on dev; held-out, blind and real-text
+queries are never used to fit or choose anything.
 """
 
 from __future__ import annotations
@@ -39,6 +44,17 @@ from importlib import resources
 
 LEXICAL_FEATURES = ("confidence", "coverage", "core", "specificity", "heavy", "unknown", "practice", "concepts")
 SEMANTIC_FEATURES = (*LEXICAL_FEATURES, "semantic", "semantic_z", "agree")
+# everything ``Matcher.search`` computes; a shipped model uses a subset (chosen by cross-validation on dev)
+ALL_FEATURES = (
+    *LEXICAL_FEATURES,
+    "uncovered",
+    "semantic",
+    "semantic_z",
+    "semantic_part",
+    "p_semantic",
+    "p_semantic_z",
+    "agree",
+)
 THRESHOLD = 0.5
 
 

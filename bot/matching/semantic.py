@@ -128,6 +128,7 @@ class Similarity:
     top: float  # best cosine similarity (0.0 when no document has a vector)
     top_z: float  # its z-score over the collection
     top_id: int | None = None  # the document it belongs to
+    top_part: float = 0.0  # the best cosine of any document's part alone (an expertise item, a title or tag)
 
 
 NO_SIMILARITY = Similarity({}, 0.0, 0.0)
@@ -282,8 +283,9 @@ class SemanticIndex:
         _, ids, matrix = cached
         q = np.asarray(self.embedder.query(query), dtype=np.float32)
         cos = matrix @ q
+        top_part = 0.0
         if self.part_weight > 0.0 and self._parts:
-            cos = self._with_parts(kind, ids, cos, q)
+            cos, top_part = self._with_parts(kind, ids, cos, q)
         mean = float(cos.mean())
         std = float(cos.std()) or 1.0
         z = (cos - mean) / std
@@ -292,11 +294,11 @@ class SemanticIndex:
             near = near[np.argpartition(-z[near], self.depth - 1)[: self.depth]]
         boosts = {ids[int(i)]: self.weight * (float(z[i]) - self.z_floor) for i in near}
         best = int(np.argmax(cos))
-        return Similarity(boosts, float(cos[best]), float(z[best]), ids[best])
+        return Similarity(boosts, float(cos[best]), float(z[best]), ids[best], top_part)
 
-    def _with_parts(self, kind: str, ids: list[int], cos: Any, q: Any) -> Any:
-        """``cos`` (the whole texts' cosines, rows as ``ids``) mixed with each document's best part cosine; a
-        document whose parts have no vector yet keeps its whole text's cosine."""
+    def _with_parts(self, kind: str, ids: list[int], cos: Any, q: Any) -> tuple[Any, float]:
+        """``cos`` (the whole texts' cosines, rows as ``ids``) mixed with each document's best part cosine (a
+        document whose parts have no vector yet keeps its whole text's cosine), and the best part cosine."""
         np = self._np
         tagged = self._part_matrix[kind]
         if tagged is not None and tagged[0] is ids and tagged[1] == self._part_stamp[kind]:
@@ -332,11 +334,12 @@ class SemanticIndex:
             self._part_matrix[kind] = (ids, stamp, cached)
         matrix, item, owner_rows, starts = cached
         if not len(owner_rows):
-            return cos
+            return cos, 0.0
         best = cos.copy()
-        best[owner_rows] = np.maximum.reduceat((matrix @ q)[item], starts)
+        part_cos = np.maximum.reduceat((matrix @ q)[item], starts)
+        best[owner_rows] = part_cos
         w = self.part_weight
-        return (1.0 - w) * cos + w * best
+        return (1.0 - w) * cos + w * best, float(part_cos.max())
 
 
 @dataclass(frozen=True, slots=True)

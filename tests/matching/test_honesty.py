@@ -10,7 +10,7 @@ import pytest
 from bot.i18n import t
 from bot.matching import MatchConfig, Matcher
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
-from bot.matching.gapmodel import LEXICAL_FEATURES, SEMANTIC_FEATURES, GapModel, shipped_models
+from bot.matching.gapmodel import ALL_FEATURES, LEXICAL_FEATURES, SEMANTIC_FEATURES, GapModel, shipped_models
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view, render_text, result_to_json
 from tests.matching.conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
@@ -147,16 +147,20 @@ class TestWeakIsRelative:
 class TestGapModel:
     def test_the_shipped_models_have_the_documented_features(self) -> None:
         models = shipped_models()
-        assert models["lexical"].features == LEXICAL_FEATURES
-        assert models["semantic"].features == SEMANTIC_FEATURES
+        # the lexical model never looks at the meaning (it decides while the vectors are missing)
+        assert set(models["lexical"].features) <= set(LEXICAL_FEATURES) | {"uncovered"}
+        assert set(models["semantic"].features) <= set(ALL_FEATURES)
+        assert set(models["semantic"].features) & (set(SEMANTIC_FEATURES) - set(LEXICAL_FEATURES))
+        for model in models.values():
+            assert 0.0 < model.threshold < 1.0
 
     def test_the_decision_is_the_calibrated_probability(self) -> None:
         m = build(EXPERTS, PRACTICES, ANSWERS)
         for q in ("leegstandsheffing", "drones voor de brandweer", "kernenergie en reactoren", "wijkwerking"):
             r = m.search(q, today=TODAY)
             assert 0.0 <= r.gap_probability <= 1.0
-            assert r.gap == (r.gap_probability >= 0.5), q
-            assert set(r.gap_features) >= set(LEXICAL_FEATURES)
+            assert r.gap == (r.gap_probability >= shipped_models()["lexical"].threshold), q
+            assert set(r.gap_features) >= set(ALL_FEATURES)
 
     def test_known_topic_versus_unknown_topic(self) -> None:
         m = build(EXPERTS, PRACTICES, ANSWERS)
@@ -164,11 +168,21 @@ class TestGapModel:
         unknown = m.search("sterilisatie van zwerfkatten", today=TODAY)
         assert unknown.gap and all(h.weak for h in unknown.experts)
 
+    def test_uncovered_is_the_most_specific_concept_the_best_expert_misses(self) -> None:
+        m = build(EXPERTS, PRACTICES, ANSWERS)
+        covered = m.search("leegstandsheffing", today=TODAY).gap_features
+        assert covered["uncovered"] == 0.0
+        # one word the register knows well, one it lacks entirely (as specific as a word can be)
+        partial = m.search("leegstandsheffing zwerfkatten", today=TODAY).gap_features
+        assert partial["uncovered"] == 1.0
+        assert partial["coverage"] > 0.0
+        assert m.search("sterilisatie van zwerfkatten", today=TODAY).gap_features["uncovered"] == 1.0
+
     def test_more_coverage_lowers_the_probability(self) -> None:
-        model = shipped_models()["lexical"]
-        base = dict.fromkeys(LEXICAL_FEATURES, 0.3)
-        for feature in ("confidence", "coverage", "core"):
-            assert model.probability({**base, feature: 0.9}) < model.probability({**base, feature: 0.1}), feature
+        for model in shipped_models().values():
+            base = dict.fromkeys(model.features, 0.3)
+            for feature in {"confidence", "coverage", "core"} & set(model.features):
+                assert model.probability({**base, feature: 0.9}) < model.probability({**base, feature: 0.1}), feature
 
     def test_probability_is_a_logistic_of_standardised_features(self) -> None:
         model = GapModel(("a", "b"), (2.0, -1.0), 0.5, (1.0, 0.0), (2.0, 1.0))

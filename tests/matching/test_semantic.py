@@ -103,6 +103,20 @@ class TestEngine:
         assert [x.kind for x in r.experts[0].reasons] == ["meaning"]
         assert r.gap_features["semantic"] > 0.9
 
+    def test_the_gap_features_carry_the_best_part_and_practice_similarity(self) -> None:
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=[*EXPERTS, ZORBLAX], practices=PRACTICES, answers=[])
+        m.semantic = SemanticIndex(FakeEmbedder(), weight=0.5, z_floor=0.5)
+        fill(m.semantic, documents(m), None)  # type: ignore[arg-type]
+        # Mats's expertise item "zorblax" alone is exactly the question's meaning; no practice is about it
+        f = m.search("quux", today=TODAY).gap_features
+        assert f["semantic_part"] == pytest.approx(1.0, abs=1e-3)  # vectors are stored compactly
+        assert f["semantic_part"] >= f["semantic"]
+        assert 0.0 <= f["p_semantic"] < 0.9
+        # without part vectors the feature is 0, not an error
+        m.semantic.part_weight = 0.0
+        assert m.search("quux", today=TODAY).gap_features["semantic_part"] == 0.0
+
     def test_without_vectors_the_lexical_engine_answers_alone(self) -> None:
         plain = build([*EXPERTS, ZORBLAX])
         waiting = build([*EXPERTS, ZORBLAX])
