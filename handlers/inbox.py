@@ -14,7 +14,11 @@ separate from the threads that ack) claims pending rows and runs the handler of 
 
 After a kill -9 at any point, the next process (or another replica, once the claim is stale) picks the row up
 again: one outcome, never none, never two. Every step saved, every post started refreshes the claim, and an
-ephemeral answer is only sent while the claim is still ours, so a long job is not taken over and run twice.
+ephemeral answer is only sent while the claim is still ours, so a long job is not taken over and run twice. While a
+step runs (a slow Slack call, a long search), the worker's heartbeat refreshes the claims of the requests in its
+hands every ``HEARTBEAT_SECONDS``, so a single step longer than ``STALE_AFTER`` is not taken over either; a dead
+process beats no more, and its requests are taken over ``STALE_AFTER`` after its last beat (at once by the next
+start on the same host). A request held past ``MAX_HOLD`` (a hung step) is no longer kept alive.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ log = logging.getLogger("wieweet.inbox")
 
 MARKER_EVENT = "wieweet_request"  # message metadata event type: which request (and step) a post belongs to
 STALE_AFTER = timedelta(minutes=2)  # a claim older than this is taken over (its worker is presumed dead)
+HEARTBEAT_SECONDS = STALE_AFTER.total_seconds() / 4  # a live worker refreshes its claims this often
+MAX_HOLD = timedelta(minutes=15)  # a request in one worker's hands longer than this is no longer kept alive (hung)
 MAX_ATTEMPTS = 6
 POLL_SECONDS = 1.0
 
@@ -332,22 +338,27 @@ class InboxWorker:
         threads: int | None = None,
         worker_id: str | None = None,
         poll_seconds: float = POLL_SECONDS,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
     ) -> None:
         self.services = services
         self.client = client
         self.threads = threads or worker_threads()
         self.worker_id = worker_id or instance_id()
         self.poll_seconds = poll_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self._held: dict[int, tuple[str, datetime]] = {}  # request id -> (claim token, when it was taken)
         self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="inbox")
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
         self._claims = 0
         self._thread = threading.Thread(target=self._loop, name="inbox-claims", daemon=True)
+        self._heart = threading.Thread(target=self._beat_loop, name="inbox-heartbeat", daemon=True)
 
     def start(self) -> InboxWorker:
         self.release_dead_claims()
         self._thread.start()
+        self._heart.start()
         log.info("inbox worker %s started with %s threads", self.worker_id, self.threads)
         return self
 
@@ -357,6 +368,8 @@ class InboxWorker:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         self.pool.shutdown(wait=True)
+        if self._heart.is_alive():
+            self._heart.join(timeout=10)
 
     def kick(self) -> None:
         self.services.inbox.ring()
@@ -374,6 +387,32 @@ class InboxWorker:
         if released:
             log.info("released %s inbox requests claimed by stopped processes", released)
         return released
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(self.heartbeat_seconds):
+            self.beat()
+
+    def beat(self) -> int:
+        """The heartbeat: refresh the claim of every request in this worker's hands (a step may wait on Slack or
+        the database longer than ``STALE_AFTER``); returns how many were kept. A request held longer than
+        ``MAX_HOLD`` is let go stale (its step hangs); one whose claim is lost is left to its new worker."""
+        now = wall_clock()
+        with self._lock:
+            held = list(self._held.items())
+        kept = 0
+        for request_id, (token, since) in held:
+            if now - since > MAX_HOLD:
+                log.warning("inbox request %s held since %s: no longer kept alive", request_id, since.isoformat())
+                continue
+            try:
+                kept += self._keep(request_id, token, now)
+            except Exception:  # the next beat tries again, well before the claim goes stale
+                log.warning("heartbeat of inbox request %s failed", request_id, exc_info=True)
+        return kept
+
+    def _keep(self, request_id: int, token: str, now: datetime) -> bool:
+        db = self.services.db
+        return db.retrying(lambda: core.keep_claim(db, request_id=request_id, claim=token, alive_at=now))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -407,6 +446,7 @@ class InboxWorker:
             for row in rows:
                 with self._lock:
                     self._in_flight += 1
+                    self._held[row.id] = (token, now)  # kept alive by the heartbeat until it is finished
                 self.pool.submit(self._run, row, token)
                 started += 1
         return started
@@ -416,6 +456,7 @@ class InboxWorker:
             self.process(row, claim=token)
         finally:
             with self._lock:
+                self._held.pop(row.id, None)
                 self._in_flight -= 1
             self.kick()
 
