@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 from slack_sdk import WebClient
@@ -56,6 +57,9 @@ HEARTBEAT_SECONDS = STALE_AFTER.total_seconds() / 4  # a live worker refreshes i
 MAX_HOLD = timedelta(minutes=15)  # a request in one worker's hands longer than this is no longer kept alive (hung)
 MAX_ATTEMPTS = 6
 POLL_SECONDS = 1.0
+# A response_url takes posts for 30 minutes after the request: later (with a margin for the post itself and clock
+# skew) the answer goes by DM instead.
+RESPONSE_URL_USABLE = timedelta(minutes=28)
 
 
 def wall_clock() -> datetime:
@@ -171,12 +175,17 @@ class InboxJob:
 
     def respond_once(self, *, step: str, text: str, blocks: Sequence[Any] | None = None) -> None:
         """An ephemeral answer through the request's response_url. Slack keeps no record of those to look in, so a
-        crash between sending and saving may show it twice; it is never lost."""
+        crash between sending and saving may show it twice; it is never lost. A response_url lives 30 minutes and
+        takes 5 posts: a request answered later (after an outage, a long backlog), or one Slack answers with 404
+        (``expired_url``, ``used_url``), is answered by DM instead (``dm_once``: once, across crashes)."""
         if self.result.get(f"responded:{step}"):
             return
         url = self.payload.get("response_url")
         if not isinstance(url, str) or not url:
             raise RuntimeError(f"request {self.key} has no response_url")
+        if self.result.get("response_url_gone") or wall_clock() - self.request.received_at > RESPONSE_URL_USABLE:
+            self._respond_by_dm(step=step, text=text, blocks=blocks, why="expired")
+            return
         if not core.keep_claim(
             self.services.db, request_id=self.request.id, claim=self.worker_id, alive_at=wall_clock()
         ):
@@ -187,8 +196,18 @@ class InboxJob:
             response_type="ephemeral",
             replace_original=False,
         )
-        if response.status_code >= 400:
+        if response.status_code == HTTPStatus.NOT_FOUND:  # expired or used up: it will not take this answer
+            self.save(response_url_gone=True)
+            self._respond_by_dm(step=step, text=text, blocks=blocks, why=str(response.body or "404")[:40])
+            return
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
             raise RuntimeError(f"response_url answered {response.status_code}")
+        self.save(**{f"responded:{step}": True})
+
+    def _respond_by_dm(self, *, step: str, text: str, blocks: Sequence[Any] | None, why: str) -> None:
+        log.info("request %s step %s: response_url unusable (%s): answered by DM", self.key, step, why)
+        if self.dm_once(step=f"respond:{step}", text=text, blocks=blocks) is None:
+            raise RuntimeError(f"request {self.key}: response_url unusable and no user to message")
         self.save(**{f"responded:{step}": True})
 
     def dm_once(self, *, step: str, text: str, blocks: Sequence[Any] | None = None) -> tuple[str, str] | None:
@@ -445,6 +464,9 @@ class InboxWorker:
                 return started
             for row in rows:
                 with self._lock:
+                    if row.id in self._held:  # still running here, its beat came late: not run a second time
+                        log.warning("inbox request %s claimed again while it runs here: left running", row.id)
+                        continue
                     self._in_flight += 1
                     self._held[row.id] = (token, now)  # kept alive by the heartbeat until it is finished
                 self.pool.submit(self._run, row, token)

@@ -99,7 +99,7 @@ def test_progress_under_the_claim_keeps_it_from_going_stale(database: Database) 
     assert not inbox.keep_claim(database, request_id=first.id, claim="w2/1", alive_at=at)
 
 
-def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(database: Database) -> None:
+def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(database: Database, wall: Clock) -> None:
     inbox.record_request(
         database,
         request_key="cmd:T1",
@@ -118,7 +118,7 @@ def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(database:
     webhook.assert_not_called()  # w2 answers; w1 sends nothing
 
 
-def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database) -> None:
+def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database, wall: Clock) -> None:
     inbox.record_request(
         database,
         request_key="cmd:T2",
@@ -224,7 +224,7 @@ def test_the_heartbeat_thread_refreshes_the_claims_while_the_step_runs(
     first = worker(database, "hostA", heartbeat_seconds=0.02, poll_seconds=0.02).start()
     try:
         assert slow.entered.wait(timeout=30)
-        wall.now += timedelta(minutes=10)
+        wall.now += timedelta(seconds=90)
         deadline = time.monotonic() + 30
         while state_of(database)[0] is not None:  # beaten at the new time by the worker's own thread
             with database.inbox_session() as s:
@@ -267,9 +267,55 @@ def test_a_hung_step_is_no_longer_kept_alive_after_the_longest_hold(
     wall.now += MAX_HOLD + timedelta(seconds=1)
     assert first.beat() == 0  # hung for longer than any step may take: let go
     wall.now += STALE_AFTER + timedelta(seconds=1)
-    slow.release.set()
     assert second.drain() == 1
+    slow.release.set()
     second.pool.shutdown(wait=True)
     first.pool.shutdown(wait=True)
     assert slow.runs == ["hostA:1:abc/1", "hostB:1:abc/1"]  # taken over; the hung worker's late finish is refused
     assert state_of(database)[1] is not None
+
+
+# --- a response_url lives 30 minutes and takes 5 posts: later, the answer goes by DM -------------------------------
+
+
+def command_job(database: Database, key: str) -> InboxJob:
+    inbox.record_request(
+        database,
+        request_key=key,
+        kind="answer_command",
+        payload={"response_url": f"https://hooks.slack.invalid/commands/{key}"},
+        user_id="U0NLUSER1",
+        now=NOW,
+    )
+    [row] = inbox.claim_requests(database, now=NOW, claim="w1/1", limit=1, stale_before=NOW - STALE_AFTER)
+    services = Services(settings=Settings(), db=database, knowledge=KnowledgeBase(database), clock=lambda: NOW)
+    client = mock.MagicMock(spec=WebClient)
+    client.conversations_open.return_value = {"channel": {"id": "D0NLUSER1"}}
+    client.chat_postMessage.return_value = {"channel": "D0NLUSER1", "ts": "1700000000.000200"}
+    return InboxJob(services=services, client=client, request=row, worker_id="w1/1", now=NOW)
+
+
+def test_a_request_answered_after_its_response_url_expired_is_answered_by_dm(database: Database, wall: Clock) -> None:
+    job = command_job(database, "cmd:T3")
+    wall.now = NOW + timedelta(minutes=40)  # answered after an outage; its claim was refreshed meanwhile
+    with mock.patch("handlers.inbox.WebhookClient") as webhook:
+        job.respond_once(step="answer", text="het antwoord")
+        job.respond_once(step="answer", text="het antwoord")
+    webhook.assert_not_called()  # Slack would answer 404 expired_url
+    assert job.client.chat_postMessage.call_count == 1  # type: ignore[attr-defined]
+    posted = job.client.chat_postMessage.call_args.kwargs  # type: ignore[attr-defined]
+    assert posted["channel"] == "D0NLUSER1" and posted["text"] == "het antwoord"
+    assert posted["metadata"]["event_payload"] == {"request": "cmd:T3", "step": "respond:answer"}  # found after a crash
+
+
+@pytest.mark.parametrize("error", ["used_url", "expired_url"])
+def test_a_response_url_slack_refuses_falls_back_to_a_dm(database: Database, wall: Clock, error: str) -> None:
+    job = command_job(database, f"cmd:T4{error}")
+    with mock.patch("handlers.inbox.WebhookClient") as webhook:
+        webhook.return_value.send.return_value.status_code = 404
+        webhook.return_value.send.return_value.body = error
+        job.respond_once(step="answer", text="het antwoord")
+        job.respond_once(step="why", text="waarom privé")  # the URL is known gone: not tried again
+    assert webhook.return_value.send.call_count == 1
+    texts = [c.kwargs["text"] for c in job.client.chat_postMessage.call_args_list]  # type: ignore[attr-defined]
+    assert texts == ["het antwoord", "waarom privé"]
