@@ -204,6 +204,22 @@ class InboxJob:
             raise RuntimeError(f"response_url answered {response.status_code}")
         self.save(**{f"responded:{step}": True})
 
+    def delete_original(self) -> None:
+        """Remove the (ephemeral) message the request came from, through its response_url — a courtesy: when the URL
+        is gone or Slack refuses, the message just stays (it disappears on the next reload anyway)."""
+        url = self.payload.get("response_url")
+        if not isinstance(url, str) or not url or self.result.get("response_url_gone"):
+            return
+        if wall_clock() - self.request.received_at > RESPONSE_URL_USABLE:
+            return
+        try:
+            response = WebhookClient(url).send_dict({"delete_original": True})
+        except Exception:  # a courtesy, never a reason to retry the request
+            log.info("request %s: the original message could not be removed", self.key, exc_info=True)
+            return
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
+            log.info("request %s: removing the original message answered %s", self.key, response.status_code)
+
     def _respond_by_dm(self, *, step: str, text: str, blocks: Sequence[Any] | None, why: str) -> None:
         log.info("request %s step %s: response_url unusable (%s): answered by DM", self.key, step, why)
         if self.dm_once(step=f"respond:{step}", text=text, blocks=blocks) is None:
