@@ -35,7 +35,9 @@ class Killed(BaseException):
 
 @pytest.fixture
 def services(database: Database) -> Iterator[Services]:
-    yield Services(settings=Settings(), db=database, knowledge=KnowledgeBase(database))
+    knowledge = KnowledgeBase(database)
+    yield Services(settings=Settings(), db=database, knowledge=knowledge)
+    knowledge.close()  # the search loaded it: stop it following the (session-wide PostgreSQL) database's commits
 
 
 @pytest.fixture
