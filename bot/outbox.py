@@ -435,11 +435,28 @@ def claim_outbox(
         return outbox_repo.list_outbox_messages(session, ids=ids)
 
 
-def mark_outbox_sent(session: Session, *, message_id: int, ts: str | None, channel: str | None, now: datetime) -> bool:
-    """Record a sent message (False if it was already marked sent). Also remembers where the DM asking an expert
-    went (``Routing.dm_channel_id``/``dm_ts``, to update it later) and where an answer was posted."""
+def _still_ours(message: OutboxMessage, worker_id: str | None) -> bool:
+    """An unsent message that ``worker_id`` (when given) still holds the claim of: a sender whose claim went stale
+    and was taken over by another worker must not mark (or send) what is no longer its own."""
+    if message.sent_at is not None or message.failed_at is not None:
+        return False
+    return worker_id is None or message.claimed_by == worker_id
+
+
+def mark_outbox_sent(
+    session: Session,
+    *,
+    message_id: int,
+    ts: str | None,
+    channel: str | None,
+    now: datetime,
+    worker_id: str | None = None,
+) -> bool:
+    """Record a sent message (False if it was already marked sent, or ``worker_id`` — the sender, when given — no
+    longer holds its claim). Also remembers where the DM asking an expert went (``Routing.dm_channel_id``/``dm_ts``,
+    to update it later) and where an answer was posted."""
     message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
-    if message is None or message.sent_at is not None:
+    if message is None or not _still_ours(message, worker_id):
         return False
     message.sent_at = now
     message.sent_ts = ts
@@ -471,9 +488,19 @@ def mark_outbox_post_started(
     after this one's claim went stale); the claim is refreshed, so it does not go stale during the post.
     ``started_at``: the wall-clock time the post starts (the look-up reads Slack from then on); default ``now``."""
     message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
-    if message is None or message.sent_at is not None or message.claimed_by != worker_id:
+    if message is None or not worker_id or not _still_ours(message, worker_id):
         return False
     message.post_started_at = started_at or now
+    message.claimed_at = now
+    return True
+
+
+def keep_outbox_claim(session: Session, *, message_id: int, worker_id: str, now: datetime) -> bool:
+    """Before sending what Slack keeps no record of (an ephemeral message, which cannot be looked up after a crash):
+    True, and the claim refreshed, while ``worker_id`` still holds the claim of the unsent message."""
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is None or not _still_ours(message, worker_id):
+        return False
     message.claimed_at = now
     return True
 
@@ -486,12 +513,15 @@ def mark_outbox_failed(
     now: datetime,
     permanent: bool = False,
     policy: RetryPolicy | None = None,
-) -> None:
-    """Record a failed send: retried after a backoff, or given up (``permanent``, or too many attempts)."""
+    worker_id: str | None = None,
+) -> bool:
+    """Record a failed send: retried after a backoff, or given up (``permanent``, or too many attempts). False, and
+    nothing changed, when the message is sent already or ``worker_id`` (the sender, when given) no longer holds its
+    claim (another worker took it over: its attempt counts, not this one's)."""
     policy = policy or RetryPolicy()
     message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
-    if message is None or message.sent_at is not None:
-        return
+    if message is None or not _still_ours(message, worker_id):
+        return False
     message.attempts += 1
     message.last_error = error[:4000]
     message.claimed_by = None
@@ -500,3 +530,4 @@ def mark_outbox_failed(
         message.failed_at = now
     else:
         message.next_attempt_at = now + policy.backoff(message.attempts)
+    return True

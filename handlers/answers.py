@@ -12,6 +12,7 @@ delivery and process gets it first, also across a crash.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from handlers.kit import escape_truncate, user_mention
 from handlers.services import Services
 from handlers.turn import Turn
 from storage.models import SearchLog
+
+log = logging.getLogger("wieweet.answers")
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
@@ -307,39 +310,65 @@ def searched(action: str) -> Callable[[Turn], SearchLog]:
 
 
 def handle_share(turn: Turn, search_log: SearchLog) -> None:
-    """Post the asker's (ephemeral) answer visibly in the conversation it was asked in, attributed to them — once:
-    the share is claimed on the search in this transaction and posted after the commit, so a double click (or two
-    copies of the click at once) posts one message. When Slack refuses the post, the claim is given back."""
+    """Post the asker's (ephemeral) answer visibly in the conversation it was asked in, attributed to them — once,
+    across double clicks and crashes: the click is recorded in the inbox before its ack and shared from there
+    (``share_answer``); a replay of the click is a duplicate there. A click on an answer already shared (a double
+    click) only removes the private copy."""
     channel = search_log.channel_id  # where it was asked (the database's), never the payload's channel
     if channel is None:
         raise NotFoundError("channel", t("slack.not_in_channel", turn.lang))
-    respond = turn.respond
-    if not knowledge.claim_search_share(turn.session, search_log_id=search_log.id, channel_id=channel):
-        turn.outcome = "already shared"
-        if respond is not None:
-            respond(delete_original=True)
+    new = inbox.record(
+        turn.services,
+        request_key=f"share:{search_log.id}:{turn.trigger_id or turn.correlation_id}",
+        kind_name=SHARE_ANSWER,
+        payload={
+            "search_log_id": search_log.id,
+            "channel": channel,
+            "query": search_log.query,
+            "lang": turn.lang,
+            "response_url": turn.body.get("response_url"),
+        },
+        user_id=turn.user_id,
+    )
+    turn.outcome = "recorded" if new else "duplicate"
+
+
+SHARE_ANSWER = "share_answer"
+
+
+@inbox.kind(SHARE_ANSWER, tell=_tell_privately)
+def share_answer(job: inbox.InboxJob) -> None:
+    """A share click recorded in the inbox: the share is claimed on the search (once per request, ``once``: the
+    first of two clicks wins), then posted with the request's marker (``post_once``), so a crash at any point ends
+    in exactly one post. Where the bot may not post, the claim is given back and the user told why."""
+    payload = job.payload
+    search_log_id, channel = int(payload["search_log_id"]), str(payload["channel"])
+    services = job.services
+
+    with services.db.session() as session:
+
+        def claim() -> int:
+            return int(knowledge.claim_search_share(session, search_log_id=search_log_id, channel_id=channel))
+
+        ours = inbox_core.once(session, step="shared", request_key=job.key, now=job.now, make=claim)
+    if not ours:
+        log.info("share of search %s: outcome=already shared", search_log_id)
+        job.delete_original()
         return
-    result = turn.services.knowledge.search(search_log.query, now=turn.now, limit=SHOWN_PER_LIST)
-    view = build_answer_view(result, lang=turn.services.settings.default_language, limit=SHOWN_PER_LIST)
-    blocks = build_answer_blocks(view, search_log_id=search_log.id)
-    shared_by = t("slack.shared_by", view.lang, user=user_mention(turn.user_id) or "?")
-    text, not_here = f"{answer_fallback_text(view)} ({shared_by})", t("slack.not_in_channel", turn.lang)
-
-    def post() -> None:
-        try:
-            turn.client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
-        except SlackApiError as exc:
-            with turn.services.db.session() as session:
-                knowledge.release_search_share(session, search_log_id=search_log.id, channel_id=channel)
-            if exc.response.get("error") not in NOT_POSTABLE:
-                raise
-            if respond is not None:
-                respond(text=not_here, response_type="ephemeral", replace_original=False)
-            return
-        if respond is not None:
-            respond(delete_original=True)
-
-    turn.after_commit(post)
+    result = services.knowledge.search(str(payload.get("query") or ""), now=job.now, limit=SHOWN_PER_LIST)
+    view = build_answer_view(result, lang=services.settings.default_language, limit=SHOWN_PER_LIST)
+    blocks = build_answer_blocks(view, search_log_id=search_log_id)
+    shared_by = t("slack.shared_by", view.lang, user=user_mention(job.user_id) or "?")
+    try:
+        job.post_once(step="share", channel=channel, text=f"{answer_fallback_text(view)} ({shared_by})", blocks=blocks)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in NOT_POSTABLE:
+            raise
+        with services.db.session() as session:
+            knowledge.release_search_share(session, search_log_id=search_log_id, channel_id=channel)
+        job.respond_once(step="why", text=t("slack.not_in_channel", job.language()))
+        return
+    job.delete_original()
 
 
 def handle_more(turn: Turn, search_log: SearchLog) -> None:

@@ -14,7 +14,11 @@ separate from the threads that ack) claims pending rows and runs the handler of 
 
 After a kill -9 at any point, the next process (or another replica, once the claim is stale) picks the row up
 again: one outcome, never none, never two. Every step saved, every post started refreshes the claim, and an
-ephemeral answer is only sent while the claim is still ours, so a long job is not taken over and run twice.
+ephemeral answer is only sent while the claim is still ours, so a long job is not taken over and run twice. While a
+step runs (a slow Slack call, a long search), the worker's heartbeat refreshes the claims of the requests in its
+hands every ``HEARTBEAT_SECONDS``, so a single step longer than ``STALE_AFTER`` is not taken over either; a dead
+process beats no more, and its requests are taken over ``STALE_AFTER`` after its last beat (at once by the next
+start on the same host). A request held past ``MAX_HOLD`` (a hung step) is no longer kept alive.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 from slack_sdk import WebClient
@@ -48,8 +53,13 @@ log = logging.getLogger("wieweet.inbox")
 
 MARKER_EVENT = "wieweet_request"  # message metadata event type: which request (and step) a post belongs to
 STALE_AFTER = timedelta(minutes=2)  # a claim older than this is taken over (its worker is presumed dead)
+HEARTBEAT_SECONDS = STALE_AFTER.total_seconds() / 4  # a live worker refreshes its claims this often
+MAX_HOLD = timedelta(minutes=15)  # a request in one worker's hands longer than this is no longer kept alive (hung)
 MAX_ATTEMPTS = 6
 POLL_SECONDS = 1.0
+# A response_url takes posts for 30 minutes after the request: later (with a margin for the post itself and clock
+# skew) the answer goes by DM instead.
+RESPONSE_URL_USABLE = timedelta(minutes=28)
 
 
 def wall_clock() -> datetime:
@@ -165,12 +175,17 @@ class InboxJob:
 
     def respond_once(self, *, step: str, text: str, blocks: Sequence[Any] | None = None) -> None:
         """An ephemeral answer through the request's response_url. Slack keeps no record of those to look in, so a
-        crash between sending and saving may show it twice; it is never lost."""
+        crash between sending and saving may show it twice; it is never lost. A response_url lives 30 minutes and
+        takes 5 posts: a request answered later (after an outage, a long backlog), or one Slack answers with 404
+        (``expired_url``, ``used_url``), is answered by DM instead (``dm_once``: once, across crashes)."""
         if self.result.get(f"responded:{step}"):
             return
         url = self.payload.get("response_url")
         if not isinstance(url, str) or not url:
             raise RuntimeError(f"request {self.key} has no response_url")
+        if self.result.get("response_url_gone") or wall_clock() - self.request.received_at > RESPONSE_URL_USABLE:
+            self._respond_by_dm(step=step, text=text, blocks=blocks, why="expired")
+            return
         if not core.keep_claim(
             self.services.db, request_id=self.request.id, claim=self.worker_id, alive_at=wall_clock()
         ):
@@ -181,8 +196,34 @@ class InboxJob:
             response_type="ephemeral",
             replace_original=False,
         )
-        if response.status_code >= 400:
+        if response.status_code == HTTPStatus.NOT_FOUND:  # expired or used up: it will not take this answer
+            self.save(response_url_gone=True)
+            self._respond_by_dm(step=step, text=text, blocks=blocks, why=str(response.body or "404")[:40])
+            return
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
             raise RuntimeError(f"response_url answered {response.status_code}")
+        self.save(**{f"responded:{step}": True})
+
+    def delete_original(self) -> None:
+        """Remove the (ephemeral) message the request came from, through its response_url — a courtesy: when the URL
+        is gone or Slack refuses, the message just stays (it disappears on the next reload anyway)."""
+        url = self.payload.get("response_url")
+        if not isinstance(url, str) or not url or self.result.get("response_url_gone"):
+            return
+        if wall_clock() - self.request.received_at > RESPONSE_URL_USABLE:
+            return
+        try:
+            response = WebhookClient(url).send_dict({"delete_original": True})
+        except Exception:  # a courtesy, never a reason to retry the request
+            log.info("request %s: the original message could not be removed", self.key, exc_info=True)
+            return
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
+            log.info("request %s: removing the original message answered %s", self.key, response.status_code)
+
+    def _respond_by_dm(self, *, step: str, text: str, blocks: Sequence[Any] | None, why: str) -> None:
+        log.info("request %s step %s: response_url unusable (%s): answered by DM", self.key, step, why)
+        if self.dm_once(step=f"respond:{step}", text=text, blocks=blocks) is None:
+            raise RuntimeError(f"request {self.key}: response_url unusable and no user to message")
         self.save(**{f"responded:{step}": True})
 
     def dm_once(self, *, step: str, text: str, blocks: Sequence[Any] | None = None) -> tuple[str, str] | None:
@@ -332,22 +373,27 @@ class InboxWorker:
         threads: int | None = None,
         worker_id: str | None = None,
         poll_seconds: float = POLL_SECONDS,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
     ) -> None:
         self.services = services
         self.client = client
         self.threads = threads or worker_threads()
         self.worker_id = worker_id or instance_id()
         self.poll_seconds = poll_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self._held: dict[int, tuple[str, datetime]] = {}  # request id -> (claim token, when it was taken)
         self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="inbox")
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
         self._claims = 0
         self._thread = threading.Thread(target=self._loop, name="inbox-claims", daemon=True)
+        self._heart = threading.Thread(target=self._beat_loop, name="inbox-heartbeat", daemon=True)
 
     def start(self) -> InboxWorker:
         self.release_dead_claims()
         self._thread.start()
+        self._heart.start()
         log.info("inbox worker %s started with %s threads", self.worker_id, self.threads)
         return self
 
@@ -357,6 +403,8 @@ class InboxWorker:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         self.pool.shutdown(wait=True)
+        if self._heart.is_alive():
+            self._heart.join(timeout=10)
 
     def kick(self) -> None:
         self.services.inbox.ring()
@@ -374,6 +422,32 @@ class InboxWorker:
         if released:
             log.info("released %s inbox requests claimed by stopped processes", released)
         return released
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(self.heartbeat_seconds):
+            self.beat()
+
+    def beat(self) -> int:
+        """The heartbeat: refresh the claim of every request in this worker's hands (a step may wait on Slack or
+        the database longer than ``STALE_AFTER``); returns how many were kept. A request held longer than
+        ``MAX_HOLD`` is let go stale (its step hangs); one whose claim is lost is left to its new worker."""
+        now = wall_clock()
+        with self._lock:
+            held = list(self._held.items())
+        kept = 0
+        for request_id, (token, since) in held:
+            if now - since > MAX_HOLD:
+                log.warning("inbox request %s held since %s: no longer kept alive", request_id, since.isoformat())
+                continue
+            try:
+                kept += self._keep(request_id, token, now)
+            except Exception:  # the next beat tries again, well before the claim goes stale
+                log.warning("heartbeat of inbox request %s failed", request_id, exc_info=True)
+        return kept
+
+    def _keep(self, request_id: int, token: str, now: datetime) -> bool:
+        db = self.services.db
+        return db.retrying(lambda: core.keep_claim(db, request_id=request_id, claim=token, alive_at=now))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -406,7 +480,11 @@ class InboxWorker:
                 return started
             for row in rows:
                 with self._lock:
+                    if row.id in self._held:  # still running here, its beat came late: not run a second time
+                        log.warning("inbox request %s claimed again while it runs here: left running", row.id)
+                        continue
                     self._in_flight += 1
+                    self._held[row.id] = (token, now)  # kept alive by the heartbeat until it is finished
                 self.pool.submit(self._run, row, token)
                 started += 1
         return started
@@ -416,6 +494,7 @@ class InboxWorker:
             self.process(row, claim=token)
         finally:
             with self._lock:
+                self._held.pop(row.id, None)
                 self._in_flight -= 1
             self.kick()
 

@@ -6,6 +6,10 @@ claimed again after a crash between the post and "sent" — by the next start, o
 stale — whose post had started is first looked for in its channel or thread (``conversations.history`` /
 ``replies``); when found it is marked sent with that ts instead of being posted again. Only the in-thread rating,
 an ephemeral message Slack keeps no record of, may show twice after such a crash; it is never lost.
+
+Everything a sender does to a message is under its claim: "post started", the in-thread rating (sent only while
+the claim is still ours, which refreshes it), "sent" and "failed". A sender that stalled past the stale time and
+was taken over by another worker posts nothing more and marks nothing: the message is the other worker's.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from bot.outbox import (
     ProfileReview,
     SubmissionOutcome,
     claim_outbox,
+    keep_outbox_claim,
     mark_outbox_failed,
     mark_outbox_post_started,
     mark_outbox_sent,
@@ -163,8 +168,7 @@ class OutboxSender:
                 return self._send_in_thread(message, payload)
             rendered = render_payload(payload, self._language(message, payload))
             channel, ts = self._post_once(message, self._channel(message), rendered, thread_ts=message.thread_ts)
-            with self.services.db.session() as session:
-                mark_outbox_sent(session, message_id=message.id, ts=ts, channel=channel, now=self.services.clock())
+            self._sent(message, channel=channel, ts=ts)
             if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
                 publish_homes(self.services, self.client, [message.recipient_slack_id])
             return True
@@ -194,6 +198,7 @@ class OutboxSender:
         lang = self._language(message, payload)
         try:
             rendered = render_payload(payload, lang)
+            self._keep_claim(message)  # an ephemeral message cannot be looked up: sent only while still ours
             response = self.client.chat_postEphemeral(
                 channel=channel,
                 user=user,
@@ -209,8 +214,7 @@ class OutboxSender:
             rendered = render_payload(replace(payload, in_thread=False), lang)
             opened = self.client.conversations_open(users=user)
             channel, ts = self._post_once(message, str((opened.get("channel") or {})["id"]), rendered, thread_ts=None)
-        with self.services.db.session() as session:
-            mark_outbox_sent(session, message_id=message.id, ts=ts, channel=channel, now=self.services.clock())
+        self._sent(message, channel=channel, ts=ts)
         publish_homes(self.services, self.client, [user])
         return True
 
@@ -247,14 +251,45 @@ class OutboxSender:
         )
         return str(response.get("channel") or channel), str(response.get("ts") or "")
 
-    def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
-        """Record a failed send: retried after a backoff, or given up."""
+    def _keep_claim(self, message: OutboxMessage) -> None:
+        """``ClaimLostError`` unless this sender still holds the message's claim (refreshed when it does)."""
         with self.services.db.session() as session:
-            mark_outbox_failed(
+            ours = keep_outbox_claim(
+                session, message_id=message.id, worker_id=message.claimed_by or "", now=self.services.clock()
+            )
+        if not ours:
+            raise ClaimLostError(f"outbox {message.id}")
+
+    def _sent(self, message: OutboxMessage, *, channel: str, ts: str) -> None:
+        """Record the message sent — under this sender's claim only: when another worker took it over meanwhile
+        (this one stalled past the stale time), the record is theirs to make; this one logs and leaves it."""
+        with self.services.db.session() as session:
+            marked = mark_outbox_sent(
+                session,
+                message_id=message.id,
+                ts=ts,
+                channel=channel,
+                now=self.services.clock(),
+                worker_id=message.claimed_by or "",
+            )
+        if not marked:
+            log.warning(
+                "outbox %s (%s) sent, but its claim had been taken over: not marked", message.id, message.kind.value
+            )
+
+    def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
+        """Record a failed send (retried after a backoff, or given up) — under this sender's claim only."""
+        with self.services.db.session() as session:
+            recorded = mark_outbox_failed(
                 session,
                 message_id=message.id,
                 error=error,
                 now=self.services.clock(),
                 permanent=permanent,
                 policy=self.policy,
+                worker_id=message.claimed_by or "",
+            )
+        if not recorded:
+            log.warning(
+                "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value
             )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -11,7 +15,8 @@ from slack_sdk import WebClient
 from bot import inbox
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
-from handlers.inbox import ClaimLostError, InboxJob
+from handlers import inbox as handlers_inbox
+from handlers.inbox import MAX_HOLD, STALE_AFTER, ClaimLostError, InboxJob, InboxWorker, Kind
 from handlers.services import Services
 from storage import inbox_repo
 from storage.db import Database
@@ -94,7 +99,7 @@ def test_progress_under_the_claim_keeps_it_from_going_stale(database: Database) 
     assert not inbox.keep_claim(database, request_id=first.id, claim="w2/1", alive_at=at)
 
 
-def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(database: Database) -> None:
+def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(database: Database, wall: Clock) -> None:
     inbox.record_request(
         database,
         request_key="cmd:T1",
@@ -113,7 +118,7 @@ def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(database:
     webhook.assert_not_called()  # w2 answers; w1 sends nothing
 
 
-def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database) -> None:
+def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database, wall: Clock) -> None:
     inbox.record_request(
         database,
         request_key="cmd:T2",
@@ -130,3 +135,187 @@ def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database) ->
         job.respond_once(step="answer", text="...")
         job.respond_once(step="answer", text="...")
     assert webhook.return_value.send.call_count == 1
+
+
+# --- the worker's heartbeat: a step longer than the claim's lease is not taken over; a dead worker's request is ---
+
+
+class Clock:
+    """The wall clock the worker reads (``handlers.inbox.wall_clock``), moved by the test: nothing sleeps."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def wall(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(handlers_inbox, "wall_clock", clock)
+    return clock
+
+
+class SlowKind:
+    """An inbox kind whose one step blocks until released (a slow Slack call, a long search); counts its runs."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.runs: list[str] = []
+
+    def handle(self, job: InboxJob) -> None:
+        self.runs.append(job.worker_id)
+        self.entered.set()
+        assert self.release.wait(timeout=30)
+
+
+@pytest.fixture
+def slow() -> Iterator[SlowKind]:
+    kind = SlowKind()
+    with mock.patch.dict(handlers_inbox.KINDS, {"test_slow": Kind(handle=kind.handle, tell=lambda job, text: None)}):
+        yield kind
+        kind.release.set()
+
+
+def worker(database: Database, name: str, **options: Any) -> InboxWorker:
+    services = Services(settings=Settings(), db=database, knowledge=KnowledgeBase(database), clock=lambda: NOW)
+    return InboxWorker(services, WebClient(), threads=2, worker_id=f"{name}:1:abc", **options)
+
+
+def record_slow(database: Database) -> None:
+    assert inbox.record_request(database, request_key="slow:1", kind="test_slow", payload={}, user_id=None, now=NOW)
+
+
+def state_of(database: Database) -> tuple[str | None, datetime | None]:
+    with database.inbox_session() as s:
+        row = inbox_repo.get_inbox_request(s, request_key="slow:1")
+        assert row is not None
+        return row.claimed_by, row.done_at
+
+
+@pytest.mark.timeout(60)
+def test_a_step_longer_than_the_lease_is_kept_alive_by_the_heartbeat_and_runs_once(
+    database: Database, wall: Clock, slow: SlowKind
+) -> None:
+    record_slow(database)
+    first, second = worker(database, "hostA"), worker(database, "hostB")
+    assert first.drain() == 1
+    assert slow.entered.wait(timeout=30)
+    for _ in range(4):  # the step takes 6 minutes, three times the lease; the heartbeat beats every 90 s
+        wall.now += timedelta(seconds=90)
+        assert first.beat() == 1
+        wall.now += timedelta(seconds=90)
+        assert second.drain() == 0  # 3 min after the claim, 90 s after the last beat: not stale, not taken over
+    slow.release.set()
+    first.pool.shutdown(wait=True)
+    claimed_by, done_at = state_of(database)
+    assert slow.runs == ["hostA:1:abc/1"] and claimed_by is None and done_at is not None  # run once, by its worker
+    assert second.drain() == 0
+    second.pool.shutdown(wait=True)
+
+
+@pytest.mark.timeout(60)
+def test_the_heartbeat_thread_refreshes_the_claims_while_the_step_runs(
+    database: Database, wall: Clock, slow: SlowKind
+) -> None:
+    record_slow(database)
+    first = worker(database, "hostA", heartbeat_seconds=0.02, poll_seconds=0.02).start()
+    try:
+        assert slow.entered.wait(timeout=30)
+        wall.now += timedelta(seconds=90)
+        deadline = time.monotonic() + 30
+        while state_of(database)[0] is not None:  # beaten at the new time by the worker's own thread
+            with database.inbox_session() as s:
+                row = inbox_repo.get_inbox_request(s, request_key="slow:1")
+                assert row is not None and row.claimed_at is not None
+                if row.claimed_at.replace(tzinfo=UTC) == wall.now:
+                    break
+            assert time.monotonic() < deadline, "the heartbeat did not refresh the claim"
+            time.sleep(0.02)
+        wall.now += timedelta(seconds=90)
+        assert worker(database, "hostB").drain() == 0
+    finally:
+        slow.release.set()
+        first.shutdown()
+    assert slow.runs == ["hostA:1:abc/1"]
+
+
+@pytest.mark.timeout(60)
+def test_a_dead_workers_request_is_still_taken_over_once_stale(database: Database, wall: Clock, slow: SlowKind) -> None:
+    record_slow(database)
+    # claimed by a worker that died right after (no heartbeat beats for it any more)
+    assert inbox.claim_requests(database, now=NOW, claim="hostA:1:abc/1", limit=1, stale_before=NOW - STALE_AFTER)
+    second = worker(database, "hostB")
+    wall.now += STALE_AFTER - timedelta(seconds=1)
+    assert second.drain() == 0  # not yet stale
+    wall.now += timedelta(seconds=2)
+    slow.release.set()
+    assert second.drain() == 1
+    second.pool.shutdown(wait=True)
+    assert [run.split("/")[0] for run in slow.runs] == ["hostB:1:abc"] and state_of(database)[1] is not None
+
+
+@pytest.mark.timeout(60)
+def test_a_hung_step_is_no_longer_kept_alive_after_the_longest_hold(
+    database: Database, wall: Clock, slow: SlowKind
+) -> None:
+    record_slow(database)
+    first, second = worker(database, "hostA"), worker(database, "hostB")
+    assert first.drain() == 1 and slow.entered.wait(timeout=30)
+    wall.now += MAX_HOLD + timedelta(seconds=1)
+    assert first.beat() == 0  # hung for longer than any step may take: let go
+    wall.now += STALE_AFTER + timedelta(seconds=1)
+    assert second.drain() == 1
+    slow.release.set()
+    second.pool.shutdown(wait=True)
+    first.pool.shutdown(wait=True)
+    assert slow.runs == ["hostA:1:abc/1", "hostB:1:abc/1"]  # taken over; the hung worker's late finish is refused
+    assert state_of(database)[1] is not None
+
+
+# --- a response_url lives 30 minutes and takes 5 posts: later, the answer goes by DM -------------------------------
+
+
+def command_job(database: Database, key: str) -> InboxJob:
+    inbox.record_request(
+        database,
+        request_key=key,
+        kind="answer_command",
+        payload={"response_url": f"https://hooks.slack.invalid/commands/{key}"},
+        user_id="U0NLUSER1",
+        now=NOW,
+    )
+    [row] = inbox.claim_requests(database, now=NOW, claim="w1/1", limit=1, stale_before=NOW - STALE_AFTER)
+    services = Services(settings=Settings(), db=database, knowledge=KnowledgeBase(database), clock=lambda: NOW)
+    client = mock.MagicMock(spec=WebClient)
+    client.conversations_open.return_value = {"channel": {"id": "D0NLUSER1"}}
+    client.chat_postMessage.return_value = {"channel": "D0NLUSER1", "ts": "1700000000.000200"}
+    return InboxJob(services=services, client=client, request=row, worker_id="w1/1", now=NOW)
+
+
+def test_a_request_answered_after_its_response_url_expired_is_answered_by_dm(database: Database, wall: Clock) -> None:
+    job = command_job(database, "cmd:T3")
+    wall.now = NOW + timedelta(minutes=40)  # answered after an outage; its claim was refreshed meanwhile
+    with mock.patch("handlers.inbox.WebhookClient") as webhook:
+        job.respond_once(step="answer", text="het antwoord")
+        job.respond_once(step="answer", text="het antwoord")
+    webhook.assert_not_called()  # Slack would answer 404 expired_url
+    assert job.client.chat_postMessage.call_count == 1  # type: ignore[attr-defined]
+    posted = job.client.chat_postMessage.call_args.kwargs  # type: ignore[attr-defined]
+    assert posted["channel"] == "D0NLUSER1" and posted["text"] == "het antwoord"
+    assert posted["metadata"]["event_payload"] == {"request": "cmd:T3", "step": "respond:answer"}  # found after a crash
+
+
+@pytest.mark.parametrize("error", ["used_url", "expired_url"])
+def test_a_response_url_slack_refuses_falls_back_to_a_dm(database: Database, wall: Clock, error: str) -> None:
+    job = command_job(database, f"cmd:T4{error}")
+    with mock.patch("handlers.inbox.WebhookClient") as webhook:
+        webhook.return_value.send.return_value.status_code = 404
+        webhook.return_value.send.return_value.body = error
+        job.respond_once(step="answer", text="het antwoord")
+        job.respond_once(step="why", text="waarom privé")  # the URL is known gone: not tried again
+    assert webhook.return_value.send.call_count == 1
+    texts = [c.kwargs["text"] for c in job.client.chat_postMessage.call_args_list]  # type: ignore[attr-defined]
+    assert texts == ["het antwoord", "waarom privé"]

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
-from bot.outbox import SubmissionOutcome, SubmissionOutcomeKind, claim_outbox, enqueue
+from bot.outbox import AnswerToAsker, SubmissionOutcome, SubmissionOutcomeKind, claim_outbox, enqueue
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.db import Database
@@ -243,3 +243,88 @@ def test_the_marker_is_found_in_a_long_thread_or_a_busy_channel(
     assert (result.claimed, result.sent, result.failed) == (1, 1, 0)
     assert len(posts_in_channel(emulator)) == 1  # found by its marker, not posted again
     assert stored(database, message_id).sent_ts == posts_in_channel(emulator)[0]["ts"]
+
+
+# --- everything a sender does to a message is under its claim (a stalled sender taken over marks nothing) ---------
+
+
+def take_over(database: Database, clock: Clock, message_id: int) -> None:
+    """host:2 claims the message once host:1's claim is stale (host:1 stalled: a slow Slack, a paused VM)."""
+    clock.now = NOW + timedelta(minutes=11)
+    assert [m.id for m in claim_outbox(database, now=clock.now, worker_id="host:2")] == [message_id]
+
+
+def test_a_sender_taken_over_during_its_post_does_not_mark_it_sent(
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+) -> None:
+    message_id = queue_outcome(database)
+    [slow] = claim_outbox(database, now=NOW, worker_id="host:1")
+    real_post = sender.client.chat_postMessage
+
+    def post_then_stall(**kwargs: Any) -> Any:
+        response = real_post(**kwargs)
+        take_over(database, clock, message_id)  # host:1 stalls after Slack answered; host:2 takes the message
+        return response
+
+    with mock.patch.object(sender.client, "chat_postMessage", side_effect=post_then_stall):
+        sender.send_one(slow)
+    message = stored(database, message_id)
+    assert message.sent_at is None and message.claimed_by == "host:2"  # host:2's claim is left alone
+
+    [taken] = claim_outbox(database, now=clock.now + timedelta(minutes=11), worker_id="host:3")  # host:2 died too
+    assert sender.send_one(taken) is True
+    assert len(dms_about(emulator)) == 1  # host:3 found host:1's post by its marker: one DM
+    assert stored(database, message_id).sent_ts == dms_about(emulator)[0]["ts"]
+
+
+def test_a_sender_taken_over_during_its_post_does_not_record_a_failure_on_the_new_claim(
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+) -> None:
+    message_id = queue_outcome(database)
+    [slow] = claim_outbox(database, now=NOW, worker_id="host:1")
+    real_post = sender.client.chat_postMessage
+    emulator.fail_next("chat.postMessage", status=503)
+
+    def stall_then_fail(**kwargs: Any) -> Any:
+        take_over(database, clock, message_id)  # the post hangs until host:1's claim is stale, then fails
+        return real_post(**kwargs)
+
+    with mock.patch.object(sender.client, "chat_postMessage", side_effect=stall_then_fail):
+        assert sender.send_one(slow) is False
+    message = stored(database, message_id)
+    # host:2 holds the claim: not released (a third sender would post it while host:2 does), no attempt counted
+    assert message.claimed_by == "host:2" and message.attempts == 0 and message.last_error == ""
+
+
+def queue_rating(database: Database, client: WebClient) -> int:
+    thread_ts = str(client.chat_postMessage(channel=CHANNEL, text="Wie weet iets over zwerfkatten?")["ts"])
+    with database.session() as session:
+        message = enqueue(
+            session,
+            AnswerToAsker(question_id=1, text="Zwerfkatten?", answer_text=TITLE, in_thread=True, language="nl"),
+            dedupe_key="answer:1:asker",
+            now=NOW,
+            recipient_slack_id=NL_USER,
+            channel_id=CHANNEL,
+            thread_ts=thread_ts,
+        )
+        assert message is not None
+        session.flush()
+        return message.id
+
+
+def test_a_sender_taken_over_does_not_show_the_in_thread_rating(
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+) -> None:
+    message_id = queue_rating(database, sender.client)
+    [slow] = claim_outbox(database, now=NOW, worker_id="host:1")
+    take_over(database, clock, message_id)
+
+    assert sender.send_one(slow) is False  # not its message any more: nothing shown (host:2 shows it)
+    assert emulator.ephemerals(user=NL_USER) == []
+    assert stored(database, message_id).claimed_by == "host:2"
+
+    [mine] = claim_outbox(database, now=clock.now + timedelta(minutes=11), worker_id="host:2")
+    assert sender.send_one(mine) is True
+    assert len(emulator.ephemerals(user=NL_USER, channel=CHANNEL)) == 1
+    assert stored(database, message_id).sent_at is not None

@@ -25,6 +25,8 @@ class EmulatorConfig:
     """Slack never retries slash commands and interactions; set True to retry them anyway."""
     trigger_ttl: float = 3.0
     """A trigger_id is usable by views.open/views.push for this many seconds."""
+    response_url_ttl: float = 1800.0
+    """A response_url takes posts for this many seconds (Slack: 30 minutes), then answers 404 ``expired_url``."""
     socket_wait: float = 3.0
     """How long a Socket Mode delivery waits for a connected client before the attempt fails."""
     disconnect_grace: float = 2.0

@@ -40,6 +40,8 @@ def handle_response_url(state: State, url_id: str, body: Any) -> tuple[int, JSON
             return 404, {"ok": False, "error": "no_such_url"}
         if not isinstance(body, dict):
             return 400, {"ok": False, "error": "invalid_payload"}
+        if time.monotonic() - record.created > state.config.response_url_ttl:
+            return 404, {"ok": False, "error": "expired_url"}
         if record.uses >= MAX_RESPONSE_URL_USES:
             return 404, {"ok": False, "error": "used_url"}
         blocks = body.get("blocks")
