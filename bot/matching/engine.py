@@ -308,8 +308,9 @@ class Matcher:
         return self._kinds[kind].docs
 
     def _reindex(self, kind: _Kind, totals: tuple[int, list[int]] | None = None) -> None:
-        # the same text (a question asked again, a shared role or title) is analysed once per re-index: the
-        # vocabulary does not change meanwhile, so its terms are the same
+        # the same short text (a question asked again, a shared role or title) is analysed once per re-index: the
+        # vocabulary does not change meanwhile, so its terms are the same (long texts are not remembered: they
+        # seldom repeat, and holding every one's analysis until the end was most of a build's peak of memory)
         memo: dict[str, FieldTerms] = {}
         try:
             kind.collection.reset(
@@ -490,7 +491,7 @@ class Matcher:
             elif f == "organisation":  # "Stad Gent" is found through Gent, never through "stad"
                 tf, n = field_terms(texts[f])
                 out.append(({t: x for t, x in tf.items() if t not in self._generic_stems}, n))
-            elif memo is None:
+            elif memo is None or f not in _SHORT_FIELDS:  # a long text (bio, summary, answer) is seldom repeated
                 out.append(field_terms(texts[f]))
             else:
                 text = texts[f]
