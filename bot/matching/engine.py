@@ -309,9 +309,9 @@ class Matcher:
 
     def _reindex(self, kind: _Kind, totals: tuple[int, list[int]] | None = None) -> None:
         # the same short text (a question asked again, a shared role or title) is analysed once per re-index: the
-        # vocabulary does not change meanwhile, so its terms are the same (long texts are not remembered: they
-        # seldom repeat, and holding every one's analysis until the end was most of a build's peak of memory)
-        memo: dict[str, FieldTerms] = {}
+        # vocabulary does not change meanwhile, so its terms are the same (a long text only once it repeats: most
+        # are unique, and holding every one's analysis until the end was most of a build's peak of memory)
+        memo: dict[str, FieldTerms | None] = {}  # text -> its terms (None: a long text seen once)
         try:
             kind.collection.reset(
                 ((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items()), totals=totals
@@ -479,7 +479,7 @@ class Matcher:
             if self._sorted:
                 bisect.insort(self._sorted, w)
 
-    def _field_terms(self, doc: Doc, memo: dict[str, FieldTerms] | None = None) -> list[FieldTerms]:
+    def _field_terms(self, doc: Doc, memo: dict[str, FieldTerms | None] | None = None) -> list[FieldTerms]:
         texts = _field_texts(doc)
         coll = self._kinds[_kind_name(doc)].collection
         out: list[FieldTerms] = []
@@ -491,13 +491,18 @@ class Matcher:
             elif f == "organisation":  # "Stad Gent" is found through Gent, never through "stad"
                 tf, n = field_terms(texts[f])
                 out.append(({t: x for t, x in tf.items() if t not in self._generic_stems}, n))
-            elif memo is None or f not in _SHORT_FIELDS:  # a long text (bio, summary, answer) is seldom repeated
+            elif memo is None:
                 out.append(field_terms(texts[f]))
             else:
                 text = texts[f]
                 got = memo.get(text)
                 if got is None:
-                    got = memo[text] = field_terms(text)
+                    got = field_terms(text)
+                    # a long text (bio, summary, answer) is remembered from its second time on: most are unique
+                    if f in _SHORT_FIELDS or text in memo:
+                        memo[text] = got
+                    else:
+                        memo[text] = None
                 out.append(got)
         return out
 
