@@ -207,6 +207,8 @@ class Matcher:
                 b["themes"] = 0.0
             coll = Collection(fields, b, k1=cfg.k1, refresh_drift=cfg.refresh_drift)
             self._kinds[name] = _Kind(name, coll, {}, {}, {})
+        # kind -> field -> its position in the collection's fields
+        self._field_at = {name: {f: i for i, f in enumerate(k.collection.fields)} for name, k in self._kinds.items()}
         # typo-repair vocabulary: folded surface word -> number of documents containing it
         self._surface_df: Counter[str] = Counter()
         self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) -> words
@@ -280,11 +282,15 @@ class Matcher:
             self._kinds["practice"].docs[pdoc.id] = pdoc
         for adoc in answers:
             self._kinds["answer"].docs[adoc.id] = adoc
-        # pass 1: vocabulary (for compound splitting and typo repair)
+        # pass 1: vocabulary (for compound splitting and typo repair), and each kind's field lengths summed (what
+        # the analysis will count: so pass 2 indexes each document as it is analysed, never holding them all)
         df = self._surface_df
+        totals: dict[str, tuple[int, list[int]]] = {}
         for kind in self._kinds.values():
+            sums = [0] * len(kind.collection.fields)
             for any_doc in kind.docs.values():
-                df.update(self._doc_words(any_doc))
+                df.update(self._doc_words(any_doc, sums))
+            totals[kind.name] = (len(kind.docs), sums)
         self._sorted = []  # rebuilt below in one sort, not word by word
         for w in df:
             self._bucket(w)
@@ -295,17 +301,23 @@ class Matcher:
                 self._learn_acronyms(any_doc)
         # pass 2: index
         for kind in self._kinds.values():
-            self._reindex(kind)
+            self._reindex(kind, totals[kind.name])
 
     def documents(self, kind: str) -> Mapping[int, Doc]:
         """The indexed documents of one kind ("expert", "practice", "answer"), by id (read-only view)."""
         return self._kinds[kind].docs
 
-    def _reindex(self, kind: _Kind) -> None:
-        # the same text (a question asked again, a shared role or title) is analysed once per re-index: the
-        # vocabulary does not change meanwhile, so its terms are the same
-        memo: dict[str, FieldTerms] = {}
-        kind.collection.reset((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items())
+    def _reindex(self, kind: _Kind, totals: tuple[int, list[int]] | None = None) -> None:
+        # the same short text (a question asked again, a shared role or title) is analysed once per re-index: the
+        # vocabulary does not change meanwhile, so its terms are the same (a long text only once it repeats: most
+        # are unique, and holding every one's analysis until the end was most of a build's peak of memory)
+        memo: dict[str, FieldTerms | None] = {}  # text -> its terms (None: a long text seen once)
+        try:
+            kind.collection.reset(
+                ((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items()), totals=totals
+            )
+        except ValueError:  # the lengths of pass 1 were not the analysis's (a bug): index the documents held at once
+            kind.collection.reset((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items())
         for doc_id, doc in kind.docs.items():
             self._set_meta(kind, doc_id, doc)
 
@@ -377,12 +389,27 @@ class Matcher:
         if orgs:
             kind.orgs[doc_id] = orgs
 
-    def _doc_words(self, doc: Doc) -> set[str]:
-        """The distinct folded content words of a document."""
+    def _doc_words(self, doc: Doc, sums: list[int] | None = None) -> set[str]:
+        """The distinct folded content words of a document. With ``sums`` (one per field of the document's
+        collection), each field's length as the analysis counts it (its tokens that are no stop word, of 2 to
+        _MAX_TOKEN_LEN characters; ``themes``: the theme keys) is added to it."""
         out: set[str] = set()
-        for text in _field_texts(doc).values():
-            out.update(_TOKEN_RE.findall(fold(text)))
-        out -= self._stop
+        at = self._field_at[_kind_name(doc)] if sums is not None else {}
+        stop = self._stop
+        for f, text in _field_texts(doc).items():
+            tokens = _TOKEN_RE.findall(fold(text))
+            out.update(tokens)
+            i = at.get(f)
+            if i is not None and sums is not None and tokens:  # counted in C: stop words have 2 to 60 characters
+                lens = list(map(len, tokens))
+                n = len(tokens) - lens.count(1) - sum(map(stop.__contains__, tokens))
+                if max(lens) > _MAX_TOKEN_LEN:
+                    n -= sum(1 for x in lens if x > _MAX_TOKEN_LEN)
+                sums[i] += n
+        i = at.get("themes")
+        if i is not None and sums is not None:
+            sums[i] += len(doc.themes)
+        out -= stop
         return {t for t in out if 1 < len(t) <= _MAX_TOKEN_LEN}
 
     def _learn_acronyms(self, doc: Doc) -> None:
@@ -452,7 +479,7 @@ class Matcher:
             if self._sorted:
                 bisect.insort(self._sorted, w)
 
-    def _field_terms(self, doc: Doc, memo: dict[str, FieldTerms] | None = None) -> list[FieldTerms]:
+    def _field_terms(self, doc: Doc, memo: dict[str, FieldTerms | None] | None = None) -> list[FieldTerms]:
         texts = _field_texts(doc)
         coll = self._kinds[_kind_name(doc)].collection
         out: list[FieldTerms] = []
@@ -470,7 +497,12 @@ class Matcher:
                 text = texts[f]
                 got = memo.get(text)
                 if got is None:
-                    got = memo[text] = field_terms(text)
+                    got = field_terms(text)
+                    # a long text (bio, summary, answer) is remembered from its second time on: most are unique
+                    if f in _SHORT_FIELDS or text in memo:
+                        memo[text] = got
+                    else:
+                        memo[text] = None
                 out.append(got)
         return out
 

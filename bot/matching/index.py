@@ -62,22 +62,42 @@ class Collection:
         n = len(self.doc_terms)
         return tuple((s / n if n else 0.0) for s in self.len_sums)
 
-    def reset(self, all_field_terms: Iterable[tuple[int, Sequence[FieldTerms]]]) -> None:
-        """Replace the whole content (full build or re-normalisation)."""
-        items = list(all_field_terms)
+    def reset(
+        self,
+        all_field_terms: Iterable[tuple[int, Sequence[FieldTerms]]],
+        *,
+        totals: tuple[int, Sequence[int]] | None = None,
+    ) -> None:
+        """Replace the whole content (full build or re-normalisation).
+
+        ``totals`` — the number of documents and their field lengths summed, when the caller knows them beforehand
+        — lets the documents be indexed as they come: the analysis of the whole collection is never held at once
+        (it was the peak of memory of a build). They must be what the documents add up to: if not, ValueError
+        (the content is then incomplete; the caller resets again without them)."""
         self.version += 1
         self.postings = {}
         self.strong = {}
         self.doc_terms = {}
         self.doc_lens = {}
         self.len_sums = [0] * len(self.fields)
-        for _, fts in items:
-            for i, (_, n) in enumerate(fts):
-                self.len_sums[i] += n
-        n_docs = len(items)
+        items = all_field_terms
+        if totals is None:
+            held = list(all_field_terms)
+            for _, fts in held:
+                for i, (_, n) in enumerate(fts):
+                    self.len_sums[i] += n
+            items, n_docs = held, len(held)
+        else:
+            n_docs, sums = totals
+            self.len_sums = list(sums)
         self._snapshot = tuple((s / n_docs if n_docs else 0.0) for s in self.len_sums)
+        seen = [0] * len(self.fields)
         for doc_id, fts in items:
+            for i, (_, n) in enumerate(fts):
+                seen[i] += n
             self._insert(doc_id, fts)
+        if totals is not None and (seen != self.len_sums or len(self.doc_terms) != n_docs):
+            raise ValueError("the documents do not add up to the totals given")
 
     def add(self, doc_id: int, field_terms: Sequence[FieldTerms]) -> None:
         if doc_id in self.doc_terms:

@@ -193,12 +193,14 @@ class SemanticIndex:
         return self._np.frombuffer(raw, dtype=self._np.float16).astype(self._np.float32)
 
     def put(self, kind: str, doc_id: int, key: str, vec: Any) -> None:
+        # kept at the stored precision (vectors are stored as float16): half the memory, the same values (the
+        # matrices a search multiplies are float32 copies, built once per change)
+        vec16 = self._np.asarray(vec, dtype=self._np.float16)
         if kind == PART_KIND:
-            # kept at the stored precision (vectors are stored as float16): half the memory, the same values
-            self._parts[key] = self._np.asarray(vec, dtype=self._np.float16)
+            self._parts[key] = vec16
             self._parts_changed()
             return
-        self._vectors[kind][doc_id] = (key, vec)
+        self._vectors[kind][doc_id] = (key, vec16)
         self._vectors_changed(kind)
 
     def remove(self, kind: str, doc_id: int) -> None:
@@ -278,7 +280,8 @@ class SemanticIndex:
             items = list(vectors.items())  # one snapshot (the fill may add or remove a document meanwhile)
             if len(items) < 3:
                 return NO_SIMILARITY
-            cached = (stamp, [i for i, _ in items], np.stack([v for _, (_, v) in items]).astype(np.float32))
+            # straight into float32 (no float16 stack in between: the peak of memory is what counts)
+            cached = (stamp, [i for i, _ in items], np.stack([v for _, (_, v) in items], dtype=np.float32))
             self._matrix[kind] = cached
         _, ids, matrix = cached
         q = np.asarray(self.embedder.query(query), dtype=np.float32)
@@ -324,7 +327,7 @@ class SemanticIndex:
                         at = keys[k] = len(rows)
                         rows.append(v)
                     item.append(at)
-            matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, len(q)), dtype=np.float32)
+            matrix = np.stack(rows, dtype=np.float32) if rows else np.zeros((0, len(q)), dtype=np.float32)
             cached = (
                 matrix,
                 np.asarray(item, dtype=np.intp),

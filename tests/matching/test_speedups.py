@@ -6,6 +6,7 @@ import gc
 import heapq
 import random
 
+import pytest
 import Stemmer as PyStemmerModule
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -14,9 +15,10 @@ from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
 from bot.matching.documents import PracticeDoc
 from bot.matching.engine import _largest
+from bot.matching.index import Collection
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
-from .conftest import PLACES, THEMES, expert, make_matcher
+from .conftest import EXPERTS, PLACES, THEMES, expert, make_matcher
 
 
 def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
@@ -121,6 +123,53 @@ def test_build_restores_the_garbage_collector_state() -> None:
         assert not gc.isenabled()  # an application that turned it off keeps it off
     finally:
         gc.enable()
+
+
+def test_build_counts_field_lengths_as_the_analysis_does() -> None:
+    """The build sums the field lengths while it learns the vocabulary (pass 1) and then indexes each document as it
+    is analysed: the sums must be what the analysis counts (stop words, one-letter and over-long tokens, accents,
+    themes, the organisation field), else the index would differ from one built with the documents held at once."""
+    odd = expert(
+        3,
+        "Chloé",
+        city="Gent",
+        role="Coördinator van de wijk A",
+        expertise=("Leegstand", "x" * 61 + " woningkwaliteit", "ÉÉN plan"),
+        bio="De stad en het OCMW: 3 x per jaar, a b c; Kinderopvang!",
+        themes=("wonen", "zorg"),
+    )
+    practices = [
+        PracticeDoc(id=1, title="Leegstandsheffing in Gent", summary="Een heffing op leegstaande panden.", tags=("a",)),
+        PracticeDoc(id=2, title="", summary="", organisation="Stad Gent", themes=("wonen",)),
+    ]
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=[*EXPERTS, odd], practices=practices, answers=[])
+    for name, kind in m._kinds.items():
+        coll = kind.collection
+        held = Collection(
+            dict(zip(coll.fields, coll.weights, strict=True)),
+            dict(zip(coll.fields, coll.b, strict=True)),
+            k1=coll.k1,
+            refresh_drift=coll.refresh_drift,
+        )
+        held.reset([(d, m._field_terms(doc)) for d, doc in kind.docs.items()])  # held at once, summed from them
+        sums = [0] * len(coll.fields)
+        for doc in kind.docs.values():
+            m._doc_words(doc, sums)
+        assert sums == held.len_sums, name  # pass 1 counts what the analysis counts (no fall-back needed)
+        assert coll.len_sums == held.len_sums, name
+        assert coll.averages() == held.averages() and coll.postings == held.postings, name
+
+
+def test_a_collection_refuses_totals_the_documents_do_not_add_up_to() -> None:
+    coll = Collection({"title": 1.0}, {"title": 0.75}, k1=1.2, refresh_drift=0.2)
+    docs = [(1, [({"woning": 1.0}, 1)]), (2, [({"heffing": 2.0}, 2)])]
+    coll.reset(iter(docs), totals=(2, [3]))
+    assert coll.averages() == (1.5,) and set(coll.postings) == {"woning", "heffing"}
+    with pytest.raises(ValueError, match="add up"):
+        coll.reset(iter(docs), totals=(2, [4]))
+    with pytest.raises(ValueError, match="add up"):
+        coll.reset(iter(docs), totals=(3, [3]))
 
 
 def _reference_repair(m: Matcher, word: str) -> str | None:
