@@ -128,6 +128,13 @@ class InboxJob:
             raise ClaimLostError(self.key)
         self.request.result = {**self.result, **values}
 
+    def keep_claim(self) -> None:
+        """``ClaimLostError`` unless this worker still holds the request (its claim refreshed when it does)."""
+        if not core.keep_claim(
+            self.services.db, request_id=self.request.id, claim=self.worker_id, alive_at=wall_clock()
+        ):
+            raise ClaimLostError(self.key)
+
     def post_once(
         self,
         *,
