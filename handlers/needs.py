@@ -7,10 +7,13 @@ with ``handlers.blocks.needs``, send. Button values and modal metadata carry pro
 is checked against the database by the service. The proposal message updated after an action is the one the
 database says was posted (``NeedsService.proposal_message_ref``), never the clicked container.
 
-Inviting: the service plans whom to invite and changes nothing; the channel is created (``conversations.create``)
-or the picked one used, the people are invited (``conversations.invite``), and only then is the invitation recorded
-(audited). A Slack refusal — a missing scope, a taken name, a channel wieweet is not in — stays on the modal with
-what to do, and nothing is recorded.
+Inviting (a modal submission, run from the inbox after the ack): the service plans whom to invite and changes
+nothing; the channel is created (``conversations.create``) or the picked one used, the channel and the invitees are
+saved as a step of the inbox job, the people are invited (``conversations.invite``), and only then is the invitation
+recorded (audited). A retry (the record failed, a crash, a takeover) reuses the saved channel. A Slack refusal — a
+missing scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one DM with
+what to do (the modal is closed by then); a passing Slack failure (a rate limit, an error on Slack's side) is
+retried instead.
 """
 
 from __future__ import annotations
