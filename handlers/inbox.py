@@ -310,16 +310,19 @@ FailureNotice = Callable[[InboxJob, str], None]
 class Kind:
     handle: Handler
     tell: FailureNotice
+    in_order: bool = False  # one user's requests of this kind run one at a time, oldest first
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def kind(name: str, *, tell: FailureNotice) -> Callable[[Handler], Handler]:
-    """Register the handler of an inbox kind (and how to tell its user about a failure)."""
+def kind(name: str, *, tell: FailureNotice, in_order: bool = False) -> Callable[[Handler], Handler]:
+    """Register the handler of an inbox kind (and how to tell its user about a failure). ``in_order``: a user's
+    request of this kind is not started while an older one of theirs is unfinished (running, or waiting for its
+    retry), so a later edit is never overwritten by an earlier one's retry."""
 
     def decorate(handler: Handler) -> Handler:
-        KINDS[name] = Kind(handle=handler, tell=tell)
+        KINDS[name] = Kind(handle=handler, tell=tell, in_order=in_order)
         return handler
 
     return decorate
@@ -481,7 +484,12 @@ class InboxWorker:
                 token = f"{self.worker_id}/{self._claims}"
 
             rows = core.claim_requests(
-                self.services.db, now=now, claim=token, limit=free, stale_before=now - STALE_AFTER
+                self.services.db,
+                now=now,
+                claim=token,
+                limit=free,
+                stale_before=now - STALE_AFTER,
+                in_order=[name for name, entry in KINDS.items() if entry.in_order],
             )
             if not rows:
                 return started

@@ -25,8 +25,12 @@ the form, which stays open and claims nothing, so the corrected resubmit counts;
 the inbox under its view id and hash (``SUBMISSION_KIND``: one short transaction on the inbox only) and the modal
 closes. The inbox worker (``handlers.inbox``) runs the handler from the record afterwards (``run_submission``): the
 user's language first (``users.info`` when not cached, in no transaction that has written), then the handler in one
-transaction that claims the view id and hash as its delivery, exactly as it ran before the ack, with the same
-after-commit confirmations. A database lock held for longer than Slack's 3 s delays the change, never the ack. What
+transaction that claims the view id and hash as its delivery, exactly as it ran before the ack. Its confirmations
+(``Turn.dm``, ``tell``, ``post``, ``update_message``, Home tabs) are recorded as data, saved on the inbox row before
+the commit and sent from there after it (``send_confirmations``), so a crash between the commit and "done" neither
+loses nor doubles them; a Slack step outside the transaction is saved as a step (``Turn.save_step``) for a retry. A
+database lock held for longer than Slack's 3 s delays the change, never the ack (until the worker gives up: one DM).
+A passing Slack failure (``handlers.services.slack_transient``) is retried, never told as a refusal. What
 only the database (or Slack) can refuse — not theirs, decided meanwhile, gone, a name taken — can no longer be shown
 on the closed form: the worker tells the user once by DM, quoting what they typed, so nothing is lost.
 
@@ -463,7 +467,7 @@ def _tell_refused(job: inbox.InboxJob, text: str) -> None:
     job.dm_once(step="refused", text=text)
 
 
-@inbox.kind(SUBMISSION_KIND, tell=_tell_refused)
+@inbox.kind(SUBMISSION_KIND, tell=_tell_refused, in_order=True)
 def run_submission(job: inbox.InboxJob) -> None:
     """A deferred modal submission, from the inbox: the handler runs on the recorded payload as it would have before
     the ack, in one transaction that claims the submission's delivery key, so it changes things once (also after a
