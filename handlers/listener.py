@@ -113,6 +113,7 @@ def listener(
     inbox: bool = False,
     deferred: bool = False,
     check: Callable[[F, Draft], Mapping[str, str]] | None = None,
+    callback_id: str | None = None,
 ) -> BoltListener: ...
 @overload
 def listener(
@@ -135,6 +136,7 @@ def listener(
     inbox: bool = False,
     deferred: bool = False,
     check: Callable[[Any, Draft], Mapping[str, str]] | None = None,
+    callback_id: str | None = None,
 ) -> BoltListener:
     """Adapt ``handler(turn[, parsed])`` to a Bolt listener (see the module docstring). ``inbox``: the request is
     recorded in the inbox before its ack, and that record is the dedupe claim; the request claims no delivery here,
@@ -142,16 +144,20 @@ def listener(
     workers waiting on a lock, it waited 20 s), and the user's language is not looked up in the listener (the inbox
     job does it: with a slow Slack, ``users.info`` held the listener threads that other requests' acks wait for).
     ``deferred`` (a modal ``form``): the submission is checked (``check``: what needs no database), recorded in the
-    inbox and acked; the inbox worker runs ``handler`` from the record afterwards (see "Modal submissions")."""
+    inbox and acked; the inbox worker runs ``handler`` from the record afterwards (see "Modal submissions"). The
+    record names it by the modal's ``callback_id`` (what Slack routes on), not by the Python function, so renaming
+    the function does not strand records made before."""
     if subject is not None:
         parse = _subject_parser(subject)
     elif form is not None:
         parse = _form_parser(form)
-    spec = _Spec(services, kind, handler, parse, form, ack_first, inbox, deferred, check)
+    name = callback_id or _handler_name(handler)
+    spec = _Spec(services, kind, handler, parse, form, ack_first, inbox, deferred, check, name)
     if deferred:
         if form is None:
             raise ValueError("only a modal form can be deferred to the inbox")
-        _DEFERRED[_handler_name(handler)] = spec
+        _DEFERRED[name] = spec
+        _DEFERRED[_handler_name(handler)] = spec  # records made when they were named by the function
 
     def bolt_listener(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
@@ -175,6 +181,7 @@ class _Spec:
     inbox: bool = False
     deferred: bool = False
     check: Callable[[Any, Draft], Mapping[str, str]] | None = None
+    name: str = ""  # a deferred submission's record names its handler so: the modal's callback_id
 
     def run(self, turn: Turn, key: str | None = None) -> None:
         """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form,
@@ -367,7 +374,7 @@ def _after_commit(services: Services, turn: Turn, client: WebClient) -> None:
 
 SUBMISSION_KIND = "modal_submission"
 MAX_INPUT_CHARS = 3000  # Slack's limit for a plain-text input: more did not come from a modal wieweet made
-_DEFERRED: dict[str, _Spec] = {}  # the handler's name (stored in the record) -> its declaration
+_DEFERRED: dict[str, _Spec] = {}  # the modal's callback_id (stored in the record) -> its declaration
 
 
 def _handler_name(handler: Callable[..., None]) -> str:
@@ -410,7 +417,7 @@ def _record_submission(spec: _Spec, key: str | None, *, ack: Ack, body: dict[str
         services,
         request_key=key,
         kind_name=SUBMISSION_KIND,
-        payload={"handler": _handler_name(spec.handler), "body": _kept(body)},
+        payload={"handler": spec.name, "body": _kept(body)},
         user_id=context.user_id,
     )
     ack()  # accepted: the modal closes; the outcome (a confirmation, or why not) comes as a message
@@ -475,9 +482,17 @@ def run_submission(job: inbox.InboxJob) -> None:
     tells the user (``_tell_refused``). The user's language is looked up first, in no transaction that has written."""
     services, body = job.services, dict(job.payload.get("body") or {})
     spec = _DEFERRED.get(str(job.payload.get("handler")))
-    if spec is None or spec.form is None:
-        raise RuntimeError(f"no deferred handler {job.payload.get('handler')!r}")
     lang = job.language()
+    if spec is None or spec.form is None:
+        # e.g. a replica where this feature is off, or a modal no longer offered: retrying changes nothing
+        log.error(
+            "submission %s names no handler here (%r): not saved, the user is told ref=%s",
+            job.key,
+            job.payload.get("handler"),
+            job.ref,
+        )
+        _tell_refused(job, t("slack.error", lang, ref=job.ref))
+        return
     context = BoltContext({"user_id": job.user_id, REF: job.ref})
     turn: Turn | None = None
     try:
