@@ -130,9 +130,8 @@ class InboxJob:
 
     def keep_claim(self) -> None:
         """``ClaimLostError`` unless this worker still holds the request (its claim refreshed when it does)."""
-        if not core.keep_claim(
-            self.services.db, request_id=self.request.id, claim=self.worker_id, alive_at=wall_clock()
-        ):
+        db, now = self.services.db, wall_clock()
+        if not core.keep_claim(db, request_id=self.request.id, claim=self.worker_id, alive_at=now):
             raise ClaimLostError(self.key)
 
     def post_once(
@@ -193,10 +192,7 @@ class InboxJob:
         if self.result.get("response_url_gone") or wall_clock() - self.request.received_at > RESPONSE_URL_USABLE:
             self._respond_by_dm(step=step, text=text, blocks=blocks, why="expired")
             return
-        if not core.keep_claim(
-            self.services.db, request_id=self.request.id, claim=self.worker_id, alive_at=wall_clock()
-        ):
-            raise ClaimLostError(self.key)  # another worker took it over: it answers, not this one
+        self.keep_claim()  # another worker took it over: it answers, not this one
         response = WebhookClient(url).send(
             text=text,
             blocks=list(blocks) if blocks is not None else None,
@@ -318,8 +314,7 @@ KINDS: dict[str, Kind] = {}
 
 def kind(name: str, *, tell: FailureNotice, in_order: bool = False) -> Callable[[Handler], Handler]:
     """Register the handler of an inbox kind (and how to tell its user about a failure). ``in_order``: a user's
-    request of this kind is not started while an older one of theirs is unfinished (running, or waiting for its
-    retry), so a later edit is never overwritten by an earlier one's retry."""
+    request waits for their older unfinished ones (a later edit is never overwritten by an earlier one's retry)."""
 
     def decorate(handler: Handler) -> Handler:
         KINDS[name] = Kind(handle=handler, tell=tell, in_order=in_order)
@@ -483,13 +478,9 @@ class InboxWorker:
                 self._claims += 1
                 token = f"{self.worker_id}/{self._claims}"
 
+            ordered = [name for name, entry in KINDS.items() if entry.in_order]
             rows = core.claim_requests(
-                self.services.db,
-                now=now,
-                claim=token,
-                limit=free,
-                stale_before=now - STALE_AFTER,
-                in_order=[name for name, entry in KINDS.items() if entry.in_order],
+                self.services.db, now=now, claim=token, limit=free, stale_before=now - STALE_AFTER, in_order=ordered
             )
             if not rows:
                 return started
