@@ -128,6 +128,12 @@ class InboxJob:
             raise ClaimLostError(self.key)
         self.request.result = {**self.result, **values}
 
+    def keep_claim(self) -> None:
+        """``ClaimLostError`` unless this worker still holds the request (its claim refreshed when it does)."""
+        db, now = self.services.db, wall_clock()
+        if not core.keep_claim(db, request_id=self.request.id, claim=self.worker_id, alive_at=now):
+            raise ClaimLostError(self.key)
+
     def post_once(
         self,
         *,
@@ -186,10 +192,7 @@ class InboxJob:
         if self.result.get("response_url_gone") or wall_clock() - self.request.received_at > RESPONSE_URL_USABLE:
             self._respond_by_dm(step=step, text=text, blocks=blocks, why="expired")
             return
-        if not core.keep_claim(
-            self.services.db, request_id=self.request.id, claim=self.worker_id, alive_at=wall_clock()
-        ):
-            raise ClaimLostError(self.key)  # another worker took it over: it answers, not this one
+        self.keep_claim()  # another worker took it over: it answers, not this one
         response = WebhookClient(url).send(
             text=text,
             blocks=list(blocks) if blocks is not None else None,
@@ -303,16 +306,18 @@ FailureNotice = Callable[[InboxJob, str], None]
 class Kind:
     handle: Handler
     tell: FailureNotice
+    in_order: bool = False  # one user's requests of this kind run one at a time, oldest first
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def kind(name: str, *, tell: FailureNotice) -> Callable[[Handler], Handler]:
-    """Register the handler of an inbox kind (and how to tell its user about a failure)."""
+def kind(name: str, *, tell: FailureNotice, in_order: bool = False) -> Callable[[Handler], Handler]:
+    """Register the handler of an inbox kind (and how to tell its user about a failure). ``in_order``: a user's
+    request waits for their older unfinished ones (a later edit is never overwritten by an earlier one's retry)."""
 
     def decorate(handler: Handler) -> Handler:
-        KINDS[name] = Kind(handle=handler, tell=tell)
+        KINDS[name] = Kind(handle=handler, tell=tell, in_order=in_order)
         return handler
 
     return decorate
@@ -473,8 +478,9 @@ class InboxWorker:
                 self._claims += 1
                 token = f"{self.worker_id}/{self._claims}"
 
+            ordered = [name for name, entry in KINDS.items() if entry.in_order]
             rows = core.claim_requests(
-                self.services.db, now=now, claim=token, limit=free, stale_before=now - STALE_AFTER
+                self.services.db, now=now, claim=token, limit=free, stale_before=now - STALE_AFTER, in_order=ordered
             )
             if not rows:
                 return started

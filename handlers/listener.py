@@ -25,8 +25,12 @@ the form, which stays open and claims nothing, so the corrected resubmit counts;
 the inbox under its view id and hash (``SUBMISSION_KIND``: one short transaction on the inbox only) and the modal
 closes. The inbox worker (``handlers.inbox``) runs the handler from the record afterwards (``run_submission``): the
 user's language first (``users.info`` when not cached, in no transaction that has written), then the handler in one
-transaction that claims the view id and hash as its delivery, exactly as it ran before the ack, with the same
-after-commit confirmations. A database lock held for longer than Slack's 3 s delays the change, never the ack. What
+transaction that claims the view id and hash as its delivery, exactly as it ran before the ack. Its confirmations
+(``Turn.dm``, ``tell``, ``post``, ``update_message``, Home tabs) are recorded as data, saved on the inbox row before
+the commit and sent from there after it (``send_confirmations``), so a crash between the commit and "done" neither
+loses nor doubles them; a Slack step outside the transaction is saved as a step (``Turn.save_step``) for a retry. A
+database lock held for longer than Slack's 3 s delays the change, never the ack (until the worker gives up: one DM).
+A passing Slack failure (``handlers.services.slack_transient``) is retried, never told as a refusal. What
 only the database (or Slack) can refuse — not theirs, decided meanwhile, gone, a name taken — can no longer be shown
 on the closed form: the worker tells the user once by DM, quoting what they typed, so nothing is lost.
 
@@ -59,6 +63,7 @@ from typing import Any, TypeVar, overload
 
 from slack_bolt import Ack, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import inbox as inbox_core
 from bot.actors import NotAuthorized
@@ -69,8 +74,8 @@ from handlers.claims import Subject, log_refusal
 from handlers.errors import REF, handle_error, refuse_in_form, user_message
 from handlers.forms import Draft, Form, state_values, typed_inputs
 from handlers.home import publish_homes
-from handlers.kit import escape_truncate
-from handlers.services import Services
+from handlers.kit import escape_truncate, message
+from handlers.services import Services, slack_transient
 from handlers.turn import AckThenLanguage, AfterCommitRespond, Turn
 from storage.db import session_has_written
 
@@ -108,6 +113,7 @@ def listener(
     inbox: bool = False,
     deferred: bool = False,
     check: Callable[[F, Draft], Mapping[str, str]] | None = None,
+    callback_id: str | None = None,
 ) -> BoltListener: ...
 @overload
 def listener(
@@ -130,6 +136,7 @@ def listener(
     inbox: bool = False,
     deferred: bool = False,
     check: Callable[[Any, Draft], Mapping[str, str]] | None = None,
+    callback_id: str | None = None,
 ) -> BoltListener:
     """Adapt ``handler(turn[, parsed])`` to a Bolt listener (see the module docstring). ``inbox``: the request is
     recorded in the inbox before its ack, and that record is the dedupe claim; the request claims no delivery here,
@@ -137,16 +144,20 @@ def listener(
     workers waiting on a lock, it waited 20 s), and the user's language is not looked up in the listener (the inbox
     job does it: with a slow Slack, ``users.info`` held the listener threads that other requests' acks wait for).
     ``deferred`` (a modal ``form``): the submission is checked (``check``: what needs no database), recorded in the
-    inbox and acked; the inbox worker runs ``handler`` from the record afterwards (see "Modal submissions")."""
+    inbox and acked; the inbox worker runs ``handler`` from the record afterwards (see "Modal submissions"). The
+    record names it by the modal's ``callback_id`` (what Slack routes on), not by the Python function, so renaming
+    the function does not strand records made before."""
     if subject is not None:
         parse = _subject_parser(subject)
     elif form is not None:
         parse = _form_parser(form)
-    spec = _Spec(services, kind, handler, parse, form, ack_first, inbox, deferred, check)
+    name = callback_id or _handler_name(handler)
+    spec = _Spec(services, kind, handler, parse, form, ack_first, inbox, deferred, check, name)
     if deferred:
         if form is None:
             raise ValueError("only a modal form can be deferred to the inbox")
-        _DEFERRED[_handler_name(handler)] = spec
+        _DEFERRED[name] = spec
+        _DEFERRED[_handler_name(handler)] = spec  # records made when they were named by the function
 
     def bolt_listener(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
@@ -170,6 +181,7 @@ class _Spec:
     inbox: bool = False
     deferred: bool = False
     check: Callable[[Any, Draft], Mapping[str, str]] | None = None
+    name: str = ""  # a deferred submission's record names its handler so: the modal's callback_id
 
     def run(self, turn: Turn, key: str | None = None) -> None:
         """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form,
@@ -362,7 +374,7 @@ def _after_commit(services: Services, turn: Turn, client: WebClient) -> None:
 
 SUBMISSION_KIND = "modal_submission"
 MAX_INPUT_CHARS = 3000  # Slack's limit for a plain-text input: more did not come from a modal wieweet made
-_DEFERRED: dict[str, _Spec] = {}  # the handler's name (stored in the record) -> its declaration
+_DEFERRED: dict[str, _Spec] = {}  # the modal's callback_id (stored in the record) -> its declaration
 
 
 def _handler_name(handler: Callable[..., None]) -> str:
@@ -405,7 +417,7 @@ def _record_submission(spec: _Spec, key: str | None, *, ack: Ack, body: dict[str
         services,
         request_key=key,
         kind_name=SUBMISSION_KIND,
-        payload={"handler": _handler_name(spec.handler), "body": _kept(body)},
+        payload={"handler": spec.name, "body": _kept(body)},
         user_id=context.user_id,
     )
     ack()  # accepted: the modal closes; the outcome (a confirmation, or why not) comes as a message
@@ -462,7 +474,7 @@ def _tell_refused(job: inbox.InboxJob, text: str) -> None:
     job.dm_once(step="refused", text=text)
 
 
-@inbox.kind(SUBMISSION_KIND, tell=_tell_refused)
+@inbox.kind(SUBMISSION_KIND, tell=_tell_refused, in_order=True)
 def run_submission(job: inbox.InboxJob) -> None:
     """A deferred modal submission, from the inbox: the handler runs on the recorded payload as it would have before
     the ack, in one transaction that claims the submission's delivery key, so it changes things once (also after a
@@ -470,9 +482,17 @@ def run_submission(job: inbox.InboxJob) -> None:
     tells the user (``_tell_refused``). The user's language is looked up first, in no transaction that has written."""
     services, body = job.services, dict(job.payload.get("body") or {})
     spec = _DEFERRED.get(str(job.payload.get("handler")))
-    if spec is None or spec.form is None:
-        raise RuntimeError(f"no deferred handler {job.payload.get('handler')!r}")
     lang = job.language()
+    if spec is None or spec.form is None:
+        # e.g. a replica where this feature is off, or a modal no longer offered: retrying changes nothing
+        log.error(
+            "submission %s names no handler here (%r): not saved, the user is told ref=%s",
+            job.key,
+            job.payload.get("handler"),
+            job.ref,
+        )
+        _tell_refused(job, t("slack.error", lang, ref=job.ref))
+        return
     context = BoltContext({"user_id": job.user_id, REF: job.ref})
     turn: Turn | None = None
     try:
@@ -488,16 +508,20 @@ def run_submission(job: inbox.InboxJob) -> None:
                 kind=spec.kind,
                 correlation_id=job.ref,
                 now=job.now,
+                job=job,
             )
             turn.known_language(lang)
             if inbox_core.delivery_seen(session, key=job.key):
                 turn.outcome = DUPLICATE
-                return
-            spec.handler(turn, spec.form.parse(body))
-            if session_has_written(session) and not inbox_core.claim_delivery(
-                session, key=job.key, kind=spec.kind, now=turn.now
-            ):
-                raise Redelivered(job.key)
+            else:
+                spec.handler(turn, spec.form.parse(body))
+                if session_has_written(session) and not inbox_core.claim_delivery(
+                    session, key=job.key, kind=spec.kind, now=turn.now
+                ):
+                    raise Redelivered(job.key)
+                # saved before the commit, sent once it committed (here, or by the retry after a crash: it finds
+                # the delivery claimed and sends what was saved and not sent yet)
+                job.save(confirm=_confirmations(turn))
     except Redelivered:
         log.info("submission %s was run by a copy meanwhile ref=%s", job.key, job.ref)
         return
@@ -505,4 +529,65 @@ def run_submission(job: inbox.InboxJob) -> None:
         if _claimed_meanwhile(services, job.key):  # refused on the change a copy of it made: says nothing
             return
         raise
-    _after_commit(services, turn, job.client)
+    send_confirmations(job)
+    if turn.outcome != DUPLICATE:
+        turn.run_after_commit()  # anything else it asked for after the commit
+
+
+def _confirmations(turn: Turn) -> list[dict[str, Any]]:
+    """What a submission run from the inbox asked for once its change is committed, as data (``Turn.effects``)."""
+    confirm = list(turn.effects)
+    if turn.home_users:
+        confirm.append({"kind": "homes", "users": sorted(turn.home_users)})
+    if turn.queued:
+        confirm.append({"kind": "ring"})
+    return confirm
+
+
+def send_confirmations(job: inbox.InboxJob) -> None:
+    """Send the confirmations a submission's committed run saved on its job, each once across crashes and retries
+    (posts carry the job's marker and are looked up before posting again; an ephemeral notice is sent only while
+    the claim is ours, falling back to a DM). A Slack refusal (the message or channel gone) is logged, as the change
+    stands; a passing failure (rate limit, Slack's error) raises, and the worker retries the rest."""
+    for n, effect in enumerate(job.result.get("confirm") or []):
+        step = f"confirm:{n}"
+        if job.result.get(f"sent:{step}") or not isinstance(effect, dict):
+            continue
+        try:
+            _confirm(job, step, effect)
+        except SlackApiError as exc:
+            if slack_transient(exc):
+                raise
+            log.info("confirmation %s of %s not sent: %s", step, job.key, exc.response.get("error"))
+        job.save(**{f"sent:{step}": True})
+
+
+def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
+    client, kind = job.client, effect.get("kind")
+    text = str(effect.get("text") or "")
+    if kind == "dm":
+        job.dm_once(step=step, text=text, blocks=effect.get("blocks") or None)
+    elif kind == "post":
+        job.post_once(step=step, channel=str(effect["channel"]), text=text, thread_ts=effect.get("thread_ts"))
+    elif kind == "tell":
+        channel = effect.get("channel")
+        if channel and job.user_id:
+            try:
+                job.keep_claim()  # an ephemeral notice cannot be looked up: sent only while the request is ours
+                client.chat_postEphemeral(channel=str(channel), user=job.user_id, text=text, blocks=message(text))
+                return
+            except SlackApiError as exc:  # e.g. a channel without the bot: a DM instead
+                if slack_transient(exc):
+                    raise
+                log.info("ephemeral in %s failed (%s): sending a DM", channel, exc.response.get("error"))
+        job.dm_once(step=step, text=text, blocks=message(text))
+    elif kind == "update":
+        client.chat_update(
+            channel=str(effect["channel"]), ts=str(effect["ts"]), text=text, blocks=list(effect.get("blocks") or [])
+        )
+    elif kind == "homes":
+        publish_homes(job.services, client, [str(u) for u in effect.get("users") or []])
+    elif kind == "ring":
+        job.services.outbox.ring()
+    else:
+        log.error("unknown confirmation %r of %s", kind, job.key)

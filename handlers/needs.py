@@ -7,10 +7,13 @@ with ``handlers.blocks.needs``, send. Button values and modal metadata carry pro
 is checked against the database by the service. The proposal message updated after an action is the one the
 database says was posted (``NeedsService.proposal_message_ref``), never the clicked container.
 
-Inviting: the service plans whom to invite and changes nothing; the channel is created (``conversations.create``)
-or the picked one used, the people are invited (``conversations.invite``), and only then is the invitation recorded
-(audited). A Slack refusal — a missing scope, a taken name, a channel wieweet is not in — stays on the modal with
-what to do, and nothing is recorded.
+Inviting (a modal submission, run from the inbox after the ack): the service plans whom to invite and changes
+nothing; the channel is created (``conversations.create``) or the picked one used, the channel and the invitees are
+saved as a step of the inbox job, the people are invited (``conversations.invite``), and only then is the invitation
+recorded (audited). A retry (the record failed, a crash, a takeover) reuses the saved channel. A Slack refusal — a
+missing scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one DM with
+what to do (the modal is closed by then); a passing Slack failure (a rate limit, an error on Slack's side) is
+retried instead.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.error_texts import field_error_text
 from bot.i18n import t
-from bot.needs import NeedsService, Period, parse_period
+from bot.needs import InvitePlan, NeedsService, Period, parse_period
 from bot.needs.periods import current_quarter
 from bot.needs.report import collect_report, render_chart_png, write_xlsx
 from bot.register.profiles import InvalidRecord
@@ -44,6 +47,7 @@ from handlers.blocks.needs import (
 )
 from handlers.forms import Draft, NeedsDoneForm, NeedsInviteForm
 from handlers.kit import Rendered, escape_truncate, user_mention
+from handlers.services import SlackUnavailableError, slack_transient
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -181,19 +185,10 @@ def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
     )
     name = "-".join(form.channel_name.casefold().split()) or plan.channel_name
     try:
-        if plan.create:
-            created = turn.client.conversations_create(name=name)
-            channel = str(created["channel"]["id"])
-            members: set[str] = set()
-        else:
-            assert plan.channel_id is not None
-            channel = plan.channel_id
-            listed = turn.client.conversations_members(channel=channel, limit=1000)
-            members = {str(m) for m in listed.get("members") or []}
-        new = [u for u in plan.invite if u not in members]
-        if new:
-            turn.client.conversations_invite(channel=channel, users=",".join(new))
+        channel, new = _invite(turn, plan, name)
     except SlackApiError as exc:
+        if slack_transient(exc):  # Slack will likely take it later: the inbox worker retries, nothing is refused
+            raise SlackUnavailableError(f"work session invite: {exc.response.get('error')}") from exc
         log.warning(
             "work session invite failed proposal=%s error=%s needed=%s ref=%s",
             form.proposal_id,
@@ -216,7 +211,7 @@ def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
     lang = _staff_lang(turn)
     label = escape_truncate(plan.intro or t("needs.private_topic", lang), 200)
     intro = t("needs.channel_intro", lang, label=label, staff=_staff_label(turn))
-    turn.after_commit(lambda: _post(turn, channel, intro))
+    turn.post(channel=channel, text=intro)
     status = status_invited(lang, staff=_staff_label(turn), channel_id=channel, invited=len(new))
     _update_proposal(
         turn, form.proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
@@ -224,8 +219,37 @@ def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
     turn.outcome = f"invited proposal={form.proposal_id} channel={channel} people={len(new)}"
 
 
-def _post(turn: Turn, channel: str, text: str) -> None:
-    turn.client.chat_postMessage(channel=channel, text=text)
+def _invite(turn: Turn, plan: InvitePlan, name: str) -> tuple[str, list[str]]:
+    """Create the channel (or take the picked one) and invite whom ``plan`` says; returns the channel and who was
+    invited. Run from the inbox, the channel and the invitees are saved as a step as soon as they are known, so a
+    retry (the transaction recording the invitation failed, the process died, another worker took the request over)
+    invites into the same channel instead of meeting ``name_taken`` on a second create."""
+    saved = turn.step("invite")
+    if isinstance(saved, dict) and saved.get("channel"):
+        channel, new = str(saved["channel"]), [str(u) for u in saved.get("invited") or []]
+        present = _members(turn, channel)  # some may have been invited before the retry
+        missing = [u for u in new if u not in present]
+        if missing:
+            turn.client.conversations_invite(channel=channel, users=",".join(missing))
+        return channel, new
+    if plan.create:
+        created = turn.client.conversations_create(name=name)
+        channel = str(created["channel"]["id"])
+        members: set[str] = set()
+    else:
+        assert plan.channel_id is not None
+        channel = plan.channel_id
+        members = _members(turn, channel)
+    new = [u for u in plan.invite if u not in members]
+    turn.save_step("invite", {"channel": channel, "invited": new})
+    if new:
+        turn.client.conversations_invite(channel=channel, users=",".join(new))
+    return channel, new
+
+
+def _members(turn: Turn, channel: str) -> set[str]:
+    listed = turn.client.conversations_members(channel=channel, limit=1000)
+    return {str(m) for m in listed.get("members") or []}
 
 
 def handle_dismiss(turn: Turn, proposal_id: int) -> None:

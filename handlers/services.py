@@ -119,6 +119,23 @@ class LocaleCache:
             return locale, strip_invisible(str(user.get("real_name") or ""))  # a display name: shown to others
 
 
+# Slack could not answer now (rate limited, an error on its side): the call may succeed later, so it is no answer.
+TRANSIENT_SLACK_ERRORS = frozenset(
+    {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+def slack_transient(exc: SlackApiError) -> bool:
+    """Whether Slack's refusal is passing (429, 5xx, a rate limit or an error on its side), not an answer."""
+    status = getattr(exc.response, "status_code", 200)
+    return status == 429 or status >= 500 or str(exc.response.get("error") or "") in TRANSIENT_SLACK_ERRORS
+
+
+class SlackUnavailableError(RuntimeError):
+    """Slack could not answer a call a decision depends on (``slack_transient``): not a refusal. Run from the inbox,
+    the request is retried with a backoff; in a listener it reaches the global error handler."""
+
+
 class StaffDirectory:
     """Who is knowledge-centre staff: the configured user ids plus the members of the staff user group.
 
@@ -145,8 +162,10 @@ class StaffDirectory:
         if not fresh:
             try:
                 users = client.usergroups_users_list(usergroup=settings.staff_usergroup_id).get("users") or []
-            except SlackApiError as exc:  # refuse rather than fail open; the log says why
-                log.warning("usergroups.users.list failed: %s", exc.response.get("error"))
+            except SlackApiError as exc:
+                if slack_transient(exc):  # not an answer: retried (by the inbox worker), never a false refusal
+                    raise SlackUnavailableError(f"usergroups.users.list: {exc.response.get('error')}") from exc
+                log.warning("usergroups.users.list failed: %s", exc.response.get("error"))  # refuse, not fail open
                 return False
             members = frozenset(str(u) for u in users)
             with self._lock:

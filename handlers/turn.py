@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
@@ -22,6 +22,9 @@ from handlers.claims import MessageRef, clicked_message, log_refusal
 from handlers.kit import message
 from handlers.services import Services
 from storage.session import Session
+
+if TYPE_CHECKING:
+    from handlers.inbox import InboxJob
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,28 @@ class Turn:
     _home: set[str] = field(default_factory=set)
     _queued: bool = False
     _committed: bool = False
+    # A modal submission run from the inbox: its job (``step``/``save_step`` survive a retry), and the confirmations
+    # (``Effect``) the handler asked for, saved on the job before the commit and sent from there once it committed.
+    job: InboxJob | None = None
+    effects: list[dict[str, Any]] = field(default_factory=list)
+
+    def step(self, name: str) -> Any:
+        """What an earlier attempt of this request saved as step ``name`` (None: not run from the inbox, or not
+        done yet): a Slack side effect made before the transaction failed is not made twice."""
+        return self.job.result.get(f"step:{name}") if self.job is not None else None
+
+    def save_step(self, name: str, value: Any) -> None:
+        """Remember a step done outside the transaction (a channel made), for a retry (``step``)."""
+        if self.job is not None:
+            self.job.save(**{f"step:{name}": value})
+
+    def _effect(self, kind: str, now: Callable[[], None], **data: Any) -> None:
+        """A confirmation about this request's change: run from the inbox, recorded as data (sent from the job,
+        exactly once across a crash: ``handlers.listener.send_confirmations``); otherwise after the commit."""
+        if self.job is not None:
+            self.effects.append({"kind": kind, **data})
+            return
+        self.after_commit(now)
 
     def after_commit(self, work: Callable[[], None]) -> None:
         """Run ``work`` (a Slack message about this request's change) once the change is committed; never when it
@@ -111,7 +136,7 @@ class Turn:
 
     def dm(self, text: str, blocks: Sequence[Any] | None = None) -> None:
         """A direct message to the acting user, sent once this request's change is committed."""
-        self.after_commit(lambda: self._dm_now(text, blocks))
+        self._effect("dm", lambda: self._dm_now(text, blocks), text=text, blocks=block_dicts(blocks or message(text)))
 
     def _dm_now(self, text: str, blocks: Sequence[Any] | None) -> None:
         if not self.user_id:
@@ -122,7 +147,7 @@ class Turn:
     def tell(self, text: str, *, channel: str | None = None) -> None:
         """A short private notice to the acting user, once this request's change is committed: ephemeral where they
         clicked or typed (the response_url, else ``channel``), otherwise — or when that fails — a direct message."""
-        self.after_commit(lambda: self._tell_now(text, channel))
+        self._effect("tell", lambda: self._tell_now(text, channel), text=text, channel=channel)
 
     def _tell_now(self, text: str, channel: str | None) -> None:
         if self.respond is not None:
@@ -149,7 +174,7 @@ class Turn:
             except SlackApiError as exc:  # the change stands; there is just nothing to update
                 log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
 
-        self.after_commit(update)
+        self._effect("update", update, channel=str(channel), ts=str(ts), text=text, blocks=block_dicts(blocks))
 
     def update_messages(
         self, refs: Sequence[Mapping[str, Any]], text: str, blocks: Sequence[Any], *, about: str
@@ -177,10 +202,15 @@ class Turn:
     def post_in_thread(self, *, channel: str, thread_ts: str, text: str) -> None:
         """Once committed, a short note (already-safe mrkdwn) in a thread."""
 
+        self.post(channel=channel, text=text, thread_ts=thread_ts)
+
+    def post(self, *, channel: str, text: str, thread_ts: str | None = None) -> None:
+        """Once committed, a message (already-safe mrkdwn) in ``channel`` (in ``thread_ts``'s thread when given)."""
+
         def post() -> None:
             self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
 
-        self.after_commit(post)
+        self._effect("post", post, channel=channel, text=text, thread_ts=thread_ts)
 
     @property
     def channel_id(self) -> str | None:
@@ -233,6 +263,11 @@ class Turn:
             )
             self.context[LANG] = self._lang
         return self._lang
+
+
+def block_dicts(blocks: Sequence[Any]) -> list[dict[str, Any]]:
+    """Blocks as JSON (a confirmation saved on an inbox job)."""
+    return [dict(b.to_dict()) if hasattr(b, "to_dict") else dict(b) for b in blocks]
 
 
 class FormRefused(WieweetError):

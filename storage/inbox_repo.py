@@ -9,9 +9,9 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import InboxRequest
 
@@ -55,15 +55,33 @@ def get_inbox_request(session: Session, *, request_key: str) -> InboxRequest | N
 
 
 def claim_inbox_requests(
-    session: Session, *, now: datetime, worker_id: str, limit: int, stale_before: datetime
+    session: Session,
+    *,
+    now: datetime,
+    worker_id: str,
+    limit: int,
+    stale_before: datetime,
+    in_order: Collection[str] = (),
 ) -> list[InboxRequest]:
-    """Claim up to ``limit`` pending requests (unclaimed, or claimed before ``stale_before``), oldest first."""
+    """Claim up to ``limit`` pending requests (unclaimed, or claimed before ``stale_before``), oldest first. A
+    request of a kind in ``in_order`` waits while an older unfinished one of the same user and kind exists (running,
+    or waiting for its retry), so one user's requests of that kind are applied in the order they came."""
     pending = [
         InboxRequest.done_at.is_(None),
         InboxRequest.failed_at.is_(None),
         InboxRequest.next_attempt_at <= now,
     ]
     claimable = [*pending, or_(InboxRequest.claimed_by.is_(None), InboxRequest.claimed_at < stale_before)]
+    if in_order:
+        older = aliased(InboxRequest)
+        waits = exists().where(
+            older.user_slack_id == InboxRequest.user_slack_id,
+            older.kind == InboxRequest.kind,
+            older.id < InboxRequest.id,
+            older.done_at.is_(None),
+            older.failed_at.is_(None),
+        )
+        claimable.append(or_(InboxRequest.kind.not_in(list(in_order)), InboxRequest.user_slack_id.is_(None), ~waits))
     candidates = select(InboxRequest.id).where(*claimable).order_by(InboxRequest.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))

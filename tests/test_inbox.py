@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.knowledge import KnowledgeBase
 from handlers import inbox as handlers_inbox
 from handlers.inbox import MAX_HOLD, STALE_AFTER, ClaimLostError, InboxJob, InboxWorker, Kind
+from handlers.listener import SUBMISSION_KIND
 from handlers.services import Services
 from storage import inbox_repo
 from storage.db import Database
@@ -319,3 +320,27 @@ def test_a_response_url_slack_refuses_falls_back_to_a_dm(database: Database, wal
     assert webhook.return_value.send.call_count == 1
     texts = [c.kwargs["text"] for c in job.client.chat_postMessage.call_args_list]  # type: ignore[attr-defined]
     assert texts == ["het antwoord", "waarom privé"]
+
+
+def test_one_users_submissions_are_claimed_in_order(database: Database) -> None:
+    """Issue 12 review: a user's later modal submission (a profile edit) is not started while an earlier one of
+    theirs is unfinished — running on another thread or waiting for its retry — so the earlier one's retry cannot
+    overwrite it. Other users' submissions, and other kinds, are not held up."""
+    kind = SUBMISSION_KIND
+    assert handlers_inbox.KINDS[kind].in_order  # registered so by the listener module
+    for key, user in (("view:V1", "U0ONE"), ("view:V2", "U0ONE"), ("view:V3", "U0TWO")):
+        inbox.record_request(database, request_key=key, kind=kind, payload={}, user_id=user, now=NOW)
+    record(database, "msg:C1:1.0", user="U0ONE")  # another kind: not ordered with the submissions
+    stale = NOW - timedelta(minutes=2)
+    ordered = [kind]
+    first = inbox.claim_requests(database, now=NOW, claim="w/1", limit=10, stale_before=stale, in_order=ordered)
+    assert [r.request_key for r in first] == ["view:V1", "view:V3", "msg:C1:1.0"]  # V2 waits for V1
+    earlier = next(r for r in first if r.request_key == "view:V1")
+    later = NOW + timedelta(seconds=3)
+    assert inbox.mark_failed(database, request_id=earlier.id, claim="w/1", error="x", retry_at=later, now=NOW)
+    assert inbox.claim_requests(database, now=NOW, claim="w/2", limit=10, stale_before=stale, in_order=ordered) == []
+    retried = inbox.claim_requests(database, now=later, claim="w/3", limit=10, stale_before=stale, in_order=ordered)
+    assert [r.request_key for r in retried] == ["view:V1"]  # the earlier one's retry first, still alone
+    assert inbox.mark_done(database, request_id=earlier.id, claim="w/3", channel_id=None, ts=None, now=later)
+    after = inbox.claim_requests(database, now=later, claim="w/4", limit=10, stale_before=stale, in_order=ordered)
+    assert [r.request_key for r in after] == ["view:V2"]  # now its turn

@@ -29,7 +29,9 @@ def register(app: App, services: Services) -> None:
         form: type[F],
         check: Callable[[F, forms.Draft], Mapping[str, str]] | None = None,
     ) -> None:
-        app.view(callback_id)(listener(services, Kind.VIEW, handler, form=form, deferred=True, check=check))
+        app.view(callback_id)(
+            listener(services, Kind.VIEW, handler, form=form, deferred=True, check=check, callback_id=callback_id)
+        )
 
     view(ids.VIEW_PROFILE, profiles.handle_profile_submission, forms.ProfileForm, profiles.check_profile_form)
     view(

@@ -153,3 +153,32 @@ def test_huge_input_is_refused_on_the_form_and_not_recorded(database: Database) 
     ack = submit(services, body("V4", "x" * 50_000))
     assert ack.response is not None and "name_block" in str(ack.response.body)
     assert pending(services) == []
+
+
+def test_the_record_names_the_modal_not_the_function_and_an_unknown_one_is_told_once(database: Database) -> None:
+    """Issue 12 review: the record keys its handler by the view's callback_id (a renamed function, or a replica
+    with other features, does not strand it); a record no handler here knows is logged and told once by DM with
+    the input quoted — finished, not retried six times."""
+    services = services_for(database)
+    slack = FakeSlack()
+    serve = listener(services, "view", save_theme, form=NameForm, deferred=True, check=check, callback_id="trial")
+    context = BoltContext(user_id="U0ONE")
+    context[VERIFIED] = True
+    serve(ack=Ack(), body=body("V5", "gamma"), client=WebClient(token="xoxb-test"), context=context, respond=None)  # type: ignore[arg-type]
+    serve(ack=Ack(), body=body("V6", "delta"), client=WebClient(token="xoxb-test"), context=context, respond=None)  # type: ignore[arg-type]
+    known, unknown = pending(services)
+    assert known.payload["handler"] == "trial"
+    unknown.payload = {**unknown.payload, "handler": "a_modal_this_replica_does_not_offer"}
+    worker = InboxWorker(services, slack, threads=1)  # type: ignore[arg-type]
+    try:
+        assert worker.process(known, claim="test/1")
+        assert worker.process(unknown, claim="test/1")  # finished at the first attempt: told, not retried
+    finally:
+        worker.pool.shutdown()
+    assert themes(services) == ["proef-gamma"]
+    assert slack.posts[0]["text"] == "saved gamma"
+    (told,) = slack.posts[1:]
+    assert "*Name*\n> delta" in told["text"]
+    with services.db.inbox_session() as session:
+        row = session.get(InboxRequest, unknown.id)
+        assert row is not None and row.done_at is not None and row.attempts <= 1

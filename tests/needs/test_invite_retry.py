@@ -1,0 +1,253 @@
+"""The work-session invite run from the inbox (issue 12 review): a retry after a failure between the channel's
+creation and the invitation's record reuses the channel (one channel, the proposal recorded, no false refusal);
+a passing Slack failure is retried, never told as a refusal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from slack_bolt import Ack, BoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot import inbox as core
+from bot.config import Settings
+from handlers import ids
+from handlers.errors import VERIFIED
+from handlers.forms import NeedsInviteForm
+from handlers.inbox import InboxWorker
+from handlers.listener import listener
+from handlers.needs import handle_invite_submission
+from handlers.services import Services
+from storage.db import Database
+from storage.models import InboxRequest, NeedProposal, ProposalStatus
+from tests.needs.conftest import NOW, Network
+
+STAFF = "USTAFF"
+
+
+class Crash(BaseException):
+    """A kill -9 at that point (nothing after it runs in this attempt)."""
+
+
+def slack_error(method: str, error: str, status: int = 200) -> SlackApiError:
+    response = SlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url=f"https://slack.test/api/{method}",
+        req_args={},
+        data={"ok": False, "error": error},
+        headers={},
+        status_code=status,
+    )
+    return SlackApiError(f"{method} failed", response)
+
+
+class FakeSlack:
+    """The Web API calls of an invite and its confirmations; ``fail`` maps a method to errors to raise first."""
+
+    def __init__(self) -> None:
+        self.channels: dict[str, str] = {}  # name -> id
+        self.members: dict[str, set[str]] = {}
+        self.posts: list[dict[str, Any]] = []
+        self.creates: list[str] = []
+        self.fail: dict[str, list[BaseException]] = {}
+        self.crash_after_post = False
+
+    def _maybe_fail(self, method: str) -> None:
+        if self.fail.get(method):
+            raise self.fail[method].pop(0)
+
+    def users_info(self, **kwargs: Any) -> dict[str, Any]:
+        return {"user": {"id": kwargs["user"], "locale": "nl-BE"}}
+
+    def conversations_create(self, **kwargs: Any) -> dict[str, Any]:
+        self._maybe_fail("conversations.create")
+        self.creates.append(kwargs["name"])
+        if kwargs["name"] in self.channels:
+            raise slack_error("conversations.create", "name_taken")
+        channel = f"CNEW{len(self.channels):04d}"
+        self.channels[kwargs["name"]] = channel
+        self.members[channel] = {"UBOT"}
+        return {"channel": {"id": channel}}
+
+    def conversations_invite(self, **kwargs: Any) -> dict[str, Any]:
+        self._maybe_fail("conversations.invite")
+        self.members[kwargs["channel"]].update(kwargs["users"].split(","))
+        return {"ok": True}
+
+    def conversations_members(self, **kwargs: Any) -> dict[str, Any]:
+        return {"members": sorted(self.members.get(kwargs["channel"], set()))}
+
+    def conversations_open(self, **kwargs: Any) -> dict[str, Any]:
+        return {"channel": {"id": f"D{kwargs['users']}"}}
+
+    def conversations_history(self, **kwargs: Any) -> dict[str, Any]:
+        return {"messages": [p for p in self.posts if p["channel"] == kwargs["channel"]]}
+
+    def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
+        self._maybe_fail("chat.postMessage")
+        ts = f"{len(self.posts) + 1}.0"
+        self.posts.append({**kwargs, "ts": ts})
+        if self.crash_after_post:
+            self.crash_after_post = False
+            raise Crash("killed once Slack had posted, before the post was noted")
+        return {"channel": kwargs["channel"], "ts": ts}
+
+    def chat_update(self, **kwargs: Any) -> dict[str, Any]:
+        return {"ok": True}
+
+
+@pytest.fixture
+def services(network: Network) -> Iterator[Services]:
+    yield Services(
+        settings=Settings(staff_user_ids=frozenset({STAFF})),
+        db=network.database,
+        knowledge=network.knowledge,
+        needs=network.service,
+        clock=lambda: NOW,
+    )
+
+
+def proposal_id(network: Network) -> int:
+    with network.database.session() as session:
+        return network.service.propose_sessions(session, now=NOW, worker_id="a")[0].id
+
+
+def submit_invite(services: Services, proposal: int, name: str = "werksessie-leegstand") -> None:
+    body = {
+        "type": "view_submission",
+        "user": {"id": STAFF, "name": "staff"},
+        "view": {
+            "id": f"VINVITE{proposal}",
+            "hash": "h1",
+            "callback_id": ids.VIEW_NEEDS_INVITE,
+            "private_metadata": json.dumps({"proposal_id": proposal}),
+            "blocks": [],
+            "state": {
+                "values": {
+                    ids.BLOCK_NEEDS_CHANNEL_NAME: {
+                        ids.INPUT_NEEDS_CHANNEL_NAME: {"type": "plain_text_input", "value": name}
+                    }
+                }
+            },
+        },
+    }
+    context = BoltContext(user_id=STAFF)
+    context[VERIFIED] = True
+    ack = Ack()
+    serve = listener(services, "view", handle_invite_submission, form=NeedsInviteForm, deferred=True)
+    serve(ack=ack, body=body, client=FakeSlack(), context=context, respond=None)
+    assert ack.response is not None and ack.response.status == 200 and not ack.response.body
+
+
+def due(db: Database, *, after: timedelta) -> list[InboxRequest]:
+    now = datetime.now(UTC) + after
+    return core.claim_requests(db, now=now, claim=f"test/{after}", limit=10, stale_before=now - timedelta(minutes=2))
+
+
+def run_once(services: Services, slack: FakeSlack, *, after: timedelta = timedelta(0)) -> bool:
+    """One attempt by a worker, as after a restart (the row read back from the database)."""
+    rows = due(services.db, after=after)
+    assert len(rows) == 1
+    worker = InboxWorker(services, slack, threads=1)  # type: ignore[arg-type]
+    try:
+        return worker.process(rows[0], claim=f"test/{after}")
+    finally:
+        worker.pool.shutdown()
+
+
+def proposal_state(network: Network, proposal: int) -> tuple[ProposalStatus, str | None]:
+    with network.database.session() as session:
+        row = session.get(NeedProposal, proposal)
+        assert row is not None
+        return row.status, row.channel_id
+
+
+def refusals(slack: FakeSlack) -> list[dict[str, Any]]:
+    return [p for p in slack.posts if str(p["channel"]).startswith("D")]
+
+
+def test_an_invite_retried_after_its_record_failed_reuses_the_channel(network: Network, services: Services) -> None:
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    real = network.service.record_invite
+    calls: list[int] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away after the channel was made")
+        return real(*args, **kwargs)
+
+    with mock.patch.object(network.service, "record_invite", flaky):
+        assert run_once(services, slack) is False  # failed, to be retried: nothing told
+        assert refusals(slack) == [] and proposal_state(network, proposal)[0] == ProposalStatus.OPEN
+        assert run_once(services, slack, after=timedelta(seconds=3)) is True  # after the backoff
+    assert slack.creates == ["werksessie-leegstand"]  # one channel, not a second create meeting name_taken
+    channel = slack.channels["werksessie-leegstand"]
+    assert proposal_state(network, proposal) == (ProposalStatus.INVITED, channel)
+    assert {"ULEAD", "UGENT"} <= slack.members[channel]
+    assert refusals(slack) == []  # no false "nothing saved"
+    assert [p["channel"] for p in slack.posts] == [channel]  # the channel's intro, once
+
+
+def test_an_invite_retried_after_a_crash_during_the_invitation_finishes_it(
+    network: Network, services: Services
+) -> None:
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    slack.fail["conversations.invite"] = [slack_error("conversations.invite", "internal_error", status=500)]
+    assert run_once(services, slack) is False
+    assert run_once(services, slack, after=timedelta(seconds=3)) is True
+    channel = slack.channels["werksessie-leegstand"]
+    assert slack.creates == ["werksessie-leegstand"] and proposal_state(network, proposal)[1] == channel
+    assert {"ULEAD", "UGENT", "UKORTRIJK", "ULEUVEN", "UAALST"} <= slack.members[channel]
+    assert refusals(slack) == []
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "internal_error"])
+def test_a_passing_slack_failure_is_retried_not_refused(network: Network, services: Services, error: str) -> None:
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    slack.fail["conversations.create"] = [slack_error("conversations.create", error, status=429)]
+    assert run_once(services, slack) is False  # retried later, not "given up"
+    assert refusals(slack) == [] and proposal_state(network, proposal)[0] == ProposalStatus.OPEN
+    assert run_once(services, slack, after=timedelta(seconds=3)) is True
+    assert proposal_state(network, proposal)[0] == ProposalStatus.INVITED and refusals(slack) == []
+
+
+def test_a_real_slack_refusal_is_still_told_once(network: Network, services: Services) -> None:
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    slack.fail["conversations.create"] = [slack_error("conversations.create", "missing_scope")]
+    assert run_once(services, slack) is True  # finished: the user is told
+    assert len(refusals(slack)) == 1 and proposal_state(network, proposal)[0] == ProposalStatus.OPEN
+
+
+@pytest.mark.parametrize("when", ["before the post", "after the post"])
+def test_the_channel_intro_is_posted_once_across_a_crash_after_the_commit(
+    network: Network, services: Services, when: str
+) -> None:
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    if when == "before the post":
+        slack.fail["chat.postMessage"] = [Crash("killed between the commit and the confirmation")]
+    else:
+        slack.crash_after_post = True
+    with pytest.raises(Crash):
+        run_once(services, slack)
+    assert proposal_state(network, proposal)[0] == ProposalStatus.INVITED  # committed before the crash
+    assert run_once(services, slack, after=timedelta(minutes=5)) is True  # taken over once its claim is stale
+    channel = slack.channels["werksessie-leegstand"]
+    assert [p["channel"] for p in slack.posts] == [channel]  # the intro, once: not lost, not twice
