@@ -11,7 +11,7 @@ retry after a crash finds it instead of making it again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -44,14 +44,15 @@ def record_request(
 
 
 def claim_requests(
-    db: Database, *, now: datetime, claim: str, limit: int, stale_before: datetime
+    db: Database, *, now: datetime, claim: str, limit: int, stale_before: datetime, exclude: Collection[int] = ()
 ) -> list[InboxRequest]:
-    """Claim up to ``limit`` pending requests under the token ``claim`` (detached rows: read, don't change)."""
+    """Claim up to ``limit`` pending requests under the token ``claim`` (detached rows: read, don't change); never
+    those in ``exclude`` (the claimer's own, still running)."""
 
     def take() -> list[InboxRequest]:
         with db.inbox_session() as session:
             return inbox_repo.claim_inbox_requests(
-                session, now=now, worker_id=claim, limit=limit, stale_before=stale_before
+                session, now=now, worker_id=claim, limit=limit, stale_before=stale_before, exclude=exclude
             )
 
     return db.retrying(take)

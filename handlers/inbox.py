@@ -18,7 +18,9 @@ ephemeral answer is only sent while the claim is still ours, so a long job is no
 step runs (a slow Slack call, a long search), the worker's heartbeat refreshes the claims of the requests in its
 hands every ``HEARTBEAT_SECONDS``, so a single step longer than ``STALE_AFTER`` is not taken over either; a dead
 process beats no more, and its requests are taken over ``STALE_AFTER`` after its last beat (at once by the next
-start on the same host). A request held past ``MAX_HOLD`` (a hung step) is no longer kept alive.
+start on the same host). A worker never claims a request it is still running. A request held past ``MAX_HOLD`` (a
+hung step) is given back: the next pass (of any worker, this one too) runs it again in a fresh thread under a new
+claim, and whatever the hung thread still tries to save, post or finish is refused by the claim check.
 """
 
 from __future__ import annotations
@@ -384,6 +386,7 @@ class InboxWorker:
         self._held: dict[int, tuple[str, datetime]] = {}  # request id -> (claim token, when it was taken)
         self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="inbox")
         self._stop = threading.Event()
+        self._heart_stop = threading.Event()  # set only once the running requests have finished (``shutdown``)
         self._lock = threading.Lock()
         self._in_flight = 0
         self._claims = 0
@@ -402,7 +405,8 @@ class InboxWorker:
         self.kick()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True)  # the requests still running finish, their claims kept alive meanwhile
+        self._heart_stop.set()
         if self._heart.is_alive():
             self._heart.join(timeout=10)
 
@@ -424,26 +428,42 @@ class InboxWorker:
         return released
 
     def _beat_loop(self) -> None:
-        while not self._stop.wait(self.heartbeat_seconds):
+        while not self._heart_stop.wait(self.heartbeat_seconds):
             self.beat()
 
     def beat(self) -> int:
         """The heartbeat: refresh the claim of every request in this worker's hands (a step may wait on Slack or
         the database longer than ``STALE_AFTER``); returns how many were kept. A request held longer than
-        ``MAX_HOLD`` is let go stale (its step hangs); one whose claim is lost is left to its new worker."""
+        ``MAX_HOLD`` (its step hangs) is given back (``_give_back``); one whose claim is lost is left to its new
+        worker."""
         now = wall_clock()
         with self._lock:
             held = list(self._held.items())
         kept = 0
         for request_id, (token, since) in held:
             if now - since > MAX_HOLD:
-                log.warning("inbox request %s held since %s: no longer kept alive", request_id, since.isoformat())
+                log.warning("inbox request %s held since %s: given back, to run again", request_id, since.isoformat())
+                self._give_back(request_id, token)
                 continue
             try:
                 kept += self._keep(request_id, token, now)
             except Exception:  # the next beat tries again, well before the claim goes stale
                 log.warning("heartbeat of inbox request %s failed", request_id, exc_info=True)
         return kept
+
+    def _give_back(self, request_id: int, token: str) -> None:
+        """Release a hung request's claim and stop counting it as running here, so it is claimed again (by this
+        worker too) and run in a fresh thread; the hung thread, still holding the old token, can no longer save,
+        post or finish it. Kept in the running set when the release fails (the next beat tries again)."""
+        try:
+            core.release_claims(self.services.db, is_dead=lambda claimer: claimer == token)
+        except Exception:
+            log.warning("could not give back the claim of inbox request %s", request_id, exc_info=True)
+            return
+        with self._lock:
+            if self._held.get(request_id, ("",))[0] == token:
+                del self._held[request_id]
+        self.kick()
 
     def _keep(self, request_id: int, token: str, now: datetime) -> bool:
         db = self.services.db
@@ -473,16 +493,15 @@ class InboxWorker:
                 self._claims += 1
                 token = f"{self.worker_id}/{self._claims}"
 
+                running = list(self._held)  # never claimed again while they run here (a late beat, a pause)
+
             rows = core.claim_requests(
-                self.services.db, now=now, claim=token, limit=free, stale_before=now - STALE_AFTER
+                self.services.db, now=now, claim=token, limit=free, stale_before=now - STALE_AFTER, exclude=running
             )
             if not rows:
                 return started
             for row in rows:
                 with self._lock:
-                    if row.id in self._held:  # still running here, its beat came late: not run a second time
-                        log.warning("inbox request %s claimed again while it runs here: left running", row.id)
-                        continue
                     self._in_flight += 1
                     self._held[row.id] = (token, now)  # kept alive by the heartbeat until it is finished
                 self.pool.submit(self._run, row, token)
@@ -494,7 +513,8 @@ class InboxWorker:
             self.process(row, claim=token)
         finally:
             with self._lock:
-                self._held.pop(row.id, None)
+                if self._held.get(row.id, ("",))[0] == token:  # not if it was given back and is running again
+                    del self._held[row.id]
                 self._in_flight -= 1
             self.kick()
 

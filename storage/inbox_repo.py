@@ -55,15 +55,24 @@ def get_inbox_request(session: Session, *, request_key: str) -> InboxRequest | N
 
 
 def claim_inbox_requests(
-    session: Session, *, now: datetime, worker_id: str, limit: int, stale_before: datetime
+    session: Session,
+    *,
+    now: datetime,
+    worker_id: str,
+    limit: int,
+    stale_before: datetime,
+    exclude: Collection[int] = (),
 ) -> list[InboxRequest]:
-    """Claim up to ``limit`` pending requests (unclaimed, or claimed before ``stale_before``), oldest first."""
+    """Claim up to ``limit`` pending requests (unclaimed, or claimed before ``stale_before``), oldest first; never
+    those in ``exclude`` (the claimer's own requests still running)."""
     pending = [
         InboxRequest.done_at.is_(None),
         InboxRequest.failed_at.is_(None),
         InboxRequest.next_attempt_at <= now,
     ]
     claimable = [*pending, or_(InboxRequest.claimed_by.is_(None), InboxRequest.claimed_at < stale_before)]
+    if exclude:
+        claimable.append(InboxRequest.id.not_in(list(exclude)))
     candidates = select(InboxRequest.id).where(*claimable).order_by(InboxRequest.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))
