@@ -336,11 +336,35 @@ def handle_share(turn: Turn, search_log: SearchLog) -> None:
 SHARE_ANSWER = "share_answer"
 
 
-@inbox.kind(SHARE_ANSWER, tell=_tell_privately)
+def _unshare(job: inbox.InboxJob) -> None:
+    """A share request ended without its post (given up after its last attempt: Slack failing or rate limiting
+    throughout): when it holds the share, the share is given back, so the answer is private again (nobody else may
+    act on it) and the next click shares it. Not when the post went out (noted, or found by its marker)."""
+    if job.result.get("posted:share"):
+        return
+    payload = job.payload
+    search_log_id, channel = int(payload["search_log_id"]), str(payload["channel"])
+    if job.request.post_started_at is not None and (
+        inbox.find_marked_message(
+            job.client, channel=channel, thread_ts=None, key=job.key, step="share", since=job.request.post_started_at
+        )
+        is not None
+    ):
+        return
+    with job.services.db.session() as session:
+        # closes the step for this request: when it never claimed the share, it never will (the step notes 0)
+        held = inbox_core.once(session, step="shared", request_key=job.key, now=job.now, make=lambda: 0)
+        if held:
+            knowledge.release_search_share(session, search_log_id=search_log_id, channel_id=channel)
+    log.info("share of search %s: given up, %s", search_log_id, "share given back" if held else "held no share")
+
+
+@inbox.kind(SHARE_ANSWER, tell=_tell_privately, ended_without=_unshare)
 def share_answer(job: inbox.InboxJob) -> None:
     """A share click recorded in the inbox: the share is claimed on the search (once per request, ``once``: the
     first of two clicks wins), then posted with the request's marker (``post_once``), so a crash at any point ends
-    in exactly one post. Where the bot may not post, the claim is given back and the user told why."""
+    in exactly one post. Where the bot may not post, the claim is given back and the user told why; when the request
+    is given up (Slack failed every attempt), the claim is given back too (``_unshare``)."""
     payload = job.payload
     search_log_id, channel = int(payload["search_log_id"]), str(payload["channel"])
     services = job.services

@@ -305,16 +305,20 @@ FailureNotice = Callable[[InboxJob, str], None]
 class Kind:
     handle: Handler
     tell: FailureNotice
+    # Undoes what a request claimed for itself when it ends without its outcome (given up after its last attempt, or
+    # refused with an error the user is told): e.g. a share claimed on the search, given back.
+    ended_without: Handler | None = None
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def kind(name: str, *, tell: FailureNotice) -> Callable[[Handler], Handler]:
-    """Register the handler of an inbox kind (and how to tell its user about a failure)."""
+def kind(name: str, *, tell: FailureNotice, ended_without: Handler | None = None) -> Callable[[Handler], Handler]:
+    """Register the handler of an inbox kind (how to tell its user about a failure, and what to undo when the
+    request ends without its outcome)."""
 
     def decorate(handler: Handler) -> Handler:
-        KINDS[name] = Kind(handle=handler, tell=tell)
+        KINDS[name] = Kind(handle=handler, tell=tell, ended_without=ended_without)
         return handler
 
     return decorate
@@ -549,6 +553,7 @@ class InboxWorker:
                 self._finish(job)
             except Exception:
                 return self._failed(job, entry, repr(error))
+            self._ended_without(job, entry)
         except Exception as error:
             log.warning("inbox request %s (%s) failed ref=%s", row.request_key, row.kind, job.ref, exc_info=True)
             return self._failed(job, entry, f"{type(error).__name__}: {error}")
@@ -601,7 +606,7 @@ class InboxWorker:
             )
 
         try:
-            core.mark_failed(
+            marked = core.mark_failed(
                 self.services.db,
                 request_id=job.request.id,
                 claim=job.worker_id,
@@ -611,4 +616,17 @@ class InboxWorker:
             )
         except Exception:  # the claim goes stale and the request is taken over
             log.exception("could not record the failure of inbox request %s", job.key)
+            return final
+        if final and marked:  # given up under our claim: nobody runs it again
+            self._ended_without(job, entry)
         return final
+
+    def _ended_without(self, job: InboxJob, entry: Kind | None) -> None:
+        if entry is None or entry.ended_without is None:
+            return
+        try:
+            entry.ended_without(job)
+        except Exception:
+            log.exception(
+                "request %s (%s) ended without its outcome: undoing its claims failed", job.key, job.request.kind
+            )
