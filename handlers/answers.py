@@ -29,7 +29,7 @@ from bot.errors import NotFoundError
 from bot.i18n import t
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view
-from handlers import claims, inbox
+from handlers import claims, inbox, marker
 from handlers.blocks.answer import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks, build_more_blocks
 from handlers.kit import escape_truncate, user_mention
 from handlers.services import Services
@@ -359,7 +359,7 @@ def _unshare(job: inbox.InboxJob) -> None:
     search_log = _search_to_share(job)  # it claimed the share: it was allowed to
     channel = str(search_log.channel_id)
     if job.request.post_started_at is not None and (
-        inbox.find_marked_message(
+        marker.find_marked_message(
             job.client, channel=channel, thread_ts=None, key=job.key, step="share", since=job.request.post_started_at
         )
         is not None
