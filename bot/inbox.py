@@ -51,14 +51,22 @@ def claim_requests(
     limit: int,
     stale_before: datetime,
     in_order: Collection[str] = (),
+    exclude: Collection[int] = (),
 ) -> list[InboxRequest]:
     """Claim up to ``limit`` pending requests under the token ``claim`` (detached rows: read, don't change). Kinds
-    in ``in_order``: a user's request waits for their older unfinished ones of the same kind."""
+    in ``in_order``: a user's request waits for their older unfinished ones of the same kind. Never those in
+    ``exclude`` (the claimer's own, still running)."""
 
     def take() -> list[InboxRequest]:
         with db.inbox_session() as session:
             return inbox_repo.claim_inbox_requests(
-                session, now=now, worker_id=claim, limit=limit, stale_before=stale_before, in_order=in_order
+                session,
+                now=now,
+                worker_id=claim,
+                limit=limit,
+                stale_before=stale_before,
+                in_order=in_order,
+                exclude=exclude,
             )
 
     return db.retrying(take)

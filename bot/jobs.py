@@ -121,7 +121,9 @@ class Doorbell:
 
 
 def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+    """This process on this host, with a boot nonce: a restarted container may get the same pid, and an earlier
+    boot's claims (outbox, timers, digests) must not count as this one's."""
+    return f"{socket.gethostname()[:48]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class JobRunner:

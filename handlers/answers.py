@@ -24,11 +24,12 @@ from slack_sdk.models.blocks import Block
 
 from bot import inbox as inbox_core
 from bot import knowledge
+from bot.actors import Actor
 from bot.errors import NotFoundError
 from bot.i18n import t
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view
-from handlers import claims, inbox
+from handlers import claims, inbox, marker
 from handlers.blocks.answer import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks, build_more_blocks
 from handlers.kit import escape_truncate, user_mention
 from handlers.services import Services
@@ -309,40 +310,75 @@ def searched(action: str) -> Callable[[Turn], SearchLog]:
     return parse
 
 
-def handle_share(turn: Turn, search_log: SearchLog) -> None:
+def handle_share(turn: Turn, search_log_id: int) -> None:
     """Post the asker's (ephemeral) answer visibly in the conversation it was asked in, attributed to them — once,
-    across double clicks and crashes: the click is recorded in the inbox before its ack and shared from there
-    (``share_answer``); a replay of the click is a duplicate there. A click on an answer already shared (a double
-    click) only removes the private copy."""
-    channel = search_log.channel_id  # where it was asked (the database's), never the payload's channel
-    if channel is None:
-        raise NotFoundError("channel", t("slack.not_in_channel", turn.lang))
+    across double clicks and crashes: the click (only its search id read, well formed) is recorded in the inbox
+    *before* its ack, nothing touching the main database first, and shared from there (``share_answer``, which
+    checks that the Slack-signed user may share that search); a replay of the click is a duplicate there."""
     new = inbox.record(
         turn.services,
-        request_key=f"share:{search_log.id}:{turn.trigger_id or turn.correlation_id}",
+        request_key=f"share:{search_log_id}:{turn.trigger_id or turn.correlation_id}",
         kind_name=SHARE_ANSWER,
-        payload={
-            "search_log_id": search_log.id,
-            "channel": channel,
-            "query": search_log.query,
-            "lang": turn.lang,
-            "response_url": turn.body.get("response_url"),
-        },
+        payload={"search_log_id": search_log_id, "response_url": turn.body.get("response_url")},
         user_id=turn.user_id,
     )
+    turn.ack()
     turn.outcome = "recorded" if new else "duplicate"
 
 
 SHARE_ANSWER = "share_answer"
 
 
-@inbox.kind(SHARE_ANSWER, tell=_tell_privately)
+def _search_to_share(job: inbox.InboxJob) -> SearchLog:
+    """The search a share click is about, if the user Slack signed the click with may share it (its asker), with
+    where it was asked (the database's channel, never the payload's)."""
+    with job.services.db.session() as session:
+        search_log = knowledge.get_search_for(
+            session,
+            actor=Actor.slack(job.user_id or "", is_staff=False),  # staff have no say over someone's searches
+            search_log_id=int(job.payload["search_log_id"]),
+            action=knowledge.SEARCH_SHARE,
+        )
+        session.expunge(search_log)
+    if search_log.channel_id is None:
+        raise NotFoundError("channel", t("slack.not_in_channel", job.language()))
+    return search_log
+
+
+def _unshare(job: inbox.InboxJob) -> None:
+    """A share request ended without its post (given up after its last attempt: Slack failing or rate limiting
+    throughout): when it holds the share, the share is given back, so the answer is private again (nobody else may
+    act on it) and the next click shares it. Not when the post went out (noted, or found by its marker)."""
+    if job.result.get("posted:share"):
+        return
+    with job.services.db.session() as session:
+        # closes the step for this request: when it never claimed the share, it never will (the step notes 0)
+        held = inbox_core.once(session, step="shared", request_key=job.key, now=job.now, make=lambda: 0)
+    if not held:
+        return
+    search_log = _search_to_share(job)  # it claimed the share: it was allowed to
+    channel = str(search_log.channel_id)
+    if job.request.post_started_at is not None and (
+        marker.find_marked_message(
+            job.client, channel=channel, thread_ts=None, key=job.key, step="share", since=job.request.post_started_at
+        )
+        is not None
+    ):
+        return
+    with job.services.db.session() as session:
+        knowledge.release_search_share(session, search_log_id=search_log.id, channel_id=channel)
+    log.info("share of search %s: given up, the share given back", search_log.id)
+
+
+@inbox.kind(SHARE_ANSWER, tell=_tell_privately, ended_without=_unshare)
 def share_answer(job: inbox.InboxJob) -> None:
-    """A share click recorded in the inbox: the share is claimed on the search (once per request, ``once``: the
-    first of two clicks wins), then posted with the request's marker (``post_once``), so a crash at any point ends
-    in exactly one post. Where the bot may not post, the claim is given back and the user told why."""
-    payload = job.payload
-    search_log_id, channel = int(payload["search_log_id"]), str(payload["channel"])
+    """A share click recorded in the inbox: who may share is checked first (the search's asker, by the Slack-signed
+    user id; refused and logged otherwise), then the share is claimed on the search (once per request, ``once``: the
+    first of two clicks wins) and posted with the request's marker (``post_once``), so a crash at any point ends
+    in exactly one post. Where the bot may not post, the claim is given back and the user told why; when the request
+    is given up (Slack failed every attempt), the claim is given back too (``_unshare``)."""
+    search_log = _search_to_share(job)
+    search_log_id, channel = search_log.id, str(search_log.channel_id)
     services = job.services
 
     with services.db.session() as session:
@@ -355,7 +391,7 @@ def share_answer(job: inbox.InboxJob) -> None:
         log.info("share of search %s: outcome=already shared", search_log_id)
         job.delete_original()
         return
-    result = services.knowledge.search(str(payload.get("query") or ""), now=job.now, limit=SHOWN_PER_LIST)
+    result = services.knowledge.search(search_log.query, now=job.now, limit=SHOWN_PER_LIST)
     view = build_answer_view(result, lang=services.settings.default_language, limit=SHOWN_PER_LIST)
     blocks = build_answer_blocks(view, search_log_id=search_log_id)
     shared_by = t("slack.shared_by", view.lang, user=user_mention(job.user_id) or "?")

@@ -18,7 +18,9 @@ ephemeral answer is only sent while the claim is still ours, so a long job is no
 step runs (a slow Slack call, a long search), the worker's heartbeat refreshes the claims of the requests in its
 hands every ``HEARTBEAT_SECONDS``, so a single step longer than ``STALE_AFTER`` is not taken over either; a dead
 process beats no more, and its requests are taken over ``STALE_AFTER`` after its last beat (at once by the next
-start on the same host). A request held past ``MAX_HOLD`` (a hung step) is no longer kept alive.
+start on the same host). A worker never claims a request it is still running. A request held past ``MAX_HOLD`` (a
+hung step) is given back: the next pass (of any worker, this one too) runs it again in a fresh thread under a new
+claim, and whatever the hung thread still tries to save, post or finish is refused by the claim check.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from http import HTTPStatus
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import inbox as core
@@ -46,12 +47,12 @@ from bot.errors import WieweetError
 from bot.i18n import t
 from handlers.claims import log_refusal
 from handlers.errors import user_message
+from handlers.marker import MARKER_EVENT, find_marked_message
 from handlers.services import Services
 from storage.models import InboxRequest
 
 log = logging.getLogger("wieweet.inbox")
 
-MARKER_EVENT = "wieweet_request"  # message metadata event type: which request (and step) a post belongs to
 STALE_AFTER = timedelta(minutes=2)  # a claim older than this is taken over (its worker is presumed dead)
 HEARTBEAT_SECONDS = STALE_AFTER.total_seconds() / 4  # a live worker refreshes its claims this often
 MAX_HOLD = timedelta(minutes=15)  # a request in one worker's hands longer than this is no longer kept alive (hung)
@@ -237,66 +238,6 @@ class InboxJob:
         return self.post_once(step=step, channel=channel, text=text, blocks=blocks)
 
 
-# Slack will not let the bot read the conversation (a scope the install lacks, a channel it is not in): the look-up
-# cannot check, so the message is posted; a possible duplicate after a crash is the lesser evil, losing it is not.
-CANNOT_CHECK = frozenset({"missing_scope", "not_in_channel", "channel_not_found"})
-LOOKUP_MARGIN = timedelta(minutes=5)  # the marker look-up reads from this long before the post started (clock skew)
-LOOKUP_PAGES = 10  # of 200 messages each
-
-
-def find_marked_message(
-    client: WebClient, *, channel: str, thread_ts: str | None, key: str, step: str, since: datetime | None = None
-) -> str | None:
-    """The ts of a message in ``channel`` (in ``thread_ts``'s thread when given) that carries the marker of this
-    request and step, or None (also when Slack will not let the bot look: see ``CANNOT_CHECK``). ``since``: when the
-    post started (wall clock); only messages from then on (less a margin for clock skew) are read, page by page,
-    so the marker is found in a long thread or a busy channel too."""
-    oldest = None
-    if since is not None:
-        started = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        oldest = f"{(started - LOOKUP_MARGIN).timestamp():.6f}"
-    cursor: str | None = None
-    for _ in range(LOOKUP_PAGES):
-        try:
-            if thread_ts:
-                response = client.conversations_replies(
-                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, oldest=oldest, cursor=cursor
-                )
-            else:
-                response = client.conversations_history(
-                    channel=channel, include_all_metadata=True, limit=200, oldest=oldest, cursor=cursor
-                )
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if error == "thread_not_found":
-                return None
-            if error in CANNOT_CHECK:
-                log.warning(
-                    "cannot look for %s step %s in %s (%s%s): posting, which may show it twice",
-                    key,
-                    step,
-                    channel,
-                    error,
-                    f", needs {exc.response.get('needed')}" if error == "missing_scope" else "",
-                )
-                return None
-            raise
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if (
-                metadata.get("event_type") == MARKER_EVENT
-                and payload.get("request") == key
-                and payload.get("step") == step
-            ):
-                return str(message.get("ts"))
-        cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "") or None
-        if not cursor:
-            return None
-    log.warning("marker of %s step %s not found in %s pages of %s: posting", key, step, LOOKUP_PAGES, channel)
-    return None
-
-
 Handler = Callable[[InboxJob], None]
 # Tells the user once that the request failed (the text is ready in their language).
 FailureNotice = Callable[[InboxJob, str], None]
@@ -307,17 +248,23 @@ class Kind:
     handle: Handler
     tell: FailureNotice
     in_order: bool = False  # one user's requests of this kind run one at a time, oldest first
+    # Undoes what a request claimed for itself when it ends without its outcome (given up after its last attempt, or
+    # refused with an error the user is told): e.g. a share claimed on the search, given back.
+    ended_without: Handler | None = None
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def kind(name: str, *, tell: FailureNotice, in_order: bool = False) -> Callable[[Handler], Handler]:
-    """Register the handler of an inbox kind (and how to tell its user about a failure). ``in_order``: a user's
-    request waits for their older unfinished ones (a later edit is never overwritten by an earlier one's retry)."""
+def kind(
+    name: str, *, tell: FailureNotice, in_order: bool = False, ended_without: Handler | None = None
+) -> Callable[[Handler], Handler]:
+    """Register the handler of an inbox kind (how to tell its user about a failure, and what to undo when the
+    request ends without its outcome). ``in_order``: a user's request waits for their older unfinished ones (a
+    later edit is never overwritten by an earlier one's retry)."""
 
     def decorate(handler: Handler) -> Handler:
-        KINDS[name] = Kind(handle=handler, tell=tell, in_order=in_order)
+        KINDS[name] = Kind(handle=handler, tell=tell, in_order=in_order, ended_without=ended_without)
         return handler
 
     return decorate
@@ -389,6 +336,7 @@ class InboxWorker:
         self._held: dict[int, tuple[str, datetime]] = {}  # request id -> (claim token, when it was taken)
         self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="inbox")
         self._stop = threading.Event()
+        self._heart_stop = threading.Event()  # set only once the running requests have finished (``shutdown``)
         self._lock = threading.Lock()
         self._in_flight = 0
         self._claims = 0
@@ -407,7 +355,8 @@ class InboxWorker:
         self.kick()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True)  # the requests still running finish, their claims kept alive meanwhile
+        self._heart_stop.set()
         if self._heart.is_alive():
             self._heart.join(timeout=10)
 
@@ -429,26 +378,42 @@ class InboxWorker:
         return released
 
     def _beat_loop(self) -> None:
-        while not self._stop.wait(self.heartbeat_seconds):
+        while not self._heart_stop.wait(self.heartbeat_seconds):
             self.beat()
 
     def beat(self) -> int:
         """The heartbeat: refresh the claim of every request in this worker's hands (a step may wait on Slack or
         the database longer than ``STALE_AFTER``); returns how many were kept. A request held longer than
-        ``MAX_HOLD`` is let go stale (its step hangs); one whose claim is lost is left to its new worker."""
+        ``MAX_HOLD`` (its step hangs) is given back (``_give_back``); one whose claim is lost is left to its new
+        worker."""
         now = wall_clock()
         with self._lock:
             held = list(self._held.items())
         kept = 0
         for request_id, (token, since) in held:
             if now - since > MAX_HOLD:
-                log.warning("inbox request %s held since %s: no longer kept alive", request_id, since.isoformat())
+                log.warning("inbox request %s held since %s: given back, to run again", request_id, since.isoformat())
+                self._give_back(request_id, token)
                 continue
             try:
                 kept += self._keep(request_id, token, now)
             except Exception:  # the next beat tries again, well before the claim goes stale
                 log.warning("heartbeat of inbox request %s failed", request_id, exc_info=True)
         return kept
+
+    def _give_back(self, request_id: int, token: str) -> None:
+        """Release a hung request's claim and stop counting it as running here, so it is claimed again (by this
+        worker too) and run in a fresh thread; the hung thread, still holding the old token, can no longer save,
+        post or finish it. Kept in the running set when the release fails (the next beat tries again)."""
+        try:
+            core.release_claims(self.services.db, is_dead=lambda claimer: claimer == token)
+        except Exception:
+            log.warning("could not give back the claim of inbox request %s", request_id, exc_info=True)
+            return
+        with self._lock:
+            if self._held.get(request_id, ("",))[0] == token:
+                del self._held[request_id]
+        self.kick()
 
     def _keep(self, request_id: int, token: str, now: datetime) -> bool:
         db = self.services.db
@@ -478,17 +443,21 @@ class InboxWorker:
                 self._claims += 1
                 token = f"{self.worker_id}/{self._claims}"
 
+                running = list(self._held)  # never claimed again while they run here (a late beat, a pause)
             ordered = [name for name, entry in KINDS.items() if entry.in_order]
             rows = core.claim_requests(
-                self.services.db, now=now, claim=token, limit=free, stale_before=now - STALE_AFTER, in_order=ordered
+                self.services.db,
+                now=now,
+                claim=token,
+                limit=free,
+                stale_before=now - STALE_AFTER,
+                in_order=ordered,
+                exclude=running,
             )
             if not rows:
                 return started
             for row in rows:
                 with self._lock:
-                    if row.id in self._held:  # still running here, its beat came late: not run a second time
-                        log.warning("inbox request %s claimed again while it runs here: left running", row.id)
-                        continue
                     self._in_flight += 1
                     self._held[row.id] = (token, now)  # kept alive by the heartbeat until it is finished
                 self.pool.submit(self._run, row, token)
@@ -500,7 +469,8 @@ class InboxWorker:
             self.process(row, claim=token)
         finally:
             with self._lock:
-                self._held.pop(row.id, None)
+                if self._held.get(row.id, ("",))[0] == token:  # not if it was given back and is running again
+                    del self._held[row.id]
                 self._in_flight -= 1
             self.kick()
 
@@ -535,6 +505,7 @@ class InboxWorker:
                 self._finish(job)
             except Exception:
                 return self._failed(job, entry, repr(error))
+            self._ended_without(job, entry)
         except Exception as error:
             log.warning("inbox request %s (%s) failed ref=%s", row.request_key, row.kind, job.ref, exc_info=True)
             return self._failed(job, entry, f"{type(error).__name__}: {error}")
@@ -587,7 +558,7 @@ class InboxWorker:
             )
 
         try:
-            core.mark_failed(
+            marked = core.mark_failed(
                 self.services.db,
                 request_id=job.request.id,
                 claim=job.worker_id,
@@ -597,4 +568,17 @@ class InboxWorker:
             )
         except Exception:  # the claim goes stale and the request is taken over
             log.exception("could not record the failure of inbox request %s", job.key)
+            return final
+        if final and marked:  # given up under our claim: nobody runs it again
+            self._ended_without(job, entry)
         return final
+
+    def _ended_without(self, job: InboxJob, entry: Kind | None) -> None:
+        if entry is None or entry.ended_without is None:
+            return
+        try:
+            entry.ended_without(job)
+        except Exception:
+            log.exception(
+                "request %s (%s) ended without its outcome: undoing its claims failed", job.key, job.request.kind
+            )

@@ -123,6 +123,7 @@ def listener(
     *,
     parse: Callable[[Turn], P],
     ack_first: bool = False,
+    inbox: bool = False,
 ) -> BoltListener: ...
 def listener(
     services: Services,

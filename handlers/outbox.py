@@ -48,8 +48,8 @@ from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.blocks.routing import render_routing
 from handlers.home import publish_homes
-from handlers.inbox import MARKER_EVENT, find_marked_message
 from handlers.kit import Payload, Rendered
+from handlers.marker import MARKER_EVENT, find_marked_message
 from handlers.services import Services
 from storage.models import OutboxKind, OutboxMessage
 

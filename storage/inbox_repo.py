@@ -62,10 +62,12 @@ def claim_inbox_requests(
     limit: int,
     stale_before: datetime,
     in_order: Collection[str] = (),
+    exclude: Collection[int] = (),
 ) -> list[InboxRequest]:
-    """Claim up to ``limit`` pending requests (unclaimed, or claimed before ``stale_before``), oldest first. A
-    request of a kind in ``in_order`` waits while an older unfinished one of the same user and kind exists (running,
-    or waiting for its retry), so one user's requests of that kind are applied in the order they came."""
+    """Claim up to ``limit`` pending requests (unclaimed, or claimed before ``stale_before``), oldest first; never
+    those in ``exclude`` (the claimer's own requests still running). A request of a kind in ``in_order`` waits
+    while an older unfinished one of the same user and kind exists (running, or waiting for its retry), so one
+    user's requests of that kind are applied in the order they came."""
     pending = [
         InboxRequest.done_at.is_(None),
         InboxRequest.failed_at.is_(None),
@@ -82,6 +84,8 @@ def claim_inbox_requests(
             older.failed_at.is_(None),
         )
         claimable.append(or_(InboxRequest.kind.not_in(list(in_order)), InboxRequest.user_slack_id.is_(None), ~waits))
+    if exclude:
+        claimable.append(InboxRequest.id.not_in(list(exclude)))
     candidates = select(InboxRequest.id).where(*claimable).order_by(InboxRequest.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))

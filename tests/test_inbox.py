@@ -276,6 +276,68 @@ def test_a_hung_step_is_no_longer_kept_alive_after_the_longest_hold(
     assert state_of(database)[1] is not None
 
 
+@pytest.mark.timeout(60)
+def test_a_worker_never_takes_over_its_own_running_request_after_a_pause(
+    database: Database, wall: Clock, slow: SlowKind
+) -> None:
+    record_slow(database)
+    only = worker(database, "hostA")
+    assert only.drain() == 1 and slow.entered.wait(timeout=30)
+    wall.now += STALE_AFTER + timedelta(minutes=1)  # the process was paused: no beat for longer than the lease
+    assert only.drain() == 0  # its own running request is not claimed again under a new token
+    assert state_of(database)[0] == "hostA:1:abc/1"
+    slow.release.set()
+    only.pool.shutdown(wait=True)
+    claimed_by, done_at = state_of(database)
+    assert slow.runs == ["hostA:1:abc/1"] and claimed_by is None and done_at is not None  # finished by its run
+
+
+@pytest.mark.timeout(60)
+def test_a_hung_request_is_given_back_and_run_again_by_the_same_worker(
+    database: Database, wall: Clock, slow: SlowKind
+) -> None:
+    record_slow(database)
+    only = worker(database, "hostA")
+    assert only.drain() == 1 and slow.entered.wait(timeout=30)
+    wall.now += MAX_HOLD + timedelta(seconds=1)
+    assert only.beat() == 0  # hung: its claim is given back
+    assert state_of(database)[0] is None
+    slow.release.set()  # the hung thread wakes up too: its finish is refused (its claim was given back)
+    assert only.drain() == 1  # run again, in a fresh thread, under a new claim
+    only.pool.shutdown(wait=True)
+    first, again = slow.runs  # twice, by this worker: the second time under a claim of its own
+    assert first == "hostA:1:abc/1" and again.startswith("hostA:1:abc/") and again != first
+    claimed_by, done_at = state_of(database)
+    assert claimed_by is None and done_at is not None
+
+
+@pytest.mark.timeout(60)
+def test_the_heartbeat_beats_on_until_the_running_requests_have_finished_at_shutdown(
+    database: Database, wall: Clock, slow: SlowKind
+) -> None:
+    record_slow(database)
+    only = worker(database, "hostA", heartbeat_seconds=0.02, poll_seconds=0.02).start()
+    assert slow.entered.wait(timeout=30)
+    stopping = threading.Thread(target=only.shutdown)
+    stopping.start()
+    try:
+        assert only._stop.wait(timeout=30)
+        wall.now += timedelta(seconds=90)
+        deadline = time.monotonic() + 30
+        while True:  # the claim is still refreshed while shutdown waits for the step
+            with database.inbox_session() as s:
+                row = inbox_repo.get_inbox_request(s, request_key="slow:1")
+                assert row is not None and row.claimed_at is not None
+                if row.claimed_at.replace(tzinfo=UTC) == wall.now:
+                    break
+            assert time.monotonic() < deadline, "the heartbeat stopped before the running request finished"
+            time.sleep(0.02)
+    finally:
+        slow.release.set()
+        stopping.join(timeout=30)
+    assert not only._heart.is_alive() and state_of(database)[1] is not None
+
+
 # --- a response_url lives 30 minutes and takes 5 posts: later, the answer goes by DM -------------------------------
 
 

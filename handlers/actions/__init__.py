@@ -23,6 +23,10 @@ P = TypeVar("P")
 ActionId = str | re.Pattern[str]
 
 
+def _search_id(turn: Turn) -> int:
+    return claims.SEARCH.id_in(turn.body)  # well formed, read without the database (checked from the record)
+
+
 def register(app: App, services: Services) -> None:
     def plain(action: ActionId, handler: Callable[[Turn], None]) -> None:
         app.action(action)(listener(services, Kind.ACTION, handler, ack_first=True))
@@ -34,7 +38,8 @@ def register(app: App, services: Services) -> None:
         app.action(action)(listener(services, Kind.ACTION, handler, parse=parse, ack_first=True))
 
     # on a "who knows" answer
-    parsed(ids.ACTION_SHARE, answers.handle_share, answers.searched(knowledge.SEARCH_SHARE))
+    # recorded in the inbox before its ack; who may share is checked from the record (``answers.share_answer``)
+    app.action(ids.ACTION_SHARE)(listener(services, Kind.ACTION, answers.handle_share, parse=_search_id, inbox=True))
     parsed(ids.ACTION_MORE, answers.handle_more, answers.searched(knowledge.SEARCH_MORE))
     about(ids.ACTION_FEEDBACK_UP, answers.handle_feedback_up, claims.SEARCH)
     about(ids.ACTION_FEEDBACK_DOWN, answers.handle_feedback_down, claims.SEARCH)

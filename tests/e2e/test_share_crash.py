@@ -142,3 +142,39 @@ def test_where_the_bot_may_not_post_the_share_is_given_back(
     click_share(services, search_log_id, "T2")  # invited meanwhile: the next click shares it
     run_pending(services, client, "hostA:1:aaa")
     assert len(shared_posts(emulator)) == 1
+
+
+def test_a_share_given_up_after_its_last_attempt_is_given_back(
+    database: Database, emulator: SlackEmulator, services: Services, client: WebClient
+) -> None:
+    search_log_id = search_log(database)
+    click_share(services, search_log_id, "T1")
+    emulator.fail_next("chat.postMessage", error="internal_error", times=inbox.MAX_ATTEMPTS)  # Slack down throughout
+    with mock.patch("handlers.inbox.InboxJob.respond_once") as told:
+        for attempt in range(1, inbox.MAX_ATTEMPTS + 1):  # each retry once its backoff has passed
+            assert run_pending(services, client, "hostA:1:aaa", after=attempt * timedelta(minutes=2)) == 1
+    assert told.call_count == 1  # told once, when given up
+    with database.inbox_session() as session:
+        [request] = inbox_repo.list_inbox_requests(session, kind=SHARE_ANSWER)
+        assert request.failed_at is not None and request.attempts == inbox.MAX_ATTEMPTS
+    # nothing was posted: the answer is private again (no channel member may act on it) …
+    assert shared_posts(emulator) == [] and posted_channel(database, search_log_id) is None
+    click_share(services, search_log_id, "T2")  # … and the next click shares it
+    assert run_pending(services, client, "hostA:1:aaa", after=timedelta(hours=1)) == 1
+    assert len(shared_posts(emulator)) == 1 and posted_channel(database, search_log_id) == CHANNEL
+
+
+def test_a_share_given_up_after_another_click_shared_leaves_that_share(
+    database: Database, emulator: SlackEmulator, services: Services, client: WebClient
+) -> None:
+    search_log_id = search_log(database)
+    click_share(services, search_log_id, "T1")
+    assert run_pending(services, client, "hostA:1:aaa") == 1 and len(shared_posts(emulator)) == 1
+    click_share(services, search_log_id, "T2")  # a second click that fails before it gets to the share
+    with (
+        mock.patch("bot.knowledge.claim_search_share", side_effect=RuntimeError("database gone")),
+        mock.patch("handlers.inbox.InboxJob.respond_once"),
+    ):
+        for attempt in range(1, inbox.MAX_ATTEMPTS + 1):
+            assert run_pending(services, client, "hostA:1:aaa", after=attempt * timedelta(minutes=2)) == 1
+    assert posted_channel(database, search_log_id) == CHANNEL  # the first click's share stands

@@ -222,13 +222,6 @@ class SlackEmulator(DriverMixin):
 
     # -- fault injection ----------------------------------------------------------------------------
 
-    def age_response_urls(self, seconds: float) -> None:
-        """Every response_url issued so far was issued ``seconds`` earlier (past ``config.response_url_ttl``:
-        expired)."""
-        with self._state.lock:
-            for record in self._state.response_urls.values():
-                record.created -= seconds
-
     def fail_next(
         self,
         method: str,

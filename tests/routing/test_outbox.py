@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from unittest import mock
 
 import pytest
 from sqlalchemy import select
 
-from bot.outbox import claim_outbox, mark_outbox_failed, mark_outbox_sent
+from bot.jobs import default_worker_id
+from bot.outbox import claim_outbox, mark_outbox_failed, mark_outbox_post_started, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from storage import outbox_repo as repo
 from storage.db import Database
@@ -128,3 +130,15 @@ def test_sent_expert_request_and_answer_post_are_remembered(world: World) -> Non
     with world.db.session() as s:
         answer = s.scalars(select(Answer)).one()
         assert (answer.posted_channel_id, answer.posted_ts) == ("C0WONEN01", "333.444")
+
+
+def test_a_restarted_process_with_the_same_pid_does_not_hold_the_earlier_boots_claims(database: Database) -> None:
+    [message] = _messages(database, 1)
+    with mock.patch("os.getpid", return_value=7), mock.patch("socket.gethostname", return_value="h" * 80):
+        earlier, now = default_worker_id(), default_worker_id()  # two boots of one container, pid 7 both times
+    assert earlier != now and earlier.startswith("h" * 48 + ":7:") and len(earlier) <= 64
+    assert [m.id for m in claim_outbox(database, now=NOW, worker_id=earlier, limit=1)] == [message]
+    with database.session() as s:
+        assert not mark_outbox_post_started(s, message_id=message, worker_id=now, now=NOW)  # not this boot's claim
+        assert not mark_outbox_sent(s, message_id=message, ts="1.1", channel="D1", now=NOW, worker_id=now)
+        assert mark_outbox_post_started(s, message_id=message, worker_id=earlier, now=NOW)
