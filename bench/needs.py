@@ -429,10 +429,12 @@ def speed(matcher: Matcher, n: int, *, with_db: bool) -> None:
     for name, seconds, count in rows:
         print(f"| {name} | {seconds:.2f} | {1000 * seconds / max(count, 1):.3f} ms |")
     if with_db:
-        database_run(texts=first, vectors=vectors, embedder=embedder)
+        database_run(texts=first, more=more, vectors=vectors, embedder=embedder)
 
 
-def database_run(*, texts: Sequence[str], vectors: Mapping[str, Vector], embedder: E5Embedder | None) -> None:
+def database_run(
+    *, texts: Sequence[str], more: Sequence[str], vectors: Mapping[str, Vector], embedder: E5Embedder | None
+) -> None:
     """update_topics and the quarter's report through a temporary SQLite database (with the questions' vectors
     stored as the needs pass stores them)."""
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415
@@ -456,7 +458,7 @@ def database_run(*, texts: Sequence[str], vectors: Mapping[str, Vector], embedde
         rng = random.Random(3)
         start = datetime(2026, 10, 1, tzinfo=UTC)
         rows = []
-        for i, text in enumerate(texts):
+        for i, text in enumerate([*texts, *more]):
             asked = start + timedelta(seconds=int(i * 80 * 86400 / len(texts)))
             answered = asked + timedelta(hours=rng.randrange(1, 200)) if rng.random() < 0.6 else None
             rows.append(
@@ -476,6 +478,7 @@ def database_run(*, texts: Sequence[str], vectors: Mapping[str, Vector], embedde
                     "staff_note": "",
                 }
             )
+        rows, later = rows[: len(texts)], rows[len(texts) :]
         with db.session() as session:
             session.execute(insert(Question), rows)
             if embedder is not None and vectors:
@@ -496,6 +499,14 @@ def database_run(*, texts: Sequence[str], vectors: Mapping[str, Vector], embedde
             t_update, report_any = timed(lambda: service.update_topics(session, now=now))
         with db.session() as session:
             t_again, _ = timed(lambda: service.update_topics(session, now=now))
+        with db.session() as session:
+            session.execute(insert(Question), later)
+        with db.session() as session:
+            t_more, more_any = timed(lambda: service.update_topics(session, now=now))
+        again = QuestionMeaning(embedder, DatabaseVectorStore(db)) if embedder is not None and meaning else None
+        fresh = NeedsService(knowledge, meaning=again)
+        with db.session() as session:
+            t_fresh, _ = timed(lambda: fresh.update_topics(session, now=now))
         actor = Actor.cli("bench")
         out = Path(tmp) / "report.xlsx"
 
@@ -514,6 +525,9 @@ def database_run(*, texts: Sequence[str], vectors: Mapping[str, Vector], embedde
     placed, topics = report_any.placed, report_any.new_topics  # type: ignore[attr-defined]
     print(f"| update_topics, first run ({placed:,} placed, {topics:,} topics) | {t_update:.2f} |")
     print(f"| update_topics again, nothing new (same process) | {t_again:.2f} |")
+    added = more_any.placed  # type: ignore[attr-defined]
+    print(f"| update_topics, +{len(later):,} questions ({added:,} placed; same process) | {t_more:.2f} |")
+    print(f"| update_topics, nothing new (a fresh process) | {t_fresh:.2f} |")
     print(f"| report of 2026-Q4 (collect, coverage of every topic, xlsx with charts) | {t_report:.2f} |")
 
 

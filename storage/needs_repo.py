@@ -84,6 +84,13 @@ def count_unlabelled_need_topics(session: Session, *, limit: int = 1) -> int:
     return int(session.scalar(select(func.count()).select_from(ids)) or 0)
 
 
+def count_need_sources(session: Session) -> int:
+    """Every question and knowledge gap (what ``list_need_sources`` would list), counted."""
+    questions = session.scalar(select(func.count()).select_from(Question)) or 0
+    gaps = session.scalar(select(func.count()).select_from(KnowledgeGap)) or 0
+    return int(questions) + int(gaps)
+
+
 def delete_question_embeddings(session: Session, *, hashes: Collection[str], suffix: str = "#question") -> int:
     """Delete the stored question vectors (every model id ending in ``suffix``) of these text hashes."""
     if not hashes:

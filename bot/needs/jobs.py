@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.needs.meaning import EmbedReport, text_key
+from bot.needs.meaning import EmbedReport
 from bot.needs.service import NeedsService
 from storage import embedding_repo
 from storage import needs_repo as repo
@@ -111,7 +111,7 @@ class NeedsPass:
         meaning = self.service.meaning
         if meaning is None or (self._purged_at is not None and now - self._purged_at < PURGE_EVERY):
             return 0
-        keep = {text_key(source.text) for source in repo.list_need_sources(session)}
+        keep = {meaning.key(source.text) for source in repo.list_need_sources(session)}
         gone = embedding_repo.delete_unused_embeddings(
             session, model=meaning.model_id, keep=keep, before=now - PURGE_GRACE
         )

@@ -111,6 +111,18 @@ class QuestionMeaning:
         self.model_id = question_model(embedder.model_id)
         self.prior = prior if prior is not None else reference_mean(embedder.model_id)
         self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._keys: dict[str, str] = {}  # text -> text_key(text): stripping the framing is most of a look-up's cost
+        self.keyed = 0  # texts whose key was computed (not remembered): what a look-up of known texts saves
+
+    def key(self, text: str) -> str:
+        """``text_key(text)``, remembered (it depends on the text only)."""
+        got = self._keys.get(text)
+        if got is None:
+            if len(self._keys) >= self._CACHE_MAX:
+                self._keys.clear()
+            got = self._keys[text] = text_key(text)
+            self.keyed += 1
+        return got
 
     def _remember(self, key: str, raw: bytes) -> None:
         self._cache[key] = raw
@@ -135,7 +147,7 @@ class QuestionMeaning:
 
     def vectors(self, texts: Iterable[str]) -> dict[str, Vector]:
         """text -> vector for the texts that have one (stored by this or another process)."""
-        keyed = {text: text_key(text) for text in texts}
+        keyed = {text: self.key(text) for text in texts}
         found = self._lookup(keyed.values())
         return {text: decode(found[key]) for text, key in keyed.items() if key in found}
 

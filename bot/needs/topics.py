@@ -67,11 +67,24 @@ class Topics:
         (``bot.needs.jobs``) that computes it; it is counted in ``waiting``."""
         if not repo.claim_needs_lock(session, wait=wait):
             return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0, busy=True)
-        if not repo.list_unplaced_need_texts(session) and not repo.count_unlabelled_need_topics(session):
-            return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0)
+        unplaced = repo.list_unplaced_need_texts(session)
+        meaning = self.core.meaning
+        if not repo.count_unlabelled_need_topics(session):
+            if not unplaced:
+                return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0)
+            if meaning is not None and not meaning.vectors(unplaced):
+                # Everything new still waits for its vector: a run would place nothing and label nothing, so
+                # nothing is read, analysed or grouped (the report is the one that run would give).
+                return UpdateReport(
+                    items=repo.count_need_sources(session),
+                    placed=0,
+                    new_topics=0,
+                    joined=0,
+                    labelled=0,
+                    waiting=len(unplaced),
+                )
         sources = repo.list_need_sources(session)
         assigned = repo.list_need_assignments(session)
-        meaning = self.core.meaning
         vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in sources) if meaning else {}
         waiting = {s.key for s in sources if meaning and s.key not in assigned and s.text not in vectors}
         sources = [s for s in sources if s.key not in waiting]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.knowledge import DatabaseVectorStore
 from bot.needs.jobs import NeedsPass, run_needs_pass
 from bot.needs.meaning import QuestionMeaning, meaning_text, text_key
+from bot.needs.model import UpdateReport
 from bot.needs.service import NeedsService
 from storage import needs_repo
 from storage.models import Embedding, Question
@@ -161,3 +162,60 @@ def test_meaning_text_drops_the_framing_and_keeps_the_words() -> None:
     assert meaning_text("who knows about Housing First?") == "Housing First"
     assert meaning_text("Wie weet?") == "Wie weet?"  # framing only: the text as it is
     assert len(meaning_text("woord " * 1000)) <= 1000
+
+
+def _labels(network: Network) -> dict[int, tuple[str, str]]:
+    with network.database.session() as session:
+        return {t.id: (t.label, t.label_item) for t in needs_repo.list_need_topics(session)}
+
+
+def test_a_pass_while_new_questions_wait_for_their_vector_reads_and_analyses_nothing(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = TopicEmbedder()
+    service = meaning_service(network, embedder)
+    run_needs_pass(network.database, service=service, now=NOW, worker_id="replica-a")
+    topics, labels = _topics(network), _labels(network)
+    _ask_about_empty_houses(network)  # no vector yet: it waits for the next pass's embedding
+    work: list[str] = []
+    listed, analysed = needs_repo.list_need_sources, service.core.vectoriser.concepts
+
+    def list_sources(session: Any, **kw: Any) -> Any:
+        work.append("list")
+        return listed(session, **kw)
+
+    def concepts(text: str) -> Any:
+        work.append(text)
+        return analysed(text)
+
+    monkeypatch.setattr(needs_repo, "list_need_sources", list_sources)
+    monkeypatch.setattr(service.core.vectoriser, "concepts", concepts)
+    meaning = service.meaning
+    assert meaning is not None
+    keyed = meaning.keyed
+    with network.database.session() as session:
+        report = service.update_topics(session, now=NOW + timedelta(minutes=5))
+        known = needs_repo.count_need_sources(session)
+    assert work == [] and meaning.keyed == keyed + 1  # only the waiting question's key; nothing listed or analysed
+    # the report a full run gives: everything known, the new question waiting, nothing placed or labelled
+    assert report == UpdateReport(items=known, placed=0, new_topics=0, joined=0, labelled=0, waiting=1)
+    assert _topics(network) == topics and _labels(network) == labels
+
+    # once its vector is there, the next pass does the full run and places it by meaning
+    result = run_needs_pass(network.database, service=service, now=NOW + timedelta(minutes=10), worker_id="a")
+    assert result.placed == 1 and result.waiting == 0 and work and "list" in work
+    after = _topics(network)
+    assert after[LEGE_HUIZEN] == after["Wie weet iets over de leegstandsheffing op winkelpanden?"]
+    assert {t: after[t] for t in topics} == topics and _labels(network).items() >= labels.items()
+
+
+def test_question_keys_are_computed_once_per_text(network: Network) -> None:
+    meaning = QuestionMeaning(TopicEmbedder(), DatabaseVectorStore(network.database, now=NOW))
+    texts = ["Wie weet iets over leegstand?", "fietsstraten", "Wie weet iets over leegstand?"]
+    meaning.embed_missing(texts, budget_seconds=60)
+    first = meaning.vectors(texts)
+    assert meaning.keyed == 2 and set(first) == set(texts)
+    again = meaning.vectors(texts)
+    assert meaning.keyed == 2  # remembered: the framing is not stripped again
+    assert all(np.array_equal(first[t], again[t]) for t in texts)
+    assert all(meaning.key(t) == text_key(t) for t in texts)
