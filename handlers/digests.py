@@ -36,11 +36,17 @@ def _require_may_manage(turn: Turn, channel: str, action: str) -> None:
     require_may_manage(turn.actor, channel_id=channel, action=action, member_of=turn.is_channel_member)
 
 
+def is_digest_command(text: str) -> bool:
+    """Whether ``text`` is a ``digest …`` sub-command (from the text alone)."""
+    words = text.split()
+    return bool(words) and words[0].casefold() in DIGEST_WORDS and len(words) <= 2
+
+
 def route_digest_command(turn: Turn, text: str) -> bool:
     """Handle ``digest …`` sub-commands; False when ``text`` is not one (then it is a question)."""
-    words = text.split()
-    if not words or words[0].casefold() not in DIGEST_WORDS or len(words) > 2:
+    if not is_digest_command(text):
         return False
+    words = text.split()
     sub = words[1].casefold() if len(words) == 2 else ""
     channel = turn.channel_id
     if turn.respond is None or channel is None:

@@ -254,6 +254,8 @@ def _serve(
             outcome = _record_submission(spec, key, ack=ack, body=body, context=context)
             return
         turn = _transaction(spec, key, ack=ack, body=body, client=client, context=context, respond=respond)
+        if getattr(ack, "response", None) is None:
+            ack()  # an inbox request is recorded (committed): nothing is left to wait for
         outcome = turn.outcome
         if outcome != DUPLICATE:
             _after_commit(services, turn, client)
