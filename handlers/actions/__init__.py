@@ -15,7 +15,8 @@ from slack_bolt import App
 from bot import knowledge
 from handlers import answers, claims, digests, ids, needs, practices, privacy, profiles, routing
 from handlers.claims import Subject
-from handlers.listener import Kind, listener
+from handlers.listener import listener
+from handlers.requestspec import Kind
 from handlers.services import Services
 from handlers.turn import Turn
 

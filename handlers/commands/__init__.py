@@ -19,11 +19,12 @@ from handlers import ids
 from handlers.answers import command_who_knows
 from handlers.blocks.answer import build_help_blocks
 from handlers.digests import is_digest_command, route_digest_command
-from handlers.listener import Kind, listener
+from handlers.listener import listener
 from handlers.needs import is_needs_command, route_needs_command
 from handlers.practices import is_practice_command, route_practice_command
 from handlers.privacy import is_privacy_command, route_privacy_command
 from handlers.profiles import parse_profile_command, route_profile_command
+from handlers.requestspec import Kind
 from handlers.routing import is_routing_command, route_command
 from handlers.services import Services
 from handlers.turn import Turn

@@ -7,7 +7,8 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers import answers, ids, practices, routing
-from handlers.listener import Kind, listener
+from handlers.listener import listener
+from handlers.requestspec import Kind
 from handlers.services import Services
 
 
