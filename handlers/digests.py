@@ -42,6 +42,12 @@ def is_digest_command(text: str) -> bool:
     return bool(words) and words[0].casefold() in DIGEST_WORDS and len(words) <= 2
 
 
+def is_digest_off(text: str) -> bool:
+    """Whether ``text`` is ``digest uit`` (the digest sub-command that changes something)."""
+    words = text.casefold().split()
+    return len(words) == 2 and words[0] in DIGEST_WORDS and words[1] in OFF_WORDS
+
+
 def route_digest_command(turn: Turn, text: str) -> bool:
     """Handle ``digest …`` sub-commands; False when ``text`` is not one (then it is a question)."""
     if not is_digest_command(text):
@@ -54,12 +60,8 @@ def route_digest_command(turn: Turn, text: str) -> bool:
     if sub in OFF_WORDS:
         _require_may_manage(turn, channel, "stop a channel's digest")
         stopped = unsubscribe(turn.session, channel_id=channel, now=turn.now, actor=turn.user_id)
-        text, respond = t("digest.off" if stopped else "digest.not_subscribed", turn.lang), turn.respond
-
-        def answer() -> None:  # once committed: a second "uit" right after this answer sees it stopped
-            respond(text=text, response_type="ephemeral")
-
-        turn.after_commit(answer)
+        # said once committed (``turn.respond`` waits for the commit): a second "uit" right after it sees it stopped
+        turn.respond(text=t("digest.off" if stopped else "digest.not_subscribed", turn.lang), response_type="ephemeral")
         return True
     if sub in PREVIEW_WORDS:
         _require_may_manage(turn, channel, "preview a channel's digest")

@@ -5,8 +5,8 @@ Bolt acknowledges Slack before a (non-lazy) listener has finished when ``process
 global Bolt middleware cannot scope a database transaction around the listener's work. Every listener is therefore
 declared through ``listener(...)``, which for each request:
 
-1. stamps a correlation id and acknowledges at once (``ack_first``: buttons, commands, shortcuts, events); a modal
-   submission is acknowledged before anything touches the main database (see "Modal submissions" below);
+1. stamps a correlation id; a request that is *recorded first* is written to the inbox and then acknowledged (see
+   "Recorded before the ack" below); any other is acknowledged at once (``ack_first``);
 2. opens one session (one transaction) and reads the payload once: the ``subject`` of a button (the record id in
    its value and block id, ``handlers.claims.Subject``) or any other ``parse``; a malformed claim is refused there,
    before the handler runs;
@@ -17,6 +17,20 @@ declared through ``listener(...)``, which for each request:
    messages, the Home tabs whose content changed;
 5. logs one line per request. An error goes to the one global error handler (``handlers.errors``), also after the
    ack (Bolt would drop the ack if the error reached it then).
+
+Recorded before the ack. Every request whose outcome must outlive the process is recorded in the inbox (one short
+transaction on the inbox only, its delivery key the dedupe claim) *before* Slack gets its ack, with nothing read
+from the main database and no Slack call first, and its outcome is produced from that record by the inbox worker:
+mentions and DMs (listener middleware, ``handlers.answers.record_message``: Bolt acks events before any listener
+runs), ``/wieweet <question>`` and the "Wie weet dit?" shortcut (``inbox``: the handler records, then acks), every
+modal submission and every click or sub-command that changes something (``deferred``: ``handlers.recorded``; the
+claim a click carries is read from the payload alone before the ack and checked against the database for the
+Slack-signed user by the worker, which tells a refusal where the user clicked). Whether ``/wieweet`` text is a
+question, a sub-command that changes something or one that reads is decided from the text alone
+(``handlers.commands``). Acked first and recorded nowhere (``ack_first``), by design: what opens a modal (Slack's
+trigger id is valid for 3 s, so the modal cannot wait for a record, and its outcome cannot outlive the trigger: when
+the ack is lost the user sees nothing and clicks again) or only reads (help, lists, previews, more results, the Home
+tab), and the "forget me" button, whose erasure removes the person's inbox records, its own one included.
 
 Modal submissions (``deferred``, every modal but the ask modal, which records its own inbox kind with ``inbox``).
 Before the ack, nothing waits: the typed form is read (a malformed claim or an input longer than Slack allows is
@@ -214,7 +228,7 @@ def _serve(
         ack()
     try:
         if spec.deferred:
-            record = recorded.record_submission if spec.form is not None else recorded.record_click
+            record = recorded.record_submission if spec.form is not None else recorded.record_change
             outcome = record(spec, key, ack=ack, body=body, context=context)
             return
         turn = _transaction(spec, key, ack=ack, body=body, client=client, context=context, respond=respond)

@@ -1,5 +1,5 @@
 """Requests recorded in the inbox before their ack and run from the record by the inbox worker: modal submissions
-(``record_submission``, ``run_submission``) and state-changing clicks (``record_click``, ``run_click``).
+(``record_submission``, ``run_submission``) and state-changing clicks (``record_change``, ``run_change``).
 
 Before the ack nothing waits: what the request claims is read from its payload alone (a modal's form and its
 ``check``, a button's record id: malformed is refused at once), the request is recorded in the inbox under its
@@ -39,7 +39,7 @@ from storage.db import session_has_written
 log = logging.getLogger("handlers.listener")
 
 SUBMISSION_KIND = "modal_submission"
-CLICK_KIND = "click"
+CHANGE_KIND = "change"
 MAX_INPUT_CHARS = 3000  # Slack's limit for a plain-text input: more did not come from a modal wieweet made
 _DEFERRED: dict[str, Spec] = {}  # the name stored in a record (a modal's callback_id, a click's handler) -> its spec
 
@@ -216,11 +216,11 @@ def _run_recorded(job: inbox.InboxJob, spec: Spec) -> None:
         turn.run_after_commit()  # anything else it asked for after the commit
 
 
-def record_click(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any], context: BoltContext) -> str:
+def record_change(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any], context: BoltContext) -> str:
     """A state-changing click before its ack: what it claims (the record id in its value and block id, a picked user
     or date) is read from the payload alone — a malformed claim is acked and raised, so the global handler tells the
     clicker and logs it, and nothing is recorded — then the click is recorded in the inbox under its delivery key
-    and acked. Nothing touches the main database and nothing waits on Slack. ``run_click`` does the rest."""
+    and acked. Nothing touches the main database and nothing waits on Slack. ``run_change`` does the rest."""
     assert spec.claim is not None
     try:
         spec.claim(body)
@@ -234,7 +234,7 @@ def record_click(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any],
     new = inbox.record(
         spec.services,
         request_key=key,
-        kind_name=CLICK_KIND,
+        kind_name=CHANGE_KIND,
         payload={
             "handler": spec.name,
             "body": {k: v for k, v in body.items() if k != "message"},  # not the clicked message's content
@@ -247,7 +247,7 @@ def record_click(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any],
     return "recorded" if new else DUPLICATE
 
 
-def _tell_click_refused(job: inbox.InboxJob, text: str) -> None:
+def _tell_change_refused(job: inbox.InboxJob, text: str) -> None:
     """Why a click changed nothing, to the clicker: ephemeral where they clicked (the response_url), else by DM."""
     if job.payload.get("response_url"):
         job.respond_once(step="refused", text=text)
@@ -255,15 +255,15 @@ def _tell_click_refused(job: inbox.InboxJob, text: str) -> None:
         job.dm_once(step="refused", text=text)
 
 
-@inbox.kind(CLICK_KIND, tell=_tell_click_refused, in_order=True)
-def run_click(job: inbox.InboxJob) -> None:
+@inbox.kind(CHANGE_KIND, tell=_tell_change_refused, in_order=True)
+def run_change(job: inbox.InboxJob) -> None:
     """A click recorded before its ack: the handler runs on the recorded payload (``_run_recorded``); the service
     checks the record id it claims against the database for the Slack-signed user (a forged or foreign id changes
     nothing, and the clicker is told why)."""
     spec = _DEFERRED.get(str(job.payload.get("handler")))
     if spec is None or spec.claim is None:
         log.error("click %s names no handler here (%r) ref=%s", job.key, job.payload.get("handler"), job.ref)
-        _tell_click_refused(job, t("slack.error", job.language(), ref=job.ref))
+        _tell_change_refused(job, t("slack.error", job.language(), ref=job.ref))
         return
     _run_recorded(job, spec)
 

@@ -1,10 +1,11 @@
 """Slash command ``/wieweet``: a question, or a sub-command (``help``, ``digest …``, ``mijn gegevens``, ...).
 
 Each feature says whether the text is one of its sub-commands; what is none of them is a "who knows" question. That
-is decided from the text alone (the sub-commands are a fixed vocabulary: ``is_question``), before the ack and without
-the database, so a question is recorded in the inbox *before* its ack (``handle_question``) and answered from there.
-A sub-command is acked first: it opens a modal (whose trigger id is valid for 3 s only) or reads and shows something;
-a sub-command that changes something claims its delivery in its transaction (``handlers.listener``).
+is decided from the text alone (the sub-commands are a fixed vocabulary: ``is_question``, ``is_change``), before the
+ack and without the database, so a question is recorded in the inbox *before* its ack (``handle_question``) and
+answered from there, and so is a sub-command that changes something (``digest uit``, ``afwezig tot …``: run from the
+record by ``handlers.recorded``). The other sub-commands are acked first: they open a modal (whose trigger id is valid
+for 3 s only) or read and show something, so a lost ack loses nothing the user does not see missing.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from bot.i18n import t
 from handlers import ids
 from handlers.answers import command_who_knows
 from handlers.blocks.answer import build_help_blocks
-from handlers.digests import is_digest_command, route_digest_command
+from handlers.digests import is_digest_command, is_digest_off, route_digest_command
 from handlers.listener import listener
 from handlers.needs import is_needs_command, route_needs_command
 from handlers.practices import is_practice_command, route_practice_command
 from handlers.privacy import is_privacy_command, route_privacy_command
 from handlers.profiles import parse_profile_command, route_profile_command
 from handlers.requestspec import Kind
-from handlers.routing import is_routing_command, route_command
+from handlers.routing import is_away_command, is_routing_command, route_command
 from handlers.services import Services
 from handlers.turn import Turn
 
@@ -48,6 +49,18 @@ def is_question(services: Services, text: str) -> bool:
     if services.routing is not None:
         subcommands.append(is_routing_command)
     return not any(sub(text) for sub in subcommands)
+
+
+def is_change(services: Services, text: str) -> bool:
+    """Whether ``/wieweet <text>`` is a sub-command that changes something (``digest uit``, ``afwezig tot …``).
+    Pure, like ``is_question``."""
+    return is_digest_off(text) or (services.routing is not None and is_away_command(text))
+
+
+def handle_change(turn: Turn, text: str) -> None:
+    """A sub-command that changes something, run from its inbox record (``handlers.recorded.run_change``)."""
+    if not (route_digest_command(turn, text) or (turn.services.routing is not None and route_command(turn, text))):
+        raise RuntimeError(f"not a sub-command that changes something: {text[:40]!r}")
 
 
 def handle_question(turn: Turn) -> None:
@@ -84,6 +97,12 @@ def register(app: App, services: Services) -> None:
     def question(body: dict[str, Any]) -> bool:
         return is_question(services, command_text(body))
 
+    def change(body: dict[str, Any]) -> bool:
+        return is_change(services, command_text(body))
+
     # Bolt runs the first listener whose matchers accept the request
     app.command(ids.COMMAND, matchers=[question])(listener(services, Kind.COMMAND, handle_question, inbox=True))
+    app.command(ids.COMMAND, matchers=[change])(
+        listener(services, Kind.COMMAND, handle_change, claim=command_text, deferred=True)
+    )
     app.command(ids.COMMAND)(listener(services, Kind.COMMAND, handle_wieweet_command, ack_first=True))

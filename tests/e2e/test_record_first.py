@@ -15,10 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import create_engine, select
+
 from handlers import ids
 from storage.db import inbox_file
-from tests.e2e.conftest import CHANNEL, NL_USER
-from tests.e2e.harness import BotProcess
+from storage.models import Feedback
+from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
+from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
 from tests.emulator.models import Delivery
 
@@ -113,3 +116,54 @@ def test_a_subcommand_that_opens_a_modal_still_acks_at_once(bot: BotProcess, emu
         assert command.acked and time.monotonic() - started < HOLD_SECONDS  # it did not wait for the inbox
     emulator.wait_for(lambda: emulator.calls_to("views.open"), timeout=20)
     assert inbox_keys(path) == before
+
+
+def test_a_click_that_changes_something_is_recorded_before_its_ack(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    """A 👍 on an answer (it stores a vote) is recorded before its ack, run once from the record (a replay of the
+    click changes nothing), and a forged search id in it is refused from the record, the clicker told."""
+    emulator.send_command(NL_USER, CHANNEL, text="wie weet iets over leegstandsheffing?")
+    body = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]], timeout=20)[0]
+    value = next(e["value"] for b in body["body"]["blocks"] if b["type"] == "actions" for e in b["elements"])
+    engine = create_engine(demo_db_url)
+
+    def votes() -> list[tuple[int, str | None]]:
+        with engine.connect() as conn:
+            return [(v, u) for v, u in conn.execute(select(Feedback.vote, Feedback.user_slack_id))]
+
+    def click() -> Delivery:
+        return emulator.click_button(
+            NL_USER, ids.ACTION_FEEDBACK_UP, value=value, channel=CHANNEL, message=body["body"]
+        )
+
+    up = sent_with_inbox_held(bot, emulator, click)
+    assert f"action:{up.payload['trigger_id']}" in keys_at_ack(up)
+    emulator.wait_for(lambda: votes() == [(1, NL_USER)], timeout=20)
+    thanks = "Bedankt voor je feedback"
+    emulator.wait_for(lambda: any(thanks in str(p["body"]) for p in emulator.response_posts), timeout=20)
+    replay(emulator, bot, up)
+    assert votes() == [(1, NL_USER)]
+    assert sum(thanks in str(p["body"]) for p in emulator.response_posts) == 1
+    # someone else's search (another id than the answer shown): refused from the record, nothing stored, told
+    before = len(emulator.response_posts)
+    forged = emulator.click_button(
+        EN_USER, ids.ACTION_FEEDBACK_UP, value=value, channel=CHANNEL, message=body["body"], wait=True
+    )
+    assert forged.acked
+    emulator.wait_for(lambda: len(emulator.response_posts) > before, timeout=20)
+    assert votes() == [(1, NL_USER)]
+    engine.dispose()
+
+
+def test_a_subcommand_that_changes_something_is_recorded_before_its_ack(
+    bot: BotProcess, emulator: SlackEmulator
+) -> None:
+    """``/wieweet digest uit`` changes a subscription: recorded before its ack, run from the record, answered once
+    through its response_url (a replay of it says nothing more)."""
+    command = sent_with_inbox_held(bot, emulator, lambda: emulator.send_command(NL_USER, CHANNEL, text="digest uit"))
+    assert f"command:{command.payload['trigger_id']}" in keys_at_ack(command)
+    said = "Dit kanaal heeft geen weekoverzicht."
+    emulator.wait_for(lambda: any(said in str(p["body"]) for p in emulator.response_posts), timeout=20)
+    replay(emulator, bot, command)
+    assert sum(said in str(p["body"]) for p in emulator.response_posts) == 1
