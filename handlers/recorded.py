@@ -172,7 +172,6 @@ def _run_recorded(job: inbox.InboxJob, spec: Spec) -> None:
     lang = job.language()
     channel = job.payload.get("channel_id")
     context = BoltContext({"user_id": job.user_id, REF: job.ref, **({"channel_id": channel} if channel else {})})
-    context = BoltContext({"user_id": job.user_id, REF: job.ref})
     turn: Turn | None = None
     try:
         with services.db.session() as session:
@@ -205,7 +204,7 @@ def _run_recorded(job: inbox.InboxJob, spec: Spec) -> None:
                 # the delivery claimed and sends what was saved and not sent yet)
                 job.save(confirm=_confirmations(turn))
     except Redelivered:
-        log.info("submission %s was run by a copy meanwhile ref=%s", job.key, job.ref)
+        log.info("request %s was run by a copy meanwhile ref=%s", job.key, job.ref)
         return
     except WieweetError:
         if claimed_meanwhile(services, job.key):  # refused on the change a copy of it made: says nothing
