@@ -267,12 +267,14 @@ def handle_message_event(turn: Turn) -> None:
 
 
 def handle_who_knows_shortcut(turn: Turn) -> None:
-    """Message shortcut "Wie weet dit?": recorded in the inbox under the trigger (a replay is one request) and
-    answered in the message's thread from there (``answer_shortcut``)."""
+    """Message shortcut "Wie weet dit?": recorded in the inbox under the trigger (a replay is one request), *then*
+    acked, and answered in the message's thread from there (``answer_shortcut``). Nothing before the ack touches the
+    main database or Slack."""
     message = turn.body.get("message") or {}
     query = strip_mentions(str(message.get("text") or ""))
     channel = str((turn.body.get("channel") or {}).get("id") or "")
     if not query:
+        turn.ack()  # nothing to record: said after the ack
         if turn.respond is not None:
             turn.respond(text=t("slack.empty_message", turn.lang), response_type="ephemeral")
         return
@@ -288,6 +290,7 @@ def handle_who_knows_shortcut(turn: Turn) -> None:
         },
         user_id=turn.user_id,
     )
+    turn.ack()
     turn.outcome = "recorded" if new else "duplicate"
 
 

@@ -36,11 +36,23 @@ def _require_may_manage(turn: Turn, channel: str, action: str) -> None:
     require_may_manage(turn.actor, channel_id=channel, action=action, member_of=turn.is_channel_member)
 
 
+def is_digest_command(text: str) -> bool:
+    """Whether ``text`` is a ``digest …`` sub-command (from the text alone)."""
+    words = text.split()
+    return bool(words) and words[0].casefold() in DIGEST_WORDS and len(words) <= 2
+
+
+def is_digest_off(text: str) -> bool:
+    """Whether ``text`` is ``digest uit`` (the digest sub-command that changes something)."""
+    words = text.casefold().split()
+    return len(words) == 2 and words[0] in DIGEST_WORDS and words[1] in OFF_WORDS
+
+
 def route_digest_command(turn: Turn, text: str) -> bool:
     """Handle ``digest …`` sub-commands; False when ``text`` is not one (then it is a question)."""
-    words = text.split()
-    if not words or words[0].casefold() not in DIGEST_WORDS or len(words) > 2:
+    if not is_digest_command(text):
         return False
+    words = text.split()
     sub = words[1].casefold() if len(words) == 2 else ""
     channel = turn.channel_id
     if turn.respond is None or channel is None:
@@ -48,12 +60,8 @@ def route_digest_command(turn: Turn, text: str) -> bool:
     if sub in OFF_WORDS:
         _require_may_manage(turn, channel, "stop a channel's digest")
         stopped = unsubscribe(turn.session, channel_id=channel, now=turn.now, actor=turn.user_id)
-        text, respond = t("digest.off" if stopped else "digest.not_subscribed", turn.lang), turn.respond
-
-        def answer() -> None:  # once committed: a second "uit" right after this answer sees it stopped
-            respond(text=text, response_type="ephemeral")
-
-        turn.after_commit(answer)
+        # said once committed (``turn.respond`` waits for the commit): a second "uit" right after it sees it stopped
+        turn.respond(text=t("digest.off" if stopped else "digest.not_subscribed", turn.lang), response_type="ephemeral")
         return True
     if sub in PREVIEW_WORDS:
         _require_may_manage(turn, channel, "preview a channel's digest")

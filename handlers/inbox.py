@@ -180,7 +180,9 @@ class InboxJob:
         self.save(**{f"posted:{step}": list(posted)})
         return posted
 
-    def respond_once(self, *, step: str, text: str, blocks: Sequence[Any] | None = None) -> None:
+    def respond_once(
+        self, *, step: str, text: str, blocks: Sequence[Any] | None = None, replace_original: bool = False
+    ) -> None:
         """An ephemeral answer through the request's response_url. Slack keeps no record of those to look in, so a
         crash between sending and saving may show it twice; it is never lost. A response_url lives 30 minutes and
         takes 5 posts: a request answered later (after an outage, a long backlog), or one Slack answers with 404
@@ -198,7 +200,7 @@ class InboxJob:
             text=text,
             blocks=list(blocks) if blocks is not None else None,
             response_type="ephemeral",
-            replace_original=False,
+            replace_original=replace_original,
         )
         if response.status_code == HTTPStatus.NOT_FOUND:  # expired or used up: it will not take this answer
             self.save(response_url_gone=True)

@@ -5,8 +5,8 @@ Bolt acknowledges Slack before a (non-lazy) listener has finished when ``process
 global Bolt middleware cannot scope a database transaction around the listener's work. Every listener is therefore
 declared through ``listener(...)``, which for each request:
 
-1. stamps a correlation id and acknowledges at once (``ack_first``: buttons, commands, shortcuts, events); a modal
-   submission is acknowledged before anything touches the main database (see "Modal submissions" below);
+1. stamps a correlation id; a request that is *recorded first* is written to the inbox and then acknowledged (see
+   "Recorded before the ack" below); any other is acknowledged at once (``ack_first``);
 2. opens one session (one transaction) and reads the payload once: the ``subject`` of a button (the record id in
    its value and block id, ``handlers.claims.Subject``) or any other ``parse``; a malformed claim is refused there,
    before the handler runs;
@@ -17,6 +17,20 @@ declared through ``listener(...)``, which for each request:
    messages, the Home tabs whose content changed;
 5. logs one line per request. An error goes to the one global error handler (``handlers.errors``), also after the
    ack (Bolt would drop the ack if the error reached it then).
+
+Recorded before the ack. Every request whose outcome must outlive the process is recorded in the inbox (one short
+transaction on the inbox only, its delivery key the dedupe claim) *before* Slack gets its ack, with nothing read
+from the main database and no Slack call first, and its outcome is produced from that record by the inbox worker:
+mentions and DMs (listener middleware, ``handlers.answers.record_message``: Bolt acks events before any listener
+runs), ``/wieweet <question>`` and the "Wie weet dit?" shortcut (``inbox``: the handler records, then acks), every
+modal submission and every click or sub-command that changes something (``deferred``: ``handlers.recorded``; the
+claim a click carries is read from the payload alone before the ack and checked against the database for the
+Slack-signed user by the worker, which tells a refusal where the user clicked). Whether ``/wieweet`` text is a
+question, a sub-command that changes something or one that reads is decided from the text alone
+(``handlers.commands``). Acked first and recorded nowhere (``ack_first``), by design: what opens a modal (Slack's
+trigger id is valid for 3 s, so the modal cannot wait for a record, and its outcome cannot outlive the trigger: when
+the ack is lost the user sees nothing and clicks again) or only reads (help, lists, previews, more results, the Home
+tab), and the "forget me" button, whose erasure removes the person's inbox records, its own one included.
 
 Modal submissions (``deferred``, every modal but the ask modal, which records its own inbox kind with ``inbox``).
 Before the ack, nothing waits: the typed form is read (a malformed claim or an input longer than Slack allows is
@@ -57,25 +71,19 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, TypeVar, overload
 
-from slack_bolt import Ack, BoltContext, BoltResponse, Respond
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import inbox as inbox_core
-from bot.actors import NotAuthorized
-from bot.errors import WieweetError
-from bot.i18n import t
-from handlers import inbox
-from handlers.claims import Subject, log_refusal
-from handlers.errors import REF, handle_error, refuse_in_form, user_message
-from handlers.forms import Draft, Form, state_values, typed_inputs
+from handlers import recorded
+from handlers.claims import Subject
+from handlers.errors import REF, handle_error
+from handlers.forms import Draft, Form
 from handlers.home import publish_homes
-from handlers.kit import escape_truncate, message
-from handlers.services import Services, slack_transient
+from handlers.requestspec import DUPLICATE, Kind, Redelivered, Spec, claimed_meanwhile, handler_name
+from handlers.services import Services
 from handlers.turn import AckThenLanguage, AfterCommitRespond, Turn
 from storage.db import session_has_written
 
@@ -87,21 +95,19 @@ F = TypeVar("F", bound=Form)
 BoltListener = Callable[..., None]
 
 
-class Kind(StrEnum):
-    COMMAND = "command"
-    EVENT = "event"
-    ACTION = "action"
-    SHORTCUT = "shortcut"
-    VIEW = "view"
-
-
 @overload
 def listener(
     services: Services, kind: str, handler: Callable[[Turn], None], *, ack_first: bool = False, inbox: bool = False
 ) -> BoltListener: ...
 @overload
 def listener(
-    services: Services, kind: str, handler: Callable[[Turn, int], None], *, subject: Subject, ack_first: bool = False
+    services: Services,
+    kind: str,
+    handler: Callable[[Turn, int], None],
+    *,
+    subject: Subject,
+    ack_first: bool = False,
+    deferred: bool = False,
 ) -> BoltListener: ...
 @overload
 def listener(
@@ -125,6 +131,15 @@ def listener(
     ack_first: bool = False,
     inbox: bool = False,
 ) -> BoltListener: ...
+@overload
+def listener(
+    services: Services,
+    kind: str,
+    handler: Callable[[Turn, P], None],
+    *,
+    claim: Callable[[Mapping[str, Any]], P],
+    deferred: bool,
+) -> BoltListener: ...
 def listener(
     services: Services,
     kind: str,
@@ -133,6 +148,7 @@ def listener(
     subject: Subject | None = None,
     form: type[Form] | None = None,
     parse: Callable[[Turn], Any] | None = None,
+    claim: Callable[[Mapping[str, Any]], Any] | None = None,
     ack_first: bool = False,
     inbox: bool = False,
     deferred: bool = False,
@@ -147,18 +163,21 @@ def listener(
     ``deferred`` (a modal ``form``): the submission is checked (``check``: what needs no database), recorded in the
     inbox and acked; the inbox worker runs ``handler`` from the record afterwards (see "Modal submissions"). The
     record names it by the modal's ``callback_id`` (what Slack routes on), not by the Python function, so renaming
-    the function does not strand records made before."""
+    the function does not strand records made before. ``deferred`` (a click, with the ``subject`` or ``claim`` it
+    carries, read from the payload alone): recorded in the inbox and acked; the worker checks the claim against the
+    database and runs ``handler`` from the record (``handlers.recorded``)."""
     if subject is not None:
-        parse = _subject_parser(subject)
+        claim = subject.id_in
+    if claim is not None:
+        parse = _claim_parser(claim)
     elif form is not None:
         parse = _form_parser(form)
-    name = callback_id or _handler_name(handler)
-    spec = _Spec(services, kind, handler, parse, form, ack_first, inbox, deferred, check, name)
+    name = callback_id or handler_name(handler)
+    spec = Spec(services, kind, handler, parse, form, ack_first, inbox, deferred, check, name, claim)
     if deferred:
-        if form is None:
-            raise ValueError("only a modal form can be deferred to the inbox")
-        _DEFERRED[name] = spec
-        _DEFERRED[_handler_name(handler)] = spec  # records made when they were named by the function
+        if (form is None) == (claim is None) or ack_first:
+            raise ValueError("only a modal form or a click with its claim can be deferred to the inbox")
+        recorded.register(spec, name, handler_name(handler))  # also records named by the function (modals)
 
     def bolt_listener(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
@@ -167,48 +186,6 @@ def listener(
 
     bolt_listener.__name__ = f"{kind}:{handler.__name__}"
     return bolt_listener
-
-
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    """One listener's declaration."""
-
-    services: Services
-    kind: str
-    handler: Callable[..., None]
-    parse: Callable[[Turn], Any] | None
-    form: type[Form] | None
-    ack_first: bool
-    inbox: bool = False
-    deferred: bool = False
-    check: Callable[[Any, Draft], Mapping[str, str]] | None = None
-    name: str = ""  # a deferred submission's record names its handler so: the modal's callback_id
-
-    def run(self, turn: Turn, key: str | None = None) -> None:
-        """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form,
-        unless a copy of this delivery (``key``) made the change it was refused on: then it says nothing."""
-        try:
-            if self.parse is None:
-                self.handler(turn)
-            else:
-                self.handler(turn, self.parse(turn))
-        except WieweetError as error:
-            if self.form is None or turn.acked:
-                raise
-            if key is not None and _claimed_meanwhile(self.services, key):
-                # e.g. on PostgreSQL: it waited on the other copy's row lock, then met its change ("already
-                # answered"): the modal closes, nothing is shown or sent, the request logs a duplicate
-                raise Redelivered(key) from error
-            refuse_in_form(turn, error, self.form.ERROR_BLOCK)  # not theirs, gone meanwhile: said on the form
-        if self.form is not None and not turn.acked:
-            turn.ack()  # a modal that was accepted closes
-
-
-DUPLICATE = "duplicate"  # the outcome of a redelivery, in the request log
-
-
-class Redelivered(Exception):
-    """This delivery was claimed by another copy of it meanwhile: roll back what this copy did."""
 
 
 def delivery_key(kind: str, body: Mapping[str, Any]) -> str | None:
@@ -238,7 +215,7 @@ def delivery_key(kind: str, body: Mapping[str, Any]) -> str | None:
 
 
 def _serve(
-    spec: _Spec, *, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+    spec: Spec, *, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
 ) -> None:
     """One request, from the ack to the log line (see the module docstring)."""
     services = spec.services
@@ -251,14 +228,17 @@ def _serve(
         ack()
     try:
         if spec.deferred:
-            outcome = _record_submission(spec, key, ack=ack, body=body, context=context)
+            record = recorded.record_submission if spec.form is not None else recorded.record_change
+            outcome = record(spec, key, ack=ack, body=body, context=context)
             return
         turn = _transaction(spec, key, ack=ack, body=body, client=client, context=context, respond=respond)
+        if getattr(ack, "response", None) is None:
+            ack()  # an inbox request is recorded (committed): nothing is left to wait for
         outcome = turn.outcome
         if outcome != DUPLICATE:
             _after_commit(services, turn, client)
     except Exception as error:  # the transaction was rolled back
-        if key is not None and (isinstance(error, Redelivered) or _claimed_meanwhile(services, key)):
+        if key is not None and (isinstance(error, Redelivered) or claimed_meanwhile(services, key)):
             # a copy of this delivery made the change: this one says nothing (its error came from that change)
             log.info("redelivery %s rolled back (%s) ref=%s", key, type(error).__name__, correlation_id)
             if getattr(ack, "response", None) is None:
@@ -284,7 +264,7 @@ def _serve(
 
 
 def _transaction(
-    spec: _Spec,
+    spec: Spec,
     key: str | None,
     *,
     ack: Ack,
@@ -333,17 +313,9 @@ def _redelivered(turn: Turn) -> None:
     turn.outcome = DUPLICATE
 
 
-def _claimed_meanwhile(services: Services, key: str) -> bool:
-    try:
-        return inbox_core.delivery_claimed(services.db, key=key)
-    except Exception:  # the error that brought us here is reported instead
-        log.warning("could not check delivery %s", key, exc_info=True)
-        return False
-
-
-def _subject_parser(subject: Subject) -> Callable[[Turn], int]:
-    def parse(turn: Turn) -> int:
-        return subject.id_in(turn.body)
+def _claim_parser(claim: Callable[[Mapping[str, Any]], P]) -> Callable[[Turn], P]:
+    def parse(turn: Turn) -> P:
+        return claim(turn.body)
 
     return parse
 
@@ -369,226 +341,3 @@ def _after_commit(services: Services, turn: Turn, client: WebClient) -> None:
         services.outbox.ring()
     if turn.home_users:
         publish_homes(services, client, turn.home_users)
-
-
-# --- modal submissions: recorded before the ack, run by the inbox worker ---------------------------------------------
-
-SUBMISSION_KIND = "modal_submission"
-MAX_INPUT_CHARS = 3000  # Slack's limit for a plain-text input: more did not come from a modal wieweet made
-_DEFERRED: dict[str, _Spec] = {}  # the modal's callback_id (stored in the record) -> its declaration
-
-
-def _handler_name(handler: Callable[..., None]) -> str:
-    return f"{handler.__module__}.{handler.__qualname__}"
-
-
-def _record_submission(spec: _Spec, key: str | None, *, ack: Ack, body: dict[str, Any], context: BoltContext) -> str:
-    """A deferred modal submission before its ack: read the form, check what needs no database (refused on the
-    form, which stays open and claims nothing), record it in the inbox (its view id and hash: the dedupe claim),
-    close the modal. Nothing touches the main database and nothing waits on Slack."""
-    services, form_type = spec.services, spec.form
-    assert form_type is not None
-    lang = services.locales.cached(context.user_id) or services.locales.default_language
-    too_long = {
-        block: t("field.too_long", lang)
-        for block, entries in state_values(body).items()
-        for entry in (entries.values() if isinstance(entries, dict) else [])
-        if isinstance(entry, dict) and len(str(entry.get("value") or "")) > MAX_INPUT_CHARS
-    }
-    if too_long:
-        ack(response_action="errors", errors=too_long)
-        return "invalid " + ",".join(sorted(too_long))
-    try:
-        form = form_type.parse(body)
-    except WieweetError as error:  # a malformed claim: refused on the form, as before the ack
-        ack(response_action="errors", errors={form_type.ERROR_BLOCK: user_message(error, lang, str(context[REF]))})
-        if isinstance(error, NotAuthorized):
-            log_refusal(ref=str(context[REF]), user=context.user_id, action=error.action, target=error.target)
-        return f"refused {error.code}"
-    draft = Draft(lang=lang, today=services.clock().date(), user_id=context.user_id)
-    errors = dict(spec.check(form, draft)) if spec.check is not None else {}
-    if errors:
-        ack(response_action="errors", errors={block: text[:2000] for block, text in errors.items()})
-        return "invalid " + ",".join(sorted(errors))
-    if key is None:  # no view id: not a modal Slack showed
-        ack()
-        log.warning("submission without a view id ignored ref=%s user=%s", context[REF], context.user_id)
-        return "refused no_view"
-    new = inbox.record(
-        services,
-        request_key=key,
-        kind_name=SUBMISSION_KIND,
-        payload={"handler": spec.name, "body": _kept(body)},
-        user_id=context.user_id,
-    )
-    ack()  # accepted: the modal closes; the outcome (a confirmation, or why not) comes as a message
-    return "recorded" if new else DUPLICATE
-
-
-def _kept(body: Mapping[str, Any]) -> dict[str, Any]:
-    """What a submission's record keeps of its payload: who, the view's identity, metadata, state and labels."""
-    view = body.get("view") if isinstance(body.get("view"), dict) else {}
-    assert isinstance(view, dict)
-    labels = [
-        {"block_id": b.get("block_id"), "label": {"text": (b.get("label") or {}).get("text")}}
-        for b in view.get("blocks") or []
-        if isinstance(b, dict) and isinstance(b.get("label"), dict)
-    ]
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
-    assert isinstance(user, dict)
-    return {
-        "type": body.get("type"),
-        "team": body.get("team"),
-        "user": {k: user.get(k) for k in ("id", "name", "team_id") if k in user},
-        "view": {
-            **{k: view.get(k) for k in ("id", "hash", "callback_id", "private_metadata", "type") if k in view},
-            "state": view.get("state") or {},
-            "blocks": labels,
-        },
-    }
-
-
-class _Acked(Ack):
-    """The ack of a submission run from the inbox: Slack was answered when it was recorded."""
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.response = BoltResponse(status=200, body="")
-
-    def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
-        assert self.response is not None
-        return self.response
-
-
-def _tell_refused(job: inbox.InboxJob, text: str) -> None:
-    """Why a submission was not saved, by DM (the modal closed at the ack), with what the user typed quoted: nothing
-    is lost, it can be submitted again."""
-    typed = typed_inputs(job.payload.get("body") or {})
-    if typed:
-        quoted = "\n\n".join(
-            (f"*{escape_truncate(label, 150)}*\n" if label else "")
-            + "> "
-            + escape_truncate(value, MAX_INPUT_CHARS).replace("\n", "\n> ")
-            for label, value in typed
-        )
-        text = f"{text}\n\n{t('modal.not_saved', job.language(), typed=quoted)}"
-    job.dm_once(step="refused", text=text)
-
-
-@inbox.kind(SUBMISSION_KIND, tell=_tell_refused, in_order=True)
-def run_submission(job: inbox.InboxJob) -> None:
-    """A deferred modal submission, from the inbox: the handler runs on the recorded payload as it would have before
-    the ack, in one transaction that claims the submission's delivery key, so it changes things once (also after a
-    crash, or when a copy ran meanwhile). A refusal (not theirs, decided meanwhile, gone, invalid) raises: the worker
-    tells the user (``_tell_refused``). The user's language is looked up first, in no transaction that has written."""
-    services, body = job.services, dict(job.payload.get("body") or {})
-    spec = _DEFERRED.get(str(job.payload.get("handler")))
-    lang = job.language()
-    if spec is None or spec.form is None:
-        # e.g. a replica where this feature is off, or a modal no longer offered: retrying changes nothing
-        log.error(
-            "submission %s names no handler here (%r): not saved, the user is told ref=%s",
-            job.key,
-            job.payload.get("handler"),
-            job.ref,
-        )
-        _tell_refused(job, t("slack.error", lang, ref=job.ref))
-        return
-    context = BoltContext({"user_id": job.user_id, REF: job.ref})
-    turn: Turn | None = None
-    try:
-        with services.db.session() as session:
-            turn = Turn(
-                services=services,
-                session=session,
-                client=job.client,
-                body=body,
-                ack=_Acked(),
-                respond=None,
-                context=context,
-                kind=spec.kind,
-                correlation_id=job.ref,
-                now=job.now,
-                job=job,
-            )
-            turn.known_language(lang)
-            if inbox_core.delivery_seen(session, key=job.key):
-                turn.outcome = DUPLICATE
-            else:
-                spec.handler(turn, spec.form.parse(body))
-                if session_has_written(session) and not inbox_core.claim_delivery(
-                    session, key=job.key, kind=spec.kind, now=turn.now
-                ):
-                    raise Redelivered(job.key)
-                # saved before the commit, sent once it committed (here, or by the retry after a crash: it finds
-                # the delivery claimed and sends what was saved and not sent yet)
-                job.save(confirm=_confirmations(turn))
-    except Redelivered:
-        log.info("submission %s was run by a copy meanwhile ref=%s", job.key, job.ref)
-        return
-    except WieweetError:
-        if _claimed_meanwhile(services, job.key):  # refused on the change a copy of it made: says nothing
-            return
-        raise
-    send_confirmations(job)
-    if turn.outcome != DUPLICATE:
-        turn.run_after_commit()  # anything else it asked for after the commit
-
-
-def _confirmations(turn: Turn) -> list[dict[str, Any]]:
-    """What a submission run from the inbox asked for once its change is committed, as data (``Turn.effects``)."""
-    confirm = list(turn.effects)
-    if turn.home_users:
-        confirm.append({"kind": "homes", "users": sorted(turn.home_users)})
-    if turn.queued:
-        confirm.append({"kind": "ring"})
-    return confirm
-
-
-def send_confirmations(job: inbox.InboxJob) -> None:
-    """Send the confirmations a submission's committed run saved on its job, each once across crashes and retries
-    (posts carry the job's marker and are looked up before posting again; an ephemeral notice is sent only while
-    the claim is ours, falling back to a DM). A Slack refusal (the message or channel gone) is logged, as the change
-    stands; a passing failure (rate limit, Slack's error) raises, and the worker retries the rest."""
-    for n, effect in enumerate(job.result.get("confirm") or []):
-        step = f"confirm:{n}"
-        if job.result.get(f"sent:{step}") or not isinstance(effect, dict):
-            continue
-        try:
-            _confirm(job, step, effect)
-        except SlackApiError as exc:
-            if slack_transient(exc):
-                raise
-            log.info("confirmation %s of %s not sent: %s", step, job.key, exc.response.get("error"))
-        job.save(**{f"sent:{step}": True})
-
-
-def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
-    client, kind = job.client, effect.get("kind")
-    text = str(effect.get("text") or "")
-    if kind == "dm":
-        job.dm_once(step=step, text=text, blocks=effect.get("blocks") or None)
-    elif kind == "post":
-        job.post_once(step=step, channel=str(effect["channel"]), text=text, thread_ts=effect.get("thread_ts"))
-    elif kind == "tell":
-        channel = effect.get("channel")
-        if channel and job.user_id:
-            try:
-                job.keep_claim()  # an ephemeral notice cannot be looked up: sent only while the request is ours
-                client.chat_postEphemeral(channel=str(channel), user=job.user_id, text=text, blocks=message(text))
-                return
-            except SlackApiError as exc:  # e.g. a channel without the bot: a DM instead
-                if slack_transient(exc):
-                    raise
-                log.info("ephemeral in %s failed (%s): sending a DM", channel, exc.response.get("error"))
-        job.dm_once(step=step, text=text, blocks=message(text))
-    elif kind == "update":
-        client.chat_update(
-            channel=str(effect["channel"]), ts=str(effect["ts"]), text=text, blocks=list(effect.get("blocks") or [])
-        )
-    elif kind == "homes":
-        publish_homes(job.services, client, [str(u) for u in effect.get("users") or []])
-    elif kind == "ring":
-        job.services.outbox.ring()
-    else:
-        log.error("unknown confirmation %r of %s", kind, job.key)

@@ -78,15 +78,20 @@ def _period(turn: Turn, text: str) -> Period:
 # --- /wieweet behoeften, /wieweet rapport --------------------------------------------------------------------------
 
 
+def is_needs_command(text: str) -> bool:
+    """Whether ``text`` is ``behoeften [periode]`` or ``rapport [periode]`` (from the text alone)."""
+    first, _, rest = text.strip().partition(" ")
+    rest = rest.strip()
+    return first.casefold() in NEEDS_WORDS | REPORT_WORDS and (not rest or _PERIODISH.match(rest) is not None)
+
+
 def route_needs_command(turn: Turn, text: str) -> bool:
     """``behoeften [periode]`` or ``rapport [periode]``; False for anything else (e.g. "needs of elderly people?",
     a question to search)."""
-    if turn.services.needs is None:
+    if turn.services.needs is None or not is_needs_command(text):
         return False
     first, _, rest = text.strip().partition(" ")
     word, rest = first.casefold(), rest.strip()
-    if word not in NEEDS_WORDS | REPORT_WORDS or (rest and not _PERIODISH.match(rest)):
-        return False
     if word in NEEDS_WORDS:
         show_needs(turn, rest)
     else:

@@ -93,17 +93,27 @@ def open_practice_modal(
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
+def _share_prefix(folded: str) -> str | None:
+    return next((p for p in SHARE_PREFIXES if folded == p or folded.startswith(p + " ")), None)
+
+
+def is_practice_command(text: str) -> bool:
+    """Whether ``text`` is ``praktijk`` or ``praktijk delen <title>`` (from the text alone)."""
+    folded = " ".join(text.casefold().split())
+    return folded in PRACTICE_WORDS or _share_prefix(folded) is not None
+
+
 def route_practice_command(turn: Turn, text: str) -> bool:
     """``/wieweet praktijk`` (or ``praktijk delen <title>``): open the practice modal; False for anything else."""
     folded = " ".join(text.casefold().split())
     if folded in PRACTICE_WORDS:
         open_practice_modal(turn, values={})
         return True
-    for prefix in SHARE_PREFIXES:
-        if folded == prefix or folded.startswith(prefix + " "):
-            title = " ".join(text.split()[len(prefix.split()) :])
-            open_practice_modal(turn, values={"title": title})
-            return True
+    prefix = _share_prefix(folded)
+    if prefix is not None:
+        title = " ".join(text.split()[len(prefix.split()) :])
+        open_practice_modal(turn, values={"title": title})
+        return True
     return False
 
 

@@ -21,6 +21,11 @@ def _words(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def is_privacy_command(text: str) -> bool:
+    """Whether ``text`` is ``mijn gegevens`` or ``vergeet mij`` (from the text alone)."""
+    return _words(text) in EXPORT_WORDS | FORGET_WORDS
+
+
 def route_privacy_command(turn: Turn, text: str) -> bool:
     """Handle ``mijn gegevens`` and ``vergeet mij``; False when ``text`` is neither."""
     words = _words(text)

@@ -271,6 +271,17 @@ def command_away(turn: Turn, until: date) -> None:
     turn.respond(text=t("routing.away_set", turn.lang, date=until.isoformat()), response_type="ephemeral")
 
 
+def is_away_command(text: str) -> bool:
+    """Whether ``text`` is ``afwezig tot <date>`` (the routing sub-command that changes something)."""
+    return AWAY.match(text) is not None
+
+
+def is_routing_command(text: str) -> bool:
+    """Whether ``text`` is a routing sub-command (``vraag …``, ``mijn vragen``, ``afwezig tot …``), from the text."""
+    head = text.partition(" ")[0]
+    return head.casefold() in ASK_WORDS or text.casefold() in MINE_WORDS or AWAY.match(text) is not None
+
+
 def route_command(turn: Turn, text: str) -> bool:
     """Handle a routing sub-command of ``/wieweet``; False when ``text`` is not one."""
     head, _, rest = text.partition(" ")

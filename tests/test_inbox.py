@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.knowledge import KnowledgeBase
 from handlers import inbox as handlers_inbox
 from handlers.inbox import MAX_HOLD, STALE_AFTER, ClaimLostError, InboxJob, InboxWorker, Kind
-from handlers.listener import SUBMISSION_KIND
+from handlers.recorded import SUBMISSION_KIND
 from handlers.services import Services
 from storage import inbox_repo
 from storage.db import Database

@@ -1,21 +1,29 @@
 """Buttons and menus. Each is declared with what it carries: the ``Subject`` whose id is in its value (and block
-id), a typed value (a chosen user or date, a rating), or the search it is about checked for the clicking user. The
-listener wrapper acknowledges at once and parses that before the handler runs; the service the handler calls
-decides whether this user may act on the record.
+id), a typed value (a chosen user or date, a rating), or the search it is about checked for the clicking user; the
+service the handler calls decides whether this user may act on the record.
+
+A click that changes something (``changes``, ``changes_with``) is recorded in the inbox *before* its ack: what it
+claims is read from the payload alone (malformed: refused at once), the click is recorded under its trigger id and
+acked, and the inbox worker runs the handler from the record, checking the claim against the database for the
+Slack-signed user (``handlers.recorded``); a refusal is told to the clicker afterwards, where they clicked. Acked
+first, recorded nowhere: the buttons that open a modal (Slack's trigger id is valid for 3 s: the modal cannot wait
+for a record, and when the ack is lost the user sees nothing and clicks again), the ones that only read or re-show
+(more results, refresh), and "forget me" (the erasure removes the person's inbox records, its own one included).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from slack_bolt import App
 
 from bot import knowledge
 from handlers import answers, claims, digests, ids, needs, practices, privacy, profiles, routing
 from handlers.claims import Subject
-from handlers.listener import Kind, listener
+from handlers.listener import listener
+from handlers.requestspec import Kind
 from handlers.services import Services
 from handlers.turn import Turn
 
@@ -37,53 +45,59 @@ def register(app: App, services: Services) -> None:
     def parsed(action: ActionId, handler: Callable[[Turn, P], None], parse: Callable[[Turn], P]) -> None:
         app.action(action)(listener(services, Kind.ACTION, handler, parse=parse, ack_first=True))
 
+    def changes(action: ActionId, handler: Callable[[Turn, int], None], subject: Subject) -> None:
+        app.action(action)(listener(services, Kind.ACTION, handler, subject=subject, deferred=True))
+
+    def changes_with(
+        action: ActionId, handler: Callable[[Turn, P], None], claim: Callable[[Mapping[str, Any]], P]
+    ) -> None:
+        app.action(action)(listener(services, Kind.ACTION, handler, claim=claim, deferred=True))
+
     # on a "who knows" answer
     # recorded in the inbox before its ack; who may share is checked from the record (``answers.share_answer``)
     app.action(ids.ACTION_SHARE)(listener(services, Kind.ACTION, answers.handle_share, parse=_search_id, inbox=True))
     parsed(ids.ACTION_MORE, answers.handle_more, answers.searched(knowledge.SEARCH_MORE))
-    about(ids.ACTION_FEEDBACK_UP, answers.handle_feedback_up, claims.SEARCH)
-    about(ids.ACTION_FEEDBACK_DOWN, answers.handle_feedback_down, claims.SEARCH)
+    changes(ids.ACTION_FEEDBACK_UP, answers.handle_feedback_up, claims.SEARCH)
+    changes(ids.ACTION_FEEDBACK_DOWN, answers.handle_feedback_down, claims.SEARCH)
     # the Home tab, consent DMs and the staff's expert buttons
     plain(ids.ACTION_PROFILE_JOIN, profiles.handle_join_button)
     plain(ids.ACTION_HOME_REFRESH, profiles.handle_refresh)
-    parsed(ids.ACTION_HOME_AWAY, profiles.handle_away, lambda turn: claims.picked_date(turn.body))
+    changes_with(ids.ACTION_HOME_AWAY, profiles.handle_away, claims.picked_date)
     about(ids.ACTION_PROFILE_EDIT, profiles.handle_edit_button, claims.EXPERT)
-    about(ids.ACTION_HOME_AVAILABLE, profiles.handle_available, claims.EXPERT)
-    about(ids.ACTION_HOME_OPT_OUT, profiles.handle_opt_out, claims.EXPERT)
-    about(ids.ACTION_CONSENT_CONFIRM, profiles.handle_consent_confirm, claims.EXPERT)
-    about(ids.ACTION_CONSENT_WITHDRAW, profiles.handle_consent_withdraw, claims.EXPERT)
-    about(ids.ACTION_PROFILE_APPROVE, profiles.handle_approve, claims.EXPERT)
+    changes(ids.ACTION_HOME_AVAILABLE, profiles.handle_available, claims.EXPERT)
+    changes(ids.ACTION_HOME_OPT_OUT, profiles.handle_opt_out, claims.EXPERT)
+    changes(ids.ACTION_CONSENT_CONFIRM, profiles.handle_consent_confirm, claims.EXPERT)
+    changes(ids.ACTION_CONSENT_WITHDRAW, profiles.handle_consent_withdraw, claims.EXPERT)
+    changes(ids.ACTION_PROFILE_APPROVE, profiles.handle_approve, claims.EXPERT)
     about(ids.ACTION_PROFILE_REJECT, profiles.handle_reject_button, claims.EXPERT)
-    about(ids.ACTION_EXPERT_REMOVE, profiles.handle_remove, claims.EXPERT)
+    changes(ids.ACTION_EXPERT_REMOVE, profiles.handle_remove, claims.EXPERT)
     # practices: the staff review, cards, the submitter's edit button
     about(ids.ACTION_PRACTICE_EDIT, practices.handle_edit_button, claims.PRACTICE)
-    about(ids.ACTION_PRACTICE_APPROVE, practices.handle_approve, claims.PRACTICE)
+    changes(ids.ACTION_PRACTICE_APPROVE, practices.handle_approve, claims.PRACTICE)
     about(ids.ACTION_PRACTICE_REJECT, practices.handle_reject_button, claims.PRACTICE)
-    about(ids.ACTION_PRACTICE_REMOVE, practices.handle_remove, claims.PRACTICE)
+    changes(ids.ACTION_PRACTICE_REMOVE, practices.handle_remove, claims.PRACTICE)
     # privacy: "forget me" (its value is the user's own id, checked by the service)
     plain(ids.ACTION_PRIVACY_FORGET, privacy.handle_forget_button)
     if services.needs is not None:  # knowledge needs: the staff's buttons on a proposal, the recruiting DM
         about(ids.ACTION_NEEDS_INVITE, needs.handle_invite_button, claims.PROPOSAL)
-        about(ids.ACTION_NEEDS_DISMISS, needs.handle_dismiss, claims.PROPOSAL)
+        changes(ids.ACTION_NEEDS_DISMISS, needs.handle_dismiss, claims.PROPOSAL)
         about(ids.ACTION_NEEDS_DONE, needs.handle_done_button, claims.PROPOSAL)
-        about(ids.ACTION_ADD_TOPIC, needs.handle_add_topic, claims.NEEDS_TOPIC)
+        changes(ids.ACTION_ADD_TOPIC, needs.handle_add_topic, claims.NEEDS_TOPIC)
     if services.routing is None:
         return
     # question routing: the asker's, the expert's and the staff's buttons, and "Ik kan helpen" in a digest
     parsed(ids.ACTION_ASK_EXPERTS, routing.handle_ask_experts_button, answers.searched(knowledge.SEARCH_ASK))
-    about(ids.ACTION_CANCEL_QUESTION, routing.handle_cancel, claims.QUESTION)
-    about(ids.ACTION_RESOLVE_QUESTION, routing.handle_resolve, claims.QUESTION)
+    changes(ids.ACTION_CANCEL_QUESTION, routing.handle_cancel, claims.QUESTION)
+    changes(ids.ACTION_RESOLVE_QUESTION, routing.handle_resolve, claims.QUESTION)
     about(ids.ACTION_ADD_INFO, routing.handle_add_info_button, claims.QUESTION)
-    parsed(re.compile(ids.ACTION_RATE_PATTERN), routing.handle_rate, lambda turn: claims.rated(turn.body))
-    about(ids.ACTION_CLAIM, routing.handle_claim, claims.ROUTING)
-    about(ids.ACTION_SNOOZE, routing.handle_snooze, claims.ROUTING)
+    changes_with(re.compile(ids.ACTION_RATE_PATTERN), routing.handle_rate, claims.rated)
+    changes(ids.ACTION_CLAIM, routing.handle_claim, claims.ROUTING)
+    changes(ids.ACTION_SNOOZE, routing.handle_snooze, claims.ROUTING)
     about(ids.ACTION_DECLINE, routing.handle_decline_button, claims.ROUTING)
     about(ids.ACTION_ANSWER, routing.handle_answer_button, claims.ROUTING)
-    parsed(ids.ACTION_FORWARD, routing.handle_forward, lambda turn: claims.picked_user(turn.body, claims.ROUTING))
-    parsed(
-        ids.ACTION_TRIAGE_ASSIGN,
-        routing.handle_triage_assign,
-        lambda turn: claims.picked_user(turn.body, claims.TRIAGE),
+    changes_with(ids.ACTION_FORWARD, routing.handle_forward, lambda body: claims.picked_user(body, claims.ROUTING))
+    changes_with(
+        ids.ACTION_TRIAGE_ASSIGN, routing.handle_triage_assign, lambda body: claims.picked_user(body, claims.TRIAGE)
     )
     about(ids.ACTION_TRIAGE_CLOSE, routing.handle_triage_close_button, claims.TRIAGE)
-    about(ids.ACTION_CAN_HELP, digests.handle_can_help, claims.OPEN_QUESTION)
+    changes(ids.ACTION_CAN_HELP, digests.handle_can_help, claims.OPEN_QUESTION)

@@ -1,9 +1,17 @@
 """Slash command ``/wieweet``: a question, or a sub-command (``help``, ``digest …``, ``mijn gegevens``, ...).
 
-Each feature says whether the text is one of its sub-commands; what is none of them is a "who knows" question.
+Each feature says whether the text is one of its sub-commands; what is none of them is a "who knows" question. That
+is decided from the text alone (the sub-commands are a fixed vocabulary: ``is_question``, ``is_change``), before the
+ack and without the database, so a question is recorded in the inbox *before* its ack (``handle_question``) and
+answered from there, and so is a sub-command that changes something (``digest uit``, ``afwezig tot …``: run from the
+record by ``handlers.recorded``). The other sub-commands are acked first: they open a modal (whose trigger id is valid
+for 3 s only) or read and show something, so a lost ack loses nothing the user does not see missing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from slack_bolt import App
 
@@ -11,21 +19,60 @@ from bot.i18n import t
 from handlers import ids
 from handlers.answers import command_who_knows
 from handlers.blocks.answer import build_help_blocks
-from handlers.digests import route_digest_command
-from handlers.listener import Kind, listener
-from handlers.needs import route_needs_command
-from handlers.practices import route_practice_command
-from handlers.privacy import route_privacy_command
-from handlers.profiles import route_profile_command
-from handlers.routing import route_command
+from handlers.digests import is_digest_command, is_digest_off, route_digest_command
+from handlers.listener import listener
+from handlers.needs import is_needs_command, route_needs_command
+from handlers.practices import is_practice_command, route_practice_command
+from handlers.privacy import is_privacy_command, route_privacy_command
+from handlers.profiles import parse_profile_command, route_profile_command
+from handlers.requestspec import Kind
+from handlers.routing import is_away_command, is_routing_command, route_command
 from handlers.services import Services
 from handlers.turn import Turn
 
 HELP_WORDS = frozenset({"", "help", "hulp", "?", "aide"})
 
 
+def command_text(body: Mapping[str, Any]) -> str:
+    return str(body.get("text") or "").strip()
+
+
+def is_question(services: Services, text: str) -> bool:
+    """Whether ``/wieweet <text>`` is a "who knows" question: none of the sub-commands of the features this
+    process offers. Pure: no database, no Slack (it runs before the ack)."""
+    if text.casefold() in HELP_WORDS:
+        return False
+    subcommands = [is_digest_command, is_practice_command, is_privacy_command]
+    subcommands.append(lambda text: parse_profile_command(text) is not None)
+    if services.needs is not None:
+        subcommands.append(is_needs_command)
+    if services.routing is not None:
+        subcommands.append(is_routing_command)
+    return not any(sub(text) for sub in subcommands)
+
+
+def is_change(services: Services, text: str) -> bool:
+    """Whether ``/wieweet <text>`` is a sub-command that changes something (``digest uit``, ``afwezig tot …``).
+    Pure, like ``is_question``."""
+    return is_digest_off(text) or (services.routing is not None and is_away_command(text))
+
+
+def handle_change(turn: Turn, text: str) -> None:
+    """A sub-command that changes something, run from its inbox record (``handlers.recorded.run_change``)."""
+    if not (route_digest_command(turn, text) or (turn.services.routing is not None and route_command(turn, text))):
+        raise RuntimeError(f"not a sub-command that changes something: {text[:40]!r}")
+
+
+def handle_question(turn: Turn) -> None:
+    """``/wieweet <question>``: recorded in the inbox (its trigger id the dedupe claim), then acked; answered from
+    the record (``handlers.answers.answer_command``)."""
+    command_who_knows(turn, command_text(turn.body))
+    turn.ack()
+
+
 def handle_wieweet_command(turn: Turn) -> None:
-    text = str(turn.body.get("text") or "").strip()
+    """A sub-command (acked already)."""
+    text = command_text(turn.body)
     assert turn.respond is not None  # slash commands always carry a response_url
     if text.casefold() in HELP_WORDS:
         turn.respond(
@@ -43,8 +90,19 @@ def handle_wieweet_command(turn: Turn) -> None:
             return
     if turn.services.routing is not None and route_command(turn, text):
         return
-    command_who_knows(turn, text)
+    command_who_knows(turn, text)  # a sub-command's word used where it does not apply (no channel): a question
 
 
 def register(app: App, services: Services) -> None:
+    def question(body: dict[str, Any]) -> bool:
+        return is_question(services, command_text(body))
+
+    def change(body: dict[str, Any]) -> bool:
+        return is_change(services, command_text(body))
+
+    # Bolt runs the first listener whose matchers accept the request
+    app.command(ids.COMMAND, matchers=[question])(listener(services, Kind.COMMAND, handle_question, inbox=True))
+    app.command(ids.COMMAND, matchers=[change])(
+        listener(services, Kind.COMMAND, handle_change, claim=command_text, deferred=True)
+    )
     app.command(ids.COMMAND)(listener(services, Kind.COMMAND, handle_wieweet_command, ack_first=True))

@@ -12,7 +12,8 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers import answers, profiles
-from handlers.listener import Kind, listener
+from handlers.listener import listener
+from handlers.requestspec import Kind
 from handlers.services import Services
 
 

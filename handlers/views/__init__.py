@@ -15,7 +15,8 @@ from typing import TypeVar
 from slack_bolt import App
 
 from handlers import digests, forms, ids, needs, practices, profiles, routing
-from handlers.listener import Kind, listener
+from handlers.listener import listener
+from handlers.requestspec import Kind
 from handlers.services import Services
 from handlers.turn import Turn
 

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -40,6 +41,9 @@ class Deliverer:
         self.server = server
         self.hub = hub
         self.http_target: str | None = None
+        # Called (in the emulator's loop) the moment an attempt's ack arrives, before anything else happens; what it
+        # returns is kept as ``Attempt.at_ack``. Tests use it to see what the bot had done by the time it acked.
+        self.ack_probe: Callable[[Delivery], Any] | None = None
 
     def deliver(
         self,
@@ -98,6 +102,8 @@ class Deliverer:
                         wait=config.socket_wait,
                     )
                 if attempt.acked:
+                    if self.ack_probe is not None:
+                        attempt.at_ack = self.ack_probe(delivery)
                     if on_ack is not None:
                         on_ack(attempt.body)
                     return

@@ -103,6 +103,16 @@ class SlackEmulator(DriverMixin):
         self._deliverer.http_target = url
 
     @property
+    def ack_probe(self) -> Callable[[Delivery], Any] | None:
+        """Called the moment an ack arrives (HTTP response or Socket Mode ack), before the emulator does anything
+        else with it; its result is kept as ``Attempt.at_ack``. ``None`` (default): nothing is probed."""
+        return self._deliverer.ack_probe
+
+    @ack_probe.setter
+    def ack_probe(self, probe: Callable[[Delivery], Any] | None) -> None:
+        self._deliverer.ack_probe = probe
+
+    @property
     def mode(self) -> Mode:
         return "http" if self._deliverer.http_target else "socket"
 

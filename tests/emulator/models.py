@@ -99,6 +99,8 @@ class Attempt:
     raw_body: str | None = None
     timed_out: bool = False
     error: str | None = None
+    at_ack: Any = None
+    """What the emulator's ``ack_probe`` saw the moment this attempt's ack arrived (e.g. the bot's inbox rows)."""
 
     @property
     def acked(self) -> bool:

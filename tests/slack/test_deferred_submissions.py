@@ -19,7 +19,8 @@ from bot.knowledge import KnowledgeBase
 from handlers.errors import VERIFIED
 from handlers.forms import Draft, state_values, text_value
 from handlers.inbox import InboxJob, InboxWorker
-from handlers.listener import listener, run_submission
+from handlers.listener import listener
+from handlers.recorded import run_submission
 from handlers.services import Services
 from handlers.turn import Turn
 from storage.db import Database
