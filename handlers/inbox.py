@@ -39,12 +39,14 @@ from http import HTTPStatus
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import inbox as core
 from bot.actors import NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import t
+from handlers import inbox_end as end
 from handlers.claims import log_refusal
 from handlers.errors import user_message
 from handlers.marker import MARKER_EVENT, find_marked_message
@@ -161,21 +163,29 @@ class InboxJob:
                 log.info("request %s step %s was posted before a restart: not posting again", self.key, step)
                 self.save(**{f"posted:{step}": [channel, found]})
                 return channel, found
+        unposted = f"unposted:{step}"  # known not posted: Slack refused the last try and found no earlier one
+        if self.result.get(unposted):
+            self.save(**{unposted: False})  # this post may go out: no longer known to be missing
         started = wall_clock()  # Slack's clock, not the business one: the look-up reads messages from then on
         if not core.mark_post_started(
             self.services.db, request_id=self.request.id, claim=self.worker_id, now=started, alive_at=started
         ):
             raise ClaimLostError(self.key)
         self.request.post_started_at = started
-        response = self.client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=text,
-            blocks=list(blocks) if blocks is not None else None,
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata={"event_type": MARKER_EVENT, "event_payload": {"request": self.key, "step": step}},
-        )
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=text,
+                blocks=list(blocks) if blocks is not None else None,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": MARKER_EVENT, "event_payload": {"request": self.key, "step": step}},
+            )
+        except SlackApiError as exc:  # an error or a rate limit (not a 5xx: it may have acted) is a post not made
+            if exc.response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:  # (an earlier start: looked for above)
+                self.save(**{unposted: True})
+            raise
         posted = str(response.get("channel") or channel), str(response.get("ts") or "")
         self.save(**{f"posted:{step}": list(posted)})
         return posted
@@ -489,6 +499,11 @@ class InboxWorker:
         try:
             if entry is None:
                 raise RuntimeError(f"no handler for inbox kind {row.kind!r}")
+            if entry.ended_without is not None and job.result.get(end.UNDO):  # ended: only its undo is left to do
+                end.undo(job, entry, row.last_error or "ended", now=wall_clock(), finish=lambda: self._finish(job))
+                return True
+            if row.attempts >= MAX_ATTEMPTS:  # its attempts were spent hanging (``_give_back``): given up now
+                return self._failed(job, entry, row.last_error or "hung")
             entry.handle(job)
             self._finish(job)
             outcome = "ok"
@@ -497,15 +512,7 @@ class InboxWorker:
             return False
         except WieweetError as error:  # the user's to fix: told once, and the request is done
             outcome = f"domain {error.code}"
-            if isinstance(error, NotAuthorized):
-                log_refusal(ref=job.ref, user=row.user_slack_id, action=error.action, target=error.target)
-            try:
-                if entry is not None:
-                    entry.tell(job, user_message(error, self._language(job), job.ref))
-                self._finish(job)
-            except Exception:
-                return self._failed(job, entry, repr(error))
-            self._ended_without(job, entry)
+            return self._refused(job, entry, error)
         except Exception as error:
             log.warning("inbox request %s (%s) failed ref=%s", row.request_key, row.kind, job.ref, exc_info=True)
             return self._failed(job, entry, f"{type(error).__name__}: {error}")
@@ -520,6 +527,24 @@ class InboxWorker:
                 job.ref,
             )
         log.debug("inbox request %s: %s", row.request_key, outcome)
+        return True
+
+    def _refused(self, job: InboxJob, entry: Kind | None, error: WieweetError) -> bool:
+        """Tell the user why (once), undo what the request claimed (durably: ``inbox_end``), and it is done."""
+        if isinstance(error, NotAuthorized):
+            log_refusal(ref=job.ref, user=job.user_id, action=error.action, target=error.target)
+        try:
+            if entry is not None:
+                entry.tell(job, user_message(error, self._language(job), job.ref))
+            if entry is not None and entry.ended_without is not None:
+                job.save(**{end.UNDO: "done"})  # the undo runs (again) until it succeeded, then it is done
+                end.undo(job, entry, repr(error), now=wall_clock(), finish=lambda: self._finish(job))
+            else:
+                self._finish(job)
+        except ClaimLostError:
+            return False
+        except Exception:
+            return self._failed(job, entry, repr(error))
         return True
 
     def _language(self, job: InboxJob) -> str:
@@ -557,28 +582,5 @@ class InboxWorker:
                 "inbox request %s (%s) given up after %s attempts ref=%s", job.key, job.request.kind, attempt, job.ref
             )
 
-        try:
-            marked = core.mark_failed(
-                self.services.db,
-                request_id=job.request.id,
-                claim=job.worker_id,
-                error=error,
-                retry_at=None if final else now + backoff(attempt),
-                now=now,
-            )
-        except Exception:  # the claim goes stale and the request is taken over
-            log.exception("could not record the failure of inbox request %s", job.key)
-            return final
-        if final and marked:  # given up under our claim: nobody runs it again
-            self._ended_without(job, entry)
+        end.give_up(job, entry, error, retry_at=None if final else now + backoff(attempt), now=now)
         return final
-
-    def _ended_without(self, job: InboxJob, entry: Kind | None) -> None:
-        if entry is None or entry.ended_without is None:
-            return
-        try:
-            entry.ended_without(job)
-        except Exception:
-            log.exception(
-                "request %s (%s) ended without its outcome: undoing its claims failed", job.key, job.request.kind
-            )
