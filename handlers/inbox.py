@@ -59,6 +59,7 @@ STALE_AFTER = timedelta(minutes=2)  # a claim older than this is taken over (its
 HEARTBEAT_SECONDS = STALE_AFTER.total_seconds() / 4  # a live worker refreshes its claims this often
 MAX_HOLD = timedelta(minutes=15)  # a request in one worker's hands longer than this is no longer kept alive (hung)
 MAX_ATTEMPTS = 6
+HUNG = "hung"  # the error of an attempt given back because it hung (``InboxWorker._give_back``)
 POLL_SECONDS = 1.0
 # A response_url takes posts for 30 minutes after the request: later (with a margin for the post itself and clock
 # skew) the answer goes by DM instead.
@@ -96,6 +97,7 @@ class InboxJob:
     now: datetime
     ref: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     finished: bool = False
+    max_attempts: int = MAX_ATTEMPTS  # a handler may allow more (e.g. a committed change's confirmations)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -502,7 +504,7 @@ class InboxWorker:
             if entry.ended_without is not None and job.result.get(end.UNDO):  # ended: only its undo is left to do
                 end.undo(job, entry, row.last_error or "ended", now=wall_clock(), finish=lambda: self._finish(job))
                 return True
-            if row.attempts >= MAX_ATTEMPTS:  # its attempts were spent hanging (``_give_back``): given up now
+            if row.attempts >= MAX_ATTEMPTS and row.last_error.startswith(HUNG):  # spent hanging: given up now
                 return self._failed(job, entry, row.last_error or "hung")
             entry.handle(job)
             self._finish(job)
@@ -571,7 +573,7 @@ class InboxWorker:
     def _failed(self, job: InboxJob, entry: Kind | None, error: str) -> bool:
         attempt = job.request.attempts + 1
         now = wall_clock()
-        final = attempt >= MAX_ATTEMPTS
+        final = attempt >= job.max_attempts
         if final and entry is not None:
             try:
                 entry.tell(job, t("slack.error", self._language(job), ref=job.ref))

@@ -70,7 +70,7 @@ class Turn:
 
     def _effect(self, kind: str, now: Callable[[], None], **data: Any) -> None:
         """A confirmation about this request's change: run from the inbox, recorded as data (sent from the job,
-        exactly once across a crash: ``handlers.listener.send_confirmations``); otherwise after the commit."""
+        exactly once across a crash: ``handlers.confirmations.send_confirmations``); otherwise after the commit."""
         if self.job is not None:
             self.effects.append({"kind": kind, **data})
             return

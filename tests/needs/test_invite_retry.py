@@ -18,6 +18,7 @@ from slack_sdk.web import SlackResponse
 from bot import inbox as core
 from bot.config import Settings
 from handlers import ids
+from handlers.confirmations import CONFIRM_ATTEMPTS
 from handlers.errors import VERIFIED
 from handlers.forms import NeedsInviteForm
 from handlers.inbox import InboxWorker
@@ -251,3 +252,36 @@ def test_the_channel_intro_is_posted_once_across_a_crash_after_the_commit(
     assert run_once(services, slack, after=timedelta(minutes=5)) is True  # taken over once its claim is stale
     channel = slack.channels["werksessie-leegstand"]
     assert [p["channel"] for p in slack.posts] == [channel]  # the intro, once: not lost, not twice
+
+
+def test_a_saved_invite_whose_confirmation_slack_keeps_refusing_is_never_told_as_not_saved(
+    network: Network, services: Services
+) -> None:
+    """The invite commits, then the channel's intro is rate limited on every one of the worker's attempts: the
+    user is not told "nothing was saved" (they would submit it again); the intro is retried on its own, longer
+    budget and goes out once Slack takes it."""
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    slack.fail["chat.postMessage"] = [slack_error("chat.postMessage", "ratelimited", status=429) for _ in range(6)]
+    for attempt in range(6):
+        assert run_once(services, slack, after=timedelta(minutes=2 * attempt)) is False  # not given up
+        assert proposal_state(network, proposal)[0] == ProposalStatus.INVITED  # saved on the first attempt
+    assert refusals(slack) == []  # no "Er ging iets mis" / "Nothing was saved"
+    assert run_once(services, slack, after=timedelta(minutes=20)) is True
+    channel = slack.channels["werksessie-leegstand"]
+    assert [p["channel"] for p in slack.posts] == [channel]  # the intro, once; no refusal DM
+
+
+def test_confirmations_slack_refuses_past_their_budget_are_logged_never_told_as_not_saved(
+    network: Network, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    slack.fail["chat.postMessage"] = [slack_error("chat.postMessage", "ratelimited", status=429) for _ in range(99)]
+    finished = [run_once(services, slack, after=timedelta(hours=attempt)) for attempt in range(CONFIRM_ATTEMPTS)]
+    assert finished == [False] * (CONFIRM_ATTEMPTS - 1) + [True]  # given up after its own budget
+    slack.fail.clear()
+    assert slack.posts == [] and proposal_state(network, proposal)[0] == ProposalStatus.INVITED
+    assert "was saved, its confirmations could not be sent" in caplog.text
