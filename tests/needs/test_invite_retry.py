@@ -285,3 +285,67 @@ def test_confirmations_slack_refuses_past_their_budget_are_logged_never_told_as_
     slack.fail.clear()
     assert slack.posts == [] and proposal_state(network, proposal)[0] == ProposalStatus.INVITED
     assert "was saved, its confirmations could not be sent" in caplog.text
+
+
+class LostCreateSlack(FakeSlack):
+    """Slack makes the channel, then the attempt dies before it hears back (kill -9, a timeout, a 5xx): the
+    channel exists, nothing on the request says so but the step saved before the create."""
+
+    def __init__(self, lose: BaseException) -> None:
+        super().__init__()
+        self.lose: BaseException | None = lose
+
+    def conversations_create(self, **kwargs: Any) -> dict[str, Any]:
+        made = super().conversations_create(**kwargs)
+        if self.lose is not None:
+            lost, self.lose = self.lose, None
+            raise lost
+        return made
+
+    def auth_test(self, **kwargs: Any) -> dict[str, Any]:
+        return {"user_id": "UBOT"}
+
+    def conversations_list(self, **kwargs: Any) -> dict[str, Any]:
+        channels = [{"id": cid, "name": name, "creator": "UBOT"} for name, cid in self.channels.items()]
+        return {"channels": [{"id": "COTHER", "name": "elders", "creator": "UX"}, *channels]}
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [Crash("killed after Slack made the channel"), slack_error("conversations.create", "internal_error", status=500)],
+    ids=["kill -9", "5xx after acting"],
+)
+def test_an_invite_whose_channel_was_made_before_the_attempt_died_adopts_it(
+    network: Network, services: Services, lost: BaseException
+) -> None:
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = LostCreateSlack(lost)
+    if isinstance(lost, Crash):
+        with pytest.raises(Crash):
+            run_once(services, slack)
+        after = timedelta(minutes=5)  # taken over once the dead attempt's claim is stale
+    else:
+        assert run_once(services, slack) is False  # a passing failure: retried
+        after = timedelta(seconds=3)
+    assert run_once(services, slack, after=after) is True
+    channel = slack.channels["werksessie-leegstand"]
+    assert slack.creates == ["werksessie-leegstand", "werksessie-leegstand"]  # the retry met name_taken …
+    assert proposal_state(network, proposal) == (ProposalStatus.INVITED, channel)  # … and adopted the channel
+    assert {"ULEAD", "UGENT"} <= slack.members[channel]
+    assert refusals(slack) == [] and [p["channel"] for p in slack.posts] == [channel]
+
+
+def test_a_name_taken_by_someone_elses_channel_is_still_refused(network: Network, services: Services) -> None:
+    proposal = proposal_id(network)
+    slack = LostCreateSlack(Crash("unused"))
+    slack.lose = None
+    slack.channels["werksessie-leegstand"] = "CTHEIRS"  # not the bot's
+    slack.conversations_list = lambda **kwargs: {  # type: ignore[method-assign]
+        "channels": [{"id": "CTHEIRS", "name": "werksessie-leegstand", "creator": "UX"}]
+    }
+    slack.fail["conversations.create"] = [slack_error("conversations.create", "internal_error", status=500)]
+    submit_invite(services, proposal)
+    assert run_once(services, slack) is False  # failed before Slack acted: retried …
+    assert run_once(services, slack, after=timedelta(seconds=3)) is True  # … and the name is someone else's
+    assert len(refusals(slack)) == 1 and proposal_state(network, proposal)[0] == ProposalStatus.OPEN
