@@ -19,8 +19,9 @@ step runs (a slow Slack call, a long search), the worker's heartbeat refreshes t
 hands every ``HEARTBEAT_SECONDS``, so a single step longer than ``STALE_AFTER`` is not taken over either; a dead
 process beats no more, and its requests are taken over ``STALE_AFTER`` after its last beat (at once by the next
 start on the same host). A worker never claims a request it is still running. A request held past ``MAX_HOLD`` (a
-hung step) is given back: the next pass (of any worker, this one too) runs it again in a fresh thread under a new
-claim, and whatever the hung thread still tries to save, post or finish is refused by the claim check.
+hung step) is given back as a failed attempt: a pass after its backoff (of any worker) runs it again in a fresh
+thread under a new claim, and whatever the hung thread still tries to save, post or finish is refused by the claim
+check. On PostgreSQL the worker's transactions wait for a lock for a bounded time (``storage.db.bounded_waits``).
 """
 
 from __future__ import annotations
@@ -45,12 +46,12 @@ from slack_sdk.webhook import WebhookClient
 from bot import inbox as core
 from bot.actors import NotAuthorized
 from bot.errors import WieweetError
-from bot.i18n import t
 from handlers import inbox_end as end
 from handlers.claims import log_refusal
 from handlers.errors import user_message
 from handlers.marker import MARKER_EVENT, find_marked_message
 from handlers.services import Services
+from storage.db import bounded_waits
 from storage.models import InboxRequest
 
 log = logging.getLogger("wieweet.inbox")
@@ -345,8 +346,10 @@ class InboxWorker:
         self.worker_id = worker_id or instance_id()
         self.poll_seconds = poll_seconds
         self.heartbeat_seconds = heartbeat_seconds
-        self._held: dict[int, tuple[str, datetime]] = {}  # request id -> (claim token, when it was taken)
-        self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="inbox")
+        self._held: dict[int, tuple[str, datetime, int]] = {}  # request id -> (claim token, taken when, attempts)
+        # A hung thread given back still holds a pool thread: up to ``threads`` of them are stood in for by spare ones
+        self._hung: set[tuple[int, str]] = set()
+        self.pool = ThreadPoolExecutor(max_workers=2 * self.threads, thread_name_prefix="inbox")
         self._stop = threading.Event()
         self._heart_stop = threading.Event()  # set only once the running requests have finished (``shutdown``)
         self._lock = threading.Lock()
@@ -402,10 +405,10 @@ class InboxWorker:
         with self._lock:
             held = list(self._held.items())
         kept = 0
-        for request_id, (token, since) in held:
+        for request_id, (token, since, attempts) in held:
             if now - since > MAX_HOLD:
                 log.warning("inbox request %s held since %s: given back, to run again", request_id, since.isoformat())
-                self._give_back(request_id, token)
+                self._give_back(request_id, token, attempts, now)
                 continue
             try:
                 kept += self._keep(request_id, token, now)
@@ -413,18 +416,25 @@ class InboxWorker:
                 log.warning("heartbeat of inbox request %s failed", request_id, exc_info=True)
         return kept
 
-    def _give_back(self, request_id: int, token: str) -> None:
-        """Release a hung request's claim and stop counting it as running here, so it is claimed again (by this
-        worker too) and run in a fresh thread; the hung thread, still holding the old token, can no longer save,
-        post or finish it. Kept in the running set when the release fails (the next beat tries again)."""
+    def _give_back(self, request_id: int, token: str, attempts: int, now: datetime) -> None:
+        """Give a hung request back, counted as a failed attempt (``HUNG``): it is claimed again after its backoff
+        (by this worker too) and run in a fresh thread, and once its attempts are spent it is given up and its user
+        told, once (``process``). The hung thread, still holding the old token, can no longer save, post or finish
+        it, and no longer counts as running (``_hung``: a pool thread stands in for it). Kept in the running set
+        when recording that fails (the next beat tries again)."""
+        db, error = self.services.db, f"{HUNG}: held for over {MAX_HOLD}"
         try:
-            core.release_claims(self.services.db, is_dead=lambda claimer: claimer == token)
+            core.mark_failed(
+                db, request_id=request_id, claim=token, error=error, retry_at=now + backoff(attempts + 1), now=now
+            )
         except Exception:
             log.warning("could not give back the claim of inbox request %s", request_id, exc_info=True)
             return
         with self._lock:
             if self._held.get(request_id, ("",))[0] == token:
                 del self._held[request_id]
+                self._hung.add((request_id, token))
+                self._in_flight -= 1
         self.kick()
 
     def _keep(self, request_id: int, token: str, now: datetime) -> bool:
@@ -445,7 +455,7 @@ class InboxWorker:
         started = 0
         while not self._stop.is_set():
             with self._lock:
-                free = self.threads - self._in_flight
+                free = self.threads - self._in_flight - max(0, len(self._hung) - self.threads)
             if free <= 0:
                 return started
             now = wall_clock()
@@ -471,19 +481,23 @@ class InboxWorker:
             for row in rows:
                 with self._lock:
                     self._in_flight += 1
-                    self._held[row.id] = (token, now)  # kept alive by the heartbeat until it is finished
+                    self._held[row.id] = (token, now, row.attempts)  # kept alive by the heartbeat until finished
                 self.pool.submit(self._run, row, token)
                 started += 1
         return started
 
     def _run(self, row: InboxRequest, token: str) -> None:
         try:
-            self.process(row, claim=token)
+            with bounded_waits():  # PostgreSQL: no lock or idle transaction holds this thread forever
+                self.process(row, claim=token)
         finally:
             with self._lock:
-                if self._held.get(row.id, ("",))[0] == token:  # not if it was given back and is running again
-                    del self._held[row.id]
-                self._in_flight -= 1
+                if (row.id, token) in self._hung:  # given back (no longer counted as running): it ended at last
+                    self._hung.discard((row.id, token))
+                else:
+                    if self._held.get(row.id, ("",))[0] == token:
+                        del self._held[row.id]
+                    self._in_flight -= 1
             self.kick()
 
     def process(self, row: InboxRequest, *, claim: str | None = None) -> bool:
@@ -537,7 +551,7 @@ class InboxWorker:
             log_refusal(ref=job.ref, user=job.user_id, action=error.action, target=error.target)
         try:
             if entry is not None:
-                entry.tell(job, user_message(error, self._language(job), job.ref))
+                entry.tell(job, user_message(error, end.language(job), job.ref))
             if entry is not None and entry.ended_without is not None:
                 job.save(**{end.UNDO: "done"})  # the undo runs (again) until it succeeded, then it is done
                 end.undo(job, entry, repr(error), now=wall_clock(), finish=lambda: self._finish(job))
@@ -548,12 +562,6 @@ class InboxWorker:
         except Exception:
             return self._failed(job, entry, repr(error))
         return True
-
-    def _language(self, job: InboxJob) -> str:
-        try:
-            return job.language()
-        except Exception:
-            return self.services.settings.default_language
 
     def _finish(self, job: InboxJob) -> None:
         posted = [v for k, v in job.result.items() if k.startswith("posted:") and isinstance(v, list)]
@@ -571,18 +579,8 @@ class InboxWorker:
         job.finished = True
 
     def _failed(self, job: InboxJob, entry: Kind | None, error: str) -> bool:
-        attempt = job.request.attempts + 1
-        now = wall_clock()
+        """A failed attempt: retried with a backoff, or given up (the user told once) — ``handlers.inbox_end``."""
+        attempt, now = job.request.attempts + 1, wall_clock()
         final = attempt >= job.max_attempts
-        if final and entry is not None:
-            try:
-                entry.tell(job, t("slack.error", self._language(job), ref=job.ref))
-            except Exception:
-                log.exception("could not tell the user that request %s failed", job.key)
-        if final:
-            log.error(
-                "inbox request %s (%s) given up after %s attempts ref=%s", job.key, job.request.kind, attempt, job.ref
-            )
-
-        end.give_up(job, entry, error, retry_at=None if final else now + backoff(attempt), now=now)
+        end.give_up(job, entry, error, attempt=attempt, retry_at=None if final else now + backoff(attempt), now=now)
         return final

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import inbox as core
+from bot.i18n import t
 
 if TYPE_CHECKING:
     from handlers.inbox import InboxJob, Kind
@@ -25,8 +26,28 @@ UNDO = "undo"  # on a request's result: it ended without its outcome, its undo i
 UNDO_BACKOFF_CAP = timedelta(minutes=5)  # an undo that keeps failing is retried at least this often
 
 
-def give_up(job: InboxJob, entry: Kind | None, error: str, *, retry_at: datetime | None, now: datetime) -> None:
-    """Record a failed attempt: retried at ``retry_at``, or (None) given up — after undoing what it claimed."""
+def language(job: InboxJob) -> str:
+    """The user's language for a notice about their request (the default when it cannot be looked up)."""
+    try:
+        return job.language()
+    except Exception:
+        return job.services.settings.default_language
+
+
+def give_up(
+    job: InboxJob, entry: Kind | None, error: str, *, attempt: int, retry_at: datetime | None, now: datetime
+) -> None:
+    """Record failed attempt ``attempt``: retried at ``retry_at``, or (None) given up — the user told once (with a
+    reference for the log) and what the request claimed undone."""
+    if retry_at is None:
+        if entry is not None:
+            try:
+                entry.tell(job, t("slack.error", language(job), ref=job.ref))
+            except Exception:
+                log.exception("could not tell the user that request %s failed", job.key)
+        log.error(
+            "inbox request %s (%s) given up after %s attempts ref=%s", job.key, job.request.kind, attempt, job.ref
+        )
     if retry_at is None and entry is not None and entry.ended_without is not None:
         try:  # noted before the undo first runs: a crash or a failing undo leaves it to be run again
             job.save(**{UNDO: "failed"})
