@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot import inbox as core
 from handlers import inbox
 from handlers.home import publish_homes
 from handlers.kit import message
@@ -26,6 +27,15 @@ log = logging.getLogger(__name__)
 # Attempts of a committed submission whose confirmations Slack keeps refusing for now: with the worker's backoff
 # (2 … 32 s, then a minute) about 12 minutes in all, against a rate limit's minute.
 CONFIRM_ATTEMPTS = 16
+
+
+def send_saved_confirmations(job: inbox.InboxJob) -> None:
+    """The change was committed by another run of this submission (an earlier attempt, or a copy running at the
+    same time that may have stopped before sending, having lost its claim to this one): its confirmations, read
+    back from the row as they are now (with what was sent already), are sent from here."""
+    job.request.result = core.read_result(job.services.db, request_key=job.key)
+    job.max_attempts = CONFIRM_ATTEMPTS
+    send_confirmations(job)
 
 
 def send_confirmations(job: inbox.InboxJob) -> None:

@@ -70,7 +70,7 @@ from bot.errors import WieweetError
 from bot.i18n import t
 from handlers import inbox
 from handlers.claims import Subject, log_refusal
-from handlers.confirmations import CONFIRM_ATTEMPTS, send_confirmations
+from handlers.confirmations import CONFIRM_ATTEMPTS, send_confirmations, send_saved_confirmations
 from handlers.errors import REF, handle_error, refuse_in_form, user_message
 from handlers.forms import Draft, Form, state_values, typed_inputs
 from handlers.home import publish_homes
@@ -529,15 +529,19 @@ def run_submission(job: inbox.InboxJob) -> None:
                 job.save(confirm=_confirmations(turn))
     except Redelivered:
         log.info("submission %s was run by a copy meanwhile ref=%s", job.key, job.ref)
+        send_saved_confirmations(job)  # the copy may have stopped before sending them (it lost its claim to us)
         return
     except WieweetError:
-        if _claimed_meanwhile(services, job.key):  # refused on the change a copy of it made: says nothing
-            return
-        raise
+        if not _claimed_meanwhile(services, job.key):
+            raise
+        send_saved_confirmations(job)  # refused on the change a copy of it made: says nothing of its own
+        return
+    if turn.outcome == DUPLICATE:  # committed by an earlier run or a copy: what it saved, read back
+        send_saved_confirmations(job)
+        return
     job.max_attempts = CONFIRM_ATTEMPTS  # committed: the confirmations get a longer budget, never a refusal
     send_confirmations(job)
-    if turn.outcome != DUPLICATE:
-        turn.run_after_commit()  # anything else it asked for after the commit
+    turn.run_after_commit()  # anything else it asked for after the commit
 
 
 def _confirmations(turn: Turn) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -17,6 +18,7 @@ from slack_sdk.web import SlackResponse
 
 from bot import inbox as core
 from bot.config import Settings
+from bot.errors import WieweetError
 from handlers import ids
 from handlers.confirmations import CONFIRM_ATTEMPTS
 from handlers.errors import VERIFIED
@@ -349,3 +351,39 @@ def test_a_name_taken_by_someone_elses_channel_is_still_refused(network: Network
     assert run_once(services, slack) is False  # failed before Slack acted: retried …
     assert run_once(services, slack, after=timedelta(seconds=3)) is True  # … and the name is someone else's
     assert len(refusals(slack)) == 1 and proposal_state(network, proposal)[0] == ProposalStatus.OPEN
+
+
+@pytest.mark.parametrize("late", ["its claim meets the first's", "its claim refused", "its change refused"])
+def test_a_copy_that_met_the_change_of_a_run_that_lost_its_claim_sends_that_runs_confirmations(
+    network: Network, services: Services, late: str
+) -> None:
+    """Two runs of one submission race: the first committed the invite (its confirmations saved on the row) and
+    then lost its claim to the second (presumed dead) before sending them; the second, which had checked the
+    delivery before the first committed, meets the change (refused on it, or on the delivery's claim). It sends
+    the saved confirmations: the channel's intro is not lost."""
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    with (
+        mock.patch("handlers.listener.send_confirmations", side_effect=Crash("claim lost before sending")),
+        pytest.raises(Crash),
+    ):
+        run_once(services, slack)
+    assert proposal_state(network, proposal)[0] == ProposalStatus.INVITED and slack.posts == []
+    with ExitStack() as patched:
+        seen = core.delivery_seen
+        checks: list[bool] = []
+
+        def checked_before_the_first_committed(session: Any, *, key: str) -> bool:  # then as it is
+            checks.append(True)
+            return False if len(checks) == 1 else seen(session, key=key)
+
+        patched.enter_context(mock.patch.object(core, "delivery_seen", checked_before_the_first_committed))
+        if late == "its claim refused":  # its own change went through, but the delivery was claimed first
+            patched.enter_context(mock.patch("handlers.listener.inbox_core.claim_delivery", return_value=False))
+        if late == "its change refused":  # e.g. "already invited", on the first run's change
+            refused = WieweetError("proposal_closed")
+            patched.enter_context(mock.patch.object(network.service, "record_invite", side_effect=refused))
+        assert run_once(services, slack, after=timedelta(minutes=5)) is True
+    channel = slack.channels["werksessie-leegstand"]
+    assert [p["channel"] for p in slack.posts] == [channel] and refusals(slack) == []  # the intro, once
