@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -30,7 +30,14 @@ def create_inbox_request(
     now: datetime,
 ) -> bool:
     """Record a request under its dedupe claim. True when it is new; False for a redelivery, replay or double
-    click of one already recorded (nothing is written then)."""
+    click of one already recorded (nothing is written then). On PostgreSQL one user's requests of one kind are
+    recorded one at a time (a transaction-level advisory lock, held until this insert commits): their ids then
+    follow their commit order, so an in-order claim never sees a later one while an earlier one is still being
+    recorded (a sequence hands out ids at insert, not at commit)."""
+    if user_slack_id and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"inbox:{kind[:40]}:{user_slack_id}"}
+        )
     statement = (
         _dialect_insert(session)(InboxRequest)
         .values(

@@ -515,3 +515,38 @@ def test_one_users_submissions_are_claimed_in_order(database: Database) -> None:
     assert inbox.mark_done(database, request_id=earlier.id, claim="w/3", channel_id=None, ts=None, now=later)
     after = inbox.claim_requests(database, now=later, claim="w/4", limit=10, stale_before=stale, in_order=ordered)
     assert [r.request_key for r in after] == ["view:V2"]  # now its turn
+
+
+@pytest.mark.timeout(60)
+def test_a_users_later_submission_is_never_claimed_while_an_earlier_one_is_being_recorded(database: Database) -> None:
+    """Review of issue 12: on PostgreSQL ids come from a sequence at insert, so a later submission could commit
+    (and be claimed) while an earlier one, with a lower id, was still being recorded. One user's requests of a kind
+    are recorded one at a time, so their ids follow their commit order."""
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite serialises the inbox file's writers: ids follow the commit order by construction")
+    kind, user, stale = SUBMISSION_KIND, "U0ONE", NOW - timedelta(minutes=2)
+    earlier = database.inbox_sessions()
+    try:
+        assert inbox_repo.create_inbox_request(
+            earlier, request_key="view:V1", kind=kind, payload={}, user_slack_id=user, now=NOW
+        )
+        started, recorded = threading.Event(), threading.Event()
+
+        def record_later() -> None:
+            started.set()
+            inbox.record_request(database, request_key="view:V2", kind=kind, payload={}, user_id=user, now=NOW)
+            recorded.set()
+
+        later = threading.Thread(target=record_later)
+        later.start()
+        assert started.wait(timeout=10)
+        time.sleep(0.5)  # the later one's record, had it not waited, is committed by now
+        claimed = inbox.claim_requests(database, now=NOW, claim="w/1", limit=5, stale_before=stale, in_order=[kind])
+        assert claimed == []  # not the later one while the earlier one is not yet recorded
+        earlier.commit()
+    finally:
+        earlier.close()
+    later.join(timeout=30)
+    assert recorded.is_set()
+    first = inbox.claim_requests(database, now=NOW, claim="w/2", limit=5, stale_before=stale, in_order=[kind])
+    assert [r.request_key for r in first] == ["view:V1"]  # the earlier one first; the later one waits for it
