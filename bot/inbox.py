@@ -81,6 +81,13 @@ def save_result(db: Database, *, request_id: int, claim: str, values: Mapping[st
         )
 
 
+def read_result(db: Database, *, request_key: str) -> dict[str, Any]:
+    """What the request's runs saved on it so far (``result``), read afresh."""
+    with db.inbox_session() as session:
+        row = inbox_repo.get_inbox_request(session, request_key=request_key)
+        return dict(row.result or {}) if row is not None else {}
+
+
 def mark_post_started(db: Database, *, request_id: int, claim: str, now: datetime, alive_at: datetime) -> bool:
     with db.inbox_session() as session:
         return inbox_repo.update_inbox_post_started(

@@ -351,7 +351,8 @@ def _search_to_share(job: inbox.InboxJob) -> SearchLog:
 def _unshare(job: inbox.InboxJob) -> None:
     """A share request ended without its post (given up after its last attempt: Slack failing or rate limiting
     throughout): when it holds the share, the share is given back, so the answer is private again (nobody else may
-    act on it) and the next click shares it. Not when the post went out (noted, or found by its marker)."""
+    act on it) and the next click shares it. Not when the post went out (noted, or found by its marker). Raises when
+    it cannot tell (the look-up failed): the worker runs it again later, until it can (``handlers.inbox_end``)."""
     if job.result.get("posted:share"):
         return
     with job.services.db.session() as session:
@@ -361,11 +362,21 @@ def _unshare(job: inbox.InboxJob) -> None:
         return
     search_log = _search_to_share(job)  # it claimed the share: it was allowed to
     channel = str(search_log.channel_id)
-    if job.request.post_started_at is not None and (
-        marker.find_marked_message(
-            job.client, channel=channel, thread_ts=None, key=job.key, step="share", since=job.request.post_started_at
+    # Slack refused the post (no ts came back) and no earlier try went out: given back without looking in Slack
+    if (
+        job.request.post_started_at is not None
+        and not job.result.get("unposted:share")
+        and (
+            marker.find_marked_message(
+                job.client,
+                channel=channel,
+                thread_ts=None,
+                key=job.key,
+                step="share",
+                since=job.request.post_started_at,
+            )
+            is not None
         )
-        is not None
     ):
         return
     with job.services.db.session() as session:

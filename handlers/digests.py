@@ -139,14 +139,12 @@ def handle_digest_submission(turn: Turn, form: DigestForm) -> None:
         created_by=turn.user_id,
         now=turn.now,
     )
-    if turn.user_id:
-        user, lang = turn.user_id, turn.lang
-        text = t("digest.subscribed", lang, day=weekday_name(weekday, lang), time=format_clock(hour, minute, lang))
-
-        def confirm() -> None:  # once committed: whoever reads the confirmation finds the subscription stored
-            turn.client.chat_postEphemeral(channel=channel, user=user, text=text)
-
-        turn.after_commit(confirm)
+    lang = turn.lang
+    # once committed (recorded on the inbox row, sent once from there): the reader finds the subscription stored
+    turn.tell(
+        t("digest.subscribed", lang, day=weekday_name(weekday, lang), time=format_clock(hour, minute, lang)),
+        channel=channel,
+    )
 
 
 def handle_can_help(turn: Turn, question_id: int) -> None:

@@ -19,8 +19,9 @@ step runs (a slow Slack call, a long search), the worker's heartbeat refreshes t
 hands every ``HEARTBEAT_SECONDS``, so a single step longer than ``STALE_AFTER`` is not taken over either; a dead
 process beats no more, and its requests are taken over ``STALE_AFTER`` after its last beat (at once by the next
 start on the same host). A worker never claims a request it is still running. A request held past ``MAX_HOLD`` (a
-hung step) is given back: the next pass (of any worker, this one too) runs it again in a fresh thread under a new
-claim, and whatever the hung thread still tries to save, post or finish is refused by the claim check.
+hung step) is given back as a failed attempt: a pass after its backoff (of any worker) runs it again in a fresh
+thread under a new claim, and whatever the hung thread still tries to save, post or finish is refused by the claim
+check. On PostgreSQL the worker's transactions wait for a lock for a bounded time (``storage.db.bounded_waits``).
 """
 
 from __future__ import annotations
@@ -39,16 +40,18 @@ from http import HTTPStatus
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import inbox as core
 from bot.actors import NotAuthorized
 from bot.errors import WieweetError
-from bot.i18n import t
+from handlers import inbox_end as end
 from handlers.claims import log_refusal
 from handlers.errors import user_message
 from handlers.marker import MARKER_EVENT, find_marked_message
 from handlers.services import Services
+from storage.db import bounded_waits
 from storage.models import InboxRequest
 
 log = logging.getLogger("wieweet.inbox")
@@ -57,6 +60,7 @@ STALE_AFTER = timedelta(minutes=2)  # a claim older than this is taken over (its
 HEARTBEAT_SECONDS = STALE_AFTER.total_seconds() / 4  # a live worker refreshes its claims this often
 MAX_HOLD = timedelta(minutes=15)  # a request in one worker's hands longer than this is no longer kept alive (hung)
 MAX_ATTEMPTS = 6
+HUNG = "hung"  # the error of an attempt given back because it hung (``InboxWorker._give_back``)
 POLL_SECONDS = 1.0
 # A response_url takes posts for 30 minutes after the request: later (with a margin for the post itself and clock
 # skew) the answer goes by DM instead.
@@ -94,6 +98,7 @@ class InboxJob:
     now: datetime
     ref: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     finished: bool = False
+    max_attempts: int = MAX_ATTEMPTS  # a handler may allow more (e.g. a committed change's confirmations)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -161,21 +166,29 @@ class InboxJob:
                 log.info("request %s step %s was posted before a restart: not posting again", self.key, step)
                 self.save(**{f"posted:{step}": [channel, found]})
                 return channel, found
+        unposted = f"unposted:{step}"  # known not posted: Slack refused the last try and found no earlier one
+        if self.result.get(unposted):
+            self.save(**{unposted: False})  # this post may go out: no longer known to be missing
         started = wall_clock()  # Slack's clock, not the business one: the look-up reads messages from then on
         if not core.mark_post_started(
             self.services.db, request_id=self.request.id, claim=self.worker_id, now=started, alive_at=started
         ):
             raise ClaimLostError(self.key)
         self.request.post_started_at = started
-        response = self.client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=text,
-            blocks=list(blocks) if blocks is not None else None,
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata={"event_type": MARKER_EVENT, "event_payload": {"request": self.key, "step": step}},
-        )
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=text,
+                blocks=list(blocks) if blocks is not None else None,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": MARKER_EVENT, "event_payload": {"request": self.key, "step": step}},
+            )
+        except SlackApiError as exc:  # an error or a rate limit (not a 5xx: it may have acted) is a post not made
+            if exc.response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:  # (an earlier start: looked for above)
+                self.save(**{unposted: True})
+            raise
         posted = str(response.get("channel") or channel), str(response.get("ts") or "")
         self.save(**{f"posted:{step}": list(posted)})
         return posted
@@ -335,8 +348,10 @@ class InboxWorker:
         self.worker_id = worker_id or instance_id()
         self.poll_seconds = poll_seconds
         self.heartbeat_seconds = heartbeat_seconds
-        self._held: dict[int, tuple[str, datetime]] = {}  # request id -> (claim token, when it was taken)
-        self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="inbox")
+        self._held: dict[int, tuple[str, datetime, int]] = {}  # request id -> (claim token, taken when, attempts)
+        # A hung thread given back still holds a pool thread: up to ``threads`` of them are stood in for by spare ones
+        self._hung: set[tuple[int, str]] = set()
+        self.pool = ThreadPoolExecutor(max_workers=2 * self.threads, thread_name_prefix="inbox")
         self._stop = threading.Event()
         self._heart_stop = threading.Event()  # set only once the running requests have finished (``shutdown``)
         self._lock = threading.Lock()
@@ -392,10 +407,10 @@ class InboxWorker:
         with self._lock:
             held = list(self._held.items())
         kept = 0
-        for request_id, (token, since) in held:
+        for request_id, (token, since, attempts) in held:
             if now - since > MAX_HOLD:
                 log.warning("inbox request %s held since %s: given back, to run again", request_id, since.isoformat())
-                self._give_back(request_id, token)
+                self._give_back(request_id, token, attempts, now)
                 continue
             try:
                 kept += self._keep(request_id, token, now)
@@ -403,18 +418,25 @@ class InboxWorker:
                 log.warning("heartbeat of inbox request %s failed", request_id, exc_info=True)
         return kept
 
-    def _give_back(self, request_id: int, token: str) -> None:
-        """Release a hung request's claim and stop counting it as running here, so it is claimed again (by this
-        worker too) and run in a fresh thread; the hung thread, still holding the old token, can no longer save,
-        post or finish it. Kept in the running set when the release fails (the next beat tries again)."""
+    def _give_back(self, request_id: int, token: str, attempts: int, now: datetime) -> None:
+        """Give a hung request back, counted as a failed attempt (``HUNG``): it is claimed again after its backoff
+        (by this worker too) and run in a fresh thread, and once its attempts are spent it is given up and its user
+        told, once (``process``). The hung thread, still holding the old token, can no longer save, post or finish
+        it, and no longer counts as running (``_hung``: a pool thread stands in for it). Kept in the running set
+        when recording that fails (the next beat tries again)."""
+        db, error = self.services.db, f"{HUNG}: held for over {MAX_HOLD}"
         try:
-            core.release_claims(self.services.db, is_dead=lambda claimer: claimer == token)
+            core.mark_failed(
+                db, request_id=request_id, claim=token, error=error, retry_at=now + backoff(attempts + 1), now=now
+            )
         except Exception:
             log.warning("could not give back the claim of inbox request %s", request_id, exc_info=True)
             return
         with self._lock:
             if self._held.get(request_id, ("",))[0] == token:
                 del self._held[request_id]
+                self._hung.add((request_id, token))
+                self._in_flight -= 1
         self.kick()
 
     def _keep(self, request_id: int, token: str, now: datetime) -> bool:
@@ -435,7 +457,7 @@ class InboxWorker:
         started = 0
         while not self._stop.is_set():
             with self._lock:
-                free = self.threads - self._in_flight
+                free = self.threads - self._in_flight - max(0, len(self._hung) - self.threads)
             if free <= 0:
                 return started
             now = wall_clock()
@@ -461,19 +483,23 @@ class InboxWorker:
             for row in rows:
                 with self._lock:
                     self._in_flight += 1
-                    self._held[row.id] = (token, now)  # kept alive by the heartbeat until it is finished
+                    self._held[row.id] = (token, now, row.attempts)  # kept alive by the heartbeat until finished
                 self.pool.submit(self._run, row, token)
                 started += 1
         return started
 
     def _run(self, row: InboxRequest, token: str) -> None:
         try:
-            self.process(row, claim=token)
+            with bounded_waits():  # PostgreSQL: no lock or idle transaction holds this thread forever
+                self.process(row, claim=token)
         finally:
             with self._lock:
-                if self._held.get(row.id, ("",))[0] == token:  # not if it was given back and is running again
-                    del self._held[row.id]
-                self._in_flight -= 1
+                if (row.id, token) in self._hung:  # given back (no longer counted as running): it ended at last
+                    self._hung.discard((row.id, token))
+                else:
+                    if self._held.get(row.id, ("",))[0] == token:
+                        del self._held[row.id]
+                    self._in_flight -= 1
             self.kick()
 
     def process(self, row: InboxRequest, *, claim: str | None = None) -> bool:
@@ -491,6 +517,11 @@ class InboxWorker:
         try:
             if entry is None:
                 raise RuntimeError(f"no handler for inbox kind {row.kind!r}")
+            if entry.ended_without is not None and job.result.get(end.UNDO):  # ended: only its undo is left to do
+                end.undo(job, entry, row.last_error or "ended", now=wall_clock(), finish=lambda: self._finish(job))
+                return True
+            if row.attempts >= MAX_ATTEMPTS and row.last_error.startswith(HUNG):  # spent hanging: given up now
+                return self._failed(job, entry, row.last_error or "hung")
             entry.handle(job)
             self._finish(job)
             outcome = "ok"
@@ -499,15 +530,7 @@ class InboxWorker:
             return False
         except WieweetError as error:  # the user's to fix: told once, and the request is done
             outcome = f"domain {error.code}"
-            if isinstance(error, NotAuthorized):
-                log_refusal(ref=job.ref, user=row.user_slack_id, action=error.action, target=error.target)
-            try:
-                if entry is not None:
-                    entry.tell(job, user_message(error, self._language(job), job.ref))
-                self._finish(job)
-            except Exception:
-                return self._failed(job, entry, repr(error))
-            self._ended_without(job, entry)
+            return self._refused(job, entry, error)
         except Exception as error:
             log.warning("inbox request %s (%s) failed ref=%s", row.request_key, row.kind, job.ref, exc_info=True)
             return self._failed(job, entry, f"{type(error).__name__}: {error}")
@@ -524,11 +547,23 @@ class InboxWorker:
         log.debug("inbox request %s: %s", row.request_key, outcome)
         return True
 
-    def _language(self, job: InboxJob) -> str:
+    def _refused(self, job: InboxJob, entry: Kind | None, error: WieweetError) -> bool:
+        """Tell the user why (once), undo what the request claimed (durably: ``inbox_end``), and it is done."""
+        if isinstance(error, NotAuthorized):
+            log_refusal(ref=job.ref, user=job.user_id, action=error.action, target=error.target)
         try:
-            return job.language()
+            if entry is not None:
+                entry.tell(job, user_message(error, end.language(job), job.ref))
+            if entry is not None and entry.ended_without is not None:
+                job.save(**{end.UNDO: "done"})  # the undo runs (again) until it succeeded, then it is done
+                end.undo(job, entry, repr(error), now=wall_clock(), finish=lambda: self._finish(job))
+            else:
+                self._finish(job)
+        except ClaimLostError:
+            return False
         except Exception:
-            return self.services.settings.default_language
+            return self._failed(job, entry, repr(error))
+        return True
 
     def _finish(self, job: InboxJob) -> None:
         posted = [v for k, v in job.result.items() if k.startswith("posted:") and isinstance(v, list)]
@@ -546,41 +581,8 @@ class InboxWorker:
         job.finished = True
 
     def _failed(self, job: InboxJob, entry: Kind | None, error: str) -> bool:
-        attempt = job.request.attempts + 1
-        now = wall_clock()
-        final = attempt >= MAX_ATTEMPTS
-        if final and entry is not None:
-            try:
-                entry.tell(job, t("slack.error", self._language(job), ref=job.ref))
-            except Exception:
-                log.exception("could not tell the user that request %s failed", job.key)
-        if final:
-            log.error(
-                "inbox request %s (%s) given up after %s attempts ref=%s", job.key, job.request.kind, attempt, job.ref
-            )
-
-        try:
-            marked = core.mark_failed(
-                self.services.db,
-                request_id=job.request.id,
-                claim=job.worker_id,
-                error=error,
-                retry_at=None if final else now + backoff(attempt),
-                now=now,
-            )
-        except Exception:  # the claim goes stale and the request is taken over
-            log.exception("could not record the failure of inbox request %s", job.key)
-            return final
-        if final and marked:  # given up under our claim: nobody runs it again
-            self._ended_without(job, entry)
+        """A failed attempt: retried with a backoff, or given up (the user told once) — ``handlers.inbox_end``."""
+        attempt, now = job.request.attempts + 1, wall_clock()
+        final = attempt >= job.max_attempts
+        end.give_up(job, entry, error, attempt=attempt, retry_at=None if final else now + backoff(attempt), now=now)
         return final
-
-    def _ended_without(self, job: InboxJob, entry: Kind | None) -> None:
-        if entry is None or entry.ended_without is None:
-            return
-        try:
-            entry.ended_without(job)
-        except Exception:
-            log.exception(
-                "request %s (%s) ended without its outcome: undoing its claims failed", job.key, job.request.kind
-            )

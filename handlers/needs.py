@@ -238,9 +238,7 @@ def _invite(turn: Turn, plan: InvitePlan, name: str) -> tuple[str, list[str]]:
             turn.client.conversations_invite(channel=channel, users=",".join(missing))
         return channel, new
     if plan.create:
-        created = turn.client.conversations_create(name=name)
-        channel = str(created["channel"]["id"])
-        members: set[str] = set()
+        channel, members = _create(turn, name)
     else:
         assert plan.channel_id is not None
         channel = plan.channel_id
@@ -250,6 +248,48 @@ def _invite(turn: Turn, plan: InvitePlan, name: str) -> tuple[str, list[str]]:
     if new:
         turn.client.conversations_invite(channel=channel, users=",".join(new))
     return channel, new
+
+
+def _create(turn: Turn, name: str) -> tuple[str, set[str]]:
+    """Create the work session's channel; returns it and its members. Run from the inbox, the name is saved as a
+    step first: a retry that meets ``name_taken`` after an attempt that got as far as the create (Slack made the
+    channel, then the process died or its answer was lost) adopts the channel of that name the bot created,
+    instead of refusing and leaving it empty."""
+    tried = turn.step("creating") == name
+    if not tried:
+        turn.save_step("creating", name)
+    try:
+        return str(turn.client.conversations_create(name=name)["channel"]["id"]), set()
+    except SlackApiError as exc:
+        if not tried or exc.response.get("error") != "name_taken":
+            raise
+        channel = _own_channel_named(turn, name)
+        if channel is None:  # someone else's channel took the name meanwhile: a real refusal
+            raise
+        log.info(
+            "work session channel %s (%s) made by an earlier attempt: adopted ref=%s",
+            name,
+            channel,
+            turn.correlation_id,
+        )
+        return channel, _members(turn, channel)
+
+
+def _own_channel_named(turn: Turn, name: str) -> str | None:
+    """The id of the public channel called ``name`` that the bot created, or None."""
+    bot = str(turn.client.auth_test().get("user_id") or "")
+    cursor: str | None = None
+    for _ in range(50):  # pages of 1000 channels
+        listed = turn.client.conversations_list(
+            types="public_channel", exclude_archived=True, limit=1000, cursor=cursor
+        )
+        for channel in listed.get("channels") or []:
+            if channel.get("name") == name and bot and channel.get("creator") == bot:
+                return str(channel["id"])
+        cursor = str((listed.get("response_metadata") or {}).get("next_cursor") or "") or None
+        if not cursor:
+            break
+    return None
 
 
 def _members(turn: Turn, channel: str) -> set[str]:

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, BoltResponse, Respond
-from slack_sdk.errors import SlackApiError
 
 from bot import inbox as inbox_core
 from bot.actors import NotAuthorized
@@ -27,12 +26,11 @@ from bot.errors import WieweetError
 from bot.i18n import t
 from handlers import inbox
 from handlers.claims import log_refusal
+from handlers.confirmations import CONFIRM_ATTEMPTS, send_confirmations, send_saved_confirmations
 from handlers.errors import REF, user_message
 from handlers.forms import Draft, state_values, typed_inputs
-from handlers.home import publish_homes
-from handlers.kit import escape_truncate, message
+from handlers.kit import escape_truncate
 from handlers.requestspec import DUPLICATE, Redelivered, Spec, claimed_meanwhile
-from handlers.services import slack_transient
 from handlers.turn import Turn, block_dicts
 from storage.db import session_has_written
 
@@ -130,7 +128,11 @@ class _Acked(Ack):
 
 def _tell_refused(job: inbox.InboxJob, text: str) -> None:
     """Why a submission was not saved, by DM (the modal closed at the ack), with what the user typed quoted: nothing
-    is lost, it can be submitted again."""
+    is lost, it can be submitted again. Never once its change committed (its confirmations failed: they are
+    retried, ``handlers.confirmations``): the user would resubmit a saved change."""
+    if claimed_meanwhile(job.services, job.key):
+        log.error("submission %s was saved, its confirmations could not be sent ref=%s", job.key, job.ref)
+        return
     typed = typed_inputs(job.payload.get("body") or {})
     if typed:
         quoted = "\n\n".join(
@@ -205,14 +207,19 @@ def _run_recorded(job: inbox.InboxJob, spec: Spec) -> None:
                 job.save(confirm=_confirmations(turn))
     except Redelivered:
         log.info("request %s was run by a copy meanwhile ref=%s", job.key, job.ref)
+        send_saved_confirmations(job)  # the copy may have stopped before sending them (it lost its claim to us)
         return
     except WieweetError:
-        if claimed_meanwhile(services, job.key):  # refused on the change a copy of it made: says nothing
-            return
-        raise
+        if not claimed_meanwhile(services, job.key):
+            raise
+        send_saved_confirmations(job)  # refused on the change a copy of it made: says nothing of its own
+        return
+    if turn.outcome == DUPLICATE:  # committed by an earlier run or a copy: what it saved, read back
+        send_saved_confirmations(job)
+        return
+    job.max_attempts = CONFIRM_ATTEMPTS  # committed: the confirmations get a longer budget, never a refusal
     send_confirmations(job)
-    if turn.outcome != DUPLICATE:
-        turn.run_after_commit()  # anything else it asked for after the commit
+    turn.run_after_commit()  # anything else it asked for after the commit
 
 
 def record_change(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any], context: BoltContext) -> str:
@@ -247,7 +254,11 @@ def record_change(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any]
 
 
 def _tell_change_refused(job: inbox.InboxJob, text: str) -> None:
-    """Why a click changed nothing, to the clicker: ephemeral where they clicked (the response_url), else by DM."""
+    """Why a click changed nothing, to the clicker: ephemeral where they clicked (the response_url), else by DM.
+    Never once its change committed (its confirmations failed: they are retried): the click did change things."""
+    if claimed_meanwhile(job.services, job.key):
+        log.error("click %s was saved, its confirmations could not be sent ref=%s", job.key, job.ref)
+        return
     if job.payload.get("response_url"):
         job.respond_once(step="refused", text=text)
     else:
@@ -293,63 +304,3 @@ def _confirmations(turn: Turn) -> list[dict[str, Any]]:
     if turn.queued:
         confirm.append({"kind": "ring"})
     return confirm
-
-
-def send_confirmations(job: inbox.InboxJob) -> None:
-    """Send the confirmations a submission's committed run saved on its job, each once across crashes and retries
-    (posts carry the job's marker and are looked up before posting again; an ephemeral notice is sent only while
-    the claim is ours, falling back to a DM). A Slack refusal (the message or channel gone) is logged, as the change
-    stands; a passing failure (rate limit, Slack's error) raises, and the worker retries the rest."""
-    for n, effect in enumerate(job.result.get("confirm") or []):
-        step = f"confirm:{n}"
-        if job.result.get(f"sent:{step}") or not isinstance(effect, dict):
-            continue
-        try:
-            _confirm(job, step, effect)
-        except SlackApiError as exc:
-            if slack_transient(exc):
-                raise
-            log.info("confirmation %s of %s not sent: %s", step, job.key, exc.response.get("error"))
-        job.save(**{f"sent:{step}": True})
-
-
-def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
-    client, kind = job.client, effect.get("kind")
-    text = str(effect.get("text") or "")
-    if kind == "dm":
-        job.dm_once(step=step, text=text, blocks=effect.get("blocks") or None)
-    elif kind == "post":
-        job.post_once(step=step, channel=str(effect["channel"]), text=text, thread_ts=effect.get("thread_ts"))
-    elif kind == "respond":
-        blocks = effect.get("blocks") or None
-        job.respond_once(step=step, text=text, blocks=blocks, replace_original=bool(effect.get("replace")))
-    elif kind == "tell":
-        _tell(job, step, text, effect.get("channel"))
-    elif kind == "update":
-        client.chat_update(
-            channel=str(effect["channel"]), ts=str(effect["ts"]), text=text, blocks=list(effect.get("blocks") or [])
-        )
-    elif kind == "homes":
-        publish_homes(job.services, client, [str(u) for u in effect.get("users") or []])
-    elif kind == "ring":
-        job.services.outbox.ring()
-    else:
-        log.error("unknown confirmation %r of %s", kind, job.key)
-
-
-def _tell(job: inbox.InboxJob, step: str, text: str, channel: Any) -> None:
-    """A short private notice: a click's where it was clicked (its response_url); else ephemeral in ``channel``, or
-    by DM when that fails."""
-    if job.payload.get("response_url"):
-        job.respond_once(step=step, text=text)
-        return
-    if channel and job.user_id:
-        try:
-            job.keep_claim()  # an ephemeral notice cannot be looked up: sent only while the request is ours
-            job.client.chat_postEphemeral(channel=str(channel), user=job.user_id, text=text, blocks=message(text))
-            return
-        except SlackApiError as exc:  # e.g. a channel without the bot: a DM instead
-            if slack_transient(exc):
-                raise
-            log.info("ephemeral in %s failed (%s): sending a DM", channel, exc.response.get("error"))
-    job.dm_once(step=step, text=text, blocks=message(text))

@@ -70,7 +70,7 @@ class Turn:
 
     def _effect(self, kind: str, now: Callable[[], None], **data: Any) -> None:
         """A confirmation about this request's change: run from the inbox, recorded as data (sent from the job,
-        exactly once across a crash: ``handlers.recorded.send_confirmations``); otherwise after the commit."""
+        exactly once across a crash: ``handlers.confirmations.send_confirmations``); otherwise after the commit."""
         if self.job is not None:
             self.effects.append({"kind": kind, **data})
             return
@@ -78,7 +78,11 @@ class Turn:
 
     def after_commit(self, work: Callable[[], None]) -> None:
         """Run ``work`` (a Slack message about this request's change) once the change is committed; never when it
-        is rolled back. A failure of ``work`` is logged and does not undo the committed change."""
+        is rolled back. A failure of ``work`` is logged and does not undo the committed change. Not for a submission
+        run from the inbox: a raw call would be lost (or doubled) across a crash; it records its confirmations
+        (``dm``, ``tell``, ``post``, ``update_message``)."""
+        if self.job is not None:
+            raise RuntimeError("a submission run from the inbox confirms through Turn.dm/tell/post/update_message")
         if self._committed:
             work()
             return

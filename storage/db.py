@@ -43,6 +43,11 @@ SQLITE_BUSY_TIMEOUT_MS = 20000  # how long a statement waits for the write lock 
 INBOX_BUSY_TIMEOUT_MS = 2000  # the inbox file: an ack must come within Slack's 3 s
 RETRY_ATTEMPTS = 4  # ``Database.retrying``: tries of a unit of work that met a held lock
 RETRY_BACKOFF_SECONDS = 0.5
+# PostgreSQL, the inbox worker's transactions (``bounded_waits``): a lock is waited for at most this long (as SQLite's
+# busy timeout; the request is retried with a backoff), and a transaction left idle this long is ended by the server,
+# so a hung request cannot block a worker thread, nor hold locks others wait for, forever.
+WORKER_LOCK_TIMEOUT_MS = SQLITE_BUSY_TIMEOUT_MS
+WORKER_IDLE_IN_TRANSACTION_MS = 5 * 60 * 1000
 
 T = TypeVar("T")
 
@@ -180,6 +185,30 @@ def inbox_file(database_file: Path) -> Path:
     return database_file.with_name(f"{database_file.stem}-inbox{database_file.suffix or '.db'}")
 
 
+_waits = threading.local()
+
+
+@contextmanager
+def bounded_waits(
+    lock_timeout_ms: int = WORKER_LOCK_TIMEOUT_MS, idle_ms: int = WORKER_IDLE_IN_TRANSACTION_MS
+) -> Iterator[None]:
+    """Transactions begun in this thread meanwhile (an inbox worker's) get PostgreSQL's ``lock_timeout`` and
+    ``idle_in_transaction_session_timeout`` (``SET LOCAL``: the pooled connection is not changed for others)."""
+    before = getattr(_waits, "values", None)
+    _waits.values = (int(lock_timeout_ms), int(idle_ms))
+    try:
+        yield
+    finally:
+        _waits.values = before
+
+
+def _bound_waits(_session: Session, _transaction: Any, connection: Connection) -> None:
+    values = getattr(_waits, "values", None)
+    if values is not None and connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {values[0]}")
+        connection.exec_driver_sql(f"SET LOCAL idle_in_transaction_session_timeout = {values[1]}")
+
+
 class Database:
     """The process's engine and session factory (and the inbox's, see the module docstring)."""
 
@@ -191,6 +220,7 @@ class Database:
         event.listen(self.sessions, "do_orm_execute", _note_statement)
         event.listen(self.sessions, "after_commit", _forget_writes)
         event.listen(self.sessions, "after_rollback", _forget_writes)
+        event.listen(self.sessions, "after_begin", _bound_waits)
         self._upgraded = False
         self._lock = threading.Lock()
         main_file = sqlite_file(url)
@@ -207,6 +237,7 @@ class Database:
         else:
             self.inbox_engine = self.engine
         self.inbox_sessions = sessionmaker(self.inbox_engine, expire_on_commit=False)
+        event.listen(self.inbox_sessions, "after_begin", _bound_waits)
         if auto_upgrade:
             self.ensure_schema()
 

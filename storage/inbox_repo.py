@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -30,7 +30,14 @@ def create_inbox_request(
     now: datetime,
 ) -> bool:
     """Record a request under its dedupe claim. True when it is new; False for a redelivery, replay or double
-    click of one already recorded (nothing is written then)."""
+    click of one already recorded (nothing is written then). On PostgreSQL one user's requests of one kind are
+    recorded one at a time (a transaction-level advisory lock, held until this insert commits): their ids then
+    follow their commit order, so an in-order claim never sees a later one while an earlier one is still being
+    recorded (a sequence hands out ids at insert, not at commit)."""
+    if user_slack_id and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"inbox:{kind[:40]}:{user_slack_id}"}
+        )
     statement = (
         _dialect_insert(session)(InboxRequest)
         .values(
@@ -148,10 +155,25 @@ def update_inbox_claim_kept(session: Session, *, request_id: int, worker_id: str
     return _mine(session, request_id=request_id, worker_id=worker_id, alive_at=alive_at) is not None
 
 
+# What a finished request's ``result`` keeps: the markers of what was sent or posted (ids, timestamps, flags), never
+# the texts, blocks or step data of its confirmations, which may name people (e.g. a profile review card).
+_MARKERS = ("posted:", "sent:", "responded:")
+
+
+def _markers(result: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in (result or {}).items()
+        if key.startswith(_MARKERS)
+        and (isinstance(value, bool) or (isinstance(value, list) and all(isinstance(v, str) for v in value)))
+    }
+
+
 def update_inbox_done(
     session: Session, *, request_id: int, worker_id: str, channel_id: str | None, ts: str | None, now: datetime
 ) -> bool:
-    """The outcome is out: record where, empty the payload (it may hold personal text) and release the claim."""
+    """The outcome is out: record where, empty the payload and keep only the markers of the result (both may hold
+    personal text), release the claim."""
     row = _mine(session, request_id=request_id, worker_id=worker_id)
     if row is None:
         return False
@@ -159,6 +181,7 @@ def update_inbox_done(
     row.posted_channel_id = channel_id
     row.posted_ts = ts
     row.payload = {}
+    row.result = _markers(row.result)
     row.claimed_by = None
     row.claimed_at = None
     return True
@@ -184,6 +207,7 @@ def update_inbox_failed(
     if retry_at is None:
         row.failed_at = now
         row.payload = {}
+        row.result = _markers(row.result)
     else:
         row.next_attempt_at = retry_at
     return True

@@ -11,6 +11,8 @@ from unittest import mock
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from bot import inbox
 from bot.config import Settings
@@ -20,7 +22,7 @@ from handlers.inbox import MAX_HOLD, STALE_AFTER, ClaimLostError, InboxJob, Inbo
 from handlers.recorded import SUBMISSION_KIND
 from handlers.services import Services
 from storage import inbox_repo
-from storage.db import Database
+from storage.db import WORKER_LOCK_TIMEOUT_MS, Database, bounded_waits
 from storage.models import ProcessedEvent
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
@@ -303,7 +305,9 @@ def test_a_hung_request_is_given_back_and_run_again_by_the_same_worker(
     assert only.beat() == 0  # hung: its claim is given back
     assert state_of(database)[0] is None
     slow.release.set()  # the hung thread wakes up too: its finish is refused (its claim was given back)
-    assert only.drain() == 1  # run again, in a fresh thread, under a new claim
+    assert only.drain() == 0  # the give-back counted as a failed attempt: retried after its backoff …
+    wall.now += handlers_inbox.backoff(1)
+    assert only.drain() == 1  # … run again, in a fresh thread, under a new claim
     only.pool.shutdown(wait=True)
     first, again = slow.runs  # twice, by this worker: the second time under a claim of its own
     assert first == "hostA:1:abc/1" and again.startswith("hostA:1:abc/") and again != first
@@ -336,6 +340,111 @@ def test_the_heartbeat_beats_on_until_the_running_requests_have_finished_at_shut
         slow.release.set()
         stopping.join(timeout=30)
     assert not only._heart.is_alive() and state_of(database)[1] is not None
+
+
+class HangingKind:
+    """An inbox kind whose every run hangs until the test lets that run go (a Slack call or a lock that never
+    answers); records the runs and what the user is told."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Semaphore(0)
+        self.runs: list[threading.Event] = []
+        self.told: list[str] = []
+
+    def handle(self, job: InboxJob) -> None:
+        run = threading.Event()
+        self.runs.append(run)
+        self.entered.release()
+        assert run.wait(timeout=30)
+
+    def tell(self, job: InboxJob, text: str) -> None:
+        self.told.append(text)
+
+
+@pytest.fixture
+def hanging() -> Iterator[HangingKind]:
+    kind = HangingKind()
+    with mock.patch.dict(handlers_inbox.KINDS, {"test_hang": Kind(handle=kind.handle, tell=kind.tell)}):
+        yield kind
+        for run in kind.runs:
+            run.set()
+
+
+def record_hanging(database: Database, n: int = 1) -> None:
+    for i in range(n):
+        inbox.record_request(database, request_key=f"hang:{i}", kind="test_hang", payload={}, user_id=None, now=NOW)
+
+
+@pytest.mark.timeout(60)
+def test_a_request_that_hangs_on_every_attempt_is_given_up_and_its_user_told_once(
+    database: Database, wall: Clock, hanging: HangingKind
+) -> None:
+    """Review of issue 12: a give-back counts as a failed attempt (with its backoff), so a request that hangs
+    every time ends — given up, the user told once — instead of hanging a worker thread after another forever."""
+    record_hanging(database)
+    only = worker(database, "hostA")
+    for attempt in range(1, handlers_inbox.MAX_ATTEMPTS + 1):
+        assert only.drain() == 1 and hanging.entered.acquire(timeout=30)
+        wall.now += MAX_HOLD + timedelta(seconds=1)
+        assert only.beat() == 0  # given back …
+        hanging.runs[-1].set()  # (the hung thread ends at last: its finish is refused)
+        assert only.drain() == 0  # … not at once: after its backoff
+        wall.now += handlers_inbox.backoff(attempt)
+    assert only.drain() == 1  # its attempts are spent: not run again, given up
+    only.pool.shutdown(wait=True)
+    assert len(hanging.runs) == handlers_inbox.MAX_ATTEMPTS and len(hanging.told) == 1
+    with database.inbox_session() as s:
+        row = inbox_repo.get_inbox_request(s, request_key="hang:0")
+        assert row is not None and row.failed_at is not None and row.last_error.startswith(handlers_inbox.HUNG)
+    wall.now += timedelta(hours=1)
+    assert only.drain() == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_hung_thread_no_longer_takes_a_place_of_the_worker(
+    database: Database, wall: Clock, hanging: HangingKind
+) -> None:
+    """A given-back request's thread that still hangs is not counted as running: the worker keeps its full
+    number of threads for the other requests (spare pool threads stand in for up to that many hung ones)."""
+    record_hanging(database)
+    only = worker(database, "hostA")  # 2 threads
+    assert only.drain() == 1 and hanging.entered.acquire(timeout=30)
+    wall.now += MAX_HOLD + timedelta(seconds=1)
+    assert only.beat() == 0  # given back; its thread hangs on
+    inbox.record_request(database, request_key="hang:a", kind="test_hang", payload={}, user_id=None, now=NOW)
+    inbox.record_request(database, request_key="hang:b", kind="test_hang", payload={}, user_id=None, now=NOW)
+    assert only.drain() == 2  # two new ones run beside the hung thread
+    assert hanging.entered.acquire(timeout=30) and hanging.entered.acquire(timeout=30)
+    for run in hanging.runs:
+        run.set()
+    only.pool.shutdown(wait=True)
+
+
+@pytest.mark.timeout(60)
+def test_a_workers_transaction_waits_for_a_lock_for_a_bounded_time_on_postgresql(database: Database) -> None:
+    """PostgreSQL: the inbox worker's transactions get a ``lock_timeout`` (and an idle-in-transaction timeout), so
+    a lock held elsewhere fails the attempt (retried with a backoff) instead of holding the thread forever."""
+    if database.dialect != "postgresql":
+        pytest.skip("PostgreSQL's lock_timeout")
+    with bounded_waits(), database.session() as s:
+        assert s.execute(text("SHOW lock_timeout")).scalar() == f"{WORKER_LOCK_TIMEOUT_MS // 1000}s"
+        assert s.execute(text("SHOW idle_in_transaction_session_timeout")).scalar() == "5min"
+    with database.session() as s:  # other transactions are not bound (the pooled connection was not changed)
+        assert s.execute(text("SHOW lock_timeout")).scalar() == "0"
+    holder = database.engine.connect()
+    try:
+        holder.execute(text("LOCK TABLE processed_events IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+        with (
+            pytest.raises(OperationalError, match="lock timeout"),
+            bounded_waits(lock_timeout_ms=300),
+            database.session() as s,
+        ):
+            s.execute(text("SELECT count(*) FROM processed_events")).scalar()
+        assert time.monotonic() - started < 10
+    finally:
+        holder.rollback()
+        holder.close()
 
 
 # --- a response_url lives 30 minutes and takes 5 posts: later, the answer goes by DM -------------------------------
@@ -406,3 +515,38 @@ def test_one_users_submissions_are_claimed_in_order(database: Database) -> None:
     assert inbox.mark_done(database, request_id=earlier.id, claim="w/3", channel_id=None, ts=None, now=later)
     after = inbox.claim_requests(database, now=later, claim="w/4", limit=10, stale_before=stale, in_order=ordered)
     assert [r.request_key for r in after] == ["view:V2"]  # now its turn
+
+
+@pytest.mark.timeout(60)
+def test_a_users_later_submission_is_never_claimed_while_an_earlier_one_is_being_recorded(database: Database) -> None:
+    """Review of issue 12: on PostgreSQL ids come from a sequence at insert, so a later submission could commit
+    (and be claimed) while an earlier one, with a lower id, was still being recorded. One user's requests of a kind
+    are recorded one at a time, so their ids follow their commit order."""
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite serialises the inbox file's writers: ids follow the commit order by construction")
+    kind, user, stale = SUBMISSION_KIND, "U0ONE", NOW - timedelta(minutes=2)
+    earlier = database.inbox_sessions()
+    try:
+        assert inbox_repo.create_inbox_request(
+            earlier, request_key="view:V1", kind=kind, payload={}, user_slack_id=user, now=NOW
+        )
+        started, recorded = threading.Event(), threading.Event()
+
+        def record_later() -> None:
+            started.set()
+            inbox.record_request(database, request_key="view:V2", kind=kind, payload={}, user_id=user, now=NOW)
+            recorded.set()
+
+        later = threading.Thread(target=record_later)
+        later.start()
+        assert started.wait(timeout=10)
+        time.sleep(0.5)  # the later one's record, had it not waited, is committed by now
+        claimed = inbox.claim_requests(database, now=NOW, claim="w/1", limit=5, stale_before=stale, in_order=[kind])
+        assert claimed == []  # not the later one while the earlier one is not yet recorded
+        earlier.commit()
+    finally:
+        earlier.close()
+    later.join(timeout=30)
+    assert recorded.is_set()
+    first = inbox.claim_requests(database, now=NOW, claim="w/2", limit=5, stale_before=stale, in_order=[kind])
+    assert [r.request_key for r in first] == ["view:V1"]  # the earlier one first; the later one waits for it

@@ -178,3 +178,56 @@ def test_a_share_given_up_after_another_click_shared_leaves_that_share(
         for attempt in range(1, inbox.MAX_ATTEMPTS + 1):
             assert run_pending(services, client, "hostA:1:aaa", after=attempt * timedelta(minutes=2)) == 1
     assert posted_channel(database, search_log_id) == CHANNEL  # the first click's share stands
+
+
+def request_row(database: Database) -> Any:
+    with database.inbox_session() as session:
+        [request] = inbox_repo.list_inbox_requests(session, kind=SHARE_ANSWER)
+        session.expunge(request)
+        return request
+
+
+def test_a_share_given_up_while_slack_cannot_be_read_either_is_given_back_without_looking(
+    database: Database, emulator: SlackEmulator, services: Services, client: WebClient
+) -> None:
+    """Slack refuses the post (``internal_error``: no ts came back) and the marker look-up fails on every retry:
+    the share is still given back when the request is given up — the post is known not made."""
+    search_log_id = search_log(database)
+    click_share(services, search_log_id, "T1")
+    emulator.fail_next("chat.postMessage", error="internal_error", times=inbox.MAX_ATTEMPTS)
+    emulator.fail_next("conversations.history", error="internal_error", times=10 * inbox.MAX_ATTEMPTS)
+    with mock.patch("handlers.inbox.InboxJob.respond_once") as told:
+        for attempt in range(1, inbox.MAX_ATTEMPTS + 1):
+            assert run_pending(services, client, "hostA:1:aaa", after=attempt * timedelta(minutes=2)) == 1
+    assert told.call_count == 1
+    assert request_row(database).failed_at is not None
+    assert shared_posts(emulator) == [] and posted_channel(database, search_log_id) is None
+    emulator.clear_faults()  # Slack is back
+    click_share(services, search_log_id, "T2")
+    with mock.patch("handlers.inbox.InboxJob.delete_original") as deleted:
+        assert run_pending(services, client, "hostA:1:aaa", after=timedelta(hours=1)) == 1
+    assert len(shared_posts(emulator)) == 1 and deleted.call_count == 1  # shared, not "already shared"
+
+
+def test_the_undo_of_a_given_up_share_survives_a_crash_and_a_failure(
+    database: Database, emulator: SlackEmulator, services: Services, client: WebClient
+) -> None:
+    """kill -9 right after the last attempt was given up, before the share was given back, then the giving back
+    failing once more: it is run again (by another worker) until it succeeds, and the request ends given up."""
+    search_log_id = search_log(database)
+    click_share(services, search_log_id, "T1")
+    emulator.fail_next("chat.postMessage", error="internal_error", times=inbox.MAX_ATTEMPTS)
+    with mock.patch("handlers.inbox.InboxJob.respond_once"):
+        for attempt in range(1, inbox.MAX_ATTEMPTS):
+            assert run_pending(services, client, "hostA:1:aaa", after=attempt * timedelta(minutes=2)) == 1
+        with mock.patch("bot.knowledge.release_search_share", side_effect=Killed), pytest.raises(Killed):
+            run_pending(services, client, "hostA:1:aaa", after=inbox.MAX_ATTEMPTS * timedelta(minutes=2))
+        assert posted_channel(database, search_log_id) == CHANNEL and request_row(database).failed_at is None
+        later = timedelta(hours=1)
+        with mock.patch("bot.knowledge.release_search_share", side_effect=RuntimeError("database gone")):
+            assert run_pending(services, client, "hostB:2:bbb", after=later) == 1  # taken over: the undo fails
+        assert posted_channel(database, search_log_id) == CHANNEL and request_row(database).failed_at is None
+        assert run_pending(services, client, "hostB:2:bbb", after=later + timedelta(minutes=10)) == 1
+    assert posted_channel(database, search_log_id) is None and request_row(database).failed_at is not None
+    assert shared_posts(emulator) == []
+    assert run_pending(services, client, "hostC:3:ccc", after=timedelta(hours=2)) == 0  # nothing left to run

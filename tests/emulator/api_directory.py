@@ -112,6 +112,26 @@ def conversations_info(state: State, params: Params) -> JSON:
     return {"ok": True, "channel": info}
 
 
+def conversations_list(state: State, params: Params) -> JSON:
+    """Public channels (``types``: also ``private_channel`` ones the bot is in), by Slack's cursor pagination."""
+    types = set(params.csv("types") or ["public_channel"])
+    for kind, scope in (("public_channel", "channels:read"), ("private_channel", "groups:read")):
+        if kind in types:
+            state.require_scope(scope)
+    with state.lock:
+        listed = [
+            c.to_dict(state.bot_user_id)
+            for c in state.channels.values()
+            if not (c.is_im or c.is_mpim)
+            and (
+                ("private_channel" in types and c.is_private and state.bot_user_id in c.members)
+                or ("public_channel" in types and not c.is_private)
+            )
+        ]
+    page, next_cursor = paginate(listed, params)
+    return {"ok": True, "channels": page, "response_metadata": {"next_cursor": next_cursor}}
+
+
 def conversations_members(state: State, params: Params) -> JSON:
     channel = visible_channel(state, params)
     with state.lock:
@@ -235,6 +255,7 @@ METHODS: dict[str, Handler] = {
     "conversations.open": conversations_open,
     "conversations.info": conversations_info,
     "conversations.members": conversations_members,
+    "conversations.list": conversations_list,
     "conversations.replies": conversations_replies,
     "conversations.history": conversations_history,
     "users.info": users_info,

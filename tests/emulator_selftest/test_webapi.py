@@ -287,3 +287,15 @@ def test_replies_from_oldest(client: WebClient) -> None:
     second = str(client.chat_postMessage(channel="C001", thread_ts=parent, text="twee")["ts"])
     replies = client.conversations_replies(channel="C001", ts=parent, oldest=first)["messages"]
     assert [m["ts"] for m in replies] == [first, second]
+
+
+def test_conversations_list_pages_public_channels_with_their_creator(emu: SlackEmulator, client: WebClient) -> None:
+    emu.add_channel("C010", name="wonen", members=["U001", emu.bot_user_id])
+    emu.add_channel("C011", name="geheim", is_private=True, members=["U001"])
+    made = client.conversations_create(name="werksessie-wonen")["channel"]["id"]
+    first = client.conversations_list(types="public_channel", limit=1)
+    rest = client.conversations_list(types="public_channel", cursor=first["response_metadata"]["next_cursor"])
+    listed = {c["name"]: c for c in first["channels"] + rest["channels"]}
+    assert {"wonen", "werksessie-wonen"} <= set(listed) and "geheim" not in listed  # not a private one it is not in
+    assert listed["werksessie-wonen"]["id"] == made and listed["werksessie-wonen"]["creator"] == emu.bot_user_id
+    assert listed["wonen"]["creator"] == "U001"

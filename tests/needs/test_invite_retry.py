@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -17,7 +18,9 @@ from slack_sdk.web import SlackResponse
 
 from bot import inbox as core
 from bot.config import Settings
+from bot.errors import WieweetError
 from handlers import ids
+from handlers.confirmations import CONFIRM_ATTEMPTS
 from handlers.errors import VERIFIED
 from handlers.forms import NeedsInviteForm
 from handlers.inbox import InboxWorker
@@ -251,3 +254,136 @@ def test_the_channel_intro_is_posted_once_across_a_crash_after_the_commit(
     assert run_once(services, slack, after=timedelta(minutes=5)) is True  # taken over once its claim is stale
     channel = slack.channels["werksessie-leegstand"]
     assert [p["channel"] for p in slack.posts] == [channel]  # the intro, once: not lost, not twice
+
+
+def test_a_saved_invite_whose_confirmation_slack_keeps_refusing_is_never_told_as_not_saved(
+    network: Network, services: Services
+) -> None:
+    """The invite commits, then the channel's intro is rate limited on every one of the worker's attempts: the
+    user is not told "nothing was saved" (they would submit it again); the intro is retried on its own, longer
+    budget and goes out once Slack takes it."""
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    slack.fail["chat.postMessage"] = [slack_error("chat.postMessage", "ratelimited", status=429) for _ in range(6)]
+    for attempt in range(6):
+        assert run_once(services, slack, after=timedelta(minutes=2 * attempt)) is False  # not given up
+        assert proposal_state(network, proposal)[0] == ProposalStatus.INVITED  # saved on the first attempt
+    assert refusals(slack) == []  # no "Er ging iets mis" / "Nothing was saved"
+    assert run_once(services, slack, after=timedelta(minutes=20)) is True
+    channel = slack.channels["werksessie-leegstand"]
+    assert [p["channel"] for p in slack.posts] == [channel]  # the intro, once; no refusal DM
+
+
+def test_confirmations_slack_refuses_past_their_budget_are_logged_never_told_as_not_saved(
+    network: Network, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    slack.fail["chat.postMessage"] = [slack_error("chat.postMessage", "ratelimited", status=429) for _ in range(99)]
+    finished = [run_once(services, slack, after=timedelta(hours=attempt)) for attempt in range(CONFIRM_ATTEMPTS)]
+    assert finished == [False] * (CONFIRM_ATTEMPTS - 1) + [True]  # given up after its own budget
+    slack.fail.clear()
+    assert slack.posts == [] and proposal_state(network, proposal)[0] == ProposalStatus.INVITED
+    assert "was saved, its confirmations could not be sent" in caplog.text
+
+
+class LostCreateSlack(FakeSlack):
+    """Slack makes the channel, then the attempt dies before it hears back (kill -9, a timeout, a 5xx): the
+    channel exists, nothing on the request says so but the step saved before the create."""
+
+    def __init__(self, lose: BaseException) -> None:
+        super().__init__()
+        self.lose: BaseException | None = lose
+
+    def conversations_create(self, **kwargs: Any) -> dict[str, Any]:
+        made = super().conversations_create(**kwargs)
+        if self.lose is not None:
+            lost, self.lose = self.lose, None
+            raise lost
+        return made
+
+    def auth_test(self, **kwargs: Any) -> dict[str, Any]:
+        return {"user_id": "UBOT"}
+
+    def conversations_list(self, **kwargs: Any) -> dict[str, Any]:
+        channels = [{"id": cid, "name": name, "creator": "UBOT"} for name, cid in self.channels.items()]
+        return {"channels": [{"id": "COTHER", "name": "elders", "creator": "UX"}, *channels]}
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [Crash("killed after Slack made the channel"), slack_error("conversations.create", "internal_error", status=500)],
+    ids=["kill -9", "5xx after acting"],
+)
+def test_an_invite_whose_channel_was_made_before_the_attempt_died_adopts_it(
+    network: Network, services: Services, lost: BaseException
+) -> None:
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = LostCreateSlack(lost)
+    if isinstance(lost, Crash):
+        with pytest.raises(Crash):
+            run_once(services, slack)
+        after = timedelta(minutes=5)  # taken over once the dead attempt's claim is stale
+    else:
+        assert run_once(services, slack) is False  # a passing failure: retried
+        after = timedelta(seconds=3)
+    assert run_once(services, slack, after=after) is True
+    channel = slack.channels["werksessie-leegstand"]
+    assert slack.creates == ["werksessie-leegstand", "werksessie-leegstand"]  # the retry met name_taken …
+    assert proposal_state(network, proposal) == (ProposalStatus.INVITED, channel)  # … and adopted the channel
+    assert {"ULEAD", "UGENT"} <= slack.members[channel]
+    assert refusals(slack) == [] and [p["channel"] for p in slack.posts] == [channel]
+
+
+def test_a_name_taken_by_someone_elses_channel_is_still_refused(network: Network, services: Services) -> None:
+    proposal = proposal_id(network)
+    slack = LostCreateSlack(Crash("unused"))
+    slack.lose = None
+    slack.channels["werksessie-leegstand"] = "CTHEIRS"  # not the bot's
+    slack.conversations_list = lambda **kwargs: {  # type: ignore[method-assign]
+        "channels": [{"id": "CTHEIRS", "name": "werksessie-leegstand", "creator": "UX"}]
+    }
+    slack.fail["conversations.create"] = [slack_error("conversations.create", "internal_error", status=500)]
+    submit_invite(services, proposal)
+    assert run_once(services, slack) is False  # failed before Slack acted: retried …
+    assert run_once(services, slack, after=timedelta(seconds=3)) is True  # … and the name is someone else's
+    assert len(refusals(slack)) == 1 and proposal_state(network, proposal)[0] == ProposalStatus.OPEN
+
+
+@pytest.mark.parametrize("late", ["its claim meets the first's", "its claim refused", "its change refused"])
+def test_a_copy_that_met_the_change_of_a_run_that_lost_its_claim_sends_that_runs_confirmations(
+    network: Network, services: Services, late: str
+) -> None:
+    """Two runs of one submission race: the first committed the invite (its confirmations saved on the row) and
+    then lost its claim to the second (presumed dead) before sending them; the second, which had checked the
+    delivery before the first committed, meets the change (refused on it, or on the delivery's claim). It sends
+    the saved confirmations: the channel's intro is not lost."""
+    proposal = proposal_id(network)
+    submit_invite(services, proposal)
+    slack = FakeSlack()
+    with (
+        mock.patch("handlers.recorded.send_confirmations", side_effect=Crash("claim lost before sending")),
+        pytest.raises(Crash),
+    ):
+        run_once(services, slack)
+    assert proposal_state(network, proposal)[0] == ProposalStatus.INVITED and slack.posts == []
+    with ExitStack() as patched:
+        seen = core.delivery_seen
+        checks: list[bool] = []
+
+        def checked_before_the_first_committed(session: Any, *, key: str) -> bool:  # then as it is
+            checks.append(True)
+            return False if len(checks) == 1 else seen(session, key=key)
+
+        patched.enter_context(mock.patch.object(core, "delivery_seen", checked_before_the_first_committed))
+        if late == "its claim refused":  # its own change went through, but the delivery was claimed first
+            patched.enter_context(mock.patch("handlers.recorded.inbox_core.claim_delivery", return_value=False))
+        if late == "its change refused":  # e.g. "already invited", on the first run's change
+            refused = WieweetError("proposal_closed")
+            patched.enter_context(mock.patch.object(network.service, "record_invite", side_effect=refused))
+        assert run_once(services, slack, after=timedelta(minutes=5)) is True
+    channel = slack.channels["werksessie-leegstand"]
+    assert [p["channel"] for p in slack.posts] == [channel] and refusals(slack) == []  # the intro, once

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import inbox
 from bot.actors import Actor
 from bot.privacy import erase_person, finish_erasure
 from storage import inbox_repo
@@ -64,3 +65,60 @@ def test_erased_name_email_and_slack_id_are_not_in_the_files(sqlite_world: World
     # also once the process has stopped (a file copy or backup carries nothing of her)
     db.dispose()
     assert raw_hits(db, needles) == []
+
+
+STAFF = "U0STAFF01"
+
+
+def inbox_text(db: Database) -> str:
+    """Every inbox row, as stored (payload, result, error), in one string."""
+    with db.inbox_session() as s:
+        return repr(
+            [
+                (r.request_key, r.user_slack_id, r.payload, r.result, r.last_error)
+                for r in inbox_repo.list_inbox_requests(s)
+            ]
+        )
+
+
+@pytest.mark.parametrize("ending", ["done", "given up"])
+def test_forget_me_leaves_no_trace_of_the_person_in_another_users_inbox_row(
+    world: World, lieve: Ids, ending: str
+) -> None:
+    """A staff member approved Lieve's profile: their submission's row held the review card (her name, e-mail,
+    Slack id) as a confirmation. Once that request ended only the markers of what was sent stay, so erasing her
+    leaves nothing of her in any inbox row (on SQLite and PostgreSQL)."""
+    db = world.db
+    card = f"Profiel van {LIEVE_NAME} (<@{LIEVE}>, {LIEVE_EMAIL}) goedgekeurd"
+    with db.inbox_session() as s:
+        inbox_repo.create_inbox_request(
+            s,
+            request_key="view:VPROFILE1:h1",
+            kind="modal_submission",
+            payload={"handler": "profile", "body": {"view": {"state": {"note": card}}}},
+            user_slack_id=STAFF,
+            now=LATER - timedelta(minutes=1),
+        )
+    [row] = inbox.claim_requests(db, now=LATER, claim="w/1", limit=1, stale_before=LATER)
+    step = {"kind": "dm", "text": card, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": card}}]}
+    assert inbox.save_result(
+        db,
+        request_id=row.id,
+        claim="w/1",
+        values={"confirm": [step], "step:card": card, "posted:confirm:0": ["D0STAFF01", "1.000002"]},
+        alive_at=LATER,
+    )
+    assert inbox.save_result(db, request_id=row.id, claim="w/1", values={"sent:confirm:0": True}, alive_at=LATER)
+    if ending == "done":
+        assert inbox.mark_done(db, request_id=row.id, claim="w/1", channel_id="D0STAFF01", ts="1.000002", now=LATER)
+    else:
+        assert inbox.mark_failed(db, request_id=row.id, claim="w/1", error="ratelimited", retry_at=None, now=LATER)
+    with db.inbox_session() as s:
+        ended = inbox_repo.get_inbox_request(s, request_key="view:VPROFILE1:h1")
+        assert ended is not None  # the markers of what was sent stay, for exactly-once; nothing else
+        assert ended.result == {"posted:confirm:0": ["D0STAFF01", "1.000002"], "sent:confirm:0": True}
+    with db.session() as s:
+        erase_person(session=s, actor=SELF, slack_user_id=LIEVE, now=LATER)
+    finish_erasure(db, slack_user_id=LIEVE)
+    stored = inbox_text(db).lower()
+    assert all(needle.lower() not in stored for needle in (LIEVE_NAME, LIEVE_EMAIL, LIEVE))
