@@ -14,11 +14,11 @@ from rapidfuzz.distance import OSA
 from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
 from bot.matching.documents import PracticeDoc
-from bot.matching.engine import _largest
+from bot.matching.engine import _largest, _nth_largest
 from bot.matching.index import Collection
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
-from .conftest import EXPERTS, PLACES, THEMES, expert, make_matcher
+from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, expert, make_matcher
 
 
 def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
@@ -31,6 +31,36 @@ def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
                 least = heapq.nlargest(n, scores.values())[-1]
                 assert _largest(scores, n, least) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
     assert _largest({1: 1.0}, 0) == []
+
+
+def test_nth_largest_is_nlargest_also_for_large_tables_and_ties() -> None:
+    """The k-th best score of a candidate table, selected in NumPy for large tables, is heapq's float."""
+    rng = random.Random(5)
+    for size in (1, 5, 255, 256, 300, 4000):
+        values = [rng.choice((0.1, 0.2, 0.25, rng.random(), 1e-300)) for _ in range(size)]
+        table = dict(enumerate(values))
+        for ns in ((1,), (5, 5), (5, 20), (size,), (min(size, 300), 1)):
+            want = [heapq.nlargest(n, values)[-1] for n in ns if n <= size]
+            if len(want) == len(ns):
+                assert _nth_largest(table.values(), size, *ns) == want
+
+
+def test_reasons_follow_updates_between_searches_of_the_same_query() -> None:
+    """Reasons are explained through a plan of the query's variants remembered per query and kind: the same query
+    asked again after an update must explain with the new postings, as a freshly built matcher does."""
+    query = "wie weet iets over leegstandsheffing en woningkwaliteit?"
+    m = make_matcher()
+    first = m.search(query)
+    assert first.practices and all(h.reasons for h in first.practices)
+    assert m.search(query) == first
+    new = PracticeDoc(id=99, title="Woningkwaliteit en leegstandsheffing samen aangepakt", summary="Controle.")
+    m.upsert_practice(new)
+    fresh = Matcher(themes=THEMES, places=PLACES)
+    fresh.build(experts=EXPERTS, practices=[*PRACTICES, new], answers=ANSWERS)
+    after, want = m.search(query), fresh.search(query)
+    assert 99 in [h.doc.id for h in after.practices]
+    assert [(h.doc.id, h.reasons) for h in after.practices] == [(h.doc.id, h.reasons) for h in want.practices]
+    assert [(h.doc.id, h.reasons) for h in after.experts] == [(h.doc.id, h.reasons) for h in want.experts]
 
 
 def test_stemmer_without_pystemmer_cache_stems_the_same() -> None:
