@@ -99,7 +99,7 @@ from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, 
 from bot.matching.gapmodel import GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
-from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser, Variant
+from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.wordlist import common_words
@@ -110,8 +110,6 @@ _HEAVY_EXPERT_FIELDS = frozenset({"expertise", "role", "themes"})
 _SHORT_FIELDS = frozenset({"expertise", "role", "organisation", "themes", "tags", "title", "question"})
 
 Doc = ExpertDoc | PracticeDoc | AnswerDoc
-_PlanTerm = tuple[str, dict[int, float], float, int]  # term, its postings, variant weight * IDF, its terms
-_Plan = tuple[Group, list[tuple[Variant, tuple[dict[int, float], ...], list[_PlanTerm]]]]
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -260,8 +258,6 @@ class Matcher:
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
         self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
         self._phrase_postings = 0
-        # per kind: (query, collection version, what explains a match of each of its variants) — see _reasons
-        self._reason_plans: dict[str, tuple[ParsedQuery, int, list[_Plan]]] = {}
         # per kind, of the last search: (variants, traversed, refining, candidates seen, candidates scored)
         self.last_stats: dict[str, tuple[int, int, int, int, int]] = {}
 
@@ -1329,34 +1325,6 @@ class Matcher:
             got = self._surfaces_memo[text] = self._analyzer.surfaces(text)
         return got
 
-    def _reason_plan(self, kind: _Kind, pq: ParsedQuery) -> list[_Plan]:
-        """Per query group, its variants that can match a document of ``kind``: a multi-word synonym with the
-        postings of its words (all must hold the document), and per term present its postings, ``weight * IDF``
-        and the variant's number of terms — the first product of ``weight * IDF * saturation / terms`` done once
-        per query instead of once per hit (the same floats). Remembered for the query being explained: a search
-        explains about 16 hits through the same 30–90 variants."""
-        coll = kind.collection
-        got = self._reason_plans.get(kind.name)
-        if got is not None and got[0] is pq and got[1] == coll.version:
-            return got[2]
-        postings = coll.postings
-        plan: list[_Plan] = []
-        for g in pq.groups:
-            variants: list[tuple[Variant, tuple[dict[int, float], ...], list[_PlanTerm]]] = []
-            for v in g.variants:
-                whole: tuple[dict[int, float], ...] = ()
-                if v.whole:
-                    lists = [postings.get(t) for t in v.terms]
-                    whole = tuple(p for p in lists if p)
-                    if len(whole) < len(lists):
-                        continue  # no document holds every word of this synonym
-                terms = [(t, p, v.weight * coll.idf(t), len(v.terms)) for t in v.terms if (p := postings.get(t))]
-                if terms:
-                    variants.append((v, whole, terms))
-            plan.append((g, variants))
-        self._reason_plans[kind.name] = (pq, coll.version, plan)
-        return plan
-
     def _reasons(self, kind: _Kind, doc_id: int, pq: ParsedQuery) -> tuple[Reason, ...]:
         doc = kind.docs[doc_id]
         coll = kind.collection
@@ -1377,15 +1345,16 @@ class Matcher:
 
         scored: list[tuple[float, Reason]] = []
         repaired = dict(pq.repairs)
-        for g, variants in self._reason_plan(kind, pq):
+        for g in pq.groups:
             best: tuple[float, Reason] | None = None
-            for v, whole, terms in variants:
-                if whole and not all(doc_id in p for p in whole):
+            for v in g.variants:
+                if v.whole and not all(doc_id in coll.postings.get(t, ()) for t in v.terms):
                     continue  # a fragment of a multi-word synonym is no evidence
-                for t, p, coef, n in terms:
-                    if doc_id not in p:
+                for t in v.terms:
+                    p = coll.postings.get(t)
+                    if not p or doc_id not in p:
                         continue
-                    contrib = coef * p[doc_id] / n
+                    contrib = v.weight * coll.idf(t) * p[doc_id] / len(v.terms)
                     if best is not None and contrib <= best[0]:
                         continue
                     if v.kind == "theme":
