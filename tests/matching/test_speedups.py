@@ -46,8 +46,8 @@ def test_nth_largest_is_nlargest_also_for_large_tables_and_ties() -> None:
 
 
 def test_reasons_follow_updates_between_searches_of_the_same_query() -> None:
-    """Reasons are explained through a plan of the query's variants remembered per query and kind: the same query
-    asked again after an update must explain with the new postings, as a freshly built matcher does."""
+    """The same query asked again after an update explains with the new postings and IDFs (nothing remembered
+    from the first search is reused stale), as a freshly built matcher does."""
     query = "wie weet iets over leegstandsheffing en woningkwaliteit?"
     m = make_matcher()
     first = m.search(query)
