@@ -135,19 +135,6 @@ def _field_texts(doc: Doc) -> dict[str, str]:
 _second = itemgetter(1)
 
 
-def _nth_largest(values: Iterable[float], size: int, *ns: int) -> list[float]:
-    """The ``n``-th largest of ``size`` values, for each ``n`` (1 <= n <= size): ``heapq.nlargest(n, values)[-1]``,
-    the same floats. A large score table is selected in C (NumPy, float64 holds every float exactly) instead of
-    ``nlargest``'s Python loop over every value."""
-    if size < 256:
-        top = heapq.nlargest(max(ns), values)
-        return [top[n - 1] for n in ns]
-    a = np.fromiter(values, np.float64, size)
-    at = [size - n for n in ns]
-    a.partition(at)
-    return [float(a[i]) for i in at]
-
-
 def _largest(scores: dict[int, float], n: int, least: float | None = None) -> list[tuple[int, float]]:
     """``heapq.nlargest(n, scores.items(), key=_second)``: the same items in the same order (ties in dict order,
     as a stable sort keeps them), found faster: the n-th largest value first (no key function; ``least`` when the
@@ -157,7 +144,7 @@ def _largest(scores: dict[int, float], n: int, least: float | None = None) -> li
     if least is None:
         if len(scores) <= max(4 * n, 2000):
             return sorted(scores.items(), key=_second, reverse=True)[:n]
-        (least,) = _nth_largest(scores.values(), len(scores), n)
+        least = heapq.nlargest(n, scores.values())[-1]
     top = [(d, scores[d]) for d in compress(scores, map(ge, scores.values(), repeat(least)))]
     top.sort(key=_second, reverse=True)
     return top[:n]
@@ -1068,9 +1055,10 @@ class Matcher:
                 # cheap bounds first: kth (with coverage) <= the k-th best partial score <= the best one
                 vals = partial.values()
                 if rest[i] < max(vals):
-                    kth, least = _nth_largest(vals, len(partial), k, k if low == 1.0 else min(4 * k, len(partial)))
+                    top = heapq.nlargest(k if low == 1.0 else 4 * k, vals)
+                    kth = top[k - 1]
                     if low != 1.0 and rest[i] < kth:  # k documents whose partial score x coverage is at least kth
-                        kth = self._kth_covered(partial, groups, best, k, concepts, least)
+                        kth = self._kth_covered(partial, groups, best, k, concepts, top[-1])
                     if rest[i] < kth:
                         stop = i
                         break

@@ -14,7 +14,7 @@ from rapidfuzz.distance import OSA
 from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
 from bot.matching.documents import PracticeDoc
-from bot.matching.engine import _largest, _nth_largest
+from bot.matching.engine import _largest
 from bot.matching.index import Collection
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
@@ -31,18 +31,6 @@ def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
                 least = heapq.nlargest(n, scores.values())[-1]
                 assert _largest(scores, n, least) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
     assert _largest({1: 1.0}, 0) == []
-
-
-def test_nth_largest_is_nlargest_also_for_large_tables_and_ties() -> None:
-    """The k-th best score of a candidate table, selected in NumPy for large tables, is heapq's float."""
-    rng = random.Random(5)
-    for size in (1, 5, 255, 256, 300, 4000):
-        values = [rng.choice((0.1, 0.2, 0.25, rng.random(), 1e-300)) for _ in range(size)]
-        table = dict(enumerate(values))
-        for ns in ((1,), (5, 5), (5, 20), (size,), (min(size, 300), 1)):
-            want = [heapq.nlargest(n, values)[-1] for n in ns if n <= size]
-            if len(want) == len(ns):
-                assert _nth_largest(table.values(), size, *ns) == want
 
 
 def test_reasons_follow_updates_between_searches_of_the_same_query() -> None:
