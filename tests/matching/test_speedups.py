@@ -18,7 +18,7 @@ from bot.matching.engine import _largest
 from bot.matching.index import Collection
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
-from .conftest import EXPERTS, PLACES, THEMES, expert, make_matcher
+from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, expert, make_matcher
 
 
 def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
@@ -31,6 +31,24 @@ def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
                 least = heapq.nlargest(n, scores.values())[-1]
                 assert _largest(scores, n, least) == heapq.nlargest(n, scores.items(), key=lambda x: x[1])
     assert _largest({1: 1.0}, 0) == []
+
+
+def test_reasons_follow_updates_between_searches_of_the_same_query() -> None:
+    """The same query asked again after an update explains with the new postings and IDFs (nothing remembered
+    from the first search is reused stale), as a freshly built matcher does."""
+    query = "wie weet iets over leegstandsheffing en woningkwaliteit?"
+    m = make_matcher()
+    first = m.search(query)
+    assert first.practices and all(h.reasons for h in first.practices)
+    assert m.search(query) == first
+    new = PracticeDoc(id=99, title="Woningkwaliteit en leegstandsheffing samen aangepakt", summary="Controle.")
+    m.upsert_practice(new)
+    fresh = Matcher(themes=THEMES, places=PLACES)
+    fresh.build(experts=EXPERTS, practices=[*PRACTICES, new], answers=ANSWERS)
+    after, want = m.search(query), fresh.search(query)
+    assert 99 in [h.doc.id for h in after.practices]
+    assert [(h.doc.id, h.reasons) for h in after.practices] == [(h.doc.id, h.reasons) for h in want.practices]
+    assert [(h.doc.id, h.reasons) for h in after.experts] == [(h.doc.id, h.reasons) for h in want.experts]
 
 
 def test_stemmer_without_pystemmer_cache_stems_the_same() -> None:
