@@ -220,7 +220,11 @@ def test_proposal_forged_click_missing_scope_invite_and_dismiss(
     done = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: name})
     assert done.response_action is None
     channel = emulator.wait_for(lambda: emulator.channel_info(name))
-    assert set(channel["members"]) == {emulator.bot_user_id, LEAD, *ASKERS}
+    # created first, the invitations follow (another Slack call): wait for them, then exactly the proposed people
+    wanted = {emulator.bot_user_id, LEAD, *ASKERS}
+    emulator.wait_for(lambda: wanted <= set((emulator.channel_info(name) or {}).get("members") or []))
+    channel = emulator.channel_info(name)
+    assert channel is not None and set(channel["members"]) == wanted
     emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.INVITED)  # committed after the ack
     emulator.wait_for(lambda: any("zwerfkatten" in flat(m).lower() for m in emulator.messages(channel["id"])))
     update = emulator.wait_for_call(
