@@ -219,7 +219,8 @@ def test_proposal_forged_click_missing_scope_invite_and_dismiss(
     )[-1]
     done = emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: name})
     assert done.response_action is None
-    channel = emulator.wait_for(lambda: emulator.channel_info(name))
+    # the channel exists from conversations.create on; the people come with the one conversations.invite after it
+    channel = emulator.wait_for(lambda: (info := emulator.channel_info(name)) and len(info["members"]) > 1 and info)
     assert set(channel["members"]) == {emulator.bot_user_id, LEAD, *ASKERS}
     emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.INVITED)  # committed after the ack
     emulator.wait_for(lambda: any("zwerfkatten" in flat(m).lower() for m in emulator.messages(channel["id"])))
