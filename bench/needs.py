@@ -239,8 +239,10 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
                 lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, rescue_threshold=None),
             ),
             (
-                "wieweet: words + meaning, second step also for pairs (rescue_size=2)",
-                lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, rescue_size=2),
+                "wieweet: words + meaning, second step for lone questions only (rescue_size=1, round 3)",
+                lambda ts: wieweet_groups(
+                    ts, matcher, vectors, meaning_prior=prior, rescue_size=1, rescue_threshold=0.2
+                ),
             ),
             (
                 "wieweet: words + meaning, without the fragments pass",

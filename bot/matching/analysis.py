@@ -140,22 +140,34 @@ def _framing_mask(tokens: Sequence[str]) -> list[bool]:
     pattern's matches start and end at word boundaries, so a token is framing when a match covers it.
     """
     framing = [False] * len(tokens)
+    if not tokens:
+        return framing
+    kept = list(range(len(tokens)))
+    text, starts = _spaced(tokens, kept)
     for pattern in _framing_patterns():
-        kept = [i for i, is_framing in enumerate(framing) if not is_framing]
-        if not kept:
-            break
-        starts: list[int] = []
-        offset = 0
-        for i in kept:
-            starts.append(offset)
-            offset += len(tokens[i]) + 1
-        text = " ".join(tokens[i] for i in kept)
-        for match in pattern.finditer(text):
+        matches = list(pattern.finditer(text))
+        if not matches:  # most patterns match nothing: the joined text is kept for the next one
+            continue
+        for match in matches:
             for position, i in enumerate(kept):
                 start = starts[position]
                 if start >= match.start() and start + len(tokens[i]) <= match.end():
                     framing[i] = True
+        kept = [i for i, is_framing in enumerate(framing) if not is_framing]
+        if not kept:
+            break
+        text, starts = _spaced(tokens, kept)
     return framing
+
+
+def _spaced(tokens: Sequence[str], kept: Sequence[int]) -> tuple[str, list[int]]:
+    """The tokens at ``kept`` joined by single spaces, and where each starts in that text."""
+    starts: list[int] = []
+    offset = 0
+    for i in kept:
+        starts.append(offset)
+        offset += len(tokens[i]) + 1
+    return " ".join(tokens[i] for i in kept), starts
 
 
 def strip_framing(tokens: list[str]) -> list[str]:

@@ -264,10 +264,13 @@ class Batch:
         lo, hi = int(self.offsets[i0]), int(self.offsets[i1])
         counts = pairs[lo:hi]
         firsts = np.cumsum(counts) - counts  # where each entry's pairs begin
-        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(firsts, counts)
-        at = np.repeat(side.starts[self.indices[lo:hi]], counts) + within
-        cells = np.repeat(self.rows[lo:hi] - i0, counts) * width + side.cols[at]
-        weights = np.repeat(self.values[lo:hi], counts) * side.values[at]
+        # each pair's posting: its entry's term's first posting, plus how far the pair is into its entry's pairs
+        at = np.arange(int(counts.sum()), dtype=np.int64)
+        at += np.repeat(side.starts[self.indices[lo:hi]] - firsts, counts)
+        cells = np.repeat((self.rows[lo:hi] - i0) * width, counts)
+        cells += side.cols[at]
+        weights = np.repeat(self.values[lo:hi], counts)
+        weights *= side.values[at]
         flat = np.bincount(cells, weights=weights, minlength=(i1 - i0) * width).astype(np.float64, copy=False)
         dots = flat.reshape(i1 - i0, width)
         if side.means is not None and self.meaning is not None:

@@ -214,7 +214,8 @@ def fragmented_need(*, others: int = 6) -> list[GroupItem]:
 
 def test_fragments_of_one_need_join_as_groups() -> None:
     items = fragmented_need()
-    apart = {p.key: p.topic_id for p in Grouper(fragment_size=0).run(items, assigned={}, next_topic_id=1).placements}
+    alone = Grouper(fragment_size=0, rescue_threshold=None)  # neither the fragments pass nor the second step
+    apart = {p.key: p.topic_id for p in alone.run(items, assigned={}, next_topic_id=1).placements}
     # no question of one family is close enough to the other family to join it on its own
     assert apart["q:0"] == apart["q:1"] != apart["q:2"] == apart["q:3"]
     got = {p.key: p.topic_id for p in Grouper().run(items, assigned={}, next_topic_id=1).placements}
@@ -350,12 +351,15 @@ def test_a_lone_wording_never_moves_an_earlier_topic() -> None:
     assert [(p.key, p.topic_id) for p in result.placements] == [(items[-1].key, before["q:0"])]
 
 
-def test_pairs_take_the_second_step_only_when_asked() -> None:
-    """``rescue_size=2``: a new pair leaning towards one need joins it whole; by default it stays a topic of its own
-    (on dev2 it cost precision)."""
+def test_pairs_take_the_second_step_unless_told_not_to() -> None:
+    """By default (``rescue_size=2``) a new pair leaning towards one need joins it whole; with ``rescue_size=1``
+    it stays a topic of its own; a pair between two needs stays apart."""
     items = needs_and_a_straggler(lean=0.5, pair=0.8)
     a, b = items[-2].key, items[-1].key
-    default = placed(items, Grouper())
-    assert default[a] == default[b] != default["q:0"]
-    pairs = placed(items, Grouper(rescue_size=2))
+    singles = placed(items, Grouper(rescue_size=1))
+    assert singles[a] == singles[b] != singles["q:0"]
+    pairs = placed(items, Grouper())
     assert pairs[a] == pairs[b] == pairs["q:0"]
+    between = needs_and_a_straggler(lean=0.5, between=0.5, pair=0.8)
+    got = placed(between, Grouper())
+    assert got[a] == got[b] not in {got[i.key] for i in between[:-2]}
