@@ -102,12 +102,25 @@ def keep_claim(db: Database, *, request_id: int, claim: str, alive_at: datetime)
 
 
 def mark_done(
-    db: Database, *, request_id: int, claim: str, channel_id: str | None, ts: str | None, now: datetime
+    db: Database,
+    *,
+    request_id: int,
+    claim: str,
+    channel_id: str | None,
+    ts: str | None,
+    now: datetime,
+    forget_user: bool = False,
 ) -> bool:
     def done() -> bool:
         with db.inbox_session() as session:
             return inbox_repo.update_inbox_done(
-                session, request_id=request_id, worker_id=claim, channel_id=channel_id, ts=ts, now=now
+                session,
+                request_id=request_id,
+                worker_id=claim,
+                channel_id=channel_id,
+                ts=ts,
+                now=now,
+                forget_user=forget_user,
             )
 
     return db.retrying(done)

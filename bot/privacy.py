@@ -522,14 +522,15 @@ def purge_inbox(db: Database, *, now: datetime, policy: RetentionPolicy | None =
         return inbox_repo.delete_finished_inbox_before(session, before=now - policy.inbox_requests)
 
 
-def finish_erasure(db: Database, *, slack_user_id: str | None) -> int:
-    """Once an erasure has committed: drop the person's requests from the inbox (which may be its own file), then
-    make sure no copy of the erased rows stays on disk (``Database.compact_after_erasure``: SQLite has zeroed the
-    freed pages, ``secure_delete``, and its write-ahead logs are checkpointed and truncated). Returns the number of
-    inbox requests removed."""
+def finish_erasure(db: Database, *, slack_user_id: str | None, keep_request: str | None = None) -> int:
+    """Once an erasure has committed: drop the person's requests from the inbox (which may be its own file) — but
+    ``keep_request``, the erasing request's own row while it runs (it forgets the person when done) — then make
+    sure no copy of the erased rows stays on disk (``Database.compact_after_erasure``: SQLite has zeroed the freed
+    pages, ``secure_delete``, and its write-ahead logs are checkpointed and truncated). Returns the number of inbox
+    requests removed."""
     removed = 0
     if slack_user_id:
         with db.inbox_session() as session:
-            removed = inbox_repo.delete_inbox_requests_of(session, slack_user_id=slack_user_id)
+            removed = inbox_repo.delete_inbox_requests_of(session, slack_user_id=slack_user_id, keep_key=keep_request)
     db.compact_after_erasure()
     return removed

@@ -201,6 +201,18 @@ def picked_date(body: Mapping[str, Any]) -> date:
         raise malformed("date", raw) from None
 
 
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{1,31}")
+
+
+def own_user(body: Mapping[str, Any]) -> str:
+    """The Slack user id a "forget me" button carries (refused when it is not one); whether it is the clicker's
+    own is checked by the service from the record."""
+    raw = clicked_action(body).get("value")
+    if not isinstance(raw, str) or not _SLACK_USER.fullmatch(raw):
+        raise malformed("user", raw)
+    return raw
+
+
 def rating(body: Mapping[str, Any], *, prefix: str) -> int:
     """The stars of a rating button: its action id is ``<prefix><1..5>``."""
     raw = str(clicked_action(body).get("action_id") or "")[len(prefix) :]

@@ -17,6 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import inbox as core
+from bot.privacy import finish_erasure
 from handlers import inbox
 from handlers.home import publish_homes
 from handlers.kit import message
@@ -76,6 +77,8 @@ def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
         publish_homes(job.services, client, [str(u) for u in effect.get("users") or []])
     elif kind == "ring":
         job.services.outbox.ring()
+    elif kind == inbox.ERASURE:  # "forget me" committed: the person's inbox rows but this one go, the disk compacted
+        finish_erasure(job.services.db, slack_user_id=job.user_id, keep_request=job.key)
     else:
         log.error("unknown confirmation %r of %s", kind, job.key)
 

@@ -65,6 +65,9 @@ POLL_SECONDS = 1.0
 # A response_url takes posts for 30 minutes after the request: later (with a margin for the post itself and clock
 # skew) the answer goes by DM instead.
 RESPONSE_URL_USABLE = timedelta(minutes=28)
+# A confirmation of a committed "forget me" (``handlers.confirmations``): the erasure's after-commit part. Its own
+# row, kept while it runs, forgets the person when it is done (``InboxWorker._finish``).
+ERASURE = "erasure"
 
 
 def wall_clock() -> datetime:
@@ -568,7 +571,8 @@ class InboxWorker:
     def _finish(self, job: InboxJob) -> None:
         posted = [v for k, v in job.result.items() if k.startswith("posted:") and isinstance(v, list)]
         channel, ts = (str(posted[-1][0]), str(posted[-1][1])) if posted else (None, None)
-
+        confirm = job.result.get("confirm") or []
+        erased = any(isinstance(effect, dict) and effect.get("kind") == ERASURE for effect in confirm)
         if not core.mark_done(
             self.services.db,
             request_id=job.request.id,
@@ -576,6 +580,7 @@ class InboxWorker:
             channel_id=channel,
             ts=ts,
             now=wall_clock(),
+            forget_user=erased,
         ):
             raise ClaimLostError(job.key)
         job.finished = True

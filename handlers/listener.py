@@ -30,7 +30,8 @@ question, a sub-command that changes something or one that reads is decided from
 (``handlers.commands``). Acked first and recorded nowhere (``ack_first``), by design: what opens a modal (Slack's
 trigger id is valid for 3 s, so the modal cannot wait for a record, and its outcome cannot outlive the trigger: when
 the ack is lost the user sees nothing and clicks again) or only reads (help, lists, previews, more results, the Home
-tab), and the "forget me" button, whose erasure removes the person's inbox records, its own one included.
+tab). "Forget me" is recorded too: its erasure removes the person's other inbox records once it committed, and
+its own record forgets the person when it is done.
 
 Modal submissions (``deferred``, every modal but the ask modal, which records its own inbox kind with ``inbox``).
 Before the ack, nothing waits: the typed form is read (a malformed claim or an input longer than Slack allows is

@@ -1,7 +1,8 @@
 """``/wieweet mijn gegevens`` (a file with everything stored about you, in a DM) and ``/wieweet vergeet mij``.
 
 Thin listeners over ``bot.privacy``. Who the data is about is always the Slack user the request was signed for:
-the "forget me" button carries the user's own id, and the service refuses (``NotAuthorized``, logged by the
+the "forget me" button carries the user's own id (recorded in the inbox before its ack, like every click that
+changes something), and the service refuses (``NotAuthorized``, logged by the
 global error handler) when that value names someone else than the person clicking.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.privacy import erase_person, export_json, export_personal_data, finish_erasure
 from handlers.blocks.privacy import build_forget_prompt, build_forgotten
-from handlers.claims import clicked_action
+from handlers.inbox import ERASURE
 from handlers.turn import Turn
 
 EXPORT_WORDS = frozenset({"mijn gegevens", "my data", "mes données"})
@@ -61,15 +62,25 @@ def command_forget(turn: Turn) -> None:
     turn.respond(text=prompt.text, blocks=prompt.blocks, response_type="ephemeral")
 
 
-def handle_forget_button(turn: Turn) -> None:
+def handle_forget_button(turn: Turn, target: str) -> None:
+    """The "forget me" button, run from its inbox record (``handlers.recorded``) in one transaction that claims its
+    delivery: the erasure, then — saved as its confirmations, sent once it committed, also after a crash — the erasure's
+    after-commit part (``finish_erasure``: the person's other inbox rows, compaction) and "you are forgotten". Its
+    own row forgets the person when it is done (``InboxWorker._finish``)."""
     lang = turn.lang  # before erasing: a refreshed Slack profile cache row is then erased too
-    target = str(clicked_action(turn.body).get("value") or "")
-    # The value is only a claim: the service checks it against the clicking user (turn.actor) and refuses otherwise.
+    # ``target`` is only a claim: the service checks it against the clicking user (turn.actor) and refuses otherwise.
     report = erase_person(session=turn.session, actor=turn.actor, slack_user_id=target, now=turn.now)
     turn.outcome = f"erased {sum(report.counts.values())} items"
     done = build_forgotten(lang)
+    if turn.job is not None:
+        turn.effects.append({"kind": ERASURE})
+        if turn.respond is not None:  # recorded: sent through the response_url once committed
+            turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)
+        else:
+            turn.dm(done.text, done.blocks)
+        return
 
-    def confirm() -> None:  # once the erasure is committed (never with the erasing transaction open)
+    def confirm() -> None:  # not from the inbox: once the erasure is committed
         finish_erasure(turn.services.db, slack_user_id=target)
         if turn.respond is not None:
             turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)

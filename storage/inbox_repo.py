@@ -170,10 +170,17 @@ def _markers(result: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def update_inbox_done(
-    session: Session, *, request_id: int, worker_id: str, channel_id: str | None, ts: str | None, now: datetime
+    session: Session,
+    *,
+    request_id: int,
+    worker_id: str,
+    channel_id: str | None,
+    ts: str | None,
+    now: datetime,
+    forget_user: bool = False,
 ) -> bool:
     """The outcome is out: record where, empty the payload and keep only the markers of the result (both may hold
-    personal text), release the claim."""
+    personal text), release the claim. ``forget_user``: the request erased its user, who is no longer named."""
     row = _mine(session, request_id=request_id, worker_id=worker_id)
     if row is None:
         return False
@@ -184,6 +191,8 @@ def update_inbox_done(
     row.result = _markers(row.result)
     row.claimed_by = None
     row.claimed_at = None
+    if forget_user:
+        row.user_slack_id = None
     return True
 
 
@@ -239,9 +248,13 @@ def list_inbox_requests(session: Session, *, kind: str | None = None) -> list[In
     return list(session.scalars(query.order_by(InboxRequest.id)))
 
 
-def delete_inbox_requests_of(session: Session, *, slack_user_id: str) -> int:
-    """Erasure: every request of this user, done or not."""
-    result = session.execute(delete(InboxRequest).where(InboxRequest.user_slack_id == slack_user_id))
+def delete_inbox_requests_of(session: Session, *, slack_user_id: str, keep_key: str | None = None) -> int:
+    """Erasure: every request of this user, done or not (but ``keep_key``: the erasing request's own, still
+    running; it forgets its user when it is done, ``update_inbox_done``)."""
+    query = delete(InboxRequest).where(InboxRequest.user_slack_id == slack_user_id)
+    if keep_key is not None:
+        query = query.where(InboxRequest.request_key != keep_key)
+    result = session.execute(query)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

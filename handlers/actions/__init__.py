@@ -7,8 +7,9 @@ claims is read from the payload alone (malformed: refused at once), the click is
 acked, and the inbox worker runs the handler from the record, checking the claim against the database for the
 Slack-signed user (``handlers.recorded``); a refusal is told to the clicker afterwards, where they clicked. Acked
 first, recorded nowhere: the buttons that open a modal (Slack's trigger id is valid for 3 s: the modal cannot wait
-for a record, and when the ack is lost the user sees nothing and clicks again), the ones that only read or re-show
-(more results, refresh), and "forget me" (the erasure removes the person's inbox records, its own one included).
+for a record, and when the ack is lost the user sees nothing and clicks again) and the ones that only read or re-show
+(more results, refresh). "Forget me" is recorded too: the erasure removes the person's other inbox records after it
+committed, and its own one forgets the person once it is done.
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def register(app: App, services: Services) -> None:
     changes(ids.ACTION_PRACTICE_APPROVE, practices.handle_approve, claims.PRACTICE)
     about(ids.ACTION_PRACTICE_REJECT, practices.handle_reject_button, claims.PRACTICE)
     changes(ids.ACTION_PRACTICE_REMOVE, practices.handle_remove, claims.PRACTICE)
-    # privacy: "forget me" (its value is the user's own id, checked by the service)
-    plain(ids.ACTION_PRIVACY_FORGET, privacy.handle_forget_button)
+    # privacy: "forget me" (its value is the user's own id, checked by the service from the record)
+    changes_with(ids.ACTION_PRIVACY_FORGET, privacy.handle_forget_button, claims.own_user)
     if services.needs is not None:  # knowledge needs: the staff's buttons on a proposal, the recruiting DM
         about(ids.ACTION_NEEDS_INVITE, needs.handle_invite_button, claims.PROPOSAL)
         changes(ids.ACTION_NEEDS_DISMISS, needs.handle_dismiss, claims.PROPOSAL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ from sqlalchemy.orm import Session
 from handlers import ids
 from storage.models import Answer, Expert, SearchLog
 from tests.e2e.conftest import CHANNEL, NL_USER
-from tests.e2e.harness import BotProcess
+from tests.e2e.harness import BotProcess, replay
+from tests.e2e.test_record_first import inbox_path, keys_at_ack, sent_with_inbox_held
 from tests.emulator import SlackEmulator
+from tests.emulator.models import Delivery
 from tests.privacy.test_privacy import occurrences
 
 JORIS = "U0DEMO017"  # a demo expert: Joris Bauwens, Stad Gent, with an answered question in the demo register
@@ -93,7 +96,7 @@ def test_forget_me_erases_everything_after_the_confirm_button(
         assert s.scalars(select(SearchLog.user_slack_id)).all() == [None]  # the search stays, without him
         kept = s.scalars(select(Answer).where(Answer.answered_by_name == "")).all()
         assert len(kept) == 1 and kept[0].organisation == "Stad Gent"  # his public answer, now anonymous knowledge
-    assert f"user={JORIS}" in privacy_bot.log() and "outcome=erased" in privacy_bot.log()
+    assert f"user={JORIS}" in privacy_bot.log() and "outcome=recorded" in privacy_bot.log()
 
 
 def test_a_forged_forget_button_for_someone_else_is_refused_and_logged(
@@ -108,3 +111,43 @@ def test_a_forged_forget_button_for_someone_else_is_refused_and_logged(
     assert f"user={NL_USER} action=erase personal data" in privacy_bot.log()
     with session_on(demo_db_url) as s:
         assert s.scalar(select(Expert).where(Expert.email == JORIS_EMAIL)) is not None
+
+
+def inbox_rows(bot: BotProcess) -> list[tuple[str, str | None, str, bool]]:
+    """Every inbox row: its key, user, payload and result (as text), and whether it is done."""
+    conn = sqlite3.connect(inbox_path(bot), timeout=5)
+    try:
+        query = "SELECT request_key, user_slack_id, payload, result, done_at FROM inbox_requests"
+        return [(str(k), u, f"{p} {r}", d is not None) for k, u, p, r, d in conn.execute(query)]
+    finally:
+        conn.close()
+
+
+def test_forget_me_is_recorded_before_its_ack_erases_once_and_leaves_no_inbox_row_of_the_person(
+    privacy_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    """A kill -9 after the ack cannot lose "forget me": it is in the inbox when Slack gets its ack. Run from the
+    record it erases and confirms once (a replay does neither again), and once it is done no inbox row names or
+    quotes the person: their other requests are gone, its own row has forgotten them."""
+    emulator.send_command(JORIS, CHANNEL, text="wie weet iets over leegstandsheffing?")
+    emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])
+    assert any(user == JORIS for _, user, _, _ in inbox_rows(privacy_bot))
+    prompt = forget_prompt(emulator, JORIS)
+
+    def click() -> Delivery:
+        return emulator.click_button(JORIS, ids.ACTION_PRIVACY_FORGET, message=prompt["message_ts"], channel=CHANNEL)
+
+    forget = sent_with_inbox_held(privacy_bot, emulator, click)
+    key = f"action:{forget.payload['trigger_id']}"
+    assert key in keys_at_ack(forget)
+    done = "heeft je gegevens gewist"
+    emulator.wait_for(lambda: done in flat([p["body"] for p in emulator.response_posts]), timeout=20)
+    emulator.wait_for(lambda: any(k == key and finished for k, _, _, finished in inbox_rows(privacy_bot)), timeout=20)
+    rows = inbox_rows(privacy_bot)
+    assert [user for k, user, _, _ in rows if k == key] == [None]
+    assert not [row for row in rows if row[1] == JORIS or JORIS in row[2] or JORIS_NAME in row[2]]
+    with session_on(demo_db_url) as s:
+        assert occurrences(s, [JORIS_NAME, JORIS_EMAIL, JORIS]) == []
+    replay(emulator, privacy_bot, forget)
+    assert sum(done in flat(p["body"]) for p in emulator.response_posts) == 1
+    assert not [row for row in inbox_rows(privacy_bot) if row[1] == JORIS or JORIS in row[2]]

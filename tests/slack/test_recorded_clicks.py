@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
+import pytest
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy import select
@@ -139,3 +140,14 @@ def test_a_malformed_claim_is_refused_before_the_ack_and_not_recorded(database: 
     assert recorded(services) == []
     [error] = report.errors
     assert isinstance(error, WieweetError)  # told to the clicker and logged by the global error handler
+
+
+def test_the_forget_button_claims_a_slack_user_id_from_its_value() -> None:
+    """ "Forget me" is recorded like the other changes: its value must look like a Slack user id before the ack
+    (whose it is, the service checks from the record)."""
+    body = click("U0ONE", trigger="t.forget")
+    assert claims.own_user(body) == "U0ONE"
+    for forged in ("", "12", "U0ONE; DROP", "u0one", None):
+        body["actions"][0]["value"] = forged
+        with pytest.raises(NotAuthorized):
+            claims.own_user(body)
