@@ -127,12 +127,25 @@ def mark_done(
 
 
 def mark_failed(
-    db: Database, *, request_id: int, claim: str, error: str, retry_at: datetime | None, now: datetime
+    db: Database,
+    *,
+    request_id: int,
+    claim: str,
+    error: str,
+    retry_at: datetime | None,
+    now: datetime,
+    forget_user: bool = False,
 ) -> bool:
     def failed() -> bool:
         with db.inbox_session() as session:
             return inbox_repo.update_inbox_failed(
-                session, request_id=request_id, worker_id=claim, error=error, retry_at=retry_at, now=now
+                session,
+                request_id=request_id,
+                worker_id=claim,
+                error=error,
+                retry_at=retry_at,
+                now=now,
+                forget_user=forget_user,
             )
 
     return db.retrying(failed)

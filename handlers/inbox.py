@@ -137,6 +137,11 @@ class InboxJob:
             raise ClaimLostError(self.key)
         self.request.result = {**self.result, **values}
 
+    @property
+    def erased_user(self) -> bool:
+        """The request erased its own user ("forget me"): once it ends, its row no longer names them."""
+        return any(isinstance(e, dict) and e.get("kind") == ERASURE for e in self.result.get("confirm") or [])
+
     def keep_claim(self) -> None:
         """``ClaimLostError`` unless this worker still holds the request (its claim refreshed when it does)."""
         db, now = self.services.db, wall_clock()
@@ -571,8 +576,6 @@ class InboxWorker:
     def _finish(self, job: InboxJob) -> None:
         posted = [v for k, v in job.result.items() if k.startswith("posted:") and isinstance(v, list)]
         channel, ts = (str(posted[-1][0]), str(posted[-1][1])) if posted else (None, None)
-        confirm = job.result.get("confirm") or []
-        erased = any(isinstance(effect, dict) and effect.get("kind") == ERASURE for effect in confirm)
         if not core.mark_done(
             self.services.db,
             request_id=job.request.id,
@@ -580,7 +583,7 @@ class InboxWorker:
             channel_id=channel,
             ts=ts,
             now=wall_clock(),
-            forget_user=erased,
+            forget_user=job.erased_user,
         ):
             raise ClaimLostError(job.key)
         job.finished = True

@@ -87,7 +87,13 @@ def undo(job: InboxJob, entry: Kind, error: str, *, now: datetime, finish: Calla
 def _mark_failed(job: InboxJob, error: str, *, retry_at: datetime | None, now: datetime) -> None:
     try:
         core.mark_failed(
-            job.services.db, request_id=job.request.id, claim=job.worker_id, error=error, retry_at=retry_at, now=now
+            job.services.db,
+            request_id=job.request.id,
+            claim=job.worker_id,
+            error=error,
+            retry_at=retry_at,
+            now=now,
+            forget_user=retry_at is None and job.erased_user,  # given up after erasing them: not named either
         )
     except Exception:  # the claim goes stale and the request (or its undo) is taken over
         log.exception("could not record the failure of inbox request %s", job.key)

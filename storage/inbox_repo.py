@@ -204,8 +204,10 @@ def update_inbox_failed(
     error: str,
     retry_at: datetime | None,
     now: datetime,
+    forget_user: bool = False,
 ) -> bool:
-    """Record a failed attempt: released for a retry at ``retry_at``, or given up (``retry_at`` None)."""
+    """Record a failed attempt: released for a retry at ``retry_at``, or given up (``retry_at`` None).
+    ``forget_user`` (given up only): the request erased its user, who is no longer named."""
     row = _mine(session, request_id=request_id, worker_id=worker_id)
     if row is None:
         return False
@@ -217,6 +219,8 @@ def update_inbox_failed(
         row.failed_at = now
         row.payload = {}
         row.result = _markers(row.result)
+        if forget_user:
+            row.user_slack_id = None
     else:
         row.next_attempt_at = retry_at
     return True

@@ -550,3 +550,42 @@ def test_a_users_later_submission_is_never_claimed_while_an_earlier_one_is_being
     assert recorded.is_set()
     first = inbox.claim_requests(database, now=NOW, claim="w/2", limit=5, stale_before=stale, in_order=[kind])
     assert [r.request_key for r in first] == ["view:V1"]  # the earlier one first; the later one waits for it
+
+
+def test_a_forget_me_request_given_up_after_its_erasure_no_longer_names_the_person(
+    database: Database, wall: Clock
+) -> None:
+    """A "forget me" request whose erasure committed but whose confirmation Slack kept refusing ends given up: its
+    row must not keep the erased person's Slack id (a request that erased nobody keeps its user, for the log)."""
+    told: list[str] = []
+
+    def erase_then_fail(job: InboxJob) -> None:
+        job.save(confirm=[{"kind": handlers_inbox.ERASURE}])  # the erasure committed; its confirmation is pending
+        raise RuntimeError("Slack keeps failing")
+
+    def fail(job: InboxJob) -> None:
+        raise RuntimeError("Slack keeps failing")
+
+    kinds = {
+        "test_erase": Kind(handle=erase_then_fail, tell=lambda job, text: told.append(text)),
+        "test_fail": Kind(handle=fail, tell=lambda job, text: told.append(text)),
+    }
+    with mock.patch.dict(handlers_inbox.KINDS, kinds):
+        for key, kind in (("erase:1", "test_erase"), ("fail:1", "test_fail")):
+            assert inbox.record_request(database, request_key=key, kind=kind, payload={}, user_id="U0GONE01", now=NOW)
+        only = worker(database, "hostA")
+        for attempt in range(1, handlers_inbox.MAX_ATTEMPTS + 1):
+            token = f"hostA:1:abc/{attempt}"
+            rows = inbox.claim_requests(
+                database, now=wall.now, claim=token, limit=5, stale_before=wall.now - STALE_AFTER
+            )
+            assert len(rows) == 2
+            for row in rows:
+                only.process(row, claim=token)
+            wall.now += handlers_inbox.backoff(attempt) + timedelta(seconds=1)
+    assert len(told) == 2  # each given up, its user told once
+    with database.inbox_session() as s:
+        erased = inbox_repo.get_inbox_request(s, request_key="erase:1")
+        failed = inbox_repo.get_inbox_request(s, request_key="fail:1")
+        assert erased is not None and erased.failed_at is not None and erased.user_slack_id is None
+        assert failed is not None and failed.failed_at is not None and failed.user_slack_id == "U0GONE01"
