@@ -10,9 +10,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, ClassVar
 
+from slack_sdk import WebClient
+
+from bot import inbox as inbox_core
+from handlers import inbox
+from handlers.services import Services
 from tests.emulator import SlackEmulator
 from tests.emulator.models import Delivery
 
@@ -156,3 +162,17 @@ def replay(emulator: SlackEmulator, bot: BotProcess, delivery: Delivery, *, copi
         copy.wait(20)
         assert copy.acked, "a replayed delivery must be acked"
     emulator.wait_for(lambda: bot.log().count("outcome=duplicate") >= before + copies, timeout=20)
+
+
+def run_pending(services: Services, client: WebClient, worker: str, *, after: timedelta = timedelta(0)) -> int:
+    """One worker's pass over the pending inbox requests, in this thread (``after``: that much later, so a dead
+    worker's claims are stale); returns how many it took."""
+    now = inbox.wall_clock() + after
+    rows = inbox_core.claim_requests(
+        services.db, now=now, claim=f"{worker}/1", limit=10, stale_before=now - inbox.STALE_AFTER
+    )
+    processor = inbox.InboxWorker(services, client, threads=1, worker_id=worker)
+    for row in rows:
+        processor.process(row, claim=f"{worker}/1")
+    processor.pool.shutdown(wait=True)
+    return len(rows)

@@ -13,7 +13,6 @@ from unittest import mock
 import pytest
 from slack_sdk import WebClient
 
-from bot import inbox as inbox_core
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
 from handlers import inbox
@@ -23,7 +22,7 @@ from storage import inbox_repo
 from storage.db import Database
 from storage.models import SearchLog
 from tests.e2e.conftest import CHANNEL, NL_USER
-from tests.e2e.harness import BOT_TOKEN
+from tests.e2e.harness import BOT_TOKEN, run_pending
 from tests.emulator import SlackEmulator
 
 QUERY = "wie weet iets over leegstandsheffing?"
@@ -61,20 +60,6 @@ def click_share(services: Services, search_log_id: int, click: str) -> None:
         payload={"search_log_id": search_log_id, "channel": CHANNEL, "query": QUERY, "lang": "nl"},
         user_id=NL_USER,
     )
-
-
-def run_pending(services: Services, client: WebClient, worker: str, *, after: timedelta = timedelta(0)) -> int:
-    """One worker's pass over the pending requests, in this thread (``after``: that much later, so a dead
-    worker's claims are stale)."""
-    now = inbox.wall_clock() + after
-    rows = inbox_core.claim_requests(
-        services.db, now=now, claim=f"{worker}/1", limit=10, stale_before=now - inbox.STALE_AFTER
-    )
-    processor = inbox.InboxWorker(services, client, threads=1, worker_id=worker)
-    for row in rows:
-        processor.process(row, claim=f"{worker}/1")
-    processor.pool.shutdown(wait=True)
-    return len(rows)
 
 
 def shared_posts(emulator: SlackEmulator) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ import pytest
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot import inbox as inbox_core
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
 from handlers import ids, inbox
@@ -26,7 +25,7 @@ from handlers.services import Services
 from storage.db import Database
 from storage.models import DigestSubscription
 from tests.e2e.conftest import CHANNEL, NL_USER
-from tests.e2e.harness import BOT_TOKEN
+from tests.e2e.harness import BOT_TOKEN, run_pending
 from tests.emulator import SlackEmulator
 
 
@@ -69,18 +68,6 @@ def submit_digest(services: Services, client: WebClient) -> None:
     )
     serve(ack=ack, body=body, client=client, context=context, respond=None)
     assert ack.response is not None and ack.response.status == 200
-
-
-def run_pending(services: Services, client: WebClient, worker: str, *, after: timedelta = timedelta(0)) -> int:
-    now = inbox.wall_clock() + after
-    rows = inbox_core.claim_requests(
-        services.db, now=now, claim=f"{worker}/1", limit=10, stale_before=now - inbox.STALE_AFTER
-    )
-    processor = inbox.InboxWorker(services, client, threads=1, worker_id=worker)
-    for row in rows:
-        processor.process(row, claim=f"{worker}/1")
-    processor.pool.shutdown(wait=True)
-    return len(rows)
 
 
 def subscriptions(database: Database) -> int:
