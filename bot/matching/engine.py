@@ -1003,9 +1003,8 @@ class Matcher:
         cfg = self.config
         coll = kind.collection
         postings = coll.postings
-        strong = coll.strong
+        strong = coll.strong_postings
         common = max(cfg.common_df_min, int(cfg.common_df * len(coll)))
-        empty: dict[int, float] = {}
         found: list[_Item] = []
         for gi, g in enumerate(groups):
             for v in g.variants:
@@ -1022,7 +1021,7 @@ class Matcher:
                     if p:
                         c = share * coll.idf(t)
                         full.append((p, c))
-                        seek.append((p if len(p) <= common else strong.get(t, empty), c))
+                        seek.append((p if len(p) <= common else strong(t), c))
                 if full:
                     complete = all(a is b for (a, _), (b, _) in zip(full, seek, strict=True))
                     item = _Item(sum(c for _, c in full), gi, full, seek, complete)
