@@ -216,10 +216,10 @@ class Matcher:
         self._bucket_sizes: dict[int, list[tuple[int, str]]] = {}  # length -> its buckets
         self._bucketed: set[str] = set()
         self._sorted: list[str] = []  # the bucketed words in order, for prefix look-ups
-        # typo pre-filter: word ids, lengths, positions in the bucket scan order, trigram -> word ids
+        # typo pre-filter: word ids, lengths, trigram -> word ids. A word's id orders it within its bucket (both are
+        # appended to together), so (bucket rank, id) is its position in the bucket scan order
         self._words: list[str] = []
         self._word_lens = array("i")
-        self._position: dict[str, tuple[int, int]] = {}
         self._grams: dict[str, array[int]] = {}
         self._common = common_words()  # real words are never "repaired"
         for w in (*self._lexicon.words, *query_stopwords()):
@@ -463,8 +463,7 @@ class Matcher:
                 ws = self._buckets[key] = []
                 self._bucket_rank[key] = len(self._bucket_rank)
                 self._bucket_sizes.setdefault(key[0], []).append(key)
-            # the typo pre-filter: the word's position in the scan order and its trigrams
-            self._position[w] = (self._bucket_rank[key], len(ws))
+            # the typo pre-filter: the word's id and its trigrams
             ws.append(w)
             ident = len(self._words)
             self._words.append(w)
@@ -572,19 +571,19 @@ class Matcher:
         lens = np.frombuffer(self._word_lens, dtype=np.int32)
         hits = np.flatnonzero((counts >= need) & (lens >= n - max_d) & (lens <= n + max_d))
         words = self._words
-        position = self._position
+        rank = self._bucket_rank
         first = word[0]
         for same_first in (True, False):
-            near: list[tuple[int, tuple[int, int], str]] = []
+            near: list[tuple[int, int, int, str]] = []
             for i in hits.tolist():
                 cand = words[i]
                 if (cand[0] == first) == same_first:
                     d = OSA.distance(word, cand, score_cutoff=max_d)
                     if d <= max_d:
-                        near.append((d, position[cand], cand))
+                        near.append((d, rank[len(cand), cand[0]], i, cand))  # the bucket scan order
             if near:
                 near.sort()
-                return [(cand, d) for d, _, cand in near[:25]]
+                return [(cand, d) for d, _, _, cand in near[:25]]
         return []
 
     def _typo_candidates_scan(self, word: str, max_d: int) -> list[tuple[str, int]]:
@@ -1003,9 +1002,8 @@ class Matcher:
         cfg = self.config
         coll = kind.collection
         postings = coll.postings
-        strong = coll.strong
+        strong = coll.strong_postings
         common = max(cfg.common_df_min, int(cfg.common_df * len(coll)))
-        empty: dict[int, float] = {}
         found: list[_Item] = []
         for gi, g in enumerate(groups):
             for v in g.variants:
@@ -1022,7 +1020,7 @@ class Matcher:
                     if p:
                         c = share * coll.idf(t)
                         full.append((p, c))
-                        seek.append((p if len(p) <= common else strong.get(t, empty), c))
+                        seek.append((p if len(p) <= common else strong(t), c))
                 if full:
                     complete = all(a is b for (a, _), (b, _) in zip(full, seek, strict=True))
                     item = _Item(sum(c for _, c in full), gi, full, seek, complete)

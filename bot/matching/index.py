@@ -4,9 +4,11 @@ Each posting stores the *saturated* field-weighted term frequency of a term in a
 
     ptf = sum_f  w_f * tf_f / (1 - b_f + b_f * len_f / avg_f)        sat = ptf / (k1 + ptf)
 
-so a query only multiplies ``sat`` by the term's IDF and weight. ``strong`` holds, per term, the postings with
-``sat >= strong_sat`` (the term in a heavy field such as expertise, title, tags or question): for very common terms
-the matcher looks for candidates there only. IDF is computed at query time from the live document
+so a query only multiplies ``sat`` by the term's IDF and weight. :meth:`strong_postings` gives, per term, the
+postings with ``sat >= strong_sat`` (the term in a heavy field such as expertise, title, tags or question): for very
+common terms the matcher looks for candidates there only. They are filtered from the postings the first time a query
+asks (only common terms are asked for) and kept up to date from then on, so the index holds no second copy of the
+heavy postings of the many rare terms (about 20 MB at full size). IDF is computed at query time from the live document
 frequency (``len(postings[term])``) and document count, so it is always exact. Field lengths are summed
 incrementally; the averages used in ``ptf`` are a snapshot taken at (re)build time, and the owner re-normalises the
 collection (:meth:`needs_refresh`) once an average has drifted more than ``refresh_drift`` from its snapshot — after
@@ -41,8 +43,8 @@ class Collection:
         self.k1 = k1
         self.refresh_drift = refresh_drift
         self.postings: dict[str, dict[int, float]] = {}
-        # the postings with sat >= strong_sat (the term in a heavy field): candidates for very common terms
-        self.strong: dict[str, dict[int, float]] = {}
+        # per term asked for, its postings with sat >= strong_sat (the term in a heavy field), in the postings' order
+        self._strong: dict[str, dict[int, float]] = {}
         self.strong_sat = strong_sat
         self.doc_terms: dict[int, tuple[str, ...]] = {}
         self.doc_lens: dict[int, tuple[int, ...]] = {}
@@ -76,7 +78,7 @@ class Collection:
         (the content is then incomplete; the caller resets again without them)."""
         self.version += 1
         self.postings = {}
-        self.strong = {}
+        self._strong = {}
         self.doc_terms = {}
         self.doc_lens = {}
         self.len_sums = [0] * len(self.fields)
@@ -130,7 +132,7 @@ class Collection:
                 add[term] = ptf[term] + add[term]
             ptf.update(add)
         postings = self.postings
-        strong = self.strong
+        strong = self._strong
         cut = self.strong_sat
         shared = _SHARED
         get = postings.get
@@ -141,11 +143,9 @@ class Collection:
                 postings[term] = {doc_id: sat}
             else:
                 p[doc_id] = sat
-            if sat >= cut:
+            if strong and sat >= cut:  # appended last in both: the strong postings keep the postings' order
                 sp = strong.get(term)
-                if sp is None:
-                    strong[term] = {doc_id: sat}
-                else:
+                if sp is not None:
                     sp[doc_id] = sat
         self.doc_terms[doc_id] = tuple(ptf)
         self.doc_lens[doc_id] = tuple(lens)
@@ -156,18 +156,19 @@ class Collection:
             return False
         self.version += 1
         postings = self.postings
-        strong = self.strong
+        strong = self._strong
         for term in terms:
             p = postings.get(term)
             if p is not None:
                 p.pop(doc_id, None)
                 if not p:
                     del postings[term]
-            sp = strong.get(term)
-            if sp is not None:
-                sp.pop(doc_id, None)
-                if not sp:
-                    del strong[term]
+            if strong:
+                sp = strong.get(term)
+                if sp is not None:
+                    sp.pop(doc_id, None)
+                    if not sp and term not in postings:
+                        del strong[term]
         for i, n in enumerate(self.doc_lens.pop(doc_id)):
             self.len_sums[i] -= n
         return True
@@ -183,6 +184,16 @@ class Collection:
             elif abs(new - old) / old > self.refresh_drift:
                 return True
         return False
+
+    def strong_postings(self, term: str) -> dict[int, float]:
+        """The postings of ``term`` with ``sat >= strong_sat``, in the postings' order (empty if none). Filtered once,
+        then kept up to date by every insert and removal; a full reset forgets them."""
+        got = self._strong.get(term)
+        if got is None:
+            p = self.postings.get(term)
+            cut = self.strong_sat
+            got = self._strong[term] = {d: s for d, s in p.items() if s >= cut} if p else {}
+        return got
 
     def df(self, term: str) -> int:
         p = self.postings.get(term)

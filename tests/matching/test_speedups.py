@@ -190,6 +190,40 @@ def test_a_collection_refuses_totals_the_documents_do_not_add_up_to() -> None:
         coll.reset(iter(docs), totals=(3, [3]))
 
 
+def test_strong_postings_follow_updates_in_the_postings_order() -> None:
+    """The heavy-field postings are filtered from the postings only when first asked for; from then on every insert
+    and removal keeps them equal (and in the same order, which breaks score ties) to a fresh filter."""
+    coll = Collection({"title": 2.0, "text": 0.3}, {"title": 0.5, "text": 0.75}, k1=1.2, refresh_drift=0.2)
+    rng = random.Random(5)
+    words = ["woning", "heffing", "leegstand", "premie"]
+
+    def doc() -> list[tuple[dict[str, float], int]]:
+        title = dict.fromkeys(rng.sample(words, 2), 1.0)
+        text = {w: float(rng.randint(1, 3)) for w in rng.sample(words, 3)}
+        return [(title, len(title)), (text, int(sum(text.values())))]
+
+    coll.reset((i, doc()) for i in range(1, 41))
+
+    def fresh(term: str) -> list[tuple[int, float]]:
+        return [(d, x) for d, x in coll.postings.get(term, {}).items() if x >= coll.strong_sat]
+
+    asked = coll.strong_postings("woning")
+    assert list(asked.items()) == fresh("woning") and asked  # the title field is heavy
+    assert coll.strong_postings("woning") is asked  # filtered once
+    assert coll.strong_postings("onbekend") == {}
+    for step in range(200):
+        d = rng.randint(1, 60)
+        if step % 3 == 0:
+            coll.remove(d)
+        else:
+            coll.add(d, doc())
+        for w in ("woning", "premie"):  # one kept up to date since the start, one asked for midway
+            if w == "woning" or step >= 100:
+                assert list(coll.strong_postings(w).items()) == fresh(w)
+    coll.reset((i, doc()) for i in range(1, 11))
+    assert list(coll.strong_postings("woning").items()) == fresh("woning")
+
+
 def _reference_repair(m: Matcher, word: str) -> str | None:
     """Matcher._repair as it was: candidates gathered by scanning every bucket in order."""
     n = len(word)
