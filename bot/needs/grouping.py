@@ -48,23 +48,26 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from bot.needs.analysis import Concepts
 from bot.needs.topic_space import (
     Batch,
+    Fit,
     MeaningRows,
     Topic,
     Vector,
     Words,
     centred,
+    fit_centre,
     heaviest,
+    idf_size,
     idf_weights,
 )
 
-__all__ = ["GroupItem", "Grouper", "GroupingResult", "Placement", "Topic", "Vector"]
+__all__ = ["Fit", "GroupItem", "GroupState", "Grouper", "GroupingResult", "Placement", "Topic", "Vector", "centred"]
 
 DEFAULT_THRESHOLD = 0.2  # words only
 DEFAULT_MEANING_THRESHOLD = 0.275  # words and meaning
@@ -107,6 +110,22 @@ class GroupingResult:
         return self.topics[topic_id].members
 
 
+@dataclass(slots=True)
+class GroupState:
+    """The placed items' topics as a run leaves them, to place more items into (``Grouper.start`` / ``place``):
+    every weighed item's word and meaning parts with the statistics ``fit``, the topics, their postings and
+    meaning rows. ``touched``: the topics the last ``place`` changed (joined, left or made)."""
+
+    fit: Fit
+    rank: dict[str, tuple[object, ...]] = field(default_factory=dict)  # item key -> its processing order
+    words: dict[str, Words] = field(default_factory=dict)
+    meanings: dict[str, Vector] = field(default_factory=dict)
+    topics: dict[int, Topic] = field(default_factory=dict)
+    postings: dict[str, dict[int, float]] = field(default_factory=dict)
+    space: MeaningRows | None = None
+    touched: set[int] = field(default_factory=set)
+
+
 class Grouper:
     """Places items into topics (see the module docstring)."""
 
@@ -142,6 +161,8 @@ class Grouper:
         self.rescue_size = rescue_size
         self.seed_terms = seed_terms
         self.shortlist = shortlist
+        self._space: MeaningRows | None = None  # the meaning rows of the state being placed into
+        self._touched: set[int] = set()  # topics joined or left since ``place`` began
 
     # --- the run ------------------------------------------------------------------------------------------------
 
@@ -154,28 +175,72 @@ class Grouper:
         idf: Mapping[str, float] | None = None,
     ) -> GroupingResult:
         """Place every item of ``items`` not in ``assigned`` (item key -> topic id). ``items`` holds the assigned
-        ones too (they make the topics, the IDF and the mean meaning). New topics get ids from ``next_topic_id``."""
-        weights = dict(idf) if idf is not None else idf_weights(i.concepts for i in items)
-        ordered = sorted(items, key=lambda i: (i.order, i.key))
-        rank = {item.key: n for n, item in enumerate(ordered)}
-        meanings = self._meanings(ordered)
-        words = {item.key: self._words(item.concepts, weights, item.key in meanings) for item in ordered}
-        self._space = MeaningRows(next(iter(meanings.values())).shape[0]) if meanings else None
-        topics: dict[int, Topic] = {}
-        postings: dict[str, dict[int, float]] = {}
+        ones too (they make the topics, the IDF and the mean meaning). New topics get ids from ``next_topic_id``.
+        A full run: the collection statistics are fitted on ``items`` (``fit``), then ``start`` and ``place``."""
+        fit = self.fit(items)
+        if idf is not None:
+            fit = Fit(dict(idf), fit.unseen, fit.centre)
+        state = self.start(items, assigned=assigned, fit=fit)
+        return self.place(state, [i for i in items if i.key not in assigned], next_topic_id=next_topic_id)
+
+    def fit(self, items: Sequence[GroupItem]) -> Fit:
+        """The collection statistics of ``items``: the terms' IDF and the centre of the meaning vectors."""
+        raw = {i.key: i.meaning for i in items if i.meaning is not None}
+        languages = {i.key: i.language for i in items if i.language} if self.by_language else None
+        centre = fit_centre(raw, prior=self.meaning_prior, languages=languages) if raw else None
+        return Fit(idf_weights(i.concepts for i in items), idf_size(len(items)), centre)
+
+    def start(self, items: Sequence[GroupItem], *, assigned: Mapping[str, int], fit: Fit) -> GroupState:
+        """The topics of the placed items (``assigned``: item key -> topic id; other items are only weighed), with
+        the statistics ``fit``: the state ``place`` places new items into."""
+        state = GroupState(fit)
+        self._add_items(state, items)
+        ordered = sorted((i for i in items if i.key in assigned), key=lambda i: (i.order, i.key))
+        topics = state.topics
+        self._space = state.space
         for item in ordered:
-            topic_id = assigned.get(item.key)
-            if topic_id is None:
-                continue
+            topic_id = assigned[item.key]
             topic = topics.get(topic_id)
             if topic is None:
                 topic = topics[topic_id] = Topic(topic_id)
-            self._join(topic, item.key, words[item.key], meanings.get(item.key), postings)
+            self._join(topic, item.key, state.words[item.key], state.meanings.get(item.key), state.postings)
+        for topic in topics.values():
+            topic.members = list(topic._joined)
+        self._space = None
+        return state
+
+    def _add_items(self, state: GroupState, items: Sequence[GroupItem]) -> None:
+        """Weigh the items not weighed yet with the state's fit (their word and meaning parts)."""
+        new = [i for i in items if i.key not in state.rank]
+        if not new:
+            return
+        fit = state.fit
+        raw = {i.key: i.meaning for i in new if i.meaning is not None}
+        if raw and fit.centre is None:  # no vector when fitted: centred on the reference mean alone
+            state.fit = fit = Fit(fit.idf, fit.unseen, fit_centre({}, prior=self.meaning_prior, languages=None))
+        languages = {i.key: i.language for i in new if i.language} if self.by_language else None
+        factor = np.float32(math.sqrt(self.meaning_weight))
+        if fit.centre is not None:
+            for k, v in fit.centre.apply(raw, languages).items():
+                state.meanings[k] = v * factor
+        for item in new:
+            state.rank[item.key] = (item.order, item.key)
+            state.words[item.key] = self._words(item.concepts, fit, item.key in state.meanings)
+        if state.meanings and state.space is None:
+            state.space = MeaningRows(next(iter(state.meanings.values())).shape[0])
+
+    def place(self, state: GroupState, items: Sequence[GroupItem], *, next_topic_id: int) -> GroupingResult:
+        """Place ``items`` (none of them placed yet) into the state's topics; the state is updated (the topics this
+        run touched are summed again from their members in processing order, as ``start`` sums them, so a state
+        kept between runs and one made anew hold the same topics). New topics get ids from ``next_topic_id``."""
+        self._add_items(state, items)
+        ordered = sorted(items, key=lambda i: (i.order, i.key))
+        words, meanings, topics, postings = state.words, state.meanings, state.topics, state.postings
+        self._space = state.space
+        self._touched = set()
         placements: list[Placement] = []
         next_id = next_topic_id
         for item in ordered:
-            if item.key in assigned:
-                continue
             vec, sem = words[item.key], meanings.get(item.key)
             best_id, best_sim = self._nearest(vec, sem, topics, postings)
             if best_id is not None and best_sim >= self._threshold(sem):
@@ -196,25 +261,49 @@ class Grouper:
             if self.rescue_threshold is not None:
                 self._rescue(where, sims, words, meanings, topics, postings, next_topic_id)
             placements = self._renumber(placements, where, sims, topics, next_topic_id)
-        for topic in topics.values():
-            topic.members = sorted(topic._joined, key=rank.__getitem__)
+            renumbered = {p.topic_id for p in placements if p.topic_id >= next_topic_id}
+            space = self._space
+            if space is not None:  # the meaning rows of renumbered topics follow them (a later run looks them up)
+                for topic_id in renumbered:
+                    if topics[topic_id].row >= 0:
+                        space.topic_ids[topics[topic_id].row] = topic_id
+            touched = {t for t in self._touched if t < next_topic_id} | renumbered
+            self._resum(state, sorted(t for t in touched if t in topics))
+            state.touched = touched
+        else:
+            state.touched = set()
         self._space = None
-        return GroupingResult(tuple(placements), topics, weights)
+        return GroupingResult(tuple(placements), topics, state.fit.idf)
+
+    def _resum(self, state: GroupState, topic_ids: Sequence[int]) -> None:
+        """Sum these topics again from their members in processing order (what ``start`` gives)."""
+        space = state.space
+        for topic_id in topic_ids:
+            topic = state.topics[topic_id]
+            members = sorted(topic._joined, key=state.rank.__getitem__)
+            for t in topic.centroid:
+                post = state.postings.get(t)
+                if post is not None:
+                    post.pop(topic_id, None)
+            topic.centroid = {}
+            topic.words2 = 0.0
+            topic._joined = {}
+            if space is not None and topic.row >= 0:
+                space.matrix[topic.row] = 0.0
+                space.norm2[topic.row] = 0.0
+                space.set_words2(topic.row, 0.0)
+            for key in members:
+                self._join(topic, key, state.words[key], state.meanings.get(key), state.postings)
+            topic.members = members
 
     def _threshold(self, meaning: Vector | None) -> float:
         return self.threshold if meaning is None else self.meaning_threshold
 
-    def _meanings(self, items: Sequence[GroupItem]) -> dict[str, Vector]:
-        raw = {i.key: i.meaning for i in items if i.meaning is not None}
-        languages = {i.key: i.language for i in items if i.language} if self.by_language else None
-        scaled = centred(raw, prior=self.meaning_prior, languages=languages)
-        factor = np.float32(math.sqrt(self.meaning_weight))
-        return {k: v * factor for k, v in scaled.items()}
-
     # --- similarity ---------------------------------------------------------------------------------------------
 
-    def _words(self, concepts: Concepts, idf: Mapping[str, float], with_meaning: bool) -> Words:
-        vec = {t: w * idf.get(t, 1.0) for t, w in concepts.terms.items()}
+    def _words(self, concepts: Concepts, fit: Fit, with_meaning: bool) -> Words:
+        idf, unseen = fit.idf, fit.unseen
+        vec = {t: w * idf.get(t, unseen) for t, w in concepts.terms.items()}
         norm = math.sqrt(sum(x * x for x in vec.values()))
         if not norm:
             return {}
@@ -285,6 +374,7 @@ class Grouper:
     def _join(
         self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
     ) -> None:
+        self._touched.add(topic.id)
         topic._joined[key] = None
         self._move_words(topic, vec, 1.0, postings)
         space = self._space
@@ -298,6 +388,7 @@ class Grouper:
     def _leave(
         self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
     ) -> None:
+        self._touched.add(topic.id)
         del topic._joined[key]
         self._move_words(topic, vec, -1.0, postings)
         space = self._space

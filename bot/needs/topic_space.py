@@ -50,6 +50,78 @@ def idf_weights(vectors: Iterable[Concepts], *, min_items: int = IDF_MIN_ITEMS) 
     return {t: math.log1p(size / d) for t, d in df.items()}
 
 
+def idf_size(count: int, *, min_items: int = IDF_MIN_ITEMS) -> float:
+    """The IDF of a term only one of ``count`` items has (what a term new since the fit weighs)."""
+    return math.log1p(max(count, min_items))
+
+
+@dataclass(frozen=True, slots=True)
+class Centre:
+    """The centre of a collection's meaning vectors, fitted once (``fit_centre``) and applied to any vector after
+    (``apply``): the collection's mean (blended with a reference mean) and, per language, the mean of the vectors
+    once that is taken out. Kept between full refits so that a new question is centred without the collection."""
+
+    mean: npt.NDArray[np.float64] | None  # None: nothing fitted (no vector and no reference mean)
+    languages: dict[str, npt.NDArray[np.float64]]
+    by_language: bool
+
+    def apply(self, vectors: Mapping[str, Vector], languages: Mapping[str, str] | None = None) -> dict[str, Vector]:
+        """The vectors centred at unit length (keys in sorted order; the same vector gives the same result
+        whatever else is centred with it)."""
+        if not vectors:
+            return {}
+        keys = sorted(vectors)
+        matrix = np.stack([np.asarray(vectors[k], dtype=np.float64) for k in keys])
+        if self.mean is not None:
+            matrix -= self.mean
+        unit(matrix)
+        if self.by_language:
+            rows: dict[str, list[int]] = {}
+            for i, k in enumerate(keys):
+                rows.setdefault((languages or {}).get(k, ""), []).append(i)
+            for language in sorted(rows):
+                mean = self.languages.get(language)
+                if mean is not None:
+                    ix = rows[language]
+                    matrix[ix] -= mean
+            unit(matrix)
+        out = matrix.astype(np.float32)
+        return {k: out[i] for i, k in enumerate(keys)}
+
+
+def fit_centre(
+    vectors: Mapping[str, Vector],
+    *,
+    prior: Vector | None = None,
+    prior_items: float = CENTER_PRIOR_ITEMS,
+    languages: Mapping[str, str] | None = None,
+    language_prior_items: float = LANGUAGE_PRIOR_ITEMS,
+) -> Centre:
+    """The centre of ``vectors`` (see ``centred``)."""
+    if not vectors:
+        mean = np.asarray(prior, dtype=np.float64) if prior is not None else None
+        return Centre(mean, {}, bool(languages))
+    keys = sorted(vectors)
+    matrix = np.stack([np.asarray(vectors[k], dtype=np.float64) for k in keys])
+    total = matrix.sum(axis=0)
+    count = float(len(keys))
+    if prior is not None:
+        total += prior_items * np.asarray(prior, dtype=np.float64)
+        count += prior_items
+    mean = total / count
+    means: dict[str, npt.NDArray[np.float64]] = {}
+    if languages:
+        matrix -= mean
+        unit(matrix)
+        rows: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            rows.setdefault(languages.get(k, ""), []).append(i)
+        for language in sorted(rows):
+            ix = rows[language]
+            means[language] = matrix[ix].sum(axis=0) / (len(ix) + language_prior_items)
+    return Centre(mean, means, bool(languages))
+
+
 def centred(
     vectors: Mapping[str, Vector],
     *,
@@ -64,27 +136,21 @@ def centred(
     With ``languages`` (key -> language code) the mean of each language is subtracted as well (shrunk towards none
     by ``language_prior_items``): e5 vectors carry the language a text is written in, and the language is not the
     topic — "pay-as-you-throw" and "diftar" come closer once the English and the Dutch mean are taken out."""
-    if not vectors:
-        return {}
-    keys = sorted(vectors)
-    matrix = np.stack([np.asarray(vectors[k], dtype=np.float64) for k in keys])
-    total = matrix.sum(axis=0)
-    count = float(len(keys))
-    if prior is not None:
-        total += prior_items * np.asarray(prior, dtype=np.float64)
-        count += prior_items
-    matrix -= total / count
-    unit(matrix)
-    if languages:
-        rows: dict[str, list[int]] = {}
-        for i, k in enumerate(keys):
-            rows.setdefault(languages.get(k, ""), []).append(i)
-        for language in sorted(rows):
-            ix = rows[language]
-            matrix[ix] -= matrix[ix].sum(axis=0) / (len(ix) + language_prior_items)
-        unit(matrix)
-    out = matrix.astype(np.float32)
-    return {k: out[i] for i, k in enumerate(keys)}
+    centre = fit_centre(
+        vectors, prior=prior, prior_items=prior_items, languages=languages, language_prior_items=language_prior_items
+    )
+    return centre.apply(vectors, languages)
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """The collection statistics grouping weighs items with: the terms' IDF and the meaning vectors' centre.
+    Fitted on a collection (``Grouper.fit``) and kept between full refits (``bot.needs.state``), so an incremental
+    run weighs its new items without the whole collection."""
+
+    idf: dict[str, float]
+    unseen: float  # the IDF of a term none of the fitted items has (as rare as a term can be)
+    centre: Centre | None  # None: no item had a meaning vector and no reference mean was given
 
 
 def unit(matrix: npt.NDArray[np.float64]) -> None:

@@ -251,9 +251,9 @@ def test_refinement_scores_every_topic_exactly(matcher: Matcher) -> None:
     result = grouper.run(mixed, assigned={}, next_topic_id=1)
     where = {p.key: p.topic_id for p in result.placements}
     ordered = sorted(mixed, key=lambda i: (i.order, i.key))
-    meanings = grouper._meanings(ordered)
-    idf = idf_weights(i.concepts for i in ordered)
-    words = {i.key: grouper._words(i.concepts, idf, i.key in meanings) for i in ordered}
+    state = grouper.start(ordered, assigned={}, fit=grouper.fit(ordered))
+    meanings, words = state.meanings, state.words
+    assert state.fit.idf == idf_weights(i.concepts for i in ordered)
 
     def full(key: str) -> tuple[dict[str, float], np.ndarray]:
         sem = meanings.get(key)
