@@ -260,6 +260,13 @@ class Grouper:
                 self._merge_fragments(where, sims, words, meanings, topics, postings, next_topic_id)
             if self.rescue_threshold is not None:
                 self._rescue(where, sims, words, meanings, topics, postings, next_topic_id)
+            for topic_id in [t for t in topics if t >= next_topic_id]:  # postings under provisional ids go:
+                for t in topics[topic_id].centroid:  # the topics are summed again under their final ids below
+                    post = postings.get(t)
+                    if post is not None:
+                        post.pop(topic_id, None)
+                        if not post:
+                            del postings[t]
             placements = self._renumber(placements, where, sims, topics, next_topic_id)
             renumbered = {p.topic_id for p in placements if p.topic_id >= next_topic_id}
             space = self._space

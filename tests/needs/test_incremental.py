@@ -45,8 +45,13 @@ def test_refit_rule() -> None:
 
 
 def same_state(a: GroupState, b: GroupState) -> None:
-    """Bit for bit: the topics' members, word sums and meaning rows."""
+    """Bit for bit: the topics' members, word sums, postings and meaning rows."""
     assert sorted(a.topics) == sorted(b.topics)
+
+    def postings(state: GroupState) -> dict[tuple[str, int], float]:
+        return {(t, topic_id): x for t, post in state.postings.items() for topic_id, x in post.items()}
+
+    assert postings(a) == postings(b)
     for topic_id, topic in a.topics.items():
         other = b.topics[topic_id]
         assert topic.members == other.members
