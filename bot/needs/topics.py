@@ -135,8 +135,10 @@ class Topics:
             cache.fit_id = repo.create_need_fit(
                 session, last_item_id=cache.extent[1], items=len(cache.state.rank), now=now
             ).id
-        self._cache = cache
-        labelled = self._label_topics(session, cache, first_new=first_new, real=real, now=now)
+        labelled = self._label_topics(session, cache, real=real, now=now)
+        # kept for the next run unless a new topic got another database id than the grouping gave it (a gap in
+        # the ids, e.g. after a rolled-back run on PostgreSQL): the next run then rebuilds under the stored ids
+        self._cache = cache if all(db_id == topic_id for topic_id, db_id in real.items()) else None
         return UpdateReport(
             items=extent[0] + len(unplaced),
             placed=len(result.placements),
@@ -189,9 +191,7 @@ class Topics:
         extent = repo.get_need_items_extent(session)
         return GroupingCache(fit.id, extent, meaning is not None, vocabulary, state, concepts)
 
-    def _label_topics(
-        self, session: Session, cache: GroupingCache, *, first_new: int, real: Mapping[int, int], now: datetime
-    ) -> int:
+    def _label_topics(self, session: Session, cache: GroupingCache, *, real: Mapping[int, int], now: datetime) -> int:
         """Label the topics without one from their most central shareable member (``NO_LABEL``: none has
         shareable words yet); returns how many were labelled. Only the unlabelled topics' members are read."""
         topics = cache.state.topics

@@ -31,6 +31,8 @@ MORE = [
     ("UKORTRIJK", "belasting op lege huizen en winkels"),
     ("UGENT", "Hoe pakken jullie fietsstraten aan in de binnenstad?"),
     ("ULEUVEN", "natuurbegraafplaats: wie heeft er een?"),
+    ("UGENT", "Wie weet iets over hondenlosloopweides in parken?"),
+    ("UAALST", "hondenlosloopweide aanleggen: ervaringen?"),
 ]
 
 
@@ -196,7 +198,9 @@ def test_the_statistics_are_refitted_when_the_collection_has_grown_by_the_share(
 
 def meaning_service(network: Network, config: NeedsConfig) -> NeedsService:
     store = DatabaseVectorStore(network.database, now=NOW)
-    return NeedsService(network.knowledge, config=config, meaning=QuestionMeaning(TopicEmbedder(), store))
+    embedder = TopicEmbedder()
+    embedder.axes["begraaf"] = 2
+    return NeedsService(network.knowledge, config=config, meaning=QuestionMeaning(embedder, store))
 
 
 def embed_all(network: Network, service: NeedsService) -> None:
@@ -252,3 +256,26 @@ def test_a_running_bot_keeps_the_state_a_restarted_one_rebuilds(database: Databa
             assert session.scalar(select(func.count()).select_from(NeedFit)) == 1
     finally:
         network.knowledge.close()
+
+
+def test_a_gap_in_the_topic_ids_makes_the_next_run_rebuild(network: Network) -> None:
+    """On PostgreSQL a topic made and dropped (a rolled-back run) uses a sequence value: a new topic then gets
+    another database id than the grouping gave it; the state is rebuilt under the stored ids."""
+    config = NeedsConfig(refit_growth=10.0)
+    running = NeedsService(network.knowledge, config=config)
+    update(running, network, 0)
+    with network.database.session() as session:
+        session.delete(needs_repo.create_need_topic(session, label="", label_item="", now=NOW))
+    ask(network, 1, start=6)
+    assert update(running, network, 1).new_topics == 1
+    ask(network, 1, start=7)
+    assert update(running, network, 2).placed == 1
+    with network.database.session() as session:
+        assigned = needs_repo.list_need_assignments(session)
+        fit = needs_repo.get_last_need_fit(session)
+        assert fit is not None
+        fresh = NeedsService(network.knowledge, config=config)
+        state = fresh.topics._rebuild(session, fresh.topics.grouper(), fit).state
+    assert running.topics._cache is not None
+    same_state(running.topics._cache.state, state)
+    assert set(state.topics) == set(assigned.values())
