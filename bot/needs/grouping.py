@@ -126,6 +126,17 @@ class GroupState:
     touched: set[int] = field(default_factory=set)
 
 
+@dataclass(frozen=True, slots=True)
+class _Sums:
+    """A topic's sums as they were before a run changed them (see ``Grouper._settle``)."""
+
+    centroid: dict[str, float]
+    words2: float
+    members: list[str]
+    meaning: Vector | None
+    norm2: float
+
+
 class Grouper:
     """Places items into topics (see the module docstring)."""
 
@@ -163,6 +174,8 @@ class Grouper:
         self.shortlist = shortlist
         self._space: MeaningRows | None = None  # the meaning rows of the state being placed into
         self._touched: set[int] = set()  # topics joined or left since ``place`` began
+        self._before: dict[int, _Sums] = {}  # an earlier topic's sums before ``place`` first changed it
+        self._first_new = 0  # while ``place`` moves items: the first id of this run's topics (0: not placing)
 
     # --- the run ------------------------------------------------------------------------------------------------
 
@@ -238,6 +251,8 @@ class Grouper:
         words, meanings, topics, postings = state.words, state.meanings, state.topics, state.postings
         self._space = state.space
         self._touched = set()
+        self._before = {}
+        self._first_new = next_topic_id
         placements: list[Placement] = []
         next_id = next_topic_id
         for item in ordered:
@@ -260,48 +275,100 @@ class Grouper:
                 self._merge_fragments(where, sims, words, meanings, topics, postings, next_topic_id)
             if self.rescue_threshold is not None:
                 self._rescue(where, sims, words, meanings, topics, postings, next_topic_id)
-            for topic_id in [t for t in topics if t >= next_topic_id]:  # postings under provisional ids go:
-                for t in topics[topic_id].centroid:  # the topics are summed again under their final ids below
-                    post = postings.get(t)
-                    if post is not None:
-                        post.pop(topic_id, None)
-                        if not post:
-                            del postings[t]
-            placements = self._renumber(placements, where, sims, topics, next_topic_id)
-            renumbered = {p.topic_id for p in placements if p.topic_id >= next_topic_id}
-            space = self._space
-            if space is not None:  # the meaning rows of renumbered topics follow them (a later run looks them up)
-                for topic_id in renumbered:
-                    if topics[topic_id].row >= 0:
-                        space.topic_ids[topics[topic_id].row] = topic_id
-            touched = {t for t in self._touched if t < next_topic_id} | renumbered
-            self._resum(state, sorted(t for t in touched if t in topics))
-            state.touched = touched
+            placements = self._finish(state, placements, where, sims, next_topic_id)
         else:
             state.touched = set()
+        self._first_new = 0
+        self._before = {}
         self._space = None
         return GroupingResult(tuple(placements), topics, state.fit.idf)
 
-    def _resum(self, state: GroupState, topic_ids: Sequence[int]) -> None:
-        """Sum these topics again from their members in processing order (what ``start`` gives)."""
-        space = state.space
-        for topic_id in topic_ids:
-            topic = state.topics[topic_id]
-            members = sorted(topic._joined, key=state.rank.__getitem__)
-            for t in topic.centroid:
-                post = state.postings.get(t)
+    def _finish(
+        self,
+        state: GroupState,
+        placements: list[Placement],
+        where: Mapping[str, int],
+        sims: Mapping[str, float],
+        first_new: int,
+    ) -> list[Placement]:
+        """Number this run's topics for good (``_renumber``) with their postings and meaning rows, and settle the
+        sums of every topic the run touched (``_settle``)."""
+        topics, postings = state.topics, state.postings
+        for topic_id in [t for t in topics if t >= first_new]:  # postings under provisional ids go: the
+            for t in topics[topic_id].centroid:  # topics are summed again under their final ids below
+                post = postings.get(t)
                 if post is not None:
                     post.pop(topic_id, None)
-            topic.centroid = {}
-            topic.words2 = 0.0
-            topic._joined = {}
+                    if not post:
+                        del postings[t]
+        placements = self._renumber(placements, where, sims, topics, first_new)
+        self._first_new = 0
+        renumbered = {p.topic_id for p in placements if p.topic_id >= first_new}
+        space = self._space
+        if space is not None:  # the meaning rows of renumbered topics follow them (a later run looks them up)
+            for topic_id in renumbered:
+                if topics[topic_id].row >= 0:
+                    space.topic_ids[topics[topic_id].row] = topic_id
+        touched = {t for t in self._touched if t < first_new} | renumbered
+        joined: dict[int, list[str]] = {}
+        for p in placements:
+            joined.setdefault(p.topic_id, []).append(p.key)
+        self._settle(state, sorted(t for t in touched if t in topics), joined)
+        state.touched = touched
+        return placements
+
+    def _settle(self, state: GroupState, topic_ids: Sequence[int], joined: Mapping[int, list[str]]) -> None:
+        """Make the sums of the topics this run touched what ``start`` would make of their members (summed in
+        processing order), so a kept state and a rebuilt one are the same: an earlier topic whose new members all
+        come after its earlier ones gets its sums from before the run plus the new members (in proportion to
+        what is new); any other topic is summed again from all its members."""
+        space = state.space
+        rank = state.rank.__getitem__
+        for topic_id in topic_ids:
+            topic = state.topics[topic_id]
+            before = self._before.get(topic_id)
+            new = sorted(joined.get(topic_id, ()), key=rank)
+            if before is None or (before.members and new and rank(new[0]) < rank(before.members[-1])):
+                self._resum(state, topic)
+                continue
+            for t in topic.centroid:
+                if t not in before.centroid:
+                    post = state.postings.get(t)
+                    if post is not None:
+                        post.pop(topic_id, None)
+            for t, x in before.centroid.items():
+                state.postings.setdefault(t, {})[topic_id] = x
+            topic.centroid, topic.words2 = before.centroid, before.words2
             if space is not None and topic.row >= 0:
-                space.matrix[topic.row] = 0.0
-                space.norm2[topic.row] = 0.0
-                space.set_words2(topic.row, 0.0)
-            for key in members:
+                if before.meaning is None:
+                    space.matrix[topic.row] = 0.0
+                else:
+                    space.matrix[topic.row] = before.meaning
+                space.norm2[topic.row] = before.norm2
+                space.set_words2(topic.row, topic.words2)
+            for key in new:
+                del topic._joined[key]
                 self._join(topic, key, state.words[key], state.meanings.get(key), state.postings)
-            topic.members = members
+            topic.members = [*before.members, *new]
+
+    def _resum(self, state: GroupState, topic: Topic) -> None:
+        """Sum a topic again from its members in processing order (what ``start`` gives)."""
+        space = state.space
+        members = sorted(topic._joined, key=state.rank.__getitem__)
+        for t in topic.centroid:
+            post = state.postings.get(t)
+            if post is not None:
+                post.pop(topic.id, None)
+        topic.centroid = {}
+        topic.words2 = 0.0
+        topic._joined = {}
+        if space is not None and topic.row >= 0:
+            space.matrix[topic.row] = 0.0
+            space.norm2[topic.row] = 0.0
+            space.set_words2(topic.row, 0.0)
+        for key in members:
+            self._join(topic, key, state.words[key], state.meanings.get(key), state.postings)
+        topic.members = members
 
     def _threshold(self, meaning: Vector | None) -> float:
         return self.threshold if meaning is None else self.meaning_threshold
@@ -381,7 +448,7 @@ class Grouper:
     def _join(
         self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
     ) -> None:
-        self._touched.add(topic.id)
+        self._touch(topic)
         topic._joined[key] = None
         self._move_words(topic, vec, 1.0, postings)
         space = self._space
@@ -395,7 +462,7 @@ class Grouper:
     def _leave(
         self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
     ) -> None:
-        self._touched.add(topic.id)
+        self._touch(topic)
         del topic._joined[key]
         self._move_words(topic, vec, -1.0, postings)
         space = self._space
@@ -407,6 +474,17 @@ class Grouper:
                 space.matrix[topic.row] = 0.0
                 space.norm2[topic.row] = 0.0
                 space.set_words2(topic.row, 0.0)
+
+    def _touch(self, topic: Topic) -> None:
+        """Note that ``topic`` changes; while placing, keep an earlier topic's sums as they were first."""
+        if topic.id in self._touched:
+            return
+        self._touched.add(topic.id)
+        if self._first_new > 0 and topic.id < self._first_new:
+            space = self._space
+            row = space.matrix[topic.row].copy() if space is not None and topic.row >= 0 else None
+            norm2 = float(space.norm2[topic.row]) if space is not None and topic.row >= 0 else 0.0
+            self._before[topic.id] = _Sums(dict(topic.centroid), topic.words2, topic.members, row, norm2)
 
     @staticmethod
     def _move_words(topic: Topic, vec: Words, sign: float, postings: dict[str, dict[int, float]]) -> None:
@@ -449,7 +527,7 @@ class Grouper:
         for _ in range(self.refine):
             live = sorted(t for t, topic in topics.items() if topic._joined)
             current = [where[k] for k in keys]
-            best_ids, best_sims = batch.best(live, current, topics)
+            best_ids, best_sims = batch.best(live, current, topics, postings)
             left: set[int] = set()
             moved = 0
             for i, key in enumerate(keys):

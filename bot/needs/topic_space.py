@@ -248,10 +248,16 @@ class Batch:
             self.self_dot += np.einsum("ij,ij->i", self.meaning, self.meaning, dtype=np.float64)
 
     def best(
-        self, topic_ids: Sequence[int], current: Sequence[int], topics: Mapping[int, Topic]
+        self,
+        topic_ids: Sequence[int],
+        current: Sequence[int],
+        topics: Mapping[int, Topic],
+        postings: Mapping[str, Mapping[int, float]] | None = None,
     ) -> tuple[list[int], npt.NDArray[np.float64]]:
         """Per item: the most similar of ``topic_ids`` (ties: the lower id; -1 when none is similar at all) and the
-        similarity, with the item taken out of its ``current`` topic."""
+        similarity, with the item taken out of its ``current`` topic. ``postings`` (term -> topic id -> the
+        centroid's value, as ``Grouper`` keeps them): the topics' side is read through the items' terms only
+        (in proportion to the items, not to every topic's terms); the same sums."""
         n, width = len(current), len(topic_ids)
         best_sim = np.zeros(n, dtype=np.float64)
         best_col = np.full(n, -1, dtype=np.int64)
@@ -259,7 +265,7 @@ class Batch:
             return [-1] * n, best_sim
         column_of = {t: j for j, t in enumerate(topic_ids)}
         own = np.asarray([column_of.get(t, -1) for t in current], dtype=np.int64)
-        side = self._topic_side(topic_ids, topics)
+        side = self._topic_side(topic_ids, topics, postings)
         pairs = side.counts[self.indices]  # per (item, term) entry: how many topics have the term
         per_item = np.bincount(self.rows, weights=pairs, minlength=n) + width
         i0 = 0
@@ -284,8 +290,14 @@ class Batch:
             i0 = i1
         return [topic_ids[int(c)] if c >= 0 else -1 for c in best_col], best_sim
 
-    def _topic_side(self, topic_ids: Sequence[int], topics: Mapping[int, Topic]) -> TopicSide:
-        """The topics' word centroids over the items' terms, as postings sorted by term; their meaning rows."""
+    def _topic_side(
+        self,
+        topic_ids: Sequence[int],
+        topics: Mapping[int, Topic],
+        postings: Mapping[str, Mapping[int, float]] | None = None,
+    ) -> TopicSide:
+        """The topics' word centroids over the items' terms, as postings sorted by term; their meaning rows. (The
+        order of a term's postings does not matter: an (item, topic) cell gets one value per item term.)"""
         width = len(topic_ids)
         terms: list[int] = []
         cols: list[int] = []
@@ -293,14 +305,24 @@ class Batch:
         norm2 = np.empty(width, dtype=np.float64)
         rows = np.full(width, -1, dtype=np.int64)
         columns = self.columns
+        if postings is not None:
+            column_of = {t: j for j, t in enumerate(topic_ids)}
+            for t, term in columns.items():
+                for topic_id, x in postings.get(t, {}).items():
+                    j = column_of.get(topic_id)
+                    if j is not None:
+                        terms.append(term)
+                        cols.append(j)
+                        values.append(x)
         for j, topic_id in enumerate(topic_ids):
             topic = topics[topic_id]
-            for t, x in topic.centroid.items():
-                col = columns.get(t)
-                if col is not None:
-                    terms.append(col)
-                    cols.append(j)
-                    values.append(x)
+            if postings is None:
+                for t, x in topic.centroid.items():
+                    col = columns.get(t)
+                    if col is not None:
+                        terms.append(col)
+                        cols.append(j)
+                        values.append(x)
             norm2[j] = topic.words2
             rows[j] = topic.row
         term_array = np.asarray(terms, dtype=np.int64)

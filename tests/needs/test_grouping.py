@@ -282,6 +282,9 @@ def test_refinement_scores_every_topic_exactly(matcher: Matcher) -> None:
         grouper._join(topic, key, words[key], meanings.get(key), postings)
     batch = Batch(keys, words, meanings, grouper._space)
     best_ids, best_sims = batch.best(sorted(topics), [where[k] for k in keys], topics)
+    # read through the items' terms' postings (what a refinement pass does): the same sums, bit for bit
+    by_postings = batch.best(sorted(topics), [where[k] for k in keys], topics, postings)
+    assert by_postings[0] == best_ids and np.array_equal(by_postings[1], best_sims)
     for i, key in enumerate(keys):
         expected = {t: cosine(key, [k for k in keys if where[k] == t and k != key]) for t in sorted(topics)}
         top = max(expected.values())
