@@ -48,11 +48,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from bot.needs.analysis import Concepts
+from bot.needs.state import GroupState, Sums, settle
 from bot.needs.topic_space import (
     Batch,
     Fit,
@@ -110,33 +111,6 @@ class GroupingResult:
         return self.topics[topic_id].members
 
 
-@dataclass(slots=True)
-class GroupState:
-    """The placed items' topics as a run leaves them, to place more items into (``Grouper.start`` / ``place``):
-    every weighed item's word and meaning parts with the statistics ``fit``, the topics, their postings and
-    meaning rows. ``touched``: the topics the last ``place`` changed (joined, left or made)."""
-
-    fit: Fit
-    rank: dict[str, tuple[object, ...]] = field(default_factory=dict)  # item key -> its processing order
-    words: dict[str, Words] = field(default_factory=dict)
-    meanings: dict[str, Vector] = field(default_factory=dict)
-    topics: dict[int, Topic] = field(default_factory=dict)
-    postings: dict[str, dict[int, float]] = field(default_factory=dict)
-    space: MeaningRows | None = None
-    touched: set[int] = field(default_factory=set)
-
-
-@dataclass(frozen=True, slots=True)
-class _Sums:
-    """A topic's sums as they were before a run changed them (see ``Grouper._settle``)."""
-
-    centroid: dict[str, float]
-    words2: float
-    members: list[str]
-    meaning: Vector | None
-    norm2: float
-
-
 class Grouper:
     """Places items into topics (see the module docstring)."""
 
@@ -174,7 +148,7 @@ class Grouper:
         self.shortlist = shortlist
         self._space: MeaningRows | None = None  # the meaning rows of the state being placed into
         self._touched: set[int] = set()  # topics joined or left since ``place`` began
-        self._before: dict[int, _Sums] = {}  # an earlier topic's sums before ``place`` first changed it
+        self._before: dict[int, Sums] = {}  # an earlier topic's sums before ``place`` first changed it
         self._first_new = 0  # while ``place`` moves items: the first id of this run's topics (0: not placing)
 
     # --- the run ------------------------------------------------------------------------------------------------
@@ -243,9 +217,8 @@ class Grouper:
             state.space = MeaningRows(next(iter(state.meanings.values())).shape[0])
 
     def place(self, state: GroupState, items: Sequence[GroupItem], *, next_topic_id: int) -> GroupingResult:
-        """Place ``items`` (none of them placed yet) into the state's topics; the state is updated (the topics this
-        run touched are summed again from their members in processing order, as ``start`` sums them, so a state
-        kept between runs and one made anew hold the same topics). New topics get ids from ``next_topic_id``."""
+        """Place ``items`` (none placed yet) into the state's topics, new topics numbered from ``next_topic_id``; the
+        state is updated (``bot.needs.state.settle``: a kept state and one made anew by ``start`` are the same)."""
         self._add_items(state, items)
         ordered = sorted(items, key=lambda i: (i.order, i.key))
         words, meanings, topics, postings = state.words, state.meanings, state.topics, state.postings
@@ -291,8 +264,7 @@ class Grouper:
         sims: Mapping[str, float],
         first_new: int,
     ) -> list[Placement]:
-        """Number this run's topics for good (``_renumber``) with their postings and meaning rows, and settle the
-        sums of every topic the run touched (``_settle``)."""
+        """Number this run's topics for good with their postings and meaning rows; settle the touched topics."""
         topics, postings = state.topics, state.postings
         for topic_id in [t for t in topics if t >= first_new]:  # postings under provisional ids go: the
             for t in topics[topic_id].centroid:  # topics are summed again under their final ids below
@@ -313,62 +285,9 @@ class Grouper:
         joined: dict[int, list[str]] = {}
         for p in placements:
             joined.setdefault(p.topic_id, []).append(p.key)
-        self._settle(state, sorted(t for t in touched if t in topics), joined)
+        settle(state, sorted(t for t in touched if t in topics), joined, self._before, self._join)
         state.touched = touched
         return placements
-
-    def _settle(self, state: GroupState, topic_ids: Sequence[int], joined: Mapping[int, list[str]]) -> None:
-        """Make the sums of the topics this run touched what ``start`` would make of their members (summed in
-        processing order), so a kept state and a rebuilt one are the same: an earlier topic whose new members all
-        come after its earlier ones gets its sums from before the run plus the new members (in proportion to
-        what is new); any other topic is summed again from all its members."""
-        space = state.space
-        rank = state.rank.__getitem__
-        for topic_id in topic_ids:
-            topic = state.topics[topic_id]
-            before = self._before.get(topic_id)
-            new = sorted(joined.get(topic_id, ()), key=rank)
-            if before is None or (before.members and new and rank(new[0]) < rank(before.members[-1])):
-                self._resum(state, topic)
-                continue
-            for t in topic.centroid:
-                if t not in before.centroid:
-                    post = state.postings.get(t)
-                    if post is not None:
-                        post.pop(topic_id, None)
-            for t, x in before.centroid.items():
-                state.postings.setdefault(t, {})[topic_id] = x
-            topic.centroid, topic.words2 = before.centroid, before.words2
-            if space is not None and topic.row >= 0:
-                if before.meaning is None:
-                    space.matrix[topic.row] = 0.0
-                else:
-                    space.matrix[topic.row] = before.meaning
-                space.norm2[topic.row] = before.norm2
-                space.set_words2(topic.row, topic.words2)
-            for key in new:
-                del topic._joined[key]
-                self._join(topic, key, state.words[key], state.meanings.get(key), state.postings)
-            topic.members = [*before.members, *new]
-
-    def _resum(self, state: GroupState, topic: Topic) -> None:
-        """Sum a topic again from its members in processing order (what ``start`` gives)."""
-        space = state.space
-        members = sorted(topic._joined, key=state.rank.__getitem__)
-        for t in topic.centroid:
-            post = state.postings.get(t)
-            if post is not None:
-                post.pop(topic.id, None)
-        topic.centroid = {}
-        topic.words2 = 0.0
-        topic._joined = {}
-        if space is not None and topic.row >= 0:
-            space.matrix[topic.row] = 0.0
-            space.norm2[topic.row] = 0.0
-            space.set_words2(topic.row, 0.0)
-        for key in members:
-            self._join(topic, key, state.words[key], state.meanings.get(key), state.postings)
-        topic.members = members
 
     def _threshold(self, meaning: Vector | None) -> float:
         return self.threshold if meaning is None else self.meaning_threshold
@@ -484,7 +403,7 @@ class Grouper:
             space = self._space
             row = space.matrix[topic.row].copy() if space is not None and topic.row >= 0 else None
             norm2 = float(space.norm2[topic.row]) if space is not None and topic.row >= 0 else 0.0
-            self._before[topic.id] = _Sums(dict(topic.centroid), topic.words2, topic.members, row, norm2)
+            self._before[topic.id] = Sums(dict(topic.centroid), topic.words2, topic.members, row, norm2)
 
     @staticmethod
     def _move_words(topic: Topic, vec: Words, sign: float, postings: dict[str, dict[int, float]]) -> None:
