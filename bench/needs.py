@@ -24,14 +24,17 @@ leader clustering on the plain e5 cosine (a question joins the first cluster who
 
 **Speed.** ``--speed N`` generated questions (phrases of the demo register's expertise and practice titles in
 several framings, with typos, cities and pairs of topics), grouped from scratch on one core (analysis and
-grouping timed apart, CPU time), then incrementally: 1 % more questions on top of the stored placement, in a fresh
-analyser (what a new process pays) and in the warm one (the running bot). Grouping with meaning needs a vector per
+grouping timed apart, CPU time), then incrementally: 1 % more questions on top of the stored placement, as every
+run did before round 5 (a full refit: in a fresh analyser and in the warm one), in a new process (the state rebuilt
+with the first run's statistics) and in the running bot (the kept state: only the new questions analysed and
+placed). Grouping with meaning needs a vector per
 question; embedding 50,000 texts takes about half an hour of CPU (measured per question on 200 of them and
 reported), so the speed run gives each generated question the e5 vector of its phrase(s) plus noise (a cosine of
 about 0.9 between two questions of one phrase): the grouping's cost is the same, only the topics differ from what
 real vectors would give. Baselines: grouping by recognised theme (all N) and rapidfuzz leader clustering (on 2,000:
 it is quadratic). ``--db`` also runs the database path (``NeedsService.update_topics`` and the report of the
-quarter, xlsx) on a temporary SQLite file with N questions and their vectors.
+quarter, xlsx) on a temporary SQLite file with N questions and their vectors, then +0.1 % and +1 % more questions
+placed before (every run a full refit; a new process and the running bot), by a new process and by the running bot.
 """
 
 from __future__ import annotations
