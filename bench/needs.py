@@ -24,14 +24,17 @@ leader clustering on the plain e5 cosine (a question joins the first cluster who
 
 **Speed.** ``--speed N`` generated questions (phrases of the demo register's expertise and practice titles in
 several framings, with typos, cities and pairs of topics), grouped from scratch on one core (analysis and
-grouping timed apart, CPU time), then incrementally: 1 % more questions on top of the stored placement, in a fresh
-analyser (what a new process pays) and in the warm one (the running bot). Grouping with meaning needs a vector per
+grouping timed apart, CPU time), then incrementally: 1 % more questions on top of the stored placement, as every
+run did before round 5 (a full refit: in a fresh analyser and in the warm one), in a new process (the state rebuilt
+with the first run's statistics) and in the running bot (the kept state: only the new questions analysed and
+placed). Grouping with meaning needs a vector per
 question; embedding 50,000 texts takes about half an hour of CPU (measured per question on 200 of them and
 reported), so the speed run gives each generated question the e5 vector of its phrase(s) plus noise (a cosine of
 about 0.9 between two questions of one phrase): the grouping's cost is the same, only the topics differ from what
 real vectors would give. Baselines: grouping by recognised theme (all N) and rapidfuzz leader clustering (on 2,000:
 it is quadratic). ``--db`` also runs the database path (``NeedsService.update_topics`` and the report of the
-quarter, xlsx) on a temporary SQLite file with N questions and their vectors.
+quarter, xlsx) on a temporary SQLite file with N questions and their vectors, then +0.1 % and +1 % more questions
+placed before (every run a full refit; a new process and the running bot), by a new process and by the running bot.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ from bot.matching import Matcher  # noqa: E402
 from bot.matching.analysis import query_stopwords, words  # noqa: E402
 from bot.matching.semantic import E5Embedder, available  # noqa: E402
 from bot.needs.analysis import QuestionVocabulary, Vectoriser, detect_language  # noqa: E402
-from bot.needs.grouping import Grouper, GroupItem, Vector  # noqa: E402
+from bot.needs.grouping import Grouper, GroupingResult, GroupItem, GroupState, Vector  # noqa: E402
 from bot.needs.meaning import (  # noqa: E402
     CENTER_FILE,
     QuestionMeaning,
@@ -75,6 +78,7 @@ from bot.needs.meaning import (  # noqa: E402
     text_key,
     write_reference_mean,
 )
+from bot.needs.state import REFIT_GROWTH, needs_refit  # noqa: E402
 
 SETS = {
     "dev": ROOT / "bench" / "needs" / "dev" / "questions.jsonl",
@@ -134,15 +138,31 @@ def group_items(
     analyser: Vectoriser | None = None,
 ) -> list[GroupItem]:
     """Items as ``NeedsService.update_topics`` makes them (order = position)."""
+    return analysed_items(texts, matcher, vectors, analyser)[0]
+
+
+def analysed_items(
+    texts: Sequence[str],
+    matcher: Matcher,
+    vectors: Mapping[str, Vector] | None = None,
+    analyser: Vectoriser | None = None,
+    *,
+    vocabulary: QuestionVocabulary | None = None,
+    start: int = 0,
+) -> tuple[list[GroupItem], QuestionVocabulary]:
+    """Items (keys and order from ``start``) and the compound vocabulary they were split with (made from
+    ``texts`` unless given: a kept refit's)."""
     v = analyser or vectoriser(matcher)
     concepts = [v.concepts(t) for t in texts]
-    vocabulary = QuestionVocabulary(concepts, weight=v.weights.compound)
+    if vocabulary is None:
+        vocabulary = QuestionVocabulary(concepts, weight=v.weights.compound)
     concepts = [vocabulary.extend(c) for c in concepts]
     vectors = vectors or {}
-    return [
-        GroupItem(f"q:{i}", (i,), c, t, vectors.get(t), detect_language(t))
+    items = [
+        GroupItem(f"q:{start + i}", (start + i,), c, t, vectors.get(t), detect_language(t))
         for i, (t, c) in enumerate(zip(texts, concepts, strict=True))
     ]
+    return items, vocabulary
 
 
 def wieweet_groups(
@@ -151,6 +171,48 @@ def wieweet_groups(
     items = group_items(texts, matcher, vectors)
     placed = {p.key: p.topic_id for p in Grouper(**options).run(items, assigned={}, next_topic_id=1).placements}
     return [placed[f"q:{i}"] for i in range(len(texts))]
+
+
+def batched_groups(
+    texts: Sequence[str],
+    matcher: Matcher,
+    vectors: Mapping[str, Vector] | None = None,
+    *,
+    batches: int = 5,
+    growth: float = REFIT_GROWTH,
+    **options: Any,
+) -> list[int]:
+    """The set fed in ``batches`` runs, as ``NeedsService.update_topics`` places them: a run refits the
+    statistics (IDF, centre, compound vocabulary) when the collection has grown by ``growth`` since the last
+    refit, else places its questions with the kept ones; placed questions never move."""
+    analyser = vectoriser(matcher)
+    base = [analyser.concepts(t) for t in texts]
+    vectors = vectors or {}
+    grouper = Grouper(**options)
+    assigned: dict[str, int] = {}
+    vocabulary: QuestionVocabulary | None = None
+    state = None
+    fitted: int | None = None
+    done = 0
+
+    def item(i: int, vocab: QuestionVocabulary) -> GroupItem:
+        return GroupItem(
+            f"q:{i}", (i,), vocab.extend(base[i]), texts[i], vectors.get(texts[i]), detect_language(texts[i])
+        )
+
+    for b in range(1, batches + 1):
+        upto = len(texts) * b // batches
+        if state is None or vocabulary is None or needs_refit(fitted, upto, growth=growth):
+            vocabulary = QuestionVocabulary(base[:upto], weight=analyser.weights.compound)
+            every = [item(i, vocabulary) for i in range(upto)]
+            state = grouper.start(every, assigned=assigned, fit=grouper.fit(every))
+            new, fitted = every[done:], upto
+        else:
+            new = [item(i, vocabulary) for i in range(done, upto)]
+        result = grouper.place(state, new, next_topic_id=max(assigned.values(), default=0) + 1)
+        assigned.update((p.key, p.topic_id) for p in result.placements)
+        done = upto
+    return [assigned[f"q:{i}"] for i in range(len(texts))]
 
 
 def theme_groups(texts: Sequence[str], matcher: Matcher) -> list[object]:
@@ -233,6 +295,18 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
             (
                 "**wieweet: words + meaning** (the default)",
                 lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior),
+            ),
+            (
+                "wieweet: words + meaning, fed in 5 runs (each refits: +10 % or more; as every run did before)",
+                lambda ts: batched_groups(ts, matcher, vectors, meaning_prior=prior),
+            ),
+            (
+                "wieweet: words + meaning, fed in 5 runs, the last (+25 %) with the statistics of the first four",
+                lambda ts: batched_groups(ts, matcher, vectors, growth=0.3, meaning_prior=prior),
+            ),
+            (
+                "wieweet: words + meaning, fed in 5 runs, statistics of the first run kept (no refit)",
+                lambda ts: batched_groups(ts, matcher, vectors, growth=1000.0, meaning_prior=prior),
             ),
             (
                 "wieweet: words + meaning, without the second step for lone questions",
@@ -388,36 +462,59 @@ def speed_rows(
     vectors: Mapping[str, Vector] | None,
     prior: Vector | None,
 ) -> list[tuple[str, float, int]]:
-    """Grouping ``first`` from scratch, then ``more`` on top (fresh and warm analyser)."""
+    """Grouping ``first`` from scratch, then ``more`` on top: as every run did before the statistics were kept
+    (a full run over all), in a new process (analysis and topics rebuilt, the statistics of the first run kept)
+    and in the running bot (the kept state: only the new questions analysed and placed)."""
     n = len(first)
     v = vectoriser(matcher)
-    t_analyse, items_any = timed(lambda: group_items(first, matcher, vectors, v))
-    items: list[GroupItem] = items_any  # type: ignore[assignment]
+    t_analyse, analysed_any = timed(lambda: analysed_items(first, matcher, vectors, v))
+    items: list[GroupItem] = analysed_any[0]  # type: ignore[index]
+    vocabulary: QuestionVocabulary = analysed_any[1]  # type: ignore[index]
     grouper = Grouper(meaning_prior=prior)
-    t_group, result_any = timed(lambda: grouper.run(items, assigned={}, next_topic_id=1))
-    result = result_any
-    assigned = {p.key: p.topic_id for p in result.placements}  # type: ignore[attr-defined]
-    topics = len(result.topics)  # type: ignore[attr-defined]
 
-    def incremental(analyser: Vectoriser) -> object:
+    def first_run() -> object:
+        state = grouper.start(items, assigned={}, fit=grouper.fit(items))
+        return state, grouper.place(state, items, next_topic_id=1)
+
+    t_group, first_any = timed(first_run)
+    state: GroupState = first_any[0]  # type: ignore[index]
+    result: GroupingResult = first_any[1]  # type: ignore[index]
+    assigned = {p.key: p.topic_id for p in result.placements}
+    topics = len(result.topics)
+
+    def before(analyser: Vectoriser) -> object:  # every run a full run
         every = group_items([*first, *more], matcher, vectors, analyser)
         return grouper.run(every, assigned=assigned, next_topic_id=topics + 1)
 
-    t_fresh, _ = timed(lambda: incremental(vectoriser(matcher)))
-    t_warm, _ = timed(lambda: incremental(v))
+    def new_items(analyser: Vectoriser) -> list[GroupItem]:
+        return analysed_items(more, matcher, vectors, analyser, vocabulary=vocabulary, start=n)[0]
+
+    def fresh() -> object:  # a new process: the first run's items analysed again, its statistics refitted
+        analyser = vectoriser(matcher)
+        old, _ = analysed_items(first, matcher, vectors, analyser)
+        rebuilt = grouper.start(old, assigned=assigned, fit=grouper.fit(old))
+        return grouper.place(rebuilt, new_items(analyser), next_topic_id=topics + 1)
+
+    t_before_fresh, _ = timed(lambda: before(vectoriser(matcher)))
+    t_before_warm, _ = timed(lambda: before(v))
+    t_fresh, _ = timed(fresh)
+    t_warm, _ = timed(lambda: grouper.place(state, new_items(v), next_topic_id=topics + 1))
+    plus = f"+{len(more):,} on {n:,}"
     return [
         (f"**{label}: analysis, {n:,} questions** (matcher, word by word)", t_analyse, n),
         (f"**{label}: grouping, {n:,} questions** ({topics:,} topics)", t_group, n),
         (f"**{label}: first run in all** ({n:,}; target ≤ 30 s)", t_analyse + t_group, n),
-        (f"{label}: incremental, +{len(more):,} on {n:,} (fresh process: all re-analysed)", t_fresh, len(more)),
-        (f"{label}: incremental, +{len(more):,} on {n:,} (running bot: analysis cached)", t_warm, len(more)),
+        (f"{label}: incremental, {plus}, before (full run, fresh process: all re-analysed)", t_before_fresh, len(more)),
+        (f"{label}: incremental, {plus}, before (full run, running bot: analysis cached)", t_before_warm, len(more)),
+        (f"{label}: incremental, {plus}, a new process (state rebuilt, statistics kept)", t_fresh, len(more)),
+        (f"{label}: incremental, {plus}, running bot (kept state)", t_warm, len(more)),
     ]
 
 
 def speed(matcher: Matcher, n: int, *, with_db: bool) -> None:
-    generated = generate(n + n // 100)
+    generated = generate(n + n // 100 + n // 1000)
     texts = [t for t, _ in generated]
-    first, more = texts[:n], texts[n:]
+    first, more, few = texts[:n], texts[n : n + n // 100], texts[n + n // 100 :]
     embedder = embedder_or_none()
     vectors: dict[str, Vector] = {}
     rows: list[tuple[str, float, int]] = []
@@ -444,14 +541,20 @@ def speed(matcher: Matcher, n: int, *, with_db: bool) -> None:
     for name, seconds, count in rows:
         print(f"| {name} | {seconds:.2f} | {1000 * seconds / max(count, 1):.3f} ms |")
     if with_db:
-        database_run(texts=first, more=more, vectors=vectors, embedder=embedder)
+        database_run(texts=first, more=[few, more], vectors=vectors, embedder=embedder)
 
 
 def database_run(
-    *, texts: Sequence[str], more: Sequence[str], vectors: Mapping[str, Vector], embedder: E5Embedder | None
+    *,
+    texts: Sequence[str],
+    more: Sequence[Sequence[str]],
+    vectors: Mapping[str, Vector],
+    embedder: E5Embedder | None,
 ) -> None:
     """update_topics and the quarter's report through a temporary SQLite database (with the questions' vectors
-    stored as the needs pass stores them)."""
+    stored as the needs pass stores them). Each batch of ``more`` is added after the first run and placed three
+    ways on the same data: as before (every run a full refit), by a new process (the state rebuilt from the
+    database) — both rolled back — and by the running bot (its kept state; committed)."""
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415
 
     from sqlalchemy import insert  # noqa: PLC0415
@@ -459,6 +562,7 @@ def database_run(
     from bot.actors import Actor  # noqa: PLC0415
     from bot.demo import load_demo  # noqa: PLC0415
     from bot.knowledge import DatabaseVectorStore, KnowledgeBase  # noqa: PLC0415
+    from bot.needs.core import NeedsConfig  # noqa: PLC0415
     from bot.needs.periods import parse_period  # noqa: PLC0415
     from bot.needs.report import collect_report, write_xlsx  # noqa: PLC0415
     from bot.needs.service import NeedsService  # noqa: PLC0415
@@ -473,7 +577,7 @@ def database_run(
         rng = random.Random(3)
         start = datetime(2026, 10, 1, tzinfo=UTC)
         rows = []
-        for i, text in enumerate([*texts, *more]):
+        for i, text in enumerate([*texts, *itertools.chain.from_iterable(more)]):
             asked = start + timedelta(seconds=int(i * 80 * 86400 / len(texts)))
             answered = asked + timedelta(hours=rng.randrange(1, 200)) if rng.random() < 0.6 else None
             rows.append(
@@ -508,18 +612,46 @@ def database_run(
                 )
         knowledge = KnowledgeBase(db)
         knowledge.load()
-        meaning = QuestionMeaning(embedder, DatabaseVectorStore(db)) if embedder is not None and vectors else None
-        service = NeedsService(knowledge, meaning=meaning)
+
+        def new_service(config: NeedsConfig | None = None) -> NeedsService:
+            meaning = QuestionMeaning(embedder, DatabaseVectorStore(db)) if embedder is not None and vectors else None
+            return NeedsService(knowledge, config=config, meaning=meaning)
+
+        def rolled_back(service: NeedsService) -> float:
+            session = db.sessions()
+            try:
+                return timed(lambda: service.update_topics(session, now=now))[0]
+            finally:
+                session.rollback()
+                session.close()
+
+        service = new_service()
         with db.session() as session:
             t_update, report_any = timed(lambda: service.update_topics(session, now=now))
         with db.session() as session:
             t_again, _ = timed(lambda: service.update_topics(session, now=now))
-        with db.session() as session:
-            session.execute(insert(Question), later)
-        with db.session() as session:
-            t_more, more_any = timed(lambda: service.update_topics(session, now=now))
-        again = QuestionMeaning(embedder, DatabaseVectorStore(db)) if embedder is not None and meaning else None
-        fresh = NeedsService(knowledge, meaning=again)
+        batches: list[tuple[int, int, float, float, float, float]] = []
+
+        def warm_refits() -> NeedsService:
+            """Every run a full refit, with the running bot's caches (each text analysed, its language and its
+            vector's key known): what the running bot paid before."""
+            before = new_service(NeedsConfig(refit_growth=0.0))
+            before.core.vectoriser, before.core.meaning = service.core.vectoriser, service.core.meaning
+            before.topics._languages = service.topics._languages
+            return before
+
+        for batch in more:
+            added, later = later[: len(batch)], later[len(batch) :]
+            with db.session() as session:
+                session.execute(insert(Question), added)
+            t_before = rolled_back(new_service(NeedsConfig(refit_growth=0.0)))  # every run a full refit
+            t_before_warm = rolled_back(warm_refits())
+            t_new = rolled_back(new_service())
+            with db.session() as session:
+                t_kept, more_any = timed(lambda: service.update_topics(session, now=now))
+            placed = more_any.placed  # type: ignore[attr-defined]
+            batches.append((len(added), placed, t_before, t_before_warm, t_new, t_kept))
+        fresh = new_service()
         with db.session() as session:
             t_fresh, _ = timed(lambda: fresh.update_topics(session, now=now))
         actor = Actor.cli("bench")
@@ -533,15 +665,19 @@ def database_run(
         t_report, _ = timed(report)
         knowledge.close()
         db.dispose()
-    kind = "words + meaning" if meaning is not None else "words only"
+    kind = "words + meaning" if service.meaning is not None else "words only"
     print(f"\nDatabase path (SQLite file, {len(texts):,} questions of 2026-Q4, {kind}), CPU time:\n")
     print("| step | seconds |")
     print("| --- | --- |")
     placed, topics = report_any.placed, report_any.new_topics  # type: ignore[attr-defined]
     print(f"| update_topics, first run ({placed:,} placed, {topics:,} topics) | {t_update:.2f} |")
     print(f"| update_topics again, nothing new (same process) | {t_again:.2f} |")
-    added = more_any.placed  # type: ignore[attr-defined]
-    print(f"| update_topics, +{len(later):,} questions ({added:,} placed; same process) | {t_more:.2f} |")
+    for count, placed, t_before, t_before_warm, t_new, t_kept in batches:
+        plus = f"+{count:,} questions ({placed:,} placed)"
+        print(f"| update_topics, {plus}, before (every run a full refit): a new process | {t_before:.2f} |")
+        print(f"| update_topics, {plus}, before (every run a full refit): the running bot | {t_before_warm:.2f} |")
+        print(f"| update_topics, {plus}: a new process (state rebuilt from the database) | {t_new:.2f} |")
+        print(f"| **update_topics, {plus}: the running bot (kept state)** | **{t_kept:.2f}** |")
     print(f"| update_topics, nothing new (a fresh process) | {t_fresh:.2f} |")
     print(f"| report of 2026-Q4 (collect, coverage of every topic, xlsx with charts) | {t_report:.2f} |")
 

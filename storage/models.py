@@ -501,6 +501,19 @@ class NeedItem(Base):
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class NeedFit(Base):
+    """A full refit of the grouping's collection statistics (the terms' IDF, the centre of the meaning vectors, the
+    compound vocabulary): they are fitted on the items placed up to ``last_item_id`` (``items`` of them) and kept
+    until the collection has grown by a set share (``bot.needs.state``), so any process rebuilds the same ones."""
+
+    __tablename__ = "need_fits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_item_id: Mapped[int] = mapped_column(default=0)  # need_items.id of the last item fitted on
+    items: Mapped[int] = mapped_column(default=0)  # how many items were fitted on
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class NeedProposal(Base):
     """A proposed work session on a topic. ``open_topic_id`` is the topic's id while the proposal is open or
     invited and NULL afterwards: unique, so there is at most one live proposal per topic, whoever claims it."""

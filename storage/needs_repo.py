@@ -21,6 +21,7 @@ from storage.models import (
     Embedding,
     Expert,
     KnowledgeGap,
+    NeedFit,
     NeedItem,
     NeedProposal,
     NeedTopic,
@@ -105,14 +106,21 @@ def delete_question_embeddings(session: Session, *, hashes: Collection[str], suf
     return gone
 
 
-def list_need_sources(session: Session, *, since: datetime | None = None) -> list[NeedSource]:
-    """Every question and knowledge gap (asked at or after ``since``), oldest first."""
-    themes: dict[int, list[str]] = {}
-    theme_rows = select(question_themes.c.question_id, question_themes.c.theme_key).order_by(
-        question_themes.c.question_id, question_themes.c.theme_key
-    )
-    for question_id, key in session.execute(theme_rows):
-        themes.setdefault(question_id, []).append(key)
+def list_need_sources(
+    session: Session, *, since: datetime | None = None, keys: Collection[str] | None = None
+) -> list[NeedSource]:
+    """Every question and knowledge gap (asked at or after ``since``; only these item keys), oldest first."""
+    if keys is not None:
+        return [s for s in _sources_of(session, keys) if since is None or s.created_at >= since]
+    questions, gaps, theme_rows = _source_queries()
+    if since is not None:
+        questions = questions.where(Question.created_at >= since)
+        gaps = gaps.where(KnowledgeGap.created_at >= since)
+    return _sources(session, questions, gaps, theme_rows)
+
+
+def _source_queries() -> tuple[Any, Any, Any]:
+    """The selects of ``NeedSource`` rows: questions, gaps, and the questions' themes."""
     questions = select(
         Question.id,
         Question.text,
@@ -133,9 +141,43 @@ def list_need_sources(session: Session, *, since: datetime | None = None) -> lis
         KnowledgeGap.channel_is_private,
         KnowledgeGap.themes,
     )
-    if since is not None:
-        questions = questions.where(Question.created_at >= since)
-        gaps = gaps.where(KnowledgeGap.created_at >= since)
+    theme_rows = select(question_themes.c.question_id, question_themes.c.theme_key).order_by(
+        question_themes.c.question_id, question_themes.c.theme_key
+    )
+    return questions, gaps, theme_rows
+
+
+def _sources_of(session: Session, keys: Collection[str]) -> list[NeedSource]:
+    """The ``NeedSource`` rows of these item keys (read by id, 500 at a time), oldest first."""
+    questions, gaps, theme_rows = _source_queries()
+    question_ids = sorted({int(k[2:]) for k in keys if k.startswith("q:")})
+    gap_ids = sorted({int(k[2:]) for k in keys if k.startswith("g:")})
+    out: list[NeedSource] = []
+    for i in range(0, max(len(question_ids), len(gap_ids)), 500):
+        q_ids, g_ids = question_ids[i : i + 500], gap_ids[i : i + 500]
+        out += _sources(
+            session,
+            questions.where(Question.id.in_(q_ids)),
+            gaps.where(KnowledgeGap.id.in_(g_ids)),
+            theme_rows.where(question_themes.c.question_id.in_(q_ids)),
+        )
+    out.sort(key=lambda s: (s.created_at, s.key))
+    return out
+
+
+def list_unplaced_need_sources(session: Session) -> list[NeedSource]:
+    """The questions and gaps not in a topic yet, oldest first (what a grouping run places)."""
+    placed_q = select(NeedItem.id).where(NeedItem.question_id == Question.id).exists()
+    placed_g = select(NeedItem.id).where(NeedItem.gap_id == KnowledgeGap.id).exists()
+    question_ids = list(session.scalars(select(Question.id).where(~placed_q)))
+    gap_ids = list(session.scalars(select(KnowledgeGap.id).where(~placed_g)))
+    return _sources_of(session, [f"q:{i}" for i in question_ids] + [f"g:{i}" for i in gap_ids])
+
+
+def _sources(session: Session, questions: Any, gaps: Any, theme_rows: Any) -> list[NeedSource]:
+    themes: dict[int, list[str]] = {}
+    for question_id, key in session.execute(theme_rows):
+        themes.setdefault(question_id, []).append(key)
     out = [
         NeedSource(
             f"q:{qid}",
@@ -167,6 +209,34 @@ def list_need_assignments(session: Session) -> dict[str, int]:
     """Item key -> topic id of every placed question and gap."""
     rows = session.execute(select(NeedItem.question_id, NeedItem.gap_id, NeedItem.topic_id))
     return {_item_key(q, g): topic for q, g, topic in rows}
+
+
+def list_need_item_rows(session: Session) -> list[tuple[int, str, int]]:
+    """(need item id, item key, topic id) of every placed question and gap, in item id order."""
+    rows = session.execute(select(NeedItem.id, NeedItem.question_id, NeedItem.gap_id, NeedItem.topic_id))
+    return sorted((item_id, _item_key(q, g), topic) for item_id, q, g, topic in rows)
+
+
+def get_need_items_extent(session: Session) -> tuple[int, int]:
+    """(how many items are placed, the last need item id): any change but one's own placements shows in it."""
+    count, last = session.execute(select(func.count(NeedItem.id), func.max(NeedItem.id))).one()
+    return int(count or 0), int(last or 0)
+
+
+def get_last_need_fit(session: Session) -> NeedFit | None:
+    return session.scalars(select(NeedFit).order_by(NeedFit.id.desc()).limit(1)).first()
+
+
+def create_need_fit(session: Session, *, last_item_id: int, items: int, now: datetime) -> NeedFit:
+    fit = NeedFit(last_item_id=last_item_id, items=items, created_at=now)
+    session.add(fit)
+    session.flush()
+    return fit
+
+
+def list_unlabelled_need_topics(session: Session) -> list[NeedTopic]:
+    """Topics without a label (new, none of their members shareable yet, or the label dropped by an erasure)."""
+    return list(session.scalars(select(NeedTopic).where(NeedTopic.label == "").order_by(NeedTopic.id)))
 
 
 def list_need_topics(session: Session, *, ids: Collection[int] | None = None) -> list[NeedTopic]:

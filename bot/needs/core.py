@@ -32,6 +32,7 @@ from bot.needs.analysis import Vectoriser
 from bot.needs.grouping import DEFAULT_MEANING_THRESHOLD, DEFAULT_MEANING_WEIGHT, DEFAULT_THRESHOLD
 from bot.needs.meaning import QuestionMeaning
 from bot.needs.model import COVERED, NOT_COVERED, TREND_FALLING, TREND_NEW, TREND_RISING, TREND_STABLE, WEAK
+from bot.needs.state import REFIT_GROWTH
 from digests.model import is_public_content
 from storage import needs_repo as repo
 from storage import register_repo
@@ -62,6 +63,7 @@ class NeedsConfig:
     similarity: float = DEFAULT_THRESHOLD  # joining a topic by words alone
     meaning_similarity: float = DEFAULT_MEANING_THRESHOLD  # ... by words and meaning (see bot.needs.grouping)
     meaning_weight: float = DEFAULT_MEANING_WEIGHT
+    refit_growth: float = REFIT_GROWTH  # refit the grouping's statistics after this growth (bot.needs.state)
     trend_periods: int = TREND_PERIODS
     experts: int = 3  # experts proposed to lead a session
     practices: int = 3

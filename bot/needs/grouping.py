@@ -53,23 +53,30 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from bot.needs.analysis import Concepts
+from bot.needs.state import GroupState, Sums, settle
 from bot.needs.topic_space import (
     Batch,
+    Fit,
+    GroupingResult,
+    GroupItem,
     MeaningRows,
+    Placement,
     Topic,
     Vector,
     Words,
     centred,
+    fit_centre,
     heaviest,
+    idf_size,
     idf_weights,
+    renumber_new_topics,
 )
 
-__all__ = ["GroupItem", "Grouper", "GroupingResult", "Placement", "Topic", "Vector"]
+__all__ = ["Fit", "GroupItem", "GroupState", "Grouper", "GroupingResult", "Placement", "Topic", "Vector", "centred"]
 
 DEFAULT_THRESHOLD = 0.2  # words only
 DEFAULT_MEANING_THRESHOLD = 0.275  # words and meaning
@@ -80,37 +87,6 @@ RESCUE_THRESHOLD = 0.15  # a question left alone joins its closest topic this cl
 RESCUE_MARGIN = 0.08  # ... when the next closest topic is at least this much less similar
 RESCUE_SIZE = 2  # ... and so does a new topic of at most this many questions (by its centroid)
 RESCUE_ROUNDS = 3  # ... repeated until nothing joins, at most this many times (a pair formed can then join its need)
-
-
-@dataclass(frozen=True, slots=True)
-class GroupItem:
-    """A question or knowledge gap to place: ``key`` like ``q:12`` / ``g:5``; ``order`` fixes the processing order.
-    ``meaning``: its embedding (unit length), or None to compare it by its words only."""
-
-    key: str
-    order: tuple[object, ...]
-    concepts: Concepts
-    text: str = ""
-    meaning: Vector | None = None
-    language: str = ""  # the language the text is written in (``bot.needs.analysis.detect_language``)
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    key: str
-    topic_id: int
-    similarity: float  # to the topic when it joined (1.0 for a seed)
-    seeded: bool
-
-
-@dataclass(frozen=True, slots=True)
-class GroupingResult:
-    placements: tuple[Placement, ...]
-    topics: dict[int, Topic]
-    idf: dict[str, float]
-
-    def members(self, topic_id: int) -> list[str]:
-        return self.topics[topic_id].members
 
 
 class Grouper:
@@ -152,6 +128,10 @@ class Grouper:
         self.rescue_mutual = rescue_mutual
         self.seed_terms = seed_terms
         self.shortlist = shortlist
+        self._space: MeaningRows | None = None  # the meaning rows of the state being placed into
+        self._touched: set[int] = set()  # topics joined or left since ``place`` began
+        self._before: dict[int, Sums] = {}  # an earlier topic's sums before ``place`` first changed it
+        self._first_new = 0  # while ``place`` moves items: the first id of this run's topics (0: not placing)
 
     # --- the run ------------------------------------------------------------------------------------------------
 
@@ -164,28 +144,73 @@ class Grouper:
         idf: Mapping[str, float] | None = None,
     ) -> GroupingResult:
         """Place every item of ``items`` not in ``assigned`` (item key -> topic id). ``items`` holds the assigned
-        ones too (they make the topics, the IDF and the mean meaning). New topics get ids from ``next_topic_id``."""
-        weights = dict(idf) if idf is not None else idf_weights(i.concepts for i in items)
-        ordered = sorted(items, key=lambda i: (i.order, i.key))
-        rank = {item.key: n for n, item in enumerate(ordered)}
-        meanings = self._meanings(ordered)
-        words = {item.key: self._words(item.concepts, weights, item.key in meanings) for item in ordered}
-        self._space = MeaningRows(next(iter(meanings.values())).shape[0]) if meanings else None
-        topics: dict[int, Topic] = {}
-        postings: dict[str, dict[int, float]] = {}
+        ones too (they make the topics, the IDF and the mean meaning). New topics get ids from ``next_topic_id``.
+        A full run: the collection statistics are fitted on ``items`` (``fit``), then ``start`` and ``place``."""
+        fit = self.fit(items)
+        if idf is not None:
+            fit = Fit(dict(idf), fit.unseen, fit.centre)
+        state = self.start(items, assigned=assigned, fit=fit)
+        return self.place(state, [i for i in items if i.key not in assigned], next_topic_id=next_topic_id)
+
+    def fit(self, items: Sequence[GroupItem]) -> Fit:
+        """The collection statistics of ``items``: the terms' IDF and the centre of the meaning vectors."""
+        raw = {i.key: i.meaning for i in items if i.meaning is not None}
+        languages = {i.key: i.language for i in items if i.language} if self.by_language else None
+        centre = fit_centre(raw, prior=self.meaning_prior, languages=languages) if raw else None
+        return Fit(idf_weights(i.concepts for i in items), idf_size(len(items)), centre)
+
+    def start(self, items: Sequence[GroupItem], *, assigned: Mapping[str, int], fit: Fit) -> GroupState:
+        """The topics of the placed items (``assigned``: item key -> topic id; other items are only weighed), with
+        the statistics ``fit``: the state ``place`` places new items into."""
+        state = GroupState(fit)
+        self._add_items(state, items)
+        ordered = sorted((i for i in items if i.key in assigned), key=lambda i: (i.order, i.key))
+        topics = state.topics
+        self._space = state.space
         for item in ordered:
-            topic_id = assigned.get(item.key)
-            if topic_id is None:
-                continue
+            topic_id = assigned[item.key]
             topic = topics.get(topic_id)
             if topic is None:
                 topic = topics[topic_id] = Topic(topic_id)
-            self._join(topic, item.key, words[item.key], meanings.get(item.key), postings)
+            self._join(topic, item.key, state.words[item.key], state.meanings.get(item.key), state.postings)
+        for topic in topics.values():
+            topic.members = list(topic._joined)
+        self._space = None
+        return state
+
+    def _add_items(self, state: GroupState, items: Sequence[GroupItem]) -> None:
+        """Weigh the items not weighed yet with the state's fit (their word and meaning parts)."""
+        new = [i for i in items if i.key not in state.rank]
+        if not new:
+            return
+        fit = state.fit
+        raw = {i.key: i.meaning for i in new if i.meaning is not None}
+        if raw and fit.centre is None:  # no vector when fitted: centred on the reference mean alone
+            state.fit = fit = Fit(fit.idf, fit.unseen, fit_centre({}, prior=self.meaning_prior, languages=None))
+        languages = {i.key: i.language for i in new if i.language} if self.by_language else None
+        factor = np.float32(math.sqrt(self.meaning_weight))
+        if fit.centre is not None:
+            for k, v in fit.centre.apply(raw, languages).items():
+                state.meanings[k] = v * factor
+        for item in new:
+            state.rank[item.key] = (item.order, item.key)
+            state.words[item.key] = self._words(item.concepts, fit, item.key in state.meanings)
+        if state.meanings and state.space is None:
+            state.space = MeaningRows(next(iter(state.meanings.values())).shape[0])
+
+    def place(self, state: GroupState, items: Sequence[GroupItem], *, next_topic_id: int) -> GroupingResult:
+        """Place ``items`` (none placed yet) into the state's topics, new topics numbered from ``next_topic_id``; the
+        state is updated (``bot.needs.state.settle``: a kept state and one made anew by ``start`` are the same)."""
+        self._add_items(state, items)
+        ordered = sorted(items, key=lambda i: (i.order, i.key))
+        words, meanings, topics, postings = state.words, state.meanings, state.topics, state.postings
+        self._space = state.space
+        self._touched = set()
+        self._before = {}
+        self._first_new = next_topic_id
         placements: list[Placement] = []
         next_id = next_topic_id
         for item in ordered:
-            if item.key in assigned:
-                continue
             vec, sem = words[item.key], meanings.get(item.key)
             best_id, best_sim = self._nearest(vec, sem, topics, postings)
             if best_id is not None and best_sim >= self._threshold(sem):
@@ -205,26 +230,55 @@ class Grouper:
                 self._merge_fragments(where, sims, words, meanings, topics, postings, next_topic_id)
             if self.rescue_threshold is not None:
                 self._rescue(where, sims, words, meanings, topics, postings, next_topic_id)
-            placements = self._renumber(placements, where, sims, topics, next_topic_id)
-        for topic in topics.values():
-            topic.members = sorted(topic._joined, key=rank.__getitem__)
+            placements = self._finish(state, placements, where, sims, next_topic_id)
+        else:
+            state.touched = set()
+        self._first_new = 0
+        self._before = {}
         self._space = None
-        return GroupingResult(tuple(placements), topics, weights)
+        return GroupingResult(tuple(placements), topics, state.fit.idf)
+
+    def _finish(
+        self,
+        state: GroupState,
+        placements: list[Placement],
+        where: Mapping[str, int],
+        sims: Mapping[str, float],
+        first_new: int,
+    ) -> list[Placement]:
+        """Number this run's topics for good with their postings and meaning rows; settle the touched topics."""
+        topics, postings = state.topics, state.postings
+        for topic_id in [t for t in topics if t >= first_new]:  # postings under provisional ids go: the
+            for t in topics[topic_id].centroid:  # topics are summed again under their final ids below
+                post = postings.get(t)
+                if post is not None:
+                    post.pop(topic_id, None)
+                    if not post:
+                        del postings[t]
+        placements = renumber_new_topics(placements, where, sims, topics, first_new)
+        self._first_new = 0
+        renumbered = {p.topic_id for p in placements if p.topic_id >= first_new}
+        space = self._space
+        if space is not None:  # the meaning rows of renumbered topics follow them (a later run looks them up)
+            for topic_id in renumbered:
+                if topics[topic_id].row >= 0:
+                    space.topic_ids[topics[topic_id].row] = topic_id
+        touched = {t for t in self._touched if t < first_new} | renumbered
+        joined: dict[int, list[str]] = {}
+        for p in placements:
+            joined.setdefault(p.topic_id, []).append(p.key)
+        settle(state, sorted(t for t in touched if t in topics), joined, self._before, self._join)
+        state.touched = touched
+        return placements
 
     def _threshold(self, meaning: Vector | None) -> float:
         return self.threshold if meaning is None else self.meaning_threshold
 
-    def _meanings(self, items: Sequence[GroupItem]) -> dict[str, Vector]:
-        raw = {i.key: i.meaning for i in items if i.meaning is not None}
-        languages = {i.key: i.language for i in items if i.language} if self.by_language else None
-        scaled = centred(raw, prior=self.meaning_prior, languages=languages)
-        factor = np.float32(math.sqrt(self.meaning_weight))
-        return {k: v * factor for k, v in scaled.items()}
-
     # --- similarity ---------------------------------------------------------------------------------------------
 
-    def _words(self, concepts: Concepts, idf: Mapping[str, float], with_meaning: bool) -> Words:
-        vec = {t: w * idf.get(t, 1.0) for t, w in concepts.terms.items()}
+    def _words(self, concepts: Concepts, fit: Fit, with_meaning: bool) -> Words:
+        idf, unseen = fit.idf, fit.unseen
+        vec = {t: w * idf.get(t, unseen) for t, w in concepts.terms.items()}
         norm = math.sqrt(sum(x * x for x in vec.values()))
         if not norm:
             return {}
@@ -295,6 +349,7 @@ class Grouper:
     def _join(
         self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
     ) -> None:
+        self._touch(topic)
         topic._joined[key] = None
         self._move_words(topic, vec, 1.0, postings)
         space = self._space
@@ -308,6 +363,7 @@ class Grouper:
     def _leave(
         self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
     ) -> None:
+        self._touch(topic)
         del topic._joined[key]
         self._move_words(topic, vec, -1.0, postings)
         space = self._space
@@ -319,6 +375,17 @@ class Grouper:
                 space.matrix[topic.row] = 0.0
                 space.norm2[topic.row] = 0.0
                 space.set_words2(topic.row, 0.0)
+
+    def _touch(self, topic: Topic) -> None:
+        """Note that ``topic`` changes; while placing, keep an earlier topic's sums as they were first."""
+        if topic.id in self._touched:
+            return
+        self._touched.add(topic.id)
+        if self._first_new > 0 and topic.id < self._first_new:
+            space = self._space
+            row = space.matrix[topic.row].copy() if space is not None and topic.row >= 0 else None
+            norm2 = float(space.norm2[topic.row]) if space is not None and topic.row >= 0 else 0.0
+            self._before[topic.id] = Sums(dict(topic.centroid), topic.words2, topic.members, row, norm2)
 
     @staticmethod
     def _move_words(topic: Topic, vec: Words, sign: float, postings: dict[str, dict[int, float]]) -> None:
@@ -361,7 +428,7 @@ class Grouper:
         for _ in range(self.refine):
             live = sorted(t for t, topic in topics.items() if topic._joined)
             current = [where[k] for k in keys]
-            best_ids, best_sims = batch.best(live, current, topics)
+            best_ids, best_sims = batch.best(live, current, topics, postings)
             left: set[int] = set()
             moved = 0
             for i, key in enumerate(keys):
@@ -503,37 +570,3 @@ class Grouper:
                 moved = True
             if not moved:
                 return
-
-    @staticmethod
-    def _renumber(
-        placements: list[Placement],
-        where: Mapping[str, int],
-        sims: Mapping[str, float],
-        topics: dict[int, Topic],
-        first_new: int,
-    ) -> list[Placement]:
-        """Topics left empty are dropped and this run's new topics are numbered again in the order of their first
-        member."""
-        renumber: dict[int, int] = {}
-        next_id = first_new
-        for placement in placements:
-            old = where[placement.key]
-            if old >= first_new and old not in renumber:
-                renumber[old] = next_id
-                next_id += 1
-        moved_topics = {old: topics.pop(old) for old in [t for t in topics if t >= first_new]}
-        for old, topic in moved_topics.items():
-            if topic._joined:
-                topic.id = renumber[old]
-                topics[topic.id] = topic
-        for topic in list(topics.values()):
-            if not topic._joined:
-                del topics[topic.id]
-        out: list[Placement] = []
-        seen: set[int] = set()
-        for placement in placements:
-            topic_id = renumber.get(where[placement.key], where[placement.key])
-            seeded = topic_id >= first_new and topic_id not in seen
-            seen.add(topic_id)
-            out.append(Placement(placement.key, topic_id, 1.0 if seeded else round(sims[placement.key], 6), seeded))
-        return out

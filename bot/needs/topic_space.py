@@ -50,6 +50,78 @@ def idf_weights(vectors: Iterable[Concepts], *, min_items: int = IDF_MIN_ITEMS) 
     return {t: math.log1p(size / d) for t, d in df.items()}
 
 
+def idf_size(count: int, *, min_items: int = IDF_MIN_ITEMS) -> float:
+    """The IDF of a term only one of ``count`` items has (what a term new since the fit weighs)."""
+    return math.log1p(max(count, min_items))
+
+
+@dataclass(frozen=True, slots=True)
+class Centre:
+    """The centre of a collection's meaning vectors, fitted once (``fit_centre``) and applied to any vector after
+    (``apply``): the collection's mean (blended with a reference mean) and, per language, the mean of the vectors
+    once that is taken out. Kept between full refits so that a new question is centred without the collection."""
+
+    mean: npt.NDArray[np.float64] | None  # None: nothing fitted (no vector and no reference mean)
+    languages: dict[str, npt.NDArray[np.float64]]
+    by_language: bool
+
+    def apply(self, vectors: Mapping[str, Vector], languages: Mapping[str, str] | None = None) -> dict[str, Vector]:
+        """The vectors centred at unit length (keys in sorted order; the same vector gives the same result
+        whatever else is centred with it)."""
+        if not vectors:
+            return {}
+        keys = sorted(vectors)
+        matrix = np.stack([np.asarray(vectors[k], dtype=np.float64) for k in keys])
+        if self.mean is not None:
+            matrix -= self.mean
+        unit(matrix)
+        if self.by_language:
+            rows: dict[str, list[int]] = {}
+            for i, k in enumerate(keys):
+                rows.setdefault((languages or {}).get(k, ""), []).append(i)
+            for language in sorted(rows):
+                mean = self.languages.get(language)
+                if mean is not None:
+                    ix = rows[language]
+                    matrix[ix] -= mean
+            unit(matrix)
+        out = matrix.astype(np.float32)
+        return {k: out[i] for i, k in enumerate(keys)}
+
+
+def fit_centre(
+    vectors: Mapping[str, Vector],
+    *,
+    prior: Vector | None = None,
+    prior_items: float = CENTER_PRIOR_ITEMS,
+    languages: Mapping[str, str] | None = None,
+    language_prior_items: float = LANGUAGE_PRIOR_ITEMS,
+) -> Centre:
+    """The centre of ``vectors`` (see ``centred``)."""
+    if not vectors:
+        mean = np.asarray(prior, dtype=np.float64) if prior is not None else None
+        return Centre(mean, {}, bool(languages))
+    keys = sorted(vectors)
+    matrix = np.stack([np.asarray(vectors[k], dtype=np.float64) for k in keys])
+    total = matrix.sum(axis=0)
+    count = float(len(keys))
+    if prior is not None:
+        total += prior_items * np.asarray(prior, dtype=np.float64)
+        count += prior_items
+    mean = total / count
+    means: dict[str, npt.NDArray[np.float64]] = {}
+    if languages:
+        matrix -= mean
+        unit(matrix)
+        rows: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            rows.setdefault(languages.get(k, ""), []).append(i)
+        for language in sorted(rows):
+            ix = rows[language]
+            means[language] = matrix[ix].sum(axis=0) / (len(ix) + language_prior_items)
+    return Centre(mean, means, bool(languages))
+
+
 def centred(
     vectors: Mapping[str, Vector],
     *,
@@ -64,27 +136,21 @@ def centred(
     With ``languages`` (key -> language code) the mean of each language is subtracted as well (shrunk towards none
     by ``language_prior_items``): e5 vectors carry the language a text is written in, and the language is not the
     topic — "pay-as-you-throw" and "diftar" come closer once the English and the Dutch mean are taken out."""
-    if not vectors:
-        return {}
-    keys = sorted(vectors)
-    matrix = np.stack([np.asarray(vectors[k], dtype=np.float64) for k in keys])
-    total = matrix.sum(axis=0)
-    count = float(len(keys))
-    if prior is not None:
-        total += prior_items * np.asarray(prior, dtype=np.float64)
-        count += prior_items
-    matrix -= total / count
-    unit(matrix)
-    if languages:
-        rows: dict[str, list[int]] = {}
-        for i, k in enumerate(keys):
-            rows.setdefault(languages.get(k, ""), []).append(i)
-        for language in sorted(rows):
-            ix = rows[language]
-            matrix[ix] -= matrix[ix].sum(axis=0) / (len(ix) + language_prior_items)
-        unit(matrix)
-    out = matrix.astype(np.float32)
-    return {k: out[i] for i, k in enumerate(keys)}
+    centre = fit_centre(
+        vectors, prior=prior, prior_items=prior_items, languages=languages, language_prior_items=language_prior_items
+    )
+    return centre.apply(vectors, languages)
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """The collection statistics grouping weighs items with: the terms' IDF and the meaning vectors' centre.
+    Fitted on a collection (``Grouper.fit``) and kept between full refits (``bot.needs.state``), so an incremental
+    run weighs its new items without the whole collection."""
+
+    idf: dict[str, float]
+    unseen: float  # the IDF of a term none of the fitted items has (as rare as a term can be)
+    centre: Centre | None  # None: no item had a meaning vector and no reference mean was given
 
 
 def unit(matrix: npt.NDArray[np.float64]) -> None:
@@ -182,10 +248,16 @@ class Batch:
             self.self_dot += np.einsum("ij,ij->i", self.meaning, self.meaning, dtype=np.float64)
 
     def best(
-        self, topic_ids: Sequence[int], current: Sequence[int], topics: Mapping[int, Topic]
+        self,
+        topic_ids: Sequence[int],
+        current: Sequence[int],
+        topics: Mapping[int, Topic],
+        postings: Mapping[str, Mapping[int, float]] | None = None,
     ) -> tuple[list[int], npt.NDArray[np.float64]]:
         """Per item: the most similar of ``topic_ids`` (ties: the lower id; -1 when none is similar at all) and the
-        similarity, with the item taken out of its ``current`` topic."""
+        similarity, with the item taken out of its ``current`` topic. ``postings`` (term -> topic id -> the
+        centroid's value, as ``Grouper`` keeps them): the topics' side is read through the items' terms only
+        (in proportion to the items, not to every topic's terms); the same sums."""
         n, width = len(current), len(topic_ids)
         best_sim = np.zeros(n, dtype=np.float64)
         best_col = np.full(n, -1, dtype=np.int64)
@@ -193,7 +265,7 @@ class Batch:
             return [-1] * n, best_sim
         column_of = {t: j for j, t in enumerate(topic_ids)}
         own = np.asarray([column_of.get(t, -1) for t in current], dtype=np.int64)
-        side = self._topic_side(topic_ids, topics)
+        side = self._topic_side(topic_ids, topics, postings)
         pairs = side.counts[self.indices]  # per (item, term) entry: how many topics have the term
         per_item = np.bincount(self.rows, weights=pairs, minlength=n) + width
         i0 = 0
@@ -218,8 +290,14 @@ class Batch:
             i0 = i1
         return [topic_ids[int(c)] if c >= 0 else -1 for c in best_col], best_sim
 
-    def _topic_side(self, topic_ids: Sequence[int], topics: Mapping[int, Topic]) -> TopicSide:
-        """The topics' word centroids over the items' terms, as postings sorted by term; their meaning rows."""
+    def _topic_side(
+        self,
+        topic_ids: Sequence[int],
+        topics: Mapping[int, Topic],
+        postings: Mapping[str, Mapping[int, float]] | None = None,
+    ) -> TopicSide:
+        """The topics' word centroids over the items' terms, as postings sorted by term; their meaning rows. (The
+        order of a term's postings does not matter: an (item, topic) cell gets one value per item term.)"""
         width = len(topic_ids)
         terms: list[int] = []
         cols: list[int] = []
@@ -227,14 +305,24 @@ class Batch:
         norm2 = np.empty(width, dtype=np.float64)
         rows = np.full(width, -1, dtype=np.int64)
         columns = self.columns
+        if postings is not None:
+            column_of = {t: j for j, t in enumerate(topic_ids)}
+            for t, term in columns.items():
+                for topic_id, x in postings.get(t, {}).items():
+                    j = column_of.get(topic_id)
+                    if j is not None:
+                        terms.append(term)
+                        cols.append(j)
+                        values.append(x)
         for j, topic_id in enumerate(topic_ids):
             topic = topics[topic_id]
-            for t, x in topic.centroid.items():
-                col = columns.get(t)
-                if col is not None:
-                    terms.append(col)
-                    cols.append(j)
-                    values.append(x)
+            if postings is None:
+                for t, x in topic.centroid.items():
+                    col = columns.get(t)
+                    if col is not None:
+                        terms.append(col)
+                        cols.append(j)
+                        values.append(x)
             norm2[j] = topic.words2
             rows[j] = topic.row
         term_array = np.asarray(terms, dtype=np.int64)
@@ -286,3 +374,68 @@ class TopicSide:
     starts: npt.NDArray[np.int64]  # per term: its first posting
     norm2: npt.NDArray[np.float64]  # per topic: squared length (words and meaning)
     means: npt.NDArray[np.float32] | None  # per topic: the meaning row
+
+
+@dataclass(frozen=True, slots=True)
+class GroupItem:
+    """A question or knowledge gap to place: ``key`` like ``q:12`` / ``g:5``; ``order`` fixes the processing order.
+    ``meaning``: its embedding (unit length), or None to compare it by its words only."""
+
+    key: str
+    order: tuple[object, ...]
+    concepts: Concepts
+    text: str = ""
+    meaning: Vector | None = None
+    language: str = ""  # the language the text is written in (``bot.needs.analysis.detect_language``)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    key: str
+    topic_id: int
+    similarity: float  # to the topic when it joined (1.0 for a seed)
+    seeded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingResult:
+    placements: tuple[Placement, ...]
+    topics: dict[int, Topic]
+    idf: dict[str, float]
+
+    def members(self, topic_id: int) -> list[str]:
+        return self.topics[topic_id].members
+
+
+def renumber_new_topics(
+    placements: list[Placement],
+    where: Mapping[str, int],
+    sims: Mapping[str, float],
+    topics: dict[int, Topic],
+    first_new: int,
+) -> list[Placement]:
+    """Topics left empty are dropped and this run's new topics are numbered again in the order of their first
+    member."""
+    renumber: dict[int, int] = {}
+    next_id = first_new
+    for placement in placements:
+        old = where[placement.key]
+        if old >= first_new and old not in renumber:
+            renumber[old] = next_id
+            next_id += 1
+    moved_topics = {old: topics.pop(old) for old in [t for t in topics if t >= first_new]}
+    for old, topic in moved_topics.items():
+        if topic._joined:
+            topic.id = renumber[old]
+            topics[topic.id] = topic
+    for topic in list(topics.values()):
+        if not topic._joined:
+            del topics[topic.id]
+    out: list[Placement] = []
+    seen: set[int] = set()
+    for placement in placements:
+        topic_id = renumber.get(where[placement.key], where[placement.key])
+        seeded = topic_id >= first_new and topic_id not in seen
+        seen.add(topic_id)
+        out.append(Placement(placement.key, topic_id, 1.0 if seeded else round(sims[placement.key], 6), seeded))
+    return out

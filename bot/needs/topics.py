@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,9 @@ from bot.needs.core import LIVE, NeedsCore, NeedsState, is_shareable, median_hou
 from bot.needs.grouping import Grouper, GroupingResult, GroupItem, Vector
 from bot.needs.model import NeedsOverview, TopicView, UpdateReport
 from bot.needs.periods import Period
+from bot.needs.state import GroupingCache, needs_refit
 from storage import needs_repo as repo
+from storage.models import NeedFit
 
 QUOTED_MAX = 5
 NO_LABEL = "-"  # label_item of a topic none of whose members has shareable words
@@ -34,14 +36,23 @@ class Topics:
     def __init__(self, core: NeedsCore) -> None:
         self.core = core
         self._languages: dict[str, str] = {}
+        self._cache: GroupingCache | None = None  # the state the last run left (``bot.needs.state``)
 
     # --- grouping -------------------------------------------------------------------------------------------------
 
     def concepts(self, sources: Sequence[repo.NeedSource]) -> dict[str, Concepts]:
+        return self._analyse(sources)[1]
+
+    def _analyse(
+        self, sources: Sequence[repo.NeedSource], *, basis: Collection[str] | None = None
+    ) -> tuple[QuestionVocabulary, dict[str, Concepts]]:
+        """Each source's analysis, compounds split with the vocabulary of the ``basis`` items' words (all of
+        ``sources`` when None); returns the vocabulary too."""
         vectoriser = self.core.vectoriser
         base = {s.key: vectoriser.concepts(s.text) for s in sources}
-        vocabulary = QuestionVocabulary(list(base.values()), weight=vectoriser.weights.compound)
-        return {key: vocabulary.extend(c) for key, c in base.items()}
+        words = list(base.values()) if basis is None else [base[k] for k in sorted(basis) if k in base]
+        vocabulary = QuestionVocabulary(words, weight=vectoriser.weights.compound)
+        return vocabulary, {key: vocabulary.extend(c) for key, c in base.items()}
 
     def language(self, text: str) -> str:
         got = self._languages.get(text)
@@ -80,12 +91,13 @@ class Topics:
                 gc.enable()
 
     def _update_topics(self, session: Session, *, now: datetime) -> UpdateReport:
-        unplaced = repo.list_unplaced_need_texts(session)
+        unplaced = repo.list_unplaced_need_sources(session)
         meaning = self.core.meaning
+        vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in unplaced) if meaning else {}
         if not repo.count_unlabelled_need_topics(session):
             if not unplaced:
                 return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0)
-            if meaning is not None and not meaning.vectors(unplaced):
+            if meaning is not None and not vectors:
                 # Everything new still waits for its vector: a run would place nothing and label nothing, so
                 # nothing is read, analysed or grouped (the report is the one that run would give).
                 return UpdateReport(
@@ -96,24 +108,39 @@ class Topics:
                     labelled=0,
                     waiting=len(unplaced),
                 )
-        sources = repo.list_need_sources(session)
-        assigned = repo.list_need_assignments(session)
-        vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in sources) if meaning else {}
-        waiting = {s.key for s in sources if meaning and s.key not in assigned and s.text not in vectors}
-        sources = [s for s in sources if s.key not in waiting]
-        concepts = self.concepts(sources)
-        items = [
-            GroupItem(s.key, source_order(s), concepts[s.key], s.text, vectors.get(s.text), self.language(s.text))
-            for s in sources
-        ]
+        waiting = {s.key for s in unplaced if meaning is not None and s.text not in vectors}
+        ready = [s for s in unplaced if s.key not in waiting]
+        extent = repo.get_need_items_extent(session)
+        fit = repo.get_last_need_fit(session)
+        grouper = self.grouper()
         first_new = repo.get_last_need_topic_id(session) + 1
-        result = self.grouper().run(items, assigned=assigned, next_topic_id=first_new)
-        by_key = {s.key: s for s in sources}
-        real = _store_placements(session, result, by_key, first_new=first_new, now=now)
-        members = {real.get(topic_id, topic_id): topic.members for topic_id, topic in result.topics.items()}
-        labelled = self._label_topics(session, members, by_key, concepts, now=now)
+        if needs_refit(fit.items if fit else None, extent[0] + len(ready), growth=self.core.config.refit_growth):
+            cache, result, sources = self._refit(session, grouper, first_new=first_new)
+        else:
+            assert fit is not None
+            kept = self._cache
+            self._cache = None  # until this run is stored
+            if kept is not None and kept.valid(fit_id=fit.id, extent=extent, with_meaning=meaning is not None):
+                cache = kept
+            else:
+                cache = self._rebuild(session, grouper, fit)
+            concepts = {s.key: cache.vocabulary.extend(self.core.vectoriser.concepts(s.text)) for s in ready}
+            cache.concepts.update(concepts)
+            items = [self._item(s, concepts[s.key], vectors) for s in ready]
+            result = grouper.place(cache.state, items, next_topic_id=first_new)
+            sources = {s.key: s for s in ready}
+        real = _store_placements(session, result, sources, first_new=first_new, now=now)
+        cache.extent = repo.get_need_items_extent(session)
+        if fit is None or cache.fit_id != fit.id:  # this run refitted: recorded on the items it was fitted on
+            cache.fit_id = repo.create_need_fit(
+                session, last_item_id=cache.extent[1], items=len(cache.state.rank), now=now
+            ).id
+        labelled = self._label_topics(session, cache, real=real, now=now)
+        # kept for the next run unless a new topic got another database id than the grouping gave it (a gap in
+        # the ids, e.g. after a rolled-back run on PostgreSQL): the next run then rebuilds under the stored ids
+        self._cache = cache if all(db_id == topic_id for topic_id, db_id in real.items()) else None
         return UpdateReport(
-            items=len(sources) + len(waiting),
+            items=extent[0] + len(unplaced),
             placed=len(result.placements),
             new_topics=len(real),
             joined=sum(1 for p in result.placements if p.topic_id < first_new),
@@ -121,22 +148,61 @@ class Topics:
             waiting=len(waiting),
         )
 
-    def _label_topics(
-        self,
-        session: Session,
-        members: Mapping[int, Sequence[str]],
-        sources: Mapping[str, repo.NeedSource],
-        concepts: Mapping[str, Concepts],
-        *,
-        now: datetime,
-    ) -> int:
+    def _item(self, source: repo.NeedSource, concepts: Concepts, vectors: Mapping[str, Vector]) -> GroupItem:
+        return GroupItem(
+            source.key,
+            source_order(source),
+            concepts,
+            source.text,
+            vectors.get(source.text),
+            self.language(source.text),
+        )
+
+    def _refit(
+        self, session: Session, grouper: Grouper, *, first_new: int
+    ) -> tuple[GroupingCache, GroupingResult, dict[str, repo.NeedSource]]:
+        """The full run: the statistics fitted on every question and gap that is placed or can be placed now
+        (a question still waiting for its vector is left for a later run), every topic summed under them."""
+        meaning = self.core.meaning
+        sources = repo.list_need_sources(session)
+        assigned = repo.list_need_assignments(session)
+        vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in sources) if meaning else {}
+        sources = [s for s in sources if not meaning or s.key in assigned or s.text in vectors]
+        vocabulary, concepts = self._analyse(sources)
+        items = [self._item(s, concepts[s.key], vectors) for s in sources]
+        state = grouper.start(items, assigned=assigned, fit=grouper.fit(items))
+        result = grouper.place(state, [i for i in items if i.key not in assigned], next_topic_id=first_new)
+        cache = GroupingCache(-1, (0, 0), meaning is not None, vocabulary, state, concepts)
+        return cache, result, {s.key: s for s in sources}
+
+    def _rebuild(self, session: Session, grouper: Grouper, fit: NeedFit) -> GroupingCache:
+        """The state of the last refit and the runs since, from the stored placements: the statistics fitted on
+        the items placed up to the refit, every topic summed from its members (what the runs since left)."""
+        meaning = self.core.meaning
+        rows = repo.list_need_item_rows(session)
+        assigned = {key: topic for _, key, topic in rows}
+        basis = {key for item_id, key, _ in rows if item_id <= fit.last_item_id}
+        sources = [s for s in repo.list_need_sources(session) if s.key in assigned]
+        vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in sources) if meaning else {}
+        vocabulary, concepts = self._analyse(sources, basis=basis)
+        items = [self._item(s, concepts[s.key], vectors) for s in sources]
+        fitted = grouper.fit([i for i in items if i.key in basis])
+        state = grouper.start(items, assigned=assigned, fit=fitted)
+        extent = repo.get_need_items_extent(session)
+        return GroupingCache(fit.id, extent, meaning is not None, vocabulary, state, concepts)
+
+    def _label_topics(self, session: Session, cache: GroupingCache, *, real: Mapping[int, int], now: datetime) -> int:
         """Label the topics without one from their most central shareable member (``NO_LABEL``: none has
-        shareable words yet); returns how many were labelled."""
+        shareable words yet); returns how many were labelled. Only the unlabelled topics' members are read."""
+        topics = cache.state.topics
+        ids = {real.get(t, t): t for t in topics}  # database id -> the grouping's id (new topics: provisional)
+        rows = [row for row in repo.list_unlabelled_need_topics(session) if row.id in ids]
+        members = {row.id: topics[ids[row.id]].members for row in rows}
+        keys = [k for row in rows for k in members[row.id]]
+        sources = {s.key: s for s in repo.list_need_sources(session, keys=keys)}
         labelled = 0
-        for row in repo.list_need_topics(session, ids=[t for t in members if t]):
-            if row.label:
-                continue
-            chosen = _label(members.get(row.id, []), sources, concepts)
+        for row in rows:
+            chosen = _label(members[row.id], sources, cache.concepts)
             if chosen is not None:
                 row.label, row.label_item = chosen[1][:200], chosen[0]
                 labelled += 1

@@ -251,9 +251,9 @@ def test_refinement_scores_every_topic_exactly(matcher: Matcher) -> None:
     result = grouper.run(mixed, assigned={}, next_topic_id=1)
     where = {p.key: p.topic_id for p in result.placements}
     ordered = sorted(mixed, key=lambda i: (i.order, i.key))
-    meanings = grouper._meanings(ordered)
-    idf = idf_weights(i.concepts for i in ordered)
-    words = {i.key: grouper._words(i.concepts, idf, i.key in meanings) for i in ordered}
+    state = grouper.start(ordered, assigned={}, fit=grouper.fit(ordered))
+    meanings, words = state.meanings, state.words
+    assert state.fit.idf == idf_weights(i.concepts for i in ordered)
 
     def full(key: str) -> tuple[dict[str, float], np.ndarray]:
         sem = meanings.get(key)
@@ -282,6 +282,9 @@ def test_refinement_scores_every_topic_exactly(matcher: Matcher) -> None:
         grouper._join(topic, key, words[key], meanings.get(key), postings)
     batch = Batch(keys, words, meanings, grouper._space)
     best_ids, best_sims = batch.best(sorted(topics), [where[k] for k in keys], topics)
+    # read through the items' terms' postings (what a refinement pass does): the same sums, bit for bit
+    by_postings = batch.best(sorted(topics), [where[k] for k in keys], topics, postings)
+    assert by_postings[0] == best_ids and np.array_equal(by_postings[1], best_sims)
     for i, key in enumerate(keys):
         expected = {t: cosine(key, [k for k in keys if where[k] == t and k != key]) for t in sorted(topics)}
         top = max(expected.values())

@@ -201,7 +201,7 @@ def test_a_pass_while_new_questions_wait_for_their_vector_reads_and_analyses_not
     assert report == UpdateReport(items=known, placed=0, new_topics=0, joined=0, labelled=0, waiting=1)
     assert _topics(network) == topics and _labels(network) == labels
 
-    # once its vector is there, the next pass does the full run and places it by meaning
+    # once its vector is there, the next pass places it by meaning (with the statistics kept since the first run)
     result = run_needs_pass(network.database, service=service, now=NOW + timedelta(minutes=10), worker_id="a")
     assert result.placed == 1 and result.waiting == 0 and work and "list" in work
     after = _topics(network)
