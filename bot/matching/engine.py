@@ -96,7 +96,7 @@ from bot.matching.analysis import (
 )
 from bot.matching.config import MatchConfig
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
-from bot.matching.gapmodel import GapModel, shipped_models
+from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
@@ -840,7 +840,10 @@ class Matcher:
             and e_sim.top > 0.0
             and self.semantic.count("expert") >= 0.9 * len(self._kinds["expert"].docs)
         )
-        return models.get("semantic") if semantic_ready else models.get("lexical")
+        model = models.get("semantic") if semantic_ready else None
+        if model is not None and not e_sim.calibrated and set(model.features) & set(CALIBRATED_FEATURES):
+            model = None  # the register's calibration is not there yet: words alone decide
+        return model or models.get("lexical")
 
     def _gap_features(
         self,
@@ -900,6 +903,10 @@ class Matcher:
             "semantic_part": e_sim.top_part,
             "p_semantic": p_sim.top,
             "p_semantic_z": p_sim.top_z,
+            # the same relative to this register's out-of-domain level (bot.matching.semantic: SemanticIndex.calibrate)
+            "semantic_rel": e_sim.top_rel,
+            "semantic_part_rel": e_sim.part_rel,
+            "p_semantic_rel": p_sim.top_rel,
             # the profile closest in meaning is one the words found too
             "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
         }

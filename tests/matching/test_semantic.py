@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.matching.semantic import (
     document_parts,
     document_text,
     fill,
+    probe_keys,
 )
 from bot.routing import RoutingService
 from handlers.outbox import OutboxSender
@@ -202,7 +204,9 @@ class TestEngine:
             if kind != PART_KIND:
                 waiting.put(kind, doc_id, key, waiting.decode(waiting.encode(embedder.passages([text])[0])))
         assert waiting.count(PART_KIND) == 0
-        assert waiting.similarity("expert", "quux") == whole.similarity("expert", "quux")
+        # (the calibration against out-of-domain probes is the fill's: only ``whole`` was filled)
+        uncalibrated = replace(whole.similarity("expert", "quux"), top_rel=0.0, part_rel=0.0, calibrated=False)
+        assert waiting.similarity("expert", "quux") == uncalibrated
 
     def test_fill_reuses_stored_vectors_and_respects_its_budget(self) -> None:
         m = build([*EXPERTS, ZORBLAX])
@@ -260,6 +264,7 @@ class TestChangesDuringASearch:
         index = SemanticIndex(FakeEmbedder())
         fill(index, before, None)  # type: ignore[arg-type]
         index._owners["expert"] = Interleaved(index._owners["expert"], gone, lambda: index.wanted(after))
+        index._part_matrix["expert"] = None  # the fill's calibration built it: the search must build it anew here
         index.similarity("expert", "zorblax")  # built its caches from the rows before the removal
         assert index.count("expert") == len(after["expert"])  # the removal happened meanwhile
         fresh = SemanticIndex(FakeEmbedder())
@@ -302,6 +307,9 @@ def _seed(database: Database) -> None:
             e.expertise = [topic]
 
 
+PROBES = len(probe_keys())  # the calibration's out-of-domain questions are stored with the documents' vectors
+
+
 class TestInTheDatabase:
     def test_load_never_embeds_the_job_does_and_a_restart_reuses_the_vectors(self, database: Database) -> None:
         _seed(database)
@@ -313,7 +321,7 @@ class TestInTheDatabase:
         report = kb.embed_pending(budget_seconds=60, now=NOW)
         assert report.embedded == 8 and report.missing == 0  # 4 profiles and their 4 expertise items
         with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 8
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 8 + PROBES
         assert [h.doc.name for h in kb.search("quux", now=NOW).experts][:1] == ["Dirk Wouters"]
         kb.close()
         # a restart (or another replica): the vectors come from the database, nothing is embedded again
@@ -339,10 +347,12 @@ class TestInTheDatabase:
         report = kb.embed_pending(now=NOW + timedelta(hours=1))
         assert report.embedded == 2  # the profile's new text and the new expertise item
         with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 10  # the old ones are recent: kept a while
+            assert (
+                s.scalar(select(func.count()).select_from(Embedding)) == 10 + PROBES
+            )  # the old ones are recent: kept a while
         kb.embed_pending(now=NOW + timedelta(days=2))
         with database.session() as s:  # the old profile and item go; every item in use stays
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 8
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 8 + PROBES
         kb.close()
 
     def test_the_job_runner_embeds_in_its_own_job(self, database: Database) -> None:
@@ -396,7 +406,7 @@ class TestBackgroundEmbedding:
         filler.stop()
         assert [h.doc.name for h in kb.search("quux", now=NOW).experts][:1] == ["Dirk Wouters"]
         with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 8
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 8 + PROBES
         kb.close()
 
     def test_busy_stops_it_after_the_current_text(self, database: Database) -> None:
