@@ -730,7 +730,7 @@ class Matcher:
             p_sim = self.semantic.similarity("practice", topic)
 
         # experts
-        sem = e_sim.boosts
+        sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
         for eid in self._expert_candidates(e_raw, sem, e_ideal, pq, limit):
             edoc = e_kind.docs.get(eid)
@@ -776,7 +776,9 @@ class Matcher:
                 adoc = a_kind.docs[aid]
                 assert isinstance(adoc, AnswerDoc)
                 ev.append(Reason("", "answer", "via", "", _short(adoc.question)))
-            if not reasons and not ev and eid in sem:
+            if not reasons and not ev and eid in via_meaning:  # a practice of theirs says the same thing
+                ev.append(Reason("", "practice", "via", "", via_meaning[eid].title))
+            elif not reasons and not ev and eid in sem:
                 ev.append(Reason("", "profile", "meaning", "", ""))
             if stale:
                 since = (
@@ -832,6 +834,26 @@ class Matcher:
         lows = heapq.nlargest(limit, ((rget(d, 0.0) * inv + sget(d, 0.0)) * least for d in ids))
         cut = lows[-1] * (1.0 - 1e-9) - 1e-12
         return [d for d in ids if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
+
+    def _with_practice_meaning(
+        self, e_boosts: dict[int, float], p_boosts: Mapping[int, float]
+    ) -> tuple[dict[int, float], dict[int, PracticeDoc]]:
+        """The experts' meaning boosts, each raised to ``practice_meaning_evidence`` of the best meaning boost of a
+        practice they are the contact of (a paraphrase of what a practice did finds the person behind it), and for
+        the experts so raised, that practice (their reason)."""
+        share = self.config.practice_meaning_evidence
+        if share <= 0.0 or not p_boosts:
+            return e_boosts, {}
+        docs = self._kinds["practice"].docs
+        out = dict(e_boosts)
+        via: dict[int, PracticeDoc] = {}
+        for pid, boost in sorted(p_boosts.items(), key=lambda x: (-x[1], x[0])):
+            doc = docs.get(pid)
+            eid = doc.contact_expert_id if isinstance(doc, PracticeDoc) else None
+            if eid is not None and share * boost > out.get(eid, 0.0):
+                out[eid] = share * boost
+                via[eid] = doc  # type: ignore[assignment]
+        return out, via
 
     def _gap_model(self, e_sim: Similarity) -> GapModel | None:
         models = shipped_models() if self.config.gap_model else {}

@@ -20,7 +20,7 @@ from bot.cli.ask_cmds import run_console
 from bot.config import Settings
 from bot.jobs import EMBED_JOB_ID, JobRunner
 from bot.knowledge import BackgroundEmbedding, KnowledgeBase
-from bot.matching import Matcher
+from bot.matching import MatchConfig, Matcher
 from bot.matching.documents import ExpertDoc, PracticeDoc
 from bot.matching.semantic import (
     KINDS,
@@ -104,6 +104,22 @@ class TestEngine:
         assert [h.doc.name for h in r.experts][:1] == ["Mats"]
         assert [x.kind for x in r.experts[0].reasons] == ["meaning"]
         assert r.gap_features["semantic"] > 0.9
+
+    def test_a_practice_found_by_meaning_brings_its_contact_with_that_practice_as_reason(self) -> None:
+        noor = expert(60, "Noor", city="Gent", role="klimaatadviseur", expertise=("klimaatadaptatie",))
+        work = PracticeDoc(9, "Zorblax-proefproject", "Een proef met zorblax.", city="Gent", contact_expert_id=60)
+
+        def search(cfg: MatchConfig) -> list[tuple[str, list[str]]]:
+            m = Matcher(themes=THEMES, places=PLACES, config=cfg)
+            m.build(experts=[*EXPERTS, noor], practices=[*PRACTICES, work], answers=[])
+            m.semantic = SemanticIndex(FakeEmbedder(), weight=0.5, z_floor=0.5)
+            fill(m.semantic, documents(m), None)  # type: ignore[arg-type]
+            r = m.search("quux", today=TODAY)  # no word of it anywhere; the practice says the same thing
+            assert [h.doc.id for h in r.practices][:1] == [9]
+            return [(h.doc.name, [x.render("en") for x in h.reasons]) for h in r.experts]
+
+        assert ("Noor", ["via practice: Zorblax-proefproject"]) in search(MatchConfig())
+        assert "Noor" not in [name for name, _ in search(MatchConfig(practice_meaning_evidence=0.0))]
 
     def test_the_gap_features_carry_the_best_part_and_practice_similarity(self) -> None:
         m = Matcher(themes=THEMES, places=PLACES)
