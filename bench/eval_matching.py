@@ -322,7 +322,7 @@ def tuning_registers() -> list[tuple[str, Register, list[EvalQuery]]]:
     """What fitting may use, per register: the demo register with its dev queries (own sets and dev3), and each
     tuning set with a register of its own (dev4) with its dev queries."""
     out = [("demo", load_register_db(), tuning_queries())]
-    dev4 = [q for q in dev4_queries() if q.split == "dev"]
+    dev4 = [q for q in dev4_queries(DEV4_DIR) if q.split == "dev"]
     if dev4:
         out.append(("dev4", load_register_db(DEV4_DIR), dev4))
     return out
@@ -341,7 +341,7 @@ def load_sets(blind_dir: Path, realtext_dir: Path, *, only_dev: bool = False) ->
     if dev3:
         sets.append(EvalSet("dev3", demo, [q for q in dev3 if q.split == "dev"]))
         sets.append(EvalSet("dev3heldout", demo, [q for q in dev3 if q.split == "heldout"]))
-    dev4 = dev4_queries()
+    dev4 = dev4_queries(DEV4_DIR)
     if dev4:
         own_register = load_register_db(DEV4_DIR)
         sets.append(EvalSet("dev4", own_register, [q for q in dev4 if q.split == "dev"]))
