@@ -239,9 +239,22 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
                 lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, rescue_threshold=None),
             ),
             (
+                "wieweet: words + meaning, second step in one round, without mutual pairs (round 4)",
+                lambda ts: wieweet_groups(
+                    ts, matcher, vectors, meaning_prior=prior, rescue_rounds=1, rescue_mutual=False
+                ),
+            ),
+            (
                 "wieweet: words + meaning, second step for lone questions only (rescue_size=1, round 3)",
                 lambda ts: wieweet_groups(
-                    ts, matcher, vectors, meaning_prior=prior, rescue_size=1, rescue_threshold=0.2
+                    ts,
+                    matcher,
+                    vectors,
+                    meaning_prior=prior,
+                    rescue_size=1,
+                    rescue_threshold=0.2,
+                    rescue_rounds=1,
+                    rescue_mutual=False,
                 ),
             ),
             (

@@ -25,12 +25,17 @@ most ``FRAGMENT_SIZE`` questions joins the topic whose centroid is mutually clos
 reach the joining threshold (wordings too different to join one by one often agree as a group). Then a second,
 looser step for a question still alone or a pair (with meaning): it joins its closest larger topic when the
 similarity reaches ``RESCUE_THRESHOLD`` *and* that topic stands out, the next closest being at least
-``RESCUE_MARGIN`` less similar (a wording a little off its need joins it; one between needs stays alone).
+``RESCUE_MARGIN`` less similar (a wording a little off its need joins it; one between needs stays alone). Two
+such small topics that are each other's clearly closest (the margin on both sides) join too, and the step is
+repeated until nothing joins (at most ``RESCUE_ROUNDS`` times): a wording whose closest question has just joined
+its need follows it.
 
 The weights and thresholds were chosen on the development sets (``bench/needs``): words and meaning
 ``(1 - 0.7) * words + 0.7 * meaning`` joining at 0.275, words alone at 0.2; the second step at 0.15 with a margin
 of 0.08, for lone questions and pairs. The second step's setting was chosen leaving one development set out (tuned
 on two, checked on the third): the margin does the work, any threshold from 0.1 to 0.175 gives the same topics.
+Round 5 added the mutual pairs and the repetition (checked the same way: each helps one development set and
+changes nothing on the other two).
 
 * **deterministic**: the same items and earlier assignments give the same topics (explicit orders, exact sums of
   the word parts, no hashing);
@@ -74,6 +79,7 @@ FRAGMENT_SIZE = 3  # a new topic this small joins its mutually closest topic whe
 RESCUE_THRESHOLD = 0.15  # a question left alone joins its closest topic this close, with a second piece of evidence
 RESCUE_MARGIN = 0.08  # ... when the next closest topic is at least this much less similar
 RESCUE_SIZE = 2  # ... and so does a new topic of at most this many questions (by its centroid)
+RESCUE_ROUNDS = 3  # ... repeated until nothing joins, at most this many times (a pair formed can then join its need)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,8 @@ class Grouper:
         rescue_threshold: float | None = RESCUE_THRESHOLD,
         rescue_margin: float = RESCUE_MARGIN,
         rescue_size: int = RESCUE_SIZE,
+        rescue_rounds: int = RESCUE_ROUNDS,
+        rescue_mutual: bool = True,
         seed_terms: int = 6,
         shortlist: int = 5,
         by_language: bool = True,
@@ -140,6 +148,8 @@ class Grouper:
         self.rescue_threshold = rescue_threshold
         self.rescue_margin = rescue_margin
         self.rescue_size = rescue_size
+        self.rescue_rounds = rescue_rounds
+        self.rescue_mutual = rescue_mutual
         self.seed_terms = seed_terms
         self.shortlist = shortlist
 
@@ -439,10 +449,17 @@ class Grouper:
     ) -> None:
         """A question of this run still alone joins its closest topic on two pieces of evidence: the similarity
         reaches ``rescue_threshold`` (below the joining threshold) *and* that topic stands out — the next closest is
-        at least ``rescue_margin`` less similar. Only a topic of two or more questions takes it (two lone questions
-        are the fragments pass's business). A wording whose vector is a little off its need ("depaving schoolyards"
+        at least ``rescue_margin`` less similar. A topic of two or more questions takes it (two lone questions: see
+        ``rescue_mutual`` below). A wording whose vector is a little off its need ("depaving schoolyards"
         beside "ontharding van pleinen", "knelpuntvacatures" beside "werving") joins; a question between two needs,
         or near one only as near as to others, stays alone. Alone questions are taken in topic order.
+
+        With ``rescue_mutual`` (the default) a small topic also joins a smaller one of this run — two questions
+        alone, each the other's clearly closest: the similarity reaches the threshold and the margin holds on both
+        sides; the older topic takes the younger's members. The whole step is repeated until nothing joins, at most
+        ``rescue_rounds`` times: a question whose closest was a lone question that has since joined its need now
+        finds that need closest. Together they raised dev2 0.911 -> 0.933 (the rounds) and dev3 0.886 -> 0.897 (the
+        mutual pairs with the rounds; precision 0.980 -> 0.971) and changed nothing on dev.
 
         A new topic of up to ``rescue_size`` questions (default 2: a pair of wordings both a little off their need)
         is treated the same way, by its centroid, into a topic at least as large. Pairs raised recall on all three
@@ -451,24 +468,41 @@ class Grouper:
         threshold = self.rescue_threshold
         if threshold is None:
             return
-        for topic_id in sorted(t for t in topics if t >= first_new):
-            topic = topics[topic_id]
-            if not 0 < topic.size <= self.rescue_size:
-                continue
-            vec, sem = self._as_item(topic)
-            if sem is None:
-                continue
-            target, sim = self._nearest(vec, sem, topics, postings, exclude=(topic_id,))
-            if target is None or sim < threshold or topics[target].size < max(2, topic.size):
-                continue
-            _, runner_up = self._nearest(vec, sem, topics, postings, exclude=(topic_id, target))
-            if sim - runner_up < self.rescue_margin:
-                continue
-            for key in list(topic._joined):
-                self._leave(topic, key, words[key], meanings.get(key), postings)
-                self._join(topics[target], key, words[key], meanings.get(key), postings)
-                where[key] = target
-                sims[key] = round(sim, 6)
+        for _ in range(self.rescue_rounds):
+            moved = False
+            for topic_id in sorted(t for t in topics if t >= first_new):
+                topic = topics[topic_id]
+                if not 0 < topic.size <= self.rescue_size:
+                    continue
+                vec, sem = self._as_item(topic)
+                if sem is None:
+                    continue
+                target, sim = self._nearest(vec, sem, topics, postings, exclude=(topic_id,))
+                if target is None or sim < threshold:
+                    continue
+                small = topics[target].size < max(2, topic.size)
+                if small and not (self.rescue_mutual and target >= first_new):
+                    continue
+                _, runner_up = self._nearest(vec, sem, topics, postings, exclude=(topic_id, target))
+                if sim - runner_up < self.rescue_margin:
+                    continue
+                if small:
+                    back_vec, back_sem = self._as_item(topics[target])
+                    back, back_sim = self._nearest(back_vec, back_sem, topics, postings, exclude=(target,))
+                    if back != topic_id:
+                        continue
+                    _, back_runner = self._nearest(back_vec, back_sem, topics, postings, exclude=(target, topic_id))
+                    if back_sim - back_runner < self.rescue_margin:
+                        continue
+                source, into = (topic, topics[target]) if not small or target < topic_id else (topics[target], topic)
+                for key in list(source._joined):
+                    self._leave(source, key, words[key], meanings.get(key), postings)
+                    self._join(into, key, words[key], meanings.get(key), postings)
+                    where[key] = into.id
+                    sims[key] = round(sim, 6)
+                moved = True
+            if not moved:
+                return
 
     @staticmethod
     def _renumber(

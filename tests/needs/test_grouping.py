@@ -333,15 +333,57 @@ def test_a_lone_wording_joins_the_one_need_it_is_clearly_closest_to() -> None:
     assert sorted({p.topic_id for p in result.placements}) == list(range(1, 7))  # no gap where it stood alone
 
 
-def test_a_lone_wording_stays_alone_when_far_between_two_needs_or_near_a_lone_question() -> None:
+def test_a_lone_wording_stays_alone_when_far_or_between_two_needs() -> None:
     for items in (
         needs_and_a_straggler(lean=0.3),  # too far from every need
         needs_and_a_straggler(lean=0.45, between=0.45),  # as near to need 1 as to need 0: no clear need
-        needs_and_a_straggler(lean=0.45, first=1),  # its closest is one lone question, not a need
+        needs_and_a_straggler(lean=0.45, between=0.45, first=1),  # ... also when need 0 is one lone question
     ):
         got = placed(items, Grouper())
         last = items[-1].key
         assert got[last] not in {got[i.key] for i in items[:-1]}
+
+
+def test_two_lone_wordings_clearly_closest_to_each_other_pair_up() -> None:
+    """Two questions left alone, each the other's clearly closest (mutual, with the margin on both sides), make a
+    pair (``rescue_mutual``, the default); without it a lone question only joins a topic of two or more."""
+    items = needs_and_a_straggler(lean=0.45, first=1)
+    last = items[-1].key
+    got = placed(items, Grouper())
+    assert got[last] == got["q:0"]
+    assert len({got[i.key] for i in items}) == 6
+    single = placed(items, Grouper(rescue_mutual=False))
+    assert single[last] not in {single[i.key] for i in items[:-1]}
+
+
+def needs_and_wordings(*wordings: Sequence[tuple[int, float]]) -> list[GroupItem]:
+    """Six needs of four questions (as in ``needs_and_a_straggler``), then one question per ``wordings`` entry:
+    its (axis, value) parts and a noise axis of its own."""
+    vectors: list[list[float]] = []
+    for parts, noise in [
+        *([((need, 0.8),), 0.6] for need in range(6) for _ in range(4)),
+        *((w, 1.0) for w in wordings),
+    ]:
+        v = [0.0] * 80
+        for axis, x in parts:
+            v[axis] = x
+        v[40 + len(vectors)] = noise
+        vectors.append(v)
+    return [
+        GroupItem(f"q:{i}", (i,), Concepts({f"w{i}": 1.0}, (f"w{i}",), ()), f"t{i}", unit(*v), "nl")
+        for i, v in enumerate(vectors)
+    ]
+
+
+def test_the_second_step_repeats_so_a_wording_follows_its_closest_question_into_its_need() -> None:
+    """X leans on Y more than on need 0; Y joins need 0 in the first round of the second step, and X, whose closest
+    is now need 0 with Y in it, follows in the next (``rescue_rounds``); with one round X stays alone."""
+    items = needs_and_wordings([(0, 0.4), (7, 0.6)], [(0, 0.5), (7, 0.3)])
+    x, y = items[-2].key, items[-1].key
+    three = placed(items, Grouper())
+    assert three[x] == three[y] == three["q:0"]
+    one = placed(items, Grouper(rescue_rounds=1))
+    assert one[y] == one["q:0"] != one[x]
 
 
 def test_a_lone_wording_never_moves_an_earlier_topic() -> None:
