@@ -71,10 +71,9 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
         "core": _LEXICAL_CORE,
     },
     "semantic": {
-        "all": tuple(f for f in ALL_FEATURES if f not in CALIBRATED_FEATURES),
-        "previous+uncovered+parts": (*SEMANTIC_FEATURES, "uncovered", "semantic_part", "p_semantic"),
-        "core+meaning": (*_LEXICAL_CORE, "uncovered", "semantic", "semantic_z", "semantic_part", "p_semantic", "agree"),
-        # the meaning relative to the register's out-of-domain level instead of raw cosines (carries across registers)
+        # the meaning relative to the register's out-of-domain level instead of raw cosines: listed first, so that on
+        # a tie (a difference under 0.005) the sets built to carry to another register win
+        "all+relative": (*LEXICAL_FEATURES, "uncovered", "semantic_z", "p_semantic_z", "agree", *CALIBRATED_FEATURES),
         "previous+uncovered+relative": (
             *LEXICAL_FEATURES,
             "uncovered",
@@ -82,7 +81,9 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
             "agree",
             *CALIBRATED_FEATURES,
         ),
-        "all+relative": (*LEXICAL_FEATURES, "uncovered", "semantic_z", "p_semantic_z", "agree", *CALIBRATED_FEATURES),
+        "all": tuple(f for f in ALL_FEATURES if f not in CALIBRATED_FEATURES),
+        "previous+uncovered+parts": (*SEMANTIC_FEATURES, "uncovered", "semantic_part", "p_semantic"),
+        "core+meaning": (*_LEXICAL_CORE, "uncovered", "semantic", "semantic_z", "semantic_part", "p_semantic", "agree"),
     },
 }
 
