@@ -20,8 +20,9 @@ from bot.cli.ask_cmds import run_console
 from bot.config import Settings
 from bot.jobs import EMBED_JOB_ID, JobRunner
 from bot.knowledge import BackgroundEmbedding, KnowledgeBase
-from bot.matching import MatchConfig, Matcher
+from bot.matching import MatchConfig, Matcher, engine
 from bot.matching.documents import ExpertDoc, PracticeDoc
+from bot.matching.gapmodel import GapModel
 from bot.matching.semantic import (
     KINDS,
     PART_KIND,
@@ -31,6 +32,7 @@ from bot.matching.semantic import (
     document_text,
     fill,
     probe_keys,
+    probe_texts,
 )
 from bot.routing import RoutingService
 from handlers.outbox import OutboxSender
@@ -223,6 +225,49 @@ class TestEngine:
         # (the calibration against out-of-domain probes is the fill's: only ``whole`` was filled)
         uncalibrated = replace(whole.similarity("expert", "quux"), top_rel=0.0, part_rel=0.0, calibrated=False)
         assert waiting.similarity("expert", "quux") == uncalibrated
+
+    def test_the_register_is_calibrated_against_out_of_domain_probes_stored_like_vectors(self) -> None:
+        m = build([*EXPERTS, ZORBLAX])
+        store = MemoryStore()
+        first = FakeEmbedder()
+        index = SemanticIndex(first)
+        assert index.similarity("expert", "zorblax").calibrated is False
+        fill(index, documents(m), store)  # type: ignore[arg-type]
+        assert first.queries == len(probe_texts())  # each probe embedded once, as a question
+        assert all((first.model_id, k) in store.rows for k in probe_keys())
+        calib = index.calibration("expert")
+        assert calib is not None and calib.top_std > 0.0
+        # the probes' best cosines in *this* register: their mean is the "nobody here" level
+        sims = [index.similarity("expert", t) for t in probe_texts()]
+        assert calib.top_mean == pytest.approx(sum(x.top for x in sims) / len(sims), abs=1e-5)
+        assert sum(x.top_rel for x in sims) == pytest.approx(0.0, abs=1e-3)
+        sim = index.similarity("expert", "quux")
+        assert sim.calibrated and sim.top_rel == pytest.approx((sim.top - calib.top_mean) / calib.top_std)
+        assert m.search("zorblax", today=TODAY).gap_features["semantic_rel"] == 0.0  # no index attached yet
+        m.semantic = index
+        got = m.search("zorblax", today=TODAY).gap_features
+        assert got["semantic_rel"] == pytest.approx(index.similarity("expert", "zorblax").top_rel, abs=1e-5) != 0.0
+        # a restart: the probes come from the store, nothing is embedded, the calibration is the same
+        again = FakeEmbedder()
+        restarted = SemanticIndex(again)
+        fill(restarted, documents(m), store, embed=False)  # type: ignore[arg-type]
+        assert again.queries == again.embedded == 0
+        assert restarted.calibration("expert") == calib
+
+    def test_a_model_that_needs_the_calibration_waits_for_it(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        m = build([*EXPERTS, ZORBLAX])
+        index = SemanticIndex(FakeEmbedder())
+        for kind, doc_id, key, text in index.wanted(documents(m)):  # type: ignore[arg-type]
+            index.put(kind, doc_id, key, index.decode(index.encode(FakeEmbedder().passages([text])[0])))
+        m.semantic = index  # every vector, but no probe: not calibrated
+        lexical = GapModel(("confidence",), (-1.0,), 0.0, (0.0,), (1.0,), 0.5)
+        relative = GapModel(("semantic_rel",), (-1.0,), 5.0, (0.0,), (1.0,), 0.5)
+        monkeypatch.setattr(engine, "shipped_models", lambda: {"lexical": lexical, "semantic": relative})
+        r = m.search("zorblax", today=TODAY)
+        assert r.gap_probability == pytest.approx(lexical.probability(r.gap_features), abs=1e-4)
+        fill(index, documents(m), None)  # type: ignore[arg-type]  # the probes, then the calibration
+        r = m.search("zorblax", today=TODAY)
+        assert r.gap_probability == pytest.approx(relative.probability(r.gap_features), abs=1e-4)
 
     def test_fill_reuses_stored_vectors_and_respects_its_budget(self) -> None:
         m = build([*EXPERTS, ZORBLAX])
