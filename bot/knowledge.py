@@ -268,6 +268,7 @@ class KnowledgeBase:
             log.info("embeddings: loaded=%s embedded=%s missing=%s", report.loaded, report.embedded, report.missing)
         if report.missing == 0 and (self._purged_at is None or now - self._purged_at > timedelta(hours=6)):
             keep = {key for docs in documents.values() for d in docs.values() for key in meaning.content_keys(d)}
+            keep.update(meaning.probe_keys())  # the calibration's out-of-domain questions
             with self.database.session() as session:
                 gone = embedding_repo.delete_unused_embeddings(
                     session, model=index.embedder.model_id, keep=keep, before=now - timedelta(days=1)

@@ -60,6 +60,9 @@ class MatchConfig:
     # people are found through their work
     practice_evidence: float = 0.2
     answer_evidence: float = 0.15
+    # a practice found by meaning is evidence for its contact expert too: this share of its meaning boost (a
+    # paraphrase often says what a practice did rather than what its contact's profile lists)
+    practice_meaning_evidence: float = 1.0
     evidence_decay: float = 0.3  # second and further practices/answers add this fraction
     evidence_pool: int = 50  # evidence comes from the query's best practices and answers
     # query-term coverage: a score is multiplied by 1 - w + w * (share of the distinct query concepts matched), so

@@ -96,7 +96,7 @@ from bot.matching.analysis import (
 )
 from bot.matching.config import MatchConfig
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
-from bot.matching.gapmodel import GapModel, shipped_models
+from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
@@ -729,7 +729,7 @@ class Matcher:
             p_sim = self.semantic.similarity("practice", topic)
 
         # experts
-        sem = e_sim.boosts
+        sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
         for eid in self._expert_candidates(e_raw, sem, e_ideal, pq, limit):
             edoc = e_kind.docs.get(eid)
@@ -775,7 +775,9 @@ class Matcher:
                 adoc = a_kind.docs[aid]
                 assert isinstance(adoc, AnswerDoc)
                 ev.append(Reason("", "answer", "via", "", _short(adoc.question)))
-            if not reasons and not ev and eid in sem:
+            if not reasons and not ev and eid in via_meaning:  # a practice of theirs says the same thing
+                ev.append(Reason("", "practice", "via", "", via_meaning[eid].title))
+            elif not reasons and not ev and eid in sem:
                 ev.append(Reason("", "profile", "meaning", "", ""))
             if stale:
                 since = (
@@ -832,6 +834,26 @@ class Matcher:
         cut = lows[-1] * (1.0 - 1e-9) - 1e-12
         return [d for d in ids if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
 
+    def _with_practice_meaning(
+        self, e_boosts: dict[int, float], p_boosts: Mapping[int, float]
+    ) -> tuple[dict[int, float], dict[int, PracticeDoc]]:
+        """The experts' meaning boosts, each raised to ``practice_meaning_evidence`` of the best meaning boost of a
+        practice they are the contact of (a paraphrase of what a practice did finds the person behind it), and for
+        the experts so raised, that practice (their reason)."""
+        share = self.config.practice_meaning_evidence
+        if share <= 0.0 or not p_boosts:
+            return e_boosts, {}
+        docs = self._kinds["practice"].docs
+        out = dict(e_boosts)
+        via: dict[int, PracticeDoc] = {}
+        for pid, boost in sorted(p_boosts.items(), key=lambda x: (-x[1], x[0])):
+            doc = docs.get(pid)
+            eid = doc.contact_expert_id if isinstance(doc, PracticeDoc) else None
+            if eid is not None and share * boost > out.get(eid, 0.0):
+                out[eid] = share * boost
+                via[eid] = doc  # type: ignore[assignment]
+        return out, via
+
     def _gap_model(self, e_sim: Similarity) -> GapModel | None:
         models = shipped_models() if self.config.gap_model else {}
         semantic_ready = (
@@ -839,7 +861,10 @@ class Matcher:
             and e_sim.top > 0.0
             and self.semantic.count("expert") >= 0.9 * len(self._kinds["expert"].docs)
         )
-        return models.get("semantic") if semantic_ready else models.get("lexical")
+        model = models.get("semantic") if semantic_ready else None
+        if model is not None and not e_sim.calibrated and set(model.features) & set(CALIBRATED_FEATURES):
+            model = None  # the register's calibration is not there yet: words alone decide
+        return model or models.get("lexical")
 
     def _gap_features(
         self,
@@ -899,6 +924,10 @@ class Matcher:
             "semantic_part": e_sim.top_part,
             "p_semantic": p_sim.top,
             "p_semantic_z": p_sim.top_z,
+            # the same relative to this register's out-of-domain level (bot.matching.semantic: SemanticIndex.calibrate)
+            "semantic_rel": e_sim.top_rel,
+            "semantic_part_rel": e_sim.part_rel,
+            "p_semantic_rel": p_sim.top_rel,
             # the profile closest in meaning is one the words found too
             "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
         }

@@ -21,6 +21,11 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
 ``semantic_part`` the best cosine similarity between the question and one expertise item of an expert alone
 ``p_semantic``   the best cosine similarity between the question and a practice (``p_semantic_z``: its z-score)
 ``agree``        1 when the profile closest in meaning is among the three best by words (meaning and words agree)
+``semantic_rel``, ``semantic_part_rel``, ``p_semantic_rel``  ``semantic``, ``semantic_part`` and ``p_semantic``
+                 relative to this register's "nobody here" level: standard deviations above the best cosines that
+                 out-of-domain questions reach in the same register (``SemanticIndex.calibrate``, computed from the
+                 register alone). Raw cosines have a register-dependent level; these carry from one register to
+                 another.
 ``concepts``     log(1 + number of concepts in the question)
 
 ``P(gap) = 1 / (1 + exp(-(b + sum_i w_i * (x_i - mean_i) / scale_i)))``; "nobody knows" when ``P(gap)`` reaches the
@@ -54,7 +59,12 @@ ALL_FEATURES = (
     "p_semantic",
     "p_semantic_z",
     "agree",
+    "semantic_rel",
+    "semantic_part_rel",
+    "p_semantic_rel",
 )
+# features that need the register's calibration (a model using one is not used until the calibration is there)
+CALIBRATED_FEATURES = ("semantic_rel", "semantic_part_rel", "p_semantic_rel")
 THRESHOLD = 0.5
 
 

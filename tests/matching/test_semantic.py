@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,8 +20,9 @@ from bot.cli.ask_cmds import run_console
 from bot.config import Settings
 from bot.jobs import EMBED_JOB_ID, JobRunner
 from bot.knowledge import BackgroundEmbedding, KnowledgeBase
-from bot.matching import Matcher
+from bot.matching import MatchConfig, Matcher, engine
 from bot.matching.documents import ExpertDoc, PracticeDoc
+from bot.matching.gapmodel import GapModel
 from bot.matching.semantic import (
     KINDS,
     PART_KIND,
@@ -29,6 +31,8 @@ from bot.matching.semantic import (
     document_parts,
     document_text,
     fill,
+    probe_keys,
+    probe_texts,
 )
 from bot.routing import RoutingService
 from handlers.outbox import OutboxSender
@@ -102,6 +106,22 @@ class TestEngine:
         assert [h.doc.name for h in r.experts][:1] == ["Mats"]
         assert [x.kind for x in r.experts[0].reasons] == ["meaning"]
         assert r.gap_features["semantic"] > 0.9
+
+    def test_a_practice_found_by_meaning_brings_its_contact_with_that_practice_as_reason(self) -> None:
+        noor = expert(60, "Noor", city="Gent", role="klimaatadviseur", expertise=("klimaatadaptatie",))
+        work = PracticeDoc(9, "Zorblax-proefproject", "Een proef met zorblax.", city="Gent", contact_expert_id=60)
+
+        def search(cfg: MatchConfig) -> list[tuple[str, list[str]]]:
+            m = Matcher(themes=THEMES, places=PLACES, config=cfg)
+            m.build(experts=[*EXPERTS, noor], practices=[*PRACTICES, work], answers=[])
+            m.semantic = SemanticIndex(FakeEmbedder(), weight=0.5, z_floor=0.5)
+            fill(m.semantic, documents(m), None)  # type: ignore[arg-type]
+            r = m.search("quux", today=TODAY)  # no word of it anywhere; the practice says the same thing
+            assert [h.doc.id for h in r.practices][:1] == [9]
+            return [(h.doc.name, [x.render("en") for x in h.reasons]) for h in r.experts]
+
+        assert ("Noor", ["via practice: Zorblax-proefproject"]) in search(MatchConfig())
+        assert "Noor" not in [name for name, _ in search(MatchConfig(practice_meaning_evidence=0.0))]
 
     def test_the_gap_features_carry_the_best_part_and_practice_similarity(self) -> None:
         m = Matcher(themes=THEMES, places=PLACES)
@@ -202,7 +222,52 @@ class TestEngine:
             if kind != PART_KIND:
                 waiting.put(kind, doc_id, key, waiting.decode(waiting.encode(embedder.passages([text])[0])))
         assert waiting.count(PART_KIND) == 0
-        assert waiting.similarity("expert", "quux") == whole.similarity("expert", "quux")
+        # (the calibration against out-of-domain probes is the fill's: only ``whole`` was filled)
+        uncalibrated = replace(whole.similarity("expert", "quux"), top_rel=0.0, part_rel=0.0, calibrated=False)
+        assert waiting.similarity("expert", "quux") == uncalibrated
+
+    def test_the_register_is_calibrated_against_out_of_domain_probes_stored_like_vectors(self) -> None:
+        m = build([*EXPERTS, ZORBLAX])
+        store = MemoryStore()
+        first = FakeEmbedder()
+        index = SemanticIndex(first)
+        assert index.similarity("expert", "zorblax").calibrated is False
+        fill(index, documents(m), store)  # type: ignore[arg-type]
+        assert first.queries == len(probe_texts())  # each probe embedded once, as a question
+        assert all((first.model_id, k) in store.rows for k in probe_keys())
+        calib = index.calibration("expert")
+        assert calib is not None and calib.top_std > 0.0
+        # the probes' best cosines in *this* register: their mean is the "nobody here" level
+        sims = [index.similarity("expert", t) for t in probe_texts()]
+        assert calib.top_mean == pytest.approx(sum(x.top for x in sims) / len(sims), abs=1e-5)
+        assert sum(x.top_rel for x in sims) == pytest.approx(0.0, abs=1e-3)
+        sim = index.similarity("expert", "quux")
+        assert sim.calibrated and sim.top_rel == pytest.approx((sim.top - calib.top_mean) / calib.top_std)
+        assert m.search("zorblax", today=TODAY).gap_features["semantic_rel"] == 0.0  # no index attached yet
+        m.semantic = index
+        got = m.search("zorblax", today=TODAY).gap_features
+        assert got["semantic_rel"] == pytest.approx(index.similarity("expert", "zorblax").top_rel, abs=1e-5) != 0.0
+        # a restart: the probes come from the store, nothing is embedded, the calibration is the same
+        again = FakeEmbedder()
+        restarted = SemanticIndex(again)
+        fill(restarted, documents(m), store, embed=False)  # type: ignore[arg-type]
+        assert again.queries == again.embedded == 0
+        assert restarted.calibration("expert") == calib
+
+    def test_a_model_that_needs_the_calibration_waits_for_it(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        m = build([*EXPERTS, ZORBLAX])
+        index = SemanticIndex(FakeEmbedder())
+        for kind, doc_id, key, text in index.wanted(documents(m)):  # type: ignore[arg-type]
+            index.put(kind, doc_id, key, index.decode(index.encode(FakeEmbedder().passages([text])[0])))
+        m.semantic = index  # every vector, but no probe: not calibrated
+        lexical = GapModel(("confidence",), (-1.0,), 0.0, (0.0,), (1.0,), 0.5)
+        relative = GapModel(("semantic_rel",), (-1.0,), 5.0, (0.0,), (1.0,), 0.5)
+        monkeypatch.setattr(engine, "shipped_models", lambda: {"lexical": lexical, "semantic": relative})
+        r = m.search("zorblax", today=TODAY)
+        assert r.gap_probability == pytest.approx(lexical.probability(r.gap_features), abs=1e-4)
+        fill(index, documents(m), None)  # type: ignore[arg-type]  # the probes, then the calibration
+        r = m.search("zorblax", today=TODAY)
+        assert r.gap_probability == pytest.approx(relative.probability(r.gap_features), abs=1e-4)
 
     def test_fill_reuses_stored_vectors_and_respects_its_budget(self) -> None:
         m = build([*EXPERTS, ZORBLAX])
@@ -260,6 +325,7 @@ class TestChangesDuringASearch:
         index = SemanticIndex(FakeEmbedder())
         fill(index, before, None)  # type: ignore[arg-type]
         index._owners["expert"] = Interleaved(index._owners["expert"], gone, lambda: index.wanted(after))
+        index._part_matrix["expert"] = None  # the fill's calibration built it: the search must build it anew here
         index.similarity("expert", "zorblax")  # built its caches from the rows before the removal
         assert index.count("expert") == len(after["expert"])  # the removal happened meanwhile
         fresh = SemanticIndex(FakeEmbedder())
@@ -302,6 +368,9 @@ def _seed(database: Database) -> None:
             e.expertise = [topic]
 
 
+PROBES = len(probe_keys())  # the calibration's out-of-domain questions are stored with the documents' vectors
+
+
 class TestInTheDatabase:
     def test_load_never_embeds_the_job_does_and_a_restart_reuses_the_vectors(self, database: Database) -> None:
         _seed(database)
@@ -313,7 +382,7 @@ class TestInTheDatabase:
         report = kb.embed_pending(budget_seconds=60, now=NOW)
         assert report.embedded == 8 and report.missing == 0  # 4 profiles and their 4 expertise items
         with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 8
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 8 + PROBES
         assert [h.doc.name for h in kb.search("quux", now=NOW).experts][:1] == ["Dirk Wouters"]
         kb.close()
         # a restart (or another replica): the vectors come from the database, nothing is embedded again
@@ -339,10 +408,12 @@ class TestInTheDatabase:
         report = kb.embed_pending(now=NOW + timedelta(hours=1))
         assert report.embedded == 2  # the profile's new text and the new expertise item
         with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 10  # the old ones are recent: kept a while
+            assert (
+                s.scalar(select(func.count()).select_from(Embedding)) == 10 + PROBES
+            )  # the old ones are recent: kept a while
         kb.embed_pending(now=NOW + timedelta(days=2))
         with database.session() as s:  # the old profile and item go; every item in use stays
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 8
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 8 + PROBES
         kb.close()
 
     def test_the_job_runner_embeds_in_its_own_job(self, database: Database) -> None:
@@ -396,7 +467,7 @@ class TestBackgroundEmbedding:
         filler.stop()
         assert [h.doc.name for h in kb.search("quux", now=NOW).experts][:1] == ["Dirk Wouters"]
         with database.session() as s:
-            assert s.scalar(select(func.count()).select_from(Embedding)) == 8
+            assert s.scalar(select(func.count()).select_from(Embedding)) == 8 + PROBES
         kb.close()
 
     def test_busy_stops_it_after_the_current_text(self, database: Database) -> None:
