@@ -15,6 +15,7 @@ from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
 from bot.matching.config import MatchConfig
 from bot.matching.lexicon import Entry, Lexicon
+from bot.matching.wordlist import is_dutch_word, is_real_word, related_form
 
 THEME_PREFIX = "§"  # theme keys are indexed as "§wonen" in the themes field; no token can start with it
 
@@ -153,7 +154,16 @@ class QueryParser:
                 continue
             fixed = self.repair(t)
             kind = "typo"
-            if fixed is None:
+            if is_real_word(t):
+                # a real word the register lacks is no typo ("lichtvervuiling" is not "luchtvervuiling"); it only
+                # meets another form of itself ("digitaliseren" ≈ "digitalisering"), shown as such, not as a repair
+                # (another language's word still meets its cognate: "historique" ≈ "historische")
+                kind = "cognate"
+                if fixed is None or not related_form(t, fixed):
+                    fixed = self.cognate(t)
+                if fixed is not None and is_dutch_word(t) and not related_form(t, fixed):
+                    fixed = None
+            elif fixed is None:
                 fixed = self.cognate(t)
                 kind = "cognate"
             if fixed is None:
