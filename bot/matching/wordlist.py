@@ -18,8 +18,9 @@ unknown word may be repaired. A word is real (:func:`is_real_word`) when
 * it is a Dutch **compound of real words**: it splits fully into common Dutch words of 4+ letters and the shipped
   policy morphemes (with linking -s-/-en-/-e-), e.g. "stadsbos" = stad + bos, "weesfietsen" = wees + fietsen.
 
-A real word may still meet a register word through a *related form* (``query._repair``): "digitaliseren" ->
-"digitalisering", "aanpakt" -> "aanpak" — never through an edit that changes its meaning.
+A real word may still meet a register word through a *related form* (:func:`related_form`): "digitaliseren" ->
+"digitalisering", "aanpakt" -> "aanpak"; through an edit that changes its meaning only when the rest of the question
+vouches for it ("ontharing pleinen" -> "ontharding", see ``QueryParser._fix`` in ``bot.matching.query``).
 """
 
 from __future__ import annotations

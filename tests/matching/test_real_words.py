@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.matching import Matcher
-from bot.matching.documents import ExpertDoc
+from bot.matching.documents import ExpertDoc, PlaceDoc
 from bot.matching.wordlist import common_words, is_real_word, real_compound, related_form
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
@@ -39,11 +39,12 @@ def _register() -> Matcher:
         expert(60, "Lucas", city="Gent", expertise=("luchtvervuiling", "luchtkwaliteit")),
         expert(61, "Wendy", city="Brugge", expertise=("werking van het OCMW",)),
         expert(62, "Bart", city="Kortrijk", expertise=("buurtwerk",)),
-        expert(63, "Kim", city="Gent", expertise=("het tij keren",)),
+        expert(63, "Kim", city="Ronse", expertise=("het tij keren",)),
         expert(64, "Stan", city="Brugge", expertise=("stadsbussen",)),
         expert(65, "Ada", city="Kortrijk", expertise=("activering", "opmaak van de begroting")),
+        expert(66, "Dirk", city="Brugge", expertise=("ontharding van pleinen",)),
     ]
-    m = Matcher(themes=THEMES, places=PLACES)
+    m = Matcher(themes=THEMES, places=[*PLACES, PlaceDoc("Ronse", "city", ())])
     m.build(experts=[*EXPERTS, *extra], practices=PRACTICES, answers=ANSWERS)
     return m
 
@@ -112,6 +113,30 @@ class TestRepair:
         assert r.experts[0].doc.name == "Ada"
         assert "cognate" in [x.kind for x in r.experts[0].reasons]
         assert "typo" not in [x.kind for x in r.experts[0].reasons]
+
+
+class TestContext:
+    """A real word can still be a typo — one the rest of the question gives away: "ontharing pleinen" (squares
+    are unsealed, not depilated). The repair is made only when another word of the question keeps company with the
+    repaired word in the register."""
+
+    def test_the_question_vouches_for_the_repair(self, register: Matcher) -> None:
+        assert register.analyse("ontharing van pleinen").repairs == (("ontharing", "ontharding"),)
+        r = register.search("ontharing van pleinen", today=TODAY)
+        assert r.experts[0].doc.name == "Dirk"
+        assert "typo: ontharing → ontharding" in [x.render("en") for x in r.experts[0].reasons]
+
+    def test_alone_a_real_word_stays_itself(self, register: Matcher) -> None:
+        assert register.analyse("ontharing").repairs == ()
+
+    def test_a_word_from_elsewhere_in_the_register_does_not_vouch(self, register: Matcher) -> None:
+        # Lucas knows about luchtvervuiling, nobody about straatverlichting with it
+        assert register.analyse("lichtvervuiling door straatverlichting").repairs == ()
+
+    def test_a_place_does_not_vouch(self, register: Matcher) -> None:
+        # Kim, the only expert of Ronse, knows how to "keren"; "Ronse" says nothing about what "keuren" means
+        assert register.analyse("voedsel keuren in Ronse").repairs == ()
+        assert register.analyse("keuren in Ronse").repairs == ()
 
 
 class TestReasons:
