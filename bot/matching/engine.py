@@ -238,6 +238,7 @@ class Matcher:
             acronyms=self._acronyms,
             df_ratio=self._df_ratio,
             generic=self._generic,
+            together=self._overlap,
         )
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
@@ -548,6 +549,19 @@ class Matcher:
             if best is None or (key, cand) < best:
                 best = (key, cand)
         return best[1] if best else None
+
+    def _overlap(self, a: str, b: str) -> float:
+        """How much the documents containing stems ``a`` and ``b`` overlap: the Dice coefficient, best over the
+        document kinds (for the repair of a real word that the rest of the question vouches for)."""
+        best = 0.0
+        for k in self._kinds.values():
+            pa, pb = k.collection.postings.get(a), k.collection.postings.get(b)
+            if pa and pb:
+                if len(pa) > len(pb):
+                    pa, pb = pb, pa
+                both = sum(1 for d in pa if d in pb)
+                best = max(best, 2 * both / (len(pa) + len(pb)))
+        return best
 
     def _typo_candidates(self, word: str, max_d: int) -> list[tuple[str, int]]:
         """The vocabulary words within OSA distance ``max_d`` of ``word`` that the repair weighs: those with the same

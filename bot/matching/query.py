@@ -15,7 +15,10 @@ from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
 from bot.matching.config import MatchConfig
 from bot.matching.lexicon import Entry, Lexicon
+from bot.matching.wordlist import is_dutch_word, is_real_word, related_form
 
+# a real word is repaired only when another word of the question shares this much of the repair's documents (Dice)
+REAL_WORD_CONTEXT = 0.4
 THEME_PREFIX = "§"  # theme keys are indexed as "§wonen" in the themes field; no token can start with it
 
 
@@ -74,6 +77,7 @@ class QueryParser:
         acronyms: Callable[[str], list[Entry]],
         df_ratio: Callable[[str], float],
         generic: Callable[[str], bool] = lambda _stem: False,
+        together: Callable[[str, str], float] = lambda _a, _b: 0.0,
     ) -> None:
         self.config = config
         self.stem = stem
@@ -86,6 +90,7 @@ class QueryParser:
         self.acronyms = acronyms
         self.df_ratio = df_ratio
         self.generic = generic
+        self.together = together
         self.qstop = query_stopwords()
 
     def parse(self, query: str) -> ParsedQuery:
@@ -151,11 +156,7 @@ class QueryParser:
             if self.known(t) or len(repairs) >= cfg.max_typo_repairs or (len(t) <= 6 and self.acronyms(t)):
                 words.append((t, t))
                 continue
-            fixed = self.repair(t)
-            kind = "typo"
-            if fixed is None:
-                fixed = self.cognate(t)
-                kind = "cognate"
+            fixed, kind = self._fix(t, content)
             if fixed is None:
                 words.append((t, t))
             elif fixed in qstop:
@@ -166,6 +167,42 @@ class QueryParser:
                     cognates.add(t)
                 words.append((t, fixed))
         return words, repairs, cognates
+
+    def _fix(self, t: str, content: list[str]) -> tuple[str | None, str]:
+        """The register word standing for the unknown word ``t`` of the question ``content``, and how: ``typo`` or
+        ``cognate`` (another language's word, or another form of a real word).
+
+        A real word the register lacks is no typo ("lichtvervuiling" is not "luchtvervuiling") unless the rest of
+        the question vouches for the repair; it meets another form of itself ("digitaliseren" ≈ "digitalisering"),
+        shown as such; another language's word still meets its cognate ("historique" ≈ "historische")."""
+        fixed = self.repair(t)
+        if not is_real_word(t):
+            return (fixed, "typo") if fixed is not None else (self.cognate(t), "cognate")
+        if fixed is not None and related_form(t, fixed):
+            return fixed, "cognate"
+        if fixed is not None and self._vouched(fixed, t, content):
+            return fixed, "typo"
+        fixed = self.cognate(t)
+        if fixed is not None and is_dutch_word(t) and not related_form(t, fixed):
+            return None, "cognate"
+        return fixed, "cognate"
+
+    def _vouched(self, fixed: str, typed: str, content: list[str]) -> bool:
+        """The rest of the question vouches for repairing the real word ``typed`` to ``fixed``: another specific
+        content word of it (no place, no generic word) keeps company with ``fixed`` in the register — their
+        documents overlap by a Dice coefficient of at least ``REAL_WORD_CONTEXT``. "ontharing pleinen" is a typo
+        of "ontharding" (squares are unsealed, not depilated); "lichtvervuiling door straatverlichting" is not one
+        of "luchtvervuiling". This is how a reader tells a real-word error from a word the register lacks."""
+        target = self.stem(fixed)
+        for other in content:
+            if other == typed or not self.known(other):
+                continue
+            s = self.stem(other)
+            if self.generic(s) or self.lexicon.match_places([s]):
+                continue
+            if self.together(target, s) >= REAL_WORD_CONTEXT:
+                return True
+        return False
 
     def _places(self, stems: list[str]) -> tuple[list[str], list[str], set[int]]:
         """Cities and organisations named, and the word positions they consume: cities are consumed (they boost,

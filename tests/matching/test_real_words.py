@@ -1,0 +1,167 @@
+"""Typo repair leaves real words alone (#13): a word the register lacks is a gap, not a typo.
+
+Repairing a real word to a register word invents a match — "lichtvervuiling" answered with an air-quality
+expert, "werving" with one who knows about "werking" — and the reason then presents the invention as evidence.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching import Matcher
+from bot.matching.documents import ExpertDoc, PlaceDoc
+from bot.matching.wordlist import common_words, is_real_word, real_compound, related_form
+
+from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
+
+pytestmark = pytest.mark.skipif(not common_words(), reason="pyspellchecker not installed: no word lists")
+
+# real words of the issue, each one edit or two from a register word it is not
+REAL_WORDS = {
+    "lichtvervuiling": "luchtvervuiling",
+    "werving": "werking",
+    "buurtwegen": "buurtwerk",
+    "keuren": "keren",
+    "stadsbos": "stadsbussen",
+    "archivering": "activering",
+}
+# typos of register words, none of them a word of any language
+TYPOS = {
+    "luchtvervuilng": "luchtvervuiling",
+    "wijkwerkng": "wijkwerking",
+    "activerng": "activering",
+    "stadsbusen": "stadsbussen",
+}
+
+
+def _register() -> Matcher:
+    extra: list[ExpertDoc] = [
+        expert(60, "Lucas", city="Gent", expertise=("luchtvervuiling", "luchtkwaliteit")),
+        expert(61, "Wendy", city="Brugge", expertise=("werking van het OCMW",)),
+        expert(62, "Bart", city="Kortrijk", expertise=("buurtwerk",)),
+        expert(63, "Kim", city="Ronse", expertise=("het tij keren",)),
+        expert(64, "Stan", city="Brugge", expertise=("stadsbussen",)),
+        expert(65, "Ada", city="Kortrijk", expertise=("activering", "opmaak van de begroting")),
+        expert(66, "Dirk", city="Brugge", expertise=("ontharding van pleinen",)),
+    ]
+    m = Matcher(themes=THEMES, places=[*PLACES, PlaceDoc("Ronse", "city", ())])
+    m.build(experts=[*EXPERTS, *extra], practices=PRACTICES, answers=ANSWERS)
+    return m
+
+
+@pytest.fixture(scope="module")
+def register() -> Matcher:
+    return _register()
+
+
+class TestWhatIsAWord:
+    @pytest.mark.parametrize("word", sorted(REAL_WORDS))
+    def test_real_words_of_any_frequency(self, word: str) -> None:
+        assert is_real_word(word)
+
+    @pytest.mark.parametrize("word", sorted(TYPOS))
+    def test_typos_are_no_words(self, word: str) -> None:
+        assert not is_real_word(word)
+
+    def test_a_compound_of_common_words_is_real(self) -> None:
+        # in no list as a whole, but every part is a common Dutch word
+        assert real_compound("lichtvervuilingsnormen") == ("licht", "vervuiling", "normen")
+        assert is_real_word("lichtvervuilingsnormen")
+        assert not is_real_word("lichtvervuilngsnormen")  # one part is no word
+
+    def test_short_rare_words_are_not_trusted(self) -> None:
+        # a 5-letter word seen rarely is as likely a typo: the lists hold such noise ("frist" for "first")
+        assert not is_real_word("frist")
+
+    @pytest.mark.parametrize(
+        ("word", "other"),
+        [
+            ("digitaliseren", "digitalisering"),
+            ("aanpakt", "aanpak"),
+            ("subsides", "subsidies"),
+            ("uitleggen", "uitleg"),
+            ("ziekenhuizen", "ziekenhuis"),
+        ],
+    )
+    def test_related_forms(self, word: str, other: str) -> None:
+        assert related_form(word, other)
+
+    @pytest.mark.parametrize(
+        ("word", "other"),
+        [*REAL_WORDS.items(), ("verdringen", "verdrinken"), ("inrichten", "inzichten"), ("verlengen", "vervangen")],
+    )
+    def test_different_words_are_no_related_forms(self, word: str, other: str) -> None:
+        assert not related_form(word, other)
+
+
+class TestRepair:
+    @pytest.mark.parametrize(("word", "wrong"), sorted(REAL_WORDS.items()))
+    def test_real_words_are_left_alone(self, register: Matcher, word: str, wrong: str) -> None:
+        # the register does hold a word within reach (an edit or a shared beginning) ...
+        assert wrong in (register._repair(word), register._cognate(word))
+        assert register.analyse(f"wie weet iets over {word}?").repairs == ()  # ... and it is not used
+
+    @pytest.mark.parametrize(("typo", "fixed"), sorted(TYPOS.items()))
+    def test_typos_are_still_repaired(self, register: Matcher, typo: str, fixed: str) -> None:
+        assert register.analyse(f"wie weet iets over {typo}?").repairs == ((typo, fixed),)
+
+    def test_a_real_word_meets_another_form_of_itself(self, register: Matcher) -> None:
+        pq = register.analyse("wie weet hoe je een begroting opmaakt?")
+        assert pq.repairs == (("opmaakt", "opmaak"),)
+        assert pq.cognates == frozenset({"opmaakt"})  # shown as "≈", not as a typo
+        r = register.search("wie weet hoe je een begroting opmaakt?", today=TODAY)
+        assert r.experts[0].doc.name == "Ada"
+        assert "cognate" in [x.kind for x in r.experts[0].reasons]
+        assert "typo" not in [x.kind for x in r.experts[0].reasons]
+
+
+class TestContext:
+    """A real word can still be a typo — one the rest of the question gives away: "ontharing pleinen" (squares
+    are unsealed, not depilated). The repair is made only when another word of the question keeps company with the
+    repaired word in the register."""
+
+    def test_the_question_vouches_for_the_repair(self, register: Matcher) -> None:
+        assert register.analyse("ontharing van pleinen").repairs == (("ontharing", "ontharding"),)
+        r = register.search("ontharing van pleinen", today=TODAY)
+        assert r.experts[0].doc.name == "Dirk"
+        assert "typo: ontharing → ontharding" in [x.render("en") for x in r.experts[0].reasons]
+
+    def test_alone_a_real_word_stays_itself(self, register: Matcher) -> None:
+        assert register.analyse("ontharing").repairs == ()
+
+    def test_a_word_from_elsewhere_in_the_register_does_not_vouch(self, register: Matcher) -> None:
+        # Lucas knows about luchtvervuiling, nobody about straatverlichting with it
+        assert register.analyse("lichtvervuiling door straatverlichting").repairs == ()
+
+    def test_a_place_does_not_vouch(self, register: Matcher) -> None:
+        # Kim, the only expert of Ronse, knows how to "keren"; "Ronse" says nothing about what "keuren" means
+        assert register.analyse("voedsel keuren in Ronse").repairs == ()
+        assert register.analyse("keuren in Ronse").repairs == ()
+
+
+class TestReasons:
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "lichtvervuiling door straatverlichting",
+            "wie kent iets van werving?",
+            "buurtwegen herstellen",
+            "voedsel keuren",
+            "een stadsbos aanleggen",
+            "archivering van e-mails",
+        ],
+    )
+    def test_no_reason_names_a_repair_of_a_real_word(self, register: Matcher, query: str) -> None:
+        r = register.search(query, today=TODAY)
+        hits = [*r.experts, *r.practices, *r.answers]
+        for hit in hits:
+            for reason in hit.reasons:
+                assert reason.kind != "typo", (hit.doc.name, reason)
+                assert reason.target not in REAL_WORDS.values(), (hit.doc.name, reason)
+        names = [h.doc.name for h in r.experts]
+        assert not {"Lucas", "Wendy", "Bart", "Kim", "Stan", "Ada"} & set(names[:1])
+
+    def test_a_typo_still_says_so(self, register: Matcher) -> None:
+        r = register.search("luchtvervuilng", today=TODAY)
+        assert r.experts[0].doc.name == "Lucas"
+        assert r.experts[0].reasons[0].render("en") == "typo: luchtvervuilng → luchtvervuiling"
