@@ -482,13 +482,13 @@ class Analyzer:
             entry = cache.get(tok)
             if entry is None or (entry[2] >= 0 and entry[2] != version):
                 entry = self._entry(tok)
-            s = entry[0]
+            s, parts, _ = entry
             if not s:  # _SKIP: a stop word, too short or too long
                 continue
             n += count
             tf[s] = get(s, 0.0) + count
-            if entry[1]:
-                for ps in entry[1]:
+            if parts:
+                for ps in parts:
                     tf[ps] = get(ps, 0.0) + pw * count
         return tf, n
 

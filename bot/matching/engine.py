@@ -313,12 +313,13 @@ class Matcher:
         # vocabulary does not change meanwhile, so its terms are the same (a long text only once it repeats: most
         # are unique, and holding every one's analysis until the end was most of a build's peak of memory)
         memo: dict[str, FieldTerms | None] = {}  # text -> its terms (None: a long text seen once)
+        orgs: dict[str, FieldTerms] = {}  # organisation text -> its terms (generic words left out)
         try:
             kind.collection.reset(
-                ((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items()), totals=totals
+                ((doc_id, self._field_terms(doc, memo, orgs)) for doc_id, doc in kind.docs.items()), totals=totals
             )
         except ValueError:  # the lengths of pass 1 were not the analysis's (a bug): index the documents held at once
-            kind.collection.reset((doc_id, self._field_terms(doc, memo)) for doc_id, doc in kind.docs.items())
+            kind.collection.reset((doc_id, self._field_terms(doc, memo, orgs)) for doc_id, doc in kind.docs.items())
         for doc_id, doc in kind.docs.items():
             self._set_meta(kind, doc_id, doc)
 
@@ -479,7 +480,12 @@ class Matcher:
             if self._sorted:
                 bisect.insort(self._sorted, w)
 
-    def _field_terms(self, doc: Doc, memo: dict[str, FieldTerms | None] | None = None) -> list[FieldTerms]:
+    def _field_terms(
+        self,
+        doc: Doc,
+        memo: dict[str, FieldTerms | None] | None = None,
+        org_memo: dict[str, FieldTerms] | None = None,
+    ) -> list[FieldTerms]:
         texts = _field_texts(doc)
         coll = self._kinds[_kind_name(doc)].collection
         out: list[FieldTerms] = []
@@ -489,8 +495,14 @@ class Matcher:
                 keys = doc.themes
                 out.append(({THEME_PREFIX + k: 1.0 for k in keys}, len(keys)))
             elif f == "organisation":  # "Stad Gent" is found through Gent, never through "stad"
-                tf, n = field_terms(texts[f])
-                out.append(({t: x for t, x in tf.items() if t not in self._generic_stems}, n))
+                text = texts[f]
+                org = org_memo.get(text) if org_memo is not None else None
+                if org is None:
+                    tf, n = field_terms(text)
+                    org = ({t: x for t, x in tf.items() if t not in self._generic_stems}, n)
+                    if org_memo is not None:  # a few hundred organisations, shared by thousands of documents
+                        org_memo[text] = org
+                out.append(org)
             elif memo is None:
                 out.append(field_terms(texts[f]))
             else:
