@@ -488,7 +488,8 @@ class NeedTopic(Base):
 
 
 class NeedItem(Base):
-    """One question or knowledge gap placed in a topic (once; it never moves)."""
+    """One question or knowledge gap placed in a topic (once; only a young topic of one question, never proposed
+    nor acted on by staff, may later join a larger one: ``bot.needs.grouping``)."""
 
     __tablename__ = "need_items"
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     Answer,
+    AuditLog,
     Embedding,
     Expert,
     KnowledgeGap,
@@ -268,6 +269,36 @@ def create_need_items(session: Session, *, rows: Sequence[dict[str, Any]]) -> in
     if rows:
         session.execute(insert(NeedItem), list(rows))
     return len(rows)
+
+
+def list_movable_need_topic_ids(session: Session, *, created_since: datetime, max_items: int) -> list[int]:
+    """Topics a needs pass may still join to another (``bot.needs.grouping``, ``movable``): made since
+    ``created_since``, of at most ``max_items`` questions and gaps, never proposed for a work session and never
+    acted on by staff (no ``need_topic`` entry in the audit log, e.g. recruiting)."""
+    young = select(NeedTopic.id).where(
+        NeedTopic.created_at >= created_since,
+        ~select(NeedProposal.id).where(NeedProposal.topic_id == NeedTopic.id).exists(),
+    )
+    small = (
+        select(NeedItem.topic_id)
+        .where(NeedItem.topic_id.in_(young))
+        .group_by(NeedItem.topic_id)
+        .having(func.count(NeedItem.id) <= max_items)
+    )
+    ids = set(session.scalars(small))
+    if not ids:
+        return []
+    acted = session.scalars(select(AuditLog.entity_key).where(AuditLog.entity_type == "need_topic"))
+    return sorted(ids - {int(k) for k in acted if k.isdigit()})
+
+
+def update_need_item_topics(session: Session, *, moves: Sequence[tuple[str, int, float]]) -> int:
+    """Move placed items (key like ``q:12``, new topic id, similarity to it) to another topic."""
+    for key, topic_id, similarity in moves:
+        kind, ident = key.split(":", 1)
+        column = NeedItem.question_id if kind == "q" else NeedItem.gap_id
+        session.execute(update(NeedItem).where(column == int(ident)).values(topic_id=topic_id, similarity=similarity))
+    return len(moves)
 
 
 def list_topic_counts(session: Session) -> dict[int, int]:

@@ -64,6 +64,7 @@ class NeedsConfig:
     meaning_similarity: float = DEFAULT_MEANING_THRESHOLD  # ... by words and meaning (see bot.needs.grouping)
     meaning_weight: float = DEFAULT_MEANING_WEIGHT
     refit_growth: float = REFIT_GROWTH  # refit the grouping's statistics after this growth (bot.needs.state)
+    movable_weeks: int = 8  # a topic this young, small and untouched by staff may still join another (grouping)
     trend_periods: int = TREND_PERIODS
     experts: int = 3  # experts proposed to lead a session
     practices: int = 3

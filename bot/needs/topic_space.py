@@ -402,6 +402,8 @@ class GroupingResult:
     placements: tuple[Placement, ...]
     topics: dict[int, Topic]
     idf: dict[str, float]
+    moved: tuple[Placement, ...] = ()  # earlier items that moved with their small topic (``Grouper.place``)
+    emptied: tuple[int, ...] = ()  # earlier topics left empty by those moves
 
     def members(self, topic_id: int) -> list[str]:
         return self.topics[topic_id].members

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -114,8 +114,17 @@ class Topics:
         fit = repo.get_last_need_fit(session)
         grouper = self.grouper()
         first_new = repo.get_last_need_topic_id(session) + 1
+        movable = (
+            repo.list_movable_need_topic_ids(
+                session,
+                created_since=now - timedelta(weeks=self.core.config.movable_weeks),
+                max_items=grouper.movable_size,
+            )
+            if ready and grouper.movable_size > 0
+            else []
+        )
         if needs_refit(fit.items if fit else None, extent[0] + len(ready), growth=self.core.config.refit_growth):
-            cache, result, sources = self._refit(session, grouper, first_new=first_new)
+            cache, result, sources = self._refit(session, grouper, first_new=first_new, movable=movable)
         else:
             assert fit is not None
             kept = self._cache
@@ -127,7 +136,7 @@ class Topics:
             concepts = {s.key: cache.vocabulary.extend(self.core.vectoriser.concepts(s.text)) for s in ready}
             cache.concepts.update(concepts)
             items = [self._item(s, concepts[s.key], vectors) for s in ready]
-            result = grouper.place(cache.state, items, next_topic_id=first_new)
+            result = grouper.place(cache.state, items, next_topic_id=first_new, movable=movable)
             sources = {s.key: s for s in ready}
         real = _store_placements(session, result, sources, first_new=first_new, now=now)
         cache.extent = repo.get_need_items_extent(session)
@@ -159,7 +168,7 @@ class Topics:
         )
 
     def _refit(
-        self, session: Session, grouper: Grouper, *, first_new: int
+        self, session: Session, grouper: Grouper, *, first_new: int, movable: Collection[int]
     ) -> tuple[GroupingCache, GroupingResult, dict[str, repo.NeedSource]]:
         """The full run: the statistics fitted on every question and gap that is placed or can be placed now
         (a question still waiting for its vector is left for a later run), every topic summed under them."""
@@ -171,7 +180,8 @@ class Topics:
         vocabulary, concepts = self._analyse(sources)
         items = [self._item(s, concepts[s.key], vectors) for s in sources]
         state = grouper.start(items, assigned=assigned, fit=grouper.fit(items))
-        result = grouper.place(state, [i for i in items if i.key not in assigned], next_topic_id=first_new)
+        new = [i for i in items if i.key not in assigned]
+        result = grouper.place(state, new, next_topic_id=first_new, movable=movable)
         cache = GroupingCache(-1, (0, 0), meaning is not None, vocabulary, state, concepts)
         return cache, result, {s.key: s for s in sources}
 
@@ -327,6 +337,10 @@ def _store_placements(
             }
         )
     repo.create_need_items(session, rows=rows)
+    # earlier questions whose small topic joined another (``Grouper.place``'s ``movable``): the topic they leave
+    # keeps its row, empty (ids are never reused; topics are read through their items)
+    moves = [(m.key, real.get(m.topic_id, m.topic_id), m.similarity) for m in result.moved]
+    repo.update_need_item_topics(session, moves=moves)
     return real
 
 
