@@ -308,8 +308,17 @@ def list_movable_need_topic_ids(session: Session, *, created_since: datetime, ma
     ids = set(session.scalars(small))
     if not ids:
         return []
-    acted = session.scalars(select(AuditLog.entity_key).where(AuditLog.entity_type == "need_topic"))
-    return sorted(ids - {int(k) for k in acted if k.isdigit()})
+    keys = sorted(str(i) for i in ids)
+    acted: set[str] = set()
+    for start in range(0, len(keys), 500):  # only the candidates' entries, not every need_topic entry
+        acted.update(
+            session.scalars(
+                select(AuditLog.entity_key).where(
+                    AuditLog.entity_type == "need_topic", AuditLog.entity_key.in_(keys[start : start + 500])
+                )
+            )
+        )
+    return sorted(ids - {int(k) for k in acted})
 
 
 def update_need_item_topics(session: Session, *, moves: Sequence[tuple[str, int, float]]) -> int:
