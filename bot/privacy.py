@@ -283,11 +283,14 @@ def erase_person(
     session.flush()
 
     needles = _needles(session, person, report)
+    _drop_need_labels_naming(session, needles, report)
     report.add("values_swept", _sweep(session, needles, replace=True))
     session.flush()
     left = _sweep(session, needles, replace=False)
     if left:
         raise ErasureIncomplete("erasure_incomplete", f"{left} values still hold the person's data")
+    # texts were redacted or deleted: every process rebuilds its kept needs state (``bot.needs.state``)
+    needs_repo.create_need_fit_generation(session, now=now)
     register_repo.create_audit_log(
         session,
         actor=SELF_LABEL if actor.is_self(sid) else actor.audit_label,
@@ -332,6 +335,20 @@ def _erase_need_traces(session: Session, sid: str | None, deleted_items: list[st
         for proposal in needs_repo.list_need_proposals_decided_by(session, actor=sid):
             proposal.decided_by = ERASED_ACTOR
             report.add("proposals_depersonalised")
+
+
+def _drop_need_labels_naming(session: Session, needles: list[str], report: ErasureReport) -> None:
+    """A topic's label is made of the content words of a question (``bot.needs.topics``): it may hold a surname
+    without the first name the sweep looks for. A label with any word of the person's names loses it; the next
+    grouping run labels the topic again from the redacted texts."""
+    words = {w.casefold() for n in needles if "@" not in n for w in re.findall(r"\w+", n) if len(w) >= 3}
+    if not words:
+        return
+    for topic in needs_repo.list_need_topics(session):
+        if topic.label and words & {w.casefold() for w in re.findall(r"\w+", topic.label)}:
+            topic.label = ""
+            topic.label_item = ""
+            report.add("need_topics_relabelled")
 
 
 def _erase_answers_given(session: Session, person: Person, report: ErasureReport) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import BigInteger, cast, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -218,10 +218,21 @@ def list_need_item_rows(session: Session) -> list[tuple[int, str, int]]:
     return sorted((item_id, _item_key(q, g), topic) for item_id, q, g, topic in rows)
 
 
-def get_need_items_extent(session: Session) -> tuple[int, int]:
-    """(how many items are placed, the last need item id): any change but one's own placements shows in it."""
-    count, last = session.execute(select(func.count(NeedItem.id), func.max(NeedItem.id))).one()
-    return int(count or 0), int(last or 0)
+def get_need_items_extent(session: Session) -> tuple[int, ...]:
+    """(how many items are placed, the last need item id, then sums of their ids by topic and of their question
+    and gap ids): any change but one's own placements shows in it — moves too, and an id SQLite reuses after a
+    delete for another question."""
+    wide = cast(NeedItem.id, BigInteger)
+    row = session.execute(
+        select(
+            func.count(NeedItem.id),
+            func.max(NeedItem.id),
+            func.sum(wide * NeedItem.topic_id),
+            func.sum(cast(NeedItem.question_id, BigInteger)),
+            func.sum(cast(NeedItem.gap_id, BigInteger)),
+        )
+    ).one()
+    return tuple(int(x or 0) for x in row)
 
 
 def get_last_need_fit(session: Session) -> NeedFit | None:
@@ -233,6 +244,15 @@ def create_need_fit(session: Session, *, last_item_id: int, items: int, now: dat
     session.add(fit)
     session.flush()
     return fit
+
+
+def create_need_fit_generation(session: Session, *, now: datetime) -> NeedFit | None:
+    """Record the last refit again (same statistics, a new id) so every process drops the state it kept and
+    rebuilds it from the database (an erasure that redacted texts); None when nothing was ever fitted."""
+    last = get_last_need_fit(session)
+    if last is None:
+        return None
+    return create_need_fit(session, last_item_id=last.last_item_id, items=last.items, now=now)
 
 
 def list_unlabelled_need_topics(session: Session) -> list[NeedTopic]:
@@ -288,8 +308,17 @@ def list_movable_need_topic_ids(session: Session, *, created_since: datetime, ma
     ids = set(session.scalars(small))
     if not ids:
         return []
-    acted = session.scalars(select(AuditLog.entity_key).where(AuditLog.entity_type == "need_topic"))
-    return sorted(ids - {int(k) for k in acted if k.isdigit()})
+    keys = sorted(str(i) for i in ids)
+    acted: set[str] = set()
+    for start in range(0, len(keys), 500):  # only the candidates' entries, not every need_topic entry
+        acted.update(
+            session.scalars(
+                select(AuditLog.entity_key).where(
+                    AuditLog.entity_type == "need_topic", AuditLog.entity_key.in_(keys[start : start + 500])
+                )
+            )
+        )
+    return sorted(ids - {int(k) for k in acted})
 
 
 def update_need_item_topics(session: Session, *, moves: Sequence[tuple[str, int, float]]) -> int:

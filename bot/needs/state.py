@@ -124,16 +124,19 @@ def needs_refit(fitted: int | None, items: int, *, growth: float = REFIT_GROWTH)
 
 @dataclass(slots=True)
 class GroupingCache:
-    """A process's grouping state as its last run left it, valid while the database shows the same refit
-    (``fit_id``) and the same placed items (``extent``: their count and the last need item id) — any placement
-    by another process or deletion changes the extent, and the state is rebuilt from the database."""
+    """A process's grouping state as its last committed run left it, valid while the database shows the same refit
+    (``fit_id``) and the same placed items (``extent``: ``needs_repo.get_need_items_extent``, their count, last id
+    and sums of their ids and topics) — any placement or move by another process, or deletion, changes the extent,
+    and the state is rebuilt from the database. An erasure records a new ``need_fits`` row (same statistics), so a
+    text it redacted is never weighed or quoted from the kept state."""
 
     fit_id: int
-    extent: tuple[int, int]
+    extent: tuple[int, ...]
     with_meaning: bool
     vocabulary: QuestionVocabulary
     state: GroupState
-    concepts: dict[str, Concepts] = field(default_factory=dict)  # every weighed item's analysis (for labels)
+    # the weighed items' analyses by their text (for labels: a redacted text is analysed again)
+    concepts: dict[str, Concepts] = field(default_factory=dict)
 
-    def valid(self, *, fit_id: int | None, extent: tuple[int, int], with_meaning: bool) -> bool:
+    def valid(self, *, fit_id: int | None, extent: tuple[int, ...], with_meaning: bool) -> bool:
         return self.fit_id == fit_id and self.extent == extent and self.with_meaning == with_meaning

@@ -9,11 +9,13 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
@@ -28,6 +30,7 @@ from storage.models import NeedFit
 
 QUOTED_MAX = 5
 NO_LABEL = "-"  # label_item of a topic none of whose members has shareable words
+_PENDING_CACHE = "wieweet.needs.pending_cache"  # session.info: the state a run left, kept once the run commits
 
 
 class Topics:
@@ -36,7 +39,10 @@ class Topics:
     def __init__(self, core: NeedsCore) -> None:
         self.core = core
         self._languages: dict[str, str] = {}
-        self._cache: GroupingCache | None = None  # the state the last run left (``bot.needs.state``)
+        self._cache: GroupingCache | None = None  # the state the last committed run left (``bot.needs.state``)
+        # one run at a time in this process: the database lock does not serialise threads on SQLite, and a request
+        # thread (``overview``) may run while the job runner does
+        self._lock = threading.Lock()
 
     # --- grouping -------------------------------------------------------------------------------------------------
 
@@ -77,6 +83,14 @@ class Topics:
         Serialised across processes (``wait=False``: return ``busy`` at once when another process is grouping).
         With the meaning signal on, a question whose vector is not computed yet waits for the needs pass
         (``bot.needs.jobs``) that computes it; it is counted in ``waiting``."""
+        if not self._lock.acquire(blocking=wait):
+            return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0, busy=True)
+        try:
+            return self._locked_update(session, now=now, wait=wait)
+        finally:
+            self._lock.release()
+
+    def _locked_update(self, session: Session, *, now: datetime, wait: bool) -> UpdateReport:
         if not repo.claim_needs_lock(session, wait=wait):
             return UpdateReport(items=0, placed=0, new_topics=0, joined=0, labelled=0, busy=True)
         # The cyclic garbage collector is paused meanwhile (as in the matcher's build): a first run makes hundreds of
@@ -91,6 +105,9 @@ class Topics:
                 gc.enable()
 
     def _update_topics(self, session: Session, *, now: datetime) -> UpdateReport:
+        fit = repo.get_last_need_fit(session)
+        if self._cache is not None and (fit is None or self._cache.fit_id != fit.id):
+            self._cache = None  # a refit elsewhere or an erasure (``bot.privacy``): nothing of the old state is kept
         unplaced = repo.list_unplaced_need_sources(session)
         meaning = self.core.meaning
         vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in unplaced) if meaning else {}
@@ -111,7 +128,6 @@ class Topics:
         waiting = {s.key for s in unplaced if meaning is not None and s.text not in vectors}
         ready = [s for s in unplaced if s.key not in waiting]
         extent = repo.get_need_items_extent(session)
-        fit = repo.get_last_need_fit(session)
         grouper = self.grouper()
         first_new = repo.get_last_need_topic_id(session) + 1
         movable = (
@@ -134,7 +150,7 @@ class Topics:
             else:
                 cache = self._rebuild(session, grouper, fit)
             concepts = {s.key: cache.vocabulary.extend(self.core.vectoriser.concepts(s.text)) for s in ready}
-            cache.concepts.update(concepts)
+            cache.concepts.update((s.text, concepts[s.key]) for s in ready)
             items = [self._item(s, concepts[s.key], vectors) for s in ready]
             result = grouper.place(cache.state, items, next_topic_id=first_new, movable=movable)
             sources = {s.key: s for s in ready}
@@ -147,7 +163,8 @@ class Topics:
         labelled = self._label_topics(session, cache, real=real, now=now)
         # kept for the next run unless a new topic got another database id than the grouping gave it (a gap in
         # the ids, e.g. after a rolled-back run on PostgreSQL): the next run then rebuilds under the stored ids
-        self._cache = cache if all(db_id == topic_id for topic_id, db_id in real.items()) else None
+        if all(db_id == topic_id for topic_id, db_id in real.items()):
+            self._keep_after_commit(session, cache)
         return UpdateReport(
             items=extent[0] + len(unplaced),
             placed=len(result.placements),
@@ -156,6 +173,20 @@ class Topics:
             labelled=labelled,
             waiting=len(waiting),
         )
+
+    def _keep_after_commit(self, session: Session, cache: GroupingCache) -> None:
+        """Keep ``cache`` for the next run once this run's transaction commits (a rolled-back run leaves nothing:
+        its placements never happened)."""
+        if _PENDING_CACHE not in session.info:
+            event.listen(session, "after_commit", self._publish)
+            event.listen(session, "after_rollback", _forget_cache)
+        session.info[_PENDING_CACHE] = cache
+
+    def _publish(self, session: Session) -> None:
+        cache = session.info.pop(_PENDING_CACHE, None)
+        if cache is not None:
+            with self._lock:
+                self._cache = cache
 
     def _item(self, source: repo.NeedSource, concepts: Concepts, vectors: Mapping[str, Vector]) -> GroupItem:
         return GroupItem(
@@ -182,7 +213,8 @@ class Topics:
         state = grouper.start(items, assigned=assigned, fit=grouper.fit(items))
         new = [i for i in items if i.key not in assigned]
         result = grouper.place(state, new, next_topic_id=first_new, movable=movable)
-        cache = GroupingCache(-1, (0, 0), meaning is not None, vocabulary, state, concepts)
+        by_text = {s.text: concepts[s.key] for s in sources}
+        cache = GroupingCache(-1, (0, 0), meaning is not None, vocabulary, state, by_text)
         return cache, result, {s.key: s for s in sources}
 
     def _rebuild(self, session: Session, grouper: Grouper, fit: NeedFit) -> GroupingCache:
@@ -199,7 +231,8 @@ class Topics:
         fitted = grouper.fit([i for i in items if i.key in basis])
         state = grouper.start(items, assigned=assigned, fit=fitted)
         extent = repo.get_need_items_extent(session)
-        return GroupingCache(fit.id, extent, meaning is not None, vocabulary, state, concepts)
+        by_text = {s.text: concepts[s.key] for s in sources}
+        return GroupingCache(fit.id, extent, meaning is not None, vocabulary, state, by_text)
 
     def _label_topics(self, session: Session, cache: GroupingCache, *, real: Mapping[int, int], now: datetime) -> int:
         """Label the topics without one from their most central shareable member (``NO_LABEL``: none has
@@ -210,9 +243,15 @@ class Topics:
         members = {row.id: topics[ids[row.id]].members for row in rows}
         keys = [k for row in rows for k in members[row.id]]
         sources = {s.key: s for s in repo.list_need_sources(session, keys=keys)}
+        # each member's words from the text just read (an erasure may have redacted it since it was placed)
+        known, analyse = cache.concepts, self.core.vectoriser.concepts
+        concepts: dict[str, Concepts] = {}
+        for key, source in sources.items():
+            got = known.get(source.text)
+            concepts[key] = got if got is not None else cache.vocabulary.extend(analyse(source.text))
         labelled = 0
         for row in rows:
-            chosen = _label(members[row.id], sources, cache.concepts)
+            chosen = _label(members[row.id], sources, concepts)
             if chosen is not None:
                 row.label, row.label_item = chosen[1][:200], chosen[0]
                 labelled += 1
@@ -309,6 +348,10 @@ class Topics:
         )
 
 
+def _forget_cache(session: Session) -> None:
+    session.info.pop(_PENDING_CACHE, None)
+
+
 def _store_placements(
     session: Session,
     result: GroupingResult,
@@ -350,7 +393,8 @@ def _label(
     """(item key, label): the content words of the shareable member whose words the topic uses most."""
     frequency: Counter[str] = Counter()
     for key in member_keys:
-        frequency.update(set(concepts[key].folded))
+        if key in concepts:
+            frequency.update(set(concepts[key].folded))
     best: tuple[float, str, str] | None = None
     shared = len(member_keys) >= 3  # words only one member uses are left out of a larger topic's label
     for key in member_keys:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.knowledge import DatabaseVectorStore
 from bot.needs import NeedsConfig, NeedsService
@@ -252,3 +252,39 @@ def test_a_topic_with_a_proposal_or_staff_action_too_large_or_old_is_not_movable
         assert ids[0] in got and not set(got) & {ids[1], ids[2], ids[3], ids[4]}
         got = needs_repo.list_movable_need_topic_ids(session, created_since=NOW - timedelta(weeks=8), max_items=2)
         assert ids[3] in got
+
+
+def test_only_the_candidates_staff_actions_are_read(network: Network) -> None:
+    """Each pass lists the movable topics: the audit log is read for the young small topics only, not for every
+    topic staff ever acted on."""
+    with network.database.session() as session:
+        young = needs_repo.create_need_topic(session, label="", label_item="", now=NOW)
+        q = add_question(session, "vraag", asker="UX", created_at=NOW)
+        row = {"topic_id": young.id, "question_id": q.id, "gap_id": None, "asked_at": NOW, "similarity": 1.0}
+        needs_repo.create_need_items(session, rows=[{**row, "assigned_at": NOW}])
+        for n in range(30):  # staff actions on other (older) topics
+            register_repo.create_audit_log(
+                session,
+                actor="USTAFF",
+                action="recruit",
+                entity_type="need_topic",
+                entity_key=str(10_000 + n),
+                before=None,
+                after={},
+                now=NOW,
+            )
+        session.flush()
+        audit_rows: list[int] = []
+
+        def count_audit_rows(state: Any) -> Any:
+            if "audit_log" not in str(state.statement):
+                return None
+            frozen = state.invoke_statement().freeze()
+            audit_rows.append(len(frozen().all()))
+            return frozen()
+
+        event.listen(session, "do_orm_execute", count_audit_rows)
+        got = needs_repo.list_movable_need_topic_ids(session, created_since=NOW - timedelta(weeks=8), max_items=1)
+        event.remove(session, "do_orm_execute", count_audit_rows)
+    assert young.id in got
+    assert audit_rows and sum(audit_rows) == 0
