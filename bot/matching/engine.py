@@ -870,12 +870,13 @@ class Matcher:
         if share <= 0.0 or not p_boosts:
             return e_boosts, {}
         docs = self._kinds["practice"].docs
+        experts = self._kinds["expert"].docs  # a contact not in the index (consent withdrawn, removed) is no one
         out = dict(e_boosts)
         via: dict[int, PracticeDoc] = {}
         for pid, boost in sorted(p_boosts.items(), key=lambda x: (-x[1], x[0])):
             doc = docs.get(pid)
             eid = doc.contact_expert_id if isinstance(doc, PracticeDoc) else None
-            if eid is not None and share * boost > out.get(eid, 0.0):
+            if eid is not None and eid in experts and share * boost > out.get(eid, 0.0):
                 out[eid] = share * boost
                 via[eid] = doc  # type: ignore[assignment]
         return out, via
