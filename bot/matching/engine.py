@@ -68,6 +68,7 @@ from __future__ import annotations
 import bisect
 import gc
 import heapq
+import logging
 import math
 from array import array
 from collections import Counter
@@ -103,6 +104,12 @@ from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.wordlist import common_words
+
+log = logging.getLogger(__name__)
+
+# the calibrated gap features by the kind whose calibration they need
+EXPERT_CALIBRATED = frozenset({"semantic_rel", "semantic_part_rel"})
+PRACTICE_CALIBRATED = frozenset({"p_semantic_rel"})
 
 __all__ = ["MatchConfig", "Matcher"]
 
@@ -243,6 +250,7 @@ class Matcher:
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
         self._surfaces_version = -1
+        self._told_uncalibrated = False  # logged once that the gap model waits for a calibration
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
         self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
         self._phrase_postings = 0
@@ -778,7 +786,7 @@ class Matcher:
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
         features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
-        model = self._gap_model(e_sim)
+        model = self._gap_model(e_sim, p_sim)
         if model is not None:
             gap_p = model.probability(features)
             gap = gap_p >= model.threshold
@@ -881,7 +889,7 @@ class Matcher:
                 via[eid] = doc  # type: ignore[assignment]
         return out, via
 
-    def _gap_model(self, e_sim: Similarity) -> GapModel | None:
+    def _gap_model(self, e_sim: Similarity, p_sim: Similarity) -> GapModel | None:
         models = shipped_models() if self.config.gap_model else {}
         semantic_ready = (
             self.semantic is not None
@@ -889,8 +897,23 @@ class Matcher:
             and self.semantic.count("expert") >= 0.9 * len(self._kinds["expert"].docs)
         )
         model = models.get("semantic") if semantic_ready else None
-        if model is not None and not e_sim.calibrated and set(model.features) & set(CALIBRATED_FEATURES):
-            model = None  # the register's calibration is not there yet: words alone decide
+        if model is not None:
+            # a calibrated feature of a kind without its calibration would read 0.0, i.e. far below "nobody here"
+            # (the practices' is missing while fewer than 3 of them have vectors): words alone decide instead
+            uses = set(model.features) & set(CALIBRATED_FEATURES)
+            missing = [
+                kind
+                for kind, sim, features in (
+                    ("expert", e_sim, EXPERT_CALIBRATED),
+                    ("practice", p_sim, PRACTICE_CALIBRATED),
+                )
+                if uses & features and not sim.calibrated
+            ]
+            if missing:
+                if not self._told_uncalibrated:
+                    self._told_uncalibrated = True
+                    log.info("gap decision by words alone: no calibration of the %s vectors yet", "/".join(missing))
+                model = None
         return model or models.get("lexical")
 
     def _gap_features(

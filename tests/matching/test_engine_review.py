@@ -3,13 +3,17 @@ may use the register's calibration, and what judging a real-word repair may cost
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
-from bot.matching import MatchConfig, Matcher
+import pytest
+
+from bot.matching import MatchConfig, Matcher, engine
 from bot.matching.documents import ExpertDoc, PracticeDoc
+from bot.matching.gapmodel import GapModel
 from bot.matching.semantic import KINDS, SemanticIndex, fill
-from tests.matching.conftest import PLACES, PRACTICES, THEMES, TODAY, expert
-from tests.matching.test_semantic import FakeEmbedder
+from tests.matching.conftest import EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
+from tests.matching.test_semantic import ZORBLAX, FakeEmbedder
 
 
 def _documents(m: Matcher) -> dict[str, object]:
@@ -43,3 +47,36 @@ class TestPracticeEvidenceByMeaning:
         assert without  # someone who works on the climate is found
         # the practice matches the question by meaning; its contact is no one and must not raise the cut-off
         assert self._experts([*PRACTICES, self.ORPHAN]) == without
+
+
+class TestGapModelCalibration:
+    LEXICAL = GapModel(("confidence",), (-1.0,), 0.0, (0.0,), (1.0,), 0.5)
+    # uses the practices' calibrated similarity: uncalibrated it would read 0.0, far below "nobody here"
+    PRACTICE_RELATIVE = GapModel(("confidence", "p_semantic_rel"), (-1.0, -1.0), 5.0, (0.0, 0.0), (1.0, 1.0), 0.5)
+
+    def _search(self, practices: list[PracticeDoc], monkeypatch: pytest.MonkeyPatch) -> tuple[Matcher, float, dict]:
+        models = {"lexical": self.LEXICAL, "semantic": self.PRACTICE_RELATIVE}
+        monkeypatch.setattr(engine, "shipped_models", lambda: models)
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=[*EXPERTS, ZORBLAX], practices=practices, answers=[])
+        _with_meaning(m)  # the probes too: every kind with vectors is calibrated
+        r = m.search("zorblax", today=TODAY)
+        return m, r.gap_probability, r.gap_features
+
+    def test_without_the_practices_calibration_words_alone_decide(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.INFO, logger=engine.__name__)
+        m, p, features = self._search(PRACTICES[:2], monkeypatch)  # fewer than 3 practices: no practice vectors
+        assert m.semantic is not None
+        assert m.semantic.calibration("expert") is not None and m.semantic.calibration("practice") is None
+        assert p == pytest.approx(self.LEXICAL.probability(features), abs=1e-4)
+        assert p != pytest.approx(self.PRACTICE_RELATIVE.probability(features), abs=1e-2)
+        m.search("zorblax", today=TODAY)
+        told = [rec for rec in caplog.records if "calibration of the practice vectors" in rec.getMessage()]
+        assert len(told) == 1  # said once, not per search
+
+    def test_with_both_calibrations_the_model_that_uses_them_decides(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        m, p, features = self._search(list(PRACTICES), monkeypatch)
+        assert m.semantic is not None and m.semantic.calibration("practice") is not None
+        assert p == pytest.approx(self.PRACTICE_RELATIVE.probability(features), abs=1e-4)
