@@ -100,7 +100,7 @@ from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, 
 from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
-from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
+from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.wordlist import common_words
@@ -250,6 +250,8 @@ class Matcher:
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
         self._surfaces_version = -1
+        self._overlap_memo: dict[tuple[str, str, float], float] = {}  # (a, b, floor) -> _overlap, see there
+        self._overlap_versions: tuple[int, ...] = ()
         self._told_uncalibrated = False  # logged once that the gap model waits for a calibration
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
         self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
@@ -570,17 +572,49 @@ class Matcher:
                 best = (key, cand)
         return best[1] if best else None
 
-    def _overlap(self, a: str, b: str) -> float:
+    def _overlap(self, a: str, b: str, floor: float = REAL_WORD_CONTEXT) -> float:
         """How much the documents containing stems ``a`` and ``b`` overlap: the Dice coefficient, best over the
-        document kinds (for the repair of a real word that the rest of the question vouches for)."""
+        document kinds (for the repair of a real word that the rest of the question vouches for). Only whether it
+        reaches ``floor`` matters to the caller: the value is exact when it does, and some value below ``floor``
+        when it does not.
+
+        The work is bounded (it runs under the knowledge base's lock, for each repair and content word): a kind
+        whose list sizes alone keep the coefficient below what is needed (``2 * min / (|a| + |b|)``) is skipped
+        without visiting a posting, such as a rare word against a common one; the shorter list is walked only
+        while the needed overlap can still be reached; and the results are remembered while the collections stay
+        the same (a pair recurs query after query)."""
+        versions = tuple(k.collection.version for k in self._kinds.values())
+        if versions != self._overlap_versions or len(self._overlap_memo) >= 4096:
+            self._overlap_memo.clear()
+            self._overlap_versions = versions
+        key = (a, b, floor)
+        got = self._overlap_memo.get(key)
+        if got is not None:
+            return got
         best = 0.0
         for k in self._kinds.values():
             pa, pb = k.collection.postings.get(a), k.collection.postings.get(b)
-            if pa and pb:
-                if len(pa) > len(pb):
-                    pa, pb = pb, pa
-                both = sum(1 for d in pa if d in pb)
-                best = max(best, 2 * both / (len(pa) + len(pb)))
+            if not pa or not pb:
+                continue
+            if len(pa) > len(pb):
+                pa, pb = pb, pa
+            total = len(pa) + len(pb)
+            aim = max(best, floor)
+            if 2 * len(pa) < aim * total:
+                continue  # even if every document of the shorter list were in the longer one
+            need = aim * total / 2  # the shared documents needed to reach ``aim``
+            both = 0
+            left = len(pa)
+            for d in pa:
+                left -= 1
+                if d in pb:
+                    both += 1
+                elif both + left < need:
+                    break  # out of reach
+            dice = 2 * both / total
+            if dice >= aim:
+                best = dice
+        self._overlap_memo[key] = best
         return best
 
     def _typo_candidates(self, word: str, max_d: int) -> list[tuple[str, int]]:

@@ -4,6 +4,7 @@ may use the register's calibration, and what judging a real-word repair may cost
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import ClassVar
 
 import pytest
@@ -80,3 +81,64 @@ class TestGapModelCalibration:
         m, p, features = self._search(list(PRACTICES), monkeypatch)
         assert m.semantic is not None and m.semantic.calibration("practice") is not None
         assert p == pytest.approx(self.PRACTICE_RELATIVE.probability(features), abs=1e-4)
+
+
+class _Counted(dict[int, float]):
+    """A posting list that counts the postings visited (walked or looked up)."""
+
+    visits = 0
+
+    def __iter__(self) -> Iterator[int]:
+        for d in super().__iter__():
+            _Counted.visits += 1
+            yield d
+
+    def __contains__(self, key: object) -> bool:
+        _Counted.visits += 1
+        return super().__contains__(key)
+
+
+class TestRealWordContextCost:
+    """``_overlap`` (does the rest of the question vouch for repairing a real word?) runs for every repair and
+    content word under the knowledge base's lock: its work must not grow with the posting lists it cannot use."""
+
+    @staticmethod
+    def _register() -> tuple[Matcher, dict[str, str]]:
+        experts: list[ExpertDoc] = [expert(1 + i, f"A{i:03d}", expertise=("zorblaxbeleid",)) for i in range(100)]
+        experts += [expert(201 + i, f"B{i:03d}", expertise=("quuxelplan",)) for i in range(100)]
+        experts += [expert(301 + i, f"C{i:03d}", expertise=("fnordwerking",)) for i in range(3)]
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=experts, practices=[], answers=[])
+        stems = {w: m._stem(w) for w in ("zorblaxbeleid", "quuxelplan", "fnordwerking")}
+        coll = m._kinds["expert"].collection
+        for s in stems.values():
+            coll.postings[s] = _Counted(coll.postings[s])
+        return m, stems
+
+    @staticmethod
+    def _dice(m: Matcher, a: str, b: str) -> float:
+        pa, pb = m._kinds["expert"].collection.postings[a], m._kinds["expert"].collection.postings[b]
+        return 2 * len(pa.keys() & pb.keys()) / (len(pa) + len(pb))
+
+    def test_what_cannot_reach_the_floor_is_not_walked_to_the_end(self) -> None:
+        m, s = self._register()
+        common_a, common_b, rare = s["zorblaxbeleid"], s["quuxelplan"], s["fnordwerking"]
+        _Counted.visits = 0
+        assert m._overlap(rare, common_a) < 0.4  # 3 documents against 100: the sizes alone say no
+        assert _Counted.visits == 0
+        assert m._overlap(common_a, common_b) < 0.4  # disjoint: out of reach once 61 of 100 are missed
+        assert 0 < _Counted.visits <= 2 * 61  # each walked and looked up; all 100 would be 200
+        _Counted.visits = 0
+        assert m._overlap(common_a, common_b) < 0.4  # asked again (the next query): remembered
+        assert _Counted.visits == 0
+
+    def test_the_answer_is_exact_where_it_matters_and_the_memory_follows_the_index(self) -> None:
+        m, s = self._register()
+        a, b = s["zorblaxbeleid"], s["quuxelplan"]
+        assert m._overlap(a, a) == pytest.approx(1.0)
+        assert m._overlap(a, b, floor=0.0) == pytest.approx(self._dice(m, a, b)) == 0.0
+        # half of the b's experts also work on a's subject: the overlap reaches the floor and is exact
+        more = [expert(501 + i, f"D{i:03d}", expertise=("zorblaxbeleid", "quuxelplan")) for i in range(100)]
+        for doc in more:
+            m.upsert_expert(doc)
+        assert m._overlap(a, b) == pytest.approx(self._dice(m, a, b)) == pytest.approx(0.5)
