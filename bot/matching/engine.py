@@ -68,6 +68,7 @@ from __future__ import annotations
 import bisect
 import gc
 import heapq
+import logging
 import math
 from array import array
 from collections import Counter
@@ -99,10 +100,16 @@ from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, 
 from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
-from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, QueryParser
+from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.wordlist import common_words
+
+log = logging.getLogger(__name__)
+
+# the calibrated gap features by the kind whose calibration they need
+EXPERT_CALIBRATED = frozenset({"semantic_rel", "semantic_part_rel"})
+PRACTICE_CALIBRATED = frozenset({"p_semantic_rel"})
 
 __all__ = ["MatchConfig", "Matcher"]
 
@@ -243,6 +250,9 @@ class Matcher:
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
         self._surfaces_version = -1
+        self._overlap_memo: dict[tuple[str, str, float], float] = {}  # (a, b, floor) -> _overlap, see there
+        self._overlap_versions: tuple[int, ...] = ()
+        self._told_uncalibrated = False  # logged once that the gap model waits for a calibration
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
         self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
         self._phrase_postings = 0
@@ -562,17 +572,49 @@ class Matcher:
                 best = (key, cand)
         return best[1] if best else None
 
-    def _overlap(self, a: str, b: str) -> float:
+    def _overlap(self, a: str, b: str, floor: float = REAL_WORD_CONTEXT) -> float:
         """How much the documents containing stems ``a`` and ``b`` overlap: the Dice coefficient, best over the
-        document kinds (for the repair of a real word that the rest of the question vouches for)."""
+        document kinds (for the repair of a real word that the rest of the question vouches for). Only whether it
+        reaches ``floor`` matters to the caller: the value is exact when it does, and some value below ``floor``
+        when it does not.
+
+        The work is bounded (it runs under the knowledge base's lock, for each repair and content word): a kind
+        whose list sizes alone keep the coefficient below what is needed (``2 * min / (|a| + |b|)``) is skipped
+        without visiting a posting, such as a rare word against a common one; the shorter list is walked only
+        while the needed overlap can still be reached; and the results are remembered while the collections stay
+        the same (a pair recurs query after query)."""
+        versions = tuple(k.collection.version for k in self._kinds.values())
+        if versions != self._overlap_versions or len(self._overlap_memo) >= 4096:
+            self._overlap_memo.clear()
+            self._overlap_versions = versions
+        key = (a, b, floor)
+        got = self._overlap_memo.get(key)
+        if got is not None:
+            return got
         best = 0.0
         for k in self._kinds.values():
             pa, pb = k.collection.postings.get(a), k.collection.postings.get(b)
-            if pa and pb:
-                if len(pa) > len(pb):
-                    pa, pb = pb, pa
-                both = sum(1 for d in pa if d in pb)
-                best = max(best, 2 * both / (len(pa) + len(pb)))
+            if not pa or not pb:
+                continue
+            if len(pa) > len(pb):
+                pa, pb = pb, pa
+            total = len(pa) + len(pb)
+            aim = max(best, floor)
+            if 2 * len(pa) < aim * total:
+                continue  # even if every document of the shorter list were in the longer one
+            need = aim * total / 2  # the shared documents needed to reach ``aim``
+            both = 0
+            left = len(pa)
+            for d in pa:
+                left -= 1
+                if d in pb:
+                    both += 1
+                elif both + left < need:
+                    break  # out of reach
+            dice = 2 * both / total
+            if dice >= aim:
+                best = dice
+        self._overlap_memo[key] = best
         return best
 
     def _typo_candidates(self, word: str, max_d: int) -> list[tuple[str, int]]:
@@ -778,7 +820,7 @@ class Matcher:
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
         features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
-        model = self._gap_model(e_sim)
+        model = self._gap_model(e_sim, p_sim)
         if model is not None:
             gap_p = model.probability(features)
             gap = gap_p >= model.threshold
@@ -870,17 +912,18 @@ class Matcher:
         if share <= 0.0 or not p_boosts:
             return e_boosts, {}
         docs = self._kinds["practice"].docs
+        experts = self._kinds["expert"].docs  # a contact not in the index (consent withdrawn, removed) is no one
         out = dict(e_boosts)
         via: dict[int, PracticeDoc] = {}
         for pid, boost in sorted(p_boosts.items(), key=lambda x: (-x[1], x[0])):
             doc = docs.get(pid)
             eid = doc.contact_expert_id if isinstance(doc, PracticeDoc) else None
-            if eid is not None and share * boost > out.get(eid, 0.0):
+            if eid is not None and eid in experts and share * boost > out.get(eid, 0.0):
                 out[eid] = share * boost
                 via[eid] = doc  # type: ignore[assignment]
         return out, via
 
-    def _gap_model(self, e_sim: Similarity) -> GapModel | None:
+    def _gap_model(self, e_sim: Similarity, p_sim: Similarity) -> GapModel | None:
         models = shipped_models() if self.config.gap_model else {}
         semantic_ready = (
             self.semantic is not None
@@ -888,8 +931,23 @@ class Matcher:
             and self.semantic.count("expert") >= 0.9 * len(self._kinds["expert"].docs)
         )
         model = models.get("semantic") if semantic_ready else None
-        if model is not None and not e_sim.calibrated and set(model.features) & set(CALIBRATED_FEATURES):
-            model = None  # the register's calibration is not there yet: words alone decide
+        if model is not None:
+            # a calibrated feature of a kind without its calibration would read 0.0, i.e. far below "nobody here"
+            # (the practices' is missing while fewer than 3 of them have vectors): words alone decide instead
+            uses = set(model.features) & set(CALIBRATED_FEATURES)
+            missing = [
+                kind
+                for kind, sim, features in (
+                    ("expert", e_sim, EXPERT_CALIBRATED),
+                    ("practice", p_sim, PRACTICE_CALIBRATED),
+                )
+                if uses & features and not sim.calibrated
+            ]
+            if missing:
+                if not self._told_uncalibrated:
+                    self._told_uncalibrated = True
+                    log.info("gap decision by words alone: no calibration of the %s vectors yet", "/".join(missing))
+                model = None
         return model or models.get("lexical")
 
     def _gap_features(
