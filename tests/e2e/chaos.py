@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.config import normalise_database_url
@@ -130,8 +132,19 @@ def database_locked(url: str, seconds: float) -> Iterator[threading.Thread]:
             return
         engine = create_engine(normalise_database_url(url))
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name != "inbox_requests")
+        deadline = time.monotonic() + 25
         with engine.connect() as conn:
-            conn.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
+            # The tables are locked one after another: a bot transaction that holds a later one and waits for an
+            # earlier one makes PostgreSQL abort one side as a deadlock. When it aborts this one, the bot goes on
+            # and the lock is taken again, as another process's write would be retried.
+            while True:
+                try:
+                    conn.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
+                    break
+                except OperationalError as exc:
+                    conn.rollback()
+                    if not isinstance(exc.orig, DeadlockDetected) or time.monotonic() > deadline:
+                        raise
             held.set()
             time.sleep(seconds)
             conn.rollback()
