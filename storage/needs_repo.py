@@ -218,6 +218,20 @@ def list_need_item_rows(session: Session) -> list[tuple[int, str, int]]:
     return sorted((item_id, _item_key(q, g), topic) for item_id, q, g, topic in rows)
 
 
+def list_need_item_rows_after(session: Session, *, after_id: int) -> list[tuple[int, str, int, int, int]]:
+    """(need item id, item key, topic id, question id or 0, gap id or 0) of the items placed after ``after_id``, in
+    item id order (what another process placed since; their extent adds up as in ``get_need_items_extent``)."""
+    rows = session.execute(
+        select(NeedItem.id, NeedItem.question_id, NeedItem.gap_id, NeedItem.topic_id).where(NeedItem.id > after_id)
+    )
+    return sorted((item_id, _item_key(q, g), topic, q or 0, g or 0) for item_id, q, g, topic in rows)
+
+
+def list_need_sources_of(session: Session, *, keys: Collection[str]) -> list[NeedSource]:
+    """The ``NeedSource`` rows of these item keys, oldest first."""
+    return _sources_of(session, keys)
+
+
 def get_need_items_extent(session: Session) -> tuple[int, ...]:
     """(how many items are placed, the last need item id, then sums of their ids by topic and of their question
     and gap ids): any change but one's own placements shows in it — moves too, and an id SQLite reuses after a

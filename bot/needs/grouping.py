@@ -69,7 +69,7 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from bot.needs.analysis import Concepts
-from bot.needs.state import GroupState, settle
+from bot.needs.state import GroupState, resum, settle
 from bot.needs.topic_book import TopicBook
 from bot.needs.topic_space import (
     Batch,
@@ -189,6 +189,30 @@ class Grouper(TopicBook):
             topic.members = list(topic._joined)
         self._space = None
         return state
+
+    def add_placed(self, state: GroupState, items: Sequence[GroupItem], *, assigned: Mapping[str, int]) -> None:
+        """Add items another process placed (``assigned``: item key -> topic id) to the state, as ``start`` would
+        sum them: a topic whose new members all come after its earlier ones (processing order) adds them, any other
+        is summed again (``bot.needs.state.resum``)."""
+        self._add_items(state, items)
+        topics = state.topics
+        rank = state.rank.__getitem__
+        self._space = state.space
+        joined: dict[int, list[str]] = {}
+        for item in sorted(items, key=lambda i: (i.order, i.key)):
+            joined.setdefault(assigned[item.key], []).append(item.key)
+        for topic_id, keys in sorted(joined.items()):
+            topic = topics.get(topic_id)
+            if topic is None:
+                topic = topics[topic_id] = Topic(topic_id)
+            earlier = bool(topic.members) and rank(keys[0]) < rank(topic.members[-1])
+            for key in keys:
+                self._join(topic, key, state.words[key], state.meanings.get(key), state.postings)
+            if earlier:
+                resum(state, topic, self._join)
+            else:
+                topic.members = list(topic._joined)
+        self._space = None
 
     def _add_items(self, state: GroupState, items: Sequence[GroupItem]) -> None:
         """Weigh the items not weighed yet with the state's fit (their word and meaning parts)."""

@@ -40,6 +40,8 @@ class Topics:
         self.core = core
         self._languages: dict[str, str] = {}
         self._cache: GroupingCache | None = None  # the state the last committed run left (``bot.needs.state``)
+        self.rebuilds = 0  # how often the state was rebuilt from the database / caught up with another replica's
+        self.catch_ups = 0
         # one run at a time in this process: the database lock does not serialise threads on SQLite, and a request
         # thread (``overview``) may run while the job runner does
         self._lock = threading.Lock()
@@ -145,7 +147,11 @@ class Topics:
             assert fit is not None
             kept = self._cache
             self._cache = None  # until this run is stored
-            if kept is not None and kept.valid(fit_id=fit.id, extent=extent, with_meaning=meaning is not None):
+            with_meaning = meaning is not None
+            if kept is not None and (
+                kept.valid(fit_id=fit.id, extent=extent, with_meaning=with_meaning)
+                or self._catch_up(session, grouper, kept, extent, with_meaning=with_meaning)
+            ):
                 cache = kept
             else:
                 cache = self._rebuild(session, grouper, fit)
@@ -217,9 +223,45 @@ class Topics:
         cache = GroupingCache(-1, (0, 0), meaning is not None, vocabulary, state, by_text)
         return cache, result, {s.key: s for s in sources}
 
+    def _catch_up(
+        self, session: Session, grouper: Grouper, kept: GroupingCache, extent: tuple[int, ...], *, with_meaning: bool
+    ) -> bool:
+        """Bring the kept state up to the database when the only change since is items placed after its last item
+        (another replica's runs under the same refit): their extent added to the kept one gives the database's;
+        anything else (a move, a deletion, an id reused) does not, and the state is rebuilt. The items are added
+        as ``_rebuild`` sums them (``Grouper.add_placed``)."""
+        if kept.with_meaning != with_meaning or len(kept.extent) != len(extent) or len(extent) != 5:
+            return False
+        rows = repo.list_need_item_rows_after(session, after_id=kept.extent[1])
+        if not rows:
+            return False
+        count, _, by_topic, questions, gaps = kept.extent
+        added = (
+            count + len(rows),
+            rows[-1][0],
+            by_topic + sum(item_id * topic for item_id, _, topic, _, _ in rows),
+            questions + sum(q for *_, q, _ in rows),
+            gaps + sum(g for *_, g in rows),
+        )
+        assigned = {key: topic for _, key, topic, _, _ in rows}
+        if added != extent or any(key in kept.state.rank for key in assigned):
+            return False
+        sources = repo.list_need_sources_of(session, keys=list(assigned))
+        if len(sources) != len(assigned):
+            return False
+        meaning = self.core.meaning
+        vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in sources) if meaning else {}
+        concepts = {s.key: kept.vocabulary.extend(self.core.vectoriser.concepts(s.text)) for s in sources}
+        grouper.add_placed(kept.state, [self._item(s, concepts[s.key], vectors) for s in sources], assigned=assigned)
+        kept.concepts.update((s.text, concepts[s.key]) for s in sources)
+        kept.extent = extent
+        self.catch_ups += 1
+        return True
+
     def _rebuild(self, session: Session, grouper: Grouper, fit: NeedFit) -> GroupingCache:
         """The state of the last refit and the runs since, from the stored placements: the statistics fitted on
         the items placed up to the refit, every topic summed from its members (what the runs since left)."""
+        self.rebuilds += 1
         meaning = self.core.meaning
         rows = repo.list_need_item_rows(session)
         assigned = {key: topic for _, key, topic in rows}

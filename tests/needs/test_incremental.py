@@ -418,3 +418,24 @@ def test_a_second_thread_does_not_run_the_pass_at_once(network: Network, monkeyp
         go_on.set()
         job.join(10)
     assert reports and reports[0].placed == 1
+
+
+def test_a_replica_catches_up_with_another_ones_placements(network: Network) -> None:
+    """Two replicas alternate runs under one refit: each adds the other's new placements to its kept state (no
+    rebuild), and that state equals one rebuilt from the database."""
+    config = NeedsConfig(refit_growth=10.0)
+    first, second = NeedsService(network.knowledge, config=config), NeedsService(network.knowledge, config=config)
+    update(first, network, 0)
+    update(second, network, 1)
+    for n, start in enumerate((6, 7, 3)):
+        ask(network, 1, start=start)
+        update(first if n % 2 == 0 else second, network, 2 + n)
+    ask(network, 1, start=5)
+    update(second, network, 9)
+    # one rebuild: its first placing run, with nothing kept yet (its first run had nothing to place); then catch-ups
+    assert second.topics.rebuilds == 1
+    assert second.topics.catch_ups == 1
+    cache = second.topics._cache
+    assert cache is not None
+    with network.database.session() as session:
+        same_state(cache.state, second.topics._rebuild(session, second.topics.grouper(), _last_fit(session)).state)
