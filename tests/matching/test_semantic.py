@@ -23,7 +23,7 @@ from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.matching import MatchConfig, Matcher, engine
 from bot.matching.calibration import Calibration
 from bot.matching.documents import ExpertDoc, PracticeDoc
-from bot.matching.gapmodel import GapModel
+from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel
 from bot.matching.semantic import (
     KINDS,
     PART_KIND,
@@ -306,12 +306,18 @@ class TestEngine:
         m.semantic = index  # every vector, but no probe: not calibrated
         lexical = GapModel(("confidence",), (-1.0,), 0.0, (0.0,), (1.0,), 0.5)
         relative = GapModel(("semantic_rel",), (-1.0,), 5.0, (0.0,), (1.0,), 0.5)
-        monkeypatch.setattr(engine, "shipped_models", lambda: {"lexical": lexical, "semantic": relative})
-        r = m.search("zorblax", today=TODAY)
-        assert r.gap_probability == pytest.approx(lexical.probability(r.gap_features), abs=1e-4)
+        placed = GapModel(("semantic_pos",), (-1.0,), 5.0, (0.0,), (1.0,), 0.5)
+        for model in (relative, placed):
+            monkeypatch.setattr(engine, "shipped_models", lambda model=model: {"lexical": lexical, "semantic": model})
+            r = m.search("zorblax", today=TODAY)
+            assert r.gap_probability == pytest.approx(lexical.probability(r.gap_features), abs=1e-4)
         fill(index, documents(m), None)  # type: ignore[arg-type]  # the probes, then the calibration
-        r = m.search("zorblax", today=TODAY)
-        assert r.gap_probability == pytest.approx(relative.probability(r.gap_features), abs=1e-4)
+        for model in (relative, placed):
+            monkeypatch.setattr(engine, "shipped_models", lambda model=model: {"lexical": lexical, "semantic": model})
+            r = m.search("zorblax", today=TODAY)
+            assert r.gap_probability == pytest.approx(model.probability(r.gap_features), abs=1e-4)
+        # every calibrated feature waits for the calibration of the kind it reads
+        assert set(CALIBRATED_FEATURES) == engine.EXPERT_CALIBRATED | engine.PRACTICE_CALIBRATED
 
     def test_fill_reuses_stored_vectors_and_respects_its_budget(self) -> None:
         m = build([*EXPERTS, ZORBLAX])
