@@ -108,8 +108,8 @@ from bot.matching.wordlist import common_words
 log = logging.getLogger(__name__)
 
 # the calibrated gap features by the kind whose calibration they need
-EXPERT_CALIBRATED = frozenset({"semantic_rel", "semantic_part_rel"})
-PRACTICE_CALIBRATED = frozenset({"p_semantic_rel"})
+EXPERT_CALIBRATED = frozenset({"semantic_rel", "semantic_part_rel", "semantic_pos", "semantic_part_pos"})
+PRACTICE_CALIBRATED = frozenset({"p_semantic_rel", "p_semantic_pos"})
 
 __all__ = ["MatchConfig", "Matcher"]
 
@@ -1012,6 +1012,10 @@ class Matcher:
             "semantic_rel": e_sim.top_rel,
             "semantic_part_rel": e_sim.part_rel,
             "p_semantic_rel": p_sim.top_rel,
+            # and placed between its "nobody here" (0) and "someone here" (1) levels
+            "semantic_pos": e_sim.top_pos,
+            "semantic_part_pos": e_sim.part_pos,
+            "p_semantic_pos": p_sim.top_pos,
             # the profile closest in meaning is one the words found too
             "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
         }

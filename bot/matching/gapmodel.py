@@ -26,10 +26,17 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
                  out-of-domain questions reach in the same register (``SemanticIndex.calibrate``, computed from the
                  register alone). Raw cosines have a register-dependent level; these carry from one register to
                  another.
+``semantic_pos``, ``semantic_part_pos``, ``p_semantic_pos``  the same cosines placed between two levels of this
+                 register: 0 at its "nobody here" level (the probes' mean best cosine) and 1 at its "someone here"
+                 level (how close a profile's nearest other profile comes, on average; ``Calibration.near_mean``).
+                 Both levels come from the register alone; registers whose profiles are more alike (a higher
+                 in-domain level) no longer read every question as closer than it is.
 ``concepts``     log(1 + number of concepts in the question)
 
 ``P(gap) = 1 / (1 + exp(-(b + sum_i w_i * (x_i - mean_i) / scale_i)))``; "nobody knows" when ``P(gap)`` reaches the
-model's threshold (chosen on out-of-fold probabilities of dev: the best F1 among thresholds with precision >= 0.85).
+model's threshold (chosen leave-one-register-out on dev: on the probabilities each dev register gets from a model
+fitted without it, the best F1 among thresholds with precision >= 0.85 — the threshold for a register nobody tuned
+on).
 Two models are shipped: ``semantic`` when the experts' vectors are there, ``lexical`` (no meaning-based feature)
 while they are missing; each uses the subset of the features above that cross-validation on dev chose (fewer
 features carry better to a register nobody tuned on). The coefficients (``data/gap_model.json``) are fitted by
@@ -62,9 +69,20 @@ ALL_FEATURES = (
     "semantic_rel",
     "semantic_part_rel",
     "p_semantic_rel",
+    "semantic_pos",
+    "semantic_part_pos",
+    "p_semantic_pos",
 )
 # features that need the register's calibration (a model using one is not used until the calibration is there)
-CALIBRATED_FEATURES = ("semantic_rel", "semantic_part_rel", "p_semantic_rel")
+CALIBRATED_FEATURES = (
+    "semantic_rel",
+    "semantic_part_rel",
+    "p_semantic_rel",
+    "semantic_pos",
+    "semantic_part_pos",
+    "p_semantic_pos",
+)
+POSITION_FEATURES = ("semantic_pos", "semantic_part_pos", "p_semantic_pos")
 THRESHOLD = 0.5
 
 

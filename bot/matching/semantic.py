@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.matching.analysis import load_list
+from bot.matching.calibration import CALIBRATION_MIN_STD, Calibration, near_mean
 from bot.matching.documents import ExpertDoc, PracticeDoc
 
 KINDS = ("expert", "practice")
@@ -154,26 +155,10 @@ class Similarity:
     top_rel: float = 0.0
     part_rel: float = 0.0
     calibrated: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Calibration:
-    """One document kind of one register against the out-of-domain probes: mean and spread of the best cosine
-    (mixed with the parts, as a search computes it) and of the best part cosine alone."""
-
-    top_mean: float
-    top_std: float
-    part_mean: float
-    part_std: float
-
-    def top(self, cos: float) -> float:
-        return (cos - self.top_mean) / self.top_std
-
-    def part(self, cos: float) -> float:
-        return (cos - self.part_mean) / self.part_std
-
-
-CALIBRATION_MIN_STD = 0.01  # a spread below this (near-identical probes' tops) is taken as this
+    # ``top`` and ``top_part`` placed between this register's "nobody here" level (0: the probes' mean top cosine) and
+    # its "someone here" level (1: how close a document's nearest other document of the kind comes, on average)
+    top_pos: float = 0.0
+    part_pos: float = 0.0
 
 
 NO_SIMILARITY = Similarity({}, 0.0, 0.0)
@@ -334,6 +319,7 @@ class SemanticIndex:
                     max(float(np.std(tops)), CALIBRATION_MIN_STD),
                     float(np.mean(parts)),
                     max(float(np.std(parts)), CALIBRATION_MIN_STD),
+                    near_mean(self._np, matrix),
                 )
         self._calibration = out
         self._calibrated_at = stamps
@@ -399,7 +385,16 @@ class SemanticIndex:
         if calib is None:
             return Similarity(boosts, top, float(z[best]), ids[best], top_part)
         return Similarity(
-            boosts, top, float(z[best]), ids[best], top_part, calib.top(top), calib.part(top_part), calibrated=True
+            boosts,
+            top,
+            float(z[best]),
+            ids[best],
+            top_part,
+            calib.top(top),
+            calib.part(top_part),
+            calibrated=True,
+            top_pos=calib.top_pos(top),
+            part_pos=calib.part_pos(top_part),
         )
 
     def _kind_matrix(self, kind: str) -> tuple[list[int], Any] | None:

@@ -21,8 +21,9 @@ from bot.config import Settings
 from bot.jobs import EMBED_JOB_ID, JobRunner
 from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.matching import MatchConfig, Matcher, engine
+from bot.matching.calibration import Calibration
 from bot.matching.documents import ExpertDoc, PracticeDoc
-from bot.matching.gapmodel import GapModel
+from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel
 from bot.matching.semantic import (
     KINDS,
     PART_KIND,
@@ -223,7 +224,9 @@ class TestEngine:
                 waiting.put(kind, doc_id, key, waiting.decode(waiting.encode(embedder.passages([text])[0])))
         assert waiting.count(PART_KIND) == 0
         # (the calibration against out-of-domain probes is the fill's: only ``whole`` was filled)
-        uncalibrated = replace(whole.similarity("expert", "quux"), top_rel=0.0, part_rel=0.0, calibrated=False)
+        uncalibrated = replace(
+            whole.similarity("expert", "quux"), top_rel=0.0, part_rel=0.0, calibrated=False, top_pos=0.0, part_pos=0.0
+        )
         assert waiting.similarity("expert", "quux") == uncalibrated
 
     def test_the_register_is_calibrated_against_out_of_domain_probes_stored_like_vectors(self) -> None:
@@ -254,6 +257,47 @@ class TestEngine:
         assert again.queries == again.embedded == 0
         assert restarted.calibration("expert") == calib
 
+    def test_a_cosine_is_placed_between_the_registers_nobody_here_and_someone_here_levels(self) -> None:
+        m = build([*EXPERTS, ZORBLAX])
+        index = SemanticIndex(FakeEmbedder())
+        fill(index, documents(m), None)  # type: ignore[arg-type]
+        calib = index.calibration("expert")
+        assert calib is not None
+        # "someone here": how close each profile's nearest other profile comes (whole texts), on average
+        snapshot = index._kind_matrix("expert")
+        assert snapshot is not None
+        vectors = [[float(x) for x in row] for row in snapshot[1]]
+        nearest = [
+            max(sum(a * b for a, b in zip(v, w, strict=True)) for j, w in enumerate(vectors) if j != i)
+            for i, v in enumerate(vectors)
+        ]
+        assert calib.near_mean == pytest.approx(sum(nearest) / len(nearest), abs=1e-4)
+        # 0 at the probes' level, 1 at the profiles' own level
+        sims = [index.similarity("expert", t) for t in probe_texts()]
+        assert sum(x.top_pos for x in sims) == pytest.approx(0.0, abs=1e-3)
+        sim = index.similarity("expert", "zorblax")
+        # (the fake vectors put the probes above the profiles' own level: the span is then the smallest allowed)
+        span = max(calib.near_mean - calib.top_mean, 0.01)
+        assert sim.top_pos == pytest.approx((sim.top - calib.top_mean) / span)
+        assert sim.part_pos == pytest.approx((sim.top_part - calib.part_mean) / span)
+        m.semantic = index
+        got = m.search("zorblax", today=TODAY).gap_features
+        assert got["semantic_pos"] == pytest.approx(sim.top_pos, abs=1e-5) != 0.0
+        assert got["semantic_part_pos"] == pytest.approx(sim.part_pos, abs=1e-5)
+        assert got["p_semantic_pos"] == pytest.approx(index.similarity("practice", "zorblax").top_pos, abs=1e-5)
+
+    def test_a_register_of_alike_profiles_reads_the_same_cosine_as_less_close(self) -> None:
+        # the same question and the same best cosine; in a register whose profiles are all about the same topic the
+        # "someone here" level is higher, so the position is lower (a raw cosine or a z-score over the probes alone
+        # would read the two the same)
+        varied = Calibration(top_mean=0.8, top_std=0.02, part_mean=0.82, part_std=0.02, near_mean=0.9)
+        alike = replace(varied, near_mean=0.95)
+        assert alike.top(0.85) == varied.top(0.85)
+        assert alike.top_pos(0.85) < varied.top_pos(0.85) == pytest.approx(0.5)
+        assert varied.top_pos(0.8) == alike.top_pos(0.8) == 0.0
+        assert varied.top_pos(0.9) == pytest.approx(1.0)
+        assert varied.part_pos(0.87) == pytest.approx(0.5)
+
     def test_a_model_that_needs_the_calibration_waits_for_it(self, monkeypatch: pytest.MonkeyPatch) -> None:
         m = build([*EXPERTS, ZORBLAX])
         index = SemanticIndex(FakeEmbedder())
@@ -262,12 +306,18 @@ class TestEngine:
         m.semantic = index  # every vector, but no probe: not calibrated
         lexical = GapModel(("confidence",), (-1.0,), 0.0, (0.0,), (1.0,), 0.5)
         relative = GapModel(("semantic_rel",), (-1.0,), 5.0, (0.0,), (1.0,), 0.5)
-        monkeypatch.setattr(engine, "shipped_models", lambda: {"lexical": lexical, "semantic": relative})
-        r = m.search("zorblax", today=TODAY)
-        assert r.gap_probability == pytest.approx(lexical.probability(r.gap_features), abs=1e-4)
+        placed = GapModel(("semantic_pos",), (-1.0,), 5.0, (0.0,), (1.0,), 0.5)
+        for model in (relative, placed):
+            monkeypatch.setattr(engine, "shipped_models", lambda model=model: {"lexical": lexical, "semantic": model})
+            r = m.search("zorblax", today=TODAY)
+            assert r.gap_probability == pytest.approx(lexical.probability(r.gap_features), abs=1e-4)
         fill(index, documents(m), None)  # type: ignore[arg-type]  # the probes, then the calibration
-        r = m.search("zorblax", today=TODAY)
-        assert r.gap_probability == pytest.approx(relative.probability(r.gap_features), abs=1e-4)
+        for model in (relative, placed):
+            monkeypatch.setattr(engine, "shipped_models", lambda model=model: {"lexical": lexical, "semantic": model})
+            r = m.search("zorblax", today=TODAY)
+            assert r.gap_probability == pytest.approx(model.probability(r.gap_features), abs=1e-4)
+        # every calibrated feature waits for the calibration of the kind it reads
+        assert set(CALIBRATED_FEATURES) == engine.EXPERT_CALIBRATED | engine.PRACTICE_CALIBRATED
 
     def test_fill_reuses_stored_vectors_and_respects_its_budget(self) -> None:
         m = build([*EXPERTS, ZORBLAX])
