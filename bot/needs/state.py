@@ -10,7 +10,9 @@ grouping run (every topic summed again under the new statistics; placed question
 
 Each refit is recorded in the database (``need_fits``: the last placed item it was fitted on), so a process that
 starts later — or that finds the placements changed by another process or an erasure — rebuilds exactly the same
-statistics and topics from the stored placements (``GroupingCache`` is then made anew). The same sequence of data
+statistics and topics from the stored placements (``GroupingCache`` is then made anew); when the only change is
+items another replica placed after its last one under the same refit, it adds just those (``Topics._catch_up``).
+The same sequence of data
 and runs therefore gives the same topics in a running bot, after a restart and in any replica.
 """
 
@@ -126,8 +128,9 @@ def needs_refit(fitted: int | None, items: int, *, growth: float = REFIT_GROWTH)
 class GroupingCache:
     """A process's grouping state as its last committed run left it, valid while the database shows the same refit
     (``fit_id``) and the same placed items (``extent``: ``needs_repo.get_need_items_extent``, their count, last id
-    and sums of their ids and topics) — any placement or move by another process, or deletion, changes the extent,
-    and the state is rebuilt from the database. An erasure records a new ``need_fits`` row (same statistics), so a
+    and sums of their ids and topics) — any placement or move by another process, or deletion, changes the extent:
+    new placements after the kept last id are added (``Topics._catch_up``), anything else rebuilds the state.
+    An erasure records a new ``need_fits`` row (same statistics), so a
     text it redacted is never weighed or quoted from the kept state."""
 
     fit_id: int
