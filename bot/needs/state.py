@@ -12,8 +12,8 @@ Each refit is recorded in the database (``need_fits``: the last placed item it w
 starts later — or that finds the placements changed by another process or an erasure — rebuilds exactly the same
 statistics and topics from the stored placements (``GroupingCache`` is then made anew); when the only change is
 items another replica placed after its last one under the same refit, it adds just those (``Topics._catch_up``).
-The same sequence of data
-and runs therefore gives the same topics in a running bot, after a restart and in any replica.
+The same sequence of data and runs therefore gives the same topics in a running bot, after a restart and in any
+replica.
 """
 
 from __future__ import annotations
