@@ -439,3 +439,31 @@ def test_a_replica_catches_up_with_another_ones_placements(network: Network) -> 
     assert cache is not None
     with network.database.session() as session:
         same_state(cache.state, second.topics._rebuild(session, second.topics.grouper(), _last_fit(session)).state)
+
+
+def test_a_replica_rebuilds_when_another_one_moved_a_placed_question(network: Network) -> None:
+    """New placements by another replica are caught up only when they are the whole change: a question it moved
+    to another topic as well (a later run may move one) makes the kept state rebuilt, never silently kept."""
+    config = NeedsConfig(refit_growth=10.0)
+    first, second = NeedsService(network.knowledge, config=config), NeedsService(network.knowledge, config=config)
+    update(first, network, 0)
+    ask(network, 1, start=6)
+    update(second, network, 1)
+    assert second.topics._cache is not None
+    ask(network, 1, start=7)
+    update(first, network, 2)
+    with network.database.session() as session:
+        rows = needs_repo.list_need_item_rows(session)
+        topics = sorted({topic for _, _, topic in rows})
+        assert len(topics) >= 2
+        key, topic = next((key, topic) for _, key, topic in rows)
+        target = next(t for t in topics if t != topic)
+        needs_repo.update_need_item_topics(session, moves=[(key, target, 0.5)])
+    rebuilds, catch_ups = second.topics.rebuilds, second.topics.catch_ups
+    ask(network, 1, start=3)
+    update(second, network, 3)
+    assert (second.topics.rebuilds, second.topics.catch_ups) == (rebuilds + 1, catch_ups)
+    cache = second.topics._cache
+    assert cache is not None
+    with network.database.session() as session:
+        same_state(cache.state, second.topics._rebuild(session, second.topics.grouper(), _last_fit(session)).state)
