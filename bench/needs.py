@@ -48,6 +48,7 @@ import random
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -668,6 +669,27 @@ def database_run(
                 t_kept, more_any = timed(lambda: service.update_topics(session, now=now))
             placed = more_any.placed  # type: ignore[attr-defined]
             batches.append((len(added), placed, t_before, t_before_warm, t_new, t_kept))
+        # Two replicas taking turns: a second process places questions (its first run rebuilds the state), then the
+        # running bot's next run finds those placements and catches up on them instead of rebuilding. The questions
+        # are the last batch's texts asked again (their vectors are stored already), in two halves.
+        again = [dict(r, created_at=r["created_at"] + timedelta(seconds=1)) for r in added]
+        half = len(again) // 2
+        peer = new_service()
+        with db.session() as session:
+            session.execute(insert(Question), again[:half])
+        gc.collect()
+        tracemalloc.start()  # the replica's first run rebuilds the state and keeps it: what it leaves allocated
+        with db.session() as session:
+            peer.update_topics(session, now=now)
+        gc.collect()
+        kept_mb = tracemalloc.get_traced_memory()[0] / 2**20
+        tracemalloc.stop()
+        with db.session() as session:
+            session.execute(insert(Question), again[half:])
+        catch_ups, rebuilds = service.topics.catch_ups, service.topics.rebuilds
+        with db.session() as session:
+            t_turn, _ = timed(lambda: service.update_topics(session, now=now))
+        caught_up = (service.topics.catch_ups - catch_ups, service.topics.rebuilds - rebuilds) == (1, 0)
         fresh = new_service()
         with db.session() as session:
             t_fresh, _ = timed(lambda: fresh.update_topics(session, now=now))
@@ -695,7 +717,16 @@ def database_run(
         print(f"| update_topics, {plus}, before (every run a full refit): the running bot | {t_before_warm:.2f} |")
         print(f"| update_topics, {plus}: a new process (state rebuilt from the database) | {t_new:.2f} |")
         print(f"| **update_topics, {plus}: the running bot (kept state)** | **{t_kept:.2f}** |")
+    how = "caught up" if caught_up else "NOT caught up"
+    print(
+        f"| **update_topics, +{len(again) - half:,} questions after another replica's run: the running bot ({how})** "
+        f"| **{t_turn:.2f}** |"
+    )
     print(f"| update_topics, nothing new (a fresh process) | {t_fresh:.2f} |")
+    print(
+        f"| another replica's first run (+{half:,} questions, state rebuilt): memory it leaves allocated, the kept "
+        f"state mostly (tracemalloc, MB) | {kept_mb:.0f} |"
+    )
     print(f"| report of 2026-Q4 (collect, coverage of every topic, xlsx with charts) | {t_report:.2f} |")
 
 
