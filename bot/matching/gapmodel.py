@@ -56,6 +56,9 @@ from importlib import resources
 
 LEXICAL_FEATURES = ("confidence", "coverage", "core", "specificity", "heavy", "unknown", "practice", "concepts")
 SEMANTIC_FEATURES = (*LEXICAL_FEATURES, "semantic", "semantic_z", "agree")
+POSITION_FEATURES = ("semantic_pos", "semantic_part_pos", "p_semantic_pos")
+# features that need the register's calibration (a model using one is not used until the calibration is there)
+CALIBRATED_FEATURES = ("semantic_rel", "semantic_part_rel", "p_semantic_rel", *POSITION_FEATURES)
 # everything ``Matcher.search`` computes; a shipped model uses a subset (chosen by cross-validation on dev)
 ALL_FEATURES = (
     *LEXICAL_FEATURES,
@@ -66,23 +69,8 @@ ALL_FEATURES = (
     "p_semantic",
     "p_semantic_z",
     "agree",
-    "semantic_rel",
-    "semantic_part_rel",
-    "p_semantic_rel",
-    "semantic_pos",
-    "semantic_part_pos",
-    "p_semantic_pos",
+    *CALIBRATED_FEATURES,
 )
-# features that need the register's calibration (a model using one is not used until the calibration is there)
-CALIBRATED_FEATURES = (
-    "semantic_rel",
-    "semantic_part_rel",
-    "p_semantic_rel",
-    "semantic_pos",
-    "semantic_part_pos",
-    "p_semantic_pos",
-)
-POSITION_FEATURES = ("semantic_pos", "semantic_part_pos", "p_semantic_pos")
 THRESHOLD = 0.5
 
 
