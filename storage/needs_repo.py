@@ -227,11 +227,6 @@ def list_need_item_rows_after(session: Session, *, after_id: int) -> list[tuple[
     return sorted((item_id, _item_key(q, g), topic, q or 0, g or 0) for item_id, q, g, topic in rows)
 
 
-def list_need_sources_of(session: Session, *, keys: Collection[str]) -> list[NeedSource]:
-    """The ``NeedSource`` rows of these item keys, oldest first."""
-    return _sources_of(session, keys)
-
-
 def get_need_items_extent(session: Session) -> tuple[int, ...]:
     """(how many items are placed, the last need item id, then sums of their ids by topic and of their question
     and gap ids): any change but one's own placements shows in it — moves too, and an id SQLite reuses after a

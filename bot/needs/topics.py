@@ -246,7 +246,7 @@ class Topics:
         assigned = {key: topic for _, key, topic, _, _ in rows}
         if added != extent or any(key in kept.state.rank for key in assigned):
             return False
-        sources = repo.list_need_sources_of(session, keys=list(assigned))
+        sources = repo.list_need_sources(session, keys=list(assigned))
         if len(sources) != len(assigned):
             return False
         meaning = self.core.meaning
