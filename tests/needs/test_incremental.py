@@ -334,6 +334,14 @@ def _last_fit(session: Any) -> NeedFit:
     return fit
 
 
+def kept_equals_rebuilt(service: NeedsService, network: Network) -> None:
+    """The state ``service`` kept equals one rebuilt from the database, bit for bit."""
+    cache = service.topics._cache
+    assert cache is not None
+    with network.database.session() as session:
+        same_state(cache.state, service.topics._rebuild(session, service.topics.grouper(), _last_fit(session)).state)
+
+
 def test_a_rolled_back_run_keeps_nothing(network: Network) -> None:
     """A run's state is kept only once its transaction commits: after a rollback the next run rebuilds from what
     is stored, not from placements that never happened."""
@@ -350,10 +358,7 @@ def test_a_rolled_back_run_keeps_nothing(network: Network) -> None:
     # grouping's and nothing is kept either; the next run rebuilds under the stored ids)
     ask(network, 1, start=0)
     assert update(running, network, 3).placed == 1
-    cache = running.topics._cache
-    assert cache is not None
-    with network.database.session() as session:
-        same_state(cache.state, running.topics._rebuild(session, running.topics.grouper(), _last_fit(session)).state)
+    kept_equals_rebuilt(running, network)
 
 
 def test_an_item_id_reused_after_a_delete_is_seen(network: Network) -> None:
@@ -369,10 +374,7 @@ def test_an_item_id_reused_after_a_delete_is_seen(network: Network) -> None:
     update(NeedsService(network.knowledge, config=NeedsConfig(refit_growth=10.0)), network, 2)  # another replica
     ask(network, 1, start=7)
     assert update(running, network, 3).placed == 1
-    cache = running.topics._cache
-    assert cache is not None
-    with network.database.session() as session:
-        same_state(cache.state, running.topics._rebuild(session, running.topics.grouper(), _last_fit(session)).state)
+    kept_equals_rebuilt(running, network)
 
 
 def test_moves_by_another_process_are_seen(network: Network) -> None:
@@ -386,10 +388,7 @@ def test_moves_by_another_process_are_seen(network: Network) -> None:
         needs_repo.update_need_item_topics(session, moves=[(key, other, 0.5)])
     ask(network, 1, start=7)
     assert update(running, network, 1).placed == 1
-    cache = running.topics._cache
-    assert cache is not None
-    with network.database.session() as session:
-        same_state(cache.state, running.topics._rebuild(session, running.topics.grouper(), _last_fit(session)).state)
+    kept_equals_rebuilt(running, network)
 
 
 def test_a_second_thread_does_not_run_the_pass_at_once(network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -435,10 +434,7 @@ def test_a_replica_catches_up_with_another_ones_placements(network: Network) -> 
     # one rebuild: its first placing run, with nothing kept yet (its first run had nothing to place); then catch-ups
     assert second.topics.rebuilds == 1
     assert second.topics.catch_ups == 1
-    cache = second.topics._cache
-    assert cache is not None
-    with network.database.session() as session:
-        same_state(cache.state, second.topics._rebuild(session, second.topics.grouper(), _last_fit(session)).state)
+    kept_equals_rebuilt(second, network)
 
 
 def test_a_replica_rebuilds_when_another_one_moved_a_placed_question(network: Network) -> None:
@@ -463,7 +459,4 @@ def test_a_replica_rebuilds_when_another_one_moved_a_placed_question(network: Ne
     ask(network, 1, start=3)
     update(second, network, 3)
     assert (second.topics.rebuilds, second.topics.catch_ups) == (rebuilds + 1, catch_ups)
-    cache = second.topics._cache
-    assert cache is not None
-    with network.database.session() as session:
-        same_state(cache.state, second.topics._rebuild(session, second.topics.grouper(), _last_fit(session)).state)
+    kept_equals_rebuilt(second, network)
