@@ -311,12 +311,20 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
                 lambda ts: batched_groups(ts, matcher, vectors, movable=False, meaning_prior=prior),
             ),
             (
+                "wieweet: words + meaning, fed in 5 runs, an earlier pair's members not placed again (round 6)",
+                lambda ts: batched_groups(ts, matcher, vectors, replace_size=0, meaning_prior=prior),
+            ),
+            (
                 "wieweet: words + meaning, fed in 20 runs",
                 lambda ts: batched_groups(ts, matcher, vectors, batches=20, meaning_prior=prior),
             ),
             (
                 "wieweet: words + meaning, fed in 20 runs, an earlier topic never moves (before)",
                 lambda ts: batched_groups(ts, matcher, vectors, batches=20, movable=False, meaning_prior=prior),
+            ),
+            (
+                "wieweet: words + meaning, fed in 20 runs, an earlier pair's members not placed again (round 6)",
+                lambda ts: batched_groups(ts, matcher, vectors, batches=20, replace_size=0, meaning_prior=prior),
             ),
             (
                 "wieweet: words + meaning, fed in 5 runs, the last (+25 %) with the statistics of the first four",

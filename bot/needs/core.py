@@ -29,7 +29,13 @@ from bot.errors import QueryError, WieweetError
 from bot.knowledge import KnowledgeBase
 from bot.matching.results import SearchResult
 from bot.needs.analysis import Vectoriser
-from bot.needs.grouping import DEFAULT_MEANING_THRESHOLD, DEFAULT_MEANING_WEIGHT, DEFAULT_THRESHOLD
+from bot.needs.grouping import (
+    DEFAULT_MEANING_THRESHOLD,
+    DEFAULT_MEANING_WEIGHT,
+    DEFAULT_THRESHOLD,
+    MOVABLE_SIZE,
+    REPLACE_SIZE,
+)
 from bot.needs.meaning import QuestionMeaning
 from bot.needs.model import COVERED, NOT_COVERED, TREND_FALLING, TREND_NEW, TREND_RISING, TREND_STABLE, WEAK
 from bot.needs.state import REFIT_GROWTH
@@ -65,6 +71,8 @@ class NeedsConfig:
     meaning_weight: float = DEFAULT_MEANING_WEIGHT
     refit_growth: float = REFIT_GROWTH  # refit the grouping's statistics after this growth (bot.needs.state)
     movable_weeks: int = 8  # a topic this young, small and untouched by staff may still join another (grouping)
+    movable_size: int = MOVABLE_SIZE  # ... as a unit when this small (0: no earlier topic ever changes)
+    replace_size: int = REPLACE_SIZE  # ... its members placed again one by one when this small
     trend_periods: int = TREND_PERIODS
     experts: int = 3  # experts proposed to lead a session
     practices: int = 3

@@ -17,8 +17,9 @@ from bot.needs.topic_space import MeaningRows, Topic, Vector, Words, heaviest
 class TopicBook:
     """The bookkeeping half of ``Grouper`` (its base class)."""
 
-    def __init__(self, *, movable_size: int) -> None:
+    def __init__(self, *, movable_size: int, replace_size: int) -> None:
         self.movable_size = movable_size  # an earlier topic this small may move as a unit (when ``movable``)
+        self.replace_size = replace_size  # ... the members of one this small are placed again one by one
         self._space: MeaningRows | None = None  # the meaning rows of the state being placed into
         self._touched: set[int] = set()  # topics joined or left since ``place`` began
         self._before: dict[int, Sums] = {}  # an earlier topic's sums before ``place`` first changed it
@@ -89,6 +90,32 @@ class TopicBook:
         """Whether a topic may move as a unit: one of this run's, or an earlier one the caller let move of at most
         ``movable_size`` questions."""
         return topic_id >= first_new or (topic_id in self._movable and topics[topic_id].size <= self.movable_size)
+
+    @property
+    def movable_max(self) -> int:
+        """The largest earlier topic ``place`` may change (what the caller lists as ``movable``; 0: none moves)."""
+        return max(self.movable_size, self.replace_size) if self.movable_size > 0 else 0
+
+    def _replaceable(self, topics: Mapping[int, Topic], where: Mapping[str, int]) -> dict[str, int]:
+        """The earlier members (not in ``where``: this run's items) of the earlier topics in ``movable`` of at most
+        ``replace_size`` items, which this run's refinement places again one by one: item key -> its topic."""
+        if self.movable_size <= 0:
+            return {}
+        return {
+            key: topic_id
+            for topic_id in sorted(self._movable)
+            if topic_id in topics and 0 < topics[topic_id].size <= self.replace_size
+            for key in topics[topic_id]._joined
+            if key not in where
+        }
+
+    def _may_replace(self, origin: int, current: int, target: int, topics: Mapping[int, Topic]) -> bool:
+        """Whether an earlier member of a small movable topic (``_replaceable``) may join ``target`` in the
+        refinement: it is still in its topic ``origin``, the join rests on this run (``_new_evidence``) and the
+        older topic id survives (a topic of one question takes it only when older than ``origin``)."""
+        if current != origin or not self._new_evidence(origin, target, self._first_new):
+            return False
+        return topics[target].size > 1 or target < origin
 
     def _new_evidence(self, a: int, b: int, first_new: int) -> bool:
         """Whether joining topics ``a`` and ``b`` rests on something this run brought: one of them is new or was

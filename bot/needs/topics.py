@@ -77,6 +77,8 @@ class Topics:
             meaning_threshold=config.meaning_similarity,
             meaning_weight=config.meaning_weight,
             meaning_prior=meaning.prior if meaning is not None else None,
+            movable_size=config.movable_size,
+            replace_size=config.replace_size,
         )
 
     def update_topics(self, session: Session, *, now: datetime, wait: bool = True) -> UpdateReport:
@@ -136,9 +138,9 @@ class Topics:
             repo.list_movable_need_topic_ids(
                 session,
                 created_since=now - timedelta(weeks=self.core.config.movable_weeks),
-                max_items=grouper.movable_size,
+                max_items=grouper.movable_max,
             )
-            if ready and grouper.movable_size > 0
+            if ready and grouper.movable_max > 0
             else []
         )
         if needs_refit(fit.items if fit else None, extent[0] + len(ready), growth=self.core.config.refit_growth):
@@ -422,10 +424,17 @@ def _store_placements(
             }
         )
     repo.create_need_items(session, rows=rows)
-    # earlier questions whose small topic joined another (``Grouper.place``'s ``movable``): the topic they leave
-    # keeps its row, empty (ids are never reused; topics are read through their items)
+    # earlier questions whose small topic joined another, or placed again out of a pair (``Grouper.place``'s
+    # ``movable``): a topic they leave empty keeps its row and label (ids are never reused; topics are read
+    # through their items)
     moves = [(m.key, real.get(m.topic_id, m.topic_id), m.similarity) for m in result.moved]
     repo.update_need_item_topics(session, moves=moves)
+    # a topic that keeps members but whose label came from one that left (an earlier pair's member placed again)
+    # is labelled again from the members it keeps (``_label_topics``, this run); an emptied one keeps its label
+    gone = {key: topic_id for key, topic_id, _ in moves}
+    for row in repo.list_need_topics_labelled_from(session, item_keys=list(gone)):
+        if row.id != gone[row.label_item] and row.id in result.topics:
+            row.label, row.label_item = "", ""
     return real
 
 
