@@ -89,6 +89,7 @@ SETS = {
     "blind": ROOT / "bench" / "needs" / "blind" / "questions.jsonl",
 }
 CENTER = ROOT / "bot" / "needs" / "data" / CENTER_FILE
+ROUND6: dict[str, Any] = {"replace_size": 0, "rescue_earlier_threshold": 0.15}  # across runs as in round 6
 
 
 # --- scores ------------------------------------------------------------------------------------------------------
@@ -311,8 +312,12 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
                 lambda ts: batched_groups(ts, matcher, vectors, movable=False, meaning_prior=prior),
             ),
             (
-                "wieweet: words + meaning, fed in 5 runs, an earlier pair's members not placed again (round 6)",
-                lambda ts: batched_groups(ts, matcher, vectors, replace_size=0, meaning_prior=prior),
+                "wieweet: words + meaning, fed in 5 runs, the second step into an earlier topic at 0.15",
+                lambda ts: batched_groups(ts, matcher, vectors, rescue_earlier_threshold=0.15, meaning_prior=prior),
+            ),
+            (
+                "wieweet: words + meaning, fed in 5 runs, round 6 (no pair placed again; second step at 0.15)",
+                lambda ts: batched_groups(ts, matcher, vectors, meaning_prior=prior, **ROUND6),
             ),
             (
                 "wieweet: words + meaning, fed in 20 runs",
@@ -323,8 +328,14 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
                 lambda ts: batched_groups(ts, matcher, vectors, batches=20, movable=False, meaning_prior=prior),
             ),
             (
-                "wieweet: words + meaning, fed in 20 runs, an earlier pair's members not placed again (round 6)",
-                lambda ts: batched_groups(ts, matcher, vectors, batches=20, replace_size=0, meaning_prior=prior),
+                "wieweet: words + meaning, fed in 20 runs, the second step into an earlier topic at 0.15",
+                lambda ts: batched_groups(
+                    ts, matcher, vectors, batches=20, rescue_earlier_threshold=0.15, meaning_prior=prior
+                ),
+            ),
+            (
+                "wieweet: words + meaning, fed in 20 runs, round 6 (no pair placed again; second step at 0.15)",
+                lambda ts: batched_groups(ts, matcher, vectors, batches=20, meaning_prior=prior, **ROUND6),
             ),
             (
                 "wieweet: words + meaning, fed in 5 runs, the last (+25 %) with the statistics of the first four",

@@ -16,7 +16,14 @@ from sqlalchemy import event, select
 from bot.knowledge import DatabaseVectorStore
 from bot.needs import NeedsConfig, NeedsService
 from bot.needs.analysis import Concepts
-from bot.needs.grouping import DEFAULT_MEANING_THRESHOLD, Grouper, GroupingResult, GroupItem
+from bot.needs.grouping import (
+    DEFAULT_MEANING_THRESHOLD,
+    RESCUE_EARLIER_THRESHOLD,
+    RESCUE_THRESHOLD,
+    Grouper,
+    GroupingResult,
+    GroupItem,
+)
 from bot.needs.meaning import QuestionMeaning
 from storage import needs_repo, register_repo
 from storage.models import NeedTopic
@@ -402,3 +409,18 @@ def test_the_needs_pass_places_an_earlier_pairs_member_again(network: Network, c
     run(network, replica, ["graffiti?"], 2)
     assert replica.topics.rebuilds == rebuilds + 1  # the move: no catch-up, a rebuild
     kept_equals_rebuilt(replica, network)
+
+
+def test_the_second_step_into_an_earlier_topic_asks_for_more() -> None:
+    """A wording a little off its need joins it by the second step from 0.15 when the need is asked in the same
+    run, but a topic of an earlier run only from ``RESCUE_EARLIER_THRESHOLD``: its own need may not be asked yet."""
+    items = needs_and_a_straggler(lean=0.26)
+    last = items[-1].key
+    got, result, _ = two_runs(items, {i.key for i in items[:-1]}, rescue_earlier_threshold=RESCUE_THRESHOLD)
+    assert got[last] == got["q:0"] and RESCUE_THRESHOLD <= result.placements[0].similarity < RESCUE_EARLIER_THRESHOLD
+    got, result, _ = two_runs(items, {i.key for i in items[:-1]})
+    assert got[last] != got["q:0"] and result.placements[0].seeded
+    # in one run every topic is the run's own: the stricter threshold never applies
+    items = needs_and_a_straggler(lean=0.45)
+    one = {p.key: p for p in Grouper(rescue_earlier_threshold=1.0).run(items, assigned={}, next_topic_id=1).placements}
+    assert one[items[-1].key].topic_id == one["q:0"].topic_id
