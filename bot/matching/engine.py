@@ -1255,6 +1255,16 @@ class Matcher:
             docs = docs & p.keys()
             if not docs:
                 return None
+        # the per-document sums unrolled for two and three words (most names): the same additions in the same
+        # order as sum() makes them on Python 3.11 (0 + a is a, then left to right), a third of the time
+        if len(lists) == 2:
+            p0, p1 = lists
+            c0, c1 = coefs
+            return {d: c0 * p0[d] + c1 * p1[d] for d in docs}, sum(coefs)
+        if len(lists) == 3:
+            p0, p1, p2 = lists
+            c0, c1, c2 = coefs
+            return {d: c0 * p0[d] + c1 * p1[d] + c2 * p2[d] for d in docs}, sum(coefs)
         pairs = list(zip(lists, coefs, strict=True))
         return {d: sum(c * p[d] for p, c in pairs) for d in docs}, sum(coefs)
 

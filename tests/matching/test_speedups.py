@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import heapq
 import random
+from collections.abc import Set as AbstractSet
 
 import pytest
 import Stemmer as PyStemmerModule
@@ -317,3 +318,50 @@ def test_typo_prefilter_finds_what_the_full_scan_finds() -> None:
             continue
         max_d = 1 if len(word) <= 8 else 2
         assert m._typo_candidates(word, max_d) == m._typo_candidates_scan(word, max_d), word
+
+
+def _reference_together(
+    coll: Collection, terms: tuple[str, ...], share: float
+) -> tuple[dict[int, float], float] | None:
+    """``Matcher._together`` as it was before its sums were unrolled: one ``sum()`` per document."""
+    lists = [coll.postings.get(t) for t in terms]
+    if not all(lists):
+        return None
+    ps = [p for p in lists if p]
+    coefs = [share * coll.idf(t) for t in terms]
+    docs: AbstractSet[int] = min(ps, key=len).keys()
+    for p in ps:
+        docs = docs & p.keys()
+        if not docs:
+            return None
+    pairs = list(zip(ps, coefs, strict=True))
+    return {d: sum(c * p[d] for p, c in pairs) for d in docs}, sum(coefs)
+
+
+def test_together_unrolled_sums_are_the_plain_sums_in_the_same_order() -> None:
+    """Two-, three- and four-word names: the same documents in the same order with the same floats (not merely
+    close) as the plain per-document ``sum()``, and None where a word is missing or no document has them all."""
+    rng = random.Random(11)
+    coll = Collection({"a": 2.0, "b": 1.0}, {"a": 0.75, "b": 0.5}, k1=1.2, refresh_drift=0.5)
+    words = [f"w{i}" for i in range(6)]
+    docs = []
+    for d in range(3000):
+        fa = {w: float(rng.randint(1, 3)) for w in words if rng.random() < 0.45}
+        fb = {w: float(rng.randint(1, 4)) for w in words if rng.random() < 0.3}
+        docs.append((rng.randrange(10**6) * 7 + d, [(fa, rng.randint(1, 9)), (fb, rng.randint(3, 40))]))
+    coll.reset(docs)
+    cases = [tuple(rng.sample(words, n)) for n in (2, 3, 4) for _ in range(8)] + [
+        ("w0", "absent"),
+        ("w1", "w2", "nowhere"),
+    ]
+    for terms in cases:
+        for share in (0.35 / len(terms), 0.7):
+            got = Matcher._together(coll, terms, share)
+            want = _reference_together(coll, terms, share)
+            if want is None:
+                assert got is None
+                continue
+            assert got is not None
+            assert list(got[0].items()) == list(want[0].items())
+            assert got[1] == want[1]
+            assert len(got[0]) > 0
