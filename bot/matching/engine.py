@@ -103,7 +103,7 @@ from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
-from bot.matching.wordlist import common_words
+from bot.matching.wordlist import common_words, is_dutch_word
 
 log = logging.getLogger(__name__)
 
@@ -1003,6 +1003,7 @@ class Matcher:
             "practice": max(p_raw.values(), default=0.0) / p_ideal,
             "concepts": math.log1p(n),
             "uncovered": uncovered,
+            "foreign": self._foreign(pq),
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
             "semantic_part": e_sim.top_part,
@@ -1019,6 +1020,21 @@ class Matcher:
             # the profile closest in meaning is one the words found too
             "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
         }
+
+    @staticmethod
+    def _foreign(pq: ParsedQuery) -> float:
+        """The share of the question's concepts that are no Dutch word (as typed; a typo as repaired, a cognate as
+        typed): how far the question is in another language. The register is Dutch, so an English or French
+        question reaches it through translations and cognates only, and its words cover less for the same match."""
+        n = pq.concepts
+        if not n:
+            return 0.0
+        foreign = 0
+        for g in pq.groups[:n]:
+            typo = g.word != g.original and g.original not in pq.cognates
+            if not is_dutch_word(g.word if typo else g.original):
+                foreign += 1
+        return foreign / n
 
     def _specificity(self, g: Group) -> float:
         """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,
