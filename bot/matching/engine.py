@@ -73,7 +73,7 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
 from operator import ge, itemgetter
@@ -103,7 +103,7 @@ from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
-from bot.matching.wordlist import common_words
+from bot.matching.wordlist import common_words, is_dutch_word
 
 log = logging.getLogger(__name__)
 
@@ -791,10 +791,16 @@ class Matcher:
         # the meaning-based signal, where the vectors are there (see bot.matching.semantic); the question is embedded
         # without its framing ("wie weet iets over …"): fewer tokens to embed, and only what it is about
         e_sim = p_sim = NO_SIMILARITY
+        foreign = self._foreign(pq)
         if self.semantic is not None and pq.groups:
             topic = question_topic(query)
             e_sim = self.semantic.similarity("expert", topic)
             p_sim = self.semantic.similarity("practice", topic)
+            damping = 1.0 - cfg.foreign_meaning_damping * foreign
+            if damping != 1.0 and e_sim.boosts:
+                # a question in another language: its translated words find the Dutch profiles more surely than the
+                # profiles' closeness in meaning to it does (the practices' meaning keeps its weight)
+                e_sim = replace(e_sim, boosts={d: b * damping for d, b in e_sim.boosts.items()})
 
         # experts
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
@@ -819,7 +825,9 @@ class Matcher:
 
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
+        features = self._gap_features(
+            pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top, foreign=foreign
+        )
         model = self._gap_model(e_sim, p_sim)
         if model is not None:
             gap_p = model.probability(features)
@@ -961,6 +969,8 @@ class Matcher:
         p_raw: Mapping[int, float],
         p_ideal: float,
         lexical_top: Set[int],
+        *,
+        foreign: float,
     ) -> dict[str, float]:
         """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score."""
         n = pq.concepts
@@ -1003,6 +1013,7 @@ class Matcher:
             "practice": max(p_raw.values(), default=0.0) / p_ideal,
             "concepts": math.log1p(n),
             "uncovered": uncovered,
+            "foreign": foreign,
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
             "semantic_part": e_sim.top_part,
@@ -1019,6 +1030,21 @@ class Matcher:
             # the profile closest in meaning is one the words found too
             "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
         }
+
+    @staticmethod
+    def _foreign(pq: ParsedQuery) -> float:
+        """The share of the question's concepts that are no Dutch word (as typed; a typo as repaired, a cognate as
+        typed): how far the question is in another language. The register is Dutch, so an English or French
+        question reaches it through translations and cognates only, and its words cover less for the same match."""
+        n = pq.concepts
+        if not n:
+            return 0.0
+        foreign = 0
+        for g in pq.groups[:n]:
+            typo = g.word != g.original and g.original not in pq.cognates
+            if not is_dutch_word(g.word if typo else g.original):
+                foreign += 1
+        return foreign / n
 
     def _specificity(self, g: Group) -> float:
         """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,

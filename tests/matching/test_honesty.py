@@ -148,7 +148,7 @@ class TestGapModel:
     def test_the_shipped_models_have_the_documented_features(self) -> None:
         models = shipped_models()
         # the lexical model never looks at the meaning (it decides while the vectors are missing)
-        assert set(models["lexical"].features) <= set(LEXICAL_FEATURES) | {"uncovered"}
+        assert set(models["lexical"].features) <= set(LEXICAL_FEATURES) | {"uncovered", "foreign"}
         assert set(models["semantic"].features) <= set(ALL_FEATURES)
         assert set(models["semantic"].features) & (set(SEMANTIC_FEATURES) - set(LEXICAL_FEATURES))
         for model in models.values():
@@ -177,6 +177,20 @@ class TestGapModel:
         assert partial["uncovered"] == 1.0
         assert partial["coverage"] > 0.0
         assert m.search("sterilisatie van zwerfkatten", today=TODAY).gap_features["uncovered"] == 1.0
+
+    def test_foreign_is_the_share_of_concepts_that_are_no_dutch_word(self) -> None:
+        m = build(EXPERTS, PRACTICES, ANSWERS)
+
+        def foreign(q: str) -> float:
+            return m.search(q, today=TODAY).gap_features["foreign"]
+
+        assert foreign("wie weet iets over leegstandsheffing op winkelpanden?") == 0.0
+        assert foreign("who knows about the vacancy tax on empty shops?") == 1.0
+        assert foreign("qui connaît la taxe sur les logements inoccupés ?") == 1.0
+        assert foreign("leegstandsheffing housing") == 0.5  # one Dutch concept, one English
+        # a typo of a Dutch word is read as repaired: no other language
+        assert m.search("leegstandsheffng", today=TODAY).terms == ("leegstandsheffng→leegstandsheffing",)
+        assert foreign("leegstandsheffng") == 0.0
 
     def test_more_coverage_lowers_the_probability(self) -> None:
         for model in shipped_models().values():
