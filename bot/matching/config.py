@@ -63,11 +63,6 @@ class MatchConfig:
     # a practice found by meaning is evidence for its contact expert too: this share of its meaning boost (a
     # paraphrase often says what a practice did rather than what its contact's profile lists)
     practice_meaning_evidence: float = 1.0
-    # a question in another language: the experts' own meaning boosts are multiplied by 1 - this x the share of its
-    # concepts that are no Dutch word (engine.Matcher._foreign). Its translated words find the Dutch profiles more
-    # surely than the profiles' similarity to English or French text does (chosen on dev: 0.2-0.8 tried, 0.4 best on
-    # both registers); the practices' meaning, and through it their contacts, keeps its full weight
-    foreign_meaning_damping: float = 0.4
     evidence_decay: float = 0.3  # second and further practices/answers add this fraction
     evidence_pool: int = 50  # evidence comes from the query's best practices and answers
     # query-term coverage: a score is multiplied by 1 - w + w * (share of the distinct query concepts matched), so

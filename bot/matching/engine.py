@@ -73,7 +73,7 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
 from operator import ge, itemgetter
@@ -791,16 +791,10 @@ class Matcher:
         # the meaning-based signal, where the vectors are there (see bot.matching.semantic); the question is embedded
         # without its framing ("wie weet iets over …"): fewer tokens to embed, and only what it is about
         e_sim = p_sim = NO_SIMILARITY
-        foreign = self._foreign(pq)
         if self.semantic is not None and pq.groups:
             topic = question_topic(query)
             e_sim = self.semantic.similarity("expert", topic)
             p_sim = self.semantic.similarity("practice", topic)
-            damping = 1.0 - cfg.foreign_meaning_damping * foreign
-            if damping != 1.0 and e_sim.boosts:
-                # a question in another language: its translated words find the Dutch profiles more surely than the
-                # profiles' closeness in meaning to it does (the practices' meaning keeps its weight)
-                e_sim = replace(e_sim, boosts={d: b * damping for d, b in e_sim.boosts.items()})
 
         # experts
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
@@ -825,9 +819,7 @@ class Matcher:
 
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        features = self._gap_features(
-            pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top, foreign=foreign
-        )
+        features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
         model = self._gap_model(e_sim, p_sim)
         if model is not None:
             gap_p = model.probability(features)
@@ -969,8 +961,6 @@ class Matcher:
         p_raw: Mapping[int, float],
         p_ideal: float,
         lexical_top: Set[int],
-        *,
-        foreign: float,
     ) -> dict[str, float]:
         """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score."""
         n = pq.concepts
@@ -1013,7 +1003,7 @@ class Matcher:
             "practice": max(p_raw.values(), default=0.0) / p_ideal,
             "concepts": math.log1p(n),
             "uncovered": uncovered,
-            "foreign": foreign,
+            "foreign": self._foreign(pq),
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
             "semantic_part": e_sim.top_part,

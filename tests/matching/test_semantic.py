@@ -124,24 +124,6 @@ class TestEngine:
         assert ("Noor", ["via practice: Zorblax-proefproject"]) in search(MatchConfig())
         assert "Noor" not in [name for name, _ in search(MatchConfig(practice_meaning_evidence=0.0))]
 
-    def test_a_question_in_another_language_leans_less_on_the_profiles_meaning(self) -> None:
-        def scores(cfg: MatchConfig, query: str, *, semantic: bool = True) -> dict[str, float]:
-            m = Matcher(themes=THEMES, places=PLACES, config=cfg)
-            m.build(experts=[*EXPERTS, ZORBLAX], practices=[], answers=[])
-            if semantic:
-                m.semantic = SemanticIndex(FakeEmbedder(), weight=0.5, z_floor=0.5)
-                fill(m.semantic, documents(m), None)  # type: ignore[arg-type]
-            return {h.doc.name: h.score for h in m.search(query, today=TODAY).experts}
-
-        # "quux" is no Dutch word (foreign share 1.0): Mats, found by meaning alone, gets 1 - 0.4 of his boost
-        full = scores(MatchConfig(foreign_meaning_damping=0.0), "quux")["Mats"]
-        assert full > 0.0
-        assert scores(MatchConfig(foreign_meaning_damping=0.4), "quux")["Mats"] == pytest.approx(0.6 * full, abs=1e-3)
-        # a Dutch question keeps the meaning's full weight
-        dutch = scores(MatchConfig(foreign_meaning_damping=0.4), "leegstand in de wijk")
-        assert dutch == scores(MatchConfig(foreign_meaning_damping=0.0), "leegstand in de wijk")
-        assert dutch != scores(MatchConfig(), "leegstand in de wijk", semantic=False)
-
     def test_the_gap_features_carry_the_best_part_and_practice_similarity(self) -> None:
         m = Matcher(themes=THEMES, places=PLACES)
         m.build(experts=[*EXPERTS, ZORBLAX], practices=PRACTICES, answers=[])
