@@ -214,6 +214,7 @@ def test_question_keys_are_computed_once_per_text(network: Network) -> None:
     meaning = QuestionMeaning(TopicEmbedder(), DatabaseVectorStore(network.database, now=NOW))
     texts = ["Wie weet iets over leegstand?", "fietsstraten", "Wie weet iets over leegstand?"]
     meaning.embed_missing(texts, budget_seconds=60)
+    assert meaning.keyed == 2  # the pass that embeds them remembers their keys for the grouping run
     first = meaning.vectors(texts)
     assert meaning.keyed == 2 and set(first) == set(texts)
     again = meaning.vectors(texts)
