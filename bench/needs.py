@@ -7,6 +7,7 @@ Usage::
     python bench/needs.py --quality --no-blind  # the blind column is left out
     python bench/needs.py --quality --sets dev,dev2,dev3  # while tuning: only the development sets are read
     python bench/needs.py --speed 50000 --db    # speed only, this many generated questions, and the database path
+    python bench/needs.py --speed 50000 --db-first [--db-url postgresql://...]  # only the first database run
     python bench/needs.py --fit-center          # write bot/needs/data/meaning_center.json (the reference mean)
 
 **Quality.** Five labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
@@ -35,6 +36,9 @@ real vectors would give. Baselines: grouping by recognised theme (all N) and rap
 it is quadratic). ``--db`` also runs the database path (``NeedsService.update_topics`` and the report of the
 quarter, xlsx) on a temporary SQLite file with N questions and their vectors, then +0.1 % and +1 % more questions
 placed before (every run a full refit; a new process and the running bot), by a new process and by the running bot.
+``--db-first`` runs only the first ``update_topics`` of the database path (the same data; nothing in memory before
+it); ``--db-url`` runs the database path on that database (it must be empty, e.g. a new PostgreSQL database)
+instead of a temporary SQLite file.
 """
 
 from __future__ import annotations
@@ -548,7 +552,7 @@ def speed_rows(
     ]
 
 
-def speed(matcher: Matcher, n: int, *, with_db: bool) -> None:
+def speed(matcher: Matcher, n: int, *, with_db: bool, db_first: bool = False, db_url: str | None = None) -> None:
     generated = generate(n + n // 100 + n // 1000)
     texts = [t for t, _ in generated]
     first, more, few = texts[:n], texts[n : n + n // 100], texts[n + n // 100 :]
@@ -556,6 +560,10 @@ def speed(matcher: Matcher, n: int, *, with_db: bool) -> None:
     vectors: dict[str, Vector] = {}
     rows: list[tuple[str, float, int]] = []
     prior = None
+    if db_first:
+        vectors = synthetic_vectors(generated, embedder) if embedder is not None else {}
+        database_run(texts=first, more=[few, more], vectors=vectors, embedder=embedder, url=db_url, first_only=True)
+        return
     if embedder is not None:
         sample = sorted(set(first))[:200]
         t_embed, _ = timed(lambda: [embedder.query(meaning_text(t)) for t in sample])
@@ -578,7 +586,7 @@ def speed(matcher: Matcher, n: int, *, with_db: bool) -> None:
     for name, seconds, count in rows:
         print(f"| {name} | {seconds:.2f} | {1000 * seconds / max(count, 1):.3f} ms |")
     if with_db:
-        database_run(texts=first, more=[few, more], vectors=vectors, embedder=embedder)
+        database_run(texts=first, more=[few, more], vectors=vectors, embedder=embedder, url=db_url)
 
 
 def database_run(
@@ -587,14 +595,17 @@ def database_run(
     more: Sequence[Sequence[str]],
     vectors: Mapping[str, Vector],
     embedder: E5Embedder | None,
+    url: str | None = None,
+    first_only: bool = False,
 ) -> None:
-    """update_topics and the quarter's report through a temporary SQLite database (with the questions' vectors
-    stored as the needs pass stores them). Each batch of ``more`` is added after the first run and placed three
-    ways on the same data: as before (every run a full refit), by a new process (the state rebuilt from the
-    database) — both rolled back — and by the running bot (its kept state; committed)."""
+    """update_topics and the quarter's report through a temporary SQLite database (or the empty database ``url``)
+    with the questions' vectors stored as the needs pass stores them. Each batch of ``more`` is added after the
+    first run and placed three ways on the same data: as before (every run a full refit), by a new process (the
+    state rebuilt from the database) — both rolled back — and by the running bot (its kept state; committed).
+    ``first_only``: the first run only."""
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415
 
-    from sqlalchemy import insert  # noqa: PLC0415
+    from sqlalchemy import func, insert, select  # noqa: PLC0415
 
     from bot.actors import Actor  # noqa: PLC0415
     from bot.demo import load_demo  # noqa: PLC0415
@@ -608,8 +619,10 @@ def database_run(
 
     now = datetime(2026, 12, 20, 12, tzinfo=UTC)
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{tmp}/needs.db")
+        db = Database(url or f"sqlite:///{tmp}/needs.db")
         with db.session() as session:
+            if session.scalar(select(func.count(Question.id))):
+                raise SystemExit(f"--db-url: the database must be empty ({db.engine.url.render_as_string()})")
             load_demo(session, now=now - timedelta(days=400))
         rng = random.Random(3)
         start = datetime(2026, 10, 1, tzinfo=UTC)
@@ -665,6 +678,15 @@ def database_run(
         service = new_service()
         with db.session() as session:
             t_update, report_any = timed(lambda: service.update_topics(session, now=now))
+        if first_only:
+            knowledge.close()
+            db.dispose()
+            placed, topics = report_any.placed, report_any.new_topics  # type: ignore[attr-defined]
+            where = db.engine.url.get_backend_name()
+            print(
+                f"| update_topics, first run ({where}, {placed:,} placed, {topics:,} topics), CPU s | {t_update:.2f} |"
+            )
+            return
         with db.session() as session:
             t_again, _ = timed(lambda: service.update_topics(session, now=now))
         batches: list[tuple[int, int, float, float, float, float]] = []
@@ -760,6 +782,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--speed", type=int, default=None, metavar="N", help="Only the speed, with N questions.")
     parser.add_argument("--db", action="store_true", help="Also the database path (update_topics, report).")
+    parser.add_argument("--db-first", action="store_true", help="Only the first update_topics through the database.")
+    parser.add_argument("--db-url", default=None, help="An empty database for the database path (default: SQLite).")
     parser.add_argument("--fit-center", action="store_true", help="Write the reference mean of the meaning vectors.")
     args = parser.parse_args(argv)
     if args.fit_center:
@@ -775,7 +799,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.speed is None or args.quality:
         quality(matcher, names=names)
     if not args.quality:
-        speed(matcher, args.speed or 50_000, with_db=args.db)
+        speed(matcher, args.speed or 50_000, with_db=args.db, db_first=args.db_first, db_url=args.db_url)
 
 
 if __name__ == "__main__":

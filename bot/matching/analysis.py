@@ -16,6 +16,7 @@ The pipeline, used for documents and queries alike:
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from collections import Counter
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import Stemmer as PyStemmerModule
 
@@ -60,6 +62,9 @@ _FOLD_TABLE = str.maketrans(
 _TOKEN_RE = re.compile(r"[^\W_]+")
 _MAX_TOKEN_LEN = 60
 
+# the standard library's own regular expression parser (``_framing_starts``)
+_re: Any = importlib.import_module("re._constants")
+_re_parser: Any = importlib.import_module("re._parser")
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _FOLDED_CHARS: dict[str, str] = {}
@@ -133,6 +138,58 @@ def _framing_patterns() -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(line) for line in load_list("framing.txt"))
 
 
+@cache
+def _framing_starts() -> tuple[tuple[frozenset[str], tuple[str, ...]] | None, ...]:
+    """For each framing pattern, the words a match can start with: (whole first words, starts of a first word), or
+    None when the pattern does not say (then it is always run). A pattern none of whose first words is among the
+    tokens cannot match them, so ``_framing_mask`` skips it without running it."""
+    return tuple(_match_starts(pattern.pattern) for pattern in _framing_patterns())
+
+
+def _match_starts(pattern: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """The literal starts of the matches of ``pattern``, cut at the first space (a whole word) or at the first
+    element that is not a literal character (the start of a word); None unless every match starts at a word
+    boundary with at least one such character."""
+    items: list[Any] = list(_re_parser.parse(pattern))
+    if not items or items[0] != (_re.AT, _re.AT_BOUNDARY):
+        return None
+    whole: set[str] = set()
+    partial: set[str] = set()
+    paths: list[tuple[str, list[Any]]] = [("", items[1:])]
+    while paths:
+        if len(paths) > 1000:
+            return None
+        prefix, rest = paths.pop()
+        following = _following(prefix, rest)
+        if following is not None:
+            paths.extend(following)
+        elif not prefix:
+            return None
+        else:
+            (whole if rest and rest[0] == (_re.LITERAL, ord(" ")) else partial).add(prefix)
+    return frozenset(whole), tuple(sorted(partial))
+
+
+def _following(prefix: str, rest: list[Any]) -> list[tuple[str, list[Any]]] | None:
+    """``_match_starts``: the paths one parsed element further, or None where the literal start ends (a space, the
+    end, any element that is not a literal character, a group, an alternative or a repeat)."""
+    element: tuple[Any, Any] = rest[0] if rest else (None, None)
+    op, av = element
+    if op is _re.LITERAL and chr(av) != " ":
+        return [(prefix + chr(av), rest[1:])]
+    if op is _re.SUBPATTERN and not av[1] and not av[2]:  # a group without flags of its own
+        return [(prefix, [*av[3], *rest[1:]])]
+    if op is _re.BRANCH:
+        return [(prefix, [*alt, *rest[1:]]) for alt in av[1]]
+    if op in (_re.MAX_REPEAT, _re.MIN_REPEAT):
+        low, high, sub = av
+        after = rest[1:] if high == 1 else [(None, None)]  # a second repeat may follow: not followed further
+        return [(prefix, [*sub, *after]), *([(prefix, rest[1:])] if low == 0 else [])]
+    if op is _re.AT and prefix:
+        return [(prefix, rest[1:])]
+    return None
+
+
 def _framing_mask(tokens: Sequence[str]) -> list[bool]:
     """For each folded token: True when it is question framing (``data/framing.txt``), else False.
 
@@ -144,7 +201,14 @@ def _framing_mask(tokens: Sequence[str]) -> list[bool]:
         return framing
     kept = list(range(len(tokens)))
     text, starts = _spaced(tokens, kept)
-    for pattern in _framing_patterns():
+    present = set(tokens)
+    for pattern, first in zip(_framing_patterns(), _framing_starts(), strict=True):
+        if (
+            first is not None
+            and first[0].isdisjoint(present)
+            and not (first[1] and any(t.startswith(first[1]) for t in present))
+        ):
+            continue  # no token a match could start with: the pattern cannot match (``_framing_starts``)
         matches = list(pattern.finditer(text))
         if not matches:  # most patterns match nothing: the joined text is kept for the next one
             continue
@@ -157,6 +221,7 @@ def _framing_mask(tokens: Sequence[str]) -> list[bool]:
         if not kept:
             break
         text, starts = _spaced(tokens, kept)
+        present = {tokens[i] for i in kept}
     return framing
 
 

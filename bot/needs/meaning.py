@@ -161,12 +161,11 @@ class QuestionMeaning:
     ) -> EmbedReport:
         """Compute and store the vectors of ``texts`` that have none, for at most ``budget_seconds`` (oldest texts
         first, as given). Restartable: what is not done now is found missing by the next call."""
-        todo: dict[str, str] = {}
+        todo: dict[str, str] = {}  # key -> the first text with it; keys remembered for the grouping run that follows
         for text in texts:
-            if meaning_text(text):
-                todo.setdefault(text_key(text), meaning_text(text))
+            todo.setdefault(self.key(text), text)
         have = self._lookup(todo)
-        rest = [(key, text) for key, text in todo.items() if key not in have]
+        rest = [(key, shown) for key, text in todo.items() if key not in have and (shown := meaning_text(text))]
         embedded = 0
         start = clock()
         for i in range(0, len(rest), batch):

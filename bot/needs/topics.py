@@ -144,7 +144,9 @@ class Topics:
             else []
         )
         if needs_refit(fit.items if fit else None, extent[0] + len(ready), growth=self.core.config.refit_growth):
-            cache, result, sources = self._refit(session, grouper, first_new=first_new, movable=movable)
+            cache, result, sources = self._refit(
+                session, grouper, unplaced=unplaced, vectors=vectors, first_new=first_new, movable=movable
+            )
         else:
             assert fit is not None
             kept = self._cache
@@ -168,7 +170,7 @@ class Topics:
             cache.fit_id = repo.create_need_fit(
                 session, last_item_id=cache.extent[1], items=len(cache.state.rank), now=now
             ).id
-        labelled = self._label_topics(session, cache, real=real, now=now)
+        labelled = self._label_topics(session, cache, real=real, read=sources, now=now)
         # kept for the next run unless a new topic got another database id than the grouping gave it (a gap in
         # the ids, e.g. after a rolled-back run on PostgreSQL): the next run then rebuilds under the stored ids
         if all(db_id == topic_id for topic_id, db_id in real.items()):
@@ -207,14 +209,24 @@ class Topics:
         )
 
     def _refit(
-        self, session: Session, grouper: Grouper, *, first_new: int, movable: Collection[int]
+        self,
+        session: Session,
+        grouper: Grouper,
+        *,
+        unplaced: Sequence[repo.NeedSource],
+        vectors: Mapping[str, Vector],
+        first_new: int,
+        movable: Collection[int],
     ) -> tuple[GroupingCache, GroupingResult, dict[str, repo.NeedSource]]:
         """The full run: the statistics fitted on every question and gap that is placed or can be placed now
-        (a question still waiting for its vector is left for a later run), every topic summed under them."""
+        (a question still waiting for its vector is left for a later run), every topic summed under them.
+        ``unplaced`` and their ``vectors`` are this run's, read already: only the placed items are read here."""
         meaning = self.core.meaning
-        sources = repo.list_need_sources(session)
+        placed = repo.list_need_sources(session, placed=True)
+        sources = sorted([*placed, *unplaced], key=source_order)
         assigned = repo.list_need_assignments(session)
-        vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in sources) if meaning else {}
+        if meaning and placed:
+            vectors = {**vectors, **meaning.vectors(s.text for s in placed)}
         sources = [s for s in sources if not meaning or s.key in assigned or s.text in vectors]
         vocabulary, concepts = self._analyse(sources)
         items = [self._item(s, concepts[s.key], vectors) for s in sources]
@@ -278,15 +290,25 @@ class Topics:
         by_text = {s.text: concepts[s.key] for s in sources}
         return GroupingCache(fit.id, extent, meaning is not None, vocabulary, state, by_text)
 
-    def _label_topics(self, session: Session, cache: GroupingCache, *, real: Mapping[int, int], now: datetime) -> int:
+    def _label_topics(
+        self,
+        session: Session,
+        cache: GroupingCache,
+        *,
+        real: Mapping[int, int],
+        read: Mapping[str, repo.NeedSource],
+        now: datetime,
+    ) -> int:
         """Label the topics without one from their most central shareable member (``NO_LABEL``: none has
-        shareable words yet); returns how many were labelled. Only the unlabelled topics' members are read."""
+        shareable words yet); returns how many were labelled. Only the unlabelled topics' members are read, and of
+        those only the ones this run has not read already (``read``: a first run reads nothing more)."""
         topics = cache.state.topics
         ids = {real.get(t, t): t for t in topics}  # database id -> the grouping's id (new topics: provisional)
         rows = [row for row in repo.list_unlabelled_need_topics(session) if row.id in ids]
         members = {row.id: topics[ids[row.id]].members for row in rows}
         keys = [k for row in rows for k in members[row.id]]
-        sources = {s.key: s for s in repo.list_need_sources(session, keys=keys)}
+        sources = {k: read[k] for k in keys if k in read}
+        sources.update((s.key, s) for s in repo.list_need_sources(session, keys=[k for k in keys if k not in read]))
         # each member's words from the text just read (an erasure may have redacted it since it was placed)
         known, analyse = cache.concepts, self.core.vectoriser.concepts
         concepts: dict[str, Concepts] = {}

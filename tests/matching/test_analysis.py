@@ -12,6 +12,7 @@ from bot.matching.analysis import (
     CompoundSplitter,
     Stemmer,
     _framing_patterns,
+    _match_starts,
     fold,
     load_list,
     query_stopwords,
@@ -200,6 +201,17 @@ class TestQuestionTopic:
     @pytest.mark.parametrize("text", ["Tijdelijk wonen in kerken", "leegstand?", "wie weet iets?", "?!", ""])
     def test_text_without_framing_or_only_framing_stays_as_asked(self, text: str) -> None:
         assert question_topic(f"  {text} ") == text
+
+    def test_the_first_words_of_a_framing_pattern_are_read_from_it(self) -> None:
+        assert _match_starts(r"\b(ik )?(zoek|gezocht)( (iemand|info))?\b") == (
+            frozenset({"ik", "zoek", "gezocht"}),
+            ("gezocht", "zoek"),  # a match may end after them: a token only starts with them
+        )
+        assert _match_starts(r"\bwho (knows|has)+ about\b") == (frozenset({"who"}), ())
+        assert _match_starts(r"\b(al|ooit) ge\w+") == (frozenset({"al", "ooit"}), ())
+        assert _match_starts(r"\bge\w+ (al)?") == (frozenset(), ("ge",))
+        for unknown in (r"who knows", r"\b\w+ knows", r"\b(a|\w) b", r"\b(?i:who) knows"):
+            assert _match_starts(unknown) is None  # then the pattern is always run
 
     @given(st.lists(st.sampled_from(_FRAMING_WORDS), max_size=12))
     def test_strip_framing_keeps_the_substitution_rule(self, tokens: list[str]) -> None:

@@ -134,6 +134,7 @@ class Work:
         self.listed: list[Sequence[str] | None] = []
         self.analysed: list[str] = []
         self.item_rows = 0
+        self.rows = 0  # sources read, in all
         listed, rows, analyse = (
             needs_repo.list_need_sources,
             needs_repo.list_need_item_rows,
@@ -141,8 +142,11 @@ class Work:
         )
 
         def list_sources(session: Any, **kw: Any) -> Any:
-            self.listed.append(kw.get("keys"))
-            return listed(session, **kw)
+            got = listed(session, **kw)
+            if kw.get("placed") is not False:  # the unplaced ones: what is new
+                self.listed.append(kw.get("keys"))
+            self.rows += len(got)
+            return got
 
         def item_rows(session: Any) -> Any:
             self.item_rows += 1
@@ -177,6 +181,15 @@ def test_an_incremental_run_reads_and_analyses_only_what_is_new(
         assigned = needs_repo.list_need_assignments(session)
     assert cache.state.touched == {assigned[k] for k in new}  # only the topics the new questions joined
     assert len(fits(network)) == 1  # no refit
+
+
+def test_a_first_run_reads_each_source_once(network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unplaced sources a refit run read first are not read again for the refit, nor for the labels."""
+    service = NeedsService(network.knowledge)
+    work = Work(service, monkeypatch)
+    report = update(service, network, 0)
+    assert report.placed == 8 and report.labelled > 0
+    assert work.rows == 8
 
 
 def _members_of_unlabelled(network: Network) -> set[str]:
