@@ -13,12 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.config import normalise_database_url
 from storage.db import Database
 from storage.models import Base
+
+# Property tests check behaviour, never speed: Hypothesis's per-example deadline (200 ms) is a timed assertion
+# that fails under a loaded CI machine (a first call loading the word lists, another job on the cores).
+settings.register_profile("wieweet", deadline=None)
+settings.load_profile("wieweet")
 
 POSTGRES_URL_ENV = "WIEWEET_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES = os.environ.get("WIEWEET_REQUIRE_POSTGRES") == "1"
