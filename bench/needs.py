@@ -2,20 +2,21 @@
 
 Usage::
 
-    python bench/needs.py                       # quality (dev, dev2, held-out, blind) and speed
+    python bench/needs.py                       # quality (every set: dev-dev4, held-out, blind) and speed
     python bench/needs.py --quality             # quality only
     python bench/needs.py --quality --no-blind  # the blind column is left out
-    python bench/needs.py --quality --sets dev,dev2,dev3  # while tuning: only the development sets are read
+    python bench/needs.py --quality --sets dev,dev2,dev3,dev4  # while tuning: only the development sets are read
     python bench/needs.py --speed 50000 --db    # speed only, this many generated questions, and the database path
     python bench/needs.py --speed 50000 --db-first [--db-url postgresql://...]  # only the first database run
     python bench/needs.py --fit-center          # write bot/needs/data/meaning_center.json (the reference mean)
 
-**Quality.** Five labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
+**Quality.** Six labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
 ``bench/needs/dev`` (written for development, topics the demo register and glossary know), ``bench/needs/dev2``
 (development too, topics outside the register: nobody covers them), ``bench/needs/dev3`` (development, round 3:
-more topics outside the register), ``bench/needs/heldout`` (written before the
-round-2 tuning on other topics and only ever read as these aggregate numbers) and ``bench/needs/blind`` (written by
-someone else; never used for tuning, never printed per question). Each set is grouped from scratch in its file
+more topics outside the register), ``bench/needs/dev4`` (development, the largest: 346 questions, 44 topics of all
+themes in 4-9 wordings and 46 alone, written without sight of the engine), ``bench/needs/heldout`` (written before
+the round-2 tuning on other topics and only ever read as these aggregate numbers) and ``bench/needs/blind`` (written
+by someone else; never used for tuning, never printed per question). Each set is grouped from scratch in its file
 order (the order questions arrive in), over the demo register's matcher, with the meaning vectors computed by the
 product's own code (``QuestionMeaning``: the multilingual-e5 vector of each question without its framing, stored
 as float16). Scores: pairwise precision / recall / F1 (a pair of questions is "together" in the gold labels and
@@ -89,6 +90,7 @@ SETS = {
     "dev": ROOT / "bench" / "needs" / "dev" / "questions.jsonl",
     "dev2": ROOT / "bench" / "needs" / "dev2" / "questions.jsonl",
     "dev3": ROOT / "bench" / "needs" / "dev3" / "questions.jsonl",
+    "dev4": ROOT / "bench" / "needs" / "dev4" / "questions.jsonl",
     "held-out": ROOT / "bench" / "needs" / "heldout" / "questions.jsonl",
     "blind": ROOT / "bench" / "needs" / "blind" / "questions.jsonl",
 }
@@ -778,7 +780,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--sets",
         default=",".join(SETS),
-        help="Comma-separated sets to score (default: all); tune with --sets dev,dev2 (no other file is read).",
+        help="Comma-separated sets to score (default: all); tune with --sets dev,dev2,dev3,dev4 (only those are read).",
     )
     parser.add_argument("--speed", type=int, default=None, metavar="N", help="Only the speed, with N questions.")
     parser.add_argument("--db", action="store_true", help="Also the database path (update_topics, report).")
