@@ -149,9 +149,10 @@ def _framing_starts() -> tuple[tuple[frozenset[str], tuple[str, ...]] | None, ..
 def _match_starts(pattern: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
     """The literal starts of the matches of ``pattern``, cut at the first space (a whole word) or at the first
     element that is not a literal character (the start of a word); None unless every match starts at a word
-    boundary with at least one such character."""
-    items: list[Any] = list(_re_parser.parse(pattern))
-    if not items or items[0] != (_re.AT, _re.AT_BOUNDARY):
+    boundary with at least one such character (and no flag of the whole pattern, "(?i)", changes what matches)."""
+    parsed: Any = _re_parser.parse(pattern)
+    items: list[Any] = list(parsed)
+    if not items or items[0] != (_re.AT, _re.AT_BOUNDARY) or parsed.state.flags & ~_re.SRE_FLAG_UNICODE:
         return None
     whole: set[str] = set()
     partial: set[str] = set()
@@ -202,9 +203,13 @@ def _framing_mask(tokens: Sequence[str]) -> list[bool]:
     kept = list(range(len(tokens)))
     text, starts = _spaced(tokens, kept)
     present = set(tokens)
+    # a match starts at a token's start only when every token is word characters (``tokenize``); a token folded on
+    # its own (``bot.needs.meaning``: "ŀ" -> "l·", "⑴" -> "(1)") may hold a word start inside: then every pattern runs
+    skip = all(map(str.isalnum, tokens))
     for pattern, first in zip(_framing_patterns(), _framing_starts(), strict=True):
         if (
-            first is not None
+            skip
+            and first is not None
             and first[0].isdisjoint(present)
             and not (first[1] and any(t.startswith(first[1]) for t in present))
         ):

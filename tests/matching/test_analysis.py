@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.matching import analysis
 from bot.matching.analysis import (
     CompoundSplitter,
     Stemmer,
+    _framing_mask,
     _framing_patterns,
     _match_starts,
     fold,
@@ -172,6 +174,35 @@ _FRAMING_WORDS = [
 ]
 
 
+# a character a token may start or end with: none, a letter (the token then extends the word: "zoekt"), or one
+# that no word character is ("l·", "(1)", "a b": what folding a token's character may give)
+_EDGES = ["", "", "", "s", "en", "t", "x", "l·", "(1)", "a "]
+
+
+_PHRASES = [
+    *_FRAMING_WORDS,
+    "wie weet iets over",
+    "weet iemand",
+    "heeft iemand ervaring met",
+    "ik zoek iemand",
+    "who knows about",
+    "does anyone know",
+    "anyone with experience",
+    "looking for someone",
+    "quelqu un qui connait",
+    "qui connait",
+    "already tried",
+]
+
+
+def _mask_running_every_pattern(tokens: list[str]) -> list[bool]:
+    """``_framing_mask`` without the skip: every pattern runs."""
+    everything = (None,) * len(_framing_patterns())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(analysis, "_framing_starts", lambda: everything)
+        return _framing_mask(tokens)
+
+
 class TestQuestionTopic:
     """What a question is about, in the asker's words (what digests show for a knowledge gap)."""
 
@@ -213,9 +244,30 @@ class TestQuestionTopic:
         for unknown in (r"who knows", r"\b\w+ knows", r"\b(a|\w) b", r"\b(?i:who) knows"):
             assert _match_starts(unknown) is None  # then the pattern is always run
 
+        assert _match_starts(r"(?i)\bWho knows") is None  # a flag of the whole pattern: matches "who" too
+
     @given(st.lists(st.sampled_from(_FRAMING_WORDS), max_size=12))
     def test_strip_framing_keeps_the_substitution_rule(self, tokens: list[str]) -> None:
         assert strip_framing(tokens) == _strip_framing_by_substitution(tokens)
+
+    @given(st.lists(st.tuples(st.sampled_from(_EDGES), st.sampled_from(_PHRASES), st.sampled_from(_EDGES)), max_size=5))
+    def test_skipping_patterns_never_changes_the_mask(self, parts: list[tuple[str, str, str]]) -> None:
+        """The mask with the patterns no token can start a match of skipped (``_framing_starts``) is the mask with
+        every pattern run, also for tokens that extend a framing word ("zoekt", "anyones") or are cut by a character
+        that is no word character: ``meaning_text`` folds tokens one by one, and "ŀ" folds to "l·", "⑴" to "(1)"."""
+        tokens: list[str] = []
+        for before, phrase, after in parts:
+            words = phrase.split()
+            words[0] = before + words[0]
+            words[-1] += after  # an edge "a " stays in the token
+            tokens.extend(words)
+        assert _framing_mask(tokens) == _mask_running_every_pattern(tokens)
+
+    def test_a_token_a_fold_cut_in_two_is_masked_as_when_every_pattern_runs(self) -> None:
+        for text in ("ŀwho knows about recycling", "⑴wie weet iets over afval", "aͺwie weet iets over afval"):
+            tokens = [fold(t) for t in tokenize(text)]
+            assert _framing_mask(tokens) == _mask_running_every_pattern(tokens), text
+            assert _framing_mask(tokens)[1:3] == [True, True], text  # "knows about", "weet iets": framing
 
     @given(st.text(max_size=80))
     def test_topic_is_part_of_the_question(self, text: str) -> None:
