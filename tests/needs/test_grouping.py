@@ -292,11 +292,14 @@ def test_refinement_scores_every_topic_exactly(matcher: Matcher) -> None:
         assert expected[best_ids[i]] == pytest.approx(top, abs=1e-6)
 
 
-def needs_and_a_straggler(*, lean: float, between: float = 0.0, first: int = 4, pair: float = 0.0) -> list[GroupItem]:
+def needs_and_a_straggler(
+    *, lean: float, between: float = 0.0, first: int = 4, pair: float = 0.0, family: int = 2
+) -> list[GroupItem]:
     """Six needs (the first of ``first`` questions, the others of four; axes 0-5, each question with its own noise
     axis and words of its own) and, last, one question leaning ``lean`` towards need 0 and ``between`` towards need
     1, with more noise: a wording whose vector is a little off its need. With ``pair``, a second such question
-    follows, both also ``pair`` along an axis of their own (two wordings of one family, off their need)."""
+    follows, both also ``pair`` along an axis of their own (two wordings of one family, off their need); ``family``
+    such questions in all."""
     vectors: list[list[float]] = []
 
     def add(parts: Sequence[tuple[int, float]], noise: float) -> None:
@@ -310,7 +313,7 @@ def needs_and_a_straggler(*, lean: float, between: float = 0.0, first: int = 4, 
         for _ in range(first if need == 0 else 4):
             add([(need, 0.8)], 0.6)
     add([(0, lean), (1, between), (7, pair)], 1.0)
-    if pair:
+    for _ in range(family - 1 if pair else 0):
         add([(0, lean), (1, between), (7, pair)], 1.0)
     return [
         GroupItem(f"q:{i}", (i,), Concepts({f"w{i}": 1.0}, (f"w{i}",), ()), f"t{i}", unit(*v), "nl")
@@ -397,7 +400,7 @@ def test_a_lone_wording_never_moves_an_earlier_topic() -> None:
 
 
 def test_pairs_take_the_second_step_unless_told_not_to() -> None:
-    """By default (``rescue_size=2``) a new pair leaning towards one need joins it whole; with ``rescue_size=1``
+    """By default (``rescue_size=3``) a new pair leaning towards one need joins it whole; with ``rescue_size=1``
     it stays a topic of its own; a pair between two needs stays apart."""
     items = needs_and_a_straggler(lean=0.5, pair=0.8)
     a, b = items[-2].key, items[-1].key
@@ -408,3 +411,20 @@ def test_pairs_take_the_second_step_unless_told_not_to() -> None:
     between = needs_and_a_straggler(lean=0.5, between=0.5, pair=0.8)
     got = placed(between, Grouper())
     assert got[a] == got[b] not in {got[i.key] for i in between[:-2]}
+
+
+def test_three_wordings_off_their_need_take_the_second_step_together() -> None:
+    """Three new wordings of one family leaning towards one need join it whole (``rescue_size=3``, the default
+    since dev4: a need asked in two families of three); with ``rescue_size=2`` they stay a topic of their own, and
+    three between two needs stay apart."""
+    items = needs_and_a_straggler(lean=0.5, pair=0.8, family=3)
+    family = [i.key for i in items[-3:]]
+    pairs_only = placed(items, Grouper(rescue_size=2))
+    assert len({pairs_only[k] for k in family}) == 1
+    assert pairs_only[family[0]] != pairs_only["q:0"]
+    got = placed(items, Grouper())
+    assert {got[k] for k in family} == {got["q:0"]}
+    between = needs_and_a_straggler(lean=0.5, between=0.5, pair=0.8, family=3)
+    apart = placed(between, Grouper())
+    assert len({apart[k] for k in family}) == 1
+    assert apart[family[0]] not in {apart[i.key] for i in between[:-3]}
