@@ -6,7 +6,7 @@ Usage::
     python bench/eval_matching.py --lexical       # wieweet without the semantic signal (also a row by default)
     python bench/eval_matching.py --ablations     # also wieweet with single mechanisms switched off (dev, held-out)
     python bench/eval_matching.py --failures dev  # list wieweet's failing *dev* queries (for tuning)
-    python bench/eval_matching.py --sets dev      # only the dev parts (what tuning may look at): dev, dev3, dev4
+    python bench/eval_matching.py --sets dev      # only the dev parts (what tuning may look at): dev, dev3, dev4, dev5
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -19,8 +19,10 @@ back through ``bot.matching.loader`` — one register per set:
   demo register written by someone who never saw the engine, with its own every-4th held-out split.
 * **dev4** and **dev4 held-out**: ``bench/eval/dev4/`` (when present), a tuning set with a register of its own
   (``experts.csv``, ``practices.csv``, ``answers.csv`` beside ``queries.jsonl``: other people, cities and wording),
-  loaded like the blind set's, with the every-4th held-out split. With it the gap model is validated across
-  registers (``bench/fit_gap_model.py``: fit on one register's dev queries, evaluate on the other's).
+  loaded like the blind set's, with the every-4th held-out split.
+* **dev5** and **dev5 held-out**: ``bench/eval/dev5/`` (when present), a third tuning set with a register of its own,
+  loaded like dev4, with the every-4th held-out split. With dev4 and dev5 the gap model is validated across three
+  registers (``bench/fit_gap_model.py``: fit on two registers' dev queries, evaluate on the third's).
 * **blind**: ``bench/eval/blind/`` (its own register and queries), written apart from the tuning by someone who
   does not tune. Only aggregates are ever printed for it; it is never used for tuning.
 * **real text**: ``bench/eval/realtext/`` — real public Dutch government text imported as practices, with
@@ -37,7 +39,7 @@ Metrics (gap queries are left out of the ranking metrics; they only count for ga
   ``bot.matching.gapmodel``); each baseline gets the threshold on its own top score that maximises gap F1 on dev,
   applied unchanged to the other sets.
 * Calibration curve: wieweet's gap probability against thresholds 0.1 … 0.9 — precision, recall and F1 per
-  threshold, for dev, dev3, dev4 and blind (the product decides at the shipped model's threshold, fitted on dev).
+  threshold, for dev, dev3, dev4, dev5 and blind (the product decides at the shipped model's threshold, fitted on dev).
 """
 
 from __future__ import annotations
@@ -66,9 +68,12 @@ EVAL_DIR = ROOT / "bench" / "eval"
 OWN_QUERIES = (EVAL_DIR / "queries.jsonl", EVAL_DIR / "queries_dev2.jsonl")
 DEV3_QUERIES = EVAL_DIR / "dev3" / "queries.jsonl"
 DEV4_DIR = EVAL_DIR / "dev4"  # a tuning set with its own register
+DEV5_DIR = EVAL_DIR / "dev5"  # a third tuning set with its own register
+OWN_REGISTER_SETS = (("dev4", DEV4_DIR), ("dev5", DEV5_DIR))  # tuning sets with a register of their own
 BLIND_DIR = EVAL_DIR / "blind"
 REALTEXT_DIR = EVAL_DIR / "realtext"
 UNSEEN_SETS = frozenset({"blind", "realtext"})  # never listed query by query, never used for tuning
+HELDOUT_SETS = frozenset({"heldout", "dev3heldout", "dev4heldout", "dev5heldout"})  # reported, never listed
 SET_LABELS = {
     "dev": "dev",
     "heldout": "held-out",
@@ -76,10 +81,12 @@ SET_LABELS = {
     "dev3heldout": "dev3 held-out",
     "dev4": "dev4",
     "dev4heldout": "dev4 held-out",
+    "dev5": "dev5",
+    "dev5heldout": "dev5 held-out",
     "blind": "blind",
     "realtext": "real text",
 }
-TUNING_SETS = ("dev", "dev3", "dev4")  # what `--sets dev` evaluates and tuning may look at
+TUNING_SETS = ("dev", "dev3", "dev4", "dev5")  # what `--sets dev` evaluates and tuning may look at
 EVAL_NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)  # the imports' "now": every profile confirmed that day
 CURVE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -310,21 +317,33 @@ def tuning_queries() -> list[EvalQuery]:
     return [q for q in (*own, *dev3_queries()) if q.split == "dev"]
 
 
-def dev4_queries(directory: Path = DEV4_DIR) -> list[EvalQuery]:
-    """The dev4 set's queries (ids prefixed ``dev4/``; the every-4th split taken from the original id), or none."""
+def own_register_queries(name: str, directory: Path) -> list[EvalQuery]:
+    """A tuning set's queries over its own register (dev4, dev5: ids prefixed ``<name>/``; the every-4th split
+    taken from the original id), or none when the set is not there."""
     path = directory / "queries.jsonl"
     if not path.exists():
         return []
-    return [replace(q, id=f"dev4/{q.id}") for q in load_queries(path)]
+    return [replace(q, id=f"{name}/{q.id}") for q in load_queries(path)]
+
+
+def dev4_queries(directory: Path = DEV4_DIR) -> list[EvalQuery]:
+    """The dev4 set's queries (ids prefixed ``dev4/``), or none."""
+    return own_register_queries("dev4", directory)
+
+
+def dev5_queries(directory: Path = DEV5_DIR) -> list[EvalQuery]:
+    """The dev5 set's queries (ids prefixed ``dev5/``), or none."""
+    return own_register_queries("dev5", directory)
 
 
 def tuning_registers() -> list[tuple[str, Register, list[EvalQuery]]]:
     """What fitting may use, per register: the demo register with its dev queries (own sets and dev3), and each
-    tuning set with a register of its own (dev4) with its dev queries."""
+    tuning set with a register of its own (dev4, dev5) with its dev queries."""
     out = [("demo", load_register_db(), tuning_queries())]
-    dev4 = [q for q in dev4_queries(DEV4_DIR) if q.split == "dev"]
-    if dev4:
-        out.append(("dev4", load_register_db(DEV4_DIR), dev4))
+    for name, directory in OWN_REGISTER_SETS:
+        dev = [q for q in own_register_queries(name, directory) if q.split == "dev"]
+        if dev:
+            out.append((name, load_register_db(directory), dev))
     return out
 
 
@@ -341,11 +360,12 @@ def load_sets(blind_dir: Path, realtext_dir: Path, *, only_dev: bool = False) ->
     if dev3:
         sets.append(EvalSet("dev3", demo, [q for q in dev3 if q.split == "dev"]))
         sets.append(EvalSet("dev3heldout", demo, [q for q in dev3 if q.split == "heldout"]))
-    dev4 = dev4_queries(DEV4_DIR)
-    if dev4:
-        own_register = load_register_db(DEV4_DIR)
-        sets.append(EvalSet("dev4", own_register, [q for q in dev4 if q.split == "dev"]))
-        sets.append(EvalSet("dev4heldout", own_register, [q for q in dev4 if q.split == "heldout"]))
+    for name, directory in OWN_REGISTER_SETS:
+        queries = own_register_queries(name, directory)
+        if queries:
+            own_register = load_register_db(directory)
+            sets.append(EvalSet(name, own_register, [q for q in queries if q.split == "dev"]))
+            sets.append(EvalSet(f"{name}heldout", own_register, [q for q in queries if q.split == "heldout"]))
     if only_dev:
         return [s for s in sets if s.name in TUNING_SETS]
     for name, directory in (("blind", blind_dir), ("realtext", realtext_dir)):
@@ -452,7 +472,7 @@ def print_kinds(results: list[Result], sets: list[EvalSet]) -> None:
 
 def print_curve(res: Result, sets: list[EvalSet]) -> None:
     """wieweet's gap probability against thresholds: precision / recall / F1 per threshold (dev and blind)."""
-    shown = [s for s in sets if s.name in ("dev", "dev3", "dev4", "blind") and any(q.gap for q in s.queries)]
+    shown = [s for s in sets if s.name in (*TUNING_SETS, "blind") and any(q.gap for q in s.queries)]
     if not shown:
         return
     models = shipped_models()
@@ -499,12 +519,12 @@ def main(argv: list[str] | None = None) -> None:
         "--sets",
         choices=("all", "dev"),
         default="all",
-        help="dev: evaluate only the dev parts (dev, dev3, dev4) — what tuning may look at; all: every set (reporting)",
+        help="dev: evaluate only the dev parts (dev, dev3, dev4, dev5) — what tuning may look at; all: every set",
     )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
-    if args.failures in UNSEEN_SETS or args.failures in ("heldout", "dev3heldout", "dev4heldout"):
+    if args.failures in UNSEEN_SETS or args.failures in HELDOUT_SETS:
         ap.error(
             f"--failures {args.failures}: the {SET_LABELS[args.failures]} set is never shown query by query "
             "(it is for reporting only, never for tuning)"

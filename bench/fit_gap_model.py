@@ -15,16 +15,18 @@ query's own register, twice — with the semantic index (``semantic`` model) and
 an L2-regularised logistic regression is fitted on standardised features, gap = positive class.
 
 Across registers. The blind set has a register of its own, and a feature whose scale depends on the register (a raw
-cosine, say) does not carry there. So with two registers or more, every candidate is also validated
-leave-one-register-out: fitted (C and threshold chosen as below) on the other registers' dev queries alone, then
-applied unchanged to the left-out register's; both directions are printed.
+cosine, say) does not carry there. So with two registers or more (now three: demo, dev4, dev5), every candidate is
+also validated leave-one-register-out: fitted (C and threshold chosen as below) on the other registers' dev queries
+alone, then applied unchanged to the left-out register's; every direction is printed, and a table per model: each
+direction, the pooled decisions (each direction's own threshold) and the pooled left-out probabilities at one
+threshold chosen on them, with the feature set of the model shipped now as the baseline row.
 
 Choices, by cross-validation on dev (stratified 5 folds, 10 shuffles, out-of-fold probabilities pooled):
 
 * the feature set, among a few candidates named in ``CANDIDATES`` (fewer features generalise better to a register
-  nobody tuned on): with two registers or more, the one whose leave-one-register-out decisions (every direction's,
-  together) reach the precision floor with the best F1; with one register, the best out-of-fold F1 at the
-  precision floor;
+  nobody tuned on): with two registers or more, the one whose left-out probabilities (every direction's, pooled)
+  reach the precision floor with the best F1 at the threshold chosen on them (what ships, see below); with one
+  register, the best out-of-fold F1 at the precision floor;
 * the regularisation strength C (log-loss), without class weights, so the output is a calibrated probability;
 * the decision threshold: the best out-of-fold F1 among thresholds whose out-of-fold precision is at least
   ``PRECISION_FLOOR`` (0.85 for the default model: saying "nobody knows" while someone could have answered is the
@@ -42,7 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,6 +61,7 @@ from bot.matching.gapmodel import (
     POSITION_FEATURES,
     SEMANTIC_FEATURES,
     GapModel,
+    shipped_models,
 )
 
 OUT = Path(__file__).resolve().parent.parent / "bot" / "matching" / "data" / "gap_model.json"
@@ -187,14 +190,27 @@ def train(
 Data = dict[str, tuple[list[dict[str, float]], list[int]]]  # register -> (feature rows, gap labels)
 
 
-def leave_one_register_out(
-    data: Data, names: tuple[str, ...], floor: float
-) -> tuple[tuple[float, float, float], list[tuple[float, int]]]:
+PRF = tuple[float, float, float]
+
+
+@dataclass
+class LeftOut:
+    """A feature set validated leave-one-register-out: P/R/F1 per left-out register (the model fitted on the other
+    registers, its own threshold), over the decisions of every direction, and the left-out probabilities."""
+
+    directions: dict[str, PRF]
+    pooled: PRF
+    probabilities: list[tuple[float, int]]
+
+
+def leave_one_register_out(data: Data, names: tuple[str, ...], floor: float) -> LeftOut:
     """For each register: a model fitted on the others' dev queries alone, applied unchanged (its own threshold) to
-    that register's dev queries; prints each direction and returns P/R/F1 over the decisions of all directions, and
-    the left-out probabilities of all directions (what a threshold is chosen on for a register nobody fitted on)."""
+    that register's dev queries; prints each direction and returns P/R/F1 per direction and over the decisions of
+    all directions, and the left-out probabilities of all directions (what a threshold is chosen on for a register
+    nobody fitted on)."""
     decisions: list[tuple[float, int]] = []  # (1.0 when "nobody knows" was said, gold) over every direction
     probabilities: list[tuple[float, int]] = []
+    directions: dict[str, PRF] = {}
     for left in data:
         rows = [r for name, (rs, _) in data.items() if name != left for r in rs]
         y = [g for name, (_, ys) in data.items() if name != left for g in ys]
@@ -205,25 +221,57 @@ def leave_one_register_out(
         said = [(1.0 if p >= model.threshold else 0.0, g) for p, g in probs]
         p, r, f = prf(said, 0.5)
         print(f"  -> on {left}: P/R/F1 {p:.2f}/{r:.2f}/{f:.3f}")
+        directions[left] = (p, r, f)
         decisions.extend(said)
-    return prf(decisions, 0.5), probabilities
+    return LeftOut(directions, prf(decisions, 0.5), probabilities)
+
+
+def _prf_cell(v: PRF) -> str:
+    return f"{v[0]:.2f} / {v[1]:.2f} / {v[2]:.3f}"
+
+
+def print_left_out_table(
+    kind: str, results: dict[str, LeftOut], floor: float, chosen: str, shipped: str | None
+) -> None:
+    """The leave-one-register-out table: per direction (fit on the others -> the left-out register), the pooled
+    decisions (each direction's own threshold) and the pooled left-out probabilities at one threshold chosen on
+    them (the rule the shipped threshold follows)."""
+    registers = list(next(iter(results.values())).directions)
+    heads = [f"fit {'+'.join(r for r in registers if r != left)} -> {left}" for left in registers]
+    print(f"\n{kind}: leave-one-register-out 'nobody knows' P / R / F1 (precision floor {floor:.2f})")
+    print(f"| features | {' | '.join(heads)} | pooled decisions | pooled, left-out threshold |")
+    print("|" + " --- |" * (len(heads) + 3))
+    for label, res in results.items():
+        t, pooled_t = decision_threshold(res.probabilities, floor)
+        marks = [m for m, on in (("chosen", label == chosen), ("shipped features", label == shipped)) if on]
+        name = f"{label} ({', '.join(marks)})" if marks else label
+        cells = [_prf_cell(res.directions[r]) for r in registers]
+        print(f"| {name} | {' | '.join(cells)} | {_prf_cell(res.pooled)} | {_prf_cell(pooled_t)} at {t:.2f} |")
 
 
 def fit(data: Data, kind: str) -> GapModel:
     """The candidate feature set of ``kind`` that carries best to a register it was not fitted on — with two
-    registers or more: leave-one-register-out precision at the floor, then the best F1 (over the decisions of every
-    direction); with one register: the best out-of-fold F1 at the precision floor — fitted on all dev queries of
-    every register, with the threshold from out-of-fold probabilities over all of them."""
+    registers or more: leave-one-register-out, precision at the floor, then the best F1, over every direction's
+    left-out probabilities at the one threshold chosen on them (the rule the shipped threshold follows); with one
+    register: the best out-of-fold F1 at the precision floor — fitted on all dev queries of every register, with the
+    threshold from out-of-fold probabilities over all of them."""
     floor = PRECISION_FLOOR[kind]
     rows = [r for rs, _ in data.values() for r in rs]
     y = [g for _, ys in data.values() for g in ys]
     chosen: tuple[tuple[float, ...], str] | None = None
-    left_out: dict[str, list[tuple[float, int]]] = {}
+    left_out: dict[str, LeftOut] = {}
     for label, names in CANDIDATES[kind].items():
         print(f"  {kind}/{label}")
         if len(data) > 1:
-            (p, r, f), left_out[label] = leave_one_register_out(data, names, floor)
-            print(f"      leave-one-register-out, all directions: P/R/F1 {p:.2f}/{r:.2f}/{f:.3f}")
+            left_out[label] = leave_one_register_out(data, names, floor)
+            p, r, f = left_out[label].pooled
+            print(f"      leave-one-register-out, all directions: P/R/F1 {p:.2f}/{r:.2f}/{f:.3f}", end="")
+            # what is chosen is what ships: one threshold for a register nobody fitted on, chosen on the left-out
+            # probabilities of every direction (with three registers the directions' own thresholds, each chosen
+            # out-of-fold on its training registers, miss the floor on the hardest left-out register for nearly
+            # every candidate, and the floor-first rule then picked the candidate that says "nobody knows" least)
+            t, (p, r, f) = decision_threshold(left_out[label].probabilities, floor)
+            print(f"; at the left-out threshold {t:.2f}: {p:.2f}/{r:.2f}/{f:.3f}")
         else:
             print("      one register: ", end="")
             _, (p, r, f) = train(rows, y, names, floor)
@@ -233,13 +281,22 @@ def fit(data: Data, kind: str) -> GapModel:
             chosen = (key, label)
     assert chosen is not None
     label = chosen[1]
+    if left_out:
+        # the baseline row: the feature set of the model shipped now, refitted per direction like every candidate
+        current = shipped_models().get(kind)
+        shipped = next((k for k, v in CANDIDATES[kind].items() if current and v == current.features), None)
+        if current is not None and shipped is None:
+            print(f"  {kind}/shipped features")
+            shipped = "shipped features"
+            left_out[shipped] = leave_one_register_out(data, current.features, floor)
+        print_left_out_table(kind, left_out, floor, label, shipped)
     print(f"{kind}: chose {label}; fitted on all registers: ", end="")
     model, _ = train(rows, y, CANDIDATES[kind][label], floor)
     print()
     if label in left_out:
         # the threshold for a register nobody fitted on: chosen on the left-out probabilities of every direction
         # (each register scored by a model that never saw it), not on out-of-fold probabilities of the same registers
-        t, (p, r, f) = decision_threshold(left_out[label], floor)
+        t, (p, r, f) = decision_threshold(left_out[label].probabilities, floor)
         print(f"  threshold from the left-out registers: {t:.2f} (left-out P/R/F1 {p:.2f}/{r:.2f}/{f:.3f})")
         model = replace(model, threshold=t)
     return model
@@ -282,7 +339,8 @@ def main(argv: list[str] | None = None) -> None:
             json.dumps(
                 {
                     "fitted_by": "bench/fit_gap_model.py",
-                    "data": "dev queries of bench/eval/queries.jsonl, queries_dev2.jsonl, dev3/, dev4/ (own register)",
+                    "data": "dev queries of bench/eval/queries.jsonl, queries_dev2.jsonl, dev3/; dev4/, dev5/ (own "
+                    "registers)",
                     "models": {k: v.to_json() for k, v in models.items()},
                 },
                 indent=1,
