@@ -69,7 +69,6 @@ changes nothing on the other two).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Collection, Mapping, Sequence
 
@@ -379,45 +378,52 @@ class Grouper(TopicBook):
         that partial dot product and all meaning candidates are scored exactly."""
         if not vec and sem is None:
             return None, 0.0
-        heavy = itertools.islice(vec.items(), self.seed_terms)
+        terms = list(vec.items())
         scores: dict[int, float] = {}
+        get_score = scores.get
         common: list[tuple[str, float]] = []
-        for t, x in heavy:
+        common_postings = self.common_postings
+        for t, x in terms[: self.seed_terms]:
             post = postings.get(t)
             if not post:
                 continue
-            if len(post) > self.common_postings:
+            if len(post) > common_postings:
                 common.append((t, x))
                 continue
             for topic_id, c in post.items():
-                scores[topic_id] = scores.get(topic_id, 0.0) + x * c
+                scores[topic_id] = get_score(topic_id, 0.0) + x * c
         if not scores:  # only very common terms: every topic they reach
             for t, x in common:
                 for topic_id, c in postings[t].items():
-                    scores[topic_id] = scores.get(topic_id, 0.0) + x * c
-        if len(scores) > self.shortlist:  # (a sort: faster than heapq.nsmallest on these few dozen, same order)
-            shortlist = {k for k, _ in sorted(scores.items(), key=heaviest)[: self.shortlist]}
+                    scores[topic_id] = get_score(topic_id, 0.0) + x * c
+        if len(scores) > self.shortlist:  # the heaviest (ties: the lower id), as ``heaviest`` orders them
+            shortlist = {k for _, k in sorted([(-v, k) for k, v in scores.items()])[: self.shortlist]}
         else:
             shortlist = set(scores)
         space = self._space
         if sem is not None and space is not None:
-            shortlist.update(space.topic_ids[row] for row in space.nearest(sem, self.meaning_candidates))
+            ids = space.topic_ids
+            shortlist.update([ids[row] for row in space.nearest(sem, self.meaning_candidates)])
         best_id: int | None = None
         best = 0.0
         shortlist.difference_update(exclude)
+        if space is not None:
+            matrix, row_norm2 = space.matrix, space.norm2
+        dot_product = np.dot
+        sqrt = math.sqrt
         for topic_id in sorted(shortlist):
             topic = topics[topic_id]
             norm2 = topic.words2
-            centroid = topic.centroid
-            get = centroid.get  # summed in the item's term order (heaviest first): the same for the same data
-            dot = sum([x * get(t, 0.0) for t, x in vec.items()])
-            if space is not None and topic.row >= 0:
-                norm2 += float(space.norm2[topic.row])
+            get = topic.centroid.get  # summed in the item's term order (heaviest first): the same for the same data
+            dot = sum([x * get(t, 0.0) for t, x in terms])
+            row = topic.row
+            if space is not None and row >= 0:
+                norm2 += float(row_norm2[row])
                 if sem is not None:
-                    dot += float(np.dot(sem, space.matrix[topic.row]))
+                    dot += float(dot_product(sem, matrix[row]))
             if norm2 <= 0.0:
                 continue
-            sim = dot / math.sqrt(norm2)
+            sim = dot / sqrt(norm2)
             if sim > best:
                 best_id, best = topic_id, sim
         return best_id, best

@@ -71,18 +71,26 @@ class TopicBook:
     @staticmethod
     def _move_words(topic: Topic, vec: Words, sign: float, postings: dict[str, dict[int, float]]) -> None:
         c = topic.centroid
+        get = c.get
+        topic_id = topic.id
         n2 = topic.words2
         empty = not topic._joined
         for t, x in vec.items():
-            old = c.get(t, 0.0)
+            old = get(t, 0.0)
             new = old + sign * x
             if empty or (sign < 0 and abs(new) < 1e-12):
                 c.pop(t, None)
-                postings.get(t, {}).pop(topic.id, None)
+                post = postings.get(t)
+                if post is not None:
+                    post.pop(topic_id, None)
                 new = 0.0
             else:
                 c[t] = new
-                postings.setdefault(t, {})[topic.id] = new
+                post = postings.get(t)
+                if post is None:
+                    postings[t] = {topic_id: new}
+                else:
+                    post[topic_id] = new
             n2 += new * new - old * old
         topic.words2 = 0.0 if empty else max(n2, 0.0)
 

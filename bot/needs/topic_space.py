@@ -186,7 +186,10 @@ class MeaningRows:
 
     def add(self, row: int, vec: Vector, sign: float) -> None:
         r = self.matrix[row]
-        r += sign * vec
+        if sign > 0.0:  # the same floats as adding ``sign * vec`` (sign 1 or -1), without the product
+            r += vec
+        else:
+            r -= vec
         self.norm2[row] = float(np.dot(r, r))
         self._length(row)
 
@@ -205,7 +208,7 @@ class MeaningRows:
             return []
         scores = (self.matrix[:n] @ vec) * self.inverse[:n]
         top = np.argpartition(-scores, count - 1)[:count] if n > count else np.arange(n)
-        return [int(i) for i in top if scores[i] > 0.0]
+        return top[scores[top] > 0.0].tolist()  # type: ignore[no-any-return]
 
 
 class Batch:
@@ -268,20 +271,27 @@ class Batch:
         side = self._topic_side(topic_ids, topics, postings)
         pairs = side.counts[self.indices]  # per (item, term) entry: how many topics have the term
         per_item = np.bincount(self.rows, weights=pairs, minlength=n) + width
+        valid = side.norm2 > 1e-12
+        root = np.sqrt(np.where(valid, side.norm2, 1.0))
+        invalid = ~valid
         i0 = 0
         while i0 < n:
             # as many items as keep the intermediate arrays under ENTRIES (at least one)
             i1 = i0 + max(1, int(np.searchsorted(np.cumsum(per_item[i0:]), self.ENTRIES, side="right")))
-            dots, lengths2 = self._dots(side, pairs, i0, i1)
-            # the item's own topic without the item
+            scores = self._dots(side, pairs, i0, i1)
+            # the item's own topic without the item (its dot and the topic's length from the cell's values)
             inside = np.flatnonzero(own[i0:i1] >= 0)
             cols = own[i0:i1][inside]
-            d = dots[inside, cols]
+            d = scores[inside, cols]
             x2 = self.self_dot[i0:i1][inside]
-            lengths2[inside, cols] -= 2.0 * d - x2
-            dots[inside, cols] = d - x2
-            valid = lengths2 > 1e-12
-            scores = np.where(valid, dots / np.sqrt(np.where(valid, lengths2, 1.0)), 0.0)
+            own_length2 = side.norm2[cols] - (2.0 * d - x2)
+            own_valid = own_length2 > 1e-12
+            own_scores = np.where(own_valid, (d - x2) / np.sqrt(np.where(own_valid, own_length2, 1.0)), 0.0)
+            # every other cell: the dot over the topic's length, one square root per topic
+            scores /= root
+            if invalid.any():
+                scores[:, invalid] = 0.0
+            scores[inside, cols] = own_scores
             top = np.argmax(scores, axis=1)
             value = scores[np.arange(i1 - i0), top]
             good = value > 0.0
@@ -344,10 +354,8 @@ class Batch:
             means=means,
         )
 
-    def _dots(
-        self, side: TopicSide, pairs: npt.NDArray[np.int64], i0: int, i1: int
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Items ``i0:i1`` against every topic: the dot products and the topics' squared lengths (one row each)."""
+    def _dots(self, side: TopicSide, pairs: npt.NDArray[np.int64], i0: int, i1: int) -> npt.NDArray[np.float64]:
+        """Items ``i0:i1`` against every topic: the dot products (one row each)."""
         width = len(side.norm2)
         lo, hi = int(self.offsets[i0]), int(self.offsets[i1])
         counts = pairs[lo:hi]
@@ -363,7 +371,7 @@ class Batch:
         dots = flat.reshape(i1 - i0, width)
         if side.means is not None and self.meaning is not None:
             dots += self.meaning[i0:i1] @ side.means.T
-        return dots, np.broadcast_to(side.norm2, dots.shape).copy()
+        return dots
 
 
 @dataclass(frozen=True, slots=True)
