@@ -88,6 +88,14 @@ class GapModel:
     scale: tuple[float, ...]
     threshold: float = THRESHOLD  # "nobody knows" when the probability reaches it
 
+    def __post_init__(self) -> None:
+        n = len(self.features)
+        if not len(self.coef) == len(self.mean) == len(self.scale) == n:
+            raise ValueError(
+                f"gap model: {n} features but {len(self.coef)} coefficients, {len(self.mean)} means and "
+                f"{len(self.scale)} scales"
+            )
+
     def probability(self, x: Mapping[str, float]) -> float:
         z = self.intercept
         for name, w, m, s in zip(self.features, self.coef, self.mean, self.scale, strict=True):
@@ -138,4 +146,13 @@ def shipped_models() -> dict[str, GapModel]:
     except FileNotFoundError:
         return {}
     data = json.loads(raw)
-    return {name: GapModel.from_json(d) for name, d in data.get("models", {}).items()}
+    return {name: validated(name, GapModel.from_json(d)) for name, d in data.get("models", {}).items()}
+
+
+def validated(name: str, model: GapModel) -> GapModel:
+    """A shipped model may only name features ``Matcher.search`` computes: an unknown one (a typo, a model file newer
+    than the engine) would silently read as 0 and skew every decision, so it fails at load instead."""
+    unknown = [f for f in model.features if f not in ALL_FEATURES]
+    if unknown:
+        raise ValueError(f"gap model {name!r} names features the matcher does not compute: {', '.join(unknown)}")
+    return model

@@ -10,7 +10,7 @@ import pytest
 from bot.i18n import t
 from bot.matching import MatchConfig, Matcher
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
-from bot.matching.gapmodel import ALL_FEATURES, LEXICAL_FEATURES, SEMANTIC_FEATURES, GapModel, shipped_models
+from bot.matching.gapmodel import ALL_FEATURES, LEXICAL_FEATURES, SEMANTIC_FEATURES, GapModel, shipped_models, validated
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view, render_text, result_to_json
 from tests.matching.conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
@@ -202,6 +202,17 @@ class TestGapModel:
         model = GapModel(("a", "b"), (2.0, -1.0), 0.5, (1.0, 0.0), (2.0, 1.0))
         assert model.probability({"a": 1.0, "b": 0.0}) == pytest.approx(1 / (1 + 2.718281828459045**-0.5))
         assert GapModel.from_json(model.to_json()) == model
+
+    def test_a_model_with_mismatched_lists_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="2 features but 1 coefficients"):
+            GapModel(("a", "b"), (2.0,), 0.5, (1.0, 0.0), (2.0, 1.0))
+
+    def test_a_shipped_model_naming_an_unknown_feature_fails_at_load(self) -> None:
+        model = GapModel(("confidence", "confidenec"), (1.0, 1.0), 0.0, (0.0, 0.0), (1.0, 1.0))
+        with pytest.raises(ValueError, match="does not compute: confidenec"):
+            validated("semantic", model)
+        for name, shipped in shipped_models().items():
+            assert validated(name, shipped) is shipped
 
     def test_without_a_model_the_raw_threshold_decides(self) -> None:
         m = Matcher(themes=THEMES, places=PLACES, config=replace(MatchConfig(), gap_model=False, gap_threshold=0.0))
