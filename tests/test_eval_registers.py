@@ -1,11 +1,12 @@
-"""The dev5 evaluation set (``bench/eval/dev5/``) stays well-formed and in step with its own register.
+"""The evaluation sets with a register of their own (``bench/eval/dev4/``, ``bench/eval/dev5/``) stay well-formed
+and in step with their registers.
 
-dev5 is a register of its own (experts.csv, practices.csv, answers.csv) with queries graded by hand over it. If an
-expert's e-mail or a practice's title or city changes there, the grades would silently stop counting. The first
-tests read the files with the standard library only (no engine) and check the format ``bench/_data.load_queries``
-reads, that every graded id exists in dev5's register, the minimum size per kind that the set's README promises,
-and that no query is asked twice. The last one imports the register with the product's import code into a
-throwaway SQLite database, as the evaluation does, so a file the import would refuse is caught here.
+Each is a register (experts.csv, practices.csv, answers.csv) with queries graded by hand over it. If an expert's
+e-mail or a practice's title or city changes there, the grades would silently stop counting. The first tests read
+the files with the standard library only (no engine) and check the format ``bench/_data.load_queries`` reads, that
+every graded id exists in the set's register, the minimum size per kind that the set's README promises, and that
+no query is asked twice. The last one imports the register with the product's import code into a throwaway SQLite
+database, as the evaluation does, so a file the import would refuse is caught here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import csv
 import json
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,28 @@ from bot.register.themes import ensure_default_themes
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV5 = ROOT / "bench" / "eval" / "dev5"
-QUERIES = DEV5 / "queries.jsonl"
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """One set and what its README promises."""
+
+    name: str
+    id_prefix: str  # query ids: prefix + three digits
+    slack_prefix: str  # fictitious Slack ids: prefix + four digits
+    queries: int  # at least this many queries
+    each_kind: int  # at least this many of every kind
+    register: tuple[tuple[str, int], ...]  # at least this many rows per register file
+
+    @property
+    def directory(self) -> Path:
+        return ROOT / "bench" / "eval" / self.name
+
+
+SETS = (
+    EvalSet("dev4", "w", "U4D", 170, 1, (("experts.csv", 70), ("practices.csv", 55), ("answers.csv", 20))),
+    EvalSet("dev5", "v", "U5E", 200, 8, (("experts.csv", 75), ("practices.csv", 60), ("answers.csv", 20))),
+)
 
 KINDS = {
     "gap",
@@ -47,7 +69,6 @@ LANGS = {"nl", "fr", "en"}
 FIELDS = {"id", "query", "kind", "lang", "experts", "practices", "gap"}
 MINIMUM = {"gap": 55, "paraphrase": 30, "french": 20, "english": 20}
 KIND_LANG = {"french": "fr", "english": "en"}
-REGISTER_MINIMUM = {"experts.csv": 75, "practices.csv": 60, "answers.csv": 20}
 CENTRE_CITIES = {
     "Aalst",
     "Antwerpen",
@@ -66,15 +87,23 @@ CENTRE_CITIES = {
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
 
-def _csv(name: str) -> list[dict[str, str]]:
-    with (DEV5 / name).open(encoding="utf-8", newline="") as fh:
+@pytest.fixture(scope="module", params=SETS, ids=[s.name for s in SETS])
+def eval_set(request: pytest.FixtureRequest) -> EvalSet:
+    spec: EvalSet = request.param
+    return spec
+
+
+def _csv(spec: EvalSet, name: str) -> list[dict[str, str]]:
+    with (spec.directory / name).open(encoding="utf-8", newline="") as fh:
         return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(fh)]
 
 
 @pytest.fixture(scope="module")
-def queries() -> list[dict[str, Any]]:
+def queries(eval_set: EvalSet) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for number, line in enumerate(QUERIES.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(
+        (eval_set.directory / "queries.jsonl").read_text(encoding="utf-8").splitlines(), start=1
+    ):
         assert line.strip(), f"line {number}: blank line"
         row = json.loads(line)
         assert isinstance(row, dict), f"line {number}: not an object"
@@ -82,11 +111,11 @@ def queries() -> list[dict[str, Any]]:
     return rows
 
 
-def test_every_line_has_the_loader_format(queries: list[dict[str, Any]]) -> None:
+def test_every_line_has_the_loader_format(eval_set: EvalSet, queries: list[dict[str, Any]]) -> None:
     for row in queries:
         where = row.get("id", row)
         assert set(row) == FIELDS, f"{where}: fields {sorted(row)}"
-        assert re.fullmatch(r"v\d{3}", row["id"]), where
+        assert re.fullmatch(rf"{eval_set.id_prefix}\d{{3}}", row["id"]), where
         assert isinstance(row["query"], str) and row["query"].strip() == row["query"] and row["query"], where
         assert row["kind"] in KINDS, where
         assert row["lang"] in LANGS, where
@@ -103,9 +132,9 @@ def test_every_line_has_the_loader_format(queries: list[dict[str, Any]]) -> None
             assert 2 in graded.values(), f"{where}: a non-gap query needs at least one clearly right item"
 
 
-def test_every_graded_id_exists_in_the_dev5_register(queries: list[dict[str, Any]]) -> None:
-    emails = {r["email"].lower() for r in _csv("experts.csv")}
-    practice_keys = {f"{r['title']}|{r['city']}" for r in _csv("practices.csv")}
+def test_every_graded_id_exists_in_the_sets_register(eval_set: EvalSet, queries: list[dict[str, Any]]) -> None:
+    emails = {r["email"].lower() for r in _csv(eval_set, "experts.csv")}
+    practice_keys = {f"{r['title']}|{r['city']}" for r in _csv(eval_set, "practices.csv")}
     missing = [(q["id"], e) for q in queries for e in q["experts"] if e not in emails]
     missing += [(q["id"], p) for q in queries for p in q["practices"] if p not in practice_keys]
     assert not missing
@@ -118,43 +147,48 @@ def test_ids_and_queries_are_unique(queries: list[dict[str, Any]]) -> None:
     assert [t for t, n in texts.items() if n > 1] == []
 
 
-def test_the_set_has_the_promised_size_per_kind(queries: list[dict[str, Any]]) -> None:
+def test_the_set_has_the_promised_size_per_kind(eval_set: EvalSet, queries: list[dict[str, Any]]) -> None:
     kinds = Counter(q["kind"] for q in queries)
-    assert len(queries) >= 200
+    assert len(queries) >= eval_set.queries
     for kind, least in MINIMUM.items():
         assert kinds[kind] >= least, (kind, kinds[kind])
     assert set(kinds) == KINDS, "every kind is represented"
-    assert all(kinds[kind] >= 8 for kind in KINDS), kinds
+    assert all(kinds[kind] >= eval_set.each_kind for kind in KINDS), kinds
 
 
-def test_the_register_has_the_promised_size_and_spread() -> None:
-    for name, least in REGISTER_MINIMUM.items():
-        assert len(_csv(name)) >= least, name
-    experts = _csv("experts.csv")
+def test_the_register_has_the_promised_size_and_spread(eval_set: EvalSet) -> None:
+    for name, least in eval_set.register:
+        assert len(_csv(eval_set, name)) >= least, name
+    experts = _csv(eval_set, "experts.csv")
     assert len({e["email"].lower() for e in experts}) == len(experts), "e-mail is the experts' key"
     slack_ids = [e["slack_user_id"] for e in experts if e["slack_user_id"]]
-    assert len(set(slack_ids)) == len(slack_ids) and all(re.fullmatch(r"U5E\d{4}", s) for s in slack_ids)
+    assert len(set(slack_ids)) == len(slack_ids) and all(
+        re.fullmatch(rf"{eval_set.slack_prefix}\d{{4}}", s) for s in slack_ids
+    )
     assert {e["city"] for e in experts} >= CENTRE_CITIES, "all 13 centre cities have experts"
-    practices = _csv("practices.csv")
+    practices = _csv(eval_set, "practices.csv")
     assert len({(p["title"], p["city"]) for p in practices}) == len(practices), "(title, city) is the practices' key"
     assert {"good", "mixed", "failed"} <= {p["outcome"] for p in practices}
     emails = {e["email"].lower() for e in experts}
     assert all(p["contact_email"].lower() in emails for p in practices), "every practice has a contact of this register"
 
 
-def test_the_register_imports_with_the_products_import_code(tmp_path: Path, queries: list[dict[str, Any]]) -> None:
-    db = Database(f"sqlite:///{tmp_path}/dev5.db")
+def test_the_register_imports_with_the_products_import_code(
+    eval_set: EvalSet, tmp_path: Path, queries: list[dict[str, Any]]
+) -> None:
+    directory = eval_set.directory
+    db = Database(f"sqlite:///{tmp_path}/{eval_set.name}.db")
     try:
         with db.session() as session:
             ensure_default_themes(session, now=NOW)
             experts = service.import_experts(
-                session, path=DEV5 / "experts.csv", actor="test", now=NOW, consent_on_paper=True
+                session, path=directory / "experts.csv", actor="test", now=NOW, consent_on_paper=True
             )
-            practices = service.import_practices(session, path=DEV5 / "practices.csv", actor="test", now=NOW)
-            answers = load_answer_file(session, path=DEV5 / "answers.csv", now=NOW)
-        assert (experts.added, experts.warnings) == (len(_csv("experts.csv")), [])
-        assert (practices.added, practices.warnings) == (len(_csv("practices.csv")), [])
-        assert answers == len(_csv("answers.csv"))
+            practices = service.import_practices(session, path=directory / "practices.csv", actor="test", now=NOW)
+            answers = load_answer_file(session, path=directory / "answers.csv", now=NOW)
+        assert (experts.added, experts.warnings) == (len(_csv(eval_set, "experts.csv")), [])
+        assert (practices.added, practices.warnings) == (len(_csv(eval_set, "practices.csv")), [])
+        assert answers == len(_csv(eval_set, "answers.csv"))
         with db.session() as session:
             searchable = {e.email for e in loader.iter_experts(session)}
             keys = {f"{p.title}|{p.city}" for p in loader.iter_practices(session)}
