@@ -139,3 +139,18 @@ def test_the_register_imports_with_the_products_import_code(
     finally:
         db.dispose()
     assert {k for q in queries for k in q["practices"]} <= keys
+
+
+def test_the_evaluation_reads_it_as_a_tuning_set() -> None:
+    spec = importlib.util.spec_from_file_location("eval_matching_for_test", ROOT / "bench" / "eval_matching.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    assert "realdev" in module.TUNING_SETS, "--sets dev evaluates it"
+    assert "realdev" not in module.UNSEEN_SETS | module.HELDOUT_SETS, "--failures realdev is allowed"
+    loaded = module.realdev_queries()
+    assert len(loaded) >= MIN_PAGES
+    assert {q.split for q in loaded} == {"realdev"}, "every query counts: no held-out split"
+    assert all(q.id.startswith("realdev/v") and q.practices and not q.gap for q in loaded)
