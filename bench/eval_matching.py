@@ -6,7 +6,7 @@ Usage::
     python bench/eval_matching.py --lexical       # wieweet without the semantic signal (also a row by default)
     python bench/eval_matching.py --ablations     # also wieweet with single mechanisms switched off (dev, held-out)
     python bench/eval_matching.py --failures dev  # list wieweet's failing *dev* queries (for tuning)
-    python bench/eval_matching.py --sets dev      # only the dev parts (what tuning may look at): dev, dev3, dev4, dev5
+    python bench/eval_matching.py --sets dev      # only what tuning may look at: dev, dev3, dev4, dev5, real dev
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -23,6 +23,10 @@ back through ``bot.matching.loader`` — one register per set:
 * **dev5** and **dev5 held-out**: ``bench/eval/dev5/`` (when present), a third tuning set with a register of its own,
   loaded like dev4, with the every-4th held-out split. With dev4 and dev5 the gap model is validated across three
   registers (``bench/fit_gap_model.py``: fit on two registers' dev queries, evaluate on the third's).
+* **real dev**: ``bench/eval/realdev/`` (when present) — real public Dutch government Q&A pages (another publisher
+  than the real-text set's) imported as practices, each page's published question graded against its own page
+  (practice relevance only, no gaps). A tuning set: every query counts (no held-out split), ``--failures realdev``
+  lists its failures.
 * **blind**: ``bench/eval/blind/`` (its own register and queries), written apart from the tuning by someone who
   does not tune. Only aggregates are ever printed for it; it is never used for tuning.
 * **real text**: ``bench/eval/realtext/`` — real public Dutch government text imported as practices, with
@@ -69,6 +73,7 @@ OWN_QUERIES = (EVAL_DIR / "queries.jsonl", EVAL_DIR / "queries_dev2.jsonl")
 DEV3_QUERIES = EVAL_DIR / "dev3" / "queries.jsonl"
 DEV4_DIR = EVAL_DIR / "dev4"  # a tuning set with its own register
 DEV5_DIR = EVAL_DIR / "dev5"  # a third tuning set with its own register
+REALDEV_DIR = EVAL_DIR / "realdev"  # real public government text that tuning may look at (practices only)
 OWN_REGISTER_SETS = (("dev4", DEV4_DIR), ("dev5", DEV5_DIR))  # tuning sets with a register of their own
 BLIND_DIR = EVAL_DIR / "blind"
 REALTEXT_DIR = EVAL_DIR / "realtext"
@@ -83,10 +88,11 @@ SET_LABELS = {
     "dev4heldout": "dev4 held-out",
     "dev5": "dev5",
     "dev5heldout": "dev5 held-out",
+    "realdev": "real dev",
     "blind": "blind",
     "realtext": "real text",
 }
-TUNING_SETS = ("dev", "dev3", "dev4", "dev5")  # what `--sets dev` evaluates and tuning may look at
+TUNING_SETS = ("dev", "dev3", "dev4", "dev5", "realdev")  # what `--sets dev` evaluates and tuning may look at
 EVAL_NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)  # the imports' "now": every profile confirmed that day
 CURVE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -336,6 +342,14 @@ def dev5_queries(directory: Path = DEV5_DIR) -> list[EvalQuery]:
     return own_register_queries("dev5", directory)
 
 
+def realdev_queries(directory: Path = REALDEV_DIR) -> list[EvalQuery]:
+    """The real-dev set's queries (ids prefixed ``realdev/``; every one counts: no held-out split), or none."""
+    path = directory / "queries.jsonl"
+    if not path.exists():
+        return []
+    return [replace(q, id=f"realdev/{q.id}", split="realdev") for q in load_queries(path)]
+
+
 def tuning_registers() -> list[tuple[str, Register, list[EvalQuery]]]:
     """What fitting may use, per register: the demo register with its dev queries (own sets and dev3), and each
     tuning set with a register of its own (dev4, dev5) with its dev queries."""
@@ -366,6 +380,9 @@ def load_sets(blind_dir: Path, realtext_dir: Path, *, only_dev: bool = False) ->
             own_register = load_register_db(directory)
             sets.append(EvalSet(name, own_register, [q for q in queries if q.split == "dev"]))
             sets.append(EvalSet(f"{name}heldout", own_register, [q for q in queries if q.split == "heldout"]))
+    realdev = realdev_queries()
+    if realdev:
+        sets.append(EvalSet("realdev", load_register_db(REALDEV_DIR), realdev))
     if only_dev:
         return [s for s in sets if s.name in TUNING_SETS]
     for name, directory in (("blind", blind_dir), ("realtext", realtext_dir)):
@@ -491,13 +508,20 @@ def print_curve(res: Result, sets: list[EvalSet]) -> None:
 
 
 def print_failures(m: Matcher, res: Result, evset: EvalSet) -> None:
-    print(f"\nFailures of {res.system} on {SET_LABELS[evset.name]} (expert MRR < 1 or Recall@3 < 1, wrong gap):")
+    # a set that grades practices only (real dev: no experts, no gaps) fails on the practice ranking alone
+    practices_only = not any(q.experts or q.gap for q in evset.queries)
+    what = "practice MRR < 1" if practices_only else "expert MRR < 1 or Recall@3 < 1, wrong gap"
+    print(f"\nFailures of {res.system} on {SET_LABELS[evset.name]} ({what}):")
     pred = res.gap_pred(evset.name)
     run = res.runs[evset.name]
     for i, q in enumerate(evset.queries):
         row = run.per_query[q.id]
-        bad_rank = row and (row.get("e_mrr", 1.0) < 1.0 or row.get("e_r3", 1.0) < 1.0 or row.get("p_mrr", 1.0) < 0.5)
-        if not bad_rank and pred[i] == q.gap:
+        if practices_only:
+            failed = row.get("p_mrr", 1.0) < 1.0
+        else:
+            bad_expert = row.get("e_mrr", 1.0) < 1.0 or row.get("e_r3", 1.0) < 1.0
+            failed = bad_expert or row.get("p_mrr", 1.0) < 0.5 or pred[i] != q.gap
+        if not failed:
             continue
         r = wieweet_system(m)(q.query)
         print(
@@ -505,7 +529,10 @@ def print_failures(m: Matcher, res: Result, evset: EvalSet) -> None:
             f"conf={run.conf[i]:.3f} mrr={row.get('e_mrr', float('nan')):.2f} r3={row.get('e_r3', float('nan')):.2f} "
             f"p_mrr={row.get('p_mrr', float('nan')):.2f}"
         )
-        print(f"      want {sorted(q.experts.items(), key=lambda x: -x[1])[:4]}  got {r.experts[:4]}")
+        if q.experts:
+            print(f"      want {sorted(q.experts.items(), key=lambda x: -x[1])[:4]}  got {r.experts[:4]}")
+        else:  # a set that grades practices only (real dev)
+            print(f"      want {sorted(q.practices.items(), key=lambda x: -x[1])[:4]}  got {r.practices[:4]}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -519,7 +546,7 @@ def main(argv: list[str] | None = None) -> None:
         "--sets",
         choices=("all", "dev"),
         default="all",
-        help="dev: evaluate only the dev parts (dev, dev3, dev4, dev5) — what tuning may look at; all: every set",
+        help="dev: evaluate only what tuning may look at (dev, dev3, dev4, dev5, real dev); all: every set",
     )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
