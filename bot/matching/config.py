@@ -63,6 +63,12 @@ class MatchConfig:
     # a practice found by meaning is evidence for its contact expert too: this share of its meaning boost (a
     # paraphrase often says what a practice did rather than what its contact's profile lists)
     practice_meaning_evidence: float = 1.0
+    # the experts' meaning boosts count up to 1 + meaning_lean times as much when the words say little: the factor
+    # falls linearly from 1 + meaning_lean (the best expert by words covers none of the question's concepts, the gap
+    # feature ``coverage``) to 1 (it covers meaning_lean_cover of them, or more) — a paraphrase shares few words
+    # with anyone, so the ranking among the few it does share is noise that meaning should outweigh
+    meaning_lean: float = 1.0
+    meaning_lean_cover: float = 0.3
     evidence_decay: float = 0.3  # second and further practices/answers add this fraction
     evidence_pool: int = 50  # evidence comes from the query's best practices and answers
     # query-term coverage: a score is multiplied by 1 - w + w * (share of the distinct query concepts matched), so

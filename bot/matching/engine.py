@@ -38,8 +38,8 @@ Boosts multiply: a document of a city named in the query gets ``1 + city_boost``
 ``1 + organisation_boost`` — boosts never filter.
 
 Meaning (:mod:`bot.matching.semantic`, when the matcher has a ``SemanticIndex`` with vectors): the documents closest
-in meaning to the question get an additive boost on their normalised score; documents without a vector are ranked on
-their words alone.
+in meaning to the question get an additive boost on their normalised score (the experts' larger when the words cover
+little of the question: ``MatchConfig.meaning_lean``); documents without a vector are ranked on their words alone.
 
 Honesty: ``gap`` ("nobody knows") is the calibrated decision of :mod:`bot.matching.gapmodel` over features of the
 best expert by *unboosted* lexical score (so naming a city cannot hide a knowledge gap) and the meaning-based
@@ -797,7 +797,16 @@ class Matcher:
             p_sim = self.semantic.similarity("practice", topic)
 
         # experts
+        # the best expert by lexical score (unboosted): what the gap decision looks at, and how much of the question
+        # the words cover (the less, the more the meaning boosts count: MatchConfig.meaning_lean)
+        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
+        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
+        lexical_top = {d for d, _ in _largest(e_raw, 3)}
+        features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
+        if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
+            lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
+            sem = {d: b * lean for d, b in sem.items()}
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
         for eid in self._expert_candidates(e_raw, sem, e_ideal, pq, limit):
             edoc = e_kind.docs.get(eid)
@@ -813,13 +822,7 @@ class Matcher:
                 rank *= cfg.stale_factor
             ranked.append((rank, eid, score, norm, avail, stale))
         ranked.sort(key=lambda r: (-r[0], r[1]))
-        # the best expert by lexical score (unboosted): what the gap decision looks at
-        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
-        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
-
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
-        lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
         model = self._gap_model(e_sim, p_sim)
         if model is not None:
             gap_p = model.probability(features)

@@ -124,6 +124,27 @@ class TestEngine:
         assert ("Noor", ["via practice: Zorblax-proefproject"]) in search(MatchConfig())
         assert "Noor" not in [name for name, _ in search(MatchConfig(practice_meaning_evidence=0.0))]
 
+    def test_meaning_counts_more_when_the_words_cover_little_of_the_question(self) -> None:
+        def ranking(cfg: MatchConfig, query: str) -> tuple[float, list[tuple[str, float]]]:
+            m = Matcher(themes=THEMES, places=PLACES, config=cfg)
+            m.build(experts=[*EXPERTS, ZORBLAX], practices=[], answers=[])
+            m.semantic = SemanticIndex(FakeEmbedder())  # the default weight and floor
+            fill(m.semantic, documents(m), None)  # type: ignore[arg-type]
+            r = m.search(query, today=TODAY)
+            return r.gap_features["coverage"], [(h.doc.name, h.score) for h in r.experts]
+
+        # "quux" means zorblax (Mats's topic) and is in no profile; "blorp" is no word at all; Bram's "buurtbudget"
+        # is the only word the register knows: his match by words covers little of the question
+        cover, lean = ranking(MatchConfig(), "quux blorp buurtbudget")
+        assert cover < MatchConfig().meaning_lean_cover
+        assert [name for name, _ in lean][:2] == ["Mats", "Bram"]
+        _, flat = ranking(MatchConfig(meaning_lean=0.0), "quux blorp buurtbudget")
+        assert [name for name, _ in flat][:2] == ["Bram", "Mats"]
+        # a question the words cover well is ranked as before: the lean is no general rise of the meaning weight
+        cover, lean = ranking(MatchConfig(), "quux buurtbudget wijkwerking")
+        assert cover >= MatchConfig().meaning_lean_cover
+        assert lean == ranking(MatchConfig(meaning_lean=0.0), "quux buurtbudget wijkwerking")[1]
+
     def test_the_gap_features_carry_the_best_part_and_practice_similarity(self) -> None:
         m = Matcher(themes=THEMES, places=PLACES)
         m.build(experts=[*EXPERTS, ZORBLAX], practices=PRACTICES, answers=[])
