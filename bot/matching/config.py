@@ -63,6 +63,9 @@ class MatchConfig:
     # a practice found by meaning is evidence for its contact expert too: this share of its meaning boost (a
     # paraphrase often says what a practice did rather than what its contact's profile lists)
     practice_meaning_evidence: float = 1.0
+    # ... and an expert's lexical score (for ranking) is at least this share of the normalised score of the best
+    # practice they are the contact for: a practice answering the question makes its contact a match as good as it
+    contact_floor: float = 1.0
     evidence_decay: float = 0.3  # second and further practices/answers add this fraction
     evidence_pool: int = 50  # evidence comes from the query's best practices and answers
     # query-term coverage: a score is multiplied by 1 - w + w * (share of the distinct query concepts matched), so
