@@ -99,12 +99,11 @@ from bot.matching.config import MatchConfig
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
 from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
-from bot.matching.language import foreign_share, written_as_names
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
-from bot.matching.wordlist import common_words
+from bot.matching.wordlist import common_words, is_dutch_word
 
 log = logging.getLogger(__name__)
 
@@ -820,7 +819,7 @@ class Matcher:
 
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        features = self._gap_features(pq, query, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
+        features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
         model = self._gap_model(e_sim, p_sim)
         if model is not None:
             gap_p = model.probability(features)
@@ -954,7 +953,6 @@ class Matcher:
     def _gap_features(
         self,
         pq: ParsedQuery,
-        query: str,
         top_id: int | None,
         best_norm: float,
         e_groups: Sequence[float],
@@ -1005,7 +1003,7 @@ class Matcher:
             "practice": max(p_raw.values(), default=0.0) / p_ideal,
             "concepts": math.log1p(n),
             "uncovered": uncovered,
-            "foreign": self._foreign(pq, query),
+            "foreign": self._foreign(pq),
             "semantic": e_sim.top,
             "semantic_z": e_sim.top_z,
             "semantic_part": e_sim.top_part,
@@ -1023,23 +1021,20 @@ class Matcher:
             "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
         }
 
-    def _foreign(self, pq: ParsedQuery, query: str) -> float:
-        """The share of the question's concepts that are positively another language's word (``bot.matching.language``:
-        English or French, no Dutch word; a typo as repaired, a cognate as typed), among the concepts that carry a
-        language at all — numbers, one- and two-letter tokens, acronyms (in capitals, or known to the register) and
-        names (places and organisations of the register, a capital inside a sentence) are left out. The register is
-        Dutch, so an English or French question reaches it through translations and cognates only, and its words cover
-        less for the same match."""
-        names = written_as_names(query)
-
-        def name(typed: str) -> bool:
-            return typed in names or bool(self._acronyms(typed) or self._lexicon.match_places([self._stem(typed)]))
-
-        words: list[tuple[str, str]] = []
-        for g in pq.groups[: pq.concepts]:
+    @staticmethod
+    def _foreign(pq: ParsedQuery) -> float:
+        """The share of the question's concepts that are no Dutch word (as typed; a typo as repaired, a cognate as
+        typed): how far the question is in another language. The register is Dutch, so an English or French
+        question reaches it through translations and cognates only, and its words cover less for the same match."""
+        n = pq.concepts
+        if not n:
+            return 0.0
+        foreign = 0
+        for g in pq.groups[:n]:
             typo = g.word != g.original and g.original not in pq.cognates
-            words.append((g.original, g.word if typo else g.original))
-        return foreign_share(words, name=name)
+            if not is_dutch_word(g.word if typo else g.original):
+                foreign += 1
+        return foreign / n
 
     def _specificity(self, g: Group) -> float:
         """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,

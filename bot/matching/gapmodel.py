@@ -32,12 +32,10 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
                  Both levels come from the register alone; registers whose profiles are more alike (a higher
                  in-domain level) no longer read every question as closer than it is.
 ``concepts``     log(1 + number of concepts in the question)
-``foreign``      the share of the question's concepts that are positively another language's word (English or French,
-                 no Dutch word or compound; a typo as repaired), among the concepts that carry a language at all:
-                 numbers, one- and two-letter tokens, acronyms and names are left out (``bot.matching.language``).
-                 The registers are Dutch: an English or French question reaches them through translations and
-                 cognates only, so its word coverage is lower for the same true match, and the model reads the other
-                 features accordingly
+``foreign``      the share of the question's concepts that are no Dutch word (``bot.matching.wordlist.is_dutch_word``;
+                 a typo as repaired): how far the question is in another language. The registers are Dutch: an English
+                 or French question reaches them through translations and cognates only, so its word coverage is lower
+                 for the same true match, and the model reads the other features accordingly
 
 ``P(gap) = 1 / (1 + exp(-(b + sum_i w_i * (x_i - mean_i) / scale_i)))``; "nobody knows" when ``P(gap)`` reaches the
 model's threshold (chosen leave-one-register-out on dev: on the probabilities each dev register gets from a model

@@ -53,15 +53,13 @@ def _counts(lang: str) -> dict[str, int]:
 
 
 class _Lists:
-    """Common words of any language, of Dutch and of the others (English, French), and the hashes of the other
-    listed words long or frequent enough to count as real, Dutch and other (sorted arrays: half a million words take
-    4 MB instead of 50 as strings; ``hash`` is stable within the process, and a collision among 2**64 values is
-    negligible)."""
+    """Common words of any language and of Dutch, and the hashes of the other listed words long or frequent enough
+    to count as real, Dutch and other (sorted arrays: half a million words take 4 MB instead of 50 as strings;
+    ``hash`` is stable within the process, and a collision among 2**64 values is negligible)."""
 
     def __init__(self) -> None:
         common: set[str] = set()
         common_nl: set[str] = set()
-        common_other: set[str] = set()
         listed: dict[bool, list[int]] = {True: [], False: []}
         short = MIN_LISTED_LENGTH - 1
         for lang in LANGUAGES:
@@ -70,12 +68,12 @@ class _Lists:
                 if n >= MIN_FREQUENCY:
                     f = fold(w)
                     common.add(f)
-                    (common_nl if nl else common_other).add(f)
+                    if nl:
+                        common_nl.add(f)
                 elif len(w) > short or (len(w) == short and n >= MIN_FREQUENCY_SHORT):
                     listed[nl].append(hash(w.lower() if w.isascii() else fold(w)))
         self.common = frozenset(common)
         self.common_nl = frozenset(common_nl)
-        self.common_other = frozenset(common_other)
         self.listed_nl = np.unique(np.array(listed[True], dtype=np.int64))  # sorted
         self.listed_other = np.unique(np.array(listed[False], dtype=np.int64))
 
@@ -121,13 +119,6 @@ def is_dutch_word(word: str) -> bool:
     """``word`` (folded) is a real Dutch word: listed (see :func:`listed_word`) or a compound of real words."""
     lists = _lists()
     return word in lists.common_nl or lists.has(lists.listed_nl, word) or bool(real_compound(word))
-
-
-def is_other_language_word(word: str) -> bool:
-    """``word`` (folded) is an English or French word: common in one of their lists, or listed there and long or
-    frequent enough to be no chance typo (it may be a Dutch word as well: "museum", "plan")."""
-    lists = _lists()
-    return word in lists.common_other or lists.has(lists.listed_other, word)
 
 
 def is_real_word(word: str) -> bool:
