@@ -1001,7 +1001,7 @@ class Matcher:
                     if g.concepts >> i & 1:
                         ideal[i] = max(ideal[i], w)
         total = sum(weight) or 1.0
-        cover = core = spec = heavy = 0.0
+        cover = cover_known = core = spec = heavy = 0.0
         uncovered = max(weight, default=1.0)  # the most specific concept the best expert does not match
         if top_id is not None and best_norm > 0.0 and n:
             # how well each concept is matched: the group's contribution to this expert over the concept's ideal
@@ -1011,6 +1011,12 @@ class Matcher:
                     if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
                         quality[i] = max(quality[i], min(1.0, c / ideal[i]))
             cover = sum(w * q for w, q in zip(weight, quality, strict=True)) / total
+            # the same over the concepts the register knows: a word no document contains weighs as the most specific
+            # concept in ``coverage`` and is missed by everyone, so a question with one colloquial or rare word reads
+            # as uncovered however well its known concepts are matched
+            known_total = sum(w for w, k in zip(weight, known, strict=True) if k)
+            if known_total:
+                cover_known = sum(w * q for w, q, k in zip(weight, quality, known, strict=True) if k) / known_total
             core = quality[max(range(n), key=lambda i: (weight[i], -i))]
             spec = max((w for w, q in zip(weight, quality, strict=True) if q >= 0.25), default=0.0)
             uncovered = max((w for w, q in zip(weight, quality, strict=True) if q < 0.25), default=0.0)
@@ -1019,6 +1025,7 @@ class Matcher:
         return {
             "confidence": best_norm,
             "coverage": cover,
+            "coverage_known": cover_known,
             "core": core,
             "specificity": spec,
             "heavy": heavy,
