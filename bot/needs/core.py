@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,7 +72,8 @@ class NeedsConfig:
     refit_growth: float = REFIT_GROWTH  # refit the grouping's statistics after this growth (bot.needs.state)
     movable_weeks: int = 8  # a topic this young, small and untouched by staff may still join another (grouping)
     movable_size: int = MOVABLE_SIZE  # ... as a unit when this small (0: no earlier topic ever changes)
-    replace_size: int = REPLACE_SIZE  # ... its members placed again one by one when this small
+    replace_size: int = REPLACE_SIZE  # ... its earlier members placed again one by one when this small with the
+    # run's first placements into it (bot.needs.grouping: an earlier pair a new question joined is not, a lone one is)
     trend_periods: int = TREND_PERIODS
     experts: int = 3  # experts proposed to lead a session
     practices: int = 3
@@ -187,13 +188,19 @@ class NeedsCore:
         matcher = knowledge.matcher or knowledge.load()
         self.vectoriser = Vectoriser(knowledge.analyse, phrase_words=matcher.phrase_words())
 
-    def state(self, session: Session) -> NeedsState:
-        sources = {s.key: s for s in repo.list_need_sources(session)}
+    def state(self, session: Session, *, topic_ids: Collection[int] | None = None) -> NeedsState:
+        """Every question and gap, or only the members of ``topic_ids`` (what a proposal's view reads)."""
+        if topic_ids is None:
+            sources = {s.key: s for s in repo.list_need_sources(session)}
+            assigned = repo.list_need_assignments(session)
+        else:
+            assigned = repo.list_need_assignments(session, topic_ids=topic_ids)
+            sources = {s.key: s for s in repo.list_need_sources(session, keys=list(assigned))} if assigned else {}
         askers = {s.asker_slack_id for s in sources.values() if s.asker_slack_id and s.visibility != "anonymous"}
         return NeedsState(
             sources=sources,
-            assigned=repo.list_need_assignments(session),
-            labels={t.id: t.label for t in repo.list_need_topics(session)},
+            assigned=assigned,
+            labels={t.id: t.label for t in repo.list_need_topics(session, ids=topic_ids)},
             askers=self.directory(session, askers),
         )
 
