@@ -195,7 +195,7 @@ class NeedsCore:
             assigned = repo.list_need_assignments(session)
         else:
             assigned = repo.list_need_assignments(session, topic_ids=topic_ids)
-            sources = {s.key: s for s in repo.list_need_sources(session, keys=list(assigned))} if assigned else {}
+            sources = {s.key: s for s in repo.list_need_sources(session, topic_ids=topic_ids)}
         askers = {s.asker_slack_id for s in sources.values() if s.asker_slack_id and s.visibility != "anonymous"}
         return NeedsState(
             sources=sources,
