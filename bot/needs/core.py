@@ -17,7 +17,7 @@ import logging
 import statistics
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -152,8 +152,12 @@ class NeedsState:
     assigned: dict[str, int]
     labels: dict[int, str]
     askers: Mapping[str, Asker]
+    _members: dict[int, list[repo.NeedSource]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def members(self) -> dict[int, list[repo.NeedSource]]:
+        """Each topic's members, oldest first (made once: a pass proposing many topics asks for each; read only)."""
+        if self._members is not None:
+            return self._members
         out: dict[int, list[repo.NeedSource]] = {}
         for key, topic_id in self.assigned.items():
             source = self.sources.get(key)
@@ -161,6 +165,7 @@ class NeedsState:
                 out.setdefault(topic_id, []).append(source)
         for items in out.values():
             items.sort(key=source_order)
+        self._members = out
         return out
 
     def asker(self, source: repo.NeedSource) -> Asker | None:
