@@ -168,3 +168,13 @@ def test_a_pass_reads_no_text_but_the_members_of_the_topics_it_proposes(
     with network.database.session() as session:
         assert network.service.propose_sessions(session, now=NOW + timedelta(minutes=5), worker_id="a") == []
     assert [n for *_, n in listed] == [0]  # nothing new: only the (empty) unplaced questions are listed
+
+
+def test_a_states_members_are_gathered_once(network: Network) -> None:
+    """A pass proposing many topics asks the state for each one's members: they are gathered (and sorted) once."""
+    with network.database.session() as session:
+        network.service.update_topics(session, now=NOW)
+        state = network.service.core.state(session)
+        members = state.members()
+        assert state.members() is members
+        assert sum(len(items) for items in members.values()) == len(state.assigned) == 8
