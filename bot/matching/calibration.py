@@ -6,7 +6,9 @@ mean and spread — and "someone here" — how close a document's nearest other 
 (``near_mean``). A raw cosine has a level that depends on the register (on how alike its profiles are, on the
 embedding model); read as standard deviations above "nobody here" (``top``, ``part``) or as a position between the
 two levels (``top_pos``, ``part_pos``: 0 at "nobody here", 1 at "someone here") it carries from one register to
-another.
+another. The "someone here" level is measured on whole texts, the mixed "nobody here" level on whole texts and parts
+(as a search mixes them): ``whole_pos`` places a whole text's cosine between two levels measured on the same
+similarity (``whole_mean``: the probes' mean best whole-text cosine).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Calibration:
     part_mean: float
     part_std: float
     near_mean: float = 0.0
+    whole_mean: float = 0.0  # the probes' mean best cosine of a whole text alone (no parts mixed in)
 
     def top(self, cos: float) -> float:
         return (cos - self.top_mean) / self.top_std
@@ -42,6 +45,10 @@ class Calibration:
     def top_pos(self, cos: float) -> float:
         """``cos`` between "nobody here" (0.0, the probes' mean top cosine) and "someone here" (1.0, ``near_mean``)."""
         return (cos - self.top_mean) / self._span()
+
+    def whole_pos(self, cos: float) -> float:
+        """A whole text's cosine between the probes' mean best whole-text cosine (0.0) and ``near_mean`` (1.0)."""
+        return (cos - self.whole_mean) / max(self.near_mean - self.whole_mean, CALIBRATION_MIN_STD)
 
     def part_pos(self, cos: float) -> float:
         """A part's cosine over the same span, from the probes' mean best part cosine."""

@@ -109,8 +109,10 @@ from bot.matching.wordlist import common_words, is_dutch_word
 log = logging.getLogger(__name__)
 
 # the calibrated gap features by the kind whose calibration they need
-EXPERT_CALIBRATED = frozenset({"semantic_rel", "semantic_part_rel", "semantic_pos", "semantic_part_pos"})
-PRACTICE_CALIBRATED = frozenset({"p_semantic_rel", "p_semantic_pos"})
+EXPERT_CALIBRATED = frozenset(
+    {"semantic_rel", "semantic_part_rel", "semantic_pos", "semantic_part_pos", "semantic_whole_pos"}
+)
+PRACTICE_CALIBRATED = frozenset({"p_semantic_rel", "p_semantic_pos", "p_semantic_whole_pos"})
 
 __all__ = ["MatchConfig", "Matcher"]
 
@@ -1049,6 +1051,14 @@ class Matcher:
             "p_semantic_pos": p_sim.top_pos,
             # the profile closest in meaning is one the words found too
             "agree": 1.0 if e_sim.top_id is not None and e_sim.top_id in lexical_top else 0.0,
+            # the same read from the whole texts' cosines alone, no parts mixed in (the ranking keeps the mix; which
+            # similarity "nobody knows" reads is the shipped model's choice: bot.matching.gapmodel, WHOLE_FEATURES)
+            "semantic_whole": e_sim.whole,
+            "semantic_whole_z": e_sim.whole_z,
+            "semantic_whole_pos": e_sim.whole_pos,
+            "p_semantic_whole_z": p_sim.whole_z,
+            "p_semantic_whole_pos": p_sim.whole_pos,
+            "agree_whole": 1.0 if e_sim.whole_id is not None and e_sim.whole_id in lexical_top else 0.0,
         }
 
     @staticmethod

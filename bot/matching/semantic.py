@@ -159,6 +159,11 @@ class Similarity:
     # its "someone here" level (1: how close a document's nearest other document of the kind comes, on average)
     top_pos: float = 0.0
     part_pos: float = 0.0
+    # the same from the whole texts' cosines alone (no parts mixed in): the best, its z-score, document and position
+    whole: float = 0.0
+    whole_z: float = 0.0
+    whole_id: int | None = None
+    whole_pos: float = 0.0
 
 
 NO_SIMILARITY = Similarity({}, 0.0, 0.0)
@@ -306,9 +311,11 @@ class SemanticIndex:
                 ids, matrix = snapshot
                 tops: list[float] = []
                 parts: list[float] = []
+                wholes: list[float] = []
                 for p in probes:
                     q = np.asarray(p, dtype=np.float32)
                     cos = matrix @ q
+                    wholes.append(float(cos.max()))
                     top_part = 0.0
                     if self.part_weight > 0.0 and self._parts:
                         cos, top_part = self._with_parts(kind, ids, cos, q)
@@ -320,6 +327,7 @@ class SemanticIndex:
                     float(np.mean(parts)),
                     max(float(np.std(parts)), CALIBRATION_MIN_STD),
                     near_mean(self._np, matrix),
+                    float(np.mean(wholes)),
                 )
         self._calibration = out
         self._calibrated_at = stamps
@@ -369,6 +377,9 @@ class SemanticIndex:
         np = self._np
         q = np.asarray(self.embedder.query(query), dtype=np.float32)
         cos = matrix @ q
+        w_best = int(np.argmax(cos))
+        whole = float(cos[w_best])
+        whole_z = (whole - float(cos.mean())) / (float(cos.std()) or 1.0)
         top_part = 0.0
         if self.part_weight > 0.0 and self._parts:
             cos, top_part = self._with_parts(kind, ids, cos, q)
@@ -382,8 +393,11 @@ class SemanticIndex:
         best = int(np.argmax(cos))
         top = float(cos[best])
         calib = self._calibration.get(kind)
+        w_id = ids[w_best]
         if calib is None:
-            return Similarity(boosts, top, float(z[best]), ids[best], top_part)
+            return Similarity(
+                boosts, top, float(z[best]), ids[best], top_part, whole=whole, whole_z=whole_z, whole_id=w_id
+            )
         return Similarity(
             boosts,
             top,
@@ -395,6 +409,10 @@ class SemanticIndex:
             calibrated=True,
             top_pos=calib.top_pos(top),
             part_pos=calib.part_pos(top_part),
+            whole=whole,
+            whole_z=whole_z,
+            whole_id=w_id,
+            whole_pos=calib.whole_pos(whole),
         )
 
     def _kind_matrix(self, kind: str) -> tuple[list[int], Any] | None:

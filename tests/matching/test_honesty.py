@@ -10,7 +10,16 @@ import pytest
 from bot.i18n import t
 from bot.matching import MatchConfig, Matcher
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
-from bot.matching.gapmodel import ALL_FEATURES, LEXICAL_FEATURES, SEMANTIC_FEATURES, GapModel, shipped_models, validated
+from bot.matching.gapmodel import (
+    ALL_FEATURES,
+    CALIBRATED_FEATURES,
+    LEXICAL_FEATURES,
+    SEMANTIC_FEATURES,
+    WHOLE_FEATURES,
+    GapModel,
+    shipped_models,
+    validated,
+)
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view, render_text, result_to_json
 from tests.matching.conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
@@ -150,7 +159,9 @@ class TestGapModel:
         # the lexical model never looks at the meaning (it decides while the vectors are missing)
         assert set(models["lexical"].features) <= set(LEXICAL_FEATURES) | {"uncovered", "foreign"}
         assert set(models["semantic"].features) <= set(ALL_FEATURES)
-        assert set(models["semantic"].features) & (set(SEMANTIC_FEATURES) - set(LEXICAL_FEATURES))
+        # the semantic model reads the meaning (from the mixed similarity, the whole texts' cosines, or both)
+        meaning = (set(SEMANTIC_FEATURES) - set(LEXICAL_FEATURES)) | set(WHOLE_FEATURES.values())
+        assert set(models["semantic"].features) & (meaning | set(CALIBRATED_FEATURES))
         for model in models.values():
             assert 0.0 < model.threshold < 1.0
 

@@ -23,7 +23,7 @@ from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.matching import MatchConfig, Matcher, engine
 from bot.matching.calibration import Calibration
 from bot.matching.documents import ExpertDoc, PracticeDoc
-from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel
+from bot.matching.gapmodel import ALL_FEATURES, CALIBRATED_FEATURES, GapModel, with_source
 from bot.matching.semantic import (
     KINDS,
     PART_KIND,
@@ -246,7 +246,13 @@ class TestEngine:
         assert waiting.count(PART_KIND) == 0
         # (the calibration against out-of-domain probes is the fill's: only ``whole`` was filled)
         uncalibrated = replace(
-            whole.similarity("expert", "quux"), top_rel=0.0, part_rel=0.0, calibrated=False, top_pos=0.0, part_pos=0.0
+            whole.similarity("expert", "quux"),
+            top_rel=0.0,
+            part_rel=0.0,
+            calibrated=False,
+            top_pos=0.0,
+            part_pos=0.0,
+            whole_pos=0.0,
         )
         assert waiting.similarity("expert", "quux") == uncalibrated
 
@@ -306,6 +312,65 @@ class TestEngine:
         assert got["semantic_pos"] == pytest.approx(sim.top_pos, abs=1e-5) != 0.0
         assert got["semantic_part_pos"] == pytest.approx(sim.part_pos, abs=1e-5)
         assert got["p_semantic_pos"] == pytest.approx(index.similarity("practice", "zorblax").top_pos, abs=1e-5)
+
+    def test_the_gap_features_can_read_the_whole_texts_cosines_without_the_parts(self) -> None:
+        # the ranking mixes each profile's best part into its similarity; "nobody knows" may read the whole texts'
+        # cosines alone, against levels measured on whole texts alike
+        m = build([*EXPERTS, ZORBLAX])
+        index = SemanticIndex(FakeEmbedder())
+        fill(index, documents(m), None)  # type: ignore[arg-type]
+        calib = index.calibration("expert")
+        snapshot = index._kind_matrix("expert")
+        assert calib is not None and snapshot is not None
+        ids, matrix = snapshot
+        probes = [float((matrix @ FakeEmbedder().query(t)).max()) for t in probe_texts()]
+        assert calib.whole_mean == pytest.approx(sum(probes) / len(probes), abs=1e-3)
+        whole = matrix @ FakeEmbedder().query("zorblax")
+        sim = index.similarity("expert", "zorblax")
+        assert sim.whole == pytest.approx(float(whole.max()), abs=1e-4)
+        assert sim.whole_id == ids[int(whole.argmax())] == 50
+        assert sim.whole_z == pytest.approx(float((whole.max() - whole.mean()) / whole.std()), abs=1e-3)
+        # the expertise item "zorblax" is mixed in: the mixed cosine is higher
+        assert sim.top == pytest.approx(0.7 * sim.whole + 0.3 * sim.top_part, abs=1e-4)
+        assert sim.top > sim.whole
+        span = max(calib.near_mean - calib.whole_mean, 0.01)
+        assert sim.whole_pos == pytest.approx((sim.whole - calib.whole_mean) / span)
+        m.semantic = index
+        got = m.search("zorblax", today=TODAY).gap_features
+        assert got["semantic_whole"] == pytest.approx(sim.whole, abs=1e-5)
+        assert got["semantic"] == pytest.approx(sim.top, abs=1e-5)
+        assert got["semantic_whole_z"] == pytest.approx(sim.whole_z, abs=1e-5)
+        assert got["semantic_whole_pos"] == pytest.approx(sim.whole_pos, abs=1e-5)
+        assert got["agree_whole"] == 1.0
+        p_sim = index.similarity("practice", "zorblax")
+        assert got["p_semantic_whole_z"] == pytest.approx(p_sim.whole_z, abs=1e-5)
+        assert got["p_semantic_whole_pos"] == pytest.approx(p_sim.whole_pos, abs=1e-5)
+
+    def test_the_gap_models_similarity_source_is_a_choice_of_features(self) -> None:
+        mixed = ("coverage", "semantic_z", "agree", "semantic_pos", "semantic_part_pos", "p_semantic_pos")
+        assert with_source(mixed, "mix") == mixed
+        whole = with_source(mixed, "whole")
+        assert whole == (
+            "coverage",
+            "semantic_whole_z",
+            "agree_whole",
+            "semantic_whole_pos",
+            "semantic_part_pos",  # a part's cosine alone has no whole-text counterpart
+            "p_semantic_whole_pos",
+        )
+        assert with_source(mixed, "both") == (*mixed, *(f for f in whole if f not in mixed))
+        assert set(whole) <= set(ALL_FEATURES)  # a shipped model may name them (``validated``)
+        with pytest.raises(ValueError, match="similarity source"):
+            with_source(mixed, "parts")
+        # the whole-text position waits for the calibration like the others
+        assert {"semantic_whole_pos", "p_semantic_whole_pos"} <= set(CALIBRATED_FEATURES)
+
+    def test_a_whole_text_cosine_is_placed_between_levels_measured_on_whole_texts(self) -> None:
+        calib = Calibration(top_mean=0.8, top_std=0.02, part_mean=0.82, part_std=0.02, near_mean=0.9, whole_mean=0.7)
+        assert calib.whole_pos(0.7) == 0.0
+        assert calib.whole_pos(0.8) == pytest.approx(0.5)
+        assert calib.whole_pos(0.9) == pytest.approx(1.0)
+        assert calib.top_pos(0.8) == 0.0  # the mixed cosine keeps its own "nobody here" level
 
     def test_a_register_of_alike_profiles_reads_the_same_cosine_as_less_close(self) -> None:
         # the same question and the same best cosine; in a register whose profiles are all about the same topic the
