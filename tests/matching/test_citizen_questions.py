@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.matching import MatchConfig, Matcher
+from bot.matching.analysis import question_topic
 from bot.matching.documents import PracticeDoc
 from bot.matching.wordlist import verb_forms
 
@@ -56,3 +57,36 @@ class TestVerbForms:
         # "helpt" ~ "help" (in the register): "help" is a question-only word (query_stopwords), never a topic
         groups = build()._parser.parse("hoe helpt de app").groups
         assert all(v.terms != ("help",) for g in groups for v in g.variants)
+
+
+class TestCitizenFraming:
+    def test_what_the_asker_wants_to_know_is_framing(self) -> None:
+        cases = {
+            "Wat betekent dat voor mijn parkeervergunning?": "parkeervergunning",
+            "Wat gebeurt er met mijn gegevens?": "gegevens",
+            "Hoe zit het met de huurtoeslag?": "huurtoeslag",
+            "Klopt het dat de afvalbelasting stijgt?": "afvalbelasting stijgt",
+            "Het lukt me niet de aangifte te versturen. Wat gaat er mis?": "aangifte te versturen",
+            "Waar kan ik terecht met klachten?": "klachten",
+            "Hoe ziet de nieuwe wijk eruit?": "nieuwe wijk",
+        }
+        for question, topic in cases.items():
+            assert question_topic(question) == topic, question
+
+    def test_framing_words_found_in_answer_prose_do_not_rank(self) -> None:
+        # the first answer happens to say "betekent"; the question asks what something means for a parking permit
+        practices = [
+            PracticeDoc(
+                601, "Rood scherm bij de controle", "Een rood scherm betekent dat de parkeervergunning ongeldig is."
+            ),
+            PracticeDoc(
+                602,
+                "Parkeervergunning voor bewoners",
+                "Bewoners vragen een parkeervergunning aan bij de stad; de parkeervergunning geldt voor de eigen wijk.",
+            ),
+        ]
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=EXPERTS, practices=practices, answers=[])
+        r = m.search("Wat betekent de nieuwe regeling voor mijn parkeervergunning?", today=TODAY)
+        assert "betekent" not in r.terms
+        assert r.practices[0].doc.id == 602
