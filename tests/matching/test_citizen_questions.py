@@ -90,3 +90,29 @@ class TestCitizenFraming:
         r = m.search("Wat betekent de nieuwe regeling voor mijn parkeervergunning?", today=TODAY)
         assert "betekent" not in r.terms
         assert r.practices[0].doc.id == 602
+
+
+# an answer register in which nearly every answer says "app"
+PLACE_NAMES = ("Noord", "Zuid", "Oost", "West", "Centrum", "Haven", "Station", "Markt", "Kerk", "School")
+FILLER = [
+    PracticeDoc(700 + i, f"De app in de wijk {name} {part}", f"De app van de stad toont het nieuws van {name}.")
+    for i, (name, part) in enumerate((n, p) for n in PLACE_NAMES for p in ("noord", "zuid"))
+]
+# one answer says "app" and, in passing, "verwijderen"; the other is about deleting (without "app")
+WEAK = PracticeDoc(
+    801,
+    "Nieuws in de app",
+    "De app toont nieuws over de wijk; berichten verwijderen kan in de instellingen van de telefoon.",
+)
+STRONG = PracticeDoc(802, "Gegevens wissen", "Je gegevens verwijderen kan met het formulier van de stad.")
+
+
+class TestCommonConcepts:
+    def test_a_word_nearly_every_answer_has_does_not_count_for_coverage(self) -> None:
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=EXPERTS, practices=[*FILLER, WEAK, STRONG], answers=[])
+        parsed = m.analyse("Hoe kan ik de app verwijderen?")
+        assert m._common_concepts(m._kinds["practice"], parsed.groups) == 0b01  # "app", the first concept
+        assert m.search("Hoe kan ik de app verwijderen?", today=TODAY).practices[0].doc.id == 802
+        m._common_concepts = lambda *_: 0  # type: ignore[method-assign]  # "app" counted like any other word
+        assert m.search("Hoe kan ik de app verwijderen?", today=TODAY).practices[0].doc.id == 801
