@@ -8,6 +8,7 @@ Usage::
     python bench/needs.py --quality --sets dev,dev2,dev3,dev4  # while tuning: only the development sets are read
     python bench/needs.py --speed 50000 --db    # speed only, this many generated questions, and the database path
     python bench/needs.py --speed 50000 --db-first [--db-url postgresql://...]  # only the first database run
+    python bench/needs.py --speed 50000 --db-pass [--db-url postgresql://...]   # the first run, then the needs pass
     python bench/needs.py --fit-center          # write bot/needs/data/meaning_center.json (the reference mean)
 
 **Quality.** Six labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
@@ -36,7 +37,10 @@ about 0.9 between two questions of one phrase): the grouping's cost is the same,
 real vectors would give. Baselines: grouping by recognised theme (all N) and rapidfuzz leader clustering (on 2,000:
 it is quadratic). ``--db`` also runs the database path (``NeedsService.update_topics`` and the report of the
 quarter, xlsx) on a temporary SQLite file with N questions and their vectors, then +0.1 % and +1 % more questions
-placed before (every run a full refit; a new process and the running bot), by a new process and by the running bot.
+placed before (every run a full refit; a new process and the running bot), by a new process and by the running bot,
+and at the end the whole needs pass as the job runs it (``NeedsPass.run``, the askers in 300 organisations): the
+first one in the process (it claims a proposal for every topic at the threshold), one with nothing new and one
+with 50 new questions. ``--db-pass`` runs only the first ``update_topics`` and those needs pass rows.
 ``--db-first`` runs only the first ``update_topics`` of the database path (the same data; nothing in memory before
 it); ``--db-url`` runs the database path on that database (it must be empty, e.g. a new PostgreSQL database)
 instead of a temporary SQLite file.
@@ -54,8 +58,10 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -554,7 +560,15 @@ def speed_rows(
     ]
 
 
-def speed(matcher: Matcher, n: int, *, with_db: bool, db_first: bool = False, db_url: str | None = None) -> None:
+def speed(
+    matcher: Matcher,
+    n: int,
+    *,
+    with_db: bool,
+    db_first: bool = False,
+    db_pass: bool = False,
+    db_url: str | None = None,
+) -> None:
     generated = generate(n + n // 100 + n // 1000)
     texts = [t for t, _ in generated]
     first, more, few = texts[:n], texts[n : n + n // 100], texts[n + n // 100 :]
@@ -562,9 +576,17 @@ def speed(matcher: Matcher, n: int, *, with_db: bool, db_first: bool = False, db
     vectors: dict[str, Vector] = {}
     rows: list[tuple[str, float, int]] = []
     prior = None
-    if db_first:
+    if db_first or db_pass:
         vectors = synthetic_vectors(generated, embedder) if embedder is not None else {}
-        database_run(texts=first, more=[few, more], vectors=vectors, embedder=embedder, url=db_url, first_only=True)
+        database_run(
+            texts=first,
+            more=[few, more],
+            vectors=vectors,
+            embedder=embedder,
+            url=db_url,
+            first_only=db_first,
+            pass_only=db_pass,
+        )
         return
     if embedder is not None:
         sample = sorted(set(first))[:200]
@@ -599,12 +621,13 @@ def database_run(
     embedder: E5Embedder | None,
     url: str | None = None,
     first_only: bool = False,
+    pass_only: bool = False,
 ) -> None:
     """update_topics and the quarter's report through a temporary SQLite database (or the empty database ``url``)
     with the questions' vectors stored as the needs pass stores them. Each batch of ``more`` is added after the
     first run and placed three ways on the same data: as before (every run a full refit), by a new process (the
     state rebuilt from the database) — both rolled back — and by the running bot (its kept state; committed).
-    ``first_only``: the first run only."""
+    ``first_only``: the first run only; ``pass_only``: the first run, then only the needs pass rows."""
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415
 
     from sqlalchemy import func, insert, select  # noqa: PLC0415
@@ -689,6 +712,16 @@ def database_run(
                 f"| update_topics, first run ({where}, {placed:,} placed, {topics:,} topics), CPU s | {t_update:.2f} |"
             )
             return
+        if pass_only:
+            passes = needs_pass_rows(db, service, rows[:50], now=now)
+            knowledge.close()
+            db.dispose()
+            print(f"\n| needs pass, {len(texts):,} questions ({db.engine.url.get_backend_name()}), CPU s | |")
+            print("| --- | --- |")
+            print(f"| update_topics, first run | {t_update:.2f} |")
+            for name, seconds in passes:
+                print(f"| {name} | {seconds:.2f} |")
+            return
         with db.session() as session:
             t_again, _ = timed(lambda: service.update_topics(session, now=now))
         batches: list[tuple[int, int, float, float, float, float]] = []
@@ -745,6 +778,7 @@ def database_run(
             write_xlsx(data, out)
 
         t_report, _ = timed(report)
+        passes = needs_pass_rows(db, service, rows[:50], now=now)
         knowledge.close()
         db.dispose()
     kind = "words + meaning" if service.meaning is not None else "words only"
@@ -771,6 +805,56 @@ def database_run(
         f"state mostly (tracemalloc, MB) | {kept_mb:.0f} |"
     )
     print(f"| report of 2026-Q4 (collect, coverage of every topic, xlsx with charts) | {t_report:.2f} |")
+    for name, seconds in passes:
+        print(f"| {name} | {seconds:.2f} |")
+
+
+def pass_directory(session: object, slack_user_ids: Iterable[str]) -> dict[str, Any]:
+    """The bench's askers' organisations: each of the generated askers in one of 300 organisations."""
+    from bot.needs.core import Asker  # noqa: PLC0415
+
+    return {sid: Asker(f"Organisation {zlib.crc32(sid.encode()) % 300}", "") for sid in slack_user_ids}
+
+
+def needs_pass_rows(db: Any, service: Any, sample: Sequence[dict[str, Any]], *, now: Any) -> list[tuple[str, float]]:
+    """The whole needs pass as the job runs it (``NeedsPass.run``: vectors, grouping, proposals; purging once
+    every 6 hours), the askers in 300 organisations: with nothing new while no topic is at the threshold (every topic
+    counted), then a pass that claims a proposal for every topic at the threshold, then a pass with nothing new and
+    one with 50 new questions (texts asked before: their vectors are stored), a few minutes apart."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from sqlalchemy import insert  # noqa: PLC0415
+
+    from bot.needs.jobs import NeedsPass  # noqa: PLC0415
+    from storage.models import Question  # noqa: PLC0415
+
+    service.core.directory = pass_directory
+    needs = NeedsPass(db, service, worker_id="bench")
+    step = timedelta(minutes=5)
+    config = service.core.config
+    service.core.config = replace(config, min_organisations=10**6)  # no topic at the threshold: all counted
+    needs.run(now)  # the first pass of the process: it purges the unused vectors (every 6 hours)
+    t_counted, _ = timed(lambda: needs.run(now + step / 5))
+    service.core.config = config
+    t_first, first = timed(lambda: needs.run(now + step))
+    claimed = len(first.proposals)  # type: ignore[attr-defined]
+    t_idle, _ = timed(lambda: needs.run(now + 2 * step))
+    asked = [
+        dict(r, created_at=now + 2 * step + timedelta(seconds=i), updated_at=now + 2 * step)
+        for i, r in enumerate(sample)
+    ]
+    with db.session() as session:
+        session.execute(insert(Question), asked)
+    t_new, new = timed(lambda: needs.run(now + 3 * step))
+    placed = new.placed  # type: ignore[attr-defined]
+    t_idle2, _ = timed(lambda: needs.run(now + 4 * step))
+    return [
+        ("needs pass, nothing new, no topic at the threshold (every topic's window counted)", t_counted),
+        (f"needs pass claiming {claimed:,} proposals (every topic at the threshold; queued with their views)", t_first),
+        ("**needs pass, nothing new** (the whole `NeedsPass` step, 5 minutes later)", t_idle),
+        (f"**needs pass, +{len(asked)} new questions** ({placed} placed)", t_new),
+        ("needs pass, nothing new again", t_idle2),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -785,6 +869,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed", type=int, default=None, metavar="N", help="Only the speed, with N questions.")
     parser.add_argument("--db", action="store_true", help="Also the database path (update_topics, report).")
     parser.add_argument("--db-first", action="store_true", help="Only the first update_topics through the database.")
+    parser.add_argument("--db-pass", action="store_true", help="Only the first run and the needs pass rows.")
     parser.add_argument("--db-url", default=None, help="An empty database for the database path (default: SQLite).")
     parser.add_argument("--fit-center", action="store_true", help="Write the reference mean of the meaning vectors.")
     args = parser.parse_args(argv)
@@ -801,7 +886,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.speed is None or args.quality:
         quality(matcher, names=names)
     if not args.quality:
-        speed(matcher, args.speed or 50_000, with_db=args.db, db_first=args.db_first, db_url=args.db_url)
+        speed(
+            matcher,
+            args.speed or 50_000,
+            with_db=args.db,
+            db_first=args.db_first,
+            db_pass=args.db_pass,
+            db_url=args.db_url,
+        )
 
 
 if __name__ == "__main__":

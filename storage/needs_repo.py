@@ -114,15 +114,27 @@ def list_need_sources(
     since: datetime | None = None,
     keys: Collection[str] | None = None,
     placed: bool | None = None,
+    topic_ids: Collection[int] | None = None,
 ) -> list[NeedSource]:
-    """Every question and knowledge gap (asked at or after ``since``; only these item keys, else only those in a
-    topic when ``placed`` is True, only those not in one when False), oldest first."""
+    """Every question and knowledge gap (asked at or after ``since``; only these item keys, else only the members
+    of these topics, else only those in a topic when ``placed`` is True, only those not in one when False), oldest
+    first."""
     if keys is not None:
         return [s for s in _sources_of(session, keys) if since is None or s.created_at >= since]
     questions, gaps, theme_rows = _source_queries()
     if since is not None:
         questions = questions.where(Question.created_at >= since)
         gaps = gaps.where(KnowledgeGap.created_at >= since)
+    if topic_ids is not None:  # joined on need_items, 500 topics at a time
+        ids, out = sorted(set(topic_ids)), []
+        for i in range(0, len(ids), 500):
+            chunk = NeedItem.topic_id.in_(ids[i : i + 500])
+            in_q = select(NeedItem.id).where(NeedItem.question_id == Question.id, chunk).exists()
+            in_g = select(NeedItem.id).where(NeedItem.gap_id == KnowledgeGap.id, chunk).exists()
+            in_t = select(NeedItem.id).where(NeedItem.question_id == question_themes.c.question_id, chunk).exists()
+            out += _sources(session, questions.where(in_q), gaps.where(in_g), theme_rows.where(in_t))
+        out.sort(key=lambda s: (s.created_at, s.key))
+        return out
     if placed is not None:  # one query each with an (anti-)join on need_items, not the ids read first
         in_q = select(NeedItem.id).where(NeedItem.question_id == Question.id).exists()
         in_g = select(NeedItem.id).where(NeedItem.gap_id == KnowledgeGap.id).exists()
@@ -218,10 +230,45 @@ def _item_key(question_id: int | None, gap_id: int | None) -> str:
     return f"q:{question_id}" if question_id is not None else f"g:{gap_id}"
 
 
-def list_need_assignments(session: Session) -> dict[str, int]:
-    """Item key -> topic id of every placed question and gap."""
-    rows = session.execute(select(NeedItem.question_id, NeedItem.gap_id, NeedItem.topic_id))
-    return {_item_key(q, g): topic for q, g, topic in rows}
+def list_need_assignments(session: Session, *, topic_ids: Collection[int] | None = None) -> dict[str, int]:
+    """Item key -> topic id of every placed question and gap (only those in these topics)."""
+    query = select(NeedItem.question_id, NeedItem.gap_id, NeedItem.topic_id)
+    if topic_ids is None:
+        return {_item_key(q, g): topic for q, g, topic in session.execute(query)}
+    ids = sorted(set(topic_ids))
+    out: dict[str, int] = {}
+    for i in range(0, len(ids), 500):
+        rows = session.execute(query.where(NeedItem.topic_id.in_(ids[i : i + 500])))
+        out.update((_item_key(q, g), topic) for q, g, topic in rows)
+    return out
+
+
+def list_need_window_rows(
+    session: Session, *, since: datetime, before: datetime, skip_statuses: Sequence[ProposalStatus]
+) -> list[tuple[int, str, datetime, str | None, str]]:
+    """(topic id, item key, asked at, asker's Slack id, visibility) of the placed questions and gaps asked at or
+    after ``since`` and before ``before``, leaving out the topics with a proposal in ``skip_statuses`` (the live
+    ones): what proposing counts, without the texts."""
+    proposed = select(NeedProposal.topic_id).where(NeedProposal.status.in_(list(skip_statuses)))
+    questions = (
+        select(
+            NeedItem.topic_id,
+            Question.id,
+            Question.created_at,
+            Question.asker_slack_id,
+            type_coerce(Question.visibility, String),
+        )
+        .join(Question, Question.id == NeedItem.question_id)
+        .where(Question.created_at >= since, Question.created_at < before, NeedItem.topic_id.not_in(proposed))
+    )
+    gaps = (
+        select(NeedItem.topic_id, KnowledgeGap.id, KnowledgeGap.created_at, KnowledgeGap.asker_slack_id)
+        .join(KnowledgeGap, KnowledgeGap.id == NeedItem.gap_id)
+        .where(KnowledgeGap.created_at >= since, KnowledgeGap.created_at < before, NeedItem.topic_id.not_in(proposed))
+    )
+    rows = [(t, f"q:{i}", at, asker, visibility) for t, i, at, asker, visibility in session.execute(questions)]
+    rows.extend((t, f"g:{i}", at, asker, "public") for t, i, at, asker in session.execute(gaps))
+    return rows
 
 
 def list_need_item_rows(session: Session) -> list[tuple[int, str, int]]:

@@ -72,6 +72,9 @@ class MatchConfig:
     # with anyone, so the ranking among the few it does share is noise that meaning should outweigh
     meaning_lean: float = 1.0
     meaning_lean_cover: float = 0.3
+    # ... and an expert's lexical score (for ranking) is at least this share of the normalised score of the best
+    # practice they are the contact for: a practice answering the question makes its contact a match as good as it
+    contact_floor: float = 1.0
     evidence_decay: float = 0.3  # second and further practices/answers add this fraction
     evidence_pool: int = 50  # evidence comes from the query's best practices and answers
     # query-term coverage: a score is multiplied by 1 - w + w * (share of the distinct query concepts matched), so

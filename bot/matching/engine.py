@@ -9,7 +9,8 @@ each query word a DisMax group of variants (:mod:`.query`)::
 
 Experts are also found through their work: ``raw_expert += practice_evidence * agg(raw of practices they are the
 contact for) + answer_evidence * agg(raw of answers they gave)``, with ``agg = max + evidence_decay * rest`` over
-the ``evidence_pool`` best practices and answers of the query.
+the ``evidence_pool`` best practices and answers of the query. For the ranking (not the gap decision), an expert's
+raw score is at least ``contact_floor`` times the best such practice's normalised score, in the experts' scale.
 
 Only documents that can still reach the top are scored (:meth:`Matcher._score`): candidates come from the rarest
 variants first (MaxScore stops once nothing unseen can reach the top), a very common term contributes candidates
@@ -790,6 +791,7 @@ class Matcher:
         e_ideal = sum(e_groups) or 1.0
         p_ideal = self._ideal(p_kind, pq)
         a_ideal = self._ideal(a_kind, pq)
+        e_rank = self._contact_floor(e_raw, p_by_expert, e_ideal / p_ideal)
 
         # the meaning-based signal, where the vectors are there (see bot.matching.semantic); the question is embedded
         # without its framing ("wie weet iets over …"): fewer tokens to embed, and only what it is about
@@ -811,12 +813,12 @@ class Matcher:
             lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
             sem = {d: b * lean for d, b in sem.items()}
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
-        for eid in self._expert_candidates(e_raw, sem, e_ideal, pq, limit):
+        for eid in self._expert_candidates(e_rank, sem, e_ideal, pq, limit):
             edoc = e_kind.docs.get(eid)
             if edoc is None:
                 continue
             assert isinstance(edoc, ExpertDoc)
-            norm = e_raw.get(eid, 0.0) / e_ideal
+            norm = e_rank.get(eid, 0.0) / e_ideal
             score = norm * self._boost(e_kind, eid, pq) + sem.get(eid, 0.0)
             avail = is_available(edoc, today)
             stale = is_stale_profile(edoc.consent, edoc.last_confirmed_at, now=now, reconfirm_days=cfg.reconfirm_days)
@@ -908,6 +910,24 @@ class Matcher:
         cut = lows[-1] * (1.0 - 1e-9) - 1e-12
         return [d for d in ids if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
 
+    def _contact_floor(
+        self, e_raw: dict[int, float], p_by_expert: Mapping[int, list[tuple[float, int]]], scale: float
+    ) -> dict[int, float]:
+        """The experts' scores for ranking: each at least ``contact_floor`` of the normalised score of the best
+        practice they are the contact for (``scale``: the experts' normalisation ideal over the practices'), so the
+        person behind a practice that answers the question is not ranked below someone whose profile only mentions
+        a part of it — the lexical counterpart of ``practice_meaning_evidence``. ``e_raw`` itself is left as it
+        is: the gap decision reads it (the gap model was fitted on those scores)."""
+        floor = self.config.contact_floor * scale
+        if floor <= 0.0 or not p_by_expert:
+            return e_raw
+        out = dict(e_raw)
+        for eid, items in p_by_expert.items():
+            x = floor * max(s for s, _ in items)
+            if x > out.get(eid, 0.0):
+                out[eid] = x
+        return out
+
     def _with_practice_meaning(
         self, e_boosts: dict[int, float], p_boosts: Mapping[int, float]
     ) -> tuple[dict[int, float], dict[int, PracticeDoc]]:
@@ -984,7 +1004,7 @@ class Matcher:
                     if g.concepts >> i & 1:
                         ideal[i] = max(ideal[i], w)
         total = sum(weight) or 1.0
-        cover = core = spec = heavy = 0.0
+        cover = cover_known = core = spec = heavy = 0.0
         uncovered = max(weight, default=1.0)  # the most specific concept the best expert does not match
         if top_id is not None and best_norm > 0.0 and n:
             # how well each concept is matched: the group's contribution to this expert over the concept's ideal
@@ -994,6 +1014,12 @@ class Matcher:
                     if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
                         quality[i] = max(quality[i], min(1.0, c / ideal[i]))
             cover = sum(w * q for w, q in zip(weight, quality, strict=True)) / total
+            # the same over the concepts the register knows: a word no document contains weighs as the most specific
+            # concept in ``coverage`` and is missed by everyone, so a question with one colloquial or rare word reads
+            # as uncovered however well its known concepts are matched
+            known_total = sum(w for w, k in zip(weight, known, strict=True) if k)
+            if known_total:
+                cover_known = sum(w * q for w, q, k in zip(weight, quality, known, strict=True) if k) / known_total
             core = quality[max(range(n), key=lambda i: (weight[i], -i))]
             spec = max((w for w, q in zip(weight, quality, strict=True) if q >= 0.25), default=0.0)
             uncovered = max((w for w, q in zip(weight, quality, strict=True) if q < 0.25), default=0.0)
@@ -1002,6 +1028,7 @@ class Matcher:
         return {
             "confidence": best_norm,
             "coverage": cover,
+            "coverage_known": cover_known,
             "core": core,
             "specificity": spec,
             "heavy": heavy,

@@ -9,6 +9,9 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
 ``coverage``     the share of the question's meaning the best expert covers: per concept (content word) how fully it is
                  matched (its contribution over its ideal), weighted by how specific the concept is (the best IDF a
                  variant of the word reaches; a word the register lacks entirely counts as the most specific)
+``coverage_known`` the same share over the concepts the register knows at all (some document contains a form of
+                 them): how well the best expert covers what the register could cover; a word no document contains
+                 is missed by everyone and, as the most specific concept, dominates ``coverage``
 ``uncovered``    the most specific concept the best expert does not match (its specificity, as below)
 ``core``         how fully the question's most specific concept is matched by the best expert
 ``specificity``  the most specific concept the best expert matches: its IDF over the register's largest IDF
@@ -66,6 +69,7 @@ CALIBRATED_FEATURES = ("semantic_rel", "semantic_part_rel", "p_semantic_rel", *P
 # everything ``Matcher.search`` computes; a shipped model uses a subset (chosen by cross-validation on dev)
 ALL_FEATURES = (
     *LEXICAL_FEATURES,
+    "coverage_known",
     "uncovered",
     "foreign",
     "semantic",

@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -72,7 +72,8 @@ class NeedsConfig:
     refit_growth: float = REFIT_GROWTH  # refit the grouping's statistics after this growth (bot.needs.state)
     movable_weeks: int = 8  # a topic this young, small and untouched by staff may still join another (grouping)
     movable_size: int = MOVABLE_SIZE  # ... as a unit when this small (0: no earlier topic ever changes)
-    replace_size: int = REPLACE_SIZE  # ... its members placed again one by one when this small
+    replace_size: int = REPLACE_SIZE  # ... its earlier members placed again one by one when this small with the
+    # run's first placements into it (bot.needs.grouping: an earlier pair a new question joined is not, a lone one is)
     trend_periods: int = TREND_PERIODS
     experts: int = 3  # experts proposed to lead a session
     practices: int = 3
@@ -151,8 +152,12 @@ class NeedsState:
     assigned: dict[str, int]
     labels: dict[int, str]
     askers: Mapping[str, Asker]
+    _members: dict[int, list[repo.NeedSource]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def members(self) -> dict[int, list[repo.NeedSource]]:
+        """Each topic's members, oldest first (made once: a pass proposing many topics asks for each; read only)."""
+        if self._members is not None:
+            return self._members
         out: dict[int, list[repo.NeedSource]] = {}
         for key, topic_id in self.assigned.items():
             source = self.sources.get(key)
@@ -160,6 +165,7 @@ class NeedsState:
                 out.setdefault(topic_id, []).append(source)
         for items in out.values():
             items.sort(key=source_order)
+        self._members = out
         return out
 
     def asker(self, source: repo.NeedSource) -> Asker | None:
@@ -187,13 +193,19 @@ class NeedsCore:
         matcher = knowledge.matcher or knowledge.load()
         self.vectoriser = Vectoriser(knowledge.analyse, phrase_words=matcher.phrase_words())
 
-    def state(self, session: Session) -> NeedsState:
-        sources = {s.key: s for s in repo.list_need_sources(session)}
+    def state(self, session: Session, *, topic_ids: Collection[int] | None = None) -> NeedsState:
+        """Every question and gap, or only the members of ``topic_ids`` (what a proposal's view reads)."""
+        if topic_ids is None:
+            sources = {s.key: s for s in repo.list_need_sources(session)}
+            assigned = repo.list_need_assignments(session)
+        else:
+            assigned = repo.list_need_assignments(session, topic_ids=topic_ids)
+            sources = {s.key: s for s in repo.list_need_sources(session, topic_ids=topic_ids)}
         askers = {s.asker_slack_id for s in sources.values() if s.asker_slack_id and s.visibility != "anonymous"}
         return NeedsState(
             sources=sources,
-            assigned=repo.list_need_assignments(session),
-            labels={t.id: t.label for t in repo.list_need_topics(session)},
+            assigned=assigned,
+            labels={t.id: t.label for t in repo.list_need_topics(session, ids=topic_ids)},
             askers=self.directory(session, askers),
         )
 

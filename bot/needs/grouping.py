@@ -34,19 +34,20 @@ its need follows it.
 question placed alone in one run would stay alone when the rest of its need comes later. The caller may therefore
 name earlier topics that can still move (``place``'s ``movable``: young, no work session proposed, no staff action
 on them): one of at most ``movable_size`` questions (default 1) is taken by the fragments pass and the second step
-like a topic of this run, when the topic it would join is new or joined in this run (two earlier topics left
-apart stay apart unless one grew). The smaller always joins the larger (of two as large, the younger the older),
-so a larger topic never joins an earlier small one and keeps its id and label; a topic not named never moves.
-Fed in five runs, pairwise F1 on the development sets rose from 0.905 / 0.717 / 0.819 to 0.928 / 0.796 / 0.861
-(in one run nothing changes: every topic is this run's). Letting earlier topics of two questions move as a unit
-as well gave dev2 0.851 but dev3 0.776 (halves of two different needs joined), so only lone questions do. The
-members of such a topic of at most ``replace_size`` questions (default 2) are instead placed again one by one by
-the refinement, at the joining threshold, when the join rests on this run (``_new_evidence``) and the older topic
-id survives: a wording that paired with a near neighbour before its own need was asked joins the need when it
-comes, the other member keeps the topic (five runs: dev2 0.796 -> 0.841; twenty runs: 0.718 -> 0.751; dev, dev3
-and one run unchanged). ``movable_size=0`` turns every move off. The second step joins a topic of an earlier
-run only from ``rescue_earlier_threshold`` (0.175, not 0.15): that topic stood out while the collection was partial,
-perhaps before the question's own need was asked (twenty runs: dev2 0.751 -> 0.786; 0.19 cost dev3 0.02).
+like a topic of this run, when the topic it would join is new or joined in this run (two earlier topics left apart
+stay apart unless one grew). The smaller always joins the larger (of two as large, the younger the older), so a
+larger topic never joins an earlier small one and keeps its id and label; a topic not named never moves. Fed in five
+runs, pairwise F1 on the development sets rose from 0.905 / 0.717 / 0.819 to 0.928 / 0.796 / 0.861 (in one run
+nothing changes: every topic is this run's). Letting earlier topics of two questions move as a unit as well gave
+dev2 0.851 but dev3 0.776 (halves of two different needs joined), so only lone questions do. The earlier members of
+such a topic of at most ``replace_size`` items (default 2) counting this run's first placements into it (an earlier
+pair a new question joined is not placed again, a lone question one joined is) are instead placed again one by one
+by the refinement, at the joining threshold, when the join rests on this run (``_new_evidence``) and the older topic
+id survives: a wording that paired with a near neighbour before its own need was asked joins the need when it comes,
+the other member keeps the topic (five runs: dev2 0.796 -> 0.841; twenty runs: 0.718 -> 0.751; dev, dev3 and one run
+unchanged). ``movable_size=0`` turns every move off. The second step joins a topic of an earlier run only from
+``rescue_earlier_threshold`` (0.175, not 0.15): that topic stood out while the collection was partial, perhaps
+before the question's own need was asked (twenty runs: dev2 0.751 -> 0.786; 0.19 cost dev3 0.02).
 
 The weights and thresholds were chosen on the development sets (``bench/needs``): words and meaning
 ``(1 - 0.7) * words + 0.7 * meaning`` joining at 0.275, words alone at 0.2; the second step at 0.15 with a margin
@@ -108,7 +109,7 @@ RESCUE_SIZE = 3  # ... and so does a new topic of at most this many questions (b
 RESCUE_ROUNDS = 3  # ... repeated until nothing joins, at most this many times (a pair formed can then join its need)
 RESCUE_EARLIER_THRESHOLD = 0.175  # ... into a topic of an earlier run only this close (its need may not be asked yet)
 MOVABLE_SIZE = 1  # an earlier topic this small may still join another as a unit (``place``'s ``movable``)
-REPLACE_SIZE = 2  # ... and the members of one this small are placed again one by one (``_refine``)
+REPLACE_SIZE = 2  # ... and the earlier members of one this small, with this run's first placements, placed again
 
 
 class Grouper(TopicBook):
@@ -256,11 +257,10 @@ class Grouper(TopicBook):
         """Place ``items`` (none placed yet) into the state's topics, new topics numbered from ``next_topic_id``; the
         state is updated (``bot.needs.state.settle``: a kept state and one made anew by ``start`` are the same).
 
-        ``movable``: earlier topics that the fragments pass and the second step may take as units like this run's
-        small topics (the caller's choice: young, no work session proposed, no staff action); such a topic, when
-        small enough for the step, may join a topic at least as large, never the other way round; the members of
-        one of at most ``replace_size`` are placed again one by one (``_refine``). Their new topics are
-        ``GroupingResult.moved``; the topics left empty ``GroupingResult.emptied``."""
+        ``movable``: earlier topics the fragments pass and the second step may take as units like this run's small
+        topics (the caller's choice); such a topic, when small enough, may join a topic at least as large, never the
+        other way round; the earlier members of one of at most ``replace_size`` items, counting this run's first
+        placements into it, are placed again one by one (``_refine``). See ``GroupingResult.moved`` and ``.emptied``."""
         self._add_items(state, items)
         self._movable = frozenset(t for t in movable if t < next_topic_id)
         self._origin = {}

@@ -3,7 +3,8 @@
 * ``propose_sessions`` — the job — claims a proposal for every topic that reached the threshold (by default 3
   organisations in 8 weeks), at most one live proposal per topic across processes, and queues it for the triage
   channel (outbox ``needs_proposal``). After a dismissal or a session the topic is proposed again only when the
-  questions asked *since* reach the threshold again.
+  questions asked *since* reach the threshold again. A pass reads only what it counts (``due``: the askers of the
+  questions in the window of the topics without a live proposal, no texts) and the members of what it proposes.
 * ``proposal``, ``list_proposals``, ``plan_invite``, ``record_invite``, ``dismiss_proposal``, ``complete_proposal``
   — staff only, every change audited.
 """
@@ -60,34 +61,19 @@ class Proposals:
     def propose_sessions(self, session: Session, *, now: datetime, worker_id: str) -> list[ProposalView]:
         """Claim a proposal for every topic at the threshold and queue it for the triage channel (the job)."""
         self.topics.update_topics(session, now=now)
-        state = self.core.state(session)
-        config = self.core.config
-        window_start = now - timedelta(weeks=config.window_weeks)
-        closed_at: dict[int, datetime] = {}
-        for proposal in repo.list_need_proposals(session):
-            if proposal.status not in LIVE and proposal.decided_at is not None:
-                closed_at[proposal.topic_id] = max(
-                    closed_at.get(proposal.topic_id, proposal.decided_at), proposal.decided_at
-                )
-        live = {p.topic_id for p in repo.list_need_proposals(session, statuses=LIVE)}
+        due = self.due(session, now=now)
+        if not due:
+            return []
+        state = self.core.state(session, topic_ids=due)  # only the members of the topics to propose
         created: list[ProposalView] = []
-        for topic_id, items in sorted(state.members().items()):
-            if topic_id in live:
-                continue
-            since = max(window_start, closed_at.get(topic_id, window_start))
-            recent = [s for s in items if since <= s.created_at < now]
-            organisations = {
-                a.organisation.casefold() for s in recent if (a := state.asker(s)) is not None and a.organisation
-            }
-            if len(organisations) < config.min_organisations:
-                continue
+        for topic_id, (since, organisations, questions) in sorted(due.items()):
             claimed = repo.claim_need_proposal(
                 session,
                 topic_id=topic_id,
                 window_start=since,
                 window_end=now,
-                organisations=len(organisations),
-                questions=len(recent),
+                organisations=organisations,
+                questions=questions,
                 worker_id=worker_id,
                 now=now,
             )
@@ -112,6 +98,42 @@ class Proposals:
             )
             created.append(view)
         return created
+
+    def due(self, session: Session, *, now: datetime) -> dict[int, tuple[datetime, int, int]]:
+        """The topics to propose at ``now``: topic id -> (window start, organisations, questions and gaps).
+
+        A topic without a live proposal is due when the questions and gaps asked in its window come from at least
+        ``min_organisations`` organisations (an anonymous asker is never resolved); its window is the last
+        ``window_weeks`` weeks, or what was asked since its last proposal was closed, when later. Only what this
+        counts is read (``needs_repo.list_need_window_rows``: no texts, no topic with a live proposal), and the
+        organisations of the askers in it: nothing is kept between passes, so a change anywhere (another
+        replica's placements, an asker's organisation in the register, a proposal closed, an erasure) counts at
+        once."""
+        config = self.core.config
+        window_start = now - timedelta(weeks=config.window_weeks)
+        closed_at: dict[int, datetime] = {}
+        for proposal in repo.list_need_proposals(session):
+            if proposal.status not in LIVE and proposal.decided_at is not None:
+                closed_at[proposal.topic_id] = max(
+                    closed_at.get(proposal.topic_id, proposal.decided_at), proposal.decided_at
+                )
+        rows = repo.list_need_window_rows(session, since=window_start, before=now, skip_statuses=LIVE)
+        askers = self.core.directory(session, {a for *_, a, v in rows if a and v != "anonymous"})
+        organisations: dict[int, set[str]] = {}
+        questions: Counter[int] = Counter()
+        for topic_id, _, created_at, asker_id, visibility in rows:
+            closed = closed_at.get(topic_id)
+            if closed is not None and created_at < closed:
+                continue
+            questions[topic_id] += 1
+            asker = askers.get(asker_id) if asker_id and visibility != "anonymous" else None
+            if asker is not None and asker.organisation:
+                organisations.setdefault(topic_id, set()).add(asker.organisation.casefold())
+        return {
+            topic_id: (max(window_start, closed_at.get(topic_id, window_start)), len(found), questions[topic_id])
+            for topic_id, found in organisations.items()
+            if len(found) >= config.min_organisations
+        }
 
     def view(self, session: Session, state: NeedsState, proposal: NeedProposal, *, now: datetime) -> ProposalView:
         """The proposal as staff see it: the questions of its window, who could lead it, who asked in public."""
@@ -143,6 +165,10 @@ class Proposals:
             notes_url=proposal.notes_url,
             practice_id=proposal.practice_id,
         )
+
+    def _state(self, session: Session, proposal: NeedProposal) -> NeedsState:
+        """What the proposal's view reads: its topic's members."""
+        return self.core.state(session, topic_ids=[proposal.topic_id])
 
     def _leads(self, session: Session, result: SearchResult | None) -> tuple[list[PersonRef], list[PracticeRef]]:
         """Who could lead the session (strong, available matches who may be named) and the practices to read."""
@@ -192,14 +218,16 @@ class Proposals:
 
     def proposal(self, session: Session, *, actor: Actor, proposal_id: int, now: datetime) -> ProposalView:
         actor.require_staff("see a work session proposal")
-        return self.view(session, self.core.state(session), _get(session, proposal_id), now=now)
+        proposal = _get(session, proposal_id)
+        return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def list_proposals(
         self, session: Session, *, actor: Actor, now: datetime, statuses: Sequence[ProposalStatus] | None = LIVE
     ) -> list[ProposalView]:
         actor.require_staff("see work session proposals")
-        state = self.core.state(session)
-        return [self.view(session, state, p, now=now) for p in repo.list_need_proposals(session, statuses=statuses)]
+        proposals = repo.list_need_proposals(session, statuses=statuses)
+        state = self.core.state(session, topic_ids={p.topic_id for p in proposals})
+        return [self.view(session, state, p, now=now) for p in proposals]
 
     def plan_invite(
         self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, channel_id: str | None = None
@@ -209,7 +237,7 @@ class Proposals:
         ``record_invite`` stores what was done (so a failed Slack call leaves the proposal as it was)."""
         actor.require_staff("invite people to a work session")
         proposal = _live(session, proposal_id)
-        view = self.view(session, self.core.state(session), proposal, now=now)
+        view = self.view(session, self._state(session, proposal), proposal, now=now)
         invite = tuple(dict.fromkeys(p.slack_user_id for p in (*view.experts, *view.askers) if p.slack_user_id))
         return InvitePlan(
             proposal_id=proposal.id,
@@ -243,7 +271,7 @@ class Proposals:
         session.flush()
         after = {**proposal_audit(proposal), "invited": list(invited), "created": created}
         audit_proposal(session, actor=actor, action="invite", proposal=proposal, before=before, after=after, now=now)
-        return self.view(session, self.core.state(session), proposal, now=now)
+        return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def dismiss_proposal(
         self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, reason: str = ""
@@ -256,7 +284,7 @@ class Proposals:
         _decided(session, proposal, actor=actor, now=now)
         after = proposal_audit(proposal)
         audit_proposal(session, actor=actor, action="dismiss", proposal=proposal, before=before, after=after, now=now)
-        return self.view(session, self.core.state(session), proposal, now=now)
+        return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def complete_proposal(
         self, session: Session, *, actor: Actor, proposal_id: int, notes_url: str, now: datetime, summary: str = ""
@@ -264,7 +292,7 @@ class Proposals:
         """The session took place: its notes become a practice submission (staff approve it as usual)."""
         actor.require_staff("mark a work session done")
         proposal = _live(session, proposal_id)
-        state = self.core.state(session)
+        state = self._state(session, proposal)
         view = self.view(session, state, proposal, now=now)
         if not view.label:
             raise NoShareableWording(message="this topic has no public wording to publish a practice under")

@@ -19,7 +19,9 @@ class TopicBook:
 
     def __init__(self, *, movable_size: int, replace_size: int) -> None:
         self.movable_size = movable_size  # an earlier topic this small may move as a unit (when ``movable``)
-        self.replace_size = replace_size  # ... the members of one this small are placed again one by one
+        # ... the earlier members of one this small, counting this run's first placements into it, are placed
+        # again one by one (``_replaceable``)
+        self.replace_size = replace_size
         self._space: MeaningRows | None = None  # the meaning rows of the state being placed into
         self._touched: set[int] = set()  # topics joined or left since ``place`` began
         self._before: dict[int, Sums] = {}  # an earlier topic's sums before ``place`` first changed it
@@ -106,7 +108,9 @@ class TopicBook:
 
     def _replaceable(self, topics: Mapping[int, Topic], where: Mapping[str, int]) -> dict[str, int]:
         """The earlier members (not in ``where``: this run's items) of the earlier topics in ``movable`` of at most
-        ``replace_size`` items, which this run's refinement places again one by one: item key -> its topic."""
+        ``replace_size`` items as this run's first placements left them (their size counts the items of this run
+        that joined them: an earlier pair that got a new member is not placed again, a lone question that got one
+        is), which this run's refinement places again one by one: item key -> its topic."""
         if self.movable_size <= 0:
             return {}
         return {

@@ -178,6 +178,19 @@ class TestGapModel:
         assert partial["coverage"] > 0.0
         assert m.search("sterilisatie van zwerfkatten", today=TODAY).gap_features["uncovered"] == 1.0
 
+    def test_coverage_known_leaves_out_the_words_no_document_contains(self) -> None:
+        m = build(EXPERTS, PRACTICES, ANSWERS)
+        full = m.search("leegstandsheffing", today=TODAY).gap_features
+        assert full["coverage_known"] == pytest.approx(full["coverage"])
+        assert full["coverage_known"] > 0.5
+        # a word the register lacks entirely is missed by everyone: it pulls coverage down, not coverage_known
+        partial = m.search("leegstandsheffing zwerfkatten", today=TODAY).gap_features
+        assert partial["unknown"] == 0.5
+        assert partial["coverage"] < full["coverage"] / 2
+        assert partial["coverage_known"] == pytest.approx(full["coverage_known"])
+        # nothing the register knows: nothing covered
+        assert m.search("sterilisatie van zwerfkatten", today=TODAY).gap_features["coverage_known"] == 0.0
+
     def test_foreign_is_the_share_of_concepts_that_are_no_dutch_word(self) -> None:
         m = build(EXPERTS, PRACTICES, ANSWERS)
 

@@ -328,3 +328,46 @@ class TestGlossaryAdditions:
         assert names(r.experts)[:1] == ["Wim"]
         # the reason names the expertise, reached through the glossary (or through a part the words share)
         assert any(x.field == "expertise" and x.kind in ("synonym", "compound") for x in r.experts[0].reasons)
+
+
+class TestPracticeContactFloor:
+    """The person behind a practice that answers the question ranks at least as high as that practice matches: not
+    below someone whose profile names only a part of the question (round 11)."""
+
+    EVALUATOR = expert(50, "Arne", city="Gent", role="onderzoeker", expertise=("beleidsevaluatie", "effectmeting"))
+    RESEARCHER = expert(51, "Joris", city="Leuven", role="onderzoeker", expertise=("bestuurskunde",))
+    MERGERS = PracticeDoc(
+        50,
+        "Evaluatie van de gemeentefusies",
+        "Wat de vrijwillige fusies opleverden, vijf jaar later.",
+        city="Leuven",
+        contact_expert_id=51,
+    )
+
+    def search(self, config: MatchConfig | None = None) -> list[str]:
+        m = Matcher(themes=THEMES, places=PLACES, config=config)
+        m.build(
+            experts=[*EXPERTS, self.EVALUATOR, self.RESEARCHER], practices=[*PRACTICES, self.MERGERS], answers=ANSWERS
+        )
+        return names(m.search("gemeentefusie evaluatie", today=TODAY).experts)
+
+    def test_contact_of_a_practice_covering_the_question_comes_first(self) -> None:
+        assert self.search()[:2] == ["Joris", "Arne"]
+
+    def test_without_the_floor_a_partial_profile_match_wins(self) -> None:
+        # what the floor corrects: the practice counted only as a fifth of its score (practice_evidence)
+        assert self.search(MatchConfig(contact_floor=0.0))[:2] == ["Arne", "Joris"]
+
+    def test_the_gap_decision_reads_the_scores_before_the_floor(self) -> None:
+        results = []
+        for cfg in (MatchConfig(), MatchConfig(contact_floor=0.0)):
+            m = Matcher(themes=THEMES, places=PLACES, config=cfg)
+            m.build(
+                experts=[*EXPERTS, self.EVALUATOR, self.RESEARCHER],
+                practices=[*PRACTICES, self.MERGERS],
+                answers=ANSWERS,
+            )
+            results.append(m.search("gemeentefusie evaluatie", today=TODAY))
+        with_floor, without = results
+        assert with_floor.gap_features == without.gap_features
+        assert with_floor.confidence == without.confidence

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import numpy as np
 import pytest
 
 from bot.actors import Actor
 from bot.knowledge import KnowledgeBase
 from bot.needs import NeedsConfig, NeedsService
+from bot.needs.analysis import Concepts
+from bot.needs.grouping import GroupItem, Vector
 from bot.register.themes import ensure_default_themes
 from storage.db import Database
 from storage.models import Availability, Expert, Question, Visibility
@@ -28,6 +31,33 @@ add_expert = partial(
 )
 add_question = factories.add_question
 add_practice = partial(factories.add_practice, created_at=NOW - timedelta(days=5))
+
+
+def unit(*values: float) -> Vector:
+    vec = np.asarray(values, dtype=np.float32)
+    return vec / np.linalg.norm(vec)
+
+
+class ToyVectors:
+    """Toy questions for the grouping tests: each an 80-dimensional meaning vector made of (axis, value) parts
+    (axes below 40) and a noise axis of its own (40 + its number), and words of its own (no shared terms)."""
+
+    def __init__(self) -> None:
+        self.vectors: list[list[float]] = []
+
+    def add(self, parts: Sequence[tuple[int, float]], noise: float = 0.6) -> None:
+        v = [0.0] * 80
+        for axis, x in parts:
+            v[axis] = x
+        v[40 + len(self.vectors)] = noise
+        self.vectors.append(v)
+
+    def items(self) -> list[GroupItem]:
+        """The questions ``q:0``, ``q:1``, ... in the order added (unit vectors, language "nl")."""
+        return [
+            GroupItem(f"q:{i}", (i,), Concepts({f"w{i}": 1.0}, (f"w{i}",), ()), f"t{i}", unit(*v), "nl")
+            for i, v in enumerate(self.vectors)
+        ]
 
 
 @dataclass

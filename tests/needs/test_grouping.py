@@ -14,7 +14,7 @@ import pytest
 from bot.matching import Matcher
 from bot.matching.documents import ExpertDoc, ThemeDoc
 from bot.matching.loader import shipped_places
-from bot.needs.analysis import Concepts, QuestionVocabulary, Vectoriser
+from bot.needs.analysis import QuestionVocabulary, Vectoriser
 from bot.needs.grouping import (
     DEFAULT_MEANING_THRESHOLD,
     RESCUE_THRESHOLD,
@@ -26,6 +26,7 @@ from bot.needs.grouping import (
     idf_weights,
 )
 from bot.needs.topic_space import Batch, MeaningRows
+from tests.needs.conftest import ToyVectors, unit
 
 TEXTS = [
     "Wie weet iets over de leegstandsheffing op winkelpanden?",
@@ -102,11 +103,6 @@ def test_idf_counts_at_least_a_thousand_questions(matcher: Matcher) -> None:
     idf = idf_weights(concepts)
     shared = next(t for t in concepts[0].terms if t in concepts[1].terms)
     assert idf[shared] > 6.0  # ln(1 + 1000 / 2), not ln(1 + 2 / 2)
-
-
-def unit(*values: float) -> Vector:
-    vec = np.asarray(values, dtype=np.float32)
-    return vec / np.linalg.norm(vec)
 
 
 def with_meaning(
@@ -191,25 +187,14 @@ def test_labels_use_the_askers_words(matcher: Matcher) -> None:
 def fragmented_need(*, others: int = 6) -> list[GroupItem]:
     """One need asked in two families of wordings (two questions each, axes 1 and 2) beside ``others`` unrelated
     needs of three questions; every question has its own noise axis and words of its own (no shared terms)."""
-    vectors: list[list[float]] = []
-
-    def add(parts: Sequence[tuple[int, float]]) -> None:
-        v = [0.0] * 80
-        for axis, x in parts:
-            v[axis] = x
-        v[40 + len(vectors)] = 0.6
-        vectors.append(v)
-
+    toy = ToyVectors()
     for family in (1, 2):
         for _ in range(2):
-            add([(0, 0.8), (family, 0.8)])
+            toy.add([(0, 0.8), (family, 0.8)])
     for other in range(others):
         for _ in range(3):
-            add([(3 + other, 1.0)])
-    return [
-        GroupItem(f"q:{i}", (i,), Concepts({f"w{i}": 1.0}, (f"w{i}",), ()), f"t{i}", unit(*v), "nl")
-        for i, v in enumerate(vectors)
-    ]
+            toy.add([(3 + other, 1.0)])
+    return toy.items()
 
 
 def test_fragments_of_one_need_join_as_groups() -> None:
@@ -300,25 +285,14 @@ def needs_and_a_straggler(
     1, with more noise: a wording whose vector is a little off its need. With ``pair``, a second such question
     follows, both also ``pair`` along an axis of their own (two wordings of one family, off their need); ``family``
     such questions in all."""
-    vectors: list[list[float]] = []
-
-    def add(parts: Sequence[tuple[int, float]], noise: float) -> None:
-        v = [0.0] * 80
-        for axis, x in parts:
-            v[axis] = x
-        v[40 + len(vectors)] = noise
-        vectors.append(v)
-
+    toy = ToyVectors()
     for need in range(6):
         for _ in range(first if need == 0 else 4):
-            add([(need, 0.8)], 0.6)
-    add([(0, lean), (1, between), (7, pair)], 1.0)
+            toy.add([(need, 0.8)])
+    toy.add([(0, lean), (1, between), (7, pair)], 1.0)
     for _ in range(family - 1 if pair else 0):
-        add([(0, lean), (1, between), (7, pair)], 1.0)
-    return [
-        GroupItem(f"q:{i}", (i,), Concepts({f"w{i}": 1.0}, (f"w{i}",), ()), f"t{i}", unit(*v), "nl")
-        for i, v in enumerate(vectors)
-    ]
+        toy.add([(0, lean), (1, between), (7, pair)], 1.0)
+    return toy.items()
 
 
 def placed(items: Sequence[GroupItem], grouper: Grouper) -> dict[str, int]:
@@ -365,20 +339,13 @@ def test_two_lone_wordings_clearly_closest_to_each_other_pair_up() -> None:
 def needs_and_wordings(*wordings: Sequence[tuple[int, float]]) -> list[GroupItem]:
     """Six needs of four questions (as in ``needs_and_a_straggler``), then one question per ``wordings`` entry:
     its (axis, value) parts and a noise axis of its own."""
-    vectors: list[list[float]] = []
-    for parts, noise in [
-        *([((need, 0.8),), 0.6] for need in range(6) for _ in range(4)),
-        *((w, 1.0) for w in wordings),
-    ]:
-        v = [0.0] * 80
-        for axis, x in parts:
-            v[axis] = x
-        v[40 + len(vectors)] = noise
-        vectors.append(v)
-    return [
-        GroupItem(f"q:{i}", (i,), Concepts({f"w{i}": 1.0}, (f"w{i}",), ()), f"t{i}", unit(*v), "nl")
-        for i, v in enumerate(vectors)
-    ]
+    toy = ToyVectors()
+    for need in range(6):
+        for _ in range(4):
+            toy.add([(need, 0.8)])
+    for parts in wordings:
+        toy.add(parts, 1.0)
+    return toy.items()
 
 
 def test_the_second_step_repeats_so_a_wording_follows_its_closest_question_into_its_need() -> None:

@@ -15,7 +15,6 @@ from sqlalchemy import event, select
 
 from bot.knowledge import DatabaseVectorStore
 from bot.needs import NeedsConfig, NeedsService
-from bot.needs.analysis import Concepts
 from bot.needs.grouping import (
     DEFAULT_MEANING_THRESHOLD,
     RESCUE_EARLIER_THRESHOLD,
@@ -27,8 +26,8 @@ from bot.needs.grouping import (
 from bot.needs.meaning import QuestionMeaning
 from storage import needs_repo, register_repo
 from storage.models import NeedTopic
-from tests.needs.conftest import NOW, Network, add_question
-from tests.needs.test_grouping import needs_and_a_straggler, unit
+from tests.needs.conftest import NOW, Network, ToyVectors, add_question
+from tests.needs.test_grouping import needs_and_a_straggler
 from tests.needs.test_incremental import kept_equals_rebuilt, same_state
 from tests.needs.test_meaning import MODEL
 
@@ -305,24 +304,13 @@ def a_pair_and_its_need() -> tuple[list[GroupItem], set[str], str, str]:
     """Six needs of four questions (axes 0-5) and, last, a pair: ``A``, a wording of need 0 also a little like
     ``B`` (axis 7), and ``B``. The first run has needs 1-5 and the pair (``A`` and ``B`` join: need 0 is not there
     yet); the second run brings need 0, close enough for ``A`` to join it at the joining threshold."""
-    vectors: list[list[float]] = []
-
-    def add(parts: Sequence[tuple[int, float]]) -> None:
-        v = [0.0] * 80
-        for axis, x in parts:
-            v[axis] = x
-        v[40 + len(vectors)] = 0.6
-        vectors.append(v)
-
+    toy = ToyVectors()
     for need in range(6):
         for _ in range(4):
-            add([(need, 0.8)])
-    add([(0, 0.6), (7, 0.5)])
-    add([(7, 0.8)])
-    items = [
-        GroupItem(f"q:{i}", (i,), Concepts({f"w{i}": 1.0}, (f"w{i}",), ()), f"t{i}", unit(*v), "nl")
-        for i, v in enumerate(vectors)
-    ]
+            toy.add([(need, 0.8)])
+    toy.add([(0, 0.6), (7, 0.5)])
+    toy.add([(7, 0.8)])
+    items = toy.items()
     return items, {i.key for i in items[4:]}, items[-2].key, items[-1].key
 
 
