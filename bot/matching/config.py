@@ -52,10 +52,13 @@ class MatchConfig:
     # (10: 0.856, 20/30: 0.863, all: 0.878); the cap only guards against a huge staff-made vocabulary.
     max_theme_expansions: int = 60
     typo_weight: float = 0.7  # a repaired word
+    verb_form_weight: float = 1.0  # the other present-tense form of a Dutch verb (krijg ~ krijgt: wordlist.verb_forms)
     cognate_weight: float = 0.6  # an unknown word matched to a register word with a long shared prefix
     cognate_min_prefix: int = 6
     theme_weight: float = 0.8  # a document tagged with a recognised theme
-    generic_df: float = 0.25  # a stem in more than this share of a document kind is generic (see engine._generic)
+    # a stem in more than this share of a document kind is generic (see engine._generic); a practice query concept
+    # that generic counts as covered by every practice (engine._common_concepts)
+    generic_df: float = 0.25
     max_trigger_df: float = 0.25  # a single word in more than this share of a document kind triggers no theme
     # people are found through their work
     practice_evidence: float = 0.2

@@ -741,9 +741,12 @@ class Matcher:
         p_mask: dict[int, int] = {}
         a_mask: dict[int, int] = {}
         e_mask: dict[int, int] = {}
-        p_raw = self._score(p_kind, pq.groups, k=limit, boost_max=boost_max, concepts=n_concepts, masks=p_mask)
+        p_free = self._common_concepts(p_kind, pq.groups)
+        p_raw = self._score(
+            p_kind, pq.groups, k=limit, boost_max=boost_max, concepts=n_concepts, masks=p_mask, free=p_free
+        )
         a_raw = self._score(a_kind, pq.groups, k=limit, boost_max=1.0, concepts=n_concepts, masks=a_mask)
-        self._cover(p_raw, p_mask, n_concepts)
+        self._cover(p_raw, p_mask, n_concepts, free=p_free)
         self._cover(a_raw, a_mask, n_concepts)
 
         # evidence: the best practices and answers point to experts
@@ -1150,6 +1153,7 @@ class Matcher:
         forced: Iterable[int] = (),
         concepts: int = 1,
         masks: dict[int, int] | None = None,
+        free: int = 0,
     ) -> dict[int, float]:
         """Scores of the documents that can reach the top ``k`` (plus ``forced`` ones); others are left out.
 
@@ -1170,7 +1174,8 @@ class Matcher:
 
         Scores are raw (before the query-term coverage factor); with ``masks`` given, it receives per returned
         document the bit mask of the query concepts it matched. The coverage factor only lowers a score, by at most
-        ``1 - coverage_low(concepts)``, so the stopping rule compares unseen documents against that lower bound.
+        ``1 - coverage_low(concepts)``, so the stopping rule compares unseen documents against that lower bound;
+        ``free``: the concepts every document counts as covered (``_cover``).
         """
         cfg = self.config
         coll = kind.collection
@@ -1204,7 +1209,7 @@ class Matcher:
         w = self.config.coverage_weight if concepts > 1 else 0.0
         rest = [0.0] * (len(found) + 1)
         gmax: dict[int, float] = {}
-        reach = 0
+        reach = free
         for i in range(len(found) - 1, -1, -1):
             gmax[found[i].group] = found[i].bound  # descending order: a group's earliest item bounds it
             reach |= groups[found[i].group].concepts
@@ -1362,15 +1367,34 @@ class Matcher:
         for d, m in acc.items():
             out[d] = oget(d, 0) | m
 
-    def _cover(self, raw: dict[int, float], masks: dict[int, int], concepts: int) -> None:
-        """Multiply each score by ``1 - w + w * (share of the query concepts matched)`` (in place)."""
+    def _cover(self, raw: dict[int, float], masks: dict[int, int], concepts: int, *, free: int = 0) -> None:
+        """Multiply each score by ``1 - w + w * (share of the query concepts matched)`` (in place); the concepts
+        of ``free`` count as matched by every document."""
         w = self.config.coverage_weight
         if concepts <= 1 or w <= 0.0:
             return
         factor = [1.0 - w + w * c / concepts for c in range(concepts + 1)]  # masks only hold word bits
         get = masks.get
         for d, x in raw.items():
-            raw[d] = x * factor[get(d, 0).bit_count()]
+            raw[d] = x * factor[(get(d, 0) | free).bit_count()]
+
+    def _common_concepts(self, kind: _Kind, groups: Sequence[Group]) -> int:
+        """The query concepts (bits) whose word is generic in ``kind``: in more than ``generic_df`` of its documents
+        (20 at least). Matching one tells the documents apart no more than matching none, so for the coverage factor
+        every document has them (a question's "app" against answers nearly all of which say "app")."""
+        share = self.config.generic_df
+        coll = kind.collection
+        n = len(coll)
+        if share >= 1.0 or n < 20:
+            return 0
+        out = 0
+        for g in groups:
+            if g.theme or not g.variants or not g.concepts:
+                continue
+            term = g.variants[0].terms[0]
+            if coll.df(term) > share * n:
+                out |= g.concepts
+        return out
 
     @staticmethod
     def _traverse(

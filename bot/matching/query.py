@@ -15,7 +15,7 @@ from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
 from bot.matching.config import MatchConfig
 from bot.matching.lexicon import Entry, Lexicon
-from bot.matching.wordlist import is_dutch_word, is_real_word, related_form
+from bot.matching.wordlist import is_dutch_word, is_real_word, related_form, verb_forms
 
 # a real word is repaired only when another word of the question shares this much of the repair's documents (Dice)
 REAL_WORD_CONTEXT = 0.4
@@ -238,6 +238,12 @@ class QueryParser:
             s = stems[i]
             kind = ("cognate" if orig in cognates else "typo") if i in is_typo else "exact"
             g.add(Variant((s,), factor, kind, used))
+            # the other present-tense form of a Dutch verb, which the stemmer keeps apart: a question says "ik
+            # krijg", an answer "je krijgt" (and the other way round)
+            if cfg.verb_form_weight > 0.0:
+                for form in verb_forms(used):
+                    if form not in self.qstop and (fs := stem(form)) != s and self.in_index(fs):
+                        g.add(Variant((fs,), cfg.verb_form_weight * factor, kind, used))
             terms.append(f"{orig}→{used}" if i in is_typo else used)
             # generic parts ("beleid" of jeugdbeleid, "stad" of stadsvernieuwing) are no evidence of the topic
             parts = tuple(dict.fromkeys(ps for p in split(used) if (ps := stem(p)) != s and not self.generic(ps)))

@@ -157,3 +157,39 @@ def _ending(word: str, k: int) -> bool:
     if rest in RELATED_ENDINGS:
         return True
     return len(rest) > 1 and (rest[0] == word[k - 1] or rest[0] in "zv") and rest[1:] in RELATED_ENDINGS
+
+
+_VOWELS = frozenset("aeiou")
+MIN_VERB_STEM = 4  # "krijg", "stuur", "meld": shorter stems ("zie", "ga") are mostly stop words or ambiguous
+
+
+def verb_forms(word: str) -> tuple[str, ...]:
+    """The other present-tense form of a Dutch verb: the first person's stem and the second and third person's stem
+    + t ("krijg" ~ "krijgt", "verwijder" ~ "verwijdert", "stuur" ~ "stuurt"), which the stemmer keeps apart. Only
+    when both forms are listed Dutch words and the stem has a listed infinitive (krijg|en, stur|en, zett|en, lez|en),
+    so a noun that ends in t ("kaart", "markt") or meets another noun with a t ("plan" ~ "plant": no "planen") is
+    left alone. ``()`` otherwise."""
+    if not word.isalpha():
+        return ()
+    stem_form = word[:-1] if word.endswith("t") else word
+    other = word[:-1] if word.endswith("t") else word + "t"
+    if len(stem_form) < MIN_VERB_STEM or stem_form.endswith("t") or stem_form[-1] in _VOWELS:
+        return ()
+    if not (is_dutch_word(word) and is_dutch_word(other)):
+        return ()
+    return (other,) if any(is_dutch_word(inf) for inf in _infinitives(stem_form)) else ()
+
+
+def _infinitives(stem: str) -> tuple[str, ...]:
+    """Spellings the infinitive of a verb with this present-tense stem can have: stem + en (krijg|en), a long vowel
+    written once in the open syllable (stuur ~ sturen), a short vowel's consonant doubled (stop ~ stoppen), a final
+    f/s voiced (leef ~ leven, lees ~ lezen)."""
+    out = [stem + "en"]
+    body, last = stem[:-1], stem[-1]
+    if len(body) >= 2 and body[-1] == body[-2] and body[-1] in _VOWELS:
+        body = body[:-1]  # stuur -> stur
+    voiced = {"f": "v", "s": "z"}.get(last, last)
+    out.append(body + voiced + "en")
+    if stem[-2] in _VOWELS and (len(stem) < 3 or stem[-3] not in _VOWELS):
+        out.append(stem + last + "en")  # stop -> stoppen
+    return tuple(dict.fromkeys(out))
