@@ -141,13 +141,34 @@ def test_the_register_imports_with_the_products_import_code(
     assert {k for q in queries for k in q["practices"]} <= keys
 
 
-def test_the_evaluation_reads_it_as_a_tuning_set() -> None:
+def _eval_matching() -> ModuleType:
     spec = importlib.util.spec_from_file_location("eval_matching_for_test", ROOT / "bench" / "eval_matching.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["blind", "realtext", "heldout", "dev4heldout", "dev5heldout"])
+def test_the_unseen_and_held_out_sets_are_never_listed_query_by_query(
+    name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = _eval_matching()
+
+    def no_loading(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a refused set must be refused before any set is loaded")
+
+    monkeypatch.setattr(module, "load_sets", no_loading)
+    with pytest.raises(SystemExit) as refused:
+        module.main(["--failures", name])
+    assert refused.value.code == 2
+    assert "never shown query by query" in capsys.readouterr().err
+
+
+def test_the_evaluation_reads_it_as_a_tuning_set() -> None:
+    module = _eval_matching()
     assert "realdev" in module.TUNING_SETS, "--sets dev evaluates it"
     assert "realdev" not in module.UNSEEN_SETS | module.HELDOUT_SETS, "--failures realdev is allowed"
     loaded = module.realdev_queries()
