@@ -45,7 +45,8 @@ little of the question: ``MatchConfig.meaning_lean``); documents without a vecto
 Honesty: ``gap`` ("nobody knows") is the calibrated decision of :mod:`bot.matching.gapmodel` over features of the
 best expert by *unboosted* lexical score (so naming a city cannot hide a knowledge gap) and the meaning-based
 similarity; without a shipped model, the best normalised score against ``gap_threshold``. An expert is ``weak`` when
-there is a gap or their score is below ``weak_ratio`` of the best score for the same question.
+there is a gap or their score is below ``weak_ratio`` of the best score for the same question (the best as ranked,
+after the contact floor).
 
 Staleness: experts whose profile is stale (consent pending — imported, listing not confirmed yet — or last
 confirmed more than ``reconfirm_days`` before ``now``; the rule of ``bot.register.profiles.is_stale``) are ranked
@@ -837,6 +838,9 @@ class Matcher:
         else:  # no fitted model shipped: the raw threshold
             gap = best_norm < cfg.gap_threshold
             gap_p = 1.0 if gap else 0.0
+        # the best score for this question as the ranking read it: after the contact floor (an expert it lifts can
+        # score above the best lexical score, ``best_norm``, which the gap decision keeps reading)
+        best_for_weak = max(e_rank.values(), default=0.0) / e_ideal + max(sem.values(), default=0.0)
         experts: list[ExpertHit] = []
         for _, eid, score, norm, avail, stale in ranked[:shown]:
             edoc = e_kind.docs[eid]
@@ -866,7 +870,7 @@ class Matcher:
                 ev.append(Reason("", "profile", "stale", "", since))
             reasons = _merge_reasons(reasons, ev, cfg.max_reasons)
             # weak is relative to the question: far below the best match for *this* question, or nobody fits
-            weak = gap or norm + sem.get(eid, 0.0) < cfg.weak_ratio * (best_norm + max(sem.values(), default=0.0))
+            weak = gap or norm + sem.get(eid, 0.0) < cfg.weak_ratio * best_for_weak
             experts.append(ExpertHit(edoc, round(score, 4), reasons, available=avail, weak=weak, stale=stale))
 
         practices = [

@@ -358,6 +358,25 @@ class TestPracticeContactFloor:
         # what the floor corrects: the practice counted only as a fifth of its score (practice_evidence)
         assert self.search(MatchConfig(contact_floor=0.0))[:2] == ["Arne", "Joris"]
 
+    def test_weak_is_relative_to_the_best_score_after_the_floor(self) -> None:
+        # the floor lifts Joris far above the best lexical score (Arne's): "weak" (below weak_ratio of the best score
+        # for the question) reads the best score the ranking used, not the one before the floor
+        mergers = expert(52, "Mira", city="Brugge", role="adviseur", expertise=("gemeentefusies",))
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(
+            experts=[*EXPERTS, self.EVALUATOR, self.RESEARCHER, mergers],
+            practices=[*PRACTICES, self.MERGERS],
+            answers=ANSWERS,
+        )
+        r = m.search("gemeentefusie evaluatie", today=TODAY)
+        assert not r.gap
+        hits = {h.doc.name: h for h in r.experts}
+        assert names(r.experts)[0] == "Joris" and not hits["Joris"].weak
+        ratio = MatchConfig().weak_ratio
+        for name in ("Arne", "Mira"):  # above weak_ratio of the lexical best, below it of the best after the floor
+            assert ratio * r.confidence <= hits[name].score < ratio * hits["Joris"].score
+            assert hits[name].weak
+
     def test_the_gap_decision_reads_the_scores_before_the_floor(self) -> None:
         results = []
         for cfg in (MatchConfig(), MatchConfig(contact_floor=0.0)):
