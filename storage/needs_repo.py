@@ -8,9 +8,9 @@ serialises writers itself; a unique item id makes a concurrent duplicate fail, n
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import BigInteger, String, Table, cast, delete, func, insert, or_, select, text, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,6 +36,15 @@ from storage.models import (
 
 _NEEDS_LOCK = 0x6E656564  # "need": advisory lock key of a grouping run
 NEED_ITEMS: Table = NeedItem.__table__  # type: ignore[assignment]  # a mapped class's table
+_CHUNK = 500  # ids bound in one IN list
+_Id = TypeVar("_Id", int, str)
+
+
+def _chunks(ids: Iterable[_Id]) -> Iterator[list[_Id]]:
+    """These ids sorted, without repeats, ``_CHUNK`` at a time (one IN list each)."""
+    ordered = sorted(set(ids))
+    for i in range(0, len(ordered), _CHUNK):
+        yield ordered[i : i + _CHUNK]
 
 
 class NeedSource(NamedTuple):
@@ -99,10 +108,9 @@ def delete_question_embeddings(session: Session, *, hashes: Collection[str], suf
     if not hashes:
         return 0
     gone = 0
-    ordered = sorted(hashes)
-    for i in range(0, len(ordered), 500):
+    for chunk in _chunks(hashes):
         result = session.execute(
-            delete(Embedding).where(Embedding.model.endswith(suffix), Embedding.content_hash.in_(ordered[i : i + 500]))
+            delete(Embedding).where(Embedding.model.endswith(suffix), Embedding.content_hash.in_(chunk))
         )
         gone += int(getattr(result, "rowcount", 0) or 0)
     return gone
@@ -126,9 +134,9 @@ def list_need_sources(
         questions = questions.where(Question.created_at >= since)
         gaps = gaps.where(KnowledgeGap.created_at >= since)
     if topic_ids is not None:  # joined on need_items, 500 topics at a time
-        ids, out = sorted(set(topic_ids)), []
-        for i in range(0, len(ids), 500):
-            chunk = NeedItem.topic_id.in_(ids[i : i + 500])
+        out = []
+        for ids in _chunks(topic_ids):
+            chunk = NeedItem.topic_id.in_(ids)
             in_q = select(NeedItem.id).where(NeedItem.question_id == Question.id, chunk).exists()
             in_g = select(NeedItem.id).where(NeedItem.gap_id == KnowledgeGap.id, chunk).exists()
             in_t = select(NeedItem.id).where(NeedItem.question_id == question_themes.c.question_id, chunk).exists()
@@ -235,10 +243,9 @@ def list_need_assignments(session: Session, *, topic_ids: Collection[int] | None
     query = select(NeedItem.question_id, NeedItem.gap_id, NeedItem.topic_id)
     if topic_ids is None:
         return {_item_key(q, g): topic for q, g, topic in session.execute(query)}
-    ids = sorted(set(topic_ids))
     out: dict[str, int] = {}
-    for i in range(0, len(ids), 500):
-        rows = session.execute(query.where(NeedItem.topic_id.in_(ids[i : i + 500])))
+    for ids in _chunks(topic_ids):
+        rows = session.execute(query.where(NeedItem.topic_id.in_(ids)))
         out.update((_item_key(q, g), topic) for q, g, topic in rows)
     return out
 
@@ -329,12 +336,14 @@ def list_unlabelled_need_topics(session: Session) -> list[NeedTopic]:
 
 
 def list_need_topics(session: Session, *, ids: Collection[int] | None = None) -> list[NeedTopic]:
+    """Every topic (only these ids, read 500 at a time), by id."""
     query = select(NeedTopic).order_by(NeedTopic.id)
-    if ids is not None:
-        if not ids:
-            return []
-        query = query.where(NeedTopic.id.in_(sorted(ids)))
-    return list(session.scalars(query))
+    if ids is None:
+        return list(session.scalars(query))
+    out: list[NeedTopic] = []
+    for chunk in _chunks(ids):  # sorted chunks, each read by id: the whole stays ordered by id
+        out += session.scalars(query.where(NeedTopic.id.in_(chunk)))
+    return out
 
 
 def get_need_topic(session: Session, *, topic_id: int) -> NeedTopic | None:
@@ -377,16 +386,10 @@ def list_movable_need_topic_ids(session: Session, *, created_since: datetime, ma
     ids = set(session.scalars(small))
     if not ids:
         return []
-    keys = sorted(str(i) for i in ids)
     acted: set[str] = set()
-    for start in range(0, len(keys), 500):  # only the candidates' entries, not every need_topic entry
-        acted.update(
-            session.scalars(
-                select(AuditLog.entity_key).where(
-                    AuditLog.entity_type == "need_topic", AuditLog.entity_key.in_(keys[start : start + 500])
-                )
-            )
-        )
+    for keys in _chunks(str(i) for i in ids):  # only the candidates' entries, not every need_topic entry
+        audit = select(AuditLog.entity_key).where(AuditLog.entity_type == "need_topic", AuditLog.entity_key.in_(keys))
+        acted.update(session.scalars(audit))
     return sorted(ids - {int(k) for k in acted})
 
 
@@ -531,12 +534,9 @@ def update_need_proposal_closed(session: Session, *, proposal: NeedProposal, sta
 
 
 def list_experts_by_slack_ids(session: Session, *, slack_user_ids: Iterable[str]) -> dict[str, Expert]:
-    ids = sorted({s for s in slack_user_ids if s})
-    if not ids:
-        return {}
     found: dict[str, Expert] = {}
-    for start in range(0, len(ids), 500):
-        query = select(Expert).where(Expert.slack_user_id.in_(ids[start : start + 500]))
+    for ids in _chunks(s for s in slack_user_ids if s):
+        query = select(Expert).where(Expert.slack_user_id.in_(ids))
         found.update({e.slack_user_id: e for e in session.scalars(query) if e.slack_user_id})
     return found
 
