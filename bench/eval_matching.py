@@ -350,6 +350,15 @@ def realdev_queries(directory: Path = REALDEV_DIR) -> list[EvalQuery]:
     return [replace(q, id=f"realdev/{q.id}", split="realdev") for q in load_queries(path)]
 
 
+def tuning_set_queries_file(name: str) -> Path | None:
+    """The queries file a tuning set is read from when present (dev3, dev4, dev5, real dev); None for dev (always
+    there) and for any other set."""
+    if name == "dev3":
+        return DEV3_QUERIES
+    directory = dict(OWN_REGISTER_SETS).get(name, REALDEV_DIR if name == "realdev" else None)
+    return directory / "queries.jsonl" if directory is not None else None
+
+
 def tuning_registers() -> list[tuple[str, Register, list[EvalQuery]]]:
     """What fitting may use, per register: the demo register with its dev queries (own sets and dev3), and each
     tuning set with a register of its own (dev4, dev5) with its dev queries."""
@@ -556,6 +565,10 @@ def main(argv: list[str] | None = None) -> None:
             f"--failures {args.failures}: the {SET_LABELS[args.failures]} set is never shown query by query "
             "(it is for reporting only, never for tuning)"
         )
+    wanted = tuning_set_queries_file(args.failures) if args.failures else None
+    if wanted is not None and not wanted.exists():  # the set would not be loaded: nothing to list
+        label, folder = SET_LABELS[args.failures], _rel(wanted.parent)
+        ap.error(f"--failures {args.failures}: no {label} set at {folder} (no {wanted.name} there)")
 
     sets = load_sets(args.blind, args.realtext, only_dev=args.sets == "dev")
     for s in sets:

@@ -167,6 +167,28 @@ def test_the_unseen_and_held_out_sets_are_never_listed_query_by_query(
     assert "never shown query by query" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["dev3", "dev4", "dev5", "realdev"])
+def test_listing_the_failures_of_a_missing_tuning_set_is_a_clean_error(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = _eval_matching()
+    missing = tmp_path / "nowhere"
+    monkeypatch.setattr(module, "DEV3_QUERIES", missing / "dev3" / "queries.jsonl")
+    monkeypatch.setattr(module, "OWN_REGISTER_SETS", (("dev4", missing / "dev4"), ("dev5", missing / "dev5")))
+    monkeypatch.setattr(module, "REALDEV_DIR", missing / "realdev")
+
+    def no_loading(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a missing set must be refused before any set is loaded")
+
+    monkeypatch.setattr(module, "load_sets", no_loading)
+    with pytest.raises(SystemExit) as refused:
+        module.main(["--failures", name])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--failures {name}" in err
+    assert f"set at {missing / name} (no queries.jsonl there)" in err  # the folder the set is read from
+
+
 def test_the_evaluation_reads_it_as_a_tuning_set() -> None:
     module = _eval_matching()
     assert "realdev" in module.TUNING_SETS, "--sets dev evaluates it"
