@@ -542,17 +542,18 @@ def list_experts_by_slack_ids(session: Session, *, slack_user_ids: Iterable[str]
 
 
 def list_experts_by_ids(session: Session, *, expert_ids: Iterable[int]) -> dict[int, Expert]:
-    ids = sorted(set(expert_ids))
-    if not ids:
-        return {}
-    return {e.id: e for e in session.scalars(select(Expert).where(Expert.id.in_(ids)))}
+    return {
+        e.id: e for chunk in _chunks(expert_ids) for e in session.scalars(select(Expert).where(Expert.id.in_(chunk)))
+    }
 
 
 def list_answers_to(session: Session, *, question_ids: Collection[int]) -> list[Answer]:
-    if not question_ids:
-        return []
-    query = select(Answer).where(Answer.question_id.in_(sorted(question_ids))).order_by(Answer.id)
-    return list(session.scalars(query))
+    found = [
+        a
+        for chunk in _chunks(question_ids)
+        for a in session.scalars(select(Answer).where(Answer.question_id.in_(chunk)))
+    ]
+    return sorted(found, key=lambda a: a.id)
 
 
 def list_answers_between(session: Session, *, start: datetime, end: datetime) -> list[Answer]:

@@ -43,3 +43,16 @@ def test_list_need_topics_reads_many_ids_500_at_a_time(database: Database) -> No
         assert [t.label for t in topics][:2] == ["t0", "t1"]
         assert len(counts) == 3 and max(counts) <= 500
         assert needs_repo.list_need_topics(session, ids=[]) == []
+
+
+def test_experts_and_answers_by_many_ids_are_read_500_at_a_time(database: Database) -> None:
+    many = range(TOPICS, 0, -1)  # ids that need not exist: only the statements are counted
+    with database.session() as session:
+        with bound_parameters(database) as counts:
+            assert needs_repo.list_experts_by_ids(session, expert_ids=many) == {}
+        assert len(counts) == 3 and max(counts) <= 500
+        with bound_parameters(database) as counts:
+            assert needs_repo.list_answers_to(session, question_ids=list(many)) == []
+        assert len(counts) == 3 and max(counts) <= 500
+        assert needs_repo.list_experts_by_ids(session, expert_ids=[]) == {}
+        assert needs_repo.list_answers_to(session, question_ids=[]) == []
