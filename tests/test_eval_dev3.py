@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.test_eval_registers import assert_loader_format
+
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "bench" / "eval" / "dev3" / "queries.jsonl"
 DEMO = ROOT / "bot" / "data" / "demo"
 
 KINDS = {"gap", "paraphrase", "french", "english", "question", "keyword", "typo", "compound", "abbreviation", "city"}
-LANGS = {"nl", "fr", "en"}
-FIELDS = {"id", "query", "kind", "lang", "experts", "practices", "gap"}
 MINIMUM = {"gap": 60, "paraphrase": 30, "french": 25, "english": 25}
-KIND_LANG = {"french": "fr", "english": "en"}
 
 
 def _csv(name: str) -> list[dict[str, str]]:
@@ -46,23 +44,7 @@ def queries() -> list[dict[str, Any]]:
 
 def test_every_line_has_the_loader_format(queries: list[dict[str, Any]]) -> None:
     for row in queries:
-        where = row.get("id", row)
-        assert set(row) == FIELDS, f"{where}: fields {sorted(row)}"
-        assert re.fullmatch(r"v\d{3}", row["id"]), where
-        assert isinstance(row["query"], str) and row["query"].strip() == row["query"] and row["query"], where
-        assert row["kind"] in KINDS, where
-        assert row["lang"] in LANGS, where
-        assert row["lang"] == KIND_LANG.get(row["kind"], row["lang"]), where
-        assert isinstance(row["gap"], bool), where
-        for field in ("experts", "practices"):
-            assert isinstance(row[field], dict), where
-            assert all(isinstance(k, str) and v in (1, 2) for k, v in row[field].items()), where
-        graded = {**row["experts"], **row["practices"]}
-        if row["gap"]:
-            assert row["kind"] == "gap" and not graded, f"{where}: a gap query has no relevant item"
-        else:
-            assert row["kind"] != "gap", where
-            assert 2 in graded.values(), f"{where}: a non-gap query needs at least one clearly right item"
+        assert_loader_format(row, id_pattern=r"v\d{3}", kinds=KINDS)
 
 
 def test_every_graded_id_exists_in_the_demo_register(queries: list[dict[str, Any]]) -> None:

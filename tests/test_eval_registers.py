@@ -111,25 +111,30 @@ def queries(eval_set: EvalSet) -> list[dict[str, Any]]:
     return rows
 
 
+def assert_loader_format(row: dict[str, Any], *, id_pattern: str, kinds: set[str]) -> None:
+    """One query line in the format ``bench/_data.load_queries`` reads (shared with the dev3 set's test)."""
+    where = row.get("id", row)
+    assert set(row) == FIELDS, f"{where}: fields {sorted(row)}"
+    assert re.fullmatch(id_pattern, row["id"]), where
+    assert isinstance(row["query"], str) and row["query"].strip() == row["query"] and row["query"], where
+    assert row["kind"] in kinds, where
+    assert row["lang"] in LANGS, where
+    assert row["lang"] == KIND_LANG.get(row["kind"], row["lang"]), where
+    assert isinstance(row["gap"], bool), where
+    for field in ("experts", "practices"):
+        assert isinstance(row[field], dict), where
+        assert all(isinstance(k, str) and v in (1, 2) for k, v in row[field].items()), where
+    graded = {**row["experts"], **row["practices"]}
+    if row["gap"]:
+        assert row["kind"] == "gap" and not graded, f"{where}: a gap query has no relevant item"
+    else:
+        assert row["kind"] != "gap", where
+        assert 2 in graded.values(), f"{where}: a non-gap query needs at least one clearly right item"
+
+
 def test_every_line_has_the_loader_format(eval_set: EvalSet, queries: list[dict[str, Any]]) -> None:
     for row in queries:
-        where = row.get("id", row)
-        assert set(row) == FIELDS, f"{where}: fields {sorted(row)}"
-        assert re.fullmatch(rf"{eval_set.id_prefix}\d{{3}}", row["id"]), where
-        assert isinstance(row["query"], str) and row["query"].strip() == row["query"] and row["query"], where
-        assert row["kind"] in KINDS, where
-        assert row["lang"] in LANGS, where
-        assert row["lang"] == KIND_LANG.get(row["kind"], row["lang"]), where
-        assert isinstance(row["gap"], bool), where
-        for field in ("experts", "practices"):
-            assert isinstance(row[field], dict), where
-            assert all(isinstance(k, str) and v in (1, 2) for k, v in row[field].items()), where
-        graded = {**row["experts"], **row["practices"]}
-        if row["gap"]:
-            assert row["kind"] == "gap" and not graded, f"{where}: a gap query has no relevant item"
-        else:
-            assert row["kind"] != "gap", where
-            assert 2 in graded.values(), f"{where}: a non-gap query needs at least one clearly right item"
+        assert_loader_format(row, id_pattern=rf"{eval_set.id_prefix}\d{{3}}", kinds=KINDS)
 
 
 def test_every_graded_id_exists_in_the_sets_register(eval_set: EvalSet, queries: list[dict[str, Any]]) -> None:
