@@ -252,15 +252,14 @@ def list_need_assignments(session: Session, *, topic_ids: Collection[int] | None
 
 def list_need_window_rows(
     session: Session, *, since: datetime, before: datetime, skip_statuses: Sequence[ProposalStatus]
-) -> list[tuple[int, str, datetime, str | None, str]]:
-    """(topic id, item key, asked at, asker's Slack id, visibility) of the placed questions and gaps asked at or
+) -> list[tuple[int, datetime, str | None, str]]:
+    """(topic id, asked at, asker's Slack id, visibility) of the placed questions and gaps asked at or
     after ``since`` and before ``before``, leaving out the topics with a proposal in ``skip_statuses`` (the live
     ones): what proposing counts, without the texts."""
     proposed = select(NeedProposal.topic_id).where(NeedProposal.status.in_(list(skip_statuses)))
     questions = (
         select(
             NeedItem.topic_id,
-            Question.id,
             Question.created_at,
             Question.asker_slack_id,
             type_coerce(Question.visibility, String),
@@ -269,12 +268,12 @@ def list_need_window_rows(
         .where(Question.created_at >= since, Question.created_at < before, NeedItem.topic_id.not_in(proposed))
     )
     gaps = (
-        select(NeedItem.topic_id, KnowledgeGap.id, KnowledgeGap.created_at, KnowledgeGap.asker_slack_id)
+        select(NeedItem.topic_id, KnowledgeGap.created_at, KnowledgeGap.asker_slack_id)
         .join(KnowledgeGap, KnowledgeGap.id == NeedItem.gap_id)
         .where(KnowledgeGap.created_at >= since, KnowledgeGap.created_at < before, NeedItem.topic_id.not_in(proposed))
     )
-    rows = [(t, f"q:{i}", at, asker, visibility) for t, i, at, asker, visibility in session.execute(questions)]
-    rows.extend((t, f"g:{i}", at, asker, "public") for t, i, at, asker in session.execute(gaps))
+    rows = [(t, at, asker, visibility) for t, at, asker, visibility in session.execute(questions)]
+    rows.extend((t, at, asker, "public") for t, at, asker in session.execute(gaps))  # a gap's source reads public
     return rows
 
 

@@ -121,7 +121,7 @@ class Proposals:
         askers = self.core.directory(session, {a for *_, a, v in rows if a and v != "anonymous"})
         organisations: dict[int, set[str]] = {}
         questions: Counter[int] = Counter()
-        for topic_id, _, created_at, asker_id, visibility in rows:
+        for topic_id, created_at, asker_id, visibility in rows:
             closed = closed_at.get(topic_id)
             if closed is not None and created_at < closed:
                 continue
