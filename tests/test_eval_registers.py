@@ -1,5 +1,5 @@
-"""The evaluation sets with a register of their own (``bench/eval/dev4/``, ``bench/eval/dev5/``) stay well-formed
-and in step with their registers.
+"""The evaluation sets with a register of their own (``bench/eval/dev4/``, ``bench/eval/dev5/``,
+``bench/eval/dev6/``) stay well-formed and in step with their registers.
 
 Each is a register (experts.csv, practices.csv, answers.csv) with queries graded by hand over it. If an expert's
 e-mail or a practice's title or city changes there, the grades would silently stop counting. The first tests read
@@ -50,6 +50,7 @@ class EvalSet:
 SETS = (
     EvalSet("dev4", "w", "U4D", 170, 1, (("experts.csv", 70), ("practices.csv", 55), ("answers.csv", 20))),
     EvalSet("dev5", "v", "U5E", 200, 8, (("experts.csv", 75), ("practices.csv", 60), ("answers.csv", 20))),
+    EvalSet("dev6", "x", "U6F", 200, 10, (("experts.csv", 75), ("practices.csv", 60), ("answers.csv", 20))),
 )
 
 KINDS = {
