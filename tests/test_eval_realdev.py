@@ -151,7 +151,7 @@ def _eval_matching() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("name", ["blind", "realtext", "heldout", "dev4heldout", "dev5heldout"])
+@pytest.mark.parametrize("name", ["blind", "realtext", "heldout", "dev4heldout", "dev5heldout", "dev6heldout"])
 def test_the_unseen_and_held_out_sets_are_never_listed_query_by_query(
     name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -167,14 +167,15 @@ def test_the_unseen_and_held_out_sets_are_never_listed_query_by_query(
     assert "never shown query by query" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["dev3", "dev4", "dev5", "realdev"])
+@pytest.mark.parametrize("name", ["dev3", "dev4", "dev5", "dev6", "realdev"])
 def test_listing_the_failures_of_a_missing_tuning_set_is_a_clean_error(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     module = _eval_matching()
     missing = tmp_path / "nowhere"
     monkeypatch.setattr(module, "DEV3_QUERIES", missing / "dev3" / "queries.jsonl")
-    monkeypatch.setattr(module, "OWN_REGISTER_SETS", (("dev4", missing / "dev4"), ("dev5", missing / "dev5")))
+    own = tuple((name, missing / name) for name in ("dev4", "dev5", "dev6"))
+    monkeypatch.setattr(module, "OWN_REGISTER_SETS", own)
     monkeypatch.setattr(module, "REALDEV_DIR", missing / "realdev")
 
     def no_loading(*_args: object, **_kwargs: object) -> None:

@@ -5,19 +5,25 @@ Each is a register (experts.csv, practices.csv, answers.csv) with queries graded
 e-mail or a practice's title or city changes there, the grades would silently stop counting. The first tests read
 the files with the standard library only (no engine) and check the format ``bench/_data.load_queries`` reads, that
 every graded id exists in the set's register, the minimum size per kind that the set's README promises, and that
-no query is asked twice. The last one imports the register with the product's import code into a throwaway SQLite
-database, as the evaluation does, so a file the import would refuse is caught here.
+no query is asked twice. One imports the register with the product's import code into a throwaway SQLite
+database, as the evaluation does, so a file the import would refuse is caught here. The last ones check that the
+evaluation (``bench/eval_matching.py``) and the gap model's fit (``bench/fit_gap_model.py``) read every set as a
+tuning register: a dev and a held-out column, ``--sets dev`` and ``--failures`` on its dev part, never its held-out
+part, and one register of the fit's leave-one-register-out.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -205,3 +211,47 @@ def test_the_register_imports_with_the_products_import_code(
     assert {e for q in queries for e in q["experts"]} <= searchable
     assert {p for q in queries for p in q["practices"]} <= keys
     assert len(linked) == answers, "every earlier answer is linked to its expert"
+
+
+def _eval_matching() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("eval_matching_for_registers", ROOT / "bench" / "eval_matching.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_evaluation_reads_it_as_a_tuning_register_with_a_held_out_split(eval_set: EvalSet) -> None:
+    module = _eval_matching()
+    name = eval_set.name
+    assert dict(module.OWN_REGISTER_SETS)[name] == eval_set.directory, "loaded over its own register"
+    assert name in module.TUNING_SETS, "--sets dev evaluates its dev part"
+    assert name not in module.UNSEEN_SETS | module.HELDOUT_SETS, f"--failures {name} lists its dev failures"
+    assert f"{name}heldout" in module.HELDOUT_SETS, "its held-out part is reported, never listed"
+    assert {module.SET_LABELS[name], module.SET_LABELS[f"{name}heldout"]} == {name, f"{name} held-out"}
+    assert module.tuning_set_queries_file(name) == eval_set.directory / "queries.jsonl"
+    loaded = module.own_register_queries(name, eval_set.directory)
+    assert all(q.id.startswith(f"{name}/{eval_set.id_prefix}") for q in loaded)
+    held_out = [q.id for q in loaded if q.split == "heldout"]
+    assert held_out, "every 4th query is held out"
+    assert all(int(i[-3:]) % 4 == 0 for i in held_out)
+    assert {q.split for q in loaded} == {"dev", "heldout"}
+
+
+def test_the_gap_fit_validates_over_every_register(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = _eval_matching()
+    read: list[Path | None] = []
+
+    def no_import(directory: Path | None = None) -> str:  # the registers themselves are not needed here
+        read.append(directory)
+        return f"register {directory}"
+
+    monkeypatch.setattr(module, "load_register_db", no_import)
+    registers = module.tuning_registers()
+    assert [name for name, _, _ in registers] == ["demo", *(s.name for s in SETS)]
+    assert read == [None, *(s.directory for s in SETS)]
+    for (name, _, dev), spec in zip(registers[1:], SETS, strict=True):
+        assert dev and {q.split for q in dev} == {"dev"}, f"{name}: dev queries only (held-out never read)"
+        assert all(q.id.startswith(f"{spec.name}/") for q in dev)
