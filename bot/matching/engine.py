@@ -72,6 +72,7 @@ import gc
 import heapq
 import logging
 import math
+import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
@@ -118,6 +119,9 @@ PRACTICE_CALIBRATED = frozenset({"p_semantic_rel", "p_semantic_pos", "p_semantic
 __all__ = ["MatchConfig", "Matcher"]
 
 _HEAVY_EXPERT_FIELDS = frozenset({"expertise", "role", "themes"})
+# where a title, tag or expertise item names its subject before saying more about it ("Community Land Trust: de
+# grond blijft van de gemeenschap", "Lage-emissiezone (LEZ) in de binnenstad"): each part counts for acronyms
+_HEAD_BREAK = re.compile(r"[:;()\[\]]|\s[-–—]\s")
 _SHORT_FIELDS = frozenset({"expertise", "role", "organisation", "themes", "tags", "title", "question"})
 
 Doc = ExpertDoc | PracticeDoc | AnswerDoc
@@ -437,7 +441,7 @@ class Matcher:
             return
         stop = self._stop
         leaves = self._splitter.leaves
-        for item in items:
+        for item in dict.fromkeys(part for whole in items for part in (whole, *_HEAD_BREAK.split(whole))):
             ws = [t for t in tokenize(fold(item)) if t not in stop and t.isalpha()]
             if not 2 <= len(ws) <= 4:
                 continue
