@@ -106,7 +106,7 @@ from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
-from bot.matching.wordlist import common_words, is_dutch_word
+from bot.matching.wordlist import common_words, is_dutch_word, is_real_word
 
 log = logging.getLogger(__name__)
 
@@ -818,6 +818,8 @@ class Matcher:
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
             lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
+            if self._other_language(pq) >= cfg.meaning_lean_foreign:  # its words cover less for the same match
+                lean = 1.0
             sem = {d: b * lean for d, b in sem.items()}
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
         for eid in self._expert_candidates(e_rank, sem, e_ideal, pq, limit):
@@ -1086,6 +1088,22 @@ class Matcher:
             if not is_dutch_word(g.word if typo else g.original):
                 foreign += 1
         return foreign / n
+
+    @staticmethod
+    def _other_language(pq: ParsedQuery) -> float:
+        """The share of the question's concepts that are a word of another language: no Dutch word, but a real
+        English or French one (as :meth:`_foreign` reads them). Stricter than ``foreign``, which also counts what is no
+        word at all (a name, a code, a word only the asker uses) — a Dutch question full of those is still Dutch."""
+        n = pq.concepts
+        if not n:
+            return 0.0
+        other = 0
+        for g in pq.groups[:n]:
+            typo = g.word != g.original and g.original not in pq.cognates
+            w = g.word if typo else g.original
+            if not is_dutch_word(w) and is_real_word(w):
+                other += 1
+        return other / n
 
     def _specificity(self, g: Group) -> float:
         """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,
