@@ -818,7 +818,7 @@ class Matcher:
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
             lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
-            if self._other_language(pq) >= cfg.meaning_lean_foreign:  # its words cover less for the same match
+            if lean > 1.0 and self._other_language(pq) >= cfg.meaning_lean_foreign:  # its words cover less anyway
                 lean = 1.0
             sem = {d: b * lean for d, b in sem.items()}
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
