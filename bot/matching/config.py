@@ -72,6 +72,11 @@ class MatchConfig:
     # with anyone, so the ranking among the few it does share is noise that meaning should outweigh
     meaning_lean: float = 1.0
     meaning_lean_cover: float = 0.3
+    # ... but not for a question mostly in another language (at least this share of its concepts a real English or
+    # French word that is no Dutch one: engine.Matcher._other_language): its words reach the Dutch register through
+    # translations and cognates only and cover less of it for the same true match, so a low coverage there does not
+    # mean that the words matched are noise
+    meaning_lean_foreign: float = 0.5
     # ... and an expert's lexical score (for ranking) is at least this share of the normalised score of the best
     # practice they are the contact for: a practice answering the question makes its contact a match as good as it
     contact_floor: float = 1.0

@@ -72,6 +72,7 @@ import gc
 import heapq
 import logging
 import math
+import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
@@ -105,7 +106,7 @@ from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
-from bot.matching.wordlist import common_words, is_dutch_word
+from bot.matching.wordlist import common_words, is_dutch_word, is_real_word
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,9 @@ PRACTICE_CALIBRATED = frozenset({"p_semantic_rel", "p_semantic_pos", "p_semantic
 __all__ = ["MatchConfig", "Matcher"]
 
 _HEAVY_EXPERT_FIELDS = frozenset({"expertise", "role", "themes"})
+# where a title, tag or expertise item names its subject before saying more about it ("Community Land Trust: de
+# grond blijft van de gemeenschap", "Lage-emissiezone (LEZ) in de binnenstad"): each part counts for acronyms
+_HEAD_BREAK = re.compile(r"[:;()\[\]]|\s[-–—]\s")
 _SHORT_FIELDS = frozenset({"expertise", "role", "organisation", "themes", "tags", "title", "question"})
 
 Doc = ExpertDoc | PracticeDoc | AnswerDoc
@@ -437,7 +441,7 @@ class Matcher:
             return
         stop = self._stop
         leaves = self._splitter.leaves
-        for item in items:
+        for item in dict.fromkeys(part for whole in items for part in (whole, *_HEAD_BREAK.split(whole))):
             ws = [t for t in tokenize(fold(item)) if t not in stop and t.isalpha()]
             if not 2 <= len(ws) <= 4:
                 continue
@@ -814,6 +818,8 @@ class Matcher:
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
             lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
+            if lean > 1.0 and self._other_language(pq) >= cfg.meaning_lean_foreign:  # its words cover less anyway
+                lean = 1.0
             sem = {d: b * lean for d, b in sem.items()}
         ranked: list[tuple[float, int, float, float, bool, bool]] = []
         for eid in self._expert_candidates(e_rank, sem, e_ideal, pq, limit):
@@ -1082,6 +1088,22 @@ class Matcher:
             if not is_dutch_word(g.word if typo else g.original):
                 foreign += 1
         return foreign / n
+
+    @staticmethod
+    def _other_language(pq: ParsedQuery) -> float:
+        """The share of the question's concepts that are a word of another language: no Dutch word, but a real
+        English or French one (as :meth:`_foreign` reads them). Stricter than ``foreign``, which also counts what is no
+        word at all (a name, a code, a word only the asker uses) — a Dutch question full of those is still Dutch."""
+        n = pq.concepts
+        if not n:
+            return 0.0
+        other = 0
+        for g in pq.groups[:n]:
+            typo = g.word != g.original and g.original not in pq.cognates
+            w = g.word if typo else g.original
+            if not is_dutch_word(w) and is_real_word(w):
+                other += 1
+        return other / n
 
     def _specificity(self, g: Group) -> float:
         """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,

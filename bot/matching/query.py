@@ -8,6 +8,7 @@ many times over.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -111,7 +112,7 @@ class QueryParser:
         groups, terms = self._word_groups(words, stems, is_typo, cognates)
         covered = self._add_synonyms(groups, stems, is_typo)
         self._add_translations(groups, stems, covered)
-        self._add_acronyms(groups, words, stems, covered)
+        self._add_acronyms(groups, words, stems, covered, _capitals(query))
         themes, hits = self._themes(groups, words, stems)
         _count_once(groups)
         groups.extend(self._theme_groups(themes, hits, words))
@@ -280,11 +281,19 @@ class QueryParser:
                         groups[i].add(_synonym(entry, cfg.synonym_weight * cfg.partial_synonym_factor))
 
     def _add_acronyms(
-        self, groups: list[Group], words: list[tuple[str, str]], stems: list[str], covered: set[int]
+        self,
+        groups: list[Group],
+        words: list[tuple[str, str]],
+        stems: list[str],
+        covered: set[int],
+        capitals: frozenset[str],
     ) -> None:
-        """Acronyms learnt from the register ("WGC" -> wijkgezondheidscentrum: initials of compound parts)."""
+        """Acronyms learnt from the register ("WGC" -> wijkgezondheidscentrum: initials of compound parts; "CLT" ->
+        community land trust: initials of a title's words). A word the register contains is expanded too when the
+        asker typed it in capitals (``capitals``, folded): a register that writes "CLT" in one summary and "Community
+        Land Trust" in the title of the practice about it must find that practice's contact for "CLT"."""
         for i, (_, used) in enumerate(words):
-            if i in covered or self.in_index(stems[i]) or not 3 <= len(used) <= 6:
+            if i in covered or not 3 <= len(used) <= 6 or (self.in_index(stems[i]) and used not in capitals):
                 continue
             for expansion in self.acronyms(used):
                 groups[i].add(_synonym(expansion, self.config.synonym_weight))
@@ -346,6 +355,14 @@ class QueryParser:
             tg.add(Variant((THEME_PREFIX + key,), self.config.theme_weight, "theme", theme.label_nl))
             out.append(tg)
         return out
+
+
+_CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
+
+
+def _capitals(query: str) -> frozenset[str]:
+    """The words of ``query`` typed in capitals, 3 to 6 letters ("CLT", "OCMW"), folded as the parser reads them."""
+    return frozenset(fold(m) for m in _CAPITALS.findall(query))
 
 
 def _synonym(entry: Entry, weight: float, kind: str = "synonym") -> Variant:

@@ -41,6 +41,27 @@ class TestAcronyms:
         m = build([*EXPERTS, expert(41, "Sien", city="Aalst", expertise=("lokaal woonoverleg",))])
         assert names(m.search("LWO", today=TODAY).experts)[0] == "Sien"
 
+    def test_initials_of_a_title_head_even_when_the_register_has_the_acronym(self) -> None:
+        # "Community Land Trust" is only the head of the title (before the colon), and "CLT" itself is in the register
+        # (another profile mentions it in passing): a question in capitals still meets the phrase it spells
+        elke = expert(45, "Elke", city="Turnhout", role="woonbeleid", bio="Werkt rond betaalbare eigendom.")
+        jan = expert(46, "Jan", city="Turnhout", expertise=("regiovorming",), bio="Volgt ook het CLT-debat.")
+        trust = PracticeDoc(
+            90,
+            "Community Land Trust: de grond blijft van de gemeenschap",
+            "Gezinnen kopen de woning, de grond blijft in handen van een stichting.",
+            city="Turnhout",
+            contact_expert_id=45,
+        )
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=[*EXPERTS, elke, jan], practices=[*PRACTICES, trust], answers=ANSWERS)
+        r = m.search("CLT", today=TODAY)
+        assert names(r.experts)[0] == "Elke"
+        assert r.practices[0].doc.title.startswith("Community Land Trust")
+        assert any(v.target == "community land trust" for g in m._parser.parse("CLT").groups for v in g.variants)
+        # typed in lower case, a word the register contains is the word itself, not an acronym
+        assert not any(v.kind == "synonym" for g in m._parser.parse("clt").groups for v in g.variants)
+
     def test_known_words_are_not_read_as_acronyms(self) -> None:
         m = build([*EXPERTS, expert(42, "Tuur", city="Gent", expertise=("energiebudget", "buurt"))])
         r = m.search("buurt", today=TODAY)

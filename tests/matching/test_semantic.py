@@ -145,6 +145,27 @@ class TestEngine:
         assert cover >= MatchConfig().meaning_lean_cover
         assert lean == ranking(MatchConfig(meaning_lean=0.0), "quux buurtbudget wijkwerking")[1]
 
+    def test_a_question_in_another_language_gets_no_lean(self) -> None:
+        def ranking(cfg: MatchConfig, query: str) -> tuple[float, float, list[str]]:
+            m = Matcher(themes=THEMES, places=PLACES, config=cfg)
+            m.build(experts=[*EXPERTS, ZORBLAX], practices=[], answers=[])
+            m.semantic = SemanticIndex(FakeEmbedder())
+            fill(m.semantic, documents(m), None)  # type: ignore[arg-type]
+            r = m.search(query, today=TODAY)
+            return r.gap_features["coverage"], r.gap_features["foreign"], [h.doc.name for h in r.experts]
+
+        # an English question: its words reach Bram's neighbourhood work only through translations, and so cover
+        # little of it — which says nothing about them being noise; meaning alone (quux = zorblax) says Mats
+        query = "quux neighbourhood work residents"
+        cover, foreign, names = ranking(MatchConfig(), query)
+        assert cover < MatchConfig().meaning_lean_cover and foreign >= MatchConfig().meaning_lean_foreign
+        assert names[:2] == ["Bram", "Mats"]
+        assert ranking(MatchConfig(meaning_lean_foreign=1.01), query)[2][:2] == ["Mats", "Bram"]  # with the lean
+        # what is no word at all ("quux", "blorp") is no other language: a Dutch question keeps its lean
+        cover, foreign, names = ranking(MatchConfig(), "quux blorp buurtbudget")
+        assert foreign >= MatchConfig().meaning_lean_foreign  # the gap feature counts them
+        assert names[:2] == ["Mats", "Bram"]
+
     def test_the_gap_features_carry_the_best_part_and_practice_similarity(self) -> None:
         m = Matcher(themes=THEMES, places=PLACES)
         m.build(experts=[*EXPERTS, ZORBLAX], practices=PRACTICES, answers=[])
