@@ -5,7 +5,7 @@ Usage::
     python bench/eval_matching.py                 # dev / held-out / blind / real-text, baselines, calibration
     python bench/eval_matching.py --lexical       # wieweet without the semantic signal (also a row by default)
     python bench/eval_matching.py --ablations     # also wieweet with single mechanisms switched off (dev, held-out)
-    python bench/eval_matching.py --failures dev  # list wieweet's failing *dev* queries (for tuning)
+    python bench/eval_matching.py --failures dev  # list wieweet's failing *dev* queries (tuning: implies --sets dev)
     python bench/eval_matching.py --sets dev      # only what tuning may look at: dev, dev3, dev4, dev5, dev6, real dev
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
@@ -584,7 +584,8 @@ def main(argv: list[str] | None = None) -> None:
         label, folder = SET_LABELS[args.failures], _rel(wanted.parent)
         ap.error(f"--failures {args.failures}: no {label} set at {folder} (no {wanted.name} there)")
 
-    sets = load_sets(args.blind, args.realtext, only_dev=args.sets == "dev")
+    # listing failures is tuning: it loads (and so prints the aggregates of) the tuning sets only, as `--sets dev`
+    sets = load_sets(args.blind, args.realtext, only_dev=args.sets == "dev" or args.failures is not None)
     for s in sets:
         r = s.register
         print(

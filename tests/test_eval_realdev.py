@@ -167,6 +167,26 @@ def test_the_unseen_and_held_out_sets_are_never_listed_query_by_query(
     assert "never shown query by query" in capsys.readouterr().err
 
 
+def test_listing_failures_loads_the_tuning_sets_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--failures` is tuning: it must not load (and so print aggregates of) held-out, blind or real-text columns."""
+    module = _eval_matching()
+    seen: list[bool] = []
+
+    class Loaded(Exception):
+        pass
+
+    def record(*_args: object, only_dev: bool = False, **_kwargs: object) -> None:
+        seen.append(only_dev)
+        raise Loaded
+
+    monkeypatch.setattr(module, "load_sets", record)
+    with pytest.raises(Loaded):
+        module.main(["--failures", "dev"])
+    with pytest.raises(Loaded):
+        module.main([])
+    assert seen == [True, False]
+
+
 @pytest.mark.parametrize("name", ["dev3", "dev4", "dev5", "dev6", "realdev"])
 def test_listing_the_failures_of_a_missing_tuning_set_is_a_clean_error(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
