@@ -84,6 +84,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.matching import dense
 from bot.matching.analysis import (
     _MAX_TOKEN_LEN,
     _TOKEN_RE,
@@ -98,6 +99,7 @@ from bot.matching.analysis import (
     tokenize,
 )
 from bot.matching.config import MatchConfig
+from bot.matching.dense import Item as _Item
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
 from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
@@ -121,6 +123,10 @@ _HEAVY_EXPERT_FIELDS = frozenset({"expertise", "role", "themes"})
 _SHORT_FIELDS = frozenset({"expertise", "role", "organisation", "themes", "tags", "title", "question"})
 
 Doc = ExpertDoc | PracticeDoc | AnswerDoc
+
+# A kind's candidate pass walks postings in Python unless the query's lists to walk hold at least this many postings
+# together: then it runs in bulk (bot.matching.dense; the same results), where NumPy's fixed cost per call pays.
+_BULK_MIN = 500
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -168,17 +174,6 @@ def is_available(doc: ExpertDoc, today: date) -> bool:
     if doc.availability == "away":
         return doc.away_until is not None and doc.away_until < today
     return True
-
-
-@dataclass(slots=True)
-class _Item:
-    """One query variant prepared for scoring one document kind."""
-
-    bound: float  # the most it can add to a document: weight * mean IDF (saturation <= 1)
-    group: int
-    full: list[tuple[dict[int, float], float]]  # (postings, coefficient) per term
-    seek: list[tuple[dict[int, float], float]]  # where candidates are looked for (strong postings of common terms)
-    complete: bool  # seek is full: traversing it accounts for every document
 
 
 @dataclass(slots=True)
@@ -1219,10 +1214,25 @@ class Matcher:
             reach |= groups[found[i].group].concepts
             cover = 1.0 - w + w * reach.bit_count() / concepts if w else 1.0
             rest[i] = boost_max * sum(gmax.values()) * cover
-        best: list[dict[int, float]] = [{} for _ in groups]
-        low = 1.0 - w + w / concepts if w else 1.0  # the least coverage factor of a document seen
         if not w:
             masks = None
+        forced = list(forced)
+        if sum(len(p) for it in found for p, _ in it.seek) >= _BULK_MIN and dense.usable(coll, found, forced, concepts):
+            out, self.last_stats[kind.name] = dense.score(
+                coll,
+                found,
+                rest,
+                [g.concepts for g in groups],
+                k=k,
+                depth=max(k, cfg.rerank_depth),
+                forced=forced,
+                concepts=concepts,
+                w=w,
+                masks=masks,
+            )
+            return out
+        best: list[dict[int, float]] = [{} for _ in groups]
+        low = 1.0 - w + w / concepts if w else 1.0  # the least coverage factor of a document seen
         partial: dict[int, float] = dict.fromkeys(forced, 0.0)
         forced_set = set(partial)
         stop = len(found)
