@@ -140,9 +140,10 @@ class _State:
         best = self.best[group]
         old = best[docs]
         up = x > old
-        docs, x, old = docs[up], x[up], old[up]
-        if not len(docs):
-            return
+        if not up.all():  # (mostly all: documents new to the group)
+            docs, x, old = docs[up], x[up], old[up]
+            if not len(docs):
+                return
         best[docs] = x
         self.member[group][docs] = True
         score[docs] = score[docs] + x - old
