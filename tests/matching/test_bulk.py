@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 import bot.matching.engine as engine
-from bot.matching import Matcher, MatchConfig, dense
+from bot.matching import MatchConfig, Matcher, dense
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
 from bot.matching.index import Collection
 
