@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -63,7 +64,7 @@ class Collection:
         self._idf: dict[str, float] = {}  # term -> IDF at _idf_version
         self._idf_version = -1
         # id(postings dict) -> (that dict, its arrays); an entry is dropped whenever its dict changes
-        self._arrays: dict[int, tuple[dict[int, float], PostingArrays]] = {}
+        self._arrays: dict[int, tuple[dict[int, float], tuple[npt.NDArray[Any], npt.NDArray[Any]]]] = {}
         self._array_postings = 0
         self.id_bound = 0  # above every document id ever inserted (since the last reset)
         self.negative_ids = False  # a negative id was inserted (the bulk path indexes arrays by id)
@@ -224,18 +225,33 @@ class Collection:
     def arrays(self, p: dict[int, float]) -> PostingArrays:
         """A posting list of this collection (``postings[t]``, ``strong_postings(t)``, or one derived from them and
         never changed afterwards) as arrays: its document ids and saturated weights, in its order. Remembered until
-        that list changes."""
+        that list changes, compactly where it can be (6 bytes a posting instead of 16: ids as int32, and weights
+        that are shared thousandths as their code, ``code / 1000.0`` being exactly ``_SHARED[code]``)."""
         got = self._arrays.get(id(p))
         if got is not None and got[0] is p:
-            return got[1]
+            ids, sat = got[1]
+        else:
+            ids, sat = self._compact(p)
+            if self._array_postings + len(p) > ARRAY_POSTINGS_MAX:
+                self._arrays.clear()
+                self._array_postings = 0
+            self._arrays[id(p)] = (p, (ids, sat))
+            self._array_postings += len(p)
+        if sat.dtype == np.uint16:
+            return ids.astype(np.int64), sat / 1000.0
+        return ids.astype(np.int64), sat
+
+    @staticmethod
+    def _compact(p: dict[int, float]) -> tuple[npt.NDArray[np.int64 | np.int32], npt.NDArray[np.float64 | np.uint16]]:
         n = len(p)
-        out = (np.fromiter(p.keys(), np.int64, n), np.fromiter(p.values(), np.float64, n))
-        if self._array_postings + n > ARRAY_POSTINGS_MAX:
-            self._arrays.clear()
-            self._array_postings = 0
-        self._arrays[id(p)] = (p, out)
-        self._array_postings += n
-        return out
+        ids = np.fromiter(p.keys(), np.int64, n)
+        sat = np.fromiter(p.values(), np.float64, n)
+        if not n or ids.min() < -(2**31) or ids.max() >= 2**31:
+            return ids, sat
+        code = np.rint(sat * 1000.0)
+        if not ((code >= 0.0) & (code <= 1000.0) & (code / 1000.0 == sat)).all():
+            return ids.astype(np.int32), sat
+        return ids.astype(np.int32), code.astype(np.uint16)
 
     def df(self, term: str) -> int:
         p = self.postings.get(term)

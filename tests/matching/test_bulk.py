@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 import bot.matching.engine as engine
@@ -117,7 +118,11 @@ def test_posting_arrays_follow_every_change_of_their_list() -> None:
     coll.reset((i, doc()) for i in range(1, 41))
     p = coll.postings["woning"]
     assert same(p)
-    assert coll.arrays(p)[0] is coll.arrays(p)[0]  # remembered while the list is unchanged
+    made = coll._array_postings
+    assert same(p) and coll._array_postings == made  # remembered while the list is unchanged
+    assert coll.arrays(p)[1].dtype == np.float64 and coll._arrays[id(p)][1][1].dtype == np.uint16  # kept compact
+    derived = {3: 0.1 + 0.2, 1: 1 / 3, 2: 0.5}  # weights that are no thousandths (a multi-word name's sums)
+    assert same(derived)
     for step in range(150):
         d = rng.randint(1, 80)
         if step % 3 == 0:
