@@ -56,6 +56,11 @@ def usable(coll: Collection, found: Sequence[Item], forced: Sequence[int], conce
     return all(c > 0.0 for it in found for _, c in it.full)
 
 
+# the documents a completion scores: as a mask over ids and as a set
+_Only = tuple[npt.NDArray[np.bool_], set[int]]
+# in completion, a list this many times longer than the documents kept, and not made into arrays yet, is intersected
+_LONG = 8
+
 _EMPTY: Floats = np.zeros(0)
 _NONE: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
 
@@ -90,25 +95,31 @@ class _State:
             self.chunks.append(new)
             self.count += len(new)
 
-    def contrib(
-        self, terms: list[tuple[dict[int, float], float]], only: npt.NDArray[np.bool_] | None
-    ) -> tuple[Ids, Floats]:
-        """Per document (in the order a dict built term by term would have), a variant's contribution."""
-        arrays = self.coll.arrays
+    def postings(self, p: dict[int, float], only: _Only | None) -> tuple[Ids, Floats]:
+        """A posting list's documents and weights, in its order; with ``only``, those of its documents only, in any
+        order: a long list not yet made into arrays is intersected with them in C (its arrays are not made: the
+        completion looks up a few hundred documents in it), any other one through its arrays."""
+        if only is None:
+            return self.coll.arrays(p)
+        mask, docs = only
+        if len(p) > _LONG * len(docs) and not self.coll.has_arrays(p):
+            common = p.keys() & docs
+            n = len(common)
+            return np.fromiter(common, np.int64, n), np.fromiter(map(p.__getitem__, common), np.float64, n)
+        ids, sat = self.coll.arrays(p)
+        keep = mask[ids]
+        return ids[keep], sat[keep]
+
+    def contrib(self, terms: list[tuple[dict[int, float], float]], only: _Only | None = None) -> tuple[Ids, Floats]:
+        """Per document (in the order a dict built term by term would have), a variant's contribution; with
+        ``only``, for those documents only (in any order)."""
         if len(terms) == 1:
-            ids, sat = arrays(terms[0][0])
-            c = terms[0][1]
-            if only is not None:
-                keep = only[ids]
-                ids, sat = ids[keep], sat[keep]
-            return ids, c * sat
+            ids, sat = self.postings(terms[0][0], only)
+            return ids, terms[0][1] * sat
         acc, seen = self._acc, self._in
         parts: list[Ids] = []
         for p, c in terms:
-            ids, sat = arrays(p)
-            if only is not None:
-                keep = only[ids]
-                ids, sat = ids[keep], sat[keep]
+            ids, sat = self.postings(p, only)
             acc[ids] = acc[ids] + c * sat  # get(d, 0.0) + c * s
             new = ids[~seen[ids]]
             seen[new] = True
@@ -195,7 +206,7 @@ def score(
                 stop = i
                 break
             theta_at = 0.85 * rest[i]
-        docs, x = st.contrib(item.seek, None)
+        docs, x = st.contrib(item.seek)
         st.merge(docs, x, item.group)
     todo = [it for it in found[:stop] if not it.complete] + list(found[stop:])
     n_seen = st.count
@@ -220,8 +231,9 @@ def _complete(st: _State, todo: Sequence[Item], forced: list[int], depth: int) -
         extra = [d for d in set(dict.fromkeys(forced, 0.0)) if d not in top]
         if extra:
             keep = np.concatenate([keep, np.array(extra, np.int64)])
-    kept = np.zeros(len(st.score), np.bool_)
-    kept[keep] = True
+    mask = np.zeros(len(st.score), np.bool_)
+    mask[keep] = True
+    kept = (mask, set(keep.tolist()))
     for it in todo:
         docs, x = st.contrib(it.full, kept)
         st.merge(docs, x, it.group)

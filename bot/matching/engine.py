@@ -17,7 +17,8 @@ variants first (MaxScore stops once nothing unseen can reach the top), a very co
 only from its strong postings (heavy fields), at most ``rerank_depth`` candidates per kind are completed exactly.
 On small registers (every term below ``common_df_min`` documents) the top ``limit`` is exact; on large ones a
 document that only mentions common words in light fields is not found. Evidence comes from the best
-``evidence_pool`` of the scored practices and answers.
+``evidence_pool`` of the scored practices and answers. When a kind's postings to walk are long (``_BULK_MIN``), that
+walk and the completion run in bulk on arrays (:mod:`bot.matching.dense`), with the same results to the last bit.
 
 Updates: ``upsert_*``/``remove_*`` touch only the postings of that document (IDF is computed from live document
 frequencies at query time; field-length averages are running sums, re-normalised when they drift more than

@@ -241,6 +241,10 @@ class Collection:
             return ids.astype(np.int64), sat / 1000.0
         return ids.astype(np.int64), sat
 
+    def has_arrays(self, p: dict[int, float]) -> bool:
+        got = self._arrays.get(id(p))
+        return got is not None and got[0] is p
+
     @staticmethod
     def _compact(p: dict[int, float]) -> tuple[npt.NDArray[np.int64 | np.int32], npt.NDArray[np.float64 | np.uint16]]:
         n = len(p)
