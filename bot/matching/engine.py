@@ -17,7 +17,8 @@ variants first (MaxScore stops once nothing unseen can reach the top), a very co
 only from its strong postings (heavy fields), at most ``rerank_depth`` candidates per kind are completed exactly.
 On small registers (every term below ``common_df_min`` documents) the top ``limit`` is exact; on large ones a
 document that only mentions common words in light fields is not found. Evidence comes from the best
-``evidence_pool`` of the scored practices and answers.
+``evidence_pool`` of the scored practices and answers. When a kind's postings to walk are long (``_BULK_MIN``), that
+walk and the completion run in bulk on arrays (:mod:`bot.matching.dense`), with the same results to the last bit.
 
 Updates: ``upsert_*``/``remove_*`` touch only the postings of that document (IDF is computed from live document
 frequencies at query time; field-length averages are running sums, re-normalised when they drift more than
@@ -85,6 +86,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.matching import dense
 from bot.matching.analysis import (
     _MAX_TOKEN_LEN,
     _TOKEN_RE,
@@ -99,6 +101,7 @@ from bot.matching.analysis import (
     tokenize,
 )
 from bot.matching.config import MatchConfig
+from bot.matching.dense import Item as _Item
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
 from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
@@ -125,6 +128,10 @@ _HEAD_BREAK = re.compile(r"[:;()\[\]]|\s[-–—]\s")
 _SHORT_FIELDS = frozenset({"expertise", "role", "organisation", "themes", "tags", "title", "question"})
 
 Doc = ExpertDoc | PracticeDoc | AnswerDoc
+
+# A kind's candidate pass walks postings in Python unless the query's lists to walk hold at least this many postings
+# together: then it runs in bulk (bot.matching.dense; the same results), where NumPy's fixed cost per call pays.
+_BULK_MIN = 500
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -172,17 +179,6 @@ def is_available(doc: ExpertDoc, today: date) -> bool:
     if doc.availability == "away":
         return doc.away_until is not None and doc.away_until < today
     return True
-
-
-@dataclass(slots=True)
-class _Item:
-    """One query variant prepared for scoring one document kind."""
-
-    bound: float  # the most it can add to a document: weight * mean IDF (saturation <= 1)
-    group: int
-    full: list[tuple[dict[int, float], float]]  # (postings, coefficient) per term
-    seek: list[tuple[dict[int, float], float]]  # where candidates are looked for (strong postings of common terms)
-    complete: bool  # seek is full: traversing it accounts for every document
 
 
 @dataclass(slots=True)
@@ -1241,10 +1237,25 @@ class Matcher:
             reach |= groups[found[i].group].concepts
             cover = 1.0 - w + w * reach.bit_count() / concepts if w else 1.0
             rest[i] = boost_max * sum(gmax.values()) * cover
-        best: list[dict[int, float]] = [{} for _ in groups]
-        low = 1.0 - w + w / concepts if w else 1.0  # the least coverage factor of a document seen
         if not w:
             masks = None
+        forced = list(forced)
+        if sum(len(p) for it in found for p, _ in it.seek) >= _BULK_MIN and dense.usable(coll, found, forced, concepts):
+            out, self.last_stats[kind.name] = dense.score(
+                coll,
+                found,
+                rest,
+                [g.concepts for g in groups],
+                k=k,
+                depth=max(k, cfg.rerank_depth),
+                forced=forced,
+                concepts=concepts,
+                w=w,
+                masks=masks,
+            )
+            return out
+        best: list[dict[int, float]] = [{} for _ in groups]
+        low = 1.0 - w + w / concepts if w else 1.0  # the least coverage factor of a document seen
         partial: dict[int, float] = dict.fromkeys(forced, 0.0)
         forced_set = set(partial)
         stop = len(found)
