@@ -158,10 +158,12 @@ class QueryParser:
                 words.append((t, t))
                 continue
             fixed, kind = self._fix(t, content)
-            if fixed is None:
-                words.append((t, t))
-            elif fixed in qstop:
+            if fixed in qstop:
                 continue  # "iemnd" -> "iemand": a misspelt stop word
+            if fixed is None or self.generic(self.stem(fixed)):
+                # never repaired into a generic word ("weren" -> "werken", "programmes" -> "programma"): no topical
+                # evidence, only a nonsense reason; the word stays as typed (unknown, as any word the register lacks)
+                words.append((t, t))
             else:
                 repairs.append((t, fixed))
                 if kind == "cognate":

@@ -165,3 +165,71 @@ class TestReasons:
         r = register.search("luchtvervuilng", today=TODAY)
         assert r.experts[0].doc.name == "Lucas"
         assert r.experts[0].reasons[0].render("en") == "typo: luchtvervuilng → luchtvervuiling"
+
+
+def _with(extra: list[ExpertDoc]) -> Matcher:
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=[*EXPERTS, *extra], practices=PRACTICES, answers=ANSWERS)
+    return m
+
+
+@pytest.fixture(scope="module")
+def generic() -> Matcher:
+    """The small register with experts whose only link to the questions below is a generic word."""
+    return _with(
+        [
+            expert(70, "Walter", city="Gent", expertise=("samen werken met scholen",), bio="Werken in de wijk."),
+            expert(71, "Paula", city="Gent", expertise=("programma van de stad",), role="programmaleider"),
+        ]
+    )
+
+
+class TestNoRepairIntoAGenericWord:
+    """A typo is never repaired into a generic word (#13): "weren" (to keep out) read as a typo of "werken" made
+    "werken" the reason an expert matched, yet "werken" says nothing about a topic. The word stays as typed."""
+
+    @pytest.mark.parametrize(
+        ("query", "typed", "generic_word"),
+        [
+            ("autoverkeer uit het centrum weren", "weren", "werken"),  # a typo repair (the dev review's case)
+            ("wie weet hoe je huisjesmelkerij juridisch aanpakt?", "aanpakt", "aanpak"),  # another form of a word
+            ("Who knows about cost-benefit analysis for city programmes?", "programmes", "programma"),  # a cognate
+        ],
+    )
+    def test_the_word_stays_as_typed(self, generic: Matcher, query: str, typed: str, generic_word: str) -> None:
+        # the register does offer the generic word as the repair, and it is generic ...
+        assert generic_word in (generic._repair(typed), generic._cognate(typed))
+        assert generic._generic(generic._stem(generic_word))
+        pq = generic.analyse(query)
+        assert typed not in dict(pq.repairs)  # ... and it is not used: no repair, the word as typed
+        assert typed in [g.word for g in pq.groups]
+
+    @pytest.mark.parametrize(
+        ("query", "generic_word"),
+        [("autoverkeer uit het centrum weren", "werken"), ("analysis for city programmes", "programma")],
+    )
+    def test_no_reason_names_the_generic_word(self, generic: Matcher, query: str, generic_word: str) -> None:
+        r = generic.search(query, today=TODAY)
+        for hit in [*r.experts, *r.practices, *r.answers]:
+            for reason in hit.reasons:
+                assert reason.kind not in ("typo", "cognate"), (hit.doc.name, reason)
+                assert reason.target != generic_word, (hit.doc.name, reason)
+        assert "Walter" not in [h.doc.name for h in r.experts]
+        assert "Paula" not in [h.doc.name for h in r.experts]
+
+    def test_generic_by_document_share(self) -> None:
+        # "dossieropvolging" is no shipped generic word, but a third of the experts list it: it tells none apart
+        many = [
+            expert(100 + i, f"Person{i}", city="Gent", expertise=("dossieropvolging", f"onderwerp{i}"))
+            for i in range(24)
+        ]
+        m = _with(many)
+        assert not m._generic(m._stem("zwerfvuil"))
+        assert m._generic(m._stem("dossieropvolging"))
+        assert m._repair("dossieropvolgng") == "dossieropvolging"
+        pq = m.analyse("wie weet iets over dossieropvolgng?")
+        assert pq.repairs == ()
+        assert [g.word for g in pq.groups] == ["dossieropvolgng"]
+
+    def test_a_typo_of_a_specific_word_is_still_repaired(self, generic: Matcher) -> None:
+        assert generic.analyse("wie weet iets over wijkwerkng?").repairs == (("wijkwerkng", "wijkwerking"),)
