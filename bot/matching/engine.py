@@ -76,7 +76,7 @@ import math
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
@@ -106,7 +106,7 @@ from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, 
 from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.lexicon import Entry, Lexicon
-from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser
+from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser, Variant
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.wordlist import common_words, is_dutch_word, is_real_word
@@ -154,7 +154,13 @@ def _field_texts(doc: Doc) -> dict[str, str]:
     return {"question": doc.question, "answer": doc.answer}
 
 
+_first = itemgetter(0)
 _second = itemgetter(1)
+
+# index term -> where the question's variants use it, in their order: (position, group number, group, variant), see
+# Matcher._reason_plan
+_PlanEntry = tuple[int, int, Group, Variant]
+_ReasonPlan = dict[str, list[_PlanEntry]]
 
 
 def _largest(scores: dict[int, float], n: int, least: float | None = None) -> list[tuple[int, float]]:
@@ -810,7 +816,25 @@ class Matcher:
         top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
         best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        features = self._gap_features(pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top)
+        # explanations: the question's terms indexed once for all hits (``_reason_plan``, made for the first one);
+        # an expert's remembered, as the gap features read the best one's and it is often shown
+        plans: list[_ReasonPlan] = []
+        e_explained: dict[int, tuple[Reason, ...]] = {}
+
+        def explain(kind: _Kind, doc_id: int) -> tuple[Reason, ...]:
+            if not plans:
+                plans.append(self._reason_plan(pq))
+            return self._reasons(kind, doc_id, pq, plans[0])
+
+        def explain_expert(eid: int) -> tuple[Reason, ...]:
+            got = e_explained.get(eid)
+            if got is None:
+                got = e_explained[eid] = explain(e_kind, eid)
+            return got
+
+        features = self._gap_features(
+            pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top, explain_expert
+        )
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
             lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
@@ -847,7 +871,7 @@ class Matcher:
         for _, eid, score, norm, avail, stale in ranked[:shown]:
             edoc = e_kind.docs[eid]
             assert isinstance(edoc, ExpertDoc)
-            reasons = self._reasons(e_kind, eid, pq)
+            reasons = explain_expert(eid)
             ev: list[Reason] = []
             if eid in p_by_expert:
                 _, pid = max(p_by_expert[eid])
@@ -876,12 +900,13 @@ class Matcher:
             experts.append(ExpertHit(edoc, round(score, 4), reasons, available=avail, weak=weak, stale=stale))
 
         practices = [
-            PracticeHit(doc, score, self._reasons(p_kind, pid, pq) or _meaning(pid in p_sim.boosts))  # type: ignore[arg-type]
+            PracticeHit(doc, score, explain(p_kind, pid) or _meaning(pid in p_sim.boosts))  # type: ignore[arg-type]
             for pid, doc, score in practice_top
         ]
+        answer_top = self._top(a_kind, a_raw, a_ideal, pq, limit=shown, sim=NO_SIMILARITY)
         answers = [
-            AnswerHit(doc, score, self._reasons(a_kind, aid, pq))  # type: ignore[arg-type]
-            for aid, doc, score in self._top(a_kind, a_raw, a_ideal, pq, limit=shown, sim=NO_SIMILARITY)
+            AnswerHit(doc, score, explain(a_kind, aid))  # type: ignore[arg-type]
+            for aid, doc, score in answer_top
         ]
         return SearchResult(
             query=query,
@@ -995,8 +1020,10 @@ class Matcher:
         p_raw: Mapping[int, float],
         p_ideal: float,
         lexical_top: Set[int],
+        explain: Callable[[int], tuple[Reason, ...]] | None = None,
     ) -> dict[str, float]:
-        """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score."""
+        """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score.
+        ``explain``: an expert's reasons (``_reasons``; the search passes its memo, the best expert is often shown)."""
         n = pq.concepts
         e_kind = self._kinds["expert"]
         # per concept (content word): is any form of it in the register, and how specific it is — the best IDF a
@@ -1031,7 +1058,8 @@ class Matcher:
             core = quality[max(range(n), key=lambda i: (weight[i], -i))]
             spec = max((w for w, q in zip(weight, quality, strict=True) if q >= 0.25), default=0.0)
             uncovered = max((w for w, q in zip(weight, quality, strict=True) if q < 0.25), default=0.0)
-            heavy_words = {r.original for r in self._reasons(e_kind, top_id, pq) if r.field in _HEAVY_EXPERT_FIELDS}
+            top_reasons = explain(top_id) if explain is not None else self._reasons(e_kind, top_id, pq)
+            heavy_words = {r.original for r in top_reasons if r.field in _HEAVY_EXPERT_FIELDS}
             heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=True) if g.original in heavy_words) / total
         return {
             "confidence": best_norm,
@@ -1555,7 +1583,25 @@ class Matcher:
             got = self._surfaces_memo[text] = self._analyzer.surfaces(text)
         return got
 
-    def _reasons(self, kind: _Kind, doc_id: int, pq: ParsedQuery) -> tuple[Reason, ...]:
+    @staticmethod
+    def _reason_plan(pq: ParsedQuery) -> _ReasonPlan:
+        """The question's index terms, each with where its variants use it (in the order ``_reasons`` weighs them):
+        made once per question, so that explaining a document looks at its own terms that the question uses only."""
+        plan: _ReasonPlan = {}
+        at = 0
+        for gi, g in enumerate(pq.groups):
+            for v in g.variants:
+                for t in v.terms:
+                    plan.setdefault(t, []).append((at, gi, g, v))
+                    at += 1
+        return plan
+
+    def _reasons(
+        self, kind: _Kind, doc_id: int, pq: ParsedQuery, plan: _ReasonPlan | None = None
+    ) -> tuple[Reason, ...]:
+        """Why ``doc_id`` matched: per query group its best contribution (one reason), heaviest first; then the
+        city and organisation. ``plan``: ``_reason_plan(pq)``, made once for the question's hits: only the
+        document's own terms that the question uses are weighed (no other term has a posting for it)."""
         doc = kind.docs[doc_id]
         coll = kind.collection
         texts = _field_texts(doc)
@@ -1573,41 +1619,50 @@ class Matcher:
                     return f, *m[term]
             return None
 
+        if plan is None:
+            plan = self._reason_plan(pq)
+        # the (group, variant, term) places of this document's terms, in the groups' and variants' order: the others
+        # have no posting for it
+        common = plan.keys() & coll.doc_terms.get(doc_id, ())
+        hits = [(at, gi, g, v, t) for t in common for at, gi, g, v in plan[t]]
+        hits.sort(key=_first)
+        postings = coll.postings
         scored: list[tuple[float, Reason]] = []
         repaired = dict(pq.repairs)
-        for g in pq.groups:
-            best: tuple[float, Reason] | None = None
-            for v in g.variants:
-                if v.whole and not all(doc_id in coll.postings.get(t, ()) for t in v.terms):
-                    continue  # a fragment of a multi-word synonym is no evidence
-                for t in v.terms:
-                    p = coll.postings.get(t)
-                    if not p or doc_id not in p:
-                        continue
-                    contrib = v.weight * coll.idf(t) * p[doc_id] / len(v.terms)
-                    if best is not None and contrib <= best[0]:
-                        continue
-                    if v.kind == "theme":
-                        theme = self._lexicon.themes.get(g.theme)
-                        label_en = theme.label_en if theme else ""
-                        best = (contrib, Reason(t, "themes", "theme", g.original, v.target, label_en))
-                        continue
-                    where = locate(t)
-                    if where is None:
-                        continue
-                    fname, surface, from_part = where
-                    if g.original in repaired:
-                        rkind = "cognate" if g.original in pq.cognates else "typo"
-                        reason = Reason(t, fname, rkind, g.original, repaired[g.original])
-                    elif v.kind in ("synonym", "related"):  # a multi-word synonym is shown whole, as it matched
-                        reason = Reason(t, fname, v.kind, g.original, v.target if v.whole else surface)
-                    elif v.kind == "compound" or from_part:
-                        reason = Reason(t, fname, "compound", g.original, surface)
-                    else:
-                        reason = Reason(t, fname, "exact" if surface == g.word else "stem", g.original, surface)
-                    best = (contrib, reason)
-            if best is not None:
-                scored.append(best)
+        best: tuple[float, Reason] | None = None
+        current = -1
+        for _, gi, g, v, t in hits:
+            if gi != current:
+                if best is not None:
+                    scored.append(best)
+                best, current = None, gi
+            if v.whole and not all(doc_id in postings.get(x, ()) for x in v.terms):
+                continue  # a fragment of a multi-word synonym is no evidence
+            p = postings[t]
+            contrib = v.weight * coll.idf(t) * p[doc_id] / len(v.terms)
+            if best is not None and contrib <= best[0]:
+                continue
+            if v.kind == "theme":
+                theme = self._lexicon.themes.get(g.theme)
+                label_en = theme.label_en if theme else ""
+                best = (contrib, Reason(t, "themes", "theme", g.original, v.target, label_en))
+                continue
+            where = locate(t)
+            if where is None:
+                continue
+            fname, surface, from_part = where
+            if g.original in repaired:
+                rkind = "cognate" if g.original in pq.cognates else "typo"
+                reason = Reason(t, fname, rkind, g.original, repaired[g.original])
+            elif v.kind in ("synonym", "related"):  # a multi-word synonym is shown whole, as it matched
+                reason = Reason(t, fname, v.kind, g.original, v.target if v.whole else surface)
+            elif v.kind == "compound" or from_part:
+                reason = Reason(t, fname, "compound", g.original, surface)
+            else:
+                reason = Reason(t, fname, "exact" if surface == g.word else "stem", g.original, surface)
+            best = (contrib, reason)
+        if best is not None:
+            scored.append(best)
         scored.sort(key=lambda x: -x[0])
         reasons: list[Reason] = []
         seen: set[tuple[str, str]] = set()

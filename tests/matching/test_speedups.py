@@ -13,10 +13,12 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.matching import Matcher
-from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, stopwords
+from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, fold, stopwords
 from bot.matching.documents import PracticeDoc
-from bot.matching.engine import _largest
+from bot.matching.engine import _field_texts, _largest, _merge_reasons
 from bot.matching.index import Collection
+from bot.matching.query import ParsedQuery
+from bot.matching.results import Reason
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, expert, make_matcher
@@ -365,3 +367,125 @@ def test_together_unrolled_sums_are_the_plain_sums_in_the_same_order() -> None:
             assert list(got[0].items()) == list(want[0].items())
             assert got[1] == want[1]
             assert len(got[0]) > 0
+
+
+def _plain_reasons(m: Matcher, kind_name: str, doc_id: int, pq: ParsedQuery) -> tuple[Reason, ...]:
+    """``Matcher._reasons`` as it was before the question's terms were indexed once per question: every group's
+    variants and terms walked for every document, in order."""
+    kind = m._kinds[kind_name]
+    coll = kind.collection
+    texts = _field_texts(kind.docs[doc_id])
+    weights = dict(zip(coll.fields, coll.weights, strict=True))
+    order = sorted((f for f, t in texts.items() if t), key=lambda f: -weights[f])
+
+    def locate(term: str) -> tuple[str, str, bool] | None:
+        for f in order:
+            got = m._surfaces(texts[f])
+            if term in got:
+                return f, *got[term]
+        return None
+
+    scored: list[tuple[float, Reason]] = []
+    repaired = dict(pq.repairs)
+    for g in pq.groups:
+        best: tuple[float, Reason] | None = None
+        for v in g.variants:
+            if v.whole and not all(doc_id in coll.postings.get(t, ()) for t in v.terms):
+                continue
+            for t in v.terms:
+                p = coll.postings.get(t)
+                if not p or doc_id not in p:
+                    continue
+                contrib = v.weight * coll.idf(t) * p[doc_id] / len(v.terms)
+                if best is not None and contrib <= best[0]:
+                    continue
+                if v.kind == "theme":
+                    theme = m._lexicon.themes.get(g.theme)
+                    best = (
+                        contrib,
+                        Reason(t, "themes", "theme", g.original, v.target, theme.label_en if theme else ""),
+                    )
+                    continue
+                where = locate(t)
+                if where is None:
+                    continue
+                fname, surface, from_part = where
+                if g.original in repaired:
+                    rkind = "cognate" if g.original in pq.cognates else "typo"
+                    reason = Reason(t, fname, rkind, g.original, repaired[g.original])
+                elif v.kind in ("synonym", "related"):
+                    reason = Reason(t, fname, v.kind, g.original, v.target if v.whole else surface)
+                elif v.kind == "compound" or from_part:
+                    reason = Reason(t, fname, "compound", g.original, surface)
+                else:
+                    reason = Reason(t, fname, "exact" if surface == g.word else "stem", g.original, surface)
+                best = (contrib, reason)
+        if best is not None:
+            scored.append(best)
+    scored.sort(key=lambda x: -x[0])
+    reasons: list[Reason] = []
+    seen: set[tuple[str, str]] = set()
+    for _, r in scored:
+        if (r.field, r.target) not in seen:
+            seen.add((r.field, r.target))
+            reasons.append(r)
+    city = kind.city.get(doc_id)
+    if city and city in pq.cities:
+        reasons.append(Reason(fold(city), "city", "city", city, city))
+    orgs = kind.orgs.get(doc_id)
+    if orgs:
+        reasons.extend(Reason(fold(o), "organisation", "organisation", o, o) for o in pq.organisations if o in orgs)
+    return tuple(reasons[: m.config.max_reasons])
+
+
+REASON_QUERIES = (
+    "wie weet iets over leegstandsheffing en woningkwaliteit?",
+    "sociaal verhuurkantoor in Gent",  # a multi-word synonym, a theme, a city
+    "woonbeleid klimaat ontharding",  # themes expanded to their other names (many variants, ties between them)
+    "leegstandsheffnig",  # a typo
+    "EU-subsidies voor wijkwerking bij de VVSG",  # an organisation, a compound
+    "housing policy",  # translations
+)
+
+
+def test_reasons_from_the_question_index_are_the_plain_walk() -> None:
+    """Explaining a document from the question's terms indexed once (``_reason_plan``, only the document's own terms
+    looked up) gives the reasons of the plain walk over every variant, for every document of every kind — also
+    after an update changed postings and IDFs, and with or without a plan made beforehand."""
+    m = make_matcher()
+    new = PracticeDoc(id=99, title="Sociaal verhuurkantoor en leegstandsheffing", summary="Woonbeleid in Gent.")
+    for step in range(2):
+        compared = 0
+        for query in REASON_QUERIES:
+            pq = m.analyse(query)
+            plan = m._reason_plan(pq)
+            for kind_name, kind in m._kinds.items():
+                for doc_id in kind.docs:
+                    want = _plain_reasons(m, kind_name, doc_id, pq)
+                    assert m._reasons(kind, doc_id, pq, plan) == want, (query, kind_name, doc_id)
+                    assert m._reasons(kind, doc_id, pq) == want
+                    compared += bool(want)
+        assert compared > 20
+        if step == 0:
+            m.upsert_practice(new)
+            m.remove_expert(EXPERTS[0].id)
+
+
+def test_the_search_explains_its_hits_as_the_plain_walk_does() -> None:
+    """The search's shared plan and its remembered expert explanations (the gap features read the best expert's)
+    give every hit the reasons of the plain walk."""
+    m = make_matcher()
+    explained = 0
+    for query in REASON_QUERIES:
+        res = m.search(query)
+        pq = m.analyse(query)
+        for kind_name, hits in (("expert", res.experts), ("practice", res.practices), ("answer", res.answers)):
+            for h in hits:
+                want = _plain_reasons(m, kind_name, h.doc.id, pq)
+                if kind_name == "expert":  # evidence (via a practice or answer, stale profile) is appended after
+                    evidence = [r for r in h.reasons if r.kind in ("via", "meaning", "stale")]
+                    assert h.reasons == _merge_reasons(want, evidence, m.config.max_reasons), (query, h.doc.id)
+                    explained += len(want)
+                else:
+                    assert h.reasons in (want, (Reason("", "profile", "meaning", "", ""),)), (query, h.doc.id)
+    assert explained > 10
