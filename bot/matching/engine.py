@@ -262,6 +262,9 @@ class Matcher:
         self._surfaces_version = -1
         self._overlap_memo: dict[tuple[str, str, float], float] = {}  # (a, b, floor) -> _overlap, see there
         self._overlap_versions: tuple[int, ...] = ()
+        self._collections = tuple(k.collection for k in self._kinds.values())  # never replaced (reset in place)
+        self._df_ratio_memo: dict[str, float] = {}  # term -> _df_ratio at _df_ratio_versions
+        self._df_ratio_versions: tuple[int, ...] = ()
         self._told_uncalibrated = False  # logged once that the gap model waits for a calibration
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
         self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
@@ -543,11 +546,18 @@ class Matcher:
         return any(term in k.collection.postings for k in self._kinds.values())
 
     def _df_ratio(self, term: str) -> float:
-        """The largest share of any document kind that contains ``term`` (0 below 20 documents: too few to tell)."""
-        return max(
-            (k.collection.df(term) / len(k.collection) for k in self._kinds.values() if k.collection.df(term) >= 20),
-            default=0.0,
-        )
+        """The largest share of any document kind that contains ``term`` (0 below 20 documents: too few to tell).
+        Remembered while the collections stay the same: a theme's names are weighed by it question after question."""
+        colls = self._collections
+        versions = tuple(c.version for c in colls)
+        memo = self._df_ratio_memo
+        if versions != self._df_ratio_versions or len(memo) >= 16384:
+            memo.clear()
+            self._df_ratio_versions = versions
+        got = memo.get(term)
+        if got is None:
+            got = memo[term] = max((c.df(term) / len(c) for c in colls if c.df(term) >= 20), default=0.0)
+        return got
 
     def _generic(self, stem: str) -> bool:
         """A stem that says nothing about a topic on its own: a shipped generic word, or one in more than
@@ -813,7 +823,10 @@ class Matcher:
         # experts
         # the best expert by lexical score (unboosted): what the gap decision looks at, and how much of the question
         # the words cover (the less, the more the meaning boosts count: MatchConfig.meaning_lean)
-        top_id = min(e_raw, key=lambda d: (-e_raw[d], d), default=None)
+        top_id = None  # the highest score, the lowest id among equals
+        if e_raw:
+            top_score = max(e_raw.values())
+            top_id = min(d for d, x in e_raw.items() if x == top_score)
         best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
         # explanations: the question's terms indexed once for all hits (``_reason_plan``, made for the first one);
@@ -1133,14 +1146,19 @@ class Matcher:
         """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,
         over that kind's largest IDF; a generic word ("plan", "beleid") counts a fifth of that."""
         best = 0.0
-        for kind in self._kinds.values():
-            coll = kind.collection
+        for coll in self._collections:
             if not len(coll):
                 continue
             top = coll.max_idf()
+            postings, idf = coll.postings, coll.idf
             for v in g.variants:
-                if all(t in coll.postings for t in v.terms):
-                    best = max(best, sum(coll.idf(t) for t in v.terms) / len(v.terms) / top)
+                terms = v.terms
+                if len(terms) == 1:  # most variants: sum((x,)) / 1 is x, the same float
+                    if terms[0] in postings:
+                        x = idf(terms[0]) / top
+                        best = max(best, x)
+                elif all(t in postings for t in terms):
+                    best = max(best, sum(idf(t) for t in terms) / len(terms) / top)
         return best * (0.2 if self._stem(g.word) in self._generic_stems else 1.0)
 
     @staticmethod
@@ -1540,14 +1558,22 @@ class Matcher:
         coll = kind.collection
         others = [self._kinds["practice"], self._kinds["answer"]] if evidence else []
         ideals: list[float] = []
+        postings, idf = coll.postings, coll.idf
         for g in pq.groups:
             best = 0.0
             seen = False
             for v in g.variants:
-                present = [t for t in v.terms if t in coll.postings]
-                if present and (not v.whole or len(present) == len(v.terms)):
+                terms = v.terms
+                if len(terms) == 1:  # most variants: sum((x,)) / 1 is x, the same float
+                    if terms[0] in postings:
+                        seen = True
+                        x = idf(terms[0])
+                        best = max(best, x)
+                    continue
+                present = [t for t in terms if t in postings]
+                if present and (not v.whole or len(present) == len(terms)):
                     seen = True
-                    best = max(best, sum(coll.idf(t) for t in present) / len(v.terms))
+                    best = max(best, sum(idf(t) for t in present) / len(terms))
             if not seen:
                 for other, w in zip(others, (cfg.practice_evidence, cfg.answer_evidence), strict=False):
                     for v in g.variants:

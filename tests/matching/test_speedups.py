@@ -17,7 +17,7 @@ from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, fold, sto
 from bot.matching.documents import PracticeDoc
 from bot.matching.engine import _field_texts, _largest, _merge_reasons
 from bot.matching.index import Collection
-from bot.matching.query import ParsedQuery
+from bot.matching.query import Group, ParsedQuery
 from bot.matching.results import Reason
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
@@ -489,3 +489,82 @@ def test_the_search_explains_its_hits_as_the_plain_walk_does() -> None:
                 else:
                     assert h.reasons in (want, (Reason("", "profile", "meaning", "", ""),)), (query, h.doc.id)
     assert explained > 10
+
+
+def _plain_group_ideals(m: Matcher, kind_name: str, pq: ParsedQuery, *, evidence: bool) -> list[float]:
+    """``Matcher._group_ideals`` without its one-term shortcut."""
+    cfg = m.config
+    coll = m._kinds[kind_name].collection
+    others = [m._kinds["practice"], m._kinds["answer"]] if evidence else []
+    ideals: list[float] = []
+    for g in pq.groups:
+        best, seen = 0.0, False
+        for v in g.variants:
+            present = [t for t in v.terms if t in coll.postings]
+            if present and (not v.whole or len(present) == len(v.terms)):
+                seen = True
+                best = max(best, sum(coll.idf(t) for t in present) / len(v.terms))
+        if not seen:
+            for other, w in zip(others, (cfg.practice_evidence, cfg.answer_evidence), strict=False):
+                for v in g.variants:
+                    present = [t for t in v.terms if t in other.collection.postings]
+                    if present and (not v.whole or len(present) == len(v.terms)):
+                        seen = True
+                        best = max(best, w * sum(other.collection.idf(t) for t in present) / len(v.terms))
+        if not seen and not g.theme:
+            best = cfg.unknown_word_idf * coll.max_idf()
+        ideals.append(best)
+    return ideals
+
+
+def _plain_specificity(m: Matcher, g: Group) -> float:
+    best = 0.0
+    for kind in m._kinds.values():
+        coll = kind.collection
+        if not len(coll):
+            continue
+        top = coll.max_idf()
+        for v in g.variants:
+            if all(t in coll.postings for t in v.terms):
+                best = max(best, sum(coll.idf(t) for t in v.terms) / len(v.terms) / top)
+    return best * (0.2 if m._stem(g.word) in m._generic_stems else 1.0)
+
+
+def test_ideals_and_specificity_are_the_plain_sums() -> None:
+    """The one-term shortcut of the ideals and the specificity (most variants have one term) gives the same floats
+    as summing over the variant's terms, for one-term and multi-word variants alike."""
+    m = make_matcher()
+    multi = 0
+    for query in (*REASON_QUERIES, "woonbeleid in Kortrijk"):
+        pq = m.analyse(query)
+        multi += sum(len(v.terms) > 1 for g in pq.groups for v in g.variants)
+        for kind_name, kind in m._kinds.items():
+            for evidence in (False, True):
+                assert m._group_ideals(kind, pq, evidence=evidence) == _plain_group_ideals(
+                    m, kind_name, pq, evidence=evidence
+                )
+        assert [m._specificity(g) for g in pq.groups] == [_plain_specificity(m, g) for g in pq.groups]
+    assert multi
+
+
+def test_df_ratio_is_remembered_only_while_the_collections_stay_the_same() -> None:
+    m = Matcher(themes=THEMES, places=PLACES)
+    docs = [PracticeDoc(id=i, title=f"Ontharding {i}" if i % 2 else f"Fietsstraat {i}", summary="") for i in range(40)]
+    m.build(experts=[], practices=docs, answers=[])
+
+    def plain(term: str) -> float:
+        return max(
+            (k.collection.df(term) / len(k.collection) for k in m._kinds.values() if k.collection.df(term) >= 20),
+            default=0.0,
+        )
+
+    term = m._stem("ontharding")
+    assert m._df_ratio(term) == plain(term) == 0.5
+    for i in range(40, 60):  # more documents with the word, then fewer
+        m.upsert_practice(PracticeDoc(id=i, title=f"Ontharding {i}", summary=""))
+    assert m._df_ratio(term) == plain(term) == 40 / 60
+    for i in range(1, 20, 2):
+        m.remove_practice(i)
+    assert m._df_ratio(term) == plain(term) == 30 / 50
+    m.build(experts=[], practices=docs[:10], answers=[])  # too few documents to tell
+    assert m._df_ratio(term) == plain(term) == 0.0
