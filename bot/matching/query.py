@@ -363,8 +363,13 @@ _CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
 
 
 def _capitals(query: str) -> frozenset[str]:
-    """The words of ``query`` typed in capitals, 3 to 6 letters ("CLT", "OCMW"), folded as the parser reads them."""
-    return frozenset(fold(m) for m in _CAPITALS.findall(query))
+    """The words of ``query`` typed in capitals, 3 to 6 letters ("CLT", "OCMW"), folded as the parser reads them. In a
+    question typed all in capitals ("WIE WEET IETS OVER GAS") capitals single out no word: only those that are no real
+    word ("CLT") count, or "gas" would be read as "gemeentelijke administratieve sancties"."""
+    words = frozenset(fold(m) for m in _CAPITALS.findall(query))
+    if words and not any(c.islower() for c in query):
+        return frozenset(w for w in words if not is_real_word(w))
+    return words
 
 
 def _synonym(entry: Entry, weight: float, kind: str = "synonym") -> Variant:
