@@ -16,7 +16,7 @@ from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
 from bot.matching.config import MatchConfig
 from bot.matching.lexicon import Entry, Lexicon
-from bot.matching.wordlist import in_a_list, related_form, verb_forms
+from bot.matching.wordlist import in_a_list, is_real_word, related_form, verb_forms
 
 # a real word is repaired only when another word of the question and the repair share this much of each one's
 # documents (of the longer list: each is in at least this share of the other's documents)
