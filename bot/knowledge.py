@@ -201,7 +201,9 @@ class KnowledgeBase:
                     changes.add((kind, ident))
                     latest = updated if latest is None or updated > latest else latest
                 present = index_repo.list_record_ids(session, model=model)
-                changes.update((kind, ident) for ident in set(matcher.documents(indexed)) - present)
+                with self._lock:  # a request thread's refresh may change the index meanwhile
+                    indexed_ids = set(matcher.documents(indexed))
+                changes.update((kind, ident) for ident in indexed_ids - present)
             themes_changed = index_repo.get_latest_theme_change(session)
             if themes_changed is not None and (since is None or themes_changed >= since):
                 changes.add(("themes", 0))

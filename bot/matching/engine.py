@@ -154,6 +154,11 @@ def _field_texts(doc: Doc) -> dict[str, str]:
     return {"question": doc.question, "answer": doc.answer}
 
 
+def _name_words(doc: Doc) -> set[str]:
+    """The folded words of an expert's name (none for other documents)."""
+    return set(_TOKEN_RE.findall(fold(doc.name))) if isinstance(doc, ExpertDoc) else set()
+
+
 _first = itemgetter(0)
 _second = itemgetter(1)
 
@@ -228,6 +233,9 @@ class Matcher:
         self._field_at = {name: {f: i for i, f in enumerate(k.collection.fields)} for name, k in self._kinds.items()}
         # typo-repair vocabulary: folded surface word -> number of documents containing it
         self._surface_df: Counter[str] = Counter()
+        # folded words of the experts' names -> number of experts: a repair never lands on a person's name ("eolien"
+        # is no typo of "Jolien", whose bio starts with her name)
+        self._name_words: Counter[str] = Counter()
         self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) -> words
         self._bucket_rank: dict[tuple[int, str], int] = {}  # bucket -> its position in _buckets
         self._bucket_sizes: dict[int, list[tuple[int, str]]] = {}  # length -> its buckets
@@ -299,9 +307,11 @@ class Matcher:
             kind.city.clear()
             kind.orgs.clear()
         self._surface_df.clear()
+        self._name_words.clear()
         for doc in experts:
             if doc.consent != "withdrawn":
                 self._kinds["expert"].docs[doc.id] = doc
+                self._name_words.update(_name_words(doc))
         for pdoc in practices:
             self._kinds["practice"].docs[pdoc.id] = pdoc
         for adoc in answers:
@@ -384,6 +394,7 @@ class Matcher:
     def _upsert(self, kind: _Kind, doc_id: int, doc: Doc) -> None:
         self._remove(kind, doc_id)
         kind.docs[doc_id] = doc
+        self._name_words.update(_name_words(doc))
         ws = self._doc_words(doc)
         self._count_words(ws, +1)
         self._splitter.add_words(ws)
@@ -402,6 +413,10 @@ class Matcher:
         if old is None:
             return
         self._count_words(self._doc_words(old), -1)
+        for w in _name_words(old):
+            self._name_words[w] -= 1
+            if self._name_words[w] <= 0:
+                del self._name_words[w]
         kind.collection.remove(doc_id)
         kind.city.pop(doc_id, None)
         kind.orgs.pop(doc_id, None)
@@ -585,6 +600,8 @@ class Matcher:
             df = self._surface_df.get(cand, 0)
             if df == 0 and cand not in self._lexicon.words and cand not in qstop:
                 continue  # stale bucket entry
+            if cand in self._name_words:
+                continue  # a person's name says nothing about a topic
             # equal distance, first letter and frequency: alphabetical, so the result never depends on the order
             # in which words entered the vocabulary (set iteration, i.e. string hashing)
             key = (dist, 0 if cand[0] == word[0] else 1, -df)
@@ -593,16 +610,19 @@ class Matcher:
         return best[1] if best else None
 
     def _overlap(self, a: str, b: str, floor: float = REAL_WORD_CONTEXT) -> float:
-        """How much the documents containing stems ``a`` and ``b`` overlap: the Dice coefficient, best over the
-        document kinds (for the repair of a real word that the rest of the question vouches for). Only whether it
-        reaches ``floor`` matters to the caller: the value is exact when it does, and some value below ``floor``
-        when it does not.
+        """How much the documents containing stems ``a`` and ``b`` overlap: the share of the longer list that
+        both hold (``|a ∩ b| / max(|a|, |b|)``, each word in at least that share of the other's documents), best
+        over the document kinds (for the repair of a real word that the rest of the question vouches for). Not the
+        Dice coefficient, which averages the two directions: a rare word in one of a common word's four documents
+        reached Dice 0.4 (one word visiting the other, not the two keeping company: "bereik" vouched for reading
+        "aanspraak" as "afspraak"). Only whether it reaches ``floor`` matters to the caller: the value is exact
+        when it does, and some value below ``floor`` when it does not.
 
         The work is bounded (it runs under the knowledge base's lock, for each repair and content word): a kind
-        whose list sizes alone keep the coefficient below what is needed (``2 * min / (|a| + |b|)``) is skipped
-        without visiting a posting, such as a rare word against a common one; the shorter list is walked only
-        while the needed overlap can still be reached; and the results are remembered while the collections stay
-        the same (a pair recurs query after query)."""
+        whose list sizes alone keep the share below what is needed (``min / max``) is skipped without visiting a
+        posting, such as a rare word against a common one; the shorter list is walked only while the needed
+        overlap can still be reached; and the results are remembered while the collections stay the same (a pair
+        recurs query after query)."""
         versions = tuple(k.collection.version for k in self._kinds.values())
         if versions != self._overlap_versions or len(self._overlap_memo) >= 4096:
             self._overlap_memo.clear()
@@ -618,11 +638,11 @@ class Matcher:
                 continue
             if len(pa) > len(pb):
                 pa, pb = pb, pa
-            total = len(pa) + len(pb)
+            longer = len(pb)
             aim = max(best, floor)
-            if 2 * len(pa) < aim * total:
+            if len(pa) < aim * longer:
                 continue  # even if every document of the shorter list were in the longer one
-            need = aim * total / 2  # the shared documents needed to reach ``aim``
+            need = aim * longer  # the shared documents needed to reach ``aim``
             both = 0
             left = len(pa)
             for d in pa:
@@ -631,9 +651,9 @@ class Matcher:
                     both += 1
                 elif both + left < need:
                     break  # out of reach
-            dice = 2 * both / total
-            if dice >= aim:
-                best = dice
+            share = both / longer
+            if share >= aim:
+                best = share
         self._overlap_memo[key] = best
         return best
 
@@ -710,7 +730,13 @@ class Matcher:
                 cand = vocab[i]
                 i += 1
                 df = self._surface_df.get(cand, 0)
-                if df and abs(len(cand) - n) <= 4 and cand not in qstop and (best is None or df > best[0]):
+                if (
+                    df
+                    and abs(len(cand) - n) <= 4
+                    and cand not in qstop
+                    and cand not in self._name_words
+                    and (best is None or df > best[0])
+                ):
                     best = (df, cand)
             if best is not None:
                 return best[1]

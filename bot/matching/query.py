@@ -16,9 +16,10 @@ from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
 from bot.matching.config import MatchConfig
 from bot.matching.lexicon import Entry, Lexicon
-from bot.matching.wordlist import is_dutch_word, is_real_word, related_form, verb_forms
+from bot.matching.wordlist import in_a_list, is_real_word, related_form, verb_forms
 
-# a real word is repaired only when another word of the question shares this much of the repair's documents (Dice)
+# a real word is repaired only when another word of the question and the repair share this much of each one's
+# documents (of the longer list: each is in at least this share of the other's documents)
 REAL_WORD_CONTEXT = 0.4
 THEME_PREFIX = "§"  # theme keys are indexed as "§wonen" in the themes field; no token can start with it
 
@@ -175,25 +176,26 @@ class QueryParser:
         """The register word standing for the unknown word ``t`` of the question ``content``, and how: ``typo`` or
         ``cognate`` (another language's word, or another form of a real word).
 
-        A real word the register lacks is no typo ("lichtvervuiling" is not "luchtvervuiling") unless the rest of
-        the question vouches for the repair; it meets another form of itself ("digitaliseren" ≈ "digitalisering"),
-        shown as such; another language's word still meets its cognate ("historique" ≈ "historische")."""
+        A word that may be real — in a language's list at all, however short or rare — is no typo ("lichtvervuiling"
+        is not "luchtvervuiling", "aanval" not "aantal") unless the rest of the question vouches for the repair; it
+        meets another form of itself ("digitaliseren" ≈ "digitalisering"), shown as such; another language's word
+        still meets its cognate ("historique" ≈ "historische")."""
         fixed = self.repair(t)
-        if not is_real_word(t):
+        if not in_a_list(t):
             return (fixed, "typo") if fixed is not None else (self.cognate(t), "cognate")
         if fixed is not None and related_form(t, fixed):
             return fixed, "cognate"
         if fixed is not None and self._vouched(fixed, t, content):
             return fixed, "typo"
         fixed = self.cognate(t)
-        if fixed is not None and is_dutch_word(t) and not related_form(t, fixed):
+        if fixed is not None and in_a_list(t, dutch=True) and not related_form(t, fixed):
             return None, "cognate"
         return fixed, "cognate"
 
     def _vouched(self, fixed: str, typed: str, content: list[str]) -> bool:
         """The rest of the question vouches for repairing the real word ``typed`` to ``fixed``: another specific
-        content word of it (no place, no generic word) keeps company with ``fixed`` in the register — their
-        documents overlap by a Dice coefficient of at least ``REAL_WORD_CONTEXT``. "ontharing pleinen" is a typo
+        content word of it (no place, no generic word) keeps company with ``fixed`` in the register — each is in at
+        least ``REAL_WORD_CONTEXT`` of the other's documents. "ontharing pleinen" is a typo
         of "ontharding" (squares are unsealed, not depilated); "lichtvervuiling door straatverlichting" is not one
         of "luchtvervuiling". This is how a reader tells a real-word error from a word the register lacks."""
         target = self.stem(fixed)
@@ -363,8 +365,13 @@ _CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
 
 
 def _capitals(query: str) -> frozenset[str]:
-    """The words of ``query`` typed in capitals, 3 to 6 letters ("CLT", "OCMW"), folded as the parser reads them."""
-    return frozenset(fold(m) for m in _CAPITALS.findall(query))
+    """The words of ``query`` typed in capitals, 3 to 6 letters ("CLT", "OCMW"), folded as the parser reads them. In a
+    question typed all in capitals ("WIE WEET IETS OVER GAS") capitals single out no word: only those that are no real
+    word ("CLT") count, or "gas" would be read as "gemeentelijke administratieve sancties"."""
+    words = frozenset(fold(m) for m in _CAPITALS.findall(query))
+    if words and not any(c.islower() for c in query):
+        return frozenset(w for w in words if not is_real_word(w))
+    return words
 
 
 def _synonym(entry: Entry, weight: float, kind: str = "synonym") -> Variant:

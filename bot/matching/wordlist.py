@@ -18,6 +18,10 @@ unknown word may be repaired. A word is real (:func:`is_real_word`) when
 * it is a Dutch **compound of real words**: it splits fully into common Dutch words of 4+ letters and the shipped
   policy morphemes (with linking -s-/-en-/-e-), e.g. "stadsbos" = stad + bos, "weesfietsen" = wees + fietsen.
 
+A word that is in a list at all but too short or rare to be trusted on its own (:func:`in_a_list`: "aanval",
+"weert", "maires", but also the lists' noise such as "frist") is repaired into another word only when the rest of
+the question vouches for the repair, like a real word.
+
 A real word may still meet a register word through a *related form* (:func:`related_form`): "digitaliseren" ->
 "digitalisering", "aanpakt" -> "aanpak"; through an edit that changes its meaning only when the rest of the question
 vouches for it ("ontharing pleinen" -> "ontharding", see ``QueryParser._fix`` in ``bot.matching.query``).
@@ -61,6 +65,7 @@ class _Lists:
         common: set[str] = set()
         common_nl: set[str] = set()
         listed: dict[bool, list[int]] = {True: [], False: []}
+        rare: dict[bool, list[int]] = {True: [], False: []}  # the other listed words: short and seen rarely
         short = MIN_LISTED_LENGTH - 1
         for lang in LANGUAGES:
             nl = lang == "nl"
@@ -72,10 +77,14 @@ class _Lists:
                         common_nl.add(f)
                 elif len(w) > short or (len(w) == short and n >= MIN_FREQUENCY_SHORT):
                     listed[nl].append(hash(w.lower() if w.isascii() else fold(w)))
+                else:
+                    rare[nl].append(hash(w.lower() if w.isascii() else fold(w)))
         self.common = frozenset(common)
         self.common_nl = frozenset(common_nl)
         self.listed_nl = np.unique(np.array(listed[True], dtype=np.int64))  # sorted
         self.listed_other = np.unique(np.array(listed[False], dtype=np.int64))
+        self.rare_nl = np.unique(np.array(rare[True], dtype=np.int64))
+        self.rare_other = np.unique(np.array(rare[False], dtype=np.int64))
 
     @staticmethod
     def has(hashes: npt.NDArray[np.int64], word: str) -> bool:
@@ -98,6 +107,17 @@ def listed_word(word: str) -> bool:
     """``word`` (folded) is in a language's list and long or frequent enough to be no chance typo."""
     lists = _lists()
     return word in lists.common or lists.has(lists.listed_nl, word) or lists.has(lists.listed_other, word)
+
+
+def in_a_list(word: str, *, dutch: bool = False) -> bool:
+    """``word`` (folded) is in a language's list at all (only Dutch's with ``dutch``), however short or rare: a
+    word that may be real, so repairing it into another word needs the rest of the question to vouch for the repair
+    ("aanval" is no typo of "aantal", nor "pacht" of "acht", "weert" of "weegt" or "maires" of "aires"), although
+    it may be noise of the lists ("frist" for "first")."""
+    lists = _lists()
+    if dutch:
+        return is_dutch_word(word) or lists.has(lists.rare_nl, word)
+    return is_real_word(word) or lists.has(lists.rare_nl, word) or lists.has(lists.rare_other, word)
 
 
 @cache

@@ -116,9 +116,9 @@ class TestRealWordContextCost:
         return m, stems
 
     @staticmethod
-    def _dice(m: Matcher, a: str, b: str) -> float:
+    def _share(m: Matcher, a: str, b: str) -> float:
         pa, pb = m._kinds["expert"].collection.postings[a], m._kinds["expert"].collection.postings[b]
-        return 2 * len(pa.keys() & pb.keys()) / (len(pa) + len(pb))
+        return len(pa.keys() & pb.keys()) / max(len(pa), len(pb))
 
     def test_what_cannot_reach_the_floor_is_not_walked_to_the_end(self) -> None:
         m, s = self._register()
@@ -136,9 +136,9 @@ class TestRealWordContextCost:
         m, s = self._register()
         a, b = s["zorblaxbeleid"], s["quuxelplan"]
         assert m._overlap(a, a) == pytest.approx(1.0)
-        assert m._overlap(a, b, floor=0.0) == pytest.approx(self._dice(m, a, b)) == 0.0
+        assert m._overlap(a, b, floor=0.0) == pytest.approx(self._share(m, a, b)) == 0.0
         # half of the b's experts also work on a's subject: the overlap reaches the floor and is exact
         more = [expert(501 + i, f"D{i:03d}", expertise=("zorblaxbeleid", "quuxelplan")) for i in range(100)]
         for doc in more:
             m.upsert_expert(doc)
-        assert m._overlap(a, b) == pytest.approx(self._dice(m, a, b)) == pytest.approx(0.5)
+        assert m._overlap(a, b) == pytest.approx(self._share(m, a, b)) == pytest.approx(0.5)

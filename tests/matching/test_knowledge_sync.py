@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -67,3 +68,28 @@ def test_an_expert_deleted_by_another_replica_leaves_this_index(
         session.delete(session.scalars(select(Expert).where(Expert.email == "an@gent.be")).one())
     knowledge.sync()
     assert names(knowledge, "leegstandsheffing") == []
+
+
+def test_sync_reads_the_index_under_its_lock(replicas: tuple[Database, KnowledgeBase, Database]) -> None:
+    """The job runner's sync lists what the index holds while a request thread may refresh it: it takes the lock."""
+    _ours, knowledge, _theirs = replicas
+    matcher = knowledge.matcher
+    assert matcher is not None
+    listed = matcher.documents
+    free_meanwhile: list[bool] = []
+
+    def watched(kind: str) -> Mapping[int, object]:
+        def probe() -> None:  # another thread: can it take the lock while the documents are listed?
+            took = knowledge._lock.acquire(blocking=False)
+            if took:
+                knowledge._lock.release()
+            free_meanwhile.append(took)
+
+        thread = threading.Thread(target=probe)
+        thread.start()
+        thread.join()
+        return listed(kind)
+
+    matcher.documents = watched  # type: ignore[method-assign]
+    knowledge.sync()
+    assert free_meanwhile and not any(free_meanwhile)

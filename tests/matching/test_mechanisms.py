@@ -62,6 +62,23 @@ class TestAcronyms:
         # typed in lower case, a word the register contains is the word itself, not an acronym
         assert not any(v.kind == "synonym" for g in m._parser.parse("clt").groups for v in g.variants)
 
+    def test_a_shouted_question_reads_only_its_non_words_as_acronyms(self) -> None:
+        # "GAS" spells Gemeentelijke Administratieve Sancties, but "gas" is also a word the register has: in a
+        # question with lower case its capitals mean the acronym; in one typed all in capitals they say nothing
+        fines = PracticeDoc(91, "Gemeentelijke administratieve sancties", "Boetes voor sluikstort.", city="Gent")
+        energy = expert(47, "Wout", city="Gent", expertise=("gas en elektriciteit",))
+        heap = expert(48, "Lies", city="Gent", expertise=("community land trust",), bio="Volgt ook het CLT-debat.")
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=[*EXPERTS, energy, heap], practices=[*PRACTICES, fines], answers=ANSWERS)
+
+        def expansions(query: str) -> set[str]:
+            return {v.target for g in m._parser.parse(query).groups for v in g.variants if v.kind == "synonym"}
+
+        sanctions = "gemeentelijke administratieve sancties"
+        assert sanctions in expansions("Wie weet iets over de GAS-boetes of GAS")
+        assert sanctions not in expansions("WIE WEET IETS OVER GAS EN ELEKTRICITEIT")
+        assert "community land trust" in expansions("WIE KENT EEN CLT")  # no word at all: still an acronym
+
     def test_known_words_are_not_read_as_acronyms(self) -> None:
         m = build([*EXPERTS, expert(42, "Tuur", city="Gent", expertise=("energiebudget", "buurt"))])
         r = m.search("buurt", today=TODAY)

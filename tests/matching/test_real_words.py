@@ -10,7 +10,8 @@ import pytest
 
 from bot.matching import Matcher
 from bot.matching.documents import ExpertDoc, PlaceDoc
-from bot.matching.wordlist import common_words, is_real_word, real_compound, related_form
+from bot.matching.query import REAL_WORD_CONTEXT
+from bot.matching.wordlist import common_words, in_a_list, is_real_word, real_compound, related_form
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
 
@@ -233,3 +234,83 @@ class TestNoRepairIntoAGenericWord:
 
     def test_a_typo_of_a_specific_word_is_still_repaired(self, generic: Matcher) -> None:
         assert generic.analyse("wie weet iets over wijkwerkng?").repairs == (("wijkwerkng", "wijkwerking"),)
+
+
+@pytest.fixture(scope="module")
+def rare() -> Matcher:
+    """Register words one edit from short or rare listed words, a person whose bio opens with her name, and a
+    common word that a rare one keeps company with in one document only."""
+    return _with(
+        [
+            expert(80, "Lotte", city="Gent", expertise=("aantal inwoners tellen",)),
+            expert(81, "Mona", city="Gent", expertise=("hoeveel een dossier weegt",)),
+            expert(82, "Jolien Smets", city="Gent", bio="Jolien ondersteunt gemeenten bij het klimaatplan."),
+            expert(83, "Hugo", city="Gent", expertise=("housing first", "dakloosheid")),
+            *[expert(84 + i, f"Agent{i}", city="Gent", expertise=("afspraak", f"loket{i}")) for i in range(3)],
+            expert(87, "Rik", city="Gent", expertise=("afspraak", "bereik van kwetsbare gezinnen")),
+        ]
+    )
+
+
+class TestShortOrRareListedWords:
+    """A word in a language's list at all, however short or rare, may be real (#13): the dev sets read "aanval"
+    (ransomware attack) as "aantal", "weert" as "weegt", "maires" as "aires", "pacht" as "acht". Such a word is
+    repaired only when the rest of the question vouches for it, like any real word."""
+
+    @pytest.mark.parametrize("word", ["aanval", "weert", "pacht", "leasen", "maires", "unief", "frist"])
+    def test_in_a_list_though_not_trusted_on_its_own(self, word: str) -> None:
+        assert not is_real_word(word)  # short and seen rarely: as likely noise of the lists as a word ...
+        assert in_a_list(word)  # ... but listed, so possibly real
+
+    @pytest.mark.parametrize("word", ["wijkwerkng", "padel", "eolien"])
+    def test_no_list_holds_a_typo(self, word: str) -> None:
+        assert not in_a_list(word)
+
+    @pytest.mark.parametrize(
+        ("query", "typed", "wrong"),
+        [
+            ("Onze stad werd getroffen door een ransomware-aanval", "aanval", "aantal"),
+            ("hoe je vervuilende wagens uit het centrum weert", "weert", "weegt"),
+        ],
+    )
+    def test_left_alone_without_context(self, rare: Matcher, query: str, typed: str, wrong: str) -> None:
+        assert rare._repair(typed) == wrong  # the register does offer the repair ...
+        assert rare.analyse(query).repairs == ()  # ... and it is not used
+
+    def test_still_repaired_when_the_question_vouches(self, rare: Matcher) -> None:
+        # "frist" is listed (noise of the Dutch list), but "housing" keeps company with "first"
+        assert rare.analyse("housing frist").repairs == (("frist", "first"),)
+
+
+class TestNoRepairIntoAName:
+    """A repair never lands on a person's name: "l'éolien en mer" was read as a typo of "Jolien", whose bio starts
+    with her name, and "typo: eolien → jolien" shown as a reason."""
+
+    def test_a_name_is_no_repair(self, rare: Matcher) -> None:
+        assert "jolien" in rare._surface_df  # the bio's first word is in the vocabulary ...
+        assert rare._repair("eolien") is None  # ... but no repair lands on it
+        assert rare.analyse("wie werkte aan het eolien park?").repairs == ()
+
+    def test_a_name_added_later(self) -> None:
+        m = _with([])
+        m.upsert_expert(expert(90, "Jolien Smets", city="Gent", bio="Jolien ondersteunt gemeenten."))
+        assert m._repair("eolien") is None
+        m.remove_expert(90)
+        m.upsert_expert(expert(91, "Ria", city="Gent", bio="Over jolien, het nieuwe ras van kippen."))
+        assert m._repair("eolien") == "jolien"  # no longer anyone's name: the word is the register's own
+
+
+class TestWeakVouching:
+    """A word vouches for a repair only when the two keep company: each in at least ``REAL_WORD_CONTEXT`` of the
+    other's documents. "bereik", in one of the four documents of "afspraak", made "aanspraak" read as "afspraak"
+    (Dice 2 · 1 / (1 + 4) = 0.4)."""
+
+    def test_a_rare_word_in_one_of_many_documents_does_not_vouch(self, rare: Matcher) -> None:
+        assert rare._repair("aanspraak") == "afspraak"
+        assert rare._overlap(rare._stem("afspraak"), rare._stem("bereik")) < REAL_WORD_CONTEXT  # 1 of 4
+        assert rare.analyse("bereik en aanspraak").repairs == ()
+
+    def test_company_kept_both_ways_still_vouches(self, rare: Matcher) -> None:
+        assert rare.analyse("ontharing van pleinen").repairs == ()  # nobody here knows "ontharding"
+        m = _register()
+        assert m.analyse("ontharing van pleinen").repairs == (("ontharing", "ontharding"),)
