@@ -1674,11 +1674,16 @@ class Matcher:
         if plan is None:
             plan = self._reason_plan(pq)
         # the (group, variant, term) places of this document's terms, in the groups' and variants' order: the others
-        # have no posting for it
-        common = plan.keys() & coll.doc_terms.get(doc_id, ())
+        # have no posting for it. The terms both have, found from the smaller side (a short question's few terms, or
+        # a long question's many against the document's own)
+        postings = coll.postings
+        own = coll.doc_terms.get(doc_id, ())
+        if len(plan) < len(own):
+            common: Iterable[str] = [t for t in plan if doc_id in postings.get(t, ())]
+        else:
+            common = plan.keys() & own
         hits = [(at, gi, g, v, t) for t in common for at, gi, g, v in plan[t]]
         hits.sort(key=_first)
-        postings = coll.postings
         scored: list[tuple[float, Reason]] = []
         repaired = dict(pq.repairs)
         best: tuple[float, Reason] | None = None
