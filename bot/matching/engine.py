@@ -1400,9 +1400,14 @@ class Matcher:
         got = self._phrases.get(key)
         if got is not None and got[0] == coll.version:
             return got[1]
+        if got is not None and got[1] is not None:  # replaced: its arrays must not keep the old list alive
+            coll.forget_arrays(got[1][0])
         found = self._together(coll, terms, share)
         size = len(found[0]) if found else 0
         if len(self._phrases) >= 20_000 or self._phrase_postings + size > 2_000_000:  # bounded memory
+            for (kind_name, _terms, _share), (_version, old) in self._phrases.items():
+                if old is not None:
+                    self._kinds[kind_name].collection.forget_arrays(old[0])
             self._phrases.clear()
             self._phrase_postings = 0
         self._phrases[key] = (coll.version, found)

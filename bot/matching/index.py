@@ -241,6 +241,14 @@ class Collection:
             return ids.astype(np.int64), sat / 1000.0
         return ids.astype(np.int64), sat
 
+    def forget_arrays(self, p: dict[int, float]) -> None:
+        """Drop the arrays of a derived list that its owner replaced (a multi-word list rebuilt after a change): the
+        cache would otherwise keep the old list alive until its cap clears it."""
+        got = self._arrays.get(id(p))
+        if got is not None and got[0] is p:
+            del self._arrays[id(p)]
+            self._array_postings = max(0, self._array_postings - len(p))
+
     def has_arrays(self, p: dict[int, float]) -> bool:
         got = self._arrays.get(id(p))
         return got is not None and got[0] is p

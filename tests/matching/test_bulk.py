@@ -149,3 +149,30 @@ def test_bulk_path_is_refused_where_ids_cannot_index_arrays() -> None:
     assert not dense.usable(coll, [item], [], concepts=2)
     coll.add(-1, [({"woning": 1.0}, 1)])
     assert coll.negative_ids
+
+
+def test_a_replaced_multi_word_list_leaves_the_array_cache() -> None:
+    """A multi-word name's list is rebuilt after every change of its collection; the arrays of the old list are
+    dropped then, so the cache never keeps superseded lists alive (before, only its size cap cleared them)."""
+    experts, practices, answers = _random_register(3, 150)
+    m = Matcher(themes=THEMES, places=PLACES, config=replace(MatchConfig(), common_df_min=10, rerank_depth=30))
+    m.build(experts=experts, practices=practices, answers=answers)
+    kind = m._kinds["expert"]
+    coll = kind.collection
+    terms = next(
+        (a, b)
+        for a in sorted(coll.postings)
+        for b in sorted(coll.postings)
+        if a < b and len(coll.postings[a].keys() & coll.postings[b].keys()) >= 2
+    )
+    first = m._phrase(kind, terms, 0.5)
+    assert first is not None
+    coll.arrays(first[0])
+    assert coll.has_arrays(first[0])
+    before = coll._array_postings
+    doc = next(d for d in kind.docs.values() if isinstance(d, ExpertDoc))
+    m.upsert_expert(replace(doc, bio=doc.bio + " extra"))  # any change of the collection
+    second = m._phrase(kind, terms, 0.5)
+    assert second is not None and second[0] is not first[0]
+    assert not coll.has_arrays(first[0])
+    assert coll._array_postings == before - len(first[0])
