@@ -11,10 +11,8 @@ what the build script makes from ``raw/`` (no hand edits), and that the product'
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import re
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +25,8 @@ from bot.matching import loader
 from bot.register import service
 from bot.register.themes import ensure_default_themes
 from storage.db import Database
+
+from .scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 DIRECTORY = ROOT / "bench" / "eval" / "realdev"
@@ -57,13 +57,7 @@ def practices() -> list[dict[str, str]]:
 
 
 def _build_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("realdev_build", DIRECTORY / "build.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
+    return load_script(DIRECTORY / "build.py", "realdev_build")
 
 
 def test_every_line_has_the_loader_format(queries: list[dict[str, Any]]) -> None:
@@ -142,13 +136,7 @@ def test_the_register_imports_with_the_products_import_code(
 
 
 def _eval_matching() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_matching_for_test", ROOT / "bench" / "eval_matching.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "bench" / "eval_matching.py", "eval_matching_for_test")
 
 
 @pytest.mark.parametrize("name", ["blind", "realtext", "heldout", "dev4heldout", "dev5heldout", "dev6heldout"])

@@ -15,10 +15,8 @@ part, and one register of the fit's leave-one-register-out.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import re
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +31,8 @@ from bot.matching import loader
 from bot.register import service
 from bot.register.themes import ensure_default_themes
 from storage.db import Database
+
+from .scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -214,13 +214,7 @@ def test_the_register_imports_with_the_products_import_code(
 
 
 def _eval_matching() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_matching_for_registers", ROOT / "bench" / "eval_matching.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "bench" / "eval_matching.py", "eval_matching_for_registers")
 
 
 def test_the_evaluation_reads_it_as_a_tuning_register_with_a_held_out_split(eval_set: EvalSet) -> None:
