@@ -1138,35 +1138,28 @@ class Matcher:
         }
 
     @staticmethod
+    def _concept_words(pq: ParsedQuery) -> list[str]:
+        """The question's concepts as the asker meant them: as typed, a typo as repaired, a cognate as typed."""
+        return [
+            g.word if g.word != g.original and g.original not in pq.cognates else g.original
+            for g in pq.groups[: pq.concepts]
+        ]
+
+    @staticmethod
     def _foreign(pq: ParsedQuery) -> float:
-        """The share of the question's concepts that are no Dutch word (as typed; a typo as repaired, a cognate as
-        typed): how far the question is in another language. The register is Dutch, so an English or French
-        question reaches it through translations and cognates only, and its words cover less for the same match."""
+        """The share of the question's concepts that are no Dutch word: how far the question is in another
+        language. The register is Dutch, so an English or French question reaches it through translations and
+        cognates only, and its words cover less for the same match."""
         n = pq.concepts
-        if not n:
-            return 0.0
-        foreign = 0
-        for g in pq.groups[:n]:
-            typo = g.word != g.original and g.original not in pq.cognates
-            if not is_dutch_word(g.word if typo else g.original):
-                foreign += 1
-        return foreign / n
+        return sum(not is_dutch_word(w) for w in Matcher._concept_words(pq)) / n if n else 0.0
 
     @staticmethod
     def _other_language(pq: ParsedQuery) -> float:
         """The share of the question's concepts that are a word of another language: no Dutch word, but a real
-        English or French one (as :meth:`_foreign` reads them). Stricter than ``foreign``, which also counts what is no
-        word at all (a name, a code, a word only the asker uses) — a Dutch question full of those is still Dutch."""
+        English or French one. Stricter than ``foreign``, which also counts what is no word at all (a name, a
+        code, a word only the asker uses) — a Dutch question full of those is still Dutch."""
         n = pq.concepts
-        if not n:
-            return 0.0
-        other = 0
-        for g in pq.groups[:n]:
-            typo = g.word != g.original and g.original not in pq.cognates
-            w = g.word if typo else g.original
-            if not is_dutch_word(w) and is_real_word(w):
-                other += 1
-        return other / n
+        return sum(not is_dutch_word(w) and is_real_word(w) for w in Matcher._concept_words(pq)) / n if n else 0.0
 
     def _specificity(self, g: Group) -> float:
         """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,
