@@ -13,7 +13,10 @@ sizes as ``bench/latency_matching.py``, so the early-stopping rule is exercised 
 
 It runs with a fixed ``PYTHONHASHSEED`` (re-executing itself if needed): between typo repairs at the same edit
 distance and document frequency the vocabulary's order decides, and that follows string hashing, so without a fixed
-seed two runs of the same code can differ ("opstartn" -> "opstart" or "opstarten" on the demo register).
+seed two runs of the same code can differ ("opstartn" -> "opstart" or "opstarten" on the demo register). And with
+one BLAS thread (``OPENBLAS_NUM_THREADS=1``, as ``bench/latency_matching.py`` runs): the cosines of a matrix product
+split over two threads differ in the last bits from one thread's (the gap probability of a few questions moves at
+1e-9), so the thread count must be the same in the two runs compared.
 
 ``--semantic`` checks the meaning path too: the demo register gets the cached development vectors
 (``bench/.cache/embeddings.db``, through ``bench_semantic``), the generated register the latency benchmark's random
@@ -69,8 +72,9 @@ def dump(m: Matcher, queries: Iterable[str], out: TextIO, label: str, *, feature
 
 
 def main(argv: list[str] | None = None) -> None:
-    if os.environ.get("PYTHONHASHSEED") != "0":
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
+    fixed = {"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
+    if any(os.environ.get(k) != v for k, v in fixed.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **fixed})
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--generated", type=int, default=300, help="latency-benchmark queries (0: eval set only)")
