@@ -15,8 +15,8 @@ It runs with a fixed ``PYTHONHASHSEED`` (re-executing itself if needed): between
 distance and document frequency the vocabulary's order decides, and that follows string hashing, so without a fixed
 seed two runs of the same code can differ ("opstartn" -> "opstart" or "opstarten" on the demo register). And with
 one BLAS thread (``OPENBLAS_NUM_THREADS=1``, as ``bench/latency_matching.py`` runs): the cosines of a matrix product
-split over two threads differ in the last bits from one thread's (the gap probability of a few questions moves at
-1e-9), so the thread count must be the same in the two runs compared.
+split over two threads differ in the last bits from one thread's (the gap probability or features of a few questions
+move at 1e-9), so the thread count must be the same in the two runs compared.
 
 ``--semantic`` checks the meaning path too: the demo register gets the cached development vectors
 (``bench/.cache/embeddings.db``, through ``bench_semantic``), the generated register the latency benchmark's random
