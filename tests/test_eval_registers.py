@@ -9,7 +9,8 @@ no query is asked twice. One imports the register with the product's import code
 database, as the evaluation does, so a file the import would refuse is caught here. The last ones check that the
 evaluation (``bench/eval_matching.py``) and the gap model's fit (``bench/fit_gap_model.py``) read every set as a
 tuning register: a dev and a held-out column, ``--sets dev`` and ``--failures`` on its dev part, never its held-out
-part, and one register of the fit's leave-one-register-out.
+part, and one register of the fit's leave-one-register-out; the learned-fusion experiment
+(``bench/fit_expert_fusion.py``) reads dev queries only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -249,3 +251,22 @@ def test_the_gap_fit_validates_over_every_register(monkeypatch: pytest.MonkeyPat
     for (name, _, dev), spec in zip(registers[1:], SETS, strict=True):
         assert dev and {q.split for q in dev} == {"dev"}, f"{name}: dev queries only (held-out never read)"
         assert all(q.id.startswith(f"{spec.name}/") for q in dev)
+
+
+def test_the_fusion_experiment_reads_dev_queries_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``bench/fit_expert_fusion.py`` (round 14, tried) reads the signals of the dev queries with graded experts of
+    every tuning register, never a held-out query nor a gap."""
+    module = load_script(ROOT / "bench" / "fit_expert_fusion.py", "fit_expert_fusion_for_registers")
+    query = sys.modules["_data"].EvalQuery  # bench/_data.py, on the path the script put bench/ on
+    dev = query("dev4/w001", "wie kent de huurwaarborg?", "question", "nl", {"a@x.be": 2}, {}, False, "dev")
+    held = query("dev4/w004", "wie kent het taxidecreet?", "question", "nl", {"b@x.be": 2}, {}, False, "heldout")
+    gap = query("dev4/w005", "wie kent nachtburgemeesters?", "gap", "nl", {}, {}, True, "dev")
+    asked: list[str] = []
+    monkeypatch.setattr(module, "tuning_registers", lambda: [("dev4", "register", [dev, held, gap])])
+    monkeypatch.setattr(module, "wieweet_matcher", lambda reg: reg)
+    monkeypatch.setattr(module, "extract", lambda m, query: asked.append(query) or [])
+    monkeypatch.setattr(module, "CACHE", tmp_path / "fusion.json")
+    data = module.read_signals()
+    assert asked == [dev.query]
+    assert [it["id"] for it in data["dev4"]] == [dev.id]
+    assert json.loads((tmp_path / "fusion.json").read_text()) == data

@@ -155,8 +155,25 @@ def _field_texts(doc: Doc) -> dict[str, str]:
 
 
 def _name_words(doc: Doc) -> set[str]:
-    """The folded words of an expert's name (none for other documents)."""
-    return set(_TOKEN_RE.findall(fold(doc.name))) if isinstance(doc, ExpertDoc) else set()
+    """The folded words of the people a document names: an expert's name, the person who answered an earlier
+    question (``answered_by``: a name, or an e-mail address when the answerer was in no register) and a practice's
+    contact (the address's local part). No repair lands on them: a person's name says nothing about a topic, and
+    an answer or summary may name its author ("Groeten, Koen")."""
+    if isinstance(doc, ExpertDoc):
+        return {*_TOKEN_RE.findall(fold(doc.name)), *_address_words(doc.email)}
+    if isinstance(doc, AnswerDoc):
+        if "@" in doc.answered_by:
+            return _address_words(doc.answered_by)
+        return set(_TOKEN_RE.findall(fold(doc.answered_by)))
+    return _address_words(doc.contact_email)
+
+
+def _address_words(address: str) -> set[str]:
+    """The name words of a person's e-mail address: its local part's words when it has two or more, like a name
+    ("koen.verhaegen@aalst.be": koen, verhaegen), common words left out ("dienst.wonen@…"). A one-word local part
+    is a shared mailbox named after its topic ("wijkwerking@…", "wonen@…"), no person's name."""
+    parts = re.findall(r"[^\W\d_]+", fold(address.partition("@")[0]))
+    return {w for w in parts if w not in common_words()} if len(parts) > 1 else set()
 
 
 _first = itemgetter(0)
@@ -233,8 +250,9 @@ class Matcher:
         self._field_at = {name: {f: i for i, f in enumerate(k.collection.fields)} for name, k in self._kinds.items()}
         # typo-repair vocabulary: folded surface word -> number of documents containing it
         self._surface_df: Counter[str] = Counter()
-        # folded words of the experts' names -> number of experts: a repair never lands on a person's name ("eolien"
-        # is no typo of "Jolien", whose bio starts with her name)
+        # folded words of people's names (experts, answerers, practice contacts; see _name_words) -> number of
+        # documents naming them: a repair never lands on a person's name ("eolien" is no typo of "Jolien", whose bio
+        # starts with her name)
         self._name_words: Counter[str] = Counter()
         self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) -> words
         self._bucket_rank: dict[tuple[int, str], int] = {}  # bucket -> its position in _buckets
@@ -264,6 +282,7 @@ class Matcher:
             df_ratio=self._df_ratio,
             generic=self._generic,
             together=self._overlap,
+            fragment=self._fragment,
         )
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
@@ -314,8 +333,10 @@ class Matcher:
                 self._name_words.update(_name_words(doc))
         for pdoc in practices:
             self._kinds["practice"].docs[pdoc.id] = pdoc
+            self._name_words.update(_name_words(pdoc))
         for adoc in answers:
             self._kinds["answer"].docs[adoc.id] = adoc
+            self._name_words.update(_name_words(adoc))
         # pass 1: vocabulary (for compound splitting and typo repair), and each kind's field lengths summed (what
         # the analysis will count: so pass 2 indexes each document as it is analysed, never holding them all)
         df = self._surface_df
@@ -608,6 +629,33 @@ class Matcher:
             if best is None or (key, cand) < best:
                 best = (key, cand)
         return best[1] if best else None
+
+    def _fragment(self, stem: str) -> tuple[tuple[str, ...], ...]:
+        """The multi-word phrases ``stem`` stands for when the register has it only as a word of them: a word of
+        multi-word glossary entries, theme names or places only (``Lexicon.fragment_of``) that no document holds
+        without the rest of one of them ("first" only in "Housing First", "aanleg" in no document). Empty when it
+        is a word of the register in its own right. A typo is repaired onto such a word only where the question
+        holds the whole phrase (``QueryParser._repair``)."""
+        phrases = self._lexicon.fragment_of(stem)
+        if not phrases:
+            return ()
+        for kind in self._kinds.values():
+            postings = kind.collection.postings
+            docs = postings.get(stem)
+            if not docs:
+                continue
+            # a generic word of the phrase ("agentschap" of an organisation's name) may be left out of the index: the
+            # phrase's other words tell; a phrase of nothing else ("vereniging" of "Vereniging van Vlaamse Steden en
+            # Gemeenten") is no company the word keeps
+            holding = [
+                rest
+                for p in phrases
+                if (rest := [postings.get(t, {}) for t in p if t != stem and not self._generic(t)])
+            ]
+            for d in docs:
+                if not any(all(d in got for got in rest) for rest in holding):
+                    return ()  # a document has it on its own
+        return phrases
 
     def _overlap(self, a: str, b: str, floor: float = REAL_WORD_CONTEXT) -> float:
         """How much the documents containing stems ``a`` and ``b`` overlap: the share of the longer list that

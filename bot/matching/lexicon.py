@@ -73,6 +73,7 @@ class Lexicon:
         self.theme_index: dict[Phrase, set[str]] = {}
         self.theme_triggers: dict[str, tuple[Entry, ...]] = {}
         self.theme_names: set[tuple[Phrase, str]] = set()  # (trigger, key) where the trigger names the theme itself
+        self._fragments: dict[str, tuple[Phrase, ...]] | None = None  # see fragment_of
         self.set_themes(themes)
 
     # ------------------------------------------------------------------ building
@@ -123,6 +124,23 @@ class Lexicon:
                     self.theme_index.setdefault(key, set()).add(t.key)
             self.theme_triggers[t.key] = tuple(entries)
         self._max_phrase = max([len(k) for k in self.theme_index] + [len(k) for k in self.group_index] + [1])
+        self._fragments = None
+
+    def fragment_of(self, stem: str) -> tuple[Phrase, ...]:
+        """The multi-word phrases (glossary entries, theme names, places) holding ``stem`` when it is a word of such
+        phrases only, no phrase of its own ("first" of "housing first", "aanleg" of "bijzonder plan van aanleg");
+        empty otherwise. Such a word stands for its phrase, not for a topic of its own."""
+        if self._fragments is None:
+            phrases = [*self.group_index, *self.theme_index, *self.places]
+            single = {p[0] for p in phrases if len(p) == 1}
+            found: dict[str, list[Phrase]] = {}
+            for p in phrases:
+                if len(p) > 1:
+                    for st in dict.fromkeys(p):
+                        if st not in single:
+                            found.setdefault(st, []).append(p)
+            self._fragments = {st: tuple(dict.fromkeys(ps)) for st, ps in found.items()}
+        return self._fragments.get(stem, ())
 
     # ------------------------------------------------------------------ matching
     def match_places(self, stems: Sequence[str]) -> list[PlaceMatch]:

@@ -16,11 +16,19 @@ from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
 from bot.matching.config import MatchConfig
 from bot.matching.lexicon import Entry, Lexicon
-from bot.matching.wordlist import in_a_list, is_real_word, related_form, verb_forms
+from bot.matching.wordlist import common_words, in_a_list, is_real_word, related_form, verb_forms
 
 # a real word is repaired only when another word of the question and the repair share this much of each one's
 # documents (of the longer list: each is in at least this share of the other's documents)
 REAL_WORD_CONTEXT = 0.4
+# up to this length, a word no list holds that is one key struck for another far from it ("padel" for "panel": d and n
+# are far apart) is read as a word the lists lack, not a typo, unless the rest of the question vouches for the repair
+SHORT_WORD = 6
+# neighbouring keys on QWERTY and AZERTY keyboards (Flemish writers use either): a slip strikes one of them
+_KEY_ROWS = (("qwertyuiop", "asdfghjkl", "zxcvbnm"), ("azertyuiop", "qsdfghjklm", "wxcvbn"))
+# letters that sound alike, which a misspelling swaps however far apart their keys are: any two vowels, and the
+# consonant pairs of Dutch spelling doubts ("beleit", "kultuur", "fervoer", "reizen" ~ "reisen")
+_SOUND_ALIKE = ("aeiouy", "dt", "sz", "fv", "ck", "cs", "bp")
 THEME_PREFIX = "§"  # theme keys are indexed as "§wonen" in the themes field; no token can start with it
 
 
@@ -80,6 +88,7 @@ class QueryParser:
         df_ratio: Callable[[str], float],
         generic: Callable[[str], bool] = lambda _stem: False,
         together: Callable[[str, str], float] = lambda _a, _b: 0.0,
+        fragment: Callable[[str], tuple[tuple[str, ...], ...]] = lambda _stem: (),
     ) -> None:
         self.config = config
         self.stem = stem
@@ -93,6 +102,7 @@ class QueryParser:
         self.df_ratio = df_ratio
         self.generic = generic
         self.together = together
+        self.fragment = fragment
         self.qstop = query_stopwords()
 
     def parse(self, query: str) -> ParsedQuery:
@@ -154,16 +164,18 @@ class QueryParser:
         words: list[tuple[str, str]] = []  # (as typed, as used)
         repairs: list[tuple[str, str]] = []
         cognates: set[str] = set()
-        for t in content:
+        for at, t in enumerate(content):
             if self.known(t) or len(repairs) >= cfg.max_typo_repairs or (len(t) <= 6 and self.acronyms(t)):
                 words.append((t, t))
                 continue
             fixed, kind = self._fix(t, content)
             if fixed in qstop:
                 continue  # "iemnd" -> "iemand": a misspelt stop word
-            if fixed is None or self.generic(self.stem(fixed)):
-                # never repaired into a generic word ("weren" -> "werken", "programmes" -> "programma"): no topical
-                # evidence, only a nonsense reason; the word stays as typed (unknown, as any word the register lacks)
+            if fixed is None or self.generic(self.stem(fixed)) or not self._whole(fixed, at, content):
+                # never repaired into a generic word ("weren" -> "werken", "programmes" -> "programma") or into a
+                # mere word of a multi-word phrase the question does not hold ("frist" -> "first" of "housing
+                # first"): no topical evidence, only a nonsense reason; the word stays as typed (unknown, as any
+                # word the register lacks)
                 words.append((t, t))
             else:
                 repairs.append((t, fixed))
@@ -179,10 +191,15 @@ class QueryParser:
         A word that may be real — in a language's list at all, however short or rare — is no typo ("lichtvervuiling"
         is not "luchtvervuiling", "aanval" not "aantal") unless the rest of the question vouches for the repair; it
         meets another form of itself ("digitaliseren" ≈ "digitalisering"), shown as such; another language's word
-        still meets its cognate ("historique" ≈ "historische")."""
+        still meets its cognate ("historique" ≈ "historische"). A short word no list holds is a typo when a slip
+        explains it (``keyboard_slip``) or the question vouches for it: "padel" is no "panel"."""
         fixed = self.repair(t)
         if not in_a_list(t):
-            return (fixed, "typo") if fixed is not None else (self.cognate(t), "cognate")
+            if fixed is None:
+                return self.cognate(t), "cognate"
+            if len(t) <= SHORT_WORD and not keyboard_slip(t, fixed) and not self._vouched(fixed, t, content):
+                return None, "typo"  # "padel" is no "panel": a short word the lists lack, one far key away
+            return fixed, "typo"
         if fixed is not None and related_form(t, fixed):
             return fixed, "cognate"
         if fixed is not None and self._vouched(fixed, t, content):
@@ -208,6 +225,24 @@ class QueryParser:
             if self.together(target, s) >= REAL_WORD_CONTEXT:
                 return True
         return False
+
+    def _whole(self, fixed: str, at: int, content: list[str]) -> bool:
+        """Repairing the word at ``at`` of the question ``content`` to ``fixed`` gives evidence of a topic: ``fixed``
+        is a word of the register in its own right, or the question holds the other words of a phrase it is only a
+        word of, in any order and form ("housing frist" -> "housing first", "agences immobilières sociales" ≈
+        "agence immobilière sociale"); "frist aid" is not "first aid" when the register has "first" only in "Housing
+        First", nor are "agences immobilières" (estate agents) an "agence immobilière sociale"."""
+        target = self.stem(fixed)
+        phrases = self.fragment(target)
+        if fixed not in common_words() and self.in_index(target):
+            # a rare word the documents hold names its topic on its own ("verhuurkantoor" of "sociaal
+            # verhuurkantoor"), unless it is a word of a place's name only ("binnenlands" of "Agentschap Binnenlands
+            # Bestuur"): no topic at all
+            phrases = tuple(p for p in phrases if p in self.lexicon.places)
+        if not phrases:
+            return True
+        others = [self.stem(w) for i, w in enumerate(content) if i != at]
+        return any(all(o == target or any(s == o or related_form(s, o) for s in others) for o in p) for p in phrases)
 
     def _places(self, stems: list[str]) -> tuple[list[str], list[str], set[int]]:
         """Cities and organisations named, and the word positions they consume: cities are consumed (they boost,
@@ -362,6 +397,37 @@ class QueryParser:
 
 
 _CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
+
+
+def _keys_near() -> dict[str, frozenset[str]]:
+    near: dict[str, set[str]] = {}
+    for rows in _KEY_ROWS:
+        at = {c: (r, i) for r, row in enumerate(rows) for i, c in enumerate(row)}
+        for a, (ra, ia) in at.items():
+            near.setdefault(a, set()).update(
+                b for b, (rb, ib) in at.items() if b != a and abs(ra - rb) <= 1 and abs(ia - ib) <= 1
+            )
+    for group in _SOUND_ALIKE:
+        for a in group:
+            near.setdefault(a, set()).update(b for b in group if b != a)
+    return {c: frozenset(n) for c, n in near.items()}
+
+
+_KEYS_NEAR = _keys_near()
+
+
+def keyboard_slip(typed: str, fixed: str) -> bool:
+    """Whether ``typed`` may be a slip for ``fixed``: a letter left out, added or two swapped, a key struck for one
+    next to it ("wonrn" for "wonen") or a letter for one that sounds alike ("beleit" for "beleid", "pleen" for
+    "plein"). Only a letter replaced by an unrelated one far from it on the keyboard (on QWERTY and AZERTY: "padel"
+    for "panel") is no slip but more likely another word."""
+    if len(typed) != len(fixed):
+        return True
+    diff = [i for i, (a, b) in enumerate(zip(typed, fixed, strict=True)) if a != b]
+    if len(diff) != 1:
+        return True  # a transposition, or more than one edit (long words)
+    a, b = typed[diff[0]], fixed[diff[0]]
+    return b in _KEYS_NEAR.get(a, frozenset()) or a not in _KEYS_NEAR or b not in _KEYS_NEAR
 
 
 def _capitals(query: str) -> frozenset[str]:
