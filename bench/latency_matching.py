@@ -38,6 +38,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+# one core: the matrix products of the meaning signal on this thread too (OpenBLAS would start a helper thread per
+# core at import, which runs on the other core and whose CPU time the searching thread's does not count)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import Register, load_queries, load_register
 from rapidfuzz import fuzz, process, utils

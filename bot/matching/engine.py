@@ -891,8 +891,7 @@ class Matcher:
         e_sim = p_sim = NO_SIMILARITY
         if self.semantic is not None and pq.groups:
             topic = question_topic(query)
-            e_sim = self.semantic.similarity("expert", topic)
-            p_sim = self.semantic.similarity("practice", topic)
+            e_sim, p_sim = self.semantic.similarities(topic, ("expert", "practice"))  # the question embedded once
 
         # experts
         # the best expert by lexical score (unboosted): what the gap decision looks at, and how much of the question

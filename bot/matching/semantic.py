@@ -36,7 +36,7 @@ import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.matching.analysis import load_list
@@ -204,9 +204,9 @@ class SemanticIndex:
         # parts: content key -> vector (shared by the documents listing it); kind -> doc id -> its parts' keys
         self._parts: dict[str, Any] = {}
         self._owners: dict[str, dict[int, tuple[str, ...]]] = {k: {} for k in KINDS}
-        # per kind, for its matrix's rows: the part matrix, each part's row in it, the document rows that have parts
-        # and where each one's parts start (for one np.maximum.reduceat); under the ids and part stamp built for
-        self._part_matrix: dict[str, tuple[list[int], int, tuple[Any, Any, Any, Any]] | None] = dict.fromkeys(KINDS)
+        # per kind, for its matrix's rows: the part matrix, the rows of each document's parts in it (a column per
+        # document with parts) and those documents' rows; under the ids and part stamp built for
+        self._part_matrix: dict[str, tuple[list[int], int, tuple[Any, Any, Any]] | None] = dict.fromkeys(KINDS)
         # the out-of-domain probes' vectors (content key -> vector) and, per kind, the register's calibration
         # against them (computed by ``calibrate`` in the background fill, never in a search)
         self._probes: dict[str, Any] = {}
@@ -368,14 +368,25 @@ class SemanticIndex:
         return out
 
     # --- questions -----------------------------------------------------------------------------------------
-    def similarity(self, kind: str, query: str) -> Similarity:
-        """Cosines of the question against every vector of ``kind``, as boosts and the best match."""
+    def similarities(self, query: str, kinds: Sequence[str] = KINDS) -> list[Similarity]:
+        """:meth:`similarity` for each of ``kinds``, the question embedded once (only if some kind has vectors)."""
+        vector = None
+        out = []
+        for kind in kinds:
+            if vector is None and self._kind_matrix(kind) is not None:
+                vector = self._np.asarray(self.embedder.query(query), dtype=self._np.float32)
+            out.append(self.similarity(kind, query, vector) if vector is not None else NO_SIMILARITY)
+        return out
+
+    def similarity(self, kind: str, query: str, vector: Any = None) -> Similarity:
+        """Cosines of the question against every vector of ``kind``, as boosts and the best match (``vector``: the
+        question's as a float32 array, else embedded here)."""
         snapshot = self._kind_matrix(kind)
         if snapshot is None:
             return NO_SIMILARITY
         ids, matrix = snapshot
         np = self._np
-        q = np.asarray(self.embedder.query(query), dtype=np.float32)
+        q = np.asarray(self.embedder.query(query), dtype=np.float32) if vector is None else vector
         cos = matrix @ q
         w_best = int(np.argmax(cos))
         whole = float(cos[w_best])
@@ -389,29 +400,22 @@ class SemanticIndex:
         near = np.flatnonzero(z > self.z_floor)
         if len(near) > self.depth:  # the closest ``depth`` (a boost beyond them is small and costs ranking time)
             near = near[np.argpartition(-z[near], self.depth - 1)[: self.depth]]
-        boosts = {ids[int(i)]: self.weight * (float(z[i]) - self.z_floor) for i in near}
+        w, floor = self.weight, self.z_floor
+        boosts = {ids[i]: w * (x - floor) for i, x in zip(near.tolist(), z[near].tolist(), strict=True)}
         best = int(np.argmax(cos))
         top = float(cos[best])
-        calib = self._calibration.get(kind)
         w_id = ids[w_best]
+        sim = Similarity(boosts, top, float(z[best]), ids[best], top_part, whole=whole, whole_z=whole_z, whole_id=w_id)
+        calib = self._calibration.get(kind)
         if calib is None:
-            return Similarity(
-                boosts, top, float(z[best]), ids[best], top_part, whole=whole, whole_z=whole_z, whole_id=w_id
-            )
-        return Similarity(
-            boosts,
-            top,
-            float(z[best]),
-            ids[best],
-            top_part,
-            calib.top(top),
-            calib.part(top_part),
+            return sim
+        return replace(
+            sim,
+            top_rel=calib.top(top),
+            part_rel=calib.part(top_part),
             calibrated=True,
             top_pos=calib.top_pos(top),
             part_pos=calib.part_pos(top_part),
-            whole=whole,
-            whole_z=whole_z,
-            whole_id=w_id,
             whole_pos=calib.whole_pos(whole),
         )
 
@@ -437,47 +441,53 @@ class SemanticIndex:
     def _with_parts(self, kind: str, ids: list[int], cos: Any, q: Any) -> tuple[Any, float]:
         """``cos`` (the whole texts' cosines, rows as ``ids``) mixed with each document's best part cosine (a
         document whose parts have no vector yet keeps its whole text's cosine), and the best part cosine."""
-        np = self._np
         tagged = self._part_matrix[kind]
         if tagged is not None and tagged[0] is ids and tagged[1] == self._part_stamp[kind]:
             cached = tagged[2]
         else:
-            stamp = self._part_stamp[kind]  # read before the parts: a change meanwhile makes this cache stale
-            owners, parts = self._owners[kind], self._parts
-            keys: dict[str, int] = {}
-            rows: list[Any] = []
-            item: list[int] = []
-            owner_rows: list[int] = []
-            starts: list[int] = []
-            for row, doc_id in enumerate(ids):
-                # each vector looked up once (the background fill may drop an unused part meanwhile)
-                present = [(k, v) for k in owners.get(doc_id, ()) if (v := parts.get(k)) is not None]
-                if not present:
-                    continue
-                owner_rows.append(row)
-                starts.append(len(item))
-                for k, v in present:
-                    at = keys.get(k)
-                    if at is None:
-                        at = keys[k] = len(rows)
-                        rows.append(v)
-                    item.append(at)
-            matrix = np.stack(rows, dtype=np.float32) if rows else np.zeros((0, len(q)), dtype=np.float32)
-            cached = (
-                matrix,
-                np.asarray(item, dtype=np.intp),
-                np.asarray(owner_rows, dtype=np.intp),
-                np.asarray(starts, dtype=np.intp),
-            )
-            self._part_matrix[kind] = (ids, stamp, cached)
-        matrix, item, owner_rows, starts = cached
+            cached = self._build_part_matrix(kind, ids, len(q))
+        matrix, cols, owner_rows = cached
         if not len(owner_rows):
             return cos, 0.0
-        best = cos.copy()
-        part_cos = np.maximum.reduceat((matrix @ q)[item], starts)
-        best[owner_rows] = part_cos
+        # each owner's best part: its parts' cosines gathered as columns (a document with fewer parts than the most
+        # repeats its first) and the largest of each column — a maximum, so the same float as any other order
+        part_cos = (matrix @ q).take(cols).max(axis=0)
+        if len(owner_rows) == len(ids):  # every document has parts (the usual case): no copy, no scatter
+            best = part_cos
+        else:
+            best = cos.copy()
+            best[owner_rows] = part_cos
         w = self.part_weight
         return (1.0 - w) * cos + w * best, float(part_cos.max())
+
+    def _build_part_matrix(self, kind: str, ids: list[int], dim: int) -> tuple[Any, Any, Any]:
+        """For ``kind``'s rows (``ids``): the matrix of their parts (each once), each owner's parts' rows in it (a
+        column per owner, the document with parts), and the owners' rows."""
+        np = self._np
+        stamp = self._part_stamp[kind]  # read before the parts: a change meanwhile makes this cache stale
+        owners, parts = self._owners[kind], self._parts
+        keys: dict[str, int] = {}
+        rows: list[Any] = []
+        lists: list[list[int]] = []
+        owner_rows: list[int] = []
+        for row, doc_id in enumerate(ids):
+            # each vector looked up once (the background fill may drop an unused part meanwhile)
+            present = [(k, v) for k in owners.get(doc_id, ()) if (v := parts.get(k)) is not None]
+            if not present:
+                continue
+            owner_rows.append(row)
+            lists.append([])
+            for k, v in present:
+                if (at := keys.get(k)) is None:
+                    at = keys[k] = len(rows)
+                    rows.append(v)
+                lists[-1].append(at)
+        matrix = np.stack(rows, dtype=np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
+        most = max(map(len, lists), default=0)
+        cols = np.asarray([[xs[j] if j < len(xs) else xs[0] for xs in lists] for j in range(most)], dtype=np.intp)
+        cached = (matrix, cols, np.asarray(owner_rows, dtype=np.intp))
+        self._part_matrix[kind] = (ids, stamp, cached)
+        return cached
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,6 +180,18 @@ class TestEngine:
         m.semantic.part_weight = 0.0
         assert m.search("quux", today=TODAY).gap_features["semantic_part"] == 0.0
 
+    def test_a_search_embeds_its_question_once_for_experts_and_practices(self) -> None:
+        m = Matcher(themes=THEMES, places=PLACES)
+        m.build(experts=[*EXPERTS, ZORBLAX], practices=PRACTICES, answers=[])
+        embedder = FakeEmbedder()  # no cache of questions: each call is a model call
+        m.semantic = SemanticIndex(embedder, weight=0.5, z_floor=0.5)
+        fill(m.semantic, documents(m), None)  # type: ignore[arg-type]
+        assert m.semantic.count("expert") >= 3 and m.semantic.count("practice") >= 3
+        before = embedder.queries  # (the fill embedded the out-of-domain probes as questions)
+        r = m.search("quux", today=TODAY)
+        assert embedder.queries == before + 1
+        assert r.gap_features["semantic"] > 0.9 and r.gap_features["p_semantic"] > 0.0  # both kinds read it
+
     def test_without_vectors_the_lexical_engine_answers_alone(self) -> None:
         plain = build([*EXPERTS, ZORBLAX])
         waiting = build([*EXPERTS, ZORBLAX])
@@ -225,6 +237,38 @@ class TestEngine:
         sim = mixed.similarity("expert", "quux")
         assert sim.top_id == 60 and sim.top == pytest.approx(0.7 * profile_cos + 0.3 * 1.0, abs=1e-3)
         assert boosted > profile
+
+    def test_each_documents_best_part_is_the_largest_of_its_parts_whatever_their_number(self) -> None:
+        # one to five items, the best one first, last or in between, items shared; one expert's items have no vectors
+        many = [
+            expert(61, "One", role="", expertise=("zorblax",), bio=""),
+            expert(62, "Five", role="", expertise=("huur", "leegstand", "wijk", "klimaat", "zorblax"), bio=""),
+            expert(63, "Two", role="", expertise=("armoede", "europa"), bio=""),
+            expert(64, "Three", role="", expertise=("europa", "zorblax wijk", "huur"), bio=""),
+            expert(65, "Bare", role="", expertise=("klimaat armoede", "europa huur"), bio=""),
+        ]
+        m = build([*EXPERTS, *many])
+        embedder = FakeEmbedder()
+        index = SemanticIndex(embedder)
+        bare = {content_key(t) for t in document_parts(many[-1])}
+        for kind, doc_id, key, text in index.wanted(documents(m)):  # type: ignore[arg-type]
+            if key not in bare:
+                index.put(kind, doc_id, key, index.decode(index.encode(embedder.passages([text])[0])))
+        snapshot = index._kind_matrix("expert")
+        assert snapshot is not None
+        ids, matrix = snapshot
+        for question in QUESTIONS:
+            q = embedder.query(question)
+            cos = matrix @ q
+            mixed, top_part = index._with_parts("expert", ids, cos, q)
+            want, best_part = [], 0.0
+            for row, doc_id in enumerate(ids):
+                parts = [float(index._parts[k] @ q) for k in index._owners["expert"][doc_id] if k in index._parts]
+                want.append(0.7 * cos[row] + 0.3 * max(parts) if parts else cos[row])
+                best_part = max([best_part, *parts])
+            np.testing.assert_allclose(mixed, want, rtol=0, atol=1e-6)
+            assert top_part == pytest.approx(best_part, abs=1e-6)
+            assert mixed[ids.index(65)] == cos[ids.index(65)]  # no part vector yet: its whole text's cosine
 
     def test_experts_listing_the_same_item_share_its_vector(self) -> None:
         twins = [expert(70 + i, f"Twin {i}", expertise=("zorblax", f"huur {i}")) for i in range(3)]
