@@ -171,6 +171,9 @@ class _State:
         """``_largest`` over the touched documents: the n best scores, ties in order of first appearance."""
         docs = self.touched()
         vals = self.score[docs]
+        if len(vals) > 2 * n:  # only the scores from the n-th best up are sorted (ties with it kept, in order)
+            nth = float(np.partition(vals, len(vals) - n)[len(vals) - n])
+            least = nth if least is None else max(least, nth)
         if least is not None:
             keep = vals >= least
             docs, vals = docs[keep], vals[keep]
@@ -243,11 +246,11 @@ def _complete(st: _State, todo: Sequence[Item], forced: list[int], depth: int) -
 def _stops(st: _State, bound: float, bits: Sequence[int], *, k: int, concepts: int, w: float) -> bool:
     """The MaxScore test of ``Matcher._score``: ``bound`` (what an unseen document can still collect) is below the
     k-th best score (with coverage: a lower bound of the k-th best final score)."""
-    if not bound < float(st.score.max()):  # cheap bounds first: the k-th best score <= the best one
+    vals = st.score[st.touched()]  # (the untouched documents hold 0.0, at most every touched score)
+    if not bound < float(vals.max()):  # cheap bounds first: the k-th best score <= the best one
         return False
     low = 1.0 - w + w / concepts if w else 1.0
     n_top = k if low == 1.0 else 4 * k
-    vals = st.score[st.touched()]
     if len(vals) > n_top:
         vals = np.partition(vals, len(vals) - n_top)[len(vals) - n_top :]
     top = -np.sort(-vals)

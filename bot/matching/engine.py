@@ -132,6 +132,11 @@ Doc = ExpertDoc | PracticeDoc | AnswerDoc
 # A kind's candidate pass walks postings in Python unless the query's lists to walk hold at least this many postings
 # together: then it runs in bulk (bot.matching.dense; the same results), where NumPy's fixed cost per call pays.
 _BULK_MIN = 500
+# per kind, the variants' scoring parts remembered for the collection's current version (at most this many)
+_ITEM_MEMO_MAX = 10_000
+# a variant's parts for scoring one kind: bound, (postings, coefficient) per term, where to seek, seek is full
+_Parts = tuple[float, list[tuple[dict[int, float], float]], list[tuple[dict[int, float], float]], bool]
+_NO_ITEM: _Parts = (0.0, [], [], False)  # not made yet (None: the variant has no postings in the kind)
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -298,6 +303,8 @@ class Matcher:
         self._phrase_postings = 0
         # per kind, of the last search: (variants, traversed, refining, candidates seen, candidates scored)
         self.last_stats: dict[str, tuple[int, int, int, int, int]] = {}
+        # kind -> (collection version, common_df cut, (variant terms, share) -> (bound, full, seek, complete) or None)
+        self._item_memo: dict[str, tuple[int, int, dict[tuple[tuple[str, ...], float], _Parts | None]]] = {}
 
     # ================================================================== building and updates
     def build(
@@ -1317,26 +1324,38 @@ class Matcher:
         strong = coll.strong_postings
         common = max(cfg.common_df_min, int(cfg.common_df * len(coll)))
         found: list[_Item] = []
+        # a variant's postings, coefficients and bound, made once per collection version (a theme's other names
+        # recur question after question; nothing below writes into them)
+        memo = self._item_memo.get(kind.name)
+        if memo is None or memo[0] != coll.version or memo[1] != common or len(memo[2]) >= _ITEM_MEMO_MAX:
+            memo = self._item_memo[kind.name] = (coll.version, common, {})
+        made = memo[2]
         for gi, g in enumerate(groups):
             for v in g.variants:
                 share = v.weight / len(v.terms)
-                full: list[tuple[dict[int, float], float]] = []
-                seek: list[tuple[dict[int, float], float]] = []
                 if v.whole:
                     together = self._phrase(kind, v.terms, share)
                     if together is not None:
                         found.append(_Item(together[1], gi, [(together[0], 1.0)], [(together[0], 1.0)], True))
                     continue
-                for t in v.terms:
-                    p = postings.get(t)
-                    if p:
-                        c = share * coll.idf(t)
-                        full.append((p, c))
-                        seek.append((p if len(p) <= common else strong(t), c))
-                if full:
-                    complete = all(a is b for (a, _), (b, _) in zip(full, seek, strict=True))
-                    item = _Item(sum(c for _, c in full), gi, full, seek, complete)
-                    found.append(item)
+                got: _Parts | None = made.get((v.terms, share), _NO_ITEM)
+                if got is _NO_ITEM:
+                    full: list[tuple[dict[int, float], float]] = []
+                    seek: list[tuple[dict[int, float], float]] = []
+                    for t in v.terms:
+                        p = postings.get(t)
+                        if p:
+                            c = share * coll.idf(t)
+                            full.append((p, c))
+                            seek.append((p if len(p) <= common else strong(t), c))
+                    got = None
+                    if full:
+                        complete = all(a is b for (a, _), (b, _) in zip(full, seek, strict=True))
+                        got = (sum(c for _, c in full), full, seek, complete)
+                    if _ITEM_MEMO_MAX:
+                        made[(v.terms, share)] = got
+                if got is not None:
+                    found.append(_Item(got[0], gi, got[1], got[2], got[3]))
         found.sort(key=lambda x: -x.bound)
         # rest[i]: the most a document unseen before item i can still collect from items i..end
         # (with coverage: times the best coverage factor the concepts of items i..end allow)

@@ -176,3 +176,47 @@ def test_a_replaced_multi_word_list_leaves_the_array_cache() -> None:
     assert second is not None and second[0] is not first[0]
     assert not coll.has_arrays(first[0])
     assert coll._array_postings == before - len(first[0])
+
+
+def test_variant_parts_are_made_again_after_any_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variant's postings, coefficients (weight x IDF) and bound are remembered per kind while its collection is
+    unchanged; an update moves the IDF of the words it contains, so the next search must not read the remembered
+    coefficients: it scores as the same matcher does with nothing remembered."""
+    experts, practices, answers = _random_register(4, 150)
+    cfg = replace(MatchConfig(), common_df_min=10, rerank_depth=30)
+    query = "wie weet iets over leegstandsheffing, ontharding en wonen?"
+    new = [AnswerDoc(id=1000 + i, question="leegstandsheffing ontharding", answer="wonen " * 3) for i in range(40)]
+    results = []
+    for memo in (10_000, 0):
+        monkeypatch.setattr(engine, "_ITEM_MEMO_MAX", memo)
+        m = Matcher(themes=THEMES, places=PLACES, config=cfg)
+        m.build(experts=experts, practices=practices, answers=answers)
+        first = m.search(query, limit=5)
+        made = m._item_memo["answer"][2]
+        assert bool(made) == bool(memo)
+        assert m.search(query, limit=5) == first
+        assert (m._item_memo["answer"][2] is made) == bool(memo)  # read by the next search, not made again
+        for doc in new:
+            m.upsert_answer(doc)
+        after = m.search(query, limit=5)
+        assert after.answers != first.answers
+        results.append((first, after))
+    assert results[0] == results[1]
+
+
+def test_largest_keeps_ties_in_order_of_first_appearance() -> None:
+    """``_State.largest`` sorts only the scores from the n-th best up: the same documents, in the same order, as a
+    stable sort of every touched document (ties with the n-th best included, in order of first appearance)."""
+    coll = Collection({"text": 1.0}, {"text": 0.75}, k1=1.2, refresh_drift=0.2)
+    coll.reset((i, [({"woning": 1.0}, 1)]) for i in range(1, 301))
+    rng = random.Random(5)
+    st = dense._State(coll, 1)
+    docs = np.array(rng.sample(range(1, 301), 200), np.int64)
+    st.appear(docs[:120])
+    st.appear(docs[100:])
+    st.score[docs] = [rng.choice([0.1, 0.2, 0.25, 0.3]) for _ in range(len(docs))]
+    ranked = sorted(docs.tolist(), key=lambda d: -float(st.score[d]))  # stable: ties in order of appearance
+    for n in (1, 5, 20, 60, 99, 200, 250):
+        assert st.largest(n).tolist() == ranked[:n]
+        for least in (0.2, 0.3, 0.35):
+            assert st.largest(n, least).tolist() == [d for d in ranked if st.score[d] >= least][:n]
