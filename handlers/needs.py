@@ -8,7 +8,8 @@ is checked against the database by the service. The proposal message updated aft
 database says was posted (``NeedsService.proposal_message_ref``), never the clicked container.
 
 Inviting (a modal submission, run from the inbox after the ack): the service plans whom to invite and changes
-nothing; the channel is created (``conversations.create``) or the picked one used, the channel and the invitees are
+nothing; the channel is created (``conversations.create``) or the picked one used (a claim: only a channel the staff
+member is in, by Slack's data), the channel and the invitees are
 saved as a step of the inbox job, the people are invited (``conversations.invite``), and only then is the invitation
 recorded (audited). A retry (the record failed, a crash, a takeover) reuses the saved channel. A Slack refusal — a
 missing scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one DM with
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
+from bot.actors import NotAuthorized
 from bot.error_texts import field_error_text
 from bot.i18n import t
 from bot.needs import InvalidPeriod, InvitePlan, NeedsService, Period, parse_period
@@ -203,6 +205,10 @@ def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
     plan = service.plan_invite(
         turn.session, actor=turn.actor, proposal_id=form.proposal_id, now=turn.now, channel_id=form.channel_id
     )
+    if plan.channel_id is not None and not turn.is_channel_member(plan.channel_id):
+        # the picked channel is a claim (the menu lists one's own channels): not a private channel wieweet is in
+        # that they are not, nor someone else's DM. Refused before anyone is invited or anything is posted there.
+        raise NotAuthorized("hold a work session in a channel one is not in", target=f"channel:{plan.channel_id}")
     name = "-".join(form.channel_name.casefold().split()) or plan.channel_name
     try:
         channel, new = _invite(turn, plan, name)

@@ -44,7 +44,7 @@ from storage.models import (
     Visibility,
 )
 from tests.e2e.chaos import database_locked
-from tests.e2e.conftest import CHANNEL, NL_USER
+from tests.e2e.conftest import CHANNEL, NL_USER, PRIVATE_C
 from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
 
@@ -519,3 +519,35 @@ def test_stale_and_forged_proposal_clicks_and_metadata(
     emulator.wait_for(lambda: "action=send a malformed work session proposal id" in needs_bot.log())
     assert len(emulator.views(STAFF)) == opened
     assert "Traceback" not in needs_bot.log()
+
+
+def test_staff_cannot_invite_a_work_session_into_a_channel_they_are_not_in(
+    needs_bot: BotProcess, emulator: SlackEmulator, db: Database
+) -> None:
+    """The channel picked in the invite modal is a claim: staff may hold a session only in a channel they are in.
+    Forged (a private channel wieweet is in but they are not, someone else's DM): refused, nobody is invited there,
+    nothing is posted there, the proposal stays open; staff are told by DM with what they typed."""
+    needs_pass(db)
+    proposal = our_proposal(db)
+    message = triage_proposal(emulator, proposal.id)
+    for forged in (PRIVATE_C, emulator.dm_channel_with(NL_USER)):
+        before = set((emulator.channel_info(forged) or {}).get("members") or [])
+        emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message, channel=TRIAGE)
+        view = emulator.wait_for(lambda: views_of(emulator, STAFF, ids.VIEW_NEEDS_INVITE))[-1]
+        typed = f"werksessie-{forged.lower()}"
+        picked = {ids.INPUT_NEEDS_CHANNEL: {"type": "conversations_select", "selected_conversation": forged}}
+        emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL: picked, ids.BLOCK_NEEDS_CHANNEL_NAME: typed})
+        emulator.wait_for(lambda typed=typed: f"> {typed}" in flat(emulator.messages(emulator.dm_channel_with(STAFF))))
+        emulator.wait_for(lambda forged=forged: f"target=channel:{forged}" in needs_bot.log())
+        assert set((emulator.channel_info(forged) or {}).get("members") or []) == before
+        assert not [c for c in emulator.calls_to("conversations.invite") if c.params.get("channel") == forged]
+        assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == forged]
+    assert status_of(db, proposal.id) == ProposalStatus.OPEN
+    # a channel they are in: the people are invited there
+    emulator.add_channel("C0SESSIE1", name="sessies", members=[STAFF, emulator.bot_user_id])
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message, channel=TRIAGE)
+    view = emulator.wait_for(lambda: views_of(emulator, STAFF, ids.VIEW_NEEDS_INVITE))[-1]
+    picked = {ids.INPUT_NEEDS_CHANNEL: {"type": "conversations_select", "selected_conversation": "C0SESSIE1"}}
+    emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL: picked})
+    emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.INVITED)
+    assert {LEAD, *ASKERS} <= set((emulator.channel_info("C0SESSIE1") or {}).get("members") or [])
