@@ -736,3 +736,24 @@ def test_an_attackers_pass_over_triage_and_the_askers_buttons(
     assert not next(q for q in questions(demo_db_url) if q.id == question.id).routings
     assert expert_dms(emulator) == []  # nobody was ever sent the question
     assert "Traceback" not in routing_bot.log()
+
+
+def test_a_long_detailed_question_still_reaches_the_experts(routing_bot: BotProcess, emulator: SlackEmulator) -> None:
+    """The ask modal takes up to 3,000 characters; the search takes 1,000. A detailed question (or one with a long
+    context) is matched on its start, not sent to staff as if nobody knew; the modal opened with a long text says
+    nothing about a search the asker never made."""
+    detail = (
+        " We hebben veel leegstaande winkelpanden in de kern en willen weten hoe andere steden de heffing opbouwen,"
+        " welke vrijstellingen ze geven en hoe ze de inventaris bijhouden."
+    )
+    long_question = QUESTION + detail * 9  # about 1,500 characters
+    assert 1200 < len(long_question) <= 3000
+    emulator.send_command(NL_USER, CHANNEL, text=f"vraag {long_question}")
+    view = emulator.wait_for(lambda: emulator.views(NL_USER))[-1]
+    time.sleep(1.0)  # the theme pre-selection runs after the modal opened
+    said = [p["body"] for p in emulator.response_posts if p["user"] == NL_USER]
+    assert not said, said  # no error, no "too long"
+    emulator.submit_view(NL_USER, view["id"], {ids.BLOCK_ASK_TEXT: long_question, ids.BLOCK_ASK_VISIBILITY: "public"})
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == TRIAGE]
+    assert "Traceback" not in routing_bot.log()
