@@ -24,7 +24,7 @@ from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, QueryError
 from bot.matching import loader
 from bot.matching import semantic as meaning
-from bot.matching.config import MatchConfig
+from bot.matching.config import MAX_QUERY_CHARS, MatchConfig
 from bot.matching.engine import Matcher
 from bot.matching.query import ParsedQuery
 from bot.matching.results import SearchResult
@@ -474,6 +474,23 @@ def claim_search_share(session: Session, *, search_log_id: int, channel_id: str)
 def release_search_share(session: Session, *, search_log_id: int, channel_id: str) -> None:
     """Sharing failed (the bot may not post there): the answer is private again and may be shared later."""
     slack_repo.update_search_log_posted(session, search_log_id=search_log_id, channel_id=None, only_from=channel_id)
+
+
+def searchable_start(text: str, limit: int = MAX_QUERY_CHARS) -> str:
+    """The start of ``text`` that a search takes: the whole text when it fits the search's limit, else its first
+    ``limit`` characters, ending before a word the cut would split. A question, its context and what the asker added
+    may be longer than a search accepts (the ask modal takes 3,000 characters); they are matched on their start
+    rather than refused (``QueryError`` "too_long"), which would send a detailed question to staff as if nobody
+    knew. A "who knows" query typed by a person is not cut: they are told it is too long."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if not text[limit].isspace():  # the cut falls inside a word: end before that word (unless it is most of it)
+        words = head.rsplit(maxsplit=1)
+        if len(words) == 2 and len(words[0]) >= limit // 2:
+            head = words[0]
+    return head.rstrip()
 
 
 def semantic_enabled(wanted: bool) -> bool:

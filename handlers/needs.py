@@ -8,7 +8,8 @@ is checked against the database by the service. The proposal message updated aft
 database says was posted (``NeedsService.proposal_message_ref``), never the clicked container.
 
 Inviting (a modal submission, run from the inbox after the ack): the service plans whom to invite and changes
-nothing; the channel is created (``conversations.create``) or the picked one used, the channel and the invitees are
+nothing; the channel is created (``conversations.create``) or the picked one used (a claim: only a channel the staff
+member is in, by Slack's data), the channel and the invitees are
 saved as a step of the inbox job, the people are invited (``conversations.invite``), and only then is the invitation
 recorded (audited). A retry (the record failed, a crash, a takeover) reuses the saved channel. A Slack refusal — a
 missing scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one DM with
@@ -25,9 +26,10 @@ from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
+from bot.actors import NotAuthorized
 from bot.error_texts import field_error_text
 from bot.i18n import t
-from bot.needs import InvitePlan, NeedsService, Period, parse_period
+from bot.needs import InvalidPeriod, InvitePlan, NeedsService, Period, parse_period
 from bot.needs.periods import current_quarter
 from bot.needs.report import collect_report, render_chart_png, write_xlsx
 from bot.register.profiles import InvalidRecord
@@ -70,9 +72,24 @@ def _staff_label(turn: Turn) -> str:
     return user_mention(turn.user_id) or "?"
 
 
+# The years a period typed in Slack may fall in. The calendar's own ends (years 1 and 9999) parse, but the service
+# reads the day after a period and the periods before it (trends): at those ends that is no date at all.
+PERIOD_YEARS = range(1900, 9000)
+
+
 def _period(turn: Turn, text: str) -> Period:
+    """The period typed after ``behoeften``/``rapport`` (untrusted text), or the current quarter. A period that is
+    not one, or lies outside ``PERIOD_YEARS``, is refused as an unknown period (the usage), never a crash."""
     zone = turn.services.settings.timezone
-    return parse_period(text, timezone=zone) if text.strip() else current_quarter(turn.now, timezone=zone)
+    if not text.strip():
+        return current_quarter(turn.now, timezone=zone)
+    try:
+        period = parse_period(text, timezone=zone)
+    except OverflowError:  # e.g. 9999-W52: its last day is past the calendar's end
+        period = None
+    if period is None or period.first.year not in PERIOD_YEARS or period.last.year not in PERIOD_YEARS:
+        raise InvalidPeriod(message=f"invalid period {text[:40]!r}: years {PERIOD_YEARS.start}-{PERIOD_YEARS.stop - 1}")
+    return period
 
 
 # --- /wieweet behoeften, /wieweet rapport --------------------------------------------------------------------------
@@ -188,6 +205,10 @@ def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
     plan = service.plan_invite(
         turn.session, actor=turn.actor, proposal_id=form.proposal_id, now=turn.now, channel_id=form.channel_id
     )
+    if plan.channel_id is not None and not turn.is_channel_member(plan.channel_id):
+        # the picked channel is a claim (the menu lists one's own channels): not a private channel wieweet is in
+        # that they are not, nor someone else's DM. Refused before anyone is invited or anything is posted there.
+        raise NotAuthorized("hold a work session in a channel one is not in", target=f"channel:{plan.channel_id}")
     name = "-".join(form.channel_name.casefold().split()) or plan.channel_name
     try:
         channel, new = _invite(turn, plan, name)

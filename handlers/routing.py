@@ -17,7 +17,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot import asking, directory
 from bot import inbox as inbox_core
+from bot.errors import QueryError
 from bot.i18n import t
+from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
 from bot.routing import RoutingInputError, RoutingService
 from handlers import claims, ids, inbox
@@ -63,7 +65,10 @@ def open_ask_modal(turn: Turn, *, text: str, metadata: dict[str, Any]) -> None:
     opened = turn.client.views_open(trigger_id=turn.trigger_id, view=view)
     if not text.strip():
         return
-    result = turn.services.knowledge.search(text, now=turn.now, limit=1)
+    try:  # on the text's start: a long question is not refused here (``searchable_start``), and nothing is said
+        result = turn.services.knowledge.search(searchable_start(text), now=turn.now, limit=1)
+    except QueryError:  # no words to search: nothing to pre-select
+        return
     if not result.themes:
         return
     updated = build_ask_modal(lang, text=text, themes=themes, theme_key=result.themes[0], metadata=metadata)

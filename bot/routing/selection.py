@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import QueryError
 from bot.i18n import DEFAULT_LANGUAGE, language_of
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, searchable_start
 from bot.matching.results import ExpertHit, SearchResult
 from bot.routing.policy import RoutingPolicy
 from storage import register_repo, slack_repo
@@ -151,7 +151,9 @@ def _search(
     A long context adds words nobody matches and dilutes every score; the second search makes sure context can
     only add candidates, never lose the ones the question itself finds. Per expert the better hit is kept.
     """
-    queries = list(dict.fromkeys(q for q in (search_query(question, additions), question.text.strip()) if q))
+    # each matched on its start when longer than a search takes (a detailed question is still routed)
+    wanted = (search_query(question, additions), question.text)
+    queries = list(dict.fromkeys(q for q in (searchable_start(w) for w in wanted) if q))
     first: SearchResult | None = None
     best: dict[int, ExpertHit] = {}
     for query in queries:

@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ from storage.models import (
     Visibility,
 )
 from tests.e2e.chaos import database_locked
-from tests.e2e.conftest import CHANNEL, NL_USER
+from tests.e2e.conftest import CHANNEL, NL_USER, PRIVATE_C
 from tests.e2e.harness import BotProcess, replay
 from tests.emulator import SlackEmulator
 
@@ -425,3 +426,128 @@ def test_invite_and_done_are_acked_under_a_database_lock_and_saved_once(
     with db.session() as session:
         assert len(list(session.scalars(select(Practice).where(Practice.url == url)))) == 1
     needs_bot.assert_no_slack_calls_in_transactions()
+
+
+# --- an attacker's pass: hostile periods and arguments, stale and forged proposal clicks -------------------------
+
+UNKNOWN_PERIOD = "Die periode ken ik niet"
+
+
+def views_of(emu: SlackEmulator, user: str, callback_id: str) -> list[dict[str, Any]]:
+    return [v for v in emu.views(user) if v.get("callback_id") == callback_id]
+
+
+CALENDAR_ENDS = [
+    "9999-W52",  # the week's last day is past the calendar's end
+    "9999-12",  # the day after the month is in year 10000
+    "9999-Q4",
+    "9999-12-01..9999-12-31",
+    "0001-Q1",  # the quarters before it, for the trend, are before year 1
+    "0001-01",
+    "0001-W01",
+]
+
+
+def test_a_period_at_the_ends_of_the_calendar_is_an_unknown_period_not_a_crash(
+    needs_bot: BotProcess, emulator: SlackEmulator
+) -> None:
+    def answered(count: int) -> bool:
+        return len(emulator.response_posts) >= count
+
+    sent = 0
+    for period in CALENDAR_ENDS:
+        for word in ("behoeften", "rapport"):
+            emulator.send_command(STAFF, CHANNEL, text=f"{word} {period}")
+            sent += 1
+            emulator.wait_for(partial(answered, sent))
+    emulator.wait_for(lambda: answers(emulator).count(UNKNOWN_PERIOD) == sent)
+    assert "Er ging iets mis" not in answers(emulator)
+    assert "Traceback" not in needs_bot.log()
+    assert not uploaded(emulator, ".xlsx")
+
+
+def test_huge_and_hostile_command_arguments(needs_bot: BotProcess, emulator: SlackEmulator) -> None:
+    # a period-like argument of thousands of characters: the usage, once, no traceback
+    emulator.send_command(STAFF, CHANNEL, text="behoeften 2026" + "-" * 3000)
+    emulator.wait_for(lambda: UNKNOWN_PERIOD in answers(emulator))
+    # not period-like: a question to search, the hostile text never echoed as markup
+    emulator.send_command(STAFF, CHANNEL, text="behoeften <!channel> <@U0NLUSER1> <https://evil.example|klik>")
+    shown = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]], timeout=20)
+    for forbidden in ("<!channel>", "<@U0NLUSER1>", "<https://evil.example"):
+        assert forbidden not in flat(shown)
+    assert "Traceback" not in needs_bot.log()
+
+
+def test_stale_and_forged_proposal_clicks_and_metadata(
+    needs_bot: BotProcess, emulator: SlackEmulator, db: Database
+) -> None:
+    needs_pass(db)
+    proposal = our_proposal(db)
+    message = triage_proposal(emulator, proposal.id)
+
+    # not staff: the done button opens nothing and is logged as a refusal
+    emulator.click_button(NL_USER, ids.ACTION_NEEDS_DONE, value=str(proposal.id), message=message, channel=TRIAGE)
+    emulator.wait_for(lambda: f"user={NL_USER} action=see a work session proposal" in needs_bot.log())
+    assert not views_of(emulator, NL_USER, ids.VIEW_NEEDS_DONE)
+
+    # staff open the invite modal, then the proposal is dismissed from the message (the state moves on)
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message, channel=TRIAGE)
+    invite_view = emulator.wait_for(lambda: views_of(emulator, STAFF, ids.VIEW_NEEDS_INVITE))[-1]
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_DISMISS, value=str(proposal.id), message=message, channel=TRIAGE)
+    emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.DISMISSED)
+    # the stale modal submitted after all: no channel, nothing invited; staff are told by DM, what they typed quoted
+    creates = len(emulator.calls_to("conversations.create"))
+    emulator.submit_view(STAFF, invite_view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: "werksessie-te-laat"})
+    dm = emulator.dm_channel_with(STAFF)
+    emulator.wait_for(lambda: "> werksessie-te-laat" in flat(emulator.messages(dm)), timeout=20)
+    assert len(emulator.calls_to("conversations.create")) == 0 == creates
+    assert status_of(db, proposal.id) == ProposalStatus.DISMISSED
+
+    # stale buttons on the decided proposal: no modal opens
+    opened = len(emulator.views(STAFF))
+    for action in (ids.ACTION_NEEDS_INVITE, ids.ACTION_NEEDS_DONE, ids.ACTION_NEEDS_DISMISS):
+        emulator.click_button(STAFF, action, value=str(proposal.id), message=message, channel=TRIAGE)
+    emulator.wait_for(lambda: len([p for p in emulator.response_posts if p.get("user") == STAFF]) >= 3, timeout=20)
+    assert len(emulator.views(STAFF)) == opened and status_of(db, proposal.id) == ProposalStatus.DISMISSED
+
+    # a proposal id that does not exist, and one the value and block id disagree on
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_DONE, value="999999", block_id="x", message=message, channel=TRIAGE)
+    block = ids.block_id(ids.BLOCK_NEEDS_PROPOSAL, proposal.id)
+    emulator.click_button(
+        STAFF, ids.ACTION_NEEDS_DONE, value=str(proposal.id + 1), block_id=block, message=message, channel=TRIAGE
+    )
+    emulator.wait_for(lambda: "action=send a malformed work session proposal id" in needs_bot.log())
+    assert len(emulator.views(STAFF)) == opened
+    assert "Traceback" not in needs_bot.log()
+
+
+def test_staff_cannot_invite_a_work_session_into_a_channel_they_are_not_in(
+    needs_bot: BotProcess, emulator: SlackEmulator, db: Database
+) -> None:
+    """The channel picked in the invite modal is a claim: staff may hold a session only in a channel they are in.
+    Forged (a private channel wieweet is in but they are not, someone else's DM): refused, nobody is invited there,
+    nothing is posted there, the proposal stays open; staff are told by DM with what they typed."""
+    needs_pass(db)
+    proposal = our_proposal(db)
+    message = triage_proposal(emulator, proposal.id)
+    for forged in (PRIVATE_C, emulator.dm_channel_with(NL_USER)):
+        before = set((emulator.channel_info(forged) or {}).get("members") or [])
+        emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message, channel=TRIAGE)
+        view = emulator.wait_for(lambda: views_of(emulator, STAFF, ids.VIEW_NEEDS_INVITE))[-1]
+        typed = f"werksessie-{forged.lower()}"
+        picked = {ids.INPUT_NEEDS_CHANNEL: {"type": "conversations_select", "selected_conversation": forged}}
+        emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL: picked, ids.BLOCK_NEEDS_CHANNEL_NAME: typed})
+        emulator.wait_for(lambda typed=typed: f"> {typed}" in flat(emulator.messages(emulator.dm_channel_with(STAFF))))
+        emulator.wait_for(lambda forged=forged: f"target=channel:{forged}" in needs_bot.log())
+        assert set((emulator.channel_info(forged) or {}).get("members") or []) == before
+        assert not [c for c in emulator.calls_to("conversations.invite") if c.params.get("channel") == forged]
+        assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == forged]
+    assert status_of(db, proposal.id) == ProposalStatus.OPEN
+    # a channel they are in: the people are invited there
+    emulator.add_channel("C0SESSIE1", name="sessies", members=[STAFF, emulator.bot_user_id])
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message, channel=TRIAGE)
+    view = emulator.wait_for(lambda: views_of(emulator, STAFF, ids.VIEW_NEEDS_INVITE))[-1]
+    picked = {ids.INPUT_NEEDS_CHANNEL: {"type": "conversations_select", "selected_conversation": "C0SESSIE1"}}
+    emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL: picked})
+    emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.INVITED)
+    assert {LEAD, *ASKERS} <= set((emulator.channel_info("C0SESSIE1") or {}).get("members") or [])

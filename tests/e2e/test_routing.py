@@ -679,3 +679,81 @@ def test_a_public_question_from_a_channel_one_is_not_in_is_refused_by_a_clear_dm
     assert "action=ask a question in a channel one is not in" in routing_bot.log()  # logged as a refusal
     time.sleep(1.5)  # the inbox worker does not retry a refusal: told once
     assert len([m for m in emulator.messages(dm) if "niet gesteld" in str(m.get("text"))]) == 1
+
+
+# --- an attacker's pass: staff-only menus, someone else's question, stale clicks, hostile text ---------------------
+
+
+def test_an_attackers_pass_over_triage_and_the_askers_buttons(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    hostile = (
+        "Wie kent de beste recepten voor zuurdesembrood met spelt? <!channel> <@U0DEMO001> <https://evil.example|x>"
+    )
+    ask(emulator, NL_USER, hostile)  # nobody knows: it goes to staff
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    triage = [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))][-1]
+    question = next(q for q in questions(demo_db_url) if "zuurdesembrood" in q.text)
+    # the asker's markup is shown, never acted on: no broadcast, no mention, no link, wherever the bot wrote
+    written = flat([c.params for c in emulator.calls if c.method.startswith("chat.")] + emulator.response_posts)
+    assert "zuurdesembrood" in written
+    for forbidden in ("<!channel>", "<@U0DEMO001>", "<https://evil.example"):
+        assert forbidden not in written
+
+    def refused(action: str, user: str) -> bool:
+        return any(f"user={user} action={action}" in line for line in refusals(routing_bot))
+
+    # not staff: the assign menu is refused and logged, nobody is asked
+    emulator.select_user(EN_USER, ids.ACTION_TRIAGE_ASSIGN, "U0DEMO001", message=triage["ts"], channel=TRIAGE)
+    emulator.wait_for(lambda: refused("assign a question", EN_USER))
+    # staff assigning the asker their own question: told, nobody is asked
+    told = len(emulator.response_posts)
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, NL_USER, message=triage["ts"], channel=TRIAGE)
+    emulator.wait_for(lambda: len(emulator.response_posts) > told)
+    assert not next(q for q in questions(demo_db_url) if q.id == question.id).routings
+
+    # someone else presses the asker's buttons (the question id in the value and block id): refused, nothing changes
+    emulator.send_command(NL_USER, CHANNEL, text="mijn vragen")
+    mine = emulator.wait_for(
+        lambda: [e for e in emulator.ephemerals(NL_USER) if ids.ACTION_CANCEL_QUESTION in flat(e.get("blocks"))]
+    )[-1]
+    stolen = {**mine, "ts": mine["message_ts"]}
+    for action in (ids.ACTION_CANCEL_QUESTION, ids.ACTION_RESOLVE_QUESTION):
+        emulator.click_button(EN_USER, action, value=str(question.id), message=stolen, channel=CHANNEL)
+    emulator.click_button(EN_USER, ids.ACTION_ADD_INFO, value=str(question.id), message=stolen, channel=CHANNEL)
+    emulator.wait_for(lambda: len([x for x in refusals(routing_bot) if f"target=question:{question.id}" in x]) >= 4)
+    assert not [v for v in emulator.views(EN_USER) if v.get("callback_id") == ids.VIEW_ADD_INFO]
+    assert next(q for q in questions(demo_db_url) if q.id == question.id).status is QuestionStatus.ESCALATED
+
+    # the asker cancels; the staff's menu afterwards (a stale click) asks nobody
+    emulator.click_button(NL_USER, ids.ACTION_CANCEL_QUESTION, value=str(question.id), message=stolen, channel=CHANNEL)
+    emulator.wait_for(
+        lambda: next(q for q in questions(demo_db_url) if q.id == question.id).status is QuestionStatus.CANCELLED
+    )
+    told = len(emulator.response_posts)
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, "U0DEMO002", message=triage, channel=TRIAGE)
+    emulator.wait_for(lambda: len(emulator.response_posts) > told)
+    assert not next(q for q in questions(demo_db_url) if q.id == question.id).routings
+    assert expert_dms(emulator) == []  # nobody was ever sent the question
+    assert "Traceback" not in routing_bot.log()
+
+
+def test_a_long_detailed_question_still_reaches_the_experts(routing_bot: BotProcess, emulator: SlackEmulator) -> None:
+    """The ask modal takes up to 3,000 characters; the search takes 1,000. A detailed question (or one with a long
+    context) is matched on its start, not sent to staff as if nobody knew; the modal opened with a long text says
+    nothing about a search the asker never made."""
+    detail = (
+        " We hebben veel leegstaande winkelpanden in de kern en willen weten hoe andere steden de heffing opbouwen,"
+        " welke vrijstellingen ze geven en hoe ze de inventaris bijhouden."
+    )
+    long_question = QUESTION + detail * 9  # about 1,500 characters
+    assert 1200 < len(long_question) <= 3000
+    emulator.send_command(NL_USER, CHANNEL, text=f"vraag {long_question}")
+    view = emulator.wait_for(lambda: emulator.views(NL_USER))[-1]
+    time.sleep(1.0)  # the theme pre-selection runs after the modal opened
+    said = [p["body"] for p in emulator.response_posts if p["user"] == NL_USER]
+    assert not said, said  # no error, no "too long"
+    emulator.submit_view(NL_USER, view["id"], {ids.BLOCK_ASK_TEXT: long_question, ids.BLOCK_ASK_VISIBILITY: "public"})
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == TRIAGE]
+    assert "Traceback" not in routing_bot.log()

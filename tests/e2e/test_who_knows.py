@@ -378,3 +378,24 @@ def test_the_more_results_title_escapes_the_query(bot: BotProcess, emulator: Sla
     assert "&lt;!channel&gt;" in str(more[0]["text"])
     for forbidden in ("<!channel>", f"<@{EN_USER}>", "&amp;lt;"):
         assert forbidden not in flat(more)
+
+
+def test_an_oversized_question_is_told_too_long_once_wherever_it_is_asked(
+    bot: BotProcess, emulator: SlackEmulator
+) -> None:
+    """A question far over the search's limit (1000 characters), as a command, a mention and a DM, in both modes:
+    each is answered once with why (never an error with a reference, never a traceback), and nothing of it is echoed
+    as markup."""
+    huge = "<!channel> leegstandsheffing " + "woonbeleid " * 900  # ~9,900 characters
+    emulator.send_command(NL_USER, CHANNEL, text=huge)
+    said = emulator.wait_for(lambda: [p["body"] for p in emulator.response_posts], timeout=20)
+    mention = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {huge}")
+    in_thread = emulator.wait_for(lambda: answers_in(emulator, CHANNEL, mention.payload["event"]["ts"]), timeout=20)
+    dm_channel = emulator.dm_channel_with(NL_USER)
+    dm_ts = emulator.send_message(NL_USER, dm_channel, huge, channel_type="im").payload["event"]["ts"]
+    in_dm = emulator.wait_for(lambda: answers_in(emulator, dm_channel, dm_ts), timeout=20)
+    for reply in (flat(said), flat(in_thread), flat(in_dm)):
+        assert "Er ging iets mis" not in reply and "referentie" not in reply
+        assert "<!channel>" not in reply and len(reply) < 20_000
+    assert len(in_thread) == 1 and len(in_dm) == 1
+    assert "Traceback" not in bot.log()

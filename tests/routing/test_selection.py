@@ -7,6 +7,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from bot.knowledge import searchable_start
+from bot.matching import MAX_QUERY_CHARS
 from bot.matching.documents import ExpertDoc
 from bot.matching.results import ExpertHit
 from bot.routing import selection as sel
@@ -227,3 +229,33 @@ def test_unsearchable_text_selects_nobody(world: World) -> None:
         result = sel.select_experts(s, knowledge=world.kb, policy=world.policy, question=q, count=2, now=NOW)
         s.rollback()
     assert result.chosen == [] and result.gap
+
+
+def test_a_question_or_context_longer_than_a_search_is_matched_on_its_start(world: World) -> None:
+    """The ask modal takes 3,000 characters, a search 1,000: a detailed question, or a short one with a long
+    context, still finds its experts instead of going to staff as a knowledge gap."""
+    with world.db.session() as s:
+        add_expert(s, "Bram", organisation="Stad Gent", expertise=["leegstandsheffing"])
+    world.load()
+    detail = " Wij willen weten hoe andere steden de heffing opbouwen en welke vrijstellingen ze geven." * 20
+    with world.db.session() as s:
+        long_text = _question(world, s, text=QUESTION + detail)
+        short_text = _question(world, s)
+        short_text.context = detail.strip()
+        assert len(long_text.text) > 1500 and len(short_text.context) > 1500
+        found = [
+            sel.select_experts(s, knowledge=world.kb, policy=world.policy, question=q, count=2, now=NOW)
+            for q in (long_text, short_text)
+        ]
+        names = [[c.expert.name for c in result.chosen] for result in found]
+        s.rollback()
+    assert names == [["Bram"], ["Bram"]] and not any(result.gap for result in found)
+
+
+def test_searchable_start_cuts_before_a_split_word() -> None:
+    assert searchable_start("  kort  ") == "kort"
+    assert searchable_start("aaaa bbbb cccc", limit=12) == "aaaa bbbb"  # "cccc" would be cut
+    assert searchable_start("aaaa bbbb cccc", limit=9) == "aaaa bbbb"  # the cut falls on a space: keep it all
+    assert searchable_start("a" * 30, limit=10) == "a" * 10  # one long word: cut inside it
+    assert searchable_start("ab " + "c" * 30, limit=10) == "ab ccccccc"  # the last word is most of it: cut inside
+    assert len(searchable_start("woord " * 400)) <= MAX_QUERY_CHARS
