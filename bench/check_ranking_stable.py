@@ -7,9 +7,10 @@ Usage::
     diff before.txt after.txt                                   # must be empty
 
 Per query it writes the parsed terms, cities, themes, gap flag and confidence, and per kind (experts, practices,
-answers) the ranked ids with their *unrounded* scores (to 1e-9) and reasons. Queries: every evaluation query over
-the demo register, then ``--generated`` queries of the latency benchmark over its generated register (same seed and
-sizes as ``bench/latency_matching.py``, so the early-stopping rule is exercised on a large index).
+answers) the ranked ids with their *unrounded* scores (to 1e-9) and reasons. Queries: the development queries of
+``bench/eval/queries.jsonl`` over the demo register (its held-out ones are never dumped), then ``--generated``
+queries of the latency benchmark over its generated register (same seed and sizes as ``bench/latency_matching.py``,
+so the early-stopping rule is exercised on a large index).
 
 It runs with a fixed ``PYTHONHASHSEED`` (re-executing itself if needed): between typo repairs at the same edit
 distance and document frequency the vocabulary's order decides, and that follows string hashing, so without a fixed
@@ -94,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
             from bench_semantic import attach_cached_embeddings  # noqa: PLC0415 - only with --semantic
 
             attach_cached_embeddings(m, quiet=True)
-        dump(m, [q.query for q in load_queries()], out, "eval", features=sem)
+        # the development questions only: the held-out ones are never dumped (their rankings would be read in a diff)
+        dump(m, [q.query for q in load_queries() if q.split == "dev"], out, "eval", features=sem)
         if args.generated:
             gen = Generator(reg, 7)  # the latency benchmark's register and queries (same seed, same order)
             experts = [gen.expert(i) for i in range(1, args.experts + 1)]

@@ -205,8 +205,8 @@ class SemanticIndex:
         self._parts: dict[str, Any] = {}
         self._owners: dict[str, dict[int, tuple[str, ...]]] = {k: {} for k in KINDS}
         # per kind, for its matrix's rows: the part matrix, the rows of each document's parts in it (a column per
-        # document with parts) and those documents' rows; under the ids and part stamp built for
-        self._part_matrix: dict[str, tuple[list[int], int, tuple[Any, Any, Any]] | None] = dict.fromkeys(KINDS)
+        # document with parts), those documents' rows and the parts beyond; under the ids and part stamp built for
+        self._part_matrix: dict[str, tuple[list[int], int, tuple[Any, Any, Any, Any]] | None] = dict.fromkeys(KINDS)
         # the out-of-domain probes' vectors (content key -> vector) and, per kind, the register's calibration
         # against them (computed by ``calibrate`` in the background fill, never in a search)
         self._probes: dict[str, Any] = {}
@@ -446,12 +446,13 @@ class SemanticIndex:
             cached = tagged[2]
         else:
             cached = self._build_part_matrix(kind, ids, len(q))
-        matrix, cols, owner_rows = cached
+        matrix, cols, owner_rows, more = cached
         if not len(owner_rows):
             return cos, 0.0
-        # each owner's best part: its parts' cosines gathered as columns (a document with fewer parts than the most
-        # repeats its first) and the largest of each column — a maximum, so the same float as any other order
-        part_cos = (matrix @ q).take(cols).max(axis=0)
+        # each owner's best part: the largest of its column, then of its parts beyond (a maximum: any order)
+        part_cos = (cosines := matrix @ q).take(cols).max(axis=0)
+        if len(more):
+            self._np.maximum.at(part_cos, more[:, 1], cosines[more[:, 0]])
         if len(owner_rows) == len(ids):  # every document has parts (the usual case): no copy, no scatter
             best = part_cos
         else:
@@ -460,9 +461,10 @@ class SemanticIndex:
         w = self.part_weight
         return (1.0 - w) * cos + w * best, float(part_cos.max())
 
-    def _build_part_matrix(self, kind: str, ids: list[int], dim: int) -> tuple[Any, Any, Any]:
+    def _build_part_matrix(self, kind: str, ids: list[int], dim: int) -> tuple[Any, Any, Any, Any]:
         """For ``kind``'s rows (``ids``): the matrix of their parts (each once), each owner's parts' rows in it (a
-        column per owner, the document with parts), and the owners' rows."""
+        column per owner, a shorter one repeating its first part, at most twice as deep as the average: one long list
+        widens no other column), the owners' rows, and the (part row, column) of the parts beyond that depth."""
         np = self._np
         stamp = self._part_stamp[kind]  # read before the parts: a change meanwhile makes this cache stale
         owners, parts = self._owners[kind], self._parts
@@ -483,9 +485,10 @@ class SemanticIndex:
                     rows.append(v)
                 lists[-1].append(at)
         matrix = np.stack(rows, dtype=np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
-        most = max(map(len, lists), default=0)
-        cols = np.asarray([[xs[j] if j < len(xs) else xs[0] for xs in lists] for j in range(most)], dtype=np.intp)
-        cached = (matrix, cols, np.asarray(owner_rows, dtype=np.intp))
+        depth = min(max(map(len, lists), default=0), 2 * sum(map(len, lists)) // max(len(lists), 1))
+        cols = np.asarray([[xs[j] if j < len(xs) else xs[0] for xs in lists] for j in range(depth)], dtype=np.intp)
+        more = np.asarray([(x, c) for c, xs in enumerate(lists) for x in xs[depth:]], dtype=np.intp).reshape(-1, 2)
+        cached = (matrix, cols, np.asarray(owner_rows, dtype=np.intp), more)
         self._part_matrix[kind] = (ids, stamp, cached)
         return cached
 

@@ -270,6 +270,38 @@ class TestEngine:
             assert top_part == pytest.approx(best_part, abs=1e-6)
             assert mixed[ids.index(65)] == cos[ids.index(65)]  # no part vector yet: its whole text's cosine
 
+    def test_a_document_with_many_parts_does_not_widen_every_documents_gather(self) -> None:
+        # one expert lists 60 items, the others one to three: the columns gathered per search stay within twice the
+        # parts' count (not 60 per document), the long list's other parts are maxed in on their own
+        long = expert(90, "Long", role="", expertise=(*(f"onderwerp {i}" for i in range(59)), "zorblax"), bio="")
+        many = [
+            expert(91 + i, f"Short {i}", role="", expertise=("huur", "wijk klimaat", "europa")[: 1 + i % 3])
+            for i in range(30)
+        ]
+        m = build([*EXPERTS, long, *many])
+        embedder = FakeEmbedder()
+        index = SemanticIndex(embedder)
+        for kind, doc_id, key, text in index.wanted(documents(m)):  # type: ignore[arg-type]
+            index.put(kind, doc_id, key, index.decode(index.encode(embedder.passages([text])[0])))
+        snapshot = index._kind_matrix("expert")
+        assert snapshot is not None
+        ids, matrix = snapshot
+        n_parts = sum(len(index._owners["expert"].get(d, ())) for d in ids)
+        for question in QUESTIONS:
+            q = embedder.query(question)
+            cos = matrix @ q
+            mixed, top_part = index._with_parts("expert", ids, cos, q)
+            want, best_part = [], 0.0
+            for row, doc_id in enumerate(ids):
+                parts = [float(index._parts[k] @ q) for k in index._owners["expert"].get(doc_id, ())]
+                want.append(0.7 * cos[row] + 0.3 * max(parts) if parts else cos[row])
+                best_part = max([best_part, *parts])
+            np.testing.assert_allclose(mixed, want, rtol=0, atol=1e-6)
+            assert top_part == pytest.approx(best_part, abs=1e-6)
+        cached = index._part_matrix["expert"]
+        assert cached is not None
+        assert cached[2][1].size <= 2 * n_parts
+
     def test_experts_listing_the_same_item_share_its_vector(self) -> None:
         twins = [expert(70 + i, f"Twin {i}", expertise=("zorblax", f"huur {i}")) for i in range(3)]
         m = build([*EXPERTS, *twins])
