@@ -294,6 +294,13 @@ class KnowledgeBase:
         with self._lock:
             return matcher.analyse(text)
 
+    def phrase_words(self) -> frozenset[str]:
+        """The matcher's multi-word phrase words (see ``Matcher.phrase_words``), read under the index lock: a
+        request thread's refresh may replace the glossary or the themes meanwhile."""
+        matcher = self.matcher or self.load()
+        with self._lock:
+            return matcher.phrase_words()
+
     def ask(
         self,
         session: Session,

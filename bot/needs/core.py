@@ -190,8 +190,7 @@ class NeedsCore:
         self.config = config
         self.meaning = meaning
         self.directory = directory
-        matcher = knowledge.matcher or knowledge.load()
-        self.vectoriser = Vectoriser(knowledge.analyse, phrase_words=matcher.phrase_words())
+        self.vectoriser = Vectoriser(knowledge.analyse, phrase_words=knowledge.phrase_words())
 
     def state(self, session: Session, *, topic_ids: Collection[int] | None = None) -> NeedsState:
         """Every question and gap, or only the members of ``topic_ids`` (what a proposal's view reads)."""

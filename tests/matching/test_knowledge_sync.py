@@ -93,3 +93,29 @@ def test_sync_reads_the_index_under_its_lock(replicas: tuple[Database, Knowledge
     matcher.documents = watched  # type: ignore[method-assign]
     knowledge.sync()
     assert free_meanwhile and not any(free_meanwhile)
+
+
+def test_phrase_words_are_read_under_the_lock(replicas: tuple[Database, KnowledgeBase, Database]) -> None:
+    """The needs service reads the glossary's phrase words while a request thread may replace the glossary: the
+    knowledge base reads them under its lock (the same probe as above)."""
+    _ours, knowledge, _theirs = replicas
+    matcher = knowledge.matcher
+    assert matcher is not None
+    read = matcher.phrase_words
+    free_meanwhile: list[bool] = []
+
+    def watched() -> frozenset[str]:
+        def probe() -> None:
+            took = knowledge._lock.acquire(blocking=False)
+            if took:
+                knowledge._lock.release()
+            free_meanwhile.append(took)
+
+        thread = threading.Thread(target=probe)
+        thread.start()
+        thread.join()
+        return read()
+
+    matcher.phrase_words = watched  # type: ignore[method-assign]
+    assert knowledge.phrase_words() == read()
+    assert free_meanwhile == [False]
