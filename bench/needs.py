@@ -70,7 +70,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -252,36 +252,35 @@ def theme_groups(texts: Sequence[str], matcher: Matcher) -> list[object]:
     return out
 
 
-def fuzzy_groups(texts: Sequence[str], cutoff: float) -> list[int]:
-    stop = query_stopwords()
-    leaders: list[str] = []
+T = TypeVar("T")
+
+
+def leader_groups(keys: Sequence[T], together: Callable[[T, T], bool]) -> list[int]:
+    """Leader clustering: each key joins the first group whose first key it is ``together`` with, or leads a new
+    one."""
+    leaders: list[T] = []
     out: list[int] = []
-    for text in texts:
-        folded = " ".join(w for w in words(text) if w not in stop)  # framing and stop words would match everything
+    for key in keys:
         for n, leader in enumerate(leaders):
-            if fuzz.token_set_ratio(folded, leader) >= cutoff:
+            if together(key, leader):
                 out.append(n)
                 break
         else:
-            leaders.append(folded)
+            leaders.append(key)
             out.append(len(leaders) - 1)
     return out
+
+
+def fuzzy_groups(texts: Sequence[str], cutoff: float) -> list[int]:
+    stop = query_stopwords()
+    # framing and stop words would match everything
+    folded = [" ".join(w for w in words(text) if w not in stop) for text in texts]
+    return leader_groups(folded, lambda a, b: fuzz.token_set_ratio(a, b) >= cutoff)
 
 
 def cosine_groups(texts: Sequence[str], vectors: Mapping[str, Vector], cutoff: float) -> list[int]:
     """Baseline: leader clustering on the plain e5 cosine (no centring, no words)."""
-    leaders: list[Vector] = []
-    out: list[int] = []
-    for text in texts:
-        vec = vectors[text]
-        for n, leader in enumerate(leaders):
-            if float(np.dot(vec, leader)) >= cutoff:
-                out.append(n)
-                break
-        else:
-            leaders.append(vec)
-            out.append(len(leaders) - 1)
-    return out
+    return leader_groups([vectors[t] for t in texts], lambda a, b: float(np.dot(a, b)) >= cutoff)
 
 
 def load(path: Path) -> list[dict[str, str]]:
