@@ -354,18 +354,11 @@ def get_last_need_topic_id(session: Session) -> int:
 
 
 def get_next_need_topic_id(session: Session) -> int:
-    """The id the next new topic gets, without taking it: one past the highest on SQLite (which gives a rolled-back
-    last id again); on PostgreSQL the id sequence's next value, which ids that were used and rolled back, or
-    topics deleted since, have moved past the highest."""
-    after_last = get_last_need_topic_id(session) + 1
-    if session.get_bind().dialect.name != "postgresql":
-        return after_last
-    sequence = session.scalar(text("SELECT pg_get_serial_sequence('need_topics', 'id')"))
-    if sequence is None:
-        return after_last
-    # (the sequence's name comes from the catalogue, quoted by it)
-    last_value, is_called = session.execute(text(f"SELECT last_value, is_called FROM {sequence}")).one()
-    return max(after_last, int(last_value) + 1 if is_called else int(last_value))
+    """The id the next new topic gets, not taking it: past the highest and, on PostgreSQL, past the id sequence's
+    last value (``pg_sequences``), which rolled-back inserts and deleted topics leave ahead (SQLite reuses them)."""
+    sql = "SELECT pg_sequence_last_value(pg_get_serial_sequence('need_topics', 'id')::regclass)"
+    used = session.scalar(text(sql)) if session.get_bind().dialect.name == "postgresql" else None
+    return max(get_last_need_topic_id(session), int(used or 0)) + 1
 
 
 def create_need_topic(session: Session, *, label: str, label_item: str, now: datetime) -> NeedTopic:
