@@ -15,6 +15,7 @@ part, and one register of the fit's leave-one-register-out; the learned-fusion e
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections import Counter

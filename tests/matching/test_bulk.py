@@ -163,7 +163,7 @@ def test_variant_parts_are_made_again_after_any_change(monkeypatch: pytest.Monke
     """A variant's postings, coefficients (weight x IDF) and bound are remembered per kind while its collection is
     unchanged; an update moves the IDF of the words it contains, so the next search must not read the remembered
     coefficients: it scores as the same matcher does with nothing remembered."""
-    experts, practices, answers = _random_register(4, 150)
+    experts, practices, answers = random_register(4, 150)
     cfg = replace(MatchConfig(), common_df_min=10, rerank_depth=30)
     query = "wie weet iets over leegstandsheffing, ontharding en wonen?"
     new = [AnswerDoc(id=1000 + i, question="leegstandsheffing ontharding", answer="wonen " * 3) for i in range(40)]
