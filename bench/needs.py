@@ -9,6 +9,7 @@ Usage::
     python bench/needs.py --speed 50000 --db    # speed only, this many generated questions, and the database path
     python bench/needs.py --speed 50000 --db-first [--db-url postgresql://...]  # only the first database run
     python bench/needs.py --speed 50000 --db-pass [--db-url postgresql://...]   # the first run, then the needs pass
+    python bench/needs.py --speed 50000 --db-only --db-url sqlite --db-url postgresql://...  # both engines, same data
     python bench/needs.py --fit-center          # write bot/needs/data/meaning_center.json (the reference mean)
 
 **Quality.** Six labelled sets of the same format (``{"id", "text", "lang", "topic", ...}``, one per line):
@@ -36,14 +37,19 @@ reported), so the speed run gives each generated question the e5 vector of its p
 about 0.9 between two questions of one phrase): the grouping's cost is the same, only the topics differ from what
 real vectors would give. Baselines: grouping by recognised theme (all N) and rapidfuzz leader clustering (on 2,000:
 it is quadratic). ``--db`` also runs the database path (``NeedsService.update_topics`` and the report of the
-quarter, xlsx) on a temporary SQLite file with N questions and their vectors, then +0.1 % and +1 % more questions
-placed before (every run a full refit; a new process and the running bot), by a new process and by the running bot,
-and at the end the whole needs pass as the job runs it (``NeedsPass.run``, the askers in 300 organisations): the
-first one in the process (it claims a proposal for every topic at the threshold), one with nothing new and one
-with 50 new questions. ``--db-pass`` runs only the first ``update_topics`` and those needs pass rows.
+quarter: collected, written as xlsx and as html) on a temporary SQLite file with N questions and their vectors,
+then +0.1 % and +1 % more questions placed before (every run a full refit; a new process and the running bot), by
+a new process and by the running bot, and at the end the whole needs pass as the job runs it (``NeedsPass.run``,
+the askers in 300 organisations): the first one in the process (it claims a proposal for every topic at the
+threshold), one with nothing new and one with 50 new questions. ``--db-pass`` runs only the first
+``update_topics`` and those needs pass rows.
 ``--db-first`` runs only the first ``update_topics`` of the database path (the same data; nothing in memory before
-it); ``--db-url`` runs the database path on that database (it must be empty, e.g. a new PostgreSQL database)
-instead of a temporary SQLite file.
+it); ``--db-only`` runs all the rows of the database path (nothing in memory before it). ``--db-url`` runs the
+database path on that database (it must be empty, e.g. a new PostgreSQL database) instead of a temporary SQLite
+file; repeated (``sqlite`` for the temporary file), it runs on each in turn with the same data. Each step of the
+database path is timed three ways: this process's CPU, the database server's CPU (PostgreSQL on this machine: the
+CPU time of the backends serving the bench's connections, from ``/proc``; SQLite works inside this process) and
+the wall clock; a committed run is timed with its commit.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ import gc
 import itertools
 import json
 import math
+import os
 import random
 import sys
 import tempfile
@@ -63,7 +70,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -245,36 +252,35 @@ def theme_groups(texts: Sequence[str], matcher: Matcher) -> list[object]:
     return out
 
 
-def fuzzy_groups(texts: Sequence[str], cutoff: float) -> list[int]:
-    stop = query_stopwords()
-    leaders: list[str] = []
+T = TypeVar("T")
+
+
+def leader_groups(keys: Sequence[T], together: Callable[[T, T], bool]) -> list[int]:
+    """Leader clustering: each key joins the first group whose first key it is ``together`` with, or leads a new
+    one."""
+    leaders: list[T] = []
     out: list[int] = []
-    for text in texts:
-        folded = " ".join(w for w in words(text) if w not in stop)  # framing and stop words would match everything
+    for key in keys:
         for n, leader in enumerate(leaders):
-            if fuzz.token_set_ratio(folded, leader) >= cutoff:
+            if together(key, leader):
                 out.append(n)
                 break
         else:
-            leaders.append(folded)
+            leaders.append(key)
             out.append(len(leaders) - 1)
     return out
+
+
+def fuzzy_groups(texts: Sequence[str], cutoff: float) -> list[int]:
+    stop = query_stopwords()
+    # framing and stop words would match everything
+    folded = [" ".join(w for w in words(text) if w not in stop) for text in texts]
+    return leader_groups(folded, lambda a, b: fuzz.token_set_ratio(a, b) >= cutoff)
 
 
 def cosine_groups(texts: Sequence[str], vectors: Mapping[str, Vector], cutoff: float) -> list[int]:
     """Baseline: leader clustering on the plain e5 cosine (no centring, no words)."""
-    leaders: list[Vector] = []
-    out: list[int] = []
-    for text in texts:
-        vec = vectors[text]
-        for n, leader in enumerate(leaders):
-            if float(np.dot(vec, leader)) >= cutoff:
-                out.append(n)
-                break
-        else:
-            leaders.append(vec)
-            out.append(len(leaders) - 1)
-    return out
+    return leader_groups([vectors[t] for t in texts], lambda a, b: float(np.dot(a, b)) >= cutoff)
 
 
 def load(path: Path) -> list[dict[str, str]]:
@@ -503,6 +509,73 @@ def timed(work: Callable[[], object]) -> tuple[float, object]:
     return time.process_time() - start, result
 
 
+COST_HEADER = "CPU s, this process | CPU s, database server | wall s"
+
+
+class Cost(NamedTuple):
+    """One step through the database: this process's CPU, the database server's CPU (PostgreSQL on this machine:
+    the backends serving the bench's connections; ``None`` for SQLite, which runs in this process) and the wall
+    clock."""
+
+    cpu: float
+    server: float | None
+    wall: float
+
+    def cells(self) -> str:
+        server = "" if self.server is None else f"{self.server:.2f}"
+        return f"{self.cpu:.2f} | {server} | {self.wall:.2f}"
+
+
+class Meter:
+    """Times steps through ``db``. On PostgreSQL served from this machine it also adds up the CPU time (``/proc``:
+    user + system) of the server processes of the database's client backends, other than its own: a backend that
+    ends during a step is left out (the pool keeps the bench's connections open, so none does)."""
+
+    def __init__(self, db: Any) -> None:
+        from sqlalchemy import create_engine  # noqa: PLC0415
+        from sqlalchemy.pool import NullPool  # noqa: PLC0415
+
+        self.engine: Any = None
+        url = db.engine.url
+        if url.get_backend_name() == "postgresql" and url.host in {"127.0.0.1", "localhost", None}:
+            self.engine = create_engine(url.render_as_string(hide_password=False), poolclass=NullPool)
+            self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _server(self) -> dict[int, float]:
+        from sqlalchemy import text  # noqa: PLC0415
+
+        with self.engine.connect() as conn:
+            pids = conn.scalars(
+                text(
+                    "select pid from pg_stat_activity where datname = current_database()"
+                    " and backend_type = 'client backend' and pid <> pg_backend_pid()"
+                )
+            ).all()
+        out = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime, stime
+        return out
+
+    def time(self, work: Callable[[], object]) -> tuple[Cost, object]:
+        gc.collect()
+        before = self._server() if self.engine is not None else {}
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = work()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        server = None
+        if self.engine is not None:
+            server = sum(t - before.get(pid, 0.0) for pid, t in self._server().items())
+        return Cost(cpu, server, wall), result
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+
 def speed_rows(
     label: str,
     matcher: Matcher,
@@ -567,7 +640,8 @@ def speed(
     with_db: bool,
     db_first: bool = False,
     db_pass: bool = False,
-    db_url: str | None = None,
+    db_only: bool = False,
+    db_urls: Sequence[str | None] = (None,),
 ) -> None:
     generated = generate(n + n // 100 + n // 1000)
     texts = [t for t, _ in generated]
@@ -576,17 +650,18 @@ def speed(
     vectors: dict[str, Vector] = {}
     rows: list[tuple[str, float, int]] = []
     prior = None
-    if db_first or db_pass:
+    if db_first or db_pass or db_only:
         vectors = synthetic_vectors(generated, embedder) if embedder is not None else {}
-        database_run(
-            texts=first,
-            more=[few, more],
-            vectors=vectors,
-            embedder=embedder,
-            url=db_url,
-            first_only=db_first,
-            pass_only=db_pass,
-        )
+        for url in db_urls:
+            database_run(
+                texts=first,
+                more=[few, more],
+                vectors=vectors,
+                embedder=embedder,
+                url=url,
+                first_only=db_first,
+                pass_only=db_pass,
+            )
         return
     if embedder is not None:
         sample = sorted(set(first))[:200]
@@ -610,7 +685,8 @@ def speed(
     for name, seconds, count in rows:
         print(f"| {name} | {seconds:.2f} | {1000 * seconds / max(count, 1):.3f} ms |")
     if with_db:
-        database_run(texts=first, more=[few, more], vectors=vectors, embedder=embedder, url=db_url)
+        for url in db_urls:
+            database_run(texts=first, more=[few, more], vectors=vectors, embedder=embedder, url=url)
 
 
 def database_run(
@@ -637,7 +713,7 @@ def database_run(
     from bot.knowledge import DatabaseVectorStore, KnowledgeBase  # noqa: PLC0415
     from bot.needs.core import NeedsConfig  # noqa: PLC0415
     from bot.needs.periods import parse_period  # noqa: PLC0415
-    from bot.needs.report import collect_report, write_xlsx  # noqa: PLC0415
+    from bot.needs.report import ReportData, collect_report, write_html, write_xlsx  # noqa: PLC0415
     from bot.needs.service import NeedsService  # noqa: PLC0415
     from storage.db import Database  # noqa: PLC0415
     from storage.models import Embedding, Question, QuestionStatus, Visibility  # noqa: PLC0415
@@ -645,6 +721,7 @@ def database_run(
     now = datetime(2026, 12, 20, 12, tzinfo=UTC)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(url or f"sqlite:///{tmp}/needs.db")
+        meter = Meter(db)
         with db.session() as session:
             if session.scalar(select(func.count(Question.id))):
                 raise SystemExit(f"--db-url: the database must be empty ({db.engine.url.render_as_string()})")
@@ -692,39 +769,48 @@ def database_run(
             meaning = QuestionMeaning(embedder, DatabaseVectorStore(db)) if embedder is not None and vectors else None
             return NeedsService(knowledge, config=config, meaning=meaning)
 
-        def rolled_back(service: NeedsService) -> float:
+        def rolled_back(service: NeedsService) -> Cost:
             session = db.sessions()
             try:
-                return timed(lambda: service.update_topics(session, now=now))[0]
+                return meter.time(lambda: service.update_topics(session, now=now))[0]
             finally:
                 session.rollback()
                 session.close()
 
+        def committed(service: NeedsService) -> tuple[Cost, object]:
+            """A run in its own transaction, the commit timed with it."""
+
+            def run() -> object:
+                with db.session() as session:
+                    return service.update_topics(session, now=now)
+
+            return meter.time(run)
+
         service = new_service()
-        with db.session() as session:
-            t_update, report_any = timed(lambda: service.update_topics(session, now=now))
+        t_update, report_any = committed(service)
+        where = db.engine.url.get_backend_name()
         if first_only:
+            meter.close()
             knowledge.close()
             db.dispose()
             placed, topics = report_any.placed, report_any.new_topics  # type: ignore[attr-defined]
-            where = db.engine.url.get_backend_name()
-            print(
-                f"| update_topics, first run ({where}, {placed:,} placed, {topics:,} topics), CPU s | {t_update:.2f} |"
-            )
+            print(f"\n| {where}, {len(texts):,} questions | {COST_HEADER} |")
+            print("| --- | --- | --- | --- |")
+            print(f"| update_topics, first run ({placed:,} placed, {topics:,} topics) | {t_update.cells()} |")
             return
         if pass_only:
-            passes = needs_pass_rows(db, service, rows[:50], now=now)
+            passes = needs_pass_rows(db, service, rows[:50], now=now, measure=meter.time)
+            meter.close()
             knowledge.close()
             db.dispose()
-            print(f"\n| needs pass, {len(texts):,} questions ({db.engine.url.get_backend_name()}), CPU s | |")
-            print("| --- | --- |")
-            print(f"| update_topics, first run | {t_update:.2f} |")
-            for name, seconds in passes:
-                print(f"| {name} | {seconds:.2f} |")
+            print(f"\n| needs pass, {len(texts):,} questions ({where}) | {COST_HEADER} |")
+            print("| --- | --- | --- | --- |")
+            print(f"| update_topics, first run | {t_update.cells()} |")
+            for name, cost in passes:
+                print(f"| {name} | {cost.cells()} |")
             return
-        with db.session() as session:
-            t_again, _ = timed(lambda: service.update_topics(session, now=now))
-        batches: list[tuple[int, int, float, float, float, float]] = []
+        t_again, _ = committed(service)
+        batches: list[tuple[int, int, Cost, Cost, Cost, Cost]] = []
 
         def warm_refits() -> NeedsService:
             """Every run a full refit, with the running bot's caches (each text analysed, its language and its
@@ -741,8 +827,7 @@ def database_run(
             t_before = rolled_back(new_service(NeedsConfig(refit_growth=0.0)))  # every run a full refit
             t_before_warm = rolled_back(warm_refits())
             t_new = rolled_back(new_service())
-            with db.session() as session:
-                t_kept, more_any = timed(lambda: service.update_topics(session, now=now))
+            t_kept, more_any = committed(service)
             placed = more_any.placed  # type: ignore[attr-defined]
             batches.append((len(added), placed, t_before, t_before_warm, t_new, t_kept))
         # Two replicas taking turns: a second process places questions (its first run rebuilds the state), then the
@@ -763,50 +848,52 @@ def database_run(
         with db.session() as session:
             session.execute(insert(Question), again[half:])
         catch_ups, rebuilds = service.topics.catch_ups, service.topics.rebuilds
-        with db.session() as session:
-            t_turn, _ = timed(lambda: service.update_topics(session, now=now))
+        t_turn, _ = committed(service)
         caught_up = (service.topics.catch_ups - catch_ups, service.topics.rebuilds - rebuilds) == (1, 0)
         fresh = new_service()
-        with db.session() as session:
-            t_fresh, _ = timed(lambda: fresh.update_topics(session, now=now))
+        t_fresh, _ = committed(fresh)
         actor = Actor.cli("bench")
-        out = Path(tmp) / "report.xlsx"
 
-        def report() -> None:
+        def collect() -> ReportData:
             with db.session() as session:
-                data = collect_report(session, service=service, actor=actor, period=parse_period("2026-Q4"), now=now)
-            write_xlsx(data, out)
+                return collect_report(session, service=service, actor=actor, period=parse_period("2026-Q4"), now=now)
 
-        t_report, _ = timed(report)
-        passes = needs_pass_rows(db, service, rows[:50], now=now)
+        t_collect, data_any = meter.time(collect)
+        data: ReportData = data_any  # type: ignore[assignment]
+        t_xlsx, _ = meter.time(lambda: write_xlsx(data, Path(tmp) / "report.xlsx"))
+        t_html, _ = meter.time(lambda: write_html(data, Path(tmp) / "report.html"))
+        passes = needs_pass_rows(db, service, rows[:50], now=now, measure=meter.time)
+        meter.close()
         knowledge.close()
         db.dispose()
     kind = "words + meaning" if service.meaning is not None else "words only"
-    print(f"\nDatabase path (SQLite file, {len(texts):,} questions of 2026-Q4, {kind}), CPU time:\n")
-    print("| step | seconds |")
-    print("| --- | --- |")
+    print(f"\nDatabase path ({where}, {len(texts):,} questions of 2026-Q4, {kind}):\n")
+    print(f"| step | {COST_HEADER} |")
+    print("| --- | --- | --- | --- |")
     placed, topics = report_any.placed, report_any.new_topics  # type: ignore[attr-defined]
-    print(f"| update_topics, first run ({placed:,} placed, {topics:,} topics) | {t_update:.2f} |")
-    print(f"| update_topics again, nothing new (same process) | {t_again:.2f} |")
+    print(f"| update_topics, first run ({placed:,} placed, {topics:,} topics) | {t_update.cells()} |")
+    print(f"| update_topics again, nothing new (same process) | {t_again.cells()} |")
     for count, placed, t_before, t_before_warm, t_new, t_kept in batches:
         plus = f"+{count:,} questions ({placed:,} placed)"
-        print(f"| update_topics, {plus}, before (every run a full refit): a new process | {t_before:.2f} |")
-        print(f"| update_topics, {plus}, before (every run a full refit): the running bot | {t_before_warm:.2f} |")
-        print(f"| update_topics, {plus}: a new process (state rebuilt from the database) | {t_new:.2f} |")
-        print(f"| **update_topics, {plus}: the running bot (kept state)** | **{t_kept:.2f}** |")
+        print(f"| update_topics, {plus}, before (every run a full refit): a new process | {t_before.cells()} |")
+        print(f"| update_topics, {plus}, before (every run a full refit): the running bot | {t_before_warm.cells()} |")
+        print(f"| update_topics, {plus}: a new process (state rebuilt from the database) | {t_new.cells()} |")
+        print(f"| **update_topics, {plus}: the running bot (kept state)** | {t_kept.cells()} |")
     how = "caught up" if caught_up else "NOT caught up"
     print(
         f"| **update_topics, +{len(again) - half:,} questions after another replica's run: the running bot ({how})** "
-        f"| **{t_turn:.2f}** |"
+        f"| {t_turn.cells()} |"
     )
-    print(f"| update_topics, nothing new (a fresh process) | {t_fresh:.2f} |")
+    print(f"| update_topics, nothing new (a fresh process) | {t_fresh.cells()} |")
     print(
         f"| another replica's first run (+{half:,} questions, state rebuilt): memory it leaves allocated, the kept "
-        f"state mostly (tracemalloc, MB) | {kept_mb:.0f} |"
+        f"state mostly (tracemalloc, MB) | {kept_mb:.0f} | | |"
     )
-    print(f"| report of 2026-Q4 (collect, coverage of every topic, xlsx with charts) | {t_report:.2f} |")
-    for name, seconds in passes:
-        print(f"| {name} | {seconds:.2f} |")
+    print(f"| report of 2026-Q4: collect (coverage of every topic) | {t_collect.cells()} |")
+    print(f"| report of 2026-Q4: xlsx with charts | {t_xlsx.cells()} |")
+    print(f"| report of 2026-Q4: html with chart images | {t_html.cells()} |")
+    for name, cost in passes:
+        print(f"| {name} | {cost.cells()} |")
 
 
 def pass_directory(session: object, slack_user_ids: Iterable[str]) -> dict[str, Any]:
@@ -816,7 +903,9 @@ def pass_directory(session: object, slack_user_ids: Iterable[str]) -> dict[str, 
     return {sid: Asker(f"Organisation {zlib.crc32(sid.encode()) % 300}", "") for sid in slack_user_ids}
 
 
-def needs_pass_rows(db: Any, service: Any, sample: Sequence[dict[str, Any]], *, now: Any) -> list[tuple[str, float]]:
+def needs_pass_rows(
+    db: Any, service: Any, sample: Sequence[dict[str, Any]], *, now: Any, measure: Callable[..., tuple[Cost, object]]
+) -> list[tuple[str, Cost]]:
     """The whole needs pass as the job runs it (``NeedsPass.run``: vectors, grouping, proposals; purging once
     every 6 hours), the askers in 300 organisations: with nothing new while no topic is at the threshold (every topic
     counted), then a pass that claims a proposal for every topic at the threshold, then a pass with nothing new and
@@ -834,20 +923,20 @@ def needs_pass_rows(db: Any, service: Any, sample: Sequence[dict[str, Any]], *, 
     config = service.core.config
     service.core.config = replace(config, min_organisations=10**6)  # no topic at the threshold: all counted
     needs.run(now)  # the first pass of the process: it purges the unused vectors (every 6 hours)
-    t_counted, _ = timed(lambda: needs.run(now + step / 5))
+    t_counted, _ = measure(lambda: needs.run(now + step / 5))
     service.core.config = config
-    t_first, first = timed(lambda: needs.run(now + step))
+    t_first, first = measure(lambda: needs.run(now + step))
     claimed = len(first.proposals)  # type: ignore[attr-defined]
-    t_idle, _ = timed(lambda: needs.run(now + 2 * step))
+    t_idle, _ = measure(lambda: needs.run(now + 2 * step))
     asked = [
         dict(r, created_at=now + 2 * step + timedelta(seconds=i), updated_at=now + 2 * step)
         for i, r in enumerate(sample)
     ]
     with db.session() as session:
         session.execute(insert(Question), asked)
-    t_new, new = timed(lambda: needs.run(now + 3 * step))
+    t_new, new = measure(lambda: needs.run(now + 3 * step))
     placed = new.placed  # type: ignore[attr-defined]
-    t_idle2, _ = timed(lambda: needs.run(now + 4 * step))
+    t_idle2, _ = measure(lambda: needs.run(now + 4 * step))
     return [
         ("needs pass, nothing new, no topic at the threshold (every topic's window counted)", t_counted),
         (f"needs pass claiming {claimed:,} proposals (every topic at the threshold; queued with their views)", t_first),
@@ -870,7 +959,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", action="store_true", help="Also the database path (update_topics, report).")
     parser.add_argument("--db-first", action="store_true", help="Only the first update_topics through the database.")
     parser.add_argument("--db-pass", action="store_true", help="Only the first run and the needs pass rows.")
-    parser.add_argument("--db-url", default=None, help="An empty database for the database path (default: SQLite).")
+    parser.add_argument("--db-only", action="store_true", help="Only the database path (all its rows).")
+    parser.add_argument(
+        "--db-url",
+        action="append",
+        default=None,
+        help="An empty database for the database path (default: a temporary SQLite file, also named 'sqlite');"
+        " repeat to run the database path on each, one after the other, on the same data.",
+    )
     parser.add_argument("--fit-center", action="store_true", help="Write the reference mean of the meaning vectors.")
     args = parser.parse_args(argv)
     if args.fit_center:
@@ -892,7 +988,8 @@ def main(argv: list[str] | None = None) -> None:
             with_db=args.db,
             db_first=args.db_first,
             db_pass=args.db_pass,
-            db_url=args.db_url,
+            db_only=args.db_only,
+            db_urls=[None if u == "sqlite" else u for u in args.db_url or ["sqlite"]],
         )
 
 

@@ -353,6 +353,14 @@ def get_last_need_topic_id(session: Session) -> int:
     return int(session.scalar(select(func.max(NeedTopic.id))) or 0)
 
 
+def get_next_need_topic_id(session: Session) -> int:
+    """The id the next new topic gets, not taking it: past the highest and, on PostgreSQL, past the id sequence's
+    last value (``pg_sequences``), which rolled-back inserts and deleted topics leave ahead (SQLite reuses them)."""
+    sql = "SELECT pg_sequence_last_value(pg_get_serial_sequence('need_topics', 'id')::regclass)"
+    used = session.scalar(text(sql)) if session.get_bind().dialect.name == "postgresql" else None
+    return max(get_last_need_topic_id(session), int(used or 0)) + 1
+
+
 def create_need_topic(session: Session, *, label: str, label_item: str, now: datetime) -> NeedTopic:
     topic = NeedTopic(label=label[:200], label_item=label_item, created_at=now, updated_at=now)
     session.add(topic)

@@ -29,6 +29,17 @@ from storage.models import (
 _counter = itertools.count(1)
 
 
+def seed_themes(session: Session, themes: Sequence[tuple[str, str, str, list[str]]]) -> dict[str, Theme]:
+    """The themes (key, Dutch label, English label, synonyms), in this order, by key."""
+    out = {}
+    for position, (key, nl, en, synonyms) in enumerate(themes):
+        theme = Theme(key=key, label_nl=nl, label_en=en, synonyms=synonyms, position=position)
+        session.add(theme)
+        out[key] = theme
+    session.flush()
+    return out
+
+
 def themes_of(session: Session, keys: Sequence[str]) -> list[Theme]:
     """The themes with these keys (unknown keys left out)."""
     return [t for k in keys if (t := session.get(Theme, k)) is not None]

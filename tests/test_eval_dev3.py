@@ -8,14 +8,13 @@ per kind that the set's README promises, and that no query is asked twice.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.setfiles import assert_asked_once, assert_graded_ids_exist, read_jsonl
 from tests.test_eval_registers import assert_loader_format
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,20 +25,9 @@ KINDS = {"gap", "paraphrase", "french", "english", "question", "keyword", "typo"
 MINIMUM = {"gap": 60, "paraphrase": 30, "french": 25, "english": 25}
 
 
-def _csv(name: str) -> list[dict[str, str]]:
-    with (DEMO / name).open(encoding="utf-8", newline="") as fh:
-        return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(fh)]
-
-
 @pytest.fixture(scope="module")
 def queries() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for number, line in enumerate(QUERIES.read_text(encoding="utf-8").splitlines(), start=1):
-        assert line.strip(), f"line {number}: blank line"
-        row = json.loads(line)
-        assert isinstance(row, dict), f"line {number}: not an object"
-        rows.append(row)
-    return rows
+    return read_jsonl(QUERIES)
 
 
 def test_every_line_has_the_loader_format(queries: list[dict[str, Any]]) -> None:
@@ -48,18 +36,11 @@ def test_every_line_has_the_loader_format(queries: list[dict[str, Any]]) -> None
 
 
 def test_every_graded_id_exists_in_the_demo_register(queries: list[dict[str, Any]]) -> None:
-    emails = {r["email"].lower() for r in _csv("experts.csv")}
-    practice_keys = {f"{r['title']}|{r['city']}" for r in _csv("practices.csv")}
-    missing = [(q["id"], e) for q in queries for e in q["experts"] if e not in emails]
-    missing += [(q["id"], p) for q in queries for p in q["practices"] if p not in practice_keys]
-    assert not missing
+    assert_graded_ids_exist(queries, DEMO)
 
 
 def test_ids_and_queries_are_unique(queries: list[dict[str, Any]]) -> None:
-    ids = Counter(q["id"] for q in queries)
-    assert [i for i, n in ids.items() if n > 1] == []
-    texts = Counter(" ".join(q["query"].casefold().split()) for q in queries)
-    assert [t for t, n in texts.items() if n > 1] == []
+    assert_asked_once(queries)
 
 
 def test_the_set_has_the_promised_size_per_kind(queries: list[dict[str, Any]]) -> None:

@@ -15,7 +15,6 @@ part, and one register of the fit's leave-one-register-out; the learned-fusion e
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import sys
@@ -35,6 +34,7 @@ from bot.register.themes import ensure_default_themes
 from storage.db import Database
 
 from .scripts import load_script
+from .setfiles import assert_asked_once, assert_graded_ids_exist, read_csv, read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,21 +103,12 @@ def eval_set(request: pytest.FixtureRequest) -> EvalSet:
 
 
 def _csv(spec: EvalSet, name: str) -> list[dict[str, str]]:
-    with (spec.directory / name).open(encoding="utf-8", newline="") as fh:
-        return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(fh)]
+    return read_csv(spec.directory / name)
 
 
 @pytest.fixture(scope="module")
 def queries(eval_set: EvalSet) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for number, line in enumerate(
-        (eval_set.directory / "queries.jsonl").read_text(encoding="utf-8").splitlines(), start=1
-    ):
-        assert line.strip(), f"line {number}: blank line"
-        row = json.loads(line)
-        assert isinstance(row, dict), f"line {number}: not an object"
-        rows.append(row)
-    return rows
+    return read_jsonl(eval_set.directory / "queries.jsonl")
 
 
 def assert_loader_format(row: dict[str, Any], *, id_pattern: str, kinds: set[str]) -> None:
@@ -147,18 +138,11 @@ def test_every_line_has_the_loader_format(eval_set: EvalSet, queries: list[dict[
 
 
 def test_every_graded_id_exists_in_the_sets_register(eval_set: EvalSet, queries: list[dict[str, Any]]) -> None:
-    emails = {r["email"].lower() for r in _csv(eval_set, "experts.csv")}
-    practice_keys = {f"{r['title']}|{r['city']}" for r in _csv(eval_set, "practices.csv")}
-    missing = [(q["id"], e) for q in queries for e in q["experts"] if e not in emails]
-    missing += [(q["id"], p) for q in queries for p in q["practices"] if p not in practice_keys]
-    assert not missing
+    assert_graded_ids_exist(queries, eval_set.directory)
 
 
 def test_ids_and_queries_are_unique(queries: list[dict[str, Any]]) -> None:
-    ids = Counter(q["id"] for q in queries)
-    assert [i for i, n in ids.items() if n > 1] == []
-    texts = Counter(" ".join(q["query"].casefold().split()) for q in queries)
-    assert [t for t, n in texts.items() if n > 1] == []
+    assert_asked_once(queries)
 
 
 def test_the_set_has_the_promised_size_per_kind(eval_set: EvalSet, queries: list[dict[str, Any]]) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.setfiles import assert_asked_once, read_jsonl
+
 ROOT = Path(__file__).resolve().parent.parent
 SET_DIR = ROOT / "bench" / "needs" / "dev4"
 QUESTIONS = SET_DIR / "questions.jsonl"
@@ -35,13 +37,7 @@ SIZES = {4: 2, 5: 2, 6: 8, 7: 24, 8: 6, 9: 2}  # wordings per topic -> how many 
 
 @pytest.fixture(scope="module")
 def rows() -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for number, line in enumerate(QUESTIONS.read_text(encoding="utf-8").splitlines(), start=1):
-        assert line.strip(), f"line {number}: blank line"
-        row = json.loads(line)
-        assert isinstance(row, dict), f"line {number}: not an object"
-        out.append(row)
-    return out
+    return read_jsonl(QUESTIONS)
 
 
 def _topics(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -67,8 +63,7 @@ def test_ids_run_from_g001_in_file_order(rows: list[dict[str, Any]]) -> None:
 
 
 def test_no_question_is_asked_twice(rows: list[dict[str, Any]]) -> None:
-    texts = Counter(" ".join(r["text"].casefold().split()) for r in rows)
-    assert [t for t, n in texts.items() if n > 1] == []
+    assert_asked_once(rows, text="text")
 
 
 def test_the_set_has_the_promised_size_and_languages(rows: list[dict[str, Any]]) -> None:

@@ -133,7 +133,7 @@ class Topics:
         ready = [s for s in unplaced if s.key not in waiting]
         extent = repo.get_need_items_extent(session)
         grouper = self.grouper()
-        first_new = repo.get_last_need_topic_id(session) + 1
+        first_new = repo.get_next_need_topic_id(session)  # the ids the new topics get (under the needs lock)
         movable = (
             repo.list_movable_need_topic_ids(
                 session,

@@ -38,13 +38,7 @@ THEMES = [
 
 
 def seed_themes(session: Session) -> dict[str, Theme]:
-    themes = {}
-    for position, (key, nl, en, synonyms) in enumerate(THEMES):
-        theme = Theme(key=key, label_nl=nl, label_en=en, synonyms=synonyms, position=position)
-        session.add(theme)
-        themes[key] = theme
-    session.flush()
-    return themes
+    return factories.seed_themes(session, THEMES)
 
 
 # this suite's defaults: everything happens in the week of the digest, about housing

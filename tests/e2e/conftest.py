@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from bot.config import normalise_database_url
 from bot.demo import load_demo
 from storage.db import Database
 from tests.conftest import _no_postgres as no_postgres
+from tests.e2e.chaos import postgres_demo
 from tests.e2e.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotProcess
 from tests.emulator import SlackEmulator
 
@@ -73,13 +72,4 @@ def postgres_demo_url() -> str:
     if not url:
         no_postgres("WIEWEET_TEST_POSTGRES_URL is not set")  # a failure in CI, a skip on a laptop
         raise AssertionError("unreachable")
-    engine = create_engine(normalise_database_url(url))
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    database = Database(normalise_database_url(url))
-    with database.session() as session:
-        load_demo(session, now=datetime.now(UTC))
-    database.dispose()
-    return url
+    return postgres_demo(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -12,7 +13,7 @@ import urllib.request
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO, Any, ClassVar
 
 from slack_sdk import WebClient
 
@@ -25,6 +26,11 @@ from tests.emulator.models import Delivery
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-1-wieweet-test"
 APP_TOKEN = "xapp-1-wieweet-test"
+
+
+def flat(value: Any) -> str:
+    """A Slack payload as one string, text kept as it is (to look for a word anywhere in it)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def free_port() -> int:

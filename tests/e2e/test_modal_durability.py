@@ -34,7 +34,7 @@ from storage.models import (
 )
 from tests.e2e.chaos import database_locked
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
-from tests.e2e.harness import BotProcess, replay
+from tests.e2e.harness import BotProcess, flat, replay
 from tests.emulator import SlackEmulator
 from tests.emulator.models import Delivery
 
@@ -46,10 +46,6 @@ NO_MATCH = "Wie kent de beste recepten voor zuurdesembrood met spelt?"
 TITLE = "Zwerfkatten steriliseren met vrijwilligers"
 SUMMARY = "Vrijwilligers vangen zwerfkatten; de stad betaalt de sterilisatie bij de dierenarts."
 LOCK_SECONDS = 6.0  # longer than Slack waits for an ack
-
-
-def flat(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

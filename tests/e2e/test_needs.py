@@ -45,7 +45,7 @@ from storage.models import (
 )
 from tests.e2e.chaos import database_locked
 from tests.e2e.conftest import CHANNEL, NL_USER, PRIVATE_C
-from tests.e2e.harness import BotProcess, replay
+from tests.e2e.harness import BotProcess, flat, replay
 from tests.emulator import SlackEmulator
 
 TRIAGE = "C0TRIAGE1"
@@ -57,10 +57,6 @@ ASKERS = {  # officials of three cities, each an expert of the register (so thei
     "U0BRUG001": ("Stad Brugge", "Brugge", "zwerfkatten steriliseren: wie heeft ervaring met een vangactie?"),
 }
 TOPIC_WORD = "zwerfkatten"
-
-
-def flat(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _expert(name: str, slack: str, organisation: str, city: str, expertise: list[str], now: datetime) -> Expert:

@@ -7,7 +7,6 @@ logged); staff edits through the modal.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,17 +20,13 @@ from handlers.blocks.practice import build_practice_card
 from storage.db import Database
 from storage.models import AuditLog, Practice, RecordStatus
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
-from tests.e2e.harness import BotProcess, replay
+from tests.e2e.harness import BotProcess, flat, replay
 from tests.emulator import SlackEmulator
 
 TRIAGE = "C0TRIAGE1"
 STAFF = "U0STAFF01"
 TITLE = "Zwerfkatten steriliseren met vrijwilligers"
 SUMMARY = "Vrijwilligers vangen zwerfkatten; de stad betaalt de sterilisatie bij de dierenarts."
-
-
-def flat(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 @pytest.fixture

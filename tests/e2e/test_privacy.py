@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from handlers import ids
 from storage.models import Answer, Expert, SearchLog
 from tests.e2e.conftest import CHANNEL, NL_USER
-from tests.e2e.harness import BotProcess, replay
+from tests.e2e.harness import BotProcess, flat, replay
 from tests.e2e.test_record_first import inbox_path, keys_at_ack, sent_with_inbox_held
 from tests.emulator import SlackEmulator
 from tests.emulator.models import Delivery
@@ -24,10 +24,6 @@ from tests.privacy.test_privacy import occurrences
 JORIS = "U0DEMO017"  # a demo expert: Joris Bauwens, Stad Gent, with an answered question in the demo register
 JORIS_NAME = "Joris Bauwens"
 JORIS_EMAIL = "joris.bauwens@stad.gent"
-
-
-def flat(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ effect on routing, the re-confirmation cycle with injected time, staff moderatio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from handlers import ids
 from storage.db import Database
 from storage.models import AuditLog, Availability, Consent, Expert, RecordStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
-from tests.e2e.harness import BotProcess, replay
+from tests.e2e.harness import BotProcess, flat, replay
 from tests.emulator import SlackEmulator
 
 MONDAY = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
@@ -30,10 +29,6 @@ QUESTION = "Hoe pakken jullie leegstandsheffing op winkelpanden aan?"
 DEMO_USERS = [f"U0DEMO{n:03d}" for n in range(1, 121)]
 
 StartBot = Callable[..., BotProcess]
-
-
-def flat(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 @pytest.fixture

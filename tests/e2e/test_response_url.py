@@ -3,18 +3,11 @@ sent by DM instead, once — the user still gets it. Through the real bot proces
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from tests.e2e.conftest import CHANNEL, NL_USER
-from tests.e2e.harness import BotProcess
+from tests.e2e.harness import BotProcess, flat
 from tests.emulator import SlackEmulator
 
 QUESTION = "wie weet iets over leegstandsheffing?"
-
-
-def flat(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def test_an_answer_for_an_expired_response_url_goes_by_dm(bot: BotProcess, emulator: SlackEmulator) -> None:

@@ -18,17 +18,13 @@ from bot.matching.loader import answer_doc
 from handlers import ids
 from storage.models import Question, QuestionStatus, RoutingStatus
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
-from tests.e2e.harness import BotProcess, replay
+from tests.e2e.harness import BotProcess, flat, replay
 from tests.emulator import SlackEmulator
 
 MONDAY = "2026-11-30T09:30:00+01:00"
 TRIAGE = "C0TRIAGE1"
 STAFF = "U0STAFF01"
 QUESTION = "Hoe pakken jullie leegstandsheffing op winkelpanden aan?"
-
-
-def flat(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 @pytest.fixture

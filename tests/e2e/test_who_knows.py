@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -12,14 +11,10 @@ from sqlalchemy.orm import Session
 from handlers import ids
 from storage.models import Consent, Expert, Feedback, KnowledgeGap, ProcessedEvent, SearchLog
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
-from tests.e2e.harness import BotProcess, replay
+from tests.e2e.harness import BotProcess, flat, replay
 from tests.emulator import SlackEmulator
 
 QUESTION = "wie weet iets over leegstandsheffing?"
-
-
-def flat(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def answers_in(emu: SlackEmulator, channel: str, thread_ts: str) -> list[dict[str, Any]]:

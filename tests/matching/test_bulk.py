@@ -16,24 +16,7 @@ from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
 from bot.matching.index import Collection
 
 from .conftest import PLACES, THEMES
-from .test_mechanisms import _random_register
-
-WORDS = [
-    "leegstandsheffing",
-    "ontharding",
-    "warmtenet",
-    "wonen",
-    "stad",
-    "wijk",
-    "beleid",
-    "project",
-    "zwerfvuil",
-    "burgerbegroting",
-    "huisvesting",
-    "sociaal verhuurkantoor",
-    "woonwinkel",
-    "Gent",
-]
+from .generated import QUERY_WORDS, field_doc, random_register
 
 
 def _both(m: Matcher, monkeypatch: pytest.MonkeyPatch, kind: str, query: str, forced: tuple[int, ...] = ()) -> bool:
@@ -52,7 +35,7 @@ def _both(m: Matcher, monkeypatch: pytest.MonkeyPatch, kind: str, query: str, fo
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_bulk_pass_gives_the_walks_scores_order_masks_and_stats(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    experts, practices, answers = _random_register(seed, 120)
+    experts, practices, answers = random_register(seed, 120)
     # ties everywhere (the register repeats few words: many equal scores), a small depth so the cut happens
     cfg = replace(MatchConfig(), common_df=0.01, common_df_min=10, rerank_depth=20)
     m = Matcher(themes=THEMES, places=PLACES, config=cfg)
@@ -60,7 +43,7 @@ def test_bulk_pass_gives_the_walks_scores_order_masks_and_stats(seed: int, monke
     rng = random.Random(seed)
     cut = 0
     for step in range(40):
-        query = " ".join(rng.sample(WORDS, rng.randint(1, 4)))
+        query = " ".join(rng.sample(QUERY_WORDS, rng.randint(1, 4)))
         for kind in ("expert", "practice", "answer"):
             forced = tuple(rng.sample(range(1, 121), 3)) if kind == "expert" else ()
             cut += _both(m, monkeypatch, kind, query, forced)
@@ -79,7 +62,7 @@ def test_bulk_pass_gives_the_walks_scores_order_masks_and_stats(seed: int, monke
 
 
 def test_search_results_are_the_same_through_either_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    experts, practices, answers = _random_register(3, 150)
+    experts, practices, answers = random_register(3, 150)
     m = Matcher(themes=THEMES, places=PLACES, config=replace(MatchConfig(), common_df_min=10, rerank_depth=30))
     m.build(experts=experts, practices=practices, answers=answers)
     calls: list[str] = []
@@ -107,9 +90,7 @@ def test_posting_arrays_follow_every_change_of_their_list() -> None:
     words = ["woning", "heffing", "leegstand", "premie"]
 
     def doc() -> list[tuple[dict[str, float], int]]:
-        title = dict.fromkeys(rng.sample(words, 2), 1.0)
-        text = {w: float(rng.randint(1, 3)) for w in rng.sample(words, 3)}
-        return [(title, len(title)), (text, int(sum(text.values())))]
+        return field_doc(rng, words)
 
     def same(p: dict[int, float]) -> bool:
         ids, sat = coll.arrays(p)
@@ -154,7 +135,7 @@ def test_bulk_path_is_refused_where_ids_cannot_index_arrays() -> None:
 def test_a_replaced_multi_word_list_leaves_the_array_cache() -> None:
     """A multi-word name's list is rebuilt after every change of its collection; the arrays of the old list are
     dropped then, so the cache never keeps superseded lists alive (before, only its size cap cleared them)."""
-    experts, practices, answers = _random_register(3, 150)
+    experts, practices, answers = random_register(3, 150)
     m = Matcher(themes=THEMES, places=PLACES, config=replace(MatchConfig(), common_df_min=10, rerank_depth=30))
     m.build(experts=experts, practices=practices, answers=answers)
     kind = m._kinds["expert"]
@@ -182,7 +163,7 @@ def test_variant_parts_are_made_again_after_any_change(monkeypatch: pytest.Monke
     """A variant's postings, coefficients (weight x IDF) and bound are remembered per kind while its collection is
     unchanged; an update moves the IDF of the words it contains, so the next search must not read the remembered
     coefficients: it scores as the same matcher does with nothing remembered."""
-    experts, practices, answers = _random_register(4, 150)
+    experts, practices, answers = random_register(4, 150)
     cfg = replace(MatchConfig(), common_df_min=10, rerank_depth=30)
     query = "wie weet iets over leegstandsheffing, ontharding en wonen?"
     new = [AnswerDoc(id=1000 + i, question="leegstandsheffing ontharding", answer="wonen " * 3) for i in range(40)]

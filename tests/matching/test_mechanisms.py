@@ -8,10 +8,11 @@ from dataclasses import replace
 import pytest
 
 from bot.matching import MatchConfig, Matcher
-from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
+from bot.matching.documents import ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
 from bot.matching.wordlist import common_words
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
+from .generated import QUERY_WORDS, random_register
 
 
 def names(hits: list) -> list[str]:  # type: ignore[type-arg]
@@ -144,75 +145,17 @@ class TestPlaces:
         assert m.search("wijkwerking Antwerp", today=TODAY).cities == ("Antwerpen",)
 
 
-def _random_register(seed: int, n: int) -> tuple[list[ExpertDoc], list[PracticeDoc], list[AnswerDoc]]:
-    rng = random.Random(seed)
-    common = ["wonen", "stad", "beleid", "project", "wijk", "samenwerking"]
-    rare = [
-        "leegstandsheffing",
-        "ontharding",
-        "warmtenet",
-        "burgerbegroting",
-        "huisjesmelkerij",
-        "deelfietsen",
-        "schuldbemiddeling",
-        "inburgering",
-        "kernversterking",
-        "circulatieplan",
-        "zwerfvuil",
-        "woonwinkel",
-    ]
-
-    def text(k: int) -> str:
-        return " ".join(rng.choice(common) if rng.random() < 0.6 else rng.choice(rare) for _ in range(k))
-
-    experts = [
-        ExpertDoc(
-            id=i,
-            email=f"e{i}@x.org",
-            name=f"E{i}",
-            organisation="Stad Gent",
-            city=rng.choice(["Gent", ""]),
-            role=text(2),
-            expertise=tuple(text(1) for _ in range(3)),
-            themes=("wonen",),
-            bio=text(12),
-        )
-        for i in range(1, n + 1)
-    ]
-    practices = [
-        PracticeDoc(id=i, title=text(4), summary=text(20), tags=(text(1),), contact_expert_id=i)
-        for i in range(1, n + 1)
-    ]
-    answers = [
-        AnswerDoc(id=i, question=text(6), answer=text(25), expert_id=rng.randint(1, n)) for i in range(1, 2 * n + 1)
-    ]
-    return experts, practices, answers
-
-
 class TestPruning:
     """MaxScore with look-up completion must give the exact top k where it claims to (rare terms only)."""
 
     @pytest.mark.parametrize("seed", [1, 2, 3])
     def test_top_k_equals_exhaustive_scoring(self, seed: int) -> None:
-        experts, practices, answers = _random_register(seed, 150)
+        experts, practices, answers = random_register(seed, 150)
         m = Matcher(themes=THEMES, places=PLACES)
         m.build(experts=experts, practices=practices, answers=answers)
         rng = random.Random(seed)
-        words = [
-            "leegstandsheffing",
-            "ontharding",
-            "warmtenet",
-            "wonen",
-            "stad",
-            "wijk",
-            "beleid",
-            "zwerfvuil",
-            "burgerbegroting",
-            "huisvesting",
-            "Gent",
-        ]
         for _ in range(25):
-            pq = m._parser.parse(" ".join(rng.sample(words, rng.randint(1, 4))))
+            pq = m._parser.parse(" ".join(rng.sample(QUERY_WORDS, rng.randint(1, 4))))
             for kind in m._kinds.values():
                 fast = m._score(kind, pq.groups, k=5, boost_max=1.3)
                 full = m._score(kind, pq.groups, k=10**9, boost_max=1.3)
@@ -231,7 +174,7 @@ class TestPruning:
                 assert [round(s, 9) for _, s in top_fast] == [round(s, 9) for _, s in top_full]
 
     def test_common_terms_and_depth_bound_the_work(self) -> None:
-        experts, practices, answers = _random_register(4, 300)
+        experts, practices, answers = random_register(4, 300)
         cfg = replace(MatchConfig(), common_df=0.01, common_df_min=10, rerank_depth=20)
         m = Matcher(themes=THEMES, places=PLACES, config=cfg)
         m.build(experts=experts, practices=practices, answers=answers)

@@ -22,6 +22,7 @@ from bot.matching.results import Reason
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, expert, make_matcher
+from .generated import field_doc
 
 
 def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
@@ -201,9 +202,7 @@ def test_strong_postings_follow_updates_in_the_postings_order() -> None:
     words = ["woning", "heffing", "leegstand", "premie"]
 
     def doc() -> list[tuple[dict[str, float], int]]:
-        title = dict.fromkeys(rng.sample(words, 2), 1.0)
-        text = {w: float(rng.randint(1, 3)) for w in rng.sample(words, 3)}
-        return [(title, len(title)), (text, int(sum(text.values())))]
+        return field_doc(rng, words)
 
     coll.reset((i, doc()) for i in range(1, 41))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,7 +23,10 @@ from storage.models import (
     SlackUser,
     Visibility,
 )
-from tests.routing.conftest import ASKER, NOW, World, add_expert, seed_themes
+from tests.routing import conftest as routing
+from tests.routing.conftest import ASKER, NOW, World, add_expert
+
+world = routing.world  # the routing suite's world, its themes seeded
 
 LIEVE = "U0LIEVE01"
 LIEVE_NAME = "Lieve Vermeulen"
@@ -42,15 +44,6 @@ class Ids:
     declined_private: int  # Griet's private question, declined by Lieve
     practice: int
     still_open: int  # Griet's question sent to Lieve, not answered yet
-
-
-@pytest.fixture
-def world(database: Database) -> Iterator[World]:
-    w = World(database)
-    with database.session() as s:
-        seed_themes(s)
-    yield w
-    w.kb.close()
 
 
 def _routing_for(world: World, question_id: int, slack_id: str) -> int:

@@ -16,6 +16,7 @@ from bot.knowledge import KnowledgeBase
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
 from storage.db import Database
 from storage.models import Availability, Consent, Expert, OutboxKind, OutboxMessage, Theme, Timer
+from tests import factories
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 # Monday 23 November 2026, 10:00 in Brussels (09:00 UTC): a plain business day.
@@ -38,13 +39,7 @@ def local(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
 
 
 def seed_themes(session: Session) -> dict[str, Theme]:
-    themes = {}
-    for pos, (key, nl, en, syn) in enumerate(THEMES):
-        theme = Theme(key=key, label_nl=nl, label_en=en, synonyms=syn, position=pos)
-        session.add(theme)
-        themes[key] = theme
-    session.flush()
-    return themes
+    return factories.seed_themes(session, THEMES)
 
 
 def add_expert(
