@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.actors import Actor, NotAuthorized
+from bot.error_texts import error_text
 from bot.errors import NotFoundError
 from bot.routing.errors import RoutingInputError, StaleActionError
 from storage.models import (
@@ -528,7 +529,10 @@ def test_volunteer_is_asked_for_public_questions_only(world: World) -> None:
     assert again.value.code == "already_asked"
     with pytest.raises(RoutingInputError) as own, world.db.session() as s:
         svc.volunteer(s, question_id=public, slack_id=ASKER, now=LATER)
-    assert own.value.code == "forward_to_asker"
+    # about helping, not forwarding ("Je kan de vraag niet doorsturen…" before)
+    assert own.value.code == "help_own_question"
+    assert str(error_text(own.value, "nl")).startswith("Dit is je eigen vraag: je kan er niet zelf bij helpen.")
+    assert str(error_text(own.value, "en")).startswith("This is your own question: you cannot offer to help")
     private = world.ask(visibility=Visibility.PRIVATE)
     with pytest.raises(NotAuthorized) as refused, world.db.session() as s:  # never offered: a refusal
         svc.volunteer(s, question_id=private, slack_id="UHELPER2", now=LATER)
