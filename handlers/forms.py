@@ -228,15 +228,20 @@ class ProfileForm:
     expert_id: int | None  # None: joining
     values: dict[str, str]
     channel_id: str | None  # where the form was opened: only for a notice to the submitter themselves
+    keep: frozenset[str] = frozenset()  # fields too long for the form, left out of it: kept as stored
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> Self:
         values = state_values(body)
         metadata = claims.view_metadata(body)
+        raw_keep = metadata.get("keep")
+        keep = frozenset(k for k in raw_keep if k in ids.PROFILE_FIELDS) if isinstance(raw_keep, list) else frozenset()
+        read = read_profile_form(values)
         return cls(
             expert_id=claims.optional_metadata_id(metadata, "expert_id", what="expert"),
-            values=read_profile_form(values),
+            values={name: value for name, value in read.items() if name not in keep},
             channel_id=claims.channel_id(metadata.get("channel_id")),
+            keep=keep,
         )
 
 
