@@ -812,3 +812,27 @@ def test_forwarding_or_assigning_to_a_bot_or_a_deactivated_account_is_refused_an
     assert not [c for c in emulator.calls_to("conversations.open") if c.params.get("users") in (BOT_PICK, GONE_PICK)]
     assert "Traceback" not in routing_bot.log()
     routing_bot.assert_no_slack_calls_in_transactions()
+
+
+def test_experts_the_matcher_chose_who_cannot_get_a_dm_are_replaced_at_once_then_staff_get_it(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    # every expert in the register has left (their Slack accounts deactivated), staff have not updated it yet
+    for n in range(1, 121):
+        user = f"U0DEMO{n:03d}"
+        emulator.add_user(user, name=user.lower(), real_name=f"Vertrokken {n}", locale="nl-BE", deleted=True)
+    ask(emulator, NL_USER, QUESTION)
+
+    def question() -> Question | None:
+        return next((q for q in questions(demo_db_url) if q.text == QUESTION), None)
+
+    # each DM fails for good (user_disabled): the next expert is asked at once, and when the question may be sent to
+    # nobody more it goes to staff — no timer has to run out (the fake clock does not move)
+    emulator.wait_for(lambda: (q := question()) is not None and q.status is QuestionStatus.ESCALATED, timeout=30)
+    escalated = question()
+    assert escalated is not None and len(escalated.routings) > 2  # more than the first two were tried
+    assert {r.status for r in escalated.routings} == {RoutingStatus.EXPIRED}
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    assert expert_dms(emulator) == []
+    assert "Traceback" not in routing_bot.log()
+    routing_bot.assert_no_slack_calls_in_transactions()

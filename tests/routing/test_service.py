@@ -16,6 +16,7 @@ from storage.models import (
     Answer,
     Availability,
     Expert,
+    ExpertDecline,
     KnowledgeGap,
     OutboxKind,
     Question,
@@ -146,6 +147,24 @@ def test_all_decline_escalates(world: World) -> None:
     triage = world.outbox(K.TRIAGE)
     assert len(triage) == 1 and triage[0].payload["routing_counts"] == {"declined": 3}
     assert world.pending_timers() == []  # nothing left to remind, ask or escalate
+
+
+def test_an_expert_who_cannot_get_a_dm_is_replaced_at_once_without_a_decline(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask()
+    first = {r.id for r in _question(world, qid).routings}
+    gone = min(first)
+    with world.db.session() as s:
+        assert world.service.recipient_unreachable(s, routing_id=gone, error="user_disabled", now=LATER) == "moved on"
+    q = _question(world, qid)
+    closed = next(r for r in q.routings if r.id == gone)
+    assert closed.status is R.EXPIRED and q.status is Q.ROUTED
+    assert len([r for r in q.routings if r.status is R.ASKED]) == 2  # someone new, at once
+    assert not [t for t in world.pending_timers() if t.routing_id == gone]  # no reminder for the unreachable one
+    with world.db.session() as s:
+        assert not list(s.scalars(select(ExpertDecline)))  # they never saw it: no decline on their themes
+        again = world.service.recipient_unreachable(s, routing_id=gone, error="user_disabled", now=LATER)
+    assert again == "noop: routing expired"
 
 
 def test_answer_closes_the_others_and_notifies_everyone(world: World) -> None:
