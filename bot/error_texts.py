@@ -48,6 +48,10 @@ ERROR_KEYS: Mapping[str, str] = {
     "away_date_past": N_("error.away_date_past"),
     "forward_to_self": N_("error.forward_to_self"),
     "forward_to_asker": N_("error.forward_to_asker"),
+    "help_own_question": N_("error.help_own_question"),  # the asker pressing "Ik kan helpen" on their question
+    "ask_bot": N_("error.ask_bot"),  # forwarding to / assigning a bot (handlers.routing.require_reachable)
+    "ask_deactivated": N_("error.ask_deactivated"),  # ... a deactivated Slack account
+    "ask_unknown_user": N_("error.ask_unknown_user"),  # ... an id Slack does not know
     "invalid_slack_id": N_("error.invalid_slack_id"),
     "not_in_register": N_("error.not_in_register"),
     "not_found": N_("error.not_found"),

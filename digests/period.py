@@ -17,6 +17,9 @@ from digests.errors import InvalidPeriod
 DEFAULT_TIMEZONE = "Europe/Brussels"  # the default of Settings.timezone
 TIMEZONE = ZoneInfo(DEFAULT_TIMEZONE)
 _PERIOD = re.compile(r"^(\d{4})-?[Ww](\d{1,2})$")
+# The years a typed week may fall in (as bot.needs.periods.YEARS): the calendar's own ends would parse, but a digest
+# reads the week after (its end) and the one before (its window), which at those ends are no dates.
+YEARS = range(1900, 9000)
 
 
 def local_to_utc(wall: datetime, tz: ZoneInfo = TIMEZONE) -> datetime:
@@ -55,7 +58,9 @@ class IsoWeek:
         """``2026-W48`` (also ``2026w48``, ``2026-W8``); anything else raises ``InvalidPeriod``."""
         match = _PERIOD.match((value or "").strip())
         if not match:
-            raise InvalidPeriod(message=f"invalid week {value!r}: use an ISO week like 2026-W48")
+            raise InvalidPeriod(message=f"invalid week {value[:40]!r}: use an ISO week like 2026-W48")
+        if int(match.group(1)) not in YEARS:
+            raise InvalidPeriod(message=f"invalid week {value!r}: the year must be {YEARS.start}-{YEARS.stop - 1}")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

@@ -9,7 +9,7 @@ cannot have come from a modal wieweet made (malformed metadata, an option it nev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Protocol, Self
@@ -222,21 +222,32 @@ def read_practice_form(values: State) -> dict[str, str]:
     return form
 
 
+def kept_fields(metadata: Mapping[str, Any], fields: Collection[str]) -> frozenset[str]:
+    """The metadata's ``keep``: fields a register form left out as too long for it (only known field names; a
+    forged one can only keep a stored value)."""
+    raw = metadata.get("keep")
+    return frozenset(k for k in raw if isinstance(k, str) and k in fields) if isinstance(raw, list) else frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class ProfileForm:
     ERROR_BLOCK: ClassVar[str] = ids.profile_block("name")
     expert_id: int | None  # None: joining
     values: dict[str, str]
     channel_id: str | None  # where the form was opened: only for a notice to the submitter themselves
+    keep: frozenset[str] = frozenset()  # fields too long for the form, left out of it: kept as stored
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> Self:
         values = state_values(body)
         metadata = claims.view_metadata(body)
+        keep = kept_fields(metadata, ids.PROFILE_FIELDS)
+        read = read_profile_form(values)
         return cls(
             expert_id=claims.optional_metadata_id(metadata, "expert_id", what="expert"),
-            values=read_profile_form(values),
+            values={name: value for name, value in read.items() if name not in keep},
             channel_id=claims.channel_id(metadata.get("channel_id")),
+            keep=keep,
         )
 
 
@@ -260,13 +271,18 @@ class PracticeForm:
     ERROR_BLOCK: ClassVar[str] = ids.practice_block("title")
     practice_id: int | None  # None: a new submission
     values: dict[str, str]
+    keep: frozenset[str] = frozenset()  # fields too long for the form, left out of it: kept as stored
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> Self:
         values = state_values(body)
+        metadata = claims.view_metadata(body)
+        keep = kept_fields(metadata, ids.PRACTICE_FIELDS)
+        read = read_practice_form(values)
         return cls(
-            practice_id=claims.optional_metadata_id(claims.view_metadata(body), "practice_id", what="practice"),
-            values=read_practice_form(values),
+            practice_id=claims.optional_metadata_id(metadata, "practice_id", what="practice"),
+            values={name: value for name, value in read.items() if name not in keep},
+            keep=keep,
         )
 
 

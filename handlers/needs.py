@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from bot.actors import NotAuthorized
 from bot.error_texts import field_error_text
 from bot.i18n import t
-from bot.needs import InvalidPeriod, InvitePlan, NeedsService, Period, parse_period
+from bot.needs import InvitePlan, NeedsService, Period, parse_period
 from bot.needs.periods import current_quarter
 from bot.needs.report import collect_report, render_chart_png, write_xlsx
 from bot.register.profiles import InvalidRecord
@@ -72,24 +72,11 @@ def _staff_label(turn: Turn) -> str:
     return user_mention(turn.user_id) or "?"
 
 
-# The years a period typed in Slack may fall in. The calendar's own ends (years 1 and 9999) parse, but the service
-# reads the day after a period and the periods before it (trends): at those ends that is no date at all.
-PERIOD_YEARS = range(1900, 9000)
-
-
 def _period(turn: Turn, text: str) -> Period:
-    """The period typed after ``behoeften``/``rapport`` (untrusted text), or the current quarter. A period that is
-    not one, or lies outside ``PERIOD_YEARS``, is refused as an unknown period (the usage), never a crash."""
+    """The period typed after ``behoeften``/``rapport`` (untrusted text; ``parse_period`` refuses what is not one,
+    also at the calendar's ends, as ``InvalidPeriod``: the usage), or the current quarter."""
     zone = turn.services.settings.timezone
-    if not text.strip():
-        return current_quarter(turn.now, timezone=zone)
-    try:
-        period = parse_period(text, timezone=zone)
-    except OverflowError:  # e.g. 9999-W52: its last day is past the calendar's end
-        period = None
-    if period is None or period.first.year not in PERIOD_YEARS or period.last.year not in PERIOD_YEARS:
-        raise InvalidPeriod(message=f"invalid period {text[:40]!r}: years {PERIOD_YEARS.start}-{PERIOD_YEARS.stop - 1}")
-    return period
+    return parse_period(text, timezone=zone) if text.strip() else current_quarter(turn.now, timezone=zone)
 
 
 # --- /wieweet behoeften, /wieweet rapport --------------------------------------------------------------------------

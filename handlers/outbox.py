@@ -75,6 +75,11 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+# Of those, the ones saying the recipient can never get a DM: a routing's request failing so is not waited on
+UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "account_inactive", "user_not_found"})
+UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER})
+
+
 class ClaimLostError(Exception):
     """Another worker took the message over (this one's claim went stale): leave it to them, post nothing."""
 
@@ -289,6 +294,15 @@ class OutboxSender:
                 policy=self.policy,
                 worker_id=message.claimed_by or "",
             )
+            unreachable = permanent and error in UNREACHABLE_ERRORS and message.kind in UNREACHABLE_KINDS
+            routing = self.services.routing
+            if recorded and unreachable and routing is not None and message.routing_id is not None:
+                outcome = routing.recipient_unreachable(
+                    session, routing_id=message.routing_id, error=error, now=self.services.clock()
+                )
+                log.warning(
+                    "outbox %s: routing %s cannot reach its expert: %s", message.id, message.routing_id, outcome
+                )
         if not recorded:
             log.warning(
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value

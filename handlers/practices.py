@@ -153,7 +153,12 @@ def handle_practice_submission(turn: Turn, form: PracticeForm) -> None:
             practice = submissions.submit_practice(turn.session, actor=turn.actor, values=form.values, now=turn.now)
         else:
             practice = submissions.update_practice(
-                turn.session, actor=turn.actor, practice_id=form.practice_id, values=form.values, now=turn.now
+                turn.session,
+                actor=turn.actor,
+                practice_id=form.practice_id,
+                values=form.values,
+                now=turn.now,
+                keep=form.keep,
             )
     except InvalidRecord as exc:
         # the database's checks (themes, a title taken): nothing written, the user told by DM with their text

@@ -141,6 +141,7 @@ def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
             now=turn.now,
             expert_id=form.expert_id,
             approval_required=turn.services.settings.expert_approval,
+            keep=form.keep,
         )
     except InvalidRecord as exc:  # shown on the fields; nothing was written
         turn.form_errors(field_errors(exc.errors, turn.lang))

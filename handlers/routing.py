@@ -351,7 +351,32 @@ def handle_decline_submission(turn: Turn, form: DeclineForm) -> None:
     _update_requests(turn, routing, state=DmState.DONE, status=t("routing.state_declined", turn.lang))
 
 
+# Slack's own bot, whose users.info says neither is_bot nor deleted
+SLACKBOT = "USLACKBOT"
+
+
+def require_reachable(turn: Turn, user_id: str) -> None:
+    """Refuse someone chosen by a person (forwarding, staff assigning) who can never get the question by DM: a bot
+    (Slack refuses ``cannot_dm_bot``) or a deactivated account (``user_disabled``). Checked with ``users.info``
+    before anything is written, so nothing changes and the one who chose is told; when Slack cannot tell (an
+    outage), the choice goes through and the outbox's delivery rules apply."""
+    if user_id == SLACKBOT:
+        raise RoutingInputError("ask_bot")
+    try:
+        user = turn.client.users_info(user=user_id).get("user") or {}
+    except SlackApiError as exc:
+        if exc.response.get("error") == "user_not_found":
+            raise RoutingInputError("ask_unknown_user") from exc
+        log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+        return
+    if user.get("is_bot"):
+        raise RoutingInputError("ask_bot")
+    if user.get("deleted"):
+        raise RoutingInputError("ask_deactivated")
+
+
 def handle_forward(turn: Turn, pick: UserPick) -> None:
+    require_reachable(turn, pick.user_id)
     _routing(turn).forward(
         turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn), to_slack_id=pick.user_id, now=turn.now
     )
@@ -387,6 +412,8 @@ def handle_answer_submission(turn: Turn, form: AnswerForm) -> None:
 
 
 def handle_triage_assign(turn: Turn, pick: UserPick) -> None:
+    turn.actor.require_staff("assign a question", target=f"question:{pick.subject_id}")  # before asking Slack
+    require_reachable(turn, pick.user_id)
     _routing(turn).staff_assign(
         turn.session, question_id=pick.subject_id, to_slack_id=pick.user_id, actor=turn.actor, now=turn.now
     )

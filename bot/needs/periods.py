@@ -16,6 +16,9 @@ _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _WEEK = re.compile(r"^(\d{4})-?[Ww](\d{1,2})$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(?:\.\.|/|\s+to\s+)\s*(\d{4}-\d{2}-\d{2})$")
 MAX_RANGE_DAYS = 3 * 366
+# The years a typed period may fall in. The calendar's own ends (years 1 and 9999) would parse, but a report reads
+# the day after its period and the periods before it (the trend): at those ends that is no date at all.
+YEARS = range(1900, 9000)
 
 
 class InvalidPeriod(WieweetError):
@@ -104,19 +107,29 @@ def month_period(year: int, month: int, timezone: str = "Europe/Brussels") -> Pe
     return Period("month", first, following - timedelta(days=1), timezone)
 
 
+def _year(value: str, digits: str) -> int:
+    year = int(digits)
+    if year not in YEARS:
+        raise InvalidPeriod(message=f"invalid period {value!r}: the year must be {YEARS.start}-{YEARS.stop - 1}")
+    return year
+
+
 def parse_period(value: str, *, timezone: str = "Europe/Brussels") -> Period:
-    """``2026-Q4``, ``2026-11``, ``2026-W48`` or ``2026-10-01..2026-12-31``; anything else raises ``InvalidPeriod``."""
+    """``2026-Q4``, ``2026-11``, ``2026-W48`` or ``2026-10-01..2026-12-31`` in the years ``YEARS``; anything else
+    raises ``InvalidPeriod``."""
     _zone(timezone)
     text = (value or "").strip()
     try:
         if m := _QUARTER.match(text):
-            return quarter(int(m.group(1)), int(m.group(2)), timezone)
+            return quarter(_year(value, m.group(1)), int(m.group(2)), timezone)
         if m := _MONTH.match(text):
-            return month_period(int(m.group(1)), int(m.group(2)), timezone)
+            return month_period(_year(value, m.group(1)), int(m.group(2)), timezone)
         if m := _WEEK.match(text):
-            monday = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+            monday = date.fromisocalendar(_year(value, m.group(1)), int(m.group(2)), 1)
             return Period("week", monday, monday + timedelta(days=6), timezone)
         if m := _RANGE.match(text):
+            _year(value, m.group(1)[:4])
+            _year(value, m.group(2)[:4])
             first, last = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
             if last < first:
                 raise InvalidPeriod(message=f"invalid period {value!r}: the range ends before it starts")
@@ -126,7 +139,7 @@ def parse_period(value: str, *, timezone: str = "Europe/Brussels") -> Period:
     except ValueError as exc:
         raise InvalidPeriod(message=f"invalid period {value!r}: {exc}") from exc
     raise InvalidPeriod(
-        message=f"invalid period {value!r}: use a quarter (2026-Q4), a month (2026-11), an ISO week (2026-W48) "
+        message=f"invalid period {text[:40]!r}: use a quarter (2026-Q4), a month (2026-11), an ISO week (2026-W48) "
         "or a date range (2026-10-01..2026-12-31)"
     )
 

@@ -14,7 +14,7 @@ writes an audit row, and the matching index follows the commit (``bot.knowledge`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypedDict
@@ -162,11 +162,13 @@ def save_profile(
     now: datetime,
     expert_id: int | None = None,
     approval_required: bool = False,
+    keep: Collection[str] = (),
 ) -> SavedProfile:
     """Create the actor's own profile (``expert_id`` None: join) or update one (own, or anyone's for staff).
 
     Joining confirms the listing at once (the person filled it in themselves). With ``approval_required`` a
-    profile made by someone who is not staff waits (status pending) until staff approve it.
+    profile made by someone who is not staff waits (status pending) until staff approve it. ``keep``: fields the
+    form left out (too long for it) that stay as stored, whatever ``values`` holds for them.
     """
     existing = get_expert(session, expert_id=expert_id) if expert_id is not None else None
     if existing is not None:
@@ -177,6 +179,8 @@ def save_profile(
             raise NotAuthorized("join as an expert without a Slack account", target="expert:new")
         existing = get_profile(session, slack_user_id=actor.slack_id)  # joining again edits the profile
         slack_id = actor.slack_id
+    stored = form_values(existing)
+    values = {**values, **{name: stored[name] for name in keep if name in stored}}
     record, errors = validate_expert({**values, "slack_user_id": slack_id}, themes=ThemeResolver.for_session(session))
     if record is None:
         raise InvalidRecord(errors)

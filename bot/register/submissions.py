@@ -15,7 +15,7 @@ once and a removed one is gone at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -149,11 +149,20 @@ def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str 
 
 
 def update_practice(
-    session: Session, *, actor: Actor, practice_id: int, values: Mapping[str, str | None], now: datetime
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int,
+    values: Mapping[str, str | None],
+    now: datetime,
+    keep: Collection[str] = (),
 ) -> Practice:
-    """Change a practice's fields: the submitter while it waits for approval, staff at any time."""
+    """Change a practice's fields: the submitter while it waits for approval, staff at any time. ``keep``: fields
+    the form left out (too long for it) that stay as stored, whatever ``values`` holds for them."""
     practice = get_practice(session, practice_id=practice_id)
     _require_may_edit(actor, practice)
+    stored = form_values(practice)
+    values = {**values, **{name: stored[name] for name in keep if name in stored}}
     record = _validate(session, values, now=now)
     holder = repo.get_practice_by_key(session, title=record.title, city=record.city)
     if holder is not None and holder.id != practice.id:

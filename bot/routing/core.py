@@ -307,7 +307,7 @@ class RoutingCore:
         to_slack_id = slack_id(to_slack_id)
         require_active(question)
         if question.asker_slack_id and to_slack_id == question.asker_slack_id:
-            raise RoutingInputError("forward_to_asker")
+            raise RoutingInputError("help_own_question" if volunteered else "forward_to_asker")
         expert = routable_expert(session, to_slack_id)
         existing = routing_for(question, to_slack_id, expert)
         lang = expert_language(session, expert, to_slack_id)

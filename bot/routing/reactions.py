@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.outbox import AskerUpdateKind
 from bot.routing import payloads
 from bot.routing.core import SYSTEM, Q, R, RoutingCore, person
-from bot.routing.states import ROUTING_OPEN, record_event
+from bot.routing.states import ROUTING_OPEN, record_event, transition
 from storage import question_repo
 from storage import routing_repo as repo
 from storage.models import EscalationReason, EventKind, Question, Routing, Timer, TimerKind
@@ -53,6 +53,28 @@ class TimerReactions:
         if timer.kind is TimerKind.REMIND:
             return self._on_remind(session, question, routing, timer, now, claimed_by_other=claimed_by_other)
         return self._on_next_expert(session, question, routing, timer, now)
+
+    def recipient_unreachable(self, session: Session, *, routing_id: int, error: str, now: datetime) -> str:
+        """The DM asking someone failed for good (a bot, a deactivated account: Slack's ``cannot_dm_bot``,
+        ``user_disabled``): they will never see the question, so their routing is closed and the next expert is asked
+        at once — or the question goes to staff when nobody is left — as after a decline, but recorded as no decline
+        (they never saw it). Returns what happened."""
+        found = repo.get_routing(session, routing_id=routing_id)
+        if found is None:
+            return "noop: routing gone"
+        question = question_repo.get_question(session, question_id=found.question_id, lock=True)
+        routing = repo.get_routing(session, routing_id=routing_id)  # re-read under the question's lock
+        if question is None or routing is None:
+            return "noop: question gone"
+        if routing.status not in ROUTING_OPEN:
+            return f"noop: routing {routing.status.value}"
+        was_claimed = routing.status is R.CLAIMED
+        note = f"unreachable: {error}"[:200]
+        transition(session, routing, R.EXPIRED, actor=SYSTEM, now=now, note=note, values={"snoozed_until": None})
+        repo.update_timers_cancelled(session, routing_id=routing.id, now=now, note="unreachable")
+        self.core.release_claim(session, question, was_claimed=was_claimed, actor=SYSTEM, now=now)
+        self.core.refill(session, question, now=now)
+        return "moved on"
 
     def _on_remind(
         self,

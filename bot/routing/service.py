@@ -82,6 +82,7 @@ class RoutingService:
         self.staff_close = self.staff.staff_close
         # timers
         self.handle_timer = self.timers.handle_timer
+        self.recipient_unreachable = self.timers.recipient_unreachable
         # reading
         self.get_own_question = self.queries.get_own_question
         self.get_routing_for = self.queries.get_routing_for

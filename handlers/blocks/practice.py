@@ -104,9 +104,11 @@ def build_practice_modal(
     """The practice form with the register's fields; ``values`` are raw texts (lists joined with ``;``).
 
     ``practice_id`` None submits a new practice, else edits that one. ``metadata`` is carried along (for example
-    the triage message to update after a staff edit).
+    the triage message to update after a staff edit). A stored text longer than its input takes is not offered cut
+    (saving would lose its end): it is left out with a note, named in the metadata's ``keep`` and kept as stored.
     """
     blocks: list[Block] = []
+    kept: list[str] = []
     if practice_id is None:
         blocks.append(section(t("practice.intro", lang)))
     if from_message:
@@ -132,11 +134,18 @@ def build_practice_modal(
             )
         else:
             limit = _field_max(name)
-            initial_value = (values.get(name) or "").strip()[:limit]
+            initial_value = (values.get(name) or "").strip()
+            if len(initial_value) > limit and practice_id is not None:  # stored: never cut, kept as it is
+                kept.append(name)
+                note = t(
+                    "practice.field_kept", lang, field=t(LABEL_KEYS[name], lang), length=len(initial_value), limit=limit
+                )
+                blocks.append(section(note))
+                continue
             element = PlainTextInputElement(
                 action_id=ids.practice_input(name),
                 multiline=name in MULTILINE,
-                initial_value=initial_value or None,
+                initial_value=initial_value[:limit] or None,  # a new one: typed or from a message, not stored
                 max_length=limit,
             )
         blocks.append(
@@ -149,6 +158,8 @@ def build_practice_modal(
             )
         )
     data = {**(metadata or {}), "practice_id": practice_id}
+    if kept:
+        data["keep"] = kept
     title = t("practice.new_title" if practice_id is None else "practice.edit_title", lang)
     submit = t("practice.submit" if practice_id is None else "practice.save", lang)
     return modal(ids.VIEW_PRACTICE, title, submit, lang, blocks, data)

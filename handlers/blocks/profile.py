@@ -159,8 +159,13 @@ def build_profile_modal(
     joining: bool,
     channel_id: str | None = None,
 ) -> View:
-    """The profile form with the register's fields; ``values`` are raw texts (lists joined with ``;``)."""
+    """The profile form with the register's fields; ``values`` are raw texts (lists joined with ``;``).
+
+    A stored text longer than its input takes (Slack's 3,000 characters; e.g. expertise imported from a file) is
+    not offered cut, which would lose its end on save: the field is left out with a note, named in the metadata's
+    ``keep``, and saving keeps it as stored."""
     blocks: list[Block] = []
+    kept: list[str] = []
     if joining:
         blocks.append(section(t("profile.join_intro", lang)))
     for name in ids.PROFILE_FIELDS:
@@ -175,11 +180,18 @@ def build_profile_modal(
             )
         else:
             initial_value = (values.get(name) or "").strip()
+            limit = FIELD_MAX.get(name, MAX_LENGTH.get(name, 3000))
+            if len(initial_value) > limit and expert_id is not None:  # stored: never cut, kept as it is
+                kept.append(name)
+                label = t(LABEL_KEYS[name], lang)
+                note = t("profile.field_kept", lang, field=label, length=len(initial_value), limit=limit)
+                blocks.append(section(note))
+                continue
             element = PlainTextInputElement(
                 action_id=ids.profile_input(name),
                 multiline=name in MULTILINE_FIELDS,
-                initial_value=initial_value[: FIELD_MAX.get(name, MAX_LENGTH.get(name, 3000))] or None,
-                max_length=FIELD_MAX.get(name, MAX_LENGTH.get(name, 3000)),
+                initial_value=initial_value[:limit] or None,  # joining: typed, not stored (the form checks it)
+                max_length=limit,
             )
         blocks.append(
             InputBlock(
@@ -194,6 +206,8 @@ def build_profile_modal(
     metadata: dict[str, object] = {"expert_id": expert_id}
     if channel_id is not None:  # where it was opened: the submitter's notice goes there
         metadata["channel_id"] = channel_id
+    if kept:
+        metadata["keep"] = kept
     return modal(ids.VIEW_PROFILE, title, t("profile.save", lang), lang, blocks, metadata)
 
 

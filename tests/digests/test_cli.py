@@ -156,6 +156,9 @@ def test_dry_run_uses_the_channel_subscription(seeded: Database) -> None:
     [
         (["digest", "--week", "2026-48", "--dry-run"], "invalid week '2026-48'"),
         (["digest", "--week", "2025-W53", "--dry-run"], "2025-W53 is not an ISO week"),
+        # the calendar's ends: the week after (its end) is no date; was an OverflowError
+        (["digest", "--week", "9999-W52", "--dry-run"], "invalid week '9999-W52': the year must be 1900-8999"),
+        (["digest", "--week", "0001-W01", "--dry-run"], "invalid week '0001-W01': the year must be 1900-8999"),
         (["digest", "--themes", "wonnen", "--dry-run"], "unknown theme 'wonnen' (did you mean 'wonen'?)"),
         (["digest", "--channel", "#wonen", "--dry-run"], "invalid Slack channel id"),
         (["digest", "subscribe", "--channel", "C0X", "--time", "25:00"], "invalid time '25:00'"),

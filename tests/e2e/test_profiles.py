@@ -227,6 +227,35 @@ def test_profile_edit_from_home_updates_the_register_and_search(
     assert not refusals(bot)
 
 
+def test_editing_a_profile_whose_expertise_is_longer_than_the_form_keeps_all_of_it(
+    start_bot: StartBot, emulator: SlackEmulator, db: Database
+) -> None:
+    # expertise imported from a file can be longer than Slack's input takes (3,000 characters): before, the form
+    # was pre-filled cut and saving it dropped the end
+    long_expertise = [f"onderwerp {n:03d} over ruimtelijke ordening en wonen" for n in range(80)]  # ~3,900
+    with db.session() as session:
+        row = session.scalars(select(Expert).where(Expert.slack_user_id == "U0DEMO008")).one()
+        row.expertise = list(long_expertise)
+        session.commit()
+    assert len("; ".join(long_expertise)) > 3000
+    bot = start_bot()
+    emulator.open_home("U0DEMO008")
+    emulator.wait_for(lambda: ids.ACTION_PROFILE_EDIT in home_text(emulator, "U0DEMO008"))
+    home_id = str((emulator.home_view("U0DEMO008") or {})["id"])
+    emulator.click_button("U0DEMO008", ids.ACTION_PROFILE_EDIT, view=home_id)
+    emulator.wait_for(lambda: emulator.views("U0DEMO008"))
+    modal = emulator.views("U0DEMO008")[-1]
+    # no cut input: the field is left out, with a note saying why, that it stays, and how to change it
+    assert ids.profile_input("expertise") not in flat(modal["blocks"])
+    assert "langer dan een Slack-formulier toelaat" in flat(modal) and "wieweet import experts" in flat(modal)
+    ok = emulator.submit_view("U0DEMO008", modal["id"], {ids.profile_block("city"): "Gent"})
+    assert ok.acked and not (ok.final and ok.final.body and ok.final.body.get("response_action"))
+    emulator.wait_for(lambda: expert_of(db, slack_user_id="U0DEMO008").city == "Gent")
+    assert expert_of(db, slack_user_id="U0DEMO008").expertise == long_expertise  # all of it, in order
+    assert not refusals(bot)
+    bot.assert_no_slack_calls_in_transactions()
+
+
 def test_join_as_expert_from_the_command(start_bot: StartBot, emulator: SlackEmulator, db: Database) -> None:
     bot = start_bot()
     emulator.send_command(NL_USER, CHANNEL, text="ik weet iets over buurtbudgetten; burgerbegroting")

@@ -753,3 +753,82 @@ def test_a_long_detailed_question_still_reaches_the_experts(routing_bot: BotProc
     emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
     assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == TRIAGE]
     assert "Traceback" not in routing_bot.log()
+
+
+# --- a person chooses someone who can never get a DM: a bot, a deactivated account ------------------------------
+
+BOT_PICK, GONE_PICK = "U0OTHRBOT", "U0GONEUSR"
+TOLD_BOT = "Dat is een bot"
+TOLD_GONE = "geen actief Slack-account meer"
+
+
+def told(emu: SlackEmulator, text: str) -> bool:
+    return text in flat([p["body"] for p in emu.response_posts])
+
+
+def test_forwarding_or_assigning_to_a_bot_or_a_deactivated_account_is_refused_and_nothing_is_lost(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    emulator.add_user(BOT_PICK, name="otherbot", real_name="Een Andere Bot", is_bot=True)
+    emulator.add_user(GONE_PICK, name="vertrokken", real_name="Vertrokken Collega", locale="nl-BE", deleted=True)
+    ask(emulator, NL_USER, QUESTION)
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    user, channel, message = open_requests(emulator)[0]
+    question = next(q for q in questions(demo_db_url) if q.text == QUESTION)
+    before = {(r.recipient_slack_id, r.status) for r in question.routings}
+    # the expert forwards to a bot, then to a deactivated colleague: told each time, their request stays theirs
+    emulator.select_user(user, ids.ACTION_FORWARD, BOT_PICK, message=message["ts"], channel=channel)
+    emulator.wait_for(lambda: told(emulator, TOLD_BOT))
+    emulator.select_user(user, ids.ACTION_FORWARD, GONE_PICK, message=message["ts"], channel=channel)
+    emulator.wait_for(lambda: told(emulator, TOLD_GONE))
+    after = next(q for q in questions(demo_db_url) if q.id == question.id)
+    assert {(r.recipient_slack_id, r.status) for r in after.routings} == before
+    updated = emulator.message(channel, message["ts"])
+    assert updated is not None and ids.ACTION_CLAIM in flat(updated.get("blocks"))  # still theirs to answer
+    # the real colleague afterwards: asked as before
+    emulator.add_user("U0COLLEG1", name="collega", real_name="Een Collega", locale="nl-BE")
+    emulator.select_user(user, ids.ACTION_FORWARD, "U0COLLEG1", message=message["ts"], channel=channel)
+    colleague_dm = emulator.dm_channel_with("U0COLLEG1")
+    emulator.wait_for(
+        lambda: [m for m in emulator.messages(colleague_dm) if ids.ACTION_CLAIM in flat(m.get("blocks"))], timeout=20
+    )
+
+    # staff assigning an escalated question to a bot or a deactivated account: told, nobody asked
+    ask(emulator, NL_USER, "Wie kent de beste recepten voor zuurdesembrood met spelt?")
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    triage = [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))][-1]
+    bread = next(q for q in questions(demo_db_url) if "zuurdesembrood" in q.text)
+    shown = len(emulator.response_posts)
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, BOT_PICK, message=triage["ts"], channel=TRIAGE)
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, GONE_PICK, message=triage["ts"], channel=TRIAGE)
+    emulator.wait_for(lambda: len(emulator.response_posts) >= shown + 2)
+    assert told(emulator, TOLD_BOT) and told(emulator, TOLD_GONE)
+    still = next(q for q in questions(demo_db_url) if q.id == bread.id)
+    assert not still.routings and still.status is QuestionStatus.ESCALATED
+    assert not [c for c in emulator.calls_to("conversations.open") if c.params.get("users") in (BOT_PICK, GONE_PICK)]
+    assert "Traceback" not in routing_bot.log()
+    routing_bot.assert_no_slack_calls_in_transactions()
+
+
+def test_experts_the_matcher_chose_who_cannot_get_a_dm_are_replaced_at_once_then_staff_get_it(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    # every expert in the register has left (their Slack accounts deactivated), staff have not updated it yet
+    for n in range(1, 121):
+        user = f"U0DEMO{n:03d}"
+        emulator.add_user(user, name=user.lower(), real_name=f"Vertrokken {n}", locale="nl-BE", deleted=True)
+    ask(emulator, NL_USER, QUESTION)
+
+    def question() -> Question | None:
+        return next((q for q in questions(demo_db_url) if q.text == QUESTION), None)
+
+    # each DM fails for good (user_disabled): the next expert is asked at once, and when the question may be sent to
+    # nobody more it goes to staff — no timer has to run out (the fake clock does not move)
+    emulator.wait_for(lambda: (q := question()) is not None and q.status is QuestionStatus.ESCALATED, timeout=30)
+    escalated = question()
+    assert escalated is not None and len(escalated.routings) > 2  # more than the first two were tried
+    assert {r.status for r in escalated.routings} == {RoutingStatus.EXPIRED}
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    assert expert_dms(emulator) == []
+    assert "Traceback" not in routing_bot.log()
+    routing_bot.assert_no_slack_calls_in_transactions()

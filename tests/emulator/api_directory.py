@@ -87,10 +87,20 @@ def conversations_open(state: State, params: Params) -> JSON:
         for user in users:
             if user not in state.users:
                 raise ApiError("user_not_found")
+            if len(users) == 1:
+                refuse_dm(state.users[user])
         channel = state.dm_channel(users[0]) if len(users) == 1 else _mpim(state, users)
     if params.flag("return_im"):
         return {"ok": True, "no_op": True, "already_open": True, "channel": channel.to_dict(state.bot_user_id)}
     return {"ok": True, "channel": {"id": channel.id}}
+
+
+def refuse_dm(user: JSON) -> None:
+    """Slack opens no DM with another bot (``cannot_dm_bot``) or a deactivated account (``user_disabled``)."""
+    if user.get("is_bot"):
+        raise ApiError("cannot_dm_bot")
+    if user.get("deleted"):
+        raise ApiError("user_disabled")
 
 
 def _mpim(state: State, users: list[str]) -> Channel:

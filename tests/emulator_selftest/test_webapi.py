@@ -102,6 +102,13 @@ def test_users_conversations_usergroups(emu: SlackEmulator, client: WebClient) -
     dm = client.conversations_open(users="U001")["channel"]["id"]
     assert dm.startswith("D") and dm == emu.dm_channel_with("U001")
     assert client.conversations_open(users=["U001"])["channel"]["id"] == dm
+    # no DM with another bot or a deactivated account, as Slack
+    emu.add_user("U0OTHERBOT", is_bot=True)
+    emu.add_user("U0GONE", deleted=True)
+    for user, error in (("U0OTHERBOT", "cannot_dm_bot"), ("U0GONE", "user_disabled")):
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_open(users=user)
+        assert error_of(refused) == error
     assert client.conversations_info(channel=dm)["channel"]["is_im"] is True
     info = client.conversations_info(channel="C001")["channel"]
     assert (info["name"], info["is_private"], info["is_member"]) == ("wonen", False, True)

@@ -29,6 +29,20 @@ def test_bad_periods_are_refused_with_a_message(text: str) -> None:
         parse_period(text)
 
 
+@pytest.mark.parametrize(
+    "text", ["9999-W52", "9999-12", "9999-Q4", "9999-12-01..9999-12-31", "2026-12-01..9999-01-01", "0001-Q1", "1899-12"]
+)
+def test_periods_outside_the_years_are_refused_before_any_date_overflows(text: str) -> None:
+    with pytest.raises(InvalidPeriod, match="the year must be 1900-8999"):
+        parse_period(text)
+
+
+def test_the_years_edges_and_their_trend_periods_are_dates() -> None:
+    for text in ("1900-Q1", "1900-W01", "1900-01-01..1900-01-31", "8999-Q4", "8999-W52", "8999-12-01..8999-12-31"):
+        period = parse_period(text)
+        assert period.start < period.end and period.previous(3).start < period.start
+
+
 def test_trend() -> None:
     assert trend_of(5, (0, 0, 0)) == "new"
     assert trend_of(10, (3, 4, 5)) == "rising"

@@ -133,6 +133,16 @@ def test_cli_bad_period_is_a_clear_error(database_url: str, args: list[str]) -> 
     assert result.exit_code == 2 and "invalid period" in result.output
 
 
+@pytest.mark.parametrize("period", ["9999-W52", "9999-12", "9999-Q4", "9999-12-01..9999-12-31", "0001-Q1", "0001-W01"])
+@pytest.mark.parametrize("command", ["needs", "report"])
+def test_cli_a_period_at_the_calendars_ends_is_a_clear_error(database_url: str, command: str, period: str) -> None:
+    # the day after the period or the periods before it (the trend) are no dates there: was an OverflowError
+    args = [command, "--period", period, *(["x.xlsx"] if command == "report" else [])]
+    result = CliRunner().invoke(main, ["--database", database_url, *args])
+    assert result.exit_code == 2, result.output
+    assert f"invalid period '{period}': the year must be 1900-8999" in result.output
+
+
 def test_cli_report_refuses_other_file_types(database_url: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--database", database_url, "report", str(tmp_path / "r.pdf")])
     assert result.exit_code == 2 and ".xlsx, .html or .png" in result.output

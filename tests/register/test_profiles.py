@@ -114,6 +114,23 @@ def test_joining_again_edits_the_own_profile(db: Database) -> None:
     assert expert(db, expert_id).role == "diensthoofd"
 
 
+def test_a_field_the_form_left_out_as_too_long_is_kept_as_stored(db: Database) -> None:
+    long_topics = [f"onderwerp {n:03d} over ruimtelijke ordening en wonen" for n in range(80)]  # over 3,000
+    with db.session() as session:
+        values = {**FORM, "expertise": "; ".join(long_topics)}
+        expert_id = profiles.save_profile(session, actor=GRIET, values=values, now=NOW).expert.id
+    assert expert(db, expert_id).expertise == long_topics
+    edited = {k: v for k, v in FORM.items() if k != "expertise"} | {"role": "diensthoofd"}
+    with db.session() as session:
+        profiles.save_profile(session, actor=GRIET, values=edited, now=NOW, expert_id=expert_id, keep={"expertise"})
+    kept = expert(db, expert_id)
+    assert kept.expertise == long_topics and kept.role == "diensthoofd"
+    # without ``keep`` the field is what the form says (here: emptied), as before
+    with db.session() as session:
+        profiles.save_profile(session, actor=GRIET, values=edited, now=NOW, expert_id=expert_id)
+    assert expert(db, expert_id).expertise == []
+
+
 def test_only_the_owner_or_staff_edit_a_profile(db: Database) -> None:
     expert_id = join(db)
     with db.session() as session, pytest.raises(NotAuthorized):

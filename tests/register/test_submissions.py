@@ -135,6 +135,18 @@ def test_a_contact_address_of_a_registered_expert_links_the_expert(db: Database)
 # --- editing and authorization ------------------------------------------------------------------------------------
 
 
+def test_a_field_the_form_left_out_as_too_long_is_kept_as_stored(db: Database) -> None:
+    summary = "Ouderen delen hun te grote woning met een jong gezin. " * 80  # over 4,000 characters, from a file
+    practice_id = submit(db, summary=summary)
+    edited = {k: v for k, v in FORM.items() if k != "summary"} | {"year": "2023"}
+    with db.session() as session:
+        submissions.update_practice(
+            session, actor=GRIET, practice_id=practice_id, values=edited, now=NOW, keep={"summary"}
+        )
+    kept = practice(db, practice_id)
+    assert kept.summary == summary.strip() and kept.year == 2023
+
+
 def test_the_submitter_edits_while_pending_and_staff_at_any_time(db: Database) -> None:
     practice_id = submit(db)
     with db.session() as session:

@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.actors import Actor, NotAuthorized
+from bot.error_texts import error_text
 from bot.errors import NotFoundError
 from bot.routing.errors import RoutingInputError, StaleActionError
 from storage.models import (
     Answer,
     Availability,
     Expert,
+    ExpertDecline,
     KnowledgeGap,
     OutboxKind,
     Question,
@@ -145,6 +147,24 @@ def test_all_decline_escalates(world: World) -> None:
     triage = world.outbox(K.TRIAGE)
     assert len(triage) == 1 and triage[0].payload["routing_counts"] == {"declined": 3}
     assert world.pending_timers() == []  # nothing left to remind, ask or escalate
+
+
+def test_an_expert_who_cannot_get_a_dm_is_replaced_at_once_without_a_decline(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask()
+    first = {r.id for r in _question(world, qid).routings}
+    gone = min(first)
+    with world.db.session() as s:
+        assert world.service.recipient_unreachable(s, routing_id=gone, error="user_disabled", now=LATER) == "moved on"
+    q = _question(world, qid)
+    closed = next(r for r in q.routings if r.id == gone)
+    assert closed.status is R.EXPIRED and q.status is Q.ROUTED
+    assert len([r for r in q.routings if r.status is R.ASKED]) == 2  # someone new, at once
+    assert not [t for t in world.pending_timers() if t.routing_id == gone]  # no reminder for the unreachable one
+    with world.db.session() as s:
+        assert not list(s.scalars(select(ExpertDecline)))  # they never saw it: no decline on their themes
+        again = world.service.recipient_unreachable(s, routing_id=gone, error="user_disabled", now=LATER)
+    assert again == "noop: routing expired"
 
 
 def test_answer_closes_the_others_and_notifies_everyone(world: World) -> None:
@@ -528,7 +548,10 @@ def test_volunteer_is_asked_for_public_questions_only(world: World) -> None:
     assert again.value.code == "already_asked"
     with pytest.raises(RoutingInputError) as own, world.db.session() as s:
         svc.volunteer(s, question_id=public, slack_id=ASKER, now=LATER)
-    assert own.value.code == "forward_to_asker"
+    # about helping, not forwarding ("Je kan de vraag niet doorsturen…" before)
+    assert own.value.code == "help_own_question"
+    assert str(error_text(own.value, "nl")).startswith("Dit is je eigen vraag: je kan er niet zelf bij helpen.")
+    assert str(error_text(own.value, "en")).startswith("This is your own question: you cannot offer to help")
     private = world.ask(visibility=Visibility.PRIVATE)
     with pytest.raises(NotAuthorized) as refused, world.db.session() as s:  # never offered: a refusal
         svc.volunteer(s, question_id=private, slack_id="UHELPER2", now=LATER)

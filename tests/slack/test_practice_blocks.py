@@ -23,7 +23,7 @@ from handlers.blocks.practice import (
     prefill_from_message,
 )
 from handlers.blocks.profile import build_submission_outcome
-from handlers.forms import read_practice_form
+from handlers.forms import PracticeForm, read_practice_form
 from handlers.kit import ThemeChoice
 from handlers.outbox import STAFF_KINDS, render_message
 from storage.db import Database
@@ -231,3 +231,24 @@ def test_the_sub_command_opens_the_modal_only_when_asked(monkeypatch: pytest.Mon
     assert not practices.route_practice_command(turn, "praktijk rond leegstandsheffing?")  # a question: searched
     assert not practices.route_practice_command(turn, "wie weet iets over praktijken?")
     assert opened == [{}, {}, {"title": "Buurtbudgetten in Gent"}]
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_stored_text_longer_than_the_form_is_left_out_never_cut_and_kept(lang: str) -> None:
+    long_lessons = "Begeleiding van de eerste gesprekken is nodig. " * 80  # over 3,000 characters
+    values = {"title": "Kangoeroewonen", "summary": "Kort.", "lessons": long_lessons}
+    view = build_practice_modal(lang, values=values, themes=THEMES, practice_id=7).to_dict()
+    text = json.dumps(view, ensure_ascii=False)
+    assert ids.practice_input("lessons") not in text and ids.practice_input("summary") in text
+    assert str(len(long_lessons.strip())) in text and "wieweet import practices" in text
+    metadata = json.loads(view["private_metadata"])
+    assert metadata["keep"] == ["lessons"] and metadata["practice_id"] == 7
+    # submitted: the left-out field is not in the values (the service keeps it); unknown names in keep are ignored
+    state = {ids.practice_block("title"): {ids.practice_input("title"): {"type": "plain_text_input", "value": "K"}}}
+    forged = {**metadata, "keep": ["lessons", "owner", 3]}
+    body = {"view": {"private_metadata": json.dumps(forged), "state": {"values": state}}}
+    form = PracticeForm.parse(body)
+    assert form.keep == {"lessons"} and "lessons" not in form.values and form.values["title"] == "K"
+    # a new practice (nothing stored) is pre-filled as before, up to what the input takes
+    new = json.dumps(build_practice_modal(lang, values=values, themes=THEMES, practice_id=None).to_dict())
+    assert ids.practice_input("lessons") in new and "keep" not in json.loads(json.loads(new)["private_metadata"])
