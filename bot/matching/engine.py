@@ -159,18 +159,25 @@ def _field_texts(doc: Doc) -> dict[str, str]:
     return {"question": doc.question, "answer": doc.answer}
 
 
-def _name_words(doc: Doc) -> set[str]:
-    """The folded words of the people a document names: an expert's name, the person who answered an earlier
-    question (``answered_by``: a name, or an e-mail address when the answerer was in no register) and a practice's
-    contact (the address's local part). No repair lands on them: a person's name says nothing about a topic, and
+def _name_words(doc: Doc) -> tuple[set[str], set[str]]:
+    """The folded words of the people a document names, as (certain, addressed): an expert's name field is a
+    person's name; the words of an e-mail address (an expert's, a practice contact's, an answerer known by address
+    only) or of an answerer's display name may be a person's or a topic's ("ruimtelijke.ordening@…", "Team
+    Wonen"), see ``Matcher._names_a_person``. No repair lands on a person's name: it says nothing about a topic, and
     an answer or summary may name its author ("Groeten, Koen")."""
     if isinstance(doc, ExpertDoc):
-        return {*_TOKEN_RE.findall(fold(doc.name)), *_address_words(doc.email)}
+        return set(_TOKEN_RE.findall(fold(doc.name))), _address_words(doc.email)
     if isinstance(doc, AnswerDoc):
         if "@" in doc.answered_by:
-            return _address_words(doc.answered_by)
-        return set(_TOKEN_RE.findall(fold(doc.answered_by)))
-    return _address_words(doc.contact_email)
+            return set(), _address_words(doc.answered_by)
+        return set(), set(_TOKEN_RE.findall(fold(doc.answered_by)))
+    return set(), _address_words(doc.contact_email)
+
+
+def _item_words(doc: Doc) -> set[str]:
+    """The folded words of a document's expertise items or tags: what its owner says it is about."""
+    items = doc.expertise if isinstance(doc, ExpertDoc) else doc.tags if isinstance(doc, PracticeDoc) else ()
+    return {w for item in items for w in _TOKEN_RE.findall(fold(item))}
 
 
 def _address_words(address: str) -> set[str]:
@@ -257,8 +264,14 @@ class Matcher:
         self._surface_df: Counter[str] = Counter()
         # folded words of people's names (experts, answerers, practice contacts; see _name_words) -> number of
         # documents naming them: a repair never lands on a person's name ("eolien" is no typo of "Jolien", whose bio
-        # starts with her name)
+        # starts with her name); an address's or display name's word only when it is no concept (_names_a_person)
         self._name_words: Counter[str] = Counter()
+        # the words of expert name fields only (no address, no display name) -> number of experts
+        self._person_words: Counter[str] = Counter()
+        # words of expertise items and tags -> number of documents; with the glossary's and themes' words
+        # (_lexicon_concepts) the register's concepts, which an address or display name does not make a name
+        self._item_words: Counter[str] = Counter()
+        self._lexicon_concept_words: set[str] | None = None
         self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) -> words
         self._bucket_rank: dict[tuple[int, str], int] = {}  # bucket -> its position in _buckets
         self._bucket_sizes: dict[int, list[tuple[int, str]]] = {}  # length -> its buckets
@@ -334,16 +347,18 @@ class Matcher:
             kind.orgs.clear()
         self._surface_df.clear()
         self._name_words.clear()
+        self._person_words.clear()
+        self._item_words.clear()
         for doc in experts:
             if doc.consent != "withdrawn":
                 self._kinds["expert"].docs[doc.id] = doc
-                self._name_words.update(_name_words(doc))
+                self._count_names(doc, +1)
         for pdoc in practices:
             self._kinds["practice"].docs[pdoc.id] = pdoc
-            self._name_words.update(_name_words(pdoc))
+            self._count_names(pdoc, +1)
         for adoc in answers:
             self._kinds["answer"].docs[adoc.id] = adoc
-            self._name_words.update(_name_words(adoc))
+            self._count_names(adoc, +1)
         # pass 1: vocabulary (for compound splitting and typo repair), and each kind's field lengths summed (what
         # the analysis will count: so pass 2 indexes each document as it is analysed, never holding them all)
         df = self._surface_df
@@ -415,6 +430,7 @@ class Matcher:
     def set_themes(self, themes: Sequence[ThemeDoc]) -> None:
         """Replace the theme vocabulary (labels, synonyms). Documents keep their theme keys; no re-indexing."""
         self._lexicon.set_themes(themes)
+        self._lexicon_concept_words = None
         for w in self._lexicon.words:
             self._bucket(w)
         self._splitter.add_words(self._lexicon.words)
@@ -422,7 +438,7 @@ class Matcher:
     def _upsert(self, kind: _Kind, doc_id: int, doc: Doc) -> None:
         self._remove(kind, doc_id)
         kind.docs[doc_id] = doc
-        self._name_words.update(_name_words(doc))
+        self._count_names(doc, +1)
         ws = self._doc_words(doc)
         self._count_words(ws, +1)
         self._splitter.add_words(ws)
@@ -436,15 +452,45 @@ class Matcher:
         if kind.collection.needs_refresh():
             self._reindex(kind)
 
+    def _count_names(self, doc: Doc, sign: int) -> None:
+        """Add (+1) or take away (-1) a document's name and concept words (see _name_words, _item_words)."""
+        person, addressed = _name_words(doc)
+        for counter, ws in (
+            (self._name_words, person | addressed),
+            (self._person_words, person),
+            (self._item_words, _item_words(doc)),
+        ):
+            for w in ws:
+                counter[w] += sign
+                if counter[w] <= 0:
+                    del counter[w]
+
+    def _lexicon_concepts(self) -> set[str]:
+        """The words of the glossary's entries and of the themes' names and synonyms."""
+        if self._lexicon_concept_words is None:
+            lex = self._lexicon
+            entries = [e for g in lex.groups for e in g] + [e for es in lex.theme_triggers.values() for e in es]
+            self._lexicon_concept_words = {w for e in entries for w in e.text.split()}
+        return self._lexicon_concept_words
+
+    def _names_a_person(self, word: str) -> bool:
+        """Whether ``word`` is a word of a person's name, onto which no typo is repaired. A word of an expert's
+        name field always is. A word of an e-mail address or an answerer's display name is unless it is a concept
+        of the register — a word of the glossary, of a theme's name or synonyms, of an expertise item or a tag —:
+        a shared topic mailbox ("ruimtelijke.ordening@…", "info.duurzaamheid@…") or a team ("Team Wonen") is
+        named after its topic, and a person's first name or surname is rarely a concept ("jolien", "peeters")."""
+        if word not in self._name_words:
+            return False
+        if word in self._person_words:
+            return True
+        return word not in self._item_words and word not in self._lexicon_concepts()
+
     def _remove(self, kind: _Kind, doc_id: int) -> None:
         old = kind.docs.pop(doc_id, None)
         if old is None:
             return
         self._count_words(self._doc_words(old), -1)
-        for w in _name_words(old):
-            self._name_words[w] -= 1
-            if self._name_words[w] <= 0:
-                del self._name_words[w]
+        self._count_names(old, -1)
         kind.collection.remove(doc_id)
         kind.city.pop(doc_id, None)
         kind.orgs.pop(doc_id, None)
@@ -628,7 +674,7 @@ class Matcher:
             df = self._surface_df.get(cand, 0)
             if df == 0 and cand not in self._lexicon.words and cand not in qstop:
                 continue  # stale bucket entry
-            if cand in self._name_words:
+            if self._names_a_person(cand):
                 continue  # a person's name says nothing about a topic
             # equal distance, first letter and frequency: alphabetical, so the result never depends on the order
             # in which words entered the vocabulary (set iteration, i.e. string hashing)
@@ -789,7 +835,7 @@ class Matcher:
                     df
                     and abs(len(cand) - n) <= 4
                     and cand not in qstop
-                    and cand not in self._name_words
+                    and not self._names_a_person(cand)
                     and (best is None or df > best[0])
                 ):
                     best = (df, cand)

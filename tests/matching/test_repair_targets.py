@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.matching import Matcher
-from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc
+from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
 from bot.matching.query import keyboard_slip
 from bot.matching.wordlist import common_words, in_a_list
 
@@ -127,6 +127,62 @@ class TestNoRepairIntoAnyonesName:
         m = _matcher([], practices=[practice])
         assert "wijkwerking" not in m._name_words
         assert m._repair("wijkwerkng") == "wijkwerking"
+
+    def test_a_two_word_topic_mailbox_names_nobody(self) -> None:
+        # "ruimtelijke ordening" is a glossary entry: a mailbox named after it names no person
+        practice = PracticeDoc(
+            13, "Omgevingsloket", "Vergunningen.", city="Gent", contact_email="ruimtelijke.ordening@stad.be"
+        )
+        m = _matcher([], practices=[practice])
+        assert "ordening" in m._name_words  # two words, like a person's address ...
+        assert m._repair("ordenning") == "ordening"  # ... but a concept of the register
+
+    def test_an_info_mailbox_on_a_tag(self) -> None:
+        practice = PracticeDoc(
+            14,
+            "Klimaatplan",
+            "Een plan voor de stad.",
+            city="Gent",
+            tags=("duurzaamheid",),
+            contact_email="info.duurzaamheid@gent.be",
+        )
+        m = _matcher([], practices=[practice])
+        assert m._repair("duurzaamhied") == "duurzaamheid"
+
+    def test_a_concept_that_leaves_the_register(self) -> None:
+        # the tag made "bijenkast" a concept; without it the address is a person's again (counts follow upserts)
+        answer = AnswerDoc(15, "Wie ruimt op?", "Dat doen wij.", answered_by="anna.bijenkast@gent.be")
+        tagged = PracticeDoc(16, "Opruimactie", "Samen opruimen.", city="Gent", tags=("bijenkast",))
+        m = _matcher([], practices=[tagged], answers=[answer])
+        assert m._repair("bijenkats") == "bijenkast"
+        m.upsert_practice(PracticeDoc(16, "Opruimactie", "Samen een bijenkast bouwen.", city="Gent"))
+        assert m._repair("bijenkats") is None
+        m.set_themes([*THEMES, ThemeDoc("imkerij", "Bijenkast en imkerij", "Beehives", ())])
+        assert m._repair("bijenkats") == "bijenkast"
+
+    def test_a_team_that_answered(self) -> None:
+        # "wonen" is a theme: "Team Wonen" is a team named after its topic, no person
+        answer = AnswerDoc(13, "Wie kent woonbeleid?", "Wij helpen met wonen in de stad.", answered_by="Team Wonen")
+        m = _matcher([], answers=[answer])
+        assert "wonen" in m._name_words
+        assert m._repair("wnoen") == "wonen"
+
+    def test_a_personal_address_stays_protected(self) -> None:
+        # a first name or surname is no concept of the register: still a person's
+        practice = PracticeDoc(
+            15, "Windpark", "Jolien leidt het project.", city="Gent", contact_email="jolien.claes@gent.be"
+        )
+        m = _matcher([], practices=[practice])
+        assert m._repair("eolien") is None
+        assert m._repair("claez") is None
+        answer = AnswerDoc(14, "Windturbines?", "Groeten, Jolien", answered_by="Jolien Smets")
+        m = _matcher([], answers=[answer])
+        assert m._repair("eolien") is None
+
+    def test_a_concept_word_in_an_experts_name_field_is_still_a_name(self) -> None:
+        # "Wonen" as an expert's surname (name field) stays protected, concept or not
+        m = _matcher([expert(120, "Ria Wonen", city="Gent", expertise=("fietsbeleid",))])
+        assert m._repair("wnoen") is None
 
 
 class TestNoRepairIntoAFragment:
