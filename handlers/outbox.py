@@ -75,8 +75,10 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
-# Of those, the ones saying the recipient can never get a DM: a routing's request failing so is not waited on
-UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "account_inactive", "user_not_found"})
+# Of those, the ones saying the recipient can never get a DM: a routing's request failing so is not waited on.
+# Not "account_inactive": Slack says it of the bot's own token (the app or workspace disabled, which an admin can
+# undo), and moving on would spend every open question's experts on messages that cannot go out either.
+UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "user_not_found"})
 UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER})
 
 
@@ -294,16 +296,28 @@ class OutboxSender:
                 policy=self.policy,
                 worker_id=message.claimed_by or "",
             )
-            unreachable = permanent and error in UNREACHABLE_ERRORS and message.kind in UNREACHABLE_KINDS
-            routing = self.services.routing
-            if recorded and unreachable and routing is not None and message.routing_id is not None:
-                outcome = routing.recipient_unreachable(
-                    session, routing_id=message.routing_id, error=error, now=self.services.clock()
-                )
-                log.warning(
-                    "outbox %s: routing %s cannot reach its expert: %s", message.id, message.routing_id, outcome
-                )
         if not recorded:
             log.warning(
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value
             )
+            return
+        unreachable = permanent and error in UNREACHABLE_ERRORS and message.kind in UNREACHABLE_KINDS
+        if unreachable and message.routing_id is not None:
+            self._move_on(message.id, message.routing_id, error)
+
+    def _move_on(self, message_id: int, routing_id: int, error: str) -> None:
+        """A routing whose expert can never get a DM asks the next one at once — in its own transaction, after the
+        failure is recorded: if moving on fails (a lock timeout, a matcher error), the failure stays recorded, the
+        rest of the batch is sent, and the routing waits for its timers as any unanswered request does."""
+        routing = self.services.routing
+        if routing is None:
+            return
+        try:
+            with self.services.db.session() as session:
+                outcome = routing.recipient_unreachable(
+                    session, routing_id=routing_id, error=error, now=self.services.clock()
+                )
+        except Exception:
+            log.exception("outbox %s: routing %s could not move on (its timers will)", message_id, routing_id)
+            return
+        log.warning("outbox %s: routing %s cannot reach its expert: %s", message_id, routing_id, outcome)
