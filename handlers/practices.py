@@ -139,6 +139,7 @@ def check_practice_form(form: PracticeForm, draft: Draft) -> dict[str, str]:
     """Before the ack: the fields' own rules (required, lengths, formats); the themes and a title already taken are
     the service's to check when it saves."""
     _, errors = validate_practice(form.values, themes=ANY_THEME, today=draft.today)
+    errors = [e for e in errors if e.column not in form.keep]  # left out of the form, kept as stored when saved
     return practice_field_errors(errors, draft.lang) if errors else {}
 
 

@@ -125,6 +125,7 @@ def check_profile_form(form: ProfileForm, draft: Draft) -> dict[str, str]:
     """Before the ack: the fields' own rules (required, lengths, formats); the themes and an e-mail address taken
     by another profile are the service's to check when it saves."""
     _, errors = validate_expert({**form.values, "slack_user_id": draft.user_id or ""}, themes=ANY_THEME)
+    errors = [e for e in errors if e.column not in form.keep]  # left out of the form, kept as stored when saved
     return field_errors(errors, draft.lang) if errors else {}
 
 

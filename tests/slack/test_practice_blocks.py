@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from handlers.blocks.practice import (
     prefill_from_message,
 )
 from handlers.blocks.profile import build_submission_outcome
-from handlers.forms import PracticeForm, read_practice_form
+from handlers.forms import Draft, PracticeForm, read_practice_form
 from handlers.kit import ThemeChoice
 from handlers.outbox import STAFF_KINDS, render_message
 from storage.db import Database
@@ -252,3 +252,25 @@ def test_a_stored_text_longer_than_the_form_is_left_out_never_cut_and_kept(lang:
     # a new practice (nothing stored) is pre-filled as before, up to what the input takes
     new = json.dumps(build_practice_modal(lang, values=values, themes=THEMES, practice_id=None).to_dict())
     assert ids.practice_input("lessons") in new and "keep" not in json.loads(json.loads(new)["private_metadata"])
+
+
+def test_a_required_field_left_out_as_too_long_does_not_block_saving_the_rest() -> None:
+    """The summary is required and an import may store more than a form takes: left out of the edit form (kept as
+    stored), the check before the ack must not call it missing, or nothing else of that practice could be changed."""
+    long_summary = "Vrijwilligers vangen zwerfkatten en de stad betaalt. " * 70  # over 3,000 characters
+    values = {"title": "Zwerfkatten", "summary": long_summary}
+    view = build_practice_modal("nl", values=values, themes=THEMES, practice_id=7).to_dict()
+    assert json.loads(view["private_metadata"])["keep"] == ["summary"]
+    typed = {"title": "Zwerfkatten", "city": "Gent"}
+    state = {
+        ids.practice_block(k): {ids.practice_input(k): {"type": "plain_text_input", "value": v}}
+        for k, v in typed.items()
+    }
+    form = PracticeForm.parse({"view": {"private_metadata": view["private_metadata"], "state": {"values": state}}})
+    from handlers.practices import check_practice_form  # noqa: PLC0415
+
+    draft = Draft(lang="nl", today=date(2026, 12, 5), user_id="U1")
+    assert check_practice_form(form, draft) == {}
+    # a new practice (nothing kept) still needs its summary
+    fresh = PracticeForm.parse({"view": {"private_metadata": json.dumps({}), "state": {"values": state}}})
+    assert ids.practice_block("summary") in check_practice_form(fresh, draft)
