@@ -369,6 +369,9 @@ def require_reachable(turn: Turn, user_id: str) -> None:
             raise RoutingInputError("ask_unknown_user") from exc
         log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
         return
+    except OSError as exc:  # no answer at all (a timeout, a network error): the same as an outage
+        log.warning("users.info failed for %s: %r", user_id, exc)
+        return
     if user.get("is_bot"):
         raise RoutingInputError("ask_bot")
     if user.get("deleted"):
@@ -376,6 +379,8 @@ def require_reachable(turn: Turn, user_id: str) -> None:
 
 
 def handle_forward(turn: Turn, pick: UserPick) -> None:
+    # the routing is the clicker's (a claim checked first), then the one they chose is asked about
+    _routing(turn).get_routing_for(turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn))
     require_reachable(turn, pick.user_id)
     _routing(turn).forward(
         turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn), to_slack_id=pick.user_id, now=turn.now

@@ -529,6 +529,10 @@ def test_forged_routing_ids_in_buttons_are_refused(
     for action in (ids.ACTION_CLAIM, ids.ACTION_SNOOZE, ids.ACTION_DECLINE):
         emulator.click_button(u1, action, value=str(theirs.id), block_id=block, message=m1["ts"], channel=c1)
     emulator.wait_for(lambda: len([x for x in refusals(routing_bot) if f"target=routing:{theirs.id}" in x]) >= 3)
+    # a forward picked in someone else's routing: refused before Slack is asked about the one picked
+    emulator.select_user(u1, ids.ACTION_FORWARD, "U0PROBE01", block_id=block, message=m1["ts"], channel=c1)
+    emulator.wait_for(lambda: len([x for x in refusals(routing_bot) if f"target=routing:{theirs.id}" in x]) >= 4)
+    assert not [c for c in emulator.calls if c.method == "users.info" and c.params.get("user") == "U0PROBE01"]
     # value and block id disagree, or are nonsense: refused as malformed
     emulator.click_button(u1, ids.ACTION_CLAIM, value=str(theirs.id + 1), block_id=block, message=m1["ts"], channel=c1)
     emulator.click_button(u1, ids.ACTION_CLAIM, value="99999999999", block_id="x", message=m1["ts"], channel=c1)
