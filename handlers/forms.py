@@ -192,6 +192,11 @@ class TriageCloseForm:
 # --- self-service: profiles and practices --------------------------------------------------------------------------
 
 
+def _topic_lines(values: State, block: str, action: str) -> str:
+    """A multi-line list input: one topic per line or separated by ``;`` (the register's list syntax)."""
+    return "; ".join(line for line in text_value(values, block, action).splitlines() if line.strip())
+
+
 def read_profile_form(values: State) -> dict[str, str]:
     """The profile modal's values as the validation's raw texts (themes and lists joined with ``;``)."""
     form: dict[str, str] = {}
@@ -200,9 +205,7 @@ def read_profile_form(values: State) -> dict[str, str]:
         if name == "themes":
             form[name] = "; ".join(selected_all(values, block, action))
         elif name == "expertise":
-            # one topic per line or separated by ; — the register's list syntax
-            lines = text_value(values, block, action).splitlines()
-            form[name] = "; ".join(line for line in lines if line.strip())
+            form[name] = _topic_lines(values, block, action)
         else:
             form[name] = text_value(values, block, action)
     return form
@@ -236,6 +239,7 @@ class ProfileForm:
     values: dict[str, str]
     channel_id: str | None  # where the form was opened: only for a notice to the submitter themselves
     keep: frozenset[str] = frozenset()  # fields too long for the form, left out of it: kept as stored
+    add_expertise: str = ""  # topics to append to the expertise (the input shown when it is kept)
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> Self:
@@ -248,6 +252,7 @@ class ProfileForm:
             values={name: value for name, value in read.items() if name not in keep},
             channel_id=claims.channel_id(metadata.get("channel_id")),
             keep=keep,
+            add_expertise=_topic_lines(values, ids.BLOCK_PROFILE_ADD_EXPERTISE, ids.INPUT_PROFILE_ADD_EXPERTISE),
         )
 
 

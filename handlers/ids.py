@@ -121,6 +121,9 @@ ACTION_PROFILE_REJECT: Final = "profile_reject"  # staff; value: expert id -> re
 VIEW_PROFILE_REJECT: Final = "profile_reject_view"
 BLOCK_PROFILE_REJECT_REASON: Final = "profile_reject_reason"
 INPUT_PROFILE_REJECT_REASON: Final = "profile_reject_reason_input"
+# expertise kept as stored (too long for the form): topics typed here are appended to it on save
+BLOCK_PROFILE_ADD_EXPERTISE: Final = "profile_add_expertise"
+INPUT_PROFILE_ADD_EXPERTISE: Final = "profile_add_expertise_input"
 ACTION_EXPERT_REMOVE: Final = "expert_remove"  # staff; value: expert id (with a confirm dialog)
 BLOCK_HOME_FOOTER: Final = "home_footer"
 BLOCK_CONSENT: Final = "consent"  # + ":" + expert id: the confirm-your-listing DM's buttons

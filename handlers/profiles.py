@@ -104,12 +104,7 @@ def _slack_identity(turn: Turn) -> dict[str, str]:
 def open_profile_modal(turn: Turn, *, expert: Expert | None, expertise: str = "", channel: str | None = None) -> None:
     """The join form (pre-filled from Slack and ``expertise``) or the edit form of ``expert``."""
     lang = turn.lang
-    if expert is None:
-        values = {**_slack_identity(turn), "expertise": expertise}
-    else:
-        values = profiles.form_values(expert)
-        if expertise:
-            values["expertise"] = "; ".join(x for x in (values.get("expertise"), expertise) if x)
+    values = {**_slack_identity(turn), "expertise": ""} if expert is None else profiles.form_values(expert)
     view = build_profile_modal(
         lang,
         values=values,
@@ -117,6 +112,7 @@ def open_profile_modal(turn: Turn, *, expert: Expert | None, expertise: str = ""
         expert_id=expert.id if expert is not None else None,
         joining=expert is None,
         channel_id=channel,
+        add_expertise=expertise,  # appended to the expertise, or offered below it when the sum is too long
     )
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
@@ -143,9 +139,10 @@ def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
             expert_id=form.expert_id,
             approval_required=turn.services.settings.expert_approval,
             keep=form.keep,
+            add_expertise=form.add_expertise,
         )
     except InvalidRecord as exc:  # shown on the fields; nothing was written
-        turn.form_errors(field_errors(exc.errors, turn.lang))
+        turn.form_errors(field_errors(exc.errors, turn.lang, kept=form.keep))
         return
     turn.ack()
     expert = saved.expert

@@ -29,7 +29,7 @@ from bot.outbox import ConsentRequest, ConsentRequestKind, ProfileReview, Submis
 from bot.register.notify import tell_submission_outcome
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
-from bot.register.validation import FieldError, validate_expert
+from bot.register.validation import FieldError, split_list, validate_expert
 from storage import outbox_repo
 from storage import register_repo as repo
 from storage.models import Availability, Consent, Expert, OutboxKind, RecordStatus
@@ -151,6 +151,22 @@ def find_expert(session: Session, *, email: str | None = None, slack_user_id: st
     return repo.get_expert_by_email(session, email=email) if email else None
 
 
+def append_expertise(expertise: str, added: str) -> str:
+    """``expertise`` with the topics of ``added`` after it (the register's list syntax), each topic once."""
+    return "; ".join(split_list(f"{expertise};{added}"))
+
+
+def _with_kept(
+    values: Mapping[str, str | None], existing: Expert | None, *, keep: Collection[str], add_expertise: str
+) -> dict[str, str | None]:
+    """The form's values with the kept fields as stored and the topics to add after the expertise."""
+    stored = form_values(existing)
+    result = {**values, **{name: stored[name] for name in keep if name in stored}}
+    if split_list(add_expertise):
+        result["expertise"] = append_expertise(result.get("expertise") or "", add_expertise)
+    return result
+
+
 # --- joining and editing ---------------------------------------------------------------------------------------------
 
 
@@ -163,12 +179,15 @@ def save_profile(
     expert_id: int | None = None,
     approval_required: bool = False,
     keep: Collection[str] = (),
+    add_expertise: str = "",
 ) -> SavedProfile:
     """Create the actor's own profile (``expert_id`` None: join) or update one (own, or anyone's for staff).
 
     Joining confirms the listing at once (the person filled it in themselves). With ``approval_required`` a
     profile made by someone who is not staff waits (status pending) until staff approve it. ``keep``: fields the
-    form left out (too long for it) that stay as stored, whatever ``values`` holds for them.
+    form left out (too long for it) that stay as stored, whatever ``values`` holds for them. ``add_expertise``:
+    topics appended to the expertise (the stored one when kept), read as the expertise list is (``;`` or ``|``,
+    trimmed, an item already there in any case is not added again); empty adds nothing.
     """
     existing = get_expert(session, expert_id=expert_id) if expert_id is not None else None
     if existing is not None:
@@ -179,8 +198,7 @@ def save_profile(
             raise NotAuthorized("join as an expert without a Slack account", target="expert:new")
         existing = get_profile(session, slack_user_id=actor.slack_id)  # joining again edits the profile
         slack_id = actor.slack_id
-    stored = form_values(existing)
-    values = {**values, **{name: stored[name] for name in keep if name in stored}}
+    values = _with_kept(values, existing, keep=keep, add_expertise=add_expertise)
     record, errors = validate_expert({**values, "slack_user_id": slack_id}, themes=ThemeResolver.for_session(session))
     if record is None:
         raise InvalidRecord(errors)

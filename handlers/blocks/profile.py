@@ -6,7 +6,7 @@ Builders take plain values (``ProfileCard``, ``HomeData``, typed outbox payloads
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,8 @@ from bot.error_texts import field_error_text
 from bot.home import HomeView
 from bot.i18n import N_, t, tn
 from bot.outbox import ConsentRequest, ConsentRequestKind, ProfilePart, SubmissionOutcome, SubmissionOutcomeKind
-from bot.register.validation import MAX_LENGTH, FieldError
+from bot.register.profiles import append_expertise
+from bot.register.validation import MAX_LENGTH, FieldError, split_list
 from handlers import ids
 from handlers.blocks.modals import TextModal, build_text_modal
 from handlers.blocks.routing import status_label
@@ -158,50 +159,26 @@ def build_profile_modal(
     expert_id: int | None,
     joining: bool,
     channel_id: str | None = None,
+    add_expertise: str = "",
 ) -> View:
     """The profile form with the register's fields; ``values`` are raw texts (lists joined with ``;``).
 
     A stored text longer than its input takes (Slack's 3,000 characters; e.g. expertise imported from a file) is
     not offered cut, which would lose its end on save: the field is left out with a note, named in the metadata's
-    ``keep``, and saving keeps it as stored."""
+    ``keep``, and saving keeps it as stored. ``add_expertise`` (topics a command brought) is appended to the
+    expertise input when the sum fits in it; when it does not, or the expertise is kept, an input "expertise to
+    add" below (pre-filled with them) takes topics the save appends to the expertise, so nothing typed is lost."""
     blocks: list[Block] = []
     kept: list[str] = []
     if joining:
         blocks.append(section(t("profile.join_intro", lang)))
     for name in ids.PROFILE_FIELDS:
-        if name == "themes":
-            if not themes:
-                continue
-            options = [Option(value=c.key, text=plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
-            chosen = {v.strip() for v in (values.get("themes") or "").split(";")}
-            initial = [o for o in options if o.value in chosen] or None
-            element: Any = StaticMultiSelectElement(
-                action_id=ids.profile_input(name), options=options, initial_options=initial
-            )
-        else:
-            initial_value = (values.get(name) or "").strip()
-            limit = FIELD_MAX.get(name, MAX_LENGTH.get(name, 3000))
-            if len(initial_value) > limit and expert_id is not None:  # stored: never cut, kept as it is
-                kept.append(name)
-                label = t(LABEL_KEYS[name], lang)
-                note = t("profile.field_kept", lang, field=label, length=len(initial_value), limit=limit)
-                blocks.append(section(note))
-                continue
-            element = PlainTextInputElement(
-                action_id=ids.profile_input(name),
-                multiline=name in MULTILINE_FIELDS,
-                initial_value=initial_value[:limit] or None,  # joining: typed, not stored (the form checks it)
-                max_length=limit,
-            )
-        blocks.append(
-            InputBlock(
-                block_id=ids.profile_block(name),
-                label=plain(t(LABEL_KEYS[name], lang), LABEL_LIMIT),
-                hint=plain(t(HINT_KEYS[name], lang), LABEL_LIMIT) if name in HINT_KEYS else None,
-                element=element,
-                optional=name not in ("name", "email", "organisation"),
-            )
+        field_blocks, is_kept = _field_blocks(
+            lang, name, values=values, themes=themes, expert_id=expert_id, add_expertise=add_expertise
         )
+        blocks += field_blocks
+        if is_kept:
+            kept.append(name)
     title = t("profile.join_title" if joining else "profile.edit_title", lang)
     metadata: dict[str, object] = {"expert_id": expert_id}
     if channel_id is not None:  # where it was opened: the submitter's notice goes there
@@ -209,6 +186,76 @@ def build_profile_modal(
     if kept:
         metadata["keep"] = kept
     return modal(ids.VIEW_PROFILE, title, t("profile.save", lang), lang, blocks, metadata)
+
+
+def _field_blocks(
+    lang: str,
+    name: str,
+    *,
+    values: Mapping[str, str],
+    themes: Sequence[ThemeChoice],
+    expert_id: int | None,
+    add_expertise: str,
+) -> tuple[list[Block], bool]:
+    """One field's blocks, and whether it is kept as stored (too long for the form: left out, with a note)."""
+    if name == "themes":
+        if not themes:
+            return [], False
+        options = [Option(value=c.key, text=plain(c.label, OPTION_TEXT_LIMIT)) for c in themes[:MAX_OPTIONS]]
+        chosen = {v.strip() for v in (values.get("themes") or "").split(";")}
+        initial = [o for o in options if o.value in chosen] or None
+        select = StaticMultiSelectElement(action_id=ids.profile_input(name), options=options, initial_options=initial)
+        return [_field_input(lang, name, select)], False
+    initial_value = (values.get(name) or "").strip()
+    limit = FIELD_MAX.get(name, MAX_LENGTH.get(name, 3000))
+    if len(initial_value) > limit and expert_id is not None:  # stored: never cut, kept as it is
+        label, length = t(LABEL_KEYS[name], lang), len(initial_value)
+        if name == "expertise":  # topics can still be added: the input below
+            note = t("profile.field_kept_add", lang, field=label, length=length, limit=limit)
+            return [section(note), _add_expertise_block(lang, add_expertise)], True
+        return [section(t("profile.field_kept", lang, field=label, length=length, limit=limit))], True
+    adding = name == "expertise" and bool(split_list(add_expertise))
+    if adding:
+        combined = append_expertise(initial_value, add_expertise)
+        if len(combined) <= limit or expert_id is None:  # joining: typed, not stored (the form checks it)
+            initial_value, adding = combined, False
+    element = PlainTextInputElement(
+        action_id=ids.profile_input(name),
+        multiline=name in MULTILINE_FIELDS,
+        initial_value=initial_value[:limit] or None,
+        max_length=limit,
+    )
+    blocks: list[Block] = [_field_input(lang, name, element)]
+    if adding:  # the stored expertise fits but not with the topics brought: those go below, not cut off
+        blocks.append(_add_expertise_block(lang, add_expertise))
+    return blocks, False
+
+
+def _field_input(lang: str, name: str, element: Any) -> InputBlock:
+    return InputBlock(
+        block_id=ids.profile_block(name),
+        label=plain(t(LABEL_KEYS[name], lang), LABEL_LIMIT),
+        hint=plain(t(HINT_KEYS[name], lang), LABEL_LIMIT) if name in HINT_KEYS else None,
+        element=element,
+        optional=name not in ("name", "email", "organisation"),
+    )
+
+
+def _add_expertise_block(lang: str, add_expertise: str) -> InputBlock:
+    """The input whose topics the save appends to the (kept) expertise; pre-filled with those a command brought."""
+    initial = "\n".join(split_list(add_expertise))[: FIELD_MAX["expertise"]]
+    return InputBlock(
+        block_id=ids.BLOCK_PROFILE_ADD_EXPERTISE,
+        label=plain(t("profile.field_add_expertise", lang), LABEL_LIMIT),
+        hint=plain(t("profile.hint_add_expertise", lang), LABEL_LIMIT),
+        element=PlainTextInputElement(
+            action_id=ids.INPUT_PROFILE_ADD_EXPERTISE,
+            multiline=True,
+            initial_value=initial or None,
+            max_length=FIELD_MAX["expertise"],
+        ),
+        optional=True,
+    )
 
 
 LABEL_KEYS = {  # one per ids.PROFILE_FIELDS
@@ -244,11 +291,17 @@ def read_profile_form(state_values: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
-def field_errors(errors: Sequence[FieldError], lang: str) -> dict[str, str]:
-    """Inline modal errors: block id -> message in the reader's language (with the suggestion, if any)."""
+def field_errors(errors: Sequence[FieldError], lang: str, *, kept: Collection[str] = ()) -> dict[str, str]:
+    """Inline modal errors: block id -> message in the reader's language (with the suggestion, if any). An error on
+    a kept expertise (the topics appended to it) is shown on the input "expertise to add"."""
     result: dict[str, str] = {}
     for error in errors:
-        block = ids.profile_block(error.column if error.column in ids.PROFILE_FIELDS else "name")
+        if error.column == "expertise" and "expertise" in kept:
+            block = ids.BLOCK_PROFILE_ADD_EXPERTISE
+        else:
+            block = ids.profile_block(
+                error.column if error.column in ids.PROFILE_FIELDS and error.column not in kept else "name"
+            )
         text = field_error_text(error, lang)
         result[block] = (result[block] + " " + text) if block in result else text
     return {block: message[:2000] for block, message in result.items()}

@@ -256,6 +256,34 @@ def test_editing_a_profile_whose_expertise_is_longer_than_the_form_keeps_all_of_
     bot.assert_no_slack_calls_in_transactions()
 
 
+def test_topics_added_by_command_to_a_long_expertise_are_saved_after_it(
+    start_bot: StartBot, emulator: SlackEmulator, db: Database
+) -> None:
+    # "/wieweet ik weet iets over ..." on a profile whose expertise is over the form's 3,000 characters: before, the
+    # stored expertise and the topics were left out together and kept as stored, so the topics were silently lost
+    long_expertise = [f"onderwerp {n:03d} over ruimtelijke ordening en wonen" for n in range(80)]  # ~3,900
+    with db.session() as session:
+        row = session.scalars(select(Expert).where(Expert.slack_user_id == "U0DEMO008")).one()
+        row.expertise = list(long_expertise)
+        session.commit()
+    bot = start_bot()
+    emulator.send_command("U0DEMO008", CHANNEL, text="ik weet iets over leegstandsheffing op winkelpanden")
+    emulator.wait_for(lambda: emulator.views("U0DEMO008"))
+    modal = emulator.views("U0DEMO008")[-1]
+    assert ids.profile_input("expertise") not in flat(modal["blocks"])
+    assert "Onderwerpen toevoegen kan hieronder" in flat(modal)
+    added = next(b for b in modal["blocks"] if b.get("block_id") == ids.BLOCK_PROFILE_ADD_EXPERTISE)
+    assert added["element"]["initial_value"] == "leegstandsheffing op winkelpanden"
+    typed = "leegstandsheffing op winkelpanden\nOnderwerp 002 over ruimtelijke ordening en wonen\nhuurpremie"
+    ok = emulator.submit_view("U0DEMO008", modal["id"], {ids.BLOCK_PROFILE_ADD_EXPERTISE: typed})
+    assert ok.acked and not (ok.final and ok.final.body and ok.final.body.get("response_action"))
+    emulator.wait_for(lambda: "huurpremie" in expert_of(db, slack_user_id="U0DEMO008").expertise)
+    saved = expert_of(db, slack_user_id="U0DEMO008").expertise
+    assert saved == [*long_expertise, "leegstandsheffing op winkelpanden", "huurpremie"]  # all kept, each once
+    assert not refusals(bot)
+    bot.assert_no_slack_calls_in_transactions()
+
+
 def test_join_as_expert_from_the_command(start_bot: StartBot, emulator: SlackEmulator, db: Database) -> None:
     bot = start_bot()
     emulator.send_command(NL_USER, CHANNEL, text="ik weet iets over buurtbudgetten; burgerbegroting")

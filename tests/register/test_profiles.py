@@ -131,6 +131,49 @@ def test_a_field_the_form_left_out_as_too_long_is_kept_as_stored(db: Database) -
     assert expert(db, expert_id).expertise == []
 
 
+def test_expertise_to_add_is_appended_to_the_kept_or_typed_expertise_each_topic_once(db: Database) -> None:
+    long_topics = [f"onderwerp {n:03d} over ruimtelijke ordening en wonen" for n in range(80)]  # over 3,000
+    with db.session() as session:
+        values = {**FORM, "expertise": "; ".join(long_topics)}
+        expert_id = profiles.save_profile(session, actor=GRIET, values=values, now=NOW).expert.id
+    edited = {k: v for k, v in FORM.items() if k != "expertise"}
+    add = "leegstandsheffing op winkelpanden;  Onderwerp 001 over ruimtelijke ordening en wonen | huurpremie"
+    with db.session() as session:
+        profiles.save_profile(
+            session, actor=GRIET, values=edited, now=NOW, expert_id=expert_id, keep={"expertise"}, add_expertise=add
+        )
+    assert expert(db, expert_id).expertise == [*long_topics, "leegstandsheffing op winkelpanden", "huurpremie"]
+    # empty (or only separators): nothing appended, the stored list stays
+    with db.session() as session:
+        profiles.save_profile(
+            session, actor=GRIET, values=edited, now=NOW, expert_id=expert_id, keep={"expertise"}, add_expertise=" ; "
+        )
+    assert len(expert(db, expert_id).expertise) == 82
+    # not kept: appended to what the form says
+    with db.session() as session:
+        typed = {**edited, "expertise": "koten; huurpremie"}
+        profiles.save_profile(
+            session, actor=GRIET, values=typed, now=NOW, expert_id=expert_id, add_expertise="Koten; wonen"
+        )
+    assert expert(db, expert_id).expertise == ["koten", "huurpremie", "wonen"]
+
+
+def test_expertise_to_add_to_someone_elses_profile_needs_the_edit_right(db: Database) -> None:
+    expert_id = join(db)
+    before = expert(db, expert_id).expertise
+    edited = {k: v for k, v in FORM.items() if k != "expertise"}
+    with db.session() as session, pytest.raises(NotAuthorized):  # a forged submission by someone else
+        profiles.save_profile(
+            session, actor=SAM, values=edited, now=NOW, expert_id=expert_id, keep={"expertise"}, add_expertise="spam"
+        )
+    assert expert(db, expert_id).expertise == before
+    with db.session() as session:
+        profiles.save_profile(
+            session, actor=STAFF, values=edited, now=NOW, expert_id=expert_id, keep={"expertise"}, add_expertise="huur"
+        )
+    assert expert(db, expert_id).expertise == [*before, "huur"]
+
+
 def test_only_the_owner_or_staff_edit_a_profile(db: Database) -> None:
     expert_id = join(db)
     with db.session() as session, pytest.raises(NotAuthorized):

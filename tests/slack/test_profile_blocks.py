@@ -22,7 +22,7 @@ from handlers.blocks.profile import (
     build_submission_outcome,
     field_errors,
 )
-from handlers.forms import read_profile_form
+from handlers.forms import ProfileForm, read_profile_form
 from handlers.kit import ThemeChoice
 from handlers.profiles import ProfileCommand, parse_profile_command
 
@@ -70,6 +70,91 @@ def test_profile_modal_is_prefilled_and_round_trips_through_the_form_reader() ->
     assert form["email"] == "" and form["name"] == "An"
 
 
+def _blocks(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {b["block_id"]: b for b in view["blocks"] if "block_id" in b}
+
+
+def test_topics_a_command_brings_to_a_long_expertise_are_offered_in_their_own_input_not_lost() -> None:
+    # /wieweet profiel <topics> on a profile whose expertise is near or over the form's 3,000 characters: before, the
+    # sum was left out of the form as too long and kept as stored, so the topics the user came to add were lost
+    themes = [ThemeChoice("wonen", "Wonen")]
+    base = {"name": "Jolien", "email": "j@example.org", "organisation": "Stad"}
+    near = "; ".join(f"onderwerp {n:03d} over wonen" for n in range(115))  # ~2,990 characters: fits alone
+    over = "; ".join(f"onderwerp {n:03d} over wonen" for n in range(130))  # over 3,000: kept as stored
+    assert len(near) <= 3000 < len(over)
+    add = "leegstandsheffing op winkelpanden; Onderwerp 001 over wonen"
+
+    # stored fits, the sum does not: the field as stored, the topics below it
+    view = build_profile_modal(
+        "nl", values={**base, "expertise": near}, themes=themes, expert_id=3, joining=False, add_expertise=add
+    ).to_dict()
+    blocks = _blocks(view)
+    assert blocks[ids.profile_block("expertise")]["element"]["initial_value"] == near
+    added = blocks[ids.BLOCK_PROFILE_ADD_EXPERTISE]
+    assert added["optional"] is True and added["element"]["multiline"] is True
+    assert added["element"]["max_length"] == 3000
+    assert added["element"]["initial_value"] == "leegstandsheffing op winkelpanden\nOnderwerp 001 over wonen"
+    assert "keep" not in json.loads(view["private_metadata"])
+
+    # stored is too long: kept, with a note that says topics can be added below, and the input pre-filled
+    view = build_profile_modal(
+        "en", values={**base, "expertise": over}, themes=themes, expert_id=3, joining=False, add_expertise=add
+    ).to_dict()
+    blocks = _blocks(view)
+    assert ids.profile_block("expertise") not in blocks and json.loads(view["private_metadata"])["keep"] == [
+        "expertise"
+    ]
+    assert "leegstandsheffing op winkelpanden" in blocks[ids.BLOCK_PROFILE_ADD_EXPERTISE]["element"]["initial_value"]
+    assert "add topics below" in dumped(
+        build_profile_modal("en", values={**base, "expertise": over}, themes=themes, expert_id=3, joining=False)
+    )
+    # kept without topics brought: the input is there, empty
+    plain_kept = _blocks(
+        build_profile_modal(
+            "nl", values={**base, "expertise": over}, themes=themes, expert_id=3, joining=False
+        ).to_dict()
+    )
+    assert "initial_value" not in plain_kept[ids.BLOCK_PROFILE_ADD_EXPERTISE]["element"]
+
+    # the sum fits: appended in the field itself (each topic once), no extra input
+    short = "leegstandsheffing; koten"
+    view = build_profile_modal(
+        "nl",
+        values={**base, "expertise": short},
+        themes=themes,
+        expert_id=3,
+        joining=False,
+        add_expertise="Koten; burgerbegroting",
+    ).to_dict()
+    blocks = _blocks(view)
+    assert (
+        blocks[ids.profile_block("expertise")]["element"]["initial_value"]
+        == "leegstandsheffing; koten; burgerbegroting"
+    )
+    assert ids.BLOCK_PROFILE_ADD_EXPERTISE not in blocks
+    # nothing brought and nothing kept: no extra input either
+    assert ids.BLOCK_PROFILE_ADD_EXPERTISE not in _blocks(
+        build_profile_modal(
+            "nl", values={**base, "expertise": near}, themes=themes, expert_id=3, joining=False
+        ).to_dict()
+    )
+
+
+def test_the_profile_form_reads_the_expertise_to_add_as_a_topic_list() -> None:
+    def body(state: dict[str, Any], keep: list[str]) -> dict[str, Any]:
+        metadata = json.dumps({"expert_id": 3, "keep": keep})
+        return {"view": {"private_metadata": metadata, "state": {"values": state}}}
+
+    state = {
+        ids.profile_block("name"): {ids.profile_input("name"): {"value": "Jolien"}},
+        ids.BLOCK_PROFILE_ADD_EXPERTISE: {ids.INPUT_PROFILE_ADD_EXPERTISE: {"value": "leegstand\n\nkoten; huur\n"}},
+    }
+    form = ProfileForm.parse(body(state, ["expertise"]))
+    assert form.add_expertise == "leegstand; koten; huur" and form.keep == frozenset({"expertise"})
+    assert "expertise" not in form.values
+    assert ProfileForm.parse(body({}, [])).add_expertise == ""
+
+
 def test_join_modal_says_so() -> None:
     view = build_profile_modal("en", values={}, themes=[], expert_id=None, joining=True).to_dict()
     assert "expert" in view["title"]["text"].lower()
@@ -89,6 +174,10 @@ def test_field_errors_are_put_on_their_block_in_the_readers_language() -> None:
     assert "wonen" in shown[ids.profile_block("themes")] and "Bedoel je" in shown[ids.profile_block("themes")]
     assert shown[ids.profile_block("name")] == "bad id"
     assert field_errors(errors[:1], "en")[ids.profile_block("email")] == "This is not a valid e-mail address."
+    # a kept expertise is not in the form: its errors (from the topics added to it) go on the input to add them
+    bad = [FieldError("expertise", "bad_characters", "contains control characters")]
+    assert set(field_errors(bad, "nl", kept={"expertise"})) == {ids.BLOCK_PROFILE_ADD_EXPERTISE}
+    assert set(field_errors(bad, "nl")) == {ids.profile_block("expertise")}
 
 
 def test_home_for_someone_not_in_the_register_offers_joining() -> None:
