@@ -227,16 +227,22 @@ def test_profile_edit_from_home_updates_the_register_and_search(
     assert not refusals(bot)
 
 
+def store_long_expertise(db: Database, slack_user_id: str) -> list[str]:
+    """Give the expert 80 topics (~3,900 characters, more than a Slack input takes: imported from a file)."""
+    topics = [f"onderwerp {n:03d} over ruimtelijke ordening en wonen" for n in range(80)]
+    with db.session() as session:
+        row = session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id)).one()
+        row.expertise = list(topics)
+        session.commit()
+    return topics
+
+
 def test_editing_a_profile_whose_expertise_is_longer_than_the_form_keeps_all_of_it(
     start_bot: StartBot, emulator: SlackEmulator, db: Database
 ) -> None:
     # expertise imported from a file can be longer than Slack's input takes (3,000 characters): before, the form
     # was pre-filled cut and saving it dropped the end
-    long_expertise = [f"onderwerp {n:03d} over ruimtelijke ordening en wonen" for n in range(80)]  # ~3,900
-    with db.session() as session:
-        row = session.scalars(select(Expert).where(Expert.slack_user_id == "U0DEMO008")).one()
-        row.expertise = list(long_expertise)
-        session.commit()
+    long_expertise = store_long_expertise(db, "U0DEMO008")
     assert len("; ".join(long_expertise)) > 3000
     bot = start_bot()
     emulator.open_home("U0DEMO008")
@@ -261,11 +267,7 @@ def test_topics_added_by_command_to_a_long_expertise_are_saved_after_it(
 ) -> None:
     # "/wieweet ik weet iets over ..." on a profile whose expertise is over the form's 3,000 characters: before, the
     # stored expertise and the topics were left out together and kept as stored, so the topics were silently lost
-    long_expertise = [f"onderwerp {n:03d} over ruimtelijke ordening en wonen" for n in range(80)]  # ~3,900
-    with db.session() as session:
-        row = session.scalars(select(Expert).where(Expert.slack_user_id == "U0DEMO008")).one()
-        row.expertise = list(long_expertise)
-        session.commit()
+    long_expertise = store_long_expertise(db, "U0DEMO008")
     bot = start_bot()
     emulator.send_command("U0DEMO008", CHANNEL, text="ik weet iets over leegstandsheffing op winkelpanden")
     emulator.wait_for(lambda: emulator.views("U0DEMO008"))

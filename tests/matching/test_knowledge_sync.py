@@ -70,6 +70,22 @@ def test_an_expert_deleted_by_another_replica_leaves_this_index(
     assert names(knowledge, "leegstandsheffing") == []
 
 
+def lock_free_now(knowledge: KnowledgeBase) -> bool:
+    """From another thread: could it take the index lock right now (is nobody holding it)?"""
+    free: list[bool] = []
+
+    def probe() -> None:
+        took = knowledge._lock.acquire(blocking=False)
+        if took:
+            knowledge._lock.release()
+        free.append(took)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return free[0]
+
+
 def test_sync_reads_the_index_under_its_lock(replicas: tuple[Database, KnowledgeBase, Database]) -> None:
     """The job runner's sync lists what the index holds while a request thread may refresh it: it takes the lock."""
     _ours, knowledge, _theirs = replicas
@@ -79,15 +95,7 @@ def test_sync_reads_the_index_under_its_lock(replicas: tuple[Database, Knowledge
     free_meanwhile: list[bool] = []
 
     def watched(kind: str) -> Mapping[int, object]:
-        def probe() -> None:  # another thread: can it take the lock while the documents are listed?
-            took = knowledge._lock.acquire(blocking=False)
-            if took:
-                knowledge._lock.release()
-            free_meanwhile.append(took)
-
-        thread = threading.Thread(target=probe)
-        thread.start()
-        thread.join()
+        free_meanwhile.append(lock_free_now(knowledge))
         return listed(kind)
 
     matcher.documents = watched  # type: ignore[method-assign]
@@ -97,7 +105,7 @@ def test_sync_reads_the_index_under_its_lock(replicas: tuple[Database, Knowledge
 
 def test_phrase_words_are_read_under_the_lock(replicas: tuple[Database, KnowledgeBase, Database]) -> None:
     """The needs service reads the glossary's phrase words while a request thread may replace the glossary: the
-    knowledge base reads them under its lock (the same probe as above)."""
+    knowledge base reads them under its lock."""
     _ours, knowledge, _theirs = replicas
     matcher = knowledge.matcher
     assert matcher is not None
@@ -105,15 +113,7 @@ def test_phrase_words_are_read_under_the_lock(replicas: tuple[Database, Knowledg
     free_meanwhile: list[bool] = []
 
     def watched() -> frozenset[str]:
-        def probe() -> None:
-            took = knowledge._lock.acquire(blocking=False)
-            if took:
-                knowledge._lock.release()
-            free_meanwhile.append(took)
-
-        thread = threading.Thread(target=probe)
-        thread.start()
-        thread.join()
+        free_meanwhile.append(lock_free_now(knowledge))
         return read()
 
     matcher.phrase_words = watched  # type: ignore[method-assign]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,6 +95,26 @@ def build(experts: list[ExpertDoc]) -> Matcher:
 
 def documents(m: Matcher) -> dict[str, object]:
     return {k: m.documents(k) for k in KINDS}
+
+
+def assert_best_parts_mixed(
+    index: SemanticIndex, embedder: FakeEmbedder, ids: list[int], matrix: Any
+) -> Iterator[tuple[Any, Any]]:
+    """For every test question: each expert's mixed cosine is 0.7 × its whole text's + 0.3 × its best part's (its
+    whole text's alone without parts), and the best part overall is reported; yields (cosines, mixed) for more
+    checks."""
+    for question in QUESTIONS:
+        q = embedder.query(question)
+        cos = matrix @ q
+        mixed, top_part = index._with_parts("expert", ids, cos, q)
+        want, best_part = [], 0.0
+        for row, doc_id in enumerate(ids):
+            parts = [float(index._parts[k] @ q) for k in index._owners["expert"].get(doc_id, ()) if k in index._parts]
+            want.append(0.7 * cos[row] + 0.3 * max(parts) if parts else cos[row])
+            best_part = max([best_part, *parts])
+        np.testing.assert_allclose(mixed, want, rtol=0, atol=1e-6)
+        assert top_part == pytest.approx(best_part, abs=1e-6)
+        yield cos, mixed
 
 
 class TestEngine:
@@ -257,17 +277,7 @@ class TestEngine:
         snapshot = index._kind_matrix("expert")
         assert snapshot is not None
         ids, matrix = snapshot
-        for question in QUESTIONS:
-            q = embedder.query(question)
-            cos = matrix @ q
-            mixed, top_part = index._with_parts("expert", ids, cos, q)
-            want, best_part = [], 0.0
-            for row, doc_id in enumerate(ids):
-                parts = [float(index._parts[k] @ q) for k in index._owners["expert"][doc_id] if k in index._parts]
-                want.append(0.7 * cos[row] + 0.3 * max(parts) if parts else cos[row])
-                best_part = max([best_part, *parts])
-            np.testing.assert_allclose(mixed, want, rtol=0, atol=1e-6)
-            assert top_part == pytest.approx(best_part, abs=1e-6)
+        for cos, mixed in assert_best_parts_mixed(index, embedder, ids, matrix):
             assert mixed[ids.index(65)] == cos[ids.index(65)]  # no part vector yet: its whole text's cosine
 
     def test_a_document_with_many_parts_does_not_widen_every_documents_gather(self) -> None:
@@ -287,17 +297,7 @@ class TestEngine:
         assert snapshot is not None
         ids, matrix = snapshot
         n_parts = sum(len(index._owners["expert"].get(d, ())) for d in ids)
-        for question in QUESTIONS:
-            q = embedder.query(question)
-            cos = matrix @ q
-            mixed, top_part = index._with_parts("expert", ids, cos, q)
-            want, best_part = [], 0.0
-            for row, doc_id in enumerate(ids):
-                parts = [float(index._parts[k] @ q) for k in index._owners["expert"].get(doc_id, ())]
-                want.append(0.7 * cos[row] + 0.3 * max(parts) if parts else cos[row])
-                best_part = max([best_part, *parts])
-            np.testing.assert_allclose(mixed, want, rtol=0, atol=1e-6)
-            assert top_part == pytest.approx(best_part, abs=1e-6)
+        list(assert_best_parts_mixed(index, embedder, ids, matrix))
         cached = index._part_matrix["expert"]
         assert cached is not None
         assert cached[2][1].size <= 2 * n_parts
