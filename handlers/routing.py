@@ -380,14 +380,13 @@ def require_reachable(turn: Turn, user_id: str) -> None:
 
 def handle_forward(turn: Turn, pick: UserPick) -> None:
     # the routing is the clicker's (a claim checked first), then the one they chose is asked about
-    _routing(turn).get_routing_for(turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn))
+    old = _routing(turn).get_routing_for(turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn))
     require_reachable(turn, pick.user_id)
     _routing(turn).forward(
         turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn), to_slack_id=pick.user_id, now=turn.now
     )
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    old = _routing(turn).get_routing_for(turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn))
     status = t("routing.state_forwarded", turn.lang, name=user_mention(pick.user_id) or "?")
     _update_requests(turn, old, state=DmState.DONE, status=status)
 
