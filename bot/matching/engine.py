@@ -468,9 +468,7 @@ class Matcher:
     def _lexicon_concepts(self) -> set[str]:
         """The words of the glossary's entries and of the themes' names and synonyms."""
         if self._lexicon_concept_words is None:
-            lex = self._lexicon
-            entries = [e for g in lex.groups for e in g] + [e for es in lex.theme_triggers.values() for e in es]
-            self._lexicon_concept_words = {w for e in entries for w in e.text.split()}
+            self._lexicon_concept_words = {w for e in self._lexicon.entries() for w in e.text.split()}
         return self._lexicon_concept_words
 
     def _names_a_person(self, word: str) -> bool:
@@ -858,9 +856,7 @@ class Matcher:
     def phrase_words(self) -> frozenset[str]:
         """Folded words that occur in a multi-word glossary entry or theme name ("vacancy" of "vacancy tax"): a
         caller analysing text word by word (``bot.needs``) analyses runs of them together, so phrases still match."""
-        lex = self._lexicon
-        entries = [e for group in lex.groups for e in group] + [e for ring in lex.theme_triggers.values() for e in ring]
-        return frozenset(w for e in entries if len(e.stems) > 1 for w in e.text.split())
+        return frozenset(w for e in self._lexicon.entries() if len(e.stems) > 1 for w in e.text.split())
 
     # ================================================================== search
     def search(
@@ -1398,7 +1394,7 @@ class Matcher:
                     if full:
                         complete = all(a is b for (a, _), (b, _) in zip(full, seek, strict=True))
                         got = (sum(c for _, c in full), full, seek, complete)
-                    if _ITEM_MEMO_MAX:
+                    if _ITEM_MEMO_MAX:  # 0: nothing remembered (a test compares the two)
                         made[(v.terms, share)] = got
                 if got is not None:
                     found.append(_Item(got[0], gi, got[1], got[2], got[3]))

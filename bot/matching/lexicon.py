@@ -126,6 +126,10 @@ class Lexicon:
         self._max_phrase = max([len(k) for k in self.theme_index] + [len(k) for k in self.group_index] + [1])
         self._fragments = None
 
+    def entries(self) -> list[Entry]:
+        """Every glossary entry and every theme's name and synonyms."""
+        return [e for group in self.groups for e in group] + [e for ring in self.theme_triggers.values() for e in ring]
+
     def fragment_of(self, stem: str) -> tuple[Phrase, ...]:
         """The multi-word phrases (glossary entries, theme names, places) holding ``stem`` when it is a word of such
         phrases only, no phrase of its own ("first" of "housing first", "aanleg" of "bijzonder plan van aanleg");
