@@ -45,30 +45,16 @@ from eval_matching import BLIND_DIR, OWN_REGISTER_SETS, REALTEXT_DIR, load_sets,
 from bot.errors import QueryError
 from bot.matching import Matcher
 from bot.matching.analysis import fold
+from bot.matching.query import keys_next_to
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-QWERTY = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-AZERTY = ("azertyuiop", "qsdfghjklm", "wxcvbn")
 MIN_LEN, MAX_LEN = 5, 12  # the words edited; and no typo shorter than MIN_LEN (the matcher repairs none)
 LONG = 9  # lengths from here on share a row
 OPS = "idst"  # insertion, deletion, substitution, transposition
 _WORD = re.compile(r"[a-z]+")
 
 
-def neighbours(layouts: Iterable[Sequence[str]] = (QWERTY, AZERTY)) -> dict[str, frozenset[str]]:
-    """Letter -> the letters next to it (same row or the row above or below, at most one key aside) on any of the
-    ``layouts``."""
-    out: dict[str, set[str]] = {}
-    for rows in layouts:
-        pos = {c: (r, i) for r, row in enumerate(rows) for i, c in enumerate(row)}
-        for a, (ra, ia) in pos.items():
-            for b, (rb, ib) in pos.items():
-                if a != b and abs(ra - rb) <= 1 and abs(ia - ib) <= 1:
-                    out.setdefault(a, set()).add(b)
-    return {c: frozenset(near) for c, near in out.items()}
-
-
-NEIGHBOURS = neighbours()
+NEIGHBOURS = keys_next_to()  # the product's keyboard map (its slip rule adds sound-alike letters)
 
 
 def edit(word: str, rnd: random.Random, *, keyboard: bool) -> str:

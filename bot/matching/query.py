@@ -9,7 +9,7 @@ many times over.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.errors import QueryError
@@ -24,8 +24,9 @@ REAL_WORD_CONTEXT = 0.4
 # up to this length, a word no list holds that is one key struck for another far from it ("padel" for "panel": d and n
 # are far apart) is read as a word the lists lack, not a typo, unless the rest of the question vouches for the repair
 SHORT_WORD = 6
-# neighbouring keys on QWERTY and AZERTY keyboards (Flemish writers use either): a slip strikes one of them
-_KEY_ROWS = (("qwertyuiop", "asdfghjkl", "zxcvbnm"), ("azertyuiop", "qsdfghjklm", "wxcvbn"))
+# QWERTY's and AZERTY's letter rows (Flemish writers use either): a slip strikes a key next to the one meant
+QWERTY = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+AZERTY = ("azertyuiop", "qsdfghjklm", "wxcvbn")
 # letters that sound alike, which a misspelling swaps however far apart their keys are: any two vowels, and the
 # consonant pairs of Dutch spelling doubts ("beleit", "kultuur", "fervoer", "reizen" ~ "reisen")
 _SOUND_ALIKE = ("aeiouy", "dt", "sz", "fv", "ck", "cs", "bp")
@@ -399,14 +400,22 @@ class QueryParser:
 _CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
 
 
-def _keys_near() -> dict[str, frozenset[str]]:
+def keys_next_to(layouts: Sequence[Sequence[str]] = (QWERTY, AZERTY)) -> dict[str, frozenset[str]]:
+    """Letter -> the letters next to it (in its row or the row above or below, at most one key aside; rows taken as
+    straight) on any of the keyboard ``layouts``."""
     near: dict[str, set[str]] = {}
-    for rows in _KEY_ROWS:
+    for rows in layouts:
         at = {c: (r, i) for r, row in enumerate(rows) for i, c in enumerate(row)}
         for a, (ra, ia) in at.items():
             near.setdefault(a, set()).update(
                 b for b, (rb, ib) in at.items() if b != a and abs(ra - rb) <= 1 and abs(ia - ib) <= 1
             )
+    return {c: frozenset(n) for c, n in near.items()}
+
+
+def _keys_near() -> dict[str, frozenset[str]]:
+    """Letter -> the letters a slip may put for it: a key next to it, or a letter that sounds alike."""
+    near = {c: set(n) for c, n in keys_next_to().items()}
     for group in _SOUND_ALIKE:
         for a in group:
             near.setdefault(a, set()).update(b for b in group if b != a)
