@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -36,10 +37,14 @@ from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
 from bot.needs.periods import Period
 from bot.needs.service import NeedsService
 from bot.sheets import append, put
+from bot.text import printable
 from digests.collect import window_figures
 from digests.model import OTHER_THEME
 from storage import digest_repo, register_repo
 from storage import needs_repo as repo
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 OTHER_PEOPLE = "—"  # the row of answers by people who may not be named
 
@@ -458,16 +463,25 @@ def render_chart_png(data: ReportData, *, lang: str = "nl", chart: str = "themes
     matplotlib.use("Agg")
     from matplotlib.figure import Figure  # noqa: PLC0415
 
-    tx = _t(lang)
-    figure = Figure(figsize=(9, 4.8), dpi=110)
+    # labels are people's text: "$...$" must not be read as math (a bad formula raised and stopped the report)
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        return _draw(Figure(figsize=(9, 4.8), dpi=110), data, _t(lang), lang, chart)
+
+
+def _label(text: str, limit: int) -> str:
+    return printable(" ".join(text.split()))[:limit]
+
+
+def _draw(figure: Figure, data: ReportData, tx: Mapping[str, str], lang: str, chart: str) -> bytes:
     axes = figure.add_subplot()
     if chart == "topics":
         shown = list(data.topics[:12])[::-1]
-        labels = [topic_label(t, lang)[:45] for t in shown]
+        labels = [_label(topic_label(t, lang), 45) for t in shown]
         colours = [
             "#1d4f91" if t.coverage == COVERED else "#e3a21a" if t.coverage == WEAK else "#c0392b" for t in shown
         ]
-        axes.barh(labels, [t.total for t in shown], color=colours)
+        axes.barh(range(len(shown)), [t.total for t in shown], color=colours)
+        axes.set_yticks(range(len(shown)), labels)  # by position: two topics with one label stay two bars
         axes.set_xlabel(tx["questions"])
         axes.set_title(f"{tx['topics']} — {data.period}")
     else:
@@ -475,7 +489,7 @@ def render_chart_png(data: ReportData, *, lang: str = "nl", chart: str = "themes
         bottom = [0] * len(data.months)
         for _, label, months in rows:
             values = [f.asked for f in months]
-            axes.bar(list(data.months), values, bottom=bottom, label=label[:30])
+            axes.bar(list(data.months), values, bottom=bottom, label=_label(label, 30))
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         axes.set_ylabel(tx["questions"])
         axes.set_title(f"{tx['asked']} — {data.period}")
@@ -493,7 +507,8 @@ def render_chart_png(data: ReportData, *, lang: str = "nl", chart: str = "themes
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(printable('' if v is None else str(v)))}</td>" for v in row) + "</tr>"
+        for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -562,7 +577,7 @@ def write_html(data: ReportData, path: Path, *, lang: str = "nl") -> None:
         [tx["practice"], tx["city"], tx["added"], tx["shown"]],
         [(p.title, p.city, p.added.date().isoformat(), p.shown) for p in data.practices_used],
     )
-    title = html.escape(f"{tx['title']} — {data.period}")
+    title = html.escape(printable(f"{tx['title']} — {data.period}"))
     page = f"""<!doctype html>
 <html lang="{"en" if lang == "en" else "nl"}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;margin:1em 0}}
