@@ -24,7 +24,8 @@ BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069\u061c"
 ZERO_WIDTH = "\u200b-\u200f\u2060-\u2064\ufeff\u180e\u00ad"
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 _INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
-_ACTING = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
+ACTING_CONTROLS = f"\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}"  # a character class: C0 but tab/LF, DEL, C1, bidi
+_ACTING = re.compile(f"[{ACTING_CONTROLS}]")
 
 
 def strip_bidi(text: str) -> str:

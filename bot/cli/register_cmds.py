@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 import click
 
 from bot.cli import CliContext, pass_cli
+from bot.cli.output import echo
 from bot.errors import ImportFailed
 from bot.register import service
 from bot.register.files import LIMITS, MIB
@@ -63,14 +64,14 @@ class TerminalProgress:
 
 def print_report(report: ImportReport) -> None:
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     for note in report.notes:
-        click.echo(f"note: {note}")
+        echo(f"note: {note}")
     if report.dry_run:
         for change in report.changes:
             detail = f" ({', '.join(change.fields)})" if change.action == "changed" else ""
-            click.echo(f"  {change.action}: {change.key}{detail}")
-    click.echo(
+            echo(f"  {change.action}: {change.key}{detail}")
+    echo(
         f"{report.file}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged"
         + (" — dry run, nothing written" if report.dry_run else "")
     )
@@ -79,9 +80,9 @@ def print_report(report: ImportReport) -> None:
 def fail_import(exc: ImportFailed) -> None:
     """Every problem on its own line (stderr), then the summary; exit code 1."""
     for line in exc.errors:
-        click.echo(f"error: {line}", err=True)
+        echo(f"error: {line}", err=True)
     if exc.message not in exc.errors:
-        click.echo(f"error: {exc.message}", err=True)
+        echo(f"error: {exc.message}", err=True)
     raise click.exceptions.Exit(1)
 
 
@@ -213,7 +214,7 @@ def export_cmd(cli: CliContext, kind: str, path: Path, excel: bool) -> None:
             count = service.export_experts(session, path=target, excel=excel)
         else:
             count = service.export_practices(session, path=target, excel=excel)
-    click.echo(f"{count} {kind} written to {'standard output' if to_stdout else path}", err=to_stdout)
+    echo(f"{count} {kind} written to {'standard output' if to_stdout else path}", err=to_stdout)
 
 
 @click.group(name="register")
@@ -251,19 +252,19 @@ def register_list(cli: CliContext, kind: str, theme: str | None, city: str | Non
             experts = service.list_experts(session, theme=theme, city=city)
             for e in experts:
                 themes = ",".join(t.key for t in e.themes) or "-"
-                click.echo(
+                echo(
                     f"{_cut(e.email, 40):<40} {_cut(e.name, 28):<28} {_cut(e.organisation, 28):<28} "
                     f"{_cut(e.city or '-', 14):<14} {themes}"
                 )
-            click.echo(f"{len(experts)} experts")
+            echo(f"{len(experts)} experts")
         else:
             practices = service.list_practices(session, theme=theme, city=city)
             for p in practices:
                 outcome = p.outcome.value if p.outcome else "-"
                 year = str(p.year) if p.year else "-"
                 themes = ",".join(t.key for t in p.themes) or "-"
-                click.echo(f"{_cut(p.city or '-', 14):<14} {year:<5} {outcome:<7} {_cut(p.title, 60):<60} {themes}")
-            click.echo(f"{len(practices)} practices")
+                echo(f"{_cut(p.city or '-', 14):<14} {year:<5} {outcome:<7} {_cut(p.title, 60):<60} {themes}")
+            echo(f"{len(practices)} practices")
 
 
 @register_group.command(name="show")
@@ -305,7 +306,7 @@ def register_show(cli: CliContext, email: str) -> None:
             outcome = f", {p.outcome.value}" if p.outcome else ""
             year = f", {p.year}" if p.year else ""
             lines.append(f"    - {p.title} ({p.city or p.organisation or '-'}{year}{outcome})")
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 @click.group(name="themes")
@@ -334,8 +335,8 @@ def themes_list(cli: CliContext) -> None:
         themes = repo.list_themes(session)
         for theme in themes:
             synonyms = "; ".join(theme.synonyms[:6]) + (" …" if len(theme.synonyms) > 6 else "")
-            click.echo(f"{theme.key:<16} {theme.label_nl} / {theme.label_en}" + (f"  [{synonyms}]" if synonyms else ""))
-    click.echo(f"{len(themes)} themes")
+            echo(f"{theme.key:<16} {theme.label_nl} / {theme.label_en}" + (f"  [{synonyms}]" if synonyms else ""))
+    echo(f"{len(themes)} themes")
 
 
 @themes_group.command(name="import")
