@@ -469,7 +469,8 @@ def render_chart_png(data: ReportData, *, lang: str = "nl", chart: str = "themes
 
 
 def _label(text: str, limit: int) -> str:
-    return printable(" ".join(text.split()))[:limit]
+    shown = printable(" ".join(text.split()))[:limit]
+    return f" {shown}" if shown.startswith("_") else shown  # matplotlib leaves a "_label" out of the legend
 
 
 def _draw(figure: Figure, data: ReportData, tx: Mapping[str, str], lang: str, chart: str) -> bytes:

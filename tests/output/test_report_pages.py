@@ -50,3 +50,17 @@ def test_html_escapes_every_text(tmp_path: Path) -> None:
     assert all(set(re.findall(r"([a-z-]+)=", a)) <= {"lang", "charset", "alt", "src"} for a in attributes)
     assert text.count("<img ") == 2 and text.count("<script") == 0
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
+
+
+def test_a_theme_label_starting_with_an_underscore_is_in_the_legend(monkeypatch: pytest.MonkeyPatch) -> None:
+    # matplotlib leaves labels starting with "_" out of a legend: the theme's bar was there, its name was not
+    legends: list[str] = []
+    savefig = Figure.savefig
+
+    def spy(self: Figure, *args: object, **kwargs: object) -> None:
+        legends.extend(t.get_text() for axes in self.axes if axes.get_legend() for t in axes.get_legend().get_texts())
+        savefig(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    render_chart_png(report_data(("_intern", "Wonen")), chart="themes")
+    assert [text.strip() for text in legends] == ["_intern", "Wonen"]
