@@ -92,7 +92,13 @@ class NoTargetError(Exception):
 
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.
 STAFF_KINDS = frozenset(
-    {OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW, OutboxKind.NEEDS_PROPOSAL}
+    {
+        OutboxKind.TRIAGE,
+        OutboxKind.PRACTICE_REVIEW,
+        OutboxKind.PROFILE_REVIEW,
+        OutboxKind.NEEDS_PROPOSAL,
+        OutboxKind.DELIVERY_FAILED,  # an expert marked away because Slack cannot reach them
+    }
 )
 
 # Why a message for one person in a channel (ephemeral) cannot be shown there: they get it by DM instead.
@@ -301,23 +307,28 @@ class OutboxSender:
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value
             )
             return
-        unreachable = permanent and error in UNREACHABLE_ERRORS and message.kind in UNREACHABLE_KINDS
-        if unreachable and message.routing_id is not None:
-            self._move_on(message.id, message.routing_id, error)
+        if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
+            return
+        if permanent and error in UNREACHABLE_ERRORS:
+            self._move_on(message.id, message.routing_id, error, unreachable=True)
+        elif message.kind is OutboxKind.EXPERT_REQUEST and (
+            permanent or message.attempts + 1 >= self.policy.max_attempts
+        ):  # given up for another reason: whoever chose the person hears
+            self._move_on(message.id, message.routing_id, error, unreachable=False)
 
-    def _move_on(self, message_id: int, routing_id: int, error: str) -> None:
-        """A routing whose expert can never get a DM asks the next one at once — in its own transaction, after the
-        failure is recorded: if moving on fails (a lock timeout, a matcher error), the failure stays recorded, the
-        rest of the batch is sent, and the routing waits for its timers as any unanswered request does."""
+    def _move_on(self, message_id: int, routing_id: int, error: str, *, unreachable: bool) -> None:
+        """A request given up: when its expert can never get a DM, the next one is asked at once and an expert in
+        the register is marked away; whoever chose the person by hand is told either way. In its own transaction,
+        after the failure is recorded: if this fails (a lock timeout, a matcher error), the failure stays recorded,
+        the rest of the batch is sent, and the routing waits for its timers as any unanswered request does."""
         routing = self.services.routing
         if routing is None:
             return
+        react = routing.recipient_unreachable if unreachable else routing.request_undelivered
         try:
             with self.services.db.session() as session:
-                outcome = routing.recipient_unreachable(
-                    session, routing_id=routing_id, error=error, now=self.services.clock()
-                )
+                outcome = react(session, routing_id=routing_id, error=error, now=self.services.clock())
         except Exception:
             log.exception("outbox %s: routing %s could not move on (its timers will)", message_id, routing_id)
             return
-        log.warning("outbox %s: routing %s cannot reach its expert: %s", message_id, routing_id, outcome)
+        log.warning("outbox %s: routing %s not delivered (%s): %s", message_id, routing_id, error, outcome)

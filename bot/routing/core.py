@@ -65,8 +65,15 @@ MAX_NOTE = 2000
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 
 
+STAFF_PREFIX = "staff:"
+
+
 def staff_actor(staff_slack_id: str) -> str:
-    return f"staff:{staff_slack_id}"
+    return f"{STAFF_PREFIX}{staff_slack_id}"
+
+
+def is_slack_id(value: str) -> bool:
+    return _SLACK_USER_ID.match(value) is not None
 
 
 def clean(text: str | None, limit: int = MAX_TEXT) -> str:
