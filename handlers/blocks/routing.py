@@ -401,7 +401,6 @@ REASON_KEYS = {  # why a question went to staff (Question.escalation_reason)
 
 UNDELIVERED_WHY = {
     "user_disabled": N_("routing.undelivered_why_deactivated"),
-    "account_inactive": N_("routing.undelivered_why_deactivated"),
     "user_not_found": N_("routing.undelivered_why_not_found"),
     "cannot_dm_bot": N_("routing.undelivered_why_bot"),
 }
