@@ -401,6 +401,7 @@ REASON_KEYS = {  # why a question went to staff (Question.escalation_reason)
 
 UNDELIVERED_WHY = {
     "user_disabled": N_("routing.undelivered_why_deactivated"),
+    "deleted": N_("routing.undelivered_why_deactivated"),  # users.info: deleted
     "user_not_found": N_("routing.undelivered_why_not_found"),
     "cannot_dm_bot": N_("routing.undelivered_why_bot"),
 }

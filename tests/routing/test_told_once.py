@@ -33,6 +33,7 @@ from storage.models import (
     RoutingStatus,
     TimerKind,
 )
+from tests.emulator import SlackEmulator
 from tests.routing.conftest import NOW, World, local, seed_housing
 
 Q, R, K = QuestionStatus, RoutingStatus, OutboxKind
@@ -152,6 +153,31 @@ def test_account_inactive_marks_nobody(world: World) -> None:
         experts = s.scalars(select(Expert)).all()
         assert {e.availability for e in experts} == {Availability.AVAILABLE}
     assert _outbox(world, K.DELIVERY_FAILED) == []
+
+
+def test_account_inactive_for_a_deactivated_recipient_is_confirmed_by_users_info(world: World) -> None:
+    """``account_inactive`` is ambiguous; when Slack (the emulator) still answers ``users.info`` and says the account
+    is deleted, the expert is marked away and replaced; when users.info fails alike (the bot's token), nobody is."""
+    seed_housing(world)
+    first = world.ask()
+    gone, other = sorted(_asked(world, first))
+    with SlackEmulator() as emu:
+        emu.add_user(gone, name="weg", real_name="Weg", deleted=True)
+        emu.add_user(other, name="nog", real_name="Ook Weg", deleted=True)
+        sender = _sender(world)
+        sender.client = WebClient(token=emu.bot_token, base_url=emu.api_url)
+        emu.fail_next("users.info", error="account_inactive")  # the first: the token itself is refused
+        for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
+            if message.kind is K.EXPERT_REQUEST and message.recipient_slack_id == other:
+                sender._failed(message, "account_inactive", permanent=True)
+        assert _expert(world, other).availability is Availability.AVAILABLE
+        for message in claim_outbox(world.db, now=LATER + timedelta(hours=1), worker_id="w2"):
+            if message.kind is K.EXPERT_REQUEST and message.recipient_slack_id == gone:
+                sender._failed(message, "account_inactive", permanent=True)
+        assert _expert(world, gone).availability is Availability.AWAY
+    with world.db.session() as s:
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "unreachable")).one()
+        assert audit.after is not None and audit.after["reason"] == "deleted"
 
 
 # --- 2. whoever chose the person by hand is told ----------------------------------------------------------------
