@@ -283,6 +283,12 @@ def register_show(cli: CliContext, email: str) -> None:
         profile = service.get_expert_profile(session, email=email)
         expert = profile.expert
         away = f" until {expert.away_until.isoformat()}" if expert.away_until else ""
+        mark = profiles.get_unreachable_mark(session, expert=expert)
+        if mark is not None:
+            away = (
+                f" (marked {mark[0].strftime('%Y-%m-%d')}: Slack could not reach them, {mark[1]};"
+                f" `wieweet register available {expert.email}` undoes it)"
+            )
         confirmed = expert.last_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if expert.last_confirmed_at else "never"
         lines = [
             f"{expert.name} <{expert.email}>",

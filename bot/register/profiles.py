@@ -311,6 +311,17 @@ def mark_unreachable(session: Session, *, expert_id: int, reason: str, now: date
     return expert
 
 
+def get_unreachable_mark(session: Session, *, expert: Expert) -> tuple[datetime, str] | None:
+    """When and why (Slack's reason) this expert was marked away because Slack could not reach them, while that
+    still holds (away without a date, nothing changed since); None otherwise."""
+    if expert.availability is not Availability.AWAY or expert.away_until is not None:
+        return None
+    latest = repo.list_audit_log(session, entity_type="expert", entity_key=expert.email, limit=1)
+    if not latest or latest[0].action != "unreachable":
+        return None
+    return latest[0].at, str((latest[0].after or {}).get("reason") or "")
+
+
 # --- consent -----------------------------------------------------------------------------------------------------
 
 
