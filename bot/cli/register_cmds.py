@@ -16,14 +16,16 @@ from typing import Any, BinaryIO
 
 import click
 
+from bot.actors import Actor
 from bot.cli import CliContext, pass_cli
 from bot.cli.output import echo
 from bot.errors import ImportFailed
-from bot.register import service
+from bot.register import profiles, service
 from bot.register.files import LIMITS, MIB
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes
 from storage import register_repo as repo
+from storage.models import Availability
 
 KINDS = click.Choice(["experts", "practices"])
 FILE = click.Path(path_type=Path, dir_okay=False)
@@ -227,6 +229,7 @@ def register_group() -> None:
       wieweet register list experts --theme wonen --city Gent
       wieweet register list practices --theme "Europe and EU funding"
       wieweet register show nathalie.rombaut@ocmwgent.be
+      wieweet register available nathalie.rombaut@ocmwgent.be
     """
 
 
@@ -281,6 +284,12 @@ def register_show(cli: CliContext, email: str) -> None:
         profile = service.get_expert_profile(session, email=email)
         expert = profile.expert
         away = f" until {expert.away_until.isoformat()}" if expert.away_until else ""
+        mark = profiles.get_unreachable_mark(session, expert=expert)
+        if mark is not None:
+            away = (
+                f" (marked {mark[0].strftime('%Y-%m-%d')}: Slack could not reach them, {mark[1]};"
+                f" `wieweet register available {expert.email}` undoes it)"
+            )
         confirmed = expert.last_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if expert.last_confirmed_at else "never"
         lines = [
             f"{expert.name} <{expert.email}>",
@@ -307,6 +316,31 @@ def register_show(cli: CliContext, email: str) -> None:
             year = f", {p.year}" if p.year else ""
             lines.append(f"    - {p.title} ({p.city or p.organisation or '-'}{year}{outcome})")
     echo("\n".join(lines))
+
+
+@register_group.command(name="available")
+@click.argument("email", metavar="EMAIL")
+@pass_cli
+def register_available(cli: CliContext, email: str) -> None:
+    """Make an expert available for routed questions again: after they were away, or marked away because Slack could
+    not reach them (``wieweet audit --entity expert`` shows why; the expert can also do it on their Home tab).
+
+    \b
+    Examples:
+      wieweet register available nathalie.rombaut@ocmwgent.be
+    """
+    with cli.db.session() as session:
+        expert = service.get_expert_profile(session, email=email).expert
+        profiles.set_availability(
+            session,
+            actor=Actor.cli(cli_actor().removeprefix("cli:")),
+            expert_id=expert.id,
+            availability=Availability.AVAILABLE,
+            now=datetime.now(UTC),
+            today=datetime.now(UTC).date(),
+        )
+        name = expert.name
+    click.echo(f"{name} is available for routed questions again")
 
 
 @click.group(name="themes")
