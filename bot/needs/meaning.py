@@ -183,3 +183,9 @@ class QuestionMeaning:
     def forget(self, keys: Iterable[str]) -> None:
         for key in keys:
             self._cache.pop(key, None)
+
+    def forget_all(self) -> None:
+        """Drop every remembered text and vector (an erasure: question texts are keys). Vectors are looked up in the
+        store again when asked."""
+        self._cache = OrderedDict()
+        self._keys = {}
