@@ -212,3 +212,17 @@ def test_the_knowledge_needs_forget_the_texts_they_analysed(world: World, live: 
     assert [t for t in traces(needs) if "faillissement" in t]
     erase_as_slack_does(world)
     assert traces(needs) == []
+
+
+def test_each_erasure_is_followed_once_per_process(world: World, live: KnowledgeBase, replica: KnowledgeBase) -> None:
+    """Forgetting costs a rebuild of the vocabularies: a sync without a new erasure does not forget again."""
+    followed = {"live": 0, "replica": 0}
+    live.on_erasure(lambda: followed.__setitem__("live", followed["live"] + 1))
+    replica.on_erasure(lambda: followed.__setitem__("replica", followed["replica"] + 1))
+    replica.sync()
+    assert followed == {"live": 0, "replica": 0}
+    erase_as_slack_does(world)
+    live.sync()
+    replica.sync()
+    replica.sync()
+    assert followed == {"live": 1, "replica": 1}
