@@ -122,7 +122,7 @@ class E5Embedder:
         return self._model.passage(list(texts))
 
     def forget_queries(self) -> None:  # an erasure (``KnowledgeBase``): a question's text is a key
-        self._cache.clear()
+        self._cache = OrderedDict()
 
     def query(self, text: str) -> Any:
         vec = self._cache.pop(text, None)  # put back last: the most recent
