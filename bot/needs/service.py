@@ -78,9 +78,10 @@ class NeedsService:
         return cls(knowledge, config=NeedsConfig.from_settings(settings), meaning=meaning)
 
     def _forget_erased(self) -> None:
-        """After an erasure (``KnowledgeBase.on_erasure``): the texts and analyses the grouping remembered go (the
-        grouping's own state is rebuilt at its next run: ``bot.needs.state``)."""
+        """After an erasure (``KnowledgeBase.on_erasure``): the texts, analyses and vectors the grouping remembered go
+        (its state is rebuilt from the database at the next run, as after another replica's: ``bot.needs.state``)."""
         self.core.vectoriser.forget()
+        self.topics.forget()
         if self.core.meaning is not None:
             self.core.meaning.forget_all()
 

@@ -24,6 +24,7 @@ from bot.actors import Actor
 from bot.cli import main
 from bot.knowledge import KnowledgeBase
 from bot.needs.meaning import QuestionMeaning
+from bot.needs.periods import parse_period
 from bot.needs.service import NeedsService
 from bot.privacy import erase_person
 from storage.db import Database
@@ -209,9 +210,16 @@ def test_the_knowledge_needs_forget_the_texts_they_analysed(world: World, live: 
     needs.core.vectoriser.concepts(PRIVATE_TEXT)
     needs.meaning.embed_missing([PRIVATE_TEXT], budget_seconds=60.0)
     assert needs.meaning.vectors([PRIVATE_TEXT])
-    assert [t for t in traces(needs) if "faillissement" in t]
+    grouping = NeedsService(live)  # by words: every question is placed at once
+    with world.db.session() as session:
+        assert grouping.update_topics(session, now=LATER).placed
+        staff = Actor.slack("U0STAFF01", is_staff=True)
+        assert grouping.overview(session, actor=staff, period=parse_period("2026-Q4"), now=LATER).topics
+    for service in (needs, grouping):
+        assert [t for t in traces(service) if "faillissement" in t]
     erase_as_slack_does(world)
     assert traces(needs) == []
+    assert traces(grouping) == []
 
 
 def test_each_erasure_is_followed_once_per_process(world: World, live: KnowledgeBase, replica: KnowledgeBase) -> None:
