@@ -555,8 +555,7 @@ def _reread(matcher: Matcher, fresh: Session, kind: str, ident: int) -> None:
 
 def _latest_erasure(session: Session) -> int:
     """The id of the newest erasure's audit entry (0: none yet)."""
-    entries = register_repo.list_audit_log(session, entity_type=ERASURE_ENTITY, limit=1)
-    return entries[0].id if entries else 0
+    return index_repo.get_latest_audit_id(session, entity_type=ERASURE_ENTITY)
 
 
 def _documents(matcher: Matcher) -> dict[str, Mapping[int, object]]:

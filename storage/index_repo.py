@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Expert, Practice, Question, QuestionStatus, RecordStatus, Theme, Visibility
+from storage.models import AuditLog, Expert, Practice, Question, QuestionStatus, RecordStatus, Theme, Visibility
 
 SEARCHABLE_QUESTION_STATUSES = (QuestionStatus.ANSWERED, QuestionStatus.RESOLVED, QuestionStatus.CLOSED)
 
@@ -52,6 +52,12 @@ def get_latest_change(session: Session) -> datetime | None:
     stamps = [session.scalar(select(func.max(m.updated_at))) for m in (Expert, Practice, Question, Theme)]
     present = [s for s in stamps if s is not None]
     return max(present) if present else None
+
+
+def get_latest_audit_id(session: Session, *, entity_type: str) -> int:
+    """The highest id of an audit entry of ``entity_type`` (0: none). By id, not by time: replicas' clocks may differ,
+    ids only grow. One index look-up (``ix_audit_log_entity_type_id``), however long the log."""
+    return int(session.scalar(select(func.max(AuditLog.id)).where(AuditLog.entity_type == entity_type)) or 0)
 
 
 def get_latest_theme_change(session: Session) -> datetime | None:

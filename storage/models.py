@@ -569,6 +569,8 @@ class AuditLog(Base):
     """Every change to the registers: who, when, what before and after."""
 
     __tablename__ = "audit_log"
+    # the newest entry of a type without a scan (``index_repo.get_latest_audit_id``: the index follows erasures)
+    __table_args__ = (Index("ix_audit_log_entity_type_id", "entity_type", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

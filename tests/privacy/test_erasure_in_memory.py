@@ -14,6 +14,7 @@ import gc
 import threading
 import types
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -22,12 +23,13 @@ from click.testing import CliRunner
 
 from bot.actors import Actor
 from bot.cli import main
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import ERASURE_ENTITY, KnowledgeBase
 from bot.needs.meaning import QuestionMeaning
 from bot.needs.periods import parse_period
 from bot.needs.service import NeedsService
 from bot.privacy import erase_person
 from storage.db import Database
+from storage.models import AuditLog
 from tests.privacy.conftest import LATER, LIEVE, LIEVE_EMAIL, Ids, _routing_for
 from tests.routing.conftest import NOW, World, add_expert
 
@@ -234,3 +236,24 @@ def test_each_erasure_is_followed_once_per_process(world: World, live: Knowledge
     replica.sync()
     replica.sync()
     assert followed == {"live": 1, "replica": 1}
+
+
+def test_an_erasure_stamped_by_a_slower_clock_is_followed_too(world: World, replica: KnowledgeBase) -> None:
+    """Replicas' clocks differ: the newest erasure is the highest audit id, not the latest stamp."""
+    followed: list[int] = []
+    replica.on_erasure(lambda: followed.append(1))
+    erase_as_slack_does(world)
+    replica.sync()
+    assert followed == [1]
+    with world.db.session() as session:  # another erasure, recorded by a process whose clock is a day behind
+        session.add(
+            AuditLog(
+                at=LATER - timedelta(days=1),
+                actor="erased",
+                action="erase",
+                entity_type=ERASURE_ENTITY,
+                entity_key="person:erased",
+            )
+        )
+    replica.sync()
+    assert followed == [1, 1]
