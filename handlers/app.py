@@ -273,7 +273,19 @@ def run_http(app: App, services: Services, *, host: str, port: int, threads: int
         options["connection_limit"],
         options["channel_timeout"],
     )
-    serve(wsgi_app(app, services), host=host, port=port, **options)
+    previous = signal.signal(signal.SIGTERM, _stop_serving)
+    try:
+        serve(wsgi_app(app, services), host=host, port=port, **options)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    log.info("wieweet stopped serving HTTP")
+
+
+def _stop_serving(_signum: int, _frame: object) -> None:
+    """SIGTERM (systemd, Kubernetes, docker stop) ends ``serve`` as Ctrl-C does: waitress stops accepting (so the
+    health check fails), lets the requests in progress finish, and returns, so the inbox and the jobs are shut down
+    and the process exits with 0. Without it the process died at once with -15, in the middle of its work."""
+    raise KeyboardInterrupt
 
 
 def run_socket_mode(app: App, settings: Settings) -> None:

@@ -28,7 +28,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from alembic.util import CommandError
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -126,6 +127,31 @@ def is_lock_error(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and "locked" in str(error.orig or error).lower()
 
 
+class UnknownSchemaError(RuntimeError):
+    """The database is at a schema revision this code does not know: a newer wieweet upgraded it."""
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password masked (``postgresql+psycopg://wieweet:***@db/wieweet``), for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is not shown at all: it may hold a password where a parser expects none
+        return "(the configured database)"
+
+
+def check_known_revision(revision: str | None) -> None:
+    """Refuse a database upgraded by a newer wieweet (its revision is not among this code's migrations)."""
+    if revision is None:
+        return
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError:  # no migration script has that revision
+        raise UnknownSchemaError(
+            f"the database schema is at revision {revision}, which this version of wieweet does not know "
+            f"(latest: {head_revision()}): a newer wieweet upgraded it; run that version or restore a backup"
+        ) from None
+
+
 def create_db_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
@@ -158,7 +184,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-        if revision == "head" and current_revision(conn) == head_revision():
+        current = current_revision(conn)
+        check_known_revision(current)
+        if revision == "head" and current == head_revision():
             return
         log.info("upgrading database schema to %s", revision)
         command.upgrade(alembic_config(conn), revision)
