@@ -128,3 +128,17 @@ def test_demo_names_its_database_without_the_password(database: Database) -> Non
     result = CliRunner().invoke(main, ["--database", url, "demo", "--no-console"])
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output and ":***@" in result.output, result.output
+
+
+def test_replicas_starting_at_once_on_a_new_sqlite_file_all_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIEWEET_"))}
+    env.update({"PYTHONPATH": str(REPO), "WIEWEET_SEMANTIC": "0"})
+    command = [sys.executable, "-m", "bot", "--database", url, "db", "upgrade"]
+    started = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=180)[0] for process in started]
+    assert [process.returncode for process in started] == [0, 0, 0, 0], outputs
+    assert all(f"database at revision {head_revision()} (sqlite)" in output for output in outputs), outputs
