@@ -127,6 +127,15 @@ def _timezone(value: str | None) -> str:
     return name
 
 
+def _slack_api_url(value: str | None) -> str:
+    """The Slack Web API base URL: http(s) with a host, ending in ``/`` (the client appends ``auth.test`` to it)."""
+    url = (value or "").strip() or DEFAULT_SLACK_API_URL
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError("bad_slack_api_url", "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/")
+    return url if url.endswith("/") else url + "/"
+
+
 def _share(value: str | None, default: float, name: str) -> float:
     if not value or not value.strip():
         return default
@@ -163,7 +172,7 @@ def read_settings(
         "slack_bot_token": env.get("SLACK_BOT_TOKEN") or None,
         "slack_app_token": env.get("SLACK_APP_TOKEN") or None,
         "slack_signing_secret": env.get("SLACK_SIGNING_SECRET") or None,
-        "slack_api_url": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+        "slack_api_url": checked(lambda: _slack_api_url(env.get("SLACK_API_URL")), DEFAULT_SLACK_API_URL),
         "timezone": checked(lambda: _timezone(env.get("WIEWEET_TIMEZONE")), DEFAULT_TIMEZONE),
         "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
         "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import make_url, text
 
 from bot.cli import main
+from bot.config import load_settings
 from storage.db import Database, head_revision
 
 REPO = Path(__file__).resolve().parent.parent
@@ -142,3 +143,30 @@ def test_replicas_starting_at_once_on_a_new_sqlite_file_all_start(tmp_path: Path
     outputs = [process.communicate(timeout=180)[0] for process in started]
     assert [process.returncode for process in started] == [0, 0, 0, 0], outputs
     assert all(f"database at revision {head_revision()} (sqlite)" in output for output in outputs), outputs
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "problem"),
+    [
+        ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/"),
+        ("SLACK_API_URL", "ftp://slack.example/api/", "SLACK_API_URL must be an http(s):// URL"),
+        ("SLACK_SIGNING_SECRET", f"{SECRET}!", "SLACK_SIGNING_SECRET looks malformed"),
+        ("WIEWEET_TIMEZONE", "Mars/Olympus", "WIEWEET_TIMEZONE must be an IANA time zone name"),
+        ("WIEWEET_JOB_INTERVAL", "-5", "WIEWEET_JOB_INTERVAL must be more than 0 seconds"),
+    ],
+)
+def test_run_names_a_malformed_setting_in_one_line(setting: str, value: str, problem: str, tmp_path: Path) -> None:
+    env = {
+        "WIEWEET_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-1-operator",
+        "SLACK_SIGNING_SECRET": SECRET,
+        setting: value,
+    }
+    line = one_clear_line(wieweet("run", "--http", cwd=tmp_path, env=env), code=2)
+    assert problem in line, line
+
+
+def test_the_slack_api_url_gets_its_closing_slash() -> None:
+    # without it the client asked https://slack.example/auth.test instead of …/api/auth.test
+    assert load_settings({"SLACK_API_URL": "https://slack.example/api"}).slack_api_url == "https://slack.example/api/"
+    assert load_settings({}).slack_api_url == "https://slack.com/api/"
