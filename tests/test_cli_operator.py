@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import make_url, text
@@ -170,3 +171,16 @@ def test_the_slack_api_url_gets_its_closing_slash() -> None:
     # without it the client asked https://slack.example/auth.test instead of …/api/auth.test
     assert load_settings({"SLACK_API_URL": "https://slack.example/api"}).slack_api_url == "https://slack.example/api/"
     assert load_settings({}).slack_api_url == "https://slack.com/api/"
+
+
+def test_every_command_is_in_the_readmes_using_it() -> None:
+    using = (REPO / "README.md").read_text(encoding="utf-8").split("## Using it")[1].split("\n## ")[0]
+    missing = []
+    stack: list[tuple[str, click.Command]] = [("wieweet", main)]
+    while stack:
+        name, command = stack.pop()
+        if isinstance(command, click.Group):
+            stack += [(f"{name} {sub}", child) for sub, child in command.commands.items()]
+        elif name not in using:
+            missing.append(name)
+    assert not missing, f"commands a new user cannot find in README 'Using it': {sorted(missing)}"
