@@ -27,10 +27,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
-    slack_bot_token: str | None = None
-    slack_app_token: str | None = None
-    slack_signing_secret: str | None = None
+    # Secrets (and the database URL, which may hold a password) are left out of repr(settings): a traceback with
+    # locals, a debugger or an error tracker must not copy them into a log.
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
     timezone: str = DEFAULT_TIMEZONE  # an IANA zone name (WIEWEET_TIMEZONE), checked when read
     default_language: str = DEFAULT_LANGUAGE

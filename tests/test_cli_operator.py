@@ -184,3 +184,18 @@ def test_every_command_is_in_the_readmes_using_it() -> None:
         elif name not in using:
             missing.append(name)
     assert not missing, f"commands a new user cannot find in README 'Using it': {sorted(missing)}"
+
+
+def test_the_settings_never_show_their_secrets() -> None:
+    settings = load_settings(
+        {
+            "WIEWEET_DATABASE_URL": f"postgresql://wieweet:{PASSWORD}@db/wieweet",
+            "SLACK_BOT_TOKEN": "xoxb-1-bot-secret",
+            "SLACK_APP_TOKEN": "xapp-1-app-secret",
+            "SLACK_SIGNING_SECRET": SECRET,
+        }
+    )
+    shown = repr(settings) + str(settings)
+    assert "timezone='Europe/Brussels'" in shown
+    for secret in (PASSWORD, "xoxb-1-bot-secret", "xapp-1-app-secret", SECRET):
+        assert secret not in shown
