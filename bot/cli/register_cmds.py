@@ -340,7 +340,7 @@ def register_available(cli: CliContext, email: str) -> None:
             today=datetime.now(UTC).date(),
         )
         name = expert.name
-    click.echo(f"{name} is available for routed questions again")
+    echo(f"{name} is available for routed questions again")
 
 
 @click.group(name="themes")
