@@ -6,11 +6,13 @@ CLI entry point.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
@@ -25,10 +27,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
-    slack_bot_token: str | None = None
-    slack_app_token: str | None = None
-    slack_signing_secret: str | None = None
+    # Secrets (and the database URL, which may hold a password) are left out of repr(settings): a traceback with
+    # locals, a debugger or an error tracker must not copy them into a log.
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
     timezone: str = DEFAULT_TIMEZONE  # an IANA zone name (WIEWEET_TIMEZONE), checked when read
     default_language: str = DEFAULT_LANGUAGE
@@ -125,6 +129,15 @@ def _timezone(value: str | None) -> str:
     return name
 
 
+def _slack_api_url(value: str | None) -> str:
+    """The Slack Web API base URL: http(s) with a host, ending in ``/`` (the client appends ``auth.test`` to it)."""
+    url = (value or "").strip() or DEFAULT_SLACK_API_URL
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError("bad_slack_api_url", "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/")
+    return url if url.endswith("/") else url + "/"
+
+
 def _share(value: str | None, default: float, name: str) -> float:
     if not value or not value.strip():
         return default
@@ -161,7 +174,7 @@ def read_settings(
         "slack_bot_token": env.get("SLACK_BOT_TOKEN") or None,
         "slack_app_token": env.get("SLACK_APP_TOKEN") or None,
         "slack_signing_secret": env.get("SLACK_SIGNING_SECRET") or None,
-        "slack_api_url": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+        "slack_api_url": checked(lambda: _slack_api_url(env.get("SLACK_API_URL")), DEFAULT_SLACK_API_URL),
         "timezone": checked(lambda: _timezone(env.get("WIEWEET_TIMEZONE")), DEFAULT_TIMEZONE),
         "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
         "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),
@@ -228,6 +241,54 @@ def read_settings(
     return Settings(**values), problems  # type: ignore[arg-type]
 
 
+# Every variable wieweet reads (``read_settings``), and those its tests and benchmarks read: any other WIEWEET_*
+# variable, or a SLACK_* one spelled almost like one of these, is most likely a typo that would be silently ignored.
+SETTING_NAMES = frozenset(
+    {
+        "WIEWEET_DATABASE_URL",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_API_URL",
+        "WIEWEET_TIMEZONE",
+        "WIEWEET_LANGUAGE",
+        "WIEWEET_STAFF_USER_IDS",
+        "WIEWEET_STAFF_USERGROUP",
+        "WIEWEET_TRIAGE_CHANNEL",
+        "WIEWEET_ECHO_SQL",
+        "WIEWEET_JOB_INTERVAL",
+        "WIEWEET_FAKE_NOW_FILE",
+        "WIEWEET_TEST_TX_GUARD_FILE",
+        "WIEWEET_REQUIRE_CONSENT",
+        "WIEWEET_EXPERT_APPROVAL",
+        "WIEWEET_RECONFIRM_DAYS",
+        "WIEWEET_SEMANTIC",
+        "WIEWEET_MAX_BODY_BYTES",
+        "WIEWEET_HTTP_TIMEOUT",
+        "WIEWEET_HTTP_CONNECTIONS",
+        "WIEWEET_NEEDS_MIN_ORGANISATIONS",
+        "WIEWEET_NEEDS_WINDOW_WEEKS",
+        "WIEWEET_NEEDS_SIMILARITY",
+    }
+)
+_TOOL_PREFIXES = ("WIEWEET_TEST_", "WIEWEET_BENCH_", "WIEWEET_REQUIRE_POSTGRES")  # the test suite's and bench's own
+
+
+def unknown_settings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per variable that looks like a misspelt setting (named, never its value): an unknown WIEWEET_*
+    variable, or a SLACK_* one close to a real one (``SLACK_BOT_TOKN``)."""
+    env = os.environ if environ is None else environ
+    warnings: list[str] = []
+    for name in sorted(env):
+        if name in SETTING_NAMES or name.startswith(_TOOL_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, SETTING_NAMES, n=1, cutoff=0.8)
+        if name.startswith("WIEWEET_") or (name.startswith("SLACK_") and close):
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            warnings.append(f"{name} is not a wieweet setting and is ignored{hint}")
+    return warnings
+
+
 def settings_error(problems: Sequence[str]) -> ConfigError:
     """One error for every problem: a single one as it is, several as a list."""
     if len(problems) == 1:
@@ -259,12 +320,21 @@ def normalise_database_url(url: str) -> str:
         raise ConfigError("bad_database_url", "WIEWEET_DATABASE_URL is empty")
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            url = "postgresql+psycopg://" + url[len(prefix) :]
     if "://" not in url:
+        if ":" in url or "@" in url:  # "postgresql:/user@host/db", "host:5432/db": a mangled URL, not a file name
+            raise ConfigError(
+                "bad_database_url",
+                "WIEWEET_DATABASE_URL is neither a sqlite:/// or postgresql:// URL nor a file path (check the ://)",
+            )
         return "sqlite:///" + str(Path(url))
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError(
             "bad_database_url",
             f"WIEWEET_DATABASE_URL must be a sqlite:/// or postgresql:// URL, not {url.split('://')[0]}://…",
         )
+    try:
+        urlsplit(url).port  # noqa: B018 (parsing it is the check: a port that is not a number raises)
+    except ValueError:
+        raise ConfigError("bad_database_url", "WIEWEET_DATABASE_URL has a port that is not a number") from None
     return url

@@ -26,7 +26,7 @@ from slack_sdk.http_retry import (
     RetryState,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
-from waitress import serve
+from waitress.server import create_server
 
 import handlers
 from bot.config import Settings, settings_error
@@ -273,7 +273,22 @@ def run_http(app: App, services: Services, *, host: str, port: int, threads: int
         options["connection_limit"],
         options["channel_timeout"],
     )
-    serve(wsgi_app(app, services), host=host, port=port, **options)
+    server = create_server(wsgi_app(app, services), host=host, port=port, **options)
+
+    def _stop_serving(_signum: int, _frame: object) -> None:
+        """SIGTERM (systemd, Kubernetes, docker stop) ends serving as Ctrl-C does, listener first: new connections
+        (a health probe, a load balancer) are refused at once, the requests in progress finish, and ``run`` goes on
+        to stop the inbox and the jobs and exit with 0. Without it the process died at once with -15."""
+        server.close()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _stop_serving)
+    try:
+        server.print_listen("Serving on http://{}:{}")
+        server.run()  # returns after KeyboardInterrupt (Ctrl-C, or SIGTERM above), once the requests in progress end
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    log.info("wieweet stopped serving HTTP")
 
 
 def run_socket_mode(app: App, settings: Settings) -> None:

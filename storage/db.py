@@ -28,7 +28,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from alembic.util import CommandError
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -126,6 +127,31 @@ def is_lock_error(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and "locked" in str(error.orig or error).lower()
 
 
+class UnknownSchemaError(RuntimeError):
+    """The database is at a schema revision this code does not know: a newer wieweet upgraded it."""
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password masked (``postgresql+psycopg://wieweet:***@db/wieweet``), for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is not shown at all: it may hold a password where a parser expects none
+        return "(the configured database)"
+
+
+def check_known_revision(revision: str | None) -> None:
+    """Refuse a database upgraded by a newer wieweet (its revision is not among this code's migrations)."""
+    if revision is None:
+        return
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError:  # no migration script has that revision
+        raise UnknownSchemaError(
+            f"the database schema is at revision {revision}, which this version of wieweet does not know "
+            f"(latest: {head_revision()}): a newer wieweet upgraded it; run that version or restore a backup"
+        ) from None
+
+
 def create_db_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
@@ -153,12 +179,40 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@contextmanager
+def sqlite_setup_lock(database: str | Path | None) -> Iterator[None]:
+    """One process at a time sets up a SQLite file (``wieweet.db-upgrade.lock`` beside it, locked with ``flock``;
+    PostgreSQL has its advisory lock): turning on WAL, creating the inbox table, upgrading the schema. Without it,
+    processes starting on a new file at once (two replicas, ``wieweet run`` and a cron job) each created the tables,
+    and all but one failed with "table … already exists" or "database is locked". Not reentrant: never nest it."""
+    name = str(database) if database else ""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        yield
+        return
+    import fcntl  # noqa: PLC0415 (POSIX only, as wieweet's deployments)
+
+    try:
+        lock = open(f"{name}-upgrade.lock", "a")  # noqa: PTH123, SIM115 (a plain file descriptor for flock)
+    except OSError:  # a read-only directory: nothing can be set up there anyway, and SQLite will say so
+        yield
+        return
+    with lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; safe when several processes start at once."""
-    with engine.begin() as conn:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    with sqlite_setup_lock(database), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-        if revision == "head" and current_revision(conn) == head_revision():
+        current = current_revision(conn)
+        check_known_revision(current)
+        if revision == "head" and current == head_revision():
             return
         log.info("upgrading database schema to %s", revision)
         command.upgrade(alembic_config(conn), revision)
@@ -214,6 +268,13 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False, auto_upgrade: bool = True) -> None:
         self.url = url
+        main_file = sqlite_file(url)
+        with sqlite_setup_lock(main_file):
+            self._open(url, echo=echo, main_file=main_file)
+        if auto_upgrade:
+            self.ensure_schema()
+
+    def _open(self, url: str, *, echo: bool, main_file: Path | None) -> None:
         self.engine = create_db_engine(url, echo=echo)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self.sessions, "after_flush", _note_flush)
@@ -223,7 +284,6 @@ class Database:
         event.listen(self.sessions, "after_begin", _bound_waits)
         self._upgraded = False
         self._lock = threading.Lock()
-        main_file = sqlite_file(url)
         self.inbox_path = inbox_file(main_file) if main_file is not None else None
         if self.inbox_path is not None:
             self.inbox_engine = create_db_engine(
@@ -238,8 +298,6 @@ class Database:
             self.inbox_engine = self.engine
         self.inbox_sessions = sessionmaker(self.inbox_engine, expire_on_commit=False)
         event.listen(self.inbox_sessions, "after_begin", _bound_waits)
-        if auto_upgrade:
-            self.ensure_schema()
 
     def _create_inbox_table(self) -> None:
         Base.metadata.tables[InboxRequest.__tablename__].create(self.inbox_engine, checkfirst=True)

@@ -115,7 +115,7 @@ def test_dev_db_is_ignored_by_git() -> None:
     if not (REPO / ".git").exists():  # a source tarball: check the pattern itself
         assert "/dev.db*" in (REPO / ".gitignore").read_text().splitlines()
         return
-    for name in ("dev.db", "dev.db-wal", "wieweet.db"):
+    for name in ("dev.db", "dev.db-wal", "wieweet.db", "wieweet-inbox.db", "wieweet-inbox.db-wal", "dev-inbox.db"):
         assert subprocess.run(["git", "check-ignore", "-q", name], cwd=REPO, check=False).returncode == 0, name
 
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.cli.output import echo
-from bot.config import Settings, normalise_database_url, read_settings, settings_error
+from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
 from bot.errors import WieweetError
-from storage.db import Database
+from storage.db import Database, UnknownSchemaError, shown_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +53,28 @@ class WieweetGroup(click.Group):
         except WieweetError as exc:
             echo(f"error: {exc.message}", err=True)
             ctx.exit(2)
+        except UnknownSchemaError as exc:
+            echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except (OperationalError, InterfaceError) as exc:  # the database cannot be reached, or failed mid-way
+            cli = ctx.find_object(CliContext)
+            url = cli.settings.database_url if cli is not None else ""
+            echo(f"error: database {shown_url(url)}: {database_reason(exc, url)}", err=True)
+            ctx.exit(1)
+
+
+def database_reason(error: DBAPIError, url: str) -> str:
+    """The driver's own first line ("connection refused", "password authentication failed for user …"), never the
+    SQL statement, and never the password even if a driver were to quote the URL."""
+    lines = str(error.orig or error).strip().splitlines() or ["unknown error"]
+    reason = lines[0]
+    try:
+        password = make_url(url).password if url else None
+    except Exception:  # an unparsable URL: nothing to mask beyond what is masked already
+        password = None
+    if password:
+        reason = reason.replace(str(password), "***")
+    return reason
 
 
 @click.group(cls=WieweetGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -82,6 +106,8 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     if database_url:
         overrides["database_url"] = normalise_database_url(database_url)
     settings, problems = read_settings(overrides=overrides)
+    for warning in unknown_settings():
+        echo(f"warning: {warning}", err=True)
     if problems and ctx.invoked_subcommand != "run":  # `run` lists them together with the Slack settings it needs
         raise settings_error(problems)
     cli = CliContext(settings=settings, problems=tuple(problems))

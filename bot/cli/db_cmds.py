@@ -6,7 +6,7 @@ import click
 
 from bot.cli import CliContext, pass_cli
 from bot.cli.output import echo
-from storage.db import Database, current_revision, head_revision, upgrade
+from storage.db import Database, check_known_revision, current_revision, head_revision, upgrade
 
 
 @click.group(name="db")
@@ -56,6 +56,7 @@ def db_status(cli: CliContext) -> None:
     try:
         with database.engine.connect() as conn:
             current = current_revision(conn)
+        check_known_revision(current)  # a database a newer wieweet upgraded: `db upgrade` would not help
         head = head_revision()
         echo(f"database: {current or 'empty'}; latest: {head}")
         if current != head:

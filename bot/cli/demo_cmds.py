@@ -11,6 +11,7 @@ from bot.cli.ask_cmds import LANG_OPTION, run_console
 from bot.cli.output import echo
 from bot.demo import load_demo
 from bot.i18n import normalise_language
+from storage.db import shown_url
 
 
 @click.command(name="demo")
@@ -33,7 +34,7 @@ def demo(cli: CliContext, no_console: bool, lang: str | None) -> None:
     with cli.db.session() as session:
         summary = load_demo(session, now=now)
     echo(
-        f"Demo register ready in {cli.settings.database_url}: "
+        f"Demo register ready in {shown_url(cli.settings.database_url)}: "
         f"{summary.experts_total} experts, {summary.practices_total} practices "
         f"(added now: {summary.experts_added} experts, {summary.practices_added} practices, "
         f"{summary.answers_added} answered questions)."

@@ -1,0 +1,201 @@
+"""What an operator meets through the real ``wieweet`` entry point: a database that cannot be reached or was upgraded
+by a newer wieweet, malformed or misspelt settings — each one clear line naming what is wrong, a non-zero exit code,
+no traceback, and never a password or token in what is printed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import make_url, text
+
+from bot.cli import main
+from bot.config import load_settings
+from storage.db import Database, head_revision
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "S3cret-pw-4711"
+SECRET = "f00dfeedf00dfeedf00dfeedf00dfeed"
+
+
+def wieweet(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m bot`` (the same as the ``wieweet`` script) in a clean environment: this checkout's code."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIEWEET_"))}
+    clean.update({"PYTHONPATH": str(REPO), "WIEWEET_SEMANTIC": "0", **(env or {})})
+    command = [sys.executable, "-m", "bot", *args]
+    return subprocess.run(command, cwd=cwd, env=clean, capture_output=True, text=True, timeout=180, check=False)
+
+
+def one_clear_line(done: subprocess.CompletedProcess[str], *, code: int) -> str:
+    """The error line, after checking: the exit code, exactly one line on stderr, no traceback, no secret."""
+    everything = done.stdout + done.stderr
+    assert done.returncode == code, everything
+    assert "Traceback" not in everything, everything
+    assert PASSWORD not in everything and SECRET not in everything, everything
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    return lines[0]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # nothing listens on it once the socket is closed
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (f"postgresql://wieweet:{PASSWORD}@127.0.0.1:{{port}}/wieweet", "Connection refused"),
+        (f"postgresql://wieweet:{PASSWORD}@db.invalid/wieweet", "db.invalid"),
+        ("sqlite:///{tmp}/no/such/dir/wieweet.db", "unable to open database file"),
+    ],
+    ids=["refused", "unknown-host", "missing-directory"],
+)
+def test_a_database_that_cannot_be_opened_is_one_line_without_the_password(
+    url: str, reason: str, tmp_path: Path
+) -> None:
+    url = url.format(port=closed_port(), tmp=tmp_path)
+    line = one_clear_line(wieweet("themes", "list", cwd=tmp_path, env={"WIEWEET_DATABASE_URL": url}), code=1)
+    assert line.startswith("error: database ") and reason in line, line
+    if PASSWORD in url:
+        assert "wieweet:***@" in line, line
+
+
+def test_a_wrong_postgres_database_is_one_line_without_the_password(database: Database, tmp_path: Path) -> None:
+    if database.dialect != "postgresql":
+        pytest.skip("a PostgreSQL server's refusal")
+    url = make_url(database.url).set(password=PASSWORD, database="wieweet_no_such_db")
+    env = {"WIEWEET_DATABASE_URL": url.render_as_string(hide_password=False)}
+    line = one_clear_line(wieweet("db", "status", cwd=tmp_path, env=env), code=1)
+    assert 'database "wieweet_no_such_db" does not exist' in line and ":***@" in line, line
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (f"postgresql://wieweet:{PASSWORD}@db:54x2/wieweet", "WIEWEET_DATABASE_URL has a port that is not a number"),
+        (f"postgresql:/wieweet:{PASSWORD}@db/wieweet", "WIEWEET_DATABASE_URL is neither"),
+        (f"mysql://wieweet:{PASSWORD}@db/wieweet", "WIEWEET_DATABASE_URL must be a sqlite:/// or postgresql://"),
+    ],
+    ids=["port", "one-slash", "scheme"],
+)
+def test_a_malformed_database_url_names_the_setting(url: str, problem: str, tmp_path: Path) -> None:
+    line = one_clear_line(wieweet("themes", "list", cwd=tmp_path, env={"WIEWEET_DATABASE_URL": url}), code=2)
+    assert problem in line, line
+    assert not list(tmp_path.iterdir()), "no database file may be made from a mangled URL"
+
+
+def test_a_database_upgraded_by_a_newer_wieweet_is_refused_clearly(database: Database, tmp_path: Path) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
+    try:
+        for args in (("themes", "list"), ("db", "status"), ("db", "upgrade")):
+            done = wieweet("--database", database.url, *args, cwd=tmp_path)
+            line = one_clear_line(done, code=2)
+            assert "schema is at revision 0099_future, which this version of wieweet does not know" in line, line
+            assert "a newer wieweet upgraded it" in line and "run `wieweet db upgrade`" not in done.stdout
+    finally:
+        with database.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
+
+
+def test_a_misspelt_setting_is_named_without_its_value(tmp_path: Path) -> None:
+    env = {
+        "WIEWEET_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+        "WIEWEET_TIMEZON": "Europe/Brussels",
+        "SLACK_SIGNING_SECRT": SECRET,
+        "SLACK_CLIENT_ID": "123.456",  # another tool's variable: not ours to warn about
+        "WIEWEET_TEST_POSTGRES_URL": "postgresql://localhost/test",  # the test suite's own
+    }
+    done = wieweet("themes", "list", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "warning: SLACK_SIGNING_SECRT is not a wieweet setting and is ignored (did you mean SLACK_SIGNING_SECRET?)",
+        "warning: WIEWEET_TIMEZON is not a wieweet setting and is ignored (did you mean WIEWEET_TIMEZONE?)",
+    ]
+    assert SECRET not in done.stdout + done.stderr
+
+
+def test_demo_names_its_database_without_the_password(database: Database) -> None:
+    if database.dialect != "postgresql":
+        pytest.skip("a URL with a password: PostgreSQL")
+    url = make_url(database.url).set(password=PASSWORD).render_as_string(hide_password=False)
+    result = CliRunner().invoke(main, ["--database", url, "demo", "--no-console"])
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output and ":***@" in result.output, result.output
+
+
+def test_replicas_starting_at_once_on_a_new_sqlite_file_all_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIEWEET_"))}
+    env.update({"PYTHONPATH": str(REPO), "WIEWEET_SEMANTIC": "0"})
+    command = [sys.executable, "-m", "bot", "--database", url, "db", "upgrade"]
+    started = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=180)[0] for process in started]
+    assert [process.returncode for process in started] == [0, 0, 0, 0], outputs
+    assert all(f"database at revision {head_revision()} (sqlite)" in output for output in outputs), outputs
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "problem"),
+    [
+        ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/"),
+        ("SLACK_API_URL", "ftp://slack.example/api/", "SLACK_API_URL must be an http(s):// URL"),
+        ("SLACK_SIGNING_SECRET", f"{SECRET}!", "SLACK_SIGNING_SECRET looks malformed"),
+        ("WIEWEET_TIMEZONE", "Mars/Olympus", "WIEWEET_TIMEZONE must be an IANA time zone name"),
+        ("WIEWEET_JOB_INTERVAL", "-5", "WIEWEET_JOB_INTERVAL must be more than 0 seconds"),
+    ],
+)
+def test_run_names_a_malformed_setting_in_one_line(setting: str, value: str, problem: str, tmp_path: Path) -> None:
+    env = {
+        "WIEWEET_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-1-operator",
+        "SLACK_SIGNING_SECRET": SECRET,
+        setting: value,
+    }
+    line = one_clear_line(wieweet("run", "--http", cwd=tmp_path, env=env), code=2)
+    assert problem in line, line
+
+
+def test_the_slack_api_url_gets_its_closing_slash() -> None:
+    # without it the client asked https://slack.example/auth.test instead of …/api/auth.test
+    assert load_settings({"SLACK_API_URL": "https://slack.example/api"}).slack_api_url == "https://slack.example/api/"
+    assert load_settings({}).slack_api_url == "https://slack.com/api/"
+
+
+def test_every_command_is_in_the_readmes_using_it() -> None:
+    using = (REPO / "README.md").read_text(encoding="utf-8").split("## Using it")[1].split("\n## ")[0]
+    missing = []
+    stack: list[tuple[str, click.Command]] = [("wieweet", main)]
+    while stack:
+        name, command = stack.pop()
+        if isinstance(command, click.Group):
+            stack += [(f"{name} {sub}", child) for sub, child in command.commands.items()]
+        elif name not in using:
+            missing.append(name)
+    assert not missing, f"commands a new user cannot find in README 'Using it': {sorted(missing)}"
+
+
+def test_the_settings_never_show_their_secrets() -> None:
+    settings = load_settings(
+        {
+            "WIEWEET_DATABASE_URL": f"postgresql://wieweet:{PASSWORD}@db/wieweet",
+            "SLACK_BOT_TOKEN": "xoxb-1-bot-secret",
+            "SLACK_APP_TOKEN": "xapp-1-app-secret",
+            "SLACK_SIGNING_SECRET": SECRET,
+        }
+    )
+    shown = repr(settings) + str(settings)
+    assert "timezone='Europe/Brussels'" in shown
+    for secret in (PASSWORD, "xoxb-1-bot-secret", "xapp-1-app-secret", SECRET):
+        assert secret not in shown
