@@ -301,6 +301,7 @@ class Matcher:
             generic=self._generic,
             together=self._overlap,
             fragment=self._fragment,
+            state=self._versions,
         )
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
@@ -631,6 +632,10 @@ class Matcher:
     # ================================================================== vocabulary look-ups for the parser
     def _in_index(self, term: str) -> bool:
         return any(term in k.collection.postings for k in self._kinds.values())
+
+    def _versions(self) -> tuple[int, ...]:
+        """The collections' versions: what was computed from the postings holds while they stay the same."""
+        return tuple(c.version for c in self._collections)
 
     def _df_ratio(self, term: str) -> float:
         """The largest share of any document kind that contains ``term`` (0 below 20 documents: too few to tell).
