@@ -316,18 +316,15 @@ def _complete(st: _State, todo: Sequence[Item], forced: list[int], depth: int) -
 def _stops(st: _State, bound: float, bits: Sequence[int], *, k: int, concepts: int, w: float) -> bool:
     """The MaxScore test of ``Matcher._score``: ``bound`` (what an unseen document can still collect) is below the
     k-th best score (with coverage: a lower bound of the k-th best final score)."""
-    every = vals = st.score[st.touched()]  # (the untouched documents hold 0.0, at most every touched score)
-    if not bound < float(vals.max()):  # cheap bounds first: the k-th best score <= the best one
+    vals = st.score[st.touched()]  # (the untouched documents hold 0.0, at most every touched score)
+    if np.count_nonzero(vals > bound) < k:  # the k-th best score is above ``bound`` when k scores are
         return False
     low = 1.0 - w + w / concepts if w else 1.0
-    n_top = k if low == 1.0 else 4 * k
-    if len(vals) > n_top:
-        vals = np.partition(vals, len(vals) - n_top)[len(vals) - n_top :]
-    top = -np.sort(-vals)
-    kth = float(top[k - 1])
-    if low != 1.0 and bound < kth:
-        kth = _kth_covered(st, bits, k, concepts, w, float(top[-1]), every)
-    return bound < kth
+    if low == 1.0:
+        return True
+    n = len(vals) - 4 * k  # the 4k-th best score (or the lowest): the covered k-th best is among those from it up
+    least = float(np.partition(vals, n)[n]) if n > 0 else float(vals.min())
+    return bound < _kth_covered(st, bits, k, concepts, w, least, vals)
 
 
 def _kth_covered(st: _State, bits: Sequence[int], k: int, concepts: int, w: float, least: float, vals: Floats) -> float:
