@@ -45,14 +45,18 @@ class Item:
     complete: bool  # seek is full: traversing it accounts for every document
 
 
-def usable(coll: Collection, found: Sequence[Item], forced: Sequence[int], concepts: int) -> bool:
+def usable(
+    coll: Collection, found: Sequence[Item], forced: Sequence[int], concepts: int, *, positive: bool | None = None
+) -> bool:
     """Whether the bulk path can reproduce the walk: ids index arrays of a sensible size, coefficients are positive
-    and the concept masks fit in 62 bits."""
+    (``positive``: the caller knows whether they are) and the concept masks fit in 62 bits."""
     n = coll.id_bound
     if coll.negative_ids or n > 8 * len(coll) + 4096 or concepts > 62:
         return False
     if any(not 0 <= d < n for d in forced):
         return False
+    if positive is not None:
+        return positive
     return all(c > 0.0 for it in found for _, c in it.full)
 
 
