@@ -24,6 +24,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -98,8 +99,7 @@ class _State:
         for p in lists:
             if id(p) not in picked and not (len(p) > _LONG * len(docs) and not coll.has_arrays(p)):
                 picked[id(p)] = p
-        by_kind: dict[bool, tuple[list[int], list[npt.NDArray[np.int64 | np.int32]], list[npt.NDArray[np.generic]]]]
-        by_kind = {}
+        by_kind: dict[bool, tuple[list[int], list[npt.NDArray[Any]], list[npt.NDArray[Any]]]] = {}
         for key, p in picked.items():
             ids, sat = coll.stored_arrays(p)
             keys, id_parts, sat_parts = by_kind.setdefault(sat.dtype == np.uint16, ([], [], []))

@@ -232,9 +232,7 @@ class Collection:
             return ids.astype(np.int64), sat / 1000.0
         return ids.astype(np.int64), sat
 
-    def stored_arrays(
-        self, p: dict[int, float]
-    ) -> tuple[npt.NDArray[np.int64 | np.int32], npt.NDArray[np.float64 | np.uint16]]:
+    def stored_arrays(self, p: dict[int, float]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         """``arrays`` as kept: ids int32 or int64, weights float64 or their thousandth codes (uint16)."""
         got = self._arrays.get(id(p))
         if got is not None and got[0] is p:

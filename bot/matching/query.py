@@ -67,12 +67,12 @@ class Group:
         for i, old in enumerate(variants):
             at.setdefault(old.terms, i)
         for v in vs:
-            i = at.get(v.terms)
-            if i is None:
+            j = at.get(v.terms)
+            if j is None:
                 at[v.terms] = len(variants)
                 variants.append(v)
-            elif v.weight > variants[i].weight:
-                variants[i] = v
+            elif v.weight > variants[j].weight:
+                variants[j] = v
 
 
 @dataclass(frozen=True, slots=True)
