@@ -150,7 +150,8 @@ class _State:
         new = cat[seen[cat] < 0]
         if len(pending) > 1 and len(new):  # a document may be new in several chunks: its first occurrence
             pos = np.arange(len(new))
-            seen[new[::-1]] = pos[::-1]  # (repeated indices: the last assignment, the first occurrence, stays)
+            seen[new] = len(new)
+            np.minimum.at(seen, new, pos)  # (unbuffered: repeated indices all count, whatever the order)
             new = new[seen[new] == pos]
         if len(new):
             seen[new] = np.arange(self.count, self.count + len(new))
