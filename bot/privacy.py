@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
@@ -356,6 +357,9 @@ def _erase_answers_given(session: Session, person: Person, report: ErasureReport
     expert_id = person.expert.id if person.expert is not None else None
     for answer in repo.list_answers_given(session, slack_user_id=person.slack_user_id, expert_id=expert_id):
         person.names.add(answer.answered_by_name)
+        # the question's ``updated_at`` moves too: other processes follow an answer's changes through its question
+        # (``KnowledgeBase.sync``), whose searchable document names the answerer
+        flag_modified(answer.question, "status")
         if _is_public(answer.question):
             answer.answered_by_name = ""
             answer.answered_by_slack_id = None

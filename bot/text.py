@@ -9,6 +9,11 @@ same. None of them belongs in a person's name, an organisation, a title or a que
 ``bot.register.validation``, in routing and wherever Slack display names are stored). ``strip_bidi`` is for longer
 free text (a bio, a summary), where a zero-width joiner may legitimately glue an emoji together but reordering
 controls never belong; ``handlers.kit.escape`` applies it to everything it shows, for text stored before.
+
+``printable`` is for stored text written where control characters *act*: a terminal (the CLI) or a picture. It
+drops C0 controls but tab and line feed (a carriage return would let "ok\rEVIL" overwrite the line it is on), DEL,
+the C1 controls (U+0080–U+009F: U+009B is a one-character CSI) and the bidi controls, so an ANSI escape sequence in
+a name loses its ESC and shows as harmless text such as "[31m".
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069\u061c"
 ZERO_WIDTH = "\u200b-\u200f\u2060-\u2064\ufeff\u180e\u00ad"
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 _INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
+ACTING_CONTROLS = f"\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}"  # a character class: C0 but tab/LF, DEL, C1, bidi
+_ACTING = re.compile(f"[{ACTING_CONTROLS}]")
 
 
 def strip_bidi(text: str) -> str:
@@ -33,3 +40,8 @@ def strip_invisible(text: str) -> str:
 
 def has_invisible(text: str) -> bool:
     return _INVISIBLE.search(text) is not None
+
+
+def printable(text: str) -> str:
+    """``text`` without the characters that act on a terminal or a picture (see the module doc)."""
+    return _ACTING.sub("", text)

@@ -76,10 +76,13 @@ PERMANENT_ERRORS = frozenset(
 
 
 # Of those, the ones saying the recipient can never get a DM: a routing's request failing so is not waited on.
-# Not "account_inactive": Slack says it of the bot's own token (the app or workspace disabled, which an admin can
-# undo), and moving on would spend every open question's experts on messages that cannot go out either.
+# Not "account_inactive" by itself: Slack says it of the bot's own token (the app or workspace disabled, which an
+# admin can undo), and moving on would spend every open question's experts on messages that cannot go out either;
+# only when ``users.info`` then says the recipient's account is deleted (``OutboxSender._deactivated``).
 UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "user_not_found"})
 UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER})
+# The reason recorded when ``users.info`` says the recipient's account is deactivated (``deleted: true``).
+DEACTIVATED = "deleted"
 
 
 class ClaimLostError(Exception):
@@ -92,7 +95,13 @@ class NoTargetError(Exception):
 
 # Messages for staff: posted in the configured triage channel when the message names no channel itself.
 STAFF_KINDS = frozenset(
-    {OutboxKind.TRIAGE, OutboxKind.PRACTICE_REVIEW, OutboxKind.PROFILE_REVIEW, OutboxKind.NEEDS_PROPOSAL}
+    {
+        OutboxKind.TRIAGE,
+        OutboxKind.PRACTICE_REVIEW,
+        OutboxKind.PROFILE_REVIEW,
+        OutboxKind.NEEDS_PROPOSAL,
+        OutboxKind.DELIVERY_FAILED,  # an expert marked away because Slack cannot reach them
+    }
 )
 
 # Why a message for one person in a channel (ephemeral) cannot be shown there: they get it by DM instead.
@@ -301,23 +310,43 @@ class OutboxSender:
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value
             )
             return
-        unreachable = permanent and error in UNREACHABLE_ERRORS and message.kind in UNREACHABLE_KINDS
-        if unreachable and message.routing_id is not None:
-            self._move_on(message.id, message.routing_id, error)
+        if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
+            return
+        if permanent and error == "account_inactive" and self._deactivated(message.recipient_slack_id):
+            self._move_on(message.id, message.routing_id, DEACTIVATED, unreachable=True)
+        elif permanent and error in UNREACHABLE_ERRORS:
+            self._move_on(message.id, message.routing_id, error, unreachable=True)
+        elif message.kind is OutboxKind.EXPERT_REQUEST and (
+            permanent or message.attempts + 1 >= self.policy.max_attempts
+        ):  # given up for another reason: whoever chose the person hears
+            self._move_on(message.id, message.routing_id, error, unreachable=False)
 
-    def _move_on(self, message_id: int, routing_id: int, error: str) -> None:
-        """A routing whose expert can never get a DM asks the next one at once — in its own transaction, after the
-        failure is recorded: if moving on fails (a lock timeout, a matcher error), the failure stays recorded, the
-        rest of the batch is sent, and the routing waits for its timers as any unanswered request does."""
+    def _deactivated(self, user_id: str | None) -> bool:
+        """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``). ``account_inactive`` alone
+        does not say so — Slack says it of the bot's own token — but when Slack still answers about the recipient and
+        says they are gone, they are. With a dead token that call fails too, and nobody is marked or moved on."""
+        if not user_id:
+            return False
+        try:
+            user = self.client.users_info(user=user_id).get("user") or {}
+        except (SlackApiError, OSError) as exc:
+            log.info("users.info for %s after account_inactive: %r", user_id, exc)
+            return False
+        return bool(user.get("deleted"))
+
+    def _move_on(self, message_id: int, routing_id: int, error: str, *, unreachable: bool) -> None:
+        """A request given up: when its expert can never get a DM, the next one is asked at once and an expert in
+        the register is marked away; whoever chose the person by hand is told either way. In its own transaction,
+        after the failure is recorded: if this fails (a lock timeout, a matcher error), the failure stays recorded,
+        the rest of the batch is sent, and the routing waits for its timers as any unanswered request does."""
         routing = self.services.routing
         if routing is None:
             return
+        react = routing.recipient_unreachable if unreachable else routing.request_undelivered
         try:
             with self.services.db.session() as session:
-                outcome = routing.recipient_unreachable(
-                    session, routing_id=routing_id, error=error, now=self.services.clock()
-                )
+                outcome = react(session, routing_id=routing_id, error=error, now=self.services.clock())
         except Exception:
             log.exception("outbox %s: routing %s could not move on (its timers will)", message_id, routing_id)
             return
-        log.warning("outbox %s: routing %s cannot reach its expert: %s", message_id, routing_id, outcome)
+        log.warning("outbox %s: routing %s not delivered (%s): %s", message_id, routing_id, error, outcome)

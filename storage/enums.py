@@ -109,6 +109,8 @@ class OutboxKind(enum.StrEnum):
     # knowledge needs (added in revision 0005)
     NEEDS_PROPOSAL = "needs_proposal"  # to staff (triage channel): a proposed work session on a topic
     EXPERTISE_REQUEST = "expertise_request"  # DM: would you add this topic to your expert profile?
+    # routing (added in revision 0009_undelivered)
+    DELIVERY_FAILED = "delivery_failed"  # a request could not reach the one asked: to who chose them, or staff
 
 
 class DigestRunStatus(enum.StrEnum):

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.cli.output import echo
 from bot.config import Settings, normalise_database_url, read_settings, settings_error
 from bot.errors import WieweetError
 from storage.db import Database
@@ -48,7 +49,7 @@ class WieweetGroup(click.Group):
         try:
             return super().invoke(ctx)
         except WieweetError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            echo(f"error: {exc.message}", err=True)
             ctx.exit(2)
 
 

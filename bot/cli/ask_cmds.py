@@ -12,6 +12,7 @@ from typing import TextIO
 import click
 
 from bot.cli import CliContext, pass_cli
+from bot.cli.output import echo
 from bot.error_texts import error_text
 from bot.errors import QueryError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
@@ -79,19 +80,19 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, no_gap: b
             if as_json:
                 took = _took_ms(started)
                 line = {"query": text, "error": exc.code, "message": message, "took_ms": took}
-                click.echo(json.dumps(line, ensure_ascii=False))
+                echo(json.dumps(line, ensure_ascii=False))
             else:
-                click.echo(f"error: {message}", err=True)
+                echo(f"error: {message}", err=True)
             sys.stdout.flush()
             continue
         if as_json:
             data = result_to_json(outcome.result, limit=limit, lang=language)
             data["took_ms"] = _took_ms(started)  # search, gap record and search log, in milliseconds
-            click.echo(json.dumps(data, ensure_ascii=False))
+            echo(json.dumps(data, ensure_ascii=False))
         else:
             if query is None and asked > 1:
-                click.echo("")
-            click.echo(render_text(build_answer_view(outcome.result, lang=language, limit=limit)))
+                echo("")
+            echo(render_text(build_answer_view(outcome.result, lang=language, limit=limit)))
         sys.stdout.flush()
     if failures and (query is not None or failures == asked):
         raise SystemExit(2)
@@ -135,7 +136,7 @@ def _read_question(interactive: bool, filler: BackgroundEmbedding | None) -> str
     try:
         return input("wieweet> " if interactive else "").strip()
     except (EOFError, KeyboardInterrupt):
-        click.echo("")
+        echo("")
         return None
     finally:
         if filler is not None:
@@ -145,13 +146,13 @@ def _read_question(interactive: bool, filler: BackgroundEmbedding | None) -> str
 def _console_command(text: str, lang: str) -> str | None:
     """Handle a ``:command`` line: the language to go on with, or None when ``text`` is not a command."""
     if text.startswith(":") and text[1:] in LANGUAGES:
-        click.echo(t("console.lang", text[1:]))
+        echo(t("console.lang", text[1:]))
         return text[1:]
     if text in {":help", "?"}:
-        click.echo(t("console.welcome", lang))
+        echo(t("console.welcome", lang))
         return lang
     if text.startswith(":") and len(text.split()) == 1:  # a mistyped command is not a question
-        click.echo(f"unknown command {text} (nothing searched); the commands are {', '.join(CONSOLE_COMMANDS)}")
+        echo(f"unknown command {text} (nothing searched); the commands are {', '.join(CONSOLE_COMMANDS)}")
         return lang
     return None
 
@@ -159,7 +160,7 @@ def _console_command(text: str, lang: str) -> str | None:
 def _console_loop(
     cli: CliContext, kb: KnowledgeBase, lang: str, interactive: bool, filler: BackgroundEmbedding | None
 ) -> None:
-    click.echo(t("console.welcome", lang))
+    echo(t("console.welcome", lang))
     while (text := _read_question(interactive, filler)) is not None:
         if not text:
             continue
@@ -169,18 +170,18 @@ def _console_loop(
             lang = command_lang
             continue
         if not interactive:
-            click.echo(f"wieweet> {text}")
+            echo(f"wieweet> {text}")
         try:
             with cli.db.session() as session:
                 outcome = kb.ask(session, query=text, now=datetime.now(UTC), source="console")
         except QueryError as exc:
-            click.echo(query_error_text(exc, lang))
+            echo(query_error_text(exc, lang))
             continue
-        click.echo(render_text(build_answer_view(outcome.result, lang=lang, limit=3)))
-        click.echo("")
+        echo(render_text(build_answer_view(outcome.result, lang=lang, limit=3)))
+        echo("")
         if filler is not None:  # from the first answer on, the wait for the next question fills vectors
             filler.start()
-    click.echo(t("console.bye", lang))
+    echo(t("console.bye", lang))
 
 
 @click.command(name="console")

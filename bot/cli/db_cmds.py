@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.cli import CliContext, pass_cli
+from bot.cli.output import echo
 from storage.db import Database, current_revision, head_revision, upgrade
 
 
@@ -36,7 +37,7 @@ def db_upgrade(cli: CliContext) -> None:
     try:
         upgrade(database.engine)
         with database.engine.connect() as conn:
-            click.echo(f"database at revision {current_revision(conn)} ({database.dialect})")
+            echo(f"database at revision {current_revision(conn)} ({database.dialect})")
     finally:
         database.dispose()
 
@@ -56,9 +57,9 @@ def db_status(cli: CliContext) -> None:
         with database.engine.connect() as conn:
             current = current_revision(conn)
         head = head_revision()
-        click.echo(f"database: {current or 'empty'}; latest: {head}")
+        echo(f"database: {current or 'empty'}; latest: {head}")
         if current != head:
-            click.echo("run `wieweet db upgrade` (wieweet also upgrades automatically on first use)")
+            echo("run `wieweet db upgrade` (wieweet also upgrades automatically on first use)")
     finally:
         database.dispose()
 

@@ -8,6 +8,7 @@ import click
 
 from bot.cli import CliContext, pass_cli
 from bot.cli.ask_cmds import LANG_OPTION, run_console
+from bot.cli.output import echo
 from bot.demo import load_demo
 from bot.i18n import normalise_language
 
@@ -31,7 +32,7 @@ def demo(cli: CliContext, no_console: bool, lang: str | None) -> None:
     now = datetime.now(UTC)
     with cli.db.session() as session:
         summary = load_demo(session, now=now)
-    click.echo(
+    echo(
         f"Demo register ready in {cli.settings.database_url}: "
         f"{summary.experts_total} experts, {summary.practices_total} practices "
         f"(added now: {summary.experts_added} experts, {summary.practices_added} practices, "

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.cli import CliContext
+from bot.cli.output import echo
 from bot.errors import ConfigError, NotFoundError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
 from bot.register.themes import ensure_default_themes
@@ -124,7 +125,7 @@ def digest_group(
     elif dry_run:
         _preview(cli, channel=channel, week=week, lang=lang, themes=themes, as_json=as_json, now=now)
     else:
-        click.echo(ctx.get_help())
+        echo(ctx.get_help())
 
 
 def _preview(
@@ -150,14 +151,14 @@ def _preview(
     )
     view, period, messages = preview.view, preview.period, preview.messages
     if as_json:
-        click.echo(json.dumps([[b.to_dict() for b in m] for m in messages], ensure_ascii=False, indent=2))
+        echo(json.dumps([[b.to_dict() for b in m] for m in messages], ensure_ascii=False, indent=2))
         return
     tz = _zone(cli)
     start, end = digest_window(view, period, tz)
-    click.echo(render_digest_text(messages), nl=False)
+    echo(render_digest_text(messages), nl=False)
     # What was previewed goes to stderr: stdout is the digest as people would read it, nothing Slack-only in it.
     source = f"as for channel {view.channel_id}" if channel else "all themes"
-    click.echo(
+    echo(
         f"dry run, nothing posted: {period}, {_local(start, tz)} – {_local(end, tz)} {_zone_name(tz)}, {source}, "
         f"{len(messages)} message(s)",
         err=True,
@@ -186,9 +187,9 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
     post_due = due_digests_poster(cli.db, create_web_client(settings), ChannelDirectory(), tz=_zone(cli))
     results = post_due(now, _worker_id())
     if not results:
-        click.echo("no digests due")
+        echo("no digests due")
     for result in results:
-        click.echo(_describe(result))
+        echo(_describe(result))
 
 
 @digest_group.command(name="subscribe")
@@ -239,7 +240,7 @@ def digest_subscribe(
         keys = ", ".join(subscription.themes) or "all themes"
         tz = _zone(cli)
         upcoming = next_run_time(subscription, after=now, tz=tz)
-        click.echo(
+        echo(
             f"subscribed {subscription.channel_id} to {keys}: every {_schedule(weekday, hour, minute)} "
             f"{_zone_name(tz)} ({subscription.language}); next digest {_local(upcoming, tz)}"
         )
@@ -261,7 +262,7 @@ def digest_unsubscribe(ctx: click.Context, channel: str) -> None:
             session, channel_id=channel, now=datetime.now(UTC), actor=f"cli:{os.environ.get('USER', 'unknown')}"
         ):
             raise NotFoundError("not_subscribed", f"{channel} has no active digest subscription")
-    click.echo(f"unsubscribed {validate_channel(channel)}")
+    echo(f"unsubscribed {validate_channel(channel)}")
 
 
 @digest_group.command(name="list")
@@ -280,7 +281,7 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
     with cli.db.session() as session:
         subscriptions = list_subscriptions(session, active_only=not show_all)
         runs = digest_repo.get_latest_digest_runs(session, channel_ids=[s.channel_id for s in subscriptions])
-        click.echo(
+        echo(
             f"{'channel':<14} {'themes':<28} {'schedule':<10} {'lang':<4} {'empty':<5} {'active':<6} "
             f"{'next run (' + _zone_name(tz) + ')':<19}  last run"
         )
@@ -289,11 +290,11 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
             last = f"{run.period} {run.status.value} ({len(run.parts_sent)}/{run.parts_total})" if run else "-"
             upcoming = _local(next_run_time(s, after=now, tz=tz), tz) if s.active else "-"
             themes = ",".join(s.themes) or "all"
-            click.echo(
+            echo(
                 f"{s.channel_id:<14} {themes:<28} {_schedule(s.weekday, s.hour, s.minute):<10} {s.language:<4} "
                 f"{'yes' if s.post_empty else 'no':<5} {'yes' if s.active else 'no':<6} {upcoming:<19}  {last}"
             )
-        click.echo(f"{len(subscriptions)} subscription(s)")
+        echo(f"{len(subscriptions)} subscription(s)")
 
 
 def register(group: click.Group) -> None:

@@ -16,6 +16,7 @@ import click
 from bot.actors import Actor
 from bot.cli import CliContext
 from bot.cli.ask_cmds import open_knowledge
+from bot.cli.output import echo
 from bot.needs.jobs import embed_pending
 from bot.needs.model import NeedsOverview, ProposalView
 from bot.needs.periods import InvalidPeriod, Period, current_quarter, parse_period
@@ -64,7 +65,7 @@ def _embed(cli: CliContext, service: NeedsService, budget: float, *, quiet: bool
     """Compute the meaning vectors new questions wait for (``wieweet run`` does it in the background)."""
     report = embed_pending(cli.db, service, budget_seconds=budget)
     if report.missing and not quiet:
-        click.echo(
+        echo(
             f"{report.missing} question(s) still wait for their meaning vector and are not in a topic yet: "
             "`wieweet run` computes them in the background, or run this again (--embed-seconds).",
             err=True,
@@ -76,16 +77,14 @@ def _hours(value: float | None) -> str:
 
 
 def _print_overview(overview: NeedsOverview) -> None:
-    click.echo(
-        f"Knowledge needs {overview.period}: {overview.items} question(s) and gap(s), {len(overview.topics)} topic(s)"
-    )
-    click.echo(
+    echo(f"Knowledge needs {overview.period}: {overview.items} question(s) and gap(s), {len(overview.topics)} topic(s)")
+    echo(
         f"{'#':>5}  {'topic':<44} {'q':>3} {'gap':>3} {'org':>3} {'city':>4} {'answ':>4} {'median':>8}  "
         f"{'expertise':<9} {'trend':<7} proposal"
     )
     for t in overview.topics:
         label = (t.label or f"(private questions only; themes: {', '.join(t.themes) or '-'})")[:44]
-        click.echo(
+        echo(
             f"{t.id:>5}  {label:<44} {t.questions:>3} {t.gaps:>3} {t.organisations:>3} {t.cities:>4} "
             f"{t.answered:>4} {_hours(t.median_answer_hours):>8}  {t.coverage:<9} {t.trend:<7} "
             f"{'#' + str(t.proposal_id) if t.proposal_id else '-'}"
@@ -156,25 +155,25 @@ def needs_group(
     with cli.db.session() as session:
         overview = service.overview(session, actor=_actor(), period=period, now=now, min_items=min_items, limit=limit)
     if as_json:
-        click.echo(json.dumps(overview.to_json(), ensure_ascii=False, indent=2))
+        echo(json.dumps(overview.to_json(), ensure_ascii=False, indent=2))
     else:
         _print_overview(overview)
 
 
 def _print_proposal(p: ProposalView) -> None:
-    click.echo(
+    echo(
         f"#{p.id} [{p.status}] topic {p.topic_id}: {p.label or '(private questions only)'} — {p.questions} question(s) "
         f"from {p.organisations} organisation(s), {p.window_start.date()} – {p.window_end.date()}"
     )
     for text in p.quoted:
-        click.echo(f"    “{text}”")
+        echo(f"    “{text}”")
     if p.not_quoted:
-        click.echo(f"    + {p.not_quoted} private or anonymous question(s)")
-    click.echo("    lead: " + (", ".join(f"{e.name} ({e.organisation})" for e in p.experts) or "nobody found"))
-    click.echo("    likely to come: " + (", ".join(a.name or a.slack_user_id or "?" for a in p.askers) or "-"))
-    click.echo("    practices: " + ("; ".join(x.title for x in p.practices) or "-"))
+        echo(f"    + {p.not_quoted} private or anonymous question(s)")
+    echo("    lead: " + (", ".join(f"{e.name} ({e.organisation})" for e in p.experts) or "nobody found"))
+    echo("    likely to come: " + (", ".join(a.name or a.slack_user_id or "?" for a in p.askers) or "-"))
+    echo("    practices: " + ("; ".join(x.title for x in p.practices) or "-"))
     if p.channel_id or p.notes_url:
-        click.echo(f"    channel: {p.channel_id or '-'}  notes: {p.notes_url or '-'}")
+        echo(f"    channel: {p.channel_id or '-'}  notes: {p.notes_url or '-'}")
 
 
 @needs_group.command(name="proposals")
@@ -208,14 +207,14 @@ def needs_proposals(
         if propose:
             created = service.propose_sessions(session, now=now, worker_id=worker)
             if not as_json:
-                click.echo(f"{len(created)} new proposal(s)")
+                echo(f"{len(created)} new proposal(s)")
         statuses = None if show_all else [ProposalStatus.OPEN, ProposalStatus.INVITED]
         proposals = service.list_proposals(session, actor=_actor(), now=now, statuses=statuses)
     if as_json:
-        click.echo(json.dumps([p.to_json() for p in proposals], ensure_ascii=False, indent=2))
+        echo(json.dumps([p.to_json() for p in proposals], ensure_ascii=False, indent=2))
         return
     if not proposals:
-        click.echo("no proposals")
+        echo("no proposals")
     for p in proposals:
         _print_proposal(p)
 
@@ -236,7 +235,7 @@ def needs_dismiss(ctx: click.Context, proposal_id: int, reason: str) -> None:
         view = _service(cli).dismiss_proposal(
             session, actor=_actor(), proposal_id=proposal_id, now=datetime.now(UTC), reason=reason
         )
-    click.echo(f"dismissed proposal #{view.id} ({view.label})")
+    echo(f"dismissed proposal #{view.id} ({view.label})")
 
 
 @needs_group.command(name="done")
@@ -255,7 +254,7 @@ def needs_done(ctx: click.Context, proposal_id: int, notes_url: str) -> None:
         view = _service(cli).complete_proposal(
             session, actor=_actor(), proposal_id=proposal_id, notes_url=notes_url, now=datetime.now(UTC)
         )
-    click.echo(f"proposal #{view.id} done; practice #{view.practice_id} waits for approval")
+    echo(f"proposal #{view.id} done; practice #{view.practice_id} waits for approval")
 
 
 @needs_group.command(name="recruit")
@@ -283,18 +282,18 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
                 raise click.BadParameter("expert ids are numbers, e.g. --ask 41,57", param_hint="--ask") from exc
             requests = service.ask_to_add_expertise(session, actor=_actor(), topic_id=topic_id, expert_ids=ids, now=now)
             for r in requests:
-                click.echo(f"{r.slack_user_id}: {'asked' if r.queued else 'asked before'}")
+                echo(f"{r.slack_user_id}: {'asked' if r.queued else 'asked before'}")
             return
         plan = service.recruiting(session, actor=_actor(), topic_id=topic_id, now=now)
     if as_json:
-        click.echo(json.dumps(asdict(plan), ensure_ascii=False, indent=2))
+        echo(json.dumps(asdict(plan), ensure_ascii=False, indent=2))
         return
-    click.echo(f"topic {plan.topic_id}: {plan.label or '(private questions only)'} — expertise: {plan.coverage}")
+    echo(f"topic {plan.topic_id}: {plan.label or '(private questions only)'} — expertise: {plan.coverage}")
     if not plan.candidates:
-        click.echo("nobody to suggest")
+        echo("nobody to suggest")
     for c in plan.candidates:
         slack = c.slack_user_id or "no Slack account"
-        click.echo(f"  {c.expert_id:>5}  {c.name} ({c.organisation}, {slack}) — {c.reason}")
+        echo(f"  {c.expert_id:>5}  {c.name} ({c.organisation}, {slack}) — {c.reason}")
 
 
 @click.command(name="report")
@@ -348,7 +347,7 @@ def report_command(
     else:
         write_html(data, output, lang=language)
     without = sum(1 for t in data.topics if t.coverage != "covered")
-    click.echo(
+    echo(
         f"wrote {output}: {data.period}, {data.asked} question(s) asked, {data.answered} answered, "
         f"{len(data.topics)} topic(s) ({without} without solid expertise)"
     )

@@ -14,6 +14,7 @@ import click
 
 from bot.actors import Actor
 from bot.cli import CliContext, pass_cli
+from bot.cli.output import echo
 from bot.privacy import (
     RetentionPolicy,
     erase_person,
@@ -78,14 +79,14 @@ def audit_command(cli: CliContext, limit: int, entity_type: str | None, as_json:
                     "before": entry.before,
                     "after": entry.after,
                 }
-                click.echo(json.dumps(row, ensure_ascii=False))
+                echo(json.dumps(row, ensure_ascii=False))
                 continue
             when = entry.at.strftime("%Y-%m-%d %H:%M:%S")
-            click.echo(f"{when}  {entry.actor:<20} {entry.action:<12} {entry.entity_type}:{entry.entity_key}")
+            echo(f"{when}  {entry.actor:<20} {entry.action:<12} {entry.entity_type}:{entry.entity_key}")
             if entry.before is not None or entry.after is not None:
-                click.echo(f"    {_short(entry.before)} → {_short(entry.after)}")
+                echo(f"    {_short(entry.before)} → {_short(entry.after)}")
         if not entries and not as_json:
-            click.echo("the audit log is empty" + (f" for {entity_type}" if entity_type else ""))
+            echo("the audit log is empty" + (f" for {entity_type}" if entity_type else ""))
 
 
 @click.group(name="privacy")
@@ -121,7 +122,7 @@ def privacy_export(cli: CliContext, email: str | None, slack_id: str | None) -> 
     who = _who(email, slack_id)
     with cli.db.session() as session:
         data = export_personal_data(session=session, actor=cli_user_actor(), now=_now(), **who)
-    click.echo(export_json(data))
+    echo(export_json(data))
 
 
 @privacy_group.command(name="erase")
@@ -151,9 +152,9 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
     inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
     if inbox_removed:
         report.add("inbox_requests_deleted", inbox_removed)
-    click.echo(f"erased {email or slack_id}:")
+    echo(f"erased {email or slack_id}:")
     for key, count in sorted(report.counts.items()):
-        click.echo(f"  {key}: {count}")
+        echo(f"  {key}: {count}")
 
 
 @privacy_group.command(name="purge")
@@ -178,7 +179,7 @@ def privacy_purge(cli: CliContext, dry_run: bool) -> None:
         counts["inbox_requests"] = purge_inbox(cli.db, now=_now())
     verb = "would purge" if dry_run else "purged"
     for key, count in counts.items():
-        click.echo(f"{verb} {key}: {count}")
+        echo(f"{verb} {key}: {count}")
 
 
 def register(group: click.Group) -> None:

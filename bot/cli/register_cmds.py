@@ -16,13 +16,16 @@ from typing import Any, BinaryIO
 
 import click
 
+from bot.actors import Actor
 from bot.cli import CliContext, pass_cli
+from bot.cli.output import echo
 from bot.errors import ImportFailed
-from bot.register import service
+from bot.register import profiles, service
 from bot.register.files import LIMITS, MIB
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes
 from storage import register_repo as repo
+from storage.models import Availability
 
 KINDS = click.Choice(["experts", "practices"])
 FILE = click.Path(path_type=Path, dir_okay=False)
@@ -63,14 +66,14 @@ class TerminalProgress:
 
 def print_report(report: ImportReport) -> None:
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     for note in report.notes:
-        click.echo(f"note: {note}")
+        echo(f"note: {note}")
     if report.dry_run:
         for change in report.changes:
             detail = f" ({', '.join(change.fields)})" if change.action == "changed" else ""
-            click.echo(f"  {change.action}: {change.key}{detail}")
-    click.echo(
+            echo(f"  {change.action}: {change.key}{detail}")
+    echo(
         f"{report.file}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged"
         + (" — dry run, nothing written" if report.dry_run else "")
     )
@@ -79,9 +82,9 @@ def print_report(report: ImportReport) -> None:
 def fail_import(exc: ImportFailed) -> None:
     """Every problem on its own line (stderr), then the summary; exit code 1."""
     for line in exc.errors:
-        click.echo(f"error: {line}", err=True)
+        echo(f"error: {line}", err=True)
     if exc.message not in exc.errors:
-        click.echo(f"error: {exc.message}", err=True)
+        echo(f"error: {exc.message}", err=True)
     raise click.exceptions.Exit(1)
 
 
@@ -213,7 +216,7 @@ def export_cmd(cli: CliContext, kind: str, path: Path, excel: bool) -> None:
             count = service.export_experts(session, path=target, excel=excel)
         else:
             count = service.export_practices(session, path=target, excel=excel)
-    click.echo(f"{count} {kind} written to {'standard output' if to_stdout else path}", err=to_stdout)
+    echo(f"{count} {kind} written to {'standard output' if to_stdout else path}", err=to_stdout)
 
 
 @click.group(name="register")
@@ -226,6 +229,7 @@ def register_group() -> None:
       wieweet register list experts --theme wonen --city Gent
       wieweet register list practices --theme "Europe and EU funding"
       wieweet register show nathalie.rombaut@ocmwgent.be
+      wieweet register available nathalie.rombaut@ocmwgent.be
     """
 
 
@@ -251,19 +255,19 @@ def register_list(cli: CliContext, kind: str, theme: str | None, city: str | Non
             experts = service.list_experts(session, theme=theme, city=city)
             for e in experts:
                 themes = ",".join(t.key for t in e.themes) or "-"
-                click.echo(
+                echo(
                     f"{_cut(e.email, 40):<40} {_cut(e.name, 28):<28} {_cut(e.organisation, 28):<28} "
                     f"{_cut(e.city or '-', 14):<14} {themes}"
                 )
-            click.echo(f"{len(experts)} experts")
+            echo(f"{len(experts)} experts")
         else:
             practices = service.list_practices(session, theme=theme, city=city)
             for p in practices:
                 outcome = p.outcome.value if p.outcome else "-"
                 year = str(p.year) if p.year else "-"
                 themes = ",".join(t.key for t in p.themes) or "-"
-                click.echo(f"{_cut(p.city or '-', 14):<14} {year:<5} {outcome:<7} {_cut(p.title, 60):<60} {themes}")
-            click.echo(f"{len(practices)} practices")
+                echo(f"{_cut(p.city or '-', 14):<14} {year:<5} {outcome:<7} {_cut(p.title, 60):<60} {themes}")
+            echo(f"{len(practices)} practices")
 
 
 @register_group.command(name="show")
@@ -280,6 +284,12 @@ def register_show(cli: CliContext, email: str) -> None:
         profile = service.get_expert_profile(session, email=email)
         expert = profile.expert
         away = f" until {expert.away_until.isoformat()}" if expert.away_until else ""
+        mark = profiles.get_unreachable_mark(session, expert=expert)
+        if mark is not None:
+            away = (
+                f" (marked {mark[0].strftime('%Y-%m-%d')}: Slack could not reach them, {mark[1]};"
+                f" `wieweet register available {expert.email}` undoes it)"
+            )
         confirmed = expert.last_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if expert.last_confirmed_at else "never"
         lines = [
             f"{expert.name} <{expert.email}>",
@@ -305,7 +315,32 @@ def register_show(cli: CliContext, email: str) -> None:
             outcome = f", {p.outcome.value}" if p.outcome else ""
             year = f", {p.year}" if p.year else ""
             lines.append(f"    - {p.title} ({p.city or p.organisation or '-'}{year}{outcome})")
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
+
+
+@register_group.command(name="available")
+@click.argument("email", metavar="EMAIL")
+@pass_cli
+def register_available(cli: CliContext, email: str) -> None:
+    """Make an expert available for routed questions again: after they were away, or marked away because Slack could
+    not reach them (``wieweet audit --entity expert`` shows why; the expert can also do it on their Home tab).
+
+    \b
+    Examples:
+      wieweet register available nathalie.rombaut@ocmwgent.be
+    """
+    with cli.db.session() as session:
+        expert = service.get_expert_profile(session, email=email).expert
+        profiles.set_availability(
+            session,
+            actor=Actor.cli(cli_actor().removeprefix("cli:")),
+            expert_id=expert.id,
+            availability=Availability.AVAILABLE,
+            now=datetime.now(UTC),
+            today=datetime.now(UTC).date(),
+        )
+        name = expert.name
+    echo(f"{name} is available for routed questions again")
 
 
 @click.group(name="themes")
@@ -334,8 +369,8 @@ def themes_list(cli: CliContext) -> None:
         themes = repo.list_themes(session)
         for theme in themes:
             synonyms = "; ".join(theme.synonyms[:6]) + (" …" if len(theme.synonyms) > 6 else "")
-            click.echo(f"{theme.key:<16} {theme.label_nl} / {theme.label_en}" + (f"  [{synonyms}]" if synonyms else ""))
-    click.echo(f"{len(themes)} themes")
+            echo(f"{theme.key:<16} {theme.label_nl} / {theme.label_en}" + (f"  [{synonyms}]" if synonyms else ""))
+    echo(f"{len(themes)} themes")
 
 
 @themes_group.command(name="import")

@@ -308,6 +308,9 @@ class Stemmer:
             self._impl.maxCacheSize = 0  # cached below; PyStemmer's own cache makes a miss four times slower
         self._cache: dict[str, str] = {}
 
+    def forget(self) -> None:  # an erasure: the words seen are keys (stems are made again, the same)
+        self._cache.clear()
+
     def __call__(self, word: str) -> str:
         got = self._cache.get(word)
         if got is not None:
@@ -388,6 +391,15 @@ class CompoundSplitter:
             return False
         self.version += 1
         return True
+
+    def forget_words(self, keep: set[str]) -> None:
+        """An erasure: the parts and the cached splits of words not in ``keep`` go, and the splits into such parts."""
+        gone = self._parts - keep
+        self._parts -= gone
+        for name in ("_cache", "_top"):
+            held = getattr(self, name).items()
+            setattr(self, name, {w: e for w, e in held if w in keep and gone.isdisjoint(e[0])})
+        self.acronyms = {i: ws for i, found in self.acronyms.items() if (ws := found & keep)}
 
     def is_part(self, w: str) -> bool:
         return w in self._parts

@@ -437,6 +437,34 @@ class Matcher:
             self._bucket(w)
         self._splitter.add_words(self._lexicon.words)
 
+    def forget_erased(self) -> None:
+        """After an erasure (``bot.privacy``), once its records were removed or re-read: drop everything derived from
+        texts that are gone. Removing a document already takes it out of the postings and the live counts (document
+        frequencies, name and concept words); what only ever grows is rebuilt from what is held now — the typo
+        vocabulary (buckets, trigrams, sorted words), the compound vocabulary and its splits, the acronyms of
+        phrases — and the memos of texts, words and query terms are emptied (they refill as searches come)."""
+        live = self._lexicon.words | self._surface_df.keys()
+        self._buckets, self._bucket_rank, self._bucket_sizes, self._bucketed = {}, {}, {}, set()
+        self._words, self._word_lens, self._grams, self._sorted = [], array("i"), {}, []
+        for w in (*self._lexicon.words, *self._parser.qstop, *self._surface_df):  # __init__'s order, then _build's
+            self._bucket(w)
+        self._sorted = sorted(self._bucketed)
+        self._splitter.forget_words(live | set(load_list("morphemes_nl.txt")))  # the shipped morphemes stay parts
+        self._stem.forget()
+        self._analyzer = Analyzer(self._stem, self._splitter, part_weight=self.config.compound_part_tf)  # its memo
+        self._phrase_acronyms = {}
+        for kind in (self._kinds["expert"], self._kinds["practice"]):
+            for doc in kind.docs.values():
+                self._learn_acronyms(doc)
+        self._phrases, self._phrase_postings = {}, 0  # their arrays go with the collections' (forget_derived)
+        for memo in (self._surfaces_memo, self._overlap_memo, self._df_ratio_memo, self._item_memo, self.last_stats):
+            memo.clear()
+        self._parser.forget()
+        for coll in self._collections:
+            coll.forget_derived()
+        if self.semantic is not None:
+            self.semantic.wanted({name: kind.docs for name, kind in self._kinds.items()})  # drops what is gone
+
     def _upsert(self, kind: _Kind, doc_id: int, doc: Doc) -> None:
         self._remove(kind, doc_id)
         kind.docs[doc_id] = doc

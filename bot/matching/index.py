@@ -245,6 +245,15 @@ class Collection:
         self._array_postings += len(p)
         return ids, sat
 
+    def forget_derived(self) -> None:
+        """Drop what was computed for the terms asked for (IDFs, strong postings, arrays): they are made again on
+        demand, the same (after an erasure: a query's terms are a question's words)."""
+        self._idf.clear()
+        self._idf_version = -1
+        self._strong.clear()
+        self._arrays.clear()
+        self._array_postings = 0
+
     def forget_arrays(self, p: dict[int, float]) -> None:
         """Drop the arrays of a derived list that its owner replaced (a multi-word list rebuilt after a change): the
         cache would otherwise keep the old list alive until its cap clears it."""

@@ -126,6 +126,11 @@ class QueryParser:
         self._rings_at: tuple[object, object] | None = None
         self.qstop = query_stopwords()
 
+    def forget(self) -> None:
+        """Drop the remembered theme expansions (an erasure empties every memo of query terms)."""
+        self._rings.clear()
+        self._rings_at = None
+
     def parse(self, query: str) -> ParsedQuery:
         """The query's term groups, one per content word and one per recognised theme, in these steps: words (typo
         repair), places (taken out), each word's own group, glossary synonyms, rough translations, acronyms, themes.

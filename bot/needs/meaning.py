@@ -8,8 +8,10 @@ what is missing for a bounded time and stores the vectors in the ``embeddings`` 
 ``<model>#question`` (keyed by the SHA-256 of the embedded text, ``meaning_text``: the question without its
 framing; identical wordings share one vector, and other replicas
 and restarts reuse it). The document purge of ``KnowledgeBase.embed_pending`` works per model id, so it never
-touches these; question vectors whose text no question or gap has any more are purged by the needs pass, and an
-erased person's are deleted with their questions (``bot.privacy``).
+touches these; question vectors whose text no question or gap has any more are purged by the needs pass (every six
+hours, once a vector is a day old) — an erased person's deleted questions' vectors too: they hold no text, only the
+text's hash. In memory, an erasure drops every text and vector remembered here (``forget_all``, called through
+``KnowledgeBase.on_erasure``).
 
 Vectors are compared *centred* (``bot.needs.topic_space.centred``): the mean of the collection, blended with a
 reference mean shipped in ``data/meaning_center.json`` (the mean of the demo register's expertise and practice
@@ -183,3 +185,9 @@ class QuestionMeaning:
     def forget(self, keys: Iterable[str]) -> None:
         for key in keys:
             self._cache.pop(key, None)
+
+    def forget_all(self) -> None:
+        """Drop every remembered text and vector (an erasure: question texts are keys). Vectors are looked up in the
+        store again when asked."""
+        self._cache = OrderedDict()
+        self._keys = {}

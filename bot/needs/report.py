@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -35,10 +36,15 @@ from bot.needs.core import may_be_named
 from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
 from bot.needs.periods import Period
 from bot.needs.service import NeedsService
+from bot.sheets import append, put
+from bot.text import printable
 from digests.collect import window_figures
 from digests.model import OTHER_THEME
 from storage import digest_repo, register_repo
 from storage import needs_repo as repo
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 OTHER_PEOPLE = "—"  # the row of answers by people who may not be named
 
@@ -268,7 +274,7 @@ def _theme_rows(data: ReportData) -> list[tuple[str, str, list[MonthFigures]]]:
 
 
 def _header(sheet: Worksheet, values: Sequence[str]) -> None:
-    sheet.append(list(values))
+    append(sheet, list(values))
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
 
@@ -299,9 +305,9 @@ def _bar_chart(title: str, *, kind: str = "bar", stacked: bool = False) -> BarCh
 
 def _summary_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
     sheet.title = tx["summary"][:31]
-    sheet.append([f"{tx['title']} — {data.period}"])
+    append(sheet, [f"{tx['title']} — {data.period}"])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([])
+    append(sheet, [])
     with_expertise = sum(1 for t in data.topics if t.coverage == COVERED)
     for label, value in (
         (tx["asked"], data.asked),
@@ -312,7 +318,7 @@ def _summary_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) ->
         (f"{tx['topics']}: {tx['with']}", with_expertise),
         (f"{tx['topics']}: {tx['without']}", len(data.topics) - with_expertise),
     ):
-        sheet.append([label, value])
+        append(sheet, [label, value])
     sheet.column_dimensions["A"].width = 44
 
 
@@ -323,7 +329,8 @@ def _themes_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> 
     rows = _theme_rows(data)
     for _, label, months in rows:
         for f in months:
-            sheet.append(
+            append(
+                sheet,
                 [
                     label,
                     f.month,
@@ -333,13 +340,13 @@ def _themes_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> 
                     f.asked_public,
                     f.answered_public,
                     f.median_hours_public,
-                ]
+                ],
             )
-    sheet.append([])
-    pivot_top = sheet.max_row + 1
+    append(sheet, [])
+    pivot_top = sheet.max_row + 2  # below the blank row (which max_row does not count)
     _header(sheet, [tx["theme"], *data.months])
     for _, label, months in rows:
-        sheet.append([label, *[f.asked for f in months]])
+        append(sheet, [label, *[f.asked for f in months]])
     sheet.column_dimensions["A"].width = 36
     if not rows:
         return
@@ -356,14 +363,14 @@ def _themes_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> 
 def _share_chart(sheet: Worksheet, data: ReportData, tx: Mapping[str, str], *, anchor: str) -> None:
     """The answered share per month over all themes (a line), from a small table below the pivot."""
     top = sheet.max_row + 2
-    sheet.cell(row=top, column=1, value=tx["month"]).font = Font(bold=True)
-    sheet.cell(row=top, column=2, value=tx["share"]).font = Font(bold=True)
+    put(sheet, top, 1, tx["month"]).font = Font(bold=True)
+    put(sheet, top, 2, tx["share"]).font = Font(bold=True)
     for i, month in enumerate(data.months):
         month_rows = [f for f in data.figures if f.month == month]
         asked = sum(f.asked for f in month_rows)
         answered = sum(f.answered for f in month_rows)
-        sheet.cell(row=top + 1 + i, column=1, value=month)
-        sheet.cell(row=top + 1 + i, column=2, value=round(answered / asked, 3) if asked else None)
+        put(sheet, top + 1 + i, 1, month)
+        put(sheet, top + 1 + i, 2, round(answered / asked, 3) if asked else None)
     line = LineChart()
     line.title = tx["share"]
     line.add_data(Reference(sheet, min_col=2, min_row=top, max_row=top + len(data.months)), titles_from_data=True)
@@ -375,7 +382,8 @@ def _topics_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str], lan
     columns = ("label", "questions", "gaps", "organisations", "cities", "answered", "median", "coverage", "trend")
     _header(sheet, ["#", *[tx[c] for c in columns]])
     for t in data.topics:
-        sheet.append(
+        append(
+            sheet,
             [
                 t.id,
                 topic_label(t, lang),
@@ -387,7 +395,7 @@ def _topics_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str], lan
                 t.median_answer_hours,
                 tx[t.coverage],
                 t.trend,
-            ]
+            ],
         )
     sheet.column_dimensions["B"].width = 50
     if not data.topics:
@@ -405,12 +413,12 @@ def _topics_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str], lan
 def _people_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
     _header(sheet, [tx["expert"], tx["organisation"], tx["answers"]])
     for h in data.experts:
-        sheet.append([tx["others"] if h.name == OTHER_PEOPLE else h.name, h.organisation, h.answers])
-    sheet.append([])
-    top = sheet.max_row + 1
+        append(sheet, [tx["others"] if h.name == OTHER_PEOPLE else h.name, h.organisation, h.answers])
+    append(sheet, [])
+    top = sheet.max_row + 2  # below the blank row (which max_row does not count)
     _header(sheet, [tx["organisation"], tx["answers"]])
     for name, n in data.organisations:
-        sheet.append([name, n])
+        append(sheet, [name, n])
     sheet.column_dimensions["A"].width = 36
     sheet.column_dimensions["B"].width = 30
     if data.organisations:
@@ -423,18 +431,18 @@ def _people_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> 
 
 def _practices_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
     columns = [tx["practice"], tx["city"], tx["added"], tx["shown"]]
-    sheet.append([tx["added_title"]])
+    append(sheet, [tx["added_title"]])
     sheet["A1"].font = Font(bold=True)
     _header(sheet, columns)
     for p in data.practices_added:
-        sheet.append([p.title, p.city, p.added.date().isoformat(), p.shown])
-    sheet.append([])
-    sheet.append([tx["used_title"]])
+        append(sheet, [p.title, p.city, p.added.date().isoformat(), p.shown])
+    append(sheet, [])
+    append(sheet, [tx["used_title"]])
     sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
     top = sheet.max_row + 1
     _header(sheet, columns)
     for p in data.practices_used:
-        sheet.append([p.title, p.city, p.added.date().isoformat(), p.shown])
+        append(sheet, [p.title, p.city, p.added.date().isoformat(), p.shown])
     sheet.column_dimensions["A"].width = 50
     if data.practices_used:
         chart = _bar_chart(tx["used_title"])
@@ -455,16 +463,26 @@ def render_chart_png(data: ReportData, *, lang: str = "nl", chart: str = "themes
     matplotlib.use("Agg")
     from matplotlib.figure import Figure  # noqa: PLC0415
 
-    tx = _t(lang)
-    figure = Figure(figsize=(9, 4.8), dpi=110)
+    # labels are people's text: "$...$" must not be read as math (a bad formula raised and stopped the report)
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        return _draw(Figure(figsize=(9, 4.8), dpi=110), data, _t(lang), lang, chart)
+
+
+def _label(text: str, limit: int) -> str:
+    shown = printable(" ".join(text.split()))[:limit]
+    return f" {shown}" if shown.startswith("_") else shown  # matplotlib leaves a "_label" out of the legend
+
+
+def _draw(figure: Figure, data: ReportData, tx: Mapping[str, str], lang: str, chart: str) -> bytes:
     axes = figure.add_subplot()
     if chart == "topics":
         shown = list(data.topics[:12])[::-1]
-        labels = [topic_label(t, lang)[:45] for t in shown]
+        labels = [_label(topic_label(t, lang), 45) for t in shown]
         colours = [
             "#1d4f91" if t.coverage == COVERED else "#e3a21a" if t.coverage == WEAK else "#c0392b" for t in shown
         ]
-        axes.barh(labels, [t.total for t in shown], color=colours)
+        axes.barh(range(len(shown)), [t.total for t in shown], color=colours)
+        axes.set_yticks(range(len(shown)), labels)  # by position: two topics with one label stay two bars
         axes.set_xlabel(tx["questions"])
         axes.set_title(f"{tx['topics']} — {data.period}")
     else:
@@ -472,7 +490,7 @@ def render_chart_png(data: ReportData, *, lang: str = "nl", chart: str = "themes
         bottom = [0] * len(data.months)
         for _, label, months in rows:
             values = [f.asked for f in months]
-            axes.bar(list(data.months), values, bottom=bottom, label=label[:30])
+            axes.bar(list(data.months), values, bottom=bottom, label=_label(label, 30))
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         axes.set_ylabel(tx["questions"])
         axes.set_title(f"{tx['asked']} — {data.period}")
@@ -490,7 +508,8 @@ def render_chart_png(data: ReportData, *, lang: str = "nl", chart: str = "themes
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(printable('' if v is None else str(v)))}</td>" for v in row) + "</tr>"
+        for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -559,7 +578,7 @@ def write_html(data: ReportData, path: Path, *, lang: str = "nl") -> None:
         [tx["practice"], tx["city"], tx["added"], tx["shown"]],
         [(p.title, p.city, p.added.date().isoformat(), p.shown) for p in data.practices_used],
     )
-    title = html.escape(f"{tx['title']} — {data.period}")
+    title = html.escape(printable(f"{tx['title']} — {data.period}"))
     page = f"""<!doctype html>
 <html lang="{"en" if lang == "en" else "nl"}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;margin:1em 0}}

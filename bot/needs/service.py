@@ -45,6 +45,7 @@ class NeedsService:
         knowledge base's embedder one when the meaning signal is on); None groups by words alone."""
         self.core = NeedsCore(knowledge, config=config or NeedsConfig(), meaning=meaning, directory=directory)
         self.knowledge = knowledge
+        knowledge.on_erasure(self._forget_erased)
         self.config = self.core.config
         self.topics = Topics(self.core)
         self.proposals = Proposals(self.core, self.topics)
@@ -75,6 +76,14 @@ class NeedsService:
         embedder = knowledge.embedder if settings.semantic else None
         meaning = QuestionMeaning(embedder, DatabaseVectorStore(knowledge.database)) if embedder is not None else None
         return cls(knowledge, config=NeedsConfig.from_settings(settings), meaning=meaning)
+
+    def _forget_erased(self) -> None:
+        """After an erasure (``KnowledgeBase.on_erasure``): the texts, analyses and vectors the grouping remembered go
+        (its state is rebuilt from the database at the next run, as after another replica's: ``bot.needs.state``)."""
+        self.core.vectoriser.forget()
+        self.topics.forget()
+        if self.core.meaning is not None:
+            self.core.meaning.forget_all()
 
     @property
     def meaning(self) -> QuestionMeaning | None:

@@ -81,6 +81,11 @@ class Topics:
             replace_size=config.replace_size,
         )
 
+    def forget(self) -> None:
+        """An erasure: the kept state and the texts' languages go; the next run rebuilds them from the database."""
+        self._cache = None
+        self._languages = {}
+
     def update_topics(self, session: Session, *, now: datetime, wait: bool = True) -> UpdateReport:
         """Place the questions and gaps not yet in a topic; label topics that have no label yet.
 

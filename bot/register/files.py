@@ -13,11 +13,12 @@ Writing is deterministic: CSV with ``,``, ``\\n`` line endings, no BOM and minim
 ``excel=True``, what Excel in a Dutch/Belgian locale opens as columns: ``;``, a UTF-8 BOM and ``\\r\\n``); .xlsx with
 every text cell stored as text (never as a formula).
 
-CSV injection: a CSV cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (or their
-full-width forms) would be run as a formula by a spreadsheet, so it is written with a leading ``'`` (the OWASP
-rule), and so is a cell that starts with ``'`` followed by one of those or by another ``'``. Reading a CSV removes
-exactly that prefix again (``'`` followed by one of those characters or ``'``), so export → import → export is
-byte-identical for every value, and a value such as ``'s-Hertogenbosch`` is left alone.
+CSV injection: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (or their full-width
+forms) would be run as a formula by a spreadsheet. Every cell is written by ``bot.sheets``, the one rule for every
+file wieweet writes: in CSV with a leading ``'`` (the OWASP rule, also before ``'`` followed by one of those or by
+another ``'``), in .xlsx as a text cell with Excel's quote prefix. Reading a CSV removes exactly that prefix again,
+so export → import → export is byte-identical for every value, and a value such as ``'s-Hertogenbosch`` is left
+alone.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from bot.errors import ImportFailed, WieweetError
+from bot.sheets import neutralise, put, unneutralise
 
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -49,11 +51,7 @@ EXPORT_SUFFIXES = frozenset({".csv", ".xlsx"})
 Cell = str | int | None
 MIB = 1024 * 1024
 
-# A cell starting with one of these is run as a formula (or as DDE) by Excel, LibreOffice or Google Sheets.
-FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
-QUOTE = "'"
 SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
-_QUOTED_AFTER = FORMULA_TRIGGERS | {QUOTE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,21 +89,6 @@ class RegisterFile:
 
 def normalise_column(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.replace("\ufeff", "").strip().lower())
-
-
-def neutralise(value: str) -> str:
-    """The CSV text of a cell: a leading ``'`` where a spreadsheet would otherwise run it (see the module doc)."""
-    first = value[:1]
-    if first in FORMULA_TRIGGERS or (first == QUOTE and value[1:2] in _QUOTED_AFTER):
-        return QUOTE + value
-    return value
-
-
-def unneutralise(text: str) -> str:
-    """The cell value of CSV text: removes exactly the prefix ``neutralise`` adds."""
-    if text[:1] == QUOTE and text[1:2] in _QUOTED_AFTER:
-        return text[1:]
-    return text
 
 
 def _cell_text(value: object) -> str:
@@ -446,17 +429,11 @@ def _write_xlsx(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell
     sheet = workbook.active
     assert sheet is not None
     for col, name in enumerate(columns, start=1):
-        sheet.cell(row=1, column=col, value=name).font = Font(bold=True)
+        put(sheet, 1, col, name).font = Font(bold=True)
     for row_number, row in enumerate(rows, start=2):
         for col, value in enumerate(row, start=1):
             if value is None or value == "":
                 continue
-            cell = sheet.cell(row=row_number, column=col, value=value)
-            if isinstance(value, str):
-                # openpyxl makes any string starting with "=" a formula: store it as text. The quote prefix
-                # (Excel's leading ') keeps a formula-like text a text when someone edits the cell in Excel.
-                cell.data_type = "s"
-                if value[:1] in FORMULA_TRIGGERS:
-                    cell.quotePrefix = True
+            put(sheet, row_number, col, value)  # a text cell, never a formula (bot.sheets)
     sheet.freeze_panes = "A2"
     workbook.save(path)

@@ -283,6 +283,45 @@ def set_availability(
     return expert
 
 
+def mark_unreachable(session: Session, *, expert_id: int, reason: str, now: datetime) -> Expert | None:
+    """Slack says the expert can never get a DM (``reason``: its error — the account deactivated, gone from the
+    workspace, a bot): away, without a date, until they (the Home tab) or staff make them available again. Nothing
+    of theirs is deleted; the audit log has the change and why (actor ``system``). None, and nothing changed, when
+    they were not askable anyway (away without a date, opted out): marked once."""
+    expert = get_expert(session, expert_id=expert_id, lock=True)
+    if expert.availability is Availability.OPTED_OUT or (
+        expert.availability is Availability.AWAY and expert.away_until is None
+    ):
+        return None
+    before = expert_audit(expert)
+    expert.availability = Availability.AWAY
+    expert.away_until = None
+    repo.update_expert(session, expert=expert, values={}, now=now)
+    session.flush()
+    repo.create_audit_log(
+        session,
+        actor=Actor.system().audit_label,
+        action="unreachable",
+        entity_type="expert",
+        entity_key=expert.email,
+        before=before,
+        after={**expert_audit(expert), "reason": reason[:200]},
+        now=now,
+    )
+    return expert
+
+
+def get_unreachable_mark(session: Session, *, expert: Expert) -> tuple[datetime, str] | None:
+    """When and why (Slack's reason) this expert was marked away because Slack could not reach them, while that
+    still holds (away without a date, nothing changed since); None otherwise."""
+    if expert.availability is not Availability.AWAY or expert.away_until is not None:
+        return None
+    latest = repo.list_audit_log(session, entity_type="expert", entity_key=expert.email, limit=1)
+    if not latest or latest[0].action != "unreachable":
+        return None
+    return latest[0].at, str((latest[0].after or {}).get("reason") or "")
+
+
 # --- consent -----------------------------------------------------------------------------------------------------
 
 

@@ -65,8 +65,15 @@ MAX_NOTE = 2000
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 
 
+STAFF_PREFIX = "staff:"
+
+
 def staff_actor(staff_slack_id: str) -> str:
-    return f"staff:{staff_slack_id}"
+    return f"{STAFF_PREFIX}{staff_slack_id}"
+
+
+def is_slack_id(value: str) -> bool:
+    return _SLACK_USER_ID.match(value) is not None
 
 
 def clean(text: str | None, limit: int = MAX_TEXT) -> str:
@@ -458,7 +465,12 @@ class RoutingCore:
             question=question,
             channel_id=self.policy.triage_channel_id,
         )
-        self.notify_asker(session, question, event, AskerUpdateKind.ESCALATED, now, reason=reason)
+        # Staff hear of every escalation (each gives them something to do); the asker once per question: after
+        # staff assigned someone who declined or stayed silent, "staff take it up" would only say it again. The
+        # outbox's unique key makes it once across replicas and restarts too.
+        self.notify_asker(
+            session, question, event, AskerUpdateKind.ESCALATED, now, reason=reason, cause=f"q{question.id}"
+        )
 
     def close_open_routings(
         self,
@@ -492,13 +504,16 @@ class RoutingCore:
         expert: Person | None = None,
         reason: EscalationReason | None = None,
         note: str | None = None,
+        cause: str | None = None,
     ) -> None:
+        """Queue an update for the asker, once per ``cause`` (default: the event's; a wider one, like the
+        question's, makes an update once whatever events repeat it)."""
         if not question.asker_slack_id:
             return
         self.enqueue(
             session,
             payloads.asker_update(question, update, experts=experts, expert=expert, reason=reason, note=note),
-            cause=f"e{event.id}",
+            cause=cause or f"e{event.id}",
             now=now,
             question=question,
             recipient_slack_id=question.asker_slack_id,

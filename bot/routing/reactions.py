@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.outbox import AskerUpdateKind
+from bot.outbox import AskerUpdateKind, DeliveryFailed
+from bot.register import profiles
 from bot.routing import payloads
-from bot.routing.core import SYSTEM, Q, R, RoutingCore, person
+from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, is_slack_id, person
 from bot.routing.states import ROUTING_OPEN, record_event, transition
 from storage import question_repo
 from storage import routing_repo as repo
@@ -55,10 +56,12 @@ class TimerReactions:
         return self._on_next_expert(session, question, routing, timer, now)
 
     def recipient_unreachable(self, session: Session, *, routing_id: int, error: str, now: datetime) -> str:
-        """The DM asking someone failed for good (a bot, a deactivated account: Slack's ``cannot_dm_bot``,
-        ``user_disabled``): they will never see the question, so their routing is closed and the next expert is asked
-        at once — or the question goes to staff when nobody is left — as after a decline, but recorded as no decline
-        (they never saw it). Returns what happened."""
+        """The DM asking someone failed for good (a bot, a deactivated account, someone gone from the workspace:
+        Slack's ``cannot_dm_bot``, ``user_disabled``, ``user_not_found``): they will never see the question, so their
+        routing is closed and the next expert is asked at once — or the question goes to staff when nobody is left —
+        as after a decline, but recorded as no decline (they never saw it). An expert in the register is marked away
+        (``profiles.mark_unreachable``: not picked for the next question, and the next; staff are told, and they or
+        staff make them available again); whoever chose them by hand is told. Returns what happened."""
         found = repo.get_routing(session, routing_id=routing_id)
         if found is None:
             return "noop: routing gone"
@@ -66,15 +69,78 @@ class TimerReactions:
         routing = repo.get_routing(session, routing_id=routing_id)  # re-read under the question's lock
         if question is None or routing is None:
             return "noop: question gone"
+        marked = self._mark_unreachable(session, question, routing, error=error, now=now)
         if routing.status not in ROUTING_OPEN:
-            return f"noop: routing {routing.status.value}"
+            return f"noop: routing {routing.status.value}" + (", marked away" if marked else "")
         was_claimed = routing.status is R.CLAIMED
         note = f"unreachable: {error}"[:200]
         transition(session, routing, R.EXPIRED, actor=SYSTEM, now=now, note=note, values={"snoozed_until": None})
         repo.update_timers_cancelled(session, routing_id=routing.id, now=now, note="unreachable")
         self.core.release_claim(session, question, was_claimed=was_claimed, actor=SYSTEM, now=now)
         self.core.refill(session, question, now=now)
-        return "moved on"
+        self._tell_chooser(session, question, routing, error=error, moved_on=True, now=now)
+        return "moved on" + (", marked away" if marked else "")
+
+    def request_undelivered(self, session: Session, *, routing_id: int, error: str, now: datetime) -> str:
+        """The DM asking someone was given up for another reason (a channel Slack will not post in, Slack refusing
+        through every attempt): the routing waits for its timers as any unanswered request does, and whoever chose
+        the person by hand is told, so they can choose someone else. Returns what happened."""
+        found = repo.get_routing(session, routing_id=routing_id)
+        if found is None:
+            return "noop: routing gone"
+        question = question_repo.get_question(session, question_id=found.question_id, lock=True)
+        routing = repo.get_routing(session, routing_id=routing_id)
+        if question is None or routing is None:
+            return "noop: question gone"
+        told = self._tell_chooser(session, question, routing, error=error, moved_on=False, now=now)
+        return "told who chose them" if told else "noop: chosen by the matcher"
+
+    def _mark_unreachable(
+        self, session: Session, question: Question, routing: Routing, *, error: str, now: datetime
+    ) -> bool:
+        """An expert in the register whose DM can never arrive: marked away (once), staff told in triage."""
+        if routing.expert_id is None:
+            return False
+        expert = profiles.mark_unreachable(session, expert_id=routing.expert_id, reason=error, now=now)
+        if expert is None:
+            return False
+        notice = DeliveryFailed(
+            question_id=question.id, recipient=person(routing), error=error, marked_away=True, moved_on=True
+        )
+        self.core.enqueue(
+            session,
+            notice,
+            cause=f"x{expert.id}-r{routing.id}",
+            now=now,
+            question=question,
+            channel_id=self.core.policy.triage_channel_id,
+        )
+        return True
+
+    def _tell_chooser(
+        self, session: Session, question: Question, routing: Routing, *, error: str, moved_on: bool, now: datetime
+    ) -> bool:
+        """Tell whoever asked this person by hand (staff assigning, an expert forwarding) that the request did not
+        arrive: once per time they were asked (the routing's last "asked" event is the cause)."""
+        asked = [
+            e
+            for e in question_repo.list_question_events(session, question_id=question.id)
+            if e.routing_id == routing.id and e.to_status == R.ASKED.value and e.kind == EventKind.STATUS
+        ]
+        if not asked:
+            return False
+        actor = asked[-1].actor
+        by_staff = actor.startswith(STAFF_PREFIX)
+        chooser = actor.removeprefix(STAFF_PREFIX)
+        if not is_slack_id(chooser) or chooser == routing.recipient_slack_id:  # the matcher, a volunteer, the CLI
+            return False
+        notice = DeliveryFailed(
+            question_id=question.id, recipient=person(routing), error=error, by_staff=by_staff, moved_on=moved_on
+        )
+        self.core.enqueue(
+            session, notice, cause=f"e{asked[-1].id}", now=now, question=question, recipient_slack_id=chooser
+        )
+        return True
 
     def _on_remind(
         self,

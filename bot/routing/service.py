@@ -83,6 +83,7 @@ class RoutingService:
         # timers
         self.handle_timer = self.timers.handle_timer
         self.recipient_unreachable = self.timers.recipient_unreachable
+        self.request_undelivered = self.timers.request_undelivered
         # reading
         self.get_own_question = self.queries.get_own_question
         self.get_routing_for = self.queries.get_routing_for

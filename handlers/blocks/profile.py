@@ -326,7 +326,9 @@ def build_reject_profile_modal(lang: str, *, expert_id: int, metadata: Mapping[s
 
 def availability_text(card: ProfileCard, lang: str) -> str:
     if card.availability == "away":
-        return t("profile.away_until", lang, date=card.away_until or "?")
+        if not card.away_until:  # until they say otherwise (e.g. marked away when Slack could not reach them)
+            return t("profile.away", lang)
+        return t("profile.away_until", lang, date=card.away_until)
     if card.availability == "opted_out":
         return t("profile.opted_out", lang)
     return t("profile.available", lang)

@@ -25,6 +25,7 @@ from bot.outbox import (
     AskerUpdate,
     AskerUpdateKind,
     CloseReason,
+    DeliveryFailed,
     ExpertReminder,
     ExpertRequest,
     Person,
@@ -398,6 +399,30 @@ REASON_KEYS = {  # why a question went to staff (Question.escalation_reason)
 }
 
 
+UNDELIVERED_WHY = {
+    "user_disabled": N_("routing.undelivered_why_deactivated"),
+    "deleted": N_("routing.undelivered_why_deactivated"),  # users.info: deleted
+    "user_not_found": N_("routing.undelivered_why_not_found"),
+    "cannot_dm_bot": N_("routing.undelivered_why_bot"),
+}
+
+
+def build_delivery_failed(payload: DeliveryFailed, lang: str) -> Rendered:
+    """A request that did not reach the one asked: for whoever chose them by hand, or (marked away) for staff."""
+    name = person_label(payload.recipient, lang)
+    key = UNDELIVERED_WHY.get(payload.error)
+    why = t(key, lang) if key else t("routing.undelivered_why_other", lang, error=escape_truncate(payload.error, 80))
+    if payload.marked_away:
+        head = t("routing.undelivered_marked_away", lang, name=name, why=why, id=payload.question_id)
+    else:
+        head = t("routing.undelivered", lang, name=name, why=why, id=payload.question_id)
+        if payload.moved_on:
+            head += "\n" + t("routing.undelivered_moved_on", lang)
+        else:
+            head += "\n" + t("routing.undelivered_choose_again", lang)
+    return Rendered(text=fallback(head), blocks=[section(head)])
+
+
 # --- rendering an outbox message ---------------------------------------------------------------------------------
 
 
@@ -410,6 +435,7 @@ RoutingPayload = (
     | QuestionAnswered
     | AskerUpdate
     | Triage
+    | DeliveryFailed
 )
 
 
@@ -441,3 +467,5 @@ def render_routing(payload: RoutingPayload, lang: str) -> Rendered:
             return build_asker_update(payload, lang)
         case Triage():
             return build_triage(payload, lang)
+        case DeliveryFailed():
+            return build_delivery_failed(payload, lang)

@@ -839,3 +839,45 @@ def test_experts_the_matcher_chose_who_cannot_get_a_dm_are_replaced_at_once_then
     assert expert_dms(emulator) == []
     assert "Traceback" not in routing_bot.log()
     routing_bot.assert_no_slack_calls_in_transactions()
+    # they are marked away in the register, staff are told once each in triage, and the next question asks none
+    # of them (before: each new question tried the same departed experts again)
+    marked = [m for m in emulator.messages(TRIAGE) if "staan nu als afwezig" in flat(m)]
+    assert len(marked) == len(escalated.routings)
+    opened = len(emulator.calls_to("conversations.open"))
+    ask(emulator, EN_USER, "Welke stad heeft ervaring met een leegstandsheffing op woningen?")
+    emulator.wait_for(lambda: len([q for q in questions(demo_db_url) if q.asker_slack_id == EN_USER]) == 1)
+    second = next(q for q in questions(demo_db_url) if q.asker_slack_id == EN_USER)
+    assert second.status is QuestionStatus.ESCALATED and second.routings == []
+    time.sleep(1.5)  # a few more outbox runs
+    assert not [c for c in emulator.calls_to("conversations.open")[opened:] if "U0DEMO" in str(c.params)]
+
+
+def asker_dms(emu: SlackEmulator, user: str) -> list[str]:
+    return [flat(m) for m in emu.messages(emu.dm_channel_with(user))]
+
+
+def test_staff_are_told_when_their_assignment_does_not_arrive_and_the_asker_hears_escalated_once(
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    leaving = "U0LEAVING"
+    emulator.add_user(leaving, name="vertrekt", real_name="Vertrekkende Collega", locale="nl-BE")
+    ask(emulator, NL_USER, "Wie kent de beste recepten voor zuurdesembrood met spelt?")  # nobody matches
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    emulator.wait_for(lambda: any("kenniscentrum" in m for m in asker_dms(emulator, NL_USER)), timeout=20)
+    triage = [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))][-1]
+    # Slack still knows the person when staff choose them (users.info), but the DM fails: they left meanwhile
+    emulator.fail_next("conversations.open", error="user_disabled")
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, leaving, message=triage["ts"], channel=TRIAGE)
+    staff_dm = emulator.dm_channel_with(STAFF)
+    emulator.wait_for(lambda: any("niet aangekomen" in flat(m) for m in emulator.messages(staff_dm)), timeout=20)
+    told = [flat(m) for m in emulator.messages(staff_dm) if "niet aangekomen" in flat(m)]
+    assert len(told) == 1 and f"<@{leaving}>" in told[0] and "gedeactiveerd" in told[0]
+    # nobody else matches: it is back with staff (a second triage message), the asker is not told so again
+    emulator.wait_for(
+        lambda: len([m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_CLOSE in flat(m.get("blocks"))]) >= 2,
+        timeout=20,
+    )
+    time.sleep(1.5)  # a few more outbox runs
+    assert len([m for m in asker_dms(emulator, NL_USER) if "kenniscentrum" in m]) == 1
+    assert "Traceback" not in routing_bot.log()
+    routing_bot.assert_no_slack_calls_in_transactions()

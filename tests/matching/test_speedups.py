@@ -611,3 +611,7 @@ def test_theme_expansion_follows_the_index_and_the_themes() -> None:
     assert related() == first
     m.set_themes([replace(t, synonyms=(*t.synonyms, "groendaken")) if t.key == "klimaat" else t for t in THEMES])
     assert related() == sorted([*first, "groendaken"])
+    assert parser._rings
+    m.forget_erased()  # an erasure empties the memos of query terms, this one too
+    assert not parser._rings
+    assert related() == sorted([*first, "groendaken"])

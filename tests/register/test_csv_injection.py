@@ -15,8 +15,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.register import service
-from bot.register.files import FORMULA_TRIGGERS, csv_bytes, neutralise, parse_csv, unneutralise
+from bot.register.files import csv_bytes, parse_csv
 from bot.register.validation import clean_text
+from bot.sheets import FORMULA_TRIGGERS, neutralise, unneutralise
 from storage import register_repo as repo
 from storage.db import Database
 from storage.models import AuditLog, Expert, Practice

@@ -215,6 +215,14 @@ def test_home_buttons_follow_the_profile_state(card: ProfileCard, present: list[
         assert action not in text
 
 
+def test_away_without_a_date_says_so_and_offers_available() -> None:
+    """Marked away when Slack could not reach them (or away "until I say so"): no "until ?", and the way back."""
+    card = ProfileCard(12, "An", "a@b.be", "Gent", availability="away")
+    text = dumped(build_home_view(HomeData(profile=card), "nl"))
+    assert "tot je je weer beschikbaar zet" in text and "tot en met ?" not in text
+    assert ids.ACTION_HOME_AVAILABLE in text
+
+
 def test_home_escapes_register_text_and_lists_questions() -> None:
     routed = [HomeItem(text="Wat met <b>leegstand</b>?", state="wacht op jouw antwoord", date="2026-11-30")]
     view = build_home_view(HomeData(profile=CARD, routed=routed, is_staff=True, stale_count=3), "nl")

@@ -83,6 +83,9 @@ SELF_SERVICE: dict[str, Any] = {
     "topic_id": 4,
     "label": "ratten <script>",
     "reason": "answered: <script>",
+    # a request that did not arrive (bot.routing.reactions): who was asked, and Slack's error
+    "recipient": {"name": "An <script>", "organisation": "Gent <script>"},
+    "error": "<script>",
 }
 
 

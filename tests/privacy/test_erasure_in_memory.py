@@ -1,0 +1,236 @@
+"""An erasure also empties the running processes' memory: the matcher's index and every cache derived from it.
+
+Lieve Vermeulen (``tests.privacy.conftest``) is searched for, typed with typos and asked about while a knowledge base
+is live (her private question went through the matcher when it was routed), then erased as the Slack command does
+(in this process: the session events) and as the CLI does (another process: this one learns it through ``sync``).
+Afterwards no string reachable from the knowledge base — index, vocabularies, protected-name sets, memos, caches of
+analysed words and of question vectors — holds her name, her e-mail address or her private question's text. The scan
+walks every object the knowledge base holds, so a cache added later that keeps them fails here too.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import types
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bot.actors import Actor
+from bot.cli import main
+from bot.knowledge import KnowledgeBase
+from bot.needs.meaning import QuestionMeaning
+from bot.needs.periods import parse_period
+from bot.needs.service import NeedsService
+from bot.privacy import erase_person
+from storage.db import Database
+from tests.privacy.conftest import LATER, LIEVE, LIEVE_EMAIL, Ids, _routing_for
+from tests.routing.conftest import NOW, World, add_expert
+
+PRIVATE_TEXT = "Hoe int je een leegstandsheffing bij een faillissement?"
+# what must be gone: her surname and its stem (her first name, "lieve", is a Dutch word), her e-mail address, her
+# private question
+FORBIDDEN = ("vermeul", "lieve.vermeulen", "int je een leegstandsheffing bij een faillissement")
+QUERIES = (
+    "Lieve Vermeulen",
+    "vermeulen leegstandsheffing",
+    "wie is vermeulem",  # a typo of her surname: the repair and the typo vocabulary look at it
+    "lieve.vermeulen@example.org",
+    "leegstandsheffing",
+    PRIVATE_TEXT,  # as the routing searched it
+)
+_OPAQUE = (
+    bytes,
+    int,
+    float,
+    complex,
+    bool,
+    type(None),
+    Database,
+    types.ModuleType,
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    np.ndarray,
+    type(threading.RLock()),
+    type(threading.Lock()),
+)
+
+
+class RememberingEmbedder:
+    """A stand-in for multilingual-e5 that, like ``E5Embedder``, caches question vectors by their text."""
+
+    model_id = "test-embedder"
+
+    def __init__(self) -> None:
+        self.questions: dict[str, np.ndarray] = {}
+
+    def passages(self, texts: Sequence[str]) -> Any:
+        return np.stack([self._vector(t) for t in texts])
+
+    def query(self, text: str) -> Any:
+        got = self.questions.get(text)
+        if got is None:
+            got = self.questions[text] = self._vector(text)
+        return got
+
+    def forget_queries(self) -> None:
+        self.questions.clear()
+
+    @staticmethod
+    def _vector(text: str) -> np.ndarray:
+        v = np.random.default_rng(len(text)).standard_normal(8).astype(np.float32)
+        return v / np.linalg.norm(v)
+
+
+def reachable_strings(*roots: object) -> Iterator[str]:
+    """Every string reachable from ``roots`` (through containers and instances; the database connection, modules,
+    classes and functions are not followed)."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            yield obj
+        elif isinstance(obj, _OPAQUE) or type(obj).__module__.startswith(("sqlalchemy", "logging", "threading")):
+            continue
+        elif isinstance(obj, dict):  # (the garbage collector does not follow a dict's string keys)
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        else:
+            stack.extend(gc.get_referents(obj))
+
+
+def traces(*roots: object) -> list[str]:
+    return sorted({s for s in reachable_strings(*roots) if any(f in s.casefold() for f in FORBIDDEN)})
+
+
+def use(knowledge: KnowledgeBase) -> None:
+    """Search the way people do, so that every memo and cache holds her name."""
+    knowledge.embed_pending(now=LATER)  # the documents' vectors: a search embeds its question then
+    for query in QUERIES:
+        knowledge.search(query, now=LATER)
+        knowledge.analyse(query)
+
+
+def search_shows(knowledge: KnowledgeBase, query: str) -> str:
+    result = knowledge.search(query, now=LATER, limit=20)
+    return repr((result.experts, result.practices, result.answers)).casefold()  # the hits, their reasons
+
+
+@pytest.fixture
+def live(world: World, lieve: Ids) -> Iterator[KnowledgeBase]:
+    """The world's knowledge base (this process) with a meaning signal, used by people before the erasure."""
+    with world.db.session() as s:  # three experts with a vector: the meaning signal is used (its question embedded)
+        add_expert(s, "Sofie Maes", organisation="Stad Brugge", expertise=["erfpacht"], slack="U0SOFIE01")
+    kb = world.kb
+    kb.close()
+    kb.embedder = RememberingEmbedder()
+    kb.load()
+    use(kb)
+    assert traces(kb), "the test must first see her name in memory"
+    assert any("faillissement" in q for q in kb.embedder.questions)  # type: ignore[union-attr]
+    yield kb
+    kb.close()
+
+
+@pytest.fixture
+def replica(world: World, lieve: Ids) -> Iterator[KnowledgeBase]:
+    """Another process's knowledge base over the same database, used before the erasure. She also answered a
+    public question whose text does not name her: only her answer changes when she is erased."""
+    asked = world.ask(text="Wie heeft ervaring met een leegstandsheffing voor garages?")
+    with world.db.session() as s:
+        routing_id = _routing_for(world, asked, LIEVE)
+        world.service.answer(s, routing_id=routing_id, actor_slack_id=LIEVE, text="Een register.", now=LATER)
+    other = Database(world.db.url)
+    kb = KnowledgeBase(other, embedder=RememberingEmbedder())
+    kb.load()
+    use(kb)
+    assert traces(kb)
+    yield kb
+    kb.close()
+    other.dispose()
+
+
+def erase_as_slack_does(world: World) -> None:
+    with world.db.session() as session:
+        erase_person(session=session, actor=Actor.slack(LIEVE, is_staff=False), slack_user_id=LIEVE, now=LATER)
+
+
+def test_erasure_in_this_process_leaves_no_trace_in_its_memory(world: World, live: KnowledgeBase) -> None:
+    erase_as_slack_does(world)
+    assert traces(live) == []
+    for query in QUERIES:  # (a search for her name after the erasure remembers its words again: they are typed)
+        assert "vermeulen" not in search_shows(live, query)
+
+
+def test_another_process_converges_after_its_sync(world: World, replica: KnowledgeBase) -> None:
+    result = CliRunner().invoke(main, ["--database", world.db.url, "privacy", "erase", "--email", LIEVE_EMAIL, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert traces(replica), "before its sync, another process still holds what it read"
+    replica.sync()
+    assert traces(replica) == []
+    for query in QUERIES:
+        assert "vermeulen" not in search_shows(replica, query)
+
+
+def test_both_processes_after_a_slack_erasure(world: World, live: KnowledgeBase, replica: KnowledgeBase) -> None:
+    erase_as_slack_does(world)
+    assert traces(live) == []
+    replica.sync()
+    assert traces(replica) == []
+    assert search_shows(live, "leegstandsheffing") == search_shows(replica, "leegstandsheffing")
+
+
+def test_searches_rank_as_a_fresh_start_after_an_erasure(world: World, live: KnowledgeBase) -> None:
+    """What stays is what a process started after the erasure would have: the same results."""
+    erase_as_slack_does(world)
+    fresh = KnowledgeBase(world.db)
+    fresh.load()
+    try:
+        for query in (*QUERIES, "leegstand", "leegstandsheffing winkelpanden", "tweede verblijven"):
+            assert search_shows(live, query) == search_shows(fresh, query), query
+    finally:
+        fresh.close()
+    assert NOW < LATER
+
+
+def test_the_knowledge_needs_forget_the_texts_they_analysed(world: World, live: KnowledgeBase) -> None:
+    """The grouping of questions into topics remembers texts (analyses, vectors by text): they go too."""
+    assert live.embedder is not None
+    needs = NeedsService(live, meaning=QuestionMeaning(live.embedder, None))  # as ``NeedsService.from_settings``
+    assert needs.meaning is not None
+    needs.core.vectoriser.concepts(PRIVATE_TEXT)
+    needs.meaning.embed_missing([PRIVATE_TEXT], budget_seconds=60.0)
+    assert needs.meaning.vectors([PRIVATE_TEXT])
+    grouping = NeedsService(live)  # by words: every question is placed at once
+    with world.db.session() as session:
+        assert grouping.update_topics(session, now=LATER).placed
+        staff = Actor.slack("U0STAFF01", is_staff=True)
+        assert grouping.overview(session, actor=staff, period=parse_period("2026-Q4"), now=LATER).topics
+    for service in (needs, grouping):
+        assert [t for t in traces(service) if "faillissement" in t]
+    erase_as_slack_does(world)
+    assert traces(needs) == []
+    assert traces(grouping) == []
+
+
+def test_each_erasure_is_followed_once_per_process(world: World, live: KnowledgeBase, replica: KnowledgeBase) -> None:
+    """Forgetting costs a rebuild of the vocabularies: a sync without a new erasure does not forget again."""
+    followed = {"live": 0, "replica": 0}
+    live.on_erasure(lambda: followed.__setitem__("live", followed["live"] + 1))
+    replica.on_erasure(lambda: followed.__setitem__("replica", followed["replica"] + 1))
+    replica.sync()
+    assert followed == {"live": 0, "replica": 0}
+    erase_as_slack_does(world)
+    live.sync()
+    replica.sync()
+    replica.sync()
+    assert followed == {"live": 1, "replica": 1}
