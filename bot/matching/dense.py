@@ -24,6 +24,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -45,14 +46,18 @@ class Item:
     complete: bool  # seek is full: traversing it accounts for every document
 
 
-def usable(coll: Collection, found: Sequence[Item], forced: Sequence[int], concepts: int) -> bool:
+def usable(
+    coll: Collection, found: Sequence[Item], forced: Sequence[int], concepts: int, *, positive: bool | None = None
+) -> bool:
     """Whether the bulk path can reproduce the walk: ids index arrays of a sensible size, coefficients are positive
-    and the concept masks fit in 62 bits."""
+    (``positive``: the caller knows whether they are) and the concept masks fit in 62 bits."""
     n = coll.id_bound
     if coll.negative_ids or n > 8 * len(coll) + 4096 or concepts > 62:
         return False
     if any(not 0 <= d < n for d in forced):
         return False
+    if positive is not None:
+        return positive
     return all(c > 0.0 for it in found for _, c in it.full)
 
 
@@ -68,32 +73,91 @@ _NONE: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
 class _State:
     """Scores, groups and first appearance of every document touched so far (arrays indexed by document id)."""
 
-    def __init__(self, coll: Collection, groups: int) -> None:
+    def __init__(self, coll: Collection, groups: int, *, members: bool = True) -> None:
         n = coll.id_bound
         self.coll = coll
         self.score = np.zeros(n)
         self.seen = np.full(n, -1, np.int64)  # order of first appearance, -1: not touched
         self.best: list[Floats] = []  # per group its best variant's contribution (made when the group fills)
         self.member: list[npt.NDArray[np.bool_]] = []  # per group: the document is in the group's dict
+        self.members = members  # group membership is kept (False: no concept masks are asked for)
         self.filled = [False] * groups  # the group's dict is not empty
         self.chunks: list[Ids] = []  # the touched documents, in order of first appearance
+        self.pending: list[Ids] = []  # documents merged since the last ``touched()`` (some seen before)
+        self.upto = 0  # at most this many documents touched (``count`` plus the pending ones)
         self.count = 0
         self._acc = np.zeros(n)
         self._in = np.zeros(n, np.bool_)
+        self.pre: dict[int, tuple[Ids, Floats]] = {}  # ``postings(p, only)`` gathered beforehand (``prefetch``)
+
+    def prefetch(self, lists: Iterable[dict[int, float]], only: _Only) -> None:
+        """``postings(p, only)`` of the lists ``postings`` reads through arrays, gathered in one pass over their
+        concatenation (per list, four NumPy calls fewer): the completion reads a hundred short lists."""
+        mask, docs = only
+        coll, pre = self.coll, self.pre
+        picked: dict[int, dict[int, float]] = {}
+        for p in lists:
+            if id(p) not in picked and not (len(p) > _LONG * len(docs) and not coll.has_arrays(p)):
+                picked[id(p)] = p
+        by_kind: dict[bool, tuple[list[int], list[npt.NDArray[Any]], list[npt.NDArray[Any]]]] = {}
+        for key, p in picked.items():
+            ids, sat = coll.stored_arrays(p)
+            keys, id_parts, sat_parts = by_kind.setdefault(sat.dtype == np.uint16, ([], [], []))
+            keys.append(key)
+            id_parts.append(ids)
+            sat_parts.append(sat)
+        for coded, (keys, id_parts, sat_parts) in by_kind.items():
+            if len(keys) == 1:
+                ids_all, sat_all = id_parts[0].astype(np.int64), sat_parts[0]
+            else:
+                ids_all, sat_all = np.concatenate(id_parts).astype(np.int64), np.concatenate(sat_parts)
+            at = np.flatnonzero(mask[ids_all])
+            got_ids = ids_all[at]
+            got_sat = sat_all[at] / 1000.0 if coded else sat_all[at]
+            ends = np.searchsorted(at, np.cumsum([len(x) for x in id_parts])).tolist()
+            start = 0
+            for key, end in zip(keys, ends, strict=True):
+                pre[key] = (got_ids[start:end], got_sat[start:end])
+                start = end
 
     def touched(self) -> Ids:
+        """The touched documents in order of first appearance."""
+        if self.pending:
+            self._resolve()
         if not self.chunks:
             return np.zeros(0, np.int64)
         if len(self.chunks) > 1:
             self.chunks = [np.concatenate(self.chunks)]
         return self.chunks[0]
 
+    def at_least(self, k: int) -> bool:
+        """Whether at least ``k`` documents were touched (resolving the pending ones only when it may be so)."""
+        if self.count < k <= self.upto:
+            self._resolve()
+        return self.count >= k
+
     def appear(self, docs: Ids) -> None:
-        new = docs[self.seen[docs] < 0]
+        """``docs`` (distinct) were merged: the new ones among them are numbered when next asked for (a merge's
+        own look-up of which are new costs three NumPy calls; most variants are merged between two questions)."""
+        self.pending.append(docs)
+        self.upto += len(docs)
+
+    def _resolve(self) -> None:
+        pending = self.pending
+        cat = pending[0] if len(pending) == 1 else np.concatenate(pending)
+        self.pending = []
+        seen = self.seen
+        new = cat[seen[cat] < 0]
+        if len(pending) > 1 and len(new):  # a document may be new in several chunks: its first occurrence
+            pos = np.arange(len(new))
+            seen[new] = len(new)
+            np.minimum.at(seen, new, pos)  # (unbuffered: repeated indices all count, whatever the order)
+            new = new[seen[new] == pos]
         if len(new):
-            self.seen[new] = np.arange(self.count, self.count + len(new))
+            seen[new] = np.arange(self.count, self.count + len(new))
             self.chunks.append(new)
             self.count += len(new)
+        self.upto = self.count
 
     def postings(self, p: dict[int, float], only: _Only | None) -> tuple[Ids, Floats]:
         """A posting list's documents and weights, in its order; with ``only``, those of its documents only, in any
@@ -101,6 +165,9 @@ class _State:
         completion looks up a few hundred documents in it), any other one through its arrays."""
         if only is None:
             return self.coll.arrays(p)
+        got = self.pre.get(id(p))
+        if got is not None:
+            return got
         mask, docs = only
         if len(p) > _LONG * len(docs) and not self.coll.has_arrays(p):
             common = p.keys() & docs
@@ -130,8 +197,9 @@ class _State:
         seen[docs] = False
         return docs, x
 
-    def merge(self, docs: Ids, x: Floats, group: int) -> None:
-        """``Matcher._merge``: the group's best per document, and the score moved by what it gained."""
+    def merge(self, docs: Ids, x: Floats, group: int, *, new: bool = True) -> None:
+        """``Matcher._merge``: the group's best per document, and the score moved by what it gained. ``new=False``:
+        every one of ``docs`` was touched before (the completion's)."""
         if not len(docs):
             return
         score = self.score
@@ -142,11 +210,13 @@ class _State:
                 self.best.append(_EMPTY)
                 self.member.append(_NONE)
             best = self.best[group] = np.zeros(n)
-            member = self.member[group] = np.zeros(n, np.bool_)
             best[docs] = x
-            member[docs] = True
+            if self.members:
+                member = self.member[group] = np.zeros(n, np.bool_)
+                member[docs] = True
             score[docs] = score[docs] + x  # pget(d, 0.0) + x
-            self.appear(docs)
+            if new:
+                self.appear(docs)
             return
         best = self.best[group]
         old = best[docs]
@@ -156,9 +226,11 @@ class _State:
             if not len(docs):
                 return
         best[docs] = x
-        self.member[group][docs] = True
+        if self.members:
+            self.member[group][docs] = True
         score[docs] = score[docs] + x - old
-        self.appear(docs)
+        if new:
+            self.appear(docs)
 
     def masks(self, docs: Ids, bits: Sequence[int]) -> npt.NDArray[np.int64]:
         out = np.zeros(len(docs), np.int64)
@@ -167,13 +239,15 @@ class _State:
                 out[self.member[g][docs]] |= b
         return out
 
-    def largest(self, n: int, least: float | None = None) -> Ids:
-        """``_largest`` over the touched documents: the n best scores, ties in order of first appearance."""
+    def largest(self, n: int, least: float | None = None, vals: Floats | None = None) -> Ids:
+        """``_largest`` over the touched documents: the n best scores, ties in order of first appearance. ``least``:
+        the n-th best score, or one below every score (only the scores from it up are sorted); ``vals``: the touched
+        documents' scores, when the caller has them."""
         docs = self.touched()
-        vals = self.score[docs]
-        if len(vals) > 2 * n:  # only the scores from the n-th best up are sorted (ties with it kept, in order)
-            nth = float(np.partition(vals, len(vals) - n)[len(vals) - n])
-            least = nth if least is None else max(least, nth)
+        if vals is None:
+            vals = self.score[docs]
+        if least is None and len(vals) > 2 * n:  # only the scores from the n-th best up are sorted (ties kept)
+            least = float(np.partition(vals, len(vals) - n)[len(vals) - n])
         if least is not None:
             keep = vals >= least
             docs, vals = docs[keep], vals[keep]
@@ -197,14 +271,14 @@ def score(
     """``Matcher._score`` after its items and bounds are made (see there): the scores, and its statistics.
     ``bits``: per group its concept bits; ``w``: the coverage weight (0.0: no coverage in the stopping rule);
     ``depth``: the re-ranking depth (at least ``k``)."""
-    st = _State(coll, len(bits))
+    st = _State(coll, len(bits), members=bool(w))
     head = list(dict.fromkeys(forced))
     if head:
         st.appear(np.array(head, np.int64))
     stop = len(found)
     theta_at = float("inf")
     for i, item in enumerate(found):
-        if st.count >= k and rest[i] < theta_at:
+        if rest[i] < theta_at and st.at_least(k):
             if _stops(st, rest[i], bits, k=k, concepts=concepts, w=w):
                 stop = i
                 break
@@ -212,7 +286,7 @@ def score(
         docs, x = st.contrib(item.seek)
         st.merge(docs, x, item.group)
     todo = [it for it in found[:stop] if not it.complete] + list(found[stop:])
-    n_seen = st.count
+    n_seen = len(st.touched())
     keep = _complete(st, todo, head, depth) if todo else st.touched()
     ids = keep.tolist()
     out = dict(zip(ids, st.score[keep].tolist(), strict=True))
@@ -228,7 +302,7 @@ def _complete(st: _State, todo: Sequence[Item], forced: list[int], depth: int) -
     """The re-ranking cut (the ``depth`` best scores, then the forced documents as ``set(partial)`` orders them) and
     the completion of those documents' scores over the ``todo`` items' full postings; the documents kept."""
     keep = st.touched()
-    if st.count > depth:
+    if len(keep) > depth:
         keep = st.largest(depth)
         top = set(keep.tolist())
         extra = [d for d in set(dict.fromkeys(forced, 0.0)) if d not in top]
@@ -237,9 +311,10 @@ def _complete(st: _State, todo: Sequence[Item], forced: list[int], depth: int) -
     mask = np.zeros(len(st.score), np.bool_)
     mask[keep] = True
     kept = (mask, set(keep.tolist()))
+    st.prefetch((p for it in todo for p, _ in it.full), kept)
     for it in todo:
         docs, x = st.contrib(it.full, kept)
-        st.merge(docs, x, it.group)
+        st.merge(docs, x, it.group, new=False)
     return keep
 
 
@@ -247,22 +322,20 @@ def _stops(st: _State, bound: float, bits: Sequence[int], *, k: int, concepts: i
     """The MaxScore test of ``Matcher._score``: ``bound`` (what an unseen document can still collect) is below the
     k-th best score (with coverage: a lower bound of the k-th best final score)."""
     vals = st.score[st.touched()]  # (the untouched documents hold 0.0, at most every touched score)
-    if not bound < float(vals.max()):  # cheap bounds first: the k-th best score <= the best one
+    if np.count_nonzero(vals > bound) < k:  # the k-th best score is above ``bound`` when k scores are
         return False
     low = 1.0 - w + w / concepts if w else 1.0
-    n_top = k if low == 1.0 else 4 * k
-    if len(vals) > n_top:
-        vals = np.partition(vals, len(vals) - n_top)[len(vals) - n_top :]
-    top = -np.sort(-vals)
-    kth = float(top[k - 1])
-    if low != 1.0 and bound < kth:
-        kth = _kth_covered(st, bits, k, concepts, w, float(top[-1]))
-    return bound < kth
+    if low == 1.0:
+        return True
+    n = len(vals) - 4 * k  # the 4k-th best score (or the lowest): the covered k-th best is among those from it up
+    least = float(np.partition(vals, n)[n]) if n > 0 else float(vals.min())
+    return bound < _kth_covered(st, bits, k, concepts, w, least, vals)
 
 
-def _kth_covered(st: _State, bits: Sequence[int], k: int, concepts: int, w: float, least: float) -> float:
-    """``Matcher._kth_covered``: among the 4k best scores, the k-th best score times its coverage so far."""
-    docs = st.largest(4 * k, least)
+def _kth_covered(st: _State, bits: Sequence[int], k: int, concepts: int, w: float, least: float, vals: Floats) -> float:
+    """``Matcher._kth_covered``: among the 4k best scores (``least``: the 4k-th best or the lowest one; ``vals``: the
+    touched documents' scores), the k-th best score times its coverage so far."""
+    docs = st.largest(4 * k, least, vals)
     lows = [
         x * (1.0 - w + w * m.bit_count() / concepts)
         for x, m in zip(st.score[docs].tolist(), st.masks(docs, bits).tolist(), strict=True)

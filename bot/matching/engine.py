@@ -135,8 +135,9 @@ _BULK_MIN = 500
 # per kind, the variants' scoring parts remembered for the collection's current version (at most this many)
 _ITEM_MEMO_MAX = 10_000
 # a variant's parts for scoring one kind: bound, (postings, coefficient) per term, where to seek, seek is full
-_Parts = tuple[float, list[tuple[dict[int, float], float]], list[tuple[dict[int, float], float]], bool]
-_NO_ITEM: _Parts = (0.0, [], [], False)  # not made yet (None: the variant has no postings in the kind)
+# (bound, full, seek, complete, the postings seek holds, every coefficient positive)
+_Parts = tuple[float, list[tuple[dict[int, float], float]], list[tuple[dict[int, float], float]], bool, int, bool]
+_NO_ITEM: _Parts = (0.0, [], [], False, 0, True)  # not made yet (None: the variant has no postings in the kind)
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -301,6 +302,7 @@ class Matcher:
             generic=self._generic,
             together=self._overlap,
             fragment=self._fragment,
+            state=self._versions,
         )
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
@@ -457,6 +459,7 @@ class Matcher:
         self._phrases, self._phrase_postings = {}, 0  # their arrays go with the collections' (forget_derived)
         for memo in (self._surfaces_memo, self._overlap_memo, self._df_ratio_memo, self._item_memo, self.last_stats):
             memo.clear()
+        self._parser.forget()
         for coll in self._collections:
             coll.forget_derived()
         if self.semantic is not None:
@@ -658,6 +661,10 @@ class Matcher:
     # ================================================================== vocabulary look-ups for the parser
     def _in_index(self, term: str) -> bool:
         return any(term in k.collection.postings for k in self._kinds.values())
+
+    def _versions(self) -> tuple[int, ...]:
+        """The collections' versions: what was computed from the postings holds while they stay the same."""
+        return tuple(c.version for c in self._collections)
 
     def _df_ratio(self, term: str) -> float:
         """The largest share of any document kind that contains ``term`` (0 below 20 documents: too few to tell).
@@ -1399,6 +1406,8 @@ class Matcher:
         if memo is None or memo[0] != coll.version or memo[1] != common or len(memo[2]) >= _ITEM_MEMO_MAX:
             memo = self._item_memo[kind.name] = (coll.version, common, {})
         made = memo[2]
+        walk = 0  # the postings the candidate pass would walk
+        positive = True  # every coefficient is positive (the bulk path needs it)
         for gi, g in enumerate(groups):
             for v in g.variants:
                 share = v.weight / len(v.terms)
@@ -1406,6 +1415,7 @@ class Matcher:
                     together = self._phrase(kind, v.terms, share)
                     if together is not None:
                         found.append(_Item(together[1], gi, [(together[0], 1.0)], [(together[0], 1.0)], True))
+                        walk += len(together[0])
                     continue
                 got: _Parts | None = made.get((v.terms, share), _NO_ITEM)
                 if got is _NO_ITEM:
@@ -1420,11 +1430,14 @@ class Matcher:
                     got = None
                     if full:
                         complete = all(a is b for (a, _), (b, _) in zip(full, seek, strict=True))
-                        got = (sum(c for _, c in full), full, seek, complete)
+                        sizes = sum(len(p) for p, _ in seek)
+                        got = (sum(c for _, c in full), full, seek, complete, sizes, all(c > 0.0 for _, c in full))
                     if _ITEM_MEMO_MAX:  # 0: nothing remembered (a test compares the two)
                         made[(v.terms, share)] = got
                 if got is not None:
                     found.append(_Item(got[0], gi, got[1], got[2], got[3]))
+                    walk += got[4]
+                    positive = positive and got[5]
         found.sort(key=lambda x: -x.bound)
         # rest[i]: the most a document unseen before item i can still collect from items i..end
         # (with coverage: times the best coverage factor the concepts of items i..end allow)
@@ -1440,7 +1453,7 @@ class Matcher:
         if not w:
             masks = None
         forced = list(forced)
-        if sum(len(p) for it in found for p, _ in it.seek) >= _BULK_MIN and dense.usable(coll, found, forced, concepts):
+        if walk >= _BULK_MIN and dense.usable(coll, found, forced, concepts, positive=positive):
             out, self.last_stats[kind.name] = dense.score(
                 coll,
                 found,

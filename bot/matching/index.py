@@ -227,19 +227,23 @@ class Collection:
         never changed afterwards) as arrays: its document ids and saturated weights, in its order. Remembered until
         that list changes, compactly where it can be (6 bytes a posting instead of 16: ids as int32, and weights
         that are shared thousandths as their code, ``code / 1000.0`` being exactly ``_SHARED[code]``)."""
-        got = self._arrays.get(id(p))
-        if got is not None and got[0] is p:
-            ids, sat = got[1]
-        else:
-            ids, sat = self._compact(p)
-            if self._array_postings + len(p) > ARRAY_POSTINGS_MAX:
-                self._arrays.clear()
-                self._array_postings = 0
-            self._arrays[id(p)] = (p, (ids, sat))
-            self._array_postings += len(p)
+        ids, sat = self.stored_arrays(p)
         if sat.dtype == np.uint16:
             return ids.astype(np.int64), sat / 1000.0
         return ids.astype(np.int64), sat
+
+    def stored_arrays(self, p: dict[int, float]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        """``arrays`` as kept: ids int32 or int64, weights float64 or their thousandth codes (uint16)."""
+        got = self._arrays.get(id(p))
+        if got is not None and got[0] is p:
+            return got[1]
+        ids, sat = self._compact(p)
+        if self._array_postings + len(p) > ARRAY_POSTINGS_MAX:
+            self._arrays.clear()
+            self._array_postings = 0
+        self._arrays[id(p)] = (p, (ids, sat))
+        self._array_postings += len(p)
+        return ids, sat
 
     def forget_derived(self) -> None:
         """Drop what was computed for the terms asked for (IDFs, strong postings, arrays): they are made again on

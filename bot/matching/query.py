@@ -9,7 +9,7 @@ many times over.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.errors import QueryError
@@ -60,6 +60,20 @@ class Group:
                 return
         self.variants.append(v)
 
+    def add_all(self, vs: Iterable[Variant]) -> None:
+        """``add`` each of ``vs`` in turn (a theme's ~60 other names: one look-up each instead of a scan)."""
+        variants = self.variants
+        at: dict[tuple[str, ...], int] = {}
+        for i, old in enumerate(variants):
+            at.setdefault(old.terms, i)
+        for v in vs:
+            j = at.get(v.terms)
+            if j is None:
+                at[v.terms] = len(variants)
+                variants.append(v)
+            elif v.weight > variants[j].weight:
+                variants[j] = v
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedQuery:
@@ -90,6 +104,7 @@ class QueryParser:
         generic: Callable[[str], bool] = lambda _stem: False,
         together: Callable[[str, str], float] = lambda _a, _b: 0.0,
         fragment: Callable[[str], tuple[tuple[str, ...], ...]] = lambda _stem: (),
+        state: Callable[[], object] = lambda: None,
     ) -> None:
         self.config = config
         self.stem = stem
@@ -104,7 +119,17 @@ class QueryParser:
         self.generic = generic
         self.together = together
         self.fragment = fragment
+        # what ``in_index`` and ``df_ratio`` answer from (None: unknown, nothing remembered); while it and the
+        # themes stay the same, a theme's expansion ring is remembered (a theme recurs question after question)
+        self.state = state
+        self._rings: dict[tuple[tuple[str, ...], str], list[Variant] | None] = {}
+        self._rings_at: tuple[object, object] | None = None
         self.qstop = query_stopwords()
+
+    def forget(self) -> None:
+        """Drop the remembered theme expansions (an erasure empties every memo of query terms)."""
+        self._rings.clear()
+        self._rings_at = None
 
     def parse(self, query: str) -> ParsedQuery:
         """The query's term groups, one per content word and one per recognised theme, in these steps: words (typo
@@ -366,18 +391,36 @@ class QueryParser:
         return themes, theme_hits + part_hits
 
     def _expand_theme(self, groups: list[Group], phrase: tuple[str, ...], key: str, positions: range) -> None:
-        lex, cfg = self.lexicon, self.config
+        """The words at ``positions`` (``phrase``, naming theme ``key``) get the theme's other names as variants;
+        the names are remembered per phrase while the index and the themes stay the same (``state``)."""
+        at = self.state()
+        if at is None:
+            ring = self._ring(phrase, key)
+        else:
+            rings, last, triggers = self._rings, self._rings_at, self.lexicon.theme_triggers
+            if last is None or last[0] != at or last[1] is not triggers or len(rings) > 4096:
+                rings.clear()
+                self._rings_at = (at, triggers)
+            ring = rings.get((phrase, key), _NO_RING)
+            if ring is _NO_RING:
+                ring = rings[(phrase, key)] = self._ring(phrase, key)
+        if ring:
+            for i in positions:
+                groups[i].add_all(ring)
+
+    def _ring(self, phrase: tuple[str, ...], key: str) -> list[Variant] | None:
+        """The variants ``phrase`` (naming theme ``key``) expands to; None: it expands to none."""
+        lex = self.lexicon
         unknown = not any(self.in_index(s) for s in phrase)
         if (phrase, key) not in lex.theme_names and not unknown:
             # a specific term the register knows ("LEZ") only boosts its theme; the theme's name ("klimaat")
             # expands to the theme's other names, and so does a term the register lacks ("marchands de sommeil")
-            return
+            return None
         ring = [e for e in lex.theme_triggers.get(key, ()) if e.stems != phrase and any(map(self.in_index, e.stems))]
         # the most specific names first (rarest in the register), at most max_theme_expansions of them
         ring.sort(key=lambda e: sum(self.df_ratio(t) for t in e.stems) / len(e.stems))
-        for entry in ring[: cfg.max_theme_expansions]:
-            for i in positions:
-                groups[i].add(_synonym(entry, cfg.theme_synonym_weight, "related"))
+        cfg = self.config
+        return [_synonym(entry, cfg.theme_synonym_weight, "related") for entry in ring[: cfg.max_theme_expansions]]
 
     def _theme_groups(
         self, themes: list[str], hits: list[tuple[int, int, str]], words: list[tuple[str, str]]
@@ -396,6 +439,8 @@ class QueryParser:
             out.append(tg)
         return out
 
+
+_NO_RING: list[Variant] = []  # (a sentinel: not remembered yet)
 
 _CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
 

@@ -6,6 +6,7 @@ import gc
 import heapq
 import random
 from collections.abc import Set as AbstractSet
+from dataclasses import replace
 
 import pytest
 import Stemmer as PyStemmerModule
@@ -17,7 +18,7 @@ from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, fold, sto
 from bot.matching.documents import PracticeDoc
 from bot.matching.engine import _field_texts, _largest, _merge_reasons
 from bot.matching.index import Collection
-from bot.matching.query import Group, ParsedQuery
+from bot.matching.query import Group, ParsedQuery, Variant
 from bot.matching.results import Reason
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
@@ -567,3 +568,50 @@ def test_df_ratio_is_remembered_only_while_the_collections_stay_the_same() -> No
     assert m._df_ratio(term) == plain(term) == 30 / 50
     m.build(experts=[], practices=docs[:10], answers=[])  # too few documents to tell
     assert m._df_ratio(term) == plain(term) == 0.0
+
+
+def test_add_all_is_add_in_turn() -> None:
+    rng = random.Random(5)
+    words = [(w,) for w in ("a", "b", "c", "d", "e")] + [("a", "b"), ("c", "d")]
+    for _ in range(200):
+        start = [Variant(t, rng.choice((0.5, 0.7, 1.0)), "exact", "") for t in rng.sample(words, rng.randint(0, 4))]
+        more = [Variant(rng.choice(words), rng.choice((0.4, 0.7, 0.9)), "related", str(i)) for i in range(8)]
+        one, each = Group("w", "w", variants=list(start)), Group("w", "w", variants=list(start))
+        one.add_all(more)
+        for v in more:
+            each.add(v)
+        assert one.variants == each.variants
+
+
+def test_theme_expansion_follows_the_index_and_the_themes() -> None:
+    """A theme's other names are remembered per naming phrase: not once a change to the index makes another name
+    known, or the themes are replaced; always what parsing without the memory gives."""
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=[], practices=[PracticeDoc(id=1, title="Klimaat en ontharding", summary="")], answers=[])
+    parser = m._parser
+    query = "wie weet iets over klimaat"
+
+    def related() -> list[str]:
+        got = parser.parse(query)
+        parser.state = lambda: None  # the same parse, nothing remembered
+        try:
+            assert parser.parse(query) == got
+        finally:
+            parser.state = m._versions
+        return sorted(v.target for g in got.groups for v in g.variants if v.kind == "related")
+
+    first = related()
+    assert "ontharding" in first and "milieu" not in first
+    assert related() == first  # (remembered)
+    m.upsert_practice(PracticeDoc(id=2, title="Energie in de wijk", summary="milieu"))
+    assert sorted({*first, "energie", "milieu"}) == related()
+    m.remove_practice(2)
+    assert related() == first
+    m.upsert_practice(PracticeDoc(id=3, title="Groendaken", summary=""))
+    assert related() == first
+    m.set_themes([replace(t, synonyms=(*t.synonyms, "groendaken")) if t.key == "klimaat" else t for t in THEMES])
+    assert related() == sorted([*first, "groendaken"])
+    assert parser._rings
+    m.forget_erased()  # an erasure empties the memos of query terms, this one too
+    assert not parser._rings
+    assert related() == sorted([*first, "groendaken"])
