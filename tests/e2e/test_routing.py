@@ -36,13 +36,30 @@ def clock_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def routing_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
+    yield from _routing_bot(emulator, demo_db_url, tmp_path, clock_file)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest) -> str:
+    """The demo database on SQLite, then on PostgreSQL (skipped without WIEWEET_TEST_POSTGRES_URL)."""
+    name = "demo_db_url" if request.param == "sqlite" else "postgres_demo_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def staff_bot(emulator: SlackEmulator, any_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
+    """``routing_bot`` on either database."""
+    yield from _routing_bot(emulator, any_db_url, tmp_path, clock_file)
+
+
+def _routing_bot(emulator: SlackEmulator, db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
     emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
     emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
     for n in range(1, 121):
         emulator.add_user(f"U0DEMO{n:03d}", name=f"demo{n}", real_name=f"Demo {n}", locale="nl-BE")
     process = BotProcess(
         emulator,
-        database_url=demo_db_url,
+        database_url=db_url,
         mode="socket",
         log_path=tmp_path / "bot.log",
         extra_env={
@@ -887,15 +904,15 @@ BREAD = "Wie kent de beste recepten voor zuurdesembrood met spelt?"  # nobody in
 
 
 def test_an_escalation_the_triage_channel_never_got_waits_on_the_staff_home_tab_and_in_the_cli(
-    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+    staff_bot: BotProcess, emulator: SlackEmulator, any_db_url: str
 ) -> None:
     # the bot was removed from the triage channel: the staff message cannot be posted there (not_in_channel)
     emulator.add_channel(TRIAGE, name="triage", members=[STAFF], bot_is_member=False)
     ask(emulator, NL_USER, BREAD)
     emulator.wait_for(lambda: any("kenniscentrum" in m for m in asker_dms(emulator, NL_USER)), timeout=20)
-    emulator.wait_for(lambda: any(_failed_triage(demo_db_url)), timeout=20)
+    emulator.wait_for(lambda: any(_failed_triage(any_db_url)), timeout=20)
     assert emulator.messages(TRIAGE) == []
-    bread = next(q for q in questions(demo_db_url) if q.text == BREAD)
+    bread = next(q for q in questions(any_db_url) if q.text == BREAD)
     # staff see it waiting on their Home tab, with how many wait and that the triage channel did not get it
     emulator.open_home(STAFF)
     home = flat(emulator.wait_for(lambda: emulator.home_view(STAFF)))
@@ -905,10 +922,10 @@ def test_an_escalation_the_triage_channel_never_got_waits_on_the_staff_home_tab_
     emulator.open_home(EN_USER)
     assert "zuurdesembrood" not in flat(emulator.wait_for(lambda: emulator.home_view(EN_USER)))
     # and on the command line
-    listed = CliRunner().invoke(main, ["--database", demo_db_url, "escalated"])
+    listed = CliRunner().invoke(main, ["--database", any_db_url, "escalated"])
     assert listed.exit_code == 0, listed.output
     assert f"#{bread.id}" in listed.output and "not_in_channel" in listed.output and "zuurdesembrood" in listed.output
-    assert "Traceback" not in routing_bot.log()
+    assert "Traceback" not in staff_bot.log()
 
 
 def _failed_triage(db_url: str) -> list[str]:
@@ -922,7 +939,7 @@ def _failed_triage(db_url: str) -> list[str]:
 
 
 def test_staff_assigning_the_same_person_again_after_a_re_escalation_tells_the_asker_once(
-    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+    staff_bot: BotProcess, emulator: SlackEmulator, any_db_url: str
 ) -> None:
     baker = "U0BAKER01"
     emulator.add_user(baker, name="bakker", real_name="Bakker Jansen", locale="nl-BE")
@@ -954,12 +971,12 @@ def test_staff_assigning_the_same_person_again_after_a_re_escalation_tells_the_a
     )
     time.sleep(1.5)  # a few more outbox runs
     assert len([m for m in asker_dms(emulator, NL_USER) if routed in m]) == 1
-    assert "Traceback" not in routing_bot.log()
-    routing_bot.assert_no_slack_calls_in_transactions()
+    assert "Traceback" not in staff_bot.log()
+    staff_bot.assert_no_slack_calls_in_transactions()
 
 
 def test_staff_picking_a_register_expert_whose_account_is_deleted_marks_them_away_once(
-    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+    staff_bot: BotProcess, emulator: SlackEmulator, any_db_url: str
 ) -> None:
     ask(emulator, NL_USER, BREAD)
     emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
@@ -976,11 +993,11 @@ def test_staff_picking_a_register_expert_whose_account_is_deleted_marks_them_awa
     notices = [flat(m) for m in emulator.messages(TRIAGE) if "staan nu als afwezig" in flat(m)]
     assert len(notices) == 1 and f"<@{gone}>" in notices[0] and "gedeactiveerd" in notices[0]
     # away in the register (not asked by the matcher either), with Slack's reason in the audit log, once
-    assert _marks(demo_db_url, gone) == [("away", "deleted")]
-    still = next(q for q in questions(demo_db_url) if q.text == BREAD)
+    assert _marks(any_db_url, gone) == [("away", "deleted")]
+    still = next(q for q in questions(any_db_url) if q.text == BREAD)
     assert not still.routings and still.status is QuestionStatus.ESCALATED
-    assert "Traceback" not in routing_bot.log()
-    routing_bot.assert_no_slack_calls_in_transactions()
+    assert "Traceback" not in staff_bot.log()
+    staff_bot.assert_no_slack_calls_in_transactions()
 
 
 def _marks(db_url: str, slack_id: str) -> list[tuple[str, str]]:
