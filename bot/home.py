@@ -1,5 +1,6 @@
 """What a person's home page shows: their expert profile, the questions sent to them, the questions they asked, and
-(for staff) how many profiles wait for them. One query for the Slack Home tab (``handlers.home``) or any other UI.
+(for staff) how many profiles and escalated questions wait for them. One query for the Slack Home tab
+(``handlers.home``) or any other UI.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.register import profiles
 from bot.routing import RoutingService
+from bot.routing.queries import StaffQueue
 from storage.models import Expert, Question, Routing
 
 HOME_LIST = 10  # questions per list
@@ -25,6 +27,7 @@ class HomeView:
     is_staff: bool = False
     stale_count: int = 0  # staff: profiles to re-confirm
     pending_count: int = 0  # staff: profiles waiting for approval
+    waiting: StaffQueue | None = None  # staff: escalated questions waiting for them
 
 
 def home_view(
@@ -44,8 +47,11 @@ def home_view(
         routed = routing.list_my_routings(session, slack_user_id=user_id, open_only=False, limit=HOME_LIST)
         asked = routing.list_my_questions(session, asker_slack_id=user_id, limit=HOME_LIST)
     stale = pending = 0
+    waiting: StaffQueue | None = None
     if is_staff:
         stale, pending = profiles.count_profiles_to_review(session, now=now, reconfirm_days=reconfirm_days)
+        if routing is not None:
+            waiting = routing.waiting_for_staff(session, limit=HOME_LIST)
     return HomeView(
         profile=expert,
         stale_profile=expert is not None and profiles.is_stale(expert, now=now, reconfirm_days=reconfirm_days),
@@ -54,4 +60,5 @@ def home_view(
         is_staff=is_staff,
         stale_count=stale,
         pending_count=pending,
+        waiting=waiting,
     )

@@ -171,8 +171,10 @@ class OutboxSender:
         if message.recipient_slack_id:
             opened = self.client.conversations_open(users=message.recipient_slack_id)
             return str((opened.get("channel") or {})["id"])
-        if message.kind in STAFF_KINDS and self.services.settings.triage_channel_id:
-            return self.services.settings.triage_channel_id
+        if message.kind in STAFF_KINDS:
+            if self.services.settings.triage_channel_id:
+                return self.services.settings.triage_channel_id
+            raise NoTargetError("no triage channel (WIEWEET_TRIAGE_CHANNEL)")  # staff see it on their Home tab
         raise NoTargetError(f"outbox {message.id} ({message.kind.value}) has no recipient or channel")
 
     def send_one(self, message: OutboxMessage) -> bool:

@@ -36,6 +36,7 @@ from handlers.errors import user_message
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
+from handlers.outbox import DEACTIVATED
 from handlers.turn import Turn
 from storage.models import Question, Routing, SearchLog, Visibility
 
@@ -355,11 +356,13 @@ def handle_decline_submission(turn: Turn, form: DeclineForm) -> None:
 SLACKBOT = "USLACKBOT"
 
 
-def require_reachable(turn: Turn, user_id: str) -> None:
+def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
     """Refuse someone chosen by a person (forwarding, staff assigning) who can never get the question by DM: a bot
     (Slack refuses ``cannot_dm_bot``) or a deactivated account (``user_disabled``). Checked with ``users.info``
     before anything is written, so nothing changes and the one who chose is told; when Slack cannot tell (an
-    outage), the choice goes through and the outbox's delivery rules apply."""
+    outage), the choice goes through and the outbox's delivery rules apply. A deactivated expert in the register
+    is marked away as when their DM fails (``pick_unreachable``), in a short transaction of its own: the refusal
+    undoes the request's."""
     if user_id == SLACKBOT:
         raise RoutingInputError("ask_bot")
     try:
@@ -375,13 +378,20 @@ def require_reachable(turn: Turn, user_id: str) -> None:
     if user.get("is_bot"):
         raise RoutingInputError("ask_bot")
     if user.get("deleted"):
+        try:
+            with turn.services.db.session() as session:
+                _routing(turn).pick_unreachable(
+                    session, question_id=question_id, slack_user_id=user_id, error=DEACTIVATED, now=turn.now
+                )
+        except Exception:  # the refusal stands; the next request DM to them marks them
+            log.exception("could not mark %s unreachable", user_id)
         raise RoutingInputError("ask_deactivated")
 
 
 def handle_forward(turn: Turn, pick: UserPick) -> None:
     # the routing is the clicker's (a claim checked first), then the one they chose is asked about
     old = _routing(turn).get_routing_for(turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn))
-    require_reachable(turn, pick.user_id)
+    require_reachable(turn, pick.user_id, question_id=old.question_id)
     _routing(turn).forward(
         turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn), to_slack_id=pick.user_id, now=turn.now
     )
@@ -417,7 +427,7 @@ def handle_answer_submission(turn: Turn, form: AnswerForm) -> None:
 
 def handle_triage_assign(turn: Turn, pick: UserPick) -> None:
     turn.actor.require_staff("assign a question", target=f"question:{pick.subject_id}")  # before asking Slack
-    require_reachable(turn, pick.user_id)
+    require_reachable(turn, pick.user_id, question_id=pick.subject_id)
     _routing(turn).staff_assign(
         turn.session, question_id=pick.subject_id, to_slack_id=pick.user_id, actor=turn.actor, now=turn.now
     )

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -111,6 +111,12 @@ def list_questions_by_status(session: Session, *, status: QuestionStatus, limit:
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def count_questions_by_status(session: Session, *, status: QuestionStatus) -> int:
+    """How many questions are in one state."""
+    query = select(func.count()).select_from(Question).where(Question.status == status)
+    return int(session.scalar(query) or 0)
 
 
 def update_status(

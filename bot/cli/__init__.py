@@ -125,10 +125,22 @@ def _register_commands() -> None:
         needs_cmds,
         privacy_cmds,
         register_cmds,
+        routing_cmds,
         run_cmds,
     )
 
-    for module in (ask_cmds, db_cmds, demo_cmds, digest_cmds, needs_cmds, privacy_cmds, register_cmds, run_cmds):
+    modules = (
+        ask_cmds,
+        db_cmds,
+        demo_cmds,
+        digest_cmds,
+        needs_cmds,
+        privacy_cmds,
+        register_cmds,
+        routing_cmds,
+        run_cmds,
+    )
+    for module in modules:
         module.register(main)
 
 

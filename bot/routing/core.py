@@ -385,7 +385,17 @@ class RoutingCore:
     ) -> None:
         event = transition(session, question, Q.ROUTED, actor=actor, now=now, note=note)
         session.flush()
-        self.notify_asker(session, question, event, AskerUpdateKind.ROUTED, now, experts=[person(routing)])
+        # once per (question, person): staff asking the same person again after it came back to them (they
+        # declined or stayed silent) tells the asker nothing new; the routing is the person's on this question
+        self.notify_asker(
+            session,
+            question,
+            event,
+            AskerUpdateKind.ROUTED,
+            now,
+            experts=[person(routing)],
+            cause=f"q{question.id}-r{routing.id}",
+        )
 
     def refill(self, session: Session, question: Question, *, now: datetime) -> None:
         """After a decline: keep ``initial_experts`` asked; escalate when nobody is left."""

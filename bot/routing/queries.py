@@ -3,6 +3,9 @@ to them (to update those messages), and what waits for staff. Nothing here write
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError
@@ -21,7 +24,26 @@ from bot.routing.errors import NotYours
 from bot.routing.states import ROUTING_OPEN
 from storage import outbox_repo, question_repo
 from storage import routing_repo as repo
-from storage.models import OutboxKind, Question, Routing
+from storage.models import EscalationReason, OutboxKind, Question, Routing
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingQuestion:
+    """A question waiting for staff, as a staff overview shows it."""
+
+    question_id: int
+    text: str | None  # None: private, anonymous or from a private channel (redacted, as in the triage channel)
+    reason: EscalationReason | None
+    escalated_at: datetime | None
+    triage_error: str | None  # the triage channel never got it (Slack's reason, or no channel configured)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffQueue:
+    """How many questions wait for staff, and the oldest of them."""
+
+    count: int
+    questions: tuple[WaitingQuestion, ...] = ()
 
 
 class RoutingQueries:
@@ -90,6 +112,34 @@ class RoutingQueries:
         """Questions waiting for staff, oldest escalation first. Private content is the caller's to guard."""
         return question_repo.list_questions_by_status(session, status=Q.ESCALATED, limit=limit)
 
+    def waiting_for_staff(self, session: Session, *, limit: int = 10) -> StaffQueue:
+        return waiting_for_staff(session, limit=limit)
+
     def additions(self, session: Session, question: Question) -> list[str]:
         """Information the asker added after asking, in order."""
         return self.core.additions(session, question)
+
+
+def waiting_for_staff(session: Session, *, limit: int = 10) -> StaffQueue:
+    """Questions waiting for staff (escalated), oldest escalation first, with whether the triage channel got them:
+    a staff post that failed for good (the bot not in the channel, the channel archived, none configured) must not
+    hide a question. Content only when shareable, as in the triage channel. Needs no knowledge base (the CLI)."""
+    known = {r.value for r in EscalationReason}
+    waiting = []
+    for question in question_repo.list_questions_by_status(session, status=Q.ESCALATED, limit=limit):
+        posts = outbox_repo.list_outbox_messages(session, question_id=question.id, kind=OutboxKind.TRIAGE)
+        last = posts[-1] if posts else None
+        failed = last is not None and last.failed_at is not None and last.sent_at is None
+        error = (last.last_error or "?") if last is not None and failed else None
+        reason = question.escalation_reason
+        waiting.append(
+            WaitingQuestion(
+                question_id=question.id,
+                text=question.text if payloads.is_shareable(question) else None,
+                reason=EscalationReason(reason) if reason in known else None,
+                escalated_at=question.escalated_at,
+                triage_error=error,
+            )
+        )
+    count = question_repo.count_questions_by_status(session, status=Q.ESCALATED)
+    return StaffQueue(count=count, questions=tuple(waiting))

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.outbox import AskerUpdateKind, DeliveryFailed
+from bot.outbox import AskerUpdateKind, DeliveryFailed, Person
 from bot.register import profiles
 from bot.routing import payloads
-from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, is_slack_id, person
+from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, is_slack_id, person, routable_expert
 from bot.routing.states import ROUTING_OPEN, record_event, transition
 from storage import question_repo
 from storage import routing_repo as repo
@@ -101,19 +101,42 @@ class TimerReactions:
         """An expert in the register whose DM can never arrive: marked away (once), staff told in triage."""
         if routing.expert_id is None:
             return False
-        expert = profiles.mark_unreachable(session, expert_id=routing.expert_id, reason=error, now=now)
+        cause = f"x{routing.expert_id}-r{routing.id}"
+        return self._mark_away(session, question, routing.expert_id, person(routing), error=error, cause=cause, now=now)
+
+    def pick_unreachable(
+        self, session: Session, *, question_id: int, slack_user_id: str, error: str, now: datetime
+    ) -> bool:
+        """Someone chosen by hand (staff assigning, an expert forwarding) whom Slack reports deactivated: the caller
+        refuses the choice; an expert in the register is marked away as when a request's DM fails for good (once;
+        the audit log has why; staff are told in triage), so the matcher does not pick them either. True: marked."""
+        expert = routable_expert(session, slack_user_id)
+        question = question_repo.get_question(session, question_id=question_id)
+        if expert is None or question is None:
+            return False
+        chosen = payloads.person(expert, slack_user_id)
+        cause = f"x{expert.id}-q{question.id}"
+        return self._mark_away(session, question, expert.id, chosen, error=error, cause=cause, now=now)
+
+    def _mark_away(
+        self,
+        session: Session,
+        question: Question,
+        expert_id: int,
+        recipient: Person,
+        *,
+        error: str,
+        cause: str,
+        now: datetime,
+    ) -> bool:
+        expert = profiles.mark_unreachable(session, expert_id=expert_id, reason=error, now=now)
         if expert is None:
             return False
         notice = DeliveryFailed(
-            question_id=question.id, recipient=person(routing), error=error, marked_away=True, moved_on=True
+            question_id=question.id, recipient=recipient, error=error, marked_away=True, moved_on=True
         )
         self.core.enqueue(
-            session,
-            notice,
-            cause=f"x{expert.id}-r{routing.id}",
-            now=now,
-            question=question,
-            channel_id=self.core.policy.triage_channel_id,
+            session, notice, cause=cause, now=now, question=question, channel_id=self.core.policy.triage_channel_id
         )
         return True
 

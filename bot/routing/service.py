@@ -8,8 +8,9 @@ names callers have always used (``service.claim(...)``, ``service.handle_timer``
 * ``bot.routing.expert.ExpertActions`` — claim, decline, forward, snooze, answer, set_away, set_available, volunteer;
 * ``bot.routing.staff.StaffActions`` — staff_assign, staff_close;
 * ``bot.routing.reactions.TimerReactions`` — handle_timer (reminders, next expert, snooze, escalation);
+  recipient_unreachable, request_undelivered, pick_unreachable (Slack cannot reach someone);
 * ``bot.routing.queries.RoutingQueries`` — get_own_question, get_routing_for, request_payload, request_messages,
-  triage_messages, list_my_questions, list_my_routings, list_escalated, additions.
+  triage_messages, list_my_questions, list_my_routings, list_escalated, waiting_for_staff, additions.
 
 They share one ``bot.routing.core.RoutingCore`` (the knowledge base, policy and calendar, and the steps every actor
 composes: asking experts, escalating, closing routings, telling the asker, timers, the outbox). Composition rather
@@ -84,6 +85,7 @@ class RoutingService:
         self.handle_timer = self.timers.handle_timer
         self.recipient_unreachable = self.timers.recipient_unreachable
         self.request_undelivered = self.timers.request_undelivered
+        self.pick_unreachable = self.timers.pick_unreachable
         # reading
         self.get_own_question = self.queries.get_own_question
         self.get_routing_for = self.queries.get_routing_for
@@ -93,6 +95,7 @@ class RoutingService:
         self.list_my_questions = self.queries.list_my_questions
         self.list_my_routings = self.queries.list_my_routings
         self.list_escalated = self.queries.list_escalated
+        self.waiting_for_staff = self.queries.waiting_for_staff
         self.additions = self.queries.additions
 
     @property

@@ -28,9 +28,10 @@ from bot.i18n import N_, t, tn
 from bot.outbox import ConsentRequest, ConsentRequestKind, ProfilePart, SubmissionOutcome, SubmissionOutcomeKind
 from bot.register.profiles import append_expertise
 from bot.register.validation import MAX_LENGTH, FieldError, split_list
+from bot.routing.queries import WaitingQuestion
 from handlers import ids
 from handlers.blocks.modals import TextModal, build_text_modal
-from handlers.blocks.routing import status_label
+from handlers.blocks.routing import REASON_KEYS, status_label
 from handlers.kit import (
     HOME_MAX_BLOCKS,
     LABEL_LIMIT,
@@ -92,6 +93,8 @@ class HomeData:
     is_staff: bool = False
     stale_count: int = 0
     pending_count: int = 0
+    waiting: Sequence[HomeItem] = ()  # staff: escalated questions waiting for them (the oldest)
+    waiting_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +136,19 @@ ROUTING_STATE_KEYS = {  # a question sent to this expert, as the Home tab lists 
 }
 
 
+def waiting_item(item: WaitingQuestion, lang: str) -> HomeItem:
+    """An escalated question on the staff's Home tab: its number, text (or redacted), why, and a warning when the
+    triage channel never got it."""
+    text = f"#{item.question_id} " + (item.text or t("profile.home_waiting_redacted", lang))
+    state = t(REASON_KEYS[item.reason], lang) if item.reason is not None else t("routing.status_escalated", lang)
+    if item.triage_error is not None:
+        state += " · " + t("profile.home_waiting_not_posted", lang, error=item.triage_error[:60])
+    return HomeItem(text, state, item.escalated_at.date().isoformat() if item.escalated_at else "")
+
+
 def home_data(home: HomeView, lang: str) -> HomeData:
     """The Home tab's values in ``lang``, from the core's ``HomeView``."""
+    waiting = home.waiting
     return HomeData(
         profile=profile_card(home.profile, lang, stale=home.stale_profile) if home.profile is not None else None,
         routed=[
@@ -145,6 +159,8 @@ def home_data(home: HomeView, lang: str) -> HomeData:
         is_staff=home.is_staff,
         stale_count=home.stale_count,
         pending_count=home.pending_count,
+        waiting=[waiting_item(q, lang) for q in waiting.questions] if waiting else [],
+        waiting_count=waiting.count if waiting else 0,
     )
 
 
@@ -371,7 +387,7 @@ def _items(items: Sequence[HomeItem], empty: str) -> list[Block]:
     if not items:
         return [context(empty)]
     return [
-        section(f"{escape_truncate(item.text, 280)}\n_{escape_truncate(item.state, 80)}_ · {item.date}")
+        section(f"{escape_truncate(item.text, 280)}\n_{escape_truncate(item.state, 160)}_ · {item.date}")
         for item in items[:HOME_LIST]
     ]
 
@@ -415,6 +431,10 @@ def build_home_view(data: HomeData, lang: str) -> View:
     blocks.append(header(t("profile.home_asked", lang)))
     blocks.extend(_items(data.asked, t("profile.home_asked_none", lang)))
     blocks.append(DividerBlock())
+    if data.is_staff:  # escalated questions: also those the triage channel never got
+        blocks.append(header(t("profile.home_waiting", lang, count=data.waiting_count)))
+        blocks.extend(_items(data.waiting, t("profile.home_waiting_none", lang)))
+        blocks.append(DividerBlock())
     footer: list[Any] = [button(t("profile.btn_refresh", lang), ids.ACTION_HOME_REFRESH, "refresh")]
     blocks.append(ActionsBlock(block_id=ids.BLOCK_HOME_FOOTER, elements=footer))
     if data.is_staff:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.matching.loader import answer_doc
 from handlers import ids
-from storage.models import Question, QuestionStatus, RoutingStatus
+from storage.models import AuditLog, Expert, OutboxKind, OutboxMessage, Question, QuestionStatus, RoutingStatus
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
 from tests.e2e.harness import BotProcess, flat, replay
 from tests.emulator import SlackEmulator
@@ -36,13 +36,30 @@ def clock_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def routing_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
+    yield from _routing_bot(emulator, demo_db_url, tmp_path, clock_file)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest) -> str:
+    """The demo database on SQLite, then on PostgreSQL (skipped without WIEWEET_TEST_POSTGRES_URL)."""
+    name = "demo_db_url" if request.param == "sqlite" else "postgres_demo_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def staff_bot(emulator: SlackEmulator, any_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
+    """``routing_bot`` on either database."""
+    yield from _routing_bot(emulator, any_db_url, tmp_path, clock_file)
+
+
+def _routing_bot(emulator: SlackEmulator, db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
     emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
     emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
     for n in range(1, 121):
         emulator.add_user(f"U0DEMO{n:03d}", name=f"demo{n}", real_name=f"Demo {n}", locale="nl-BE")
     process = BotProcess(
         emulator,
-        database_url=demo_db_url,
+        database_url=db_url,
         mode="socket",
         log_path=tmp_path / "bot.log",
         extra_env={
@@ -881,3 +898,117 @@ def test_staff_are_told_when_their_assignment_does_not_arrive_and_the_asker_hear
     assert len([m for m in asker_dms(emulator, NL_USER) if "kenniscentrum" in m]) == 1
     assert "Traceback" not in routing_bot.log()
     routing_bot.assert_no_slack_calls_in_transactions()
+
+
+BREAD = "Wie kent de beste recepten voor zuurdesembrood met spelt?"  # nobody in the register matches
+
+
+def test_an_escalation_the_triage_channel_never_got_waits_on_the_staff_home_tab_and_in_the_cli(
+    staff_bot: BotProcess, emulator: SlackEmulator, any_db_url: str
+) -> None:
+    # the bot was removed from the triage channel: the staff message cannot be posted there (not_in_channel)
+    emulator.add_channel(TRIAGE, name="triage", members=[STAFF], bot_is_member=False)
+    ask(emulator, NL_USER, BREAD)
+    emulator.wait_for(lambda: any("kenniscentrum" in m for m in asker_dms(emulator, NL_USER)), timeout=20)
+    emulator.wait_for(lambda: any(_failed_triage(any_db_url)), timeout=20)
+    assert emulator.messages(TRIAGE) == []
+    bread = next(q for q in questions(any_db_url) if q.text == BREAD)
+    # staff see it waiting on their Home tab, with how many wait and that the triage channel did not get it
+    emulator.open_home(STAFF)
+    home = flat(emulator.wait_for(lambda: emulator.home_view(STAFF)))
+    assert "Bij het kenniscentrum (1)" in home and "zuurdesembrood" in home and f"#{bread.id}" in home
+    assert "niet in het triagekanaal" in home and "not_in_channel" in home
+    # others do not
+    emulator.open_home(EN_USER)
+    assert "zuurdesembrood" not in flat(emulator.wait_for(lambda: emulator.home_view(EN_USER)))
+    # and on the command line
+    listed = CliRunner().invoke(main, ["--database", any_db_url, "escalated"])
+    assert listed.exit_code == 0, listed.output
+    assert f"#{bread.id}" in listed.output and "not_in_channel" in listed.output and "zuurdesembrood" in listed.output
+    assert "Traceback" not in staff_bot.log()
+
+
+def _failed_triage(db_url: str) -> list[str]:
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as s:
+            rows = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.TRIAGE)).all()
+            return [m.last_error for m in rows if m.failed_at is not None]
+    finally:
+        engine.dispose()
+
+
+def test_staff_assigning_the_same_person_again_after_a_re_escalation_tells_the_asker_once(
+    staff_bot: BotProcess, emulator: SlackEmulator, any_db_url: str
+) -> None:
+    baker = "U0BAKER01"
+    emulator.add_user(baker, name="bakker", real_name="Bakker Jansen", locale="nl-BE")
+    ask(emulator, NL_USER, BREAD)
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    triage = [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))][-1]
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, baker, message=triage["ts"], channel=TRIAGE)
+    routed = f"gesteld aan <@{baker}>"
+    emulator.wait_for(lambda: any(routed in m for m in asker_dms(emulator, NL_USER)), timeout=20)
+    # the baker declines; nobody else fits: back to staff (a second triage message)
+    channel = emulator.dm_channel_with(baker)
+    request = emulator.wait_for(
+        lambda: [m for m in emulator.messages(channel) if ids.ACTION_DECLINE in flat(m.get("blocks"))], timeout=20
+    )[-1]
+    emulator.click_button(baker, ids.ACTION_DECLINE, message=request["ts"], channel=channel)
+    emulator.wait_for(lambda: emulator.views(baker))
+    emulator.submit_view(baker, emulator.views(baker)[-1]["id"], {ids.BLOCK_DECLINE_REASON: "Geen tijd"})
+
+    def triage_posts() -> list[Any]:
+        return [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))]
+
+    emulator.wait_for(lambda: len(triage_posts()) >= 2, timeout=20)
+    # staff ask the baker again (they have time now): asked again, the asker not told a second time
+    asked = len([m for m in emulator.messages(channel) if ids.ACTION_CLAIM in flat(m.get("blocks"))])
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, baker, message=triage_posts()[-1]["ts"], channel=TRIAGE)
+    emulator.wait_for(
+        lambda: len([m for m in emulator.messages(channel) if ids.ACTION_CLAIM in flat(m.get("blocks"))]) > asked,
+        timeout=20,
+    )
+    time.sleep(1.5)  # a few more outbox runs
+    assert len([m for m in asker_dms(emulator, NL_USER) if routed in m]) == 1
+    assert "Traceback" not in staff_bot.log()
+    staff_bot.assert_no_slack_calls_in_transactions()
+
+
+def test_staff_picking_a_register_expert_whose_account_is_deleted_marks_them_away_once(
+    staff_bot: BotProcess, emulator: SlackEmulator, any_db_url: str
+) -> None:
+    ask(emulator, NL_USER, BREAD)
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    triage = [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))][-1]
+    gone = "U0DEMO007"  # an expert in the register who has left: Slack says the account is deleted
+    emulator.add_user(gone, name="demo7", real_name="Demo 7", locale="nl-BE", deleted=True)
+    shown = len(emulator.response_posts)
+    for _ in range(2):  # picked twice: refused twice, marked and staff told once
+        emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, gone, message=triage["ts"], channel=TRIAGE)
+    emulator.wait_for(lambda: len(emulator.response_posts) >= shown + 2, timeout=20)
+    assert told(emulator, TOLD_GONE)
+    emulator.wait_for(lambda: [m for m in emulator.messages(TRIAGE) if "staan nu als afwezig" in flat(m)], timeout=20)
+    time.sleep(1.5)  # a few more outbox runs
+    notices = [flat(m) for m in emulator.messages(TRIAGE) if "staan nu als afwezig" in flat(m)]
+    assert len(notices) == 1 and f"<@{gone}>" in notices[0] and "gedeactiveerd" in notices[0]
+    # away in the register (not asked by the matcher either), with Slack's reason in the audit log, once
+    assert _marks(any_db_url, gone) == [("away", "deleted")]
+    still = next(q for q in questions(any_db_url) if q.text == BREAD)
+    assert not still.routings and still.status is QuestionStatus.ESCALATED
+    assert "Traceback" not in staff_bot.log()
+    staff_bot.assert_no_slack_calls_in_transactions()
+
+
+def _marks(db_url: str, slack_id: str) -> list[tuple[str, str]]:
+    """The expert's availability with each "unreachable" audit entry's reason."""
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as s:
+            expert = s.scalars(select(Expert).where(Expert.slack_user_id == slack_id)).one()
+            audit = s.scalars(
+                select(AuditLog).where(AuditLog.action == "unreachable", AuditLog.entity_key == expert.email)
+            ).all()
+            return [(expert.availability.value, str((a.after or {}).get("reason"))) for a in audit]
+    finally:
+        engine.dispose()

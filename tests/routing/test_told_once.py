@@ -257,3 +257,44 @@ def test_the_asker_is_told_escalated_once_however_often_it_is_escalated(world: W
     assert len(_escalated_updates(world, qid)) == 1  # the asker: once
     triage = world.outbox(K.TRIAGE, question_id=qid)
     assert len(triage) == 3  # staff: each time, they have something to do again
+
+
+def _routed_updates(world: World, qid: int) -> list[list[str]]:
+    return [
+        [p["slack_user_id"] for p in m.payload["experts"]]
+        for m in world.outbox(K.ASKER_UPDATE, question_id=qid)
+        if m.payload["update"] == "routed"
+    ]
+
+
+def test_staff_asking_the_same_person_again_tells_the_asker_once_per_person(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask(text=DRONES, theme_keys=[])  # nobody matches: escalated at once
+    with world.db.session() as s:
+        rid = world.service.staff_assign(s, question_id=qid, to_slack_id="UDRONE01", actor=STAFF, now=NOW).id
+    with world.db.session() as s:
+        world.service.decline(s, routing_id=rid, actor_slack_id="UDRONE01", now=NOW)  # back to staff
+    with world.db.session() as s:  # staff ask the same person again: they have time now
+        again = world.service.staff_assign(s, question_id=qid, to_slack_id="UDRONE01", actor=STAFF, now=LATER)
+        assert again.id == rid and again.status is R.ASKED
+    assert _routed_updates(world, qid) == [["UDRONE01"]]
+    with world.db.session() as s:  # they decline again; staff ask someone else: that one the asker hears of
+        world.service.decline(s, routing_id=rid, actor_slack_id="UDRONE01", now=LATER)
+    with world.db.session() as s:
+        world.service.staff_assign(s, question_id=qid, to_slack_id="UDRONE02", actor=STAFF, now=LATER)
+    assert _routed_updates(world, qid) == [["UDRONE01"], ["UDRONE02"]]
+
+
+def test_staff_see_waiting_questions_and_which_the_triage_channel_never_got(world: World) -> None:
+    seed_housing(world)
+    posted = world.ask(text=DRONES, theme_keys=[])
+    lost = world.ask(text="Wie kent de beste recepten voor zuurdesembrood?", theme_keys=[], asker_slack_id="UASKER002")
+    for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
+        if message.kind is K.TRIAGE:
+            error = "not_in_channel" if message.question_id == lost else "ratelimited"
+            _sender(world)._failed(message, error, permanent=error == "not_in_channel")
+    with world.db.session() as s:
+        queue = world.service.waiting_for_staff(s, limit=10)
+    assert queue.count == 2
+    assert [(w.question_id, w.triage_error) for w in queue.questions] == [(posted, None), (lost, "not_in_channel")]
+    assert queue.questions[1].text is not None and "zuurdesembrood" in queue.questions[1].text

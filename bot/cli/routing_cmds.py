@@ -1,0 +1,45 @@
+"""``wieweet escalated``: the questions waiting for staff, also those the triage channel never got."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bot.cli import CliContext, pass_cli
+from bot.cli.output import echo
+from bot.routing.queries import waiting_for_staff
+
+
+@click.command(name="escalated")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000), help="List at most this many.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+@pass_cli
+def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
+    """List the questions waiting for staff (escalated), oldest first: number, date, why, and whether the triage
+    channel got them ("NOT POSTED: <Slack's reason>" when the staff message failed for good). Private and anonymous
+    questions are listed without their text, as in the triage channel."""
+    with cli.db.session() as session:
+        queue = waiting_for_staff(session, limit=limit)
+    for item in queue.questions:
+        when = item.escalated_at.isoformat(timespec="minutes") if item.escalated_at else "-"
+        reason = item.reason.value if item.reason is not None else "-"
+        if as_json:
+            row = {
+                "question_id": item.question_id,
+                "escalated_at": when,
+                "reason": reason,
+                "triage_error": item.triage_error,
+                "text": item.text,
+            }
+            echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
+            continue
+        posted = f"NOT POSTED: {item.triage_error}" if item.triage_error is not None else "posted"
+        text = (item.text or "(private or anonymous)").replace("\n", " ")
+        echo(f"#{item.question_id:<6} {when:<22} {reason:<17} {posted:<30} {text[:80]}")
+    if not as_json:
+        echo(f"{queue.count} questions waiting for staff")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(escalated_command)
