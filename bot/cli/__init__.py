@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ import click
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from bot.cli.logs import configure_logging
 from bot.cli.output import echo
 from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
 from bot.errors import WieweetError
@@ -97,11 +97,7 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
       wieweet ask "wie weet iets over leegstandsheffing?"
       wieweet run                                # the Slack bot (Socket Mode)
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose=verbose, stream=sys.stderr)  # one physical line per record (bot.cli.logs)
     overrides: dict[str, object] = {}
     if database_url:
         overrides["database_url"] = normalise_database_url(database_url)
