@@ -6,8 +6,9 @@
 * ``erase_person`` forgets them: the profile goes, questions and answers that were public and answered stay as
   anonymous knowledge (no name, Slack id or e-mail), everything else of theirs is deleted, routings and logs lose
   the link to them, and a final sweep replaces any remaining occurrence of their name, e-mail address or Slack id
-  in any text column of any table — then checks that none is left. One audit row records that an erasure
-  happened, without the personal data.
+  in any text column of any table — then checks that none is left. The stored meaning vectors of the question and
+  gap texts it deleted or redacted go too (``bot.question_keys``). One audit row records that an erasure happened,
+  without the personal data.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
