@@ -91,13 +91,11 @@ from bot.needs.meaning import (  # noqa: E402
     QuestionMeaning,
     decode,
     encode,
-    meaning_text,
-    question_model,
     reference_mean,
-    text_key,
     write_reference_mean,
 )
 from bot.needs.state import REFIT_GROWTH, needs_refit  # noqa: E402
+from bot.question_keys import meaning_text, question_model, text_key  # noqa: E402
 
 SETS = {
     "dev": ROOT / "bench" / "needs" / "dev" / "questions.jsonl",

@@ -6,8 +6,9 @@
 * ``erase_person`` forgets them: the profile goes, questions and answers that were public and answered stay as
   anonymous knowledge (no name, Slack id or e-mail), everything else of theirs is deleted, routings and logs lose
   the link to them, and a final sweep replaces any remaining occurrence of their name, e-mail address or Slack id
-  in any text column of any table — then checks that none is left. One audit row records that an erasure
-  happened, without the personal data.
+  in any text column of any table — then checks that none is left. The stored meaning vectors of the question and
+  gap texts it deleted or redacted go too (``bot.question_keys``). One audit row records that an erasure happened,
+  without the personal data.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
@@ -29,7 +30,8 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
-from storage import inbox_repo, needs_repo, outbox_repo, question_repo, register_repo, slack_repo
+from bot.question_keys import QUESTION_MODEL_SUFFIX, text_key
+from storage import embedding_repo, inbox_repo, needs_repo, outbox_repo, question_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
 from storage.db import Database
 from storage.models import (
@@ -256,6 +258,7 @@ def erase_person(
     actor.require_self_or_staff(person.slack_user_id, "erase personal data", target=f"person:{person.slack_user_id}")
     require_known(session, person)
     report = ErasureReport()
+    texts_before = {source.text for source in needs_repo.list_need_sources(session)}
     sid = person.slack_user_id
     expert = person.expert
     expert_id = expert.id if expert is not None else None
@@ -290,6 +293,7 @@ def erase_person(
     left = _sweep(session, needles, replace=False)
     if left:
         raise ErasureIncomplete("erasure_incomplete", f"{left} values still hold the person's data")
+    _delete_question_vectors(session, texts_before, report)
     # texts were redacted or deleted: every process rebuilds its kept needs state (``bot.needs.state``)
     needs_repo.create_need_fit_generation(session, now=now)
     register_repo.create_audit_log(
@@ -336,6 +340,20 @@ def _erase_need_traces(session: Session, sid: str | None, deleted_items: list[st
         for proposal in needs_repo.list_need_proposals_decided_by(session, actor=sid):
             proposal.decided_by = ERASED_ACTOR
             report.add("proposals_depersonalised")
+
+
+def _delete_question_vectors(session: Session, texts_before: set[str], report: ErasureReport) -> None:
+    """The stored meaning vectors (``bot.question_keys``) of the question and gap texts the erasure deleted or
+    redacted go now, in this transaction: their key is the hash of the text, which confirms a guessed question, and a
+    vector can be partly inverted. A vector whose wording a remaining text shares stays (one vector per wording)."""
+    texts_after = {source.text for source in needs_repo.list_need_sources(session)}
+    gone = {text_key(t) for t in texts_before - texts_after}
+    if gone:
+        gone -= {text_key(t) for t in texts_after}
+    report.add(
+        "question_vectors_deleted",
+        embedding_repo.delete_embeddings(session, hashes=gone, model_suffix=QUESTION_MODEL_SUFFIX),
+    )
 
 
 def _drop_need_labels_naming(session: Session, needles: list[str], report: ErasureReport) -> None:

@@ -262,7 +262,17 @@ def ensure_file_limit(connections: int) -> int:
     return connections
 
 
-def run_http(app: App, services: Services, *, host: str, port: int, threads: int = HTTP_THREADS) -> None:
+def run_http(
+    app: App,
+    services: Services,
+    *,
+    host: str,
+    port: int,
+    threads: int = HTTP_THREADS,
+    stopping: threading.Event | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT. ``stopping``: set when a stop was asked for while ``run`` started (then this
+    returns without serving: the signal came before this function's own handlers were in place)."""
     options = server_options(services.settings, threads=threads)
     options["connection_limit"] = ensure_file_limit(int(options["connection_limit"]))
     log.info(
@@ -283,23 +293,33 @@ def run_http(app: App, services: Services, *, host: str, port: int, threads: int
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _stop_serving)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt, as above
     try:
-        server.print_listen("Serving on http://{}:{}")
-        server.run()  # returns after KeyboardInterrupt (Ctrl-C, or SIGTERM above), once the requests in progress end
+        if stopping is not None and stopping.is_set():
+            server.close()
+        else:
+            server.print_listen("Serving on http://{}:{}")
+            server.run()  # returns after KeyboardInterrupt (Ctrl-C, or SIGTERM above), once requests in progress end
+    except KeyboardInterrupt:  # one that came before ``server.run`` caught it (during ``print_listen``)
+        server.close()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     log.info("wieweet stopped serving HTTP")
 
 
-def run_socket_mode(app: App, settings: Settings) -> None:
+def run_socket_mode(app: App, settings: Settings, *, stopping: threading.Event | None = None) -> None:
+    """Serve over Socket Mode until SIGTERM or SIGINT. ``stopping``: as for ``run_http`` (set: nothing is served)."""
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
-    stop = threading.Event()
+    stop = stopping if stopping is not None else threading.Event()
 
     def _stop(_signum: int, _frame: object) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if stop.is_set():
+        return
     handler.connect()  # type: ignore[no-untyped-call]
     log.info("wieweet connected over Socket Mode")
     stop.wait()

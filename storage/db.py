@@ -139,6 +139,15 @@ def shown_url(url: str) -> str:
         return "(the configured database)"
 
 
+def has_password(url: str) -> bool:
+    """Does ``url`` hold a password (``user:pw@host`` or ``?password=``)? An unparsable URL may: it counts as one."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return "@" in url or "password" in url.lower()
+    return bool(parsed.password) or "password" in parsed.query
+
+
 def check_known_revision(revision: str | None) -> None:
     """Refuse a database upgraded by a newer wieweet (its revision is not among this code's migrations)."""
     if revision is None:

@@ -46,3 +46,23 @@ def delete_unused_embeddings(session: Session, *, model: str, keep: Collection[s
     for i in range(0, len(gone), _CHUNK):
         session.execute(delete(Embedding).where(Embedding.id.in_(gone[i : i + _CHUNK])))
     return len(gone)
+
+
+def delete_embeddings(session: Session, *, hashes: Collection[str], model_suffix: str) -> int:
+    """Delete the vectors of these text hashes under every model id ending in ``model_suffix`` (question vectors
+    are stored per embedder, ``<model>#question``; the caller need not know which embedder stored them). Returns
+    how many were deleted."""
+    wanted = sorted(hashes)
+    gone = 0
+    for i in range(0, len(wanted), _CHUNK):
+        rows = session.execute(
+            select(Embedding.id).where(
+                Embedding.model.endswith(model_suffix, autoescape=True),
+                Embedding.content_hash.in_(wanted[i : i + _CHUNK]),
+            )
+        )
+        ids = [ident for (ident,) in rows]
+        if ids:
+            session.execute(delete(Embedding).where(Embedding.id.in_(ids)))
+        gone += len(ids)
+    return gone

@@ -199,3 +199,34 @@ def test_the_settings_never_show_their_secrets() -> None:
     assert "timezone='Europe/Brussels'" in shown
     for secret in (PASSWORD, "xoxb-1-bot-secret", "xapp-1-app-secret", SECRET):
         assert secret not in shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://wieweet:{PASSWORD}@db.invalid/wieweet",
+        f"postgres://wieweet@db.invalid/wieweet?password={PASSWORD}",
+    ],
+    ids=["in-the-authority", "in-the-query"],
+)
+def test_a_password_on_the_command_line_is_warned_about(url: str, tmp_path: Path) -> None:
+    """A command line is visible to every user of the machine (``ps``, /proc/<pid>/cmdline): a password in
+    ``--database`` is warned about, pointing at WIEWEET_DATABASE_URL and a PostgreSQL passfile; not refused (a
+    one-off on a workstation)."""
+    done = wieweet("--database", url, "db", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "warning: the --database URL holds a password, which any user of this machine can read in the process list"
+        " (ps); set WIEWEET_DATABASE_URL instead, or leave the password out of the URL and put it in a PostgreSQL"
+        " passfile (~/.pgpass)"
+    ]
+    assert PASSWORD not in done.stdout + done.stderr
+
+
+def test_no_warning_for_a_password_in_the_environment_or_a_url_without_one(tmp_path: Path) -> None:
+    with_password = f"postgresql://wieweet:{PASSWORD}@db.invalid/wieweet"
+    done = wieweet("db", "--help", cwd=tmp_path, env={"WIEWEET_DATABASE_URL": with_password})
+    assert (done.returncode, done.stderr) == (0, "")
+    for url in ("postgresql://wieweet@db.invalid/wieweet", f"sqlite:///{tmp_path / 'w.db'}"):
+        done = wieweet("--database", url, "db", "--help", cwd=tmp_path)
+        assert (done.returncode, done.stderr) == (0, ""), url

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,12 +11,19 @@ import click
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from bot.cli.logs import configure_logging
 from bot.cli.output import echo
 from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
 from bot.errors import WieweetError
-from storage.db import Database, UnknownSchemaError, shown_url
+from storage.db import Database, UnknownSchemaError, has_password, shown_url
 
 F = TypeVar("F", bound=Callable[..., Any])
+# A command line is visible to every user of the machine (``ps``, /proc/<pid>/cmdline): warned about, not refused.
+PASSWORD_ON_COMMAND_LINE = (
+    "warning: the --database URL holds a password, which any user of this machine can read in the process list (ps);"
+    " set WIEWEET_DATABASE_URL instead, or leave the password out of the URL and put it in a PostgreSQL passfile"
+    " (~/.pgpass)"
+)
 
 
 @dataclass
@@ -97,13 +103,11 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
       wieweet ask "wie weet iets over leegstandsheffing?"
       wieweet run                                # the Slack bot (Socket Mode)
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose=verbose, stream=sys.stderr)  # one physical line per record (bot.cli.logs)
     overrides: dict[str, object] = {}
     if database_url:
+        if has_password(database_url):
+            echo(PASSWORD_ON_COMMAND_LINE, err=True)
         overrides["database_url"] = normalise_database_url(database_url)
     settings, problems = read_settings(overrides=overrides)
     for warning in unknown_settings():

@@ -6,12 +6,13 @@ The matcher's embedder (``KnowledgeBase.embedder``, multilingual-e5-small throug
 question on one core, so it never happens in a request: the needs pass (``bot.needs.jobs.run_needs_pass``) embeds
 what is missing for a bounded time and stores the vectors in the ``embeddings`` table under the model id
 ``<model>#question`` (keyed by the SHA-256 of the embedded text, ``meaning_text``: the question without its
-framing; identical wordings share one vector, and other replicas
-and restarts reuse it). The document purge of ``KnowledgeBase.embed_pending`` works per model id, so it never
-touches these; question vectors whose text no question or gap has any more are purged by the needs pass (every six
-hours, once a vector is a day old) — an erased person's deleted questions' vectors too: they hold no text, only the
-text's hash. In memory, an erasure drops every text and vector remembered here (``forget_all``, called through
-``KnowledgeBase.on_erasure``).
+framing; identical wordings share one vector, and other replicas and restarts reuse it; the keying is
+``bot.question_keys``'s). The document purge of ``KnowledgeBase.embed_pending`` works per model id, so it never
+touches these; question vectors whose text no question or gap has any more (an edited text) are purged by the needs
+pass (every six hours, once a vector is a day old). An erasure (``bot.privacy.erase_person``) deletes the vectors of
+the questions it deletes or redacts in its own transaction, not a day later: a text's hash lets anyone with the
+database confirm a guessed question, and a vector can be partly inverted. In memory, an erasure drops every text and
+vector remembered here (``forget_all``, called through ``KnowledgeBase.on_erasure``).
 
 Vectors are compared *centred* (``bot.needs.topic_space.centred``): the mean of the collection, blended with a
 reference mean shipped in ``data/meaning_center.json`` (the mean of the demo register's expertise and practice
@@ -32,42 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.matching.analysis import fold, strip_framing, tokenize
-from bot.matching.semantic import Embedder, VectorStore, content_key
+from bot.matching.semantic import Embedder, VectorStore
 from bot.needs.grouping import Vector
+from bot.question_keys import meaning_text, question_model, text_key
 
 log = logging.getLogger(__name__)
 
-QUESTION_MODEL_SUFFIX = "#question"
-MAX_TEXT_CHARS = 1000  # the matcher's longest query; a longer text is embedded by its start
 CENTER_FILE = "meaning_center.json"
-
-
-def question_model(model_id: str) -> str:
-    """The model id question vectors are stored under (documents use the embedder's own id)."""
-    return f"{model_id}{QUESTION_MODEL_SUFFIX}"
-
-
-def meaning_text(text: str) -> str:
-    """What is embedded for a question: its words as written, without the question framing ("wie weet iets
-    over", "who knows about", "qui connaît" — the matcher's framing patterns) and punctuation. Framing is the same
-    in questions on any topic; left in, it pulls all of them together (measured on the development sets: pairwise
-    AUC 0.95 -> 0.97)."""
-    tokens = tokenize(text[: 4 * MAX_TEXT_CHARS])
-    folded = [fold(t) for t in tokens]
-    keep = strip_framing(folded)
-    out: list[str] = []
-    j = 0
-    for token, word in zip(tokens, folded, strict=True):
-        if j < len(keep) and word == keep[j]:
-            out.append(token)
-            j += 1
-    return (" ".join(out) or " ".join(text.split()))[:MAX_TEXT_CHARS]
-
-
-def text_key(text: str) -> str:
-    """What a question's vector is stored under: the SHA-256 of its ``meaning_text``."""
-    return content_key(meaning_text(text))
 
 
 def encode(vec: Vector) -> bytes:

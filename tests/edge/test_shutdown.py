@@ -4,11 +4,14 @@ the server stops accepting (the health check fails), the inbox and the jobs shut
 from __future__ import annotations
 
 import signal
+import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from storage.db import Database, current_revision, head_revision
 from tests.e2e.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotProcess
 from tests.emulator import SlackEmulator
 
@@ -29,3 +32,37 @@ def test_run_stops_cleanly_with_exit_code_0(mode: str, stop: signal.Signals, tmp
             assert "wieweet stopped serving HTTP" in log, log
             with pytest.raises(OSError):  # nothing answers the health check any more
                 urllib.request.urlopen(f"{bot.url}/healthz", timeout=2)
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_while_starting_ends_cleanly_with_exit_code_0(mode: str, stop: signal.Signals, tmp_path: Path) -> None:
+    """Stopped while it starts (a rollout undone, an operator changing their mind): it stops once the step under way
+    (creating the schema, loading the register) ends — not in the middle of it — and exits 0, never serving."""
+    with SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN) as emulator:
+        bot = BotProcess(emulator, database_url=f"sqlite:///{tmp_path / 'w.db'}", mode=mode, log_path=tmp_path / "log")
+        with bot.log_path.open("ab") as out:
+            process = subprocess.Popen(bot.command(), env=bot.env(), stdout=out, stderr=subprocess.STDOUT)
+            try:
+                deadline = time.monotonic() + 60
+                while "Running upgrade" not in bot.log():  # creating the schema: well before it serves
+                    assert process.poll() is None and time.monotonic() < deadline, bot.log()
+                    time.sleep(0.01)
+                process.send_signal(stop)
+                code = process.wait(timeout=60)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        log = bot.log()
+        assert code == 0, log
+        assert "Aborted!" not in log and "Traceback" not in log, log
+        assert "stopped while starting" in log, log
+        assert "listening on" not in log and "connected over Socket Mode" not in log, log
+        assert emulator.socket_connections_total == 0
+        database = Database(bot.database_url)
+        try:
+            with database.engine.connect() as connection:  # the schema it was creating is complete
+                assert current_revision(connection) == head_revision()
+        finally:
+            database.dispose()

@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from bot.knowledge import DatabaseVectorStore
 from bot.needs.jobs import NeedsPass, run_needs_pass
-from bot.needs.meaning import QuestionMeaning, meaning_text, text_key
+from bot.needs.meaning import QuestionMeaning
 from bot.needs.model import UpdateReport
 from bot.needs.service import NeedsService
+from bot.question_keys import meaning_text, text_key
 from storage import needs_repo
 from storage.models import Embedding, Question
 from tests.needs.conftest import NOW, Network, add_question
