@@ -4,7 +4,8 @@
   values: their expert profile, the questions they asked, the answers they gave, the questions routed to them,
   what they searched and rated, the messages queued for them, the audit entries about them.
 * ``erase_person`` forgets them: the profile goes, questions and answers that were public and answered stay as
-  anonymous knowledge (no name, Slack id or e-mail), everything else of theirs is deleted, routings and logs lose
+  anonymous knowledge (no name, Slack id or e-mail), everything else of theirs is deleted (a knowledge gap recorded
+  from their private or anonymous text too; a gap from public text stays without them), routings and logs lose
   the link to them, and a final sweep replaces any remaining occurrence of their name, e-mail address or Slack id
   in any text column of any table — then checks that none is left. The stored meaning vectors of the question and
   gap texts it deleted or redacted go too (``bot.question_keys``). One audit row records that an erasure happened,
@@ -314,6 +315,7 @@ def _erase_questions_asked(session: Session, person: Person, report: ErasureRepo
     """Questions they asked: public answered ones stay as anonymous knowledge, the others go."""
     sid = person.slack_user_id
     deleted_items: list[str] = []
+    private_texts: set[str] = set()
     for question in repo.list_questions_asked(session, slack_user_id=sid) if sid else []:
         person.names.add(question.asker_name)
         if _is_public_answered(question):
@@ -321,9 +323,16 @@ def _erase_questions_asked(session: Session, person: Person, report: ErasureRepo
             question.asker_name = ""
             report.add("questions_anonymised")
         else:
+            if not _is_public(question):  # its gap (if nobody fitted) holds the text as it was recorded
+                private_texts.update((question.text[:2000], question.text.strip()[:2000]))
             deleted_items.append(f"q:{question.id}")
             question_repo.delete_question(session, question=question)
             report.add("questions_deleted")
+    # a gap recorded from private text goes with the person: its text was theirs and never shown to others
+    # (a gap from public text stays, without its asker: ``_erase_slack_traces``)
+    for gap in repo.list_private_knowledge_gaps(session, slack_user_id=sid, queries=private_texts):
+        repo.delete_knowledge_gap(session, gap=gap)
+        report.add("private_gaps_deleted")
     session.flush()
     _erase_need_traces(session, sid, deleted_items, report)
 

@@ -7,7 +7,7 @@ messages queued for them with ``outbox_repo``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,8 @@ from storage.models import (
     SlackUser,
     Timer,
 )
+
+_CHUNK = 500  # bound parameters per statement
 
 # --- who -------------------------------------------------------------------------------------------------------
 
@@ -100,6 +102,27 @@ def list_feedback(session: Session, *, slack_user_id: str) -> list[Feedback]:
 def list_knowledge_gaps_by_asker(session: Session, *, slack_user_id: str) -> list[KnowledgeGap]:
     query = select(KnowledgeGap).where(KnowledgeGap.asker_slack_id == slack_user_id).order_by(KnowledgeGap.id)
     return list(session.scalars(query))
+
+
+def list_private_knowledge_gaps(
+    session: Session, *, slack_user_id: str | None, queries: Collection[str]
+) -> list[KnowledgeGap]:
+    """Gaps recorded from private text (``channel_is_private``: a private or anonymous question, a DM, a private
+    channel) that this person asked, or whose query is one of ``queries`` (an anonymous question's gap names no
+    asker: it is found by its text)."""
+    found: dict[int, KnowledgeGap] = {}
+    private = select(KnowledgeGap).where(KnowledgeGap.channel_is_private.is_(True))
+    if slack_user_id:
+        found.update((g.id, g) for g in session.scalars(private.where(KnowledgeGap.asker_slack_id == slack_user_id)))
+    texts = sorted(set(queries))
+    for i in range(0, len(texts), _CHUNK):
+        found.update((g.id, g) for g in session.scalars(private.where(KnowledgeGap.query.in_(texts[i : i + _CHUNK]))))
+    return [found[k] for k in sorted(found)]
+
+
+def delete_knowledge_gap(session: Session, *, gap: KnowledgeGap) -> None:
+    """Delete a gap (its need-topic membership goes with it: ON DELETE CASCADE)."""
+    session.delete(gap)
 
 
 def list_digest_subscriptions_by(session: Session, *, slack_user_id: str) -> list[DigestSubscription]:

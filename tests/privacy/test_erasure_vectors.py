@@ -56,6 +56,8 @@ def test_erasure_deletes_the_vectors_of_the_questions_it_deletes_or_redacts(worl
     with world.db.session() as s:
         remaining = {text_key(q.text) for q in s.scalars(select(Question))}
         remaining |= {text_key(g.query) for g in s.scalars(select(KnowledgeGap))}
-    assert before - after == {text_key(ONLY_HERS), text_key(NAMING)}
+    # her routed private question that nobody fitted was a gap too: the gap goes with her, so its vector does
+    own_private = "Hoe int je een leegstandsheffing bij een faillissement?"
+    assert before - after == {text_key(ONLY_HERS), text_key(NAMING), text_key(own_private)}
     assert after == before & remaining
     assert (before & remaining) <= after  # nothing a remaining question uses was deleted

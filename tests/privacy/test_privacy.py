@@ -29,7 +29,9 @@ from storage.models import (
     SearchLog,
     SlackUser,
     Timer,
+    Visibility,
 )
+from tests.factories import add_question
 from tests.privacy.conftest import BRAM, LATER, LIEVE, LIEVE_EMAIL, LIEVE_NAME, NOW, Ids, question
 from tests.routing.conftest import ASKER, World
 
@@ -252,3 +254,44 @@ def test_a_namesake_in_the_register_is_left_alone(world: World, lieve: Ids) -> N
         # her own name fields are cleared all the same
         answered = s.get(Question, lieve.answered_public)
         assert answered is not None and answered.answers[0].answered_by_name == ""
+
+
+def _gaps(database: Database) -> dict[str, str | None]:
+    with database.session() as s:
+        return {g.query: g.asker_slack_id for g in s.scalars(select(KnowledgeGap))}
+
+
+def test_erasure_deletes_the_gaps_recorded_from_her_private_text(world: World, lieve: Ids) -> None:
+    """A question nobody fitted becomes a gap with its text. Her private question goes with the erasure: its gap may
+    not keep the text — also not when it was asked anonymously (the gap names no asker then). A gap from public text
+    stays, without her; other people's private gaps stay."""
+    anonymous = "Mag een OCMW een leegstandsheffing kwijtschelden bij schuldbemiddeling?"
+    others = "Wie weet iets over kwijtschelding van de leegstandsheffing?"
+    with world.db.session() as s:
+        add_question(s, anonymous, created_at=NOW, asker=LIEVE, visibility=Visibility.ANONYMOUS)
+        for text, asker in ((anonymous, None), (others, ASKER)):
+            s.add(
+                KnowledgeGap(
+                    query=text,
+                    normalized=text.casefold(),
+                    asker_slack_id=asker,
+                    channel_is_private=True,
+                    source="routing",
+                    created_at=NOW,
+                )
+            )
+    private = question(world.db, lieve.own_private)
+    assert private is not None
+    before = _gaps(world.db)
+    assert before.get(private.text) == LIEVE, "precondition: nobody fitted her private question, it became a gap"
+    assert {anonymous, others, "zuurdesem"} <= before.keys()
+
+    with world.db.session() as s:
+        report = erase_person(session=s, actor=Actor.slack(LIEVE, is_staff=False), slack_user_id=LIEVE, now=LATER)
+
+    after = _gaps(world.db)
+    assert private.text not in after
+    assert anonymous not in after
+    assert after[others] == ASKER
+    assert after["zuurdesem"] is None  # public text: the gap stays, she is gone from it
+    assert report.counts["private_gaps_deleted"] == 2
