@@ -18,7 +18,13 @@ from bot.routing.queries import waiting_for_staff
 def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
     """List the questions waiting for staff (escalated), oldest first: number, date, why, and whether the triage
     channel got them ("NOT POSTED: <Slack's reason>" when the staff message failed for good). Private and anonymous
-    questions are listed without their text, as in the triage channel."""
+    questions are listed without their text, as in the triage channel.
+
+    \b
+    Examples:
+      wieweet escalated
+      wieweet escalated --json --limit 20
+    """
     with cli.db.session() as session:
         queue = waiting_for_staff(session, limit=limit)
     for item in queue.questions:
