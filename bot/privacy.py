@@ -7,9 +7,10 @@
   anonymous knowledge (no name, Slack id or e-mail), everything else of theirs is deleted (a knowledge gap recorded
   from their private or anonymous text too; a gap from public text stays without them), routings and logs lose
   the link to them, and a final sweep replaces any remaining occurrence of their name, e-mail address or Slack id
-  in any text column of any table — then checks that none is left. The stored meaning vectors of the question and
-  gap texts it deleted or redacted go too (``bot.question_keys``). One audit row records that an erasure happened,
-  without the personal data.
+  in any text column of any table — then checks that none is left. The stored vectors of the question, gap,
+  profile and practice texts it deleted or redacted go too (``bot.question_keys``, ``bot.matching.semantic``),
+  unless a remaining record has the same text. One audit row records that an erasure happened, without the
+  personal data.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
@@ -31,6 +32,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
+from bot.matching.loader import document_vector_keys
 from bot.question_keys import QUESTION_MODEL_SUFFIX, text_key
 from storage import embedding_repo, inbox_repo, needs_repo, outbox_repo, question_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
@@ -260,6 +262,7 @@ def erase_person(
     require_known(session, person)
     report = ErasureReport()
     texts_before = {source.text for source in needs_repo.list_need_sources(session)}
+    documents_before = document_vector_keys(session)
     sid = person.slack_user_id
     expert = person.expert
     expert_id = expert.id if expert is not None else None
@@ -295,6 +298,7 @@ def erase_person(
     if left:
         raise ErasureIncomplete("erasure_incomplete", f"{left} values still hold the person's data")
     _delete_question_vectors(session, texts_before, report)
+    _delete_document_vectors(session, documents_before, report)
     # texts were redacted or deleted: every process rebuilds its kept needs state (``bot.needs.state``)
     needs_repo.create_need_fit_generation(session, now=now)
     register_repo.create_audit_log(
@@ -362,6 +366,18 @@ def _delete_question_vectors(session: Session, texts_before: set[str], report: E
     report.add(
         "question_vectors_deleted",
         embedding_repo.delete_embeddings(session, hashes=gone, model_suffix=QUESTION_MODEL_SUFFIX),
+    )
+
+
+def _delete_document_vectors(session: Session, keys_before: set[str], report: ErasureReport) -> None:
+    """The same for the documents' vectors (``bot.matching.semantic``: an expert's or practice's whole text and its
+    parts, stored under the embedder's own model id): her deleted profile's, and those of texts the sweep redacted
+    (a practice's summary that named her). They would otherwise wait for the embedding pass's purge. A vector whose
+    text a remaining expert or practice still has (a shared expertise item) stays."""
+    gone = keys_before - document_vector_keys(session)
+    report.add(
+        "document_vectors_deleted",
+        embedding_repo.delete_embeddings(session, hashes=gone, except_suffix=QUESTION_MODEL_SUFFIX),
     )
 
 

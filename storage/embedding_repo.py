@@ -48,16 +48,19 @@ def delete_unused_embeddings(session: Session, *, model: str, keep: Collection[s
     return len(gone)
 
 
-def delete_embeddings(session: Session, *, hashes: Collection[str], model_suffix: str) -> int:
-    """Delete the vectors of these text hashes under every model id ending in ``model_suffix`` (question vectors
-    are stored per embedder, ``<model>#question``; the caller need not know which embedder stored them). Returns
-    how many were deleted."""
+def delete_embeddings(
+    session: Session, *, hashes: Collection[str], model_suffix: str = "", except_suffix: str = ""
+) -> int:
+    """Delete the vectors of these text hashes under every model id ending in ``model_suffix`` and not in
+    ``except_suffix`` (question vectors are stored per embedder, ``<model>#question``, documents' under the
+    embedder's own id; the caller need not know which embedder stored them). Returns how many were deleted."""
     wanted = sorted(hashes)
     gone = 0
     for i in range(0, len(wanted), _CHUNK):
         rows = session.execute(
             select(Embedding.id).where(
                 Embedding.model.endswith(model_suffix, autoescape=True),
+                *((~Embedding.model.endswith(except_suffix, autoescape=True),) if except_suffix else ()),
                 Embedding.content_hash.in_(wanted[i : i + _CHUNK]),
             )
         )

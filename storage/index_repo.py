@@ -30,6 +30,16 @@ def list_published_practices(session: Session) -> Iterator[Practice]:
     yield from session.scalars(select(Practice).where(Practice.status == RecordStatus.PUBLISHED).order_by(Practice.id))
 
 
+def list_document_texts(session: Session) -> Iterator[tuple[str, str, list[str], str]]:
+    """The embedded text fields of every expert (``("expert", role, expertise, bio)``) and practice
+    (``("practice", title, tags, summary)``), whatever their state, by id, streamed."""
+    for role, expertise, bio in session.execute(select(Expert.role, Expert.expertise, Expert.bio).order_by(Expert.id)):
+        yield "expert", role, list(expertise or ()), bio
+    query = select(Practice.title, Practice.tags, Practice.summary).order_by(Practice.id)
+    for title, tags, summary in session.execute(query):
+        yield "practice", title, list(tags or ()), summary
+
+
 def list_answered_public_questions(session: Session) -> Iterator[Question]:
     """Public questions that were answered (answered, resolved or closed), by id, streamed."""
     query = (

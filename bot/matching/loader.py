@@ -10,6 +10,7 @@ from importlib import resources
 from sqlalchemy.orm import Session
 
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
+from bot.matching.semantic import content_keys
 from storage import index_repo, register_repo
 from storage.index_repo import SEARCHABLE_QUESTION_STATUSES
 from storage.models import Answer, Consent, Expert, Practice, Question, RecordStatus, Theme, Visibility
@@ -87,6 +88,21 @@ def is_expert_searchable(expert: Expert) -> bool:
 
 def is_practice_searchable(practice: Practice) -> bool:
     return practice.status is RecordStatus.PUBLISHED
+
+
+def document_vector_keys(session: Session) -> set[str]:
+    """The keys of the vectors the register's experts and practices would use (``semantic.content_keys``: the
+    whole text's and its parts'), whatever their state: what an erasure compares before and after to find the
+    vectors of texts no record has any more. Only the embedded fields are read."""
+    keys: set[str] = set()
+    for kind, head, items, body in index_repo.list_document_texts(session):
+        doc: ExpertDoc | PracticeDoc
+        if kind == "expert":
+            doc = ExpertDoc(id=0, email="", name="", organisation="", role=head, expertise=tuple(items), bio=body)
+        else:
+            doc = PracticeDoc(id=0, title=head, summary=body, city="", organisation="", tags=tuple(items))
+        keys.update(content_keys(doc))
+    return keys
 
 
 def load_themes(session: Session) -> list[ThemeDoc]:
