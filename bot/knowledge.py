@@ -209,6 +209,9 @@ class KnowledgeBase:
             return 0
         changes: set[tuple[str, int]] = set()
         with self.database.session() as session:
+            # first, as ``load`` does: an erasure committed while this reads (each statement sees the latest commits)
+            # is followed at the next sync, once the records it changed were re-read, not before
+            erased = _latest_erasure(session)
             since = self._watermark - SYNC_OVERLAP if self._watermark is not None else None
             latest = self._watermark
             for kind, model, indexed in _SYNCED:
@@ -223,7 +226,6 @@ class KnowledgeBase:
             if themes_changed is not None and (since is None or themes_changed >= since):
                 changes.add(("themes", 0))
                 latest = themes_changed if latest is None or themes_changed > latest else latest
-            erased = _latest_erasure(session)
         self._watermark = latest
         if erased > self._erasure_seen:  # another process erased someone: what it changed is re-read above
             changes.add((_ERASURE, erased))

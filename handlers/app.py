@@ -26,7 +26,8 @@ from slack_sdk.http_retry import (
     RetryState,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
-from waitress.server import create_server
+from waitress import wasyncore
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 import handlers
 from bot.config import Settings, settings_error
@@ -288,24 +289,34 @@ def run_http(
     def _stop_serving(_signum: int, _frame: object) -> None:
         """SIGTERM (systemd, Kubernetes, docker stop) ends serving as Ctrl-C does, listener first: new connections
         (a health probe, a load balancer) are refused at once, the requests in progress finish, and ``run`` goes on
-        to stop the inbox and the jobs and exit with 0. Without it the process died at once with -15."""
-        server.close()
+        to stop the inbox and the jobs and exit with 0. Without it the process died at once with -15. Only the
+        listening socket closes here: ``server.close()`` would also close the trigger that a request finishing in a
+        worker thread writes to (``OSError: Bad file descriptor``, or a write into whatever file took its number);
+        that is closed after serving (``finally``)."""
+        _stop_listening(server)
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _stop_serving)
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt, as above
     try:
-        if stopping is not None and stopping.is_set():
-            server.close()
-        else:
+        if stopping is None or not stopping.is_set():
             server.print_listen("Serving on http://{}:{}")
             server.run()  # returns after KeyboardInterrupt (Ctrl-C, or SIGTERM above), once requests in progress end
     except KeyboardInterrupt:  # one that came before ``server.run`` caught it (during ``print_listen``)
-        server.close()
+        pass
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
+        server.close()  # the trigger too, now that the requests in progress have ended (or waitress gave up on them)
     log.info("wieweet stopped serving HTTP")
+
+
+def _stop_listening(server: BaseWSGIServer | MultiSocketServer) -> None:
+    """Refuse new connections: the listening socket closes, the trigger of the requests in progress stays open."""
+    if isinstance(server, BaseWSGIServer):
+        wasyncore.dispatcher.close(server)
+    else:  # several listening sockets (not how ``run_http`` serves): waitress' own close
+        server.close()
 
 
 def run_socket_mode(app: App, settings: Settings, *, stopping: threading.Event | None = None) -> None:

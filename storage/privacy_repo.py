@@ -108,15 +108,16 @@ def list_private_knowledge_gaps(
     session: Session, *, slack_user_id: str | None, queries: Collection[str]
 ) -> list[KnowledgeGap]:
     """Gaps recorded from private text (``channel_is_private``: a private or anonymous question, a DM, a private
-    channel) that this person asked, or whose query is one of ``queries`` (an anonymous question's gap names no
-    asker: it is found by its text)."""
+    channel) that this person asked, or that names no asker and whose query is one of ``queries`` (an anonymous
+    question's gap names no asker: it is found by its text; another person's gap with the same text stays)."""
     found: dict[int, KnowledgeGap] = {}
     private = select(KnowledgeGap).where(KnowledgeGap.channel_is_private.is_(True))
     if slack_user_id:
         found.update((g.id, g) for g in session.scalars(private.where(KnowledgeGap.asker_slack_id == slack_user_id)))
     texts = sorted(set(queries))
+    unnamed = private.where(KnowledgeGap.asker_slack_id.is_(None))  # by text: only a gap naming nobody else
     for i in range(0, len(texts), _CHUNK):
-        found.update((g.id, g) for g in session.scalars(private.where(KnowledgeGap.query.in_(texts[i : i + _CHUNK]))))
+        found.update((g.id, g) for g in session.scalars(unnamed.where(KnowledgeGap.query.in_(texts[i : i + _CHUNK]))))
     return [found[k] for k in sorted(found)]
 
 

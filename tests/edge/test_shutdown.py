@@ -66,3 +66,23 @@ def test_a_stop_while_starting_ends_cleanly_with_exit_code_0(mode: str, stop: si
                 assert current_revision(connection) == head_revision()
         finally:
             database.dispose()
+
+
+def test_stopping_closes_the_listener_but_not_what_requests_in_progress_write_to() -> None:
+    """SIGTERM closes the listening socket at once; a request still in a worker thread then wakes the server through
+    its trigger. Closing the whole server there (``server.close()``) closed that trigger too: the finishing request
+    failed with "Bad file descriptor" (or wrote into whatever file took the number). Seen under load as a traceback
+    in ``test_run_stops_cleanly_with_exit_code_0[SIGTERM-http]``."""
+    from waitress.server import create_server  # noqa: PLC0415
+
+    from handlers.app import _stop_listening  # noqa: PLC0415
+
+    server = create_server(lambda _environ, _start: [], host="127.0.0.1", port=0)
+    port = server.getsockname()[1]
+    try:
+        _stop_listening(server)
+        with pytest.raises(OSError):  # new connections are refused
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        server.pull_trigger()  # what a request finishing in a worker thread does: no OSError
+    finally:
+        server.close()

@@ -257,3 +257,27 @@ def test_an_erasure_stamped_by_a_slower_clock_is_followed_too(world: World, repl
         )
     replica.sync()
     assert followed == [1, 1]
+
+
+def test_an_erasure_committed_while_a_sync_reads_is_followed_after_its_records(
+    world: World, replica: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An erasure may commit while another process's sync is reading (PostgreSQL's READ COMMITTED: each statement
+    sees the latest commits). The sync must not take the erasure as followed before it re-read the records the
+    erasure changed: the vocabularies would then be rebuilt from her records still in the index, and never again."""
+    from storage import index_repo  # noqa: PLC0415
+
+    read_themes = index_repo.get_latest_theme_change
+    erased: list[bool] = []
+
+    def erase_meanwhile(session: Any) -> Any:  # after the records were listed, before the sync ends
+        if not erased:
+            erased.append(True)
+            erase_as_slack_does(world)
+        return read_themes(session)
+
+    monkeypatch.setattr(index_repo, "get_latest_theme_change", erase_meanwhile)
+    replica.sync()
+    monkeypatch.undo()
+    replica.sync()  # the records the erasure changed are re-read now, and what was derived from them goes
+    assert erased and traces(replica) == []

@@ -295,3 +295,29 @@ def test_erasure_deletes_the_gaps_recorded_from_her_private_text(world: World, l
     assert after[others] == ASKER
     assert after["zuurdesem"] is None  # public text: the gap stays, she is gone from it
     assert report.counts["private_gaps_deleted"] == 2
+
+
+def test_erasure_leaves_another_persons_private_gap_with_the_same_text(world: World, lieve: Ids) -> None:
+    """Her anonymous question's gap names nobody and is found by its text; another person's private gap with the
+    very same text names them: it is theirs, and stays."""
+    private = question(world.db, lieve.own_private)
+    assert private is not None
+    with world.db.session() as s:
+        s.add(
+            KnowledgeGap(
+                query=private.text,
+                normalized=private.text.casefold(),
+                asker_slack_id=ASKER,
+                channel_is_private=True,
+                source="routing",
+                created_at=NOW,
+            )
+        )
+
+    with world.db.session() as s:
+        erase_person(session=s, actor=Actor.slack(LIEVE, is_staff=False), slack_user_id=LIEVE, now=LATER)
+
+    with world.db.session() as s:
+        left = [(g.query, g.asker_slack_id) for g in s.scalars(select(KnowledgeGap))]
+    assert (private.text, ASKER) in left
+    assert (private.text, LIEVE) not in left
