@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,6 +310,11 @@ def load_settings(
     return settings
 
 
+# a URL with its "://" mangled, as opposed to a file path that may hold ":" or "@" ("/srv/db@prod.sqlite",
+# "C:\\wieweet.db"): a scheme or host of two characters or more followed by ":", or "user@host/..." before any "/"
+_MANGLED_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:|[^/\\@]+@[^/\\]+/")
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the URL forms people paste and pick the drivers wieweet ships with.
 
@@ -322,7 +328,7 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     if "://" not in url:
-        if ":" in url or "@" in url:  # "postgresql:/user@host/db", "host:5432/db": a mangled URL, not a file name
+        if _MANGLED_URL.match(url):  # "postgresql:/user@host/db", "host:5432/db", "user@host/db": not a file name
             raise ConfigError(
                 "bad_database_url",
                 "WIEWEET_DATABASE_URL is neither a sqlite:/// or postgresql:// URL nor a file path (check the ://)",

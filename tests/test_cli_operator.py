@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import make_url, text
 
 from bot.cli import main
-from bot.config import load_settings
+from bot.config import load_settings, normalise_database_url
 from storage.db import Database, head_revision
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,8 +83,10 @@ def test_a_wrong_postgres_database_is_one_line_without_the_password(database: Da
         (f"postgresql://wieweet:{PASSWORD}@db:54x2/wieweet", "WIEWEET_DATABASE_URL has a port that is not a number"),
         (f"postgresql:/wieweet:{PASSWORD}@db/wieweet", "WIEWEET_DATABASE_URL is neither"),
         (f"mysql://wieweet:{PASSWORD}@db/wieweet", "WIEWEET_DATABASE_URL must be a sqlite:/// or postgresql://"),
+        ("db.example.org:5432/wieweet", "WIEWEET_DATABASE_URL is neither"),
+        (f"wieweet:{PASSWORD}@db.example.org/wieweet", "WIEWEET_DATABASE_URL is neither"),
     ],
-    ids=["port", "one-slash", "scheme"],
+    ids=["port", "one-slash", "scheme", "host-port", "no-scheme"],
 )
 def test_a_malformed_database_url_names_the_setting(url: str, problem: str, tmp_path: Path) -> None:
     line = one_clear_line(wieweet("themes", "list", cwd=tmp_path, env={"WIEWEET_DATABASE_URL": url}), code=2)
@@ -230,3 +232,11 @@ def test_no_warning_for_a_password_in_the_environment_or_a_url_without_one(tmp_p
     for url in ("postgresql://wieweet@db.invalid/wieweet", f"sqlite:///{tmp_path / 'w.db'}"):
         done = wieweet("--database", url, "db", "--help", cwd=tmp_path)
         assert (done.returncode, done.stderr) == (0, ""), url
+
+
+@pytest.mark.parametrize("name", ["db@prod.sqlite", "data/wieweet:2026.db", "stad/archief@2026/wieweet.db"])
+def test_a_file_path_with_a_colon_or_at_sign_is_a_sqlite_file(name: str, tmp_path: Path) -> None:
+    """Only mangled URL shapes are refused; a file name may hold ":" or "@" (absolute or relative; a relative
+    "name@host/..." reads as a URL without its scheme and is refused)."""
+    for path in (str(tmp_path / name), name):
+        assert normalise_database_url(path) == "sqlite:///" + str(Path(path))
