@@ -522,6 +522,13 @@ def keep_outbox_claim(session: Session, *, message_id: int, worker_id: str, now:
     return True
 
 
+class FailOutcome(enum.Enum):
+    """What ``mark_outbox_failed`` recorded."""
+
+    RETRYING = "retrying"  # sent again after a backoff
+    GIVEN_UP = "given_up"  # permanent, or the last attempt: never sent
+
+
 def mark_outbox_failed(
     session: Session,
     *,
@@ -531,20 +538,20 @@ def mark_outbox_failed(
     permanent: bool = False,
     policy: RetryPolicy | None = None,
     worker_id: str | None = None,
-) -> bool:
-    """Record a failed send: retried after a backoff, or given up (``permanent``, or too many attempts). False, and
-    nothing changed, when the message is sent already or ``worker_id`` (the sender, when given) no longer holds its
-    claim (another worker took it over: its attempt counts, not this one's)."""
+) -> FailOutcome | None:
+    """Record a failed send: retried after a backoff, or given up (``permanent``, or too many attempts) — the one
+    place that rule lives. None, and nothing changed, when the message is sent already or ``worker_id`` (the sender,
+    when given) no longer holds its claim (another worker took it over: its attempt counts, not this one's)."""
     policy = policy or RetryPolicy()
     message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
     if message is None or not _still_ours(message, worker_id):
-        return False
+        return None
     message.attempts += 1
     message.last_error = error[:4000]
     message.claimed_by = None
     message.claimed_at = None
     if permanent or message.attempts >= policy.max_attempts:
         message.failed_at = now
-    else:
-        message.next_attempt_at = now + policy.backoff(message.attempts)
-    return True
+        return FailOutcome.GIVEN_UP
+    message.next_attempt_at = now + policy.backoff(message.attempts)
+    return FailOutcome.RETRYING

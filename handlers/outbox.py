@@ -27,6 +27,7 @@ from bot.outbox import (
     AnswerToAsker,
     ConsentRequest,
     ExpertiseRequest,
+    FailOutcome,
     NeedsProposal,
     OutboxPayload,
     PayloadError,
@@ -174,7 +175,9 @@ class OutboxSender:
         if message.kind in STAFF_KINDS:
             if self.services.settings.triage_channel_id:
                 return self.services.settings.triage_channel_id
-            raise NoTargetError("no triage channel (WIEWEET_TRIAGE_CHANNEL)")  # staff see it on their Home tab
+            # given up: an escalated question still shows on the staff Home tab and in `wieweet escalated`; other
+            # staff notices (an expert marked away, a proposed work session) only in the register and needs views
+            raise NoTargetError("no triage channel (WIEWEET_TRIAGE_CHANNEL)")
         raise NoTargetError(f"outbox {message.id} ({message.kind.value}) has no recipient or channel")
 
     def send_one(self, message: OutboxMessage) -> bool:
@@ -307,7 +310,7 @@ class OutboxSender:
                 policy=self.policy,
                 worker_id=message.claimed_by or "",
             )
-        if not recorded:
+        if recorded is None:
             log.warning(
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value
             )
@@ -318,9 +321,8 @@ class OutboxSender:
             self._move_on(message.id, message.routing_id, DEACTIVATED, unreachable=True)
         elif permanent and error in UNREACHABLE_ERRORS:
             self._move_on(message.id, message.routing_id, error, unreachable=True)
-        elif message.kind is OutboxKind.EXPERT_REQUEST and (
-            permanent or message.attempts + 1 >= self.policy.max_attempts
-        ):  # given up for another reason: whoever chose the person hears
+        elif message.kind is OutboxKind.EXPERT_REQUEST and recorded is FailOutcome.GIVEN_UP:
+            # given up for another reason: whoever chose the person hears
             self._move_on(message.id, message.routing_id, error, unreachable=False)
 
     def _deactivated(self, user_id: str | None) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.jobs import default_worker_id
-from bot.outbox import claim_outbox, mark_outbox_failed, mark_outbox_post_started, mark_outbox_sent
+from bot.outbox import FailOutcome, claim_outbox, mark_outbox_failed, mark_outbox_post_started, mark_outbox_sent
 from bot.routing.policy import RoutingPolicy
 from storage import outbox_repo as repo
 from storage.db import Database
@@ -104,9 +104,11 @@ def test_failures_give_up_after_max_attempts_or_when_permanent(database: Databas
     a, b = _messages(database, 2)
     policy = RoutingPolicy(max_attempts=2)
     with database.session() as s:
-        mark_outbox_failed(s, message_id=a, error="x", now=NOW, policy=policy)
-        mark_outbox_failed(s, message_id=a, error="y", now=NOW, policy=policy)
-        mark_outbox_failed(s, message_id=b, error="channel_not_found", now=NOW, permanent=True)
+        assert mark_outbox_failed(s, message_id=a, error="x", now=NOW, policy=policy) is FailOutcome.RETRYING
+        assert mark_outbox_failed(s, message_id=a, error="y", now=NOW, policy=policy) is FailOutcome.GIVEN_UP
+        given_up = mark_outbox_failed(s, message_id=b, error="channel_not_found", now=NOW, permanent=True)
+        assert given_up is FailOutcome.GIVEN_UP
+        assert mark_outbox_failed(s, message_id=b, error="z", now=NOW, worker_id="w9") is None  # not its claim
     with database.session() as s:
         rows = {m.id: m for m in s.scalars(select(OutboxMessage))}
         assert rows[a].failed_at == NOW and rows[a].attempts == 2 and rows[a].last_error == "y"
