@@ -9,17 +9,25 @@ class WieweetError(Exception):
     """Base class for errors that are the user's to fix (bad input, a stale button, a missing setting).
 
     ``values`` fill in the placeholders of the user's message for ``code`` (e.g. ``{length}`` and ``{limit}``).
+    ``keep_changes``: a refusal whose record stands — the request's transaction commits what was written before it
+    (e.g. an expert Slack reports deactivated is marked away) instead of rolling back, then the user is told.
     """
 
     code: str = "error"
 
     def __init__(
-        self, code: str | None = None, message: str | None = None, *, values: Mapping[str, object] | None = None
+        self,
+        code: str | None = None,
+        message: str | None = None,
+        *,
+        values: Mapping[str, object] | None = None,
+        keep_changes: bool = False,
     ) -> None:
         if code is not None:
             self.code = code
         super().__init__(message or self.code)
         self.values: dict[str, object] = dict(values or {})
+        self.keep_changes = keep_changes
 
     @property
     def message(self) -> str:

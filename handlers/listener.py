@@ -78,6 +78,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import inbox as inbox_core
+from bot.errors import WieweetError
 from handlers import recorded
 from handlers.claims import Subject
 from handlers.errors import REF, handle_error
@@ -274,8 +275,11 @@ def _transaction(
     context: BoltContext,
     respond: Respond,
 ) -> Turn:
-    """The request's one transaction: the handler's work and, when it changed something, the delivery's claim."""
+    """The request's one transaction: the handler's work and, when it changed something, the delivery's claim. A
+    refusal that keeps its record (``WieweetError.keep_changes``) commits what was written before it (no claim: a
+    retry asks again) and is raised after the commit."""
     services = spec.services
+    refused: WieweetError | None = None
     with services.db.session() as session:
         turn = Turn(
             services=services,
@@ -299,10 +303,12 @@ def _transaction(
                 turn.resolve_language()  # acked: now, before any change (never users.info after a write)
         elif not spec.inbox:
             turn.ack = AckThenLanguage(ack, turn.resolve_language)
-        spec.run(turn, key)
-        claims = key is not None and not turn.kept_open and session_has_written(session)
+        refused = spec.run(turn, key)
+        claims = refused is None and key is not None and not turn.kept_open and session_has_written(session)
         if claims and not inbox_core.claim_delivery(session, key=str(key), kind=spec.kind, now=turn.now):
             raise Redelivered(key)  # the other copy committed first: this one's change is rolled back
+    if refused is not None:
+        raise refused
     return turn
 
 

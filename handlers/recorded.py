@@ -175,6 +175,7 @@ def _run_recorded(job: inbox.InboxJob, spec: Spec) -> None:
     channel = job.payload.get("channel_id")
     context = BoltContext({"user_id": job.user_id, REF: job.ref, **({"channel_id": channel} if channel else {})})
     turn: Turn | None = None
+    refused: WieweetError | None = None  # a refusal that keeps its record: raised once that is committed
     try:
         with services.db.session() as session:
             turn = Turn(
@@ -197,14 +198,17 @@ def _run_recorded(job: inbox.InboxJob, spec: Spec) -> None:
             if inbox_core.delivery_seen(session, key=job.key):
                 turn.outcome = DUPLICATE
             else:
-                spec.run(turn)
-                if session_has_written(session) and not inbox_core.claim_delivery(
-                    session, key=job.key, kind=spec.kind, now=turn.now
-                ):
-                    raise Redelivered(job.key)
-                # saved before the commit, sent once it committed (here, or by the retry after a crash: it finds
-                # the delivery claimed and sends what was saved and not sent yet)
-                job.save(confirm=_confirmations(turn))
+                refused = spec.run(turn)
+                if refused is None:
+                    if session_has_written(session) and not inbox_core.claim_delivery(
+                        session, key=job.key, kind=spec.kind, now=turn.now
+                    ):
+                        raise Redelivered(job.key)
+                    # saved before the commit, sent once it committed (here, or by the retry after a crash: it finds
+                    # the delivery claimed and sends what was saved and not sent yet)
+                    job.save(confirm=_confirmations(turn))
+        if refused is not None:
+            raise refused
     except Redelivered:
         log.info("request %s was run by a copy meanwhile ref=%s", job.key, job.ref)
         send_saved_confirmations(job)  # the copy may have stopped before sending them (it lost its claim to us)

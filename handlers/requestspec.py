@@ -54,9 +54,11 @@ class Spec:
     # A deferred click: what its payload claims, read from the payload alone (no database) before the ack
     claim: Callable[[Mapping[str, Any]], Any] | None = None
 
-    def run(self, turn: Turn, key: str | None = None) -> None:
+    def run(self, turn: Turn, key: str | None = None) -> WieweetError | None:
         """Parse the payload (when declared), then the handler; a modal refused before its ack says so on the form,
-        unless a copy of this delivery (``key``) made the change it was refused on: then it says nothing."""
+        unless a copy of this delivery (``key``) made the change it was refused on: then it says nothing. A refusal
+        that keeps its record (``WieweetError.keep_changes``) is returned, not raised: the caller commits the
+        request's transaction (without claiming the delivery: a retry asks again), then raises it."""
         try:
             if self.parse is None:
                 self.handler(turn)
@@ -64,6 +66,8 @@ class Spec:
                 self.handler(turn, self.parse(turn))
         except WieweetError as error:
             if self.form is None or turn.acked:
+                if error.keep_changes:
+                    return error
                 raise
             if key is not None and claimed_meanwhile(self.services, key):
                 # e.g. on PostgreSQL: it waited on the other copy's row lock, then met its change ("already
@@ -72,6 +76,7 @@ class Spec:
             refuse_in_form(turn, error, self.form.ERROR_BLOCK)  # not theirs, gone meanwhile: said on the form
         if self.form is not None and not turn.acked:
             turn.ack()  # a modal that was accepted closes
+        return None
 
 
 def claimed_meanwhile(services: Services, key: str) -> bool:

@@ -361,8 +361,8 @@ def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
     (Slack refuses ``cannot_dm_bot``) or a deactivated account (``user_disabled``). Checked with ``users.info``
     before anything is written, so nothing changes and the one who chose is told; when Slack cannot tell (an
     outage), the choice goes through and the outbox's delivery rules apply. A deactivated expert in the register
-    is marked away as when their DM fails (``pick_unreachable``), in a short transaction of its own: the refusal
-    undoes the request's."""
+    is marked away as when their DM fails (``pick_unreachable``): the refusal keeps that record (``keep_changes``),
+    so the request's transaction commits it before the one who chose is told."""
     if user_id == SLACKBOT:
         raise RoutingInputError("ask_bot")
     try:
@@ -378,14 +378,10 @@ def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
     if user.get("is_bot"):
         raise RoutingInputError("ask_bot")
     if user.get("deleted"):
-        try:
-            with turn.services.db.session() as session:
-                _routing(turn).pick_unreachable(
-                    session, question_id=question_id, slack_user_id=user_id, error=DEACTIVATED, now=turn.now
-                )
-        except Exception:  # the refusal stands; the next request DM to them marks them
-            log.exception("could not mark %s unreachable", user_id)
-        raise RoutingInputError("ask_deactivated")
+        _routing(turn).pick_unreachable(
+            turn.session, question_id=question_id, slack_user_id=user_id, error=DEACTIVATED, now=turn.now
+        )
+        raise RoutingInputError("ask_deactivated", keep_changes=True)
 
 
 def handle_forward(turn: Turn, pick: UserPick) -> None:
