@@ -74,6 +74,22 @@ def test_error_after_ack_goes_to_the_global_handler_keeps_the_ack_and_rolls_back
     assert themes(services) == []  # nothing half-saved
 
 
+def test_a_refusal_that_keeps_its_record_commits_it_then_reaches_the_global_handler(services: Services) -> None:
+    """``keep_changes``: e.g. a deactivated expert picked by hand is marked away, and the one who chose is told."""
+    reported: list[BaseException] = []
+    services = replace(services, report_error=lambda error, body, context, client: reported.append(error))
+    refusal = WieweetError("ask_deactivated", "gone", keep_changes=True)
+
+    def handler(turn: Turn) -> None:
+        turn.ack()
+        add_theme(turn)
+        raise refusal
+
+    call(services, handler, Ack())
+    assert reported == [refusal]
+    assert themes(services) == ["proef"]  # the record stands
+
+
 def test_error_before_ack_is_left_to_bolt(services: Services) -> None:
     reported: list[BaseException] = []
     services = replace(services, report_error=lambda error, body, context, client: reported.append(error))
