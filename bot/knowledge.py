@@ -133,6 +133,7 @@ class KnowledgeBase:
         self._purged_at: datetime | None = None
         self._erasure_seen = 0  # the newest erasure (its audit entry's id) the index has followed
         self._on_erasure: list[Callable[[], None]] = []
+        self._missed: set[tuple[str, int]] = set()  # changes a refresh failed to follow: the next ``sync`` retries
 
     # --- building and following changes -------------------------------------------------------------------
 
@@ -192,9 +193,14 @@ class KnowledgeBase:
         session.info.pop(_PENDING_KEY, None)
 
     def _apply_changes(self, session: Session) -> None:
+        """After a commit: follow its changes. A failure must not reach whoever committed (their change, an erasure
+        say, is done): it is logged, and the next ``sync`` follows the changes again (an erasure: forgets again)."""
         pending: set[tuple[str, int]] | None = session.info.pop(_PENDING_KEY, None)
         if pending:
-            self.refresh(pending)
+            try:
+                self.refresh(pending)
+            except Exception:  # (``refresh`` kept them in ``_missed``)
+                log.exception("index: following a commit failed; the next sync follows it again: %s", sorted(pending))
 
     def sync(self) -> int:
         """Follow register changes committed by *other* processes (replicas sharing the database).
@@ -229,6 +235,9 @@ class KnowledgeBase:
         self._watermark = latest
         if erased > self._erasure_seen:  # another process erased someone: what it changed is re-read above
             changes.add((_ERASURE, erased))
+        with self._lock:  # and what a refresh failed to follow before
+            changes |= self._missed
+            self._missed = set()
         if changes:
             self.refresh(changes)
         return len(changes)
@@ -241,12 +250,16 @@ class KnowledgeBase:
         changes = sorted(set(changes))
         erasures = [ident for kind, ident in changes if kind == _ERASURE]
         with self.database.session() as fresh, self._lock:
-            for kind, ident in changes:
-                if kind != _ERASURE:
-                    _reread(matcher, fresh, kind, ident)
-            if erasures:  # once every record it changed is re-read
-                self._erasure_seen = max(self._erasure_seen, *erasures)
-                self._forget_erased(matcher)
+            try:
+                for kind, ident in changes:
+                    if kind != _ERASURE:
+                        _reread(matcher, fresh, kind, ident)
+                if erasures:  # once every record it changed is re-read
+                    self._erasure_seen = max(self._erasure_seen, *erasures)
+                    self._forget_erased(matcher)
+            except Exception:  # the next ``sync`` follows them again
+                self._missed.update(changes)
+                raise
         log.debug("index refreshed: %s", changes)
 
     def on_erasure(self, forget: Callable[[], None]) -> None:
