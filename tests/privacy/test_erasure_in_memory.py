@@ -10,10 +10,12 @@ walks every object the knowledge base holds, so a cache added later that keeps t
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
 import types
+import weakref
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -352,3 +354,47 @@ def test_a_failing_sync_keeps_what_it_missed_for_the_next(
     assert traces(replica)
     replica.sync()
     assert calls == [1, 1] and traces(replica) == []
+
+
+# --- a needs pass running while an erasure is followed (another thread) ------------------------------------------
+
+
+def test_a_needs_pass_during_an_erasure_drops_the_texts_it_read_before(
+    world: World, live: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass read her private question before the erasure and analyses it after the erasure dropped the caches:
+    what it put back goes at the end of the pass."""
+    grouping = NeedsService(live)
+    vectoriser = grouping.core.vectoriser
+    concepts = vectoriser.concepts
+    erased: list[bool] = []
+
+    def erase_meanwhile(text: str) -> Any:  # the texts are read; now the erasure commits and is followed
+        if not erased:
+            erased.append(True)
+            erase_as_slack_does(world)
+        return concepts(text)
+
+    monkeypatch.setattr(vectoriser, "concepts", erase_meanwhile)
+    with contextlib.suppress(Exception), world.db.session() as session:  # it may fail on a row the erasure deleted
+        grouping.update_topics(session, now=LATER)
+    assert erased
+    assert traces(grouping) == []
+
+
+def test_a_needs_service_is_not_kept_alive_by_the_knowledge_base(live: KnowledgeBase) -> None:
+    """Each ``NeedsService`` registers for erasures once; a service no longer used is not kept (nor called)."""
+    services = [weakref.ref(NeedsService(live)) for _ in range(3)]
+    gc.collect()
+    assert [ref() for ref in services] == [None, None, None]
+    kept = NeedsService(live)
+    forgotten: list[int] = []
+    drop_topics = kept.topics.forget
+
+    def count() -> None:
+        forgotten.append(1)
+        drop_topics()
+
+    kept.topics.forget = count  # type: ignore[method-assign]
+    live.refresh([("erasure", 1)])  # what following an erasure does
+    assert forgotten == [1]
