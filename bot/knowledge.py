@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,8 +37,7 @@ log = logging.getLogger(__name__)
 
 _PENDING_KEY = "wieweet_index_changes"
 SYNC_OVERLAP = timedelta(minutes=2)
-# an erasure (``bot.privacy.erase_person``) is recorded as an audit entry of this type; in ``refresh``, the change
-# ("erasure", the entry's id)
+# an erasure (``bot.privacy.erase_person``) is an audit entry of this type; ``refresh``'s change ("erasure", its id)
 ERASURE_ENTITY = "person"
 _ERASURE = "erasure"
 # what ``sync`` follows: refresh kind, table, index kind
@@ -132,7 +132,9 @@ class KnowledgeBase:
             self.embedder = _LazyEmbedder()
         self._purged_at: datetime | None = None
         self._erasure_seen = 0  # the newest erasure (its audit entry's id) the index has followed
-        self._on_erasure: list[Callable[[], None]] = []
+        self._on_erasure: list[Callable[[], Callable[[], None] | None]] = []  # (weak references to methods)
+        self.erasures = 0  # erasures followed here: a pass over texts that saw this change drops its caches
+        self._missed: set[tuple[str, int]] = set()  # changes a refresh failed to follow: the next ``sync`` retries
 
     # --- building and following changes -------------------------------------------------------------------
 
@@ -192,9 +194,13 @@ class KnowledgeBase:
         session.info.pop(_PENDING_KEY, None)
 
     def _apply_changes(self, session: Session) -> None:
+        """After a commit: a failure to follow it must not reach whoever committed (their change is done)."""
         pending: set[tuple[str, int]] | None = session.info.pop(_PENDING_KEY, None)
         if pending:
-            self.refresh(pending)
+            try:
+                self.refresh(pending)
+            except Exception:  # (``refresh`` kept them in ``_missed``)
+                log.exception("index: following a commit failed; the next sync follows it again: %s", sorted(pending))
 
     def sync(self) -> int:
         """Follow register changes committed by *other* processes (replicas sharing the database).
@@ -229,6 +235,8 @@ class KnowledgeBase:
         self._watermark = latest
         if erased > self._erasure_seen:  # another process erased someone: what it changed is re-read above
             changes.add((_ERASURE, erased))
+        with self._lock:  # and what a refresh failed to follow before
+            changes, self._missed = changes | self._missed, set()
         if changes:
             self.refresh(changes)
         return len(changes)
@@ -241,29 +249,41 @@ class KnowledgeBase:
         changes = sorted(set(changes))
         erasures = [ident for kind, ident in changes if kind == _ERASURE]
         with self.database.session() as fresh, self._lock:
-            for kind, ident in changes:
-                if kind != _ERASURE:
-                    _reread(matcher, fresh, kind, ident)
-            if erasures:  # once every record it changed is re-read
-                self._erasure_seen = max(self._erasure_seen, *erasures)
-                self._forget_erased(matcher)
+            try:
+                for kind, ident in changes:
+                    if kind != _ERASURE:
+                        _reread(matcher, fresh, kind, ident)
+                if erasures:  # once every record it changed is re-read
+                    self._erasure_seen = max(self._erasure_seen, *erasures)
+                    self._forget_erased(matcher)
+            except Exception:  # the next ``sync`` follows them again
+                self._missed.update(changes)
+                raise
         log.debug("index refreshed: %s", changes)
 
     def on_erasure(self, forget: Callable[[], None]) -> None:
-        """Have ``forget`` called after an erasure (in this process or another), once the index has followed it:
-        a cache of texts or words outside the index (e.g. the knowledge needs' analyses) drops them then."""
-        self._on_erasure.append(forget)
+        """Have ``forget`` called after an erasure (here or in another process), once the index has followed it: a
+        cache of texts outside the index (the knowledge needs' analyses) drops them then. A method is held weakly."""
+        ref = weakref.WeakMethod(forget) if hasattr(forget, "__func__") else lambda: forget
+        self._on_erasure = [r for r in self._on_erasure if r() is not None] + [ref]
+
+    def forget_derived(self) -> None:
+        """Drop again what an erasure drops: a pass over texts read before it may have put some back (``erasures``)."""
+        if self.matcher is not None:
+            with self._lock:
+                self._forget_erased(self.matcher)
 
     def _forget_erased(self, matcher: Matcher) -> None:
         """The one place that, after an erasure, drops what this process derived from the erased records and
         texts: the matcher's vocabularies and memos (``Matcher.forget_erased``), the questions the embedder cached by
         their text, and what ``on_erasure`` registered. Costs a rebuild of the vocabularies (see the README), not
         of the index; the records themselves were re-read before (``refresh``)."""
+        self.erasures += 1  # first: a pass over texts running meanwhile drops what it refills after this
         matcher.forget_erased()
         forget_queries = getattr(self.embedder, "forget_queries", None)
         if forget_queries is not None:
             forget_queries()
-        for forget in self._on_erasure:
+        for forget in filter(None, [r() for r in self._on_erasure]):
             forget()
         log.info("index: an erasure was followed; derived vocabularies and caches rebuilt")
 

@@ -75,6 +75,10 @@ class NeedsPass:
         return self.run(now)
 
     def run(self, now: datetime) -> NeedsPassResult:
+        with self.service.erasures_followed():  # an erasure followed meanwhile: what it refilled goes at the end
+            return self._run(now)
+
+    def _run(self, now: datetime) -> NeedsPassResult:
         embedded, waiting = self._embed()
         with self.db.session() as session:
             if not repo.claim_needs_lock(session, wait=False):

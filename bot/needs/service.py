@@ -17,7 +17,11 @@ and never commits. The steering-group report is ``bot.needs.report``.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 from bot.config import Settings
 from bot.knowledge import DatabaseVectorStore, KnowledgeBase
@@ -28,6 +32,8 @@ from bot.needs.recruiting import Recruiting
 from bot.needs.topics import Topics
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class NeedsService:
@@ -45,29 +51,29 @@ class NeedsService:
         knowledge base's embedder one when the meaning signal is on); None groups by words alone."""
         self.core = NeedsCore(knowledge, config=config or NeedsConfig(), meaning=meaning, directory=directory)
         self.knowledge = knowledge
-        knowledge.on_erasure(self._forget_erased)
+        knowledge.on_erasure(self._forget_erased)  # once; held weakly (a service no longer used is not kept)
         self.config = self.core.config
         self.topics = Topics(self.core)
         self.proposals = Proposals(self.core, self.topics)
         self.recruits = Recruiting(self.core)
 
         # topics
-        self.update_topics = self.topics.update_topics
-        self.overview = self.topics.overview
+        self.update_topics = self._following_erasures(self.topics.update_topics)
+        self.overview = self._following_erasures(self.topics.overview)
         # work sessions
-        self.propose_sessions = self.proposals.propose_sessions
-        self.proposal = self.proposals.proposal
-        self.list_proposals = self.proposals.list_proposals
-        self.plan_invite = self.proposals.plan_invite
-        self.record_invite = self.proposals.record_invite
-        self.dismiss_proposal = self.proposals.dismiss_proposal
-        self.complete_proposal = self.proposals.complete_proposal
-        self.proposal_message_ref = self.proposals.proposal_message_ref
+        self.propose_sessions = self._following_erasures(self.proposals.propose_sessions)
+        self.proposal = self._following_erasures(self.proposals.proposal)
+        self.list_proposals = self._following_erasures(self.proposals.list_proposals)
+        self.plan_invite = self._following_erasures(self.proposals.plan_invite)
+        self.record_invite = self._following_erasures(self.proposals.record_invite)
+        self.dismiss_proposal = self._following_erasures(self.proposals.dismiss_proposal)
+        self.complete_proposal = self._following_erasures(self.proposals.complete_proposal)
+        self.proposal_message_ref = self._following_erasures(self.proposals.proposal_message_ref)
         # recruiting
-        self.recruiting = self.recruits.recruiting
-        self.ask_to_add_expertise = self.recruits.ask_to_add_expertise
-        self.expertise_request_refs = self.recruits.expertise_request_refs
-        self.add_topic_to_profile = self.recruits.add_topic_to_profile
+        self.recruiting = self._following_erasures(self.recruits.recruiting)
+        self.ask_to_add_expertise = self._following_erasures(self.recruits.ask_to_add_expertise)
+        self.expertise_request_refs = self._following_erasures(self.recruits.expertise_request_refs)
+        self.add_topic_to_profile = self._following_erasures(self.recruits.add_topic_to_profile)
 
     @classmethod
     def from_settings(cls, knowledge: KnowledgeBase, settings: Settings) -> NeedsService:
@@ -84,6 +90,27 @@ class NeedsService:
         self.topics.forget()
         if self.core.meaning is not None:
             self.core.meaning.forget_all()
+
+    @contextmanager
+    def erasures_followed(self) -> Iterator[None]:
+        """Around a pass over the questions' texts: an erasure followed meanwhile (``KnowledgeBase.erasures``, by
+        another thread) dropped the caches, which the pass may have refilled with texts it read before (its own and
+        the matcher's analyses): they go again at its end. Every method above runs within it; so does the job's
+        pass (``bot.needs.jobs``)."""
+        seen = self.knowledge.erasures
+        try:
+            yield
+        finally:
+            if self.knowledge.erasures != seen:  # the matcher's memos of analysed words too: all go again
+                self.knowledge.forget_derived()
+
+    def _following_erasures(self, run: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(run)
+        def within(*args: P.args, **kwargs: P.kwargs) -> T:
+            with self.erasures_followed():
+                return run(*args, **kwargs)
+
+        return within
 
     @property
     def meaning(self) -> QuestionMeaning | None:

@@ -11,7 +11,7 @@ from bot.outbox import AskerUpdateKind, DeliveryFailed, Person
 from bot.register import profiles
 from bot.routing import payloads
 from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, is_slack_id, person, routable_expert
-from bot.routing.states import ROUTING_OPEN, record_event, transition
+from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_event, transition
 from storage import question_repo
 from storage import routing_repo as repo
 from storage.models import EscalationReason, EventKind, Question, Routing, Timer, TimerKind
@@ -70,8 +70,9 @@ class TimerReactions:
         if question is None or routing is None:
             return "noop: question gone"
         marked = self._mark_unreachable(session, question, routing, error=error, now=now)
-        if routing.status not in ROUTING_OPEN:
-            return f"noop: routing {routing.status.value}" + (", marked away" if marked else "")
+        settled = _settled(question, routing)
+        if settled is not None:  # answered, closed or moved on meanwhile: nobody to replace, nobody to tell
+            return settled + (", marked away" if marked else "")
         was_claimed = routing.status is R.CLAIMED
         note = f"unreachable: {error}"[:200]
         transition(session, routing, R.EXPIRED, actor=SYSTEM, now=now, note=note, values={"snoozed_until": None})
@@ -84,7 +85,8 @@ class TimerReactions:
     def request_undelivered(self, session: Session, *, routing_id: int, error: str, now: datetime) -> str:
         """The DM asking someone was given up for another reason (a channel Slack will not post in, Slack refusing
         through every attempt): the routing waits for its timers as any unanswered request does, and whoever chose
-        the person by hand is told, so they can choose someone else. Returns what happened."""
+        the person by hand is told, so they can choose someone else — unless the routing is no longer open or the
+        question no longer looks for an answer (answered, closed meanwhile). Returns what happened."""
         found = repo.get_routing(session, routing_id=routing_id)
         if found is None:
             return "noop: routing gone"
@@ -92,6 +94,9 @@ class TimerReactions:
         routing = repo.get_routing(session, routing_id=routing_id)
         if question is None or routing is None:
             return "noop: question gone"
+        settled = _settled(question, routing)
+        if settled is not None:  # answered, closed or moved on meanwhile: choosing someone else would be useless
+            return settled
         told = self._tell_chooser(session, question, routing, error=error, moved_on=False, now=now)
         return "told who chose them" if told else "noop: chosen by the matcher"
 
@@ -258,5 +263,15 @@ def _not_for_routing(question: Question, routing: Routing | None) -> str | None:
     if routing.status not in ROUTING_OPEN:
         return f"noop: routing {routing.status.value}"
     if question.status not in (Q.ROUTED, Q.CLAIMED, Q.ESCALATED):
+        return f"noop: question {question.status.value}"
+    return None
+
+
+def _settled(question: Question, routing: Routing) -> str | None:
+    """Why a failed request needs no reaction any more: its routing was answered, declined or closed, or its question
+    was answered or closed meanwhile (None: it still waits for its expert)."""
+    if routing.status not in ROUTING_OPEN:
+        return f"noop: routing {routing.status.value}"
+    if question.status not in QUESTION_ACTIVE:
         return f"noop: question {question.status.value}"
     return None

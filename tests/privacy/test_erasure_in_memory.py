@@ -10,9 +10,12 @@ walks every object the knowledge base holds, so a cache added later that keeps t
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import threading
 import types
+import weakref
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -281,3 +284,117 @@ def test_an_erasure_committed_while_a_sync_reads_is_followed_after_its_records(
     monkeypatch.undo()
     replica.sync()  # the records the erasure changed are re-read now, and what was derived from them goes
     assert erased and traces(replica) == []
+
+
+# --- what this process does after a commit (``after_commit``) runs once the change is committed: a failure there must
+# not reach whoever committed (an erasure that worked would be reported as an error), and what was missed is followed
+# at the next ``sync`` (for an erasure: forgotten again)
+
+
+def _failing_once(original: object) -> tuple[list[int], object]:
+    calls: list[int] = []
+
+    def fail_first(*args: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a cache could not be rebuilt")
+        return original(*args)  # type: ignore[operator]
+
+    return calls, fail_first
+
+
+def test_a_failing_refresh_after_an_erasure_is_logged_and_the_next_sync_forgets(
+    world: World, live: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert live.matcher is not None
+    calls, fail_first = _failing_once(live.matcher.forget_erased)
+    monkeypatch.setattr(live.matcher, "forget_erased", fail_first)
+    with caplog.at_level(logging.ERROR, logger="bot.knowledge"):
+        erase_as_slack_does(world)  # the commit returns normally: the erasure is done
+    assert calls == [1]
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == "bot.knowledge"]
+    assert len(failures) == 1 and failures[0].exc_info is not None
+    assert traces(live), "what the failed refresh should have forgotten is still there"
+    live.sync()
+    assert calls == [1, 1]
+    assert traces(live) == []
+    live.sync()  # followed: not forgotten again
+    assert calls == [1, 1]
+
+
+def test_a_failing_erasure_callback_does_not_reach_the_committer(
+    world: World, live: KnowledgeBase, caplog: pytest.LogCaptureFixture
+) -> None:
+    forgotten: list[int] = []
+
+    def forget() -> None:
+        forgotten.append(1)
+        if len(forgotten) == 1:
+            raise RuntimeError("the needs' caches could not be dropped")
+
+    live.on_erasure(forget)
+    with caplog.at_level(logging.ERROR, logger="bot.knowledge"):
+        erase_as_slack_does(world)
+    assert forgotten == [1]
+    assert any(r.exc_info for r in caplog.records if r.name == "bot.knowledge")
+    live.sync()
+    assert forgotten == [1, 1] and traces(live) == []
+
+
+def test_a_failing_sync_keeps_what_it_missed_for_the_next(
+    world: World, replica: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's erasure, followed at a sync that fails: the sync after follows it still."""
+    assert replica.matcher is not None
+    calls, fail_first = _failing_once(replica.matcher.forget_erased)
+    monkeypatch.setattr(replica.matcher, "forget_erased", fail_first)
+    erase_as_slack_does(world)
+    with pytest.raises(RuntimeError):
+        replica.sync()
+    assert traces(replica)
+    replica.sync()
+    assert calls == [1, 1] and traces(replica) == []
+
+
+# --- a needs pass running while an erasure is followed (another thread) ------------------------------------------
+
+
+def test_a_needs_pass_during_an_erasure_drops_the_texts_it_read_before(
+    world: World, live: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass read her private question before the erasure and analyses it after the erasure dropped the caches:
+    what it put back goes at the end of the pass."""
+    grouping = NeedsService(live)
+    vectoriser = grouping.core.vectoriser
+    concepts = vectoriser.concepts
+    erased: list[bool] = []
+
+    def erase_meanwhile(text: str) -> Any:  # the texts are read; now the erasure commits and is followed
+        if not erased:
+            erased.append(True)
+            erase_as_slack_does(world)
+        return concepts(text)
+
+    monkeypatch.setattr(vectoriser, "concepts", erase_meanwhile)
+    with contextlib.suppress(Exception), world.db.session() as session:  # it may fail on a row the erasure deleted
+        grouping.update_topics(session, now=LATER)
+    assert erased
+    assert traces(grouping) == []
+
+
+def test_a_needs_service_is_not_kept_alive_by_the_knowledge_base(live: KnowledgeBase) -> None:
+    """Each ``NeedsService`` registers for erasures once; a service no longer used is not kept (nor called)."""
+    services = [weakref.ref(NeedsService(live)) for _ in range(3)]
+    gc.collect()
+    assert [ref() for ref in services] == [None, None, None]
+    kept = NeedsService(live)
+    forgotten: list[int] = []
+    drop_topics = kept.topics.forget
+
+    def count() -> None:
+        forgotten.append(1)
+        drop_topics()
+
+    kept.topics.forget = count  # type: ignore[method-assign]
+    live.refresh([("erasure", 1)])  # what following an erasure does
+    assert forgotten == [1]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 from slack_sdk import WebClient
 from sqlalchemy import select
@@ -34,7 +35,7 @@ from storage.models import (
     TimerKind,
 )
 from tests.emulator import SlackEmulator
-from tests.routing.conftest import NOW, World, local, seed_housing
+from tests.routing.conftest import ASKER, NOW, World, local, seed_housing
 
 Q, R, K = QuestionStatus, RoutingStatus, OutboxKind
 LATER = NOW + timedelta(minutes=5)
@@ -226,6 +227,49 @@ def test_requests_the_matcher_chose_tell_no_chooser(world: World) -> None:
     for slack_id in _asked(world, first):
         _fail_requests_to(world, slack_id, "channel_not_found")
     assert _outbox(world, K.DELIVERY_FAILED) == []  # nobody chose them: the timers move on as for any silence
+
+
+def _give_up_requests_to(world: World, slack_id: str, error: str) -> int:
+    """Claim the outbox and fail every request DM to ``slack_id`` once more with its attempts at the maximum (a
+    passing error, given up after its last retry); returns how many."""
+    failed = 0
+    sender = _sender(world)
+    for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
+        if message.kind is K.EXPERT_REQUEST and message.recipient_slack_id == slack_id:
+            with world.db.session() as s:
+                row = s.get(OutboxMessage, message.id)
+                assert row is not None
+                row.attempts = message.attempts = sender.policy.max_attempts - 1
+            sender._failed(message, error, permanent=False)
+            failed += 1
+    return failed
+
+
+@pytest.mark.parametrize("how", ["answered", "cancelled"])
+def test_a_request_given_up_after_the_question_moved_on_tells_nobody(world: World, how: str) -> None:
+    """Staff assign someone, the question is answered (or withdrawn) meanwhile, then the request DM still pending is
+    given up after its last retry: nobody is told to choose someone else, and nothing moves."""
+    seed_housing(world)
+    qid = world.ask(text=DRONES, theme_keys=[])
+    with world.db.session() as s:
+        routing = world.service.staff_assign(s, question_id=qid, to_slack_id="UDRONE01", actor=STAFF, now=NOW)
+        rid = routing.id
+    with world.db.session() as s:
+        if how == "answered":
+            world.service.answer(s, routing_id=rid, actor_slack_id="UDRONE01", text="Zo doe je dat.", now=NOW)
+        else:
+            world.service.cancel(s, question_id=qid, actor_slack_id=ASKER, now=NOW)
+    before = _state(world, qid)
+    assert _give_up_requests_to(world, "UDRONE01", "ratelimited") == 1
+    assert _outbox(world, K.DELIVERY_FAILED) == []
+    assert _state(world, qid) == before
+
+
+def _state(world: World, qid: int) -> tuple[QuestionStatus, list[tuple[int, RoutingStatus]]]:
+    with world.db.session() as s:
+        q = s.get(Question, qid)
+        assert q is not None
+        return q.status, sorted((r.id, r.status) for r in q.routings)
 
 
 # --- 3. the asker hears "escalated" once per question ------------------------------------------------------------
