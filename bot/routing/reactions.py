@@ -62,13 +62,10 @@ class TimerReactions:
         as after a decline, but recorded as no decline (they never saw it). An expert in the register is marked away
         (``profiles.mark_unreachable``: not picked for the next question, and the next; staff are told, and they or
         staff make them available again); whoever chose them by hand is told. Returns what happened."""
-        found = repo.get_routing(session, routing_id=routing_id)
-        if found is None:
-            return "noop: routing gone"
-        question = question_repo.get_question(session, question_id=found.question_id, lock=True)
-        routing = repo.get_routing(session, routing_id=routing_id)  # re-read under the question's lock
-        if question is None or routing is None:
-            return "noop: question gone"
+        locked = _locked(session, routing_id)
+        if isinstance(locked, str):
+            return locked
+        question, routing = locked
         marked = self._mark_unreachable(session, question, routing, error=error, now=now)
         settled = _settled(question, routing)
         if settled is not None:  # answered, closed or moved on meanwhile: nobody to replace, nobody to tell
@@ -87,13 +84,10 @@ class TimerReactions:
         through every attempt): the routing waits for its timers as any unanswered request does, and whoever chose
         the person by hand is told, so they can choose someone else — unless the routing is no longer open or the
         question no longer looks for an answer (answered, closed meanwhile). Returns what happened."""
-        found = repo.get_routing(session, routing_id=routing_id)
-        if found is None:
-            return "noop: routing gone"
-        question = question_repo.get_question(session, question_id=found.question_id, lock=True)
-        routing = repo.get_routing(session, routing_id=routing_id)
-        if question is None or routing is None:
-            return "noop: question gone"
+        locked = _locked(session, routing_id)
+        if isinstance(locked, str):
+            return locked
+        question, routing = locked
         settled = _settled(question, routing)
         if settled is not None:  # answered, closed or moved on meanwhile: choosing someone else would be useless
             return settled
@@ -265,6 +259,19 @@ def _not_for_routing(question: Question, routing: Routing | None) -> str | None:
     if question.status not in (Q.ROUTED, Q.CLAIMED, Q.ESCALATED):
         return f"noop: question {question.status.value}"
     return None
+
+
+def _locked(session: Session, routing_id: int) -> tuple[Question, Routing] | str:
+    """A routing and its question, the question locked and the routing re-read under that lock (a failed request's
+    reactions), or why there is nothing to react to."""
+    found = repo.get_routing(session, routing_id=routing_id)
+    if found is None:
+        return "noop: routing gone"
+    question = question_repo.get_question(session, question_id=found.question_id, lock=True)
+    routing = repo.get_routing(session, routing_id=routing_id)
+    if question is None or routing is None:
+        return "noop: question gone"
+    return question, routing
 
 
 def _settled(question: Question, routing: Routing) -> str | None:
