@@ -47,7 +47,7 @@ from bot.routing.policy import RoutingPolicy
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
-from handlers.blocks.routing import render_routing
+from handlers.blocks.routing import DEACTIVATED, render_routing
 from handlers.home import publish_homes
 from handlers.kit import Payload, Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
@@ -82,8 +82,6 @@ PERMANENT_ERRORS = frozenset(
 # only when ``users.info`` then says the recipient's account is deleted (``OutboxSender._deactivated``).
 UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "user_not_found"})
 UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER})
-# The reason recorded when ``users.info`` says the recipient's account is deactivated (``deleted: true``).
-DEACTIVATED = "deleted"
 
 
 class ClaimLostError(Exception):

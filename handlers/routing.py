@@ -30,13 +30,12 @@ from handlers.blocks.modals import (
     build_decline_modal,
     build_triage_close_modal,
 )
-from handlers.blocks.routing import DmState, MyQuestion, build_expert_request, build_my_questions
+from handlers.blocks.routing import DEACTIVATED, DmState, MyQuestion, build_expert_request, build_my_questions
 from handlers.claims import UserPick
 from handlers.errors import user_message
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
-from handlers.outbox import DEACTIVATED
 from handlers.turn import Turn
 from storage.models import Question, Routing, SearchLog, Visibility
 

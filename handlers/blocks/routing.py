@@ -399,9 +399,13 @@ REASON_KEYS = {  # why a question went to staff (Question.escalation_reason)
 }
 
 
+# The reason recorded when ``users.info`` says the recipient's account is deactivated (``deleted: true``): by the
+# outbox sender after ``account_inactive``, and when a person picks a deactivated account
+DEACTIVATED = "deleted"
+
 UNDELIVERED_WHY = {
     "user_disabled": N_("routing.undelivered_why_deactivated"),
-    "deleted": N_("routing.undelivered_why_deactivated"),  # users.info: deleted
+    DEACTIVATED: N_("routing.undelivered_why_deactivated"),
     "user_not_found": N_("routing.undelivered_why_not_found"),
     "cannot_dm_bot": N_("routing.undelivered_why_bot"),
 }
