@@ -31,14 +31,14 @@ from bot.matching.query import ParsedQuery
 from bot.matching.results import SearchResult
 from storage import embedding_repo, index_repo, question_repo, register_repo, slack_repo
 from storage.db import Database
+from storage.enums import ERASURE_ENTITY
 from storage.models import Answer, AuditLog, Expert, Feedback, Practice, Question, SearchLog, Theme
 
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "wieweet_index_changes"
 SYNC_OVERLAP = timedelta(minutes=2)
-# an erasure (``bot.privacy.erase_person``) is an audit entry of this type; ``refresh``'s change ("erasure", its id)
-ERASURE_ENTITY = "person"
+# ``refresh``'s change for an erasure (an audit entry of type ``ERASURE_ENTITY``): ("erasure", its id)
 _ERASURE = "erasure"
 # what ``sync`` follows: refresh kind, table, index kind
 _SYNCED: tuple[tuple[str, type[Expert] | type[Practice] | type[Question], str], ...] = (

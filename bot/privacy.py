@@ -9,8 +9,7 @@
   the link to them, and a final sweep replaces any remaining occurrence of their name, e-mail address or Slack id
   in any text column of any table — then checks that none is left. The stored vectors of the question, gap,
   profile and practice texts it deleted or redacted go too (``bot.question_keys``, ``bot.matching.semantic``),
-  unless a remaining record has the same text. One audit row records that an erasure happened, without the
-  personal data.
+  unless a remaining record has the same text. One audit row (``ERASURE_ENTITY``) records the erasure, no data.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
@@ -37,6 +36,7 @@ from bot.question_keys import QUESTION_MODEL_SUFFIX, text_key
 from storage import embedding_repo, inbox_repo, needs_repo, outbox_repo, question_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
 from storage.db import Database
+from storage.enums import ERASURE_ENTITY
 from storage.models import (
     AuditLog,
     Base,
@@ -305,7 +305,7 @@ def erase_person(
         session,
         actor=SELF_LABEL if actor.is_self(sid) else actor.audit_label,
         action="erase",
-        entity_type="person",
+        entity_type=ERASURE_ENTITY,
         entity_key=ERASED_ACTOR,
         before=None,
         after=dict(report.counts),

@@ -127,3 +127,7 @@ class ProposalStatus(enum.StrEnum):
     INVITED = "invited"  # staff invited the people to a channel
     DISMISSED = "dismissed"
     DONE = "done"  # the session took place (notes linked, submitted as a practice)
+
+
+# the audit entry type an erasure is recorded under (``bot.privacy.erase_person``); ``bot.knowledge`` follows it
+ERASURE_ENTITY = "person"

@@ -26,12 +26,13 @@ from click.testing import CliRunner
 
 from bot.actors import Actor
 from bot.cli import main
-from bot.knowledge import ERASURE_ENTITY, KnowledgeBase
+from bot.knowledge import KnowledgeBase
 from bot.needs.meaning import QuestionMeaning
 from bot.needs.periods import parse_period
 from bot.needs.service import NeedsService
 from bot.privacy import erase_person
 from storage.db import Database
+from storage.enums import ERASURE_ENTITY
 from storage.models import AuditLog
 from tests.privacy.conftest import LATER, LIEVE, LIEVE_EMAIL, Ids, _routing_for
 from tests.routing.conftest import NOW, World, add_expert
