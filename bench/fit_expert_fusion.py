@@ -7,8 +7,9 @@ Usage::
     python bench/fit_expert_fusion.py --refresh     # read the signals again (after an engine change)
     python bench/fit_expert_fusion.py --sweep       # every model / feature set / strength / depth, one line each
 
-The expert ranking mixes the words' score with the meaning boost by hand-set rules (README, rounds 5-13). This asks
-whether a *learned* mix of the signals the engine already computes ranks better on a register it was not fitted on.
+The expert ranking mixes the words' score with the meaning boost by hand-set rules (docs/matching-evaluation.md,
+rounds 5-13). This asks whether a *learned* mix of the signals the engine already computes ranks better on a
+register it was not fitted on.
 
 Data: the *dev* queries of every tuning set over its own register (``eval_matching.tuning_registers``: the demo
 register with queries.jsonl, queries_dev2.jsonl and dev3; dev4; dev5; dev6). Held-out queries, the blind set and the

@@ -19,7 +19,7 @@ Usage::
     python bench/word_bridge.py --words                       # also list each bridged word and its concepts
     python bench/word_bridge.py --speed                       # added CPU per question on the speed bench
 
-The README's "Round 15, a word-level meaning bridge" gives each run's numbers.
+docs/matching-evaluation.md, "Round 15, a word-level meaning bridge", gives each run's numbers.
 """
 
 from __future__ import annotations
