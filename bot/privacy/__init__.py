@@ -1,0 +1,42 @@
+"""Privacy rights without Slack: what is stored about a person (export), forgetting them (erasure), retention.
+
+* ``export_personal_data`` gathers everything wieweet stores about one person, across every table, as plain JSON
+  values: their expert profile, the questions they asked, the answers they gave, the questions routed to them,
+  what they searched and rated, the messages queued for them, the audit entries about them.
+* ``erase_person`` forgets them: the profile goes, questions and answers that were public and answered stay as
+  anonymous knowledge (no name, Slack id or e-mail), everything else of theirs is deleted (a knowledge gap recorded
+  from their private or anonymous text too; a gap from public text stays without them), routings and logs lose
+  the link to them, and a final sweep replaces any remaining occurrence of their name, e-mail address or Slack id
+  in any text column of any table — then checks that none is left. The stored vectors of the question, gap,
+  profile and practice texts it deleted or redacted go too (``bot.question_keys``, ``bot.matching.semantic``),
+  unless a remaining record has the same text. One audit row (``ERASURE_ENTITY``) records the erasure, no data.
+* ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
+
+Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
+Nothing here commits: the caller's unit of work does (so a failed check leaves everything as it was).
+
+The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure`` and ``retention``.
+"""
+
+from bot.privacy.erasure import ErasureIncomplete, ErasureReport, erase_person, finish_erasure
+from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
+from bot.privacy.person import REDACTED, Person, PrivacyInputError, find_person, require_known
+from bot.privacy.retention import RetentionPolicy, purge_expired, purge_inbox
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "REDACTED",
+    "ErasureIncomplete",
+    "ErasureReport",
+    "Person",
+    "PrivacyInputError",
+    "RetentionPolicy",
+    "erase_person",
+    "export_json",
+    "export_personal_data",
+    "find_person",
+    "finish_erasure",
+    "purge_expired",
+    "purge_inbox",
+    "require_known",
+]

@@ -1,0 +1,120 @@
+"""The export: everything wieweet stores about one person, across every table, as plain JSON values.
+
+Part of ``bot.privacy`` (import from there).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from bot.privacy.person import find_person, require_known
+from storage import needs_repo, outbox_repo, slack_repo
+from storage import privacy_repo as repo
+from storage.models import Base
+
+EXPORT_FORMAT = "wieweet-personal-data/1"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _columns(obj: Base, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
+    skip = set(leave_out)
+    mapper = obj.__mapper__
+    return {prop.key: _plain(getattr(obj, prop.key)) for prop in mapper.column_attrs if prop.key not in skip}
+
+
+def export_personal_data(
+    *, session: Session, actor: Actor, slack_user_id: str | None = None, email: str | None = None, now: datetime
+) -> dict[str, Any]:
+    """Everything stored about the person, as JSON-ready values (one section per kind of data)."""
+    person = find_person(session, slack_user_id=slack_user_id, email=email)
+    actor.require_self_or_staff(person.slack_user_id, "export personal data", target=f"person:{person.slack_user_id}")
+    require_known(session, person)
+    sid = person.slack_user_id
+    expert = person.expert
+    expert_id = expert.id if expert is not None else None
+    data: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "generated_at": now.isoformat(),
+        "person": {"slack_user_id": sid, "email": person.email},
+        "expert_profile": None,
+    }
+    if expert is not None:
+        data["expert_profile"] = {**_columns(expert), "themes": [t.key for t in expert.themes]}
+        data["expert_declines"] = [_columns(d) for d in repo.list_expert_declines(session, expert_id=expert.id)]
+        data["expert_timers"] = [_columns(t) for t in repo.list_expert_timers(session, expert_id=expert.id)]
+    cached = slack_repo.get_slack_user(session, slack_user_id=sid) if sid else None
+    data["slack_user_cache"] = _columns(cached) if cached is not None else None
+    data["questions_asked"] = (
+        [
+            {
+                **_columns(q),
+                "themes": [t.key for t in q.themes],
+                "answers": [_columns(a, leave_out=("expert_id",)) for a in q.answers],
+            }
+            for q in repo.list_questions_asked(session, slack_user_id=sid)
+        ]
+        if sid
+        else []
+    )
+    data["answers_given"] = [
+        {**_columns(a), "question": a.question.text}
+        for a in repo.list_answers_given(session, slack_user_id=sid, expert_id=expert_id)
+    ]
+    data["questions_routed_to_you"] = [
+        {**_columns(r), "question": r.question.text}
+        for r in repo.list_routings_to(session, slack_user_id=sid, expert_id=expert_id)
+    ]
+    data["question_events_by_you"] = (
+        [_columns(e) for e in repo.list_question_events_by(session, slack_user_id=sid)] if sid else []
+    )
+    data["searches"] = [_columns(s) for s in repo.list_search_logs(session, slack_user_id=sid)] if sid else []
+    data["feedback"] = [_columns(f) for f in repo.list_feedback(session, slack_user_id=sid)] if sid else []
+    gaps = repo.list_knowledge_gaps_by_asker(session, slack_user_id=sid) if sid else []
+    data["knowledge_gaps"] = [_columns(g) for g in gaps]
+    # Knowledge needs: the topic each of their questions and gaps was grouped into, proposals they decided on.
+    placements = needs_repo.list_need_items_of(
+        session, question_ids=[q["id"] for q in data["questions_asked"]], gap_ids=[g.id for g in gaps]
+    )
+    data["knowledge_need_topics"] = [
+        {**_columns(item), "topic_label": topic.label}  # a public question's wording (shareable) or empty
+        for item, topic in placements
+    ]
+    data["work_session_proposals_decided"] = (
+        [_columns(p) for p in needs_repo.list_need_proposals_decided_by(session, actor=sid)] if sid else []
+    )
+    data["messages_to_you"] = (
+        [_columns(m) for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []
+    )
+    data["digest_subscriptions_created"] = (
+        [_columns(d) for d in repo.list_digest_subscriptions_by(session, slack_user_id=sid)] if sid else []
+    )
+    data["practices"] = [
+        {**_columns(p), "themes": [t.key for t in p.themes]}
+        for p in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id)
+    ]
+    data["audit_log"] = [
+        _columns(a) for a in repo.list_audit_entries_about(session, email=person.email, slack_user_id=sid)
+    ]
+    return data
+
+
+def export_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)

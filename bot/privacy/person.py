@@ -1,0 +1,141 @@
+"""Who a privacy request is about (``find_person``), whether anything is stored about them (``require_known``), and
+the sweep that finds — or, for an erasure, redacts — their name, e-mail address or Slack id in every text column.
+
+Part of ``bot.privacy`` (import from there).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.errors import NotFoundError, WieweetError
+from storage import privacy_repo as repo
+from storage import register_repo, slack_repo
+from storage.models import AuditLog, Expert
+
+REDACTED = "[erased]"
+
+
+class PrivacyInputError(WieweetError):
+    code = "privacy_input"
+
+
+@dataclass
+class Person:
+    """One person as wieweet knows them: by Slack id, by e-mail address, or both (through their profile)."""
+
+    slack_user_id: str | None
+    email: str | None
+    expert: Expert | None
+    names: set[str] = field(default_factory=set)
+
+    @property
+    def emails(self) -> set[str]:
+        found = {self.email} if self.email else set()
+        if self.expert is not None:
+            found.add(self.expert.email)
+        return {e for e in found if e}
+
+
+def find_person(session: Session, *, slack_user_id: str | None = None, email: str | None = None) -> Person:
+    slack_user_id = (slack_user_id or "").strip() or None
+    email = (email or "").strip().lower() or None
+    if slack_user_id is None and email is None:
+        raise PrivacyInputError("privacy_input", "give a Slack user id or an e-mail address")
+    expert = register_repo.get_expert_by_email(session, email=email) if email else None
+    if expert is None and slack_user_id:
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+    if expert is not None and slack_user_id and expert.slack_user_id and expert.slack_user_id != slack_user_id:
+        raise PrivacyInputError("privacy_input", "that e-mail address and Slack id belong to different people")
+    person = Person(
+        slack_user_id=slack_user_id or (expert.slack_user_id if expert else None),
+        email=email or (expert.email.lower() if expert else None),
+        expert=expert,
+    )
+    if expert is not None:
+        person.names.add(expert.name)
+    if person.slack_user_id:
+        cached = slack_repo.get_slack_user(session, slack_user_id=person.slack_user_id)
+        if cached is not None and cached.name:
+            person.names.add(cached.name)
+    return person
+
+
+def require_known(session: Session, person: Person) -> None:
+    """Refuse (``NotFoundError`` "no such person") when nothing at all is stored about the person.
+
+    Known means: an expert profile, a cached Slack profile, or their Slack id or e-mail address anywhere in the
+    database (questions, searches, routings, practices, the audit log, messages, ...).
+    """
+    if person.expert is not None:
+        return
+    sid = person.slack_user_id
+    if sid and slack_repo.get_slack_user(session, slack_user_id=sid) is not None:
+        return
+    needles = sorted({*person.emails, *([sid] if sid else [])}, key=len, reverse=True)
+    if _sweep(session, needles, replace=False):
+        return
+    who = " / ".join(n for n in (person.email, sid) if n)
+    raise NotFoundError("no_person", f"no such person: nothing is stored about {who}")
+
+
+def _pattern(needles: list[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(n) for n in needles)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _query_variants(needles: list[str]) -> list[str]:
+    """Also the JSON-escaped forms (JSON columns may store "é" as "\\u00e9")."""
+    variants = set(needles)
+    variants.update(json.dumps(n)[1:-1] for n in needles)
+    return sorted(variants)
+
+
+def _scrub(value: Any, pattern: re.Pattern[str]) -> tuple[Any, int]:
+    if isinstance(value, str):
+        return pattern.subn(REDACTED, value)
+    if isinstance(value, list):
+        total = 0
+        items = []
+        for item in value:
+            new, n = _scrub(item, pattern)
+            items.append(new)
+            total += n
+        return items, total
+    if isinstance(value, dict):
+        total = 0
+        mapping = {}
+        for key, item in value.items():
+            new_key, n_key = _scrub(key, pattern) if isinstance(key, str) else (key, 0)
+            new, n = _scrub(item, pattern)
+            mapping[new_key] = new
+            total += n + n_key
+        return mapping, total
+    return value, 0
+
+
+def _sweep(session: Session, needles: list[str], *, replace: bool) -> int:
+    """Find (and with ``replace``, redact) every remaining occurrence of ``needles`` in every text column."""
+    if not needles:
+        return 0
+    pattern = _pattern(needles)
+    variants = _query_variants(needles)
+    found = 0
+    for cls, attribute, is_json in repo.list_text_attributes():
+        if cls is AuditLog and attribute in {"action", "entity_type"}:
+            continue
+        rows = repo.list_rows_containing(session, cls=cls, attribute=attribute, is_json=is_json, needles=variants)
+        for row in rows:
+            value = getattr(row, attribute)
+            new, n = _scrub(value, pattern)
+            if not n:
+                continue
+            found += n
+            if replace:
+                setattr(row, attribute, new)  # a new object, so the ORM sees JSON changes too
+    return found
