@@ -376,8 +376,8 @@ def grid(specs: Sequence[str]) -> None:
         m = em.wieweet_matcher(s.register, semantic=True)
         runs.append((s, install(m, current)))
     header = "".join(f"{em.SET_LABELS[s.name]:>34}" for s in sets)
-    print(f"{'variant':<44}{'paraphrase mean':>16}{header}")
-    print(f"{'':<44}{'':>16}" + "".join(f"{'MRR / hit@3 / para / gap F1':>34}" for _ in sets))
+    print(f"{'variant':<56}{'paraphrase mean':>16}{header}")
+    print(f"{'':<56}{'':>16}" + "".join(f"{'MRR / hit@3 / para / gap F1':>34}" for _ in sets))
     for spec in ("(first pass)", *specs):
         opts = Options(gate=-1.0) if spec == "(first pass)" else _variant(spec)
         for name in vars(current):
@@ -406,7 +406,7 @@ def grid(specs: Sequence[str]) -> None:
             f1 = em.prf(pred, gold)[2]
             paras.append(em._mean(para))
             cells.append(f"{em._mean(mrr):.4f} / {em._mean(hit):.3f} / {em._mean(para):.4f} / {f1:.3f}")
-        print(f"{spec:<44}{em._mean(paras):>16.4f}" + "".join(f"{c:>34}" for c in cells), flush=True)
+        print(f"{spec or '(default)':<56}{em._mean(paras):>16.4f}" + "".join(f"{c:>34}" for c in cells), flush=True)
 
 
 def diagnose() -> None:
