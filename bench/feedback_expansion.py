@@ -27,7 +27,7 @@ Usage (a variant is a comma-separated list of ``Options`` fields, e.g. ``"expert
     python bench/feedback_expansion.py --diagnose               # where the first pass leaves failing dev paraphrases
     python bench/feedback_expansion.py --speed --variant gate=0.3   # added CPU per question on the speed bench
 
-The README's "Round 16, pseudo-relevance feedback" gives each run's numbers.
+docs/matching-evaluation.md, "Round 16, pseudo-relevance feedback", gives each run's numbers.
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ def _variant(spec: str) -> Options:
     return opts
 
 
-GRID = (  # the README's round 16 rows
+GRID = (  # the round 16 rows of docs/matching-evaluation.md
     "",
     "top=1",
     "top=5",

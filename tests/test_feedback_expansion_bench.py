@@ -1,7 +1,7 @@
-"""``bench/feedback_expansion.py``, the script behind the README's round 16 (pseudo-relevance feedback, tried): on a
-tiny register, the concepts the first pass's top documents share join the question as expansion groups that count
-for no concept of the question, the expanded search finds who names only that concept, and the evaluation it runs
-reads the development sets only."""
+"""``bench/feedback_expansion.py``, the script behind round 16 of docs/matching-evaluation.md (pseudo-relevance
+feedback, tried): on a tiny register, the concepts the first pass's top documents share join the question as
+expansion groups that count for no concept of the question, the expanded search finds who names only that concept,
+and the evaluation it runs reads the development sets only."""
 
 from __future__ import annotations
 
