@@ -208,16 +208,7 @@ class TimerReactions:
         _, routings = self.core.route(session, question, count=1, now=now)
         if not routings:
             return "noop: nobody else to ask"
-        if question.asker_slack_id:
-            added = payloads.asker_update(question, AskerUpdateKind.ADDED, experts=[person(r) for r in routings])
-            self.core.enqueue(
-                session,
-                added,
-                cause=f"t{timer.id}",
-                now=now,
-                question=question,
-                recipient_slack_id=question.asker_slack_id,
-            )
+        self.core.tell_asker_asked(session, question, AskerUpdateKind.ADDED, routings, now, cause=f"t{timer.id}")
         return f"asked {routings[0].id}"
 
     def _on_snooze(
