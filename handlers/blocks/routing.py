@@ -454,10 +454,10 @@ def build_triage_undelivered(payload: TriageUndelivered, lang: str) -> Rendered:
         why = t(key, lang) if key else t("routing.triage_undelivered_why_other", lang)
         where = f"<#{channel}>" if _SLACK_CHANNEL_ID.match(channel) else escape_truncate(channel, 40)
         head = t("routing.triage_undelivered", lang, id=payload.question_id, channel=where, why=why)
+    code = f" Slack: `{escape_truncate(payload.error, 60)}`" if payload.error and channel is not None else ""
     body = build_triage(read_as(Triage, payload_json(payload)), lang)
-    blocks: list[Block] = [*body.blocks[:1], section("⚠️ " + head), *body.blocks[1:]]
-    code = f" (`{escape_truncate(payload.error, 60)}`)" if payload.error and channel is not None else ""
-    blocks.append(context(t("routing.triage_undelivered_where", lang) + code))
+    blocks: list[Block] = [*body.blocks[:1], section(f"⚠️ {head}{code}"), *body.blocks[1:]]
+    blocks.append(context(t("routing.triage_undelivered_where", lang)))
     return Rendered(text=fallback(head), blocks=blocks[:MAX_BLOCKS])
 
 
