@@ -244,6 +244,19 @@ class Triage(ShowsAsker):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TriageUndelivered(ShowsAsker):
+    """DM to one staff member: an escalated question waits for them, and the triage channel (``triage_channel_id``;
+    None: none configured) could not be reached (``error``: Slack's reason). Redacted as ``Triage`` is."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.TRIAGE_UNDELIVERED
+    redacted: bool = False
+    reason: EscalationReason | None = None
+    escalated_at: str | None = None
+    triage_channel_id: str | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConsentRequest(ProfilePart):
     kind: ClassVar[OutboxKind] = OutboxKind.CONSENT_REQUEST
     request: ConsentRequestKind | None = None
@@ -334,6 +347,7 @@ OutboxPayload = (
     | QuestionAnswered
     | AskerUpdate
     | Triage
+    | TriageUndelivered
     | ConsentRequest
     | ProfileReview
     | SubmissionOutcome

@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -35,6 +33,7 @@ from bot.errors import ConfigError
 from bot.health import HealthMonitor
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services
+from handlers.stopping import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -269,11 +268,12 @@ def run_http(
     *,
     host: str,
     port: int,
+    stopping: StopSignals,
     threads: int = HTTP_THREADS,
-    stopping: threading.Event | None = None,
 ) -> None:
-    """Serve until SIGTERM or SIGINT. ``stopping``: set when a stop was asked for while ``run`` started (then this
-    returns without serving: the signal came before this function's own handlers were in place)."""
+    """Serve until SIGTERM or SIGINT (``stopping``, in place for the whole of ``run``: set already when the stop came
+    while ``run`` started, then this returns without serving; a second signal ends the process, see
+    ``handlers.stopping``)."""
     options = server_options(services.settings, threads=threads)
     options["connection_limit"] = ensure_file_limit(int(options["connection_limit"]))
     log.info(
@@ -286,27 +286,24 @@ def run_http(
     )
     server = create_server(wsgi_app(app, services), host=host, port=port, **options)
 
-    def _stop_serving(_signum: int, _frame: object) -> None:
-        """SIGTERM (systemd, Kubernetes, docker stop) ends serving as Ctrl-C does, listener first: new connections
-        (a health probe, a load balancer) are refused at once, the requests in progress finish, and ``run`` goes on
-        to stop the inbox and the jobs and exit with 0. Without it the process died at once with -15. Only the
-        listening socket closes here: ``server.close()`` would also close the trigger that a request finishing in a
-        worker thread writes to (``OSError: Bad file descriptor``, or a write into whatever file took its number);
-        that is closed after serving (``finally``)."""
+    def _stop_serving() -> None:
+        """The first stop signal (SIGTERM as Ctrl-C) ends serving, listener first: new connections (a health probe,
+        a load balancer) are refused at once, the requests in progress finish, and ``run`` goes on to stop the inbox
+        and the jobs and exit with 0. Only the listening socket closes here: ``server.close()`` would also close the
+        trigger that a request finishing in a worker thread writes to (``OSError: Bad file descriptor``, or a write
+        into whatever file took its number); that is closed after serving (``finally``)."""
         _stop_listening(server)
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt  # leaves waitress' loop, which then waits for the requests in progress
 
-    previous = signal.signal(signal.SIGTERM, _stop_serving)
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt, as above
     try:
-        if stopping is None or not stopping.is_set():
+        stopping.on_stop(_stop_serving)
+        if not stopping.requested.is_set():
             server.print_listen("Serving on http://{}:{}")
-            server.run()  # returns after KeyboardInterrupt (Ctrl-C, or SIGTERM above), once requests in progress end
+            server.run()  # returns after KeyboardInterrupt (the first stop signal), once requests in progress end
     except KeyboardInterrupt:  # one that came before ``server.run`` caught it (during ``print_listen``)
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, previous_int)
+        stopping.on_stop(None)
         server.close()  # the trigger too, now that the requests in progress have ended (or waitress gave up on them)
     log.info("wieweet stopped serving HTTP")
 
@@ -319,19 +316,13 @@ def _stop_listening(server: BaseWSGIServer | MultiSocketServer) -> None:
         server.close()
 
 
-def run_socket_mode(app: App, settings: Settings, *, stopping: threading.Event | None = None) -> None:
-    """Serve over Socket Mode until SIGTERM or SIGINT. ``stopping``: as for ``run_http`` (set: nothing is served)."""
+def run_socket_mode(app: App, settings: Settings, *, stopping: StopSignals) -> None:
+    """Serve over Socket Mode until SIGTERM or SIGINT (``stopping``: as for ``run_http``; set already: nothing is
+    served)."""
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
-    stop = stopping if stopping is not None else threading.Event()
-
-    def _stop(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    if stop.is_set():
+    if stopping.requested.is_set():
         return
     handler.connect()  # type: ignore[no-untyped-call]
     log.info("wieweet connected over Socket Mode")
-    stop.wait()
+    stopping.requested.wait()
     handler.close()  # type: ignore[no-untyped-call]

@@ -44,6 +44,7 @@ from bot.outbox import (
     read_payload,
 )
 from bot.routing.policy import RoutingPolicy
+from bot.routing.reactions import NO_STAFF
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
@@ -313,6 +314,20 @@ class OutboxSender:
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value
             )
             return
+        if recorded is FailOutcome.GIVEN_UP and message.kind is OutboxKind.TRIAGE:
+            self._tell_staff(message, error)
+            return
+        if recorded is FailOutcome.GIVEN_UP and message.kind is OutboxKind.TRIAGE_UNDELIVERED:
+            # the end of the line: nothing more is tried; the question stays on the Home tab and in the CLI list
+            log.error(
+                "outbox %s: staff member %s could not be told either that question #%s waits for them (%s): it is "
+                "listed on the staff Home tab and by `wieweet escalated`",
+                message.id,
+                message.recipient_slack_id,
+                message.question_id,
+                error,
+            )
+            return
         if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
             return
         if permanent and error == "account_inactive" and self._deactivated(message.recipient_slack_id):
@@ -322,6 +337,45 @@ class OutboxSender:
         elif message.kind is OutboxKind.EXPERT_REQUEST and recorded is FailOutcome.GIVEN_UP:
             # given up for another reason: whoever chose the person hears
             self._move_on(message.id, message.routing_id, error, unreachable=False)
+
+    def _tell_staff(self, message: OutboxMessage, error: str) -> None:
+        """A question handed to staff that the triage channel never got: each staff member (the configured ids and
+        the staff user group's members) is told by DM, once per question and person (the core queues it). In its own
+        transaction, after the failure is recorded; if that fails, the question still waits on the Home tab."""
+        routing, settings = self.services.routing, self.services.settings
+        if routing is None or message.question_id is None:
+            return
+        now = self.services.clock()
+        try:
+            staff = self.services.staff.members(settings=settings, client=self.client, now=now)
+            with self.services.db.session() as session:
+                outcome = routing.triage_undelivered(
+                    session,
+                    question_id=message.question_id,
+                    staff=staff,
+                    channel_id=message.channel_id or settings.triage_channel_id,
+                    error=error,
+                    now=now,
+                )
+        except Exception:
+            log.exception("outbox %s: staff could not be told that question #%s waits", message.id, message.question_id)
+            return
+        if outcome == NO_STAFF:
+            log.error(
+                "outbox %s: the triage channel never got question #%s (%s) and no staff are configured to tell "
+                "(WIEWEET_STAFF_USER_IDS, WIEWEET_STAFF_USERGROUP): it is listed by `wieweet escalated`",
+                message.id,
+                message.question_id,
+                error,
+            )
+            return
+        log.warning(
+            "outbox %s: the triage channel never got question #%s (%s): %s",
+            message.id,
+            message.question_id,
+            error,
+            outcome,
+        )
 
     def _deactivated(self, user_id: str | None) -> bool:
         """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``). ``account_inactive`` alone

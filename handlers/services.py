@@ -156,21 +156,37 @@ class StaffDirectory:
             return True
         if not settings.staff_usergroup_id:
             return False
-        with self._lock:
-            fresh = self._fetched_at is not None and now - self._fetched_at < self.TTL
-            members = self._members
-        if not fresh:
-            try:
-                users = client.usergroups_users_list(usergroup=settings.staff_usergroup_id).get("users") or []
-            except SlackApiError as exc:
-                if slack_transient(exc):  # not an answer: retried (by the inbox worker), never a false refusal
-                    raise SlackUnavailableError(f"usergroups.users.list: {exc.response.get('error')}") from exc
-                log.warning("usergroups.users.list failed: %s", exc.response.get("error"))  # refuse, not fail open
-                return False
-            members = frozenset(str(u) for u in users)
+        try:
+            return user_id in self._group(settings.staff_usergroup_id, client=client, now=now)
+        except SlackApiError as exc:
+            if slack_transient(exc):  # not an answer: retried (by the inbox worker), never a false refusal
+                raise SlackUnavailableError(f"usergroups.users.list: {exc.response.get('error')}") from exc
+            log.warning("usergroups.users.list failed: %s", exc.response.get("error"))  # refuse, not fail open
+            return False
+
+    def members(self, *, settings: Settings, client: WebClient, now: datetime) -> frozenset[str]:
+        """Everyone who is staff: the configured ids and the user group's members (only the ids, and the members
+        fetched last, when Slack cannot list the group now)."""
+        if not settings.staff_usergroup_id:
+            return settings.staff_user_ids
+        try:
+            group = self._group(settings.staff_usergroup_id, client=client, now=now)
+        except SlackApiError as exc:
+            log.warning("usergroups.users.list failed: %s", exc.response.get("error"))
             with self._lock:
-                self._members, self._fetched_at = members, now
-        return user_id in members
+                group = self._members
+        return settings.staff_user_ids | group
+
+    def _group(self, group_id: str, *, client: WebClient, now: datetime) -> frozenset[str]:
+        """The staff user group's members, cached for ``TTL`` (``SlackApiError`` when Slack cannot list them)."""
+        with self._lock:
+            if self._fetched_at is not None and now - self._fetched_at < self.TTL:
+                return self._members
+        users = client.usergroups_users_list(usergroup=group_id).get("users") or []
+        members = frozenset(str(u) for u in users)
+        with self._lock:
+            self._members, self._fetched_at = members, now
+        return members
 
 
 ErrorReport = Callable[[BaseException, dict[str, Any], BoltContext, WebClient], None]

@@ -7,9 +7,6 @@ and the job runner with the Slack outbox sender and digest poster handed in; the
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from types import FrameType
 from zoneinfo import ZoneInfo
 
 import click
@@ -26,41 +23,9 @@ from handlers.digest_post import due_digests_poster
 from handlers.inbox import InboxWorker
 from handlers.outbox import OutboxSender
 from handlers.services import LocaleCache, Services, make_clock
+from handlers.stopping import StopSignals
 
 log = logging.getLogger("wieweet.run")
-
-
-class StopWhileStarting:
-    """SIGTERM (systemd, Kubernetes, docker stop) or SIGINT (Ctrl-C) while ``run`` starts: noted, and acted on once
-    the step under way (creating or upgrading the schema, loading the register) has ended — not in the middle of
-    it — so ``run`` stops cleanly with exit code 0 without serving, as it does when stopped later. A second signal
-    interrupts at once (Ctrl-C twice: the step hangs). Without it the process died with -15 (SIGTERM) or "Aborted!"
-    and exit code 1 (SIGINT), possibly halfway through a schema change. A signal before ``run`` begins (while
-    Python imports, nothing opened yet) still ends the process as the signal does."""
-
-    def __init__(self) -> None:
-        self.requested = threading.Event()
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> StopWhileStarting:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self._previous[signum] = signal.signal(signum, self._note)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)  # type: ignore[arg-type]
-
-    def _note(self, _signum: int, _frame: FrameType | None) -> None:
-        if self.requested.is_set():
-            raise KeyboardInterrupt
-        self.requested.set()
-
-    def stopped(self) -> bool:
-        if self.requested.is_set():
-            log.info("wieweet stopped while starting (a stop signal came before it served)")
-            return True
-        return False
 
 
 @click.command(name="run")
@@ -80,11 +45,15 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
       SLACK_BOT_TOKEN=xoxb-… SLACK_APP_TOKEN=xapp-… wieweet run
       SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… wieweet run --http --port 3000
     """
-    with StopWhileStarting() as stop:
+    # In place from start to exit: a stop while starting is acted on once the step under way (creating or upgrading
+    # the schema, loading the register) has ended, not in the middle of it, and ``run`` exits 0 without serving; a
+    # stop while serving is an orderly shutdown; a second signal at any time ends the process at once (exit 130 for
+    # Ctrl-C), e.g. when the shutdown hangs on a Slack call or a job (see ``handlers.stopping``).
+    with StopSignals() as stop:
         _run(cli, stop, http_mode=http_mode, host=host, port=port)
 
 
-def _run(cli: CliContext, stop: StopWhileStarting, *, http_mode: bool, host: str, port: int) -> None:
+def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port: int) -> None:
     settings = cli.settings
     check_tokens(settings, http=http_mode, problems=cli.problems)
     if settings.tx_guard_file:
@@ -93,7 +62,7 @@ def _run(cli: CliContext, stop: StopWhileStarting, *, http_mode: bool, host: str
         cli.db, timezone=settings.timezone, reconfirm_days=settings.reconfirm_days, semantic=settings.semantic
     )
     knowledge.load()
-    if stop.stopped():
+    if stop.stopped_while_starting():
         return
     policy = RoutingPolicy(
         triage_channel_id=settings.triage_channel_id, require_confirmed_consent=settings.require_consent
@@ -110,7 +79,7 @@ def _run(cli: CliContext, stop: StopWhileStarting, *, http_mode: bool, host: str
         needs=needs,
     )
     app = create_app(services, http=http_mode)
-    if stop.stopped():
+    if stop.stopped_while_starting():
         return
     worker_id = default_worker_id()
     jobs = JobRunner(
@@ -124,10 +93,11 @@ def _run(cli: CliContext, stop: StopWhileStarting, *, http_mode: bool, host: str
     inbox = InboxWorker(services, app.client).start()  # what earlier runs acknowledged and left unfinished, first
     try:
         if http_mode:
-            run_http(app, services, host=host, port=port, stopping=stop.requested)
+            run_http(app, services, host=host, port=port, stopping=stop)
         else:
-            run_socket_mode(app, settings, stopping=stop.requested)
+            run_socket_mode(app, settings, stopping=stop)
     finally:
+        log.info("wieweet stopping: finishing the requests and jobs in progress (a second Ctrl-C ends it at once)")
         inbox.shutdown()
         jobs.shutdown()
 

@@ -18,11 +18,11 @@ from bot.routing.core import (
     clean,
     clean_title,
     open_routings,
-    person,
     require_active,
     require_asker,
 )
 from bot.routing.errors import RoutingInputError, StaleActionError
+from bot.routing.selection import record_gap
 from bot.routing.states import record_event, transition
 from storage import question_repo, register_repo
 from storage import routing_repo as repo
@@ -91,11 +91,10 @@ class AskerActions:
                 question.themes.append(found[best])
         if routings:
             event = transition(session, question, Q.ROUTED, actor=SYSTEM, now=now, note=f"{len(routings)} asked")
-            experts = [person(r) for r in routings]
-            core.notify_asker(session, question, event, AskerUpdateKind.ROUTED, now, experts=experts)
+            core.tell_asker_asked(session, question, AskerUpdateKind.ROUTED, routings, now, cause=f"e{event.id}")
             core.schedule_escalation(session, question, now=now)
         elif selection.gap:  # nobody in the register knows: a knowledge gap
-            core.record_gap(session, question, selection, now=now)
+            record_gap(session, question, selection, now=now)
             core.escalate(session, question, EscalationReason.NO_MATCH, now=now)
         else:  # people match, but none can be asked now (away, at their limit, no consent, ...)
             core.escalate(session, question, EscalationReason.NOBODY_AVAILABLE, now=now)

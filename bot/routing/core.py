@@ -24,7 +24,7 @@ from bot import outbox
 from bot.actors import Actor
 from bot.errors import NotFoundError
 from bot.i18n import t
-from bot.knowledge import KnowledgeBase, normalise_gap_query
+from bot.knowledge import KnowledgeBase
 from bot.outbox import AskerUpdateKind, CloseReason, OutboxPayload, Person
 from bot.register import profiles
 from bot.routing import payloads
@@ -33,6 +33,7 @@ from bot.routing.errors import NotYours, RoutingInputError, StaleActionError
 from bot.routing.policy import RoutingPolicy
 from bot.routing.selection import Candidate, Selection, expert_language, select_experts
 from bot.routing.states import QUESTION_ACTIVE, QUESTION_FINAL, ROUTING_OPEN, record_event, transition
+from bot.routing.told import person_key, told_asker_of
 from bot.text import strip_bidi, strip_invisible
 from storage import question_repo, register_repo, slack_repo
 from storage import routing_repo as repo
@@ -52,7 +53,6 @@ from storage.models import (
     RoutingStatus,
     Timer,
     TimerKind,
-    Visibility,
 )
 
 Q = QuestionStatus
@@ -383,19 +383,10 @@ class RoutingCore:
     def _routed_by_hand(
         self, session: Session, question: Question, routing: Routing, *, actor: str, note: str, now: datetime
     ) -> None:
-        event = transition(session, question, Q.ROUTED, actor=actor, now=now, note=note)
+        transition(session, question, Q.ROUTED, actor=actor, now=now, note=note)
         session.flush()
-        # once per (question, person): staff asking the same person again after it came back to them (they
-        # declined or stayed silent) tells the asker nothing new; the routing is the person's on this question
-        self.notify_asker(
-            session,
-            question,
-            event,
-            AskerUpdateKind.ROUTED,
-            now,
-            experts=[person(routing)],
-            cause=f"q{question.id}-r{routing.id}",
-        )
+        cause = f"q{question.id}-r{routing.id}"
+        self.tell_asker_asked(session, question, AskerUpdateKind.ROUTED, [routing], now, cause=cause)
 
     def refill(self, session: Session, question: Question, *, now: datetime) -> None:
         """After a decline: keep ``initial_experts`` asked; escalate when nobody is left."""
@@ -529,6 +520,32 @@ class RoutingCore:
             recipient_slack_id=question.asker_slack_id,
         )
 
+    def tell_asker_asked(
+        self,
+        session: Session,
+        question: Question,
+        update: AskerUpdateKind,
+        routings: Sequence[Routing],
+        now: datetime,
+        *,
+        cause: str,
+    ) -> None:
+        """Tell the asker who was asked (``ROUTED``, ``ADDED``), once per question and person: someone they were
+        told of before (the matcher's choice whom staff assign again, someone asked again after declining) is not
+        named again; with nobody new, nothing is sent. Routing actions hold the question's lock, so two replicas
+        cannot both find someone untold; the outbox's unique key keeps each message once across retries."""
+        told = told_asker_of(session, question.id)
+        fresh = [p for p in (person(r) for r in routings) if person_key(p) not in told]
+        if fresh and question.asker_slack_id:
+            self.enqueue(
+                session,
+                payloads.asker_update(question, update, experts=fresh),
+                cause=cause,
+                now=now,
+                question=question,
+                recipient_slack_id=question.asker_slack_id,
+            )
+
     def enqueue(
         self,
         session: Session,
@@ -562,22 +579,6 @@ class RoutingCore:
         )
 
     # --- the registers -----------------------------------------------------------------------------------------
-
-    def record_gap(self, session: Session, question: Question, selection: Selection, *, now: datetime) -> None:
-        """Nobody fits: the knowledge centre wants to know (a knowledge gap, private text flagged as such)."""
-        result = selection.result
-        private = question.channel_is_private or question.visibility is not Visibility.PUBLIC
-        question_repo.create_knowledge_gap(
-            session,
-            query=question.text[:2000],
-            normalized=normalise_gap_query(result) if result is not None else question.text.casefold()[:500],
-            themes=theme_keys(question) or (list(result.themes) if result is not None else []),
-            asker_slack_id=None if question.visibility is Visibility.ANONYMOUS else question.asker_slack_id,
-            channel_id=question.channel_id,
-            channel_is_private=private,
-            source="routing",
-            now=now,
-        )
 
     def set_availability(
         self, session: Session, slack_user_id: str, availability: Availability, until: date | None, now: datetime

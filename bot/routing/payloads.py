@@ -27,6 +27,7 @@ from bot.outbox import (
     QuestionUpdated,
     RoutingClosed,
     Triage,
+    TriageUndelivered,
 )
 from storage.models import Answer, EscalationReason, Expert, Question, Routing, RoutingStatus, Visibility
 
@@ -253,12 +254,7 @@ def triage(
     question: Question, reason: EscalationReason, *, escalated_at: datetime, routing_counts: dict[str, int]
 ) -> Triage:
     """The question for the staff triage channel: content only when shareable, else redacted."""
-    fields = _question(question)
-    if is_shareable(question):
-        asker, redacted = _asker(question), False
-    else:
-        fields["text"] = fields["context"] = None
-        asker, redacted = {"asker_name": None, "asker_slack_id": None, "anonymous": True}, True
+    fields, asker, redacted = _for_staff(question)
     return Triage(
         **fields,
         **asker,
@@ -268,3 +264,29 @@ def triage(
         routing_counts=routing_counts,
         language=DEFAULT_LANGUAGE,
     )
+
+
+def triage_undelivered(question: Question, *, channel_id: str | None, error: str) -> TriageUndelivered:
+    """For one staff member by DM, when the triage channel could not be reached: the question as the channel would
+    have shown it (redacted the same way), in the staff member's own language (``language`` None)."""
+    fields, asker, redacted = _for_staff(question)
+    reason = question.escalation_reason
+    return TriageUndelivered(
+        **fields,
+        **asker,
+        redacted=redacted,
+        reason=EscalationReason(reason) if reason in {r.value for r in EscalationReason} else None,
+        escalated_at=question.escalated_at.isoformat() if question.escalated_at else None,
+        triage_channel_id=channel_id,
+        error=error[:200],
+        language=None,
+    )
+
+
+def _for_staff(question: Question) -> tuple[_QuestionFields, _AskerFields, bool]:
+    """What staff may see of a question: its content only when shareable (else no text, no asker: redacted)."""
+    fields = _question(question)
+    if is_shareable(question):
+        return fields, _asker(question), False
+    fields["text"] = fields["context"] = None
+    return fields, {"asker_name": None, "asker_slack_id": None, "anonymous": True}, True

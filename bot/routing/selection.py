@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from bot.errors import QueryError
 from bot.i18n import DEFAULT_LANGUAGE, language_of
-from bot.knowledge import KnowledgeBase, searchable_start
+from bot.knowledge import KnowledgeBase, normalise_gap_query, searchable_start
 from bot.matching.results import ExpertHit, SearchResult
 from bot.routing.policy import RoutingPolicy
-from storage import register_repo, slack_repo
+from storage import question_repo, register_repo, slack_repo
 from storage import routing_repo as repo
-from storage.models import Availability, Consent, Expert, Question, RecordStatus
+from storage.models import Availability, Consent, Expert, Question, RecordStatus, Visibility
 
 # Why a candidate was left out (for tests, logs and the staff view).
 SKIP_ASKER = "asker"
@@ -263,3 +263,20 @@ def select_experts(
     taken = {_org_key(r.expert) for r in question.routings if r.expert is not None}
     chosen = spread_over_organisations(ranked, count, spread_ratio=policy.spread_ratio, taken_organisations=taken)
     return Selection(chosen=chosen, result=result, skipped=skipped, hits=hits)
+
+
+def record_gap(session: Session, question: Question, selection: Selection, *, now: datetime) -> None:
+    """Nobody fits: the knowledge centre wants to know (a knowledge gap, private text flagged as such)."""
+    result = selection.result
+    private = question.channel_is_private or question.visibility is not Visibility.PUBLIC
+    question_repo.create_knowledge_gap(
+        session,
+        query=question.text[:2000],
+        normalized=normalise_gap_query(result) if result is not None else question.text.casefold()[:500],
+        themes=[th.key for th in question.themes] or (list(result.themes) if result is not None else []),
+        asker_slack_id=None if question.visibility is Visibility.ANONYMOUS else question.asker_slack_id,
+        channel_id=question.channel_id,
+        channel_is_private=private,
+        source="routing",
+        now=now,
+    )

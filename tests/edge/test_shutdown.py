@@ -86,3 +86,41 @@ def test_stopping_closes_the_listener_but_not_what_requests_in_progress_write_to
         server.pull_trigger()  # what a request finishing in a worker thread does: no OSError
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(signal.SIGINT, signal.SIGINT), (signal.SIGTERM, signal.SIGINT), (signal.SIGTERM, signal.SIGTERM)],
+    ids=["Ctrl-C-twice", "SIGTERM-then-Ctrl-C", "SIGTERM-twice"],
+)
+def test_a_second_stop_signal_ends_a_hung_shutdown_at_once(
+    mode: str, first: signal.Signals, second: signal.Signals, tmp_path: Path
+) -> None:
+    """The orderly shutdown waits for the work in progress; when that hangs — here a Slack call that Slack told to
+    come back in an hour (a 429 with ``Retry-After: 3600``, which the client sleeps through) — a second signal ends
+    the process at once: exit code 128 + the signal (130 for Ctrl-C), one log line saying the shutdown was cut short.
+    Before, the second Ctrl-C was ignored in Socket Mode and ended in "Aborted!" with the process still waiting for
+    its threads over HTTP."""
+    user = "U0HUNG001"
+    with SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN) as emulator:
+        emulator.add_user(user, name="hung", real_name="Hung Request", locale="nl-BE")
+        bot = BotProcess(emulator, database_url=f"sqlite:///{tmp_path / 'w.db'}", mode=mode, log_path=tmp_path / "log")
+        bot.start()
+        process = bot.process
+        assert process is not None
+        try:
+            emulator.fail_next("views.publish", status=429, retry_after=3600)
+            emulator.open_home(user, wait=False)
+            emulator.wait_for(lambda: emulator.calls_to("views.publish"), timeout=60)  # now asleep in that call
+            process.send_signal(first)
+            emulator.wait_for(lambda: "wieweet stopping" in bot.log(), timeout=60)
+            assert process.poll() is None, bot.log()  # the orderly shutdown waits for the stuck call
+            process.send_signal(second)
+            code = process.wait(timeout=60)
+        finally:
+            bot.kill()
+        log = bot.log()
+        assert code == 128 + second, log
+        assert log.count("shutdown cut short") == 1, log
+        assert "Traceback" not in log and "Aborted!" not in log, log

@@ -51,6 +51,8 @@ def public_message(message: JSON) -> JSON:
 
 def post_message(state: State, params: Params) -> JSON:
     channel = visible_channel(state, params)
+    if channel.is_archived:
+        raise ApiError("is_archived")
     if state.bot_user_id not in channel.members:
         raise ApiError("not_in_channel")
     text, blocks, attachments = message_content(params)

@@ -187,6 +187,11 @@ class SlackEmulator(DriverMixin):
             record = self._state.views[view_id]
             record.body["private_metadata"] = private_metadata
 
+    def archive_channel(self, channel_id: str) -> None:
+        """Archive a channel: posts in it are refused with ``is_archived`` from now on."""
+        with self._state.lock:
+            self._state.channels[channel_id].is_archived = True
+
     def add_member(self, channel_id: str, user_id: str) -> None:
         with self._state.lock:
             channel = self._state.channels[channel_id]

@@ -26,6 +26,8 @@ class Channel:
     created: int = field(default_factory=lambda: int(time.time()))
     topic: str = ""
     purpose: str = ""
+    is_archived: bool = False
+    """Archived: Slack refuses posts in it (``is_archived``)."""
     messages: list[JSON] = field(default_factory=list)
 
     def find(self, ts: str) -> JSON | None:
@@ -57,7 +59,7 @@ class Channel:
             "is_im": False,
             "is_mpim": self.is_mpim,
             "is_private": self.is_private,
-            "is_archived": False,
+            "is_archived": self.is_archived,
             "is_general": False,
             "is_shared": self.is_ext_shared or self.is_org_shared,
             "is_org_shared": self.is_org_shared,

@@ -342,3 +342,31 @@ def test_staff_see_waiting_questions_and_which_the_triage_channel_never_got(worl
     assert queue.count == 2
     assert [(w.question_id, w.triage_error) for w in queue.questions] == [(posted, None), (lost, "not_in_channel")]
     assert queue.questions[1].text is not None and "zuurdesembrood" in queue.questions[1].text
+
+
+def test_an_expert_the_matcher_chose_whom_staff_assign_again_is_not_announced_twice(world: World) -> None:
+    """The matcher's first message names both experts; after the question went to staff, staff choosing one of them
+    (they declined meanwhile) asks that expert again, but the asker already knows of them: no second "sent to"."""
+    seed_housing(world)
+    qid = world.ask()
+    (named,) = _routed_updates(world, qid)
+    assert len(named) == 2
+    first = sorted(named)[0]
+    with world.db.session() as s:
+        q = s.get(Question, qid)
+        assert q is not None
+        rid = next(r.id for r in q.routings if r.recipient_slack_id == first)
+        world.service.decline(s, routing_id=rid, actor_slack_id=first, now=NOW)
+    kinds = {TimerKind.ESCALATE}
+    run_due_timers(
+        world.db, now=local(2026, 12, 14, 10), worker_id="w1", handler=world.service.handle_timer, kinds=kinds
+    )
+    with world.db.session() as s:
+        q = s.get(Question, qid)
+        assert q is not None and q.status is Q.ESCALATED
+    with world.db.session() as s:
+        again = world.service.staff_assign(s, question_id=qid, to_slack_id=first, actor=STAFF, now=LATER)
+        assert again.id == rid and again.status is R.ASKED  # asked again: a new request for them
+    requests = [m for m in world.outbox(K.EXPERT_REQUEST, question_id=qid) if m.recipient_slack_id == first]
+    assert len(requests) == 2
+    assert _routed_updates(world, qid) == [named]  # the asker: still the one message naming them

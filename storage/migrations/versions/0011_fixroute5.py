@@ -1,0 +1,55 @@
+"""routing: one outbox message kind, ``triage_undelivered`` (an escalated question the triage channel never got:
+each staff member is told by DM)
+
+Revision ID: 0011_fixroute5
+Revises: 0010_auditentity
+Create Date: 2026-12-05 08:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011_fixroute5"
+down_revision: str | None = "0010_auditentity"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OLD_KINDS = (
+    "expert_request",
+    "expert_reminder",
+    "routing_closed",
+    "question_updated",
+    "answer_to_asker",
+    "question_answered",
+    "asker_update",
+    "triage",
+    "consent_request",
+    "practice_review",
+    "profile_review",
+    "submission_outcome",
+    "needs_proposal",
+    "expertise_request",
+    "delivery_failed",
+)
+NEW_KINDS = (*OLD_KINDS, "triage_undelivered")
+CHECK = "outbox_kind"
+
+
+def _replace_kind_check(kinds: Sequence[str]) -> None:
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f(f"ck_outbox_messages_{CHECK}"), type_="check")
+        batch_op.create_check_constraint(CHECK, sa.column("kind").in_(kinds))
+
+
+def upgrade() -> None:
+    _replace_kind_check(NEW_KINDS)
+
+
+def downgrade() -> None:
+    outbox = sa.table("outbox_messages", sa.column("kind", sa.String))
+    op.execute(outbox.delete().where(outbox.c.kind.not_in(OLD_KINDS)))
+    _replace_kind_check(OLD_KINDS)

@@ -1,0 +1,199 @@
+"""End to end: staff hear of every question that waits for them, and of every choice that changes nothing.
+
+* An escalated question whose post to the triage channel fails for good (the bot is not in the channel, it was
+  archived or deleted, Slack rate-limits beyond every retry) reaches each staff member by DM instead — the ones named
+  in WIEWEET_STAFF_USER_IDS and the members of WIEWEET_STAFF_USERGROUP — once per question, naming the channel and
+  what went wrong in plain words; a private question's DM leaves its text out, as the triage channel does.
+* The asker hears "sent to X" once per question and person; staff choosing someone who already has the question
+  are told so, and that person gets no second request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from handlers import ids
+from storage.models import QuestionStatus
+from tests.e2e.conftest import NL_USER
+from tests.e2e.harness import BotProcess, flat
+from tests.e2e.test_routing import BREAD, MONDAY, QUESTION, STAFF, TRIAGE, ask, asker_dms, expert_dms, questions
+from tests.emulator import SlackEmulator
+
+STAFF2 = "U0STAFF02"  # staff through the staff user group
+STAFF_GROUP = "S0STAFF01"
+NOT_IN_CHANNEL = "geen lid van het kanaal"  # the Dutch plain words for Slack's not_in_channel
+ARCHIVED = "gearchiveerd"
+
+
+@pytest.fixture
+def clock_file(tmp_path: Path) -> Path:
+    path = tmp_path / "now.txt"
+    path.write_text(MONDAY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest) -> str:
+    name = "demo_db_url" if request.param == "sqlite" else "postgres_demo_url"
+    return str(request.getfixturevalue(name))
+
+
+def start(emulator: SlackEmulator, db_url: str, log: Path, clock: Path) -> BotProcess:
+    env = {
+        "WIEWEET_FAKE_NOW_FILE": str(clock),
+        "WIEWEET_JOB_INTERVAL": "0.5",
+        "WIEWEET_TRIAGE_CHANNEL": TRIAGE,
+        "WIEWEET_STAFF_USER_IDS": STAFF,
+        "WIEWEET_STAFF_USERGROUP": STAFF_GROUP,
+    }
+    return BotProcess(emulator, database_url=db_url, mode="socket", log_path=log, extra_env=env).start()
+
+
+def _people(emulator: SlackEmulator, *, triage_members: list[str] | None = None) -> None:
+    emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
+    emulator.add_user(STAFF2, name="staff2", real_name="Kenniscentrum Twee", locale="en-GB")
+    emulator.add_usergroup(STAFF_GROUP, "kenniscentrum", [STAFF2])
+    for n in range(1, 121):
+        emulator.add_user(f"U0DEMO{n:03d}", name=f"demo{n}", real_name=f"Demo {n}", locale="nl-BE")
+    members = triage_members if triage_members is not None else [STAFF, emulator.bot_user_id]
+    emulator.add_channel(TRIAGE, name="triage", members=members, bot_is_member=emulator.bot_user_id in members)
+
+
+@pytest.fixture
+def staff_bot(emulator: SlackEmulator, any_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
+    """The bot with two staff members (one by id, one through the user group); the bot is not in the triage channel."""
+    _people(emulator, triage_members=[STAFF])
+    process = start(emulator, any_db_url, tmp_path / "bot.log", clock_file)
+    yield process
+    process.stop()
+
+
+def staff_alerts(emulator: SlackEmulator, user: str, word: str) -> list[str]:
+    return [flat(m) for m in emulator.messages(emulator.dm_channel_with(user)) if word in flat(m)]
+
+
+def test_an_escalation_the_triage_channel_never_got_reaches_each_staff_member_by_dm_once(
+    staff_bot: BotProcess, emulator: SlackEmulator, any_db_url: str, tmp_path: Path, clock_file: Path
+) -> None:
+    ask(emulator, NL_USER, BREAD)  # nobody in the register matches: straight to staff
+    emulator.wait_for(lambda: staff_alerts(emulator, STAFF, NOT_IN_CHANNEL), timeout=30)
+    emulator.wait_for(lambda: staff_alerts(emulator, STAFF2, "not a member of the channel"), timeout=30)
+    bread = next(q for q in questions(any_db_url) if q.text == BREAD)
+    assert emulator.messages(TRIAGE) == []
+    nl = staff_alerts(emulator, STAFF, NOT_IN_CHANNEL)[0]
+    assert f"#{bread.id}" in nl and f"<#{TRIAGE}>" in nl and "zuurdesembrood" in nl
+    en = staff_alerts(emulator, STAFF2, "not a member of the channel")[0]
+    assert f"#{bread.id}" in en and f"<#{TRIAGE}>" in en and "/invite" in en
+    # a restart (or another replica) does not tell them again
+    staff_bot.stop()
+    again = start(emulator, any_db_url, tmp_path / "bot2.log", clock_file)
+    try:
+        time.sleep(1.5)  # a few outbox runs of the new process
+        assert len(staff_alerts(emulator, STAFF, NOT_IN_CHANNEL)) == 1
+        assert len(staff_alerts(emulator, STAFF2, "not a member of the channel")) == 1
+        # a private question: staff hear that it waits, not what it says
+        ask(emulator, NL_USER, "Geheim: wie kent recepten voor zuurdesembrood met rogge?", visibility="private")
+        emulator.wait_for(lambda: len(staff_alerts(emulator, STAFF, NOT_IN_CHANNEL)) == 2, timeout=30)
+        private = staff_alerts(emulator, STAFF, NOT_IN_CHANNEL)[-1]
+        assert "rogge" not in private and "Geheim" not in private and NL_USER not in private
+        assert "Traceback" not in again.log()
+        again.assert_no_slack_calls_in_transactions()
+    finally:
+        again.stop()
+
+
+def test_an_archived_triage_channel_reaches_staff_by_dm_and_a_dm_that_fails_too_is_logged_once(
+    emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path
+) -> None:
+    _people(emulator)
+    emulator.archive_channel(TRIAGE)
+    # one staff member's account is deactivated: no DM reaches them either
+    emulator.add_user(STAFF, name="staff", real_name="Vertrokken", locale="nl-BE", deleted=True)
+    bot = start(emulator, demo_db_url, tmp_path / "bot.log", clock_file)
+    try:
+        ask(emulator, NL_USER, BREAD)
+        emulator.wait_for(lambda: staff_alerts(emulator, STAFF2, "the channel is archived"), timeout=30)
+        emulator.wait_for(lambda: "could not be told either" in bot.log(), timeout=30)
+        time.sleep(1.5)  # a few more outbox runs: nothing more is tried or logged
+        assert bot.log().count("could not be told either") == 1  # logged once, never a loop
+        assert len(staff_alerts(emulator, STAFF2, "the channel is archived")) == 1
+        bread = next(q for q in questions(demo_db_url) if q.text == BREAD)
+        assert bread.status is QuestionStatus.ESCALATED  # still listed for staff (Home tab, CLI)
+        assert "Traceback" not in bot.log()
+    finally:
+        bot.stop()
+
+
+def test_a_working_triage_channel_sends_staff_no_dm(
+    emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path
+) -> None:
+    _people(emulator)
+    bot = start(emulator, demo_db_url, tmp_path / "bot.log", clock_file)
+    try:
+        ask(emulator, NL_USER, BREAD)
+        emulator.wait_for(lambda: [m for m in emulator.messages(TRIAGE) if "zuurdesembrood" in flat(m)], timeout=30)
+        time.sleep(1.5)
+        assert not [c for c in emulator.calls_to("conversations.open") if c.params.get("users") in (STAFF, STAFF2)]
+    finally:
+        bot.stop()
+
+
+# --- once per question and person ----------------------------------------------------------------------------------
+
+
+def test_staff_choosing_an_expert_who_already_has_the_question_are_told_and_nobody_hears_twice(
+    emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path
+) -> None:
+    _people(emulator)
+    bot = start(emulator, demo_db_url, tmp_path / "bot.log", clock_file)
+    try:
+        ask(emulator, NL_USER, QUESTION)
+        emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=30)
+        question = next(q for q in questions(demo_db_url) if q.text == QUESTION)
+        first, second = sorted(r.recipient_slack_id or "" for r in question.routings)
+        routed = f"<@{first}>"
+        emulator.wait_for(lambda: any(routed in m for m in asker_dms(emulator, NL_USER)), timeout=30)
+        # the other expert forwards it to the first, who has it already: told so, nobody asked twice
+        other_dm = emulator.dm_channel_with(second)
+        other = [m for m in emulator.messages(other_dm) if ids.ACTION_CLAIM in flat(m.get("blocks"))][-1]
+        shown = len(emulator.response_posts)
+        emulator.select_user(second, ids.ACTION_FORWARD, first, message=other["ts"], channel=other_dm)
+        emulator.wait_for(lambda: len(emulator.response_posts) > shown, timeout=30)
+        assert "kreeg de vraag al" in flat([p["body"] for p in emulator.response_posts[shown:]])
+        # nobody answered in time: the question goes to staff, both experts still asked
+        clock_file.write_text("2026-12-07T09:35:00+01:00", encoding="utf-8")
+        triage = emulator.wait_for(
+            lambda: [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))],
+            timeout=30,
+        )[-1]
+        requests_before = len(expert_dms(emulator))
+        shown = len(emulator.response_posts)
+        emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, first, message=triage["ts"], channel=TRIAGE)
+        emulator.wait_for(lambda: len(emulator.response_posts) > shown, timeout=30)
+        assert "kreeg de vraag al" in flat([p["body"] for p in emulator.response_posts[shown:]])
+        time.sleep(1.5)  # a few more outbox runs
+        assert len(expert_dms(emulator)) == requests_before  # no second request
+        assert len([m for m in asker_dms(emulator, NL_USER) if routed in m]) == 1
+        # the expert declines; staff then choose them again on purpose: asked again, the asker not told again
+        channel = emulator.dm_channel_with(first)
+        request = [m for m in emulator.messages(channel) if ids.ACTION_DECLINE in flat(m.get("blocks"))][-1]
+        emulator.click_button(first, ids.ACTION_DECLINE, message=request["ts"], channel=channel)
+        emulator.wait_for(lambda: emulator.views(first))
+        emulator.submit_view(first, emulator.views(first)[-1]["id"], {ids.BLOCK_DECLINE_REASON: "Geen tijd"})
+        emulator.wait_for_call("chat.update", lambda c: c.params.get("ts") == request["ts"], timeout=30)
+        posted = len(emulator.messages(channel))
+        emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, first, message=triage["ts"], channel=TRIAGE)
+        emulator.wait_for(
+            lambda: [m for m in emulator.messages(channel)[posted:] if ids.ACTION_CLAIM in flat(m.get("blocks"))],
+            timeout=30,
+        )
+        time.sleep(1.5)
+        assert len([m for m in asker_dms(emulator, NL_USER) if routed in m]) == 1
+        assert "Traceback" not in bot.log()
+        bot.assert_no_slack_calls_in_transactions()
+    finally:
+        bot.stop()

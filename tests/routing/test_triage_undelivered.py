@@ -1,0 +1,126 @@
+"""An escalated question the triage channel never got: each staff member is told by DM, once per question.
+
+Through the real routing service, outbox and sender (Slack itself is not called: the failures are recorded as the
+sender records them). The end-to-end runs are in ``tests/e2e/test_staff_told.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.outbox import claim_outbox
+from bot.routing.policy import RoutingPolicy
+from handlers.outbox import OutboxSender, render_message
+from handlers.services import Services
+from storage.models import OutboxKind, OutboxMessage, Question, QuestionStatus, Visibility
+from tests.routing.conftest import NOW, World, seed_housing
+
+K = OutboxKind
+LATER = NOW + timedelta(minutes=5)
+TRIAGE = "C0TRIAGE1"
+STAFF = ("USTAFF001", "USTAFF002")
+BREAD = "Wie kent de beste recepten voor zuurdesembrood met spelt?"  # nobody in the register matches
+
+
+def _sender(
+    world: World, *, staff: tuple[str, ...] = STAFF, channel: str | None = TRIAGE, attempts: int = 8
+) -> OutboxSender:
+    settings = Settings(staff_user_ids=frozenset(staff), triage_channel_id=channel)
+    services = Services(settings=settings, db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service)
+    client = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
+    return OutboxSender(services, client, policy=RoutingPolicy(max_attempts=attempts))
+
+
+def _fail_triage(world: World, sender: OutboxSender, error: str, *, permanent: bool = True) -> int:
+    failed = 0
+    for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
+        if message.kind is K.TRIAGE:
+            sender._failed(message, error, permanent=permanent)
+            failed += 1
+    return failed
+
+
+def _alerts(world: World, qid: int) -> list[OutboxMessage]:
+    return world.outbox(K.TRIAGE_UNDELIVERED, question_id=qid)
+
+
+@pytest.mark.parametrize("error", ["not_in_channel", "is_archived", "channel_not_found"])
+def test_each_staff_member_is_told_once_per_question(world: World, error: str) -> None:
+    seed_housing(world)
+    qid = world.ask(text=BREAD, theme_keys=[])
+    sender = _sender(world)
+    assert _fail_triage(world, sender, error) == 1
+    alerts = _alerts(world, qid)
+    assert sorted(m.recipient_slack_id or "" for m in alerts) == list(STAFF)
+    assert {m.payload["error"] for m in alerts} == {error}
+    assert {m.payload["triage_channel_id"] for m in alerts} == {TRIAGE}
+    # the same failure noticed again (another replica, a restart, a second escalation): nobody is told twice
+    with world.db.session() as s:
+        again = world.service.triage_undelivered(
+            s, question_id=qid, staff=STAFF, channel_id=TRIAGE, error=error, now=LATER
+        )
+    assert again == "staff told: 0 of 2"
+    assert len(_alerts(world, qid)) == 2
+
+
+def test_the_dm_names_the_channel_and_the_reason_in_plain_words_and_keeps_a_private_question_private(
+    world: World,
+) -> None:
+    seed_housing(world)
+    qid = world.ask(text=BREAD, theme_keys=[], visibility=Visibility.PRIVATE)
+    _fail_triage(world, _sender(world), "not_in_channel")
+    message = _alerts(world, qid)[0]
+    nl = render_message(message.kind, message.payload, "nl")
+    en = render_message(message.kind, message.payload, "en")
+    assert f"#{qid}" in nl.text and f"<#{TRIAGE}>" in nl.text and "geen lid van het kanaal" in nl.text
+    assert "not a member of the channel" in en.text
+    shown = str(nl.blocks) + str(en.blocks)
+    assert "zuurdesembrood" not in shown and "UASKER" not in shown  # private: no text, no asker
+    assert message.payload["text"] is None and message.payload["redacted"] is True
+
+
+def test_rate_limited_beyond_every_retry_tells_staff_only_when_the_post_is_given_up(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask(text=BREAD, theme_keys=[])
+    _fail_triage(world, _sender(world, attempts=2), "ratelimited", permanent=False)
+    assert _alerts(world, qid) == []  # it will be tried again: nobody is bothered yet
+    with world.db.session() as s:  # the retry is due
+        s.get(OutboxMessage, world.outbox(K.TRIAGE, question_id=qid)[0].id).next_attempt_at = LATER  # type: ignore[union-attr]
+    _fail_triage(world, _sender(world, attempts=2), "ratelimited", permanent=False)
+    alerts = _alerts(world, qid)
+    assert len(alerts) == 2
+    assert "te veel berichten tegelijk" in render_message(alerts[0].kind, alerts[0].payload, "nl").text
+
+
+def test_without_a_triage_channel_staff_get_the_question_by_dm(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask(text=BREAD, theme_keys=[])
+    sender = _sender(world, channel=None)
+    for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
+        if message.kind is K.TRIAGE:
+            assert sender.send_one(message) is False  # nowhere to post: given up at once
+    alerts = _alerts(world, qid)
+    assert len(alerts) == 2 and alerts[0].payload["triage_channel_id"] is None
+    assert "geen triagekanaal ingesteld" in render_message(alerts[0].kind, alerts[0].payload, "nl").text
+
+
+def test_nobody_is_told_when_staff_took_it_up_meanwhile_or_no_staff_are_configured(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed_housing(world)
+    qid = world.ask(text=BREAD, theme_keys=[])
+    with world.db.session() as s:
+        world.service.cancel(s, question_id=qid, actor_slack_id="UASKER001", now=LATER)  # the asker withdrew it
+    _fail_triage(world, _sender(world), "not_in_channel")
+    assert _alerts(world, qid) == []
+    other = world.ask(text="Wie kent recepten voor zuurdesembrood met rogge?", theme_keys=[])
+    _fail_triage(world, _sender(world, staff=()), "not_in_channel")
+    assert _alerts(world, other) == []
+    assert "no staff are configured" in caplog.text
+    with world.db.session() as s:
+        q = s.get(Question, other)
+        assert q is not None and q.status is QuestionStatus.ESCALATED  # still listed for staff
