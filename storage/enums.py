@@ -111,7 +111,7 @@ class OutboxKind(enum.StrEnum):
     EXPERTISE_REQUEST = "expertise_request"  # DM: would you add this topic to your expert profile?
     # routing (added in revision 0009_undelivered)
     DELIVERY_FAILED = "delivery_failed"  # a request could not reach the one asked: to who chose them, or staff
-    # (added in revision 0011_fixroute5)
+    # (added in revision 0011_triagedm)
     TRIAGE_UNDELIVERED = "triage_undelivered"  # DM to each staff member: the triage channel never got a question
 
 

@@ -1,7 +1,7 @@
 """routing: one outbox message kind, ``triage_undelivered`` (an escalated question the triage channel never got:
 each staff member is told by DM)
 
-Revision ID: 0011_fixroute5
+Revision ID: 0011_triagedm
 Revises: 0010_auditentity
 Create Date: 2026-12-05 08:00:00
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_fixroute5"
+revision: str = "0011_triagedm"
 down_revision: str | None = "0010_auditentity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
