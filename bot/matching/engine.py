@@ -81,6 +81,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
 from operator import ge, itemgetter
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import process
@@ -198,6 +199,17 @@ _PlanEntry = tuple[int, int, Group, Variant]
 _ReasonPlan = dict[str, list[_PlanEntry]]
 
 
+class _Weights(NamedTuple):
+    """``Matcher._weights``: per query group the most it adds to a document of each kind (an expert's with its
+    practices' and answers' work counted for a group no profile has); per concept group, known and specificity."""
+
+    expert: list[float]
+    practice: list[float]
+    answer: list[float]
+    known: list[bool]
+    specificity: list[float]
+
+
 def _largest(scores: dict[int, float], n: int, least: float | None = None) -> list[tuple[int, float]]:
     """``heapq.nlargest(n, scores.items(), key=_second)``: the same items in the same order (ties in dict order,
     as a stable sort keeps them), found faster: the n-th largest value first (no key function; ``least`` when the
@@ -312,6 +324,8 @@ class Matcher:
         self._collections = tuple(k.collection for k in self._kinds.values())  # never replaced (reset in place)
         self._df_ratio_memo: dict[str, float] = {}  # term -> _df_ratio at _df_ratio_versions
         self._df_ratio_versions: tuple[int, ...] = ()
+        self._idfs_memo: dict[str, tuple[float | None, float | None, float | None]] = {}  # term -> _term_idfs
+        self._idfs_versions: tuple[int, ...] = ()
         self._told_uncalibrated = False  # logged once that the gap model waits for a calibration
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
         self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
@@ -457,7 +471,14 @@ class Matcher:
             for doc in kind.docs.values():
                 self._learn_acronyms(doc)
         self._phrases, self._phrase_postings = {}, 0  # their arrays go with the collections' (forget_derived)
-        for memo in (self._surfaces_memo, self._overlap_memo, self._df_ratio_memo, self._item_memo, self.last_stats):
+        for memo in (
+            self._surfaces_memo,
+            self._overlap_memo,
+            self._df_ratio_memo,
+            self._idfs_memo,
+            self._item_memo,
+            self.last_stats,
+        ):
             memo.clear()
         self._parser.forget()
         for coll in self._collections:
@@ -963,10 +984,11 @@ class Matcher:
                     if self._boost(kind, doc_id, pq) > 1.0:
                         raw[doc_id] = 1.0
 
-        e_groups = self._group_ideals(e_kind, pq, evidence=True)
+        weights = self._weights(pq)
+        e_groups = weights.expert
         e_ideal = sum(e_groups) or 1.0
-        p_ideal = self._ideal(p_kind, pq)
-        a_ideal = self._ideal(a_kind, pq)
+        p_ideal = sum(weights.practice) or 1.0
+        a_ideal = sum(weights.answer) or 1.0
         e_rank = self._contact_floor(e_raw, p_by_expert, e_ideal / p_ideal)
 
         # the meaning-based signal, where the vectors are there (see bot.matching.semantic); the question is embedded
@@ -1002,7 +1024,7 @@ class Matcher:
             return got
 
         features = self._gap_features(
-            pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top, explain_expert
+            pq, top_id, best_norm, weights, e_sim, p_sim, p_raw, p_ideal, lexical_top, explain_expert
         )
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
@@ -1183,7 +1205,7 @@ class Matcher:
         pq: ParsedQuery,
         top_id: int | None,
         best_norm: float,
-        e_groups: Sequence[float],
+        weights: _Weights,
         e_sim: Similarity,
         p_sim: Similarity,
         p_raw: Mapping[int, float],
@@ -1198,11 +1220,10 @@ class Matcher:
         # per concept (content word): is any form of it in the register, and how specific it is — the best IDF a
         # variant of the word reaches in any document kind, over that kind's largest IDF (a word the register lacks
         # entirely is as specific as a word can be; a generic word such as "plan" or "beleid" weighs little)
-        known = [any(self._in_index(t) for v in g.variants for t in v.terms) for g in pq.groups[:n]]
-        weight = [self._specificity(g) if k else 1.0 for g, k in zip(pq.groups[:n], known, strict=True)]
+        known, weight = weights.known, weights.specificity
         # what a full match of each concept would add to an expert's score (the quality of a match is relative to it)
         ideal = [0.0] * n
-        for g, w in zip(pq.groups, e_groups, strict=True):
+        for g, w in zip(pq.groups, weights.expert, strict=True):
             if not g.theme:
                 for i in range(n):
                     if g.concepts >> i & 1:
@@ -1290,25 +1311,6 @@ class Matcher:
         code, a word only the asker uses) — a Dutch question full of those is still Dutch."""
         n = pq.concepts
         return sum(not is_dutch_word(w) and is_real_word(w) for w in Matcher._concept_words(pq)) / n if n else 0.0
-
-    def _specificity(self, g: Group) -> float:
-        """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,
-        over that kind's largest IDF; a generic word ("plan", "beleid") counts a fifth of that."""
-        best = 0.0
-        for coll in self._collections:
-            if not len(coll):
-                continue
-            top = coll.max_idf()
-            postings, idf = coll.postings, coll.idf
-            for v in g.variants:
-                terms = v.terms
-                if len(terms) == 1:  # most variants: sum((x,)) / 1 is x, the same float
-                    if terms[0] in postings:
-                        x = idf(terms[0]) / top
-                        best = max(best, x)
-                elif all(t in postings for t in terms):
-                    best = max(best, sum(idf(t) for t in terms) / len(terms) / top)
-        return best * (0.2 if self._stem(g.word) in self._generic_stems else 1.0)
 
     @staticmethod
     def _group_contribs(kind: _Kind, doc_id: int, pq: ParsedQuery) -> list[float]:
@@ -1720,43 +1722,102 @@ class Matcher:
                 gbest[d] = x
                 partial[d] = pget(d, 0.0) + x - old
 
-    def _ideal(self, kind: _Kind, pq: ParsedQuery, *, evidence: bool = False) -> float:
-        """The score a document matching every query group in full would get (normalisation denominator)."""
-        return sum(self._group_ideals(kind, pq, evidence=evidence)) or 1.0
+    def _term_idfs(self, term: str) -> tuple[float | None, float | None, float | None]:
+        """``term``'s IDF in the experts, practices and answers (None where no document has it), remembered while the
+        collections stay the same (a recognised theme's other names are weighed question after question)."""
+        colls = self._collections
+        versions = tuple(c.version for c in colls)
+        memo = self._idfs_memo
+        if versions != self._idfs_versions or len(memo) >= 16384:
+            memo.clear()
+            self._idfs_versions = versions
+        got = memo.get(term)
+        if got is None:
+            e, p, a = colls
+            got = memo[term] = (
+                e.idf(term) if term in e.postings else None,
+                p.idf(term) if term in p.postings else None,
+                a.idf(term) if term in a.postings else None,
+            )
+        return got
 
-    def _group_ideals(self, kind: _Kind, pq: ParsedQuery, *, evidence: bool = False) -> list[float]:
-        """Per query group, the most it can add to a document's score (the best IDF a variant reaches)."""
+    def _weights(self, pq: ParsedQuery) -> _Weights:
+        """In one pass over the question's variants: per query group, the most it can add to an expert (its work
+        counted, see ``_Weights``), a practice and an answer — the best IDF a variant reaches, the normalisation
+        ideals — and per concept group whether any of its terms is in the register and how specific it is (the
+        best IDF a variant reaches in any document kind, over that kind's largest IDF; a generic word such as
+        "plan" or "beleid" counts a fifth of that). The same floats as a pass per kind and per group: maxima in any
+        order, each sum over a variant's terms in their order."""
         cfg = self.config
-        coll = kind.collection
-        others = [self._kinds["practice"], self._kinds["answer"]] if evidence else []
-        ideals: list[float] = []
-        postings, idf = coll.postings, coll.idf
-        for g in pq.groups:
-            best = 0.0
-            seen = False
+        colls = self._collections
+        top_e, top_p, top_a = (c.max_idf() for c in colls)
+        w_p, w_a = cfg.practice_evidence, cfg.answer_evidence
+        unknown = (cfg.unknown_word_idf * top_e, cfg.unknown_word_idf * top_p, cfg.unknown_word_idf * top_a)
+        versions = tuple(c.version for c in colls)
+        if versions != self._idfs_versions:
+            self._idfs_memo.clear()
+            self._idfs_versions = versions
+        memo = self._idfs_memo
+        idfs = self._term_idfs
+        n = pq.concepts
+        out = _Weights([], [], [], [], [])
+        for gi, g in enumerate(pq.groups):
+            be = bp = ba = ev = spec = 0.0
+            se = sp = sa = False
+            fragment = False  # some term is in the register, only as a fragment of a multi-word synonym
             for v in g.variants:
                 terms = v.terms
                 if len(terms) == 1:  # most variants: sum((x,)) / 1 is x, the same float
-                    if terms[0] in postings:
-                        seen = True
-                        x = idf(terms[0])
-                        best = max(best, x)
+                    got = memo.get(terms[0]) or idfs(terms[0])
+                    xe, xp, xa = got
+                    if xe is not None:
+                        se = True
+                        be = max(be, xe)
+                        spec = max(spec, xe / top_e)
+                    if xp is not None:
+                        sp = True
+                        bp = max(bp, xp)
+                        spec = max(spec, xp / top_p)
+                        ev = max(ev, w_p * xp)
+                    if xa is not None:
+                        sa = True
+                        ba = max(ba, xa)
+                        spec = max(spec, xa / top_a)
+                        ev = max(ev, w_a * xa)
                     continue
-                present = [t for t in terms if t in postings]
-                if present and (not v.whole or len(present) == len(terms)):
-                    seen = True
-                    best = max(best, sum(idf(t) for t in present) / len(terms))
-            if not seen:
-                for other, w in zip(others, (cfg.practice_evidence, cfg.answer_evidence), strict=False):
-                    for v in g.variants:
-                        present = [t for t in v.terms if t in other.collection.postings]
-                        if present and (not v.whole or len(present) == len(v.terms)):
-                            seen = True
-                            best = max(best, w * sum(other.collection.idf(t) for t in present) / len(v.terms))
-            if not seen and not g.theme:
-                best = cfg.unknown_word_idf * coll.max_idf()
-            ideals.append(best)
-        return ideals
+                got_all = [memo.get(t) or idfs(t) for t in terms]
+                k = len(terms)
+                for i, top in enumerate((top_e, top_p, top_a)):
+                    present = [x[i] for x in got_all if x[i] is not None]
+                    if not present:
+                        continue
+                    if len(present) == k:  # every term in this kind: its specificity
+                        spec = max(spec, sum(present) / k / top)
+                    elif v.whole:
+                        fragment = True
+                        continue  # a fragment of a multi-word synonym: no ideal, but the word is known
+                    x = sum(present) / k
+                    if i == 0:
+                        se, be = True, max(be, x)
+                    elif i == 1:
+                        sp, bp = True, max(bp, x)
+                        ev = max(ev, w_p * sum(present) / k)
+                    else:
+                        sa, ba = True, max(ba, x)
+                        ev = max(ev, w_a * sum(present) / k)
+            # an expert's ideal: a group no profile has counts the best its practices' or answers' work reaches
+            out.expert.append(be if se else ev if sp or sa else 0.0 if g.theme else unknown[0])
+            out.practice.append(bp if sp else 0.0 if g.theme else unknown[1])
+            out.answer.append(ba if sa else 0.0 if g.theme else unknown[2])
+            if gi < n:
+                known = se or sp or sa or fragment
+                out.known.append(known)
+                if not known:
+                    spec = 1.0  # a word the register lacks entirely is as specific as a word can be
+                elif self._stem(g.word) in self._generic_stems:
+                    spec *= 0.2
+                out.specificity.append(spec)
+        return out
 
     def _boost(self, kind: _Kind, doc_id: int, pq: ParsedQuery) -> float:
         boost = 1.0

@@ -530,21 +530,50 @@ def _plain_specificity(m: Matcher, g: Group) -> float:
     return best * (0.2 if m._stem(g.word) in m._generic_stems else 1.0)
 
 
+def _plain_known(m: Matcher, g: Group) -> bool:
+    return any(t in k.collection.postings for k in m._kinds.values() for v in g.variants for t in v.terms)
+
+
+def _check_weights(m: Matcher, pq: ParsedQuery) -> None:
+    got = m._weights(pq)
+    assert got.expert == _plain_group_ideals(m, "expert", pq, evidence=True)
+    assert got.practice == _plain_group_ideals(m, "practice", pq, evidence=False)
+    assert got.answer == _plain_group_ideals(m, "answer", pq, evidence=False)
+    concepts = pq.groups[: pq.concepts]
+    assert got.known == [_plain_known(m, g) for g in concepts]
+    assert got.specificity == [_plain_specificity(m, g) if _plain_known(m, g) else 1.0 for g in concepts]
+
+
 def test_ideals_and_specificity_are_the_plain_sums() -> None:
-    """The one-term shortcut of the ideals and the specificity (most variants have one term) gives the same floats
-    as summing over the variant's terms, for one-term and multi-word variants alike."""
+    """The ideals, known words and specificity made in one pass (``Matcher._weights``, most variants one term, each
+    term's IDFs remembered) are the same floats as a pass per kind and per group summing over the variant's terms,
+    for one-term and multi-word variants alike; a word only practices or answers have gives an expert their ideal."""
     m = make_matcher()
-    multi = 0
-    for query in (*REASON_QUERIES, "woonbeleid in Kortrijk"):
+    experts = m._kinds["expert"].collection.postings
+    multi = evidence = unknown = 0
+    queries = (*REASON_QUERIES, "woonbeleid in Kortrijk", "xqzwrk en leegstandsheffing", "sluikstortcamera privacy")
+    for query in queries:
         pq = m.analyse(query)
         multi += sum(len(v.terms) > 1 for g in pq.groups for v in g.variants)
-        for kind_name, kind in m._kinds.items():
-            for evidence in (False, True):
-                assert m._group_ideals(kind, pq, evidence=evidence) == _plain_group_ideals(
-                    m, kind_name, pq, evidence=evidence
-                )
-        assert [m._specificity(g) for g in pq.groups] == [_plain_specificity(m, g) for g in pq.groups]
-    assert multi
+        evidence += sum(all(t not in experts for v in g.variants for t in v.terms) for g in pq.groups)
+        unknown += m._weights(pq).known.count(False)
+        _check_weights(m, pq)
+    assert multi and evidence > unknown > 0
+    # a group whose only word in the register is a fragment of a multi-word synonym: known, without an ideal
+    fragments = Group("x", "x", [Variant(("leegstandsheff", "xqzwrk"), 1.0, "synonym", "x", whole=True)], concepts=1)
+    pq = ParsedQuery((fragments,), (), (), (), ("x",), (), concepts=1)
+    assert m._weights(pq).known == [True]
+    _check_weights(m, pq)
+    # updates between questions move the IDFs: nothing remembered is read stale
+    pq = m.analyse("leegstandsheffing en woningkwaliteit")
+    for i in range(30):
+        m.upsert_practice(PracticeDoc(id=500 + i, title=f"Leegstandsheffing {i}", summary="Woningkwaliteit."))
+        _check_weights(m, pq)
+    for i in range(0, 30, 2):
+        m.remove_practice(500 + i)
+        _check_weights(m, pq)
+    m.upsert_answer(replace(ANSWERS[0], answer="leegstandsheffing woningkwaliteit"))
+    _check_weights(m, pq)
 
 
 def test_df_ratio_is_remembered_only_while_the_collections_stay_the_same() -> None:
