@@ -133,6 +133,9 @@ Doc = ExpertDoc | PracticeDoc | AnswerDoc
 # A kind's candidate pass walks postings in Python unless the query's lists to walk hold at least this many postings
 # together: then it runs in bulk (bot.matching.dense; the same results), where NumPy's fixed cost per call pays.
 _BULK_MIN = 500
+# the experts ranked in the order of their bound, stopping where it is below the best ranks (False: every candidate
+# ranked; a test compares the two)
+_RANK_BY_BOUND = True
 # per kind, the variants' scoring parts remembered for the collection's current version (at most this many)
 _ITEM_MEMO_MAX = 10_000
 # a variant's parts for scoring one kind: bound, (postings, coefficient) per term, where to seek, seek is full
@@ -1032,21 +1035,7 @@ class Matcher:
             if lean > 1.0 and self._other_language(pq) >= cfg.meaning_lean_foreign:  # its words cover less anyway
                 lean = 1.0
             sem = {d: b * lean for d, b in sem.items()}
-        ranked: list[tuple[float, int, float, float, bool, bool]] = []
-        for eid in self._expert_candidates(e_rank, sem, e_ideal, pq, limit):
-            edoc = e_kind.docs.get(eid)
-            if edoc is None:
-                continue
-            assert isinstance(edoc, ExpertDoc)
-            norm = e_rank.get(eid, 0.0) / e_ideal
-            score = norm * self._boost(e_kind, eid, pq) + sem.get(eid, 0.0)
-            avail = is_available(edoc, today)
-            stale = is_stale_profile(edoc.consent, edoc.last_confirmed_at, now=now, reconfirm_days=cfg.reconfirm_days)
-            rank = score if avail else score * cfg.unavailable_factor
-            if stale:
-                rank *= cfg.stale_factor
-            ranked.append((rank, eid, score, norm, avail, stale))
-        ranked.sort(key=lambda r: (-r[0], r[1]))
+        ranked = self._rank_experts(e_rank, sem, e_ideal, pq, limit, today, now)
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         model = self._gap_model(e_sim, p_sim)
         if model is not None:
@@ -1113,6 +1102,69 @@ class Matcher:
             gap_probability=round(gap_p, 4),
             gap_features=features,
         )
+
+    def _rank_experts(
+        self,
+        e_rank: Mapping[int, float],
+        sem: Mapping[int, float],
+        ideal: float,
+        pq: ParsedQuery,
+        limit: int,
+        today: date,
+        now: datetime,
+    ) -> list[tuple[float, int, float, float, bool, bool]]:
+        """The experts that can make the top ``limit``, best first: (rank, id, score, normalised lexical score,
+        available, stale); at least the ``limit`` best, in the order of (-rank, id).
+
+        The candidates (``_expert_candidates``) are ranked in the order of the most they can reach — ``norm *
+        boost_max + sem``, the rank being that score or less while the availability and staleness factors are at most
+        1 (0 for a negative score) — and once that bound is below the ``limit``-th best rank found, no later one
+        can make the top: its profile is not read (availability, staleness, boosts)."""
+        cfg = self.config
+        e_kind = self._kinds["expert"]
+        docs = e_kind.docs
+        cands = self._expert_candidates(e_rank, sem, ideal, pq, limit)
+        boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
+        rget, sget = e_rank.get, sem.get
+        bounds: list[tuple[float, int]]
+        if (
+            _RANK_BY_BOUND
+            and 0.0 < cfg.unavailable_factor <= 1.0
+            and 0.0 < cfg.stale_factor <= 1.0
+            and cfg.city_boost >= 0.0
+            and cfg.organisation_boost >= 0.0
+        ):
+            bounds = []
+            for d in cands:
+                norm = rget(d, 0.0) / ideal
+                bounds.append((max((norm * boost_max if norm >= 0.0 else norm) + sget(d, 0.0), 0.0), d))
+            bounds.sort(key=_first, reverse=True)
+        else:  # no bound: every candidate is ranked
+            bounds = [(math.inf, d) for d in cands]
+        boosted = bool(pq.cities or pq.organisations)
+        heap: list[float] = []  # the ``limit`` best ranks so far
+        ranked: list[tuple[float, int, float, float, bool, bool]] = []
+        for bound, eid in bounds:
+            if len(heap) >= limit and bound < heap[0] - 1e-9 * abs(heap[0]) - 1e-12:
+                break
+            edoc = docs.get(eid)
+            if edoc is None:
+                continue
+            assert isinstance(edoc, ExpertDoc)
+            norm = rget(eid, 0.0) / ideal
+            score = (norm * self._boost(e_kind, eid, pq) if boosted else norm) + sget(eid, 0.0)
+            avail = is_available(edoc, today)
+            stale = is_stale_profile(edoc.consent, edoc.last_confirmed_at, now=now, reconfirm_days=cfg.reconfirm_days)
+            rank = score if avail else score * cfg.unavailable_factor
+            if stale:
+                rank *= cfg.stale_factor
+            ranked.append((rank, eid, score, norm, avail, stale))
+            if len(heap) < limit:
+                heapq.heappush(heap, rank)
+            elif rank > heap[0]:
+                heapq.heapreplace(heap, rank)
+        ranked.sort(key=lambda r: (-r[0], r[1]))
+        return ranked
 
     def _expert_candidates(
         self, raw: Mapping[int, float], sem: Mapping[int, float], ideal: float, pq: ParsedQuery, limit: int

@@ -7,12 +7,14 @@ import heapq
 import random
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 import Stemmer as PyStemmerModule
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+import bot.matching.engine as engine
 from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, fold, stopwords
 from bot.matching.documents import PracticeDoc
@@ -23,7 +25,7 @@ from bot.matching.results import Reason
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, expert, make_matcher
-from .generated import field_doc
+from .generated import QUERY_WORDS, field_doc, random_register
 
 
 def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
@@ -644,3 +646,35 @@ def test_theme_expansion_follows_the_index_and_the_themes() -> None:
     m.forget_erased()  # an erasure empties the memos of query terms, this one too
     assert not parser._rings
     assert related() == sorted([*first, "groendaken"])
+
+
+def test_experts_ranked_by_bound_are_the_experts_ranked_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranking the expert candidates in the order of the most they can reach and stopping below the ``limit``-th best
+    rank (their availability, staleness and boosts not read) returns the experts that ranking every candidate does:
+    ties, away and stale profiles, city boosts and evidence scores included."""
+    experts, practices, answers = random_register(5, 150)
+    rng = random.Random(5)
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    experts = [
+        replace(
+            e,
+            availability=rng.choice(["available", "available", "away"]),
+            consent=rng.choice(["confirmed", "confirmed", "pending"]),
+            last_confirmed_at=rng.choice([None, old, datetime(2026, 1, 1, tzinfo=UTC)]),
+        )
+        for e in experts
+    ]
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=experts, practices=practices, answers=answers)
+    now = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    queries = [" ".join(rng.sample(QUERY_WORDS, rng.randint(1, 3))) for _ in range(60)]
+    ranked = 0
+    for query in queries:
+        for limit in (1, 3, 10):
+            monkeypatch.setattr(engine, "_RANK_BY_BOUND", True)
+            got = m.search(query, limit=limit, now=now)
+            monkeypatch.setattr(engine, "_RANK_BY_BOUND", False)
+            want = m.search(query, limit=limit, now=now)
+            assert got == want, (query, limit)
+            ranked += len(got.experts)
+    assert ranked > 500
