@@ -322,6 +322,7 @@ class Matcher:
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
         self._surfaces_version = -1
+        self._field_orders: dict[tuple[str, ...], tuple[str, ...]] = {}  # (kind, its fields) -> heaviest first
         self._overlap_memo: dict[tuple[str, str, float], float] = {}  # (a, b, floor) -> _overlap, see there
         self._overlap_versions: tuple[int, ...] = ()
         self._collections = tuple(k.collection for k in self._kinds.values())  # never replaced (reset in place)
@@ -1916,8 +1917,12 @@ class Matcher:
         doc = kind.docs[doc_id]
         coll = kind.collection
         texts = _field_texts(doc)
-        weights = dict(zip(coll.fields, coll.weights, strict=True))
-        order = sorted((f for f, t in texts.items() if t), key=lambda f: -weights[f])
+        fields = (kind.name, *texts)
+        by_weight = self._field_orders.get(fields)
+        if by_weight is None:  # a kind's fields, heaviest first (a stable sort: equal weights in the texts' order)
+            weights = dict(zip(coll.fields, coll.weights, strict=True))
+            by_weight = self._field_orders[fields] = tuple(sorted(texts, key=lambda f: -weights[f]))
+        order = [f for f in by_weight if texts[f]]
         analysed: dict[str, dict[str, tuple[str, bool]]] = {}
 
         def locate(term: str) -> tuple[str, str, bool] | None:
@@ -1937,10 +1942,9 @@ class Matcher:
         # a long question's many against the document's own)
         postings = coll.postings
         own = coll.doc_terms.get(doc_id, ())
-        if len(plan) < len(own):
-            common: Iterable[str] = [t for t in plan if doc_id in postings.get(t, ())]
-        else:
-            common = plan.keys() & own
+        common: Set[str] = (
+            {t for t in plan if doc_id in postings.get(t, ())} if len(plan) < len(own) else plan.keys() & own
+        )
         hits = [(at, gi, g, v, t) for t in common for at, gi, g, v in plan[t]]
         hits.sort(key=_first)
         scored: list[tuple[float, Reason]] = []
@@ -1952,7 +1956,7 @@ class Matcher:
                 if best is not None:
                     scored.append(best)
                 best, current = None, gi
-            if v.whole and not all(doc_id in postings.get(x, ()) for x in v.terms):
+            if v.whole and not common.issuperset(v.terms):  # every term of v is one of the question's
                 continue  # a fragment of a multi-word synonym is no evidence
             p = postings[t]
             contrib = v.weight * coll.idf(t) * p[doc_id] / len(v.terms)
