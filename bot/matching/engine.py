@@ -80,7 +80,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
-from operator import ge, itemgetter
+from operator import eq, ge, itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -1008,7 +1008,7 @@ class Matcher:
         top_id = None  # the highest score, the lowest id among equals
         if e_raw:
             top_score = max(e_raw.values())
-            top_id = min(d for d, x in e_raw.items() if x == top_score)
+            top_id = min(compress(e_raw, map(eq, e_raw.values(), repeat(top_score))))
         best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
         # explanations: the question's terms indexed once for all hits (``_reason_plan``, made for the first one);
@@ -1392,7 +1392,7 @@ class Matcher:
     ) -> list[tuple[int, Doc, float]]:
         cfg = self.config
         sem = sim.boosts
-        docs: Iterable[int] = raw.keys() | sem.keys()
+        docs: Iterable[int]
         if 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
             # A score lies between raw / ideal + sem (no boost) and raw / ideal * boost_max + sem; a document whose
             # upper bound stays below the limit-th best lower bound (with a margin far above rounding error) cannot
@@ -1402,13 +1402,16 @@ class Matcher:
             )
             if not sem:
                 cut = heapq.nlargest(limit, raw.values())[-1] / boost_max * (1.0 - 1e-9)
-                docs = [d for d, x in raw.items() if x >= cut]
+                docs = list(compress(raw, map(ge, raw.values(), repeat(cut))))  # the same order, picked in C
             else:
+                docs = raw.keys() | sem.keys()
                 inv = 1.0 / ideal
                 rget, sget = raw.get, sem.get
                 low = heapq.nlargest(limit, (rget(d, 0.0) * inv + sget(d, 0.0) for d in docs))[-1]
                 cut = low * (1.0 - 1e-9) - 1e-12
                 docs = [d for d in docs if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
+        else:
+            docs = raw.keys() | sem.keys()
         scored = [
             (raw.get(d, 0.0) / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d) for d in docs if d in kind.docs
         ]
