@@ -1173,7 +1173,7 @@ class Matcher:
         """The experts that can reach the top ``limit`` after boosts, availability and staleness factors (the others
         are not ranked in detail). A rank lies between ``(norm + sem) * least_factor`` and ``norm * boost_max +
         sem``; an expert whose upper bound is below the ``limit``-th best lower bound cannot make the top."""
-        ids = raw.keys() | sem.keys()
+        ids = raw.keys() | sem.keys() if sem else raw.keys()
         if len(ids) <= 4 * limit + 50:
             return ids
         cfg = self.config
@@ -1182,6 +1182,10 @@ class Matcher:
         boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
         least = min(1.0, cfg.unavailable_factor) * min(1.0, cfg.stale_factor)
         inv = 1.0 / ideal
+        if not sem:  # words only: the same bounds, computed from the scores alone (in their order: see _rank_experts)
+            low = (heapq.nlargest(limit, raw.values())[-1] * inv + 0.0) * least  # the limit-th best, made as below
+            cut = low * (1.0 - 1e-9) - 1e-12
+            return [d for d, x in raw.items() if x * inv * boost_max + 0.0 >= cut]
         rget, sget = raw.get, sem.get
         lows = heapq.nlargest(limit, ((rget(d, 0.0) * inv + sget(d, 0.0)) * least for d in ids))
         cut = lows[-1] * (1.0 - 1e-9) - 1e-12
