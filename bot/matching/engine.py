@@ -1848,7 +1848,7 @@ class Matcher:
                 got_all = [memo.get(t) or idfs(t) for t in terms]
                 k = len(terms)
                 for i, top in enumerate((top_e, top_p, top_a)):
-                    present = [x[i] for x in got_all if x[i] is not None]
+                    present = [y for x in got_all if (y := x[i]) is not None]
                     if not present:
                         continue
                     if len(present) == k:  # every term in this kind: its specificity
@@ -1949,7 +1949,7 @@ class Matcher:
         # a long question's many against the document's own)
         postings = coll.postings
         own = coll.doc_terms.get(doc_id, ())
-        common: Set[str] = (
+        common: set[str] = (
             {t for t in plan if doc_id in postings.get(t, ())} if len(plan) < len(own) else plan.keys() & own
         )
         hits = [(at, gi, g, v, t) for t in common for at, gi, g, v in plan[t]]
