@@ -80,7 +80,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import compress, repeat
-from operator import ge, itemgetter
+from operator import eq, ge, itemgetter
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import process
@@ -132,6 +133,9 @@ Doc = ExpertDoc | PracticeDoc | AnswerDoc
 # A kind's candidate pass walks postings in Python unless the query's lists to walk hold at least this many postings
 # together: then it runs in bulk (bot.matching.dense; the same results), where NumPy's fixed cost per call pays.
 _BULK_MIN = 500
+# the experts ranked in the order of their bound, stopping where it is below the best ranks (False: every candidate
+# ranked; a test compares the two)
+_RANK_BY_BOUND = True
 # per kind, the variants' scoring parts remembered for the collection's current version (at most this many)
 _ITEM_MEMO_MAX = 10_000
 # a variant's parts for scoring one kind: bound, (postings, coefficient) per term, where to seek, seek is full
@@ -196,6 +200,17 @@ _second = itemgetter(1)
 # Matcher._reason_plan
 _PlanEntry = tuple[int, int, Group, Variant]
 _ReasonPlan = dict[str, list[_PlanEntry]]
+
+
+class _Weights(NamedTuple):
+    """``Matcher._weights``: per query group the most it adds to a document of each kind (an expert's with its
+    practices' and answers' work counted for a group no profile has); per concept group, known and specificity."""
+
+    expert: list[float]
+    practice: list[float]
+    answer: list[float]
+    known: list[bool]
+    specificity: list[float]
 
 
 def _largest(scores: dict[int, float], n: int, least: float | None = None) -> list[tuple[int, float]]:
@@ -307,11 +322,14 @@ class Matcher:
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
         self._surfaces_version = -1
+        self._field_orders: dict[tuple[str, ...], tuple[str, ...]] = {}  # (kind, its fields) -> heaviest first
         self._overlap_memo: dict[tuple[str, str, float], float] = {}  # (a, b, floor) -> _overlap, see there
         self._overlap_versions: tuple[int, ...] = ()
         self._collections = tuple(k.collection for k in self._kinds.values())  # never replaced (reset in place)
         self._df_ratio_memo: dict[str, float] = {}  # term -> _df_ratio at _df_ratio_versions
         self._df_ratio_versions: tuple[int, ...] = ()
+        self._idfs_memo: dict[str, tuple[float | None, float | None, float | None]] = {}  # term -> _term_idfs
+        self._idfs_versions: tuple[int, ...] = ()
         self._told_uncalibrated = False  # logged once that the gap model waits for a calibration
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
         self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
@@ -457,7 +475,14 @@ class Matcher:
             for doc in kind.docs.values():
                 self._learn_acronyms(doc)
         self._phrases, self._phrase_postings = {}, 0  # their arrays go with the collections' (forget_derived)
-        for memo in (self._surfaces_memo, self._overlap_memo, self._df_ratio_memo, self._item_memo, self.last_stats):
+        for memo in (
+            self._surfaces_memo,
+            self._overlap_memo,
+            self._df_ratio_memo,
+            self._idfs_memo,
+            self._item_memo,
+            self.last_stats,
+        ):
             memo.clear()
         self._parser.forget()
         for coll in self._collections:
@@ -963,10 +988,11 @@ class Matcher:
                     if self._boost(kind, doc_id, pq) > 1.0:
                         raw[doc_id] = 1.0
 
-        e_groups = self._group_ideals(e_kind, pq, evidence=True)
+        weights = self._weights(pq)
+        e_groups = weights.expert
         e_ideal = sum(e_groups) or 1.0
-        p_ideal = self._ideal(p_kind, pq)
-        a_ideal = self._ideal(a_kind, pq)
+        p_ideal = sum(weights.practice) or 1.0
+        a_ideal = sum(weights.answer) or 1.0
         e_rank = self._contact_floor(e_raw, p_by_expert, e_ideal / p_ideal)
 
         # the meaning-based signal, where the vectors are there (see bot.matching.semantic); the question is embedded
@@ -982,7 +1008,7 @@ class Matcher:
         top_id = None  # the highest score, the lowest id among equals
         if e_raw:
             top_score = max(e_raw.values())
-            top_id = min(d for d, x in e_raw.items() if x == top_score)
+            top_id = min(compress(e_raw, map(eq, e_raw.values(), repeat(top_score))))
         best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
         # explanations: the question's terms indexed once for all hits (``_reason_plan``, made for the first one);
@@ -1002,7 +1028,7 @@ class Matcher:
             return got
 
         features = self._gap_features(
-            pq, top_id, best_norm, e_groups, e_sim, p_sim, p_raw, p_ideal, lexical_top, explain_expert
+            pq, top_id, best_norm, weights, e_sim, p_sim, p_raw, p_ideal, lexical_top, explain_expert
         )
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
@@ -1010,21 +1036,7 @@ class Matcher:
             if lean > 1.0 and self._other_language(pq) >= cfg.meaning_lean_foreign:  # its words cover less anyway
                 lean = 1.0
             sem = {d: b * lean for d, b in sem.items()}
-        ranked: list[tuple[float, int, float, float, bool, bool]] = []
-        for eid in self._expert_candidates(e_rank, sem, e_ideal, pq, limit):
-            edoc = e_kind.docs.get(eid)
-            if edoc is None:
-                continue
-            assert isinstance(edoc, ExpertDoc)
-            norm = e_rank.get(eid, 0.0) / e_ideal
-            score = norm * self._boost(e_kind, eid, pq) + sem.get(eid, 0.0)
-            avail = is_available(edoc, today)
-            stale = is_stale_profile(edoc.consent, edoc.last_confirmed_at, now=now, reconfirm_days=cfg.reconfirm_days)
-            rank = score if avail else score * cfg.unavailable_factor
-            if stale:
-                rank *= cfg.stale_factor
-            ranked.append((rank, eid, score, norm, avail, stale))
-        ranked.sort(key=lambda r: (-r[0], r[1]))
+        ranked = self._rank_experts(e_rank, sem, e_ideal, pq, limit, today, now)
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         model = self._gap_model(e_sim, p_sim)
         if model is not None:
@@ -1092,13 +1104,76 @@ class Matcher:
             gap_features=features,
         )
 
+    def _rank_experts(
+        self,
+        e_rank: Mapping[int, float],
+        sem: Mapping[int, float],
+        ideal: float,
+        pq: ParsedQuery,
+        limit: int,
+        today: date,
+        now: datetime,
+    ) -> list[tuple[float, int, float, float, bool, bool]]:
+        """The experts that can make the top ``limit``, best first: (rank, id, score, normalised lexical score,
+        available, stale); at least the ``limit`` best, in the order of (-rank, id).
+
+        The candidates (``_expert_candidates``) are ranked in the order of the most they can reach — ``norm *
+        boost_max + sem``, the rank being that score or less while the availability and staleness factors are at most
+        1 (0 for a negative score) — and once that bound is below the ``limit``-th best rank found, no later one
+        can make the top: its profile is not read (availability, staleness, boosts)."""
+        cfg = self.config
+        e_kind = self._kinds["expert"]
+        docs = e_kind.docs
+        cands = self._expert_candidates(e_rank, sem, ideal, pq, limit)
+        boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
+        rget, sget = e_rank.get, sem.get
+        bounds: list[tuple[float, int]]
+        if (
+            _RANK_BY_BOUND
+            and 0.0 < cfg.unavailable_factor <= 1.0
+            and 0.0 < cfg.stale_factor <= 1.0
+            and cfg.city_boost >= 0.0
+            and cfg.organisation_boost >= 0.0
+        ):
+            bounds = []
+            for d in cands:
+                norm = rget(d, 0.0) / ideal
+                bounds.append((max((norm * boost_max if norm >= 0.0 else norm) + sget(d, 0.0), 0.0), d))
+            bounds.sort(key=_first, reverse=True)
+        else:  # no bound: every candidate is ranked
+            bounds = [(math.inf, d) for d in cands]
+        boosted = bool(pq.cities or pq.organisations)
+        heap: list[float] = []  # the ``limit`` best ranks so far
+        ranked: list[tuple[float, int, float, float, bool, bool]] = []
+        for bound, eid in bounds:
+            if len(heap) >= limit and bound < heap[0] - 1e-9 * abs(heap[0]) - 1e-12:
+                break
+            edoc = docs.get(eid)
+            if edoc is None:
+                continue
+            assert isinstance(edoc, ExpertDoc)
+            norm = rget(eid, 0.0) / ideal
+            score = (norm * self._boost(e_kind, eid, pq) if boosted else norm) + sget(eid, 0.0)
+            avail = is_available(edoc, today)
+            stale = is_stale_profile(edoc.consent, edoc.last_confirmed_at, now=now, reconfirm_days=cfg.reconfirm_days)
+            rank = score if avail else score * cfg.unavailable_factor
+            if stale:
+                rank *= cfg.stale_factor
+            ranked.append((rank, eid, score, norm, avail, stale))
+            if len(heap) < limit:
+                heapq.heappush(heap, rank)
+            elif rank > heap[0]:
+                heapq.heapreplace(heap, rank)
+        ranked.sort(key=lambda r: (-r[0], r[1]))
+        return ranked
+
     def _expert_candidates(
         self, raw: Mapping[int, float], sem: Mapping[int, float], ideal: float, pq: ParsedQuery, limit: int
     ) -> Iterable[int]:
         """The experts that can reach the top ``limit`` after boosts, availability and staleness factors (the others
         are not ranked in detail). A rank lies between ``(norm + sem) * least_factor`` and ``norm * boost_max +
         sem``; an expert whose upper bound is below the ``limit``-th best lower bound cannot make the top."""
-        ids = raw.keys() | sem.keys()
+        ids = raw.keys() | sem.keys() if sem else raw.keys()
         if len(ids) <= 4 * limit + 50:
             return ids
         cfg = self.config
@@ -1107,6 +1182,10 @@ class Matcher:
         boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
         least = min(1.0, cfg.unavailable_factor) * min(1.0, cfg.stale_factor)
         inv = 1.0 / ideal
+        if not sem:  # words only: the same bounds, computed from the scores alone (in their order: see _rank_experts)
+            low = (heapq.nlargest(limit, raw.values())[-1] * inv + 0.0) * least  # the limit-th best, made as below
+            cut = low * (1.0 - 1e-9) - 1e-12
+            return [d for d, x in raw.items() if x * inv * boost_max + 0.0 >= cut]
         rget, sget = raw.get, sem.get
         lows = heapq.nlargest(limit, ((rget(d, 0.0) * inv + sget(d, 0.0)) * least for d in ids))
         cut = lows[-1] * (1.0 - 1e-9) - 1e-12
@@ -1183,7 +1262,7 @@ class Matcher:
         pq: ParsedQuery,
         top_id: int | None,
         best_norm: float,
-        e_groups: Sequence[float],
+        weights: _Weights,
         e_sim: Similarity,
         p_sim: Similarity,
         p_raw: Mapping[int, float],
@@ -1198,11 +1277,10 @@ class Matcher:
         # per concept (content word): is any form of it in the register, and how specific it is — the best IDF a
         # variant of the word reaches in any document kind, over that kind's largest IDF (a word the register lacks
         # entirely is as specific as a word can be; a generic word such as "plan" or "beleid" weighs little)
-        known = [any(self._in_index(t) for v in g.variants for t in v.terms) for g in pq.groups[:n]]
-        weight = [self._specificity(g) if k else 1.0 for g, k in zip(pq.groups[:n], known, strict=True)]
+        known, weight = weights.known, weights.specificity
         # what a full match of each concept would add to an expert's score (the quality of a match is relative to it)
         ideal = [0.0] * n
-        for g, w in zip(pq.groups, e_groups, strict=True):
+        for g, w in zip(pq.groups, weights.expert, strict=True):
             if not g.theme:
                 for i in range(n):
                     if g.concepts >> i & 1:
@@ -1291,25 +1369,6 @@ class Matcher:
         n = pq.concepts
         return sum(not is_dutch_word(w) and is_real_word(w) for w in Matcher._concept_words(pq)) / n if n else 0.0
 
-    def _specificity(self, g: Group) -> float:
-        """How specific a query word is, in [0, 1]: the best IDF any of its variants reaches in any document kind,
-        over that kind's largest IDF; a generic word ("plan", "beleid") counts a fifth of that."""
-        best = 0.0
-        for coll in self._collections:
-            if not len(coll):
-                continue
-            top = coll.max_idf()
-            postings, idf = coll.postings, coll.idf
-            for v in g.variants:
-                terms = v.terms
-                if len(terms) == 1:  # most variants: sum((x,)) / 1 is x, the same float
-                    if terms[0] in postings:
-                        x = idf(terms[0]) / top
-                        best = max(best, x)
-                elif all(t in postings for t in terms):
-                    best = max(best, sum(idf(t) for t in terms) / len(terms) / top)
-        return best * (0.2 if self._stem(g.word) in self._generic_stems else 1.0)
-
     @staticmethod
     def _group_contribs(kind: _Kind, doc_id: int, pq: ParsedQuery) -> list[float]:
         """Per query group, what it adds to one document's raw score (its best variant: DisMax)."""
@@ -1337,7 +1396,7 @@ class Matcher:
     ) -> list[tuple[int, Doc, float]]:
         cfg = self.config
         sem = sim.boosts
-        docs: Iterable[int] = raw.keys() | sem.keys()
+        docs: Iterable[int]
         if 0 < 4 * limit < len(raw) and cfg.city_boost >= 0.0 and cfg.organisation_boost >= 0.0:
             # A score lies between raw / ideal + sem (no boost) and raw / ideal * boost_max + sem; a document whose
             # upper bound stays below the limit-th best lower bound (with a margin far above rounding error) cannot
@@ -1347,13 +1406,16 @@ class Matcher:
             )
             if not sem:
                 cut = heapq.nlargest(limit, raw.values())[-1] / boost_max * (1.0 - 1e-9)
-                docs = [d for d, x in raw.items() if x >= cut]
+                docs = list(compress(raw, map(ge, raw.values(), repeat(cut))))  # the same order, picked in C
             else:
+                docs = raw.keys() | sem.keys()
                 inv = 1.0 / ideal
                 rget, sget = raw.get, sem.get
                 low = heapq.nlargest(limit, (rget(d, 0.0) * inv + sget(d, 0.0) for d in docs))[-1]
                 cut = low * (1.0 - 1e-9) - 1e-12
                 docs = [d for d in docs if rget(d, 0.0) * inv * boost_max + sget(d, 0.0) >= cut]
+        else:
+            docs = raw.keys() | sem.keys()
         scored = [
             (raw.get(d, 0.0) / ideal * self._boost(kind, d, pq) + sem.get(d, 0.0), d) for d in docs if d in kind.docs
         ]
@@ -1720,43 +1782,102 @@ class Matcher:
                 gbest[d] = x
                 partial[d] = pget(d, 0.0) + x - old
 
-    def _ideal(self, kind: _Kind, pq: ParsedQuery, *, evidence: bool = False) -> float:
-        """The score a document matching every query group in full would get (normalisation denominator)."""
-        return sum(self._group_ideals(kind, pq, evidence=evidence)) or 1.0
+    def _term_idfs(self, term: str) -> tuple[float | None, float | None, float | None]:
+        """``term``'s IDF in the experts, practices and answers (None where no document has it), remembered while the
+        collections stay the same (a recognised theme's other names are weighed question after question)."""
+        colls = self._collections
+        versions = tuple(c.version for c in colls)
+        memo = self._idfs_memo
+        if versions != self._idfs_versions or len(memo) >= 16384:
+            memo.clear()
+            self._idfs_versions = versions
+        got = memo.get(term)
+        if got is None:
+            e, p, a = colls
+            got = memo[term] = (
+                e.idf(term) if term in e.postings else None,
+                p.idf(term) if term in p.postings else None,
+                a.idf(term) if term in a.postings else None,
+            )
+        return got
 
-    def _group_ideals(self, kind: _Kind, pq: ParsedQuery, *, evidence: bool = False) -> list[float]:
-        """Per query group, the most it can add to a document's score (the best IDF a variant reaches)."""
+    def _weights(self, pq: ParsedQuery) -> _Weights:
+        """In one pass over the question's variants: per query group, the most it can add to an expert (its work
+        counted, see ``_Weights``), a practice and an answer — the best IDF a variant reaches, the normalisation
+        ideals — and per concept group whether any of its terms is in the register and how specific it is (the
+        best IDF a variant reaches in any document kind, over that kind's largest IDF; a generic word such as
+        "plan" or "beleid" counts a fifth of that). The same floats as a pass per kind and per group: maxima in any
+        order, each sum over a variant's terms in their order."""
         cfg = self.config
-        coll = kind.collection
-        others = [self._kinds["practice"], self._kinds["answer"]] if evidence else []
-        ideals: list[float] = []
-        postings, idf = coll.postings, coll.idf
-        for g in pq.groups:
-            best = 0.0
-            seen = False
+        colls = self._collections
+        top_e, top_p, top_a = (c.max_idf() for c in colls)
+        w_p, w_a = cfg.practice_evidence, cfg.answer_evidence
+        unknown = (cfg.unknown_word_idf * top_e, cfg.unknown_word_idf * top_p, cfg.unknown_word_idf * top_a)
+        versions = tuple(c.version for c in colls)
+        if versions != self._idfs_versions:
+            self._idfs_memo.clear()
+            self._idfs_versions = versions
+        memo = self._idfs_memo
+        idfs = self._term_idfs
+        n = pq.concepts
+        out = _Weights([], [], [], [], [])
+        for gi, g in enumerate(pq.groups):
+            be = bp = ba = ev = spec = 0.0
+            se = sp = sa = False
+            fragment = False  # some term is in the register, only as a fragment of a multi-word synonym
             for v in g.variants:
                 terms = v.terms
                 if len(terms) == 1:  # most variants: sum((x,)) / 1 is x, the same float
-                    if terms[0] in postings:
-                        seen = True
-                        x = idf(terms[0])
-                        best = max(best, x)
+                    got = memo.get(terms[0]) or idfs(terms[0])
+                    xe, xp, xa = got
+                    if xe is not None:
+                        se = True
+                        be = max(be, xe)
+                        spec = max(spec, xe / top_e)
+                    if xp is not None:
+                        sp = True
+                        bp = max(bp, xp)
+                        spec = max(spec, xp / top_p)
+                        ev = max(ev, w_p * xp)
+                    if xa is not None:
+                        sa = True
+                        ba = max(ba, xa)
+                        spec = max(spec, xa / top_a)
+                        ev = max(ev, w_a * xa)
                     continue
-                present = [t for t in terms if t in postings]
-                if present and (not v.whole or len(present) == len(terms)):
-                    seen = True
-                    best = max(best, sum(idf(t) for t in present) / len(terms))
-            if not seen:
-                for other, w in zip(others, (cfg.practice_evidence, cfg.answer_evidence), strict=False):
-                    for v in g.variants:
-                        present = [t for t in v.terms if t in other.collection.postings]
-                        if present and (not v.whole or len(present) == len(v.terms)):
-                            seen = True
-                            best = max(best, w * sum(other.collection.idf(t) for t in present) / len(v.terms))
-            if not seen and not g.theme:
-                best = cfg.unknown_word_idf * coll.max_idf()
-            ideals.append(best)
-        return ideals
+                got_all = [memo.get(t) or idfs(t) for t in terms]
+                k = len(terms)
+                for i, top in enumerate((top_e, top_p, top_a)):
+                    present = [y for x in got_all if (y := x[i]) is not None]
+                    if not present:
+                        continue
+                    if len(present) == k:  # every term in this kind: its specificity
+                        spec = max(spec, sum(present) / k / top)
+                    elif v.whole:
+                        fragment = True
+                        continue  # a fragment of a multi-word synonym: no ideal, but the word is known
+                    x = sum(present) / k
+                    if i == 0:
+                        se, be = True, max(be, x)
+                    elif i == 1:
+                        sp, bp = True, max(bp, x)
+                        ev = max(ev, w_p * sum(present) / k)
+                    else:
+                        sa, ba = True, max(ba, x)
+                        ev = max(ev, w_a * sum(present) / k)
+            # an expert's ideal: a group no profile has counts the best its practices' or answers' work reaches
+            out.expert.append(be if se else ev if sp or sa else 0.0 if g.theme else unknown[0])
+            out.practice.append(bp if sp else 0.0 if g.theme else unknown[1])
+            out.answer.append(ba if sa else 0.0 if g.theme else unknown[2])
+            if gi < n:
+                known = se or sp or sa or fragment
+                out.known.append(known)
+                if not known:
+                    spec = 1.0  # a word the register lacks entirely is as specific as a word can be
+                elif self._stem(g.word) in self._generic_stems:
+                    spec *= 0.2
+                out.specificity.append(spec)
+        return out
 
     def _boost(self, kind: _Kind, doc_id: int, pq: ParsedQuery) -> float:
         boost = 1.0
@@ -1803,8 +1924,12 @@ class Matcher:
         doc = kind.docs[doc_id]
         coll = kind.collection
         texts = _field_texts(doc)
-        weights = dict(zip(coll.fields, coll.weights, strict=True))
-        order = sorted((f for f, t in texts.items() if t), key=lambda f: -weights[f])
+        fields = (kind.name, *texts)
+        by_weight = self._field_orders.get(fields)
+        if by_weight is None:  # a kind's fields, heaviest first (a stable sort: equal weights in the texts' order)
+            weights = dict(zip(coll.fields, coll.weights, strict=True))
+            by_weight = self._field_orders[fields] = tuple(sorted(texts, key=lambda f: -weights[f]))
+        order = [f for f in by_weight if texts[f]]
         analysed: dict[str, dict[str, tuple[str, bool]]] = {}
 
         def locate(term: str) -> tuple[str, str, bool] | None:
@@ -1824,10 +1949,9 @@ class Matcher:
         # a long question's many against the document's own)
         postings = coll.postings
         own = coll.doc_terms.get(doc_id, ())
-        if len(plan) < len(own):
-            common: Iterable[str] = [t for t in plan if doc_id in postings.get(t, ())]
-        else:
-            common = plan.keys() & own
+        common: set[str] = (
+            {t for t in plan if doc_id in postings.get(t, ())} if len(plan) < len(own) else plan.keys() & own
+        )
         hits = [(at, gi, g, v, t) for t in common for at, gi, g, v in plan[t]]
         hits.sort(key=_first)
         scored: list[tuple[float, Reason]] = []
@@ -1839,7 +1963,7 @@ class Matcher:
                 if best is not None:
                     scored.append(best)
                 best, current = None, gi
-            if v.whole and not all(doc_id in postings.get(x, ()) for x in v.terms):
+            if v.whole and not common.issuperset(v.terms):  # every term of v is one of the question's
                 continue  # a fragment of a multi-word synonym is no evidence
             p = postings[t]
             contrib = v.weight * coll.idf(t) * p[doc_id] / len(v.terms)

@@ -52,6 +52,7 @@ def vocabulary(m: Matcher) -> set[str]:
     words |= {w for ws in m._splitter.acronyms.values() for w in ws}
     words |= set(m._analyzer._cache) | set(m._stem._cache)
     words |= {t for entries in m._phrase_acronyms.values() for e in entries.values() for t in e.text.split()}
+    words |= set(m._idfs_memo)  # the terms of the questions asked (her name among them, asked after her removal)
     words |= set(m._surfaces_memo) | {
         t for terms, _share in (k for k in (key[1:] for key in m._phrases)) for t in terms
     }

@@ -7,12 +7,14 @@ import heapq
 import random
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 import Stemmer as PyStemmerModule
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+import bot.matching.engine as engine
 from bot.matching import Matcher
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, fold, stopwords
 from bot.matching.documents import PracticeDoc
@@ -23,7 +25,7 @@ from bot.matching.results import Reason
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, expert, make_matcher
-from .generated import field_doc
+from .generated import QUERY_WORDS, field_doc, random_register
 
 
 def test_largest_is_nlargest_with_ties_in_dict_order() -> None:
@@ -530,21 +532,50 @@ def _plain_specificity(m: Matcher, g: Group) -> float:
     return best * (0.2 if m._stem(g.word) in m._generic_stems else 1.0)
 
 
+def _plain_known(m: Matcher, g: Group) -> bool:
+    return any(t in k.collection.postings for k in m._kinds.values() for v in g.variants for t in v.terms)
+
+
+def _check_weights(m: Matcher, pq: ParsedQuery) -> None:
+    got = m._weights(pq)
+    assert got.expert == _plain_group_ideals(m, "expert", pq, evidence=True)
+    assert got.practice == _plain_group_ideals(m, "practice", pq, evidence=False)
+    assert got.answer == _plain_group_ideals(m, "answer", pq, evidence=False)
+    concepts = pq.groups[: pq.concepts]
+    assert got.known == [_plain_known(m, g) for g in concepts]
+    assert got.specificity == [_plain_specificity(m, g) if _plain_known(m, g) else 1.0 for g in concepts]
+
+
 def test_ideals_and_specificity_are_the_plain_sums() -> None:
-    """The one-term shortcut of the ideals and the specificity (most variants have one term) gives the same floats
-    as summing over the variant's terms, for one-term and multi-word variants alike."""
+    """The ideals, known words and specificity made in one pass (``Matcher._weights``, most variants one term, each
+    term's IDFs remembered) are the same floats as a pass per kind and per group summing over the variant's terms,
+    for one-term and multi-word variants alike; a word only practices or answers have gives an expert their ideal."""
     m = make_matcher()
-    multi = 0
-    for query in (*REASON_QUERIES, "woonbeleid in Kortrijk"):
+    experts = m._kinds["expert"].collection.postings
+    multi = evidence = unknown = 0
+    queries = (*REASON_QUERIES, "woonbeleid in Kortrijk", "xqzwrk en leegstandsheffing", "sluikstortcamera privacy")
+    for query in queries:
         pq = m.analyse(query)
         multi += sum(len(v.terms) > 1 for g in pq.groups for v in g.variants)
-        for kind_name, kind in m._kinds.items():
-            for evidence in (False, True):
-                assert m._group_ideals(kind, pq, evidence=evidence) == _plain_group_ideals(
-                    m, kind_name, pq, evidence=evidence
-                )
-        assert [m._specificity(g) for g in pq.groups] == [_plain_specificity(m, g) for g in pq.groups]
-    assert multi
+        evidence += sum(all(t not in experts for v in g.variants for t in v.terms) for g in pq.groups)
+        unknown += m._weights(pq).known.count(False)
+        _check_weights(m, pq)
+    assert multi and evidence > unknown > 0
+    # a group whose only word in the register is a fragment of a multi-word synonym: known, without an ideal
+    fragments = Group("x", "x", [Variant(("leegstandsheff", "xqzwrk"), 1.0, "synonym", "x", whole=True)], concepts=1)
+    pq = ParsedQuery((fragments,), (), (), (), ("x",), (), concepts=1)
+    assert m._weights(pq).known == [True]
+    _check_weights(m, pq)
+    # updates between questions move the IDFs: nothing remembered is read stale
+    pq = m.analyse("leegstandsheffing en woningkwaliteit")
+    for i in range(30):
+        m.upsert_practice(PracticeDoc(id=500 + i, title=f"Leegstandsheffing {i}", summary="Woningkwaliteit."))
+        _check_weights(m, pq)
+    for i in range(0, 30, 2):
+        m.remove_practice(500 + i)
+        _check_weights(m, pq)
+    m.upsert_answer(replace(ANSWERS[0], answer="leegstandsheffing woningkwaliteit"))
+    _check_weights(m, pq)
 
 
 def test_df_ratio_is_remembered_only_while_the_collections_stay_the_same() -> None:
@@ -615,3 +646,35 @@ def test_theme_expansion_follows_the_index_and_the_themes() -> None:
     m.forget_erased()  # an erasure empties the memos of query terms, this one too
     assert not parser._rings
     assert related() == sorted([*first, "groendaken"])
+
+
+def test_experts_ranked_by_bound_are_the_experts_ranked_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranking the expert candidates in the order of the most they can reach and stopping below the ``limit``-th best
+    rank (their availability, staleness and boosts not read) returns the experts that ranking every candidate does:
+    ties, away and stale profiles, city boosts and evidence scores included."""
+    experts, practices, answers = random_register(5, 150)
+    rng = random.Random(5)
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    experts = [
+        replace(
+            e,
+            availability=rng.choice(["available", "available", "away"]),
+            consent=rng.choice(["confirmed", "confirmed", "pending"]),
+            last_confirmed_at=rng.choice([None, old, datetime(2026, 1, 1, tzinfo=UTC)]),
+        )
+        for e in experts
+    ]
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=experts, practices=practices, answers=answers)
+    now = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    queries = [" ".join(rng.sample(QUERY_WORDS, rng.randint(1, 3))) for _ in range(60)]
+    ranked = 0
+    for query in queries:
+        for limit in (1, 3, 10):
+            monkeypatch.setattr(engine, "_RANK_BY_BOUND", True)
+            got = m.search(query, limit=limit, now=now)
+            monkeypatch.setattr(engine, "_RANK_BY_BOUND", False)
+            want = m.search(query, limit=limit, now=now)
+            assert got == want, (query, limit)
+            ranked += len(got.experts)
+    assert ranked > 500
