@@ -1,0 +1,119 @@
+"""Who is inside the network (``bot.network``), the payload's team (``handlers.network.claimed_team``), the
+``users.info`` look-up behind them (``LocaleCache.person``) and the ``WIEWEET_ALLOWED_TEAMS`` setting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot.config import read_settings
+from bot.errors import ConfigError
+from bot.network import Network, is_inside, parse_allowed_teams
+from handlers.network import claimed_team
+from handlers.services import LocaleCache, SlackUnavailableError
+
+HOME = Network.of(team_id="T0HOME", allowed_teams=["T0ALLY"])
+GRID = Network.of(team_id="T0HOME", enterprise_id="E0ORG")
+
+
+def test_the_installations_team_and_the_allowed_teams_are_inside() -> None:
+    assert is_inside(HOME, team="T0HOME") is True
+    assert is_inside(HOME, team="T0ALLY") is True
+    assert is_inside(HOME, team="T0ALLY", asked=True) is True
+
+
+def test_another_team_is_outside_without_asking_slack_when_the_network_is_no_grid_organisation() -> None:
+    assert is_inside(HOME, team="T0OTHER") is False
+    assert is_inside(HOME, team="E0ORG") is False  # an organisation the network is not
+    assert is_inside(HOME, team="T0OTHER", enterprise="E0ORG") is False
+
+
+def test_the_grid_organisation_is_inside_by_its_id_in_the_payload_or_from_users_info() -> None:
+    assert is_inside(GRID, team="E0ORG") is True  # Slack's ``user_team`` of a mention can be the organisation
+    assert is_inside(GRID, team="T0SISTER", enterprise="E0ORG") is True
+    assert is_inside(GRID, team="T0SISTER") is None  # another workspace: maybe of the organisation, ask Slack
+    assert is_inside(GRID, team="T0SISTER", enterprise="E0OTHER") is False
+    assert is_inside(GRID, team="E0OTHER") is False
+
+
+def test_missing_fields_ask_slack_and_stay_outside_when_slack_does_not_say() -> None:
+    assert is_inside(HOME, team=None) is None
+    assert is_inside(HOME, team="") is None
+    assert is_inside(HOME, team=None, asked=True) is False
+    assert is_inside(GRID, team=None, enterprise=None, asked=True) is False
+    assert is_inside(Network.of(team_id=None), team="", asked=True) is False  # no team at all: nobody inside
+
+
+def test_network_from_auth_test() -> None:
+    assert Network.of(team_id="T0HOME", enterprise_id=None) == Network("T0HOME", None, frozenset())
+    assert Network.of(team_id="T0HOME", enterprise_id="").enterprise_id is None
+
+
+@pytest.mark.parametrize(
+    ("body", "team"),
+    [
+        ({"type": "block_actions", "user": {"id": "U1", "team_id": "T0X"}, "team": {"id": "T0HOME"}}, "T0X"),
+        ({"type": "view_submission", "user": {"id": "U1", "team_id": "T0X"}}, "T0X"),
+        ({"type": "event_callback", "team_id": "T0HOME", "event": {"user": "U1", "team": "T0X"}}, "T0X"),
+        (
+            {"type": "event_callback", "event": {"user": "U1", "team": "T0HOME", "user_team": "E0X"}},
+            "E0X",
+        ),
+        ({"type": "event_callback", "team_id": "T0HOME", "event": {"type": "app_home_opened", "user": "U1"}}, None),
+        ({"command": "/wieweet", "team_id": "T0HOME", "user_id": "U1"}, None),  # the workspace, not the person's
+        ({"type": "shortcut", "user": {"id": "U1"}}, None),
+    ],
+)
+def test_the_team_a_payload_gives(body: dict[str, Any], team: str | None) -> None:
+    assert claimed_team(body) == team
+
+
+def test_allowed_teams_setting_is_read_and_checked() -> None:
+    settings, problems = read_settings({"WIEWEET_ALLOWED_TEAMS": " T0ALLY, T0SECOND ;T0THIRD"})
+    assert problems == [] and settings.allowed_teams == {"T0ALLY", "T0SECOND", "T0THIRD"}
+    assert read_settings({})[0].allowed_teams == frozenset()
+    _settings, problems = read_settings({"WIEWEET_ALLOWED_TEAMS": "T0ALLY,acme.slack.com"})
+    assert len(problems) == 1 and "WIEWEET_ALLOWED_TEAMS" in problems[0] and "acme.slack.com" in problems[0]
+    with pytest.raises(ConfigError):
+        parse_allowed_teams("E0ORG")  # an organisation is not a team: its workspaces are inside by auth.test
+
+
+class FakeClient:
+    def __init__(self, user: dict[str, Any] | None = None, error: str | None = None) -> None:
+        self.user, self.error, self.calls = user, error, 0
+
+    def users_info(self, **_kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.error:
+            response = SlackResponse(
+                client=None,
+                http_verb="GET",
+                api_url="",
+                req_args={},
+                data={"ok": False, "error": self.error},
+                headers={},
+                status_code=200,
+            )
+            raise SlackApiError("failed", response)
+        return {"user": self.user}
+
+
+def test_person_is_looked_up_once_and_shares_the_profile_with_the_language() -> None:
+    cache = LocaleCache()
+    client = FakeClient(
+        {"id": "U1", "team_id": "T0SISTER", "locale": "en-GB", "enterprise_user": {"enterprise_id": "E0ORG"}}
+    )
+    person = cache.person(client=client, user_id="U1")  # type: ignore[arg-type]
+    assert (person.team, person.enterprise, person.locale, person.known) == ("T0SISTER", "E0ORG", "en-GB", True)
+    assert cache.person(client=client, user_id="U1") == person  # type: ignore[arg-type]
+    assert cache._fetch(client=client, user_id="U1") == ("en-GB", "")  # type: ignore[arg-type]
+    assert client.calls == 1
+
+
+def test_person_unknown_to_slack_is_not_known_and_other_errors_raise() -> None:
+    assert not LocaleCache().person(client=FakeClient(error="user_not_found"), user_id="U1").known  # type: ignore[arg-type]
+    with pytest.raises(SlackUnavailableError):
+        LocaleCache().person(client=FakeClient(error="missing_scope"), user_id="U1")  # type: ignore[arg-type]
