@@ -185,7 +185,7 @@ def read_settings(
         "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),
         "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
         "triage_channel_id": env.get("WIEWEET_TRIAGE_CHANNEL") or None,
-        "allowed_teams": checked(lambda: parse_allowed_teams(env.get("WIEWEET_ALLOWED_TEAMS")), frozenset()),
+        "allowed_teams": checked(lambda: parse_allowed_teams(env.get("WIEWEET_ALLOWED_TEAMS")), frozenset[str]()),
         "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
         "job_interval_seconds": checked(
             lambda: _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"), 30.0

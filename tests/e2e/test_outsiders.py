@@ -153,3 +153,53 @@ def test_allowed_team_is_inside(shared: SlackEmulator, demo_db_url: str, tmp_pat
         assert refusals(bot) == []
     finally:
         bot.stop()
+
+
+# --- people of the network in a shared channel: what names the register goes to them alone ------------------------
+
+ALONE_NL = "Alleen jij ziet dit antwoord"
+
+
+def test_mention_in_a_shared_channel_is_answered_to_the_asker_alone(
+    bot: BotProcess, shared: SlackEmulator, demo_db_url: str
+) -> None:
+    mention, _message = shared.send_mention_message(NL_USER, SHARED, f"<@{shared.bot_user_id}> {QUESTION}")
+    ts = mention.payload["event"]["ts"]
+    answer = shared.wait_for(lambda: [e for e in shared.ephemerals(user=NL_USER) if "Experts" in flat(e)])
+    assert answer[0]["channel"] == SHARED and answer[0]["thread_ts"] == ts
+    assert ALONE_NL in flat(answer[0]["blocks"])
+    shared.send_command(NL_USER, SHARED, text="help")  # a later request: the mention had its chance to post
+    shared.wait_for(lambda: shared.response_posts)
+    assert [m for m in shared.thread(SHARED, ts) if m.get("bot_id")] == []
+    assert shared.ephemerals(user=EXTERNAL) == []
+    assert len(answer) == 1 and refusals(bot) == []
+    assert stored_counts(demo_db_url)["SearchLog"] == 1  # the network's own question is searched and logged
+
+
+def test_command_in_a_shared_channel_offers_no_share_button(bot: BotProcess, shared: SlackEmulator) -> None:
+    shared.send_command(NL_USER, SHARED, text=QUESTION)
+    body = shared.wait_for(lambda: [p for p in shared.response_posts if "blocks" in p["body"]])[0]["body"]
+    assert body.get("response_type") == "ephemeral" and "Experts" in flat(body)
+    assert ids.ACTION_SHARE not in flat(body)
+    shared.send_command(NL_USER, "C0WONEN01", text=QUESTION)  # an ordinary channel of the network: shareable
+    shared.wait_for(lambda: [p for p in shared.response_posts if ids.ACTION_SHARE in flat(p["body"])])
+
+
+def test_shortcut_in_a_shared_channel_answers_the_person_alone(bot: BotProcess, shared: SlackEmulator) -> None:
+    question = shared.send_message(EXTERNAL, SHARED, "Does any city have a vacancy tax on empty shops?", wait=True)
+    ts = question.payload["event"]["ts"]
+    shared.send_message_shortcut(NL_USER, SHARED, ids.SHORTCUT_WHO_KNOWS, ts)
+    body = shared.wait_for(lambda: [p for p in shared.response_posts if "Experts" in flat(p["body"])])[0]["body"]
+    assert ALONE_NL in flat(body) and body.get("response_type") == "ephemeral"
+    shared.send_command(NL_USER, SHARED, text="help")
+    shared.wait_for(lambda: len(shared.response_posts) >= 2)
+    assert [m for m in shared.thread(SHARED, ts) if m.get("bot_id")] == []
+
+
+def test_no_digest_for_a_shared_channel(bot: BotProcess, shared: SlackEmulator) -> None:
+    for text in ("digest", "digest voorbeeld"):
+        shared.send_command(NL_USER, SHARED, text=text)
+    said = shared.wait_for(lambda: [p for p in shared.response_posts if "andere organisatie" in flat(p["body"])])
+    shared.wait_for(lambda: len([p for p in shared.response_posts if "andere organisatie" in flat(p["body"])]) == 2)
+    assert said and shared.views(NL_USER) == []  # no subscription modal opened
+    assert [m for m in shared.messages(SHARED) if m.get("bot_id")] == []

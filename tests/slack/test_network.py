@@ -12,6 +12,9 @@ from slack_sdk.web import SlackResponse
 from bot.config import read_settings
 from bot.errors import ConfigError
 from bot.network import Network, is_inside, parse_allowed_teams
+from digests.errors import PermanentPostError
+from handlers.channels import is_shared_outside
+from handlers.digest_post import not_shared_outside
 from handlers.network import claimed_team
 from handlers.services import LocaleCache, SlackUnavailableError
 
@@ -117,3 +120,34 @@ def test_person_unknown_to_slack_is_not_known_and_other_errors_raise() -> None:
     assert not LocaleCache().person(client=FakeClient(error="user_not_found"), user_id="U1").known  # type: ignore[arg-type]
     with pytest.raises(SlackUnavailableError):
         LocaleCache().person(client=FakeClient(error="missing_scope"), user_id="U1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("info", "outside"),
+    [
+        ({"is_channel": True}, False),
+        ({"is_channel": True, "is_private": True}, False),
+        ({"is_channel": True, "is_ext_shared": True}, True),
+        ({"is_channel": True, "is_pending_ext_shared": True}, True),
+        ({"is_channel": True, "is_shared": True}, True),
+        ({"is_channel": True, "is_shared": True, "is_org_shared": True}, False),  # the Grid organisation's own
+        ({"is_mpim": True, "is_ext_shared": True}, True),
+        ({"is_im": True, "is_ext_shared": True}, False),  # the asker's own DM with the bot
+    ],
+)
+def test_which_conversations_people_outside_read(info: dict[str, Any], outside: bool) -> None:
+    assert is_shared_outside(info) is outside
+
+
+def test_a_digest_is_never_posted_in_a_channel_that_became_shared() -> None:
+    posted: list[str] = []
+
+    def post(channel: str, _blocks: list[Any], _text: str) -> str:
+        posted.append(channel)
+        return "1.0"
+
+    guarded = not_shared_outside(post, lambda channel: channel == "C0SHARED")
+    assert guarded("C0OWN", [], "digest") == "1.0"
+    with pytest.raises(PermanentPostError):
+        guarded("C0SHARED", [], "digest")
+    assert posted == ["C0OWN"]
