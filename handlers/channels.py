@@ -1,9 +1,12 @@
-"""What Slack says about a conversation: is it private, and who is in it. The one place that decides privacy.
+"""What Slack says about a conversation: is it private, is it shared with another organisation, and who is in it.
+The one place that decides privacy.
 
 Channel privacy is never guessed from the id (private channels made today have ``C…`` ids, like public ones): it
 comes from ``conversations.info``. Who-knows, question routing and digests all ask ``ChannelDirectory``; anything it
-cannot establish counts as private. Membership (``conversations.members``) guards what only a channel's members may
-change (its digest subscription) or see (a search answered in it).
+cannot establish counts as private. Whether people of another organisation read it (Slack Connect:
+``is_shared_outside``) decides where an answer naming the register's people may go (to the asker alone) and
+refuses digests and work sessions there; unknown counts as shared. Membership (``conversations.members``) guards
+what only a channel's members may change (its digest subscription) or see (a search answered in it).
 
 Both are cached for a few minutes: a channel can turn private, people join and leave. Failed look-ups are not
 cached (the next request asks Slack again) and fail closed: private, not a member.

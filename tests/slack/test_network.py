@@ -3,20 +3,22 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from slack_bolt import BoltRequest, BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.config import read_settings
+from bot.config import Settings, read_settings
 from bot.errors import ConfigError
 from bot.network import Network, is_inside, parse_allowed_teams
 from digests.errors import PermanentPostError
 from handlers.channels import is_shared_outside
 from handlers.digest_post import not_shared_outside
-from handlers.network import claimed_team
-from handlers.services import LocaleCache, SlackUnavailableError
+from handlers.network import NetworkGate, claimed_team
+from handlers.services import LocaleCache, Services, SlackUnavailableError
 
 HOME = Network.of(team_id="T0HOME", allowed_teams=["T0ALLY"])
 GRID = Network.of(team_id="T0HOME", enterprise_id="E0ORG")
@@ -151,3 +153,83 @@ def test_a_digest_is_never_posted_in_a_channel_that_became_shared() -> None:
     with pytest.raises(PermanentPostError):
         guarded("C0SHARED", [], "digest")
     assert posted == ["C0OWN"]
+
+
+class GateClient:
+    """What the gate may call on Slack: users.info (a fixed person), and the calls that tell a refused person."""
+
+    def __init__(self, team: str | None = "T0OTHER", error: str | None = None) -> None:
+        self.team, self.error = team, error
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def users_info(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("users.info", kwargs))
+        if self.error:
+            return FakeClient(error=self.error).users_info()
+        return {"user": {"id": kwargs["user"], "team_id": self.team, "locale": "en-GB"}}
+
+    def conversations_open(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("conversations.open", kwargs))
+        return {"channel": {"id": "D0DM"}}
+
+    def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("chat.postMessage", kwargs))
+        return {"ok": True}
+
+    def chat_postEphemeral(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("chat.postEphemeral", kwargs))
+        return {"ok": True}
+
+
+def gate_run(body: dict[str, Any], client: GateClient) -> tuple[BoltResponse | None, bool]:
+    """The gate on one request: its response (None when it let the request through) and whether it did."""
+    settings = Settings(default_language="nl")
+    services = Services(settings=settings, db=None, knowledge=None)  # type: ignore[arg-type]
+    gate = NetworkGate(services, HOME)
+    request = BoltRequest(body=body, mode="socket_mode")
+    request.context["client"] = client
+    request.context["bot_user_id"] = "UBOT"
+    passed: list[bool] = []
+
+    def next_() -> BoltResponse:
+        passed.append(True)
+        return BoltResponse(status=200, body="")
+
+    response = gate(request, BoltResponse(status=200), next_)
+    gate._pool.shutdown(wait=True)  # the message to the refused person has been sent
+    return (None if passed else response), bool(passed)
+
+
+def test_gate_lets_the_network_through_without_asking_slack() -> None:
+    client = GateClient()
+    body = {"type": "block_actions", "user": {"id": "U1", "team_id": "T0HOME"}, "actions": []}
+    assert gate_run(body, client) == (None, True)
+    assert gate_run({"type": "event_callback", "event": {"type": "message", "subtype": "channel_join"}}, client)[1]
+    assert client.calls == []
+
+
+def test_gate_refuses_a_modal_an_options_list_and_a_closed_modal_from_outside() -> None:
+    client = GateClient()
+    submission = {"type": "view_submission", "user": {"id": "U9", "team_id": "T0OTHER"}, "view": {"id": "V1"}}
+    response, passed = gate_run(submission, client)
+    assert not passed and response is not None and response.status == 200
+    assert json.loads(response.body) == {"response_action": "clear"}
+    assert [name for name, _ in client.calls] == ["conversations.open", "chat.postMessage"]  # told by DM
+    assert "netwerk" in client.calls[-1][1]["text"]
+    options, _ = gate_run({"type": "block_suggestion", "user": {"id": "U9", "team_id": "T0OTHER"}}, GateClient())
+    assert options is not None and json.loads(options.body) == {"options": []}
+    closed, _ = gate_run({"type": "view_closed", "user": {"id": "U9", "team_id": "T0OTHER"}}, quiet := GateClient())
+    assert closed is not None and closed.body == "" and quiet.calls == []
+
+
+def test_gate_asks_slack_for_a_command_and_answers_in_the_ack() -> None:
+    command = {"command": "/wieweet", "text": "wie weet", "team_id": "T0HOME", "user_id": "U9", "channel_id": "C1"}
+    response, passed = gate_run(command, client := GateClient(team="T0OTHER"))
+    assert not passed and response is not None
+    assert json.loads(response.body)["response_type"] == "ephemeral"
+    assert "members of the network" in json.loads(response.body)["text"]  # in the person's language (users.info)
+    assert [name for name, _ in client.calls] == ["users.info"]
+    assert gate_run(command, GateClient(team="T0ALLY"))[1]  # an allowed team: through
+    assert not gate_run(command, GateClient(error="user_not_found"))[1]  # unknown to Slack: outside
+    with pytest.raises(SlackUnavailableError):
+        gate_run(command, GateClient(error="ratelimited"))
