@@ -13,6 +13,7 @@ and, where the payload does not say (slash commands, the Home tab, another works
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -83,8 +84,9 @@ class NetworkGate:
         inside, team, locale = self.inside(client=context.client, body=body, user_id=user_id)
         if inside:
             return next()
-        ref = str(context.get(REF) or "")
-        log_refusal(ref=ref or "-", user=user_id, action=REFUSED_ACTION, target=f"team:{team}")
+        ref = str(context.get(REF) or uuid.uuid4().hex[:12])
+        context[REF] = ref
+        log_refusal(ref=ref, user=user_id, action=REFUSED_ACTION, target=f"team:{team}")
         lang = normalise_language(locale) if locale else self.services.locales.default_language
         return self._refuse(body, context, lang)
 
@@ -117,8 +119,10 @@ class NetworkGate:
         def run() -> None:
             try:
                 work()
-            except (SlackApiError, OSError):
-                log.warning("could not tell a person outside the network that wieweet is not for them", exc_info=True)
+            except SlackApiError as exc:  # e.g. the person cannot be messaged: the refusal stands, logged above
+                log.info("could not tell a person outside the network (%s)", exc.response.get("error"))
+            except Exception:  # a thread of its own: nothing else would report it
+                log.exception("could not tell a person outside the network")
 
         self._pool.submit(run)
 

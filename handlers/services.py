@@ -116,7 +116,8 @@ class LocaleCache:
             )
             with self._lock:
                 self._people[user_id] = found
-                self._fetched[user_id] = dict(user)
+                if user_id not in self._memory:  # the language is still to be looked up: from this profile
+                    self._fetched[user_id] = dict(user)
             return found
 
     def cached(self, user_id: str | None) -> str | None:
@@ -136,6 +137,7 @@ class LocaleCache:
             lang = normalise_language(stored.locale)
             with self._lock:
                 self._memory[user_id] = lang
+                self._fetched.pop(user_id, None)  # a profile ``person`` fetched is not needed for the language
             return lang
         fetched = self._fetch(client=client, user_id=user_id)
         if fetched is None:
