@@ -7,6 +7,7 @@ log, and nothing is recorded, searched, stored or routed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from handlers import ids
-from storage.models import InboxRequest, KnowledgeGap, Question, SearchLog
+from storage.models import DigestSubscription, InboxRequest, KnowledgeGap, Question, SearchLog
 from tests.e2e.conftest import NL_USER
 from tests.e2e.harness import BotProcess, flat
 from tests.emulator import SlackEmulator
@@ -203,3 +204,19 @@ def test_no_digest_for_a_shared_channel(bot: BotProcess, shared: SlackEmulator) 
     shared.wait_for(lambda: len([p for p in shared.response_posts if "andere organisatie" in flat(p["body"])]) == 2)
     assert said and shared.views(NL_USER) == []  # no subscription modal opened
     assert [m for m in shared.messages(SHARED) if m.get("bot_id")] == []
+
+
+def test_a_digest_modal_forged_to_a_shared_channel_subscribes_nothing(
+    bot: BotProcess, shared: SlackEmulator, demo_db_url: str
+) -> None:
+    shared.send_command(NL_USER, "C0WONEN01", text="digest")
+    view = shared.wait_for(lambda: shared.views(NL_USER))[-1]
+    shared.forge_view_metadata(view["id"], json.dumps({"channel_id": SHARED}))  # a member of it, but it is shared
+    assert shared.submit_view(NL_USER, view["id"], {}).acked
+    shared.wait_for(lambda: "andere organisatie" in flat(shared.messages(shared.dm_channel_with(NL_USER))))
+    engine = create_engine(demo_db_url)
+    try:
+        with Session(engine) as session:
+            assert session.scalars(select(DigestSubscription)).all() == []
+    finally:
+        engine.dispose()
