@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from bot.network import parse_allowed_teams
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -40,6 +41,9 @@ class Settings:
     staff_user_ids: frozenset[str] = field(default_factory=frozenset)
     staff_usergroup_id: str | None = None
     triage_channel_id: str | None = None
+    # WIEWEET_ALLOWED_TEAMS: Slack teams whose people are inside the network besides the installation's own team and
+    # its Enterprise Grid organisation (``bot.network``)
+    allowed_teams: frozenset[str] = field(default_factory=frozenset)
     echo_sql: bool = False
     job_interval_seconds: float = 30.0  # WIEWEET_JOB_INTERVAL: how often timers run and the outbox is sent
     # TEST ONLY (WIEWEET_FAKE_NOW_FILE): a file holding an ISO datetime that the bot's clock returns instead of the
@@ -181,6 +185,7 @@ def read_settings(
         "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),
         "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
         "triage_channel_id": env.get("WIEWEET_TRIAGE_CHANNEL") or None,
+        "allowed_teams": checked(lambda: parse_allowed_teams(env.get("WIEWEET_ALLOWED_TEAMS")), frozenset[str]()),
         "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
         "job_interval_seconds": checked(
             lambda: _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"), 30.0
@@ -256,6 +261,7 @@ SETTING_NAMES = frozenset(
         "WIEWEET_STAFF_USER_IDS",
         "WIEWEET_STAFF_USERGROUP",
         "WIEWEET_TRIAGE_CHANNEL",
+        "WIEWEET_ALLOWED_TEAMS",
         "WIEWEET_ECHO_SQL",
         "WIEWEET_JOB_INTERVAL",
         "WIEWEET_FAKE_NOW_FILE",

@@ -55,6 +55,8 @@ ERROR_KEYS: Mapping[str, str] = {
     "invalid_slack_id": N_("error.invalid_slack_id"),
     "not_in_register": N_("error.not_in_register"),
     "not_found": N_("error.not_found"),
+    # a channel shared with another organisation: no digest, no work session there (handlers.digests)
+    "shared_channel": N_("error.shared_channel"),
     # who may do what (bot.actors)
     "not_staff": N_("error.not_staff"),
     "not_authorized": N_("error.not_authorized"),

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, errors, events, shortcuts, views
+from bot.network import Network
+from handlers import actions, commands, errors, events, network, shortcuts, views
 from handlers.services import Services
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, home: Network) -> None:
+    """Every listener, behind the network check (``handlers.network``: only people of ``home`` get through)."""
     errors.register(app, services)
+    network.register(app, services, home)
     for kind in (commands, events, shortcuts, actions, views):
         kind.register(app, services)

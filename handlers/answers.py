@@ -30,9 +30,15 @@ from bot.i18n import t
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view
 from handlers import claims, inbox, marker
-from handlers.blocks.answer import SHOWN_PER_LIST, answer_fallback_text, build_answer_blocks, build_more_blocks
+from handlers.blocks.answer import (
+    SHOWN_PER_LIST,
+    answer_fallback_text,
+    build_answer_blocks,
+    build_asker_alone_blocks,
+    build_more_blocks,
+)
 from handlers.kit import escape_truncate, user_mention
-from handlers.services import Services
+from handlers.services import Services, slack_transient
 from handlers.turn import Turn
 from storage.models import SearchLog
 
@@ -145,6 +151,9 @@ def answer_message(job: inbox.InboxJob) -> None:
         return
     private = job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
     answer = search_once(job, query=query, channel_id=channel, channel_is_private=private)
+    if _shared_outside(job, channel):
+        _to_asker_alone(job, channel=channel, thread_ts=thread_ts, answer=answer)
+        return
     try:
         job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=answer.text, blocks=answer.blocks)
     except SlackApiError as exc:
@@ -152,6 +161,30 @@ def answer_message(job: inbox.InboxJob) -> None:
             return
         raise
     _mark_posted(job, answer, channel)
+
+
+def _shared_outside(job: inbox.InboxJob, channel: str | None) -> bool:
+    """Whether people of another organisation read ``channel`` (Slack Connect; unknown: yes)."""
+    return job.services.channels.is_shared_outside(client=job.client, channel_id=channel, now=job.now)
+
+
+def _to_asker_alone(job: inbox.InboxJob, *, channel: str, thread_ts: str, answer: PreparedAnswer) -> None:
+    """A question asked in a channel shared with another organisation: the answer names the network's people, so
+    it goes to the asker alone, never as a channel post — ephemeral in the thread, or a DM where Slack refuses an
+    ephemeral (``dm_once``) — with a note why."""
+    if job.result.get("responded:answer") or not job.user_id:
+        return
+    blocks = build_asker_alone_blocks(answer.blocks, job.language())
+    try:
+        job.client.chat_postEphemeral(
+            channel=channel, user=job.user_id, thread_ts=thread_ts, text=answer.text, blocks=blocks
+        )
+    except SlackApiError as exc:
+        if slack_transient(exc):
+            raise
+        log.info("ephemeral answer in %s refused (%s): sent by DM", channel, exc.response.get("error"))
+        job.dm_once(step="answer", text=answer.text, blocks=blocks)
+    job.save(**{"responded:answer": True})
 
 
 def _tell_privately(job: inbox.InboxJob, text: str) -> None:
@@ -168,8 +201,9 @@ def answer_command(job: inbox.InboxJob) -> None:
     channel = payload.get("channel")
     channel = str(channel) if channel else None
     private = channel is None or job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
+    shareable = not _shared_outside(job, channel)  # not into a channel shared with another organisation
     answer = search_once(
-        job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private, shareable=True
+        job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private, shareable=shareable
     )
     job.respond_once(step="answer", text=answer.text, blocks=answer.blocks)
 
@@ -185,6 +219,11 @@ def answer_shortcut(job: inbox.InboxJob) -> None:
     channel, thread_ts = str(payload["channel"]), str(payload["thread_ts"])
     private = job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
     answer = search_once(job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private)
+    if _shared_outside(job, channel):  # to the person alone, saying why (``_to_asker_alone``)
+        job.respond_once(
+            step="answer", text=answer.text, blocks=build_asker_alone_blocks(answer.blocks, job.language())
+        )
+        return
     if not job.result.get("privately") and channel and thread_ts:
         try:
             job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=answer.text, blocks=answer.blocks)
@@ -394,6 +433,9 @@ def share_answer(job: inbox.InboxJob) -> None:
     search_log = _search_to_share(job)
     search_log_id, channel = search_log.id, str(search_log.channel_id)
     services = job.services
+    if _shared_outside(job, channel):  # the network's people are not shown to another organisation
+        job.respond_once(step="why", text=t("slack.share_shared_channel", job.language()))
+        return
 
     with services.db.session() as session:
 

@@ -31,6 +31,7 @@ import handlers
 from bot.config import Settings, settings_error
 from bot.errors import ConfigError
 from bot.health import HealthMonitor
+from bot.network import Network
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services
 from handlers.stopping import StopSignals
@@ -182,12 +183,15 @@ def create_app(services: Services, *, http: bool) -> App:
     )
     configure_web_client(app.client, settings)
     try:
-        app.client.auth_test()
+        identity = app.client.auth_test()
     except SlackApiError as exc:
         raise ConfigError("auth_failed", f"Slack refused SLACK_BOT_TOKEN: {exc.response.get('error')}") from exc
     except (URLError, OSError) as exc:
         raise ConfigError("unreachable", f"cannot reach Slack at {settings.slack_api_url}: {exc}") from exc
-    handlers.register(app, services)
+    # who is inside: this team, its Grid organisation and the allowed teams (``handlers.network``)
+    team, org = identity.get("team_id"), identity.get("enterprise_id")
+    home = Network.of(team_id=team, enterprise_id=org, allowed_teams=settings.allowed_teams)
+    handlers.register(app, services, home)
     return app
 
 

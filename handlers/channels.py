@@ -1,9 +1,12 @@
-"""What Slack says about a conversation: is it private, and who is in it. The one place that decides privacy.
+"""What Slack says about a conversation: is it private, is it shared with another organisation, and who is in it.
+The one place that decides privacy.
 
 Channel privacy is never guessed from the id (private channels made today have ``C…`` ids, like public ones): it
 comes from ``conversations.info``. Who-knows, question routing and digests all ask ``ChannelDirectory``; anything it
-cannot establish counts as private. Membership (``conversations.members``) guards what only a channel's members may
-change (its digest subscription) or see (a search answered in it).
+cannot establish counts as private. Whether people of another organisation read it (Slack Connect:
+``is_shared_outside``) decides where an answer naming the register's people may go (to the asker alone) and
+refuses digests and work sessions there; unknown counts as shared. Membership (``conversations.members``) guards
+what only a channel's members may change (its digest subscription) or see (a search answered in it).
 
 Both are cached for a few minutes: a channel can turn private, people join and leave. Failed look-ups are not
 cached (the next request asks Slack again) and fail closed: private, not a member.
@@ -20,6 +23,8 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+
+from bot.errors import WieweetError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,24 @@ def is_private_conversation(info: Mapping[str, Any]) -> bool:
     return bool(info.get("is_shared")) and not info.get("is_org_shared")
 
 
+def is_shared_outside(info: Mapping[str, Any]) -> bool:
+    """Whether people outside the network can read a conversation (``conversations.info`` object): a channel or
+    group DM shared with another organisation (Slack Connect), also while the invitation is pending. Not a direct
+    message with the bot: its one person is whoever asks (and the network check let them in). What wieweet shows
+    there about the register goes to the asker alone."""
+    if info.get("is_im"):
+        return False
+    if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
+        return True
+    return bool(info.get("is_shared")) and not info.get("is_org_shared")
+
+
+class SharedChannelError(WieweetError):
+    """A channel shared with another organisation, where wieweet does not post what names the network's people."""
+
+    code = "shared_channel"
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     value: Any
@@ -64,21 +87,38 @@ class ChannelDirectory:
 
     def is_private(self, *, client: WebClient, channel_id: str | None, now: datetime) -> bool:
         """Whether ``channel_id`` is private (see ``is_private_conversation``); None, unknown or failing: True."""
+        return self._facts(client, channel_id, now)[0]
+
+    def is_shared_outside(self, *, client: WebClient, channel_id: str | None, now: datetime) -> bool:
+        """Whether people outside the network read ``channel_id`` (``is_shared_outside``); unknown or failing: True
+        (what would be posted there goes to the asker alone). None (no conversation): False."""
+        return bool(channel_id) and self._facts(client, channel_id, now)[1]
+
+    def require_not_shared_outside(self, *, client: WebClient, channel_id: str | None, now: datetime) -> None:
+        """Refuse (``SharedChannelError``) to post a digest or a work session's invitation, which name the network's
+        people and questions, in a channel that people of another organisation read."""
+        if channel_id and self.is_shared_outside(client=client, channel_id=channel_id, now=now):
+            raise SharedChannelError(message=f"channel {channel_id} is shared with another organisation")
+
+    def _facts(self, client: WebClient, channel_id: str | None, now: datetime) -> tuple[bool, bool]:
+        """(private, shared outside) from ``conversations.info``, cached; None, unknown or failing: both True."""
         if not channel_id:
-            return True
+            return True, True
         with self._lock:
             hit = self._privacy.get(channel_id)
         if hit is not None and now - hit.fetched_at < self.PRIVACY_TTL:
-            return bool(hit.value)
+            return hit.value  # type: ignore[no-any-return]
         try:
             info = client.conversations_info(channel=channel_id).get("channel") or {}
         except SlackApiError as exc:  # not found, not visible to the bot, no scope: private
             log.info("conversations.info %s failed (%s): treated as private", channel_id, exc.response.get("error"))
-            return True
-        private = is_private_conversation(info) if isinstance(info, dict) and info else True
+            return True, True
+        if not isinstance(info, dict) or not info:
+            return True, True
+        facts = (is_private_conversation(info), is_shared_outside(info))
         with self._lock:
-            self._privacy[channel_id] = _Entry(private, now)
-        return private
+            self._privacy[channel_id] = _Entry(facts, now)
+        return facts
 
     def is_member(self, *, client: WebClient, channel_id: str | None, user_id: str | None, now: datetime) -> bool:
         """Whether ``user_id`` is a member of ``channel_id`` (False when Slack cannot tell us)."""

@@ -73,6 +73,20 @@ def slack_post(client: WebClient) -> Callable[[str, list[Block], str], str]:
     return post
 
 
+def not_shared_outside(
+    post: Callable[[str, list[Block], str], str], shared_outside: Callable[[str], bool]
+) -> Callable[[str, list[Block], str], str]:
+    """``post``, but never into a channel shared with another organisation (Slack Connect): a digest names the
+    network's people and questions. A channel that became shared after it subscribed fails permanently."""
+
+    def guarded(channel: str, blocks: list[Block], text: str) -> str:
+        if shared_outside(channel):
+            raise PermanentPostError("channel shared with another organisation")
+        return post(channel, blocks, text)
+
+    return guarded
+
+
 def slack_permalink(client: WebClient) -> Callable[[str, str], str | None]:
     """``permalink(channel, ts)`` through chat.getPermalink, remembered per (channel, ts); None when unknown."""
     known: dict[tuple[str, str], str | None] = {}
@@ -183,7 +197,9 @@ def due_digests_poster(
             db,
             now=now,
             worker_id=worker_id,
-            post=slack_post(client),
+            post=not_shared_outside(
+                slack_post(client), lambda c: channels.is_shared_outside(client=client, channel_id=c, now=now)
+            ),
             permalink=slack_permalink(client),
             private_channel=lambda channel: channels.is_private(client=client, channel_id=channel, now=now),
             tz=tz,

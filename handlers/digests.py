@@ -36,6 +36,10 @@ def _require_may_manage(turn: Turn, channel: str, action: str) -> None:
     require_may_manage(turn.actor, channel_id=channel, action=action, member_of=turn.is_channel_member)
 
 
+def require_not_shared_outside(turn: Turn, channel: str | None) -> None:
+    turn.services.channels.require_not_shared_outside(client=turn.client, channel_id=channel, now=turn.now)
+
+
 def is_digest_command(text: str) -> bool:
     """Whether ``text`` is a ``digest …`` sub-command (from the text alone)."""
     words = text.split()
@@ -65,6 +69,7 @@ def route_digest_command(turn: Turn, text: str) -> bool:
         return True
     if sub in PREVIEW_WORDS:
         _require_may_manage(turn, channel, "preview a channel's digest")
+        require_not_shared_outside(turn, channel)
         preview = preview_digest(
             turn.services.db,
             channel_id=channel,
@@ -80,6 +85,7 @@ def route_digest_command(turn: Turn, text: str) -> bool:
         return True
     if sub == "":
         _require_may_manage(turn, channel, "set up a channel's digest")
+        require_not_shared_outside(turn, channel)
         open_digest_modal(turn, channel)
         return True
     turn.respond(text=t("digest.usage", turn.lang), response_type="ephemeral")
@@ -126,6 +132,7 @@ def handle_digest_submission(turn: Turn, form: DigestForm) -> None:
         return
     turn.ack()
     channel = form.channel_id
+    require_not_shared_outside(turn, channel)
     subscribe(
         turn.session,
         channel_id=channel,

@@ -73,7 +73,7 @@ def user_message(error: BaseException, lang: str, ref: str) -> str:
     return t("slack.error", lang, ref=ref)
 
 
-def _tell_user(settings: Settings, body: dict[str, Any], context: BoltContext, client: WebClient, text: str) -> None:
+def tell_user(settings: Settings, body: dict[str, Any], context: BoltContext, client: WebClient, text: str) -> None:
     response_url = body.get("response_url") or context.response_url
     if not response_url:
         urls = body.get("response_urls") or []
@@ -133,7 +133,7 @@ def handle_error(
         log.error("unhandled error ref=%s user=%s channel=%s", ref, context.user_id, context.channel_id, exc_info=error)
     text = user_message(error, lang, ref)
     try:
-        _tell_user(services.settings, body, context, client, text)
+        tell_user(services.settings, body, context, client, text)
     except (SlackApiError, OSError):
         log.exception("could not tell the user about error ref=%s", ref)
 

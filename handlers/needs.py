@@ -196,6 +196,8 @@ def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
         # the picked channel is a claim (the menu lists one's own channels): not a private channel wieweet is in
         # that they are not, nor someone else's DM. Refused before anyone is invited or anything is posted there.
         raise NotAuthorized("hold a work session in a channel one is not in", target=f"channel:{plan.channel_id}")
+    # nor one shared with another organisation: the invitation names the network's people and their question
+    turn.services.channels.require_not_shared_outside(client=turn.client, channel_id=plan.channel_id, now=turn.now)
     name = "-".join(form.channel_name.casefold().split()) or plan.channel_name
     try:
         channel, new = _invite(turn, plan, name)

@@ -63,14 +63,62 @@ def make_clock(settings: Settings) -> Clock:
     return file_clock(settings.fake_now_file) if settings.fake_now_file else system_clock
 
 
+@dataclass(frozen=True, slots=True)
+class SlackPerson:
+    """What ``users.info`` says about whom a person belongs to (``team``, ``enterprise``: None when it says nothing,
+    ``known`` False when Slack does not know the user), and their UI language."""
+
+    team: str | None
+    enterprise: str | None
+    locale: str = ""
+    known: bool = True
+
+
 class LocaleCache:
-    """A Slack user's UI language: looked up once (``users.info`` with ``include_locale``) and cached."""
+    """A Slack user's UI language and team: looked up once (``users.info`` with ``include_locale``) and cached.
+
+    The team (``person``) is asked for by the network check before the language: the profile it fetched is then
+    used for the language too, so a person is looked up once."""
 
     def __init__(self, default_language: str = DEFAULT_LANGUAGE) -> None:
         self.default_language = default_language
         self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
         self._user_locks: dict[str, threading.Lock] = {}
+        self._people: dict[str, SlackPerson] = {}  # a person's team does not change: kept for the process
+        self._fetched: dict[str, dict[str, Any]] = {}  # profiles ``person`` fetched, for the next language look-up
+
+    def person(self, *, client: WebClient, user_id: str) -> SlackPerson:
+        """Whom ``user_id`` belongs to, by ``users.info``. A user Slack does not know: ``known`` False (not kept).
+        Any other failure of Slack raises ``SlackUnavailableError``: an error, never a silent answer."""
+        with self._lock:
+            hit = self._people.get(user_id)
+            user_lock = self._user_locks.setdefault(user_id, threading.Lock())
+        if hit is not None:
+            return hit
+        with user_lock:
+            with self._lock:
+                hit = self._people.get(user_id)
+            if hit is not None:
+                return hit
+            try:
+                user = client.users_info(user=user_id, include_locale=True).get("user") or {}
+            except SlackApiError as exc:
+                error = str(exc.response.get("error") or "")
+                if error in ("user_not_found", "user_not_visible"):
+                    return SlackPerson(None, None, known=False)
+                raise SlackUnavailableError(f"users.info: {error}") from exc
+            enterprise = (user.get("enterprise_user") or {}).get("enterprise_id") if isinstance(user, dict) else None
+            found = SlackPerson(
+                team=str(user.get("team_id") or "") or None,
+                enterprise=str(enterprise or "") or None,
+                locale=str(user.get("locale") or ""),
+            )
+            with self._lock:
+                self._people[user_id] = found
+                if user_id not in self._memory:  # the language is still to be looked up: from this profile
+                    self._fetched[user_id] = dict(user)
+            return found
 
     def cached(self, user_id: str | None) -> str | None:
         if not user_id:
@@ -89,6 +137,7 @@ class LocaleCache:
             lang = normalise_language(stored.locale)
             with self._lock:
                 self._memory[user_id] = lang
+                self._fetched.pop(user_id, None)  # a profile ``person`` fetched is not needed for the language
             return lang
         fetched = self._fetch(client=client, user_id=user_id)
         if fetched is None:
@@ -108,8 +157,11 @@ class LocaleCache:
         with user_lock:
             if self.cached(user_id) is not None:
                 return None  # another request of this user fetched it meanwhile
+            with self._lock:
+                user = self._fetched.pop(user_id, None)
             try:
-                user = client.users_info(user=user_id, include_locale=True).get("user") or {}
+                if user is None:
+                    user = client.users_info(user=user_id, include_locale=True).get("user") or {}
             except SlackApiError as exc:  # e.g. user_not_found: the default language, the request goes on
                 log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
                 return None

@@ -157,3 +157,10 @@ def answer_fallback_text(view: AnswerView) -> str:
 
 def build_help_blocks(lang: str) -> list[Block]:
     return [header(t("slack.help_title", lang)), section(t("slack.help_body", lang))]
+
+
+def build_asker_alone_blocks(blocks: Sequence[Block], lang: str) -> list[Block]:
+    """An answer given to the asker alone because the channel is shared with another organisation: the answer with,
+    first, a short note why (kept within Slack's block limit)."""
+    note = context(t("slack.shared_channel_private", lang))
+    return [note, *list(blocks)[: MAX_BLOCKS - 1]]

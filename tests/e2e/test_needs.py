@@ -547,3 +547,24 @@ def test_staff_cannot_invite_a_work_session_into_a_channel_they_are_not_in(
     emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL: picked})
     emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.INVITED)
     assert {LEAD, *ASKERS} <= set((emulator.channel_info("C0SESSIE1") or {}).get("members") or [])
+
+
+def test_no_work_session_in_a_channel_shared_with_another_organisation(
+    needs_bot: BotProcess, emulator: SlackEmulator, db: Database
+) -> None:
+    """A work session's invitation names the network's people and their question: not in a Slack Connect channel,
+    even one staff are in. Refused before anyone is invited or anything is posted; staff are told why by DM."""
+    shared = "C0SHARED1"
+    emulator.add_channel(shared, name="samen", is_ext_shared=True, members=[STAFF, emulator.bot_user_id])
+    needs_pass(db)
+    proposal = our_proposal(db)
+    message = triage_proposal(emulator, proposal.id)
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message, channel=TRIAGE)
+    view = emulator.wait_for(lambda: views_of(emulator, STAFF, ids.VIEW_NEEDS_INVITE))[-1]
+    picked = {ids.INPUT_NEEDS_CHANNEL: {"type": "conversations_select", "selected_conversation": shared}}
+    emulator.submit_view(STAFF, view["id"], {ids.BLOCK_NEEDS_CHANNEL: picked})
+    emulator.wait_for(lambda: "andere organisatie" in flat(emulator.messages(emulator.dm_channel_with(STAFF))))
+    assert (emulator.channel_info(shared) or {}).get("members") == [STAFF, emulator.bot_user_id]
+    assert not [c for c in emulator.calls_to("conversations.invite") if c.params.get("channel") == shared]
+    assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == shared]
+    assert status_of(db, proposal.id) == ProposalStatus.OPEN

@@ -133,6 +133,8 @@ class SlackEmulator(DriverMixin):
         deleted: bool = False,
         tz_offset: int = 3600,
         profile: JSON | None = None,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> JSON:
         return self._state.add_user(
             user_id,
@@ -147,6 +149,8 @@ class SlackEmulator(DriverMixin):
             tz=tz,
             tz_offset=tz_offset,
             extra_profile=profile,
+            team_id=team_id,
+            enterprise_id=enterprise_id,
         )
 
     def add_channel(

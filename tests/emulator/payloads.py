@@ -78,9 +78,13 @@ def user_message(
     bot_id: str | None,
 ) -> JSON:
     """A message as stored in the channel (and as the ``message`` event without the event fields)."""
-    message: JSON = {"type": "message", "text": text, "ts": ts, "team": state.team_id}
+    team = state.team_of(user)
+    message: JSON = {"type": "message", "text": text, "ts": ts, "team": team}
     if user is not None:
         message["user"] = user
+    if channel.is_ext_shared:  # like Slack in a Slack Connect channel: whose team wrote, and where it was written
+        message["user_team"] = team
+        message["source_team"] = team
     if subtype is not None:
         message["subtype"] = subtype
     if bot_id is not None:

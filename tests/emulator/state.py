@@ -89,7 +89,12 @@ class State:
         tz: str = "Europe/Brussels",
         tz_offset: int = 3600,
         extra_profile: JSON | None = None,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> JSON:
+        """``team_id``: the person's own Slack team (default: this workspace; another one is a Slack Connect
+        outsider); ``enterprise_id``: their Enterprise Grid organisation (``enterprise_user`` in ``users.info``)."""
+        team = team_id or self.team_id
         real = real_name if real_name is not None else name
         profile: JSON = {
             "real_name": real,
@@ -97,7 +102,7 @@ class State:
             "display_name": display_name if display_name is not None else name,
             "display_name_normalized": display_name if display_name is not None else name,
             "title": "",
-            "team": self.team_id,
+            "team": team,
             "image_48": f"https://emulator.slack/avatars/{user_id}_48.png",
             "image_72": f"https://emulator.slack/avatars/{user_id}_72.png",
         }
@@ -108,7 +113,7 @@ class State:
         profile.update(extra_profile or {})
         user: JSON = {
             "id": user_id,
-            "team_id": self.team_id,
+            "team_id": team,
             "name": name,
             "deleted": deleted,
             "real_name": real,
@@ -125,6 +130,8 @@ class State:
             "updated": int(time.time()),
             "locale": locale,
         }
+        if enterprise_id:
+            user["enterprise_user"] = {"id": user_id, "enterprise_id": enterprise_id, "teams": [team]}
         with self.lock:
             self.users[user_id] = user
         return copy.deepcopy(user)
@@ -134,7 +141,14 @@ class State:
         with self.lock:
             user = self.users.get(user_id)
             name = str(user["name"]) if user else user_id.lower()
-        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
+            team = str(user["team_id"]) if user else self.team_id
+        return {"id": user_id, "username": name, "name": name, "team_id": team}
+
+    def team_of(self, user_id: str | None) -> str:
+        """The Slack team of ``user_id`` (this workspace for an unknown user or none)."""
+        with self.lock:
+            user = self.users.get(user_id or "")
+            return str(user["team_id"]) if user else self.team_id
 
     def add_channel(
         self,

@@ -287,7 +287,7 @@ def test_a_modal_copy_refused_on_the_change_the_other_copy_made_closes_and_says_
     """On PostgreSQL the second copy waits on the first's row lock, then meets its change ("already answered"):
     the refusal must not reach the form or the user, whose answer was saved."""
     told: list[str] = []
-    monkeypatch.setattr(handlers.errors, "_tell_user", lambda settings, body, context, client, text: told.append(text))
+    monkeypatch.setattr(handlers.errors, "tell_user", lambda settings, body, context, client, text: told.append(text))
     monkeypatch.setattr(both.locales, "language", lambda **kwargs: "nl")  # no users.info
     body = {"view": {"id": "V7", "hash": "h7"}}
 

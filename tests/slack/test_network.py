@@ -1,0 +1,235 @@
+"""Who is inside the network (``bot.network``), the payload's team (``handlers.network.claimed_team``), the
+``users.info`` look-up behind them (``LocaleCache.person``) and the ``WIEWEET_ALLOWED_TEAMS`` setting."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from slack_bolt import BoltRequest, BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot.config import Settings, read_settings
+from bot.errors import ConfigError
+from bot.network import Network, is_inside, parse_allowed_teams
+from digests.errors import PermanentPostError
+from handlers.channels import is_shared_outside
+from handlers.digest_post import not_shared_outside
+from handlers.network import NetworkGate, claimed_team
+from handlers.services import LocaleCache, Services, SlackUnavailableError
+
+HOME = Network.of(team_id="T0HOME", allowed_teams=["T0ALLY"])
+GRID = Network.of(team_id="T0HOME", enterprise_id="E0ORG")
+
+
+def test_the_installations_team_and_the_allowed_teams_are_inside() -> None:
+    assert is_inside(HOME, team="T0HOME") is True
+    assert is_inside(HOME, team="T0ALLY") is True
+    assert is_inside(HOME, team="T0ALLY", asked=True) is True
+
+
+def test_another_team_is_outside_without_asking_slack_when_the_network_is_no_grid_organisation() -> None:
+    assert is_inside(HOME, team="T0OTHER") is False
+    assert is_inside(HOME, team="E0ORG") is False  # an organisation the network is not
+    assert is_inside(HOME, team="T0OTHER", enterprise="E0ORG") is False
+
+
+def test_the_grid_organisation_is_inside_by_its_id_in_the_payload_or_from_users_info() -> None:
+    assert is_inside(GRID, team="E0ORG") is True  # Slack's ``user_team`` of a mention can be the organisation
+    assert is_inside(GRID, team="T0SISTER", enterprise="E0ORG") is True
+    assert is_inside(GRID, team="T0SISTER") is None  # another workspace: maybe of the organisation, ask Slack
+    assert is_inside(GRID, team="T0SISTER", enterprise="E0OTHER") is False
+    assert is_inside(GRID, team="E0OTHER") is False
+
+
+def test_missing_fields_ask_slack_and_stay_outside_when_slack_does_not_say() -> None:
+    assert is_inside(HOME, team=None) is None
+    assert is_inside(HOME, team="") is None
+    assert is_inside(HOME, team=None, asked=True) is False
+    assert is_inside(GRID, team=None, enterprise=None, asked=True) is False
+    assert is_inside(Network.of(team_id=None), team="", asked=True) is False  # no team at all: nobody inside
+
+
+def test_network_from_auth_test() -> None:
+    assert Network.of(team_id="T0HOME", enterprise_id=None) == Network("T0HOME", None, frozenset())
+    assert Network.of(team_id="T0HOME", enterprise_id="").enterprise_id is None
+
+
+@pytest.mark.parametrize(
+    ("body", "team"),
+    [
+        ({"type": "block_actions", "user": {"id": "U1", "team_id": "T0X"}, "team": {"id": "T0HOME"}}, "T0X"),
+        ({"type": "view_submission", "user": {"id": "U1", "team_id": "T0X"}}, "T0X"),
+        ({"type": "event_callback", "team_id": "T0HOME", "event": {"user": "U1", "team": "T0X"}}, "T0X"),
+        (
+            {"type": "event_callback", "event": {"user": "U1", "team": "T0HOME", "user_team": "E0X"}},
+            "E0X",
+        ),
+        ({"type": "event_callback", "team_id": "T0HOME", "event": {"type": "app_home_opened", "user": "U1"}}, None),
+        ({"command": "/wieweet", "team_id": "T0HOME", "user_id": "U1"}, None),  # the workspace, not the person's
+        ({"type": "shortcut", "user": {"id": "U1"}}, None),
+    ],
+)
+def test_the_team_a_payload_gives(body: dict[str, Any], team: str | None) -> None:
+    assert claimed_team(body) == team
+
+
+def test_allowed_teams_setting_is_read_and_checked() -> None:
+    settings, problems = read_settings({"WIEWEET_ALLOWED_TEAMS": " T0ALLY, T0SECOND ;T0THIRD"})
+    assert problems == [] and settings.allowed_teams == {"T0ALLY", "T0SECOND", "T0THIRD"}
+    assert read_settings({})[0].allowed_teams == frozenset()
+    _settings, problems = read_settings({"WIEWEET_ALLOWED_TEAMS": "T0ALLY,acme.slack.com"})
+    assert len(problems) == 1 and "WIEWEET_ALLOWED_TEAMS" in problems[0] and "acme.slack.com" in problems[0]
+    with pytest.raises(ConfigError):
+        parse_allowed_teams("E0ORG")  # an organisation is not a team: its workspaces are inside by auth.test
+
+
+class FakeClient:
+    def __init__(self, user: dict[str, Any] | None = None, error: str | None = None) -> None:
+        self.user, self.error, self.calls = user, error, 0
+
+    def users_info(self, **_kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.error:
+            response = SlackResponse(
+                client=None,
+                http_verb="GET",
+                api_url="",
+                req_args={},
+                data={"ok": False, "error": self.error},
+                headers={},
+                status_code=200,
+            )
+            raise SlackApiError("failed", response)
+        return {"user": self.user}
+
+
+def test_person_is_looked_up_once_and_shares_the_profile_with_the_language() -> None:
+    cache = LocaleCache()
+    client = FakeClient(
+        {"id": "U1", "team_id": "T0SISTER", "locale": "en-GB", "enterprise_user": {"enterprise_id": "E0ORG"}}
+    )
+    person = cache.person(client=client, user_id="U1")  # type: ignore[arg-type]
+    assert (person.team, person.enterprise, person.locale, person.known) == ("T0SISTER", "E0ORG", "en-GB", True)
+    assert cache.person(client=client, user_id="U1") == person  # type: ignore[arg-type]
+    assert cache._fetch(client=client, user_id="U1") == ("en-GB", "")  # type: ignore[arg-type]
+    assert client.calls == 1
+
+
+def test_person_unknown_to_slack_is_not_known_and_other_errors_raise() -> None:
+    assert not LocaleCache().person(client=FakeClient(error="user_not_found"), user_id="U1").known  # type: ignore[arg-type]
+    with pytest.raises(SlackUnavailableError):
+        LocaleCache().person(client=FakeClient(error="missing_scope"), user_id="U1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("info", "outside"),
+    [
+        ({"is_channel": True}, False),
+        ({"is_channel": True, "is_private": True}, False),
+        ({"is_channel": True, "is_ext_shared": True}, True),
+        ({"is_channel": True, "is_pending_ext_shared": True}, True),
+        ({"is_channel": True, "is_shared": True}, True),
+        ({"is_channel": True, "is_shared": True, "is_org_shared": True}, False),  # the Grid organisation's own
+        ({"is_mpim": True, "is_ext_shared": True}, True),
+        ({"is_im": True, "is_ext_shared": True}, False),  # the asker's own DM with the bot
+    ],
+)
+def test_which_conversations_people_outside_read(info: dict[str, Any], outside: bool) -> None:
+    assert is_shared_outside(info) is outside
+
+
+def test_a_digest_is_never_posted_in_a_channel_that_became_shared() -> None:
+    posted: list[str] = []
+
+    def post(channel: str, _blocks: list[Any], _text: str) -> str:
+        posted.append(channel)
+        return "1.0"
+
+    guarded = not_shared_outside(post, lambda channel: channel == "C0SHARED")
+    assert guarded("C0OWN", [], "digest") == "1.0"
+    with pytest.raises(PermanentPostError):
+        guarded("C0SHARED", [], "digest")
+    assert posted == ["C0OWN"]
+
+
+class GateClient:
+    """What the gate may call on Slack: users.info (a fixed person), and the calls that tell a refused person."""
+
+    def __init__(self, team: str | None = "T0OTHER", error: str | None = None) -> None:
+        self.team, self.error = team, error
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def users_info(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("users.info", kwargs))
+        if self.error:
+            return FakeClient(error=self.error).users_info()
+        return {"user": {"id": kwargs["user"], "team_id": self.team, "locale": "en-GB"}}
+
+    def conversations_open(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("conversations.open", kwargs))
+        return {"channel": {"id": "D0DM"}}
+
+    def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("chat.postMessage", kwargs))
+        return {"ok": True}
+
+    def chat_postEphemeral(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("chat.postEphemeral", kwargs))
+        return {"ok": True}
+
+
+def gate_run(body: dict[str, Any], client: GateClient) -> tuple[BoltResponse | None, bool]:
+    """The gate on one request: its response (None when it let the request through) and whether it did."""
+    settings = Settings(default_language="nl")
+    services = Services(settings=settings, db=None, knowledge=None)  # type: ignore[arg-type]
+    gate = NetworkGate(services, HOME)
+    request = BoltRequest(body=body, mode="socket_mode")
+    request.context["client"] = client
+    request.context["bot_user_id"] = "UBOT"
+    passed: list[bool] = []
+
+    def next_() -> BoltResponse:
+        passed.append(True)
+        return BoltResponse(status=200, body="")
+
+    response = gate(request, BoltResponse(status=200), next_)
+    gate._pool.shutdown(wait=True)  # the message to the refused person has been sent
+    return (None if passed else response), bool(passed)
+
+
+def test_gate_lets_the_network_through_without_asking_slack() -> None:
+    client = GateClient()
+    body = {"type": "block_actions", "user": {"id": "U1", "team_id": "T0HOME"}, "actions": []}
+    assert gate_run(body, client) == (None, True)
+    assert gate_run({"type": "event_callback", "event": {"type": "message", "subtype": "channel_join"}}, client)[1]
+    assert client.calls == []
+
+
+def test_gate_refuses_a_modal_an_options_list_and_a_closed_modal_from_outside() -> None:
+    client = GateClient()
+    submission = {"type": "view_submission", "user": {"id": "U9", "team_id": "T0OTHER"}, "view": {"id": "V1"}}
+    response, passed = gate_run(submission, client)
+    assert not passed and response is not None and response.status == 200
+    assert json.loads(response.body) == {"response_action": "clear"}
+    assert [name for name, _ in client.calls] == ["conversations.open", "chat.postMessage"]  # told by DM
+    assert "netwerk" in client.calls[-1][1]["text"]
+    options, _ = gate_run({"type": "block_suggestion", "user": {"id": "U9", "team_id": "T0OTHER"}}, GateClient())
+    assert options is not None and json.loads(options.body) == {"options": []}
+    closed, _ = gate_run({"type": "view_closed", "user": {"id": "U9", "team_id": "T0OTHER"}}, quiet := GateClient())
+    assert closed is not None and closed.body == "" and quiet.calls == []
+
+
+def test_gate_asks_slack_for_a_command_and_answers_in_the_ack() -> None:
+    command = {"command": "/wieweet", "text": "wie weet", "team_id": "T0HOME", "user_id": "U9", "channel_id": "C1"}
+    response, passed = gate_run(command, client := GateClient(team="T0OTHER"))
+    assert not passed and response is not None
+    assert json.loads(response.body)["response_type"] == "ephemeral"
+    assert "members of the network" in json.loads(response.body)["text"]  # in the person's language (users.info)
+    assert [name for name, _ in client.calls] == ["users.info"]
+    assert gate_run(command, GateClient(team="T0ALLY"))[1]  # an allowed team: through
+    assert not gate_run(command, GateClient(error="user_not_found"))[1]  # unknown to Slack: outside
+    with pytest.raises(SlackUnavailableError):
+        gate_run(command, GateClient(error="ratelimited"))
