@@ -338,6 +338,19 @@ class DeliveryFailed:
     moved_on: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StaffDM:
+    """DM to one staff member: a message for the triage channel that was given up there (``triage_channel_id``; None:
+    none configured; ``error``: Slack's reason), carried whole: ``original`` is its payload, of ``original_kind``
+    (``bot.staffdm``). An escalated question has its own kind, ``TriageUndelivered``."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.STAFF_DM
+    original_kind: OutboxKind
+    original: dict[str, Any]
+    triage_channel_id: str | None = None
+    error: str = ""
+
+
 OutboxPayload = (
     ExpertRequest
     | ExpertReminder
@@ -355,6 +368,7 @@ OutboxPayload = (
     | NeedsProposal
     | ExpertiseRequest
     | DeliveryFailed
+    | StaffDM
 )
 _ALL: tuple[type[OutboxPayload], ...] = typing.get_args(OutboxPayload)
 PAYLOAD_TYPES: dict[OutboxKind, type[OutboxPayload]] = {cls.kind: cls for cls in _ALL}
