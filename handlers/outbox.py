@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -54,7 +54,7 @@ from handlers.blocks.staffdm import build_staff_dm
 from handlers.home import publish_homes
 from handlers.kit import Payload, Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
-from handlers.services import Services
+from handlers.services import Services, slack_retry_after
 from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
@@ -175,7 +175,7 @@ class OutboxSender:
 
     def send_one(self, message: OutboxMessage) -> bool:
         """Send one claimed message; True when sent. Failures are recorded (retried later, or given up)."""
-        permanent = False
+        permanent, not_before = False, None
         try:
             payload = read_payload(message.kind, message.payload)
             if isinstance(payload, AnswerToAsker) and payload.in_thread:
@@ -192,6 +192,8 @@ class OutboxSender:
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc)
             permanent = error in PERMANENT_ERRORS
+            wait = slack_retry_after(exc)  # longer than the client waits in-process: not before Slack asked
+            not_before = self.services.clock() + timedelta(seconds=wait) if wait else None
             log.warning("outbox %s (%s) failed: %s", message.id, message.kind.value, error)
         except (NoTargetError, PayloadError) as exc:  # retrying sends it nowhere or renders it no better
             error, permanent = str(exc), True
@@ -199,7 +201,7 @@ class OutboxSender:
         except Exception as exc:
             error = repr(exc)
             log.exception("outbox %s (%s) failed", message.id, message.kind.value)
-        self._failed(message, error, permanent=permanent)
+        self._failed(message, error, permanent=permanent, not_before=not_before)
         return False
 
     def _send_in_thread(self, message: OutboxMessage, payload: AnswerToAsker) -> bool:
@@ -291,8 +293,11 @@ class OutboxSender:
                 "outbox %s (%s) sent, but its claim had been taken over: not marked", message.id, message.kind.value
             )
 
-    def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
-        """Record a failed send (retried after a backoff, or given up) — under this sender's claim only."""
+    def _failed(
+        self, message: OutboxMessage, error: str, *, permanent: bool, not_before: datetime | None = None
+    ) -> None:
+        """Record a failed send (retried after a backoff, no earlier than ``not_before``, or given up) — under this
+        sender's claim only."""
         with self.services.db.session() as session:
             recorded = mark_outbox_failed(
                 session,
@@ -302,6 +307,7 @@ class OutboxSender:
                 permanent=permanent,
                 policy=self.policy,
                 worker_id=message.claimed_by or "",
+                not_before=not_before,
             )
         if recorded is None:
             log.warning(

@@ -131,6 +131,20 @@ def slack_transient(exc: SlackApiError) -> bool:
     return status == 429 or status >= 500 or str(exc.response.get("error") or "") in TRANSIENT_SLACK_ERRORS
 
 
+def slack_retry_after(exc: SlackApiError) -> int | None:
+    """The seconds a rate-limited call's answer (429) asks to wait before trying again (its Retry-After); None when
+    it is no rate limit or does not say."""
+    if getattr(exc.response, "status_code", 200) != 429:
+        return None
+    for name, value in (getattr(exc.response, "headers", None) or {}).items():
+        if str(name).lower() == "retry-after":
+            try:
+                return max(0, int(value[0] if isinstance(value, list) else value))
+            except (TypeError, ValueError, IndexError):
+                return None
+    return None
+
+
 class SlackUnavailableError(RuntimeError):
     """Slack could not answer a call a decision depends on (``slack_transient``): not a refusal. Run from the inbox,
     the request is retried with a backoff; in a listener it reaches the global error handler."""
