@@ -2,12 +2,14 @@
 in-process; the call fails as rate-limited at once, and the outbox sends the message on a later pass, no earlier
 than Slack asked. A short one is still waited out in-process. Through the emulator's fault injection (a 429 with a
 Retry-After) and the app's own Web API client; time injected (the clock, and the retry handler's sleep recorded
-instead of slept). On SQLite and PostgreSQL (the ``database`` fixture)."""
+instead of slept). On SQLite and PostgreSQL (the ``database`` fixture); the inbox worker in the running bot."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -21,8 +23,9 @@ from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.db import Database
 from storage.models import OutboxMessage
-from tests.e2e.conftest import NL_USER
-from tests.e2e.harness import BOT_TOKEN
+from tests.e2e.conftest import CHANNEL, NL_USER
+from tests.e2e.harness import BOT_TOKEN, BotProcess
+from tests.e2e.test_who_knows import QUESTION, answers_in
 from tests.emulator import SlackEmulator
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
@@ -114,3 +117,24 @@ def test_a_short_retry_after_is_still_waited_out_in_process(
     assert sender.send_pending(worker_id="w1").sent == 1
     assert len(slept) == 1 and 2 <= slept[0] < 3
     assert stored(database, message_id).attempts == 0 and len(dms(emulator)) == 1
+
+
+def test_an_answer_rate_limited_for_an_hour_frees_the_worker_and_waits_for_slack(
+    emulator: SlackEmulator, demo_db_url: str, tmp_path: Path
+) -> None:
+    """The running bot: a mention's answer meets a 429 asking for an hour. The inbox worker is not parked (the next
+    question is answered at once) and the first is not tried again after the usual seconds of backoff, nor is its
+    asker told it failed: it waits for the hour Slack asked."""
+    bot = BotProcess(emulator, database_url=demo_db_url, mode="socket", log_path=tmp_path / "bot.log").start()
+    try:
+        emulator.fail_next("chat.postMessage", status=429, retry_after=HOUR)
+        first = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+        emulator.wait_for(lambda: "failed" in bot.log() and emulator.calls_to("chat.postMessage"), timeout=30)
+        second = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION} in Gent")
+        emulator.wait_for(lambda: answers_in(emulator, CHANNEL, second.payload["event"]["ts"]), timeout=30)
+        time.sleep(4)  # the usual backoff (2, then 4 s) would have tried the first again by now
+        assert answers_in(emulator, CHANNEL, first.payload["event"]["ts"]) == []
+        assert [c.status for c in emulator.calls_to("chat.postMessage")] == [429, 200]
+        assert emulator.ephemerals(user=NL_USER) == [] and "given up" not in bot.log()
+    finally:
+        bot.stop()
