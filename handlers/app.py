@@ -32,7 +32,7 @@ from bot.config import Settings, settings_error
 from bot.errors import ConfigError
 from bot.health import HealthMonitor
 from handlers.http_edge import HttpEdge, WsgiApp
-from handlers.services import Services
+from handlers.services import Services, retry_after_seconds
 from handlers.stopping import StopSignals
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
 
 # The longest a Web API call waits in-process for Slack's rate limit, over all its retries (seconds). A 429 asking to
 # wait longer (its Retry-After) is not slept through: the call fails as rate-limited at once, and the durable queue
-# that made it (the outbox) tries again no earlier than Slack asked, so no worker thread is parked (README Durability).
+# that made it (the outbox, the inbox) tries again no earlier than Slack asked: no thread is parked (README Durability).
 MAX_RATE_LIMIT_WAIT = 30
 _WAITED = "wieweet_rate_limit_waited"
 
@@ -147,14 +147,8 @@ class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
 
 def _retry_after(response: HttpResponse | None) -> int:
     """The seconds a 429 asks to wait (1 when it does not say, as slack_sdk assumes)."""
-    headers = response.headers if response is not None else {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return max(0, int(value[0] if isinstance(value, list) else value))
-            except (TypeError, ValueError, IndexError):
-                return 1
-    return 1
+    found = retry_after_seconds(response.headers) if response is not None else None
+    return 1 if found is None else found
 
 
 def retry_handlers() -> list[RetryHandler]:

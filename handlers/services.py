@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,7 +136,13 @@ def slack_retry_after(exc: SlackApiError) -> int | None:
     it is no rate limit or does not say."""
     if getattr(exc.response, "status_code", 200) != 429:
         return None
-    for name, value in (getattr(exc.response, "headers", None) or {}).items():
+    return retry_after_seconds(getattr(exc.response, "headers", None) or {})
+
+
+def retry_after_seconds(headers: Mapping[str, Any]) -> int | None:
+    """The Retry-After of a response's ``headers`` in seconds (a value may be a list: the first counts); None when
+    absent or not a number."""
+    for name, value in headers.items():
         if str(name).lower() == "retry-after":
             try:
                 return max(0, int(value[0] if isinstance(value, list) else value))
