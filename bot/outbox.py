@@ -338,6 +338,19 @@ class DeliveryFailed:
     moved_on: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StaffDM:
+    """DM to one staff member: a message for the triage channel that was given up there (``triage_channel_id``; None:
+    none configured; ``error``: Slack's reason), carried whole: ``original`` is its payload, of ``original_kind``
+    (``bot.staffdm``). An escalated question has its own kind, ``TriageUndelivered``."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.STAFF_DM
+    original_kind: OutboxKind
+    original: dict[str, Any]
+    triage_channel_id: str | None = None
+    error: str = ""
+
+
 OutboxPayload = (
     ExpertRequest
     | ExpertReminder
@@ -355,6 +368,7 @@ OutboxPayload = (
     | NeedsProposal
     | ExpertiseRequest
     | DeliveryFailed
+    | StaffDM
 )
 _ALL: tuple[type[OutboxPayload], ...] = typing.get_args(OutboxPayload)
 PAYLOAD_TYPES: dict[OutboxKind, type[OutboxPayload]] = {cls.kind: cls for cls in _ALL}
@@ -552,10 +566,12 @@ def mark_outbox_failed(
     permanent: bool = False,
     policy: RetryPolicy | None = None,
     worker_id: str | None = None,
+    not_before: datetime | None = None,
 ) -> FailOutcome | None:
-    """Record a failed send: retried after a backoff, or given up (``permanent``, or too many attempts) — the one
-    place that rule lives. None, and nothing changed, when the message is sent already or ``worker_id`` (the sender,
-    when given) no longer holds its claim (another worker took it over: its attempt counts, not this one's)."""
+    """Record a failed send: retried after a backoff (and no earlier than ``not_before``: when Slack asked to wait
+    longer), or given up (``permanent``, or too many attempts) — the one place that rule lives. None, and nothing
+    changed, when the message is sent already or ``worker_id`` (the sender, when given) no longer holds its claim
+    (another worker took it over: its attempt counts, not this one's)."""
     policy = policy or RetryPolicy()
     message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
     if message is None or not _still_ours(message, worker_id):
@@ -567,5 +583,6 @@ def mark_outbox_failed(
     if permanent or message.attempts >= policy.max_attempts:
         message.failed_at = now
         return FailOutcome.GIVEN_UP
-    message.next_attempt_at = now + policy.backoff(message.attempts)
+    retry_at = now + policy.backoff(message.attempts)
+    message.next_attempt_at = max(retry_at, not_before) if not_before is not None else retry_at
     return FailOutcome.RETRYING

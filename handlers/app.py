@@ -33,7 +33,7 @@ from bot.errors import ConfigError
 from bot.health import HealthMonitor
 from bot.network import Network
 from handlers.http_edge import HttpEdge, WsgiApp
-from handlers.services import Services
+from handlers.services import Services, retry_after_seconds
 from handlers.stopping import StopSignals
 
 log = logging.getLogger(__name__)
@@ -109,9 +109,52 @@ class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
         return isinstance(error, URLError) and isinstance(reason, ConnectionRefusedError)
 
 
+# The longest a Web API call waits in-process for Slack's rate limit, over all its retries (seconds). A 429 asking to
+# wait longer (its Retry-After) is not slept through: the call fails as rate-limited at once, and the durable queue
+# that made it (the outbox, the inbox) tries again no earlier than Slack asked: no thread is parked (README Durability).
+MAX_RATE_LIMIT_WAIT = 30
+_WAITED = "wieweet_rate_limit_waited"
+
+
+class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's rate-limit retry, waiting out a 429's Retry-After only while one call's waits stay within
+    ``MAX_RATE_LIMIT_WAIT`` seconds; beyond that Slack's error is raised at once (``slack_retry_after`` reads it)."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        waited = float((state.custom_values or {}).get(_WAITED, 0))
+        return waited + _retry_after(response) <= MAX_RATE_LIMIT_WAIT
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        waited = float((state.custom_values or {}).get(_WAITED, 0))
+        state.custom_values = {**(state.custom_values or {}), _WAITED: waited + _retry_after(response) + 1}
+        super().prepare_for_next_attempt(state=state, request=request, response=response, error=error)
+
+
+def _retry_after(response: HttpResponse | None) -> int:
+    """The seconds a 429 asks to wait (1 when it does not say, as slack_sdk assumes)."""
+    found = retry_after_seconds(response.headers) if response is not None else None
+    return 1 if found is None else found
+
+
 def retry_handlers() -> list[RetryHandler]:
     return [
-        RateLimitErrorRetryHandler(max_retry_count=3),
+        CappedRateLimitRetryHandler(max_retry_count=3),
         SafeConnectionErrorRetryHandler(max_retry_count=2),
         ReadOnlyServerErrorRetryHandler(max_retry_count=2),
     ]

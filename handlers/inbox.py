@@ -541,7 +541,7 @@ class InboxWorker:
             return self._refused(job, entry, error)
         except Exception as error:
             log.warning("inbox request %s (%s) failed ref=%s", row.request_key, row.kind, job.ref, exc_info=True)
-            return self._failed(job, entry, f"{type(error).__name__}: {error}")
+            return self._failed(job, entry, f"{type(error).__name__}: {error}", asked=end.asked_wait(error))
         finally:
             log.info(
                 "inbox kind=%s key=%s user=%s attempt=%s latency_ms=%.1f ref=%s",
@@ -588,9 +588,10 @@ class InboxWorker:
             raise ClaimLostError(job.key)
         job.finished = True
 
-    def _failed(self, job: InboxJob, entry: Kind | None, error: str) -> bool:
-        """A failed attempt: retried with a backoff, or given up (the user told once) — ``handlers.inbox_end``."""
+    def _failed(self, job: InboxJob, entry: Kind | None, error: str, asked: timedelta = timedelta(0)) -> bool:
+        """A failed attempt: retried with a backoff (no sooner than Slack ``asked``: a long Retry-After), or given up
+        (the user told once) — ``handlers.inbox_end``."""
         attempt, now = job.request.attempts + 1, wall_clock()
-        final = attempt >= job.max_attempts
-        end.give_up(job, entry, error, attempt=attempt, retry_at=None if final else now + backoff(attempt), now=now)
-        return final
+        retry_at = None if attempt >= job.max_attempts else now + max(backoff(attempt), asked)
+        end.give_up(job, entry, error, attempt=attempt, retry_at=retry_at, now=now)
+        return retry_at is None

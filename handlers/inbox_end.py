@@ -14,8 +14,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from slack_sdk.errors import SlackApiError
+
 from bot import inbox as core
 from bot.i18n import t
+from handlers.services import slack_retry_after
 
 if TYPE_CHECKING:
     from handlers.inbox import InboxJob, Kind
@@ -24,6 +27,19 @@ log = logging.getLogger("wieweet.inbox")
 
 UNDO = "undo"  # on a request's result: it ended without its outcome, its undo is still to run ("done"/"failed")
 UNDO_BACKOFF_CAP = timedelta(minutes=5)  # an undo that keeps failing is retried at least this often
+
+
+def asked_wait(error: BaseException) -> timedelta:
+    """How long Slack asked to wait before trying again when ``error`` (or what caused it) is a rate limit whose
+    Retry-After was longer than the client waits in-process (``handlers.app.MAX_RATE_LIMIT_WAIT``); else nothing."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if isinstance(seen, SlackApiError):
+            return timedelta(seconds=slack_retry_after(seen) or 0)
+        if seen is None:
+            break
+        seen = seen.__cause__
+    return timedelta(0)
 
 
 def language(job: InboxJob) -> str:

@@ -5,7 +5,7 @@ Thin listeners: ack, parse, call ``bot.needs.NeedsService`` with the clicking us
 see needs and act on proposals: the service checks, and a refusal is logged by the global error handler), render
 with ``handlers.blocks.needs``, send. Button values and modal metadata carry proposal or topic ids only; every one
 is checked against the database by the service. The proposal message updated after an action is the one the
-database says was posted (``NeedsService.proposal_message_ref``), never the clicked container.
+database says was posted (``NeedsService.proposal_message_refs``), never the clicked container.
 
 Inviting (a modal submission, run from the inbox after the ack): the service plans whom to invite and changes
 nothing; the channel is created (``conversations.create``) or the picked one used (a claim: only a channel the staff
@@ -151,8 +151,8 @@ def send_report(turn: Turn, period_text: str) -> None:
 
 
 def _update_proposal(turn: Turn, proposal_id: int, rendered: Rendered) -> None:
-    ref = _service(turn).proposal_message_ref(turn.session, proposal_id=proposal_id)
-    turn.update_messages([ref] if ref else [], rendered.text, rendered.blocks, about=f"need_proposal:{proposal_id}")
+    refs = _service(turn).proposal_message_refs(turn.session, proposal_id=proposal_id)  # with staff's DM copies
+    turn.update_messages(refs, rendered.text, rendered.blocks, about=f"need_proposal:{proposal_id}")
 
 
 def handle_invite_button(turn: Turn, proposal_id: int) -> None:

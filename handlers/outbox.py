@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -33,6 +33,7 @@ from bot.outbox import (
     PayloadError,
     PracticeReview,
     ProfileReview,
+    StaffDM,
     SubmissionOutcome,
     claim_outbox,
     keep_outbox_claim,
@@ -44,15 +45,16 @@ from bot.outbox import (
     read_payload,
 )
 from bot.routing.policy import RoutingPolicy
-from bot.routing.reactions import NO_STAFF
+from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, tell_staff
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.blocks.routing import DEACTIVATED, render_routing
+from handlers.blocks.staffdm import build_staff_dm
 from handlers.home import publish_homes
 from handlers.kit import Payload, Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
-from handlers.services import Services
+from handlers.services import Services, slack_retry_after
 from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
@@ -93,16 +95,7 @@ class NoTargetError(Exception):
     """A message with nowhere to go (e.g. triage without WIEWEET_TRIAGE_CHANNEL)."""
 
 
-# Messages for staff: posted in the configured triage channel when the message names no channel itself.
-STAFF_KINDS = frozenset(
-    {
-        OutboxKind.TRIAGE,
-        OutboxKind.PRACTICE_REVIEW,
-        OutboxKind.PROFILE_REVIEW,
-        OutboxKind.NEEDS_PROPOSAL,
-        OutboxKind.DELIVERY_FAILED,  # an expert marked away because Slack cannot reach them
-    }
-)
+__all__ = ["STAFF_KINDS", "OutboxSender", "render_message", "render_payload"]
 
 # Why a message for one person in a channel (ephemeral) cannot be shown there: they get it by DM instead.
 EPHEMERAL_ELSEWHERE = frozenset(
@@ -130,6 +123,8 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
             return build_needs_proposal(payload_json(payload), lang)
         case ExpertiseRequest():
             return build_expertise_request(payload_json(payload), lang)
+        case StaffDM():
+            return build_staff_dm(payload, render_message(payload.original_kind, payload.original, lang), lang)
         case _:
             return render_routing(payload, lang)
 
@@ -174,14 +169,13 @@ class OutboxSender:
         if message.kind in STAFF_KINDS:
             if self.services.settings.triage_channel_id:
                 return self.services.settings.triage_channel_id
-            # given up: an escalated question still shows on the staff Home tab and in `wieweet escalated`; other
-            # staff notices (an expert marked away, a proposed work session) only in the register and needs views
+            # given up: each staff member gets it by DM instead (``_tell_staff``)
             raise NoTargetError("no triage channel (WIEWEET_TRIAGE_CHANNEL)")
         raise NoTargetError(f"outbox {message.id} ({message.kind.value}) has no recipient or channel")
 
     def send_one(self, message: OutboxMessage) -> bool:
         """Send one claimed message; True when sent. Failures are recorded (retried later, or given up)."""
-        permanent = False
+        permanent, not_before = False, None
         try:
             payload = read_payload(message.kind, message.payload)
             if isinstance(payload, AnswerToAsker) and payload.in_thread:
@@ -198,6 +192,8 @@ class OutboxSender:
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc)
             permanent = error in PERMANENT_ERRORS
+            wait = slack_retry_after(exc)  # longer than the client waits in-process: not before Slack asked
+            not_before = self.services.clock() + timedelta(seconds=wait) if wait else None
             log.warning("outbox %s (%s) failed: %s", message.id, message.kind.value, error)
         except (NoTargetError, PayloadError) as exc:  # retrying sends it nowhere or renders it no better
             error, permanent = str(exc), True
@@ -205,7 +201,7 @@ class OutboxSender:
         except Exception as exc:
             error = repr(exc)
             log.exception("outbox %s (%s) failed", message.id, message.kind.value)
-        self._failed(message, error, permanent=permanent)
+        self._failed(message, error, permanent=permanent, not_before=not_before)
         return False
 
     def _send_in_thread(self, message: OutboxMessage, payload: AnswerToAsker) -> bool:
@@ -297,8 +293,11 @@ class OutboxSender:
                 "outbox %s (%s) sent, but its claim had been taken over: not marked", message.id, message.kind.value
             )
 
-    def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
-        """Record a failed send (retried after a backoff, or given up) — under this sender's claim only."""
+    def _failed(
+        self, message: OutboxMessage, error: str, *, permanent: bool, not_before: datetime | None = None
+    ) -> None:
+        """Record a failed send (retried after a backoff, no earlier than ``not_before``, or given up) — under this
+        sender's claim only."""
         with self.services.db.session() as session:
             recorded = mark_outbox_failed(
                 session,
@@ -308,23 +307,26 @@ class OutboxSender:
                 permanent=permanent,
                 policy=self.policy,
                 worker_id=message.claimed_by or "",
+                not_before=not_before,
             )
         if recorded is None:
             log.warning(
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value
             )
             return
-        if recorded is FailOutcome.GIVEN_UP and message.kind is OutboxKind.TRIAGE:
+        triage = self.services.settings.triage_channel_id
+        if recorded is FailOutcome.GIVEN_UP and aimed_at_triage(message, triage_channel_id=triage):
             self._tell_staff(message, error)
             return
-        if recorded is FailOutcome.GIVEN_UP and message.kind is OutboxKind.TRIAGE_UNDELIVERED:
-            # the end of the line: nothing more is tried; the question stays on the Home tab and in the CLI list
+        if recorded is FailOutcome.GIVEN_UP and message.kind in FALLBACK_KINDS:
+            # the end of the line: nothing more is tried (a DM copy is never copied again); what waits stays listed
+            # where staff look (the Home tab and `wieweet escalated` for questions, the register and needs views)
             log.error(
-                "outbox %s: staff member %s could not be told either that question #%s waits for them (%s): it is "
-                "listed on the staff Home tab and by `wieweet escalated`",
+                "outbox %s (%s): staff member %s could not be told either (%s): what waits for staff is still listed "
+                "on the staff Home tab and by the CLI",
                 message.id,
+                message.kind.value,
                 message.recipient_slack_id,
-                message.question_id,
                 error,
             )
             return
@@ -339,43 +341,40 @@ class OutboxSender:
             self._move_on(message.id, message.routing_id, error, unreachable=False)
 
     def _tell_staff(self, message: OutboxMessage, error: str) -> None:
-        """A question handed to staff that the triage channel never got: each staff member (the configured ids and
-        the staff user group's members) is told by DM, once per question and person (the core queues it). In its own
-        transaction, after the failure is recorded; if that fails, the question still waits on the Home tab."""
+        """A message for staff that the triage channel never got (any of ``STAFF_KINDS``): each staff member (the
+        configured ids and the staff user group's members) gets it by DM, once per record and person (the core
+        queues it: ``RoutingService.triage_undelivered`` for an escalated question, ``bot.staffdm.tell_staff`` for
+        the rest). In its own transaction, after the failure is recorded; if that fails, it is logged."""
         routing, settings = self.services.routing, self.services.settings
-        if routing is None or message.question_id is None:
-            return
+        channel = message.channel_id or settings.triage_channel_id
         now = self.services.clock()
+        what = f"question #{message.question_id}" if message.kind is OutboxKind.TRIAGE else message.kind.value
         try:
             staff = self.services.staff.members(settings=settings, client=self.client, now=now)
             with self.services.db.session() as session:
-                outcome = routing.triage_undelivered(
-                    session,
-                    question_id=message.question_id,
-                    staff=staff,
-                    channel_id=message.channel_id or settings.triage_channel_id,
-                    error=error,
-                    now=now,
-                )
+                if message.kind is not OutboxKind.TRIAGE:
+                    outcome = tell_staff(
+                        session, message_id=message.id, staff=staff, channel_id=channel, error=error, now=now
+                    )
+                elif routing is not None and message.question_id is not None:
+                    outcome = routing.triage_undelivered(
+                        session, question_id=message.question_id, staff=staff, channel_id=channel, error=error, now=now
+                    )
+                else:
+                    return
         except Exception:
-            log.exception("outbox %s: staff could not be told that question #%s waits", message.id, message.question_id)
+            log.exception("outbox %s: staff could not be told of %s", message.id, what)
             return
         if outcome == NO_STAFF:
             log.error(
-                "outbox %s: the triage channel never got question #%s (%s) and no staff are configured to tell "
-                "(WIEWEET_STAFF_USER_IDS, WIEWEET_STAFF_USERGROUP): it is listed by `wieweet escalated`",
+                "outbox %s: the triage channel never got %s (%s) and no staff are configured to tell "
+                "(WIEWEET_STAFF_USER_IDS, WIEWEET_STAFF_USERGROUP): it is listed on the staff Home tab and by the CLI",
                 message.id,
-                message.question_id,
+                what,
                 error,
             )
             return
-        log.warning(
-            "outbox %s: the triage channel never got question #%s (%s): %s",
-            message.id,
-            message.question_id,
-            error,
-            outcome,
-        )
+        log.warning("outbox %s: the triage channel never got %s (%s): %s", message.id, what, error, outcome)
 
     def _deactivated(self, user_id: str | None) -> bool:
         """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``). ``account_inactive`` alone

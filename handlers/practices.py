@@ -53,9 +53,9 @@ def _themes(turn: Turn) -> list[ThemeChoice]:
 
 
 def _review_refs(turn: Turn, practice_id: int) -> list[dict[str, str]]:
-    """The staff triage message about a practice, where the outbox posted it (the database's, never a payload's)."""
-    ref = submissions.review_message_ref(turn.session, practice_id=practice_id)
-    return [ref] if ref else []
+    """The staff triage message about a practice, where the outbox posted it (the database's, never a payload's), and
+    each staff member's DM copy when the triage channel could not be reached."""
+    return submissions.review_message_refs(turn.session, practice_id=practice_id)
 
 
 def _update_review(turn: Turn, refs: list[dict[str, str]], rendered: Rendered, practice_id: int) -> None:

@@ -259,8 +259,7 @@ def handle_approve(turn: Turn, expert_id: int) -> None:
         profiles.profile_payload(expert), lang, status=t("profile.review_approved", lang, staff=staff)
     )
     # the staff review in the triage channel (the database's), wherever the button was (review or /wieweet beheer)
-    review = profiles.review_message_ref(turn.session, expert_id=expert.id)
-    refs = [review] if review else []
+    refs = profiles.review_message_refs(turn.session, expert_id=expert.id)  # with staff members' DM copies
     turn.update_messages(refs, done.text, list(done.blocks), about=f"expert:{expert.id}")
     if not turn.clicked_in(refs):
         turn.tell(t("profile.review_approved", lang, staff=staff))
@@ -283,14 +282,13 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
     turn.actor.require_staff("reject an expert profile", target=f"expert:{form.expert_id}")  # before reading it
     expert = profiles.get_expert(turn.session, expert_id=form.expert_id)
     payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id
-    review = profiles.review_message_ref(turn.session, expert_id=form.expert_id)
+    refs = profiles.review_message_refs(turn.session, expert_id=form.expert_id)  # with staff members' DM copies
     profiles.reject_profile(turn.session, actor=turn.actor, expert_id=form.expert_id, reason=form.reason, now=turn.now)
     turn.ack()
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
     status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(form.reason, 500))
     done = build_review_done(payload, turn.lang, status=status)
-    refs = [review] if review else []
     turn.update_messages(refs, done.text, list(done.blocks), about=f"expert:{form.expert_id}")
     turn.home_changed(slack_id)
 

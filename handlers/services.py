@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -181,6 +181,26 @@ def slack_transient(exc: SlackApiError) -> bool:
     """Whether Slack's refusal is passing (429, 5xx, a rate limit or an error on its side), not an answer."""
     status = getattr(exc.response, "status_code", 200)
     return status == 429 or status >= 500 or str(exc.response.get("error") or "") in TRANSIENT_SLACK_ERRORS
+
+
+def slack_retry_after(exc: SlackApiError) -> int | None:
+    """The seconds a rate-limited call's answer (429) asks to wait before trying again (its Retry-After); None when
+    it is no rate limit or does not say."""
+    if getattr(exc.response, "status_code", 200) != 429:
+        return None
+    return retry_after_seconds(getattr(exc.response, "headers", None) or {})
+
+
+def retry_after_seconds(headers: Mapping[str, Any]) -> int | None:
+    """The Retry-After of a response's ``headers`` in seconds (a value may be a list: the first counts); None when
+    absent or not a number."""
+    for name, value in headers.items():
+        if str(name).lower() == "retry-after":
+            try:
+                return max(0, int(value[0] if isinstance(value, list) else value))
+            except (TypeError, ValueError, IndexError):
+                return None
+    return None
 
 
 class SlackUnavailableError(RuntimeError):

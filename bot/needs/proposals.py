@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import outbox, staffdm
 from bot.actors import Actor
 from bot.errors import NotFoundError
 from bot.matching.results import SearchResult
@@ -327,6 +327,13 @@ class Proposals:
         if message is None or not (message.sent_channel_id and message.sent_ts):
             return {}
         return {"channel_id": message.sent_channel_id, "message_ts": message.sent_ts}
+
+    @staticmethod
+    def proposal_message_refs(session: Session, *, proposal_id: int) -> list[dict[str, str]]:
+        """The proposal's triage post and each staff member's DM copy (the channel was not reached: ``bot.staffdm``)."""
+        ref = Proposals.proposal_message_ref(session, proposal_id=proposal_id)
+        copies = staffdm.staff_copies(session, original_key_prefix=f"needs_proposal:{proposal_id}:")
+        return [*([ref] if ref else []), *outbox.sent_refs(copies)]
 
 
 def _get(session: Session, proposal_id: int, *, lock: bool = False) -> NeedProposal:

@@ -6,7 +6,7 @@ a method of the part that owns it, exposed under the names callers use:
 
 * ``bot.needs.topics.Topics`` — update_topics (the grouping run), overview (a period's topics and figures);
 * ``bot.needs.proposals.Proposals`` — propose_sessions (the job), proposal, list_proposals, plan_invite,
-  record_invite, dismiss_proposal, complete_proposal, proposal_message_ref;
+  record_invite, dismiss_proposal, complete_proposal, proposal_message_ref(s);
 * ``bot.needs.recruiting.Recruiting`` — recruiting, ask_to_add_expertise, expertise_request_refs,
   add_topic_to_profile.
 
@@ -69,6 +69,7 @@ class NeedsService:
         self.dismiss_proposal = self._following_erasures(self.proposals.dismiss_proposal)
         self.complete_proposal = self._following_erasures(self.proposals.complete_proposal)
         self.proposal_message_ref = self._following_erasures(self.proposals.proposal_message_ref)
+        self.proposal_message_refs = self._following_erasures(self.proposals.proposal_message_refs)
         # recruiting
         self.recruiting = self._following_erasures(self.recruits.recruiting)
         self.ask_to_add_expertise = self._following_erasures(self.recruits.ask_to_add_expertise)

@@ -21,7 +21,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import outbox, staffdm
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
 from bot.matching.documents import is_stale_profile
@@ -106,6 +106,13 @@ def review_message_ref(session: Session, *, expert_id: int) -> dict[str, str]:
     message = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"profile_review:{expert_id}")
     refs = outbox.sent_refs([message] if message is not None else [])
     return refs[0] if refs else {}
+
+
+def review_message_refs(session: Session, *, expert_id: int) -> list[dict[str, str]]:
+    """The review's triage post and each staff member's DM copy (the channel was not reached: ``bot.staffdm``)."""
+    ref = review_message_ref(session, expert_id=expert_id)
+    copies = staffdm.staff_copies(session, original_key_prefix=f"profile_review:{expert_id}:")
+    return [*([ref] if ref else []), *outbox.sent_refs(copies)]
 
 
 def consent_request_refs(session: Session, *, expert: Expert) -> list[dict[str, str]]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import outbox, staffdm
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
 from bot.outbox import PracticeReview, SubmissionOutcomeKind
@@ -47,6 +47,7 @@ __all__ = [
     "reject_practice",
     "remove_practice",
     "review_message_ref",
+    "review_message_refs",
     "submit_practice",
     "update_practice",
 ]
@@ -75,6 +76,14 @@ def get_practice_for_edit(session: Session, *, actor: Actor, practice_id: int) -
     practice = get_practice(session, practice_id=practice_id)
     _require_may_edit(actor, practice)
     return practice
+
+
+def review_message_refs(session: Session, *, practice_id: int) -> list[dict[str, str]]:
+    """Where staff were shown a practice to review: the triage post, and each staff member's DM copy when the triage
+    channel could not be reached (``bot.staffdm``); [] if none was sent."""
+    ref = review_message_ref(session, practice_id=practice_id)
+    copies = staffdm.staff_copies(session, original_key_prefix=f"practice_review:{practice_id}:")
+    return [*([ref] if ref else []), *outbox.sent_refs(copies)]
 
 
 def review_message_ref(session: Session, *, practice_id: int) -> dict[str, str]:

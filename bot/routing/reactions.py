@@ -13,12 +13,10 @@ from bot.register import profiles
 from bot.routing import payloads
 from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, is_slack_id, person, routable_expert
 from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_event, transition
+from bot.staffdm import NO_STAFF
 from storage import question_repo
 from storage import routing_repo as repo
 from storage.models import EscalationReason, EventKind, Question, Routing, Timer, TimerKind
-
-# ``triage_undelivered``'s answer when nobody is configured as staff: nobody can be told
-NO_STAFF = "nobody to tell: no staff configured"
 
 # The timer kinds ``handle_timer`` applies: pass them to ``run_due_timers(kinds=...)``.
 TIMER_KINDS: frozenset[TimerKind] = frozenset(

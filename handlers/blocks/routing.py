@@ -442,6 +442,11 @@ TRIAGE_UNDELIVERED_WHY = {
 _SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
 
 
+def triage_channel_label(channel: str) -> str:
+    """The triage channel as a DM names it: a link when it is a channel id, else the configured text, escaped."""
+    return f"<#{channel}>" if _SLACK_CHANNEL_ID.match(channel) else escape_truncate(channel, 40)
+
+
 def build_triage_undelivered(payload: TriageUndelivered, lang: str) -> Rendered:
     """A staff member's DM when the triage channel could not be reached: that the question waits for them, which
     channel failed and why in plain words, then the question as the triage channel would have shown it (redacted
@@ -452,7 +457,7 @@ def build_triage_undelivered(payload: TriageUndelivered, lang: str) -> Rendered:
     else:
         key = TRIAGE_UNDELIVERED_WHY.get(payload.error)
         why = t(key, lang) if key else t("routing.triage_undelivered_why_other", lang)
-        where = f"<#{channel}>" if _SLACK_CHANNEL_ID.match(channel) else escape_truncate(channel, 40)
+        where = triage_channel_label(channel)
         head = t("routing.triage_undelivered", lang, id=payload.question_id, channel=where, why=why)
     code = f" Slack: `{escape_truncate(payload.error, 60)}`" if payload.error and channel is not None else ""
     body = build_triage(read_as(Triage, payload_json(payload)), lang)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers.app import MAX_RATE_LIMIT_WAIT
 from storage.db import Database, current_revision, head_revision
 from tests.e2e.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotProcess
 from tests.emulator import SlackEmulator
@@ -98,7 +99,7 @@ def test_a_second_stop_signal_ends_a_hung_shutdown_at_once(
     mode: str, first: signal.Signals, second: signal.Signals, tmp_path: Path
 ) -> None:
     """The orderly shutdown waits for the work in progress; when that hangs — here a Slack call that Slack told to
-    come back in an hour (a 429 with ``Retry-After: 3600``, which the client sleeps through) — a second signal ends
+    come back later (a 429 with the longest ``Retry-After`` the client waits out in-process) — a second signal ends
     the process at once: exit code 128 + the signal (130 for Ctrl-C), one log line saying the shutdown was cut short.
     Before, the second Ctrl-C was ignored in Socket Mode and ended in "Aborted!" with the process still waiting for
     its threads over HTTP."""
@@ -110,7 +111,7 @@ def test_a_second_stop_signal_ends_a_hung_shutdown_at_once(
         process = bot.process
         assert process is not None
         try:
-            emulator.fail_next("views.publish", status=429, retry_after=3600)
+            emulator.fail_next("views.publish", status=429, retry_after=MAX_RATE_LIMIT_WAIT)
             emulator.open_home(user, wait=False)
             emulator.wait_for(lambda: emulator.calls_to("views.publish"), timeout=60)  # now asleep in that call
             process.send_signal(first)

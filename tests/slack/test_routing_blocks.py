@@ -87,6 +87,8 @@ SELF_SERVICE: dict[str, Any] = {
     "recipient": {"name": "An <script>", "organisation": "Gent <script>"},
     "error": "<script>",
 }
+# a triage post given up, by DM to a staff member (bot.staffdm): the post's own payload, carried whole
+SELF_SERVICE |= {"original_kind": "practice_review", "original": dict(SELF_SERVICE), "triage_channel_id": "<script>"}
 
 
 @pytest.mark.parametrize("kind", list(OutboxKind))

@@ -1,0 +1,137 @@
+"""Nothing for staff is lost when the triage channel cannot be reached.
+
+Every message for staff is posted in the triage channel (``STAFF_KINDS`` queued with no recipient, or any message
+queued for that channel by name: ``aimed_at_triage``). When that post
+is given up — the bot is not in the channel, it was archived or deleted, none is configured, Slack refused it through
+every attempt — the sender calls ``tell_staff``: each staff member gets the message by DM instead (a ``StaffDM``
+carrying the original payload, so the DM shows the same content and buttons the channel would have), once per record
+and person: the DM's outbox key is the original's key with the person's id (``staff_dm_key``), so the same failure
+noticed again — a second replica, a restart — queues nothing. A record that no longer waits (the practice or profile
+decided, the proposal handled meanwhile) is not sent. An escalated question is told the same way by
+``RoutingService.triage_undelivered`` (its own kind, once per question however often it is escalated).
+
+The services that find "where was this posted" for a record (to update it once staff decide) list the DM copies
+too, by ``staff_dm_prefix``: a button pressed in a staff member's DM updates every copy and the channel post alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from storage import needs_repo, outbox_repo, register_repo
+from storage.models import OutboxKind, OutboxMessage, ProposalStatus, RecordStatus
+
+# Messages for staff: posted in the configured triage channel when the message names no recipient (a DM) itself.
+STAFF_KINDS = frozenset(
+    {
+        OutboxKind.TRIAGE,
+        OutboxKind.PRACTICE_REVIEW,
+        OutboxKind.PROFILE_REVIEW,
+        OutboxKind.NEEDS_PROPOSAL,
+        OutboxKind.DELIVERY_FAILED,  # an expert marked away because Slack cannot reach them (else a DM to a chooser)
+    }
+)
+# The DMs that stand in for a triage post: when one of them fails too, nothing more is tried.
+FALLBACK_KINDS = frozenset({OutboxKind.TRIAGE_UNDELIVERED, OutboxKind.STAFF_DM})
+
+# ``tell_staff``'s (and ``triage_undelivered``'s) answer when nobody is configured as staff: nobody can be told
+NO_STAFF = "nobody to tell: no staff configured"
+
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+_KEY = "staff_dm:"
+
+
+def aimed_at_triage(message: OutboxMessage, *, triage_channel_id: str | None = None) -> bool:
+    """Whether ``message`` is a post for staff in the triage channel (not a DM to one person): a staff kind, or any
+    message queued for the triage channel (``triage_channel_id``, the configured one) by name, not in a thread."""
+    if message.recipient_slack_id:
+        return False
+    named = bool(message.channel_id) and message.channel_id == triage_channel_id and not message.thread_ts
+    return message.kind in STAFF_KINDS or named
+
+
+def staff_dm_key(original_key: str, user: str) -> str:
+    """The outbox key of ``user``'s DM copy of the triage post keyed ``original_key``: once per record and person."""
+    return f"{_KEY}{original_key}:{user}"
+
+
+def staff_dm_prefix(original_key_prefix: str) -> str:
+    """The key prefix of every DM copy of triage posts keyed ``original_key_prefix…`` (end it with a separator)."""
+    return f"{_KEY}{original_key_prefix}"
+
+
+def staff_copies(session: Session, *, original_key_prefix: str) -> list[OutboxMessage]:
+    """The sent DM copies of the triage posts keyed ``original_key_prefix…`` (end it with a separator), newest
+    first: where else a record's triage post went, to update along with it."""
+    return outbox_repo.list_sent_outbox_messages(
+        session, kinds=(OutboxKind.STAFF_DM,), dedupe_key_prefix=staff_dm_prefix(original_key_prefix), limit=100
+    )
+
+
+def staff_ids(staff: Collection[str]) -> list[str]:
+    """The Slack user ids among ``staff``, sorted, each once."""
+    return sorted(s for s in set(staff) if _SLACK_USER_ID.match(s))
+
+
+def tell_staff(
+    session: Session,
+    *,
+    message_id: int,
+    staff: Collection[str],
+    channel_id: str | None,
+    error: str,
+    now: datetime,
+) -> str:
+    """The triage post ``message_id`` was given up: queue it by DM for each of ``staff`` (everyone who is staff now;
+    the Slack layer knows), with why the channel (``channel_id``; None: none configured) did not get it — once per
+    record and person, and not when the record no longer waits. Returns what happened."""
+    original = outbox_repo.get_outbox_message(session, message_id=message_id)
+    if original is None:
+        return "noop: message gone"
+    if not aimed_at_triage(original, triage_channel_id=channel_id):
+        return f"noop: {original.kind.value} is not for the triage channel"
+    people = staff_ids(staff)
+    if not people:
+        return NO_STAFF
+    if not _still_waits(session, original.kind, original.payload):
+        return f"noop: {original.kind.value} no longer waits"
+    notice = outbox.StaffDM(
+        original_kind=original.kind, original=dict(original.payload), triage_channel_id=channel_id, error=error[:200]
+    )
+    queued = [
+        user
+        for user in people
+        if outbox.enqueue(
+            session,
+            notice,
+            dedupe_key=staff_dm_key(original.dedupe_key, user),
+            now=now,
+            recipient_slack_id=user,
+            question_id=original.question_id,
+        )
+        is not None
+    ]
+    return f"staff told: {len(queued)} of {len(people)}"
+
+
+def _still_waits(session: Session, kind: OutboxKind, payload: Mapping[str, Any]) -> bool:
+    """Whether what the post asks staff to decide is still undecided (a notice, or a kind not known here: yes)."""
+    try:
+        if kind is OutboxKind.PRACTICE_REVIEW:
+            practice = register_repo.get_practice(session, practice_id=int(payload["practice_id"]))
+            return practice is not None and practice.status is RecordStatus.PENDING
+        if kind is OutboxKind.PROFILE_REVIEW:
+            expert = register_repo.get_expert(session, expert_id=int(payload["expert_id"]))
+            return expert is not None and expert.status is RecordStatus.PENDING
+        if kind is OutboxKind.NEEDS_PROPOSAL:
+            proposal = needs_repo.get_need_proposal(session, proposal_id=int(payload["proposal"]["id"]))
+            return proposal is not None and proposal.status in {ProposalStatus.OPEN, ProposalStatus.INVITED}
+    except (KeyError, TypeError, ValueError):  # a damaged payload: sent as it is, rendering decides
+        return True
+    return True
