@@ -213,7 +213,7 @@ def install(m: Matcher, opts: Options) -> Callable[[str], tuple[object, object]]
     firsts: dict[tuple[str, int], object] = {}  # the first pass does not depend on the options: made once
     parser = m._parser
     parse: Callable[[str], ParsedQuery] = parser.parse
-    ideals = m._group_ideals
+    weights = m._weights
     pending: list[list[Group]] = []
 
     def parse_expanded(query: str) -> ParsedQuery:
@@ -231,12 +231,19 @@ def install(m: Matcher, opts: Options) -> Callable[[str], tuple[object, object]]
             )
         return pq
 
-    def group_ideals(kind: object, pq: ParsedQuery, *, evidence: bool = False) -> list[float]:
-        base = ideals(kind, pq, evidence=evidence)  # type: ignore[arg-type]
-        return [0.0 if g.original.startswith(MARK) else x for g, x in zip(pq.groups, base, strict=True)]
+    def group_weights(pq: ParsedQuery) -> Any:
+        # an expansion group adds nothing to the normalisation ideals of any kind (it stands for no word of the
+        # question; it comes after the question's concept groups, so known words and specificity are untouched)
+        base = weights(pq)
+        feedback = [g.original.startswith(MARK) for g in pq.groups]
+
+        def zeroed(ideals: list[float]) -> list[float]:
+            return [0.0 if fb else x for fb, x in zip(feedback, ideals, strict=True)]
+
+        return base._replace(expert=zeroed(base.expert), practice=zeroed(base.practice), answer=zeroed(base.answer))
 
     parser.parse = parse_expanded  # type: ignore[method-assign]
-    m._group_ideals = group_ideals  # type: ignore[method-assign]
+    m._weights = group_weights  # type: ignore[method-assign]
     concept_vecs: dict[tuple[str, ...], Any] = {}
 
     def closeness_of(query: str) -> Callable[[list[tuple[str, ...]]], list[float]] | None:
