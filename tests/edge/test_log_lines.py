@@ -22,7 +22,9 @@ from handlers.errors import VERIFIED, handle_error
 from handlers.services import Services
 from storage.db import Database
 
-FORGED = "2026-12-05 09:00:00,000 WARNING wieweet.errors: refused ref=x user=U0STAFF01 action=erase target=all"
+# a forged record dated long ago, so no real record (stamped now) can be taken for it
+FORGED_AT = "2001-02-03 04:05:06,789"
+FORGED = f"{FORGED_AT} WARNING wieweet.errors: refused ref=x user=U0STAFF01 action=erase target=all"
 HOSTILE = f"leegstand?\n{FORGED}\r{FORGED}\x1b[2K\u2028{FORGED}\x85{FORGED}\u202eevil"
 RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING|ERROR) ")
 
@@ -67,14 +69,14 @@ def test_hostile_text_in_a_logged_error_stays_on_its_records_line(log: io.String
     records = [line for line in lines if not line.startswith(CONTINUATION)]
     assert all(RECORD_START.match(line) for line in records), records
     domain = [line for line in records if "domain error ref=ref1" in line]
-    assert len(domain) == 1 and "no such person: leegstand?\\n2026-12-05 09:00:00,000 WARNING" in domain[0]
-    assert "\\r2026" in domain[0] and "\\x1b[2K" in domain[0] and "\\u2028" in domain[0] and "\\u202eevil" in domain[0]
-    assert "\\x85" in domain[0] and "user=U0X\\n2026" in domain[0]
+    assert len(domain) == 1 and f"no such person: leegstand?\\n{FORGED_AT} WARNING" in domain[0]
+    assert f"\\r{FORGED_AT}" in domain[0] and "\\x1b[2K" in domain[0] and "\\u2028" in domain[0]
+    assert "\\u202eevil" in domain[0] and "\\x85" in domain[0] and f"user=U0X\\n{FORGED_AT}" in domain[0]
     unhandled = [line for line in records if "unhandled error ref=ref1" in line]
     assert len(unhandled) == 1  # its traceback follows on continuation lines, the hostile message among them
     assert f"{CONTINUATION}ValueError: bad value leegstand?" in lines
     assert f"{CONTINUATION}{FORGED}" in lines  # a line of the exception's message: marked as a continuation
-    assert not [line for line in lines if "refused" in line and line.startswith("2026-12-05 09")]
+    assert not [line for line in lines if "refused" in line and line.startswith(FORGED_AT)]
     for line in lines:
         assert line.isprintable(), repr(line)
 
