@@ -90,6 +90,8 @@ FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validat
     "bad_language": N_("field.bad_language"),
     "unknown_theme": N_("field.unknown_theme"),
     "email_taken": N_("field.email_taken"),
+    "email_not_yours": N_("field.email_not_yours"),
+    "email_unchecked": N_("field.email_unchecked"),
     "unknown_outcome": N_("field.unknown_outcome"),
     "bad_year": N_("field.bad_year"),
     "bad_url": N_("field.bad_url"),

@@ -8,14 +8,11 @@ to what it shows (``Turn.home_changed``; the outbox sender does the same for DMs
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from slack_sdk.errors import SlackApiError
 
 from bot.errors import NotFoundError
 from bot.i18n import t
@@ -23,6 +20,7 @@ from bot.matching.loader import load_themes
 from bot.register import profiles
 from bot.register.profiles import InvalidRecord
 from bot.register.validation import ANY_THEME, validate_expert
+from handlers.accounts import slack_account
 from handlers.blocks.profile import (
     AdminData,
     ProfileCard,
@@ -41,8 +39,6 @@ from handlers.kit import escape_truncate, theme_choices, user_mention
 from handlers.practices import practice_admin_blocks
 from handlers.turn import Turn
 from storage.models import Availability, Expert
-
-log = logging.getLogger(__name__)
 
 JOIN = re.compile(r"^(?:ik\s+weet\s+iets\s+over|i\s+know\s+about|je\s+connais)\b[\s:]*(.*)$", re.IGNORECASE | re.DOTALL)
 PROFILE_WORDS = frozenset({"profiel", "mijn profiel", "profile", "my profile"})
@@ -88,14 +84,8 @@ def _today(turn: Turn) -> date:
 
 def _slack_identity(turn: Turn) -> dict[str, str]:
     """Name and e-mail address Slack has for the user, to pre-fill a new profile (best effort)."""
-    try:
-        user = turn.client.users_info(user=turn.user_id or "").get("user") or {}
-    except SlackApiError as exc:
-        log.warning("users.info failed for %s: %s", turn.user_id, exc.response.get("error"))
-        return {}
-    profile = user.get("profile") or {}
-    name = str(user.get("real_name") or profile.get("real_name") or "")
-    return {"name": name, "email": str(profile.get("email") or "")}
+    account = slack_account(turn.client, turn.user_id or "")
+    return {"name": account.name, "email": account.email} if account.checked else {}
 
 
 # --- the profile modal -----------------------------------------------------------------------------------------------
@@ -130,6 +120,9 @@ def check_reject_form(form: ProfileRejectForm, draft: Draft) -> dict[str, str]:
 
 
 def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
+    # the address Slack holds for the account: the only one a member may give their own profile (asked before
+    # anything is written: never a Slack call inside a transaction that wrote)
+    slack_email = slack_account(turn.client, turn.user_id or "").email
     try:
         saved = profiles.save_profile(
             turn.session,
@@ -137,6 +130,7 @@ def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
             values=form.values,
             now=turn.now,
             expert_id=form.expert_id,
+            slack_email=slack_email,
             approval_required=turn.services.settings.expert_approval,
             keep=form.keep,
             add_expertise=form.add_expertise,

@@ -19,8 +19,9 @@ import click
 from bot.actors import Actor
 from bot.cli import CliContext, pass_cli
 from bot.cli.output import echo
-from bot.errors import ImportFailed
-from bot.register import profiles, service
+from bot.config import Settings
+from bot.errors import ConfigError, ImportFailed
+from bot.register import identity, profiles, service
 from bot.register.files import LIMITS, MIB
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes
@@ -64,17 +65,30 @@ class TerminalProgress:
             self._bar = None
 
 
+def slack_email_lookup(settings: Settings) -> identity.SlackEmailLookup | None:
+    """Asks Slack for an account's e-mail address (``users.info``), when the bot token is set; None otherwise."""
+    if not settings.slack_bot_token:
+        return None
+    from handlers.accounts import email_lookup  # noqa: PLC0415 (the Web API client only when there is a token)
+    from handlers.app import create_web_client  # noqa: PLC0415
+
+    return email_lookup(create_web_client(settings))
+
+
 def print_report(report: ImportReport) -> None:
     for warning in report.warnings:
         echo(f"warning: {warning}", err=True)
     for note in report.notes:
         echo(f"note: {note}")
+    for conflict in report.conflicts:
+        echo(f"CONFLICT: {conflict}", err=True)
     if report.dry_run:
         for change in report.changes:
             detail = f" ({', '.join(change.fields)})" if change.action == "changed" else ""
             echo(f"  {change.action}: {change.key}{detail}")
     echo(
         f"{report.file}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged"
+        + (f", {len(report.conflicts)} conflict(s) (see above)" if report.conflicts else "")
         + (" — dry run, nothing written" if report.dry_run else "")
     )
 
@@ -124,6 +138,14 @@ they do (--consent-on-paper when you hold their written consent). Otherwise
 the consent of existing experts is never changed. Every added or changed
 record is written to the audit log.
 
+Without a slack_user_id column, a row whose address belongs to a profile made
+in Slack keeps that Slack account only when Slack holds the same address for
+it (asked with SLACK_BOT_TOKEN; without it, it cannot be checked). Otherwise
+the row is imported without that account, its consent starts again and a
+CONFLICT line names the row and the account: nobody takes an official's entry
+by typing their address first. An expert whose Slack account changes starts
+at consent "pending" again: consent belongs to the account that gave it.
+
 Any bad row stops the whole import: nothing is written, every problem is listed
 with file, row and column, and the exit code is 1.
 
@@ -163,6 +185,7 @@ def import_cmd(cli: CliContext, kind: str, path: Path, dry_run: bool, consent_on
                     now=now,
                     progress=progress.callback,
                     consent_on_paper=consent_on_paper,
+                    slack_emails=slack_email_lookup(cli.settings),
                 )
             else:
                 report = service.import_practices(
@@ -230,6 +253,7 @@ def register_group() -> None:
       wieweet register list practices --theme "Europe and EU funding"
       wieweet register show nathalie.rombaut@ocmwgent.be
       wieweet register available nathalie.rombaut@ocmwgent.be
+      wieweet register check-slack
     """
 
 
@@ -316,6 +340,33 @@ def register_show(cli: CliContext, email: str) -> None:
             year = f", {p.year}" if p.year else ""
             lines.append(f"    - {p.title} ({p.city or p.organisation or '-'}{year}{outcome})")
     echo("\n".join(lines))
+
+
+@register_group.command(name="check-slack")
+@pass_cli
+def register_check_slack(cli: CliContext) -> None:
+    """Check that the e-mail address Slack holds for each expert's Slack account is the register's address.
+
+    Questions are routed to the Slack account; a member who made a profile with someone else's address (before
+    wieweet checked it) would get that person's questions. Every expert whose account's Slack address differs,
+    is absent or cannot be read is listed; nothing is changed. Exit code 1 when any is listed. Fix one with an
+    import that gives the right slack_user_id (or an empty one), or remove the expert. Needs SLACK_BOT_TOKEN
+    (scope users:read.email).
+
+    \b
+    Examples:
+      wieweet register check-slack
+    """
+    lookup = slack_email_lookup(cli.settings)
+    if lookup is None:
+        raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to ask Slack")
+    with cli.db.session() as session:
+        checked, problems = identity.check_slack_emails(session, lookup=lookup)
+    for p in problems:
+        echo(f"{p.email}  {p.slack_user_id}  ({p.name}, source {p.source}): {p.problem}")
+    echo(f"{checked} Slack account(s) checked, {len(problems)} not confirmed by Slack")
+    if problems:
+        raise click.exceptions.Exit(1)
 
 
 @register_group.command(name="available")

@@ -26,6 +26,7 @@ from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
 from bot.matching.documents import is_stale_profile
 from bot.outbox import ConsentRequest, ConsentRequestKind, ProfileReview, SubmissionOutcomeKind
+from bot.register.identity import SOURCE_SLACK, same_address
 from bot.register.notify import tell_submission_outcome
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
@@ -34,7 +35,6 @@ from storage import outbox_repo
 from storage import register_repo as repo
 from storage.models import Availability, Consent, Expert, OutboxKind, RecordStatus
 
-SOURCE_SLACK = "slack"
 MAX_REQUESTS_PER_PASS = 50  # consent DMs queued per job pass (Slack's rate limits; the rest follow next pass)
 
 
@@ -185,10 +185,16 @@ def save_profile(
     now: datetime,
     expert_id: int | None = None,
     approval_required: bool = False,
+    slack_email: str | None,
     keep: Collection[str] = (),
     add_expertise: str = "",
 ) -> SavedProfile:
     """Create the actor's own profile (``expert_id`` None: join) or update one (own, or anyone's for staff).
+
+    ``slack_email``: the address Slack holds for the actor's account (None or "" when Slack gives none). On one's
+    own profile a new or changed address must be that one (``bot.register.identity``): otherwise anyone could
+    claim an official's address and receive their questions once the knowledge centre imports it. Staff editing
+    someone else's profile set any address (audited).
 
     Joining confirms the listing at once (the person filled it in themselves). With ``approval_required`` a
     profile made by someone who is not staff waits (status pending) until staff approve it. ``keep``: fields the
@@ -209,10 +215,7 @@ def save_profile(
     record, errors = validate_expert({**values, "slack_user_id": slack_id}, themes=ThemeResolver.for_session(session))
     if record is None:
         raise InvalidRecord(errors)
-    holder = repo.get_expert_by_email(session, email=record.email)
-    if holder is not None and (existing is None or holder.id != existing.id):
-        message = "this e-mail address belongs to another profile in the register; ask the knowledge centre"
-        raise InvalidRecord([FieldError("email", "email_taken", message)])
+    _check_address(session, actor=actor, email=record.email, existing=existing, slack_email=slack_email)
 
     before = expert_audit(existing) if existing is not None else None
     created = existing is None
@@ -261,6 +264,26 @@ def save_profile(
     if created and pending:
         outbox.enqueue(session, profile_payload(expert), dedupe_key=f"profile_review:{expert.id}", now=now)
     return SavedProfile(expert=expert, created=created, pending_approval=pending)
+
+
+def _check_address(
+    session: Session, *, actor: Actor, email: str, existing: Expert | None, slack_email: str | None
+) -> None:
+    """Refuse an address on one's own profile (new, or changed) that Slack does not hold for one's account, and an
+    address another profile has."""
+    own = existing is None or actor.is_self(existing.slack_user_id)
+    if own and (existing is None or not same_address(existing.email, email)):
+        if not slack_email:
+            message = "Slack gives no e-mail address for your account, so this one cannot be checked"
+            raise InvalidRecord([FieldError("email", "email_unchecked", message)])
+        if not same_address(email, slack_email):
+            message = "this is not the e-mail address of your Slack account"
+            suggestion = slack_email.strip().lower()
+            raise InvalidRecord([FieldError("email", "email_not_yours", message, suggestion=suggestion)])
+    holder = repo.get_expert_by_email(session, email=email)
+    if holder is not None and (existing is None or holder.id != existing.id):
+        message = "this e-mail address belongs to another profile in the register; ask the knowledge centre"
+        raise InvalidRecord([FieldError("email", "email_taken", message)])
 
 
 def set_availability(

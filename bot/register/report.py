@@ -36,6 +36,8 @@ class ImportReport:
     changes: list[RecordChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. unknown columns, ignored
     notes: list[str] = field(default_factory=list)  # e.g. team mailboxes kept as plain contact addresses
+    # rows whose record was not merged as it stood, e.g. a Slack account not kept (``bot.register.identity``)
+    conflicts: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:

@@ -8,7 +8,12 @@ column) before anything is written.
 Imports upsert by key (experts: email, case-insensitive; practices: title + city, case-insensitive) and never
 delete. A column absent from the file leaves that field of existing records untouched (the key and required
 columns must be present). Every added or changed record gets an audit log row. Experts created by an import get
-``consent=pending``; the consent of existing experts is never touched by an import.
+``consent=pending``; the consent of existing experts is never touched by an import, except that it belongs to a
+Slack account: an expert whose Slack account changes (or goes) starts again at ``pending``, availability reset.
+
+An e-mail address is an identity claim (``bot.register.identity``): a file without a ``slack_user_id`` column that
+matches a profile made in Slack keeps its account only when Slack confirms the address for it; otherwise the row
+is imported without that account and the conflict is in the report.
 
 Exports are deterministic (experts by email; practices by city then title, case-insensitively), in the import
 format, so export → import changes nothing and export → import → export gives the same bytes.
@@ -30,6 +35,7 @@ from sqlalchemy.orm import Session
 from bot.errors import ImportFailed, NotFoundError
 from bot.register.export import effective_contact, export_experts, export_practices
 from bot.register.files import RawRow, RegisterFile, read_register_file
+from bot.register.identity import SlackEmailLookup, claim_conflicts, slack_ids_held
 from bot.register.report import (
     ImportReport,
     Progress,
@@ -54,7 +60,7 @@ from bot.register.validation import (
     validate_practice,
 )
 from storage import register_repo as repo
-from storage.models import Consent, Expert, Outcome, Practice
+from storage.models import Availability, Consent, Expert, Outcome, Practice
 
 __all__ = [
     "ExpertProfile",
@@ -198,11 +204,13 @@ def import_experts(
     progress: Progress | None = None,
     source: str = "import",
     consent_on_paper: bool = False,
+    slack_emails: SlackEmailLookup | None = None,
 ) -> ImportReport:
     """Import an expert register file (.csv or .xlsx). See the module docstring for the rules.
 
     ``consent_on_paper``: staff hold the experts' written consent, so the file's new (and still pending) experts
-    are recorded as confirmed today instead of waiting for their confirmation in Slack.
+    are recorded as confirmed today instead of waiting for their confirmation in Slack. ``slack_emails``: asks Slack
+    for an account's address (None: Slack cannot be asked, so a profile made in Slack is never taken as confirmed).
     """
     return import_expert_file(
         session,
@@ -213,6 +221,7 @@ def import_experts(
         progress=progress,
         source=source,
         consent_on_paper=consent_on_paper,
+        slack_emails=slack_emails,
     )
 
 
@@ -250,27 +259,6 @@ def _read_expert_rows(
     return records, errors, synonyms
 
 
-def _slack_ids_held(
-    file: RegisterFile, records: list[tuple[RawRow, ExpertRecord]], existing: Mapping[str, Expert]
-) -> list[str]:
-    """A Slack id may move between experts of this file, but not onto one held by an expert the file leaves alone."""
-    in_file = {record.email for _, record in records}
-    holders = {e.slack_user_id: e for e in existing.values() if e.slack_user_id}
-    errors: list[str] = []
-    for row, record in records:
-        holder = holders.get(record.slack_user_id) if record.slack_user_id else None
-        if holder is not None and holder.email != record.email and holder.email not in in_file:
-            errors.append(
-                located(
-                    file,
-                    row,
-                    "slack_user_id",
-                    f"{record.slack_user_id} already belongs to {holder.email} in the register",
-                )
-            )
-    return errors
-
-
 def import_expert_file(
     session: Session,
     *,
@@ -281,6 +269,7 @@ def import_expert_file(
     progress: Progress | None = None,
     source: str = "import",
     consent_on_paper: bool = False,
+    slack_emails: SlackEmailLookup | None = None,
 ) -> ImportReport:
     """``import_experts`` for a file already read (or built in memory)."""
     report, present, resolver = _start_import(
@@ -290,15 +279,24 @@ def import_expert_file(
 
     records, errors, synonyms = _read_expert_rows(file, resolver, present)
     if "slack_user_id" in present:
-        errors.extend(_slack_ids_held(file, records, existing))
+        errors.extend(slack_ids_held(file, records, existing))
     fail_if_errors(errors, file)
     synonyms.report_to(report, file)
+    conflicts = (
+        {}
+        if "slack_user_id" in present
+        else claim_conflicts(((row.line, r.email) for row, r in records), existing, slack_emails, file=file.name)
+    )
+    report.conflicts.extend(conflicts.values())
 
     plans: list[ExpertPlan] = []
     for _row, record in records:
         values = {k: v for k, v in _expert_values(record).items() if k in present}
+        if record.email in conflicts:
+            values["slack_user_id"] = None  # not the account Slack confirms for the address: not routed to it
         stored = existing.get(record.email)
         consent = consent_on_paper and stored is not None and stored.consent is Consent.PENDING
+        consent = consent or (stored is not None and _account_changes(stored.slack_user_id, values))
         current = expert_snapshot(stored) if stored is not None else None
         changed = report.compare(record.email, current, values, also=["consent"] if consent else ())
         if changed is not None:
@@ -317,6 +315,11 @@ def import_expert_file(
             consent_on_paper=consent_on_paper,
         )
     return report
+
+
+def _account_changes(slack_user_id: str | None, values: Mapping[str, Any]) -> bool:
+    """The expert's Slack account changes or goes: its consent and availability were that account's."""
+    return bool(slack_user_id) and "slack_user_id" in values and values["slack_user_id"] != slack_user_id
 
 
 def _write_experts(
@@ -346,6 +349,15 @@ def _write_experts(
         else:
             expert = found
         changes = {k: ([themes[t] for t in v] if k == "themes" else v) for k, v in values.items() if k != "email"}
+        if before is not None and _account_changes(before["slack_user_id"], values):
+            changes.update(  # what the other account decided is not carried over: the new one is asked
+                consent=Consent.PENDING,
+                consent_changed_at=now,
+                consent_requested_at=None,
+                last_confirmed_at=None,
+                availability=Availability.AVAILABLE,
+                away_until=None,
+            )
         if consent_on_paper and expert.consent in (None, Consent.PENDING):
             changes.update(consent=Consent.CONFIRMED, consent_changed_at=now, last_confirmed_at=now)
         repo.update_expert(session, expert=expert, values=changes, now=now)

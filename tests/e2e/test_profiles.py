@@ -570,3 +570,43 @@ def test_the_staff_view_of_one_expert_escapes_the_name(
     card = emulator.wait_for(lambda: [p["body"] for p in emulator.response_posts if "Evil" in flat(p)])
     assert str(card[0]["text"]) == "&lt;!channel&gt; Evil"  # escaped once, no reordering control
     assert "<!channel>" not in flat(card)
+
+
+# --- an e-mail address is an identity claim --------------------------------------------------------------------------
+
+
+def test_joining_with_an_address_slack_does_not_hold_for_the_account_is_refused(
+    start_bot: StartBot, emulator: SlackEmulator, db: Database
+) -> None:
+    official = expert_of(db, slack_user_id="U0DEMO001").email  # an official of the register
+    emulator.add_user("U0SQUAT01", name="squat", real_name="Squat", locale="nl-BE", email="squat@example.org")
+    emulator.add_user("U0NOMAIL1", name="nomail", real_name="Nomail", locale="nl-BE")  # users.info: no e-mail
+    bot = start_bot()
+
+    def join(user: str, address: str) -> None:
+        emulator.send_command(user, CHANNEL, text="ik weet iets over leegstandsheffing")
+        emulator.wait_for(lambda: emulator.views(user))
+        modal = emulator.views(user)[-1]
+        assert ("squat@example.org" in flat(modal)) is (user == "U0SQUAT01")  # pre-filled from Slack
+        fields = {ids.profile_block("organisation"): "Stad Gent", ids.profile_block("email"): address}
+        assert emulator.submit_view(user, modal["id"], fields).acked
+        emulator.wait_for(lambda: not emulator.views(user))
+
+    def told(user: str, text: str) -> str:
+        dm = emulator.wait_for_call("chat.postMessage", lambda c: text in flat(c.params), timeout=20)
+        assert dm.params["channel"] == emulator.dm_channel_with(user)
+        return flat(dm.params)
+
+    # the submission is checked after the modal closed (the inbox): refused, the person told by DM, nothing saved
+    join("U0SQUAT01", official)
+    assert "Bedoel je squat@example.org?" in told("U0SQUAT01", "Dit is niet het e-mailadres van je Slack-account")
+    join("U0NOMAIL1", "x@y.be")
+    told("U0NOMAIL1", "Slack geeft wieweet het e-mailadres van je account niet")
+    assert not exists(db, "U0SQUAT01") and not exists(db, "U0NOMAIL1")
+    assert expert_of(db, email=official).slack_user_id == "U0DEMO001"
+    # with the address Slack holds for the account (any case): saved
+    join("U0SQUAT01", "Squat@Example.org")
+    emulator.wait_for(lambda: exists(db, "U0SQUAT01"))
+    assert expert_of(db, slack_user_id="U0SQUAT01").email == "squat@example.org"
+    assert not refusals(bot)
+    bot.assert_no_slack_calls_in_transactions()

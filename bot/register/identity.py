@@ -1,0 +1,119 @@
+"""An e-mail address in the register is an identity claim: whose Slack account may stand for it.
+
+Routed questions go to an expert's Slack account, and the knowledge centre's imports find experts by e-mail address.
+So an address is only tied to a Slack account when someone who may vouch for it says so:
+
+- Slack itself: a member's own profile keeps an address only when it is the one Slack holds for their account
+  (``users.info`` ``profile.email``, scope ``users:read.email``). When Slack gives no address, a new one is refused
+  (the knowledge centre adds the person by import): the address cannot be checked, and an unchecked address is
+  exactly what an impostor would type.
+- The knowledge centre: an import's ``slack_user_id`` column, or staff editing a profile (audited).
+
+An import that finds a profile made in Slack under one of its addresses, and has no ``slack_user_id`` column to
+say which account is the person's, keeps that account only when Slack confirms the address for it; otherwise it is
+a conflict: reported, and the entry is imported without that account (``claim_conflicts``). ``check_slack_emails``
+lists the register's Slack ids whose Slack address differs, for the operator to review existing data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot.register.files import RawRow, RegisterFile
+from bot.register.report import located
+from bot.register.validation import ExpertRecord
+from storage import register_repo as repo
+from storage.models import Expert
+
+SOURCE_SLACK = "slack"  # an expert whose profile was made in Slack by the person (``Expert.source``)
+
+SlackEmailLookup = Callable[[str], str | None]
+"""The e-mail address Slack holds for a Slack user id: ``""`` when it holds none (or does not share it: a bot, an
+app without ``users:read.email``, an account gone), None when Slack could not be asked."""
+
+
+def same_address(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def mismatch(slack_user_id: str, email: str, lookup: SlackEmailLookup | None) -> str | None:
+    """Why Slack does not confirm ``email`` for ``slack_user_id`` (a phrase for a report line); None when it does."""
+    if lookup is None:
+        return "no Slack bot token to check it with"
+    held = lookup(slack_user_id)
+    if held is None:
+        return "Slack could not be asked"
+    if not held:
+        return "Slack holds no e-mail address for that account"
+    if not same_address(held, email):
+        return f"its Slack e-mail address is {held}"
+    return None
+
+
+def claim_conflicts(
+    rows: Iterable[tuple[int, str]], existing: Mapping[str, Expert], lookup: SlackEmailLookup | None, *, file: str
+) -> dict[str, str]:
+    """For an import without a ``slack_user_id`` column: the rows (line, e-mail) that match a profile made in Slack
+    whose account Slack does not confirm for the address, as ``{email: report line}``."""
+    conflicts: dict[str, str] = {}
+    for line, email in rows:
+        stored = existing.get(email)
+        if stored is None or not stored.slack_user_id or stored.source != SOURCE_SLACK:
+            continue
+        why = mismatch(stored.slack_user_id, email, lookup)
+        if why is not None:
+            conflicts[email] = (
+                f"{file}: row {line}: {email} was claimed in Slack by account {stored.slack_user_id}, and {why}: "
+                "imported without that account (it is not routed this expert's questions; its consent is not "
+                "carried over; the profile it made is in the audit log). Give the person's slack_user_id in the "
+                "file to link them."
+            )
+    return conflicts
+
+
+def slack_ids_held(
+    file: RegisterFile, records: list[tuple[RawRow, ExpertRecord]], existing: Mapping[str, Expert]
+) -> list[str]:
+    """A Slack id may move between experts of this file, but not onto one held by an expert the file leaves alone."""
+    in_file = {record.email for _, record in records}
+    holders = {e.slack_user_id: e for e in existing.values() if e.slack_user_id}
+    errors: list[str] = []
+    for row, record in records:
+        holder = holders.get(record.slack_user_id) if record.slack_user_id else None
+        if holder is not None and holder.email != record.email and holder.email not in in_file:
+            errors.append(
+                located(
+                    file,
+                    row,
+                    "slack_user_id",
+                    f"{record.slack_user_id} already belongs to {holder.email} in the register",
+                )
+            )
+    return errors
+
+
+@dataclass(frozen=True, slots=True)
+class SlackEmailCheck:
+    email: str  # the register's address
+    name: str
+    slack_user_id: str
+    source: str
+    problem: str  # why Slack does not confirm the address for the account
+
+
+def check_slack_emails(session: Session, *, lookup: SlackEmailLookup) -> tuple[int, list[SlackEmailCheck]]:
+    """Every expert with a Slack id whose address Slack does not confirm for that account; and how many were
+    checked. Read only: what to do (unlink, correct by import, remove) is the knowledge centre's decision."""
+    checked = 0
+    problems: list[SlackEmailCheck] = []
+    for expert in repo.list_experts(session):
+        if not expert.slack_user_id:
+            continue
+        checked += 1
+        why = mismatch(expert.slack_user_id, expert.email, lookup)
+        if why is not None:
+            problems.append(SlackEmailCheck(expert.email, expert.name, expert.slack_user_id, expert.source, why))
+    return checked, problems
