@@ -708,10 +708,11 @@ def database_run(
 
     from bot.actors import Actor  # noqa: PLC0415
     from bot.demo import load_demo  # noqa: PLC0415
+    from bot.files import replace_file  # noqa: PLC0415
     from bot.knowledge import DatabaseVectorStore, KnowledgeBase  # noqa: PLC0415
     from bot.needs.core import NeedsConfig  # noqa: PLC0415
     from bot.needs.periods import parse_period  # noqa: PLC0415
-    from bot.needs.report import ReportData, collect_report, write_html, write_xlsx  # noqa: PLC0415
+    from bot.needs.report import ReportData, collect_report, render_html, render_xlsx  # noqa: PLC0415
     from bot.needs.service import NeedsService  # noqa: PLC0415
     from storage.db import Database  # noqa: PLC0415
     from storage.models import Embedding, Question, QuestionStatus, Visibility  # noqa: PLC0415
@@ -858,8 +859,8 @@ def database_run(
 
         t_collect, data_any = meter.time(collect)
         data: ReportData = data_any  # type: ignore[assignment]
-        t_xlsx, _ = meter.time(lambda: write_xlsx(data, Path(tmp) / "report.xlsx"))
-        t_html, _ = meter.time(lambda: write_html(data, Path(tmp) / "report.html"))
+        t_xlsx, _ = meter.time(lambda: replace_file(Path(tmp) / "report.xlsx", render_xlsx(data)))
+        t_html, _ = meter.time(lambda: replace_file(Path(tmp) / "report.html", render_html(data)))
         passes = needs_pass_rows(db, service, rows[:50], now=now, measure=meter.time)
         meter.close()
         knowledge.close()

@@ -16,6 +16,9 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
+
 from bot.errors import ConfigError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.network import parse_allowed_teams
@@ -172,7 +175,10 @@ def read_settings(
             return default
 
     values: dict[str, object] = {
-        "database_url": checked(
+        # not read when overridden (``--database``): a malformed variable the option replaces stops nothing
+        "database_url": DEFAULT_DATABASE_URL
+        if "database_url" in (overrides or {})
+        else checked(
             lambda: normalise_database_url(env.get("WIEWEET_DATABASE_URL") or DEFAULT_DATABASE_URL),
             DEFAULT_DATABASE_URL,
         ),
@@ -321,15 +327,16 @@ def load_settings(
 _MANGLED_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:|[^/\\@]+@[^/\\]+/")
 
 
-def normalise_database_url(url: str) -> str:
+def normalise_database_url(url: str, *, source: str = "WIEWEET_DATABASE_URL") -> str:
     """Accept the URL forms people paste and pick the drivers wieweet ships with.
 
     ``postgres://`` and ``postgresql://`` become ``postgresql+psycopg://`` (psycopg 3); a bare file path becomes
-    a SQLite URL.
+    a SQLite URL. The result is one SQLAlchemy's ``make_url`` reads. ``source`` names where ``url`` came from
+    (the variable, or the ``--database`` option) in the error.
     """
     url = url.strip()
     if not url:
-        raise ConfigError("bad_database_url", "WIEWEET_DATABASE_URL is empty")
+        raise ConfigError("bad_database_url", f"{source} is empty")
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
@@ -337,16 +344,18 @@ def normalise_database_url(url: str) -> str:
         if _MANGLED_URL.match(url):  # "postgresql:/user@host/db", "host:5432/db", "user@host/db": not a file name
             raise ConfigError(
                 "bad_database_url",
-                "WIEWEET_DATABASE_URL is neither a sqlite:/// or postgresql:// URL nor a file path (check the ://)",
+                f"{source} is neither a sqlite:/// or postgresql:// URL nor a file path (check the ://)",
             )
         return "sqlite:///" + str(Path(url))
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError(
             "bad_database_url",
-            f"WIEWEET_DATABASE_URL must be a sqlite:/// or postgresql:// URL, not {url.split('://')[0]}://…",
+            f"{source} must be a sqlite:/// or postgresql:// URL, not {url.split('://')[0]}://…",
         )
     try:
-        urlsplit(url).port  # noqa: B018 (parsing it is the check: a port that is not a number raises)
-    except ValueError:
-        raise ConfigError("bad_database_url", "WIEWEET_DATABASE_URL has a port that is not a number") from None
+        make_url(url)
+    except ValueError:  # int() of the port
+        raise ConfigError("bad_database_url", f"{source} has a port that is not a number") from None
+    except ArgumentError:
+        raise ConfigError("bad_database_url", f"{source} is not a database URL (check the ://, @ and /)") from None
     return url

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
-from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
@@ -31,7 +29,7 @@ from bot.error_texts import field_error_text
 from bot.i18n import t
 from bot.needs import InvitePlan, NeedsService, Period, parse_period
 from bot.needs.periods import current_quarter
-from bot.needs.report import collect_report, render_chart_png, write_xlsx
+from bot.needs.report import collect_report, render_chart_png, render_xlsx
 from bot.register.profiles import InvalidRecord
 from bot.register.validation import ANY_THEME, validate_practice
 from handlers import ids
@@ -124,10 +122,7 @@ def send_report(turn: Turn, period_text: str) -> None:
         turn.session, service=_service(turn), actor=turn.actor, period=period, now=turn.now, lang=turn.lang
     )
     png = render_chart_png(data, lang=turn.lang, chart="themes")
-    with tempfile.TemporaryDirectory(prefix="wieweet-report-") as tmp:
-        path = Path(tmp) / f"kennisbehoeften-{period.label}.xlsx"
-        write_xlsx(data, path, lang=turn.lang)
-        workbook = path.read_bytes()
+    workbook = render_xlsx(data, lang=turn.lang)  # uploaded from memory: no file on the bot's disk
     triage = turn.services.settings.triage_channel_id
     channel = triage if triage and turn.channel_id == triage else None
     if channel is None:

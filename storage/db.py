@@ -237,9 +237,9 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite URL (None for in-memory databases and other backends)."""
-    if not url.startswith("sqlite") or url in {"sqlite://", "sqlite:///:memory:"}:
+    if not url.startswith("sqlite"):
         return None
-    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+    path = make_url(url).database
     return Path(path) if path and path != ":memory:" else None
 
 

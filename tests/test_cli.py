@@ -139,6 +139,10 @@ def test_demo_loads_register_and_runs_console(tmp_path: Path) -> None:
 
 def test_db_upgrade_and_status(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
+    missing = wieweet(url, "db", "status")
+    assert missing.exit_code == 2 and "no database at" in missing.output and "wieweet db upgrade" in missing.output
+    assert list(tmp_path.iterdir()) == []  # a status check creates nothing
+    (tmp_path / "new.db").touch()  # an empty SQLite file: a database without tables
     assert "database: empty" in wieweet(url, "db", "status").output
     assert "database at revision" in wieweet(url, "db", "upgrade").output
     assert (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import click
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from bot.cli.database import DATABASE_OPTION, check_sqlite_file, database_origin
 from bot.cli.logs import configure_logging
 from bot.cli.output import echo
 from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
@@ -33,13 +35,26 @@ class CliContext:
     settings: Settings
     # Malformed settings not yet reported: only ``run`` gets here with some, to list them with its own checks.
     problems: tuple[str, ...] = ()
+    # where ``settings.database_url`` came from, for messages (``bot.cli.database.database_origin``)
+    database_origin: str = "the default"
     _db: Database | None = field(default=None, repr=False)
 
     @property
     def db(self) -> Database:
+        """The database, for a command that reads: a SQLite file that does not exist is refused, not created."""
+        return self.open_database(create_missing=False)
+
+    def open_database(self, *, create_missing: bool) -> Database:
+        """The database, opened (and upgraded) on first use. ``create_missing``: a command that fills the database
+        creates a SQLite file that is not there yet (see ``bot.cli.database``)."""
         if self._db is None:
+            self.check_database_file(create_missing=create_missing)
             self._db = Database(self.settings.database_url, echo=self.settings.echo_sql)
         return self._db
+
+    def check_database_file(self, *, create_missing: bool) -> None:
+        """Refuse a missing SQLite file (or announce it, ``create_missing``) before anything opens it."""
+        check_sqlite_file(self.settings.database_url, self.database_origin, create=create_missing)
 
     def close(self) -> None:
         if self._db is not None:
@@ -65,7 +80,8 @@ class WieweetGroup(click.Group):
         except (OperationalError, InterfaceError) as exc:  # the database cannot be reached, or failed mid-way
             cli = ctx.find_object(CliContext)
             url = cli.settings.database_url if cli is not None else ""
-            echo(f"error: database {shown_url(url)}: {database_reason(exc, url)}", err=True)
+            origin = f" ({cli.database_origin})" if cli is not None else ""
+            echo(f"error: database {shown_url(url)}{origin}: {database_reason(exc, url)}", err=True)
             ctx.exit(1)
 
 
@@ -105,16 +121,19 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     """
     configure_logging(verbose=verbose, stream=sys.stderr)  # one physical line per record (bot.cli.logs)
     overrides: dict[str, object] = {}
-    if database_url:
-        if has_password(database_url):
+    if database_url is not None:
+        url = normalise_database_url(database_url, source=DATABASE_OPTION)  # checked with SQLAlchemy's make_url
+        if has_password(url):
             echo(PASSWORD_ON_COMMAND_LINE, err=True)
-        overrides["database_url"] = normalise_database_url(database_url)
+        overrides["database_url"] = url
     settings, problems = read_settings(overrides=overrides)
     for warning in unknown_settings():
         echo(f"warning: {warning}", err=True)
     if problems and ctx.invoked_subcommand != "run":  # `run` lists them together with the Slack settings it needs
         raise settings_error(problems)
-    cli = CliContext(settings=settings, problems=tuple(problems))
+    cli = CliContext(
+        settings=settings, problems=tuple(problems), database_origin=database_origin(database_url, os.environ)
+    )
     ctx.obj = cli
     ctx.call_on_close(cli.close)
 

@@ -24,7 +24,8 @@ def db_group() -> None:
 @db_group.command(name="upgrade")
 @pass_cli
 def db_upgrade(cli: CliContext) -> None:
-    """Create the database or upgrade it to the latest schema (also done automatically on first use).
+    """Create the database or upgrade it to the latest schema (also done automatically by the commands that fill
+    it: demo, import, run).
 
     Several replicas may run it at once on PostgreSQL (the upgrade is serialised with an advisory lock).
 
@@ -33,6 +34,7 @@ def db_upgrade(cli: CliContext) -> None:
       wieweet db upgrade
       wieweet --database postgresql://wieweet@db/wieweet db upgrade
     """
+    cli.check_database_file(create_missing=True)
     database = Database(cli.settings.database_url, auto_upgrade=False)
     try:
         upgrade(database.engine)
@@ -52,6 +54,7 @@ def db_status(cli: CliContext) -> None:
       wieweet db status
       WIEWEET_DATABASE_URL=postgresql://wieweet@db/wieweet wieweet db status
     """
+    cli.check_database_file(create_missing=False)  # a status check creates nothing
     database = Database(cli.settings.database_url, auto_upgrade=False)
     try:
         with database.engine.connect() as conn:

@@ -31,7 +31,7 @@ def demo(cli: CliContext, no_console: bool, lang: str | None) -> None:
       wieweet --database sqlite:///./try.db demo --no-console
     """
     now = datetime.now(UTC)
-    with cli.db.session() as session:
+    with cli.open_database(create_missing=True).session() as session:
         summary = load_demo(session, now=now)
     echo(
         f"Demo register ready in {shown_url(cli.settings.database_url)}: "

@@ -222,7 +222,7 @@ def digest_subscribe(
     weekday = parse_weekday(day)
     hour, minute = parse_time(time_text)
     now = datetime.now(UTC)
-    with cli.db.session() as session:
+    with cli.open_database(create_missing=True).session() as session:
         ensure_default_themes(session, now=now)
         subscription = subscribe(
             session,

@@ -17,10 +17,11 @@ from bot.actors import Actor
 from bot.cli import CliContext
 from bot.cli.ask_cmds import open_knowledge
 from bot.cli.output import echo
+from bot.files import check_folder, replace_file
 from bot.needs.jobs import embed_pending
 from bot.needs.model import NeedsOverview, ProposalView
 from bot.needs.periods import InvalidPeriod, Period, current_quarter, parse_period
-from bot.needs.report import collect_report, render_chart_png, write_html, write_xlsx
+from bot.needs.report import collect_report, render_chart_png, render_html, render_xlsx
 from bot.needs.service import NeedsService
 from storage.models import ProposalStatus
 
@@ -333,6 +334,7 @@ def report_command(
     suffix = output.suffix.lower()
     if suffix not in {".xlsx", ".html", ".htm", ".png"}:
         raise click.BadParameter("write a .xlsx, .html or .png file", param_hint="OUTPUT")
+    check_folder(output)  # before the slow part: a mistyped folder fails at once
     now = _now(now_text)
     period = _period(cli, period_text, now)
     language = lang or cli.settings.default_language
@@ -340,12 +342,8 @@ def report_command(
     _embed(cli, service, embed_seconds)
     with cli.db.session() as session:
         data = collect_report(session, service=service, actor=_actor(), period=period, now=now, lang=language)
-    if suffix == ".xlsx":
-        write_xlsx(data, output, lang=language)
-    elif suffix == ".png":
-        output.write_bytes(render_chart_png(data, lang=language))
-    else:
-        write_html(data, output, lang=language)
+    render = {".xlsx": render_xlsx, ".png": render_chart_png}.get(suffix, render_html)
+    replace_file(output, render(data, lang=language))  # complete or not at all: never a truncated report
     without = sum(1 for t in data.topics if t.coverage != "covered")
     echo(
         f"wrote {output}: {data.period}, {data.asked} question(s) asked, {data.answered} answered, "

@@ -174,7 +174,7 @@ def import_cmd(cli: CliContext, kind: str, path: Path, dry_run: bool, consent_on
         raise click.UsageError("--consent-on-paper is for experts only")
     progress = TerminalProgress(f"importing {kind}")
     try:
-        with cli.db.session() as session:
+        with cli.open_database(create_missing=True).session() as session:
             now = datetime.now(UTC)
             if kind == "experts":
                 report = service.import_experts(
@@ -442,7 +442,7 @@ def themes_import(cli: CliContext, path: Path, dry_run: bool) -> None:
       wieweet themes import themes.xlsx --dry-run
     """
     try:
-        with cli.db.session() as session:
+        with cli.open_database(create_missing=True).session() as session:
             report = service.import_themes(
                 session, path=path, actor=cli_actor(), now=datetime.now(UTC), dry_run=dry_run
             )

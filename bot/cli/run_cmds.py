@@ -59,7 +59,10 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
     if settings.tx_guard_file:
         txguard.install(settings.tx_guard_file)
     knowledge = KnowledgeBase(
-        cli.db, timezone=settings.timezone, reconfirm_days=settings.reconfirm_days, semantic=settings.semantic
+        cli.open_database(create_missing=True),
+        timezone=settings.timezone,
+        reconfirm_days=settings.reconfirm_days,
+        semantic=settings.semantic,
     )
     knowledge.load()
     if stop.stopped_while_starting():

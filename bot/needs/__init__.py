@@ -12,7 +12,7 @@ Public API (what the Slack layer calls)::
     service.recruiting(session, actor=actor, topic_id=..., now=now)       -> RecruitPlan
     service.ask_to_add_expertise(session, actor=actor, topic_id=..., expert_ids=[...], now=now)
 
-    from bot.needs.report import collect_report, write_xlsx, write_html, render_chart_png
+    from bot.needs.report import collect_report, render_xlsx, render_html, render_chart_png
 """
 
 from bot.needs.core import NeedsConfig, NoShareableWording, ProposalClosed

@@ -1,6 +1,6 @@
 """The steering-group report of a period: figures gathered once (``collect_report``), written as an Excel workbook
-with native charts (``write_xlsx``), as a self-contained HTML page with chart images (``write_html``), or as a
-single PNG chart for chat (``render_chart_png``).
+with native charts (``render_xlsx``), as a self-contained HTML page with chart images (``render_html``), or as a
+single PNG chart for chat (``render_chart_png``): bytes, which the caller writes (``bot.files``) or uploads.
 
 Definitions are the digest's (``digests.collect.window_figures``): a question counts in the month it was asked
 in; "answered" counts the questions answered in the month, and the median time to answer is over those. The
@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
@@ -279,7 +278,7 @@ def _header(sheet: Worksheet, values: Sequence[str]) -> None:
         cell.font = Font(bold=True)
 
 
-def write_xlsx(data: ReportData, path: Path, *, lang: str = "nl") -> None:
+def render_xlsx(data: ReportData, *, lang: str = "nl") -> bytes:
     """The workbook: summary, themes per month, topics, experts and organisations, practices — with charts."""
     tx = _t(lang)
     book = Workbook()
@@ -290,7 +289,9 @@ def write_xlsx(data: ReportData, path: Path, *, lang: str = "nl") -> None:
     _topics_sheet(book.create_sheet(tx["topics"][:31]), data, tx, lang)
     _people_sheet(book.create_sheet(tx["experts"][:31]), data, tx)
     _practices_sheet(book.create_sheet(tx["practices"][:31]), data, tx)
-    book.save(path)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _bar_chart(title: str, *, kind: str = "bar", stacked: bool = False) -> BarChart:
@@ -514,7 +515,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_html(data: ReportData, path: Path, *, lang: str = "nl") -> None:
+def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
     """One self-contained page: the same tables as the workbook and two chart images (embedded PNG)."""
     tx = _t(lang)
     charts = "".join(
@@ -592,4 +593,4 @@ td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:
 <h2>{html.escape(tx["used_title"])}</h2>{used}
 </body></html>
 """
-    path.write_text(page, encoding="utf-8")
+    return page.encode("utf-8")

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,6 +41,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from bot.errors import ImportFailed, WieweetError
+from bot.files import replace_file
 from bot.sheets import neutralise, put, unneutralise
 
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
@@ -406,25 +405,13 @@ def write_register_file(
         )
     if excel and suffix != ".csv":
         raise WieweetError("bad_format", f"{path.name}: the Excel CSV format is for .csv files; .xlsx is Excel's own")
-    directory = path.parent if str(path.parent) else Path()
-    if not directory.is_dir():
-        raise WieweetError("no_directory", f"{path}: the folder {directory} does not exist")
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        if suffix in XLSX_SUFFIXES:
-            _write_xlsx(temporary, columns, rows)
-        else:
-            temporary.write_bytes(csv_bytes(columns, rows, excel=excel))
-        temporary.replace(path)
-    except OSError as exc:
-        raise WieweetError("export_failed", f"{path}: cannot write the file ({exc.strerror})") from exc
-    finally:
-        temporary.unlink(missing_ok=True)
+    if suffix in XLSX_SUFFIXES:
+        replace_file(path, _xlsx_bytes(columns, rows))
+    else:
+        replace_file(path, csv_bytes(columns, rows, excel=excel))
 
 
-def _write_xlsx(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
+def _xlsx_bytes(columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -436,4 +423,6 @@ def _write_xlsx(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell
                 continue
             put(sheet, row_number, col, value)  # a text cell, never a formula (bot.sheets)
     sheet.freeze_panes = "A2"
-    workbook.save(path)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -57,6 +57,7 @@ def test_each_line_is_answered_before_the_next_is_written(tmp_path: Path) -> Non
 
 def test_took_ms_in_the_json_of_one_question(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ask.db'}"
+    assert CliRunner().invoke(main, ["--database", url, "db", "upgrade"]).exit_code == 0  # `ask` creates none
     result = CliRunner().invoke(main, ["--database", url, "ask", "--json", "leegstandsheffing"])
     data = json.loads(result.output)
     assert data["took_ms"] >= 0.0 and data["gap"] is True

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.needs.periods import parse_period
-from bot.needs.report import OTHER_PEOPLE, collect_report, render_chart_png, write_html, write_xlsx
+from bot.needs.report import OTHER_PEOPLE, collect_report, render_chart_png, render_html, render_xlsx
 from digests.collect import collect_digest_data
 from digests.period import IsoWeek
 from storage.models import Question, SearchLog
@@ -84,7 +84,7 @@ def test_workbook_has_charts_and_the_figures(network: Network, tmp_path: Path) -
     with network.database.session() as session:
         data = collect_report(session, service=network.service, actor=STAFF, period=parse_period(PERIOD), now=NOW)
     path = tmp_path / "report.xlsx"
-    write_xlsx(data, path)
+    path.write_bytes(render_xlsx(data))
     book = load_workbook(path)
     assert book.sheetnames == ["Overzicht", "Thema's per maand", "Onderwerpen", "Experts", "Praktijken"]
     summary = {row[0]: row[1] for row in book["Overzicht"].iter_rows(min_row=3, values_only=True)}
@@ -106,9 +106,7 @@ def test_html_and_png(network: Network, tmp_path: Path) -> None:
         data = collect_report(session, service=network.service, actor=STAFF, period=parse_period(PERIOD), now=NOW)
     png = render_chart_png(data)
     assert png.startswith(b"\x89PNG")
-    page = tmp_path / "report.html"
-    write_html(data, page, lang="en")
-    text = page.read_text(encoding="utf-8")
+    text = render_html(data, lang="en").decode("utf-8")
     assert text.count("data:image/png;base64,") == 2 and "Knowledge needs of the network" in text
     assert "onze gemeente" not in text and "int?" not in text  # the private and anonymous questions
 

@@ -1,0 +1,145 @@
+"""Which database a command opens: a command that reads refuses a SQLite file that is not there (and creates
+nothing), a command that fills the database creates it and says so, a password warning only for a URL that holds
+one, and every message names where the URL came from (``--database``, ``WIEWEET_DATABASE_URL`` or the default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import PASSWORD_ON_COMMAND_LINE, main
+from tests.test_cli import EXPERTS
+from tests.test_cli_operator import closed_port
+
+READING_COMMANDS = [
+    ["register", "list", "experts"],
+    ["register", "show", "an.peeters@gent.be"],
+    ["themes", "list"],
+    ["export", "experts", "out.csv"],
+    ["ask", "wie weet iets over leegstand?"],
+    ["db", "status"],
+    ["report", "--period", "2026-Q4", "r.xlsx"],
+    ["needs", "--period", "2026-Q4"],
+    ["digest", "list"],
+    ["audit"],
+    ["escalated"],
+    ["privacy", "export", "--email", "an.peeters@gent.be"],
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_database_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WIEWEET_DATABASE_URL", raising=False)
+    monkeypatch.setenv("WIEWEET_SEMANTIC", "false")
+
+
+def wieweet(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def only_error(result: Result) -> str:
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_command_that_reads_refuses_a_missing_sqlite_file_and_creates_nothing(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = only_error(wieweet("--database", "notaurl", *command))
+    assert line.startswith(f"error: no database at {tmp_path / 'notaurl'} (set with --database): "), line
+    assert "`wieweet db upgrade`" in line and "`wieweet demo`" in line
+    assert list(tmp_path.iterdir()) == []  # no notaurl, notaurl-inbox.db, lock file, out.csv or r.xlsx
+
+
+def test_the_message_names_the_variable_or_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = only_error(wieweet("register", "list", "experts", env={"WIEWEET_DATABASE_URL": "sqlite:///./typo.db"}))
+    assert f"no database at {tmp_path / 'typo.db'} (set in WIEWEET_DATABASE_URL)" in line
+    line = only_error(wieweet("register", "list", "experts"))
+    expected = "(the default: neither --database nor WIEWEET_DATABASE_URL is set)"
+    assert f"no database at {tmp_path / 'wieweet.db'} {expected}" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_command_that_fills_the_database_creates_it_and_says_so(tmp_path: Path) -> None:
+    experts = tmp_path / "experts.csv"
+    experts.write_text(EXPERTS, encoding="utf-8")
+    new = tmp_path / "new.db"
+    created = wieweet("--database", str(new), "import", "experts", str(experts))
+    assert created.exit_code == 0, created.output
+    assert f"note: creating a new database at {new} (set with --database)" in created.output
+    assert new.exists()
+    listed = wieweet("--database", str(new), "register", "list", "experts")
+    assert listed.exit_code == 0 and "An Peeters" in listed.output and "creating" not in listed.output
+
+
+def test_a_new_database_in_a_folder_that_does_not_exist_is_one_clear_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'w.db'}"
+    line = only_error(wieweet("db", "upgrade", env={"WIEWEET_DATABASE_URL": url}))
+    assert line == (
+        f"error: cannot create the database {tmp_path / 'no' / 'such' / 'w.db'} (set in WIEWEET_DATABASE_URL): "
+        f"the folder {tmp_path / 'no' / 'such'} does not exist"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_quick_start_creates_the_default_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # what `make demo` runs in a fresh checkout: no --database, no WIEWEET_DATABASE_URL
+    monkeypatch.chdir(tmp_path)
+    demo = wieweet("demo", "--no-console")
+    assert demo.exit_code == 0, demo.output
+    assert "note: creating a new database at" in demo.output and "Demo register ready" in demo.output
+    assert (tmp_path / "wieweet.db").exists()
+    asked = wieweet("ask", "wie weet iets over leegstandsheffing?")
+    assert asked.exit_code == 0 and "EXPERTS" in asked.output and "creating" not in asked.output
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("postgresql:/postgres@db.example.org/wieweet", False),  # one slash: a mangled URL, refused, no password
+        ("postgresql://postgres@127.0.0.1:{port}/wieweet", False),
+        ("postgresql://postgres:pw@127.0.0.1:{port}/wieweet", True),
+        ("postgresql://postgres@127.0.0.1:{port}/wieweet?password=pw", True),
+        ("sqlite:///{tmp}/a@b.db", False),
+    ],
+)
+def test_the_password_warning_only_for_a_url_that_holds_one(url: str, warned: bool, tmp_path: Path) -> None:
+    result = wieweet("--database", url.format(port=closed_port(), tmp=tmp_path), "db", "status")
+    assert (PASSWORD_ON_COMMAND_LINE in result.output) is warned, result.output
+    assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("postgresql:/postgres@db.example.org/wieweet", "--database is neither a sqlite:/// or postgresql:// URL"),
+        ("postgresql://wieweet@db:54x2/wieweet", "--database has a port that is not a number"),
+        ("mysql://wieweet@db/wieweet", "--database must be a sqlite:/// or postgresql:// URL"),
+        ("", "--database is empty"),
+    ],
+)
+def test_a_malformed_option_is_named_as_the_option(value: str, problem: str, tmp_path: Path) -> None:
+    line = only_error(wieweet("--database", value, "register", "list", "experts"))
+    assert problem in line and "WIEWEET_DATABASE_URL" not in line, line
+
+
+def test_the_option_replaces_a_malformed_variable(tmp_path: Path) -> None:
+    experts = tmp_path / "experts.csv"
+    experts.write_text(EXPERTS, encoding="utf-8")
+    env = {"WIEWEET_DATABASE_URL": "postgresql:/wieweet@db/wieweet"}
+    result = wieweet("--database", str(tmp_path / "w.db"), "import", "experts", str(experts), env=env)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_command_that_reads_opens_an_existing_database(database_url: str) -> None:
+    # both databases: PostgreSQL has no file to check, an existing SQLite file is read as it is
+    result = wieweet("--database", database_url, "db", "status")
+    assert result.exit_code == 0 and "latest" in result.output and "creating" not in result.output, result.output
+    listed = wieweet("--database", database_url, "register", "list", "experts")
+    assert listed.exit_code == 0 and "0 experts" in listed.output, listed.output
