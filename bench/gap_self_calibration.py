@@ -73,6 +73,51 @@ def _features(m: Matcher, query: str) -> Row:
         return {}
 
 
+def pseudo_item(expert: ExpertDoc) -> str:
+    items = [i for i in expert.expertise if i.strip()]
+    return items[expert.id % len(items)]
+
+
+def names_topic(text: str, item: str) -> bool:
+    return item.casefold() in text.casefold()
+
+
+def collect_topic_out(rows: Rows) -> None:
+    """The stronger "nobody here" (``absent_topic``): the register without every document that names the item at all
+    — every expert whose role, expertise or bio holds it (and their practices and answers), every practice whose
+    title, tags or summary holds it, every answer whose question or answer does. Added to ``rows`` in place."""
+    for name, reg, _ in tuning_registers():
+        out: list[Row] = []
+        for e in reg.experts:
+            q = pseudo_question(e)
+            if q is None:
+                continue
+            item = pseudo_item(e)
+            gone = {
+                x.id
+                for x in reg.experts
+                if any(names_topic(t, item) for t in (x.role, x.bio, *x.expertise)) or x.id == e.id
+            }
+            without = _matcher(
+                reg,
+                [x for x in reg.experts if x.id not in gone],
+                [
+                    p
+                    for p in reg.practices
+                    if p.contact_expert_id not in gone
+                    and not any(names_topic(t, item) for t in (p.title, p.summary, *p.tags))
+                ],
+                [
+                    a
+                    for a in reg.answers
+                    if a.expert_id not in gone and not any(names_topic(t, item) for t in (a.question, a.answer))
+                ],
+            )
+            out.append(_features(without, q))
+        rows[name]["absent_topic"] = out
+        print(f"{name}: {len(out)} pseudo-questions with every document naming the item removed")
+
+
 def collect() -> Rows:
     """Per tuning register: the gap features of its dev queries (with the meaning) and their labels, and of its
     pseudo-questions asked with the expert present and absent."""
@@ -155,27 +200,59 @@ PLACEMENTS: dict[str, Placement] = {"between": place_between, "z": place_z, "ran
 SMALL = ("coverage", "coverage_known", "semantic_whole_z", "semantic_whole_pos")
 
 
-def candidates(shipped: tuple[str, ...]) -> list[tuple[str, str | None, tuple[str, ...]]]:
-    """(label, placement or None for the raw features, features), fixed before the measurement."""
+MEANING = frozenset(
+    {
+        "semantic_whole_z",
+        "p_semantic_whole_z",
+        "agree_whole",
+        "semantic_whole_pos",
+        "semantic_part_pos",
+        "p_semantic_whole_pos",
+    }
+)
+
+
+def candidates(shipped: tuple[str, ...]) -> list[tuple[str, str | None, tuple[str, ...], frozenset[str] | None]]:
+    """(label, placement or None for the raw features, features, the features placed — None: all). The first seven
+    were fixed before the measurement; the last two were added after it, to see which half loses (the words' or
+    the meaning's)."""
+    meaning = frozenset(f for f in shipped if f in MEANING)
+    words = frozenset(f for f in shipped if f not in MEANING)
     return [
-        ("shipped features, raw (baseline)", None, shipped),
-        ("shipped features, placed between the register's levels", "between", shipped),
-        ("shipped features, z over the register's pseudo-questions", "z", shipped),
-        ("shipped features, rank among the register's pseudo-questions", "rank", shipped),
-        ("small (4), raw (control)", None, SMALL),
-        ("small (4), placed between the register's levels", "between", SMALL),
-        ("small (4), rank among the register's pseudo-questions", "rank", SMALL),
+        ("shipped features, raw (baseline)", None, shipped, None),
+        ("shipped features, placed between the register's levels", "between", shipped, None),
+        ("shipped features, z over the register's pseudo-questions", "z", shipped, None),
+        ("shipped features, rank among the register's pseudo-questions", "rank", shipped, None),
+        ("small (4), raw (control)", None, SMALL, None),
+        ("small (4), placed between the register's levels", "between", SMALL, None),
+        ("small (4), rank among the register's pseudo-questions", "rank", SMALL, None),
+        (
+            "shipped, the meaning features ranked among the pseudo-questions, words raw (added after)",
+            "rank",
+            shipped,
+            meaning,
+        ),
+        ("shipped, the words' features z over the pseudo-questions, meaning raw (added after)", "z", shipped, words),
     ]
 
 
-def data_for(rows: Rows, placement: str | None, names: tuple[str, ...]):  # type: ignore[no-untyped-def]
+# with the stronger "nobody here" set (``--absent topic``, added after the first measurement) only these are run
+TOPIC_CANDIDATES = (
+    "shipped features, raw",
+    "shipped features, placed between",
+    "shipped, the words' features z",
+)
+
+
+def data_for(rows: Rows, placement: str | None, names: tuple[str, ...], placed: frozenset[str] | None = None):  # type: ignore[no-untyped-def]
     out = {}
     for name, r in rows.items():
         if placement is None:
             out[name] = (r["dev"], r["gaps"])
         else:
-            place = PLACEMENTS[placement](r["present"], r["absent"], names)
-            out[name] = ([place(x) for x in r["dev"]], r["gaps"])
+            chosen = tuple(f for f in names if placed is None or f in placed)
+            place = PLACEMENTS[placement](r["present"], r["absent"], chosen)
+            out[name] = ([{**x, **place(x)} for x in r["dev"]], r["gaps"])
     return out
 
 
@@ -186,6 +263,13 @@ def cell(v: tuple[float, float, float]) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--refresh", action="store_true", help="recompute the cached feature rows")
+    ap.add_argument(
+        "--absent",
+        choices=("expert", "topic"),
+        default="expert",
+        help="the register's 'nobody here' set: without the expert (default) or without every document naming the item",
+    )
+    ap.add_argument("--small", default="", help="sizes of the small models to choose, e.g. 2,3,4 (nested)")
     args = ap.parse_args(argv)
     require()
     if CACHE.exists() and not args.refresh:
@@ -194,12 +278,22 @@ def main(argv: list[str] | None = None) -> None:
         rows = collect()
         CACHE.parent.mkdir(parents=True, exist_ok=True)
         CACHE.write_text(json.dumps(rows), encoding="utf-8")
+    if args.absent == "topic":
+        if "absent_topic" not in next(iter(rows.values())):
+            collect_topic_out(rows)
+            CACHE.write_text(json.dumps(rows), encoding="utf-8")
+        rows = {k: {**r, "absent": r["absent_topic"]} for k, r in rows.items()}
     shipped = shipped_models()["semantic"].features
     floor = PRECISION_FLOOR["semantic"]
+    if args.small:
+        small_models(rows, shipped, [int(k) for k in args.small.split(",")], floor)
+        return
     results: dict[str, LeftOut] = {}
-    for label, placement, names in candidates(shipped):
+    for label, placement, names, placed in candidates(shipped):
+        if args.absent == "topic" and not label.startswith(TOPIC_CANDIDATES):
+            continue
         print(f"  {label}")
-        results[label] = leave_one_register_out(data_for(rows, placement, names), names, floor)
+        results[label] = leave_one_register_out(data_for(rows, placement, names, placed), names, floor)
     registers = list(rows)
     heads = [f"fit {'+'.join(r for r in registers if r != left)} -> {left}" for left in registers]
     print(f"\nleave-one-register-out 'nobody knows' P / R / F1 (precision floor {floor:.2f})")
@@ -217,6 +311,74 @@ def main(argv: list[str] | None = None) -> None:
             a = _mean([x.get(f, 0.0) for x in r["absent"]])
             parts.append(f"{f} {p:.3f}/{a:.3f}")
         print(f"  {name}: " + ", ".join(parts))
+    print(f"('nobody here': {'every document naming the item' if args.absent == 'topic' else 'the expert'} removed)")
+
+
+def _fit_predict(train_rows, train_y, test_rows, names):  # type: ignore[no-untyped-def]
+    """A logistic model over ``names`` (standardised on the training rows, C 1.0): P(gap) of the test rows."""
+    import numpy as np  # noqa: PLC0415
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
+    x = np.array([[r.get(n, 0.0) for n in names] for r in train_rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(max_iter=1000, C=1.0).fit((x - mean) / scale, train_y)
+    t = np.array([[r.get(n, 0.0) for n in names] for r in test_rows])
+    return lr.predict_proba((t - mean) / scale)[:, 1].tolist()
+
+
+def _left_out(data, names):  # type: ignore[no-untyped-def]
+    """Leave-one-register-out probabilities over ``data`` (register -> rows, labels), pooled, and per register."""
+    pooled: list[tuple[float, int]] = []
+    per: dict[str, list[tuple[float, int]]] = {}
+    for left in data:
+        rows = [r for k, (rs, _) in data.items() if k != left for r in rs]
+        y = [g for k, (_, ys) in data.items() if k != left for g in ys]
+        probs = _fit_predict(rows, y, data[left][0], names)
+        per[left] = list(zip(probs, data[left][1], strict=True))
+        pooled.extend(per[left])
+    return pooled, per
+
+
+def small_models(rows: Rows, shipped: tuple[str, ...], sizes: Sequence[int], floor: float) -> None:
+    """A much smaller model (``sizes`` features of the shipped set), chosen leave-one-register-out and validated
+    outside that choice: for each register left out, the subset is chosen on the other three alone (the best F1 at
+    the precision floor on their own leave-one-register-out probabilities, C 1.0), fitted on them, and applied with
+    the threshold chosen there to the register left out. Nested, so the choice among thousands of subsets does not
+    flatter the figure."""
+    from itertools import combinations  # noqa: PLC0415
+
+    from fit_gap_model import prf  # noqa: PLC0415
+
+    data = {k: (r["dev"], r["gaps"]) for k, r in rows.items()}
+    subsets = [c for k in sizes for c in combinations(shipped, k)]
+    outer: list[tuple[float, int]] = []
+    decisions: list[tuple[float, int]] = []
+    cells = []
+    for left in data:
+        inner = {k: v for k, v in data.items() if k != left}
+        best = None
+        for names in subsets:
+            pooled, _ = _left_out(inner, names)
+            t, (p, _, f) = decision_threshold(pooled, floor)
+            key = (p >= floor, round(f, 3))
+            if best is None or key > best[0]:
+                best = (key, names, t)
+        assert best is not None
+        _, names, t = best
+        rows_in = [r for rs, _ in inner.values() for r in rs]
+        y_in = [g for _, ys in inner.values() for g in ys]
+        probs = list(zip(_fit_predict(rows_in, y_in, data[left][0], names), data[left][1], strict=True))
+        outer.extend(probs)
+        said = [(1.0 if p >= t else 0.0, g) for p, g in probs]
+        decisions.extend(said)
+        cells.append(cell(prf(said, 0.5)))
+        print(f"  without {left}: chose {', '.join(names)} (inner F1 {best[0][1]:.3f} at {t:.2f}) -> {cells[-1]}")
+    t, pooled_t = decision_threshold(outer, floor)
+    print(
+        f"| small ({'/'.join(map(str, sizes))}), chosen per direction | {' | '.join(cells)} | "
+        f"{cell(prf(decisions, 0.5))} | {cell(pooled_t)} at {t:.2f} |"
+    )
 
 
 if __name__ == "__main__":
