@@ -59,6 +59,9 @@ class Settings:
     require_consent: bool = True  # WIEWEET_REQUIRE_CONSENT: only experts who confirmed their listing are routed
     expert_approval: bool = False  # WIEWEET_EXPERT_APPROVAL: profiles made in Slack wait for staff approval
     reconfirm_days: int = 182  # WIEWEET_RECONFIRM_DAYS: ask experts to re-confirm their profile this often
+    # one member cannot use up the experts (staff are not limited; 0: no limit)
+    max_open_per_asker: int = 3  # WIEWEET_MAX_OPEN_PER_ASKER: questions with experts at once; more wait their turn
+    max_questions_per_hour: int = 5  # WIEWEET_MAX_QUESTIONS_PER_HOUR: new questions per hour
     # the HTTP edge (``wieweet run --http``, issue 11)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # WIEWEET_MAX_BODY_BYTES: larger request bodies get 413 unread
     http_timeout: int = 15  # WIEWEET_HTTP_TIMEOUT: seconds a connection may stay silent before it is closed
@@ -231,6 +234,22 @@ def read_settings(
             ),
             500,
         ),
+        "max_open_per_asker": checked(
+            lambda: _positive_int(
+                env.get("WIEWEET_MAX_OPEN_PER_ASKER"), 3, "WIEWEET_MAX_OPEN_PER_ASKER", unit="questions", minimum=0
+            ),
+            3,
+        ),
+        "max_questions_per_hour": checked(
+            lambda: _positive_int(
+                env.get("WIEWEET_MAX_QUESTIONS_PER_HOUR"),
+                5,
+                "WIEWEET_MAX_QUESTIONS_PER_HOUR",
+                unit="questions",
+                minimum=0,
+            ),
+            5,
+        ),
         "needs_min_organisations": checked(
             lambda: _positive_int(
                 env.get("WIEWEET_NEEDS_MIN_ORGANISATIONS"), 3, "WIEWEET_NEEDS_MIN_ORGANISATIONS", unit="organisations"
@@ -275,6 +294,8 @@ SETTING_NAMES = frozenset(
         "WIEWEET_REQUIRE_CONSENT",
         "WIEWEET_EXPERT_APPROVAL",
         "WIEWEET_RECONFIRM_DAYS",
+        "WIEWEET_MAX_OPEN_PER_ASKER",
+        "WIEWEET_MAX_QUESTIONS_PER_HOUR",
         "WIEWEET_SEMANTIC",
         "WIEWEET_MAX_BODY_BYTES",
         "WIEWEET_HTTP_TIMEOUT",

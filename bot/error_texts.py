@@ -45,6 +45,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "invalid_rating": N_("error.invalid_rating"),
     "unknown_theme": N_("error.unknown_theme"),
     "desired_date_past": N_("error.desired_date_past"),
+    "too_many_questions": N_("error.too_many_questions"),  # the per-asker rate limit (bot.routing.asker)
     "away_date_past": N_("error.away_date_past"),
     "forward_to_self": N_("error.forward_to_self"),
     "forward_to_asker": N_("error.forward_to_asker"),

@@ -1,7 +1,7 @@
 """Background jobs of ``wieweet run``: routing timers and the outbox, on an APScheduler ``BackgroundScheduler``.
 
 One interval job (every ``Settings.job_interval_seconds``) queues due consent/re-confirmation requests, runs the due
-routing timers and then sends the outbox.
+routing timers, routes the questions held back while their asker had enough with experts, then sends the outbox.
 Requests that queued messages ring the ``Doorbell`` (handed to both sides at construction); the runner answers with
 an extra outbox pass at once, so DMs go out in seconds rather than at the next interval. Every pass uses its own
 database sessions (``run_due_timers`` and ``claim_outbox`` open them); a failing pass is logged with a correlation
@@ -230,6 +230,7 @@ class JobRunner:
         self._guarded("index", self.services.knowledge.sync)  # register changes made by other replicas
         self._guarded("consent", self.request_confirmations)
         self._guarded("timers", self.run_timers)
+        self._guarded("held", self.route_held)
         self._guarded("outbox", self.send_outbox)
         if self.digests is not None:
             self._guarded("digests", self.send_digests)
@@ -317,6 +318,14 @@ class JobRunner:
                 len(run.lost),
             )
         return PassResult(timers_done=len(run.done), timers_failed=len(run.failed))
+
+    def route_held(self) -> int:
+        """Route the questions held back while their asker had enough with experts, now that they have room."""
+        with self.services.db.session() as session:
+            routed = self.routing.route_held(session, now=self.services.clock())
+        if routed:
+            log.info("held questions routed: %s", len(routed))
+        return len(routed)
 
     def send_outbox(self) -> PassResult:
         with self._outbox_lock:

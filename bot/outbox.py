@@ -58,6 +58,7 @@ class AskerUpdateKind(enum.StrEnum):
     CLAIMED = "claimed"
     ESCALATED = "escalated"
     CLOSED = "closed"
+    HELD = "held"  # kept, not asked of anyone yet: the asker has enough questions with experts
 
 
 class ConsentRequestKind(enum.StrEnum):

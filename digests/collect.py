@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.matching.analysis import question_topic
 from digests.model import (
     OTHER_THEME,
+    QUOTE_MIN_ASKERS,
     AnsweredItem,
     DigestData,
     GapItem,
@@ -156,10 +157,13 @@ def window_figures(
 
 def _group_gaps(
     gaps: Sequence[KnowledgeGap], wanted: set[str], private_channel: PrivateChannel | None = None
-) -> dict[str, tuple[GapItem, ...]]:
-    """Per theme: gaps grouped by their normalised query, with the topic of the latest wording and a count."""
+) -> tuple[dict[str, tuple[GapItem, ...]], dict[str, int]]:
+    """Per theme: gaps grouped by their normalised query, with the topic of the latest wording and the number of
+    distinct askers; and per theme, how many groups only one person asked (counted, not quoted: one member
+    repeating a question, or many, cannot put words in the public digest). Gaps without a known asker count as one
+    unknown person together."""
     wording: dict[tuple[str, str], str] = {}
-    counts: dict[tuple[str, str], int] = defaultdict(int)
+    askers: dict[tuple[str, str], set[str]] = defaultdict(set)
     for gap in gaps:  # newest first: the first wording seen is the latest
         if not is_public_content(
             visibility="public",
@@ -173,14 +177,19 @@ def _group_gaps(
             continue
         for key in _theme_keys(list(gap.themes or []), wanted):
             wording.setdefault((key, group), question_topic(gap.query))
-            counts[(key, group)] += 1
+            askers[(key, group)].add(gap.asker_slack_id or "")
     grouped: dict[str, list[GapItem]] = defaultdict(list)
-    for (key, group), count in counts.items():
-        grouped[key].append(GapItem(query=wording[(key, group)], count=count))
-    return {
+    unquoted: dict[str, int] = defaultdict(int)
+    for (key, group), people in askers.items():
+        if len(people) >= QUOTE_MIN_ASKERS:
+            grouped[key].append(GapItem(query=wording[(key, group)], count=len(people)))
+        else:
+            unquoted[key] += 1
+    quoted = {
         key: tuple(sorted(items, key=lambda g: (-g.count, g.query.casefold(), g.query)))
         for key, items in grouped.items()
     }
+    return quoted, dict(unquoted)
 
 
 def collect_digest_data(
@@ -220,7 +229,9 @@ def collect_digest_data(
         session, since=end - open_max_age, end=end, wanted=wanted, private_channel=private_channel
     )
     experts = _new_experts(session, start=start, end=end, wanted=wanted)
-    gaps = _group_gaps(digest_repo.list_public_knowledge_gaps(session, start=start, end=end), wanted, private_channel)
+    gaps, unquoted_gaps = _group_gaps(
+        digest_repo.list_public_knowledge_gaps(session, start=start, end=end), wanted, private_channel
+    )
     facts = digest_repo.list_question_facts(session, since=bounds[0], until=bounds[-1])
     figures = window_figures(facts, bounds, wanted, private_channel)
 
@@ -236,6 +247,7 @@ def collect_digest_data(
                 open_questions=tuple(open_questions.get(info.key, ())),
                 new_experts=tuple(experts.get(info.key, ())),
                 gaps=gaps.get(info.key, ()),
+                unquoted_gaps=unquoted_gaps.get(info.key, 0),
                 weeks=figures[info.key],
             )
             for info in infos

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from storage.models import DigestSubscription
 
 OTHER_THEME = "_other"  # items without a theme (shown to all-themes subscriptions); never a real theme key
+QUOTE_MIN_ASKERS = 2  # a knowledge gap's wording is shown in a digest only when this many people asked it
 
 # "Is this conversation private now?" — Slack's answer (the Slack layer's ``ChannelDirectory``), when the caller has
 # a Slack connection. A channel's privacy is never read from its id.
@@ -22,14 +23,16 @@ PrivateChannel = Callable[[str], bool]
 def is_public_content(
     *, visibility: str, channel_id: str | None, channel_is_private: bool, private_channel: PrivateChannel | None = None
 ) -> bool:
-    """The digest rule: only public questions from public channels (or from no channel at all).
+    """The digest rule: only public questions asked in a public Slack channel.
 
-    ``channel_is_private`` is what Slack said when the question was stored; ``private_channel`` asks Slack again
-    (a channel may have turned private since), so either makes it private.
+    No channel is not public: a query typed at the command line or console, or a question asked from the Home tab
+    or a DM, was never shown to anyone, so a digest does not show it either. ``channel_is_private`` is what Slack
+    said when the question was stored; ``private_channel`` asks Slack again (a channel may have turned private
+    since), so either makes it private.
     """
-    if visibility != "public" or channel_is_private:
+    if visibility != "public" or channel_is_private or not channel_id:
         return False
-    return not (channel_id and private_channel is not None and private_channel(channel_id))
+    return not (private_channel is not None and private_channel(channel_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,9 @@ class NewExpertItem:
 @dataclass(frozen=True, slots=True)
 class GapItem:
     """Queries of the week that matched nobody, grouped: the topic of the latest wording (without its question
-    framing: "leegstandsheffing", not "wie weet iets over leegstandsheffing?") and how often it was asked."""
+    framing: "leegstandsheffing", not "wie weet iets over leegstandsheffing?") and how many different people asked
+    it (one person asking it again adds nothing). Only a wording at least ``QUOTE_MIN_ASKERS`` people share is
+    quoted; the others are counted in ``ThemeDigest.unquoted_gaps``."""
 
     query: str
     count: int
@@ -167,6 +172,8 @@ class ThemeDigest:
     open_questions: tuple[OpenQuestionItem, ...] = ()
     new_experts: tuple[NewExpertItem, ...] = ()
     gaps: tuple[GapItem, ...] = ()
+    unquoted_gaps: int = 0  # gap wordings only one person asked: counted, never quoted (one member cannot write
+    # the public list)
     weeks: tuple[WeekFigures, ...] = field(default_factory=tuple)  # oldest first; the last is this digest's week
 
     @property

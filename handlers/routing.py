@@ -161,6 +161,13 @@ def ask_question(job: inbox.InboxJob) -> None:
         asking.require_member(placement, is_member=is_member)
     text = str(payload.get("text") or "")
     thread_ts = placement.thread_ts
+    staff = services.staff.is_staff(settings=services.settings, client=job.client, user_id=asker, now=job.now)
+    if not staff and not job.result.get("posted:question"):
+        # over the hourly limit: refused before anything is posted or recorded (the asker is told by DM, with the
+        # question quoted); not again once an earlier attempt got past it
+        with services.db.session() as session:
+            if not inbox_core.delivery_seen(session, key=f"asked:{job.key}"):
+                routing.check_may_ask(session, asker_slack_id=asker, now=job.now)
     if placement.post_in_channel and placement.channel_id:
         # A public question from a channel gets a message there, so the answer comes in its thread.
         question_text = "> " + escape_truncate(text, 2500).replace("\n", "\n> ")
@@ -188,6 +195,7 @@ def ask_question(job: inbox.InboxJob) -> None:
                 channel_is_private=private,
                 thread_ts=thread_ts,
                 language=lang,
+                asker_is_staff=staff,
                 now=job.now,
             ).id
 

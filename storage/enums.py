@@ -60,6 +60,7 @@ class EventKind(enum.StrEnum):
     SNOOZE = "snooze"  # the expert asked to be reminded later
     REMINDER = "reminder"  # the expert was reminded
     VOLUNTEER = "volunteer"  # someone offered to help
+    HELD = "held"  # not routed yet: the asker had enough questions with experts (it is routed when one closes)
 
 
 class QuestionStatus(enum.StrEnum):

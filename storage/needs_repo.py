@@ -60,6 +60,7 @@ class NeedSource(NamedTuple):
     answered_at: datetime | None
     status: str  # a question's status; "gap" for a gap
     themes: tuple[str, ...]
+    wording: str = ""  # a gap's normalised query: the same asker asking it again is one need (the digest's rule)
 
 
 def claim_needs_lock(session: Session, *, wait: bool = True) -> bool:
@@ -177,6 +178,7 @@ def _source_queries() -> tuple[Any, Any, Any]:
         KnowledgeGap.channel_id,
         KnowledgeGap.channel_is_private,
         KnowledgeGap.themes,
+        func.lower(func.trim(KnowledgeGap.normalized)),
     )
     theme_rows = select(question_themes.c.question_id, question_themes.c.theme_key).order_by(
         question_themes.c.question_id, question_themes.c.theme_key
@@ -226,9 +228,9 @@ def _sources(session: Session, questions: Any, gaps: Any, theme_rows: Any) -> li
         )
         for qid, qtext, created, asker, visibility, channel, private, answered, status in session.execute(questions)
     ]
-    out.extend(
-        NeedSource(f"g:{gid}", query, created, asker, "public", channel, bool(private), None, "gap", tuple(keys or ()))
-        for gid, query, created, asker, channel, private, keys in session.execute(gaps)
+    out.extend(  # a gap's wording: its normalised query, folded
+        NeedSource(f"g:{gid}", text, at, asker, "public", channel, bool(private), None, "gap", tuple(keys or ()), w)
+        for gid, text, at, asker, channel, private, keys, w in session.execute(gaps)
     )
     out.sort(key=lambda s: (s.created_at, s.key))
     return out
@@ -576,15 +578,6 @@ def list_practices_created(session: Session, *, start: datetime, end: datetime) 
         .order_by(Practice.created_at, Practice.id)
     )
     return list(session.scalars(query))
-
-
-def count_knowledge_gaps(session: Session, *, start: datetime, end: datetime) -> int:
-    query = (
-        select(func.count())
-        .select_from(KnowledgeGap)
-        .where(KnowledgeGap.created_at >= start, KnowledgeGap.created_at < end)
-    )
-    return int(session.scalar(query) or 0)
 
 
 def list_search_results_between(session: Session, *, start: datetime, end: datetime) -> list[dict[str, Any]]:

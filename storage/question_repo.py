@@ -113,6 +113,43 @@ def list_questions_by_status(session: Session, *, status: QuestionStatus, limit:
     return list(session.scalars(query))
 
 
+def count_questions_asked_since(session: Session, *, asker_slack_id: str, since: datetime) -> int:
+    """How many questions one person asked at or after ``since`` (whatever became of them)."""
+    query = (
+        select(func.count())
+        .select_from(Question)
+        .where(Question.asker_slack_id == asker_slack_id, Question.created_at >= since)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def count_questions_with_experts(session: Session, *, asker_slack_id: str) -> int:
+    """How many of one person's questions are with experts now: still looking for an answer, with at least one
+    expert asked or working on it (what uses up the experts' open slots)."""
+    query = (
+        select(func.count(func.distinct(Question.id)))
+        .select_from(Question)
+        .join(Routing, Routing.question_id == Question.id)
+        .where(
+            Question.asker_slack_id == asker_slack_id,
+            Question.status.in_(
+                [QuestionStatus.OPEN, QuestionStatus.ROUTED, QuestionStatus.CLAIMED, QuestionStatus.ESCALATED]
+            ),
+            Routing.status.in_([RoutingStatus.ASKED, RoutingStatus.CLAIMED]),
+        )
+    )
+    return int(session.scalar(query) or 0)
+
+
+def list_held_questions(session: Session, *, asker_slack_id: str | None = None, limit: int = 100) -> list[Question]:
+    """Questions still open and asked of nobody (held back while their asker had enough with experts), oldest
+    first; only one person's with ``asker_slack_id``."""
+    query = select(Question).where(Question.status == QuestionStatus.OPEN)
+    if asker_slack_id is not None:
+        query = query.where(Question.asker_slack_id == asker_slack_id)
+    return list(session.scalars(query.order_by(Question.created_at.asc(), Question.id.asc()).limit(limit)))
+
+
 def count_questions_by_status(session: Session, *, status: QuestionStatus) -> int:
     """How many questions are in one state."""
     query = select(func.count()).select_from(Question).where(Question.status == status)
@@ -214,3 +251,15 @@ def create_knowledge_gap(
     session.add(gap)
     session.flush()
     return gap
+
+
+def count_knowledge_gaps(session: Session, *, start: datetime, end: datetime) -> int:
+    """Knowledge gaps recorded in ``[start, end)``, one per asker and wording: someone asking the same again adds
+    nothing (the digest's count); gaps without a known asker count as one person's."""
+    asked = (
+        select(func.coalesce(KnowledgeGap.asker_slack_id, ""), func.lower(func.trim(KnowledgeGap.normalized)))
+        .where(KnowledgeGap.created_at >= start, KnowledgeGap.created_at < end)
+        .distinct()
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(asked)) or 0)

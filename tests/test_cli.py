@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import func, select
 
 from bot.cli import main
+from digests.model import is_public_content
+from storage.db import Database
+from storage.models import KnowledgeGap
 from tests.register.conftest import EXPERT_HEADER
 
 EXPERTS = (
@@ -110,6 +114,23 @@ def test_ask_text_json_and_jsonl(database_url: str, experts_csv: Path) -> None:
     rows = [json.loads(line) for line in lines.splitlines()]
     assert [r["experts"][0]["email"] for r in rows] == ["an.peeters@gent.be", "bram@vvsg.be"]
     assert all(len(r["experts"]) <= 1 for r in rows)
+
+
+def test_ask_and_console_record_no_gap_unless_asked_to(database: Database, experts_csv: Path) -> None:
+    """Trying queries on the server leaves nothing behind; ``--gap`` records one, with no channel: never public."""
+    url = database.url
+    wieweet(url, "import", "experts", str(experts_csv))
+    nobody = "wie weet iets over de tuchtprocedure tegen collega Jan Peeters?"
+    assert json.loads(wieweet(url, "ask", "--json", nobody).output)["gap"]
+    wieweet(url, "ask", "--no-gap", nobody)  # still accepted (the default)
+    wieweet(url, "console", input=f"{nobody}\n:quit\n")
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(KnowledgeGap)) == 0
+    wieweet(url, "ask", "--gap", "wie weet iets over bijenkasten op daken?")
+    with database.session() as s:
+        gaps = list(s.scalars(select(KnowledgeGap)))
+    assert [(g.source, g.channel_id) for g in gaps] == [("cli", None)]
+    assert not is_public_content(visibility="public", channel_id=gaps[0].channel_id, channel_is_private=False)
 
 
 @pytest.mark.parametrize("query", ["", "   ", "wie weet iets over de?", "🙂🙂", "\x00\x01", "x" * 10_000])

@@ -43,10 +43,16 @@ def open_knowledge(cli: CliContext) -> KnowledgeBase:
 @click.argument("query", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (JSON Lines when reading queries from stdin).")
 @click.option("--limit", type=click.IntRange(1, 50), default=5, show_default=True, help="Results per list.")
-@click.option("--no-gap", is_flag=True, help="Do not record unmatched queries as knowledge gaps (for evaluations).")
+@click.option(
+    "--gap/--no-gap",
+    "record_gap",
+    default=False,
+    help="Record an unmatched query as a knowledge gap (staff typing in a member's question; counted in needs and "
+    "reports, never shown in a digest). Default: not recorded, so trying queries leaves nothing behind.",
+)
 @LANG_OPTION
 @pass_cli
-def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, no_gap: bool, lang: str | None) -> None:
+def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_gap: bool, lang: str | None) -> None:
     """Ask who knows about a topic: experts, practices and earlier answers, with the reasons they matched.
 
     With no QUERY, reads one query per line from standard input and answers each line as soon as it arrives (with
@@ -57,7 +63,8 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, no_gap: b
       wieweet ask "wie weet iets over leegstandsheffing op winkelpanden?"
       wieweet ask --lang en "who knows about EU funding for housing?"
       wieweet ask --json --limit 3 "wijkwerking Gent"
-      wieweet ask --json --no-gap < queries.txt > answers.jsonl
+      wieweet ask --json < queries.txt > answers.jsonl
+      wieweet ask --gap "wie weet iets over bijenkasten op daken?"   # a member's question by phone: a gap
     """
     language = normalise_language(lang or cli.settings.default_language)
     kb = open_knowledge(cli)
@@ -72,7 +79,7 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, no_gap: b
         try:
             with cli.db.session() as session:
                 outcome = kb.ask(
-                    session, query=text, now=datetime.now(UTC), limit=limit, source="cli", record_gap=not no_gap
+                    session, query=text, now=datetime.now(UTC), limit=limit, source="cli", record_gap=record_gap
                 )
         except QueryError as exc:
             failures += 1
@@ -173,7 +180,8 @@ def _console_loop(
             echo(f"wieweet> {text}")
         try:
             with cli.db.session() as session:
-                outcome = kb.ask(session, query=text, now=datetime.now(UTC), source="console")
+                # trying queries at the console leaves no knowledge gap behind (``wieweet ask --gap`` records one)
+                outcome = kb.ask(session, query=text, now=datetime.now(UTC), source="console", record_gap=False)
         except QueryError as exc:
             echo(query_error_text(exc, lang))
             continue

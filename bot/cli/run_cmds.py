@@ -68,7 +68,10 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
     if stop.stopped_while_starting():
         return
     policy = RoutingPolicy(
-        triage_channel_id=settings.triage_channel_id, require_confirmed_consent=settings.require_consent
+        triage_channel_id=settings.triage_channel_id,
+        require_confirmed_consent=settings.require_consent,
+        max_open_per_asker=settings.max_open_per_asker,
+        max_questions_per_hour=settings.max_questions_per_hour,
     )
     routing = RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
     needs = NeedsService.from_settings(knowledge, settings)

@@ -120,6 +120,23 @@ def may_be_named(expert: Expert | None) -> bool:
     )
 
 
+def asker_key(source: repo.NeedSource) -> str:
+    """Who asked, for counting distinct askers only (never shown); items without a known asker count as one."""
+    return source.asker_slack_id or ""
+
+
+def need_key(source: repo.NeedSource) -> str:
+    """What a need is counted by: each question (they are rate-limited and routed), but a gap once per asker and
+    wording, so one source repeating a search makes one need, not hundreds (the digest counts gaps the same way)."""
+    if not source.key.startswith("g:"):
+        return source.key
+    return f"g|{asker_key(source)}|{source.wording or source.text.strip().casefold()}"
+
+
+def count_needs(sources: Iterable[repo.NeedSource]) -> int:
+    return len({need_key(s) for s in sources})
+
+
 def source_order(source: repo.NeedSource) -> tuple[object, ...]:
     return (source.created_at, source.key)
 

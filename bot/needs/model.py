@@ -50,19 +50,20 @@ class TopicView:
     label: str  # from a shareable question; "" when the topic has none (then show ``themes`` and counts)
     themes: tuple[str, ...]
     questions: int  # routed questions asked in the period
-    gaps: int  # "who knows" searches that matched nobody, in the period
+    gaps: int  # "who knows" searches that matched nobody, in the period (once per asker and wording)
     organisations: int  # distinct organisations of the askers (known ones; anonymous askers are not resolved)
     cities: int
     answered: int  # of the period's questions, answered by now
     median_answer_hours: float | None
     coverage: str  # COVERED | WEAK | NOT_COVERED
     trend: str  # TREND_*
-    previous: tuple[int, ...]  # questions + gaps in the previous periods, most recent first
+    previous: tuple[int, ...]  # questions + gaps (counted as ``gaps``) in the previous periods, most recent first
     quoted: tuple[str, ...]  # up to a few shareable wordings
     not_quoted: int  # private, anonymous or from private channels: counted only
     first_asked: datetime | None = None
     last_asked: datetime | None = None
     proposal_id: int | None = None  # the live proposal of the topic, if any
+    askers: int = 0  # distinct people who asked in the period (topics are ranked by it)
 
     @property
     def total(self) -> int:

@@ -39,7 +39,7 @@ from bot.sheets import append, put
 from bot.text import printable
 from digests.collect import window_figures
 from digests.model import OTHER_THEME
-from storage import digest_repo, register_repo
+from storage import digest_repo, question_repo, register_repo
 from storage import needs_repo as repo
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def collect_report(
     durations = [max(0.0, (f.answered_at - f.created_at).total_seconds()) for f in answered if f.answered_at]
     # topics asked at least twice (a single question is no agenda item), the 200 most asked
     overview = service.overview(session, actor=actor, period=period, now=now, min_items=2, limit=200)
-    gaps = repo.count_knowledge_gaps(session, start=period.start, end=period.end)
+    gaps = question_repo.count_knowledge_gaps(session, start=period.start, end=period.end)
 
     # most helpful: answers given in the period
     helpers: Counter[tuple[str, str]] = Counter()

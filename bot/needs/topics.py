@@ -20,7 +20,17 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.needs.analysis import Concepts, QuestionVocabulary, detect_language
-from bot.needs.core import LIVE, NeedsCore, NeedsState, is_shareable, median_hours, source_order, trend_of
+from bot.needs.core import (
+    LIVE,
+    NeedsCore,
+    NeedsState,
+    asker_key,
+    count_needs,
+    is_shareable,
+    median_hours,
+    source_order,
+    trend_of,
+)
 from bot.needs.grouping import Grouper, GroupingResult, GroupItem, Vector
 from bot.needs.model import NeedsOverview, TopicView, UpdateReport
 from bot.needs.periods import Period
@@ -360,7 +370,7 @@ class Topics:
         answered = [s for s in questions if s.answered_at is not None]
         durations = [max(0.0, (s.answered_at - s.created_at).total_seconds()) for s in answered if s.answered_at]
         earlier = [period.previous(k) for k in range(1, self.core.config.trend_periods + 1)]
-        previous = tuple(sum(1 for s in items if p.contains(s.created_at)) for p in earlier)
+        previous = tuple(count_needs(s for s in items if p.contains(s.created_at)) for p in earlier)
         shareable = [s for s in inside if is_shareable(s)]
         themes = Counter(k for s in inside for k in s.themes)
         label = state.labels.get(topic_id, "")
@@ -370,13 +380,14 @@ class Topics:
             label=label,
             themes=tuple(k for k, _ in sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:3]),
             questions=len(questions),
-            gaps=len(inside) - len(questions),
+            gaps=count_needs(s for s in inside if not s.key.startswith("q:")),
+            askers=len({asker_key(s) for s in inside}),
             organisations=len(organisations),
             cities=len(cities),
             answered=len(answered),
             median_answer_hours=median_hours(durations),
             coverage=self.core.coverage_of(result),
-            trend=trend_of(len(inside), previous),
+            trend=trend_of(count_needs(inside), previous),
             previous=previous,
             quoted=tuple(dict.fromkeys(s.text.strip() for s in reversed(shareable)))[:QUOTED_MAX],
             not_quoted=len(inside) - len(shareable),
@@ -404,8 +415,14 @@ class Topics:
         members = state.members()
         live = {p.topic_id: p.id for p in repo.list_need_proposals(session, statuses=LIVE)}
         in_period = [s for s in state.sources.values() if period.contains(s.created_at)]
-        counts = Counter(state.assigned[s.key] for s in in_period if s.key in state.assigned)
-        chosen = sorted((t for t, n in counts.items() if n >= min_items), key=lambda t: (-counts[t], t))
+        by_topic: dict[int, list[repo.NeedSource]] = {}
+        for source in in_period:
+            if source.key in state.assigned:
+                by_topic.setdefault(state.assigned[source.key], []).append(source)
+        # the most asked first: by distinct askers, then needs (one source's repeats weigh as one)
+        counts = {t: count_needs(items) for t, items in by_topic.items()}
+        askers = {t: len({asker_key(s) for s in items}) for t, items in by_topic.items()}
+        chosen = sorted((t for t, n in counts.items() if n >= min_items), key=lambda t: (-askers[t], -counts[t], t))
         if limit is not None:
             chosen = chosen[:limit]
         views = tuple(self.topic_view(state, t, members.get(t, []), period, now=now, live=live) for t in chosen)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -48,9 +48,16 @@ class AskerActions:
         channel_is_private: bool = False,
         thread_ts: str | None = None,
         language: str = DEFAULT_LANGUAGE,
+        asker_is_staff: bool = False,
         now: datetime,
     ) -> Question:
-        """Record a question and route it: ask the best experts, or escalate to staff when nobody fits."""
+        """Record a question and route it: ask the best experts, or escalate to staff when nobody fits.
+
+        One member cannot use up the experts: past ``policy.max_questions_per_hour`` new questions in the last hour
+        the question is refused (``RoutingInputError`` "too_many_questions", nothing written), and while the asker
+        has ``policy.max_open_per_asker`` questions with experts a new one is kept, asked of nobody yet, and the
+        asker told so (``route_held`` routes it when one of theirs leaves the experts). Staff are not limited.
+        """
         text = clean_title(text)
         if not text:
             raise RoutingInputError("empty_question")
@@ -62,6 +69,8 @@ class AskerActions:
         today = self.core.calendar.local(now).date()
         if desired_by is not None and desired_by < today:
             raise RoutingInputError("desired_date_past")
+        if not asker_is_staff:
+            self.check_may_ask(session, asker_slack_id=asker_slack_id, now=now)
         question = Question(
             asker_slack_id=asker_slack_id,
             asker_name=clean_title(asker_name, 200),
@@ -80,7 +89,59 @@ class AskerActions:
         )
         question_repo.create_question(session, question=question)
         record_event(session, question_id=question.id, to_status=Q.OPEN.value, actor=asker_slack_id or SYSTEM, now=now)
+        if not asker_is_staff and self._at_cap(session, asker_slack_id):
+            event = record_event(
+                session,
+                question_id=question.id,
+                from_status=Q.OPEN.value,
+                to_status=Q.OPEN.value,
+                actor=SYSTEM,
+                now=now,
+                note=f"held: {self.core.policy.max_open_per_asker} questions of the asker with experts",
+                kind=EventKind.HELD,
+            )
+            self.core.notify_asker(session, question, event, AskerUpdateKind.HELD, now, cause=f"q{question.id}:held")
+            return question
+        self._route(session, question, now=now)
+        return question
 
+    def check_may_ask(self, session: Session, *, asker_slack_id: str | None, now: datetime) -> None:
+        """Refuse a new question from someone who asked ``policy.max_questions_per_hour`` in the last hour (before
+        anything is written or posted; the Slack layer calls it before it posts a question in its channel)."""
+        limit = self.core.policy.max_questions_per_hour
+        if not asker_slack_id or limit <= 0:
+            return
+        asked = question_repo.count_questions_asked_since(
+            session, asker_slack_id=asker_slack_id, since=now - timedelta(hours=1)
+        )
+        if asked >= limit:
+            error = RoutingInputError("too_many_questions", f"{asked} questions in the last hour (limit {limit})")
+            error.values = {"limit": str(limit)}
+            raise error
+
+    def _at_cap(self, session: Session, asker_slack_id: str | None) -> bool:
+        cap = self.core.policy.max_open_per_asker
+        if not asker_slack_id or cap <= 0:
+            return False
+        return question_repo.count_questions_with_experts(session, asker_slack_id=asker_slack_id) >= cap
+
+    def route_held(self, session: Session, *, now: datetime, asker_slack_id: str | None = None) -> list[int]:
+        """Route the questions held back (oldest first) whose asker has room with the experts again; only one
+        person's with ``asker_slack_id``. The job runner calls it every pass, the asker's own close at once.
+        Returns the ids of the questions routed (asked of experts, or escalated when nobody fits)."""
+        routed: list[int] = []
+        for held in question_repo.list_held_questions(session, asker_slack_id=asker_slack_id):
+            if self._at_cap(session, held.asker_slack_id):
+                continue
+            question = self.core.lock_question(session, held.id)
+            if question.status is not Q.OPEN:  # routed, cancelled or resolved meanwhile (another process)
+                continue
+            self._route(session, question, now=now)
+            session.flush()
+            routed.append(question.id)
+        return routed
+
+    def _route(self, session: Session, question: Question, *, now: datetime) -> None:
         core = self.core
         selection, routings = core.route(session, question, count=core.policy.initial_experts, now=now)
         if not question.themes and selection.result is not None:
@@ -98,7 +159,6 @@ class AskerActions:
             core.escalate(session, question, EscalationReason.NO_MATCH, now=now)
         else:  # people match, but none can be asked now (away, at their limit, no consent, ...)
             core.escalate(session, question, EscalationReason.NOBODY_AVAILABLE, now=now)
-        return question
 
     def add_information(
         self, session: Session, *, question_id: int, actor_slack_id: str, text: str, now: datetime
@@ -149,6 +209,9 @@ class AskerActions:
         )
         self.core.close_open_routings(session, question, reason, actor=actor, now=now)
         repo.update_timers_cancelled(session, question_id=question.id, now=now, note=f"question {status.value}")
+        session.flush()
+        if question.asker_slack_id:  # room with the experts again: the asker's next held question goes now
+            self.route_held(session, now=now, asker_slack_id=question.asker_slack_id)
         return question
 
     def rate(self, session: Session, *, question_id: int, actor_slack_id: str, stars: int, now: datetime) -> Question:

@@ -4,7 +4,8 @@
 facade: each use case is a method of the actor who performs it, and the service exposes those methods under the
 names callers have always used (``service.claim(...)``, ``service.handle_timer``, ...):
 
-* ``bot.routing.asker.AskerActions`` — ask_question, add_information, cancel, resolve, rate;
+* ``bot.routing.asker.AskerActions`` — ask_question, add_information, cancel, resolve, rate; check_may_ask (the
+  per-asker rate limit), route_held (questions held back while their asker had enough with experts);
 * ``bot.routing.expert.ExpertActions`` — claim, decline, forward, snooze, answer, set_away, set_available, volunteer;
 * ``bot.routing.staff.StaffActions`` — staff_assign, staff_close;
 * ``bot.routing.reactions.TimerReactions`` — handle_timer (reminders, next expert, snooze, escalation);
@@ -70,6 +71,8 @@ class RoutingService:
         self.cancel = self.asker.cancel
         self.resolve = self.asker.resolve
         self.rate = self.asker.rate
+        self.check_may_ask = self.asker.check_may_ask
+        self.route_held = self.asker.route_held
         # the people asked
         self.claim = self.expert.claim
         self.decline = self.expert.decline

@@ -35,6 +35,7 @@ from bot.i18n import format_date as format_day
 from bot.i18n import format_duration as format_time_span
 from bot.presenter import outcome_label
 from digests.model import (
+    QUOTE_MIN_ASKERS,
     AnsweredItem,
     DigestData,
     GapItem,
@@ -244,6 +245,13 @@ def gap_line(item: GapItem) -> str:
     return f"• “{escape_truncate(item.query, 200)}” — {item.count}×"
 
 
+def quoted_gaps(digest: ThemeDigest) -> tuple[tuple[GapItem, ...], int]:
+    """The gaps the digest may quote (asked by at least ``QUOTE_MIN_ASKERS`` people), and how many others there are
+    (asked by one person each: counted only)."""
+    quoted = tuple(g for g in digest.gaps if g.count >= QUOTE_MIN_ASKERS)
+    return quoted, digest.unquoted_gaps + len(digest.gaps) - len(quoted)
+
+
 def open_question_block(
     item: OpenQuestionItem, lang: str, *, now: datetime, permalink: PermalinkFn | None, tz: ZoneInfo = TIMEZONE
 ) -> SectionBlock:
@@ -310,6 +318,7 @@ class _Visible:
             or self.open_questions
             or self.new_experts
             or d.gaps
+            or d.unquoted_gaps
             or d.current.asked
             or d.current.answered
         )
@@ -403,10 +412,16 @@ def _theme_pieces(
         [expert_line(e, lang, mention=mention) for e in view.new_experts[: limits.new_experts]],
         len(view.new_experts) - limits.new_experts,
     )
+    gaps, unquoted = quoted_gaps(digest)
     add_lines(
         t("digest.gaps", lang),
-        [gap_line(g) for g in digest.gaps[: limits.gaps]],
-        len(digest.gaps) - limits.gaps,
+        [gap_line(g) for g in gaps[: limits.gaps]]
+        + (
+            [tn("digest.gaps_unquoted", "digest.gaps_unquoted_plural", unquoted, lang, count=unquoted)]
+            if unquoted
+            else []
+        ),
+        len(gaps) - limits.gaps,
     )
     if len(pieces) == 3:  # figures only: let the theme close on its figures
         pieces[-1] = (pieces[-1][0], False)

@@ -280,6 +280,8 @@ def build_asker_update(payload: AskerUpdate, lang: str) -> Rendered:
     elif update is AskerUpdateKind.ESCALATED:
         key = ESCALATED_KEYS[payload.reason] if payload.reason is not None else N_("routing.update_escalated")
         head = t(key, lang)
+    elif update is AskerUpdateKind.HELD:
+        head = t("routing.update_held", lang)
     elif update is AskerUpdateKind.CLOSED:
         head = t("routing.update_closed", lang)
         if payload.note:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session
 
-from storage.models import Theme
+from storage.models import KnowledgeGap, Theme
 from tests import factories
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -45,7 +46,13 @@ def seed_themes(session: Session) -> dict[str, Theme]:
 add_expert = partial(factories.add_expert, created_at=IN_WEEK, themes=("wonen",))
 add_question = partial(factories.add_question, created_at=IN_WEEK)
 add_practice = partial(factories.add_practice, created_at=IN_WEEK)
-add_gap = partial(factories.add_gap, created_at=IN_WEEK)
+_gap_askers = itertools.count(1)
+
+
+def add_gap(session: Session, query: str, *, asker: str | None = None, **kw: Any) -> KnowledgeGap:
+    """A gap asked in the digest's week by someone who asked nothing else (unless ``asker`` is given)."""
+    kw.setdefault("created_at", IN_WEEK)
+    return factories.add_gap(session, query, asker=asker or f"U0GAP{next(_gap_askers):04d}", **kw)
 
 
 def blocks_json(messages: Sequence[Sequence[Block]]) -> str:

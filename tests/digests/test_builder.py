@@ -302,8 +302,8 @@ def test_open_question_has_i_can_help_button_with_question_id() -> None:
 def test_answer_link_prefers_stored_permalink_then_thread_then_answer_post() -> None:
     stored = answered(1, permalink="https://wieweet.slack.com/archives/C1/p1")
     thread = answered(2)
-    posted = answered(3, channel_id=None, thread_ts=None, answer_posts=(("C0POST", "1763000002.000001"),))
-    none = answered(4, channel_id=None, thread_ts=None)
+    posted = answered(3, channel_id="C0PUBLIC", thread_ts=None, answer_posts=(("C0POST", "1763000002.000001"),))
+    none = answered(4, channel_id="C0PUBLIC", thread_ts=None)
     text = blocks_json(build(data(theme(WONEN, answered=(stored, thread, posted, none))), permalink=permalink))
     assert "<https://wieweet.slack.com/archives/C1/p1|Beantwoorde vraag 1>" in text
     assert "<https://wieweet.slack.com/archives/C0PUBLIC/p1763000000000002|Beantwoorde vraag 2>" in text
@@ -401,7 +401,7 @@ def _big(n_themes: int, n_items: int, text_len: int) -> DigestData:
                 answered=tuple(answered(t * 1000 + i, text=f"A{t}-{i} " + "a" * text_len) for i in range(n_items)),
                 open_questions=tuple(open_q(t * 1000 + i, text=f"O{t}-{i} " + "o" * text_len) for i in range(n_items)),
                 new_experts=tuple(expert(t * 1000 + i) for i in range(n_items)),
-                gaps=tuple(GapItem(f"G{t}-{i} " + "g" * text_len, i + 1) for i in range(n_items)),
+                gaps=tuple(GapItem(f"G{t}-{i} " + "g" * text_len, i + 2) for i in range(n_items)),
             )
         )
     return data(*themes)

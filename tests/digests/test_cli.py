@@ -50,7 +50,10 @@ def seeded(database: Database) -> Database:
         )
         add_question(s, "Geheime vraag", visibility=Visibility.PRIVATE)
         add_question(s, "Wie helpt met een Urbact-dossier?", themes=["europa"])
-        add_gap(s, "tijdelijke wonen in kerken")
+        add_gap(s, "tijdelijke wonen in kerken")  # one person, twice: counted, not quoted
+        add_gap(s, "tijdelijke wonen in kerken", asker="U0ONCE")
+        add_gap(s, "tijdelijke wonen in kerken", asker="U0ONCE")
+        add_gap(s, "Wie weet iets over leegstand in kerkgebouwen?")
         add_gap(s, "Wie weet iets over leegstand in kerkgebouwen?")
     return database
 
@@ -78,8 +81,8 @@ def test_dry_run_without_subscription(seeded: Database) -> None:
     assert "beantwoord door An Peeters en een collega" in out
     assert "Dank je wel, An Peeters en een collega, voor de antwoorden deze week!" in out
     assert "Wie helpt met een Urbact-dossier?" in out and "[Ik kan helpen]" in out
-    assert "“tijdelijke wonen in kerken” — 1×" in out
-    assert "“leegstand in kerkgebouwen” — 1×" in out and "Wie weet iets over" not in out  # the topic, not the query
+    assert "“tijdelijke wonen in kerken” — 2×" in out  # two people (one asked twice)
+    assert "“leegstand in kerkgebouwen” — 2×" in out and "Wie weet iets over" not in out  # the topic, not the query
     assert "Geheime vraag" not in out and "U0BO" not in out and "Bo Afgemeld" not in out
     # Text output names people; Slack ids and the preview's channel are for Slack only.
     assert re.search(r"\b[UW]0[A-Z0-9]+\b", out) is None and "@" not in out

@@ -82,6 +82,7 @@ def test_privacy_rule_end_to_end(database: Database) -> None:
         add_question(s, "GEHEIM open anoniem", visibility=Visibility.ANONYMOUS)
         add_question(s, "GEHEIM open privkanaal", channel_is_private=True)
         add_gap(s, "PUBLIEKE lacune")
+        add_gap(s, "PUBLIEKE lacune")
         add_gap(s, "GEHEIME lacune privkanaal", channel_is_private=True)
         add_gap(s, "GEHEIME lacune dm", channel_id="D0DIRECT")
         add_gap(s, "GEHEIME lacune C-privé", channel_id="C0NOWPRIV")
@@ -234,14 +235,21 @@ def test_knowledge_gaps_grouped_by_theme_with_counts(database: Database) -> None
         add_gap(s, "leegstand winkelpanden", created_at=local(2026, 11, 17))
         add_gap(s, "Leegstand  Winkelpanden", created_at=local(2026, 11, 19))
         add_gap(s, "leegstand winkelpanden", themes=["wonen", "economie"], created_at=local(2026, 11, 18))
+        for _ in range(4):  # one person asking again and again adds one asker
+            add_gap(s, "leegstand winkelpanden", asker="U0AGAIN", created_at=local(2026, 11, 18))
         add_gap(s, "EFRO voor kleine steden", themes=["europa", "wonen"])
+        add_gap(s, "EFRO voor kleine steden", themes=["europa", "wonen"])
+        add_gap(s, "maar één keer gevraagd", themes=["europa"])
         add_gap(s, "iets zonder thema", themes=[])
+        add_gap(s, "iets zonder thema", themes=[])
+        add_gap(s, "vorige week", created_at=WINDOW_START - timedelta(hours=1))
         add_gap(s, "vorige week", created_at=WINDOW_START - timedelta(hours=1))
     data = collect(database)
     wonen, europa, other = data.theme("wonen"), data.theme("europa"), data.theme(OTHER_THEME)
     assert wonen is not None and europa is not None and other is not None
-    assert [(g.query, g.count) for g in wonen.gaps] == [("Leegstand  Winkelpanden", 3), ("EFRO voor kleine steden", 1)]
-    assert [(g.query, g.count) for g in europa.gaps] == [("EFRO voor kleine steden", 1)]
+    assert [(g.query, g.count) for g in wonen.gaps] == [("Leegstand  Winkelpanden", 4), ("EFRO voor kleine steden", 2)]
+    assert [(g.query, g.count) for g in europa.gaps] == [("EFRO voor kleine steden", 2)]
+    assert (wonen.unquoted_gaps, europa.unquoted_gaps) == (0, 1)  # asked by one person: counted, not quoted
     assert [g.query for g in other.gaps] == ["iets zonder thema"]
     assert collect(database, themes=["wonen"]).theme(OTHER_THEME) is None
 
@@ -249,9 +257,10 @@ def test_knowledge_gaps_grouped_by_theme_with_counts(database: Database) -> None
 def test_knowledge_gaps_show_the_topic_not_the_question(database: Database) -> None:
     with database.session() as s:
         seed_themes(s)
-        add_gap(s, "Wie weet iets over leegstandsheffing?")
-        add_gap(s, "Does anyone know about EU funding for housing?", themes=["europa"])
-        add_gap(s, "Quelqu'un a de l'expérience avec la désimperméabilisation ?", themes=["klimaat"])
+        for _ in range(2):
+            add_gap(s, "Wie weet iets over leegstandsheffing?")
+            add_gap(s, "Does anyone know about EU funding for housing?", themes=["europa"])
+            add_gap(s, "Quelqu'un a de l'expérience avec la désimperméabilisation ?", themes=["klimaat"])
     data = collect(database)
     shown = {key: [g.query for g in d.gaps] for key in ("wonen", "europa", "klimaat") if (d := data.theme(key))}
     assert shown == {

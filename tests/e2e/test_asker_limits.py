@@ -1,0 +1,79 @@
+"""End to end: one member cannot use up the experts. With a cap of one question with experts and two new
+questions per hour, the second question is kept (the asker told why), the third refused before anything is posted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from storage.models import Question, QuestionStatus
+from tests.e2e.conftest import CHANNEL, NL_USER
+from tests.e2e.harness import BotProcess, flat
+from tests.e2e.test_routing import STAFF, TRIAGE, ask, expert_dms
+from tests.emulator import SlackEmulator
+
+MONDAY = "2026-11-30T09:30:00+01:00"
+
+
+@pytest.fixture
+def limited_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    clock = tmp_path / "now.txt"
+    clock.write_text(MONDAY, encoding="utf-8")
+    emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
+    emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
+    for n in range(1, 121):
+        emulator.add_user(f"U0DEMO{n:03d}", name=f"demo{n}", real_name=f"Demo {n}", locale="nl-BE")
+    process = BotProcess(
+        emulator,
+        database_url=demo_db_url,
+        mode="socket",
+        log_path=tmp_path / "bot.log",
+        extra_env={
+            "WIEWEET_FAKE_NOW_FILE": str(clock),
+            "WIEWEET_JOB_INTERVAL": "0.5",
+            "WIEWEET_TRIAGE_CHANNEL": TRIAGE,
+            "WIEWEET_STAFF_USER_IDS": STAFF,
+            "WIEWEET_MAX_OPEN_PER_ASKER": "1",
+            "WIEWEET_MAX_QUESTIONS_PER_HOUR": "2",
+        },
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+def _questions(url: str) -> list[Question]:
+    engine = create_engine(url)
+    try:
+        with Session(engine) as s:
+            return list(s.scalars(select(Question).order_by(Question.id)))
+    finally:
+        engine.dispose()
+
+
+def _dm_texts(emu: SlackEmulator, user: str) -> str:
+    return flat(emu.messages(emu.dm_channel_with(user)))
+
+
+def test_a_member_over_the_cap_waits_and_over_the_rate_is_refused(
+    limited_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    before = len(_questions(demo_db_url))
+    ask(emulator, NL_USER, "Hoe pakken jullie leegstandsheffing op winkelpanden aan?")
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    asked = len(expert_dms(emulator))
+    ask(emulator, NL_USER, "Hoe innen jullie de leegstandsheffing bij tweede verblijven?")
+    emulator.wait_for(lambda: "houden we deze vraag even bij" in _dm_texts(emulator, NL_USER), timeout=20)
+    ask(emulator, NL_USER, "En de leegstandsheffing op kantoren, wie weet daar iets over?")
+    emulator.wait_for(lambda: "Je stelde het voorbije uur al 2 vragen" in _dm_texts(emulator, NL_USER), timeout=20)
+    assert "leegstandsheffing op kantoren" in _dm_texts(emulator, NL_USER)  # quoted back: nothing is lost
+    questions = _questions(demo_db_url)[before:]
+    assert [q.status for q in questions] == [QuestionStatus.ROUTED, QuestionStatus.OPEN]  # the third: not recorded
+    assert len(expert_dms(emulator)) == asked  # the held question went to no expert ...
+    assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == TRIAGE]  # nor staff
+    posted = [m for m in emulator.messages(CHANNEL) if "kantoren" in flat(m)]
+    assert posted == []  # the refused question was not posted in the channel either
