@@ -114,6 +114,7 @@ def test_a_button_click_is_acked_and_told_once(bot: BotProcess, emulator: SlackE
     assert len(emulator.thread(asker_dm, ts)) == 2  # the question and its answer: the clicks did nothing
 
 
+@pytest.mark.postgres_too
 def test_slacks_retry_of_the_same_event_is_not_answered_twice(
     bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
 ) -> None:

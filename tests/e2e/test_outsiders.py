@@ -61,6 +61,7 @@ def before(shared: SlackEmulator, demo_db_url: str) -> Iterator[dict[str, int]]:
     yield stored_counts(demo_db_url)
 
 
+@pytest.mark.postgres_too
 def test_mention_from_outside_is_refused_and_nothing_is_stored(
     bot: BotProcess, shared: SlackEmulator, demo_db_url: str, before: dict[str, int]
 ) -> None:

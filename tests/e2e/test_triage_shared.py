@@ -30,6 +30,7 @@ def clock_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.postgres_too
 def test_a_shared_triage_channel_gets_no_staff_post_and_staff_get_dms(
     emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path
 ) -> None:
