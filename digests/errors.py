@@ -29,6 +29,18 @@ class InvalidChannel(DigestError):
     code = "invalid_channel"
 
 
+class RetryLaterError(Exception):
+    """Raised by a ``post`` function when the chat service asked to wait ``seconds`` before the next try (a rate
+    limit's Retry-After, longer than the client waits in-process).
+
+    The run stays claimed and is resumed — by this process or any other — no earlier than that.
+    """
+
+    def __init__(self, seconds: int, message: str = "") -> None:
+        super().__init__(message or f"asked to wait {seconds} s")
+        self.seconds = seconds
+
+
 class PermanentPostError(Exception):
     """Raised by a ``post`` function when retrying cannot help (channel gone, bot not in it, bad token).
 

@@ -13,8 +13,11 @@
 The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messages and reaches a channel
 (``handlers.digest_post`` is Slack's).
 
-A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); any other exception
-is recorded on the run, which stays claimed and is resumed once stale.
+A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); ``RetryLaterError``
+(Slack's rate limit with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly
+when that wait ends: no sender, this one or another replica's, takes it up before then (every takeover is the
+database's compare-and-set on a stale claim), nor later than needed; any other exception is recorded on the run,
+which stays claimed and is resumed once stale.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from digests.collect import collect_digest_data
-from digests.errors import PermanentPostError
+from digests.errors import PermanentPostError, RetryLaterError
 from digests.model import DigestData, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
@@ -58,7 +61,7 @@ class SendStatus(StrEnum):
     EMPTY = "empty"  # nothing new, and the channel does not want empty digests
     SKIPPED = "skipped"  # another process has (or had) this week's run
     FAILED = "failed"  # permanent error: not retried this week
-    RETRY = "retry"  # transient error: the claim stays; resumed after the stale timeout
+    RETRY = "retry"  # transient error: the claim stays; resumed after the stale timeout (or Slack's Retry-After)
     LOST_CLAIM = "lost_claim"  # another process took the run over while this one was posting
     NO_SUBSCRIPTION = "no_subscription"
     ERROR = "error"  # building failed (a bug or the database); logged
@@ -156,7 +159,9 @@ def send_digest(
         ):
             return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, resumed=resumed)
 
-    return _post_parts(db, outlet, messages, claim, worker_id=worker_id, now=now, period=period)
+    return _post_parts(
+        db, outlet, messages, claim, worker_id=worker_id, now=now, period=period, stale_after=stale_after
+    )
 
 
 def send_due_digests(
@@ -258,6 +263,7 @@ def _post_parts(
     worker_id: str,
     now: datetime,
     period: str,
+    stale_after: timedelta,
 ) -> SendResult:
     """Post the parts not posted yet, recording each; then finish the run."""
     channel_id, run_id, parts_sent, resumed = claim.view.channel_id, claim.run_id, claim.parts_sent, claim.resumed
@@ -278,6 +284,26 @@ def _post_parts(
                     error=_error_text(exc),
                 )
             return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
+        except RetryLaterError as exc:
+            resume_at = now + timedelta(seconds=exc.seconds)
+            log.warning(
+                "digest %s %s: part %d/%d not posted: Slack asked to wait %d s; resumed from %s",
+                channel_id,
+                period,
+                index + 1,
+                total,
+                exc.seconds,
+                resume_at.isoformat(timespec="seconds"),
+            )
+            with db.session() as session:  # stale (taken up again) exactly when Slack's wait ends
+                digest_repo.update_digest_run_error(
+                    session,
+                    run_id=run_id,
+                    worker_id=worker_id,
+                    error=_error_text(exc),
+                    claimed_at=resume_at - stale_after,
+                )
+            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
         except Exception as exc:
             log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
             with db.session() as session:

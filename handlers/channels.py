@@ -100,19 +100,29 @@ class ChannelDirectory:
         if channel_id and self.is_shared_outside(client=client, channel_id=channel_id, now=now):
             raise SharedChannelError(message=f"channel {channel_id} is shared with another organisation")
 
+    def shared_outside_or_raise(self, *, client: WebClient, channel_id: str, now: datetime) -> bool:
+        """Whether people outside the network read ``channel_id``, as ``is_shared_outside``, but a failing look-up
+        raises Slack's error (``SlackApiError``) instead of answering: for a caller that can try again later, or
+        has a better place to send to (the outbox's staff posts)."""
+        return self._lookup(client, channel_id, now)[1]
+
     def _facts(self, client: WebClient, channel_id: str | None, now: datetime) -> tuple[bool, bool]:
         """(private, shared outside) from ``conversations.info``, cached; None, unknown or failing: both True."""
         if not channel_id:
             return True, True
+        try:
+            return self._lookup(client, channel_id, now)
+        except SlackApiError as exc:  # not found, not visible to the bot, no scope: private
+            log.info("conversations.info %s failed (%s): treated as private", channel_id, exc.response.get("error"))
+            return True, True
+
+    def _lookup(self, client: WebClient, channel_id: str, now: datetime) -> tuple[bool, bool]:
+        """(private, shared outside), cached; Slack's errors raised (and not cached); nothing said: both True."""
         with self._lock:
             hit = self._privacy.get(channel_id)
         if hit is not None and now - hit.fetched_at < self.PRIVACY_TTL:
             return hit.value  # type: ignore[no-any-return]
-        try:
-            info = client.conversations_info(channel=channel_id).get("channel") or {}
-        except SlackApiError as exc:  # not found, not visible to the bot, no scope: private
-            log.info("conversations.info %s failed (%s): treated as private", channel_id, exc.response.get("error"))
-            return True, True
+        info = client.conversations_info(channel=channel_id).get("channel") or {}
         if not isinstance(info, dict) or not info:
             return True, True
         facts = (is_private_conversation(info), is_shared_outside(info))

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from digests import sender
-from digests.errors import PermanentPostError
+from digests.errors import PermanentPostError, RetryLaterError
 from digests.model import DigestData, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
@@ -27,6 +27,7 @@ from digests.sender import SendResult
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
 from handlers.kit import Rendered
+from handlers.services import slack_retry_after
 from storage.db import Database
 
 PostFn = Callable[[str, list[Block], str], str]
@@ -67,6 +68,9 @@ def slack_post(client: WebClient) -> Callable[[str, list[Block], str], str]:
             error = str(exc.response.get("error") or "")
             if error in PERMANENT_ERRORS:
                 raise PermanentPostError(error) from exc
+            wait = slack_retry_after(exc)  # a rate limit longer than the client waits: not before Slack asked
+            if wait:
+                raise RetryLaterError(wait, f"{error or 'ratelimited'}: retry after {wait} s") from exc
             raise
         return str(response["ts"])
 

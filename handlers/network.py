@@ -6,21 +6,32 @@ the inbox, stored, searched or routed): the request is acknowledged, the person 
 refusal line is logged (``handlers.claims.log_refusal``). Who is inside is ``bot.network.is_inside``, on what Slack
 signed: the person's team in the payload (``user.team_id`` in interactions, ``user_team`` or ``team`` on events)
 and, where the payload does not say (slash commands, the Home tab, another workspace of a Grid organisation),
-``users.info`` (``LocaleCache.person``, cached). A user Slack does not know is outside; any other failure of
-``users.info`` is an error, reported by the global error handler as one.
+``users.info`` (``LocaleCache.person``, cached). A user Slack does not know is outside.
+
+Any other failure of that ``users.info`` (a 5xx, a rate limit, no answer in time) decides nothing: the request is
+acknowledged at once all the same (asked with a short timeout and no retry, so the ack stays within Slack's 3 s
+and Slack neither shows its own timeout nor retries), the person gets one message ("could not check who you are,
+try again"), one ``network check failed ref=…`` line is logged, and nothing is recorded, searched or routed. A
+redelivery of that same request (Slack's retry, by its event id or trigger id) is acknowledged and ignored, in
+this process for ``UNCHECKED_TTL``: the person was told once and tries again with a request of their own.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.error import URLError
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import PlainTextObject
 from slack_sdk.models.views import View
 
 from bot.i18n import normalise_language, t
@@ -28,11 +39,73 @@ from bot.network import Network, is_inside
 from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
 from handlers.kit import section
-from handlers.services import Services
+from handlers.services import Services, SlackUnavailableError
 
 log = logging.getLogger(__name__)
 
 REFUSED_ACTION = "use wieweet from outside the network"
+# The network check's own users.info: answered within this many seconds or not at all (no retry, no rate-limit
+# wait), so that a request is acknowledged within Slack's 3 s even when Slack cannot say who is acting.
+CHECK_TIMEOUT = 2
+UNCHECKED_TTL = 600.0  # seconds a request told "could not check" is remembered, so Slack's retry says nothing more
+UNCHECKED_KEPT = 10_000
+
+
+class Unchecked(Exception):
+    """Slack could not say now whom the acting person belongs to: no decision either way."""
+
+
+def quick_client(client: WebClient) -> WebClient:
+    """The same Slack app's client, for the network check: ``CHECK_TIMEOUT`` seconds and no retries."""
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=CHECK_TIMEOUT,
+        retry_handlers=[],
+        logger=client.logger,
+    )
+
+
+def delivery_id(body: Mapping[str, Any]) -> str | None:
+    """What Slack keeps when it delivers a request again, and only then: an event's id, else the trigger id (new
+    for every command, click and modal submission; None: neither)."""
+    for name in ("event_id", "trigger_id"):
+        value = body.get(name)
+        if isinstance(value, str) and value:
+            return f"{name}:{value}"
+    return None
+
+
+class SeenOnce:
+    """Delivery ids remembered for ``ttl`` seconds (at most ``kept``; the oldest go first): ``first`` is True only
+    for an id not remembered yet."""
+
+    def __init__(self, *, ttl: float = UNCHECKED_TTL, kept: int = UNCHECKED_KEPT, clock: Callable[[], float]) -> None:
+        self.ttl, self.kept, self.clock = ttl, kept, clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def seen(self, key: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            self._expire(now)
+            return key in self._seen
+
+    def remember(self, key: str) -> None:
+        now = self.clock()
+        with self._lock:
+            self._expire(now)
+            self._seen[key] = now
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.kept:
+                self._seen.popitem(last=False)
+
+    def _expire(self, now: float) -> None:
+        while self._seen:
+            key, at = next(iter(self._seen.items()))
+            if now - at < self.ttl:
+                return
+            del self._seen[key]
 
 
 def claimed_team(body: Mapping[str, Any]) -> str | None:
@@ -53,25 +126,50 @@ def claimed_team(body: Mapping[str, Any]) -> str | None:
 
 def build_outside_home(lang: str) -> View:
     """The Home tab of a person outside the network: what wieweet is for, nothing of the register."""
-    return View(type="home", blocks=[section(t("network.outside", lang))])
+    return build_notice_home(t("network.outside", lang))
+
+
+def build_notice_home(text: str) -> View:
+    """A Home tab that says ``text`` and nothing else (a person outside, or one the check could not decide on)."""
+    return View(type="home", blocks=[section(text)])
+
+
+def build_notice_modal(text: str) -> View:
+    """A modal pushed over a submitted form that could not be taken now: ``text``; closing it shows the form."""
+    return View(type="modal", title=PlainTextObject(text="wieweet"), blocks=[section(text)])
 
 
 class NetworkGate:
     """The middleware (``__call__``) and what it tells a person it refuses (on a small pool of its own, so the
     refusal is acknowledged at once)."""
 
-    def __init__(self, services: Services, network: Network) -> None:
+    def __init__(
+        self,
+        services: Services,
+        network: Network,
+        *,
+        client: WebClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.services = services
         self.network = network
+        self.client = client  # ``quick_client``; None: the request's own client
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outside")
+        self._unchecked = SeenOnce(clock=clock)
 
     def inside(self, *, client: WebClient, body: Mapping[str, Any], user_id: str) -> tuple[bool, str, str | None]:
-        """Whether ``user_id`` is inside; the team it was decided on (for the log) and the locale Slack gave."""
+        """Whether ``user_id`` is inside; the team it was decided on (for the log) and the locale Slack gave.
+        ``Unchecked`` when it takes ``users.info`` and Slack does not answer it now."""
         team = claimed_team(body)
         answer = is_inside(self.network, team=team)
         if answer is not None:
             return answer, team or "-", None
-        person = self.services.locales.person(client=client, user_id=user_id)
+        try:
+            person = self.services.locales.person(client=self.client or client, user_id=user_id)
+        except SlackUnavailableError as exc:
+            raise Unchecked(str(exc)) from exc
+        except (URLError, OSError) as exc:  # no answer in time, no connection
+            raise Unchecked(f"users.info: {type(exc).__name__}: {exc}") from exc
         found = is_inside(self.network, team=person.team, enterprise=person.enterprise, asked=True)
         seen = person.team or person.enterprise or ("unknown user" if not person.known else "-")
         return bool(found), seen, person.locale or None
@@ -81,19 +179,40 @@ class NetworkGate:
         user_id = context.user_id
         if not user_id or user_id == context.bot_user_id:  # no person acts (url checks, edits, the bot's own posts)
             return next()
-        inside, team, locale = self.inside(client=context.client, body=body, user_id=user_id)
+        delivery = delivery_id(body)
+        if delivery is not None and self._unchecked.seen(delivery):  # Slack's retry of a request told already
+            log.info("network check: redelivery of %s ignored (told before)", delivery.split(":", 1)[0])
+            return self._answer(body, context, None)
+        ref = str(context.get(REF) or uuid.uuid4().hex[:12])
+        try:
+            inside, team, locale = self.inside(client=context.client, body=body, user_id=user_id)
+        except Unchecked as exc:
+            context[REF] = ref
+            log.warning("network check failed ref=%s user=%s: %s", ref, user_id, exc)
+            if delivery is not None:
+                self._unchecked.remember(delivery)
+            lang = self.services.locales.cached(user_id) or self.services.locales.default_language
+            return self._answer(body, context, t("network.unchecked", lang), unchecked=True)
         if inside:
             return next()
-        ref = str(context.get(REF) or uuid.uuid4().hex[:12])
         context[REF] = ref
         log_refusal(ref=ref, user=user_id, action=REFUSED_ACTION, target=f"team:{team}")
         lang = normalise_language(locale) if locale else self.services.locales.default_language
-        return self._refuse(body, context, lang)
+        return self._answer(body, context, t("network.outside", lang))
 
-    def _refuse(self, body: Mapping[str, Any], context: BoltContext, lang: str) -> BoltResponse:
-        """The acknowledgement, and the one message, as fits the kind of request."""
-        text = t("network.outside", lang)
+    def _answer(
+        self,
+        body: Mapping[str, Any],
+        context: BoltContext,
+        text: str | None,
+        *,
+        unchecked: bool = False,
+    ) -> BoltResponse:
+        """The acknowledgement, and the one message (``text``; None: nothing is said), as fits the kind of request.
+        ``unchecked``: a modal submission stays open (nothing was decided: the person submits it again)."""
         kind = str(body.get("type") or "")
+        if text is None:
+            return BoltResponse(status=200, body={"options": []} if kind == "block_suggestion" else "")
         if body.get("command"):  # a slash command: the answer is the acknowledgement itself (ephemeral)
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
         if kind == "block_suggestion":
@@ -103,17 +222,21 @@ class NetworkGate:
         if kind == "event_callback":
             event = body.get("event") or {}
             if event.get("type") == "app_home_opened":
-                self._later(lambda: self._publish_outside_home(context, lang))
+                self._later(lambda: self._publish_home(context, text))
             elif _addressed_to_the_bot(event):
                 self._later(lambda: tell_user(self.services.settings, dict(body), context, context.client, text))
             return BoltResponse(status=200, body="")
+        if kind == "view_submission" and unchecked:  # the form stays as typed, under a notice to close
+            return BoltResponse(
+                status=200, body={"response_action": "push", "view": build_notice_modal(text).to_dict()}
+            )
         self._later(lambda: tell_user(self.services.settings, dict(body), context, context.client, text))
         if kind == "view_submission":
             return BoltResponse(status=200, body={"response_action": "clear"})
         return BoltResponse(status=200, body="")
 
-    def _publish_outside_home(self, context: BoltContext, lang: str) -> None:
-        context.client.views_publish(user_id=str(context.user_id), view=build_outside_home(lang))
+    def _publish_home(self, context: BoltContext, text: str) -> None:
+        context.client.views_publish(user_id=str(context.user_id), view=build_notice_home(text))
 
     def _later(self, work: Callable[[], None]) -> None:
         def run() -> None:
@@ -136,7 +259,7 @@ def _addressed_to_the_bot(event: Mapping[str, Any]) -> bool:
 
 def register(app: App, services: Services, network: Network) -> None:
     """The gate, after the middleware that marks Socket Mode requests verified (its errors are answered)."""
-    gate = NetworkGate(services, network)
+    gate = NetworkGate(services, network, client=quick_client(app.client))
 
     @app.middleware
     def network_gate(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:

@@ -95,7 +95,15 @@ class NoTargetError(Exception):
     """A message with nowhere to go (e.g. triage without WIEWEET_TRIAGE_CHANNEL)."""
 
 
-__all__ = ["STAFF_KINDS", "OutboxSender", "render_message", "render_payload"]
+# The error recorded for a staff post not made in a triage channel shared with another organisation
+SHARED_OUTSIDE = "shared_outside"
+
+
+class SharedTriageError(Exception):
+    """The triage channel is shared with another organisation (Slack Connect): staff posts are not made there."""
+
+
+__all__ = ["STAFF_KINDS", "OutboxSender", "check_triage_channel", "render_message", "render_payload"]
 
 # Why a message for one person in a channel (ephemeral) cannot be shown there: they get it by DM instead.
 EPHEMERAL_ELSEWHERE = frozenset(
@@ -181,7 +189,9 @@ class OutboxSender:
             if isinstance(payload, AnswerToAsker) and payload.in_thread:
                 return self._send_in_thread(message, payload)
             rendered = render_payload(payload, self._language(message, payload))
-            channel, ts = self._post_once(message, self._channel(message), rendered, thread_ts=message.thread_ts)
+            target = self._channel(message)
+            self._not_shared_triage(message, target)
+            channel, ts = self._post_once(message, target, rendered, thread_ts=message.thread_ts)
             self._sent(message, channel=channel, ts=ts)
             if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
                 publish_homes(self.services, self.client, [message.recipient_slack_id])
@@ -195,6 +205,9 @@ class OutboxSender:
             wait = slack_retry_after(exc)  # longer than the client waits in-process: not before Slack asked
             not_before = self.services.clock() + timedelta(seconds=wait) if wait else None
             log.warning("outbox %s (%s) failed: %s", message.id, message.kind.value, error)
+        except SharedTriageError as exc:  # given up at once: staff get it by DM (``_tell_staff``)
+            error, permanent = SHARED_OUTSIDE, True
+            log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
         except (NoTargetError, PayloadError) as exc:  # retrying sends it nowhere or renders it no better
             error, permanent = str(exc), True
             log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
@@ -203,6 +216,19 @@ class OutboxSender:
             log.exception("outbox %s (%s) failed", message.id, message.kind.value)
         self._failed(message, error, permanent=permanent, not_before=not_before)
         return False
+
+    def _not_shared_triage(self, message: OutboxMessage, channel: str) -> None:
+        """``SharedTriageError`` for a post for staff (escalated questions, private ones included, reviews,
+        proposals) about to be made in the triage channel while people of another organisation read it. Asked of
+        Slack (``conversations.info``, cached a few minutes) before every such post: a channel can become shared
+        after the start. Slack's own error when it cannot say: the message is tried again later (Retry-After
+        honoured), given up as any other failure, and then it reaches staff by DM too."""
+        triage = self.services.settings.triage_channel_id
+        if not triage or channel != triage or not aimed_at_triage(message, triage_channel_id=triage):
+            return
+        now = self.services.clock()
+        if self.services.channels.shared_outside_or_raise(client=self.client, channel_id=channel, now=now):
+            raise SharedTriageError(f"the triage channel {channel} is shared with another organisation: not posted")
 
     def _send_in_thread(self, message: OutboxMessage, payload: AnswerToAsker) -> bool:
         """The rating for an answer posted in the question's thread: ephemeral there, to the asker alone. Where it
@@ -405,3 +431,27 @@ class OutboxSender:
             log.exception("outbox %s: routing %s could not move on (its timers will)", message_id, routing_id)
             return
         log.warning("outbox %s: routing %s not delivered (%s): %s", message_id, routing_id, error, outcome)
+
+
+def check_triage_channel(services: Services, client: WebClient) -> bool:
+    """At start: whether the configured triage channel is shared with another organisation (Slack Connect), with
+    one WARNING saying what that means when it is (nothing for staff is posted there: each staff member gets it by
+    DM). The bot still starts: the guard before every post (``OutboxSender._not_shared_triage``) keeps private
+    questions out of the channel, also when it becomes shared later. Slack not saying now: logged, and left to
+    that guard."""
+    triage = services.settings.triage_channel_id
+    if not triage:
+        return False
+    try:
+        shared = services.channels.shared_outside_or_raise(client=client, channel_id=triage, now=services.clock())
+    except SlackApiError as exc:
+        log.warning("could not check the triage channel %s (%s)", triage, exc.response.get("error"))
+        return False
+    if shared:
+        log.warning(
+            "WIEWEET_TRIAGE_CHANNEL %s is shared with another organisation (Slack Connect): nothing for staff is "
+            "posted there (escalated questions, private ones included, reviews, proposals): each staff member gets "
+            "it by DM instead. Set WIEWEET_TRIAGE_CHANNEL to a channel of the network alone.",
+            triage,
+        )
+    return shared

@@ -153,9 +153,15 @@ def update_digest_run_parts_sent(session: Session, *, run_id: int, worker_id: st
     return _update_claimed(session, run_id=run_id, worker_id=worker_id, parts_sent=list(parts_sent), error="")
 
 
-def update_digest_run_error(session: Session, *, run_id: int, worker_id: str, error: str) -> bool:
-    """Note a transient failure; the run stays claimed and is resumed once the claim is stale."""
-    return _update_claimed(session, run_id=run_id, worker_id=worker_id, error=error[:2000])
+def update_digest_run_error(
+    session: Session, *, run_id: int, worker_id: str, error: str, claimed_at: datetime | None = None
+) -> bool:
+    """Note a transient failure; the run stays claimed and is resumed once the claim is stale. ``claimed_at``: the
+    claim's time moved (possibly into the future), so that it turns stale when the caller wants it resumed."""
+    values: dict[str, Any] = {"error": error[:2000]}
+    if claimed_at is not None:
+        values["claimed_at"] = claimed_at
+    return _update_claimed(session, run_id=run_id, worker_id=worker_id, **values)
 
 
 def update_digest_run_finished(

@@ -21,7 +21,7 @@ from handlers import txguard
 from handlers.app import check_tokens, create_app, run_http, run_socket_mode
 from handlers.digest_post import due_digests_poster
 from handlers.inbox import InboxWorker
-from handlers.outbox import OutboxSender
+from handlers.outbox import OutboxSender, check_triage_channel
 from handlers.services import LocaleCache, Services, make_clock
 from handlers.stopping import StopSignals
 
@@ -85,6 +85,7 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         needs=needs,
     )
     app = create_app(services, http=http_mode)
+    check_triage_channel(services, app.client)  # shared with another organisation: a warning, and staff get DMs
     if stop.stopped_while_starting():
         return
     worker_id = default_worker_id()

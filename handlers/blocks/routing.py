@@ -440,6 +440,7 @@ TRIAGE_UNDELIVERED_WHY = {
     "channel_not_found": N_("routing.triage_undelivered_why_not_found"),
     "ratelimited": N_("routing.triage_undelivered_why_rate_limited"),
     "rate_limited": N_("routing.triage_undelivered_why_rate_limited"),
+    "shared_outside": N_("routing.triage_undelivered_why_shared_outside"),  # not posted there: ``handlers.outbox``
 }
 _SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
 

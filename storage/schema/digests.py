@@ -43,6 +43,8 @@ class DigestRun(Base):
     period: Mapped[str] = mapped_column(String(10))  # ISO week, e.g. "2026-W48"
     status: Mapped[DigestRunStatus] = mapped_column(_enum(DigestRunStatus, "digest_run_status"))
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    # when the claim was taken; after Slack asked to wait (Retry-After), moved so that the claim turns stale when the
+    # wait ends, which may put it in the future (``digests.sender``)
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     parts_total: Mapped[int] = mapped_column(default=0)

@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from slack_sdk.web import SlackResponse
 
 from digests.errors import PermanentPostError
 from digests.model import SubscriptionView
+from digests.schedule import STALE_AFTER
 from digests.sender import SendStatus, collect_for
 from handlers.blocks.digest import DigestLimits, build_digest
-from handlers.digest_post import send_digest, send_due_digests
+from handlers.digest_post import send_digest, send_due_digests, slack_post
 from storage import digest_repo
 from storage.db import Database
 from storage.models import DigestRun, DigestRunStatus, DigestSubscription
@@ -219,6 +222,54 @@ def test_transient_error_keeps_the_claim_and_retries_after_the_timeout(database:
     retry = send_due_digests(database, now=NOW + timedelta(minutes=15), worker_id="w2", post=ok.post)
     assert [r.status for r in retry] == [SendStatus.SENT] and len(ok.posts) == 1
     assert run_of(database).error == ""
+
+
+class RateLimitedSlack:
+    """``chat.postMessage`` answering 429 with ``Retry-After: retry_after`` while ``limited``."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after, self.limited, self.posts = retry_after, True, 0
+
+    def chat_postMessage(self, **_kwargs: object) -> dict[str, object]:
+        if self.limited:
+            data = {"ok": False, "error": "ratelimited"}
+            headers = {"Retry-After": str(self.retry_after)}
+            response = SlackResponse(
+                client=None, http_verb="POST", api_url="", req_args={}, data=data, headers=headers, status_code=429
+            )
+            raise SlackApiError("ratelimited", response)
+        self.posts += 1
+        return {"ok": True, "ts": f"1764000000.{self.posts:06d}"}
+
+
+@pytest.mark.parametrize("wait", [20 * 60, 90])  # longer than the stale timeout, and shorter
+def test_a_rate_limited_digest_is_resumed_no_earlier_than_slack_asked_by_any_replica_and_posted_once(
+    database: Database, other_database: Database, wait: int
+) -> None:
+    seed_busy_week(database, practices=3)
+    subscribe(database)
+    slack = RateLimitedSlack(wait)
+    post = slack_post(slack)  # type: ignore[arg-type]
+    first = send_due_digests(database, now=NOW, worker_id="w1", post=post)
+    assert [r.status for r in first] == [SendStatus.RETRY] and "ratelimited" in first[0].error
+    slack.limited = False
+    asked = NOW + timedelta(seconds=wait)
+    early = sorted({asked - timedelta(seconds=1), min(asked, NOW + STALE_AFTER + timedelta(seconds=1))})
+    for at in early:  # the claim's stale time would have let a sender in here; Slack asked to wait longer
+        if at >= asked:
+            continue
+        for db, worker in ((database, "w1"), (other_database, "w2")):  # this replica, and another one
+            assert send_due_digests(db, now=at, worker_id=worker, post=post) == []
+            skipped = send_digest(db, channel_id="C0DIGEST", period=PERIOD, now=at, worker_id=worker, post=post)
+            assert skipped.status is SendStatus.SKIPPED
+    assert slack.posts == 0
+    done = send_due_digests(other_database, now=asked + timedelta(seconds=1), worker_id="w2", post=post)
+    assert [r.status for r in done] == [SendStatus.SENT] and slack.posts == 1
+    run = run_of(database)
+    assert run.status is DigestRunStatus.SENT and run.claimed_by == "w2" and run.error == ""
+    for db, worker in ((database, "w1"), (other_database, "w3")):  # once per channel per week
+        assert send_due_digests(db, now=asked + timedelta(hours=1), worker_id=worker, post=post) == []
+    assert slack.posts == 1
 
 
 def test_permanent_error_marks_the_run_failed_for_the_week(database: Database) -> None:

@@ -1,4 +1,12 @@
-"""End-to-end fixtures: a demo register, the Slack emulator with users and channels, the real bot process."""
+"""End-to-end fixtures: a demo register, the Slack emulator with users and channels, the real bot process.
+
+The demo register (``demo_db_url``) is a fresh SQLite file per test. A test marked ``postgres_too`` runs a second
+time on PostgreSQL when ``WIEWEET_TEST_POSTGRES_URL`` is set (skipped otherwise, a failure under
+``WIEWEET_REQUIRE_POSTGRES=1``), on a fresh schema loaded with the same demo register — like the ``database`` tests,
+but only for the marked ones: starting the bot is what makes these tests slow, and loading the demo on PostgreSQL
+adds seconds to each. With the ``bot`` fixture the PostgreSQL run is in Socket Mode only (HTTP or Socket Mode is the
+transport, the database underneath is the same).
+"""
 
 from __future__ import annotations
 
@@ -35,8 +43,38 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A ``postgres_too`` test that uses the demo register: once on SQLite, once on PostgreSQL."""
+    if "e2e_database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("postgres_too"):
+        metafunc.parametrize(
+            "e2e_database", [SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)], indirect=True
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """No PostgreSQL run over HTTP: the Socket Mode one covers the database (see the module docstring)."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        (dropped if params.get("e2e_database") == POSTGRESQL and params.get("bot") == "http" else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture
-def demo_db_url(tmp_path: Path, demo_template: Path) -> str:
+def e2e_database(request: pytest.FixtureRequest) -> str:
+    """Which database the demo register is on: SQLite, or PostgreSQL for a ``postgres_too`` test's second run."""
+    return str(getattr(request, "param", SQLITE))
+
+
+@pytest.fixture
+def demo_db_url(e2e_database: str, tmp_path: Path, demo_template: Path, request: pytest.FixtureRequest) -> str:
+    if e2e_database == POSTGRESQL:
+        return str(request.getfixturevalue("postgres_demo_url"))
     path = tmp_path / "wieweet.db"
     shutil.copy(demo_template, path)
     return f"sqlite:///{path}"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from bot.cli import main
 from bot.config import normalise_database_url
 from digests.model import SubscriptionView
 from digests.period import IsoWeek
-from digests.schedule import digest_window
+from digests.schedule import digest_window, next_run_time
 from handlers import ids
 from handlers import ids as digest_ids
 from storage.models import DigestRun, DigestRunStatus, DigestSubscription, Question, QuestionStatus, Theme, Visibility
@@ -28,10 +29,11 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 def next_monday_ten() -> datetime:
-    """Next Monday 10:00 in Brussels: the Monday 09:00 digest is due, and covers the week the demo was loaded in."""
-    today = datetime.now(BRUSSELS)
-    monday = (today + timedelta(days=7 - today.weekday())).replace(hour=10, minute=0, second=0, microsecond=0)
-    return monday.astimezone(UTC)
+    """An hour after the first Monday 09:00 (Brussels) from now: the Monday 09:00 digest is due, and covers the week
+    the demo was loaded in — also on a Monday before 09:00, when that is today (the next Monday's digest would cover
+    the week after the demo)."""
+    slot = next_run_time(SubscriptionView(channel_id=CHANNEL), after=datetime.now(UTC), tz=BRUSSELS)
+    return slot + timedelta(hours=1)
 
 
 def start(emulator: SlackEmulator, db_url: str, clock: Path, log: Path) -> BotProcess:
@@ -39,6 +41,7 @@ def start(emulator: SlackEmulator, db_url: str, clock: Path, log: Path) -> BotPr
     return BotProcess(emulator, database_url=db_url, mode="socket", log_path=log, extra_env=env).start()
 
 
+@pytest.mark.postgres_too
 def test_digest_is_posted_once_and_not_again_after_restart(
     emulator: SlackEmulator, demo_db_url: str, tmp_path: Path
 ) -> None:
@@ -58,6 +61,7 @@ def test_digest_is_posted_once_and_not_again_after_restart(
         assert count >= 1 and posts_before == 0
         text = json.dumps(first.params.get("blocks"), ensure_ascii=False)
         assert "Weekoverzicht wieweet" in text  # Dutch, the subscription's default language
+        assert "rustige week" not in text  # the week the demo was loaded in, not a quiet one after it
         assert "<!channel>" not in text and "<!here>" not in text
     finally:
         bot.stop()
@@ -127,6 +131,7 @@ def test_i_can_help_button_routes_the_question_to_the_clicker(
     assert len([p for p in emulator.response_posts if "Bedankt" in str(p["body"])]) == 1
 
 
+@pytest.mark.postgres_too
 def test_subscribe_from_chat_with_the_modal(bot: BotProcess, emulator: SlackEmulator, demo_db_url: str) -> None:
     emulator.send_command(NL_USER, CHANNEL, text="digest")
     emulator.wait_for(lambda: emulator.views(NL_USER))

@@ -259,6 +259,7 @@ def test_proposal_forged_click_missing_scope_invite_and_dismiss(
     assert not [a for a in actions if a[1] == NL_USER]
 
 
+@pytest.mark.postgres_too
 def test_needs_and_report_commands_for_staff_only(needs_bot: BotProcess, emulator: SlackEmulator, db: Database) -> None:
     needs_pass(db)
     emulator.send_command(STAFF, CHANNEL, text="behoeften")
@@ -388,6 +389,7 @@ def test_recruiting_dm_adds_the_topic_for_the_person_asked_only(
         assert not any("rattenbestrijding" in e.lower() for e in others.expertise)
 
 
+@pytest.mark.postgres_too
 def test_invite_and_done_are_acked_under_a_database_lock_and_saved_once(
     needs_bot: BotProcess, emulator: SlackEmulator, db: Database, demo_db_url: str
 ) -> None:

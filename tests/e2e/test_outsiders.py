@@ -61,6 +61,7 @@ def before(shared: SlackEmulator, demo_db_url: str) -> Iterator[dict[str, int]]:
     yield stored_counts(demo_db_url)
 
 
+@pytest.mark.postgres_too
 def test_mention_from_outside_is_refused_and_nothing_is_stored(
     bot: BotProcess, shared: SlackEmulator, demo_db_url: str, before: dict[str, int]
 ) -> None:
@@ -129,13 +130,13 @@ def test_direct_message_from_outside_is_refused(bot: BotProcess, shared: SlackEm
     assert stored_counts(demo_db_url) == before
 
 
-def test_slack_error_on_users_info_is_an_error_not_a_refusal(bot: BotProcess, shared: SlackEmulator) -> None:
+def test_slack_error_on_users_info_is_no_refusal(bot: BotProcess, shared: SlackEmulator) -> None:
     shared.fail_next("users.info", error="fatal_error", times=3)
     delivery = shared.send_command(EXTERNAL, SHARED, text=QUESTION)
-    assert not told_outside(delivery.ack_body)
-    said = shared.wait_for(lambda: [p for p in shared.response_posts if "referen" in flat(p["body"])])
-    assert not told_outside(said[0]["body"])  # "something went wrong, reference …": not "you are outside"
-    assert "users.info: fatal_error" in bot.log() and refusals(bot) == []
+    assert delivery.acked and len(delivery.attempts) == 1 and not told_outside(delivery.ack_body)
+    assert "kon net niet nagaan wie je bent" in flat(delivery.ack_body)  # "could not check who you are": no refusal
+    shared.wait_for(lambda: "users.info: fatal_error" in bot.log())
+    assert "network check failed ref=" in bot.log() and refusals(bot) == []
 
 
 def test_allowed_team_is_inside(shared: SlackEmulator, demo_db_url: str, tmp_path: Path) -> None:

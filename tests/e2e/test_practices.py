@@ -108,6 +108,7 @@ def stored(db: Database, title: str) -> Practice | None:
         return session.scalars(select(Practice).where(Practice.title == title)).first()
 
 
+@pytest.mark.postgres_too
 def test_submit_approve_and_find_it_with_forged_clicks_refused(
     practice_bot: BotProcess, emulator: SlackEmulator, db: Database
 ) -> None:

@@ -67,6 +67,7 @@ def test_my_data_arrives_as_a_json_file_in_the_dm(privacy_bot: BotProcess, emula
     assert any(m.get("upload") and "Wie weet?" in (m.get("text") or "") for m in dm)
 
 
+@pytest.mark.postgres_too
 def test_forget_me_erases_everything_after_the_confirm_button(
     privacy_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
 ) -> None:

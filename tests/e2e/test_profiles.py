@@ -286,6 +286,7 @@ def test_topics_added_by_command_to_a_long_expertise_are_saved_after_it(
     bot.assert_no_slack_calls_in_transactions()
 
 
+@pytest.mark.postgres_too
 def test_join_as_expert_from_the_command(start_bot: StartBot, emulator: SlackEmulator, db: Database) -> None:
     bot = start_bot()
     emulator.send_command(NL_USER, CHANNEL, text="ik weet iets over buurtbudgetten; burgerbegroting")

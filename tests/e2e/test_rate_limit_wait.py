@@ -119,6 +119,7 @@ def test_a_short_retry_after_is_still_waited_out_in_process(
     assert stored(database, message_id).attempts == 0 and len(dms(emulator)) == 1
 
 
+@pytest.mark.postgres_too
 def test_an_answer_rate_limited_for_an_hour_frees_the_worker_and_waits_for_slack(
     emulator: SlackEmulator, demo_db_url: str, tmp_path: Path
 ) -> None:

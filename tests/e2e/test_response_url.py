@@ -3,6 +3,8 @@ sent by DM instead, once — the user still gets it. Through the real bot proces
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
 from tests.emulator import SlackEmulator
@@ -10,6 +12,7 @@ from tests.emulator import SlackEmulator
 QUESTION = "wie weet iets over leegstandsheffing?"
 
 
+@pytest.mark.postgres_too
 def test_an_answer_for_an_expired_response_url_goes_by_dm(bot: BotProcess, emulator: SlackEmulator) -> None:
     emulator.config.response_url_ttl = 0.0  # the bot answers after the response_url expired (e.g. a long outage)
     emulator.send_command(NL_USER, CHANNEL, text=QUESTION)

@@ -63,6 +63,7 @@ def staff_dms(emulator: SlackEmulator, user: str, action: str) -> list[dict[str,
     return [m for m in emulator.messages(emulator.dm_channel_with(user)) if action in flat(m.get("blocks"))]
 
 
+@pytest.mark.postgres_too
 def test_a_practice_review_the_triage_channel_never_got_reaches_each_staff_member_with_its_buttons(
     bot: BotProcess, emulator: SlackEmulator, db: Database
 ) -> None:

@@ -25,6 +25,7 @@ def all_acked_quickly(emu: SlackEmulator) -> bool:
     return all(d.acked and d.final is not None and (d.final.latency or 9) < 3.0 for d in emu.deliveries)
 
 
+@pytest.mark.postgres_too
 def test_slash_command_answers_privately_with_share_button(bot: BotProcess, emulator: SlackEmulator) -> None:
     emulator.send_command(NL_USER, CHANNEL, text=QUESTION)
     post = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])[0]
@@ -58,6 +59,7 @@ def test_help_in_dutch(bot: BotProcess, emulator: SlackEmulator) -> None:
     assert "Wie weet dit?" in flat(body) and "vermeld me" in flat(body)
 
 
+@pytest.mark.postgres_too
 def test_mention_answers_once_in_thread_despite_duplicate_events_and_retries(
     bot: BotProcess, emulator: SlackEmulator
 ) -> None:
@@ -157,6 +159,7 @@ def test_a_post_that_went_out_despite_a_500_is_not_posted_again(bot: BotProcess,
     assert len(emulator.calls_to("chat.postMessage")) == 1
 
 
+@pytest.mark.postgres_too
 def test_share_more_and_feedback_buttons(bot: BotProcess, emulator: SlackEmulator, demo_db_url: str) -> None:
     emulator.send_command(NL_USER, CHANNEL, text=QUESTION)
     body = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])[0]["body"]

@@ -44,6 +44,7 @@ def auth_test(state: State, params: Params) -> JSON:
         "user_id": state.bot_user_id,
         "bot_id": state.bot_id,
         "is_enterprise_install": False,
+        **({"enterprise_id": state.enterprise_id} if state.enterprise_id else {}),
     }
 
 

@@ -184,6 +184,12 @@ class SlackEmulator(DriverMixin):
         )
         return channel.to_dict(self.bot_user_id)
 
+    def join_grid(self, enterprise_id: str) -> None:
+        """Make the workspace part of Enterprise Grid organisation ``enterprise_id`` (``auth.test`` says so: set it
+        before the bot starts)."""
+        with self._state.lock:
+            self._state.enterprise_id = enterprise_id
+
     def forge_view_metadata(self, view_id: str, private_metadata: str) -> None:
         """Replace an open modal's private_metadata, as a forged request would carry it (hostile-request tests);
         the next ``submit_view`` sends it."""

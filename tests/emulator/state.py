@@ -38,6 +38,7 @@ class State:
     ) -> None:
         self.lock = threading.RLock()
         self.team_id = team_id
+        self.enterprise_id: str | None = None  # the Enterprise Grid organisation the workspace belongs to (auth.test)
         self.team_domain = "emulator"
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id

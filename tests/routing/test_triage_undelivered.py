@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from bot.config import Settings
 from bot.outbox import claim_outbox
@@ -124,3 +126,60 @@ def test_nobody_is_told_when_staff_took_it_up_meanwhile_or_no_staff_are_configur
     with world.db.session() as s:
         q = s.get(Question, other)
         assert q is not None and q.status is QuestionStatus.ESCALATED  # still listed for staff
+
+
+class ChannelClient:
+    """Slack for the sender: ``conversations.info`` answers ``channel`` (or fails with ``error``); posts recorded."""
+
+    def __init__(self, channel: dict[str, object] | None = None, error: str | None = None) -> None:
+        self.channel, self.error, self.posts = channel, error, []  # type: list[dict[str, object]]
+
+    def conversations_info(self, **_kwargs: object) -> dict[str, object]:
+        if self.error:
+            data = {"ok": False, "error": self.error}
+            headers = {"Retry-After": "90"} if self.error == "ratelimited" else {}
+            status = 429 if self.error == "ratelimited" else 200
+            response = SlackResponse(
+                client=None, http_verb="POST", api_url="", req_args={}, data=data, headers=headers, status_code=status
+            )
+            raise SlackApiError(self.error, response)
+        return {"channel": self.channel}
+
+    def chat_postMessage(self, **kwargs: object) -> dict[str, object]:
+        self.posts.append(kwargs)
+        return {"ok": True, "channel": kwargs["channel"], "ts": "1.2"}
+
+
+def _send_triage(world: World, client: ChannelClient) -> OutboxMessage:
+    sender = _sender(world)
+    sender.client = client  # type: ignore[assignment]
+    (message,) = [m for m in claim_outbox(world.db, now=LATER, worker_id="w1") if m.kind is K.TRIAGE]
+    sender.send_one(message)
+    (after,) = [m for m in world.outbox(K.TRIAGE) if m.id == message.id]
+    return after
+
+
+def test_a_triage_channel_shared_with_another_organisation_gets_no_post_and_staff_are_told_why(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask(text=BREAD, theme_keys=[], visibility=Visibility.PRIVATE)
+    client = ChannelClient({"id": TRIAGE, "is_private": True, "is_ext_shared": True})
+    after = _send_triage(world, client)
+    assert client.posts == [] and after.failed_at is not None and after.last_error == "shared_outside"
+    alerts = _alerts(world, qid)
+    assert sorted(m.recipient_slack_id or "" for m in alerts) == list(STAFF)
+    en = render_message(alerts[0].kind, alerts[0].payload, "en").text
+    assert "shared with another organisation" in en and BREAD not in en
+
+
+def test_a_triage_channel_slack_cannot_describe_now_is_tried_again_no_earlier_than_slack_asked(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask(text=BREAD, theme_keys=[])
+    client = ChannelClient(error="ratelimited")
+    after = _send_triage(world, client)
+    assert client.posts == [] and after.failed_at is None and _alerts(world, qid) == []
+    assert after.next_attempt_at.replace(tzinfo=LATER.tzinfo) >= LATER + timedelta(seconds=90)
+    shared_org_only = ChannelClient({"id": TRIAGE, "is_shared": True, "is_org_shared": True})  # one organisation
+    with world.db.session() as s:
+        s.get(OutboxMessage, after.id).next_attempt_at = LATER  # type: ignore[union-attr]
+    assert _send_triage(world, shared_org_only).sent_at is not None
+    assert [p["channel"] for p in shared_org_only.posts] == [TRIAGE]

@@ -231,5 +231,27 @@ def test_gate_asks_slack_for_a_command_and_answers_in_the_ack() -> None:
     assert [name for name, _ in client.calls] == ["users.info"]
     assert gate_run(command, GateClient(team="T0ALLY"))[1]  # an allowed team: through
     assert not gate_run(command, GateClient(error="user_not_found"))[1]  # unknown to Slack: outside
-    with pytest.raises(SlackUnavailableError):
-        gate_run(command, GateClient(error="ratelimited"))
+    unsure, passed = gate_run(command, GateClient(error="ratelimited"))  # no decision: acked, told to try again
+    assert not passed and unsure is not None and "nagaan wie je bent" in json.loads(unsure.body)["text"]
+
+
+def test_gate_keeps_a_form_open_it_could_not_check_and_ignores_a_redelivery() -> None:
+    settings = Settings(default_language="nl")
+    services = Services(settings=settings, db=None, knowledge=None)  # type: ignore[arg-type]
+    clock = [0.0]
+    gate = NetworkGate(services, HOME, clock=lambda: clock[0])
+    submission = {"type": "view_submission", "trigger_id": "1.2.3", "user": {"id": "U9"}, "view": {"id": "V1"}}
+
+    def run(client: GateClient) -> BoltResponse:
+        request = BoltRequest(body=submission, mode="socket_mode")
+        request.context["client"] = client
+        request.context["bot_user_id"] = "UBOT"
+        return gate(request, BoltResponse(status=200), lambda: BoltResponse(status=200, body="passed"))
+
+    pushed = json.loads(run(GateClient(error="internal_error")).body)
+    assert pushed["response_action"] == "push" and "nagaan wie je bent" in json.dumps(pushed["view"])
+    again = run(quiet := GateClient(team="T0HOME"))  # the same delivery again, Slack answering now: nothing more
+    assert again.body == "" and quiet.calls == []
+    clock[0] = 601.0  # long after: the same trigger is no redelivery any more (never, in practice)
+    assert run(GateClient(team="T0HOME")).body == "passed"
+    gate._pool.shutdown(wait=True)
