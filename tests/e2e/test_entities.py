@@ -80,9 +80,10 @@ def test_a_mention_with_slack_markup_is_stored_plain_and_pings_nobody(
     ts = mention.payload["event"]["ts"]
     replies = emulator.wait_for(lambda: [m for m in emulator.thread(CHANNEL, ts) if m.get("bot_id")])
     shown = flat(replies[0]["blocks"]) + flat(replies[0].get("text"))
-    no_double_escape(shown)
+    assert SHOWN in shown and "R&amp;amp;D" not in shown and "&amp;lt;5" not in shown
+    assert "de nota &amp;lt;geen tag&amp;gt;" in shown  # the "&lt;" typed as such shows as typed
     assert "<!here>" not in shown and "<#" not in shown and "<https://example.org/a" not in shown
-    assert logged_queries(db_url) == [f"{TYPED} @here zie #wonen en de nota &lt;geen tag&gt;"]
+    assert logged_queries(db_url) == [f"{TYPED} \uff20here zie #wonen en de nota &lt;geen tag&gt;"]
 
 
 def view_values(view: dict[str, Any]) -> dict[str, Any]:
