@@ -13,7 +13,6 @@ delivery and process gets it first, also across a crash.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,12 +38,12 @@ from handlers.blocks.answer import (
 )
 from handlers.kit import escape_truncate, user_mention
 from handlers.services import Services, slack_transient
+from handlers.slack_text import question_from_slack
 from handlers.turn import Turn
 from storage.models import SearchLog
 
 log = logging.getLogger("wieweet.answers")
 
-_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 MORE_LIMIT = 8
 IGNORED_SUBTYPES = frozenset(
@@ -74,11 +73,6 @@ class PreparedAnswer:
     text: str
     blocks: list[Block]
     search_log_id: int
-
-
-def strip_mentions(text: str) -> str:
-    """Remove user mentions (``<@U123>``) from a message, e.g. the bot's own name in an app mention."""
-    return _MENTION.sub(" ", text).strip()
 
 
 def render_answer(
@@ -145,7 +139,7 @@ def answer_message(job: inbox.InboxJob) -> None:
     """A mention or a DM recorded in the inbox: search, log, post in its thread — each once."""
     payload = job.payload
     channel, thread_ts = str(payload["channel"]), str(payload["thread_ts"])
-    query = strip_mentions(str(payload.get("text") or ""))
+    query = question_from_slack(str(payload.get("text") or ""))  # recorded as Slack sent it
     if not query:
         job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=t("query.empty", job.language()))
         return
@@ -289,7 +283,7 @@ def record_message(services: Services) -> Callable[..., BoltResponse | None]:
                 payload={
                     "channel": str(event["channel"]),
                     "thread_ts": str(event.get("thread_ts") or event["ts"]),
-                    "text": str(event.get("text") or ""),
+                    "text": str(event.get("text") or ""),  # as Slack sent it: decoded by ``answer_message``
                 },
                 user_id=str(event.get("user") or "") or None,
             )
@@ -310,7 +304,7 @@ def handle_who_knows_shortcut(turn: Turn) -> None:
     acked, and answered in the message's thread from there (``answer_shortcut``). Nothing before the ack touches the
     main database or Slack."""
     message = turn.body.get("message") or {}
-    query = strip_mentions(str(message.get("text") or ""))
+    query = question_from_slack(str(message.get("text") or ""))
     channel = str((turn.body.get("channel") or {}).get("id") or "")
     if not query:
         turn.ack()  # nothing to record: said after the ack

@@ -15,6 +15,10 @@ disguise a link. The rule, for every builder (blocks, the notification ``text`` 
 3. The notification ``text`` of a message is built from the same mrkdwn as its blocks (so a mention in the
    blocks is a mention in the notification too, and a name shows as typed), then ``cut``.
 
+Text coming *in* from Slack (a message, a mention, a slash command) is Slack's markup, not plain text: it is made
+plain once where it is read (``handlers.slack_text.from_slack``), so the rule above holds for it too. Modal inputs
+are plain already.
+
 A value escaped twice shows as ``&amp;lt;`` to the reader; a value not escaped at all can ping a channel. Both are
 bugs; ``tests/slack/test_text_once.py`` renders every outgoing message with hostile text to keep it that way.
 """

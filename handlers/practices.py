@@ -18,7 +18,6 @@ from bot.matching.loader import load_themes
 from bot.register import submissions
 from bot.register.profiles import InvalidRecord
 from bot.register.validation import ANY_THEME, validate_practice
-from handlers.answers import strip_mentions
 from handlers.blocks.practice import (
     build_pending_practices,
     build_practice_modal,
@@ -31,6 +30,7 @@ from handlers.blocks.practice import (
 )
 from handlers.forms import Draft, PracticeForm, PracticeRejectForm, required
 from handlers.kit import Rendered, ThemeChoice, escape_truncate, theme_choices, user_mention
+from handlers.slack_text import question_from_slack
 from handlers.turn import Turn
 from storage.models import Practice, RecordStatus
 from storage.session import Session
@@ -128,7 +128,7 @@ def handle_save_practice_shortcut(turn: Turn) -> None:
             permalink = str(turn.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink") or "")
         except SlackApiError:  # not a channel the bot can see: no link, the rest is still filled in
             permalink = ""
-    values = prefill_from_message(strip_mentions(str(message.get("text") or "")), permalink=permalink)
+    values = prefill_from_message(question_from_slack(str(message.get("text") or "")), permalink=permalink)
     open_practice_modal(turn, values=values, from_message=True)
 
 

@@ -36,6 +36,7 @@ from handlers.errors import user_message
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
+from handlers.slack_text import question_from_slack
 from handlers.turn import Turn
 from storage.models import Question, Routing, SearchLog, Visibility
 
@@ -83,7 +84,7 @@ def handle_ask_shortcut(turn: Turn) -> None:
     message = turn.body.get("message") or {}
     channel = str((turn.body.get("channel") or {}).get("id") or "")
     metadata = {"channel_id": channel or None, "thread_ts": message.get("thread_ts") or message.get("ts")}
-    open_ask_modal(turn, text=str(message.get("text") or ""), metadata=metadata)
+    open_ask_modal(turn, text=question_from_slack(str(message.get("text") or "")), metadata=metadata)
 
 
 def handle_ask_experts_button(turn: Turn, search_log: SearchLog) -> None:

@@ -146,7 +146,9 @@ class Turn:
         if not self.user_id:
             return
         channel = self.client.conversations_open(users=self.user_id)["channel"]["id"]
-        self.client.chat_postMessage(channel=channel, text=text, blocks=blocks or message(text))
+        self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks or message(text), unfurl_links=False, unfurl_media=False
+        )
 
     def tell(self, text: str, *, channel: str | None = None) -> None:
         """A short private notice to the acting user, once this request's change is committed: ephemeral where they
@@ -212,7 +214,9 @@ class Turn:
         """Once committed, a message (already-safe mrkdwn) in ``channel`` (in ``thread_ts``'s thread when given)."""
 
         def post() -> None:
-            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+            self.client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=text, unfurl_links=False, unfurl_media=False
+            )
 
         self._effect("post", post, channel=channel, text=text, thread_ts=thread_ts)
 

@@ -101,3 +101,33 @@ def test_0002_keeps_data_and_allows_the_self_service_message_kinds(database: Dat
         keys = set(conn.execute(text("SELECT dedupe_key FROM outbox_messages")).scalars())
     assert keys == {"kept"}
     upgrade(database.engine)
+
+
+def test_0013_decodes_the_questions_known_to_come_from_slack_and_nothing_else(database: Database) -> None:
+    downgrade(database.engine, "0012_staffdm")
+    encoded = "wie weet iets over R&amp;D &lt;5 jaar? <!here> <#C0WONEN01|wonen> &amp;lt;"
+    with database.engine.begin() as conn:
+        for query, user in [(encoded, "U0NLUSER1"), (encoded, None), ("zonder tekens", "U0NLUSER1")]:
+            conn.execute(
+                text(
+                    "INSERT INTO search_logs (query, user_slack_id, gap, results, created_at) "
+                    "VALUES (:query, :user, false, '{}', '2026-12-01 09:00:00')"
+                ),
+                {"query": query, "user": user},
+            )
+        for source in ("slack", "routing", "cli"):
+            conn.execute(
+                text(
+                    "INSERT INTO knowledge_gaps (query, normalized, themes, channel_is_private, source, created_at) "
+                    "VALUES (:query, 'amp jaar lt', '[]', false, :source, '2026-12-01 09:00:00')"
+                ),
+                {"query": encoded, "source": source},
+            )
+    upgrade(database.engine)
+    typed = "wie weet iets over R&D <5 jaar? \uff20here #wonen &lt;"
+    with database.engine.connect() as conn:
+        logs = conn.execute(text("SELECT query FROM search_logs ORDER BY id")).scalars().all()
+        gaps = conn.execute(text("SELECT query, normalized FROM knowledge_gaps ORDER BY id")).all()
+    assert logs == [typed, encoded, "zonder tekens"]  # the command line's log is no Slack text: left alone
+    assert [tuple(g) for g in gaps] == [(typed, "amp jaar lt"), (encoded, "amp jaar lt"), (encoded, "amp jaar lt")]
+    assert_schema_matches_models(database)

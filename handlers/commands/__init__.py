@@ -28,13 +28,15 @@ from handlers.profiles import parse_profile_command, route_profile_command
 from handlers.requestspec import Kind
 from handlers.routing import is_away_command, is_routing_command, route_command
 from handlers.services import Services
+from handlers.slack_text import from_slack
 from handlers.turn import Turn
 
 HELP_WORDS = frozenset({"", "help", "hulp", "?", "aide"})
 
 
 def command_text(body: Mapping[str, Any]) -> str:
-    return str(body.get("text") or "").strip()
+    """The command's text as the person typed it (Slack sends ``&``, ``<``, ``>`` encoded: ``from_slack``)."""
+    return from_slack(str(body.get("text") or "")).strip()
 
 
 def is_question(services: Services, text: str) -> bool:

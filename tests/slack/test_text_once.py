@@ -1,5 +1,7 @@
 """User and register text is escaped exactly once wherever it goes (issue 11, finding 9): in blocks *and* in the
-notification ``text``, for every kind of message the bot sends; mentions it makes itself stay mentions."""
+notification ``text``, for every kind of message the bot sends; mentions it makes itself stay mentions. Text typed
+in Slack, which Slack sends escaped, is decoded once coming in (``handlers.slack_text``), so it too goes out escaped
+exactly once."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from bot.presenter import AnswerItem, AnswerView, ExpertItem, PracticeItem
 from handlers.blocks.answer import answer_fallback_text, build_answer_blocks, build_more_blocks
 from handlers.kit import cut, escape, escape_truncate
 from handlers.outbox import render_message
+from handlers.slack_text import from_slack, question_from_slack
 from storage.models import OutboxKind
 
 HOSTILE = "Zoë <!channel> & <@U0EVIL01> <https://evil.example|klik>"
@@ -238,3 +241,21 @@ def test_cutting_mrkdwn_never_splits_an_entity_or_a_mention() -> None:
         assert out.count("<") == out.count(">")
         tail = out[out.rfind("&") :] if "&" in out else ""
         assert not tail or ";" in tail
+
+
+# What people type in Slack, and how Slack sends it (``&``, ``<``, ``>`` escaped; ``<!here>`` typed is no mention)
+TYPED_IN_SLACK = ["R&D <5 jaar", "a &lt; b, geen tag", "x > y && z", "<!here> of <@U0EVIL01>", "&amp;amp;"]
+
+
+@pytest.mark.parametrize("typed", TYPED_IN_SLACK)
+def test_text_typed_in_slack_goes_out_as_typed_escaped_once(typed: str) -> None:
+    sent_by_slack = escape(typed)
+    plain = from_slack(sent_by_slack)
+    assert plain == typed == question_from_slack(sent_by_slack)
+    rendered = render_message(OutboxKind.ASKER_UPDATE, {**QUESTION, "text": plain, "update": "closed"}, "nl")
+    for text in [rendered.text, *mrkdwn_strings(as_dicts(rendered.blocks))]:
+        assert "<!here>" not in text and "<@U0EVIL01>" not in text
+    assert sent_by_slack in " ".join(mrkdwn_strings(as_dicts(rendered.blocks)))  # as typed, escaped once
+    view = AnswerView(lang="nl", query=plain, gap=True, terms=(), experts=(), practices=(), answers=())
+    header = as_dicts(build_answer_blocks(view, search_log_id=1))[0]["text"]["text"]
+    assert sent_by_slack in header

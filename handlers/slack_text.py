@@ -1,0 +1,64 @@
+"""Text as Slack sends it, made plain once, where it comes in.
+
+Slack sends the text of a message, a mention, a message shortcut's message and a slash command in its own markup:
+the ``&``, ``<`` and ``>`` a person typed arrive as ``&amp;``, ``&lt;`` and ``&gt;``, and mentions, channel
+references and links as control sequences (``<@U123>``, ``<#C123|wonen>``, ``<!here>``, ``<https://x|label>``).
+A modal's inputs arrive as typed. ``from_slack`` turns the first into the second, so what wieweet stores reads as
+the person typed it, is searched on the words they typed, carries no live mention into digests, DMs or reports, and
+is escaped exactly once on the way out (``handlers.kit``). Every listener that reads free text from a Slack
+message or command reads it through here; modal inputs never do (they would be decoded twice).
+
+slack_sdk and slack_bolt have no such helper (they leave the text as Slack sent it).
+"""
+
+from __future__ import annotations
+
+import re
+
+PERSON = "@…"  # a user mention Slack sent without a name: nobody is named, nobody is pinged
+CHANNEL = "#…"
+WIDE_AT = "\uff20"  # "＠": reads as "@", yet no Slack parser (``link_names``, automatic parsing) makes it a mention
+_SEQUENCE = re.compile(r"<([^<>]*)>")
+_SPACES = re.compile(r"(?<=\S) {2,}")  # where a mention was left out (indentation is kept)
+_BROADCASTS = frozenset({"here", "channel", "everyone", "group"})
+
+
+def _render(inner: str, *, keep_mentions: bool) -> str:
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):  # <@U123> or <@U123|griet>
+        if not keep_mentions:
+            return " "
+        return f"@{label}" if label else PERSON
+    if target.startswith("#"):  # <#C123|wonen>
+        return f"#{label}" if label else CHANNEL
+    if target.startswith("!"):  # <!here>, <!subteam^S123|@team>, <!date^…|fallback>
+        word = target[1:].split("^", 1)[0]
+        if word in _BROADCASTS or word == "subteam":  # many people: a full-width "＠" no parser takes for a mention
+            name = label.removeprefix("@") or (word if word in _BROADCASTS else "…")
+            return f"{WIDE_AT}{name}"
+        return label
+    if label:  # <https://x|label>, <mailto:a@b.be|a@b.be>
+        return label
+    return target.removeprefix("mailto:")
+
+
+def unescape(text: str) -> str:
+    """Slack's three entities back to the characters typed; ``&amp;`` last, so a typed ``&lt;`` stays ``&lt;``."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def from_slack(text: str, *, keep_mentions: bool = True) -> str:
+    """Slack's markup of a message or command text → the plain text the person typed.
+
+    Mentions become ``@name`` when Slack sent the name, else a neutral ``@…`` (``keep_mentions=False``: left out,
+    e.g. the bot's own name in a question put to it); channels ``#name``; links their label, else their address;
+    ``<!here>``, ``<!channel>``, ``<!everyone>`` and user groups ``＠here``, ``＠team`` (a full-width at sign); a
+    date its fallback text — text that pings nobody once escaped on the way out. Then the three entities are
+    decoded, once."""
+    rendered = _SEQUENCE.sub(lambda m: _render(m.group(1), keep_mentions=keep_mentions), text)
+    return unescape(rendered)
+
+
+def question_from_slack(text: str) -> str:
+    """A question from a message put to the bot (a mention, a DM, a message shortcut): plain, without mentions."""
+    return _SPACES.sub(" ", from_slack(text, keep_mentions=False)).strip()

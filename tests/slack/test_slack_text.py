@@ -1,0 +1,60 @@
+"""Text as Slack sends it becomes the text the person typed, once (``handlers.slack_text``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching.analysis import words
+from handlers.slack_text import from_slack, question_from_slack, unescape
+
+
+@pytest.mark.parametrize(
+    ("sent", "typed"),
+    [
+        ("R&amp;D &lt;5 jaar &gt; 3", "R&D <5 jaar > 3"),
+        ("&amp;lt;", "&lt;"),  # someone typed "&lt;": it stays that, it is not a "<"
+        ("&amp;amp;", "&amp;"),
+        ("&lt;!here&gt;", "<!here>"),  # typed as text: harmless text (escaped on the way out)
+        ("a &amp;&amp; b", "a && b"),
+        ("", ""),
+    ],
+)
+def test_the_three_entities_are_decoded_once(sent: str, typed: str) -> None:
+    assert unescape(sent) == typed
+    assert from_slack(sent) == typed
+
+
+@pytest.mark.parametrize(
+    ("sent", "plain"),
+    [
+        ("vraag <@U0ANN0001|griet>", "vraag @griet"),  # the name Slack sent
+        ("vraag <@U0ANN0001>", "vraag @…"),  # no name: nobody is named
+        ("vraag <@W0ANN0001>", "vraag @…"),
+        ("in <#C0WONEN01|wonen>", "in #wonen"),
+        ("in <#C0WONEN01>", "in #…"),
+        ("in <#C0WONEN01|>", "in #…"),
+        ("<!here> <!channel> <!everyone|everyone>", "＠here ＠channel ＠everyone"),  # a full-width "＠"
+        ("<!subteam^S0TEAM01|@woonteam> helpt", "＠woonteam helpt"),
+        ("<!subteam^S0TEAM01> helpt", "＠… helpt"),
+        ("<!date^1392734382^{date_num}|2014-02-18> vergadering", "2014-02-18 vergadering"),
+        ("zie <https://example.org/a?b=1&amp;c=2|de nota &amp; bijlage>", "zie de nota & bijlage"),
+        ("zie <https://example.org/a?b=1&amp;c=2>", "zie https://example.org/a?b=1&c=2"),
+        ("mail <mailto:jan@stad.gent|Jan> of <mailto:an@stad.gent>", "mail Jan of an@stad.gent"),
+    ],
+)
+def test_mentions_channels_and_links_become_plain_text(sent: str, plain: str) -> None:
+    out = from_slack(sent)
+    assert out == plain
+    assert "<" not in out and ">" not in out
+
+
+def test_a_question_leaves_the_mentions_out() -> None:
+    sent = "<@U0BOT0001> wie weet iets over R&amp;D?  <@U0ANN0001> zei  het\n  tweede regel"
+    assert question_from_slack(sent) == "wie weet iets over R&D? zei het\n  tweede regel"
+    assert question_from_slack("<@U0BOT0001>") == ""
+
+
+def test_the_question_is_searched_on_the_words_typed() -> None:
+    query = from_slack("wie weet iets over R&amp;D-subsidies &lt;5 jaar?")
+    assert query == "wie weet iets over R&D-subsidies <5 jaar?"
+    assert words(query) == ["wie", "weet", "iets", "over", "subsidies", "jaar"]  # no "amp", no "lt"
