@@ -16,7 +16,6 @@ too, by ``staff_dm_prefix``: a button pressed in a staff member's DM updates eve
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import outbox
+from bot.text import is_slack_user_id
 from storage import needs_repo, outbox_repo, register_repo
 from storage.models import OutboxKind, OutboxMessage, ProposalStatus, RecordStatus
 
@@ -43,7 +43,6 @@ FALLBACK_KINDS = frozenset({OutboxKind.TRIAGE_UNDELIVERED, OutboxKind.STAFF_DM})
 # ``tell_staff``'s (and ``triage_undelivered``'s) answer when nobody is configured as staff: nobody can be told
 NO_STAFF = "nobody to tell: no staff configured"
 
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 _KEY = "staff_dm:"
 
 
@@ -76,7 +75,7 @@ def staff_copies(session: Session, *, original_key_prefix: str) -> list[OutboxMe
 
 def staff_ids(staff: Collection[str]) -> list[str]:
     """The Slack user ids among ``staff``, sorted, each once."""
-    return sorted(s for s in set(staff) if _SLACK_USER_ID.match(s))
+    return sorted(s for s in set(staff) if is_slack_user_id(s))
 
 
 def tell_staff(

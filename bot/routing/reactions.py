@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from bot.outbox import AskerUpdateKind, DeliveryFailed, Person
 from bot.register import profiles
 from bot.routing import payloads
-from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, is_slack_id, person, routable_expert
+from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person, routable_expert
 from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_event, transition
 from bot.staffdm import NO_STAFF
+from bot.text import is_slack_user_id
 from storage import question_repo
 from storage import routing_repo as repo
 from storage.models import EscalationReason, EventKind, Question, Routing, Timer, TimerKind
@@ -116,7 +117,7 @@ class TimerReactions:
             return "noop: question gone"
         if question.status is not Q.ESCALATED:
             return f"noop: question {question.status.value}"
-        people = sorted(s for s in set(staff) if is_slack_id(s))
+        people = sorted(s for s in set(staff) if is_slack_user_id(s))
         if not people:
             return NO_STAFF
         notice = payloads.triage_undelivered(question, channel_id=channel_id, error=error)
@@ -190,7 +191,7 @@ class TimerReactions:
         actor = asked[-1].actor
         by_staff = actor.startswith(STAFF_PREFIX)
         chooser = actor.removeprefix(STAFF_PREFIX)
-        if not is_slack_id(chooser) or chooser == routing.recipient_slack_id:  # the matcher, a volunteer, the CLI
+        if not is_slack_user_id(chooser) or chooser == routing.recipient_slack_id:  # the matcher, a volunteer, the CLI
             return False
         notice = DeliveryFailed(
             question_id=question.id, recipient=person(routing), error=error, by_staff=by_staff, moved_on=moved_on
