@@ -2,8 +2,9 @@
 
 * An escalated question whose post to the triage channel fails for good (the bot is not in the channel, it was
   archived or deleted, Slack rate-limits beyond every retry) reaches each staff member by DM instead — the ones named
-  in WIEWEET_STAFF_USER_IDS and the members of WIEWEET_STAFF_USERGROUP — once per question, naming the channel and
-  what went wrong in plain words; a private question's DM leaves its text out, as the triage channel does.
+  in WIEWEET_STAFF_USER_IDS and the members of WIEWEET_STAFF_USERGROUP — once per escalation, naming the channel and
+  what went wrong in plain words; a private question's DM leaves its text out, as the triage channel does. Once
+  staff assign someone or close it, every staff member's copy says so and loses its buttons.
 * The asker hears "sent to X" once per question and person; staff choosing someone who already has the question
   are told so, and that person gets no second request.
 """
