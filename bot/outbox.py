@@ -245,19 +245,6 @@ class Triage(ShowsAsker):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TriageUndelivered(ShowsAsker):
-    """DM to one staff member: an escalated question waits for them, and the triage channel (``triage_channel_id``;
-    None: none configured) could not be reached (``error``: Slack's reason). Redacted as ``Triage`` is."""
-
-    kind: ClassVar[OutboxKind] = OutboxKind.TRIAGE_UNDELIVERED
-    redacted: bool = False
-    reason: EscalationReason | None = None
-    escalated_at: str | None = None
-    triage_channel_id: str | None = None
-    error: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ConsentRequest(ProfilePart):
     kind: ClassVar[OutboxKind] = OutboxKind.CONSENT_REQUEST
     request: ConsentRequestKind | None = None
@@ -343,7 +330,7 @@ class DeliveryFailed:
 class StaffDM:
     """DM to one staff member: a message for the triage channel that was given up there (``triage_channel_id``; None:
     none configured; ``error``: Slack's reason), carried whole: ``original`` is its payload, of ``original_kind``
-    (``bot.staffdm``). An escalated question has its own kind, ``TriageUndelivered``."""
+    (``bot.staffdm``): a review, a proposal, an escalated question (``Triage``, redacted as the channel has it)."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.STAFF_DM
     original_kind: OutboxKind
@@ -361,7 +348,6 @@ OutboxPayload = (
     | QuestionAnswered
     | AskerUpdate
     | Triage
-    | TriageUndelivered
     | ConsentRequest
     | ProfileReview
     | SubmissionOutcome

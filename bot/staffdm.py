@@ -7,16 +7,17 @@ every attempt — the sender calls ``tell_staff``: each staff member gets the me
 carrying the original payload, so the DM shows the same content and buttons the channel would have), once per record
 and person: the DM's outbox key is the original's key with the person's id (``staff_dm_key``), so the same failure
 noticed again — a second replica, a restart — queues nothing. A record that no longer waits (the practice or profile
-decided, the proposal handled meanwhile) is not sent. An escalated question is told the same way by
-``RoutingService.triage_undelivered`` (its own kind, once per question however often it is escalated).
+decided, the proposal handled meanwhile, the question no longer escalated: someone was assigned, it was closed or
+withdrawn) is not sent. An escalated question is one more such post: each escalation is its own triage post, so
+staff are told of each, as the channel would have shown each.
 
 The services that find "where was this posted" for a record (to update it once staff decide) list the DM copies
-too, by ``staff_dm_prefix``: a button pressed in a staff member's DM updates every copy and the channel post alike.
+too, by ``staff_dm_prefix`` (``RoutingService.triage_copies`` for a question): a button pressed in a staff member's
+DM updates every copy and the channel post alike.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
@@ -24,8 +25,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from storage import needs_repo, outbox_repo, register_repo
-from storage.models import OutboxKind, OutboxMessage, ProposalStatus, RecordStatus
+from bot.text import is_slack_user_id
+from storage import needs_repo, outbox_repo, question_repo, register_repo
+from storage.models import OutboxKind, OutboxMessage, ProposalStatus, QuestionStatus, RecordStatus
 
 # Messages for staff: posted in the configured triage channel when the message names no recipient (a DM) itself.
 STAFF_KINDS = frozenset(
@@ -38,12 +40,11 @@ STAFF_KINDS = frozenset(
     }
 )
 # The DMs that stand in for a triage post: when one of them fails too, nothing more is tried.
-FALLBACK_KINDS = frozenset({OutboxKind.TRIAGE_UNDELIVERED, OutboxKind.STAFF_DM})
+FALLBACK_KINDS = frozenset({OutboxKind.STAFF_DM})
 
-# ``tell_staff``'s (and ``triage_undelivered``'s) answer when nobody is configured as staff: nobody can be told
+# ``tell_staff``'s answer when nobody is configured as staff: nobody can be told
 NO_STAFF = "nobody to tell: no staff configured"
 
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 _KEY = "staff_dm:"
 
 
@@ -66,17 +67,21 @@ def staff_dm_prefix(original_key_prefix: str) -> str:
     return f"{_KEY}{original_key_prefix}"
 
 
-def staff_copies(session: Session, *, original_key_prefix: str) -> list[OutboxMessage]:
-    """The sent DM copies of the triage posts keyed ``original_key_prefix…`` (end it with a separator), newest
-    first: where else a record's triage post went, to update along with it."""
+def staff_copies(session: Session, *, original_key_prefix: str, question_id: int | None = None) -> list[OutboxMessage]:
+    """The sent DM copies of the triage posts keyed ``original_key_prefix…`` (end it with a separator; about
+    ``question_id`` when given), newest first: where else a record's triage post went, to update along with it."""
     return outbox_repo.list_sent_outbox_messages(
-        session, kinds=(OutboxKind.STAFF_DM,), dedupe_key_prefix=staff_dm_prefix(original_key_prefix), limit=100
+        session,
+        kinds=(OutboxKind.STAFF_DM,),
+        question_id=question_id,
+        dedupe_key_prefix=staff_dm_prefix(original_key_prefix),
+        limit=100,
     )
 
 
 def staff_ids(staff: Collection[str]) -> list[str]:
     """The Slack user ids among ``staff``, sorted, each once."""
-    return sorted(s for s in set(staff) if _SLACK_USER_ID.match(s))
+    return sorted(s for s in set(staff) if is_slack_user_id(s))
 
 
 def tell_staff(
@@ -121,8 +126,12 @@ def tell_staff(
 
 
 def _still_waits(session: Session, kind: OutboxKind, payload: Mapping[str, Any]) -> bool:
-    """Whether what the post asks staff to decide is still undecided (a notice, or a kind not known here: yes)."""
+    """Whether what the post asks staff to decide is still undecided (a notice, or a kind not known here: yes). An
+    escalated question is read under its lock, so an assignment or a close at the same moment is seen."""
     try:
+        if kind is OutboxKind.TRIAGE:
+            question = question_repo.get_question(session, question_id=int(payload["question_id"]), lock=True)
+            return question is not None and question.status is QuestionStatus.ESCALATED
         if kind is OutboxKind.PRACTICE_REVIEW:
             practice = register_repo.get_practice(session, practice_id=int(payload["practice_id"]))
             return practice is not None and practice.status is RecordStatus.PENDING

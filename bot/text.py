@@ -14,6 +14,11 @@ controls never belong; ``handlers.kit.escape`` applies it to everything it shows
 drops C0 controls but tab and line feed (a carriage return would let "ok\rEVIL" overwrite the line it is on), DEL,
 the C1 controls (U+0080–U+009F: U+009B is a one-character CSI) and the bidi controls, so an ANSI escape sequence in
 a name loses its ESC and shows as harmless text such as "[31m".
+
+``is_slack_user_id`` is the one check of a Slack user id's form (the register's import, routing's choices, staff
+lists, mentions, the ids a payload claims): ``U`` or ``W`` and 2 to 31 upper-case letters or digits, the whole
+string — a trailing newline included, which ``$`` would let through. ``is_slack_channel_id`` likewise for a
+conversation (``C``, ``G`` or ``D``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 _INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
 ACTING_CONTROLS = f"\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}"  # a character class: C0 but tab/LF, DEL, C1, bidi
 _ACTING = re.compile(f"[{ACTING_CONTROLS}]")
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")  # the whole string: use ``is_slack_user_id`` (fullmatch)
+SLACK_CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]{2,31}")  # a public or private channel, or a DM
 
 
 def strip_bidi(text: str) -> str:
@@ -45,3 +52,13 @@ def has_invisible(text: str) -> bool:
 def printable(text: str) -> str:
     """``text`` without the characters that act on a terminal or a picture (see the module doc)."""
     return _ACTING.sub("", text)
+
+
+def is_slack_user_id(value: object) -> bool:
+    """Whether ``value`` is a Slack user id (``U012AB3CD``, ``W…`` in Enterprise Grid), all of it."""
+    return isinstance(value, str) and SLACK_USER_ID.fullmatch(value) is not None
+
+
+def is_slack_channel_id(value: object) -> bool:
+    """Whether ``value`` is a Slack conversation id (``C…``, ``G…``, ``D…``), all of it."""
+    return isinstance(value, str) and SLACK_CHANNEL_ID.fullmatch(value) is not None

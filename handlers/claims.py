@@ -22,15 +22,15 @@ from datetime import date
 from typing import Any
 
 from bot.actors import NotAuthorized
+from bot.text import is_slack_channel_id, is_slack_user_id
 from handlers import ids
 
 refusals = logging.getLogger("wieweet.errors")
 MAX_ID = 2**31 - 1  # the largest id the database's integer keys hold (PostgreSQL ``integer``)
 MAX_METADATA = 3000  # Slack's limit for private_metadata
-_ID = re.compile(r"^[0-9]{1,10}$")
-_CHANNEL = re.compile(r"^[CDG][A-Z0-9]{2,31}$")
-_TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
-_USER = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+# matched against the whole claim (``fullmatch``: ``$`` would let a trailing newline through)
+_ID = re.compile(r"[0-9]{1,10}")
+_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
 BAD_REFERENCE = "bad_reference"  # the user's message: this button or form is not valid (any more)
 
 
@@ -51,7 +51,7 @@ def malformed(what: str, raw: object) -> NotAuthorized:
 def parse_id(raw: object, *, what: str) -> int:
     """A record id from a payload: ASCII digits only, 1 … ``MAX_ID``. Anything else is refused."""
     text = raw if isinstance(raw, str) else str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
-    if text is None or not _ID.match(text) or not 0 < int(text) <= MAX_ID:
+    if text is None or not _ID.fullmatch(text) or not 0 < int(text) <= MAX_ID:
         raise malformed(f"{what} id", raw)
     return int(text)
 
@@ -118,7 +118,7 @@ def channel_id(raw: object, *, what: str = "channel") -> str | None:
     """A Slack conversation id (``C…``, ``G…``, ``D…``), or None when absent; refused when malformed."""
     if raw in (None, ""):
         return None
-    if not isinstance(raw, str) or not _CHANNEL.match(raw):
+    if not isinstance(raw, str) or not is_slack_channel_id(raw):
         raise malformed(f"{what} id", raw)
     return raw
 
@@ -127,7 +127,7 @@ def message_ts(raw: object) -> str | None:
     """A Slack message timestamp (``1700000000.000100``), or None when absent; refused when malformed."""
     if raw in (None, ""):
         return None
-    if not isinstance(raw, str) or not _TS.match(raw):
+    if not isinstance(raw, str) or not _TS.fullmatch(raw):
         raise malformed("message ts", raw)
     return raw
 
@@ -187,7 +187,7 @@ class UserPick:
 def picked_user(body: Mapping[str, Any], subject: Subject) -> UserPick:
     """The record a users_select is about (its block id) and the user chosen (a Slack user id; refused otherwise)."""
     chosen = clicked_action(body).get("selected_user")
-    if not isinstance(chosen, str) or not _USER.match(chosen):
+    if not isinstance(chosen, str) or not is_slack_user_id(chosen):
         raise malformed("selected user", chosen)
     return UserPick(subject.id_in(body), chosen)
 
@@ -201,14 +201,11 @@ def picked_date(body: Mapping[str, Any]) -> date:
         raise malformed("date", raw) from None
 
 
-_SLACK_USER = re.compile(r"[UW][A-Z0-9]{1,31}")
-
-
 def own_user(body: Mapping[str, Any]) -> str:
     """The Slack user id a "forget me" button carries (refused when it is not one); whether it is the clicker's
     own is checked by the service from the record."""
     raw = clicked_action(body).get("value")
-    if not isinstance(raw, str) or not _SLACK_USER.fullmatch(raw):
+    if not isinstance(raw, str) or not is_slack_user_id(raw):
         raise malformed("user", raw)
     return raw
 

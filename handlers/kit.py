@@ -44,7 +44,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import t
-from bot.text import strip_bidi
+from bot.text import is_slack_user_id, strip_bidi
 
 # Slack's limits (https://api.slack.com/reference/block-kit): the typed blocks check them, the builders cut to them.
 MAX_BLOCKS = 50  # per message
@@ -61,7 +61,6 @@ FALLBACK_LIMIT = 3000  # a message's notification text, as wieweet cuts it
 MESSAGE_TEXT_LIMIT = 12_000  # all text of one message together
 
 ELLIPSIS = "…"
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -101,7 +100,7 @@ def escape_truncate(text: str, limit: int) -> str:
 
 def user_mention(user_id: str | None) -> str | None:
     """``<@U123>`` for a well-formed Slack user id, else None."""
-    if user_id and _SLACK_ID.match(user_id):
+    if user_id and is_slack_user_id(user_id):
         return f"<@{user_id}>"
     return None
 

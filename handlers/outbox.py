@@ -367,27 +367,20 @@ class OutboxSender:
             self._move_on(message.id, message.routing_id, error, unreachable=False)
 
     def _tell_staff(self, message: OutboxMessage, error: str) -> None:
-        """A message for staff that the triage channel never got (any of ``STAFF_KINDS``): each staff member (the
-        configured ids and the staff user group's members) gets it by DM, once per record and person (the core
-        queues it: ``RoutingService.triage_undelivered`` for an escalated question, ``bot.staffdm.tell_staff`` for
-        the rest). In its own transaction, after the failure is recorded; if that fails, it is logged."""
-        routing, settings = self.services.routing, self.services.settings
+        """A message for staff that the triage channel never got (any of ``STAFF_KINDS``, an escalated question
+        included): each staff member (the configured ids and the staff user group's members) gets it by DM, once per
+        post and person (``bot.staffdm.tell_staff`` queues it). In its own transaction, after the failure is
+        recorded; if that fails, it is logged."""
+        settings = self.services.settings
         channel = message.channel_id or settings.triage_channel_id
         now = self.services.clock()
         what = f"question #{message.question_id}" if message.kind is OutboxKind.TRIAGE else message.kind.value
         try:
             staff = self.services.staff.members(settings=settings, client=self.client, now=now)
             with self.services.db.session() as session:
-                if message.kind is not OutboxKind.TRIAGE:
-                    outcome = tell_staff(
-                        session, message_id=message.id, staff=staff, channel_id=channel, error=error, now=now
-                    )
-                elif routing is not None and message.question_id is not None:
-                    outcome = routing.triage_undelivered(
-                        session, question_id=message.question_id, staff=staff, channel_id=channel, error=error, now=now
-                    )
-                else:
-                    return
+                outcome = tell_staff(
+                    session, message_id=message.id, staff=staff, channel_id=channel, error=error, now=now
+                )
         except Exception:
             log.exception("outbox %s: staff could not be told of %s", message.id, what)
             return

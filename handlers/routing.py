@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot import asking, directory
 from bot import inbox as inbox_core
 from bot.errors import QueryError
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
 from bot.routing import RoutingInputError, RoutingService
@@ -30,7 +30,14 @@ from handlers.blocks.modals import (
     build_decline_modal,
     build_triage_close_modal,
 )
-from handlers.blocks.routing import DEACTIVATED, DmState, MyQuestion, build_expert_request, build_my_questions
+from handlers.blocks.routing import (
+    DEACTIVATED,
+    DmState,
+    MyQuestion,
+    build_expert_request,
+    build_my_questions,
+    build_triage,
+)
 from handlers.claims import UserPick
 from handlers.errors import user_message
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
@@ -438,6 +445,7 @@ def handle_triage_assign(turn: Turn, pick: UserPick) -> None:
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     staff, assignee = user_mention(_actor(turn)) or "?", user_mention(pick.user_id) or "?"
+    _update_staff_copies(turn, pick.subject_id, N_("routing.triage_assigned"), name=assignee)
     turn.tell(t("routing.triage_assigned", turn.lang, staff=staff, name=assignee))
 
 
@@ -458,3 +466,18 @@ def handle_triage_close_submission(turn: Turn, form: TriageCloseForm) -> None:
     text = t("routing.triage_closed", turn.lang, staff=user_mention(_actor(turn)) or "?")
     for ref in routing.triage_messages(turn.session, question_id=form.question_id)[:1]:
         turn.post_in_thread(channel=ref["channel_id"], thread_ts=ref["message_ts"], text=text)
+    _update_staff_copies(turn, form.question_id, N_("routing.triage_closed"))
+
+
+def _update_staff_copies(turn: Turn, question_id: int, status_key: str, **values: str) -> None:
+    """Once committed, each staff member's DM copy of the question's triage post (the channel never got it) shows
+    what staff did (``status_key`` with the acting staff member and ``values``), its buttons gone: nobody acts on
+    it again from a stale copy. In the default language, as the triage channel is; the copies are the database's."""
+    copies = _routing(turn).triage_copies(turn.session, question_id=question_id)
+    if copies is None:
+        return
+    lang = turn.services.settings.default_language
+    status = t(status_key, lang, staff=user_mention(_actor(turn)) or "?", **values)
+    rendered = build_triage(copies.question, lang, status=status, open_actions=False)
+    for ref in copies.refs:  # where the click came from (a copy, the channel) does not choose what is updated
+        turn.update_message(ref, rendered.text, rendered.blocks)

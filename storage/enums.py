@@ -112,10 +112,8 @@ class OutboxKind(enum.StrEnum):
     EXPERTISE_REQUEST = "expertise_request"  # DM: would you add this topic to your expert profile?
     # routing (added in revision 0009_undelivered)
     DELIVERY_FAILED = "delivery_failed"  # a request could not reach the one asked: to who chose them, or staff
-    # (added in revision 0011_triagedm)
-    TRIAGE_UNDELIVERED = "triage_undelivered"  # DM to each staff member: the triage channel never got a question
-    # (added in revision 0012_staffdm)
-    STAFF_DM = "staff_dm"  # DM to each staff member: any other message the triage channel never got, as it was
+    # (added in revision 0012_staffdm; an escalated question's too since 0014_onestaffdm)
+    STAFF_DM = "staff_dm"  # DM to each staff member: a message the triage channel never got, as it was
 
 
 class DigestRunStatus(enum.StrEnum):

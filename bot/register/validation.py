@@ -25,7 +25,7 @@ from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 from rapidfuzz import fuzz, process
 
-from bot.text import strip_bidi, strip_invisible
+from bot.text import is_slack_user_id, strip_bidi, strip_invisible
 from storage.models import Outcome
 
 EXPERT_COLUMNS: tuple[str, ...] = (
@@ -58,7 +58,6 @@ EXPERT_REQUIRED: tuple[str, ...] = ("name", "email", "organisation")
 PRACTICE_REQUIRED: tuple[str, ...] = ("title", "summary")
 THEME_REQUIRED: tuple[str, ...] = ("key", "label_nl", "label_en")
 
-SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 THEME_KEY = re.compile(r"^[a-z0-9-]+$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LIST_SEPARATORS = re.compile(r"[;|]")
@@ -332,9 +331,9 @@ def validate_expert(
     email = check.email("email", required=True)
     organisation = check.text("organisation", required=True)
     slack_user_id = check.text("slack_user_id") or None
-    if slack_user_id is not None and not SLACK_USER_ID.match(slack_user_id):
+    if slack_user_id is not None and not is_slack_user_id(slack_user_id):
         fixed = slack_user_id.upper()
-        suggestion = fixed if SLACK_USER_ID.match(fixed) else None
+        suggestion = fixed if is_slack_user_id(fixed) else None
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         check.error(
             "slack_user_id",

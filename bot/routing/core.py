@@ -13,7 +13,6 @@ Actor strings in the event log: the Slack user id, ``"system"`` for timers, ``"s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -34,7 +33,7 @@ from bot.routing.policy import RoutingPolicy
 from bot.routing.selection import Candidate, Selection, expert_language, select_experts
 from bot.routing.states import QUESTION_ACTIVE, QUESTION_FINAL, ROUTING_OPEN, record_event, transition
 from bot.routing.told import person_key, told_asker_of
-from bot.text import strip_bidi, strip_invisible
+from bot.text import is_slack_user_id, strip_bidi, strip_invisible
 from storage import question_repo, register_repo, slack_repo
 from storage import routing_repo as repo
 from storage.models import (
@@ -62,18 +61,12 @@ SYSTEM = "system"
 MAX_TEXT = 8000
 MAX_NOTE = 2000
 
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
-
 
 STAFF_PREFIX = "staff:"
 
 
 def staff_actor(staff_slack_id: str) -> str:
     return f"{STAFF_PREFIX}{staff_slack_id}"
-
-
-def is_slack_id(value: str) -> bool:
-    return _SLACK_USER_ID.match(value) is not None
 
 
 def clean(text: str | None, limit: int = MAX_TEXT) -> str:
@@ -89,7 +82,7 @@ def clean_title(text: str | None, limit: int = MAX_TEXT) -> str:
 def slack_id(value: str | None) -> str:
     """A Slack user id to ask (from a user picker: a claim like any other); anything else is input to fix."""
     value = (value or "").strip()
-    if not _SLACK_USER_ID.match(value):
+    if not is_slack_user_id(value):
         raise RoutingInputError("invalid_slack_id")
     return value
 

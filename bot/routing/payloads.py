@@ -27,7 +27,6 @@ from bot.outbox import (
     QuestionUpdated,
     RoutingClosed,
     Triage,
-    TriageUndelivered,
 )
 from storage.models import Answer, EscalationReason, Expert, Question, Routing, RoutingStatus, Visibility
 
@@ -263,23 +262,6 @@ def triage(
         escalated_at=escalated_at.isoformat(),
         routing_counts=routing_counts,
         language=DEFAULT_LANGUAGE,
-    )
-
-
-def triage_undelivered(question: Question, *, channel_id: str | None, error: str) -> TriageUndelivered:
-    """For one staff member by DM, when the triage channel could not be reached: the question as the channel would
-    have shown it (redacted the same way), in the staff member's own language (``language`` None)."""
-    fields, asker, redacted = _for_staff(question)
-    reason = question.escalation_reason
-    return TriageUndelivered(
-        **fields,
-        **asker,
-        redacted=redacted,
-        reason=EscalationReason(reason) if reason in {r.value for r in EscalationReason} else None,
-        escalated_at=question.escalated_at.isoformat() if question.escalated_at else None,
-        triage_channel_id=channel_id,
-        error=error[:200],
-        language=None,
     )
 
 

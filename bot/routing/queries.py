@@ -8,8 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot import staffdm
 from bot.errors import NotFoundError
-from bot.outbox import ExpertRequest, sent_refs
+from bot.outbox import ExpertRequest, PayloadError, StaffDM, Triage, read_as, sent_refs
 from bot.routing import payloads
 from bot.routing.core import (
     Q,
@@ -44,6 +45,15 @@ class StaffQueue:
 
     count: int
     questions: tuple[WaitingQuestion, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TriageCopies:
+    """Each staff member's DM copy of a question's triage posts (``bot.staffdm``: the channel never got them) and
+    the question as the newest copy showed it: what to update once staff assign or close the question."""
+
+    question: Triage
+    refs: list[dict[str, str]]
 
 
 class RoutingQueries:
@@ -98,6 +108,20 @@ class RoutingQueries:
         """Where the question was handed to staff (the triage channel posts), newest first."""
         sent = outbox_repo.list_sent_outbox_messages(session, kinds=(OutboxKind.TRIAGE,), question_id=question_id)
         return sent_refs(sent)
+
+    def triage_copies(self, session: Session, *, question_id: int) -> TriageCopies | None:
+        """Where staff were handed the question by DM instead of in the triage channel (the database's record, never
+        a payload's), newest first; None when nobody was."""
+        copies = staffdm.staff_copies(
+            session, original_key_prefix=f"{OutboxKind.TRIAGE.value}:", question_id=question_id
+        )
+        for copy in copies:
+            try:
+                question = read_as(Triage, read_as(StaffDM, copy.payload).original)
+            except PayloadError:  # a damaged copy: the others still say what it showed
+                continue
+            return TriageCopies(question=question, refs=sent_refs(copies))
+        return None
 
     def list_my_questions(self, session: Session, *, asker_slack_id: str, limit: int = 50) -> list[Question]:
         return question_repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=limit)

@@ -3,7 +3,6 @@ escalate to staff. ``bot.routing.timers.run_due_timers`` claims the timers; ``ha
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -11,9 +10,9 @@ from sqlalchemy.orm import Session
 from bot.outbox import AskerUpdateKind, DeliveryFailed, Person
 from bot.register import profiles
 from bot.routing import payloads
-from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, is_slack_id, person, routable_expert
+from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person, routable_expert
 from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_event, transition
-from bot.staffdm import NO_STAFF
+from bot.text import is_slack_user_id
 from storage import question_repo
 from storage import routing_repo as repo
 from storage.models import EscalationReason, EventKind, Question, Routing, Timer, TimerKind
@@ -96,40 +95,6 @@ class TimerReactions:
         told = self._tell_chooser(session, question, routing, error=error, moved_on=False, now=now)
         return "told who chose them" if told else "noop: chosen by the matcher"
 
-    def triage_undelivered(
-        self,
-        session: Session,
-        *,
-        question_id: int,
-        staff: Collection[str],
-        channel_id: str | None,
-        error: str,
-        now: datetime,
-    ) -> str:
-        """The post handing a question to staff in the triage channel was given up (the bot not in the channel, the
-        channel archived or gone, none configured, Slack refusing through every attempt): each staff member gets a
-        DM saying it waits for them — once per question and person (the outbox key), however often it is escalated
-        again and whichever process notices — unless it no longer waits (someone took it up meanwhile). ``staff``:
-        everyone who is staff now (the Slack layer knows). Returns what happened."""
-        question = question_repo.get_question(session, question_id=question_id, lock=True)
-        if question is None:
-            return "noop: question gone"
-        if question.status is not Q.ESCALATED:
-            return f"noop: question {question.status.value}"
-        people = sorted(s for s in set(staff) if is_slack_id(s))
-        if not people:
-            return NO_STAFF
-        notice = payloads.triage_undelivered(question, channel_id=channel_id, error=error)
-        queued = [
-            user
-            for user in people
-            if self.core.enqueue(
-                session, notice, cause=f"q{question.id}", now=now, question=question, recipient_slack_id=user
-            )
-            is not None
-        ]
-        return f"staff told: {len(queued)} of {len(people)}"
-
     def _mark_unreachable(
         self, session: Session, question: Question, routing: Routing, *, error: str, now: datetime
     ) -> bool:
@@ -190,7 +155,7 @@ class TimerReactions:
         actor = asked[-1].actor
         by_staff = actor.startswith(STAFF_PREFIX)
         chooser = actor.removeprefix(STAFF_PREFIX)
-        if not is_slack_id(chooser) or chooser == routing.recipient_slack_id:  # the matcher, a volunteer, the CLI
+        if not is_slack_user_id(chooser) or chooser == routing.recipient_slack_id:  # the matcher, a volunteer, the CLI
             return False
         notice = DeliveryFailed(
             question_id=question.id, recipient=person(routing), error=error, by_staff=by_staff, moved_on=moved_on

@@ -9,10 +9,9 @@ names callers have always used (``service.claim(...)``, ``service.handle_timer``
 * ``bot.routing.expert.ExpertActions`` — claim, decline, forward, snooze, answer, set_away, set_available, volunteer;
 * ``bot.routing.staff.StaffActions`` — staff_assign, staff_close;
 * ``bot.routing.reactions.TimerReactions`` — handle_timer (reminders, next expert, snooze, escalation);
-  recipient_unreachable, request_undelivered, pick_unreachable (Slack cannot reach someone), triage_undelivered
-  (nor the triage channel: staff told by DM);
+  recipient_unreachable, request_undelivered, pick_unreachable (Slack cannot reach someone);
 * ``bot.routing.queries.RoutingQueries`` — get_own_question, get_routing_for, request_payload, request_messages,
-  triage_messages, list_my_questions, list_my_routings, list_escalated, waiting_for_staff, additions.
+  triage_messages, triage_copies, list_my_questions, list_my_routings, list_escalated, waiting_for_staff, additions.
 
 They share one ``bot.routing.core.RoutingCore`` (the knowledge base, policy and calendar, and the steps every actor
 composes: asking experts, escalating, closing routings, telling the asker, timers, the outbox). Composition rather
@@ -90,13 +89,13 @@ class RoutingService:
         self.recipient_unreachable = self.timers.recipient_unreachable
         self.request_undelivered = self.timers.request_undelivered
         self.pick_unreachable = self.timers.pick_unreachable
-        self.triage_undelivered = self.timers.triage_undelivered
         # reading
         self.get_own_question = self.queries.get_own_question
         self.get_routing_for = self.queries.get_routing_for
         self.request_payload = self.queries.request_payload
         self.request_messages = self.queries.request_messages
         self.triage_messages = self.queries.triage_messages
+        self.triage_copies = self.queries.triage_copies
         self.list_my_questions = self.queries.list_my_questions
         self.list_my_routings = self.queries.list_my_routings
         self.list_escalated = self.queries.list_escalated

@@ -7,7 +7,6 @@ Slack's limits. An anonymous question's payload carries no asker, and the builde
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,9 +34,6 @@ from bot.outbox import (
     RoutingClosed,
     ShowsAsker,
     Triage,
-    TriageUndelivered,
-    payload_json,
-    read_as,
     read_payload,
 )
 from handlers import ids
@@ -433,42 +429,6 @@ def build_delivery_failed(payload: DeliveryFailed, lang: str) -> Rendered:
     return Rendered(text=fallback(head), blocks=[section(head)])
 
 
-# Slack's reasons a post in the triage channel fails, in plain words (others: "Slack refused it", with the code)
-TRIAGE_UNDELIVERED_WHY = {
-    "not_in_channel": N_("routing.triage_undelivered_why_not_in_channel"),
-    "is_archived": N_("routing.triage_undelivered_why_archived"),
-    "channel_not_found": N_("routing.triage_undelivered_why_not_found"),
-    "ratelimited": N_("routing.triage_undelivered_why_rate_limited"),
-    "rate_limited": N_("routing.triage_undelivered_why_rate_limited"),
-    "shared_outside": N_("routing.triage_undelivered_why_shared_outside"),  # not posted there: ``handlers.outbox``
-}
-_SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
-
-
-def triage_channel_label(channel: str) -> str:
-    """The triage channel as a DM names it: a link when it is a channel id, else the configured text, escaped."""
-    return f"<#{channel}>" if _SLACK_CHANNEL_ID.match(channel) else escape_truncate(channel, 40)
-
-
-def build_triage_undelivered(payload: TriageUndelivered, lang: str) -> Rendered:
-    """A staff member's DM when the triage channel could not be reached: that the question waits for them, which
-    channel failed and why in plain words, then the question as the triage channel would have shown it (redacted
-    the same way) with its buttons."""
-    channel = payload.triage_channel_id
-    if channel is None:
-        head = t("routing.triage_undelivered_no_channel", lang, id=payload.question_id)
-    else:
-        key = TRIAGE_UNDELIVERED_WHY.get(payload.error)
-        why = t(key, lang) if key else t("routing.triage_undelivered_why_other", lang)
-        where = triage_channel_label(channel)
-        head = t("routing.triage_undelivered", lang, id=payload.question_id, channel=where, why=why)
-    code = f" Slack: `{escape_truncate(payload.error, 60)}`" if payload.error and channel is not None else ""
-    body = build_triage(read_as(Triage, payload_json(payload)), lang)
-    blocks: list[Block] = [*body.blocks[:1], section(f"⚠️ {head}{code}"), *body.blocks[1:]]
-    blocks.append(context(t("routing.triage_undelivered_where", lang)))
-    return Rendered(text=fallback(head), blocks=blocks[:MAX_BLOCKS])
-
-
 # --- rendering an outbox message ---------------------------------------------------------------------------------
 
 
@@ -481,7 +441,6 @@ RoutingPayload = (
     | QuestionAnswered
     | AskerUpdate
     | Triage
-    | TriageUndelivered
     | DeliveryFailed
 )
 
@@ -512,13 +471,11 @@ def render_routing(payload: RoutingPayload, lang: str) -> Rendered:
             return build_question_answered(payload, lang)
         case AskerUpdate():
             return build_asker_update(payload, lang)
-        case Triage() | TriageUndelivered() | DeliveryFailed():
+        case Triage() | DeliveryFailed():
             return _render_for_staff(payload, lang)
 
 
-def _render_for_staff(payload: Triage | TriageUndelivered | DeliveryFailed, lang: str) -> Rendered:
+def _render_for_staff(payload: Triage | DeliveryFailed, lang: str) -> Rendered:
     if isinstance(payload, Triage):
         return build_triage(payload, lang)
-    if isinstance(payload, TriageUndelivered):
-        return build_triage_undelivered(payload, lang)
     return build_delivery_failed(payload, lang)

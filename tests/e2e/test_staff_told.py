@@ -2,8 +2,9 @@
 
 * An escalated question whose post to the triage channel fails for good (the bot is not in the channel, it was
   archived or deleted, Slack rate-limits beyond every retry) reaches each staff member by DM instead — the ones named
-  in WIEWEET_STAFF_USER_IDS and the members of WIEWEET_STAFF_USERGROUP — once per question, naming the channel and
-  what went wrong in plain words; a private question's DM leaves its text out, as the triage channel does.
+  in WIEWEET_STAFF_USER_IDS and the members of WIEWEET_STAFF_USERGROUP — once per escalation, naming the channel and
+  what went wrong in plain words; a private question's DM leaves its text out, as the triage channel does. Once
+  staff assign someone or close it, every staff member's copy says so and loses its buttons.
 * The asker hears "sent to X" once per question and person; staff choosing someone who already has the question
   are told so, and that person gets no second request.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,3 +199,52 @@ def test_staff_choosing_an_expert_who_already_has_the_question_are_told_and_nobo
         bot.assert_no_slack_calls_in_transactions()
     finally:
         bot.stop()
+
+
+# --- the DM copies kept current ----------------------------------------------------------------------------------
+
+
+def copies(emulator: SlackEmulator, user: str) -> dict[int, str]:
+    """``user``'s DM copies of triage posts that still have their buttons: question id -> message ts."""
+    found = {}
+    for message in emulator.messages(emulator.dm_channel_with(user)):
+        for block in message.get("blocks") or []:
+            head, _, qid = str(block.get("block_id") or "").partition(":")
+            if head == ids.BLOCK_TRIAGE_ACTIONS:
+                found[int(qid)] = str(message["ts"])
+    return found
+
+
+def shown(emulator: SlackEmulator, user: str, ts: str) -> dict[str, Any]:
+    return next(m for m in emulator.messages(emulator.dm_channel_with(user)) if m["ts"] == ts)
+
+
+def test_every_staff_dm_about_an_escalated_question_shows_who_took_it_or_that_it_is_closed(
+    staff_bot: BotProcess, emulator: SlackEmulator, any_db_url: str
+) -> None:
+    rye = "Wie kent recepten voor zuurdesembrood met rogge?"
+    ask(emulator, NL_USER, BREAD)
+    ask(emulator, NL_USER, rye)
+    for user in (STAFF, STAFF2):
+        emulator.wait_for(lambda user=user: len(copies(emulator, user)) == 2, timeout=30)
+    by_text = {q.text: q.id for q in questions(any_db_url)}
+    bread, other = by_text[BREAD], by_text[rye]
+    before = {user: copies(emulator, user) for user in (STAFF, STAFF2)}
+    # assigned from one staff member's copy: every copy says who took it, and has no buttons any more
+    channel = emulator.dm_channel_with(STAFF)
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, "U0DEMO001", message=before[STAFF][bread], channel=channel)
+    for user in (STAFF, STAFF2):
+        emulator.wait_for(lambda user=user: bread not in copies(emulator, user), timeout=30)
+        updated = flat(shown(emulator, user, before[user][bread]))
+        assert "<@U0DEMO001>" in updated and f"<@{STAFF}>" in updated and "zuurdesembrood" in updated
+        assert other in copies(emulator, user)  # the other question's copy still waits
+    # closed from the other staff member's copy: every copy says so, the buttons gone
+    channel = emulator.dm_channel_with(STAFF2)
+    emulator.click_button(STAFF2, ids.ACTION_TRIAGE_CLOSE, str(other), message=before[STAFF2][other], channel=channel)
+    emulator.wait_for(lambda: emulator.views(STAFF2), timeout=30)
+    emulator.submit_view(STAFF2, emulator.views(STAFF2)[-1]["id"], {ids.BLOCK_TRIAGE_NOTE: "Dubbel gesteld."})
+    for user in (STAFF, STAFF2):
+        emulator.wait_for(lambda user=user: not copies(emulator, user), timeout=30)
+        assert f"<@{STAFF2}>" in flat(shown(emulator, user, before[user][other]))
+    assert "Traceback" not in staff_bot.log()
+    staff_bot.assert_no_slack_calls_in_transactions()

@@ -1,4 +1,5 @@
-"""An escalated question the triage channel never got: each staff member is told by DM, once per question.
+"""An escalated question the triage channel never got: each staff member is told by DM, once per escalation, as
+every other staff post the channel never got is (``bot.staffdm``: one kind, one key rule).
 
 Through the real routing service, outbox and sender (Slack itself is not called: the failures are recorded as the
 sender records them). The end-to-end runs are in ``tests/e2e/test_staff_told.py``.
@@ -13,9 +14,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
+from bot.actors import Actor
 from bot.config import Settings
 from bot.outbox import claim_outbox
 from bot.routing.policy import RoutingPolicy
+from bot.staffdm import staff_dm_key, tell_staff
 from handlers.outbox import OutboxSender, render_message
 from handlers.services import Services
 from storage.models import OutboxKind, OutboxMessage, Question, QuestionStatus, Visibility
@@ -25,6 +28,7 @@ K = OutboxKind
 LATER = NOW + timedelta(minutes=5)
 TRIAGE = "C0TRIAGE1"
 STAFF = ("USTAFF001", "USTAFF002")
+STAFF_ACTOR = Actor.slack("USTAFF001", is_staff=True)
 BREAD = "Wie kent de beste recepten voor zuurdesembrood met spelt?"  # nobody in the register matches
 
 
@@ -47,7 +51,12 @@ def _fail_triage(world: World, sender: OutboxSender, error: str, *, permanent: b
 
 
 def _alerts(world: World, qid: int) -> list[OutboxMessage]:
-    return world.outbox(K.TRIAGE_UNDELIVERED, question_id=qid)
+    return world.outbox(K.STAFF_DM, question_id=qid)
+
+
+def _triage_post(world: World, qid: int) -> OutboxMessage:
+    (post,) = world.outbox(K.TRIAGE, question_id=qid)
+    return post
 
 
 @pytest.mark.parametrize("error", ["not_in_channel", "is_archived", "channel_not_found"])
@@ -60,11 +69,12 @@ def test_each_staff_member_is_told_once_per_question(world: World, error: str) -
     assert sorted(m.recipient_slack_id or "" for m in alerts) == list(STAFF)
     assert {m.payload["error"] for m in alerts} == {error}
     assert {m.payload["triage_channel_id"] for m in alerts} == {TRIAGE}
-    # the same failure noticed again (another replica, a restart, a second escalation): nobody is told twice
+    assert {m.payload["original_kind"] for m in alerts} == {"triage"}
+    post = _triage_post(world, qid)
+    assert {m.dedupe_key for m in alerts} == {staff_dm_key(post.dedupe_key, user) for user in STAFF}
+    # the same failure noticed again (another replica, a restart): nobody is told twice
     with world.db.session() as s:
-        again = world.service.triage_undelivered(
-            s, question_id=qid, staff=STAFF, channel_id=TRIAGE, error=error, now=LATER
-        )
+        again = tell_staff(s, message_id=post.id, staff=STAFF, channel_id=TRIAGE, error=error, now=LATER)
     assert again == "staff told: 0 of 2"
     assert len(_alerts(world, qid)) == 2
 
@@ -82,7 +92,7 @@ def test_the_dm_names_the_channel_and_the_reason_in_plain_words_and_keeps_a_priv
     assert "not a member of the channel" in en.text
     shown = str(nl.blocks) + str(en.blocks)
     assert "zuurdesembrood" not in shown and "UASKER" not in shown  # private: no text, no asker
-    assert message.payload["text"] is None and message.payload["redacted"] is True
+    assert message.payload["original"]["text"] is None and message.payload["original"]["redacted"] is True
 
 
 def test_rate_limited_beyond_every_retry_tells_staff_only_when_the_post_is_given_up(world: World) -> None:
@@ -183,3 +193,21 @@ def test_a_triage_channel_slack_cannot_describe_now_is_tried_again_no_earlier_th
         s.get(OutboxMessage, after.id).next_attempt_at = LATER  # type: ignore[union-attr]
     assert _send_triage(world, shared_org_only).sent_at is not None
     assert [p["channel"] for p in shared_org_only.posts] == [TRIAGE]
+
+
+def test_nobody_is_told_of_a_question_assigned_meanwhile_and_each_new_escalation_is_told(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask(text=BREAD, theme_keys=[])
+    with world.db.session() as s:  # staff assign someone before the post is given up (from the Home tab, the CLI)
+        rid = world.service.staff_assign(s, question_id=qid, to_slack_id="UHELPER1", actor=STAFF_ACTOR, now=LATER).id
+    sender = _sender(world)
+    _fail_triage(world, sender, "not_in_channel")
+    assert _alerts(world, qid) == []  # no longer escalated: nothing waits
+    with world.db.session() as s:  # the one assigned declines: it is staff's again, a new triage post
+        world.service.decline(s, routing_id=rid, actor_slack_id="UHELPER1", now=LATER)
+    with world.db.session() as s:
+        q = s.get(Question, qid)
+        assert q is not None and q.status is QuestionStatus.ESCALATED
+    assert _fail_triage(world, sender, "not_in_channel") == 1
+    alerts = _alerts(world, qid)
+    assert sorted(m.recipient_slack_id or "" for m in alerts) == list(STAFF)  # this escalation waits: told
