@@ -44,6 +44,13 @@ JOIN = re.compile(r"^(?:ik\s+weet\s+iets\s+over|i\s+know\s+about|je\s+connais)\b
 PROFILE_WORDS = frozenset({"profiel", "mijn profiel", "profile", "my profile"})
 # "beheer" alone, or with one e-mail address or @mention: "beheer van begraafplaatsen" is a question, not this
 ADMIN = re.compile(r"^(?:beheer|admin)(?:\s+([^\s@<>]+@[^\s@<>]+|<@[A-Z0-9]+(?:\|[^>]*)?>))?\s*$", re.IGNORECASE)
+# "beheer @name" as Slack sends it: the mention is the argument (its user id), so it is read before ``from_slack``
+ADMIN_MENTION = re.compile(r"(?:beheer|admin)\s+<@[UW][A-Z0-9]+(?:\|[^<>]*)?>\s*", re.IGNORECASE)
+
+
+def is_admin_mention(raw: str) -> bool:
+    """Whether ``raw`` (a command's text as Slack sent it) is ``beheer`` naming one person by mention."""
+    return ADMIN_MENTION.fullmatch(raw.strip()) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from handlers.listener import listener
 from handlers.needs import is_needs_command, route_needs_command
 from handlers.practices import is_practice_command, route_practice_command
 from handlers.privacy import is_privacy_command, route_privacy_command
-from handlers.profiles import parse_profile_command, route_profile_command
+from handlers.profiles import is_admin_mention, parse_profile_command, route_profile_command
 from handlers.requestspec import Kind
 from handlers.routing import is_away_command, is_routing_command, route_command
 from handlers.services import Services
@@ -35,8 +35,10 @@ HELP_WORDS = frozenset({"", "help", "hulp", "?", "aide"})
 
 
 def command_text(body: Mapping[str, Any]) -> str:
-    """The command's text as the person typed it (Slack sends ``&``, ``<``, ``>`` encoded: ``from_slack``)."""
-    return from_slack(str(body.get("text") or "")).strip()
+    """The command's text as the person typed it (Slack sends ``&``, ``<``, ``>`` encoded: ``from_slack``). The one
+    sub-command whose argument is a person, ``beheer @name``, keeps Slack's mention: its user id is what it needs."""
+    raw = str(body.get("text") or "").strip()
+    return raw if is_admin_mention(raw) else from_slack(raw).strip()
 
 
 def is_question(services: Services, text: str) -> bool:

@@ -22,6 +22,7 @@ from handlers.blocks.profile import (
     build_submission_outcome,
     field_errors,
 )
+from handlers.commands import command_text
 from handlers.forms import ProfileForm, read_profile_form
 from handlers.kit import ThemeChoice
 from handlers.profiles import ProfileCommand, parse_profile_command
@@ -287,3 +288,24 @@ def test_admin_overview_lists_pending_and_stale_with_staff_buttons() -> None:
 )
 def test_self_service_sub_commands_are_told_apart_from_questions(text: str, expected: ProfileCommand | None) -> None:
     assert parse_profile_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ("beheer <@U0AN|an>", ProfileCommand("admin", "<@U0AN|an>")),  # the mention's user id is the argument
+        ("  Admin <@W0AN>  ", ProfileCommand("admin", "<@W0AN>")),
+        ("beheer an.peeters@gent.be", ProfileCommand("admin", "an.peeters@gent.be")),
+        ("beheer", ProfileCommand("admin")),
+        ("beheer <@U0AN|an> en <@U0BO|bo>", None),  # two people: not the sub-command, decoded as any text
+        ("beheer van R&amp;D &lt;5", None),
+    ],
+)
+def test_beheer_with_a_mention_is_read_from_the_text_slack_sends(sent: str, expected: ProfileCommand | None) -> None:
+    assert parse_profile_command(command_text({"text": sent})) == expected
+
+
+def test_other_command_text_is_decoded_and_carries_no_mention() -> None:
+    assert command_text({"text": "wie weet iets over R&amp;D &lt;5 jaar, vraag <@U0AN|an>"}) == (
+        "wie weet iets over R&D <5 jaar, vraag @an"
+    )
