@@ -10,8 +10,10 @@ So an address is only tied to a Slack account when someone who may vouch for it 
 - The knowledge centre: an import's ``slack_user_id`` column, or staff editing a profile (audited).
 
 An import that finds a profile made in Slack under one of its addresses, and has no ``slack_user_id`` column to
-say which account is the person's, keeps that account only when Slack confirms the address for it; otherwise it is
-a conflict: reported, and the entry is imported without that account (``claim_conflicts``). ``check_slack_emails``
+say which account is the person's, keeps that account only when Slack confirms the address for it; when Slack says
+otherwise (another address, or none) it is a conflict: reported, and the entry is imported without that account
+(``claim_conflicts``). When Slack cannot be asked (no bot token here, Slack failing) nothing is imported: unlinking
+would reset the consent of every profile made in Slack on a machine that merely lacks the token. ``check_slack_emails``
 lists the register's Slack ids whose Slack address differs, for the operator to review existing data.
 """
 
@@ -39,11 +41,10 @@ def same_address(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
-def mismatch(slack_user_id: str, email: str, lookup: SlackEmailLookup | None) -> str | None:
-    """Why Slack does not confirm ``email`` for ``slack_user_id`` (a phrase for a report line); None when it does."""
-    if lookup is None:
+def _reason(held: str | None, email: str, *, asked: bool) -> str | None:
+    """Why the address Slack ``held`` (None: not known) does not confirm ``email``; None when it does."""
+    if not asked:
         return "no Slack bot token to check it with"
-    held = lookup(slack_user_id)
     if held is None:
         return "Slack could not be asked"
     if not held:
@@ -53,25 +54,40 @@ def mismatch(slack_user_id: str, email: str, lookup: SlackEmailLookup | None) ->
     return None
 
 
+def mismatch(slack_user_id: str, email: str, lookup: SlackEmailLookup | None) -> str | None:
+    """Why Slack does not confirm ``email`` for ``slack_user_id`` (a phrase for a report line); None when it does."""
+    return _reason(lookup(slack_user_id) if lookup is not None else None, email, asked=lookup is not None)
+
+
 def claim_conflicts(
     rows: Iterable[tuple[int, str]], existing: Mapping[str, Expert], lookup: SlackEmailLookup | None, *, file: str
-) -> dict[str, str]:
-    """For an import without a ``slack_user_id`` column: the rows (line, e-mail) that match a profile made in Slack
-    whose account Slack does not confirm for the address, as ``{email: report line}``."""
+) -> tuple[dict[str, str], list[str]]:
+    """For an import without a ``slack_user_id`` column, the rows (line, e-mail) that match a profile made in Slack
+    whose account Slack does not confirm for the address: ``{email: report line}`` where Slack says so (imported
+    without that account), and the lines where Slack could not be asked (they fail the import: nothing written)."""
     conflicts: dict[str, str] = {}
+    unchecked: list[str] = []
     for line, email in rows:
         stored = existing.get(email)
         if stored is None or not stored.slack_user_id or stored.source != SOURCE_SLACK:
             continue
-        why = mismatch(stored.slack_user_id, email, lookup)
-        if why is not None:
-            conflicts[email] = (
-                f"{file}: row {line}: {email} was claimed in Slack by account {stored.slack_user_id}, and {why}: "
-                "imported without that account (it is not routed this expert's questions; its consent is not "
-                "carried over; the profile it made is in the audit log). Give the person's slack_user_id in the "
-                "file to link them."
+        held = lookup(stored.slack_user_id) if lookup is not None else None
+        why = _reason(held, email, asked=lookup is not None)
+        if why is None:
+            continue
+        claimed = f"{file}: row {line}: {email} was claimed in Slack by account {stored.slack_user_id}, and {why}"
+        if held is None:
+            unchecked.append(
+                f"{claimed}: set SLACK_BOT_TOKEN (or try again when Slack answers) so the address can be checked, "
+                "or give the person's slack_user_id in the file"
             )
-    return conflicts
+            continue
+        conflicts[email] = (
+            f"{claimed}: imported without that account (it is not routed this expert's questions; its consent is "
+            "not carried over; the profile it made is in the audit log). Give the person's slack_user_id in the "
+            "file to link them."
+        )
+    return conflicts, unchecked
 
 
 def slack_ids_held(

@@ -282,11 +282,12 @@ def import_expert_file(
         errors.extend(slack_ids_held(file, records, existing))
     fail_if_errors(errors, file)
     synonyms.report_to(report, file)
-    conflicts = (
-        {}
+    conflicts, unchecked = (
+        ({}, [])
         if "slack_user_id" in present
         else claim_conflicts(((row.line, r.email) for row, r in records), existing, slack_emails, file=file.name)
     )
+    fail_if_errors(unchecked, file)  # Slack could not be asked: nobody is unlinked on a guess
     report.conflicts.extend(conflicts.values())
 
     plans: list[ExpertPlan] = []
