@@ -93,6 +93,7 @@ FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validat
     "email_taken": N_("field.email_taken"),
     "email_not_yours": N_("field.email_not_yours"),
     "email_unchecked": N_("field.email_unchecked"),
+    "email_check_failed": N_("field.email_check_failed"),
     "unknown_outcome": N_("field.unknown_outcome"),
     "bad_year": N_("field.bad_year"),
     "bad_url": N_("field.bad_url"),

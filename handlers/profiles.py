@@ -129,7 +129,8 @@ def check_reject_form(form: ProfileRejectForm, draft: Draft) -> dict[str, str]:
 def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
     # the address Slack holds for the account: the only one a member may give their own profile (asked before
     # anything is written: never a Slack call inside a transaction that wrote)
-    slack_email = slack_account(turn.client, turn.user_id or "").email
+    account = slack_account(turn.client, turn.user_id or "")
+    slack_email = account.email if account.checked else None  # None: Slack could not be asked (try again)
     try:
         saved = profiles.save_profile(
             turn.session,

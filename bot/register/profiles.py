@@ -191,10 +191,10 @@ def save_profile(
 ) -> SavedProfile:
     """Create the actor's own profile (``expert_id`` None: join) or update one (own, or anyone's for staff).
 
-    ``slack_email``: the address Slack holds for the actor's account (None or "" when Slack gives none). On one's
-    own profile a new or changed address must be that one (``bot.register.identity``): otherwise anyone could
-    claim an official's address and receive their questions once the knowledge centre imports it. Staff editing
-    someone else's profile set any address (audited).
+    ``slack_email``: the address Slack holds for the actor's account ("" when Slack gives none, None when Slack
+    could not be asked). On one's own profile a new or changed address must be that one
+    (``bot.register.identity``): otherwise anyone could claim an official's address and receive their questions
+    once the knowledge centre imports it. Staff editing someone else's profile set any address (audited).
 
     Joining confirms the listing at once (the person filled it in themselves). With ``approval_required`` a
     profile made by someone who is not staff waits (status pending) until staff approve it. ``keep``: fields the
@@ -273,6 +273,9 @@ def _check_address(
     address another profile has."""
     own = existing is None or actor.is_self(existing.slack_user_id)
     if own and (existing is None or not same_address(existing.email, email)):
+        if slack_email is None:  # Slack could not be asked just now: the address is unknown, not absent
+            message = "Slack could not be asked for your account's e-mail address just now; try again shortly"
+            raise InvalidRecord([FieldError("email", "email_check_failed", message)])
         if not slack_email:
             message = "Slack gives no e-mail address for your account, so this one cannot be checked"
             raise InvalidRecord([FieldError("email", "email_unchecked", message)])
