@@ -8,7 +8,9 @@ is, the same failure noticed again queues nothing more, and a sent one is update
 or close the question. Then the kind is dropped.
 
 Downgrade: a ``staff_dm`` standing in for a triage post becomes a ``triage_undelivered`` again (once per question
-and person, as that kind was: the first kept).
+and person, as that kind was: the first kept). It loses what that kind could not hold: the copies of a question's
+later escalations are deleted, sent ones too, and a copy sent because the triage channel was shared with another
+organisation reads as any undelivered triage post.
 
 Revision ID: 0014_onestaffdm
 Revises: 0013_slacktext
