@@ -47,7 +47,8 @@ class Settings:
     # WIEWEET_ALLOWED_TEAMS: Slack teams whose people are inside the network besides the installation's own team and
     # its Enterprise Grid organisation (``bot.network``)
     allowed_teams: frozenset[str] = field(default_factory=frozenset)
-    echo_sql: bool = False
+    echo_sql: bool = False  # WIEWEET_ECHO_SQL: log every SQL statement ...
+    echo_sql_parameters: bool = False  # WIEWEET_ECHO_SQL_PARAMETERS: ... with its values (private texts, emails)
     job_interval_seconds: float = 30.0  # WIEWEET_JOB_INTERVAL: how often timers run and the outbox is sent
     # TEST ONLY (WIEWEET_FAKE_NOW_FILE): a file holding an ISO datetime that the bot's clock returns instead of the
     # real time, so end-to-end tests can move time forward by rewriting the file. Never set it in production.
@@ -140,13 +141,43 @@ def _timezone(value: str | None) -> str:
     return name
 
 
+# hosts the Slack API may be reached on over plain http: this machine only (a local emulator, tests)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def _slack_api_url(value: str | None) -> str:
-    """The Slack Web API base URL: http(s) with a host, ending in ``/`` (the client appends ``auth.test`` to it)."""
+    """The Slack Web API base URL: https with a host (http only to this machine), ending in ``/`` (the client
+    appends ``auth.test`` to it). Every call carries the bot token: over http to another host anyone on the way
+    could read it."""
     url = (value or "").strip() or DEFAULT_SLACK_API_URL
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ConfigError("bad_slack_api_url", "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError(
+            "bad_slack_api_url",
+            "SLACK_API_URL must be an https:// URL (http:// only to localhost, 127.0.0.1 or ::1, such as a local "
+            "emulator): the bot token would travel unencrypted",
+        )
     return url if url.endswith("/") else url + "/"
+
+
+# a public (C…) or private (G…) channel's id, as Slack shows it in the channel's details; a name ("#triage") is not
+# looked up, and a DM (D…) is no channel for staff
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{6,}")
+
+
+def _triage_channel(value: str | None) -> str | None:
+    channel = (value or "").strip()
+    if not channel:
+        return None
+    if not CHANNEL_ID.fullmatch(channel):
+        raise ConfigError(
+            "bad_triage_channel",
+            "WIEWEET_TRIAGE_CHANNEL must be a channel id such as C0123ABCD (the channel's details show it at the "
+            f"bottom), not {channel!r}",
+        )
+    return channel
 
 
 def _share(value: str | None, default: float, name: str) -> float:
@@ -193,9 +224,12 @@ def read_settings(
         "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
         "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),
         "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
-        "triage_channel_id": env.get("WIEWEET_TRIAGE_CHANNEL") or None,
+        "triage_channel_id": checked(lambda: _triage_channel(env.get("WIEWEET_TRIAGE_CHANNEL")), None),
         "allowed_teams": checked(lambda: parse_allowed_teams(env.get("WIEWEET_ALLOWED_TEAMS")), frozenset[str]()),
         "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
+        "echo_sql_parameters": checked(
+            lambda: _flag(env.get("WIEWEET_ECHO_SQL_PARAMETERS"), False, "WIEWEET_ECHO_SQL_PARAMETERS"), False
+        ),
         "job_interval_seconds": checked(
             lambda: _positive_float(env.get("WIEWEET_JOB_INTERVAL"), 30.0, "WIEWEET_JOB_INTERVAL"), 30.0
         ),
@@ -288,6 +322,7 @@ SETTING_NAMES = frozenset(
         "WIEWEET_TRIAGE_CHANNEL",
         "WIEWEET_ALLOWED_TEAMS",
         "WIEWEET_ECHO_SQL",
+        "WIEWEET_ECHO_SQL_PARAMETERS",
         "WIEWEET_JOB_INTERVAL",
         "WIEWEET_FAKE_NOW_FILE",
         "WIEWEET_TEST_TX_GUARD_FILE",
@@ -320,6 +355,25 @@ def unknown_settings(environ: Mapping[str, str] | None = None) -> list[str]:
         if name.startswith("WIEWEET_") or (name.startswith("SLACK_") and close):
             hint = f" (did you mean {close[0]}?)" if close else ""
             warnings.append(f"{name} is not a wieweet setting and is ignored{hint}")
+    return warnings
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """What ``wieweet run`` warns about at start (one line each): settings that are valid but leave part of the bot
+    without anyone to act on it."""
+    warnings: list[str] = []
+    if not settings.staff_user_ids and not settings.staff_usergroup_id:
+        warnings.append(
+            "neither WIEWEET_STAFF_USER_IDS nor WIEWEET_STAFF_USERGROUP is set: nobody is staff, so nobody can approve "
+            "profiles or practices, take up escalated questions or act on knowledge-need proposals, and nobody is "
+            "told when the triage channel cannot be reached"
+        )
+    if not settings.triage_channel_id:
+        warnings.append(
+            "WIEWEET_TRIAGE_CHANNEL is not set: escalated questions, reviews and proposals are posted in no channel; "
+            "each staff member gets them by DM, and escalated questions wait on staff's Home tab and in "
+            "`wieweet escalated`"
+        )
     return warnings
 
 

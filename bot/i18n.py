@@ -147,6 +147,19 @@ def language_of(value: str | None) -> str | None:
     return code if code in LANGUAGES else None
 
 
+# what a Slack user whose locale has no catalogue reads ("fr-FR", "de-DE"): such a user chose another language than
+# Dutch, and reads English better than Dutch; Flemish and Dutch locales ("nl-BE", "nl-NL") have Dutch
+FOREIGN_LANGUAGE = "en"
+
+
+def locale_language(locale: str | None, default: str) -> str:
+    """The UI language of a Slack user with ``locale``: its own when there is a catalogue for it ("nl-BE": nl,
+    "en-GB": en), English for any other ("fr-FR"), ``default`` when Slack gave none."""
+    if not locale or not locale.strip():
+        return default
+    return language_of(locale) or (FOREIGN_LANGUAGE if FOREIGN_LANGUAGE in LANGUAGES else default)
+
+
 def normalise_language(value: str | None) -> str:
     """Map a Slack locale ("en-GB", "nl-BE") or language code to a UI language, the default when there is none."""
     return language_of(value) or DEFAULT_LANGUAGE

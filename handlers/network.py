@@ -34,7 +34,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.i18n import normalise_language, t
+from bot.i18n import locale_language, t
 from bot.network import Network, is_inside
 from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
@@ -197,7 +197,7 @@ class NetworkGate:
             return next()
         context[REF] = ref
         log_refusal(ref=ref, user=user_id, action=REFUSED_ACTION, target=f"team:{team}")
-        lang = normalise_language(locale) if locale else self.services.locales.default_language
+        lang = locale_language(locale, self.services.locales.default_language)
         return self._answer(body, context, t("network.outside", lang))
 
     def _answer(

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import directory
 from bot.config import Settings
-from bot.i18n import DEFAULT_LANGUAGE, normalise_language
+from bot.i18n import DEFAULT_LANGUAGE, locale_language
 from bot.jobs import Doorbell
 from bot.knowledge import KnowledgeBase
 from bot.needs import NeedsService
@@ -134,7 +134,7 @@ class LocaleCache:
             return hit
         stored = directory.get_cached_user(session, user_id=user_id)
         if stored is not None and stored.locale and now - stored.fetched_at < LOCALE_TTL:
-            lang = normalise_language(stored.locale)
+            lang = locale_language(stored.locale, self.default_language)
             with self._lock:
                 self._memory[user_id] = lang
                 self._fetched.pop(user_id, None)  # a profile ``person`` fetched is not needed for the language
@@ -167,7 +167,7 @@ class LocaleCache:
                 return None
             locale = str(user.get("locale") or "")
             with self._lock:
-                self._memory[user_id] = normalise_language(locale) if locale else self.default_language
+                self._memory[user_id] = locale_language(locale, self.default_language)
             return locale, strip_invisible(str(user.get("real_name") or ""))  # a display name: shown to others
 
 

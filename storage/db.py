@@ -161,15 +161,20 @@ def check_known_revision(revision: str | None) -> None:
         ) from None
 
 
-def create_db_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+def create_db_engine(
+    url: str, *, echo: bool = False, echo_parameters: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> Engine:
+    """An engine for ``url``. Statements' values (question texts, private ones too, emails) are left out of the
+    echoed SQL and of error messages unless ``echo_parameters`` (WIEWEET_ECHO_SQL_PARAMETERS) asks for them."""
+    hide = not echo_parameters
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        engine = create_engine(url, echo=echo, hide_parameters=hide, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         if url not in {"sqlite://", "sqlite:///:memory:"}:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, echo=echo, hide_parameters=hide, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -275,16 +280,18 @@ def _bound_waits(_session: Session, _transaction: Any, connection: Connection) -
 class Database:
     """The process's engine and session factory (and the inbox's, see the module docstring)."""
 
-    def __init__(self, url: str, *, echo: bool = False, auto_upgrade: bool = True) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, echo_parameters: bool = False, auto_upgrade: bool = True
+    ) -> None:
         self.url = url
         main_file = sqlite_file(url)
         with sqlite_setup_lock(main_file):
-            self._open(url, echo=echo, main_file=main_file)
+            self._open(url, echo=echo, echo_parameters=echo_parameters, main_file=main_file)
         if auto_upgrade:
             self.ensure_schema()
 
-    def _open(self, url: str, *, echo: bool, main_file: Path | None) -> None:
-        self.engine = create_db_engine(url, echo=echo)
+    def _open(self, url: str, *, echo: bool, echo_parameters: bool, main_file: Path | None) -> None:
+        self.engine = create_db_engine(url, echo=echo, echo_parameters=echo_parameters)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self.sessions, "after_flush", _note_flush)
         event.listen(self.sessions, "do_orm_execute", _note_statement)
@@ -296,13 +303,16 @@ class Database:
         self.inbox_path = inbox_file(main_file) if main_file is not None else None
         if self.inbox_path is not None:
             self.inbox_engine = create_db_engine(
-                f"sqlite:///{self.inbox_path}", echo=echo, busy_timeout_ms=INBOX_BUSY_TIMEOUT_MS
+                f"sqlite:///{self.inbox_path}",
+                echo=echo,
+                echo_parameters=echo_parameters,
+                busy_timeout_ms=INBOX_BUSY_TIMEOUT_MS,
             )
             self._create_inbox_table()
         elif self.engine.dialect.name == "postgresql":
             # The same database, but a connection pool of its own: workers waiting on a locked table hold the main
             # pool's connections, and an ack must not wait for one of them (the bench saw acks wait 16 s for that).
-            self.inbox_engine = create_db_engine(url, echo=echo)
+            self.inbox_engine = create_db_engine(url, echo=echo, echo_parameters=echo_parameters)
         else:
             self.inbox_engine = self.engine
         self.inbox_sessions = sessionmaker(self.inbox_engine, expire_on_commit=False)

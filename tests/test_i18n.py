@@ -273,6 +273,24 @@ def test_language_codes() -> None:
     assert [language_name(code) for code in LANGUAGES] == ["Nederlands", "English"]
 
 
+@pytest.mark.parametrize(
+    ("locale", "default", "expected"),
+    [
+        ("nl-BE", "nl", "nl"),
+        ("nl-NL", "en", "nl"),  # Flemish and Dutch users read Dutch, whatever the default
+        ("en-GB", "nl", "en"),
+        ("fr-FR", "nl", "en"),  # "aide" opens help; Dutch is not what a French-speaking user reads best
+        ("fr-BE", "nl", "en"),
+        ("de-DE", "nl", "en"),
+        ("ja-JP", "nl", "en"),
+        ("", "nl", "nl"),  # no locale: the default language
+        (None, "en", "en"),
+    ],
+)
+def test_a_slack_locale_without_a_catalogue_reads_english(locale: str | None, default: str, expected: str) -> None:
+    assert i18n.locale_language(locale, default) == expected
+
+
 # --- formatting with Babel ----------------------------------------------------------------------------------------
 
 

@@ -49,7 +49,11 @@ class CliContext:
         creates a SQLite file that is not there yet (see ``bot.cli.database``)."""
         if self._db is None:
             self.check_database_file(create_missing=create_missing)
-            self._db = Database(self.settings.database_url, echo=self.settings.echo_sql)
+            self._db = Database(
+                self.settings.database_url,
+                echo=self.settings.echo_sql,
+                echo_parameters=self.settings.echo_sql_parameters,
+            )
         return self._db
 
     def check_database_file(self, *, create_missing: bool) -> None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.cli import CliContext, pass_cli
+from bot.config import settings_warnings
 from bot.jobs import JobRunner, default_worker_id
 from bot.knowledge import KnowledgeBase
 from bot.needs import NeedsService
@@ -56,6 +57,8 @@ def run(cli: CliContext, http_mode: bool, host: str, port: int) -> None:
 def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port: int) -> None:
     settings = cli.settings
     check_tokens(settings, http=http_mode, problems=cli.problems)
+    for warning in settings_warnings(settings):  # nobody is staff, no triage channel: it runs, but half of it idles
+        log.warning("%s", warning)
     if settings.tx_guard_file:
         txguard.install(settings.tx_guard_file)
     knowledge = KnowledgeBase(

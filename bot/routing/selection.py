@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot.errors import QueryError
-from bot.i18n import DEFAULT_LANGUAGE, language_of
+from bot.i18n import DEFAULT_LANGUAGE, language_of, locale_language
 from bot.knowledge import KnowledgeBase, normalise_gap_query, searchable_start
 from bot.matching.results import ExpertHit, SearchResult
 from bot.routing.policy import RoutingPolicy
@@ -68,17 +68,20 @@ def search_query(question: Question, additions: Iterable[str] = ()) -> str:
 
 
 def expert_language(session: Session, expert: Expert | None, slack_user_id: str | None) -> str:
-    """The language to write to someone in: their Slack locale if known, else their register languages, else nl."""
+    """The language to write to someone in: their Slack locale's if it has a catalogue, else their register
+    languages, else English when their Slack locale is another language ("fr-FR"), else nl."""
+    locale = None
     if slack_user_id:
         user = slack_repo.get_slack_user(session, slack_user_id=slack_user_id)
-        language = language_of(user.locale if user is not None and user.locale else None)
+        locale = user.locale if user is not None and user.locale else None
+        language = language_of(locale)
         if language:
             return language
     if expert is not None and expert.languages:
         langs = [language for language in map(language_of, expert.languages) if language]
-        if langs and DEFAULT_LANGUAGE not in langs:
-            return langs[0]
-    return DEFAULT_LANGUAGE
+        if langs:
+            return DEFAULT_LANGUAGE if DEFAULT_LANGUAGE in langs else langs[0]
+    return locale_language(locale, DEFAULT_LANGUAGE)
 
 
 def is_away(expert: Expert, today: date) -> bool:

@@ -220,6 +220,22 @@ def test_reasons_are_rendered_in_the_experts_language(world: World) -> None:
     assert all(r.score > 0 for r in by_name.values())
 
 
+def test_an_expert_with_a_french_slack_locale_is_written_to_in_english_unless_the_register_says_dutch(
+    world: World,
+) -> None:
+    with world.db.session() as s:
+        claire = add_expert(s, "Claire", organisation="Stad Brussel", expertise=["x"], languages=["fr"])
+        marc = add_expert(s, "Marc", organisation="Stad Gent", expertise=["x"], languages=["nl", "fr"])
+        lies = add_expert(s, "Lies", organisation="Stad Gent", expertise=["x"], languages=["nl"])
+        for expert, locale in ((claire, "fr-FR"), (marc, "fr-BE"), (lies, "nl-BE")):
+            s.add(SlackUser(slack_user_id=expert.slack_user_id, locale=locale, name=expert.name, fetched_at=NOW))
+        s.flush()
+        assert sel.expert_language(s, claire, claire.slack_user_id) == "en"
+        assert sel.expert_language(s, marc, marc.slack_user_id) == "nl"
+        assert sel.expert_language(s, lies, lies.slack_user_id) == "nl"
+        assert sel.expert_language(s, claire, None) == "nl"  # no Slack locale: the default
+
+
 def test_unsearchable_text_selects_nobody(world: World) -> None:
     with world.db.session() as s:
         add_expert(s, "Bram", organisation="Stad Gent", expertise=["leegstandsheffing"])

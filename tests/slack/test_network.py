@@ -118,6 +118,14 @@ def test_person_is_looked_up_once_and_shares_the_profile_with_the_language() -> 
     assert client.calls == 1
 
 
+def test_a_french_locale_gets_english_and_a_flemish_one_dutch() -> None:
+    cache = LocaleCache("nl")
+    for user_id, locale, expected in (("U1", "fr-FR", "en"), ("U2", "nl-BE", "nl"), ("U3", "", "nl")):
+        client = FakeClient({"id": user_id, "team_id": "T0HOME", "locale": locale})
+        cache._fetch(client=client, user_id=user_id)  # type: ignore[arg-type]
+        assert cache.cached(user_id) == expected, locale
+
+
 def test_person_unknown_to_slack_is_not_known_and_other_errors_raise() -> None:
     assert not LocaleCache().person(client=FakeClient(error="user_not_found"), user_id="U1").known  # type: ignore[arg-type]
     with pytest.raises(SlackUnavailableError):

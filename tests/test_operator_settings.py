@@ -1,0 +1,100 @@
+"""What an operator is told about settings that make the bot unsafe or half-working: the Slack API reached without
+TLS, a triage channel given by name, nobody who is staff, SQL echoed with private texts."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.config import load_settings, read_settings, settings_warnings
+from storage.db import Database
+from tests.test_cli_operator import SECRET, one_clear_line, wieweet
+
+PRIVATE = "mijn vertrouwelijke vraag over jan@gent.be"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://slack.example/api/", "http://10.0.0.5:8080/api/", "http://localhost.evil.example/api/"]
+)
+def test_the_slack_api_is_reached_over_https_except_on_this_machine(url: str) -> None:
+    settings, problems = read_settings({"SLACK_API_URL": url})
+    assert problems == [
+        "SLACK_API_URL must be an https:// URL (http:// only to localhost, 127.0.0.1 or ::1, such as a local "
+        "emulator): the bot token would travel unencrypted"
+    ]
+    assert settings.slack_api_url == "https://slack.com/api/"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:8080/api/", "http://127.0.0.1:5000/api/", "http://[::1]:5000/api/", "https://x.test/a/"]
+)
+def test_http_is_accepted_to_this_machine(url: str) -> None:
+    assert load_settings({"SLACK_API_URL": url}).slack_api_url == url
+
+
+@pytest.mark.parametrize("value", ["#triage", "triage", "C0TRI", "D0TRIAGE1", "c0triage1", "C0TRIAGE1,C0OTHER1"])
+def test_a_triage_channel_that_is_not_a_channel_id_is_a_setting_to_fix(value: str) -> None:
+    _, problems = read_settings({"WIEWEET_TRIAGE_CHANNEL": value, "WIEWEET_JOB_INTERVAL": "soon"})
+    assert len(problems) == 2 and any("WIEWEET_JOB_INTERVAL" in problem for problem in problems)
+    triage = [problem for problem in problems if problem.startswith("WIEWEET_TRIAGE_CHANNEL must be a channel id")]
+    assert triage == [
+        "WIEWEET_TRIAGE_CHANNEL must be a channel id such as C0123ABCD (the channel's details show it at the bottom), "
+        f"not {value!r}"
+    ]
+
+
+@pytest.mark.parametrize("value", ["C0TRIAGE1", "G0123ABCD", " C0123ABCDEF "])
+def test_a_channel_id_is_a_triage_channel(value: str) -> None:
+    assert load_settings({"WIEWEET_TRIAGE_CHANNEL": value}).triage_channel_id == value.strip()
+
+
+def test_run_lists_a_triage_channel_name_with_the_other_settings_to_fix(tmp_path: Path) -> None:
+    env = {
+        "WIEWEET_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-1-operator",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "WIEWEET_TRIAGE_CHANNEL": "#triage",
+    }
+    line = one_clear_line(wieweet("run", "--http", cwd=tmp_path, env=env), code=2)
+    assert "WIEWEET_TRIAGE_CHANNEL must be a channel id" in line and "'#triage'" in line, line
+
+
+def test_nobody_staff_and_no_triage_channel_are_warned_about() -> None:
+    warnings = settings_warnings(load_settings({}))
+    assert len(warnings) == 2
+    assert warnings[0].startswith("neither WIEWEET_STAFF_USER_IDS nor WIEWEET_STAFF_USERGROUP is set: nobody is staff")
+    assert "nobody can approve" in warnings[0]
+    assert warnings[1].startswith("WIEWEET_TRIAGE_CHANNEL is not set: escalated questions")
+    assert "Home tab" in warnings[1]
+    assert settings_warnings(load_settings({"WIEWEET_STAFF_USERGROUP": "S0STAFF01"}))[0].startswith(
+        "WIEWEET_TRIAGE_CHANNEL is not set"
+    )
+    configured = {"WIEWEET_STAFF_USER_IDS": "U0STAFF01", "WIEWEET_TRIAGE_CHANNEL": "C0TRIAGE1"}
+    assert settings_warnings(load_settings(configured)) == []
+
+
+def _echoed(database: Database, caplog: pytest.LogCaptureFixture, **options: bool) -> str:
+    echoing = Database(database.url, echo=True, auto_upgrade=False, **options)
+    try:
+        with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"), echoing.session() as session:
+            session.execute(text("SELECT :asked AS asked"), {"asked": PRIVATE})
+    finally:
+        echoing.dispose()
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)  # echo=True turned it to INFO
+    return caplog.text
+
+
+def test_echoed_sql_leaves_out_the_values_unless_asked(database: Database, caplog: pytest.LogCaptureFixture) -> None:
+    hidden = _echoed(database, caplog)
+    assert "SELECT" in hidden and PRIVATE not in hidden and "parameters hidden" in hidden, hidden
+    caplog.clear()
+    assert PRIVATE in _echoed(database, caplog, echo_parameters=True)
+
+
+def test_the_second_switch_is_read_from_the_environment() -> None:
+    assert not load_settings({"WIEWEET_ECHO_SQL": "1"}).echo_sql_parameters
+    both = load_settings({"WIEWEET_ECHO_SQL": "1", "WIEWEET_ECHO_SQL_PARAMETERS": "true"})
+    assert both.echo_sql and both.echo_sql_parameters
