@@ -73,7 +73,7 @@ from rapidfuzz import fuzz, process, utils
 from bot.errors import ImportFailed, QueryError
 from bot.matching import MatchConfig, Matcher
 from bot.matching.gapmodel import shipped_models
-from bot.matching.levels import measure_levels
+from bot.matching.levels import levels_model, measure_levels
 
 EVAL_DIR = ROOT / "bench" / "eval"
 OWN_QUERIES = (EVAL_DIR / "queries.jsonl", EVAL_DIR / "queries_dev2.jsonl")
@@ -515,13 +515,16 @@ def print_kinds(results: list[Result], sets: list[EvalSet]) -> None:
         print()
 
 
-def print_curve(res: Result, sets: list[EvalSet]) -> None:
+def print_curve(res: Result, sets: list[EvalSet], *, gap_levels: str = "off") -> None:
     """wieweet's gap probability against thresholds: precision / recall / F1 per threshold (dev and blind)."""
     shown = [s for s in sets if s.name in (*TUNING_SETS, "blind") and any(q.gap for q in s.queries)]
     if not shown:
         return
     models = shipped_models()
     used = ", ".join(f"{name} {m.threshold:.2f}" for name, m in models.items())
+    by_levels = levels_model()
+    if gap_levels == "register" and by_levels is not None:
+        used += f"; with the register's levels {by_levels.threshold:.2f}"
     print(f"Gap calibration — {res.system}: 'nobody knows' when P(gap) >= threshold (the shipped thresholds: {used})")
     print(f"{'threshold':<12}" + "".join(f"{SET_LABELS[s.name] + ' P/R/F1':>20}" for s in shown))
     for thr in CURVE:
@@ -662,7 +665,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print_table(results, sets)
     print_kinds(results[: 2 if semantic else 1] + [r for r in results if r.system.startswith("baseline")], sets)
-    print_curve(results[0], sets)
+    print_curve(results[0], sets, gap_levels=args.gap_levels)
     if args.failures:
         evset = next(s for s in sets if s.name == args.failures)
         print_failures(matchers[id(evset.register)], results[0], evset)

@@ -279,7 +279,7 @@ class KnowledgeBase:
     def _measure_levels(self, matcher: Matcher, now: datetime, stop: Callable[[], bool] | None) -> None:
         """With the option on (``gap_levels``), the register's own levels of the words' gap features
         (:mod:`bot.matching.levels`): measured when missing, again when the register changed and the last are an hour
-        old. One pseudo-question at a time under the index lock; searches read the shipped model meanwhile."""
+        old. One search at a time under the index lock; searches read the shipped model meanwhile."""
         if matcher.config.gap_levels != "register":
             return
         current = matcher.gap_levels

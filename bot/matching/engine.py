@@ -45,7 +45,9 @@ little of the question: ``MatchConfig.meaning_lean``); documents without a vecto
 
 Honesty: ``gap`` ("nobody knows") is the calibrated decision of :mod:`bot.matching.gapmodel` over features of the
 best expert by *unboosted* lexical score (so naming a city cannot hide a knowledge gap) and the meaning-based
-similarity; without a shipped model, the best normalised score against ``gap_threshold``. An expert is ``weak`` when
+similarity; without a shipped model, the best normalised score against ``gap_threshold``. An option
+(``MatchConfig.gap_levels``, off by default; :mod:`bot.matching.levels`) reads the words' features against the
+register's own levels, measured in the background, where the semantic model decides. An expert is ``weak`` when
 there is a gap or their score is below ``weak_ratio`` of the best score for the same question (the best as ranked,
 after the contact floor).
 

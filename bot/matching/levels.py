@@ -17,8 +17,8 @@ profile). A model fitted on such rows (``data/gap_model_levels.json``, ``bench/f
 Cost. "Without" is not a rebuild: the documents are left out of the candidates of one search
 (``Matcher.word_gap_features``), so the IDFs stay the whole register's. At most ``LEVELS_SAMPLE`` pseudo-questions
 (experts evenly spaced by id), two lexical searches each, whatever the register's size. Measured in the background
-(``KnowledgeBase.embed_pending``, after the vectors), one pseudo-question at a time under the caller's guard (the
-index lock), so a request waits at most one of them; never in a request, an import or ``make demo``. Until the
+(``KnowledgeBase.embed_pending``, after the vectors), one search at a time under the caller's guard (the index
+lock), so a request waits at most one of them; never in a request, an import or ``make demo``. Until the
 levels are there (and whenever the semantic model is not the one deciding) the shipped model answers.
 """
 
@@ -146,7 +146,7 @@ def measure_levels(
     stop: Callable[[], bool] | None = None,
 ) -> RegisterLevels | None:
     """The register's levels (None when it has no pseudo-question, or ``stop()`` said stop). Background work: every
-    read of the matcher happens under ``guard()`` (the index lock), one pseudo-question at a time."""
+    read of the matcher happens under ``guard()`` (the index lock), one search at a time."""
     with guard():
         docs = {kind: dict(matcher.documents(kind)) for kind in ("expert", "practice", "answer")}
         state = matcher.state()
@@ -159,11 +159,13 @@ def measure_levels(
         without = naming(docs, texts, item, expert.id)
         q = question(item)
         try:
+            with guard():  # one search at a time: a request waits for one at most
+                here = matcher.word_gap_features(q, limit=LEVELS_LIMIT)
             with guard():
-                rows.append(matcher.word_gap_features(q, limit=LEVELS_LIMIT))
-                rows.append(matcher.word_gap_features(q, limit=LEVELS_LIMIT, without=without))
+                nobody = matcher.word_gap_features(q, limit=LEVELS_LIMIT, without=without)
         except QueryError:
             continue
+        rows.extend((here, nobody))
     if not rows:
         return None
     levels = tuple((f, *_mean_sd([r.get(f, 0.0) for r in rows])) for f in WORD_FEATURES)

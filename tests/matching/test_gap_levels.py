@@ -98,7 +98,7 @@ class TestLevels:
         assert chosen == pseudo_questions(reversed(many))  # the same every run
         assert all(item == e.expertise[e.id % 2] for e, item in chosen)
 
-    def test_one_pseudo_question_at_a_time_under_the_guard_and_stop_is_heard(self) -> None:
+    def test_one_search_at_a_time_under_the_guard_and_stop_is_heard(self) -> None:
         m = build(semantic=False)
         entered: list[int] = []
 
@@ -108,7 +108,7 @@ class TestLevels:
 
         levels = measure_levels(m, guard=guard)
         assert levels is not None
-        assert len(entered) == levels.questions + 1  # the snapshot, then each pseudo-question on its own
+        assert len(entered) == 2 * levels.questions + 1  # the snapshot, then each search on its own
         assert measure_levels(m, stop=lambda: True) is None
 
 
