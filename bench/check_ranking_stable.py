@@ -42,7 +42,8 @@ from latency_matching import Generator, attach_random_vectors
 
 import bot.matching.engine as engine
 from bot.errors import QueryError
-from bot.matching import Matcher
+from bot.matching import MatchConfig, Matcher
+from bot.matching.levels import measure_levels
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
@@ -78,6 +79,13 @@ def main(argv: list[str] | None = None) -> None:
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **fixed})
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
+    ap.add_argument(
+        "--gap-levels",
+        choices=("off", "register"),
+        default="off",
+        help="register: the gap decision read against the register's own levels (measured after the build); the "
+        "rankings must not move (compare without the gap and weak fields)",
+    )
     ap.add_argument("--generated", type=int, default=300, help="latency-benchmark queries (0: eval set only)")
     ap.add_argument("--experts", type=int, default=10_000)
     ap.add_argument("--practices", type=int, default=10_000)
@@ -89,8 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     engine.round = _unrounded  # type: ignore[attr-defined]
     reg = load_register()
     with Path(args.out).open("w", encoding="utf-8") as out:
-        m = Matcher(themes=reg.themes, places=reg.places)
+        config = MatchConfig(gap_levels=args.gap_levels) if args.gap_levels != "off" else None
+        m = Matcher(themes=reg.themes, places=reg.places, config=config)
         m.build(experts=reg.experts, practices=reg.practices, answers=reg.answers)
+        if config is not None:
+            m.gap_levels = measure_levels(m)
         if sem:
             from bench_semantic import attach_cached_embeddings  # noqa: PLC0415 - only with --semantic
 
@@ -103,8 +114,10 @@ def main(argv: list[str] | None = None) -> None:
             practices = [gen.practice(i, args.experts) for i in range(1, args.practices + 1)]
             answers = [gen.answer(i, args.experts) for i in range(1, args.answers + 1)]
             queries = gen.queries(500)[: args.generated]
-            m = Matcher(themes=reg.themes, places=reg.places)
+            m = Matcher(themes=reg.themes, places=reg.places, config=config)
             m.build(experts=experts, practices=practices, answers=answers)
+            if config is not None:
+                m.gap_levels = measure_levels(m)
             if sem:
                 attach_random_vectors(m, 7)
             dump(m, queries, out, "gen", features=sem)

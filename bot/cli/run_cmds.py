@@ -66,6 +66,7 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         timezone=settings.timezone,
         reconfirm_days=settings.reconfirm_days,
         semantic=settings.semantic,
+        gap_levels=settings.gap_levels,
     )
     knowledge.load()
     if stop.stopped_while_starting():

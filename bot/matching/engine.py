@@ -45,7 +45,9 @@ little of the question: ``MatchConfig.meaning_lean``); documents without a vecto
 
 Honesty: ``gap`` ("nobody knows") is the calibrated decision of :mod:`bot.matching.gapmodel` over features of the
 best expert by *unboosted* lexical score (so naming a city cannot hide a knowledge gap) and the meaning-based
-similarity; without a shipped model, the best normalised score against ``gap_threshold``. An expert is ``weak`` when
+similarity; without a shipped model, the best normalised score against ``gap_threshold``. An option
+(``MatchConfig.gap_levels``, off by default; :mod:`bot.matching.levels`) reads the words' features against the
+register's own levels, measured in the background, where the semantic model decides. An expert is ``weak`` when
 there is a gap or their score is below ``weak_ratio`` of the best score for the same question (the best as ranked,
 after the contact floor).
 
@@ -106,6 +108,7 @@ from bot.matching.dense import Item as _Item
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
 from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
+from bot.matching.levels import RegisterLevels, levels_model
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser, Variant
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
@@ -320,6 +323,9 @@ class Matcher:
             state=self._versions,
         )
         self.semantic: SemanticIndex | None = None  # the meaning-based signal, see bot.matching.semantic
+        # the register's own levels of the words' gap features (bot.matching.levels; read only with the option
+        # MatchConfig.gap_levels on), measured in the background and set whole (never computed in a search)
+        self.gap_levels: RegisterLevels | None = None
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
         self._surfaces_version = -1
         self._field_orders: dict[tuple[str, ...], tuple[str, ...]] = {}  # (kind, its fields) -> heaviest first
@@ -687,6 +693,10 @@ class Matcher:
     def _in_index(self, term: str) -> bool:
         return any(term in k.collection.postings for k in self._kinds.values())
 
+    def state(self) -> tuple[int, ...]:
+        """The register's state: changes whenever a document is added, changed or removed."""
+        return self._versions()
+
     def _versions(self) -> tuple[int, ...]:
         """The collections' versions: what was computed from the postings holds while they stay the same."""
         return tuple(c.version for c in self._collections)
@@ -1039,8 +1049,15 @@ class Matcher:
         ranked = self._rank_experts(e_rank, sem, e_ideal, pq, limit, today, now)
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         model = self._gap_model(e_sim, p_sim)
+        x: Mapping[str, float] = features
+        if model is not None and cfg.gap_levels == "register" and self.gap_levels is not None:
+            # the option (bot.matching.levels): the words' features read against the register's own levels, once
+            # they are measured (in the background), and only where the semantic model decides
+            by_levels = levels_model()
+            if by_levels is not None and model is shipped_models().get("semantic"):
+                model, x = by_levels, self.gap_levels.place(features)
         if model is not None:
-            gap_p = model.probability(features)
+            gap_p = model.probability(x)
             gap = gap_p >= model.threshold
         else:  # no fitted model shipped: the raw threshold
             gap = best_norm < cfg.gap_threshold
@@ -1102,6 +1119,92 @@ class Matcher:
             confidence=round(best_norm, 4),
             gap_probability=round(gap_p, 4),
             gap_features=features,
+        )
+
+    def word_gap_features(
+        self, query: str, *, limit: int = 5, without: Mapping[str, Set[int]] | None = None
+    ) -> dict[str, float]:
+        """The gap features that come from the words (:data:`bot.matching.levels.WORD_FEATURES`; the meaning ones
+        read as without vectors) as :meth:`search` computes them, with the documents of ``without`` (kind -> ids) left
+        out of every kind's candidates — as if they were not in the register, its IDFs aside. For the register's own
+        levels (:func:`bot.matching.levels.measure_levels`, background work); raises ``QueryError`` as a search."""
+        cfg = self.config
+        gone = without or {}
+        pq = self._parser.parse(query)
+        limit = max(limit, 1)
+        e_kind, p_kind, a_kind = self._kinds["expert"], self._kinds["practice"], self._kinds["answer"]
+        boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
+        pool = max(limit, cfg.evidence_pool)
+        n_concepts = pq.concepts
+        p_gone, a_gone, e_gone = gone.get("practice", ()), gone.get("answer", ()), gone.get("expert", ())
+        p_mask: dict[int, int] = {}
+        a_mask: dict[int, int] = {}
+        e_mask: dict[int, int] = {}
+        p_free = self._common_concepts(p_kind, pq.groups)
+        # the top ``limit`` of what is left is among the top ``limit`` + (documents left out)
+        p_raw = self._score(
+            p_kind,
+            pq.groups,
+            k=limit + len(p_gone),
+            boost_max=boost_max,
+            concepts=n_concepts,
+            masks=p_mask,
+            free=p_free,
+        )
+        a_raw = self._score(a_kind, pq.groups, k=limit + len(a_gone), boost_max=1.0, concepts=n_concepts, masks=a_mask)
+        for raw, left_out in ((p_raw, p_gone), (a_raw, a_gone)):
+            for doc_id in left_out:
+                raw.pop(doc_id, None)
+        self._cover(p_raw, p_mask, n_concepts, free=p_free)
+        self._cover(a_raw, a_mask, n_concepts)
+        p_by_expert: dict[int, list[tuple[float, int]]] = {}
+        for pid, s in _largest(p_raw, pool):
+            eid = p_kind.docs[pid].contact_expert_id  # type: ignore[union-attr]
+            if eid is not None and eid in e_kind.docs and eid not in e_gone:
+                p_by_expert.setdefault(eid, []).append((s, pid))
+        a_by_expert: dict[int, list[tuple[float, int]]] = {}
+        for aid, s in _largest(a_raw, pool):
+            eid = a_kind.docs[aid].expert_id  # type: ignore[union-attr]
+            if eid is not None and eid in e_kind.docs and eid not in e_gone:
+                a_by_expert.setdefault(eid, []).append((s, aid))
+        e_raw = self._score(
+            e_kind,
+            pq.groups,
+            k=limit + len(e_gone),
+            boost_max=boost_max,
+            forced=p_by_expert.keys() | a_by_expert.keys(),
+            concepts=n_concepts,
+            masks=e_mask,
+        )
+        for doc_id in e_gone:
+            e_raw.pop(doc_id, None)
+        for by, weight, ev_mask in (
+            (p_by_expert, cfg.practice_evidence, p_mask),
+            (a_by_expert, cfg.answer_evidence, a_mask),
+        ):
+            for eid, items in by.items():
+                scores = [s for s, _ in items]
+                top = max(scores)
+                e_raw[eid] = e_raw.get(eid, 0.0) + weight * (top + cfg.evidence_decay * (sum(scores) - top))
+                for _, ev_id in items:
+                    e_mask[eid] = e_mask.get(eid, 0) | ev_mask.get(ev_id, 0)
+        self._cover(e_raw, e_mask, n_concepts)
+        if not pq.groups:  # only a city / organisation was named (as in a search)
+            for kind, raw in ((e_kind, e_raw), (p_kind, p_raw), (a_kind, a_raw)):
+                for doc_id in kind.docs:
+                    if doc_id not in gone.get(kind.name, ()) and self._boost(kind, doc_id, pq) > 1.0:
+                        raw[doc_id] = 1.0
+        weights = self._weights(pq)
+        e_ideal = sum(weights.expert) or 1.0
+        p_ideal = sum(weights.practice) or 1.0
+        top_id = None
+        if e_raw:
+            top_score = max(e_raw.values())
+            top_id = min(compress(e_raw, map(eq, e_raw.values(), repeat(top_score))))
+        best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
+        lexical_top = {d for d, _ in _largest(e_raw, 3)}
+        return self._gap_features(
+            pq, top_id, best_norm, weights, NO_SIMILARITY, NO_SIMILARITY, p_raw, p_ideal, lexical_top
         )
 
     def _rank_experts(
