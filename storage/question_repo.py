@@ -20,6 +20,7 @@ from storage.models import (
     RoutingStatus,
     Theme,
     Visibility,
+    gap_key,
 )
 
 # --- questions -----------------------------------------------------------------------------------------------------
@@ -254,12 +255,11 @@ def create_knowledge_gap(
 
 
 def count_knowledge_gaps(session: Session, *, start: datetime, end: datetime) -> int:
-    """Knowledge gaps recorded in ``[start, end)``, one per asker and wording: someone asking the same again adds
+    """Knowledge gaps recorded in ``[start, end)``, one per asker and ``gap_key``: someone asking the same again adds
     nothing (the digest's count); gaps without a known asker count as one person's."""
-    asked = (
-        select(func.coalesce(KnowledgeGap.asker_slack_id, ""), func.lower(func.trim(KnowledgeGap.normalized)))
+    rows = session.execute(
+        select(KnowledgeGap.asker_slack_id, KnowledgeGap.normalized, KnowledgeGap.query)
         .where(KnowledgeGap.created_at >= start, KnowledgeGap.created_at < end)
         .distinct()
-        .subquery()
     )
-    return int(session.scalar(select(func.count()).select_from(asked)) or 0)
+    return len({(asker or "", gap_key(normalized, query)) for asker, normalized, query in rows})
