@@ -263,3 +263,25 @@ def count_knowledge_gaps(session: Session, *, start: datetime, end: datetime) ->
         .distinct()
     )
     return len({(asker or "", gap_key(normalized, query)) for asker, normalized, query in rows})
+
+
+def list_knowledge_gap_keys(
+    session: Session, *, since: datetime, after_id: int = 0, limit: int = 500
+) -> list[tuple[int, str, str]]:
+    """(id, query, stored key) of the gaps recorded since ``since`` with an id above ``after_id``, by id."""
+    rows = session.execute(
+        select(KnowledgeGap.id, KnowledgeGap.query, KnowledgeGap.normalized)
+        .where(KnowledgeGap.created_at >= since, KnowledgeGap.id > after_id)
+        .order_by(KnowledgeGap.id)
+        .limit(limit)
+    )
+    return [(gid, query, normalized) for gid, query, normalized in rows]
+
+
+def update_knowledge_gap_keys(session: Session, *, keys: Mapping[int, str]) -> int:
+    """Store these gaps' keys (id -> ``normalized``); how many rows changed."""
+    changed = 0
+    for gap_id, key in keys.items():
+        result = session.execute(update(KnowledgeGap).where(KnowledgeGap.id == gap_id).values(normalized=key))
+        changed += result.rowcount or 0  # type: ignore[attr-defined]
+    return changed
