@@ -275,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     require()
     from fit_gap_model import PRECISION_FLOOR, LeftOut, decision_threshold, leave_one_register_out  # noqa: PLC0415
+
     if CACHE.exists() and not args.refresh:
         rows: Rows = json.loads(CACHE.read_text(encoding="utf-8"))
     else:
