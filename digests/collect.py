@@ -172,7 +172,7 @@ def _group_gaps(
             private_channel=private_channel,
         ):
             continue
-        group = (gap.normalized or gap.query).strip().casefold()
+        group = gap.key
         if not group or not gap.query.strip():
             continue
         for key in _theme_keys(list(gap.themes or []), wanted):

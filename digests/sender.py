@@ -15,18 +15,20 @@ The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messag
 
 A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); ``RetryLaterError``
 (Slack's rate limit with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly
-when that wait ends: no sender, this one or another replica's, takes it up before then (every takeover is the
-database's compare-and-set on a stale claim), nor later than needed; any other exception is recorded on the run,
-which stays claimed and is resumed once stale.
+when that wait ends, counted from the refusal (``clock``, or the run's ``now`` plus the time this sender measured
+since it started), not from the run's start: no sender, this one or another replica's, takes it up before then
+(every takeover is the database's compare-and-set on a stale claim), nor later than needed; any other exception is
+recorded on the run, which stays claimed and is resumed once stale.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from time import monotonic
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -78,6 +80,16 @@ class SendResult:
     error: str = ""
 
 
+Clock = Callable[[], datetime]
+
+
+def elapsed_clock(now: datetime) -> Clock:
+    """A clock that reads ``now`` plus the time measured since it was made (for a caller that injects only
+    ``now``: a run that took a while still knows when a refusal came)."""
+    started = monotonic()
+    return lambda: now + timedelta(seconds=monotonic() - started)
+
+
 def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
@@ -121,12 +133,15 @@ def send_digest(
     data: DigestData | None = None,
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
+    clock: Clock | None = None,
 ) -> SendResult:
     """Claim, build and post the channel's digest for ``period`` (at most once; resumes a crashed run).
 
     ``data`` may be given when it was collected already for the same window (``collect_for(..., all_themes=True)``
-    is shared by every channel with the same schedule).
+    is shared by every channel with the same schedule). ``clock``: read when Slack refuses a part (its Retry-After
+    counts from then); by default ``now`` plus the time measured since this call began.
     """
+    clock = clock or elapsed_clock(now)
     period = parse_period(period)
     claim = _claim(db, channel_id=channel_id, period=period, now=now, worker_id=worker_id, stale_after=stale_after)
     if isinstance(claim, SendStatus):
@@ -160,7 +175,7 @@ def send_digest(
             return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, resumed=resumed)
 
     return _post_parts(
-        db, outlet, messages, claim, worker_id=worker_id, now=now, period=period, stale_after=stale_after
+        db, outlet, messages, claim, worker_id=worker_id, now=now, clock=clock, period=period, stale_after=stale_after
     )
 
 
@@ -173,12 +188,14 @@ def send_due_digests(
     stale_after: timedelta = STALE_AFTER,
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
+    clock: Clock | None = None,
 ) -> list[SendResult]:
     """Send every digest that is due now (``due_digests``), one channel after the other.
 
     The data is collected once per distinct window (channels with the same schedule share it). One channel's
-    failure does not stop the others.
+    failure does not stop the others. ``clock``: as for ``send_digest`` (by default measured from this call's start).
     """
+    clock = clock or elapsed_clock(now)
     with db.session() as session:
         due = [
             (SubscriptionView.from_subscription(s), period)
@@ -204,6 +221,7 @@ def send_due_digests(
                     stale_after=stale_after,
                     data=cache[window],
                     tz=tz,
+                    clock=clock,
                 )
             )
         except Exception as exc:
@@ -262,6 +280,7 @@ def _post_parts(
     *,
     worker_id: str,
     now: datetime,
+    clock: Clock,
     period: str,
     stale_after: timedelta,
 ) -> SendResult:
@@ -285,7 +304,7 @@ def _post_parts(
                 )
             return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
         except RetryLaterError as exc:
-            resume_at = now + timedelta(seconds=exc.seconds)
+            resume_at = clock() + timedelta(seconds=exc.seconds)  # Slack's wait counts from its refusal
             log.warning(
                 "digest %s %s: part %d/%d not posted: Slack asked to wait %d s; resumed from %s",
                 channel_id,

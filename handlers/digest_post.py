@@ -23,7 +23,7 @@ from digests.model import DigestData, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
-from digests.sender import SendResult
+from digests.sender import Clock, SendResult
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
 from handlers.kit import Rendered
@@ -150,6 +150,7 @@ def send_digest(
     limits: DigestLimits = DEFAULT_LIMITS,
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
+    clock: Clock | None = None,
 ) -> SendResult:
     """``digests.sender.send_digest`` in Slack: the channel's digest for ``period``, at most once."""
     return sender.send_digest(
@@ -163,6 +164,7 @@ def send_digest(
         data=data,
         private_channel=private_channel,
         tz=tz,
+        clock=clock,
     )
 
 
@@ -177,6 +179,7 @@ def send_due_digests(
     limits: DigestLimits = DEFAULT_LIMITS,
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
+    clock: Clock | None = None,
 ) -> list[SendResult]:
     """``digests.sender.send_due_digests`` in Slack: every digest due now."""
     return sender.send_due_digests(
@@ -187,6 +190,7 @@ def send_due_digests(
         stale_after=stale_after,
         private_channel=private_channel,
         tz=tz,
+        clock=clock,
     )
 
 

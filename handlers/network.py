@@ -12,8 +12,11 @@ Any other failure of that ``users.info`` (a 5xx, a rate limit, no answer in time
 acknowledged at once all the same (asked with a short timeout and no retry, so the ack stays within Slack's 3 s
 and Slack neither shows its own timeout nor retries), the person gets one message ("could not check who you are,
 try again"), one ``network check failed ref=…`` line is logged, and nothing is recorded, searched or routed. A
-redelivery of that same request (Slack's retry, by its event id or trigger id) is acknowledged and ignored, in
-this process for ``UNCHECKED_TTL``: the person was told once and tries again with a request of their own.
+redelivery of that same request (Slack's retry, by its event id or trigger id) is acknowledged and ignored: the
+person was told once and tries again with a request of their own. This process remembers it for ``UNCHECKED_TTL``;
+every other process sharing the database learns it from the deduplication keys Slack deliveries already claim
+(``bot.inbox``, ``processed_events``, kept for their retention): the key is written after the acknowledgement, on
+the gate's own pool, and read only where the payload alone does not decide (where ``users.info`` had failed).
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import PlainTextObject
 from slack_sdk.models.views import View
 
+from bot import inbox as inbox_core
 from bot.i18n import locale_language, t
 from bot.network import Network, is_inside
 from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
 from handlers.kit import section
 from handlers.services import Services, SlackUnavailableError
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,7 @@ REFUSED_ACTION = "use wieweet from outside the network"
 CHECK_TIMEOUT = 2
 UNCHECKED_TTL = 600.0  # seconds a request told "could not check" is remembered, so Slack's retry says nothing more
 UNCHECKED_KEPT = 10_000
+UNCHECKED_KIND = "network_unchecked"  # the deduplication key's kind: a request told "could not check"
 
 
 class Unchecked(Exception):
@@ -150,12 +156,16 @@ class NetworkGate:
         *,
         client: WebClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        database: Database | None = None,
     ) -> None:
+        """``database``: where the requests told "could not check" are noted for the other processes (None: in
+        this process only)."""
         self.services = services
         self.network = network
         self.client = client  # ``quick_client``; None: the request's own client
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outside")
         self._unchecked = SeenOnce(clock=clock)
+        self._database = database
 
     def inside(self, *, client: WebClient, body: Mapping[str, Any], user_id: str) -> tuple[bool, str, str | None]:
         """Whether ``user_id`` is inside; the team it was decided on (for the log) and the locale Slack gave.
@@ -180,7 +190,7 @@ class NetworkGate:
         if not user_id or user_id == context.bot_user_id:  # no person acts (url checks, edits, the bot's own posts)
             return next()
         delivery = delivery_id(body)
-        if delivery is not None and self._unchecked.seen(delivery):  # Slack's retry of a request told already
+        if delivery is not None and self._told_before(delivery, body):  # Slack's retry of a request told already
             log.info("network check: redelivery of %s ignored (told before)", delivery.split(":", 1)[0])
             return self._answer(body, context, None)
         ref = str(context.get(REF) or uuid.uuid4().hex[:12])
@@ -190,7 +200,7 @@ class NetworkGate:
             context[REF] = ref
             log.warning("network check failed ref=%s user=%s: %s", ref, user_id, exc)
             if delivery is not None:
-                self._unchecked.remember(delivery)
+                self._remember(delivery)
             lang = self.services.locales.cached(user_id) or self.services.locales.default_language
             return self._answer(body, context, t("network.unchecked", lang), unchecked=True)
         if inside:
@@ -199,6 +209,36 @@ class NetworkGate:
         log_refusal(ref=ref, user=user_id, action=REFUSED_ACTION, target=f"team:{team}")
         lang = locale_language(locale, self.services.locales.default_language)
         return self._answer(body, context, t("network.outside", lang))
+
+    def _told_before(self, delivery: str, body: Mapping[str, Any]) -> bool:
+        """Whether this delivery was told "could not check": here, or by another process (asked of the database
+        only when the payload alone does not decide, as it did not then)."""
+        if self._unchecked.seen(delivery):
+            return True
+        if self._database is None or is_inside(self.network, team=claimed_team(body)) is not None:
+            return False
+        try:
+            return inbox_core.delivery_claimed(self._database, key=f"{UNCHECKED_KIND}:{delivery}")
+        except Exception:  # the database cannot say: checked as a new request (Slack is asked again)
+            log.warning("network check: could not read whether %s was told before", delivery, exc_info=True)
+            return False
+
+    def _remember(self, delivery: str) -> None:
+        """Remember a delivery told "could not check": here at once, for the other processes after the ack."""
+        self._unchecked.remember(delivery)
+        database = self._database
+        if database is None:
+            return
+        now = self.services.clock()
+
+        def note() -> None:
+            try:
+                with database.session() as session:
+                    inbox_core.claim_delivery(session, key=f"{UNCHECKED_KIND}:{delivery}", kind=UNCHECKED_KIND, now=now)
+            except Exception:  # only this process knows then: logged, the person was told all the same
+                log.warning("network check: could not note %s for the other processes", delivery, exc_info=True)
+
+        self._pool.submit(note)
 
     def _answer(
         self,
@@ -259,7 +299,7 @@ def _addressed_to_the_bot(event: Mapping[str, Any]) -> bool:
 
 def register(app: App, services: Services, network: Network) -> None:
     """The gate, after the middleware that marks Socket Mode requests verified (its errors are answered)."""
-    gate = NetworkGate(services, network, client=quick_client(app.client))
+    gate = NetworkGate(services, network, client=quick_client(app.client), database=services.db)
 
     @app.middleware
     def network_gate(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:

@@ -40,7 +40,7 @@ from storage.schema.digests import DigestRun, DigestSubscription
 from storage.schema.needs import NeedFit, NeedItem, NeedProposal, NeedTopic
 from storage.schema.questions import Answer, ExpertDecline, Question, QuestionEvent, Routing, Timer, question_themes
 from storage.schema.register import AuditLog, Expert, Practice, Theme, expert_themes, practice_themes
-from storage.schema.search import Embedding, Feedback, KnowledgeGap, SearchLog
+from storage.schema.search import Embedding, Feedback, KnowledgeGap, SearchLog, gap_key
 
 __all__ = [
     "Answer",
@@ -83,6 +83,7 @@ __all__ = [
     "UTCDateTime",
     "Visibility",
     "expert_themes",
+    "gap_key",
     "practice_themes",
     "question_themes",
     "utcnow",

@@ -31,6 +31,7 @@ from storage.models import (
     Question,
     RecordStatus,
     SearchLog,
+    gap_key,
     question_themes,
 )
 
@@ -60,7 +61,7 @@ class NeedSource(NamedTuple):
     answered_at: datetime | None
     status: str  # a question's status; "gap" for a gap
     themes: tuple[str, ...]
-    wording: str = ""  # a gap's normalised query: the same asker asking it again is one need (the digest's rule)
+    wording: str = ""  # a gap's ``gap_key``: the same asker asking it again is one need (the digest's rule)
 
 
 def claim_needs_lock(session: Session, *, wait: bool = True) -> bool:
@@ -178,7 +179,7 @@ def _source_queries() -> tuple[Any, Any, Any]:
         KnowledgeGap.channel_id,
         KnowledgeGap.channel_is_private,
         KnowledgeGap.themes,
-        func.lower(func.trim(KnowledgeGap.normalized)),
+        KnowledgeGap.normalized,
     )
     theme_rows = select(question_themes.c.question_id, question_themes.c.theme_key).order_by(
         question_themes.c.question_id, question_themes.c.theme_key
@@ -228,9 +229,10 @@ def _sources(session: Session, questions: Any, gaps: Any, theme_rows: Any) -> li
         )
         for qid, qtext, created, asker, visibility, channel, private, answered, status in session.execute(questions)
     ]
-    out.extend(  # a gap's wording: its normalised query, folded
-        NeedSource(f"g:{gid}", text, at, asker, "public", channel, bool(private), None, "gap", tuple(keys or ()), w)
-        for gid, text, at, asker, channel, private, keys, w in session.execute(gaps)
+    out.extend(  # a gap's wording: its ``gap_key``
+        NeedSource(f"g:{gid}", text, at, asker, "public", channel, bool(private), None, "gap", tuple(ks or ()), key)
+        for gid, text, at, asker, channel, private, ks, w in session.execute(gaps)
+        for key in (gap_key(w, text),)
     )
     out.sort(key=lambda s: (s.created_at, s.key))
     return out

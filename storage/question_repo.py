@@ -20,6 +20,7 @@ from storage.models import (
     RoutingStatus,
     Theme,
     Visibility,
+    gap_key,
 )
 
 # --- questions -----------------------------------------------------------------------------------------------------
@@ -254,12 +255,33 @@ def create_knowledge_gap(
 
 
 def count_knowledge_gaps(session: Session, *, start: datetime, end: datetime) -> int:
-    """Knowledge gaps recorded in ``[start, end)``, one per asker and wording: someone asking the same again adds
+    """Knowledge gaps recorded in ``[start, end)``, one per asker and ``gap_key``: someone asking the same again adds
     nothing (the digest's count); gaps without a known asker count as one person's."""
-    asked = (
-        select(func.coalesce(KnowledgeGap.asker_slack_id, ""), func.lower(func.trim(KnowledgeGap.normalized)))
+    rows = session.execute(
+        select(KnowledgeGap.asker_slack_id, KnowledgeGap.normalized, KnowledgeGap.query)
         .where(KnowledgeGap.created_at >= start, KnowledgeGap.created_at < end)
         .distinct()
-        .subquery()
     )
-    return int(session.scalar(select(func.count()).select_from(asked)) or 0)
+    return len({(asker or "", gap_key(normalized, query)) for asker, normalized, query in rows})
+
+
+def list_knowledge_gap_keys(
+    session: Session, *, since: datetime, after_id: int = 0, limit: int = 500
+) -> list[tuple[int, str, str]]:
+    """(id, query, stored key) of the gaps recorded since ``since`` with an id above ``after_id``, by id."""
+    rows = session.execute(
+        select(KnowledgeGap.id, KnowledgeGap.query, KnowledgeGap.normalized)
+        .where(KnowledgeGap.created_at >= since, KnowledgeGap.id > after_id)
+        .order_by(KnowledgeGap.id)
+        .limit(limit)
+    )
+    return [(gid, query, normalized) for gid, query, normalized in rows]
+
+
+def update_knowledge_gap_keys(session: Session, *, keys: Mapping[int, str]) -> int:
+    """Store these gaps' keys (id -> ``normalized``); how many rows changed."""
+    changed = 0
+    for gap_id, key in keys.items():
+        result = session.execute(update(KnowledgeGap).where(KnowledgeGap.id == gap_id).values(normalized=key))
+        changed += result.rowcount or 0  # type: ignore[attr-defined]
+    return changed

@@ -80,13 +80,13 @@ def _hours(value: float | None) -> str:
 def _print_overview(overview: NeedsOverview) -> None:
     echo(f"Knowledge needs {overview.period}: {overview.items} question(s) and gap(s), {len(overview.topics)} topic(s)")
     echo(
-        f"{'#':>5}  {'topic':<44} {'q':>3} {'gap':>3} {'org':>3} {'city':>4} {'answ':>4} {'median':>8}  "
+        f"{'#':>5}  {'topic':<44} {'q':>3} {'gap':>3} {'askers':>6} {'org':>3} {'city':>4} {'answ':>4} {'median':>8}  "
         f"{'expertise':<9} {'trend':<7} proposal"
     )
     for t in overview.topics:
         label = (t.label or f"(private questions only; themes: {', '.join(t.themes) or '-'})")[:44]
         echo(
-            f"{t.id:>5}  {label:<44} {t.questions:>3} {t.gaps:>3} {t.organisations:>3} {t.cities:>4} "
+            f"{t.id:>5}  {label:<44} {t.questions:>3} {t.gaps:>3} {t.askers:>6} {t.organisations:>3} {t.cities:>4} "
             f"{t.answered:>4} {_hours(t.median_answer_hours):>8}  {t.coverage:<9} {t.trend:<7} "
             f"{'#' + str(t.proposal_id) if t.proposal_id else '-'}"
         )
@@ -133,7 +133,7 @@ def needs_group(
     """The network's knowledge needs: questions and knowledge gaps grouped into topics.
 
     Groups the questions and gaps not placed yet (incremental; a topic keeps its number and label), then lists the
-    period's topics, the most asked first: questions, gaps, distinct organisations and cities of the askers,
+    period's topics, the most asked first: questions, gaps, distinct askers and their organisations and cities,
     answered and median time to answer, whether anyone in the register covers it (covered / weak / none), and
     the trend against the previous periods. Private and anonymous questions are counted, never quoted.
 

@@ -5,9 +5,11 @@ practices, themes and answered questions made through this process's sessions (S
 the index is never rebuilt per query. ``ask`` is what the CLI, the console and Slack all call.
 
 The modules: ``index`` (``KnowledgeBase``: building, following changes, asking), ``vectors`` (the meaning
-signal's stored vectors and their background filling) and ``search_access`` (who may use a search's buttons).
+signal's stored vectors and their background filling), ``gap_keys`` (knowledge gaps' grouping keys, rebuilt when
+the analysis changes) and ``search_access`` (who may use a search's buttons).
 """
 
+from bot.knowledge.gap_keys import GAP_KEY_WINDOW, current_gap_key, rebuild_gap_keys
 from bot.knowledge.index import (
     SYNC_OVERLAP,
     AskOutcome,
@@ -31,6 +33,7 @@ from bot.knowledge.search_access import (
 from bot.knowledge.vectors import BackgroundEmbedding, DatabaseVectorStore, semantic_enabled
 
 __all__ = [
+    "GAP_KEY_WINDOW",
     "SEARCH_ASK",
     "SEARCH_FEEDBACK",
     "SEARCH_MORE",
@@ -42,9 +45,11 @@ __all__ = [
     "KnowledgeBase",
     "MemberOf",
     "claim_search_share",
+    "current_gap_key",
     "get_search_for",
     "mark_search_posted",
     "normalise_gap_query",
+    "rebuild_gap_keys",
     "record_feedback",
     "release_search_share",
     "result_summary",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from bot.knowledge.gap_keys import key_of_terms
 from bot.knowledge.vectors import DatabaseVectorStore, _LazyEmbedder, semantic_enabled
 from bot.matching import loader
 from bot.matching import semantic as meaning
@@ -413,9 +413,9 @@ def _documents(matcher: Matcher) -> dict[str, Mapping[int, object]]:
 
 
 def normalise_gap_query(result: SearchResult) -> str:
-    """A stable grouping key for knowledge gaps: the analysed terms, sorted."""
-    key = " ".join(sorted(set(result.terms))) or result.query.casefold()
-    return unicodedata.normalize("NFC", key)[:500]
+    """A grouping key for knowledge gaps: the analysed terms, sorted (``bot.knowledge.gap_keys``: rebuilt when the
+    analysis changes)."""
+    return key_of_terms(result.terms, result.query)
 
 
 def result_summary(result: SearchResult) -> dict[str, Any]:

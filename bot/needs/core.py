@@ -42,7 +42,7 @@ from bot.needs.state import REFIT_GROWTH
 from digests.model import is_public_content
 from storage import needs_repo as repo
 from storage import register_repo
-from storage.models import Availability, Consent, Expert, NeedProposal, ProposalStatus
+from storage.models import Availability, Consent, Expert, NeedProposal, ProposalStatus, gap_key
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,11 @@ def asker_key(source: repo.NeedSource) -> str:
 
 def need_key(source: repo.NeedSource) -> str:
     """What a need is counted by: each question (they are rate-limited and routed), but a gap once per asker and
-    wording, so one source repeating a search makes one need, not hundreds (the digest counts gaps the same way)."""
+    wording (``storage.models.gap_key``), so one source repeating a search makes one need, not hundreds (the digest
+    and the report count gaps the same way)."""
     if not source.key.startswith("g:"):
         return source.key
-    return f"g|{asker_key(source)}|{source.wording or source.text.strip().casefold()}"
+    return f"g|{asker_key(source)}|{source.wording or gap_key(None, source.text)}"
 
 
 def count_needs(sources: Iterable[repo.NeedSource]) -> int:

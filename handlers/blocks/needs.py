@@ -252,7 +252,8 @@ def build_expertise_request(payload: Payload, lang: str) -> Rendered:
 
 
 def topic_line(topic: TopicView, lang: str) -> str:
-    """One topic: label (or its number when it has no shareable wording), figures, coverage and trend."""
+    """One topic: label (or its number when it has no shareable wording), figures (questions and gaps, the people
+    who asked them, their organisations and cities), coverage and trend."""
     label = f"*{escape_truncate(topic.label, 150)}*" if topic.label else t("needs.topic_private", lang, id=topic.id)
     figures = tn(
         "needs.topic_figures",
@@ -260,6 +261,7 @@ def topic_line(topic: TopicView, lang: str) -> str:
         topic.total,
         lang,
         count=topic.total,
+        askers=tn("needs.topic_askers", "needs.topic_askers_plural", topic.askers, lang, count=topic.askers),
         organisations=topic.organisations,
         cities=topic.cities,
     )

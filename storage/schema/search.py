@@ -6,6 +6,8 @@ Part of the schema (``storage.models`` gathers every table; import the models fr
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +15,16 @@ from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, utcnow
+
+_NOT_A_WORD = re.compile(r"[\W_]+")
+
+
+def gap_key(normalized: str | None, query: str) -> str:
+    """What knowledge gaps are grouped and counted by (the digest, the knowledge needs and the needs report all use
+    this): the stored normalised query — else the query — folded: case (``casefold``, not the database's
+    ``lower``, which folds only A-Z on SQLite), spaces and punctuation. Empty: nothing to count."""
+    text = unicodedata.normalize("NFC", normalized or query).casefold()
+    return " ".join(_NOT_A_WORD.split(text)).strip()
 
 
 class KnowledgeGap(Base):
@@ -29,6 +41,11 @@ class KnowledgeGap(Base):
     channel_is_private: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(20), default="cli")  # cli | console | slack
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    @property
+    def key(self) -> str:
+        """``gap_key`` of this gap."""
+        return gap_key(self.normalized, self.query)
 
 
 class SearchLog(Base):

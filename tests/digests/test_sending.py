@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web import SlackResponse
 
-from digests.errors import PermanentPostError
+from digests import sender as sender_module
+from digests.errors import PermanentPostError, RetryLaterError
 from digests.model import SubscriptionView
 from digests.schedule import STALE_AFTER
 from digests.sender import SendStatus, collect_for
@@ -270,6 +271,56 @@ def test_a_rate_limited_digest_is_resumed_no_earlier_than_slack_asked_by_any_rep
     for db, worker in ((database, "w1"), (other_database, "w3")):  # once per channel per week
         assert send_due_digests(db, now=asked + timedelta(hours=1), worker_id=worker, post=post) == []
     assert slack.posts == 1
+
+
+class SlowThenLimitedSlack:
+    """Each post takes ``spent`` on the injected clock; the ``limit_at``-th post (0-based) is refused with a
+    Retry-After of ``wait`` seconds."""
+
+    def __init__(self, clock: list[datetime], *, spent: timedelta, wait: int, limit_at: int) -> None:
+        self.clock, self.spent, self.wait, self.limit_at, self.posts = clock, spent, wait, limit_at, 0
+
+    def post(self, channel: str, blocks: list[Block], text: str) -> str:
+        self.clock[0] += self.spent
+        if self.posts == self.limit_at:
+            self.limit_at = -1
+            raise RetryLaterError(self.wait)
+        self.posts += 1
+        return f"1764000000.{self.posts:06d}"
+
+
+def test_slacks_retry_after_is_counted_from_the_refusal_not_from_the_runs_start(
+    database: Database, other_database: Database
+) -> None:
+    seed_busy_week(database)
+    subscribe(database)
+    clock = [NOW]
+    slack = SlowThenLimitedSlack(clock, spent=timedelta(minutes=4), wait=20 * 60, limit_at=1)
+    first = send_due_digests(database, now=NOW, worker_id="w1", post=slack.post, limits=SMALL, clock=lambda: clock[0])
+    assert [r.status for r in first] == [SendStatus.RETRY] and first[0].parts_posted == 1
+    refused_at = NOW + timedelta(minutes=8)  # one post and the refused second, four minutes each
+    assert clock[0] == refused_at
+    asked = refused_at + timedelta(seconds=20 * 60)
+    for at in (NOW + timedelta(seconds=20 * 60, milliseconds=1), asked - timedelta(seconds=1)):
+        assert send_due_digests(other_database, now=at, worker_id="w2", post=slack.post, limits=SMALL) == []
+    assert slack.posts == 1
+    done = send_due_digests(
+        other_database, now=asked + timedelta(seconds=1), worker_id="w2", post=slack.post, limits=SMALL
+    )
+    assert [r.status for r in done] == [SendStatus.SENT] and done[0].resumed
+
+
+def test_without_a_clock_the_retry_after_is_counted_from_the_run_start_plus_the_time_measured(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_busy_week(database, practices=3)
+    subscribe(database)
+    ticks = iter([100.0, 100.0 + 7 * 60])  # the sender's monotonic reading at the start and at the refusal
+    monkeypatch.setattr(sender_module, "monotonic", lambda: next(ticks))
+    refused = FakeSlack(error=RetryLaterError(20 * 60))
+    result = send_digest(database, channel_id="C0DIGEST", period=PERIOD, now=NOW, worker_id="w1", post=refused.post)
+    assert result.status is SendStatus.RETRY
+    assert run_of(database).claimed_at == NOW + timedelta(minutes=7, seconds=20 * 60) - STALE_AFTER
 
 
 def test_permanent_error_marks_the_run_failed_for_the_week(database: Database) -> None:

@@ -17,6 +17,7 @@ from handlers.blocks.needs import (
     build_needs_proposal,
     proposal_payload,
     status_invited,
+    topic_line,
 )
 from handlers.outbox import STAFF_KINDS, render_message
 from storage.models import OutboxKind, OutboxMessage
@@ -75,6 +76,19 @@ def test_overview_and_home_section_quote_only_labels_and_escape_them(network: Ne
         assert "#99" in dumped
     assert "Kennisbehoeften 2026-Q4" in _dump(build_needs_overview(shaped, "nl"))
     assert "Knowledge needs" in _dump(build_needs_home_section(shaped, "en"))
+
+
+def test_a_topic_line_says_how_many_people_asked(network: Network) -> None:
+    with network.database.session() as session:
+        network.service.update_topics(session, now=NOW)
+        overview = network.service.overview(session, actor=STAFF, period=parse_period("2026-Q4"), now=NOW)
+    topic = replace(overview.topics[0], questions=4, gaps=1, askers=3, organisations=2, cities=2)
+    assert "5 vragen van 3 personen · 2 organisaties" in topic_line(topic, "nl")
+    assert "5 questions by 3 people · 2 organisations" in topic_line(topic, "en")
+    one = replace(topic, questions=1, gaps=0, askers=1)
+    assert "1 vraag van 1 persoon ·" in topic_line(one, "nl") and "1 question by 1 person ·" in topic_line(one, "en")
+    home = _dump(build_needs_home_section(replace(overview, topics=(topic,)), "nl"))
+    assert "5 vragen van 3 personen" in home
 
 
 def test_invite_modal_names_the_people_and_prefills_the_channel() -> None:

@@ -118,6 +118,11 @@ def test_cli_needs_json_and_report(network: Network, database_url: str, tmp_path
     assert data["period"] == PERIOD and data["topics"][0]["organisations"] == 4
     text = wieweet(database_url, "needs", "--period", PERIOD, "--now", NOW_ARG)
     assert "Knowledge needs 2026-Q4" in text.output and "covered" in text.output
+    header, first = text.output.splitlines()[1:3]  # the askers figure the JSON has, in a column of its own
+    assert header.split()[2:7] == ["q", "gap", "askers", "org", "city"]
+    top = data["topics"][0]
+    figures = f"{top['questions']:>3} {top['gaps']:>3} {top['askers']:>6} {top['organisations']:>3} {top['cities']:>4}"
+    assert top["askers"] > 0 and f" {figures} " in first
     proposals = wieweet(database_url, "needs", "proposals", "--propose", "--now", NOW_ARG)
     assert "1 new proposal(s)" in proposals.output and "An Peeters" in proposals.output
     out = tmp_path / "r.xlsx"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from handlers.channels import is_shared_outside
 from handlers.digest_post import not_shared_outside
 from handlers.network import NetworkGate, claimed_team
 from handlers.services import LocaleCache, Services, SlackUnavailableError
+from storage.db import Database
 
 HOME = Network.of(team_id="T0HOME", allowed_teams=["T0ALLY"])
 GRID = Network.of(team_id="T0HOME", enterprise_id="E0ORG")
@@ -263,3 +265,31 @@ def test_gate_keeps_a_form_open_it_could_not_check_and_ignores_a_redelivery() ->
     clock[0] = 601.0  # long after: the same trigger is no redelivery any more (never, in practice)
     assert run(GateClient(team="T0HOME")).body == "passed"
     gate._pool.shutdown(wait=True)
+
+
+def test_a_redelivery_of_a_request_told_could_not_check_is_ignored_by_another_replica_too(database: Database) -> None:
+    settings = Settings(default_language="nl")
+    now = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    replicas = [  # two processes on one database: what one told, the other knows
+        NetworkGate(
+            Services(settings=settings, db=database, knowledge=None, clock=lambda: now), HOME, database=database
+        )  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    command = {"command": "/wieweet", "text": "wie weet", "trigger_id": "9.8.7", "user_id": "U9", "channel_id": "C1"}
+
+    def run(gate: NetworkGate, body: dict[str, Any], client: GateClient) -> BoltResponse:
+        request = BoltRequest(body=body, mode="socket_mode")
+        request.context["client"] = client
+        request.context["bot_user_id"] = "UBOT"
+        return gate(request, BoltResponse(status=200), lambda: BoltResponse(status=200, body="passed"))
+
+    told = run(replicas[0], command, GateClient(error="internal_error"))
+    assert "nagaan wie je bent" in json.loads(told.body)["text"]
+    replicas[0]._pool.shutdown(wait=True)  # what it told is noted (after the ack, on its own pool)
+    again = run(replicas[1], command, quiet := GateClient(team="T0HOME"))  # Slack's retry reaches the other one
+    assert again.body == "" and quiet.calls == []
+    other = {**command, "trigger_id": "9.8.8"}  # a request of the person's own: checked as usual
+    assert run(replicas[1], other, GateClient(team="T0HOME")).body == "passed"
+    for gate in replicas:
+        gate._pool.shutdown(wait=True)
