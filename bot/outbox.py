@@ -286,6 +286,7 @@ class PracticeReview:
     status: RecordStatus | None = None
     submitted_by: str | None = None
     moderation_note: str = ""
+    version: str = ""  # ``submissions.practice_version`` of what is shown: staff decide on that version
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

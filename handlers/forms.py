@@ -295,13 +295,16 @@ class PracticeForm:
 class PracticeRejectForm:
     ERROR_BLOCK: ClassVar[str] = ids.BLOCK_PRACTICE_REJECT_REASON
     practice_id: int
+    version: str  # the version of the practice staff were shown ("" from a modal opened before versions)
     reason: str
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> Self:
         values = state_values(body)
+        metadata = claims.view_metadata(body)
         return cls(
-            practice_id=claims.metadata_id(claims.view_metadata(body), "practice_id", what="practice"),
+            practice_id=claims.metadata_id(metadata, "practice_id", what="practice"),
+            version=claims.metadata_version(metadata),
             reason=text_value(values, ids.BLOCK_PRACTICE_REJECT_REASON, ids.INPUT_PRACTICE_REJECT_REASON).strip(),
         )
 
