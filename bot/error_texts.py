@@ -67,6 +67,7 @@ ERROR_KEYS: Mapping[str, str] = {
     # the registers: profiles and practices (bot.register)
     "invalid_record": N_("error.invalid_record"),
     "profile_state": N_("error.profile_state"),
+    "profile_changed": N_("error.profile_changed"),
     "no_expert": N_("error.no_expert"),
     "already_moderated": N_("error.already_moderated"),
     "practice_changed": N_("error.practice_changed"),

@@ -40,6 +40,10 @@ def _practice_version(turn: Turn) -> claims.Versioned:
     return claims.PRACTICE.version_in(turn.body)
 
 
+def _profile_version(turn: Turn) -> claims.Versioned:
+    return claims.EXPERT.version_in(turn.body)
+
+
 def register(app: App, services: Services) -> None:
     def plain(action: ActionId, handler: Callable[[Turn], None]) -> None:
         app.action(action)(listener(services, Kind.ACTION, handler, ack_first=True))
@@ -73,8 +77,8 @@ def register(app: App, services: Services) -> None:
     changes(ids.ACTION_HOME_OPT_OUT, profiles.handle_opt_out, claims.EXPERT)
     changes(ids.ACTION_CONSENT_CONFIRM, profiles.handle_consent_confirm, claims.EXPERT)
     changes(ids.ACTION_CONSENT_WITHDRAW, profiles.handle_consent_withdraw, claims.EXPERT)
-    changes(ids.ACTION_PROFILE_APPROVE, profiles.handle_approve, claims.EXPERT)
-    about(ids.ACTION_PROFILE_REJECT, profiles.handle_reject_button, claims.EXPERT)
+    changes_with(ids.ACTION_PROFILE_APPROVE, profiles.handle_approve, claims.EXPERT.version_in)
+    parsed(ids.ACTION_PROFILE_REJECT, profiles.handle_reject_button, _profile_version)
     changes(ids.ACTION_EXPERT_REMOVE, profiles.handle_remove, claims.EXPERT)
     # practices: the staff review, cards, the submitter's edit button
     about(ids.ACTION_PRACTICE_EDIT, practices.handle_edit_button, claims.PRACTICE)

@@ -1,18 +1,23 @@
-"""What staff approve is what they saw; titles of work session notes and links are not a member's to take or bend
-(SQLite + PostgreSQL)."""
+"""What staff approve is what they saw (practices and profiles); titles of work session notes and links are not a
+member's to take or bend (SQLite + PostgreSQL)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
-from bot.register import submissions
+from bot.register import profiles, submissions
+from bot.register.profiles import ProfileChanged
 from bot.register.submissions import InvalidRecord, PracticeChanged
 from bot.register.themes import ensure_default_themes
 from storage import register_repo
 from storage.db import Database
-from storage.models import OutboxKind, RecordStatus
+from storage.models import OutboxKind, OutboxMessage, RecordStatus
+from tests.register.test_profiles import FORM as PROFILE
+from tests.register.test_profiles import expert as profile
+from tests.register.test_profiles import join, save
 from tests.register.test_submissions import FORM, GRIET, NOW, STAFF, outbox, practice, submit
 
 
@@ -116,3 +121,29 @@ def test_an_http_link_stored_before_stays_until_it_is_changed(db: Database) -> N
         values = {**values, "url": "http://intranet.gent.be/nieuw"}
         submissions.update_practice(session, actor=STAFF, practice_id=old_id, values=values, now=NOW)
     assert [e.code for e in raised.value.errors] == ["insecure_url"]
+
+
+# --- profiles waiting for approval: the same rule ------------------------------------------------------------------
+
+
+def test_a_profile_edited_after_staff_read_it_is_not_decided_unseen(db: Database) -> None:
+    expert_id = join(db, approval_required=True)
+    with db.session() as session:
+        review = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.PROFILE_REVIEW)).one()
+        seen = review.payload["version"]
+    with db.session() as session:  # the owner changes their expertise after staff read the review
+        values = {**PROFILE, "expertise": "iets heel anders"}
+        save(session, GRIET, values=values, now=NOW, expert_id=expert_id, approval_required=True)
+    with db.session() as session:
+        with pytest.raises(ProfileChanged):
+            profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version=seen, now=NOW)
+        with pytest.raises(ProfileChanged):
+            profiles.reject_profile(session, actor=STAFF, expert_id=expert_id, version=seen, reason="x", now=NOW)
+        with pytest.raises(ProfileChanged):  # a button from before versions were shown
+            profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version="", now=NOW)
+    assert profile(db, expert_id).status is RecordStatus.PENDING
+    with db.session() as session:
+        current = profiles.profile_payload(profiles.get_expert(session, expert_id=expert_id)).version
+        assert current != seen
+        profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version=current, now=NOW)
+    assert profile(db, expert_id).status is RecordStatus.PUBLISHED
