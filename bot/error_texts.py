@@ -67,8 +67,10 @@ ERROR_KEYS: Mapping[str, str] = {
     # the registers: profiles and practices (bot.register)
     "invalid_record": N_("error.invalid_record"),
     "profile_state": N_("error.profile_state"),
+    "profile_changed": N_("error.profile_changed"),
     "no_expert": N_("error.no_expert"),
     "already_moderated": N_("error.already_moderated"),
+    "practice_changed": N_("error.practice_changed"),
     "no_practice": N_("error.no_practice"),
     # privacy rights (bot.privacy)
     "privacy_input": N_("error.privacy_input"),
@@ -97,7 +99,10 @@ FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validat
     "unknown_outcome": N_("field.unknown_outcome"),
     "bad_year": N_("field.bad_year"),
     "bad_url": N_("field.bad_url"),
+    "insecure_url": N_("field.insecure_url"),
+    "url_credentials": N_("field.url_credentials"),
     "practice_taken": N_("field.practice_taken"),
+    "title_reserved": N_("field.title_reserved"),
 }
 
 

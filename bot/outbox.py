@@ -253,6 +253,7 @@ class ConsentRequest(ProfilePart):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProfileReview(ProfilePart):
     kind: ClassVar[OutboxKind] = OutboxKind.PROFILE_REVIEW
+    version: str = ""  # ``profiles.profile_version`` of what is shown: staff decide on that version
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -286,6 +287,7 @@ class PracticeReview:
     status: RecordStatus | None = None
     submitted_by: str | None = None
     moderation_note: str = ""
+    version: str = ""  # ``submissions.practice_version`` of what is shown: staff decide on that version
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -31,6 +31,7 @@ MAX_METADATA = 3000  # Slack's limit for private_metadata
 # matched against the whole claim (``fullmatch``: ``$`` would let a trailing newline through)
 _ID = re.compile(r"[0-9]{1,10}")
 _TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
+_VERSION = re.compile(r"[0-9a-f]{1,64}")
 BAD_REFERENCE = "bad_reference"  # the user's message: this button or form is not valid (any more)
 
 
@@ -77,7 +78,10 @@ def clicked_id(body: Mapping[str, Any], *, what: str, block_prefixes: Iterable[s
     from_block = next(
         (s for s in (block_id_suffix(action.get("block_id"), p) for p in block_prefixes) if s is not None), None
     )
-    value = action.get("value")
+    return _agreeing_id(from_block, action.get("value"), what=what)
+
+
+def _agreeing_id(from_block: str | None, value: object, *, what: str) -> int:
     if from_block is None:
         return parse_id(value, what=what)
     block_value = parse_id(from_block, what=what)
@@ -106,6 +110,16 @@ def view_metadata(body: Mapping[str, Any]) -> dict[str, Any]:
 def metadata_id(metadata: Mapping[str, Any], key: str, *, what: str) -> int:
     """A required record id from modal metadata (refused when missing or malformed)."""
     return parse_id(metadata.get(key), what=what)
+
+
+def metadata_version(metadata: Mapping[str, Any]) -> str:
+    """The version of a record a modal is about ("" when absent); refused when malformed."""
+    raw = metadata.get("version")
+    if raw in (None, ""):
+        return ""
+    if not isinstance(raw, str) or not _VERSION.fullmatch(raw):
+        raise malformed("version", raw)
+    return raw
 
 
 def optional_metadata_id(metadata: Mapping[str, Any], key: str, *, what: str) -> int | None:
@@ -174,6 +188,30 @@ class Subject:
 
     def id_in(self, body: Mapping[str, Any]) -> int:
         return clicked_id(body, what=self.what, block_prefixes=self.block_prefixes)
+
+    def version_in(self, body: Mapping[str, Any]) -> Versioned:
+        """A decision button about the version of a record staff were shown: the value is ``"<id>:<version>"``
+        (the block id, when one of ours, names the same id). A value without a version (a button made before
+        versions were shown) gives the version "", which matches none: the service refuses and the message is
+        shown again with the current version."""
+        action = clicked_action(body)
+        raw = action.get("value")
+        head, sep, version = raw.partition(":") if isinstance(raw, str) else (raw, "", "")
+        if sep and not _VERSION.fullmatch(version):
+            raise malformed(f"{self.what} version", raw)
+        from_block = next(
+            (s for s in (block_id_suffix(action.get("block_id"), p) for p in self.block_prefixes) if s is not None),
+            None,
+        )
+        return Versioned(_agreeing_id(from_block, head, what=self.what), version)
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """A record id and the version of it a decision is about ("" when the button showed none)."""
+
+    subject_id: int
+    version: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -260,13 +260,16 @@ class ProfileForm:
 class ProfileRejectForm:
     ERROR_BLOCK: ClassVar[str] = ids.BLOCK_PROFILE_REJECT_REASON
     expert_id: int
+    version: str  # the version of the profile staff were shown ("" from a modal opened before versions)
     reason: str
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> Self:
         values = state_values(body)
+        metadata = claims.view_metadata(body)
         return cls(
-            expert_id=claims.metadata_id(claims.view_metadata(body), "expert_id", what="expert"),
+            expert_id=claims.metadata_id(metadata, "expert_id", what="expert"),
+            version=claims.metadata_version(metadata),
             reason=text_value(values, ids.BLOCK_PROFILE_REJECT_REASON, ids.INPUT_PROFILE_REJECT_REASON).strip(),
         )
 
@@ -295,13 +298,16 @@ class PracticeForm:
 class PracticeRejectForm:
     ERROR_BLOCK: ClassVar[str] = ids.BLOCK_PRACTICE_REJECT_REASON
     practice_id: int
+    version: str  # the version of the practice staff were shown ("" from a modal opened before versions)
     reason: str
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> Self:
         values = state_values(body)
+        metadata = claims.view_metadata(body)
         return cls(
-            practice_id=claims.metadata_id(claims.view_metadata(body), "practice_id", what="practice"),
+            practice_id=claims.metadata_id(metadata, "practice_id", what="practice"),
+            version=claims.metadata_version(metadata),
             reason=text_value(values, ids.BLOCK_PRACTICE_REJECT_REASON, ids.INPUT_PRACTICE_REJECT_REASON).strip(),
         )
 

@@ -116,8 +116,8 @@ ACTION_HOME_REFRESH: Final = "home_refresh"
 BLOCK_HOME_PROFILE_ACTIONS: Final = "home_profile_actions"
 ACTION_CONSENT_CONFIRM: Final = "consent_confirm"  # value: expert id; only the person themselves
 ACTION_CONSENT_WITHDRAW: Final = "consent_withdraw"  # value: expert id; the person or staff
-ACTION_PROFILE_APPROVE: Final = "profile_approve"  # staff; value: expert id
-ACTION_PROFILE_REJECT: Final = "profile_reject"  # staff; value: expert id -> reason modal
+ACTION_PROFILE_APPROVE: Final = "profile_approve"  # staff; value: expert id and version (``versioned_value``)
+ACTION_PROFILE_REJECT: Final = "profile_reject"  # staff; value: as Approve -> reason modal
 VIEW_PROFILE_REJECT: Final = "profile_reject_view"
 BLOCK_PROFILE_REJECT_REASON: Final = "profile_reject_reason"
 INPUT_PROFILE_REJECT_REASON: Final = "profile_reject_reason_input"
@@ -144,8 +144,8 @@ SHORTCUT_SAVE_PRACTICE: Final = "wieweet_save_practice"  # message shortcut "Bew
 VIEW_PRACTICE: Final = "practice_edit"  # the practice modal; private_metadata: {"practice_id": id|null, ...}
 PRACTICE_FIELDS: Final = PRACTICE_COLUMNS  # the practice register's columns, as in the file import
 PRACTICE_BLOCK_PREFIX: Final = "practice_"  # block id "practice_<field>", input action id "practice_<field>_input"
-ACTION_PRACTICE_APPROVE: Final = "practice_approve"  # staff; value: practice id
-ACTION_PRACTICE_REJECT: Final = "practice_reject"  # staff; value: practice id -> reason modal
+ACTION_PRACTICE_APPROVE: Final = "practice_approve"  # staff; value: practice id and version (``versioned_value``)
+ACTION_PRACTICE_REJECT: Final = "practice_reject"  # staff; value: as Approve -> reason modal
 ACTION_PRACTICE_EDIT: Final = "practice_edit_open"  # value: practice id (own waiting submission, or any for staff)
 ACTION_PRACTICE_REMOVE: Final = "practice_remove"  # staff; value: practice id (with a confirm dialog)
 VIEW_PRACTICE_REJECT: Final = "practice_reject_view"
@@ -172,6 +172,12 @@ ACTION_PRIVACY_FORGET: Final = "privacy_forget_me"  # value: the user's own Slac
 def block_id(prefix: str, record_id: int) -> str:
     """``"<prefix>:<id>"``: the block id of buttons about one record."""
     return f"{prefix}:{record_id}"
+
+
+def versioned_value(record_id: int, version: str) -> str:
+    """``"<id>:<version>"``: the value of a staff decision button about the version of a record they were shown
+    (read back by ``handlers.claims.Subject.version_in``)."""
+    return f"{record_id}:{version}" if version else str(record_id)
 
 
 # knowledge needs (issue 15): the proposed work session in the triage channel, its modals, the recruiting DM

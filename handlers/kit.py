@@ -61,7 +61,9 @@ FALLBACK_LIMIT = 3000  # a message's notification text, as wieweet cuts it
 MESSAGE_TEXT_LIMIT = 12_000  # all text of one message together
 
 ELLIPSIS = "…"
-_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
+# http(s), no space or mrkdwn delimiter, and nothing before the host (``https://gent.be@evil.example/`` opens
+# evil.example): such a stored link is shown as its label alone
+_SAFE_URL = re.compile(r"^https?://[^\s<>|/?#@\\]+(?:[/?#][^\s<>|]*)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -106,7 +108,8 @@ def user_mention(user_id: str | None) -> str | None:
 
 
 def link(url: str, label: str, *, limit: int = 300) -> str:
-    """A mrkdwn link when ``url`` is a plain http(s) URL; otherwise just the escaped label."""
+    """A mrkdwn link when ``url`` is a plain http(s) URL; otherwise just the escaped label. Plain http still links:
+    practices stored before https was required keep their link."""
     label_text = escape_truncate(label, limit).replace("|", "¦")
     if url and _SAFE_URL.match(url):
         return f"<{url.replace('&', '&amp;')}|{label_text}>"

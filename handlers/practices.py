@@ -1,7 +1,8 @@
 """Practices from chat in Slack: the practice modal, the "Bewaar als praktijk" shortcut, staff moderation.
 
 Thin listeners: ack, parse, call ``bot.register.submissions`` with the clicking user as the ``Actor``, render with
-``handlers.blocks.practice``, send. Button values carry practice ids only; whether the clicking user may act is
+``handlers.blocks.practice``, send. Button values carry practice ids (Approve and Reject also the version of the
+practice they showed: a practice edited since is not decided unseen); whether the clicking user may act is
 decided by the service layer (a forged payload is refused there, and logged by ``handlers.errors``). Messages the
 service queues (the staff triage post, the submitter's outcome DM) are sent right after the request commits.
 """
@@ -28,6 +29,7 @@ from handlers.blocks.practice import (
     practice_field_errors,
     prefill_from_message,
 )
+from handlers.claims import Versioned
 from handlers.forms import Draft, PracticeForm, PracticeRejectForm, required
 from handlers.kit import Rendered, ThemeChoice, escape_truncate, theme_choices, user_mention
 from handlers.slack_text import question_from_slack
@@ -140,6 +142,8 @@ def check_practice_form(form: PracticeForm, draft: Draft) -> dict[str, str]:
     the service's to check when it saves."""
     _, errors = validate_practice(form.values, themes=ANY_THEME, today=draft.today)
     errors = [e for e in errors if e.column not in form.keep]  # left out of the form, kept as stored when saved
+    if form.practice_id is not None:  # an http link stored before https was required may stay: the service checks
+        errors = [e for e in errors if e.code != "insecure_url"]
     return practice_field_errors(errors, draft.lang) if errors else {}
 
 
@@ -199,18 +203,39 @@ def _decided(turn: Turn, practice: Practice, *, status: str, done_key: str) -> N
         turn.tell(t(done_key, turn.lang, title=escape_truncate(practice.title, 300)))
 
 
-def handle_approve(turn: Turn, practice_id: int) -> None:
-    practice = submissions.approve_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
+def _changed(turn: Turn, practice_id: int) -> None:
+    """A decision on a version staff were not shown (the submitter edited it since): nothing decided; the review
+    message shows the stored version, with buttons for it, and the staff member is told to read it again."""
+    payload = submissions.practice_payload(submissions.get_practice(turn.session, practice_id=practice_id))
+    status = t("practice.review_changed", _staff_lang(turn))
+    _update_review(
+        turn,
+        _review_refs(turn, practice_id),
+        build_practice_review(payload, _staff_lang(turn), status=status),
+        practice_id,
+    )
+    turn.tell(t("error.practice_changed", turn.lang))
+    turn.outcome = f"refused practice {practice_id}: changed since shown"
+
+
+def handle_approve(turn: Turn, claim: Versioned) -> None:
+    try:
+        practice = submissions.approve_practice(
+            turn.session, actor=turn.actor, practice_id=claim.subject_id, version=claim.version, now=turn.now
+        )
+    except submissions.PracticeChanged:
+        _changed(turn, claim.subject_id)
+        return
     turn.queued_messages()
     status = t("practice.review_approved", _staff_lang(turn), staff=_staff_label(turn))
     _decided(turn, practice, status=status, done_key=N_("practice.approved_done"))
     turn.outcome = f"approved practice {practice.id}"
 
 
-def handle_reject_button(turn: Turn, practice_id: int) -> None:
-    # no modal for non-staff; the service checks again on submit
-    turn.actor.require_staff("reject a practice", target=f"practice:{practice_id}")
-    view = build_reject_practice_modal(turn.lang, practice_id=practice_id, metadata={})
+def handle_reject_button(turn: Turn, claim: Versioned) -> None:
+    # no modal for non-staff; the service checks again on submit (with the version this button showed)
+    turn.actor.require_staff("reject a practice", target=f"practice:{claim.subject_id}")
+    view = build_reject_practice_modal(turn.lang, practice_id=claim.subject_id, version=claim.version, metadata={})
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
@@ -218,9 +243,19 @@ def handle_reject_submission(turn: Turn, form: PracticeRejectForm) -> None:
     if not form.reason:
         turn.form_errors({form.ERROR_BLOCK: t("field.missing", turn.lang)})
         return
-    practice = submissions.reject_practice(
-        turn.session, actor=turn.actor, practice_id=form.practice_id, reason=form.reason, now=turn.now
-    )
+    try:
+        practice = submissions.reject_practice(
+            turn.session,
+            actor=turn.actor,
+            practice_id=form.practice_id,
+            version=form.version,
+            reason=form.reason,
+            now=turn.now,
+        )
+    except submissions.PracticeChanged:
+        turn.ack()
+        _changed(turn, form.practice_id)
+        return
     turn.ack()
     turn.queued_messages()
     lang = _staff_lang(turn)

@@ -27,6 +27,7 @@ from handlers.blocks.profile import (
     build_admin_blocks,
     build_consent_done,
     build_profile_modal,
+    build_profile_review,
     build_reject_profile_modal,
     build_review_done,
     expert_card_blocks,
@@ -34,6 +35,7 @@ from handlers.blocks.profile import (
     profile_card,
     profile_text,
 )
+from handlers.claims import Versioned
 from handlers.forms import Draft, ProfileForm, ProfileRejectForm, required
 from handlers.kit import escape_truncate, theme_choices, user_mention
 from handlers.practices import practice_admin_blocks
@@ -151,6 +153,8 @@ def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
     turn.home_changed(turn.user_id, expert.slack_user_id)
     if saved.pending_approval:
         turn.queued_messages()
+        if not saved.created:  # edited while it waits: the staff review shows what they would approve
+            _show_changed(turn, expert)
         text = t("profile.saved_pending", turn.lang)
     elif turn.actor.is_self(expert.slack_user_id):
         text = t("profile.saved", turn.lang)
@@ -252,9 +256,32 @@ def handle_consent_withdraw(turn: Turn, expert_id: int) -> None:
 # --- staff -------------------------------------------------------------------------------------------------------
 
 
-def handle_approve(turn: Turn, expert_id: int) -> None:
+def _show_changed(turn: Turn, expert: Expert) -> None:
+    """The staff review (in the triage channel's language) shows the stored version of a waiting profile, with
+    Approve and Reject for that version, and says it changed since it was posted."""
+    lang = turn.services.settings.default_language
+    review = build_profile_review(profiles.profile_payload(expert), lang, status=t("profile.review_changed", lang))
+    refs = profiles.review_message_refs(turn.session, expert_id=expert.id)
+    turn.update_messages(refs, review.text, list(review.blocks), about=f"expert:{expert.id}")
+
+
+def _changed(turn: Turn, expert_id: int) -> None:
+    """A decision on a version staff were not shown (the owner edited the profile since): nothing decided; the
+    review shows the stored version and the staff member is told to read it again."""
+    _show_changed(turn, profiles.get_expert(turn.session, expert_id=expert_id))
+    turn.tell(t("error.profile_changed", turn.lang))
+    turn.outcome = f"refused expert {expert_id}: changed since shown"
+
+
+def handle_approve(turn: Turn, claim: Versioned) -> None:
     lang = turn.lang  # before the change: looking it up may call Slack, never with a transaction that has written
-    expert = profiles.approve_profile(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
+    try:
+        expert = profiles.approve_profile(
+            turn.session, actor=turn.actor, expert_id=claim.subject_id, version=claim.version, now=turn.now
+        )
+    except profiles.ProfileChanged:
+        _changed(turn, claim.subject_id)
+        return
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
     done = build_review_done(
@@ -268,11 +295,11 @@ def handle_approve(turn: Turn, expert_id: int) -> None:
     turn.home_changed(expert.slack_user_id)
 
 
-def handle_reject_button(turn: Turn, expert_id: int) -> None:
-    # no modal for others; the service checks again
-    turn.actor.require_staff("reject an expert profile", target=f"expert:{expert_id}")
-    profiles.get_expert(turn.session, expert_id=expert_id)
-    view = build_reject_profile_modal(turn.lang, expert_id=expert_id, metadata={})
+def handle_reject_button(turn: Turn, claim: Versioned) -> None:
+    # no modal for others; the service checks again (with the version this button showed)
+    turn.actor.require_staff("reject an expert profile", target=f"expert:{claim.subject_id}")
+    profiles.get_expert(turn.session, expert_id=claim.subject_id)
+    view = build_reject_profile_modal(turn.lang, expert_id=claim.subject_id, version=claim.version, metadata={})
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
@@ -285,7 +312,19 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
     expert = profiles.get_expert(turn.session, expert_id=form.expert_id)
     payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id
     refs = profiles.review_message_refs(turn.session, expert_id=form.expert_id)  # with staff members' DM copies
-    profiles.reject_profile(turn.session, actor=turn.actor, expert_id=form.expert_id, reason=form.reason, now=turn.now)
+    try:
+        profiles.reject_profile(
+            turn.session,
+            actor=turn.actor,
+            expert_id=form.expert_id,
+            version=form.version,
+            reason=form.reason,
+            now=turn.now,
+        )
+    except profiles.ProfileChanged:
+        turn.ack()
+        _changed(turn, form.expert_id)
+        return
     turn.ack()
     turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"

@@ -36,7 +36,7 @@ from bot.needs.core import (
 )
 from bot.needs.model import InvitePlan, PersonRef, PracticeRef, ProposalView
 from bot.needs.topics import Topics
-from bot.register.submissions import submit_practice
+from bot.register.submissions import submit_practice, work_session_title
 from storage import needs_repo as repo
 from storage import outbox_repo
 from storage.models import NeedProposal, ProposalStatus
@@ -299,7 +299,9 @@ class Proposals:
         items = state.members().get(proposal.topic_id, [])
         themes = Counter(k for s in items for k in s.themes)
         values = {
-            "title": f"Werksessie: {view.label}"[:300],
+            # its own title per session (the register's key is title and city): a topic proposed again after its
+            # first session gets a practice of its own; members may not use such a title (``submissions``)
+            "title": work_session_title(proposal.id, now.date(), view.label),
             "summary": summary.strip()
             or (
                 f"Verslag van de werksessie van het netwerk over '{view.label}', voorgesteld na "

@@ -14,6 +14,8 @@ writes an audit row, and the matching index follows the commit (``bot.knowledge`
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -52,6 +54,12 @@ class ProfileStateError(WieweetError):
     """An action that no longer fits the profile's state (already approved, already confirmed, ...)."""
 
     code = "profile_state"
+
+
+class ProfileChanged(WieweetError):
+    """Staff decided on a version of the profile that is not the stored one (its owner edited it since)."""
+
+    code = "profile_changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,11 +426,11 @@ def request_confirmations(
 # --- staff -------------------------------------------------------------------------------------------------------
 
 
-def approve_profile(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
+def approve_profile(session: Session, *, actor: Actor, expert_id: int, version: str | None, now: datetime) -> Expert:
+    """Publish a profile waiting for approval. ``version``: the ``profile_version`` staff were shown; when the owner
+    changed the profile since, nothing is published and ``ProfileChanged`` is raised (None: no version was shown)."""
     actor.require_staff("approve an expert profile", target=f"expert:{expert_id}")
-    expert = get_expert(session, expert_id=expert_id, lock=True)
-    if expert.status is not RecordStatus.PENDING:
-        raise ProfileStateError("profile_state", "this profile is not waiting for approval")
+    expert = _waiting(session, expert_id, version=version)
     before = expert_audit(expert)
     expert.status = RecordStatus.PUBLISHED
     repo.update_expert(session, expert=expert, values={}, now=now)
@@ -432,14 +440,29 @@ def approve_profile(session: Session, *, actor: Actor, expert_id: int, now: date
     return expert
 
 
-def reject_profile(session: Session, *, actor: Actor, expert_id: int, reason: str, now: datetime) -> None:
-    """Staff refuse a new profile: it is removed, the person is told why."""
+def reject_profile(
+    session: Session, *, actor: Actor, expert_id: int, version: str | None, reason: str, now: datetime
+) -> None:
+    """Staff refuse a new profile: it is removed, the person is told why (``version`` as for ``approve_profile``)."""
     actor.require_staff("reject an expert profile", target=f"expert:{expert_id}")
+    expert = _waiting(session, expert_id, version=version)
+    _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_REJECTED, note=reason.strip()[:2000], now=now)
+    _delete(session, actor=actor, expert=expert, action="reject", now=now)
+
+
+def _waiting(session: Session, expert_id: int, *, version: str | None) -> Expert:
     expert = get_expert(session, expert_id=expert_id, lock=True)
     if expert.status is not RecordStatus.PENDING:
         raise ProfileStateError("profile_state", "this profile is not waiting for approval")
-    _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_REJECTED, note=reason.strip()[:2000], now=now)
-    _delete(session, actor=actor, expert=expert, action="reject", now=now)
+    if version is not None and version != profile_version(expert):
+        raise ProfileChanged("profile_changed", f"profile #{expert_id} was edited after staff read it")
+    return expert
+
+
+def profile_version(expert: Expert) -> str:
+    """A short fingerprint of everything the owner can edit: what staff saw, to approve or reject that version."""
+    text = json.dumps(form_values(expert), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def remove_expert(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> None:
@@ -496,7 +519,7 @@ def _profile(expert: Expert) -> _ProfileFields:
 
 def profile_payload(expert: Expert) -> ProfileReview:
     """What a DM or a staff message about a profile shows (rendered by the Slack layer)."""
-    return ProfileReview(**_profile(expert))
+    return ProfileReview(**_profile(expert), version=profile_version(expert))
 
 
 def _tell_owner(session: Session, expert: Expert, *, outcome: SubmissionOutcomeKind, note: str, now: datetime) -> None:

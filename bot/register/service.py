@@ -444,7 +444,9 @@ def _read_practice_rows(
     records: list[tuple[RawRow, PracticeRecord]] = []
     key_rows: dict[tuple[str, str], int] = {}
     synonyms = SynonymNotes()
-    for row, record in valid_rows(file, partial(validate_practice, themes=resolver, today=today), errors):
+    for row, record in valid_rows(
+        file, partial(validate_practice, themes=resolver, today=today, allow_http=True), errors
+    ):
         synonyms.add(row, resolver.synonym_notes(row.values.get("themes")))
         if record.key in key_rows:
             where = f"{record.title!r} in {record.city!r}" if record.city else f"{record.title!r} (no city)"

@@ -15,9 +15,12 @@ once and a removed one is gone at once.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Collection, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -38,27 +41,39 @@ from storage.models import OutboxKind, Practice, RecordStatus
 __all__ = [
     "AlreadyModerated",
     "InvalidRecord",
+    "PracticeChanged",
     "approve_practice",
     "form_values",
     "get_practice",
     "get_practice_for_edit",
     "list_pending_practices",
     "practice_payload",
+    "practice_version",
     "reject_practice",
     "remove_practice",
     "review_message_ref",
     "review_message_refs",
     "submit_practice",
     "update_practice",
+    "work_session_title",
 ]
 
 NOTE_LIMIT = 2000
+# a work session's notes become a practice titled "Werksessie #<proposal id> (<date>): <topic>"
+# (``bot.needs.proposals``); only staff may give a practice such a title, so no member can take a session's title
+WORK_SESSION_TITLE: Final = re.compile(r"\s*werksessie\s*#", re.IGNORECASE)
 
 
 class AlreadyModerated(WieweetError):
     """The practice was already approved or rejected (by someone else, or by a second click)."""
 
     code = "already_moderated"
+
+
+class PracticeChanged(WieweetError):
+    """Staff decided on a version of the practice that is not the stored one (its submitter edited it since)."""
+
+    code = "practice_changed"
 
 
 # --- reading -------------------------------------------------------------------------------------------------------
@@ -130,6 +145,7 @@ def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str 
     any other practice with that key makes the title an error.
     """
     record = _validate(session, values, now=now)
+    _require_may_title(actor, record.title)
     holder = repo.get_practice_by_key(session, title=record.title, city=record.city)
     if holder is not None and holder.status is not RecordStatus.REJECTED:
         raise InvalidRecord([_taken()])
@@ -172,7 +188,11 @@ def update_practice(
     _require_may_edit(actor, practice)
     stored = form_values(practice)
     values = {**values, **{name: stored[name] for name in keep if name in stored}}
-    record = _validate(session, values, now=now)
+    # a link stored before https was required may stay as it is; a new or changed one must be https
+    same_url = (values.get("url") or "").strip() == practice.url
+    record = _validate(session, values, now=now, allow_http=same_url)
+    if record.title != practice.title:
+        _require_may_title(actor, record.title)
     holder = repo.get_practice_by_key(session, title=record.title, city=record.city)
     if holder is not None and holder.id != practice.id:
         raise InvalidRecord([_taken()])
@@ -185,20 +205,32 @@ def update_practice(
 # --- staff -------------------------------------------------------------------------------------------------------
 
 
-def approve_practice(session: Session, *, actor: Actor, practice_id: int, now: datetime, note: str = "") -> Practice:
-    """Publish a waiting submission (searchable from the commit on) and tell the submitter."""
+def approve_practice(
+    session: Session, *, actor: Actor, practice_id: int, version: str | None, now: datetime, note: str = ""
+) -> Practice:
+    """Publish a waiting submission (searchable from the commit on) and tell the submitter.
+
+    ``version``: the ``practice_version`` staff were shown; when the practice changed since (its submitter edited
+    it), nothing is published and ``PracticeChanged`` is raised. None: no version was shown (a staff command)."""
     actor.require_staff("approve a practice", target=f"practice:{practice_id}")
-    return _decide(session, actor=actor, practice_id=practice_id, approve=True, note=note, now=now)
+    return _decide(session, actor=actor, practice_id=practice_id, version=version, approve=True, note=note, now=now)
 
 
-def reject_practice(session: Session, *, actor: Actor, practice_id: int, reason: str, now: datetime) -> Practice:
-    """Refuse a waiting submission with a reason; it is kept (rejected, never shown) and the submitter told why."""
+def reject_practice(
+    session: Session, *, actor: Actor, practice_id: int, version: str | None, reason: str, now: datetime
+) -> Practice:
+    """Refuse a waiting submission with a reason; it is kept (rejected, never shown) and the submitter told why.
+    ``version`` as for ``approve_practice``: a practice edited since staff read it is not rejected unseen."""
     actor.require_staff("reject a practice", target=f"practice:{practice_id}")
-    return _decide(session, actor=actor, practice_id=practice_id, approve=False, note=reason, now=now)
+    return _decide(session, actor=actor, practice_id=practice_id, version=version, approve=False, note=reason, now=now)
 
 
-def _decide(session: Session, *, actor: Actor, practice_id: int, approve: bool, note: str, now: datetime) -> Practice:
+def _decide(
+    session: Session, *, actor: Actor, practice_id: int, version: str | None, approve: bool, note: str, now: datetime
+) -> Practice:
     practice = _waiting(session, practice_id)
+    if version is not None and version != practice_version(practice):
+        raise PracticeChanged("practice_changed", f"practice #{practice_id} was edited after staff read it")
     before = _audit_values(practice)
     practice.status = RecordStatus.PUBLISHED if approve else RecordStatus.REJECTED
     practice.moderation_note = note.strip()[:NOTE_LIMIT]
@@ -252,7 +284,26 @@ def practice_payload(practice: Practice) -> PracticeReview:
         status=practice.status,
         submitted_by=practice.submitted_by,
         moderation_note=practice.moderation_note,
+        version=practice_version(practice),
     )
+
+
+def practice_version(practice: Practice) -> str:
+    """A short fingerprint of everything a submitter can edit: what staff saw, to approve or reject that version."""
+    text = json.dumps(form_values(practice), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def work_session_title(proposal_id: int, day: date, label: str) -> str:
+    """The title of the practice made from a work session's notes (``WORK_SESSION_TITLE``)."""
+    return f"Werksessie #{proposal_id} ({day.isoformat()}): {label}"[:300]
+
+
+def _require_may_title(actor: Actor, title: str) -> None:
+    if not actor.is_staff and WORK_SESSION_TITLE.match(title):
+        raise InvalidRecord(
+            [FieldError("title", "title_reserved", "titles starting with 'Werksessie #' are for work session notes")]
+        )
 
 
 def _require_may_edit(actor: Actor, practice: Practice) -> None:
@@ -268,8 +319,11 @@ def _waiting(session: Session, practice_id: int) -> Practice:
     return practice
 
 
-def _validate(session: Session, values: Mapping[str, str | None], *, now: datetime) -> PracticeRecord:
-    record, errors = validate_practice(values, themes=ThemeResolver.for_session(session), today=now.date())
+def _validate(
+    session: Session, values: Mapping[str, str | None], *, now: datetime, allow_http: bool = False
+) -> PracticeRecord:
+    resolver = ThemeResolver.for_session(session)
+    record, errors = validate_practice(values, themes=resolver, today=now.date(), allow_http=allow_http)
     if record is None:
         raise InvalidRecord(errors)
     return record

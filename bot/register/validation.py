@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Final, Protocol
 from urllib.parse import urlsplit
 
 from babel import Locale
@@ -125,7 +125,7 @@ class FieldError:
 
     column: str
     code: str  # missing | too_long | bad_characters | bad_email | bad_slack_id | bad_language | unknown_theme |
-    # unknown_outcome | bad_year | bad_url | bad_key
+    # unknown_outcome | bad_year | bad_url | insecure_url | url_credentials | bad_key
     message: str
     suggestion: str | None = None
 
@@ -381,9 +381,11 @@ def parse_outcome(value: str) -> Outcome | None:
 
 
 def validate_practice(
-    values: Mapping[str, str | None], *, themes: ThemeLookup, today: date
+    values: Mapping[str, str | None], *, themes: ThemeLookup, today: date, allow_http: bool = False
 ) -> tuple[PracticeRecord | None, list[FieldError]]:
-    """Check one practice. ``today`` bounds the year (at most next year)."""
+    """Check one practice. ``today`` bounds the year (at most next year). The link must be https without a user name
+    or password in it; ``allow_http``: plain http is accepted too (the staff's register file, and a stored link an
+    edit leaves as it was)."""
     check = _Checker(values)
     title = check.text("title", required=True)
     summary = check.text("summary", required=True)
@@ -403,8 +405,9 @@ def validate_practice(
         )
     contact_email = check.email("contact_email")
     url = check.text("url")
-    if url and not is_web_address(url):
-        check.error("url", "bad_url", f"{url!r} is not a web address (it must start with http:// or https://)")
+    problem = url_problem(url, allow_http=allow_http) if url else None
+    if problem is not None:
+        check.error("url", problem, URL_PROBLEMS[problem].format(url=url))
     raw_year = check.text("year")
     year: int | None = None
     if raw_year:
@@ -431,14 +434,33 @@ def validate_practice(
     return (None, check.errors) if check.errors else (record, [])
 
 
-def is_web_address(value: str) -> bool:
+URL_PROBLEMS: Final = {
+    "bad_url": "{url!r} is not a web address (it must start with https://)",
+    "insecure_url": "{url!r} is not a secure web address (it must start with https://, not http://)",
+    "url_credentials": "{url!r} has a user name or password before its site name (like https://name@site); "
+    "give the address without it",
+}
+
+
+def url_problem(value: str, *, allow_http: bool = False) -> str | None:
+    """Why ``value`` is not a link to publish (a code of ``URL_PROBLEMS``), or None: it must be a web address with a
+    site name, https (plain http too when ``allow_http``), and nothing before the site name (``user:password@``,
+    which makes ``https://gent.be@evil.example/`` open evil.example)."""
     if any(ch.isspace() for ch in value):
-        return False
+        return "bad_url"
     try:
         parts = urlsplit(value)
+        host = parts.hostname
     except ValueError:
-        return False
-    return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
+        return "bad_url"
+    scheme = parts.scheme.lower()
+    if scheme not in {"http", "https"} or not host:
+        return "bad_url"
+    if "@" in parts.netloc:
+        return "url_credentials"
+    if scheme == "http" and not allow_http:
+        return "insecure_url"
+    return None
 
 
 # --- themes ------------------------------------------------------------------------------------------------------

@@ -36,6 +36,14 @@ def _search_id(turn: Turn) -> int:
     return claims.SEARCH.id_in(turn.body)  # well formed, read without the database (checked from the record)
 
 
+def _practice_version(turn: Turn) -> claims.Versioned:
+    return claims.PRACTICE.version_in(turn.body)
+
+
+def _profile_version(turn: Turn) -> claims.Versioned:
+    return claims.EXPERT.version_in(turn.body)
+
+
 def register(app: App, services: Services) -> None:
     def plain(action: ActionId, handler: Callable[[Turn], None]) -> None:
         app.action(action)(listener(services, Kind.ACTION, handler, ack_first=True))
@@ -69,13 +77,13 @@ def register(app: App, services: Services) -> None:
     changes(ids.ACTION_HOME_OPT_OUT, profiles.handle_opt_out, claims.EXPERT)
     changes(ids.ACTION_CONSENT_CONFIRM, profiles.handle_consent_confirm, claims.EXPERT)
     changes(ids.ACTION_CONSENT_WITHDRAW, profiles.handle_consent_withdraw, claims.EXPERT)
-    changes(ids.ACTION_PROFILE_APPROVE, profiles.handle_approve, claims.EXPERT)
-    about(ids.ACTION_PROFILE_REJECT, profiles.handle_reject_button, claims.EXPERT)
+    changes_with(ids.ACTION_PROFILE_APPROVE, profiles.handle_approve, claims.EXPERT.version_in)
+    parsed(ids.ACTION_PROFILE_REJECT, profiles.handle_reject_button, _profile_version)
     changes(ids.ACTION_EXPERT_REMOVE, profiles.handle_remove, claims.EXPERT)
     # practices: the staff review, cards, the submitter's edit button
     about(ids.ACTION_PRACTICE_EDIT, practices.handle_edit_button, claims.PRACTICE)
-    changes(ids.ACTION_PRACTICE_APPROVE, practices.handle_approve, claims.PRACTICE)
-    about(ids.ACTION_PRACTICE_REJECT, practices.handle_reject_button, claims.PRACTICE)
+    changes_with(ids.ACTION_PRACTICE_APPROVE, practices.handle_approve, claims.PRACTICE.version_in)
+    parsed(ids.ACTION_PRACTICE_REJECT, practices.handle_reject_button, _practice_version)
     changes(ids.ACTION_PRACTICE_REMOVE, practices.handle_remove, claims.PRACTICE)
     # privacy: "forget me" (its value is the user's own id, checked by the service from the record)
     changes_with(ids.ACTION_PRIVACY_FORGET, privacy.handle_forget_button, claims.own_user)

@@ -210,8 +210,10 @@ REJECT_PRACTICE_MODAL = TextModal(
 )
 
 
-def build_reject_practice_modal(lang: str, *, practice_id: int, metadata: Mapping[str, Any]) -> View:
-    return build_text_modal(REJECT_PRACTICE_MODAL, lang, metadata={**metadata, "practice_id": practice_id})
+def build_reject_practice_modal(lang: str, *, practice_id: int, version: str, metadata: Mapping[str, Any]) -> View:
+    """The reason for rejecting the ``version`` of the practice staff were shown."""
+    meta = {**metadata, "practice_id": practice_id, "version": version}
+    return build_text_modal(REJECT_PRACTICE_MODAL, lang, metadata=meta)
 
 
 # --- a practice, as text -------------------------------------------------------------------------------------------
@@ -268,6 +270,7 @@ def build_practice_review(payload: PracticeReview, lang: str, *, status: str | N
     practice_id = payload.practice_id
     intro = t("practice.review_intro", lang, name=_submitter(payload, lang))
     value = str(practice_id)
+    decide = ids.versioned_value(practice_id, payload.version)  # Approve and Reject: the version shown here
     blocks: list[Block] = [section(intro), section(practice_text(payload, lang))]
     if status:
         blocks.append(context(status))
@@ -275,9 +278,9 @@ def build_practice_review(payload: PracticeReview, lang: str, *, status: str | N
         ActionsBlock(
             block_id=ids.block_id(ids.BLOCK_PRACTICE_REVIEW, practice_id),
             elements=[
-                button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, value, style="primary"),
+                button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, decide, style="primary"),
                 button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value),
-                button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, value, style="danger"),
+                button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, decide, style="danger"),
             ],
         )
     )
@@ -326,8 +329,9 @@ def build_practice_card(payload: PracticeReview, lang: str) -> list[Block]:
     )
     buttons: list[Any] = []
     if payload.status is RecordStatus.PENDING:
-        buttons.append(button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, value, style="primary"))
-        buttons.append(button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, value))
+        decide = ids.versioned_value(practice_id, payload.version)
+        buttons.append(button(t("practice.btn_approve", lang), ids.ACTION_PRACTICE_APPROVE, decide, style="primary"))
+        buttons.append(button(t("practice.btn_reject", lang), ids.ACTION_PRACTICE_REJECT, decide))
     buttons.append(button(t("practice.btn_edit", lang), ids.ACTION_PRACTICE_EDIT, value))
     buttons.append(remove)
     meta = [status_text(payload, lang)]

@@ -25,8 +25,15 @@ from slack_sdk.models.views import View
 from bot.error_texts import field_error_text
 from bot.home import HomeView
 from bot.i18n import N_, t, tn
-from bot.outbox import ConsentRequest, ConsentRequestKind, ProfilePart, SubmissionOutcome, SubmissionOutcomeKind
-from bot.register.profiles import append_expertise
+from bot.outbox import (
+    ConsentRequest,
+    ConsentRequestKind,
+    ProfilePart,
+    ProfileReview,
+    SubmissionOutcome,
+    SubmissionOutcomeKind,
+)
+from bot.register.profiles import append_expertise, profile_version
 from bot.register.validation import MAX_LENGTH, FieldError, split_list
 from bot.routing.queries import WaitingQuestion
 from handlers import ids
@@ -76,6 +83,7 @@ class ProfileCard:
     stale: bool = False
     pending_approval: bool = False
     slack_user_id: str | None = None
+    version: str = ""  # ``profiles.profile_version``: what staff approve or reject from the card
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +131,7 @@ def profile_card(expert: Expert, lang: str, *, stale: bool) -> ProfileCard:
         stale=stale,
         pending_approval=expert.status is RecordStatus.PENDING,
         slack_user_id=expert.slack_user_id,
+        version=profile_version(expert),
     )
 
 
@@ -333,8 +342,9 @@ REJECT_PROFILE_MODAL = TextModal(
 )
 
 
-def build_reject_profile_modal(lang: str, *, expert_id: int, metadata: Mapping[str, Any]) -> View:
-    return build_text_modal(REJECT_PROFILE_MODAL, lang, metadata={**metadata, "expert_id": expert_id})
+def build_reject_profile_modal(lang: str, *, expert_id: int, version: str, metadata: Mapping[str, Any]) -> View:
+    meta = {**metadata, "expert_id": expert_id, "version": version}  # the version of the profile staff were shown
+    return build_text_modal(REJECT_PROFILE_MODAL, lang, metadata=meta)
 
 
 # --- a profile, as text --------------------------------------------------------------------------------------------
@@ -499,26 +509,27 @@ def build_consent_done(text: str) -> list[Block]:
     return [section(text)]
 
 
-def build_profile_review(payload: ProfilePart, lang: str) -> Rendered:
-    """To staff: a new profile made in Slack waits for approval."""
+def build_profile_review(payload: ProfileReview, lang: str, *, status: str | None = None) -> Rendered:
+    """To staff: a new profile waits for approval; Approve and Reject decide on this version; ``status`` above them."""
     card = _card_from_payload(payload, consent="confirmed", show_user=True)
     intro = t("profile.review_intro", lang)
-    value = str(card.expert_id)
-    blocks: list[Block] = [
-        section(intro),
-        section(profile_text(card, lang)),
+    value = ids.versioned_value(card.expert_id, payload.version)
+    blocks: list[Block] = [section(intro), section(profile_text(card, lang))]
+    if status:
+        blocks.append(context(status))
+    blocks.append(
         ActionsBlock(
             block_id=ids.block_id(ids.BLOCK_PROFILE_REVIEW, card.expert_id),
             elements=[
                 button(t("profile.btn_approve", lang), ids.ACTION_PROFILE_APPROVE, value, style="primary"),
                 button(t("profile.btn_reject", lang), ids.ACTION_PROFILE_REJECT, value, style="danger"),
             ],
-        ),
-    ]
+        )
+    )
     return Rendered(text=fallback(intro), blocks=blocks)
 
 
-def build_review_done(payload: ProfilePart, lang: str, *, status: str) -> Rendered:
+def build_review_done(payload: ProfileReview, lang: str, *, status: str) -> Rendered:
     """The staff message after a decision: the profile and who decided, no buttons."""
     rendered = build_profile_review(payload, lang)
     return Rendered(text=rendered.text, blocks=[*rendered.blocks[:2], context(status)])
@@ -540,8 +551,9 @@ def expert_card_blocks(card: ProfileCard, lang: str) -> list[Block]:
     )
     buttons: list[Any] = [button(t("profile.btn_edit", lang), ids.ACTION_PROFILE_EDIT, value)]
     if card.pending_approval:
-        buttons.insert(0, button(t("profile.btn_approve", lang), ids.ACTION_PROFILE_APPROVE, value, style="primary"))
-        buttons.insert(1, button(t("profile.btn_reject", lang), ids.ACTION_PROFILE_REJECT, value))
+        decide = ids.versioned_value(card.expert_id, card.version)
+        buttons.insert(0, button(t("profile.btn_approve", lang), ids.ACTION_PROFILE_APPROVE, decide, style="primary"))
+        buttons.insert(1, button(t("profile.btn_reject", lang), ids.ACTION_PROFILE_REJECT, decide))
     buttons.append(remove)
     return [
         section(profile_text(card, lang)),

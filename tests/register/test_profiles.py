@@ -205,21 +205,23 @@ def test_with_approval_a_new_profile_waits_for_staff(db: Database) -> None:
         review = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.PROFILE_REVIEW)).one()
         assert review.payload["expert_id"] == expert_id and review.channel_id is None
         with pytest.raises(NotAuthorized):
-            profiles.approve_profile(session, actor=GRIET, expert_id=expert_id, now=NOW)
+            profiles.approve_profile(session, actor=GRIET, expert_id=expert_id, version=None, now=NOW)
     with db.session() as session:
-        profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, now=NOW)
+        profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version=None, now=NOW)
     assert expert(db, expert_id).status is RecordStatus.PUBLISHED
     with db.session() as session:
         told = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.SUBMISSION_OUTCOME)).one()
         assert told.recipient_slack_id == GRIET.slack_id and told.payload["outcome"] == "profile_approved"
         with pytest.raises(ProfileStateError):
-            profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, now=NOW)
+            profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version=None, now=NOW)
 
 
 def test_staff_reject_a_new_profile_with_a_reason(db: Database) -> None:
     expert_id = join(db, approval_required=True)
     with db.session() as session:
-        profiles.reject_profile(session, actor=STAFF, expert_id=expert_id, reason="Geen medewerker", now=NOW)
+        profiles.reject_profile(
+            session, actor=STAFF, expert_id=expert_id, version=None, reason="Geen medewerker", now=NOW
+        )
     with db.session() as session:
         assert session.get(Expert, expert_id) is None
         told = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.SUBMISSION_OUTCOME)).one()

@@ -114,7 +114,7 @@ def test_the_same_title_and_city_is_refused_on_the_title_unless_it_was_rejected(
         submissions.submit_practice(session, actor=SAM, values={**FORM, "title": FORM["title"].upper()}, now=NOW)
     assert [(e.column, e.code) for e in err.value.errors] == [("title", "practice_taken")]
     with db.session() as session:
-        submissions.reject_practice(session, actor=STAFF, practice_id=first, reason="onvolledig", now=NOW)
+        submissions.reject_practice(session, actor=STAFF, practice_id=first, version=None, reason="onvolledig", now=NOW)
     again = submit(db, SAM)
     assert again == first
     p = practice(db, again)
@@ -155,7 +155,7 @@ def test_the_submitter_edits_while_pending_and_staff_at_any_time(db: Database) -
         )
     assert practice(db, practice_id).year == 2023
     with db.session() as session:
-        submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, now=NOW)
+        submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, version=None, now=NOW)
     with db.session() as session, pytest.raises(AlreadyModerated):
         submissions.update_practice(session, actor=GRIET, practice_id=practice_id, values=FORM, now=NOW)
     with db.session() as session, pytest.raises(AlreadyModerated):
@@ -178,8 +178,10 @@ def test_someone_else_may_not_edit_or_moderate(db: Database) -> None:
         with pytest.raises(NotAuthorized):
             submissions.get_practice_for_edit(session, actor=SAM, practice_id=practice_id)
         for call in (
-            lambda: submissions.approve_practice(session, actor=GRIET, practice_id=practice_id, now=NOW),
-            lambda: submissions.reject_practice(session, actor=GRIET, practice_id=practice_id, reason="x", now=NOW),
+            lambda: submissions.approve_practice(session, actor=GRIET, practice_id=practice_id, version=None, now=NOW),
+            lambda: submissions.reject_practice(
+                session, actor=GRIET, practice_id=practice_id, version=None, reason="x", now=NOW
+            ),
             lambda: submissions.remove_practice(session, actor=GRIET, practice_id=practice_id, now=NOW),
         ):
             with pytest.raises(NotAuthorized) as staff_err:
@@ -207,16 +209,18 @@ def test_an_imported_practice_has_no_submitter_so_only_staff_edit_it(db: Databas
 def test_approval_tells_the_submitter_and_is_decided_once(db: Database) -> None:
     practice_id = submit(db)
     with db.session() as session:
-        submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, now=NOW)
+        submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, version=None, now=NOW)
     assert practice(db, practice_id).status is RecordStatus.PUBLISHED
     [notice] = outbox(db, OutboxKind.SUBMISSION_OUTCOME)
     assert notice.recipient_slack_id == GRIET.slack_id
     assert notice.payload == {"outcome": "practice_approved", "title": FORM["title"], "note": ""}
     with db.session() as session:
         with pytest.raises(AlreadyModerated):
-            submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, now=NOW)
+            submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, version=None, now=NOW)
         with pytest.raises(AlreadyModerated):
-            submissions.reject_practice(session, actor=STAFF, practice_id=practice_id, reason="te laat", now=NOW)
+            submissions.reject_practice(
+                session, actor=STAFF, practice_id=practice_id, version=None, reason="te laat", now=NOW
+            )
     assert len(outbox(db, OutboxKind.SUBMISSION_OUTCOME)) == 1
     assert (STAFF.slack_id, "approve", "Kangoeroewonen in leegstaande panden (Leuven)") in audit(db)
 
@@ -225,7 +229,7 @@ def test_rejection_keeps_the_reason_and_tells_the_submitter(db: Database) -> Non
     practice_id = submit(db)
     with db.session() as session:
         submissions.reject_practice(
-            session, actor=STAFF, practice_id=practice_id, reason="  Staat al in het register.  ", now=NOW
+            session, actor=STAFF, practice_id=practice_id, version=None, reason="  Staat al in het register.  ", now=NOW
         )
     p = practice(db, practice_id)
     assert (p.status, p.moderation_note) == (RecordStatus.REJECTED, "Staat al in het register.")
@@ -236,7 +240,7 @@ def test_rejection_keeps_the_reason_and_tells_the_submitter(db: Database) -> Non
         "note": "Staat al in het register.",
     }
     with db.session() as session, pytest.raises(AlreadyModerated):
-        submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, now=NOW)
+        submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, version=None, now=NOW)
     with db.session() as session:
         assert submissions.list_pending_practices(session) == []
 
@@ -277,8 +281,10 @@ def test_only_an_approved_practice_is_searchable_and_at_once(db: Database) -> No
         rejected = submit(db, SAM, title="Zorgzame buurten met kangoeroewoningen", city="Gent")
         assert found("kangoeroewonen") == []  # pending: not searchable
         with db.session() as session:
-            submissions.approve_practice(session, actor=STAFF, practice_id=approved, now=NOW)
-            submissions.reject_practice(session, actor=STAFF, practice_id=rejected, reason="dubbel", now=NOW)
+            submissions.approve_practice(session, actor=STAFF, practice_id=approved, version=None, now=NOW)
+            submissions.reject_practice(
+                session, actor=STAFF, practice_id=rejected, version=None, reason="dubbel", now=NOW
+            )
         assert found("kangoeroewonen") == [FORM["title"]]
         with db.session() as session:
             outcome = knowledge.ask(session, query="wie weet iets over kangoeroewonen?", now=NOW)

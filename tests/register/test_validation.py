@@ -184,8 +184,12 @@ def test_outcomes_in_english_and_dutch(word: str, outcome: Outcome | None) -> No
         ({"year": "twintig"}, "year", "bad_year", "'twintig' is not a year"),
         ({"year": "2019-05"}, "year", "bad_year", "'2019-05' is not a year"),
         ({"url": "ftp://x.be/a"}, "url", "bad_url", "'ftp://x.be/a' is not a web address"),
-        ({"url": "www.gent.be"}, "url", "bad_url", "must start with http:// or https://"),
+        ({"url": "www.gent.be"}, "url", "bad_url", "must start with https://"),
         ({"url": "https://"}, "url", "bad_url", "is not a web address"),
+        ({"url": "http://intranet.local/x"}, "url", "insecure_url", "must start with https://, not http://"),
+        ({"url": "https://gent.be@evil.example/x"}, "url", "url_credentials", "user name or password"),
+        ({"url": "https://user:pw@gent.be/x"}, "url", "url_credentials", "user name or password"),
+        ({"url": "https://:pw@gent.be/x"}, "url", "url_credentials", "user name or password"),
         ({"contact_email": "contact@"}, "contact_email", "bad_email", "'contact@' is not a valid email address"),
         ({"themes": "klimaatt"}, "themes", "unknown_theme", "unknown theme 'klimaatt' (did you mean 'klimaat'?)"),
     ],
@@ -195,6 +199,16 @@ def test_practice_field_errors(values: dict[str, str], column: str, code: str, m
     assert len(errors) == 1, errors
     assert (errors[0].column, errors[0].code) == (column, code)
     assert message in errors[0].message
+
+
+def test_the_register_file_may_keep_http_links_but_never_a_user_name() -> None:
+    """The staff's file (``allow_http``) keeps existing http links; a user name before the host never passes."""
+    plain = {**PRACTICE, "url": "http://intranet.gent.be/x"}
+    record, errors = validate_practice(plain, themes=THEMES, today=TODAY, allow_http=True)
+    assert errors == [] and record is not None and record.url == "http://intranet.gent.be/x"
+    tricked = {**PRACTICE, "url": "http://gent.be@evil.example/x"}
+    _, errors = validate_practice(tricked, themes=THEMES, today=TODAY, allow_http=True)
+    assert [(e.column, e.code) for e in errors] == [("url", "url_credentials")]
 
 
 def test_year_bounds_follow_today() -> None:

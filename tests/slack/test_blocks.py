@@ -92,6 +92,10 @@ def test_link_only_for_plain_http_urls() -> None:
     assert link("https://gent.be/x", "Gent") == "<https://gent.be/x|Gent>"
     assert link("javascript:alert(1)", "x") == "x"
     assert link("https://a.be/x|<!here>", "t") == "t"
+    assert link("https://gent.be@evil.example/x", "Gent") == "Gent"  # a user name before the host
+    assert link("https://evil.example\\@gent.be/x", "Gent") == "Gent"
+    assert link("http://intranet.gent.be/x?a=1#b", "Oud") == "<http://intranet.gent.be/x?a=1#b|Oud>"  # stored before
+    assert link("https://medium.com/@gent/x", "Blog") == "<https://medium.com/@gent/x|Blog>"
     assert "<!here>" not in link("https://a.be", "<!here>")
 
 

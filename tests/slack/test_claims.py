@@ -57,6 +57,19 @@ def view(metadata: object) -> dict[str, Any]:
     return {"type": "view_submission", "view": {"private_metadata": metadata}}
 
 
+def test_a_decision_claims_the_version_it_showed() -> None:
+    block = "practice_review:12"
+    assert claims.PRACTICE.version_in(click("12:0a1b", block)) == claims.Versioned(12, "0a1b")
+    assert claims.PRACTICE.version_in(click("12", block)) == claims.Versioned(12, "")  # a button from before
+    for value, where in (("12:XYZ", block), ("12:", block), ("13:0a1b", block), ("12:0a1b:9", None), ("x:0a1b", None)):
+        with pytest.raises(NotAuthorized) as refused:
+            claims.PRACTICE.version_in(click(value, where))
+        assert refused.value.code == claims.BAD_REFERENCE
+    assert claims.metadata_version({"version": "0a1b"}) == "0a1b" and claims.metadata_version({}) == ""
+    with pytest.raises(NotAuthorized):
+        claims.metadata_version({"version": "<script>"})
+
+
 def test_view_metadata_must_be_a_json_object() -> None:
     assert claims.view_metadata(view(json.dumps({"routing_id": 3}))) == {"routing_id": 3}
     assert claims.view_metadata(view("")) == {} and claims.view_metadata({}) == {}
