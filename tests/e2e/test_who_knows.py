@@ -287,6 +287,21 @@ def test_a_question_in_a_private_c_channel_is_stored_private(
     assert {c.params.get("channel") for c in emulator.calls_to("conversations.info")} >= {PRIVATE_C, CHANNEL}
 
 
+@pytest.mark.postgres_too
+def test_a_slash_command_search_in_a_public_channel_leaves_a_private_gap(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    # /wieweet is answered to the person alone: nobody else read the search, so its gap is never quoted (digests,
+    # work-session proposals and their labels) nor its asker named as having asked in public; a mention stands in
+    # the channel for its members and leaves a public gap
+    emulator.send_command(NL_USER, CHANNEL, text=GAP_QUESTION)
+    emulator.wait_for(lambda: len(gaps(demo_db_url)) == 1)
+    public = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {GAP_QUESTION}")
+    emulator.wait_for(lambda: answers_in(emulator, CHANNEL, public.payload["event"]["ts"]))
+    emulator.wait_for(lambda: len(gaps(demo_db_url)) == 2)
+    assert gaps(demo_db_url) == [(CHANNEL, True), (CHANNEL, False)]
+
+
 def first_answer(emulator: SlackEmulator) -> dict[str, Any]:
     return emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])[0]["body"]
 
