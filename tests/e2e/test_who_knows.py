@@ -59,6 +59,22 @@ def test_help_in_dutch(bot: BotProcess, emulator: SlackEmulator) -> None:
     assert "Wie weet dit?" in flat(body) and "vermeld me" in flat(body)
 
 
+def test_a_mistyped_sub_command_gets_did_you_mean_and_is_not_searched(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    emulator.send_command(NL_USER, CHANNEL, text="help me")
+    emulator.send_command(NL_USER, CHANNEL, text="praktijken")
+    emulator.wait_for(lambda: len(emulator.response_posts) >= 2)
+    said = flat([p["body"] for p in emulator.response_posts])
+    assert "Bedoel je `/wieweet help`?" in said and "Bedoel je `/wieweet praktijk`?" in said
+    assert "`/wieweet help`" in said
+    engine = create_engine(demo_db_url)
+    with engine.connect() as conn:  # nothing searched, so no knowledge gap either
+        assert conn.execute(select(func.count()).select_from(SearchLog)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(KnowledgeGap)).scalar_one() == 0
+    engine.dispose()
+
+
 @pytest.mark.postgres_too
 def test_mention_answers_once_in_thread_despite_duplicate_events_and_retries(
     bot: BotProcess, emulator: SlackEmulator
