@@ -207,7 +207,8 @@ def answer_command(job: inbox.InboxJob) -> None:
     channel = str(channel) if channel else None
     private = channel is None or job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
     shareable = not _shared_outside(job, channel)  # not into a channel shared with another organisation
-    answer = search_once(  # typed to the bot, answered ephemerally: nobody else saw it (a later "share" changes nothing)
+    # typed to the bot and answered ephemerally: nobody else saw it (a later "share" changes nothing)
+    answer = search_once(
         job,
         query=str(payload.get("text") or ""),
         channel_id=channel,

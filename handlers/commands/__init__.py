@@ -20,7 +20,14 @@ from handlers import ids
 from handlers.answers import command_who_knows
 from handlers.blocks.answer import build_help_blocks
 from handlers.commands.typos import suggest_command
-from handlers.digests import DIGEST_WORDS, OFF_WORDS, PREVIEW_WORDS, is_digest_command, is_digest_off, route_digest_command
+from handlers.digests import (
+    DIGEST_WORDS,
+    OFF_WORDS,
+    PREVIEW_WORDS,
+    is_digest_command,
+    is_digest_off,
+    route_digest_command,
+)
 from handlers.kit import message
 from handlers.listener import listener
 from handlers.needs import NEEDS_WORDS, REPORT_WORDS, is_needs_command, route_needs_command

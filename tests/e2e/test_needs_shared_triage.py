@@ -70,7 +70,8 @@ def shared_bot(emulator: SlackEmulator, demo_db_url: str, db: Database, tmp_path
 def test_a_report_asked_in_a_shared_triage_channel_goes_to_the_staff_members_dm(
     shared_bot: BotProcess, emulator: SlackEmulator, db: Database
 ) -> None:
-    emulator.wait_for(lambda: f"WIEWEET_TRIAGE_CHANNEL {TRIAGE} is shared with another organisation" in shared_bot.log())
+    warning = f"WIEWEET_TRIAGE_CHANNEL {TRIAGE} is shared with another organisation"
+    emulator.wait_for(lambda: warning in shared_bot.log())
     needs_pass(db)
     emulator.send_command(STAFF, TRIAGE, text="rapport")
     files = emulator.wait_for(lambda: uploaded(emulator, ".xlsx"), timeout=30)

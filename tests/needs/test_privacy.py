@@ -67,7 +67,8 @@ def test_a_withdrawn_question_is_counted_but_never_quoted_and_its_asker_not_invi
     with network.database.session() as session:
         session.get(type(withdrawn), withdrawn.id).status = QuestionStatus.CANCELLED
     with network.database.session() as session:
-        view = next(v for v in network.service.propose_sessions(session, now=NOW, worker_id="a") if "eegstand" in v.label)
+        proposed = network.service.propose_sessions(session, now=NOW, worker_id="a")
+        view = next(v for v in proposed if "eegstand" in v.label)
         plan = network.service.plan_invite(session, actor=STAFF, proposal_id=view.id, now=NOW)
         topic = session.get(NeedTopic, view.topic_id)
         assert topic.label_item != f"q:{withdrawn.id}"  # nor does it give the topic (and its channel) a name
