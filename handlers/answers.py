@@ -89,10 +89,21 @@ def render_answer(
 
 
 def search_once(
-    job: inbox.InboxJob, *, query: str, channel_id: str | None, channel_is_private: bool, shareable: bool = False
+    job: inbox.InboxJob,
+    *,
+    query: str,
+    channel_id: str | None,
+    channel_is_private: bool,
+    shown: bool,
+    shareable: bool = False,
 ) -> PreparedAnswer:
     """Search and log the result set once per request, however often the request is retried: the log row and
-    the request's claim (``answered:<key>``, noting the log id) are written in one transaction."""
+    the request's claim (``answered:<key>``, noting the log id) are written in one transaction.
+
+    ``shown``: whether the question's text stands in the conversation for its members to read (a mention, a message
+    the shortcut was used on), not typed to the bot alone (``/wieweet``, answered ephemerally). A knowledge gap left
+    by a question nobody else saw is recorded as private text (``channel_is_private``): never quoted in a digest, a
+    work-session proposal or its label, and its asker never named as having asked in public."""
     services, lang = job.services, job.language()
     search_log_id = job.result.get("search_log_id")
     # The search first, with no transaction open: the write lock is held only for the few rows written.
@@ -109,7 +120,7 @@ def search_once(
                     source="slack",
                     user_id=job.user_id,
                     channel_id=channel_id,
-                    channel_is_private=channel_is_private,
+                    channel_is_private=channel_is_private or not shown,
                     result=result,
                 ).search_log_id
 
@@ -144,7 +155,7 @@ def answer_message(job: inbox.InboxJob) -> None:
         job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=t("query.empty", job.language()))
         return
     private = job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
-    answer = search_once(job, query=query, channel_id=channel, channel_is_private=private)
+    answer = search_once(job, query=query, channel_id=channel, channel_is_private=private, shown=True)
     if _shared_outside(job, channel):
         _to_asker_alone(job, channel=channel, thread_ts=thread_ts, answer=answer)
         return
@@ -196,8 +207,14 @@ def answer_command(job: inbox.InboxJob) -> None:
     channel = str(channel) if channel else None
     private = channel is None or job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
     shareable = not _shared_outside(job, channel)  # not into a channel shared with another organisation
+    # typed to the bot and answered ephemerally: nobody else saw it (a later "share" changes nothing)
     answer = search_once(
-        job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private, shareable=shareable
+        job,
+        query=str(payload.get("text") or ""),
+        channel_id=channel,
+        channel_is_private=private,
+        shown=False,
+        shareable=shareable,
     )
     job.respond_once(step="answer", text=answer.text, blocks=answer.blocks)
 
@@ -212,7 +229,9 @@ def answer_shortcut(job: inbox.InboxJob) -> None:
     payload = job.payload
     channel, thread_ts = str(payload["channel"]), str(payload["thread_ts"])
     private = job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
-    answer = search_once(job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private)
+    answer = search_once(  # the message's text stands in the channel for its members
+        job, query=str(payload.get("text") or ""), channel_id=channel, channel_is_private=private, shown=True
+    )
     if _shared_outside(job, channel):  # to the person alone, saying why (``_to_asker_alone``)
         job.respond_once(
             step="answer", text=answer.text, blocks=build_asker_alone_blocks(answer.blocks, job.language())

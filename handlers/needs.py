@@ -115,7 +115,8 @@ def show_needs(turn: Turn, period_text: str) -> None:
 
 def send_report(turn: Turn, period_text: str) -> None:
     """The period's report: the chart image and the workbook, uploaded to the staff channel when asked there,
-    else to the person's DM (only staff see reports)."""
+    else to the person's DM (only staff see reports). Never into a triage channel that people of another
+    organisation read (Slack Connect; unknown counts as shared), which gets nothing for staff: the DM then."""
     turn.actor.require_staff("make a knowledge-needs report")
     period = _period(turn, period_text)
     data = collect_report(
@@ -124,7 +125,7 @@ def send_report(turn: Turn, period_text: str) -> None:
     png = render_chart_png(data, lang=turn.lang, chart="themes")
     workbook = render_xlsx(data, lang=turn.lang)  # uploaded from memory: no file on the bot's disk
     triage = turn.services.settings.triage_channel_id
-    channel = triage if triage and turn.channel_id == triage else None
+    channel = triage if triage and turn.channel_id == triage and not _shared_outside(turn, triage) else None
     if channel is None:
         channel = str(turn.client.conversations_open(users=turn.user_id)["channel"]["id"])
     title = t("needs.report_title", turn.lang, period=period.label)
@@ -140,6 +141,11 @@ def send_report(turn: Turn, period_text: str) -> None:
         where = f"<#{channel}>" if channel == triage else t("needs.report_dm", turn.lang)
         turn.respond(text=t("needs.report_sent", turn.lang, where=where), response_type="ephemeral")
     turn.outcome = f"report {period.label}"
+
+
+def _shared_outside(turn: Turn, channel_id: str) -> bool:
+    """Whether people of another organisation read ``channel_id`` (asked of Slack, cached; unknown: yes)."""
+    return turn.services.channels.is_shared_outside(client=turn.client, channel_id=channel_id, now=turn.now)
 
 
 # --- the proposal's buttons ----------------------------------------------------------------------------------------

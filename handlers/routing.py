@@ -465,7 +465,9 @@ def handle_triage_close_submission(turn: Turn, form: TriageCloseForm) -> None:
     # a note in the thread of the staff message about this question (the database's, not the modal's claim)
     text = t("routing.triage_closed", turn.lang, staff=user_mention(_actor(turn)) or "?")
     for ref in routing.triage_messages(turn.session, question_id=form.question_id)[:1]:
-        turn.post_in_thread(channel=ref["channel_id"], thread_ts=ref["message_ts"], text=text)
+        channel = ref["channel_id"]  # not where people of another organisation read along now (unknown: they do)
+        if not turn.services.channels.is_shared_outside(client=turn.client, channel_id=channel, now=turn.now):
+            turn.post_in_thread(channel=channel, thread_ts=ref["message_ts"], text=text)
     _update_staff_copies(turn, form.question_id, N_("routing.triage_closed"))
 
 

@@ -131,3 +131,39 @@ def test_0013_decodes_the_questions_known_to_come_from_slack_and_nothing_else(da
     assert logs == [typed, encoded, "zonder tekens"]  # the command line's log is no Slack text: left alone
     assert [tuple(g) for g in gaps] == [(typed, "amp jaar lt"), (encoded, "amp jaar lt"), (encoded, "amp jaar lt")]
     assert_schema_matches_models(database)
+
+
+def test_0015_makes_the_gaps_of_searches_nobody_else_saw_private(database: Database) -> None:
+    downgrade(database.engine, "0014_onestaffdm")
+    rows = [  # (source, asker, channel, minute, the search's answer posted in)
+        ("slack", "U0NLUSER1", "C0PUBLIC1", 1, None),  # /wieweet in a public channel, answered to the asker alone
+        ("slack", "U0NLUSER1", "C0PUBLIC1", 2, "C0PUBLIC1"),  # a mention, answered in its thread
+        ("slack", "U0NLUSER2", "C0PUBLIC1", 3, "C0PUBLIC1"),  # a command its asker shared in the channel
+        ("slack", "U0NLUSER2", "C0PUBLIC1", 4, None),  # the same asker, another command not shared
+        ("routing", "U0NLUSER1", "C0PUBLIC1", 5, None),  # a question put to experts, shown in the channel
+        ("cli", None, None, 6, None),
+    ]
+    with database.engine.begin() as conn:
+        for source, user, channel, minute, posted in rows:
+            at = f"2026-12-01 09:0{minute}:00"
+            conn.execute(
+                text(
+                    "INSERT INTO knowledge_gaps (query, normalized, themes, asker_slack_id, channel_id, "
+                    "channel_is_private, source, created_at) "
+                    "VALUES ('wie weet', 'wie weet', '[]', :user, :channel, false, :source, :at)"
+                ),
+                {"user": user, "channel": channel, "source": source, "at": at},
+            )
+            if source == "slack":
+                conn.execute(
+                    text(
+                        "INSERT INTO search_logs (query, user_slack_id, channel_id, posted_channel_id, gap, results, "
+                        "created_at) VALUES ('wie weet', :user, :channel, :posted, true, '{}', :at)"
+                    ),
+                    {"user": user, "channel": channel, "posted": posted, "at": at},
+                )
+    upgrade(database.engine)
+    with database.engine.connect() as conn:
+        private = conn.execute(text("SELECT channel_is_private FROM knowledge_gaps ORDER BY id")).scalars().all()
+    assert [bool(p) for p in private] == [True, False, False, True, False, False]
+    assert_schema_matches_models(database)

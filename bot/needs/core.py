@@ -42,7 +42,7 @@ from bot.needs.state import REFIT_GROWTH
 from digests.model import is_public_content
 from storage import needs_repo as repo
 from storage import register_repo
-from storage.models import Availability, Consent, Expert, NeedProposal, ProposalStatus, gap_key
+from storage.models import Availability, Consent, Expert, NeedProposal, ProposalStatus, QuestionStatus, gap_key
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,11 @@ def register_directory(session: Session, slack_user_ids: Iterable[str]) -> Mappi
 
 
 def is_shareable(source: repo.NeedSource) -> bool:
+    """Whether an item's words may be quoted (proposals, labels, a session channel's name and intro) and its asker
+    named as having asked in public: only text that stood in a public channel for its members to read (a gap left by
+    a search typed to the bot alone is stored private), and not a question its asker withdrew (still counted)."""
+    if source.status == QuestionStatus.CANCELLED.value:
+        return False
     return is_public_content(
         visibility=source.visibility, channel_id=source.channel_id, channel_is_private=source.channel_is_private
     )

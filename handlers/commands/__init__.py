@@ -19,14 +19,23 @@ from bot.i18n import t
 from handlers import ids
 from handlers.answers import command_who_knows
 from handlers.blocks.answer import build_help_blocks
-from handlers.digests import is_digest_command, is_digest_off, route_digest_command
+from handlers.commands.typos import suggest_command
+from handlers.digests import (
+    DIGEST_WORDS,
+    OFF_WORDS,
+    PREVIEW_WORDS,
+    is_digest_command,
+    is_digest_off,
+    route_digest_command,
+)
+from handlers.kit import message
 from handlers.listener import listener
-from handlers.needs import is_needs_command, route_needs_command
-from handlers.practices import is_practice_command, route_practice_command
-from handlers.privacy import is_privacy_command, route_privacy_command
-from handlers.profiles import is_admin_mention, parse_profile_command, route_profile_command
+from handlers.needs import NEEDS_WORDS, REPORT_WORDS, is_needs_command, route_needs_command
+from handlers.practices import PRACTICE_WORDS, is_practice_command, route_practice_command
+from handlers.privacy import EXPORT_WORDS, FORGET_WORDS, is_privacy_command, route_privacy_command
+from handlers.profiles import PROFILE_WORDS, is_admin_mention, parse_profile_command, route_profile_command
 from handlers.requestspec import Kind
-from handlers.routing import is_away_command, is_routing_command, route_command
+from handlers.routing import ASK_WORDS, MINE_WORDS, is_away_command, is_routing_command, route_command
 from handlers.services import Services
 from handlers.slack_text import from_slack
 from handlers.turn import Turn
@@ -41,18 +50,37 @@ def command_text(body: Mapping[str, Any]) -> str:
     return raw if is_admin_mention(raw) else from_slack(raw).strip()
 
 
-def is_question(services: Services, text: str) -> bool:
-    """Whether ``/wieweet <text>`` is a "who knows" question: none of the sub-commands of the features this
-    process offers. Pure: no database, no Slack (it runs before the ack)."""
+def _is_subcommand(services: Services, text: str) -> bool:
     if text.casefold() in HELP_WORDS:
-        return False
+        return True
     subcommands = [is_digest_command, is_practice_command, is_privacy_command]
     subcommands.append(lambda text: parse_profile_command(text) is not None)
     if services.needs is not None:
         subcommands.append(is_needs_command)
     if services.routing is not None:
         subcommands.append(is_routing_command)
-    return not any(sub(text) for sub in subcommands)
+    return any(sub(text) for sub in subcommands)
+
+
+def mistyped_command(services: Services, text: str) -> str | None:
+    """The sub-command (of the features this process offers) that ``text``, no sub-command itself, looks like a typo
+    of (``behoefte``, ``helpp``, ``help me``): ``handlers.commands.typos``. Pure, like ``is_question``."""
+    if _is_subcommand(services, text):
+        return None
+    commands = {"help", "hulp", "aide", *DIGEST_WORDS, *PRACTICE_WORDS, *EXPORT_WORDS, *FORGET_WORDS}
+    commands |= {*PROFILE_WORDS, "beheer", "admin"}
+    arguments = {*OFF_WORDS, *PREVIEW_WORDS, "delen", "share"}
+    if services.needs is not None:
+        commands |= NEEDS_WORDS | REPORT_WORDS
+    if services.routing is not None:
+        commands |= ASK_WORDS | MINE_WORDS
+    return suggest_command(text, commands, arguments=arguments)
+
+
+def is_question(services: Services, text: str) -> bool:
+    """Whether ``/wieweet <text>`` is a "who knows" question: none of the sub-commands of the features this
+    process offers, nor a typo of one (``mistyped_command``). Pure: no database, no Slack (it runs before the ack)."""
+    return not _is_subcommand(services, text) and mistyped_command(services, text) is None
 
 
 def is_change(services: Services, text: str) -> bool:
@@ -93,6 +121,12 @@ def handle_wieweet_command(turn: Turn) -> None:
         if route(turn, text):
             return
     if turn.services.routing is not None and route_command(turn, text):
+        return
+    meant = mistyped_command(turn.services, text)
+    if meant is not None:  # not searched, so no knowledge gap either
+        said = t("slack.did_you_mean", turn.lang, command=f"/wieweet {meant}")
+        turn.respond(text=said, blocks=message(said), response_type="ephemeral")
+        turn.outcome = "did you mean"
         return
     command_who_knows(turn, text)  # a sub-command's word used where it does not apply (no channel): a question
 

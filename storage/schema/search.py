@@ -38,8 +38,10 @@ class KnowledgeGap(Base):
     themes: Mapped[list[str]] = mapped_column(default=list)
     asker_slack_id: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    # private text: not asked where a public channel's members read it (a private conversation, a private or
+    # anonymous question, a /wieweet search answered to the asker alone); never quoted, its asker never named
     channel_is_private: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[str] = mapped_column(String(20), default="cli")  # cli | console | slack
+    source: Mapped[str] = mapped_column(String(20), default="cli")  # cli | console | slack | routing
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     @property

@@ -59,6 +59,22 @@ def test_help_in_dutch(bot: BotProcess, emulator: SlackEmulator) -> None:
     assert "Wie weet dit?" in flat(body) and "vermeld me" in flat(body)
 
 
+def test_a_mistyped_sub_command_gets_did_you_mean_and_is_not_searched(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    emulator.send_command(NL_USER, CHANNEL, text="help me")
+    emulator.send_command(NL_USER, CHANNEL, text="praktijken")
+    emulator.wait_for(lambda: len(emulator.response_posts) >= 2)
+    said = flat([p["body"] for p in emulator.response_posts])
+    assert "Bedoel je `/wieweet help`?" in said and "Bedoel je `/wieweet praktijk`?" in said
+    assert "`/wieweet help`" in said
+    engine = create_engine(demo_db_url)
+    with engine.connect() as conn:  # nothing searched, so no knowledge gap either
+        assert conn.execute(select(func.count()).select_from(SearchLog)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(KnowledgeGap)).scalar_one() == 0
+    engine.dispose()
+
+
 @pytest.mark.postgres_too
 def test_mention_answers_once_in_thread_despite_duplicate_events_and_retries(
     bot: BotProcess, emulator: SlackEmulator
@@ -285,6 +301,21 @@ def test_a_question_in_a_private_c_channel_is_stored_private(
     emulator.wait_for(lambda: len(gaps(demo_db_url)) == 2)
     assert gaps(demo_db_url) == [(PRIVATE_C, True), (CHANNEL, False)]  # the private one never reaches a digest
     assert {c.params.get("channel") for c in emulator.calls_to("conversations.info")} >= {PRIVATE_C, CHANNEL}
+
+
+@pytest.mark.postgres_too
+def test_a_slash_command_search_in_a_public_channel_leaves_a_private_gap(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    # /wieweet is answered to the person alone: nobody else read the search, so its gap is never quoted (digests,
+    # work-session proposals and their labels) nor its asker named as having asked in public; a mention stands in
+    # the channel for its members and leaves a public gap
+    emulator.send_command(NL_USER, CHANNEL, text=GAP_QUESTION)
+    emulator.wait_for(lambda: len(gaps(demo_db_url)) == 1)
+    public = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {GAP_QUESTION}")
+    emulator.wait_for(lambda: answers_in(emulator, CHANNEL, public.payload["event"]["ts"]))
+    emulator.wait_for(lambda: len(gaps(demo_db_url)) == 2)
+    assert gaps(demo_db_url) == [(CHANNEL, True), (CHANNEL, False)]
 
 
 def first_answer(emulator: SlackEmulator) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from bot.actors import Actor
 from bot.needs.periods import parse_period
 from bot.privacy import erase_person, export_personal_data
 from storage import needs_repo
-from storage.models import NeedTopic
+from storage.models import NeedTopic, QuestionStatus
 from tests.needs.conftest import NOW, STAFF, Network
 
 
@@ -60,3 +60,19 @@ def test_the_export_has_the_topics_of_ones_questions_and_the_proposals_one_decid
     assert mine["work_session_proposals_decided"] == []
     decided = staff["work_session_proposals_decided"]
     assert [(p["id"], p["status"], p["note"]) for p in decided] == [(proposal.id, "dismissed", "later")]
+
+
+def test_a_withdrawn_question_is_counted_but_never_quoted_and_its_asker_not_invited(network: Network) -> None:
+    withdrawn = network.questions["vacancy1"]  # UKORTRIJK: "Hoe innen jullie de leegstandsheffing op woningen?"
+    with network.database.session() as session:
+        session.get(type(withdrawn), withdrawn.id).status = QuestionStatus.CANCELLED
+    with network.database.session() as session:
+        proposed = network.service.propose_sessions(session, now=NOW, worker_id="a")
+        view = next(v for v in proposed if "eegstand" in v.label)
+        plan = network.service.plan_invite(session, actor=STAFF, proposal_id=view.id, now=NOW)
+        topic = session.get(NeedTopic, view.topic_id)
+        assert topic.label_item != f"q:{withdrawn.id}"  # nor does it give the topic (and its channel) a name
+    assert withdrawn.text not in view.quoted
+    assert view.not_quoted >= 1 and view.questions >= 1  # still counted
+    assert "UKORTRIJK" not in plan.invite
+    assert "UKORTRIJK" not in {a.slack_user_id for a in view.askers}

@@ -1,0 +1,78 @@
+"""A mistyped sub-command of ``/wieweet`` gets "did you mean …", not a "who knows" search (nor a knowledge gap);
+a real question that starts with a word close to a sub-command is still a question."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from handlers.commands import is_question, mistyped_command
+
+ALL = SimpleNamespace(needs=object(), routing=object())  # a process offering every feature
+BASIC = SimpleNamespace(needs=None, routing=None)
+
+
+def services(kind: SimpleNamespace = ALL) -> Any:
+    return kind
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("behoefte", "behoeften"),
+        ("rapportt", "rapport"),
+        ("Rapportt 2026-Q4", "rapport"),
+        ("helpp", "help"),
+        ("help me", "help"),
+        ("Help me aub!", "help"),
+        ("praktijken", "praktijk"),
+        ("diegst", "digest"),
+        ("digets uit", "digest"),
+        ("profiell", "profiel"),
+        ("mijn gegevns", "mijn gegevens"),
+        ("vergeet mij aub", "vergeet mij"),
+        ("mijn vragn", "mijn vragen"),
+    ],
+)
+def test_a_mistyped_sub_command_is_no_question(text: str, meant: str) -> None:
+    assert mistyped_command(services(), text) == meant
+    assert not is_question(services(), text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vragen over de leegstandsheffing op winkelpanden?",
+        "Hulp gezocht bij de aanbesteding van een warmtenet",
+        "praktijken rond zwerfkatten",
+        "Rapporten over kinderarmoede in centrumsteden",
+        "beheer van begraafplaatsen",
+        "Behoefte aan kennis over participatief budgetteren",
+        "Heeft iemand ervaring met een leegstandsheffing voor winkels?",
+        "Mijn dienst zoekt iemand die het kotlabel kent",
+        "Profiel van een goede wijkregisseur?",
+        "rapportering BBC",
+        "kotlabel",
+        "wijkregisseur",
+        "brede school",
+        "LOP en aanmeldingen",
+        "Needs assessment for social housing",
+    ],
+)
+def test_a_real_question_starting_near_a_sub_command_is_a_question(text: str) -> None:
+    assert mistyped_command(services(), text) is None
+    assert is_question(services(), text)
+
+
+def test_the_sub_commands_themselves_are_not_typos() -> None:
+    for text in ("help", "behoeften", "rapport 2026-Q4", "digest uit", "praktijk", "mijn gegevens", "profiel"):
+        assert mistyped_command(services(), text) is None
+        assert not is_question(services(), text)
+
+
+def test_only_the_features_this_process_offers_are_suggested() -> None:
+    assert mistyped_command(services(BASIC), "behoefte") is None  # no knowledge needs here: a question
+    assert is_question(services(BASIC), "behoefte")
+    assert mistyped_command(services(BASIC), "helpp") == "help"
