@@ -3,15 +3,16 @@ closes) and an hourly limit on new questions. Staff are not limited."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.outbox import AskerUpdateKind
 from bot.routing import RoutingInputError
-from storage.models import OutboxKind, Question, QuestionStatus, Routing
-from tests.routing.conftest import NOW, seed_housing
+from storage.models import OutboxKind, Question, QuestionStatus, Routing, Theme
+from tests.routing.conftest import ASKER, NOW, seed_housing
 
 
 def _status(world, question_id: int) -> QuestionStatus:
@@ -114,3 +115,123 @@ def test_staff_are_not_limited(world) -> None:
         world.ask(text=f"leegstandsheffing voor staff ({i})", thread_ts=f"1.{i}", asker_is_staff=True) for i in range(4)
     ]
     assert [_status(world, q) for q in asked].count(QuestionStatus.OPEN) == 0
+
+
+# --- held questions are never lost; the limits hold across processes -------------------------------------------
+
+
+def _held_rows(world, asker: str, n: int, *, start) -> list[int]:
+    """``n`` questions of ``asker`` held back (open, asked of nobody), a minute apart from ``start``."""
+    with world.db.session() as s:
+        housing = s.scalars(select(Theme).where(Theme.key == "wonen")).one()
+        rows = [
+            Question(
+                themes=[housing],
+                asker_slack_id=asker,
+                text=f"wie weet iets over leegstandsheffing? ({i})",
+                language="nl",
+                status=QuestionStatus.OPEN,
+                created_at=start + timedelta(minutes=i),
+                updated_at=start + timedelta(minutes=i),
+            )
+            for i in range(n)
+        ]
+        s.add_all(rows)
+        s.flush()
+        return [q.id for q in rows]
+
+
+def test_an_asker_at_the_cap_with_many_held_questions_keeps_nobody_elses_waiting(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    world.ask(asker_slack_id="UFLOOD001", text="wie weet iets over leegstandsheffing?", thread_ts="1.1")
+    flood = _held_rows(world, "UFLOOD001", 130, start=NOW - timedelta(days=2))  # older than anyone else's
+    honest = _held_rows(world, "U0HONEST1", 2, start=NOW - timedelta(hours=1))
+    with world.db.session() as s:
+        routed = world.service.route_held(s, now=NOW + timedelta(minutes=5))
+    assert routed == [honest[0]]  # the flooder is at the cap: theirs wait; the honest asker's oldest goes
+    assert _status(world, honest[0]) is QuestionStatus.ROUTED
+    assert _status(world, honest[1]) is QuestionStatus.OPEN  # the honest asker is at the cap of one now
+    assert not set(routed) & set(flood) and all(_status(world, q) is QuestionStatus.OPEN for q in flood[:3])
+
+
+def test_an_asker_with_room_for_several_gets_them_all_in_one_pass(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=2)
+    held = _held_rows(world, "U0HONEST1", 3, start=NOW - timedelta(hours=1))
+    with world.db.session() as s:
+        assert world.service.route_held(s, now=NOW) == held[:2]
+    assert _status(world, held[2]) is QuestionStatus.OPEN
+
+
+def test_a_held_question_that_fails_stays_held_and_the_others_go_on(world, monkeypatch, caplog) -> None:
+    from bot.routing.asker import AskerActions
+
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    broken = _held_rows(world, "UBROKEN01", 1, start=NOW - timedelta(hours=2))[0]
+    fine = _held_rows(world, "U0HONEST1", 1, start=NOW - timedelta(hours=1))[0]
+    real_route = AskerActions._route
+
+    def failing(self, session, question, *, now):
+        if question.id == broken:
+            real_route(self, session, question, now=now)  # writes first: the savepoint must undo them
+            raise RuntimeError("injected failure")
+        return real_route(self, session, question, now=now)
+
+    monkeypatch.setattr(AskerActions, "_route", failing)
+    with caplog.at_level("ERROR"), world.db.session() as s:
+        assert world.service.route_held(s, now=NOW) == [fine]
+    assert any(f"held question {broken} not routed ref=" in r.getMessage() for r in caplog.records)
+    assert _status(world, broken) is QuestionStatus.OPEN and _status(world, fine) is QuestionStatus.ROUTED
+    assert not world.outbox(OutboxKind.EXPERT_REQUEST, question_id=broken)  # nothing of the failed one is kept
+    with world.db.session() as s:
+        assert not list(s.scalars(select(Routing).where(Routing.question_id == broken)))
+    monkeypatch.setattr(AskerActions, "_route", real_route)
+    with world.db.session() as s:  # the next pass tries it again
+        assert world.service.route_held(s, now=NOW + timedelta(minutes=1)) == [broken]
+
+
+def _wait_until_blocked_or_done(world, worker: threading.Thread) -> None:
+    """Until the other session waits for a lock (PostgreSQL tells) or has finished."""
+    for _ in range(200):
+        if not worker.is_alive():
+            return
+        if world.db.dialect == "postgresql":
+            with world.db.engine.connect() as conn:
+                waiting = conn.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar()
+            if waiting:
+                return
+        worker.join(0.05)
+
+
+@pytest.mark.parametrize("limit", ["hourly", "cap"])
+def test_two_concurrent_asks_of_one_asker_cannot_both_pass_a_limit(world, limit: str) -> None:
+    seed_housing(world)
+    if limit == "hourly":
+        world.with_policy(max_questions_per_hour=1, max_open_per_asker=0)
+    else:
+        world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            outcome["id"] = world.ask(text="en de leegstandsheffing op kantoren?", thread_ts="1.3")
+        except RoutingInputError as exc:
+            outcome["refused"] = exc.code
+
+    with world.db.session() as s1:  # the first, not committed yet, while the second is asked elsewhere
+        first = world.service.ask_question(
+            s1, asker_slack_id=ASKER, text="wie weet iets over leegstandsheffing?", theme_keys=["wonen"], now=NOW
+        ).id
+        worker = threading.Thread(target=second)
+        worker.start()
+        _wait_until_blocked_or_done(world, worker)
+    worker.join(30)
+    assert _status(world, first) is QuestionStatus.ROUTED
+    if limit == "hourly":
+        assert outcome == {"refused": "too_many_questions"} and _questions(world) == 1
+    else:
+        assert _status(world, int(outcome["id"])) is QuestionStatus.OPEN  # held: the first is with experts
