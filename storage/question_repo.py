@@ -178,9 +178,7 @@ def list_held_questions(
         query = query.where(or_(Question.asker_slack_id.is_(None), Question.id.in_(oldest)))
     if after is not None:
         at, last_id = after
-        query = query.where(
-            or_(Question.created_at > at, and_(Question.created_at == at, Question.id > last_id))
-        )
+        query = query.where(or_(Question.created_at > at, and_(Question.created_at == at, Question.id > last_id)))
     return list(session.scalars(query.order_by(Question.created_at.asc(), Question.id.asc()).limit(limit)))
 
 

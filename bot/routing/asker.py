@@ -114,6 +114,12 @@ class AskerActions:
         self._route(session, question, now=now)
         return question
 
+    def set_question_thread(self, session: Session, *, question_id: int, thread_ts: str) -> None:
+        """The question's message in its channel was posted (after it was recorded): answers go to its thread."""
+        question = self.core.lock_question(session, question_id)
+        if question.thread_ts is None:
+            question.thread_ts = thread_ts
+
     def check_may_ask(self, session: Session, *, asker_slack_id: str | None, now: datetime) -> None:
         """Refuse a new question from someone who asked ``policy.max_questions_per_hour`` in the last hour (before
         anything is written or posted; the Slack layer calls it before it posts a question in its channel)."""

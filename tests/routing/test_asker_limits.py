@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from bot.outbox import AskerUpdateKind
 from bot.routing import RoutingInputError
+from bot.routing.asker import AskerActions
 from storage.models import OutboxKind, Question, QuestionStatus, Routing, Theme
 from tests.routing.conftest import ASKER, NOW, seed_housing
 
@@ -165,8 +166,6 @@ def test_an_asker_with_room_for_several_gets_them_all_in_one_pass(world) -> None
 
 
 def test_a_held_question_that_fails_stays_held_and_the_others_go_on(world, monkeypatch, caplog) -> None:
-    from bot.routing.asker import AskerActions
-
     seed_housing(world)
     world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
     broken = _held_rows(world, "UBROKEN01", 1, start=NOW - timedelta(hours=2))[0]
