@@ -20,6 +20,8 @@ from storage.models import (
     Routing,
     RoutingStatus,
     Theme,
+    Timer,
+    TimerKind,
     Visibility,
 )
 
@@ -147,13 +149,15 @@ def list_held_questions(
     oldest_per_asker: bool = False,
     exclude_ids: Collection[int] = (),
     after: tuple[datetime, int] | None = None,
+    without_escalation: bool = False,
     limit: int = 100,
 ) -> list[Question]:
     """Questions still open and asked of nobody (held back while their asker had enough with experts), oldest
     first; only one person's with ``asker_slack_id``. ``below_cap`` (> 0): only those whose asker has fewer than
     that many questions with experts now, decided in the query, so however many questions of askers at their cap
     wait, the others are reached; ``oldest_per_asker``: each asker's oldest only (not in ``exclude_ids``);
-    ``after``: the page after the (created_at, id) of the last row of the previous page."""
+    ``after``: the page after the (created_at, id) of the last row of the previous page; ``without_escalation``:
+    only those without a pending escalation timer."""
     query = select(Question).where(Question.status == QuestionStatus.OPEN)
     if asker_slack_id is not None:
         query = query.where(Question.asker_slack_id == asker_slack_id)
@@ -176,6 +180,11 @@ def list_held_questions(
             oldest = oldest.where(waiting.id.not_in(list(exclude_ids)))
         oldest = oldest.where(waiting.asker_slack_id.is_not(None)).group_by(waiting.asker_slack_id)
         query = query.where(or_(Question.asker_slack_id.is_(None), Question.id.in_(oldest)))
+    if without_escalation:
+        pending = select(Timer.id).where(
+            Timer.question_id == Question.id, Timer.kind == TimerKind.ESCALATE, Timer.done_at.is_(None)
+        )
+        query = query.where(~pending.exists())
     if after is not None:
         at, last_id = after
         query = query.where(or_(Question.created_at > at, and_(Question.created_at == at, Question.id > last_id)))

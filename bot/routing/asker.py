@@ -28,7 +28,7 @@ from bot.routing.selection import record_gap
 from bot.routing.states import record_event, transition
 from storage import question_repo, register_repo
 from storage import routing_repo as repo
-from storage.models import EscalationReason, EventKind, Question, QuestionEvent, Visibility
+from storage.models import EscalationReason, EventKind, Question, QuestionEvent, TimerKind, Visibility
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ class AskerActions:
                 kind=EventKind.HELD,
             )
             self.core.notify_asker(session, question, event, AskerUpdateKind.HELD, now, cause=f"q{question.id}:held")
+            # held too long, it goes to staff as one nobody answered (the timer is cancelled when it is routed)
+            self.core.schedule_escalation(session, question, now=now)
             return question
         self._route(session, question, now=now)
         return question
@@ -122,7 +124,8 @@ class AskerActions:
 
     def check_may_ask(self, session: Session, *, asker_slack_id: str | None, now: datetime) -> None:
         """Refuse a new question from someone who asked ``policy.max_questions_per_hour`` in the last hour (before
-        anything is written or posted; the Slack layer calls it before it posts a question in its channel)."""
+        anything is written or posted). ``ask_question`` decides with it under the asker's lock; the ask form calls
+        it first, to refuse on the form itself."""
         limit = self.core.policy.max_questions_per_hour
         if not asker_slack_id or limit <= 0:
             return
@@ -149,6 +152,8 @@ class AskerActions:
         that routes some), so askers at their cap with many held questions keep nobody else's waiting. Each
         question is routed in a savepoint: one that fails is logged with a reference and stays held for the
         next pass, and the others go on."""
+        if asker_slack_id is None:
+            self._schedule_missing_escalations(session)
         routed: list[int] = []
         failed: set[int] = set()
         cap = self.core.policy.max_open_per_asker
@@ -178,6 +183,12 @@ class AskerActions:
             if not routed_now:  # an asker with room for more got their next oldest in this round: once more
                 return routed
 
+    def _schedule_missing_escalations(self, session: Session) -> None:
+        """Held questions kept without an escalation timer (held before they got one) get it, counted from when
+        they were asked: one held longer than the escalation delay is due at once (a page a pass)."""
+        for held in question_repo.list_held_questions(session, without_escalation=True, limit=HELD_PAGE):
+            self.core.schedule_escalation(session, held, now=held.created_at)
+
     def _route_held_one(self, session: Session, question_id: int, asker: str | None, *, now: datetime) -> bool | None:
         """Route one held question in its own savepoint: True routed, False not (no room, moved on meanwhile),
         None failed (logged with a reference; rolled back to the savepoint, it stays held)."""
@@ -190,6 +201,10 @@ class AskerActions:
                 question = self.core.lock_question(session, question_id)
                 if question.status is not Q.OPEN:  # routed, cancelled or resolved meanwhile (another process)
                     return False
+                # the experts get their own business days from now: the escalation set while it was held goes
+                repo.update_timers_cancelled(
+                    session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="routed"
+                )
                 self._route(session, question, now=now)
                 session.flush()
                 return True

@@ -3,17 +3,22 @@ closes) and an hourly limit on new questions. Staff are not limited."""
 
 from __future__ import annotations
 
+import json
 import threading
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, text
 
+from bot.cli import main
+from bot.home import HomeView
 from bot.outbox import AskerUpdateKind
-from bot.routing import RoutingInputError
+from bot.routing import RoutingInputError, run_due_timers
 from bot.routing.asker import AskerActions
-from storage.models import OutboxKind, Question, QuestionStatus, Routing, Theme
-from tests.routing.conftest import ASKER, NOW, seed_housing
+from handlers.blocks.profile import build_home_view, home_data
+from storage.models import EscalationReason, OutboxKind, Question, QuestionStatus, Routing, Theme, Timer, TimerKind
+from tests.routing.conftest import ASKER, NOW, local, seed_housing
 
 
 def _status(world, question_id: int) -> QuestionStatus:
@@ -234,3 +239,92 @@ def test_two_concurrent_asks_of_one_asker_cannot_both_pass_a_limit(world, limit:
         assert outcome == {"refused": "too_many_questions"} and _questions(world) == 1
     else:
         assert _status(world, int(outcome["id"])) is QuestionStatus.OPEN  # held: the first is with experts
+
+
+# --- held questions do not wait silently --------------------------------------------------------------------------
+
+
+def _sweep(world, now) -> dict[int, str]:
+    run = run_due_timers(
+        world.db, now=now, worker_id="w1", handler=world.service.handle_timer, kinds=world.service.timer_kinds
+    )
+    assert not run.failed, run.outcomes
+    return run.outcomes
+
+
+def _pending_escalations(world, question_id: int) -> list[Timer]:
+    with world.db.session() as s:
+        query = select(Timer).where(
+            Timer.question_id == question_id, Timer.kind == TimerKind.ESCALATE, Timer.done_at.is_(None)
+        )
+        return list(s.scalars(query))
+
+
+def test_a_question_held_longer_than_the_escalation_delay_goes_to_staff(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    _first, held = _flood(world, 2)
+    assert _status(world, held) is QuestionStatus.OPEN
+    _sweep(world, local(2026, 11, 27, 16))  # Friday: four business days, not yet
+    assert _status(world, held) is QuestionStatus.OPEN and not world.outbox(OutboxKind.TRIAGE, question_id=held)
+    _sweep(world, local(2026, 11, 30, 10, 5))  # Monday: five business days after it was asked
+    assert _status(world, held) is QuestionStatus.ESCALATED
+    with world.db.session() as s:
+        question = s.get(Question, held)
+        assert question is not None and question.escalation_reason == EscalationReason.DEADLINE.value
+    assert world.outbox(OutboxKind.TRIAGE, question_id=held)  # staff have it, as one nobody answered
+    updates = [m.payload["update"] for m in world.outbox(OutboxKind.ASKER_UPDATE, question_id=held)]
+    assert updates == [AskerUpdateKind.HELD.value, AskerUpdateKind.ESCALATED.value]
+
+
+def test_a_held_question_routed_in_time_gives_the_experts_their_own_days(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    first, held = _flood(world, 2)
+    (hold_timer,) = _pending_escalations(world, held)
+    later = local(2026, 11, 26)  # Thursday: the asker withdraws the first, the held one goes to experts
+    with world.db.session() as s:
+        world.service.cancel(s, question_id=first, actor_slack_id="UASKER001", now=later)
+    assert _status(world, held) is QuestionStatus.ROUTED
+    (routed_timer,) = _pending_escalations(world, held)
+    assert routed_timer.id != hold_timer.id and routed_timer.due_at > hold_timer.due_at
+    _sweep(world, local(2026, 11, 30, 10, 5))  # the held question's deadline: the experts still have time
+    assert _status(world, held) is QuestionStatus.ROUTED
+
+
+def test_questions_held_before_they_got_a_timer_get_one_from_when_they_were_asked(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    world.ask(asker_slack_id="UOLD00001", text="wie weet iets over leegstandsheffing?", thread_ts="1.1")
+    (old,) = _held_rows(world, "UOLD00001", 1, start=NOW - timedelta(days=10))  # no timer: held before there were
+    with world.db.session() as s:
+        assert world.service.route_held(s, now=NOW) == []  # its asker is still at the cap
+    (timer,) = _pending_escalations(world, old)
+    assert timer.due_at.replace(tzinfo=UTC) <= NOW
+    _sweep(world, NOW)
+    assert _status(world, old) is QuestionStatus.ESCALATED
+    with world.db.session() as s:
+        world.service.route_held(s, now=NOW)
+    assert len(world.outbox(OutboxKind.TRIAGE, question_id=old)) == 1
+
+
+def test_staff_see_held_questions_on_their_home_tab_and_in_the_cli(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    _first, held = _flood(world, 2)
+    with world.db.session() as s:
+        queue = world.service.waiting_for_staff(s, limit=10)
+    assert queue.count == 0 and queue.held_count == 1 and [h.question_id for h in queue.held] == [held]
+    view = build_home_view(
+        home_data(HomeView(profile=None, stale_profile=False, is_staff=True, waiting=queue), "en"), "en"
+    )
+    shown = json.dumps(view.to_dict())
+    assert "Held back until their asker has room with experts (1)" in shown and f"#{held} " in shown
+    assert "held back" in shown
+    listed = CliRunner().invoke(main, ["--database", world.db.url, "escalated"])
+    assert listed.exit_code == 0, listed.output
+    (row,) = [line for line in listed.output.splitlines() if line.startswith(f"#{held} ")]
+    assert " held " in row and "leegstandsheffing" in row
+    assert "0 questions waiting for staff, 1 held" in listed.output
+    as_json = CliRunner().invoke(main, ["--database", world.db.url, "escalated", "--json"])
+    assert [json.loads(line)["state"] for line in as_json.output.splitlines()] == ["held"]
