@@ -328,3 +328,22 @@ def test_staff_see_held_questions_on_their_home_tab_and_in_the_cli(world) -> Non
     assert "0 questions waiting for staff, 1 held" in listed.output
     as_json = CliRunner().invoke(main, ["--database", world.db.url, "escalated", "--json"])
     assert [json.loads(line)["state"] for line in as_json.output.splitlines()] == ["held"]
+
+
+def test_the_held_escalation_already_running_when_the_question_is_routed_changes_nothing(world) -> None:
+    """Another replica's timer pass had claimed the held question's escalation (so routing it cannot cancel it)
+    when the question went to experts: it runs after, and leaves the routed question with its experts."""
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    first, held = _flood(world, 2)
+    with world.db.session() as s:
+        (timer,) = s.scalars(select(Timer).where(Timer.question_id == held, Timer.kind == TimerKind.ESCALATE))
+        timer.claimed_by, timer.claimed_at = "other-replica", NOW
+    with world.db.session() as s:
+        world.service.cancel(s, question_id=first, actor_slack_id="UASKER001", now=local(2026, 11, 30, 10, 1))
+    assert _status(world, held) is QuestionStatus.ROUTED
+    with world.db.session() as s:
+        stale = s.get(Timer, timer.id)
+        assert stale is not None and stale.done_at is None  # claimed: not cancelled
+        outcome = world.service.handle_timer(s, stale, local(2026, 11, 30, 10, 5))
+    assert outcome == "noop: routed after it was held" and _status(world, held) is QuestionStatus.ROUTED
