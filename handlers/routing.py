@@ -147,7 +147,8 @@ def _over_hourly_limit(turn: Turn, lang: str) -> dict[str, str]:
     if services.staff.is_known_staff(settings=services.settings, user_id=turn.user_id):
         return {}
     try:
-        _routing(turn).check_may_ask(turn.session, asker_slack_id=_actor(turn), now=turn.now)
+        with services.db.ack_read_session() as session:
+            _routing(turn).check_may_ask(session, asker_slack_id=_actor(turn), now=turn.now)
     except RoutingInputError as error:
         return {ids.BLOCK_ASK_TEXT: user_message(error, lang, "")}
     return {}

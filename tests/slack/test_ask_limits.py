@@ -13,6 +13,7 @@ import pytest
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy import select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot import inbox as core
 from bot.config import Settings
@@ -191,3 +192,23 @@ def test_the_ask_form_under_the_limit_closes_and_is_recorded(world: World, monke
     ack = _submit(services, "V3")
     assert ack.response is not None and not ack.response.body
     assert len(_recorded(services)) == 1
+
+
+def test_the_form_check_waits_for_no_connection_the_workers_may_hold(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers waiting on a lock can hold every pooled connection of the main database: the check before the ack
+    reads on connections of its own (an ack once waited 20 s for a pooled one)."""
+    services = _services(world, monkeypatch)
+    _asked_before(world)
+    monkeypatch.setattr(world.db.engine.pool, "_timeout", 0.05)
+    held = []
+    try:
+        with pytest.raises(PoolTimeout):
+            while len(held) < 100:  # every pooled connection taken
+                held.append(world.db.engine.connect())
+        ack = _submit(services, "V5")
+    finally:
+        for connection in held:
+            connection.close()
+    assert ack.response is not None and json.loads(str(ack.response.body))["response_action"] == "errors"
