@@ -334,7 +334,8 @@ class JobRunner:
         return PassResult(timers_done=len(run.done), timers_failed=len(run.failed))
 
     def route_held(self) -> int:
-        """Route the questions held back while their asker had enough with experts, now that they have room."""
+        """Route the questions held back while their asker had enough with experts, now that they have room (each
+        in its own savepoint: one failing is logged and stays held, the others go on)."""
         with self.services.db.session() as session:
             routed = self.routing.route_held(session, now=self.services.clock())
         if routed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
+from http import HTTPStatus
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -103,15 +104,17 @@ def command_ask(turn: Turn, text: str) -> None:
 
 
 def handle_ask_submission(turn: Turn, form: AskForm) -> None:
-    """Check the form (nothing slow: no Slack call, no write to the database), record the question in the inbox
-    under the modal's view id, ack. A replayed submission or a double click finds the same record: one question.
-    The question is made from the record (``ask_question``), after the ack."""
+    """Check the form (nothing slow: no Slack call, no write to the database; one count for the hourly limit),
+    record the question in the inbox under the modal's view id, ack. A replayed submission or a double click finds
+    the same record: one question. The question is made from the record (``ask_question``), after the ack."""
     lang = turn.quick_lang
     errors: dict[str, str] = {}
     if not form.text:
         errors[ids.BLOCK_ASK_TEXT] = t("error.empty_question", lang)
     if form.desired_by is not None and form.desired_by < _routing(turn).calendar.local(turn.now).date():
         errors[ids.BLOCK_ASK_DATE] = t("error.desired_date_past", lang)
+    if not errors and form.text:
+        errors.update(_over_hourly_limit(turn, lang))
     if errors:
         turn.form_errors(errors)
         return
@@ -136,9 +139,29 @@ def handle_ask_submission(turn: Turn, form: AskForm) -> None:
     turn.outcome = "recorded" if new else "duplicate"
 
 
+def _over_hourly_limit(turn: Turn, lang: str) -> dict[str, str]:
+    """Over the hourly limit: refused on the form, under the question (the modal stays open with what was typed).
+    A quick count, no Slack call: staff known without asking Slack are not limited; anyone else is checked again
+    when the question is recorded (``ask_question``), which is the decision."""
+    services = turn.services
+    if services.staff.is_known_staff(settings=services.settings, user_id=turn.user_id):
+        return {}
+    try:
+        with services.db.ack_read_session() as session:
+            _routing(turn).check_may_ask(session, asker_slack_id=_actor(turn), now=turn.now)
+    except RoutingInputError as error:
+        return {ids.BLOCK_ASK_TEXT: user_message(error, lang, "")}
+    return {}
+
+
 def _tell_asker(job: inbox.InboxJob, text: str) -> None:
     """Why the question was not asked, by DM (the modal closed long ago), with the question quoted: nothing is lost,
-    it can be asked again as it was."""
+    it can be asked again as it was. Not once it was recorded (only its channel message failed): it was asked,
+    and the asker hears who was asked."""
+    with job.services.db.session() as session:
+        if inbox_core.delivery_seen(session, key=f"asked:{job.key}"):
+            log.warning("request %s: the question was recorded, its channel message failed", job.key)
+            return
     asked = str(job.payload.get("text") or "")
     if asked:
         quoted = "> " + escape_truncate(asked, 2500).replace("\n", "\n> ")
@@ -168,28 +191,14 @@ def ask_question(job: inbox.InboxJob) -> None:
         is_member = channels.is_member(client=job.client, channel_id=placement.channel_id, user_id=asker, now=job.now)
         asking.require_member(placement, is_member=is_member)
     text = str(payload.get("text") or "")
-    thread_ts = placement.thread_ts
     staff = services.staff.is_staff(settings=services.settings, client=job.client, user_id=asker, now=job.now)
-    if not staff and not job.result.get("posted:question"):
-        # over the hourly limit: refused before anything is posted or recorded (the asker is told by DM, with the
-        # question quoted); not again once an earlier attempt got past it
-        with services.db.session() as session:
-            if not inbox_core.delivery_seen(session, key=f"asked:{job.key}"):
-                routing.check_may_ask(session, asker_slack_id=asker, now=job.now)
-    if placement.post_in_channel and placement.channel_id:
-        # A public question from a channel gets a message there, so the answer comes in its thread.
-        question_text = "> " + escape_truncate(text, 2500).replace("\n", "\n> ")
-        _, posted_ts = job.post_once(
-            step="question",
-            channel=placement.channel_id,
-            text=t("routing.posted_question", lang, name=user_mention(asker) or "?", question=question_text),
-        )
-        thread_ts = posted_ts or None
     desired = payload.get("desired")
     with services.db.session() as session:
         cached = directory.get_cached_user(session, user_id=asker)
 
         def make_question() -> int:
+            # the hourly limit is checked and the question recorded in one step, before anything is posted: a
+            # question is either refused with nothing posted, or recorded (and then posted)
             return routing.ask_question(
                 session,
                 asker_slack_id=asker,
@@ -201,17 +210,41 @@ def ask_question(job: inbox.InboxJob) -> None:
                 visibility=visibility,
                 channel_id=placement.channel_id,
                 channel_is_private=private,
-                thread_ts=thread_ts,
+                thread_ts=placement.thread_ts,
                 language=lang,
                 asker_is_staff=staff,
                 now=job.now,
             ).id
 
-        inbox_core.once(session, step="asked", request_key=job.key, now=job.now, make=make_question)
+        question_id = inbox_core.once(session, step="asked", request_key=job.key, now=job.now, make=make_question)
+    if placement.post_in_channel and placement.channel_id and question_id is not None:
+        _post_in_channel(job, question_id, placement.channel_id, text, lang)
     # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, a DM sent by
     # the jobs once this has committed: one message, also when the question is escalated.
     services.outbox.ring()
     publish_homes(services, job.client, [asker])
+
+
+def _post_in_channel(job: inbox.InboxJob, question_id: int, channel: str, text: str, lang: str) -> None:
+    """A public question from a channel gets a message there (once), so the answer comes in its thread. The
+    question is recorded by now: a channel that refuses the message (archived, the bot removed) leaves it without
+    a thread (answers then go to the asker by DM); a failure that may pass (Slack down, a rate limit) is retried."""
+    quoted = "> " + escape_truncate(text, 2500).replace("\n", "\n> ")
+    try:
+        _, posted_ts = job.post_once(
+            step="question",
+            channel=channel,
+            text=t("routing.posted_question", lang, name=user_mention(job.user_id or "") or "?", question=quoted),
+        )
+    except SlackApiError as exc:
+        status = exc.response.status_code
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR or status == HTTPStatus.TOO_MANY_REQUESTS:
+            raise
+        log.warning("question %s not posted in %s: %s", question_id, channel, exc.response.get("error"))
+        return
+    if posted_ts:
+        with job.services.db.session() as session:
+            job.services.routing_service().set_question_thread(session, question_id=question_id, thread_ts=posted_ts)
 
 
 # --- the asker's own questions -----------------------------------------------------------------------------------

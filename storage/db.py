@@ -33,6 +33,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from storage.models import Base, InboxRequest
 
@@ -162,13 +163,20 @@ def check_known_revision(revision: str | None) -> None:
 
 
 def create_db_engine(
-    url: str, *, echo: bool = False, echo_parameters: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    url: str,
+    *,
+    echo: bool = False,
+    echo_parameters: bool = False,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    pooled: bool = True,
 ) -> Engine:
     """An engine for ``url``. Statements' values (question texts, private ones too, emails) are left out of the
-    echoed SQL and of error messages unless ``echo_parameters`` (WIEWEET_ECHO_SQL_PARAMETERS) asks for them."""
+    echoed SQL and of error messages unless ``echo_parameters`` (WIEWEET_ECHO_SQL_PARAMETERS) asks for them.
+    ``pooled=False`` (SQLite): a fresh connection each time, never one a worker holds."""
     hide = not echo_parameters
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, hide_parameters=hide, connect_args={"check_same_thread": False})
+        pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
+        engine = create_engine(url, echo=echo, hide_parameters=hide, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         if url not in {"sqlite://", "sqlite:///:memory:"}:
             with engine.connect() as conn:
@@ -317,6 +325,14 @@ class Database:
             self.inbox_engine = self.engine
         self.inbox_sessions = sessionmaker(self.inbox_engine, expire_on_commit=False)
         event.listen(self.inbox_sessions, "after_begin", _bound_waits)
+        if self.engine.dialect.name == "postgresql":
+            self._ack_reads = self.inbox_sessions  # the same database, on the pool the workers do not hold
+        elif main_file is not None:  # a connection of its own each time: WAL lets a reader wait for no writer
+            self._ack_reads = sessionmaker(
+                create_db_engine(url, echo=echo, echo_parameters=echo_parameters, pooled=False), expire_on_commit=False
+            )
+        else:
+            self._ack_reads = self.sessions
 
     def _create_inbox_table(self) -> None:
         Base.metadata.tables[InboxRequest.__tablename__].create(self.inbox_engine, checkfirst=True)
@@ -338,6 +354,11 @@ class Database:
     def inbox_session(self) -> AbstractContextManager[Session]:
         """A unit of work on the inbox (see the module docstring); commit on success, roll back on error."""
         return _unit_of_work(self.inbox_sessions)
+
+    def ack_read_session(self) -> AbstractContextManager[Session]:
+        """A short read on the main database before an ack (a form's check), on connections the workers never hold
+        (an ack waited 20 s for a pooled one held by workers waiting on a lock)."""
+        return _unit_of_work(self._ack_reads)
 
     def retrying(self, work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
         """Run ``work`` (which opens its own sessions) again when it failed on a held SQLite lock: a bounded number

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import (
     Answer,
@@ -19,6 +20,8 @@ from storage.models import (
     Routing,
     RoutingStatus,
     Theme,
+    Timer,
+    TimerKind,
     Visibility,
     gap_key,
 )
@@ -133,22 +136,85 @@ def count_questions_with_experts(session: Session, *, asker_slack_id: str) -> in
         .join(Routing, Routing.question_id == Question.id)
         .where(
             Question.asker_slack_id == asker_slack_id,
-            Question.status.in_(
-                [QuestionStatus.OPEN, QuestionStatus.ROUTED, QuestionStatus.CLAIMED, QuestionStatus.ESCALATED]
-            ),
-            Routing.status.in_([RoutingStatus.ASKED, RoutingStatus.CLAIMED]),
+            *_with_experts(Question),
         )
     )
     return int(session.scalar(query) or 0)
 
 
-def list_held_questions(session: Session, *, asker_slack_id: str | None = None, limit: int = 100) -> list[Question]:
+def list_held_questions(
+    session: Session,
+    *,
+    asker_slack_id: str | None = None,
+    below_cap: int = 0,
+    oldest_per_asker: bool = False,
+    exclude_ids: Collection[int] = (),
+    after: tuple[datetime, int] | None = None,
+    without_escalation: bool = False,
+    limit: int = 100,
+) -> list[Question]:
     """Questions still open and asked of nobody (held back while their asker had enough with experts), oldest
-    first; only one person's with ``asker_slack_id``."""
+    first; only one person's with ``asker_slack_id``. ``below_cap`` (> 0): only those whose asker has fewer than
+    that many questions with experts now, decided in the query, so however many questions of askers at their cap
+    wait, the others are reached; ``oldest_per_asker``: each asker's oldest only (not in ``exclude_ids``);
+    ``after``: the page after the (created_at, id) of the last row of the previous page; ``without_escalation``:
+    only those without a pending escalation timer."""
     query = select(Question).where(Question.status == QuestionStatus.OPEN)
     if asker_slack_id is not None:
         query = query.where(Question.asker_slack_id == asker_slack_id)
+    if exclude_ids:
+        query = query.where(Question.id.not_in(list(exclude_ids)))
+    if below_cap > 0:
+        mine = aliased(Question)
+        with_experts = (
+            select(func.count(func.distinct(mine.id)))
+            .select_from(mine)
+            .join(Routing, Routing.question_id == mine.id)
+            .where(mine.asker_slack_id == Question.asker_slack_id, *_with_experts(mine))
+            .scalar_subquery()
+        )
+        query = query.where(or_(Question.asker_slack_id.is_(None), with_experts < below_cap))
+    if oldest_per_asker:
+        waiting = aliased(Question)
+        oldest = select(func.min(waiting.id)).where(waiting.status == QuestionStatus.OPEN)
+        if exclude_ids:
+            oldest = oldest.where(waiting.id.not_in(list(exclude_ids)))
+        oldest = oldest.where(waiting.asker_slack_id.is_not(None)).group_by(waiting.asker_slack_id)
+        query = query.where(or_(Question.asker_slack_id.is_(None), Question.id.in_(oldest)))
+    if without_escalation:
+        pending = select(Timer.id).where(
+            Timer.question_id == Question.id, Timer.kind == TimerKind.ESCALATE, Timer.done_at.is_(None)
+        )
+        query = query.where(~pending.exists())
+    if after is not None:
+        at, last_id = after
+        query = query.where(or_(Question.created_at > at, and_(Question.created_at == at, Question.id > last_id)))
     return list(session.scalars(query.order_by(Question.created_at.asc(), Question.id.asc()).limit(limit)))
+
+
+def _with_experts(question: Any) -> tuple[Any, ...]:
+    """Conditions for a question with experts now: looking for an answer, an expert asked or working on it."""
+    return (
+        question.status.in_(
+            [QuestionStatus.OPEN, QuestionStatus.ROUTED, QuestionStatus.CLAIMED, QuestionStatus.ESCALATED]
+        ),
+        Routing.status.in_([RoutingStatus.ASKED, RoutingStatus.CLAIMED]),
+    )
+
+
+def claim_asker_lock(session: Session, *, asker_slack_id: str) -> None:
+    """Serialise what one asker's limits decide (the hourly limit, the cap on questions with experts) until the
+    transaction ends: two processes counting at once would both find room. PostgreSQL: a transaction-level
+    advisory lock on the asker; SQLite: the database's write lock, taken now (a write that changes nothing), as
+    SQLite lets one writer at a time. Counts read after this see what the other committed."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"wieweet-asker:{asker_slack_id}".encode(), digest_size=8).digest()
+        session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
+    else:
+        session.execute(
+            update(Question).where(Question.id == -1).values(updated_at=Question.updated_at),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def count_questions_by_status(session: Session, *, status: QuestionStatus) -> int:

@@ -1,4 +1,5 @@
-"""``wieweet escalated``: the questions waiting for staff, also those the triage channel never got."""
+"""``wieweet escalated``: the questions waiting for staff, also those the triage channel never got, and those held
+back."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from bot.routing.queries import waiting_for_staff
 def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
     """List the questions waiting for staff (escalated), oldest first: number, date, why, and whether the triage
     channel got them ("NOT POSTED: <Slack's reason>" when the staff message failed for good). Private and anonymous
-    questions are listed without their text, as in the triage channel.
+    questions are listed without their text, as in the triage channel. Then the questions held back (state
+    "held", with when they were asked): their asker has enough questions with experts; each goes to experts when
+    the asker has room again, or to staff after the usual escalation delay.
 
     \b
     Examples:
@@ -33,6 +36,7 @@ def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
         if as_json:
             row = {
                 "question_id": item.question_id,
+                "state": "escalated",
                 "escalated_at": when,
                 "reason": reason,
                 "triage_error": item.triage_error,
@@ -43,8 +47,16 @@ def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
         posted = f"NOT POSTED: {item.triage_error}" if item.triage_error is not None else "posted"
         text = (item.text or "(private or anonymous)").replace("\n", " ")
         echo(f"#{item.question_id:<6} {when:<22} {reason:<17} {posted:<30} {text[:80]}")
+    for held in queue.held:
+        when = held.asked_at.isoformat(timespec="minutes")
+        if as_json:
+            row = {"question_id": held.question_id, "asked_at": when, "state": "held", "text": held.text}
+            echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
+            continue
+        text = (held.text or "(private or anonymous)").replace("\n", " ")
+        echo(f"#{held.question_id:<6} {when:<22} {'held':<17} {'-':<30} {text[:80]}")
     if not as_json:
-        echo(f"{queue.count} questions waiting for staff")
+        echo(f"{queue.count} questions waiting for staff, {queue.held_count} held")
 
 
 def register(group: click.Group) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -26,7 +28,11 @@ from bot.routing.selection import record_gap
 from bot.routing.states import record_event, transition
 from storage import question_repo, register_repo
 from storage import routing_repo as repo
-from storage.models import EscalationReason, EventKind, Question, QuestionEvent, Visibility
+from storage.models import EscalationReason, EventKind, Question, QuestionEvent, TimerKind, Visibility
+
+log = logging.getLogger(__name__)
+
+HELD_PAGE = 100  # held questions read at a time (``question_repo.list_held_questions``' default limit)
 
 
 class AskerActions:
@@ -69,7 +75,10 @@ class AskerActions:
         today = self.core.calendar.local(now).date()
         if desired_by is not None and desired_by < today:
             raise RoutingInputError("desired_date_past")
-        if not asker_is_staff:
+        if not asker_is_staff and asker_slack_id:
+            # one decision per asker at a time: the count and the new question are one step (another process
+            # asking for the same person waits here, then counts this question too)
+            question_repo.claim_asker_lock(session, asker_slack_id=asker_slack_id)
             self.check_may_ask(session, asker_slack_id=asker_slack_id, now=now)
         question = Question(
             asker_slack_id=asker_slack_id,
@@ -101,13 +110,22 @@ class AskerActions:
                 kind=EventKind.HELD,
             )
             self.core.notify_asker(session, question, event, AskerUpdateKind.HELD, now, cause=f"q{question.id}:held")
+            # held too long, it goes to staff as one nobody answered (the timer is cancelled when it is routed)
+            self.core.schedule_escalation(session, question, now=now)
             return question
         self._route(session, question, now=now)
         return question
 
+    def set_question_thread(self, session: Session, *, question_id: int, thread_ts: str) -> None:
+        """The question's message in its channel was posted (after it was recorded): answers go to its thread."""
+        question = self.core.lock_question(session, question_id)
+        if question.thread_ts is None:
+            question.thread_ts = thread_ts
+
     def check_may_ask(self, session: Session, *, asker_slack_id: str | None, now: datetime) -> None:
         """Refuse a new question from someone who asked ``policy.max_questions_per_hour`` in the last hour (before
-        anything is written or posted; the Slack layer calls it before it posts a question in its channel)."""
+        anything is written or posted). ``ask_question`` decides with it under the asker's lock; the ask form calls
+        it first, to refuse on the form itself."""
         limit = self.core.policy.max_questions_per_hour
         if not asker_slack_id or limit <= 0:
             return
@@ -128,18 +146,72 @@ class AskerActions:
     def route_held(self, session: Session, *, now: datetime, asker_slack_id: str | None = None) -> list[int]:
         """Route the questions held back (oldest first) whose asker has room with the experts again; only one
         person's with ``asker_slack_id``. The job runner calls it every pass, the asker's own close at once.
-        Returns the ids of the questions routed (asked of experts, or escalated when nobody fits)."""
+        Returns the ids of the questions routed (asked of experts, or escalated when nobody fits).
+
+        Only questions whose asker is below the cap are read (each asker's oldest, page by page, again while
+        that routes some), so askers at their cap with many held questions keep nobody else's waiting. Each
+        question is routed in a savepoint: one that fails is logged with a reference and stays held for the
+        next pass, and the others go on."""
+        if asker_slack_id is None:
+            self._schedule_missing_escalations(session)
         routed: list[int] = []
-        for held in question_repo.list_held_questions(session, asker_slack_id=asker_slack_id):
-            if self._at_cap(session, held.asker_slack_id):
-                continue
-            question = self.core.lock_question(session, held.id)
-            if question.status is not Q.OPEN:  # routed, cancelled or resolved meanwhile (another process)
-                continue
-            self._route(session, question, now=now)
-            session.flush()
-            routed.append(question.id)
-        return routed
+        failed: set[int] = set()
+        cap = self.core.policy.max_open_per_asker
+        while True:
+            routed_now = 0
+            after: tuple[datetime, int] | None = None
+            while True:
+                page = question_repo.list_held_questions(
+                    session,
+                    asker_slack_id=asker_slack_id,
+                    below_cap=cap,
+                    oldest_per_asker=True,
+                    exclude_ids=failed,
+                    after=after,
+                    limit=HELD_PAGE,
+                )
+                for held in page:
+                    outcome = self._route_held_one(session, held.id, held.asker_slack_id, now=now)
+                    if outcome is None:
+                        failed.add(held.id)
+                    elif outcome:
+                        routed.append(held.id)
+                        routed_now += 1
+                if len(page) < HELD_PAGE:
+                    break
+                after = (page[-1].created_at, page[-1].id)
+            if not routed_now:  # an asker with room for more got their next oldest in this round: once more
+                return routed
+
+    def _schedule_missing_escalations(self, session: Session) -> None:
+        """Held questions kept without an escalation timer (held before they got one) get it, counted from when
+        they were asked: one held longer than the escalation delay is due at once (a page a pass)."""
+        for held in question_repo.list_held_questions(session, without_escalation=True, limit=HELD_PAGE):
+            self.core.schedule_escalation(session, held, now=held.created_at)
+
+    def _route_held_one(self, session: Session, question_id: int, asker: str | None, *, now: datetime) -> bool | None:
+        """Route one held question in its own savepoint: True routed, False not (no room, moved on meanwhile),
+        None failed (logged with a reference; rolled back to the savepoint, it stays held)."""
+        try:
+            with session.begin_nested():
+                if asker:  # the cap is counted again under the asker's lock: another process may have routed one
+                    question_repo.claim_asker_lock(session, asker_slack_id=asker)
+                    if self._at_cap(session, asker):
+                        return False
+                question = self.core.lock_question(session, question_id)
+                if question.status is not Q.OPEN:  # routed, cancelled or resolved meanwhile (another process)
+                    return False
+                # the experts get their own business days from now: the escalation set while it was held goes
+                repo.update_timers_cancelled(
+                    session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="routed"
+                )
+                self._route(session, question, now=now)
+                session.flush()
+                return True
+        except Exception:
+            ref = uuid.uuid4().hex[:12]
+            log.exception("held question %s not routed ref=%s (stays held for the next pass)", question_id, ref)
+            return None
 
     def _route(self, session: Session, question: Question, *, now: datetime) -> None:
         core = self.core
@@ -202,6 +274,9 @@ class AskerActions:
     def _close(
         self, session: Session, question_id: int, status: Q, reason: CloseReason, actor: str, now: datetime, note: str
     ) -> Question:
+        peek = question_repo.get_question(session, question_id=question_id)
+        if peek is not None and peek.asker_slack_id:  # the asker's lock before the question's, as route_held
+            question_repo.claim_asker_lock(session, asker_slack_id=peek.asker_slack_id)
         question = self.core.lock_question(session, question_id)
         require_asker(question, actor)
         transition(

@@ -40,11 +40,23 @@ class WaitingQuestion:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldQuestion:
+    """A question held back, as a staff overview shows it."""
+
+    question_id: int
+    text: str | None  # None: private, anonymous or from a private channel (redacted, as in the triage channel)
+    asked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StaffQueue:
     """How many questions wait for staff, and the oldest of them."""
 
     count: int
     questions: tuple[WaitingQuestion, ...] = ()
+    # held back while their asker has enough with experts (not staff's yet: escalated after the usual delay)
+    held_count: int = 0
+    held: tuple[HeldQuestion, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +157,8 @@ class RoutingQueries:
 
 
 def waiting_for_staff(session: Session, *, limit: int = 10) -> StaffQueue:
-    """Questions waiting for staff (escalated), oldest escalation first, with whether the triage channel got them:
+    """Questions waiting for staff (escalated), oldest escalation first, with whether the triage channel got them,
+    and the questions held back (oldest first) so staff see those too:
     a staff post that failed for good (the bot not in the channel, the channel archived, none configured) must not
     hide a question. Content only when shareable, as in the triage channel. Needs no knowledge base (the CLI)."""
     known = {r.value for r in EscalationReason}
@@ -166,4 +179,9 @@ def waiting_for_staff(session: Session, *, limit: int = 10) -> StaffQueue:
             )
         )
     count = question_repo.count_questions_by_status(session, status=Q.ESCALATED)
-    return StaffQueue(count=count, questions=tuple(waiting))
+    held = tuple(
+        HeldQuestion(question_id=q.id, text=q.text if payloads.is_shareable(q) else None, asked_at=q.created_at)
+        for q in question_repo.list_held_questions(session, limit=limit)
+    )
+    held_count = question_repo.count_questions_by_status(session, status=Q.OPEN)
+    return StaffQueue(count=count, questions=tuple(waiting), held_count=held_count, held=held)

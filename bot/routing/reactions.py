@@ -42,7 +42,7 @@ class TimerReactions:
         if question is None:
             return "noop: question gone"
         if timer.kind is TimerKind.ESCALATE:
-            return self._on_escalate(session, question, now)
+            return self._on_escalate(session, question, timer, now)
         routing = repo.get_routing(session, routing_id=timer.routing_id) if timer.routing_id is not None else None
         refused = _not_for_routing(question, routing)
         if refused is not None or routing is None:
@@ -230,9 +230,13 @@ class TimerReactions:
         self.core.enqueue(session, request, cause=f"t{timer.id}", now=now, routing=routing)
         return "resent"
 
-    def _on_escalate(self, session: Session, question: Question, now: datetime) -> str:
+    def _on_escalate(self, session: Session, question: Question, timer: Timer, now: datetime) -> str:
         if question.status not in (Q.OPEN, Q.ROUTED, Q.CLAIMED):
             return f"noop: question {question.status.value}"
+        if question.routings and min(r.asked_at for r in question.routings) > timer.created_at:
+            # set while the question was held, and already running when it went to experts (which cancels it):
+            # the experts have their own escalation, from when they were asked
+            return "noop: routed after it was held"
         deadline = self.core.calendar.add_business_days(question.created_at, self.core.policy.escalate_after_days)
         if now >= deadline or question.desired_by is None:
             reason = EscalationReason.DEADLINE

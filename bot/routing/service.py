@@ -71,6 +71,7 @@ class RoutingService:
         self.resolve = self.asker.resolve
         self.rate = self.asker.rate
         self.check_may_ask = self.asker.check_may_ask
+        self.set_question_thread = self.asker.set_question_thread
         self.route_held = self.asker.route_held
         # the people asked
         self.claim = self.expert.claim

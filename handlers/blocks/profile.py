@@ -35,7 +35,7 @@ from bot.outbox import (
 )
 from bot.register.profiles import append_expertise, profile_version
 from bot.register.validation import MAX_LENGTH, FieldError, split_list
-from bot.routing.queries import WaitingQuestion
+from bot.routing.queries import HeldQuestion, WaitingQuestion
 from handlers import ids
 from handlers.blocks.modals import TextModal, build_text_modal
 from handlers.blocks.routing import REASON_KEYS, status_label
@@ -103,6 +103,8 @@ class HomeData:
     pending_count: int = 0
     waiting: Sequence[HomeItem] = ()  # staff: escalated questions waiting for them (the oldest)
     waiting_count: int = 0
+    held: Sequence[HomeItem] = ()  # staff: questions held back while their asker has enough with experts
+    held_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,11 @@ def waiting_item(item: WaitingQuestion, lang: str) -> HomeItem:
     return HomeItem(text, state, item.escalated_at.date().isoformat() if item.escalated_at else "")
 
 
+def held_item(item: HeldQuestion, lang: str) -> HomeItem:
+    text = f"#{item.question_id} " + (item.text or t("profile.home_waiting_redacted", lang))
+    return HomeItem(text, t("routing.status_held", lang), item.asked_at.date().isoformat())
+
+
 def home_data(home: HomeView, lang: str) -> HomeData:
     """The Home tab's values in ``lang``, from the core's ``HomeView``."""
     waiting = home.waiting
@@ -170,6 +177,8 @@ def home_data(home: HomeView, lang: str) -> HomeData:
         pending_count=home.pending_count,
         waiting=[waiting_item(q, lang) for q in waiting.questions] if waiting else [],
         waiting_count=waiting.count if waiting else 0,
+        held=[held_item(h, lang) for h in waiting.held] if waiting else [],
+        held_count=waiting.held_count if waiting else 0,
     )
 
 
@@ -444,6 +453,9 @@ def build_home_view(data: HomeData, lang: str) -> View:
     if data.is_staff:  # escalated questions: also those the triage channel never got
         blocks.append(header(t("profile.home_waiting", lang, count=data.waiting_count)))
         blocks.extend(_items(data.waiting, t("profile.home_waiting_none", lang)))
+        blocks.append(DividerBlock())
+    if data.is_staff and data.held_count:  # held back: staff see them before they are escalated
+        blocks.extend([header(t("profile.home_held", lang, count=data.held_count)), *_items(data.held, "")])
         blocks.append(DividerBlock())
     footer: list[Any] = [button(t("profile.btn_refresh", lang), ids.ACTION_HOME_REFRESH, "refresh")]
     blocks.append(ActionsBlock(block_id=ids.BLOCK_HOME_FOOTER, elements=footer))

@@ -1,5 +1,6 @@
 """End to end: one member cannot use up the experts. With a cap of one question with experts and two new
-questions per hour, the second question is kept (the asker told why), the third refused before anything is posted."""
+questions per hour, the second question is kept (the asker told why), the third refused on the ask form before
+anything is recorded or posted."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from handlers import ids
 from storage.models import Question, QuestionStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
@@ -68,9 +70,15 @@ def test_a_member_over_the_cap_waits_and_over_the_rate_is_refused(
     asked = len(expert_dms(emulator))
     ask(emulator, NL_USER, "Hoe innen jullie de leegstandsheffing bij tweede verblijven?")
     emulator.wait_for(lambda: "houden we deze vraag even bij" in _dm_texts(emulator, NL_USER), timeout=20)
-    ask(emulator, NL_USER, "En de leegstandsheffing op kantoren, wie weet daar iets over?")
-    emulator.wait_for(lambda: "Je stelde het voorbije uur al 2 vragen" in _dm_texts(emulator, NL_USER), timeout=20)
-    assert "leegstandsheffing op kantoren" in _dm_texts(emulator, NL_USER)  # quoted back: nothing is lost
+    third = "En de leegstandsheffing op kantoren, wie weet daar iets over?"
+    emulator.send_command(NL_USER, CHANNEL, text=f"vraag {third}")
+    emulator.wait_for(lambda: emulator.views(NL_USER))
+    refused = emulator.submit_view(
+        NL_USER, emulator.views(NL_USER)[-1]["id"], {ids.BLOCK_ASK_TEXT: third, ids.BLOCK_ASK_VISIBILITY: "public"}
+    )
+    # refused on the form itself, under the question: the modal stays open with the text typed (nothing lost)
+    assert refused.response_action == "errors"
+    assert "Je stelde het voorbije uur al 2 vragen" in flat((refused.ack_body or {}).get("errors"))
     questions = _questions(demo_db_url)[before:]
     assert [q.status for q in questions] == [QuestionStatus.ROUTED, QuestionStatus.OPEN]  # the third: not recorded
     assert len(expert_dms(emulator)) == asked  # the held question went to no expert ...

@@ -3,15 +3,22 @@ closes) and an hourly limit on new questions. Staff are not limited."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+import threading
+from datetime import UTC, timedelta
 
 import pytest
-from sqlalchemy import select
+from click.testing import CliRunner
+from sqlalchemy import select, text
 
+from bot.cli import main
+from bot.home import HomeView
 from bot.outbox import AskerUpdateKind
-from bot.routing import RoutingInputError
-from storage.models import OutboxKind, Question, QuestionStatus, Routing
-from tests.routing.conftest import NOW, seed_housing
+from bot.routing import RoutingInputError, run_due_timers
+from bot.routing.asker import AskerActions
+from handlers.blocks.profile import build_home_view, home_data
+from storage.models import EscalationReason, OutboxKind, Question, QuestionStatus, Routing, Theme, Timer, TimerKind
+from tests.routing.conftest import ASKER, NOW, local, seed_housing
 
 
 def _status(world, question_id: int) -> QuestionStatus:
@@ -114,3 +121,229 @@ def test_staff_are_not_limited(world) -> None:
         world.ask(text=f"leegstandsheffing voor staff ({i})", thread_ts=f"1.{i}", asker_is_staff=True) for i in range(4)
     ]
     assert [_status(world, q) for q in asked].count(QuestionStatus.OPEN) == 0
+
+
+# --- held questions are never lost; the limits hold across processes -------------------------------------------
+
+
+def _held_rows(world, asker: str, n: int, *, start) -> list[int]:
+    """``n`` questions of ``asker`` held back (open, asked of nobody), a minute apart from ``start``."""
+    with world.db.session() as s:
+        housing = s.scalars(select(Theme).where(Theme.key == "wonen")).one()
+        rows = [
+            Question(
+                themes=[housing],
+                asker_slack_id=asker,
+                text=f"wie weet iets over leegstandsheffing? ({i})",
+                language="nl",
+                status=QuestionStatus.OPEN,
+                created_at=start + timedelta(minutes=i),
+                updated_at=start + timedelta(minutes=i),
+            )
+            for i in range(n)
+        ]
+        s.add_all(rows)
+        s.flush()
+        return [q.id for q in rows]
+
+
+def test_an_asker_at_the_cap_with_many_held_questions_keeps_nobody_elses_waiting(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    world.ask(asker_slack_id="UFLOOD001", text="wie weet iets over leegstandsheffing?", thread_ts="1.1")
+    flood = _held_rows(world, "UFLOOD001", 130, start=NOW - timedelta(days=2))  # older than anyone else's
+    honest = _held_rows(world, "U0HONEST1", 2, start=NOW - timedelta(hours=1))
+    with world.db.session() as s:
+        routed = world.service.route_held(s, now=NOW + timedelta(minutes=5))
+    assert routed == [honest[0]]  # the flooder is at the cap: theirs wait; the honest asker's oldest goes
+    assert _status(world, honest[0]) is QuestionStatus.ROUTED
+    assert _status(world, honest[1]) is QuestionStatus.OPEN  # the honest asker is at the cap of one now
+    assert not set(routed) & set(flood) and all(_status(world, q) is QuestionStatus.OPEN for q in flood[:3])
+
+
+def test_an_asker_with_room_for_several_gets_them_all_in_one_pass(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=2)
+    held = _held_rows(world, "U0HONEST1", 3, start=NOW - timedelta(hours=1))
+    with world.db.session() as s:
+        assert world.service.route_held(s, now=NOW) == held[:2]
+    assert _status(world, held[2]) is QuestionStatus.OPEN
+
+
+def test_a_held_question_that_fails_stays_held_and_the_others_go_on(world, monkeypatch, caplog) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    broken = _held_rows(world, "UBROKEN01", 1, start=NOW - timedelta(hours=2))[0]
+    fine = _held_rows(world, "U0HONEST1", 1, start=NOW - timedelta(hours=1))[0]
+    real_route = AskerActions._route
+
+    def failing(self, session, question, *, now):
+        if question.id == broken:
+            real_route(self, session, question, now=now)  # writes first: the savepoint must undo them
+            raise RuntimeError("injected failure")
+        return real_route(self, session, question, now=now)
+
+    monkeypatch.setattr(AskerActions, "_route", failing)
+    with caplog.at_level("ERROR"), world.db.session() as s:
+        assert world.service.route_held(s, now=NOW) == [fine]
+    assert any(f"held question {broken} not routed ref=" in r.getMessage() for r in caplog.records)
+    assert _status(world, broken) is QuestionStatus.OPEN and _status(world, fine) is QuestionStatus.ROUTED
+    assert not world.outbox(OutboxKind.EXPERT_REQUEST, question_id=broken)  # nothing of the failed one is kept
+    with world.db.session() as s:
+        assert not list(s.scalars(select(Routing).where(Routing.question_id == broken)))
+    monkeypatch.setattr(AskerActions, "_route", real_route)
+    with world.db.session() as s:  # the next pass tries it again
+        assert world.service.route_held(s, now=NOW + timedelta(minutes=1)) == [broken]
+
+
+def _wait_until_blocked_or_done(world, worker: threading.Thread) -> None:
+    """Until the other session waits for a lock (PostgreSQL tells) or has finished."""
+    for _ in range(200):
+        if not worker.is_alive():
+            return
+        if world.db.dialect == "postgresql":
+            with world.db.engine.connect() as conn:
+                waiting = conn.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar()
+            if waiting:
+                return
+        worker.join(0.05)
+
+
+@pytest.mark.parametrize("limit", ["hourly", "cap"])
+def test_two_concurrent_asks_of_one_asker_cannot_both_pass_a_limit(world, limit: str) -> None:
+    seed_housing(world)
+    if limit == "hourly":
+        world.with_policy(max_questions_per_hour=1, max_open_per_asker=0)
+    else:
+        world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            outcome["id"] = world.ask(text="en de leegstandsheffing op kantoren?", thread_ts="1.3")
+        except RoutingInputError as exc:
+            outcome["refused"] = exc.code
+
+    with world.db.session() as s1:  # the first, not committed yet, while the second is asked elsewhere
+        first = world.service.ask_question(
+            s1, asker_slack_id=ASKER, text="wie weet iets over leegstandsheffing?", theme_keys=["wonen"], now=NOW
+        ).id
+        worker = threading.Thread(target=second)
+        worker.start()
+        _wait_until_blocked_or_done(world, worker)
+    worker.join(30)
+    assert _status(world, first) is QuestionStatus.ROUTED
+    if limit == "hourly":
+        assert outcome == {"refused": "too_many_questions"} and _questions(world) == 1
+    else:
+        assert _status(world, int(outcome["id"])) is QuestionStatus.OPEN  # held: the first is with experts
+
+
+# --- held questions do not wait silently --------------------------------------------------------------------------
+
+
+def _sweep(world, now) -> dict[int, str]:
+    run = run_due_timers(
+        world.db, now=now, worker_id="w1", handler=world.service.handle_timer, kinds=world.service.timer_kinds
+    )
+    assert not run.failed, run.outcomes
+    return run.outcomes
+
+
+def _pending_escalations(world, question_id: int) -> list[Timer]:
+    with world.db.session() as s:
+        query = select(Timer).where(
+            Timer.question_id == question_id, Timer.kind == TimerKind.ESCALATE, Timer.done_at.is_(None)
+        )
+        return list(s.scalars(query))
+
+
+def test_a_question_held_longer_than_the_escalation_delay_goes_to_staff(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    _first, held = _flood(world, 2)
+    assert _status(world, held) is QuestionStatus.OPEN
+    _sweep(world, local(2026, 11, 27, 16))  # Friday: four business days, not yet
+    assert _status(world, held) is QuestionStatus.OPEN and not world.outbox(OutboxKind.TRIAGE, question_id=held)
+    _sweep(world, local(2026, 11, 30, 10, 5))  # Monday: five business days after it was asked
+    assert _status(world, held) is QuestionStatus.ESCALATED
+    with world.db.session() as s:
+        question = s.get(Question, held)
+        assert question is not None and question.escalation_reason == EscalationReason.DEADLINE.value
+    assert world.outbox(OutboxKind.TRIAGE, question_id=held)  # staff have it, as one nobody answered
+    updates = [m.payload["update"] for m in world.outbox(OutboxKind.ASKER_UPDATE, question_id=held)]
+    assert updates == [AskerUpdateKind.HELD.value, AskerUpdateKind.ESCALATED.value]
+
+
+def test_a_held_question_routed_in_time_gives_the_experts_their_own_days(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    first, held = _flood(world, 2)
+    (hold_timer,) = _pending_escalations(world, held)
+    later = local(2026, 11, 26)  # Thursday: the asker withdraws the first, the held one goes to experts
+    with world.db.session() as s:
+        world.service.cancel(s, question_id=first, actor_slack_id="UASKER001", now=later)
+    assert _status(world, held) is QuestionStatus.ROUTED
+    (routed_timer,) = _pending_escalations(world, held)
+    assert routed_timer.id != hold_timer.id and routed_timer.due_at > hold_timer.due_at
+    _sweep(world, local(2026, 11, 30, 10, 5))  # the held question's deadline: the experts still have time
+    assert _status(world, held) is QuestionStatus.ROUTED
+
+
+def test_questions_held_before_they_got_a_timer_get_one_from_when_they_were_asked(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    world.ask(asker_slack_id="UOLD00001", text="wie weet iets over leegstandsheffing?", thread_ts="1.1")
+    (old,) = _held_rows(world, "UOLD00001", 1, start=NOW - timedelta(days=10))  # no timer: held before there were
+    with world.db.session() as s:
+        assert world.service.route_held(s, now=NOW) == []  # its asker is still at the cap
+    (timer,) = _pending_escalations(world, old)
+    assert timer.due_at.replace(tzinfo=UTC) <= NOW
+    _sweep(world, NOW)
+    assert _status(world, old) is QuestionStatus.ESCALATED
+    with world.db.session() as s:
+        world.service.route_held(s, now=NOW)
+    assert len(world.outbox(OutboxKind.TRIAGE, question_id=old)) == 1
+
+
+def test_staff_see_held_questions_on_their_home_tab_and_in_the_cli(world) -> None:
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    _first, held = _flood(world, 2)
+    with world.db.session() as s:
+        queue = world.service.waiting_for_staff(s, limit=10)
+    assert queue.count == 0 and queue.held_count == 1 and [h.question_id for h in queue.held] == [held]
+    view = build_home_view(
+        home_data(HomeView(profile=None, stale_profile=False, is_staff=True, waiting=queue), "en"), "en"
+    )
+    shown = json.dumps(view.to_dict())
+    assert "Held back until their asker has room with experts (1)" in shown and f"#{held} " in shown
+    assert "held back" in shown
+    listed = CliRunner().invoke(main, ["--database", world.db.url, "escalated"])
+    assert listed.exit_code == 0, listed.output
+    (row,) = [line for line in listed.output.splitlines() if line.startswith(f"#{held} ")]
+    assert " held " in row and "leegstandsheffing" in row
+    assert "0 questions waiting for staff, 1 held" in listed.output
+    as_json = CliRunner().invoke(main, ["--database", world.db.url, "escalated", "--json"])
+    assert [json.loads(line)["state"] for line in as_json.output.splitlines()] == ["held"]
+
+
+def test_the_held_escalation_already_running_when_the_question_is_routed_changes_nothing(world) -> None:
+    """Another replica's timer pass had claimed the held question's escalation (so routing it cannot cancel it)
+    when the question went to experts: it runs after, and leaves the routed question with its experts."""
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    first, held = _flood(world, 2)
+    with world.db.session() as s:
+        (timer,) = s.scalars(select(Timer).where(Timer.question_id == held, Timer.kind == TimerKind.ESCALATE))
+        timer.claimed_by, timer.claimed_at = "other-replica", NOW
+    with world.db.session() as s:
+        world.service.cancel(s, question_id=first, actor_slack_id="UASKER001", now=local(2026, 11, 30, 10, 1))
+    assert _status(world, held) is QuestionStatus.ROUTED
+    with world.db.session() as s:
+        stale = s.get(Timer, timer.id)
+        assert stale is not None and stale.done_at is None  # claimed: not cancelled
+        outcome = world.service.handle_timer(s, stale, local(2026, 11, 30, 10, 5))
+    assert outcome == "noop: routed after it was held" and _status(world, held) is QuestionStatus.ROUTED
