@@ -13,7 +13,8 @@ staff are told of each, as the channel would have shown each.
 
 The services that find "where was this posted" for a record (to update it once staff decide) list the DM copies
 too, by ``staff_dm_prefix`` (``RoutingService.triage_copies`` for a question): a button pressed in a staff member's
-DM updates every copy and the channel post alike.
+DM updates every copy and the channel post alike. A post or copy still queued when its record is decided is never
+posted: the sender asks ``end_if_decided`` right before posting, which ends it unsent (``ended_at``).
 """
 
 from __future__ import annotations
