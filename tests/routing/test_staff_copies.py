@@ -19,6 +19,7 @@ from bot.outbox import claim_outbox
 from bot.staffdm import NO_LONGER_WAITS
 from handlers.outbox import OutboxSender
 from handlers.services import Services
+from storage import outbox_repo
 from storage.models import OutboxKind, OutboxMessage
 from tests.e2e.harness import BOT_TOKEN
 from tests.emulator import SlackEmulator
@@ -99,6 +100,9 @@ def test_a_queued_staff_dm_copy_of_a_question_decided_meanwhile_ends_without_bei
             row.next_attempt_at = NOW
     claimed = claim_outbox(world.db, now=LATER + timedelta(hours=1), worker_id="w2")
     assert {c.id for c in copies}.isdisjoint(m.id for m in claimed)
+    with world.db.session() as s:  # and purged with the sent ones once old enough (retention)
+        outbox_repo.delete_finished_outbox_messages(s, before=LATER + timedelta(days=1))
+    assert world.outbox(K.STAFF_DM, question_id=qid) == []
 
 
 def test_a_queued_triage_post_of_a_question_withdrawn_meanwhile_ends_and_one_still_waiting_is_posted(
