@@ -472,7 +472,7 @@ def claim_outbox(
 def _still_ours(message: OutboxMessage, worker_id: str | None) -> bool:
     """An unsent message that ``worker_id`` (when given) still holds the claim of: a sender whose claim went stale
     and was taken over by another worker must not mark (or send) what is no longer its own."""
-    if message.sent_at is not None or message.failed_at is not None:
+    if message.sent_at is not None or message.failed_at is not None or message.ended_at is not None:
         return False
     return worker_id is None or message.claimed_by == worker_id
 

@@ -13,7 +13,8 @@ staff are told of each, as the channel would have shown each.
 
 The services that find "where was this posted" for a record (to update it once staff decide) list the DM copies
 too, by ``staff_dm_prefix`` (``RoutingService.triage_copies`` for a question): a button pressed in a staff member's
-DM updates every copy and the channel post alike.
+DM updates every copy and the channel post alike. A post or copy still queued when its record is decided is never
+posted: the sender asks ``end_if_decided`` right before posting, which ends it unsent (``ended_at``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ FALLBACK_KINDS = frozenset({OutboxKind.STAFF_DM})
 
 # ``tell_staff``'s answer when nobody is configured as staff: nobody can be told
 NO_STAFF = "nobody to tell: no staff configured"
+# why a queued DM copy ended without being posted (``end_if_decided``)
+NO_LONGER_WAITS = "no_longer_waits"
 
 _KEY = "staff_dm:"
 
@@ -104,7 +107,7 @@ def tell_staff(
     people = staff_ids(staff)
     if not people:
         return NO_STAFF
-    if not _still_waits(session, original.kind, original.payload):
+    if not still_waits(session, original.kind, original.payload):
         return f"noop: {original.kind.value} no longer waits"
     notice = outbox.StaffDM(
         original_kind=original.kind, original=dict(original.payload), triage_channel_id=channel_id, error=error[:200]
@@ -125,7 +128,38 @@ def tell_staff(
     return f"staff told: {len(queued)} of {len(people)}"
 
 
-def _still_waits(session: Session, kind: OutboxKind, payload: Mapping[str, Any]) -> bool:
+def end_if_decided(session: Session, *, message_id: int, worker_id: str, now: datetime) -> bool:
+    """Right before a staff post or its DM copy is posted (by the sender holding its claim as ``worker_id``): when
+    what it asks staff to decide was decided while it waited in the queue (the question assigned, closed, withdrawn
+    or answered; the review or proposal decided), it ends without being posted (True; ``ended_at``, reason
+    ``NO_LONGER_WAITS``): the posts sent were updated with the outcome when it was decided, and a queued one must
+    not arrive later with buttons nobody may use. False: post it (also when it is not this sender's any more:
+    posting it is then refused as a lost claim)."""
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is None or message.claimed_by != worker_id:
+        return False
+    if message.sent_at is not None or message.failed_at is not None or message.ended_at is not None:
+        return False
+    if message.kind is OutboxKind.STAFF_DM:
+        try:
+            notice = outbox.read_as(outbox.StaffDM, message.payload)
+        except outbox.PayloadError:  # rendering decides (and gives it up)
+            return False
+        kind, payload = notice.original_kind, notice.original
+    elif message.kind in STAFF_KINDS and not message.recipient_slack_id:  # the triage channel post itself
+        kind, payload = message.kind, message.payload
+    else:
+        return False
+    if still_waits(session, kind, payload):
+        return False
+    message.ended_at = now
+    message.ended_reason = NO_LONGER_WAITS
+    message.claimed_by = None
+    message.claimed_at = None
+    return True
+
+
+def still_waits(session: Session, kind: OutboxKind, payload: Mapping[str, Any]) -> bool:
     """Whether what the post asks staff to decide is still undecided (a notice, or a kind not known here: yes). An
     escalated question is read under its lock, so an assignment or a close at the same moment is seen."""
     try:

@@ -11,7 +11,7 @@ retried on a budget of its own (``CONFIRM_ATTEMPTS``, longer than the worker's),
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -22,6 +22,7 @@ from handlers import inbox
 from handlers.home import publish_homes
 from handlers.kit import message
 from handlers.services import slack_transient
+from handlers.turn import shared_update
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,13 @@ def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
     elif kind == "tell":
         _tell(job, step, text, effect.get("channel"))
     elif kind == "update":
-        client.chat_update(
-            channel=str(effect["channel"]), ts=str(effect["ts"]), text=text, blocks=list(effect.get("blocks") or [])
+        channel = str(effect["channel"])
+        shown: tuple[str, Sequence[Any]] = (text, effect.get("blocks") or [])
+        if_shared = (str(effect.get("shared_text") or ""), effect.get("shared_blocks") or [])
+        text, blocks = shared_update(
+            job.services, client, channel, shown, if_shared if "shared_blocks" in effect else None
         )
+        client.chat_update(channel=channel, ts=str(effect["ts"]), text=text, blocks=list(blocks))
     elif kind == "homes":
         publish_homes(job.services, client, [str(u) for u in effect.get("users") or []])
     elif kind == "ring":

@@ -45,7 +45,7 @@ from bot.outbox import (
     read_payload,
 )
 from bot.routing.policy import RoutingPolicy
-from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, tell_staff
+from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
@@ -89,6 +89,10 @@ UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMI
 
 class ClaimLostError(Exception):
     """Another worker took the message over (this one's claim went stale): leave it to them, post nothing."""
+
+
+class EndedError(Exception):
+    """What a staff post (or its DM copy) asked was decided while it waited in the queue: ended, not posted."""
 
 
 class NoTargetError(Exception):
@@ -196,6 +200,9 @@ class OutboxSender:
             if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
                 publish_homes(self.services, self.client, [message.recipient_slack_id])
             return True
+        except EndedError:
+            log.info("outbox %s (%s): decided while it waited: ended, not posted", message.id, message.kind.value)
+            return False
         except ClaimLostError:
             log.warning("outbox %s (%s) was taken over by another worker: not posted", message.id, message.kind.value)
             return False
@@ -273,13 +280,19 @@ class OutboxSender:
                 log.info("outbox %s was posted before a restart: marked sent, not posted again", message.id)
                 return channel, found
         with self.services.db.session() as session:
-            ours = mark_outbox_post_started(
+            # decided while it waited (a staff post, a DM copy): ended unsent, committed with this unit of work
+            ended = end_if_decided(
+                session, message_id=message.id, worker_id=message.claimed_by or "", now=self.services.clock()
+            )
+            ours = not ended and mark_outbox_post_started(
                 session,
                 message_id=message.id,
                 worker_id=message.claimed_by or "",
                 now=self.services.clock(),
                 started_at=datetime.now(UTC),  # Slack's clock, not the business one: the look-up reads from then on
             )
+        if ended:
+            raise EndedError(f"outbox {message.id}")
         if not ours:
             raise ClaimLostError(f"outbox {message.id}")
         response = self.client.chat_postMessage(

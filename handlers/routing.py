@@ -19,11 +19,11 @@ from slack_sdk.errors import SlackApiError
 from bot import asking, directory
 from bot import inbox as inbox_core
 from bot.errors import QueryError
-from bot.i18n import N_, t
+from bot.i18n import t
 from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
 from bot.routing import RoutingInputError, RoutingService
-from handlers import claims, ids, inbox
+from handlers import claims, ids, inbox, staff_posts
 from handlers.blocks.modals import (
     build_add_info_modal,
     build_answer_modal,
@@ -37,7 +37,6 @@ from handlers.blocks.routing import (
     MyQuestion,
     build_expert_request,
     build_my_questions,
-    build_triage,
 )
 from handlers.claims import UserPick
 from handlers.errors import user_message
@@ -45,6 +44,7 @@ from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft,
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
 from handlers.slack_text import question_from_slack
+from handlers.staff_posts import update_staff_posts
 from handlers.turn import Turn
 from storage.models import Question, Routing, SearchLog, Visibility
 
@@ -272,6 +272,7 @@ def handle_cancel(turn: Turn, question_id: int) -> None:
     _routing(turn).cancel(turn.session, question_id=question_id, actor_slack_id=_actor(turn), now=turn.now)
     turn.queued_messages()
     turn.home_changed(turn.user_id)
+    update_staff_posts(turn, question_id, staff_posts.WITHDRAWN)
     turn.tell(t("routing.cancelled", turn.lang))
 
 
@@ -308,6 +309,7 @@ def handle_resolve(turn: Turn, question_id: int) -> None:
     _routing(turn).resolve(turn.session, question_id=question_id, actor_slack_id=_actor(turn), now=turn.now)
     turn.queued_messages()
     turn.home_changed(turn.user_id)
+    update_staff_posts(turn, question_id, staff_posts.RESOLVED)
     turn.tell(t("routing.resolved", turn.lang))
 
 
@@ -371,6 +373,7 @@ def handle_claim(turn: Turn, routing_id: int) -> None:
     routing = _routing(turn).claim(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now)
     turn.queued_messages()
     turn.home_changed(turn.user_id)
+    update_staff_posts(turn, routing.question_id, staff_posts.CLAIMED, name=user_mention(_actor(turn)) or "?")
     _update_requests(turn, routing, state=DmState.CLAIMED, status=t("routing.state_claimed", turn.lang))
 
 
@@ -464,6 +467,7 @@ def handle_answer_submission(turn: Turn, form: AnswerForm) -> None:
     turn.home_changed(turn.user_id)
     routing = _routing(turn).get_routing_for(turn.session, routing_id=form.routing_id, actor_slack_id=_actor(turn))
     _update_requests(turn, routing, state=DmState.DONE, status=t("routing.state_answered", turn.lang))
+    update_staff_posts(turn, routing.question_id, staff_posts.ANSWERED, name=user_mention(_actor(turn)) or "?")
 
 
 # --- staff triage ------------------------------------------------------------------------------------------------
@@ -478,7 +482,7 @@ def handle_triage_assign(turn: Turn, pick: UserPick) -> None:
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     staff, assignee = user_mention(_actor(turn)) or "?", user_mention(pick.user_id) or "?"
-    _update_staff_copies(turn, pick.subject_id, N_("routing.triage_assigned"), name=assignee)
+    update_staff_posts(turn, pick.subject_id, staff_posts.ASSIGNED, name=assignee)
     turn.tell(t("routing.triage_assigned", turn.lang, staff=staff, name=assignee))
 
 
@@ -495,24 +499,5 @@ def handle_triage_close_submission(turn: Turn, form: TriageCloseForm) -> None:
     turn.ack()
     turn.queued_messages()
     turn.home_changed(turn.user_id)
-    # a note in the thread of the staff message about this question (the database's, not the modal's claim)
-    text = t("routing.triage_closed", turn.lang, staff=user_mention(_actor(turn)) or "?")
-    for ref in routing.triage_messages(turn.session, question_id=form.question_id)[:1]:
-        channel = ref["channel_id"]  # not where people of another organisation read along now (unknown: they do)
-        if not turn.services.channels.is_shared_outside(client=turn.client, channel_id=channel, now=turn.now):
-            turn.post_in_thread(channel=channel, thread_ts=ref["message_ts"], text=text)
-    _update_staff_copies(turn, form.question_id, N_("routing.triage_closed"))
-
-
-def _update_staff_copies(turn: Turn, question_id: int, status_key: str, **values: str) -> None:
-    """Once committed, each staff member's DM copy of the question's triage post (the channel never got it) shows
-    what staff did (``status_key`` with the acting staff member and ``values``), its buttons gone: nobody acts on
-    it again from a stale copy. In the default language, as the triage channel is; the copies are the database's."""
-    copies = _routing(turn).triage_copies(turn.session, question_id=question_id)
-    if copies is None:
-        return
-    lang = turn.services.settings.default_language
-    status = t(status_key, lang, staff=user_mention(_actor(turn)) or "?", **values)
-    rendered = build_triage(copies.question, lang, status=status, open_actions=False)
-    for ref in copies.refs:  # where the click came from (a copy, the channel) does not choose what is updated
-        turn.update_message(ref, rendered.text, rendered.blocks)
+    # the triage post itself says so (no note in its thread: the channel may be shared with another organisation)
+    update_staff_posts(turn, form.question_id, staff_posts.CLOSED)

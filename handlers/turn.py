@@ -31,6 +31,22 @@ log = logging.getLogger(__name__)
 LANG = "wieweet_lang"  # the request's language, in its Bolt context (for the global error handler)
 
 
+def shared_update(
+    services: Services,
+    client: WebClient,
+    channel: str,
+    shown: tuple[str, Sequence[Any]],
+    if_shared: tuple[str, Sequence[Any]] | None,
+) -> tuple[str, Sequence[Any]]:
+    """What an update of a message in ``channel`` shows: ``if_shared`` when given and the channel is shared with
+    another organisation now (or Slack cannot say: ``is_shared_outside`` answers yes), else ``shown``."""
+    if if_shared is None:
+        return shown
+    if services.channels.is_shared_outside(client=client, channel_id=channel, now=services.clock()):
+        return if_shared
+    return shown
+
+
 @dataclass
 class Turn:
     """One Slack request being handled: its payload, its transaction and the means to answer."""
@@ -167,20 +183,33 @@ class Turn:
                 log.info("ephemeral in %s failed (%s): sending a DM", channel, exc.response.get("error"))
         self._dm_now(text, None)
 
-    def update_message(self, ref: Mapping[str, Any], text: str, blocks: Sequence[Any]) -> None:
+    def update_message(
+        self,
+        ref: Mapping[str, Any],
+        text: str,
+        blocks: Sequence[Any],
+        *,
+        if_shared: tuple[str, Sequence[Any]] | None = None,
+    ) -> None:
         """Once committed, re-render the message at ``ref`` (``channel_id``, ``message_ts``; nothing when either is
-        missing), e.g. to take away buttons that are used up. A message gone or not ours is logged."""
+        missing), e.g. to take away buttons that are used up. A message gone or not ours is logged. ``if_shared``:
+        what it shows instead (text, blocks) when its channel is shared with another organisation by then — or
+        Slack cannot say — asked when the update is made (a staff post: ``shared_update``)."""
         channel, ts = ref.get("channel_id"), ref.get("message_ts")
         if not (channel and ts):
             return
 
         def update() -> None:
+            shown, shown_blocks = shared_update(self.services, self.client, str(channel), (text, blocks), if_shared)
             try:
-                self.client.chat_update(channel=str(channel), ts=str(ts), text=text, blocks=list(blocks))
+                self.client.chat_update(channel=str(channel), ts=str(ts), text=shown, blocks=list(shown_blocks))
             except SlackApiError as exc:  # the change stands; there is just nothing to update
                 log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
 
-        self._effect("update", update, channel=str(channel), ts=str(ts), text=text, blocks=block_dicts(blocks))
+        data: dict[str, Any] = {"channel": str(channel), "ts": str(ts), "text": text, "blocks": block_dicts(blocks)}
+        if if_shared is not None:
+            data |= {"shared_text": if_shared[0], "shared_blocks": block_dicts(if_shared[1])}
+        self._effect("update", update, **data)
 
     def update_messages(
         self, refs: Sequence[Mapping[str, Any]], text: str, blocks: Sequence[Any], *, about: str

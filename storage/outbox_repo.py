@@ -83,6 +83,7 @@ def claim_outbox_messages(
     conditions = [
         OutboxMessage.sent_at.is_(None),
         OutboxMessage.failed_at.is_(None),
+        OutboxMessage.ended_at.is_(None),  # ended unsent: what it asked was decided while it waited
         OutboxMessage.next_attempt_at <= now,
     ]
     return claim_ids(
@@ -145,10 +146,10 @@ def delete_outbox_messages_to(session: Session, *, slack_user_id: str) -> int:
 
 
 def delete_finished_outbox_messages(session: Session, *, before: datetime) -> int:
-    """Sent (or given-up) messages older than ``before``; unsent ones are never purged."""
+    """Sent (given up, or ended unsent) messages older than ``before``; waiting ones are never purged."""
     result = session.execute(
         delete(OutboxMessage).where(
-            or_(OutboxMessage.sent_at < before, OutboxMessage.failed_at < before),
+            or_(OutboxMessage.sent_at < before, OutboxMessage.failed_at < before, OutboxMessage.ended_at < before),
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

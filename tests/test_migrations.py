@@ -167,3 +167,24 @@ def test_0015_makes_the_gaps_of_searches_nobody_else_saw_private(database: Datab
         private = conn.execute(text("SELECT channel_is_private FROM knowledge_gaps ORDER BY id")).scalars().all()
     assert [bool(p) for p in private] == [True, False, False, True, False, False]
     assert_schema_matches_models(database)
+
+
+def test_0016_downgrade_keeps_an_ended_message_unsent_as_a_given_up_one(database: Database) -> None:
+    _insert_outbox(database, "staff_dm", "ended")
+    _insert_outbox(database, "staff_dm", "waiting")
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE outbox_messages SET ended_at = '2026-01-05 09:05:00', ended_reason = 'no_longer_waits' "
+                "WHERE dedupe_key = 'ended'"
+            )
+        )
+    downgrade(database.engine, "0015_unseengaps")
+    with database.engine.connect() as conn:
+        rows = conn.execute(text("SELECT dedupe_key, failed_at, last_error FROM outbox_messages ORDER BY id")).all()
+    assert [(r.dedupe_key, r.failed_at is not None, r.last_error) for r in rows] == [
+        ("ended", True, "no_longer_waits"),  # the older version never sends it either
+        ("waiting", False, ""),
+    ]
+    upgrade(database.engine)
+    assert_schema_matches_models(database)

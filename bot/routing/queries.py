@@ -3,8 +3,10 @@ to them (to update those messages), and what waits for staff. Nothing here write
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -25,7 +27,7 @@ from bot.routing.errors import NotYours
 from bot.routing.states import ROUTING_OPEN
 from storage import outbox_repo, question_repo
 from storage import routing_repo as repo
-from storage.models import EscalationReason, OutboxKind, Question, Routing
+from storage.models import EscalationReason, OutboxKind, OutboxMessage, Question, Routing
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +63,28 @@ class StaffQueue:
 
 @dataclass(frozen=True, slots=True)
 class TriageCopies:
-    """Each staff member's DM copy of a question's triage posts (``bot.staffdm``: the channel never got them) and
-    the question as the newest copy showed it: what to update once staff assign or close the question."""
+    """A question's posts for staff — its triage channel posts, or each staff member's DM copy of them
+    (``bot.staffdm``: the channel never got them) — and the question as the newest showed it: what to update once
+    the question no longer waits for staff."""
 
     question: Triage
     refs: list[dict[str, str]]
+
+
+# the keys of a question's triage posts (``triage:q…``), and of the undelivered-escalation DMs an older version
+# queued when no triage post is left to name (revision 0014_onestaffdm keeps their own key after the prefix)
+TRIAGE_COPY_PREFIXES = (f"{OutboxKind.TRIAGE.value}:", "triage_undelivered:")
+
+
+def _shown(messages: list[OutboxMessage], original: Callable[[OutboxMessage], Any]) -> TriageCopies | None:
+    """``messages`` (sent, newest first) with the question as the newest readable one showed it."""
+    for message in messages:
+        try:
+            question = read_as(Triage, original(message))
+        except PayloadError:  # a damaged one: the others still say what it showed
+            continue
+        return TriageCopies(question=question, refs=sent_refs(messages))
+    return None
 
 
 class RoutingQueries:
@@ -123,17 +142,22 @@ class RoutingQueries:
 
     def triage_copies(self, session: Session, *, question_id: int) -> TriageCopies | None:
         """Where staff were handed the question by DM instead of in the triage channel (the database's record, never
-        a payload's), newest first; None when nobody was."""
-        copies = staffdm.staff_copies(
-            session, original_key_prefix=f"{OutboxKind.TRIAGE.value}:", question_id=question_id
-        )
-        for copy in copies:
-            try:
-                question = read_as(Triage, read_as(StaffDM, copy.payload).original)
-            except PayloadError:  # a damaged copy: the others still say what it showed
-                continue
-            return TriageCopies(question=question, refs=sent_refs(copies))
-        return None
+        a payload's), newest first; None when nobody was. Also the copies an older version queued for a triage post
+        since deleted (converted by revision 0014 under the key of the post they stood in for:
+        ``staff_dm:triage_undelivered:…``)."""
+        copies = [
+            copy
+            for prefix in TRIAGE_COPY_PREFIXES
+            for copy in staffdm.staff_copies(session, original_key_prefix=prefix, question_id=question_id)
+        ]
+        copies.sort(key=lambda copy: copy.id, reverse=True)
+        return _shown(copies, lambda copy: read_as(StaffDM, copy.payload).original)
+
+    def triage_posts(self, session: Session, *, question_id: int) -> TriageCopies | None:
+        """The question's posts in the triage channel (the database's record), newest first, with the question as
+        the newest showed it; None when the channel got none."""
+        sent = outbox_repo.list_sent_outbox_messages(session, kinds=(OutboxKind.TRIAGE,), question_id=question_id)
+        return _shown(sent, lambda post: post.payload)
 
     def list_my_questions(self, session: Session, *, asker_slack_id: str, limit: int = 50) -> list[Question]:
         return question_repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=limit)

@@ -11,7 +11,8 @@ names callers have always used (``service.claim(...)``, ``service.handle_timer``
 * ``bot.routing.reactions.TimerReactions`` — handle_timer (reminders, next expert, snooze, escalation);
   recipient_unreachable, request_undelivered, pick_unreachable (Slack cannot reach someone);
 * ``bot.routing.queries.RoutingQueries`` — get_own_question, get_routing_for, request_payload, request_messages,
-  triage_messages, triage_copies, list_my_questions, list_my_routings, list_escalated, waiting_for_staff, additions.
+  triage_messages, triage_copies, triage_posts, list_my_questions, list_my_routings, list_escalated,
+  waiting_for_staff, additions.
 
 They share one ``bot.routing.core.RoutingCore`` (the knowledge base, policy and calendar, and the steps every actor
 composes: asking experts, escalating, closing routings, telling the asker, timers, the outbox). Composition rather
@@ -97,6 +98,7 @@ class RoutingService:
         self.request_messages = self.queries.request_messages
         self.triage_messages = self.queries.triage_messages
         self.triage_copies = self.queries.triage_copies
+        self.triage_posts = self.queries.triage_posts
         self.list_my_questions = self.queries.list_my_questions
         self.list_my_routings = self.queries.list_my_routings
         self.list_escalated = self.queries.list_escalated

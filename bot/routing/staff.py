@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.i18n import N_
 from bot.outbox import AskerUpdateKind, CloseReason
-from bot.routing.core import MAX_NOTE, Q, RoutingCore, clean, staff_actor
+from bot.routing.core import MAX_NOTE, Q, RoutingCore, clean, require_active, staff_actor
 from bot.routing.errors import StaleActionError
 from bot.routing.states import QUESTION_FINAL, transition
 from storage import routing_repo as repo
@@ -30,9 +30,14 @@ class StaffActions:
         now: datetime,
         note: str = "",
     ) -> Routing:
-        """Staff ask someone by hand (in the register or not). Returns the routing. Staff only."""
+        """Staff ask someone by hand (in the register or not) to answer a question waiting for them (escalated; else
+        ``StaleActionError``: it was assigned, answered, closed or withdrawn meanwhile). Returns the routing. Staff
+        only."""
         actor.require_staff("assign a question", target=f"question:{question_id}")
         question = self.core.lock_question(session, question_id)
+        require_active(question)
+        if question.status is not Q.ESCALATED:  # someone took it meanwhile: a stale copy of its triage post
+            raise StaleActionError("not_escalated")
         extra = {"assigned_by_staff": True, "staff_note": clean(note, MAX_NOTE) or None}
         return self.core.ask_by_hand(
             session,

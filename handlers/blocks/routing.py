@@ -384,6 +384,14 @@ def build_triage(payload: Triage, lang: str, *, status: str | None = None, open_
     return Rendered(text=fallback(f"{head}: {reason_text}"), blocks=blocks[:MAX_BLOCKS])
 
 
+def build_triage_done_shared(question_id: int, lang: str) -> Rendered:
+    """A triage post, once its question no longer waits for staff, in a channel shared with another organisation by
+    then: its number and that it is done — not the question, its asker, themes or anyone's name."""
+    head = t("routing.triage_title", lang)
+    status = t("routing.triage_done_shared", lang, question_id=question_id)
+    return Rendered(text=fallback(f"{head}: {status}"), blocks=[header(head), section(status)])
+
+
 ESCALATED_KEYS = {  # what the asker is told when their question goes to staff, per reason (when it happens)
     EscalationReason.NO_MATCH: N_("routing.update_escalated_no_match"),
     EscalationReason.NOBODY_AVAILABLE: N_("routing.update_escalated_nobody_available"),

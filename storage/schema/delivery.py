@@ -41,6 +41,9 @@ class OutboxMessage(Base):
     sent_channel_id: Mapped[str | None] = mapped_column(String(32))
     sent_ts: Mapped[str | None] = mapped_column(String(32))
     failed_at: Mapped[datetime | None]  # gave up after too many attempts
+    # ended without being sent (revision 0015): what it asked of its reader was decided while it waited
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
 

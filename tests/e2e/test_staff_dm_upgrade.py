@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.db import Database, downgrade, upgrade
 from storage.models import EscalationReason, OutboxKind, QuestionStatus, Visibility
-from tests.e2e.harness import BOT_TOKEN, flat
+from tests.e2e.harness import BOT_TOKEN, BotProcess, flat
 from tests.emulator import SlackEmulator
 from tests.factories import add_question
 
@@ -51,25 +52,23 @@ outbox = sa.table(
 )
 
 
-@pytest.fixture
-def old_queue(database: Database) -> Iterator[int]:
-    """At 0012: a private question escalated, its triage post given up, the old kind's DMs queued for two staff."""
+def _queue_old(database: Database, *, with_post: bool = True) -> int:
+    """At 0012: a private question escalated, its triage post given up (``with_post``; else it is gone since,
+    deleted with its data), the old kind's DMs queued for two staff. Returns the question's id."""
     downgrade(database.engine, "0012_staffdm")
-    try:
-        with database.session() as session:
-            question = add_question(
-                session, SECRET, created_at=NOW, asker="U0ASKER01", themes=(), visibility=Visibility.PRIVATE
-            )
-            question.status, question.escalated_at = QuestionStatus.ESCALATED, NOW
-            question.escalation_reason = EscalationReason.NO_MATCH.value
-            session.flush()
-            post = payload_json(
-                payloads.triage(question, EscalationReason.NO_MATCH, escalated_at=NOW, routing_counts={})
-            )
-            qid = question.id
-        naive = NOW.replace(tzinfo=None)
-        row: dict[str, Any] = {"created_at": naive, "next_attempt_at": naive, "attempts": 0, "last_error": ""}
-        with database.engine.begin() as conn:
+    with database.session() as session:
+        question = add_question(
+            session, SECRET, created_at=NOW, asker="U0ASKER01", themes=(), visibility=Visibility.PRIVATE
+        )
+        question.status, question.escalated_at = QuestionStatus.ESCALATED, NOW
+        question.escalation_reason = EscalationReason.NO_MATCH.value
+        session.flush()
+        post = payload_json(payloads.triage(question, EscalationReason.NO_MATCH, escalated_at=NOW, routing_counts={}))
+        qid = question.id
+    naive = NOW.replace(tzinfo=None)
+    row: dict[str, Any] = {"created_at": naive, "next_attempt_at": naive, "attempts": 0, "last_error": ""}
+    with database.engine.begin() as conn:
+        if with_post:
             conn.execute(
                 outbox.insert().values(
                     **row | {"attempts": 8, "failed_at": naive, "last_error": "not_in_channel"},
@@ -80,22 +79,28 @@ def old_queue(database: Database) -> Iterator[int]:
                     dedupe_key=POST_KEY,
                 )
             )
-            for user in (STAFF, STAFF2):  # as the older version queued them
-                old = {k: v for k, v in post.items() if k != "routing_counts"}
-                old |= {"language": None, "triage_channel_id": TRIAGE, "error": "not_in_channel"}
-                key = f"triage_undelivered:q{qid}:{user}"
-                conn.execute(
-                    outbox.insert().values(
-                        **row,
-                        kind="triage_undelivered",
-                        question_id=qid,
-                        recipient_slack_id=user,
-                        payload=old,
-                        dedupe_key=key,
-                    )
+        for user in (STAFF, STAFF2):  # as the older version queued them
+            old = {k: v for k, v in post.items() if k != "routing_counts"}
+            old |= {"language": None, "triage_channel_id": TRIAGE, "error": "not_in_channel"}
+            key = f"triage_undelivered:q{qid}:{user}"
+            conn.execute(
+                outbox.insert().values(
+                    **row,
+                    kind="triage_undelivered",
+                    question_id=qid,
+                    recipient_slack_id=user,
+                    payload=old,
+                    dedupe_key=key,
                 )
-        upgrade(database.engine)
-        yield qid
+            )
+    upgrade(database.engine)
+    return qid
+
+
+@pytest.fixture
+def old_queue(database: Database) -> Iterator[int]:
+    try:
+        yield _queue_old(database)
     finally:
         upgrade(database.engine)
 
@@ -150,3 +155,39 @@ def test_escalation_dms_queued_before_the_upgrade_are_staff_dms_and_still_sent(
         )
         assert unsent.scalar_one() == 0
     assert OutboxKind("staff_dm") is OutboxKind.STAFF_DM
+
+
+def test_escalation_dms_whose_triage_post_is_gone_are_kept_current_when_staff_assign_the_question(
+    database: Database, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    try:
+        qid = _queue_old(database, with_post=False)
+    finally:
+        upgrade(database.engine)
+    rows = _rows(database)
+    assert [r.dedupe_key for r in rows] == [f"staff_dm:triage_undelivered:q{qid}:{user}" for user in (STAFF, STAFF2)]
+    _sender(database, emulator).send_pending(worker_id="w1")
+    sent = {user: emulator.messages(emulator.dm_channel_with(user))[0] for user in (STAFF, STAFF2)}
+    emulator.add_user("U0DEMO001", name="demo", real_name="Demo Een", locale="nl-BE")
+    env = {
+        "WIEWEET_TRIAGE_CHANNEL": TRIAGE,
+        "WIEWEET_STAFF_USER_IDS": f"{STAFF},{STAFF2}",
+        "WIEWEET_JOB_INTERVAL": "0.5",
+    }
+    bot = BotProcess(emulator, database_url=database.url, mode="socket", log_path=tmp_path / "bot.log", extra_env=env)
+    bot.start()
+    try:
+        channel = emulator.dm_channel_with(STAFF)
+        emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, "U0DEMO001", message=sent[STAFF]["ts"], channel=channel)
+        for user in (STAFF, STAFF2):  # each copy says who was asked, its buttons gone
+            emulator.wait_for(
+                lambda user=user: "<@U0DEMO001>" in flat(_at(emulator, user, sent[user]["ts"])), timeout=30
+            )
+            assert ids.ACTION_TRIAGE_ASSIGN not in flat(_at(emulator, user, sent[user]["ts"]).get("blocks"))
+        assert "Traceback" not in bot.log()
+    finally:
+        bot.stop()
+
+
+def _at(emulator: SlackEmulator, user: str, ts: str) -> dict[str, Any]:
+    return next(m for m in emulator.messages(emulator.dm_channel_with(user)) if m["ts"] == ts)

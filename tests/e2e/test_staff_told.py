@@ -20,7 +20,7 @@ import pytest
 
 from handlers import ids
 from storage.models import QuestionStatus
-from tests.e2e.conftest import NL_USER
+from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
 from tests.e2e.test_routing import BREAD, MONDAY, QUESTION, STAFF, TRIAGE, ask, asker_dms, expert_dms, questions
 from tests.emulator import SlackEmulator
@@ -248,3 +248,132 @@ def test_every_staff_dm_about_an_escalated_question_shows_who_took_it_or_that_it
         assert f"<@{STAFF2}>" in flat(shown(emulator, user, before[user][other]))
     assert "Traceback" not in staff_bot.log()
     staff_bot.assert_no_slack_calls_in_transactions()
+
+
+def withdraw(emulator: SlackEmulator, user: str, question_id: int) -> None:
+    """``user`` withdraws their question from the "mijn vragen" list."""
+    emulator.send_command(user, CHANNEL, text="mijn vragen")
+    mine = emulator.wait_for(
+        lambda: [e for e in emulator.ephemerals(user) if ids.ACTION_CANCEL_QUESTION in flat(e.get("blocks"))]
+    )[-1]
+    listed = {**mine, "ts": mine["message_ts"]}
+    block = next(  # the buttons of that question (each listed question has its own)
+        b["block_id"]
+        for b in mine.get("blocks") or []
+        if any(
+            e.get("action_id") == ids.ACTION_CANCEL_QUESTION and e.get("value") == str(question_id)
+            for e in b.get("elements") or []
+        )
+    )
+    told = len(emulator.response_posts)
+    emulator.click_button(
+        user, ids.ACTION_CANCEL_QUESTION, str(question_id), block_id=block, message=listed, channel=CHANNEL
+    )
+    emulator.wait_for(lambda: "geannuleerd" in flat(emulator.response_posts[told:]), timeout=30)
+
+
+def answer(emulator: SlackEmulator, user: str, text: str) -> None:
+    """``user`` takes the newest question the bot asked them, then answers it."""
+    channel = emulator.dm_channel_with(user)
+    request = emulator.wait_for(
+        lambda: [m for m in emulator.messages(channel) if ids.ACTION_CLAIM in flat(m.get("blocks"))], timeout=30
+    )[-1]
+    emulator.click_button(user, ids.ACTION_CLAIM, message=request["ts"], channel=channel)
+    emulator.wait_for_call("chat.update", lambda c: ids.ACTION_ANSWER in flat(c.params.get("blocks")), timeout=30)
+    emulator.click_button(user, ids.ACTION_ANSWER, message=request["ts"], channel=channel)
+    emulator.wait_for(lambda: emulator.views(user))
+    emulator.submit_view(user, emulator.views(user)[-1]["id"], {ids.BLOCK_ANSWER_TEXT: text})
+
+
+def test_every_staff_dm_shows_that_the_asker_withdrew_the_question_or_who_answered_it(
+    staff_bot: BotProcess, emulator: SlackEmulator, any_db_url: str
+) -> None:
+    rye = "Wie kent recepten voor zuurdesembrood met rogge?"
+    ask(emulator, NL_USER, BREAD)
+    ask(emulator, NL_USER, rye)
+    for user in (STAFF, STAFF2):
+        emulator.wait_for(lambda user=user: len(copies(emulator, user)) == 2, timeout=30)
+    by_text = {q.text: q.id for q in questions(any_db_url)}
+    bread, other = by_text[BREAD], by_text[rye]
+    before = {user: copies(emulator, user) for user in (STAFF, STAFF2)}
+    stale = shown(emulator, STAFF, before[STAFF][bread])
+    # the asker withdraws it: every copy says so (in the default language, as the channel), no buttons left
+    withdraw(emulator, NL_USER, bread)
+    for user in (STAFF, STAFF2):
+        emulator.wait_for(lambda user=user: bread not in copies(emulator, user), timeout=30)
+        updated = flat(shown(emulator, user, before[user][bread]))
+        assert "De vrager trok deze vraag in." in updated and "zuurdesembrood met spelt" in updated
+        assert other in copies(emulator, user)
+    # a click on a copy from before (a stale client): refused with a clear message, nobody asked
+    told = len(emulator.response_posts)
+    channel = emulator.dm_channel_with(STAFF)
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, "U0DEMO002", message=stale, channel=channel)
+    emulator.wait_for(lambda: len(emulator.response_posts) > told, timeout=30)
+    assert "afgesloten of geannuleerd" in flat([p["body"] for p in emulator.response_posts[told:]])
+    assert not next(q for q in questions(any_db_url) if q.id == bread).routings
+    # the other is assigned, then answered by the one asked: every copy names who answered it
+    stale = shown(emulator, STAFF2, before[STAFF2][other])
+    channel = emulator.dm_channel_with(STAFF2)
+    emulator.select_user(STAFF2, ids.ACTION_TRIAGE_ASSIGN, "U0DEMO001", message=stale, channel=channel)
+    emulator.wait_for(lambda: not copies(emulator, STAFF), timeout=30)
+    answer(emulator, "U0DEMO001", "Bij de bakkerij van het stadhuis.")
+    done = "<@U0DEMO001> beantwoordde deze vraag."
+    for user in (STAFF, STAFF2):
+        emulator.wait_for(lambda user=user: done in flat(shown(emulator, user, before[user][other])), timeout=30)
+    # assigning again from a copy of a question that no longer waits: refused, the one asked keeps it alone
+    told = len(emulator.response_posts)
+    emulator.select_user(STAFF2, ids.ACTION_TRIAGE_ASSIGN, "U0DEMO002", message=stale, channel=channel)
+    emulator.wait_for(lambda: len(emulator.response_posts) > told, timeout=30)
+    assert "already been answered" in flat([p["body"] for p in emulator.response_posts[told:]])
+    assert [r.recipient_slack_id for r in next(q for q in questions(any_db_url) if q.id == other).routings] == [
+        "U0DEMO001"
+    ]
+    assert "Traceback" not in staff_bot.log()
+    staff_bot.assert_no_slack_calls_in_transactions()
+
+
+def test_the_triage_post_shows_who_was_asked_and_once_the_channel_is_shared_no_question_or_names(
+    emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path
+) -> None:
+    _people(emulator)
+    bot = start(emulator, demo_db_url, tmp_path / "bot.log", clock_file)
+    try:
+        rye = "Wie kent recepten voor zuurdesembrood met rogge?"
+        ask(emulator, NL_USER, BREAD)
+        ask(emulator, NL_USER, rye)
+        posts = emulator.wait_for(lambda: len(triage_posts(emulator)) == 2 and triage_posts(emulator), timeout=30)
+        by_text = {q.text: q.id for q in questions(demo_db_url)}
+        bread, other = by_text[BREAD], by_text[rye]
+        # assigned from the channel post: the post says who asked whom, its buttons gone
+        emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, "U0DEMO001", message=posts[bread], channel=TRIAGE)
+        emulator.wait_for(lambda: bread not in triage_posts(emulator), timeout=30)
+        updated = flat(post_at(emulator, posts[bread]))
+        assert f"<@{STAFF}>" in updated and "<@U0DEMO001>" in updated and "zuurdesembrood met spelt" in updated
+        # the channel becomes shared with another organisation (seen once the cached answer is old): the asker
+        # withdrawing the other question leaves its post without the question, its asker or anyone's name
+        emulator.share_channel(TRIAGE)
+        clock_file.write_text("2026-11-30T09:45:00+01:00", encoding="utf-8")
+        withdraw(emulator, NL_USER, other)
+        emulator.wait_for(lambda: other not in triage_posts(emulator), timeout=30)
+        bare = flat(post_at(emulator, posts[other]))
+        assert "gedeeld met een andere organisatie" in bare and f"#{other}" in bare
+        assert "rogge" not in bare and NL_USER not in bare and "Griet" not in bare and "<@" not in bare
+        assert "Traceback" not in bot.log()
+        bot.assert_no_slack_calls_in_transactions()
+    finally:
+        bot.stop()
+
+
+def triage_posts(emulator: SlackEmulator) -> dict[int, dict[str, Any]]:
+    """The triage channel's posts that still have their buttons: question id -> message."""
+    found = {}
+    for message in emulator.messages(TRIAGE, include_replies=False):
+        for block in message.get("blocks") or []:
+            head, _, qid = str(block.get("block_id") or "").partition(":")
+            if head == ids.BLOCK_TRIAGE_ACTIONS:
+                found[int(qid)] = message
+    return found
+
+
+def post_at(emulator: SlackEmulator, message: dict[str, Any]) -> dict[str, Any]:
+    return next(m for m in emulator.messages(TRIAGE, include_replies=False) if m["ts"] == message["ts"])

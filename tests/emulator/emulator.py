@@ -202,6 +202,11 @@ class SlackEmulator(DriverMixin):
         with self._state.lock:
             self._state.channels[channel_id].is_archived = True
 
+    def share_channel(self, channel_id: str) -> None:
+        """Share a channel with another organisation (Slack Connect) from now on."""
+        with self._state.lock:
+            self._state.channels[channel_id].is_ext_shared = True
+
     def add_member(self, channel_id: str, user_id: str) -> None:
         with self._state.lock:
             channel = self._state.channels[channel_id]

@@ -461,9 +461,9 @@ def test_staff_assign_and_close(world: World) -> None:
     assert [t.kind for t in world.pending_timers() if t.question_id == qid and t.routing_id is None] == [
         TimerKind.ESCALATE
     ]
-    with pytest.raises(RoutingInputError) as err, world.db.session() as s:
-        svc.staff_assign(s, question_id=qid, to_slack_id="UDRONE01", actor=STAFF, now=LATER)
-    assert err.value.code == "already_asked"
+    with pytest.raises(StaleActionError) as err, world.db.session() as s:  # from a stale copy: no longer waits
+        svc.staff_assign(s, question_id=qid, to_slack_id="UDRONE02", actor=STAFF, now=LATER)
+    assert err.value.code == "not_escalated"
     with pytest.raises(StaleActionError) as err2, world.db.session() as s:
         svc.staff_close(s, question_id=qid, actor=STAFF, note="x", now=LATER)
     assert err2.value.code == "not_escalated"
