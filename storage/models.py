@@ -39,7 +39,16 @@ from storage.schema.delivery import InboxRequest, OutboxMessage, ProcessedEvent,
 from storage.schema.digests import DigestRun, DigestSubscription
 from storage.schema.needs import NeedFit, NeedItem, NeedProposal, NeedTopic
 from storage.schema.questions import Answer, ExpertDecline, Question, QuestionEvent, Routing, Timer, question_themes
-from storage.schema.register import AuditLog, Expert, Practice, Theme, expert_themes, practice_themes
+from storage.schema.register import (
+    AuditLog,
+    ErasedIdentity,
+    ErasureKey,
+    Expert,
+    Practice,
+    Theme,
+    expert_themes,
+    practice_themes,
+)
 from storage.schema.search import Embedding, Feedback, KnowledgeGap, SearchLog, gap_key
 
 __all__ = [
@@ -52,6 +61,8 @@ __all__ = [
     "DigestRunStatus",
     "DigestSubscription",
     "Embedding",
+    "ErasedIdentity",
+    "ErasureKey",
     "EscalationReason",
     "EventKind",
     "Expert",

@@ -188,3 +188,21 @@ def test_0016_downgrade_keeps_an_ended_message_unsent_as_a_given_up_one(database
     ]
     upgrade(database.engine)
     assert_schema_matches_models(database)
+
+
+def test_0017_gives_each_database_its_own_erasure_key(database: Database, tmp_path: Path) -> None:
+    downgrade(database.engine, "0016_endedcopies")
+    with database.engine.connect() as conn:
+        assert not {"erased_identities", "erasure_key"} & set(inspect(conn).get_table_names())
+    upgrade(database.engine)
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        keys = []
+        for db in (database, other):
+            with db.engine.connect() as conn:
+                keys.append(conn.execute(text("SELECT id, secret FROM erasure_key")).all())
+    finally:
+        other.dispose()
+    assert [[row[0] for row in k] for k in keys] == [[1], [1]]
+    assert len(keys[0][0][1]) == 64 and keys[0][0][1] != keys[1][0][1]  # random, not shared by deployments
+    assert_schema_matches_models(database)

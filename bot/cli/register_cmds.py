@@ -82,6 +82,8 @@ def print_report(report: ImportReport) -> None:
         echo(f"note: {note}")
     for conflict in report.conflicts:
         echo(f"CONFLICT: {conflict}", err=True)
+    for erased in report.erased:
+        echo(f"ERASED: {erased}", err=True)
     if report.dry_run:
         for change in report.changes:
             detail = f" ({', '.join(change.fields)})" if change.action == "changed" else ""
@@ -89,6 +91,7 @@ def print_report(report: ImportReport) -> None:
     echo(
         f"{report.file}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged"
         + (f", {len(report.conflicts)} conflict(s) (see above)" if report.conflicts else "")
+        + (f", {len(report.erased)} erased person(s) (see above)" if report.erased else "")
         + (" — dry run, nothing written" if report.dry_run else "")
     )
 
@@ -146,6 +149,11 @@ CONFLICT line names the row and the account: nobody takes an official's entry
 by typing their address first. An expert whose Slack account changes starts
 at consent "pending" again: consent belongs to the account that gave it.
 
+A person who asked to be forgotten is not listed again by a file: a row with
+their e-mail address (or giving their Slack id) is skipped and an ERASED line
+names the row, also with --dry-run. Only --relist-erased imports such rows
+(each one audited), e.g. when the person asks in writing to be listed again.
+
 Any bad row stops the whole import: nothing is written, every problem is listed
 with file, row and column, and the exit code is 1.
 
@@ -168,10 +176,19 @@ Examples:
     help="Experts only: you hold their written consent, so new (and still pending) experts of the file are "
     "confirmed today and routed questions at once, without the confirm-your-listing DM.",
 )
+@click.option(
+    "--relist-erased",
+    is_flag=True,
+    help="Experts only: also import the rows of people who asked to be forgotten (audited); skipped otherwise.",
+)
 @pass_cli
-def import_cmd(cli: CliContext, kind: str, path: Path, dry_run: bool, consent_on_paper: bool) -> None:
+def import_cmd(
+    cli: CliContext, kind: str, path: Path, dry_run: bool, consent_on_paper: bool, relist_erased: bool
+) -> None:
     if consent_on_paper and kind != "experts":
         raise click.UsageError("--consent-on-paper is for experts only")
+    if relist_erased and kind != "experts":
+        raise click.UsageError("--relist-erased is for experts only")
     progress = TerminalProgress(f"importing {kind}")
     try:
         with cli.open_database(create_missing=True).session() as session:
@@ -186,6 +203,7 @@ def import_cmd(cli: CliContext, kind: str, path: Path, dry_run: bool, consent_on
                     progress=progress.callback,
                     consent_on_paper=consent_on_paper,
                     slack_emails=slack_email_lookup(cli.settings),
+                    relist_erased=relist_erased,
                 )
             else:
                 report = service.import_practices(

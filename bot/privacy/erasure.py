@@ -18,7 +18,7 @@ from bot.errors import WieweetError
 from bot.matching.loader import document_vector_keys
 from bot.privacy.person import Person, _sweep, find_person, require_known
 from bot.question_keys import QUESTION_MODEL_SUFFIX, text_key
-from storage import embedding_repo, inbox_repo, needs_repo, outbox_repo, question_repo, register_repo
+from storage import embedding_repo, erased_repo, inbox_repo, needs_repo, outbox_repo, question_repo, register_repo
 from storage import privacy_repo as repo
 from storage.db import Database
 from storage.enums import ERASURE_ENTITY
@@ -92,6 +92,12 @@ def erase_person(
         report.add("expert_profiles_deleted")
     if sid:
         report.add("slack_cache_deleted", repo.delete_slack_user(session, slack_user_id=sid))
+    # what stays: a keyed hash of each address and the Slack id, so no import lists them again (``erased_repo``)
+    emails, sids = sorted(person.emails), [sid] if sid else []
+    report.add(
+        "erased_identities_kept",
+        erased_repo.create_erased_identities(session, emails=emails, slack_user_ids=sids, now=now),
+    )
     session.flush()
 
     needles = _needles(session, person, report)

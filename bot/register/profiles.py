@@ -10,6 +10,10 @@ confirm their listing with the button of the ``consent_request`` DM that ``reque
 ``reconfirm_days`` a confirmed expert is asked again; a profile that is pending or older than that is *stale*:
 ranked lower by the matcher and listed for staff (``list_stale_profiles``). Nothing here commits; every change
 writes an audit row, and the matching index follows the commit (``bot.knowledge``).
+
+Someone who was erased ("forget me") is not listed again by an import (``bot.register.erased``), but may join
+again themselves: filling in one's own profile, with the address Slack holds for one's account, is a fresh consent,
+so it removes the keyed hashes the erasure left for that address and Slack id (a later erasure leaves new ones).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from bot.register.notify import tell_submission_outcome
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, split_list, validate_expert
-from storage import outbox_repo
+from storage import erased_repo, outbox_repo
 from storage import register_repo as repo
 from storage.models import Availability, Consent, Expert, OutboxKind, RecordStatus
 
@@ -266,6 +270,10 @@ def save_profile(
         },
         now=now,
     )
+    if created:  # their own fresh consent (address checked with Slack): an earlier erasure no longer holds
+        erased_repo.delete_erased_identities(
+            session, emails=[record.email], slack_user_ids=[slack_id] if slack_id else []
+        )
     session.flush()
     _audit(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
     pending = expert.status is RecordStatus.PENDING

@@ -38,6 +38,8 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)  # e.g. team mailboxes kept as plain contact addresses
     # rows whose record was not merged as it stood, e.g. a Slack account not kept (``bot.register.identity``)
     conflicts: list[str] = field(default_factory=list)
+    # rows of people who asked to be forgotten (``bot.register.erased``): skipped, or listed again on request
+    erased: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:

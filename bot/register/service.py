@@ -1,4 +1,4 @@
-"""The expert and practice registers: import, export, listing and profiles.
+"""The expert and practice registers: import, export, listing and profiles (``bot.register.listing``).
 
 The same functions serve the command line and, later, Slack; they know nothing about either. They never commit:
 the caller's ``db.session()`` block is the one transaction, so an import is all or nothing — every row is
@@ -10,6 +10,7 @@ delete. A column absent from the file leaves that field of existing records unto
 columns must be present). Every added or changed record gets an audit log row. Experts created by an import get
 ``consent=pending``; the consent of existing experts is never touched by an import, except that it belongs to a
 Slack account: an expert whose Slack account changes (or goes) starts again at ``pending``, availability reset.
+The rows of people who asked to be forgotten are skipped and reported (``bot.register.erased``).
 
 An e-mail address is an identity claim (``bot.register.identity``): a file without a ``slack_user_id`` column that
 matches a profile made in Slack keeps its account only when Slack confirms the address for it; otherwise the row
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
@@ -32,10 +32,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.errors import ImportFailed, NotFoundError
+from bot.errors import ImportFailed
+from bot.register.erased import find_erased_rows, relist_erased_rows
 from bot.register.export import effective_contact, export_experts, export_practices
 from bot.register.files import RawRow, RegisterFile, read_register_file
 from bot.register.identity import SlackEmailLookup, claim_conflicts, slack_ids_held
+from bot.register.listing import ExpertProfile, get_expert_profile, list_experts, list_practices, resolve_theme
 from bot.register.report import (
     ImportReport,
     Progress,
@@ -205,12 +207,14 @@ def import_experts(
     source: str = "import",
     consent_on_paper: bool = False,
     slack_emails: SlackEmailLookup | None = None,
+    relist_erased: bool = False,
 ) -> ImportReport:
     """Import an expert register file (.csv or .xlsx). See the module docstring for the rules.
 
     ``consent_on_paper``: staff hold the experts' written consent, so the file's new (and still pending) experts
     are recorded as confirmed today instead of waiting for their confirmation in Slack. ``slack_emails``: asks Slack
     for an account's address (None: Slack cannot be asked, so a profile made in Slack is never taken as confirmed).
+    ``relist_erased``: import the rows of people who were erased too (``bot.register.erased``; skipped otherwise).
     """
     return import_expert_file(
         session,
@@ -222,6 +226,7 @@ def import_experts(
         source=source,
         consent_on_paper=consent_on_paper,
         slack_emails=slack_emails,
+        relist_erased=relist_erased,
     )
 
 
@@ -270,6 +275,7 @@ def import_expert_file(
     source: str = "import",
     consent_on_paper: bool = False,
     slack_emails: SlackEmailLookup | None = None,
+    relist_erased: bool = False,
 ) -> ImportReport:
     """``import_experts`` for a file already read (or built in memory)."""
     report, present, resolver = _start_import(
@@ -282,6 +288,12 @@ def import_expert_file(
         errors.extend(slack_ids_held(file, records, existing))
     fail_if_errors(errors, file)
     synonyms.report_to(report, file)
+    erased = find_erased_rows(
+        session, file=file, records=records, existing=existing, present=present, relist=relist_erased
+    )
+    report.erased.extend(erased.values())
+    relisted = [(row, r) for row, r in records if r.email in erased] if relist_erased else []
+    records = records if relist_erased else [(row, r) for row, r in records if r.email not in erased]
     conflicts, unchecked = (
         ({}, [])
         if "slack_user_id" in present
@@ -315,6 +327,7 @@ def import_expert_file(
             source=source,
             consent_on_paper=consent_on_paper,
         )
+        relist_erased_rows(session, records=relisted, actor=actor, now=now)
     return report
 
 
@@ -543,42 +556,3 @@ def _write_practices(
         after = practice_snapshot(practice)
         _audit(session, actor=actor, entity_type="practice", key=label, before=before_practice, after=after, now=now)
     session.flush()
-
-
-# --- listing and profiles ------------------------------------------------------------------------------------------
-
-
-def resolve_theme(session: Session, value: str) -> str:
-    """The theme key for a key or label; ``NotFoundError`` (with the closest theme suggested) otherwise."""
-    resolver = ThemeResolver.for_session(session)
-    key = resolver.resolve(value)
-    if key is None:
-        suggestion = resolver.suggest(value)
-        hint = f" (did you mean {suggestion!r}?)" if suggestion else "; see `wieweet themes list`"
-        raise NotFoundError("unknown_theme", f"unknown theme {value!r}{hint}")
-    return key
-
-
-def list_experts(session: Session, *, theme: str | None = None, city: str | None = None) -> list[Expert]:
-    """Experts ordered by email, optionally only those with a theme (key or label) and/or in a city (any case)."""
-    key = resolve_theme(session, theme) if theme else None
-    return repo.list_experts(session, theme=key, city=city or None)
-
-
-def list_practices(session: Session, *, theme: str | None = None, city: str | None = None) -> list[Practice]:
-    """Practices ordered by (city, title), optionally filtered like ``list_experts``."""
-    key = resolve_theme(session, theme) if theme else None
-    return repo.list_practices(session, theme=key, city=city or None)
-
-
-@dataclass(frozen=True, slots=True)
-class ExpertProfile:
-    expert: Expert
-    practices: list[Practice]  # practices that name this expert as their contact
-
-
-def get_expert_profile(session: Session, *, email: str) -> ExpertProfile:
-    expert = repo.get_expert_by_email(session, email=email)
-    if expert is None:
-        raise NotFoundError("no_expert", f"no expert with email {email.strip().lower()!r} in the register")
-    return ExpertProfile(expert=expert, practices=repo.list_practices_for_expert(session, expert_id=expert.id))

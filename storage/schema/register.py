@@ -122,3 +122,25 @@ class AuditLog(Base):
     entity_key: Mapped[str] = mapped_column(String(400))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ErasedIdentity(Base):
+    """Someone who asked to be forgotten: a keyed hash (HMAC-SHA-256 with ``ErasureKey``) of one normalised e-mail
+    address or Slack user id of theirs, nothing else. An import (or another path that would list them) skips a row
+    whose address or id hashes to one of these (``storage.erased_repo``)."""
+
+    __tablename__ = "erased_identities"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ErasureKey(Base):
+    """The database's own random key for ``ErasedIdentity`` (one row, made by revision 0016 or at the first
+    erasure): without it a stored hash cannot be tested against a list of guessed addresses."""
+
+    __tablename__ = "erasure_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

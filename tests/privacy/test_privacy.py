@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor, NotAuthorized
 from bot.privacy import REDACTED, RetentionPolicy, erase_person, export_json, export_personal_data, purge_expired
-from storage import privacy_repo
+from storage import erased_repo, privacy_repo
 from storage.db import Database
 from storage.models import (
     Answer,
@@ -131,6 +131,12 @@ def test_erasure_leaves_neither_name_nor_email_anywhere(world: World, lieve: Ids
         erase_entry = s.scalars(select(AuditLog).where(AuditLog.action == "erase")).one()
         assert erase_entry.actor == "self" and erase_entry.entity_key == "erased"
         assert erase_entry.before is None and erase_entry.after == report.counts
+        # what stays of her: a keyed hash of her address and of her Slack id, so no import lists her again
+        assert report.counts["erased_identities_kept"] == 2
+        assert erased_repo.list_erased(s, emails=[LIEVE_EMAIL.upper()], slack_user_ids=[LIEVE]) == {
+            LIEVE_EMAIL.upper(),
+            LIEVE,
+        }
 
 
 def test_erasure_keeps_public_answered_knowledge_anonymised(world: World, lieve: Ids) -> None:

@@ -1,0 +1,149 @@
+"""An erased person stays erased: an old register file imported again does not list them again (unless staff say
+so, audited); what the erasure keeps for that is a keyed hash, no address or id; joining again oneself is allowed."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.actors import Actor
+from bot.cli import main
+from bot.privacy import erase_person
+from bot.register import profiles, service
+from storage import erased_repo
+from storage.db import Database
+from storage.models import AuditLog, Consent, ErasedIdentity, ErasureKey, Expert
+from tests.register.conftest import EXPERT_HEADER, EXPERTS, NOW, Write, run_import
+
+AN = "an.peeters@gent.be"
+LATER = NOW + timedelta(days=1)
+ROW_OF_AN = "experts.csv: row 2: this person asked to be forgotten"
+
+
+def imported_then_erased(database: Database, path: Path) -> None:
+    run_import(database, "experts", path)
+    with database.session() as s:
+        erase_person(session=s, actor=Actor.slack("U0AN", is_staff=False), slack_user_id="U0AN", now=LATER)
+
+
+def reimport(database: Database, path: Path, **kwargs: object) -> service.ImportReport:
+    with database.session() as s:
+        return service.import_experts(
+            s,
+            path=path,
+            actor="cli:test",
+            now=LATER,
+            consent_on_paper=True,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def an(database: Database) -> Expert | None:
+    with database.session() as s:
+        return s.scalars(select(Expert).where(Expert.email == AN)).one_or_none()
+
+
+def test_an_erased_person_is_not_listed_again_by_an_old_file(database: Database, write: Write) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+
+    report = reimport(database, path)
+
+    assert an(database) is None, "erased person listed and routable again"
+    assert report.erased == [f"{ROW_OF_AN}; not imported (--relist-erased lists them again)"]
+    assert [(c.key, c.fields) for c in report.changes] == [("bram@vvsg.be", ("consent",))]  # Bram, on paper
+    with database.session() as s:
+        assert not s.scalars(select(AuditLog).where(AuditLog.entity_key == AN)).all()
+
+
+def test_the_same_in_a_dry_run_and_in_any_case_of_the_address(database: Database, write: Write) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+    shouting = write("experts.csv", EXPERTS.replace("An.Peeters@gent.be", "AN.PEETERS@Gent.BE"))
+
+    report = reimport(database, shouting, dry_run=True)
+
+    assert report.erased == [f"{ROW_OF_AN}; not imported (--relist-erased lists them again)"]
+    assert [c.key for c in report.changes] == ["bram@vvsg.be"]
+    assert an(database) is None
+
+
+def test_their_slack_id_under_another_address_is_skipped_too(database: Database, write: Write) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+    other = write("other.csv", f"{EXPERT_HEADER}\nA. Peeters,a.peeters@stad.gent,U0AN,Stad Gent,Gent,,,,,\n")
+
+    report = reimport(database, other)
+
+    assert report.erased == ["other.csv: row 2: this person asked to be forgotten; not imported (--relist-erased "
+                             "lists them again)"]  # fmt: skip
+    with database.session() as s:
+        assert s.scalars(select(Expert).where(Expert.slack_user_id == "U0AN")).one_or_none() is None
+
+
+def test_staff_may_list_them_again_explicitly_and_it_is_audited(database: Database, write: Write) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+
+    report = reimport(database, path, relist_erased=True)
+
+    assert report.erased == [f"{ROW_OF_AN}; listed again (--relist-erased)"]
+    listed = an(database)
+    assert listed is not None and listed.consent is Consent.CONFIRMED and listed.slack_user_id == "U0AN"
+    with database.session() as s:
+        relisted = s.scalars(select(AuditLog).where(AuditLog.action == "relist_erased")).one()
+        assert (relisted.actor, relisted.entity_key) == ("cli:test", AN)
+        assert erased_repo.list_erased(s, emails=[AN], slack_user_ids=["U0AN"]) == set()
+    assert reimport(database, path).erased == []  # listed again: a later import treats her as any expert
+
+
+def test_what_the_erasure_keeps_is_a_keyed_hash_only(database: Database, write: Write) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+    with database.session() as s:
+        digests = set(s.scalars(select(ErasedIdentity.digest)))
+        assert len(digests) == 2  # her address and her Slack id
+        plain = {hashlib.sha256(v.encode()).hexdigest() for v in (AN, "U0AN", f"email:{AN}", "slack:U0AN")}
+        assert not digests & plain  # not a plain hash a list of guessed addresses would find
+        assert len(s.scalars(select(ErasureKey.secret)).one()) == 64
+        assert erased_repo.list_erased(s, emails=[AN, "bram@vvsg.be"], slack_user_ids=["U0AN"]) == {AN, "U0AN"}
+
+
+def test_joining_again_oneself_is_a_fresh_consent(database: Database, write: Write) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+    form = {"name": "An Peeters", "email": AN, "organisation": "Stad Gent", "themes": "wonen"}
+    with database.session() as s:
+        profiles.save_profile(
+            s, actor=Actor.slack("U0AN", is_staff=False), values=form, now=LATER, slack_email="An.Peeters@gent.be"
+        )
+        assert erased_repo.list_erased(s, emails=[AN], slack_user_ids=["U0AN"]) == set()
+
+    report = reimport(database, path)
+
+    assert report.erased == []
+    joined = an(database)
+    assert joined is not None and joined.consent is Consent.CONFIRMED and joined.source == "slack"
+
+
+def test_the_command_line_names_the_row_and_refuses_the_flag_for_practices(
+    database: Database, database_url: str, write: Write
+) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+
+    dry = CliRunner().invoke(main, ["--database", database_url, "import", "experts", str(path), "--dry-run"])
+
+    assert dry.exit_code == 0
+    assert f"ERASED: {ROW_OF_AN}; not imported (--relist-erased lists them again)" in dry.stderr
+    assert dry.stdout.splitlines()[-1] == (
+        "experts.csv: 0 added, 0 changed, 1 unchanged, 1 erased person(s) (see above) — dry run, nothing written"
+    )
+    practices = CliRunner().invoke(
+        main, ["--database", database_url, "import", "practices", str(path), "--relist-erased"]
+    )
+    assert practices.exit_code == 2 and "--relist-erased is for experts only" in practices.output
