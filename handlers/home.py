@@ -2,7 +2,7 @@
 
 A request marks whose Home tab changed (``Turn.home_changed``); the listener wrapper publishes them once the
 request has committed, and the outbox sender does the same after a DM it delivers. What the tab shows is one core
-query (``bot.home.home_view``); how it looks is ``handlers.blocks.profile.build_home_view``. Staff also see the
+query (``bot.home.home_view``); how it looks is ``handlers.blocks.home.build_home_view``. Staff also see the
 quarter's most asked knowledge needs (``handlers.blocks.needs.build_needs_home_section``).
 """
 
@@ -16,8 +16,8 @@ from slack_sdk import WebClient
 from bot.actors import Actor
 from bot.home import home_view
 from bot.needs.periods import current_quarter
+from handlers.blocks.home import build_home_view, home_data
 from handlers.blocks.needs import HOME_TOPICS, build_needs_home_section
-from handlers.blocks.profile import build_home_view, home_data
 from handlers.kit import HOME_MAX_BLOCKS
 from handlers.services import Services
 

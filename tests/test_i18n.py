@@ -38,7 +38,7 @@ from bot.i18n import (
     weekday_name,
 )
 from bot.matching.results import Reason
-from handlers.blocks.profile import HomeData, build_home_view
+from handlers.blocks.home import HomeData, build_home_view
 from handlers.blocks.routing import build_ask_confirmation
 
 ROOT = Path(__file__).resolve().parents[1]

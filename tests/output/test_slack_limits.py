@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 from bot.needs.model import NeedsOverview
 from digests.model import Person, ThemeInfo
 from handlers.blocks.answer import answer_fallback_text, build_answer_blocks, build_more_blocks
+from handlers.blocks.home import HomeData, HomeItem, build_home_view
 from handlers.blocks.needs import (
     build_expertise_request,
     build_needs_home_section,
@@ -19,7 +20,7 @@ from handlers.blocks.needs import (
     build_needs_proposal,
     proposal_payload,
 )
-from handlers.blocks.profile import AdminData, HomeData, HomeItem, ProfileCard, build_admin_blocks, build_home_view
+from handlers.blocks.profile import AdminData, ProfileCard, build_admin_blocks
 from handlers.kit import HOME_MAX_BLOCKS, MAX_BLOCKS, MESSAGE_TEXT_LIMIT
 from handlers.outbox import render_message
 from storage.models import OutboxKind

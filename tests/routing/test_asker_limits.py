@@ -16,7 +16,7 @@ from bot.home import HomeView
 from bot.outbox import AskerUpdateKind
 from bot.routing import RoutingInputError, run_due_timers
 from bot.routing.asker import AskerActions
-from handlers.blocks.profile import build_home_view, home_data
+from handlers.blocks.home import build_home_view, home_data
 from storage.models import EscalationReason, OutboxKind, Question, QuestionStatus, Routing, Theme, Timer, TimerKind
 from tests.routing.conftest import ASKER, NOW, local, seed_housing
 

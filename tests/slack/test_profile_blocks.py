@@ -10,14 +10,12 @@ import pytest
 from bot.outbox import ConsentRequest, PayloadError, SubmissionOutcome, read_as
 from bot.register.validation import FieldError
 from handlers import ids
+from handlers.blocks.home import HomeData, HomeItem, build_home_view
 from handlers.blocks.profile import (
     AdminData,
-    HomeData,
-    HomeItem,
     ProfileCard,
     build_admin_blocks,
     build_consent_request,
-    build_home_view,
     build_profile_modal,
     build_submission_outcome,
     field_errors,
