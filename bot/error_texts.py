@@ -53,6 +53,9 @@ ERROR_KEYS: Mapping[str, str] = {
     "ask_bot": N_("error.ask_bot"),  # forwarding to / assigning a bot (handlers.routing.require_reachable)
     "ask_deactivated": N_("error.ask_deactivated"),  # ... a deactivated Slack account
     "ask_unknown_user": N_("error.ask_unknown_user"),  # ... an id Slack does not know
+    "ask_outside_network": N_("error.ask_outside_network"),  # ... someone of another organisation
+    "ask_unchecked": N_("error.ask_unchecked"),  # ... while Slack cannot say who they are
+    "cannot_ask": N_("error.cannot_ask"),  # anyone who may not be given the question (bot.routing.chosen)
     "invalid_slack_id": N_("error.invalid_slack_id"),
     "not_in_register": N_("error.not_in_register"),
     "not_found": N_("error.not_found"),

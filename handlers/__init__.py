@@ -17,6 +17,7 @@ from handlers.services import Services
 
 def register(app: App, services: Services, home: Network) -> None:
     """Every listener, behind the network check (``handlers.network``: only people of ``home`` get through)."""
+    services.home.network = home  # for listeners that choose someone to ask (``handlers.routing``)
     errors.register(app, services)
     network.register(app, services, home)
     for kind in (commands, events, shortcuts, actions, views):

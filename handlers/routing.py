@@ -22,6 +22,7 @@ from bot.errors import QueryError
 from bot.i18n import t
 from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
+from bot.network import is_inside
 from bot.routing import RoutingInputError, RoutingService
 from handlers import claims, ids, inbox, staff_posts
 from handlers.blocks.modals import (
@@ -409,11 +410,14 @@ SLACKBOT = "USLACKBOT"
 
 def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
     """Refuse someone chosen by a person (forwarding, staff assigning) who can never get the question by DM: a bot
-    (Slack refuses ``cannot_dm_bot``) or a deactivated account (``user_disabled``). Checked with ``users.info``
-    before anything is written, so nothing changes and the one who chose is told; when Slack cannot tell (an
-    outage), the choice goes through and the outbox's delivery rules apply. A deactivated expert in the register
-    is marked away as when their DM fails (``pick_unreachable``): the refusal keeps that record (``keep_changes``),
-    so the request's transaction commits it before the one who chose is told."""
+    (Slack refuses ``cannot_dm_bot``), someone outside the network (a person of another organisation in a Slack
+    Connect channel, who must never get the question or the asker's name) or a deactivated account
+    (``user_disabled``). Checked with ``users.info`` before anything is written, so nothing changes and the one who
+    chose is told. When Slack cannot tell (an outage), whether the person is inside is unknown: refused too, to be
+    tried again. A deactivated expert in the register is marked away as when their DM fails (``pick_unreachable``):
+    the refusal keeps that record (``keep_changes``), so the request's transaction commits it before the one who
+    chose is told. Who may be given the question at all (not the asker, nobody who withdrew or opted out) is the
+    core's check (``bot.routing.chosen``)."""
     if user_id == SLACKBOT:
         raise RoutingInputError("ask_bot")
     try:
@@ -422,12 +426,18 @@ def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
         if exc.response.get("error") == "user_not_found":
             raise RoutingInputError("ask_unknown_user") from exc
         log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
-        return
+        raise RoutingInputError("ask_unchecked") from exc
     except OSError as exc:  # no answer at all (a timeout, a network error): the same as an outage
         log.warning("users.info failed for %s: %r", user_id, exc)
-        return
+        raise RoutingInputError("ask_unchecked") from exc
     if user.get("is_bot"):
         raise RoutingInputError("ask_bot")
+    network = turn.services.home.network
+    enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
+    team = str(user.get("team_id") or "") or None
+    if network is None or not is_inside(network, team=team, enterprise=enterprise, asked=True):
+        log.warning("refused pick: user=%s of team=%s outside the network, question=%s", user_id, team, question_id)
+        raise RoutingInputError("ask_outside_network")
     if user.get("deleted"):
         _routing(turn).pick_unreachable(
             turn.session, question_id=question_id, slack_user_id=user_id, error=DEACTIVATED, now=turn.now

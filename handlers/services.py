@@ -24,6 +24,7 @@ from bot.i18n import DEFAULT_LANGUAGE, locale_language
 from bot.jobs import Doorbell
 from bot.knowledge import KnowledgeBase
 from bot.needs import NeedsService
+from bot.network import Network
 from bot.routing import RoutingService
 from bot.text import strip_invisible
 from handlers.channels import ChannelDirectory
@@ -269,6 +270,14 @@ class StaffDirectory:
         return members
 
 
+class HomeNetwork:
+    """Who is inside the network (``bot.network``), known once ``auth.test`` answered at start-up
+    (``handlers.register``); None before: nobody may be chosen to get a question then."""
+
+    def __init__(self) -> None:
+        self.network: Network | None = None
+
+
 ErrorReport = Callable[[BaseException, dict[str, Any], BoltContext, WebClient], None]
 
 
@@ -285,6 +294,7 @@ class Services:
     needs: NeedsService | None = None  # knowledge needs (topics, proposals, the report); None: not offered here
     staff: StaffDirectory = field(default_factory=StaffDirectory)
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)
+    home: HomeNetwork = field(default_factory=HomeNetwork)  # for listeners that choose someone else
     # rung after a request that queued outbox messages commits: the job runner sends them at once
     outbox: Doorbell = field(default_factory=Doorbell)
     # rung after a request is recorded in the inbox: the inbox worker (``handlers.inbox``) takes it up at once

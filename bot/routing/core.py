@@ -28,6 +28,7 @@ from bot.outbox import AskerUpdateKind, CloseReason, OutboxPayload, Person
 from bot.register import profiles
 from bot.routing import payloads
 from bot.routing.business_time import BusinessCalendar
+from bot.routing.chosen import chosen_expert, routing_for
 from bot.routing.errors import NotYours, RoutingInputError, StaleActionError
 from bot.routing.policy import RoutingPolicy
 from bot.routing.selection import Candidate, Selection, expert_language, select_experts
@@ -39,7 +40,6 @@ from storage import routing_repo as repo
 from storage.models import (
     Answer,
     Availability,
-    Consent,
     EscalationReason,
     EventKind,
     Expert,
@@ -47,7 +47,6 @@ from storage.models import (
     Question,
     QuestionEvent,
     QuestionStatus,
-    RecordStatus,
     Routing,
     RoutingStatus,
     Timer,
@@ -130,26 +129,8 @@ def require_open_routing(routing: Routing) -> None:
         raise StaleActionError(codes.get(routing.status, "routing_closed"))
 
 
-def routing_for(question: Question, slack_user_id: str, expert: Expert | None) -> Routing | None:
-    """The routing of ``question`` that asked this person already, if any."""
-    for routing in question.routings:
-        if routing.recipient_slack_id == slack_user_id:
-            return routing
-        if expert is not None and routing.expert_id == expert.id:
-            return routing
-    return None
-
-
 def person(routing: Routing) -> Person:
     return payloads.person(routing.expert, routing.recipient_slack_id)
-
-
-def routable_expert(session: Session, slack_user_id: str) -> Expert | None:
-    """The register entry of a Slack user, if they are in the register and may be linked to a routing."""
-    expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
-    if expert is None or expert.consent is Consent.WITHDRAWN or expert.status is not RecordStatus.PUBLISHED:
-        return None
-    return expert
 
 
 def slack_name(session: Session, slack_user_id: str) -> str | None:
@@ -306,9 +287,7 @@ class RoutingCore:
         asked before (who declined, forwarded or was closed) is asked again on the same routing."""
         to_slack_id = slack_id(to_slack_id)
         require_active(question)
-        if question.asker_slack_id and to_slack_id == question.asker_slack_id:
-            raise RoutingInputError("help_own_question" if volunteered else "forward_to_asker")
-        expert = routable_expert(session, to_slack_id)
+        expert = chosen_expert(session, question, to_slack_id, actor=actor, volunteered=volunteered)
         existing = routing_for(question, to_slack_id, expert)
         lang = expert_language(session, expert, to_slack_id)
         if existing is not None:

@@ -12,6 +12,7 @@ from bot.actors import NotAuthorized
 from bot.i18n import N_, t
 from bot.outbox import AskerUpdateKind, CloseReason
 from bot.routing import payloads
+from bot.routing.chosen import chosen_expert, routing_for
 from bot.routing.core import (
     MAX_NOTE,
     Q,
@@ -21,8 +22,6 @@ from bot.routing.core import (
     clean_title,
     person,
     require_open_routing,
-    routable_expert,
-    routing_for,
     slack_id,
     slack_name,
     theme_keys,
@@ -96,9 +95,7 @@ class ExpertActions:
         if to_slack_id == actor_slack_id:
             raise RoutingInputError("forward_to_self")
         routing, question = self.core.load_for_recipient(session, routing_id, actor_slack_id)
-        if question.asker_slack_id and to_slack_id == question.asker_slack_id:
-            raise RoutingInputError("forward_to_asker")
-        expert = routable_expert(session, to_slack_id)
+        expert = chosen_expert(session, question, to_slack_id, actor=actor_slack_id)
         if routing_for(question, to_slack_id, expert) is not None:
             raise RoutingInputError("already_asked")
         was_claimed = routing.status is R.CLAIMED

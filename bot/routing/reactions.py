@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from bot.outbox import AskerUpdateKind, DeliveryFailed, Person
 from bot.register import profiles
 from bot.routing import payloads
-from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person, routable_expert
+from bot.routing.chosen import routable_expert
+from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person
 from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_event, transition
 from bot.text import is_slack_user_id
 from storage import question_repo

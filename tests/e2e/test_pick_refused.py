@@ -1,0 +1,114 @@
+"""End to end: whom an expert passing a question on, or staff assigning one, may not choose.
+
+* Someone outside the network (a person of another organisation, as in a Slack Connect channel): the question —
+  a private one too — and the asker's name never reach them; the one who chose is told why, nothing changes.
+* The asker of an anonymous question: refused in the words used for anyone who cannot be given the question, so
+  that choosing people one by one does not tell who asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from handlers import ids
+from storage.models import QuestionStatus
+from tests.e2e.conftest import NL_USER
+from tests.e2e.harness import BotProcess, flat
+from tests.e2e.test_routing import (
+    BREAD,
+    MONDAY,
+    QUESTION,
+    STAFF,
+    TRIAGE,
+    _routing_bot,
+    ask,
+    expert_dms,
+    open_requests,
+    questions,
+)
+from tests.emulator import SlackEmulator
+
+EXTERNAL, OTHER_TEAM = "U0EXTERN1", "T0OTHER01"
+COLLEAGUE = "U0COLLEG1"
+TOLD_OUTSIDE = "geen lid van het netwerk"
+TOLD_CANNOT = "Deze persoon kan deze vraag niet krijgen"
+
+
+@pytest.fixture
+def clock_file(tmp_path: Path) -> Path:
+    path = tmp_path / "now.txt"
+    path.write_text(MONDAY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
+    emulator.add_user(EXTERNAL, name="extern", real_name="Eve Extern", locale="en-GB", team_id=OTHER_TEAM)
+    yield from _routing_bot(emulator, demo_db_url, tmp_path, clock_file)
+
+
+def told(emu: SlackEmulator, text: str) -> bool:
+    return text in flat([p["body"] for p in emu.response_posts])
+
+
+def nothing_sent_to(emu: SlackEmulator, user: str) -> bool:
+    opened = [c for c in emu.calls_to("conversations.open") if user in str(c.params.get("users"))]
+    posted = [c for c in emu.calls_to("chat.postMessage") if c.params.get("channel") == user]
+    return not opened and not posted
+
+
+@pytest.mark.postgres_too
+def test_nobody_outside_the_network_is_passed_or_assigned_a_question(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    ask(emulator, NL_USER, QUESTION, visibility="private")
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    user, channel, message = open_requests(emulator)[0]
+    question = next(q for q in questions(demo_db_url) if q.text == QUESTION)
+    before = {(r.recipient_slack_id, r.status) for r in question.routings}
+    emulator.select_user(user, ids.ACTION_FORWARD, EXTERNAL, message=message["ts"], channel=channel)
+    emulator.wait_for(lambda: told(emulator, TOLD_OUTSIDE))
+    after = next(q for q in questions(demo_db_url) if q.id == question.id)
+    assert {(r.recipient_slack_id, r.status) for r in after.routings} == before
+    updated = emulator.message(channel, message["ts"])
+    assert updated is not None and ids.ACTION_CLAIM in flat(updated.get("blocks"))  # still theirs to answer
+    # a colleague of the network (another workspace of it would do too) is asked as before
+    emulator.add_user(COLLEAGUE, name="collega", real_name="Een Collega", locale="nl-BE")
+    emulator.select_user(user, ids.ACTION_FORWARD, COLLEAGUE, message=message["ts"], channel=channel)
+    colleague_dm = emulator.dm_channel_with(COLLEAGUE)
+    emulator.wait_for(
+        lambda: [m for m in emulator.messages(colleague_dm) if ids.ACTION_CLAIM in flat(m.get("blocks"))], timeout=20
+    )
+
+    # staff assigning an escalated private question to them: told, nobody asked
+    ask(emulator, NL_USER, BREAD, visibility="private")
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    triage = [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))][-1]
+    shown = len(emulator.response_posts)
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, EXTERNAL, message=triage["ts"], channel=TRIAGE)
+    emulator.wait_for(lambda: len(emulator.response_posts) > shown)
+    assert TOLD_OUTSIDE in flat([p["body"] for p in emulator.response_posts[shown:]])
+    bread = next(q for q in questions(demo_db_url) if q.text == BREAD)
+    assert not bread.routings and bread.status is QuestionStatus.ESCALATED
+    assert nothing_sent_to(emulator, EXTERNAL)
+    assert [line for line in bot.log().splitlines() if "outside the network" in line and EXTERNAL in line]
+    assert "Traceback" not in bot.log()
+    bot.assert_no_slack_calls_in_transactions()
+
+
+def test_the_asker_of_an_anonymous_question_is_not_singled_out_when_chosen(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    ask(emulator, NL_USER, QUESTION, visibility="anonymous")
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=20)
+    user, channel, message = open_requests(emulator)[0]
+    emulator.select_user(user, ids.ACTION_FORWARD, NL_USER, message=message["ts"], channel=channel)
+    emulator.wait_for(lambda: told(emulator, TOLD_CANNOT))
+    replies = flat([p["body"] for p in emulator.response_posts])
+    assert "stelde" not in replies and "asked it" not in replies
+    question = next(q for q in questions(demo_db_url) if q.text == QUESTION)
+    assert NL_USER not in {r.recipient_slack_id for r in question.routings}
+    assert "Traceback" not in bot.log()

@@ -1,0 +1,131 @@
+"""Who a question may be given to by hand (``bot.routing.chosen``): an expert passing it on and staff assigning it
+are refused, with nothing written, for the asker (without telling an anonymous asker apart from anyone else) and for
+people whose register entry says never to ask them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from bot.error_texts import error_text
+from bot.routing.errors import RoutingInputError
+from storage.models import (
+    Availability,
+    Consent,
+    OutboxKind,
+    OutboxMessage,
+    Question,
+    QuestionEvent,
+    Routing,
+    Timer,
+    Visibility,
+)
+from tests.routing.conftest import ASKER, NOW, World, add_expert, seed_housing
+
+LATER = NOW + timedelta(hours=1)
+STAFF = Actor.slack("USTAFF1", is_staff=True)
+WIM, OLAF, PAUL = "UWIM", "UOLAF", "UPAUL"  # consent withdrawn, opted out, available
+
+Choose = Callable[[World, Session, int, str], object]
+
+
+def _forward(world: World, s: Session, qid: int, to: str) -> object:
+    question = s.get(Question, qid)
+    assert question is not None
+    bram = next(r.id for r in question.routings if r.recipient_slack_id == "UBRAM")
+    return world.service.forward(s, routing_id=bram, actor_slack_id="UBRAM", to_slack_id=to, now=LATER)
+
+
+def _assign(world: World, s: Session, qid: int, to: str) -> object:
+    return world.service.staff_assign(s, question_id=qid, to_slack_id=to, actor=STAFF, now=LATER)
+
+
+CHOOSERS = [pytest.param(_forward, id="pass-on"), pytest.param(_assign, id="staff-assign")]
+
+
+def _seed(world: World) -> None:
+    seed_housing(world, extra=False)
+    with world.db.session() as s:
+        add_expert(s, "Wim", organisation="Stad Leuven", expertise=["x"], themes=[], consent=Consent.WITHDRAWN)
+        add_expert(
+            s, "Olaf", organisation="Stad Leuven", expertise=["x"], themes=[], availability=Availability.OPTED_OUT
+        )
+        add_expert(s, "Paul", organisation="Stad Leuven", expertise=["x"], themes=[])
+    world.load()
+
+
+def _ask(world: World, visibility: Visibility) -> int:
+    if visibility is Visibility.PUBLIC:
+        qid = world.ask()
+    else:
+        qid = world.ask(visibility=visibility, channel_id=None, thread_ts=None)
+    with world.db.session() as s:
+        question = s.get(Question, qid)
+        assert question is not None and "UBRAM" in {r.recipient_slack_id for r in question.routings}
+    return qid
+
+
+def _written(world: World) -> tuple[int, ...]:
+    with world.db.session() as s:
+        return tuple(
+            s.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Routing, OutboxMessage, Timer, QuestionEvent)
+        )
+
+
+def _refused(world: World, choose: Choose, qid: int, to: str) -> RoutingInputError:
+    before = _written(world)
+    with pytest.raises(RoutingInputError) as err, world.db.session() as s:
+        choose(world, s, qid, to)
+    assert _written(world) == before  # nothing written, nobody asked
+    return err.value
+
+
+@pytest.mark.parametrize("choose", CHOOSERS)
+def test_the_asker_of_an_anonymous_question_is_refused_exactly_like_anyone_who_cannot_be_asked(
+    world: World, choose: Choose, caplog: pytest.LogCaptureFixture
+) -> None:
+    _seed(world)
+    qid = _ask(world, Visibility.ANONYMOUS)
+    with caplog.at_level(logging.INFO, logger="bot.routing.chosen"):
+        asker = _refused(world, choose, qid, ASKER)
+        withdrawn = _refused(world, choose, qid, WIM)
+        opted_out = _refused(world, choose, qid, OLAF)
+    # whoever picks people one by one learns nothing that sets the asker apart
+    assert asker.code == withdrawn.code == opted_out.code == "cannot_ask"
+    for lang in ("nl", "en"):
+        texts = {error_text(e, lang) for e in (asker, withdrawn, opted_out)}
+        assert len(texts) == 1 and None not in texts
+    assert getattr(asker, "values", {}) == getattr(withdrawn, "values", {}) == getattr(opted_out, "values", {})
+    # each probe of the asker shows in the log, without naming who asked
+    probes = [r for r in caplog.records if r.levelno == logging.WARNING and "anonymous" in r.getMessage()]
+    assert len(probes) == 1 and ASKER not in probes[0].getMessage()
+
+
+@pytest.mark.parametrize("choose", CHOOSERS)
+def test_the_asker_of_a_question_that_names_them_is_told_why(world: World, choose: Choose) -> None:
+    _seed(world)
+    for visibility in (Visibility.PUBLIC, Visibility.PRIVATE):
+        qid = _ask(world, visibility)
+        assert _refused(world, choose, qid, ASKER).code == "forward_to_asker"
+
+
+@pytest.mark.parametrize("choose", CHOOSERS)
+@pytest.mark.parametrize("to", [WIM, OLAF], ids=["consent-withdrawn", "opted-out"])
+def test_someone_who_withdrew_or_opted_out_is_never_given_a_question_by_hand(
+    world: World, choose: Choose, to: str
+) -> None:
+    _seed(world)
+    qid = _ask(world, Visibility.PUBLIC)
+    assert _refused(world, choose, qid, to).code == "cannot_ask"
+    assert not [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == to]
+    # someone available is asked as before
+    with world.db.session() as s:
+        choose(world, s, qid, PAUL)
+    assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == PAUL]
