@@ -59,6 +59,10 @@ MAX_OPTIONS = 100
 MODAL_TITLE_LIMIT = 24
 FALLBACK_LIMIT = 3000  # a message's notification text, as wieweet cuts it
 MESSAGE_TEXT_LIMIT = 12_000  # all text of one message together
+# a user's long text (a question, an answer) is shown whole up to this many plain characters, over as many
+# sections as its escaped form needs (``quoted_sections``); the modals accept 3,000
+SHOWN_TEXT_LIMIT = 4000
+TEXT_FIELD_LIMIT = 3000  # what a multi-line field of a modal accepts (a question's context, added information)
 
 ELLIPSIS = "…"
 # http(s), no space or mrkdwn delimiter, and nothing before the host (``https://gent.be@evil.example/`` opens
@@ -193,6 +197,52 @@ def danger_button(
 def quote(text: str | None, limit: int = 2500) -> str:
     """Plain text as a mrkdwn block quote."""
     return "> " + escape_truncate(text or "", limit).replace("\n", "\n> ")
+
+
+def split_mrkdwn(mrkdwn: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Safe mrkdwn in pieces of at most ``limit`` characters, each ending at a line break, else at a space, and
+    never inside an entity such as ``&amp;`` or a control sequence such as ``<@U123>``. Nothing is dropped but the
+    line break or space a piece ends at; a piece continuing a block quote starts with ``> `` again."""
+    pieces: list[str] = []
+    rest = mrkdwn
+    while len(rest) > limit:
+        window = rest[:limit]
+        at = window.rfind("\n")
+        if at < limit // 2:  # a long paragraph: rather its last space than a short piece
+            at = max(at, window.rfind(" "))
+        at = _outside_entity(rest, at if at >= limit // 2 else limit)
+        if at < limit // 2:  # no entity or control sequence is that long in safe text: cut rather than loop
+            at = limit
+        in_quote = rest.startswith(">", rest.rfind("\n", 0, at) + 1)
+        piece, rest = rest[:at], rest[at:]
+        if rest[:1] in ("\n", " "):
+            rest = rest[1:]
+        pieces.append(piece)
+        if in_quote and not rest.startswith(">"):
+            rest = "> " + rest
+    pieces.append(rest)
+    return pieces
+
+
+def _outside_entity(mrkdwn: str, at: int) -> int:
+    """``at``, or earlier so that ``mrkdwn[:at]`` does not end inside ``&…;`` or ``<…>``."""
+    head = mrkdwn[:at]
+    amp = head.rfind("&")
+    if amp != -1 and ";" not in head[amp:]:
+        at = amp
+    opening = head[:at].rfind("<")
+    if opening != -1 and ">" not in head[opening:at]:
+        at = opening
+    return at
+
+
+def quoted_sections(text: str | None, heading: str = "", *, limit: int = SHOWN_TEXT_LIMIT) -> list[SectionBlock]:
+    """A user's plain ``text`` as a mrkdwn block quote under ``heading`` (safe mrkdwn, may be empty), whole: over as
+    many sections as it needs once escaped (every ``&`` costs five characters). Only text longer than ``limit``
+    plain characters is cut, visibly. The piece limit leaves room for the ``> `` a continued quote starts with."""
+    body = "> " + escape(truncate(text or "", limit)).replace("\n", "\n> ")
+    mrkdwn = f"{heading}\n{body}" if heading else body
+    return [section(piece) for piece in split_mrkdwn(mrkdwn, SECTION_LIMIT - 2)]
 
 
 def fallback(mrkdwn: str) -> str:

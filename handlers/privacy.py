@@ -9,7 +9,7 @@ global error handler) when that value names someone else than the person clickin
 from __future__ import annotations
 
 from bot.i18n import t
-from bot.privacy import erase_person, export_json, export_personal_data, finish_erasure
+from bot.privacy import erase_person, export_json, export_personal_data, finish_erasure, mark_channel_private
 from handlers.blocks.privacy import build_forget_prompt, build_forgotten
 from handlers.inbox import ERASURE
 from handlers.turn import Turn
@@ -89,3 +89,19 @@ def handle_forget_button(turn: Turn, target: str) -> None:
             turn.client.chat_postMessage(channel=channel, text=done.text, blocks=done.blocks)
 
     turn.after_commit(confirm)
+
+
+def handle_channel_private(turn: Turn) -> None:
+    """Slack says a channel turned private (``channel_converted_to_private``) or is shared with another
+    organisation (``channel_shared``): what was asked there leaves the search and the digests. Slack is asked
+    again about it next time (the cached answer is dropped); a share within the organisation changes nothing."""
+    event = turn.body.get("event") or {}
+    channel_id = event.get("channel")
+    if not isinstance(channel_id, str) or not channel_id:
+        return
+    turn.services.channels.forget(channel_id)
+    if event.get("type") == "channel_shared" and not turn.services.channels.is_private(
+        client=turn.client, channel_id=channel_id, now=turn.now
+    ):
+        return
+    mark_channel_private(turn.session, channel_id=channel_id)

@@ -106,6 +106,20 @@ def list_questions_by_asker(session: Session, *, asker_slack_id: str, limit: int
     return list(session.scalars(query))
 
 
+def list_public_questions_in_channel(session: Session, *, channel_id: str) -> list[Question]:
+    """The questions asked in ``channel_id`` while it was public (``channel_is_private`` not set)."""
+    query = select(Question).where(Question.channel_id == channel_id, Question.channel_is_private.is_(False))
+    return list(session.scalars(query.order_by(Question.id)))
+
+
+def list_public_knowledge_gaps_in_channel(session: Session, *, channel_id: str) -> list[KnowledgeGap]:
+    """The knowledge gaps recorded from ``channel_id`` while it was public."""
+    query = select(KnowledgeGap).where(
+        KnowledgeGap.channel_id == channel_id, KnowledgeGap.channel_is_private.is_(False)
+    )
+    return list(session.scalars(query.order_by(KnowledgeGap.id)))
+
+
 def list_questions_by_status(session: Session, *, status: QuestionStatus, limit: int = 100) -> list[Question]:
     """Questions in one state, oldest escalation first."""
     query = (

@@ -10,6 +10,8 @@
   in any text column of any table — then checks that none is left. The stored vectors of the question, gap,
   profile and practice texts it deleted or redacted go too (``bot.question_keys``, ``bot.matching.semantic``),
   unless a remaining record has the same text. One audit row (``ERASURE_ENTITY``) records the erasure, no data.
+* ``mark_channel_private``: what was asked in a channel that turned private (or is shared with another
+  organisation now) becomes private: out of the search index, the digests and the quoted gaps.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
@@ -18,6 +20,7 @@ Nothing here commits: the caller's unit of work does (so a failed check leaves e
 The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure`` and ``retention``.
 """
 
+from bot.privacy.channels import mark_channel_private
 from bot.privacy.erasure import ErasureIncomplete, ErasureReport, erase_person, finish_erasure
 from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
 from bot.privacy.person import REDACTED, Person, PrivacyInputError, find_person, require_known
@@ -36,6 +39,7 @@ __all__ = [
     "export_personal_data",
     "find_person",
     "finish_erasure",
+    "mark_channel_private",
     "purge_expired",
     "purge_inbox",
     "require_known",

@@ -24,7 +24,15 @@ from slack_sdk.models.views import View
 
 from bot.i18n import N_, t
 from handlers import ids
-from handlers.kit import LABEL_LIMIT, MAX_OPTIONS, OPTION_TEXT_LIMIT, ThemeChoice, modal, plain, quote, section
+from handlers.kit import (
+    LABEL_LIMIT,
+    MAX_OPTIONS,
+    OPTION_TEXT_LIMIT,
+    ThemeChoice,
+    modal,
+    plain,
+    quoted_sections,
+)
 from storage.models import Visibility
 
 
@@ -110,7 +118,7 @@ def build_text_modal(spec: TextModal, lang: str, *, metadata: Mapping[str, Any],
     """``spec``'s modal in ``lang``, quoting ``question`` above the field when given."""
     blocks: list[Block] = []
     if question is not None:
-        blocks.append(section(f"*{t('routing.question', lang)}*\n{quote(question, 2500)}"))
+        blocks.extend(quoted_sections(question, f"*{t('routing.question', lang)}*"))
     blocks.append(
         InputBlock(
             block_id=spec.block_id,

@@ -45,6 +45,7 @@ from handlers.kit import (
     modal,
     plain,
     section,
+    split_mrkdwn,
     user_mention,
 )
 from storage.models import RecordStatus
@@ -219,8 +220,9 @@ def build_reject_practice_modal(lang: str, *, practice_id: int, version: str, me
 # --- a practice, as text -------------------------------------------------------------------------------------------
 
 
-def practice_text(payload: PracticeReview, lang: str) -> str:
-    """Title, place, outcome, description, lessons, themes, keywords, contact and link — all escaped."""
+def practice_text(payload: PracticeReview, lang: str, *, whole: bool = False) -> str:
+    """Title, place, outcome, description, lessons, themes, keywords, contact and link — all escaped. The
+    description and lessons are excerpts, or ``whole`` (as long as their fields accept: more than one section)."""
     title = f"*{escape_truncate(payload.title, 300)}*"
     where = ", ".join(escape_truncate(str(x), 200) for x in (payload.organisation, payload.city, payload.year) if x)
     lines = [title + (f"\n{where}" if where else "")]
@@ -229,10 +231,10 @@ def practice_text(payload: PracticeReview, lang: str) -> str:
         lines.append(
             f"*{t('practice.field_outcome', lang)}:* {OUTCOME_ICONS[outcome]} {t(OUTCOME_KEYS[outcome], lang)}"
         )
-    summary = escape_truncate(payload.summary, 1200)
+    summary = escape_truncate(payload.summary, 5 * TEXT_MAX if whole else 1200)
     if summary:
         lines.append(summary)
-    lessons = escape_truncate(payload.lessons, 600)
+    lessons = escape_truncate(payload.lessons, 5 * TEXT_MAX if whole else 600)
     if lessons:
         lines.append(f"*{t('practice.field_lessons', lang)}:* {lessons}")
     themes = theme_names(payload, lang)
@@ -271,7 +273,9 @@ def build_practice_review(payload: PracticeReview, lang: str, *, status: str | N
     intro = t("practice.review_intro", lang, name=_submitter(payload, lang))
     value = str(practice_id)
     decide = ids.versioned_value(practice_id, payload.version)  # Approve and Reject: the version shown here
-    blocks: list[Block] = [section(intro), section(practice_text(payload, lang))]
+    # staff approve what they read here: the whole description, over as many sections as it needs
+    pieces = split_mrkdwn(practice_text(payload, lang, whole=True))
+    blocks: list[Block] = [section(intro), *(section(piece) for piece in pieces)]
     if status:
         blocks.append(context(status))
     blocks.append(

@@ -39,9 +39,9 @@ from bot.outbox import (
 from handlers import ids
 from handlers.kit import (
     FALLBACK_LIMIT,
-    LABEL_LIMIT,
     MAX_BLOCKS,
     OPTION_TEXT_LIMIT,
+    TEXT_FIELD_LIMIT,
     Payload,
     Rendered,
     button,
@@ -51,6 +51,7 @@ from handlers.kit import (
     header,
     plain,
     quote,
+    quoted_sections,
     section,
     user_mention,
 )
@@ -96,11 +97,11 @@ def theme_names(payload: Themed, lang: str) -> str:
 
 
 def _question_blocks(payload: ShowsAsker, lang: str, *, show_asker: bool, additions: Sequence[str] = ()) -> list[Block]:
-    blocks: list[Block] = [section(f"*{t('routing.question', lang)}*\n{quote(payload.text)}")]
+    blocks: list[Block] = [*quoted_sections(payload.text, f"*{t('routing.question', lang)}*")]
     if payload.context:
-        blocks.append(section(f"*{t('routing.context', lang)}*\n{quote(payload.context, LABEL_LIMIT)}"))
+        blocks.extend(quoted_sections(payload.context, f"*{t('routing.context', lang)}*", limit=TEXT_FIELD_LIMIT))
     for addition in additions[:5]:
-        blocks.append(section(f"*{t('routing.addition', lang)}*\n{quote(addition, 1000)}"))
+        blocks.extend(quoted_sections(addition, f"*{t('routing.addition', lang)}*", limit=TEXT_FIELD_LIMIT))
     meta: list[str] = []
     if show_asker:
         if payload.anonymous or not (payload.asker_slack_id or payload.asker_name):
@@ -205,13 +206,13 @@ def build_routing_closed(payload: RoutingClosed, lang: str) -> Rendered:
     blocks: list[Block] = [section(f":white_check_mark: {head}")]
     blocks.append(context(quote(payload.text, 500)))
     if payload.answer_text:
-        blocks.append(section(f"*{t('routing.the_answer', lang)}*\n{quote(payload.answer_text)}"))
+        blocks.extend(quoted_sections(payload.answer_text, f"*{t('routing.the_answer', lang)}*"))
     return Rendered(text=fallback(head), blocks=blocks)
 
 
 def build_question_updated(payload: QuestionUpdated, lang: str) -> Rendered:
     head = t("routing.updated", lang)
-    blocks: list[Block] = [section(f":information_source: *{head}*\n{quote(payload.addition, LABEL_LIMIT)}")]
+    blocks: list[Block] = [*quoted_sections(payload.addition, f":information_source: *{head}*", limit=TEXT_FIELD_LIMIT)]
     blocks.append(context(quote(payload.text, 500)))
     return Rendered(text=fallback(head), blocks=blocks)
 
@@ -230,7 +231,7 @@ def build_answer_to_asker(payload: AnswerToAsker, lang: str, *, rated: int | Non
         blocks = [
             section(f":speech_balloon: {head}"),
             context(quote(payload.text, 500)),
-            section(quote(payload.answer_text, 2800)),
+            *quoted_sections(payload.answer_text),
         ]
     question_id = str(payload.question_id)
     if rated is None:
@@ -259,7 +260,7 @@ def build_question_answered(payload: QuestionAnswered, lang: str) -> Rendered:
         if asker
         else t("routing.answer_in_thread", lang, name=name)
     )
-    blocks: list[Block] = [section(f":speech_balloon: {head}\n{quote(payload.answer_text, 2800)}")]
+    blocks: list[Block] = [*quoted_sections(payload.answer_text, f":speech_balloon: {head}")]
     return Rendered(text=fallback(head), blocks=blocks)
 
 

@@ -1,5 +1,6 @@
 """Events: mentions of the bot and direct messages get an answer in the thread; the Home tab is published when
-opened; everything else is acknowledged and ignored.
+opened; a channel that turned private or is shared with another organisation makes what was asked there private;
+everything else is acknowledged and ignored.
 
 Slack acks an event before any listener runs and never resends an acked one, so a mention or DM is recorded in the
 inbox by listener middleware (``handlers.answers.record_message``) before Bolt acks it; the row is also the dedupe
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import answers, profiles
+from handlers import answers, privacy, profiles
 from handlers.listener import listener
 from handlers.requestspec import Kind
 from handlers.services import Services
@@ -24,3 +25,5 @@ def register(app: App, services: Services) -> None:
             listener(services, Kind.EVENT, answers.handle_message_event, ack_first=True, inbox=True)
         )
     app.event("app_home_opened")(listener(services, Kind.EVENT, profiles.handle_home_opened, ack_first=True))
+    for event in ("channel_converted_to_private", "channel_shared"):  # what was asked there becomes private
+        app.event(event)(listener(services, Kind.EVENT, privacy.handle_channel_private, ack_first=True))
