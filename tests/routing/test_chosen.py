@@ -18,6 +18,7 @@ from bot.routing.errors import RoutingInputError
 from storage.models import (
     Availability,
     Consent,
+    EscalationReason,
     OutboxKind,
     OutboxMessage,
     Question,
@@ -43,6 +44,9 @@ def _forward(world: World, s: Session, qid: int, to: str) -> object:
 
 
 def _assign(world: World, s: Session, qid: int, to: str) -> object:
+    # staff assign only a question that waits for them: escalated here, in the same unit of work (rolled back with it)
+    question = world.service.core.lock_question(s, qid)
+    world.service.core.escalate(s, question, EscalationReason.ALL_DECLINED, now=LATER)
     return world.service.staff_assign(s, question_id=qid, to_slack_id=to, actor=STAFF, now=LATER)
 
 
