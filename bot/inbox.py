@@ -188,6 +188,7 @@ def claim_delivery(session: Session, *, key: str, kind: str, now: datetime) -> b
 
 
 def delivery_claimed(db: Database, *, key: str) -> bool:
-    """Whether the delivery key is claimed (committed), read in a fresh transaction."""
-    with db.session() as session:
+    """Whether the delivery key is claimed (committed), read in a fresh transaction. Asked before an ack, so on
+    connections the workers never hold (``Database.ack_read_session``)."""
+    with db.ack_read_session() as session:
         return delivery_seen(session, key=key)

@@ -285,9 +285,8 @@ class JobRunner:
         day = now.date().isoformat()
         if self._rekeyed_on == day:
             return None
-        written = rebuild_gap_keys(self.services.db, self.services.knowledge, now=now)
-        self._rekeyed_on = day
-        return written
+        self._rekeyed_on = day  # first: a rebuild that fails is tried again tomorrow, not every pass
+        return rebuild_gap_keys(self.services.db, self.services.knowledge, now=now)
 
     def request_confirmations(self) -> int:
         """Queue confirm-your-listing DMs: imported experts not confirmed yet, and those due for re-confirmation."""

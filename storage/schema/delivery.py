@@ -41,7 +41,7 @@ class OutboxMessage(Base):
     sent_channel_id: Mapped[str | None] = mapped_column(String(32))
     sent_ts: Mapped[str | None] = mapped_column(String(32))
     failed_at: Mapped[datetime | None]  # gave up after too many attempts
-    # ended without being sent (revision 0015): what it asked of its reader was decided while it waited
+    # ended without being sent (revision 0016_endedcopies): what it asked of its reader was decided while it waited
     ended_at: Mapped[datetime | None]
     ended_reason: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)

@@ -136,7 +136,7 @@ class ErasedIdentity(Base):
 
 
 class ErasureKey(Base):
-    """The database's own random key for ``ErasedIdentity`` (one row, made by revision 0016 or at the first
+    """The database's own random key for ``ErasedIdentity`` (one row, made by revision 0017_erasedids or at the first
     erasure): without it a stored hash cannot be tested against a list of guessed addresses."""
 
     __tablename__ = "erasure_key"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from slack_sdk import WebClient
 
 from bot.config import Settings
@@ -109,3 +110,31 @@ def _beehive_counts(database: Database) -> list[int]:
         data = collect_digest_data(s, themes=None, period_start=WINDOW_START, period_end=WINDOW_END, now=NOW)
     quoted = [g.count for t in data.themes for g in t.gaps if "bijenkasten" in g.query]
     return quoted or [1] * sum(t.unquoted_gaps for t in data.themes)
+
+
+def test_a_failing_rebuild_is_tried_again_the_next_day_not_every_pass(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+
+    def failing(*args: object, **kwargs: object) -> int:
+        calls.append(kwargs.get("now"))
+        raise RuntimeError("the analysis broke")
+
+    monkeypatch.setattr("bot.jobs.rebuild_gap_keys", failing)
+    today = [NOW]
+    kb = KnowledgeBase(database)
+    services = Services(settings=Settings(), db=database, knowledge=kb, clock=lambda: today[0])
+    client = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
+    jobs = JobRunner(services, routing=RoutingService(knowledge=kb), sender=OutboxSender(services, client))
+    try:
+        with pytest.raises(RuntimeError):  # the day's rebuild fails (the job runner logs it) ...
+            jobs.rebuild_gap_keys()
+        today[0] += timedelta(seconds=30)  # ... and the next pass does not redo it
+        assert jobs.rebuild_gap_keys() is None and len(calls) == 1
+        today[0] = NOW + timedelta(days=1)  # the next day: tried again
+        with pytest.raises(RuntimeError):
+            jobs.rebuild_gap_keys()
+        assert len(calls) == 2
+    finally:
+        kb.close()
