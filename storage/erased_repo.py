@@ -29,7 +29,7 @@ KEY_ROW = 1
 
 def _secret(session: Session, *, create: bool) -> bytes | None:
     secret = session.scalar(select(ErasureKey.secret).where(ErasureKey.id == KEY_ROW))
-    if secret is None and create:  # revision 0017_erasedids made it; only a database whose key row was removed gets here
+    if secret is None and create:  # made by 0017_erasedids; only a database whose key row was removed gets here
         secret = secrets.token_hex(32)
         session.add(ErasureKey(id=KEY_ROW, secret=secret))
         session.flush()
