@@ -1,5 +1,7 @@
-"""Nothing for staff is posted where people of another organisation read along (Slack Connect): a triage close note
-goes in the thread of the question's triage post only while that channel is the network's alone."""
+"""Nothing for staff is posted where people of another organisation may read along (Slack Connect): closing an
+escalated question posts no note in its triage post's thread, shared or not — the post itself (and each staff DM
+copy) is updated to say who closed it, and in a channel shared meanwhile only that it no longer waits
+(``handlers.staff_posts``, tested end to end in ``tests/e2e/test_staff_told.py``)."""
 
 from __future__ import annotations
 
@@ -7,31 +9,23 @@ from unittest import mock
 
 import pytest
 
+from handlers import staff_posts
 from handlers.forms import TriageCloseForm
 from handlers.routing import handle_triage_close_submission
 
 TRIAGE = "C0TRIAGE1"
 
 
-def close_in(shared: bool) -> mock.MagicMock:
+@pytest.mark.parametrize("shared", [False, True])
+def test_closing_posts_no_note_in_the_triage_thread_and_updates_the_staff_posts(shared: bool) -> None:
     turn = mock.MagicMock()
     turn.lang, turn.user_id = "nl", "U0STAFF01"
     routing = turn.services.routing_service.return_value
     routing.triage_messages.return_value = [{"channel_id": TRIAGE, "message_ts": "1700000000.000100"}]
-    routing.triage_copies.return_value = None
     turn.services.channels.is_shared_outside.return_value = shared
-    handle_triage_close_submission(turn, TriageCloseForm(question_id=7, note="Geen beleidsvraag."))
+    with mock.patch("handlers.routing.update_staff_posts") as update:
+        handle_triage_close_submission(turn, TriageCloseForm(question_id=7, note="Geen beleidsvraag."))
     routing.staff_close.assert_called_once()
-    return turn
-
-
-@pytest.mark.parametrize("shared", [False, True])
-def test_a_triage_close_note_is_not_posted_in_a_channel_shared_with_another_organisation(shared: bool) -> None:
-    turn = close_in(shared)
-    channels = turn.services.channels.is_shared_outside
-    assert channels.call_args.kwargs["channel_id"] == TRIAGE  # asked of Slack (cached) before the post
-    if shared:
-        turn.post_in_thread.assert_not_called()
-    else:
-        turn.post_in_thread.assert_called_once()
-        assert turn.post_in_thread.call_args.kwargs["channel"] == TRIAGE
+    turn.post_in_thread.assert_not_called()
+    turn.post_message.assert_not_called()
+    update.assert_called_once_with(turn, 7, staff_posts.CLOSED)
