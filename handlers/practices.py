@@ -32,6 +32,7 @@ from handlers.blocks.practice import (
 from handlers.claims import Versioned
 from handlers.forms import Draft, PracticeForm, PracticeRejectForm, required
 from handlers.kit import Rendered, ThemeChoice, escape_truncate, theme_choices, user_mention
+from handlers.moderation import decide_shown_version, reason_missing
 from handlers.slack_text import question_from_slack
 from handlers.turn import Turn
 from storage.models import Practice, RecordStatus
@@ -219,14 +220,17 @@ def _changed(turn: Turn, practice_id: int) -> None:
 
 
 def handle_approve(turn: Turn, claim: Versioned) -> None:
-    try:
-        practice = submissions.approve_practice(
+    decided = decide_shown_version(
+        turn,
+        lambda: submissions.approve_practice(
             turn.session, actor=turn.actor, practice_id=claim.subject_id, version=claim.version, now=turn.now
-        )
-    except submissions.PracticeChanged:
-        _changed(turn, claim.subject_id)
+        ),
+        changed=submissions.PracticeChanged,
+        on_changed=lambda: _changed(turn, claim.subject_id),
+    )
+    if decided is None:
         return
-    turn.queued_messages()
+    (practice,) = decided
     status = t("practice.review_approved", _staff_lang(turn), staff=_staff_label(turn))
     _decided(turn, practice, status=status, done_key=N_("practice.approved_done"))
     turn.outcome = f"approved practice {practice.id}"
@@ -240,24 +244,25 @@ def handle_reject_button(turn: Turn, claim: Versioned) -> None:
 
 
 def handle_reject_submission(turn: Turn, form: PracticeRejectForm) -> None:
-    if not form.reason:
-        turn.form_errors({form.ERROR_BLOCK: t("field.missing", turn.lang)})
+    if reason_missing(turn, form):
         return
-    try:
-        practice = submissions.reject_practice(
+    decided = decide_shown_version(
+        turn,
+        lambda: submissions.reject_practice(
             turn.session,
             actor=turn.actor,
             practice_id=form.practice_id,
             version=form.version,
             reason=form.reason,
             now=turn.now,
-        )
-    except submissions.PracticeChanged:
-        turn.ack()
-        _changed(turn, form.practice_id)
+        ),
+        changed=submissions.PracticeChanged,
+        on_changed=lambda: _changed(turn, form.practice_id),
+        submission=True,
+    )
+    if decided is None:
         return
-    turn.ack()
-    turn.queued_messages()
+    (practice,) = decided
     lang = _staff_lang(turn)
     reason = escape_truncate(form.reason, 1500)
     status = t("practice.review_rejected", lang, staff=_staff_label(turn), reason=reason)

@@ -38,6 +38,7 @@ from handlers.blocks.profile import (
 from handlers.claims import Versioned
 from handlers.forms import Draft, ProfileForm, ProfileRejectForm, required
 from handlers.kit import escape_truncate, theme_choices, user_mention
+from handlers.moderation import decide_shown_version, reason_missing
 from handlers.practices import practice_admin_blocks
 from handlers.turn import Turn
 from storage.models import Availability, Expert
@@ -275,14 +276,17 @@ def _changed(turn: Turn, expert_id: int) -> None:
 
 def handle_approve(turn: Turn, claim: Versioned) -> None:
     lang = turn.lang  # before the change: looking it up may call Slack, never with a transaction that has written
-    try:
-        expert = profiles.approve_profile(
+    decided = decide_shown_version(
+        turn,
+        lambda: profiles.approve_profile(
             turn.session, actor=turn.actor, expert_id=claim.subject_id, version=claim.version, now=turn.now
-        )
-    except profiles.ProfileChanged:
-        _changed(turn, claim.subject_id)
+        ),
+        changed=profiles.ProfileChanged,
+        on_changed=lambda: _changed(turn, claim.subject_id),
+    )
+    if decided is None:
         return
-    turn.queued_messages()
+    (expert,) = decided
     staff = user_mention(turn.user_id) or "?"
     done = build_review_done(
         profiles.profile_payload(expert), lang, status=t("profile.review_approved", lang, staff=staff)
@@ -304,29 +308,29 @@ def handle_reject_button(turn: Turn, claim: Versioned) -> None:
 
 
 def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
-    if not form.reason:
-        turn.form_errors({form.ERROR_BLOCK: t("field.missing", turn.lang)})
+    if reason_missing(turn, form):
         return
     # already decided or gone meanwhile, or not staff: refused, and the user told by DM (``run_submission``)
     turn.actor.require_staff("reject an expert profile", target=f"expert:{form.expert_id}")  # before reading it
     expert = profiles.get_expert(turn.session, expert_id=form.expert_id)
     payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id
     refs = profiles.review_message_refs(turn.session, expert_id=form.expert_id)  # with staff members' DM copies
-    try:
-        profiles.reject_profile(
+    rejected = decide_shown_version(
+        turn,
+        lambda: profiles.reject_profile(
             turn.session,
             actor=turn.actor,
             expert_id=form.expert_id,
             version=form.version,
             reason=form.reason,
             now=turn.now,
-        )
-    except profiles.ProfileChanged:
-        turn.ack()
-        _changed(turn, form.expert_id)
+        ),
+        changed=profiles.ProfileChanged,
+        on_changed=lambda: _changed(turn, form.expert_id),
+        submission=True,
+    )
+    if rejected is None:
         return
-    turn.ack()
-    turn.queued_messages()
     staff = user_mention(turn.user_id) or "?"
     status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(form.reason, 500))
     done = build_review_done(payload, turn.lang, status=status)

@@ -33,7 +33,7 @@ from bot.register.notify import tell_submission_outcome
 from bot.register.profiles import InvalidRecord
 from bot.register.service import practice_label, practice_snapshot
 from bot.register.themes import ThemeResolver
-from bot.register.validation import FieldError, PracticeRecord, validate_practice
+from bot.register.validation import FieldError, PracticeRecord, comparable, practice_key, validate_practice
 from storage import outbox_repo
 from storage import register_repo as repo
 from storage.models import OutboxKind, Practice, RecordStatus
@@ -60,7 +60,8 @@ __all__ = [
 
 NOTE_LIMIT = 2000
 # a work session's notes become a practice titled "Werksessie #<proposal id> (<date>): <topic>"
-# (``bot.needs.proposals``); only staff may give a practice such a title, so no member can take a session's title
+# (``bot.needs.proposals``); only staff may give a practice such a title, so no member can take a session's title.
+# Matched against the title's ``comparable`` form, so full-width letters or format characters do not get round it.
 WORK_SESSION_TITLE: Final = re.compile(r"\s*werksessie\s*#", re.IGNORECASE)
 
 
@@ -146,7 +147,7 @@ def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str 
     """
     record = _validate(session, values, now=now)
     _require_may_title(actor, record.title)
-    holder = repo.get_practice_by_key(session, title=record.title, city=record.city)
+    holder = _holder(session, record)
     if holder is not None and holder.status is not RecordStatus.REJECTED:
         raise InvalidRecord([_taken()])
     before = _audit_values(holder) if holder is not None else None
@@ -193,7 +194,7 @@ def update_practice(
     record = _validate(session, values, now=now, allow_http=same_url)
     if record.title != practice.title:
         _require_may_title(actor, record.title)
-    holder = repo.get_practice_by_key(session, title=record.title, city=record.city)
+    holder = _holder(session, record)
     if holder is not None and holder.id != practice.id:
         raise InvalidRecord([_taken()])
     before = _audit_values(practice)
@@ -300,10 +301,18 @@ def work_session_title(proposal_id: int, day: date, label: str) -> str:
 
 
 def _require_may_title(actor: Actor, title: str) -> None:
-    if not actor.is_staff and WORK_SESSION_TITLE.match(title):
+    if not actor.is_staff and WORK_SESSION_TITLE.match(comparable(title)):
         raise InvalidRecord(
             [FieldError("title", "title_reserved", "titles starting with 'Werksessie #' are for work session notes")]
         )
+
+
+def _holder(session: Session, record: PracticeRecord) -> Practice | None:
+    """The stored practice with the record's key (``practice_key``, as the file import compares), or None."""
+    found = repo.get_practice_by_key(session, title=record.title, city=record.city)  # the usual case, by index
+    if found is not None:
+        return found
+    return next((p for p in repo.list_practices(session) if practice_key(p.title, p.city) == record.key), None)
 
 
 def _require_may_edit(actor: Actor, practice: Practice) -> None:

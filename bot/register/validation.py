@@ -87,6 +87,8 @@ MAX_LENGTH: dict[str, int] = {
     "label_en": 200,
 }
 MULTILINE = frozenset({"bio", "summary", "lessons"})
+FORMAT_FREE = frozenset({"title"})  # one-line fields that lose every format character (Unicode Cf), not just the
+# invisible ones ``bot.text`` lists: a title is compared with others and with the reserved work session titles
 
 
 class ThemeLookup(Protocol):
@@ -173,7 +175,21 @@ class ThemeRecord:
 
 
 def practice_key(title: str, city: str) -> tuple[str, str]:
-    return (title.casefold(), city.casefold())
+    """Two practices with the same key are the same practice: title and city compared by ``comparable``."""
+    return (comparable(title), comparable(city))
+
+
+def strip_format(text: str) -> str:
+    """``text`` without format characters (Unicode category Cf: soft hyphen, zero-width and bidi controls, the
+    deprecated format characters U+206A–U+206F, tag characters, ...)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
+def comparable(text: str) -> str:
+    """``text`` as it is compared with another title: NFKC (full-width letters, small and compatibility signs become
+    the plain ones), case-folded, without format characters, whitespace runs as one space, trimmed."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(strip_format(folded).split())
 
 
 # --- language codes ----------------------------------------------------------------------------------------------
@@ -272,6 +288,8 @@ class _Checker:
 
     def text(self, column: str, *, required: bool = False) -> str:
         value = clean_text(self.raw(column), multiline=column in MULTILINE)
+        if column in FORMAT_FREE:
+            value = " ".join(strip_format(value).split())
         if required and not value:
             self.error(column, "missing", "missing required value")
         limit = MAX_LENGTH.get(column)
@@ -407,7 +425,8 @@ def validate_practice(
     url = check.text("url")
     problem = url_problem(url, allow_http=allow_http) if url else None
     if problem is not None:
-        check.error("url", problem, URL_PROBLEMS[problem].format(url=url))
+        text = BAD_URL_ALLOWING_HTTP if problem == "bad_url" and allow_http else URL_PROBLEMS[problem]
+        check.error("url", problem, text.format(url=url))
     raw_year = check.text("year")
     year: int | None = None
     if raw_year:
@@ -440,6 +459,8 @@ URL_PROBLEMS: Final = {
     "url_credentials": "{url!r} has a user name or password before its site name (like https://name@site); "
     "give the address without it",
 }
+# ``bad_url`` where plain http is allowed (``allow_http``: the staff's register file)
+BAD_URL_ALLOWING_HTTP: Final = "{url!r} is not a web address (it must start with http:// or https://)"
 
 
 def url_problem(value: str, *, allow_http: bool = False) -> str | None:

@@ -18,7 +18,7 @@ from storage.models import OutboxKind, OutboxMessage, RecordStatus
 from tests.register.test_profiles import FORM as PROFILE
 from tests.register.test_profiles import expert as profile
 from tests.register.test_profiles import join, save
-from tests.register.test_submissions import FORM, GRIET, NOW, STAFF, outbox, practice, submit
+from tests.register.test_submissions import FORM, GRIET, NOW, SAM, STAFF, outbox, practice, submit
 
 
 @pytest.fixture(name="db")
@@ -95,6 +95,33 @@ def test_only_staff_may_use_a_work_session_title(db: Database) -> None:
     assert [e.code for e in raised.value.errors] == ["title_reserved"]
     assert practice(db, submit(db, STAFF, title=title)).title == title
     assert practice(db, submit(db, title="Werksessies in Gent")).status is RecordStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "\uff37\uff45\uff52\uff4b\uff53\uff45\uff53\uff53\uff49\uff45 \uff03 1",  # full-width letters and sign
+        "Werksessie \ufe5f1",  # small number sign
+        "Werk\u206asessie #1",  # a deprecated format character
+        "Werk\U000e0020sessie #1",  # a tag character
+        "Wer\u00adk\u200bsessie\u2003#1",  # soft hyphen, zero-width space, em space
+    ],
+)
+def test_a_work_session_title_cannot_be_disguised(db: Database, title: str) -> None:
+    with db.session() as session, pytest.raises(InvalidRecord) as raised:
+        submissions.submit_practice(session, actor=GRIET, values={**FORM, "title": title}, now=NOW)
+    assert [(e.column, e.code) for e in raised.value.errors] == [("title", "title_reserved")]
+
+
+def test_a_title_loses_its_format_characters_and_disguised_duplicates_are_refused(db: Database) -> None:
+    """Format characters (Unicode Cf) never reach a stored title; a title written in full-width letters or with a
+    different case is the same practice."""
+    first = submit(db, title="Leeg\u206astand in de\U000e0020 kern")
+    assert practice(db, first).title == "Leegstand in de kern"
+    for same in ("\uff2c\uff45\uff45\uff47\uff53\uff54\uff41\uff4e\uff44 in de kern", "LEEGSTAND  IN DE KERN"):
+        with db.session() as session, pytest.raises(InvalidRecord) as raised:
+            submissions.submit_practice(session, actor=SAM, values={**FORM, "title": same}, now=NOW)
+        assert [e.code for e in raised.value.errors] == ["practice_taken"]
 
 
 @pytest.mark.parametrize(

@@ -209,6 +209,9 @@ def test_the_register_file_may_keep_http_links_but_never_a_user_name() -> None:
     tricked = {**PRACTICE, "url": "http://gent.be@evil.example/x"}
     _, errors = validate_practice(tricked, themes=THEMES, today=TODAY, allow_http=True)
     assert [(e.column, e.code) for e in errors] == [("url", "url_credentials")]
+    _, errors = validate_practice({**PRACTICE, "url": "www.gent.be"}, themes=THEMES, today=TODAY, allow_http=True)
+    assert [e.code for e in errors] == ["bad_url"]
+    assert errors[0].message == "'www.gent.be' is not a web address (it must start with http:// or https://)"
 
 
 def test_year_bounds_follow_today() -> None:
