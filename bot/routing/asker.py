@@ -284,6 +284,8 @@ class AskerActions:
         )
         self.core.close_open_routings(session, question, reason, actor=actor, now=now)
         repo.update_timers_cancelled(session, question_id=question.id, now=now, note=f"question {status.value}")
+        if status is Q.CANCELLED:  # withdrawn: its words are not quoted through the gap routing recorded either
+            question_repo.update_question_gaps_private(session, question_id=question.id)
         session.flush()
         if question.asker_slack_id:  # room with the experts again: the asker's next held question goes now
             self.route_held(session, now=now, asker_slack_id=question.asker_slack_id)
