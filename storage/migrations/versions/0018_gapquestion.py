@@ -3,7 +3,8 @@
 Routing records a knowledge gap with the question's own text when nobody fits. Withdrawing the question hid the
 question but not that gap, so the knowledge needs and the digest could still quote it. ``knowledge_gaps.question_id``
 links a gap recorded from now on to its question; withdrawing the question marks its gaps private. Gaps recorded
-before this revision have no link (nothing is guessed from their text).
+before this revision stay without a link; those of a question withdrawn already (a routing gap with its asker,
+channel and text) are made private here.
 
 Downgrade drops the column.
 
@@ -36,6 +37,40 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+    gaps = sa.table(
+        "knowledge_gaps",
+        sa.column("query", sa.Text),
+        sa.column("asker_slack_id", sa.String),
+        sa.column("channel_id", sa.String),
+        sa.column("channel_is_private", sa.Boolean),
+        sa.column("source", sa.String),
+    )
+    questions = sa.table(
+        "questions",
+        sa.column("text", sa.Text),
+        sa.column("asker_slack_id", sa.String),
+        sa.column("channel_id", sa.String),
+        sa.column("status", sa.String),
+    )
+    withdrawn = (
+        sa.select(sa.literal(1))
+        .select_from(questions)
+        .where(
+            questions.c.status == "cancelled",
+            questions.c.asker_slack_id == gaps.c.asker_slack_id,
+            sa.or_(
+                questions.c.channel_id == gaps.c.channel_id,
+                sa.and_(questions.c.channel_id.is_(None), gaps.c.channel_id.is_(None)),
+            ),
+            sa.func.substr(questions.c.text, 1, 2000) == gaps.c.query,
+        )
+        .exists()
+    )
+    op.get_bind().execute(
+        sa.update(gaps)
+        .where(gaps.c.source == "routing", gaps.c.channel_is_private.is_(False), withdrawn)
+        .values(channel_is_private=True)
+    )
 
 
 def downgrade() -> None:
