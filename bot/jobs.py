@@ -334,9 +334,9 @@ class JobRunner:
 
     def route_held(self) -> int:
         """Route the questions held back while their asker had enough with experts, now that they have room (each
-        in its own savepoint: one failing is logged and stays held, the others go on)."""
-        with self.services.db.session() as session:
-            routed = self.routing.route_held(session, now=self.services.clock())
+        in its own transaction: the asker's lock is held for that question only; one failing is logged and stays
+        held, the others go on)."""
+        routed = self.routing.route_held_each(self.services.db.session, now=self.services.clock())
         if routed:
             log.info("held questions routed: %s", len(routed))
         return len(routed)

@@ -316,6 +316,7 @@ def create_knowledge_gap(
     channel_is_private: bool,
     source: str,
     now: datetime,
+    question_id: int | None = None,
 ) -> KnowledgeGap:
     """Record that nobody in the registers knows (``query`` and ``normalized`` already cut to size); flushed, so
     it has its id."""
@@ -328,10 +329,23 @@ def create_knowledge_gap(
         channel_is_private=channel_is_private,
         source=source,
         created_at=now,
+        question_id=question_id,
     )
     session.add(gap)
     session.flush()
     return gap
+
+
+def update_question_gaps_private(session: Session, *, question_id: int) -> int:
+    """Mark the knowledge gaps recorded for a question private (its asker withdrew it): never quoted again, its
+    asker never named; still counted. Returns how many were public."""
+    result = session.execute(
+        update(KnowledgeGap)
+        .where(KnowledgeGap.question_id == question_id, KnowledgeGap.channel_is_private.is_(False))
+        .values(channel_is_private=True),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def count_knowledge_gaps(session: Session, *, start: datetime, end: datetime) -> int:

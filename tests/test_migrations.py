@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from storage.db import Database, alembic_config, current_revision, downgrade, head_revision, upgrade
-from storage.models import Base
+from storage.models import Base, Question, QuestionStatus
 
 
 def assert_schema_matches_models(database: Database) -> None:
@@ -205,4 +207,47 @@ def test_0017_gives_each_database_its_own_erasure_key(database: Database, tmp_pa
         other.dispose()
     assert [[row[0] for row in k] for k in keys] == [[1], [1]]
     assert len(keys[0][0][1]) == 64 and keys[0][0][1] != keys[1][0][1]  # random, not shared by deployments
+    assert_schema_matches_models(database)
+
+
+def test_0018_makes_the_routing_gaps_of_questions_withdrawn_already_private(database: Database) -> None:
+    downgrade(database.engine, "0017_erasedids")
+    questions = [  # (asker, channel, text, status)
+        ("U0NLUSER1", "C0PUBLIC1", "wie weet iets over drones?", "cancelled"),
+        ("U0NLUSER2", "C0PUBLIC1", "wie weet iets over drones?", "escalated"),
+        ("U0NLUSER1", None, "wie weet iets over daken?", "cancelled"),
+    ]
+    gaps = [  # (source, asker, channel, query)
+        ("routing", "U0NLUSER1", "C0PUBLIC1", "wie weet iets over drones?"),  # the withdrawn question's
+        ("routing", "U0NLUSER2", "C0PUBLIC1", "wie weet iets over drones?"),  # another asker's, still open
+        ("routing", "U0NLUSER1", None, "wie weet iets over daken?"),  # withdrawn, asked outside a channel
+        ("slack", "U0NLUSER1", "C0PUBLIC1", "wie weet iets over drones?"),  # a search, not the question
+    ]
+    with Session(database.engine) as session, session.begin():  # the questions table is the same at 0017
+        session.add_all(
+            Question(
+                asker_slack_id=asker,
+                text=body,
+                language="nl",
+                status=QuestionStatus(status),
+                channel_id=channel,
+                created_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+                updated_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+            )
+            for asker, channel, body, status in questions
+        )
+    with database.engine.begin() as conn:
+        for source, asker, channel, query in gaps:
+            conn.execute(
+                text(
+                    "INSERT INTO knowledge_gaps (query, normalized, themes, asker_slack_id, channel_id, "
+                    "channel_is_private, source, created_at) "
+                    "VALUES (:query, :normalized, '[]', :asker, :channel, false, :source, '2026-12-01 09:00:00')"
+                ),
+                {"query": query, "normalized": query, "asker": asker, "channel": channel, "source": source},
+            )
+    upgrade(database.engine)
+    with database.engine.connect() as conn:
+        private = conn.execute(text("SELECT channel_is_private FROM knowledge_gaps ORDER BY id")).scalars().all()
+    assert [bool(p) for p in private] == [True, False, True, False]
     assert_schema_matches_models(database)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -144,16 +145,31 @@ class AskerActions:
         return question_repo.count_questions_with_experts(session, asker_slack_id=asker_slack_id) >= cap
 
     def route_held(self, session: Session, *, now: datetime, asker_slack_id: str | None = None) -> list[int]:
+        """Route the questions held back (oldest first) whose asker has room with the experts again, in
+        ``session``'s transaction: the asker's own close routes their next one at once (``asker_slack_id``, whose
+        lock it holds already). The job runner uses ``route_held_each``. Returns the ids of the questions routed."""
+        return self.route_held_each(lambda: nullcontext(session), now=now, asker_slack_id=asker_slack_id)
+
+    def route_held_each(
+        self,
+        units: Callable[[], AbstractContextManager[Session]],
+        *,
+        now: datetime,
+        asker_slack_id: str | None = None,
+    ) -> list[int]:
         """Route the questions held back (oldest first) whose asker has room with the experts again; only one
-        person's with ``asker_slack_id``. The job runner calls it every pass, the asker's own close at once.
-        Returns the ids of the questions routed (asked of experts, or escalated when nobody fits).
+        person's with ``asker_slack_id``. ``units`` opens a unit of work: the job runner gives each held question a
+        transaction of its own, so an asker's lock is held for that question only (never while others are routed:
+        their new questions and withdraw/resolve buttons would wait). Returns the ids of the questions routed
+        (asked of experts, or escalated when nobody fits).
 
         Only questions whose asker is below the cap are read (each asker's oldest, page by page, again while
         that routes some), so askers at their cap with many held questions keep nobody else's waiting. Each
         question is routed in a savepoint: one that fails is logged with a reference and stays held for the
         next pass, and the others go on."""
         if asker_slack_id is None:
-            self._schedule_missing_escalations(session)
+            with units() as session:
+                self._schedule_missing_escalations(session)
         routed: list[int] = []
         failed: set[int] = set()
         cap = self.core.policy.max_open_per_asker
@@ -161,25 +177,29 @@ class AskerActions:
             routed_now = 0
             after: tuple[datetime, int] | None = None
             while True:
-                page = question_repo.list_held_questions(
-                    session,
-                    asker_slack_id=asker_slack_id,
-                    below_cap=cap,
-                    oldest_per_asker=True,
-                    exclude_ids=failed,
-                    after=after,
-                    limit=HELD_PAGE,
-                )
-                for held in page:
-                    outcome = self._route_held_one(session, held.id, held.asker_slack_id, now=now)
+                with units() as session:
+                    page = [
+                        (held.id, held.asker_slack_id, held.created_at)
+                        for held in question_repo.list_held_questions(
+                            session,
+                            asker_slack_id=asker_slack_id,
+                            below_cap=cap,
+                            oldest_per_asker=True,
+                            exclude_ids=failed,
+                            after=after,
+                            limit=HELD_PAGE,
+                        )
+                    ]
+                for question_id, asker, _ in page:
+                    outcome = self._route_held_unit(units, question_id, asker, now=now)
                     if outcome is None:
-                        failed.add(held.id)
+                        failed.add(question_id)
                     elif outcome:
-                        routed.append(held.id)
+                        routed.append(question_id)
                         routed_now += 1
                 if len(page) < HELD_PAGE:
                     break
-                after = (page[-1].created_at, page[-1].id)
+                after = (page[-1][2], page[-1][0])
             if not routed_now:  # an asker with room for more got their next oldest in this round: once more
                 return routed
 
@@ -188,6 +208,23 @@ class AskerActions:
         they were asked: one held longer than the escalation delay is due at once (a page a pass)."""
         for held in question_repo.list_held_questions(session, without_escalation=True, limit=HELD_PAGE):
             self.core.schedule_escalation(session, held, now=held.created_at)
+
+    def _route_held_unit(
+        self,
+        units: Callable[[], AbstractContextManager[Session]],
+        question_id: int,
+        asker: str | None,
+        *,
+        now: datetime,
+    ) -> bool | None:
+        """``_route_held_one`` in a unit of work of its own; a failure to commit counts as failed (logged)."""
+        try:
+            with units() as session:
+                return self._route_held_one(session, question_id, asker, now=now)
+        except Exception:
+            ref = uuid.uuid4().hex[:12]
+            log.exception("held question %s not routed ref=%s (stays held for the next pass)", question_id, ref)
+            return None
 
     def _route_held_one(self, session: Session, question_id: int, asker: str | None, *, now: datetime) -> bool | None:
         """Route one held question in its own savepoint: True routed, False not (no room, moved on meanwhile),
@@ -284,6 +321,8 @@ class AskerActions:
         )
         self.core.close_open_routings(session, question, reason, actor=actor, now=now)
         repo.update_timers_cancelled(session, question_id=question.id, now=now, note=f"question {status.value}")
+        if status is Q.CANCELLED:  # withdrawn: its words are not quoted through the gap routing recorded either
+            question_repo.update_question_gaps_private(session, question_id=question.id)
         session.flush()
         if question.asker_slack_id:  # room with the experts again: the asker's next held question goes now
             self.route_held(session, now=now, asker_slack_id=question.asker_slack_id)

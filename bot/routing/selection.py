@@ -282,4 +282,5 @@ def record_gap(session: Session, question: Question, selection: Selection, *, no
         channel_is_private=private,
         source="routing",
         now=now,
+        question_id=question.id,
     )

@@ -74,6 +74,7 @@ class RoutingService:
         self.check_may_ask = self.asker.check_may_ask
         self.set_question_thread = self.asker.set_question_thread
         self.route_held = self.asker.route_held
+        self.route_held_each = self.asker.route_held_each
         # the people asked
         self.claim = self.expert.claim
         self.decline = self.expert.decline

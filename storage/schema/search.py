@@ -43,6 +43,10 @@ class KnowledgeGap(Base):
     channel_is_private: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(20), default="cli")  # cli | console | slack | routing
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # the question a routing gap was recorded for (revision 0018): withdrawing it makes the gap private too
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="SET NULL"), default=None, index=True
+    )
 
     @property
     def key(self) -> str:

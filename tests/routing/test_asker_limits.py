@@ -9,14 +9,20 @@ from datetime import UTC, timedelta
 
 import pytest
 from click.testing import CliRunner
+from slack_sdk import WebClient
 from sqlalchemy import select, text
 
 from bot.cli import main
+from bot.config import Settings
 from bot.home import HomeView
+from bot.jobs import JobRunner
 from bot.outbox import AskerUpdateKind
 from bot.routing import RoutingInputError, run_due_timers
 from bot.routing.asker import AskerActions
 from handlers.blocks.home import build_home_view, home_data
+from handlers.outbox import OutboxSender
+from handlers.services import Services
+from storage import question_repo
 from storage.models import EscalationReason, OutboxKind, Question, QuestionStatus, Routing, Theme, Timer, TimerKind
 from tests.routing.conftest import ASKER, NOW, local, seed_housing
 
@@ -347,3 +353,35 @@ def test_the_held_escalation_already_running_when_the_question_is_routed_changes
         assert stale is not None and stale.done_at is None  # claimed: not cancelled
         outcome = world.service.handle_timer(s, stale, local(2026, 11, 30, 10, 5))
     assert outcome == "noop: routed after it was held" and _status(world, held) is QuestionStatus.ROUTED
+
+
+def test_the_held_pass_routes_each_question_in_its_own_transaction_releasing_the_askers_lock(
+    world, monkeypatch
+) -> None:
+    """The job's pass commits each held question on its own: while it routes another asker's question, the first
+    asker's question is committed and their lock free (a new question or a withdraw of theirs need not wait)."""
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0, max_open_per_asker=1)
+    first = _held_rows(world, "UFIRST001", 1, start=NOW - timedelta(hours=2))[0]
+    second = _held_rows(world, "USECOND01", 1, start=NOW - timedelta(hours=1))[0]
+    services = Services(settings=Settings(), db=world.db, knowledge=world.kb, clock=lambda: NOW)
+    client = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")  # nothing listens: never sent here
+    jobs = JobRunner(services, routing=world.service, sender=OutboxSender(services, client), worker_id="test")
+    real_route = AskerActions._route
+    seen: dict[str, object] = {}
+
+    def observed(self, session, question, *, now):
+        if question.id == second:  # meanwhile, elsewhere: the first asker's question is done and their lock free
+            with world.db.session() as other:
+                seen["first"] = other.get(Question, first).status
+                if world.db.dialect == "postgresql":  # SQLite's asker lock is its one writer's: not while routing
+                    other.execute(text("SET LOCAL lock_timeout = '5s'"))  # a wait is an error here, not a hang
+                    question_repo.claim_asker_lock(other, asker_slack_id="UFIRST001")
+                seen["locked"] = True
+        return real_route(self, session, question, now=now)
+
+    monkeypatch.setattr(AskerActions, "_route", observed)
+    routed = jobs.route_held()
+    assert seen == {"first": QuestionStatus.ROUTED, "locked": True}
+    assert routed == 2
+    assert _status(world, second) is QuestionStatus.ROUTED
