@@ -59,15 +59,20 @@ class PassResult:
     timers_failed: int = 0
     sent: int = 0
     failed: int = 0
+    ended: int = 0  # outbox messages decided while they waited: ended unsent, not failed
+    lost: int = 0  # outbox messages another worker took over: theirs, not failed
 
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    """One batch of outbox messages: how many were claimed, sent and failed."""
+    """One batch of outbox messages: how many were claimed, sent, failed (retried later or given up), ended unsent
+    (what a staff post asked was decided while it waited) and lost (another worker took them over)."""
 
     claimed: int = 0
     sent: int = 0
     failed: int = 0
+    ended: int = 0
+    lost: int = 0
 
 
 class OutboxPass(Protocol):
@@ -343,11 +348,13 @@ class JobRunner:
 
     def send_outbox(self) -> PassResult:
         with self._outbox_lock:
-            sent = failed = 0
+            claimed = sent = failed = ended = lost = 0
             while True:  # until nothing is left (a batch at a time)
                 batch = self.sender.send_pending(worker_id=self.worker_id)
-                sent += batch.sent
-                failed += batch.failed
+                claimed, sent, failed = claimed + batch.claimed, sent + batch.sent, failed + batch.failed
+                ended, lost = ended + batch.ended, lost + batch.lost
                 if batch.claimed == 0 or batch.claimed < self.sender.batch_size:
                     break
-            return PassResult(sent=sent, failed=failed)
+            if claimed:
+                log.info("outbox claimed=%s sent=%s failed=%s ended=%s lost=%s", claimed, sent, failed, ended, lost)
+            return PassResult(sent=sent, failed=failed, ended=ended, lost=lost)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     ButtonElement,
     ConfirmObject,
@@ -154,6 +155,14 @@ class Rendered:
 
     text: str
     blocks: list[Block]
+
+
+def build_shared_stand_in(line: str, shown: Rendered) -> Rendered:
+    """What a staff post updated to ``shown`` shows instead in a channel shared with another organisation by then:
+    ``line`` (a number and a state: no content, no names) and ``shown``'s buttons, which carry only ids and fixed
+    labels, so staff can still act on what still waits."""
+    actions = [block for block in shown.blocks if isinstance(block, ActionsBlock)]
+    return Rendered(text=fallback(line), blocks=[section(line), *actions])
 
 
 def section(text: str) -> SectionBlock:

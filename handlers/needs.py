@@ -46,7 +46,7 @@ from handlers.blocks.needs import (
     status_invited,
 )
 from handlers.forms import Draft, NeedsDoneForm, NeedsInviteForm
-from handlers.kit import Rendered, escape_truncate, user_mention
+from handlers.kit import Rendered, build_shared_stand_in, escape_truncate, user_mention
 from handlers.services import SlackUnavailableError, slack_transient
 from handlers.turn import Turn
 
@@ -152,8 +152,18 @@ def _shared_outside(turn: Turn, channel_id: str) -> bool:
 
 
 def _update_proposal(turn: Turn, proposal_id: int, rendered: Rendered) -> None:
+    """The proposal's staff posts show ``rendered``; in a channel shared with another organisation by then, its
+    number, that staff acted on it and its buttons alone: no topic, questions, practices or names."""
     refs = _service(turn).proposal_message_refs(turn.session, proposal_id=proposal_id)  # with staff's DM copies
-    turn.update_messages(refs, rendered.text, rendered.blocks, about=f"need_proposal:{proposal_id}")
+    line = t("needs.proposal_shared", _staff_lang(turn), proposal_id=proposal_id)
+    stand_in = build_shared_stand_in(line, rendered)
+    turn.update_messages(
+        refs,
+        rendered.text,
+        rendered.blocks,
+        about=f"need_proposal:{proposal_id}",
+        if_shared=(stand_in.text, stand_in.blocks),
+    )
 
 
 def handle_invite_button(turn: Turn, proposal_id: int) -> None:

@@ -15,6 +15,7 @@ was taken over by another worker posts nothing more and marks nothing: the messa
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -87,6 +88,10 @@ UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "user_not_foun
 UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER})
 
 
+# What became of one claimed message (``OutboxSender.send``)
+SENT, FAILED, ENDED, LOST = "sent", "failed", "ended", "lost"
+
+
 class ClaimLostError(Exception):
     """Another worker took the message over (this one's claim went stale): leave it to them, post nothing."""
 
@@ -152,14 +157,17 @@ class OutboxSender:
         self.policy = policy or RoutingPolicy()
 
     def send_pending(self, *, worker_id: str) -> BatchResult:
+        """Claim a batch and send it: counted sent, failed (to be retried or given up), ended unsent (decided while
+        it waited) or lost (another worker took it over)."""
         messages = claim_outbox(self.services.db, now=self.services.clock(), worker_id=worker_id, limit=self.batch_size)
-        sent = failed = 0
-        for message in messages:
-            if self.send_one(message):
-                sent += 1
-            else:
-                failed += 1
-        return BatchResult(claimed=len(messages), sent=sent, failed=failed)
+        outcomes = Counter(self.send(message) for message in messages)
+        return BatchResult(
+            claimed=len(messages),
+            sent=outcomes[SENT],
+            failed=outcomes[FAILED],
+            ended=outcomes[ENDED],
+            lost=outcomes[LOST],
+        )
 
     def _language(self, message: OutboxMessage, payload: OutboxPayload) -> str:
         lang = message_language(payload)
@@ -187,11 +195,18 @@ class OutboxSender:
 
     def send_one(self, message: OutboxMessage) -> bool:
         """Send one claimed message; True when sent. Failures are recorded (retried later, or given up)."""
+        return self.send(message) == SENT
+
+    def send(self, message: OutboxMessage) -> str:
+        """Send one claimed message: ``SENT``; ``ENDED`` (what a staff post asked was decided while it waited: not
+        posted), ``LOST`` (another worker took it over: theirs) or ``FAILED`` (recorded: retried later or given
+        up)."""
         permanent, not_before = False, None
         try:
             payload = read_payload(message.kind, message.payload)
             if isinstance(payload, AnswerToAsker) and payload.in_thread:
-                return self._send_in_thread(message, payload)
+                self._send_in_thread(message, payload)
+                return SENT
             rendered = render_payload(payload, self._language(message, payload))
             target = self._channel(message)
             self._not_shared_triage(message, target)
@@ -199,13 +214,13 @@ class OutboxSender:
             self._sent(message, channel=channel, ts=ts)
             if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
                 publish_homes(self.services, self.client, [message.recipient_slack_id])
-            return True
+            return SENT
         except EndedError:
             log.info("outbox %s (%s): decided while it waited: ended, not posted", message.id, message.kind.value)
-            return False
+            return ENDED
         except ClaimLostError:
             log.warning("outbox %s (%s) was taken over by another worker: not posted", message.id, message.kind.value)
-            return False
+            return LOST
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc)
             permanent = error in PERMANENT_ERRORS
@@ -222,7 +237,7 @@ class OutboxSender:
             error = repr(exc)
             log.exception("outbox %s (%s) failed", message.id, message.kind.value)
         self._failed(message, error, permanent=permanent, not_before=not_before)
-        return False
+        return FAILED
 
     def _not_shared_triage(self, message: OutboxMessage, channel: str) -> None:
         """``SharedTriageError`` for a post for staff (escalated questions, private ones included, reviews,
@@ -237,7 +252,7 @@ class OutboxSender:
         if self.services.channels.shared_outside_or_raise(client=self.client, channel_id=channel, now=now):
             raise SharedTriageError(f"the triage channel {channel} is shared with another organisation: not posted")
 
-    def _send_in_thread(self, message: OutboxMessage, payload: AnswerToAsker) -> bool:
+    def _send_in_thread(self, message: OutboxMessage, payload: AnswerToAsker) -> None:
         """The rating for an answer posted in the question's thread: ephemeral there, to the asker alone. Where it
         cannot be shown (they left the channel, it was archived), the answer and the rating go by DM instead.
         Slack errors propagate to ``send_one``, which records them."""
@@ -265,7 +280,6 @@ class OutboxSender:
             channel, ts = self._post_once(message, str((opened.get("channel") or {})["id"]), rendered, thread_ts=None)
         self._sent(message, channel=channel, ts=ts)
         publish_homes(self.services, self.client, [user])
-        return True
 
     def _post_once(
         self, message: OutboxMessage, channel: str, rendered: Rendered, *, thread_ts: str | None

@@ -31,7 +31,14 @@ from handlers.blocks.practice import (
 )
 from handlers.claims import Versioned
 from handlers.forms import Draft, PracticeForm, PracticeRejectForm, required
-from handlers.kit import Rendered, ThemeChoice, escape_truncate, theme_choices, user_mention
+from handlers.kit import (
+    Rendered,
+    ThemeChoice,
+    build_shared_stand_in,
+    escape_truncate,
+    theme_choices,
+    user_mention,
+)
 from handlers.moderation import decide_shown_version, reason_missing
 from handlers.slack_text import question_from_slack
 from handlers.turn import Turn
@@ -61,9 +68,24 @@ def _review_refs(turn: Turn, practice_id: int) -> list[dict[str, str]]:
     return submissions.review_message_refs(turn.session, practice_id=practice_id)
 
 
-def _update_review(turn: Turn, refs: list[dict[str, str]], rendered: Rendered, practice_id: int) -> None:
-    """Re-render the staff message (in the triage channel's language: the default one), once committed."""
-    turn.update_messages(refs, rendered.text, rendered.blocks, about=f"practice:{practice_id}")
+SHARED_DONE = N_("practice.review_shared_done")  # practice #{practice_id} was decided or removed
+SHARED_WAITING = N_("practice.review_shared_waiting")  # practice #{practice_id} changed and waits
+
+
+def _update_review(
+    turn: Turn, refs: list[dict[str, str]], rendered: Rendered, practice_id: int, *, shared_key: str = SHARED_DONE
+) -> None:
+    """Re-render the staff message (in the triage channel's language: the default one), once committed. In a channel
+    shared with another organisation by then it shows ``shared_key`` with the number and the buttons alone: not the
+    practice, its submitter, a reason or who decided."""
+    stand_in = build_shared_stand_in(t(shared_key, _staff_lang(turn), practice_id=practice_id), rendered)
+    turn.update_messages(
+        refs,
+        rendered.text,
+        rendered.blocks,
+        about=f"practice:{practice_id}",
+        if_shared=(stand_in.text, stand_in.blocks),
+    )
 
 
 def _staff_lang(turn: Turn) -> str:
@@ -183,7 +205,7 @@ def handle_practice_submission(turn: Turn, form: PracticeForm) -> None:
     if practice.status is RecordStatus.PENDING:  # the triage message shows what staff will approve
         status = t("practice.review_edited", _staff_lang(turn), staff=_staff_label(turn))
         rendered = build_practice_review(payload, _staff_lang(turn), status=status)
-        _update_review(turn, _review_refs(turn, practice.id), rendered, practice.id)
+        _update_review(turn, _review_refs(turn, practice.id), rendered, practice.id, shared_key=SHARED_WAITING)
     turn.outcome = f"updated practice {practice.id}"
 
 
@@ -214,6 +236,7 @@ def _changed(turn: Turn, practice_id: int) -> None:
         _review_refs(turn, practice_id),
         build_practice_review(payload, _staff_lang(turn), status=status),
         practice_id,
+        shared_key=SHARED_WAITING,
     )
     turn.tell(t("error.practice_changed", turn.lang))
     turn.outcome = f"refused practice {practice_id}: changed since shown"

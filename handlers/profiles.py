@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import NotFoundError
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.matching.loader import load_themes
 from bot.register import profiles
 from bot.register.profiles import InvalidRecord
@@ -37,7 +37,7 @@ from handlers.blocks.profile import (
 )
 from handlers.claims import Versioned
 from handlers.forms import Draft, ProfileForm, ProfileRejectForm, required
-from handlers.kit import escape_truncate, theme_choices, user_mention
+from handlers.kit import Rendered, build_shared_stand_in, escape_truncate, theme_choices, user_mention
 from handlers.moderation import decide_shown_version, reason_missing
 from handlers.practices import practice_admin_blocks
 from handlers.turn import Turn
@@ -257,13 +257,33 @@ def handle_consent_withdraw(turn: Turn, expert_id: int) -> None:
 # --- staff -------------------------------------------------------------------------------------------------------
 
 
+SHARED_DONE = N_("profile.review_shared_done")  # profile #{expert_id} was decided
+SHARED_WAITING = N_("profile.review_shared_waiting")  # profile #{expert_id} changed and waits
+
+
+def _update_review(turn: Turn, expert_id: int, rendered: Rendered, *, shared_key: str, lang: str) -> list[Any]:
+    """The staff review of profile ``expert_id`` (in the triage channel, the database's, with staff members' DM
+    copies) shows ``rendered``, once committed; in a channel shared with another organisation by then, ``shared_key``
+    with the number and the buttons alone: not the person, their profile, a reason or who decided. Returns the
+    refs."""
+    refs = profiles.review_message_refs(turn.session, expert_id=expert_id)
+    stand_in = build_shared_stand_in(t(shared_key, lang, expert_id=expert_id), rendered)
+    turn.update_messages(
+        refs,
+        rendered.text,
+        list(rendered.blocks),
+        about=f"expert:{expert_id}",
+        if_shared=(stand_in.text, stand_in.blocks),
+    )
+    return refs
+
+
 def _show_changed(turn: Turn, expert: Expert) -> None:
     """The staff review (in the triage channel's language) shows the stored version of a waiting profile, with
     Approve and Reject for that version, and says it changed since it was posted."""
     lang = turn.services.settings.default_language
     review = build_profile_review(profiles.profile_payload(expert), lang, status=t("profile.review_changed", lang))
-    refs = profiles.review_message_refs(turn.session, expert_id=expert.id)
-    turn.update_messages(refs, review.text, list(review.blocks), about=f"expert:{expert.id}")
+    _update_review(turn, expert.id, review, shared_key=SHARED_WAITING, lang=lang)
 
 
 def _changed(turn: Turn, expert_id: int) -> None:
@@ -292,8 +312,7 @@ def handle_approve(turn: Turn, claim: Versioned) -> None:
         profiles.profile_payload(expert), lang, status=t("profile.review_approved", lang, staff=staff)
     )
     # the staff review in the triage channel (the database's), wherever the button was (review or /wieweet beheer)
-    refs = profiles.review_message_refs(turn.session, expert_id=expert.id)  # with staff members' DM copies
-    turn.update_messages(refs, done.text, list(done.blocks), about=f"expert:{expert.id}")
+    refs = _update_review(turn, expert.id, done, shared_key=SHARED_DONE, lang=lang)
     if not turn.clicked_in(refs):
         turn.tell(t("profile.review_approved", lang, staff=staff))
     turn.home_changed(expert.slack_user_id)
@@ -334,7 +353,14 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
     staff = user_mention(turn.user_id) or "?"
     status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(form.reason, 500))
     done = build_review_done(payload, turn.lang, status=status)
-    turn.update_messages(refs, done.text, list(done.blocks), about=f"expert:{form.expert_id}")
+    stand_in = build_shared_stand_in(t(SHARED_DONE, turn.lang, expert_id=form.expert_id), done)
+    turn.update_messages(
+        refs,
+        done.text,
+        list(done.blocks),
+        about=f"expert:{form.expert_id}",
+        if_shared=(stand_in.text, stand_in.blocks),
+    )
     turn.home_changed(slack_id)
 
 

@@ -212,11 +212,18 @@ class Turn:
         self._effect("update", update, **data)
 
     def update_messages(
-        self, refs: Sequence[Mapping[str, Any]], text: str, blocks: Sequence[Any], *, about: str
+        self,
+        refs: Sequence[Mapping[str, Any]],
+        text: str,
+        blocks: Sequence[Any],
+        *,
+        about: str,
+        if_shared: tuple[str, Sequence[Any]] | None = None,
     ) -> None:
         """Re-render the messages the database ties to the subject and the user (``refs``, from a service), once
         committed. The clicked ``container`` is only a claim: when it names a message that is not one of ``refs``
-        it is not touched, and the attempt is logged as a refusal."""
+        it is not touched, and the attempt is logged as a refusal. ``if_shared``: as for ``update_message`` (a DM
+        copy is never shared)."""
         known = [r for r in (MessageRef.of(ref) for ref in refs) if r is not None]
         clicked = clicked_message(self.body)
         if clicked is not None and clicked not in known:
@@ -227,7 +234,7 @@ class Turn:
                 target=f"message:{clicked.channel_id}/{clicked.message_ts}",
             )
         for ref in known:
-            self.update_message(ref.as_ref(), text, blocks)
+            self.update_message(ref.as_ref(), text, blocks, if_shared=if_shared)
 
     def clicked_in(self, refs: Sequence[Mapping[str, Any]]) -> bool:
         """Whether the button was clicked in one of ``refs`` (the messages the database ties to the subject)."""

@@ -7,6 +7,7 @@ PostgreSQL. The Slack user paths (buttons, withdrawing, answering) are in ``test
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from slack_sdk import WebClient
 
 from bot.actors import Actor
 from bot.config import Settings
+from bot.jobs import JobRunner
 from bot.outbox import claim_outbox
 from bot.staffdm import NO_LONGER_WAITS
 from handlers.outbox import OutboxSender
@@ -88,8 +90,9 @@ def test_a_queued_staff_dm_copy_of_a_question_decided_meanwhile_ends_without_bei
             sender._failed(message, "later", permanent=False)
     assert len(world.outbox(K.STAFF_DM, question_id=qid)) == 2  # queued for each staff member, not sent yet
     DECIDED[decided](world, qid)
-    sender.send_pending(worker_id="w1")
+    batch = sender.send_pending(worker_id="w1")
     assert all(_staff_dms(slack, user) == [] for user in STAFF)  # nothing posted with live buttons
+    assert (batch.ended, batch.failed, batch.lost) == (2, 0, 0)  # counted as ended, not as failed
     copies = world.outbox(K.STAFF_DM, question_id=qid)
     assert [(c.sent_at, c.ended_reason) for c in copies] == [(None, NO_LONGER_WAITS)] * 2
     assert all(c.ended_at is not None and c.failed_at is None for c in copies)
@@ -112,7 +115,8 @@ def test_a_queued_triage_post_of_a_question_withdrawn_meanwhile_ends_and_one_sti
     withdrawn = world.ask(text=BREAD, theme_keys=[])
     waiting = world.ask(text="Wie kent recepten voor zuurdesembrood met rogge?", theme_keys=[])
     _withdraw(world, withdrawn)
-    _sender(world, slack, bot_in_triage=True).send_pending(worker_id="w1")
+    batch = _sender(world, slack, bot_in_triage=True).send_pending(worker_id="w1")
+    assert (batch.ended, batch.failed) == (1, 0) and batch.sent == batch.claimed - 1
     posts = [m for m in slack.messages(TRIAGE) if "zuurdesembrood" in str(m)]
     assert len(posts) == 1 and "rogge" in str(posts[0])
     (ended,) = world.outbox(K.TRIAGE, question_id=withdrawn)
@@ -120,3 +124,19 @@ def test_a_queued_triage_post_of_a_question_withdrawn_meanwhile_ends_and_one_sti
     (sent,) = world.outbox(K.TRIAGE, question_id=waiting)
     assert sent.sent_at is not None and sent.ended_at is None
     assert world.outbox(K.STAFF_DM) == []  # ended is not given up: nobody is told by DM instead
+
+
+def test_the_outbox_job_counts_a_post_ended_unsent_apart_from_failed_ones_and_logs_it(
+    world: World, slack: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed_housing(world)
+    withdrawn = world.ask(text=BREAD, theme_keys=[])
+    _withdraw(world, withdrawn)
+    sender = _sender(world, slack, bot_in_triage=True)
+    jobs = JobRunner(sender.services, routing=world.service, sender=sender, worker_id="w1")
+    with caplog.at_level(logging.INFO, logger="wieweet.jobs"):
+        result = jobs.send_outbox()
+    assert (result.ended, result.failed, result.lost) == (1, 0, 0)
+    assert [r.getMessage() for r in caplog.records if r.name == "wieweet.jobs"] == [
+        f"outbox claimed={result.sent + 1} sent={result.sent} failed=0 ended=1 lost=0"
+    ]
