@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.i18n import t
 from bot.privacy import erase_person, export_json, export_personal_data, finish_erasure, mark_channel_private
+from bot.text import is_slack_channel_id
 from handlers.blocks.privacy import build_forget_prompt, build_forgotten
 from handlers.inbox import ERASURE
 from handlers.turn import Turn
@@ -97,7 +98,7 @@ def handle_channel_private(turn: Turn) -> None:
     again about it next time (the cached answer is dropped); a share within the organisation changes nothing."""
     event = turn.body.get("event") or {}
     channel_id = event.get("channel")
-    if not isinstance(channel_id, str) or not channel_id:
+    if not isinstance(channel_id, str) or not is_slack_channel_id(channel_id):  # a claim: malformed changes nothing
         return
     turn.services.channels.forget(channel_id)
     if event.get("type") == "channel_shared" and not turn.services.channels.is_private(
