@@ -43,13 +43,22 @@ def test_the_key_folds_case_spaces_and_punctuation() -> None:
     assert gap_key("", "Wie weet iets over Leegstand?") == "wie weet iets over leegstand"
 
 
-def test_digest_needs_and_report_count_the_same_gaps(database: Database) -> None:
+def test_a_gap_without_a_word_has_no_key() -> None:
+    assert gap_key("", "???") is None and gap_key(None, " 🤷 ") is None and gap_key("?!", "") is None
+    assert gap_key("", "wie?") == "wie"
+
+
+NO_WORDS = [("U0CITY005", "???"), ("U0CITY006", "🤷"), (None, "…")]  # searches with nothing to count
+
+
+@pytest.mark.parametrize("nothing", [[], NO_WORDS])
+def test_digest_needs_and_report_count_the_same_gaps(database: Database, nothing: list[tuple[str, str]]) -> None:
     with database.session() as s:
         seed_themes(s)
-        for i, (asker, normalized) in enumerate(ASKED):
+        for i, (asker, normalized) in enumerate(ASKED + [(a, "") for a, _ in nothing]):
             question_repo.create_knowledge_gap(
                 s,
-                query=f"wie weet iets over {normalized}?",
+                query=f"wie weet iets over {normalized}?" if normalized else nothing[i - len(ASKED)][1],
                 normalized=normalized,
                 themes=["wonen"],
                 asker_slack_id=asker,
