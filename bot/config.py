@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.errors import ConfigError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.network import parse_allowed_teams
+from bot.text import is_slack_user_id
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -88,6 +89,20 @@ def _split_ids(value: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
 
 
+def _staff_user_ids(value: str | None) -> frozenset[str]:
+    """Slack user ids, separated by commas (or semicolons), spaces around each allowed; anything else (``@anna``, an
+    e-mail address, a lower-case or space-separated id) is named in the error, the valid ids are not."""
+    ids = _split_ids(value)
+    bad = sorted(part for part in ids if not is_slack_user_id(part))
+    if bad:
+        raise ConfigError(
+            "bad_staff_user_ids",
+            "WIEWEET_STAFF_USER_IDS must list Slack user ids such as U012AB3CD (a member's profile shows it under "
+            f"'Copy member ID'), separated by commas, not {', '.join(repr(part) for part in bad)}",
+        )
+    return ids
+
+
 def _positive_float(value: str | None, default: float, name: str) -> float:
     if not value:
         return default
@@ -100,15 +115,21 @@ def _positive_float(value: str | None, default: float, name: str) -> float:
     return number
 
 
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
 def _flag(value: str | None, default: bool, name: str) -> bool:
+    """The one reading of a boolean setting: true/false, 1/0, yes/no, on/off in any case; unset or empty is the
+    default; anything else is an error naming the variable."""
     if value is None or not value.strip():
         return default
-    text = value.strip().lower()
-    if text in {"1", "true", "yes", "on"}:
+    text = value.strip().casefold()
+    if text in TRUE_WORDS:
         return True
-    if text in {"0", "false", "no", "off"}:
+    if text in FALSE_WORDS:
         return False
-    raise ConfigError("bad_flag", f"{name} must be true or false, not {value!r}")
+    raise ConfigError("bad_flag", f"{name} must be true or false (also 1/0, yes/no, on/off), not {value!r}")
 
 
 def _gap_levels(value: str | None) -> str:
@@ -234,11 +255,11 @@ def read_settings(
         "slack_api_url": checked(lambda: _slack_api_url(env.get("SLACK_API_URL")), DEFAULT_SLACK_API_URL),
         "timezone": checked(lambda: _timezone(env.get("WIEWEET_TIMEZONE")), DEFAULT_TIMEZONE),
         "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
-        "staff_user_ids": _split_ids(env.get("WIEWEET_STAFF_USER_IDS")),
+        "staff_user_ids": checked(lambda: _staff_user_ids(env.get("WIEWEET_STAFF_USER_IDS")), frozenset[str]()),
         "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
         "triage_channel_id": checked(lambda: _triage_channel(env.get("WIEWEET_TRIAGE_CHANNEL")), None),
         "allowed_teams": checked(lambda: parse_allowed_teams(env.get("WIEWEET_ALLOWED_TEAMS")), frozenset[str]()),
-        "echo_sql": env.get("WIEWEET_ECHO_SQL", "").lower() in {"1", "true", "yes"},
+        "echo_sql": checked(lambda: _flag(env.get("WIEWEET_ECHO_SQL"), False, "WIEWEET_ECHO_SQL"), False),
         "echo_sql_parameters": checked(
             lambda: _flag(env.get("WIEWEET_ECHO_SQL_PARAMETERS"), False, "WIEWEET_ECHO_SQL_PARAMETERS"), False
         ),

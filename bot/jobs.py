@@ -14,7 +14,7 @@ triage channel (``run_needs_pass``); proposals it queued go out in the same pass
 
 Once a day (UTC date of the injected clock) a pass also purges what is past its retention (``bot.privacy``); the
 day is claimed in the database (a ``processed_events`` key), so with several processes only one of them purges.
-Once a day per process it also rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``).
+Once a day, claimed the same way, one process rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``).
 
 The runner knows no chat platform: how the outbox is sent and how digests are posted are handed in
 (``OutboxPass``, ``DigestPass``) by the composition root (``bot.cli.run_cmds``).
@@ -42,6 +42,7 @@ from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
 from storage import privacy_repo, slack_repo
 from storage.db import Database
+from storage.session import Session
 
 log = logging.getLogger("wieweet.jobs")
 
@@ -51,6 +52,16 @@ NEEDS_JOB_ID = "wieweet-needs"
 EMBED_INTERVAL_SECONDS = 15.0  # how often missing document vectors are looked for (and computed for a while)
 EMBED_BUDGET_SECONDS = 10.0  # the most one embedding pass computes before it yields
 PURGE_KIND = "retention_purge"
+GAP_KEYS_KIND = "gap_keys_rebuild"
+
+
+def claim_day(session: Session, *, kind: str, now: datetime) -> bool:
+    """Claim the UTC day of ``now`` for the daily job ``kind`` (a ``processed_events`` key): True in the one process
+    that inserted the day's key first (read back, not taken from the insert's row count), in ``session``'s
+    transaction (a claim rolled back with the job's work is claimed again by the next pass)."""
+    key, token = f"{kind}:{now.date().isoformat()}", f"{kind[:10]}:{uuid.uuid4().hex[:24]}"
+    slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
+    return privacy_repo.get_processed_event_kind(session, event_key=key) == token
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,11 +280,8 @@ class JobRunner:
         day = now.date().isoformat()
         if self._purged_on == day:
             return None
-        key, token = f"{PURGE_KIND}:{day}", f"purge:{uuid.uuid4().hex[:24]}"
         with self.services.db.session() as session:
-            # Claimed by whoever inserted the day's key first (read back, not taken from the insert's row count).
-            slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
-            claimed = privacy_repo.get_processed_event_kind(session, event_key=key) == token
+            claimed = claim_day(session, kind=PURGE_KIND, now=now)
             counts = purge_expired(session=session, now=now, policy=self.retention) if claimed else None
         if counts is not None:
             counts["inbox_requests"] = purge_inbox(self.services.db, now=now, policy=self.retention)
@@ -284,14 +292,17 @@ class JobRunner:
         return counts
 
     def rebuild_gap_keys(self) -> int | None:
-        """Once per UTC day in each process: knowledge gaps' grouping keys recomputed with today's analysis
-        (``bot.knowledge.gap_keys``; only changed keys are written). None when done today already."""
+        """Once per UTC day over all processes (claimed in the database, as the purge): knowledge gaps' grouping
+        keys recomputed with today's analysis (``bot.knowledge.gap_keys``; only changed keys are written). None
+        when done today already, here or by another process."""
         now = self.services.clock()
         day = now.date().isoformat()
         if self._rekeyed_on == day:
             return None
-        self._rekeyed_on = day  # first: a rebuild that fails is tried again tomorrow, not every pass
-        return rebuild_gap_keys(self.services.db, self.services.knowledge, now=now)
+        with self.services.db.session() as session:  # committed first: a rebuild that fails is tried again
+            claimed = claim_day(session, kind=GAP_KEYS_KIND, now=now)  # tomorrow, not every pass
+        self._rekeyed_on = day
+        return rebuild_gap_keys(self.services.db, self.services.knowledge, now=now) if claimed else None
 
     def request_confirmations(self) -> int:
         """Queue confirm-your-listing DMs: imported experts not confirmed yet, and those due for re-confirmation."""

@@ -173,7 +173,7 @@ def _group_gaps(
         ):
             continue
         group = gap.key
-        if not group or not gap.query.strip():
+        if group is None:  # no word in it: not counted (``gap_key``, as the needs and the report)
             continue
         for key in _theme_keys(list(gap.themes or []), wanted):
             wording.setdefault((key, group), question_topic(gap.query))

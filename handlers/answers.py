@@ -40,6 +40,7 @@ from handlers.kit import escape_truncate, user_mention
 from handlers.services import Services, slack_transient
 from handlers.slack_text import question_from_slack
 from handlers.turn import Turn
+from handlers.typos import meant_command
 from storage.models import SearchLog
 
 log = logging.getLogger("wieweet.answers")
@@ -147,12 +148,18 @@ ANSWER_MESSAGE = "answer_message"
 
 @inbox.kind(ANSWER_MESSAGE, tell=_tell_in_thread)
 def answer_message(job: inbox.InboxJob) -> None:
-    """A mention or a DM recorded in the inbox: search, log, post in its thread — each once."""
+    """A mention or a DM recorded in the inbox: search, log, post in its thread — each once. A sub-command typed
+    there, exactly or nearly (``@wieweet help``, ``@wieweet hlep``), is pointed to ``/wieweet`` instead."""
     payload = job.payload
     channel, thread_ts = str(payload["channel"]), str(payload["thread_ts"])
     query = question_from_slack(str(payload.get("text") or ""))  # recorded as Slack sent it
     if not query:
         job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=t("query.empty", job.language()))
+        return
+    meant = meant_command(job.services, query)
+    if meant is not None:  # a sub-command typed in a mention or DM (``@wieweet behoefte``): not searched, no gap
+        said = t("slack.did_you_mean", job.language(), command=f"/wieweet {meant}")
+        job.post_once(step="answer", channel=channel, thread_ts=thread_ts, text=said)
         return
     private = job.services.channels.is_private(client=job.client, channel_id=channel, now=job.now)
     answer = search_once(job, query=query, channel_id=channel, channel_is_private=private, shown=True)

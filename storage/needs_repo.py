@@ -229,10 +229,11 @@ def _sources(session: Session, questions: Any, gaps: Any, theme_rows: Any) -> li
         )
         for qid, qtext, created, asker, visibility, channel, private, answered, status in session.execute(questions)
     ]
-    out.extend(  # a gap's wording: its ``gap_key``
+    out.extend(  # a gap's wording: its ``gap_key``; a gap without a word is no need (not counted anywhere)
         NeedSource(f"g:{gid}", text, at, asker, "public", channel, bool(private), None, "gap", tuple(ks or ()), key)
         for gid, text, at, asker, channel, private, ks, w in session.execute(gaps)
         for key in (gap_key(w, text),)
+        if key is not None
     )
     out.sort(key=lambda s: (s.created_at, s.key))
     return out

@@ -356,7 +356,8 @@ def count_knowledge_gaps(session: Session, *, start: datetime, end: datetime) ->
         .where(KnowledgeGap.created_at >= start, KnowledgeGap.created_at < end)
         .distinct()
     )
-    return len({(asker or "", gap_key(normalized, query)) for asker, normalized, query in rows})
+    keys = {(asker or "", gap_key(normalized, query)) for asker, normalized, query in rows}
+    return sum(1 for _asker, key in keys if key is not None)  # a gap without a word is not counted (``gap_key``)
 
 
 def list_knowledge_gap_keys(

@@ -98,3 +98,47 @@ def test_the_second_switch_is_read_from_the_environment() -> None:
     assert not load_settings({"WIEWEET_ECHO_SQL": "1"}).echo_sql_parameters
     both = load_settings({"WIEWEET_ECHO_SQL": "1", "WIEWEET_ECHO_SQL_PARAMETERS": "true"})
     assert both.echo_sql and both.echo_sql_parameters
+
+
+@pytest.mark.parametrize("bad", ["@anna", "anna@gent.be", "u012ab3cd", "U0SPACE01 U0SPACE02", "<@U0STAFF03>"])
+def test_a_staff_entry_that_is_no_slack_user_id_is_a_setting_to_fix_naming_only_it(bad: str) -> None:
+    settings, problems = read_settings({"WIEWEET_STAFF_USER_IDS": f"U0STAFF01, {bad};W0STAFF09"})
+    assert problems == [
+        "WIEWEET_STAFF_USER_IDS must list Slack user ids such as U012AB3CD (a member's profile shows it under "
+        f"'Copy member ID'), separated by commas, not {bad!r}"
+    ]
+    assert "U0STAFF01" not in problems[0] and "W0STAFF09" not in problems[0]
+    assert settings.staff_user_ids == frozenset()  # nobody is staff until the list is fixed
+
+
+def test_staff_user_ids_with_spaces_around_them_are_staff() -> None:
+    settings = load_settings({"WIEWEET_STAFF_USER_IDS": " U0STAFF01 ,W0STAFF09; U0STAFF02 "})
+    assert settings.staff_user_ids == {"U0STAFF01", "W0STAFF09", "U0STAFF02"}
+
+
+BOOLEANS = {
+    "WIEWEET_ECHO_SQL": "echo_sql",
+    "WIEWEET_ECHO_SQL_PARAMETERS": "echo_sql_parameters",
+    "WIEWEET_REQUIRE_CONSENT": "require_consent",
+    "WIEWEET_EXPERT_APPROVAL": "expert_approval",
+    "WIEWEET_SEMANTIC": "semantic",
+}
+
+
+@pytest.mark.parametrize("variable", sorted(BOOLEANS))
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [
+        *[("true", True), ("TRUE", True), ("1", True), ("Yes", True), ("on", True)],
+        *[("false", False), ("0", False), ("no", False), ("OFF", False), (" False ", False)],
+    ],
+)
+def test_every_boolean_setting_reads_the_same_words(variable: str, value: str, meant: bool) -> None:
+    assert getattr(load_settings({variable: value}), BOOLEANS[variable]) is meant
+
+
+@pytest.mark.parametrize("variable", sorted(BOOLEANS))
+@pytest.mark.parametrize("value", ["ja", "2", "enabled", "y", "tru"])
+def test_any_other_boolean_value_is_a_setting_to_fix(variable: str, value: str) -> None:
+    _, problems = read_settings({variable: value})
+    assert problems == [f"{variable} must be true or false (also 1/0, yes/no, on/off), not {value!r}"]

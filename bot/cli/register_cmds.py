@@ -149,10 +149,12 @@ CONFLICT line names the row and the account: nobody takes an official's entry
 by typing their address first. An expert whose Slack account changes starts
 at consent "pending" again: consent belongs to the account that gave it.
 
-A person who asked to be forgotten is not listed again by a file: a row with
-their e-mail address (or giving their Slack id) is skipped and an ERASED line
-names the row, also with --dry-run. Only --relist-erased imports such rows
-(each one audited), e.g. when the person asks in writing to be listed again.
+A person who asked to be forgotten is not listed again by a file: a new
+expert's row with their e-mail address or Slack id is skipped and an ERASED
+line names the row, also with --dry-run; an expert already listed whose row
+gives them that Slack id is updated without it (the ERASED line names the
+field left out). Only --relist-erased imports such rows in full (each one
+audited), e.g. when the person asks in writing to be listed again.
 
 Any bad row stops the whole import: nothing is written, every problem is listed
 with file, row and column, and the exit code is 1.

@@ -5,7 +5,8 @@ repaired against its vocabulary, places it knows are taken out) — so a key sto
 one the same question gets today, and old and new gaps of one question would be grouped and counted apart
 (``storage.models.gap_key``) until the old ones aged out. ``rebuild_gap_keys`` recomputes the keys of the gaps
 that are still counted (``GAP_KEY_WINDOW``) from their stored query and writes the ones that changed; the job
-runner calls it once a day per process (it writes only what differs, so several processes may).
+runner calls it once a day, in one of the processes sharing the database (the day is claimed there,
+``bot.jobs.claim_day``); it writes only what differs, so a second run changes nothing.
 
 Part of ``bot.knowledge`` (import from there).
 """

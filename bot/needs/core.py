@@ -136,7 +136,7 @@ def need_key(source: repo.NeedSource) -> str:
     and the report count gaps the same way)."""
     if not source.key.startswith("g:"):
         return source.key
-    return f"g|{asker_key(source)}|{source.wording or gap_key(None, source.text)}"
+    return f"g|{asker_key(source)}|{source.wording or gap_key(None, source.text) or ''}"
 
 
 def count_needs(sources: Iterable[repo.NeedSource]) -> int:

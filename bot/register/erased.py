@@ -1,11 +1,14 @@
 """People who asked to be forgotten stay forgotten: an expert import skips the rows of an erased person.
 
 An erasure deletes the profile and keeps only a keyed hash of the person's e-mail addresses and Slack id
-(``storage.erased_repo``). A file row that would list such a person again — a new expert with that address, or a
-row that gives that Slack id to an entry not holding it yet — is left out and reported (``ERASED:``, also in a dry
-run), unless staff pass ``relist_erased`` (``--relist-erased``): then it is imported as any other row (new experts
-start ``pending``, or confirmed with ``--consent-on-paper``), the hashes go, and an audit entry
-(``relist_erased``) records who listed them again.
+(``storage.erased_repo``). A file row that would list such a person again — a new expert with that address or that
+Slack id — is left out and reported (``ERASED:``, also in a dry run). A row of an expert already listed that gives
+them an erased Slack id (a slip: that id is the erased person's) is imported without that id, the ``ERASED:`` line
+naming the field left out; the expert is someone else, so the rest of their row is theirs to update. Staff may pass
+``relist_erased`` (``--relist-erased``): then such rows are imported as any other row (new experts start
+``pending``, or confirmed with ``--consent-on-paper``), the hashes go, and an audit entry (``relist_erased``)
+records who listed them again. (An erased address is only looked for in new experts' rows: an expert listed under
+it would have been erased with it.)
 
 Part of ``bot.register.service`` (import from there).
 """
@@ -13,6 +16,7 @@ Part of ``bot.register.service`` (import from there).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -34,6 +38,21 @@ def _new_slack_id(record: ExpertRecord, stored: Expert | None, present: Collecti
     return sid
 
 
+@dataclass(frozen=True, slots=True)
+class ErasedRows:
+    """What an expert file holds of erased people, by the row's e-mail address (the key) -> the report line (row
+    number and field, no data)."""
+
+    people: dict[str, str] = field(default_factory=dict)  # rows listing an erased person: left out whole
+    slack_ids: dict[str, str] = field(default_factory=dict)  # an erased Slack id given to a listed expert: dropped
+
+    def lines(self) -> list[str]:
+        return [*self.people.values(), *self.slack_ids.values()]
+
+    def relisted(self) -> set[str]:
+        return {*self.people, *self.slack_ids}
+
+
 def find_erased_rows(
     session: Session,
     *,
@@ -42,21 +61,27 @@ def find_erased_rows(
     existing: Mapping[str, Expert],
     present: Collection[str],
     relist: bool,
-) -> dict[str, str]:
-    """The rows of erased people: their e-mail address (the key) -> the report line (row number, no data)."""
+) -> ErasedRows:
+    """The rows of erased people, and the erased Slack ids given to experts already listed (``ErasedRows``)."""
     emails = [r.email for _row, r in records if r.email not in existing]
     sids = [s for _row, r in records if (s := _new_slack_id(r, existing.get(r.email), present))]
-    if not emails and not sids:
-        return {}
-    found = erased_repo.list_erased(session, emails=emails, slack_user_ids=sids)
-    outcome = "listed again (--relist-erased)" if relist else "not imported (--relist-erased lists them again)"
-    rows: dict[str, str] = {}
+    found = erased_repo.list_erased(session, emails=emails, slack_user_ids=sids) if emails or sids else set()
+    erased = ErasedRows()
     for row, record in records:
         stored = existing.get(record.email)
         sid = _new_slack_id(record, stored, present)
-        if (stored is None and record.email in found) or (sid is not None and sid in found):
-            rows[record.email] = f"{file.name}: row {row.line}: this person asked to be forgotten; {outcome}"
-    return rows
+        where = f"{file.name}: row {row.line}"
+        if stored is None and (record.email in found or (sid is not None and sid in found)):
+            outcome = "listed again (--relist-erased)" if relist else "not imported (--relist-erased lists them again)"
+            erased.people[record.email] = f"{where}: this person asked to be forgotten; {outcome}"
+        elif sid is not None and sid in found:
+            erased.slack_ids[record.email] = (
+                f"{where}: slack_user_id belongs to a person who asked to be forgotten; imported (--relist-erased)"
+                if relist
+                else f"{where}: slack_user_id left out: it belongs to a person who asked to be forgotten; the row's "
+                "other fields are imported (--relist-erased imports it too)"
+            )
+    return erased
 
 
 def relist_erased_rows(

@@ -291,9 +291,9 @@ def import_expert_file(
     erased = find_erased_rows(
         session, file=file, records=records, existing=existing, present=present, relist=relist_erased
     )
-    report.erased.extend(erased.values())
-    relisted = [(row, r) for row, r in records if r.email in erased] if relist_erased else []
-    records = records if relist_erased else [(row, r) for row, r in records if r.email not in erased]
+    report.erased.extend(erased.lines())
+    relisted = [(row, r) for row, r in records if r.email in erased.relisted()] if relist_erased else []
+    records = records if relist_erased else [(row, r) for row, r in records if r.email not in erased.people]
     conflicts, unchecked = (
         ({}, [])
         if "slack_user_id" in present
@@ -307,6 +307,8 @@ def import_expert_file(
         values = {k: v for k, v in _expert_values(record).items() if k in present}
         if record.email in conflicts:
             values["slack_user_id"] = None  # not the account Slack confirms for the address: not routed to it
+        if record.email in erased.slack_ids and not relist_erased:
+            values.pop("slack_user_id", None)  # an erased person's id: the expert keeps the one they have
         stored = existing.get(record.email)
         consent = consent_on_paper and stored is not None and stored.consent is Consent.PENDING
         consent = consent or (stored is not None and _account_changes(stored.slack_user_id, values))

@@ -19,28 +19,19 @@ from bot.i18n import t
 from handlers import ids
 from handlers.answers import command_who_knows
 from handlers.blocks.answer import build_help_blocks
-from handlers.commands.typos import suggest_command
-from handlers.digests import (
-    DIGEST_WORDS,
-    OFF_WORDS,
-    PREVIEW_WORDS,
-    is_digest_command,
-    is_digest_off,
-    route_digest_command,
-)
+from handlers.digests import is_digest_off, route_digest_command
 from handlers.kit import message
 from handlers.listener import listener
-from handlers.needs import NEEDS_WORDS, REPORT_WORDS, is_needs_command, route_needs_command
-from handlers.practices import PRACTICE_WORDS, is_practice_command, route_practice_command
-from handlers.privacy import EXPORT_WORDS, FORGET_WORDS, is_privacy_command, route_privacy_command
-from handlers.profiles import PROFILE_WORDS, is_admin_mention, parse_profile_command, route_profile_command
+from handlers.needs import route_needs_command
+from handlers.practices import route_practice_command
+from handlers.privacy import route_privacy_command
+from handlers.profiles import is_admin_mention, route_profile_command
 from handlers.requestspec import Kind
-from handlers.routing import ASK_WORDS, MINE_WORDS, is_away_command, is_routing_command, route_command
+from handlers.routing import is_away_command, route_command
 from handlers.services import Services
 from handlers.slack_text import from_slack
 from handlers.turn import Turn
-
-HELP_WORDS = frozenset({"", "help", "hulp", "?", "aide"})
+from handlers.typos import HELP_WORDS, is_subcommand, mistyped_command
 
 
 def command_text(body: Mapping[str, Any]) -> str:
@@ -50,37 +41,10 @@ def command_text(body: Mapping[str, Any]) -> str:
     return raw if is_admin_mention(raw) else from_slack(raw).strip()
 
 
-def _is_subcommand(services: Services, text: str) -> bool:
-    if text.casefold() in HELP_WORDS:
-        return True
-    subcommands = [is_digest_command, is_practice_command, is_privacy_command]
-    subcommands.append(lambda text: parse_profile_command(text) is not None)
-    if services.needs is not None:
-        subcommands.append(is_needs_command)
-    if services.routing is not None:
-        subcommands.append(is_routing_command)
-    return any(sub(text) for sub in subcommands)
-
-
-def mistyped_command(services: Services, text: str) -> str | None:
-    """The sub-command (of the features this process offers) that ``text``, no sub-command itself, looks like a typo
-    of (``behoefte``, ``helpp``, ``help me``): ``handlers.commands.typos``. Pure, like ``is_question``."""
-    if _is_subcommand(services, text):
-        return None
-    commands = {"help", "hulp", "aide", *DIGEST_WORDS, *PRACTICE_WORDS, *EXPORT_WORDS, *FORGET_WORDS}
-    commands |= {*PROFILE_WORDS, "beheer", "admin"}
-    arguments = {*OFF_WORDS, *PREVIEW_WORDS, "delen", "share"}
-    if services.needs is not None:
-        commands |= NEEDS_WORDS | REPORT_WORDS
-    if services.routing is not None:
-        commands |= ASK_WORDS | MINE_WORDS
-    return suggest_command(text, commands, arguments=arguments)
-
-
 def is_question(services: Services, text: str) -> bool:
     """Whether ``/wieweet <text>`` is a "who knows" question: none of the sub-commands of the features this
     process offers, nor a typo of one (``mistyped_command``). Pure: no database, no Slack (it runs before the ack)."""
-    return not _is_subcommand(services, text) and mistyped_command(services, text) is None
+    return not is_subcommand(services, text) and mistyped_command(services, text) is None
 
 
 def is_change(services: Services, text: str) -> bool:

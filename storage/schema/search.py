@@ -19,12 +19,16 @@ from storage.base import Base, utcnow
 _NOT_A_WORD = re.compile(r"[\W_]+")
 
 
-def gap_key(normalized: str | None, query: str) -> str:
-    """What knowledge gaps are grouped and counted by (the digest, the knowledge needs and the needs report all use
-    this): the stored normalised query — else the query — folded: case (``casefold``, not the database's
-    ``lower``, which folds only A-Z on SQLite), spaces and punctuation. Empty: nothing to count."""
+def gap_key(normalized: str | None, query: str) -> str | None:
+    """What knowledge gaps are grouped and counted by — the one rule of the digest, the knowledge needs and the needs
+    report: the stored normalised query — else the query — folded: case (``casefold``, not the database's
+    ``lower``, which folds only A-Z on SQLite), spaces and punctuation.
+
+    None for a gap without a single word (``???``, an emoji, a stray ``…``): it is not counted anywhere. Such a
+    search says nothing about what the network lacks, cannot be quoted or grouped into a need, and counting it
+    would let the report's and the needs' figures grow with noise that no digest or topic can ever show."""
     text = unicodedata.normalize("NFC", normalized or query).casefold()
-    return " ".join(_NOT_A_WORD.split(text)).strip()
+    return " ".join(_NOT_A_WORD.split(text)).strip() or None
 
 
 class KnowledgeGap(Base):
@@ -49,8 +53,8 @@ class KnowledgeGap(Base):
     )
 
     @property
-    def key(self) -> str:
-        """``gap_key`` of this gap."""
+    def key(self) -> str | None:
+        """``gap_key`` of this gap (None: not counted)."""
         return gap_key(self.normalized, self.query)
 
 

@@ -43,13 +43,22 @@ def test_the_key_folds_case_spaces_and_punctuation() -> None:
     assert gap_key("", "Wie weet iets over Leegstand?") == "wie weet iets over leegstand"
 
 
-def test_digest_needs_and_report_count_the_same_gaps(database: Database) -> None:
+def test_a_gap_without_a_word_has_no_key() -> None:
+    assert gap_key("", "???") is None and gap_key(None, " 🤷 ") is None and gap_key("?!", "") is None
+    assert gap_key("", "wie?") == "wie"
+
+
+NO_WORDS = [("U0CITY005", "???"), ("U0CITY006", "🤷"), (None, "…")]  # searches with nothing to count
+
+
+@pytest.mark.parametrize("nothing", [[], NO_WORDS])
+def test_digest_needs_and_report_count_the_same_gaps(database: Database, nothing: list[tuple[str, str]]) -> None:
     with database.session() as s:
         seed_themes(s)
-        for i, (asker, normalized) in enumerate(ASKED):
+        for i, (asker, normalized) in enumerate(ASKED + [(a, "") for a, _ in nothing]):
             question_repo.create_knowledge_gap(
                 s,
-                query=f"wie weet iets over {normalized}?",
+                query=f"wie weet iets over {normalized}?" if normalized else nothing[i - len(ASKED)][1],
                 normalized=normalized,
                 themes=["wonen"],
                 asker_slack_id=asker,
@@ -138,3 +147,28 @@ def test_a_failing_rebuild_is_tried_again_the_next_day_not_every_pass(
         assert len(calls) == 2
     finally:
         kb.close()
+
+
+def test_two_processes_sharing_a_database_rebuild_the_keys_once_a_day(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr("bot.jobs.rebuild_gap_keys", lambda *args, **kwargs: calls.append(kwargs["now"]) or 0)
+    today = [NOW]
+    runners, bases = [], []
+    for _ in range(2):  # two services started on one database, each with its own runner
+        kb = KnowledgeBase(database)
+        services = Services(settings=Settings(), db=database, knowledge=kb, clock=lambda: today[0])
+        client = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
+        bases.append(kb)
+        runners.append(JobRunner(services, routing=RoutingService(knowledge=kb), sender=OutboxSender(services, client)))
+    try:
+        results = [runner.rebuild_gap_keys() for runner in runners]
+        assert results == [0, None] and len(calls) == 1  # the first pass of each: one of them rebuilds
+        today[0] += timedelta(hours=1)
+        assert [runner.rebuild_gap_keys() for runner in reversed(runners)] == [None, None]
+        today[0] = NOW + timedelta(days=1)  # the next day: once again, by whichever comes first
+        assert [runner.rebuild_gap_keys() for runner in reversed(runners)] == [0, None] and len(calls) == 2
+    finally:
+        for kb in bases:
+            kb.close()

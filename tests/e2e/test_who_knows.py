@@ -75,6 +75,26 @@ def test_a_mistyped_sub_command_gets_did_you_mean_and_is_not_searched(
     engine.dispose()
 
 
+def test_a_sub_command_in_a_mention_or_dm_gets_did_you_mean_and_is_not_searched(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    typo = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> behoefte")
+    exact = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> help")
+    dm = emulator.dm_channel_with(NL_USER)
+    swapped = emulator.send_message(NL_USER, dm, "hlep", channel_type="im")
+    replies = [
+        emulator.wait_for(lambda c=c, d=d: answers_in(emulator, c, d.payload["event"]["ts"]))[0]["text"]
+        for c, d in ((CHANNEL, typo), (CHANNEL, exact), (dm, swapped))
+    ]
+    assert "Bedoel je `/wieweet behoeften`?" in replies[0]
+    assert "Bedoel je `/wieweet help`?" in replies[1] and "Bedoel je `/wieweet help`?" in replies[2]
+    engine = create_engine(demo_db_url)
+    with engine.connect() as conn:  # nothing searched, so no knowledge gap either
+        assert conn.execute(select(func.count()).select_from(SearchLog)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(KnowledgeGap)).scalar_one() == 0
+    engine.dispose()
+
+
 @pytest.mark.postgres_too
 def test_mention_answers_once_in_thread_despite_duplicate_events_and_retries(
     bot: BotProcess, emulator: SlackEmulator

@@ -147,3 +147,45 @@ def test_the_command_line_names_the_row_and_refuses_the_flag_for_practices(
         main, ["--database", database_url, "import", "practices", str(path), "--relist-erased"]
     )
     assert practices.exit_code == 2 and "--relist-erased is for experts only" in practices.output
+
+
+def bram(database: Database) -> Expert:
+    with database.session() as s:
+        return s.scalars(select(Expert).where(Expert.email == "bram@vvsg.be")).one()
+
+
+def test_an_erased_slack_id_given_to_an_existing_expert_is_left_out_and_the_rest_imported(
+    database: Database, write: Write
+) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+    # Bram's row now carries An's old Slack id (a copy-paste slip) and a new role
+    slip = write("other.csv", f"{EXPERT_HEADER}\nBram De Smet,bram@vvsg.be,U0AN,VVSG,,expert,,financien,nl,\n")
+
+    dry = reimport(database, slip, dry_run=True)
+    report = reimport(database, slip)
+
+    dropped = (
+        "other.csv: row 2: slack_user_id left out: it belongs to a person who asked to be forgotten; the row's "
+        "other fields are imported (--relist-erased imports it too)"
+    )
+    assert dry.erased == report.erased == [dropped]
+    assert [(c.key, "role" in c.fields, "slack_user_id" in c.fields) for c in report.changes] == [
+        ("bram@vvsg.be", True, False)
+    ]
+    listed = bram(database)
+    assert (listed.role, listed.slack_user_id) == ("expert", None)  # the rest imported, the erased id not
+    with database.session() as s:
+        assert erased_repo.list_erased(s, emails=[], slack_user_ids=["U0AN"]) == {"U0AN"}  # still erased
+
+
+def test_with_relist_erased_the_existing_expert_gets_the_slack_id(database: Database, write: Write) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+    slip = write("other.csv", f"{EXPERT_HEADER}\nBram De Smet,bram@vvsg.be,U0AN,VVSG,,expert,,financien,nl,\n")
+
+    report = reimport(database, slip, relist_erased=True)
+
+    assert report.erased == ["other.csv: row 2: slack_user_id belongs to a person who asked to be forgotten; "
+                             "imported (--relist-erased)"]  # fmt: skip
+    assert bram(database).slack_user_id == "U0AN"

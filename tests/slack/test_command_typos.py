@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from handlers.commands import is_question, mistyped_command
+from handlers.typos import meant_command
 
 ALL = SimpleNamespace(needs=object(), routing=object())  # a process offering every feature
 BASIC = SimpleNamespace(needs=None, routing=None)
@@ -25,6 +26,7 @@ def services(kind: SimpleNamespace = ALL) -> Any:
         ("rapportt", "rapport"),
         ("Rapportt 2026-Q4", "rapport"),
         ("helpp", "help"),
+        ("hlep", "help"),  # a transposition is one edit
         ("help me", "help"),
         ("Help me aub!", "help"),
         ("praktijken", "praktijk"),
@@ -76,3 +78,18 @@ def test_only_the_features_this_process_offers_are_suggested() -> None:
     assert mistyped_command(services(BASIC), "behoefte") is None  # no knowledge needs here: a question
     assert is_question(services(BASIC), "behoefte")
     assert mistyped_command(services(BASIC), "helpp") == "help"
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [("behoefte", "behoeften"), ("hlep", "help"), ("help", "help"), ("behoeften", "behoeften"), ("Help me!", "help")],
+)
+def test_a_mention_or_dm_that_is_a_sub_command_or_near_one_is_pointed_to_the_command(text: str, meant: str) -> None:
+    assert meant_command(services(), text) == meant  # a mention has no sub-commands: the exact word is pointed too
+
+
+@pytest.mark.parametrize(
+    "text", ["Behoefte aan kennis over participatief budgetteren", "kotlabel", "hulp bij aanbesteding warmtenet?"]
+)
+def test_a_mention_that_is_a_real_question_is_searched(text: str) -> None:
+    assert meant_command(services(), text) is None
