@@ -99,8 +99,23 @@ class PracticeItem:
     changed_at: datetime
 
 
+class AskedInChannel:
+    """A question a digest may list: ``public`` applies the digest rule (``is_public_content``) to what was stored."""
+
+    __slots__ = ()
+    visibility: str
+    channel_id: str | None
+    channel_is_private: bool
+
+    @property
+    def public(self) -> bool:
+        return is_public_content(
+            visibility=self.visibility, channel_id=self.channel_id, channel_is_private=self.channel_is_private
+        )
+
+
 @dataclass(frozen=True, slots=True)
-class AnsweredItem:
+class AnsweredItem(AskedInChannel):
     question_id: int
     text: str
     asked_at: datetime
@@ -113,15 +128,9 @@ class AnsweredItem:
     visibility: str = "public"
     channel_is_private: bool = False
 
-    @property
-    def public(self) -> bool:
-        return is_public_content(
-            visibility=self.visibility, channel_id=self.channel_id, channel_is_private=self.channel_is_private
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class OpenQuestionItem:
+class OpenQuestionItem(AskedInChannel):
     question_id: int
     text: str
     asked_at: datetime
@@ -129,12 +138,6 @@ class OpenQuestionItem:
     thread_ts: str | None = None
     visibility: str = "public"
     channel_is_private: bool = False
-
-    @property
-    def public(self) -> bool:
-        return is_public_content(
-            visibility=self.visibility, channel_id=self.channel_id, channel_is_private=self.channel_is_private
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,3 +186,13 @@ def test_run_without_tokens_says_what_to_set(tmp_path: Path, monkeypatch: pytest
     assert "set SLACK_APP_TOKEN" in result.output
     result = CliRunner().invoke(main, ["--database", url, "run", "--http"])
     assert "set SLACK_SIGNING_SECRET" in result.output and result.exit_code == 2
+
+
+@pytest.mark.parametrize("group", [["digest", "--dry-run"], ["needs"], ["needs", "proposals"]])
+def test_now_without_offset_or_not_a_time_is_refused_alike(database_url: str, group: list[str]) -> None:
+    no_offset = wieweet(database_url, *group, "--now", "2026-11-25T12:00:00")
+    assert no_offset.exit_code == 2
+    assert "invalid --now '2026-11-25T12:00:00': give a UTC offset, e.g. 2026-11-23T09:05:00+01:00" in no_offset.output
+    garbled = wieweet(database_url, *group, "--now", "next tuesday")
+    assert garbled.exit_code == 2
+    assert "invalid --now 'next tuesday': use ISO 8601 with an offset" in garbled.output

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.cli import CliContext
+from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.errors import ConfigError, NotFoundError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
 from bot.register.themes import ensure_default_themes
-from digests.errors import InvalidPeriod
 from digests.period import to_local
 from digests.schedule import DAY_NAMES, digest_window, next_run_time
 from digests.sender import SendResult
@@ -37,18 +37,6 @@ def _cli(ctx: click.Context) -> CliContext:
     if cli is None:  # pragma: no cover - the ``wieweet`` group always sets it
         raise click.UsageError("run as `wieweet digest …`")
     return cli
-
-
-def _parse_now(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidPeriod(message=f"invalid --now {value!r}: use ISO 8601 with an offset") from exc
-    if moment.tzinfo is None:
-        raise InvalidPeriod(message=f"invalid --now {value!r}: give a UTC offset, e.g. 2026-11-23T09:05:00+01:00")
-    return moment.astimezone(UTC)
 
 
 def _split(values: str | None) -> list[str]:
@@ -117,7 +105,7 @@ def digest_group(
     if ctx.invoked_subcommand is not None:
         return
     cli = _cli(ctx)
-    now = _parse_now(now_text)
+    now = parse_now(now_text)
     if send_due and dry_run:
         raise click.UsageError("use either --dry-run or --send-due")
     if send_due:

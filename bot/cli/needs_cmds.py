@@ -16,11 +16,12 @@ import click
 from bot.actors import Actor
 from bot.cli import CliContext
 from bot.cli.ask_cmds import open_knowledge
+from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.files import check_folder, replace_file
 from bot.needs.jobs import embed_pending
 from bot.needs.model import NeedsOverview, ProposalView
-from bot.needs.periods import InvalidPeriod, Period, current_quarter, parse_period
+from bot.needs.periods import Period, current_quarter, parse_period
 from bot.needs.report import collect_report, render_chart_png, render_html, render_xlsx
 from bot.needs.service import NeedsService
 from storage.models import ProposalStatus
@@ -39,18 +40,6 @@ def _actor() -> Actor:
     except (KeyError, OSError):  # no user name in this environment
         user = os.environ.get("USER", "unknown")
     return Actor.cli(user)
-
-
-def _now(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidPeriod(message=f"invalid --now {value!r}: use ISO 8601 with an offset") from exc
-    if moment.tzinfo is None:
-        raise InvalidPeriod(message=f"invalid --now {value!r}: give a UTC offset")
-    return moment.astimezone(UTC)
 
 
 def _period(cli: CliContext, value: str | None, now: datetime) -> Period:
@@ -149,7 +138,7 @@ def needs_group(
     if ctx.invoked_subcommand is not None:
         return
     cli = _cli(ctx)
-    now = _now(now_text)
+    now = parse_now(now_text)
     period = _period(cli, period_text, now)
     service = _service(cli)
     _embed(cli, service, embed_seconds, quiet=as_json)
@@ -199,7 +188,7 @@ def needs_proposals(
       wieweet needs proposals --all --json
     """
     cli = _cli(ctx)
-    now = _now(now_text)
+    now = parse_now(now_text)
     service = _service(cli)
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
     if propose:
@@ -335,7 +324,7 @@ def report_command(
     if suffix not in {".xlsx", ".html", ".htm", ".png"}:
         raise click.BadParameter("write a .xlsx, .html or .png file", param_hint="OUTPUT")
     check_folder(output)  # before the slow part: a mistyped folder fails at once
-    now = _now(now_text)
+    now = parse_now(now_text)
     period = _period(cli, period_text, now)
     language = lang or cli.settings.default_language
     service = _service(cli)

@@ -23,6 +23,7 @@ from storage.db import Database
 from tests.conftest import _no_postgres as no_postgres
 from tests.e2e.chaos import postgres_demo
 from tests.e2e.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotProcess
+from tests.e2e.staffing import MONDAY, run_routing_bot
 from tests.emulator import SlackEmulator
 
 NL_USER = "U0NLUSER1"
@@ -111,3 +112,32 @@ def postgres_demo_url() -> str:
         no_postgres("WIEWEET_TEST_POSTGRES_URL is not set")  # a failure in CI, a skip on a laptop
         raise AssertionError("unreachable")
     return postgres_demo(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest) -> str:
+    """The demo database on SQLite, then on PostgreSQL (skipped without WIEWEET_TEST_POSTGRES_URL)."""
+    name = "demo_db_url" if request.param == "sqlite" else "postgres_demo_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def db(demo_db_url: str) -> Iterator[Database]:
+    """The bot's database, to arrange the register before the bot starts and to check what it stored."""
+    database = Database(demo_db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock_file(tmp_path: Path) -> Path:
+    """The bot's injected clock (``WIEWEET_FAKE_NOW_FILE``), at ``MONDAY``; a test moves it by writing the file."""
+    path = tmp_path / "now.txt"
+    path.write_text(MONDAY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def routing_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
+    """The bot with staff, the triage channel and the demo experts in Slack, on the injected clock."""
+    yield from run_routing_bot(emulator, demo_db_url, tmp_path, clock_file)

@@ -15,37 +15,21 @@ from handlers import ids
 from storage.models import Question, QuestionStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.test_routing import STAFF, TRIAGE, ask, expert_dms
+from tests.e2e.staffing import TRIAGE, run_routing_bot
+from tests.e2e.test_routing import ask, expert_dms
 from tests.emulator import SlackEmulator
-
-MONDAY = "2026-11-30T09:30:00+01:00"
 
 
 @pytest.fixture
-def limited_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    clock = tmp_path / "now.txt"
-    clock.write_text(MONDAY, encoding="utf-8")
-    emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
-    emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
-    for n in range(1, 121):
-        emulator.add_user(f"U0DEMO{n:03d}", name=f"demo{n}", real_name=f"Demo {n}", locale="nl-BE")
-    process = BotProcess(
+def limited_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
+    yield from run_routing_bot(
         emulator,
-        database_url=demo_db_url,
-        mode="socket",
-        log_path=tmp_path / "bot.log",
-        extra_env={
-            "WIEWEET_FAKE_NOW_FILE": str(clock),
-            "WIEWEET_JOB_INTERVAL": "0.5",
-            "WIEWEET_TRIAGE_CHANNEL": TRIAGE,
-            "WIEWEET_STAFF_USER_IDS": STAFF,
-            "WIEWEET_MAX_OPEN_PER_ASKER": "1",
-            "WIEWEET_MAX_QUESTIONS_PER_HOUR": "2",
-        },
+        demo_db_url,
+        tmp_path,
+        clock_file,
+        WIEWEET_MAX_OPEN_PER_ASKER="1",
+        WIEWEET_MAX_QUESTIONS_PER_HOUR="2",
     )
-    process.start()
-    yield process
-    process.stop()
 
 
 def _questions(url: str) -> list[Question]:

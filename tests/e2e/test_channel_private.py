@@ -11,10 +11,8 @@ from storage.models import Question
 from tests.e2e.conftest import CHANNEL
 from tests.e2e.harness import BotProcess
 from tests.e2e.test_long_answer import answer_in_thread
-from tests.e2e.test_routing import clock_file, routing_bot
 from tests.emulator import SlackEmulator
 
-__all__ = ["clock_file", "routing_bot"]  # the fixtures this module uses
 ANSWER = "Wij gebruiken een register van leegstaande winkelpanden."
 
 

@@ -9,11 +9,9 @@ from typing import Any
 from handlers import ids
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.test_routing import QUESTION, ask, clock_file, dm_of, expert_dms, routing_bot
+from tests.e2e.test_routing import QUESTION, ask, dm_of, expert_dms
 from tests.emulator import SlackEmulator
 from tests.slack.test_long_texts import LONG, TAIL
-
-__all__ = ["clock_file", "routing_bot"]  # the fixtures this module uses
 
 
 def shown(blocks: list[dict[str, Any]]) -> str:

@@ -31,8 +31,6 @@ from storage.db import Database
 from storage.models import (
     Answer,
     AuditLog,
-    Availability,
-    Consent,
     Expert,
     NeedProposal,
     NeedTopic,
@@ -46,79 +44,20 @@ from storage.models import (
 from tests.e2e.chaos import database_locked
 from tests.e2e.conftest import CHANNEL, NL_USER, PRIVATE_C
 from tests.e2e.harness import BotProcess, flat, replay
+from tests.e2e.needs_seed import ASKERS, LEAD, add_askers_and_lead
+from tests.e2e.staffing import STAFF, TRIAGE, add_staff, staff_bot
 from tests.emulator import SlackEmulator
 
-TRIAGE = "C0TRIAGE1"
-STAFF = "U0STAFF01"
-LEAD = "U0LEAD001"  # the expert who could lead the session
-ASKERS = {  # officials of three cities, each an expert of the register (so their organisation is known)
-    "U0GENT001": ("Stad Gent", "Gent", "Wie weet iets over zwerfkatten steriliseren met vrijwilligers?"),
-    "U0LEUV001": ("Stad Leuven", "Leuven", "Hoe pakken jullie het steriliseren van zwerfkatten aan?"),
-    "U0BRUG001": ("Stad Brugge", "Brugge", "zwerfkatten steriliseren: wie heeft ervaring met een vangactie?"),
-}
 TOPIC_WORD = "zwerfkatten"
-
-
-def _expert(name: str, slack: str, organisation: str, city: str, expertise: list[str], now: datetime) -> Expert:
-    return Expert(
-        email=f"{slack.lower()}@example.org",
-        name=name,
-        slack_user_id=slack,
-        organisation=organisation,
-        city=city,
-        role="beleidsmedewerker",
-        expertise=expertise,
-        consent=Consent.CONFIRMED,
-        availability=Availability.AVAILABLE,
-        last_confirmed_at=now - timedelta(days=5),
-        created_at=now - timedelta(days=300),
-        updated_at=now - timedelta(days=300),
-    )
-
-
-@pytest.fixture
-def db(demo_db_url: str) -> Iterator[Database]:
-    database = Database(demo_db_url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
 def needs_bot(emulator: SlackEmulator, demo_db_url: str, db: Database, tmp_path: Path) -> Iterator[BotProcess]:
-    now = datetime.now(UTC)
-    emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
-    emulator.add_user(LEAD, name="lead", real_name="Lies Dierckx", locale="nl-BE")
-    for slack in ASKERS:
-        emulator.add_user(slack, name=slack.lower(), real_name=f"Ambtenaar {slack}", locale="nl-BE")
-    emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
-    with db.session() as session:
-        session.add(
-            _expert(
-                "Lies Dierckx", LEAD, "Stad Kortrijk", "Kortrijk", ["zwerfkatten", "dierenwelzijn", "sterilisatie"], now
-            )
-        )
-        for n, (slack, (organisation, city, text)) in enumerate(ASKERS.items()):
-            session.add(_expert(f"Ambtenaar {city}", slack, organisation, city, ["archiefbeheer"], now))
-            session.add(
-                Question(
-                    text=text,
-                    asker_slack_id=slack,
-                    asker_name=f"Ambtenaar {city}",
-                    visibility=Visibility.PUBLIC,
-                    status=QuestionStatus.ROUTED,
-                    channel_id=CHANNEL,
-                    channel_is_private=False,
-                    created_at=now - timedelta(days=10 - n),
-                    updated_at=now - timedelta(days=10 - n),
-                )
-            )
-    process = BotProcess(
-        emulator,
-        database_url=demo_db_url,
-        mode="socket",
-        log_path=tmp_path / "bot.log",
-        extra_env={"WIEWEET_JOB_INTERVAL": "0.5", "WIEWEET_TRIAGE_CHANNEL": TRIAGE, "WIEWEET_STAFF_USER_IDS": STAFF},
+    add_staff(emulator)
+    add_askers_and_lead(
+        emulator, db, now=datetime.now(UTC), lead_expertise=("zwerfkatten", "dierenwelzijn", "sterilisatie")
     )
+    process = staff_bot(emulator, demo_db_url, tmp_path)
     process.start()
     yield process
     process.stop()

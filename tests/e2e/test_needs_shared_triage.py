@@ -4,64 +4,30 @@ knowledge-needs report asked there (topics, figures, named people and organisati
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from storage.db import Database
-from storage.models import Question, QuestionStatus, Visibility
-from tests.e2e.conftest import CHANNEL
 from tests.e2e.harness import BotProcess
-from tests.e2e.test_needs import ASKERS, LEAD, STAFF, TRIAGE, _expert, needs_pass, uploaded
+from tests.e2e.needs_seed import add_askers_and_lead
+from tests.e2e.staffing import STAFF, TRIAGE, staff_bot
+from tests.e2e.test_needs import needs_pass, uploaded
 from tests.emulator import SlackEmulator
 
 OTHER_ORG_USER = "U0EXTERN1"
 
 
 @pytest.fixture
-def db(demo_db_url: str) -> Iterator[Database]:
-    database = Database(demo_db_url)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def shared_bot(emulator: SlackEmulator, demo_db_url: str, db: Database, tmp_path: Path) -> Iterator[BotProcess]:
-    now = datetime.now(UTC)
     emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
-    emulator.add_user(LEAD, name="lead", real_name="Lies Dierckx", locale="nl-BE")
     emulator.add_user(OTHER_ORG_USER, name="extern", real_name="Eve Extern", team_id="T0OTHER01")
-    for slack in ASKERS:
-        emulator.add_user(slack, name=slack.lower(), real_name=f"Ambtenaar {slack}", locale="nl-BE")
+    add_askers_and_lead(emulator, db, now=datetime.now(UTC))
     emulator.add_channel(
         TRIAGE, name="triage", members=[STAFF, OTHER_ORG_USER, emulator.bot_user_id], is_ext_shared=True
     )
-    with db.session() as session:
-        session.add(_expert("Lies Dierckx", LEAD, "Stad Kortrijk", "Kortrijk", ["zwerfkatten", "sterilisatie"], now))
-        for n, (slack, (organisation, city, text)) in enumerate(ASKERS.items()):
-            session.add(_expert(f"Ambtenaar {city}", slack, organisation, city, ["archiefbeheer"], now))
-            at = now - timedelta(days=10 - n)
-            session.add(
-                Question(
-                    text=text,
-                    asker_slack_id=slack,
-                    asker_name=f"Ambtenaar {city}",
-                    visibility=Visibility.PUBLIC,
-                    status=QuestionStatus.ROUTED,
-                    channel_id=CHANNEL,
-                    channel_is_private=False,
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
-    process = BotProcess(
-        emulator,
-        database_url=demo_db_url,
-        mode="socket",
-        log_path=tmp_path / "bot.log",
-        extra_env={"WIEWEET_JOB_INTERVAL": "0.5", "WIEWEET_TRIAGE_CHANNEL": TRIAGE, "WIEWEET_STAFF_USER_IDS": STAFF},
-    )
+    process = staff_bot(emulator, demo_db_url, tmp_path)
     process.start()
     yield process
     process.stop()

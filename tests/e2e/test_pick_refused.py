@@ -17,13 +17,10 @@ from handlers import ids
 from storage.models import QuestionStatus
 from tests.e2e.conftest import NL_USER
 from tests.e2e.harness import BotProcess, flat
+from tests.e2e.staffing import STAFF, TRIAGE, run_routing_bot
 from tests.e2e.test_routing import (
     BREAD,
-    MONDAY,
     QUESTION,
-    STAFF,
-    TRIAGE,
-    _routing_bot,
     ask,
     expert_dms,
     open_requests,
@@ -38,16 +35,9 @@ TOLD_CANNOT = "Deze persoon kan deze vraag niet krijgen"
 
 
 @pytest.fixture
-def clock_file(tmp_path: Path) -> Path:
-    path = tmp_path / "now.txt"
-    path.write_text(MONDAY, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
 def bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
     emulator.add_user(EXTERNAL, name="extern", real_name="Eve Extern", locale="en-GB", team_id=OTHER_TEAM)
-    yield from _routing_bot(emulator, demo_db_url, tmp_path, clock_file)
+    yield from run_routing_bot(emulator, demo_db_url, tmp_path, clock_file)
 
 
 def told(emu: SlackEmulator, text: str) -> bool:

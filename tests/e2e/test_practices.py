@@ -21,39 +21,20 @@ from storage.db import Database
 from storage.models import AuditLog, Practice, RecordStatus
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
 from tests.e2e.harness import BotProcess, flat, replay
+from tests.e2e.staffing import STAFF, TRIAGE, add_staff, staff_bot
 from tests.emulator import SlackEmulator
 
-TRIAGE = "C0TRIAGE1"
-STAFF = "U0STAFF01"
 TITLE = "Zwerfkatten steriliseren met vrijwilligers"
 SUMMARY = "Vrijwilligers vangen zwerfkatten; de stad betaalt de sterilisatie bij de dierenarts."
 
 
 @pytest.fixture
 def practice_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
-    emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
-    process = BotProcess(
-        emulator,
-        database_url=demo_db_url,
-        mode="socket",
-        log_path=tmp_path / "bot.log",
-        extra_env={
-            "WIEWEET_JOB_INTERVAL": "0.5",
-            "WIEWEET_TRIAGE_CHANNEL": TRIAGE,
-            "WIEWEET_STAFF_USER_IDS": STAFF,
-        },
-    )
+    add_staff(emulator)
+    process = staff_bot(emulator, demo_db_url, tmp_path)
     process.start()
     yield process
     process.stop()
-
-
-@pytest.fixture
-def db(demo_db_url: str) -> Iterator[Database]:
-    database = Database(demo_db_url)
-    yield database
-    database.dispose()
 
 
 def practice_view(emu: SlackEmulator, user: str) -> dict[str, Any]:

@@ -19,59 +19,16 @@ from handlers import ids
 from storage.models import AuditLog, Expert, OutboxKind, OutboxMessage, Question, QuestionStatus, RoutingStatus
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
 from tests.e2e.harness import BotProcess, flat, replay
+from tests.e2e.staffing import STAFF, TRIAGE, run_routing_bot
 from tests.emulator import SlackEmulator
 
-MONDAY = "2026-11-30T09:30:00+01:00"
-TRIAGE = "C0TRIAGE1"
-STAFF = "U0STAFF01"
 QUESTION = "Hoe pakken jullie leegstandsheffing op winkelpanden aan?"
-
-
-@pytest.fixture
-def clock_file(tmp_path: Path) -> Path:
-    path = tmp_path / "now.txt"
-    path.write_text(MONDAY, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def routing_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
-    yield from _routing_bot(emulator, demo_db_url, tmp_path, clock_file)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_db_url(request: pytest.FixtureRequest) -> str:
-    """The demo database on SQLite, then on PostgreSQL (skipped without WIEWEET_TEST_POSTGRES_URL)."""
-    name = "demo_db_url" if request.param == "sqlite" else "postgres_demo_url"
-    return str(request.getfixturevalue(name))
 
 
 @pytest.fixture
 def staff_bot(emulator: SlackEmulator, any_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
     """``routing_bot`` on either database."""
-    yield from _routing_bot(emulator, any_db_url, tmp_path, clock_file)
-
-
-def _routing_bot(emulator: SlackEmulator, db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
-    emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
-    emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
-    for n in range(1, 121):
-        emulator.add_user(f"U0DEMO{n:03d}", name=f"demo{n}", real_name=f"Demo {n}", locale="nl-BE")
-    process = BotProcess(
-        emulator,
-        database_url=db_url,
-        mode="socket",
-        log_path=tmp_path / "bot.log",
-        extra_env={
-            "WIEWEET_FAKE_NOW_FILE": str(clock_file),
-            "WIEWEET_JOB_INTERVAL": "0.5",
-            "WIEWEET_TRIAGE_CHANNEL": TRIAGE,
-            "WIEWEET_STAFF_USER_IDS": STAFF,
-        },
-    )
-    process.start()
-    yield process
-    process.stop()
+    yield from run_routing_bot(emulator, any_db_url, tmp_path, clock_file)
 
 
 def expert_dms(emu: SlackEmulator, since: int = 0) -> list[Any]:

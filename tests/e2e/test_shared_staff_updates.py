@@ -5,7 +5,6 @@ the people concerned are told as ever."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,24 +13,17 @@ import pytest
 
 from handlers import ids
 from storage.db import Database
-from storage.models import ProposalStatus, Question, QuestionStatus, RecordStatus, Visibility
+from storage.models import ProposalStatus, RecordStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.test_needs import ASKERS, LEAD, _expert, needs_pass, our_proposal, status_of, triage_proposal
+from tests.e2e.needs_seed import LEAD, add_askers_and_lead
+from tests.e2e.staffing import STAFF, TRIAGE, add_staff, staff_bot
+from tests.e2e.test_needs import needs_pass, our_proposal, status_of, triage_proposal
 from tests.e2e.test_practices import SUMMARY, TITLE, stored, submit_by_command, triage_message
 from tests.e2e.test_profiles import expert_of
 from tests.emulator import SlackEmulator
 
-TRIAGE = "C0TRIAGE1"
-STAFF = "U0STAFF01"
 SHARED_NL = "gedeeld met een andere organisatie"
-
-
-@pytest.fixture
-def db(demo_db_url: str) -> Iterator[Database]:
-    database = Database(demo_db_url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
@@ -42,22 +34,8 @@ def clock_file(tmp_path: Path) -> Path:
 
 
 def start(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path, **env: str) -> BotProcess:
-    emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
-    emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
-    process = BotProcess(
-        emulator,
-        database_url=demo_db_url,
-        mode="socket",
-        log_path=tmp_path / "bot.log",
-        extra_env={
-            "WIEWEET_FAKE_NOW_FILE": str(clock_file),
-            "WIEWEET_JOB_INTERVAL": "0.5",
-            "WIEWEET_TRIAGE_CHANNEL": TRIAGE,
-            "WIEWEET_STAFF_USER_IDS": STAFF,
-            **env,
-        },
-    )
-    return process.start()
+    add_staff(emulator)
+    return staff_bot(emulator, demo_db_url, tmp_path, clock_file=clock_file, **env).start()
 
 
 def share_triage(emulator: SlackEmulator, clock_file: Path) -> None:
@@ -134,28 +112,7 @@ def test_a_profile_approved_after_the_triage_channel_became_shared_shows_no_pers
 def test_a_proposal_dismissed_after_the_triage_channel_became_shared_shows_no_topic_or_names(
     emulator: SlackEmulator, demo_db_url: str, db: Database, tmp_path: Path, clock_file: Path
 ) -> None:
-    now = datetime.now(UTC)
-    emulator.add_user(LEAD, name="lead", real_name="Lies Dierckx", locale="nl-BE")
-    for slack in ASKERS:
-        emulator.add_user(slack, name=slack.lower(), real_name=f"Ambtenaar {slack}", locale="nl-BE")
-    with db.session() as session:
-        session.add(_expert("Lies Dierckx", LEAD, "Stad Kortrijk", "Kortrijk", ["zwerfkatten", "sterilisatie"], now))
-        for n, (slack, (organisation, city, text)) in enumerate(ASKERS.items()):
-            session.add(_expert(f"Ambtenaar {city}", slack, organisation, city, ["archiefbeheer"], now))
-            at = now - timedelta(days=10 - n)
-            session.add(
-                Question(
-                    text=text,
-                    asker_slack_id=slack,
-                    asker_name=f"Ambtenaar {city}",
-                    visibility=Visibility.PUBLIC,
-                    status=QuestionStatus.ROUTED,
-                    channel_id=CHANNEL,
-                    channel_is_private=False,
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
+    add_askers_and_lead(emulator, db, now=datetime.now(UTC))
     bot = start(emulator, demo_db_url, tmp_path, clock_file)
     try:
         needs_pass(db)

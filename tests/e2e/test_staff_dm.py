@@ -31,13 +31,6 @@ STAFF2 = "U0STAFF02"  # English
 CHANNEL_WORDS = {STAFF: "geen lid van het kanaal", STAFF2: "not a member of the channel"}
 
 
-@pytest.fixture
-def db(demo_db_url: str) -> Iterator[Database]:
-    database = Database(demo_db_url)
-    yield database
-    database.dispose()
-
-
 def _start(emulator: SlackEmulator, db_url: str, log: Path, **env: str) -> BotProcess:
     emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
     emulator.add_user(STAFF2, name="staff2", real_name="Kenniscentrum Twee", locale="en-GB")

@@ -22,26 +22,14 @@ from handlers import ids
 from storage.models import QuestionStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.test_routing import BREAD, MONDAY, QUESTION, STAFF, TRIAGE, ask, asker_dms, expert_dms, questions
+from tests.e2e.staffing import STAFF, TRIAGE
+from tests.e2e.test_routing import BREAD, QUESTION, ask, asker_dms, expert_dms, questions
 from tests.emulator import SlackEmulator
 
 STAFF2 = "U0STAFF02"  # staff through the staff user group
 STAFF_GROUP = "S0STAFF01"
 NOT_IN_CHANNEL = "geen lid van het kanaal"  # the Dutch plain words for Slack's not_in_channel
 ARCHIVED = "gearchiveerd"
-
-
-@pytest.fixture
-def clock_file(tmp_path: Path) -> Path:
-    path = tmp_path / "now.txt"
-    path.write_text(MONDAY, encoding="utf-8")
-    return path
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_db_url(request: pytest.FixtureRequest) -> str:
-    name = "demo_db_url" if request.param == "sqlite" else "postgres_demo_url"
-    return str(request.getfixturevalue(name))
 
 
 def start(emulator: SlackEmulator, db_url: str, log: Path, clock: Path) -> BotProcess:

@@ -13,21 +13,15 @@ import pytest
 from handlers import ids
 from tests.e2e.conftest import NL_USER
 from tests.e2e.harness import flat
+from tests.e2e.staffing import STAFF, TRIAGE
 from tests.e2e.test_practices import SUMMARY, TITLE, submit_by_command
-from tests.e2e.test_routing import BREAD, MONDAY, STAFF, TRIAGE, ask
+from tests.e2e.test_routing import BREAD, ask
 from tests.e2e.test_staff_told import STAFF2, _people, staff_alerts, start
 from tests.emulator import SlackEmulator
 
 SHARED_NL = "gedeeld met een andere organisatie"
 SHARED_EN = "shared with another organisation"
 OTHER_ORG_USER = "U0EXTERN1"
-
-
-@pytest.fixture
-def clock_file(tmp_path: Path) -> Path:
-    path = tmp_path / "now.txt"
-    path.write_text(MONDAY, encoding="utf-8")
-    return path
 
 
 @pytest.mark.postgres_too
