@@ -245,7 +245,10 @@ def _post_in_channel(job: inbox.InboxJob, question_id: int, channel: str, text: 
         return
     if posted_ts:
         with job.services.db.session() as session:
-            job.services.routing_service().set_question_thread(session, question_id=question_id, thread_ts=posted_ts)
+            # an answer given before this post follows in the thread (queued here, sent by the outbox)
+            job.services.routing_service().set_question_thread(
+                session, question_id=question_id, thread_ts=posted_ts, now=job.now
+            )
 
 
 # --- the asker's own questions -----------------------------------------------------------------------------------

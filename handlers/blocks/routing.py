@@ -255,11 +255,18 @@ def build_question_answered(payload: QuestionAnswered, lang: str) -> Rendered:
     """In the question's channel thread (public questions only); the asker is mentioned: this is where they get it."""
     asker = "" if payload.anonymous else user_mention(payload.asker_slack_id)
     name = person_label(payload.answered_by, lang)
-    head = (
-        t("routing.answer_in_thread_for", lang, asker=asker, name=name)
-        if asker
-        else t("routing.answer_in_thread", lang, name=name)
-    )
+    if payload.earlier:  # given before the thread existed: the asker had it by DM then
+        head = (
+            t("routing.answer_in_thread_earlier_for", lang, asker=asker, name=name)
+            if asker
+            else t("routing.answer_in_thread_earlier", lang, name=name)
+        )
+    else:
+        head = (
+            t("routing.answer_in_thread_for", lang, asker=asker, name=name)
+            if asker
+            else t("routing.answer_in_thread", lang, name=name)
+        )
     blocks: list[Block] = [*quoted_sections(payload.answer_text, f":speech_balloon: {head}")]
     return Rendered(text=fallback(head), blocks=blocks)
 
