@@ -36,6 +36,7 @@ from handlers.blocks.routing import (
     DEACTIVATED,
     DmState,
     MyQuestion,
+    build_assign_away,
     build_expert_request,
     build_my_questions,
 )
@@ -486,12 +487,38 @@ def handle_answer_submission(turn: Turn, form: AnswerForm) -> None:
 # --- staff triage ------------------------------------------------------------------------------------------------
 
 
+AWAY_CODES = frozenset({"chosen_away", "chosen_away_until"})
+
+
 def handle_triage_assign(turn: Turn, pick: UserPick) -> None:
+    _triage_assign(turn, pick, assign_away=False)
+
+
+def handle_triage_assign_away(turn: Turn, pick: UserPick) -> None:
+    """ "Assign anyway": staff were told the person they chose is away, and confirm (audited by the service)."""
+    _triage_assign(turn, pick, assign_away=True)
+
+
+def _triage_assign(turn: Turn, pick: UserPick, *, assign_away: bool) -> None:
     turn.actor.require_staff("assign a question", target=f"question:{pick.subject_id}")  # before asking Slack
     require_reachable(turn, pick.user_id, question_id=pick.subject_id)
-    _routing(turn).staff_assign(
-        turn.session, question_id=pick.subject_id, to_slack_id=pick.user_id, actor=turn.actor, now=turn.now
-    )
+    try:
+        _routing(turn).staff_assign(
+            turn.session,
+            question_id=pick.subject_id,
+            to_slack_id=pick.user_id,
+            actor=turn.actor,
+            now=turn.now,
+            assign_away=assign_away,
+        )
+    except RoutingInputError as error:  # refused before anything was written
+        if error.code not in AWAY_CODES or turn.respond is None:
+            raise
+        # the refusal anyone gets, and for staff a button to assign them all the same
+        shown = build_assign_away(pick.subject_id, pick.user_id, user_message(error, turn.lang, ""), turn.lang)
+        turn.respond(text=shown.text, blocks=shown.blocks, response_type="ephemeral", replace_original=False)
+        turn.outcome = f"refused {error.code}"
+        return
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     staff, assignee = user_mention(_actor(turn)) or "?", user_mention(pick.user_id) or "?"

@@ -95,7 +95,8 @@ class ExpertActions:
         if to_slack_id == actor_slack_id:
             raise RoutingInputError("forward_to_self")
         routing, question = self.core.load_for_recipient(session, routing_id, actor_slack_id)
-        expert = chosen_expert(session, question, to_slack_id, actor=actor_slack_id)
+        today = self.core.calendar.local(now).date()
+        expert = chosen_expert(session, question, to_slack_id, actor=actor_slack_id, today=today)
         if routing_for(question, to_slack_id, expert) is not None:
             raise RoutingInputError("already_asked")
         was_claimed = routing.status is R.CLAIMED

@@ -392,6 +392,22 @@ def build_triage(payload: Triage, lang: str, *, status: str | None = None, open_
     return Rendered(text=fallback(f"{head}: {reason_text}"), blocks=blocks[:MAX_BLOCKS])
 
 
+def build_assign_away(question_id: int, user_id: str, warning: str, lang: str) -> Rendered:
+    """To the staff member who chose someone away (``warning`` says who and until when, already-safe mrkdwn): the
+    same refusal anyone gets, and a button to assign the question to them all the same (recorded, audited)."""
+    blocks: list[Block] = [
+        section(f":palm_tree: {warning}"),
+        context(t("routing.assign_away_hint", lang)),
+        ActionsBlock(
+            block_id=ids.block_id(ids.BLOCK_TRIAGE_ACTIONS, question_id),
+            elements=[
+                button(t("routing.btn_assign_anyway", lang), ids.ACTION_TRIAGE_ASSIGN_AWAY, f"{question_id}:{user_id}")
+            ],
+        ),
+    ]
+    return Rendered(text=fallback(warning), blocks=blocks)
+
+
 def build_triage_done_shared(question_id: int, lang: str) -> Rendered:
     """A triage post, once its question no longer waits for staff, in a channel shared with another organisation by
     then: its number and that it is done — not the question, its asker, themes or anyone's name."""
