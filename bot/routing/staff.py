@@ -56,9 +56,11 @@ class StaffActions:
             now=now,
             allow_away=assign_away,
         )
-        expert = routing.expert
+        # the register entry the pick was checked against (linked to the routing or not)
+        chosen = routing.recipient_slack_id or ""
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=chosen) if assign_away else None
         today = self.core.calendar.local(now).date()
-        if assign_away and expert is not None and is_away(expert, today):
+        if expert is not None and is_away(expert, today):
             away_until = expert.away_until.isoformat() if expert.away_until else None
             register_repo.create_audit_log(
                 session,
