@@ -213,11 +213,13 @@ class AnswerToAsker(AnswerPart):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QuestionAnswered(AnswerPart):
-    """In the question's (public) channel thread, mentioning who asked (None for an anonymous question)."""
+    """In the question's (public) channel thread, mentioning who asked (None for an anonymous question).
+    ``earlier``: given before the thread existed (the asker had it by DM then); posted once the thread is there."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.QUESTION_ANSWERED
     asker_name: str | None = None
     asker_slack_id: str | None = None
+    earlier: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -230,6 +230,18 @@ def picked_user(body: Mapping[str, Any], subject: Subject) -> UserPick:
     return UserPick(subject.id_in(body), chosen)
 
 
+def assign_anyway(body: Mapping[str, Any]) -> UserPick:
+    """Staff's "assign anyway" after they were told the person they chose is away: the value is
+    ``"<question id>:<user id>"`` (the block id, when one of ours, names the same question)."""
+    action = clicked_action(body)
+    raw = action.get("value")
+    head, sep, user = raw.partition(":") if isinstance(raw, str) else ("", "", "")
+    if not sep or not is_slack_user_id(user):
+        raise malformed("selected user", raw)
+    from_block = block_id_suffix(action.get("block_id"), ids.BLOCK_TRIAGE_ACTIONS)
+    return UserPick(_agreeing_id(from_block, head, what=TRIAGE.what), user)
+
+
 def picked_date(body: Mapping[str, Any]) -> date:
     """The date a datepicker was set to (refused when it is not a date)."""
     raw = clicked_action(body).get("selected_date")

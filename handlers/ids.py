@@ -79,6 +79,7 @@ def rate_action(stars: int) -> str:
 # staff triage (block id: BLOCK_TRIAGE_ACTIONS + ":" + question id)
 BLOCK_TRIAGE_ACTIONS: Final = "triage_actions"
 ACTION_TRIAGE_ASSIGN: Final = "triage_assign"  # users_select
+ACTION_TRIAGE_ASSIGN_AWAY: Final = "triage_assign_away"  # "assign anyway" to someone away; "<question id>:<user>"
 ACTION_TRIAGE_CLOSE: Final = "triage_close"
 VIEW_TRIAGE_CLOSE: Final = "triage_close_view"
 BLOCK_TRIAGE_NOTE: Final = "triage_note"

@@ -21,6 +21,7 @@ from bot.register import profiles
 from bot.register.profiles import InvalidRecord
 from bot.register.validation import ANY_THEME, validate_expert
 from handlers.accounts import slack_account
+from handlers.blocks.home import HOME_LIST, held_blocks, held_item
 from handlers.blocks.profile import (
     AdminData,
     ProfileCard,
@@ -393,10 +394,16 @@ def command_admin(turn: Turn, who: str) -> None:
         turn.respond(text=escape_truncate(expert.name, 150), blocks=blocks, response_type="ephemeral")
         return
     reconfirm = turn.services.settings.reconfirm_days
+    routing = turn.services.routing
+    held: list[Any] = []
+    if routing is not None:  # the questions held back, as the staff's Home tab lists them
+        queue = routing.waiting_for_staff(turn.session, limit=HOME_LIST)
+        held = held_blocks([held_item(h, lang) for h in queue.held], queue.held_count, lang)
     data = AdminData(
         stale=[_card(turn, e) for e in profiles.list_stale_profiles(turn.session, now=now, reconfirm_days=reconfirm)],
         pending=[_card(turn, e) for e in profiles.list_pending_profiles(turn.session)],
         extra_blocks=practice_admin_blocks(turn.session, lang),
+        queue_blocks=held,
     )
     turn.respond(text=t("profile.admin_title", lang), blocks=build_admin_blocks(data, lang), response_type="ephemeral")
 

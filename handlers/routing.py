@@ -36,6 +36,7 @@ from handlers.blocks.routing import (
     DEACTIVATED,
     DmState,
     MyQuestion,
+    build_assign_away,
     build_expert_request,
     build_my_questions,
 )
@@ -44,6 +45,7 @@ from handlers.errors import user_message
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
+from handlers.services import SlackUnavailableError
 from handlers.slack_text import question_from_slack
 from handlers.staff_posts import update_staff_posts
 from handlers.turn import Turn
@@ -105,7 +107,8 @@ def command_ask(turn: Turn, text: str) -> None:
 
 
 def handle_ask_submission(turn: Turn, form: AskForm) -> None:
-    """Check the form (nothing slow: no Slack call, no write to the database; one count for the hourly limit),
+    """Check the form (nothing slow: no write to the database; one count for the hourly limit, and a Slack call
+    only to tell staff over it from anyone else, when the staff group's members are not cached),
     record the question in the inbox under the modal's view id, ack. A replayed submission or a double click finds
     the same record: one question. The question is made from the record (``ask_question``), after the ack."""
     lang = turn.quick_lang
@@ -142,15 +145,20 @@ def handle_ask_submission(turn: Turn, form: AskForm) -> None:
 
 def _over_hourly_limit(turn: Turn, lang: str) -> dict[str, str]:
     """Over the hourly limit: refused on the form, under the question (the modal stays open with what was typed).
-    A quick count, no Slack call: staff known without asking Slack are not limited; anyone else is checked again
-    when the question is recorded (``ask_question``), which is the decision."""
-    services = turn.services
-    if services.staff.is_known_staff(settings=services.settings, user_id=turn.user_id):
-        return {}
+    A quick count first; only someone over the limit is looked up as staff, who are not limited — with the one
+    staff check every request uses (``Turn.actor``: the configured ids and the staff user group, asked of Slack
+    when its cached members are older than a few minutes). When Slack cannot say now, the form is not refused on a
+    guess: the question is recorded and ``ask_question`` decides (with the same check, retried)."""
     try:
-        with services.db.ack_read_session() as session:
+        with turn.services.db.ack_read_session() as session:
             _routing(turn).check_may_ask(session, asker_slack_id=_actor(turn), now=turn.now)
     except RoutingInputError as error:
+        try:
+            if turn.actor.is_staff:
+                return {}
+        except SlackUnavailableError:
+            log.info("ask form of %s: staff unknown now (Slack), decided when recorded", turn.user_id)
+            return {}
         return {ids.BLOCK_ASK_TEXT: user_message(error, lang, "")}
     return {}
 
@@ -245,7 +253,10 @@ def _post_in_channel(job: inbox.InboxJob, question_id: int, channel: str, text: 
         return
     if posted_ts:
         with job.services.db.session() as session:
-            job.services.routing_service().set_question_thread(session, question_id=question_id, thread_ts=posted_ts)
+            # an answer given before this post follows in the thread (queued here, sent by the outbox)
+            job.services.routing_service().set_question_thread(
+                session, question_id=question_id, thread_ts=posted_ts, now=job.now
+            )
 
 
 # --- the asker's own questions -----------------------------------------------------------------------------------
@@ -483,12 +494,38 @@ def handle_answer_submission(turn: Turn, form: AnswerForm) -> None:
 # --- staff triage ------------------------------------------------------------------------------------------------
 
 
+AWAY_CODES = frozenset({"chosen_away", "chosen_away_until"})
+
+
 def handle_triage_assign(turn: Turn, pick: UserPick) -> None:
+    _triage_assign(turn, pick, assign_away=False)
+
+
+def handle_triage_assign_away(turn: Turn, pick: UserPick) -> None:
+    """ "Assign anyway": staff were told the person they chose is away, and confirm (audited by the service)."""
+    _triage_assign(turn, pick, assign_away=True)
+
+
+def _triage_assign(turn: Turn, pick: UserPick, *, assign_away: bool) -> None:
     turn.actor.require_staff("assign a question", target=f"question:{pick.subject_id}")  # before asking Slack
     require_reachable(turn, pick.user_id, question_id=pick.subject_id)
-    _routing(turn).staff_assign(
-        turn.session, question_id=pick.subject_id, to_slack_id=pick.user_id, actor=turn.actor, now=turn.now
-    )
+    try:
+        _routing(turn).staff_assign(
+            turn.session,
+            question_id=pick.subject_id,
+            to_slack_id=pick.user_id,
+            actor=turn.actor,
+            now=turn.now,
+            assign_away=assign_away,
+        )
+    except RoutingInputError as error:  # refused before anything was written
+        if error.code not in AWAY_CODES or turn.respond is None:
+            raise
+        # the refusal anyone gets, and for staff a button to assign them all the same
+        shown = build_assign_away(pick.subject_id, pick.user_id, user_message(error, turn.lang, ""), turn.lang)
+        turn.respond(text=shown.text, blocks=shown.blocks, response_type="ephemeral", replace_original=False)
+        turn.outcome = f"refused {error.code}"
+        return
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     staff, assignee = user_mention(_actor(turn)) or "?", user_mention(pick.user_id) or "?"

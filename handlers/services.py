@@ -237,14 +237,6 @@ class StaffDirectory:
             log.warning("usergroups.users.list failed: %s", exc.response.get("error"))  # refuse, not fail open
             return False
 
-    def is_known_staff(self, *, settings: Settings, user_id: str | None) -> bool:
-        """Staff as far as known without asking Slack: the configured ids and the user group's members fetched last
-        (for what is decided before an ack; ``is_staff`` is the answer)."""
-        if not user_id:
-            return False
-        with self._lock:
-            return user_id in settings.staff_user_ids or user_id in self._members
-
     def members(self, *, settings: Settings, client: WebClient, now: datetime) -> frozenset[str]:
         """Everyone who is staff: the configured ids and the user group's members (only the ids, and the members
         fetched last, when Slack cannot list the group now)."""

@@ -117,11 +117,30 @@ class AskerActions:
         self._route(session, question, now=now)
         return question
 
-    def set_question_thread(self, session: Session, *, question_id: int, thread_ts: str) -> None:
-        """The question's message in its channel was posted (after it was recorded): answers go to its thread."""
+    def set_question_thread(self, session: Session, *, question_id: int, thread_ts: str, now: datetime) -> None:
+        """The question's message in its channel was posted (after it was recorded): answers go to its thread.
+
+        An answer given meanwhile went to the asker by DM (with the rating); that stays, and the answer is now
+        posted in the thread as well, saying it was given earlier — for a public question only, as any answer
+        there. Once: under the question's lock the thread is set by the first caller only (a retried post or
+        another process finds it set and queues nothing), and the outbox's key is the answer's."""
         question = self.core.lock_question(session, question_id)
-        if question.thread_ts is None:
-            question.thread_ts = thread_ts
+        if question.thread_ts is not None:
+            return
+        question.thread_ts = thread_ts
+        if not payloads.answers_in_thread(question) or question.status is Q.CANCELLED:
+            return  # not public (never in a channel); withdrawn: its words are not shown anywhere new
+        for answer in question.answers:
+            if answer.posted_ts is None:
+                self.core.enqueue(
+                    session,
+                    payloads.question_answered(question, answer, earlier=True),
+                    cause=f"a{answer.id}",
+                    now=now,
+                    question=question,
+                    channel_id=question.channel_id,
+                    thread_ts=thread_ts,
+                )
 
     def check_may_ask(self, session: Session, *, asker_slack_id: str | None, now: datetime) -> None:
         """Refuse a new question from someone who asked ``policy.max_questions_per_hour`` in the last hour (before

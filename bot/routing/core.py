@@ -282,12 +282,17 @@ class RoutingCore:
         reason_key: str,
         volunteered: bool,
         now: datetime,
+        allow_away: bool = False,
     ) -> Routing:
         """Ask someone chosen by a person (staff assigning, someone volunteering), in the register or not; someone
-        asked before (who declined, forwarded or was closed) is asked again on the same routing."""
+        asked before (who declined, forwarded or was closed) is asked again on the same routing. ``allow_away``:
+        staff confirmed they want someone away (``bot.routing.chosen``)."""
         to_slack_id = slack_id(to_slack_id)
         require_active(question)
-        expert = chosen_expert(session, question, to_slack_id, actor=actor, volunteered=volunteered)
+        today = self.calendar.local(now).date()
+        expert = chosen_expert(
+            session, question, to_slack_id, actor=actor, today=today, volunteered=volunteered, allow_away=allow_away
+        )
         existing = routing_for(question, to_slack_id, expert)
         lang = expert_language(session, expert, to_slack_id)
         if existing is not None:

@@ -95,7 +95,8 @@ class ExpertActions:
         if to_slack_id == actor_slack_id:
             raise RoutingInputError("forward_to_self")
         routing, question = self.core.load_for_recipient(session, routing_id, actor_slack_id)
-        expert = chosen_expert(session, question, to_slack_id, actor=actor_slack_id)
+        today = self.core.calendar.local(now).date()
+        expert = chosen_expert(session, question, to_slack_id, actor=actor_slack_id, today=today)
         if routing_for(question, to_slack_id, expert) is not None:
             raise RoutingInputError("already_asked")
         was_claimed = routing.status is R.CLAIMED
@@ -215,7 +216,8 @@ class ExpertActions:
         # The answer reaches the asker once: a public question's in its channel thread (where the asker is named;
         # no thread, e.g. a question from a private channel that was not shown there: no channel message at all),
         # with the rating offered to them alone in that thread; any other question's by DM, with the rating.
-        in_thread = payloads.is_public(question) and bool(question.channel_id and question.thread_ts)
+        # (An answer given before the thread exists is posted there once it does: ``set_question_thread``.)
+        in_thread = payloads.answers_in_thread(question)
         if in_thread:  # first: the rating follows the answer
             core.enqueue(
                 session,

@@ -114,6 +114,12 @@ def is_public(question: Question) -> bool:
     return question.visibility is Visibility.PUBLIC
 
 
+def answers_in_thread(question: Question) -> bool:
+    """Its answers go to its channel thread: public, and its message in the channel is posted (a thread to answer
+    in). Else (not public, no channel message, or not posted yet) the asker gets them by DM."""
+    return is_public(question) and bool(question.channel_id and question.thread_ts)
+
+
 def is_shareable(question: Question) -> bool:
     """May be shown beyond the people involved: public, and not asked in a private channel."""
     return question.visibility is Visibility.PUBLIC and not question.channel_is_private
@@ -242,11 +248,14 @@ def asker_update(
 # --- to channels ---------------------------------------------------------------------------------------------------
 
 
-def question_answered(question: Question, answer: Answer) -> QuestionAnswered:
-    """The answer in the question's channel thread. Only ever for public questions."""
+def question_answered(question: Question, answer: Answer, *, earlier: bool = False) -> QuestionAnswered:
+    """The answer in the question's channel thread (``earlier``: given before the thread existed). Only ever for
+    public questions."""
     if not is_public(question):
         raise PrivacyError(f"question {question.id} is {question.visibility.value}: no channel message")
-    return QuestionAnswered(**_question(question), **_asker(question), **_answer(answer), language=question.language)
+    return QuestionAnswered(
+        **_question(question), **_asker(question), **_answer(answer), language=question.language, earlier=earlier
+    )
 
 
 def triage(

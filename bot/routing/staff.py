@@ -11,7 +11,9 @@ from bot.i18n import N_
 from bot.outbox import AskerUpdateKind, CloseReason
 from bot.routing.core import MAX_NOTE, Q, RoutingCore, clean, require_active, staff_actor
 from bot.routing.errors import StaleActionError
+from bot.routing.selection import is_away
 from bot.routing.states import QUESTION_FINAL, transition
+from storage import register_repo
 from storage import routing_repo as repo
 from storage.models import Question, Routing
 
@@ -29,27 +31,48 @@ class StaffActions:
         actor: Actor,
         now: datetime,
         note: str = "",
+        assign_away: bool = False,
     ) -> Routing:
         """Staff ask someone by hand (in the register or not) to answer a question waiting for them (escalated; else
         ``StaleActionError``: it was assigned, answered, closed or withdrawn meanwhile). Returns the routing. Staff
-        only."""
+        only. Someone away is refused like any pick (``chosen_away``/``chosen_away_until``) unless staff confirmed
+        (``assign_away``): then they are asked all the same, and the audit log says so."""
         actor.require_staff("assign a question", target=f"question:{question_id}")
         question = self.core.lock_question(session, question_id)
         require_active(question)
         if question.status is not Q.ESCALATED:  # someone took it meanwhile: a stale copy of its triage post
             raise StaleActionError("not_escalated")
         extra = {"assigned_by_staff": True, "staff_note": clean(note, MAX_NOTE) or None}
-        return self.core.ask_by_hand(
+        by = staff_actor(actor.audit_label)
+        routing = self.core.ask_by_hand(
             session,
             question,
             to_slack_id=to_slack_id,
-            actor=staff_actor(actor.audit_label),
+            actor=by,
             note=note,
             extra=extra,
             reason_key=N_("routing.why_assigned"),
             volunteered=False,
             now=now,
+            allow_away=assign_away,
         )
+        # the register entry the pick was checked against (linked to the routing or not)
+        chosen = routing.recipient_slack_id or ""
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=chosen) if assign_away else None
+        today = self.core.calendar.local(now).date()
+        if expert is not None and is_away(expert, today):
+            away_until = expert.away_until.isoformat() if expert.away_until else None
+            register_repo.create_audit_log(
+                session,
+                actor=by,
+                action="assign_away",
+                entity_type="question",
+                entity_key=str(question.id),
+                before=None,
+                after={"slack_user_id": routing.recipient_slack_id, "away_until": away_until},
+                now=now,
+            )
+        return routing
 
     def staff_close(self, session: Session, *, question_id: int, actor: Actor, note: str, now: datetime) -> Question:
         """Staff close an escalated (or answered) question by hand, with a note for the asker. Staff only."""

@@ -108,5 +108,6 @@ def register(app: App, services: Services) -> None:
     changes_with(
         ids.ACTION_TRIAGE_ASSIGN, routing.handle_triage_assign, lambda body: claims.picked_user(body, claims.TRIAGE)
     )
+    changes_with(ids.ACTION_TRIAGE_ASSIGN_AWAY, routing.handle_triage_assign_away, claims.assign_anyway)
     about(ids.ACTION_TRIAGE_CLOSE, routing.handle_triage_close_button, claims.TRIAGE)
     changes(ids.ACTION_CAN_HELP, digests.handle_can_help, claims.OPEN_QUESTION)

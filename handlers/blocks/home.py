@@ -73,6 +73,13 @@ def held_item(item: HeldQuestion, lang: str) -> HomeItem:
     return HomeItem(text, t("routing.status_held", lang), item.asked_at.date().isoformat())
 
 
+def held_blocks(items: Sequence[HomeItem], count: int, lang: str) -> list[Block]:
+    """The questions held back (staff only), as the Home tab and ``/wieweet beheer`` list them; none: nothing."""
+    if not count:
+        return []
+    return [header(t("profile.home_held", lang, count=count)), *_items(items, "")]
+
+
 def home_data(home: HomeView, lang: str) -> HomeData:
     """The Home tab's values in ``lang``, from the core's ``HomeView``."""
     waiting = home.waiting
@@ -149,7 +156,7 @@ def build_home_view(data: HomeData, lang: str) -> View:
         blocks.extend(_items(data.waiting, t("profile.home_waiting_none", lang)))
         blocks.append(DividerBlock())
     if data.is_staff and data.held_count:  # held back: staff see them before they are escalated
-        blocks.extend([header(t("profile.home_held", lang, count=data.held_count)), *_items(data.held, "")])
+        blocks.extend(held_blocks(data.held, data.held_count, lang))
         blocks.append(DividerBlock())
     footer: list[Any] = [button(t("profile.btn_refresh", lang), ids.ACTION_HOME_REFRESH, "refresh")]
     blocks.append(ActionsBlock(block_id=ids.BLOCK_HOME_FOOTER, elements=footer))

@@ -85,6 +85,7 @@ class AdminData:
     stale: Sequence[ProfileCard] = ()
     pending: Sequence[ProfileCard] = ()
     extra_blocks: Sequence[Block] = field(default_factory=tuple)  # other registers' pending items (practices)
+    queue_blocks: Sequence[Block] = field(default_factory=tuple)  # questions held back (the Home tab's list)
 
 
 def profile_card(expert: Expert, lang: str, *, stale: bool) -> ProfileCard:
@@ -433,8 +434,11 @@ def expert_card_blocks(card: ProfileCard, lang: str) -> list[Block]:
 
 
 def build_admin_blocks(data: AdminData, lang: str, *, limit: int = 6) -> list[Block]:
-    """``/wieweet beheer``: profiles waiting for approval, stale profiles, and other pending submissions."""
+    """``/wieweet beheer``: questions held back (when any), profiles waiting for approval, stale profiles, and
+    other pending submissions."""
     blocks: list[Block] = [header(t("profile.admin_title", lang))]
+    if data.queue_blocks:
+        blocks.extend([*data.queue_blocks, DividerBlock()])
     blocks.append(section(t("profile.admin_pending", lang, count=len(data.pending))))
     for card in data.pending[:limit]:
         blocks.extend(expert_card_blocks(card, lang))

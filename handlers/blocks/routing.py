@@ -255,11 +255,18 @@ def build_question_answered(payload: QuestionAnswered, lang: str) -> Rendered:
     """In the question's channel thread (public questions only); the asker is mentioned: this is where they get it."""
     asker = "" if payload.anonymous else user_mention(payload.asker_slack_id)
     name = person_label(payload.answered_by, lang)
-    head = (
-        t("routing.answer_in_thread_for", lang, asker=asker, name=name)
-        if asker
-        else t("routing.answer_in_thread", lang, name=name)
-    )
+    if payload.earlier:  # given before the thread existed: the asker had it by DM then
+        head = (
+            t("routing.answer_in_thread_earlier_for", lang, asker=asker, name=name)
+            if asker
+            else t("routing.answer_in_thread_earlier", lang, name=name)
+        )
+    else:
+        head = (
+            t("routing.answer_in_thread_for", lang, asker=asker, name=name)
+            if asker
+            else t("routing.answer_in_thread", lang, name=name)
+        )
     blocks: list[Block] = [*quoted_sections(payload.answer_text, f":speech_balloon: {head}")]
     return Rendered(text=fallback(head), blocks=blocks)
 
@@ -383,6 +390,22 @@ def build_triage(payload: Triage, lang: str, *, status: str | None = None, open_
             )
         )
     return Rendered(text=fallback(f"{head}: {reason_text}"), blocks=blocks[:MAX_BLOCKS])
+
+
+def build_assign_away(question_id: int, user_id: str, warning: str, lang: str) -> Rendered:
+    """To the staff member who chose someone away (``warning`` says who and until when, already-safe mrkdwn): the
+    same refusal anyone gets, and a button to assign the question to them all the same (recorded, audited)."""
+    blocks: list[Block] = [
+        section(f":palm_tree: {warning}"),
+        context(t("routing.assign_away_hint", lang)),
+        ActionsBlock(
+            block_id=ids.block_id(ids.BLOCK_TRIAGE_ACTIONS, question_id),
+            elements=[
+                button(t("routing.btn_assign_anyway", lang), ids.ACTION_TRIAGE_ASSIGN_AWAY, f"{question_id}:{user_id}")
+            ],
+        ),
+    ]
+    return Rendered(text=fallback(warning), blocks=blocks)
 
 
 def build_triage_done_shared(question_id: int, lang: str) -> Rendered:

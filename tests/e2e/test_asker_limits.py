@@ -69,3 +69,11 @@ def test_a_member_over_the_cap_waits_and_over_the_rate_is_refused(
     assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == TRIAGE]  # nor staff
     posted = [m for m in emulator.messages(CHANNEL) if "kantoren" in flat(m)]
     assert posted == []  # the refused question was not posted in the channel either
+    # staff see the held question in /wieweet beheer, as on their Home tab (not yet theirs: not escalated)
+    shown = len(emulator.response_posts)
+    emulator.send_command(STAFF, CHANNEL, text="beheer")
+    emulator.wait_for(lambda: len(emulator.response_posts) > shown, timeout=20)
+    overview = flat([p["body"] for p in emulator.response_posts[shown:]])
+    held = questions[1]
+    assert "Bijgehouden tot de vrager weer ruimte heeft bij experts (1)" in overview
+    assert f"#{held.id} Hoe innen jullie de leegstandsheffing bij tweede verblijven?" in overview

@@ -261,14 +261,24 @@ class SlackEmulator(DriverMixin):
         retry_after: int | None = None,
         times: int = 1,
         after: bool = False,
+        channel: str | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail: 429 (+ ``Retry-After``), 5xx, or ``ok: false``
         with ``error`` (status defaults to 200 with an error, else 500). ``after=True``: the call is carried out
-        (the message posted) and *then* answered with the failure, as when Slack times out after acting."""
+        (the message posted) and *then* answered with the failure, as when Slack times out after acting.
+        ``channel``: only the calls to that channel fail (others go through)."""
         resolved = status if status is not None else (200 if error else 500)
         with self._state.lock:
             self._state.faults.append(
-                Fault(method=method, status=resolved, error=error, retry_after=retry_after, times=times, after=after)
+                Fault(
+                    method=method,
+                    status=resolved,
+                    error=error,
+                    retry_after=retry_after,
+                    times=times,
+                    after=after,
+                    channel=channel,
+                )
             )
 
     def set_latency(self, seconds: float, *methods: str) -> None:

@@ -76,6 +76,7 @@ class Fault:
     retry_after: int | None = None
     times: int = 1
     after: bool = False  # carry the call out, then answer with the failure (did it post? the caller can't know)
+    channel: str | None = None  # only calls to this channel (None: every call of the method)
 
 
 @dataclass

@@ -420,9 +420,11 @@ class State:
         with self.lock:
             return self.latency.get(method, self.latency.get("*", 0.0))
 
-    def take_fault(self, method: str) -> Fault | None:
+    def take_fault(self, method: str, channel: str | None = None) -> Fault | None:
         with self.lock:
             for fault in self.faults:
+                if fault.channel is not None and fault.channel != channel:
+                    continue
                 if fault.method == method and fault.times > 0:
                     fault.times -= 1
                     if fault.times == 0:

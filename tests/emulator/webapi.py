@@ -53,7 +53,7 @@ class WebApi:
         handler = self.methods.get(method)
         if handler is None:
             raise ApiError("unknown_method")
-        fault = self.state.take_fault(method)
+        fault = self.state.take_fault(method, params.text("channel"))
         if fault is not None and not fault.after:
             self._raise_fault(fault)
         self._authenticate(method, token)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.error_texts import error_text
 from bot.routing.errors import RoutingInputError
+from storage import register_repo
 from storage.models import (
     Availability,
     Consent,
@@ -133,3 +134,60 @@ def test_someone_who_withdrew_or_opted_out_is_never_given_a_question_by_hand(
     with world.db.session() as s:
         choose(world, s, qid, PAUL)
     assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == PAUL]
+
+
+AWAY_UNTIL = (LATER + timedelta(days=7)).date()
+ADA, XAVI, BACK = "UADA", "UXAVI", "UBACK"  # away until a date, away without one, away until a date now past
+
+
+def _seed_away(world: World) -> None:
+    _seed(world)
+    with world.db.session() as s:
+        for name, until in (("Ada", AWAY_UNTIL), ("Xavi", None), ("Back", LATER.date() - timedelta(days=1))):
+            add_expert(
+                s, name, organisation="Stad Leuven", expertise=["x"], themes=[], availability=Availability.AWAY
+            ).away_until = until
+    world.load()
+
+
+@pytest.mark.parametrize("choose", CHOOSERS)
+def test_someone_away_is_not_given_a_question_by_hand_and_the_chooser_is_told_until_when(
+    world: World, choose: Choose
+) -> None:
+    _seed_away(world)
+    qid = _ask(world, Visibility.PUBLIC)
+    dated = _refused(world, choose, qid, ADA)
+    undated = _refused(world, choose, qid, XAVI)
+    assert (dated.code, undated.code) == ("chosen_away_until", "chosen_away")
+    for lang in ("nl", "en"):
+        text = error_text(dated, lang)
+        assert text is not None and f"<@{ADA}>" in text and AWAY_UNTIL.isoformat() in text
+        text = error_text(undated, lang)
+        assert text is not None and f"<@{XAVI}>" in text
+    # back since yesterday: asked as anyone available
+    with world.db.session() as s:
+        choose(world, s, qid, BACK)
+    assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == BACK]
+
+
+def test_staff_may_assign_someone_away_when_they_confirm_and_it_is_audited(world: World) -> None:
+    _seed_away(world)
+    qid = _ask(world, Visibility.PUBLIC)
+    with world.db.session() as s:
+        question = world.service.core.lock_question(s, qid)
+        world.service.core.escalate(s, question, EscalationReason.ALL_DECLINED, now=LATER)
+    with world.db.session() as s:
+        world.service.staff_assign(s, question_id=qid, to_slack_id=ADA, actor=STAFF, now=LATER, assign_away=True)
+    assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == ADA]
+    with world.db.session() as s:
+        (entry,) = register_repo.list_audit_log(s, entity_type="question", entity_key=str(qid))
+        assert (entry.actor, entry.action) == ("staff:USTAFF1", "assign_away")
+        assert entry.after == {"slack_user_id": ADA, "away_until": AWAY_UNTIL.isoformat()}
+
+
+def test_someone_away_may_still_volunteer(world: World) -> None:
+    _seed_away(world)
+    qid = _ask(world, Visibility.PUBLIC)
+    with world.db.session() as s:
+        routing = world.service.volunteer(s, question_id=qid, slack_id=ADA, now=LATER)
+        assert routing.recipient_slack_id == ADA

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -74,8 +76,10 @@ def world(database: Database) -> Iterator[World]:
     w.kb.close()
 
 
-def _services(world: World, monkeypatch: pytest.MonkeyPatch) -> Services:
-    services = Services(settings=Settings(), db=world.db, knowledge=world.kb, routing=world.service, clock=lambda: NOW)
+def _services(world: World, monkeypatch: pytest.MonkeyPatch, settings: Settings | None = None) -> Services:
+    services = Services(
+        settings=settings or Settings(), db=world.db, knowledge=world.kb, routing=world.service, clock=lambda: NOW
+    )
     monkeypatch.setattr(services.channels, "is_private", lambda **_: False)
     monkeypatch.setattr(services.channels, "is_member", lambda **_: True)
     return services
@@ -160,13 +164,77 @@ def _form(view_id: str) -> dict[str, Any]:
     }
 
 
-def _submit(services: Services, view_id: str) -> Ack:
+def _submit(services: Services, view_id: str, client: Any = None) -> Ack:
     ack = Ack()
     serve = listener(services, Kind.VIEW, handle_ask_submission, form=AskForm, inbox=True)
     context = BoltContext(user_id=ASKER)
     context[VERIFIED] = True
-    serve(ack=ack, body=_form(view_id), client=WebClient(token="xoxb-test"), context=context, respond=None)  # type: ignore[arg-type]
+    client = client or WebClient(token="xoxb-test")
+    serve(ack=ack, body=_form(view_id), client=client, context=context, respond=None)
     return ack
+
+
+class StaffGroup:
+    """Slack's answer for the staff user group (``usergroups.users.list``): its members, or an error."""
+
+    def __init__(self, members: list[str], *, error: str | None = None) -> None:
+        self.members, self.error, self.calls = members, error, 0
+
+    def usergroups_users_list(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.error:
+            raise SlackApiError(
+                self.error,
+                SlackResponse(
+                    client=None,
+                    http_verb="GET",
+                    api_url="",
+                    req_args={},
+                    data={"ok": False, "error": self.error},
+                    headers={},
+                    status_code=503,
+                ),
+            )
+        return {"users": self.members}
+
+
+def _staff_services(world: World, monkeypatch: pytest.MonkeyPatch) -> Services:
+    # staff only through the user group, whose members are not cached yet
+    return _services(world, monkeypatch, Settings(staff_usergroup_id="S0STAFF"))
+
+
+@pytest.mark.parametrize("members", [[ASKER], ["U0OTHER"]], ids=["in-the-group", "not-in-it"])
+def test_the_ask_form_knows_staff_from_the_user_group_also_when_its_cache_is_cold(
+    world: World, monkeypatch: pytest.MonkeyPatch, members: list[str]
+) -> None:
+    services = _staff_services(world, monkeypatch)
+    _asked_before(world)
+    group = StaffGroup(members)
+    ack = _submit(services, "V6", client=group)
+    assert ack.response is not None and group.calls == 1  # asked of Slack: the cache was cold
+    if ASKER in members:  # staff are not limited: the form closes and the question is recorded
+        assert not ack.response.body and len(_recorded(services)) == 1
+    else:
+        assert json.loads(str(ack.response.body))["response_action"] == "errors" and _recorded(services) == []
+
+
+def test_the_ask_form_asks_nothing_of_slack_for_someone_under_the_limit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = _staff_services(world, monkeypatch)
+    group = StaffGroup([])
+    ack = _submit(services, "V7", client=group)
+    assert ack.response is not None and not ack.response.body and group.calls == 0
+
+
+def test_the_ask_form_leaves_the_decision_to_the_recording_when_slack_cannot_say_who_is_staff(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = _staff_services(world, monkeypatch)
+    _asked_before(world)
+    ack = _submit(services, "V8", client=StaffGroup([], error="service_unavailable"))
+    # not refused on a guess: recorded, and ``ask_question`` decides (with the same staff check, retried)
+    assert ack.response is not None and not ack.response.body and len(_recorded(services)) == 1
 
 
 def _recorded(services: Services) -> list[InboxRequest]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot.outbox import ConsentRequest, PayloadError, SubmissionOutcome, read_as
 from bot.register.validation import FieldError
+from bot.routing.queries import HeldQuestion
 from handlers import ids
-from handlers.blocks.home import HomeData, HomeItem, build_home_view
+from handlers.blocks.home import HomeData, HomeItem, build_home_view, held_blocks, held_item
 from handlers.blocks.profile import (
     AdminData,
     ProfileCard,
@@ -260,6 +262,21 @@ def test_admin_overview_lists_pending_and_stale_with_staff_buttons() -> None:
     text = dumped(blocks)
     assert text.count(ids.ACTION_PROFILE_APPROVE) == 2 and text.count(ids.ACTION_EXPERT_REMOVE) == 8
     assert "Oud 5" in text and "Oud 6" not in text and "3" in text  # three more not shown
+
+
+def test_admin_overview_lists_the_held_questions_as_the_home_tab_does() -> None:
+    held = [
+        HeldQuestion(question_id=7, text="Wat met <b>leegstand</b>?", asked_at=datetime(2026, 11, 30, 9, tzinfo=UTC))
+    ]
+    held.append(HeldQuestion(question_id=8, text=None, asked_at=datetime(2026, 11, 30, 10, tzinfo=UTC)))
+    items = [held_item(h, "nl") for h in held]
+    shown = held_blocks(items, 2, "nl")
+    admin = dumped(build_admin_blocks(AdminData(queue_blocks=shown), "nl"))
+    home = dumped(build_home_view(HomeData(profile=CARD, is_staff=True, held=items, held_count=2), "nl"))
+    for text in (admin, home):
+        assert "Bijgehouden tot de vrager weer ruimte heeft bij experts (2)" in text
+        assert "#7 Wat met &lt;b&gt;leegstand" in text and "#8 " in text and "2026-11-30" in text
+    assert held_blocks([], 0, "nl") == []  # nothing held: no section
 
 
 @pytest.mark.parametrize(
