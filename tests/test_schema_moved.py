@@ -68,9 +68,7 @@ def test_an_old_replica_stops_its_jobs_once_the_schema_is_newer(database: Databa
     assert sender.passes == 1
 
 
-def test_an_old_replica_fails_its_health_check_once_the_schema_is_newer(
-    database: Database, replica: Database
-) -> None:
+def test_an_old_replica_fails_its_health_check_once_the_schema_is_newer(database: Database, replica: Database) -> None:
     assert replica.serving()
     _upgrade_elsewhere(database, NEWER)
     assert replica.ping()  # the database answers ...

@@ -57,12 +57,12 @@ def normalise_command(text: str) -> str:
     a zero-width joiner between two symbols stays) and make each run of whitespace one space (tabs, no-break
     spaces; a line break stays one line break), so ``afwezig\u200b tot …`` or ``rapport\t2026-Q1`` reads as the
     sub-command it looks like."""
-    kept = []
-    for i, char in enumerate(text):
-        if unicodedata.category(char) != "Cf":
-            kept.append(char)
-        elif char == ZWJ and _is_symbol(text[i - 1 : i]) and _is_symbol(text[i + 1 : i + 2]):
-            kept.append(char)
+    kept = [
+        char
+        for i, char in enumerate(text)
+        if unicodedata.category(char) != "Cf"
+        or (char == ZWJ and _is_symbol(text[i - 1 : i]) and _is_symbol(text[i + 1 : i + 2]))
+    ]
     return _AROUND_BREAKS.sub("\n", _BLANKS.sub(" ", "".join(kept))).strip()
 
 

@@ -39,9 +39,7 @@ def test_the_command_text_is_normalised_once(sent: str, read: str) -> None:
     assert command_text({"text": sent}) == read
 
 
-@pytest.mark.parametrize(
-    "sent", ["afwezig\u200b tot 2026-12-15", "digest uit\u200b", "afwezig\ttot\u00a02026-12-15"]
-)
+@pytest.mark.parametrize("sent", ["afwezig\u200b tot 2026-12-15", "digest uit\u200b", "afwezig\ttot\u00a02026-12-15"])
 def test_a_change_with_invisible_characters_is_a_change_not_a_question(sent: str) -> None:
     text = command_text({"text": sent})
     assert is_change(ALL, text)
