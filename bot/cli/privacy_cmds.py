@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import click
 from bot.actors import Actor
 from bot.cli import CliContext, pass_cli
 from bot.cli.output import echo
+from bot.files import check_folder, replace_file
 from bot.privacy import (
     RetentionPolicy,
     erase_person,
@@ -207,15 +207,19 @@ def erasures_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_cli
 def erasures_export(cli: CliContext, file: Path) -> None:
-    """Write the erasure ledger (the key and the hashes of the erased) to FILE, readable by its owner only."""
+    """Write the erasure ledger (the key and the hashes of the erased) to FILE, readable by its owner only.
+
+    Run it after every erasure (or with every backup) and keep FILE outside the database's backups.
+
+    \b
+    Examples:
+      wieweet privacy erasures export /srv/secrets/wieweet-erasures.json
+    """
+    check_folder(file)
     with cli.db.session() as session:
         ledger = export_erasures(session=session, actor=cli_user_actor(), now=_now())
-        partial = file.with_name(f".{file.name}.partial")
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump(ledger, out, indent=1)
-            out.write("\n")
-        partial.replace(file)  # the audit row commits only once the file is there
+        # readable by its owner only; the audit row commits only once the file is there
+        replace_file(file, (json.dumps(ledger, indent=1) + "\n").encode())
     echo(f"exported {len(ledger['identities'])} erased identities to {file}")
 
 
@@ -223,7 +227,15 @@ def erasures_export(cli: CliContext, file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_cli
 def erasures_reapply(cli: CliContext, file: Path) -> None:
-    """After a restore: store the ledger's hashes again and erase again everyone in the database who matches."""
+    """After a restore: store the ledger's hashes again and erase again everyone in the database who matches.
+
+    A ledger made with another database's key is refused when this database holds erasures of its own (exit code
+    2, nothing changed). Running it twice does nothing more.
+
+    \b
+    Examples:
+      wieweet privacy erasures reapply /srv/secrets/wieweet-erasures.json
+    """
     try:
         ledger = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
