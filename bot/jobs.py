@@ -16,6 +16,9 @@ Once a day (UTC date of the injected clock) a pass also purges what is past its 
 day is claimed in the database (a ``processed_events`` key), so with several processes only one of them purges.
 Once a day, claimed the same way, one process rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``).
 
+Each interval pass first checks that the database is still at the schema revision this code runs: after another
+replica or ``wieweet db upgrade`` moved it, the jobs stop for good and say so in the log (``_schema_current``).
+
 The runner knows no chat platform: how the outbox is sent and how digests are posted are handed in
 (``OutboxPass``, ``DigestPass``) by the composition root (``bot.cli.run_cmds``).
 """
@@ -175,6 +178,7 @@ class JobRunner:
         self._doorbell = threading.Thread(target=self._answer_doorbell, name="wieweet-outbox-doorbell", daemon=True)
         self.needs = needs
         self.needs_interval = needs_interval_seconds
+        self.stopped: str | None = None  # why the jobs stopped for good (``_schema_current``)
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -244,7 +248,29 @@ class JobRunner:
             self._kick_pending = False
         self._guarded("outbox", self.send_outbox)
 
+    def _schema_current(self) -> bool:
+        """Whether the database is still at the schema revision this code runs. Another replica (or ``wieweet db
+        upgrade``) may move it while this process runs: then the jobs stop for good (an error in the log, no more
+        passes; ``/healthz`` fails too, ``Database.serving``) until the process is replaced by one running the new
+        code. A check that fails (the database is down) stops nothing: the passes fail and are logged as usual."""
+        if self.stopped is not None:
+            return False
+        try:
+            moved = self.services.db.schema_moved()
+        except Exception:
+            log.warning("could not read the database's schema revision", exc_info=True)
+            return True
+        if moved is None:
+            return True
+        self.stopped = moved
+        log.error("jobs stopped, worker %s: %s", self.worker_id, moved)
+        if self.scheduler.running:
+            self.scheduler.pause()
+        return False
+
     def run_pass(self) -> None:
+        if not self._schema_current():
+            return
         self._guarded("index", self.services.knowledge.sync)  # register changes made by other replicas
         self._guarded("consent", self.request_confirmations)
         self._guarded("timers", self.run_timers)
@@ -323,6 +349,8 @@ class JobRunner:
         return len(results)
 
     def _guarded(self, what: str, work: Callable[[], object]) -> None:
+        if self.stopped is not None:  # old code on a newer schema: nothing more (``_schema_current``)
+            return
         ref = uuid.uuid4().hex[:12]
         try:
             work()

@@ -16,7 +16,7 @@ from digests.errors import InvalidPeriod
 
 DEFAULT_TIMEZONE = "Europe/Brussels"  # the default of Settings.timezone
 TIMEZONE = ZoneInfo(DEFAULT_TIMEZONE)
-_PERIOD = re.compile(r"^(\d{4})-?[Ww](\d{1,2})$")
+_PERIOD = re.compile(r"^(\d{4})-?[Ww](\d{1,2})$", re.ASCII)
 # The years a typed period may fall in (a digest's week here, a needs period in bot.needs.periods): the calendar's
 # own ends would parse, but the week or day after a period and the ones before it would be no dates there.
 YEARS = range(1900, 9000)

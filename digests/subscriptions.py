@@ -25,7 +25,7 @@ from storage import digest_repo, register_repo
 from storage.models import DigestSubscription
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
-_TIME = re.compile(r"^(\d{1,2})(?:[:.hu](\d{2}))?$")
+_TIME = re.compile(r"^(\d{1,2})(?:[:.hu](\d{2}))?$", re.ASCII)
 _DAYS: dict[str, int] = {}
 for _index, _names in enumerate(
     (

@@ -252,7 +252,7 @@ def wsgi_app(app: App, services: Services) -> WsgiApp:
     if not settings.slack_signing_secret:
         raise ConfigError("missing_secret", "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
     monitor = HealthMonitor(
-        ping_database=services.db.ping, check_slack=lambda: slack_reachable(app.client), clock=services.clock
+        ping_database=services.db.serving, check_slack=lambda: slack_reachable(app.client), clock=services.clock
     )
     return HttpEdge(
         app,

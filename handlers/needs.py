@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 
 NEEDS_WORDS = frozenset({"behoeften", "kennisbehoeften", "needs"})
 REPORT_WORDS = frozenset({"rapport", "report"})
-_PERIODISH = re.compile(r"^\d{4}[-\d.WwQq]*$")  # what could be a period (else the text is a question to search)
+# what could be a period (else the text is a question to search); ASCII digits only
+_PERIODISH = re.compile(r"^\d{4}[-\d.WwQq]*$", re.ASCII)
 _SCOPE_BLOCK = ids.BLOCK_NEEDS_CHANNEL_NAME
 
 

@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 ASK_WORDS = frozenset({"vraag", "ask", "question"})
 MINE_WORDS = frozenset({"mijn vragen", "my questions", "mijn", "mine"})
-AWAY = re.compile(r"^(?:afwezig|away)(?:\s+(?:tot|until))?\s+(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
+AWAY = re.compile(r"^(?:afwezig|away)(?:\s+(?:tot|until))?\s+(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE | re.ASCII)
 
 
 def _routing(turn: Turn) -> RoutingService:

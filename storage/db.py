@@ -16,6 +16,7 @@ number of times, with a short backoff) when the lock was still held, so "databas
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -197,7 +198,9 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest revision this code's migrations know (read once per process: the scripts do not change)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -394,6 +397,32 @@ class Database:
             log.exception("database ping failed")
             return False
         return True
+
+    def schema_moved(self) -> str | None:
+        """None while the database is at this code's schema revision; else what happened, for the log. The version is
+        checked when the process starts; with several replicas another one (or ``wieweet db upgrade``) may move it
+        while this one runs: old code on a new schema must stop (the job loop and ``serving`` ask here)."""
+        with self.engine.connect() as conn:
+            revision = current_revision(conn)
+        if revision == head_revision():
+            return None
+        return (
+            f"the database schema is at revision {revision} now, and this process runs {head_revision()}: "
+            "another version of wieweet changed it; restart this process with the version that did"
+        )
+
+    def serving(self) -> bool:
+        """The health check's view of the database: it answers, at the schema revision this code runs."""
+        if not self.ping():
+            return False
+        try:
+            moved = self.schema_moved()
+        except Exception:  # reported as unhealthy, not raised: this is a health probe
+            log.exception("database schema check failed")
+            return False
+        if moved is not None:
+            log.error("unhealthy: %s", moved)
+        return moved is None
 
     def dispose(self) -> None:
         self.engine.dispose()

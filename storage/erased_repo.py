@@ -15,13 +15,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.models import ErasedIdentity, ErasureKey
+from storage.models import (
+    Answer,
+    AuditLog,
+    ErasedIdentity,
+    ErasureKey,
+    Expert,
+    Feedback,
+    KnowledgeGap,
+    OutboxMessage,
+    Practice,
+    Question,
+    QuestionEvent,
+    Routing,
+    SearchLog,
+    SlackUser,
+)
 
 _CHUNK = 500  # bound parameters per statement
 KEY_ROW = 1
@@ -87,3 +102,72 @@ def delete_erased_identities(
         return 0
     result = session.execute(delete(ErasedIdentity).where(ErasedIdentity.digest.in_(digests)))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- the erasure ledger (``bot.privacy.ledger``: export after an erasure, reapply after a restore) ---------------
+
+
+def get_erasure_key(session: Session) -> str | None:
+    """The database's key, as hex (None: no key row)."""
+    return session.scalar(select(ErasureKey.secret).where(ErasureKey.id == KEY_ROW))
+
+
+def update_erasure_key(session: Session, *, secret: str, now: datetime) -> None:
+    """Set the database's key (a restored copy that has none of its own, or an unused one: ``bot.privacy.ledger``)."""
+    row = session.get(ErasureKey, KEY_ROW)
+    if row is None:
+        session.add(ErasureKey(id=KEY_ROW, secret=secret, created_at=now))
+    else:
+        row.secret = secret
+    session.flush()
+
+
+def list_erased_digests(session: Session) -> list[tuple[str, datetime]]:
+    """Every stored digest with when it was recorded, oldest first."""
+    rows = session.execute(select(ErasedIdentity.digest, ErasedIdentity.created_at).order_by(ErasedIdentity.created_at))
+    return [(digest, created_at) for digest, created_at in rows]
+
+
+def create_erased_digests(session: Session, *, digests: Iterable[tuple[str, datetime]]) -> int:
+    """Store digests made elsewhere with this database's key (those already stored are left). Returns how many new."""
+    wanted = dict(digests)
+    present: set[str] = set()
+    keys = list(wanted)
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i : i + _CHUNK]
+        present.update(session.scalars(select(ErasedIdentity.digest).where(ErasedIdentity.digest.in_(chunk))))
+    new = [d for d in keys if d not in present]
+    session.add_all(ErasedIdentity(digest=d, created_at=wanted[d]) for d in new)
+    session.flush()
+    return len(new)
+
+
+def list_matching_identities(
+    session: Session, *, secret: str, digests: Collection[str], emails: Iterable[str], slack_user_ids: Iterable[str]
+) -> set[str]:
+    """The given addresses (as given) and Slack ids whose hash under ``secret`` is one of ``digests``."""
+    made = _digests(bytes.fromhex(secret), emails=emails, slack_user_ids=slack_user_ids)
+    return {value for digest, value in made.items() if digest in digests}
+
+
+def list_known_identities(session: Session) -> tuple[set[str], set[str]]:
+    """Every e-mail address and Slack user id the database holds about someone (the columns that name a person),
+    to test against the erased identities after a restore: ``(emails, slack_user_ids)``."""
+    email_columns = [Expert.email, Practice.contact_email, AuditLog.entity_key]
+    sid_columns = [
+        Expert.slack_user_id,
+        SlackUser.slack_user_id,
+        Practice.submitted_by,
+        Question.asker_slack_id,
+        Answer.answered_by_slack_id,
+        Routing.recipient_slack_id,
+        SearchLog.user_slack_id,
+        KnowledgeGap.asker_slack_id,
+        Feedback.user_slack_id,
+        OutboxMessage.recipient_slack_id,
+        QuestionEvent.actor,
+        AuditLog.actor,
+    ]
+    emails = {v for c in email_columns for v in session.scalars(select(c).distinct()) if v and "@" in v}
+    sids = {v for c in sid_columns for v in session.scalars(select(c).distinct()) if v and ":" not in v}
+    return emails, sids

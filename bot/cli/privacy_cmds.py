@@ -9,21 +9,25 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
 from bot.actors import Actor
 from bot.cli import CliContext, pass_cli
 from bot.cli.output import echo
+from bot.files import check_folder, replace_file
 from bot.privacy import (
     RetentionPolicy,
     erase_person,
+    export_erasures,
     export_json,
     export_personal_data,
     find_person,
     finish_erasure,
     purge_expired,
     purge_inbox,
+    reapply_erasures,
     require_known,
 )
 from storage import register_repo
@@ -180,6 +184,70 @@ def privacy_purge(cli: CliContext, dry_run: bool) -> None:
     verb = "would purge" if dry_run else "purged"
     for key, count in counts.items():
         echo(f"{verb} {key}: {count}")
+
+
+@privacy_group.group(name="erasures")
+def erasures_group() -> None:
+    """The erasure ledger: keep erasures outside the database, apply them again after a restore.
+
+    A backup taken before an erasure brings the person back when it is restored. `export` writes the database's
+    erasure key and the hashes of everyone erased (no names, addresses or ids) to FILE; keep that file outside the
+    database's backups, as a secret (it is written readable by its owner only), and export again after every
+    erasure. After restoring a backup, `reapply` the newest export: the hashes go back into the database and
+    everyone in it who matches is erased again. Both are audited. See the README, "Backup and restore".
+
+    \b
+    Examples:
+      wieweet privacy erasures export /srv/secrets/wieweet-erasures.json
+      wieweet privacy erasures reapply /srv/secrets/wieweet-erasures.json
+    """
+
+
+@erasures_group.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_cli
+def erasures_export(cli: CliContext, file: Path) -> None:
+    """Write the erasure ledger (the key and the hashes of the erased) to FILE, readable by its owner only.
+
+    Run it after every erasure (or with every backup) and keep FILE outside the database's backups.
+
+    \b
+    Examples:
+      wieweet privacy erasures export /srv/secrets/wieweet-erasures.json
+    """
+    check_folder(file)
+    with cli.db.session() as session:
+        ledger = export_erasures(session=session, actor=cli_user_actor(), now=_now())
+        # readable by its owner only; the audit row commits only once the file is there
+        replace_file(file, (json.dumps(ledger, indent=1) + "\n").encode())
+    echo(f"exported {len(ledger['identities'])} erased identities to {file}")
+
+
+@erasures_group.command(name="reapply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_cli
+def erasures_reapply(cli: CliContext, file: Path) -> None:
+    """After a restore: store the ledger's hashes again and erase again everyone in the database who matches.
+
+    A ledger made with another database's key is refused when this database holds erasures of its own (exit code
+    2, nothing changed). Running it twice does nothing more.
+
+    \b
+    Examples:
+      wieweet privacy erasures reapply /srv/secrets/wieweet-erasures.json
+    """
+    try:
+        ledger = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {file}: {exc}") from None
+    with cli.db.session() as session:  # a ledger that cannot be used here changes nothing (exit code 2)
+        report = reapply_erasures(session=session, actor=cli_user_actor(), ledger=ledger, now=_now())
+    for slack_user_id in report.slack_user_ids:
+        finish_erasure(cli.db, slack_user_id=slack_user_id)
+    if report.people_erased and not report.slack_user_ids:
+        cli.db.compact_after_erasure()
+    echo(f"erased identities: {report.identities} ({report.added} stored again)")
+    echo(f"people erased again: {report.people_erased}")
 
 
 def register(group: click.Group) -> None:

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.errors import WieweetError
 from digests.period import YEARS
 
-_QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_WEEK = re.compile(r"^(\d{4})-?[Ww](\d{1,2})$")
-_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(?:\.\.|/|\s+to\s+)\s*(\d{4}-\d{2}-\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII)
+_WEEK = re.compile(r"^(\d{4})-?[Ww](\d{1,2})$", re.ASCII)
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(?:\.\.|/|\s+to\s+)\s*(\d{4}-\d{2}-\d{2})$", re.ASCII)
 MAX_RANGE_DAYS = 3 * 366
 # The years a typed period may fall in (``digests.period.YEARS``, the digests' weeks): the calendar's own ends would
 # parse, but a report reads the day after its period and the periods before it (the trend), which there are no dates.

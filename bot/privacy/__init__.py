@@ -12,29 +12,37 @@
   unless a remaining record has the same text. One audit row (``ERASURE_ENTITY``) records the erasure, no data.
 * ``mark_channel_private``: what was asked in a channel that turned private (or is shared with another
   organisation now) becomes private: out of the search index, the digests and the quoted gaps.
+* ``export_erasures`` / ``reapply_erasures``: the erasure ledger (the key and the hashes of the erased), kept
+  outside the database, so that erasures are applied again to a database restored from an older backup.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
 Nothing here commits: the caller's unit of work does (so a failed check leaves everything as it was).
 
-The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure`` and ``retention``.
+The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure``, ``ledger`` and
+``retention``.
 """
 
 from bot.privacy.channels import mark_channel_private
 from bot.privacy.erasure import ErasureIncomplete, ErasureReport, erase_person, finish_erasure
 from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
+from bot.privacy.ledger import LEDGER_FORMAT, LedgerError, ReapplyReport, export_erasures, reapply_erasures
 from bot.privacy.person import REDACTED, Person, PrivacyInputError, find_person, require_known
 from bot.privacy.retention import RetentionPolicy, purge_expired, purge_inbox
 
 __all__ = [
     "EXPORT_FORMAT",
+    "LEDGER_FORMAT",
     "REDACTED",
     "ErasureIncomplete",
     "ErasureReport",
+    "LedgerError",
     "Person",
     "PrivacyInputError",
+    "ReapplyReport",
     "RetentionPolicy",
     "erase_person",
+    "export_erasures",
     "export_json",
     "export_personal_data",
     "find_person",
@@ -42,5 +50,6 @@ __all__ = [
     "mark_channel_private",
     "purge_expired",
     "purge_inbox",
+    "reapply_erasures",
     "require_known",
 ]
