@@ -14,6 +14,7 @@ slack_sdk and slack_bolt have no such helper (they leave the text as Slack sent 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 PERSON = "@…"  # a user mention Slack sent without a name: nobody is named, nobody is pinged
 CHANNEL = "#…"
@@ -61,4 +62,33 @@ def from_slack(text: str, *, keep_mentions: bool = True) -> str:
 
 def question_from_slack(text: str) -> str:
     """A question from a message put to the bot (a mention, a DM, a message shortcut): plain, without mentions."""
-    return _SPACES.sub(" ", from_slack(text, keep_mentions=False)).strip()
+    return _SPACES.sub(" ", drop_format_characters(from_slack(text, keep_mentions=False))).strip()
+
+
+ZWJ = "\u200d"  # the one format character kept, between two symbols: it joins emoji ("👩‍💻")
+_BLANKS = re.compile(r"[^\S\n]+")  # a run of spaces, tabs, no-break spaces, ... (line breaks are kept)
+_AROUND_BREAKS = re.compile(r" ?\n ?")
+
+
+def _is_symbol(char: str) -> bool:
+    return bool(char) and not char.isalnum() and not char.isspace()
+
+
+def normalise_command(text: str) -> str:
+    """Drop the invisible format characters (Unicode category Cf: zero-width spaces, bidi marks, BOM, word joiners;
+    a zero-width joiner between two symbols stays) and make each run of whitespace one space (tabs, no-break
+    spaces; a line break stays one line break), so ``afwezig\u200b tot …`` or ``rapport\t2026-Q1`` reads as the
+    sub-command it looks like."""
+    return _AROUND_BREAKS.sub("\n", _BLANKS.sub(" ", drop_format_characters(text))).strip()
+
+
+def drop_format_characters(text: str) -> str:
+    """``text`` without the invisible format characters (Unicode category Cf: zero-width spaces, bidi marks, BOM,
+    word joiners), except a zero-width joiner between two symbols (it joins emoji)."""
+    kept = [
+        char
+        for i, char in enumerate(text)
+        if unicodedata.category(char) != "Cf"
+        or (char == ZWJ and _is_symbol(text[i - 1 : i]) and _is_symbol(text[i + 1 : i + 2]))
+    ]
+    return "".join(kept)

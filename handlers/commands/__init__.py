@@ -10,8 +10,6 @@ for 3 s only) or read and show something, so a lost ack loses nothing the user d
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,31 +29,9 @@ from handlers.profiles import is_admin_mention, route_profile_command
 from handlers.requestspec import Kind
 from handlers.routing import is_away_command, route_command
 from handlers.services import Services
-from handlers.slack_text import from_slack
+from handlers.slack_text import from_slack, normalise_command
 from handlers.turn import Turn
 from handlers.typos import HELP_WORDS, is_subcommand, mistyped_command
-
-ZWJ = "\u200d"  # the one format character kept, between two symbols: it joins emoji ("👩‍💻")
-_BLANKS = re.compile(r"[^\S\n]+")  # a run of spaces, tabs, no-break spaces, ... (line breaks are kept)
-_AROUND_BREAKS = re.compile(r" ?\n ?")
-
-
-def _is_symbol(char: str) -> bool:
-    return bool(char) and not char.isalnum() and not char.isspace()
-
-
-def normalise_command(text: str) -> str:
-    """Drop the invisible format characters (Unicode category Cf: zero-width spaces, bidi marks, BOM, word joiners;
-    a zero-width joiner between two symbols stays) and make each run of whitespace one space (tabs, no-break
-    spaces; a line break stays one line break), so ``afwezig\u200b tot …`` or ``rapport\t2026-Q1`` reads as the
-    sub-command it looks like."""
-    kept = [
-        char
-        for i, char in enumerate(text)
-        if unicodedata.category(char) != "Cf"
-        or (char == ZWJ and _is_symbol(text[i - 1 : i]) and _is_symbol(text[i + 1 : i + 2]))
-    ]
-    return _AROUND_BREAKS.sub("\n", _BLANKS.sub(" ", "".join(kept))).strip()
 
 
 def command_text(body: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from handlers.commands import is_question, mistyped_command
+from handlers.slack_text import question_from_slack
 from handlers.typos import meant_command
 
 ALL = SimpleNamespace(needs=object(), routing=object())  # a process offering every feature
@@ -93,3 +94,9 @@ def test_a_mention_or_dm_that_is_a_sub_command_or_near_one_is_pointed_to_the_com
 )
 def test_a_mention_that_is_a_real_question_is_searched(text: str) -> None:
     assert meant_command(services(), text) is None
+
+
+def test_a_mention_with_an_invisible_character_is_still_pointed_to_the_command() -> None:
+    assert meant_command(services(), question_from_slack("<@U0BOT0001> behoefte\u200b")) == "behoeften"
+    hidden = "<@U0BOT0001> \u200bbe\u2060hoef\u200bten\u200d 2026-Q4"  # three edits away as typed
+    assert meant_command(services(), question_from_slack(hidden)) == "behoeften"

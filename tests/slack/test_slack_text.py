@@ -58,3 +58,13 @@ def test_the_question_is_searched_on_the_words_typed() -> None:
     query = from_slack("wie weet iets over R&amp;D-subsidies &lt;5 jaar?")
     assert query == "wie weet iets over R&D-subsidies <5 jaar?"
     assert words(query) == ["wie", "weet", "iets", "over", "subsidies", "jaar"]  # no "amp", no "lt"
+
+
+def test_a_question_put_to_the_bot_loses_its_invisible_format_characters() -> None:
+    """A zero-width space or a bidi mark pasted into a mention or DM would split a word for the search and hide a
+    mistyped sub-command (``behoefte\u200b``); an emoji's zero-width joiner stays."""
+    assert question_from_slack("<@U0BOT0001> leegstand\u200bsheffing \u202egent\u202c") == "leegstandsheffing gent"
+    assert question_from_slack("<@U0BOT0001> behoefte\ufeff") == "behoefte"
+    assert question_from_slack("wie kent \U0001f469\u200d\U0001f4bb open data?") == (
+        "wie kent \U0001f469\u200d\U0001f4bb open data?"
+    )
