@@ -206,22 +206,10 @@ class _State:
         every one of ``docs`` was touched before (the completion's)."""
         if not len(docs):
             return
-        score = self.score
         if not self.filled[group]:
-            self.filled[group] = True
-            n = len(score)
-            while len(self.best) <= group:
-                self.best.append(_EMPTY)
-                self.member.append(_NONE)
-            best = self.best[group] = np.zeros(n)
-            best[docs] = x
-            if self.members:
-                member = self.member[group] = np.zeros(n, np.bool_)
-                member[docs] = True
-            score[docs] = score[docs] + x  # pget(d, 0.0) + x
-            if new:
-                self.appear(docs)
+            self._fill(docs, x, group, new=new)
             return
+        score = self.score
         best = self.best[group]
         if len(docs) <= _FEW:  # the same operations on Python floats (exact), without NumPy's cost per call
             self._merge_few(docs, x, best, self.member[group] if self.members else None, new=new)
@@ -236,6 +224,23 @@ class _State:
         if self.members:
             self.member[group][docs] = True
         score[docs] = score[docs] + x - old
+        if new:
+            self.appear(docs)
+
+    def _fill(self, docs: Ids, x: Floats, group: int, *, new: bool) -> None:
+        """``merge`` into a group with no document yet: every one of ``docs`` joins it."""
+        score = self.score
+        self.filled[group] = True
+        n = len(score)
+        while len(self.best) <= group:
+            self.best.append(_EMPTY)
+            self.member.append(_NONE)
+        best = self.best[group] = np.zeros(n)
+        best[docs] = x
+        if self.members:
+            member = self.member[group] = np.zeros(n, np.bool_)
+            member[docs] = True
+        score[docs] = score[docs] + x  # pget(d, 0.0) + x
         if new:
             self.appear(docs)
 
