@@ -65,6 +65,8 @@ def usable(
 _Only = tuple[npt.NDArray[np.bool_], set[int]]
 # in completion, a list this many times longer than the documents kept, and not made into arrays yet, is intersected
 _LONG = 8
+# a merge of at most this many documents into a filled group is made on Python floats (exact, a few µs cheaper)
+_FEW = 8
 
 _EMPTY: Floats = np.zeros(0)
 _NONE: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
@@ -182,7 +184,9 @@ class _State:
         ``only``, for those documents only (in any order)."""
         if len(terms) == 1:
             ids, sat = self.postings(terms[0][0], only)
-            return ids, terms[0][1] * sat
+            c = terms[0][1]
+            # (a multi-word name's own posting comes with 1.0, and 1.0 * s is s: nothing writes into ``sat``)
+            return ids, sat if c == 1.0 else c * sat
         acc, seen = self._acc, self._in
         parts: list[Ids] = []
         for p, c in terms:
@@ -202,23 +206,14 @@ class _State:
         every one of ``docs`` was touched before (the completion's)."""
         if not len(docs):
             return
-        score = self.score
         if not self.filled[group]:
-            self.filled[group] = True
-            n = len(score)
-            while len(self.best) <= group:
-                self.best.append(_EMPTY)
-                self.member.append(_NONE)
-            best = self.best[group] = np.zeros(n)
-            best[docs] = x
-            if self.members:
-                member = self.member[group] = np.zeros(n, np.bool_)
-                member[docs] = True
-            score[docs] = score[docs] + x  # pget(d, 0.0) + x
-            if new:
-                self.appear(docs)
+            self._fill(docs, x, group, new=new)
             return
+        score = self.score
         best = self.best[group]
+        if len(docs) <= _FEW:  # the same operations on Python floats (exact), without NumPy's cost per call
+            self._merge_few(docs, x, best, self.member[group] if self.members else None, new=new)
+            return
         old = best[docs]
         up = x > old
         if not up.all():  # (mostly all: documents new to the group)
@@ -231,6 +226,41 @@ class _State:
         score[docs] = score[docs] + x - old
         if new:
             self.appear(docs)
+
+    def _fill(self, docs: Ids, x: Floats, group: int, *, new: bool) -> None:
+        """``merge`` into a group with no document yet: every one of ``docs`` joins it."""
+        score = self.score
+        self.filled[group] = True
+        n = len(score)
+        while len(self.best) <= group:
+            self.best.append(_EMPTY)
+            self.member.append(_NONE)
+        best = self.best[group] = np.zeros(n)
+        best[docs] = x
+        if self.members:
+            member = self.member[group] = np.zeros(n, np.bool_)
+            member[docs] = True
+        score[docs] = score[docs] + x  # pget(d, 0.0) + x
+        if new:
+            self.appear(docs)
+
+    def _merge_few(
+        self, docs: Ids, x: Floats, best: Floats, member: npt.NDArray[np.bool_] | None, *, new: bool
+    ) -> None:
+        """``merge`` into a filled group, document by document: ``(score + x) - old`` on floats rounds as the
+        arrays' operations do, in the same order."""
+        score = self.score
+        moved: list[int] = []
+        for d, xd in zip(docs.tolist(), x.tolist(), strict=True):
+            old = best.item(d)
+            if xd > old:
+                best[d] = xd
+                score[d] = score.item(d) + xd - old
+                if member is not None:
+                    member[d] = True
+                moved.append(d)
+        if new and moved:
+            self.appear(np.array(moved, np.int64))
 
     def masks(self, docs: Ids, bits: Sequence[int]) -> npt.NDArray[np.int64]:
         out = np.zeros(len(docs), np.int64)

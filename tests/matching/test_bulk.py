@@ -201,3 +201,34 @@ def test_largest_keeps_ties_in_order_of_first_appearance() -> None:
         assert st.largest(n).tolist() == ranked[:n]
         for least in (0.2, 0.3, 0.35):
             assert st.largest(n, least).tolist() == [d for d in ranked if st.score[d] >= least][:n]
+
+
+@pytest.mark.parametrize("members", [True, False])
+def test_small_merges_on_floats_match_the_array_merges(members: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A merge of a few documents into a filled group is made document by document on Python floats: the same
+    scores to the last bit (``(score + x) - old``, not ``score + (x - old)``), bests, membership and order of first
+    appearance as the array operations give."""
+    coll = Collection({"text": 1.0}, {"text": 0.75}, k1=1.2, refresh_drift=0.2)
+    coll.reset((i, [({"woning": 1.0}, 1)]) for i in range(1, 61))
+    states = []
+    for few in (0, dense._FEW):  # every merge through the arrays, then the small ones on floats
+        monkeypatch.setattr(dense, "_FEW", few)
+        rng = random.Random(11)
+        st = dense._State(coll, 3, members=members)
+        for step in range(300):
+            n = rng.choice([0, 1, 2, 3, 5, 8, 9, 20]) if step else 20  # (the first merge fills group 0)
+            docs = np.array(rng.sample(range(1, 61), n), np.int64)
+            x = np.array([rng.choice([0.1, 0.3, 1 / 3, 0.7, 2 / 3]) * rng.random() for _ in range(n)])
+            group = 0 if step < 3 else rng.randrange(3)
+            st.merge(docs, x, group, new=rng.random() < 0.7)
+            if step % 7 == 0:
+                st.touched()
+        states.append(st)
+    arrays, floats = states
+    assert arrays.score.tobytes() == floats.score.tobytes()
+    assert arrays.touched().tolist() == floats.touched().tolist()
+    for g in range(3):
+        assert arrays.best[g].tobytes() == floats.best[g].tobytes()
+        if members:
+            assert arrays.member[g].tolist() == floats.member[g].tolist()
+    assert (floats.score != 0.0).sum() > 40  # scores moved by several groups' merges
