@@ -1,21 +1,23 @@
 """``wieweet audit`` and ``wieweet privacy``: the audit log, a person's data export and erasure, retention.
 
 Thin commands: one ``cli.db.session()`` (one transaction) each, the core in ``bot.privacy``. The command line acts
-as staff (``Actor.cli``), named ``cli:<os user>`` in the audit log.
+as staff (``Actor.cli``), named ``cli:<system account>`` in the audit log (``bot.cli.cli_actor``; ``cli:root by
+anna`` with ``wieweet --by anna``). An export and a purge are audited too.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
+import uuid
 from datetime import UTC, datetime
 
 import click
 
-from bot.actors import Actor
-from bot.cli import CliContext, pass_cli
+from bot.cli import CliContext, cli_actor, pass_cli
 from bot.cli.output import echo
+from bot.inbox import record_request
 from bot.privacy import (
+    ERASED_HOMES_KIND,
     RetentionPolicy,
     erase_person,
     export_json,
@@ -24,17 +26,10 @@ from bot.privacy import (
     finish_erasure,
     purge_expired,
     purge_inbox,
+    record_purge,
     require_known,
 )
 from storage import register_repo
-
-
-def cli_user_actor() -> Actor:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return Actor.cli(user)
 
 
 def _now() -> datetime:
@@ -112,7 +107,8 @@ def privacy_export(cli: CliContext, email: str | None, slack_id: str | None) -> 
     """Print everything wieweet stores about one person, as JSON.
 
     The person is found by e-mail address (their expert profile, practices they are the contact for) and/or
-    Slack id (questions, searches, ...). Nobody found: "no such person", exit code 2.
+    Slack id (questions, searches, ...). Nobody found: "no such person", exit code 2. The audit log records the
+    export: who (cli:<system account>, with --by), when, whose data, and how many records of each kind.
 
     \b
     Examples:
@@ -121,7 +117,7 @@ def privacy_export(cli: CliContext, email: str | None, slack_id: str | None) -> 
     """
     who = _who(email, slack_id)
     with cli.db.session() as session:
-        data = export_personal_data(session=session, actor=cli_user_actor(), now=_now(), **who)
+        data = export_personal_data(session=session, actor=cli_actor(), now=_now(), **who)
     echo(export_json(data))
 
 
@@ -134,7 +130,8 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
     """Forget one person: profile removed, public answered knowledge kept anonymously, the rest deleted.
 
     Messages already sent in Slack are not deleted by this; see the README. Nobody found: "no such person",
-    exit code 2, nothing changed or audited. The audit log records that an erasure happened, not whom.
+    exit code 2, nothing changed or audited. The audit log records that an erasure happened, not whom. The
+    running bot then publishes their Home tab ("you were forgotten") and the staff's.
 
     \b
     Examples:
@@ -148,10 +145,19 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
         click.confirm(f"Erase everything about {email or slack_id}? This cannot be undone", abort=True)
     with cli.db.session() as session:
         slack_user_id = find_person(session, **who).slack_user_id
-        report = erase_person(session=session, actor=cli_user_actor(), now=_now(), **who)
+        report = erase_person(session=session, actor=cli_actor(), now=_now(), **who)
     inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
     if inbox_removed:
         report.add("inbox_requests_deleted", inbox_removed)
+    # the running bot publishes their Home tab ("you were forgotten") and the staff's: a request in its inbox
+    record_request(
+        cli.db,
+        request_key=f"{ERASED_HOMES_KIND}:{uuid.uuid4().hex}",
+        kind=ERASED_HOMES_KIND,
+        payload={"erased": slack_user_id or "", "lang": cli.settings.default_language},
+        user_id=None,
+        now=_now(),
+    )
     echo(f"erased {email or slack_id}:")
     for key, count in sorted(report.counts.items()):
         echo(f"  {key}: {count}")
@@ -163,8 +169,8 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
 def privacy_purge(cli: CliContext, dry_run: bool) -> None:
     """Delete what is past its retention period (`wieweet run` also does this once a day).
 
-    The periods are in the README ("What wieweet stores, why, and for how long"). --dry-run counts and
-    changes nothing.
+    The periods are in the README ("What wieweet stores, why, and for how long"). The audit log records the
+    purge and its counts. --dry-run counts and changes nothing.
 
     \b
     Examples:
@@ -172,9 +178,12 @@ def privacy_purge(cli: CliContext, dry_run: bool) -> None:
       wieweet privacy purge
     """
     with cli.db.session() as session:
-        counts = purge_expired(session=session, now=_now(), policy=RetentionPolicy())
+        now = _now()
+        counts = purge_expired(session=session, now=now, policy=RetentionPolicy())
         if dry_run:
             session.rollback()
+        else:  # in the purge's transaction: what went, counted
+            record_purge(session, actor=cli_actor(), counts=counts, now=now)
     if not dry_run:
         counts["inbox_requests"] = purge_inbox(cli.db, now=_now())
     verb = "would purge" if dry_run else "purged"

@@ -13,20 +13,24 @@
 * ``mark_channel_private``: what was asked in a channel that turned private (or is shared with another
   organisation now) becomes private: out of the search index, the digests and the quoted gaps.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
+* ``record_purge``, ``record_report``, ``record_escalated_list``: the audit rows of a purge and of reads that show
+  data about people (an export audits itself), with ids and counts only.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
 Nothing here commits: the caller's unit of work does (so a failed check leaves everything as it was).
 
-The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure`` and ``retention``.
+The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure``, ``retention`` and ``audit``.
 """
 
+from bot.privacy.audit import record_escalated_list, record_purge, record_report
 from bot.privacy.channels import mark_channel_private
-from bot.privacy.erasure import ErasureIncomplete, ErasureReport, erase_person, finish_erasure
+from bot.privacy.erasure import ERASED_HOMES_KIND, ErasureIncomplete, ErasureReport, erase_person, finish_erasure
 from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
 from bot.privacy.person import REDACTED, Person, PrivacyInputError, find_person, require_known
 from bot.privacy.retention import RetentionPolicy, purge_expired, purge_inbox
 
 __all__ = [
+    "ERASED_HOMES_KIND",
     "EXPORT_FORMAT",
     "REDACTED",
     "ErasureIncomplete",
@@ -42,5 +46,8 @@ __all__ = [
     "mark_channel_private",
     "purge_expired",
     "purge_inbox",
+    "record_escalated_list",
+    "record_purge",
+    "record_report",
     "require_known",
 ]
