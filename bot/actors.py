@@ -51,8 +51,10 @@ class Actor:
         return cls(slack_id=slack_id, is_staff=is_staff, label=slack_id)
 
     @classmethod
-    def cli(cls, user: str) -> Actor:
-        return cls(slack_id=None, is_staff=True, label=f"cli:{user}")
+    def cli(cls, user: str, *, by: str = "") -> Actor:
+        """The command line, run by the operating-system account ``user``; ``by``: the name the operator gave
+        (``--by``), recorded beside it (``cli:root by anna``) — their word, not a check."""
+        return cls(slack_id=None, is_staff=True, label=f"cli:{user}" + (f" by {by}" if by else ""))
 
     @classmethod
     def system(cls) -> Actor:

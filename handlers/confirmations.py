@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import inbox as core
 from bot.privacy import finish_erasure
 from handlers import inbox
-from handlers.home import publish_homes
+from handlers.home import publish_after_erasure, publish_homes
 from handlers.kit import message
 from handlers.services import slack_transient
 from handlers.turn import shared_update
@@ -84,6 +84,8 @@ def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
         job.services.outbox.ring()
     elif kind == inbox.ERASURE:  # "forget me" committed: the person's inbox rows but this one go, the disk compacted
         finish_erasure(job.services.db, slack_user_id=job.user_id, keep_request=job.key)
+        lang = str(effect.get("lang") or job.services.settings.default_language)
+        publish_after_erasure(job.services, client, slack_user_id=job.user_id, lang=lang)
     else:
         log.error("unknown confirmation %r of %s", kind, job.key)
 

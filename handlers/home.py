@@ -1,7 +1,9 @@
 """The Home tab: published when a person opens it and re-published after every change to what it shows.
 
 A request marks whose Home tab changed (``Turn.home_changed``); the listener wrapper publishes them once the
-request has committed, and the outbox sender does the same after a DM it delivers. What the tab shows is one core
+request has committed, and the outbox sender does the same after a DM it delivers. After an erasure
+(``publish_after_erasure``) the erased person's tab says they were forgotten and every staff member's is published
+again. What the tab shows is one core
 query (``bot.home.home_view``); how it looks is ``handlers.blocks.home.build_home_view``. Staff also see the
 quarter's most asked knowledge needs (``handlers.blocks.needs.build_needs_home_section``).
 """
@@ -18,6 +20,7 @@ from bot.home import home_view
 from bot.needs.periods import current_quarter
 from handlers.blocks.home import build_home_view, home_data
 from handlers.blocks.needs import HOME_TOPICS, build_needs_home_section
+from handlers.blocks.privacy import build_forgotten_home
 from handlers.kit import HOME_MAX_BLOCKS
 from handlers.services import Services
 
@@ -60,3 +63,21 @@ def publish_homes(services: Services, client: WebClient, user_ids: Iterable[str 
             publish_home(services, client, user_id)
         except Exception:  # after the commit: the change stands; the next change or visit publishes again
             log.warning("could not publish the Home tab of %s", user_id, exc_info=True)
+
+
+def publish_after_erasure(services: Services, client: WebClient, *, slack_user_id: str | None, lang: str) -> None:
+    """Once an erasure has committed: the erased person's Home tab shows that they were forgotten — built from
+    nothing stored (their usual tab would look them up in Slack and cache their profile again) — and every staff
+    member's is published again (a question of theirs may have waited for staff, a profile of theirs for review).
+    Failures are logged and undo nothing; the next visit publishes again."""
+    if slack_user_id:
+        try:
+            client.views_publish(user_id=slack_user_id, view=build_forgotten_home(lang))
+        except Exception:
+            log.warning("could not publish the Home tab of an erased person", exc_info=True)
+    try:
+        staff = services.staff.members(settings=services.settings, client=client, now=services.clock())
+    except Exception:
+        log.warning("could not list the staff to refresh their Home tabs", exc_info=True)
+        return
+    publish_homes(services, client, staff - {slack_user_id})

@@ -30,6 +30,7 @@ from bot.i18n import t
 from bot.needs import InvitePlan, NeedsService, Period, parse_period
 from bot.needs.periods import current_quarter
 from bot.needs.report import collect_report, render_chart_png, render_xlsx
+from bot.privacy import record_report
 from bot.register.profiles import InvalidRecord
 from bot.register.validation import ANY_THEME, validate_practice
 from handlers import ids
@@ -138,6 +139,7 @@ def send_report(turn: Turn, period_text: str) -> None:
             {"content": workbook, "filename": f"kennisbehoeften-{period.label}.xlsx", "title": title},
         ],
     )
+    record_report(turn.session, actor=turn.actor, report=data, now=turn.now)
     if turn.respond is not None:
         where = f"<#{channel}>" if channel == triage else t("needs.report_dm", turn.lang)
         turn.respond(text=t("needs.report_sent", turn.lang, where=where), response_type="ephemeral")

@@ -8,12 +8,25 @@ global error handler) when that value names someone else than the person clickin
 
 from __future__ import annotations
 
+import logging
+
 from bot.i18n import t
-from bot.privacy import erase_person, export_json, export_personal_data, finish_erasure, mark_channel_private
-from bot.text import is_slack_channel_id
+from bot.privacy import (
+    ERASED_HOMES_KIND,
+    erase_person,
+    export_json,
+    export_personal_data,
+    finish_erasure,
+    mark_channel_private,
+)
+from bot.text import is_slack_channel_id, is_slack_user_id
+from handlers import inbox
 from handlers.blocks.privacy import build_forget_prompt, build_forgotten
+from handlers.home import publish_after_erasure
 from handlers.inbox import ERASURE
 from handlers.turn import Turn
+
+log = logging.getLogger(__name__)
 
 EXPORT_WORDS = frozenset({"mijn gegevens", "my data", "mes données"})
 FORGET_WORDS = frozenset({"vergeet mij", "vergeet me", "forget me"})
@@ -66,15 +79,16 @@ def command_forget(turn: Turn) -> None:
 def handle_forget_button(turn: Turn, target: str) -> None:
     """The "forget me" button, run from its inbox record (``handlers.recorded``) in one transaction that claims its
     delivery: the erasure, then — saved as its confirmations, sent once it committed, also after a crash — the erasure's
-    after-commit part (``finish_erasure``: the person's other inbox rows, compaction) and "you are forgotten". Its
-    own row forgets the person when it is done (``InboxWorker._finish``)."""
+    after-commit part (``finish_erasure``: the person's other inbox rows, compaction; their Home tab and the staff's,
+    ``publish_after_erasure``) and "you are forgotten". Its own row forgets the person when it is done
+    (``InboxWorker._finish``)."""
     lang = turn.lang  # before erasing: a refreshed Slack profile cache row is then erased too
     # ``target`` is only a claim: the service checks it against the clicking user (turn.actor) and refuses otherwise.
     report = erase_person(session=turn.session, actor=turn.actor, slack_user_id=target, now=turn.now)
     turn.outcome = f"erased {sum(report.counts.values())} items"
     done = build_forgotten(lang)
     if turn.job is not None:
-        turn.effects.append({"kind": ERASURE})
+        turn.effects.append({"kind": ERASURE, "lang": lang})
         if turn.respond is not None:  # recorded: sent through the response_url once committed
             turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)
         else:
@@ -83,6 +97,7 @@ def handle_forget_button(turn: Turn, target: str) -> None:
 
     def confirm() -> None:  # not from the inbox: once the erasure is committed
         finish_erasure(turn.services.db, slack_user_id=target)
+        publish_after_erasure(turn.services, turn.client, slack_user_id=target, lang=lang)
         if turn.respond is not None:
             turn.respond(text=done.text, blocks=done.blocks, response_type="ephemeral", replace_original=True)
         elif turn.user_id:
@@ -90,6 +105,21 @@ def handle_forget_button(turn: Turn, target: str) -> None:
             turn.client.chat_postMessage(channel=channel, text=done.text, blocks=done.blocks)
 
     turn.after_commit(confirm)
+
+
+def _tell_nobody(job: inbox.InboxJob, text: str) -> None:
+    log.warning("the Home tabs after an erasure from the command line were not published (%s)", job.key)
+
+
+@inbox.kind(ERASED_HOMES_KIND, tell=_tell_nobody)
+def publish_homes_after_cli_erasure(job: inbox.InboxJob) -> None:
+    """An erasure on the command line (``wieweet privacy erase``) queues this request: the running bot publishes the
+    erased person's Home tab ("you were forgotten") and the staff's (``publish_after_erasure``). Its payload — the
+    erased Slack id — is emptied once it is done, like every request's."""
+    erased = job.payload.get("erased")
+    lang = str(job.payload.get("lang") or job.services.settings.default_language)
+    target = erased if is_slack_user_id(erased) else None
+    publish_after_erasure(job.services, job.client, slack_user_id=target, lang=lang)
 
 
 def handle_channel_private(turn: Turn) -> None:

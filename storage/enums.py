@@ -134,3 +134,6 @@ class ProposalStatus(enum.StrEnum):
 
 # the audit entry type an erasure is recorded under (``bot.privacy.erase_person``); ``bot.knowledge`` follows it
 ERASURE_ENTITY = "person"
+# The audit log's entity type of an export of one person's data (``bot.privacy.export``), keyed by their Slack id or
+# e-mail address. Not ``ERASURE_ENTITY``: the search index reloads after an entry of that type.
+PERSONAL_DATA_ENTITY = "personal_data"

@@ -35,6 +35,7 @@ from storage.models import (
 )
 
 _CHUNK = 500  # bound parameters per statement
+EXPERT_ENTITY = "expert"  # the audit log's entity type of an expert record (``bot.register``)
 
 # --- who -------------------------------------------------------------------------------------------------------
 
@@ -132,12 +133,13 @@ def list_digest_subscriptions_by(session: Session, *, slack_user_id: str) -> lis
 
 
 def list_practices_of(
-    session: Session, *, email: str | None, slack_user_id: str | None, expert_id: int | None
+    session: Session, *, emails: Collection[str], slack_user_id: str | None, expert_id: int | None
 ) -> list[Practice]:
-    """Practices the person is the contact for, or submitted from chat."""
+    """Practices the person is the contact for (by one of their addresses or their profile), or submitted from chat."""
     conditions: list[ColumnElement[bool]] = []
-    if email:
-        conditions.append(func.lower(Practice.contact_email) == email.lower())
+    folded = sorted({e.lower() for e in emails if e})
+    if folded:
+        conditions.append(func.lower(Practice.contact_email).in_(folded))
     if slack_user_id:
         conditions.append(Practice.submitted_by == slack_user_id)
     if expert_id is not None:
@@ -157,17 +159,31 @@ def list_expert_timers(session: Session, *, expert_id: int) -> list[Timer]:
 
 
 def list_audit_entries_about(
-    session: Session, *, email: str | None, slack_user_id: str | None, limit: int = 10_000
+    session: Session, *, emails: Collection[str], slack_user_id: str | None, limit: int = 10_000
 ) -> list[AuditLog]:
-    """Audit rows about the person (their expert record, keyed by e-mail) or made by them (their Slack id)."""
+    """Audit rows about the person (their expert record, keyed by an e-mail address of theirs; an export of their
+    data, keyed by their Slack id) or made by them (their Slack id)."""
     conditions: list[ColumnElement[bool]] = []
-    if email:
-        conditions.append(func.lower(AuditLog.entity_key) == email.lower())
+    folded = sorted({e.lower() for e in emails if e})
+    if folded:
+        conditions.append(func.lower(AuditLog.entity_key).in_(folded))
     if slack_user_id:
         conditions.append(AuditLog.actor == slack_user_id)
+        conditions.append(AuditLog.entity_key == slack_user_id)
     if not conditions:
         return []
     return list(session.scalars(select(AuditLog).where(or_(*conditions)).order_by(AuditLog.id).limit(limit)))
+
+
+def list_expert_audit_entries_naming(session: Session, *, slack_user_id: str) -> list[AuditLog]:
+    """Audit rows about an expert record whose snapshot (``before`` or ``after``) may hold this Slack id (a superset:
+    the caller reads the snapshots). They outlive the record: a removed or rejected profile's is the last trace of the
+    person's name and address."""
+    conditions = [
+        cast(column, Text).contains(slack_user_id, autoescape=True) for column in (AuditLog.before, AuditLog.after)
+    ]
+    query = select(AuditLog).where(AuditLog.entity_type == EXPERT_ENTITY, or_(*conditions)).order_by(AuditLog.id)
+    return list(session.scalars(query))
 
 
 # --- erasure helpers ---------------------------------------------------------------------------------------------

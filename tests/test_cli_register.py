@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from bot.cli import main
-from bot.cli.register_cmds import TerminalProgress, cli_actor
+from bot.cli import main, os_account
+from bot.cli.register_cmds import TerminalProgress
 from storage.db import Database
 from storage.models import AuditLog, Availability, Consent, Expert
 from tests.register.conftest import EXPERT_HEADER, EXPERTS, PRACTICE_HEADER, PRACTICES, THEME_HEADER
@@ -74,7 +74,7 @@ def test_audit_rows_name_the_os_user(database: Database, database_url: str, file
     wieweet(database_url, "import", "experts", str(files["experts"]))
     with database.session() as session:
         actors = set(session.scalars(select(AuditLog.actor)))
-    assert actors == {cli_actor()} and cli_actor().startswith("cli:")
+    assert actors == {f"cli:{os_account()}"}
 
 
 def test_dry_run_lists_each_change_and_writes_nothing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import click
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from bot.actors import Actor
 from bot.cli.database import DATABASE_OPTION, check_sqlite_file, database_origin
 from bot.cli.logs import configure_logging
 from bot.cli.output import echo
@@ -37,6 +39,7 @@ class CliContext:
     problems: tuple[str, ...] = ()
     # where ``settings.database_url`` came from, for messages (``bot.cli.database.database_origin``)
     database_origin: str = "the default"
+    operator: str = ""  # ``--by NAME``: who says they run the command, recorded beside the account in the audit log
     _db: Database | None = field(default=None, repr=False)
 
     @property
@@ -67,6 +70,33 @@ class CliContext:
 
 
 pass_cli = click.make_pass_decorator(CliContext)
+OPERATOR_MAX = 60
+
+
+def os_account() -> str:
+    """The operating-system account running this process, from its user id (``pwd``) — not ``$LOGNAME``/``$USER``,
+    which whoever runs the command sets as they like."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without a passwd entry (a container started with --user 1234)
+        return f"uid{uid}"
+
+
+def cli_actor() -> Actor:
+    """Who the audit log names for a command-line action: ``cli:<os account>``, and ``by <name>`` when the operator
+    gave ``wieweet --by NAME`` (shared accounts: root in a container). Staff: the command line runs on the server."""
+    ctx = click.get_current_context(silent=True)
+    cli = ctx.find_object(CliContext) if ctx is not None else None
+    return Actor.cli(os_account(), by=cli.operator if cli is not None else "")
+
+
+def _operator(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    raw = value or ""
+    name = " ".join(raw.split())  # "Anna  Smet" is "Anna Smet"
+    if len(name) > OPERATOR_MAX or not raw.isprintable():  # no line breaks, tabs or escape sequences in the log
+        raise click.BadParameter(f"give a plain name of at most {OPERATOR_MAX} characters")
+    return name
 
 
 class WieweetGroup(click.Group):
@@ -110,10 +140,17 @@ def database_reason(error: DBAPIError, url: str) -> str:
     metavar="URL",
     help="Database URL (default: $WIEWEET_DATABASE_URL or sqlite:///./wieweet.db).",
 )
+@click.option(
+    "--by",
+    "operator",
+    metavar="NAME",
+    callback=_operator,
+    help="Your name, recorded in the audit log beside the system account (cli:root by anna).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 @click.version_option(package_name="wieweet")
 @click.pass_context
-def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
+def main(ctx: click.Context, database_url: str | None, operator: str, verbose: bool) -> None:
     """Wie weet? — find who knows about a topic in the network of Flemish cities.
 
     \b
@@ -136,7 +173,10 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     if problems and ctx.invoked_subcommand != "run":  # `run` lists them together with the Slack settings it needs
         raise settings_error(problems)
     cli = CliContext(
-        settings=settings, problems=tuple(problems), database_origin=database_origin(database_url, os.environ)
+        settings=settings,
+        problems=tuple(problems),
+        database_origin=database_origin(database_url, os.environ),
+        operator=operator,
     )
     ctx.obj = cli
     ctx.call_on_close(cli.close)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext
+from bot.cli import CliContext, cli_actor, os_account
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.errors import ConfigError, NotFoundError
@@ -222,7 +222,7 @@ def digest_subscribe(
             minute=minute,
             language=lang or normalise_language(cli.settings.default_language),
             post_empty=post_empty,
-            created_by=f"cli:{os.environ.get('USER', 'unknown')}",
+            created_by=f"cli:{os_account()}"[:32],
             now=now,
         )
         keys = ", ".join(subscription.themes) or "all themes"
@@ -246,9 +246,7 @@ def digest_unsubscribe(ctx: click.Context, channel: str) -> None:
     """
     cli = _cli(ctx)
     with cli.db.session() as session:
-        if not unsubscribe(
-            session, channel_id=channel, now=datetime.now(UTC), actor=f"cli:{os.environ.get('USER', 'unknown')}"
-        ):
+        if not unsubscribe(session, channel_id=channel, now=datetime.now(UTC), actor=cli_actor().audit_label):
             raise NotFoundError("not_subscribed", f"{channel} has no active digest subscription")
     echo(f"unsubscribed {validate_channel(channel)}")
 

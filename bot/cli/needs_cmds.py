@@ -3,7 +3,6 @@ recruiting expertise, and the steering-group report."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import socket
@@ -13,8 +12,7 @@ from pathlib import Path
 
 import click
 
-from bot.actors import Actor
-from bot.cli import CliContext
+from bot.cli import CliContext, cli_actor
 from bot.cli.ask_cmds import open_knowledge
 from bot.cli.options import parse_now
 from bot.cli.output import echo
@@ -24,6 +22,7 @@ from bot.needs.model import NeedsOverview, ProposalView
 from bot.needs.periods import Period, current_quarter, parse_period
 from bot.needs.report import collect_report, render_chart_png, render_html, render_xlsx
 from bot.needs.service import NeedsService
+from bot.privacy import record_report
 from storage.models import ProposalStatus
 
 
@@ -32,14 +31,6 @@ def _cli(ctx: click.Context) -> CliContext:
     if cli is None:  # pragma: no cover - the ``wieweet`` group always sets it
         raise click.UsageError("run as `wieweet needs …`")
     return cli
-
-
-def _actor() -> Actor:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no user name in this environment
-        user = os.environ.get("USER", "unknown")
-    return Actor.cli(user)
 
 
 def _period(cli: CliContext, value: str | None, now: datetime) -> Period:
@@ -143,7 +134,9 @@ def needs_group(
     service = _service(cli)
     _embed(cli, service, embed_seconds, quiet=as_json)
     with cli.db.session() as session:
-        overview = service.overview(session, actor=_actor(), period=period, now=now, min_items=min_items, limit=limit)
+        overview = service.overview(
+            session, actor=cli_actor(), period=period, now=now, min_items=min_items, limit=limit
+        )
     if as_json:
         echo(json.dumps(overview.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -199,7 +192,7 @@ def needs_proposals(
             if not as_json:
                 echo(f"{len(created)} new proposal(s)")
         statuses = None if show_all else [ProposalStatus.OPEN, ProposalStatus.INVITED]
-        proposals = service.list_proposals(session, actor=_actor(), now=now, statuses=statuses)
+        proposals = service.list_proposals(session, actor=cli_actor(), now=now, statuses=statuses)
     if as_json:
         echo(json.dumps([p.to_json() for p in proposals], ensure_ascii=False, indent=2))
         return
@@ -223,7 +216,7 @@ def needs_dismiss(ctx: click.Context, proposal_id: int, reason: str) -> None:
     cli = _cli(ctx)
     with cli.db.session() as session:
         view = _service(cli).dismiss_proposal(
-            session, actor=_actor(), proposal_id=proposal_id, now=datetime.now(UTC), reason=reason
+            session, actor=cli_actor(), proposal_id=proposal_id, now=datetime.now(UTC), reason=reason
         )
     echo(f"dismissed proposal #{view.id} ({view.label})")
 
@@ -242,7 +235,7 @@ def needs_done(ctx: click.Context, proposal_id: int, notes_url: str) -> None:
     cli = _cli(ctx)
     with cli.db.session() as session:
         view = _service(cli).complete_proposal(
-            session, actor=_actor(), proposal_id=proposal_id, notes_url=notes_url, now=datetime.now(UTC)
+            session, actor=cli_actor(), proposal_id=proposal_id, notes_url=notes_url, now=datetime.now(UTC)
         )
     echo(f"proposal #{view.id} done; practice #{view.practice_id} waits for approval")
 
@@ -270,11 +263,13 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
                 ids = [int(x) for x in ask_ids.replace(";", ",").split(",") if x.strip()]
             except ValueError as exc:
                 raise click.BadParameter("expert ids are numbers, e.g. --ask 41,57", param_hint="--ask") from exc
-            requests = service.ask_to_add_expertise(session, actor=_actor(), topic_id=topic_id, expert_ids=ids, now=now)
+            requests = service.ask_to_add_expertise(
+                session, actor=cli_actor(), topic_id=topic_id, expert_ids=ids, now=now
+            )
             for r in requests:
                 echo(f"{r.slack_user_id}: {'asked' if r.queued else 'asked before'}")
             return
-        plan = service.recruiting(session, actor=_actor(), topic_id=topic_id, now=now)
+        plan = service.recruiting(session, actor=cli_actor(), topic_id=topic_id, now=now)
     if as_json:
         echo(json.dumps(asdict(plan), ensure_ascii=False, indent=2))
         return
@@ -330,9 +325,11 @@ def report_command(
     service = _service(cli)
     _embed(cli, service, embed_seconds)
     with cli.db.session() as session:
-        data = collect_report(session, service=service, actor=_actor(), period=period, now=now, lang=language)
+        data = collect_report(session, service=service, actor=cli_actor(), period=period, now=now, lang=language)
     render = {".xlsx": render_xlsx, ".png": render_chart_png}.get(suffix, render_html)
     replace_file(output, render(data, lang=language))  # complete or not at all: never a truncated report
+    with cli.db.session() as session:
+        record_report(session, actor=cli_actor(), report=data, now=now)
     without = sum(1 for t in data.topics if t.coverage != "covered")
     echo(
         f"wrote {output}: {data.period}, {data.asked} question(s) asked, {data.answered} answered, "

@@ -1,23 +1,25 @@
 """``wieweet audit`` and ``wieweet privacy``: the audit log, a person's data export and erasure, retention.
 
 Thin commands: one ``cli.db.session()`` (one transaction) each, the core in ``bot.privacy``. The command line acts
-as staff (``Actor.cli``), named ``cli:<os user>`` in the audit log.
+as staff (``Actor.cli``), named ``cli:<system account>`` in the audit log (``bot.cli.cli_actor``; ``cli:root by
+anna`` with ``wieweet --by anna``). An export and a purge are audited too.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from bot.actors import Actor
-from bot.cli import CliContext, pass_cli
+from bot.cli import CliContext, cli_actor, pass_cli
 from bot.cli.output import echo
 from bot.files import check_folder, replace_file
+from bot.inbox import record_request
 from bot.privacy import (
+    ERASED_HOMES_KIND,
     RetentionPolicy,
     erase_person,
     export_erasures,
@@ -28,17 +30,10 @@ from bot.privacy import (
     purge_expired,
     purge_inbox,
     reapply_erasures,
+    record_purge,
     require_known,
 )
 from storage import register_repo
-
-
-def cli_user_actor() -> Actor:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return Actor.cli(user)
 
 
 def _now() -> datetime:
@@ -116,7 +111,8 @@ def privacy_export(cli: CliContext, email: str | None, slack_id: str | None) -> 
     """Print everything wieweet stores about one person, as JSON.
 
     The person is found by e-mail address (their expert profile, practices they are the contact for) and/or
-    Slack id (questions, searches, ...). Nobody found: "no such person", exit code 2.
+    Slack id (questions, searches, ...). Nobody found: "no such person", exit code 2. The audit log records the
+    export: who (cli:<system account>, with --by), when, whose data, and how many records of each kind.
 
     \b
     Examples:
@@ -125,7 +121,7 @@ def privacy_export(cli: CliContext, email: str | None, slack_id: str | None) -> 
     """
     who = _who(email, slack_id)
     with cli.db.session() as session:
-        data = export_personal_data(session=session, actor=cli_user_actor(), now=_now(), **who)
+        data = export_personal_data(session=session, actor=cli_actor(), now=_now(), **who)
     echo(export_json(data))
 
 
@@ -138,7 +134,8 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
     """Forget one person: profile removed, public answered knowledge kept anonymously, the rest deleted.
 
     Messages already sent in Slack are not deleted by this; see the README. Nobody found: "no such person",
-    exit code 2, nothing changed or audited. The audit log records that an erasure happened, not whom.
+    exit code 2, nothing changed or audited. The audit log records that an erasure happened, not whom. The
+    running bot then publishes their Home tab ("you were forgotten") and the staff's.
 
     \b
     Examples:
@@ -152,10 +149,19 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
         click.confirm(f"Erase everything about {email or slack_id}? This cannot be undone", abort=True)
     with cli.db.session() as session:
         slack_user_id = find_person(session, **who).slack_user_id
-        report = erase_person(session=session, actor=cli_user_actor(), now=_now(), **who)
+        report = erase_person(session=session, actor=cli_actor(), now=_now(), **who)
     inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
     if inbox_removed:
         report.add("inbox_requests_deleted", inbox_removed)
+    # the running bot publishes their Home tab ("you were forgotten") and the staff's: a request in its inbox
+    record_request(
+        cli.db,
+        request_key=f"{ERASED_HOMES_KIND}:{uuid.uuid4().hex}",
+        kind=ERASED_HOMES_KIND,
+        payload={"erased": slack_user_id or "", "lang": cli.settings.default_language},
+        user_id=None,
+        now=_now(),
+    )
     echo(f"erased {email or slack_id}:")
     for key, count in sorted(report.counts.items()):
         echo(f"  {key}: {count}")
@@ -167,8 +173,8 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
 def privacy_purge(cli: CliContext, dry_run: bool) -> None:
     """Delete what is past its retention period (`wieweet run` also does this once a day).
 
-    The periods are in the README ("What wieweet stores, why, and for how long"). --dry-run counts and
-    changes nothing.
+    The periods are in the README ("What wieweet stores, why, and for how long"). The audit log records the
+    purge and its counts. --dry-run counts and changes nothing.
 
     \b
     Examples:
@@ -176,9 +182,12 @@ def privacy_purge(cli: CliContext, dry_run: bool) -> None:
       wieweet privacy purge
     """
     with cli.db.session() as session:
-        counts = purge_expired(session=session, now=_now(), policy=RetentionPolicy())
+        now = _now()
+        counts = purge_expired(session=session, now=now, policy=RetentionPolicy())
         if dry_run:
             session.rollback()
+        else:  # in the purge's transaction: what went, counted
+            record_purge(session, actor=cli_actor(), counts=counts, now=now)
     if not dry_run:
         counts["inbox_requests"] = purge_inbox(cli.db, now=_now())
     verb = "would purge" if dry_run else "purged"
@@ -217,7 +226,7 @@ def erasures_export(cli: CliContext, file: Path) -> None:
     """
     check_folder(file)
     with cli.db.session() as session:
-        ledger = export_erasures(session=session, actor=cli_user_actor(), now=_now())
+        ledger = export_erasures(session=session, actor=cli_actor(), now=_now())
         # readable by its owner only; the audit row commits only once the file is there
         replace_file(file, (json.dumps(ledger, indent=1) + "\n").encode())
     echo(f"exported {len(ledger['identities'])} erased identities to {file}")
@@ -241,7 +250,7 @@ def erasures_reapply(cli: CliContext, file: Path) -> None:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise click.ClickException(f"cannot read {file}: {exc}") from None
     with cli.db.session() as session:  # a ledger that cannot be used here changes nothing (exit code 2)
-        report = reapply_erasures(session=session, actor=cli_user_actor(), ledger=ledger, now=_now())
+        report = reapply_erasures(session=session, actor=cli_actor(), ledger=ledger, now=_now())
     for slack_user_id in report.slack_user_ids:
         finish_erasure(cli.db, slack_user_id=slack_user_id)
     if report.people_erased and not report.slack_user_ids:

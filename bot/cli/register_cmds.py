@@ -6,7 +6,6 @@ print. Everything they do is in ``bot.register``.
 
 from __future__ import annotations
 
-import getpass
 import sys
 import textwrap
 from collections.abc import Callable
@@ -16,8 +15,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from bot.actors import Actor
-from bot.cli import CliContext, pass_cli
+from bot.cli import CliContext, cli_actor, pass_cli
 from bot.cli.output import echo
 from bot.config import Settings
 from bot.errors import ConfigError, ImportFailed
@@ -30,14 +28,6 @@ from storage.models import Availability
 
 KINDS = click.Choice(["experts", "practices"])
 FILE = click.Path(path_type=Path, dir_okay=False)
-
-
-def cli_actor() -> str:
-    """Who the audit log names for a command-line change: ``cli:<os user>``."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 class TerminalProgress:
@@ -200,7 +190,7 @@ def import_cmd(
                     session,
                     path=path,
                     dry_run=dry_run,
-                    actor=cli_actor(),
+                    actor=cli_actor().audit_label,
                     now=now,
                     progress=progress.callback,
                     consent_on_paper=consent_on_paper,
@@ -209,7 +199,12 @@ def import_cmd(
                 )
             else:
                 report = service.import_practices(
-                    session, path=path, dry_run=dry_run, actor=cli_actor(), now=now, progress=progress.callback
+                    session,
+                    path=path,
+                    dry_run=dry_run,
+                    actor=cli_actor().audit_label,
+                    now=now,
+                    progress=progress.callback,
                 )
     except ImportFailed as exc:
         progress.close()
@@ -404,7 +399,7 @@ def register_available(cli: CliContext, email: str) -> None:
         expert = service.get_expert_profile(session, email=email).expert
         profiles.set_availability(
             session,
-            actor=Actor.cli(cli_actor().removeprefix("cli:")),
+            actor=cli_actor(),
             expert_id=expert.id,
             availability=Availability.AVAILABLE,
             now=datetime.now(UTC),
@@ -464,7 +459,7 @@ def themes_import(cli: CliContext, path: Path, dry_run: bool) -> None:
     try:
         with cli.open_database(create_missing=True).session() as session:
             report = service.import_themes(
-                session, path=path, actor=cli_actor(), now=datetime.now(UTC), dry_run=dry_run
+                session, path=path, actor=cli_actor().audit_label, now=datetime.now(UTC), dry_run=dry_run
             )
     except ImportFailed as exc:
         fail_import(exc)

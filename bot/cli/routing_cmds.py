@@ -4,11 +4,13 @@ back."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import click
 
-from bot.cli import CliContext, pass_cli
+from bot.cli import CliContext, cli_actor, pass_cli
 from bot.cli.output import echo
+from bot.privacy import record_escalated_list
 from bot.routing.queries import waiting_for_staff
 
 
@@ -21,7 +23,8 @@ def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
     channel got them ("NOT POSTED: <Slack's reason>" when the staff message failed for good). Private and anonymous
     questions are listed without their text, as in the triage channel. Then the questions held back (state
     "held", with when they were asked): their asker has enough questions with experts; each goes to experts when
-    the asker has room again, or to staff after the usual escalation delay.
+    the asker has room again, or to staff after the usual escalation delay. --json prints the whole texts: the
+    audit log records that listing (who, when, which questions).
 
     \b
     Examples:
@@ -30,6 +33,13 @@ def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
     """
     with cli.db.session() as session:
         queue = waiting_for_staff(session, limit=limit)
+        if as_json:  # the whole texts leave the database: recorded (which questions, never their text)
+            shown = [q.question_id for q in queue.questions if q.text] + [h.question_id for h in queue.held if h.text]
+            questions, held_count = len(queue.questions), len(queue.held)
+            now = datetime.now(UTC)
+            record_escalated_list(
+                session, actor=cli_actor(), shown=shown, questions=questions, held=held_count, now=now
+            )
     for item in queue.questions:
         when = item.escalated_at.isoformat(timespec="minutes") if item.escalated_at else "-"
         reason = item.reason.value if item.reason is not None else "-"

@@ -15,22 +15,26 @@
 * ``export_erasures`` / ``reapply_erasures``: the erasure ledger (the key and the hashes of the erased), kept
   outside the database, so that erasures are applied again to a database restored from an older backup.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
+* ``record_purge``, ``record_report``, ``record_escalated_list``: the audit rows of a purge and of reads that show
+  data about people (an export audits itself), with ids and counts only.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
 Nothing here commits: the caller's unit of work does (so a failed check leaves everything as it was).
 
-The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure``, ``ledger`` and
-``retention``.
+The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure``, ``ledger``, ``retention`` and
+``audit``.
 """
 
+from bot.privacy.audit import record_escalated_list, record_purge, record_report
 from bot.privacy.channels import mark_channel_private
-from bot.privacy.erasure import ErasureIncomplete, ErasureReport, erase_person, finish_erasure
+from bot.privacy.erasure import ERASED_HOMES_KIND, ErasureIncomplete, ErasureReport, erase_person, finish_erasure
 from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
 from bot.privacy.ledger import LEDGER_FORMAT, LedgerError, ReapplyReport, export_erasures, reapply_erasures
 from bot.privacy.person import REDACTED, Person, PrivacyInputError, find_person, require_known
 from bot.privacy.retention import RetentionPolicy, purge_expired, purge_inbox
 
 __all__ = [
+    "ERASED_HOMES_KIND",
     "EXPORT_FORMAT",
     "LEDGER_FORMAT",
     "REDACTED",
@@ -51,5 +55,8 @@ __all__ = [
     "purge_expired",
     "purge_inbox",
     "reapply_erasures",
+    "record_escalated_list",
+    "record_purge",
+    "record_report",
     "require_known",
 ]

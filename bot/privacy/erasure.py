@@ -25,6 +25,9 @@ from storage.enums import ERASURE_ENTITY
 from storage.models import Question, QuestionStatus, Routing, RoutingStatus, Visibility
 
 ERASED_ACTOR = "erased"  # what logs name instead of an erased person
+# the inbox request an erasure outside Slack (the command line) queues: the running bot publishes the erased person's
+# Home tab and the staff's (``handlers.privacy``); its payload names the erased Slack id until it is done
+ERASED_HOMES_KIND = "erased_homes"
 SELF_LABEL = "self"  # the audit label of "the person erased themselves" (their id would be personal data)
 ANSWERED_STATES = frozenset({QuestionStatus.ANSWERED, QuestionStatus.RESOLVED, QuestionStatus.CLOSED})
 OPEN_ROUTING_STATES = frozenset({RoutingStatus.ASKED, RoutingStatus.CLAIMED})
@@ -245,7 +248,7 @@ def _unlink_practices(session: Session, person: Person, report: ErasureReport) -
     """Practices they are the contact or submitter of stay, without them."""
     sid = person.slack_user_id
     expert_id = person.expert.id if person.expert is not None else None
-    for practice in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id):
+    for practice in repo.list_practices_of(session, emails=person.emails, slack_user_id=sid, expert_id=expert_id):
         if practice.contact_email.lower() in person.emails:
             practice.contact_email = ""
         if sid and practice.submitted_by == sid:
@@ -256,12 +259,12 @@ def _unlink_practices(session: Session, person: Person, report: ErasureReport) -
 
 
 def _depersonalise_audit(session: Session, person: Person, report: ErasureReport) -> None:
-    """Audit entries by or about them keep what happened, not who."""
+    """Audit entries by or about them (their expert record, an export of their data) keep what happened, not who."""
     sid = person.slack_user_id
-    for entry in repo.list_audit_entries_about(session, email=person.email, slack_user_id=sid):
+    for entry in repo.list_audit_entries_about(session, emails=person.emails, slack_user_id=sid):
         if sid and entry.actor == sid:
             entry.actor = ERASED_ACTOR
-        if entry.entity_key.lower() in person.emails:
+        if entry.entity_key.lower() in person.emails or (sid and entry.entity_key == sid):
             entry.entity_key = ERASED_ACTOR
             entry.before = None if entry.before is None else {"erased": True}
             entry.after = None if entry.after is None else {"erased": True}

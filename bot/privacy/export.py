@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.privacy.person import find_person, require_known
-from storage import needs_repo, outbox_repo, slack_repo
+from storage import needs_repo, outbox_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
+from storage.enums import PERSONAL_DATA_ENTITY
 from storage.models import Base
 
 EXPORT_FORMAT = "wieweet-personal-data/1"
+EXPORT_ACTION = "export"  # the audit log's action of an export
 
 
 def _plain(value: Any) -> Any:
@@ -43,7 +45,8 @@ def _columns(obj: Base, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
 def export_personal_data(
     *, session: Session, actor: Actor, slack_user_id: str | None = None, email: str | None = None, now: datetime
 ) -> dict[str, Any]:
-    """Everything stored about the person, as JSON-ready values (one section per kind of data)."""
+    """Everything stored about the person, as JSON-ready values (one section per kind of data). Audited: who asked,
+    when, about whom, and how many records of each kind (the caller's transaction commits it with the export)."""
     person = find_person(session, slack_user_id=slack_user_id, email=email)
     actor.require_self_or_staff(person.slack_user_id, "export personal data", target=f"person:{person.slack_user_id}")
     require_known(session, person)
@@ -108,12 +111,35 @@ def export_personal_data(
     )
     data["practices"] = [
         {**_columns(p), "themes": [t.key for t in p.themes]}
-        for p in repo.list_practices_of(session, email=person.email, slack_user_id=sid, expert_id=expert_id)
+        for p in repo.list_practices_of(session, emails=person.emails, slack_user_id=sid, expert_id=expert_id)
     ]
     data["audit_log"] = [
-        _columns(a) for a in repo.list_audit_entries_about(session, email=person.email, slack_user_id=sid)
+        _columns(a) for a in repo.list_audit_entries_about(session, emails=person.emails, slack_user_id=sid)
     ]
+    # who read the file, and when: one audit row (how many records of each kind, never their content), about the
+    # person by Slack id or address — made anonymous by a later erasure like every audit row about them
+    register_repo.create_audit_log(
+        session,
+        actor=actor.audit_label,
+        action=EXPORT_ACTION,
+        entity_type=PERSONAL_DATA_ENTITY,
+        entity_key=sid or person.email or "",
+        before=None,
+        after=_counts(data),
+        now=now,
+    )
     return data
+
+
+def _counts(data: dict[str, Any]) -> dict[str, int]:
+    """How many records each section of an export holds (a single record: 1 or 0)."""
+    counts: dict[str, int] = {}
+    for key, value in data.items():
+        if isinstance(value, list):
+            counts[key] = len(value)
+        elif key not in {"format", "generated_at", "person"}:
+            counts[key] = 0 if value is None else 1
+    return counts
 
 
 def export_json(data: dict[str, Any]) -> str:

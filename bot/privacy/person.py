@@ -33,12 +33,14 @@ class Person:
     email: str | None
     expert: Expert | None
     names: set[str] = field(default_factory=set)
+    # addresses of theirs only the audit log still holds (a removed or rejected profile's, a changed one)
+    past_emails: set[str] = field(default_factory=set)
 
     @property
     def emails(self) -> set[str]:
-        found = {self.email} if self.email else set()
+        found = {self.email, *self.past_emails} if self.email else set(self.past_emails)
         if self.expert is not None:
-            found.add(self.expert.email)
+            found.add(self.expert.email.lower())
         return {e for e in found if e}
 
 
@@ -63,7 +65,42 @@ def find_person(session: Session, *, slack_user_id: str | None = None, email: st
         cached = slack_repo.get_slack_user(session, slack_user_id=person.slack_user_id)
         if cached is not None and cached.name:
             person.names.add(cached.name)
+    _add_audit_snapshots(session, person)
     return person
+
+
+def _add_audit_snapshots(session: Session, person: Person) -> None:
+    """The names and addresses in the audit log's snapshots of their expert record: a profile staff removed or
+    rejected is gone, but its audit entries keep its name, address and Slack id. A snapshot naming their Slack id (or
+    keyed by their address) is theirs — unless its address belongs to another expert's profile now (a Slack id
+    linked to the wrong profile once, then corrected): that one is left alone."""
+    sid, email = person.slack_user_id, person.email
+    snapshots: list[dict[str, Any]] = []
+    if sid:
+        for entry in repo.list_expert_audit_entries_naming(session, slack_user_id=sid):
+            snapshots += [
+                s for s in (entry.before, entry.after) if isinstance(s, dict) and s.get("slack_user_id") == sid
+            ]
+    if email:
+        for entry in repo.list_audit_entries_about(session, emails=[email], slack_user_id=None):
+            if entry.entity_type == repo.EXPERT_ENTITY:
+                snapshots += [s for s in (entry.before, entry.after) if isinstance(s, dict) and _address(s) == email]
+    own = person.expert.id if person.expert is not None else None
+    for snapshot in snapshots:
+        address = _address(snapshot)
+        if address and address not in person.emails:
+            holder = register_repo.get_expert_by_email(session, email=address)
+            if holder is not None and holder.id != own:
+                continue
+            person.past_emails.add(address)
+        name = snapshot.get("name")
+        if isinstance(name, str) and name.strip():
+            person.names.add(name.strip())
+
+
+def _address(snapshot: dict[str, Any]) -> str:
+    value = snapshot.get("email")
+    return value.strip().lower() if isinstance(value, str) else ""
 
 
 def require_known(session: Session, person: Person) -> None:

@@ -1,4 +1,5 @@
-"""Pure Block Kit builders for privacy rights: the "forget me" question with its confirm dialog, the outcome.
+"""Pure Block Kit builders for privacy rights: the "forget me" question with its confirm dialog, the outcome (as a
+message, and as the erased person's Home tab).
 
 Typed blocks (``slack_sdk.models``), texts from the i18n catalogue.
 """
@@ -6,6 +7,7 @@ Typed blocks (``slack_sdk.models``), texts from the i18n catalogue.
 from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block
+from slack_sdk.models.views import View
 
 from bot.i18n import t
 from handlers import ids
@@ -31,3 +33,8 @@ def build_forget_prompt(lang: str, *, slack_user_id: str) -> Rendered:
 def build_forgotten(lang: str) -> Rendered:
     text = t("privacy.forgotten", lang)
     return Rendered(text=fallback(text), blocks=[section(text)])
+
+
+def build_forgotten_home(lang: str) -> View:
+    """The erased person's Home tab: that they were forgotten, nothing else (no profile, no questions)."""
+    return View(type="home", blocks=build_forgotten(lang).blocks)

@@ -15,7 +15,7 @@ from handlers import ids
 from storage.models import Question, QuestionStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.staffing import TRIAGE, run_routing_bot
+from tests.e2e.staffing import STAFF, TRIAGE, run_routing_bot
 from tests.e2e.test_routing import ask, expert_dms
 from tests.emulator import SlackEmulator
 

@@ -221,6 +221,9 @@ def test_needs_and_report_commands_for_staff_only(needs_bot: BotProcess, emulato
     emulator.send_command(NL_USER, CHANNEL, text="rapport")
     emulator.wait_for(lambda: f"user={NL_USER} action=make a knowledge-needs report" in needs_bot.log())
     assert len(uploaded(emulator, ".xlsx")) == 1
+    with db.session() as s:  # who got a report (it names experts) of which period: counts only, the refusal none
+        reports = [(a.actor, a.entity_type) for a in s.scalars(select(AuditLog).where(AuditLog.action == "report"))]
+    assert reports == [(STAFF, "needs_report")]
 
 
 def test_staff_home_tab_shows_the_needs(needs_bot: BotProcess, emulator: SlackEmulator, db: Database) -> None:

@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from handlers import ids
 from storage.models import Answer, Expert, SearchLog
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat, replay
 from tests.e2e.test_record_first import inbox_path, keys_at_ack, sent_with_inbox_held
+from tests.e2e.test_routing import STAFF, TRIAGE, ask
 from tests.emulator import SlackEmulator
 from tests.emulator.models import Delivery
 from tests.privacy.test_privacy import occurrences
@@ -148,3 +151,68 @@ def test_forget_me_is_recorded_before_its_ack_erases_once_and_leaves_no_inbox_ro
     replay(emulator, privacy_bot, forget)
     assert sum(done in flat(p["body"]) for p in emulator.response_posts) == 1
     assert not [row for row in inbox_rows(privacy_bot) if row[1] == JORIS or JORIS in row[2]]
+
+
+BREAD = "Wie kent de beste recepten voor zuurdesembrood met spelt?"  # nobody in the register matches: to staff
+
+
+@pytest.fixture
+def staff_privacy_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    """The privacy bot with staff and a triage channel: Joris's question nobody can answer waits for staff."""
+    emulator.add_user(JORIS, name="joris.b", real_name=JORIS_NAME, locale="nl-BE", email=JORIS_EMAIL)
+    emulator.add_member(CHANNEL, JORIS)
+    emulator.add_user(STAFF, name="staff", real_name="Kenniscentrum", locale="nl-BE")
+    emulator.add_channel(TRIAGE, name="triage", members=[STAFF, emulator.bot_user_id])
+    process = BotProcess(
+        emulator,
+        database_url=demo_db_url,
+        mode="socket",
+        log_path=tmp_path / "bot.log",
+        extra_env={"WIEWEET_TRIAGE_CHANNEL": TRIAGE, "WIEWEET_STAFF_USER_IDS": STAFF, "WIEWEET_JOB_INTERVAL": "0.5"},
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+def _homes_before_the_erasure(emulator: SlackEmulator) -> None:
+    """Joris's question waits for staff; his Home tab and the staff's show it."""
+    ask(emulator, JORIS, BREAD)
+    emulator.wait_for(lambda: [m for m in emulator.messages(TRIAGE) if "zuurdesembrood" in flat(m)], timeout=20)
+    for user in (JORIS, STAFF):
+        emulator.open_home(user)
+        emulator.wait_for(lambda u=user: "zuurdesembrood" in flat(emulator.home_view(u)), timeout=15)
+
+
+def _homes_after_the_erasure(emulator: SlackEmulator) -> None:
+    """Without anyone opening a tab: his says he was forgotten, the staff's no longer lists his question."""
+    emulator.wait_for(lambda: "heeft je gegevens gewist" in flat(emulator.home_view(JORIS)), timeout=20)
+    home = flat(emulator.home_view(JORIS))
+    assert "zuurdesembrood" not in home and JORIS_NAME not in home
+    emulator.wait_for(lambda: "zuurdesembrood" not in flat(emulator.home_view(STAFF)), timeout=20)
+
+
+@pytest.mark.postgres_too
+def test_forget_me_publishes_the_forgotten_home_tab_and_the_staffs(
+    staff_privacy_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    _homes_before_the_erasure(emulator)
+    prompt = forget_prompt(emulator, JORIS)
+    emulator.click_button(JORIS, ids.ACTION_PRIVACY_FORGET, message=prompt["message_ts"], channel=CHANNEL)
+    _homes_after_the_erasure(emulator)
+    with session_on(demo_db_url) as s:  # publishing his tab did not look him up (and cache him) again
+        assert occurrences(s, [JORIS_NAME, JORIS_EMAIL, JORIS]) == []
+    assert "Traceback" not in staff_privacy_bot.log()
+
+
+def test_an_erasure_on_the_command_line_has_the_running_bot_publish_the_home_tabs(
+    staff_privacy_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    _homes_before_the_erasure(emulator)
+    result = CliRunner().invoke(main, ["--database", demo_db_url, "privacy", "erase", "--slack-id", JORIS, "--yes"])
+    assert result.exit_code == 0, result.output
+    _homes_after_the_erasure(emulator)
+    with session_on(demo_db_url) as s:
+        assert occurrences(s, [JORIS_NAME, JORIS_EMAIL, JORIS]) == []
+    emulator.wait_for(lambda: not [row for row in inbox_rows(staff_privacy_bot) if JORIS in row[2]], timeout=10)
+    assert "Traceback" not in staff_privacy_bot.log()

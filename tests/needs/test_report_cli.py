@@ -17,7 +17,7 @@ from bot.needs.periods import parse_period
 from bot.needs.report import OTHER_PEOPLE, collect_report, render_chart_png, render_html, render_xlsx
 from digests.collect import collect_digest_data
 from digests.period import IsoWeek
-from storage.models import Question, SearchLog
+from storage.models import AuditLog, Question, SearchLog
 from tests.needs.conftest import NOW, STAFF, Network, add_question
 
 PERIOD = "2026-Q4"
@@ -128,6 +128,10 @@ def test_cli_needs_json_and_report(network: Network, database_url: str, tmp_path
     out = tmp_path / "r.xlsx"
     written = wieweet(database_url, "report", "--period", PERIOD, str(out), "--now", NOW_ARG)
     assert written.exit_code == 0 and out.exists() and "8 question(s) asked" in written.output
+    with network.database.session() as s:  # who made a report of which period (it names experts): counts only
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "report")).one()
+        assert (entry.entity_type, entry.entity_key, entry.actor.startswith("cli:")) == ("needs_report", PERIOD, True)
+        assert entry.after is not None and entry.after["asked"] == 8 and entry.after["experts_named"] > 0
 
 
 @pytest.mark.parametrize("args", [["needs", "--period", "2026-Q5"], ["report", "--period", "nonsense", "x.xlsx"]])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 
 import pytest
 from click.testing import CliRunner, Result
@@ -12,6 +14,8 @@ from bot.cli import main
 from storage.models import AuditLog, Expert, SearchLog
 from tests.privacy.conftest import LIEVE, LIEVE_EMAIL, LIEVE_NAME, Ids
 from tests.routing.conftest import NOW, World
+
+EXPORT = ("privacy", "export", "--slack-id", LIEVE)
 
 
 def wieweet(world: World, *args: str) -> Result:
@@ -103,3 +107,48 @@ def test_someone_known_only_by_their_searches_is_a_person(world: World) -> None:
     assert exported.exit_code == 0 and json.loads(exported.output)["searches"][0]["query"] == "leegstand"
     erased = wieweet(world, "privacy", "erase", "--slack-id", "U0SEARCH1", "--yes")
     assert erased.exit_code == 0 and "searches_depersonalised: 1" in erased.output
+
+
+def _actors(world: World, action: str) -> list[str]:
+    with world.db.session() as s:
+        return [a.actor for a in s.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id))]
+
+
+def test_the_actor_is_the_system_account_not_what_logname_says(
+    world: World, lieve: Ids, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGNAME", "mayor-of-gent")
+    monkeypatch.setenv("USER", "mayor-of-gent")
+    monkeypatch.setenv("USERNAME", "mayor-of-gent")
+    account = pwd.getpwuid(os.getuid()).pw_name
+    assert wieweet(world, "privacy", "export", "--slack-id", LIEVE).exit_code == 0
+    assert CliRunner().invoke(main, ["--database", world.db.url, "--by", "Anna  Smet", *EXPORT]).exit_code == 0
+    assert _actors(world, "export") == [f"cli:{account}", f"cli:{account} by Anna Smet"]
+    assert "mayor-of-gent" not in wieweet(world, "audit", "--json").output
+
+
+@pytest.mark.parametrize("name", ["anna\nroot", "x" * 61, "anna\x1b[2J"])
+def test_by_takes_a_plain_name_only(world: World, lieve: Ids, name: str) -> None:
+    result = CliRunner().invoke(main, ["--database", world.db.url, "--by", name, *EXPORT])
+    assert result.exit_code == 2 and "--by" in result.output
+    assert _actors(world, "export") == []
+
+
+def test_export_and_purge_are_audited_with_counts_only(world: World, lieve: Ids) -> None:
+    assert wieweet(world, "--by", "anna", "privacy", "export", "--email", LIEVE_EMAIL).exit_code == 0
+    assert wieweet(world, "privacy", "purge", "--dry-run").exit_code == 0
+    assert _actors(world, "purge") == []  # a dry run changes nothing, so it is not recorded
+    assert wieweet(world, "privacy", "purge").exit_code == 0
+    with world.db.session() as s:
+        export = s.scalars(select(AuditLog).where(AuditLog.action == "export")).one()
+        purge = s.scalars(select(AuditLog).where(AuditLog.action == "purge")).one()
+        assert (export.entity_type, export.entity_key, export.actor.endswith(" by anna")) == (
+            "personal_data",
+            LIEVE,
+            True,
+        )
+        assert export.after is not None and export.after["questions_asked"] == 2
+        assert LIEVE_NAME not in json.dumps(export.after) and LIEVE_EMAIL not in json.dumps(export.after)
+        assert purge.entity_type == "retention" and purge.after is not None and "searches" in purge.after
+    shown = wieweet(world, "audit", "--entity", "personal_data").output
+    assert f"export       personal_data:{LIEVE}" in shown

@@ -23,7 +23,17 @@ from handlers.blocks.home import build_home_view, home_data
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage import question_repo
-from storage.models import EscalationReason, OutboxKind, Question, QuestionStatus, Routing, Theme, Timer, TimerKind
+from storage.models import (
+    AuditLog,
+    EscalationReason,
+    OutboxKind,
+    Question,
+    QuestionStatus,
+    Routing,
+    Theme,
+    Timer,
+    TimerKind,
+)
 from tests.routing.conftest import ASKER, NOW, local, seed_housing
 
 
@@ -332,8 +342,14 @@ def test_staff_see_held_questions_on_their_home_tab_and_in_the_cli(world) -> Non
     (row,) = [line for line in listed.output.splitlines() if line.startswith(f"#{held} ")]
     assert " held " in row and "leegstandsheffing" in row
     assert "0 questions waiting for staff, 1 held" in listed.output
+    with world.db.session() as s:  # the table shows no more than the triage channel: not recorded
+        assert not list(s.scalars(select(AuditLog).where(AuditLog.entity_type == "escalated_questions")))
     as_json = CliRunner().invoke(main, ["--database", world.db.url, "escalated", "--json"])
     assert [json.loads(line)["state"] for line in as_json.output.splitlines()] == ["held"]
+    with world.db.session() as s:  # the whole texts left the database: who listed which questions (never the text)
+        entry = s.scalars(select(AuditLog).where(AuditLog.entity_type == "escalated_questions")).one()
+        assert entry.actor.startswith("cli:") and entry.action == "list"
+        assert entry.after == {"questions": 0, "held": 1, "texts_shown": 1, "question_ids": [held]}
 
 
 def test_the_held_escalation_already_running_when_the_question_is_routed_changes_nothing(world) -> None:

@@ -1,0 +1,85 @@
+"""What the audit log records besides changes to a record: reads of data about people and what the retention purge
+deleted. A person's file exported is recorded by ``export_personal_data`` itself; here the steering-group report
+(expert names, topics from questions' wording), the questions waiting for staff listed with their texts, and a
+purge. Ids and counts only: never a question's text or anyone's data.
+
+Part of ``bot.privacy`` (import from there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from storage import register_repo
+
+PURGE_ENTITY = "retention"
+REPORT_ENTITY = "needs_report"
+ESCALATED_ENTITY = "escalated_questions"
+
+
+def record_purge(session: Session, *, actor: Actor, counts: Mapping[str, int], now: datetime) -> None:
+    """A retention purge (not a dry run): how many rows of each kind went."""
+    _record(session, actor=actor, action="purge", entity_type=PURGE_ENTITY, key="expired", after=dict(counts), now=now)
+
+
+class ReportFigures(Protocol):
+    """What the audit log counts of a knowledge-needs report (``bot.needs.report.ReportData``)."""
+
+    @property
+    def period(self) -> str: ...
+    @property
+    def asked(self) -> int: ...
+    @property
+    def answered(self) -> int: ...
+    @property
+    def topics(self) -> Sequence[object]: ...
+    @property
+    def experts(self) -> Sequence[object]: ...
+
+
+def record_report(session: Session, *, actor: Actor, report: ReportFigures, now: datetime) -> None:
+    """A knowledge-needs report was made for ``actor`` (Slack ``rapport`` or ``wieweet report``): its period, and
+    how many questions, topics and named experts it shows."""
+    counts = {
+        "asked": report.asked,
+        "answered": report.answered,
+        "topics": len(report.topics),
+        "experts_named": len(report.experts),
+    }
+    _record(session, actor=actor, action="report", entity_type=REPORT_ENTITY, key=report.period, after=counts, now=now)
+
+
+def record_escalated_list(
+    session: Session, *, actor: Actor, shown: Sequence[int], questions: int, held: int, now: datetime
+) -> None:
+    """The questions waiting for staff were listed with their texts (``wieweet escalated --json``): which questions'
+    texts were shown (``shown``: ids), and how many were listed."""
+    after = {"questions": questions, "held": held, "texts_shown": len(shown), "question_ids": sorted(shown)}
+    _record(session, actor=actor, action="list", entity_type=ESCALATED_ENTITY, key="json", after=after, now=now)
+
+
+def _record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    key: str,
+    after: Mapping[str, object],
+    now: datetime,
+) -> None:
+    register_repo.create_audit_log(
+        session,
+        actor=actor.audit_label,
+        action=action,
+        entity_type=entity_type,
+        entity_key=key,
+        before=None,
+        after=dict(after),
+        now=now,
+    )
