@@ -11,7 +11,9 @@
   profile and practice texts it deleted or redacted go too (``bot.question_keys``, ``bot.matching.semantic``),
   unless a remaining record has the same text. One audit row (``ERASURE_ENTITY``) records the erasure, no data.
 * ``mark_channel_private``: what was asked in a channel that turned private (or is shared with another
-  organisation now) becomes private: out of the search index, the digests and the quoted gaps.
+  organisation now) becomes private: out of the search index, the digests and the quoted gaps;
+  ``reconcile_channel_privacy`` (daily) asks about every channel still holding public questions, for the events
+  missed while the bot was down.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
@@ -20,7 +22,7 @@ Nothing here commits: the caller's unit of work does (so a failed check leaves e
 The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure`` and ``retention``.
 """
 
-from bot.privacy.channels import mark_channel_private
+from bot.privacy.channels import ChannelLookup, ReconcileResult, mark_channel_private, reconcile_channel_privacy
 from bot.privacy.erasure import ErasureIncomplete, ErasureReport, erase_person, finish_erasure
 from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
 from bot.privacy.person import REDACTED, Person, PrivacyInputError, find_person, require_known
@@ -29,10 +31,12 @@ from bot.privacy.retention import RetentionPolicy, purge_expired, purge_inbox
 __all__ = [
     "EXPORT_FORMAT",
     "REDACTED",
+    "ChannelLookup",
     "ErasureIncomplete",
     "ErasureReport",
     "Person",
     "PrivacyInputError",
+    "ReconcileResult",
     "RetentionPolicy",
     "erase_person",
     "export_json",
@@ -42,5 +46,6 @@ __all__ = [
     "mark_channel_private",
     "purge_expired",
     "purge_inbox",
+    "reconcile_channel_privacy",
     "require_known",
 ]
