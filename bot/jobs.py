@@ -43,6 +43,7 @@ from bot.knowledge import KnowledgeBase, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
 from bot.privacy import (
     ChannelLookup,
+    MarkedHook,
     ReconcileResult,
     RetentionPolicy,
     purge_expired,
@@ -161,6 +162,7 @@ class JobRunner:
         needs: NeedsPass | None = None,
         needs_interval_seconds: float = NEEDS_INTERVAL_SECONDS,
         channel_privacy: ChannelLookup | None = None,
+        after_channel_private: MarkedHook | None = None,
     ) -> None:
         self.services = services
         self.routing = routing
@@ -179,6 +181,7 @@ class JobRunner:
         self.needs = needs
         self.needs_interval = needs_interval_seconds
         self.channel_privacy = channel_privacy
+        self.after_channel_private = after_channel_private  # e.g. proposals quoting what turned private, updated
         self._reconciled_on: str | None = None  # the UTC day this process last saw the channel reconcile claimed
 
     # --- lifecycle ------------------------------------------------------------------------------------------
@@ -327,7 +330,9 @@ class JobRunner:
         self._reconciled_on = day
         if not claimed:
             return None
-        result = reconcile_channel_privacy(self.services.db, lookup=self.channel_privacy)
+        result = reconcile_channel_privacy(
+            self.services.db, lookup=self.channel_privacy, after_marked=self.after_channel_private
+        )
         log.info(
             "channel privacy %s: checked=%s private=%s marked=%s unknown=%s",
             day,

@@ -9,10 +9,18 @@ global error handler) when that value names someone else than the person clickin
 from __future__ import annotations
 
 from bot.i18n import t
-from bot.privacy import erase_person, export_json, export_personal_data, finish_erasure, mark_channel_private
+from bot.privacy import (
+    erase_person,
+    export_json,
+    export_personal_data,
+    finish_erasure,
+    mark_channel_private,
+    public_items_in_channel,
+)
 from bot.text import is_slack_channel_id
 from handlers.blocks.privacy import build_forget_prompt, build_forgotten
 from handlers.inbox import ERASURE
+from handlers.needs_refresh import refresh_in_turn
 from handlers.turn import Turn
 
 EXPORT_WORDS = frozenset({"mijn gegevens", "my data", "mes données"})
@@ -105,4 +113,6 @@ def handle_channel_private(turn: Turn) -> None:
         client=turn.client, channel_id=channel_id, now=turn.now
     ):
         return
+    question_ids, gap_ids = public_items_in_channel(turn.session, channel_id=channel_id)
     mark_channel_private(turn.session, channel_id=channel_id)
+    refresh_in_turn(turn, question_ids=question_ids, gap_ids=gap_ids)  # proposals: counted, no longer quoted

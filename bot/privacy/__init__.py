@@ -22,7 +22,14 @@ Nothing here commits: the caller's unit of work does (so a failed check leaves e
 The modules: ``person`` (who, and the sweep for their traces), ``export``, ``erasure`` and ``retention``.
 """
 
-from bot.privacy.channels import ChannelLookup, ReconcileResult, mark_channel_private, reconcile_channel_privacy
+from bot.privacy.channels import (
+    ChannelLookup,
+    MarkedHook,
+    ReconcileResult,
+    mark_channel_private,
+    public_items_in_channel,
+    reconcile_channel_privacy,
+)
 from bot.privacy.erasure import ErasureIncomplete, ErasureReport, erase_person, finish_erasure
 from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
 from bot.privacy.person import REDACTED, Person, PrivacyInputError, find_person, require_known
@@ -34,6 +41,7 @@ __all__ = [
     "ChannelLookup",
     "ErasureIncomplete",
     "ErasureReport",
+    "MarkedHook",
     "Person",
     "PrivacyInputError",
     "ReconcileResult",
@@ -44,6 +52,7 @@ __all__ = [
     "find_person",
     "finish_erasure",
     "mark_channel_private",
+    "public_items_in_channel",
     "purge_expired",
     "purge_inbox",
     "reconcile_channel_privacy",

@@ -19,6 +19,14 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 
+def public_items_in_channel(session: Session, *, channel_id: str) -> tuple[list[int], list[int]]:
+    """(question ids, gap ids) asked in ``channel_id`` while it was public: what ``mark_channel_private`` changes
+    (read first by whoever updates what quotes them, e.g. proposed work sessions)."""
+    questions = question_repo.list_public_questions_in_channel(session, channel_id=channel_id)
+    gaps = question_repo.list_public_knowledge_gaps_in_channel(session, channel_id=channel_id)
+    return [q.id for q in questions], [g.id for g in gaps]
+
+
 def mark_channel_private(session: Session, *, channel_id: str) -> int:
     """Mark everything asked in ``channel_id`` private; returns how many questions and gaps changed."""
     questions = question_repo.list_public_questions_in_channel(session, channel_id=channel_id)
@@ -35,6 +43,8 @@ def mark_channel_private(session: Session, *, channel_id: str) -> int:
 # Whether a channel is private now: True private (or shared with another organisation, or gone), False still
 # public, None when the chat platform could not say (asked again the next day, never counted as public).
 ChannelLookup = Callable[[str], "bool | None"]
+# Told, once committed, which questions and gaps (ids) a channel found private had: to update what quotes them.
+MarkedHook = Callable[[list[int], list[int]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +55,14 @@ class ReconcileResult:
     unknown: int = 0  # channels the platform could not say anything about today
 
 
-def reconcile_channel_privacy(db: Database, *, lookup: ChannelLookup) -> ReconcileResult:
+def reconcile_channel_privacy(
+    db: Database, *, lookup: ChannelLookup, after_marked: MarkedHook | None = None
+) -> ReconcileResult:
     """Make up for privacy events missed while the bot was down: every channel that still holds public questions
     or gaps is looked up (``lookup`` paces itself and honours rate limits), and one that is private now is marked
     with ``mark_channel_private``, each in its own transaction. A channel the lookup cannot say anything about is
-    left as it is; a lookup that raises stops the run (what was marked stays marked)."""
+    left as it is; a lookup that raises stops the run (what was marked stays marked). ``after_marked`` is told
+    each marked channel's questions and gaps once committed."""
     with db.session() as session:
         channels = question_repo.list_channels_with_public_content(session)
     private_channels = marked = unknown = 0
@@ -60,5 +73,8 @@ def reconcile_channel_privacy(db: Database, *, lookup: ChannelLookup) -> Reconci
         elif private:
             private_channels += 1
             with db.session() as session:
+                question_ids, gap_ids = public_items_in_channel(session, channel_id=channel_id)
                 marked += mark_channel_private(session, channel_id=channel_id)
+            if after_marked is not None and (question_ids or gap_ids):
+                after_marked(question_ids, gap_ids)
     return ReconcileResult(len(channels), private_channels, marked, unknown)

@@ -80,7 +80,12 @@ def test_channels_with_public_content_are_listed_once(database: Database) -> Non
 def test_only_channels_slack_says_are_private_are_marked(database: Database) -> None:
     seed(database)
     lookup = Lookup({"CPRIV0001": True, "CPUB00001": False, "CGAP00001": True, "CUNKN0001": None})
-    result = reconcile_channel_privacy(database, lookup=lookup)
+    told: list[tuple[list[int], list[int]]] = []
+    result = reconcile_channel_privacy(database, lookup=lookup, after_marked=lambda q, g: told.append((q, g)))
+    with database.session() as s:
+        marked_questions = set(s.scalars(select(Question.id).where(Question.channel_id == "CPRIV0001")))
+    assert [set(q) for q, _ in told] == [set(), marked_questions]  # CGAP00001 first (a gap only), then CPRIV0001
+    assert [len(g) for _, g in told] == [1, 1]  # told once committed: proposals quoting them are updated
     assert sorted(lookup.asked) == ["CGAP00001", "CPRIV0001", "CPUB00001", "CUNKN0001"]  # not the private ones
     assert (result.checked, result.private_channels, result.marked, result.unknown) == (4, 2, 3, 1)
     seen = private_by_channel(database)
