@@ -14,13 +14,16 @@ triage channel (``run_needs_pass``); proposals it queued go out in the same pass
 
 Once a day (UTC date of the injected clock) a pass also purges what is past its retention (``bot.privacy``); the
 day is claimed in the database (a ``processed_events`` key), so with several processes only one of them purges.
-Once a day, claimed the same way, one process rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``).
+Once a day, claimed the same way, one process rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``),
+and a job of its own asks the chat platform about every channel that still holds public questions and marks the
+ones private now (``bot.privacy.reconcile_channel_privacy``): events missed while the bot was down.
 
 Each interval pass first checks that the database is still at the schema revision this code runs: after another
 replica or ``wieweet db upgrade`` moved it, the jobs stop for good and say so in the log (``_schema_current``).
 
-The runner knows no chat platform: how the outbox is sent and how digests are posted are handed in
-(``OutboxPass``, ``DigestPass``) by the composition root (``bot.cli.run_cmds``).
+The runner knows no chat platform: how the outbox is sent, how digests are posted and how a channel's privacy is
+looked up are handed in (``OutboxPass``, ``DigestPass``, ``ChannelLookup``) by the composition root
+(``bot.cli.run_cmds``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
-from bot.privacy import RetentionPolicy, purge_expired, purge_inbox
+from bot.privacy import (
+    ChannelLookup,
+    MarkedHook,
+    ReconcileResult,
+    RetentionPolicy,
+    purge_expired,
+    purge_inbox,
+    reconcile_channel_privacy,
+)
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
 from storage import privacy_repo, slack_repo
@@ -52,6 +63,7 @@ log = logging.getLogger("wieweet.jobs")
 JOB_ID = "wieweet-routing"
 EMBED_JOB_ID = "wieweet-embeddings"
 NEEDS_JOB_ID = "wieweet-needs"
+CHANNEL_PRIVACY_JOB_ID = "wieweet-channel-privacy"
 EMBED_INTERVAL_SECONDS = 15.0  # how often missing document vectors are looked for (and computed for a while)
 EMBED_BUDGET_SECONDS = 10.0  # the most one embedding pass computes before it yields
 PURGE_KIND = "retention_purge"
@@ -65,6 +77,9 @@ def claim_day(session: Session, *, kind: str, now: datetime) -> bool:
     key, token = f"{kind}:{now.date().isoformat()}", f"{kind[:10]}:{uuid.uuid4().hex[:24]}"
     slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
     return privacy_repo.get_processed_event_kind(session, event_key=key) == token
+
+
+CHANNEL_PRIVACY_KIND = "channel_privacy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +176,8 @@ class JobRunner:
         retention: RetentionPolicy | None = None,
         needs: NeedsPass | None = None,
         needs_interval_seconds: float = NEEDS_INTERVAL_SECONDS,
+        channel_privacy: ChannelLookup | None = None,
+        after_channel_private: MarkedHook | None = None,
     ) -> None:
         self.services = services
         self.routing = routing
@@ -179,6 +196,9 @@ class JobRunner:
         self.needs = needs
         self.needs_interval = needs_interval_seconds
         self.stopped: str | None = None  # why the jobs stopped for good (``_schema_current``)
+        self.channel_privacy = channel_privacy
+        self.after_channel_private = after_channel_private  # e.g. proposals quoting what turned private, updated
+        self._reconciled_on: str | None = None  # the UTC day this process last saw the channel reconcile claimed
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -209,6 +229,16 @@ class JobRunner:
                 "interval",
                 seconds=self.needs_interval,
                 id=NEEDS_JOB_ID,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+        if self.channel_privacy is not None:  # its own job: a long paced run never holds up timers and the outbox
+            self.scheduler.add_job(
+                lambda: self._guarded("channel privacy", self.reconcile_channel_privacy),
+                "interval",
+                seconds=self.interval,
+                id=CHANNEL_PRIVACY_JOB_ID,
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,
@@ -316,6 +346,35 @@ class JobRunner:
         if counts is not None:
             log.info("retention purge %s: %s", day, " ".join(f"{k}={v}" for k, v in counts.items()))
         return counts
+
+    def reconcile_channel_privacy(self) -> ReconcileResult | None:
+        """Once per UTC day over all processes: channels still holding public questions or gaps are looked up and
+        the ones private now marked (``bot.privacy.reconcile_channel_privacy``). The day is claimed (committed)
+        before the paced run: a run that fails halfway leaves what it marked, and the next day asks again about
+        every channel still public. None when not configured or done today."""
+        if self.channel_privacy is None:
+            return None
+        now = self.services.clock()
+        day = now.date().isoformat()
+        if self._reconciled_on == day:
+            return None
+        with self.services.db.session() as session:
+            claimed = claim_day(session, kind=CHANNEL_PRIVACY_KIND, now=now)
+        self._reconciled_on = day
+        if not claimed:
+            return None
+        result = reconcile_channel_privacy(
+            self.services.db, lookup=self.channel_privacy, after_marked=self.after_channel_private
+        )
+        log.info(
+            "channel privacy %s: checked=%s private=%s marked=%s unknown=%s",
+            day,
+            result.checked,
+            result.private_channels,
+            result.marked,
+            result.unknown,
+        )
+        return result
 
     def rebuild_gap_keys(self) -> int | None:
         """Once per UTC day over all processes (claimed in the database, as the purge): knowledge gaps' grouping

@@ -18,12 +18,14 @@ from bot.privacy import (
     export_personal_data,
     finish_erasure,
     mark_channel_private,
+    public_items_in_channel,
 )
 from bot.text import is_slack_channel_id, is_slack_user_id
 from handlers import inbox
 from handlers.blocks.privacy import build_forget_prompt, build_forgotten
 from handlers.home import publish_after_erasure
 from handlers.inbox import ERASURE
+from handlers.needs_refresh import refresh_in_turn
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -135,4 +137,6 @@ def handle_channel_private(turn: Turn) -> None:
         client=turn.client, channel_id=channel_id, now=turn.now
     ):
         return
+    question_ids, gap_ids = public_items_in_channel(turn.session, channel_id=channel_id)
     mark_channel_private(turn.session, channel_id=channel_id)
+    refresh_in_turn(turn, question_ids=question_ids, gap_ids=gap_ids)  # proposals: counted, no longer quoted

@@ -45,6 +45,7 @@ from handlers.errors import user_message
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
+from handlers.needs_refresh import refresh_in_turn
 from handlers.services import SlackUnavailableError
 from handlers.slack_text import question_from_slack
 from handlers.staff_posts import update_staff_posts
@@ -282,6 +283,7 @@ def _my(question: Question) -> MyQuestion:
 
 def handle_cancel(turn: Turn, question_id: int) -> None:
     _routing(turn).cancel(turn.session, question_id=question_id, actor_slack_id=_actor(turn), now=turn.now)
+    refresh_in_turn(turn, question_ids=[question_id])  # proposed work sessions count it, no longer quote it
     turn.queued_messages()
     turn.home_changed(turn.user_id)
     update_staff_posts(turn, question_id, staff_posts.WITHDRAWN)

@@ -120,6 +120,20 @@ def list_public_knowledge_gaps_in_channel(session: Session, *, channel_id: str) 
     return list(session.scalars(query.order_by(KnowledgeGap.id)))
 
 
+def list_channels_with_public_content(session: Session) -> list[str]:
+    """The channels that still hold questions or knowledge gaps asked there while they were public, once each,
+    sorted: what the daily channel-privacy reconcile asks Slack about."""
+    questions = select(Question.channel_id).where(
+        Question.channel_id.is_not(None), Question.channel_is_private.is_(False)
+    )
+    gaps = select(KnowledgeGap.channel_id).where(
+        KnowledgeGap.channel_id.is_not(None), KnowledgeGap.channel_is_private.is_(False)
+    )
+    return sorted(
+        {str(c) for c in session.scalars(questions.distinct())} | {str(c) for c in session.scalars(gaps.distinct())}
+    )
+
+
 def list_questions_by_status(session: Session, *, status: QuestionStatus, limit: int = 100) -> list[Question]:
     """Questions in one state, oldest escalation first."""
     query = (

@@ -251,3 +251,50 @@ def test_0018_makes_the_routing_gaps_of_questions_withdrawn_already_private(data
         private = conn.execute(text("SELECT channel_is_private FROM knowledge_gaps ORDER BY id")).scalars().all()
     assert [bool(p) for p in private] == [True, False, True, False]
     assert_schema_matches_models(database)
+
+
+def test_0019_cleans_practice_titles_stored_before_the_title_rule_and_keeps_them_unique(database: Database) -> None:
+    downgrade(database.engine, "0018_gapquestion")
+    long = "Lange titel " + "x" * 287  # 299 characters, clean: its dirty copy (300) needs a suffix within 300
+    practices = [  # (title, city) as stored before the rule
+        ("Pop-upwinkels", "Aalst"),  # clean: keeps its title
+        ("Heffing\u200b op leegstand", "Gent"),  # a zero-width space
+        ("\u202eGroendaken\u202c", "Gent"),  # bidi controls
+        ("Pop-up\u00adwinkels", "Aalst"),  # a soft hyphen: then the same as the clean one, gets a suffix
+        ("POP-UP\u2060WINKELS", "aalst"),  # the same again by the register's key (case-insensitive)
+        ("Fiets\x07straten \t\u200f  plan", "Brugge"),  # a control character and a whitespace run
+        ("\u200b\ufeff", "Leuven"),  # nothing but format characters
+        ("Zwerfkatten", "Gent"),  # clean
+        (long, "Gent"),
+        (long[:150] + "\u200b" + long[150:], "gent"),
+    ]
+    with database.engine.begin() as conn:
+        for title, city in practices:
+            conn.execute(
+                text(
+                    "INSERT INTO practices (title, city, summary, organisation, tags, lessons, contact_email, url, "
+                    "status, moderation_note, created_at, updated_at) VALUES (:title, :city, 'Samenvatting', '', "
+                    "'[]', '', '', '', 'published', '', '2026-01-05 09:00:00', '2026-01-05 09:00:00')"
+                ),
+                {"title": title, "city": city},
+            )
+    upgrade(database.engine)
+    with database.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, title FROM practices ORDER BY id")).all()
+    titles = [title for _, title in rows]
+    assert titles[:8] == [
+        "Pop-upwinkels",
+        "Heffing op leegstand",
+        "Groendaken",
+        "Pop-upwinkels (2)",
+        "POP-UPWINKELS (3)",
+        "Fietsstraten plan",
+        f"Praktijk {rows[6][0]}",
+        "Zwerfkatten",
+    ]
+    assert titles[8] == long and titles[9] == long[:296].rstrip() + " (2)" and len(titles[9]) <= 300
+    downgrade(database.engine, "0018_gapquestion")  # a no-op: nothing is put back
+    upgrade(database.engine)  # and nothing is left to clean
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT title FROM practices ORDER BY id")).scalars().all() == titles
+    assert_schema_matches_models(database)

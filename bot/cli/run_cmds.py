@@ -20,8 +20,10 @@ from bot.needs.jobs import NeedsPass
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
 from handlers import txguard
 from handlers.app import check_tokens, create_app, run_http, run_socket_mode
+from handlers.channel_reconcile import SlackChannelLookup
 from handlers.digest_post import due_digests_poster
 from handlers.inbox import InboxWorker
+from handlers.needs_refresh import ProposalRefresher
 from handlers.outbox import OutboxSender, check_triage_channel
 from handlers.services import LocaleCache, Services, make_clock
 from handlers.stopping import StopSignals
@@ -100,6 +102,8 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         routing=routing,
         sender=OutboxSender(services, app.client, policy=policy),
         digests=due_digests_poster(services.db, app.client, services.channels, tz=ZoneInfo(settings.timezone)),
+        channel_privacy=SlackChannelLookup(app.client, services.channels),
+        after_channel_private=ProposalRefresher(services, app.client),
     ).start()
     inbox = InboxWorker(services, app.client).start()  # what earlier runs acknowledged and left unfinished, first
     try:

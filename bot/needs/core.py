@@ -42,7 +42,16 @@ from bot.needs.state import REFIT_GROWTH
 from digests.model import is_public_content
 from storage import needs_repo as repo
 from storage import register_repo
-from storage.models import Availability, Consent, Expert, NeedProposal, ProposalStatus, QuestionStatus, gap_key
+from storage.models import (
+    Availability,
+    Consent,
+    Expert,
+    NeedProposal,
+    NeedTopic,
+    ProposalStatus,
+    QuestionStatus,
+    gap_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +125,14 @@ def is_shareable(source: repo.NeedSource) -> bool:
     return is_public_content(
         visibility=source.visibility, channel_id=source.channel_id, channel_is_private=source.channel_is_private
     )
+
+
+def _shown_label(topic: NeedTopic, sources: Mapping[str, repo.NeedSource]) -> str:
+    """A topic's stored label, unless the item it was made from may not be quoted any more (withdrawn, or its channel
+    turned private since): the label is made of that item's words, so the topic shows without one until the next
+    grouping run labels it again from what may be quoted."""
+    source = sources.get(topic.label_item) if topic.label_item else None
+    return "" if source is not None and not is_shareable(source) else topic.label
 
 
 def may_be_named(expert: Expert | None) -> bool:
@@ -227,7 +244,7 @@ class NeedsCore:
         return NeedsState(
             sources=sources,
             assigned=assigned,
-            labels={t.id: t.label for t in repo.list_need_topics(session, ids=topic_ids)},
+            labels={t.id: _shown_label(t, sources) for t in repo.list_need_topics(session, ids=topic_ids)},
             askers=self.directory(session, askers),
         )
 

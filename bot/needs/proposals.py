@@ -6,7 +6,9 @@
   questions asked *since* reach the threshold again. A pass reads only what it counts (``due``: the askers of the
   questions in the window of the topics without a live proposal, no texts) and the members of what it proposes.
 * ``proposal``, ``list_proposals``, ``plan_invite``, ``record_invite``, ``dismiss_proposal``, ``complete_proposal``
-  — staff only, every change audited.
+  — staff only, every change audited. Each renders the proposal from the stored state at that moment.
+* ``live_views_quoting`` — the live proposals a withdrawn (or now private) question belongs to, rendered again: their
+  posts are updated so the question is counted, not quoted.
 """
 
 from __future__ import annotations
@@ -226,6 +228,19 @@ class Proposals:
     ) -> list[ProposalView]:
         actor.require_staff("see work session proposals")
         proposals = repo.list_need_proposals(session, statuses=statuses)
+        state = self.core.state(session, topic_ids={p.topic_id for p in proposals})
+        return [self.view(session, state, p, now=now) for p in proposals]
+
+    def live_views_quoting(
+        self, session: Session, *, question_ids: Sequence[int] = (), gap_ids: Sequence[int] = (), now: datetime
+    ) -> list[ProposalView]:
+        """The live proposals whose topic holds one of these questions or gaps, as the stored state shows them now:
+        what their posts are updated to after a question was withdrawn or its channel turned private (counted, no
+        longer quoted, its asker no longer named). No actor: nothing is shown to whoever caused the change."""
+        topics = repo.list_need_topic_ids_of_items(session, question_ids=question_ids, gap_ids=gap_ids)
+        proposals = [p for p in repo.list_need_proposals(session, statuses=LIVE) if p.topic_id in topics]
+        if not proposals:
+            return []
         state = self.core.state(session, topic_ids={p.topic_id for p in proposals})
         return [self.view(session, state, p, now=now) for p in proposals]
 

@@ -11,7 +11,9 @@
   profile and practice texts it deleted or redacted go too (``bot.question_keys``, ``bot.matching.semantic``),
   unless a remaining record has the same text. One audit row (``ERASURE_ENTITY``) records the erasure, no data.
 * ``mark_channel_private``: what was asked in a channel that turned private (or is shared with another
-  organisation now) becomes private: out of the search index, the digests and the quoted gaps.
+  organisation now) becomes private: out of the search index, the digests and the quoted gaps;
+  ``reconcile_channel_privacy`` (daily) asks about every channel still holding public questions, for the events
+  missed while the bot was down.
 * ``export_erasures`` / ``reapply_erasures``: the erasure ledger (the key and the hashes of the erased), kept
   outside the database, so that erasures are applied again to a database restored from an older backup.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
@@ -26,7 +28,14 @@ The modules: ``person`` (who, and the sweep for their traces), ``export``, ``era
 """
 
 from bot.privacy.audit import record_escalated_list, record_purge, record_report
-from bot.privacy.channels import mark_channel_private
+from bot.privacy.channels import (
+    ChannelLookup,
+    MarkedHook,
+    ReconcileResult,
+    mark_channel_private,
+    public_items_in_channel,
+    reconcile_channel_privacy,
+)
 from bot.privacy.erasure import ERASED_HOMES_KIND, ErasureIncomplete, ErasureReport, erase_person, finish_erasure
 from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
 from bot.privacy.ledger import LEDGER_FORMAT, LedgerError, ReapplyReport, export_erasures, reapply_erasures
@@ -38,12 +47,15 @@ __all__ = [
     "EXPORT_FORMAT",
     "LEDGER_FORMAT",
     "REDACTED",
+    "ChannelLookup",
     "ErasureIncomplete",
     "ErasureReport",
     "LedgerError",
+    "MarkedHook",
     "Person",
     "PrivacyInputError",
     "ReapplyReport",
+    "ReconcileResult",
     "RetentionPolicy",
     "erase_person",
     "export_erasures",
@@ -52,9 +64,11 @@ __all__ = [
     "find_person",
     "finish_erasure",
     "mark_channel_private",
+    "public_items_in_channel",
     "purge_expired",
     "purge_inbox",
     "reapply_erasures",
+    "reconcile_channel_privacy",
     "record_escalated_list",
     "record_purge",
     "record_report",

@@ -145,6 +145,11 @@ def status_invited(lang: str, *, staff: str, channel_id: str, invited: int) -> s
     return t("needs.status_invited", lang, staff=staff, channel=f"<#{channel_id}>", n=invited)
 
 
+def status_invited_to(lang: str, *, channel_id: str) -> str:
+    """An invited proposal's status when its post is updated by the bot (a question withdrawn meanwhile)."""
+    return t("needs.status_invited_to", lang, channel=f"<#{channel_id}>")
+
+
 def status_dismissed(lang: str, *, staff: str) -> str:
     return t("needs.status_dismissed", lang, staff=staff)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.actors import Actor
 from bot.needs.periods import parse_period
-from bot.privacy import erase_person, export_personal_data
+from bot.privacy import erase_person, export_personal_data, mark_channel_private
 from storage import needs_repo
 from storage.models import NeedTopic, QuestionStatus
 from tests.needs.conftest import NOW, STAFF, Network
@@ -76,3 +76,46 @@ def test_a_withdrawn_question_is_counted_but_never_quoted_and_its_asker_not_invi
     assert view.not_quoted >= 1 and view.questions >= 1  # still counted
     assert "UKORTRIJK" not in plan.invite
     assert "UKORTRIJK" not in {a.slack_user_id for a in view.askers}
+
+
+def test_a_question_withdrawn_after_the_proposal_is_no_longer_quoted_by_it(network: Network) -> None:
+    with network.database.session() as session:
+        view = next(
+            v for v in network.service.propose_sessions(session, now=NOW, worker_id="a") if "eegstand" in v.label
+        )
+        label_item = session.get(NeedTopic, view.topic_id).label_item
+    withdrawn = network.questions["vacancy1"]
+    assert withdrawn.text in view.quoted and "UKORTRIJK" in {a.slack_user_id for a in view.askers}
+    with network.database.session() as session:
+        session.get(type(withdrawn), withdrawn.id).status = QuestionStatus.CANCELLED
+        session.flush()
+        other = network.questions["cycling"]  # another topic's question: this proposal is not rendered again
+        assert view.id not in {
+            v.id for v in network.service.live_views_quoting(session, question_ids=[other.id], now=NOW)
+        }
+        [again] = network.service.live_views_quoting(session, question_ids=[withdrawn.id], now=NOW)
+        plan = network.service.plan_invite(session, actor=STAFF, proposal_id=view.id, now=NOW)
+        clicked = network.service.proposal(session, actor=STAFF, proposal_id=view.id, now=NOW)
+    assert again.id == view.id and again.questions == view.questions  # still counted
+    assert withdrawn.text not in again.quoted and again.not_quoted == view.not_quoted + 1
+    assert "UKORTRIJK" not in {a.slack_user_id for a in again.askers}
+    assert "UKORTRIJK" not in plan.invite  # the invite click reads the state now, not the posted one
+    assert clicked.quoted == again.quoted
+    if label_item == f"q:{withdrawn.id}":  # its words made the label: the topic shows none until relabelled
+        assert again.label == "" and plan.intro == ""
+    else:
+        assert again.label == view.label
+
+
+def test_a_label_made_from_a_question_whose_channel_turned_private_is_not_shown(network: Network) -> None:
+    with network.database.session() as session:
+        network.service.update_topics(session, now=NOW)
+        topic = next(t for t in needs_repo.list_need_topics(session) if t.label_item.startswith("q:"))
+        question = session.get(type(network.questions["vacancy0"]), int(topic.label_item[2:]))
+        label, channel = topic.label, question.channel_id
+    assert label and channel
+    with network.database.session() as session:
+        mark_channel_private(session, channel_id=channel)
+        session.flush()
+        shown = network.service.core.state(session, topic_ids=[topic.id]).labels[topic.id]
+    assert shown == ""

@@ -1,0 +1,216 @@
+"""The daily channel-privacy reconcile: channels that turned private (or were shared with another organisation)
+while the bot was down are found by asking Slack, and made private the same way the events do."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.jobs import JobRunner
+from bot.knowledge import KnowledgeBase
+from bot.privacy import reconcile_channel_privacy
+from bot.routing import RoutingService
+from handlers.channel_reconcile import SlackChannelLookup
+from handlers.channels import ChannelDirectory
+from handlers.outbox import OutboxSender
+from handlers.services import Services
+from storage import question_repo
+from storage.db import Database
+from storage.models import KnowledgeGap, ProcessedEvent, Question
+from tests.factories import add_gap, add_question
+
+NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Lookup:
+    """A fake ``conversations.info``: True private, False public, None Slack could not say."""
+
+    def __init__(self, answers: dict[str, bool | None]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def __call__(self, channel_id: str) -> bool | None:
+        self.asked.append(channel_id)
+        return self.answers.get(channel_id)
+
+
+def seed(database: Database) -> None:
+    with database.session() as s:
+        for channel in ("CPRIV0001", "CPUB00001", "CUNKN0001"):
+            add_question(s, f"Vraag in {channel}", created_at=NOW, themes=(), channel_id=channel)
+            add_gap(s, f"Leemte in {channel}", created_at=NOW, themes=(), channel_id=channel)
+        add_gap(s, "Alleen een leemte", created_at=NOW, themes=(), channel_id="CGAP00001")
+        add_question(s, "Al privé", created_at=NOW, themes=(), channel_id="CDONE0001", channel_is_private=True)
+        add_question(s, "In een DM", created_at=NOW, themes=(), channel_id=None, channel_is_private=True)
+
+
+def private_by_channel(database: Database) -> dict[str, set[bool]]:
+    seen: dict[str, set[bool]] = {}
+    with database.session() as s:
+        for channel, private in [
+            *s.execute(select(Question.channel_id, Question.channel_is_private)),
+            *s.execute(select(KnowledgeGap.channel_id, KnowledgeGap.channel_is_private)),
+        ]:
+            seen.setdefault(str(channel), set()).add(bool(private))
+    return seen
+
+
+def test_channels_with_public_content_are_listed_once(database: Database) -> None:
+    seed(database)
+    with database.session() as s:
+        channels = question_repo.list_channels_with_public_content(s)
+    assert channels == ["CGAP00001", "CPRIV0001", "CPUB00001", "CUNKN0001"]
+
+
+def test_only_channels_slack_says_are_private_are_marked(database: Database) -> None:
+    seed(database)
+    lookup = Lookup({"CPRIV0001": True, "CPUB00001": False, "CGAP00001": True, "CUNKN0001": None})
+    told: list[tuple[list[int], list[int]]] = []
+    result = reconcile_channel_privacy(database, lookup=lookup, after_marked=lambda q, g: told.append((q, g)))
+    with database.session() as s:
+        marked_questions = set(s.scalars(select(Question.id).where(Question.channel_id == "CPRIV0001")))
+    assert [set(q) for q, _ in told] == [set(), marked_questions]  # CGAP00001 first (a gap only), then CPRIV0001
+    assert [len(g) for _, g in told] == [1, 1]  # told once committed: proposals quoting them are updated
+    assert sorted(lookup.asked) == ["CGAP00001", "CPRIV0001", "CPUB00001", "CUNKN0001"]  # not the private ones
+    assert (result.checked, result.private_channels, result.marked, result.unknown) == (4, 2, 3, 1)
+    seen = private_by_channel(database)
+    assert seen["CPRIV0001"] == {True} and seen["CGAP00001"] == {True}
+    assert seen["CPUB00001"] == {False}
+    assert seen["CUNKN0001"] == {False}  # Slack could not say: left as it is, asked again tomorrow
+    assert seen["CDONE0001"] == {True}
+
+
+def runner(database: Database, clock: Clock, lookup: Lookup | None) -> JobRunner:
+    kb = KnowledgeBase(database)
+    services = Services(settings=Settings(), db=database, knowledge=kb, clock=clock)
+    client = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
+    return JobRunner(
+        services,
+        routing=RoutingService(knowledge=kb),
+        sender=OutboxSender(services, client),
+        worker_id="test",
+        channel_privacy=lookup,
+    )
+
+
+def test_the_reconcile_runs_once_a_day_across_processes(database: Database) -> None:
+    seed(database)
+    lookup = Lookup({"CPRIV0001": True})
+    clock = Clock(NOW)
+    first, second = runner(database, clock, lookup), runner(database, clock, lookup)
+    result = first.reconcile_channel_privacy()
+    assert result is not None and result.marked == 2
+    assert first.reconcile_channel_privacy() is None  # this process: done today
+    assert second.reconcile_channel_privacy() is None  # another process: the day is claimed in the database
+    assert len(lookup.asked) == 4
+    with database.session() as s:
+        assert f"channel_privacy:{NOW.date().isoformat()}" in set(s.scalars(select(ProcessedEvent.event_key)))
+    lookup.answers["CUNKN0001"] = True  # turned private since
+    clock.now = NOW + timedelta(days=1)
+    result = second.reconcile_channel_privacy()
+    assert result is not None and result.marked == 2 and result.checked == 3
+    assert private_by_channel(database)["CUNKN0001"] == {True}
+
+
+def test_without_a_lookup_nothing_is_reconciled(database: Database) -> None:
+    assert runner(database, Clock(NOW), None).reconcile_channel_privacy() is None
+
+
+# --- asking Slack ------------------------------------------------------------------------------------------------
+
+
+def slack_error(error: str, status: int = 200, headers: dict[str, str] | None = None) -> SlackApiError:
+    response = SlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="https://slack.test/api/conversations.info",
+        req_args={},
+        data={"ok": False, "error": error},
+        headers=headers or {},
+        status_code=status,
+    )
+    return SlackApiError(error, response)
+
+
+class FakeSlack:
+    def __init__(self, channels: dict[str, dict[str, Any]], fail: dict[str, list[SlackApiError]]) -> None:
+        self.channels = channels
+        self.fail = fail
+        self.calls: list[str] = []
+
+    def conversations_info(self, *, channel: str) -> dict[str, Any]:
+        self.calls.append(channel)
+        if self.fail.get(channel):
+            raise self.fail[channel].pop(0)
+        if channel not in self.channels:
+            raise slack_error("channel_not_found")
+        return {"ok": True, "channel": self.channels[channel]}
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def lookup_with(slack: FakeSlack, sleeps: Sleeps) -> SlackChannelLookup:
+    return SlackChannelLookup(slack, ChannelDirectory(), sleep=sleeps, pace_seconds=1.5)  # type: ignore[arg-type]
+
+
+def test_slack_says_what_is_private_now() -> None:
+    slack = FakeSlack(
+        {
+            "CPUB00001": {"id": "CPUB00001", "is_channel": True},
+            "CPRIV0001": {"id": "CPRIV0001", "is_channel": True, "is_private": True},
+            "CEXT00001": {"id": "CEXT00001", "is_channel": True, "is_ext_shared": True, "is_shared": True},
+            "CORG00001": {"id": "CORG00001", "is_channel": True, "is_shared": True, "is_org_shared": True},
+            "CARCH0001": {"id": "CARCH0001", "is_channel": True, "is_archived": True, "is_private": True},
+            "CARCH0002": {"id": "CARCH0002", "is_channel": True, "is_archived": True},
+        },
+        {},
+    )
+    sleeps = Sleeps()
+    lookup = lookup_with(slack, sleeps)
+    answers = {c: lookup(c) for c in [*slack.channels, "CGONE0001"]}
+    assert answers == {
+        "CPUB00001": False,
+        "CPRIV0001": True,
+        "CEXT00001": True,  # shared with another organisation
+        "CORG00001": False,  # shared within the organisation only
+        "CARCH0001": True,
+        "CARCH0002": False,  # archived but public: still public
+        "CGONE0001": True,  # gone, or private without the bot: Slack shows it to nobody
+    }
+    assert sleeps.waits == [1.5] * 6  # paced: a pause before every call but the first
+
+
+def test_a_rate_limit_is_waited_out_and_other_failures_are_left_for_tomorrow() -> None:
+    limited = slack_error("ratelimited", 429, {"Retry-After": "7"})
+    slack = FakeSlack(
+        {"CRATE0001": {"id": "CRATE0001", "is_private": True}, "CDOWN0001": {"id": "CDOWN0001", "is_private": True}},
+        {"CRATE0001": [limited], "CDOWN0001": [slack_error("internal_error", 500)] * 5},
+    )
+    sleeps = Sleeps()
+    lookup = lookup_with(slack, sleeps)
+    assert lookup("CRATE0001") is True
+    assert sleeps.waits == [7]  # what Slack asked, then asked again
+    assert lookup("CDOWN0001") is None  # never counted as public: not marked today, asked again tomorrow
+    with pytest.raises(SlackApiError):  # a bad token or a missing scope: the day's run stops (and is logged)
+        lookup_with(FakeSlack({}, {"CAUTH0001": [slack_error("invalid_auth")]}), Sleeps())("CAUTH0001")
