@@ -134,3 +134,13 @@ class ProposalStatus(enum.StrEnum):
 
 # the audit entry type an erasure is recorded under (``bot.privacy.erase_person``); ``bot.knowledge`` follows it
 ERASURE_ENTITY = "person"
+# every kind of record the audit log names (``AuditLog.entity_type``), for ``wieweet audit --entity``
+AUDIT_ENTITIES = (
+    "digest_subscription",
+    "expert",
+    "need_proposal",
+    "need_topic",
+    ERASURE_ENTITY,
+    "practice",
+    "theme",
+)

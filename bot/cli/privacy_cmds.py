@@ -15,6 +15,7 @@ import click
 from bot.actors import Actor
 from bot.cli import CliContext, pass_cli
 from bot.cli.output import echo
+from bot.errors import WieweetError
 from bot.privacy import (
     RetentionPolicy,
     erase_person,
@@ -27,6 +28,7 @@ from bot.privacy import (
     require_known,
 )
 from storage import register_repo
+from storage.enums import AUDIT_ENTITIES
 
 
 def cli_user_actor() -> Actor:
@@ -67,6 +69,10 @@ def audit_command(cli: CliContext, limit: int, entity_type: str | None, as_json:
       wieweet audit --json > audit.jsonl
     """
     with cli.db.session() as session:
+        if entity_type:
+            known = sorted({*AUDIT_ENTITIES, *register_repo.list_audit_entity_types(session)})
+            if entity_type not in known:  # a typo ("experts") would read as "nothing happened"
+                raise WieweetError("unknown_entity", f"unknown entity {entity_type!r}; known: {', '.join(known)}")
         entries = register_repo.list_audit_log(session, entity_type=entity_type, limit=limit)
         for entry in entries:
             if as_json:
