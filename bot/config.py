@@ -430,14 +430,7 @@ def normalise_database_url(url: str, *, source: str = "WIEWEET_DATABASE_URL") ->
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     if "://" not in url:
-        if url == ":memory:":
-            _check_sqlite_url("sqlite://", None, source)
-        if _MANGLED_URL.match(url):  # "postgresql:/user@host/db", "host:5432/db", "user@host/db": not a file name
-            raise ConfigError(
-                "bad_database_url",
-                f"{source} is neither a sqlite:/// or postgresql:// URL nor a file path (check the ://)",
-            )
-        return "sqlite:///" + str(Path(url))
+        return _file_url(url, source)
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError(
             "bad_database_url",
@@ -452,6 +445,18 @@ def normalise_database_url(url: str, *, source: str = "WIEWEET_DATABASE_URL") ->
     if parsed.get_backend_name() == "sqlite":
         _check_sqlite_url(url, parsed.database, source)
     return url
+
+
+def _file_url(path: str, source: str) -> str:
+    """A bare file path as a SQLite URL."""
+    if path == ":memory:":
+        _check_sqlite_url("sqlite://", None, source)
+    if _MANGLED_URL.match(path):  # "postgresql:/user@host/db", "host:5432/db", "user@host/db": not a file name
+        raise ConfigError(
+            "bad_database_url",
+            f"{source} is neither a sqlite:/// or postgresql:// URL nor a file path (check the ://)",
+        )
+    return "sqlite:///" + str(Path(path))
 
 
 def _check_sqlite_url(url: str, database: str | None, source: str) -> None:

@@ -57,9 +57,8 @@ class CliContext:
                 )
             except ArgumentError as exc:  # a URL make_url reads but the engine refuses: one line, not a traceback
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise ConfigError(
-                    "bad_database_url", f"database {shown_url(self.settings.database_url)} ({self.database_origin}): {reason}"
-                ) from None
+                shown = shown_url(self.settings.database_url)
+                raise ConfigError("bad_database_url", f"database {shown} ({self.database_origin}): {reason}") from None
         return self._db
 
     def check_database_file(self, *, create_missing: bool) -> None:

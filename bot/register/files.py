@@ -160,9 +160,8 @@ def _build(
         values = {column: (record[i] if i < len(record) else "") for i, column in enumerate(columns)}
         extra = tuple(cell for cell in record[len(columns) :] if cell.strip())
         rows.append(RawRow(line=line, values=values, extra=extra))
-    return RegisterFile(
-        name=name, columns=tuple(columns), rows=tuple(rows), delimiter=delimiter, header=tuple(h.strip() for h in header)
-    )
+    shown = tuple(cell.strip() for cell in header)
+    return RegisterFile(name=name, columns=tuple(columns), rows=tuple(rows), delimiter=delimiter, header=shown)
 
 
 def _detect_delimiter(header_line: str) -> str:
