@@ -451,21 +451,46 @@ def normalise_database_url(url: str, *, source: str = "WIEWEET_DATABASE_URL") ->
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     if "://" not in url:
-        if _MANGLED_URL.match(url):  # "postgresql:/user@host/db", "host:5432/db", "user@host/db": not a file name
-            raise ConfigError(
-                "bad_database_url",
-                f"{source} is neither a sqlite:/// or postgresql:// URL nor a file path (check the ://)",
-            )
-        return "sqlite:///" + str(Path(url))
+        return _file_url(url, source)
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError(
             "bad_database_url",
             f"{source} must be a sqlite:/// or postgresql:// URL, not {url.split('://')[0]}://…",
         )
     try:
-        make_url(url)
+        parsed = make_url(url)
     except ValueError:  # int() of the port
         raise ConfigError("bad_database_url", f"{source} has a port that is not a number") from None
     except ArgumentError:
         raise ConfigError("bad_database_url", f"{source} is not a database URL (check the ://, @ and /)") from None
+    if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_url(url, parsed.database, source)
     return url
+
+
+def _file_url(path: str, source: str) -> str:
+    """A bare file path as a SQLite URL."""
+    if path == ":memory:":
+        _check_sqlite_url("sqlite://", None, source)
+    if _MANGLED_URL.match(path):  # "postgresql:/user@host/db", "host:5432/db", "user@host/db": not a file name
+        raise ConfigError(
+            "bad_database_url",
+            f"{source} is neither a sqlite:/// or postgresql:// URL nor a file path (check the ://)",
+        )
+    return "sqlite:///" + str(Path(path))
+
+
+def _check_sqlite_url(url: str, database: str | None, source: str) -> None:
+    """A SQLite URL names a file after three slashes; an in-memory database would keep nothing the command does."""
+    if not url.split("://", 1)[1].startswith("/") and url.split("://", 1)[1]:  # sqlite://./w.db: a host, no path
+        raise ConfigError(
+            "bad_database_url",
+            f"{source}: a SQLite URL takes three slashes and then the file: sqlite:///./wieweet.db (relative) or "
+            "sqlite:////srv/wieweet.db (absolute)",
+        )
+    if not database or database == ":memory:" or "mode=memory" in url:
+        raise ConfigError(
+            "bad_database_url",
+            f"{source} names a SQLite database in memory, which keeps nothing after the command; give a file such "
+            "as sqlite:///./wieweet.db",
+        )

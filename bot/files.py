@@ -21,13 +21,16 @@ def _folder(path: Path) -> Path:
 
 
 def check_folder(path: Path) -> None:
-    """Refuse a ``path`` that cannot be written: its folder is missing or not a folder, or it is a folder itself."""
+    """Refuse a ``path`` that cannot be written: its folder is missing, not a folder or not writable for this user,
+    or it is a folder itself."""
     folder = _folder(path)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         raise WieweetError("no_directory", f"{path}: the folder {folder} {what}")
     if path.is_dir():
         raise WieweetError("not_a_file", f"{path} is a folder; give a file name")
+    if not os.access(folder, os.W_OK | os.X_OK):  # a read-only folder: refused now, not after minutes of work
+        raise WieweetError("not_writable", f"{path}: the folder {folder} is not writable")
 
 
 def replace_file(path: Path, content: bytes) -> None:

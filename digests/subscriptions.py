@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor, NotAuthorized
 from bot.i18n import LANGUAGES
+from bot.text import is_slack_channel_id
 from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
 from digests.schedule import DAY_NAMES
 from storage import digest_repo, register_repo
 from storage.models import DigestSubscription
 
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 _TIME = re.compile(r"^(\d{1,2})(?:[:.hu](\d{2}))?$", re.ASCII)
 _DAYS: dict[str, int] = {}
 for _index, _names in enumerate(
@@ -51,9 +51,14 @@ def require_may_manage(actor: Actor, *, channel_id: str, action: str, member_of:
 
 
 def validate_channel(channel_id: str) -> str:
-    value = (channel_id or "").strip().upper()
-    if not CHANNEL_ID.match(value):
-        raise InvalidChannel(message=f"invalid Slack channel id {channel_id!r} (expected something like C0123ABCD)")
+    """A Slack conversation id as Slack writes it (``C0123ABCD``). Not upper-cased: that made the name ``cultuur``
+    the id ``CULTUUR``, a subscription that can never post."""
+    value = (channel_id or "").strip()
+    if not is_slack_channel_id(value):
+        raise InvalidChannel(
+            message=f"invalid Slack channel id {channel_id!r}: give the channel id, not its name (something like "
+            "C0123ABCD; the channel's details show it at the bottom)"
+        )
     return value
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 from urllib.error import URLError
 
@@ -206,6 +207,25 @@ def create_web_client(settings: Settings) -> WebClient:
     return configure_web_client(WebClient(token=settings.slack_bot_token), settings)
 
 
+class _SendFailures(logging.Filter):
+    """The Web API client's own "Failed to send a request to Slack API server" line, logged for every attempt."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to send a request to Slack API server")
+
+
+@contextmanager
+def _quiet_send_failures(logger: logging.Logger) -> Iterator[None]:
+    """Leave out the client's per-attempt error lines while the start-up check runs (only then: later they are a
+    running bot's log)."""
+    quiet = _SendFailures()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 def create_app(services: Services, *, http: bool) -> App:
     """The Bolt app, given its token and signing secret from the settings (never from the environment).
 
@@ -226,7 +246,8 @@ def create_app(services: Services, *, http: bool) -> App:
     )
     configure_web_client(app.client, settings)
     try:
-        identity = app.client.auth_test()
+        with _quiet_send_failures(app.client.logger):  # the ConfigError below is the one line an operator sees
+            identity = app.client.auth_test()
     except SlackApiError as exc:
         raise ConfigError("auth_failed", f"Slack refused SLACK_BOT_TOKEN: {exc.response.get('error')}") from exc
     except (URLError, OSError) as exc:

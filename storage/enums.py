@@ -137,3 +137,23 @@ ERASURE_ENTITY = "person"
 # The audit log's entity type of an export of one person's data (``bot.privacy.export``), keyed by their Slack id or
 # e-mail address. Not ``ERASURE_ENTITY``: the search index reloads after an entry of that type.
 PERSONAL_DATA_ENTITY = "personal_data"
+# the audit log's entity types of reads and purges that show or remove data about people (``bot.privacy.audit``)
+PURGE_ENTITY = "retention"
+REPORT_ENTITY = "needs_report"
+ESCALATED_ENTITY = "escalated_questions"
+
+# every kind of record the audit log names (``AuditLog.entity_type``), for ``wieweet audit --entity``
+AUDIT_ENTITIES = (
+    "digest_subscription",
+    ESCALATED_ENTITY,
+    "expert",
+    "need_proposal",
+    "need_topic",
+    REPORT_ENTITY,
+    ERASURE_ENTITY,
+    PERSONAL_DATA_ENTITY,
+    "practice",
+    "question",
+    PURGE_ENTITY,
+    "theme",
+)

@@ -368,3 +368,8 @@ def list_audit_log(
     if entity_key is not None:
         query = query.where(AuditLog.entity_key == entity_key)
     return list(session.scalars(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)))
+
+
+def list_audit_entity_types(session: Session) -> list[str]:
+    """The kinds of record the audit log holds entries for, sorted."""
+    return sorted(session.scalars(select(AuditLog.entity_type).distinct()))

@@ -135,7 +135,7 @@ def test_unusable_files_are_one_clear_message(database_url: str, tmp_path: Path,
 
 def test_missing_file_and_unknown_kind(database_url: str, tmp_path: Path) -> None:
     result = wieweet(database_url, "import", "experts", str(tmp_path / "nope.csv"))
-    assert result.exit_code == 1 and "no such file" in result.stderr
+    assert result.exit_code == 2 and "no such file" in result.stderr  # a usage error, as the README says
     assert wieweet(database_url, "import", "people", "x.csv").exit_code == 2  # click usage error
 
 
@@ -248,8 +248,13 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setattr("sys.stderr", io.StringIO())
-    assert TerminalProgress("importing experts").callback is None
+    redirected = io.StringIO()
+    monkeypatch.setattr("sys.stderr", redirected)
+    quiet = TerminalProgress("importing experts").callback
+    assert quiet is not None
+    for done in range(1, 5):
+        quiet(done, 4)  # a small import: no lines (a large one: see tests/test_cli_first_use.py)
+    assert redirected.getvalue() == ""
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     progress = TerminalProgress("importing experts")

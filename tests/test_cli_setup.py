@@ -80,6 +80,18 @@ def test_every_command_has_help_with_examples(path: tuple[str, ...]) -> None:
     assert any(prefix in line for line in examples), (prefix, examples)
 
 
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "wieweet")
+def test_help_shows_no_markup(path: tuple[str, ...]) -> None:
+    # docstrings are the help pages: reST literals (``x``) show up literally in a terminal
+    assert "``" not in wieweet(*path, "--help").output, path
+
+
+def test_db_upgrade_names_every_command_that_fills_the_database() -> None:
+    text = " ".join(wieweet("db", "upgrade", "--help").output.split())
+    for command in ("demo", "import", "themes import", "digest subscribe", "run"):
+        assert command in text.split("automatically by the commands that fill it:")[1].split(")")[0], command
+
+
 def test_people_in_examples_are_in_the_demo_register() -> None:
     emails, slack_ids = demo_people()
     readme = (REPO / "README.md").read_text(encoding="utf-8")

@@ -11,14 +11,14 @@ from typing import Any, TypeVar
 
 import click
 from sqlalchemy import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from bot.actors import Actor
 from bot.cli.database import DATABASE_OPTION, check_sqlite_file, database_origin
 from bot.cli.logs import configure_logging
 from bot.cli.output import echo
 from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
-from bot.errors import WieweetError
+from bot.errors import ConfigError, WieweetError
 from storage.db import Database, UnknownSchemaError, has_password, shown_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,11 +52,16 @@ class CliContext:
         creates a SQLite file that is not there yet (see ``bot.cli.database``)."""
         if self._db is None:
             self.check_database_file(create_missing=create_missing)
-            self._db = Database(
-                self.settings.database_url,
-                echo=self.settings.echo_sql,
-                echo_parameters=self.settings.echo_sql_parameters,
-            )
+            try:
+                self._db = Database(
+                    self.settings.database_url,
+                    echo=self.settings.echo_sql,
+                    echo_parameters=self.settings.echo_sql_parameters,
+                )
+            except ArgumentError as exc:  # a URL make_url reads but the engine refuses: one line, not a traceback
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                shown = shown_url(self.settings.database_url)
+                raise ConfigError("bad_database_url", f"database {shown} ({self.database_origin}): {reason}") from None
         return self._db
 
     def check_database_file(self, *, create_missing: bool) -> None:

@@ -57,7 +57,7 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
     """Ask who knows about a topic: experts, practices and earlier answers, with the reasons they matched.
 
     With no QUERY, reads one query per line from standard input and answers each line as soon as it arrives (with
-    --json: one JSON object per line). With --json, ``took_ms`` is how long the answer took, in milliseconds.
+    --json: one JSON object per line). With --json, `took_ms` is how long the answer took, in milliseconds.
 
     \b
     Examples:

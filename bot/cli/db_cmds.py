@@ -25,7 +25,7 @@ def db_group() -> None:
 @pass_cli
 def db_upgrade(cli: CliContext) -> None:
     """Create the database or upgrade it to the latest schema (also done automatically by the commands that fill
-    it: demo, import, run).
+    it: demo, import, themes import, digest subscribe, run).
 
     Several replicas may run it at once on PostgreSQL (the upgrade is serialised with an advisory lock).
 

@@ -16,6 +16,7 @@ import click
 
 from bot.cli import CliContext, cli_actor, pass_cli
 from bot.cli.output import echo
+from bot.errors import WieweetError
 from bot.files import check_folder, replace_file
 from bot.inbox import record_request
 from bot.privacy import (
@@ -34,6 +35,7 @@ from bot.privacy import (
     require_known,
 )
 from storage import register_repo
+from storage.enums import AUDIT_ENTITIES
 
 
 def _now() -> datetime:
@@ -66,6 +68,10 @@ def audit_command(cli: CliContext, limit: int, entity_type: str | None, as_json:
       wieweet audit --json > audit.jsonl
     """
     with cli.db.session() as session:
+        if entity_type:
+            known = sorted({*AUDIT_ENTITIES, *register_repo.list_audit_entity_types(session)})
+            if entity_type not in known:  # a typo ("experts") would read as "nothing happened"
+                raise WieweetError("unknown_entity", f"unknown entity {entity_type!r}; known: {', '.join(known)}")
         entries = register_repo.list_audit_log(session, entity_type=entity_type, limit=limit)
         for entry in entries:
             if as_json:

@@ -20,7 +20,7 @@ from bot.cli.output import echo
 from bot.config import Settings
 from bot.errors import ConfigError, ImportFailed
 from bot.register import identity, profiles, service
-from bot.register.files import LIMITS, MIB
+from bot.register.files import LIMITS, MIB, check_register_path
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes
 from storage import register_repo as repo
@@ -30,8 +30,14 @@ KINDS = click.Choice(["experts", "practices"])
 FILE = click.Path(path_type=Path, dir_okay=False)
 
 
+# from this many records an import whose stderr is no terminal says what it does, a line a quarter: writing a large
+# register takes minutes, and a silent command looks hung (standard output keeps only the summary)
+PROGRESS_LINES_FROM = 2000
+
+
 class TerminalProgress:
-    """A progress bar on stderr when it is a terminal; nothing when output is redirected (or in tests)."""
+    """A progress bar on stderr when it is a terminal; otherwise a few plain lines on stderr for a large import
+    (``PROGRESS_LINES_FROM``), and nothing for a small one (or in tests)."""
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -40,7 +46,17 @@ class TerminalProgress:
 
     @property
     def callback(self) -> Callable[[int, int], None] | None:
-        return self.update if sys.stderr.isatty() else None
+        return self.update if sys.stderr.isatty() else self.lines
+
+    def lines(self, done: int, total: int) -> None:
+        if total < PROGRESS_LINES_FROM:
+            return
+        if self._shown == 0:
+            echo(f"{self.label}: writing {total:,} records…", err=True)
+        quarter = -(-total // 4)
+        if done == total or done // quarter > self._shown // quarter:
+            echo(f"{self.label}: {done:,} of {total:,} written", err=True)
+        self._shown = done
 
     def update(self, done: int, total: int) -> None:
         if self._bar is None:
@@ -181,6 +197,7 @@ def import_cmd(
         raise click.UsageError("--consent-on-paper is for experts only")
     if relist_erased and kind != "experts":
         raise click.UsageError("--relist-erased is for experts only")
+    check_register_path(path)  # a usage error (exit code 2), before the database is opened or created
     progress = TerminalProgress(f"importing {kind}")
     try:
         with cli.open_database(create_missing=True).session() as session:
@@ -389,7 +406,7 @@ def register_check_slack(cli: CliContext) -> None:
 @pass_cli
 def register_available(cli: CliContext, email: str) -> None:
     """Make an expert available for routed questions again: after they were away, or marked away because Slack could
-    not reach them (``wieweet audit --entity expert`` shows why; the expert can also do it on their Home tab).
+    not reach them (`wieweet audit --entity expert` shows why; the expert can also do it on their Home tab).
 
     \b
     Examples:
@@ -397,6 +414,9 @@ def register_available(cli: CliContext, email: str) -> None:
     """
     with cli.db.session() as session:
         expert = service.get_expert_profile(session, email=email).expert
+        if expert.availability is Availability.AVAILABLE and expert.away_until is None:
+            echo(f"{expert.name} was already available; nothing changed")
+            return
         profiles.set_availability(
             session,
             actor=cli_actor(),
@@ -456,6 +476,7 @@ def themes_import(cli: CliContext, path: Path, dry_run: bool) -> None:
       wieweet themes import themes.csv
       wieweet themes import themes.xlsx --dry-run
     """
+    check_register_path(path)  # a usage error (exit code 2), before the database is opened or created
     try:
         with cli.open_database(create_missing=True).session() as session:
             report = service.import_themes(

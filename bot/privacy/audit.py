@@ -16,10 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from storage import register_repo
-
-PURGE_ENTITY = "retention"
-REPORT_ENTITY = "needs_report"
-ESCALATED_ENTITY = "escalated_questions"
+from storage.enums import ESCALATED_ENTITY, PURGE_ENTITY, REPORT_ENTITY
 
 
 def record_purge(session: Session, *, actor: Actor, counts: Mapping[str, int], now: datetime) -> None:

@@ -84,6 +84,7 @@ class RegisterFile:
     columns: tuple[str, ...]
     rows: tuple[RawRow, ...]
     delimiter: str | None = None  # CSV only
+    header: tuple[str, ...] = ()  # row 1's cells as written (for messages)
 
 
 def normalise_column(name: str) -> str:
@@ -159,7 +160,8 @@ def _build(
         values = {column: (record[i] if i < len(record) else "") for i, column in enumerate(columns)}
         extra = tuple(cell for cell in record[len(columns) :] if cell.strip())
         rows.append(RawRow(line=line, values=values, extra=extra))
-    return RegisterFile(name=name, columns=tuple(columns), rows=tuple(rows), delimiter=delimiter)
+    shown = tuple(cell.strip() for cell in header)
+    return RegisterFile(name=name, columns=tuple(columns), rows=tuple(rows), delimiter=delimiter, header=shown)
 
 
 def _detect_delimiter(header_line: str) -> str:
@@ -183,6 +185,15 @@ def _check_size(name: str, size: int, limits: FileLimits) -> None:
         )
 
 
+def _where(error: UnicodeDecodeError) -> str:
+    """``line L, column C`` of the first byte that is not UTF-8 (what an editor shows), not a byte offset."""
+    before = bytes(error.object[: error.start])
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    line = before.count(b"\n") + 1
+    return f"line {line}, column {column}"
+
+
 def parse_csv(data: bytes, *, name: str, limits: FileLimits = LIMITS) -> RegisterFile:
     """Parse CSV bytes (see the module docstring for what is accepted)."""
     _check_size(name, len(data), limits)
@@ -191,7 +202,7 @@ def parse_csv(data: bytes, *, name: str, limits: FileLimits = LIMITS) -> Registe
     except UnicodeDecodeError as exc:
         raise ImportFailed(
             "not_utf8",
-            f"{name}: this file is not UTF-8 text (unreadable byte at position {exc.start + 1}). In Excel use "
+            f"{name}: this file is not UTF-8 text (an unreadable character in {_where(exc)}). In Excel use "
             "Save As → “CSV UTF-8 (comma delimited)” (Dutch Excel: “CSV UTF-8 (door komma's gescheiden)”), "
             "or import the .xlsx file itself",
         ) from exc
@@ -338,8 +349,9 @@ def _unreadable(path: Path, exc: BaseException) -> ImportFailed:
     return ImportFailed("bad_xlsx", f"{path.name}: cannot read this Excel file ({detail or type(exc).__name__})")
 
 
-def read_register_file(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFile:
-    """Read a .csv or .xlsx register file; every problem is an ``ImportFailed`` with a clear message."""
+def check_register_path(path: Path) -> None:
+    """Refuse a file name that cannot be a register file (a usage error: the command line checks it before it
+    opens, or creates, the database)."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise ImportFailed(
@@ -349,6 +361,12 @@ def read_register_file(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFi
         raise ImportFailed("bad_format", f"{path.name}: use a .csv or .xlsx file")
     if not path.is_file():
         raise ImportFailed("no_file", f"{path}: no such file")
+
+
+def read_register_file(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFile:
+    """Read a .csv or .xlsx register file; every problem is an ``ImportFailed`` with a clear message."""
+    check_register_path(path)
+    suffix = path.suffix.lower()
     try:
         size = path.stat().st_size
     except OSError as exc:

@@ -87,6 +87,13 @@ def check_header(
     """
     unknown = [c for c in file.columns if c not in known]
     missing = [c for c in required if c not in file.columns]
+    if missing and not set(file.columns) & set(known):  # no column name at all: a title row above the header?
+        held = ", ".join(repr(cell) for cell in file.header if cell)[:200] or "nothing"
+        raise ImportFailed(
+            "missing_columns",
+            f"{file.name}: row 1 holds {held}, not the column names; expected: {','.join(known)}. Row 1 must be the "
+            "header: delete the rows above the header (a title, a date) and import again",
+        )
     if missing:
         hints = [f"{c!r} (found {_closest(c, unknown)!r})" if _closest(c, unknown) else repr(c) for c in missing]
         raise ImportFailed(

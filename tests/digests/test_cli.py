@@ -164,6 +164,11 @@ def test_dry_run_uses_the_channel_subscription(seeded: Database) -> None:
         (["digest", "--week", "0001-W01", "--dry-run"], "invalid week '0001-W01': the year must be 1900-8999"),
         (["digest", "--themes", "wonnen", "--dry-run"], "unknown theme 'wonnen' (did you mean 'wonen'?)"),
         (["digest", "--channel", "#wonen", "--dry-run"], "invalid Slack channel id"),
+        # a name is not an id: upper-casing it made "cultuur" the id CULTUUR, a subscription that never posts
+        (["digest", "subscribe", "--channel", "cultuur"], "the channel id, not its name"),
+        (["digest", "subscribe", "--channel", "general"], "the channel id, not its name"),
+        (["digest", "--channel", "general", "--dry-run"], "the channel id, not its name"),
+        (["digest", "subscribe", "--channel", "c0eu"], "the channel id, not its name"),
         (["digest", "subscribe", "--channel", "C0X", "--time", "25:00"], "invalid time '25:00'"),
         (["digest", "subscribe", "--channel", "C0X", "--day", "lundi"], "invalid day 'lundi'"),
         (["digest", "subscribe", "--channel", "C0X", "--themes", "sport"], "unknown theme 'sport'"),

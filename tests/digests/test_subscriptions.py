@@ -86,7 +86,7 @@ def test_unsubscribe_and_resubscribe(database: Database) -> None:
         assert len(list_subscriptions(s)) == 1
     _subscribe(database, "C0EU", themes=["wonen"])
     with database.session() as s:
-        again = get_subscription(s, channel_id="c0eu")
+        again = get_subscription(s, channel_id="C0EU")
         assert again is not None and again.active and again.themes == ["wonen"]
 
 

@@ -68,6 +68,12 @@ def test_not_utf8_suggests_csv_utf8() -> None:
         parse_csv("name\nJosé\n".encode("cp1252"), name="x.csv")
 
 
+def test_not_utf8_names_the_line_and_column() -> None:
+    data = "name,email\nAn,an@gent.be\nJosé,jose@gent.be\n".encode("cp1252")
+    with pytest.raises(ImportFailed, match=r"an unreadable character in line 3, column 4\)"):
+        parse_csv(data, name="x.csv")
+
+
 def test_file_type_and_existence(tmp_path: Path) -> None:
     with pytest.raises(ImportFailed, match="no such file"):
         read_register_file(tmp_path / "missing.csv")

@@ -1,0 +1,179 @@
+"""What a new operator runs into on a first day with the README: a mistyped database URL, an in-memory database,
+a title row above the header, a missing file, an unknown audit entity, a long import, a no-op availability change
+and a folder that cannot be written. Each is one clear line with the right exit code, and nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner, Result
+
+import bot.cli.register_cmds as register_cmds
+from bot.cli import main
+from bot.config import normalise_database_url
+from bot.errors import ConfigError
+from tests.register.conftest import EXPERT_HEADER
+from tests.test_cli import EXPERTS
+
+
+@pytest.fixture(autouse=True)
+def _no_database_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WIEWEET_DATABASE_URL", raising=False)
+    monkeypatch.setenv("WIEWEET_SEMANTIC", "false")
+
+
+def wieweet(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def one_line(result: Result, code: int = 2) -> str:
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == code and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("url", ["sqlite://./wieweet.db", "sqlite://wieweet.db", "sqlite+pysqlite://./w.db"])
+def test_a_two_slash_sqlite_url_is_one_line_not_a_traceback(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = one_line(wieweet("--database", url, "register", "list", "experts"))
+    assert "sqlite:///" in line and "--database" in line, line
+    line = one_line(wieweet("register", "list", "experts", env={"WIEWEET_DATABASE_URL": url}))
+    assert "WIEWEET_DATABASE_URL" in line, line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", ":memory:", "sqlite+pysqlite://", "sqlite:///?mode=ro"]
+)
+def test_an_in_memory_sqlite_database_is_refused(url: str, tmp_path: Path) -> None:
+    experts = tmp_path / "experts.csv"
+    experts.write_text(EXPERTS, encoding="utf-8")
+    line = one_line(wieweet("import", "experts", str(experts), env={"WIEWEET_DATABASE_URL": url}))
+    assert "in memory" in line and "keeps nothing" in line, line
+    line = one_line(wieweet("--database", url, "register", "list", "experts"))
+    assert "in memory" in line and "--database" in line, line
+
+
+def test_the_check_leaves_file_and_server_urls_alone(tmp_path: Path) -> None:
+    assert normalise_database_url(f"sqlite:///{tmp_path}/w.db") == f"sqlite:///{tmp_path}/w.db"
+    assert normalise_database_url("sqlite:////abs/w.db") == "sqlite:////abs/w.db"
+    assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    with pytest.raises(ConfigError, match="in memory"):
+        normalise_database_url("sqlite://")
+
+
+def test_a_title_row_above_the_header_says_what_row_1_holds(database_url: str, tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Expertenregister 2026"])
+    sheet.merge_cells("A1:J1")
+    sheet.append(EXPERT_HEADER.split(","))
+    sheet.append(["An Peeters", "an.peeters@gent.be", "", "Stad Gent", "Gent", "", "", "wonen", "nl", ""])
+    path = tmp_path / "title_row.xlsx"
+    book.save(path)
+    result = wieweet("--database", database_url, "import", "experts", str(path), "--dry-run")
+    assert result.exit_code == 1, result.output
+    assert "row 1 holds 'Expertenregister 2026'" in result.output, result.output
+    assert "delete the rows above the header" in result.output
+
+
+def test_a_header_that_lacks_a_column_still_names_the_missing_one(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "experts.csv"
+    path.write_text("name,organisation\nAn,Stad Gent\n", encoding="utf-8")
+    result = wieweet("--database", database_url, "import", "experts", str(path))
+    assert result.exit_code == 1 and "lacks the required column(s) 'email'" in result.output, result.output
+    assert "rows above the header" not in result.output
+
+
+@pytest.mark.parametrize("command", [["import", "experts"], ["themes", "import"]])
+def test_a_missing_input_file_is_a_usage_error_and_creates_no_database(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = one_line(wieweet(*command, "nope.csv"))
+    assert line == "error: nope.csv: no such file", line
+    assert list(tmp_path.iterdir()) == []  # no wieweet.db created for nothing
+
+
+def test_an_unknown_audit_entity_is_refused_with_the_known_ones(database_url: str) -> None:
+    line = one_line(wieweet("--database", database_url, "audit", "--entity", "experts"))
+    assert "unknown entity 'experts'" in line and "expert" in line and "practice" in line, line
+    empty = wieweet("--database", database_url, "audit", "--entity", "practice")
+    assert empty.exit_code == 0 and "the audit log is empty for practice" in empty.output, empty.output
+
+
+def test_a_large_import_says_what_it_is_doing_on_stderr(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(register_cmds, "PROGRESS_LINES_FROM", 4)
+    rows = "".join(f"Expert {i},expert{i}@big.example.org,,Stad Test,Gent,,,wonen,nl,\n" for i in range(8))
+    path = tmp_path / "big.csv"
+    path.write_text(EXPERT_HEADER + "\n" + rows, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["--database", database_url, "import", "experts", str(path)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "importing experts: writing 8 records" in result.stderr, result.stderr
+    assert "importing experts: 8 of 8 written" in result.stderr
+    assert "writing" not in result.stdout and "8 added" in result.stdout
+    small = tmp_path / "small.csv"
+    small.write_text(EXPERT_HEADER + "\n" + rows.splitlines(keepends=True)[0], encoding="utf-8")
+    quiet = CliRunner().invoke(main, ["--database", database_url, "import", "experts", str(small)])
+    assert quiet.exit_code == 0 and "importing" not in quiet.stderr, quiet.stderr
+
+
+def test_available_on_someone_never_away_changes_nothing(database_url: str, tmp_path: Path) -> None:
+    experts = tmp_path / "experts.csv"
+    experts.write_text(EXPERTS, encoding="utf-8")
+    assert wieweet("--database", database_url, "import", "experts", str(experts)).exit_code == 0
+    result = wieweet("--database", database_url, "register", "available", "an.peeters@gent.be")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "An Peeters was already available; nothing changed"
+    audit = wieweet("--database", database_url, "audit", "--entity", "expert", "--json")
+    assert audit.exit_code == 0 and '"action": "availability"' not in audit.output, audit.output
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_work(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    real_access = os.access
+
+    def access(path: object, mode: int, **kwargs: object) -> bool:  # the tests run as any user, root included
+        if Path(str(path)) == folder and mode & os.W_OK:
+            return False
+        return real_access(path, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("bot.files.os.access", access)
+    for command in (["report", "--period", "2026-Q4"], ["export", "experts"]):
+        line = one_line(wieweet("--database", database_url, *command, str(folder / "out.xlsx")))
+        assert line == f"error: {folder / 'out.xlsx'}: the folder {folder} is not writable", line
+    assert list(folder.iterdir()) == []
+
+
+def test_run_with_slack_unreachable_is_one_line(tmp_path: Path) -> None:
+    # a process of its own: the log lines go to the real stderr, as an operator sees them
+    from tests.test_cli_operator import closed_port  # noqa: PLC0415
+
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-1-2",
+        "SLACK_APP_TOKEN": "xapp-1-2",
+        "SLACK_API_URL": f"http://127.0.0.1:{closed_port()}/api/",
+        "WIEWEET_STAFF_USER_IDS": "U0STAFF",
+        "WIEWEET_TRIAGE_CHANNEL": "C0TRIAGE1",
+    }
+    command = [sys.executable, "-m", "bot", "--database", str(tmp_path / "w.db"), "run"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("note: creating")]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: cannot reach Slack at http://127.0.0.1:"), result.stderr
