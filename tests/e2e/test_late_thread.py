@@ -13,7 +13,8 @@ import pytest
 from handlers import ids
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.test_routing import MONDAY, QUESTION, _routing_bot, ask, expert_dms, open_requests, questions
+from tests.e2e.staffing import MONDAY, run_routing_bot
+from tests.e2e.test_routing import QUESTION, ask, expert_dms, open_requests, questions
 from tests.emulator import SlackEmulator
 
 ANSWER = "Wij gebruiken een leegstandsregister."
@@ -29,7 +30,7 @@ def clock_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def routing_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
-    yield from _routing_bot(emulator, demo_db_url, tmp_path, clock_file)
+    yield from run_routing_bot(emulator, demo_db_url, tmp_path, clock_file)
 
 
 def _channel_posts(emu: SlackEmulator, text: str) -> list[object]:

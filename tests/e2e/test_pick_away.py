@@ -14,18 +14,8 @@ from handlers import ids
 from storage.models import AuditLog, QuestionStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.test_routing import (
-    BREAD,
-    MONDAY,
-    QUESTION,
-    STAFF,
-    TRIAGE,
-    _routing_bot,
-    ask,
-    expert_dms,
-    open_requests,
-    questions,
-)
+from tests.e2e.staffing import MONDAY, STAFF, TRIAGE, run_routing_bot
+from tests.e2e.test_routing import BREAD, QUESTION, ask, expert_dms, open_requests, questions
 from tests.emulator import SlackEmulator
 
 AWAY = "U0DEMO060"  # in the demo register
@@ -41,7 +31,7 @@ def clock_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
-    yield from _routing_bot(emulator, demo_db_url, tmp_path, clock_file)
+    yield from run_routing_bot(emulator, demo_db_url, tmp_path, clock_file)
 
 
 def _replies(emu: SlackEmulator, since: int) -> str:

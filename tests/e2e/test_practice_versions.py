@@ -11,10 +11,8 @@ from storage.db import Database
 from storage.models import RecordStatus
 from tests.e2e.conftest import NL_USER
 from tests.e2e.harness import BotProcess, flat
+from tests.e2e.staffing import STAFF, TRIAGE
 from tests.e2e.test_practices import (  # noqa: F401
-    STAFF,
-    TRIAGE,
-    db,
     initial_values,
     practice_bot,
     stored,
@@ -38,7 +36,7 @@ def told(emu: SlackEmulator) -> int:
 def test_a_practice_edited_after_staff_read_it_is_not_decided_unseen(
     practice_bot: BotProcess,  # noqa: F811
     emulator: SlackEmulator,
-    db: Database,  # noqa: F811
+    db: Database,
 ) -> None:
     delivery = submit_by_command(emulator, NL_USER, title=TITLE, summary=SUMMARY, url="https://gent.be/deelfiets")
     assert delivery.response_action is None
