@@ -7,12 +7,16 @@ from dataclasses import replace
 
 import pytest
 
+from bot.config import read_settings
+from bot.knowledge import KnowledgeBase
 from bot.matching import MatchConfig, Matcher
 from bot.matching.documents import ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
 from bot.matching.wordlist import common_words
+from storage.db import Database
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
 from .generated import QUERY_WORDS, random_register
+from .test_semantic import _seed
 
 
 def names(hits: list) -> list[str]:  # type: ignore[type-arg]
@@ -389,3 +393,15 @@ class TestPracticeContactFloor:
         with_floor, without = results
         assert with_floor.gap_features == without.gap_features
         assert with_floor.confidence == without.confidence
+
+
+def test_the_theme_names_setting_reaches_the_index(database: Database) -> None:
+    """WIEWEET_THEME_NAMES_ONCE (off by default) is the search's MatchConfig.theme_names_once."""
+    assert read_settings({})[0].theme_names_once is False
+    assert read_settings({"WIEWEET_THEME_NAMES_ONCE": "true"})[0].theme_names_once is True
+    _seed(database)
+    for once in (False, True):
+        kb = KnowledgeBase(database, theme_names_once=once)
+        kb.load()
+        assert kb.matcher is not None and kb.matcher.config.theme_names_once is once
+        kb.close()
