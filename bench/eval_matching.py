@@ -9,6 +9,8 @@ Usage::
     python bench/eval_matching.py --sets dev      # only what tuning may look at: dev, dev3, dev4, dev5, dev6, real dev
     python bench/eval_matching.py --gap-levels register  # every column with "nobody knows" read against each
                                                   # register's own levels (the option of round 18; default off)
+    python bench/eval_matching.py --theme-names once  # a recognised theme's other names once a question
+                                                  # (the option of round 19; --max-theme-expansions N: the cap)
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -585,6 +587,18 @@ def main(argv: list[str] | None = None) -> None:
         default="off",
         help="register: 'nobody knows' read against each register's own levels (MatchConfig.gap_levels, round 18)",
     )
+    ap.add_argument(
+        "--theme-names",
+        choices=("each", "once"),
+        default="each",
+        help="once: a theme's other names once a question (MatchConfig.theme_names_once, round 19)",
+    )
+    ap.add_argument(
+        "--max-theme-expansions",
+        type=int,
+        default=MatchConfig().max_theme_expansions,
+        help="the most names a recognised theme expands to (MatchConfig.max_theme_expansions, round 19)",
+    )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
@@ -620,7 +634,12 @@ def main(argv: list[str] | None = None) -> None:
     systems: list[tuple[str, Callable[[Register], System], bool]] = []
 
     # the option under evaluation (round 18): every wieweet row with it; off, the configuration as shipped
-    shipped = MatchConfig(gap_levels=args.gap_levels) if args.gap_levels != "off" else None
+    options = MatchConfig(
+        gap_levels=args.gap_levels,
+        theme_names_once=args.theme_names == "once",
+        max_theme_expansions=args.max_theme_expansions,
+    )
+    shipped = options if options != MatchConfig() else None
 
     def wieweet(config: MatchConfig | None = shipped, sem: bool = semantic) -> Callable[[Register], System]:
         def make(reg: Register) -> System:
@@ -632,7 +651,10 @@ def main(argv: list[str] | None = None) -> None:
         return make
 
     if shipped is not None:
-        print(f"wieweet rows with gap levels: {args.gap_levels}")
+        print(
+            f"wieweet rows with gap levels: {args.gap_levels}, theme names: {args.theme_names}, "
+            f"at most {args.max_theme_expansions} a theme"
+        )
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:
         systems.append(("wieweet lexical only", wieweet(sem=False), True))

@@ -73,6 +73,9 @@ class Settings:
     # WIEWEET_GAP_LEVELS: "register" reads "nobody knows" against the register's own levels (bot.matching.levels,
     # measured in the background; an option under evaluation), "off" (default) as shipped
     gap_levels: str = "off"
+    # WIEWEET_THEME_NAMES_ONCE: a recognised theme's other names searched once a question, not under each word that
+    # named it (MatchConfig.theme_names_once; an option under evaluation, off by default)
+    theme_names_once: bool = False
     # knowledge needs (issue 15)
     needs_min_organisations: int = 3  # WIEWEET_NEEDS_MIN_ORGANISATIONS: propose a work session from this many ...
     needs_window_weeks: int = 8  # WIEWEET_NEEDS_WINDOW_WEEKS: ... organisations asking within this many weeks
@@ -279,6 +282,9 @@ def read_settings(
         ),
         "semantic": checked(lambda: _flag(env.get("WIEWEET_SEMANTIC"), True, "WIEWEET_SEMANTIC"), True),
         "gap_levels": checked(lambda: _gap_levels(env.get("WIEWEET_GAP_LEVELS")), "off"),
+        "theme_names_once": checked(
+            lambda: _flag(env.get("WIEWEET_THEME_NAMES_ONCE"), False, "WIEWEET_THEME_NAMES_ONCE"), False
+        ),
         "max_body_bytes": checked(
             lambda: _positive_int(
                 env.get("WIEWEET_MAX_BODY_BYTES"),
@@ -367,6 +373,7 @@ SETTING_NAMES = frozenset(
         "WIEWEET_MAX_QUESTIONS_PER_HOUR",
         "WIEWEET_SEMANTIC",
         "WIEWEET_GAP_LEVELS",
+        "WIEWEET_THEME_NAMES_ONCE",
         "WIEWEET_MAX_BODY_BYTES",
         "WIEWEET_HTTP_TIMEOUT",
         "WIEWEET_HTTP_CONNECTIONS",

@@ -122,6 +122,7 @@ BOOLEANS = {
     "WIEWEET_REQUIRE_CONSENT": "require_consent",
     "WIEWEET_EXPERT_APPROVAL": "expert_approval",
     "WIEWEET_SEMANTIC": "semantic",
+    "WIEWEET_THEME_NAMES_ONCE": "theme_names_once",
 }
 
 

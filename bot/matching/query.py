@@ -386,13 +386,25 @@ class QueryParser:
         for _, _, key in theme_hits + part_hits:
             if key not in themes:
                 themes.append(key)
-        for start, end, key in theme_hits:
-            self._expand_theme(groups, tuple(stems[start:end]), key, range(start, end))
+        self._expand_themes(groups, stems, theme_hits)
         return themes, theme_hits + part_hits
 
-    def _expand_theme(self, groups: list[Group], phrase: tuple[str, ...], key: str, positions: range) -> None:
-        """The words at ``positions`` (``phrase``, naming theme ``key``) get the theme's other names as variants;
-        the names are remembered per phrase while the index and the themes stay the same (``state``)."""
+    def _expand_themes(self, groups: list[Group], stems: list[str], theme_hits: list[tuple[int, int, str]]) -> None:
+        """Each phrase naming a theme expands its words to the theme's other names; with ``theme_names_once``, a
+        theme's names come once a question, under the rarest word of the first phrase that expands."""
+        expanded: set[str] = set()
+        for start, end, key in theme_hits:
+            if not self.config.theme_names_once:
+                self._expand_theme(groups, tuple(stems[start:end]), key, range(start, end))
+            elif key not in expanded:
+                at = min(range(start, end), key=lambda i: (self.df_ratio(stems[i]), i))
+                if self._expand_theme(groups, tuple(stems[start:end]), key, range(at, at + 1)):
+                    expanded.add(key)
+
+    def _expand_theme(self, groups: list[Group], phrase: tuple[str, ...], key: str, positions: range) -> bool:
+        """The words at ``positions`` (``phrase``, naming theme ``key``) get the theme's other names as variants
+        (False: the phrase expands to none); the names are remembered per phrase while the index and the themes stay
+        the same (``state``)."""
         at = self.state()
         if at is None:
             ring = self._ring(phrase, key)
@@ -404,9 +416,11 @@ class QueryParser:
             ring = rings.get((phrase, key), _NO_RING)
             if ring is _NO_RING:
                 ring = rings[(phrase, key)] = self._ring(phrase, key)
-        if ring:
-            for i in positions:
-                groups[i].add_all(ring)
+        if not ring:
+            return False
+        for i in positions:
+            groups[i].add_all(ring)
+        return True
 
     def _ring(self, phrase: tuple[str, ...], key: str) -> list[Variant] | None:
         """The variants ``phrase`` (naming theme ``key``) expands to; None: it expands to none."""

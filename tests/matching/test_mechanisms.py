@@ -7,12 +7,16 @@ from dataclasses import replace
 
 import pytest
 
+from bot.config import read_settings
+from bot.knowledge import KnowledgeBase
 from bot.matching import MatchConfig, Matcher
 from bot.matching.documents import ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
 from bot.matching.wordlist import common_words
+from storage.db import Database
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
 from .generated import QUERY_WORDS, random_register
+from .test_semantic import _seed
 
 
 def names(hits: list) -> list[str]:  # type: ignore[type-arg]
@@ -125,6 +129,24 @@ class TestCognatesAndTranslations:
         assert not any(v.kind == "related" and "klimaat" in v.target for v in variants)
         variants = [v for g in matcher._parser.parse("klimaat").groups for v in g.variants]
         assert any(v.kind == "related" and v.target == "ontharding" for v in variants)
+
+    def test_a_theme_named_by_two_words_expands_once_with_the_option(self) -> None:
+        def related(m: Matcher, query: str) -> list[tuple[str, list[str]]]:
+            groups = m._parser.parse(query).groups
+            return [(g.original, sorted(v.target for v in g.variants if v.kind == "related")) for g in groups]
+
+        each, once = build(EXPERTS), build(EXPERTS, config=MatchConfig(theme_names_once=True))
+        # "gebiedsgericht werken" (the theme's label, two words): the other names under both words, or once
+        ring = related(each, "gebiedsgericht werken")[0][1]
+        assert ring and related(each, "gebiedsgericht werken")[:2] == [("gebiedsgericht", ring), ("werken", ring)]
+        assert related(once, "gebiedsgericht werken")[:2] == [("gebiedsgericht", ring), ("werken", [])]
+        # a theme named by its label and by its words again ("klimaat", "milieu"): once in all
+        assert sum(bool(r) for _, r in related(each, "klimaat energie en milieu")) == 3
+        assert sum(bool(r) for _, r in related(once, "klimaat energie en milieu")) == 1
+        # a specific term only boosts its theme; the theme's name after it still expands
+        got = related(once, "ontharding en klimaat")
+        assert got[0] == ("ontharding", []) and got[1][1]
+        assert once.search("gebiedsgericht werken", today=TODAY).themes == ("gebiedsgericht",)
 
     @pytest.mark.skipif(not common_words(), reason="pyspellchecker not installed: no common-word list")
     def test_real_words_are_not_repaired_into_place_names(self) -> None:
@@ -371,3 +393,15 @@ class TestPracticeContactFloor:
         with_floor, without = results
         assert with_floor.gap_features == without.gap_features
         assert with_floor.confidence == without.confidence
+
+
+def test_the_theme_names_setting_reaches_the_index(database: Database) -> None:
+    """WIEWEET_THEME_NAMES_ONCE (off by default) is the search's MatchConfig.theme_names_once."""
+    assert read_settings({})[0].theme_names_once is False
+    assert read_settings({"WIEWEET_THEME_NAMES_ONCE": "true"})[0].theme_names_once is True
+    _seed(database)
+    for once in (False, True):
+        kb = KnowledgeBase(database, theme_names_once=once)
+        kb.load()
+        assert kb.matcher is not None and kb.matcher.config.theme_names_once is once
+        kb.close()
