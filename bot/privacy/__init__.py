@@ -17,8 +17,8 @@
 * ``export_erasures`` / ``reapply_erasures``: the erasure ledger (the key and the hashes of the erased), kept
   outside the database, so that erasures are applied again to a database restored from an older backup.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
-* ``record_purge``, ``record_report``, ``record_escalated_list``: the audit rows of a purge and of reads that show
-  data about people (an export audits itself), with ids and counts only.
+* ``record_purge``, ``record_report``, ``record_escalated_list``: the audit rows of a purge and of reads that copy
+  data about people out of wieweet (an export audits itself), with ids and counts only.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
 Nothing here commits: the caller's unit of work does (so a failed check leaves everything as it was).
