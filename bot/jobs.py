@@ -41,7 +41,7 @@ from typing import Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
-from bot.knowledge import KnowledgeBase, rebuild_gap_keys
+from bot.knowledge import KnowledgeBase, analysis_version, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
 from bot.privacy import (
     ChannelLookup,
@@ -407,7 +407,8 @@ class JobRunner:
         if self._rekeyed_on == day:
             return None
         with self.services.db.session() as session:  # committed first: a rebuild that fails is tried again
-            claimed = claim_day(session, kind=GAP_KEYS_KIND, now=now)  # tomorrow, not every pass
+            # tomorrow, not every pass; a deploy with a changed analysis claims a day of its own
+            claimed = claim_day(session, kind=f"{GAP_KEYS_KIND}:{analysis_version()}", now=now)
         self._rekeyed_on = day
         return rebuild_gap_keys(self.services.db, self.services.knowledge, now=now) if claimed else None
 
