@@ -388,9 +388,11 @@ class JobRunner:
     def _retry_unrefreshed(self) -> None:
         """Updates of what quotes items made private that failed before, tried again (each at most
         ``REFRESH_ATTEMPTS`` times; staff's next action on a proposal renders it from the stored state anyway)."""
-        pending, self._unrefreshed = self._unrefreshed, []
         hook = self.after_channel_private
-        for items, tries in pending if hook is not None else ():
+        if hook is None or not self._unrefreshed:
+            return
+        pending, self._unrefreshed = self._unrefreshed, []
+        for items, tries in pending:
             if tell_marked(hook, items):
                 continue
             if tries + 1 < REFRESH_ATTEMPTS:

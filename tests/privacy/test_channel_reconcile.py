@@ -82,9 +82,7 @@ def test_only_channels_slack_says_are_private_are_marked(database: Database) -> 
     seed(database)
     lookup = Lookup({"CPRIV0001": True, "CPUB00001": False, "CGAP00001": True, "CUNKN0001": None})
     told: list[tuple[list[int], list[int]]] = []
-    result = reconcile_channel_privacy(
-        database, lookup=lookup, now=NOW, after_marked=lambda q, g: told.append((q, g))
-    )
+    result = reconcile_channel_privacy(database, lookup=lookup, now=NOW, after_marked=lambda q, g: told.append((q, g)))
     with database.session() as s:
         marked_questions = set(s.scalars(select(Question.id).where(Question.channel_id == "CPRIV0001")))
     assert [set(q) for q, _ in told] == [set(), marked_questions]  # CGAP00001 first (a gap only), then CPRIV0001
@@ -130,7 +128,7 @@ def test_a_failing_post_update_does_not_stop_the_run_and_is_tried_again(database
     seen = private_by_channel(database)
     assert seen["CPRIV0001"] == {True} and seen["CGAP00001"] == {True}  # the first failure stopped nothing
     assert jobs.reconcile_channel_privacy() is None  # done today; the failed updates are tried again
-    assert len(calls) == 4 and calls[2:] == [g for g in (r.gap_ids for r in result.unrefreshed)]
+    assert len(calls) == 4 and calls[2:] == [r.gap_ids for r in result.unrefreshed]
     assert jobs.reconcile_channel_privacy() is None and len(calls) == 4  # told once each, no more
 
 
