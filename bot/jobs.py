@@ -41,16 +41,18 @@ from typing import Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
-from bot.knowledge import KnowledgeBase, rebuild_gap_keys
+from bot.knowledge import KnowledgeBase, analysis_version, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
 from bot.privacy import (
     ChannelLookup,
     MarkedHook,
+    MarkedItems,
     ReconcileResult,
     RetentionPolicy,
     purge_expired,
     purge_inbox,
     reconcile_channel_privacy,
+    tell_marked,
 )
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
@@ -80,6 +82,7 @@ def claim_day(session: Session, *, kind: str, now: datetime) -> bool:
 
 
 CHANNEL_PRIVACY_KIND = "channel_privacy"
+REFRESH_ATTEMPTS = 10  # tries of one failed update of what quotes items made private (one a job pass)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,7 @@ class JobRunner:
         self.channel_privacy = channel_privacy
         self.after_channel_private = after_channel_private  # e.g. proposals quoting what turned private, updated
         self._reconciled_on: str | None = None  # the UTC day this process last saw the channel reconcile claimed
+        self._unrefreshed: list[tuple[MarkedItems, int]] = []  # what after_channel_private failed on, and tries
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -351,9 +355,12 @@ class JobRunner:
         """Once per UTC day over all processes: channels still holding public questions or gaps are looked up and
         the ones private now marked (``bot.privacy.reconcile_channel_privacy``). The day is claimed (committed)
         before the paced run: a run that fails halfway leaves what it marked, and the next day asks again about
-        every channel still public. None when not configured or done today."""
+        every channel still public. What quotes the marked items (``after_channel_private``) and failed to be
+        updated is tried again at each later pass of this job (in this process). None when not configured or done
+        today."""
         if self.channel_privacy is None:
             return None
+        self._retry_unrefreshed()
         now = self.services.clock()
         day = now.date().isoformat()
         if self._reconciled_on == day:
@@ -364,17 +371,34 @@ class JobRunner:
         if not claimed:
             return None
         result = reconcile_channel_privacy(
-            self.services.db, lookup=self.channel_privacy, after_marked=self.after_channel_private
+            self.services.db, lookup=self.channel_privacy, now=now, after_marked=self.after_channel_private
         )
+        self._unrefreshed.extend((items, 1) for items in result.unrefreshed)
         log.info(
-            "channel privacy %s: checked=%s private=%s marked=%s unknown=%s",
+            "channel privacy %s: checked=%s private=%s marked=%s unknown=%s unrefreshed=%s",
             day,
             result.checked,
             result.private_channels,
             result.marked,
             result.unknown,
+            len(result.unrefreshed),
         )
         return result
+
+    def _retry_unrefreshed(self) -> None:
+        """Updates of what quotes items made private that failed before, tried again (each at most
+        ``REFRESH_ATTEMPTS`` times; staff's next action on a proposal renders it from the stored state anyway)."""
+        hook = self.after_channel_private
+        if hook is None or not self._unrefreshed:
+            return
+        pending, self._unrefreshed = self._unrefreshed, []
+        for items, tries in pending:
+            if tell_marked(hook, items):
+                continue
+            if tries + 1 < REFRESH_ATTEMPTS:
+                self._unrefreshed.append((items, tries + 1))
+            else:
+                log.warning("updating what quotes %d private items given up after %d tries", items.count, tries + 1)
 
     def rebuild_gap_keys(self) -> int | None:
         """Once per UTC day over all processes (claimed in the database, as the purge): knowledge gaps' grouping
@@ -385,7 +409,8 @@ class JobRunner:
         if self._rekeyed_on == day:
             return None
         with self.services.db.session() as session:  # committed first: a rebuild that fails is tried again
-            claimed = claim_day(session, kind=GAP_KEYS_KIND, now=now)  # tomorrow, not every pass
+            # tomorrow, not every pass; a deploy with a changed analysis claims a day of its own
+            claimed = claim_day(session, kind=f"{GAP_KEYS_KIND}:{analysis_version()}", now=now)
         self._rekeyed_on = day
         return rebuild_gap_keys(self.services.db, self.services.knowledge, now=now) if claimed else None
 

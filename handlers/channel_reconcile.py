@@ -4,10 +4,11 @@
 
 One ``conversations.info`` per channel, paced (``PACE_SECONDS`` between calls: well under the method's tier of
 about 50 a minute), with the one privacy rule (``handlers.channels.is_private_conversation``: private, shared with
-another organisation). A channel Slack does not show (``channel_not_found``: deleted, or private without the bot)
-counts as private. A rate limit is waited out as Slack asks (up to ``MAX_WAIT_SECONDS``, twice at most); a failure
-on Slack's side is no answer (None: nothing is marked, the channel is asked about again the next day); any other
-refusal (a bad token, a missing scope) stops the day's run.
+another organisation). A channel Slack does not show (``channel_not_found``: deleted, private without the bot, or
+another workspace's) is reported as ``NOT_FOUND``: private only once that repeats on several days. A rate limit is
+waited out as Slack asks (up to ``MAX_WAIT_SECONDS``, twice at most); a failure on Slack's side is no answer (None:
+nothing is marked, the channel is asked about again the next day); any other refusal (a bad token, a missing
+scope) stops the day's run.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.privacy import NOT_FOUND
 from handlers.channels import ChannelDirectory, is_private_conversation
 from handlers.services import slack_retry_after, slack_transient
 
@@ -47,7 +50,7 @@ class SlackChannelLookup:
         self.pace_seconds = pace_seconds
         self._asked = False
 
-    def __call__(self, channel_id: str) -> bool | None:
+    def __call__(self, channel_id: str) -> bool | Literal["not_found"] | None:
         if self._asked:
             self.sleep(self.pace_seconds)
         self._asked = True
@@ -56,14 +59,14 @@ class SlackChannelLookup:
             self.channels.forget(channel_id)  # this process asks again next time, not from a cached "public"
         return private
 
-    def _ask(self, channel_id: str) -> bool | None:
+    def _ask(self, channel_id: str) -> bool | Literal["not_found"] | None:
         for attempt in range(RATE_LIMIT_RETRIES + 1):
             try:
                 info = self.client.conversations_info(channel=channel_id).get("channel") or {}
             except SlackApiError as exc:
                 error = str(exc.response.get("error") or "")
                 if error in GONE:
-                    return True
+                    return NOT_FOUND
                 wait = slack_retry_after(exc)
                 if wait is not None and wait <= MAX_WAIT_SECONDS and attempt < RATE_LIMIT_RETRIES:
                     self.sleep(wait)

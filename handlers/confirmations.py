@@ -22,7 +22,7 @@ from handlers import inbox
 from handlers.home import publish_after_erasure, publish_homes
 from handlers.kit import message
 from handlers.services import slack_transient
-from handlers.turn import shared_update
+from handlers.turn import update_post
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,16 @@ def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
     elif kind == "tell":
         _tell(job, step, text, effect.get("channel"))
     elif kind == "update":
-        channel = str(effect["channel"])
         shown: tuple[str, Sequence[Any]] = (text, effect.get("blocks") or [])
         if_shared = (str(effect.get("shared_text") or ""), effect.get("shared_blocks") or [])
-        text, blocks = shared_update(
-            job.services, client, channel, shown, if_shared if "shared_blocks" in effect else None
+        update_post(
+            job.services,
+            client,
+            channel=str(effect["channel"]),
+            ts=str(effect["ts"]),
+            shown=shown,
+            if_shared=if_shared if "shared_blocks" in effect else None,
         )
-        client.chat_update(channel=channel, ts=str(effect["ts"]), text=text, blocks=list(blocks))
     elif kind == "homes":
         publish_homes(job.services, client, [str(u) for u in effect.get("users") or []])
     elif kind == "ring":

@@ -15,13 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
 from handlers.blocks.needs import build_needs_proposal, proposal_payload, status_invited_to
 from handlers.kit import Rendered, build_shared_stand_in
 from handlers.services import Services
-from handlers.turn import Turn, shared_update
+from handlers.turn import Turn, update_post
 from storage.session import Session
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,9 @@ def refresh_in_turn(turn: Turn, *, question_ids: Sequence[int] = (), gap_ids: Se
 
 
 class ProposalRefresher:
-    """``after_marked(question_ids, gap_ids)`` for the job runner's channel-privacy reconcile."""
+    """``after_marked(question_ids, gap_ids)`` for the job runner's channel-privacy reconcile. A post gone is
+    logged; a network or Slack-side failure raises, and the job runner tries the whole refresh again later (it is
+    rendered from the stored state each time)."""
 
     def __init__(self, services: Services, client: WebClient) -> None:
         self.services = services
@@ -83,16 +84,12 @@ class ProposalRefresher:
         for update in updates:  # after the commit: no Slack call holds a transaction open
             for ref in update.refs:
                 channel, ts = str(ref.get("channel_id") or ""), str(ref.get("message_ts") or "")
-                if not (channel and ts):
-                    continue
-                text, blocks = shared_update(
-                    self.services,
-                    self.client,
-                    channel,
-                    (update.shown.text, update.shown.blocks),
-                    (update.stand_in.text, update.stand_in.blocks),
-                )
-                try:
-                    self.client.chat_update(channel=channel, ts=ts, text=text, blocks=list(blocks))
-                except SlackApiError as exc:  # the change stands; the post is updated at the next staff action
-                    log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
+                if channel and ts:
+                    update_post(
+                        self.services,
+                        self.client,
+                        channel=channel,
+                        ts=ts,
+                        shown=(update.shown.text, update.shown.blocks),
+                        if_shared=(update.stand_in.text, update.stand_in.blocks),
+                    )

@@ -18,7 +18,6 @@ from bot.privacy import (
     export_personal_data,
     finish_erasure,
     mark_channel_private,
-    public_items_in_channel,
 )
 from bot.text import is_slack_channel_id, is_slack_user_id
 from handlers import inbox
@@ -137,6 +136,6 @@ def handle_channel_private(turn: Turn) -> None:
         client=turn.client, channel_id=channel_id, now=turn.now
     ):
         return
-    question_ids, gap_ids = public_items_in_channel(turn.session, channel_id=channel_id)
-    mark_channel_private(turn.session, channel_id=channel_id)
-    refresh_in_turn(turn, question_ids=question_ids, gap_ids=gap_ids)  # proposals: counted, no longer quoted
+    marked = mark_channel_private(turn.session, channel_id=channel_id)
+    # proposals: counted, no longer quoted
+    refresh_in_turn(turn, question_ids=marked.question_ids, gap_ids=marked.gap_ids)

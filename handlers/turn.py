@@ -20,7 +20,7 @@ from bot.actors import Actor
 from bot.errors import WieweetError
 from handlers.claims import MessageRef, clicked_message, log_refusal
 from handlers.kit import message
-from handlers.services import Services
+from handlers.services import Services, slack_transient
 from storage.session import Session
 
 if TYPE_CHECKING:
@@ -45,6 +45,27 @@ def shared_update(
     if services.channels.is_shared_outside(client=client, channel_id=channel, now=services.clock()):
         return if_shared
     return shown
+
+
+def update_post(
+    services: Services,
+    client: WebClient,
+    *,
+    channel: str,
+    ts: str,
+    shown: tuple[str, Sequence[Any]],
+    if_shared: tuple[str, Sequence[Any]] | None = None,
+) -> None:
+    """Update the message at ``channel``/``ts`` (what it shows: ``shared_update``). A message gone or not ours is
+    logged (the change stands; there is nothing to update); a transient failure on Slack's side, or a network
+    error, raises: the caller tries again (the inbox job, the channel-privacy job) or logs it (a request)."""
+    text, blocks = shared_update(services, client, channel, shown, if_shared)
+    try:
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=list(blocks))
+    except SlackApiError as exc:
+        if slack_transient(exc):
+            raise
+        log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
 
 
 @dataclass
@@ -200,11 +221,9 @@ class Turn:
             return
 
         def update() -> None:
-            shown, shown_blocks = shared_update(self.services, self.client, str(channel), (text, blocks), if_shared)
-            try:
-                self.client.chat_update(channel=str(channel), ts=str(ts), text=shown, blocks=list(shown_blocks))
-            except SlackApiError as exc:  # the change stands; there is just nothing to update
-                log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
+            update_post(
+                self.services, self.client, channel=str(channel), ts=str(ts), shown=(text, blocks), if_shared=if_shared
+            )
 
         data: dict[str, Any] = {"channel": str(channel), "ts": str(ts), "text": text, "blocks": block_dicts(blocks)}
         if if_shared is not None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,15 @@ def create_processed_event(session: Session, *, event_key: str, kind: str, now: 
         .returning(ProcessedEvent.id)  # a row only when inserted (the row count is not reliable on every driver)
     )
     return session.execute(statement).first() is not None
+
+
+def count_processed_events(session: Session, *, key_prefix: str, since: datetime) -> int:
+    """How many keys starting with ``key_prefix`` were recorded since ``since`` (e.g. one a day: on how many days)."""
+    escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    statement = select(func.count(ProcessedEvent.id)).where(
+        ProcessedEvent.event_key.like(f"{escaped}%", escape="\\"), ProcessedEvent.received_at >= since
+    )
+    return int(session.scalar(statement) or 0)
 
 
 def update_processed_event_kind(session: Session, *, event_key: str, kind: str) -> None:

@@ -324,12 +324,12 @@ def report_command(
     language = lang or cli.settings.default_language
     service = _service(cli)
     _embed(cli, service, embed_seconds)
+    render = {".xlsx": render_xlsx, ".png": render_chart_png}.get(suffix, render_html)
     with cli.db.session() as session:
         data = collect_report(session, service=service, actor=cli_actor(), period=period, now=now, lang=language)
-    render = {".xlsx": render_xlsx, ".png": render_chart_png}.get(suffix, render_html)
-    replace_file(output, render(data, lang=language))  # complete or not at all: never a truncated report
-    with cli.db.session() as session:
-        record_report(session, actor=cli_actor(), report=data, now=now)
+        # audited at the real time (``--now`` only sets the period); the row commits only once the file is there
+        record_report(session, actor=cli_actor(), report=data, now=datetime.now(UTC))
+        replace_file(output, render(data, lang=language))  # complete or not at all: never a truncated report
     without = sum(1 for t in data.topics if t.coverage != "covered")
     echo(
         f"wrote {output}: {data.period}, {data.asked} question(s) asked, {data.answered} answered, "

@@ -23,8 +23,9 @@ def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
     channel got them ("NOT POSTED: <Slack's reason>" when the staff message failed for good). Private and anonymous
     questions are listed without their text, as in the triage channel. Then the questions held back (state
     "held", with when they were asked): their asker has enough questions with experts; each goes to experts when
-    the asker has room again, or to staff after the usual escalation delay. --json prints the whole texts: the
-    audit log records that listing (who, when, which questions).
+    the asker has room again, or to staff after the usual escalation delay. --json prints the whole texts, a copy
+    out of wieweet: the audit log records that listing (who, when, which questions); the table, like the triage
+    channel and the Home tab, is not recorded.
 
     \b
     Examples:

@@ -9,7 +9,7 @@ signal's stored vectors and their background filling), ``gap_keys`` (knowledge g
 the analysis changes) and ``search_access`` (who may use a search's buttons).
 """
 
-from bot.knowledge.gap_keys import GAP_KEY_WINDOW, current_gap_key, rebuild_gap_keys
+from bot.knowledge.gap_keys import GAP_KEY_WINDOW, analysis_version, current_gap_key, rebuild_gap_keys
 from bot.knowledge.index import (
     SYNC_OVERLAP,
     AskOutcome,
@@ -44,6 +44,7 @@ __all__ = [
     "DatabaseVectorStore",
     "KnowledgeBase",
     "MemberOf",
+    "analysis_version",
     "claim_search_share",
     "current_gap_key",
     "get_search_for",

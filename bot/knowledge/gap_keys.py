@@ -6,17 +6,22 @@ one the same question gets today, and old and new gaps of one question would be 
 (``storage.models.gap_key``) until the old ones aged out. ``rebuild_gap_keys`` recomputes the keys of the gaps
 that are still counted (``GAP_KEY_WINDOW``) from their stored query and writes the ones that changed; the job
 runner calls it once a day, in one of the processes sharing the database (the day is claimed there,
-``bot.jobs.claim_day``); it writes only what differs, so a second run changes nothing.
+``bot.jobs.claim_day``, together with ``analysis_version``: after a deploy that changed the analysis code or its
+word lists the new code rebuilds the same day, even when an old process claimed it); it writes only what differs,
+so a second run changes nothing.
 
 Part of ``bot.knowledge`` (import from there).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import QueryError
@@ -31,6 +36,19 @@ log = logging.getLogger("bot.knowledge")
 GAP_KEY_WINDOW = timedelta(days=400)  # the longest period any figure counts gaps over (a year), and some margin
 KEY_CHARS = 500  # the column's size
 _BATCH = 500
+
+
+@functools.cache
+def analysis_version() -> str:
+    """A short fingerprint of the code and word lists a gap's key is computed with (the matching package, its data,
+    the query's searchable start and this module): differs after a deploy that may key a question differently."""
+    root = Path(__file__).resolve().parent
+    files = sorted((root.parent / "matching").rglob("*.py")) + sorted((root.parent / "matching" / "data").glob("*"))
+    digest = hashlib.sha256()
+    for path in [*files, root / "index.py", root / "gap_keys.py"]:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def key_of_terms(terms: Iterable[str], query: str) -> str:

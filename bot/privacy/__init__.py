@@ -17,8 +17,8 @@
 * ``export_erasures`` / ``reapply_erasures``: the erasure ledger (the key and the hashes of the erased), kept
   outside the database, so that erasures are applied again to a database restored from an older backup.
 * ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
-* ``record_purge``, ``record_report``, ``record_escalated_list``: the audit rows of a purge and of reads that show
-  data about people (an export audits itself), with ids and counts only.
+* ``record_purge``, ``record_report``, ``record_escalated_list``: the audit rows of a purge and of reads that copy
+  data about people out of wieweet (an export audits itself), with ids and counts only.
 
 Authorization is checked here with the ``Actor``: a person may export and erase their own data, staff anyone's.
 Nothing here commits: the caller's unit of work does (so a failed check leaves everything as it was).
@@ -29,12 +29,14 @@ The modules: ``person`` (who, and the sweep for their traces), ``export``, ``era
 
 from bot.privacy.audit import record_escalated_list, record_purge, record_report
 from bot.privacy.channels import (
+    NOT_FOUND,
     ChannelLookup,
     MarkedHook,
+    MarkedItems,
     ReconcileResult,
     mark_channel_private,
-    public_items_in_channel,
     reconcile_channel_privacy,
+    tell_marked,
 )
 from bot.privacy.erasure import ERASED_HOMES_KIND, ErasureIncomplete, ErasureReport, erase_person, finish_erasure
 from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
@@ -46,12 +48,14 @@ __all__ = [
     "ERASED_HOMES_KIND",
     "EXPORT_FORMAT",
     "LEDGER_FORMAT",
+    "NOT_FOUND",
     "REDACTED",
     "ChannelLookup",
     "ErasureIncomplete",
     "ErasureReport",
     "LedgerError",
     "MarkedHook",
+    "MarkedItems",
     "Person",
     "PrivacyInputError",
     "ReapplyReport",
@@ -64,7 +68,6 @@ __all__ = [
     "find_person",
     "finish_erasure",
     "mark_channel_private",
-    "public_items_in_channel",
     "purge_expired",
     "purge_inbox",
     "reapply_erasures",
@@ -73,4 +76,5 @@ __all__ = [
     "record_purge",
     "record_report",
     "require_known",
+    "tell_marked",
 ]

@@ -1,7 +1,9 @@
-"""What the audit log records besides changes to a record: reads of data about people and what the retention purge
-deleted. A person's file exported is recorded by ``export_personal_data`` itself; here the steering-group report
-(expert names, topics from questions' wording), the questions waiting for staff listed with their texts, and a
-purge. Ids and counts only: never a question's text or anyone's data.
+"""What the audit log records besides changes to a record: reads that copy data about people out of wieweet (files
+and machine-readable output) and what the retention purge deleted. A person's file exported is recorded by
+``export_personal_data`` itself; here the steering-group report (expert names, topics from questions' wording), the
+questions waiting for staff listed with their whole texts (``--json``), and a purge. What staff see on screen in
+their work (the triage channel, the Home tab, ``/wieweet beheer``, the plain ``wieweet escalated`` table) is not
+recorded. Ids and counts only: never a question's text or anyone's data.
 
 Part of ``bot.privacy`` (import from there).
 """

@@ -8,27 +8,35 @@ down), one transaction per channel marked."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final, Literal
 
 from sqlalchemy.orm import Session
 
-from storage import question_repo
+from storage import question_repo, slack_repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
-def public_items_in_channel(session: Session, *, channel_id: str) -> tuple[list[int], list[int]]:
-    """(question ids, gap ids) asked in ``channel_id`` while it was public: what ``mark_channel_private`` changes
-    (read first by whoever updates what quotes them, e.g. proposed work sessions)."""
-    questions = question_repo.list_public_questions_in_channel(session, channel_id=channel_id)
-    gaps = question_repo.list_public_knowledge_gaps_in_channel(session, channel_id=channel_id)
-    return [q.id for q in questions], [g.id for g in gaps]
+@dataclass(frozen=True, slots=True)
+class MarkedItems:
+    """What ``mark_channel_private`` changed: the questions and gaps (ids) that were public until now."""
+
+    question_ids: list[int] = field(default_factory=list)
+    gap_ids: list[int] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.question_ids) + len(self.gap_ids)
 
 
-def mark_channel_private(session: Session, *, channel_id: str) -> int:
-    """Mark everything asked in ``channel_id`` private; returns how many questions and gaps changed."""
+def mark_channel_private(session: Session, *, channel_id: str) -> MarkedItems:
+    """Mark everything asked in ``channel_id`` private; returns the questions and gaps that changed (for whoever
+    updates what quotes them, e.g. proposed work sessions)."""
     questions = question_repo.list_public_questions_in_channel(session, channel_id=channel_id)
     gaps = question_repo.list_public_knowledge_gaps_in_channel(session, channel_id=channel_id)
     for question in questions:
@@ -37,12 +45,19 @@ def mark_channel_private(session: Session, *, channel_id: str) -> int:
         gap.channel_is_private = True
     if questions or gaps:
         log.info("channel %s is private now: %d questions, %d gaps marked", channel_id, len(questions), len(gaps))
-    return len(questions) + len(gaps)
+    return MarkedItems([q.id for q in questions], [g.id for g in gaps])
 
 
-# Whether a channel is private now: True private (or shared with another organisation, or gone), False still
-# public, None when the chat platform could not say (asked again the next day, never counted as public).
-ChannelLookup = Callable[[str], "bool | None"]
+# The chat platform does not show the channel (deleted, private without the bot, or another workspace's): it counts
+# as private only once that was so on ``NOT_FOUND_DAYS`` different UTC days within ``NOT_FOUND_WINDOW``.
+NOT_FOUND: Final = "not_found"
+NOT_FOUND_DAYS = 3
+NOT_FOUND_WINDOW = timedelta(days=14)
+_NOT_FOUND_KEY = "channel_not_found"
+
+# Whether a channel is private now: True private (or shared with another organisation), False still public,
+# ``NOT_FOUND`` not shown, None when the chat platform could not say (asked again the next day, never public).
+ChannelLookup = Callable[[str], "bool | Literal['not_found'] | None"]
 # Told, once committed, which questions and gaps (ids) a channel found private had: to update what quotes them.
 MarkedHook = Callable[[list[int], list[int]], None]
 
@@ -52,29 +67,58 @@ class ReconcileResult:
     checked: int = 0  # channels asked about
     private_channels: int = 0  # of them private now
     marked: int = 0  # questions and gaps made private
-    unknown: int = 0  # channels the platform could not say anything about today
+    unknown: int = 0  # channels the platform could not say anything about today (not found counted here too)
+    # what ``after_marked`` failed on (question ids, gap ids): for the caller to try again later
+    unrefreshed: list[MarkedItems] = field(default_factory=list)
+
+
+def tell_marked(after_marked: MarkedHook, items: MarkedItems) -> bool:
+    """``after_marked`` told about ``items``; False (logged with a reference) when it raised: what was marked stays
+    marked, and the caller tries again later."""
+    try:
+        after_marked(items.question_ids, items.gap_ids)
+    except Exception:  # a network or database error updating posts: never stops the privacy change itself
+        log.exception("updating what quotes %d private items failed ref=%s", items.count, uuid.uuid4().hex[:12])
+        return False
+    return True
+
+
+def _not_found_on_enough_days(db: Database, *, channel_id: str, now: datetime) -> bool:
+    """Note that ``channel_id`` was not found today; True once that happened on ``NOT_FOUND_DAYS`` days."""
+    prefix = f"{_NOT_FOUND_KEY}:{channel_id}:"
+    with db.session() as session:
+        slack_repo.create_processed_event(
+            session, event_key=f"{prefix}{now.date().isoformat()}", kind=_NOT_FOUND_KEY, now=now
+        )
+        days = slack_repo.count_processed_events(session, key_prefix=prefix, since=now - NOT_FOUND_WINDOW)
+    log.info("channel %s not found (%d of %d days)", channel_id, days, NOT_FOUND_DAYS)
+    return days >= NOT_FOUND_DAYS
 
 
 def reconcile_channel_privacy(
-    db: Database, *, lookup: ChannelLookup, after_marked: MarkedHook | None = None
+    db: Database, *, lookup: ChannelLookup, now: datetime, after_marked: MarkedHook | None = None
 ) -> ReconcileResult:
     """Make up for privacy events missed while the bot was down: every channel that still holds public questions
     or gaps is looked up (``lookup`` paces itself and honours rate limits), and one that is private now is marked
     with ``mark_channel_private``, each in its own transaction. A channel the lookup cannot say anything about is
-    left as it is; a lookup that raises stops the run (what was marked stays marked). ``after_marked`` is told
-    each marked channel's questions and gaps once committed."""
+    left as it is, and so is one not found until that repeats (``NOT_FOUND_DAYS``); a lookup that raises stops the
+    run (what was marked stays marked). ``after_marked`` is told each marked channel's questions and gaps once
+    committed; one that fails is logged and returned in ``unrefreshed``, and the run goes on."""
     with db.session() as session:
         channels = question_repo.list_channels_with_public_content(session)
     private_channels = marked = unknown = 0
+    unrefreshed: list[MarkedItems] = []
     for channel_id in channels:
         private = lookup(channel_id)
+        if private == NOT_FOUND:
+            private = True if _not_found_on_enough_days(db, channel_id=channel_id, now=now) else None
         if private is None:
             unknown += 1
         elif private:
             private_channels += 1
             with db.session() as session:
-                question_ids, gap_ids = public_items_in_channel(session, channel_id=channel_id)
-                marked += mark_channel_private(session, channel_id=channel_id)
-            if after_marked is not None and (question_ids or gap_ids):
-                after_marked(question_ids, gap_ids)
-    return ReconcileResult(len(channels), private_channels, marked, unknown)
+                items = mark_channel_private(session, channel_id=channel_id)
+            marked += items.count
+            if after_marked is not None and items.count and not tell_marked(after_marked, items):
+                unrefreshed.append(items)
+    return ReconcileResult(len(channels), private_channels, marked, unknown, unrefreshed)

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.demo import load_demo
 from bot.jobs import JobRunner
-from bot.knowledge import KnowledgeBase, rebuild_gap_keys
+from bot.knowledge import KnowledgeBase, analysis_version, rebuild_gap_keys
 from bot.needs.core import count_needs
 from bot.routing import RoutingService
 from digests.collect import collect_digest_data
@@ -169,6 +169,30 @@ def test_two_processes_sharing_a_database_rebuild_the_keys_once_a_day(
         assert [runner.rebuild_gap_keys() for runner in reversed(runners)] == [None, None]
         today[0] = NOW + timedelta(days=1)  # the next day: once again, by whichever comes first
         assert [runner.rebuild_gap_keys() for runner in reversed(runners)] == [0, None] and len(calls) == 2
+    finally:
+        for kb in bases:
+            kb.close()
+
+
+def test_a_deploy_with_a_changed_analysis_rebuilds_the_same_day(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr("bot.jobs.rebuild_gap_keys", lambda *args, **kwargs: calls.append(kwargs["now"]) or 0)
+    version = ["old0000000aa"]
+    monkeypatch.setattr("bot.jobs.analysis_version", lambda: version[0])
+    runners, bases = [], []
+    for _ in range(2):  # the process running the old code, then one started with the new release
+        kb = KnowledgeBase(database)
+        services = Services(settings=Settings(), db=database, knowledge=kb, clock=lambda: NOW)
+        client = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
+        bases.append(kb)
+        runners.append(JobRunner(services, routing=RoutingService(knowledge=kb), sender=OutboxSender(services, client)))
+    try:
+        assert runners[0].rebuild_gap_keys() == 0 and len(calls) == 1  # the old code claimed today
+        version[0] = "new0000000bb"  # the new release keys gaps differently
+        assert runners[1].rebuild_gap_keys() == 0 and len(calls) == 2  # rebuilt today, not tomorrow
+        assert analysis_version() == analysis_version() and len(analysis_version()) == 12
     finally:
         for kb in bases:
             kb.close()

@@ -52,12 +52,12 @@ def test_answers_from_a_channel_turned_private_leave_the_search(database_url: st
     try:
         assert len(answer_ids(knowledge, "leegstandsheffing winkelpanden")) == 2
         with database.session() as session:
-            assert mark_channel_private(session, channel_id=CHANNEL) == 2
+            assert mark_channel_private(session, channel_id=CHANNEL).count == 2
         with database.session() as session:
             kept = session.scalars(select(Question).where(Question.channel_id == "C0ANDERS1")).one()
             assert answer_ids(knowledge, "leegstandsheffing winkelpanden") == [kept.id]  # no reload needed
             assert session.scalars(select(KnowledgeGap)).one().channel_is_private
-            assert mark_channel_private(session, channel_id=CHANNEL) == 0  # a second event changes nothing
+            assert mark_channel_private(session, channel_id=CHANNEL).count == 0  # a second event changes nothing
         fresh = KnowledgeBase(database)  # and a process started later never indexes it
         fresh.load()
         assert answer_ids(fresh, "leegstandsheffing winkelpanden") == [kept.id]

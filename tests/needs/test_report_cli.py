@@ -4,8 +4,9 @@ commands, against both databases."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from click.testing import CliRunner, Result
@@ -126,12 +127,19 @@ def test_cli_needs_json_and_report(network: Network, database_url: str, tmp_path
     proposals = wieweet(database_url, "needs", "proposals", "--propose", "--now", NOW_ARG)
     assert "1 new proposal(s)" in proposals.output and "An Peeters" in proposals.output
     out = tmp_path / "r.xlsx"
+    with mock.patch("bot.cli.needs_cmds.replace_file", side_effect=OSError("disk full")):
+        failed = CliRunner().invoke(main, ["--database", database_url, "report", "--period", PERIOD, str(out)])
+    assert failed.exit_code != 0 and not out.exists()
+    with network.database.session() as s:  # no file, no audit row: one transaction writes both
+        assert s.scalars(select(AuditLog).where(AuditLog.action == "report")).all() == []
+    before = datetime.now(UTC)
     written = wieweet(database_url, "report", "--period", PERIOD, str(out), "--now", NOW_ARG)
     assert written.exit_code == 0 and out.exists() and "8 question(s) asked" in written.output
     with network.database.session() as s:  # who made a report of which period (it names experts): counts only
         entry = s.scalars(select(AuditLog).where(AuditLog.action == "report")).one()
         assert (entry.entity_type, entry.entity_key, entry.actor.startswith("cli:")) == ("needs_report", PERIOD, True)
         assert entry.after is not None and entry.after["asked"] == 8 and entry.after["experts_named"] > 0
+        assert entry.at.replace(tzinfo=UTC) >= before.replace(microsecond=0)  # dated when made, never by --now
 
 
 @pytest.mark.parametrize("args", [["needs", "--period", "2026-Q5"], ["report", "--period", "nonsense", "x.xlsx"]])

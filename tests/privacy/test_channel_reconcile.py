@@ -15,7 +15,8 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.jobs import JobRunner
 from bot.knowledge import KnowledgeBase
-from bot.privacy import reconcile_channel_privacy
+from bot.privacy import NOT_FOUND, MarkedHook, reconcile_channel_privacy
+from bot.privacy.channels import NOT_FOUND_DAYS
 from bot.routing import RoutingService
 from handlers.channel_reconcile import SlackChannelLookup
 from handlers.channels import ChannelDirectory
@@ -38,13 +39,13 @@ class Clock:
 
 
 class Lookup:
-    """A fake ``conversations.info``: True private, False public, None Slack could not say."""
+    """A fake ``conversations.info``: True private, False public, None Slack could not say, ``NOT_FOUND``."""
 
-    def __init__(self, answers: dict[str, bool | None]) -> None:
+    def __init__(self, answers: dict[str, bool | str | None]) -> None:
         self.answers = answers
         self.asked: list[str] = []
 
-    def __call__(self, channel_id: str) -> bool | None:
+    def __call__(self, channel_id: str) -> Any:
         self.asked.append(channel_id)
         return self.answers.get(channel_id)
 
@@ -81,7 +82,7 @@ def test_only_channels_slack_says_are_private_are_marked(database: Database) -> 
     seed(database)
     lookup = Lookup({"CPRIV0001": True, "CPUB00001": False, "CGAP00001": True, "CUNKN0001": None})
     told: list[tuple[list[int], list[int]]] = []
-    result = reconcile_channel_privacy(database, lookup=lookup, after_marked=lambda q, g: told.append((q, g)))
+    result = reconcile_channel_privacy(database, lookup=lookup, now=NOW, after_marked=lambda q, g: told.append((q, g)))
     with database.session() as s:
         marked_questions = set(s.scalars(select(Question.id).where(Question.channel_id == "CPRIV0001")))
     assert [set(q) for q, _ in told] == [set(), marked_questions]  # CGAP00001 first (a gap only), then CPRIV0001
@@ -95,7 +96,45 @@ def test_only_channels_slack_says_are_private_are_marked(database: Database) -> 
     assert seen["CDONE0001"] == {True}
 
 
-def runner(database: Database, clock: Clock, lookup: Lookup | None) -> JobRunner:
+def test_a_channel_not_found_is_private_only_once_that_repeats_on_several_days(database: Database) -> None:
+    seed(database)
+    lookup = Lookup({"CPRIV0001": NOT_FOUND, "CPUB00001": NOT_FOUND})
+    for day in range(NOT_FOUND_DAYS - 1):  # e.g. a channel shared from another workspace, or a passing glitch
+        result = reconcile_channel_privacy(database, lookup=lookup, now=NOW + timedelta(days=day))
+        assert (result.private_channels, result.marked, result.unknown) == (0, 0, 4)
+        again = reconcile_channel_privacy(database, lookup=lookup, now=NOW + timedelta(days=day, hours=5))
+        assert again.marked == 0  # one day counts once, however often it is asked
+    assert private_by_channel(database)["CPRIV0001"] == {False}
+    lookup.answers["CPUB00001"] = False  # shown again: still public, and never counted private
+    result = reconcile_channel_privacy(database, lookup=lookup, now=NOW + timedelta(days=NOT_FOUND_DAYS - 1))
+    assert (result.private_channels, result.marked) == (1, 2)
+    seen = private_by_channel(database)
+    assert seen["CPRIV0001"] == {True} and seen["CPUB00001"] == {False}
+
+
+def test_a_failing_post_update_does_not_stop_the_run_and_is_tried_again(database: Database) -> None:
+    seed(database)
+    calls: list[list[int]] = []
+
+    def after_marked(question_ids: list[int], gap_ids: list[int]) -> None:
+        calls.append(gap_ids)
+        if len(calls) < 3:
+            raise ConnectionError("chat.update: connection reset")  # what a WebClient raises on a network failure
+
+    clock = Clock(NOW)
+    jobs = runner(database, clock, Lookup({"CPRIV0001": True, "CGAP00001": True}), after_marked)
+    result = jobs.reconcile_channel_privacy()
+    assert result is not None and result.private_channels == 2 and len(result.unrefreshed) == 2
+    seen = private_by_channel(database)
+    assert seen["CPRIV0001"] == {True} and seen["CGAP00001"] == {True}  # the first failure stopped nothing
+    assert jobs.reconcile_channel_privacy() is None  # done today; the failed updates are tried again
+    assert len(calls) == 4 and calls[2:] == [r.gap_ids for r in result.unrefreshed]
+    assert jobs.reconcile_channel_privacy() is None and len(calls) == 4  # told once each, no more
+
+
+def runner(
+    database: Database, clock: Clock, lookup: Lookup | None, after_marked: MarkedHook | None = None
+) -> JobRunner:
     kb = KnowledgeBase(database)
     services = Services(settings=Settings(), db=database, knowledge=kb, clock=clock)
     client = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
@@ -105,6 +144,7 @@ def runner(database: Database, clock: Clock, lookup: Lookup | None) -> JobRunner
         sender=OutboxSender(services, client),
         worker_id="test",
         channel_privacy=lookup,
+        after_channel_private=after_marked,
     )
 
 
@@ -196,7 +236,7 @@ def test_slack_says_what_is_private_now() -> None:
         "CORG00001": False,  # shared within the organisation only
         "CARCH0001": True,
         "CARCH0002": False,  # archived but public: still public
-        "CGONE0001": True,  # gone, or private without the bot: Slack shows it to nobody
+        "CGONE0001": NOT_FOUND,  # gone, private without the bot, or another workspace's: private if it repeats
     }
     assert sleeps.waits == [1.5] * 6  # paced: a pause before every call but the first
 
