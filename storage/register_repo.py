@@ -368,3 +368,11 @@ def list_audit_log(
     if entity_key is not None:
         query = query.where(AuditLog.entity_key == entity_key)
     return list(session.scalars(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)))
+
+
+def count_audit_log(session: Session, *, actor: str, entity_type: str, since: datetime) -> int:
+    """How many entries of ``entity_type`` ``actor`` made from ``since`` on."""
+    query = select(func.count(AuditLog.id)).where(
+        AuditLog.actor == actor[:200], AuditLog.entity_type == entity_type, AuditLog.at >= since
+    )
+    return int(session.scalar(query) or 0)
