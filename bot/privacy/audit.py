@@ -23,7 +23,8 @@ ESCALATED_ENTITY = "escalated_questions"
 
 
 def record_purge(session: Session, *, actor: Actor, counts: Mapping[str, int], now: datetime) -> None:
-    """A retention purge (not a dry run): how many rows of each kind went."""
+    """A retention purge (not a dry run; by hand, or the daily one as the system): how many rows of each kind
+    went."""
     _record(session, actor=actor, action="purge", entity_type=PURGE_ENTITY, key="expired", after=dict(counts), now=now)
 
 
