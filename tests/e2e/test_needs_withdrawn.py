@@ -10,11 +10,11 @@ from storage.db import Database
 from storage.models import Question
 from tests.e2e.conftest import CHANNEL
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.test_needs import ASKERS, TRIAGE, db, needs_bot, needs_pass, our_proposal, triage_proposal
+from tests.e2e.test_needs import ASKERS, TRIAGE, needs_bot, needs_pass, our_proposal, triage_proposal
 from tests.e2e.test_staff_told import withdraw
 from tests.emulator import SlackEmulator
 
-__all__ = ["db", "needs_bot"]  # the fixtures this module uses
+__all__ = ["needs_bot"]  # the fixture this module uses (``db`` is the suite's own)
 GENT = "U0GENT001"
 
 
