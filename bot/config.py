@@ -216,6 +216,24 @@ def _triage_channel(value: str | None) -> str | None:
     return channel
 
 
+# a Slack user group's id (S…), as Slack's API names it; its @handle or name is not looked up
+USERGROUP_ID = re.compile(r"S[A-Z0-9]{6,}")
+
+
+def _staff_usergroup(value: str | None) -> str | None:
+    """The staff user group's id, spaces around it allowed; a handle, a name or a list is a setting to fix."""
+    group = (value or "").strip()
+    if not group:
+        return None
+    if not USERGROUP_ID.fullmatch(group):
+        raise ConfigError(
+            "bad_staff_usergroup",
+            "WIEWEET_STAFF_USERGROUP must be one Slack user group id such as S0123ABCD (the group's id, not its "
+            f"@handle or name), not {group!r}",
+        )
+    return group
+
+
 def _share(value: str | None, default: float, name: str) -> float:
     if not value or not value.strip():
         return default
@@ -259,7 +277,7 @@ def read_settings(
         "timezone": checked(lambda: _timezone(env.get("WIEWEET_TIMEZONE")), DEFAULT_TIMEZONE),
         "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
         "staff_user_ids": checked(lambda: _staff_user_ids(env.get("WIEWEET_STAFF_USER_IDS")), frozenset[str]()),
-        "staff_usergroup_id": env.get("WIEWEET_STAFF_USERGROUP") or None,
+        "staff_usergroup_id": checked(lambda: _staff_usergroup(env.get("WIEWEET_STAFF_USERGROUP")), None),
         "triage_channel_id": checked(lambda: _triage_channel(env.get("WIEWEET_TRIAGE_CHANNEL")), None),
         "allowed_teams": checked(lambda: parse_allowed_teams(env.get("WIEWEET_ALLOWED_TEAMS")), frozenset[str]()),
         "echo_sql": checked(lambda: _flag(env.get("WIEWEET_ECHO_SQL"), False, "WIEWEET_ECHO_SQL"), False),

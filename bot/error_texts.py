@@ -56,6 +56,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "ask_outside_network": N_("error.ask_outside_network"),  # ... someone of another organisation
     "ask_unchecked": N_("error.ask_unchecked"),  # ... while Slack cannot say who they are
     "cannot_ask": N_("error.cannot_ask"),  # anyone who may not be given the question (bot.routing.chosen)
+    "too_many_picks": N_("error.too_many_picks"),  # ... after too many such refusals within the hour
     "chosen_away": N_("error.chosen_away"),  # ... someone away (bot.routing.chosen), without a date
     "chosen_away_until": N_("error.chosen_away_until"),  # ... someone away until a date
     "invalid_slack_id": N_("error.invalid_slack_id"),

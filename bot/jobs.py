@@ -13,7 +13,8 @@ When the process groups knowledge needs (``needs``: a ``bot.needs.jobs.NeedsPass
 triage channel (``run_needs_pass``); proposals it queued go out in the same pass.
 
 Once a day (UTC date of the injected clock) a pass also purges what is past its retention (``bot.privacy``); the
-day is claimed in the database (a ``processed_events`` key), so with several processes only one of them purges.
+day is claimed in the database (a ``processed_events`` key), so with several processes only one of them purges; a
+purge that deleted something is audited (actor ``system``, the counts), as the one run by hand is.
 Once a day, claimed the same way, one process rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``),
 and a job of its own asks the chat platform about every channel that still holds public questions and marks the
 ones private now (``bot.privacy.reconcile_channel_privacy``): events missed while the bot was down.
@@ -40,6 +41,7 @@ from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.actors import Actor
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase, analysis_version, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
@@ -52,6 +54,7 @@ from bot.privacy import (
     purge_expired,
     purge_inbox,
     reconcile_channel_privacy,
+    record_purge,
     tell_marked,
 )
 from bot.register import profiles
@@ -343,8 +346,10 @@ class JobRunner:
         with self.services.db.session() as session:
             claimed = claim_day(session, kind=PURGE_KIND, now=now)
             counts = purge_expired(session=session, now=now, policy=self.retention) if claimed else None
-        if counts is not None:
-            counts["inbox_requests"] = purge_inbox(self.services.db, now=now, policy=self.retention)
+            if counts is not None:  # the inbox (its own transaction) first, so the audit entry counts it too
+                counts["inbox_requests"] = purge_inbox(self.services.db, now=now, policy=self.retention)
+                if any(counts.values()):  # audited as the manual purge is, when something went
+                    record_purge(session, actor=Actor.system(), counts=counts, now=now)
         # Reached only when committed: a failed purge rolls its claim back and the next pass tries again.
         self._purged_on = day
         if counts is not None:

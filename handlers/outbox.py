@@ -18,6 +18,7 @@ import logging
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -203,7 +204,7 @@ class OutboxSender:
         up)."""
         permanent, not_before = False, None
         try:
-            payload = read_payload(message.kind, message.payload)
+            payload = self._as_now(read_payload(message.kind, message.payload))
             if isinstance(payload, AnswerToAsker) and payload.in_thread:
                 self._send_in_thread(message, payload)
                 return SENT
@@ -238,6 +239,29 @@ class OutboxSender:
             log.exception("outbox %s (%s) failed", message.id, message.kind.value)
         self._failed(message, error, permanent=permanent, not_before=not_before)
         return FAILED
+
+    def _as_now(self, payload: OutboxPayload) -> OutboxPayload:
+        """A proposed work session (or a staff member's DM copy of one) as the stored state shows it now, not as it
+        was queued: a question withdrawn, or whose channel turned private, while it waited is counted, not quoted,
+        and its asker not named — as in the posts already sent, which are updated then (``handlers.needs_refresh``).
+        Anything else, or a proposal that cannot be read again, as queued."""
+        if isinstance(payload, NeedsProposal):
+            return replace(payload, proposal=self._proposal_now(payload.proposal))
+        if isinstance(payload, StaffDM) and payload.original_kind is OutboxKind.NEEDS_PROPOSAL:
+            original = dict(payload.original)
+            queued = original.get("proposal")
+            if isinstance(queued, dict):
+                original["proposal"] = self._proposal_now(queued)
+            return replace(payload, original=original)
+        return payload
+
+    def _proposal_now(self, queued: dict[str, Any]) -> dict[str, Any]:
+        needs, proposal_id = self.services.needs, queued.get("id")
+        if needs is None or not isinstance(proposal_id, int):
+            return queued
+        with self.services.db.session() as session:
+            view = needs.current_view(session, proposal_id=proposal_id, now=self.services.clock())
+        return view.to_json() if view is not None else queued
 
     def _not_shared_triage(self, message: OutboxMessage, channel: str) -> None:
         """``SharedTriageError`` for a post for staff (escalated questions, private ones included, reviews,

@@ -373,3 +373,11 @@ def list_audit_log(
 def list_audit_entity_types(session: Session) -> list[str]:
     """The kinds of record the audit log holds entries for, sorted."""
     return sorted(session.scalars(select(AuditLog.entity_type).distinct()))
+
+
+def count_audit_log(session: Session, *, actor: str, entity_type: str, since: datetime) -> int:
+    """How many entries of ``entity_type`` ``actor`` made from ``since`` on."""
+    query = select(func.count(AuditLog.id)).where(
+        AuditLog.actor == actor[:200], AuditLog.entity_type == entity_type, AuditLog.at >= since
+    )
+    return int(session.scalar(query) or 0)

@@ -116,6 +116,23 @@ def test_staff_user_ids_with_spaces_around_them_are_staff() -> None:
     assert settings.staff_user_ids == {"U0STAFF01", "W0STAFF09", "U0STAFF02"}
 
 
+@pytest.mark.parametrize(
+    "bad", ["@staff", "staff", "s0staff01", "U0STAFF01", "S0STAFF01,S0STAFF02", "<!subteam^S0STAFF01>"]
+)
+def test_a_staff_usergroup_that_is_no_user_group_id_is_a_setting_to_fix(bad: str) -> None:
+    settings, problems = read_settings({"WIEWEET_STAFF_USERGROUP": bad, "WIEWEET_STAFF_USER_IDS": "U0STAFF01"})
+    assert problems == [
+        "WIEWEET_STAFF_USERGROUP must be one Slack user group id such as S0123ABCD (the group's id, not its @handle "
+        f"or name), not {bad!r}"
+    ]
+    assert settings.staff_usergroup_id is None  # no group is asked about until it is fixed
+
+
+@pytest.mark.parametrize("value", ["S0STAFF01", " S0123ABCDEF "])
+def test_a_user_group_id_is_the_staff_usergroup(value: str) -> None:
+    assert load_settings({"WIEWEET_STAFF_USERGROUP": value}).staff_usergroup_id == value.strip()
+
+
 BOOLEANS = {
     "WIEWEET_ECHO_SQL": "echo_sql",
     "WIEWEET_ECHO_SQL_PARAMETERS": "echo_sql_parameters",

@@ -97,7 +97,8 @@ def print_report(report: ImportReport) -> None:
     echo(
         f"{report.file}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged"
         + (f", {len(report.conflicts)} conflict(s) (see above)" if report.conflicts else "")
-        + (f", {len(report.erased)} erased person(s) (see above)" if report.erased else "")
+        + (f", {report.erased_people} erased person(s) (see above)" if report.erased_people else "")
+        + (f", {report.erased_slack_ids} Slack id(s) of erased people (see above)" if report.erased_slack_ids else "")
         + (" — dry run, nothing written" if report.dry_run else "")
     )
 

@@ -8,7 +8,8 @@
 * ``proposal``, ``list_proposals``, ``plan_invite``, ``record_invite``, ``dismiss_proposal``, ``complete_proposal``
   — staff only, every change audited. Each renders the proposal from the stored state at that moment.
 * ``live_views_quoting`` — the live proposals a withdrawn (or now private) question belongs to, rendered again: their
-  posts are updated so the question is counted, not quoted.
+  posts are updated so the question is counted, not quoted; ``current_view`` — one proposal rendered again for a post
+  of it that waited in the outbox (the sender shows that, not what was queued).
 """
 
 from __future__ import annotations
@@ -243,6 +244,15 @@ class Proposals:
             return []
         state = self.core.state(session, topic_ids={p.topic_id for p in proposals})
         return [self.view(session, state, p, now=now) for p in proposals]
+
+    def current_view(self, session: Session, *, proposal_id: int, now: datetime) -> ProposalView | None:
+        """The proposal as the stored state shows it now (None: there is none): what a post of it still waiting in
+        the outbox shows when it goes out, so a question withdrawn (or whose channel turned private) while it waited
+        is counted, not quoted, as in the posts updated then. No actor: nothing is shown to whoever caused it."""
+        proposal = repo.get_need_proposal(session, proposal_id=proposal_id)
+        if proposal is None:
+            return None
+        return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def plan_invite(
         self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, channel_id: str | None = None

@@ -71,6 +71,7 @@ class NeedsService:
         self.proposal_message_ref = self._following_erasures(self.proposals.proposal_message_ref)
         self.proposal_message_refs = self._following_erasures(self.proposals.proposal_message_refs)
         self.live_views_quoting = self._following_erasures(self.proposals.live_views_quoting)
+        self.current_view = self._following_erasures(self.proposals.current_view)
         # recruiting
         self.recruiting = self._following_erasures(self.recruits.recruiting)
         self.ask_to_add_expertise = self._following_erasures(self.recruits.ask_to_add_expertise)

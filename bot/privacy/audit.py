@@ -22,7 +22,8 @@ from storage.enums import ESCALATED_ENTITY, PURGE_ENTITY, REPORT_ENTITY
 
 
 def record_purge(session: Session, *, actor: Actor, counts: Mapping[str, int], now: datetime) -> None:
-    """A retention purge (not a dry run): how many rows of each kind went."""
+    """A retention purge (not a dry run; by hand, or the daily one as the system): how many rows of each kind
+    went."""
     _record(session, actor=actor, action="purge", entity_type=PURGE_ENTITY, key="expired", after=dict(counts), now=now)
 
 

@@ -7,8 +7,10 @@ them an erased Slack id (a slip: that id is the erased person's) is imported wit
 naming the field left out; the expert is someone else, so the rest of their row is theirs to update. Staff may pass
 ``relist_erased`` (``--relist-erased``): then such rows are imported as any other row (new experts start
 ``pending``, or confirmed with ``--consent-on-paper``), the hashes go, and an audit entry (``relist_erased``)
-records who listed them again. (An erased address is only looked for in new experts' rows: an expert listed under
-it would have been erased with it.)
+records who listed them again — for an expert already listed who was given an erased Slack id, that the id was
+given (``{"erased_slack_id": ...}``), not that the expert was erased. The import's summary counts the two apart.
+(An erased address is only looked for in new experts' rows: an expert listed under it would have been erased with
+it.)
 
 Part of ``bot.register.service`` (import from there).
 """
@@ -85,21 +87,29 @@ def find_erased_rows(
 
 
 def relist_erased_rows(
-    session: Session, *, records: Sequence[tuple[RawRow, ExpertRecord]], actor: str, now: datetime
+    session: Session,
+    *,
+    records: Sequence[tuple[RawRow, ExpertRecord]],
+    erased: ErasedRows,
+    actor: str,
+    now: datetime,
 ) -> None:
-    """Staff list erased people again (``--relist-erased``): their hashes go, each relisting is audited."""
+    """Staff list erased people again (``--relist-erased``): their hashes go, each relisting is audited. A row of
+    an expert already listed that gave them an erased Slack id (``erased.slack_ids``) lifts only that id's hash, and
+    its entry says the id was given again: that expert was never erased."""
     for _row, record in records:
-        erased_repo.delete_erased_identities(
-            session, emails=[record.email], slack_user_ids=[record.slack_user_id] if record.slack_user_id else []
-        )
+        sids = [record.slack_user_id] if record.slack_user_id else []
+        person = record.email in erased.people
+        erased_repo.delete_erased_identities(session, emails=[record.email] if person else [], slack_user_ids=sids)
+        key = "erased" if person else "erased_slack_id"
         repo.create_audit_log(
             session,
             actor=actor,
             action=RELIST_ACTION,
             entity_type="expert",
             entity_key=record.email,
-            before={"erased": True},
-            after={"erased": False},
+            before={key: True},
+            after={key: False},
             now=now,
         )
     session.flush()

@@ -40,6 +40,8 @@ class ImportReport:
     conflicts: list[str] = field(default_factory=list)
     # rows of people who asked to be forgotten (``bot.register.erased``): skipped, or listed again on request
     erased: list[str] = field(default_factory=list)
+    erased_people: int = 0  # of those, rows of an erased person
+    erased_slack_ids: int = 0  # ... rows giving an expert already listed an erased person's Slack id
 
     @property
     def total(self) -> int:

@@ -292,6 +292,7 @@ def import_expert_file(
         session, file=file, records=records, existing=existing, present=present, relist=relist_erased
     )
     report.erased.extend(erased.lines())
+    report.erased_people, report.erased_slack_ids = len(erased.people), len(erased.slack_ids)
     relisted = [(row, r) for row, r in records if r.email in erased.relisted()] if relist_erased else []
     records = records if relist_erased else [(row, r) for row, r in records if r.email not in erased.people]
     conflicts, unchecked = (
@@ -329,7 +330,7 @@ def import_expert_file(
             source=source,
             consent_on_paper=consent_on_paper,
         )
-        relist_erased_rows(session, records=relisted, actor=actor, now=now)
+        relist_erased_rows(session, records=relisted, erased=erased, actor=actor, now=now)
     return report
 
 

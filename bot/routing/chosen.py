@@ -12,6 +12,14 @@ Refused, with nothing changed:
   (``chosen_away_until``; ``chosen_away`` without a date): their profile shows it anyway. Staff may assign them
   all the same once they confirm (``allow_away``), audited; someone volunteering may help while away.
 
+Probing is limited: each ``cannot_ask`` refusal of a pick is recorded in the audit log (who chose, which question;
+never whom they chose nor why, which would name an anonymous asker to whoever reads the log), and the request keeps
+that record (``keep_changes``). After ``MAX_REFUSED_PICKS`` of them by the same chooser within ``REFUSED_WINDOW``,
+any further pick of someone else by them is refused (``too_many_picks``: try later), with one WARNING line, before
+anything else is looked at. Staff too: assigning by hand is a pick like any other, an anonymous question's asker is
+kept from staff as from everyone, and someone who gets five refusals in an hour waits at most that hour. Someone
+volunteering chooses themselves: never counted, never limited.
+
 Whether Slack can deliver the DM at all (a bot, a deactivated account, someone outside the network) is the Slack
 layer's check (``handlers.routing.require_reachable``), before this one.
 """
@@ -19,7 +27,7 @@ layer's check (``handlers.routing.require_reachable``), before this one.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -31,6 +39,10 @@ from storage.models import Availability, Consent, Expert, Question, RecordStatus
 log = logging.getLogger(__name__)
 
 CANNOT_ASK = "cannot_ask"  # one refusal, whoever it is that may not be given the question
+TOO_MANY_PICKS = "too_many_picks"  # too many refused picks lately: try later
+MAX_REFUSED_PICKS = 5
+REFUSED_WINDOW = timedelta(hours=1)
+REFUSED_PICK = "refused_pick"  # the audit log's entity type of a refused pick (keyed by the question)
 
 
 def routable_expert(session: Session, slack_user_id: str) -> Expert | None:
@@ -80,12 +92,16 @@ def chosen_expert(
     *,
     actor: str,
     today: date,
+    now: datetime,
     volunteered: bool = False,
     allow_away: bool = False,
 ) -> Expert | None:
     """Refuse (``RoutingInputError``) a person who may not be given ``question`` by ``actor``'s choice; else their
     register entry to link the routing to (None: not in the register, or not to be linked). ``today``: the local
-    date an away period is compared with; ``allow_away``: staff confirmed they want someone away."""
+    date an away period is compared with; ``allow_away``: staff confirmed they want someone away; ``now``: when
+    (refused picks are counted over the last ``REFUSED_WINDOW``)."""
+    if not volunteered:
+        _not_probing(session, question, actor=actor, now=now)
     if question.asker_slack_id and to_slack_id == question.asker_slack_id:
         if volunteered:
             raise RoutingInputError("help_own_question")
@@ -93,13 +109,42 @@ def chosen_expert(
             raise RoutingInputError("forward_to_asker")
         # the chooser must not learn who asked: the reply is the one for anybody else who cannot be asked
         log.warning("refused pick: asker of anonymous question=%s chosen by=%s", question.id, actor)
-        raise RoutingInputError(CANNOT_ASK)
+        raise _cannot_ask(session, question, actor=actor, now=now)
     entry = register_repo.get_expert_by_slack_id(session, slack_user_id=to_slack_id)
     reason = _not_to_ask(entry)
     if entry is not None and reason and not volunteered:
         log.info("refused pick: expert=%s (%s) for question=%s chosen by=%s", entry.id, reason, question.id, actor)
-        raise RoutingInputError(CANNOT_ASK)
+        raise _cannot_ask(session, question, actor=actor, now=now)
     if entry is not None and not volunteered and not allow_away and is_away(entry, today):
         log.info("refused pick: expert=%s away for question=%s chosen by=%s", entry.id, question.id, actor)
         raise away_error(entry, to_slack_id)
     return _linkable(entry)
+
+
+def _not_probing(session: Session, question: Question, *, actor: str, now: datetime) -> None:
+    """``too_many_picks`` once ``actor`` had ``MAX_REFUSED_PICKS`` picks refused within ``REFUSED_WINDOW``."""
+    refused = register_repo.count_audit_log(session, actor=actor, entity_type=REFUSED_PICK, since=now - REFUSED_WINDOW)
+    if refused >= MAX_REFUSED_PICKS:
+        log.warning(
+            "refused pick: too many attempts (%d refused in the last hour) by=%s question=%s",
+            refused,
+            actor,
+            question.id,
+        )
+        raise RoutingInputError(TOO_MANY_PICKS, f"{refused} picks refused in the last hour")
+
+
+def _cannot_ask(session: Session, question: Question, *, actor: str, now: datetime) -> RoutingInputError:
+    """The one refusal for anybody who cannot be asked, recorded (who chose, for which question: never whom) and
+    kept when the request's other changes are not (``keep_changes``: nothing else was written yet)."""
+    register_repo.create_audit_log(
+        session,
+        actor=actor,
+        action="refuse",
+        entity_type=REFUSED_PICK,
+        entity_key=f"question:{question.id}",
+        before=None,
+        after={"refused": CANNOT_ASK},
+        now=now,
+    )
+    return RoutingInputError(CANNOT_ASK, keep_changes=True)

@@ -291,7 +291,14 @@ class RoutingCore:
         require_active(question)
         today = self.calendar.local(now).date()
         expert = chosen_expert(
-            session, question, to_slack_id, actor=actor, today=today, volunteered=volunteered, allow_away=allow_away
+            session,
+            question,
+            to_slack_id,
+            actor=actor,
+            today=today,
+            now=now,
+            volunteered=volunteered,
+            allow_away=allow_away,
         )
         existing = routing_for(question, to_slack_id, expert)
         lang = expert_language(session, expert, to_slack_id)

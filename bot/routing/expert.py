@@ -96,7 +96,7 @@ class ExpertActions:
             raise RoutingInputError("forward_to_self")
         routing, question = self.core.load_for_recipient(session, routing_id, actor_slack_id)
         today = self.core.calendar.local(now).date()
-        expert = chosen_expert(session, question, to_slack_id, actor=actor_slack_id, today=today)
+        expert = chosen_expert(session, question, to_slack_id, actor=actor_slack_id, today=today, now=now)
         if routing_for(question, to_slack_id, expert) is not None:
             raise RoutingInputError("already_asked")
         was_claimed = routing.status is R.CLAIMED

@@ -14,7 +14,7 @@ from bot.routing import RoutingService
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.db import Database
-from storage.models import ProcessedEvent, SlackUser
+from storage.models import AuditLog, ProcessedEvent, SlackUser
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 
@@ -54,3 +54,24 @@ def test_purge_runs_once_a_day_across_processes(database: Database) -> None:
     counts = second.purge_expired_data()
     assert counts is not None and counts["request_events"] == 2  # "new" and yesterday's claim: 31 days old
     first.run_pass()  # the regular pass includes it (already done today: nothing happens, nothing fails)
+
+
+def _purges(database: Database) -> list[AuditLog]:
+    with database.session() as s:
+        return list(s.scalars(select(AuditLog).where(AuditLog.action == "purge").order_by(AuditLog.id)))
+
+
+def test_the_daily_purge_is_audited_as_the_system_with_its_counts_only_when_something_went(database: Database) -> None:
+    clock = Clock(NOW)
+    jobs = runner(database, clock)
+    counts = jobs.purge_expired_data()
+    assert counts is not None and not any(counts.values())
+    assert _purges(database) == []  # nothing went: nothing to audit
+    with database.session() as s:
+        s.add(SlackUser(slack_user_id="U0OLD0001", name="Oud", fetched_at=NOW - timedelta(days=91)))
+    clock.now = NOW + timedelta(days=1)
+    counts = jobs.purge_expired_data()
+    assert counts is not None and counts["slack_users"] == 1
+    (entry,) = _purges(database)
+    assert (entry.actor, entry.entity_type, entry.entity_key) == ("system", "retention", "expired")
+    assert entry.before is None and entry.after == counts

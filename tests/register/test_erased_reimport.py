@@ -97,6 +97,7 @@ def test_staff_may_list_them_again_explicitly_and_it_is_audited(database: Databa
     with database.session() as s:
         relisted = s.scalars(select(AuditLog).where(AuditLog.action == "relist_erased")).one()
         assert (relisted.actor, relisted.entity_key) == ("cli:test", AN)
+        assert (relisted.before, relisted.after) == ({"erased": True}, {"erased": False})
         assert erased_repo.list_erased(s, emails=[AN], slack_user_ids=["U0AN"]) == set()
     assert reimport(database, path).erased == []  # listed again: a later import treats her as any expert
 
@@ -188,4 +189,26 @@ def test_with_relist_erased_the_existing_expert_gets_the_slack_id(database: Data
 
     assert report.erased == ["other.csv: row 2: slack_user_id belongs to a person who asked to be forgotten; "
                              "imported (--relist-erased)"]  # fmt: skip
+    assert (report.erased_people, report.erased_slack_ids) == (0, 1)
     assert bram(database).slack_user_id == "U0AN"
+    with database.session() as s:  # the entry says Bram was given an erased id, not that Bram was erased
+        relisted = s.scalars(select(AuditLog).where(AuditLog.action == "relist_erased")).one()
+        assert relisted.entity_key == "bram@vvsg.be"
+        assert (relisted.before, relisted.after) == ({"erased_slack_id": True}, {"erased_slack_id": False})
+        assert erased_repo.list_erased(s, emails=[], slack_user_ids=["U0AN"]) == set()
+
+
+def test_the_command_line_counts_a_dropped_slack_id_apart_from_erased_people(
+    database: Database, database_url: str, write: Write
+) -> None:
+    path = write("experts.csv", EXPERTS)
+    imported_then_erased(database, path)
+    slip = write("other.csv", f"{EXPERT_HEADER}\nBram De Smet,bram@vvsg.be,U0AN,VVSG,,expert,,financien,nl,\n")
+
+    dry = CliRunner().invoke(main, ["--database", database_url, "import", "experts", str(slip), "--dry-run"])
+
+    assert dry.exit_code == 0
+    assert dry.stdout.splitlines()[-1] == (
+        "other.csv: 0 added, 1 changed, 0 unchanged, 1 Slack id(s) of erased people (see above) — dry run, "
+        "nothing written"
+    )
