@@ -175,12 +175,13 @@ def list_audit_entries_about(
     return list(session.scalars(select(AuditLog).where(or_(*conditions)).order_by(AuditLog.id).limit(limit)))
 
 
-def list_expert_audit_entries_naming(session: Session, *, slack_user_id: str) -> list[AuditLog]:
-    """Audit rows about an expert record whose snapshot (``before`` or ``after``) may hold this Slack id (a superset:
-    the caller reads the snapshots). They outlive the record: a removed or rejected profile's is the last trace of the
-    person's name and address."""
+def list_expert_audit_entries_naming(session: Session, *, value: str) -> list[AuditLog]:
+    """Audit rows about an expert record whose snapshot (``before`` or ``after``) may hold this Slack id or e-mail
+    address (a superset, any case: the caller reads the snapshots), oldest first. They outlive the record: a removed
+    or rejected profile's is the last trace of the person's name and address."""
+    needle = value.lower()
     conditions = [
-        cast(column, Text).contains(slack_user_id, autoescape=True) for column in (AuditLog.before, AuditLog.after)
+        func.lower(cast(column, Text)).contains(needle, autoescape=True) for column in (AuditLog.before, AuditLog.after)
     ]
     query = select(AuditLog).where(AuditLog.entity_type == EXPERT_ENTITY, or_(*conditions)).order_by(AuditLog.id)
     return list(session.scalars(query))
