@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.errors import NotFoundError, WieweetError
 from storage import privacy_repo as repo
 from storage import register_repo, slack_repo
-from storage.models import AuditLog, Expert, InboxRequest
+from storage.models import Expert
 
 REDACTED = "[erased]"
 
@@ -184,15 +184,11 @@ def _sweep(session: Session, needles: list[str], *, replace: bool) -> int:
     pattern = _pattern(needles)
     variants = _query_variants(needles)
     found = 0
-    for cls, attribute, is_json in repo.list_text_attributes():
-        if cls is AuditLog and attribute in {"action", "entity_type"}:
-            continue
-        # The inbox is not swept here: its rows are the requests in progress — the erasure's own among them, held
-        # by the inbox worker's own connection — and leave it once the erasure committed (``finish_erasure``). On
-        # PostgreSQL it shares the database: rewriting the erasure's own row in this transaction would wait for the
-        # worker, which waits for this transaction.
-        if cls is InboxRequest:
-            continue
+    # The inbox is not among these columns: its rows are the requests in progress — the erasure's own among them,
+    # held by the inbox worker's own connection — and leave it once the erasure committed (``finish_erasure``). On
+    # PostgreSQL it shares the database: rewriting the erasure's own row in this transaction would wait for the
+    # worker, which waits for this transaction.
+    for cls, attribute, is_json in repo.list_person_attributes():
         rows = repo.list_rows_containing(session, cls=cls, attribute=attribute, is_json=is_json, needles=variants)
         for row in rows:
             value = getattr(row, attribute)
