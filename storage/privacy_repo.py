@@ -189,6 +189,17 @@ def list_expert_audit_entries_naming(session: Session, *, value: str) -> list[Au
     return list(session.scalars(query))
 
 
+def list_audit_entries_naming(session: Session, *, slack_user_id: str) -> list[AuditLog]:
+    """Audit rows about something else (a question, a topic; not an expert record: ``list_expert_audit_entries_naming``)
+    whose ``before`` or ``after`` may name this Slack id — whom staff assigned, who was asked (a superset: the caller
+    reads the values), oldest first."""
+    conditions = [
+        cast(column, Text).contains(slack_user_id, autoescape=True) for column in (AuditLog.before, AuditLog.after)
+    ]
+    query = select(AuditLog).where(AuditLog.entity_type != EXPERT_ENTITY, or_(*conditions)).order_by(AuditLog.id)
+    return list(session.scalars(query))
+
+
 # --- erasure helpers ---------------------------------------------------------------------------------------------
 
 
