@@ -156,10 +156,8 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
     with cli.db.session() as session:
         slack_user_id = find_person(session, **who).slack_user_id
         report = erase_person(session=session, actor=cli_actor(), now=_now(), **who)
-    inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
-    if inbox_removed:
-        report.add("inbox_requests_deleted", inbox_removed)
-    # the running bot publishes their Home tab ("you were forgotten") and the staff's: a request in its inbox
+    # the running bot publishes their Home tab ("you were forgotten") and the staff's: a request in its inbox, queued
+    # before the disk is compacted; once it is done, its payload emptied, the bot compacts again (``mark_done``)
     record_request(
         cli.db,
         request_key=f"{ERASED_HOMES_KIND}:{uuid.uuid4().hex}",
@@ -168,6 +166,9 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
         user_id=None,
         now=_now(),
     )
+    inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
+    if inbox_removed:
+        report.add("inbox_requests_deleted", inbox_removed)
     echo(f"erased {email or slack_id}:")
     for key, count in sorted(report.counts.items()):
         echo(f"  {key}: {count}")
