@@ -111,6 +111,10 @@ def mark_done(
     now: datetime,
     forget_user: bool = False,
 ) -> bool:
+    """The request's outcome is out (see ``inbox_repo.update_inbox_done``). ``forget_user``: it erased its user or
+    names an erased person; its row names them no more, and once that committed the disk is compacted
+    (``Database.compact_after_erasure``): earlier versions of the row, in SQLite's write-ahead log, named them."""
+
     def done() -> bool:
         with db.inbox_session() as session:
             return inbox_repo.update_inbox_done(
@@ -123,7 +127,10 @@ def mark_done(
                 forget_user=forget_user,
             )
 
-    return db.retrying(done)
+    marked = db.retrying(done)
+    if marked and forget_user:
+        db.compact_after_erasure()
+    return marked
 
 
 def mark_failed(
@@ -148,7 +155,10 @@ def mark_failed(
                 forget_user=forget_user,
             )
 
-    return db.retrying(failed)
+    marked = db.retrying(failed)
+    if marked and forget_user:  # given up after erasing: as ``mark_done``
+        db.compact_after_erasure()
+    return marked
 
 
 def release_claims(db: Database, *, is_dead: Callable[[str], bool]) -> int:

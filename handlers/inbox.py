@@ -46,6 +46,7 @@ from slack_sdk.webhook import WebhookClient
 from bot import inbox as core
 from bot.actors import NotAuthorized
 from bot.errors import WieweetError
+from bot.privacy import ERASED_HOMES_KIND
 from handlers import inbox_end as end
 from handlers.claims import log_refusal
 from handlers.errors import user_message
@@ -139,8 +140,9 @@ class InboxJob:
 
     @property
     def erased_user(self) -> bool:
-        """The request erased its own user ("forget me"): once it ends, its row no longer names them."""
-        return any(isinstance(e, dict) and e.get("kind") == ERASURE for e in self.result.get("confirm") or [])
+        """It erased its user ("forget me") or names one erased on the command line: done, it names them no more."""
+        kinds = [e.get("kind") for e in self.result.get("confirm") or [] if isinstance(e, dict)]
+        return ERASURE in kinds or self.request.kind == ERASED_HOMES_KIND
 
     def keep_claim(self) -> None:
         """``ClaimLostError`` unless this worker still holds the request (its claim refreshed when it does)."""

@@ -21,22 +21,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.models import (
-    Answer,
-    AuditLog,
-    ErasedIdentity,
-    ErasureKey,
-    Expert,
-    Feedback,
-    KnowledgeGap,
-    OutboxMessage,
-    Practice,
-    Question,
-    QuestionEvent,
-    Routing,
-    SearchLog,
-    SlackUser,
-)
+from storage.models import ErasedIdentity, ErasureKey
 
 _CHUNK = 500  # bound parameters per statement
 KEY_ROW = 1
@@ -148,26 +133,3 @@ def list_matching_identities(
     """The given addresses (as given) and Slack ids whose hash under ``secret`` is one of ``digests``."""
     made = _digests(bytes.fromhex(secret), emails=emails, slack_user_ids=slack_user_ids)
     return {value for digest, value in made.items() if digest in digests}
-
-
-def list_known_identities(session: Session) -> tuple[set[str], set[str]]:
-    """Every e-mail address and Slack user id the database holds about someone (the columns that name a person),
-    to test against the erased identities after a restore: ``(emails, slack_user_ids)``."""
-    email_columns = [Expert.email, Practice.contact_email, AuditLog.entity_key]
-    sid_columns = [
-        Expert.slack_user_id,
-        SlackUser.slack_user_id,
-        Practice.submitted_by,
-        Question.asker_slack_id,
-        Answer.answered_by_slack_id,
-        Routing.recipient_slack_id,
-        SearchLog.user_slack_id,
-        KnowledgeGap.asker_slack_id,
-        Feedback.user_slack_id,
-        OutboxMessage.recipient_slack_id,
-        QuestionEvent.actor,
-        AuditLog.actor,
-    ]
-    emails = {v for c in email_columns for v in session.scalars(select(c).distinct()) if v and "@" in v}
-    sids = {v for c in sid_columns for v in session.scalars(select(c).distinct()) if v and ":" not in v}
-    return emails, sids

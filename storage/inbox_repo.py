@@ -252,6 +252,12 @@ def list_inbox_requests(session: Session, *, kind: str | None = None) -> list[In
     return list(session.scalars(query.order_by(InboxRequest.id)))
 
 
+def list_inbox_user_ids(session: Session) -> list[str]:
+    """The users the inbox holds requests of (done or not): after a restore, erased people among them must go."""
+    query = select(InboxRequest.user_slack_id).where(InboxRequest.user_slack_id.is_not(None)).distinct()
+    return sorted(str(u) for u in session.scalars(query))
+
+
 def delete_inbox_requests_of(session: Session, *, slack_user_id: str, keep_key: str | None = None) -> int:
     """Erasure: every request of this user, done or not (but ``keep_key``: the erasing request's own, still
     running; it forgets its user when it is done, ``update_inbox_done``)."""

@@ -7,6 +7,7 @@ messages queued for them with ``outbox_repo``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from storage.models import (
     Expert,
     ExpertDecline,
     Feedback,
+    InboxRequest,
     KnowledgeGap,
     Practice,
     ProcessedEvent,
@@ -175,14 +177,26 @@ def list_audit_entries_about(
     return list(session.scalars(select(AuditLog).where(or_(*conditions)).order_by(AuditLog.id).limit(limit)))
 
 
-def list_expert_audit_entries_naming(session: Session, *, slack_user_id: str) -> list[AuditLog]:
-    """Audit rows about an expert record whose snapshot (``before`` or ``after``) may hold this Slack id (a superset:
-    the caller reads the snapshots). They outlive the record: a removed or rejected profile's is the last trace of the
-    person's name and address."""
+def list_expert_audit_entries_naming(session: Session, *, value: str) -> list[AuditLog]:
+    """Audit rows about an expert record whose snapshot (``before`` or ``after``) may hold this Slack id or e-mail
+    address (a superset, any case: the caller reads the snapshots), oldest first. They outlive the record: a removed
+    or rejected profile's is the last trace of the person's name and address."""
+    needle = value.lower()
+    conditions = [
+        func.lower(cast(column, Text)).contains(needle, autoescape=True) for column in (AuditLog.before, AuditLog.after)
+    ]
+    query = select(AuditLog).where(AuditLog.entity_type == EXPERT_ENTITY, or_(*conditions)).order_by(AuditLog.id)
+    return list(session.scalars(query))
+
+
+def list_audit_entries_naming(session: Session, *, slack_user_id: str) -> list[AuditLog]:
+    """Audit rows about something else (a question, a topic; not an expert record: ``list_expert_audit_entries_naming``)
+    whose ``before`` or ``after`` may name this Slack id — whom staff assigned, who was asked (a superset: the caller
+    reads the values), oldest first."""
     conditions = [
         cast(column, Text).contains(slack_user_id, autoescape=True) for column in (AuditLog.before, AuditLog.after)
     ]
-    query = select(AuditLog).where(AuditLog.entity_type == EXPERT_ENTITY, or_(*conditions)).order_by(AuditLog.id)
+    query = select(AuditLog).where(AuditLog.entity_type != EXPERT_ENTITY, or_(*conditions)).order_by(AuditLog.id)
     return list(session.scalars(query))
 
 
@@ -211,18 +225,53 @@ def delete_feedback_of(session: Session, *, slack_user_id: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def list_text_attributes() -> Iterable[tuple[type[Base], str, bool]]:
-    """Every mapped (class, attribute, is_json) that holds text: String, Text or JSON columns, keys excluded."""
+def list_text_attributes(*, keys: bool = False) -> Iterable[tuple[type[Base], str, bool]]:
+    """Every mapped (class, attribute, is_json) that holds text: String, Text or JSON columns (key columns too with
+    ``keys``: a cached Slack profile's id, a delivery's key)."""
     for mapper in Base.registry.mappers:
         cls = mapper.class_
         for prop in mapper.column_attrs:
             column = prop.columns[0]
-            if column.primary_key or column.foreign_keys:
+            if (column.primary_key or column.foreign_keys) and not keys:
                 continue
             kind = column.type
             is_json = isinstance(kind, JSON)
             if is_json or (isinstance(kind, String | Text) and not isinstance(kind, SAEnum)):
                 yield cls, prop.key, is_json
+
+
+def list_person_attributes(*, keys: bool = False) -> list[tuple[type[Base], str, bool]]:
+    """Where a person's name, e-mail address or Slack id can be stored: every text column (``list_text_attributes``)
+    but the audit log's action and entity type (wieweet's own words) and the inbox (its own file on SQLite, reached
+    through ``Database.inbox_session``; the caller handles it apart). The one list both the erasure's sweep and a
+    reapply after a restore (``list_identities_stored``) go through."""
+    return [
+        (cls, attribute, is_json)
+        for cls, attribute, is_json in list_text_attributes(keys=keys)
+        if cls is not InboxRequest and not (cls is AuditLog and attribute in {"action", "entity_type"})
+    ]
+
+
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_SLACK_ID = re.compile(r"(?<![A-Za-z0-9])[UW][A-Z0-9]{2,}(?![A-Za-z0-9])")  # also in ``staff:U…``, ``<@U…>``
+
+
+def list_identities_stored(session: Session) -> tuple[set[str], set[str]]:
+    """Every e-mail address and everything shaped like a Slack user id in the columns where a person can be named
+    (``list_person_attributes``, keys included): ``(emails, slack_user_ids)``, a superset (a word like "UNESCO" is
+    in it), to test against the erased identities after a restore. Reads every text of the database, streamed."""
+    emails: set[str] = set()
+    sids: set[str] = set()
+    for cls, attribute, is_json in list_person_attributes(keys=True):
+        column: Any = getattr(cls, attribute)
+        as_text = cast(column, Text) if is_json else column
+        query = select(as_text).where(column.is_not(None)).distinct().execution_options(yield_per=1000)
+        for value in session.execute(query).scalars():
+            if not value:
+                continue
+            emails.update(_ADDRESS.findall(value))
+            sids.update(_SLACK_ID.findall(value))
+    return emails, sids
 
 
 def list_rows_containing(

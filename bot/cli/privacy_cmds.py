@@ -34,7 +34,7 @@ from bot.privacy import (
     record_purge,
     require_known,
 )
-from storage import register_repo
+from storage import inbox_repo, register_repo
 from storage.enums import AUDIT_ENTITIES
 
 
@@ -156,10 +156,8 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
     with cli.db.session() as session:
         slack_user_id = find_person(session, **who).slack_user_id
         report = erase_person(session=session, actor=cli_actor(), now=_now(), **who)
-    inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
-    if inbox_removed:
-        report.add("inbox_requests_deleted", inbox_removed)
-    # the running bot publishes their Home tab ("you were forgotten") and the staff's: a request in its inbox
+    # the running bot publishes their Home tab ("you were forgotten") and the staff's: a request in its inbox, queued
+    # before the disk is compacted; once it is done, its payload emptied, the bot compacts again (``mark_done``)
     record_request(
         cli.db,
         request_key=f"{ERASED_HOMES_KIND}:{uuid.uuid4().hex}",
@@ -168,6 +166,9 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
         user_id=None,
         now=_now(),
     )
+    inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
+    if inbox_removed:
+        report.add("inbox_requests_deleted", inbox_removed)
     echo(f"erased {email or slack_id}:")
     for key, count in sorted(report.counts.items()):
         echo(f"  {key}: {count}")
@@ -255,14 +256,19 @@ def erasures_reapply(cli: CliContext, file: Path) -> None:
         ledger = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise click.ClickException(f"cannot read {file}: {exc}") from None
+    with cli.db.inbox_session() as inbox:  # a restored inbox's requests run again at start: theirs must go too
+        inbox_user_ids = inbox_repo.list_inbox_user_ids(inbox)
     with cli.db.session() as session:  # a ledger that cannot be used here changes nothing (exit code 2)
-        report = reapply_erasures(session=session, actor=cli_actor(), ledger=ledger, now=_now())
-    for slack_user_id in report.slack_user_ids:
-        finish_erasure(cli.db, slack_user_id=slack_user_id)
+        report = reapply_erasures(
+            session=session, actor=cli_actor(), ledger=ledger, now=_now(), inbox_user_ids=inbox_user_ids
+        )
+    inbox_removed = sum(finish_erasure(cli.db, slack_user_id=sid) for sid in report.slack_user_ids)
     if report.people_erased and not report.slack_user_ids:
         cli.db.compact_after_erasure()
     echo(f"erased identities: {report.identities} ({report.added} stored again)")
     echo(f"people erased again: {report.people_erased}")
+    if inbox_removed:
+        echo(f"inbox requests of theirs removed: {inbox_removed}")
 
 
 def register(group: click.Group) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from bot.privacy.person import find_person, require_known
 from storage import needs_repo, outbox_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
 from storage.enums import PERSONAL_DATA_ENTITY
-from storage.models import Base
+from storage.models import AuditLog, Base
 
 EXPORT_FORMAT = "wieweet-personal-data/1"
 EXPORT_ACTION = "export"  # the audit log's action of an export
@@ -113,9 +114,7 @@ def export_personal_data(
         {**_columns(p), "themes": [t.key for t in p.themes]}
         for p in repo.list_practices_of(session, emails=person.emails, slack_user_id=sid, expert_id=expert_id)
     ]
-    data["audit_log"] = [
-        _columns(a) for a in repo.list_audit_entries_about(session, emails=person.emails, slack_user_id=sid)
-    ]
+    data["audit_log"] = [_columns(a) for a in _audit_entries(session, emails=person.emails, slack_user_id=sid)]
     # who read the file, and when: one audit row (how many records of each kind, never their content), about the
     # person by Slack id or address — made anonymous by a later erasure like every audit row about them
     register_repo.create_audit_log(
@@ -129,6 +128,28 @@ def export_personal_data(
         now=now,
     )
     return data
+
+
+def _audit_entries(session: Session, *, emails: set[str], slack_user_id: str | None) -> list[AuditLog]:
+    """Audit rows by or about them (keyed by an address of theirs or their Slack id), and rows about something else
+    that name their Slack id in what they record (staff assigned them a question while they were away)."""
+    found = {e.id: e for e in repo.list_audit_entries_about(session, emails=emails, slack_user_id=slack_user_id)}
+    if slack_user_id:
+        pattern = re.compile(rf"(?<!\w){re.escape(slack_user_id)}(?!\w)")
+        for entry in repo.list_audit_entries_naming(session, slack_user_id=slack_user_id):
+            if any(_names(value, pattern) for value in (entry.before, entry.after)):
+                found[entry.id] = entry
+    return [found[i] for i in sorted(found)]
+
+
+def _names(value: Any, pattern: re.Pattern[str]) -> bool:
+    if isinstance(value, str):
+        return pattern.search(value) is not None
+    if isinstance(value, list | tuple):
+        return any(_names(v, pattern) for v in value)
+    if isinstance(value, dict):
+        return any(_names(k, pattern) or _names(v, pattern) for k, v in value.items())
+    return False
 
 
 def _counts(data: dict[str, Any]) -> dict[str, int]:

@@ -20,6 +20,7 @@ Part of ``bot.privacy`` (import from there).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
 from bot.privacy.erasure import ERASED_ACTOR, erase_person
 from bot.privacy.person import find_person
-from storage import erased_repo, register_repo
+from storage import erased_repo, privacy_repo, register_repo
 from storage.enums import ERASURE_ENTITY
 
 LEDGER_FORMAT = "wieweet-erasures/1"
@@ -47,7 +48,8 @@ class LedgerError(WieweetError):
 
 @dataclass
 class ReapplyReport:
-    """What a reapply did: hashes stored again, and the people erased again (their Slack ids, for the inbox)."""
+    """What a reapply did: hashes stored again, the people erased again, and the Slack ids the ledger matched (the
+    inbox's requests of those go: ``finish_erasure``)."""
 
     identities: int = 0
     added: int = 0
@@ -105,31 +107,36 @@ def _adopt_key(session: Session, secret: str, *, now: datetime) -> None:
     erased_repo.update_erasure_key(session, secret=secret, now=now)
 
 
-def reapply_erasures(*, session: Session, actor: Actor, ledger: object, now: datetime) -> ReapplyReport:
+def reapply_erasures(
+    *, session: Session, actor: Actor, ledger: object, now: datetime, inbox_user_ids: Collection[str] = ()
+) -> ReapplyReport:
     """After a restore: the ledger's hashes stored again, and everyone whose address or Slack id matches one of them
-    erased again (see the module docstring). Raises ``LedgerError`` before anything is changed when the ledger is
-    not usable here. Audited: one row with the counts (and one ``erase`` row per person erased)."""
+    erased again (see the module docstring). They are looked for wherever the erasure's sweep looks
+    (``privacy_repo.list_identities_stored``), and among ``inbox_user_ids`` (the users of the restored inbox's
+    requests, read by the caller: a match there is in ``slack_user_ids`` even with nothing else stored, for the
+    caller to drop their requests with ``finish_erasure``). Raises ``LedgerError`` before anything is changed when
+    the ledger is not usable here. Audited: one row with the counts (and one ``erase`` row per person erased)."""
     actor.require_staff("reapply the erasure ledger")
     secret, digests = _read(ledger)
     report = ReapplyReport(identities=len(digests))
     if secret is not None:
         _adopt_key(session, secret, now=now)
         report.added = erased_repo.create_erased_digests(session, digests=digests.items())
-        emails, sids = erased_repo.list_known_identities(session)
+        emails, sids = privacy_repo.list_identities_stored(session)
         found = erased_repo.list_matching_identities(
-            session, secret=secret, digests=digests.keys(), emails=emails, slack_user_ids=sids
+            session, secret=secret, digests=digests.keys(), emails=emails, slack_user_ids={*sids, *inbox_user_ids}
         )
         # one erasure per person: by address first (it finds their profile and Slack id too), then what is left
         for value in sorted(found, key=lambda v: ("@" not in v, v)):
             who = {"email": value} if "@" in value else {"slack_user_id": value}
             sid = find_person(session, **who).slack_user_id
+            if sid and sid not in report.slack_user_ids:
+                report.slack_user_ids.append(sid)
             try:
                 erase_person(session=session, actor=actor, now=now, **who)
-            except NotFoundError:  # erased already, with an earlier address or id of theirs
+            except NotFoundError:  # erased already (an earlier address or id of theirs), or known to the inbox only
                 continue
             report.people_erased += 1
-            if sid:
-                report.slack_user_ids.append(sid)
     counts = {"identities": report.identities, "added": report.added, "people_erased": report.people_erased}
     _audit(session, actor, REAPPLY_ACTION, counts, now=now)
     session.flush()

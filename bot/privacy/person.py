@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.errors import NotFoundError, WieweetError
 from storage import privacy_repo as repo
 from storage import register_repo, slack_repo
-from storage.models import AuditLog, Expert, InboxRequest
+from storage.models import Expert
 
 REDACTED = "[erased]"
 
@@ -72,12 +72,28 @@ def find_person(session: Session, *, slack_user_id: str | None = None, email: st
 def _add_audit_snapshots(session: Session, person: Person) -> None:
     """The names and addresses in the audit log's snapshots of their expert record: a profile staff removed or
     rejected is gone, but its audit entries keep its name, address and Slack id. A snapshot naming their Slack id (or
-    keyed by their address) is theirs — unless its address belongs to another expert's profile now (a Slack id
-    linked to the wrong profile once, then corrected): that one is left alone."""
+    keyed by their address) is theirs — unless its address is not theirs (``_address_is_theirs``: a Slack id linked
+    to another person's profile once, then corrected): that snapshot is left alone, name and all."""
+    decided: dict[str, bool] = {}
+    for snapshot in _snapshots(session, person):
+        address = _address(snapshot)
+        if address and address not in person.emails:
+            if address not in decided:
+                decided[address] = _address_is_theirs(session, person, address)
+            if not decided[address]:
+                continue
+            person.past_emails.add(address)
+        name = snapshot.get("name")
+        if isinstance(name, str) and name.strip():
+            person.names.add(name.strip())
+
+
+def _snapshots(session: Session, person: Person) -> list[dict[str, Any]]:
+    """Snapshots of an expert record naming their Slack id, and those of their address."""
     sid, email = person.slack_user_id, person.email
     snapshots: list[dict[str, Any]] = []
     if sid:
-        for entry in repo.list_expert_audit_entries_naming(session, slack_user_id=sid):
+        for entry in repo.list_expert_audit_entries_naming(session, value=sid):
             snapshots += [
                 s for s in (entry.before, entry.after) if isinstance(s, dict) and s.get("slack_user_id") == sid
             ]
@@ -85,17 +101,22 @@ def _add_audit_snapshots(session: Session, person: Person) -> None:
         for entry in repo.list_audit_entries_about(session, emails=[email], slack_user_id=None):
             if entry.entity_type == repo.EXPERT_ENTITY:
                 snapshots += [s for s in (entry.before, entry.after) if isinstance(s, dict) and _address(s) == email]
-    own = person.expert.id if person.expert is not None else None
-    for snapshot in snapshots:
-        address = _address(snapshot)
-        if address and address not in person.emails:
-            holder = register_repo.get_expert_by_email(session, email=address)
-            if holder is not None and holder.id != own:
-                continue
-            person.past_emails.add(address)
-        name = snapshot.get("name")
-        if isinstance(name, str) and name.strip():
-            person.names.add(name.strip())
+    return snapshots
+
+
+def _address_is_theirs(session: Session, person: Person, address: str) -> bool:
+    """An address an old snapshot with their Slack id holds is theirs unless another expert's profile has it now, or
+    its newest snapshot (the latest word on whose it is) names another Slack id."""
+    holder = register_repo.get_expert_by_email(session, email=address)
+    if holder is not None:
+        return person.expert is not None and holder.id == person.expert.id
+    newest: dict[str, Any] | None = None
+    for entry in repo.list_expert_audit_entries_naming(session, value=address):
+        for snapshot in (entry.before, entry.after):  # oldest entry first; within one, ``after`` is the newer
+            if isinstance(snapshot, dict) and _address(snapshot) == address:
+                newest = snapshot
+    owner = newest.get("slack_user_id") if newest is not None else None
+    return not owner or owner == person.slack_user_id
 
 
 def _address(snapshot: dict[str, Any]) -> str:
@@ -163,15 +184,11 @@ def _sweep(session: Session, needles: list[str], *, replace: bool) -> int:
     pattern = _pattern(needles)
     variants = _query_variants(needles)
     found = 0
-    for cls, attribute, is_json in repo.list_text_attributes():
-        if cls is AuditLog and attribute in {"action", "entity_type"}:
-            continue
-        # The inbox is not swept here: its rows are the requests in progress — the erasure's own among them, held
-        # by the inbox worker's own connection — and leave it once the erasure committed (``finish_erasure``). On
-        # PostgreSQL it shares the database: rewriting the erasure's own row in this transaction would wait for the
-        # worker, which waits for this transaction.
-        if cls is InboxRequest:
-            continue
+    # The inbox is not among these columns: its rows are the requests in progress — the erasure's own among them,
+    # held by the inbox worker's own connection — and leave it once the erasure committed (``finish_erasure``). On
+    # PostgreSQL it shares the database: rewriting the erasure's own row in this transaction would wait for the
+    # worker, which waits for this transaction.
+    for cls, attribute, is_json in repo.list_person_attributes():
         rows = repo.list_rows_containing(session, cls=cls, attribute=attribute, is_json=is_json, needles=variants)
         for row in rows:
             value = getattr(row, attribute)

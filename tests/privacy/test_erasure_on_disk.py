@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from bot import inbox
 from bot.actors import Actor
-from bot.privacy import erase_person, finish_erasure
+from bot.cli import main
+from bot.config import Settings
+from bot.knowledge import KnowledgeBase
+from bot.privacy import ERASED_HOMES_KIND, erase_person, finish_erasure
+from handlers.inbox import InboxWorker
+from handlers.services import Services
 from storage import inbox_repo
 from storage.db import Database
 from tests.privacy.conftest import LATER, LIEVE, LIEVE_EMAIL, LIEVE_NAME, Ids
@@ -122,3 +129,33 @@ def test_forget_me_leaves_no_trace_of_the_person_in_another_users_inbox_row(
     finish_erasure(db, slack_user_id=LIEVE)
     stored = inbox_text(db).lower()
     assert all(needle.lower() not in stored for needle in (LIEVE_NAME, LIEVE_EMAIL, LIEVE))
+
+
+class _Slack:
+    """What publishing the Home tabs after an erasure calls."""
+
+    def users_info(self, **kwargs: Any) -> dict[str, Any]:
+        return {"user": {"id": kwargs["user"], "locale": "nl-BE", "real_name": "Iemand"}}
+
+    def views_publish(self, **kwargs: Any) -> dict[str, Any]:
+        return {"ok": True}
+
+
+def test_a_command_line_erasure_leaves_no_trace_once_the_bot_published_the_home_tabs(
+    sqlite_world: World, lieve: Ids
+) -> None:
+    """The erasure queues a request naming her Slack id for the running bot (her Home tab); once it is done its row
+    no longer names her, and the disk is compacted again: no earlier version of the row stays in the inbox's WAL."""
+    db = sqlite_world.db
+    result = CliRunner().invoke(main, ["--database", db.url, "privacy", "erase", "--slack-id", LIEVE, "--yes"])
+    assert result.exit_code == 0, result.output
+    now = datetime.now(UTC)
+    [request] = inbox.claim_requests(db, now=now, claim="w/1", limit=10, stale_before=now - timedelta(minutes=2))
+    assert request.kind == ERASED_HOMES_KIND
+    services = Services(settings=Settings(staff_user_ids=frozenset({STAFF})), db=db, knowledge=KnowledgeBase(db))
+    worker = InboxWorker(services, _Slack(), threads=1)  # type: ignore[arg-type]
+    try:
+        assert worker.process(request, claim="w/1")
+    finally:
+        worker.pool.shutdown()
+    assert raw_hits(db, [LIEVE_NAME, LIEVE_EMAIL, LIEVE]) == []

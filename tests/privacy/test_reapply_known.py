@@ -1,0 +1,131 @@
+"""After a restore, ``reapply_erasures`` looks for erased people wherever the erasure's sweep would find them, not in
+a list of "person" columns of its own: someone known in the restored copy only by a digest they set up, a staff
+action on a question, an export of their data, a work-session proposal they decided on, or a request in the
+restored inbox is erased again (``people_erased`` counts those with anything stored; the inbox's requests go)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from bot.cli import main
+from bot.inbox import record_request
+from bot.privacy import erase_person, export_erasures, reapply_erasures
+from storage import inbox_repo, privacy_repo, register_repo
+from storage.db import Database
+from storage.enums import PERSONAL_DATA_ENTITY, ProposalStatus
+from storage.models import DigestSubscription, NeedProposal, NeedTopic, Question, QuestionEvent
+from tests.factories import add_question, seed_themes
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+CLI = Actor.cli("root")
+ANNA = "U0ANNAAN1"
+OTHER = "U0OTHER01"  # someone else, whose question staff acted on
+
+Trace = Callable[[Session], None]
+
+
+def _digest(s: Session) -> None:
+    s.add(DigestSubscription(channel_id="C0DIGEST2", created_by=ANNA, created_at=NOW, updated_at=NOW))
+
+
+def _staff_event(s: Session) -> None:
+    question = s.scalars(select(Question).where(Question.asker_slack_id == OTHER)).one()
+    s.add(QuestionEvent(question_id=question.id, to_status="escalated", actor=f"staff:{ANNA}", at=NOW))
+
+
+def _export_row(s: Session) -> None:  # staff exported her data: keyed by her Slack id
+    register_repo.create_audit_log(
+        s,
+        actor="cli:root",
+        action="export",
+        entity_type=PERSONAL_DATA_ENTITY,
+        entity_key=ANNA,
+        before=None,
+        after={"searches": 0},
+        now=NOW,
+    )
+
+
+def _proposal(s: Session) -> None:
+    topic = NeedTopic(label="deelsteps", created_at=NOW, updated_at=NOW)
+    s.add(topic)
+    s.flush()
+    s.add(
+        NeedProposal(
+            topic_id=topic.id,
+            status=ProposalStatus.DISMISSED,
+            window_start=NOW,
+            window_end=NOW,
+            decided_by=ANNA,
+            decided_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+    )
+
+
+TRACES = [
+    pytest.param(_digest, id="digest-created-by"),
+    pytest.param(_staff_event, id="staff-question-event"),
+    pytest.param(_export_row, id="audit-keyed-by-slack-id"),
+    pytest.param(_proposal, id="proposal-decided-by"),
+]
+
+
+def _erased_with_ledger(database: Database) -> dict[str, Any]:
+    """Anna asked a question and was erased; the ledger exported. Returns it."""
+    with database.session() as s:
+        seed_themes(s, [("wonen", "Wonen", "Housing", [])])
+        add_question(s, "Wie kent deelsteps?", created_at=NOW, asker=ANNA)
+        add_question(s, "Wie kent leegstand?", created_at=NOW, asker=OTHER)
+    with database.session() as s:
+        erase_person(session=s, actor=CLI, slack_user_id=ANNA, now=NOW)
+    with database.session() as s:
+        return export_erasures(session=s, actor=CLI, now=NOW)
+
+
+@pytest.mark.parametrize("trace", TRACES)
+def test_reapply_erases_someone_known_only_there(database: Database, trace: Trace) -> None:
+    ledger = _erased_with_ledger(database)
+    with database.session() as s:  # what a backup taken before her erasure brings back: that one trace
+        trace(s)
+    with database.session() as s:
+        assert ANNA in privacy_repo.list_identities_stored(s)[1]
+        report = reapply_erasures(session=s, actor=CLI, ledger=ledger, now=NOW)
+    assert (report.people_erased, report.slack_user_ids) == (1, [ANNA])
+    with database.session() as s:
+        assert ANNA not in privacy_repo.list_identities_stored(s)[1]
+    with database.session() as s:  # twice does nothing more
+        assert reapply_erasures(session=s, actor=CLI, ledger=ledger, now=NOW).people_erased == 0
+
+
+def test_reapply_on_the_command_line_drops_a_restored_inbox_request_of_theirs(
+    database: Database, tmp_path: Path
+) -> None:
+    ledger = _erased_with_ledger(database)
+    file = tmp_path / "erasures.json"
+    file.write_text(json.dumps(ledger))
+    record_request(  # a restored inbox: her "search" request, which would run again at start
+        database,
+        request_key="command:U0ANNAAN1:1",
+        kind="command",
+        payload={"text": "deelsteps"},
+        user_id=ANNA,
+        now=NOW,
+    )
+    result = CliRunner().invoke(main, ["--database", database.url, "privacy", "erasures", "reapply", str(file)])
+    assert result.exit_code == 0, result.output
+    assert "people erased again: 0" in result.output  # nothing else of hers was stored
+    assert "inbox requests of theirs removed: 1" in result.output
+    with database.inbox_session() as s:
+        assert inbox_repo.list_inbox_user_ids(s) == []
