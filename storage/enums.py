@@ -141,6 +141,7 @@ PERSONAL_DATA_ENTITY = "personal_data"
 PURGE_ENTITY = "retention"
 REPORT_ENTITY = "needs_report"
 ESCALATED_ENTITY = "escalated_questions"
+REFUSED_PICK_ENTITY = "refused_pick"  # a refused hand-pick (``bot.routing.chosen``), keyed by the question
 
 # every kind of record the audit log names (``AuditLog.entity_type``), for ``wieweet audit --entity``
 AUDIT_ENTITIES = (
@@ -155,5 +156,6 @@ AUDIT_ENTITIES = (
     "practice",
     "question",
     PURGE_ENTITY,
+    REFUSED_PICK_ENTITY,
     "theme",
 )

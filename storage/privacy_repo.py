@@ -269,7 +269,8 @@ def list_identities_stored(session: Session) -> tuple[set[str], set[str]]:
         for value in session.execute(query).scalars():
             if not value:
                 continue
-            emails.update(_ADDRESS.findall(value))
+            # both forms of each match: an address in quotes or after a dash ('a@b', -a@b) is found without them
+            emails.update(form for found in _ADDRESS.findall(value) for form in (found, found.lstrip("'.-")))
             sids.update(_SLACK_ID.findall(value))
     return emails, sids
 

@@ -110,6 +110,11 @@ def test_an_unknown_audit_entity_is_refused_with_the_known_ones(database_url: st
     assert empty.exit_code == 0 and "the audit log is empty for practice" in empty.output, empty.output
 
 
+def test_refused_picks_are_a_known_audit_entity_before_the_first_one(database_url: str) -> None:
+    empty = wieweet("--database", database_url, "audit", "--entity", "refused_pick")
+    assert empty.exit_code == 0 and "the audit log is empty for refused_pick" in empty.output, empty.output
+
+
 def test_a_large_import_says_what_it_is_doing_on_stderr(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

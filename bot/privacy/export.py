@@ -19,7 +19,7 @@ from bot.privacy.person import find_person, require_known
 from storage import needs_repo, outbox_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
 from storage.enums import PERSONAL_DATA_ENTITY
-from storage.models import AuditLog, Base
+from storage.models import Base
 
 EXPORT_FORMAT = "wieweet-personal-data/1"
 EXPORT_ACTION = "export"  # the audit log's action of an export
@@ -114,7 +114,7 @@ def export_personal_data(
         {**_columns(p), "themes": [t.key for t in p.themes]}
         for p in repo.list_practices_of(session, emails=person.emails, slack_user_id=sid, expert_id=expert_id)
     ]
-    data["audit_log"] = [_columns(a) for a in _audit_entries(session, emails=person.emails, slack_user_id=sid)]
+    data["audit_log"] = _audit_rows(session, emails=person.emails, slack_user_id=sid)
     # who read the file, and when: one audit row (how many records of each kind, never their content), about the
     # person by Slack id or address — made anonymous by a later erasure like every audit row about them
     register_repo.create_audit_log(
@@ -130,16 +130,39 @@ def export_personal_data(
     return data
 
 
-def _audit_entries(session: Session, *, emails: set[str], slack_user_id: str | None) -> list[AuditLog]:
-    """Audit rows by or about them (keyed by an address of theirs or their Slack id), and rows about something else
-    that name their Slack id in what they record (staff assigned them a question while they were away)."""
-    found = {e.id: e for e in repo.list_audit_entries_about(session, emails=emails, slack_user_id=slack_user_id)}
+def _audit_rows(session: Session, *, emails: set[str], slack_user_id: str | None) -> list[dict[str, Any]]:
+    """Audit rows by or about them (keyed by an address of theirs or their Slack id), whole; and rows about something
+    else that name their Slack id in what they record (staff assigned them a question while they were away, asked
+    them to add expertise, invited them to a work session): of those only that they name them — which record, what
+    was done, when, and the fields that name them holding just their id (never who did it, the other people named
+    beside them, or staff's own words)."""
+    about = repo.list_audit_entries_about(session, emails=emails, slack_user_id=slack_user_id)
+    rows = {e.id: _columns(e) for e in about}
     if slack_user_id:
         pattern = re.compile(rf"(?<!\w){re.escape(slack_user_id)}(?!\w)")
         for entry in repo.list_audit_entries_naming(session, slack_user_id=slack_user_id):
-            if any(_names(value, pattern) for value in (entry.before, entry.after)):
-                found[entry.id] = entry
-    return [found[i] for i in sorted(found)]
+            if entry.id in rows or not any(_names(value, pattern) for value in (entry.before, entry.after)):
+                continue
+            rows[entry.id] = {
+                **_columns(entry, leave_out=("actor", "before", "after")),
+                "before": _naming(entry.before, pattern, slack_user_id),
+                "after": _naming(entry.after, pattern, slack_user_id),
+            }
+    return [rows[i] for i in sorted(rows)]
+
+
+def _naming(value: Any, pattern: re.Pattern[str], slack_user_id: str) -> Any:
+    """Only what in ``value`` names ``slack_user_id``, each such text given as the id itself (None: nothing does)."""
+    if isinstance(value, dict):
+        kept = {
+            (slack_user_id if _names(k, pattern) else str(k)): _naming(v, pattern, slack_user_id)
+            for k, v in value.items()
+            if _names(k, pattern) or _names(v, pattern)
+        }
+        return kept or None
+    if isinstance(value, list | tuple):
+        return [_naming(v, pattern, slack_user_id) for v in value if _names(v, pattern)] or None
+    return slack_user_id if _names(value, pattern) else None
 
 
 def _names(value: Any, pattern: re.Pattern[str]) -> bool:

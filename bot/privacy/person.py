@@ -105,8 +105,9 @@ def _snapshots(session: Session, person: Person) -> list[dict[str, Any]]:
 
 
 def _address_is_theirs(session: Session, person: Person, address: str) -> bool:
-    """An address an old snapshot with their Slack id holds is theirs unless another expert's profile has it now, or
-    its newest snapshot (the latest word on whose it is) names another Slack id."""
+    """An address an old snapshot with their Slack id holds is theirs only when no other expert's profile has it now
+    and its newest snapshot (the latest word on whose it is) names their Slack id: one naming no Slack id (a slip
+    fixed by emptying the cell) or another one is not theirs."""
     holder = register_repo.get_expert_by_email(session, email=address)
     if holder is not None:
         return person.expert is not None and holder.id == person.expert.id
@@ -116,7 +117,7 @@ def _address_is_theirs(session: Session, person: Person, address: str) -> bool:
             if isinstance(snapshot, dict) and _address(snapshot) == address:
                 newest = snapshot
     owner = newest.get("slack_user_id") if newest is not None else None
-    return not owner or owner == person.slack_user_id
+    return bool(owner) and owner == person.slack_user_id
 
 
 def _address(snapshot: dict[str, Any]) -> str:

@@ -9,16 +9,17 @@ Refused, with nothing changed:
 - a person whose register entry says not to ask them: consent withdrawn ("Remove me": never shown or asked again)
   or opted out of questions (``Availability.OPTED_OUT``). Someone volunteering chooses themselves and may help.
 - a person away (``selection.is_away``, the matcher's own test), with a message that says so and until when
-  (``chosen_away_until``; ``chosen_away`` without a date): their profile shows it anyway. Staff may assign them
+  (``chosen_away_until``; ``chosen_away`` without a date): their profile shows it anyway. Checked before the asker:
+  an away anonymous asker gets the very refusal any away person gets. Staff may assign them
   all the same once they confirm (``allow_away``), audited; someone volunteering may help while away.
 
-Probing is limited: each ``cannot_ask`` refusal of a pick is recorded in the audit log (who chose, which question;
-never whom they chose nor why, which would name an anonymous asker to whoever reads the log), and the request keeps
-that record (``keep_changes``). After ``MAX_REFUSED_PICKS`` of them by the same chooser within ``REFUSED_WINDOW``,
-any further pick of someone else by them is refused (``too_many_picks``: try later), with one WARNING line, before
-anything else is looked at. Staff too: assigning by hand is a pick like any other, an anonymous question's asker is
-kept from staff as from everyone, and someone who gets five refusals in an hour waits at most that hour. Someone
-volunteering chooses themselves: never counted, never limited.
+Probing is limited: each ``cannot_ask`` or away refusal of a pick is recorded in the audit log (who chose, which
+question; never whom they chose nor why, which would name an anonymous asker to whoever reads the log), and the
+request keeps that record (``keep_changes``). After ``MAX_REFUSED_PICKS`` of them by the same chooser within
+``REFUSED_WINDOW``, any further pick of someone else by them is refused (``too_many_picks``: try later), with one
+WARNING line, before anything else is looked at. Staff too: assigning by hand is a pick like any other, an anonymous
+question's asker is kept from staff as from everyone, and someone who gets five refusals in an hour waits at most that
+hour. Someone volunteering chooses themselves: never counted, never limited.
 
 Whether Slack can deliver the DM at all (a bot, a deactivated account, someone outside the network) is the Slack
 layer's check (``handlers.routing.require_reachable``), before this one.
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 from bot.routing.errors import RoutingInputError
 from bot.routing.selection import is_away
 from storage import register_repo
+from storage.enums import REFUSED_PICK_ENTITY
 from storage.models import Availability, Consent, Expert, Question, RecordStatus, Routing, Visibility
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ CANNOT_ASK = "cannot_ask"  # one refusal, whoever it is that may not be given th
 TOO_MANY_PICKS = "too_many_picks"  # too many refused picks lately: try later
 MAX_REFUSED_PICKS = 5
 REFUSED_WINDOW = timedelta(hours=1)
-REFUSED_PICK = "refused_pick"  # the audit log's entity type of a refused pick (keyed by the question)
+REFUSED_PICK = REFUSED_PICK_ENTITY  # the audit log's entity type of a refused pick (keyed by the question)
 
 
 def routable_expert(session: Session, slack_user_id: str) -> Expert | None:
@@ -75,14 +77,17 @@ def _not_to_ask(entry: Expert | None) -> str | None:
     return "opted out" if entry.availability is Availability.OPTED_OUT else None
 
 
-def away_error(expert: Expert, slack_user_id: str) -> RoutingInputError:
+def away_error(expert: Expert, slack_user_id: str, *, keep_changes: bool = False) -> RoutingInputError:
     """The refusal for choosing someone away: who (a Slack mention of the id chosen, checked before: nothing of the
     profile's own text goes into the message), and until when (when known)."""
     values = {"name": f"<@{slack_user_id}>"}
     if expert.away_until is None:
-        return RoutingInputError("chosen_away", f"expert {expert.id} is away", values=values)
+        return RoutingInputError("chosen_away", f"expert {expert.id} is away", values=values, keep_changes=keep_changes)
     until = expert.away_until.isoformat()
-    return RoutingInputError("chosen_away_until", f"expert {expert.id} is away", values=values | {"until": until})
+    values |= {"until": until}
+    return RoutingInputError(
+        "chosen_away_until", f"expert {expert.id} is away", values=values, keep_changes=keep_changes
+    )
 
 
 def chosen_expert(
@@ -102,22 +107,25 @@ def chosen_expert(
     (refused picks are counted over the last ``REFUSED_WINDOW``)."""
     if not volunteered:
         _not_probing(session, question, actor=actor, now=now)
-    if question.asker_slack_id and to_slack_id == question.asker_slack_id:
-        if volunteered:
-            raise RoutingInputError("help_own_question")
-        if question.visibility is not Visibility.ANONYMOUS:
-            raise RoutingInputError("forward_to_asker")
-        # the chooser must not learn who asked: the reply is the one for anybody else who cannot be asked
-        log.warning("refused pick: asker of anonymous question=%s chosen by=%s", question.id, actor)
-        raise _cannot_ask(session, question, actor=actor, now=now)
+    is_asker = bool(question.asker_slack_id) and to_slack_id == question.asker_slack_id
+    if is_asker and volunteered:
+        raise RoutingInputError("help_own_question")
+    if is_asker and question.visibility is not Visibility.ANONYMOUS:
+        raise RoutingInputError("forward_to_asker")
     entry = register_repo.get_expert_by_slack_id(session, slack_user_id=to_slack_id)
     reason = _not_to_ask(entry)
     if entry is not None and reason and not volunteered:
         log.info("refused pick: expert=%s (%s) for question=%s chosen by=%s", entry.id, reason, question.id, actor)
         raise _cannot_ask(session, question, actor=actor, now=now)
     if entry is not None and not volunteered and not allow_away and is_away(entry, today):
+        # before the asker check: an away anonymous asker gets the very refusal any away person gets
         log.info("refused pick: expert=%s away for question=%s chosen by=%s", entry.id, question.id, actor)
-        raise away_error(entry, to_slack_id)
+        _record_refusal(session, question, actor=actor, now=now, refused="away")
+        raise away_error(entry, to_slack_id, keep_changes=True)
+    if is_asker:
+        # the chooser must not learn who asked: the reply is the one for anybody else who cannot be asked
+        log.warning("refused pick: asker of anonymous question=%s chosen by=%s", question.id, actor)
+        raise _cannot_ask(session, question, actor=actor, now=now)
     return _linkable(entry)
 
 
@@ -135,8 +143,14 @@ def _not_probing(session: Session, question: Question, *, actor: str, now: datet
 
 
 def _cannot_ask(session: Session, question: Question, *, actor: str, now: datetime) -> RoutingInputError:
-    """The one refusal for anybody who cannot be asked, recorded (who chose, for which question: never whom) and
-    kept when the request's other changes are not (``keep_changes``: nothing else was written yet)."""
+    """The one refusal for anybody who cannot be asked, recorded and kept when the request's other changes are not
+    (``keep_changes``: nothing else was written yet)."""
+    _record_refusal(session, question, actor=actor, now=now, refused=CANNOT_ASK)
+    return RoutingInputError(CANNOT_ASK, keep_changes=True)
+
+
+def _record_refusal(session: Session, question: Question, *, actor: str, now: datetime, refused: str) -> None:
+    """A refused pick in the audit log: who chose, for which question, and the kind of refusal (never whom)."""
     register_repo.create_audit_log(
         session,
         actor=actor,
@@ -144,7 +158,6 @@ def _cannot_ask(session: Session, question: Question, *, actor: str, now: dateti
         entity_type=REFUSED_PICK,
         entity_key=f"question:{question.id}",
         before=None,
-        after={"refused": CANNOT_ASK},
+        after={"refused": refused},
         now=now,
     )
-    return RoutingInputError(CANNOT_ASK, keep_changes=True)

@@ -3,7 +3,9 @@ shared by the weekly digest, the knowledge needs and the needs report."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -11,7 +13,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.demo import load_demo
 from bot.jobs import JobRunner
-from bot.knowledge import KnowledgeBase, analysis_version, rebuild_gap_keys
+from bot.knowledge import KnowledgeBase, analysis_version, gap_keys, rebuild_gap_keys
 from bot.needs.core import count_needs
 from bot.routing import RoutingService
 from digests.collect import collect_digest_data
@@ -192,7 +194,30 @@ def test_a_deploy_with_a_changed_analysis_rebuilds_the_same_day(
         assert runners[0].rebuild_gap_keys() == 0 and len(calls) == 1  # the old code claimed today
         version[0] = "new0000000bb"  # the new release keys gaps differently
         assert runners[1].rebuild_gap_keys() == 0 and len(calls) == 2  # rebuilt today, not tomorrow
-        assert analysis_version() == analysis_version() and len(analysis_version()) == 12
     finally:
         for kb in bases:
             kb.close()
+
+
+@pytest.mark.parametrize("changed", ["matching/data/stopwords_nl.txt", "matching/engine.py", "knowledge/index.py"])
+def test_the_analysis_version_changes_with_a_word_list_or_the_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: str
+) -> None:
+    """A copy of the code and word lists the version is computed from, one file of it changed, gives another one."""
+    source = Path(gap_keys.__file__).resolve().parent.parent
+    for package in ("knowledge", "matching"):
+        shutil.copytree(source / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(gap_keys, "__file__", str(tmp_path / "knowledge" / "gap_keys.py"))
+    versions = []
+    try:
+        for edit in (False, True):
+            if edit:
+                with (tmp_path / changed).open("a", encoding="utf-8") as file:
+                    file.write("\n# one more line\n" if changed.endswith(".py") else "\nbeleidsplan\n")
+            analysis_version.cache_clear()
+            versions.append(analysis_version())
+    finally:
+        monkeypatch.undo()
+        analysis_version.cache_clear()
+    assert versions[0] == analysis_version() and len(versions[0]) == 12  # the copy is the code itself
+    assert versions[1] != versions[0]

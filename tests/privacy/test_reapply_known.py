@@ -129,3 +129,14 @@ def test_reapply_on_the_command_line_drops_a_restored_inbox_request_of_theirs(
     assert "inbox requests of theirs removed: 1" in result.output
     with database.inbox_session() as s:
         assert inbox_repo.list_inbox_user_ids(s) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["mail 'jan.peeters@gent.be'", "contact:-jan.peeters@gent.be", "zie ..jan.peeters@gent.be"]
+)
+def test_an_address_in_quotes_or_after_a_dash_is_found_as_it_is(database: Database, text: str) -> None:
+    with database.session() as s:
+        seed_themes(s, [("wonen", "Wonen", "Housing", [])])
+        add_question(s, f"Wie kent deelsteps? {text}", created_at=NOW, asker=OTHER)
+    with database.session() as s:
+        assert "jan.peeters@gent.be" in privacy_repo.list_identities_stored(s)[0]

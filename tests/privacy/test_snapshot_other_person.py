@@ -1,13 +1,15 @@
 """A Slack id once linked to another person's profile by an import slip, corrected by a later import, that profile
-then removed by staff: the audit log's oldest snapshot of the profile names the id. The newest snapshot of an address
-decides whose it is, so the id's owner neither sees the other person's name, address, role or practice in their
-export nor erases them with their "forget me"; their own removed profile is still found through their id."""
+(given his own id, or no id at all: emptying the cell), then removed by staff: the audit log's oldest snapshot of the
+profile names the id. The newest snapshot of an address decides whose it is (theirs only when it names their id), so the
+id's owner neither sees the other person's name, address, role or practice in their export nor erases them with their
+"forget me"; their own removed profile is still found through their id."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
@@ -24,6 +26,7 @@ STAFF = Actor.slack("U0STAFF01", is_staff=True)
 WIM = "U0WIMWIM1"  # a different person, whose id was typed in Xavier's row once
 XAVIER = "U0XAVIER1"
 XAVIER_WORDS = ("Xavier Janssens", "huisvestingsambtenaar", "Xaviers leegstandsaanpak")
+CORRECTIONS = [pytest.param(XAVIER, id="his-own-id"), pytest.param(None, id="cell-emptied")]
 
 
 def _import(s: Session, expert: Expert, before: dict[str, Any] | None, *, at: datetime) -> dict[str, Any]:
@@ -42,14 +45,15 @@ def _import(s: Session, expert: Expert, before: dict[str, Any] | None, *, at: da
     return after
 
 
-def _xavier_linked_to_wim_once(database: Database) -> str:
-    """Xavier's profile, imported with Wim's Slack id, corrected, then removed by staff. Returns his address."""
+def _xavier_linked_to_wim_once(database: Database, corrected: str | None) -> str:
+    """Xavier's profile, imported with Wim's Slack id, corrected to ``corrected``, then removed by staff. Returns his
+    address."""
     with database.session() as s:
         seed_themes(s, [("wonen", "Wonen", "Housing", [])])
         x = add_expert(s, "Xavier Janssens", created_at=NOW, slack=WIM, role="huisvestingsambtenaar")
         s.flush()
         wrong = _import(s, x, None, at=NOW)
-        x.slack_user_id = XAVIER
+        x.slack_user_id = corrected
         _import(s, x, wrong, at=NOW + timedelta(days=1))
         add_practice(s, "Xaviers leegstandsaanpak", created_at=NOW, contact=x)
         add_question(s, "Wie kent iets van deelsteps?", created_at=NOW, asker=WIM)
@@ -59,8 +63,11 @@ def _xavier_linked_to_wim_once(database: Database) -> str:
     return x_email
 
 
-def test_the_self_export_leaves_out_a_removed_profile_that_had_their_id_by_mistake(database: Database) -> None:
-    x_email = _xavier_linked_to_wim_once(database)
+@pytest.mark.parametrize("corrected", CORRECTIONS)
+def test_the_self_export_leaves_out_a_removed_profile_that_had_their_id_by_mistake(
+    database: Database, corrected: str | None
+) -> None:
+    x_email = _xavier_linked_to_wim_once(database, corrected)
     with database.session() as s:
         wim = Actor.slack(WIM, is_staff=False)
         dump = export_json(export_personal_data(session=s, actor=wim, slack_user_id=WIM, now=NOW))
@@ -68,8 +75,9 @@ def test_the_self_export_leaves_out_a_removed_profile_that_had_their_id_by_mista
     assert [w for w in (*XAVIER_WORDS, x_email) if w in dump] == []
 
 
-def test_forget_me_does_not_list_the_other_persons_address_as_erased(database: Database) -> None:
-    x_email = _xavier_linked_to_wim_once(database)
+@pytest.mark.parametrize("corrected", CORRECTIONS)
+def test_forget_me_does_not_list_the_other_persons_address_as_erased(database: Database, corrected: str | None) -> None:
+    x_email = _xavier_linked_to_wim_once(database, corrected)
     with database.session() as s:
         erase_person(session=s, actor=Actor.slack(WIM, is_staff=False), slack_user_id=WIM, now=NOW)
     with database.session() as s:

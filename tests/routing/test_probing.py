@@ -1,7 +1,8 @@
 """Picking people one by one to find out who cannot be asked (an anonymous question's asker among them) is limited:
-after ``MAX_REFUSED_PICKS`` ``cannot_ask`` refusals within the hour, the same chooser's further picks are refused
-(``too_many_picks``), logged once each as a WARNING, until the hour has passed. The refusals are kept as the request
-keeps them (``keep_changes``: committed, as the Slack layer does), in the audit log, never naming whom was chosen."""
+after ``MAX_REFUSED_PICKS`` ``cannot_ask`` or away refusals within the hour, the same chooser's further picks are
+refused (``too_many_picks``), logged once each as a WARNING, until the hour has passed. The refusals are kept as the
+request keeps them (``keep_changes``: committed, as the Slack layer does), in the audit log, never naming whom was
+chosen. Someone away is refused before the asker check: an away anonymous asker gets any away person's refusal."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from bot.actors import Actor
 from bot.error_texts import error_text
 from bot.routing.chosen import MAX_REFUSED_PICKS, REFUSED_PICK
 from bot.routing.errors import RoutingInputError
-from storage.models import AuditLog, EscalationReason, Question, Routing, Visibility
-from tests.routing.conftest import ASKER, NOW, World
+from storage.models import AuditLog, Availability, EscalationReason, Question, Routing, Visibility
+from tests.routing.conftest import ASKER, NOW, World, add_expert
 from tests.routing.test_chosen import OLAF, PAUL, WIM, _ask, _seed
 
 STAFF = Actor.slack("USTAFF1", is_staff=True)
@@ -96,3 +97,28 @@ def test_staff_are_limited_too_and_one_choosers_refusals_do_not_limit_another(wo
 
     assert [assign(OLAF, at) for _ in range(MAX_REFUSED_PICKS)] == ["cannot_ask"] * MAX_REFUSED_PICKS
     assert assign(PAUL, at) == "too_many_picks"
+
+
+def test_an_away_asker_gets_the_away_refusal_and_away_picks_are_counted(world: World) -> None:
+    _seed(world)
+    until = (NOW + timedelta(days=30)).date()
+    with world.db.session() as s:
+        for name, sid in (("Asker", ASKER), ("Dirk", "UDIRK"), ("Eva", "UEVA")):
+            e = add_expert(s, name, organisation="Stad Gent", expertise=["y"], themes=[], slack=sid)
+            e.availability, e.away_until = Availability.AWAY, until
+    world.load()
+    qid = _ask(world, Visibility.ANONYMOUS)
+    refusals = {to: _forward(world, qid, to, T0) for to in ("UDIRK", "UEVA", ASKER)}
+    # the asker's answer is any away person's, their own name in it: nothing tells who asked
+    assert {to: (e.code, e.values) for to, e in refusals.items() if e is not None} == {
+        to: ("chosen_away_until", {"name": f"<@{to}>", "until": until.isoformat()}) for to in ("UDIRK", "UEVA", ASKER)
+    }
+    with world.db.session() as s:
+        rows = s.scalars(select(AuditLog).where(AuditLog.entity_type == REFUSED_PICK)).all()
+        assert [(r.actor, r.entity_key, r.after) for r in rows] == [
+            ("UBRAM", f"question:{qid}", {"refused": "away"})
+        ] * 3
+    more = [_forward(world, qid, "UDIRK", T0) for _ in range(MAX_REFUSED_PICKS - 3)]
+    assert [e.code for e in more if e is not None] == ["chosen_away_until"] * (MAX_REFUSED_PICKS - 3)
+    limited = _forward(world, qid, PAUL, T0)  # someone who could be asked
+    assert limited is not None and limited.code == "too_many_picks"
