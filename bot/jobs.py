@@ -346,14 +346,20 @@ class JobRunner:
         with self.services.db.session() as session:
             claimed = claim_day(session, kind=PURGE_KIND, now=now)
             counts = purge_expired(session=session, now=now, policy=self.retention) if claimed else None
-            if counts is not None:  # the inbox (its own transaction) first, so the audit entry counts it too
-                counts["inbox_requests"] = purge_inbox(self.services.db, now=now, policy=self.retention)
-                if any(counts.values()):  # audited as the manual purge is, when something went
-                    record_purge(session, actor=Actor.system(), counts=counts, now=now)
+            if counts is not None and any(counts.values()):  # audited as the manual purge is, when something went
+                record_purge(session, actor=Actor.system(), counts=counts, now=now)
         # Reached only when committed: a failed purge rolls its claim back and the next pass tries again.
         self._purged_on = day
-        if counts is not None:
-            log.info("retention purge %s: %s", day, " ".join(f"{k}={v}" for k, v in counts.items()))
+        if counts is None:
+            return None
+        # the inbox (which may be a file of its own) only once the day's purge is committed, with an audit entry of
+        # its own: a deletion there is never left unaudited by a rollback of the rest (a failure here: tomorrow's run)
+        inbox_requests = purge_inbox(self.services.db, now=now, policy=self.retention)
+        if inbox_requests:
+            with self.services.db.session() as session:
+                record_purge(session, actor=Actor.system(), counts={"inbox_requests": inbox_requests}, now=now)
+        counts["inbox_requests"] = inbox_requests
+        log.info("retention purge %s: %s", day, " ".join(f"{k}={v}" for k, v in counts.items()))
         return counts
 
     def reconcile_channel_privacy(self) -> ReconcileResult | None:
