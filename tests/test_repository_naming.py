@@ -38,8 +38,8 @@ def test_repository_functions_take_the_session_then_keywords_only(path: Path) ->
     for function in public_functions(path):
         args = function.args
         positional = [a.arg for a in (*args.posonlyargs, *args.args)]
-        takes_nothing = not positional and not args.kwonlyargs  # reads the mapped schema, not the database
-        if (positional != ["session"] and not takes_nothing) or args.vararg is not None:
+        reads_schema = not positional  # reads the mapped schema, not the database (options keyword-only, if any)
+        if (positional != ["session"] and not reads_schema) or args.vararg is not None:
             wrong.append(f"{function.name}({', '.join(positional)})")
     assert wrong == [], f"{path.name}: only the session is positional"
 
