@@ -5,32 +5,16 @@ there — once, saying it was given earlier."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from handlers import ids
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.staffing import MONDAY, run_routing_bot
 from tests.e2e.test_routing import QUESTION, ask, expert_dms, open_requests, questions
 from tests.emulator import SlackEmulator
 
 ANSWER = "Wij gebruiken een leegstandsregister."
 EARLIER = "eerder al gegeven"
-
-
-@pytest.fixture
-def clock_file(tmp_path: Path) -> Path:
-    path = tmp_path / "now.txt"
-    path.write_text(MONDAY, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def routing_bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
-    yield from run_routing_bot(emulator, demo_db_url, tmp_path, clock_file)
 
 
 def _channel_posts(emu: SlackEmulator, text: str) -> list[object]:

@@ -3,9 +3,6 @@ and until when; staff assigning it are told the same and may assign them all the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -14,24 +11,12 @@ from handlers import ids
 from storage.models import AuditLog, QuestionStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat
-from tests.e2e.staffing import MONDAY, STAFF, TRIAGE, run_routing_bot
+from tests.e2e.staffing import STAFF, TRIAGE
 from tests.e2e.test_routing import BREAD, QUESTION, ask, expert_dms, open_requests, questions
 from tests.emulator import SlackEmulator
 
 AWAY = "U0DEMO060"  # in the demo register
 TOLD_AWAY = "afwezig tot en met 2026-12-15"
-
-
-@pytest.fixture
-def clock_file(tmp_path: Path) -> Path:
-    path = tmp_path / "now.txt"
-    path.write_text(MONDAY, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def bot(emulator: SlackEmulator, demo_db_url: str, tmp_path: Path, clock_file: Path) -> Iterator[BotProcess]:
-    yield from run_routing_bot(emulator, demo_db_url, tmp_path, clock_file)
 
 
 def _replies(emu: SlackEmulator, since: int) -> str:
@@ -50,7 +35,7 @@ def _audit(db_url: str) -> list[tuple[str, str, str]]:
 
 @pytest.mark.postgres_too
 def test_someone_away_is_refused_when_passed_on_and_staff_may_assign_them_anyway(
-    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+    routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
 ) -> None:
     emulator.send_command(AWAY, CHANNEL, text="afwezig tot 2026-12-15")
     emulator.wait_for(lambda: "2026-12-15" in _replies(emulator, 0), timeout=30)
@@ -91,5 +76,5 @@ def test_someone_away_is_refused_when_passed_on_and_staff_may_assign_them_anyway
     bread = next(q for q in questions(demo_db_url) if q.text == BREAD)
     assert [r.recipient_slack_id for r in bread.routings] == [AWAY] and bread.status is QuestionStatus.ROUTED
     assert _audit(demo_db_url) == [(f"staff:{STAFF}", "assign_away", str(bread.id))]
-    assert "Traceback" not in bot.log()
-    bot.assert_no_slack_calls_in_transactions()
+    assert "Traceback" not in routing_bot.log()
+    routing_bot.assert_no_slack_calls_in_transactions()
