@@ -24,7 +24,9 @@ from storage.enums import ESCALATED_ENTITY, PURGE_ENTITY, REPORT_ENTITY
 def record_purge(session: Session, *, actor: Actor, counts: Mapping[str, int], now: datetime) -> None:
     """A retention purge (not a dry run; by hand, or the daily one as the system): how many rows of each kind
     went."""
-    _record(session, actor=actor, action="purge", entity_type=PURGE_ENTITY, key="expired", after=dict(counts), now=now)
+    record_counts(
+        session, actor=actor, action="purge", entity_type=PURGE_ENTITY, key="expired", after=dict(counts), now=now
+    )
 
 
 class ReportFigures(Protocol):
@@ -51,7 +53,9 @@ def record_report(session: Session, *, actor: Actor, report: ReportFigures, now:
         "topics": len(report.topics),
         "experts_named": len(report.experts),
     }
-    _record(session, actor=actor, action="report", entity_type=REPORT_ENTITY, key=report.period, after=counts, now=now)
+    record_counts(
+        session, actor=actor, action="report", entity_type=REPORT_ENTITY, key=report.period, after=counts, now=now
+    )
 
 
 def record_escalated_list(
@@ -60,10 +64,10 @@ def record_escalated_list(
     """The questions waiting for staff were listed with their texts (``wieweet escalated --json``): which questions'
     texts were shown (``shown``: ids), and how many were listed."""
     after = {"questions": questions, "held": held, "texts_shown": len(shown), "question_ids": sorted(shown)}
-    _record(session, actor=actor, action="list", entity_type=ESCALATED_ENTITY, key="json", after=after, now=now)
+    record_counts(session, actor=actor, action="list", entity_type=ESCALATED_ENTITY, key="json", after=after, now=now)
 
 
-def _record(
+def record_counts(
     session: Session,
     *,
     actor: Actor,
@@ -73,6 +77,7 @@ def _record(
     after: Mapping[str, object],
     now: datetime,
 ) -> None:
+    """One audit row of ids and counts only (no ``before``): what a read, a purge or the erasure ledger did."""
     register_repo.create_audit_log(
         session,
         actor=actor.audit_label,

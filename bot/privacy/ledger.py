@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
+from bot.privacy.audit import record_counts
 from bot.privacy.erasure import ERASED_ACTOR, erase_person
 from bot.privacy.person import find_person
-from storage import erased_repo, privacy_repo, register_repo
+from storage import erased_repo, privacy_repo
 from storage.enums import ERASURE_ENTITY
 
 LEDGER_FORMAT = "wieweet-erasures/1"
@@ -62,7 +63,15 @@ def export_erasures(*, session: Session, actor: Actor, now: datetime) -> dict[st
     actor.require_staff("export the erasure ledger")
     secret = erased_repo.get_erasure_key(session)
     digests = erased_repo.list_erased_digests(session)
-    _audit(session, actor, EXPORT_ACTION, {"identities": len(digests)}, now=now)
+    record_counts(
+        session,
+        actor=actor,
+        action=EXPORT_ACTION,
+        entity_type=ERASURE_ENTITY,
+        key=ERASED_ACTOR,
+        after={"identities": len(digests)},
+        now=now,
+    )
     return {
         "format": LEDGER_FORMAT,
         "exported_at": now.isoformat(),
@@ -138,19 +147,8 @@ def reapply_erasures(
                 continue
             report.people_erased += 1
     counts = {"identities": report.identities, "added": report.added, "people_erased": report.people_erased}
-    _audit(session, actor, REAPPLY_ACTION, counts, now=now)
+    record_counts(
+        session, actor=actor, action=REAPPLY_ACTION, entity_type=ERASURE_ENTITY, key=ERASED_ACTOR, after=counts, now=now
+    )
     session.flush()
     return report
-
-
-def _audit(session: Session, actor: Actor, action: str, after: dict[str, int], *, now: datetime) -> None:
-    register_repo.create_audit_log(
-        session,
-        actor=actor.audit_label,
-        action=action,
-        entity_type=ERASURE_ENTITY,
-        entity_key=ERASED_ACTOR,
-        before=None,
-        after=after,
-        now=now,
-    )
