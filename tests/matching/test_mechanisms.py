@@ -135,7 +135,7 @@ class TestCognatesAndTranslations:
             groups = m._parser.parse(query).groups
             return [(g.original, sorted(v.target for v in g.variants if v.kind == "related")) for g in groups]
 
-        each, once = build(EXPERTS), build(EXPERTS, config=MatchConfig(theme_names_once=True))
+        each, once = build(EXPERTS, config=MatchConfig(theme_names_once=False)), build(EXPERTS)
         # "gebiedsgericht werken" (the theme's label, two words): the other names under both words, or once
         ring = related(each, "gebiedsgericht werken")[0][1]
         assert ring and related(each, "gebiedsgericht werken")[:2] == [("gebiedsgericht", ring), ("werken", ring)]
@@ -396,9 +396,10 @@ class TestPracticeContactFloor:
 
 
 def test_the_theme_names_setting_reaches_the_index(database: Database) -> None:
-    """WIEWEET_THEME_NAMES_ONCE (off by default) is the search's MatchConfig.theme_names_once."""
-    assert read_settings({})[0].theme_names_once is False
-    assert read_settings({"WIEWEET_THEME_NAMES_ONCE": "true"})[0].theme_names_once is True
+    """WIEWEET_THEME_NAMES_ONCE (on by default) is the search's MatchConfig.theme_names_once."""
+    assert read_settings({})[0].theme_names_once is True
+    assert MatchConfig().theme_names_once is True
+    assert read_settings({"WIEWEET_THEME_NAMES_ONCE": "false"})[0].theme_names_once is False
     _seed(database)
     for once in (False, True):
         kb = KnowledgeBase(database, theme_names_once=once)
