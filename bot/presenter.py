@@ -67,6 +67,9 @@ class AnswerView:
     practices: tuple[PracticeItem, ...]
     answers: tuple[AnswerItem, ...]
     notes: tuple[str, ...] = field(default=())
+    # whether "nobody fits" was recorded as a knowledge gap (Slack and ``ask --gap`` record it; the console and a
+    # plain ``wieweet ask`` only try the question and must not claim they did)
+    gap_recorded: bool = True
 
 
 def availability_label(hit: ExpertHit, lang: str) -> str:
@@ -87,7 +90,9 @@ def outcome_label(outcome: str | None, lang: str) -> str:
     return t(OUTCOME_KEYS.get(outcome or "", N_("outcome.none")), lang)
 
 
-def build_answer_view(result: SearchResult, *, lang: str, limit: int | None = None) -> AnswerView:
+def build_answer_view(
+    result: SearchResult, *, lang: str, limit: int | None = None, gap_recorded: bool = True
+) -> AnswerView:
     experts = result.experts[:limit] if limit else result.experts
     practices = result.practices[:limit] if limit else result.practices
     answers = result.answers[:limit] if limit else result.answers
@@ -95,6 +100,7 @@ def build_answer_view(result: SearchResult, *, lang: str, limit: int | None = No
         lang=lang,
         query=result.query.strip(),
         gap=result.gap,
+        gap_recorded=gap_recorded,
         terms=tuple(result.terms),
         experts=tuple(
             ExpertItem(
@@ -165,7 +171,7 @@ def _expert_lines(view: AnswerView) -> list[str]:
     lang = view.lang
     lines = ["", t("answer.experts", lang).upper()]
     if view.gap:
-        lines.append("  " + t("answer.gap", lang))
+        lines.append("  " + (t("answer.gap", lang) if view.gap_recorded else t("answer.gap_not_recorded", lang)))
         if view.experts:
             lines.append("  " + t("answer.weak", lang))
     for i, e in enumerate(view.experts, 1):

@@ -122,11 +122,15 @@ def test_ask_and_console_record_no_gap_unless_asked_to(database: Database, exper
     wieweet(url, "import", "experts", str(experts_csv))
     nobody = "wie weet iets over de tuchtprocedure tegen collega Jan Peeters?"
     assert json.loads(wieweet(url, "ask", "--json", nobody).output)["gap"]
-    wieweet(url, "ask", "--no-gap", nobody)  # still accepted (the default)
-    wieweet(url, "console", input=f"{nobody}\n:quit\n")
+    # the answer says nobody fits, and does not claim a gap was recorded when none was
+    plain = wieweet(url, "ask", "--lang", "en", "--no-gap", nobody).output  # --no-gap: still accepted (the default)
+    assert "not recorded as a knowledge gap" in plain and "It has been recorded" not in plain
+    console = wieweet(url, "console", input=f"{nobody}\n:quit\n").output
+    assert "niet als kennislacune genoteerd" in console and "We noteren ze" not in console
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(KnowledgeGap)) == 0
-    wieweet(url, "ask", "--gap", "wie weet iets over bijenkasten op daken?")
+    recorded = wieweet(url, "ask", "--lang", "en", "--gap", "wie weet iets over bijenkasten op daken?").output
+    assert "It has been recorded as a knowledge gap" in recorded
     with database.session() as s:
         gaps = list(s.scalars(select(KnowledgeGap)))
     assert [(g.source, g.channel_id) for g in gaps] == [("cli", None)]

@@ -101,7 +101,8 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
         else:
             if query is None and asked > 1:
                 echo("")
-            echo(render_text(build_answer_view(outcome.result, lang=language, limit=limit)))
+            recorded = outcome.gap_id is not None
+            echo(render_text(build_answer_view(outcome.result, lang=language, limit=limit, gap_recorded=recorded)))
         sys.stdout.flush()
     if failures and (query is not None or failures == asked):
         raise SystemExit(2)
@@ -187,7 +188,7 @@ def _console_loop(
         except QueryError as exc:
             echo(query_error_text(exc, lang))
             continue
-        echo(render_text(build_answer_view(outcome.result, lang=lang, limit=3)))
+        echo(render_text(build_answer_view(outcome.result, lang=lang, limit=3, gap_recorded=False)))
         echo("")
         if filler is not None:  # from the first answer on, the wait for the next question fills vectors
             filler.start()
