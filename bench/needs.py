@@ -107,6 +107,7 @@ SETS = {
 }
 CENTER = ROOT / "bot" / "needs" / "data" / CENTER_FILE
 ROUND6: dict[str, Any] = {"replace_size": 0, "rescue_earlier_threshold": 0.15}  # across runs as in round 6
+ROUND7: dict[str, Any] = {"replace_size": 2}  # only earlier topics of at most two placed again (rounds 7-19)
 
 
 # --- scores ------------------------------------------------------------------------------------------------------
@@ -336,6 +337,10 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
                 lambda ts: batched_groups(ts, matcher, vectors, meaning_prior=prior, **ROUND6),
             ),
             (
+                "wieweet: words + meaning, fed in 5 runs, round 7 (earlier topics of at most two placed again)",
+                lambda ts: batched_groups(ts, matcher, vectors, meaning_prior=prior, **ROUND7),
+            ),
+            (
                 "wieweet: words + meaning, fed in 20 runs",
                 lambda ts: batched_groups(ts, matcher, vectors, batches=20, meaning_prior=prior),
             ),
@@ -352,6 +357,10 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
             (
                 "wieweet: words + meaning, fed in 20 runs, round 6 (no pair placed again; second step at 0.15)",
                 lambda ts: batched_groups(ts, matcher, vectors, batches=20, meaning_prior=prior, **ROUND6),
+            ),
+            (
+                "wieweet: words + meaning, fed in 20 runs, round 7 (earlier topics of at most two placed again)",
+                lambda ts: batched_groups(ts, matcher, vectors, batches=20, meaning_prior=prior, **ROUND7),
             ),
             (
                 "wieweet: words + meaning, fed in 5 runs, the last (+25 %) with the statistics of the first four",

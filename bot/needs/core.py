@@ -82,7 +82,7 @@ class NeedsConfig:
     movable_weeks: int = 8  # a topic this young, small and untouched by staff may still join another (grouping)
     movable_size: int = MOVABLE_SIZE  # ... as a unit when this small (0: no earlier topic ever changes)
     replace_size: int = REPLACE_SIZE  # ... its earlier members placed again one by one when this small with the
-    # run's first placements into it (bot.needs.grouping: an earlier pair a new question joined is not, a lone one is)
+    # run's first placements into it (bot.needs.grouping: a wording that joined a neighbour before its need was asked)
     trend_periods: int = TREND_PERIODS
     experts: int = 3  # experts proposed to lead a session
     practices: int = 3

@@ -109,8 +109,7 @@ class TopicBook:
     def _replaceable(self, topics: Mapping[int, Topic], where: Mapping[str, int]) -> dict[str, int]:
         """The earlier members (not in ``where``: this run's items) of the earlier topics in ``movable`` of at most
         ``replace_size`` items as this run's first placements left them (their size counts the items of this run
-        that joined them: an earlier pair that got a new member is not placed again, a lone question that got one
-        is), which this run's refinement places again one by one: item key -> its topic."""
+        that joined them), which this run's refinement places again one by one: item key -> its topic."""
         if self.movable_size <= 0:
             return {}
         return {

@@ -412,3 +412,92 @@ def test_the_second_step_into_an_earlier_topic_asks_for_more() -> None:
     items = needs_and_a_straggler(lean=0.45)
     one = {p.key: p for p in Grouper(rescue_earlier_threshold=1.0).run(items, assigned={}, next_topic_id=1).placements}
     assert one[items[-1].key].topic_id == one["q:0"].topic_id
+
+
+# --- an earlier topic of several: a wording that joined a neighbour is placed again --------------------------------
+
+
+def a_topic_of_four_and_its_need() -> tuple[list[GroupItem], set[str], str, list[str]]:
+    """Six needs of four questions (axes 0-5) and, last, a topic of four: ``A``, a wording of need 0 also a little
+    like the three others (axis 7), then those three. The first run has needs 1-5 and the four (need 0 is not there
+    yet, so ``A`` leads the neighbours' topic); the second run brings need 0."""
+    toy = ToyVectors()
+    for need in range(6):
+        for _ in range(4):
+            toy.add([(need, 0.8)])
+    toy.add([(0, 0.6), (7, 0.5)])
+    for _ in range(3):
+        toy.add([(7, 0.8)])
+    items = toy.items()
+    return items, {i.key for i in items[4:]}, items[-4].key, [i.key for i in items[-3:]]
+
+
+def test_a_wording_in_an_earlier_topic_of_several_joins_its_need_in_a_later_run() -> None:
+    items, first, a, others = a_topic_of_four_and_its_need()
+    need = [f"q:{k}" for k in range(4)]
+    # as in round 7 (only topics of at most two placed again): A stays with the neighbours, apart from its need
+    before, result, _ = two_runs(items, first, replace_size=2)
+    assert {before[k] for k in others} == {before[a]} and before[a] not in {before[k] for k in need}
+    assert not result.moved
+    # now: A is placed again and joins its need; the neighbours keep their topic and its (older) id
+    after, result, _ = two_runs(items, first)
+    assert {after[k] for k in need} == {after[a]}
+    assert {after[k] for k in others} == {before[a]} and before[a] in result.topics and not result.emptied
+    assert [(p.key, p.topic_id) for p in result.moved] == [(a, after[a])]
+    assert result.moved[0].similarity >= DEFAULT_MEANING_THRESHOLD
+    assert all(after[i.key] == before[i.key] for i in items[4:-4])  # the other needs are untouched
+
+
+def test_an_earlier_topic_larger_than_replace_size_keeps_its_members() -> None:
+    items, first, a, others = a_topic_of_four_and_its_need()
+    for options, movable in (({"replace_size": 3}, True), ({}, False), ({"movable_size": 0}, True)):
+        got, result, _ = two_runs(items, first, movable=movable, **options)
+        assert {got[k] for k in others} == {got[a]} and not result.moved
+
+
+def test_placing_an_earlier_topic_of_several_again_is_deterministic() -> None:
+    items, first, _, _ = a_topic_of_four_and_its_need()
+    a, ra, _ = two_runs(items, first)
+    b, rb, _ = two_runs(list(reversed(items)), first)
+    assert ra.moved and a == b and ra.placements == rb.placements and ra.moved == rb.moved
+
+
+@pytest.mark.parametrize("case", ["moves", "proposal"])
+def test_the_needs_pass_places_a_wording_of_an_earlier_topic_of_several_again(network: Network, case: str) -> None:
+    """Through the database: ``A`` joins its need, the topic it left keeps its id and members and is labelled again
+    from a member it keeps (its label was A's wording); the state equals a rebuilt one. A topic proposed for a work
+    session keeps every member."""
+    items, _, _, _ = a_topic_of_four_and_its_need()
+    words = [*WORDS, "speelpleinen", "speeltuinen", "speelbossen"]
+    vectors = {words[n]: i.meaning for n, i in enumerate(items)}
+    texts = [f"{words[n]}?" for n in range(len(items))]
+    needs = service(network, AxisEmbedder(vectors), refit_growth=10.0)
+    a, others = texts[-4], texts[-3:]
+    got = run(network, needs, texts[4:], 0)  # every need but need 0, and the topic of four
+    topic = got[a]
+    assert {got[t] for t in others} == {topic}
+    with network.database.session() as session:
+        row = session.get(NeedTopic, topic)
+        assert row is not None and row.label == a[:-1].capitalize()  # the label is A's wording
+        if case == "proposal":
+            needs_repo.claim_need_proposal(
+                session,
+                topic_id=topic,
+                window_start=NOW - timedelta(weeks=8),
+                window_end=NOW,
+                organisations=4,
+                questions=4,
+                worker_id="test",
+                now=NOW,
+            )
+    got = run(network, needs, texts[:4], 1)  # need 0
+    need = {got[t] for t in texts[:4]}
+    if case == "proposal":
+        assert {got[t] for t in [a, *others]} == {topic} and topic not in need
+        return
+    assert need == {got[a]} and {got[t] for t in others} == {topic}
+    with network.database.session() as session:
+        left = session.get(NeedTopic, topic)
+        assert left is not None and left.label in {t[:-1].capitalize() for t in others}  # labelled again
+        assert needs_repo.list_topic_counts(session)[topic] == 3
+    kept_equals_rebuilt(needs, network)
