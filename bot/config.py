@@ -68,6 +68,9 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # WIEWEET_MAX_BODY_BYTES: larger request bodies get 413 unread
     http_timeout: int = 15  # WIEWEET_HTTP_TIMEOUT: seconds a connection may stay silent before it is closed
     http_connection_limit: int = 500  # WIEWEET_HTTP_CONNECTIONS: open connections before new ones wait
+    # WIEWEET_SOCKET_DOWN_SECONDS: Socket Mode without a connection this long (the app token revoked, Socket Mode
+    # turned off) ends ``wieweet run`` with an ERROR and a non-zero exit, for the supervisor to restart it
+    socket_down_seconds: int = 300
     # WIEWEET_SEMANTIC: the meaning-based matching signal (multilingual-e5-small, embedded in the background)
     semantic: bool = True
     # WIEWEET_GAP_LEVELS: "register" reads "nobody knows" against the register's own levels (bot.matching.levels,
@@ -326,6 +329,16 @@ def read_settings(
             ),
             500,
         ),
+        "socket_down_seconds": checked(
+            lambda: _positive_int(
+                env.get("WIEWEET_SOCKET_DOWN_SECONDS"),
+                300,
+                "WIEWEET_SOCKET_DOWN_SECONDS",
+                unit="seconds",
+                maximum=86400,
+            ),
+            300,
+        ),
         "max_open_per_asker": checked(
             lambda: _positive_int(
                 env.get("WIEWEET_MAX_OPEN_PER_ASKER"), 3, "WIEWEET_MAX_OPEN_PER_ASKER", unit="questions", minimum=0
@@ -395,6 +408,7 @@ SETTING_NAMES = frozenset(
         "WIEWEET_MAX_BODY_BYTES",
         "WIEWEET_HTTP_TIMEOUT",
         "WIEWEET_HTTP_CONNECTIONS",
+        "WIEWEET_SOCKET_DOWN_SECONDS",
         "WIEWEET_NEEDS_MIN_ORGANISATIONS",
         "WIEWEET_NEEDS_WINDOW_WEEKS",
         "WIEWEET_NEEDS_SIMILARITY",

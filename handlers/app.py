@@ -35,6 +35,7 @@ from bot.health import HealthMonitor
 from bot.network import Network
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services, retry_after_seconds
+from handlers.socketwatch import SocketWatch
 from handlers.stopping import StopSignals
 
 log = logging.getLogger(__name__)
@@ -386,11 +387,15 @@ def _stop_listening(server: BaseWSGIServer | MultiSocketServer) -> None:
 
 def run_socket_mode(app: App, settings: Settings, *, stopping: StopSignals) -> None:
     """Serve over Socket Mode until SIGTERM or SIGINT (``stopping``: as for ``run_http``; set already: nothing is
-    served)."""
+    served), or until the connection cannot come back (``handlers.socketwatch``: ``SocketModeDownError``)."""
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     if stopping.requested.is_set():
         return
+    watch = SocketWatch(down_seconds=settings.socket_down_seconds)  # a connection that cannot come back: see there
+    watch.attach(handler.client)
     handler.connect()  # type: ignore[no-untyped-call]
     log.info("wieweet connected over Socket Mode")
-    stopping.requested.wait()
-    handler.close()  # type: ignore[no-untyped-call]
+    try:
+        watch.serve(handler.client, stopping.requested)  # SocketModeDownError when it gave up
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]

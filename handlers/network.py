@@ -175,7 +175,9 @@ class NetworkGate:
         if answer is not None:
             return answer, team or "-", None
         try:
-            person = self.services.locales.person(client=self.client or client, user_id=user_id)
+            person = self.services.locales.person(
+                client=self.client or client, user_id=user_id, now=self.services.clock()
+            )
         except SlackUnavailableError as exc:
             raise Unchecked(str(exc)) from exc
         except (URLError, OSError) as exc:  # no answer in time, no connection

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 LOCALE_TTL = timedelta(days=7)
+V = TypeVar("V")
+MAX_PEOPLE = 5000  # people whose language and team are kept in memory (the least recently seen go first)
 
 
 def system_clock() -> datetime:
@@ -75,31 +79,92 @@ class SlackPerson:
     known: bool = True
 
 
+class _Lru(Generic[V]):
+    """At most ``size`` entries; the least recently used goes first. Not thread-safe: used under the owner's lock."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, V] = OrderedDict()
+
+    def get(self, key: str) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def pop(self, key: str) -> V | None:
+        return self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known(Generic[V]):
+    value: V
+    fetched_at: datetime  # when Slack said so: kept for ``LOCALE_TTL`` from then, as the database copy is
+
+    def fresh(self, now: datetime) -> bool:
+        return now - self.fetched_at < LOCALE_TTL
+
+
+@dataclass(slots=True)
+class _UserLock:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0  # requests holding or waiting for it: at 0 it is dropped
+
+
 class LocaleCache:
-    """A Slack user's UI language and team: looked up once (``users.info`` with ``include_locale``) and cached.
+    """A Slack user's UI language and team: looked up once (``users.info`` with ``include_locale``) and cached for
+    ``LOCALE_TTL`` from when Slack said so (the database copy expires then too): a language changed in Slack is
+    taken within a week, without a restart. At most ``max_people`` people are kept (the least recently seen go).
 
     The team (``person``) is asked for by the network check before the language: the profile it fetched is then
     used for the language too, so a person is looked up once."""
 
-    def __init__(self, default_language: str = DEFAULT_LANGUAGE) -> None:
+    def __init__(self, default_language: str = DEFAULT_LANGUAGE, *, max_people: int = MAX_PEOPLE) -> None:
         self.default_language = default_language
-        self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._user_locks: dict[str, threading.Lock] = {}
-        self._people: dict[str, SlackPerson] = {}  # a person's team does not change: kept for the process
-        self._fetched: dict[str, dict[str, Any]] = {}  # profiles ``person`` fetched, for the next language look-up
+        self._memory: _Lru[_Known[str]] = _Lru(max_people)
+        self._people: _Lru[_Known[SlackPerson]] = _Lru(max_people)
+        # profiles ``person`` fetched, for the next language look-up
+        self._fetched: _Lru[_Known[dict[str, Any]]] = _Lru(max_people)
+        self._user_locks: dict[str, _UserLock] = {}  # only while a look-up of that user runs or waits
 
-    def person(self, *, client: WebClient, user_id: str) -> SlackPerson:
-        """Whom ``user_id`` belongs to, by ``users.info``. A user Slack does not know: ``known`` False (not kept).
-        Any other failure of Slack raises ``SlackUnavailableError``: an error, never a silent answer."""
+    @contextmanager
+    def _user_lock(self, user_id: str) -> Iterator[None]:
+        """One look-up of ``user_id`` at a time (single flight); the lock goes once nobody holds or waits for it."""
+        with self._lock:
+            entry = self._user_locks.setdefault(user_id, _UserLock())
+            entry.users += 1
+        try:
+            with entry.lock:
+                yield
+        finally:
+            with self._lock:
+                entry.users -= 1
+                if entry.users == 0:
+                    del self._user_locks[user_id]
+
+    def _person_hit(self, user_id: str, now: datetime) -> SlackPerson | None:
         with self._lock:
             hit = self._people.get(user_id)
-            user_lock = self._user_locks.setdefault(user_id, threading.Lock())
+        return hit.value if hit is not None and hit.fresh(now) else None
+
+    def person(self, *, client: WebClient, user_id: str, now: datetime) -> SlackPerson:
+        """Whom ``user_id`` belongs to, by ``users.info``. A user Slack does not know: ``known`` False (not kept).
+        Any other failure of Slack raises ``SlackUnavailableError``: an error, never a silent answer."""
+        hit = self._person_hit(user_id, now)
         if hit is not None:
             return hit
-        with user_lock:
-            with self._lock:
-                hit = self._people.get(user_id)
+        with self._user_lock(user_id):
+            hit = self._person_hit(user_id, now)
             if hit is not None:
                 return hit
             try:
@@ -116,31 +181,40 @@ class LocaleCache:
                 locale=str(user.get("locale") or ""),
             )
             with self._lock:
-                self._people[user_id] = found
-                if user_id not in self._memory:  # the language is still to be looked up: from this profile
-                    self._fetched[user_id] = dict(user)
+                self._people.put(user_id, _Known(found, now))
+                if self._fresh(user_id, now) is None:  # the language is still to be looked up: from this profile
+                    self._fetched.put(user_id, _Known(dict(user), now))
             return found
 
     def cached(self, user_id: str | None) -> str | None:
+        """The last language known of ``user_id``, however old: for a message shown without a look-up (an error,
+        a refusal). ``language`` looks it up again once it is older than ``LOCALE_TTL``."""
         if not user_id:
             return None
         with self._lock:
-            return self._memory.get(user_id)
+            hit = self._memory.get(user_id)
+        return hit.value if hit is not None else None
+
+    def _fresh(self, user_id: str, now: datetime) -> str | None:
+        """The language of ``user_id`` known for less than ``LOCALE_TTL`` (call under ``self._lock``)."""
+        hit = self._memory.get(user_id)
+        return hit.value if hit is not None and hit.fresh(now) else None
 
     def language(self, *, session: Session, client: WebClient, user_id: str | None, now: datetime) -> str:
         if not user_id:
             return self.default_language
-        hit = self.cached(user_id)
+        with self._lock:
+            hit = self._fresh(user_id, now)
         if hit is not None:
             return hit
         stored = directory.get_cached_user(session, user_id=user_id)
         if stored is not None and stored.locale and now - stored.fetched_at < LOCALE_TTL:
             lang = locale_language(stored.locale, self.default_language)
-            with self._lock:
-                self._memory[user_id] = lang
-                self._fetched.pop(user_id, None)  # a profile ``person`` fetched is not needed for the language
+            with self._lock:  # kept until the database copy expires, not for ``LOCALE_TTL`` more
+                self._memory.put(user_id, _Known(lang, stored.fetched_at))
+                self._fetched.pop(user_id)  # a profile ``person`` fetched is not needed for the language
             return lang
-        fetched = self._fetch(client=client, user_id=user_id)
+        fetched = self._fetch(client=client, user_id=user_id, now=now)
         if fetched is None:
             return self.cached(user_id) or self.default_language
         locale, name = fetched
@@ -151,15 +225,14 @@ class LocaleCache:
             log.warning("could not cache the Slack profile of %s (database locked)", user_id)
         return self.cached(user_id) or self.default_language
 
-    def _fetch(self, *, client: WebClient, user_id: str) -> tuple[str, str] | None:
+    def _fetch(self, *, client: WebClient, user_id: str, now: datetime) -> tuple[str, str] | None:
         """users.info once per user, even when their requests arrive together (single flight)."""
-        with self._lock:
-            user_lock = self._user_locks.setdefault(user_id, threading.Lock())
-        with user_lock:
-            if self.cached(user_id) is not None:
-                return None  # another request of this user fetched it meanwhile
+        with self._user_lock(user_id):
             with self._lock:
-                user = self._fetched.pop(user_id, None)
+                if self._fresh(user_id, now) is not None:
+                    return None  # another request of this user fetched it meanwhile
+                stashed = self._fetched.pop(user_id)
+            user = stashed.value if stashed is not None and stashed.fresh(now) else None
             try:
                 if user is None:
                     user = client.users_info(user=user_id, include_locale=True).get("user") or {}
@@ -168,8 +241,18 @@ class LocaleCache:
                 return None
             locale = str(user.get("locale") or "")
             with self._lock:
-                self._memory[user_id] = locale_language(locale, self.default_language)
+                self._memory.put(user_id, _Known(locale_language(locale, self.default_language), now))
             return locale, strip_invisible(str(user.get("real_name") or ""))  # a display name: shown to others
+
+    def sizes(self) -> dict[str, int]:
+        """How many entries each cache holds (for tests and a look at a running process)."""
+        with self._lock:
+            return {
+                "languages": len(self._memory),
+                "people": len(self._people),
+                "profiles": len(self._fetched),
+                "locks": len(self._user_locks),
+            }
 
 
 # Slack could not answer now (rate limited, an error on its side): the call may succeed later, so it is no answer.

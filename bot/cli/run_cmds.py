@@ -26,6 +26,7 @@ from handlers.inbox import InboxWorker
 from handlers.needs_refresh import ProposalRefresher
 from handlers.outbox import OutboxSender, check_triage_channel
 from handlers.services import LocaleCache, Services, make_clock
+from handlers.socketwatch import SOCKET_DOWN_EXIT, SocketModeDownError
 from handlers.stopping import StopSignals
 
 log = logging.getLogger("wieweet.run")
@@ -107,15 +108,20 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         after_channel_private=ProposalRefresher(services, app.client),
     ).start()
     inbox = InboxWorker(services, app.client).start()  # what earlier runs acknowledged and left unfinished, first
+    gave_up = False
     try:
         if http_mode:
             run_http(app, services, host=host, port=port, stopping=stop)
         else:
             run_socket_mode(app, settings, stopping=stop)
+    except SocketModeDownError:  # logged as an ERROR: a non-zero exit, so the supervisor restarts it visibly
+        gave_up = True
     finally:
         log.info("wieweet stopping: finishing the requests and jobs in progress (a second Ctrl-C ends it at once)")
         inbox.shutdown()
         jobs.shutdown()
+    if gave_up:
+        raise click.exceptions.Exit(SOCKET_DOWN_EXIT)
 
 
 def register(group: click.Group) -> None:

@@ -24,6 +24,7 @@ from storage.db import Database
 
 HOME = Network.of(team_id="T0HOME", allowed_teams=["T0ALLY"])
 GRID = Network.of(team_id="T0HOME", enterprise_id="E0ORG")
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def test_the_installations_team_and_the_allowed_teams_are_inside() -> None:
@@ -113,10 +114,10 @@ def test_person_is_looked_up_once_and_shares_the_profile_with_the_language() -> 
     client = FakeClient(
         {"id": "U1", "team_id": "T0SISTER", "locale": "en-GB", "enterprise_user": {"enterprise_id": "E0ORG"}}
     )
-    person = cache.person(client=client, user_id="U1")  # type: ignore[arg-type]
+    person = cache.person(client=client, user_id="U1", now=NOW)  # type: ignore[arg-type]
     assert (person.team, person.enterprise, person.locale, person.known) == ("T0SISTER", "E0ORG", "en-GB", True)
-    assert cache.person(client=client, user_id="U1") == person  # type: ignore[arg-type]
-    assert cache._fetch(client=client, user_id="U1") == ("en-GB", "")  # type: ignore[arg-type]
+    assert cache.person(client=client, user_id="U1", now=NOW) == person  # type: ignore[arg-type]
+    assert cache._fetch(client=client, user_id="U1", now=NOW) == ("en-GB", "")  # type: ignore[arg-type]
     assert client.calls == 1
 
 
@@ -124,14 +125,14 @@ def test_a_french_locale_gets_english_and_a_flemish_one_dutch() -> None:
     cache = LocaleCache("nl")
     for user_id, locale, expected in (("U1", "fr-FR", "en"), ("U2", "nl-BE", "nl"), ("U3", "", "nl")):
         client = FakeClient({"id": user_id, "team_id": "T0HOME", "locale": locale})
-        cache._fetch(client=client, user_id=user_id)  # type: ignore[arg-type]
+        cache._fetch(client=client, user_id=user_id, now=NOW)  # type: ignore[arg-type]
         assert cache.cached(user_id) == expected, locale
 
 
 def test_person_unknown_to_slack_is_not_known_and_other_errors_raise() -> None:
-    assert not LocaleCache().person(client=FakeClient(error="user_not_found"), user_id="U1").known  # type: ignore[arg-type]
+    assert not LocaleCache().person(client=FakeClient(error="user_not_found"), user_id="U1", now=NOW).known  # type: ignore[arg-type]
     with pytest.raises(SlackUnavailableError):
-        LocaleCache().person(client=FakeClient(error="missing_scope"), user_id="U1")  # type: ignore[arg-type]
+        LocaleCache().person(client=FakeClient(error="missing_scope"), user_id="U1", now=NOW)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
