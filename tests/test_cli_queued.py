@@ -69,7 +69,7 @@ def _claimable(db: Database) -> tuple[list[int], list[int]]:
 
 
 def test_list_shows_messages_timers_and_digests_without_text(database: Database) -> None:
-    messages, timers = _queue(database)
+    _queue(database)
     done = wieweet(database, "queued", "list", "--now", NOW.isoformat())
     assert done.exit_code == 0, done.output
     assert SECRET_TEXT not in done.output
