@@ -175,6 +175,7 @@ class InboxWorker:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._claims = 0
+        self.stopped: str | None = None  # why it claims no more: the schema moved under this code (``schema_current``)
         self._thread = threading.Thread(target=self._loop, name="inbox-claims", daemon=True)
         self._heart = threading.Thread(target=self._beat_loop, name="inbox-heartbeat", daemon=True)
 
@@ -270,10 +271,28 @@ class InboxWorker:
                 log.exception("inbox pass failed worker=%s", self.worker_id)
                 time.sleep(self.poll_seconds)
 
+    def schema_current(self) -> bool:
+        """Whether the database is still at the schema revision this code runs. Once another replica (or ``wieweet db
+        upgrade``) moved it, this worker claims no more requests, for good: they stay in the inbox, pending, for a
+        replica running the new code (the requests already running here finish). A check that fails (the database
+        is down) stops nothing: the claims fail and are logged as usual. The job runner stops the same way."""
+        if self.stopped is not None:
+            return False
+        try:
+            moved = self.services.db.schema_moved_lately()
+        except Exception:
+            log.warning("could not read the database's schema revision", exc_info=True)
+            return True
+        if moved is None:
+            return True
+        self.stopped = moved
+        log.error("inbox worker %s stopped: %s", self.worker_id, moved)
+        return False
+
     def drain(self) -> int:
         """Claim as many requests as there are free threads and start them; returns how many were started."""
         started = 0
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self.schema_current():
             with self._lock:
                 free = self.threads - self._in_flight - max(0, len(self._hung) - self.threads)
             if free <= 0:
