@@ -28,7 +28,7 @@ from bot.errors import NotFoundError
 from bot.i18n import t
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view
-from handlers import claims, inbox, marker
+from handlers import claims, inbox, inbox_job, marker
 from handlers.blocks.answer import (
     SHOWN_PER_LIST,
     answer_fallback_text,
@@ -90,7 +90,7 @@ def render_answer(
 
 
 def search_once(
-    job: inbox.InboxJob,
+    job: inbox_job.InboxJob,
     *,
     query: str,
     channel_id: str | None,
@@ -132,13 +132,13 @@ def search_once(
     return render_answer(services, result, search_log_id=int(search_log_id), lang=lang, shareable=shareable)
 
 
-def _mark_posted(job: inbox.InboxJob, answer: PreparedAnswer, channel: str) -> None:
+def _mark_posted(job: inbox_job.InboxJob, answer: PreparedAnswer, channel: str) -> None:
     """The conversation's members see the answer now, and may use its buttons (``bot.knowledge.get_search_for``)."""
     with job.services.db.session() as session:
         knowledge.mark_search_posted(session, search_log_id=answer.search_log_id, channel_id=channel)
 
 
-def _tell_in_thread(job: inbox.InboxJob, text: str) -> None:
+def _tell_in_thread(job: inbox_job.InboxJob, text: str) -> None:
     payload = job.payload
     job.post_once(step="error", channel=str(payload["channel"]), thread_ts=str(payload["thread_ts"]), text=text)
 
@@ -147,7 +147,7 @@ ANSWER_MESSAGE = "answer_message"
 
 
 @inbox.kind(ANSWER_MESSAGE, tell=_tell_in_thread)
-def answer_message(job: inbox.InboxJob) -> None:
+def answer_message(job: inbox_job.InboxJob) -> None:
     """A mention or a DM recorded in the inbox: search, log, post in its thread — each once. A sub-command typed
     there, exactly or nearly (``@wieweet help``, ``@wieweet hlep``), is pointed to ``/wieweet`` instead."""
     payload = job.payload
@@ -175,12 +175,12 @@ def answer_message(job: inbox.InboxJob) -> None:
     _mark_posted(job, answer, channel)
 
 
-def _shared_outside(job: inbox.InboxJob, channel: str | None) -> bool:
+def _shared_outside(job: inbox_job.InboxJob, channel: str | None) -> bool:
     """Whether people of another organisation read ``channel`` (Slack Connect; unknown: yes)."""
     return job.services.channels.is_shared_outside(client=job.client, channel_id=channel, now=job.now)
 
 
-def _to_asker_alone(job: inbox.InboxJob, *, channel: str, thread_ts: str, answer: PreparedAnswer) -> None:
+def _to_asker_alone(job: inbox_job.InboxJob, *, channel: str, thread_ts: str, answer: PreparedAnswer) -> None:
     """A question asked in a channel shared with another organisation: the answer names the network's people, so
     it goes to the asker alone, never as a channel post — ephemeral in the thread, or a DM where Slack refuses an
     ephemeral (``dm_once``) — with a note why."""
@@ -199,7 +199,7 @@ def _to_asker_alone(job: inbox.InboxJob, *, channel: str, thread_ts: str, answer
     job.save(**{"responded:answer": True})
 
 
-def _tell_privately(job: inbox.InboxJob, text: str) -> None:
+def _tell_privately(job: inbox_job.InboxJob, text: str) -> None:
     job.respond_once(step="error", text=text)
 
 
@@ -207,7 +207,7 @@ ANSWER_COMMAND = "answer_command"
 
 
 @inbox.kind(ANSWER_COMMAND, tell=_tell_privately)
-def answer_command(job: inbox.InboxJob) -> None:
+def answer_command(job: inbox_job.InboxJob) -> None:
     """``/wieweet <question>`` recorded in the inbox: search and log once, answer privately (shareable)."""
     payload = job.payload
     channel = payload.get("channel")
@@ -230,7 +230,7 @@ ANSWER_SHORTCUT = "answer_shortcut"
 
 
 @inbox.kind(ANSWER_SHORTCUT, tell=_tell_privately)
-def answer_shortcut(job: inbox.InboxJob) -> None:
+def answer_shortcut(job: inbox_job.InboxJob) -> None:
     """The "Wie weet dit?" message shortcut: answered in that message's thread; where the bot may not post, to the
     person privately, saying why."""
     payload = job.payload
@@ -391,7 +391,7 @@ def handle_share(turn: Turn, search_log_id: int) -> None:
 SHARE_ANSWER = "share_answer"
 
 
-def _search_to_share(job: inbox.InboxJob) -> SearchLog:
+def _search_to_share(job: inbox_job.InboxJob) -> SearchLog:
     """The search a share click is about, if the user Slack signed the click with may share it (its asker), with
     where it was asked (the database's channel, never the payload's)."""
     with job.services.db.session() as session:
@@ -407,7 +407,7 @@ def _search_to_share(job: inbox.InboxJob) -> SearchLog:
     return search_log
 
 
-def _unshare(job: inbox.InboxJob) -> None:
+def _unshare(job: inbox_job.InboxJob) -> None:
     """A share request ended without its post (given up after its last attempt: Slack failing or rate limiting
     throughout): when it holds the share, the share is given back, so the answer is private again (nobody else may
     act on it) and the next click shares it. Not when the post went out (noted, or found by its marker). Raises when
@@ -444,7 +444,7 @@ def _unshare(job: inbox.InboxJob) -> None:
 
 
 @inbox.kind(SHARE_ANSWER, tell=_tell_privately, ended_without=_unshare)
-def share_answer(job: inbox.InboxJob) -> None:
+def share_answer(job: inbox_job.InboxJob) -> None:
     """A share click recorded in the inbox: who may share is checked first (the search's asker, by the Slack-signed
     user id; refused and logged otherwise), then the share is claimed on the search (once per request, ``once``: the
     first of two clicks wins) and posted with the request's marker (``post_once``), so a crash at any point ends

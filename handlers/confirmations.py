@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import inbox as core
 from bot.privacy import finish_erasure
-from handlers import inbox
+from handlers import inbox_job
 from handlers.home import publish_after_erasure, publish_homes
 from handlers.kit import message
 from handlers.services import slack_transient
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 CONFIRM_ATTEMPTS = 16
 
 
-def send_saved_confirmations(job: inbox.InboxJob) -> None:
+def send_saved_confirmations(job: inbox_job.InboxJob) -> None:
     """The change was committed by another run of this submission (an earlier attempt, or a copy running at the
     same time that may have stopped before sending, having lost its claim to this one): its confirmations, read
     back from the row as they are now (with what was sent already), are sent from here."""
@@ -40,7 +40,7 @@ def send_saved_confirmations(job: inbox.InboxJob) -> None:
     send_confirmations(job)
 
 
-def send_confirmations(job: inbox.InboxJob) -> None:
+def send_confirmations(job: inbox_job.InboxJob) -> None:
     """Send the confirmations a submission's committed run saved on its job, each once across crashes and retries
     (posts carry the job's marker and are looked up before posting again; an ephemeral notice is sent only while
     the claim is ours, falling back to a DM). A Slack refusal (the message or channel gone) is logged, as the change
@@ -58,7 +58,7 @@ def send_confirmations(job: inbox.InboxJob) -> None:
         job.save(**{f"sent:{step}": True})
 
 
-def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
+def _confirm(job: inbox_job.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
     client, kind = job.client, effect.get("kind")
     text = str(effect.get("text") or "")
     if kind == "dm":
@@ -85,7 +85,7 @@ def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
         publish_homes(job.services, client, [str(u) for u in effect.get("users") or []])
     elif kind == "ring":
         job.services.outbox.ring()
-    elif kind == inbox.ERASURE:  # "forget me" committed: the person's inbox rows but this one go, the disk compacted
+    elif kind == inbox_job.ERASURE:  # "forget me" committed: the person's inbox rows but this one go, disk compacted
         finish_erasure(job.services.db, slack_user_id=job.user_id, keep_request=job.key)
         lang = str(effect.get("lang") or job.services.settings.default_language)
         publish_after_erasure(job.services, client, slack_user_id=job.user_id, lang=lang)
@@ -93,7 +93,7 @@ def _confirm(job: inbox.InboxJob, step: str, effect: Mapping[str, Any]) -> None:
         log.error("unknown confirmation %r of %s", kind, job.key)
 
 
-def _tell(job: inbox.InboxJob, step: str, text: str, channel: Any) -> None:
+def _tell(job: inbox_job.InboxJob, step: str, text: str, channel: Any) -> None:
     """A short private notice: a click's where it was clicked (its response_url); else ephemeral in ``channel``, or
     by DM when that fails."""
     if job.payload.get("response_url"):

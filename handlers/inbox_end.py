@@ -21,7 +21,8 @@ from bot.i18n import t
 from handlers.services import slack_retry_after
 
 if TYPE_CHECKING:
-    from handlers.inbox import InboxJob, Kind
+    from handlers.inbox import Kind
+    from handlers.inbox_job import InboxJob
 
 log = logging.getLogger("wieweet.inbox")
 

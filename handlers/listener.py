@@ -62,6 +62,13 @@ mentions, modal submissions) are claimed there, under their own keys, so they to
 their ack. A *double click* is two deliveries (two trigger ids): the second meets the state the first left, which
 the services check under the record's lock (a question already claimed, a practice already decided) and answer
 without a second change.
+
+An old replica. Once another replica (or ``wieweet db upgrade``) moved the database to a schema this code does not
+run (``Database.schema_moved_lately``: read at most every few seconds), a request acked first is not run: its user
+is told that wieweet is being upgraded and to try again in a minute (an event nobody asked for is left alone). A
+request recorded first is still recorded — only the inbox row, nothing read from the main database — and acked:
+this replica's inbox worker claims nothing any more (``handlers.inbox``), and a replica running the new code
+produces its outcome, so nothing the user sent is lost or has to be sent again.
 """
 
 from __future__ import annotations
@@ -79,6 +86,7 @@ from slack_sdk import WebClient
 
 from bot import inbox as inbox_core
 from bot.errors import WieweetError
+from bot.i18n import t
 from handlers import recorded
 from handlers.claims import Subject
 from handlers.errors import REF, handle_error
@@ -90,6 +98,7 @@ from handlers.turn import AckThenLanguage, AfterCommitRespond, Turn
 from storage.db import session_has_written
 
 request_log = logging.getLogger("wieweet.requests")
+UPGRADING = "upgrading"  # the outcome, in the request log, of a request an old replica left alone (``_serve``)
 log = logging.getLogger(__name__)
 
 P = TypeVar("P")
@@ -229,6 +238,10 @@ def _serve(
     if spec.ack_first:
         ack()
     try:
+        if spec.ack_first and not (spec.inbox or spec.deferred) and _schema_moved(services):
+            _tell_upgrading(spec, client=client, context=context, respond=respond, body=body)
+            outcome = UPGRADING
+            return
         if spec.deferred:
             record = recorded.record_submission if spec.form is not None else recorded.record_change
             outcome = record(spec, key, ack=ack, body=body, context=context)
@@ -263,6 +276,34 @@ def _serve(
             outcome,
             correlation_id,
         )
+
+
+def _schema_moved(services: Services) -> bool:
+    """Whether another replica (or ``wieweet db upgrade``) moved the database to a schema this code does not run. A
+    check that fails (the database is down) says no: the request fails as it would have."""
+    try:
+        return services.db.schema_moved_lately() is not None
+    except Exception:
+        log.warning("could not read the database's schema revision", exc_info=True)
+        return False
+
+
+def _tell_upgrading(
+    spec: Spec, *, client: WebClient, context: BoltContext, respond: Respond | None, body: Mapping[str, Any]
+) -> None:
+    """An old replica does not run a request on a schema it does not know: it tells the user that wieweet is being
+    upgraded (in the network's default language: the user's own is read from the database). An event nobody asked
+    for (a Home tab opened, a channel made private) is left alone: the new replica handles the next one."""
+    if spec.kind == Kind.EVENT:
+        return
+    text = t("error.upgrading", spec.services.settings.default_language)
+    try:
+        if respond is not None and (body.get("response_url") or context.response_url):
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        elif context.user_id:
+            client.chat_postMessage(channel=context.user_id, text=text)
+    except Exception:  # a courtesy: the user tries again anyway
+        log.warning("could not tell %s that wieweet is being upgraded", context.user_id, exc_info=True)
 
 
 def _transaction(

@@ -20,10 +20,10 @@ from bot.privacy import (
     mark_channel_private,
 )
 from bot.text import is_slack_channel_id, is_slack_user_id
-from handlers import inbox
+from handlers import inbox, inbox_job
 from handlers.blocks.privacy import build_forget_prompt, build_forgotten
 from handlers.home import publish_after_erasure
-from handlers.inbox import ERASURE
+from handlers.inbox_job import ERASURE
 from handlers.needs_refresh import refresh_in_turn
 from handlers.turn import Turn
 
@@ -108,12 +108,12 @@ def handle_forget_button(turn: Turn, target: str) -> None:
     turn.after_commit(confirm)
 
 
-def _tell_nobody(job: inbox.InboxJob, text: str) -> None:
+def _tell_nobody(job: inbox_job.InboxJob, text: str) -> None:
     log.warning("the Home tabs after an erasure from the command line were not published (%s)", job.key)
 
 
 @inbox.kind(ERASED_HOMES_KIND, tell=_tell_nobody)
-def publish_homes_after_cli_erasure(job: inbox.InboxJob) -> None:
+def publish_homes_after_cli_erasure(job: inbox_job.InboxJob) -> None:
     """An erasure on the command line (``wieweet privacy erase``) queues this request: the running bot publishes the
     erased person's Home tab ("you were forgotten") and the staff's (``publish_after_erasure``). Its payload — the
     erased Slack id — is emptied once it is done, like every request's."""

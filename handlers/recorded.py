@@ -24,7 +24,7 @@ from bot import inbox as inbox_core
 from bot.actors import NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import t
-from handlers import inbox
+from handlers import inbox, inbox_job
 from handlers.claims import log_refusal
 from handlers.confirmations import CONFIRM_ATTEMPTS, send_confirmations, send_saved_confirmations
 from handlers.errors import REF, user_message
@@ -126,7 +126,7 @@ class _Acked(Ack):
         return self.response
 
 
-def _tell_refused(job: inbox.InboxJob, text: str) -> None:
+def _tell_refused(job: inbox_job.InboxJob, text: str) -> None:
     """Why a submission was not saved, by DM (the modal closed at the ack), with what the user typed quoted: nothing
     is lost, it can be submitted again. Never once its change committed (its confirmations failed: they are
     retried, ``handlers.confirmations``): the user would resubmit a saved change."""
@@ -146,7 +146,7 @@ def _tell_refused(job: inbox.InboxJob, text: str) -> None:
 
 
 @inbox.kind(SUBMISSION_KIND, tell=_tell_refused, in_order=True)
-def run_submission(job: inbox.InboxJob) -> None:
+def run_submission(job: inbox_job.InboxJob) -> None:
     """A deferred modal submission, from the inbox: the handler runs on the recorded payload as it would have before
     the ack, in one transaction that claims the submission's delivery key, so it changes things once (also after a
     crash, or when a copy ran meanwhile). A refusal (not theirs, decided meanwhile, gone, invalid) raises: the worker
@@ -165,7 +165,7 @@ def run_submission(job: inbox.InboxJob) -> None:
     _run_recorded(job, spec)
 
 
-def _run_recorded(job: inbox.InboxJob, spec: Spec) -> None:
+def _run_recorded(job: inbox_job.InboxJob, spec: Spec) -> None:
     """A request recorded before its ack, run from its record as it would have run after the ack: the handler on
     the recorded payload in one transaction that claims the request's delivery key, so it changes things once (also
     after a crash, or when a copy ran meanwhile). A refusal (not theirs, decided meanwhile, gone, invalid) raises:
@@ -257,7 +257,7 @@ def record_change(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any]
     return "recorded" if new else DUPLICATE
 
 
-def _tell_change_refused(job: inbox.InboxJob, text: str) -> None:
+def _tell_change_refused(job: inbox_job.InboxJob, text: str) -> None:
     """Why a click changed nothing, to the clicker: ephemeral where they clicked (the response_url), else by DM.
     Never once its change committed (its confirmations failed: they are retried): the click did change things."""
     if claimed_meanwhile(job.services, job.key):
@@ -270,7 +270,7 @@ def _tell_change_refused(job: inbox.InboxJob, text: str) -> None:
 
 
 @inbox.kind(CHANGE_KIND, tell=_tell_change_refused, in_order=True)
-def run_change(job: inbox.InboxJob) -> None:
+def run_change(job: inbox_job.InboxJob) -> None:
     """A click recorded before its ack: the handler runs on the recorded payload (``_run_recorded``); the service
     checks the record id it claims against the database for the Slack-signed user (a forged or foreign id changes
     nothing, and the clicker is told why)."""

@@ -24,7 +24,7 @@ from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
 from bot.network import is_inside
 from bot.routing import RoutingInputError, RoutingService
-from handlers import claims, ids, inbox, staff_posts
+from handlers import claims, ids, inbox, inbox_job, staff_posts
 from handlers.blocks.modals import (
     build_add_info_modal,
     build_answer_modal,
@@ -164,7 +164,7 @@ def _over_hourly_limit(turn: Turn, lang: str) -> dict[str, str]:
     return {}
 
 
-def _tell_asker(job: inbox.InboxJob, text: str) -> None:
+def _tell_asker(job: inbox_job.InboxJob, text: str) -> None:
     """Why the question was not asked, by DM (the modal closed long ago), with the question quoted: nothing is lost,
     it can be asked again as it was. Not once it was recorded (only its channel message failed): it was asked,
     and the asker hears who was asked."""
@@ -183,7 +183,7 @@ ASK_KIND = "ask_question"
 
 
 @inbox.kind(ASK_KIND, tell=_tell_asker)
-def ask_question(job: inbox.InboxJob) -> None:
+def ask_question(job: inbox_job.InboxJob) -> None:
     """A submitted ask modal, from the inbox: check where it was asked, post it there, make the question — each
     step once. Where it was asked is a claim too: privacy comes from Slack, and the bot only shows a question in a
     channel the asker is a member of."""
@@ -235,7 +235,7 @@ def ask_question(job: inbox.InboxJob) -> None:
     publish_homes(services, job.client, [asker])
 
 
-def _post_in_channel(job: inbox.InboxJob, question_id: int, channel: str, text: str, lang: str) -> None:
+def _post_in_channel(job: inbox_job.InboxJob, question_id: int, channel: str, text: str, lang: str) -> None:
     """A public question from a channel gets a message there (once), so the answer comes in its thread. The
     question is recorded by now: a channel that refuses the message (archived, the bot removed) leaves it without
     a thread (answers then go to the asker by DM); a failure that may pass (Slack down, a rate limit) is retried."""

@@ -24,7 +24,7 @@ from handlers.services import Services, slack_transient
 from storage.session import Session
 
 if TYPE_CHECKING:
-    from handlers.inbox import InboxJob
+    from handlers.inbox_job import InboxJob
 
 log = logging.getLogger(__name__)
 

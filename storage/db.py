@@ -46,6 +46,8 @@ SQLITE_BUSY_TIMEOUT_MS = 20000  # how long a statement waits for the write lock 
 INBOX_BUSY_TIMEOUT_MS = 2000  # the inbox file: an ack must come within Slack's 3 s
 RETRY_ATTEMPTS = 4  # ``Database.retrying``: tries of a unit of work that met a held lock
 RETRY_BACKOFF_SECONDS = 0.5
+# ``Database.schema_moved_lately``: a request path reads the schema revision at most this often
+SCHEMA_RECHECK_SECONDS = 10.0
 # PostgreSQL, the inbox worker's transactions (``bounded_waits``): a lock is waited for at most this long (as SQLite's
 # busy timeout; the request is retried with a backoff), and a transaction left idle this long is ended by the server,
 # so a hung request cannot block a worker thread, nor hold locks others wait for, forever.
@@ -311,6 +313,7 @@ class Database:
         event.listen(self.sessions, "after_begin", _bound_waits)
         self._upgraded = False
         self._lock = threading.Lock()
+        self._moved_read: tuple[float, str | None] | None = None  # ``schema_moved_lately``: (when read, what)
         self.inbox_path = inbox_file(main_file) if main_file is not None else None
         if self.inbox_path is not None:
             self.inbox_engine = create_db_engine(
@@ -410,6 +413,17 @@ class Database:
             f"the database schema is at revision {revision} now, and this process runs {head_revision()}: "
             "another version of wieweet changed it; restart this process with the version that did"
         )
+
+    def schema_moved_lately(self, *, max_age: float = SCHEMA_RECHECK_SECONDS) -> str | None:
+        """``schema_moved``, read again only when the last reading is older than ``max_age`` seconds: the inbox worker
+        and the listeners ask before their work, and a busy replica would otherwise read the revision at every
+        request. A reading that fails raises, and is not kept."""
+        now, kept = time.monotonic(), self._moved_read  # one tuple, replaced whole: no lock needed
+        if kept is not None and now - kept[0] < max_age:
+            return kept[1]
+        moved = self.schema_moved()
+        self._moved_read = (now, moved)
+        return moved
 
     def serving(self) -> bool:
         """The health check's view of the database: it answers, at the schema revision this code runs."""

@@ -173,6 +173,25 @@ def update_digest_run_finished(
     return _update_claimed(session, run_id=run_id, worker_id=worker_id, **values)
 
 
+def update_digest_run_marked_sent(
+    session: Session, *, channel_id: str, period: str, worker_id: str, now: datetime
+) -> bool:
+    """Record the digest of (channel, period) as sent without posting it (it went out before a restore): the run is
+    made if missing, a claimed or failed one is finished. False when it was sent (or found empty) already."""
+    claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=now)
+    result = session.execute(
+        update(DigestRun)
+        .where(
+            DigestRun.channel_id == channel_id,
+            DigestRun.period == period,
+            DigestRun.status.not_in([DigestRunStatus.SENT, DigestRunStatus.EMPTY]),
+        )
+        .values(status=DigestRunStatus.SENT, sent_at=now, claimed_by=worker_id, claimed_at=now, error="marked posted"),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
 # --- content -------------------------------------------------------------------------------------------------
 
 

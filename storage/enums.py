@@ -142,9 +142,13 @@ PURGE_ENTITY = "retention"
 REPORT_ENTITY = "needs_report"
 ESCALATED_ENTITY = "escalated_questions"
 REFUSED_PICK_ENTITY = "refused_pick"  # a refused hand-pick (``bot.routing.chosen``), keyed by the question
+# queued messages and timers discarded after a restore (``bot.restore``); a digest marked posted (``digests.restored``)
+QUEUED_ENTITY = "queued"
+DIGEST_RUN_ENTITY = "digest_run"
 
 # every kind of record the audit log names (``AuditLog.entity_type``), for ``wieweet audit --entity``
 AUDIT_ENTITIES = (
+    DIGEST_RUN_ENTITY,
     "digest_subscription",
     ESCALATED_ENTITY,
     "expert",
@@ -156,6 +160,7 @@ AUDIT_ENTITIES = (
     "practice",
     "question",
     PURGE_ENTITY,
+    QUEUED_ENTITY,
     REFUSED_PICK_ENTITY,
     "theme",
 )

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.claiming import claim_ids
@@ -153,3 +153,36 @@ def delete_finished_outbox_messages(session: Session, *, before: datetime) -> in
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _queued() -> list[Any]:
+    return [OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None), OutboxMessage.ended_at.is_(None)]
+
+
+def list_queued_outbox_messages(session: Session) -> list[OutboxMessage]:
+    """Messages still to be sent (not sent, failed or ended), oldest first: what a start would send."""
+    return list(session.scalars(select(OutboxMessage).where(*_queued()).order_by(OutboxMessage.id)))
+
+
+def update_outbox_messages_discarded(
+    session: Session,
+    *,
+    now: datetime,
+    reason: str,
+    ids: Collection[int] = (),
+    created_before: datetime | None = None,
+) -> int:
+    """End queued messages unsent (``ended_at``/``ended_reason``): those in ``ids`` and those created before
+    ``created_before``. Returns how many."""
+    chosen: list[Any] = []
+    if ids:
+        chosen.append(OutboxMessage.id.in_(list(ids)))
+    if created_before is not None:
+        chosen.append(OutboxMessage.created_at < created_before)
+    if not chosen:
+        return 0
+    result = session.execute(
+        update(OutboxMessage).where(*_queued(), or_(*chosen)).values(ended_at=now, ended_reason=reason[:64]),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

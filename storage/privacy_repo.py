@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, String, Text, cast, delete, func, or_, select, update
+from sqlalchemy import JSON, ColumnElement, String, Text, case, cast, delete, func, or_, select, update
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Session
 
@@ -252,26 +252,42 @@ def list_person_attributes(*, keys: bool = False) -> list[tuple[type[Base], str,
     ]
 
 
+IDENTITY_BATCH = 2000  # rows ``list_identities_stored`` holds at a time
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _SLACK_ID = re.compile(r"(?<![A-Za-z0-9])[UW][A-Z0-9]{2,}(?![A-Za-z0-9])")  # also in ``staff:U…``, ``<@U…>``
+
+
+def _may_name(value: Any, dialect: str) -> ColumnElement[bool]:
+    """Whether a text may hold an address or a Slack id, decided by the database (a superset of what ``_ADDRESS`` and
+    ``_SLACK_ID`` find: an ``@``, or a U or W and two capitals or digits), so the texts that hold neither — most of
+    them — never leave it."""
+    shaped = value.op("GLOB")("*[UW][A-Z0-9][A-Z0-9]*") if dialect == "sqlite" else value.op("~")("[UW][A-Z0-9]{2}")
+    return or_(value.contains("@"), shaped)
 
 
 def list_identities_stored(session: Session) -> tuple[set[str], set[str]]:
     """Every e-mail address and everything shaped like a Slack user id in the columns where a person can be named
     (``list_person_attributes``, keys included): ``(emails, slack_user_ids)``, a superset (a word like "UNESCO" is
-    in it), to test against the erased identities after a restore. Reads every text of the database, streamed."""
+    in it), to test against the erased identities after a restore. One streamed query per table (its text columns
+    together, a batch of rows at a time); the database passes on only the texts that may hold one (``_may_name``)."""
+    dialect = session.get_bind().dialect.name
     emails: set[str] = set()
     sids: set[str] = set()
+    tables: dict[type[Base], list[Any]] = {}
     for cls, attribute, is_json in list_person_attributes(keys=True):
         column: Any = getattr(cls, attribute)
-        as_text = cast(column, Text) if is_json else column
-        query = select(as_text).where(column.is_not(None)).distinct().execution_options(yield_per=1000)
-        for value in session.execute(query).scalars():
-            if not value:
-                continue
-            # both forms of each match: an address in quotes or after a dash ('a@b', -a@b) is found without them
-            emails.update(form for found in _ADDRESS.findall(value) for form in (found, found.lstrip("'.-")))
-            sids.update(_SLACK_ID.findall(value))
+        tables.setdefault(cls, []).append(cast(column, Text) if is_json else column)
+    for columns in tables.values():
+        conditions = [_may_name(column, dialect) for column in columns]
+        picked = [case((condition, column), else_=None) for column, condition in zip(columns, conditions, strict=True)]
+        query = select(*picked).where(or_(*conditions)).execution_options(yield_per=IDENTITY_BATCH)
+        for row in session.execute(query):
+            for value in row:
+                if not value:
+                    continue
+                if "@" in value:  # both forms of each match: one in quotes or after a dash ('a@b', -a@b) as it is
+                    emails.update(form for found in _ADDRESS.findall(value) for form in (found, found.lstrip("'.-")))
+                sids.update(_SLACK_ID.findall(value))
     return emails, sids
 
 

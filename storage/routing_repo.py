@@ -191,3 +191,29 @@ def update_timer_failed(
         .values(**values),
         execution_options={"synchronize_session": False},
     )
+
+
+def list_pending_timers(session: Session) -> list[Timer]:
+    """Timers not done yet, by due time: what a start would run when due."""
+    return list(session.scalars(select(Timer).where(Timer.done_at.is_(None)).order_by(Timer.due_at, Timer.id)))
+
+
+def update_timers_discarded(
+    session: Session, *, now: datetime, note: str, ids: Collection[int] = (), created_before: datetime | None = None
+) -> int:
+    """Complete pending timers without running them: those in ``ids`` and those created before ``created_before``
+    (claimed or not: every process is stopped when this runs). Returns how many."""
+    chosen: list[ColumnElement[bool]] = []
+    if ids:
+        chosen.append(Timer.id.in_(list(ids)))
+    if created_before is not None:
+        chosen.append(Timer.created_at < created_before)
+    if not chosen:
+        return 0
+    result = session.execute(
+        update(Timer)
+        .where(Timer.done_at.is_(None), or_(*chosen))
+        .values(done_at=now, last_error=note, claimed_by=None, claimed_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

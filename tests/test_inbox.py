@@ -18,6 +18,7 @@ from bot import inbox
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
 from handlers import inbox as handlers_inbox
+from handlers import inbox_job as handlers_inbox_job
 from handlers.inbox import MAX_HOLD, STALE_AFTER, ClaimLostError, InboxJob, InboxWorker, Kind
 from handlers.recorded import SUBMISSION_KIND
 from handlers.services import Services
@@ -116,7 +117,7 @@ def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(database:
     job = InboxJob(services=services, client=WebClient(), request=row, worker_id="w1/1", now=NOW)
     at = NOW + timedelta(minutes=3)  # w1 was slow and silent: w2 takes the request over
     assert inbox.claim_requests(database, now=at, claim="w2/1", limit=1, stale_before=at - timedelta(minutes=2))
-    with mock.patch("handlers.inbox.WebhookClient") as webhook, pytest.raises(ClaimLostError):
+    with mock.patch("handlers.inbox_job.WebhookClient") as webhook, pytest.raises(ClaimLostError):
         job.respond_once(step="answer", text="...")
     webhook.assert_not_called()  # w2 answers; w1 sends nothing
 
@@ -133,7 +134,7 @@ def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database, wa
     [row] = inbox.claim_requests(database, now=NOW, claim="w1/1", limit=1, stale_before=NOW - timedelta(minutes=2))
     services = Services(settings=Settings(), db=database, knowledge=KnowledgeBase(database), clock=lambda: NOW)
     job = InboxJob(services=services, client=WebClient(), request=row, worker_id="w1/1", now=NOW)
-    with mock.patch("handlers.inbox.WebhookClient") as webhook:
+    with mock.patch("handlers.inbox_job.WebhookClient") as webhook:
         webhook.return_value.send.return_value.status_code = 200
         job.respond_once(step="answer", text="...")
         job.respond_once(step="answer", text="...")
@@ -144,7 +145,8 @@ def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database, wa
 
 
 class Clock:
-    """The wall clock the worker reads (``handlers.inbox.wall_clock``), moved by the test: nothing sleeps."""
+    """The wall clock the worker and its jobs read (``handlers.inbox_job.wall_clock``), moved by the test: nothing
+    sleeps."""
 
     def __init__(self) -> None:
         self.now = NOW
@@ -157,6 +159,7 @@ class Clock:
 def wall(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(handlers_inbox, "wall_clock", clock)
+    monkeypatch.setattr(handlers_inbox_job, "wall_clock", clock)
     return clock
 
 
@@ -470,7 +473,7 @@ def command_job(database: Database, key: str) -> InboxJob:
 def test_a_request_answered_after_its_response_url_expired_is_answered_by_dm(database: Database, wall: Clock) -> None:
     job = command_job(database, "cmd:T3")
     wall.now = NOW + timedelta(minutes=40)  # answered after an outage; its claim was refreshed meanwhile
-    with mock.patch("handlers.inbox.WebhookClient") as webhook:
+    with mock.patch("handlers.inbox_job.WebhookClient") as webhook:
         job.respond_once(step="answer", text="het antwoord")
         job.respond_once(step="answer", text="het antwoord")
     webhook.assert_not_called()  # Slack would answer 404 expired_url
@@ -483,7 +486,7 @@ def test_a_request_answered_after_its_response_url_expired_is_answered_by_dm(dat
 @pytest.mark.parametrize("error", ["used_url", "expired_url"])
 def test_a_response_url_slack_refuses_falls_back_to_a_dm(database: Database, wall: Clock, error: str) -> None:
     job = command_job(database, f"cmd:T4{error}")
-    with mock.patch("handlers.inbox.WebhookClient") as webhook:
+    with mock.patch("handlers.inbox_job.WebhookClient") as webhook:
         webhook.return_value.send.return_value.status_code = 404
         webhook.return_value.send.return_value.body = error
         job.respond_once(step="answer", text="het antwoord")
@@ -560,7 +563,7 @@ def test_a_forget_me_request_given_up_after_its_erasure_no_longer_names_the_pers
     told: list[str] = []
 
     def erase_then_fail(job: InboxJob) -> None:
-        job.save(confirm=[{"kind": handlers_inbox.ERASURE}])  # the erasure committed; its confirmation is pending
+        job.save(confirm=[{"kind": handlers_inbox_job.ERASURE}])  # the erasure committed; its confirmation is pending
         raise RuntimeError("Slack keeps failing")
 
     def fail(job: InboxJob) -> None:

@@ -6,15 +6,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
 
 import pytest
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
 from sqlalchemy import text
 
+from bot import inbox as core_inbox
 from bot.config import Settings
+from bot.i18n import t
 from bot.jobs import BatchResult, JobRunner
 from bot.knowledge import KnowledgeBase
 from bot.routing import RoutingService
+from handlers import inbox as handlers_inbox
+from handlers.inbox import InboxWorker, Kind
+from handlers.listener import listener
+from handlers.requestspec import Kind as RequestKind
 from handlers.services import Services
+from handlers.turn import Turn
+from storage import inbox_repo
 from storage.db import Database, head_revision
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -82,3 +94,100 @@ def test_a_replica_at_the_head_keeps_working(database: Database, replica: Databa
     for _ in range(2):
         jobs.run_pass()
     assert sender.passes == 2 and jobs.stopped is None and replica.serving()
+
+
+# --- the Slack side of an old replica: its inbox worker claims nothing, its listeners run no old code ---
+
+
+def _services(db: Database) -> Services:
+    return Services(settings=Settings(), db=db, knowledge=KnowledgeBase(db), clock=lambda: NOW)
+
+
+def _test_kind(handled: list[str]) -> dict[str, Kind]:
+    return {"schema_test": Kind(handle=lambda job: handled.append(job.key), tell=lambda job, text: None)}
+
+
+def _record(db: Database, key: str) -> None:
+    assert core_inbox.record_request(db, request_key=key, kind="schema_test", payload={}, user_id="U0OLD001", now=NOW)
+
+
+def test_an_old_replicas_inbox_worker_leaves_the_requests_to_the_new_one(database: Database, replica: Database) -> None:
+    handled: list[str] = []
+    with mock.patch.dict(handlers_inbox.KINDS, _test_kind(handled)):
+        old = InboxWorker(_services(replica), WebClient(token="xoxb-test"), threads=1, worker_id="old:1:a")
+        _record(database, "schema:1")
+        assert old.drain() == 1  # at the head: it works
+        old.pool.shutdown(wait=True)
+        assert handled == ["schema:1"] and old.stopped is None
+
+        _upgrade_elsewhere(database, NEWER)
+        replica._moved_read = None  # the next check reads the revision (not the reading of up to 10 s ago)
+        _record(database, "schema:2")
+        assert old.drain() == 0  # claims nothing: stopped for good
+        assert old.stopped is not None and NEWER in old.stopped
+        with database.inbox_session() as session:
+            row = inbox_repo.get_inbox_request(session, request_key="schema:2")
+            assert row is not None and row.claimed_by is None and row.done_at is None and row.attempts == 0
+
+        _upgrade_elsewhere(database, head_revision() or "")  # the new code, as seen by a new replica
+        new = InboxWorker(_services(database), WebClient(token="xoxb-test"), threads=1, worker_id="new:1:b")
+        assert new.drain() == 1
+        new.pool.shutdown(wait=True)
+        old.pool.shutdown(wait=True)
+    assert handled == ["schema:1", "schema:2"]  # once each, the second by the new replica
+
+
+class Told(Respond):
+    """Bolt's ``respond`` for the request's response_url, keeping what it was asked to say."""
+
+    def __init__(self) -> None:
+        super().__init__(response_url="https://hooks.slack.test/1")
+        self.told: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.told.append(kwargs)
+
+
+def test_an_old_replicas_listeners_say_it_is_being_upgraded_and_record_what_outlives_them(
+    database: Database, replica: Database
+) -> None:
+    services = _services(replica)
+    ran: list[str] = []
+    respond = Told()
+    told = respond.told
+    _upgrade_elsewhere(database, NEWER)
+
+    def read_only(turn: Turn) -> None:
+        ran.append("old code")
+
+    context = BoltContext(user_id="U0OLD001", channel_id="C0OLD001", response_url="https://hooks.slack.test/1")
+    body = {"response_url": "https://hooks.slack.test/1", "trigger_id": "1.2.3"}
+    ack = Ack()
+    bolt = listener(services, RequestKind.COMMAND, read_only, ack_first=True)
+    bolt(ack=ack, body=body, client=WebClient(token="xoxb-test"), context=context, respond=respond)
+    assert ack.response is not None and ack.response.status == 200
+    assert ran == []  # no old code on the new schema
+    assert told == [{"text": t("error.upgrading", "nl"), "response_type": "ephemeral", "replace_original": False}]
+
+    def record_it(turn: Turn) -> None:  # what a recorded-first listener does (``handlers.answers.handle_share``)
+        handlers_inbox.record(
+            turn.services, request_key="share:9:1.2.3", kind_name="schema_test", payload={}, user_id=turn.user_id
+        )
+        turn.ack()
+
+    with mock.patch.dict(handlers_inbox.KINDS, _test_kind([])):
+        bolt = listener(services, RequestKind.ACTION, record_it, inbox=True)
+        bolt(ack=Ack(), body=body, client=WebClient(token="xoxb-test"), context=context, respond=respond)
+    with database.inbox_session() as session:  # recorded for the new replica: nothing is lost
+        row = inbox_repo.get_inbox_request(session, request_key="share:9:1.2.3")
+        assert row is not None and row.done_at is None
+    assert len(told) == 1
+
+
+def test_an_event_on_an_old_replica_is_left_alone(database: Database, replica: Database) -> None:
+    ran: list[str] = []
+    _upgrade_elsewhere(database, NEWER)
+    client = mock.Mock(spec=WebClient)
+    bolt = listener(_services(replica), RequestKind.EVENT, lambda turn: ran.append("home"), ack_first=True)
+    bolt(ack=Ack(), body={}, client=client, context=BoltContext(user_id="U0OLD001"), respond=None)
+    assert ran == [] and client.method_calls == []

@@ -16,7 +16,8 @@ from bot.cli.output import echo
 from bot.errors import ConfigError, NotFoundError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
 from bot.register.themes import ensure_default_themes
-from digests.period import to_local
+from digests.period import parse_period, to_local
+from digests.restored import mark_posted
 from digests.schedule import DAY_NAMES, digest_window, next_run_time
 from digests.sender import SendResult
 from digests.subscriptions import (
@@ -281,6 +282,29 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
                 f"{'yes' if s.post_empty else 'no':<5} {'yes' if s.active else 'no':<6} {upcoming:<19}  {last}"
             )
         echo(f"{len(subscriptions)} subscription(s)")
+
+
+@digest_group.command(name="mark-posted")
+@click.option("--week", required=True, metavar="YYYY-Www", help="The ISO week whose digest went out.")
+@click.option("--channel", metavar="CHANNEL", help="Only this channel (default: every active subscription).")
+@click.pass_context
+def digest_mark_posted(ctx: click.Context, week: str, channel: str | None) -> None:
+    """Record the week's digest as posted without posting it (it went out before a restore). Audited.
+
+    A backup taken before a digest went out does not know it did: restored, the digest is posted again that week.
+    Run this before starting the bot (`wieweet queued list` shows each channel's state).
+
+    \b
+    Examples:
+      wieweet digest mark-posted --week 2026-W48
+      wieweet digest mark-posted --week 2026-W48 --channel C0123ABCD
+    """
+    cli = _cli(ctx)
+    with cli.db.session() as session:
+        marked, already = mark_posted(
+            session, actor=cli_actor(), period=week, channel_id=channel, worker_id=_worker_id(), now=datetime.now(UTC)
+        )
+    echo(f"marked {marked} digest(s) of {parse_period(week)} as posted; {already} were posted already")
 
 
 def register(group: click.Group) -> None:

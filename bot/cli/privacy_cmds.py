@@ -263,10 +263,12 @@ def erasures_reapply(cli: CliContext, file: Path) -> None:
             session=session, actor=cli_actor(), ledger=ledger, now=_now(), inbox_user_ids=inbox_user_ids
         )
     inbox_removed = sum(finish_erasure(cli.db, slack_user_id=sid) for sid in report.slack_user_ids)
-    if report.people_erased and not report.slack_user_ids:
+    if (report.people_erased or report.traces_swept) and not report.slack_user_ids:
         cli.db.compact_after_erasure()
     echo(f"erased identities: {report.identities} ({report.added} stored again)")
     echo(f"people erased again: {report.people_erased}")
+    if report.traces_swept:
+        echo(f"other traces of theirs redacted: {report.traces_swept}")
     if inbox_removed:
         echo(f"inbox requests of theirs removed: {inbox_removed}")
 

@@ -31,7 +31,7 @@ from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
 from bot.privacy.audit import record_counts
 from bot.privacy.erasure import ERASED_ACTOR, erase_person
-from bot.privacy.person import find_person
+from bot.privacy.person import find_person, sweep_found
 from storage import erased_repo, privacy_repo
 from storage.enums import ERASURE_ENTITY
 
@@ -55,6 +55,7 @@ class ReapplyReport:
     identities: int = 0
     added: int = 0
     people_erased: int = 0
+    traces_swept: int = 0  # values the erasures left (the erasure does not know someone by them), redacted after
     slack_user_ids: list[str] = field(default_factory=list)
 
 
@@ -146,7 +147,14 @@ def reapply_erasures(
             except NotFoundError:  # erased already (an earlier address or id of theirs), or known to the inbox only
                 continue
             report.people_erased += 1
-    counts = {"identities": report.identities, "added": report.added, "people_erased": report.people_erased}
+        session.flush()
+        report.traces_swept = sweep_found(session, sorted(found))
+    counts = {
+        "identities": report.identities,
+        "added": report.added,
+        "people_erased": report.people_erased,
+        "traces_swept": report.traces_swept,
+    }
     record_counts(
         session, actor=actor, action=REAPPLY_ACTION, entity_type=ERASURE_ENTITY, key=ERASED_ACTOR, after=counts, now=now
     )

@@ -178,18 +178,42 @@ def _scrub(value: Any, pattern: re.Pattern[str]) -> tuple[Any, int]:
     return value, 0
 
 
-def _sweep(session: Session, needles: list[str], *, replace: bool) -> int:
-    """Find (and with ``replace``, redact) every remaining occurrence of ``needles`` in every text column."""
+def sweep_found(session: Session, values: list[str]) -> int:
+    """Redact the Slack ids and addresses a reapply matched (``bot.privacy.ledger``) wherever its finder reads them
+    (``privacy_repo.list_identities_stored``): key columns included, and bounded as the finder bounds them (only by
+    letters and digits: ``share_U0…`` holds the id). After the erasures, what they left — traces of someone the
+    erasure does not know by them — goes too. A cached Slack profile keyed by such an id is deleted. Returns how
+    many values were redacted."""
+    if not values:
+        return 0
+    for value in values:
+        if "@" not in value:
+            repo.delete_slack_user(session, slack_user_id=value)
+    alternatives = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
+    return _sweep(session, values, replace=True, pattern=pattern, keys=True)
+
+
+def _sweep(
+    session: Session,
+    needles: list[str],
+    *,
+    replace: bool,
+    pattern: re.Pattern[str] | None = None,
+    keys: bool = False,
+) -> int:
+    """Find (and with ``replace``, redact) every remaining occurrence of ``needles`` in every text column (``keys``:
+    key columns too; ``pattern``: what an occurrence is, by default the needle as a whole word)."""
     if not needles:
         return 0
-    pattern = _pattern(needles)
+    pattern = pattern or _pattern(needles)
     variants = _query_variants(needles)
     found = 0
     # The inbox is not among these columns: its rows are the requests in progress — the erasure's own among them,
     # held by the inbox worker's own connection — and leave it once the erasure committed (``finish_erasure``). On
     # PostgreSQL it shares the database: rewriting the erasure's own row in this transaction would wait for the
     # worker, which waits for this transaction.
-    for cls, attribute, is_json in repo.list_person_attributes():
+    for cls, attribute, is_json in repo.list_person_attributes(keys=keys):
         rows = repo.list_rows_containing(session, cls=cls, attribute=attribute, is_json=is_json, needles=variants)
         for row in rows:
             value = getattr(row, attribute)

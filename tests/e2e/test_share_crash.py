@@ -120,7 +120,7 @@ def test_where_the_bot_may_not_post_the_share_is_given_back(
     search_log_id = search_log(database)
     click_share(services, search_log_id, "T1")
     emulator.fail_next("chat.postMessage", error="not_in_channel")
-    with mock.patch("handlers.inbox.InboxJob.respond_once") as told:
+    with mock.patch("handlers.inbox_job.InboxJob.respond_once") as told:
         run_pending(services, client, "hostA:1:aaa")
     assert shared_posts(emulator) == [] and posted_channel(database, search_log_id) is None  # may be shared later
     assert told.call_args.kwargs["step"] == "why"
@@ -135,7 +135,7 @@ def test_a_share_given_up_after_its_last_attempt_is_given_back(
     search_log_id = search_log(database)
     click_share(services, search_log_id, "T1")
     emulator.fail_next("chat.postMessage", error="internal_error", times=inbox.MAX_ATTEMPTS)  # Slack down throughout
-    with mock.patch("handlers.inbox.InboxJob.respond_once") as told:
+    with mock.patch("handlers.inbox_job.InboxJob.respond_once") as told:
         for attempt in range(1, inbox.MAX_ATTEMPTS + 1):  # each retry once its backoff has passed
             assert run_pending(services, client, "hostA:1:aaa", after=attempt * timedelta(minutes=2)) == 1
     assert told.call_count == 1  # told once, when given up
@@ -158,7 +158,7 @@ def test_a_share_given_up_after_another_click_shared_leaves_that_share(
     click_share(services, search_log_id, "T2")  # a second click that fails before it gets to the share
     with (
         mock.patch("bot.knowledge.claim_search_share", side_effect=RuntimeError("database gone")),
-        mock.patch("handlers.inbox.InboxJob.respond_once"),
+        mock.patch("handlers.inbox_job.InboxJob.respond_once"),
     ):
         for attempt in range(1, inbox.MAX_ATTEMPTS + 1):
             assert run_pending(services, client, "hostA:1:aaa", after=attempt * timedelta(minutes=2)) == 1
@@ -181,7 +181,7 @@ def test_a_share_given_up_while_slack_cannot_be_read_either_is_given_back_withou
     click_share(services, search_log_id, "T1")
     emulator.fail_next("chat.postMessage", error="internal_error", times=inbox.MAX_ATTEMPTS)
     emulator.fail_next("conversations.history", error="internal_error", times=10 * inbox.MAX_ATTEMPTS)
-    with mock.patch("handlers.inbox.InboxJob.respond_once") as told:
+    with mock.patch("handlers.inbox_job.InboxJob.respond_once") as told:
         for attempt in range(1, inbox.MAX_ATTEMPTS + 1):
             assert run_pending(services, client, "hostA:1:aaa", after=attempt * timedelta(minutes=2)) == 1
     assert told.call_count == 1
@@ -189,7 +189,7 @@ def test_a_share_given_up_while_slack_cannot_be_read_either_is_given_back_withou
     assert shared_posts(emulator) == [] and posted_channel(database, search_log_id) is None
     emulator.clear_faults()  # Slack is back
     click_share(services, search_log_id, "T2")
-    with mock.patch("handlers.inbox.InboxJob.delete_original") as deleted:
+    with mock.patch("handlers.inbox_job.InboxJob.delete_original") as deleted:
         assert run_pending(services, client, "hostA:1:aaa", after=timedelta(hours=1)) == 1
     assert len(shared_posts(emulator)) == 1 and deleted.call_count == 1  # shared, not "already shared"
 
@@ -202,7 +202,7 @@ def test_the_undo_of_a_given_up_share_survives_a_crash_and_a_failure(
     search_log_id = search_log(database)
     click_share(services, search_log_id, "T1")
     emulator.fail_next("chat.postMessage", error="internal_error", times=inbox.MAX_ATTEMPTS)
-    with mock.patch("handlers.inbox.InboxJob.respond_once"):
+    with mock.patch("handlers.inbox_job.InboxJob.respond_once"):
         for attempt in range(1, inbox.MAX_ATTEMPTS):
             assert run_pending(services, client, "hostA:1:aaa", after=attempt * timedelta(minutes=2)) == 1
         with mock.patch("bot.knowledge.release_search_share", side_effect=Killed), pytest.raises(Killed):

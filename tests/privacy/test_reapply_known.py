@@ -23,7 +23,7 @@ from bot.privacy import erase_person, export_erasures, reapply_erasures
 from storage import inbox_repo, privacy_repo, register_repo
 from storage.db import Database
 from storage.enums import PERSONAL_DATA_ENTITY, ProposalStatus
-from storage.models import DigestSubscription, NeedProposal, NeedTopic, Question, QuestionEvent
+from storage.models import DigestSubscription, NeedProposal, NeedTopic, ProcessedEvent, Question, QuestionEvent
 from tests.factories import add_question, seed_themes
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -74,6 +74,10 @@ def _proposal(s: Session) -> None:
     )
 
 
+def _joined_key(s: Session) -> None:  # her id in a key joined by an underscore: the ledger's finder reads it there
+    s.add(ProcessedEvent(event_key=f"share_{ANNA}:1.2", kind="action", received_at=NOW))
+
+
 TRACES = [
     pytest.param(_digest, id="digest-created-by"),
     pytest.param(_staff_event, id="staff-question-event"),
@@ -107,6 +111,25 @@ def test_reapply_erases_someone_known_only_there(database: Database, trace: Trac
         assert ANNA not in privacy_repo.list_identities_stored(s)[1]
     with database.session() as s:  # twice does nothing more
         assert reapply_erasures(session=s, actor=CLI, ledger=ledger, now=NOW).people_erased == 0
+
+
+def test_reapply_redacts_what_it_matched_where_the_erasure_does_not_look(database: Database) -> None:
+    """The ledger's finder reads key columns too and takes an id as bounded by letters and digits only; a trace of
+    hers found so but not by the erasure's rules (``share_U0…``: her id joined to a word) is redacted all the same."""
+    ledger = _erased_with_ledger(database)
+    with database.session() as s:
+        _joined_key(s)
+    with database.session() as s:
+        report = reapply_erasures(session=s, actor=CLI, ledger=ledger, now=NOW)
+    assert (report.people_erased, report.traces_swept, report.slack_user_ids) == (0, 1, [ANNA])
+    with database.session() as s:
+        assert ANNA not in privacy_repo.list_identities_stored(s)[1]
+        assert s.scalars(select(ProcessedEvent.event_key)).all() == ["share_[erased]:1.2"]
+        audit = register_repo.list_audit_log(s, limit=1)[0]
+        assert audit.action == "reapply_erasures" and audit.after is not None and audit.after["traces_swept"] == 1
+    with database.session() as s:  # twice does nothing more
+        again = reapply_erasures(session=s, actor=CLI, ledger=ledger, now=NOW)
+    assert (again.people_erased, again.traces_swept) == (0, 0)
 
 
 def test_reapply_on_the_command_line_drops_a_restored_inbox_request_of_theirs(

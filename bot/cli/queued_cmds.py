@@ -1,0 +1,137 @@
+"""``wieweet queued``: what wieweet will send or do once it starts — queued outbox messages, pending timers and
+this week's digests — and discarding what already happened (after a restore, before ``wieweet run``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import click
+
+from bot.cli import CliContext, cli_actor, pass_cli
+from bot.cli.options import parse_now
+from bot.cli.output import echo
+from bot.errors import WieweetError
+from bot.restore import discard_queued, list_queued
+from digests.period import period_of, to_local
+from digests.restored import digest_states
+
+
+class InvalidTime(WieweetError):
+    code = "invalid_time"
+
+
+def _time(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 time with a UTC offset, in UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidTime(message=f"invalid {option} {value!r}: use ISO 8601 with an offset") from None
+    if moment.tzinfo is None:
+        raise InvalidTime(message=f"invalid {option} {value!r}: give a UTC offset, e.g. 2026-11-23T09:05:00+01:00")
+    return moment.astimezone(UTC)
+
+
+def _local(moment: datetime | None, tz: ZoneInfo) -> str:
+    return to_local(moment, tz).strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+
+
+@click.group(name="queued")
+def queued_group() -> None:
+    """What wieweet will send or do when it starts: queued messages, pending timers, this week's digests.
+
+    After restoring a backup, what was queued at the backup's time goes out again at the next start, also what
+    was sent since. Before starting the bot, `list` it and `discard` what already happened; a digest that already
+    went out this week is marked with `wieweet digest mark-posted`. See the README, "Backup and restore".
+
+    \b
+    Examples:
+      wieweet queued list
+      wieweet queued discard --messages-before 2026-11-23T09:00:00+01:00
+      wieweet queued discard --message 12 --message 14 --timer 3
+    """
+
+
+@queued_group.command(name="list")
+@click.option("--week", metavar="YYYY-Www", help="The digests' ISO week (default: this week).")
+@click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
+@pass_cli
+def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None:
+    """List queued outbox messages, pending timers and the week's digests (no message text).
+
+    Times are in WIEWEET_TIMEZONE. A message whose post had started is looked for in Slack before it is posted
+    again (`post started`); the others are posted.
+
+    \b
+    Examples:
+      wieweet queued list
+      wieweet queued list --week 2026-W48
+    """
+    tz = ZoneInfo(cli.settings.timezone)
+    now = parse_now(now_text)
+    with cli.db.session() as session:
+        queued = list_queued(session)
+        digests = digest_states(session, period=week or period_of(now, tz), tz=tz)
+        echo(f"messages ({len(queued.messages)}):")
+        echo(f"  {'id':>6}  {'kind':<22} {'to':<14} {'question':>8}  {'created':<16}  post started")
+        for m in queued.messages:
+            to = m.recipient_slack_id or m.channel_id or "-"
+            question = str(m.question_id) if m.question_id is not None else "-"
+            started = "yes" if m.post_started_at is not None else "no"
+            echo(f"  {m.id:>6}  {m.kind.value:<22} {to:<14} {question:>8}  {_local(m.created_at, tz):<16}  {started}")
+        echo(f"timers ({len(queued.timers)}):")
+        echo(f"  {'id':>6}  {'kind':<22} {'question':>8}  {'created':<16}  due")
+        for t in queued.timers:
+            question = str(t.question_id) if t.question_id is not None else "-"
+            created, due = _local(t.created_at, tz), _local(t.due_at, tz)
+            echo(f"  {t.id:>6}  {t.kind.value:<22} {question:>8}  {created:<16}  {due}")
+        echo(f"digests ({len(digests)}):")
+        echo(f"  {'channel':<14} {'week':<8}  {'scheduled':<16}  state")
+        for d in digests:
+            state = f"{d.state} {_local(d.sent_at, tz)}" if d.sent_at is not None else d.state
+            if d.state == "none":
+                state = "not posted: posts at the next start" if d.scheduled <= now else "not posted yet"
+            echo(f"  {d.channel_id:<14} {d.period:<8}  {_local(d.scheduled, tz):<16}  {state}")
+
+
+@queued_group.command(name="discard")
+@click.option("--message", "message_ids", type=int, multiple=True, metavar="ID", help="A queued message (repeatable).")
+@click.option("--timer", "timer_ids", type=int, multiple=True, metavar="ID", help="A pending timer (repeatable).")
+@click.option("--messages-before", metavar="ISO", help="Every queued message created before this time.")
+@click.option("--timers-before", metavar="ISO", help="Every pending timer created before this time.")
+@pass_cli
+def queued_discard(
+    cli: CliContext,
+    message_ids: tuple[int, ...],
+    timer_ids: tuple[int, ...],
+    messages_before: str | None,
+    timers_before: str | None,
+) -> None:
+    """End queued messages unsent and complete pending timers without running them. Audited (counts).
+
+    Run it with every replica stopped. Times: ISO 8601 with a UTC offset.
+
+    \b
+    Examples:
+      wieweet queued discard --messages-before 2026-11-23T09:00:00+01:00
+      wieweet queued discard --message 12 --timer 3
+    """
+    if not (message_ids or timer_ids or messages_before or timers_before):
+        raise click.UsageError("give --message, --timer, --messages-before or --timers-before")
+    with cli.db.session() as session:
+        result = discard_queued(
+            session,
+            actor=cli_actor(),
+            now=datetime.now(UTC),
+            message_ids=message_ids,
+            timer_ids=timer_ids,
+            messages_before=_time(messages_before, "--messages-before"),
+            timers_before=_time(timers_before, "--timers-before"),
+        )
+    echo(f"discarded {result.messages} message(s) and {result.timers} timer(s)")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(queued_group)

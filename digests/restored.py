@@ -1,0 +1,90 @@
+"""After a restore: this week's digests as the restored database sees them, and marking one as posted.
+
+A digest is sent once per channel per ISO week because its run (``digest_runs``) says so. A backup taken before a
+digest went out has no run for that week: restored, the digest is due again and posted a second time. The operator
+sees each subscription's state for a week (``digest_states``) and records the ones that did go out
+(``mark_posted``), before starting the bot. Audited (actor, week, counts). Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from digests.errors import InvalidChannel
+from digests.period import TIMEZONE, parse_period
+from digests.schedule import scheduled_at
+from digests.subscriptions import validate_channel
+from storage import digest_repo, register_repo
+from storage.enums import DIGEST_RUN_ENTITY
+
+MARK_POSTED_ACTION = "mark_posted"
+
+
+@dataclass(frozen=True)
+class DigestState:
+    """One active subscription's digest in a week: ``state`` is ``sent``, ``empty``, ``failed``, ``claimed`` (a
+    sender was posting it; resumed once stale) or ``none`` (no run: posted once ``scheduled`` has passed)."""
+
+    channel_id: str
+    period: str
+    scheduled: datetime
+    state: str
+    sent_at: datetime | None
+    parts_sent: int
+
+
+def digest_states(session: Session, *, period: str, tz: ZoneInfo = TIMEZONE) -> list[DigestState]:
+    """Every active subscription's digest of ``period``, by channel."""
+    week = parse_period(period)
+    runs = digest_repo.list_digest_runs(session, period=week)
+    states = []
+    for subscription in sorted(digest_repo.list_subscriptions(session, active_only=True), key=lambda s: s.channel_id):
+        run = runs.get(subscription.channel_id)
+        states.append(
+            DigestState(
+                channel_id=subscription.channel_id,
+                period=week,
+                scheduled=scheduled_at(subscription, week, tz),
+                state=str(run.status) if run is not None else "none",
+                sent_at=run.sent_at if run is not None else None,
+                parts_sent=len(run.parts_sent) if run is not None else 0,
+            )
+        )
+    return states
+
+
+def mark_posted(
+    session: Session, *, actor: Actor, period: str, channel_id: str | None, worker_id: str, now: datetime
+) -> tuple[int, int]:
+    """Record the digest of ``period`` as sent, for ``channel_id`` or every active subscription, without posting
+    it. Returns (marked, already sent). Audited with the counts."""
+    week = parse_period(period)
+    if channel_id is not None:
+        channel = validate_channel(channel_id)
+        if digest_repo.get_subscription(session, channel_id=channel) is None:
+            raise InvalidChannel(message=f"no digest subscription for channel {channel}")
+        channels = [channel]
+    else:
+        channels = sorted(s.channel_id for s in digest_repo.list_subscriptions(session, active_only=True))
+    marked = 0
+    for channel in channels:
+        if digest_repo.update_digest_run_marked_sent(
+            session, channel_id=channel, period=week, worker_id=worker_id, now=now
+        ):
+            marked += 1
+    register_repo.create_audit_log(
+        session,
+        actor=actor.audit_label,
+        action=MARK_POSTED_ACTION,
+        entity_type=DIGEST_RUN_ENTITY,
+        entity_key=week,
+        before=None,
+        after={"channels": len(channels), "marked": marked, "already_sent": len(channels) - marked},
+        now=now,
+    )
+    return marked, len(channels) - marked

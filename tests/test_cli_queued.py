@@ -1,0 +1,132 @@
+"""After a restore, what the restored database queued at the backup's time would go out again at the next start:
+outbox messages, timers, the week's digest. ``wieweet queued list`` shows them (no message text), ``wieweet queued
+discard`` ends the chosen ones so that no sender or timer pass picks them up, and ``wieweet digest mark-posted``
+makes a digest that went out already not due again. All audited with counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner, Result
+from sqlalchemy import select
+
+from bot.cli import main
+from digests.schedule import due_digests
+from storage import outbox_repo, routing_repo
+from storage.db import Database
+from storage.models import AuditLog, DigestSubscription, OutboxKind, TimerKind
+
+BACKUP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, week 2026-W49
+NOW = BACKUP + timedelta(hours=5)
+SECRET_TEXT = "a private question about the budget of Ghent"
+
+
+def wieweet(db: Database, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--database", db.url, *args])
+
+
+def _queue(db: Database) -> tuple[list[int], list[int]]:
+    with db.session() as session:
+        messages = []
+        for n, (kind, when) in enumerate(
+            [
+                (OutboxKind.EXPERT_REQUEST, BACKUP - timedelta(hours=2)),
+                (OutboxKind.EXPERT_REMINDER, BACKUP - timedelta(hours=1)),
+                (OutboxKind.TRIAGE, BACKUP + timedelta(minutes=1)),
+            ]
+        ):
+            message = outbox_repo.create_outbox_message(
+                session,
+                kind=kind,
+                dedupe_key=f"restore-{n}",
+                now=when,
+                payload={"text": SECRET_TEXT},
+                recipient_slack_id="U0LIEVE01" if kind is not OutboxKind.TRIAGE else None,
+                channel_id="C0TRIAGE1" if kind is OutboxKind.TRIAGE else None,
+            )
+            assert message is not None
+            session.flush()
+            messages.append(message.id)
+        timers = []
+        for kind, lag in [(TimerKind.REMIND, timedelta(hours=3)), (TimerKind.ESCALATE, timedelta(hours=1))]:
+            timer = routing_repo.create_timer(session, kind=kind, due_at=NOW - timedelta(minutes=5), now=BACKUP - lag)
+            session.flush()
+            timers.append(timer.id)
+        session.add(DigestSubscription(channel_id="C0WONEN01", weekday=1, hour=8, minute=0, themes=[]))
+        session.add(DigestSubscription(channel_id="C0EUROPA1", weekday=1, hour=8, minute=0, themes=[]))
+        session.commit()
+    return messages, timers
+
+
+def _claimable(db: Database) -> tuple[list[int], list[int]]:
+    """What the outbox sender and the timer pass would take at ``NOW``."""
+    with db.session() as session:
+        stale = NOW - timedelta(minutes=10)
+        messages = outbox_repo.claim_outbox_messages(session, now=NOW, worker_id="w", limit=50, stale_before=stale)
+        timers = routing_repo.claim_due_timers(session, now=NOW, worker_id="w", limit=50, stale_before=stale)
+        session.rollback()
+    return sorted(messages), sorted(timers)
+
+
+def test_list_shows_messages_timers_and_digests_without_text(database: Database) -> None:
+    _queue(database)
+    done = wieweet(database, "queued", "list", "--now", NOW.isoformat())
+    assert done.exit_code == 0, done.output
+    assert SECRET_TEXT not in done.output
+    assert "messages (3):" in done.output and "timers (2):" in done.output and "digests (2):" in done.output
+    assert "expert_request" in done.output and "U0LIEVE01" in done.output and "C0TRIAGE1" in done.output
+    assert "C0WONEN01" in done.output and "2026-W49" in done.output
+    assert "not posted: posts at the next start" in done.output
+
+
+def test_discard_before_and_by_id_leaves_nothing_for_the_sender(database: Database) -> None:
+    messages, timers = _queue(database)
+    assert _claimable(database) == (messages, timers)
+
+    done = wieweet(database, "queued", "discard", "--messages-before", BACKUP.isoformat(), "--timer", str(timers[0]))
+    assert done.exit_code == 0, done.output
+    assert "discarded 2 message(s) and 1 timer(s)" in done.output
+    assert _claimable(database) == ([messages[2]], [timers[1]])
+
+    done = wieweet(database, "queued", "discard", "--message", str(messages[2]), "--timers-before", NOW.isoformat())
+    assert "discarded 1 message(s) and 1 timer(s)" in done.output
+    assert _claimable(database) == ([], [])
+    with database.session() as session:
+        entries = session.scalars(select(AuditLog).where(AuditLog.action == "discard").order_by(AuditLog.id)).all()
+        assert [e.after for e in entries] == [{"messages": 2, "timers": 1}, {"messages": 1, "timers": 1}]
+        assert all(e.actor.startswith("cli:") and e.entity_type == "queued" for e in entries)
+        ended = outbox_repo.list_outbox_messages(session, ids=messages)
+        assert {m.ended_reason for m in ended} == {"discarded"} and all(m.sent_at is None for m in ended)
+
+
+def test_discard_needs_a_choice(database: Database) -> None:
+    done = wieweet(database, "queued", "discard")
+    assert done.exit_code == 2 and "give --message" in done.output
+
+
+def test_mark_posted_stops_the_digest_going_out_again(database: Database) -> None:
+    _queue(database)
+    with database.session() as session:
+        assert sorted(s.channel_id for s, _ in due_digests(session, now=NOW)) == ["C0EUROPA1", "C0WONEN01"]
+
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0WONEN01")
+    assert done.exit_code == 0, done.output
+    with database.session() as session:
+        assert [s.channel_id for s, _ in due_digests(session, now=NOW)] == ["C0EUROPA1"]
+
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-w49")
+    assert "marked 1 digest(s) of 2026-W49 as posted; 1 were posted already" in done.output
+    with database.session() as session:
+        assert due_digests(session, now=NOW) == []
+        entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted").order_by(AuditLog.id)).all()
+        assert [(e.entity_type, e.entity_key, e.after) for e in entry] == [
+            ("digest_run", "2026-W49", {"channels": 1, "marked": 1, "already_sent": 0}),
+            ("digest_run", "2026-W49", {"channels": 2, "marked": 1, "already_sent": 1}),
+        ]
+    done = wieweet(database, "queued", "list", "--now", NOW.isoformat())
+    assert done.output.count("sent 2026-12-") == 2, done.output
+
+
+def test_mark_posted_refuses_a_channel_without_subscription(database: Database) -> None:
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0NOSUCH1")
+    assert done.exit_code == 2 and "no digest subscription" in done.output
