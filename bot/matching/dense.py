@@ -51,6 +51,20 @@ class Item:
     vec: tuple[Ids, Floats] | None = None  # a pack: per document (ids ascending) the names' best contribution
 
 
+def best_of(coll: Collection, items: Sequence[Item]) -> tuple[Ids, Floats] | None:
+    """Per document (ids ascending) the best of the items' full contributions (the floats ``Matcher._contrib``
+    makes), for a pack; None where the collection's ids cannot index arrays."""
+    if coll.negative_ids or coll.id_bound > 8 * len(coll) + 4096:
+        return None
+    st = _State(coll, 0, members=False)
+    best = np.full(coll.id_bound, -np.inf)
+    for it in items:
+        docs, x = st.contrib(it.full)  # (distinct documents)
+        best[docs] = np.maximum(best[docs], x)
+    ids = np.flatnonzero(best != -np.inf)
+    return ids, best[ids]
+
+
 def _pick(vec: tuple[Ids, Floats], want: Ids) -> tuple[Ids, Floats]:
     """A pack's documents among ``want`` (in ``want``'s order) and their contributions."""
     ids, vals = vec

@@ -1742,21 +1742,24 @@ class Matcher:
         made = memo[2]
         got = made.get(names)
         if got is None:
-            best: dict[int, float] = {}
-            get = best.get
-            for it in items:
-                for d, x in self._contrib(it.full, None).items():
-                    if x > get(d, -1.0):
-                        best[d] = x
-            ids = np.fromiter(best.keys(), np.int64, len(best))
-            vals = np.fromiter(best.values(), np.float64, len(best))
-            order = np.argsort(ids, kind="stable")
-            if len(made) >= _PACKS_MAX or self._pack_postings + len(best) > _PACK_POSTINGS_MAX:  # bounded memory
+            vec = dense.best_of(coll, items)
+            if vec is None:  # ids that cannot index arrays: the same maximum through dicts
+                best: dict[int, float] = {}
+                get = best.get
+                for it in items:
+                    for d, x in self._contrib(it.full, None).items():
+                        if x > get(d, -math.inf):
+                            best[d] = x
+                ids = np.fromiter(best.keys(), np.int64, len(best))
+                order = np.argsort(ids, kind="stable")
+                vec = ids[order], np.fromiter(best.values(), np.float64, len(best))[order]
+            size = len(vec[0])
+            if len(made) >= _PACKS_MAX or self._pack_postings + size > _PACK_POSTINGS_MAX:  # bounded memory
                 for name in self._packs:
                     self._drop_packs(name)
                 made = memo[2]
-            got = made[names] = (max(it.bound for it in items), (ids[order], vals[order]))
-            self._pack_postings += len(best)
+            got = made[names] = (max(it.bound for it in items), vec)
+            self._pack_postings += size
         one = _Item(got[0], gi, [], [], False, vec=got[1])
         for it in items:
             it.pack = one

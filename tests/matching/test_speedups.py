@@ -15,7 +15,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 import bot.matching.engine as engine
-from bot.matching import MatchConfig, Matcher
+from bot.matching import MatchConfig, Matcher, dense
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, fold, stopwords
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
 from bot.matching.engine import _field_texts, _largest, _merge_reasons
@@ -705,12 +705,17 @@ def _scores(m: Matcher, kind: str, query: str) -> tuple[dict[int, float], dict[i
     return raw, masks
 
 
-@pytest.mark.parametrize("bulk", [10**12, 0])
-def test_packed_theme_names_score_as_name_by_name_up_to_rounding(bulk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("bulk", "arrays"), [(10**12, True), (0, True), (10**12, False)])
+def test_packed_theme_names_score_as_name_by_name_up_to_rounding(
+    bulk: int, arrays: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A recognised theme's other names completed as one remembered vector (per document their best contribution)
     give each document the score that completing them name by name gives, up to the last bits, with the same
-    concept masks; the vector is the names' per-document maximum (through the walk and the bulk path)."""
+    concept masks; the vector is the names' per-document maximum (through the walk and the bulk path; made through
+    arrays, or through dicts where ids cannot index arrays)."""
     monkeypatch.setattr(engine, "_BULK_MIN", bulk)
+    if not arrays:
+        monkeypatch.setattr(dense, "best_of", lambda *_: None)
     experts, practices, answers = _pack_register(3, 120)
     cfg = replace(MatchConfig(), common_df_min=10, rerank_depth=30)
     m = Matcher(themes=_PACK_THEMES, places=PLACES, config=cfg)
