@@ -34,6 +34,7 @@ from bot.matching.index import Collection
 
 Ids = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+Vec = tuple[npt.NDArray[np.int32 | np.int64], Floats]  # a pack: document ids ascending, their contributions
 
 
 @dataclass(slots=True)
@@ -48,10 +49,10 @@ class Item:
     # a recognised theme's other name: the item that stands for all of its group's names in the completion (one
     # remembered vector of their best contribution per document; ``packed``)
     pack: Item | None = None
-    vec: tuple[Ids, Floats] | None = None  # a pack: per document (ids ascending) the names' best contribution
+    vec: Vec | None = None  # a pack: per document (ids ascending) the names' best contribution
 
 
-def best_of(coll: Collection, items: Sequence[Item]) -> tuple[Ids, Floats] | None:
+def best_of(coll: Collection, items: Sequence[Item]) -> Vec | None:
     """Per document (ids ascending) the best of the items' full contributions (the floats ``Matcher._contrib``
     makes), for a pack; None where the collection's ids cannot index arrays."""
     if coll.negative_ids or coll.id_bound > 8 * len(coll) + 4096:
@@ -62,10 +63,10 @@ def best_of(coll: Collection, items: Sequence[Item]) -> tuple[Ids, Floats] | Non
         docs, x = st.contrib(it.full)  # (distinct documents)
         best[docs] = np.maximum(best[docs], x)
     ids = np.flatnonzero(best != -np.inf)
-    return ids, best[ids]
+    return ids.astype(np.int32) if coll.id_bound < 2**31 else ids, best[ids]  # (12 bytes a document, not 16)
 
 
-def _pick(vec: tuple[Ids, Floats], want: Ids) -> tuple[Ids, Floats]:
+def _pick(vec: Vec, want: Ids) -> tuple[Ids, Floats]:
     """A pack's documents among ``want`` (in ``want``'s order) and their contributions."""
     ids, vals = vec
     if not len(ids) or not len(want):
@@ -75,7 +76,7 @@ def _pick(vec: tuple[Ids, Floats], want: Ids) -> tuple[Ids, Floats]:
     return want[hit], vals[at[hit]]
 
 
-def pick_dict(vec: tuple[Ids, Floats], docs: Collection_[int]) -> dict[int, float]:
+def pick_dict(vec: Vec, docs: Collection_[int]) -> dict[int, float]:
     """A pack's contributions to ``docs`` (in ``docs``' order), for the walk."""
     got, x = _pick(vec, np.fromiter(docs, np.int64, len(docs)))
     return dict(zip(got.tolist(), x.tolist(), strict=True))

@@ -86,7 +86,6 @@ from operator import eq, ge, itemgetter
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -147,7 +146,7 @@ _ITEM_MEMO_MAX = 10_000
 _Parts = tuple[float, list[tuple[dict[int, float], float]], list[tuple[dict[int, float], float]], bool, int, bool]
 _NO_ITEM: _Parts = (0.0, [], [], False, 0, True)  # not made yet (None: the variant has no postings in the kind)
 # a theme's names scored as one (``Matcher._pack``): their bound and their best contribution per document
-_Pack = tuple[float, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]
+_Pack = tuple[float, dense.Vec]
 # the theme-name vectors remembered, per kind at most this many, and at most this many postings in all
 _PACKS_MAX = 1024
 _PACK_POSTINGS_MAX = 2_000_000
