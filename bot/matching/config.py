@@ -56,6 +56,10 @@ class MatchConfig:
     # word, instead of under each of its words (round 19: fewer variants scored, the same or better figures on the
     # development and the unseen sets; on by default since then, False is the way before it)
     theme_names_once: bool = True
+    # The completion (``Matcher._score``) scores a recognised theme's other names as one vector remembered per theme,
+    # kind and collection version: per document the names' best contribution, merged into the group once (round 17
+    # of docs/speed.md: scores move in the last bits only; False: name by name, as before)
+    theme_names_packed: bool = True
     typo_weight: float = 0.7  # a repaired word
     verb_form_weight: float = 1.0  # the other present-tense form of a Dutch verb (krijg ~ krijgt: wordlist.verb_forms)
     cognate_weight: float = 0.6  # an unknown word matched to a register word with a long shared prefix

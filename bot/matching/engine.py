@@ -145,6 +145,11 @@ _ITEM_MEMO_MAX = 10_000
 # (bound, full, seek, complete, the postings seek holds, every coefficient positive)
 _Parts = tuple[float, list[tuple[dict[int, float], float]], list[tuple[dict[int, float], float]], bool, int, bool]
 _NO_ITEM: _Parts = (0.0, [], [], False, 0, True)  # not made yet (None: the variant has no postings in the kind)
+# a theme's names scored as one (``Matcher._pack``): their bound and their best contribution per document
+_Pack = tuple[float, dense.Vec]
+# the theme-name vectors remembered, per kind at most this many, and at most this many postings in all
+_PACKS_MAX = 1024
+_PACK_POSTINGS_MAX = 2_000_000
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -344,6 +349,10 @@ class Matcher:
         self.last_stats: dict[str, tuple[int, int, int, int, int]] = {}
         # kind -> (collection version, common_df cut, (variant terms, share) -> (bound, full, seek, complete) or None)
         self._item_memo: dict[str, tuple[int, int, dict[tuple[tuple[str, ...], float], _Parts | None]]] = {}
+        # per kind: (collection version, common df, per theme's names (terms, share) their bound and best
+        # contribution per document) (``_pack``)
+        self._packs: dict[str, tuple[int, int, dict[tuple[tuple[tuple[str, ...], float], ...], _Pack]]] = {}
+        self._pack_postings = 0
 
     # ================================================================== building and updates
     def build(
@@ -481,6 +490,7 @@ class Matcher:
             for doc in kind.docs.values():
                 self._learn_acronyms(doc)
         self._phrases, self._phrase_postings = {}, 0  # their arrays go with the collections' (forget_derived)
+        self._packs, self._pack_postings = {}, 0
         for memo in (
             self._surfaces_memo,
             self._overlap_memo,
@@ -1573,6 +1583,9 @@ class Matcher:
         made = memo[2]
         walk = 0  # the postings the candidate pass would walk
         positive = True  # every coefficient is positive (the bulk path needs it)
+        # per group, a recognised theme's other names: their items and what they are (the key of their pack)
+        rings: dict[int, tuple[list[_Item], list[tuple[tuple[str, ...], float]]]] = {}
+        pack = cfg.theme_names_packed
         for gi, g in enumerate(groups):
             for v in g.variants:
                 share = v.weight / len(v.terms)
@@ -1581,6 +1594,10 @@ class Matcher:
                     if together is not None:
                         found.append(_Item(together[1], gi, [(together[0], 1.0)], [(together[0], 1.0)], True))
                         walk += len(together[0])
+                        if pack and v.kind == "related":
+                            ring = rings.setdefault(gi, ([], []))
+                            ring[0].append(found[-1])
+                            ring[1].append((v.terms, share))
                     continue
                 got: _Parts | None = made.get((v.terms, share), _NO_ITEM)
                 if got is _NO_ITEM:
@@ -1603,6 +1620,13 @@ class Matcher:
                     found.append(_Item(got[0], gi, got[1], got[2], got[3]))
                     walk += got[4]
                     positive = positive and got[5]
+                    if pack and v.kind == "related":
+                        ring = rings.setdefault(gi, ([], []))
+                        ring[0].append(found[-1])
+                        ring[1].append((v.terms, share))
+        for gi, (items, names) in rings.items():
+            if len(items) >= dense.PACK_MIN:
+                self._pack(kind, gi, items, tuple(names), common)
         found.sort(key=lambda x: -x.bound)
         # rest[i]: the most a document unseen before item i can still collect from items i..end
         # (with coverage: times the best coverage factor the concepts of items i..end allow)
@@ -1662,7 +1686,7 @@ class Matcher:
             if contrib is None:
                 contrib = shared[key] = self._contrib(item.seek, None)
             self._merge(contrib, best[item.group], partial)
-        todo = [it for it in found[:stop] if not it.complete] + found[stop:]
+        todo = dense.packed([it for it in found[:stop] if not it.complete] + found[stop:])
         if not todo:
             self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(partial))
             if masks is not None:
@@ -1675,11 +1699,14 @@ class Matcher:
             for d in forced_set:
                 keep[d] = partial[d]
         done: dict[tuple[int, ...], dict[int, float]] = {}
-        keys = [(*(id(p) for p, _ in it.full), *(round(c * 1e6) for _, c in it.full)) for it in todo]
+        keys = [(*(id(p) for p, _ in it.full), *(round(c * 1e6) for _, c in it.full), id(it.vec)) for it in todo]
         repeated = {key for key, n in Counter(keys).items() if n > 1}
         kept = keep.keys()
         for key, it in zip(keys, todo, strict=True):
             gbest = best[it.group]
+            if it.vec is not None:  # a theme's names, packed (``_pack``)
+                self._merge(dense.pick_dict(it.vec, kept), gbest, keep)
+                continue
             if len(it.full) == 1 and key not in repeated and gbest:  # _merge(_contrib(...)) without the dict
                 p, c = it.full[0]
                 bget = gbest.get
@@ -1698,6 +1725,50 @@ class Matcher:
         if masks is not None:
             self._masks(groups, best, keep.keys(), masks)
         return keep
+
+    def _pack(
+        self, kind: _Kind, gi: int, items: list[_Item], names: tuple[tuple[tuple[str, ...], float], ...], common: int
+    ) -> None:
+        """Give a group's items of a recognised theme's other names (``names``: their terms and share) one item that
+        stands for them all in the completion (``dense.packed``): per document the best of their full contributions,
+        remembered per kind while the collection's version stays the same (bounded; emptied by ``forget_erased``)."""
+        coll = kind.collection
+        memo = self._packs.get(kind.name)
+        if memo is None or memo[0] != coll.version or memo[1] != common:
+            if memo is not None:
+                self._drop_packs(kind.name)
+            memo = self._packs[kind.name] = (coll.version, common, {})
+        made = memo[2]
+        got = made.get(names)
+        if got is None:
+            vec = dense.best_of(coll, items)
+            if vec is None:  # ids that cannot index arrays: the same maximum through dicts
+                best: dict[int, float] = {}
+                get = best.get
+                for it in items:
+                    for d, x in self._contrib(it.full, None).items():
+                        if x > get(d, -math.inf):
+                            best[d] = x
+                ids = np.fromiter(best.keys(), np.int64, len(best))
+                order = np.argsort(ids, kind="stable")
+                vec = ids[order], np.fromiter(best.values(), np.float64, len(best))[order]
+            size = len(vec[0])
+            if len(made) >= _PACKS_MAX or self._pack_postings + size > _PACK_POSTINGS_MAX:  # bounded memory
+                for name in self._packs:
+                    self._drop_packs(name)
+                made = memo[2]
+            got = made[names] = (max(it.bound for it in items), vec)
+            self._pack_postings += size
+        one = _Item(got[0], gi, [], [], False, vec=got[1])
+        for it in items:
+            it.pack = one
+
+    def _drop_packs(self, kind_name: str) -> None:
+        """Forget a kind's remembered theme-name vectors."""
+        memo = self._packs.get(kind_name)
+        if memo is not None:
+            self._pack_postings = max(0, self._pack_postings - sum(len(v[1][0]) for v in memo[2].values()))
+            memo[2].clear()
 
     def _phrase(self, kind: _Kind, terms: tuple[str, ...], share: float) -> tuple[dict[int, float], float] | None:
         """``_together``, remembered until the collection changes (a theme's other names recur query after query)."""

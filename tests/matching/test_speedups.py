@@ -15,13 +15,13 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 import bot.matching.engine as engine
-from bot.matching import Matcher
+from bot.matching import MatchConfig, Matcher, dense
 from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, fold, stopwords
-from bot.matching.documents import PracticeDoc
+from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
 from bot.matching.engine import _field_texts, _largest, _merge_reasons
 from bot.matching.index import Collection
 from bot.matching.query import Group, ParsedQuery, Variant
-from bot.matching.results import Reason
+from bot.matching.results import Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, expert, make_matcher
@@ -678,3 +678,116 @@ def test_experts_ranked_by_bound_are_the_experts_ranked_in_full(monkeypatch: pyt
             assert got == want, (query, limit)
             ranked += len(got.experts)
     assert ranked > 500
+
+
+_NAMES = ("ontharding", "warmtenet", "groendaken", "hittestress", "zonnepanelen", "regenwater", "isolatie premie")
+_PACK_THEMES = [replace(t, synonyms=_NAMES) if t.key == "klimaat" else t for t in THEMES]
+
+
+def _pack_register(seed: int, n: int) -> tuple[list[ExpertDoc], list[PracticeDoc], list[AnswerDoc]]:
+    """Documents naming several of a theme's other names at once, in fields of different weights."""
+    rng = random.Random(seed)
+    common = ["wonen", "stad", "beleid", "project", "wijk"]
+
+    def words(k: int) -> str:
+        return " ".join(rng.sample([*_NAMES, *common], k))
+
+    experts = [expert(i, f"E{i}", role=words(2), expertise=(words(1),), bio=words(4)) for i in range(1, n + 1)]
+    practices = [PracticeDoc(id=i, title=words(2), summary=words(5)) for i in range(1, n + 1)]
+    answers = [AnswerDoc(id=i, question=words(2), answer=words(6)) for i in range(1, 2 * n + 1)]
+    return experts, practices, answers
+
+
+def _scores(m: Matcher, kind: str, query: str) -> tuple[dict[int, float], dict[int, int]]:
+    pq = m._parser.parse(query)
+    masks: dict[int, int] = {}
+    raw = m._score(m._kinds[kind], pq.groups, k=5, boost_max=1.3, concepts=pq.concepts, masks=masks)
+    return raw, masks
+
+
+@pytest.mark.parametrize(("bulk", "arrays"), [(10**12, True), (0, True), (10**12, False)])
+def test_packed_theme_names_score_as_name_by_name_up_to_rounding(
+    bulk: int, arrays: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recognised theme's other names completed as one remembered vector (per document their best contribution)
+    give each document the score that completing them name by name gives, up to the last bits, with the same
+    concept masks; the vector is the names' per-document maximum (through the walk and the bulk path; made through
+    arrays, or through dicts where ids cannot index arrays)."""
+    monkeypatch.setattr(engine, "_BULK_MIN", bulk)
+    if not arrays:
+        monkeypatch.setattr(dense, "best_of", lambda *_: None)
+    experts, practices, answers = _pack_register(3, 120)
+    cfg = replace(MatchConfig(), common_df_min=10, rerank_depth=30)
+    m = Matcher(themes=_PACK_THEMES, places=PLACES, config=cfg)
+    m.build(experts=experts, practices=practices, answers=answers)
+    packed_somewhere = 0
+    for query in ("wie weet iets over klimaat en wonen?", "klimaat in de wijk", "klimaatbeleid project stad"):
+        for kind in ("expert", "practice", "answer"):
+            m.config = replace(cfg, theme_names_packed=False)
+            each, each_masks = _scores(m, kind, query)
+            m.config = cfg
+            m._packs.clear()
+            packed, packed_masks = _scores(m, kind, query)
+            assert packed.keys() == each.keys() and packed_masks == each_masks, (query, kind)
+            for d, x in each.items():
+                assert packed[d] == pytest.approx(x, rel=1e-12, abs=1e-12)
+            for _bound, (ids, vals) in m._packs.get(kind, (0, 0, {}))[2].values():
+                packed_somewhere += 1
+                names = [g for g in m._parser.parse(query).groups if any(v.kind == "related" for v in g.variants)]
+                coll = m._kinds[kind].collection
+                want: dict[int, float] = {}
+                for v in names[0].variants:
+                    if v.kind != "related":
+                        continue
+                    share = v.weight / len(v.terms)
+                    if v.whole:
+                        got = m._together(coll, v.terms, share)
+                        contrib = dict(got[0]) if got else {}
+                    else:
+                        terms = [(coll.postings[t], share * coll.idf(t)) for t in v.terms if coll.postings.get(t)]
+                        contrib = Matcher._contrib(terms, None) if terms else {}
+                    for d, x in contrib.items():
+                        want[d] = max(want.get(d, x), x)
+                assert dict(zip(ids.tolist(), vals.tolist(), strict=True)) == want
+                assert list(ids) == sorted(want)
+    assert packed_somewhere >= 6
+
+
+def test_packed_theme_names_follow_every_update_and_an_erasure() -> None:
+    """The names' vector is remembered per kind while the collection is unchanged: after an insert, a removal or a
+    replaced document the next search scores as a matcher that remembers none (made anew each question), and
+    ``forget_erased`` empties the memo."""
+    experts, practices, answers = _pack_register(4, 80)
+    cfg = replace(MatchConfig(), common_df_min=10, rerank_depth=30)
+    kept, fresh = (Matcher(themes=_PACK_THEMES, places=PLACES, config=cfg) for _ in range(2))
+    for m in (kept, fresh):
+        m.build(experts=experts, practices=practices, answers=answers)
+    query = "wie weet iets over klimaat en wonen?"
+
+    def both() -> SearchResult:
+        fresh._packs.clear()
+        got = kept.search(query, limit=5)
+        assert fresh.search(query, limit=5) == got
+        return got
+
+    first = both()
+    made = kept._packs["answer"][2]
+    assert made and both() == first and kept._packs["answer"][2] is made  # read again, not made again
+    updates = [
+        lambda m: m.upsert_answer(AnswerDoc(id=900, question="groendaken hittestress", answer="regenwater " * 3)),
+        lambda m: m.upsert_answer(AnswerDoc(id=900, question="zonnepanelen", answer="warmtenet ontharding")),
+        lambda m: m.remove_answer(900),
+        lambda m: m.upsert_practice(PracticeDoc(id=1, title="hittestress groendaken", summary="isolatie premie")),
+        lambda m: m.remove_expert(2),
+    ]
+    before = first
+    for update in updates:
+        for m in (kept, fresh):
+            update(m)
+        after = both()
+        assert after != before
+        before = after
+    assert kept._packs
+    kept.forget_erased()
+    assert not kept._packs and kept._pack_postings == 0
+    assert both() == before
