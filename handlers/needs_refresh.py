@@ -48,9 +48,13 @@ def proposal_updates(
             continue  # not posted yet: the outbox renders it when it goes out
         status = status_invited_to(lang, channel_id=view.channel_id) if view.channel_id else ""
         shown = build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
-        stand_in = build_shared_stand_in(t("needs.proposal_shared", lang, proposal_id=view.id), shown)
-        updates.append(ProposalUpdate(refs, shown, stand_in))
+        updates.append(ProposalUpdate(refs, shown, shared_stand_in(shown, lang, proposal_id=view.id)))
     return updates
+
+
+def shared_stand_in(shown: Rendered, lang: str, *, proposal_id: int) -> Rendered:
+    """What a proposal's triage post shows instead of ``shown`` in a channel shared with another organisation."""
+    return build_shared_stand_in(t("needs.proposal_shared", lang, proposal_id=proposal_id), shown)
 
 
 def refresh_in_turn(turn: Turn, *, question_ids: Sequence[int] = (), gap_ids: Sequence[int] = ()) -> None:
