@@ -48,14 +48,12 @@ from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
 from bot.privacy import (
     ChannelLookup,
     MarkedHook,
-    MarkedItems,
     ReconcileResult,
     RetentionPolicy,
     purge_expired,
     purge_inbox,
     reconcile_channel_privacy,
     record_purge,
-    tell_marked,
 )
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
@@ -85,7 +83,6 @@ def claim_day(session: Session, *, kind: str, now: datetime) -> bool:
 
 
 CHANNEL_PRIVACY_KIND = "channel_privacy"
-REFRESH_ATTEMPTS = 10  # tries of one failed update of what quotes items made private (one a job pass)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +181,7 @@ class JobRunner:
         needs_interval_seconds: float = NEEDS_INTERVAL_SECONDS,
         channel_privacy: ChannelLookup | None = None,
         after_channel_private: MarkedHook | None = None,
+        refresh_proposals: Callable[[], object] | None = None,
     ) -> None:
         self.services = services
         self.routing = routing
@@ -205,7 +203,8 @@ class JobRunner:
         self.channel_privacy = channel_privacy
         self.after_channel_private = after_channel_private  # e.g. proposals quoting what turned private, updated
         self._reconciled_on: str | None = None  # the UTC day this process last saw the channel reconcile claimed
-        self._unrefreshed: list[tuple[MarkedItems, int]] = []  # what after_channel_private failed on, and tries
+        # the posts of proposals recorded as quoting what was withdrawn or made private, rendered again (any process)
+        self.refresh_proposals = refresh_proposals
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -313,6 +312,8 @@ class JobRunner:
         self._guarded("timers", self.run_timers)
         self._guarded("held", self.route_held)
         self._guarded("outbox", self.send_outbox)
+        if self.refresh_proposals is not None:
+            self._guarded("proposal posts", self.refresh_proposals)
         if self.digests is not None:
             self._guarded("digests", self.send_digests)
         self._guarded("retention", self.purge_expired_data)
@@ -367,11 +368,10 @@ class JobRunner:
         the ones private now marked (``bot.privacy.reconcile_channel_privacy``). The day is claimed (committed)
         before the paced run: a run that fails halfway leaves what it marked, and the next day asks again about
         every channel still public. What quotes the marked items (``after_channel_private``) and failed to be
-        updated is tried again at each later pass of this job (in this process). None when not configured or done
-        today."""
+        updated was recorded with the change: the interval pass of any process updates it (``refresh_proposals``).
+        None when not configured or done today."""
         if self.channel_privacy is None:
             return None
-        self._retry_unrefreshed()
         now = self.services.clock()
         day = now.date().isoformat()
         if self._reconciled_on == day:
@@ -384,7 +384,6 @@ class JobRunner:
         result = reconcile_channel_privacy(
             self.services.db, lookup=self.channel_privacy, now=now, after_marked=self.after_channel_private
         )
-        self._unrefreshed.extend((items, 1) for items in result.unrefreshed)
         log.info(
             "channel privacy %s: checked=%s private=%s marked=%s unknown=%s unrefreshed=%s",
             day,
@@ -395,21 +394,6 @@ class JobRunner:
             len(result.unrefreshed),
         )
         return result
-
-    def _retry_unrefreshed(self) -> None:
-        """Updates of what quotes items made private that failed before, tried again (each at most
-        ``REFRESH_ATTEMPTS`` times; staff's next action on a proposal renders it from the stored state anyway)."""
-        hook = self.after_channel_private
-        if hook is None or not self._unrefreshed:
-            return
-        pending, self._unrefreshed = self._unrefreshed, []
-        for items, tries in pending:
-            if tell_marked(hook, items):
-                continue
-            if tries + 1 < REFRESH_ATTEMPTS:
-                self._unrefreshed.append((items, tries + 1))
-            else:
-                log.warning("updating what quotes %d private items given up after %d tries", items.count, tries + 1)
 
     def rebuild_gap_keys(self) -> int | None:
         """Once per UTC day over all processes (claimed in the database, as the purge): knowledge gaps' grouping
