@@ -36,7 +36,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -83,6 +83,57 @@ def claim_day(session: Session, *, kind: str, now: datetime) -> bool:
 
 
 CHANNEL_PRIVACY_KIND = "channel_privacy"
+# A day's run claimed (``claim_day_run``) and not renewed for this long stopped halfway (a crash, a failure): the
+# next pass of any process takes it over. A run renews its claim while it goes (``DayRun.keep``).
+DAY_RUN_STALE = timedelta(minutes=15)
+DAY_RUN_RENEW = timedelta(minutes=1)
+DONE, HELD = "done", "held"
+
+
+class DayRun:
+    """A daily job's run claimed for the UTC day of ``now`` (``claim_day_run``): renewed while it goes, marked
+    done at its end; while neither, it is taken over by a later pass once stale."""
+
+    def __init__(self, db: Database, *, key: str, token: str, clock: Callable[[], datetime]) -> None:
+        self.db, self.key, self.token, self.clock = db, key, token, clock
+        self._renewed = clock()
+
+    def keep(self) -> bool:
+        """Renew the claim (at most once per ``DAY_RUN_RENEW``); False when another process took it over."""
+        now = self.clock()
+        if now - self._renewed < DAY_RUN_RENEW:
+            return True
+        with self.db.session() as session:
+            kept = slack_repo.update_processed_event_claim(
+                session, event_key=self.key, kind=self.token, now=now, held_by=self.token
+            )
+        self._renewed = now
+        return kept
+
+    def done(self) -> None:
+        with self.db.session() as session:
+            slack_repo.update_processed_event_claim(
+                session, event_key=self.key, kind=f"done:{self.token}", now=self.clock(), held_by=self.token
+            )
+
+
+def claim_day_run(db: Database, *, kind: str, clock: Callable[[], datetime]) -> DayRun | str:
+    """Claim today's run of the daily job ``kind`` (committed): a ``DayRun`` for the one process that claimed it
+    first — or took over a claim not renewed for ``DAY_RUN_STALE`` and never marked done — else ``DONE`` (done
+    today) or ``HELD`` (another process is running it: asked again at a later pass)."""
+    now = clock()
+    key, token = f"{kind}:{now.date().isoformat()}", f"{kind[:10]}:{uuid.uuid4().hex[:24]}"
+    with db.session() as session:
+        slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
+        held = privacy_repo.get_processed_event_kind(session, event_key=key) or ""
+        if held != token and not held.startswith("done:"):
+            taken = slack_repo.update_processed_event_claim(
+                session, event_key=key, kind=token, now=now, stale_before=now - DAY_RUN_STALE
+            )
+            held = token if taken else held
+    if held == token:
+        return DayRun(db, key=key, token=token, clock=clock)
+    return DONE if held.startswith("done:") else HELD
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,24 +417,31 @@ class JobRunner:
     def reconcile_channel_privacy(self) -> ReconcileResult | None:
         """Once per UTC day over all processes: channels still holding public questions or gaps are looked up and
         the ones private now marked (``bot.privacy.reconcile_channel_privacy``). The day is claimed (committed)
-        before the paced run: a run that fails halfway leaves what it marked, and the next day asks again about
-        every channel still public. What quotes the marked items (``after_channel_private``) and failed to be
-        updated was recorded with the change: the interval pass of any process updates it (``refresh_proposals``).
-        None when not configured or done today."""
+        before the paced run, renewed while it goes and marked done at its end: a run that stops halfway (a crash,
+        a failure) leaves what it marked, and a later pass of any process takes the day over once the claim is
+        ``DAY_RUN_STALE``, asking again about every channel still public. What quotes the marked items
+        (``after_channel_private``) and failed to be updated was recorded with the change: the interval pass of any
+        process updates it (``refresh_proposals``). None when not configured, done today or run by another process."""
         if self.channel_privacy is None:
             return None
         now = self.services.clock()
         day = now.date().isoformat()
         if self._reconciled_on == day:
             return None
-        with self.services.db.session() as session:
-            claimed = claim_day(session, kind=CHANNEL_PRIVACY_KIND, now=now)
-        self._reconciled_on = day
-        if not claimed:
-            return None
+        run = claim_day_run(self.services.db, kind=CHANNEL_PRIVACY_KIND, clock=self.services.clock)
+        if not isinstance(run, DayRun):
+            if run == DONE:
+                self._reconciled_on = day
+            return None  # held: another process runs it; taken over by a later pass if it stops halfway
         result = reconcile_channel_privacy(
-            self.services.db, lookup=self.channel_privacy, now=now, after_marked=self.after_channel_private
+            self.services.db,
+            lookup=self.channel_privacy,
+            now=now,
+            after_marked=self.after_channel_private,
+            keep_claim=run.keep,
         )
+        run.done()
+        self._reconciled_on = day
         log.info(
             "channel privacy %s: checked=%s private=%s marked=%s unknown=%s unrefreshed=%s",
             day,

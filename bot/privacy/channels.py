@@ -110,20 +110,29 @@ def _not_found_on_enough_days(db: Database, *, channel_id: str, now: datetime) -
 
 
 def reconcile_channel_privacy(
-    db: Database, *, lookup: ChannelLookup, now: datetime, after_marked: MarkedHook | None = None
+    db: Database,
+    *,
+    lookup: ChannelLookup,
+    now: datetime,
+    after_marked: MarkedHook | None = None,
+    keep_claim: Callable[[], bool] | None = None,
 ) -> ReconcileResult:
     """Make up for privacy events missed while the bot was down: every channel that still holds public questions
     or gaps is looked up (``lookup`` paces itself and honours rate limits), and one that is private now is marked
     with ``mark_channel_private``, each in its own transaction. A channel the lookup cannot say anything about is
     left as it is, and so is one not found until that repeats (``NOT_FOUND_DAYS``); a lookup that raises stops the
     run (what was marked stays marked). ``after_marked`` is told each marked channel's questions and gaps once
-    committed; one that fails is logged and returned in ``unrefreshed``, and the run goes on: the proposals quoting
+    committed; ``keep_claim`` (the day's claim renewed) is asked before each channel, and the run stops when it
+    says no. One that fails is logged and returned in ``unrefreshed``, and the run goes on: the proposals quoting
     them were recorded with the change (``mark_for_refresh``), and the job runner's later passes update them."""
     with db.session() as session:
         channels = question_repo.list_channels_with_public_content(session)
     private_channels = marked = unknown = 0
     unrefreshed: list[MarkedItems] = []
     for channel_id in channels:
+        if keep_claim is not None and not keep_claim():  # another process took the day's run over: it goes on
+            log.warning("channel privacy: the run was taken over by another process; stopped here")
+            break
         private = lookup(channel_id)
         if private == NOT_FOUND:
             private = True if _not_found_on_enough_days(db, channel_id=channel_id, now=now) else None
