@@ -235,8 +235,19 @@ def claim_asker_lock(session: Session, *, asker_slack_id: str) -> None:
     transaction ends: two processes counting at once would both find room. PostgreSQL: a transaction-level
     advisory lock on the asker; SQLite: the database's write lock, taken now (a write that changes nothing), as
     SQLite lets one writer at a time. Counts read after this see what the other committed."""
+    _claim_person_lock(session, f"wieweet-asker:{asker_slack_id}")
+
+
+def claim_chooser_lock(session: Session, *, chooser: str) -> None:
+    """Serialise what one chooser's probing limit decides (their refused picks counted, one more recorded) until the
+    transaction ends, as ``claim_asker_lock`` does for an asker: two processes counting at once would both let a
+    pick through."""
+    _claim_person_lock(session, f"wieweet-chooser:{chooser}")
+
+
+def _claim_person_lock(session: Session, key: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        digest = hashlib.blake2b(f"wieweet-asker:{asker_slack_id}".encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
         session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
     else:
         session.execute(
