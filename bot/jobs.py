@@ -17,7 +17,10 @@ day is claimed in the database (a ``processed_events`` key), so with several pro
 purge that deleted something is audited (actor ``system``, the counts), as the one run by hand is.
 Once a day, claimed the same way, one process rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``),
 and a job of its own asks the chat platform about every channel that still holds public questions and marks the
-ones private now (``bot.privacy.reconcile_channel_privacy``): events missed while the bot was down.
+ones private now (``bot.privacy.reconcile_channel_privacy``): events missed while the bot was down. That day's
+claim is renewed while the run goes and marked done at its end (``claim_day_run``): a run that stopped halfway is
+taken over by a later pass once its claim is stale. Each interval pass also updates the posts of proposed work
+sessions recorded as quoting what was withdrawn or made private (``refresh_proposals``), in any process.
 
 Each interval pass first checks that the database is still at the schema revision this code runs: after another
 replica or ``wieweet db upgrade`` moved it, the jobs stop for good and say so in the log (``_schema_current``).
