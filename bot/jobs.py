@@ -17,7 +17,10 @@ day is claimed in the database (a ``processed_events`` key), so with several pro
 purge that deleted something is audited (actor ``system``, the counts), as the one run by hand is.
 Once a day, claimed the same way, one process rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``),
 and a job of its own asks the chat platform about every channel that still holds public questions and marks the
-ones private now (``bot.privacy.reconcile_channel_privacy``): events missed while the bot was down.
+ones private now (``bot.privacy.reconcile_channel_privacy``): events missed while the bot was down. That day's
+claim is renewed while the run goes and marked done at its end (``claim_day_run``): a run that stopped halfway is
+taken over by a later pass once its claim is stale. Each interval pass also updates the posts of proposed work
+sessions recorded as quoting what was withdrawn or made private (``refresh_proposals``), in any process.
 
 Each interval pass first checks that the database is still at the schema revision this code runs: after another
 replica or ``wieweet db upgrade`` moved it, the jobs stop for good and say so in the log (``_schema_current``).
@@ -36,7 +39,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -48,14 +51,12 @@ from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
 from bot.privacy import (
     ChannelLookup,
     MarkedHook,
-    MarkedItems,
     ReconcileResult,
     RetentionPolicy,
     purge_expired,
     purge_inbox,
     reconcile_channel_privacy,
     record_purge,
-    tell_marked,
 )
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
@@ -85,7 +86,57 @@ def claim_day(session: Session, *, kind: str, now: datetime) -> bool:
 
 
 CHANNEL_PRIVACY_KIND = "channel_privacy"
-REFRESH_ATTEMPTS = 10  # tries of one failed update of what quotes items made private (one a job pass)
+# A day's run claimed (``claim_day_run``) and not renewed for this long stopped halfway (a crash, a failure): the
+# next pass of any process takes it over. A run renews its claim while it goes (``DayRun.keep``).
+DAY_RUN_STALE = timedelta(minutes=15)
+DAY_RUN_RENEW = timedelta(minutes=1)
+DONE, HELD = "done", "held"
+
+
+class DayRun:
+    """A daily job's run claimed for the UTC day of ``now`` (``claim_day_run``): renewed while it goes, marked
+    done at its end; while neither, it is taken over by a later pass once stale."""
+
+    def __init__(self, db: Database, *, key: str, token: str, clock: Callable[[], datetime]) -> None:
+        self.db, self.key, self.token, self.clock = db, key, token, clock
+        self._renewed = clock()
+
+    def keep(self) -> bool:
+        """Renew the claim (at most once per ``DAY_RUN_RENEW``); False when another process took it over."""
+        now = self.clock()
+        if now - self._renewed < DAY_RUN_RENEW:
+            return True
+        with self.db.session() as session:
+            kept = slack_repo.update_processed_event_claim(
+                session, event_key=self.key, kind=self.token, now=now, held_by=self.token
+            )
+        self._renewed = now
+        return kept
+
+    def done(self) -> None:
+        with self.db.session() as session:
+            slack_repo.update_processed_event_claim(
+                session, event_key=self.key, kind=f"done:{self.token}", now=self.clock(), held_by=self.token
+            )
+
+
+def claim_day_run(db: Database, *, kind: str, clock: Callable[[], datetime]) -> DayRun | str:
+    """Claim today's run of the daily job ``kind`` (committed): a ``DayRun`` for the one process that claimed it
+    first — or took over a claim not renewed for ``DAY_RUN_STALE`` and never marked done — else ``DONE`` (done
+    today) or ``HELD`` (another process is running it: asked again at a later pass)."""
+    now = clock()
+    key, token = f"{kind}:{now.date().isoformat()}", f"{kind[:10]}:{uuid.uuid4().hex[:24]}"
+    with db.session() as session:
+        slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
+        held = privacy_repo.get_processed_event_kind(session, event_key=key) or ""
+        if held != token and not held.startswith("done:"):
+            taken = slack_repo.update_processed_event_claim(
+                session, event_key=key, kind=token, now=now, stale_before=now - DAY_RUN_STALE
+            )
+            held = token if taken else held
+    if held == token:
+        return DayRun(db, key=key, token=token, clock=clock)
+    return DONE if held.startswith("done:") else HELD
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +235,7 @@ class JobRunner:
         needs_interval_seconds: float = NEEDS_INTERVAL_SECONDS,
         channel_privacy: ChannelLookup | None = None,
         after_channel_private: MarkedHook | None = None,
+        refresh_proposals: Callable[[], object] | None = None,
     ) -> None:
         self.services = services
         self.routing = routing
@@ -205,7 +257,8 @@ class JobRunner:
         self.channel_privacy = channel_privacy
         self.after_channel_private = after_channel_private  # e.g. proposals quoting what turned private, updated
         self._reconciled_on: str | None = None  # the UTC day this process last saw the channel reconcile claimed
-        self._unrefreshed: list[tuple[MarkedItems, int]] = []  # what after_channel_private failed on, and tries
+        # the posts of proposals recorded as quoting what was withdrawn or made private, rendered again (any process)
+        self.refresh_proposals = refresh_proposals
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -313,6 +366,8 @@ class JobRunner:
         self._guarded("timers", self.run_timers)
         self._guarded("held", self.route_held)
         self._guarded("outbox", self.send_outbox)
+        if self.refresh_proposals is not None:
+            self._guarded("proposal posts", self.refresh_proposals)
         if self.digests is not None:
             self._guarded("digests", self.send_digests)
         self._guarded("retention", self.purge_expired_data)
@@ -365,26 +420,31 @@ class JobRunner:
     def reconcile_channel_privacy(self) -> ReconcileResult | None:
         """Once per UTC day over all processes: channels still holding public questions or gaps are looked up and
         the ones private now marked (``bot.privacy.reconcile_channel_privacy``). The day is claimed (committed)
-        before the paced run: a run that fails halfway leaves what it marked, and the next day asks again about
-        every channel still public. What quotes the marked items (``after_channel_private``) and failed to be
-        updated is tried again at each later pass of this job (in this process). None when not configured or done
-        today."""
+        before the paced run, renewed while it goes and marked done at its end: a run that stops halfway (a crash,
+        a failure) leaves what it marked, and a later pass of any process takes the day over once the claim is
+        ``DAY_RUN_STALE``, asking again about every channel still public. What quotes the marked items
+        (``after_channel_private``) and failed to be updated was recorded with the change: the interval pass of any
+        process updates it (``refresh_proposals``). None when not configured, done today or run by another process."""
         if self.channel_privacy is None:
             return None
-        self._retry_unrefreshed()
         now = self.services.clock()
         day = now.date().isoformat()
         if self._reconciled_on == day:
             return None
-        with self.services.db.session() as session:
-            claimed = claim_day(session, kind=CHANNEL_PRIVACY_KIND, now=now)
-        self._reconciled_on = day
-        if not claimed:
-            return None
+        run = claim_day_run(self.services.db, kind=CHANNEL_PRIVACY_KIND, clock=self.services.clock)
+        if not isinstance(run, DayRun):
+            if run == DONE:
+                self._reconciled_on = day
+            return None  # held: another process runs it; taken over by a later pass if it stops halfway
         result = reconcile_channel_privacy(
-            self.services.db, lookup=self.channel_privacy, now=now, after_marked=self.after_channel_private
+            self.services.db,
+            lookup=self.channel_privacy,
+            now=now,
+            after_marked=self.after_channel_private,
+            keep_claim=run.keep,
         )
-        self._unrefreshed.extend((items, 1) for items in result.unrefreshed)
+        run.done()
+        self._reconciled_on = day
         log.info(
             "channel privacy %s: checked=%s private=%s marked=%s unknown=%s unrefreshed=%s",
             day,
@@ -395,21 +455,6 @@ class JobRunner:
             len(result.unrefreshed),
         )
         return result
-
-    def _retry_unrefreshed(self) -> None:
-        """Updates of what quotes items made private that failed before, tried again (each at most
-        ``REFRESH_ATTEMPTS`` times; staff's next action on a proposal renders it from the stored state anyway)."""
-        hook = self.after_channel_private
-        if hook is None or not self._unrefreshed:
-            return
-        pending, self._unrefreshed = self._unrefreshed, []
-        for items, tries in pending:
-            if tell_marked(hook, items):
-                continue
-            if tries + 1 < REFRESH_ATTEMPTS:
-                self._unrefreshed.append((items, tries + 1))
-            else:
-                log.warning("updating what quotes %d private items given up after %d tries", items.count, tries + 1)
 
     def rebuild_gap_keys(self) -> int | None:
         """Once per UTC day over all processes (claimed in the database, as the purge): knowledge gaps' grouping

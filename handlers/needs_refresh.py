@@ -17,6 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.i18n import t
+from bot.needs.model import ProposalView
 from handlers.blocks.needs import build_needs_proposal, proposal_payload, status_invited_to
 from handlers.kit import Rendered, build_shared_stand_in
 from handlers.services import Services
@@ -40,21 +41,37 @@ def proposal_updates(
     needs = services.needs
     if needs is None or not (question_ids or gap_ids):
         return []
-    lang = services.settings.default_language
     updates: list[ProposalUpdate] = []
     for view in needs.live_views_quoting(session, question_ids=question_ids, gap_ids=gap_ids, now=now):
-        refs = needs.proposal_message_refs(session, proposal_id=view.id)
-        if not refs:
-            continue  # not posted yet: the outbox renders it when it goes out
-        status = status_invited_to(lang, channel_id=view.channel_id) if view.channel_id else ""
-        shown = build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
-        stand_in = build_shared_stand_in(t("needs.proposal_shared", lang, proposal_id=view.id), shown)
-        updates.append(ProposalUpdate(refs, shown, stand_in))
+        update = _update_of(services, session, view)
+        if update is not None:  # else not posted yet: the outbox renders it when it goes out
+            updates.append(update)
     return updates
 
 
+def _update_of(services: Services, session: Session, view: ProposalView) -> ProposalUpdate | None:
+    """What the posts of ``view``'s proposal show now (None: not posted yet)."""
+    assert services.needs is not None
+    refs = services.needs.proposal_message_refs(session, proposal_id=view.id)
+    if not refs:
+        return None
+    lang = services.settings.default_language
+    status = status_invited_to(lang, channel_id=view.channel_id) if view.channel_id else ""
+    shown = build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
+    return ProposalUpdate(refs, shown, shared_stand_in(shown, lang, proposal_id=view.id))
+
+
+def shared_stand_in(shown: Rendered, lang: str, *, proposal_id: int) -> Rendered:
+    """What a proposal's triage post shows instead of ``shown`` in a channel shared with another organisation."""
+    return build_shared_stand_in(t("needs.proposal_shared", lang, proposal_id=proposal_id), shown)
+
+
 def refresh_in_turn(turn: Turn, *, question_ids: Sequence[int] = (), gap_ids: Sequence[int] = ()) -> None:
-    """Within a request: the posts are updated once its transaction is committed (the turn's effects)."""
+    """Within a request: the posts are updated once its transaction is committed (the turn's effects); the
+    proposals are recorded with the change too, and the job runner renders their posts again a little later
+    (``ProposalRefresher.refresh_due``): an update that fails, or that a restart cuts off, is not lost."""
+    if turn.services.needs is not None and (question_ids or gap_ids):
+        turn.services.needs.mark_for_refresh(turn.session, question_ids=question_ids, gap_ids=gap_ids, now=turn.now)
     for update in proposal_updates(
         turn.services, turn.session, question_ids=question_ids, gap_ids=gap_ids, now=turn.now
     ):
@@ -69,8 +86,8 @@ def refresh_in_turn(turn: Turn, *, question_ids: Sequence[int] = (), gap_ids: Se
 
 class ProposalRefresher:
     """``after_marked(question_ids, gap_ids)`` for the job runner's channel-privacy reconcile. A post gone is
-    logged; a network or Slack-side failure raises, and the job runner tries the whole refresh again later (it is
-    rendered from the stored state each time)."""
+    logged; a network or Slack-side failure raises: the proposals were recorded with the change, and
+    ``refresh_due`` (every job pass, in any process) updates them later, rendered from the stored state then."""
 
     def __init__(self, services: Services, client: WebClient) -> None:
         self.services = services
@@ -83,13 +100,58 @@ class ProposalRefresher:
             )
         for update in updates:  # after the commit: no Slack call holds a transaction open
             for ref in update.refs:
-                channel, ts = str(ref.get("channel_id") or ""), str(ref.get("message_ts") or "")
-                if channel and ts:
-                    update_post(
-                        self.services,
-                        self.client,
-                        channel=channel,
-                        ts=ts,
-                        shown=(update.shown.text, update.shown.blocks),
-                        if_shared=(update.stand_in.text, update.stand_in.blocks),
-                    )
+                self._update(ref, update)
+
+    def refresh_due(self) -> int:
+        """The posts of the proposals recorded as waiting (``NeedsService.mark_for_refresh``) rendered again from
+        the stored state: each done is forgotten; one that fails (or is not posted yet) is tried again later, up to
+        ``REFRESH_ATTEMPTS`` times; a closed proposal's posts were rendered by staff's action. Returns how many
+        were updated."""
+        needs = self.services.needs
+        if needs is None:
+            return 0
+        now = self.services.clock()
+        with self.services.db.session() as session:
+            due = needs.due_refreshes(session, now=now)
+        updated = 0
+        for proposal_id, mark, tries in due:
+            with self.services.db.session() as session:
+                view = needs.current_view(session, proposal_id=proposal_id, now=now)
+                update = _update_of(self.services, session, view) if view is not None and view.is_live else None
+            if update is None and view is not None and view.is_live:  # not posted yet
+                self._later(proposal_id, mark, tries, now, "not posted yet")
+                continue
+            try:
+                if update is not None:
+                    for ref in update.refs:
+                        self._update(ref, update)
+            except Exception as exc:  # a passing failure: tried again later
+                self._later(proposal_id, mark, tries, now, repr(exc))
+                continue
+            with self.services.db.session() as session:
+                needs.refreshed(session, proposal_id=proposal_id, mark=mark)
+            updated += update is not None
+        return updated
+
+    def _update(self, ref: Mapping[str, Any], update: ProposalUpdate) -> None:
+        channel, ts = str(ref.get("channel_id") or ""), str(ref.get("message_ts") or "")
+        if channel and ts:
+            update_post(
+                self.services,
+                self.client,
+                channel=channel,
+                ts=ts,
+                shown=(update.shown.text, update.shown.blocks),
+                if_shared=(update.stand_in.text, update.stand_in.blocks),
+            )
+
+    def _later(self, proposal_id: int, mark: int, tries: int, now: datetime, why: str) -> None:
+        assert self.services.needs is not None
+        with self.services.db.session() as session:
+            kept = self.services.needs.refresh_later(session, proposal_id=proposal_id, mark=mark, tries=tries, now=now)
+        if kept:
+            log.info("proposal %s: posts not rendered again (%s): tried again later", proposal_id, why)
+        else:
+            log.warning(
+                "proposal %s: rendering its posts again given up after %d tries (%s)", proposal_id, tries + 1, why
+            )

@@ -56,7 +56,9 @@ from handlers.blocks.staffdm import build_staff_dm
 from handlers.home import publish_homes
 from handlers.kit import Payload, Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
+from handlers.needs_refresh import shared_stand_in
 from handlers.services import Services, slack_retry_after
+from handlers.turn import update_post
 from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
@@ -208,11 +210,13 @@ class OutboxSender:
             if isinstance(payload, AnswerToAsker) and payload.in_thread:
                 self._send_in_thread(message, payload)
                 return SENT
-            rendered = render_payload(payload, self._language(message, payload))
+            lang = self._language(message, payload)
+            rendered = render_payload(payload, lang)
             target = self._channel(message)
             self._not_shared_triage(message, target)
             channel, ts = self._post_once(message, target, rendered, thread_ts=message.thread_ts)
             self._sent(message, channel=channel, ts=ts)
+            self._still_current(message, payload, lang, channel=channel, ts=ts)
             if message.recipient_slack_id:  # a question for them, an update on theirs: their Home tab follows
                 publish_homes(self.services, self.client, [message.recipient_slack_id])
             return SENT
@@ -254,6 +258,36 @@ class OutboxSender:
                 original["proposal"] = self._proposal_now(queued)
             return replace(payload, original=original)
         return payload
+
+    def _still_current(
+        self, message: OutboxMessage, payload: OutboxPayload, lang: str, *, channel: str, ts: str
+    ) -> None:
+        """A proposal's post (or a DM copy of it), rendered from the stored state before it was posted, read again
+        once it is marked sent: a question withdrawn (or whose channel turned private) in between was committed
+        while no sent post of it could be found to update (``handlers.needs_refresh``), so the post is updated here
+        when what it shows changed. A failure is logged: the post stands as sent."""
+        current = self._as_now(payload)
+        if payload_json(current) == payload_json(payload):
+            return
+        shown = render_payload(current, lang)
+        proposal_id = current.proposal.get("id") if isinstance(current, NeedsProposal) else None
+        if_shared = None
+        if isinstance(proposal_id, int):  # the triage post: a neutral stand-in once the channel is shared
+            stand_in = shared_stand_in(shown, lang, proposal_id=proposal_id)
+            if_shared = (stand_in.text, stand_in.blocks)
+        try:
+            update_post(
+                self.services,
+                self.client,
+                channel=channel,
+                ts=ts,
+                shown=(shown.text, shown.blocks),
+                if_shared=if_shared,
+            )
+        except Exception:
+            log.warning("outbox %s: updating the proposal posted meanwhile failed", message.id, exc_info=True)
+            return
+        log.info("outbox %s (%s): changed while it was posted: updated", message.id, message.kind.value)
 
     def _proposal_now(self, queued: dict[str, Any]) -> dict[str, Any]:
         needs, proposal_id = self.services.needs, queued.get("id")

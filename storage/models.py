@@ -37,7 +37,7 @@ from storage.enums import (
 )
 from storage.schema.delivery import InboxRequest, OutboxMessage, ProcessedEvent, SlackUser
 from storage.schema.digests import DigestRun, DigestSubscription
-from storage.schema.needs import NeedFit, NeedItem, NeedProposal, NeedTopic
+from storage.schema.needs import NeedFit, NeedItem, NeedProposal, NeedProposalRefresh, NeedTopic
 from storage.schema.questions import Answer, ExpertDecline, Question, QuestionEvent, Routing, Timer, question_themes
 from storage.schema.register import (
     AuditLog,
@@ -73,6 +73,7 @@ __all__ = [
     "NeedFit",
     "NeedItem",
     "NeedProposal",
+    "NeedProposalRefresh",
     "NeedTopic",
     "OutboxKind",
     "OutboxMessage",

@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import (
     Answer,
     Expert,
     KnowledgeGap,
+    ProcessedEvent,
     Question,
     QuestionEvent,
     QuestionStatus,
@@ -235,8 +237,19 @@ def claim_asker_lock(session: Session, *, asker_slack_id: str) -> None:
     transaction ends: two processes counting at once would both find room. PostgreSQL: a transaction-level
     advisory lock on the asker; SQLite: the database's write lock, taken now (a write that changes nothing), as
     SQLite lets one writer at a time. Counts read after this see what the other committed."""
+    _claim_person_lock(session, f"wieweet-asker:{asker_slack_id}")
+
+
+def claim_chooser_lock(session: Session, *, chooser: str) -> None:
+    """Serialise what one chooser's probing limit decides (their refused picks counted, one more recorded) until the
+    transaction ends, as ``claim_asker_lock`` does for an asker: two processes counting at once would both let a
+    pick through."""
+    _claim_person_lock(session, f"wieweet-chooser:{chooser}")
+
+
+def _claim_person_lock(session: Session, key: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        digest = hashlib.blake2b(f"wieweet-asker:{asker_slack_id}".encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
         session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
     else:
         session.execute(
@@ -394,3 +407,21 @@ def update_knowledge_gap_keys(session: Session, *, keys: Mapping[int, str]) -> i
         result = session.execute(update(KnowledgeGap).where(KnowledgeGap.id == gap_id).values(normalized=key))
         changed += result.rowcount or 0  # type: ignore[attr-defined]
     return changed
+
+
+GAP_KEYS_WRITER = "gap_keys_writer"  # the ``processed_events`` key naming the release whose analysis wrote the keys
+
+
+def claim_gap_keys_writer(session: Session, *, now: datetime) -> ProcessedEvent:
+    """The record of the release whose analysis last wrote the gaps' keys (``kind``; "" when none yet), locked until
+    the transaction ends (PostgreSQL: ``FOR UPDATE``; SQLite: the write lock its insert takes): whoever writes keys
+    decides on it first, so an older release never writes after a newer one decided. Change ``kind`` and
+    ``received_at`` on it to record another release."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(ProcessedEvent)
+        .values(event_key=GAP_KEYS_WRITER, kind="", received_at=now)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+    )
+    statement = select(ProcessedEvent).where(ProcessedEvent.event_key == GAP_KEYS_WRITER)
+    return session.scalars(statement.with_for_update().execution_options(populate_existing=True)).one()

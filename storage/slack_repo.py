@@ -110,3 +110,30 @@ def upsert_feedback(session: Session, *, search_log_id: int, user_slack_id: str,
         feedback.created_at = now
     session.flush()
     return feedback
+
+
+def update_processed_event_claim(
+    session: Session,
+    *,
+    event_key: str,
+    kind: str,
+    now: datetime,
+    held_by: str | None = None,
+    stale_before: datetime | None = None,
+) -> bool:
+    """Re-claim ``event_key`` as ``kind`` at ``now`` (its ``received_at`` renewed): when ``held_by`` is given, only
+    while it still holds it (a renewal, or marking it done); else only when its holder last renewed it before
+    ``stale_before`` and did not mark it done (``done:`` kinds): a run that stopped halfway is taken over. True
+    when this call holds it now (read back, not taken from the row count)."""
+    if held_by is not None:
+        condition = ProcessedEvent.kind == held_by
+    else:
+        assert stale_before is not None
+        condition = (ProcessedEvent.received_at < stale_before) & ProcessedEvent.kind.not_like("done:%")
+    session.execute(
+        update(ProcessedEvent)
+        .where(ProcessedEvent.event_key == event_key[:200], condition)
+        .values(kind=kind[:40], received_at=now)
+    )
+    held = session.scalar(select(ProcessedEvent.kind).where(ProcessedEvent.event_key == event_key[:200]))
+    return held == kind[:40]

@@ -97,6 +97,7 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
     if stop.stopped_while_starting():
         return
     worker_id = default_worker_id()
+    refresher = ProposalRefresher(services, app.client)
     jobs = JobRunner(
         services,
         worker_id=worker_id,
@@ -105,7 +106,8 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         sender=OutboxSender(services, app.client, policy=policy),
         digests=due_digests_poster(services.db, app.client, services.channels, tz=ZoneInfo(settings.timezone)),
         channel_privacy=SlackChannelLookup(app.client, services.channels),
-        after_channel_private=ProposalRefresher(services, app.client),
+        after_channel_private=refresher,
+        refresh_proposals=refresher.refresh_due,
     ).start()
     inbox = InboxWorker(services, app.client).start()  # what earlier runs acknowledged and left unfinished, first
     gave_up = False

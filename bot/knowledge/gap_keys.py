@@ -8,7 +8,10 @@ that are still counted (``GAP_KEY_WINDOW``) from their stored query and writes t
 runner calls it once a day, in one of the processes sharing the database (the day is claimed there,
 ``bot.jobs.claim_day``, together with ``analysis_version``: after a deploy that changed the analysis code or its
 word lists the new code rebuilds the same day, even when an old process claimed it); it writes only what differs,
-so a second run changes nothing.
+so a second run changes nothing. In a rolling deploy an old process may still claim its own analysis's day after
+the new release rebuilt the keys: every batch first records which release writes (``analysis_release``, a number
+that only grows: the schema revision, then the package version), under a lock, and a release older than the one
+recorded writes nothing (logged) — a release that changes the analysis raises the package version.
 
 Part of ``bot.knowledge`` (import from there).
 """
@@ -18,15 +21,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import QueryError
 from storage import question_repo
-from storage.db import Database
+from storage.db import Database, head_revision
+from storage.session import Session
 
 if TYPE_CHECKING:
     from bot.knowledge.index import KnowledgeBase
@@ -51,6 +57,36 @@ def analysis_version() -> str:
     return digest.hexdigest()[:12]
 
 
+@functools.cache
+def analysis_release() -> tuple[int, ...]:
+    """This code's release as numbers that only grow from one release to the next: the schema revision's number,
+    then the package version's (``0020_…`` and 0.1.0: (20, 0, 1, 0))."""
+    head = head_revision() or ""
+    prefix = head.split("_", 1)[0]
+    return (int(prefix) if prefix.isdigit() else 0, *_numbers(package_version("wieweet")))
+
+
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:4])
+
+
+def _release_of(recorded: str) -> tuple[int, ...]:
+    """The release recorded with the keys (``"20.0.1.0 <analysis>"``; () when none)."""
+    return _numbers(recorded.split(" ", 1)[0])
+
+
+def newer_writer(session: Session, *, now: datetime, release: tuple[int, ...] | None = None) -> str | None:
+    """Decide, under the lock of the record of who wrote the gaps' keys, whether this release may write them: None
+    (recorded as the writer now, until the transaction ends no other decides) or the newer release recorded."""
+    release = analysis_release() if release is None else release
+    writer = question_repo.claim_gap_keys_writer(session, now=now)
+    if _release_of(writer.kind) > release:
+        return writer.kind
+    writer.kind = f"{'.'.join(map(str, release))} {analysis_version()}"[:40]
+    writer.received_at = now
+    return None
+
+
 def key_of_terms(terms: Iterable[str], query: str) -> str:
     """The stored key of a gap whose query ``query`` was analysed into ``terms``: the terms, sorted (the folded
     query when it has none)."""
@@ -71,13 +107,23 @@ def current_gap_key(knowledge: KnowledgeBase, query: str) -> str:
 
 
 def rebuild_gap_keys(
-    db: Database, knowledge: KnowledgeBase, *, now: datetime, window: timedelta = GAP_KEY_WINDOW
+    db: Database,
+    knowledge: KnowledgeBase,
+    *,
+    now: datetime,
+    window: timedelta = GAP_KEY_WINDOW,
+    release: tuple[int, ...] | None = None,
 ) -> int:
     """Recompute the keys of the gaps recorded since ``now - window``; write those that differ (one transaction
-    per batch). How many were written."""
+    per batch). How many were written. Each batch first checks that no newer release wrote the keys
+    (``newer_writer``): an older one stops there and logs it."""
     written, after = 0, 0
     while True:
         with db.session() as session:
+            newer = newer_writer(session, now=now, release=release)
+            if newer is not None:
+                log.warning("knowledge gap keys not rebuilt: a newer release (%s) wrote them; this is older", newer)
+                break
             rows = question_repo.list_knowledge_gap_keys(session, since=now - window, after_id=after, limit=_BATCH)
             if not rows:
                 break

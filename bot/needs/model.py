@@ -133,6 +133,11 @@ class ProposalView:
     notes_url: str = ""
     practice_id: int | None = None
 
+    @property
+    def is_live(self) -> bool:
+        """Open or invited: staff may still act on it (its posts are the bot's to keep current)."""
+        return self.status in ("open", "invited")
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("created_at", "window_start", "window_end"):

@@ -10,6 +10,9 @@
 * ``live_views_quoting`` — the live proposals a withdrawn (or now private) question belongs to, rendered again: their
   posts are updated so the question is counted, not quoted; ``current_view`` — one proposal rendered again for a post
   of it that waited in the outbox (the sender shows that, not what was queued).
+* ``mark_for_refresh``, ``due_refreshes``, ``refreshed``, ``refresh_later`` — those posts' updates recorded in the
+  change's transaction and made by the job runner of any process until they got through (``bot.privacy``'s
+  ``REFRESH_DELAY``, ``REFRESH_ATTEMPTS``): a failure on the chat platform's side, or a restart, loses none.
 """
 
 from __future__ import annotations
@@ -39,9 +42,11 @@ from bot.needs.core import (
 )
 from bot.needs.model import InvitePlan, PersonRef, PracticeRef, ProposalView
 from bot.needs.topics import Topics
+from bot.privacy import MarkedItems, mark_for_refresh
+from bot.privacy.channels import REFRESH_ATTEMPTS, REFRESH_DELAY
 from bot.register.submissions import submit_practice, work_session_title
 from storage import needs_repo as repo
-from storage import outbox_repo
+from storage import outbox_repo, proposal_refresh_repo
 from storage.models import NeedProposal, ProposalStatus
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -253,6 +258,37 @@ class Proposals:
         if proposal is None:
             return None
         return self.view(session, self._state(session, proposal), proposal, now=now)
+
+    @staticmethod
+    def mark_for_refresh(
+        session: Session, *, question_ids: Sequence[int] = (), gap_ids: Sequence[int] = (), now: datetime
+    ) -> list[int]:
+        """In the transaction withdrawing these questions (or making them and gaps private): the live proposals
+        quoting them are recorded as waiting for their posts to be rendered again (``due_refreshes``)."""
+        return mark_for_refresh(session, items=MarkedItems(list(question_ids), list(gap_ids)), now=now)
+
+    @staticmethod
+    def due_refreshes(session: Session, *, now: datetime) -> list[tuple[int, int, int]]:
+        """The proposals whose posts are due to be rendered again: (proposal id, mark, tries)."""
+        return proposal_refresh_repo.list_due_need_proposal_refreshes(session, now=now)
+
+    @staticmethod
+    def refreshed(session: Session, *, proposal_id: int, mark: int) -> None:
+        """Its posts show the state after change ``mark`` (or it is closed: staff's action rendered them)."""
+        proposal_refresh_repo.delete_need_proposal_refresh(session, proposal_id=proposal_id, mark=mark)
+
+    @staticmethod
+    def refresh_later(session: Session, *, proposal_id: int, mark: int, tries: int, now: datetime) -> bool:
+        """Its posts could not be updated (or were not posted yet): tried again later, the delay doubling each
+        time; False when given up after ``REFRESH_ATTEMPTS`` tries (the row goes)."""
+        if tries + 1 >= REFRESH_ATTEMPTS:
+            proposal_refresh_repo.delete_need_proposal_refresh(session, proposal_id=proposal_id, mark=mark)
+            return False
+        due_at = now + min(REFRESH_DELAY * 2**tries, timedelta(hours=6))
+        proposal_refresh_repo.update_need_proposal_refresh_later(
+            session, proposal_id=proposal_id, mark=mark, due_at=due_at
+        )
+        return True
 
     def plan_invite(
         self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, channel_id: str | None = None

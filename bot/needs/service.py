@@ -72,6 +72,10 @@ class NeedsService:
         self.proposal_message_refs = self._following_erasures(self.proposals.proposal_message_refs)
         self.live_views_quoting = self._following_erasures(self.proposals.live_views_quoting)
         self.current_view = self._following_erasures(self.proposals.current_view)
+        self.mark_for_refresh = self.proposals.mark_for_refresh
+        self.due_refreshes = self.proposals.due_refreshes
+        self.refreshed = self.proposals.refreshed
+        self.refresh_later = self.proposals.refresh_later
         # recruiting
         self.recruiting = self._following_erasures(self.recruits.recruiting)
         self.ask_to_add_expertise = self._following_erasures(self.recruits.ask_to_add_expertise)

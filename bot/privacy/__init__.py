@@ -35,6 +35,7 @@ from bot.privacy.channels import (
     MarkedItems,
     ReconcileResult,
     mark_channel_private,
+    mark_for_refresh,
     reconcile_channel_privacy,
     tell_marked,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "find_person",
     "finish_erasure",
     "mark_channel_private",
+    "mark_for_refresh",
     "purge_expired",
     "purge_inbox",
     "reapply_erasures",

@@ -16,7 +16,7 @@ from typing import Final, Literal
 
 from sqlalchemy.orm import Session
 
-from storage import question_repo, slack_repo
+from storage import proposal_refresh_repo, question_repo, slack_repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,20 @@ NOT_FOUND_DAYS = 3
 NOT_FOUND_WINDOW = timedelta(days=14)
 _NOT_FOUND_KEY = "channel_not_found"
 
+# When the posts of proposals quoting what was made private are rendered again by the job runner (any process) if
+# the update made at once did not get through (``proposal_refresh_repo``): recorded with the change, so a restart
+# loses nothing. Later again after each failure (doubling), at most ``REFRESH_ATTEMPTS`` times.
+REFRESH_DELAY = timedelta(minutes=2)
+REFRESH_ATTEMPTS = 10
+
+
+def mark_for_refresh(session: Session, *, items: MarkedItems, now: datetime) -> list[int]:
+    """Record, in the change's transaction, the live proposals quoting ``items`` as waiting to be rendered again."""
+    return proposal_refresh_repo.upsert_need_proposal_refreshes(
+        session, question_ids=items.question_ids, gap_ids=items.gap_ids, due_at=now + REFRESH_DELAY
+    )
+
+
 # Whether a channel is private now: True private (or shared with another organisation), False still public,
 # ``NOT_FOUND`` not shown, None when the chat platform could not say (asked again the next day, never public).
 ChannelLookup = Callable[[str], "bool | Literal['not_found'] | None"]
@@ -68,7 +82,7 @@ class ReconcileResult:
     private_channels: int = 0  # of them private now
     marked: int = 0  # questions and gaps made private
     unknown: int = 0  # channels the platform could not say anything about today (not found counted here too)
-    # what ``after_marked`` failed on (question ids, gap ids): for the caller to try again later
+    # what ``after_marked`` failed on (question ids, gap ids): tried again from the database (``mark_for_refresh``)
     unrefreshed: list[MarkedItems] = field(default_factory=list)
 
 
@@ -96,19 +110,29 @@ def _not_found_on_enough_days(db: Database, *, channel_id: str, now: datetime) -
 
 
 def reconcile_channel_privacy(
-    db: Database, *, lookup: ChannelLookup, now: datetime, after_marked: MarkedHook | None = None
+    db: Database,
+    *,
+    lookup: ChannelLookup,
+    now: datetime,
+    after_marked: MarkedHook | None = None,
+    keep_claim: Callable[[], bool] | None = None,
 ) -> ReconcileResult:
     """Make up for privacy events missed while the bot was down: every channel that still holds public questions
     or gaps is looked up (``lookup`` paces itself and honours rate limits), and one that is private now is marked
     with ``mark_channel_private``, each in its own transaction. A channel the lookup cannot say anything about is
     left as it is, and so is one not found until that repeats (``NOT_FOUND_DAYS``); a lookup that raises stops the
     run (what was marked stays marked). ``after_marked`` is told each marked channel's questions and gaps once
-    committed; one that fails is logged and returned in ``unrefreshed``, and the run goes on."""
+    committed; ``keep_claim`` (the day's claim renewed) is asked before each channel, and the run stops when it
+    says no. One that fails is logged and returned in ``unrefreshed``, and the run goes on: the proposals quoting
+    them were recorded with the change (``mark_for_refresh``), and the job runner's later passes update them."""
     with db.session() as session:
         channels = question_repo.list_channels_with_public_content(session)
     private_channels = marked = unknown = 0
     unrefreshed: list[MarkedItems] = []
     for channel_id in channels:
+        if keep_claim is not None and not keep_claim():  # another process took the day's run over: it goes on
+            log.warning("channel privacy: the run was taken over by another process; stopped here")
+            break
         private = lookup(channel_id)
         if private == NOT_FOUND:
             private = True if _not_found_on_enough_days(db, channel_id=channel_id, now=now) else None
@@ -118,6 +142,7 @@ def reconcile_channel_privacy(
             private_channels += 1
             with db.session() as session:
                 items = mark_channel_private(session, channel_id=channel_id)
+                mark_for_refresh(session, items=items, now=now)  # tried again from the database if need be
             marked += items.count
             if after_marked is not None and items.count and not tell_marked(after_marked, items):
                 unrefreshed.append(items)

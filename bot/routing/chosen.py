@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from bot.routing.errors import RoutingInputError
 from bot.routing.selection import is_away
-from storage import register_repo
+from storage import question_repo, register_repo
 from storage.enums import REFUSED_PICK_ENTITY
 from storage.models import Availability, Consent, Expert, Question, RecordStatus, Routing, Visibility
 
@@ -130,7 +130,10 @@ def chosen_expert(
 
 
 def _not_probing(session: Session, question: Question, *, actor: str, now: datetime) -> None:
-    """``too_many_picks`` once ``actor`` had ``MAX_REFUSED_PICKS`` picks refused within ``REFUSED_WINDOW``."""
+    """``too_many_picks`` once ``actor`` had ``MAX_REFUSED_PICKS`` picks refused within ``REFUSED_WINDOW``. The
+    chooser's lock is taken first and held until the request's transaction ends: a pick made at the same time
+    elsewhere (another replica) counts the refusal this one records, never the count from before it."""
+    question_repo.claim_chooser_lock(session, chooser=actor)
     refused = register_repo.count_audit_log(session, actor=actor, entity_type=REFUSED_PICK, since=now - REFUSED_WINDOW)
     if refused >= MAX_REFUSED_PICKS:
         log.warning(

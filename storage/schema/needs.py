@@ -83,3 +83,19 @@ class NeedProposal(Base):
     note: Mapped[str] = mapped_column(Text, default="")  # staff's reason when dismissing
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NeedProposalRefresh(Base):
+    """A proposal whose posts (the triage post, staff's DM copies) are to be rendered again from the stored state:
+    a question or gap of its topic was withdrawn or made private. Written in the transaction of that change, so the
+    update is tried until it is made (by any process, after a restart too); ``mark`` grows with each change, and a
+    refresh removes the row only when no change came in meanwhile."""
+
+    __tablename__ = "need_proposal_refreshes"
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("need_proposals.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    mark: Mapped[int] = mapped_column(default=1)
+    tries: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime] = mapped_column(index=True)

@@ -221,3 +221,36 @@ def test_the_analysis_version_changes_with_a_word_list_or_the_code(
         analysis_version.cache_clear()
     assert versions[0] == analysis_version() and len(versions[0]) == 12  # the copy is the code itself
     assert versions[1] != versions[0]
+
+
+def test_an_older_release_never_writes_its_keys_over_a_newer_ones(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rolling deploy: the new release rebuilt the keys; an old process still running claims its own analysis's
+    day and would write its old keys back. The release that wrote them is recorded: the older one writes nothing."""
+    with database.session() as s:
+        for n, key in enumerate(["oude sleutel", "nog een oude sleutel"]):
+            question_repo.create_knowledge_gap(
+                s, query=BEEHIVES, normalized=key, themes=[], asker_slack_id=f"U0CITY00{n}", channel_id="C0PUBLIC1",
+                channel_is_private=False, source="slack", now=IN_WEEK,
+            )  # fmt: skip
+    kb = KnowledgeBase(database)
+    kb.load()
+    old, new = (20, 0, 1, 0), (20, 0, 2, 0)
+    try:
+        assert rebuild_gap_keys(database, kb, now=NOW, release=old) == 2  # before the deploy: the old one writes
+        today = _keys(database)
+        assert rebuild_gap_keys(database, kb, now=NOW, release=new) == 0  # the new release: recorded as the writer
+        monkeypatch.setattr(gap_keys, "current_gap_key", lambda knowledge, query: "oude analyse")
+        with caplog.at_level("WARNING", logger="bot.knowledge"):
+            assert rebuild_gap_keys(database, kb, now=NOW + timedelta(days=1), release=old) == 0
+        assert _keys(database) == today  # the old analysis wrote nothing back
+        assert "newer release (20.0.2.0" in caplog.text
+        assert rebuild_gap_keys(database, kb, now=NOW + timedelta(days=1), release=new) == 2  # the new one still may
+    finally:
+        kb.close()
+
+
+def _keys(database: Database) -> list[str]:
+    with database.session() as s:
+        return sorted(g.normalized for g in s.query(KnowledgeGap).all())

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.config import Settings
 from bot.outbox import claim_outbox
 from bot.privacy import mark_channel_private
@@ -101,3 +103,52 @@ def test_a_channel_turned_private_while_the_proposal_waited_is_not_quoted_in_sta
     _send(network, slack, OutboxKind.STAFF_DM)
     shown = _posted(slack)
     assert question.text not in shown and "UKORTRIJK" not in shown
+
+
+class ChangedWhilePosting(Slack):
+    """The asker withdraws the quoted question (or its channel turns private), committed after the sender rendered
+    the post and before it is marked sent: that change finds no sent post to update (``handlers.needs_refresh``)."""
+
+    def __init__(self, network: Network, proposal_id: int, question_id: int, *, private: bool) -> None:
+        super().__init__()
+        self.network, self.proposal_id, self.question_id, self.private = network, proposal_id, question_id, private
+        self.updates: list[dict[str, object]] = []
+
+    def chat_postMessage(self, **kwargs: object) -> dict[str, object]:
+        with self.network.database.session() as session:
+            question = session.get(Question, self.question_id)
+            assert question is not None and question.channel_id
+            if self.private:
+                mark_channel_private(session, channel_id=question.channel_id)
+            else:
+                question.status = QuestionStatus.CANCELLED
+            assert self.network.service.proposal_message_refs(session, proposal_id=self.proposal_id) == []
+        return super().chat_postMessage(**kwargs)
+
+    def chat_update(self, **kwargs: object) -> dict[str, object]:
+        self.updates.append(kwargs)
+        return {"ok": True}
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["withdrawn", "channel_private"])
+def test_a_question_withdrawn_while_the_proposal_was_being_posted_is_taken_out_of_the_post(
+    network: Network, private: bool
+) -> None:
+    proposal_id, question = _queued(network)
+    slack = ChangedWhilePosting(network, proposal_id, question.id, private=private)
+    _send(network, slack, OutboxKind.NEEDS_PROPOSAL)
+    assert question.text in _posted(slack)  # rendered before the change
+    (update,) = slack.updates
+    assert (update["channel"], update["ts"]) == (TRIAGE, "1.1")
+    shown = repr(update["blocks"]) + str(update["text"])
+    assert question.text not in shown and "UKORTRIJK" not in shown
+    if not private:  # (the others were asked in the same channel)
+        assert network.questions["vacancy0"].text in shown  # the others are still quoted
+
+
+def test_a_proposal_unchanged_while_it_was_posted_is_not_updated(network: Network) -> None:
+    _queued(network)
+    slack = ChangedWhilePosting(network, 0, 0, private=False)
+    slack.chat_postMessage = super(ChangedWhilePosting, slack).chat_postMessage  # type: ignore[method-assign]
+    _send(network, slack, OutboxKind.NEEDS_PROPOSAL)
+    assert len(slack.posts) == 1 and slack.updates == []

@@ -7,6 +7,7 @@ chosen. Someone away is refused before the asker check: an away anonymous asker 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -122,3 +123,32 @@ def test_an_away_asker_gets_the_away_refusal_and_away_picks_are_counted(world: W
     assert [e.code for e in more if e is not None] == ["chosen_away_until"] * (MAX_REFUSED_PICKS - 3)
     limited = _forward(world, qid, PAUL, T0)  # someone who could be asked
     assert limited is not None and limited.code == "too_many_picks"
+
+
+def test_two_picks_at_once_by_the_same_chooser_never_let_one_more_through(world: World) -> None:
+    """Two requests (two replicas) by one chooser with one refusal left: the second counts the first's refusal once
+    it is committed (PostgreSQL: the chooser's advisory lock; SQLite: its write lock, taken before counting), so it is
+    refused ``too_many_picks``, not recorded as a sixth refusal."""
+    _seed(world)
+    qid = _ask(world, Visibility.ANONYMOUS)
+    for i, to in enumerate([ASKER, WIM, OLAF, ASKER][: MAX_REFUSED_PICKS - 1]):
+        refused = _forward(world, qid, to, T0 + timedelta(minutes=i))
+        assert refused is not None and refused.code == "cannot_ask"
+    other: list[RoutingInputError | None] = []
+    second = threading.Thread(target=lambda: other.append(_forward(world, qid, WIM, T0 + timedelta(minutes=6))))
+    with world.db.session() as s:  # the first request: its refusal recorded, not committed yet
+        question = s.get(Question, qid)
+        assert question is not None
+        bram = next(r.id for r in question.routings if r.recipient_slack_id == "UBRAM")
+        with pytest.raises(RoutingInputError) as first:
+            world.service.forward(
+                s, routing_id=bram, actor_slack_id="UBRAM", to_slack_id=OLAF, now=T0 + timedelta(minutes=5)
+            )
+        assert first.value.code == "cannot_ask"
+        second.start()
+        second.join(timeout=1.0)  # waits for the first's lock (without it, it counts four and goes on)
+    second.join()
+    assert len(other) == 1 and other[0] is not None and other[0].code == "too_many_picks"
+    with world.db.session() as s:
+        rows = s.scalars(select(AuditLog).where(AuditLog.entity_type == REFUSED_PICK)).all()
+        assert len(rows) == MAX_REFUSED_PICKS

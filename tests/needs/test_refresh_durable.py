@@ -1,0 +1,125 @@
+"""A proposal's posts updated after a question of its topic was made private (the daily channel check, Slack's
+event) or withdrawn: the update that meets a passing failure on Slack's side is recorded with the change in the
+database, so another process — or this one after a restart — makes it later. Through the real needs service,
+outbox, reconcile and refresher (Slack's answers recorded, not called)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.outbox import claim_outbox
+from bot.privacy import mark_channel_private, reconcile_channel_privacy
+from bot.privacy.channels import REFRESH_DELAY
+from handlers.needs_refresh import ProposalRefresher
+from handlers.outbox import OutboxSender
+from handlers.services import Services
+from storage import proposal_refresh_repo
+from storage.models import NeedProposalRefresh, OutboxKind
+from tests.needs.conftest import NOW, Network
+from tests.needs.test_queued_proposal import TRIAGE, Slack, _queued
+
+LATER = NOW + timedelta(minutes=5)
+
+
+class FlakySlack(Slack):
+    """``chat.update`` fails on Slack's side while ``down``; updates recorded."""
+
+    def __init__(self, *, down: bool) -> None:
+        super().__init__()
+        self.down = down
+        self.updates: list[dict[str, object]] = []
+
+    def chat_update(self, **kwargs: object) -> dict[str, object]:
+        if self.down:
+            response = SlackResponse(
+                client=None, http_verb="POST", api_url="", req_args={}, data={"ok": False, "error": "fatal_error"},
+                headers={}, status_code=500,
+            )  # fmt: skip
+            raise SlackApiError("fatal_error", response)
+        self.updates.append(kwargs)
+        return {"ok": True}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = LATER
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _services(network: Network, clock: Clock) -> Services:
+    settings = Settings(staff_user_ids=frozenset({"USTAFF001"}), triage_channel_id=TRIAGE)
+    return Services(
+        settings=settings, db=network.database, knowledge=network.knowledge, clock=clock, needs=network.service
+    )
+
+
+def _posted(network: Network, clock: Clock) -> None:
+    """The vacancy-tax proposal posted in the triage channel."""
+    sender = OutboxSender(_services(network, clock), Slack())  # type: ignore[arg-type]
+    for message in claim_outbox(network.database, now=LATER, worker_id="w1"):
+        if message.kind is OutboxKind.NEEDS_PROPOSAL:
+            assert sender.send_one(message)
+
+
+def _pending(network: Network) -> list[int]:
+    with network.database.session() as session:
+        return list(session.scalars(select(NeedProposalRefresh.proposal_id)))
+
+
+def test_an_update_that_failed_after_the_daily_check_is_made_by_the_next_process(network: Network) -> None:
+    proposal_id, question = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    down = FlakySlack(down=True)
+    result = reconcile_channel_privacy(
+        network.database,
+        lookup=lambda channel: channel == question.channel_id,
+        now=LATER,
+        after_marked=ProposalRefresher(_services(network, clock), down),  # type: ignore[arg-type]
+    )
+    assert result.private_channels == 1 and len(result.unrefreshed) == 1 and down.updates == []
+    assert _pending(network) == [proposal_id]  # recorded with the change: in the database, not in memory
+
+    restarted = FlakySlack(down=False)  # a new process (or another replica): nothing kept in memory
+    refresher = ProposalRefresher(_services(network, clock), restarted)  # type: ignore[arg-type]
+    assert refresher.refresh_due() == 0 and restarted.updates == []  # not due yet
+    clock.now = LATER + REFRESH_DELAY
+    assert refresher.refresh_due() == 1
+    (update,) = restarted.updates
+    assert (update["channel"], update["ts"]) == (TRIAGE, "1.1")
+    shown = repr(update["blocks"]) + str(update["text"])
+    assert question.text not in shown and "UKORTRIJK" not in shown
+    assert _pending(network) == []
+    assert refresher.refresh_due() == 0 and len(restarted.updates) == 1  # made once
+
+
+def test_a_failing_refresh_is_tried_again_later_and_a_change_meanwhile_is_not_lost(network: Network) -> None:
+    proposal_id, question = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    with network.database.session() as session:  # Slack's event: recorded with the change (``refresh_in_turn``)
+        assert question.channel_id
+        items = mark_channel_private(session, channel_id=question.channel_id)
+        assert network.service.mark_for_refresh(
+            session, question_ids=items.question_ids, gap_ids=items.gap_ids, now=LATER
+        ) == [proposal_id]
+    slack = FlakySlack(down=True)
+    refresher = ProposalRefresher(_services(network, clock), slack)  # type: ignore[arg-type]
+    clock.now = LATER + REFRESH_DELAY
+    assert refresher.refresh_due() == 0 and _pending(network) == [proposal_id]  # kept, later
+    assert refresher.refresh_due() == 0  # not due again at once
+    slack.down = False
+    clock.now += REFRESH_DELAY * 2
+    with network.database.session() as session:  # a second change meanwhile raises the mark: kept until rendered
+        (due,) = proposal_refresh_repo.list_due_need_proposal_refreshes(session, now=clock.now)
+        proposal_refresh_repo.upsert_need_proposal_refreshes(session, question_ids=[question.id], due_at=clock.now)
+        proposal_refresh_repo.delete_need_proposal_refresh(session, proposal_id=proposal_id, mark=due[1])
+    assert _pending(network) == [proposal_id]
+    assert refresher.refresh_due() == 1 and _pending(network) == []
