@@ -56,6 +56,10 @@ class MatchConfig:
     # word, instead of under each of its words (round 19: fewer variants scored, the same or better figures on the
     # development and the unseen sets; on by default since then, False is the way before it)
     theme_names_once: bool = True
+    # a context word of a question that names a topic besides ("in de binnenstad", "in onze stad", "our city"): a
+    # generic word, or a compound of generic words only, outside a glossary phrase and naming no theme, is left out of
+    # the question — it no longer scores, counts for coverage, the gap decision or a reason (round 20)
+    context_words: bool = True
     typo_weight: float = 0.7  # a repaired word
     verb_form_weight: float = 1.0  # the other present-tense form of a Dutch verb (krijg ~ krijgt: wordlist.verb_forms)
     cognate_weight: float = 0.6  # an unknown word matched to a register word with a long shared prefix
