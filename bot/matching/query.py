@@ -176,8 +176,8 @@ class QueryParser:
         hits: list[tuple[int, int, str]],
         stems: list[str],
     ) -> tuple[list[Group], list[tuple[str, str]], list[str], list[tuple[int, int, str]]]:
-        """The question without its context words when a topical word remains: a shipped generic word ("stad",
-        "city") or a compound of them only ("binnenstad"), not inside a glossary phrase and naming no theme."""
+        """The question without its context words when a topical word the register knows remains: a shipped generic
+        word ("stad", "city") or a compound of them only ("binnenstad"), not in a glossary phrase, naming no theme."""
         phrases = [(s, e) for s, e, _ in self.lexicon.match_groups(stems) if e - s > 1]
         named = {i for s, e in [*phrases, *((s, e) for s, e, _ in hits)] for i in range(s, e)}
 
@@ -195,7 +195,10 @@ class QueryParser:
             return any(gen(stem(used[:k])) and gen(stem(used[k:])) for k in range(4, len(used) - 3))
 
         keep = [i for i in range(len(words)) if not context(i)]
-        if len(keep) == len(words) or not keep:
+        # only beside a topical word the register knows: a question whose other words it lacks ("gemeenten die
+        # samensmelten") keeps its context word, else it would read as about nothing
+        known = (v for i in keep for v in groups[i].variants)
+        if len(keep) == len(words) or not any(all(map(self.in_index, v.terms)) for v in known):
             return groups, words, terms, hits
         at = {old: new for new, old in enumerate(keep)}
         for new, old in enumerate(keep):

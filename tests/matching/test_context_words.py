@@ -4,7 +4,7 @@ evidence for the "nobody knows" decision or a reason."""
 
 from __future__ import annotations
 
-from bot.matching import Matcher
+from bot.matching import MatchConfig, Matcher
 from bot.matching.documents import ExpertDoc
 from bot.matching.results import SearchResult
 from tests.matching.conftest import EXPERTS, PLACES, THEMES, TODAY, expert
@@ -31,8 +31,8 @@ STAD = [
 PEOPLE: list[ExpertDoc] = [*EXPERTS, NADIA, FREDERIK, NELE, INGE, GREET, *STAD]
 
 
-def build() -> Matcher:
-    m = Matcher(themes=THEMES, places=PLACES)
+def build(*, context_words: bool = True) -> Matcher:
+    m = Matcher(themes=THEMES, places=PLACES, config=MatchConfig(context_words=context_words))
     m.build(experts=PEOPLE, practices=[], answers=[])
     return m
 
@@ -87,6 +87,11 @@ class TestContextWord:
         m = build()
         r = m.search("wie weet iets over de binnenstad?", today=TODAY)
         assert set(names(r)[:2]) == {"Frederik", "Nele"}
+
+    def test_off_the_context_word_scores_as_before(self) -> None:
+        r = build(context_words=False).search("wie weet iets over jeugdbeleid in de binnenstad?", today=TODAY)
+        assert r.terms == ("jeugdbeleid", "binnenstad")
+        assert build().search("wie weet iets over jeugdbeleid in de binnenstad?", today=TODAY).terms == ("jeugdbeleid",)
 
 
 class TestNobodyKnows:
