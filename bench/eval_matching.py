@@ -9,6 +9,8 @@ Usage::
     python bench/eval_matching.py --sets dev      # only what tuning may look at: dev, dev3, dev4, dev5, dev6, real dev
     python bench/eval_matching.py --gap-levels register  # every column with "nobody knows" read against each
                                                   # register's own levels (the option of round 18; default off)
+    python bench/eval_matching.py --context-words on  # a question's generic words beside a topical one left out
+                                                  # (the option of round 20)
     python bench/eval_matching.py --theme-names once  # a recognised theme's other names once a question
                                                   # (the option of round 19; --max-theme-expansions N: the cap)
 
@@ -595,6 +597,13 @@ def main(argv: list[str] | None = None) -> None:
         "MatchConfig.theme_names_once)",
     )
     ap.add_argument(
+        "--context-words",
+        choices=("on", "off"),
+        default="on" if MatchConfig().context_words else "off",
+        help="on: a question's generic words beside a known topical word are left out (MatchConfig.context_words, "
+        "round 20)",
+    )
+    ap.add_argument(
         "--max-theme-expansions",
         type=int,
         default=MatchConfig().max_theme_expansions,
@@ -639,6 +648,7 @@ def main(argv: list[str] | None = None) -> None:
         gap_levels=args.gap_levels,
         theme_names_once=args.theme_names == "once",
         max_theme_expansions=args.max_theme_expansions,
+        context_words=args.context_words == "on",
     )
     shipped = options if options != MatchConfig() else None
 
@@ -654,7 +664,7 @@ def main(argv: list[str] | None = None) -> None:
     if shipped is not None:
         print(
             f"wieweet rows with gap levels: {args.gap_levels}, theme names: {args.theme_names}, "
-            f"at most {args.max_theme_expansions} a theme"
+            f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}"
         )
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:

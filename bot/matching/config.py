@@ -60,6 +60,12 @@ class MatchConfig:
     # kind and collection version: per document the names' best contribution, merged into the group once (round 17
     # of docs/speed.md: scores move in the last bits only; False: name by name, as before)
     theme_names_packed: bool = True
+    # a context word of a question that names a topic besides ("in de binnenstad", "in onze stad", "our city"): a
+    # shipped generic word, or a compound of them only, outside a glossary phrase and naming no theme, is left out of
+    # the question when another word the register knows remains — it no longer scores, counts for coverage, the gap
+    # decision or a reason. Off by default: on the development sets it lifts expert MRR@10 but costs "nobody knows"
+    # precision on paraphrases whose generic word is the topic ("autoverkeer uit het centrum weren"; round 20)
+    context_words: bool = False
     typo_weight: float = 0.7  # a repaired word
     verb_form_weight: float = 1.0  # the other present-tense form of a Dutch verb (krijg ~ krijgt: wordlist.verb_forms)
     cognate_weight: float = 0.6  # an unknown word matched to a register word with a long shared prefix

@@ -323,6 +323,7 @@ class Matcher:
             acronyms=self._acronyms,
             df_ratio=self._df_ratio,
             generic=self._generic,
+            context=self._generic_stems.__contains__,
             together=self._overlap,
             fragment=self._fragment,
             state=self._versions,

@@ -102,6 +102,7 @@ class QueryParser:
         acronyms: Callable[[str], list[Entry]],
         df_ratio: Callable[[str], float],
         generic: Callable[[str], bool] = lambda _stem: False,
+        context: Callable[[str], bool] = lambda _stem: False,  # a shipped generic word (a context word)
         together: Callable[[str, str], float] = lambda _a, _b: 0.0,
         fragment: Callable[[str], tuple[tuple[str, ...], ...]] = lambda _stem: (),
         state: Callable[[], object] = lambda: None,
@@ -117,6 +118,7 @@ class QueryParser:
         self.acronyms = acronyms
         self.df_ratio = df_ratio
         self.generic = generic
+        self.context = context
         self.together = together
         self.fragment = fragment
         # what ``in_index`` and ``df_ratio`` answer from (None: unknown, nothing remembered); while it and the
@@ -151,6 +153,8 @@ class QueryParser:
         self._add_translations(groups, stems, covered)
         self._add_acronyms(groups, words, stems, covered, _capitals(query))
         themes, hits = self._themes(groups, words, stems)
+        if self.config.context_words:
+            groups, words, terms, hits = self._drop_context(groups, words, terms, hits, stems)
         _count_once(groups)
         groups.extend(self._theme_groups(themes, hits, words))
         return ParsedQuery(
@@ -163,6 +167,44 @@ class QueryParser:
             cognates=frozenset(cognates),
             concepts=len(words),
         )
+
+    def _drop_context(
+        self,
+        groups: list[Group],
+        words: list[tuple[str, str]],
+        terms: list[str],
+        hits: list[tuple[int, int, str]],
+        stems: list[str],
+    ) -> tuple[list[Group], list[tuple[str, str]], list[str], list[tuple[int, int, str]]]:
+        """The question without its context words when a topical word the register knows remains: a shipped generic
+        word ("stad", "city") or a compound of them only ("binnenstad"), not in a glossary phrase, naming no theme."""
+        phrases = [(s, e) for s, e, _ in self.lexicon.match_groups(stems) if e - s > 1]
+        named = {i for s, e in [*phrases, *((s, e) for s, e, _ in hits)] for i in range(s, e)}
+
+        def context(i: int) -> bool:
+            if i in named:
+                return False
+            used = words[i][1]
+            gen, stem = self.context, self.stem
+            if gen(stem(used)):
+                return True
+            parts = self.splitter.split(used)
+            if len(parts) > 1:
+                return all(gen(stem(p)) for p in parts)
+            # a compound the register knows as a word, so not split ("binnenstad"): two generic words
+            return any(gen(stem(used[:k])) and gen(stem(used[k:])) for k in range(4, len(used) - 3))
+
+        keep = [i for i in range(len(words)) if not context(i)]
+        # only beside a topical word the register knows: a question whose other words it lacks ("gemeenten die
+        # samensmelten") keeps its context word, else it would read as about nothing
+        known = (v for i in keep for v in groups[i].variants)
+        if len(keep) == len(words) or not any(all(map(self.in_index, v.terms)) for v in known):
+            return groups, words, terms, hits
+        at = {old: new for new, old in enumerate(keep)}
+        for new, old in enumerate(keep):
+            groups[old].concepts = 1 << new
+        moved = [(at[s], at[e - 1] + 1, k) for s, e, k in hits]
+        return [groups[i] for i in keep], [words[i] for i in keep], [terms[i] for i in keep], moved
 
     def _content_words(self, query: str) -> list[str]:
         """The folded words of ``query`` without framing ("wie weet iets over") and stop words; refused when empty,
