@@ -19,6 +19,7 @@ from storage.models import AuditLog, DigestSubscription, OutboxKind, TimerKind
 BACKUP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, week 2026-W49
 NOW = BACKUP + timedelta(hours=5)
 SECRET_TEXT = "a private question about the budget of Ghent"
+AT_NOW = ("--now", NOW.isoformat())
 
 
 def wieweet(db: Database, *args: str) -> Result:
@@ -109,24 +110,53 @@ def test_mark_posted_stops_the_digest_going_out_again(database: Database) -> Non
     with database.session() as session:
         assert sorted(s.channel_id for s, _ in due_digests(session, now=NOW)) == ["C0EUROPA1", "C0WONEN01"]
 
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0WONEN01")
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0WONEN01", *AT_NOW)
     assert done.exit_code == 0, done.output
     with database.session() as session:
         assert [s.channel_id for s, _ in due_digests(session, now=NOW)] == ["C0EUROPA1"]
 
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-w49")
-    assert "marked 1 digest(s) of 2026-W49 as posted; 1 were posted already" in done.output
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-w49", *AT_NOW)
+    assert "marked 1 digest(s) of 2026-W49 as posted; 1 were posted already; 0 not due yet" in done.output
     with database.session() as session:
         assert due_digests(session, now=NOW) == []
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted").order_by(AuditLog.id)).all()
         assert [(e.entity_type, e.entity_key, e.after) for e in entry] == [
-            ("digest_run", "2026-W49", {"channels": 1, "marked": 1, "already_sent": 0}),
-            ("digest_run", "2026-W49", {"channels": 2, "marked": 1, "already_sent": 1}),
+            ("digest_run", "2026-W49", {"channels": 1, "marked": 1, "already_sent": 0, "not_due": 0}),
+            ("digest_run", "2026-W49", {"channels": 2, "marked": 1, "already_sent": 1, "not_due": 0}),
         ]
     done = wieweet(database, "queued", "list", "--now", NOW.isoformat())
     assert done.output.count("sent 2026-12-") == 2, done.output
 
 
+def test_mark_posted_leaves_a_digest_not_yet_scheduled_that_week(database: Database) -> None:
+    """Restored on Tuesday: Tuesday's digest went out, Friday's has not; marking the week leaves Friday's to go."""
+    with database.session() as session:
+        session.add(DigestSubscription(channel_id="C0TUESDAY", weekday=1, hour=8, minute=0, themes=[]))
+        session.add(DigestSubscription(channel_id="C0FRIDAY1", weekday=4, hour=8, minute=0, themes=[]))
+        session.commit()
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", *AT_NOW)
+    assert done.exit_code == 0, done.output
+    assert "marked 1 digest(s) of 2026-W49 as posted; 0 were posted already; 1 not due yet" in done.output
+    friday = BACKUP + timedelta(days=3, hours=2)
+    with database.session() as session:
+        assert [s.channel_id for s, _ in due_digests(session, now=friday)] == ["C0FRIDAY1"]
+        entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted")).one()
+        assert entry.after == {"channels": 1, "marked": 1, "already_sent": 0, "not_due": 1}
+
+
+def test_mark_posted_refuses_a_week_after_this_one(database: Database) -> None:
+    with database.session() as session:
+        session.add(DigestSubscription(channel_id="C0WONEN01", weekday=1, hour=8, minute=0, themes=[]))
+        session.commit()
+    for args in ([], ["--channel", "C0WONEN01"]):
+        done = wieweet(database, "digest", "mark-posted", "--week", "2026-W50", *args, *AT_NOW)
+        assert done.exit_code == 2, done.output
+        assert "2026-W50 has not begun (this week is 2026-W49)" in done.output
+        assert len(done.output.strip().splitlines()) == 1
+    with database.session() as session:
+        assert session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted")).all() == []
+
+
 def test_mark_posted_refuses_a_channel_without_subscription(database: Database) -> None:
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0NOSUCH1")
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0NOSUCH1", *AT_NOW)
     assert done.exit_code == 2 and "no digest subscription" in done.output
