@@ -208,11 +208,13 @@ def _answer_lines(view: AnswerView) -> list[str]:
     return lines
 
 
-def result_to_json(result: SearchResult, *, limit: int, lang: str = "en") -> dict[str, Any]:
-    """The documented ``wieweet ask --json`` object (best first, ``limit`` per list)."""
+def result_to_json(result: SearchResult, *, limit: int, lang: str = "en", gap_recorded: bool = False) -> dict[str, Any]:
+    """The documented ``wieweet ask --json`` object (best first, ``limit`` per list). ``gap``: nobody fits;
+    ``gap_recorded``: it was also recorded as a knowledge gap (``--gap``)."""
     return {
         "query": result.query,
         "gap": result.gap,
+        "gap_recorded": gap_recorded,
         "experts": [
             {
                 "email": h.doc.email,

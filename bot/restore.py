@@ -4,8 +4,10 @@ The restored database is the state at the backup's time. Outbox messages queued 
 also those that went out since; timers pending then run when due. wieweet cannot tell which of them Slack has seen
 already; the operator can (the Slack channels, the people asked). ``list_queued`` shows them — kind, recipient,
 question, times; never a message's text — and ``discard_queued`` ends the chosen ones without sending or running
-them: messages are ended unsent (``ended_reason`` ``discarded``), timers completed with a note. Audited (actor,
-counts). Staff only (the command line). Nothing here commits.
+them: messages are ended unsent (``ended_reason`` ``discarded``), timers completed with a note. A timer may be the
+last thing that moves an open question on (its answer came after the backup, so the restored copy still has it
+open): discarding that one is refused unless forced. Audited (actor, counts, ids, cut-off times). Staff only (the
+command line). Nothing here commits.
 
 This week's digests are ``digests.restored``'s.
 """
@@ -19,33 +21,93 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
+from bot.errors import WieweetError
 from bot.privacy.audit import record_counts
-from storage import outbox_repo, routing_repo
-from storage.enums import QUEUED_ENTITY
+from storage import outbox_repo, question_repo, routing_repo
+from storage.enums import QUEUED_ENTITY, QuestionStatus, TimerKind
 from storage.models import OutboxMessage, Timer
 
 DISCARDED = "discarded"
 DISCARD_ACTION = "discard"
 
 
+# A question in one of these is still waiting for someone: its timers (a reminder, the next expert, the hand-over
+# to staff) are what moves it on. Answered, closed, cancelled and escalated (with staff) questions are not.
+OPEN_QUESTION = (QuestionStatus.OPEN, QuestionStatus.ROUTED, QuestionStatus.CLAIMED)
+TIMER_EFFECT = {
+    TimerKind.REMIND: "reminder",
+    TimerKind.NEXT_EXPERT: "next expert",
+    TimerKind.ESCALATE: "hand-over to staff",
+    TimerKind.SNOOZE: "snoozed request sent again",
+    TimerKind.RECONFIRM: "profile reconfirmation",
+}
+
+
 @dataclass(frozen=True)
 class Queued:
     messages: list[OutboxMessage]
     timers: list[Timer]
+    question_status: dict[int, QuestionStatus]  # of the timers' questions
 
 
 def list_queued(session: Session) -> Queued:
-    """Outbox messages not sent, failed or ended (oldest first) and timers not done (by due time)."""
+    """Outbox messages not sent, failed or ended (oldest first) and timers not done (by due time), with the status
+    of each timer's question."""
+    timers = routing_repo.list_pending_timers(session)
     return Queued(
         messages=outbox_repo.list_queued_outbox_messages(session),
-        timers=routing_repo.list_pending_timers(session),
+        timers=timers,
+        question_status=_statuses(session, {t.question_id for t in timers if t.question_id is not None}),
     )
+
+
+def _statuses(session: Session, question_ids: Collection[int]) -> dict[int, QuestionStatus]:
+    questions = (question_repo.get_question(session, question_id=qid) for qid in sorted(question_ids))
+    return {q.id: q.status for q in questions if q is not None}
+
+
+class NotQueued(WieweetError):
+    """A message or timer id given to discard that is not queued (unknown, or sent, ended or run already)."""
+
+    code = "not_queued"
+
+
+class OpenQuestionTimers(WieweetError):
+    """Discarding would leave a question that is still open with no timer to move it on (refused without force)."""
+
+    code = "open_question_timers"
+
+
+@dataclass(frozen=True)
+class Stranded:
+    """A question still open whose last pending timers are discarded: what will no longer happen for it."""
+
+    question_id: int
+    status: QuestionStatus
+    kinds: tuple[TimerKind, ...]
+
+    def describe(self) -> str:
+        effects = ", ".join(dict.fromkeys(TIMER_EFFECT[kind] for kind in self.kinds))
+        return (
+            f"question {self.question_id} is still {self.status.value} and would have no timer left: "
+            f"no more {effects} for it"
+        )
 
 
 @dataclass(frozen=True)
 class Discarded:
-    messages: int
-    timers: int
+    message_ids: list[int]
+    timer_ids: list[int]
+    stranded: list[Stranded]
+    dry_run: bool
+
+    @property
+    def messages(self) -> int:
+        return len(self.message_ids)
+
+    @property
+    def timers(self) -> int:
+        return len(self.timer_ids)
 
 
 def discard_queued(
@@ -57,22 +119,68 @@ def discard_queued(
     timer_ids: Collection[int] = (),
     messages_before: datetime | None = None,
     timers_before: datetime | None = None,
+    dry_run: bool = False,
+    force: bool = False,
 ) -> Discarded:
     """End the chosen queued messages and complete the chosen timers without sending or running them: by id, and
-    all created before a time. Audited with the counts."""
-    messages = outbox_repo.update_outbox_messages_discarded(
-        session, now=now, reason=DISCARDED, ids=message_ids, created_before=messages_before
+    all created before a time. An id that is not queued (``NotQueued``) refuses the whole discard, and so does a
+    question still open left with no pending timer (``OpenQuestionTimers``), unless ``force``. ``dry_run``: what
+    would be discarded, nothing changed or audited. Audited with the counts, the ids and the cut-off times."""
+    queued = outbox_repo.list_queued_outbox_messages(session)
+    pending = routing_repo.list_pending_timers(session)
+    missing_messages = sorted(set(message_ids) - {m.id for m in queued})
+    missing_timers = sorted(set(timer_ids) - {t.id for t in pending})
+    if missing_messages or missing_timers:
+        named = [f"message {i}" for i in missing_messages] + [f"timer {i}" for i in missing_timers]
+        raise NotQueued(
+            message=f"not queued (unknown, or sent, ended or run already): {', '.join(named)}; nothing discarded"
+        )
+    messages = sorted(
+        m.id for m in queued if m.id in message_ids or (messages_before is not None and m.created_at < messages_before)
     )
-    timers = routing_repo.update_timers_discarded(
-        session, now=now, note=DISCARDED, ids=timer_ids, created_before=timers_before
-    )
+    timers = [t for t in pending if t.id in timer_ids or (timers_before is not None and t.created_at < timers_before)]
+    stranded = _stranded(session, pending=pending, chosen=timers)
+    if stranded and not force and not dry_run:
+        raise OpenQuestionTimers(
+            message="; ".join(s.describe() for s in stranded) + " (give --force to discard anyway); nothing discarded"
+        )
+    result = Discarded(message_ids=messages, timer_ids=sorted(t.id for t in timers), stranded=stranded, dry_run=dry_run)
+    if dry_run:
+        return result
+    outbox_repo.update_outbox_messages_discarded(session, now=now, reason=DISCARDED, ids=result.message_ids)
+    routing_repo.update_timers_discarded(session, now=now, note=DISCARDED, ids=result.timer_ids)
     record_counts(
         session,
         actor=actor,
         action=DISCARD_ACTION,
         entity_type=QUEUED_ENTITY,
         key="restore",
-        after={"messages": messages, "timers": timers},
+        after={
+            "messages": result.messages,
+            "timers": result.timers,
+            "message_ids": result.message_ids,
+            "timer_ids": result.timer_ids,
+            "messages_before": messages_before.isoformat() if messages_before is not None else None,
+            "timers_before": timers_before.isoformat() if timers_before is not None else None,
+            "open_questions_left": [s.question_id for s in stranded],
+        },
         now=now,
     )
-    return Discarded(messages=messages, timers=timers)
+    return result
+
+
+def _stranded(session: Session, *, pending: list[Timer], chosen: list[Timer]) -> list[Stranded]:
+    """The questions still open all of whose pending timers are among ``chosen``."""
+    chosen_ids = {t.id for t in chosen}
+    kept = {t.question_id for t in pending if t.id not in chosen_ids}
+    hit = sorted({t.question_id for t in chosen if t.question_id is not None} - kept)
+    statuses = _statuses(session, hit)
+    return [
+        Stranded(
+            question_id=qid,
+            status=statuses[qid],
+            kinds=tuple(t.kind for t in chosen if t.question_id == qid),
+        )
+        for qid in hit
+        if statuses.get(qid) in OPEN_QUESTION
+    ]

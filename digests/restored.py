@@ -3,7 +3,8 @@
 A digest is sent once per channel per ISO week because its run (``digest_runs``) says so. A backup taken before a
 digest went out has no run for that week: restored, the digest is due again and posted a second time. The operator
 sees each subscription's state for a week (``digest_states``) and records the ones that did go out
-(``mark_posted``), before starting the bot. Audited (actor, week, counts). Nothing here commits.
+(``mark_posted``), before starting the bot; a digest whose time has not come that week is left to go out. Audited
+(actor, week, counts). Nothing here commits.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
-from digests.errors import InvalidChannel
-from digests.period import TIMEZONE, parse_period
+from digests.errors import DigestError, InvalidChannel
+from digests.period import TIMEZONE, IsoWeek, parse_period, period_of
 from digests.schedule import scheduled_at
 from digests.subscriptions import validate_channel
 from storage import digest_repo, register_repo
@@ -58,19 +59,45 @@ def digest_states(session: Session, *, period: str, tz: ZoneInfo = TIMEZONE) -> 
     return states
 
 
+class FutureWeek(DigestError):
+    """A week after the current one: its digests cannot have gone out."""
+
+    code = "future_week"
+
+
+@dataclass(frozen=True)
+class MarkedPosted:
+    marked: int
+    already_sent: int
+    not_due: int  # not yet scheduled that week (``now`` before its time): left to go out
+
+
 def mark_posted(
-    session: Session, *, actor: Actor, period: str, channel_id: str | None, worker_id: str, now: datetime
-) -> tuple[int, int]:
-    """Record the digest of ``period`` as sent, for ``channel_id`` or every active subscription, without posting
-    it. Returns (marked, already sent). Audited with the counts."""
+    session: Session,
+    *,
+    actor: Actor,
+    period: str,
+    channel_id: str | None,
+    worker_id: str,
+    now: datetime,
+    tz: ZoneInfo = TIMEZONE,
+) -> MarkedPosted:
+    """Record the digest of ``period`` as sent, for ``channel_id`` or every active subscription whose scheduled time
+    that week has passed (``now``), without posting it. A week after ``now``'s is refused. Audited with the counts."""
     week = parse_period(period)
+    current = period_of(now, tz)
+    if IsoWeek.parse(week) > IsoWeek.parse(current):
+        raise FutureWeek(message=f"{week} has not begun (this week is {current}): no digest of it went out yet")
     if channel_id is not None:
         channel = validate_channel(channel_id)
         if digest_repo.get_subscription(session, channel_id=channel) is None:
             raise InvalidChannel(message=f"no digest subscription for channel {channel}")
         channels = [channel]
+        not_due = 0
     else:
-        channels = sorted(s.channel_id for s in digest_repo.list_subscriptions(session, active_only=True))
+        subscriptions = digest_repo.list_subscriptions(session, active_only=True)
+        channels = sorted(s.channel_id for s in subscriptions if scheduled_at(s, week, tz) <= now)
+        not_due = len(subscriptions) - len(channels)
     marked = 0
     for channel in channels:
         if digest_repo.update_digest_run_marked_sent(
@@ -84,7 +111,7 @@ def mark_posted(
         entity_type=DIGEST_RUN_ENTITY,
         entity_key=week,
         before=None,
-        after={"channels": len(channels), "marked": marked, "already_sent": len(channels) - marked},
+        after={"channels": len(channels), "marked": marked, "already_sent": len(channels) - marked, "not_due": not_due},
         now=now,
     )
-    return marked, len(channels) - marked
+    return MarkedPosted(marked=marked, already_sent=len(channels) - marked, not_due=not_due)

@@ -108,7 +108,8 @@ def test_ask_text_json_and_jsonl(database_url: str, experts_csv: Path) -> None:
     text = wieweet(database_url, "ask", "wie weet iets over leegstandsheffing?")
     assert text.exit_code == 0 and "An Peeters" in text.output and "leegstandsheffing — expertise" in text.output
     one = json.loads(wieweet(database_url, "ask", "--json", "leegstandsheffing").output)
-    assert set(one) >= {"query", "gap", "experts", "practices", "answers"}
+    assert set(one) >= {"query", "gap", "gap_recorded", "experts", "practices", "answers"}
+    assert one["gap"] is False and one["gap_recorded"] is False
     assert one["experts"][0]["email"] == "an.peeters@gent.be" and one["experts"][0]["reasons"]
     lines = wieweet(database_url, "ask", "--json", "--limit", "1", input="leegstand\n\nmeerjarenplanning BBC\n").output
     rows = [json.loads(line) for line in lines.splitlines()]
@@ -121,7 +122,8 @@ def test_ask_and_console_record_no_gap_unless_asked_to(database: Database, exper
     url = database.url
     wieweet(url, "import", "experts", str(experts_csv))
     nobody = "wie weet iets over de tuchtprocedure tegen collega Jan Peeters?"
-    assert json.loads(wieweet(url, "ask", "--json", nobody).output)["gap"]
+    tried = json.loads(wieweet(url, "ask", "--json", nobody).output)
+    assert tried["gap"] is True and tried["gap_recorded"] is False
     # the answer says nobody fits, and does not claim a gap was recorded when none was
     plain = wieweet(url, "ask", "--lang", "en", "--no-gap", nobody).output  # --no-gap: still accepted (the default)
     assert "not recorded as a knowledge gap" in plain and "It has been recorded" not in plain
@@ -131,9 +133,11 @@ def test_ask_and_console_record_no_gap_unless_asked_to(database: Database, exper
         assert s.scalar(select(func.count()).select_from(KnowledgeGap)) == 0
     recorded = wieweet(url, "ask", "--lang", "en", "--gap", "wie weet iets over bijenkasten op daken?").output
     assert "It has been recorded as a knowledge gap" in recorded
+    as_json = json.loads(wieweet(url, "ask", "--json", "--gap", "wie weet iets over honingbijen op daken?").output)
+    assert as_json["gap"] is True and as_json["gap_recorded"] is True
     with database.session() as s:
         gaps = list(s.scalars(select(KnowledgeGap)))
-    assert [(g.source, g.channel_id) for g in gaps] == [("cli", None)]
+    assert [(g.source, g.channel_id) for g in gaps] == [("cli", None), ("cli", None)]
     assert not is_public_content(visibility="public", channel_id=gaps[0].channel_id, channel_is_private=False)
 
 

@@ -14,11 +14,13 @@ from bot.cli import main
 from digests.schedule import due_digests
 from storage import outbox_repo, routing_repo
 from storage.db import Database
-from storage.models import AuditLog, DigestSubscription, OutboxKind, TimerKind
+from storage.models import AuditLog, DigestSubscription, OutboxKind, QuestionStatus, TimerKind
+from tests.factories import add_question, seed_themes
 
 BACKUP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, week 2026-W49
 NOW = BACKUP + timedelta(hours=5)
 SECRET_TEXT = "a private question about the budget of Ghent"
+AT_NOW = ("--now", NOW.isoformat())
 
 
 def wieweet(db: Database, *args: str) -> Result:
@@ -93,10 +95,94 @@ def test_discard_before_and_by_id_leaves_nothing_for_the_sender(database: Databa
     assert _claimable(database) == ([], [])
     with database.session() as session:
         entries = session.scalars(select(AuditLog).where(AuditLog.action == "discard").order_by(AuditLog.id)).all()
-        assert [e.after for e in entries] == [{"messages": 2, "timers": 1}, {"messages": 1, "timers": 1}]
+        assert [(e.after["messages"], e.after["timers"]) for e in entries] == [(2, 1), (1, 1)]
+        assert entries[0].after["message_ids"] == messages[:2] and entries[0].after["timer_ids"] == [timers[0]]
+        assert entries[0].after["messages_before"] == BACKUP.isoformat() and entries[0].after["timers_before"] is None
+        assert entries[1].after["message_ids"] == [messages[2]] and entries[1].after["timer_ids"] == [timers[1]]
+        assert entries[1].after["messages_before"] is None and entries[1].after["timers_before"] == NOW.isoformat()
         assert all(e.actor.startswith("cli:") and e.entity_type == "queued" for e in entries)
         ended = outbox_repo.list_outbox_messages(session, ids=messages)
         assert {m.ended_reason for m in ended} == {"discarded"} and all(m.sent_at is None for m in ended)
+
+
+def _discards(db: Database) -> list[AuditLog]:
+    with db.session() as session:
+        return list(session.scalars(select(AuditLog).where(AuditLog.action == "discard")))
+
+
+def test_discard_dry_run_prints_what_would_go_and_changes_nothing(database: Database) -> None:
+    messages, timers = _queue(database)
+    done = wieweet(
+        database, "queued", "discard", "--messages-before", BACKUP.isoformat(), "--timer", str(timers[1]), "--dry-run"
+    )
+    assert done.exit_code == 0, done.output
+    assert (
+        f"would discard 2 message(s) ({messages[0]}, {messages[1]}) and 1 timer(s) ({timers[1]}) "
+        "(dry run: nothing changed)"
+    ) in done.output
+    assert _claimable(database) == (messages, timers)
+    assert _discards(database) == []
+
+
+def test_discard_an_id_not_queued_discards_nothing_and_exits_1(database: Database) -> None:
+    messages, timers = _queue(database)
+    done = wieweet(database, "queued", "discard", "--message", "99999", "--timer", str(timers[0]))
+    assert done.exit_code == 1, done.output
+    assert "not queued (unknown, or sent, ended or run already): message 99999; nothing discarded" in done.output
+    assert _claimable(database) == (messages, timers)
+    assert wieweet(database, "queued", "discard", "--timer", str(timers[0])).exit_code == 0
+    done = wieweet(database, "queued", "discard", "--timer", str(timers[0]))  # discarded already
+    assert done.exit_code == 1 and f"timer {timers[0]}; nothing discarded" in done.output
+    assert len(_discards(database)) == 1
+
+
+def _question_with_timers(db: Database, status: QuestionStatus, kinds: list[TimerKind]) -> tuple[int, list[int]]:
+    with db.session() as session:
+        seed_themes(session, [("wonen", "Wonen", "Housing", [])])
+        question = add_question(session, "Wie kent leegstand?", created_at=BACKUP, asker="U0ASKER01", status=status)
+        session.flush()
+        timers = []
+        for kind in kinds:
+            timer = routing_repo.create_timer(
+                session, kind=kind, due_at=NOW + timedelta(hours=1), now=BACKUP, question_id=question.id
+            )
+            session.flush()
+            timers.append(timer.id)
+        session.commit()
+        return question.id, timers
+
+
+def test_discarding_an_open_questions_last_timer_is_refused_without_force(database: Database) -> None:
+    """A question answered after the backup is still open in the restored copy: its last timers discarded, nothing
+    would remind, move on or hand it to staff any more."""
+    question, timers = _question_with_timers(database, QuestionStatus.ROUTED, [TimerKind.REMIND, TimerKind.ESCALATE])
+    listed = wieweet(database, "queued", "list", *AT_NOW)
+    assert f"{question:>8}  routed" in listed.output, listed.output
+
+    assert wieweet(database, "queued", "discard", "--timer", str(timers[0])).exit_code == 0  # the escalation stays
+    done = wieweet(database, "queued", "discard", "--timer", str(timers[1]))
+    assert done.exit_code == 2, done.output
+    assert (
+        f"question {question} is still routed and would have no timer left: no more hand-over to staff for it "
+        "(give --force to discard anyway); nothing discarded"
+    ) in done.output
+    with database.session() as session:
+        assert [t.id for t in routing_repo.list_pending_timers(session)] == [timers[1]]
+
+    done = wieweet(database, "queued", "discard", "--timers-before", NOW.isoformat(), "--dry-run")
+    assert done.exit_code == 0 and f"warning: question {question} is still routed" in done.output
+    done = wieweet(database, "queued", "discard", "--timer", str(timers[1]), "--force")
+    assert done.exit_code == 0 and f"warning: question {question} is still routed" in done.output
+    with database.session() as session:
+        assert routing_repo.list_pending_timers(session) == []
+    assert [e.after["open_questions_left"] for e in _discards(database)] == [[], [question]]
+
+
+def test_discarding_an_answered_questions_timers_needs_no_force(database: Database) -> None:
+    _, timers = _question_with_timers(database, QuestionStatus.ANSWERED, [TimerKind.REMIND])
+    done = wieweet(database, "queued", "discard", "--timer", str(timers[0]))
+    assert done.exit_code == 0, done.output
+    assert "warning" not in done.output and "discarded 0 message(s) and 1 timer(s)" in done.output
 
 
 def test_discard_needs_a_choice(database: Database) -> None:
@@ -109,24 +195,53 @@ def test_mark_posted_stops_the_digest_going_out_again(database: Database) -> Non
     with database.session() as session:
         assert sorted(s.channel_id for s, _ in due_digests(session, now=NOW)) == ["C0EUROPA1", "C0WONEN01"]
 
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0WONEN01")
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0WONEN01", *AT_NOW)
     assert done.exit_code == 0, done.output
     with database.session() as session:
         assert [s.channel_id for s, _ in due_digests(session, now=NOW)] == ["C0EUROPA1"]
 
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-w49")
-    assert "marked 1 digest(s) of 2026-W49 as posted; 1 were posted already" in done.output
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-w49", *AT_NOW)
+    assert "marked 1 digest(s) of 2026-W49 as posted; 1 were posted already; 0 not due yet" in done.output
     with database.session() as session:
         assert due_digests(session, now=NOW) == []
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted").order_by(AuditLog.id)).all()
         assert [(e.entity_type, e.entity_key, e.after) for e in entry] == [
-            ("digest_run", "2026-W49", {"channels": 1, "marked": 1, "already_sent": 0}),
-            ("digest_run", "2026-W49", {"channels": 2, "marked": 1, "already_sent": 1}),
+            ("digest_run", "2026-W49", {"channels": 1, "marked": 1, "already_sent": 0, "not_due": 0}),
+            ("digest_run", "2026-W49", {"channels": 2, "marked": 1, "already_sent": 1, "not_due": 0}),
         ]
     done = wieweet(database, "queued", "list", "--now", NOW.isoformat())
     assert done.output.count("sent 2026-12-") == 2, done.output
 
 
+def test_mark_posted_leaves_a_digest_not_yet_scheduled_that_week(database: Database) -> None:
+    """Restored on Tuesday: Tuesday's digest went out, Friday's has not; marking the week leaves Friday's to go."""
+    with database.session() as session:
+        session.add(DigestSubscription(channel_id="C0TUESDAY", weekday=1, hour=8, minute=0, themes=[]))
+        session.add(DigestSubscription(channel_id="C0FRIDAY1", weekday=4, hour=8, minute=0, themes=[]))
+        session.commit()
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", *AT_NOW)
+    assert done.exit_code == 0, done.output
+    assert "marked 1 digest(s) of 2026-W49 as posted; 0 were posted already; 1 not due yet" in done.output
+    friday = BACKUP + timedelta(days=3, hours=2)
+    with database.session() as session:
+        assert [s.channel_id for s, _ in due_digests(session, now=friday)] == ["C0FRIDAY1"]
+        entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted")).one()
+        assert entry.after == {"channels": 1, "marked": 1, "already_sent": 0, "not_due": 1}
+
+
+def test_mark_posted_refuses_a_week_after_this_one(database: Database) -> None:
+    with database.session() as session:
+        session.add(DigestSubscription(channel_id="C0WONEN01", weekday=1, hour=8, minute=0, themes=[]))
+        session.commit()
+    for args in ([], ["--channel", "C0WONEN01"]):
+        done = wieweet(database, "digest", "mark-posted", "--week", "2026-W50", *args, *AT_NOW)
+        assert done.exit_code == 2, done.output
+        assert "2026-W50 has not begun (this week is 2026-W49)" in done.output
+        assert len(done.output.strip().splitlines()) == 1
+    with database.session() as session:
+        assert session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted")).all() == []
+
+
 def test_mark_posted_refuses_a_channel_without_subscription(database: Database) -> None:
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0NOSUCH1")
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0NOSUCH1", *AT_NOW)
     assert done.exit_code == 2 and "no digest subscription" in done.output

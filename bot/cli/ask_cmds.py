@@ -58,7 +58,8 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
     """Ask who knows about a topic: experts, practices and earlier answers, with the reasons they matched.
 
     With no QUERY, reads one query per line from standard input and answers each line as soon as it arrives (with
-    --json: one JSON object per line). With --json, `took_ms` is how long the answer took, in milliseconds.
+    --json: one JSON object per line). With --json, `gap` says nobody fits, `gap_recorded` whether it was recorded
+    as a knowledge gap (--gap), and `took_ms` is how long the answer took, in milliseconds.
 
     \b
     Examples:
@@ -94,14 +95,14 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
                 echo(f"error: {message}", err=True)
             sys.stdout.flush()
             continue
+        recorded = outcome.gap_id is not None
         if as_json:
-            data = result_to_json(outcome.result, limit=limit, lang=language)
+            data = result_to_json(outcome.result, limit=limit, lang=language, gap_recorded=recorded)
             data["took_ms"] = _took_ms(started)  # search, gap record and search log, in milliseconds
             echo(json.dumps(data, ensure_ascii=False))
         else:
             if query is None and asked > 1:
                 echo("")
-            recorded = outcome.gap_id is not None
             echo(render_text(build_answer_view(outcome.result, lang=language, limit=limit, gap_recorded=recorded)))
         sys.stdout.flush()
     if failures and (query is not None or failures == asked):

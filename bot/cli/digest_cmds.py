@@ -286,13 +286,16 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
 
 @digest_group.command(name="mark-posted")
 @click.option("--week", required=True, metavar="YYYY-Www", help="The ISO week whose digest went out.")
-@click.option("--channel", metavar="CHANNEL", help="Only this channel (default: every active subscription).")
+@click.option("--channel", metavar="CHANNEL", help="Only this channel (default: every subscription due by now).")
+@click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
 @click.pass_context
-def digest_mark_posted(ctx: click.Context, week: str, channel: str | None) -> None:
+def digest_mark_posted(ctx: click.Context, week: str, channel: str | None, now_text: str | None) -> None:
     """Record the week's digest as posted without posting it (it went out before a restore). Audited.
 
     A backup taken before a digest went out does not know it did: restored, the digest is posted again that week.
-    Run this before starting the bot (`wieweet queued list` shows each channel's state).
+    Run this before starting the bot (`wieweet queued list` shows each channel's state). Without --channel, only
+    the subscriptions whose time that week has passed are marked; the others still go out. A week after this one
+    is refused.
 
     \b
     Examples:
@@ -300,11 +303,21 @@ def digest_mark_posted(ctx: click.Context, week: str, channel: str | None) -> No
       wieweet digest mark-posted --week 2026-W48 --channel C0123ABCD
     """
     cli = _cli(ctx)
+    now = parse_now(now_text)
     with cli.db.session() as session:
-        marked, already = mark_posted(
-            session, actor=cli_actor(), period=week, channel_id=channel, worker_id=_worker_id(), now=datetime.now(UTC)
+        result = mark_posted(
+            session,
+            actor=cli_actor(),
+            period=week,
+            channel_id=channel,
+            worker_id=_worker_id(),
+            now=now,
+            tz=ZoneInfo(cli.settings.timezone),
         )
-    echo(f"marked {marked} digest(s) of {parse_period(week)} as posted; {already} were posted already")
+    echo(
+        f"marked {result.marked} digest(s) of {parse_period(week)} as posted; {result.already_sent} were posted "
+        f"already; {result.not_due} not due yet (left to go out)"
+    )
 
 
 def register(group: click.Group) -> None:

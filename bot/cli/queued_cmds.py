@@ -12,7 +12,7 @@ from bot.cli import CliContext, cli_actor, pass_cli
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.errors import WieweetError
-from bot.restore import discard_queued, list_queued
+from bot.restore import NotQueued, discard_queued, list_queued
 from digests.period import period_of, to_local
 from digests.restored import digest_states
 
@@ -82,11 +82,12 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
             started = "yes" if m.post_started_at is not None else "no"
             echo(f"  {m.id:>6}  {m.kind.value:<22} {to:<14} {question:>8}  {_local(m.created_at, tz):<16}  {started}")
         echo(f"timers ({len(queued.timers)}):")
-        echo(f"  {'id':>6}  {'kind':<22} {'question':>8}  {'created':<16}  due")
+        echo(f"  {'id':>6}  {'kind':<22} {'question':>8}  {'status':<10} {'created':<16}  due")
         for t in queued.timers:
             question = str(t.question_id) if t.question_id is not None else "-"
+            status = queued.question_status.get(t.question_id, "-") if t.question_id is not None else "-"
             created, due = _local(t.created_at, tz), _local(t.due_at, tz)
-            echo(f"  {t.id:>6}  {t.kind.value:<22} {question:>8}  {created:<16}  {due}")
+            echo(f"  {t.id:>6}  {t.kind.value:<22} {question:>8}  {status:<10} {created:<16}  {due}")
         echo(f"digests ({len(digests)}):")
         echo(f"  {'channel':<14} {'week':<8}  {'scheduled':<16}  state")
         for d in digests:
@@ -101,6 +102,8 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
 @click.option("--timer", "timer_ids", type=int, multiple=True, metavar="ID", help="A pending timer (repeatable).")
 @click.option("--messages-before", metavar="ISO", help="Every queued message created before this time.")
 @click.option("--timers-before", metavar="ISO", help="Every pending timer created before this time.")
+@click.option("--dry-run", is_flag=True, help="Print what would be discarded; change nothing.")
+@click.option("--force", is_flag=True, help="Also discard the last timers of a question that is still open.")
 @pass_cli
 def queued_discard(
     cli: CliContext,
@@ -108,29 +111,51 @@ def queued_discard(
     timer_ids: tuple[int, ...],
     messages_before: str | None,
     timers_before: str | None,
+    dry_run: bool,
+    force: bool,
 ) -> None:
-    """End queued messages unsent and complete pending timers without running them. Audited (counts).
+    """End queued messages unsent and complete pending timers without running them. Audited (counts, ids, times).
 
-    Run it with every replica stopped. Times: ISO 8601 with a UTC offset.
+    Run it with every replica stopped. Times: ISO 8601 with a UTC offset. An id that is not queued discards
+    nothing (exit 1). Discarding the last timers of a question that is still open is refused without --force:
+    nothing would remind, ask the next expert or hand it over to staff any more.
 
     \b
     Examples:
-      wieweet queued discard --messages-before 2026-11-23T09:00:00+01:00
+      wieweet queued discard --messages-before 2026-11-23T09:00:00+01:00 --dry-run
       wieweet queued discard --message 12 --timer 3
     """
     if not (message_ids or timer_ids or messages_before or timers_before):
         raise click.UsageError("give --message, --timer, --messages-before or --timers-before")
-    with cli.db.session() as session:
-        result = discard_queued(
-            session,
-            actor=cli_actor(),
-            now=datetime.now(UTC),
-            message_ids=message_ids,
-            timer_ids=timer_ids,
-            messages_before=_time(messages_before, "--messages-before"),
-            timers_before=_time(timers_before, "--timers-before"),
+    try:
+        with cli.db.session() as session:
+            result = discard_queued(
+                session,
+                actor=cli_actor(),
+                now=datetime.now(UTC),
+                message_ids=message_ids,
+                timer_ids=timer_ids,
+                messages_before=_time(messages_before, "--messages-before"),
+                timers_before=_time(timers_before, "--timers-before"),
+                dry_run=dry_run,
+                force=force,
+            )
+    except NotQueued as exc:
+        echo(f"error: {exc.message}", err=True)
+        click.get_current_context().exit(1)
+    for stranded in result.stranded:
+        echo(f"warning: {stranded.describe()}")
+    if result.dry_run:
+        echo(
+            f"would discard {result.messages} message(s) {_ids(result.message_ids)}and {result.timers} timer(s) "
+            f"{_ids(result.timer_ids)}(dry run: nothing changed)"
         )
-    echo(f"discarded {result.messages} message(s) and {result.timers} timer(s)")
+    else:
+        echo(f"discarded {result.messages} message(s) and {result.timers} timer(s)")
+
+
+def _ids(ids: list[int]) -> str:
+    return f"({', '.join(map(str, ids))}) " if ids else ""
 
 
 def register(group: click.Group) -> None:
