@@ -28,6 +28,7 @@ from bot.jobs import BatchResult
 from bot.outbox import (
     AnswerToAsker,
     ConsentRequest,
+    DigestStopped,
     ExpertiseRequest,
     FailOutcome,
     NeedsProposal,
@@ -48,6 +49,7 @@ from bot.outbox import (
 )
 from bot.routing.policy import RoutingPolicy
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
+from handlers.blocks.digest_stopped import build_digest_stopped
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
@@ -141,6 +143,8 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
             return build_needs_proposal(payload_json(payload), lang)
         case ExpertiseRequest():
             return build_expertise_request(payload_json(payload), lang)
+        case DigestStopped():
+            return build_digest_stopped(payload, lang)
         case StaffDM():
             return build_staff_dm(payload, render_message(payload.original_kind, payload.original, lang), lang)
         case _:
