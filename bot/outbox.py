@@ -48,6 +48,7 @@ class CloseReason(enum.StrEnum):
     CANCELLED = "cancelled"  # the asker withdrew the question
     RESOLVED = "resolved"  # the asker marked it resolved
     CLOSED = "closed"  # staff closed it
+    ASKER_GONE = "asker_gone"  # the asker's Slack account was deactivated (told as "no longer needed")
 
 
 class AskerUpdateKind(enum.StrEnum):
