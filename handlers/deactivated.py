@@ -50,5 +50,4 @@ def handle_user_change(turn: Turn) -> None:
         turn.session, slack_user_id=user_id, reason=DEACTIVATED, now=turn.now
     )
     if turn.outcome != "noop":
-        turn.queued_messages()
-        turn.home_changed(user_id)
+        turn.queued_messages()  # the next experts' requests, the notices (no Home tab of an account that is gone)
