@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.i18n import N_, t
 from bot.outbox import DigestStopped
+from handlers.blocks.staffdm import triage_channel_label
 from handlers.kit import Rendered, context, escape_truncate, fallback, section
 
 # Why, in plain words, by Slack's error or the event that said so (another reason: "Slack refuses posts there")
@@ -22,8 +23,8 @@ def build_digest_stopped(payload: DigestStopped, lang: str) -> Rendered:
     turns it on by itself, an unarchived channel included."""
     key = DIGEST_STOPPED_WHY.get(payload.reason)
     why = t(key, lang) if key else t("digest.stopped_why_other", lang)
-    channel = f"<#{payload.channel_id}>"
+    channel = triage_channel_label(payload.channel_id)  # a link when it is a channel id, else escaped text
     head = t("digest.stopped", lang, channel=channel, why=why)
     code = f" (`{escape_truncate(payload.reason, 60)}`)" if payload.reason else ""
-    again = t("digest.stopped_again", lang, channel=channel, channel_id=payload.channel_id)
+    again = t("digest.stopped_again", lang, channel=channel, channel_id=escape_truncate(payload.channel_id, 40))
     return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(again)])
