@@ -48,6 +48,7 @@ class CloseReason(enum.StrEnum):
     CANCELLED = "cancelled"  # the asker withdrew the question
     RESOLVED = "resolved"  # the asker marked it resolved
     CLOSED = "closed"  # staff closed it
+    ASKER_GONE = "asker_gone"  # the asker's Slack account was deactivated (told as "no longer needed")
 
 
 class AskerUpdateKind(enum.StrEnum):
@@ -331,6 +332,16 @@ class DeliveryFailed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DigestStopped:
+    """To staff: ``channel_id``'s digest subscription was turned off because the channel is gone for the bot
+    (``reason``: Slack's ``is_archived``, ``not_in_channel``, ``channel_not_found``, or the event that said so)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.DIGEST_STOPPED
+    channel_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StaffDM:
     """DM to one staff member: a message for the triage channel that was given up there (``triage_channel_id``; None:
     none configured; ``error``: Slack's reason), carried whole: ``original`` is its payload, of ``original_kind``
@@ -359,6 +370,7 @@ OutboxPayload = (
     | NeedsProposal
     | ExpertiseRequest
     | DeliveryFailed
+    | DigestStopped
     | StaffDM
 )
 _ALL: tuple[type[OutboxPayload], ...] = typing.get_args(OutboxPayload)

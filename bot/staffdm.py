@@ -38,6 +38,7 @@ STAFF_KINDS = frozenset(
         OutboxKind.PROFILE_REVIEW,
         OutboxKind.NEEDS_PROPOSAL,
         OutboxKind.DELIVERY_FAILED,  # an expert marked away because Slack cannot reach them (else a DM to a chooser)
+        OutboxKind.DIGEST_STOPPED,  # a channel's digest turned off: the channel was archived or the bot removed
     }
 )
 # The DMs that stand in for a triage post: when one of them fails too, nothing more is tried.

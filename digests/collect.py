@@ -45,6 +45,12 @@ def is_hidden(expert: Expert | None) -> bool:
     return expert is not None and (expert.availability is Availability.OPTED_OUT or expert.consent is Consent.WITHDRAWN)
 
 
+def is_unreachable(expert: Expert) -> bool:
+    """Away without a date: Slack cannot reach them (their account deactivated, ``profiles.mark_unreachable``), so
+    the digest does not offer them as a new expert (a person's own "away" always has a date)."""
+    return expert.availability is Availability.AWAY and expert.away_until is None
+
+
 def week_bounds(
     period_start: datetime, period_end: datetime, *, weeks: int = HISTORY_WEEKS, tz: ZoneInfo = TIMEZONE
 ) -> tuple[datetime, ...]:
@@ -325,7 +331,7 @@ def _new_experts(
 ) -> dict[str, list[NewExpertItem]]:
     experts: dict[str, list[NewExpertItem]] = defaultdict(list)
     for expert in digest_repo.list_experts_created(session, start=start, end=end):
-        if is_hidden(expert):
+        if is_hidden(expert) or is_unreachable(expert):
             continue
         expert_item = NewExpertItem(
             id=expert.id,

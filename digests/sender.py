@@ -13,7 +13,9 @@
 The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messages and reaches a channel
 (``handlers.digest_post`` is Slack's).
 
-A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); ``RetryLaterError``
+A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); when it says the channel
+is gone for the bot (``subscriptions.CHANNEL_GONE``: archived, deleted, the bot removed) the subscription is turned
+off too and staff are told once (``subscriptions.stop_gone_channel``): not tried again next week; ``RetryLaterError``
 (Slack's rate limit with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly
 when that wait ends, counted from the refusal (``clock``, or the run's ``now`` plus the time this sender measured
 since it started), not from the run's start: no sender, this one or another replica's, takes it up before then
@@ -37,6 +39,7 @@ from digests.errors import PermanentPostError, RetryLaterError
 from digests.model import DigestData, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
+from digests.subscriptions import CHANNEL_GONE, stop_gone_channel
 from storage import digest_repo
 from storage.db import Database
 from storage.models import DigestRunStatus
@@ -302,6 +305,8 @@ def _post_parts(
                     now=now,
                     error=_error_text(exc),
                 )
+                if str(exc) in CHANNEL_GONE:  # never retried: turned off, staff told once
+                    stop_gone_channel(session, channel_id=channel_id, reason=str(exc), now=now)
             return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
         except RetryLaterError as exc:
             resume_at = clock() + timedelta(seconds=exc.seconds)  # Slack's wait counts from its refusal

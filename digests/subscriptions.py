@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.i18n import LANGUAGES
 from bot.text import is_slack_channel_id
@@ -218,6 +219,40 @@ def unsubscribe(session: Session, *, channel_id: str, now: datetime, actor: str 
         after=_snapshot(subscription),
         now=now,
     )
+    return True
+
+
+# Slack's answers (and the events) that say the bot cannot post in a channel any more until a person acts: archived,
+# deleted, or the bot removed from it. Retrying next week cannot help.
+CHANNEL_GONE = frozenset({"is_archived", "not_in_channel", "channel_not_found"})
+
+
+def stop_gone_channel(session: Session, *, channel_id: str, reason: str, now: datetime) -> bool:
+    """The channel is gone for the bot (``reason``: one of ``CHANNEL_GONE``, or the event that said so): its
+    subscription is turned off (audited, actor ``system``, with the reason) and staff are told once (a
+    ``DigestStopped`` for the triage channel, by DM to each staff member when that channel cannot take it). Nothing
+    turns it on again by itself — an unarchived channel or the bot invited back included: staff (or the channel's
+    members) subscribe it again. False, and nothing written, when it had no active subscription (told before)."""
+    subscription = digest_repo.get_subscription(session, channel_id=channel_id)
+    if subscription is None or not subscription.active:
+        return False
+    version = subscription.updated_at.isoformat(timespec="seconds")  # two replicas stopping it at once: one notice
+    before = _snapshot(subscription)
+    subscription.active = False
+    subscription.updated_at = now
+    session.flush()
+    register_repo.create_audit_log(
+        session,
+        actor=Actor.system().audit_label,
+        action="unsubscribe",
+        entity_type="digest_subscription",
+        entity_key=subscription.channel_id,
+        before=before,
+        after={**_snapshot(subscription), "reason": reason[:200]},
+        now=now,
+    )
+    notice = outbox.DigestStopped(channel_id=subscription.channel_id, reason=reason[:200])
+    outbox.enqueue(session, notice, dedupe_key=f"digest_stopped:{subscription.channel_id}:{version}", now=now)
     return True
 
 

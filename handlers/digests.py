@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 from bot.errors import WieweetError
 from bot.i18n import format_clock, t, weekday_name
 from bot.matching.loader import load_themes
+from bot.text import is_slack_channel_id
 from digests.subscriptions import (
     get_subscription,
     parse_time,
     parse_weekday,
     require_may_manage,
+    stop_gone_channel,
     subscribe,
     unsubscribe,
 )
@@ -26,6 +28,9 @@ from handlers.digest_post import preview_digest
 from handlers.forms import DigestForm, Draft
 from handlers.kit import theme_choices
 from handlers.turn import Turn
+
+# Events that say a channel is gone for the bot (``member_left_channel`` only when the one who left is the bot)
+GONE_EVENTS = ("channel_archive", "group_archive", "member_left_channel")
 
 DIGEST_WORDS = frozenset({"digest", "overzicht"})
 OFF_WORDS = frozenset({"uit", "off", "stop"})
@@ -167,3 +172,17 @@ def handle_can_help(turn: Turn, question_id: int) -> None:
     turn.home_changed(turn.user_id)
     if turn.respond is not None:
         turn.respond(text=t("digest.thanks_helper", turn.lang), response_type="ephemeral", replace_original=False)
+
+
+def handle_channel_gone(turn: Turn) -> None:
+    """Slack says a channel was archived, or the bot left or was removed from it: its digest subscription is turned
+    off and staff are told once (``digests.subscriptions.stop_gone_channel``). An unarchived channel or the bot
+    invited back does not turn it on again: staff or the channel's members subscribe it again."""
+    event = turn.body.get("event") or {}
+    kind, channel_id = str(event.get("type") or ""), event.get("channel")
+    if not isinstance(channel_id, str) or not is_slack_channel_id(channel_id):  # a claim: malformed changes nothing
+        return
+    if kind == "member_left_channel" and event.get("user") != turn.context.bot_user_id:  # someone else left
+        return
+    stopped = stop_gone_channel(turn.session, channel_id=channel_id, reason=kind, now=turn.now)
+    turn.outcome = "digest stopped" if stopped else "no digest"

@@ -28,6 +28,7 @@ from bot.jobs import BatchResult
 from bot.outbox import (
     AnswerToAsker,
     ConsentRequest,
+    DigestStopped,
     ExpertiseRequest,
     FailOutcome,
     NeedsProposal,
@@ -48,6 +49,7 @@ from bot.outbox import (
 )
 from bot.routing.policy import RoutingPolicy
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
+from handlers.blocks.digest_stopped import build_digest_stopped
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
@@ -89,6 +91,9 @@ PERMANENT_ERRORS = frozenset(
 # only when ``users.info`` then says the recipient's account is deleted (``OutboxSender._deactivated``).
 UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "user_not_found"})
 UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER})
+# DMs to an asker: when one can never arrive (the account deactivated or gone), the person is treated as Slack's
+# ``user_change`` for a deactivated account would have them (``handlers.deactivated``)
+ASKER_KINDS = frozenset({OutboxKind.ASKER_UPDATE, OutboxKind.ANSWER_TO_ASKER})
 
 
 # What became of one claimed message (``OutboxSender.send``)
@@ -143,6 +148,8 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
             return build_needs_proposal(payload_json(payload), lang)
         case ExpertiseRequest():
             return build_expertise_request(payload_json(payload), lang)
+        case DigestStopped():
+            return build_digest_stopped(payload, lang)
         case StaffDM():
             return build_staff_dm(payload, render_message(payload.original_kind, payload.original, lang), lang)
         case _:
@@ -441,6 +448,10 @@ class OutboxSender:
                 error,
             )
             return
+        if message.kind in ASKER_KINDS:
+            if permanent:
+                self._asker_unreachable(message, error)
+            return
         if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
             return
         if permanent and error == "account_inactive" and self._deactivated(message.recipient_slack_id):
@@ -492,6 +503,34 @@ class OutboxSender:
             log.info("users.info for %s after account_inactive: %r", user_id, exc)
             return False
         return bool(user.get("deleted"))
+
+    def _asker_unreachable(self, message: OutboxMessage, error: str) -> None:
+        """A DM to the asker failed for good: when it can never arrive (their account deactivated or gone), they are
+        treated as gone (``_person_gone``); for any other reason nothing follows."""
+        if error == "account_inactive" and self._deactivated(message.recipient_slack_id):
+            self._person_gone(message, DEACTIVATED)
+        elif error in UNREACHABLE_ERRORS:
+            self._person_gone(message, error)
+
+    def _person_gone(self, message: OutboxMessage, error: str) -> None:
+        """An asker who can never get a DM: their questions still with experts are withdrawn, and as an expert their
+        requests move on (``RoutingService.person_deactivated``, as for Slack's ``user_change``). In its own
+        transaction, after the failure is recorded; if this fails, it is logged (the escalation deadline still ends
+        the question)."""
+        routing, user = self.services.routing, message.recipient_slack_id
+        if routing is None or not user:
+            return
+        try:
+            with self.services.db.session() as session:
+                outcome = routing.person_deactivated(
+                    session, slack_user_id=user, reason=error, now=self.services.clock()
+                )
+        except Exception:
+            log.exception("outbox %s: the asker's questions could not be withdrawn after %s", message.id, error)
+            return
+        log.warning(
+            "outbox %s (%s) to the asker not delivered (%s): %s", message.id, message.kind.value, error, outcome
+        )
 
     def _move_on(self, message_id: int, routing_id: int, error: str, *, unreachable: bool) -> None:
         """A request given up: when its expert can never get a DM, the next one is asked at once and an expert in

@@ -347,6 +347,28 @@ class AskerActions:
             self.route_held(session, now=now, asker_slack_id=question.asker_slack_id)
         return question
 
+    def asker_gone(self, session: Session, *, asker_slack_id: str, reason: str, now: datetime) -> list[int]:
+        """The asker's Slack account was deactivated (``reason``: why we know): nobody could ever give them an answer,
+        so each of their questions still with experts or held back (open, routed, claimed) is withdrawn on their
+        behalf (``cancelled``, actor ``system``, the reason in the event's note), everyone still asked is told it is
+        no longer needed, and its timers stop. An escalated question stays with staff, who close it. Nothing is sent
+        to the asker. Returns the ids withdrawn (none the second time: idempotent)."""
+        question_repo.claim_asker_lock(session, asker_slack_id=asker_slack_id)  # before the questions', as route_held
+        withdrawn: list[int] = []
+        for found in question_repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=1000):
+            if found.status not in (Q.OPEN, Q.ROUTED, Q.CLAIMED):
+                continue
+            question = self.core.lock_question(session, found.id)
+            if question.status not in (Q.OPEN, Q.ROUTED, Q.CLAIMED):
+                continue
+            note = clean(f"asker gone: {reason}", MAX_NOTE)
+            transition(session, question, Q.CANCELLED, actor=SYSTEM, now=now, note=note, values={"closed_at": now})
+            self.core.close_open_routings(session, question, CloseReason.ASKER_GONE, actor=SYSTEM, now=now)
+            repo.update_timers_cancelled(session, question_id=question.id, now=now, note="asker gone")
+            withdrawn.append(question.id)
+        session.flush()
+        return withdrawn
+
     def rate(self, session: Session, *, question_id: int, actor_slack_id: str, stars: int, now: datetime) -> Question:
         """The asker rates the answer, 1 to 5 stars (again: the last rating counts)."""
         if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:

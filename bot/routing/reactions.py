@@ -14,7 +14,7 @@ from bot.routing.chosen import routable_expert
 from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person
 from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_event, transition
 from bot.text import is_slack_user_id
-from storage import question_repo
+from storage import question_repo, register_repo
 from storage import routing_repo as repo
 from storage.models import EscalationReason, EventKind, Question, Routing, Timer, TimerKind
 
@@ -80,6 +80,31 @@ class TimerReactions:
         self.core.refill(session, question, now=now)
         self._tell_chooser(session, question, routing, error=error, moved_on=True, now=now)
         return "moved on" + (", marked away" if marked else "")
+
+    def expert_gone(
+        self, session: Session, *, slack_user_id: str, reason: str, now: datetime
+    ) -> tuple[list[int], bool]:
+        """Slack says this person's account was deactivated (``reason``): every request still open for them moves on
+        now, as when their DM fails for good (``recipient_unreachable``: the next expert asked, or staff handed the
+        question; whoever chose them told), and their register entry is marked away (``profiles.mark_unreachable``,
+        audited; staff told in triage with the first question that moved on): not picked again, shown as away.
+        Returns the routings moved on and whether the entry was marked now (nothing the second time)."""
+        routings = repo.list_routings_for(
+            session, slack_user_id=slack_user_id, statuses=sorted(ROUTING_OPEN), limit=500
+        )
+        moved = [r.id for r in routings]
+        marked = False
+        for routing_id in moved:
+            marked = (
+                self.recipient_unreachable(session, routing_id=routing_id, error=reason, now=now).endswith(
+                    "marked away"
+                )
+                or marked
+            )
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+        if expert is not None and profiles.mark_unreachable(session, expert_id=expert.id, reason=reason, now=now):
+            marked = True
+        return moved, marked
 
     def request_undelivered(self, session: Session, *, routing_id: int, error: str, now: datetime) -> str:
         """The DM asking someone was given up for another reason (a channel Slack will not post in, Slack refusing

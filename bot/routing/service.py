@@ -29,7 +29,10 @@ leaves everything as it was.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
+
+from sqlalchemy.orm import Session
 
 from bot.knowledge import KnowledgeBase
 from bot.routing.asker import AskerActions
@@ -92,6 +95,8 @@ class RoutingService:
         self.recipient_unreachable = self.timers.recipient_unreachable
         self.request_undelivered = self.timers.request_undelivered
         self.pick_unreachable = self.timers.pick_unreachable
+        self.expert_gone = self.timers.expert_gone
+        self.asker_gone = self.asker.asker_gone
         # reading
         self.get_own_question = self.queries.get_own_question
         self.get_routing_for = self.queries.get_routing_for
@@ -105,6 +110,16 @@ class RoutingService:
         self.list_escalated = self.queries.list_escalated
         self.waiting_for_staff = self.queries.waiting_for_staff
         self.additions = self.queries.additions
+
+    def person_deactivated(self, session: Session, *, slack_user_id: str, reason: str, now: datetime) -> str:
+        """Slack says the account was deactivated: as an expert, their open requests move on and they are marked away
+        (``expert_gone``); as an asker, their questions with experts are withdrawn (``asker_gone``). In one
+        transaction; nothing the second time. Returns what happened."""
+        moved, marked = self.expert_gone(session, slack_user_id=slack_user_id, reason=reason, now=now)
+        withdrawn = self.asker_gone(session, asker_slack_id=slack_user_id, reason=reason, now=now)
+        if not (moved or marked or withdrawn):
+            return "noop"
+        return f"moved on {len(moved)}, marked away {marked}, withdrawn {len(withdrawn)}"
 
     @property
     def knowledge(self) -> KnowledgeBase:

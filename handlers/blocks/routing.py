@@ -197,6 +197,7 @@ CLOSED_KEYS = {
     CloseReason.CANCELLED: N_("routing.closed_cancelled"),
     CloseReason.RESOLVED: N_("routing.closed_resolved"),
     CloseReason.CLOSED: N_("routing.closed_closed"),
+    CloseReason.ASKER_GONE: N_("routing.closed"),  # no more: an anonymous asker's account is nobody's business
 }
 
 

@@ -1,5 +1,7 @@
 """Events: mentions of the bot and direct messages get an answer in the thread; the Home tab is published when
-opened; a channel that turned private or is shared with another organisation makes what was asked there private;
+opened; a channel that turned private or is shared with another organisation makes what was asked there private; a
+channel archived or left by the bot loses its digest subscription (staff are told); a deactivated member's requests
+move on and their questions are withdrawn (``handlers.deactivated``);
 everything else is acknowledged and ignored.
 
 Slack acks an event before any listener runs and never resends an acked one, so a mention or DM is recorded in the
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import answers, privacy, profiles
+from handlers import answers, deactivated, digests, privacy, profiles
 from handlers.listener import listener
 from handlers.requestspec import Kind
 from handlers.services import Services
@@ -27,3 +29,9 @@ def register(app: App, services: Services) -> None:
     app.event("app_home_opened")(listener(services, Kind.EVENT, profiles.handle_home_opened, ack_first=True))
     for event in ("channel_converted_to_private", "channel_shared"):  # what was asked there becomes private
         app.event(event)(listener(services, Kind.EVENT, privacy.handle_channel_private, ack_first=True))
+    for event in digests.GONE_EVENTS:  # its digest is turned off, staff told once
+        app.event(event)(listener(services, Kind.EVENT, digests.handle_channel_gone, ack_first=True))
+    # sent for every profile change in the workspace: only a deactivation reaches the listener
+    app.event("user_change", matchers=[deactivated.is_deactivation])(
+        listener(services, Kind.EVENT, deactivated.handle_user_change, ack_first=True)
+    )

@@ -282,3 +282,15 @@ def test_window_is_cut_at_now(database: Database) -> None:
     wonen = data.theme("wonen")
     assert wonen is not None
     assert [p.title for p in wonen.practices] == ["Al gebeurd"]
+
+
+def test_a_new_expert_slack_cannot_reach_is_not_offered_one_away_until_a_date_is(database: Database) -> None:
+    with database.session() as s:
+        seed_themes(s)
+        gone = add_expert(s, "Gido Gedeactiveerd", slack="U0GIDO", availability=Availability.AWAY)
+        gone.away_until = None  # marked away because the account was deactivated (``profiles.mark_unreachable``)
+        back = add_expert(s, "Hanne Verlof", slack="U0HANNE", availability=Availability.AWAY)
+        back.away_until = (NOW + timedelta(days=10)).date()
+    wonen = collect(database).theme("wonen")
+    assert wonen is not None
+    assert [e.person.name for e in wonen.new_experts] == ["Hanne Verlof"]

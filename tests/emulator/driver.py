@@ -86,6 +86,41 @@ class DriverMixin:
         """Deliver a raw ``event`` inside an ``event_callback`` envelope (no channel state is touched)."""
         return self._event(copy.deepcopy(event), retry_num=retry_num, event_id=event_id, wait=wait)
 
+    def send_channel_archived(self, channel: str, user: str, *, event_id: str | None = None) -> Delivery:
+        """``user`` archives ``channel``: posts in it are refused with ``is_archived`` from now on, and Slack sends
+        ``channel_archive`` (``group_archive`` for a private channel)."""
+        target = self._channel(channel, user)
+        with self._state.lock:
+            target.is_archived = True
+        kind = "group_archive" if target.is_private else "channel_archive"
+        return self._event(
+            {"type": kind, "channel": target.id, "user": user}, retry_num=0, event_id=event_id, wait=True
+        )
+
+    def send_member_left(self, channel: str, user: str, *, event_id: str | None = None) -> Delivery:
+        """``user`` (the bot too: removed by someone) leaves ``channel``; Slack sends ``member_left_channel``."""
+        target = self._channel(channel, user)
+        with self._state.lock:
+            if user in target.members:
+                target.members.remove(user)
+        event = {
+            "type": "member_left_channel",
+            "user": user,
+            "channel": target.id,
+            "channel_type": "G" if target.is_private else "C",
+            "team": self._state.team_id,
+        }
+        return self._event(event, retry_num=0, event_id=event_id, wait=True)
+
+    def send_user_deactivated(self, user: str, *, event_id: str | None = None) -> Delivery:
+        """An admin deactivates ``user``: ``users.info`` says ``deleted`` and DMs are refused from now on, and Slack
+        sends ``user_change`` with the whole user object (its ``team_id`` the person's own team)."""
+        with self._state.lock:
+            record = self._state.users[user]
+            record["deleted"] = True
+            snapshot = copy.deepcopy(record)
+        return self._event({"type": "user_change", "user": snapshot}, retry_num=0, event_id=event_id, wait=True)
+
     def send_message(
         self,
         user: str | None,

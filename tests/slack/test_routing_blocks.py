@@ -86,6 +86,8 @@ SELF_SERVICE: dict[str, Any] = {
     # a request that did not arrive (bot.routing.reactions): who was asked, and Slack's error
     "recipient": {"name": "An <script>", "organisation": "Gent <script>"},
     "error": "<script>",
+    # a digest stopped (digests.subscriptions.stop_gone_channel): the channel and why
+    "channel_id": "C0<script>",
 }
 # a triage post given up, by DM to a staff member (bot.staffdm): the post's own payload, carried whole
 SELF_SERVICE |= {"original_kind": "practice_review", "original": dict(SELF_SERVICE), "triage_channel_id": "<script>"}

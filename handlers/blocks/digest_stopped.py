@@ -1,0 +1,30 @@
+"""Block Kit for staff: a channel's digest was turned off because the channel is gone for the bot
+(``digests.subscriptions.stop_gone_channel``), in the triage channel or, when that cannot take it, by DM."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, t
+from bot.outbox import DigestStopped
+from handlers.blocks.staffdm import triage_channel_label
+from handlers.kit import Rendered, context, escape_truncate, fallback, section
+
+# Why, in plain words, by Slack's error or the event that said so (another reason: "Slack refuses posts there")
+DIGEST_STOPPED_WHY = {
+    "is_archived": N_("digest.stopped_why_archived"),
+    "channel_archive": N_("digest.stopped_why_archived"),
+    "not_in_channel": N_("digest.stopped_why_removed"),
+    "member_left_channel": N_("digest.stopped_why_removed"),
+    "channel_not_found": N_("digest.stopped_why_not_found"),
+}
+
+
+def build_digest_stopped(payload: DigestStopped, lang: str) -> Rendered:
+    """Which channel's digest stopped, why (Slack's code beside it), and that staff subscribe it again: nothing
+    turns it on by itself, an unarchived channel included."""
+    key = DIGEST_STOPPED_WHY.get(payload.reason)
+    why = t(key, lang) if key else t("digest.stopped_why_other", lang)
+    channel = triage_channel_label(payload.channel_id)  # a link when it is a channel id, else escaped text
+    head = t("digest.stopped", lang, channel=channel, why=why)
+    code = f" (`{escape_truncate(payload.reason, 60)}`)" if payload.reason else ""
+    again = t("digest.stopped_again", lang, channel=channel, channel_id=escape_truncate(payload.channel_id, 40))
+    return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(again)])

@@ -1,0 +1,132 @@
+"""Slack says an account was deactivated (``user_change`` with ``deleted: true``): acted on at once, not when a
+DM to that person fails some day. As an expert their open requests move on and they are marked away (audited, staff
+told); as an asker their questions with experts are withdrawn and the experts told; nothing the second time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.outbox import claim_outbox
+from bot.routing.core import SYSTEM
+from handlers.outbox import OutboxSender
+from handlers.services import Services
+from storage.models import (
+    AuditLog,
+    Availability,
+    Expert,
+    OutboxKind,
+    Question,
+    QuestionEvent,
+    QuestionStatus,
+    RoutingStatus,
+    Timer,
+)
+from tests.routing.conftest import ASKER, NOW, World, seed_housing
+
+Q, R, K = QuestionStatus, RoutingStatus, OutboxKind
+LATER = NOW + timedelta(hours=1)
+
+
+def deactivated(world: World, slack_id: str) -> str:
+    with world.db.session() as s:
+        return world.service.person_deactivated(s, slack_user_id=slack_id, reason="deleted", now=LATER)
+
+
+def question(world: World, qid: int) -> Question:
+    with world.db.session() as s:
+        found = s.get(Question, qid)
+        assert found is not None
+        _ = list(found.routings)
+        return found
+
+
+def test_a_deactivated_expert_is_replaced_at_once_marked_away_and_not_asked_again(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask()
+    gone = sorted(r.recipient_slack_id or "" for r in question(world, qid).routings)[0]
+    assert deactivated(world, gone).startswith("moved on 1, marked away True")
+    routings = {r.recipient_slack_id: r for r in question(world, qid).routings}
+    assert routings[gone].status is R.EXPIRED
+    assert any(r.status is R.ASKED for s, r in routings.items() if s != gone)  # the next expert, now
+    with world.db.session() as s:
+        expert = s.scalars(select(Expert).where(Expert.slack_user_id == gone)).one()
+        assert expert.availability is Availability.AWAY and expert.away_until is None
+        [audit] = s.scalars(select(AuditLog).where(AuditLog.action == "unreachable"))
+        assert audit.actor == "system" and audit.after is not None and audit.after["reason"] == "deleted"
+        assert not s.scalars(select(Timer).where(Timer.routing_id == routings[gone].id, Timer.done_at.is_(None))).all()
+    staff = [m for m in world.outbox(K.DELIVERY_FAILED) if m.recipient_slack_id is None]
+    assert len(staff) == 1 and staff[0].payload["marked_away"] is True
+    before = len(world.outbox())
+    assert deactivated(world, gone) == "noop"  # Slack delivers the event again
+    assert len(world.outbox()) == before
+    other = world.ask(text="Wie kent de leegstandsheffing?", asker_slack_id="UASKER009")
+    assert gone not in {r.recipient_slack_id for r in question(world, other).routings}
+
+
+def test_an_expert_with_nothing_open_is_marked_away_once(world: World) -> None:
+    ids = seed_housing(world)
+    with world.db.session() as s:
+        expert = s.get(Expert, ids["Emma"])
+        assert expert is not None and expert.slack_user_id
+        slack_id = expert.slack_user_id
+    assert deactivated(world, slack_id) == "moved on 0, marked away True, withdrawn 0"
+    assert deactivated(world, slack_id) == "noop"
+
+
+def test_a_deactivated_askers_questions_with_experts_are_withdrawn_and_the_experts_told(world: World) -> None:
+    seed_housing(world)
+    qid = world.ask()
+    asked = [r for r in question(world, qid).routings if r.status is R.ASKED]
+    assert asked
+    outbox_before = {m.id for m in world.outbox()}
+    assert deactivated(world, ASKER) == "moved on 0, marked away False, withdrawn 1"
+    q = question(world, qid)
+    assert q.status is Q.CANCELLED and q.closed_at is not None
+    assert all(r.status is R.EXPIRED for r in q.routings)
+    closed = [m for m in world.outbox(K.ROUTING_CLOSED) if m.id not in outbox_before]
+    assert sorted(m.recipient_slack_id or "" for m in closed) == sorted(r.recipient_slack_id or "" for r in asked)
+    assert all(m.payload["reason"] == "asker_gone" for m in closed)
+    new = [m for m in world.outbox() if m.id not in outbox_before]
+    assert not [m for m in new if m.recipient_slack_id == ASKER]  # nothing to the account that is gone
+    with world.db.session() as s:
+        event = s.scalars(select(QuestionEvent).where(QuestionEvent.to_status == "cancelled")).one()
+        assert event.actor == SYSTEM and "deleted" in event.note
+        assert not s.scalars(select(Timer).where(Timer.question_id == qid, Timer.done_at.is_(None))).all()
+    assert deactivated(world, ASKER) == "noop"
+
+
+def test_an_escalated_question_stays_with_staff_and_an_unknown_person_changes_nothing(world: World) -> None:
+    world.load()  # nobody in the register: the question goes to staff
+    qid = world.ask()
+    assert question(world, qid).status is Q.ESCALATED
+    before = len(world.outbox())
+    assert deactivated(world, ASKER) == "noop"
+    assert question(world, qid).status is Q.ESCALATED
+    assert deactivated(world, "U0NOBODY1") == "noop"
+    assert len(world.outbox()) == before
+
+
+def _sender(world: World) -> OutboxSender:
+    services = Services(
+        settings=Settings(), db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service
+    )
+    return OutboxSender(services, WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/"))
+
+
+@pytest.mark.parametrize(
+    ("error", "permanent", "withdrawn"), [("user_disabled", True, True), ("ratelimited", False, False)]
+)
+def test_an_update_the_asker_can_never_get_withdraws_their_question_as_the_event_would(
+    world: World, error: str, permanent: bool, withdrawn: bool
+) -> None:
+    seed_housing(world)
+    qid = world.ask()
+    claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
+    update = next(m for m in claimed if m.kind is K.ASKER_UPDATE and m.recipient_slack_id == ASKER)
+    _sender(world)._failed(update, error, permanent=permanent)
+    assert question(world, qid).status is (Q.CANCELLED if withdrawn else Q.ROUTED)

@@ -1,0 +1,60 @@
+"""``user_change``: only a deactivation of a person inside the network acts (by the team id in the event's user, as
+the network check reads it); any other change, a malformed user, or a person of another organisation (Slack
+Connect) changes nothing and asks the routing service nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from bot.network import Network
+from handlers.deactivated import handle_user_change, is_deactivation
+
+HOME = Network(team_id="T0HOME001", enterprise_id="E0ORG0001")
+
+
+def _turn(user: Any) -> mock.MagicMock:
+    turn = mock.MagicMock()
+    turn.body = {"event": {"type": "user_change", "user": user}}
+    turn.services.home.network = HOME
+    turn.services.routing_service.return_value.person_deactivated.return_value = "moved on 1"
+    return turn
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        {"id": "U0GONE001", "team_id": "T0HOME001", "deleted": False, "is_restricted": True},  # made a guest
+        {"id": "U0GONE001", "team_id": "T0HOME001"},
+        {"id": "U0GONE001\n", "team_id": "T0HOME001", "deleted": True},
+        {"id": "U0GONE001", "team_id": "T0OTHER01", "deleted": True},  # another organisation (Slack Connect)
+        {"id": "U0GONE001", "deleted": True},  # no team: not ours
+        {"id": "U0GONE001", "team_id": "T0OTHER01", "deleted": True, "enterprise_user": {"enterprise_id": "E0X"}},
+        "U0GONE001",
+        None,
+    ],
+)
+def test_nothing_but_a_deactivation_inside_the_network_acts(user: Any) -> None:
+    turn = _turn(user)
+    handle_user_change(turn)
+    turn.services.routing_service.return_value.person_deactivated.assert_not_called()
+    turn.queued_messages.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        {"id": "U0GONE001", "team_id": "T0HOME001", "deleted": True},
+        {"id": "U0GONE001", "team_id": "T0SISTER1", "deleted": True, "enterprise_user": {"enterprise_id": "E0ORG0001"}},
+    ],
+)
+def test_a_deactivation_inside_the_network_acts(user: dict[str, Any]) -> None:
+    turn = _turn(user)
+    assert is_deactivation(turn.body)
+    handle_user_change(turn)
+    turn.services.routing_service.return_value.person_deactivated.assert_called_once_with(
+        turn.session, slack_user_id="U0GONE001", reason="deleted", now=turn.now
+    )
+    turn.queued_messages.assert_called_once_with()
