@@ -114,7 +114,7 @@ class OutboxKind(enum.StrEnum):
     DELIVERY_FAILED = "delivery_failed"  # a request could not reach the one asked: to who chose them, or staff
     # (added in revision 0012_staffdm; an escalated question's too since 0014_onestaffdm)
     STAFF_DM = "staff_dm"  # DM to each staff member: a message the triage channel never got, as it was
-    # (added in revision 0020_digeststopped)
+    # (added in revision 0021_digeststopped)
     DIGEST_STOPPED = "digest_stopped"  # to staff: a channel's digest stopped (the channel archived, the bot removed)
 
 

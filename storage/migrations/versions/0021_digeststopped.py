@@ -4,8 +4,8 @@ channel was archived, deleted or the bot removed from it)
 Downgrade: the queued or sent ``digest_stopped`` messages go, and so do their DM copies to staff (``staff_dm`` keyed
 ``staff_dm:digest_stopped:…``); the subscriptions stay off (the audit log has why).
 
-Revision ID: 0020_digeststopped
-Revises: 0019_cleantitles
+Revision ID: 0021_digeststopped
+Revises: 0020_proposalrefresh
 Create Date: 2026-12-05 21:00:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_digeststopped"
-down_revision: str | None = "0019_cleantitles"
+revision: str = "0021_digeststopped"
+down_revision: str | None = "0020_proposalrefresh"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
