@@ -198,8 +198,6 @@ def _slack_api_url(value: str | None) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-
-
 def _triage_channel(value: str | None) -> str | None:
     channel = (value or "").strip()
     if not channel:
