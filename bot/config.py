@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.errors import ConfigError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.network import parse_allowed_teams
-from bot.text import is_slack_user_id
+from bot.text import is_slack_channel_id, is_slack_user_id
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -201,16 +201,13 @@ def _slack_api_url(value: str | None) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-# a public (C…) or private (G…) channel's id, as Slack shows it in the channel's details; a name ("#triage") is not
-# looked up, and a DM (D…) is no channel for staff
-CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{6,}")
-
-
 def _triage_channel(value: str | None) -> str | None:
     channel = (value or "").strip()
     if not channel:
         return None
-    if not CHANNEL_ID.fullmatch(channel):
+    # a public (C…) or private (G…) channel's id, as Slack shows it in the channel's details (``bot.text``'s one
+    # check); a name ("#triage", "TRIAGE") is not looked up, and a DM (D…) is no channel for staff
+    if not is_slack_channel_id(channel, prefixes="CG"):
         raise ConfigError(
             "bad_triage_channel",
             "WIEWEET_TRIAGE_CHANNEL must be a channel id such as C0123ABCD (the channel's details show it at the "

@@ -18,7 +18,8 @@ a name loses its ESC and shows as harmless text such as "[31m".
 ``is_slack_user_id`` is the one check of a Slack user id's form (the register's import, routing's choices, staff
 lists, mentions, the ids a payload claims): ``U`` or ``W`` and 2 to 31 upper-case letters or digits, the whole
 string — a trailing newline included, which ``$`` would let through. ``is_slack_channel_id`` likewise for a
-conversation (``C``, ``G`` or ``D``).
+conversation: ``C``, ``G`` or ``D`` and 8 to 31 upper-case letters or digits, at least one a digit, so that a
+channel's name typed in capitals (``GENERAL``, ``RANDOM``) is not taken for its id.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ _INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
 ACTING_CONTROLS = f"\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}"  # a character class: C0 but tab/LF, DEL, C1, bidi
 _ACTING = re.compile(f"[{ACTING_CONTROLS}]")
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")  # the whole string: use ``is_slack_user_id`` (fullmatch)
-SLACK_CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]{2,31}")  # a public or private channel, or a DM
+# a public or private channel, or a DM: the prefix, then at least 8 upper-case letters and digits, one a digit at
+# least (``GENERAL`` or ``CULTUUR`` has the shape otherwise: a channel's name in capitals, not its id)
+SLACK_CHANNEL_ID = re.compile(r"[CDG](?=[A-Z]*[0-9])[A-Z0-9]{8,31}")
 
 
 def strip_bidi(text: str) -> str:
@@ -59,6 +62,7 @@ def is_slack_user_id(value: object) -> bool:
     return isinstance(value, str) and SLACK_USER_ID.fullmatch(value) is not None
 
 
-def is_slack_channel_id(value: object) -> bool:
-    """Whether ``value`` is a Slack conversation id (``C…``, ``G…``, ``D…``), all of it."""
-    return isinstance(value, str) and SLACK_CHANNEL_ID.fullmatch(value) is not None
+def is_slack_channel_id(value: object, *, prefixes: str = "CDG") -> bool:
+    """Whether ``value`` is a Slack conversation id (``C…``, ``G…``, ``D…``; ``prefixes``: only some of them), all of
+    it."""
+    return isinstance(value, str) and value[:1] in prefixes and SLACK_CHANNEL_ID.fullmatch(value) is not None

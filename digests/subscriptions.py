@@ -57,8 +57,8 @@ def validate_channel(channel_id: str) -> str:
     value = (channel_id or "").strip()
     if not is_slack_channel_id(value):
         raise InvalidChannel(
-            message=f"invalid Slack channel id {channel_id!r}: give the channel id, not its name (something like "
-            "C0123ABCD; the channel's details show it at the bottom)"
+            message=f"invalid Slack channel id {channel_id!r}: give the channel id, not its name (an id is C, G or D "
+            "and at least 8 capitals and digits, such as C0123ABCD; the channel's details show it at the bottom)"
         )
     return value
 

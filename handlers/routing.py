@@ -46,7 +46,6 @@ from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft,
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
 from handlers.needs_refresh import refresh_in_turn
-from handlers.services import SlackUnavailableError
 from handlers.slack_text import question_from_slack
 from handlers.staff_posts import update_staff_posts
 from handlers.turn import Turn
@@ -108,8 +107,7 @@ def command_ask(turn: Turn, text: str) -> None:
 
 
 def handle_ask_submission(turn: Turn, form: AskForm) -> None:
-    """Check the form (nothing slow: no write to the database; one count for the hourly limit, and a Slack call
-    only to tell staff over it from anyone else, when the staff group's members are not cached),
+    """Check the form (nothing slow: no write to the database, no Slack call; one count for the hourly limit),
     record the question in the inbox under the modal's view id, ack. A replayed submission or a double click finds
     the same record: one question. The question is made from the record (``ask_question``), after the ack."""
     lang = turn.quick_lang
@@ -146,21 +144,21 @@ def handle_ask_submission(turn: Turn, form: AskForm) -> None:
 
 def _over_hourly_limit(turn: Turn, lang: str) -> dict[str, str]:
     """Over the hourly limit: refused on the form, under the question (the modal stays open with what was typed).
-    A quick count first; only someone over the limit is looked up as staff, who are not limited — with the one
-    staff check every request uses (``Turn.actor``: the configured ids and the staff user group, asked of Slack
-    when its cached members are older than a few minutes). When Slack cannot say now, the form is not refused on a
-    guess: the question is recorded and ``ask_question`` decides (with the same check, retried)."""
+    A quick count first; only someone over the limit is looked up as staff, who are not limited — from what is known
+    without asking Slack (the configured ids and the staff user group's cached members, ``known_staff``): nothing
+    before the ack waits on Slack. When that cannot say (the group's cache is cold), the form is not refused on a
+    guess: the question is recorded and ``ask_question`` decides after the ack (with the full staff check, retried;
+    someone refused there gets their question back by DM)."""
     try:
         with turn.services.db.ack_read_session() as session:
             _routing(turn).check_may_ask(session, asker_slack_id=_actor(turn), now=turn.now)
     except RoutingInputError as error:
-        try:
-            if turn.actor.is_staff:
-                return {}
-        except SlackUnavailableError:
-            log.info("ask form of %s: staff unknown now (Slack), decided when recorded", turn.user_id)
+        services = turn.services
+        staff = services.staff.known_staff(settings=services.settings, user_id=turn.user_id, now=turn.now)
+        if staff is None:
+            log.info("ask form of %s: staff not known without Slack, decided when recorded", turn.user_id)
             return {}
-        return {ids.BLOCK_ASK_TEXT: user_message(error, lang, "")}
+        return {} if staff else {ids.BLOCK_ASK_TEXT: user_message(error, lang, "")}
     return {}
 
 

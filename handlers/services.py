@@ -320,6 +320,23 @@ class StaffDirectory:
             log.warning("usergroups.users.list failed: %s", exc.response.get("error"))  # refuse, not fail open
             return False
 
+    def known_staff(self, *, settings: Settings, user_id: str | None, now: datetime) -> bool | None:
+        """Whether ``user_id`` is staff as far as is known without asking Slack: the configured ids and the cached
+        user group's members (a member cached earlier counts, however old the cache). None: not known now (the
+        group's members were never fetched or are older than ``TTL``); ``is_staff`` would ask Slack."""
+        if not user_id:
+            return False
+        if user_id in settings.staff_user_ids:
+            return True
+        if not settings.staff_usergroup_id:
+            return False
+        with self._lock:
+            if user_id in self._members:
+                return True
+            if self._fetched_at is not None and now - self._fetched_at < self.TTL:
+                return False
+        return None
+
     def members(self, *, settings: Settings, client: WebClient, now: datetime) -> frozenset[str]:
         """Everyone who is staff: the configured ids and the user group's members (only the ids, and the members
         fetched last, when Slack cannot list the group now)."""

@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 
 from bot.actors import NotAuthorized
+from bot.config import read_settings
 from bot.register.validation import AnyTheme, validate_expert
 from bot.routing.core import slack_id
 from bot.routing.errors import RoutingInputError
 from bot.staffdm import staff_ids
 from bot.text import is_slack_channel_id, is_slack_user_id
+from digests.errors import InvalidChannel
+from digests.subscriptions import validate_channel
 from handlers import claims
 from handlers.kit import user_mention
 
@@ -50,6 +53,21 @@ def test_slack_channel_ids() -> None:
     assert not any(is_slack_channel_id(c) for c in ("C123\n", "c0triage1", "U0NLUSER1", "C" + "A" * 32, None))
 
 
+@pytest.mark.parametrize(
+    "name", ["GENERAL", "RANDOM", "CULTUUR-NEWS", "CULTUURNEWS", "GEMEENTEN", "DIGITAAL", "C0ABC12"]
+)
+def test_a_channel_name_in_capitals_is_no_channel_id(name: str) -> None:
+    """A real id is C, G or D and at least 8 capitals and digits, one a digit at least: a name typed in capitals
+    (or an id cut short) is refused, wherever a channel is given."""
+    assert not is_slack_channel_id(name)
+    with pytest.raises(InvalidChannel, match="not its name"):
+        validate_channel(name)
+    _, problems = read_settings({"WIEWEET_TRIAGE_CHANNEL": name})
+    assert [p for p in problems if p.startswith("WIEWEET_TRIAGE_CHANNEL must be a channel id")]
+    assert validate_channel("C0123ABCD") == "C0123ABCD" and is_slack_channel_id("CABCDEFG1")
+    assert not is_slack_channel_id("D0ABC1234", prefixes="CG")
+
+
 def test_every_user_id_check_uses_the_one_rule() -> None:
     forged = "U123\n"
     assert user_mention(forged) is None and user_mention("U123") == "<@U123>"
@@ -84,11 +102,11 @@ def test_a_forged_user_in_a_payload_is_refused(forged: str) -> None:
 
 
 def test_forged_channel_ts_and_ids_with_a_trailing_newline_are_refused() -> None:
-    assert claims.channel_id("C123") == "C123"
+    assert claims.channel_id("C0123ABCD") == "C0123ABCD"
     assert claims.message_ts("1700000000.000100") == "1700000000.000100"
     assert claims.parse_id("12", what="question") == 12
     for call in (
-        lambda: claims.channel_id("C123\n"),
+        lambda: claims.channel_id("C0123ABCD\n"),
         lambda: claims.message_ts("1700000000.000100\n"),
         lambda: claims.parse_id("12\n", what="question"),
     ):

@@ -78,7 +78,7 @@ import numpy as np
 
 from bot.needs.analysis import Concepts
 from bot.needs.state import GroupState, resum, settle
-from bot.needs.topic_book import TopicBook
+from bot.needs.topic_book import Placing, TopicBook
 from bot.needs.topic_space import (
     Batch,
     Fit,
@@ -287,12 +287,13 @@ class Grouper(TopicBook):
         if placements:
             where = {p.key: p.topic_id for p in placements}
             sims = {p.key: p.similarity for p in placements}
+            run = Placing(where, sims, words, meanings, topics, postings, next_topic_id)
             if self.refine:
-                self._refine(placements, where, sims, words, meanings, topics, postings)
+                self._refine(placements, run)
             if self.fragment_size:
-                self._merge_fragments(where, sims, words, meanings, topics, postings, next_topic_id)
+                self._merge_fragments(run)
             if self.rescue_threshold is not None:
-                self._rescue(where, sims, words, meanings, topics, postings, next_topic_id)
+                self._rescue(run)
             placements, moved, emptied = self._finish(state, placements, where, sims, next_topic_id)
         else:
             state.touched = set()
@@ -429,16 +430,7 @@ class Grouper(TopicBook):
                 best_id, best = topic_id, sim
         return best_id, best
 
-    def _refine(
-        self,
-        placements: list[Placement],
-        where: dict[str, int],
-        sims: dict[str, float],
-        words: Mapping[str, Words],
-        meanings: Mapping[str, Vector],
-        topics: dict[int, Topic],
-        postings: dict[str, dict[int, float]],
-    ) -> None:
+    def _refine(self, placements: list[Placement], run: Placing) -> None:
         """Re-place this run's items against the grown topics (the first items chose among the topics that existed
         when they came), up to ``refine`` passes or until nothing moves. Earlier members never move, but for those
         of a small movable topic (``_replaceable``; they move at most once, see ``_may_replace``).
@@ -447,6 +439,8 @@ class Grouper(TopicBook):
         product in NumPy, the item itself taken out of its own topic), then moves the items whose best topic
         changed, in processing order; a move into a topic that this pass emptied is skipped (two questions alone
         that are each other's best join one topic instead of swapping)."""
+        where, sims, topics, postings = run.where, run.sims, run.topics, run.postings
+        words, meanings = run.words, run.meanings
         keys = [p.key for p in placements]
         earlier = self._replaceable(topics, where)  # earlier members of small movable topics, placed again too
         keys += sorted(earlier, key=lambda k: (earlier[k], k))
@@ -478,22 +472,14 @@ class Grouper(TopicBook):
             if not moved:
                 break
 
-    def _merge_fragments(
-        self,
-        where: dict[str, int],
-        sims: dict[str, float],
-        words: Mapping[str, Words],
-        meanings: Mapping[str, Vector],
-        topics: dict[int, Topic],
-        postings: dict[str, dict[int, float]],
-        first_new: int,
-    ) -> None:
+    def _merge_fragments(self, run: Placing) -> None:
         """Join the fragments of a need: a topic of this run with at most ``fragment_size`` members joins the topic
         whose centroid is closest to its own when that topic's closest is the fragment too (mutual) and their
         cosine reaches the joining threshold. Wordings that share too little with any one question of a topic to
         join it one by one ("zwembadtarieven", "piscine communale", "swimming pool: energy costs") often share
         enough as a group. The members move into the older topic (a topic of an earlier run never moves);
         repeated until nothing merges, closest pairs first."""
+        topics, postings, first_new = run.topics, run.postings, run.first_new
         while True:
             pairs: list[tuple[float, int, int]] = []
             for topic_id in sorted(topics):
@@ -521,20 +507,11 @@ class Grouper(TopicBook):
                     continue
                 into, source = way
                 merged.update((into, source))
-                self._move_topic(topics[source], topics[into], -minus_sim, where, sims, words, meanings, postings)
+                self._move_topic(topics[source], topics[into], -minus_sim, run)
             if not merged:
                 return
 
-    def _rescue(
-        self,
-        where: dict[str, int],
-        sims: dict[str, float],
-        words: Mapping[str, Words],
-        meanings: Mapping[str, Vector],
-        topics: dict[int, Topic],
-        postings: dict[str, dict[int, float]],
-        first_new: int,
-    ) -> None:
+    def _rescue(self, run: Placing) -> None:
         """A question of this run still alone joins its closest topic on two pieces of evidence: the similarity
         reaches ``rescue_threshold`` (below the joining threshold) *and* that topic stands out — the next closest is
         at least ``rescue_margin`` less similar. A topic of two or more questions takes it (two lone questions: see
@@ -556,6 +533,7 @@ class Grouper(TopicBook):
         keeps pairs apart. Since round 9 the default is 3: a need asked in two families of three wordings (dev4)
         comes together (one run dev4 0.732 -> 0.742; dev, dev2, dev3 and five / twenty runs unchanged; 4 cost dev
         0.075)."""
+        topics, postings, first_new = run.topics, run.postings, run.first_new
         threshold = self.rescue_threshold
         if threshold is None:
             return
@@ -594,7 +572,7 @@ class Grouper(TopicBook):
                     into, source = topics[way[0]], topics[way[1]]
                 else:
                     into, source = topics[target], topic
-                self._move_topic(source, into, round(sim, 6), where, sims, words, meanings, postings)
+                self._move_topic(source, into, round(sim, 6), run)
                 moved = True
             if not moved:
                 return

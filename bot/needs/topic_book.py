@@ -7,11 +7,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from bot.needs.state import Sums
 from bot.needs.topic_space import MeaningRows, Topic, Vector, Words, heaviest
+
+
+@dataclass(frozen=True, slots=True)
+class Placing:
+    """What the steps of one ``Grouper.place`` share and change: where each of this run's items is (and each earlier
+    item moved), at what similarity; the items' word and meaning parts; the topics and their postings; and the
+    first id of this run's topics."""
+
+    where: dict[str, int]
+    sims: dict[str, float]
+    words: Mapping[str, Words]
+    meanings: Mapping[str, Vector]
+    topics: dict[int, Topic]
+    postings: dict[str, dict[int, float]]
+    first_new: int
 
 
 class TopicBook:
@@ -155,13 +171,10 @@ class TopicBook:
         source: Topic,
         into: Topic,
         similarity: float,
-        where: dict[str, int],
-        sims: dict[str, float],
-        words: Mapping[str, Words],
-        meanings: Mapping[str, Vector],
-        postings: dict[str, dict[int, float]],
+        run: Placing,
     ) -> None:
         """Every member of ``source`` joins ``into`` (an earlier member's first topic is noted: ``moved``)."""
+        where, sims, words, meanings, postings = run.where, run.sims, run.words, run.meanings, run.postings
         for key in list(source._joined):
             if key not in where:
                 self._origin.setdefault(key, source.id)

@@ -246,16 +246,7 @@ def _add_theme(session: Session, after: ThemeRecord, *, position: int, actor: st
         position=position,
         now=now,
     )
-    repo.create_audit_log(
-        session,
-        actor=actor,
-        action="import",
-        entity_type="theme",
-        entity_key=after.key,
-        before=None,
-        after=theme_snapshot(theme),
-        now=now,
-    )
+    _audit_import(session, key=after.key, before=None, after=theme_snapshot(theme), actor=actor, now=now)
 
 
 def _update_theme(session: Session, before: ThemeRecord, after: ThemeRecord, *, actor: str, now: datetime) -> None:
@@ -267,14 +258,23 @@ def _update_theme(session: Session, before: ThemeRecord, after: ThemeRecord, *, 
         synonyms=list(after.synonyms),
         now=now,
     )
+    _audit_import(
+        session, key=after.key, before=theme_snapshot(before), after=theme_snapshot(theme), actor=actor, now=now
+    )
+
+
+def _audit_import(
+    session: Session, *, key: str, before: dict[str, object] | None, after: dict[str, object], actor: str, now: datetime
+) -> None:
+    """A theme added or changed by an import, in the audit log (its values before, None when new, and after)."""
     repo.create_audit_log(
         session,
         actor=actor,
         action="import",
         entity_type="theme",
-        entity_key=after.key,
-        before=theme_snapshot(before),
-        after=theme_snapshot(theme),
+        entity_key=key,
+        before=before,
+        after=after,
         now=now,
     )
 

@@ -4,8 +4,10 @@ on, staff assigning it, someone volunteering to help), made before anything is w
 Refused, with nothing changed:
 
 - the asker (they cannot answer their own question). For an anonymous question the refusal is the very one given
-  for anybody else who cannot be asked (``cannot_ask``), so that choosing people one by one never tells who asked;
-  each such pick is logged as a refusal, so repeated probing shows in the log.
+  for anybody else who cannot be asked (``cannot_ask``); each such pick is logged as a refusal, so repeated probing
+  shows in the log. A refusal is still not "asked": whoever sees the person they chose listed and available (or,
+  staff, confirmed someone away and is refused) learns it is the asker or someone who withdrew. Only asking the
+  asker as anyone else would close that, which the product does not do; the limit below keeps guessing slow.
 - a person whose register entry says not to ask them: consent withdrawn ("Remove me": never shown or asked again)
   or opted out of questions (``Availability.OPTED_OUT``). Someone volunteering chooses themselves and may help.
 - a person away (``selection.is_away``, the matcher's own test), with a message that says so and until when

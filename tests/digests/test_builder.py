@@ -43,7 +43,7 @@ from tests.digests.conftest import IN_WEEK, NOW, PERIOD, WINDOW_END, WINDOW_STAR
 WONEN = ThemeInfo("wonen", "Wonen en woonbeleid", "Housing")
 EUROPA = ThemeInfo("europa", "Europa en EU-financiering", "Europe and EU funding")
 KLIMAAT = ThemeInfo("klimaat", "Klimaat, energie en milieu", "Climate, energy and environment")
-VIEW = SubscriptionView(channel_id="C0DIGEST")
+VIEW = SubscriptionView(channel_id="C0DIGEST1")
 QUIET = (WeekFigures(),) * 8
 
 

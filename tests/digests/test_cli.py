@@ -72,7 +72,7 @@ def test_help_texts_have_examples() -> None:
 
 
 def test_dry_run_without_subscription(seeded: Database) -> None:
-    result = wieweet(seeded.url, "digest", "--channel", "C0WONEN", "--week", "2026-W48", "--dry-run", NOW_ARG)
+    result = wieweet(seeded.url, "digest", "--channel", "C0WONEN02", "--week", "2026-W48", "--dry-run", NOW_ARG)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Weekoverzicht wieweet · 16 nov – 23 nov 2026" in out
@@ -86,10 +86,10 @@ def test_dry_run_without_subscription(seeded: Database) -> None:
     assert "Geheime vraag" not in out and "U0BO" not in out and "Bo Afgemeld" not in out
     # Text output names people; Slack ids and the preview's channel are for Slack only.
     assert re.search(r"\b[UW]0[A-Z0-9]+\b", out) is None and "@" not in out
-    assert "C0WONEN" not in out and "CPREVIEW" not in out and "dry run" not in out
+    assert "C0WONEN02" not in out and "CPREVIEW" not in out and "dry run" not in out
     assert result.stderr.strip() == (
         "dry run, nothing posted: 2026-W48, 2026-11-16 09:00 – 2026-11-23 09:00 Brussels, "
-        "as for channel C0WONEN, 1 message(s)"
+        "as for channel C0WONEN02, 1 message(s)"
     )
 
 
@@ -135,7 +135,7 @@ def test_dry_run_uses_the_channel_subscription(seeded: Database) -> None:
             "digest",
             "subscribe",
             "--channel",
-            "C0EU",
+            "C0EU00001",
             "--themes",
             "europa",
             "--lang",
@@ -147,7 +147,7 @@ def test_dry_run_uses_the_channel_subscription(seeded: Database) -> None:
         ).exit_code
         == 0
     )
-    result = wieweet(seeded.url, "digest", "--channel", "C0EU", "--week", "2026-W48", "--dry-run", NOW_ARG)
+    result = wieweet(seeded.url, "digest", "--channel", "C0EU00001", "--week", "2026-W48", "--dry-run", NOW_ARG)
     assert result.exit_code == 0, result.output
     assert "Europe and EU funding" in result.output and "Housing" not in result.output
     assert "Every Wednesday at 11:00" in result.output
@@ -169,10 +169,15 @@ def test_dry_run_uses_the_channel_subscription(seeded: Database) -> None:
         (["digest", "subscribe", "--channel", "general"], "the channel id, not its name"),
         (["digest", "--channel", "general", "--dry-run"], "the channel id, not its name"),
         (["digest", "subscribe", "--channel", "c0eu"], "the channel id, not its name"),
-        (["digest", "subscribe", "--channel", "C0X", "--time", "25:00"], "invalid time '25:00'"),
-        (["digest", "subscribe", "--channel", "C0X", "--day", "lundi"], "invalid day 'lundi'"),
-        (["digest", "subscribe", "--channel", "C0X", "--themes", "sport"], "unknown theme 'sport'"),
-        (["digest", "unsubscribe", "--channel", "C0NOPE"], "C0NOPE has no active digest subscription"),
+        # a name typed in capitals has an id's letters but no digit, or too few characters
+        (["digest", "subscribe", "--channel", "GENERAL"], "the channel id, not its name"),
+        (["digest", "subscribe", "--channel", "RANDOM"], "the channel id, not its name"),
+        (["digest", "subscribe", "--channel", "CULTUUR-NEWS"], "the channel id, not its name"),
+        (["digest", "--channel", "GEMEENTEN", "--dry-run"], "the channel id, not its name"),
+        (["digest", "subscribe", "--channel", "C0X000001", "--time", "25:00"], "invalid time '25:00'"),
+        (["digest", "subscribe", "--channel", "C0X000001", "--day", "lundi"], "invalid day 'lundi'"),
+        (["digest", "subscribe", "--channel", "C0X000001", "--themes", "sport"], "unknown theme 'sport'"),
+        (["digest", "unsubscribe", "--channel", "C0NOPE001"], "C0NOPE001 has no active digest subscription"),
         (["digest", "--send-due"], "set SLACK_BOT_TOKEN"),
     ],
 )
@@ -188,7 +193,7 @@ def test_subscribe_list_unsubscribe(seeded: Database) -> None:
         "digest",
         "subscribe",
         "--channel",
-        "C0WONEN",
+        "C0WONEN02",
         "--themes",
         "wonen,europa",
         "--day",
@@ -198,13 +203,13 @@ def test_subscribe_list_unsubscribe(seeded: Database) -> None:
         "--post-empty",
     )
     assert added.exit_code == 0, added.output
-    assert "subscribed C0WONEN to wonen, europa: every fri 16:30 Brussels (nl); next digest" in added.output
-    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "G0PRIV", "--private").exit_code == 0
+    assert "subscribed C0WONEN02 to wonen, europa: every fri 16:30 Brussels (nl); next digest" in added.output
+    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "G0PRIV001", "--private").exit_code == 0
     listed = wieweet(seeded.url, "digest", "list")
-    assert "C0WONEN" in listed.output and "wonen,europa" in listed.output and "fri 16:30" in listed.output
-    assert "G0PRIV" in listed.output and "2 subscription(s)" in listed.output
-    removed = wieweet(seeded.url, "digest", "unsubscribe", "--channel", "C0WONEN")
-    assert removed.exit_code == 0 and "unsubscribed C0WONEN" in removed.output
+    assert "C0WONEN02" in listed.output and "wonen,europa" in listed.output and "fri 16:30" in listed.output
+    assert "G0PRIV001" in listed.output and "2 subscription(s)" in listed.output
+    removed = wieweet(seeded.url, "digest", "unsubscribe", "--channel", "C0WONEN02")
+    assert removed.exit_code == 0 and "unsubscribed C0WONEN02" in removed.output
     assert "1 subscription(s)" in wieweet(seeded.url, "digest", "list").output
     assert "2 subscription(s)" in wieweet(seeded.url, "digest", "list", "--all").output
 
@@ -213,8 +218,8 @@ def test_subscribe_list_unsubscribe(seeded: Database) -> None:
 def emulator() -> Iterator[SlackEmulator]:
     emu = SlackEmulator(bot_token="xoxb-digest-test")
     emu.start()
-    emu.add_channel("C0DIGEST", name="wonen")
-    emu.add_channel("C0GONE", name="gone", bot_is_member=False)
+    emu.add_channel("C0DIGEST1", name="wonen")
+    emu.add_channel("C0GONE001", name="gone", bot_is_member=False)
     yield emu
     emu.stop()
 
@@ -223,14 +228,14 @@ def test_send_due_through_the_slack_emulator(seeded: Database, emulator: SlackEm
     with seeded.session() as s:
         for i in range(120):  # enough to need several messages
             add_practice(s, f"Praktijk {i:03d} " + "met een lange titel " * 8, themes=["klimaat"])
-    for channel in ("C0DIGEST", "C0GONE"):
+    for channel in ("C0DIGEST1", "C0GONE001"):
         assert wieweet(seeded.url, "digest", "subscribe", "--channel", channel).exit_code == 0
     env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
     sent = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
     assert sent.exit_code == 0, sent.output
-    assert "C0DIGEST 2026-W48 sent" in sent.output
-    assert "C0GONE 2026-W48 failed" in sent.output and "not_in_channel" in sent.output
-    posted = emulator.messages("C0DIGEST")
+    assert "C0DIGEST1 2026-W48 sent" in sent.output
+    assert "C0GONE001 2026-W48 failed" in sent.output and "not_in_channel" in sent.output
+    posted = emulator.messages("C0DIGEST1")
     assert len(posted) >= 1
     assert all(len(m["blocks"]) <= 50 for m in posted)
     assert posted[0]["text"].startswith("Weekoverzicht wieweet 16 nov – 23 nov 2026")
@@ -239,7 +244,7 @@ def test_send_due_through_the_slack_emulator(seeded: Database, emulator: SlackEm
     assert "<!channel>" not in everything and "U0BO" not in everything
     again = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
     assert again.output.strip() == "no digests due"
-    assert len(emulator.messages("C0DIGEST")) == len(posted)
+    assert len(emulator.messages("C0DIGEST1")) == len(posted)
     listed = wieweet(seeded.url, "digest", "list")
     assert f"2026-W48 {DigestRunStatus.SENT.value} ({len(posted)}/{len(posted)})" in listed.output
 
@@ -248,12 +253,12 @@ def test_long_digest_in_several_messages_is_accepted_by_slack(seeded: Database, 
     with seeded.session() as s:
         for i in range(150):
             add_practice(s, f"Praktijk {i:03d} <b>&</b> " + "met een lange titel " * 8, themes=["klimaat", "wonen"])
-    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "C0DIGEST").exit_code == 0
+    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "C0DIGEST1").exit_code == 0
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
     client = create_web_client(settings)
     result = send_digest(
         seeded,
-        channel_id="C0DIGEST",
+        channel_id="C0DIGEST1",
         period="2026-W48",
         now=local(2026, 11, 25, 12),
         worker_id="test",
@@ -262,7 +267,7 @@ def test_long_digest_in_several_messages_is_accepted_by_slack(seeded: Database, 
         limits=DigestLimits(practices=1000),
     )
     assert result.status is SendStatus.SENT and result.parts_total >= 4, result
-    posted = emulator.messages("C0DIGEST")
+    posted = emulator.messages("C0DIGEST1")
     assert len(posted) == result.parts_total
     text = json.dumps([m["blocks"] for m in posted], ensure_ascii=False)
     assert all(f"Praktijk {i:03d} &lt;b&gt;&amp;&lt;/b&gt;" in text for i in range(150))

@@ -27,7 +27,7 @@ from tests.digests.conftest import (
     seed_themes,
 )
 
-VIEW = SubscriptionView(channel_id="C0DIGEST")
+VIEW = SubscriptionView(channel_id="C0DIGEST1")
 
 
 def collect(

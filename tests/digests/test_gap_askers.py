@@ -79,7 +79,7 @@ def test_the_digest_counts_unquoted_gaps_in_a_line_of_their_own() -> None:
     theme = ThemeInfo("wonen", "Wonen", "Housing")
     gaps = (GapItem("bijenkasten", 2), GapItem("schepen Janssens fraudeert", 1))  # a count of 1 is never quoted
     data = DigestData(NOW - timedelta(days=7), NOW, (ThemeDigest(theme, gaps=gaps, unquoted_gaps=2),))
-    view = SubscriptionView(channel_id="C0DIGEST")
+    view = SubscriptionView(channel_id="C0DIGEST1")
     text = blocks_json(build_digest(data, subscription_view=view, period="2026-W49", now=NOW, lang="nl"))
     assert "“bijenkasten” — 2×" in text
     assert "Janssens" not in text

@@ -55,7 +55,7 @@ def other_database(database: Database) -> Iterator[Database]:
     second.dispose()
 
 
-def subscribe(database: Database, channel: str = "C0DIGEST", **kw: object) -> None:
+def subscribe(database: Database, channel: str = "C0DIGEST1", **kw: object) -> None:
     values: dict[str, object] = {"weekday": 0, "hour": 9, "minute": 0, "themes": [], "language": "nl"}
     values.update(kw)
     with database.session() as s:
@@ -69,7 +69,7 @@ def seed_busy_week(database: Database, practices: int = 120) -> None:
             add_practice(s, f"Praktijk {i:03d} " + "met een lange titel " * 8, url=f"https://example.org/p/{i}")
 
 
-def run_of(database: Database, channel: str = "C0DIGEST", period: str = PERIOD) -> DigestRun:
+def run_of(database: Database, channel: str = "C0DIGEST1", period: str = PERIOD) -> DigestRun:
     with database.session() as s:
         run = digest_repo.get_digest_run(s, channel_id=channel, period=period)
         assert run is not None
@@ -81,11 +81,11 @@ def run_of(database: Database, channel: str = "C0DIGEST", period: str = PERIOD) 
 
 def test_claim_once_across_two_database_objects(database: Database, other_database: Database) -> None:
     with database.session() as s:
-        first = digest_repo.claim_digest_run(s, channel_id="C0DIGEST", period=PERIOD, worker_id="one", now=NOW)
+        first = digest_repo.claim_digest_run(s, channel_id="C0DIGEST1", period=PERIOD, worker_id="one", now=NOW)
         assert first is not None and first.status is DigestRunStatus.CLAIMED and first.claimed_by == "one"
     with other_database.session() as s:
-        assert digest_repo.claim_digest_run(s, channel_id="C0DIGEST", period=PERIOD, worker_id="two", now=NOW) is None
-        other = digest_repo.claim_digest_run(s, channel_id="C0DIGEST", period="2026-W49", worker_id="two", now=NOW)
+        assert digest_repo.claim_digest_run(s, channel_id="C0DIGEST1", period=PERIOD, worker_id="two", now=NOW) is None
+        other = digest_repo.claim_digest_run(s, channel_id="C0DIGEST1", period="2026-W49", worker_id="two", now=NOW)
         assert other is not None
         assert (
             digest_repo.claim_digest_run(s, channel_id="C0OTHER", period=PERIOD, worker_id="two", now=NOW) is not None
@@ -134,7 +134,7 @@ def test_concurrent_senders_post_once(database: Database, other_database: Databa
         barrier.wait(timeout=10)
         result = send_digest(
             database if index % 2 else other_database,
-            channel_id="C0DIGEST",
+            channel_id="C0DIGEST1",
             period=PERIOD,
             now=NOW,
             worker_id=f"w{index}",
@@ -159,7 +159,7 @@ def test_send_posts_every_part_and_marks_sent(database: Database) -> None:
     subscribe(database)
     slack = FakeSlack()
     result = send_digest(
-        database, channel_id="C0DIGEST", period=PERIOD, now=NOW, worker_id="w1", post=slack.post, limits=SMALL
+        database, channel_id="C0DIGEST1", period=PERIOD, now=NOW, worker_id="w1", post=slack.post, limits=SMALL
     )
     assert result.status is SendStatus.SENT and result.parts_total >= 3
     assert result.parts_posted == result.parts_total == len(slack.posts)
@@ -167,19 +167,19 @@ def test_send_posts_every_part_and_marks_sent(database: Database) -> None:
     assert run.status is DigestRunStatus.SENT and run.sent_at == NOW
     assert run.parts_total == len(slack.posts)
     assert run.parts_sent == [f"1764000000.{i:06d}" for i in range(1, len(slack.posts) + 1)]
-    assert all(channel == "C0DIGEST" for channel, _, _ in slack.posts)
+    assert all(channel == "C0DIGEST1" for channel, _, _ in slack.posts)
     assert slack.posts[0][2].startswith("Weekoverzicht wieweet 16 nov – 23 nov 2026 (deel 1/")
     posted = blocks_json([blocks for _, blocks, _ in slack.posts])
     assert all(f"Praktijk {i:03d}" in posted for i in range(120))
     # the same week again, from another worker: nothing is posted
-    again = send_digest(database, channel_id="C0DIGEST", period=PERIOD, now=NOW, worker_id="w2", post=slack.post)
+    again = send_digest(database, channel_id="C0DIGEST1", period=PERIOD, now=NOW, worker_id="w2", post=slack.post)
     assert again.status is SendStatus.SKIPPED and len(slack.posts) == result.parts_total
 
 
 def test_resume_after_a_crash_posts_only_the_missing_parts(database: Database) -> None:
     seed_busy_week(database)
     subscribe(database)
-    view = SubscriptionView(channel_id="C0DIGEST")
+    view = SubscriptionView(channel_id="C0DIGEST1")
     reference = build_digest(
         collect_for(database, view, PERIOD, now=NOW), subscription_view=view, period=PERIOD, now=NOW, limits=SMALL
     )
@@ -188,7 +188,7 @@ def test_resume_after_a_crash_posts_only_the_missing_parts(database: Database) -
     crashing = FakeSlack(crash_after=1)
     with pytest.raises(Crash):
         send_digest(
-            database, channel_id="C0DIGEST", period=PERIOD, now=NOW, worker_id="w1", post=crashing.post, limits=SMALL
+            database, channel_id="C0DIGEST1", period=PERIOD, now=NOW, worker_id="w1", post=crashing.post, limits=SMALL
         )
     assert len(crashing.posts) == 1
     run = run_of(database)
@@ -197,7 +197,7 @@ def test_resume_after_a_crash_posts_only_the_missing_parts(database: Database) -
     rest = FakeSlack()
     # within the stale timeout the crashed worker might still be alive: nothing happens
     early = send_digest(
-        database, channel_id="C0DIGEST", period=PERIOD, now=NOW + timedelta(minutes=5), worker_id="w2", post=rest.post
+        database, channel_id="C0DIGEST1", period=PERIOD, now=NOW + timedelta(minutes=5), worker_id="w2", post=rest.post
     )
     assert early.status is SendStatus.SKIPPED and rest.posts == []
     # once stale, the run is due again and resumed from part 2
@@ -215,7 +215,7 @@ def test_transient_error_keeps_the_claim_and_retries_after_the_timeout(database:
     seed_busy_week(database, practices=3)
     subscribe(database)
     failing = FakeSlack(error=TimeoutError("slack is slow"))
-    result = send_digest(database, channel_id="C0DIGEST", period=PERIOD, now=NOW, worker_id="w1", post=failing.post)
+    result = send_digest(database, channel_id="C0DIGEST1", period=PERIOD, now=NOW, worker_id="w1", post=failing.post)
     assert result.status is SendStatus.RETRY and "slack is slow" in result.error
     run = run_of(database)
     assert run.status is DigestRunStatus.CLAIMED and "TimeoutError" in run.error
@@ -261,7 +261,7 @@ def test_a_rate_limited_digest_is_resumed_no_earlier_than_slack_asked_by_any_rep
             continue
         for db, worker in ((database, "w1"), (other_database, "w2")):  # this replica, and another one
             assert send_due_digests(db, now=at, worker_id=worker, post=post) == []
-            skipped = send_digest(db, channel_id="C0DIGEST", period=PERIOD, now=at, worker_id=worker, post=post)
+            skipped = send_digest(db, channel_id="C0DIGEST1", period=PERIOD, now=at, worker_id=worker, post=post)
             assert skipped.status is SendStatus.SKIPPED
     assert slack.posts == 0
     done = send_due_digests(other_database, now=asked + timedelta(seconds=1), worker_id="w2", post=post)
@@ -318,7 +318,7 @@ def test_without_a_clock_the_retry_after_is_counted_from_the_run_start_plus_the_
     ticks = iter([100.0, 100.0 + 7 * 60])  # the sender's monotonic reading at the start and at the refusal
     monkeypatch.setattr(sender_module, "monotonic", lambda: next(ticks))
     refused = FakeSlack(error=RetryLaterError(20 * 60))
-    result = send_digest(database, channel_id="C0DIGEST", period=PERIOD, now=NOW, worker_id="w1", post=refused.post)
+    result = send_digest(database, channel_id="C0DIGEST1", period=PERIOD, now=NOW, worker_id="w1", post=refused.post)
     assert result.status is SendStatus.RETRY
     assert run_of(database).claimed_at == NOW + timedelta(minutes=7, seconds=20 * 60) - STALE_AFTER
 
@@ -327,7 +327,7 @@ def test_permanent_error_marks_the_run_failed_for_the_week(database: Database) -
     seed_busy_week(database, practices=3)
     subscribe(database)
     gone = FakeSlack(error=PermanentPostError("channel_not_found"))
-    result = send_digest(database, channel_id="C0DIGEST", period=PERIOD, now=NOW, worker_id="w1", post=gone.post)
+    result = send_digest(database, channel_id="C0DIGEST1", period=PERIOD, now=NOW, worker_id="w1", post=gone.post)
     assert result.status is SendStatus.FAILED
     run = run_of(database)
     assert run.status is DigestRunStatus.FAILED and "channel_not_found" in run.error
@@ -361,17 +361,17 @@ def test_send_due_respects_themes_language_and_schedule(database: Database) -> N
     seed_busy_week(database, practices=2)
     with database.session() as s:
         add_practice(s, "Klimaatpraktijk", themes=["klimaat"])
-    subscribe(database, "C0WONEN", themes=["wonen"])
+    subscribe(database, "C0WONEN02", themes=["wonen"])
     subscribe(database, "C0KLIMAAT", themes=["klimaat"], language="en")
     subscribe(database, "C0LATER", weekday=4, hour=16)
     slack = FakeSlack()
     results = send_due_digests(database, now=NOW, worker_id="w", post=slack.post)
     assert sorted((r.channel_id, r.status) for r in results) == [
         ("C0KLIMAAT", SendStatus.SENT),
-        ("C0WONEN", SendStatus.SENT),
+        ("C0WONEN02", SendStatus.SENT),
     ]
     by_channel = {channel: blocks_json([blocks]) for channel, blocks, _ in slack.posts}
-    assert "Klimaatpraktijk" not in by_channel["C0WONEN"] and "Praktijk 000" in by_channel["C0WONEN"]
+    assert "Klimaatpraktijk" not in by_channel["C0WONEN02"] and "Praktijk 000" in by_channel["C0WONEN02"]
     assert "Klimaatpraktijk" in by_channel["C0KLIMAAT"] and "Praktijk 000" not in by_channel["C0KLIMAAT"]
     assert "weekly digest" in by_channel["C0KLIMAAT"]
     assert send_due_digests(database, now=NOW + timedelta(minutes=1), worker_id="w", post=slack.post) == []
@@ -379,7 +379,7 @@ def test_send_due_respects_themes_language_and_schedule(database: Database) -> N
 
 def test_lost_claim_stops_the_old_worker(database: Database) -> None:
     with database.session() as s:
-        run = digest_repo.claim_digest_run(s, channel_id="C0X", period=PERIOD, worker_id="old", now=NOW)
+        run = digest_repo.claim_digest_run(s, channel_id="C0X000001", period=PERIOD, worker_id="old", now=NOW)
         assert run is not None
         run_id = run.id
     with database.session() as s:

@@ -21,7 +21,7 @@ from storage.models import AuditLog
 from tests.digests.conftest import NOW, seed_themes
 
 
-def _subscribe(database: Database, channel: str = "C0WONEN", **kw: object) -> None:
+def _subscribe(database: Database, channel: str = "C0WONEN02", **kw: object) -> None:
     values: dict[str, object] = {
         "channel_is_private": False,
         "themes": [],
@@ -57,7 +57,7 @@ def test_subscribe_is_an_upsert_by_channel(database: Database) -> None:
         seed_themes(s)
     _subscribe(database, themes=["wonen", "Europa en EU-financiering", "EFRO", "wonen"])
     with database.session() as s:
-        subscription = get_subscription(s, channel_id="C0WONEN")
+        subscription = get_subscription(s, channel_id="C0WONEN02")
         assert subscription is not None
         assert subscription.themes == ["wonen", "europa"]
         assert (subscription.weekday, subscription.hour, subscription.language) == (0, 9, "nl")
@@ -77,16 +77,16 @@ def test_subscribe_is_an_upsert_by_channel(database: Database) -> None:
 def test_unsubscribe_and_resubscribe(database: Database) -> None:
     with database.session() as s:
         seed_themes(s)
-    _subscribe(database, "C0EU", themes=["europa"])
+    _subscribe(database, "C0EU00001", themes=["europa"])
     with database.session() as s:
-        assert unsubscribe(s, channel_id="C0EU", now=NOW)
-        assert not unsubscribe(s, channel_id="C0EU", now=NOW)
-        assert not unsubscribe(s, channel_id="C0NEVER", now=NOW)
+        assert unsubscribe(s, channel_id="C0EU00001", now=NOW)
+        assert not unsubscribe(s, channel_id="C0EU00001", now=NOW)
+        assert not unsubscribe(s, channel_id="C0NEVER01", now=NOW)
         assert list_subscriptions(s, active_only=True) == []
         assert len(list_subscriptions(s)) == 1
-    _subscribe(database, "C0EU", themes=["wonen"])
+    _subscribe(database, "C0EU00001", themes=["wonen"])
     with database.session() as s:
-        again = get_subscription(s, channel_id="C0EU")
+        again = get_subscription(s, channel_id="C0EU00001")
         assert again is not None and again.active and again.themes == ["wonen"]
 
 

@@ -12,8 +12,9 @@ _ALNUM = string.ascii_uppercase + string.digits
 
 
 def random_id(prefix: str, length: int = 10) -> str:
-    """A Slack-style object id such as ``V0123ABCDE`` or ``F07XYZ12AB``."""
-    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(length))
+    """A Slack-style object id such as ``V0123ABCDE`` or ``F07XYZ12AB``: a digit first, as Slack's ids have (a
+    channel id without a digit is taken for a name: ``bot.text.is_slack_channel_id``)."""
+    return prefix + secrets.choice("0123456789") + "".join(secrets.choice(_ALNUM) for _ in range(length - 1))
 
 
 def stable_id(prefix: str, seed: str, length: int = 10) -> str:

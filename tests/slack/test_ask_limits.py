@@ -203,19 +203,74 @@ def _staff_services(world: World, monkeypatch: pytest.MonkeyPatch) -> Services:
     return _services(world, monkeypatch, Settings(staff_usergroup_id="S0STAFF"))
 
 
+class StaffSlack(FakeSlack, StaffGroup):
+    """The worker's Slack with a staff user group."""
+
+    def __init__(self, members: list[str]) -> None:
+        FakeSlack.__init__(self)
+        StaffGroup.__init__(self, members)
+
+
+class CountingAck(Ack):
+    """An ack that notes how many times Slack was asked for the staff group before it was sent."""
+
+    def __init__(self, group: StaffGroup) -> None:
+        super().__init__()
+        self.group = group
+        self.calls_before: int | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls_before = self.group.calls
+        return super().__call__(*args, **kwargs)
+
+
 @pytest.mark.parametrize("members", [[ASKER], ["U0OTHER"]], ids=["in-the-group", "not-in-it"])
-def test_the_ask_form_knows_staff_from_the_user_group_also_when_its_cache_is_cold(
+def test_the_ask_form_over_the_limit_acks_before_asking_slack_who_is_staff_when_the_cache_is_cold(
     world: World, monkeypatch: pytest.MonkeyPatch, members: list[str]
+) -> None:
+    """Nothing before the ack waits on Slack: with the staff group's members not cached, the form is recorded and the
+    worker decides (staff are not limited; anyone else gets the question back by DM)."""
+    services = _staff_services(world, monkeypatch)
+    _asked_before(world)
+    slack = StaffSlack(members)
+    ack = CountingAck(slack)
+    serve = listener(services, Kind.VIEW, handle_ask_submission, form=AskForm, inbox=True)
+    context = BoltContext(user_id=ASKER)
+    context[VERIFIED] = True
+    serve(ack=ack, body=_form("V6"), client=slack, context=context, respond=None)
+    assert ack.calls_before == 0 and ack.response is not None and not ack.response.body
+    assert len(_recorded(services)) == 1
+    now = datetime.now(UTC)
+    (row,) = core.claim_requests(services.db, now=now, claim="test/1", limit=10, stale_before=now - timedelta(hours=1))
+    worker = InboxWorker(services, slack, threads=1)  # type: ignore[arg-type]
+    try:
+        assert worker.process(row, claim="test/1")
+    finally:
+        worker.pool.shutdown()
+    assert slack.calls == 1  # asked of Slack after the ack
+    if ASKER in members:
+        assert len(_questions(world)) == 1 and len(slack.channel_posts()) == 1
+    else:
+        assert _questions(world) == [] and slack.channel_posts() == []
+        (told,) = slack.dms()
+        assert "leegstandsheffing op winkelpanden" in told
+
+
+def test_the_ask_form_knows_staff_from_the_cached_user_group_without_asking_slack(
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = _staff_services(world, monkeypatch)
     _asked_before(world)
-    group = StaffGroup(members)
-    ack = _submit(services, "V6", client=group)
-    assert ack.response is not None and group.calls == 1  # asked of Slack: the cache was cold
-    if ASKER in members:  # staff are not limited: the form closes and the question is recorded
-        assert not ack.response.body and len(_recorded(services)) == 1
-    else:
-        assert json.loads(str(ack.response.body))["response_action"] == "errors" and _recorded(services) == []
+    group = StaffGroup([ASKER])
+    services.staff.members(settings=services.settings, client=group, now=NOW)  # cached (e.g. by the Home tab)
+    ack = _submit(services, "V9", client=group)
+    assert group.calls == 1 and ack.response is not None and not ack.response.body  # staff: not limited
+    services = _staff_services(world, monkeypatch)  # another process, its cache without the asker
+    other = StaffGroup(["U0OTHER"])
+    services.staff.members(settings=services.settings, client=other, now=NOW)
+    ack = _submit(services, "V10", client=other)
+    assert other.calls == 1 and ack.response is not None
+    assert json.loads(str(ack.response.body))["response_action"] == "errors"
 
 
 def test_the_ask_form_asks_nothing_of_slack_for_someone_under_the_limit(
