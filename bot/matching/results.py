@@ -54,6 +54,7 @@ REASON_KEYS = {
     "organisation": N_("reason.place"),
     "theme": N_("reason.theme"),
     "synonym": N_("reason.synonym"),
+    "synonym_part": N_("reason.synonym_part"),  # a synonym found as a part of the document's compound
     "related": N_("reason.related"),  # another name of the theme the question's word names
     "compound": N_("reason.compound"),
 }
@@ -72,10 +73,11 @@ class Reason:
     ``term``: the analysed query term (stem) that matched; ``field``: where it matched (``expertise``, ``themes``,
     ``role``, ``organisation``, ``bio``, ``city``, ``practice``, ``answer``, ``title``, ``summary``, ``tags``,
     ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym`` (a glossary
-    synonym; a multi-word one only when all its words matched, and shown whole), ``related`` (another name of a
+    synonym; a multi-word one only when all its words matched, and shown whole), ``synonym_part`` (a synonym that is
+    only a part of the document's compound word), ``related`` (another name of a
     theme the question names), ``typo``, ``cognate``, ``theme``, ``meaning`` (found by the meaning-based signal
     only), ``city``, ``organisation``, ``via``; ``stale``: not a match but why the expert ranks lower, ``target``
-    the last confirmation date or empty); ``original``: the word as the asker typed it
+    the last confirmation date or empty); ``original``: the word (or phrase) as the asker typed it
     (folded); ``target``: the word it matched or was repaired to, or the title/label shown (``target_en`` is the
     English label where one differs).
     """
