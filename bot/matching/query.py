@@ -344,8 +344,8 @@ class QueryParser:
     ) -> None:
         """A word the register does not know at all, found inside a multi-word glossary entry together with another
         word of the question ("inoccupés" with "taxe" in "taxe sur les immeubles inoccupés"), borrows that entry's
-        group at a reduced weight: a rough translation, named after those words. A lone word of an entry ("centre" of "knowledge centre") is only a
-        fragment of it and borrows nothing."""
+        group at a reduced weight: a rough translation, named after those words. A lone word of an entry ("centre"
+        of "knowledge centre") is only a fragment of it and borrows nothing."""
         cfg, lex = self.config, self.lexicon
         for i, s in enumerate(stems):
             if i in covered or self.in_index(s):
