@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from bot.i18n import DEFAULT_LANGUAGE, N_, t
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
@@ -53,6 +54,7 @@ REASON_KEYS = {
     "city": N_("reason.place"),
     "organisation": N_("reason.place"),
     "theme": N_("reason.theme"),
+    "theme_only": N_("reason.theme_only"),  # a practice's or answer's theme is its only link to the question
     "synonym": N_("reason.synonym"),
     "synonym_part": N_("reason.synonym_part"),  # a synonym found as a part of the document's compound
     "related": N_("reason.related"),  # another name of the theme the question's word names
@@ -98,6 +100,15 @@ class Reason:
         if self.kind == "compound" and not (self.original and self.original != target):
             key = MATCH_KEY  # a compound part shown as the word itself
         return t(key, lang, original=self.original, target=target, field=field_label(self.field, lang))
+
+
+def render_linked(reasons: Sequence[Reason], lang: str = DEFAULT_LANGUAGE) -> tuple[str, ...]:
+    """A practice's or earlier answer's reasons for people: when its theme is its only link to the question, the
+    reason says so ("alleen het thema: Wonen en woonbeleid"), since it names no word of the question. (An expert
+    linked by a theme alone is marked weak instead.)"""
+    if reasons and all(r.kind == "theme" for r in reasons):
+        reasons = [replace(r, kind="theme_only") for r in reasons]
+    return tuple(r.render(lang) for r in reasons)
 
 
 @dataclass(frozen=True, slots=True)

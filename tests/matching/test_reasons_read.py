@@ -7,7 +7,8 @@ from __future__ import annotations
 from bot.matching import Matcher
 from bot.matching.documents import ExpertDoc
 from bot.matching.results import SearchResult
-from tests.matching.conftest import EXPERTS, PLACES, THEMES, TODAY, expert
+from bot.presenter import build_answer_view, result_to_json
+from tests.matching.conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
 
 
 def build(experts: list[ExpertDoc]) -> Matcher:
@@ -65,3 +66,15 @@ def test_a_synonym_inside_a_document_compound_is_not_called_a_synonym_of_the_com
     got = reasons_of(r, "Evelien")
     assert "burgerbegroting — expertise (synoniem van meerjarenplanning)" not in got, got
     assert "burgerbegroting — expertise (bevat een synoniem van meerjarenplanning)" in got, got
+
+
+def test_a_practice_linked_by_its_theme_alone_says_so() -> None:
+    m = Matcher(themes=THEMES, places=PLACES)
+    m.build(experts=EXPERTS, practices=PRACTICES, answers=ANSWERS)
+    r = m.search("wonen", today=TODAY)
+    view = build_answer_view(r, lang="nl")
+    assert view.practices[0].reasons == ("alleen het thema: Wonen en woonbeleid",)
+    assert result_to_json(r, limit=4, lang="en")["practices"][0]["reasons"] == ["only the theme: Housing"]
+    # a practice that also matches a word of the question keeps the plain theme reason
+    r = m.search("leegstandsheffing", today=TODAY)
+    assert "alleen" not in " ".join(build_answer_view(r, lang="nl").practices[0].reasons)
