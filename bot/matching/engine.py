@@ -2089,6 +2089,8 @@ class Matcher:
             if g.original in repaired:
                 rkind = "cognate" if g.original in pq.cognates else "typo"
                 reason = Reason(t, fname, rkind, g.original, repaired[g.original])
+            elif v.rough:  # a lone word of a glossary phrase ("centre" of "knowledge centre")
+                reason = Reason(t, fname, "translation", g.original, v.target if v.whole else surface)
             elif v.kind == "synonym" and from_part and not v.whole:
                 # the synonym is only a part of the document's compound ("begroting" of burgerbegroting)
                 reason = Reason(t, fname, "synonym_part", v.source or g.original, surface)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
@@ -45,6 +45,8 @@ class Variant:
     # the question's words the variant came from when they are more than the group's own word (a glossary phrase
     # "social rental agency", the words of a rough translation): what a reason names as its origin
     source: str = ""
+    # a rough translation of a lone word found inside a multi-word glossary entry: named so in reasons
+    rough: bool = False
 
 
 @dataclass(slots=True)
@@ -342,28 +344,29 @@ class QueryParser:
     def _add_translations(
         self, groups: list[Group], words: list[tuple[str, str]], stems: list[str], covered: set[int]
     ) -> None:
-        """A word the register does not know at all, found inside a multi-word glossary entry together with another
-        word of the question ("inoccupés" with "taxe" in "taxe sur les immeubles inoccupés"), borrows that entry's
-        group at a reduced weight: a rough translation, named after those words. A lone word of an entry ("centre"
-        of "knowledge centre") is only a fragment of it and borrows nothing."""
+        """A word the register does not know at all, found inside multi-word glossary entries ("inoccupés" in
+        "immeubles inoccupés"), borrows those groups' entries at a reduced weight: a rough translation. With another
+        word of the question inside the same entry ("taxe" in "taxe sur les immeubles inoccupés") it is named after
+        those words as a synonym; alone it is only a fragment of the entry ("centre" of "knowledge centre") and its
+        reasons say "rough translation" (``Variant.rough``)."""
         cfg, lex = self.config, self.lexicon
         for i, s in enumerate(stems):
             if i in covered or self.in_index(s):
                 continue
             for gid in lex.word_groups.get(s, [])[: cfg.max_partial_groups]:
                 entries = lex.groups[gid]
-                # the question's words inside one entry that holds this word, when they are two or more
+                # the question's words inside one entry that holds this word
                 inside = max(
                     ([j for j in range(len(stems)) if stems[j] in e.stems] for e in entries if s in e.stems),
                     key=len,
                     default=[],
                 )
-                if len({stems[j] for j in inside}) < 2:
-                    continue
-                source = " ".join(words[j][0] for j in inside)
+                lone = len({stems[j] for j in inside}) < 2
+                source = "" if lone else " ".join(words[j][0] for j in inside)
                 for entry in entries:
                     if s not in entry.stems:
-                        groups[i].add(_synonym(entry, cfg.synonym_weight * cfg.partial_synonym_factor, source=source))
+                        v = _synonym(entry, cfg.synonym_weight * cfg.partial_synonym_factor, source=source)
+                        groups[i].add(replace(v, rough=True) if lone else v)
 
     def _add_acronyms(
         self,

@@ -56,7 +56,8 @@ REASON_KEYS = {
     "theme": N_("reason.theme"),
     "theme_only": N_("reason.theme_only"),  # a practice's or answer's theme is its only link to the question
     "synonym": N_("reason.synonym"),
-    "synonym_part": N_("reason.synonym_part"),  # a synonym found as a part of the document's compound
+    "synonym_part": N_("reason.synonym_part"),
+    "translation": N_("reason.translation"),  # a lone word of a glossary phrase: a rough translation  # a synonym found as a part of the document's compound
     "related": N_("reason.related"),  # another name of the theme the question's word names
     "compound": N_("reason.compound"),
 }
@@ -76,7 +77,8 @@ class Reason:
     ``role``, ``organisation``, ``bio``, ``city``, ``practice``, ``answer``, ``title``, ``summary``, ``tags``,
     ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym`` (a glossary
     synonym; a multi-word one only when all its words matched, and shown whole), ``synonym_part`` (a synonym that is
-    only a part of the document's compound word), ``related`` (another name of a
+    only a part of the document's compound word), ``translation`` (a rough
+    translation of a lone word of a multi-word glossary entry), ``related`` (another name of a
     theme the question names), ``typo``, ``cognate``, ``theme``, ``meaning`` (found by the meaning-based signal
     only), ``city``, ``organisation``, ``via``; ``stale``: not a match but why the expert ranks lower, ``target``
     the last confirmation date or empty); ``original``: the word (or phrase) as the asker typed it

@@ -417,6 +417,8 @@ def _plain_reasons(m: Matcher, kind_name: str, doc_id: int, pq: ParsedQuery) -> 
                 if g.original in repaired:
                     rkind = "cognate" if g.original in pq.cognates else "typo"
                     reason = Reason(t, fname, rkind, g.original, repaired[g.original])
+                elif v.rough:
+                    reason = Reason(t, fname, "translation", g.original, v.target if v.whole else surface)
                 elif v.kind == "synonym" and from_part and not v.whole:
                     reason = Reason(t, fname, "synonym_part", v.source or g.original, surface)
                 elif v.kind in ("synonym", "related"):
