@@ -56,8 +56,8 @@ REASON_KEYS = {
     "theme": N_("reason.theme"),
     "theme_only": N_("reason.theme_only"),  # a practice's or answer's theme is its only link to the question
     "synonym": N_("reason.synonym"),
-    "synonym_part": N_("reason.synonym_part"),
-    "translation": N_("reason.translation"),  # a lone word of a glossary phrase: a rough translation  # a synonym found as a part of the document's compound
+    "synonym_part": N_("reason.synonym_part"),  # a synonym found as a part of the document's compound
+    "translation": N_("reason.translation"),  # a lone word of a glossary phrase: a rough translation
     "related": N_("reason.related"),  # another name of the theme the question's word names
     "compound": N_("reason.compound"),
 }
