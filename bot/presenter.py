@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from bot.i18n import N_, t
-from bot.matching.results import ExpertHit, SearchResult
+from bot.matching.results import ExpertHit, SearchResult, render_linked
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ def build_answer_view(
                 year=h.doc.year,
                 url=h.doc.url,
                 lessons=h.doc.lessons,
-                reasons=tuple(r.render(lang) for r in h.reasons),
+                reasons=render_linked(h.reasons, lang),
                 score=h.score,
             )
             for h in practices
@@ -147,7 +147,7 @@ def build_answer_view(
                     name=" — ".join(x for x in (h.doc.answered_by, h.doc.organisation) if x) or "?",
                 ),
                 score=h.score,
-                reasons=tuple(r.render(lang) for r in h.reasons),
+                reasons=render_linked(h.reasons, lang),
             )
             for h in answers
         ),
@@ -234,7 +234,7 @@ def result_to_json(result: SearchResult, *, limit: int, lang: str = "en", gap_re
                 "outcome": h.doc.outcome,
                 "url": h.doc.url,
                 "score": round(h.score, 4),
-                "reasons": [r.render(lang) for r in h.reasons],
+                "reasons": list(render_linked(h.reasons, lang)),
             }
             for h in result.practices[:limit]
         ],
@@ -243,7 +243,7 @@ def result_to_json(result: SearchResult, *, limit: int, lang: str = "en", gap_re
                 "question": h.doc.question,
                 "answered_by": h.doc.answered_by,
                 "score": round(h.score, 4),
-                "reasons": [r.render(lang) for r in h.reasons],
+                "reasons": list(render_linked(h.reasons, lang)),
             }
             for h in result.answers[:limit]
         ],

@@ -2107,9 +2107,14 @@ class Matcher:
         order = [f for f in by_weight if texts[f]]
         analysed: dict[str, dict[str, tuple[str, bool]]] = {}
 
+        generic = self._generic_stems
+
         def locate(term: str) -> tuple[str, str, bool] | None:
-            """The heaviest field containing ``term``, with the word it came from (fields analysed lazily)."""
+            """The heaviest field containing ``term``, with the word it came from (fields analysed lazily). A generic
+            word is never found in the organisation field, as the index leaves it out there ("Stad Gent")."""
             for f in order:
+                if f == "organisation" and term in generic:
+                    continue
                 m = analysed.get(f)
                 if m is None:
                     m = analysed[f] = self._surfaces(texts[f])
@@ -2156,8 +2161,13 @@ class Matcher:
             if g.original in repaired:
                 rkind = "cognate" if g.original in pq.cognates else "typo"
                 reason = Reason(t, fname, rkind, g.original, repaired[g.original])
+            elif v.rough:  # a lone word of a glossary phrase ("centre" of "knowledge centre")
+                reason = Reason(t, fname, "translation", g.original, v.target if v.whole else surface)
+            elif v.kind == "synonym" and from_part and not v.whole:
+                # the synonym is only a part of the document's compound ("begroting" of burgerbegroting)
+                reason = Reason(t, fname, "synonym_part", v.source or g.original, surface)
             elif v.kind in ("synonym", "related"):  # a multi-word synonym is shown whole, as it matched
-                reason = Reason(t, fname, v.kind, g.original, v.target if v.whole else surface)
+                reason = Reason(t, fname, v.kind, v.source or g.original, v.target if v.whole else surface)
             elif v.kind == "compound" or from_part:
                 reason = Reason(t, fname, "compound", g.original, surface)
             else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
@@ -42,6 +42,11 @@ class Variant:
     # a multi-word synonym matches a document only with all its words: "lokaal woonbeleid" is no evidence for a
     # document that merely says "lokale"
     whole: bool = False
+    # the question's words the variant came from when they are more than the group's own word (a glossary phrase
+    # "social rental agency", the words of a rough translation): what a reason names as its origin
+    source: str = ""
+    # a rough translation of a lone word found inside a multi-word glossary entry: named so in reasons
+    rough: bool = False
 
 
 @dataclass(slots=True)
@@ -149,8 +154,8 @@ class QueryParser:
 
         is_typo = {i for i, (orig, used) in enumerate(words) if orig != used}
         groups, terms = self._word_groups(words, stems, is_typo, cognates)
-        covered = self._add_synonyms(groups, stems, is_typo)
-        self._add_translations(groups, stems, covered)
+        covered = self._add_synonyms(groups, words, stems, is_typo)
+        self._add_translations(groups, words, stems, covered)
         self._add_acronyms(groups, words, stems, covered, _capitals(query))
         themes, hits = self._themes(groups, words, stems)
         if self.config.context_words:
@@ -360,32 +365,50 @@ class QueryParser:
                 g.add(Variant(parts, w * factor, "compound", used))
         return groups, terms
 
-    def _add_synonyms(self, groups: list[Group], stems: list[str], is_typo: set[int]) -> set[int]:
-        """Glossary synonyms: a phrase's synonyms are attached to every word of the phrase. Returns the word
-        positions inside a glossary phrase."""
+    def _add_synonyms(
+        self, groups: list[Group], words: list[tuple[str, str]], stems: list[str], is_typo: set[int]
+    ) -> set[int]:
+        """Glossary synonyms: a phrase's synonyms are attached to every word of the phrase (and name the phrase
+        as their origin). Returns the word positions inside a glossary phrase."""
         cfg, lex = self.config, self.lexicon
         for start, end, gids in lex.match_groups(stems):
             phrase = tuple(stems[start:end])
+            source = " ".join(orig for orig, _ in words[start:end]) if end - start > 1 else ""
             for gid in gids:
                 for entry in lex.groups[gid]:
                     if entry.stems == phrase:
                         continue
                     for i in range(start, end):
                         f = cfg.typo_weight if i in is_typo else 1.0
-                        groups[i].add(_synonym(entry, cfg.synonym_weight * f))
+                        groups[i].add(_synonym(entry, cfg.synonym_weight * f, source=source))
         return {i for start, end, _ in lex.match_groups(stems) for i in range(start, end)}
 
-    def _add_translations(self, groups: list[Group], stems: list[str], covered: set[int]) -> None:
+    def _add_translations(
+        self, groups: list[Group], words: list[tuple[str, str]], stems: list[str], covered: set[int]
+    ) -> None:
         """A word the register does not know at all, found inside multi-word glossary entries ("inoccupés" in
-        "immeubles inoccupés"), borrows those groups' entries at a reduced weight: a rough translation."""
+        "immeubles inoccupés"), borrows those groups' entries at a reduced weight: a rough translation. With another
+        word of the question inside the same entry ("taxe" in "taxe sur les immeubles inoccupés") it is named after
+        those words as a synonym; alone it is only a fragment of the entry ("centre" of "knowledge centre") and its
+        reasons say "rough translation" (``Variant.rough``)."""
         cfg, lex = self.config, self.lexicon
         for i, s in enumerate(stems):
             if i in covered or self.in_index(s):
                 continue
             for gid in lex.word_groups.get(s, [])[: cfg.max_partial_groups]:
-                for entry in lex.groups[gid]:
+                entries = lex.groups[gid]
+                # the question's words inside one entry that holds this word
+                inside = max(
+                    ([j for j in range(len(stems)) if stems[j] in e.stems] for e in entries if s in e.stems),
+                    key=len,
+                    default=[],
+                )
+                lone = len({stems[j] for j in inside}) < 2
+                source = "" if lone else " ".join(words[j][0] for j in inside)
+                for entry in entries:
                     if s not in entry.stems:
-                        groups[i].add(_synonym(entry, cfg.synonym_weight * cfg.partial_synonym_factor))
+                        v = _synonym(entry, cfg.synonym_weight * cfg.partial_synonym_factor, source=source)
+                        groups[i].add(replace(v, rough=True) if lone else v)
 
     def _add_acronyms(
         self,
@@ -550,9 +573,10 @@ def _capitals(query: str) -> frozenset[str]:
     return words
 
 
-def _synonym(entry: Entry, weight: float, kind: str = "synonym") -> Variant:
-    """A glossary synonym (``synonym``) or another name of a recognised theme (``related``)."""
-    return Variant(entry.stems, weight, kind, entry.text, whole=len(entry.stems) > 1)
+def _synonym(entry: Entry, weight: float, kind: str = "synonym", source: str = "") -> Variant:
+    """A glossary synonym (``synonym``) or another name of a recognised theme (``related``); ``source``: the
+    question's words it came from when more than one."""
+    return Variant(entry.stems, weight, kind, entry.text, whole=len(entry.stems) > 1, source=source)
 
 
 def _term_owners(groups: list[Group]) -> tuple[dict[str, int], dict[tuple[str, ...], set[int]]]:

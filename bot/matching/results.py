@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from bot.i18n import DEFAULT_LANGUAGE, N_, t
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
@@ -53,7 +54,10 @@ REASON_KEYS = {
     "city": N_("reason.place"),
     "organisation": N_("reason.place"),
     "theme": N_("reason.theme"),
+    "theme_only": N_("reason.theme_only"),  # a practice's or answer's theme is its only link to the question
     "synonym": N_("reason.synonym"),
+    "synonym_part": N_("reason.synonym_part"),  # a synonym found as a part of the document's compound
+    "translation": N_("reason.translation"),  # a lone word of a glossary phrase: a rough translation
     "related": N_("reason.related"),  # another name of the theme the question's word names
     "compound": N_("reason.compound"),
 }
@@ -72,10 +76,12 @@ class Reason:
     ``term``: the analysed query term (stem) that matched; ``field``: where it matched (``expertise``, ``themes``,
     ``role``, ``organisation``, ``bio``, ``city``, ``practice``, ``answer``, ``title``, ``summary``, ``tags``,
     ``lessons``, ``question``, ``profile``); ``kind``: how (``exact``, ``stem``, ``compound``, ``synonym`` (a glossary
-    synonym; a multi-word one only when all its words matched, and shown whole), ``related`` (another name of a
+    synonym; a multi-word one only when all its words matched, and shown whole), ``synonym_part`` (a synonym that is
+    only a part of the document's compound word), ``translation`` (a rough
+    translation of a lone word of a multi-word glossary entry), ``related`` (another name of a
     theme the question names), ``typo``, ``cognate``, ``theme``, ``meaning`` (found by the meaning-based signal
     only), ``city``, ``organisation``, ``via``; ``stale``: not a match but why the expert ranks lower, ``target``
-    the last confirmation date or empty); ``original``: the word as the asker typed it
+    the last confirmation date or empty); ``original``: the word (or phrase) as the asker typed it
     (folded); ``target``: the word it matched or was repaired to, or the title/label shown (``target_en`` is the
     English label where one differs).
     """
@@ -96,6 +102,15 @@ class Reason:
         if self.kind == "compound" and not (self.original and self.original != target):
             key = MATCH_KEY  # a compound part shown as the word itself
         return t(key, lang, original=self.original, target=target, field=field_label(self.field, lang))
+
+
+def render_linked(reasons: Sequence[Reason], lang: str = DEFAULT_LANGUAGE) -> tuple[str, ...]:
+    """A practice's or earlier answer's reasons for people: when its theme is its only link to the question, the
+    reason says so ("alleen het thema: Wonen en woonbeleid"), since it names no word of the question. (An expert
+    linked by a theme alone is marked weak instead.)"""
+    if reasons and all(r.kind == "theme" for r in reasons):
+        reasons = [replace(r, kind="theme_only") for r in reasons]
+    return tuple(r.render(lang) for r in reasons)
 
 
 @dataclass(frozen=True, slots=True)

@@ -382,6 +382,8 @@ def _plain_reasons(m: Matcher, kind_name: str, doc_id: int, pq: ParsedQuery) -> 
 
     def locate(term: str) -> tuple[str, str, bool] | None:
         for f in order:
+            if f == "organisation" and term in m._generic_stems:
+                continue  # the index leaves generic words out of the organisation field
             got = m._surfaces(texts[f])
             if term in got:
                 return f, *got[term]
@@ -415,8 +417,12 @@ def _plain_reasons(m: Matcher, kind_name: str, doc_id: int, pq: ParsedQuery) -> 
                 if g.original in repaired:
                     rkind = "cognate" if g.original in pq.cognates else "typo"
                     reason = Reason(t, fname, rkind, g.original, repaired[g.original])
+                elif v.rough:
+                    reason = Reason(t, fname, "translation", g.original, v.target if v.whole else surface)
+                elif v.kind == "synonym" and from_part and not v.whole:
+                    reason = Reason(t, fname, "synonym_part", v.source or g.original, surface)
                 elif v.kind in ("synonym", "related"):
-                    reason = Reason(t, fname, v.kind, g.original, v.target if v.whole else surface)
+                    reason = Reason(t, fname, v.kind, v.source or g.original, v.target if v.whole else surface)
                 elif v.kind == "compound" or from_part:
                     reason = Reason(t, fname, "compound", g.original, surface)
                 else:
