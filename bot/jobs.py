@@ -341,17 +341,22 @@ class JobRunner:
     def _schema_current(self) -> bool:
         """Whether the database is still at the schema revision this code runs. Another replica (or ``wieweet db
         upgrade``) may move it while this process runs: then the jobs stop for good (an error in the log, no more
-        passes; ``/healthz`` fails too, ``Database.serving``) until the process is replaced by one running the new
-        code. A check that fails (the database is down) stops nothing: the passes fail and are logged as usual."""
+        passes; ``/healthz`` fails too) until the process is replaced by one running the new code. No revision or an
+        older one (halfway through a restore) skips this pass only. A check that fails (the database is down) stops
+        nothing: the passes fail and are logged as usual."""
         if self.stopped is not None:
             return False
         try:
             moved = self.services.db.schema_moved()
+            if moved is None:
+                return True
+            newer = self.services.db.schema_newer()
         except Exception:
             log.warning("could not read the database's schema revision", exc_info=True)
             return True
-        if moved is None:
-            return True
+        if not newer:
+            log.warning("jobs wait, worker %s: %s", self.worker_id, moved)
+            return False
         self.stopped = moved
         log.error("jobs stopped, worker %s: %s", self.worker_id, moved)
         if self.scheduler.running:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -268,13 +268,23 @@ def slack_reachable(client: WebClient) -> bool:
         return False
 
 
-def wsgi_app(app: App, services: Services) -> WsgiApp:
-    """``/slack/events`` for Slack (behind the checks of ``handlers.http_edge``), ``/healthz`` for the load balancer."""
+def wsgi_app(app: App, services: Services, *, stopped: Callable[[], str | None] = lambda: None) -> WsgiApp:
+    """``/slack/events`` for Slack (behind the checks of ``handlers.http_edge``), ``/healthz`` for the load balancer:
+    unhealthy too while ``stopped`` says why the inbox worker or the jobs stopped for good (a newer schema), even if
+    the database's revision reads as this code's again."""
     settings = services.settings
     if not settings.slack_signing_secret:
         raise ConfigError("missing_secret", "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
+
+    def serving() -> bool:
+        why = stopped()
+        if why is not None:
+            log.error("unhealthy: stopped (%s)", why)
+            return False
+        return services.db.serving()
+
     monitor = HealthMonitor(
-        ping_database=services.db.serving, check_slack=lambda: slack_reachable(app.client), clock=services.clock
+        ping_database=serving, check_slack=lambda: slack_reachable(app.client), clock=services.clock
     )
     return HttpEdge(
         app,
@@ -339,10 +349,11 @@ def run_http(
     port: int,
     stopping: StopSignals,
     threads: int = HTTP_THREADS,
+    stopped: Callable[[], str | None] = lambda: None,
 ) -> None:
     """Serve until SIGTERM or SIGINT (``stopping``, in place for the whole of ``run``: set already when the stop came
     while ``run`` started, then this returns without serving; a second signal ends the process, see
-    ``handlers.stopping``)."""
+    ``handlers.stopping``). ``stopped``: see ``wsgi_app``."""
     options = server_options(services.settings, threads=threads)
     options["connection_limit"] = ensure_file_limit(int(options["connection_limit"]))
     log.info(
@@ -353,7 +364,7 @@ def run_http(
         options["connection_limit"],
         options["channel_timeout"],
     )
-    server = create_server(wsgi_app(app, services), host=host, port=port, **options)
+    server = create_server(wsgi_app(app, services, stopped=stopped), host=host, port=port, **options)
 
     def _stop_serving() -> None:
         """The first stop signal (SIGTERM as Ctrl-C) ends serving, listener first: new connections (a health probe,

@@ -69,8 +69,10 @@ def publish_after_erasure(services: Services, client: WebClient, *, slack_user_i
     """Once an erasure has committed: the erased person's Home tab shows that they were forgotten — built from
     nothing stored (their usual tab would look them up in Slack and cache their profile again) — and every staff
     member's is published again (a question of theirs may have waited for staff, a profile of theirs for review).
-    Failures are logged and undo nothing; the next visit publishes again."""
+    Failures are logged and undo nothing; the next visit publishes again. What this process keeps of them in memory
+    (their language, team and Slack profile: ``LocaleCache``) goes first."""
     if slack_user_id:
+        services.locales.forget(slack_user_id)
         try:
             client.views_publish(user_id=slack_user_id, view=build_forgotten_home(lang))
         except Exception:

@@ -273,18 +273,24 @@ class InboxWorker:
 
     def schema_current(self) -> bool:
         """Whether the database is still at the schema revision this code runs. Once another replica (or ``wieweet db
-        upgrade``) moved it, this worker claims no more requests, for good: they stay in the inbox, pending, for a
-        replica running the new code (the requests already running here finish). A check that fails (the database
-        is down) stops nothing: the claims fail and are logged as usual. The job runner stops the same way."""
+        upgrade``) moved it to a newer one, this worker claims no more requests, for good: they stay in the inbox,
+        pending, for a replica running the new code (the requests already running here finish), and ``/healthz``
+        fails. No revision or an older one (halfway through a restore) claims nothing now and is read again at the
+        next pass. A check that fails (the database is down) stops nothing: the claims fail and are logged as usual.
+        The job runner stops the same way."""
         if self.stopped is not None:
             return False
         try:
             moved = self.services.db.schema_moved_lately()
+            if moved is None:
+                return True
+            newer = self.services.db.schema_newer()
         except Exception:
             log.warning("could not read the database's schema revision", exc_info=True)
             return True
-        if moved is None:
-            return True
+        if not newer:
+            log.warning("inbox worker %s waits: %s", self.worker_id, moved)
+            return False
         self.stopped = moved
         log.error("inbox worker %s stopped: %s", self.worker_id, moved)
         return False

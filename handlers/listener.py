@@ -25,7 +25,9 @@ mentions and DMs (listener middleware, ``handlers.answers.record_message``: Bolt
 runs), ``/wieweet <question>`` and the "Wie weet dit?" shortcut (``inbox``: the handler records, then acks), every
 modal submission and every click or sub-command that changes something (``deferred``: ``handlers.recorded``; the
 claim a click carries is read from the payload alone before the ack and checked against the database for the
-Slack-signed user by the worker, which tells a refusal where the user clicked). Whether ``/wieweet`` text is a
+Slack-signed user by the worker, which tells a refusal where the user clicked), and a channel made private or shared
+(``deferred`` events: ``handlers.recorded.record_event``, so an old replica during an upgrade leaves it to the new
+one). Whether ``/wieweet`` text is a
 question, a sub-command that changes something or one that reads is decided from the text alone
 (``handlers.commands``). Acked first and recorded nowhere (``ack_first``), by design: what opens a modal (Slack's
 trigger id is valid for 3 s, so the modal cannot wait for a record, and its outcome cannot outlive the trigger: when
@@ -108,7 +110,13 @@ BoltListener = Callable[..., None]
 
 @overload
 def listener(
-    services: Services, kind: str, handler: Callable[[Turn], None], *, ack_first: bool = False, inbox: bool = False
+    services: Services,
+    kind: str,
+    handler: Callable[[Turn], None],
+    *,
+    ack_first: bool = False,
+    inbox: bool = False,
+    deferred: bool = False,
 ) -> BoltListener: ...
 @overload
 def listener(
@@ -176,7 +184,8 @@ def listener(
     record names it by the modal's ``callback_id`` (what Slack routes on), not by the Python function, so renaming
     the function does not strand records made before. ``deferred`` (a click, with the ``subject`` or ``claim`` it
     carries, read from the payload alone): recorded in the inbox and acked; the worker checks the claim against the
-    database and runs ``handler`` from the record (``handlers.recorded``)."""
+    database and runs ``handler`` from the record (``handlers.recorded``). ``deferred`` (an event): recorded under its
+    event id and acked; the worker runs ``handler`` on the recorded event."""
     if subject is not None:
         claim = subject.id_in
     if claim is not None:
@@ -186,8 +195,8 @@ def listener(
     name = callback_id or handler_name(handler)
     spec = Spec(services, kind, handler, parse, form, ack_first, inbox, deferred, check, name, claim)
     if deferred:
-        if (form is None) == (claim is None) or ack_first:
-            raise ValueError("only a modal form or a click with its claim can be deferred to the inbox")
+        if kind != Kind.EVENT and ((form is None) == (claim is None) or ack_first):
+            raise ValueError("only a modal form, a click with its claim or an event can be deferred to the inbox")
         recorded.register(spec, name, handler_name(handler))  # also records named by the function (modals)
 
     def bolt_listener(
@@ -243,8 +252,7 @@ def _serve(
             outcome = UPGRADING
             return
         if spec.deferred:
-            record = recorded.record_submission if spec.form is not None else recorded.record_change
-            outcome = record(spec, key, ack=ack, body=body, context=context)
+            outcome = recorded.record_deferred(spec, key, ack=ack, body=body, context=context)
             return
         turn = _transaction(spec, key, ack=ack, body=body, client=client, context=context, respond=respond)
         if getattr(ack, "response", None) is None:
@@ -293,7 +301,8 @@ def _tell_upgrading(
 ) -> None:
     """An old replica does not run a request on a schema it does not know: it tells the user that wieweet is being
     upgraded (in the network's default language: the user's own is read from the database). An event nobody asked
-    for (a Home tab opened, a channel made private) is left alone: the new replica handles the next one."""
+    for (a Home tab opened) is left alone: the new replica handles the next one (a channel made private or shared is
+    recorded, ``deferred``, and never comes here)."""
     if spec.kind == Kind.EVENT:
         return
     text = t("error.upgrading", spec.services.settings.default_language)

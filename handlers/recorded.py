@@ -14,6 +14,8 @@ response_url (else by DM), a submission's by DM quoting what they typed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -255,6 +257,51 @@ def record_change(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any]
     )
     ack()
     return "recorded" if new else DUPLICATE
+
+
+EVENT_KIND = "event"
+
+
+def record_deferred(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any], context: BoltContext) -> str:
+    """A deferred request before its ack: a modal submission, a click or an event, recorded; returns the outcome."""
+    if spec.form is not None:
+        return record_submission(spec, key, ack=ack, body=body, context=context)
+    if spec.claim is not None:
+        return record_change(spec, key, ack=ack, body=body, context=context)
+    return record_event(spec, key, ack=ack, body=body, context=context)
+
+
+def record_event(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any], context: BoltContext) -> str:
+    """An event that changes something (a channel made private or shared with another organisation), recorded in the
+    inbox under its event id (Slack's retries make one row) and acked: ``run_event`` does the rest, on a replica
+    that runs the database's schema (an old one, during an upgrade, leaves it to the new one). The record keeps the
+    event alone (not the rest of the envelope)."""
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    assert isinstance(event, dict)
+    stamp = body.get("event_id") or hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()[:32]
+    new = inbox.record(
+        spec.services,
+        request_key=f"event:{stamp}"[:200],
+        kind_name=EVENT_KIND,
+        payload={"handler": spec.name, "body": {"event": event}, "lang": spec.services.settings.default_language},
+        user_id=None,
+    )
+    ack()
+    return "recorded" if new else DUPLICATE
+
+
+def _tell_nobody(job: inbox_job.InboxJob, text: str) -> None:
+    log.error("event %s could not be handled ref=%s", job.key, job.ref)
+
+
+@inbox.kind(EVENT_KIND, tell=_tell_nobody)
+def run_event(job: inbox_job.InboxJob) -> None:
+    """An event recorded before its ack: its handler runs on the recorded event (``_run_recorded``)."""
+    spec = _DEFERRED.get(str(job.payload.get("handler")))
+    if spec is None:
+        log.error("event %s names no handler here (%r) ref=%s", job.key, job.payload.get("handler"), job.ref)
+        return
+    _run_recorded(job, spec)
 
 
 def _tell_change_refused(job: inbox_job.InboxJob, text: str) -> None:

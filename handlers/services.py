@@ -195,6 +195,13 @@ class LocaleCache:
             hit = self._memory.get(user_id)
         return hit.value if hit is not None else None
 
+    def forget(self, user_id: str) -> None:
+        """An erased person: their language, team and Slack profile are not kept (``publish_after_erasure``)."""
+        with self._lock:
+            self._memory.pop(user_id)
+            self._people.pop(user_id)
+            self._fetched.pop(user_id)
+
     def _fresh(self, user_id: str, now: datetime) -> str | None:
         """The language of ``user_id`` known for less than ``LOCALE_TTL`` (call under ``self._lock``)."""
         hit = self._memory.get(user_id)

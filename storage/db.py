@@ -409,6 +409,8 @@ class Database:
             revision = current_revision(conn)
         if revision == head_revision():
             return None
+        if revision is None:
+            return f"the database has no schema revision now (a restore?); this process runs {head_revision()}"
         return (
             f"the database schema is at revision {revision} now, and this process runs {head_revision()}: "
             "another version of wieweet changed it; restart this process with the version that did"
@@ -424,6 +426,18 @@ class Database:
         moved = self.schema_moved()
         self._moved_read = (now, moved)
         return moved
+
+    def schema_newer(self) -> bool:
+        """Whether the database's schema revision is one this code's migrations do not know: a newer wieweet upgraded
+        it, for good. No revision (an empty or missing version table, e.g. halfway through a restore) or an older one
+        (a restored backup, before its upgrade) is not: it moves on, and the worker and jobs wait for it."""
+        with self.engine.connect() as conn:
+            revision = current_revision(conn)
+        try:
+            check_known_revision(revision)
+        except UnknownSchemaError:
+            return True
+        return False
 
     def serving(self) -> bool:
         """The health check's view of the database: it answers, at the schema revision this code runs."""

@@ -253,7 +253,23 @@ def list_person_attributes(*, keys: bool = False) -> list[tuple[type[Base], str,
 
 
 IDENTITY_BATCH = 2000  # rows ``list_identities_stored`` holds at a time
-_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# One rule for what an e-mail address is, for finding one (``list_identities_stored``) and for redacting one
+# (``address_pattern``): a whole run of address characters, so ``jan.anna@gent.be`` does not hold ``anna@gent.be``.
+# Quotes, dots and dashes before it belong to the text around it (``'a@b.be'``, ``..a@b.be``, ``contact:-a@b.be``),
+# and so does a sentence's last dot (``a@b.be.``).
+_ADDRESS_CHARS = r"\w.%+'-"
+_BEFORE_ADDRESS = rf"(?<![{_ADDRESS_CHARS}])(?P<lead>['.-]*)"
+_AFTER_ADDRESS = r"(?![\w-]|\.[\w-])"
+_ADDRESS = re.compile(rf"{_BEFORE_ADDRESS}([{_ADDRESS_CHARS}]+@[\w-]+(?:\.[\w-]+)+){_AFTER_ADDRESS}")
+
+
+def address_pattern(addresses: Sequence[str]) -> str:
+    """A regular expression for any of ``addresses`` where it stands as a whole address (the rule above); what stands
+    before it and is kept is in the group ``lead``."""
+    alternatives = "|".join(re.escape(a) for a in sorted(addresses, key=len, reverse=True))
+    return rf"{_BEFORE_ADDRESS}(?:{alternatives}){_AFTER_ADDRESS}"
+
+
 _SLACK_ID = re.compile(r"(?<![A-Za-z0-9])[UW][A-Z0-9]{2,}(?![A-Za-z0-9])")  # also in ``staff:U…``, ``<@U…>``
 
 
@@ -285,8 +301,8 @@ def list_identities_stored(session: Session) -> tuple[set[str], set[str]]:
             for value in row:
                 if not value:
                     continue
-                if "@" in value:  # both forms of each match: one in quotes or after a dash ('a@b', -a@b) as it is
-                    emails.update(form for found in _ADDRESS.findall(value) for form in (found, found.lstrip("'.-")))
+                if "@" in value:  # as it is in quotes or after a dash ('a@b', -a@b): the rule above
+                    emails.update(found for _, found in _ADDRESS.findall(value))
                 sids.update(_SLACK_ID.findall(value))
     return emails, sids
 

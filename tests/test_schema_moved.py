@@ -10,9 +10,10 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from slack_bolt import Ack, BoltContext, Respond
+from alembic.script import ScriptDirectory
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot import inbox as core_inbox
 from bot.config import Settings
@@ -21,13 +22,18 @@ from bot.jobs import BatchResult, JobRunner
 from bot.knowledge import KnowledgeBase
 from bot.routing import RoutingService
 from handlers import inbox as handlers_inbox
+from handlers import privacy
+from handlers.app import wsgi_app
 from handlers.inbox import InboxWorker, Kind
 from handlers.listener import listener
 from handlers.requestspec import Kind as RequestKind
 from handlers.services import Services
 from handlers.turn import Turn
 from storage import inbox_repo
-from storage.db import Database, head_revision
+from storage.db import Database, alembic_config, head_revision
+from storage.models import Question
+from tests.edge.hostile import call_wsgi, environ_for
+from tests.factories import add_question, seed_themes
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NEWER = "0099_fromthefuture"
@@ -191,3 +197,87 @@ def test_an_event_on_an_old_replica_is_left_alone(database: Database, replica: D
     bolt = listener(_services(replica), RequestKind.EVENT, lambda turn: ran.append("home"), ack_first=True)
     bolt(ack=Ack(), body={}, client=client, context=BoltContext(user_id="U0OLD001"), respond=None)
     assert ran == [] and client.method_calls == []
+
+
+def test_a_channel_made_private_on_an_old_replica_is_recorded_for_the_new_one(
+    database: Database, replica: Database
+) -> None:
+    """What was asked in a channel made private leaves search and digests once the new replica runs the recorded
+    event, not a day later at the daily reconcile."""
+    with database.session() as s:
+        seed_themes(s, [("wonen", "Wonen", "Housing", [])])
+        add_question(s, "Wie kent leegstand?", created_at=NOW, asker="U0ASKER01", channel_id="C0GOINGPR")
+        s.commit()
+    _upgrade_elsewhere(database, NEWER)
+    bolt = listener(_services(replica), RequestKind.EVENT, privacy.handle_channel_private, deferred=True)
+    body = {"event_id": "Ev0PRIVATE1", "event": {"type": "channel_converted_to_private", "channel": "C0GOINGPR"}}
+    client = mock.Mock(spec=WebClient)
+    for _ in range(2):  # and Slack's retry: one record
+        bolt(ack=Ack(), body=body, client=client, context=BoltContext(), respond=None)
+    assert client.method_calls == []
+    with database.inbox_session() as session:
+        row = inbox_repo.get_inbox_request(session, request_key="event:Ev0PRIVATE1")
+        assert row is not None and row.done_at is None
+        assert len(inbox_repo.list_inbox_requests(session)) == 1
+
+    _upgrade_elsewhere(database, head_revision() or "")
+    new = InboxWorker(_services(database), client, threads=1, worker_id="new:1:b")
+    assert new.drain() == 1
+    new.pool.shutdown(wait=True)
+    with database.session() as s:
+        assert s.scalars(select(Question.channel_is_private)).all() == [True]
+
+
+def _older_revision() -> str:
+    down = ScriptDirectory.from_config(alembic_config()).get_revision(head_revision()).down_revision
+    assert isinstance(down, str)
+    return down
+
+
+def _no_revision(database: Database) -> None:
+    """What a restore (``pg_restore --clean`` without ``--single-transaction``) leaves for a moment."""
+    with database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+
+
+@pytest.mark.parametrize("reading", ["none", "older"])
+def test_a_missing_or_older_revision_pauses_the_inbox_worker_and_the_jobs_not_for_good(
+    database: Database, replica: Database, reading: str
+) -> None:
+    handled: list[str] = []
+    sender = CountingSender()
+    jobs = _runner(replica, sender)
+    with mock.patch.dict(handlers_inbox.KINDS, _test_kind(handled)):
+        worker = InboxWorker(_services(replica), WebClient(token="xoxb-test"), threads=1, worker_id="old:1:a")
+        if reading == "none":
+            _no_revision(database)
+        else:
+            _upgrade_elsewhere(database, _older_revision())
+        _record(database, "schema:1")
+        assert worker.drain() == 0  # claims nothing meanwhile ...
+        jobs.run_pass()
+        assert sender.passes == 0
+        assert worker.stopped is None and jobs.stopped is None  # ... but does not stop
+        if reading == "none":
+            with database.engine.begin() as conn:
+                conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:h)"), {"h": head_revision()})
+        else:
+            _upgrade_elsewhere(database, head_revision() or "")
+        replica._moved_read = None  # the next check reads the revision (not the reading of up to 10 s ago)
+        assert worker.drain() == 1  # the schema is back: it works again
+        worker.pool.shutdown(wait=True)
+        jobs.run_pass()
+    assert handled == ["schema:1"] and sender.passes == 1
+
+
+def test_healthz_fails_while_the_inbox_worker_or_the_jobs_are_stopped(database: Database) -> None:
+    """A worker stopped for a newer schema never claims again: ``/healthz`` stays red even when the revision reads
+    as this code's again, so the orchestrator replaces the replica."""
+    services = Services(settings=Settings(slack_signing_secret="s"), db=database, knowledge=KnowledgeBase(database))
+    app = App(token="xoxb-test", signing_secret="s", token_verification_enabled=False)
+    stopped: list[str] = []
+    edge = wsgi_app(app, services, stopped=lambda: stopped[0] if stopped else None)
+    assert call_wsgi(edge, environ_for("GET", "/healthz", [], None)).status == 200
+    stopped.append("the database schema is at revision 0099_fromthefuture now")
+    edge = wsgi_app(app, services, stopped=lambda: stopped[0] if stopped else None)  # no cached probe
+    assert call_wsgi(edge, environ_for("GET", "/healthz", [], None)).status == 503

@@ -113,7 +113,7 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
     gave_up = False
     try:
         if http_mode:
-            run_http(app, services, host=host, port=port, stopping=stop)
+            run_http(app, services, host=host, port=port, stopping=stop, stopped=lambda: inbox.stopped or jobs.stopped)
         else:
             run_socket_mode(app, settings, stopping=stop)
     except SocketModeDownError:  # logged as an ERROR: a non-zero exit, so the supervisor restarts it visibly

@@ -143,9 +143,19 @@ def require_known(session: Session, person: Person) -> None:
     raise NotFoundError("no_person", f"no such person: nothing is stored about {who}")
 
 
-def _pattern(needles: list[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(n) for n in needles)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+def _pattern(needles: list[str], *, id_bounds: str = r"\w") -> re.Pattern[str]:
+    """An occurrence of one of ``needles``: an address as a whole address (``privacy_repo.address_pattern``: not
+    ``jan.anna@gent.be`` for ``anna@gent.be``), anything else (a name, a Slack id) not touching ``id_bounds``."""
+    addresses = [n for n in needles if "@" in n]
+    others = "|".join(re.escape(n) for n in sorted(set(needles) - set(addresses), key=len, reverse=True))
+    forms = [repo.address_pattern(addresses)] if addresses else []
+    if others:
+        forms.append(rf"(?<![{id_bounds}])(?:{others})(?![{id_bounds}])")
+    return re.compile("|".join(forms), re.IGNORECASE)
+
+
+def _redact(match: re.Match[str]) -> str:
+    return (match.groupdict().get("lead") or "") + REDACTED
 
 
 def _query_variants(needles: list[str]) -> list[str]:
@@ -157,7 +167,7 @@ def _query_variants(needles: list[str]) -> list[str]:
 
 def _scrub(value: Any, pattern: re.Pattern[str]) -> tuple[Any, int]:
     if isinstance(value, str):
-        return pattern.subn(REDACTED, value)
+        return pattern.subn(_redact, value)
     if isinstance(value, list):
         total = 0
         items = []
@@ -180,17 +190,16 @@ def _scrub(value: Any, pattern: re.Pattern[str]) -> tuple[Any, int]:
 
 def sweep_found(session: Session, values: list[str]) -> int:
     """Redact the Slack ids and addresses a reapply matched (``bot.privacy.ledger``) wherever its finder reads them
-    (``privacy_repo.list_identities_stored``): key columns included, and bounded as the finder bounds them (only by
-    letters and digits: ``share_U0…`` holds the id). After the erasures, what they left — traces of someone the
-    erasure does not know by them — goes too. A cached Slack profile keyed by such an id is deleted. Returns how
-    many values were redacted."""
+    (``privacy_repo.list_identities_stored``): key columns included, and bounded as the finder bounds them (an id
+    only by letters and digits: ``share_U0…`` holds it; an address as a whole address). After the erasures, what
+    they left — traces of someone the erasure does not know by them — goes too. A cached Slack profile keyed by such
+    an id is deleted. Returns how many values were redacted."""
     if not values:
         return 0
     for value in values:
         if "@" not in value:
             repo.delete_slack_user(session, slack_user_id=value)
-    alternatives = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
-    pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
+    pattern = _pattern(values, id_bounds="A-Za-z0-9")
     return _sweep(session, values, replace=True, pattern=pattern, keys=True)
 
 

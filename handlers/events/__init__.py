@@ -7,7 +7,9 @@ everything else is acknowledged and ignored.
 Slack acks an event before any listener runs and never resends an acked one, so a mention or DM is recorded in the
 inbox by listener middleware (``handlers.answers.record_message``) before Bolt acks it; the row is also the dedupe
 claim (Slack sends both ``app_mention`` and ``message`` for one message, and redelivers on retries), and the
-answer is produced from it once (``handlers.answers.answer_message``), whichever process gets which delivery.
+answer is produced from it once (``handlers.answers.answer_message``), whichever process gets which delivery. A
+channel made private or shared is recorded in the inbox too (``deferred``: ``handlers.recorded.record_event``) and
+handled from there, by a replica that runs the database's schema.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def register(app: App, services: Services) -> None:
         )
     app.event("app_home_opened")(listener(services, Kind.EVENT, profiles.handle_home_opened, ack_first=True))
     for event in ("channel_converted_to_private", "channel_shared"):  # what was asked there becomes private
-        app.event(event)(listener(services, Kind.EVENT, privacy.handle_channel_private, ack_first=True))
+        app.event(event)(listener(services, Kind.EVENT, privacy.handle_channel_private, deferred=True))
     for event in digests.GONE_EVENTS:  # its digest is turned off, staff told once
         app.event(event)(listener(services, Kind.EVENT, digests.handle_channel_gone, ack_first=True))
     # sent for every profile change in the workspace: only a deactivation reaches the listener

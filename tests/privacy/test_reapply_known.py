@@ -23,8 +23,8 @@ from bot.privacy import erase_person, export_erasures, reapply_erasures
 from storage import inbox_repo, privacy_repo, register_repo
 from storage.db import Database
 from storage.enums import PERSONAL_DATA_ENTITY, ProposalStatus
-from storage.models import DigestSubscription, NeedProposal, NeedTopic, ProcessedEvent, Question, QuestionEvent
-from tests.factories import add_question, seed_themes
+from storage.models import DigestSubscription, Expert, NeedProposal, NeedTopic, ProcessedEvent, Question, QuestionEvent
+from tests.factories import add_expert, add_question, seed_themes
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CLI = Actor.cli("root")
@@ -163,3 +163,40 @@ def test_an_address_in_quotes_or_after_a_dash_is_found_as_it_is(database: Databa
         add_question(s, f"Wie kent deelsteps? {text}", created_at=NOW, asker=OTHER)
     with database.session() as s:
         assert "jan.peeters@gent.be" in privacy_repo.list_identities_stored(s)[0]
+
+
+_AROUND = "Mail anna@gent.be. Of 'anna@gent.be' of jan.anna@gent.be, o'anna@gent.be, anna@gent.be.nl, -anna@gent.be"
+_AROUND_ERASED = "Mail [erased]. Of '[erased]' of jan.anna@gent.be, o'anna@gent.be, anna@gent.be.nl, -[erased]"
+
+
+def _addresses_and_text(database: Database) -> tuple[list[str], str]:
+    with database.session() as s:
+        emails = sorted(e for e in s.scalars(select(Expert.email)) if e)
+        text = s.scalars(select(Question.text).where(Question.asker_slack_id == OTHER)).one()
+    return emails, text
+
+
+def test_erasure_and_reapply_leave_an_address_that_merely_ends_in_theirs(database: Database) -> None:
+    """Only a whole address is theirs: a colleague's ``jan.anna@gent.be`` (a key column too) is not ``anna@gent.be``,
+    nor is ``o'anna@gent.be`` or ``anna@gent.be.nl``; in quotes, after a dash or before a sentence's dot it is."""
+    with database.session() as s:
+        seed_themes(s, [("wonen", "Wonen", "Housing", [])])
+        add_expert(s, "Anna", created_at=NOW).email = "anna@gent.be"
+        add_expert(s, "Jan", created_at=NOW).email = "jan.anna@gent.be"
+        add_question(s, f"Wie kent deelsteps? {_AROUND}", created_at=NOW, asker=OTHER)
+        s.commit()
+    with database.session() as s:
+        erase_person(session=s, actor=CLI, email="anna@gent.be", now=NOW)
+        s.commit()
+    assert _addresses_and_text(database) == (["jan.anna@gent.be"], f"Wie kent deelsteps? {_AROUND_ERASED}")
+    with database.session() as s:
+        ledger = export_erasures(session=s, actor=CLI, now=NOW)
+        s.commit()
+    with database.session() as s:  # the restored copy: Anna and the question's text back
+        add_expert(s, "Anna", created_at=NOW).email = "anna@gent.be"
+        s.scalars(select(Question).where(Question.asker_slack_id == OTHER)).one().text = f"Wie kent? {_AROUND}"
+        s.commit()
+    with database.session() as s:
+        reapply_erasures(session=s, actor=CLI, ledger=ledger, now=NOW)
+        s.commit()
+    assert _addresses_and_text(database) == (["jan.anna@gent.be"], f"Wie kent? {_AROUND_ERASED}")

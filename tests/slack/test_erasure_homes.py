@@ -75,3 +75,31 @@ def test_a_cli_erasure_queues_the_home_tabs_for_the_running_bot(database: Databa
         rows = list(s.scalars(select(InboxRequest)))
         assert [r.done_at is not None for r in rows] == [True]
         assert LIEVE not in json.dumps([r.payload for r in rows]) + json.dumps([r.result for r in rows])
+
+
+def test_the_running_bot_forgets_what_it_kept_in_memory_of_an_erased_person(
+    database: Database, database_url: str
+) -> None:
+    """Her language, team and Slack profile (real name...) were cached for up to a week: gone with the erasure."""
+    with database.session() as s:
+        add_expert(s, "Lieve Peeters", created_at=NOW, slack=LIEVE)
+    services = Services(
+        settings=Settings(staff_user_ids=frozenset({STAFF})), db=database, knowledge=KnowledgeBase(database)
+    )
+    slack = FakeSlack()
+    now = datetime.now(UTC)
+    services.locales.person(client=slack, user_id=LIEVE, now=now)  # type: ignore[arg-type]  # the network check
+    with database.session() as s:
+        assert services.locales.language(session=s, client=slack, user_id=LIEVE, now=now) == "nl"  # type: ignore[arg-type]
+    assert services.locales.cached(LIEVE) == "nl" and slack.looked_up == [LIEVE]
+    result = CliRunner().invoke(main, ["--database", database_url, "privacy", "erase", "--slack-id", LIEVE, "--yes"])
+    assert result.exit_code == 0, result.output
+    [request] = _pending(database)
+    worker = InboxWorker(services, slack, threads=1)  # type: ignore[arg-type]
+    try:
+        assert worker.process(request, claim="test/1")
+    finally:
+        worker.pool.shutdown()
+    assert services.locales.cached(LIEVE) is None
+    services.locales.person(client=slack, user_id=LIEVE, now=now)  # type: ignore[arg-type]
+    assert slack.looked_up.count(LIEVE) == 2  # asked Slack again: nothing of hers was kept
