@@ -45,7 +45,7 @@ from eval_matching import BLIND_DIR, OWN_REGISTER_SETS, REALTEXT_DIR, load_sets,
 from bot.errors import QueryError
 from bot.matching import Matcher
 from bot.matching.analysis import fold
-from bot.matching.query import keys_next_to
+from bot.matching.keyboard import keys_next_to
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MIN_LEN, MAX_LEN = 5, 12  # the words edited; and no typo shorter than MIN_LEN (the matcher repairs none)

@@ -24,7 +24,7 @@ def notices(database: Database) -> list[OutboxMessage]:
         return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.DIGEST_STOPPED)))
 
 
-def active(database: Database, channel: str = "C0DIGEST") -> bool:
+def active(database: Database, channel: str = "C0DIGEST1") -> bool:
     with database.session() as s:
         sub = digest_repo.get_subscription(s, channel_id=channel)
         assert sub is not None
@@ -44,7 +44,7 @@ def test_a_gone_channel_is_turned_off_staff_are_told_once_and_it_is_not_tried_ne
     assert [r.status for r in first] == [SendStatus.FAILED]
     assert active(database) is False
     [notice] = notices(database)
-    assert notice.recipient_slack_id is None and notice.payload == {"channel_id": "C0DIGEST", "reason": error}
+    assert notice.recipient_slack_id is None and notice.payload == {"channel_id": "C0DIGEST1", "reason": error}
     with database.session() as s:
         [entry] = s.scalars(select(AuditLog).where(AuditLog.entity_type == "digest_subscription"))
         assert (entry.actor, entry.action) == ("system", "unsubscribe")
@@ -70,15 +70,15 @@ def test_another_permanent_error_fails_the_week_only(database: Database) -> None
 def test_stopping_twice_tells_staff_once_and_a_new_subscription_may_be_stopped_again(database: Database) -> None:
     subscribe(database)
     with database.session() as s:
-        assert stop_gone_channel(s, channel_id="C0DIGEST", reason="channel_archive", now=NOW) is True
+        assert stop_gone_channel(s, channel_id="C0DIGEST1", reason="channel_archive", now=NOW) is True
     with database.session() as s:  # the event delivered again, or the sender finding it gone too
-        assert stop_gone_channel(s, channel_id="C0DIGEST", reason="is_archived", now=NOW) is False
+        assert stop_gone_channel(s, channel_id="C0DIGEST1", reason="is_archived", now=NOW) is False
         assert stop_gone_channel(s, channel_id="C0NOSUB", reason="is_archived", now=NOW) is False
     assert len(notices(database)) == 1
     with database.session() as s:  # staff subscribed it again after it was unarchived; then it is archived again
-        sub = digest_repo.get_subscription(s, channel_id="C0DIGEST")
+        sub = digest_repo.get_subscription(s, channel_id="C0DIGEST1")
         assert sub is not None
         sub.active, sub.updated_at = True, NOW + timedelta(days=1)
     with database.session() as s:
-        assert stop_gone_channel(s, channel_id="C0DIGEST", reason="is_archived", now=NOW + timedelta(days=2))
+        assert stop_gone_channel(s, channel_id="C0DIGEST1", reason="is_archived", now=NOW + timedelta(days=2))
     assert len(notices(database)) == 2

@@ -8,7 +8,7 @@ import pytest
 
 from bot.matching import Matcher
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
-from bot.matching.query import keyboard_slip
+from bot.matching.keyboard import keyboard_slip
 from bot.matching.wordlist import common_words, in_a_list
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
