@@ -117,12 +117,15 @@ class SeenOnce:
 def claimed_team(body: Mapping[str, Any]) -> str | None:
     """The acting person's Slack team as the payload gives it (a ``T…`` team or, in ``user_team``, an ``E…`` Grid
     organisation), or None where it does not say: a slash command's ``team_id`` is the workspace it was typed in,
-    and events such as ``app_home_opened`` name no team."""
+    a ``user_change`` carries the person's profile with its ``team_id``, and events such as ``app_home_opened`` name
+    no team."""
     if body.get("type") == "event_callback":
         event = body.get("event")
         if not isinstance(event, dict):
             return None
         team = event.get("user_team") or event.get("team")
+        if team is None and isinstance(user := event.get("user"), dict):  # user_change: the person's own profile
+            team = user.get("team_id")
         return str(team) if isinstance(team, str) and team else None
     user = body.get("user")
     if isinstance(user, dict) and isinstance(user.get("team_id"), str) and user["team_id"]:
