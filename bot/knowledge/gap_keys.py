@@ -10,8 +10,9 @@ runner calls it once a day, in one of the processes sharing the database (the da
 word lists the new code rebuilds the same day, even when an old process claimed it); it writes only what differs,
 so a second run changes nothing. In a rolling deploy an old process may still claim its own analysis's day after
 the new release rebuilt the keys: every batch first records which release writes (``analysis_release``, a number
-that only grows: the schema revision, then the package version), under a lock, and a release older than the one
-recorded writes nothing (logged) — a release that changes the analysis raises the package version.
+that only grows: the schema revision, ``ANALYSIS_GENERATION``, then the package version), under a lock, and a
+release older than the one recorded writes nothing (logged). A release that changes the analysis needs neither a
+migration nor a new package version: it raises ``ANALYSIS_GENERATION`` (a test pins ``analysis_version`` to it).
 
 Part of ``bot.knowledge`` (import from there).
 """
@@ -42,6 +43,9 @@ log = logging.getLogger("bot.knowledge")
 GAP_KEY_WINDOW = timedelta(days=400)  # the longest period any figure counts gaps over (a year), and some margin
 KEY_CHARS = 500  # the column's size
 _BATCH = 500
+# Raised whenever ``analysis_version`` changes (tests/digests/test_gap_key.py pins the fingerprint to it): part of
+# ``analysis_release``, so an analysis-only release is newer than the one before it.
+ANALYSIS_GENERATION = 1
 
 
 @functools.cache
@@ -60,19 +64,20 @@ def analysis_version() -> str:
 @functools.cache
 def analysis_release() -> tuple[int, ...]:
     """This code's release as numbers that only grow from one release to the next: the schema revision's number,
-    then the package version's (``0020_…`` and 0.1.0: (20, 0, 1, 0))."""
+    ``ANALYSIS_GENERATION``, then the package version's (``0021_…``, 1 and 0.1.0: (21, 1, 0, 1, 0))."""
     head = head_revision() or ""
     prefix = head.split("_", 1)[0]
-    return (int(prefix) if prefix.isdigit() else 0, *_numbers(package_version("wieweet")))
+    return (int(prefix) if prefix.isdigit() else 0, ANALYSIS_GENERATION, *_numbers(package_version("wieweet")))
 
 
-def _numbers(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", text)[:4])
+def _numbers(text: str, most: int = 4) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:most])
 
 
 def _release_of(recorded: str) -> tuple[int, ...]:
-    """The release recorded with the keys (``"20.0.1.0 <analysis>"``; () when none)."""
-    return _numbers(recorded.split(" ", 1)[0])
+    """The release recorded with the keys (``"21.1.0.1.0 <analysis>"``; () when none). A release before the
+    generation recorded ``"20.0.1.0 …"``: a lower second number, so older than any with a generation."""
+    return _numbers(recorded.split(" ", 1)[0], most=8)
 
 
 def newer_writer(session: Session, *, now: datetime, release: tuple[int, ...] | None = None) -> str | None:

@@ -251,6 +251,46 @@ def test_an_older_release_never_writes_its_keys_over_a_newer_ones(
         kb.close()
 
 
+# The analysis fingerprint of ``gap_keys.ANALYSIS_GENERATION``. When the analysis changes (a word list, the matching
+# code, the searchable start), raise the generation and pin the new fingerprint here with it.
+PINNED_GENERATION, PINNED_ANALYSIS = 1, "c47e7755ba71"
+
+
+def test_the_analysis_generation_is_raised_with_every_analysis_change() -> None:
+    """An analysis-only release needs no migration and keeps the package version: the generation is what makes it
+    newer in ``analysis_release``, so a changed fingerprint must come with a raised generation."""
+    assert analysis_version() == PINNED_ANALYSIS, (
+        f"the analysis changed (fingerprint {analysis_version()}, pinned {PINNED_ANALYSIS}): raise "
+        "ANALYSIS_GENERATION in bot/knowledge/gap_keys.py and pin the new generation and fingerprint in this test"
+    )
+    assert gap_keys.ANALYSIS_GENERATION == PINNED_GENERATION, "pin the new fingerprint with the raised generation"
+    assert gap_keys.analysis_release()[1] == gap_keys.ANALYSIS_GENERATION
+
+
+def test_an_older_analysis_of_the_same_schema_and_version_is_refused(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An analysis-only deploy (same schema head, same package version): the old process's analysis, a generation
+    lower, never writes over the new one's keys; a writer recorded before the generation existed is older."""
+    with database.session() as s:
+        assert gap_keys.newer_writer(s, now=NOW, release=(21, 0, 1, 0)) is None  # recorded as "21.0.1.0 …"
+    releases = []
+    try:
+        for generation in (gap_keys.ANALYSIS_GENERATION + 1, gap_keys.ANALYSIS_GENERATION):
+            monkeypatch.setattr(gap_keys, "ANALYSIS_GENERATION", generation)
+            gap_keys.analysis_release.cache_clear()
+            releases.append(gap_keys.analysis_release())
+    finally:
+        monkeypatch.undo()
+        gap_keys.analysis_release.cache_clear()
+    new, old = releases
+    assert new[0] == old[0] and new[2:] == old[2:] and new > old
+    with database.session() as s:
+        assert gap_keys.newer_writer(s, now=NOW + timedelta(minutes=1), release=new) is None  # the new analysis
+    with database.session() as s:
+        assert gap_keys.newer_writer(s, now=NOW + timedelta(minutes=5), release=old) is not None
+
+
 def _keys(database: Database) -> list[str]:
     with database.session() as s:
         return sorted(g.normalized for g in s.query(KnowledgeGap).all())
