@@ -18,8 +18,8 @@ a name loses its ESC and shows as harmless text such as "[31m".
 ``is_slack_user_id`` is the one check of a Slack user id's form (the register's import, routing's choices, staff
 lists, mentions, the ids a payload claims): ``U`` or ``W`` and 2 to 31 upper-case letters or digits, the whole
 string — a trailing newline included, which ``$`` would let through. ``is_slack_channel_id`` likewise for a
-conversation: ``C``, ``G`` or ``D`` and 8 to 31 upper-case letters or digits, at least one a digit, so that a
-channel's name typed in capitals (``GENERAL``, ``RANDOM``) is not taken for its id.
+conversation: ``C``, ``G`` or ``D``, a digit, then 7 to 30 upper-case letters or digits, so that a channel's name
+typed in capitals (``GENERAL``, ``CULTUUR2025``) is not taken for its id.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ _INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
 ACTING_CONTROLS = f"\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}"  # a character class: C0 but tab/LF, DEL, C1, bidi
 _ACTING = re.compile(f"[{ACTING_CONTROLS}]")
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")  # the whole string: use ``is_slack_user_id`` (fullmatch)
-# a public or private channel, or a DM: the prefix, then at least 8 upper-case letters and digits, one a digit at
-# least (``GENERAL`` or ``CULTUUR`` has the shape otherwise: a channel's name in capitals, not its id)
-SLACK_CHANNEL_ID = re.compile(r"[CDG](?=[A-Z]*[0-9])[A-Z0-9]{8,31}")
+# a public or private channel, or a DM: the prefix, a digit (as every id Slack gives starts), then at least 7 more
+# upper-case letters and digits (``CULTUUR2025`` or ``GENERAL`` is a channel's name in capitals, not its id)
+SLACK_CHANNEL_ID = re.compile(r"[CDG][0-9][A-Z0-9]{7,30}")
 
 
 def strip_bidi(text: str) -> str:

@@ -93,7 +93,7 @@ def add_question(
     answers: Sequence[tuple[Expert | None, str, str | None]] = (),
     status: QuestionStatus | None = None,
     visibility: Visibility = Visibility.PUBLIC,
-    channel_id: str | None = "CPUBLIC01",
+    channel_id: str | None = "C1PUBLIC01",
     channel_is_private: bool = False,
     thread_ts: str | None = None,
     permalink: str = "",
@@ -140,7 +140,7 @@ def add_gap(
     created_at: datetime,
     asker: str | None = None,
     themes: Sequence[str] = ("wonen",),
-    channel_id: str | None = "CPUBLIC01",
+    channel_id: str | None = "C1PUBLIC01",
     channel_is_private: bool = False,
 ) -> KnowledgeGap:
     gap = KnowledgeGap(

@@ -54,17 +54,30 @@ def test_slack_channel_ids() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["GENERAL", "RANDOM", "CULTUUR-NEWS", "CULTUURNEWS", "GEMEENTEN", "DIGITAAL", "C0ABC12"]
+    "name",
+    [
+        "GENERAL",
+        "RANDOM",
+        "CULTUUR-NEWS",
+        "CULTUURNEWS",
+        "GEMEENTEN",
+        "DIGITAAL",
+        "C0ABC12",
+        "CULTUUR2025",
+        "DIGEST2026",
+        "GEMEENTE2024",
+        "CWONEN2030",
+    ],
 )
 def test_a_channel_name_in_capitals_is_no_channel_id(name: str) -> None:
-    """A real id is C, G or D and at least 8 capitals and digits, one a digit at least: a name typed in capitals
-    (or an id cut short) is refused, wherever a channel is given."""
+    """A real id is C, G or D, a digit, then at least 7 capitals and digits: a name typed in capitals (with a year
+    in it too) or an id cut short is refused, wherever a channel is given."""
     assert not is_slack_channel_id(name)
     with pytest.raises(InvalidChannel, match="not its name"):
         validate_channel(name)
     _, problems = read_settings({"WIEWEET_TRIAGE_CHANNEL": name})
     assert [p for p in problems if p.startswith("WIEWEET_TRIAGE_CHANNEL must be a channel id")]
-    assert validate_channel("C0123ABCD") == "C0123ABCD" and is_slack_channel_id("CABCDEFG1")
+    assert validate_channel("C0123ABCD") == "C0123ABCD" and is_slack_channel_id("C05B1RT5HJK")
     assert not is_slack_channel_id("D0ABC1234", prefixes="CG")
 
 
@@ -112,3 +125,8 @@ def test_forged_channel_ts_and_ids_with_a_trailing_newline_are_refused() -> None
     ):
         with pytest.raises(NotAuthorized):
             call()
+
+
+@pytest.mark.parametrize("real", ["C0123ABCDEF", "C024BE91L", "D024BE91L", "G024BE91L", "C05B1RT5HJK"])
+def test_the_id_shapes_slack_gives_pass(real: str) -> None:
+    assert is_slack_channel_id(real) and validate_channel(real) == real

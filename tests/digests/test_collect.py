@@ -93,7 +93,7 @@ def test_privacy_rule_end_to_end(database: Database) -> None:
         return channel in {"D0DIRECT", "C0NOWPRIV"}
 
     data = collect(database, private_channel=slack_says_private)
-    assert "CPUBLIC01" in asked
+    assert "C1PUBLIC01" in asked
     wonen = data.theme("wonen")
     assert wonen is not None
     assert [a.text for a in wonen.answered] == ["PUBLIEK beantwoord"]

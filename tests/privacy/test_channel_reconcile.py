@@ -52,11 +52,11 @@ class Lookup:
 
 def seed(database: Database) -> None:
     with database.session() as s:
-        for channel in ("CPRIV0001", "CPUB00001", "CUNKN0001"):
+        for channel in ("C0PRIV0001", "C0PUB00001", "C0UNKN0001"):
             add_question(s, f"Vraag in {channel}", created_at=NOW, themes=(), channel_id=channel)
             add_gap(s, f"Leemte in {channel}", created_at=NOW, themes=(), channel_id=channel)
-        add_gap(s, "Alleen een leemte", created_at=NOW, themes=(), channel_id="CGAP00001")
-        add_question(s, "Al privé", created_at=NOW, themes=(), channel_id="CDONE0001", channel_is_private=True)
+        add_gap(s, "Alleen een leemte", created_at=NOW, themes=(), channel_id="C0GAP00001")
+        add_question(s, "Al privé", created_at=NOW, themes=(), channel_id="C0DONE0001", channel_is_private=True)
         add_question(s, "In een DM", created_at=NOW, themes=(), channel_id=None, channel_is_private=True)
 
 
@@ -75,41 +75,41 @@ def test_channels_with_public_content_are_listed_once(database: Database) -> Non
     seed(database)
     with database.session() as s:
         channels = question_repo.list_channels_with_public_content(s)
-    assert channels == ["CGAP00001", "CPRIV0001", "CPUB00001", "CUNKN0001"]
+    assert channels == ["C0GAP00001", "C0PRIV0001", "C0PUB00001", "C0UNKN0001"]
 
 
 def test_only_channels_slack_says_are_private_are_marked(database: Database) -> None:
     seed(database)
-    lookup = Lookup({"CPRIV0001": True, "CPUB00001": False, "CGAP00001": True, "CUNKN0001": None})
+    lookup = Lookup({"C0PRIV0001": True, "C0PUB00001": False, "C0GAP00001": True, "C0UNKN0001": None})
     told: list[tuple[list[int], list[int]]] = []
     result = reconcile_channel_privacy(database, lookup=lookup, now=NOW, after_marked=lambda q, g: told.append((q, g)))
     with database.session() as s:
-        marked_questions = set(s.scalars(select(Question.id).where(Question.channel_id == "CPRIV0001")))
-    assert [set(q) for q, _ in told] == [set(), marked_questions]  # CGAP00001 first (a gap only), then CPRIV0001
+        marked_questions = set(s.scalars(select(Question.id).where(Question.channel_id == "C0PRIV0001")))
+    assert [set(q) for q, _ in told] == [set(), marked_questions]  # C0GAP00001 first (a gap only), then C0PRIV0001
     assert [len(g) for _, g in told] == [1, 1]  # told once committed: proposals quoting them are updated
-    assert sorted(lookup.asked) == ["CGAP00001", "CPRIV0001", "CPUB00001", "CUNKN0001"]  # not the private ones
+    assert sorted(lookup.asked) == ["C0GAP00001", "C0PRIV0001", "C0PUB00001", "C0UNKN0001"]  # not the private ones
     assert (result.checked, result.private_channels, result.marked, result.unknown) == (4, 2, 3, 1)
     seen = private_by_channel(database)
-    assert seen["CPRIV0001"] == {True} and seen["CGAP00001"] == {True}
-    assert seen["CPUB00001"] == {False}
-    assert seen["CUNKN0001"] == {False}  # Slack could not say: left as it is, asked again tomorrow
-    assert seen["CDONE0001"] == {True}
+    assert seen["C0PRIV0001"] == {True} and seen["C0GAP00001"] == {True}
+    assert seen["C0PUB00001"] == {False}
+    assert seen["C0UNKN0001"] == {False}  # Slack could not say: left as it is, asked again tomorrow
+    assert seen["C0DONE0001"] == {True}
 
 
 def test_a_channel_not_found_is_private_only_once_that_repeats_on_several_days(database: Database) -> None:
     seed(database)
-    lookup = Lookup({"CPRIV0001": NOT_FOUND, "CPUB00001": NOT_FOUND})
+    lookup = Lookup({"C0PRIV0001": NOT_FOUND, "C0PUB00001": NOT_FOUND})
     for day in range(NOT_FOUND_DAYS - 1):  # e.g. a channel shared from another workspace, or a passing glitch
         result = reconcile_channel_privacy(database, lookup=lookup, now=NOW + timedelta(days=day))
         assert (result.private_channels, result.marked, result.unknown) == (0, 0, 4)
         again = reconcile_channel_privacy(database, lookup=lookup, now=NOW + timedelta(days=day, hours=5))
         assert again.marked == 0  # one day counts once, however often it is asked
-    assert private_by_channel(database)["CPRIV0001"] == {False}
-    lookup.answers["CPUB00001"] = False  # shown again: still public, and never counted private
+    assert private_by_channel(database)["C0PRIV0001"] == {False}
+    lookup.answers["C0PUB00001"] = False  # shown again: still public, and never counted private
     result = reconcile_channel_privacy(database, lookup=lookup, now=NOW + timedelta(days=NOT_FOUND_DAYS - 1))
     assert (result.private_channels, result.marked) == (1, 2)
     seen = private_by_channel(database)
-    assert seen["CPRIV0001"] == {True} and seen["CPUB00001"] == {False}
+    assert seen["C0PRIV0001"] == {True} and seen["C0PUB00001"] == {False}
 
 
 def test_a_failing_post_update_does_not_stop_the_run(database: Database) -> None:
@@ -121,11 +121,11 @@ def test_a_failing_post_update_does_not_stop_the_run(database: Database) -> None
         raise ConnectionError("chat.update: connection reset")  # what a WebClient raises on a network failure
 
     clock = Clock(NOW)
-    jobs = runner(database, clock, Lookup({"CPRIV0001": True, "CGAP00001": True}), after_marked)
+    jobs = runner(database, clock, Lookup({"C0PRIV0001": True, "C0GAP00001": True}), after_marked)
     result = jobs.reconcile_channel_privacy()
     assert result is not None and result.private_channels == 2 and len(result.unrefreshed) == 2
     seen = private_by_channel(database)
-    assert seen["CPRIV0001"] == {True} and seen["CGAP00001"] == {True}  # the first failure stopped nothing
+    assert seen["C0PRIV0001"] == {True} and seen["C0GAP00001"] == {True}  # the first failure stopped nothing
     # done today; what quotes them was recorded in the database with the change (tests/needs/test_refresh_durable)
     assert jobs.reconcile_channel_privacy() is None and len(calls) == 2
 
@@ -148,7 +148,7 @@ def runner(
 
 def test_the_reconcile_runs_once_a_day_across_processes(database: Database) -> None:
     seed(database)
-    lookup = Lookup({"CPRIV0001": True})
+    lookup = Lookup({"C0PRIV0001": True})
     clock = Clock(NOW)
     first, second = runner(database, clock, lookup), runner(database, clock, lookup)
     result = first.reconcile_channel_privacy()
@@ -158,18 +158,18 @@ def test_the_reconcile_runs_once_a_day_across_processes(database: Database) -> N
     assert len(lookup.asked) == 4
     with database.session() as s:
         assert f"channel_privacy:{NOW.date().isoformat()}" in set(s.scalars(select(ProcessedEvent.event_key)))
-    lookup.answers["CUNKN0001"] = True  # turned private since
+    lookup.answers["C0UNKN0001"] = True  # turned private since
     clock.now = NOW + timedelta(days=1)
     result = second.reconcile_channel_privacy()
     assert result is not None and result.marked == 2 and result.checked == 3
-    assert private_by_channel(database)["CUNKN0001"] == {True}
+    assert private_by_channel(database)["C0UNKN0001"] == {True}
 
 
 def test_a_run_that_stopped_halfway_is_taken_over_later_and_never_by_two_processes_at_once(
     database: Database,
 ) -> None:
     seed(database)
-    answers: dict[str, bool | str | None] = {"CPRIV0001": True, "CUNKN0001": True}
+    answers: dict[str, bool | str | None] = {"C0PRIV0001": True, "C0UNKN0001": True}
 
     class Crash(Lookup):
         def __call__(self, channel_id: str) -> Any:
@@ -188,7 +188,7 @@ def test_a_run_that_stopped_halfway_is_taken_over_later_and_never_by_two_process
     clock.now = NOW + DAY_RUN_STALE + timedelta(minutes=1)  # the same day: the claim was never renewed nor done
     result = second.reconcile_channel_privacy()
     assert result is not None and result.checked == 4 and len(other.asked) == 4
-    assert private_by_channel(database)["CUNKN0001"] == {True}
+    assert private_by_channel(database)["C0UNKN0001"] == {True}
     third = runner(database, clock, Lookup(answers))
     clock.now += DAY_RUN_STALE * 2
     assert third.reconcile_channel_privacy() is None  # done today
@@ -205,7 +205,7 @@ def test_a_long_run_renews_its_claim_and_is_not_taken_over(database: Database) -
                 assert runner(database, clock, Lookup({})).reconcile_channel_privacy() is None
             return super().__call__(channel_id)
 
-    slow = Slow({"CPRIV0001": True})
+    slow = Slow({"C0PRIV0001": True})
     result = runner(database, clock, slow).reconcile_channel_privacy()
     assert result is not None and result.checked == 4 and len(slow.asked) == 4
 
@@ -260,26 +260,26 @@ def lookup_with(slack: FakeSlack, sleeps: Sleeps) -> SlackChannelLookup:
 def test_slack_says_what_is_private_now() -> None:
     slack = FakeSlack(
         {
-            "CPUB00001": {"id": "CPUB00001", "is_channel": True},
-            "CPRIV0001": {"id": "CPRIV0001", "is_channel": True, "is_private": True},
-            "CEXT00001": {"id": "CEXT00001", "is_channel": True, "is_ext_shared": True, "is_shared": True},
-            "CORG00001": {"id": "CORG00001", "is_channel": True, "is_shared": True, "is_org_shared": True},
-            "CARCH0001": {"id": "CARCH0001", "is_channel": True, "is_archived": True, "is_private": True},
-            "CARCH0002": {"id": "CARCH0002", "is_channel": True, "is_archived": True},
+            "C0PUB00001": {"id": "C0PUB00001", "is_channel": True},
+            "C0PRIV0001": {"id": "C0PRIV0001", "is_channel": True, "is_private": True},
+            "C0EXT00001": {"id": "C0EXT00001", "is_channel": True, "is_ext_shared": True, "is_shared": True},
+            "C0ORG00001": {"id": "C0ORG00001", "is_channel": True, "is_shared": True, "is_org_shared": True},
+            "C0ARCH0001": {"id": "C0ARCH0001", "is_channel": True, "is_archived": True, "is_private": True},
+            "C0ARCH0002": {"id": "C0ARCH0002", "is_channel": True, "is_archived": True},
         },
         {},
     )
     sleeps = Sleeps()
     lookup = lookup_with(slack, sleeps)
-    answers = {c: lookup(c) for c in [*slack.channels, "CGONE0001"]}
+    answers = {c: lookup(c) for c in [*slack.channels, "C0GONE0001"]}
     assert answers == {
-        "CPUB00001": False,
-        "CPRIV0001": True,
-        "CEXT00001": True,  # shared with another organisation
-        "CORG00001": False,  # shared within the organisation only
-        "CARCH0001": True,
-        "CARCH0002": False,  # archived but public: still public
-        "CGONE0001": NOT_FOUND,  # gone, private without the bot, or another workspace's: private if it repeats
+        "C0PUB00001": False,
+        "C0PRIV0001": True,
+        "C0EXT00001": True,  # shared with another organisation
+        "C0ORG00001": False,  # shared within the organisation only
+        "C0ARCH0001": True,
+        "C0ARCH0002": False,  # archived but public: still public
+        "C0GONE0001": NOT_FOUND,  # gone, private without the bot, or another workspace's: private if it repeats
     }
     assert sleeps.waits == [1.5] * 6  # paced: a pause before every call but the first
 
@@ -287,13 +287,16 @@ def test_slack_says_what_is_private_now() -> None:
 def test_a_rate_limit_is_waited_out_and_other_failures_are_left_for_tomorrow() -> None:
     limited = slack_error("ratelimited", 429, {"Retry-After": "7"})
     slack = FakeSlack(
-        {"CRATE0001": {"id": "CRATE0001", "is_private": True}, "CDOWN0001": {"id": "CDOWN0001", "is_private": True}},
-        {"CRATE0001": [limited], "CDOWN0001": [slack_error("internal_error", 500)] * 5},
+        {
+            "C0RATE0001": {"id": "C0RATE0001", "is_private": True},
+            "C0DOWN0001": {"id": "C0DOWN0001", "is_private": True},
+        },
+        {"C0RATE0001": [limited], "C0DOWN0001": [slack_error("internal_error", 500)] * 5},
     )
     sleeps = Sleeps()
     lookup = lookup_with(slack, sleeps)
-    assert lookup("CRATE0001") is True
+    assert lookup("C0RATE0001") is True
     assert sleeps.waits == [7]  # what Slack asked, then asked again
-    assert lookup("CDOWN0001") is None  # never counted as public: not marked today, asked again tomorrow
+    assert lookup("C0DOWN0001") is None  # never counted as public: not marked today, asked again tomorrow
     with pytest.raises(SlackApiError):  # a bad token or a missing scope: the day's run stops (and is logged)
-        lookup_with(FakeSlack({}, {"CAUTH0001": [slack_error("invalid_auth")]}), Sleeps())("CAUTH0001")
+        lookup_with(FakeSlack({}, {"C0AUTH0001": [slack_error("invalid_auth")]}), Sleeps())("C0AUTH0001")
