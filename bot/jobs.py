@@ -123,10 +123,15 @@ class DayRun:
 def claim_day_run(db: Database, *, kind: str, clock: Callable[[], datetime]) -> DayRun | str:
     """Claim today's run of the daily job ``kind`` (committed): a ``DayRun`` for the one process that claimed it
     first — or took over a claim not renewed for ``DAY_RUN_STALE`` and never marked done — else ``DONE`` (done
-    today) or ``HELD`` (another process is running it: asked again at a later pass)."""
+    today) or ``HELD`` (another process is running it: asked again at a later pass). Yesterday's run still going
+    (renewed within ``DAY_RUN_STALE``, not done) holds today's too: a run crossing midnight is not joined by a second.
+    """
     now = clock()
     key, token = f"{kind}:{now.date().isoformat()}", f"{kind[:10]}:{uuid.uuid4().hex[:24]}"
+    yesterday = f"{kind}:{(now.date() - timedelta(days=1)).isoformat()}"
     with db.session() as session:
+        if slack_repo.get_live_processed_event_claim(session, event_key=yesterday, renewed_since=now - DAY_RUN_STALE):
+            return HELD
         slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
         held = privacy_repo.get_processed_event_kind(session, event_key=key) or ""
         if held != token and not held.startswith("done:"):

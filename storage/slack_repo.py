@@ -137,3 +137,15 @@ def update_processed_event_claim(
     )
     held = session.scalar(select(ProcessedEvent.kind).where(ProcessedEvent.event_key == event_key[:200]))
     return held == kind[:40]
+
+
+def get_live_processed_event_claim(session: Session, *, event_key: str, renewed_since: datetime) -> str | None:
+    """The holder of the claim ``event_key`` when it was renewed at ``renewed_since`` or later and not marked done
+    (``done:`` kinds): a run still going. None otherwise."""
+    return session.scalar(
+        select(ProcessedEvent.kind).where(
+            ProcessedEvent.event_key == event_key[:200],
+            ProcessedEvent.received_at >= renewed_since,
+            ProcessedEvent.kind.not_like("done:%"),
+        )
+    )

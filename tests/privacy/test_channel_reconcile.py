@@ -13,7 +13,7 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.jobs import DAY_RUN_STALE, JobRunner
+from bot.jobs import CHANNEL_PRIVACY_KIND, DAY_RUN_STALE, HELD, DayRun, JobRunner, claim_day_run
 from bot.knowledge import KnowledgeBase
 from bot.privacy import NOT_FOUND, MarkedHook, reconcile_channel_privacy
 from bot.privacy.channels import NOT_FOUND_DAYS
@@ -208,6 +208,23 @@ def test_a_long_run_renews_its_claim_and_is_not_taken_over(database: Database) -
     slow = Slow({"C0PRIV0001": True})
     result = runner(database, clock, slow).reconcile_channel_privacy()
     assert result is not None and result.checked == 4 and len(slow.asked) == 4
+
+
+def test_a_run_crossing_midnight_is_not_joined_by_the_next_days_run(database: Database) -> None:
+    """The claim is keyed by the day a run starts: yesterday's run still going holds today's too, until it is done
+    or stale."""
+    clock = Clock(datetime(2026, 12, 5, 23, 58, tzinfo=UTC))
+    first = claim_day_run(database, kind=CHANNEL_PRIVACY_KIND, clock=clock)
+    assert isinstance(first, DayRun)
+    clock.now += timedelta(minutes=4)  # 00:02, the first run still going (renewing)
+    assert first.keep()
+    assert claim_day_run(database, kind=CHANNEL_PRIVACY_KIND, clock=clock) == HELD  # another process's pass
+    clock.now += DAY_RUN_STALE + timedelta(minutes=1)  # yesterday's run stopped without a word: stale
+    stale = claim_day_run(database, kind=CHANNEL_PRIVACY_KIND, clock=clock)
+    assert isinstance(stale, DayRun) and stale.key.endswith("2026-12-06")
+    clock.now = datetime(2026, 12, 7, 0, 1, tzinfo=UTC)
+    stale.done()
+    assert isinstance(claim_day_run(database, kind=CHANNEL_PRIVACY_KIND, clock=clock), DayRun)  # yesterday's done
 
 
 def test_without_a_lookup_nothing_is_reconciled(database: Database) -> None:
