@@ -91,6 +91,9 @@ CHANNEL_PRIVACY_KIND = "channel_privacy"
 DAY_RUN_STALE = timedelta(minutes=15)
 DAY_RUN_RENEW = timedelta(minutes=1)
 DONE, HELD = "done", "held"
+# A day's run that failed this many times (over all processes; a lasting refusal such as a revoked token or a
+# missing scope) is marked done: tried again tomorrow, not every time its claim goes stale.
+DAY_RUN_ATTEMPTS = 3
 
 
 class DayRun:
@@ -118,6 +121,13 @@ class DayRun:
             slack_repo.update_processed_event_claim(
                 session, event_key=self.key, kind=f"done:{self.token}", now=self.clock(), held_by=self.token
             )
+
+    def failed(self) -> int:
+        """Record that this attempt failed; how many attempts of the day failed, over all processes, this one too."""
+        now, prefix = self.clock(), f"{self.key}:failed:"
+        with self.db.session() as session:
+            slack_repo.create_processed_event(session, event_key=f"{prefix}{self.token}", kind="failed", now=now)
+            return slack_repo.count_processed_events(session, key_prefix=prefix, since=now - timedelta(days=2))
 
 
 def claim_day_run(db: Database, *, kind: str, clock: Callable[[], datetime]) -> DayRun | str:
@@ -432,9 +442,11 @@ class JobRunner:
         the ones private now marked (``bot.privacy.reconcile_channel_privacy``). The day is claimed (committed)
         before the paced run, renewed while it goes and marked done at its end: a run that stops halfway (a crash,
         a failure) leaves what it marked, and a later pass of any process takes the day over once the claim is
-        ``DAY_RUN_STALE``, asking again about every channel still public. What quotes the marked items
-        (``after_channel_private``) and failed to be updated was recorded with the change: the interval pass of any
-        process updates it (``refresh_proposals``). None when not configured, done today or run by another process."""
+        ``DAY_RUN_STALE``, asking again about every channel still public; after ``DAY_RUN_ATTEMPTS`` failed attempts
+        (a lasting refusal: a bad token, a missing scope) the day is marked done, logged once at ERROR. What quotes
+        the marked items (``after_channel_private``) and failed to be updated was recorded with the change: the
+        interval pass of any process updates it (``refresh_proposals``). None when not configured, done today or run
+        by another process."""
         if self.channel_privacy is None:
             return None
         now = self.services.clock()
@@ -446,13 +458,23 @@ class JobRunner:
             if run == DONE:
                 self._reconciled_on = day
             return None  # held: another process runs it; taken over by a later pass if it stops halfway
-        result = reconcile_channel_privacy(
-            self.services.db,
-            lookup=self.channel_privacy,
-            now=now,
-            after_marked=self.after_channel_private,
-            keep_claim=run.keep,
-        )
+        try:
+            result = reconcile_channel_privacy(
+                self.services.db,
+                lookup=self.channel_privacy,
+                now=now,
+                after_marked=self.after_channel_private,
+                keep_claim=run.keep,
+            )
+        except Exception:
+            failures = run.failed()
+            if failures < DAY_RUN_ATTEMPTS:  # taken over by a later pass once the claim is stale
+                log.warning("channel privacy %s: attempt %d failed", day, failures, exc_info=True)
+                return None
+            run.done()
+            self._reconciled_on = day
+            log.error("channel privacy %s: %d attempts failed, tried again tomorrow", day, failures, exc_info=True)
+            return None
         run.done()
         self._reconciled_on = day
         log.info(

@@ -13,7 +13,7 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.jobs import CHANNEL_PRIVACY_KIND, DAY_RUN_STALE, HELD, DayRun, JobRunner, claim_day_run
+from bot.jobs import CHANNEL_PRIVACY_KIND, DAY_RUN_ATTEMPTS, DAY_RUN_STALE, HELD, DayRun, JobRunner, claim_day_run
 from bot.knowledge import KnowledgeBase
 from bot.privacy import NOT_FOUND, MarkedHook, reconcile_channel_privacy
 from bot.privacy.channels import NOT_FOUND_DAYS
@@ -225,6 +225,31 @@ def test_a_run_crossing_midnight_is_not_joined_by_the_next_days_run(database: Da
     clock.now = datetime(2026, 12, 7, 0, 1, tzinfo=UTC)
     stale.done()
     assert isinstance(claim_day_run(database, kind=CHANNEL_PRIVACY_KIND, clock=clock), DayRun)  # yesterday's done
+
+
+def test_a_lasting_refusal_gives_the_day_up_after_a_few_attempts(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A revoked token or a missing scope fails every attempt: the day is marked done after ``DAY_RUN_ATTEMPTS``
+    (counted over all processes), logged at ERROR once, and tried again the next day."""
+    seed(database)
+
+    class Refused(Lookup):
+        def __call__(self, channel_id: str) -> Any:
+            self.asked.append(channel_id)
+            raise slack_error("invalid_auth")
+
+    clock, refused = Clock(NOW), Refused({})
+    processes = [runner(database, clock, refused), runner(database, clock, refused)]
+    with caplog.at_level("WARNING", logger="wieweet.jobs"):
+        for attempt in range(DAY_RUN_ATTEMPTS + 2):
+            assert processes[attempt % 2].reconcile_channel_privacy() is None
+            clock.now += DAY_RUN_STALE + timedelta(minutes=1)
+    assert len(refused.asked) == DAY_RUN_ATTEMPTS  # then not again that day, in either process
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and f"{DAY_RUN_ATTEMPTS} attempts failed" in errors[0].getMessage()
+    clock.now = NOW + timedelta(days=1)
+    assert processes[0].reconcile_channel_privacy() is None and len(refused.asked) == DAY_RUN_ATTEMPTS + 1
 
 
 def test_without_a_lookup_nothing_is_reconciled(database: Database) -> None:
