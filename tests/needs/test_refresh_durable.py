@@ -15,11 +15,12 @@ from bot.config import Settings
 from bot.outbox import claim_outbox
 from bot.privacy import mark_channel_private, reconcile_channel_privacy
 from bot.privacy.channels import REFRESH_DELAY
+from bot.routing.service import RoutingService
 from handlers.needs_refresh import ProposalRefresher
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage import proposal_refresh_repo
-from storage.models import NeedProposalRefresh, OutboxKind
+from storage.models import NeedProposalRefresh, OutboxKind, Question, QuestionStatus
 from tests.needs.conftest import NOW, Network
 from tests.needs.test_queued_proposal import TRIAGE, Slack, _queued
 
@@ -123,3 +124,29 @@ def test_a_failing_refresh_is_tried_again_later_and_a_change_meanwhile_is_not_lo
         proposal_refresh_repo.delete_need_proposal_refresh(session, proposal_id=proposal_id, mark=due[1])
     assert _pending(network) == [proposal_id]
     assert refresher.refresh_due() == 1 and _pending(network) == []
+
+
+def test_a_deactivated_askers_withdrawn_question_is_recorded_and_its_proposal_rendered_again(
+    network: Network,
+) -> None:
+    """Slack says the asker's account is deactivated (or a DM to them can never arrive): their questions with experts
+    are withdrawn on their behalf, and, as for their own withdrawal, the live proposal quoting one is recorded in
+    that transaction, so its posts count the question and no longer quote it or name its asker."""
+    proposal_id, question = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    routing = RoutingService(knowledge=network.knowledge)
+    with network.database.session() as session:
+        outcome = routing.person_deactivated(session, slack_user_id="UKORTRIJK", reason="deleted", now=LATER)
+    assert "withdrawn 2" in outcome  # vacancy1 and cycling2
+    with network.database.session() as session:
+        found = session.get(Question, question.id)
+        assert found is not None and found.status is QuestionStatus.CANCELLED
+    assert _pending(network) == [proposal_id]
+    slack = FlakySlack(down=False)
+    clock.now = LATER + REFRESH_DELAY
+    assert ProposalRefresher(_services(network, clock), slack).refresh_due() == 1  # type: ignore[arg-type]
+    (update,) = slack.updates
+    shown = repr(update["blocks"]) + str(update["text"])
+    assert question.text not in shown and "UKORTRIJK" not in shown
+    assert _pending(network) == []
