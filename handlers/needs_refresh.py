@@ -105,8 +105,9 @@ class ProposalRefresher:
     def refresh_due(self) -> int:
         """The posts of the proposals recorded as waiting (``NeedsService.mark_for_refresh``) rendered again from
         the stored state: each done is forgotten; one that fails (or is not posted yet) is tried again later, up to
-        ``REFRESH_ATTEMPTS`` times; a closed proposal's posts were rendered by staff's action. Returns how many
-        were updated."""
+        ``REFRESH_ATTEMPTS`` times; a closed proposal's posts were rendered by staff's action. An error on one row
+        (reading or rendering it, not only the Slack update) is logged with its id and that row is tried again later
+        the same way: the rows after it still run. Returns how many were updated."""
         needs = self.services.needs
         if needs is None:
             return 0
@@ -115,23 +116,36 @@ class ProposalRefresher:
             due = needs.due_refreshes(session, now=now)
         updated = 0
         for proposal_id, mark, tries in due:
-            with self.services.db.session() as session:
-                view = needs.current_view(session, proposal_id=proposal_id, now=now)
-                update = _update_of(self.services, session, view) if view is not None and view.is_live else None
-            if update is None and view is not None and view.is_live:  # not posted yet
-                self._later(proposal_id, mark, tries, now, "not posted yet")
-                continue
             try:
-                if update is not None:
-                    for ref in update.refs:
-                        self._update(ref, update)
-            except Exception as exc:  # a passing failure: tried again later
-                self._later(proposal_id, mark, tries, now, repr(exc))
-                continue
-            with self.services.db.session() as session:
-                needs.refreshed(session, proposal_id=proposal_id, mark=mark)
-            updated += update is not None
+                updated += self._refresh(proposal_id, mark, tries, now)
+            except Exception as exc:
+                log.exception("proposal %s: rendering its posts again failed", proposal_id)
+                try:
+                    self._later(proposal_id, mark, tries, now, repr(exc))
+                except Exception:  # the database as well: the row stays due, the next rows still run
+                    log.exception("proposal %s: its refresh could not be put off", proposal_id)
         return updated
+
+    def _refresh(self, proposal_id: int, mark: int, tries: int, now: datetime) -> bool:
+        """One row of ``refresh_due``: whether its posts were updated."""
+        needs = self.services.needs
+        assert needs is not None
+        with self.services.db.session() as session:
+            view = needs.current_view(session, proposal_id=proposal_id, now=now)
+            update = _update_of(self.services, session, view) if view is not None and view.is_live else None
+        if update is None and view is not None and view.is_live:  # not posted yet
+            self._later(proposal_id, mark, tries, now, "not posted yet")
+            return False
+        try:
+            if update is not None:
+                for ref in update.refs:
+                    self._update(ref, update)
+        except Exception as exc:  # a passing failure: tried again later
+            self._later(proposal_id, mark, tries, now, repr(exc))
+            return False
+        with self.services.db.session() as session:
+            needs.refreshed(session, proposal_id=proposal_id, mark=mark)
+        return update is not None
 
     def _update(self, ref: Mapping[str, Any], update: ProposalUpdate) -> None:
         channel, ts = str(ref.get("channel_id") or ""), str(ref.get("message_ts") or "")

@@ -91,8 +91,8 @@ PERMANENT_ERRORS = frozenset(
 # only when ``users.info`` then says the recipient's account is deleted (``OutboxSender._deactivated``).
 UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "user_not_found"})
 UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER})
-# DMs to an asker: when one can never arrive (the account deactivated or gone), the person is treated as Slack's
-# ``user_change`` for a deactivated account would have them (``handlers.deactivated``)
+# DMs to an asker: when one can never arrive (the account deactivated: ``OutboxSender._asker_unreachable``), the
+# person is treated as Slack's ``user_change`` for a deactivated account would have them (``handlers.deactivated``)
 ASKER_KINDS = frozenset({OutboxKind.ASKER_UPDATE, OutboxKind.ANSWER_TO_ASKER})
 
 
@@ -491,26 +491,30 @@ class OutboxSender:
             return
         log.warning("outbox %s: the triage channel never got %s (%s): %s", message.id, what, error, outcome)
 
-    def _deactivated(self, user_id: str | None) -> bool:
+    def _deactivated(self, user_id: str | None, error: str = "account_inactive") -> bool:
         """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``). ``account_inactive`` alone
         does not say so — Slack says it of the bot's own token — but when Slack still answers about the recipient and
-        says they are gone, they are. With a dead token that call fails too, and nobody is marked or moved on."""
+        says they are gone, they are. With a dead token that call fails too, and nobody is marked or moved on. Asked
+        too after ``error`` (``user_not_found``, ``cannot_dm_bot``) from opening an asker's DM."""
         if not user_id:
             return False
         try:
             user = self.client.users_info(user=user_id).get("user") or {}
         except (SlackApiError, OSError) as exc:
-            log.info("users.info for %s after account_inactive: %r", user_id, exc)
+            log.info("users.info for %s after %s: %r", user_id, error, exc)
             return False
         return bool(user.get("deleted"))
 
     def _asker_unreachable(self, message: OutboxMessage, error: str) -> None:
-        """A DM to the asker failed for good: when it can never arrive (their account deactivated or gone), they are
-        treated as gone (``_person_gone``); for any other reason nothing follows."""
-        if error == "account_inactive" and self._deactivated(message.recipient_slack_id):
-            self._person_gone(message, DEACTIVATED)
-        elif error in UNREACHABLE_ERRORS:
+        """A DM to the asker failed for good: when it can never arrive (their account deactivated), they are treated
+        as gone (``_person_gone``), which withdraws everything they asked. One failed answer is not enough for that:
+        after ``account_inactive``, ``user_not_found`` or ``cannot_dm_bot``, only when ``users.info`` then says the
+        account is deleted (``user_disabled`` says so itself). Otherwise nothing follows."""
+        user = message.recipient_slack_id
+        if error == "user_disabled":
             self._person_gone(message, error)
+        elif error in ("account_inactive", "user_not_found", "cannot_dm_bot") and self._deactivated(user, error):
+            self._person_gone(message, DEACTIVATED)
 
     def _person_gone(self, message: OutboxMessage, error: str) -> None:
         """An asker who can never get a DM: their questions still with experts are withdrawn, and as an expert their

@@ -26,24 +26,6 @@ FIELD_LABEL_KEYS: dict[str, str] = {
     "profile": N_("reason.field_profile"),
 }
 
-# Kinds of evidence, from strongest to weakest.
-KINDS = (
-    "exact",
-    "stem",
-    "compound",
-    "synonym",
-    "related",
-    "typo",
-    "cognate",
-    "theme",
-    "meaning",
-    "city",
-    "organisation",
-    "via",
-    "stale",
-)
-
-
 # The line for each kind of reason (placeholders: ``original``, ``target``, ``field``; a text uses those it needs).
 # Any other kind (exact, stem) is "reason.match"; "stale" has its own two texts.
 REASON_KEYS = {

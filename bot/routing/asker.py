@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import DEFAULT_LANGUAGE, normalise_language
 from bot.outbox import AskerUpdateKind, CloseReason
+from bot.privacy import MarkedItems, mark_for_refresh
 from bot.routing import payloads
 from bot.routing.core import (
     MAX_NOTE,
@@ -351,8 +352,10 @@ class AskerActions:
         """The asker's Slack account was deactivated (``reason``: why we know): nobody could ever give them an answer,
         so each of their questions still with experts or held back (open, routed, claimed) is withdrawn on their
         behalf (``cancelled``, actor ``system``, the reason in the event's note), everyone still asked is told it is
-        no longer needed, and its timers stop. An escalated question stays with staff, who close it. Nothing is sent
-        to the asker. Returns the ids withdrawn (none the second time: idempotent)."""
+        no longer needed, and its timers stop; the live needs proposals quoting one are recorded for their posts to
+        be rendered again (``mark_for_refresh``, as the asker's own withdrawal does). An escalated question stays with
+        staff, who close it. Nothing is sent to the asker. Returns the ids withdrawn (none the second time:
+        idempotent)."""
         question_repo.claim_asker_lock(session, asker_slack_id=asker_slack_id)  # before the questions', as route_held
         withdrawn: list[int] = []
         for found in question_repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=1000):
@@ -367,6 +370,8 @@ class AskerActions:
             repo.update_timers_cancelled(session, question_id=question.id, now=now, note="asker gone")
             withdrawn.append(question.id)
         session.flush()
+        if withdrawn:  # counted, no longer quoted, in the proposals' posts (the job runner updates them)
+            mark_for_refresh(session, items=MarkedItems(withdrawn, []), now=now)
         return withdrawn
 
     def rate(self, session: Session, *, question_id: int, actor_slack_id: str, stars: int, now: datetime) -> Question:

@@ -7,20 +7,26 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.needs.core import NeedsConfig
+from bot.needs.model import ProposalView
 from bot.outbox import claim_outbox
 from bot.privacy import mark_channel_private, reconcile_channel_privacy
 from bot.privacy.channels import REFRESH_DELAY
+from bot.routing.service import RoutingService
 from handlers.needs_refresh import ProposalRefresher
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage import proposal_refresh_repo
-from storage.models import NeedProposalRefresh, OutboxKind
-from tests.needs.conftest import NOW, Network
+from storage.db import Database
+from storage.models import NeedProposalRefresh, OutboxKind, Question, QuestionStatus
+from storage.session import Session
+from tests.needs.conftest import NOW, Network, build_network
 from tests.needs.test_queued_proposal import TRIAGE, Slack, _queued
 
 LATER = NOW + timedelta(minutes=5)
@@ -122,4 +128,69 @@ def test_a_failing_refresh_is_tried_again_later_and_a_change_meanwhile_is_not_lo
         proposal_refresh_repo.upsert_need_proposal_refreshes(session, question_ids=[question.id], due_at=clock.now)
         proposal_refresh_repo.delete_need_proposal_refresh(session, proposal_id=proposal_id, mark=due[1])
     assert _pending(network) == [proposal_id]
+    assert refresher.refresh_due() == 1 and _pending(network) == []
+
+
+def test_a_deactivated_askers_withdrawn_question_is_recorded_and_its_proposal_rendered_again(
+    network: Network,
+) -> None:
+    """Slack says the asker's account is deactivated (or a DM to them can never arrive): their questions with experts
+    are withdrawn on their behalf, and, as for their own withdrawal, the live proposal quoting one is recorded in
+    that transaction, so its posts count the question and no longer quote it or name its asker."""
+    proposal_id, question = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    routing = RoutingService(knowledge=network.knowledge)
+    with network.database.session() as session:
+        outcome = routing.person_deactivated(session, slack_user_id="UKORTRIJK", reason="deleted", now=LATER)
+    assert "withdrawn 2" in outcome  # vacancy1 and cycling2
+    with network.database.session() as session:
+        found = session.get(Question, question.id)
+        assert found is not None and found.status is QuestionStatus.CANCELLED
+    assert _pending(network) == [proposal_id]
+    slack = FlakySlack(down=False)
+    clock.now = LATER + REFRESH_DELAY
+    assert ProposalRefresher(_services(network, clock), slack).refresh_due() == 1  # type: ignore[arg-type]
+    (update,) = slack.updates
+    shown = repr(update["blocks"]) + str(update["text"])
+    assert question.text not in shown and "UKORTRIJK" not in shown
+    assert _pending(network) == []
+
+
+def test_an_error_on_one_row_puts_that_row_off_and_the_rows_after_it_still_run(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not only the Slack update: an error reading or rendering one proposal (a bad row) is logged with its id and
+    that row is tried again later, as a failed update is; the other proposals waiting are rendered in the same pass."""
+    network = build_network(database, config=NeedsConfig(min_organisations=2))  # the cycling streets proposed too
+    _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    with network.database.session() as session:
+        marked = network.service.mark_for_refresh(
+            session, question_ids=[q.id for q in network.questions.values()], now=LATER
+        )
+        due = proposal_refresh_repo.list_due_need_proposal_refreshes(session, now=LATER + REFRESH_DELAY)
+    assert len(marked) == len(due) == 2
+    bad = due[0][0]  # the first of the pass
+    real = network.service.current_view
+
+    def broken(session: Session, *, proposal_id: int, now: datetime) -> ProposalView | None:
+        if proposal_id == bad:
+            raise ValueError("a bad row")
+        return real(session, proposal_id=proposal_id, now=now)
+
+    monkeypatch.setattr(network.service, "current_view", broken)
+    slack = FlakySlack(down=False)
+    refresher = ProposalRefresher(_services(network, clock), slack)  # type: ignore[arg-type]
+    clock.now = LATER + REFRESH_DELAY
+    assert refresher.refresh_due() == 1 and len(slack.updates) == 1  # the row after the bad one
+    assert _pending(network) == [bad]
+    assert f"proposal {bad}: rendering its posts again failed" in caplog.text
+    with network.database.session() as session:
+        assert proposal_refresh_repo.list_due_need_proposal_refreshes(session, now=clock.now) == []  # put off
+        row = session.get(NeedProposalRefresh, bad)
+        assert row is not None and row.tries == 1
+    monkeypatch.undo()
+    clock.now += REFRESH_DELAY * 2
     assert refresher.refresh_due() == 1 and _pending(network) == []

@@ -119,14 +119,35 @@ def _sender(world: World) -> OutboxSender:
 
 
 @pytest.mark.parametrize(
-    ("error", "permanent", "withdrawn"), [("user_disabled", True, True), ("ratelimited", False, False)]
+    ("error", "permanent", "deleted", "withdrawn"),
+    [
+        ("user_disabled", True, None, True),
+        ("ratelimited", False, True, False),
+        # one failed answer from opening the DM: only with users.info saying the account is deleted
+        ("user_not_found", True, True, True),
+        ("cannot_dm_bot", True, True, True),
+        ("account_inactive", True, True, True),
+        ("user_not_found", True, False, False),
+        ("cannot_dm_bot", True, False, False),
+        ("user_not_found", True, None, False),  # users.info does not answer either
+    ],
 )
 def test_an_update_the_asker_can_never_get_withdraws_their_question_as_the_event_would(
-    world: World, error: str, permanent: bool, withdrawn: bool
+    world: World, error: str, permanent: bool, deleted: bool | None, withdrawn: bool
 ) -> None:
     seed_housing(world)
     qid = world.ask()
     claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
     update = next(m for m in claimed if m.kind is K.ASKER_UPDATE and m.recipient_slack_id == ASKER)
-    _sender(world)._failed(update, error, permanent=permanent)
+    sender = _sender(world)  # its Slack does not answer: users.info fails
+    asked: list[object] = []
+    if deleted is not None:
+
+        def users_info(**kwargs: object) -> dict[str, object]:
+            asked.append(kwargs["user"])
+            return {"ok": True, "user": {"id": kwargs["user"], "deleted": deleted}}
+
+        sender.client.users_info = users_info  # type: ignore[method-assign]
+    sender._failed(update, error, permanent=permanent)
     assert question(world, qid).status is (Q.CANCELLED if withdrawn else Q.ROUTED)
+    assert asked == ([ASKER] if permanent and error != "user_disabled" and deleted is not None else [])
