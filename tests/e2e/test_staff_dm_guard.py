@@ -29,6 +29,7 @@ from bot.outbox import (
     ConsentRequest,
     ConsentRequestKind,
     DeliveryFailed,
+    DigestStopped,
     ExpertiseRequest,
     ExpertReminder,
     ExpertRequest,
@@ -110,6 +111,7 @@ def samples(session: Session) -> dict[OutboxKind, OutboxPayload]:
         OutboxKind.STAFF_DM: StaffDM(
             original_kind=OutboxKind.PRACTICE_REVIEW, original=payload_json(review), triage_channel_id=TRIAGE
         ),
+        OutboxKind.DIGEST_STOPPED: DigestStopped(channel_id="C0DIGEST01", reason="is_archived"),
     }
 
 
