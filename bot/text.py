@@ -33,9 +33,11 @@ _INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
 ACTING_CONTROLS = f"\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}"  # a character class: C0 but tab/LF, DEL, C1, bidi
 _ACTING = re.compile(f"[{ACTING_CONTROLS}]")
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")  # the whole string: use ``is_slack_user_id`` (fullmatch)
-# a public or private channel, or a DM: the prefix, a digit (as every id Slack gives starts), then at least 7 more
-# upper-case letters and digits (``CULTUUR2025`` or ``GENERAL`` is a channel's name in capitals, not its id)
-SLACK_CHANNEL_ID = re.compile(r"[CDG][0-9][A-Z0-9]{7,30}")
+# a public or private channel, or a DM: the prefix, then at least 8 upper-case letters and digits, one a digit at
+# least (``GENERAL`` is a channel's name in capitals, not its id). Ids of older workspaces have a letter right after
+# the prefix (``CEL9HCSN4``) and keep it for ever, so a digit may come anywhere; a name in capitals with a digit
+# (``CULTUUR2025``) passes here and is refused by Slack (``channel_not_found``) at the first call
+SLACK_CHANNEL_ID = re.compile(r"[CDG](?=[A-Z]*[0-9])[A-Z0-9]{8,31}")
 
 
 def strip_bidi(text: str) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_bolt import Ack
+
 from bot.network import is_inside
 from bot.text import is_slack_user_id
 from handlers.blocks.routing import DEACTIVATED
@@ -28,6 +30,11 @@ def is_deactivation(body: dict[str, Any]) -> bool:
     event = body.get("event") or {}
     user = event.get("user") if isinstance(event, dict) else None
     return isinstance(user, dict) and user.get("deleted") is True
+
+
+def acknowledge_only(ack: Ack) -> None:
+    """Any other ``user_change`` (a status, a title, a photo): acknowledged, nothing looked up or stored."""
+    ack()
 
 
 def handle_user_change(turn: Turn) -> None:

@@ -63,15 +63,11 @@ def test_slack_channel_ids() -> None:
         "GEMEENTEN",
         "DIGITAAL",
         "C0ABC12",
-        "CULTUUR2025",
-        "DIGEST2026",
-        "GEMEENTE2024",
-        "CWONEN2030",
     ],
 )
 def test_a_channel_name_in_capitals_is_no_channel_id(name: str) -> None:
-    """A real id is C, G or D, a digit, then at least 7 capitals and digits: a name typed in capitals (with a year
-    in it too) or an id cut short is refused, wherever a channel is given."""
+    """A real id is C, G or D and at least 8 capitals and digits, one a digit at least: a name typed in capitals
+    (or an id cut short) is refused, wherever a channel is given."""
     assert not is_slack_channel_id(name)
     with pytest.raises(InvalidChannel, match="not its name"):
         validate_channel(name)
@@ -127,6 +123,11 @@ def test_forged_channel_ts_and_ids_with_a_trailing_newline_are_refused() -> None
             call()
 
 
-@pytest.mark.parametrize("real", ["C0123ABCDEF", "C024BE91L", "D024BE91L", "G024BE91L", "C05B1RT5HJK"])
+# ids of older workspaces have a letter right after the prefix (public archive links); Slack never re-issues an id
+@pytest.mark.parametrize(
+    "real",
+    ["C0123ABCDEF", "C024BE91L", "D024BE91L", "G024BE91L", "C05B1RT5HJK", "CEL9HCSN4", "CEKNRGF25", "CBR2V3XEX",
+     "GTHGHCB4G", "GHB1LCNRW"],
+)  # fmt: skip
 def test_the_id_shapes_slack_gives_pass(real: str) -> None:
     assert is_slack_channel_id(real) and validate_channel(real) == real

@@ -33,6 +33,10 @@ def register(app: App, services: Services) -> None:
         app.event(event)(listener(services, Kind.EVENT, privacy.handle_channel_private, deferred=True))
     for event in digests.GONE_EVENTS:  # its digest is turned off, staff told once
         app.event(event)(listener(services, Kind.EVENT, digests.handle_channel_gone, ack_first=True))
-    # sent for every profile change of every member: each is acknowledged (an unmatched event would be answered 404,
-    # retried by Slack and counted as a failed delivery); the handler acts on a deactivation only
-    app.event("user_change")(listener(services, Kind.EVENT, deactivated.handle_user_change, ack_first=True))
+    # sent for every profile change of every member: a deactivation reaches the listener; every other change is only
+    # acknowledged (no look-up, nothing stored: an unmatched event would be answered 404, retried by Slack and counted
+    # as a failed delivery)
+    app.event("user_change", matchers=[deactivated.is_deactivation])(
+        listener(services, Kind.EVENT, deactivated.handle_user_change, ack_first=True)
+    )
+    app.event("user_change")(deactivated.acknowledge_only)

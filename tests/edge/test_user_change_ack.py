@@ -12,12 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 from slack_bolt import BoltRequest
+from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
 from handlers.app import create_app
 from handlers.services import Services
 from storage.db import Database
+from storage.models import SlackUser
 from tests.e2e.harness import BOT_TOKEN, SIGNING_SECRET
 from tests.edge.hostile import start_emulator
 from tests.emulator import SlackEmulator
@@ -43,18 +45,26 @@ def test_a_status_change_is_acknowledged_quietly(
     services = Services(settings=settings, db=database, knowledge=KnowledgeBase(database))
     app = create_app(services, http=False)
     team = services.home.network.team_id if services.home.network else "T0HOME001"
-    emulator.add_user("U0SOMEONE1", name="iemand", real_name="Iemand", locale="nl-BE", team_id=team)
-    body = {
-        "type": "event_callback",
-        "team_id": team,
-        "event_id": "Ev0STATUS01",
-        "event": {"type": "user_change", "user": {"id": "U0SOMEONE1", "team_id": team, "deleted": False,
-                                                  "profile": {"status_emoji": ":palm_tree:"}}},
-    }  # fmt: skip
+    for n in range(3):
+        emulator.add_user(f"U0SOMEONE{n}", name="iemand", real_name="Iemand", locale="nl-BE", team_id=team)
     before = len(emulator.calls_to("users.info"))
+    responses = []
     with caplog.at_level(logging.WARNING):
-        response = app.dispatch(BoltRequest(body=json.dumps(body), mode="socket_mode"))
+        for n in range(3):  # three members change their status (a calendar app does it for everyone on the hour)
+            body = {
+                "type": "event_callback",
+                "team_id": team,
+                "event_id": f"Ev0STATUS0{n}",
+                "event": {"type": "user_change", "user": {"id": f"U0SOMEONE{n}", "team_id": team, "deleted": False,
+                                                          "profile": {"status_emoji": ":palm_tree:"}}},
+            }  # fmt: skip
+            responses.append(app.dispatch(BoltRequest(body=json.dumps(body), mode="socket_mode")).status)
+        # the listeners run on the app's pool after the acknowledgement: wait for them before counting
+        app._listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
     unhandled = [r.getMessage()[:120] for r in caplog.records if "Unhandled request" in r.getMessage()]
+    with database.session() as session:
+        stored = session.scalar(select(func.count()).select_from(SlackUser))
     database.dispose()
-    assert (response.status, unhandled) == (200, [])
-    assert len(emulator.calls_to("users.info")) == before
+    assert (responses, unhandled) == ([200, 200, 200], [])
+    # nothing looked up and nothing stored about people who merely changed their profile
+    assert len(emulator.calls_to("users.info")) == before and stored == 0
