@@ -50,6 +50,7 @@ from bot.knowledge import KnowledgeBase, analysis_version, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
 from bot.privacy import (
     ChannelLookup,
+    LookupRefused,
     MarkedHook,
     ReconcileResult,
     RetentionPolicy,
@@ -442,8 +443,9 @@ class JobRunner:
         the ones private now marked (``bot.privacy.reconcile_channel_privacy``). The day is claimed (committed)
         before the paced run, renewed while it goes and marked done at its end: a run that stops halfway (a crash,
         a failure) leaves what it marked, and a later pass of any process takes the day over once the claim is
-        ``DAY_RUN_STALE``, asking again about every channel still public; after ``DAY_RUN_ATTEMPTS`` failed attempts
-        (a lasting refusal: a bad token, a missing scope) the day is marked done, logged once at ERROR. What quotes
+        ``DAY_RUN_STALE``, asking again about every channel still public; after ``DAY_RUN_ATTEMPTS`` attempts
+        refused for good (``LookupRefused``: a bad token, a missing scope) the day is marked done, logged once at
+        ERROR; a network failure or an outage is not counted. What quotes
         the marked items (``after_channel_private``) and failed to be updated was recorded with the change: the
         interval pass of any process updates it (``refresh_proposals``). None when not configured, done today or run
         by another process."""
@@ -466,14 +468,17 @@ class JobRunner:
                 after_marked=self.after_channel_private,
                 keep_claim=run.keep,
             )
-        except Exception:
+        except LookupRefused:
             failures = run.failed()
             if failures < DAY_RUN_ATTEMPTS:  # taken over by a later pass once the claim is stale
-                log.warning("channel privacy %s: attempt %d failed", day, failures, exc_info=True)
+                log.warning("channel privacy %s: attempt %d refused", day, failures, exc_info=True)
                 return None
             run.done()
             self._reconciled_on = day
             log.error("channel privacy %s: %d attempts failed, tried again tomorrow", day, failures, exc_info=True)
+            return None
+        except Exception:  # a network failure, an outage: not counted, a later pass takes the day over once stale
+            log.warning("channel privacy %s: the run failed, taken over later", day, exc_info=True)
             return None
         run.done()
         self._reconciled_on = day

@@ -21,7 +21,7 @@ from typing import Literal
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.privacy import NOT_FOUND
+from bot.privacy import NOT_FOUND, LookupRefused
 from handlers.channels import ChannelDirectory, is_private_conversation
 from handlers.services import slack_retry_after, slack_transient
 
@@ -74,6 +74,6 @@ class SlackChannelLookup:
                 if slack_transient(exc):
                     log.info("conversations.info %s failed (%s): asked again tomorrow", channel_id, error)
                     return None
-                raise
+                raise LookupRefused(f"conversations.info: {error or 'refused'}") from exc
             return is_private_conversation(info) if isinstance(info, dict) and info else None
         return None  # pragma: no cover - the loop returns or raises

@@ -31,6 +31,7 @@ from bot.privacy.audit import record_escalated_list, record_purge, record_report
 from bot.privacy.channels import (
     NOT_FOUND,
     ChannelLookup,
+    LookupRefused,
     MarkedHook,
     MarkedItems,
     ReconcileResult,
@@ -55,6 +56,7 @@ __all__ = [
     "ErasureIncomplete",
     "ErasureReport",
     "LedgerError",
+    "LookupRefused",
     "MarkedHook",
     "MarkedItems",
     "Person",

@@ -22,6 +22,11 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 
+class LookupRefused(Exception):
+    """The chat platform refused the look-up for good (a bad token, a missing scope): asking again the same day will
+    not help, unlike a network failure or a refusal that is passing."""
+
+
 @dataclass(frozen=True, slots=True)
 class MarkedItems:
     """What ``mark_channel_private`` changed: the questions and gaps (ids) that were public until now."""

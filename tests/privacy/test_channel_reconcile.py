@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.jobs import CHANNEL_PRIVACY_KIND, DAY_RUN_ATTEMPTS, DAY_RUN_STALE, HELD, DayRun, JobRunner, claim_day_run
 from bot.knowledge import KnowledgeBase
-from bot.privacy import NOT_FOUND, MarkedHook, reconcile_channel_privacy
+from bot.privacy import NOT_FOUND, LookupRefused, MarkedHook, reconcile_channel_privacy
 from bot.privacy.channels import NOT_FOUND_DAYS
 from bot.routing import RoutingService
 from handlers.channel_reconcile import SlackChannelLookup
@@ -237,7 +237,7 @@ def test_a_lasting_refusal_gives_the_day_up_after_a_few_attempts(
     class Refused(Lookup):
         def __call__(self, channel_id: str) -> Any:
             self.asked.append(channel_id)
-            raise slack_error("invalid_auth")
+            raise LookupRefused("conversations.info: invalid_auth")
 
     clock, refused = Clock(NOW), Refused({})
     processes = [runner(database, clock, refused), runner(database, clock, refused)]
@@ -250,6 +250,28 @@ def test_a_lasting_refusal_gives_the_day_up_after_a_few_attempts(
     assert len(errors) == 1 and f"{DAY_RUN_ATTEMPTS} attempts failed" in errors[0].getMessage()
     clock.now = NOW + timedelta(days=1)
     assert processes[0].reconcile_channel_privacy() is None and len(refused.asked) == DAY_RUN_ATTEMPTS + 1
+
+
+def test_an_outage_is_not_counted_as_a_lasting_refusal(database: Database, caplog: pytest.LogCaptureFixture) -> None:
+    """A network failure or an outage at run time (here longer than ``DAY_RUN_ATTEMPTS`` passes) does not give the day
+    up: each later pass takes the stale day over and asks again, and once the network is back the day is checked."""
+    seed(database)
+
+    class Down(Lookup):
+        def __call__(self, channel_id: str) -> Any:
+            self.asked.append(channel_id)
+            if len(self.asked) <= DAY_RUN_ATTEMPTS + 1:
+                raise OSError("network is unreachable")
+            return super().__call__(channel_id)
+
+    clock, down = Clock(NOW), Down({})
+    with caplog.at_level("WARNING", logger="wieweet.jobs"):
+        for _ in range(DAY_RUN_ATTEMPTS + 1):
+            assert runner(database, clock, down).reconcile_channel_privacy() is None
+            clock.now += DAY_RUN_STALE + timedelta(minutes=1)
+        result = runner(database, clock, down).reconcile_channel_privacy()
+    assert result is not None and result.checked > 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 def test_without_a_lookup_nothing_is_reconciled(database: Database) -> None:
@@ -340,5 +362,5 @@ def test_a_rate_limit_is_waited_out_and_other_failures_are_left_for_tomorrow() -
     assert lookup("C0RATE0001") is True
     assert sleeps.waits == [7]  # what Slack asked, then asked again
     assert lookup("C0DOWN0001") is None  # never counted as public: not marked today, asked again tomorrow
-    with pytest.raises(SlackApiError):  # a bad token or a missing scope: the day's run stops (and is logged)
+    with pytest.raises(LookupRefused):  # a bad token or a missing scope: the day's run stops (and is logged)
         lookup_with(FakeSlack({}, {"C0AUTH0001": [slack_error("invalid_auth")]}), Sleeps())("C0AUTH0001")
