@@ -16,6 +16,7 @@ from sqlalchemy import JSON, ColumnElement, String, Text, case, cast, delete, fu
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Session
 
+from storage.addresses import ADDRESS
 from storage.models import (
     Answer,
     AuditLog,
@@ -253,28 +254,11 @@ def list_person_attributes(*, keys: bool = False) -> list[tuple[type[Base], str,
 
 
 IDENTITY_BATCH = 2000  # rows ``list_identities_stored`` holds at a time
-# One rule for what an e-mail address is, for finding one (``list_identities_stored``) and for redacting one
-# (``address_pattern``): a whole run of address characters, so ``jan.anna@gent.be`` does not hold ``anna@gent.be``.
-# Quotes, dots and dashes before it belong to the text around it (``'a@b.be'``, ``..a@b.be``, ``contact:-a@b.be``),
-# and so does a sentence's last dot (``a@b.be.``).
-_ADDRESS_CHARS = r"\w.%+'-"
-_BEFORE_ADDRESS = rf"(?<![{_ADDRESS_CHARS}])(?P<lead>['.-]*)"
-_AFTER_ADDRESS = r"(?![\w-]|\.[\w-])"
-_ADDRESS = re.compile(rf"{_BEFORE_ADDRESS}([{_ADDRESS_CHARS}]+@[\w-]+(?:\.[\w-]+)+){_AFTER_ADDRESS}")
-
-
-def address_pattern(addresses: Sequence[str]) -> str:
-    """A regular expression for any of ``addresses`` where it stands as a whole address (the rule above); what stands
-    before it and is kept is in the group ``lead``."""
-    alternatives = "|".join(re.escape(a) for a in sorted(addresses, key=len, reverse=True))
-    return rf"{_BEFORE_ADDRESS}(?:{alternatives}){_AFTER_ADDRESS}"
-
-
 _SLACK_ID = re.compile(r"(?<![A-Za-z0-9])[UW][A-Z0-9]{2,}(?![A-Za-z0-9])")  # also in ``staff:U…``, ``<@U…>``
 
 
 def _may_name(value: Any, dialect: str) -> ColumnElement[bool]:
-    """Whether a text may hold an address or a Slack id, decided by the database (a superset of what ``_ADDRESS`` and
+    """Whether a text may hold an address or a Slack id, decided by the database (a superset of what ``ADDRESS`` and
     ``_SLACK_ID`` find: an ``@``, or a U or W and two capitals or digits), so the texts that hold neither — most of
     them — never leave it."""
     shaped = value.op("GLOB")("*[UW][A-Z0-9][A-Z0-9]*") if dialect == "sqlite" else value.op("~")("[UW][A-Z0-9]{2}")
@@ -302,7 +286,7 @@ def list_identities_stored(session: Session) -> tuple[set[str], set[str]]:
                 if not value:
                     continue
                 if "@" in value:  # as it is in quotes or after a dash ('a@b', -a@b): the rule above
-                    emails.update(found for _, found in _ADDRESS.findall(value))
+                    emails.update(found for _, found in ADDRESS.findall(value))
                 sids.update(_SLACK_ID.findall(value))
     return emails, sids
 

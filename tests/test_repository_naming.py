@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 STORAGE = Path(__file__).resolve().parents[1] / "storage"
-NOT_REPOSITORIES = {"__init__.py", "base.py", "db.py", "models.py"}
+NOT_REPOSITORIES = {"__init__.py", "base.py", "db.py", "models.py", "addresses.py"}  # addresses.py: a text rule
 VERBS = ("get_", "list_", "count_", "create_", "update_", "delete_", "claim_", "upsert_")
 MODULES = sorted(p for p in STORAGE.glob("*.py") if p.name not in NOT_REPOSITORIES)
 

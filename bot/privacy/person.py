@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.errors import NotFoundError, WieweetError
 from storage import privacy_repo as repo
 from storage import register_repo, slack_repo
+from storage.addresses import address_pattern
 from storage.models import Expert
 
 REDACTED = "[erased]"
@@ -144,11 +145,11 @@ def require_known(session: Session, person: Person) -> None:
 
 
 def _pattern(needles: list[str], *, id_bounds: str = r"\w") -> re.Pattern[str]:
-    """An occurrence of one of ``needles``: an address as a whole address (``privacy_repo.address_pattern``: not
+    """An occurrence of one of ``needles``: an address as a whole address (``storage.addresses.address_pattern``: not
     ``jan.anna@gent.be`` for ``anna@gent.be``), anything else (a name, a Slack id) not touching ``id_bounds``."""
     addresses = [n for n in needles if "@" in n]
     others = "|".join(re.escape(n) for n in sorted(set(needles) - set(addresses), key=len, reverse=True))
-    forms = [repo.address_pattern(addresses)] if addresses else []
+    forms = [address_pattern(addresses)] if addresses else []
     if others:
         forms.append(rf"(?<![{id_bounds}])(?:{others})(?![{id_bounds}])")
     return re.compile("|".join(forms), re.IGNORECASE)
