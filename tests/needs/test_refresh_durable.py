@@ -163,6 +163,15 @@ def test_an_error_on_one_row_puts_that_row_off_and_the_rows_after_it_still_run(
     """Not only the Slack update: an error reading or rendering one proposal (a bad row) is logged with its id and
     that row is tried again later, as a failed update is; the other proposals waiting are rendered in the same pass."""
     network = build_network(database, config=NeedsConfig(min_organisations=2))  # the cycling streets proposed too
+    try:
+        _proposals_refreshed_past_a_bad_row(network, monkeypatch, caplog)
+    finally:
+        network.knowledge.close()  # the database is shared with the tests after this one (PostgreSQL)
+
+
+def _proposals_refreshed_past_a_bad_row(
+    network: Network, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     _queued(network)
     clock = Clock()
     _posted(network, clock)
