@@ -3,11 +3,11 @@
 The restored database is the state at the backup's time. Outbox messages queued then are sent at the next start,
 also those that went out since; timers pending then run when due. wieweet cannot tell which of them Slack has seen
 already; the operator can (the Slack channels, the people asked). ``list_queued`` shows them — kind, recipient,
-question, times; never a message's text — and ``discard_queued`` ends the chosen ones without sending or running
-them: messages are ended unsent (``ended_reason`` ``discarded``), timers completed with a note. A timer may be the
-last thing that moves an open question on (its answer came after the backup, so the restored copy still has it
-open): discarding that one is refused unless forced. Audited (actor, counts, ids, cut-off times). Staff only (the
-command line). Nothing here commits.
+question, times; never a message's text — and ``discard_queued`` ends the chosen ones (by id, creation time or due
+time) without sending or running them: messages are ended unsent (``ended_reason`` ``discarded``), timers completed
+with a note. A timer may be the last thing that moves an open question on (its answer came after the backup, so the
+restored copy still has it open): discarding that one is refused unless forced. Audited (actor, counts, ids, cut-off
+times). Staff only (the command line). Nothing here commits.
 
 This week's digests are ``digests.restored``'s.
 """
@@ -119,13 +119,17 @@ def discard_queued(
     timer_ids: Collection[int] = (),
     messages_before: datetime | None = None,
     timers_before: datetime | None = None,
+    messages_due_before: datetime | None = None,
+    timers_due_before: datetime | None = None,
     dry_run: bool = False,
     force: bool = False,
 ) -> Discarded:
-    """End the chosen queued messages and complete the chosen timers without sending or running them: by id, and
-    all created before a time. An id that is not queued (``NotQueued``) refuses the whole discard, and so does a
-    question still open left with no pending timer (``OpenQuestionTimers``), unless ``force``. ``dry_run``: what
-    would be discarded, nothing changed or audited. Audited with the counts, the ids and the cut-off times."""
+    """End the chosen queued messages and complete the chosen timers without sending or running them: by id, all
+    created before a time (``*_before``), and all due before a time (``*_due_before``: a message's next attempt, a
+    timer's due time — "every reminder that was due during the outage"). An id that is not queued (``NotQueued``)
+    refuses the whole discard, and so does a question still open left with no pending timer
+    (``OpenQuestionTimers``), unless ``force``. ``dry_run``: what would be discarded, nothing changed or audited.
+    Audited with the counts, the ids and the cut-off times."""
     queued = outbox_repo.list_queued_outbox_messages(session)
     pending = routing_repo.list_pending_timers(session)
     missing_messages = sorted(set(message_ids) - {m.id for m in queued})
@@ -136,9 +140,17 @@ def discard_queued(
             message=f"not queued (unknown, or sent, ended or run already): {', '.join(named)}; nothing discarded"
         )
     messages = sorted(
-        m.id for m in queued if m.id in message_ids or (messages_before is not None and m.created_at < messages_before)
+        m.id
+        for m in queued
+        if m.id in message_ids
+        or _before(m.created_at, messages_before)
+        or _before(m.next_attempt_at, messages_due_before)
     )
-    timers = [t for t in pending if t.id in timer_ids or (timers_before is not None and t.created_at < timers_before)]
+    timers = [
+        t
+        for t in pending
+        if t.id in timer_ids or _before(t.created_at, timers_before) or _before(t.due_at, timers_due_before)
+    ]
     stranded = _stranded(session, pending=pending, chosen=timers)
     if stranded and not force and not dry_run:
         raise OpenQuestionTimers(
@@ -162,11 +174,21 @@ def discard_queued(
             "timer_ids": result.timer_ids,
             "messages_before": messages_before.isoformat() if messages_before is not None else None,
             "timers_before": timers_before.isoformat() if timers_before is not None else None,
+            "messages_due_before": _iso(messages_due_before),
+            "timers_due_before": _iso(timers_due_before),
             "open_questions_left": [s.question_id for s in stranded],
         },
         now=now,
     )
     return result
+
+
+def _before(moment: datetime, cut_off: datetime | None) -> bool:
+    return cut_off is not None and moment < cut_off
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _stranded(session: Session, *, pending: list[Timer], chosen: list[Timer]) -> list[Stranded]:

@@ -100,8 +100,12 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
 @queued_group.command(name="discard")
 @click.option("--message", "message_ids", type=int, multiple=True, metavar="ID", help="A queued message (repeatable).")
 @click.option("--timer", "timer_ids", type=int, multiple=True, metavar="ID", help="A pending timer (repeatable).")
-@click.option("--messages-before", metavar="ISO", help="Every queued message created before this time.")
-@click.option("--timers-before", metavar="ISO", help="Every pending timer created before this time.")
+@click.option("--messages-before", metavar="ISO", help="Every queued message created (queued) before this time.")
+@click.option("--timers-before", metavar="ISO", help="Every pending timer created (scheduled) before this time.")
+@click.option(
+    "--messages-due-before", metavar="ISO", help="Every queued message due to be sent (next attempt) before this time."
+)
+@click.option("--timers-due-before", metavar="ISO", help="Every pending timer due to run before this time.")
 @click.option("--dry-run", is_flag=True, help="Print what would be discarded; change nothing.")
 @click.option("--force", is_flag=True, help="Also discard the last timers of a question that is still open.")
 @pass_cli
@@ -111,22 +115,29 @@ def queued_discard(
     timer_ids: tuple[int, ...],
     messages_before: str | None,
     timers_before: str | None,
+    messages_due_before: str | None,
+    timers_due_before: str | None,
     dry_run: bool,
     force: bool,
 ) -> None:
     """End queued messages unsent and complete pending timers without running them. Audited (counts, ids, times).
 
-    Run it with every replica stopped. Times: ISO 8601 with a UTC offset. An id that is not queued discards
-    nothing (exit 1). Discarding the last timers of a question that is still open is refused without --force:
+    Run it with every replica stopped. Times: ISO 8601 with a UTC offset. --messages-before/--timers-before go by
+    when a message was queued or a timer scheduled (the backup's time); --messages-due-before/--timers-due-before
+    by when it was due (an outage: every reminder that was due while wieweet was down). An id that is not queued
+    discards nothing (exit 1). Discarding the last timers of a question that is still open is refused without --force:
     nothing would remind, ask the next expert or hand it over to staff any more.
 
     \b
     Examples:
       wieweet queued discard --messages-before 2026-11-23T09:00:00+01:00 --dry-run
       wieweet queued discard --message 12 --timer 3
+      wieweet queued discard --timers-due-before 2026-11-23T17:00:00+01:00
     """
-    if not (message_ids or timer_ids or messages_before or timers_before):
-        raise click.UsageError("give --message, --timer, --messages-before or --timers-before")
+    if not (message_ids or timer_ids or messages_before or timers_before or messages_due_before or timers_due_before):
+        raise click.UsageError(
+            "give --message, --timer, --messages-before, --timers-before, --messages-due-before or --timers-due-before"
+        )
     try:
         with cli.db.session() as session:
             result = discard_queued(
@@ -137,6 +148,8 @@ def queued_discard(
                 timer_ids=timer_ids,
                 messages_before=_time(messages_before, "--messages-before"),
                 timers_before=_time(timers_before, "--timers-before"),
+                messages_due_before=_time(messages_due_before, "--messages-due-before"),
+                timers_due_before=_time(timers_due_before, "--timers-due-before"),
                 dry_run=dry_run,
                 force=force,
             )

@@ -1,0 +1,268 @@
+"""``wieweet question``: one question settled by hand — shown, closed, or handed to an expert — as staff do it from
+the triage channel, with the same service functions (``RoutingService.staff_close``/``staff_assign``) and so the
+same rules. What they tell people is queued in the outbox: it works with Slack unreachable or the bot stopped, and
+goes out when the bot runs. For a restore, an outage or a question stuck without anyone to move it on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import NoReturn
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
+from bot.cli import CliContext, cli_actor, pass_cli
+from bot.cli.options import parse_now
+from bot.cli.output import echo
+from bot.error_texts import error_text
+from bot.errors import NotFoundError, WieweetError
+from bot.knowledge import KnowledgeBase
+from bot.privacy.audit import record_counts
+from bot.routing import RoutingInputError, RoutingPolicy, RoutingService, StaleActionError
+from bot.routing.business_time import BusinessCalendar
+from bot.routing.overview import question_overview
+from bot.routing.payloads import is_shareable
+from bot.text import is_slack_user_id
+from digests.period import to_local
+from storage import outbox_repo, register_repo
+from storage.models import OutboxMessage, Question
+
+QUESTION_ENTITY = "question"
+NOW_OPTION = click.option(
+    "--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays)."
+)
+DRY_RUN_OPTION = click.option("--dry-run", is_flag=True, help="Print what would happen and be queued; change nothing.")
+
+
+class NotAssignable(RoutingInputError):
+    """The command line hands a question only to someone in the expert register with a Slack account: whether anyone
+    else is inside the network is Slack's to say (the triage channel's "assign" asks it)."""
+
+    code = "not_assignable"
+
+
+def _service(cli: CliContext) -> RoutingService:
+    """The routing service as ``wieweet run`` builds it; closing and assigning never search, so the knowledge base
+    is not loaded."""
+    settings = cli.settings
+    policy = RoutingPolicy(
+        triage_channel_id=settings.triage_channel_id,
+        require_confirmed_consent=settings.require_consent,
+        max_open_per_asker=settings.max_open_per_asker,
+        max_questions_per_hour=settings.max_questions_per_hour,
+    )
+    knowledge = KnowledgeBase(cli.db, timezone=settings.timezone, semantic=False)
+    return RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
+
+
+def _local(moment: datetime | None, tz: ZoneInfo) -> str:
+    return to_local(moment, tz).strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+
+
+def _refuse(message: str) -> NoReturn:
+    echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _why(error: WieweetError, question: Question | None) -> str:
+    """The refusal in the words staff read in Slack (English), and the question's state when that explains it."""
+    text = error_text(error, "en") or error.message
+    text = text.replace("<@", "").replace(">", "")  # a Slack mention of the one chosen: their id
+    if isinstance(error, StaleActionError) and question is not None:
+        text += f" (question {question.id} is {question.status.value})"
+    return text
+
+
+@contextmanager
+def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[tuple[Session, set[int]]]:
+    """One transaction for a close or an assignment: the question checked first (unknown: exit 1), what was queued
+    for it before noted (to print what this adds), rolled back on a refusal (exit 1) and on ``dry_run``."""
+    with cli.db.session() as session:
+        try:
+            question_overview(session, question_id=question_id)
+        except NotFoundError:
+            _refuse(f"question {question_id} not found")
+        before = {m.id for m in outbox_repo.list_outbox_messages(session, question_id=question_id)}
+        try:
+            yield session, before
+        except WieweetError as error:
+            session.rollback()
+            shown = question_overview(session, question_id=question_id).question
+            _refuse(_why(error, shown) + "; nothing changed")
+        if dry_run:
+            session.rollback()
+
+
+def _queued_since(session: Session, question: Question, before: set[int]) -> list[str]:
+    """What this transaction queued for the question ("asker_update to U0…"), read before a dry run rolls back."""
+    added = [m for m in outbox_repo.list_outbox_messages(session, question_id=question.id) if m.id not in before]
+    return [f"{m.kind.value} to {_to(m, question)}" for m in added]
+
+
+def _to(message: OutboxMessage, question: Question) -> str:
+    """Whom a message goes to; the asker of a question staff may not see the asker of (``is_shareable``), unnamed."""
+    if message.recipient_slack_id and message.recipient_slack_id == question.asker_slack_id:
+        return message.recipient_slack_id if is_shareable(question) else "the asker"
+    return message.recipient_slack_id or message.channel_id or "staff"
+
+
+def _print_queued(queued: list[str], *, dry_run: bool) -> None:
+    verb = "would queue" if dry_run else "queued"
+    for line in queued:
+        echo(f"  {verb}: {line}")
+
+
+@click.group(name="question")
+def question_group() -> None:
+    """One question by hand: show it, close it, or hand it to an expert — as staff do from the triage channel, with
+    the same checks. Messages are queued: with Slack down or the bot stopped they go out when the bot runs.
+
+    \b
+    Examples:
+      wieweet question show 42
+      wieweet --by anna question close 42 --reason "Answered at the network day"
+      wieweet --by anna question assign 42 --expert nathalie.rombaut@ocmwgent.be --dry-run
+    """
+
+
+@question_group.command(name="show")
+@click.argument("question_id", type=int)
+@pass_cli
+def question_show(cli: CliContext, question_id: int) -> None:
+    """A question's status, asker, the people asked, its pending timers, thread and what is queued for it. A
+    private or anonymous question (or one from a private channel) is shown without its text and asker, as in the
+    triage channel."""
+    tz = ZoneInfo(cli.settings.timezone)
+    with cli.db.session() as session:
+        try:
+            view = question_overview(session, question_id=question_id)
+        except NotFoundError:
+            _refuse(f"question {question_id} not found")
+        q = view.question
+        reason = f" ({q.escalation_reason})" if q.escalation_reason else ""
+        echo(f"question {q.id}: {q.status.value}{reason}, {q.visibility.value}, asked {_local(q.created_at, tz)}")
+        if q.escalated_at is not None:
+            echo(f"  escalated: {_local(q.escalated_at, tz)}")
+        if q.closed_at is not None:
+            echo(f"  closed: {_local(q.closed_at, tz)}" + (f" — {q.staff_note}" if q.staff_note else ""))
+        echo(f"  asker: {view.asker or '(private or anonymous)'}")
+        echo(f"  text: {(view.text or '(private or anonymous)').replace(chr(10), ' ')[:200]}")
+        thread = f"{q.channel_id} {q.thread_ts}" if q.channel_id and q.thread_ts else "- (the asker gets DMs)"
+        echo(f"  thread: {thread}")
+        echo(f"requests ({len(view.requests)}):")
+        for r in view.requests:
+            who = f"{r.slack_id or '-'}" + (f" {r.name}" if r.name else "")
+            echo(f"  {r.routing_id:>6}  {r.status:<10} {_local(r.asked_at, tz):<16}  {who}")
+        echo(f"timers ({len(view.timers)}):")
+        for t in view.timers:
+            echo(f"  {t.id:>6}  {t.kind.value:<22} due {_local(t.due_at, tz)}")
+        echo(f"queued ({len(view.queued)}):")
+        for m in view.queued:
+            echo(f"  {m.id:>6}  {m.kind.value:<22} to {_to(m, q):<12} due {_local(m.next_attempt_at, tz)}")
+
+
+@question_group.command(name="close")
+@click.argument("question_id", type=int)
+@click.option("--reason", required=True, metavar="TEXT", help="The note the asker gets (as staff's close note).")
+@DRY_RUN_OPTION
+@NOW_OPTION
+@pass_cli
+def question_close(cli: CliContext, question_id: int, reason: str, dry_run: bool, now_text: str | None) -> None:
+    """Close a question waiting for staff (escalated, or answered) as staff do: the asker is told with the reason,
+    everyone still asked that they are no longer needed, its timers end. Audited (with --by). A question that is
+    not waiting for staff, or closed already, is refused (exit 1).
+
+    \b
+    Examples:
+      wieweet --by anna question close 42 --reason "Answered by phone" --dry-run
+    """
+    if not reason.strip():
+        raise click.BadParameter("give the asker a reason", param_hint="--reason")
+    now, actor = parse_now(now_text), cli_actor()
+    service = _service(cli)
+    with _settling(cli, question_id, dry_run=dry_run) as (session, before):
+        question = service.staff_close(session, question_id=question_id, actor=actor, note=reason, now=now)
+        queued = _queued_since(session, question, before)
+        if not dry_run:
+            _audit(session, actor, "close", question, now, queued=len(queued))
+    echo(f"{'would close' if dry_run else 'closed'} question {question_id}")
+    _print_queued(queued, dry_run=dry_run)
+    if dry_run:
+        echo("(dry run: nothing changed)")
+
+
+@question_group.command(name="assign")
+@click.argument("question_id", type=int)
+@click.option("--expert", "expert_ref", required=True, metavar="EMAIL|SLACK_ID", help="Who is asked (in the register).")
+@click.option("--even-if-away", is_flag=True, help="Ask them though they are away (staff's 'assign anyway').")
+@DRY_RUN_OPTION
+@NOW_OPTION
+@pass_cli
+def question_assign(
+    cli: CliContext, question_id: int, expert_ref: str, even_if_away: bool, dry_run: bool, now_text: str | None
+) -> None:
+    """Hand a question waiting for staff to an expert of the register, as staff do from the triage channel: the
+    same checks (not the asker, consent given and not opted out, not away unless --even-if-away) and the same
+    request by DM. A refused pick says why and changes nothing (exit 1). Audited (with --by).
+
+    Only people in the expert register with a Slack account can be chosen here: whether anyone else belongs to the
+    network is Slack's to say, and the triage channel's "assign" asks it.
+
+    \b
+    Examples:
+      wieweet --by anna question assign 42 --expert nathalie.rombaut@ocmwgent.be
+      wieweet question assign 42 --expert U0DEMO020 --dry-run
+    """
+    now, actor = parse_now(now_text), cli_actor()
+    service = _service(cli)
+    with _settling(cli, question_id, dry_run=dry_run) as (session, before):
+        slack_id = _expert_slack_id(session, expert_ref)
+        routing = service.staff_assign(
+            session, question_id=question_id, to_slack_id=slack_id, actor=actor, now=now, assign_away=even_if_away
+        )
+        queued = _queued_since(session, routing.question, before)
+        if not dry_run:
+            _audit(session, actor, "assign", routing.question, now, queued=len(queued), slack_user_id=slack_id)
+    echo(f"{'would ask' if dry_run else 'asked'} {slack_id} to answer question {question_id}")
+    _print_queued(queued, dry_run=dry_run)
+    if dry_run:
+        echo("(dry run: nothing changed)")
+
+
+def _expert_slack_id(session: Session, ref: str) -> str:
+    """The Slack id of the register's expert named by e-mail address or Slack id (``NotAssignable`` otherwise)."""
+    ref = ref.strip()
+    if "@" in ref:
+        expert = register_repo.get_expert_by_email(session, email=ref)
+    elif is_slack_user_id(ref):
+        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=ref)
+    else:
+        raise NotAssignable(message=f"{ref!r} is neither an e-mail address nor a Slack user id")
+    if expert is None:
+        raise NotAssignable(
+            message=f"{ref} is not in the expert register: assign people outside it from the triage channel"
+        )
+    if not expert.slack_user_id:
+        raise NotAssignable(message=f"{ref} has no Slack account in the register: nobody could ask them")
+    return expert.slack_user_id
+
+
+def _audit(session: Session, actor: Actor, action: str, question: Question, now: datetime, **after: object) -> None:
+    """The operator's full name in the audit log (the question's own event log keeps a shortened one)."""
+    record_counts(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=QUESTION_ENTITY,
+        key=str(question.id),
+        after={"status": question.status.value, **after},
+        now=now,
+    )
+
+
+def register(group: click.Group) -> None:
+    group.add_command(question_group)

@@ -1,0 +1,296 @@
+"""``wieweet question show|close|assign``: one question settled by hand from the command line, through the very
+service functions the triage channel's buttons call (``staff_close``, ``staff_assign``), so with the same rules and
+the same messages — queued in the outbox, for the bot to send when it runs. And ``wieweet queued discard`` by due
+time beside creation time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import select
+
+from bot.cli import main
+from bot.outbox import AskerUpdateKind, CloseReason
+from storage import outbox_repo, routing_repo
+from storage.db import Database
+from storage.models import (
+    AuditLog,
+    Availability,
+    Consent,
+    EscalationReason,
+    OutboxKind,
+    OutboxMessage,
+    Question,
+    QuestionEvent,
+    QuestionStatus,
+    RoutingStatus,
+    TimerKind,
+    Visibility,
+)
+from tests.routing.conftest import ASKER, NOW, QUESTION, World, add_expert, seed_housing, seed_themes
+
+LATER = NOW + timedelta(days=1)
+AT_LATER = ("--now", LATER.isoformat())
+
+
+def wieweet(db: Database, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--database", db.url, *args])
+
+
+@pytest.fixture
+def world(database: Database) -> Iterator[World]:
+    w = World(database)
+    with database.session() as s:
+        seed_themes(s)
+    yield w
+    w.kb.close()
+
+
+def _escalated(world: World, **kw: object) -> int:
+    """A question asked of experts (requests open, timers pending), then handed to staff."""
+    qid = world.ask(**kw)  # type: ignore[arg-type]
+    with world.db.session() as s:
+        question = world.service.core.lock_question(s, qid)
+        world.service.core.escalate(s, question, EscalationReason.DEADLINE, now=NOW + timedelta(hours=1))
+    return qid
+
+
+def _question(db: Database, qid: int) -> Question:
+    with db.session() as s:
+        question = s.get(Question, qid)
+        assert question is not None
+        _ = [(r.status, r.recipient_slack_id) for r in question.routings]
+        return question
+
+
+def _snapshot(world: World, qid: int) -> tuple[object, ...]:
+    """Everything a close or an assignment changes: the question, its requests, timers, queue and the audit log."""
+    question = _question(world.db, qid)
+    with world.db.session() as s:
+        events = len(list(s.scalars(select(QuestionEvent).where(QuestionEvent.question_id == qid))))
+        audits = len(list(s.scalars(select(AuditLog))))
+    return (
+        question.status,
+        sorted((r.id, r.status) for r in question.routings),
+        [t.id for t in world.pending_timers()],
+        [m.id for m in world.outbox()],
+        events,
+        audits,
+    )
+
+
+def _new(world: World, before: list[int]) -> list[OutboxMessage]:
+    return [m for m in world.outbox() if m.id not in before]
+
+
+def test_show_gives_status_requests_timers_and_hides_a_private_asker(world: World) -> None:
+    seed_housing(world)
+    qid = _escalated(world)
+    done = wieweet(world.db, "question", "show", str(qid))
+    assert done.exit_code == 0, done.output
+    assert f"question {qid}: escalated (deadline), public" in done.output
+    assert ASKER in done.output and QUESTION in done.output and "thread: C0WONEN01 1700000000.000100" in done.output
+    assert "requests (2):" in done.output and "asked" in done.output
+    assert "remind" in done.output and "triage" in done.output
+
+    private = _escalated(world, text="Een vertrouwelijke vraag over leegstandsheffing", visibility=Visibility.PRIVATE)
+    done = wieweet(world.db, "question", "show", str(private))
+    assert done.exit_code == 0, done.output
+    assert ASKER not in done.output and "vertrouwelijke" not in done.output
+    assert "asker: (private or anonymous)" in done.output and "asker_update           to the asker" in done.output
+
+    done = wieweet(world.db, "question", "show", "999999")
+    assert done.exit_code == 1 and "question 999999 not found" in done.output
+
+
+def test_close_tells_the_asker_ends_requests_and_timers_and_is_audited(world: World) -> None:
+    seed_housing(world)
+    qid = _escalated(world)
+    asked = {r.recipient_slack_id for r in _question(world.db, qid).routings}
+    before = [m.id for m in world.outbox()]
+    done = wieweet(world.db, "--by", "Anna Smet", "question", "close", str(qid), "--reason", "Beantwoord", *AT_LATER)
+    assert done.exit_code == 0, done.output
+    assert f"closed question {qid}" in done.output
+
+    question = _question(world.db, qid)
+    assert question.status is QuestionStatus.CLOSED and question.staff_note == "Beantwoord"
+    assert {r.status for r in question.routings} == {RoutingStatus.EXPIRED}
+    assert not [t for t in world.pending_timers() if t.question_id == qid]
+    new = _new(world, before)
+    updates = [m for m in new if m.kind is OutboxKind.ASKER_UPDATE]
+    assert [(m.recipient_slack_id, m.payload["update"], m.payload["note"]) for m in updates] == [
+        (ASKER, AskerUpdateKind.CLOSED.value, "Beantwoord")
+    ]
+    closed = [m for m in new if m.kind is OutboxKind.ROUTING_CLOSED]
+    assert {m.recipient_slack_id for m in closed} == asked
+    assert {m.payload["reason"] for m in closed} == {CloseReason.CLOSED.value}
+    assert f"queued: asker_update to {ASKER}" in done.output
+    with world.db.session() as s:
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "close")).one()
+        assert audit.entity_type == "question" and audit.entity_key == str(qid)
+        assert audit.actor.startswith("cli:") and audit.actor.endswith(" by Anna Smet")
+        event = s.scalars(select(QuestionEvent).where(QuestionEvent.to_status == "closed")).one()
+        assert event.actor.startswith("staff:cli:")
+
+    again = wieweet(world.db, "question", "close", str(qid), "--reason", "x", *AT_LATER)
+    assert again.exit_code == 1 and "closed" in again.output and "nothing changed" in again.output
+
+
+def test_close_refusals_and_dry_run_change_nothing(world: World) -> None:
+    seed_housing(world)
+    routed = world.ask()
+    snapshot = _snapshot(world, routed)
+    done = wieweet(world.db, "question", "close", str(routed), "--reason", "x", *AT_LATER)
+    assert done.exit_code == 1, done.output
+    assert "not (or no longer) waiting for staff" in done.output and f"question {routed} is routed" in done.output
+    assert _snapshot(world, routed) == snapshot
+
+    done = wieweet(world.db, "question", "close", "999999", "--reason", "x")
+    assert done.exit_code == 1 and "question 999999 not found" in done.output
+
+    qid = _escalated(world, text="Wie kent de leegstandsheffing in Gent?")
+    snapshot = _snapshot(world, qid)
+    done = wieweet(world.db, "question", "close", str(qid), "--reason", "Beantwoord", "--dry-run", *AT_LATER)
+    assert done.exit_code == 0, done.output
+    assert f"would close question {qid}" in done.output and f"would queue: asker_update to {ASKER}" in done.output
+    assert "would queue: routing_closed to" in done.output and "dry run: nothing changed" in done.output
+    assert _snapshot(world, qid) == snapshot
+
+
+def test_assign_by_email_asks_them_as_staff_do_and_is_audited(world: World) -> None:
+    seed_housing(world)
+    qid = _escalated(world)
+    with world.db.session() as s:
+        add_expert(s, "Fien", organisation="Stad Leuven", expertise=["leegstandsheffing"])
+    before = [m.id for m in world.outbox()]
+    by = "Anna-Maria Van den Broeck, kenniscentrum Vlaamse steden"  # the event log keeps 64 characters of it
+    done = wieweet(world.db, "--by", by, "question", "assign", str(qid), "--expert", "FIEN@example.org", *AT_LATER)
+    assert done.exit_code == 0, done.output
+    assert f"asked UFIEN to answer question {qid}" in done.output
+
+    question = _question(world.db, qid)
+    assert question.status is QuestionStatus.ROUTED
+    assert ("UFIEN", RoutingStatus.ASKED) in {(r.recipient_slack_id, r.status) for r in question.routings}
+    new = _new(world, before)
+    requests = [m for m in new if m.kind is OutboxKind.EXPERT_REQUEST]
+    assert [m.recipient_slack_id for m in requests] == ["UFIEN"]
+    assert requests[0].payload["assigned_by_staff"] is True
+    told = [m for m in new if m.kind is OutboxKind.ASKER_UPDATE]
+    assert [(m.recipient_slack_id, m.payload["update"]) for m in told] == [(ASKER, AskerUpdateKind.ROUTED.value)]
+    escalations = [t for t in world.pending_timers() if t.question_id == qid and t.kind is TimerKind.ESCALATE]
+    assert len(escalations) == 1  # staff get it back if nobody answers, as after a hand-pick in Slack
+    with world.db.session() as s:
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "assign")).one()
+        assert audit.after is not None and audit.after["slack_user_id"] == "UFIEN" and audit.actor.endswith(f" by {by}")
+
+    # a question no longer waiting for staff: refused
+    done = wieweet(world.db, "question", "assign", str(qid), "--expert", "UFIEN", *AT_LATER)
+    assert done.exit_code == 1 and "not (or no longer) waiting for staff" in done.output
+
+
+def test_a_refused_pick_says_why_and_changes_nothing(world: World) -> None:
+    seed_housing(world)
+    with world.db.session() as s:
+        add_expert(s, "Gust", organisation="Stad Gent", expertise=["x"], away_until=LATER.date() + timedelta(days=7))
+        add_expert(s, "Hanne", organisation="Stad Gent", expertise=["x"], consent=Consent.WITHDRAWN)
+        add_expert(s, "Ilse", organisation="Stad Gent", expertise=["x"], availability=Availability.OPTED_OUT)
+        add_expert(s, "Asker", organisation="Stad Gent", expertise=["x"], slack=ASKER)
+        add_expert(s, "Jos", organisation="Stad Gent", expertise=["x"], slack=None)
+    qid = _escalated(world)
+    snapshot = _snapshot(world, qid)
+    until = (LATER.date() + timedelta(days=7)).isoformat()
+    refusals = {
+        "UGUST": f"UGUST is away until {until}",
+        "UHANNE": "This person cannot be given this question",
+        "UILSE": "This person cannot be given this question",
+        ASKER: "cannot forward the question to the person who asked it",
+        "jos@example.org": "has no Slack account in the register",
+        "U0NOBODY1": "not in the expert register",
+        "someone": "neither an e-mail address nor a Slack user id",
+    }
+    for expert, why in refusals.items():
+        done = wieweet(world.db, "question", "assign", str(qid), "--expert", expert, *AT_LATER)
+        assert done.exit_code == 1, (expert, done.output)
+        assert why.lower() in done.output.lower() and "nothing changed" in done.output, (expert, done.output)
+        assert _snapshot(world, qid) == snapshot, expert
+
+    done = wieweet(world.db, "question", "assign", "999999", "--expert", "UGUST")
+    assert done.exit_code == 1 and "question 999999 not found" in done.output
+
+    dry = wieweet(
+        world.db, "question", "assign", str(qid), "--expert", "UGUST", "--even-if-away", "--dry-run", *AT_LATER
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "would queue: expert_request to UGUST" in dry.output and "dry run: nothing changed" in dry.output
+    assert _snapshot(world, qid) == snapshot
+
+    done = wieweet(world.db, "question", "assign", str(qid), "--expert", "UGUST", "--even-if-away", *AT_LATER)
+    assert done.exit_code == 0, done.output
+    with world.db.session() as s:
+        assert s.scalars(select(AuditLog).where(AuditLog.action == "assign_away")).one().entity_key == str(qid)
+
+
+def test_discard_by_due_time_beside_creation_time(database: Database) -> None:
+    created = NOW - timedelta(days=2)  # everything queued long before the outage
+    outage = NOW
+    with database.session() as s:
+        seed_themes(s)
+        question = Question(text="q", status=QuestionStatus.ROUTED, asker_slack_id=ASKER, created_at=created)
+        s.add(question)
+        s.flush()
+        due = {"early": outage - timedelta(hours=2), "late": outage + timedelta(hours=2)}
+        made = {
+            name: routing_repo.create_timer(s, kind=TimerKind.REMIND, due_at=at, question_id=question.id, now=created)
+            for name, at in due.items()
+        }
+        s.flush()
+        timers = {name: timer.id for name, timer in made.items()}
+        messages = {}
+        for name, at in due.items():
+            message = outbox_repo.create_outbox_message(
+                s,
+                kind=OutboxKind.EXPERT_REMINDER,
+                dedupe_key=f"due-{name}",
+                now=created,
+                recipient_slack_id="U0X1",
+                payload={},
+            )
+            assert message is not None
+            message.next_attempt_at = at
+            s.flush()
+            messages[name] = message.id
+    cut = outage.isoformat()
+
+    done = wieweet(database, "queued", "discard", "--messages-due-before", cut, "--dry-run")
+    assert done.exit_code == 0, done.output
+    assert f"would discard 1 message(s) ({messages['early']}) and 0 timer(s)" in done.output
+
+    # the question's other timer is due later: discarding the early one leaves it one
+    done = wieweet(database, "queued", "discard", "--messages-due-before", cut, "--timers-due-before", cut)
+    assert done.exit_code == 0, done.output
+    assert "discarded 1 message(s) and 1 timer(s)" in done.output
+    with database.session() as s:
+        left = [t.id for t in routing_repo.list_pending_timers(s)]
+        queued = [m.id for m in outbox_repo.list_queued_outbox_messages(s)]
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "discard")).one()
+    assert left == [timers["late"]] and queued == [messages["late"]]
+    assert audit.after is not None and audit.after["timers_due_before"] == outage.isoformat()
+    assert audit.after["timer_ids"] == [timers["early"]] and audit.after["timers_before"] is None
+
+    # the last timer of a question still open: refused without --force, as by creation time
+    later = (outage + timedelta(days=1)).isoformat()
+    done = wieweet(database, "queued", "discard", "--timers-due-before", later)
+    assert done.exit_code != 0 and "would have no timer left" in done.output
+    done = wieweet(database, "queued", "discard", "--timers-due-before", later, "--force")
+    assert done.exit_code == 0 and "discarded 0 message(s) and 1 timer(s)" in done.output
+
+
+def test_help_tells_creation_time_from_due_time() -> None:
+    done = CliRunner().invoke(main, ["queued", "discard", "--help"])
+    assert done.exit_code == 0
+    text = " ".join(done.output.split())
+    assert "--messages-before ISO Every queued message created (queued) before this time." in text
+    assert "--timers-due-before ISO Every pending timer due to run before this time." in text
