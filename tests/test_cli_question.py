@@ -146,6 +146,7 @@ def test_close_refusals_and_dry_run_change_nothing(world: World) -> None:
     done = wieweet(world.db, "question", "close", str(routed), "--reason", "x", *AT_LATER)
     assert done.exit_code == 1, done.output
     assert "not (or no longer) waiting for staff" in done.output and f"question {routed} is routed" in done.output
+    assert "only a question waiting for staff (escalated) is closed or assigned by hand" in done.output
     assert _snapshot(world, routed) == snapshot
 
     done = wieweet(world.db, "question", "close", "999999", "--reason", "x")

@@ -74,6 +74,8 @@ def _why(error: WieweetError, question: Question | None) -> str:
     text = text.replace("<@", "").replace(">", "")  # a Slack mention of the one chosen: their id
     if isinstance(error, StaleActionError) and question is not None:
         text += f" (question {question.id} is {question.status.value})"
+    if error.code == "not_escalated":  # a question still with experts reaches staff through its escalation timer
+        text += "; only a question waiting for staff (escalated) is closed or assigned by hand"
     return text
 
 
