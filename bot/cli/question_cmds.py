@@ -137,7 +137,12 @@ def question_group() -> None:
 def question_show(cli: CliContext, question_id: int) -> None:
     """A question's status, asker, the people asked, its pending timers, thread and what is queued for it. A
     private or anonymous question (or one from a private channel) is shown without its text and asker, as in the
-    triage channel."""
+    triage channel.
+
+    \b
+    Examples:
+      wieweet question show 42
+    """
     tz = ZoneInfo(cli.settings.timezone)
     with cli.db.session() as session:
         try:
@@ -180,7 +185,8 @@ def question_close(cli: CliContext, question_id: int, reason: str, dry_run: bool
 
     \b
     Examples:
-      wieweet --by anna question close 42 --reason "Answered by phone" --dry-run
+      wieweet question close 42 --reason "Answered by phone" --dry-run
+      wieweet --by anna question close 42 --reason "Answered by phone"
     """
     if not reason.strip():
         raise click.BadParameter("give the asker a reason", param_hint="--reason")
@@ -216,8 +222,8 @@ def question_assign(
 
     \b
     Examples:
-      wieweet --by anna question assign 42 --expert nathalie.rombaut@ocmwgent.be
       wieweet question assign 42 --expert U0DEMO020 --dry-run
+      wieweet --by anna question assign 42 --expert nathalie.rombaut@ocmwgent.be
     """
     now, actor = parse_now(now_text), cli_actor()
     service = _service(cli)
