@@ -9,29 +9,16 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.cli import CliContext, cli_actor, pass_cli
-from bot.cli.options import parse_now
+from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
-from bot.errors import WieweetError
 from bot.restore import NotQueued, discard_queued, list_queued
 from digests.period import period_of, to_local
 from digests.restored import digest_states
 
 
-class InvalidTime(WieweetError):
-    code = "invalid_time"
-
-
 def _time(value: str | None, option: str) -> datetime | None:
-    """An ISO 8601 time with a UTC offset, in UTC."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidTime(message=f"invalid {option} {value!r}: use ISO 8601 with an offset") from None
-    if moment.tzinfo is None:
-        raise InvalidTime(message=f"invalid {option} {value!r}: give a UTC offset, e.g. 2026-11-23T09:05:00+01:00")
-    return moment.astimezone(UTC)
+    """An ISO 8601 time with a UTC offset, in UTC (the shared parser: a clear error for any bad time)."""
+    return parse_time_option(value, option) if value is not None else None
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> str:
