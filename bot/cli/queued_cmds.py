@@ -11,7 +11,7 @@ import click
 from bot.cli import CliContext, cli_actor, pass_cli
 from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
-from bot.restore import NotQueued, discard_queued, list_queued
+from bot.restore import LIVE_CLAIM, NotQueued, discard_queued, list_queued
 from digests.period import period_of, to_local
 from digests.restored import digest_states
 
@@ -104,8 +104,9 @@ def queued_discard(
     """End queued messages unsent and complete pending timers without running them. Audited (counts, ids, times).
 
     Run it with every replica stopped. Times: ISO 8601 with a UTC offset. An id that is not queued discards
-    nothing (exit 1). Discarding the last timers of a question that is still open is refused without --force:
-    nothing would remind, ask the next expert or hand it over to staff any more.
+    nothing (exit 1). What a running process is sending or running (claimed in the last 10 minutes) is left to it
+    and named; exit 1 when nothing else was discarded. Discarding the last timers of a question that is still open
+    is refused without --force: nothing would remind, ask the next expert or hand it over to staff any more.
 
     \b
     Examples:
@@ -132,6 +133,12 @@ def queued_discard(
         click.get_current_context().exit(1)
     for stranded in result.stranded:
         echo(f"warning: {stranded.describe()}")
+    held = [f"message {i}" for i in result.skipped_message_ids] + [f"timer {i}" for i in result.skipped_timer_ids]
+    if held:
+        echo(
+            f"left alone, being sent now by a running process: {', '.join(held)} (stop every replica first; with "
+            f"none running, such a claim is stale after {LIVE_CLAIM.seconds // 60} minutes)"
+        )
     if result.dry_run:
         echo(
             f"would discard {result.messages} message(s) {_ids(result.message_ids)}and {result.timers} timer(s) "
@@ -139,6 +146,8 @@ def queued_discard(
         )
     else:
         echo(f"discarded {result.messages} message(s) and {result.timers} timer(s)")
+        if held and not (result.messages or result.timers):
+            click.get_current_context().exit(1)
 
 
 def _ids(ids: list[int]) -> str:
