@@ -7,9 +7,9 @@ question, times; never a message's text — and ``discard_queued`` ends the chos
 them: messages are ended unsent (``ended_reason`` ``discarded``), timers completed with a note. It is meant to run
 with every replica stopped; one that still runs is not raced: what it holds (a claim fresher than the stale window:
 a message it may be posting, a timer it is running) is left to it and named, and the counts are what was really
-ended. A timer may be the last thing that moves an open question on (its answer came after the backup, so the restored copy still has it
-open): discarding that one is refused unless forced. Audited (actor, counts, ids, cut-off times). Staff only (the
-command line). Nothing here commits.
+ended. A timer may be the last thing that moves an open question on (its answer came after the backup, so the
+restored copy still has it open): discarding that one is refused unless forced. Audited (actor, counts, ids,
+cut-off times). Staff only (the command line). Nothing here commits.
 
 This week's digests are ``digests.restored``'s.
 """

@@ -223,7 +223,7 @@ TIME_OPTIONS = [
 HOSTILE_TIMES = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00", "0001-01-01T00:05:00+00:00"]
 
 
-@pytest.mark.parametrize("command", TIME_OPTIONS, ids=lambda c: " ".join(c))
+@pytest.mark.parametrize("command", TIME_OPTIONS, ids=" ".join)
 def test_far_times_are_one_clear_line_on_every_time_option(
     database: Database, command: tuple[str, ...], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
