@@ -4,10 +4,12 @@ The restored database is the state at the backup's time. Outbox messages queued 
 also those that went out since; timers pending then run when due. wieweet cannot tell which of them Slack has seen
 already; the operator can (the Slack channels, the people asked). ``list_queued`` shows them — kind, recipient,
 question, times; never a message's text — and ``discard_queued`` ends the chosen ones (by id, creation time or due
-time) without sending or running them: messages are ended unsent (``ended_reason`` ``discarded``), timers completed
-with a note. A timer may be the last thing that moves an open question on (its answer came after the backup, so the
-restored copy still has it open): discarding that one is refused unless forced. Audited (actor, counts, ids, cut-off
-times). Staff only (the command line). Nothing here commits.
+time) without sending or running them: messages are ended unsent (``ended_reason`` ``discarded``), timers completed with a note. It is meant to run
+with every replica stopped; one that still runs is not raced: what it holds (a claim fresher than the stale window:
+a message it may be posting, a timer it is running) is left to it and named, and the counts are what was really
+ended. A timer may be the last thing that moves an open question on (its answer came after the backup, so the
+restored copy still has it open): discarding that one is refused unless forced. Audited (actor, counts, ids,
+cut-off times). Staff only (the command line). Nothing here commits.
 
 This week's digests are ``digests.restored``'s.
 """
@@ -15,7 +17,7 @@ This week's digests are ``digests.restored``'s.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -23,12 +25,15 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.errors import WieweetError
 from bot.privacy.audit import record_counts
+from bot.retry import RetryPolicy
 from storage import outbox_repo, question_repo, routing_repo
 from storage.enums import QUEUED_ENTITY, QuestionStatus, TimerKind
 from storage.models import OutboxMessage, Timer
 
 DISCARDED = "discarded"
 DISCARD_ACTION = "discard"
+# A claim younger than this is a running process's (the outbox sender and the timer pass take over older ones).
+LIVE_CLAIM = RetryPolicy().stale_claim_after
 
 
 # A question in one of these is still waiting for someone: its timers (a reminder, the next expert, the hand-over
@@ -100,6 +105,9 @@ class Discarded:
     timer_ids: list[int]
     stranded: list[Stranded]
     dry_run: bool
+    # held by a running process (a fresh claim): left alone
+    skipped_message_ids: list[int] = field(default_factory=list)
+    skipped_timer_ids: list[int] = field(default_factory=list)
 
     @property
     def messages(self) -> int:
@@ -126,10 +134,11 @@ def discard_queued(
 ) -> Discarded:
     """End the chosen queued messages and complete the chosen timers without sending or running them: by id, all
     created before a time (``*_before``), and all due before a time (``*_due_before``: a message's next attempt, a
-    timer's due time — "every reminder that was due during the outage"). An id that is not queued (``NotQueued``)
-    refuses the whole discard, and so does a question still open left with no pending timer
-    (``OpenQuestionTimers``), unless ``force``. ``dry_run``: what would be discarded, nothing changed or audited.
-    Audited with the counts, the ids and the cut-off times."""
+    timer's due time — "every reminder that was due during the outage"). An id that is not queued (``NotQueued``) refuses the whole discard, and so does a
+    question still open left with no pending timer (``OpenQuestionTimers``), unless ``force``. What a running
+    process holds (claimed since ``now - LIVE_CLAIM``) is skipped (``skipped_*``), also when it claims it meanwhile:
+    the ids and counts are those the update ended. ``dry_run``: what would be discarded, nothing changed or audited.
+    Audited with the counts, the ids, the skipped ids and the cut-off times."""
     queued = outbox_repo.list_queued_outbox_messages(session)
     pending = routing_repo.list_pending_timers(session)
     missing_messages = sorted(set(message_ids) - {m.id for m in queued})
@@ -139,28 +148,50 @@ def discard_queued(
         raise NotQueued(
             message=f"not queued (unknown, or sent, ended or run already): {', '.join(named)}; nothing discarded"
         )
-    messages = sorted(
-        m.id
+    live_since = now - LIVE_CLAIM
+    messages = [
+        m
         for m in queued
         if m.id in message_ids
         or _before(m.created_at, messages_before)
         or _before(m.next_attempt_at, messages_due_before)
-    )
+    ]
     timers = [
         t
         for t in pending
         if t.id in timer_ids or _before(t.created_at, timers_before) or _before(t.due_at, timers_due_before)
     ]
+    held_messages = sorted(m.id for m in messages if _held(m, live_since))
+    held_timers = sorted(t.id for t in timers if _held(t, live_since))
+    timers = [t for t in timers if t.id not in held_timers]
     stranded = _stranded(session, pending=pending, chosen=timers)
     if stranded and not force and not dry_run:
         raise OpenQuestionTimers(
             message="; ".join(s.describe() for s in stranded) + " (give --force to discard anyway); nothing discarded"
         )
-    result = Discarded(message_ids=messages, timer_ids=sorted(t.id for t in timers), stranded=stranded, dry_run=dry_run)
+    message_plan = sorted(m.id for m in messages if m.id not in held_messages)
+    timer_plan = sorted(t.id for t in timers)
     if dry_run:
-        return result
-    outbox_repo.update_outbox_messages_discarded(session, now=now, reason=DISCARDED, ids=result.message_ids)
-    routing_repo.update_timers_discarded(session, now=now, note=DISCARDED, ids=result.timer_ids)
+        return Discarded(
+            message_ids=message_plan,
+            timer_ids=timer_plan,
+            stranded=stranded,
+            dry_run=True,
+            skipped_message_ids=held_messages,
+            skipped_timer_ids=held_timers,
+        )
+    ended = outbox_repo.update_outbox_messages_discarded(
+        session, now=now, reason=DISCARDED, live_since=live_since, ids=message_plan
+    )
+    done = routing_repo.update_timers_discarded(session, now=now, note=DISCARDED, live_since=live_since, ids=timer_plan)
+    result = Discarded(  # what the updates changed; a row claimed since the read above is skipped too
+        message_ids=ended,
+        timer_ids=done,
+        stranded=stranded,
+        dry_run=False,
+        skipped_message_ids=sorted({*held_messages, *message_plan} - set(ended)),
+        skipped_timer_ids=sorted({*held_timers, *timer_plan} - set(done)),
+    )
     record_counts(
         session,
         actor=actor,
@@ -172,6 +203,8 @@ def discard_queued(
             "timers": result.timers,
             "message_ids": result.message_ids,
             "timer_ids": result.timer_ids,
+            "skipped_message_ids": result.skipped_message_ids,
+            "skipped_timer_ids": result.skipped_timer_ids,
             "messages_before": messages_before.isoformat() if messages_before is not None else None,
             "timers_before": timers_before.isoformat() if timers_before is not None else None,
             "messages_due_before": _iso(messages_due_before),
@@ -189,6 +222,11 @@ def _before(moment: datetime, cut_off: datetime | None) -> bool:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def _held(row: OutboxMessage | Timer, live_since: datetime) -> bool:
+    """Claimed since ``live_since``: a running process is posting the message or running the timer."""
+    return row.claimed_by is not None and row.claimed_at is not None and row.claimed_at >= live_since
 
 
 def _stranded(session: Session, *, pending: list[Timer], chosen: list[Timer]) -> list[Stranded]:

@@ -3,13 +3,14 @@
 A digest is sent once per channel per ISO week because its run (``digest_runs``) says so. A backup taken before a
 digest went out has no run for that week: restored, the digest is due again and posted a second time. The operator
 sees each subscription's state for a week (``digest_states``) and records the ones that did go out
-(``mark_posted``), before starting the bot; a digest whose time has not come that week is left to go out. Audited
+(``mark_posted``), before starting the bot; a digest whose time has not come that week is left to go out (also when
+its channel is named), and so is one a running sender is posting (a claim fresher than ``STALE_AFTER``). Audited
 (actor, week, counts). Nothing here commits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,10 +19,10 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from digests.errors import DigestError, InvalidChannel
 from digests.period import TIMEZONE, IsoWeek, parse_period, period_of
-from digests.schedule import scheduled_at
+from digests.schedule import STALE_AFTER, scheduled_at
 from digests.subscriptions import validate_channel
 from storage import digest_repo, register_repo
-from storage.enums import DIGEST_RUN_ENTITY
+from storage.enums import DIGEST_RUN_ENTITY, DigestRunStatus
 
 MARK_POSTED_ACTION = "mark_posted"
 
@@ -70,6 +71,7 @@ class MarkedPosted:
     marked: int
     already_sent: int
     not_due: int  # not yet scheduled that week (``now`` before its time): left to go out
+    posting: list[str] = field(default_factory=list)  # channels a running sender is posting it in: left to it
 
 
 def mark_posted(
@@ -82,28 +84,35 @@ def mark_posted(
     now: datetime,
     tz: ZoneInfo = TIMEZONE,
 ) -> MarkedPosted:
-    """Record the digest of ``period`` as sent, for ``channel_id`` or every active subscription whose scheduled time
-    that week has passed (``now``), without posting it. A week after ``now``'s is refused. Audited with the counts."""
+    """Record the digest of ``period`` as sent, for ``channel_id`` or every active subscription, whose scheduled time
+    that week has passed (``now``), without posting it; a run a running sender holds (claimed by another worker
+    since ``now - STALE_AFTER``) is left to it (``posting``). A week after ``now``'s is refused. Audited with the
+    counts."""
     week = parse_period(period)
     current = period_of(now, tz)
     if IsoWeek.parse(week) > IsoWeek.parse(current):
         raise FutureWeek(message=f"{week} has not begun (this week is {current}): no digest of it went out yet")
     if channel_id is not None:
         channel = validate_channel(channel_id)
-        if digest_repo.get_subscription(session, channel_id=channel) is None:
+        subscription = digest_repo.get_subscription(session, channel_id=channel)
+        if subscription is None:
             raise InvalidChannel(message=f"no digest subscription for channel {channel}")
-        channels = [channel]
-        not_due = 0
+        subscriptions = [subscription]
     else:
         subscriptions = digest_repo.list_subscriptions(session, active_only=True)
-        channels = sorted(s.channel_id for s in subscriptions if scheduled_at(s, week, tz) <= now)
-        not_due = len(subscriptions) - len(channels)
-    marked = 0
+    channels = sorted(s.channel_id for s in subscriptions if scheduled_at(s, week, tz) <= now)
+    not_due = len(subscriptions) - len(channels)
+    marked, posting = 0, []
     for channel in channels:
         if digest_repo.update_digest_run_marked_sent(
-            session, channel_id=channel, period=week, worker_id=worker_id, now=now
+            session, channel_id=channel, period=week, worker_id=worker_id, now=now, live_since=now - STALE_AFTER
         ):
             marked += 1
+        elif (run := digest_repo.get_digest_run(session, channel_id=channel, period=week)) is not None and (
+            run.status is DigestRunStatus.CLAIMED
+        ):
+            posting.append(channel)
+    already_sent = len(channels) - marked - len(posting)
     register_repo.create_audit_log(
         session,
         actor=actor.audit_label,
@@ -111,7 +120,13 @@ def mark_posted(
         entity_type=DIGEST_RUN_ENTITY,
         entity_key=week,
         before=None,
-        after={"channels": len(channels), "marked": marked, "already_sent": len(channels) - marked, "not_due": not_due},
+        after={
+            "channels": len(channels),
+            "marked": marked,
+            "already_sent": already_sent,
+            "not_due": not_due,
+            "posting": len(posting),
+        },
         now=now,
     )
-    return MarkedPosted(marked=marked, already_sent=len(channels) - marked, not_due=not_due)
+    return MarkedPosted(marked=marked, already_sent=already_sent, not_due=not_due, posting=posting)

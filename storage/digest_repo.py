@@ -174,17 +174,25 @@ def update_digest_run_finished(
 
 
 def update_digest_run_marked_sent(
-    session: Session, *, channel_id: str, period: str, worker_id: str, now: datetime
+    session: Session, *, channel_id: str, period: str, worker_id: str, now: datetime, live_since: datetime
 ) -> bool:
     """Record the digest of (channel, period) as sent without posting it (it went out before a restore): the run is
-    made if missing, a claimed or failed one is finished. False when it was sent (or found empty) already."""
+    made if missing, a failed one is finished, and so is one claimed before ``live_since`` (a crashed sender's).
+    False when it was sent (or found empty) already, or another worker claimed it since ``live_since`` (a running
+    sender is posting it: finished under it, it would stop halfway)."""
     claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=now)
+    not_held = or_(
+        DigestRun.status != DigestRunStatus.CLAIMED,
+        DigestRun.claimed_by == worker_id,
+        DigestRun.claimed_at < live_since,
+    )
     result = session.execute(
         update(DigestRun)
         .where(
             DigestRun.channel_id == channel_id,
             DigestRun.period == period,
             DigestRun.status.not_in([DigestRunStatus.SENT, DigestRunStatus.EMPTY]),
+            not_held,
         )
         .values(status=DigestRunStatus.SENT, sent_at=now, claimed_by=worker_id, claimed_at=now, error="marked posted"),
         execution_options={"synchronize_session": False},

@@ -169,20 +169,26 @@ def update_outbox_messages_discarded(
     *,
     now: datetime,
     reason: str,
+    live_since: datetime,
     ids: Collection[int] = (),
     created_before: datetime | None = None,
-) -> int:
+) -> list[int]:
     """End queued messages unsent (``ended_at``/``ended_reason``): those in ``ids`` and those created before
-    ``created_before``. Returns how many."""
+    ``created_before``, except those claimed since ``live_since`` (a running sender may be posting them: ended, its
+    post would still go out and could not be recorded). Returns the ids ended, in order."""
     chosen: list[Any] = []
     if ids:
         chosen.append(OutboxMessage.id.in_(list(ids)))
     if created_before is not None:
         chosen.append(OutboxMessage.created_at < created_before)
     if not chosen:
-        return 0
-    result = session.execute(
-        update(OutboxMessage).where(*_queued(), or_(*chosen)).values(ended_at=now, ended_reason=reason[:64]),
+        return []
+    not_held = or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_at < live_since)
+    ended = session.scalars(
+        update(OutboxMessage)
+        .where(*_queued(), not_held, or_(*chosen))
+        .values(ended_at=now, ended_reason=reason[:64])
+        .returning(OutboxMessage.id),
         execution_options={"synchronize_session": False},
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return sorted(ended)

@@ -199,21 +199,29 @@ def list_pending_timers(session: Session) -> list[Timer]:
 
 
 def update_timers_discarded(
-    session: Session, *, now: datetime, note: str, ids: Collection[int] = (), created_before: datetime | None = None
-) -> int:
-    """Complete pending timers without running them: those in ``ids`` and those created before ``created_before``
-    (claimed or not: every process is stopped when this runs). Returns how many."""
+    session: Session,
+    *,
+    now: datetime,
+    note: str,
+    live_since: datetime,
+    ids: Collection[int] = (),
+    created_before: datetime | None = None,
+) -> list[int]:
+    """Complete pending timers without running them: those in ``ids`` and those created before ``created_before``,
+    except those claimed since ``live_since`` (a running pass is running them); a stale claim (a crashed process's)
+    is cleared. Returns the ids completed, in order."""
     chosen: list[ColumnElement[bool]] = []
     if ids:
         chosen.append(Timer.id.in_(list(ids)))
     if created_before is not None:
         chosen.append(Timer.created_at < created_before)
     if not chosen:
-        return 0
-    result = session.execute(
+        return []
+    done = session.scalars(
         update(Timer)
-        .where(Timer.done_at.is_(None), or_(*chosen))
-        .values(done_at=now, last_error=note, claimed_by=None, claimed_at=None),
+        .where(Timer.done_at.is_(None), or_(Timer.claimed_by.is_(None), Timer.claimed_at < live_since), or_(*chosen))
+        .values(done_at=now, last_error=note, claimed_by=None, claimed_at=None)
+        .returning(Timer.id),
         execution_options={"synchronize_session": False},
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return sorted(done)

@@ -206,8 +206,8 @@ def test_mark_posted_stops_the_digest_going_out_again(database: Database) -> Non
         assert due_digests(session, now=NOW) == []
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted").order_by(AuditLog.id)).all()
         assert [(e.entity_type, e.entity_key, e.after) for e in entry] == [
-            ("digest_run", "2026-W49", {"channels": 1, "marked": 1, "already_sent": 0, "not_due": 0}),
-            ("digest_run", "2026-W49", {"channels": 2, "marked": 1, "already_sent": 1, "not_due": 0}),
+            ("digest_run", "2026-W49", {"channels": 1, "marked": 1, "already_sent": 0, "not_due": 0, "posting": 0}),
+            ("digest_run", "2026-W49", {"channels": 2, "marked": 1, "already_sent": 1, "not_due": 0, "posting": 0}),
         ]
     done = wieweet(database, "queued", "list", "--now", NOW.isoformat())
     assert done.output.count("sent 2026-12-") == 2, done.output
@@ -226,7 +226,7 @@ def test_mark_posted_leaves_a_digest_not_yet_scheduled_that_week(database: Datab
     with database.session() as session:
         assert [s.channel_id for s, _ in due_digests(session, now=friday)] == ["C0FRIDAY1"]
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted")).one()
-        assert entry.after == {"channels": 1, "marked": 1, "already_sent": 0, "not_due": 1}
+        assert entry.after == {"channels": 1, "marked": 1, "already_sent": 0, "not_due": 1, "posting": 0}
 
 
 def test_mark_posted_refuses_a_week_after_this_one(database: Database) -> None:

@@ -293,9 +293,9 @@ def digest_mark_posted(ctx: click.Context, week: str, channel: str | None, now_t
     """Record the week's digest as posted without posting it (it went out before a restore). Audited.
 
     A backup taken before a digest went out does not know it did: restored, the digest is posted again that week.
-    Run this before starting the bot (`wieweet queued list` shows each channel's state). Without --channel, only
-    the subscriptions whose time that week has passed are marked; the others still go out. A week after this one
-    is refused.
+    Run this before starting the bot (`wieweet queued list` shows each channel's state). Only a digest whose time
+    that week has passed is marked (also with --channel); the others still go out. A digest a running process is
+    posting now is left to it and named. A week after this one is refused.
 
     \b
     Examples:
@@ -318,6 +318,8 @@ def digest_mark_posted(ctx: click.Context, week: str, channel: str | None, now_t
         f"marked {result.marked} digest(s) of {parse_period(week)} as posted; {result.already_sent} were posted "
         f"already; {result.not_due} not due yet (left to go out)"
     )
+    if result.posting:
+        echo(f"being posted now by a running process (left alone): {', '.join(result.posting)}")
 
 
 def register(group: click.Group) -> None:

@@ -9,29 +9,16 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.cli import CliContext, cli_actor, pass_cli
-from bot.cli.options import parse_now
+from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
-from bot.errors import WieweetError
-from bot.restore import NotQueued, discard_queued, list_queued
+from bot.restore import LIVE_CLAIM, NotQueued, discard_queued, list_queued
 from digests.period import period_of, to_local
 from digests.restored import digest_states
 
 
-class InvalidTime(WieweetError):
-    code = "invalid_time"
-
-
 def _time(value: str | None, option: str) -> datetime | None:
-    """An ISO 8601 time with a UTC offset, in UTC."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidTime(message=f"invalid {option} {value!r}: use ISO 8601 with an offset") from None
-    if moment.tzinfo is None:
-        raise InvalidTime(message=f"invalid {option} {value!r}: give a UTC offset, e.g. 2026-11-23T09:05:00+01:00")
-    return moment.astimezone(UTC)
+    """An ISO 8601 time with a UTC offset, in UTC (the shared parser: a clear error for any bad time)."""
+    return parse_time_option(value, option) if value is not None else None
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -125,8 +112,9 @@ def queued_discard(
     Run it with every replica stopped. Times: ISO 8601 with a UTC offset. --messages-before/--timers-before go by
     when a message was queued or a timer scheduled (the backup's time); --messages-due-before/--timers-due-before
     by when it was due (an outage: every reminder that was due while wieweet was down). An id that is not queued
-    discards nothing (exit 1). Discarding the last timers of a question that is still open is refused without --force:
-    nothing would remind, ask the next expert or hand it over to staff any more.
+    discards nothing (exit 1). What a running process is sending or running (claimed in the last 10 minutes) is left
+    to it and named; exit 1 when nothing else was discarded. Discarding the last timers of a question that is still
+    open is refused without --force: nothing would remind, ask the next expert or hand it over to staff any more.
 
     \b
     Examples:
@@ -158,6 +146,12 @@ def queued_discard(
         click.get_current_context().exit(1)
     for stranded in result.stranded:
         echo(f"warning: {stranded.describe()}")
+    held = [f"message {i}" for i in result.skipped_message_ids] + [f"timer {i}" for i in result.skipped_timer_ids]
+    if held:
+        echo(
+            f"left alone, being sent now by a running process: {', '.join(held)} (stop every replica first; with "
+            f"none running, such a claim is stale after {LIVE_CLAIM.seconds // 60} minutes)"
+        )
     if result.dry_run:
         echo(
             f"would discard {result.messages} message(s) {_ids(result.message_ids)}and {result.timers} timer(s) "
@@ -165,6 +159,8 @@ def queued_discard(
         )
     else:
         echo(f"discarded {result.messages} message(s) and {result.timers} timer(s)")
+        if held and not (result.messages or result.timers):
+            click.get_current_context().exit(1)
 
 
 def _ids(ids: list[int]) -> str:
