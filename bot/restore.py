@@ -4,12 +4,12 @@ The restored database is the state at the backup's time. Outbox messages queued 
 also those that went out since; timers pending then run when due. wieweet cannot tell which of them Slack has seen
 already; the operator can (the Slack channels, the people asked). ``list_queued`` shows them — kind, recipient,
 question, times; never a message's text — and ``discard_queued`` ends the chosen ones (by id, creation time or due
-time) without sending or running them: messages are ended unsent (``ended_reason`` ``discarded``), timers completed with a note. It is meant to run
-with every replica stopped; one that still runs is not raced: what it holds (a claim fresher than the stale window:
-a message it may be posting, a timer it is running) is left to it and named, and the counts are what was really
-ended. A timer may be the last thing that moves an open question on (its answer came after the backup, so the
-restored copy still has it open): discarding that one is refused unless forced. Audited (actor, counts, ids,
-cut-off times). Staff only (the command line). Nothing here commits.
+time) without sending or running them: messages are ended unsent (``ended_reason`` ``discarded``), timers completed
+with a note. It is meant to run with every replica stopped; one that still runs is not raced: what it holds (a claim
+fresher than the stale window: a message it may be posting, a timer it is running) is left to it and named, and the
+counts are what was really ended. A timer may be the last thing that moves an open question on (its answer came
+after the backup, so the restored copy still has it open): discarding that one is refused unless forced. Audited
+(actor, counts, ids, cut-off times). Staff only (the command line). Nothing here commits.
 
 This week's digests are ``digests.restored``'s.
 """
@@ -134,11 +134,12 @@ def discard_queued(
 ) -> Discarded:
     """End the chosen queued messages and complete the chosen timers without sending or running them: by id, all
     created before a time (``*_before``), and all due before a time (``*_due_before``: a message's next attempt, a
-    timer's due time — "every reminder that was due during the outage"). An id that is not queued (``NotQueued``) refuses the whole discard, and so does a
-    question still open left with no pending timer (``OpenQuestionTimers``), unless ``force``. What a running
-    process holds (claimed since ``now - LIVE_CLAIM``) is skipped (``skipped_*``), also when it claims it meanwhile:
-    the ids and counts are those the update ended. ``dry_run``: what would be discarded, nothing changed or audited.
-    Audited with the counts, the ids, the skipped ids and the cut-off times."""
+    timer's due time — "every reminder that was due during the outage"). An id that is not queued (``NotQueued``)
+    refuses the whole discard, and so does a question still open left with no pending timer
+    (``OpenQuestionTimers``), unless ``force``. What a running process holds (claimed since ``now - LIVE_CLAIM``) is
+    skipped (``skipped_*``), also when it claims it meanwhile: the ids and counts are those the update ended.
+    ``dry_run``: what would be discarded, nothing changed or audited. Audited with the counts, the ids, the skipped
+    ids and the cut-off times."""
     queued = outbox_repo.list_queued_outbox_messages(session)
     pending = routing_repo.list_pending_timers(session)
     missing_messages = sorted(set(message_ids) - {m.id for m in queued})
