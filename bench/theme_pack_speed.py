@@ -1,5 +1,6 @@
 """CPU per question of a recognised theme's other names completed as one remembered vector (``theme_names_packed``,
-round 17 of docs/speed.md) against name by name, in one process over one full-size index.
+round 17 of docs/speed.md) and also traversed a band at a time (``theme_names_banded``, round 18) against name by
+name, in one process over one full-size index.
 
 Usage::
 
@@ -7,17 +8,18 @@ Usage::
     python bench/theme_pack_speed.py --rounds 4 --slowest 40 --repeat 15
 
 One register as ``bench/latency_matching.py`` generates it (10,000 experts, 10,000 practices, 50,000 answers, seed
-7), one index; the two ways differ only in the ``MatchConfig`` the matcher reads. The questions are the latency
+7), one index; the ways differ only in the ``MatchConfig`` the matcher reads. The questions are the latency
 benchmark's less the held-out evaluation questions. Each question is searched ``--rounds`` times a way, the ways
 alternated round by round, and the best CPU time of the searching thread counts (the process is pinned to one
 core); then the ``--slowest`` questions of name by name are searched ``--repeat`` times more each, the ways in random
 order right after one another (the steadier reading on a shared machine). Also: how many of the questions' results
-differ (ids in order; scores beyond 1e-9).
+differ from the way before (ids in order; scores beyond 1e-9), and the vectors and bands remembered.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 
 from _ab import add_args, alternate, build, pct
@@ -25,7 +27,11 @@ from _ab import add_args, alternate, build, pct
 from bot.errors import QueryError
 from bot.matching import MatchConfig
 
-WAYS = {"name by name": MatchConfig(theme_names_packed=False), "packed (shipped)": MatchConfig()}
+WAYS = {
+    "name by name": MatchConfig(theme_names_packed=False),
+    "packed": MatchConfig(theme_names_banded=False),
+    "packed, banded (shipped)": MatchConfig(),
+}
 
 
 def _ids(result: tuple[object, ...]) -> list[list[object]]:
@@ -53,24 +59,35 @@ def main() -> None:
     for n in names:
         use(n)
         got[n] = [dump(q) for q in queries]
-    a, b = got[names[0]], got[names[1]]
-    same_ids = sum(_ids(x) == _ids(y) for x, y in zip(a, b, strict=True))
-    same = sum(x == y for x, y in zip(a, b, strict=True))
+    same: list[tuple[int, int]] = []  # per way after the first: against the way before, (to 1e-9, the same ids)
+    for before, now in itertools.pairwise(names):
+        a, b = got[before], got[now]
+        same.append(
+            (sum(x == y for x, y in zip(a, b, strict=True)), sum(_ids(x) == _ids(y) for x, y in zip(a, b, strict=True)))
+        )
     t = alternate(m, queries, names, use, args)
     best, order, slow = t.best, t.order, t.slow
 
     print(f"{len(queries)} questions, best of {args.rounds}; the {len(order)} slowest best of {args.repeat} more")
-    print(f"results the same to 1e-9: {same}; the same ids in the same order: {same_ids}")
-    packs = sum(len(memo[2]) for memo in m._packs.values())
-    print(f"theme-name vectors remembered: {packs}, {m._pack_postings} postings ({m._pack_postings * 16 >> 10} KiB)")
-    print(f"{'way':<18}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'slowest':>9}{'vs first':>10}")
+    for n, (to_9, ids) in zip(names[1:], same, strict=True):
+        print(f"{n}: results the same as the way before to 1e-9: {to_9}; the same ids in the same order: {ids}")
+    packs = [entry for memo in m._packs.values() for entry in memo[2].values()]
+    vec = sum(len(e[1][0]) for e in packs)
+    bands = sum(len(b[0]) for e in packs for b in e[2].values())
+    print(
+        f"theme-name vectors remembered: {len(packs)}, {vec} documents; their bands: "
+        f"{sum(len(e[2]) for e in packs)}, {bands} documents ({(vec * 12 + bands * 16) >> 10} KiB in all)"
+    )
+    print(f"{'way':<26}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'slowest':>9}{'vs first':>10}{'vs before':>11}")
     base = statistics.mean(slow[names[0]])
+    prev = base
     for n in names:
         xs, s = best[n], statistics.mean(slow[n])
         print(
-            f"{n:<18}{pct(xs, 0.5):>9.2f}{pct(xs, 0.95):>9.2f}{statistics.mean(xs):>9.2f}{s:>9.2f}"
-            f"{(s / base - 1) * 100:>+9.1f}%"
+            f"{n:<26}{pct(xs, 0.5):>9.2f}{pct(xs, 0.95):>9.2f}{statistics.mean(xs):>9.2f}{s:>9.2f}"
+            f"{(s / base - 1) * 100:>+9.1f}%{(s / prev - 1) * 100:>+10.1f}%"
         )
+        prev = s
 
 
 if __name__ == "__main__":
