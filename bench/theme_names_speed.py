@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import random
 import statistics
-import time
 
-from _data import load_queries, load_register
-from latency_matching import Generator
+from _ab import add_args, alternate, build, pct
 
 from bot.errors import QueryError
 from bot.matching import MatchConfig, Matcher
@@ -56,40 +52,12 @@ class Switch:
         p._rings, p._rings_at = self.memos[name]
         self.now = name
 
-    def cpu_ms(self, query: str) -> float:
-        c0 = time.thread_time()
-        with contextlib.suppress(QueryError):
-            self.m.search(query)
-        return (time.thread_time() - c0) * 1000
-
-
-def pct(xs: list[float], p: float) -> float:
-    ys = sorted(xs)
-    return ys[min(len(ys) - 1, round(p * (len(ys) - 1)))]
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--experts", type=int, default=10_000)
-    ap.add_argument("--practices", type=int, default=10_000)
-    ap.add_argument("--answers", type=int, default=50_000)
-    ap.add_argument("--queries", type=int, default=500)
-    ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--slowest", type=int, default=40)
-    ap.add_argument("--repeat", type=int, default=15)
-    ap.add_argument("--seed", type=int, default=7)
+    add_args(ap)
     args = ap.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    reg = load_register()
-    gen = Generator(reg, args.seed)
-    experts = [gen.expert(i) for i in range(1, args.experts + 1)]
-    practices = [gen.practice(i, args.experts) for i in range(1, args.practices + 1)]
-    answers = [gen.answer(i, args.experts) for i in range(1, args.answers + 1)]
-    heldout = {q.query for q in load_queries() if q.split == "heldout"}
-    queries = [q for q in gen.queries(args.queries) if q not in heldout]
-    m = Matcher(themes=reg.themes, places=reg.places)
-    m.build(experts=experts, practices=practices, answers=answers)
+    m, queries = build(args)
     sw = Switch(m)
     names = list(VARIANTS)
 
@@ -99,20 +67,8 @@ def main() -> None:
         for i, q in enumerate(queries):
             with contextlib.suppress(QueryError):
                 variants[n][i] = sum(len(g.variants) for g in m._parser.parse(q).groups)
-    best: dict[str, list[float]] = {n: [float("inf")] * len(queries) for n in names}
-    for r in range(args.rounds):
-        for n in names if r % 2 == 0 else reversed(names):
-            sw.use(n)
-            for i, q in enumerate(queries):
-                best[n][i] = min(best[n][i], sw.cpu_ms(q))
-    order = sorted(range(len(queries)), key=lambda i: -best["each (before round 19)"][i])[: args.slowest]
-    slow: dict[str, list[float]] = {n: [float("inf")] * len(order) for n in names}
-    rng = random.Random(args.seed)
-    for _ in range(args.repeat):
-        for j, i in enumerate(order):
-            for n in rng.sample(names, len(names)):
-                sw.use(n)
-                slow[n][j] = min(slow[n][j], sw.cpu_ms(queries[i]))
+    t = alternate(m, queries, names, sw.use, args)
+    best, order, slow = t.best, t.order, t.slow
 
     print(f"{len(queries)} questions, best of {args.rounds}; the {len(order)} slowest best of {args.repeat} more")
     print(

@@ -60,6 +60,10 @@ class MatchConfig:
     # kind and collection version: per document the names' best contribution, merged into the group once (round 17
     # of docs/speed.md: scores move in the last bits only; False: name by name, as before)
     theme_names_packed: bool = True
+    # With it, the candidate pass takes a theme's names a band at a time where no MaxScore test falls between them:
+    # per band the names' best per document, remembered with the pack, merged once (round 18 of docs/speed.md: the
+    # stop is tested where it was, scores move in the last bits only; False: name by name)
+    theme_names_banded: bool = True
     # a context word of a question that names a topic besides ("in de binnenstad", "in onze stad", "our city"): a
     # shipped generic word, or a compound of them only, outside a glossary phrase and naming no theme, is left out of
     # the question when another word the register knows remains — it no longer scores, counts for coverage, the gap

@@ -50,6 +50,10 @@ class Item:
     # remembered vector of their best contribution per document; ``packed``)
     pack: Item | None = None
     vec: Vec | None = None  # a pack: per document (ids ascending) the names' best contribution
+    ring: int = -1  # a theme's other name: its place among the names of its pack (``bands``' keys)
+    # a pack, when the candidate pass takes its names a band at a time (``run_end``): per band of names (their
+    # places) the best of their seek contributions per document (``band_of``), remembered with the pack
+    bands: dict[tuple[int, ...], tuple[Ids, Floats]] | None = None
 
 
 def best_of(coll: Collection, items: Sequence[Item]) -> Vec | None:
@@ -84,6 +88,43 @@ def pick_dict(vec: Vec, docs: Collection_[int]) -> dict[int, float]:
 
 # a group's names are completed through their pack when at least this many of them are left to complete
 PACK_MIN = 2
+
+
+def run_end(found: Sequence[Item], rest: Sequence[float], i: int, theta_at: float) -> int:
+    """The end of the band of names the candidate pass takes at once from item ``i``: the items after it of the same
+    pack, as long as none of them comes with a MaxScore test (``rest[j] < theta_at`` tests at ``j``), so the stop is
+    tested where it was. Merging the band's best per document once gives each group the same best (the maximum),
+    memberships and stop; a document raised by two names of the band gets its score's last bits otherwise rounded."""
+    p = found[i].pack
+    j = i + 1
+    if p is None or p.bands is None:
+        return j
+    while j < len(found) and found[j].pack is p and rest[j] >= theta_at:
+        j += 1
+    return j
+
+
+def band_of(st: _State, items: Sequence[Item]) -> tuple[Ids, Floats]:
+    """Per document the best of a band of names' seek contributions, the documents in the order merging the names
+    one by one makes them appear in (the re-ranking cut breaks ties by it); remembered with their pack while its
+    bands hold at most as many documents as its vector (a band's documents are among the pack's)."""
+    pack = items[0].pack
+    assert pack is not None and pack.bands is not None and pack.vec is not None
+    key = tuple(it.ring for it in items)
+    got = pack.bands.get(key)
+    if got is None:
+        best = np.full(st.coll.id_bound, -np.inf)
+        parts: list[Ids] = []
+        for it in items:
+            docs, x = st.contrib(it.seek)
+            best[docs] = np.maximum(best[docs], x)
+            parts.append(docs)
+        cat = np.concatenate(parts)
+        ids = cat[np.sort(np.unique(cat, return_index=True)[1])]  # in order of first appearance, as name by name
+        got = ids, best[ids]
+        if sum(len(v[0]) for v in pack.bands.values()) + len(ids) <= len(pack.vec[0]):
+            pack.bands[key] = got
+    return got
 
 
 def packed(todo: Sequence[Item]) -> list[Item]:
@@ -370,14 +411,21 @@ def score(
         st.appear(np.array(head, np.int64))
     stop = len(found)
     theta_at = float("inf")
-    for i, item in enumerate(found):
+    i = 0
+    while i < len(found):
+        item = found[i]
         if rest[i] < theta_at and st.at_least(k):
             if _stops(st, rest[i], bits, k=k, concepts=concepts, w=w):
                 stop = i
                 break
             theta_at = 0.85 * rest[i]
-        docs, x = st.contrib(item.seek)
+        j = run_end(found, rest, i, theta_at)
+        if j > i + 1:  # a band of a theme's names (``run_end``)
+            docs, x = band_of(st, found[i:j])
+        else:
+            docs, x = st.contrib(item.seek)
         st.merge(docs, x, item.group)
+        i = j
     todo = packed([it for it in found[:stop] if not it.complete] + list(found[stop:]))
     n_seen = len(st.touched())
     keep = _complete(st, todo, head, depth) if todo else st.touched()

@@ -145,11 +145,13 @@ _ITEM_MEMO_MAX = 10_000
 # (bound, full, seek, complete, the postings seek holds, every coefficient positive)
 _Parts = tuple[float, list[tuple[dict[int, float], float]], list[tuple[dict[int, float], float]], bool, int, bool]
 _NO_ITEM: _Parts = (0.0, [], [], False, 0, True)  # not made yet (None: the variant has no postings in the kind)
-# a theme's names scored as one (``Matcher._pack``): their bound and their best contribution per document
-_Pack = tuple[float, dense.Vec]
-# the theme-name vectors remembered, per kind at most this many, and at most this many postings in all
+# a theme's names scored as one (``Matcher._pack``): their bound, their best contribution per document and its
+# bands' (``dense.band_of``)
+_Pack = tuple[float, dense.Vec, dict[tuple[int, ...], tuple[dense.Ids, dense.Floats]]]
+# the theme-name vectors remembered, per kind at most this many, and at most this many postings in all (a vector
+# counted twice: its bands hold at most as many)
 _PACKS_MAX = 1024
-_PACK_POSTINGS_MAX = 2_000_000
+_PACK_POSTINGS_MAX = 4_000_000
 
 
 def _field_texts(doc: Doc) -> dict[str, str]:
@@ -1666,7 +1668,9 @@ class Matcher:
         shared: dict[tuple[int, ...], dict[int, float]] = {}  # the same variant under several words: traverse once
         keys = [(*(id(p) for p, _ in it.seek), *(round(c * 1e6) for _, c in it.seek)) for it in found]
         repeated = {key for key, n in Counter(keys).items() if n > 1}
-        for i, item in enumerate(found):
+        i = 0
+        while i < len(found):
+            item = found[i]
             if len(partial) >= k and rest[i] < theta_at:
                 # cheap bounds first: kth (with coverage) <= the k-th best partial score <= the best one
                 vals = partial.values()
@@ -1679,14 +1683,18 @@ class Matcher:
                         stop = i
                         break
                 theta_at = 0.85 * rest[i]
+            j = dense.run_end(found, rest, i, theta_at)
             key = keys[i]
-            if key not in repeated:
+            if j > i + 1:  # a band of a theme's names, merged once (``dense.run_end``)
+                self._merge(self._band(found[i:j]), best[item.group], partial)
+            elif key not in repeated:
                 self._traverse(item.seek, best[item.group], partial)
-                continue
-            contrib = shared.get(key)
-            if contrib is None:
-                contrib = shared[key] = self._contrib(item.seek, None)
-            self._merge(contrib, best[item.group], partial)
+            else:
+                contrib = shared.get(key)
+                if contrib is None:
+                    contrib = shared[key] = self._contrib(item.seek, None)
+                self._merge(contrib, best[item.group], partial)
+            i = j
         todo = dense.packed([it for it in found[:stop] if not it.complete] + found[stop:])
         if not todo:
             self.last_stats[kind.name] = (len(found), stop, len(todo), len(partial), len(partial))
@@ -1758,17 +1766,29 @@ class Matcher:
                 for name in self._packs:
                     self._drop_packs(name)
                 made = memo[2]
-            got = made[names] = (max(it.bound for it in items), vec)
-            self._pack_postings += size
-        one = _Item(got[0], gi, [], [], False, vec=got[1])
-        for it in items:
+            got = made[names] = (max(it.bound for it in items), vec, {})
+            self._pack_postings += 2 * size  # (its bands hold at most as many documents: ``dense.band_of``)
+        one = _Item(got[0], gi, [], [], False, vec=got[1], bands=got[2] if self.config.theme_names_banded else None)
+        for place, it in enumerate(items):
             it.pack = one
+            it.ring = place
+
+    def _band(self, items: Sequence[_Item]) -> dict[int, float]:
+        """``dense.band_of`` for the walk: per document (in the order merging the names one by one makes them appear
+        in) the best of the band's seek contributions."""
+        best: dict[int, float] = {}
+        get = best.get
+        for it in items:
+            for d, x in self._contrib(it.seek, None).items():
+                if x > get(d, -math.inf):
+                    best[d] = x
+        return best
 
     def _drop_packs(self, kind_name: str) -> None:
         """Forget a kind's remembered theme-name vectors."""
         memo = self._packs.get(kind_name)
         if memo is not None:
-            self._pack_postings = max(0, self._pack_postings - sum(len(v[1][0]) for v in memo[2].values()))
+            self._pack_postings = max(0, self._pack_postings - sum(2 * len(v[1][0]) for v in memo[2].values()))
             memo[2].clear()
 
     def _phrase(self, kind: _Kind, terms: tuple[str, ...], share: float) -> tuple[dict[int, float], float] | None:

@@ -9,6 +9,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 import Stemmer as PyStemmerModule
 from rapidfuzz import process
@@ -737,7 +738,7 @@ def test_packed_theme_names_score_as_name_by_name_up_to_rounding(
             assert packed.keys() == each.keys() and packed_masks == each_masks, (query, kind)
             for d, x in each.items():
                 assert packed[d] == pytest.approx(x, rel=1e-12, abs=1e-12)
-            for _bound, (ids, vals) in m._packs.get(kind, (0, 0, {}))[2].values():
+            for _bound, (ids, vals), _bands in m._packs.get(kind, (0, 0, {}))[2].values():
                 packed_somewhere += 1
                 names = [g for g in m._parser.parse(query).groups if any(v.kind == "related" for v in g.variants)]
                 coll = m._kinds[kind].collection
@@ -757,6 +758,78 @@ def test_packed_theme_names_score_as_name_by_name_up_to_rounding(
                 assert dict(zip(ids.tolist(), vals.tolist(), strict=True)) == want
                 assert list(ids) == sorted(want)
     assert packed_somewhere >= 6
+
+
+@pytest.mark.parametrize("bulk", [10**12, 0])
+def test_banded_theme_names_traverse_as_name_by_name_up_to_rounding(bulk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The candidate pass taking a theme's names a band at a time (their best seek contribution per document, merged
+    once) tests the MaxScore stop at the same items, and gives the same documents, concept masks and scores up to
+    the last bits as taking them one by one; the walk and the bulk path give the same floats; a remembered band is
+    the per-document maximum of its names' seek contributions."""
+    monkeypatch.setattr(engine, "_BULK_MIN", bulk)
+    experts, practices, answers = _pack_register(6, 150)  # ("klimaat": the stop falls inside a run of names)
+    cfg = replace(MatchConfig(), common_df_min=10, rerank_depth=30)
+    m = Matcher(themes=_PACK_THEMES, places=PLACES, config=cfg)
+    m.build(experts=experts, practices=practices, answers=answers)
+    stops: list[int] = []
+    runs: list[int] = []
+    run_end = dense.run_end
+
+    def counted(*args: object, **kw: object) -> int:
+        j = run_end(*args, **kw)  # type: ignore[arg-type]
+        runs.append(j - args[2])  # type: ignore[operator]
+        return j
+
+    monkeypatch.setattr(dense, "run_end", counted)
+    for query in ("klimaat", "klimaat wonen", "wie weet iets over klimaat en wonen?", "klimaatbeleid project stad"):
+        for kind in ("expert", "practice", "answer"):
+            m.config = replace(cfg, theme_names_banded=False)
+            m._packs.clear()
+            each, each_masks = _scores(m, kind, query)
+            each_stats = m.last_stats[kind]
+            m.config = cfg
+            m._packs.clear()
+            got, got_masks = _scores(m, kind, query)
+            assert m.last_stats[kind] == each_stats, (query, kind)  # the stop at the same item, the same counts
+            stops.append(each_stats[1])
+            assert got.keys() == each.keys() and got_masks == each_masks, (query, kind)
+            for d, x in each.items():
+                assert got[d] == pytest.approx(x, rel=1e-12, abs=1e-12)
+            for _bound, _vec, made in m._packs.get(kind, (0, 0, {}))[2].values():
+                assert all(len(places) >= 2 for places in made)
+            monkeypatch.setattr(engine, "_BULK_MIN", 10**12 - bulk)  # the other path: the same floats
+            m._packs.clear()
+            assert list(_scores(m, kind, query)[0].items()) == list(got.items())
+            monkeypatch.setattr(engine, "_BULK_MIN", bulk)
+    assert sum(n > 1 for n in runs) >= 6 and any(s > 0 for s in stops)
+
+
+def test_a_band_is_its_names_best_seek_contribution() -> None:
+    """``dense.band_of``: per document the best of the band's names' seek contributions, in the order merging the
+    names one by one makes the documents appear in; remembered with the pack while its bands hold at most as many
+    documents as the pack's vector."""
+    experts, practices, answers = _pack_register(6, 100)
+    m = Matcher(themes=_PACK_THEMES, places=PLACES, config=replace(MatchConfig(), common_df_min=10))
+    m.build(experts=experts, practices=practices, answers=answers)
+    coll = m._kinds["answer"].collection
+    names = [t for t in _NAMES if " " not in t and coll.postings.get(t)][:3]
+    items = [dense.Item(1.0, 0, [], [(coll.postings[t], 0.5 + i)], True, ring=i) for i, t in enumerate(names)]
+    ids = np.arange(coll.id_bound, dtype=np.int32)
+    pack = dense.Item(1.0, 0, [], [], False, vec=(ids, np.zeros(len(ids))), bands={})
+    for it in items:
+        it.pack = pack
+    want: dict[int, float] = {}
+    for it in items:
+        for d, x in Matcher._contrib(it.seek, None).items():
+            want[d] = max(want.get(d, x), x)
+    st = dense._State(coll, 1)
+    got_ids, got_vals = dense.band_of(st, items)
+    assert list(got_ids) == list(want) and dict(zip(got_ids.tolist(), got_vals.tolist(), strict=True)) == want
+    assert len(items) >= 2 and list(pack.bands or {}) == [tuple(range(len(items)))]
+    assert dense.band_of(st, items)[0] is got_ids  # remembered
+    pack.vec = (ids[:1], np.zeros(1))  # no room: made again each time
+    pack.bands = {}
+    assert dense.band_of(st, items[:2])[0] is not dense.band_of(st, items[:2])[0] and not pack.bands
 
 
 def test_packed_theme_names_follow_every_update_and_an_erasure() -> None:
