@@ -29,8 +29,10 @@ from handlers.forms import DigestForm, Draft
 from handlers.kit import theme_choices
 from handlers.turn import Turn
 
-# Events that say a channel is gone for the bot (``member_left_channel`` only when the one who left is the bot)
-GONE_EVENTS = ("channel_archive", "group_archive", "member_left_channel")
+# Events that say a channel is gone for the bot: archived, or the bot removed from it. Slack tells the bot its own
+# removal with ``channel_left`` / ``group_left`` (sent to the one who left); ``member_left_channel`` goes to the
+# channel's remaining members, so it counts only when the one who left is the bot
+GONE_EVENTS = ("channel_archive", "group_archive", "channel_left", "group_left", "member_left_channel")
 
 DIGEST_WORDS = frozenset({"digest", "overzicht"})
 OFF_WORDS = frozenset({"uit", "off", "stop"})

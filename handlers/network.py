@@ -6,7 +6,11 @@ the inbox, stored, searched or routed): the request is acknowledged, the person 
 refusal line is logged (``handlers.claims.log_refusal``). Who is inside is ``bot.network.is_inside``, on what Slack
 signed: the person's team in the payload (``user.team_id`` in interactions, ``user_team`` or ``team`` on events)
 and, where the payload does not say (slash commands, the Home tab, another workspace of a Grid organisation),
-``users.info`` (``LocaleCache.person``, cached). A user Slack does not know is outside.
+``users.info`` (``LocaleCache.person``, cached). A user Slack does not know is outside. Slack's ``user_change``
+(sent for every profile change of every member; nobody acts) names the person's team and, in a Grid organisation,
+their organisation (``user.enterprise_user``): a sister workspace's member is inside without a look-up. Where even
+that does not decide, the gate asks nothing: the listeners decide (``handlers.profile_change``: a deactivation is
+recorded in the inbox and confirmed there with ``users.info``, retried while Slack rate-limits it).
 
 Any other failure of that ``users.info`` (a 5xx, a rate limit, no answer in time) decides nothing: the request is
 acknowledged at once all the same (asked with a short timeout and no retry, so the ack stays within Slack's 3 s
@@ -114,6 +118,29 @@ class SeenOnce:
             del self._seen[key]
 
 
+def _event_user(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A ``user_change`` event's user: the person's own profile, as Slack signed it (None: another request)."""
+    event = body.get("event") if body.get("type") == "event_callback" else None
+    user = event.get("user") if isinstance(event, dict) else None
+    return user if isinstance(user, dict) else None
+
+
+def is_profile_change(body: Mapping[str, Any]) -> bool:
+    """Whether the request is Slack's ``user_change``: nobody acts, Slack tells of a profile (for every member)."""
+    event = body.get("event") if body.get("type") == "event_callback" else None
+    return isinstance(event, dict) and event.get("type") == "user_change"
+
+
+def claimed_enterprise(body: Mapping[str, Any]) -> str | None:
+    """The Grid organisation of the person a ``user_change`` is about (``user.enterprise_user.enterprise_id``, as
+    ``handlers.deactivated`` reads it), or None. Not the envelope's ``enterprise_id`` nor its ``authorizations``:
+    those name the installation the event was delivered to, the same for a Slack Connect partner's profile."""
+    user = _event_user(body)
+    grid = user.get("enterprise_user") if user is not None else None
+    value = grid.get("enterprise_id") if isinstance(grid, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def claimed_team(body: Mapping[str, Any]) -> str | None:
     """The acting person's Slack team as the payload gives it (a ``T…`` team or, in ``user_team``, an ``E…`` Grid
     organisation), or None where it does not say: a slash command's ``team_id`` is the workspace it was typed in,
@@ -174,7 +201,7 @@ class NetworkGate:
         """Whether ``user_id`` is inside; the team it was decided on (for the log) and the locale Slack gave.
         ``Unchecked`` when it takes ``users.info`` and Slack does not answer it now."""
         team = claimed_team(body)
-        answer = is_inside(self.network, team=team)
+        answer = is_inside(self.network, team=team, enterprise=claimed_enterprise(body))
         if answer is not None:
             return answer, team or "-", None
         try:
@@ -193,6 +220,9 @@ class NetworkGate:
         context, body = req.context, req.body
         user_id = context.user_id
         if not user_id or user_id == context.bot_user_id:  # no person acts (url checks, edits, the bot's own posts)
+            return next()
+        if is_profile_change(body) and self._undecided(body):
+            # nobody acts: the listener decides on a look-up of its own, retried from the inbox under a rate limit
             return next()
         delivery = delivery_id(body)
         if delivery is not None and self._told_before(delivery, body):  # Slack's retry of a request told already
@@ -215,12 +245,16 @@ class NetworkGate:
         lang = locale_language(locale, self.services.locales.default_language)
         return self._answer(body, context, t("network.outside", lang))
 
+    def _undecided(self, body: Mapping[str, Any]) -> bool:
+        """Whether the payload alone does not say if the person is inside (``users.info`` would have to)."""
+        return is_inside(self.network, team=claimed_team(body), enterprise=claimed_enterprise(body)) is None
+
     def _told_before(self, delivery: str, body: Mapping[str, Any]) -> bool:
         """Whether this delivery was told "could not check": here, or by another process (asked of the database
         only when the payload alone does not decide, as it did not then)."""
         if self._unchecked.seen(delivery):
             return True
-        if self._database is None or is_inside(self.network, team=claimed_team(body)) is not None:
+        if self._database is None or not self._undecided(body):
             return False
         try:
             return inbox_core.delivery_claimed(self._database, key=f"{UNCHECKED_KIND}:{delivery}")

@@ -371,6 +371,39 @@ def get_unreachable_mark(session: Session, *, expert: Expert) -> tuple[datetime,
     return latest[0].at, str((latest[0].after or {}).get("reason") or "")
 
 
+def get_marked_away_for(session: Session, *, slack_user_id: str, reason: str) -> Expert | None:
+    """The expert with this Slack id while they are marked away for ``reason`` (``mark_unreachable``: e.g. their
+    account was deactivated) and nothing changed since; None otherwise. Reads only."""
+    expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+    mark = get_unreachable_mark(session, expert=expert) if expert is not None else None
+    return expert if mark is not None and mark[1] == reason else None
+
+
+def clear_unreachable_mark(session: Session, *, slack_user_id: str, reason: str, now: datetime) -> Expert | None:
+    """Slack says the account is active again: an expert marked away for ``reason`` (and nothing changed since) is
+    available again, audited (actor ``system``, action ``reachable``). None, and nothing changed, otherwise (away by
+    their own or staff's choice, opted out, never marked): once."""
+    found = get_marked_away_for(session, slack_user_id=slack_user_id, reason=reason)
+    expert = get_expert(session, expert_id=found.id, lock=True) if found is not None else None
+    if expert is None or expert.availability is not Availability.AWAY or expert.away_until is not None:
+        return None
+    before = expert_audit(expert)
+    expert.availability = Availability.AVAILABLE
+    repo.update_expert(session, expert=expert, values={}, now=now)
+    session.flush()
+    repo.create_audit_log(
+        session,
+        actor=Actor.system().audit_label,
+        action="reachable",
+        entity_type="expert",
+        entity_key=expert.email,
+        before=before,
+        after={**expert_audit(expert), "reason": f"not {reason}"[:200]},
+        now=now,
+    )
+    return expert
+
+
 # --- consent -----------------------------------------------------------------------------------------------------
 
 

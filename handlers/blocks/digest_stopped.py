@@ -14,6 +14,8 @@ DIGEST_STOPPED_WHY = {
     "channel_archive": N_("digest.stopped_why_archived"),
     "not_in_channel": N_("digest.stopped_why_removed"),
     "member_left_channel": N_("digest.stopped_why_removed"),
+    "channel_left": N_("digest.stopped_why_removed"),
+    "group_left": N_("digest.stopped_why_removed"),
     "channel_not_found": N_("digest.stopped_why_not_found"),
 }
 

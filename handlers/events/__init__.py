@@ -1,7 +1,7 @@
 """Events: mentions of the bot and direct messages get an answer in the thread; the Home tab is published when
 opened; a channel that turned private or is shared with another organisation makes what was asked there private; a
 channel archived or left by the bot loses its digest subscription (staff are told); a deactivated member's requests
-move on and their questions are withdrawn (``handlers.deactivated``);
+move on and their questions are withdrawn, once Slack confirms it (``handlers.profile_change``);
 everything else is acknowledged and ignored.
 
 Slack acks an event before any listener runs and never resends an acked one, so a mention or DM is recorded in the
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import answers, deactivated, digests, privacy, profiles
+from handlers import answers, deactivated, digests, privacy, profile_change, profiles
 from handlers.listener import listener
 from handlers.requestspec import Kind
 from handlers.services import Services
@@ -33,10 +33,11 @@ def register(app: App, services: Services) -> None:
         app.event(event)(listener(services, Kind.EVENT, privacy.handle_channel_private, deferred=True))
     for event in digests.GONE_EVENTS:  # its digest is turned off, staff told once
         app.event(event)(listener(services, Kind.EVENT, digests.handle_channel_gone, ack_first=True))
-    # sent for every profile change of every member: a deactivation reaches the listener; every other change is only
+    # sent for every profile change of every member: a deactivation, or a change of someone marked away by one, is
+    # recorded and confirmed with Slack from the inbox (``handlers.profile_change``); every other change is only
     # acknowledged (no look-up, nothing stored: an unmatched event would be answered 404, retried by Slack and counted
     # as a failed delivery)
-    app.event("user_change", matchers=[deactivated.is_deactivation])(
-        listener(services, Kind.EVENT, deactivated.handle_user_change, ack_first=True)
+    app.event("user_change", matchers=[profile_change.worth_a_look(services)])(
+        listener(services, Kind.EVENT, profile_change.handle_profile_change, deferred=True)
     )
     app.event("user_change")(deactivated.acknowledge_only)

@@ -1,6 +1,7 @@
 """End to end: a digest channel archived, or the bot removed from it, stops its subscription and staff are told
 once by DM (the triage channel here cannot take it) — found when the weekly digest is refused, or at once when
-Slack sends ``channel_archive`` / ``member_left_channel``. It is not tried again the next week."""
+Slack sends ``channel_archive``, or ``channel_left`` / ``group_left`` (the bot removed; ``member_left_channel`` of
+it). It is not tried again the next week."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from storage.models import DigestSubscription
-from tests.e2e.conftest import CHANNEL, NL_USER
+from tests.e2e.conftest import CHANNEL, NL_USER, PRIVATE_C
 from tests.e2e.harness import BotProcess, flat
 from tests.e2e.test_digests import next_monday_ten
 from tests.e2e.test_staff_dm import STAFF, STAFF2, TRIAGE
@@ -111,3 +112,24 @@ def test_the_archive_event_and_the_bot_removed_stop_the_digest_at_once_and_staff
     finally:
         bot.stop()
     assert all(len(stopped_dms(emulator, user)) == 2 for user in (STAFF, STAFF2))
+
+
+def test_the_bot_removed_from_a_public_and_a_private_channel_stops_their_digests_at_once(
+    emulator: SlackEmulator, demo_db_url: str, tmp_path: Path
+) -> None:
+    subscribe(demo_db_url)
+    subscribe(demo_db_url, PRIVATE_C)
+    clock = tmp_path / "now.txt"
+    clock.write_text((next_monday_ten() - timedelta(days=2)).isoformat(), encoding="utf-8")  # no digest due
+    bot = start(emulator, demo_db_url, tmp_path / "bot.log", clock)
+    try:
+        removed = emulator.send_bot_removed(CHANNEL, NL_USER)  # Slack tells the bot: channel_left
+        assert removed.acked
+        emulator.wait_for(lambda: not active(demo_db_url), timeout=30)
+        emulator.wait_for(lambda: told_each_staff_member_once(emulator), timeout=30)
+        assert "verwijderd" in flat(stopped_dms(emulator, STAFF)[0].get("blocks"))
+        emulator.send_bot_removed(PRIVATE_C, NL_USER)  # group_left
+        emulator.wait_for(lambda: not active(demo_db_url, PRIVATE_C), timeout=30)
+        emulator.wait_for(lambda: all(len(stopped_dms(emulator, user)) == 2 for user in (STAFF, STAFF2)), timeout=30)
+    finally:
+        bot.stop()

@@ -112,6 +112,20 @@ class DriverMixin:
         }
         return self._event(event, retry_num=0, event_id=event_id, wait=True)
 
+    def send_bot_removed(self, channel: str, by: str, *, event_id: str | None = None) -> Delivery:
+        """``by`` removes the bot from ``channel``: posts there are refused with ``not_in_channel`` from now on, and
+        Slack tells the bot with ``channel_left`` (``group_left`` for a private channel), not ``member_left_channel``
+        (which goes to the members still in it)."""
+        target = self._channel(channel, by)
+        bot = self._state.bot_user_id
+        with self._state.lock:
+            if bot in target.members:
+                target.members.remove(bot)
+        event: JSON = {"type": "group_left" if target.is_private else "channel_left", "channel": target.id}
+        if not target.is_private:
+            event.update(actor_id=by, event_ts=self._state.clock.next())
+        return self._event(event, retry_num=0, event_id=event_id, wait=True)
+
     def send_user_deactivated(self, user: str, *, event_id: str | None = None) -> Delivery:
         """An admin deactivates ``user``: ``users.info`` says ``deleted`` and DMs are refused from now on, and Slack
         sends ``user_change`` with the whole user object (its ``team_id`` the person's own team)."""

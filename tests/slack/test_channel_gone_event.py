@@ -1,5 +1,5 @@
-"""``channel_archive`` / ``group_archive`` / ``member_left_channel``: a digest channel gone for the bot stops its
-digest; someone else leaving, or a malformed channel id, changes nothing."""
+"""``channel_archive`` / ``group_archive`` / ``channel_left`` / ``group_left`` / ``member_left_channel``: a
+digest channel gone for the bot stops its digest; someone else leaving, or a malformed channel id, changes nothing."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ def test_someone_else_leaving_or_a_malformed_channel_changes_nothing(event: dict
         {"type": "channel_archive", "channel": "C0DIGEST1", "user": "U0ADMIN01"},
         {"type": "group_archive", "channel": "C0DIGEST1"},
         {"type": "member_left_channel", "channel": "C0DIGEST1", "user": BOT},
+        {"type": "channel_left", "channel": "C0DIGEST1", "actor_id": "U0ADMIN01"},  # Slack tells the bot itself
+        {"type": "group_left", "channel": "C0DIGEST1"},
     ],
 )
 def test_the_channel_archived_or_the_bot_removed_stops_the_digest(event: dict[str, Any]) -> None:

@@ -1,0 +1,113 @@
+"""``user_change`` that may matter: a deactivation, or a profile of someone marked away because their account was
+deactivated (perhaps reactivated). Every other profile change is only acknowledged (``handlers.deactivated``).
+
+Such an event is a claim about a moment that may have passed: Slack may deliver it late (after a reactivation, or
+a deactivation after it). So it is recorded in the inbox before its ack (Slack's retries make one row) and the
+inbox worker acts on what Slack says *now*: ``users.info``. Still deactivated: the deactivation is handled
+(``handlers.deactivated.handle_user_change``). Active again: an expert marked away by the deactivation is available
+again, audited (``bot.register.profiles.clear_unreachable_mark``), and a deactivation that comes late does nothing
+more. A look-up Slack cannot answer now (a rate limit during a large offboarding, an outage) fails the attempt and
+the inbox tries again after a backoff (never sooner than Slack's Retry-After), for ``LOOKUP_ATTEMPTS`` attempts:
+nothing is acknowledged and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.network import is_inside
+from bot.register import profiles
+from bot.text import is_slack_user_id
+from handlers.blocks.routing import DEACTIVATED
+from handlers.deactivated import handle_user_change, is_deactivation
+from handlers.services import Services, SlackUnavailableError, slack_transient
+from handlers.turn import Turn
+
+log = logging.getLogger(__name__)
+
+# Attempts of one such event in the inbox (backoff 2, 4, … 60 s, or Slack's Retry-After): a quarter of an hour and
+# more of rate limits during a large offboarding, not the few attempts of a request someone waits for
+LOOKUP_ATTEMPTS = 20
+GONE = ("user_not_found", "user_not_visible")  # Slack no longer knows the account: as deactivated as it gets
+
+
+def _user_id(body: Mapping[str, Any]) -> str | None:
+    event = body.get("event")
+    user = event.get("user") if isinstance(event, dict) else None
+    user_id = user.get("id") if isinstance(user, dict) else None
+    return user_id if isinstance(user_id, str) and is_slack_user_id(user_id) else None
+
+
+def worth_a_look(services: Services) -> Callable[[dict[str, Any]], bool]:
+    """The matcher: a deactivation, or the profile of someone marked away by one (one read of the database; a
+    status change of anyone else is not recorded and costs no look-up)."""
+
+    def matcher(body: dict[str, Any]) -> bool:
+        if is_deactivation(body):
+            return True
+        user_id = _user_id(body)
+        if user_id is None:
+            return False
+        try:
+            with services.db.session() as session:
+                return profiles.get_marked_away_for(session, slack_user_id=user_id, reason=DEACTIVATED) is not None
+        except Exception:  # the database cannot say: this change is passed over (the Home tab and staff still can)
+            log.warning("user_change: could not read whether %s was marked away", user_id, exc_info=True)
+            return False
+
+    return matcher
+
+
+def current_profile(turn: Turn, user_id: str) -> dict[str, Any] | None:
+    """The account as Slack has it now (None: Slack no longer knows it). Slack not answering now raises
+    ``SlackUnavailableError`` (the inbox tries again later)."""
+    try:
+        user = turn.client.users_info(user=user_id).get("user")
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "")
+        if error in GONE:
+            return None
+        if slack_transient(exc):
+            raise SlackUnavailableError(f"users.info: {error or exc.response.status_code}") from exc
+        raise
+    return user if isinstance(user, dict) else {}
+
+
+def handle_profile_change(turn: Turn) -> None:
+    """From the inbox: act on the account as Slack says it is now (see the module docstring)."""
+    user_id = _user_id(turn.body)
+    if user_id is None:
+        turn.outcome = "ignored"
+        return
+    if turn.job is not None:
+        turn.job.max_attempts = max(turn.job.max_attempts, LOOKUP_ATTEMPTS)
+    network = turn.services.home.network
+    claimed = turn.body["event"]["user"]
+    team = str(claimed.get("team_id") or "") or None
+    enterprise = (claimed.get("enterprise_user") or {}).get("enterprise_id")
+    if network is None or is_inside(network, team=team, enterprise=enterprise) is False:
+        turn.outcome = "outside"
+        return
+    now = current_profile(turn, user_id)
+    if now is None or now.get("deleted") is True:
+        if is_deactivation(turn.body):
+            handle_user_change(turn)
+        else:
+            turn.outcome = "still deactivated"
+        return
+    team = str(now.get("team_id") or "") or None
+    enterprise = (now.get("enterprise_user") or {}).get("enterprise_id")
+    if not is_inside(network, team=team, enterprise=enterprise, asked=True):
+        turn.outcome = "outside"
+        return
+    expert = profiles.clear_unreachable_mark(turn.session, slack_user_id=user_id, reason=DEACTIVATED, now=turn.now)
+    if expert is None:
+        turn.outcome = "late deactivation: active" if is_deactivation(turn.body) else "active"
+        log.info("user_change: %s is active at Slack: %s", user_id, turn.outcome)
+        return
+    turn.outcome = "reactivated: available again"
+    log.info("user_change: %s was reactivated: available again (expert %s)", user_id, expert.id)
