@@ -596,12 +596,14 @@ def main(argv: list[str] | None = None) -> None:
         help="each: a theme's other names under each word that named it, as before round 19 (default once: "
         "MatchConfig.theme_names_once)",
     )
+    shipped_cw = MatchConfig()
     ap.add_argument(
         "--context-words",
-        choices=("on", "off"),
-        default="on" if MatchConfig().context_words else "off",
+        choices=("on", "ranking", "off"),
+        default=("ranking" if shipped_cw.context_words_in_gap else "on") if shipped_cw.context_words else "off",
         help="on: a question's generic words beside a known topical word are left out (MatchConfig.context_words, "
-        "round 20)",
+        "round 20's A); ranking: left out of the ranking only, the gap decision reads the whole question "
+        "(context_words_in_gap, round 21's C)",
     )
     ap.add_argument(
         "--max-theme-expansions",
@@ -648,7 +650,8 @@ def main(argv: list[str] | None = None) -> None:
         gap_levels=args.gap_levels,
         theme_names_once=args.theme_names == "once",
         max_theme_expansions=args.max_theme_expansions,
-        context_words=args.context_words == "on",
+        context_words=args.context_words != "off",
+        context_words_in_gap=args.context_words != "on",
     )
     shipped = options if options != MatchConfig() else None
 

@@ -49,7 +49,9 @@ similarity; without a shipped model, the best normalised score against ``gap_thr
 (``MatchConfig.gap_levels``, off by default; :mod:`bot.matching.levels`) reads the words' features against the
 register's own levels, measured in the background, where the semantic model decides. An expert is ``weak`` when
 there is a gap or their score is below ``weak_ratio`` of the best score for the same question (the best as ranked,
-after the contact floor).
+after the contact floor). A context word of the question ("in de binnenstad", ``MatchConfig.context_words``) is left
+out of the scores, coverage, "weak" and reasons, but the gap decision reads the whole question: its features are
+those of the question scored with the word, as with the option off.
 
 Staleness: experts whose profile is stale (consent pending — imported, listing not confirmed yet — or last
 confirmed more than ``reconfirm_days`` before ``now``; the rule of ``bot.register.profiles.is_stale``) are ranked
@@ -932,8 +934,11 @@ class Matcher:
     def analyse(self, text: str) -> ParsedQuery:
         """How :meth:`search` understands ``text``: framing and stop words dropped, typos repaired against the
         register's vocabulary, compound parts, glossary synonyms and themes, as weighted term groups (for grouping
-        questions into topics, ``bot.needs``). Raises ``QueryError`` for text without content words."""
-        return self._parser.parse(text)
+        questions into topics, ``bot.needs``; gap keys). A question's context words are kept here
+        (``MatchConfig.context_words_in_gap``: they are left out of the ranking only). Raises ``QueryError`` for text
+        without content words."""
+        pq = self._parser.parse(text)
+        return pq.whole or pq
 
     def phrase_words(self) -> frozenset[str]:
         """Folded words that occur in a multi-word glossary entry or theme name ("vacancy" of "vacancy tax"): a
@@ -1053,6 +1058,11 @@ class Matcher:
         features = self._gap_features(
             pq, top_id, best_norm, weights, e_sim, p_sim, p_raw, p_ideal, lexical_top, explain_expert
         )
+        # what the gap decision reads: the same, unless context words were left out of the ranking only
+        # (MatchConfig.context_words_in_gap): then the whole question's, scored as with the option off
+        gap_features, gap_norm = features, best_norm
+        if pq.whole is not None:
+            gap_features, gap_norm = self._word_features(pq.whole, limit=limit, without={}, e_sim=e_sim, p_sim=p_sim)
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
             lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
@@ -1062,18 +1072,18 @@ class Matcher:
         ranked = self._rank_experts(e_rank, sem, e_ideal, pq, limit, today, now)
         practice_top = self._top(p_kind, p_raw, p_ideal, pq, limit=shown, sim=p_sim)
         model = self._gap_model(e_sim, p_sim)
-        x: Mapping[str, float] = features
+        x: Mapping[str, float] = gap_features
         if model is not None and cfg.gap_levels == "register" and self.gap_levels is not None:
             # the option (bot.matching.levels): the words' features read against the register's own levels, once
             # they are measured (in the background), and only where the semantic model decides
             by_levels = levels_model()
             if by_levels is not None and model is shipped_models().get("semantic"):
-                model, x = by_levels, self.gap_levels.place(features)
+                model, x = by_levels, self.gap_levels.place(gap_features)
         if model is not None:
             gap_p = model.probability(x)
             gap = gap_p >= model.threshold
         else:  # no fitted model shipped: the raw threshold
-            gap = best_norm < cfg.gap_threshold
+            gap = gap_norm < cfg.gap_threshold
             gap_p = 1.0 if gap else 0.0
         # the best score for this question as the ranking read it: after the contact floor (an expert it lifts can
         # score above the best lexical score, ``best_norm``, which the gap decision keeps reading)
@@ -1129,9 +1139,9 @@ class Matcher:
             practices=practices,
             answers=answers,
             organisations=pq.organisations,
-            confidence=round(best_norm, 4),
+            confidence=round(gap_norm, 4),
             gap_probability=round(gap_p, 4),
-            gap_features=features,
+            gap_features=gap_features,
         )
 
     def word_gap_features(
@@ -1141,10 +1151,22 @@ class Matcher:
         read as without vectors) as :meth:`search` computes them, with the documents of ``without`` (kind -> ids) left
         out of every kind's candidates — as if they were not in the register, its IDFs aside. For the register's own
         levels (:func:`bot.matching.levels.measure_levels`, background work); raises ``QueryError`` as a search."""
-        cfg = self.config
-        gone = without or {}
         pq = self._parser.parse(query)
-        limit = max(limit, 1)
+        return self._word_features(pq.whole or pq, limit=max(limit, 1), without=without or {})[0]
+
+    def _word_features(
+        self,
+        pq: ParsedQuery,
+        *,
+        limit: int,
+        without: Mapping[str, Set[int]],
+        e_sim: Similarity = NO_SIMILARITY,
+        p_sim: Similarity = NO_SIMILARITY,
+    ) -> tuple[dict[str, float], float]:
+        """The gap features of ``pq`` (:meth:`word_gap_features`; the meaning ones from ``e_sim`` and ``p_sim``) and
+        the best expert's normalised lexical score, scored as :meth:`search` scores a question."""
+        cfg = self.config
+        gone = without
         e_kind, p_kind, a_kind = self._kinds["expert"], self._kinds["practice"], self._kinds["answer"]
         boost_max = 1.0 + (cfg.city_boost if pq.cities else 0.0) + (cfg.organisation_boost if pq.organisations else 0.0)
         pool = max(limit, cfg.evidence_pool)
@@ -1216,9 +1238,7 @@ class Matcher:
             top_id = min(compress(e_raw, map(eq, e_raw.values(), repeat(top_score))))
         best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        return self._gap_features(
-            pq, top_id, best_norm, weights, NO_SIMILARITY, NO_SIMILARITY, p_raw, p_ideal, lexical_top
-        )
+        return self._gap_features(pq, top_id, best_norm, weights, e_sim, p_sim, p_raw, p_ideal, lexical_top), best_norm
 
     def _rank_experts(
         self,

@@ -85,6 +85,9 @@ class ParsedQuery:
     repairs: tuple[tuple[str, str], ...]
     cognates: frozenset[str] = frozenset()  # originals of repairs that are cognates, not typos
     concepts: int = 0  # number of distinct query concepts (content words left after places), for coverage
+    # the question with its context words when they were left out of this one (MatchConfig.context_words and
+    # context_words_in_gap): parsed as with the option off, for the gap decision's features
+    whole: ParsedQuery | None = None
 
 
 class QueryParser:
@@ -153,8 +156,28 @@ class QueryParser:
         self._add_translations(groups, words, stems, covered)
         self._add_acronyms(groups, words, stems, covered, _capitals(query))
         themes, hits = self._themes(groups, words, stems)
+        whole = None
         if self.config.context_words:
+            # the groups as they stand, copied: leaving a word out renumbers the others' concepts
+            before = [replace(g, variants=list(g.variants)) for g in groups], words, terms, hits
             groups, words, terms, hits = self._drop_context(groups, words, terms, hits, stems)
+            if self.config.context_words_in_gap and len(words) < len(before[1]):
+                whole = self._parsed(*before, themes, cities, orgs, repairs, cognates)
+        return self._parsed(groups, words, terms, hits, themes, cities, orgs, repairs, cognates, whole)
+
+    def _parsed(
+        self,
+        groups: list[Group],
+        words: list[tuple[str, str]],
+        terms: list[str],
+        hits: list[tuple[int, int, str]],
+        themes: list[str],
+        cities: list[str],
+        orgs: list[str],
+        repairs: list[tuple[str, str]],
+        cognates: set[str],
+        whole: ParsedQuery | None = None,
+    ) -> ParsedQuery:
         _count_once(groups)
         groups.extend(self._theme_groups(themes, hits, words))
         return ParsedQuery(
@@ -166,6 +189,7 @@ class QueryParser:
             repairs=tuple(repairs),
             cognates=frozenset(cognates),
             concepts=len(words),
+            whole=whole,
         )
 
     def _drop_context(

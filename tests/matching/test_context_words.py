@@ -31,8 +31,9 @@ STAD = [
 PEOPLE: list[ExpertDoc] = [*EXPERTS, NADIA, FREDERIK, NELE, INGE, GREET, *STAD]
 
 
-def build(*, context_words: bool = True) -> Matcher:
-    m = Matcher(themes=THEMES, places=PLACES, config=MatchConfig(context_words=context_words))
+def build(*, context_words: bool = True, in_gap: bool = True) -> Matcher:
+    config = MatchConfig(context_words=context_words, context_words_in_gap=in_gap)
+    m = Matcher(themes=THEMES, places=PLACES, config=config)
     m.build(experts=PEOPLE, practices=[], answers=[])
     return m
 
@@ -119,3 +120,60 @@ class TestStopWords:
         assert "Lien" not in names(r)
         for hit in r.experts:
             assert all(reason.target not in {"mee", "zodat"} for reason in hit.reasons), hit
+
+
+class TestOutOfTheRankingOnly:
+    """Variant C (round 21, ``context_words_in_gap``): a context word is left out of scores, coverage, "weak" and
+    reasons, but the gap decision reads the whole question, as with the option off."""
+
+    QUESTIONS = (
+        "wie weet iets over jeugdbeleid in de binnenstad?",
+        "SVK in onze stad",
+        "wie kent iemand die ervaring heeft met padel in de stad?",
+        "schuldhulpverlening in de binnenstad",
+    )
+
+    def test_the_gap_decision_reads_the_question_as_without_the_option(self) -> None:
+        c, off, a = build(), build(context_words=False), build(in_gap=False)
+        moved = 0
+        for q in self.QUESTIONS:
+            rc, roff, ra = (m.search(q, today=TODAY) for m in (c, off, a))
+            assert rc.gap_features == roff.gap_features, q
+            assert (rc.gap, rc.gap_probability, rc.confidence) == (roff.gap, roff.gap_probability, roff.confidence), q
+            assert rc.terms == ra.terms, q  # ranked as round 20's A
+            if "padel" not in q:  # a word the register lacks: the context word stays (and so nothing to see here)
+                assert rc.terms != roff.terms, q
+            moved += ra.gap_features != roff.gap_features
+        assert moved  # A's gap features differ: the test tells the two apart
+
+    def test_the_ranking_is_round_20s(self) -> None:
+        c, a = build(), build(in_gap=False)
+        for q in self.QUESTIONS:
+            rc, ra = c.search(q, today=TODAY), a.search(q, today=TODAY)
+            assert [(h.doc.name, h.score, h.reasons) for h in rc.experts] == [
+                (h.doc.name, h.score, h.reasons) for h in ra.experts
+            ], q
+            if not rc.gap:
+                assert [h.weak for h in rc.experts] == [h.weak for h in ra.experts], q
+
+    def test_youth_policy_in_the_city_centre(self) -> None:
+        r = build().search("wie weet iets over jeugdbeleid in de binnenstad?", today=TODAY)
+        assert not r.gap
+        assert names(r)[0] == "Nadia"
+        assert not weak(r, "Nadia")
+        assert all(weak(r, n) for n in ("Frederik", "Nele") if n in names(r))
+
+    def test_svk_in_our_city(self) -> None:
+        r = build().search("SVK in onze stad", today=TODAY)
+        assert not r.gap
+        assert names(r)[0] == "Inge"
+        assert not weak(r, "Inge")
+
+    def test_padel_in_the_city_is_a_gap_as_padel_is(self) -> None:
+        m = build()
+        assert m.search("wie weet iets over padel?", today=TODAY).gap
+        assert m.search("wie kent iemand die ervaring heeft met padel in de stad?", today=TODAY).gap
+
+    def test_the_words_gap_features_read_the_whole_question(self) -> None:
+        q = "wie weet iets over jeugdbeleid in de binnenstad?"
+        assert build().word_gap_features(q) == build(context_words=False).word_gap_features(q)
