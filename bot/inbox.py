@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -114,23 +115,8 @@ def mark_done(
     """The request's outcome is out (see ``inbox_repo.update_inbox_done``). ``forget_user``: it erased its user or
     names an erased person; its row names them no more, and once that committed the disk is compacted
     (``Database.compact_after_erasure``): earlier versions of the row, in SQLite's write-ahead log, named them."""
-
-    def done() -> bool:
-        with db.inbox_session() as session:
-            return inbox_repo.update_inbox_done(
-                session,
-                request_id=request_id,
-                worker_id=claim,
-                channel_id=channel_id,
-                ts=ts,
-                now=now,
-                forget_user=forget_user,
-            )
-
-    marked = db.retrying(done)
-    if marked and forget_user:
-        db.compact_after_erasure()
-    return marked
+    done = partial(inbox_repo.update_inbox_done, request_id=request_id, worker_id=claim, channel_id=channel_id, ts=ts)
+    return _mark(db, done, now=now, forget_user=forget_user)
 
 
 def mark_failed(
@@ -143,20 +129,23 @@ def mark_failed(
     now: datetime,
     forget_user: bool = False,
 ) -> bool:
-    def failed() -> bool:
-        with db.inbox_session() as session:
-            return inbox_repo.update_inbox_failed(
-                session,
-                request_id=request_id,
-                worker_id=claim,
-                error=error,
-                retry_at=retry_at,
-                now=now,
-                forget_user=forget_user,
-            )
+    """A try that failed: tried again from ``retry_at``, or given up (None). ``forget_user``: as ``mark_done``."""
+    failed = partial(
+        inbox_repo.update_inbox_failed, request_id=request_id, worker_id=claim, error=error, retry_at=retry_at
+    )
+    return _mark(db, failed, now=now, forget_user=forget_user)
 
-    marked = db.retrying(failed)
-    if marked and forget_user:  # given up after erasing: as ``mark_done``
+
+def _mark(db: Database, update: Callable[..., bool], *, now: datetime, forget_user: bool) -> bool:
+    """``update`` the request's row in a transaction of its own on the inbox (retried on a held SQLite lock). When
+    it marked the row and ``forget_user``, the disk is compacted once that committed (``mark_done``)."""
+
+    def unit() -> bool:
+        with db.inbox_session() as session:
+            return update(session, now=now, forget_user=forget_user)
+
+    marked = db.retrying(unit)
+    if marked and forget_user:
         db.compact_after_erasure()
     return marked
 

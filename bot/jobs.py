@@ -62,7 +62,7 @@ from bot.privacy import (
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
 from storage import privacy_repo, slack_repo
-from storage.db import Database
+from storage.db import Database, SchemaVerdict
 from storage.session import Session
 
 log = logging.getLogger("wieweet.jobs")
@@ -362,22 +362,15 @@ class JobRunner:
         nothing: the passes fail and are logged as usual."""
         if self.stopped is not None:
             return False
-        try:
-            moved = self.services.db.schema_moved()
-            if moved is None:
-                return True
-            newer = self.services.db.schema_newer()
-        except Exception:
-            log.warning("could not read the database's schema revision", exc_info=True)
-            return True
-        if not newer:
-            log.warning("jobs wait, worker %s: %s", self.worker_id, moved)
-            return False
-        self.stopped = moved
-        log.error("jobs stopped, worker %s: %s", self.worker_id, moved)
-        if self.scheduler.running:
-            self.scheduler.pause()
-        return False
+        check = self.services.db.schema_verdict()
+        check.report(
+            log, waits="jobs wait, worker %s: %s", stops="jobs stopped, worker %s: %s", worker_id=self.worker_id
+        )
+        if check.verdict is SchemaVerdict.NEWER:
+            self.stopped = check.moved
+            if self.scheduler.running:
+                self.scheduler.pause()
+        return check.verdict.works
 
     def run_pass(self) -> None:
         if not self._schema_current():

@@ -167,6 +167,11 @@ def _why(reasons: Sequence[str], lang: str) -> list[str]:
     return [f"     {t('answer.why', lang)}: " + "; ".join(reasons)] if reasons else []
 
 
+def _heading(title: str, items: Sequence[object], *, none: str) -> list[str]:
+    """A list's heading, with ``none`` under it when the list is empty."""
+    return ["", title.upper(), *([] if items else ["  " + none])]
+
+
 def _expert_lines(view: AnswerView) -> list[str]:
     lang = view.lang
     lines = ["", t("answer.experts", lang).upper()]
@@ -184,9 +189,7 @@ def _expert_lines(view: AnswerView) -> list[str]:
 
 def _practice_lines(view: AnswerView) -> list[str]:
     lang = view.lang
-    lines = ["", t("answer.practices", lang).upper()]
-    if not view.practices:
-        lines.append("  " + t("answer.no_practices", lang))
+    lines = _heading(t("answer.practices", lang), view.practices, none=t("answer.no_practices", lang))
     for i, p in enumerate(view.practices, 1):
         meta = ", ".join(x for x in (p.city or p.organisation, str(p.year) if p.year else "", p.outcome_label) if x)
         lines.append(f"  {i}. {p.title} ({meta})")
@@ -198,9 +201,7 @@ def _practice_lines(view: AnswerView) -> list[str]:
 
 def _answer_lines(view: AnswerView) -> list[str]:
     lang = view.lang
-    lines = ["", t("answer.answers", lang).upper()]
-    if not view.answers:
-        lines.append("  " + t("answer.no_answers", lang))
+    lines = _heading(t("answer.answers", lang), view.answers, none=t("answer.no_answers", lang))
     for i, a in enumerate(view.answers, 1):
         lines.append(f"  {i}. {a.question}")
         lines.append(f"     {a.byline}" + (f" — {a.url}" if a.url else ""))

@@ -49,7 +49,7 @@ from handlers.claims import log_refusal
 from handlers.errors import user_message
 from handlers.inbox_job import MAX_ATTEMPTS, ClaimLostError, InboxJob, wall_clock
 from handlers.services import Services
-from storage.db import bounded_waits
+from storage.db import SchemaVerdict, bounded_waits
 from storage.models import InboxRequest
 
 log = logging.getLogger("wieweet.inbox")
@@ -280,20 +280,13 @@ class InboxWorker:
         The job runner stops the same way."""
         if self.stopped is not None:
             return False
-        try:
-            moved = self.services.db.schema_moved_lately()
-            if moved is None:
-                return True
-            newer = self.services.db.schema_newer()
-        except Exception:
-            log.warning("could not read the database's schema revision", exc_info=True)
-            return True
-        if not newer:
-            log.warning("inbox worker %s waits: %s", self.worker_id, moved)
-            return False
-        self.stopped = moved
-        log.error("inbox worker %s stopped: %s", self.worker_id, moved)
-        return False
+        check = self.services.db.schema_verdict(lately=True)
+        check.report(
+            log, waits="inbox worker %s waits: %s", stops="inbox worker %s stopped: %s", worker_id=self.worker_id
+        )
+        if check.verdict is SchemaVerdict.NEWER:
+            self.stopped = check.moved
+        return check.verdict.works
 
     def drain(self) -> int:
         """Claim as many requests as there are free threads and start them; returns how many were started."""

@@ -16,12 +16,14 @@ number of times, with a short backoff) when the lock was still held, so "databas
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -129,6 +131,37 @@ def session_has_written(session: Session) -> bool:
 def is_lock_error(error: BaseException) -> bool:
     """SQLite's "database is locked" / "database table is locked" (a writer held the lock past the busy timeout)."""
     return isinstance(error, OperationalError) and "locked" in str(error.orig or error).lower()
+
+
+class SchemaVerdict(enum.Enum):
+    """What a process running this code makes of the database's schema revision (``Database.schema_verdict``)."""
+
+    CURRENT = "current"  # this code's revision: work
+    OLDER = "older"  # an older revision, or none (a restored backup, halfway through a restore): wait, it moves on
+    NEWER = "newer"  # a revision this code does not know: a newer wieweet upgraded it; stop for good
+    UNREADABLE = "unreadable"  # the reading failed (the database is down): stop nothing, the work fails as usual
+
+    @property
+    def works(self) -> bool:
+        """Whether the work goes on: at this code's revision, or when the revision could not be read."""
+        return self in (SchemaVerdict.CURRENT, SchemaVerdict.UNREADABLE)
+
+
+@dataclass(frozen=True)
+class SchemaCheck:
+    verdict: SchemaVerdict
+    moved: str | None = None  # OLDER or NEWER: what happened, for the log (``Database.schema_moved``)
+    error: Exception | None = None  # UNREADABLE: why, for the log
+
+    def report(self, logger: logging.Logger, *, waits: str, stops: str, worker_id: str) -> None:
+        """Log the verdict on the caller's logger: a failed reading and a wait as warnings, a stop as an error.
+        ``waits`` and ``stops`` are formats of ``worker_id`` and ``moved``."""
+        if self.verdict is SchemaVerdict.UNREADABLE:
+            logger.warning("could not read the database's schema revision", exc_info=self.error)
+        elif self.verdict is SchemaVerdict.OLDER:
+            logger.warning(waits, worker_id, self.moved)
+        elif self.verdict is SchemaVerdict.NEWER:
+            logger.error(stops, worker_id, self.moved)
 
 
 class UnknownSchemaError(RuntimeError):
@@ -438,6 +471,20 @@ class Database:
         except UnknownSchemaError:
             return True
         return False
+
+    def schema_verdict(self, *, lately: bool = False) -> SchemaCheck:
+        """The inbox worker's and the job runner's one rule for the schema revision: at this code's: CURRENT; one this
+        code does not know (``schema_newer``): NEWER, stop for good; an older one or none: OLDER, wait; a reading that
+        fails (the database is down): UNREADABLE, which stops nothing. ``lately``: the revision as read by
+        ``schema_moved_lately`` (at most every ``SCHEMA_RECHECK_SECONDS``), else read now."""
+        try:
+            moved = self.schema_moved_lately() if lately else self.schema_moved()
+            if moved is None:
+                return SchemaCheck(SchemaVerdict.CURRENT)
+            newer = self.schema_newer()
+        except Exception as error:  # reported by the caller, not raised: the work fails and is logged as usual
+            return SchemaCheck(SchemaVerdict.UNREADABLE, error=error)
+        return SchemaCheck(SchemaVerdict.NEWER if newer else SchemaVerdict.OLDER, moved=moved)
 
     def serving(self) -> bool:
         """The health check's view of the database: it answers, at the schema revision this code runs."""

@@ -4,7 +4,9 @@ check, rather than keep working on a schema it does not know. Two engines share 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
@@ -14,6 +16,7 @@ from alembic.script import ScriptDirectory
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from bot import inbox as core_inbox
 from bot.config import Settings
@@ -30,7 +33,7 @@ from handlers.requestspec import Kind as RequestKind
 from handlers.services import Services
 from handlers.turn import Turn
 from storage import inbox_repo
-from storage.db import Database, alembic_config, head_revision
+from storage.db import Database, SchemaVerdict, alembic_config, head_revision
 from storage.models import Question
 from tests.edge.hostile import call_wsgi, environ_for
 from tests.factories import add_question, seed_themes
@@ -57,7 +60,8 @@ def replica(database: Database) -> Iterator[Database]:
     yield other
     other.dispose()
     with database.engine.begin() as conn:  # the PostgreSQL test database is shared by the next tests
-        conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
+        conn.execute(text("DELETE FROM alembic_version"))  # at another revision, or none
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head_revision()})
 
 
 def _upgrade_elsewhere(database: Database, revision: str) -> None:
@@ -281,3 +285,106 @@ def test_healthz_fails_while_the_inbox_worker_or_the_jobs_are_stopped(database: 
     stopped.append("the database schema is at revision 0099_fromthefuture now")
     edge = wsgi_app(app, services, stopped=lambda: stopped[0] if stopped else None)  # no cached probe
     assert call_wsgi(edge, environ_for("GET", "/healthz", [], None)).status == 503
+
+
+# --- the one verdict both the inbox worker and the jobs act on (``Database.schema_verdict``) ---
+
+
+def _move(database: Database, reading: str) -> None:
+    if reading == "none":
+        _no_revision(database)
+    elif reading == "older":
+        _upgrade_elsewhere(database, _older_revision())
+    elif reading == "newer":
+        _upgrade_elsewhere(database, NEWER)
+
+
+@pytest.mark.parametrize(
+    ("reading", "verdict", "said"),
+    [
+        ("head", SchemaVerdict.CURRENT, None),
+        ("older", SchemaVerdict.OLDER, "is at revision"),
+        ("none", SchemaVerdict.OLDER, "has no schema revision"),
+        ("newer", SchemaVerdict.NEWER, NEWER),
+    ],
+)
+def test_the_schema_verdict_of_each_revision(
+    database: Database, replica: Database, reading: str, verdict: SchemaVerdict, said: str | None
+) -> None:
+    _move(database, reading)
+    check = replica.schema_verdict()
+    assert check.verdict is verdict and check.error is None
+    assert check.verdict.works is (verdict is SchemaVerdict.CURRENT)
+    if said is None:
+        assert check.moved is None
+    else:
+        assert check.moved is not None and said in check.moved
+
+
+def test_a_schema_verdict_read_lately_is_kept_for_a_while(database: Database, replica: Database) -> None:
+    assert replica.schema_verdict(lately=True).verdict is SchemaVerdict.CURRENT
+    _upgrade_elsewhere(database, NEWER)
+    assert replica.schema_verdict(lately=True).verdict is SchemaVerdict.CURRENT  # the reading of a moment ago
+    assert replica.schema_verdict().verdict is SchemaVerdict.NEWER  # read now
+    replica._moved_read = None
+    assert replica.schema_verdict(lately=True).verdict is SchemaVerdict.NEWER
+
+
+def test_a_schema_verdict_that_cannot_be_read_stops_nothing(replica: Database) -> None:
+    down = OperationalError("SELECT version_num FROM alembic_version", None, ConnectionError("the database is down"))
+    with mock.patch.object(replica.engine, "connect", side_effect=down):
+        check = replica.schema_verdict()
+    assert check.verdict is SchemaVerdict.UNREADABLE and check.verdict.works
+    assert check.error is down and check.moved is None
+
+
+UNREADABLE_LINE = "could not read the database's schema revision"
+
+
+@pytest.mark.parametrize(
+    ("reading", "works", "level", "inbox_line", "jobs_line"),
+    [
+        ("head", True, None, "", ""),
+        (
+            "older",
+            False,
+            logging.WARNING,
+            "inbox worker old:1:a waits: the database",
+            "jobs wait, worker old: the database",
+        ),
+        (
+            "newer",
+            False,
+            logging.ERROR,
+            "inbox worker old:1:a stopped: the database",
+            "jobs stopped, worker old: the database",
+        ),
+        ("down", True, logging.WARNING, UNREADABLE_LINE, UNREADABLE_LINE),
+    ],
+)
+def test_the_inbox_worker_and_the_jobs_act_on_the_verdict_and_say_so_in_their_own_log(
+    database: Database,
+    replica: Database,
+    caplog: pytest.LogCaptureFixture,
+    reading: str,
+    works: bool,
+    level: int | None,
+    inbox_line: str,
+    jobs_line: str,
+) -> None:
+    worker = InboxWorker(_services(replica), WebClient(token="xoxb-test"), threads=1, worker_id="old:1:a")
+    jobs = _runner(replica, CountingSender())
+    _move(database, reading)
+    replica._moved_read = None
+    caplog.set_level(logging.INFO)
+    down = OperationalError("SELECT 1", None, ConnectionError("the database is down"))
+    with mock.patch.object(replica.engine, "connect", side_effect=down) if reading == "down" else nullcontext():
+        assert worker.schema_current() is works and jobs._schema_current() is works
+    assert (worker.stopped is not None) is (jobs.stopped is not None) is (reading == "newer")
+    said = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    if level is None:
+        assert said == []
+        return
+    assert [(r.name, r.levelno) for r in said] == [("wieweet.inbox", level), ("wieweet.jobs", level)]
+    assert said[0].getMessage().startswith(inbox_line) and said[1].getMessage().startswith(jobs_line)
+    assert all((r.exc_info is not None) is (reading == "down") for r in said)  # the failed reading's traceback

@@ -41,6 +41,8 @@ class CliContext:
     database_origin: str = "the default"
     operator: str = ""  # ``--by NAME``: who says they run the command, recorded beside the account in the audit log
     _db: Database | None = field(default=None, repr=False)
+    # what a command opened over the database (a knowledge base's ``close``): ended before the database is disposed
+    closing: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @property
     def db(self) -> Database:
@@ -69,6 +71,8 @@ class CliContext:
         check_sqlite_file(self.settings.database_url, self.database_origin, create=create_missing)
 
     def close(self) -> None:
+        while self.closing:
+            self.closing.pop()()
         if self._db is not None:
             self._db.dispose()
             self._db = None

@@ -38,6 +38,7 @@ def open_knowledge(cli: CliContext) -> KnowledgeBase:
         theme_names_once=cli.settings.theme_names_once,
     )
     kb.load()
+    cli.closing.append(kb.close)  # when the command ends (``CliContext.close``)
     return kb
 
 

@@ -73,6 +73,7 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         theme_names_once=settings.theme_names_once,
     )
     knowledge.load()
+    cli.closing.append(knowledge.close)  # when the command ends (``CliContext.close``)
     if stop.stopped_while_starting():
         return
     policy = RoutingPolicy(

@@ -126,7 +126,20 @@ class KnowledgeBase:
             self._listening = True
         return matcher
 
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def listening(self) -> bool:
+        """Whether it follows the commits of its database's sessions (from ``load`` until ``close``)."""
+        return self._listening
+
     def close(self) -> None:
+        """Stop following the database's commits (the listeners ``load`` added). ``with KnowledgeBase(db) as kb``
+        closes it at the end of the block."""
         if self._listening:
             event.remove(self.database.sessions, "after_flush", self._collect_changes)
             event.remove(self.database.sessions, "after_commit", self._apply_changes)

@@ -28,7 +28,7 @@ from bot.routing.core import (
 )
 from bot.routing.errors import RoutingInputError, StaleActionError
 from bot.routing.selection import expert_language
-from bot.routing.states import record_event, transition
+from bot.routing.states import record_event, record_routing_event, transition
 from storage import routing_repo as repo
 from storage.models import Answer, Availability, EventKind, Expert, Question, Routing, TimerKind, Visibility
 
@@ -137,23 +137,15 @@ class ExpertActions:
     def snooze(self, session: Session, *, routing_id: int, actor_slack_id: str, now: datetime) -> datetime:
         """Snooze ("Later"): ask again at the start of the next business day. Returns when."""
         core = self.core
-        routing, question = core.load_for_recipient(session, routing_id, actor_slack_id)
+        routing, _question = core.load_for_recipient(session, routing_id, actor_slack_id)
         require_open_routing(routing)
         if routing.snoozed_until is not None and routing.snoozed_until > now:
             raise StaleActionError("already_snoozed")
         until = core.calendar.next_business_start(now)
         routing.snoozed_until = until
         routing.updated_at = now
-        record_event(
-            session,
-            question_id=question.id,
-            routing_id=routing.id,
-            from_status=routing.status.value,
-            to_status=routing.status.value,
-            actor=actor_slack_id,
-            now=now,
-            note=until.isoformat(),
-            kind=EventKind.SNOOZE,
+        record_routing_event(
+            session, routing, kind=EventKind.SNOOZE, actor=actor_slack_id, now=now, note=until.isoformat()
         )
         repo.update_timers_cancelled(
             session,

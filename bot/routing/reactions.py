@@ -12,7 +12,7 @@ from bot.register import profiles
 from bot.routing import payloads
 from bot.routing.chosen import routable_expert
 from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person
-from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_event, transition
+from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_routing_event, transition
 from bot.text import is_slack_user_id
 from storage import question_repo, register_repo
 from storage import routing_repo as repo
@@ -206,16 +206,7 @@ class TimerReactions:
         if routing.reminded_at is not None:
             return "noop: already reminded"
         routing.reminded_at = now
-        record_event(
-            session,
-            question_id=question.id,
-            routing_id=routing.id,
-            from_status=routing.status.value,
-            to_status=routing.status.value,
-            actor=SYSTEM,
-            now=now,
-            kind=EventKind.REMINDER,
-        )
+        record_routing_event(session, routing, kind=EventKind.REMINDER, actor=SYSTEM, now=now)
         reminder = payloads.expert_reminder(question, routing, self.core.additions(session, question))
         self.core.enqueue(session, reminder, cause=f"t{timer.id}", now=now, routing=routing)
         return "reminded"

@@ -115,6 +115,17 @@ def record_event(
     )
 
 
+def record_routing_event(
+    session: Session, routing: Routing, *, kind: str, actor: str, now: datetime, note: str = ""
+) -> QuestionEvent:
+    """An event on ``routing`` that leaves its status as it is (a snooze, a reminder)."""
+    unchanged = routing.status.value
+    return record_event(
+        session, question_id=routing.question_id, routing_id=routing.id, kind=kind, note=note,
+        from_status=unchanged, to_status=unchanged, actor=actor, now=now,
+    )  # fmt: skip
+
+
 def transition(
     session: Session,
     obj: _T,

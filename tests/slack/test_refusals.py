@@ -4,6 +4,7 @@ a clicked container that is not the subject's message is not updated, and that i
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,11 @@ class FakeClient:
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Services:
+def services(tmp_path: Path) -> Iterator[Services]:
     database = Database(f"sqlite:///{tmp_path / 'w.db'}")
-    return Services(settings=Settings(), db=database, knowledge=KnowledgeBase(database))
+    with KnowledgeBase(database) as knowledge:
+        yield Services(settings=Settings(), db=database, knowledge=knowledge)
+    database.dispose()
 
 
 def refused_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
