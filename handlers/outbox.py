@@ -27,6 +27,7 @@ from bot.i18n import LANGUAGES
 from bot.jobs import BatchResult
 from bot.outbox import (
     AnswerToAsker,
+    ChannelCheckFailed,
     ConsentRequest,
     DigestStopped,
     ExpertiseRequest,
@@ -49,6 +50,7 @@ from bot.outbox import (
 )
 from bot.routing.policy import RoutingPolicy
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
+from handlers.blocks.channel_check import build_channel_check_failed
 from handlers.blocks.digest_stopped import build_digest_stopped
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
@@ -151,6 +153,8 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
             return build_expertise_request(payload_json(payload), lang)
         case DigestStopped():
             return build_digest_stopped(payload, lang)
+        case ChannelCheckFailed():
+            return build_channel_check_failed(payload, lang)
         case StaffDM():
             return build_staff_dm(payload, render_message(payload.original_kind, payload.original, lang), lang)
         case _:
