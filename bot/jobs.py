@@ -48,6 +48,7 @@ from bot.actors import Actor
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase, analysis_version, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
+from bot.outbox import ChannelCheckFailed, enqueue
 from bot.privacy import (
     ChannelLookup,
     LookupRefused,
@@ -438,7 +439,8 @@ class JobRunner:
         a failure) leaves what it marked, and a later pass of any process takes the day over once the claim is
         ``DAY_RUN_STALE``, asking again about every channel still public; after ``DAY_RUN_ATTEMPTS`` attempts
         refused for good (``LookupRefused``: a bad token, a missing scope) the day is marked done, logged once at
-        ERROR; a network failure or an outage is not counted. What quotes
+        ERROR, and staff are told once that day (``ChannelCheckFailed``); a network failure or an outage is not
+        counted. What quotes
         the marked items (``after_channel_private``) and failed to be updated was recorded with the change: the
         interval pass of any process updates it (``refresh_proposals``). None when not configured, done today or run
         by another process."""
@@ -461,7 +463,7 @@ class JobRunner:
                 after_marked=self.after_channel_private,
                 keep_claim=run.keep,
             )
-        except LookupRefused:
+        except LookupRefused as exc:
             failures = run.failed()
             if failures < DAY_RUN_ATTEMPTS:  # taken over by a later pass once the claim is stale
                 log.warning("channel privacy %s: attempt %d refused", day, failures, exc_info=True)
@@ -469,6 +471,9 @@ class JobRunner:
             run.done()
             self._reconciled_on = day
             log.error("channel privacy %s: %d attempts failed, tried again tomorrow", day, failures, exc_info=True)
+            with self.services.db.session() as session:  # staff told once a day (the triage channel, else DMs)
+                notice = ChannelCheckFailed(day=day, attempts=failures, error=str(exc)[:200])
+                enqueue(session, notice, dedupe_key=f"channel_check_failed:{day}", now=now)
             return None
         except Exception:  # a network failure, an outage: not counted, a later pass takes the day over once stale
             log.warning("channel privacy %s: the run failed, taken over later", day, exc_info=True)

@@ -28,15 +28,7 @@ from sqlalchemy.orm import Session
 from bot.retry import RetryPolicy
 from storage import outbox_repo, question_repo, routing_repo
 from storage.db import Database
-from storage.models import (
-    EscalationReason,
-    OutboxKind,
-    OutboxMessage,
-    Outcome,
-    RecordStatus,
-    RoutingStatus,
-    Visibility,
-)
+from storage.models import EscalationReason, OutboxKind, OutboxMessage, Outcome, RecordStatus, RoutingStatus, Visibility
 
 # --- vocabularies ----------------------------------------------------------------------------------------------------
 
@@ -342,6 +334,16 @@ class DigestStopped:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelCheckFailed:
+    """To staff: the daily check of which channels turned private was refused for good on ``day`` (``error``)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.CHANNEL_CHECK_FAILED
+    day: str
+    attempts: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StaffDM:
     """DM to one staff member: a message for the triage channel that was given up there (``triage_channel_id``; None:
     none configured; ``error``: Slack's reason), carried whole: ``original`` is its payload, of ``original_kind``
@@ -371,6 +373,7 @@ OutboxPayload = (
     | ExpertiseRequest
     | DeliveryFailed
     | DigestStopped
+    | ChannelCheckFailed
     | StaffDM
 )
 _ALL: tuple[type[OutboxPayload], ...] = typing.get_args(OutboxPayload)

@@ -39,6 +39,7 @@ STAFF_KINDS = frozenset(
         OutboxKind.NEEDS_PROPOSAL,
         OutboxKind.DELIVERY_FAILED,  # an expert marked away because Slack cannot reach them (else a DM to a chooser)
         OutboxKind.DIGEST_STOPPED,  # a channel's digest turned off: the channel was archived or the bot removed
+        OutboxKind.CHANNEL_CHECK_FAILED,  # the day's channel-privacy check refused for good (``bot.jobs``)
     }
 )
 # The DMs that stand in for a triage post: when one of them fails too, nothing more is tried.

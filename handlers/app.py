@@ -404,7 +404,7 @@ def run_socket_mode(app: App, settings: Settings, *, stopping: StopSignals) -> N
         return
     watch = SocketWatch(down_seconds=settings.socket_down_seconds)  # a connection that cannot come back: see there
     watch.attach(handler.client)
-    handler.connect()  # type: ignore[no-untyped-call]
+    watch.connect(handler.connect)  # refused at start: SocketModeDownError too
     log.info("wieweet connected over Socket Mode")
     try:
         watch.serve(handler.client, stopping.requested)  # SocketModeDownError when it gave up

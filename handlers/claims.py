@@ -35,13 +35,13 @@ _VERSION = re.compile(r"[0-9a-f]{1,64}")
 BAD_REFERENCE = "bad_reference"  # the user's message: this button or form is not valid (any more)
 
 
-def log_refusal(*, ref: str, user: str | None, action: str, target: str | None) -> None:
+def log_refusal(*, ref: str, user: str | None, action: str, target: str | None, level: int = logging.WARNING) -> None:
     """The one log line of a refused request: who, what, on what. WARNING: a forged payload is worth a look.
 
     Every ``NotAuthorized`` reaches it through the global error handler; a request whose action stands but whose
     claim about a message was not honoured (``Turn.update_messages``) logs it here directly.
     """
-    refusals.warning("refused ref=%s user=%s action=%s target=%s", ref, user or "-", action, target or "-")
+    refusals.log(level, "refused ref=%s user=%s action=%s target=%s", ref, user or "-", action, target or "-")
 
 
 def malformed(what: str, raw: object) -> NotAuthorized:

@@ -1,10 +1,14 @@
-"""``user_change``: a member's Slack account was deactivated (``deleted: true``).
+"""A member's Slack account was deactivated: Slack's ``user_change`` (``deleted: true``), or a DM Slack refuses
+with ``user_disabled`` (``person_gone_after_send``, from the outbox sender). Both go through one service function,
+``bot.routing.service.RoutingService.person_deactivated``, with the same reason (``deleted``) in the audit log.
 
-Until now that was noticed only when a DM to them failed. Now, at once: as an expert, the requests still open for
-them move on to the next expert (or to staff) and their register entry is marked away, audited, as when their DM
-fails for good; as an asker, their questions still with experts or held back are withdrawn on their behalf and the
-experts asked are told it is no longer needed (an escalated one stays with staff). See
-``bot.routing.service.RoutingService.person_deactivated``. Any other change (a name, ``is_restricted``, a
+At once: as an expert, the requests still open for them move on to the next expert (or to staff) and their register
+entry is marked away, audited; as an asker, their questions still looking for an answer are withdrawn on their
+behalf and the experts asked are told it is no longer needed. An escalated question is withdrawn too: nobody could
+be given its answer; its posts for staff (the triage post and their DM copies) say the asker's account was
+deactivated, their buttons gone. The live proposals quoting a withdrawn question are rendered again once the change
+is committed (recorded with it as well, so the job runner renders them if that update fails:
+``handlers.needs_refresh``). Any other change (a name, ``is_restricted``, a
 reactivation) changes nothing here. The event names the person's own team: a person of another organisation (Slack
 Connect) is never acted on, and someone the register and the questions do not know changes nothing. A redelivery
 finds nothing left to do.
@@ -13,14 +17,22 @@ finds nothing left to do.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack
+from slack_sdk import WebClient
 
 from bot.network import is_inside
+from bot.routing.service import PersonGone
 from bot.text import is_slack_user_id
 from handlers.blocks.routing import DEACTIVATED
-from handlers.turn import Turn
+from handlers.needs_refresh import show_proposal_updates
+from handlers.services import Services
+from handlers.staff_posts import ASKER_GONE, update_staff_posts
+from handlers.turn import PostUpdates, Turn, update_post
+from storage.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +65,68 @@ def handle_user_change(turn: Turn) -> None:
         log.info("user_change: deactivated user %s of team %s is outside the network: ignored", user_id, team)
         turn.outcome = "outside"
         return
-    turn.outcome = turn.services.routing_service().person_deactivated(
+    gone = turn.services.routing_service().person_deactivated(
         turn.session, slack_user_id=user_id, reason=DEACTIVATED, now=turn.now
     )
+    turn.outcome = gone.outcome
     if turn.outcome != "noop":
         turn.queued_messages()  # the next experts' requests, the notices (no Home tab of an account that is gone)
+        show_changes(turn, gone, now=turn.now)
+
+
+def show_changes(target: PostUpdates, gone: PersonGone, *, now: datetime) -> None:
+    """Once committed: the proposals quoting a withdrawn question, and the posts for staff of an escalated one."""
+    show_proposal_updates(target, question_ids=gone.withdrawn, now=now)
+    for question_id in gone.escalated:
+        update_staff_posts(target, question_id, ASKER_GONE)
+
+
+class AfterCommit:
+    """``PostUpdates`` for work outside a request (the outbox sender): the updates gathered while its transaction is
+    open are made by ``run`` once it is committed; one that fails is logged (the proposals were recorded with the
+    change, for the job runner)."""
+
+    user_id: str | None = None  # nobody acted: the system did
+
+    def __init__(self, services: Services, client: WebClient, session: Session) -> None:
+        self.services, self.client, self.session = services, client, session
+        self._pending: list[Callable[[], None]] = []
+
+    def update_message(
+        self,
+        ref: Mapping[str, Any],
+        text: str,
+        blocks: Sequence[Any],
+        *,
+        if_shared: tuple[str, Sequence[Any]] | None = None,
+    ) -> None:
+        channel, ts = str(ref.get("channel_id") or ""), str(ref.get("message_ts") or "")
+        if channel and ts:
+            self._pending.append(
+                lambda: update_post(
+                    self.services, self.client, channel=channel, ts=ts, shown=(text, blocks), if_shared=if_shared
+                )
+            )
+
+    def run(self) -> None:
+        for update in self._pending:
+            try:
+                update()
+            except Exception:
+                log.warning("a post could not be rendered again after a deactivation", exc_info=True)
+        self._pending.clear()
+
+
+def person_gone_after_send(services: Services, client: WebClient, *, user_id: str, now: datetime) -> str:
+    """A DM Slack refused because the account is deactivated: as Slack's ``user_change`` would have it, in a
+    transaction of its own; the posts that show it are updated once that is committed. Returns what happened."""
+    routing = services.routing
+    if routing is None:
+        return "noop"
+    with services.db.session() as session:
+        gone = routing.person_deactivated(session, slack_user_id=user_id, reason=DEACTIVATED, now=now)
+        later = AfterCommit(services, client, session)
+        if gone.outcome != "noop":
+            show_changes(later, gone, now=now)
+    later.run()
+    return gone.outcome

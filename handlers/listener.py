@@ -86,9 +86,10 @@ from typing import Any, TypeVar, overload
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import directory
 from bot import inbox as inbox_core
 from bot.errors import WieweetError
-from bot.i18n import t
+from bot.i18n import locale_language, t
 from handlers import recorded
 from handlers.claims import Subject
 from handlers.errors import REF, handle_error
@@ -300,12 +301,13 @@ def _tell_upgrading(
     spec: Spec, *, client: WebClient, context: BoltContext, respond: Respond | None, body: Mapping[str, Any]
 ) -> None:
     """An old replica does not run a request on a schema it does not know: it tells the user that wieweet is being
-    upgraded (in the network's default language: the user's own is read from the database). An event nobody asked
+    upgraded, in the user's language when this process or the database knows it (``_stored_language``: the cached
+    profiles' table is read as it is on any schema), else in the network's default. An event nobody asked
     for (a Home tab opened) is left alone: the new replica handles the next one (a channel made private or shared is
     recorded, ``deferred``, and never comes here)."""
     if spec.kind == Kind.EVENT:
         return
-    text = t("error.upgrading", spec.services.settings.default_language)
+    text = t("error.upgrading", _stored_language(spec.services, context.user_id))
     try:
         if respond is not None and (body.get("response_url") or context.response_url):
             respond(text=text, response_type="ephemeral", replace_original=False)
@@ -313,6 +315,24 @@ def _tell_upgrading(
             client.chat_postMessage(channel=context.user_id, text=text)
     except Exception:  # a courtesy: the user tries again anyway
         log.warning("could not tell %s that wieweet is being upgraded", context.user_id, exc_info=True)
+
+
+def _stored_language(services: Services, user_id: str | None) -> str:
+    """The user's language as known without asking Slack: this process's cache, else their stored profile (a
+    database that cannot say: the network's default)."""
+    default = services.settings.default_language
+    if not user_id:
+        return default
+    known = services.locales.cached(user_id)
+    if known:
+        return known
+    try:
+        with services.db.session() as session:
+            stored = directory.get_cached_user(session, user_id=user_id)
+    except Exception:
+        log.info("could not read the stored language of %s", user_id, exc_info=True)
+        return default
+    return locale_language(stored.locale, default) if stored is not None and stored.locale else default
 
 
 def _transaction(

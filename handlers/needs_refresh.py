@@ -21,7 +21,7 @@ from bot.needs.model import ProposalView
 from handlers.blocks.needs import build_needs_proposal, proposal_payload, status_invited_to
 from handlers.kit import Rendered, build_shared_stand_in
 from handlers.services import Services
-from handlers.turn import Turn, update_post
+from handlers.turn import PostUpdates, Turn, update_post
 from storage.session import Session
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,19 @@ def refresh_in_turn(turn: Turn, *, question_ids: Sequence[int] = (), gap_ids: Se
     (``ProposalRefresher.refresh_due``): an update that fails, or that a restart cuts off, is not lost."""
     if turn.services.needs is not None and (question_ids or gap_ids):
         turn.services.needs.mark_for_refresh(turn.session, question_ids=question_ids, gap_ids=gap_ids, now=turn.now)
+    show_proposal_updates(turn, question_ids=question_ids, gap_ids=gap_ids, now=turn.now)
+
+
+def show_proposal_updates(
+    target: PostUpdates, *, question_ids: Sequence[int] = (), gap_ids: Sequence[int] = (), now: datetime
+) -> None:
+    """The posts of the live proposals holding these questions or gaps, updated by ``target`` once its transaction
+    is committed (the caller recorded the change for the job runner: ``mark_for_refresh``)."""
     for update in proposal_updates(
-        turn.services, turn.session, question_ids=question_ids, gap_ids=gap_ids, now=turn.now
+        target.services, target.session, question_ids=question_ids, gap_ids=gap_ids, now=now
     ):
         for ref in update.refs:
-            turn.update_message(
+            target.update_message(
                 ref,
                 update.shown.text,
                 update.shown.blocks,

@@ -3,9 +3,10 @@
 In a Slack Connect channel people of another organisation can mention the bot, run ``/wieweet``, click its buttons
 and open its modals. Whatever they send stops here, before any listener (and so before anything is recorded in
 the inbox, stored, searched or routed): the request is acknowledged, the person gets one friendly message, and one
-refusal line is logged (``handlers.claims.log_refusal``). Who is inside is ``bot.network.is_inside``, on what Slack
-signed: the person's team in the payload (``user.team_id`` in interactions, ``user_team`` or ``team`` on events)
-and, where the payload does not say (slash commands, the Home tab, another workspace of a Grid organisation),
+refusal line is logged (``handlers.claims.log_refusal``; Slack's ``user_change`` of such a person, sent for each
+status they set, at WARNING once per person and process, then at DEBUG). Who is inside is ``bot.network.is_inside``,
+on what Slack signed: the person's team in the payload (``user.team_id`` in interactions, ``user_team`` or ``team`` on
+events) and, where the payload does not say (slash commands, the Home tab, another workspace of a Grid organisation),
 ``users.info`` (``LocaleCache.person``, cached). A user Slack does not know is outside. Slack's ``user_change``
 (sent for every profile change of every member; nobody acts) names the person's team and, in a Grid organisation,
 their organisation (``user.enterprise_user``): a sister workspace's member is inside without a look-up. Where even
@@ -58,6 +59,9 @@ REFUSED_ACTION = "use wieweet from outside the network"
 CHECK_TIMEOUT = 2
 UNCHECKED_TTL = 600.0  # seconds a request told "could not check" is remembered, so Slack's retry says nothing more
 UNCHECKED_KEPT = 10_000
+# people outside the network whose profile changes (``user_change``: sent for every status of every member of a
+# Slack Connect channel) were refused at WARNING once in this process; after that DEBUG
+PROFILES_LOGGED_KEPT = 10_000
 UNCHECKED_KIND = "network_unchecked"  # the deduplication key's kind: a request told "could not check"
 
 
@@ -195,6 +199,7 @@ class NetworkGate:
         self.client = client  # ``quick_client``; None: the request's own client
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outside")
         self._unchecked = SeenOnce(clock=clock)
+        self._profiles_logged = SeenOnce(ttl=float("inf"), kept=PROFILES_LOGGED_KEPT, clock=clock)
         self._database = database
 
     def inside(self, *, client: WebClient, body: Mapping[str, Any], user_id: str) -> tuple[bool, str, str | None]:
@@ -241,13 +246,25 @@ class NetworkGate:
         if inside:
             return next()
         context[REF] = ref
-        log_refusal(ref=ref, user=user_id, action=REFUSED_ACTION, target=f"team:{team}")
+        log_refusal(
+            ref=ref, user=user_id, action=REFUSED_ACTION, target=f"team:{team}", level=self._level(body, user_id)
+        )
         lang = locale_language(locale, self.services.locales.default_language)
         return self._answer(body, context, t("network.outside", lang))
 
     def _undecided(self, body: Mapping[str, Any]) -> bool:
         """Whether the payload alone does not say if the person is inside (``users.info`` would have to)."""
         return is_inside(self.network, team=claimed_team(body), enterprise=claimed_enterprise(body)) is None
+
+    def _level(self, body: Mapping[str, Any], user_id: str) -> int:
+        """WARNING, but a profile change (nobody acted) of someone already refused in this process: DEBUG."""
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if not isinstance(event, dict) or event.get("type") != "user_change":
+            return logging.WARNING
+        if self._profiles_logged.seen(user_id):
+            return logging.DEBUG
+        self._profiles_logged.remember(user_id)
+        return logging.WARNING
 
     def _told_before(self, delivery: str, body: Mapping[str, Any]) -> bool:
         """Whether this delivery was told "could not check": here, or by another process (asked of the database

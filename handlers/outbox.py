@@ -27,6 +27,7 @@ from bot.i18n import LANGUAGES
 from bot.jobs import BatchResult
 from bot.outbox import (
     AnswerToAsker,
+    ChannelCheckFailed,
     ConsentRequest,
     DigestStopped,
     ExpertiseRequest,
@@ -49,12 +50,14 @@ from bot.outbox import (
 )
 from bot.routing.policy import RoutingPolicy
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
+from handlers.blocks.channel_check import build_channel_check_failed
 from handlers.blocks.digest_stopped import build_digest_stopped
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
-from handlers.blocks.routing import DEACTIVATED, render_routing
+from handlers.blocks.routing import render_routing
 from handlers.blocks.staffdm import build_staff_dm
+from handlers.deactivated import person_gone_after_send
 from handlers.home import publish_homes
 from handlers.kit import Payload, Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
@@ -150,6 +153,8 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
             return build_expertise_request(payload_json(payload), lang)
         case DigestStopped():
             return build_digest_stopped(payload, lang)
+        case ChannelCheckFailed():
+            return build_channel_check_failed(payload, lang)
         case StaffDM():
             return build_staff_dm(payload, render_message(payload.original_kind, payload.original, lang), lang)
         case _:
@@ -454,8 +459,10 @@ class OutboxSender:
             return
         if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
             return
-        if permanent and error == "account_inactive" and self._deactivated(message.recipient_slack_id):
-            self._move_on(message.id, message.routing_id, DEACTIVATED, unreachable=True)
+        if permanent and (
+            error == "user_disabled" or (error == "account_inactive" and self._deactivated(message.recipient_slack_id))
+        ):  # the account deactivated: all their requests move on, their own questions withdrawn, as the event does
+            self._person_gone(message, error)
         elif permanent and error in UNREACHABLE_ERRORS:
             self._move_on(message.id, message.routing_id, error, unreachable=True)
         elif message.kind is OutboxKind.EXPERT_REQUEST and recorded is FailOutcome.GIVEN_UP:
@@ -511,30 +518,24 @@ class OutboxSender:
         after ``account_inactive``, ``user_not_found`` or ``cannot_dm_bot``, only when ``users.info`` then says the
         account is deleted (``user_disabled`` says so itself). Otherwise nothing follows."""
         user = message.recipient_slack_id
-        if error == "user_disabled":
+        if error == "user_disabled" or (
+            error in ("account_inactive", "user_not_found", "cannot_dm_bot") and self._deactivated(user, error)
+        ):
             self._person_gone(message, error)
-        elif error in ("account_inactive", "user_not_found", "cannot_dm_bot") and self._deactivated(user, error):
-            self._person_gone(message, DEACTIVATED)
 
     def _person_gone(self, message: OutboxMessage, error: str) -> None:
-        """An asker who can never get a DM: their questions still with experts are withdrawn, and as an expert their
-        requests move on (``RoutingService.person_deactivated``, as for Slack's ``user_change``). In its own
-        transaction, after the failure is recorded; if this fails, it is logged (the escalation deadline still ends
-        the question)."""
-        routing, user = self.services.routing, message.recipient_slack_id
-        if routing is None or not user:
+        """Someone who can never get a DM, their account deactivated: as for Slack's ``user_change`` — the same
+        service function and reason (``handlers.deactivated.person_gone_after_send``). In its own transaction, after
+        the failure is recorded; if this fails, it is logged (the timers and the escalation deadline still run)."""
+        user = message.recipient_slack_id
+        if not user:
             return
         try:
-            with self.services.db.session() as session:
-                outcome = routing.person_deactivated(
-                    session, slack_user_id=user, reason=error, now=self.services.clock()
-                )
+            outcome = person_gone_after_send(self.services, self.client, user_id=user, now=self.services.clock())
         except Exception:
-            log.exception("outbox %s: the asker's questions could not be withdrawn after %s", message.id, error)
+            log.exception("outbox %s: the deactivated recipient could not be acted on after %s", message.id, error)
             return
-        log.warning(
-            "outbox %s (%s) to the asker not delivered (%s): %s", message.id, message.kind.value, error, outcome
-        )
+        log.warning("outbox %s (%s) not delivered (%s): %s", message.id, message.kind.value, error, outcome)
 
     def _move_on(self, message_id: int, routing_id: int, error: str, *, unreachable: bool) -> None:
         """A request given up: when its expert can never get a DM, the next one is asked at once and an expert in

@@ -6,11 +6,12 @@ Slack's SDK reconnects by itself (``apps.connections.open``, then a new WebSocke
 app's settings (``link_disabled``), it tries again every ping interval for ever and only its own ERROR lines say so;
 the jobs keep sending DMs with the bot token, so the process looks healthy while nobody's message reaches it.
 
-``SocketWatch.serve`` waits for the stop signal and looks at the connection meanwhile. A refused app token
-(``FATAL_ERRORS``) gives up at once; any other failure gives up after ``WIEWEET_SOCKET_DOWN_SECONDS`` without a
-connection. Giving up is one ERROR and ``SocketModeDownError``: ``wieweet run`` stops its jobs in order and exits
-with ``SOCKET_DOWN_EXIT``, so the supervisor (systemd, Kubernetes) restarts it — visibly, and with the next start
-failing loudly when the token stays refused.
+At start, ``SocketWatch.connect`` makes the first connection: refused, it gives up the same way at once (one ERROR, the
+same exit code, no traceback). ``SocketWatch.serve`` then waits for the stop signal and looks at the connection
+meanwhile. A refused app token (``FATAL_ERRORS``) gives up at once; any other failure gives up after
+``WIEWEET_SOCKET_DOWN_SECONDS`` without a connection. Giving up is one ERROR and ``SocketModeDownError``: ``wieweet
+run`` stops its jobs in order and exits with ``SOCKET_DOWN_EXIT``, so the supervisor (systemd, Kubernetes) restarts it —
+visibly, and with the next start failing loudly when the token stays refused.
 """
 
 from __future__ import annotations
@@ -107,9 +108,7 @@ class SocketWatch:
                 self._down_since = now
                 log.info("Socket Mode disconnected: waiting up to %g s for it to come back", self.down_seconds)
             error, down_for = self._last_error, now - self._down_since
-        cause = f"apps.connections.open said {error}" if error else "no reconnect has failed with an error yet"
-        hint = HINTS.get(error or "")
-        cause += f" ({hint})" if hint else ""
+        cause = _cause(error) if error else "no reconnect has failed with an error yet"
         if error in FATAL_ERRORS:
             return f"Socket Mode cannot reconnect: {cause}; giving up"
         if down_for >= self.down_seconds:
@@ -119,6 +118,18 @@ class SocketWatch:
             )
         return None
 
+    def connect(self, connect: Callable[[], None]) -> None:
+        """The first connection, at start (``connect``: the handler's): refused (a revoked app token, Socket Mode
+        turned off) or failing, it gives up as ``serve`` does — one ERROR, no traceback, ``SocketModeDownError``."""
+        try:
+            connect()
+        except Exception as exc:
+            with self._lock:
+                error = self._last_error or type(exc).__name__
+            reason = f"Socket Mode cannot connect at start: {_cause(error)}; giving up"
+            log.error("%s: exiting with code %s so that wieweet is restarted", reason, SOCKET_DOWN_EXIT)
+            raise SocketModeDownError(reason) from None
+
     def serve(self, client: SocketClient, stop: StopEvent) -> None:
         """Wait until ``stop`` is set, looking at the connection every ``poll_seconds``; raise
         ``SocketModeDownError`` (after logging the one ERROR) when it gives up."""
@@ -127,3 +138,9 @@ class SocketWatch:
             if reason is not None:
                 log.error("%s: exiting with code %s so that wieweet is restarted", reason, SOCKET_DOWN_EXIT)
                 raise SocketModeDownError(reason)
+
+
+def _cause(error: str) -> str:
+    """Why ``apps.connections.open`` failed, with what it means when that is known."""
+    hint = HINTS.get(error)
+    return f"apps.connections.open said {error}" + (f" ({hint})" if hint else "")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from bot.i18n import N_, t
 from handlers.blocks.routing import build_triage, build_triage_done_shared
 from handlers.kit import user_mention
-from handlers.turn import Turn
+from handlers.turn import PostUpdates
 
 ASSIGNED = N_("routing.triage_assigned")  # {staff} asked {name}
 CLOSED = N_("routing.triage_closed")  # {staff} closed it
@@ -22,9 +22,10 @@ WITHDRAWN = N_("routing.triage_withdrawn")  # the asker withdrew it
 RESOLVED = N_("routing.triage_resolved")  # the asker marked it resolved
 CLAIMED = N_("routing.triage_claimed")  # {name} took it
 ANSWERED = N_("routing.triage_answered")  # {name} answered it
+ASKER_GONE = N_("routing.triage_asker_gone")  # withdrawn: the asker's Slack account was deactivated
 
 
-def update_staff_posts(turn: Turn, question_id: int, status_key: str, **values: str) -> None:
+def update_staff_posts(turn: PostUpdates, question_id: int, status_key: str, **values: str) -> None:
     """Once committed, every post for staff about question ``question_id`` shows ``status_key`` (with the acting
     user as ``staff`` and ``values``) and no buttons: nobody acts on it again from a stale post or copy."""
     routing = turn.services.routing_service()

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
@@ -66,6 +66,27 @@ def update_post(
         if slack_transient(exc):
             raise
         log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
+
+
+class PostUpdates(Protocol):
+    """Where the updates are made once the transaction is committed: a request's ``Turn``, or a job's
+    ``handlers.deactivated.AfterCommit`` (what ``update_staff_posts`` and
+    ``needs_refresh.show_proposal_updates`` need of it)."""
+
+    services: Services
+    session: Session
+
+    @property
+    def user_id(self) -> str | None: ...
+
+    def update_message(
+        self,
+        ref: Mapping[str, Any],
+        text: str,
+        blocks: Sequence[Any],
+        *,
+        if_shared: tuple[str, Sequence[Any]] | None = None,
+    ) -> None: ...
 
 
 @dataclass

@@ -116,6 +116,8 @@ class OutboxKind(enum.StrEnum):
     STAFF_DM = "staff_dm"  # DM to each staff member: a message the triage channel never got, as it was
     # (added in revision 0021_digeststopped)
     DIGEST_STOPPED = "digest_stopped"  # to staff: a channel's digest stopped (the channel archived, the bot removed)
+    # (added in revision 0022_channelcheck)
+    CHANNEL_CHECK_FAILED = "channel_check_failed"  # to staff: the day's channel-privacy check was refused for good
 
 
 class DigestRunStatus(enum.StrEnum):

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
+from bot import directory
 from bot import inbox as core_inbox
 from bot.config import Settings
 from bot.i18n import t
@@ -192,6 +193,28 @@ def test_an_old_replicas_listeners_say_it_is_being_upgraded_and_record_what_outl
         row = inbox_repo.get_inbox_request(session, request_key="share:9:1.2.3")
         assert row is not None and row.done_at is None
     assert len(told) == 1
+
+
+def test_an_old_replica_says_it_is_being_upgraded_in_the_users_stored_language(
+    database: Database, replica: Database
+) -> None:
+    """The old replica still reads the people's cached profiles: a person whose locale is stored is told in their
+    language; someone it never looked up, in the network's default."""
+    with database.session() as session:
+        directory.cache_user(session, user_id="U0ENGLISH1", locale="en-GB", name="Pat", now=NOW)
+    services = _services(replica)
+    _upgrade_elsewhere(database, NEWER)
+    said: dict[str, list[dict[str, Any]]] = {}
+    for user in ("U0ENGLISH1", "U0UNKNOWN1"):
+        respond = Told()
+        context = BoltContext(user_id=user, channel_id="C0OLD001", response_url="https://hooks.slack.test/1")
+        body = {"response_url": "https://hooks.slack.test/1", "trigger_id": f"1.2.{user}"}
+        bolt = listener(services, RequestKind.COMMAND, lambda turn: None, ack_first=True)
+        bolt(ack=Ack(), body=body, client=WebClient(token="xoxb-test"), context=context, respond=respond)
+        said[user] = respond.told
+    assert t("error.upgrading", "en") != t("error.upgrading", "nl")
+    assert [told["text"] for told in said["U0ENGLISH1"]] == [t("error.upgrading", "en")]
+    assert [told["text"] for told in said["U0UNKNOWN1"]] == [t("error.upgrading", "nl")]
 
 
 def test_an_event_on_an_old_replica_is_left_alone(database: Database, replica: Database) -> None:

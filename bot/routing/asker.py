@@ -348,31 +348,38 @@ class AskerActions:
             self.route_held(session, now=now, asker_slack_id=question.asker_slack_id)
         return question
 
-    def asker_gone(self, session: Session, *, asker_slack_id: str, reason: str, now: datetime) -> list[int]:
+    def asker_gone(
+        self, session: Session, *, asker_slack_id: str, reason: str, now: datetime
+    ) -> tuple[list[int], list[int]]:
         """The asker's Slack account was deactivated (``reason``: why we know): nobody could ever give them an answer,
-        so each of their questions still with experts or held back (open, routed, claimed) is withdrawn on their
-        behalf (``cancelled``, actor ``system``, the reason in the event's note), everyone still asked is told it is
-        no longer needed, and its timers stop; the live needs proposals quoting one are recorded for their posts to
-        be rendered again (``mark_for_refresh``, as the asker's own withdrawal does). An escalated question stays with
-        staff, who close it. Nothing is sent to the asker. Returns the ids withdrawn (none the second time:
-        idempotent)."""
+        so each of their questions still looking for one (open, routed, claimed, or escalated to staff) is withdrawn
+        on their behalf (``cancelled``, actor ``system``, the reason in the event's note), everyone still asked is
+        told it is no longer needed, and its timers stop; the live needs proposals quoting one are recorded for their
+        posts to be rendered again (``mark_for_refresh``, as the asker's own withdrawal does). An escalated question
+        is withdrawn the same way: its posts for staff say why (the Slack layer updates them). Nothing is sent to the
+        asker. Returns the ids withdrawn and, of those, the escalated ones (none the second time: idempotent)."""
         question_repo.claim_asker_lock(session, asker_slack_id=asker_slack_id)  # before the questions', as route_held
+        looking = (Q.OPEN, Q.ROUTED, Q.CLAIMED, Q.ESCALATED)
         withdrawn: list[int] = []
+        escalated: list[int] = []
         for found in question_repo.list_questions_by_asker(session, asker_slack_id=asker_slack_id, limit=1000):
-            if found.status not in (Q.OPEN, Q.ROUTED, Q.CLAIMED):
+            if found.status not in looking:
                 continue
             question = self.core.lock_question(session, found.id)
-            if question.status not in (Q.OPEN, Q.ROUTED, Q.CLAIMED):
+            if question.status not in looking:
                 continue
+            if question.status is Q.ESCALATED:
+                escalated.append(question.id)
             note = clean(f"asker gone: {reason}", MAX_NOTE)
             transition(session, question, Q.CANCELLED, actor=SYSTEM, now=now, note=note, values={"closed_at": now})
             self.core.close_open_routings(session, question, CloseReason.ASKER_GONE, actor=SYSTEM, now=now)
             repo.update_timers_cancelled(session, question_id=question.id, now=now, note="asker gone")
+            question_repo.update_question_gaps_private(session, question_id=question.id)  # as a withdrawal
             withdrawn.append(question.id)
         session.flush()
-        if withdrawn:  # counted, no longer quoted, in the proposals' posts (the job runner updates them)
+        if withdrawn:  # counted, no longer quoted, in the proposals' posts (rendered at once, and by the job runner)
             mark_for_refresh(session, items=MarkedItems(withdrawn, []), now=now)
-        return withdrawn
+        return withdrawn, escalated
 
     def rate(self, session: Session, *, question_id: int, actor_slack_id: str, stars: int, now: datetime) -> Question:
         """The asker rates the answer, 1 to 5 stars (again: the last rating counts)."""

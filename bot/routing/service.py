@@ -29,6 +29,7 @@ leaves everything as it was.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -44,6 +45,25 @@ from bot.routing.queries import RoutingQueries
 from bot.routing.reactions import TIMER_KINDS, TimerReactions
 from bot.routing.staff import StaffActions
 from storage.models import TimerKind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonGone:
+    """What ``RoutingService.person_deactivated`` did: the routings moved on, whether the register entry was marked
+    away now, the questions withdrawn and, of those, the ones that were with staff."""
+
+    moved: list[int]
+    marked: bool
+    withdrawn: list[int]
+    escalated: list[int]
+
+    @property
+    def outcome(self) -> str:
+        if not (self.moved or self.marked or self.withdrawn):
+            return "noop"
+        return f"moved on {len(self.moved)}, marked away {self.marked}, withdrawn {len(self.withdrawn)}" + (
+            f" ({len(self.escalated)} escalated)" if self.escalated else ""
+        )
 
 
 class RoutingService:
@@ -111,15 +131,15 @@ class RoutingService:
         self.waiting_for_staff = self.queries.waiting_for_staff
         self.additions = self.queries.additions
 
-    def person_deactivated(self, session: Session, *, slack_user_id: str, reason: str, now: datetime) -> str:
-        """Slack says the account was deactivated: as an expert, their open requests move on and they are marked away
-        (``expert_gone``); as an asker, their questions with experts are withdrawn (``asker_gone``). In one
-        transaction; nothing the second time. Returns what happened."""
+    def person_deactivated(self, session: Session, *, slack_user_id: str, reason: str, now: datetime) -> PersonGone:
+        """Slack says the account was deactivated — its ``user_change`` event, or a DM Slack refuses with
+        ``user_disabled`` (``reason``: ``deleted`` for both, so the audit log reads the same): as an expert, their
+        open requests move on and they are marked away (``expert_gone``); as an asker, their questions still looking
+        for an answer are withdrawn, escalated ones included (``asker_gone``). In one transaction; nothing the second
+        time. The Slack layer then renders the posts that show them again (``handlers.deactivated``)."""
         moved, marked = self.expert_gone(session, slack_user_id=slack_user_id, reason=reason, now=now)
-        withdrawn = self.asker_gone(session, asker_slack_id=slack_user_id, reason=reason, now=now)
-        if not (moved or marked or withdrawn):
-            return "noop"
-        return f"moved on {len(moved)}, marked away {marked}, withdrawn {len(withdrawn)}"
+        withdrawn, escalated = self.asker_gone(session, asker_slack_id=slack_user_id, reason=reason, now=now)
+        return PersonGone(moved=moved, marked=marked, withdrawn=withdrawn, escalated=escalated)
 
     @property
     def knowledge(self) -> KnowledgeBase:

@@ -24,6 +24,7 @@ STAFF_DM_SUBJECT = {
     OutboxKind.NEEDS_PROPOSAL: N_("staffdm.subject_needs_proposal"),
     OutboxKind.DELIVERY_FAILED: N_("staffdm.subject_delivery_failed"),
     OutboxKind.DIGEST_STOPPED: N_("staffdm.subject_digest_stopped"),
+    OutboxKind.CHANNEL_CHECK_FAILED: N_("staffdm.subject_channel_check_failed"),
 }
 # Slack's reasons a post in the triage channel fails, in plain words (others: "Slack refused it", with the code)
 TRIAGE_UNDELIVERED_WHY = {

@@ -25,6 +25,7 @@ from bot.outbox import (
     AnswerToAsker,
     AskerUpdate,
     AskerUpdateKind,
+    ChannelCheckFailed,
     CloseReason,
     ConsentRequest,
     ConsentRequestKind,
@@ -112,6 +113,7 @@ def samples(session: Session) -> dict[OutboxKind, OutboxPayload]:
             original_kind=OutboxKind.PRACTICE_REVIEW, original=payload_json(review), triage_channel_id=TRIAGE
         ),
         OutboxKind.DIGEST_STOPPED: DigestStopped(channel_id="C0DIGEST01", reason="is_archived"),
+        OutboxKind.CHANNEL_CHECK_FAILED: ChannelCheckFailed(day="2026-12-01", attempts=3, error=MARK),
     }
 
 

@@ -47,3 +47,21 @@ def test_socket_mode_that_cannot_reconnect_ends_the_process_with_one_error(
         ours = [line for line in log.splitlines() if "ERROR" in line and "handlers.socketwatch" in line]
         assert len(ours) == 1 and error in ours[0], log
         assert "Scheduler has been shut down" in log, log  # the jobs stopped in order on the way out
+
+
+def test_an_app_token_refused_at_start_is_one_error_and_exit_code_3(tmp_path: Path) -> None:
+    """``wieweet run`` started with a revoked app token: ``apps.connections.open`` refuses it inside ``connect()``.
+    The same one ERROR line and exit code as when the running connection gives up; no traceback."""
+    with SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN) as emulator:
+        emulator.fail_next("apps.connections.open", error="token_revoked", times=1_000_000)
+        bot = BotProcess(
+            emulator, database_url=f"sqlite:///{tmp_path / 'w.db'}", mode="socket", log_path=tmp_path / "log"
+        )
+        with pytest.raises(AssertionError, match="bot exited with 3"):
+            bot.start()
+        bot.stop()
+        log = bot.log()
+    ours = [line for line in log.splitlines() if "ERROR" in line and "handlers.socketwatch" in line]
+    assert len(ours) == 1 and "token_revoked" in ours[0] and "SLACK_APP_TOKEN" in ours[0], log
+    assert "Traceback" not in log, log
+    assert "Scheduler has been shut down" in log, log  # the jobs stopped in order on the way out

@@ -68,3 +68,45 @@ def test_a_status_change_is_acknowledged_quietly(
     assert (responses, unhandled) == ([200, 200, 200], [])
     # nothing looked up and nothing stored about people who merely changed their profile
     assert len(emulator.calls_to("users.info")) == before and stored == 0
+
+
+def test_a_profile_change_outside_the_network_is_logged_once_per_person(
+    emulator: SlackEmulator, tmp_path: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A person of another organisation in a Slack Connect channel changes their status every hour: the refusal is
+    one WARNING per person per process, after that DEBUG (still refused, nothing looked up or stored)."""
+    database = Database(f"sqlite:///{tmp_path}/w.db")
+    settings = Settings(
+        database_url=str(database.engine.url),
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=emulator.api_url,
+    )
+    services = Services(settings=settings, db=database, knowledge=KnowledgeBase(database))
+    app = create_app(services, http=False)
+    team = services.home.network.team_id if services.home.network else "T0HOME001"
+    responses = []
+    with caplog.at_level(logging.DEBUG, logger="wieweet.errors"):
+        for n, who in enumerate(["U0OUTSIDE1", "U0OUTSIDE1", "U0OUTSIDE2", "U0OUTSIDE1"]):
+            body = {
+                "type": "event_callback",
+                "team_id": team,
+                "event_id": f"Ev0OUTSIDE{n}",
+                "event": {"type": "user_change", "user": {"id": who, "team_id": "T0OTHER01", "deleted": False,
+                                                          "profile": {"status_emoji": ":palm_tree:"}}},
+            }  # fmt: skip
+            responses.append(app.dispatch(BoltRequest(body=json.dumps(body), mode="socket_mode")).status)
+        app._listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
+    database.dispose()
+    refused = [
+        (r.levelno, "U0OUTSIDE1" in r.getMessage())
+        for r in caplog.records
+        if r.name == "wieweet.errors" and "refused" in r.getMessage()
+    ]
+    assert responses == [200, 200, 200, 200]
+    assert refused == [
+        (logging.WARNING, True),
+        (logging.DEBUG, True),
+        (logging.WARNING, False),
+        (logging.DEBUG, True),
+    ]

@@ -5,6 +5,7 @@ outbox, reconcile and refresher (Slack's answers recorded, not called)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from bot.outbox import claim_outbox
 from bot.privacy import mark_channel_private, reconcile_channel_privacy
 from bot.privacy.channels import REFRESH_DELAY
 from bot.routing.service import RoutingService
+from handlers.deactivated import person_gone_after_send
 from handlers.needs_refresh import ProposalRefresher
 from handlers.outbox import OutboxSender
 from handlers.services import Services
@@ -142,7 +144,7 @@ def test_a_deactivated_askers_withdrawn_question_is_recorded_and_its_proposal_re
     _posted(network, clock)
     routing = RoutingService(knowledge=network.knowledge)
     with network.database.session() as session:
-        outcome = routing.person_deactivated(session, slack_user_id="UKORTRIJK", reason="deleted", now=LATER)
+        outcome = routing.person_deactivated(session, slack_user_id="UKORTRIJK", reason="deleted", now=LATER).outcome
     assert "withdrawn 2" in outcome  # vacancy1 and cycling2
     with network.database.session() as session:
         found = session.get(Question, question.id)
@@ -155,6 +157,24 @@ def test_a_deactivated_askers_withdrawn_question_is_recorded_and_its_proposal_re
     shown = repr(update["blocks"]) + str(update["text"])
     assert question.text not in shown and "UKORTRIJK" not in shown
     assert _pending(network) == []
+
+
+def test_a_dm_refused_as_deactivated_renders_the_proposal_at_once_and_records_it(network: Network) -> None:
+    """A DM to the asker refused with ``user_disabled``: their questions are withdrawn and the proposal quoting one
+    is rendered again once that is committed — not a job pass later — and the change is recorded all the same, for
+    the job runner when that update fails (``test_a_failing_refresh_is_tried_again_later...``)."""
+    proposal_id, question = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    slack = FlakySlack(down=False)
+    services = dataclasses.replace(_services(network, clock), routing=RoutingService(knowledge=network.knowledge))
+    outcome = person_gone_after_send(services, slack, user_id="UKORTRIJK", now=LATER)  # type: ignore[arg-type]
+    assert "withdrawn 2" in outcome
+    (update,) = slack.updates  # at once
+    assert (update["channel"], update["ts"]) == (TRIAGE, "1.1")
+    shown = repr(update["blocks"]) + str(update["text"])
+    assert question.text not in shown and "UKORTRIJK" not in shown
+    assert _pending(network) == [proposal_id]
 
 
 def test_an_error_on_one_row_puts_that_row_off_and_the_rows_after_it_still_run(

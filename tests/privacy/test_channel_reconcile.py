@@ -20,11 +20,11 @@ from bot.privacy.channels import NOT_FOUND_DAYS
 from bot.routing import RoutingService
 from handlers.channel_reconcile import SlackChannelLookup
 from handlers.channels import ChannelDirectory
-from handlers.outbox import OutboxSender
+from handlers.outbox import OutboxSender, render_message
 from handlers.services import Services
 from storage import question_repo
 from storage.db import Database
-from storage.models import KnowledgeGap, ProcessedEvent, Question
+from storage.models import KnowledgeGap, OutboxKind, OutboxMessage, ProcessedEvent, Question
 from tests.factories import add_gap, add_question
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
@@ -248,8 +248,19 @@ def test_a_lasting_refusal_gives_the_day_up_after_a_few_attempts(
     assert len(refused.asked) == DAY_RUN_ATTEMPTS  # then not again that day, in either process
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and f"{DAY_RUN_ATTEMPTS} attempts failed" in errors[0].getMessage()
+    # staff are told once that day, through the staff-notice path (the triage channel, else each one by DM)
+    (notice,) = _staff_notices(database)
+    assert notice.recipient_slack_id is None and notice.dedupe_key == f"channel_check_failed:{NOW.date()}"
+    shown = {lang: render_message(notice.kind, notice.payload, lang).text for lang in ("nl", "en")}
+    assert shown["nl"] != shown["en"] and all("invalid_auth" in text for text in shown.values())
     clock.now = NOW + timedelta(days=1)
     assert processes[0].reconcile_channel_privacy() is None and len(refused.asked) == DAY_RUN_ATTEMPTS + 1
+    assert len(_staff_notices(database)) == 1  # one refusal the next day: nobody told (yet)
+
+
+def _staff_notices(database: Database) -> list[OutboxMessage]:
+    with database.session() as s:
+        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.CHANNEL_CHECK_FAILED)))
 
 
 def test_an_outage_is_not_counted_as_a_lasting_refusal(database: Database, caplog: pytest.LogCaptureFixture) -> None:

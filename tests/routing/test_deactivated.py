@@ -11,8 +11,10 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.i18n import t
 from bot.outbox import claim_outbox
 from bot.routing.core import SYSTEM
+from handlers.deactivated import person_gone_after_send
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.models import (
@@ -34,7 +36,7 @@ LATER = NOW + timedelta(hours=1)
 
 def deactivated(world: World, slack_id: str) -> str:
     with world.db.session() as s:
-        return world.service.person_deactivated(s, slack_user_id=slack_id, reason="deleted", now=LATER)
+        return world.service.person_deactivated(s, slack_user_id=slack_id, reason="deleted", now=LATER).outcome
 
 
 def question(world: World, qid: int) -> Question:
@@ -100,15 +102,22 @@ def test_a_deactivated_askers_questions_with_experts_are_withdrawn_and_the_exper
     assert deactivated(world, ASKER) == "noop"
 
 
-def test_an_escalated_question_stays_with_staff_and_an_unknown_person_changes_nothing(world: World) -> None:
+def test_an_escalated_question_is_withdrawn_too_and_an_unknown_person_changes_nothing(world: World) -> None:
+    """Nobody could be given its answer: staff are not left with it (their posts say why: ``handlers.deactivated``)."""
     world.load()  # nobody in the register: the question goes to staff
     qid = world.ask()
     assert question(world, qid).status is Q.ESCALATED
     before = len(world.outbox())
+    assert deactivated(world, ASKER) == "moved on 0, marked away False, withdrawn 1 (1 escalated)"
+    q = question(world, qid)
+    assert q.status is Q.CANCELLED and q.closed_at is not None
+    with world.db.session() as s:
+        event = s.scalars(select(QuestionEvent).where(QuestionEvent.to_status == "cancelled")).one()
+        assert event.from_status == "escalated" and event.actor == SYSTEM and "deleted" in event.note
+        assert not s.scalars(select(Timer).where(Timer.question_id == qid, Timer.done_at.is_(None))).all()
+    assert not [m for m in world.outbox()[before:] if m.recipient_slack_id == ASKER]
     assert deactivated(world, ASKER) == "noop"
-    assert question(world, qid).status is Q.ESCALATED
     assert deactivated(world, "U0NOBODY1") == "noop"
-    assert len(world.outbox()) == before
 
 
 def _sender(world: World) -> OutboxSender:
@@ -151,3 +160,88 @@ def test_an_update_the_asker_can_never_get_withdraws_their_question_as_the_event
     sender._failed(update, error, permanent=permanent)
     assert question(world, qid).status is (Q.CANCELLED if withdrawn else Q.ROUTED)
     assert asked == ([ASKER] if permanent and error != "user_disabled" and deleted is not None else [])
+
+
+def _expert_with_two_requests_who_also_asked(world: World) -> tuple[str, list[int], int]:
+    """An expert asked for two questions who has a question of their own with experts."""
+    seed_housing(world)
+    first = world.ask()
+    second = world.ask(text="Wie kent de leegstandsheffing?", asker_slack_id="UASKER009")
+    both = [{r.recipient_slack_id for r in question(world, q).routings} for q in (first, second)]
+    gone = sorted(both[0] & both[1])[0]
+    own = world.ask(text="Wie weet iets over deelfietsen?", asker_slack_id=gone)
+    return gone, [first, second], own
+
+
+def _state(world: World, gone: str, asked: list[int], own: int) -> tuple[object, ...]:
+    routings = [r.status for q in asked for r in question(world, q).routings if r.recipient_slack_id == gone]
+    with world.db.session() as s:
+        expert = s.scalars(select(Expert).where(Expert.slack_user_id == gone)).one()
+        audits = [(a.actor, (a.after or {}).get("reason")) for a in s.scalars(select(AuditLog))]
+        audits = [a for a in audits if a[1] is not None]
+        event = s.scalars(
+            select(QuestionEvent).where(QuestionEvent.question_id == own, QuestionEvent.to_status == "cancelled")
+        ).one()
+        return routings, expert.availability, audits, question(world, own).status, event.actor, event.note
+
+
+@pytest.mark.parametrize("entry", ["user_change", "user_disabled"])
+def test_slacks_event_and_a_dm_refused_with_user_disabled_do_the_same(world: World, entry: str) -> None:
+    """Two ways Slack says an account is deactivated, one service function: every request of the expert moves on
+    (not only the one whose DM failed), they are marked away with the same audit, and their own question is
+    withdrawn."""
+    gone, asked, own = _expert_with_two_requests_who_also_asked(world)
+    if entry == "user_change":
+        assert deactivated(world, gone).startswith("moved on 2, marked away True, withdrawn 1")
+    else:
+        claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
+        request = next(m for m in claimed if m.kind is K.EXPERT_REQUEST and m.recipient_slack_id == gone)
+        _sender(world)._failed(request, "user_disabled", permanent=True)
+    routings, availability, audits, status, actor, note = _state(world, gone, asked, own)
+    assert routings == [R.EXPIRED, R.EXPIRED]
+    assert availability is Availability.AWAY
+    assert audits == [("system", "deleted")]
+    assert (status, actor, note) == (Q.CANCELLED, SYSTEM, "asker gone: deleted")
+    assert deactivated(world, gone) == "noop"  # the other entry afterwards finds nothing left to do
+
+
+class TriageSlack:
+    """The triage channel, the network's alone: posts and updates recorded."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, object]] = []
+        self.updates: list[dict[str, object]] = []
+
+    def conversations_info(self, **kwargs: object) -> dict[str, object]:
+        return {"channel": {"id": kwargs["channel"], "is_private": True}}
+
+    def chat_postMessage(self, **kwargs: object) -> dict[str, object]:
+        self.posts.append(kwargs)
+        return {"ok": True, "channel": kwargs["channel"], "ts": f"1.{len(self.posts)}"}
+
+    def chat_update(self, **kwargs: object) -> dict[str, object]:
+        self.updates.append(kwargs)
+        return {"ok": True}
+
+
+def test_an_escalated_questions_triage_post_says_the_asker_is_gone_once_committed(world: World) -> None:
+    world.load()  # nobody in the register: the question goes to staff
+    qid = world.ask()
+    slack = TriageSlack()
+    settings = Settings(triage_channel_id="C0TRIAGE1", staff_user_ids=frozenset({"U0STAFF01"}))
+    services = Services(settings=settings, db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service)
+    sender = OutboxSender(services, slack)  # type: ignore[arg-type]
+    for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
+        if message.kind is K.TRIAGE:
+            assert sender.send_one(message)
+    assert [p["channel"] for p in slack.posts] == ["C0TRIAGE1"]
+    outcome = person_gone_after_send(services, slack, user_id=ASKER, now=LATER)  # type: ignore[arg-type]
+    assert outcome == "moved on 0, marked away False, withdrawn 1 (1 escalated)"
+    (update,) = slack.updates
+    assert (update["channel"], update["ts"]) == ("C0TRIAGE1", "1.1")
+    shown = str(update["text"]) + repr(update["blocks"])
+    assert t("routing.triage_asker_gone", "nl") in shown
+    blocks = update["blocks"]
+    assert isinstance(blocks, list) and blocks
+    assert not [b for b in blocks if getattr(b, "type", None) == "actions"]  # its buttons gone
+    assert question(world, qid).status is Q.CANCELLED

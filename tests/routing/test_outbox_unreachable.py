@@ -68,8 +68,9 @@ def test_account_inactive_is_the_bots_own_token_and_moves_nobody_on(world: World
     assert _failure(world, message.id)[0] == "account_inactive"
 
 
+@pytest.mark.parametrize("error", ["user_disabled", "cannot_dm_bot"])
 def test_when_moving_on_fails_the_failure_stays_recorded_and_nothing_raises(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, error: str
 ) -> None:
     """Moving on runs after the failure is recorded, in its own transaction: a lock timeout or a matcher error there
     neither rolls the failure record back (which would send the same message again and again, its attempts never
@@ -83,7 +84,8 @@ def test_when_moving_on_fails_the_failure_stays_recorded_and_nothing_raises(
         raise RuntimeError("lock timeout")
 
     monkeypatch.setattr(world.service, "recipient_unreachable", broken)
-    _sender(world)._failed(message, "user_disabled", permanent=True)  # does not raise
-    error, attempts = _failure(world, message.id)
-    assert error == "user_disabled" and attempts >= 1
+    monkeypatch.setattr(world.service, "person_deactivated", broken)  # user_disabled: the account deactivated
+    _sender(world)._failed(message, error, permanent=True)  # does not raise
+    recorded, attempts = _failure(world, message.id)
+    assert recorded == error and attempts >= 1
     assert _status(world, message.routing_id) is R.ASKED  # not moved on: its timers will

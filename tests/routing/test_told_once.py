@@ -90,7 +90,8 @@ def test_an_expert_whose_account_is_gone_is_marked_away_staff_are_told_and_it_ca
     with world.db.session() as s:
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "unreachable")).all()
     assert [(a.actor, a.entity_key) for a in audit] == [("system", expert.email)]
-    assert audit[0].after is not None and audit[0].after["reason"] == "user_disabled"
+    # Slack's user_disabled is a deactivated account: the same reason as its user_change event gives
+    assert audit[0].after is not None and audit[0].after["reason"] == "deleted"
     # staff are told in the triage channel, once
     notices = _outbox(world, K.DELIVERY_FAILED)
     staff_notices = [m for m in notices if m.recipient_slack_id is None]

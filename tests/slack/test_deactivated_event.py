@@ -10,16 +10,18 @@ from unittest import mock
 import pytest
 
 from bot.network import Network
+from bot.routing.service import PersonGone
 from handlers.deactivated import handle_user_change, is_deactivation
 
 HOME = Network(team_id="T0HOME001", enterprise_id="E0ORG0001")
+GONE = PersonGone(moved=[4], marked=True, withdrawn=[7, 8], escalated=[8])
 
 
 def _turn(user: Any) -> mock.MagicMock:
     turn = mock.MagicMock()
     turn.body = {"event": {"type": "user_change", "user": user}}
     turn.services.home.network = HOME
-    turn.services.routing_service.return_value.person_deactivated.return_value = "moved on 1"
+    turn.services.routing_service.return_value.person_deactivated.return_value = GONE
     return turn
 
 
@@ -53,7 +55,11 @@ def test_nothing_but_a_deactivation_inside_the_network_acts(user: Any) -> None:
 def test_a_deactivation_inside_the_network_acts(user: dict[str, Any]) -> None:
     turn = _turn(user)
     assert is_deactivation(turn.body)
-    handle_user_change(turn)
+    with mock.patch("handlers.deactivated.show_changes") as show_changes:
+        handle_user_change(turn)
+    # the proposals quoting 7 and 8 and the staff posts of 8 rendered again once committed, as after a DM refused
+    show_changes.assert_called_once_with(turn, GONE, now=turn.now)
+    assert turn.outcome == "moved on 1, marked away True, withdrawn 2 (1 escalated)"
     turn.services.routing_service.return_value.person_deactivated.assert_called_once_with(
         turn.session, slack_user_id="U0GONE001", reason="deleted", now=turn.now
     )

@@ -88,6 +88,9 @@ SELF_SERVICE: dict[str, Any] = {
     "error": "<script>",
     # a digest stopped (digests.subscriptions.stop_gone_channel): the channel and why
     "channel_id": "C0<script>",
+    # the daily channel check refused for good (bot.jobs): the day and how often
+    "day": "2026-12-<script>",
+    "attempts": 3,
 }
 # a triage post given up, by DM to a staff member (bot.staffdm): the post's own payload, carried whole
 SELF_SERVICE |= {"original_kind": "practice_review", "original": dict(SELF_SERVICE), "triage_channel_id": "<script>"}
