@@ -139,15 +139,53 @@ def test_close_tells_the_asker_ends_requests_and_timers_and_is_audited(world: Wo
     assert again.exit_code == 1 and "closed" in again.output and "nothing changed" in again.output
 
 
+def test_close_a_question_still_with_experts_ends_each_request_once(world: World) -> None:
+    """Its asker gone quiet, its experts silent: staff close it by hand as a withdrawal ends it for the experts."""
+    seed_housing(world)
+    qid = world.ask()
+    question = _question(world.db, qid)
+    asked = [r.recipient_slack_id for r in question.routings]
+    assert question.status is QuestionStatus.ROUTED and len(asked) == 2
+    assert {r.status for r in question.routings} == {RoutingStatus.ASKED}
+    assert [t for t in world.pending_timers() if t.question_id == qid]
+    before = [m.id for m in world.outbox()]
+    done = wieweet(world.db, "--by", "Anna Smet", "question", "close", str(qid), "--reason", "Stil gevallen", *AT_LATER)
+    assert done.exit_code == 0, done.output
+    assert f"closed question {qid}" in done.output
+
+    question = _question(world.db, qid)
+    assert question.status is QuestionStatus.CLOSED and question.staff_note == "Stil gevallen"
+    assert {r.status for r in question.routings} == {RoutingStatus.EXPIRED}
+    assert not [t for t in world.pending_timers() if t.question_id == qid]
+    new = _new(world, before)
+    closed = [m for m in new if m.kind is OutboxKind.ROUTING_CLOSED]
+    assert sorted(m.recipient_slack_id for m in closed) == sorted(asked)  # each expert told once
+    assert {m.payload["reason"] for m in closed} == {CloseReason.CLOSED.value}
+    updates = [m for m in new if m.kind is OutboxKind.ASKER_UPDATE]
+    assert [(m.recipient_slack_id, m.payload["update"], m.payload["note"]) for m in updates] == [
+        (ASKER, AskerUpdateKind.CLOSED.value, "Stil gevallen")
+    ]
+    with world.db.session() as s:
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "close")).one()
+        assert audit.entity_key == str(qid) and audit.actor.endswith(" by Anna Smet")
+        event = s.scalars(select(QuestionEvent).where(QuestionEvent.to_status == "closed")).one()
+        assert event.from_status == "routed" and event.actor.startswith("staff:cli:")
+
+    again = wieweet(world.db, "question", "close", str(qid), "--reason", "x", *AT_LATER)
+    assert again.exit_code == 1 and f"question {qid} is closed" in again.output
+    assert len([m for m in world.outbox(OutboxKind.ROUTING_CLOSED) if m.question_id == qid]) == 2
+
+
 def test_close_refusals_and_dry_run_change_nothing(world: World) -> None:
     seed_housing(world)
-    routed = world.ask()
-    snapshot = _snapshot(world, routed)
-    done = wieweet(world.db, "question", "close", str(routed), "--reason", "x", *AT_LATER)
+    withdrawn = world.ask()
+    with world.db.session() as s:
+        world.service.cancel(s, question_id=withdrawn, actor_slack_id=ASKER, now=NOW)
+    snapshot = _snapshot(world, withdrawn)
+    done = wieweet(world.db, "question", "close", str(withdrawn), "--reason", "x", *AT_LATER)
     assert done.exit_code == 1, done.output
-    assert "not (or no longer) waiting for staff" in done.output and f"question {routed} is routed" in done.output
-    assert "only a question waiting for staff (escalated) is closed or assigned by hand" in done.output
-    assert _snapshot(world, routed) == snapshot
+    assert f"question {withdrawn} is cancelled" in done.output and "nothing changed" in done.output
+    assert _snapshot(world, withdrawn) == snapshot
 
     done = wieweet(world.db, "question", "close", "999999", "--reason", "x")
     assert done.exit_code == 1 and "question 999999 not found" in done.output

@@ -17,7 +17,8 @@ from bot.config import Settings
 from bot.home import HomeView
 from bot.jobs import JobRunner
 from bot.outbox import AskerUpdateKind
-from bot.routing import RoutingInputError, run_due_timers
+from bot.actors import Actor
+from bot.routing import RoutingInputError, StaleActionError, run_due_timers
 from bot.routing.asker import AskerActions
 from handlers.blocks.home import build_home_view, home_data
 from handlers.outbox import OutboxSender
@@ -30,6 +31,7 @@ from storage.models import (
     Question,
     QuestionStatus,
     Routing,
+    RoutingStatus,
     Theme,
     Timer,
     TimerKind,
@@ -94,6 +96,39 @@ def test_a_held_question_is_routed_when_one_of_the_askers_closes(world) -> None:
     assert _status(world, flooded[4]) is QuestionStatus.ROUTED
     with world.db.session() as s:
         assert world.service.route_held(s, now=later) == []  # nothing is routed twice
+
+
+def test_staff_close_a_held_and_a_claimed_question_as_a_withdrawal_ends_them(world) -> None:
+    """Still with experts (claimed) or held back for them (open): staff close it by hand; whoever is still asked is
+    told once that it is no longer needed, its timers stop, the asker gets the note."""
+    seed_housing(world)
+    world.with_policy(max_questions_per_hour=0)
+    flooded = _flood(world, 4)
+    held, claimed = flooded[3], flooded[0]
+    staff = Actor.slack("USTAFF1", is_staff=True)
+    later = NOW + timedelta(hours=1)
+    with world.db.session() as s:
+        first = s.scalars(select(Routing).where(Routing.question_id == claimed).order_by(Routing.id)).first()
+        assert first is not None and first.recipient_slack_id
+        world.service.claim(s, routing_id=first.id, actor_slack_id=first.recipient_slack_id, now=NOW)
+    assert (_status(world, held), _status(world, claimed)) == (QuestionStatus.OPEN, QuestionStatus.CLAIMED)
+    for qid in (held, claimed):
+        with world.db.session() as s:
+            world.service.staff_close(s, question_id=qid, actor=staff, note="Dubbel.", now=later)
+        assert _status(world, qid) is QuestionStatus.CLOSED
+        with world.db.session() as s:
+            assert not s.scalars(select(Timer).where(Timer.question_id == qid, Timer.done_at.is_(None))).all()
+            assert {r.status for r in s.scalars(select(Routing).where(Routing.question_id == qid))} <= {
+                RoutingStatus.EXPIRED
+            }
+        updates = [m.payload for m in world.outbox(OutboxKind.ASKER_UPDATE, question_id=qid)]
+        assert (updates[-1]["update"], updates[-1]["note"]) == (AskerUpdateKind.CLOSED.value, "Dubbel.")
+    assert not world.outbox(OutboxKind.ROUTING_CLOSED, question_id=held)  # nobody was asked yet
+    told = [m.recipient_slack_id for m in world.outbox(OutboxKind.ROUTING_CLOSED, question_id=claimed)]
+    assert len(told) == len(set(told)) >= 2 and first.recipient_slack_id in told
+    with pytest.raises(StaleActionError) as err, world.db.session() as s:
+        world.service.staff_close(s, question_id=claimed, actor=staff, note="x", now=later)
+    assert err.value.code == "question_closed"
 
 
 def test_the_job_pass_routes_held_questions_once_there_is_room(world) -> None:
