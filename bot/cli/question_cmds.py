@@ -75,7 +75,7 @@ def _why(error: WieweetError, question: Question | None) -> str:
     if isinstance(error, StaleActionError) and question is not None:
         text += f" (question {question.id} is {question.status.value})"
     if error.code == "not_escalated":  # a question still with experts reaches staff through its escalation timer
-        text += "; only a question waiting for staff (escalated) is closed or assigned by hand"
+        text += "; only a question waiting for staff (escalated) is assigned by hand"
     return text
 
 
@@ -179,9 +179,10 @@ def question_show(cli: CliContext, question_id: int) -> None:
 @NOW_OPTION
 @pass_cli
 def question_close(cli: CliContext, question_id: int, reason: str, dry_run: bool, now_text: str | None) -> None:
-    """Close a question waiting for staff (escalated, or answered) as staff do: the asker is told with the reason,
-    everyone still asked that they are no longer needed, its timers end. Audited (with --by). A question that is
-    not waiting for staff, or closed already, is refused (exit 1).
+    """Close a question as staff do: one waiting for staff (escalated, or answered) or one still with experts
+    (routed, claimed, held back) that is stuck. The asker is told with the reason, everyone still asked that they
+    are no longer needed, its timers end. Audited (with --by). A question closed, resolved or withdrawn already is
+    refused (exit 1).
 
     \b
     Examples:

@@ -75,13 +75,14 @@ class StaffActions:
         return routing
 
     def staff_close(self, session: Session, *, question_id: int, actor: Actor, note: str, now: datetime) -> Question:
-        """Staff close an escalated (or answered) question by hand, with a note for the asker. Staff only."""
+        """Staff close a question by hand, with a note for the asker: one waiting for them (escalated, or answered)
+        or one still with experts (routed, claimed, or held back before them), stuck with its asker gone quiet and
+        its experts silent. As a withdrawal does, everyone still asked is told it is no longer needed and its timers
+        stop; the asker gets the note. Closed, resolved or withdrawn already: ``StaleActionError``. Staff only."""
         actor.require_staff("close a question", target=f"question:{question_id}")
         question = self.core.lock_question(session, question_id)
         if question.status in QUESTION_FINAL:
             raise StaleActionError("question_closed")
-        if question.status not in (Q.ESCALATED, Q.ANSWERED):
-            raise StaleActionError("not_escalated")
         by = staff_actor(actor.audit_label)
         note = clean(note, MAX_NOTE)
         event = transition(

@@ -26,10 +26,11 @@ Q = QuestionStatus
 R = RoutingStatus
 
 QUESTION_TRANSITIONS: Mapping[QuestionStatus, frozenset[QuestionStatus]] = {
-    Q.OPEN: frozenset({Q.ROUTED, Q.ESCALATED, Q.CANCELLED, Q.RESOLVED}),
-    Q.ROUTED: frozenset({Q.CLAIMED, Q.ANSWERED, Q.ESCALATED, Q.CANCELLED, Q.RESOLVED}),
+    # staff may close any question still looking for an answer (held back, or still with experts)
+    Q.OPEN: frozenset({Q.ROUTED, Q.ESCALATED, Q.CANCELLED, Q.RESOLVED, Q.CLOSED}),
+    Q.ROUTED: frozenset({Q.CLAIMED, Q.ANSWERED, Q.ESCALATED, Q.CANCELLED, Q.RESOLVED, Q.CLOSED}),
     # back to routed when the expert who claimed it declines or forwards after all
-    Q.CLAIMED: frozenset({Q.ROUTED, Q.ANSWERED, Q.ESCALATED, Q.CANCELLED, Q.RESOLVED}),
+    Q.CLAIMED: frozenset({Q.ROUTED, Q.ANSWERED, Q.ESCALATED, Q.CANCELLED, Q.RESOLVED, Q.CLOSED}),
     # staff assign someone (routed), close it; experts still asked may claim or answer
     Q.ESCALATED: frozenset({Q.ROUTED, Q.CLAIMED, Q.ANSWERED, Q.CLOSED, Q.CANCELLED, Q.RESOLVED}),
     Q.ANSWERED: frozenset({Q.RESOLVED, Q.CLOSED}),

@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from slack_sdk import WebClient
 from sqlalchemy import select, text
 
+from bot.actors import Actor
 from bot.cli import main
 from bot.config import Settings
 from bot.home import HomeView
 from bot.jobs import JobRunner
 from bot.outbox import AskerUpdateKind
-from bot.actors import Actor
 from bot.routing import RoutingInputError, StaleActionError, run_due_timers
 from bot.routing.asker import AskerActions
 from handlers.blocks.home import build_home_view, home_data
