@@ -226,7 +226,8 @@ def ask_question(job: inbox_job.InboxJob) -> None:
 
         question_id = inbox_core.once(session, step="asked", request_key=job.key, now=job.now, make=make_question)
     if placement.post_in_channel and placement.channel_id and question_id is not None:
-        _post_in_channel(job, question_id, placement.channel_id, text, lang)
+        # a channel message, read by everyone there: in the network's language (the asker's DMs stay in theirs)
+        _post_in_channel(job, question_id, placement.channel_id, text, services.settings.default_language)
     # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, a DM sent by
     # the jobs once this has committed: one message, also when the question is escalated.
     services.outbox.ring()
