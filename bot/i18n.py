@@ -179,6 +179,18 @@ def format_date(value: date | datetime, lang: str, *, year: bool = False) -> str
     return _format_day(value.date() if isinstance(value, datetime) else value, lang, year)
 
 
+def format_stored_date(value: str | None, lang: str) -> str:
+    """A date kept as ISO text (a message's stored payload: "2026-11-30") as users read dates ("30 Nov 2026");
+    text that is no date is returned as it is."""
+    if not value:
+        return ""
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return format_date(day, lang, year=True)
+
+
 @lru_cache(maxsize=4096)  # a digest formats the same few days over and over
 def _format_day(day: date, lang: str, year: bool) -> str:
     return format_skeleton("yMMMd" if year else "MMMd", day, locale=locale(lang))

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import NotFoundError
-from bot.i18n import N_, t
+from bot.i18n import N_, format_date, t
 from bot.matching.loader import load_themes
 from bot.register import profiles
 from bot.register.profiles import InvalidRecord
@@ -239,7 +239,7 @@ def _consent_done(turn: Turn, expert: Expert, text: str, blocks: list[Any]) -> N
 
 def handle_consent_confirm(turn: Turn, expert_id: int) -> None:
     expert = profiles.confirm_listing(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
-    text = t("profile.confirmed_thanks", turn.lang, date=_today(turn).isoformat())
+    text = t("profile.confirmed_thanks", turn.lang, date=format_date(_today(turn), turn.lang, year=True))
     card = _card(turn, expert)
     _consent_done(turn, expert, text, [*build_consent_done(text), *build_consent_done(profile_text(card, turn.lang))])
     turn.home_changed(turn.user_id)

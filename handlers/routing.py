@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import asking, directory
 from bot import inbox as inbox_core
 from bot.errors import QueryError
-from bot.i18n import t
+from bot.i18n import format_clock, format_date, t
 from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
 from bot.network import is_inside
@@ -274,7 +274,7 @@ def _my(question: Question) -> MyQuestion:
         id=question.id,
         text=question.text,
         status=question.status,
-        created=question.created_at.date().isoformat(),
+        created=question.created_at.date(),
         answered=bool(question.answers),
         rating=question.rating,
     )
@@ -337,7 +337,8 @@ def command_away(turn: Turn, until: date) -> None:
     _routing(turn).set_away(turn.session, slack_user_id=_actor(turn), until=until, now=turn.now)
     turn.home_changed(turn.user_id)
     assert turn.respond is not None
-    turn.respond(text=t("routing.away_set", turn.lang, date=until.isoformat()), response_type="ephemeral")
+    shown = format_date(until, turn.lang, year=True)
+    turn.respond(text=t("routing.away_set", turn.lang, date=shown), response_type="ephemeral")
 
 
 def is_away_command(text: str) -> bool:
@@ -394,7 +395,8 @@ def handle_snooze(turn: Turn, routing_id: int) -> None:
     until = _routing(turn).snooze(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now)
     routing = _routing(turn).get_routing_for(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn))
     local = _routing(turn).calendar.local(until)
-    status = t("routing.state_snoozed", turn.lang, date=local.strftime("%Y-%m-%d %H:%M"))
+    shown = f"{format_date(local, turn.lang, year=True)} {format_clock(local.hour, local.minute, turn.lang)}"
+    status = t("routing.state_snoozed", turn.lang, date=shown)
     _update_requests(turn, routing, state=DmState.SNOOZED, status=status)
 
 
