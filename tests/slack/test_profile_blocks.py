@@ -275,7 +275,7 @@ def test_admin_overview_lists_the_held_questions_as_the_home_tab_does() -> None:
     home = dumped(build_home_view(HomeData(profile=CARD, is_staff=True, held=items, held_count=2), "nl"))
     for text in (admin, home):
         assert "Bijgehouden tot de vrager weer ruimte heeft bij experts (2)" in text
-        assert "#7 Wat met &lt;b&gt;leegstand" in text and "#8 " in text and "2026-11-30" in text
+        assert "#7 Wat met &lt;b&gt;leegstand" in text and "#8 " in text and "30 nov 2026" in text
     assert held_blocks([], 0, "nl") == []  # nothing held: no section
 
 
