@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.error_texts import field_error_text
-from bot.i18n import N_, format_stored_date, t
+from bot.i18n import N_, format_stored_date, t, theme_label
 from bot.outbox import (
     ConsentRequest,
     ConsentRequestKind,
@@ -98,7 +98,7 @@ def profile_card(expert: Expert, lang: str, *, stale: bool) -> ProfileCard:
         city=expert.city,
         role=expert.role,
         expertise=tuple(expert.expertise),
-        themes=tuple(th.label_en if lang == "en" else th.label_nl for th in expert.themes),
+        themes=tuple(theme_label(th, lang) for th in expert.themes),
         languages=tuple(expert.languages),
         availability=expert.availability.value,
         away_until=expert.away_until.isoformat() if expert.away_until else None,
