@@ -314,7 +314,7 @@ def work_session_title(proposal_id: int, day: date, label: str, lang: str) -> st
 def _require_may_title(actor: Actor, title: str) -> None:
     if not actor.is_staff and work_session_pattern().match(comparable(title)):
         raise InvalidRecord(
-            [FieldError("title", "title_reserved", "titles starting with 'Werksessie #' are for work session notes")]
+            [FieldError("title", "title_reserved", "titles starting with a work session's prefix are for its notes")]
         )
 
 
