@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.errors import WieweetError
-from bot.i18n import N_, t
+from bot.i18n import N_, format_stored_date, t
 from bot.register.validation import FieldError
 
 ERROR_KEYS: Mapping[str, str] = {
@@ -122,12 +122,19 @@ def field_error_text(error: FieldError, lang: str) -> str:
     return text
 
 
+# the error values that are dates ("until": the day an expert chosen is away until)
+DATE_VALUES = frozenset({"until"})
+
+
 def error_text(error: WieweetError, lang: str) -> str | None:
     """The user's text for ``error`` in ``lang``; None for a code without one (the caller shows ``error.message``)."""
     key = ERROR_KEYS.get(error.code)
     if key is None:
         return None
     try:
-        return t(key, lang, **getattr(error, "values", {}))
+        values = dict(getattr(error, "values", {}))
+        for name in DATE_VALUES.intersection(values):  # a date the error holds as ISO text, as users read dates
+            values[name] = format_stored_date(str(values[name]), lang)
+        return t(key, lang, **values)
     except (KeyError, IndexError):  # a text whose placeholders the error does not fill
         return None

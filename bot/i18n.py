@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from babel import Locale
 from babel.dates import format_skeleton, format_time, get_day_names
@@ -177,6 +178,33 @@ def locale(lang: str) -> Locale:
 def format_date(value: date | datetime, lang: str, *, year: bool = False) -> str:
     """Day and abbreviated month ("16 nov", "16 Nov"), with the year if asked ("16 nov 2026")."""
     return _format_day(value.date() if isinstance(value, datetime) else value, lang, year)
+
+
+class ThemeLabels(Protocol):
+    """A theme with its two labels (a stored theme, a theme record, a digest's theme)."""
+
+    @property
+    def label_nl(self) -> str: ...
+    @property
+    def label_en(self) -> str: ...
+
+
+def theme_label(theme: ThemeLabels, lang: str) -> str:
+    """A theme's label in ``lang``: the English one for English (when it has one), else the Dutch one (the themes
+    have these two; another language falls back to Dutch, as its untranslated texts do)."""
+    return theme.label_en if lang == "en" and theme.label_en else theme.label_nl
+
+
+def format_stored_date(value: str | None, lang: str) -> str:
+    """A date kept as ISO text (a message's stored payload: "2026-11-30") as users read dates ("30 Nov 2026");
+    text that is no date is returned as it is."""
+    if not value:
+        return ""
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return format_date(day, lang, year=True)
 
 
 @lru_cache(maxsize=4096)  # a digest formats the same few days over and over

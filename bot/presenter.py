@@ -8,12 +8,12 @@ official sees in chat. ``result_to_json`` is the ``wieweet ask --json`` contract
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from bot.i18n import N_, t
-from bot.matching.results import ExpertHit, SearchResult, render_linked
+from bot.i18n import N_, format_date, format_stored_date, t
+from bot.matching.results import ExpertHit, Reason, SearchResult, render_linked
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +72,20 @@ class AnswerView:
     gap_recorded: bool = True
 
 
+def _dated(reason: Reason, lang: str) -> Reason:
+    """A "not confirmed since" reason with its date (ISO in the match) as users read dates."""
+    if reason.kind != "stale" or not reason.target:
+        return reason
+    return replace(reason, target=format_stored_date(reason.target, lang))
+
+
 def availability_label(hit: ExpertHit, lang: str) -> str:
     doc = hit.doc
     if doc.availability == "opted_out":
         return t("availability.opted_out", lang)
     if not hit.available:
         if doc.away_until is not None:
-            return t("availability.away_until", lang, date=doc.away_until.isoformat())
+            return t("availability.away_until", lang, date=format_date(doc.away_until, lang, year=True))
         return t("availability.away", lang)
     return t("availability.available", lang)
 
@@ -112,7 +119,7 @@ def build_answer_view(
                 slack_user_id=h.doc.slack_user_id,
                 available=h.available,
                 availability=availability_label(h, lang),
-                reasons=tuple(r.render(lang) for r in h.reasons),
+                reasons=tuple(_dated(r, lang).render(lang) for r in h.reasons),
                 weak=h.weak,
                 score=h.score,
             )
@@ -143,7 +150,7 @@ def build_answer_view(
                 byline=t(
                     "answer.answered_by",
                     lang,
-                    date=h.doc.answered_at.date().isoformat() if h.doc.answered_at else "?",
+                    date=format_date(h.doc.answered_at, lang, year=True) if h.doc.answered_at else "?",
                     name=" — ".join(x for x in (h.doc.answered_by, h.doc.organisation) if x) or "?",
                 ),
                 score=h.score,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.i18n import DEFAULT_LANGUAGE, t, theme_label
 
 if TYPE_CHECKING:
     from storage.models import DigestSubscription
@@ -71,7 +71,7 @@ class ThemeInfo:
     def label(self, lang: str) -> str:
         if self.key == OTHER_THEME:
             return t("digest.other_theme", lang)
-        return self.label_en if lang == "en" and self.label_en else self.label_nl
+        return theme_label(self, lang)
 
 
 @dataclass(frozen=True, slots=True)

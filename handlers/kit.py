@@ -44,7 +44,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.i18n import t
+from bot.i18n import t, theme_label
 from bot.text import is_slack_user_id, strip_bidi
 
 # Slack's limits (https://api.slack.com/reference/block-kit): the typed blocks check them, the builders cut to them.
@@ -146,7 +146,7 @@ class ThemeLike(Protocol):
 
 def theme_choices(themes: Iterable[ThemeLike], lang: str) -> list[ThemeChoice]:
     """Menu options for the vocabulary's themes, labelled in ``lang``."""
-    return [ThemeChoice(key=th.key, label=th.label_en if lang == "en" else th.label_nl) for th in themes]
+    return [ThemeChoice(key=th.key, label=theme_label(th, lang)) for th in themes]
 
 
 @dataclass(frozen=True, slots=True)

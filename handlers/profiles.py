@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import NotFoundError
-from bot.i18n import N_, t
+from bot.i18n import N_, format_date, t
 from bot.matching.loader import load_themes
 from bot.register import profiles
 from bot.register.profiles import InvalidRecord
@@ -239,7 +239,7 @@ def _consent_done(turn: Turn, expert: Expert, text: str, blocks: list[Any]) -> N
 
 def handle_consent_confirm(turn: Turn, expert_id: int) -> None:
     expert = profiles.confirm_listing(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
-    text = t("profile.confirmed_thanks", turn.lang, date=_today(turn).isoformat())
+    text = t("profile.confirmed_thanks", turn.lang, date=format_date(_today(turn), turn.lang, year=True))
     card = _card(turn, expert)
     _consent_done(turn, expert, text, [*build_consent_done(text), *build_consent_done(profile_text(card, turn.lang))])
     turn.home_changed(turn.user_id)
@@ -282,7 +282,7 @@ def _update_review(turn: Turn, expert_id: int, rendered: Rendered, *, shared_key
 def _show_changed(turn: Turn, expert: Expert) -> None:
     """The staff review (in the triage channel's language) shows the stored version of a waiting profile, with
     Approve and Reject for that version, and says it changed since it was posted."""
-    lang = turn.services.settings.default_language
+    lang = _channel_lang(turn)
     review = build_profile_review(profiles.profile_payload(expert), lang, status=t("profile.review_changed", lang))
     _update_review(turn, expert.id, review, shared_key=SHARED_WAITING, lang=lang)
 
@@ -295,8 +295,15 @@ def _changed(turn: Turn, expert_id: int) -> None:
     turn.outcome = f"refused expert {expert_id}: changed since shown"
 
 
+def _channel_lang(turn: Turn) -> str:
+    """The language of the staff review (a shared message in the triage channel): the network's default, whoever
+    clicks; only what the clicker alone reads is in their own language."""
+    return turn.services.settings.default_language
+
+
 def handle_approve(turn: Turn, claim: Versioned) -> None:
-    lang = turn.lang  # before the change: looking it up may call Slack, never with a transaction that has written
+    mine = turn.lang  # before the change: looking it up may call Slack, never with a transaction that has written
+    lang = _channel_lang(turn)
     decided = decide_shown_version(
         turn,
         lambda: profiles.approve_profile(
@@ -315,14 +322,14 @@ def handle_approve(turn: Turn, claim: Versioned) -> None:
     # the staff review in the triage channel (the database's), wherever the button was (review or /wieweet beheer)
     refs = _update_review(turn, expert.id, done, shared_key=SHARED_DONE, lang=lang)
     if not turn.clicked_in(refs):
-        turn.tell(t("profile.review_approved", lang, staff=staff))
+        turn.tell(t("profile.review_approved", mine, staff=staff))
     turn.home_changed(expert.slack_user_id)
 
 
 def handle_reject_button(turn: Turn, claim: Versioned) -> None:
     # no modal for others; the service checks again (with the version this button showed)
     turn.actor.require_staff("reject an expert profile", target=f"expert:{claim.subject_id}")
-    profiles.get_expert(turn.session, expert_id=claim.subject_id)
+    profiles.get_expert_to_decide(turn.session, expert_id=claim.subject_id)
     view = build_reject_profile_modal(turn.lang, expert_id=claim.subject_id, version=claim.version, metadata={})
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
@@ -332,7 +339,7 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
         return
     # already decided or gone meanwhile, or not staff: refused, and the user told by DM (``run_submission``)
     turn.actor.require_staff("reject an expert profile", target=f"expert:{form.expert_id}")  # before reading it
-    expert = profiles.get_expert(turn.session, expert_id=form.expert_id)
+    expert = profiles.get_expert_to_decide(turn.session, expert_id=form.expert_id)
     payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id
     refs = profiles.review_message_refs(turn.session, expert_id=form.expert_id)  # with staff members' DM copies
     rejected = decide_shown_version(
@@ -351,10 +358,10 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
     )
     if rejected is None:
         return
-    staff = user_mention(turn.user_id) or "?"
-    status = t("profile.review_rejected", turn.lang, staff=staff, reason=escape_truncate(form.reason, 500))
-    done = build_review_done(payload, turn.lang, status=status)
-    stand_in = build_shared_stand_in(t(SHARED_DONE, turn.lang, expert_id=form.expert_id), done)
+    staff, lang = user_mention(turn.user_id) or "?", _channel_lang(turn)
+    status = t("profile.review_rejected", lang, staff=staff, reason=escape_truncate(form.reason, 500))
+    done = build_review_done(payload, lang, status=status)
+    stand_in = build_shared_stand_in(t(SHARED_DONE, lang, expert_id=form.expert_id), done)
     turn.update_messages(
         refs,
         done.text,

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import asking, directory
 from bot import inbox as inbox_core
 from bot.errors import QueryError
-from bot.i18n import t
+from bot.i18n import format_clock, format_date, t
 from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
 from bot.network import is_inside
@@ -226,7 +226,8 @@ def ask_question(job: inbox_job.InboxJob) -> None:
 
         question_id = inbox_core.once(session, step="asked", request_key=job.key, now=job.now, make=make_question)
     if placement.post_in_channel and placement.channel_id and question_id is not None:
-        _post_in_channel(job, question_id, placement.channel_id, text, lang)
+        # a channel message, read by everyone there: in the network's language (the asker's DMs stay in theirs)
+        _post_in_channel(job, question_id, placement.channel_id, text, services.settings.default_language)
     # The confirmation naming who was asked (or that staff take it up) is the outbox's ASKER_UPDATE, a DM sent by
     # the jobs once this has committed: one message, also when the question is escalated.
     services.outbox.ring()
@@ -273,7 +274,7 @@ def _my(question: Question) -> MyQuestion:
         id=question.id,
         text=question.text,
         status=question.status,
-        created=question.created_at.date().isoformat(),
+        created=question.created_at.date(),
         answered=bool(question.answers),
         rating=question.rating,
     )
@@ -336,7 +337,8 @@ def command_away(turn: Turn, until: date) -> None:
     _routing(turn).set_away(turn.session, slack_user_id=_actor(turn), until=until, now=turn.now)
     turn.home_changed(turn.user_id)
     assert turn.respond is not None
-    turn.respond(text=t("routing.away_set", turn.lang, date=until.isoformat()), response_type="ephemeral")
+    shown = format_date(until, turn.lang, year=True)
+    turn.respond(text=t("routing.away_set", turn.lang, date=shown), response_type="ephemeral")
 
 
 def is_away_command(text: str) -> bool:
@@ -393,7 +395,8 @@ def handle_snooze(turn: Turn, routing_id: int) -> None:
     until = _routing(turn).snooze(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now)
     routing = _routing(turn).get_routing_for(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn))
     local = _routing(turn).calendar.local(until)
-    status = t("routing.state_snoozed", turn.lang, date=local.strftime("%Y-%m-%d %H:%M"))
+    shown = f"{format_date(local, turn.lang, year=True)} {format_clock(local.hour, local.minute, turn.lang)}"
+    status = t("routing.state_snoozed", turn.lang, date=shown)
     _update_requests(turn, routing, state=DmState.SNOOZED, status=status)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.config import Settings
 from bot.errors import QueryError, WieweetError
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.knowledge import KnowledgeBase
 from bot.matching.results import SearchResult
 from bot.needs.analysis import Vectoriser
@@ -86,6 +87,7 @@ class NeedsConfig:
     trend_periods: int = TREND_PERIODS
     experts: int = 3  # experts proposed to lead a session
     practices: int = 3
+    language: str = DEFAULT_LANGUAGE  # the network's: what is written for everyone (a work session's practice)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NeedsConfig:
@@ -93,6 +95,7 @@ class NeedsConfig:
             min_organisations=settings.needs_min_organisations,
             window_weeks=settings.needs_window_weeks,
             similarity=settings.needs_similarity,
+            language=settings.default_language,
         )
 
 

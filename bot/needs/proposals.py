@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from bot import outbox, staffdm
 from bot.actors import Actor
 from bot.errors import NotFoundError
+from bot.i18n import t, tn
 from bot.matching.results import SearchResult
 from bot.needs.core import (
     LIVE,
@@ -359,15 +360,13 @@ class Proposals:
             raise NoShareableWording(message="this topic has no public wording to publish a practice under")
         items = state.members().get(proposal.topic_id, [])
         themes = Counter(k for s in items for k in s.themes)
+        lang = self.core.config.language  # a practice for the whole network: in its language
         values = {
             # its own title per session (the register's key is title and city): a topic proposed again after its
             # first session gets a practice of its own; members may not use such a title (``submissions``)
-            "title": work_session_title(proposal.id, now.date(), view.label),
+            "title": work_session_title(proposal.id, now.date(), view.label, lang),
             "summary": summary.strip()
-            or (
-                f"Verslag van de werksessie van het netwerk over '{view.label}', voorgesteld na "
-                f"{proposal.questions} vragen uit {proposal.organisations} organisaties."
-            ),
+            or _session_summary(view.label, proposal.questions, proposal.organisations, lang),
             "city": "",
             "organisation": "",
             "themes": "; ".join(k for k, _ in themes.most_common(3)),
@@ -418,3 +417,14 @@ def _decided(session: Session, proposal: NeedProposal, *, actor: Actor, now: dat
     proposal.decided_at = now
     proposal.updated_at = now
     session.flush()
+
+
+def _session_summary(label: str, questions: int, organisations: int, lang: str) -> str:
+    """A finished work session's practice summary when staff wrote none, in the network's language ``lang``."""
+    return t(
+        "needs.session_summary",
+        lang,
+        label=label,
+        questions=tn("needs.n_questions", "needs.n_questions_plural", questions, lang, n=questions),
+        organisations=tn("needs.n_organisations", "needs.n_organisations_plural", organisations, lang, n=organisations),
+    )

@@ -29,7 +29,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
-from bot.i18n import N_
+from bot.i18n import N_, theme_label
 from bot.i18n import t as catalogue_text
 from bot.needs.core import may_be_named
 from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
@@ -114,8 +114,8 @@ def collect_report(
     actor.require_staff("make a knowledge-needs report")
     months = period.months()
     bounds = [m.start for m in months] + [period.end]
-    themes = [(t.key, t.label_en if lang == "en" else t.label_nl) for t in register_repo.list_themes(session)]
-    themes.append((OTHER_THEME, "(no theme)" if lang == "en" else "(geen thema)"))
+    themes = [(theme.key, theme_label(theme, lang)) for theme in register_repo.list_themes(session)]
+    themes.append((OTHER_THEME, catalogue_text("digest.other_theme", lang)))
     wanted = {k for k, _ in themes}
     every = window_figures(
         digest_repo.list_question_facts(session, since=period.start, until=period.end, public_only=False),
@@ -581,7 +581,7 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
     )
     title = html.escape(printable(f"{tx['title']} — {data.period}"))
     page = f"""<!doctype html>
-<html lang="{"en" if lang == "en" else "nl"}"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="{html.escape(lang)}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:#eef}}img{{max-width:100%}}</style>
 </head><body><h1>{title}</h1>

@@ -491,8 +491,17 @@ def reject_profile(
     _delete(session, actor=actor, expert=expert, action="reject", now=now)
 
 
+def get_expert_to_decide(session: Session, *, expert_id: int, lock: bool = False) -> Expert:
+    """The profile a staff review is about. Gone while its review was posted: decided already (a rejected profile is
+    deleted, as is a removed one), refused as ``already_moderated`` as a decided practice is, not as unknown."""
+    expert = repo.get_expert(session, expert_id=expert_id, lock=lock)
+    if expert is None and review_message_ref(session, expert_id=expert_id):
+        raise ProfileStateError("already_moderated", f"profile #{expert_id} was already decided")
+    return expert if expert is not None else get_expert(session, expert_id=expert_id)
+
+
 def _waiting(session: Session, expert_id: int, *, version: str | None) -> Expert:
-    expert = get_expert(session, expert_id=expert_id, lock=True)
+    expert = get_expert_to_decide(session, expert_id=expert_id, lock=True)
     if expert.status is not RecordStatus.PENDING:
         raise ProfileStateError("profile_state", "this profile is not waiting for approval")
     if version is not None and version != profile_version(expert):

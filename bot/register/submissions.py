@@ -20,13 +20,15 @@ import json
 import re
 from collections.abc import Collection, Mapping
 from datetime import date, datetime
-from typing import Any, Final
+from functools import cache
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot import outbox, staffdm
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
+from bot.i18n import LANGUAGES, format_date, t
 from bot.outbox import PracticeReview, SubmissionOutcomeKind
 from bot.register.export import effective_contact
 from bot.register.notify import tell_submission_outcome
@@ -59,10 +61,19 @@ __all__ = [
 ]
 
 NOTE_LIMIT = 2000
-# a work session's notes become a practice titled "Werksessie #<proposal id> (<date>): <topic>"
-# (``bot.needs.proposals``); only staff may give a practice such a title, so no member can take a session's title.
-# Matched against the title's ``comparable`` form, so full-width letters or format characters do not get round it.
-WORK_SESSION_TITLE: Final = re.compile(r"\s*werksessie\s*#", re.IGNORECASE)
+# a work session's notes become a practice titled "Werksessie #<proposal id> (<date>): <topic>" in the network's
+# language (``bot.needs.proposals``, the catalogue's "needs.session_title"); only staff may give a practice such a
+# title in any language, so no member can take a session's title. Matched against the title's ``comparable`` form,
+# so full-width letters or format characters do not get round it.
+
+
+@cache
+def work_session_pattern() -> re.Pattern[str]:
+    """What starts a work session's title in any catalogue's language ("werksessie #", "work session #")."""
+    titles = (t("needs.session_title", lang, id="", date="", label="") for lang in LANGUAGES)
+    heads = {comparable(title.partition("#")[0]) for title in titles}
+    words = sorted(r"\s*".join(re.escape(word) for word in head.split()) for head in heads if head)
+    return re.compile(rf"\s*(?:{'|'.join(words)})\s*#", re.IGNORECASE)
 
 
 class AlreadyModerated(WieweetError):
@@ -295,15 +306,15 @@ def practice_version(practice: Practice) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def work_session_title(proposal_id: int, day: date, label: str) -> str:
-    """The title of the practice made from a work session's notes (``WORK_SESSION_TITLE``)."""
-    return f"Werksessie #{proposal_id} ({day.isoformat()}): {label}"[:300]
+def work_session_title(proposal_id: int, day: date, label: str, lang: str) -> str:
+    """The title of the practice made from a work session's notes, in ``lang`` (``work_session_pattern``)."""
+    return t("needs.session_title", lang, id=proposal_id, date=format_date(day, lang, year=True), label=label)[:300]
 
 
 def _require_may_title(actor: Actor, title: str) -> None:
-    if not actor.is_staff and WORK_SESSION_TITLE.match(comparable(title)):
+    if not actor.is_staff and work_session_pattern().match(comparable(title)):
         raise InvalidRecord(
-            [FieldError("title", "title_reserved", "titles starting with 'Werksessie #' are for work session notes")]
+            [FieldError("title", "title_reserved", "titles starting with a work session's prefix are for its notes")]
         )
 
 

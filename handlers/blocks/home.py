@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, DatePickerElement, Divi
 from slack_sdk.models.views import View
 
 from bot.home import HomeView
-from bot.i18n import N_, t, tn
+from bot.i18n import N_, format_date, t, tn
 from bot.routing.queries import HeldQuestion, WaitingQuestion
 from handlers import ids
 from handlers.blocks.profile import ProfileCard, profile_card, profile_text
@@ -65,12 +65,12 @@ def waiting_item(item: WaitingQuestion, lang: str) -> HomeItem:
     state = t(REASON_KEYS[item.reason], lang) if item.reason is not None else t("routing.status_escalated", lang)
     if item.triage_error is not None:
         state += " · " + t("profile.home_waiting_not_posted", lang, error=item.triage_error[:60])
-    return HomeItem(text, state, item.escalated_at.date().isoformat() if item.escalated_at else "")
+    return HomeItem(text, state, format_date(item.escalated_at, lang, year=True) if item.escalated_at else "")
 
 
 def held_item(item: HeldQuestion, lang: str) -> HomeItem:
     text = f"#{item.question_id} " + (item.text or t("profile.home_waiting_redacted", lang))
-    return HomeItem(text, t("routing.status_held", lang), item.asked_at.date().isoformat())
+    return HomeItem(text, t("routing.status_held", lang), format_date(item.asked_at, lang, year=True))
 
 
 def held_blocks(items: Sequence[HomeItem], count: int, lang: str) -> list[Block]:
@@ -86,10 +86,13 @@ def home_data(home: HomeView, lang: str) -> HomeData:
     return HomeData(
         profile=profile_card(home.profile, lang, stale=home.stale_profile) if home.profile is not None else None,
         routed=[
-            HomeItem(r.question.text, t(ROUTING_STATE_KEYS[r.status], lang), r.asked_at.date().isoformat())
+            HomeItem(r.question.text, t(ROUTING_STATE_KEYS[r.status], lang), format_date(r.asked_at, lang, year=True))
             for r in home.routed
         ],
-        asked=[HomeItem(q.text, status_label(q.status, lang), q.created_at.date().isoformat()) for q in home.asked],
+        asked=[
+            HomeItem(q.text, status_label(q.status, lang), format_date(q.created_at, lang, year=True))
+            for q in home.asked
+        ],
         is_staff=home.is_staff,
         stale_count=home.stale_count,
         pending_count=home.pending_count,

@@ -92,19 +92,21 @@ def build_needs_proposal(payload: Payload, lang: str) -> Rendered:
     proposal: Mapping[str, Any] = payload.get("proposal") or {}
     proposal_id = int(proposal.get("id") or 0)
     label = str(proposal.get("label") or "") or t("needs.private_topic", lang)
+    questions, organisations = int(proposal.get("questions") or 0), int(proposal.get("organisations") or 0)
     head = t(
         "needs.proposal",
         lang,
         label=escape_truncate(label, 200),
-        questions=int(proposal.get("questions") or 0),
-        organisations=int(proposal.get("organisations") or 0),
+        questions=tn("needs.n_questions", "needs.n_questions_plural", questions, lang, n=questions),
+        organisations=tn("needs.n_organisations", "needs.n_organisations_plural", organisations, lang, n=organisations),
     )
     blocks: list[Block] = [section(head)]
     quoted = [str(q) for q in proposal.get("quoted") or []][:QUOTED_MAX]
     if quoted:
         blocks.append(section("\n".join(quote(q, 400) for q in quoted)))
     if int(proposal.get("not_quoted") or 0):
-        blocks.append(context(t("needs.not_quoted", lang, n=int(proposal["not_quoted"]))))
+        hidden = int(proposal["not_quoted"])
+        blocks.append(context(tn("needs.not_quoted", "needs.not_quoted_plural", hidden, lang, n=hidden)))
     lead = _people(proposal.get("experts") or []) or t("needs.nobody", lang)
     blocks.append(section(t("needs.lead", lang, people=lead)))
     askers = _people(proposal.get("askers") or [])
@@ -142,7 +144,15 @@ def _proposal_actions(proposal_id: int, status: str, lang: str) -> ActionsBlock:
 
 
 def status_invited(lang: str, *, staff: str, channel_id: str, invited: int) -> str:
-    return t("needs.status_invited", lang, staff=staff, channel=f"<#{channel_id}>", n=invited)
+    return tn(
+        "needs.status_invited",
+        "needs.status_invited_plural",
+        invited,
+        lang,
+        staff=staff,
+        channel=f"<#{channel_id}>",
+        n=invited,
+    )
 
 
 def status_invited_to(lang: str, *, channel_id: str) -> str:
@@ -281,6 +291,16 @@ def topic_line(topic: TopicView, lang: str) -> str:
     return line
 
 
+def _items(count: int, lang: str) -> str:
+    """ "4 questions and knowledge gaps", in the plural form ``count`` takes."""
+    return tn("needs.n_items", "needs.n_items_plural", count, lang, n=count)
+
+
+def _no_topics(overview: NeedsOverview, lang: str) -> str:
+    """Why no topic is listed: no questions at all, or questions none of which is in a topic (yet)."""
+    return t("needs.no_topics_yet", lang) if overview.items else t("needs.overview_empty", lang)
+
+
 def build_needs_overview(overview: NeedsOverview, lang: str, *, limit: int = OVERVIEW_TOPICS) -> list[Block]:
     """``/wieweet behoeften [periode]``: the period's topics, the most asked first."""
     blocks: list[Block] = [
@@ -292,17 +312,18 @@ def build_needs_overview(overview: NeedsOverview, lang: str, *, limit: int = OVE
                 len(overview.topics),
                 lang,
                 count=len(overview.topics),
-                items=overview.items,
+                items=_items(overview.items, lang),
             )
         ),
     ]
     if not overview.topics:
-        blocks.append(section(t("needs.overview_empty", lang)))
+        blocks.append(section(_no_topics(overview, lang)))
         return blocks
     for topic in overview.topics[:limit]:
         blocks.append(section(topic_line(topic, lang)))
     if len(overview.topics) > limit:
-        blocks.append(context(t("needs.overview_more", lang, n=len(overview.topics) - limit)))
+        more = len(overview.topics) - limit
+        blocks.append(context(tn("needs.overview_more", "needs.overview_more_plural", more, lang, n=more)))
     blocks.append(context(t("needs.overview_hint", lang)))
     return blocks[:MAX_BLOCKS]
 
@@ -312,10 +333,10 @@ def build_needs_home_section(overview: NeedsOverview, lang: str, *, limit: int =
     blocks: list[Block] = [
         DividerBlock(),
         header(t("needs.home_title", lang)),
-        context(t("needs.home_period", lang, period=overview.period, items=overview.items)),
+        context(t("needs.home_period", lang, period=overview.period, items=_items(overview.items, lang))),
     ]
     if not overview.topics:
-        blocks.append(section(t("needs.overview_empty", lang)))
+        blocks.append(section(_no_topics(overview, lang)))
     for topic in overview.topics[:limit]:
         blocks.append(section(topic_line(topic, lang)))
     blocks.append(context(t("needs.overview_hint", lang)))

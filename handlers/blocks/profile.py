@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.error_texts import field_error_text
-from bot.i18n import N_, t
+from bot.i18n import N_, format_stored_date, t, theme_label
 from bot.outbox import (
     ConsentRequest,
     ConsentRequestKind,
@@ -98,7 +98,7 @@ def profile_card(expert: Expert, lang: str, *, stale: bool) -> ProfileCard:
         city=expert.city,
         role=expert.role,
         expertise=tuple(expert.expertise),
-        themes=tuple(th.label_en if lang == "en" else th.label_nl for th in expert.themes),
+        themes=tuple(theme_label(th, lang) for th in expert.themes),
         languages=tuple(expert.languages),
         availability=expert.availability.value,
         away_until=expert.away_until.isoformat() if expert.away_until else None,
@@ -292,7 +292,7 @@ def availability_text(card: ProfileCard, lang: str) -> str:
     if card.availability == "away":
         if not card.away_until:  # until they say otherwise (e.g. marked away when Slack could not reach them)
             return t("profile.away", lang)
-        return t("profile.away_until", lang, date=card.away_until)
+        return t("profile.away_until", lang, date=format_stored_date(card.away_until, lang))
     if card.availability == "opted_out":
         return t("profile.opted_out", lang)
     return t("profile.available", lang)
@@ -306,7 +306,7 @@ def confirmation_text(card: ProfileCard, lang: str) -> str:
     if card.last_confirmed is None:
         return t("profile.confirmed_no_date", lang)
     key = N_("profile.confirmed_stale") if card.stale else N_("profile.confirmed_on")
-    return t(key, lang, date=card.last_confirmed)
+    return t(key, lang, date=format_stored_date(card.last_confirmed, lang))
 
 
 def profile_text(card: ProfileCard, lang: str) -> str:
@@ -352,7 +352,7 @@ def build_consent_request(payload: ConsentRequest, lang: str) -> Rendered:
     initial = payload.request is ConsentRequestKind.INITIAL
     card = _card_from_payload(payload, consent="pending" if initial else "confirmed")
     intro_key = N_("profile.consent_initial") if initial else N_("profile.consent_reconfirm")
-    intro = t(intro_key, lang, date=card.last_confirmed or "?")
+    intro = t(intro_key, lang, date=format_stored_date(card.last_confirmed, lang) or "?")
     blocks: list[Block] = [section(intro), section(profile_text(card, lang)), consent_actions(card.expert_id, lang)]
     return Rendered(text=fallback(intro), blocks=blocks)
 

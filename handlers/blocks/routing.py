@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -19,7 +20,7 @@ from slack_sdk.models.blocks import (
     UserSelectElement,
 )
 
-from bot.i18n import DEFAULT_LANGUAGE, N_, format_list, t
+from bot.i18n import DEFAULT_LANGUAGE, N_, format_date, format_list, format_stored_date, t
 from bot.outbox import (
     AnswerToAsker,
     AskerUpdate,
@@ -113,7 +114,8 @@ def _question_blocks(payload: ShowsAsker, lang: str, *, show_asker: bool, additi
     if themes:
         meta.append(t("routing.themes", lang, themes=themes))
     if payload.desired_by:
-        meta.append(t("routing.desired_by", lang, date=escape_truncate(payload.desired_by, 20)))
+        desired = escape_truncate(format_stored_date(payload.desired_by, lang), 40)
+        meta.append(t("routing.desired_by", lang, date=desired))
     if meta:
         blocks.append(context(" · ".join(meta)))
     return blocks
@@ -324,7 +326,7 @@ class MyQuestion:
     id: int
     text: str
     status: QuestionStatus
-    created: str
+    created: date
     answered: bool
     rating: int | None
 
@@ -338,7 +340,8 @@ def build_my_questions(questions: Sequence[MyQuestion], lang: str) -> list[Block
         blocks.append(section(t("routing.my_none", lang)))
         return blocks
     for q in questions[:15]:
-        line = f"*{escape_truncate(q.text, 300)}*\n{status_label(q.status, lang)} · {escape_truncate(q.created, 20)}"
+        asked_on = format_date(q.created, lang, year=True)
+        line = f"*{escape_truncate(q.text, 300)}*\n{status_label(q.status, lang)} · {asked_on}"
         if q.rating:
             line += f" · {'⭐' * q.rating}"
         blocks.append(section(line))

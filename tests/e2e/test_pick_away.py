@@ -16,7 +16,7 @@ from tests.e2e.test_routing import BREAD, QUESTION, ask, expert_dms, open_reques
 from tests.emulator import SlackEmulator
 
 AWAY = "U0DEMO060"  # in the demo register
-TOLD_AWAY = "afwezig tot en met 2026-12-15"
+TOLD_AWAY = "afwezig tot en met 15 dec 2026"
 
 
 def _replies(emu: SlackEmulator, since: int) -> str:
@@ -38,7 +38,7 @@ def test_someone_away_is_refused_when_passed_on_and_staff_may_assign_them_anyway
     routing_bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
 ) -> None:
     emulator.send_command(AWAY, CHANNEL, text="afwezig tot 2026-12-15")
-    emulator.wait_for(lambda: "2026-12-15" in _replies(emulator, 0), timeout=30)
+    emulator.wait_for(lambda: "15 dec 2026" in _replies(emulator, 0), timeout=30)
     ask(emulator, NL_USER, QUESTION)
     emulator.wait_for(lambda: len(expert_dms(emulator)) >= 2, timeout=30)
     user, channel, message = open_requests(emulator)[0]

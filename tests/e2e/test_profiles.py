@@ -167,7 +167,7 @@ def test_home_tab_is_published_and_opting_out_stops_routing(
     emulator.click_button(user, ids.ACTION_HOME_AVAILABLE, view=home_id)
     emulator.wait_for(lambda: ids.ACTION_HOME_OPT_OUT in home_text(emulator, user))
     emulator.pick_date(user, ids.ACTION_HOME_AWAY, "2026-12-18", view=home_id)
-    emulator.wait_for(lambda: "2026-12-18" in home_text(emulator, user))
+    emulator.wait_for(lambda: "18 dec 2026" in home_text(emulator, user))
     stored = expert_of(db, id=top.id)
     assert stored.availability is Availability.AWAY and str(stored.away_until) == "2026-12-18"
     # a past date is refused with a message, nothing changes

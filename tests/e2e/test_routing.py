@@ -354,7 +354,7 @@ def test_entry_points_my_questions_rating_and_away(routing_bot: BotProcess, emul
     emulator.send_command(NL_USER, CHANNEL, text="mijn vragen")
     emulator.wait_for(lambda: "Mijn vragen" in flat([p["body"] for p in emulator.response_posts]))
     emulator.send_command("U0DEMO001", CHANNEL, text="afwezig tot 2026-12-15")
-    emulator.wait_for(lambda: "2026-12-15" in flat([p["body"] for p in emulator.response_posts]))
+    emulator.wait_for(lambda: "15 dec 2026" in flat([p["body"] for p in emulator.response_posts]))
 
 
 def test_asker_adds_information_and_the_experts_get_it(routing_bot: BotProcess, emulator: SlackEmulator) -> None:

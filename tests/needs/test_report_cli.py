@@ -14,10 +14,13 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.cli import main
+from bot.i18n import t, theme_label
 from bot.needs.periods import parse_period
-from bot.needs.report import OTHER_PEOPLE, collect_report, render_chart_png, render_html, render_xlsx
+from bot.needs.report import OTHER_PEOPLE, OTHER_THEME, collect_report, render_chart_png, render_html, render_xlsx
 from digests.collect import collect_digest_data
 from digests.period import IsoWeek
+from handlers.kit import theme_choices
+from storage import register_repo
 from storage.models import AuditLog, Question, SearchLog
 from tests.needs.conftest import NOW, STAFF, Network, add_question
 
@@ -174,3 +177,17 @@ def test_help_texts_have_examples() -> None:
     ):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0 and "Examples:" in result.output and "wieweet " in result.output, args
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_report_theme_labels_come_from_the_catalogue_and_the_shared_label_helper(network: Network, lang: str) -> None:
+    with network.database.session() as session:
+        data = collect_report(
+            session, service=network.service, actor=STAFF, period=parse_period(PERIOD), now=NOW, lang=lang
+        )
+        stored = register_repo.list_themes(session)
+        menu = theme_choices(stored, lang)
+        expected = [(theme.key, theme_label(theme, lang)) for theme in stored]
+    assert data.themes[-1] == (OTHER_THEME, t("digest.other_theme", lang))  # as the digest names it
+    assert list(data.themes[:-1]) == expected == [(c.key, c.label) for c in menu]
+    assert "(geen thema)" not in json.dumps(data.themes) and "(no theme)" not in json.dumps(data.themes)

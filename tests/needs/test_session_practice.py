@@ -8,10 +8,13 @@ from datetime import timedelta
 import pytest
 
 from bot.actors import Actor
+from bot.i18n import format_date
+from bot.needs import NeedsConfig
 from bot.register import submissions
 from bot.register.profiles import InvalidRecord
+from storage.db import Database
 from storage.models import Practice, ProposalStatus
-from tests.needs.conftest import NOW, STAFF, VACANCY, Network, add_question
+from tests.needs.conftest import NOW, STAFF, VACANCY, Network, add_question, build_network
 
 MEMBER = Actor.slack("UGENT", is_staff=False)
 
@@ -48,9 +51,29 @@ def test_a_topic_proposed_again_gets_a_second_practice(network: Network) -> None
     assert again.status == ProposalStatus.DONE and again.practice_id not in (None, done.practice_id)
     titles = {practice_title(network, done.practice_id), practice_title(network, again.practice_id)}
     assert titles == {
-        submissions.work_session_title(first.id, NOW.date(), first.label),
-        submissions.work_session_title(second.id, later.date(), second.label),
+        submissions.work_session_title(first.id, NOW.date(), first.label, "nl"),
+        submissions.work_session_title(second.id, later.date(), second.label, "nl"),
     }
+
+
+def test_a_session_practice_is_written_in_the_networks_language(database: Database) -> None:
+    network = build_network(database, config=NeedsConfig(language="en"))
+    try:
+        with network.database.session() as session:
+            view = network.service.propose_sessions(session, now=NOW, worker_id="a")[0]
+        with network.database.session() as session:
+            done = network.service.complete_proposal(
+                session, actor=STAFF, proposal_id=view.id, notes_url="https://example.org/notes", now=NOW
+            )
+        with network.database.session() as session:
+            practice = session.get(Practice, done.practice_id)
+            assert practice is not None
+            title, summary = practice.title, practice.summary
+    finally:
+        network.knowledge.close()
+    assert title == f"Work session #{view.id} ({format_date(NOW, 'en', year=True)}): {view.label}"
+    assert summary.startswith(f"Notes of the network's work session on '{view.label}', proposed after ")
+    assert "Werksessie" not in title and "vragen" not in summary and "questions from" in summary
 
 
 def test_a_member_cannot_take_the_title_of_a_session_practice_in_advance(network: Network) -> None:
@@ -62,8 +85,8 @@ def test_a_member_cannot_take_the_title_of_a_session_practice_in_advance(network
         submissions.submit_practice(
             session, actor=MEMBER, values={**base, "title": f"Werksessie: {view.label}"}, now=NOW
         )
-    for day in (NOW, NOW + timedelta(days=1)):  # the session's own title: reserved for staff
-        title = submissions.work_session_title(view.id, day.date(), view.label)
+    for day, lang in ((NOW, "nl"), (NOW + timedelta(days=1), "nl"), (NOW, "en")):  # reserved for staff, any language
+        title = submissions.work_session_title(view.id, day.date(), view.label, lang)
         with network.database.session() as session, pytest.raises(InvalidRecord) as raised:
             submissions.submit_practice(session, actor=MEMBER, values={**base, "title": title}, now=NOW)
         assert [e.code for e in raised.value.errors] == ["title_reserved"]
@@ -72,7 +95,8 @@ def test_a_member_cannot_take_the_title_of_a_session_practice_in_advance(network
             session, actor=STAFF, proposal_id=view.id, notes_url="https://example.org/verslag", now=NOW
         )
     assert done.status == ProposalStatus.DONE
-    assert practice_title(network, done.practice_id) == submissions.work_session_title(view.id, NOW.date(), view.label)
+    title = submissions.work_session_title(view.id, NOW.date(), view.label, "nl")
+    assert practice_title(network, done.practice_id) == title
 
 
 @pytest.mark.parametrize(

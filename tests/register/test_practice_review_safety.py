@@ -83,9 +83,11 @@ def test_an_unchanged_practice_keeps_its_version(db: Database) -> None:
 
 
 def test_only_staff_may_use_a_work_session_title(db: Database) -> None:
-    title = submissions.work_session_title(4, date(2026, 3, 2), "Leegstand")
-    assert title == "Werksessie #4 (2026-03-02): Leegstand"
-    for taken in (title, "werksessie  #5: iets", " WERKSESSIE#6"):
+    title = submissions.work_session_title(4, date(2026, 3, 2), "Leegstand", "nl")
+    assert title == "Werksessie #4 (2 mrt 2026): Leegstand"
+    english = submissions.work_session_title(4, date(2026, 3, 2), "Vacancy", "en")
+    assert english == "Work session #4 (2 Mar 2026): Vacancy"
+    for taken in (title, "werksessie  #5: iets", " WERKSESSIE#6", english, "work  session#7"):
         with db.session() as session, pytest.raises(InvalidRecord) as raised:
             submissions.submit_practice(session, actor=GRIET, values={**FORM, "title": taken}, now=NOW)
         assert [(e.column, e.code) for e in raised.value.errors] == [("title", "title_reserved")]

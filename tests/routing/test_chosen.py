@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.error_texts import error_text
+from bot.i18n import format_date
 from bot.routing.errors import RoutingInputError
 from storage import register_repo
 from storage.models import (
@@ -161,7 +162,7 @@ def test_someone_away_is_not_given_a_question_by_hand_and_the_chooser_is_told_un
     assert (dated.code, undated.code) == ("chosen_away_until", "chosen_away")
     for lang in ("nl", "en"):
         text = error_text(dated, lang)
-        assert text is not None and f"<@{ADA}>" in text and AWAY_UNTIL.isoformat() in text
+        assert text is not None and f"<@{ADA}>" in text and format_date(AWAY_UNTIL, lang, year=True) in text
         text = error_text(undated, lang)
         assert text is not None and f"<@{XAVI}>" in text
     # back since yesterday: asked as anyone available
