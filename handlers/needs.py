@@ -47,7 +47,7 @@ from handlers.blocks.needs import (
     status_invited,
 )
 from handlers.forms import Draft, NeedsDoneForm, NeedsInviteForm
-from handlers.kit import Rendered, build_shared_stand_in, escape_truncate, user_mention
+from handlers.kit import Rendered, build_shared_stand_in, escape_truncate
 from handlers.services import SlackUnavailableError, slack_transient
 from handlers.turn import Turn
 
@@ -62,14 +62,6 @@ _SCOPE_BLOCK = ids.BLOCK_NEEDS_CHANNEL_NAME
 
 def _service(turn: Turn) -> NeedsService:
     return turn.services.needs_service()
-
-
-def _staff_lang(turn: Turn) -> str:
-    return turn.services.settings.default_language
-
-
-def _staff_label(turn: Turn) -> str:
-    return user_mention(turn.user_id) or "?"
 
 
 def _period(turn: Turn, text: str) -> Period:
@@ -158,7 +150,7 @@ def _update_proposal(turn: Turn, proposal_id: int, rendered: Rendered) -> None:
     """The proposal's staff posts show ``rendered``; in a channel shared with another organisation by then, its
     number, that staff acted on it and its buttons alone: no topic, questions, practices or names."""
     refs = _service(turn).proposal_message_refs(turn.session, proposal_id=proposal_id)  # with staff's DM copies
-    line = t("needs.proposal_shared", _staff_lang(turn), proposal_id=proposal_id)
+    line = t("needs.proposal_shared", turn.channel_lang, proposal_id=proposal_id)
     stand_in = build_shared_stand_in(line, rendered)
     turn.update_messages(
         refs,
@@ -237,11 +229,11 @@ def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
         created=plan.create,
         now=turn.now,
     )
-    lang = _staff_lang(turn)
+    lang = turn.channel_lang
     label = escape_truncate(plan.intro or t("needs.private_topic", lang), 200)
-    intro = t("needs.channel_intro", lang, label=label, staff=_staff_label(turn))
+    intro = t("needs.channel_intro", lang, label=label, staff=turn.staff_label)
     turn.post(channel=channel, text=intro)
-    status = status_invited(lang, staff=_staff_label(turn), channel_id=channel, invited=len(new))
+    status = status_invited(lang, staff=turn.staff_label, channel_id=channel, invited=len(new))
     _update_proposal(
         turn, form.proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
     )
@@ -323,8 +315,8 @@ def _members(turn: Turn, channel: str) -> set[str]:
 
 def handle_dismiss(turn: Turn, proposal_id: int) -> None:
     view = _service(turn).dismiss_proposal(turn.session, actor=turn.actor, proposal_id=proposal_id, now=turn.now)
-    lang = _staff_lang(turn)
-    status = status_dismissed(lang, staff=_staff_label(turn))
+    lang = turn.channel_lang
+    status = status_dismissed(lang, staff=turn.staff_label)
     _update_proposal(
         turn, proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
     )
@@ -364,8 +356,8 @@ def handle_done_submission(turn: Turn, form: NeedsDoneForm) -> None:
         turn.form_errors({ids.BLOCK_NEEDS_NOTES: " ".join(field_error_text(e, turn.lang) for e in invalid.errors)})
         return
     turn.queued_messages()  # the practice submission's review for staff
-    lang = _staff_lang(turn)
-    status = status_done(lang, staff=_staff_label(turn), notes_url=form.notes_url)
+    lang = turn.channel_lang
+    status = status_done(lang, staff=turn.staff_label, notes_url=form.notes_url)
     _update_proposal(
         turn, form.proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
     )

@@ -37,7 +37,6 @@ from handlers.kit import (
     build_shared_stand_in,
     escape_truncate,
     theme_choices,
-    user_mention,
 )
 from handlers.moderation import decide_shown_version, reason_missing
 from handlers.slack_text import question_from_slack
@@ -78,7 +77,7 @@ def _update_review(
     """Re-render the staff message (in the triage channel's language: the default one), once committed. In a channel
     shared with another organisation by then it shows ``shared_key`` with the number and the buttons alone: not the
     practice, its submitter, a reason or who decided."""
-    stand_in = build_shared_stand_in(t(shared_key, _staff_lang(turn), practice_id=practice_id), rendered)
+    stand_in = build_shared_stand_in(t(shared_key, turn.channel_lang, practice_id=practice_id), rendered)
     turn.update_messages(
         refs,
         rendered.text,
@@ -86,14 +85,6 @@ def _update_review(
         about=f"practice:{practice_id}",
         if_shared=(stand_in.text, stand_in.blocks),
     )
-
-
-def _staff_lang(turn: Turn) -> str:
-    return turn.services.settings.default_language
-
-
-def _staff_label(turn: Turn) -> str:
-    return user_mention(turn.user_id) or "?"
 
 
 # --- opening the modal ---------------------------------------------------------------------------------------------
@@ -203,8 +194,8 @@ def handle_practice_submission(turn: Turn, form: PracticeForm) -> None:
         return
     turn.tell(t("practice.saved", lang, title=escape_truncate(practice.title, 300)))
     if practice.status is RecordStatus.PENDING:  # the triage message shows what staff will approve
-        status = t("practice.review_edited", _staff_lang(turn), staff=_staff_label(turn))
-        rendered = build_practice_review(payload, _staff_lang(turn), status=status)
+        status = t("practice.review_edited", turn.channel_lang, staff=turn.staff_label)
+        rendered = build_practice_review(payload, turn.channel_lang, status=status)
         _update_review(turn, _review_refs(turn, practice.id), rendered, practice.id, shared_key=SHARED_WAITING)
     turn.outcome = f"updated practice {practice.id}"
 
@@ -219,7 +210,7 @@ def handle_edit_button(turn: Turn, practice_id: int) -> None:
 
 def _decided(turn: Turn, practice: Practice, *, status: str, done_key: str) -> None:
     """After a decision: the triage message shows it (no buttons); from elsewhere, the staff member is told."""
-    rendered = build_practice_review_done(submissions.practice_payload(practice), _staff_lang(turn), status=status)
+    rendered = build_practice_review_done(submissions.practice_payload(practice), turn.channel_lang, status=status)
     refs = _review_refs(turn, practice.id)
     _update_review(turn, refs, rendered, practice.id)
     if not turn.clicked_in(refs):
@@ -230,11 +221,11 @@ def _changed(turn: Turn, practice_id: int) -> None:
     """A decision on a version staff were not shown (the submitter edited it since): nothing decided; the review
     message shows the stored version, with buttons for it, and the staff member is told to read it again."""
     payload = submissions.practice_payload(submissions.get_practice(turn.session, practice_id=practice_id))
-    status = t("practice.review_changed", _staff_lang(turn))
+    status = t("practice.review_changed", turn.channel_lang)
     _update_review(
         turn,
         _review_refs(turn, practice_id),
-        build_practice_review(payload, _staff_lang(turn), status=status),
+        build_practice_review(payload, turn.channel_lang, status=status),
         practice_id,
         shared_key=SHARED_WAITING,
     )
@@ -254,7 +245,7 @@ def handle_approve(turn: Turn, claim: Versioned) -> None:
     if decided is None:
         return
     (practice,) = decided
-    status = t("practice.review_approved", _staff_lang(turn), staff=_staff_label(turn))
+    status = t("practice.review_approved", turn.channel_lang, staff=turn.staff_label)
     _decided(turn, practice, status=status, done_key=N_("practice.approved_done"))
     turn.outcome = f"approved practice {practice.id}"
 
@@ -286,9 +277,9 @@ def handle_reject_submission(turn: Turn, form: PracticeRejectForm) -> None:
     if decided is None:
         return
     (practice,) = decided
-    lang = _staff_lang(turn)
+    lang = turn.channel_lang
     reason = escape_truncate(form.reason, 1500)
-    status = t("practice.review_rejected", lang, staff=_staff_label(turn), reason=reason)
+    status = t("practice.review_rejected", lang, staff=turn.staff_label, reason=reason)
     _decided(turn, practice, status=status, done_key=N_("practice.rejected_done"))
     turn.outcome = f"rejected practice {practice.id}"
 
@@ -300,7 +291,7 @@ def handle_remove(turn: Turn, practice_id: int) -> None:
     payload = submissions.practice_payload(practice)
     refs = _review_refs(turn, practice_id) if practice.status is RecordStatus.PENDING else []
     label = submissions.remove_practice(turn.session, actor=turn.actor, practice_id=practice_id, now=turn.now)
-    status = t("practice.review_removed", _staff_lang(turn), staff=_staff_label(turn))
-    _update_review(turn, refs, build_practice_review_done(payload, _staff_lang(turn), status=status), practice_id)
+    status = t("practice.review_removed", turn.channel_lang, staff=turn.staff_label)
+    _update_review(turn, refs, build_practice_review_done(payload, turn.channel_lang, status=status), practice_id)
     turn.tell(t("practice.removed", turn.lang, title=escape_truncate(label, 300)))
     turn.outcome = f"removed practice {practice_id}"

@@ -282,7 +282,7 @@ def _update_review(turn: Turn, expert_id: int, rendered: Rendered, *, shared_key
 def _show_changed(turn: Turn, expert: Expert) -> None:
     """The staff review (in the triage channel's language) shows the stored version of a waiting profile, with
     Approve and Reject for that version, and says it changed since it was posted."""
-    lang = _channel_lang(turn)
+    lang = turn.channel_lang
     review = build_profile_review(profiles.profile_payload(expert), lang, status=t("profile.review_changed", lang))
     _update_review(turn, expert.id, review, shared_key=SHARED_WAITING, lang=lang)
 
@@ -295,15 +295,9 @@ def _changed(turn: Turn, expert_id: int) -> None:
     turn.outcome = f"refused expert {expert_id}: changed since shown"
 
 
-def _channel_lang(turn: Turn) -> str:
-    """The language of the staff review (a shared message in the triage channel): the network's default, whoever
-    clicks; only what the clicker alone reads is in their own language."""
-    return turn.services.settings.default_language
-
-
 def handle_approve(turn: Turn, claim: Versioned) -> None:
     mine = turn.lang  # before the change: looking it up may call Slack, never with a transaction that has written
-    lang = _channel_lang(turn)
+    lang = turn.channel_lang
     decided = decide_shown_version(
         turn,
         lambda: profiles.approve_profile(
@@ -358,7 +352,7 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
     )
     if rejected is None:
         return
-    staff, lang = user_mention(turn.user_id) or "?", _channel_lang(turn)
+    staff, lang = user_mention(turn.user_id) or "?", turn.channel_lang
     status = t("profile.review_rejected", lang, staff=staff, reason=escape_truncate(form.reason, 500))
     done = build_review_done(payload, lang, status=status)
     stand_in = build_shared_stand_in(t(SHARED_DONE, lang, expert_id=form.expert_id), done)

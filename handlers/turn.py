@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot.actors import Actor
 from bot.errors import WieweetError
 from handlers.claims import MessageRef, clicked_message, log_refusal
-from handlers.kit import message
+from handlers.kit import message, user_mention
 from handlers.services import Services, slack_transient
 from storage.session import Session
 
@@ -190,6 +190,17 @@ class Turn:
     @property
     def user_id(self) -> str | None:
         return self.context.user_id
+
+    @property
+    def channel_lang(self) -> str:
+        """The language of what the bot posts for a channel (a staff review, a triage post): the network's default,
+        whoever clicks; only what the acting user alone reads is in their own language."""
+        return self.services.settings.default_language
+
+    @property
+    def staff_label(self) -> str:
+        """The acting staff member as a mention, for a shared post's "by …" line."""
+        return user_mention(self.user_id) or "?"
 
     @property
     def trigger_id(self) -> str:
