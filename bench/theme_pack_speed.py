@@ -73,10 +73,10 @@ def main() -> None:
         print(f"{n}: results the same as the way before to 1e-9: {to_9}; the same ids in the same order: {ids}")
     packs = [entry for memo in m._packs.values() for entry in memo[2].values()]
     vec = sum(len(e[1][0]) for e in packs)
-    bands = sum(len(b[0]) for e in packs for b in e[2].values())
+    bands = sum(len(level[0]) for e in packs for band in e[2].values() for level in band)  # entries, all levels
     print(
         f"theme-name vectors remembered: {len(packs)}, {vec} documents; their bands: "
-        f"{sum(len(e[2]) for e in packs)}, {bands} documents ({(vec * 12 + bands * 16) >> 10} KiB in all)"
+        f"{sum(len(e[2]) for e in packs)}, {bands} entries ({(vec * 12 + bands * 16) >> 10} KiB in all)"
     )
     print(f"{'way':<26}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'slowest':>9}{'vs first':>10}{'vs before':>11}")
     base = statistics.mean(slow[names[0]])

@@ -11,10 +11,11 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.cli import main
 from bot.outbox import AskerUpdateKind, CloseReason
-from storage import outbox_repo, routing_repo
+from storage import outbox_repo, question_repo, routing_repo
 from storage.db import Database
 from storage.models import (
     AuditLog,
@@ -230,7 +231,7 @@ def test_assign_by_email_asks_them_as_staff_do_and_is_audited(world: World) -> N
     assert done.exit_code == 1 and "not (or no longer) waiting for staff" in done.output
 
 
-def test_a_refused_pick_says_why_and_changes_nothing(world: World) -> None:
+def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world: World) -> None:
     seed_housing(world)
     with world.db.session() as s:
         add_expert(s, "Gust", organisation="Stad Gent", expertise=["x"], away_until=LATER.date() + timedelta(days=7))
@@ -250,11 +251,22 @@ def test_a_refused_pick_says_why_and_changes_nothing(world: World) -> None:
         "U0NOBODY1": "not in the expert register",
         "someone": "neither an e-mail address nor a Slack user id",
     }
+    recorded = {"UGUST", "UHANNE", "UILSE"}  # refusals Slack audits too (and counts towards ``too_many_picks``)
+    dry = wieweet(world.db, "question", "assign", str(qid), "--expert", "UILSE", "--dry-run", *AT_LATER)
+    assert dry.exit_code == 1 and "nothing changed" in dry.output, dry.output
+    assert _snapshot(world, qid) == snapshot
     for expert, why in refusals.items():
         done = wieweet(world.db, "question", "assign", str(qid), "--expert", expert, *AT_LATER)
         assert done.exit_code == 1, (expert, done.output)
-        assert why.lower() in done.output.lower() and "nothing changed" in done.output, (expert, done.output)
-        assert _snapshot(world, qid) == snapshot, expert
+        assert why.lower() in done.output.lower(), (expert, done.output)
+        said = "the refused pick is recorded" if expert in recorded else "nothing changed"
+        assert said in done.output, (expert, done.output)
+        now = _snapshot(world, qid)
+        assert now[:-1] == snapshot[:-1] and now[-1] == snapshot[-1] + (expert in recorded), expert
+        snapshot = now
+    with world.db.session() as s:
+        refused = list(s.scalars(select(AuditLog).where(AuditLog.action == "refuse")))
+    assert len(refused) == len(recorded) and {r.entity_key for r in refused} == {f"question:{qid}"}
 
     done = wieweet(world.db, "question", "assign", "999999", "--expert", "UGUST")
     assert done.exit_code == 1 and "question 999999 not found" in done.output
@@ -270,6 +282,51 @@ def test_a_refused_pick_says_why_and_changes_nothing(world: World) -> None:
     assert done.exit_code == 0, done.output
     with world.db.session() as s:
         assert s.scalars(select(AuditLog).where(AuditLog.action == "assign_away")).one().entity_key == str(qid)
+
+
+def test_what_a_running_process_queues_before_the_lock_is_not_counted_as_this_close(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica that commits a message for the question just before the close locks it: that message was there
+    before, so the close neither prints it nor counts it in its audit row."""
+    seed_housing(world)
+    qid = _escalated(world)
+    real = question_repo.get_question
+
+    def replica_first(session: Session, *, question_id: int, lock: bool = False) -> Question | None:
+        if lock and question_id == qid and not replica:
+            with world.db.session() as other:
+                replica.append(
+                    outbox_repo.create_outbox_message(
+                        other,
+                        kind=OutboxKind.EXPERT_REMINDER,
+                        dedupe_key="replica",
+                        now=NOW,
+                        recipient_slack_id="U0REPLICA",
+                        payload={},
+                        question_id=qid,
+                    ).id
+                )
+                other.commit()
+        return real(session, question_id=question_id, lock=lock)
+
+    replica: list[int] = []
+    earlier = [m.id for m in world.outbox() if m.question_id == qid]
+    monkeypatch.setattr(question_repo, "get_question", replica_first)
+    done = wieweet(world.db, "question", "close", str(qid), "--reason", "x", *AT_LATER)
+    assert done.exit_code == 0 and replica, done.output
+    assert "U0REPLICA" not in done.output and f"queued: asker_update to {ASKER}" in done.output, done.output
+    with world.db.session() as s:
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "close")).one()
+        queued = len(list(s.scalars(select(OutboxMessage).where(OutboxMessage.question_id == qid))))
+    assert audit.after is not None and audit.after["queued"] == queued - 1 - len(earlier), audit.after
+
+
+def test_assign_help_says_what_is_checked() -> None:
+    done = CliRunner().invoke(main, ["question", "assign", "--help"])
+    assert done.exit_code == 0
+    text = " ".join(done.output.split())
+    assert "consent not withdrawn and not opted out" in text and "consent given" not in text
 
 
 def test_discard_by_due_time_beside_creation_time(database: Database) -> None:

@@ -71,6 +71,9 @@ def test_discard_leaves_a_message_a_running_process_is_posting(database: Databas
     wall = datetime.now(UTC)  # the discard compares claims with the clock
     _claim_message(database, mid, at=wall - LIVE, worker="replica-1", post=True)
 
+    dry = wieweet(database, "queued", "discard", "--message", str(mid), "--dry-run")
+    assert dry.exit_code == 1, dry.output  # as the real run: nothing could be discarded
+    assert f"being sent now by a running process: message {mid}" in dry.output and "would discard 0" in dry.output
     done = wieweet(database, "queued", "discard", "--message", str(mid))
     assert done.exit_code == 1, done.output  # nothing could be discarded
     assert f"being sent now by a running process: message {mid}" in done.output
@@ -240,3 +243,16 @@ def test_far_times_are_one_clear_line_on_every_time_option(
     with database.session() as session:
         assert [m.id for m in outbox_repo.list_queued_outbox_messages(session)] == [mid]
         assert session.scalars(select(AuditLog)).all() == []
+
+
+def test_mark_posted_exits_1_when_all_it_could_mark_is_left_to_a_running_sender(database: Database) -> None:
+    """As ``queued discard``: nothing marked because a running process holds it is not a success."""
+    _subscribe(database, ("C0WONEN01", 1))
+    with database.session() as session:
+        assert digest_repo.claim_digest_run(
+            session, channel_id="C0WONEN01", period="2026-W49", worker_id="replica-1", now=NOW - LIVE
+        )
+        session.commit()
+    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", *AT_NOW)
+    assert "marked 0 digest(s)" in done.output and "(left alone): C0WONEN01" in done.output, done.output
+    assert done.exit_code == 1, done.output

@@ -295,7 +295,8 @@ def digest_mark_posted(ctx: click.Context, week: str, channel: str | None, now_t
     A backup taken before a digest went out does not know it did: restored, the digest is posted again that week.
     Run this before starting the bot (`wieweet queued list` shows each channel's state). Only a digest whose time
     that week has passed is marked (also with --channel); the others still go out. A digest a running process is
-    posting now is left to it and named. A week after this one is refused.
+    posting now is left to it and named (exit 1 when nothing else was marked). A week after this one is
+    refused.
 
     \b
     Examples:
@@ -320,6 +321,8 @@ def digest_mark_posted(ctx: click.Context, week: str, channel: str | None, now_t
     )
     if result.posting:
         echo(f"being posted now by a running process (left alone): {', '.join(result.posting)}")
+        if not result.marked:  # nothing marked, all left to a running sender: as `queued discard`
+            ctx.exit(1)
 
 
 def register(group: click.Group) -> None:

@@ -28,7 +28,7 @@ from bot.routing.overview import question_overview
 from bot.routing.payloads import is_shareable
 from bot.text import is_slack_user_id
 from digests.period import to_local
-from storage import outbox_repo, register_repo
+from storage import outbox_repo, question_repo, register_repo
 from storage.models import OutboxMessage, Question
 
 QUESTION_ENTITY = "question"
@@ -81,20 +81,27 @@ def _why(error: WieweetError, question: Question | None) -> str:
 
 @contextmanager
 def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[tuple[Session, set[int]]]:
-    """One transaction for a close or an assignment: the question checked first (unknown: exit 1), what was queued
-    for it before noted (to print what this adds), rolled back on a refusal (exit 1) and on ``dry_run``."""
+    """One transaction for a close or an assignment: the question checked first (unknown: exit 1) and locked, what
+    was queued for it before noted (to print what this adds; a running process queues for it only after this
+    transaction), rolled back on a refusal (exit 1) and on ``dry_run``. A refusal whose record stands
+    (``keep_changes``: a refused pick, audited and counted towards ``too_many_picks``) commits it, as in Slack."""
     with cli.db.session() as session:
         try:
             question_overview(session, question_id=question_id)
         except NotFoundError:
             _refuse(f"question {question_id} not found")
+        question_repo.get_question(session, question_id=question_id, lock=True)
         before = {m.id for m in outbox_repo.list_outbox_messages(session, question_id=question_id)}
         try:
             yield session, before
         except WieweetError as error:
-            session.rollback()
+            kept = error.keep_changes and not dry_run
+            if kept:
+                session.commit()
+            else:
+                session.rollback()
             shown = question_overview(session, question_id=question_id).question
-            _refuse(_why(error, shown) + "; nothing changed")
+            _refuse(_why(error, shown) + ("; the refused pick is recorded" if kept else "; nothing changed"))
         if dry_run:
             session.rollback()
 
@@ -215,8 +222,9 @@ def question_assign(
     cli: CliContext, question_id: int, expert_ref: str, even_if_away: bool, dry_run: bool, now_text: str | None
 ) -> None:
     """Hand a question waiting for staff to an expert of the register, as staff do from the triage channel: the
-    same checks (not the asker, consent given and not opted out, not away unless --even-if-away) and the same
-    request by DM. A refused pick says why and changes nothing (exit 1). Audited (with --by).
+    same checks (not the asker, consent not withdrawn and not opted out, not away unless --even-if-away) and the same
+    request by DM. A refused pick says why (exit 1); one refused for consent, opt-out or absence is audited, as in
+    Slack. Audited (with --by).
 
     Only people in the expert register with a Slack account can be chosen here: whether anyone else belongs to the
     network is Slack's to say, and the triage channel's "assign" asks it.

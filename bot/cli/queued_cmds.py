@@ -159,8 +159,8 @@ def queued_discard(
         )
     else:
         echo(f"discarded {result.messages} message(s) and {result.timers} timer(s)")
-        if held and not (result.messages or result.timers):
-            click.get_current_context().exit(1)
+    if held and not (result.messages or result.timers):  # a dry run exits as the real run would
+        click.get_current_context().exit(1)
 
 
 def _ids(ids: list[int]) -> str:

@@ -61,8 +61,9 @@ class MatchConfig:
     # of docs/speed.md: scores move in the last bits only; False: name by name, as before)
     theme_names_packed: bool = True
     # With it, the candidate pass takes a theme's names a band at a time where no MaxScore test falls between them:
-    # per band the names' best per document, remembered with the pack, merged once (round 18 of docs/speed.md: the
-    # stop is tested where it was, scores move in the last bits only; False: name by name)
+    # per band the names' raising contributions in levels, remembered with the pack, merged level by level (round 18
+    # of docs/speed.md: the stop is tested where it was, every score to the last bit as name by name; False: name by
+    # name)
     theme_names_banded: bool = True
     # a context word of a question that names a topic besides ("in de binnenstad", "in onze stad", "our city"): a
     # shipped generic word, or a compound of them only, outside a glossary phrase and naming no theme, is left out of

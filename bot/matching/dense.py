@@ -35,6 +35,7 @@ from bot.matching.index import Collection
 Ids = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Vec = tuple[npt.NDArray[np.int32 | np.int64], Floats]  # a pack: document ids ascending, their contributions
+Band = list[tuple[Ids, Floats]]  # a band of a pack's names: its levels (``band_of``)
 
 
 @dataclass(slots=True)
@@ -52,8 +53,8 @@ class Item:
     vec: Vec | None = None  # a pack: per document (ids ascending) the names' best contribution
     ring: int = -1  # a theme's other name: its place among the names of its pack (``bands``' keys)
     # a pack, when the candidate pass takes its names a band at a time (``run_end``): per band of names (their
-    # places) the best of their seek contributions per document (``band_of``), remembered with the pack
-    bands: dict[tuple[int, ...], tuple[Ids, Floats]] | None = None
+    # places) their seek contributions in levels (``band_of``), remembered with the pack
+    bands: dict[tuple[int, ...], Band] | None = None
 
 
 def best_of(coll: Collection, items: Sequence[Item]) -> Vec | None:
@@ -93,8 +94,8 @@ PACK_MIN = 2
 def run_end(found: Sequence[Item], rest: Sequence[float], i: int, theta_at: float) -> int:
     """The end of the band of names the candidate pass takes at once from item ``i``: the items after it of the same
     pack, as long as none of them comes with a MaxScore test (``rest[j] < theta_at`` tests at ``j``), so the stop is
-    tested where it was. Merging the band's best per document once gives each group the same best (the maximum),
-    memberships and stop; a document raised by two names of the band gets its score's last bits otherwise rounded."""
+    tested where it was. Merging the band's levels (``band_of``) moves each document's score by the steps the names
+    one by one move it: the same best, memberships, scores (to the last bit) and stop."""
     p = found[i].pack
     j = i + 1
     if p is None or p.bands is None:
@@ -104,25 +105,33 @@ def run_end(found: Sequence[Item], rest: Sequence[float], i: int, theta_at: floa
     return j
 
 
-def band_of(st: _State, items: Sequence[Item]) -> tuple[Ids, Floats]:
-    """Per document the best of a band of names' seek contributions, the documents in the order merging the names
-    one by one makes them appear in (the re-ranking cut breaks ties by it); remembered with their pack while its
-    bands hold at most as many documents as its vector (a band's documents are among the pack's)."""
+def band_of(st: _State, items: Sequence[Item]) -> Band:
+    """A band of names' seek contributions as merging the names one by one moves the scores, in levels merged one
+    after the other: per document only the contributions that raise the best of the band's names before it (the
+    others change nothing, whatever the group held), its first in the first level (the documents in the order
+    name by name makes them appear in: the re-ranking cut breaks ties by it), its second in the second, and so on.
+    Every document's score so takes the very steps it takes name by name: the same floats. Remembered with their
+    pack while its bands hold at most as many entries as its vector."""
     pack = items[0].pack
     assert pack is not None and pack.bands is not None and pack.vec is not None
     key = tuple(it.ring for it in items)
     got = pack.bands.get(key)
     if got is None:
         best = np.full(st.coll.id_bound, -np.inf)
-        parts: list[Ids] = []
+        count = np.zeros(st.coll.id_bound, np.int64)
+        docs_, xs, levels = [], [], []
         for it in items:
-            docs, x = st.contrib(it.seek)
-            best[docs] = np.maximum(best[docs], x)
-            parts.append(docs)
-        cat = np.concatenate(parts)
-        ids = cat[np.sort(np.unique(cat, return_index=True)[1])]  # in order of first appearance, as name by name
-        got = ids, best[ids]
-        if sum(len(v[0]) for v in pack.bands.values()) + len(ids) <= len(pack.vec[0]):
+            docs, x = st.contrib(it.seek)  # (distinct documents)
+            up = x > best[docs]
+            docs, x = docs[up], x[up]
+            best[docs] = x
+            levels.append(count[docs])
+            count[docs] += 1
+            docs_.append(docs)
+            xs.append(x)
+        ids, vals, level = np.concatenate(docs_), np.concatenate(xs), np.concatenate(levels)
+        got = [(ids[level == n], vals[level == n]) for n in range(int(level.max()) + 1 if len(level) else 0)]
+        if sum(len(v[0]) for band in pack.bands.values() for v in band) + len(ids) <= len(pack.vec[0]):
             pack.bands[key] = got
     return got
 
@@ -420,11 +429,12 @@ def score(
                 break
             theta_at = 0.85 * rest[i]
         j = run_end(found, rest, i, theta_at)
-        if j > i + 1:  # a band of a theme's names (``run_end``)
-            docs, x = band_of(st, found[i:j])
+        if j > i + 1:  # a band of a theme's names (``run_end``), level by level
+            for docs, x in band_of(st, found[i:j]):
+                st.merge(docs, x, item.group)
         else:
             docs, x = st.contrib(item.seek)
-        st.merge(docs, x, item.group)
+            st.merge(docs, x, item.group)
         i = j
     todo = packed([it for it in found[:stop] if not it.complete] + list(found[stop:]))
     n_seen = len(st.touched())

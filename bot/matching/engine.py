@@ -148,10 +148,10 @@ _ITEM_MEMO_MAX = 10_000
 _Parts = tuple[float, list[tuple[dict[int, float], float]], list[tuple[dict[int, float], float]], bool, int, bool]
 _NO_ITEM: _Parts = (0.0, [], [], False, 0, True)  # not made yet (None: the variant has no postings in the kind)
 # a theme's names scored as one (``Matcher._pack``): their bound, their best contribution per document and its
-# bands' (``dense.band_of``)
-_Pack = tuple[float, dense.Vec, dict[tuple[int, ...], tuple[dense.Ids, dense.Floats]]]
+# bands' levels (``dense.band_of``)
+_Pack = tuple[float, dense.Vec, dict[tuple[int, ...], dense.Band]]
 # the theme-name vectors remembered, per kind at most this many, and at most this many postings in all (a vector
-# counted twice: its bands hold at most as many)
+# counted twice: its bands hold at most as many entries)
 _PACKS_MAX = 1024
 _PACK_POSTINGS_MAX = 4_000_000
 
@@ -1705,8 +1705,9 @@ class Matcher:
                 theta_at = 0.85 * rest[i]
             j = dense.run_end(found, rest, i, theta_at)
             key = keys[i]
-            if j > i + 1:  # a band of a theme's names, merged once (``dense.run_end``)
-                self._merge(self._band(found[i:j]), best[item.group], partial)
+            if j > i + 1:  # a band of a theme's names, merged level by level (``dense.run_end``)
+                for level in self._band(found[i:j]):
+                    self._merge(level, best[item.group], partial)
             elif key not in repeated:
                 self._traverse(item.seek, best[item.group], partial)
             else:
@@ -1782,7 +1783,7 @@ class Matcher:
                 order = np.argsort(ids, kind="stable")
                 vec = ids[order], np.fromiter(best.values(), np.float64, len(best))[order]
             size = len(vec[0])
-            if len(made) >= _PACKS_MAX or self._pack_postings + size > _PACK_POSTINGS_MAX:  # bounded memory
+            if len(made) >= _PACKS_MAX or self._pack_postings + 2 * size > _PACK_POSTINGS_MAX:  # bounded memory
                 for name in self._packs:
                     self._drop_packs(name)
                 made = memo[2]
@@ -1793,16 +1794,24 @@ class Matcher:
             it.pack = one
             it.ring = place
 
-    def _band(self, items: Sequence[_Item]) -> dict[int, float]:
-        """``dense.band_of`` for the walk: per document (in the order merging the names one by one makes them appear
-        in) the best of the band's seek contributions."""
+    def _band(self, items: Sequence[_Item]) -> list[dict[int, float]]:
+        """``dense.band_of`` for the walk: the band's seek contributions in levels, per document those that raise
+        the best of the band's names before it (the first level's documents in the order merging the names one by
+        one makes them appear in)."""
+        levels: list[dict[int, float]] = []
         best: dict[int, float] = {}
+        count: dict[int, int] = {}
         get = best.get
         for it in items:
             for d, x in self._contrib(it.seek, None).items():
                 if x > get(d, -math.inf):
                     best[d] = x
-        return best
+                    n = count.get(d, 0)
+                    count[d] = n + 1
+                    if n == len(levels):
+                        levels.append({})
+                    levels[n][d] = x
+        return levels
 
     def _drop_packs(self, kind_name: str) -> None:
         """Forget a kind's remembered theme-name vectors."""
