@@ -23,7 +23,7 @@ from bot.network import is_inside
 from bot.register import profiles
 from bot.text import is_slack_user_id
 from handlers.blocks.routing import DEACTIVATED
-from handlers.deactivated import handle_user_change, is_deactivation
+from handlers.deactivated import account_at_slack, handle_user_change, is_deactivated, is_deactivation
 from handlers.services import Services, SlackUnavailableError, slack_transient
 from handlers.turn import Turn
 
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 # Attempts of one such event in the inbox (backoff 2, 4, … 60 s, or Slack's Retry-After): a quarter of an hour and
 # more of rate limits during a large offboarding, not the few attempts of a request someone waits for
 LOOKUP_ATTEMPTS = 20
-GONE = ("user_not_found", "user_not_visible")  # Slack no longer knows the account: as deactivated as it gets
 
 
 def _user_id(body: Mapping[str, Any]) -> str | None:
@@ -66,15 +65,12 @@ def current_profile(turn: Turn, user_id: str) -> dict[str, Any] | None:
     """The account as Slack has it now (None: Slack no longer knows it). Slack not answering now raises
     ``SlackUnavailableError`` (the inbox tries again later)."""
     try:
-        user = turn.client.users_info(user=user_id).get("user")
+        return account_at_slack(turn.client, user_id)
     except SlackApiError as exc:
-        error = str(exc.response.get("error") or "")
-        if error in GONE:
-            return None
         if slack_transient(exc):
+            error = str(exc.response.get("error") or "")
             raise SlackUnavailableError(f"users.info: {error or exc.response.status_code}") from exc
         raise
-    return user if isinstance(user, dict) else {}
 
 
 def handle_profile_change(turn: Turn) -> None:
@@ -92,17 +88,18 @@ def handle_profile_change(turn: Turn) -> None:
     if network is None or is_inside(network, team=team, enterprise=enterprise) is False:
         turn.outcome = "outside"
         return
-    now = current_profile(turn, user_id)
-    if now is None or now.get("deleted") is True:
-        if is_deactivation(turn.body):
-            handle_user_change(turn)
+    account = current_profile(turn, user_id)
+    if account is not None:  # Slack's answer decides inside or outside (it names a Grid member's organisation)
+        team = str(account.get("team_id") or "") or None
+        enterprise = (account.get("enterprise_user") or {}).get("enterprise_id")
+        if not is_inside(network, team=team, enterprise=enterprise, asked=True):
+            turn.outcome = "outside"
+            return
+    if is_deactivated(account):
+        if is_deactivation(turn.body):  # unknown to Slack: the event's own claim decides (failing closed)
+            handle_user_change(turn, inside=account is not None)
         else:
             turn.outcome = "still deactivated"
-        return
-    team = str(now.get("team_id") or "") or None
-    enterprise = (now.get("enterprise_user") or {}).get("enterprise_id")
-    if not is_inside(network, team=team, enterprise=enterprise, asked=True):
-        turn.outcome = "outside"
         return
     expert = profiles.clear_unreachable_mark(turn.session, slack_user_id=user_id, reason=DEACTIVATED, now=turn.now)
     if expert is None:
