@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 
 from bot.config import Settings
@@ -160,6 +162,38 @@ def test_an_update_the_asker_can_never_get_withdraws_their_question_as_the_event
     sender._failed(update, error, permanent=permanent)
     assert question(world, qid).status is (Q.CANCELLED if withdrawn else Q.ROUTED)
     assert asked == ([ASKER] if permanent and error != "user_disabled" and deleted is not None else [])
+
+
+@pytest.mark.parametrize(
+    ("answer", "withdrawn"),
+    [("user_not_found", True), ("user_not_visible", True), ("ratelimited", False), ("invalid_auth", False)],
+)
+def test_a_dm_refused_reads_users_info_as_the_event_does(world: World, answer: str, withdrawn: bool) -> None:
+    """A DM refused with ``user_not_found`` and ``users.info`` saying the same (or ``user_not_visible``): Slack no
+    longer knows the account, deactivated as the ``user_change`` event path reads it; any other error says nothing."""
+    seed_housing(world)
+    qid = world.ask()
+    claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
+    update = next(m for m in claimed if m.kind is K.ASKER_UPDATE and m.recipient_slack_id == ASKER)
+    sender = _sender(world)
+
+    def users_info(**kwargs: object) -> dict[str, object]:
+        raise SlackApiError(
+            answer,
+            SlackResponse(
+                client=None,
+                http_verb="POST",
+                api_url="",
+                req_args={},
+                data={"ok": False, "error": answer},
+                headers={},
+                status_code=200,
+            ),
+        )
+
+    sender.client.users_info = users_info  # type: ignore[method-assign]
+    sender._failed(update, "user_not_found", permanent=True)
+    assert question(world, qid).status is (Q.CANCELLED if withdrawn else Q.ROUTED)
 
 
 def _expert_with_two_requests_who_also_asked(world: World) -> tuple[str, list[int], int]:
