@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from bot.network import is_inside
 from bot.register import profiles
 from bot.text import is_slack_user_id
-from handlers.blocks.routing import DEACTIVATED
+from handlers.blocks.routing import DEACTIVATION_REASONS
 from handlers.deactivated import account_at_slack, handle_user_change, is_deactivated, is_deactivation
 from handlers.services import Services, SlackUnavailableError, slack_transient
 from handlers.turn import Turn
@@ -53,7 +53,10 @@ def worth_a_look(services: Services) -> Callable[[dict[str, Any]], bool]:
             return False
         try:
             with services.db.session() as session:
-                return profiles.get_marked_away_for(session, slack_user_id=user_id, reason=DEACTIVATED) is not None
+                return (
+                    profiles.get_marked_away_for(session, slack_user_id=user_id, reasons=DEACTIVATION_REASONS)
+                    is not None
+                )
         except Exception:  # the database cannot say: this change is passed over (the Home tab and staff still can)
             log.warning("user_change: could not read whether %s was marked away", user_id, exc_info=True)
             return False
@@ -101,7 +104,9 @@ def handle_profile_change(turn: Turn) -> None:
         else:
             turn.outcome = "still deactivated"
         return
-    expert = profiles.clear_unreachable_mark(turn.session, slack_user_id=user_id, reason=DEACTIVATED, now=turn.now)
+    expert = profiles.clear_unreachable_mark(
+        turn.session, slack_user_id=user_id, reasons=DEACTIVATION_REASONS, now=turn.now
+    )
     if expert is None:
         turn.outcome = "late deactivation: active" if is_deactivation(turn.body) else "active"
         log.info("user_change: %s is active at Slack: %s", user_id, turn.outcome)

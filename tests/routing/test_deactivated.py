@@ -5,6 +5,7 @@ told); as an asker their questions with experts are withdrawn and the experts to
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from slack_sdk import WebClient
@@ -14,10 +15,13 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.i18n import t
+from bot.network import Network
 from bot.outbox import claim_outbox
+from bot.register import profiles
 from bot.routing.core import SYSTEM
 from handlers.deactivated import person_gone_after_send
 from handlers.outbox import OutboxSender
+from handlers.profile_change import handle_profile_change
 from handlers.services import Services
 from storage.models import (
     AuditLog,
@@ -80,6 +84,31 @@ def test_an_expert_with_nothing_open_is_marked_away_once(world: World) -> None:
         slack_id = expert.slack_user_id
     assert deactivated(world, slack_id) == "moved on 0, marked away True, withdrawn 0"
     assert deactivated(world, slack_id) == "noop"
+
+
+@pytest.mark.parametrize("reason", ["deleted", "user_disabled", "user_not_found"])
+def test_a_reactivation_clears_a_mark_of_either_deactivation_reason(world: World, reason: str) -> None:
+    """An expert marked away as deactivated, also by a release that recorded Slack's ``user_disabled``: the account
+    active again at Slack makes them available again. Another reason (gone from the workspace) is not cleared."""
+    ids = seed_housing(world)
+    with world.db.session() as s:
+        assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason=reason, now=NOW) is not None
+        expert = s.get(Expert, ids["Emma"])
+        assert expert is not None and expert.slack_user_id
+        slack_id = expert.slack_user_id
+    turn = mock.MagicMock(now=LATER, job=None)
+    turn.body = {"event": {"type": "user_change", "user": {"id": slack_id, "team_id": "T0HOME001"}}}
+    turn.services.home.network = Network(team_id="T0HOME001")
+    turn.client.users_info.return_value = {"ok": True, "user": {"id": slack_id, "team_id": "T0HOME001"}}
+    with world.db.session() as s:
+        turn.session = s
+        handle_profile_change(turn)
+    cleared = reason != "user_not_found"
+    assert turn.outcome == ("reactivated: available again" if cleared else "active")
+    with world.db.session() as s:
+        expert = s.get(Expert, ids["Emma"])
+        assert expert is not None
+        assert expert.availability is (Availability.AVAILABLE if cleared else Availability.AWAY)
 
 
 def test_a_deactivated_askers_questions_with_experts_are_withdrawn_and_the_experts_told(world: World) -> None:
