@@ -98,6 +98,8 @@ def handle_user_change(turn: Turn, *, inside: bool = False) -> None:
         turn.session, slack_user_id=user_id, reason=DEACTIVATED, now=turn.now
     )
     turn.outcome = gone.outcome
+    if gone.marked:
+        turn.services.marked_away.marked(user_id)
     if turn.outcome != "noop":
         turn.queued_messages()  # the next experts' requests, the notices (no Home tab of an account that is gone)
         show_changes(turn, gone, now=turn.now)
@@ -157,5 +159,7 @@ def person_gone_after_send(services: Services, client: WebClient, *, user_id: st
         later = AfterCommit(services, client, session)
         if gone.outcome != "noop":
             show_changes(later, gone, now=now)
+    if gone.marked:
+        services.marked_away.marked(user_id)
     later.run()
     return gone.outcome

@@ -42,24 +42,14 @@ def _user_id(body: Mapping[str, Any]) -> str | None:
 
 
 def worth_a_look(services: Services) -> Callable[[dict[str, Any]], bool]:
-    """The matcher: a deactivation, or the profile of someone marked away by one (one read of the database; a
-    status change of anyone else is not recorded and costs no look-up)."""
+    """The matcher: a deactivation, or the profile of someone marked away by one (``handlers.marked_away``: the
+    database read at most once a minute; a status change of anyone else is not recorded and costs no look-up)."""
 
     def matcher(body: dict[str, Any]) -> bool:
         if is_deactivation(body):
             return True
         user_id = _user_id(body)
-        if user_id is None:
-            return False
-        try:
-            with services.db.session() as session:
-                return (
-                    profiles.get_marked_away_for(session, slack_user_id=user_id, reasons=DEACTIVATION_REASONS)
-                    is not None
-                )
-        except Exception:  # the database cannot say: this change is passed over (the Home tab and staff still can)
-            log.warning("user_change: could not read whether %s was marked away", user_id, exc_info=True)
-            return False
+        return user_id is not None and user_id in services.marked_away.ids(services.db)
 
     return matcher
 
@@ -111,5 +101,6 @@ def handle_profile_change(turn: Turn) -> None:
         turn.outcome = "late deactivation: active" if is_deactivation(turn.body) else "active"
         log.info("user_change: %s is active at Slack: %s", user_id, turn.outcome)
         return
+    turn.services.marked_away.cleared(user_id)
     turn.outcome = "reactivated: available again"
     log.info("user_change: %s was reactivated: available again (expert %s)", user_id, expert.id)

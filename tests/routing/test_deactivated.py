@@ -18,7 +18,9 @@ from bot.i18n import t
 from bot.network import Network
 from bot.outbox import claim_outbox
 from bot.register import profiles
+from bot.register.marked import list_marked_away_ids
 from bot.routing.core import SYSTEM
+from handlers.blocks.routing import DEACTIVATION_REASONS
 from handlers.deactivated import person_gone_after_send
 from handlers.outbox import OutboxSender
 from handlers.profile_change import handle_profile_change
@@ -96,6 +98,9 @@ def test_a_reactivation_clears_a_mark_of_either_deactivation_reason(world: World
         expert = s.get(Expert, ids["Emma"])
         assert expert is not None and expert.slack_user_id
         slack_id = expert.slack_user_id
+        marked = list_marked_away_ids(s, reasons=DEACTIVATION_REASONS)  # as the profile-change matcher reads them
+    cleared = reason != "user_not_found"
+    assert marked == ({slack_id} if cleared else set())
     turn = mock.MagicMock(now=LATER, job=None)
     turn.body = {"event": {"type": "user_change", "user": {"id": slack_id, "team_id": "T0HOME001"}}}
     turn.services.home.network = Network(team_id="T0HOME001")
@@ -103,12 +108,13 @@ def test_a_reactivation_clears_a_mark_of_either_deactivation_reason(world: World
     with world.db.session() as s:
         turn.session = s
         handle_profile_change(turn)
-    cleared = reason != "user_not_found"
     assert turn.outcome == ("reactivated: available again" if cleared else "active")
     with world.db.session() as s:
         expert = s.get(Expert, ids["Emma"])
         assert expert is not None
         assert expert.availability is (Availability.AVAILABLE if cleared else Availability.AWAY)
+        assert list_marked_away_ids(s, reasons=DEACTIVATION_REASONS) == frozenset()
+    assert turn.services.marked_away.cleared.call_args_list == ([mock.call(slack_id)] if cleared else [])
 
 
 def test_a_deactivated_askers_questions_with_experts_are_withdrawn_and_the_experts_told(world: World) -> None:
