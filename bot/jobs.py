@@ -468,12 +468,14 @@ class JobRunner:
             if failures < DAY_RUN_ATTEMPTS:  # taken over by a later pass once the claim is stale
                 log.warning("channel privacy %s: attempt %d refused", day, failures, exc_info=True)
                 return None
+            # staff told once a day (the triage channel, else DMs), queued before the day is given up: a notice that
+            # could not be queued leaves the day to a later pass (the day's dedupe key keeps it one notice)
+            with self.services.db.session() as session:
+                notice = ChannelCheckFailed(day=day, attempts=failures, error=str(exc)[:200])
+                enqueue(session, notice, dedupe_key=f"channel_check_failed:{day}", now=now)
             run.done()
             self._reconciled_on = day
             log.error("channel privacy %s: %d attempts failed, tried again tomorrow", day, failures, exc_info=True)
-            with self.services.db.session() as session:  # staff told once a day (the triage channel, else DMs)
-                notice = ChannelCheckFailed(day=day, attempts=failures, error=str(exc)[:200])
-                enqueue(session, notice, dedupe_key=f"channel_check_failed:{day}", now=now)
             return None
         except Exception:  # a network failure, an outage: not counted, a later pass takes the day over once stale
             log.warning("channel privacy %s: the run failed, taken over later", day, exc_info=True)

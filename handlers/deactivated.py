@@ -23,6 +23,7 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.network import is_inside
 from bot.routing.service import PersonGone
@@ -36,6 +37,8 @@ from storage.session import Session
 
 log = logging.getLogger(__name__)
 
+GONE = frozenset({"user_not_found", "user_not_visible"})  # Slack no longer knows the account: as deactivated as it gets
+
 
 def is_deactivation(body: dict[str, Any]) -> bool:
     """Whether a ``user_change`` says the account is deactivated (renamed, restricted, reactivated: no)."""
@@ -44,12 +47,38 @@ def is_deactivation(body: dict[str, Any]) -> bool:
     return isinstance(user, dict) and user.get("deleted") is True
 
 
+def account_at_slack(client: WebClient, user_id: str) -> dict[str, Any] | None:
+    """The account as ``users.info`` has it now; None when Slack no longer knows it (``GONE``). Any other error
+    of Slack's is raised (``SlackApiError``)."""
+    try:
+        user = client.users_info(user=user_id).get("user")
+    except SlackApiError as exc:
+        if str(exc.response.get("error") or "") in GONE:
+            return None
+        raise
+    return user if isinstance(user, dict) else {}
+
+
+def is_deactivated(account: dict[str, Any] | None) -> bool:
+    """Whether an account as ``account_at_slack`` read it is deactivated: ``deleted``, or unknown to Slack. The
+    one reading of both paths: Slack's ``user_change`` (``handlers.profile_change``) and a DM Slack refused
+    (``handlers.outbox``)."""
+    return account is None or account.get("deleted") is True
+
+
+def confirmed_deactivated(client: WebClient, user_id: str) -> bool:
+    """Whether Slack says now that ``user_id``'s account is deactivated (errors other than ``GONE`` raise)."""
+    return is_deactivated(account_at_slack(client, user_id))
+
+
 def acknowledge_only(ack: Ack) -> None:
     """Any other ``user_change`` (a status, a title, a photo): acknowledged, nothing looked up or stored."""
     ack()
 
 
-def handle_user_change(turn: Turn) -> None:
+def handle_user_change(turn: Turn, *, inside: bool = False) -> None:
+    """A deactivation: acted on for a person inside the network (``inside``: already decided on what Slack says of
+    the account now, which names a Grid member's organisation where the event may not)."""
     if not is_deactivation(turn.body):
         turn.outcome = "ignored"
         return
@@ -61,7 +90,7 @@ def handle_user_change(turn: Turn) -> None:
     network = turn.services.home.network
     enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
     team = str(user.get("team_id") or "") or None
-    if network is None or not is_inside(network, team=team, enterprise=enterprise, asked=True):
+    if network is None or not (inside or is_inside(network, team=team, enterprise=enterprise, asked=True)):
         log.info("user_change: deactivated user %s of team %s is outside the network: ignored", user_id, team)
         turn.outcome = "outside"
         return
@@ -69,6 +98,8 @@ def handle_user_change(turn: Turn) -> None:
         turn.session, slack_user_id=user_id, reason=DEACTIVATED, now=turn.now
     )
     turn.outcome = gone.outcome
+    if gone.marked:
+        turn.services.marked_away.marked(user_id)
     if turn.outcome != "noop":
         turn.queued_messages()  # the next experts' requests, the notices (no Home tab of an account that is gone)
         show_changes(turn, gone, now=turn.now)
@@ -128,5 +159,7 @@ def person_gone_after_send(services: Services, client: WebClient, *, user_id: st
         later = AfterCommit(services, client, session)
         if gone.outcome != "noop":
             show_changes(later, gone, now=now)
+    if gone.marked:
+        services.marked_away.marked(user_id)
     later.run()
     return gone.outcome

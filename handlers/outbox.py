@@ -57,7 +57,7 @@ from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.blocks.routing import render_routing
 from handlers.blocks.staffdm import build_staff_dm
-from handlers.deactivated import person_gone_after_send
+from handlers.deactivated import confirmed_deactivated, person_gone_after_send
 from handlers.home import publish_homes
 from handlers.kit import Payload, Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
@@ -499,18 +499,18 @@ class OutboxSender:
         log.warning("outbox %s: the triage channel never got %s (%s): %s", message.id, what, error, outcome)
 
     def _deactivated(self, user_id: str | None, error: str = "account_inactive") -> bool:
-        """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``). ``account_inactive`` alone
-        does not say so — Slack says it of the bot's own token — but when Slack still answers about the recipient and
-        says they are gone, they are. With a dead token that call fails too, and nobody is marked or moved on. Asked
-        too after ``error`` (``user_not_found``, ``cannot_dm_bot``) from opening an asker's DM."""
+        """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``, or unknown to Slack: the
+        event path's reading, ``handlers.deactivated.confirmed_deactivated``). ``account_inactive`` alone does not
+        say so — Slack says it of the bot's own token — but when Slack still answers about the recipient and says
+        they are gone, they are. With a dead token that call fails too, and nobody is marked or moved on. Asked too
+        after ``error`` (``user_not_found``, ``cannot_dm_bot``) from opening an asker's DM."""
         if not user_id:
             return False
         try:
-            user = self.client.users_info(user=user_id).get("user") or {}
+            return confirmed_deactivated(self.client, user_id)
         except (SlackApiError, OSError) as exc:
             log.info("users.info for %s after %s: %r", user_id, error, exc)
             return False
-        return bool(user.get("deleted"))
 
     def _asker_unreachable(self, message: OutboxMessage, error: str) -> None:
         """A DM to the asker failed for good: when it can never arrive (their account deactivated), they are treated

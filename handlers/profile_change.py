@@ -22,8 +22,8 @@ from slack_sdk.errors import SlackApiError
 from bot.network import is_inside
 from bot.register import profiles
 from bot.text import is_slack_user_id
-from handlers.blocks.routing import DEACTIVATED
-from handlers.deactivated import handle_user_change, is_deactivation
+from handlers.blocks.routing import DEACTIVATION_REASONS
+from handlers.deactivated import account_at_slack, handle_user_change, is_deactivated, is_deactivation
 from handlers.services import Services, SlackUnavailableError, slack_transient
 from handlers.turn import Turn
 
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 # Attempts of one such event in the inbox (backoff 2, 4, … 60 s, or Slack's Retry-After): a quarter of an hour and
 # more of rate limits during a large offboarding, not the few attempts of a request someone waits for
 LOOKUP_ATTEMPTS = 20
-GONE = ("user_not_found", "user_not_visible")  # Slack no longer knows the account: as deactivated as it gets
 
 
 def _user_id(body: Mapping[str, Any]) -> str | None:
@@ -43,21 +42,14 @@ def _user_id(body: Mapping[str, Any]) -> str | None:
 
 
 def worth_a_look(services: Services) -> Callable[[dict[str, Any]], bool]:
-    """The matcher: a deactivation, or the profile of someone marked away by one (one read of the database; a
-    status change of anyone else is not recorded and costs no look-up)."""
+    """The matcher: a deactivation, or the profile of someone marked away by one (``handlers.marked_away``: the
+    database read at most once a minute; a status change of anyone else is not recorded and costs no look-up)."""
 
     def matcher(body: dict[str, Any]) -> bool:
         if is_deactivation(body):
             return True
         user_id = _user_id(body)
-        if user_id is None:
-            return False
-        try:
-            with services.db.session() as session:
-                return profiles.get_marked_away_for(session, slack_user_id=user_id, reason=DEACTIVATED) is not None
-        except Exception:  # the database cannot say: this change is passed over (the Home tab and staff still can)
-            log.warning("user_change: could not read whether %s was marked away", user_id, exc_info=True)
-            return False
+        return user_id is not None and user_id in services.marked_away.ids(services.db)
 
     return matcher
 
@@ -66,15 +58,12 @@ def current_profile(turn: Turn, user_id: str) -> dict[str, Any] | None:
     """The account as Slack has it now (None: Slack no longer knows it). Slack not answering now raises
     ``SlackUnavailableError`` (the inbox tries again later)."""
     try:
-        user = turn.client.users_info(user=user_id).get("user")
+        return account_at_slack(turn.client, user_id)
     except SlackApiError as exc:
-        error = str(exc.response.get("error") or "")
-        if error in GONE:
-            return None
         if slack_transient(exc):
+            error = str(exc.response.get("error") or "")
             raise SlackUnavailableError(f"users.info: {error or exc.response.status_code}") from exc
         raise
-    return user if isinstance(user, dict) else {}
 
 
 def handle_profile_change(turn: Turn) -> None:
@@ -92,22 +81,26 @@ def handle_profile_change(turn: Turn) -> None:
     if network is None or is_inside(network, team=team, enterprise=enterprise) is False:
         turn.outcome = "outside"
         return
-    now = current_profile(turn, user_id)
-    if now is None or now.get("deleted") is True:
-        if is_deactivation(turn.body):
-            handle_user_change(turn)
+    account = current_profile(turn, user_id)
+    if account is not None:  # Slack's answer decides inside or outside (it names a Grid member's organisation)
+        team = str(account.get("team_id") or "") or None
+        enterprise = (account.get("enterprise_user") or {}).get("enterprise_id")
+        if not is_inside(network, team=team, enterprise=enterprise, asked=True):
+            turn.outcome = "outside"
+            return
+    if is_deactivated(account):
+        if is_deactivation(turn.body):  # unknown to Slack: the event's own claim decides (failing closed)
+            handle_user_change(turn, inside=account is not None)
         else:
             turn.outcome = "still deactivated"
         return
-    team = str(now.get("team_id") or "") or None
-    enterprise = (now.get("enterprise_user") or {}).get("enterprise_id")
-    if not is_inside(network, team=team, enterprise=enterprise, asked=True):
-        turn.outcome = "outside"
-        return
-    expert = profiles.clear_unreachable_mark(turn.session, slack_user_id=user_id, reason=DEACTIVATED, now=turn.now)
+    expert = profiles.clear_unreachable_mark(
+        turn.session, slack_user_id=user_id, reasons=DEACTIVATION_REASONS, now=turn.now
+    )
     if expert is None:
         turn.outcome = "late deactivation: active" if is_deactivation(turn.body) else "active"
         log.info("user_change: %s is active at Slack: %s", user_id, turn.outcome)
         return
+    turn.services.marked_away.cleared(user_id)
     turn.outcome = "reactivated: available again"
     log.info("user_change: %s was reactivated: available again (expert %s)", user_id, expert.id)

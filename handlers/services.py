@@ -30,6 +30,7 @@ from bot.network import Network
 from bot.routing import RoutingService
 from bot.text import strip_invisible
 from handlers.channels import ChannelDirectory
+from handlers.marked_away import MarkedAwayCache
 from storage.db import Database
 from storage.session import Session
 
@@ -394,6 +395,8 @@ class Services:
     staff: StaffDirectory = field(default_factory=StaffDirectory)
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)
     home: HomeNetwork = field(default_factory=HomeNetwork)  # for listeners that choose someone else
+    # who is marked away as deactivated, for the ``user_change`` matcher before the ack (``handlers.profile_change``)
+    marked_away: MarkedAwayCache = field(default_factory=MarkedAwayCache)
     # rung after a request that queued outbox messages commits: the job runner sends them at once
     outbox: Doorbell = field(default_factory=Doorbell)
     # rung after a request is recorded in the inbox: the inbox worker (``handlers.inbox``) takes it up at once

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from storage.models import AuditLog, Consent, Expert, Practice, RecordStatus, Theme
+from storage.models import AuditLog, Availability, Consent, Expert, Practice, RecordStatus, Theme
 
 
 def _stamp(record: Expert | Practice | Theme, now: datetime) -> None:
@@ -45,6 +45,14 @@ def get_expert_by_email(session: Session, *, email: str) -> Expert | None:
 
 def get_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | None:
     return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id).limit(1)).first()
+
+
+def list_slack_ids_away_undated(session: Session) -> list[str]:
+    """The Slack ids of experts away without a date (as a mark that Slack cannot reach them leaves them)."""
+    query = select(Expert.slack_user_id).where(
+        Expert.availability == Availability.AWAY, Expert.away_until.is_(None), Expert.slack_user_id.is_not(None)
+    )
+    return sorted(i for i in session.scalars(query) if i)
 
 
 def get_experts_by_ids(session: Session, *, expert_ids: Collection[int]) -> dict[int, Expert]:

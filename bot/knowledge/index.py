@@ -433,9 +433,10 @@ def _documents(matcher: Matcher) -> dict[str, Mapping[int, object]]:
 
 
 def normalise_gap_query(result: SearchResult) -> str:
-    """A grouping key for knowledge gaps: the analysed terms, sorted (``bot.knowledge.gap_keys``: rebuilt when the
-    analysis changes)."""
-    return key_of_terms(result.terms, result.query)
+    """A grouping key for knowledge gaps: the whole question's analysed terms (context words included, as
+    ``analyse`` and the daily rebuild read it), sorted (``bot.knowledge.gap_keys``: rebuilt when the analysis
+    changes)."""
+    return key_of_terms(result.gap_terms, result.query)
 
 
 def result_summary(result: SearchResult) -> dict[str, Any]:

@@ -1142,6 +1142,7 @@ class Matcher:
             confidence=round(gap_norm, 4),
             gap_probability=round(gap_p, 4),
             gap_features=gap_features,
+            gap_terms=(pq.whole or pq).terms,
         )
 
     def word_gap_features(

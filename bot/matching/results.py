@@ -128,8 +128,9 @@ class SearchResult:
     recognised theme keys, ``cities`` the recognised cities (they boost, never filter), ``organisations`` the
     recognised organisations (they boost too). ``gap`` is True when the calibrated gap model says nobody in the
     register fits (``gap_probability`` reaches the model's threshold; ``gap_features`` are what it looked at;
-    ``confidence`` is the best unboosted normalised expert score); every expert hit is then weak. Scores are
-    normalised per query: about 0.7 means every query word matched a heavy field of the document.
+    ``confidence`` is the best unboosted normalised expert score); every expert hit is then weak. ``gap_terms`` are
+    the whole question's terms, context words included (as ``analyse`` reads it): a knowledge gap keys on them.
+    Scores are normalised per query: about 0.7 means every query word matched a heavy field of the document.
     """
 
     query: str
@@ -144,6 +145,7 @@ class SearchResult:
     confidence: float = 0.0  # best unboosted normalised expert score
     gap_probability: float = 0.0  # the calibrated probability that nobody in the register fits (see gapmodel)
     gap_features: dict[str, float] = field(default_factory=dict)  # what the gap model looked at
+    gap_terms: tuple[str, ...] = ()  # the whole question's terms (context words included): the gap key's
 
     def best_theme(self) -> str | None:
         """The theme this query is most likely about: the first theme recognised in its words, else the theme

@@ -371,26 +371,31 @@ def get_unreachable_mark(session: Session, *, expert: Expert) -> tuple[datetime,
     return latest[0].at, str((latest[0].after or {}).get("reason") or "")
 
 
-def get_marked_away_for(session: Session, *, slack_user_id: str, reason: str) -> Expert | None:
-    """The expert with this Slack id while they are marked away for ``reason`` (``mark_unreachable``: e.g. their
-    account was deactivated) and nothing changed since; None otherwise. Reads only."""
+def get_marked_away_for(session: Session, *, slack_user_id: str, reasons: Collection[str]) -> Expert | None:
+    """The expert with this Slack id while they are marked away for one of ``reasons`` (``mark_unreachable``: e.g.
+    their account was deactivated, recorded as ``deleted`` or, by older releases, ``user_disabled``) and nothing
+    changed since; None otherwise. Reads only."""
     expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
     mark = get_unreachable_mark(session, expert=expert) if expert is not None else None
-    return expert if mark is not None and mark[1] == reason else None
+    return expert if mark is not None and mark[1] in reasons else None
 
 
-def clear_unreachable_mark(session: Session, *, slack_user_id: str, reason: str, now: datetime) -> Expert | None:
-    """Slack says the account is active again: an expert marked away for ``reason`` (and nothing changed since) is
-    available again, audited (actor ``system``, action ``reachable``). None, and nothing changed, otherwise (away by
-    their own or staff's choice, opted out, never marked): once."""
-    found = get_marked_away_for(session, slack_user_id=slack_user_id, reason=reason)
+def clear_unreachable_mark(
+    session: Session, *, slack_user_id: str, reasons: Collection[str], now: datetime
+) -> Expert | None:
+    """Slack says the account is active again: an expert marked away for one of ``reasons`` (and nothing changed
+    since) is available again, audited (actor ``system``, action ``reachable``). None, and nothing changed,
+    otherwise (away by their own or staff's choice, opted out, never marked): once."""
+    found = get_marked_away_for(session, slack_user_id=slack_user_id, reasons=reasons)
     expert = get_expert(session, expert_id=found.id, lock=True) if found is not None else None
     if expert is None or expert.availability is not Availability.AWAY or expert.away_until is not None:
         return None
+    mark = get_unreachable_mark(session, expert=expert)
     before = expert_audit(expert)
     expert.availability = Availability.AVAILABLE
     repo.update_expert(session, expert=expert, values={}, now=now)
     session.flush()
+    reason = mark[1] if mark is not None else ""
     repo.create_audit_log(
         session,
         actor=Actor.system().audit_label,

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 
+from bot import jobs
 from bot.config import Settings
 from bot.jobs import CHANNEL_PRIVACY_KIND, DAY_RUN_ATTEMPTS, DAY_RUN_STALE, HELD, DayRun, JobRunner, claim_day_run
 from bot.knowledge import KnowledgeBase
@@ -256,6 +257,43 @@ def test_a_lasting_refusal_gives_the_day_up_after_a_few_attempts(
     clock.now = NOW + timedelta(days=1)
     assert processes[0].reconcile_channel_privacy() is None and len(refused.asked) == DAY_RUN_ATTEMPTS + 1
     assert len(_staff_notices(database)) == 1  # one refusal the next day: nobody told (yet)
+
+
+def test_the_staff_notice_is_queued_before_the_day_is_given_up(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last refused attempt queues the staff notice, then marks the day done: a notice that could not be queued
+    (a database error) leaves the day to a later pass, which queues it (the day's dedupe key: once)."""
+    seed(database)
+
+    class Refused(Lookup):
+        def __call__(self, channel_id: str) -> Any:
+            self.asked.append(channel_id)
+            raise LookupRefused("conversations.info: invalid_auth")
+
+    clock, refused = Clock(NOW), Refused({})
+    process = runner(database, clock, refused)
+    queue = jobs.enqueue
+    failing = [True]
+
+    def enqueue_once_failing(*args: Any, **kwargs: Any) -> Any:
+        if failing.pop() if failing else False:
+            raise OSError("the database went away")
+        return queue(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "enqueue", enqueue_once_failing)
+    for _ in range(DAY_RUN_ATTEMPTS - 1):
+        assert process.reconcile_channel_privacy() is None
+        clock.now += DAY_RUN_STALE + timedelta(minutes=1)
+    with pytest.raises(OSError):
+        process.reconcile_channel_privacy()
+    assert _staff_notices(database) == []
+    clock.now += DAY_RUN_STALE + timedelta(minutes=1)
+    assert process.reconcile_channel_privacy() is None  # the day was not given up without its notice
+    assert len(_staff_notices(database)) == 1
+    clock.now += DAY_RUN_STALE + timedelta(minutes=1)
+    assert process.reconcile_channel_privacy() is None
+    assert len(_staff_notices(database)) == 1
 
 
 def _staff_notices(database: Database) -> list[OutboxMessage]:

@@ -5,17 +5,25 @@ told); as an asker their questions with experts are withdrawn and the experts to
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 
 from bot.config import Settings
 from bot.i18n import t
+from bot.network import Network
 from bot.outbox import claim_outbox
+from bot.register import profiles
+from bot.register.marked import list_marked_away_ids
 from bot.routing.core import SYSTEM
+from handlers.blocks.routing import DEACTIVATION_REASONS
 from handlers.deactivated import person_gone_after_send
 from handlers.outbox import OutboxSender
+from handlers.profile_change import handle_profile_change
 from handlers.services import Services
 from storage.models import (
     AuditLog,
@@ -78,6 +86,35 @@ def test_an_expert_with_nothing_open_is_marked_away_once(world: World) -> None:
         slack_id = expert.slack_user_id
     assert deactivated(world, slack_id) == "moved on 0, marked away True, withdrawn 0"
     assert deactivated(world, slack_id) == "noop"
+
+
+@pytest.mark.parametrize("reason", ["deleted", "user_disabled", "user_not_found"])
+def test_a_reactivation_clears_a_mark_of_either_deactivation_reason(world: World, reason: str) -> None:
+    """An expert marked away as deactivated, also by a release that recorded Slack's ``user_disabled``: the account
+    active again at Slack makes them available again. Another reason (gone from the workspace) is not cleared."""
+    ids = seed_housing(world)
+    with world.db.session() as s:
+        assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason=reason, now=NOW) is not None
+        expert = s.get(Expert, ids["Emma"])
+        assert expert is not None and expert.slack_user_id
+        slack_id = expert.slack_user_id
+        marked = list_marked_away_ids(s, reasons=DEACTIVATION_REASONS)  # as the profile-change matcher reads them
+    cleared = reason != "user_not_found"
+    assert marked == ({slack_id} if cleared else set())
+    turn = mock.MagicMock(now=LATER, job=None)
+    turn.body = {"event": {"type": "user_change", "user": {"id": slack_id, "team_id": "T0HOME001"}}}
+    turn.services.home.network = Network(team_id="T0HOME001")
+    turn.client.users_info.return_value = {"ok": True, "user": {"id": slack_id, "team_id": "T0HOME001"}}
+    with world.db.session() as s:
+        turn.session = s
+        handle_profile_change(turn)
+    assert turn.outcome == ("reactivated: available again" if cleared else "active")
+    with world.db.session() as s:
+        expert = s.get(Expert, ids["Emma"])
+        assert expert is not None
+        assert expert.availability is (Availability.AVAILABLE if cleared else Availability.AWAY)
+        assert list_marked_away_ids(s, reasons=DEACTIVATION_REASONS) == frozenset()
+    assert turn.services.marked_away.cleared.call_args_list == ([mock.call(slack_id)] if cleared else [])
 
 
 def test_a_deactivated_askers_questions_with_experts_are_withdrawn_and_the_experts_told(world: World) -> None:
@@ -160,6 +197,38 @@ def test_an_update_the_asker_can_never_get_withdraws_their_question_as_the_event
     sender._failed(update, error, permanent=permanent)
     assert question(world, qid).status is (Q.CANCELLED if withdrawn else Q.ROUTED)
     assert asked == ([ASKER] if permanent and error != "user_disabled" and deleted is not None else [])
+
+
+@pytest.mark.parametrize(
+    ("answer", "withdrawn"),
+    [("user_not_found", True), ("user_not_visible", True), ("ratelimited", False), ("invalid_auth", False)],
+)
+def test_a_dm_refused_reads_users_info_as_the_event_does(world: World, answer: str, withdrawn: bool) -> None:
+    """A DM refused with ``user_not_found`` and ``users.info`` saying the same (or ``user_not_visible``): Slack no
+    longer knows the account, deactivated as the ``user_change`` event path reads it; any other error says nothing."""
+    seed_housing(world)
+    qid = world.ask()
+    claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
+    update = next(m for m in claimed if m.kind is K.ASKER_UPDATE and m.recipient_slack_id == ASKER)
+    sender = _sender(world)
+
+    def users_info(**kwargs: object) -> dict[str, object]:
+        raise SlackApiError(
+            answer,
+            SlackResponse(
+                client=None,
+                http_verb="POST",
+                api_url="",
+                req_args={},
+                data={"ok": False, "error": answer},
+                headers={},
+                status_code=200,
+            ),
+        )
+
+    sender.client.users_info = users_info  # type: ignore[method-assign]
+    sender._failed(update, "user_not_found", permanent=True)
+    assert question(world, qid).status is (Q.CANCELLED if withdrawn else Q.ROUTED)
 
 
 def _expert_with_two_requests_who_also_asked(world: World) -> tuple[str, list[int], int]:

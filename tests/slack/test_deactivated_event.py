@@ -12,6 +12,7 @@ import pytest
 from bot.network import Network
 from bot.routing.service import PersonGone
 from handlers.deactivated import handle_user_change, is_deactivation
+from handlers.profile_change import handle_profile_change
 
 HOME = Network(team_id="T0HOME001", enterprise_id="E0ORG0001")
 GONE = PersonGone(moved=[4], marked=True, withdrawn=[7, 8], escalated=[8])
@@ -64,3 +65,24 @@ def test_a_deactivation_inside_the_network_acts(user: dict[str, Any]) -> None:
         turn.session, slack_user_id="U0GONE001", reason="deleted", now=turn.now
     )
     turn.queued_messages.assert_called_once_with()
+
+
+@pytest.mark.parametrize(
+    ("at_slack", "outcome"),
+    [
+        ({"team_id": "T0SISTER1", "enterprise_user": {"enterprise_id": "E0ORG0001"}}, "moved on"),  # the network's
+        ({"team_id": "T0OTHER01", "enterprise_user": {"enterprise_id": "E0OTHER01"}}, "outside"),  # of another
+    ],
+)
+def test_a_grid_deactivation_is_decided_on_what_slack_says_now(at_slack: dict[str, Any], outcome: str) -> None:
+    """The event names a sister workspace's team but no organisation (undecided by the payload): ``users.info``
+    confirms the deactivation and names the organisation, and that answer decides inside or outside."""
+    event_user = {"id": "U0GONE001", "team_id": "T0SISTER1", "deleted": True}
+    turn = _turn(event_user)
+    turn.job = None
+    turn.client.users_info.return_value = {"ok": True, "user": {"id": "U0GONE001", "deleted": True, **at_slack}}
+    with mock.patch("handlers.deactivated.show_changes"):
+        handle_profile_change(turn)
+    assert turn.outcome.startswith(outcome)
+    called = turn.services.routing_service.return_value.person_deactivated.called
+    assert called is (outcome != "outside")
