@@ -20,7 +20,8 @@ and a job of its own asks the chat platform about every channel that still holds
 ones private now (``bot.privacy.reconcile_channel_privacy``): events missed while the bot was down. That day's
 claim is renewed while the run goes and marked done at its end (``claim_day_run``): a run that stopped halfway is
 taken over by a later pass once its claim is stale. Each interval pass also updates the posts of proposed work
-sessions recorded as quoting what was withdrawn or made private (``refresh_proposals``), in any process.
+sessions recorded as quoting what was withdrawn or made private (``refresh_proposals``), in any process, and asks
+once about each account recently marked away as deactivated (``recheck_marks``: a reactivation another process missed).
 
 Each interval pass first checks that the database is still at the schema revision this code runs: after another
 replica or ``wieweet db upgrade`` moved it, the jobs stop for good and say so in the log (``_schema_current``).
@@ -253,6 +254,7 @@ class JobRunner:
         channel_privacy: ChannelLookup | None = None,
         after_channel_private: MarkedHook | None = None,
         refresh_proposals: Callable[[], object] | None = None,
+        recheck_marks: Callable[[], object] | None = None,
     ) -> None:
         self.services = services
         self.routing = routing
@@ -276,6 +278,7 @@ class JobRunner:
         self._reconciled_on: str | None = None  # the UTC day this process last saw the channel reconcile claimed
         # the posts of proposals recorded as quoting what was withdrawn or made private, rendered again (any process)
         self.refresh_proposals = refresh_proposals
+        self.recheck_marks = recheck_marks  # accounts recently marked away as deactivated, asked about once
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -383,6 +386,8 @@ class JobRunner:
         self._guarded("outbox", self.send_outbox)
         if self.refresh_proposals is not None:
             self._guarded("proposal posts", self.refresh_proposals)
+        if self.recheck_marks is not None:
+            self._guarded("marked away", self.recheck_marks)
         if self.digests is not None:
             self._guarded("digests", self.send_digests)
         self._guarded("retention", self.purge_expired_data)

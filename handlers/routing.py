@@ -453,9 +453,10 @@ def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
         log.warning("refused pick: user=%s of team=%s outside the network, question=%s", user_id, team, question_id)
         raise RoutingInputError("ask_outside_network")
     if user.get("deleted"):
-        _routing(turn).pick_unreachable(
+        if _routing(turn).pick_unreachable(
             turn.session, question_id=question_id, slack_user_id=user_id, error=DEACTIVATED, now=turn.now
-        )
+        ):
+            turn.services.marked_away.marked(user_id)  # this process's matcher sees the reactivation at once
         raise RoutingInputError("ask_deactivated", keep_changes=True)
 
 

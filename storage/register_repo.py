@@ -47,14 +47,6 @@ def get_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | 
     return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id).limit(1)).first()
 
 
-def list_slack_ids_away_undated(session: Session) -> list[str]:
-    """The Slack ids of experts away without a date (as a mark that Slack cannot reach them leaves them)."""
-    query = select(Expert.slack_user_id).where(
-        Expert.availability == Availability.AWAY, Expert.away_until.is_(None), Expert.slack_user_id.is_not(None)
-    )
-    return sorted(i for i in session.scalars(query) if i)
-
-
 def get_experts_by_ids(session: Session, *, expert_ids: Collection[int]) -> dict[int, Expert]:
     """The experts with these ids, by id (ids not found are left out)."""
     if not expert_ids:
@@ -389,3 +381,34 @@ def count_audit_log(session: Session, *, actor: str, entity_type: str, since: da
         AuditLog.actor == actor[:200], AuditLog.entity_type == entity_type, AuditLog.at >= since
     )
     return int(session.scalar(query) or 0)
+
+
+def list_unreachable_marks(session: Session) -> list[tuple[str, datetime, str]]:
+    """``(slack_user_id, at, reason)`` of each expert away without a date whose latest audit entry is the mark that
+    Slack could not reach them (action ``unreachable``), in one query: each expert joined to their latest entry."""
+    ranked = (
+        select(
+            AuditLog.entity_key.label("email"),
+            AuditLog.action.label("action"),
+            AuditLog.at.label("at"),
+            AuditLog.after.label("after"),
+            func.row_number()
+            .over(partition_by=AuditLog.entity_key, order_by=(AuditLog.at.desc(), AuditLog.id.desc()))
+            .label("n"),
+        )
+        .where(AuditLog.entity_type == "expert")
+        .subquery()
+    )
+    query = (
+        select(Expert.slack_user_id, ranked.c.at, ranked.c.after)
+        .join(ranked, ranked.c.email == Expert.email)
+        .where(
+            Expert.availability == Availability.AWAY,
+            Expert.away_until.is_(None),
+            Expert.slack_user_id.is_not(None),
+            ranked.c.n == 1,
+            ranked.c.action == "unreachable",
+        )
+        .order_by(Expert.slack_user_id)
+    )
+    return [(i, at, str((after or {}).get("reason") or "")) for i, at, after in session.execute(query) if i]

@@ -19,7 +19,7 @@ from bot.cli import CliContext, cli_actor, pass_cli
 from bot.cli.output import echo
 from bot.config import Settings
 from bot.errors import ConfigError, ImportFailed
-from bot.register import identity, profiles, service
+from bot.register import identity, marked, profiles, service
 from bot.register.files import LIMITS, MIB, check_register_path
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes
@@ -341,7 +341,7 @@ def register_show(cli: CliContext, email: str) -> None:
         profile = service.get_expert_profile(session, email=email)
         expert = profile.expert
         away = f" until {expert.away_until.isoformat()}" if expert.away_until else ""
-        mark = profiles.get_unreachable_mark(session, expert=expert)
+        mark = marked.get_unreachable_mark(session, expert=expert)
         if mark is not None:
             away = (
                 f" (marked {mark[0].strftime('%Y-%m-%d')}: Slack could not reach them, {mark[1]};"

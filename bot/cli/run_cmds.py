@@ -25,6 +25,7 @@ from handlers.digest_post import due_digests_poster
 from handlers.inbox import InboxWorker
 from handlers.needs_refresh import ProposalRefresher
 from handlers.outbox import OutboxSender, check_triage_channel
+from handlers.reactivations import RecentMarksCheck
 from handlers.services import LocaleCache, Services, make_clock
 from handlers.socketwatch import SOCKET_DOWN_EXIT, SocketModeDownError
 from handlers.stopping import StopSignals
@@ -109,6 +110,7 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         channel_privacy=SlackChannelLookup(app.client, services.channels),
         after_channel_private=refresher,
         refresh_proposals=refresher.refresh_due,
+        recheck_marks=RecentMarksCheck(services, app.client),
     ).start()
     inbox = InboxWorker(services, app.client).start()  # what earlier runs acknowledged and left unfinished, first
     gave_up = False

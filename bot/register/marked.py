@@ -1,17 +1,53 @@
-"""The experts marked away because Slack cannot reach them, read at once (``profiles.mark_unreachable``): for a
-cache of the Slack layer that must not read the database for every member's profile change."""
+"""The marks ``profiles.mark_unreachable`` leaves (an expert away without a date because Slack cannot reach them,
+while their latest audit entry is that mark): one expert's (``get_unreachable_mark``), or all of them in one query,
+for a cache of the Slack layer that must not read the database for every member's profile change and for the job
+runner's look at recent ones."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from bot.register.profiles import get_marked_away_for
 from storage import register_repo as repo
+from storage.models import Availability, Expert
 
 
 def list_marked_away_ids(session: Session, *, reasons: Collection[str]) -> frozenset[str]:
-    """The Slack ids of the experts marked away for one of ``reasons`` while that still holds (reads only)."""
-    away = repo.list_slack_ids_away_undated(session)
-    return frozenset(i for i in away if get_marked_away_for(session, slack_user_id=i, reasons=reasons) is not None)
+    """The Slack ids of the experts marked away for one of ``reasons`` while that still holds (one query; reads
+    only): as ``get_marked_away_for`` reads each of them."""
+    return frozenset(i for i, _at, reason in repo.list_unreachable_marks(session) if reason in reasons)
+
+
+def list_marked_away_since(
+    session: Session, *, reasons: Collection[str], since: datetime
+) -> list[tuple[str, datetime]]:
+    """``(slack_user_id, marked_at)`` of the experts marked away for one of ``reasons`` from ``since`` on, while that
+    still holds, oldest first (one query; reads only)."""
+    marks = [(i, _aware(at)) for i, at, reason in repo.list_unreachable_marks(session) if reason in reasons]
+    return sorted(((i, at) for i, at in marks if at >= since), key=lambda mark: (mark[1], mark[0]))
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def get_unreachable_mark(session: Session, *, expert: Expert) -> tuple[datetime, str] | None:
+    """When and why (Slack's reason) this expert was marked away because Slack could not reach them, while that
+    still holds (away without a date, nothing changed since); None otherwise."""
+    if expert.availability is not Availability.AWAY or expert.away_until is not None:
+        return None
+    latest = repo.list_audit_log(session, entity_type="expert", entity_key=expert.email, limit=1)
+    if not latest or latest[0].action != "unreachable":
+        return None
+    return latest[0].at, str((latest[0].after or {}).get("reason") or "")
+
+
+def get_marked_away_for(session: Session, *, slack_user_id: str, reasons: Collection[str]) -> Expert | None:
+    """The expert with this Slack id while they are marked away for one of ``reasons`` (``mark_unreachable``: e.g.
+    their account was deactivated, recorded as ``deleted`` or, by older releases, ``user_disabled``) and nothing
+    changed since; None otherwise. Reads only."""
+    expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+    mark = get_unreachable_mark(session, expert=expert) if expert is not None else None
+    return expert if mark is not None and mark[1] in reasons else None

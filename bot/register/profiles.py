@@ -33,6 +33,7 @@ from bot.errors import NotFoundError, WieweetError
 from bot.matching.documents import is_stale_profile
 from bot.outbox import ConsentRequest, ConsentRequestKind, ProfileReview, SubmissionOutcomeKind
 from bot.register.identity import SOURCE_SLACK, same_address
+from bot.register.marked import get_marked_away_for, get_unreachable_mark
 from bot.register.notify import tell_submission_outcome
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
@@ -358,26 +359,6 @@ def mark_unreachable(session: Session, *, expert_id: int, reason: str, now: date
         now=now,
     )
     return expert
-
-
-def get_unreachable_mark(session: Session, *, expert: Expert) -> tuple[datetime, str] | None:
-    """When and why (Slack's reason) this expert was marked away because Slack could not reach them, while that
-    still holds (away without a date, nothing changed since); None otherwise."""
-    if expert.availability is not Availability.AWAY or expert.away_until is not None:
-        return None
-    latest = repo.list_audit_log(session, entity_type="expert", entity_key=expert.email, limit=1)
-    if not latest or latest[0].action != "unreachable":
-        return None
-    return latest[0].at, str((latest[0].after or {}).get("reason") or "")
-
-
-def get_marked_away_for(session: Session, *, slack_user_id: str, reasons: Collection[str]) -> Expert | None:
-    """The expert with this Slack id while they are marked away for one of ``reasons`` (``mark_unreachable``: e.g.
-    their account was deactivated, recorded as ``deleted`` or, by older releases, ``user_disabled``) and nothing
-    changed since; None otherwise. Reads only."""
-    expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
-    mark = get_unreachable_mark(session, expert=expert) if expert is not None else None
-    return expert if mark is not None and mark[1] in reasons else None
 
 
 def clear_unreachable_mark(
