@@ -546,7 +546,9 @@ def handle_triage_close_button(turn: Turn, question_id: int) -> None:
 
 def handle_triage_close_submission(turn: Turn, form: TriageCloseForm) -> None:
     routing = _routing(turn)
-    routing.staff_close(turn.session, question_id=form.question_id, actor=turn.actor, note=form.note, now=turn.now)
+    routing.staff_close(  # only one still waiting for staff: a stale copy of the post was assigned or claimed meanwhile
+        turn.session, question_id=form.question_id, actor=turn.actor, note=form.note, now=turn.now, only_waiting=True
+    )
     turn.ack()
     turn.queued_messages()
     turn.home_changed(turn.user_id)

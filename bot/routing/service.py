@@ -84,7 +84,7 @@ class RoutingService:
         )
         self.asker = AskerActions(self.core)
         self.expert = ExpertActions(self.core)
-        self.staff = StaffActions(self.core)
+        self.staff = StaffActions(self.core, route_held=self.asker.route_held)
         self.timers = TimerReactions(self.core)
         self.queries = RoutingQueries(self.core)
 

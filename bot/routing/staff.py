@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -13,14 +14,15 @@ from bot.routing.core import MAX_NOTE, Q, RoutingCore, clean, require_active, st
 from bot.routing.errors import StaleActionError
 from bot.routing.selection import is_away
 from bot.routing.states import QUESTION_FINAL, transition
-from storage import register_repo
+from storage import question_repo, register_repo
 from storage import routing_repo as repo
 from storage.models import Question, Routing
 
 
 class StaffActions:
-    def __init__(self, core: RoutingCore) -> None:
+    def __init__(self, core: RoutingCore, *, route_held: Callable[..., list[int]]) -> None:
         self.core = core
+        self.route_held = route_held  # ``AskerActions.route_held``: the asker's next held question, at once
 
     def staff_assign(
         self,
@@ -74,15 +76,24 @@ class StaffActions:
             )
         return routing
 
-    def staff_close(self, session: Session, *, question_id: int, actor: Actor, note: str, now: datetime) -> Question:
+    def staff_close(
+        self, session: Session, *, question_id: int, actor: Actor, note: str, now: datetime, only_waiting: bool = False
+    ) -> Question:
         """Staff close a question by hand, with a note for the asker: one waiting for them (escalated, or answered)
         or one still with experts (routed, claimed, or held back before them), stuck with its asker gone quiet and
-        its experts silent. As a withdrawal does, everyone still asked is told it is no longer needed and its timers
-        stop; the asker gets the note. Closed, resolved or withdrawn already: ``StaleActionError``. Staff only."""
+        its experts silent. As a withdrawal does, everyone still asked is told it is no longer needed, its timers
+        stop, and the asker's next held question goes at once; the asker gets the note. Closed, resolved or
+        withdrawn already: ``StaleActionError``; so is one no longer waiting for staff with ``only_waiting`` (the
+        triage post's Close: a stale copy, assigned or claimed meanwhile). Staff only."""
         actor.require_staff("close a question", target=f"question:{question_id}")
+        peek = question_repo.get_question(session, question_id=question_id)
+        if peek is not None and peek.asker_slack_id:  # the asker's lock before the question's, as route_held
+            question_repo.claim_asker_lock(session, asker_slack_id=peek.asker_slack_id)
         question = self.core.lock_question(session, question_id)
         if question.status in QUESTION_FINAL:
             raise StaleActionError("question_closed")
+        if only_waiting and question.status not in (Q.ESCALATED, Q.ANSWERED):
+            raise StaleActionError("not_escalated")
         by = staff_actor(actor.audit_label)
         note = clean(note, MAX_NOTE)
         event = transition(
@@ -92,4 +103,7 @@ class StaffActions:
         self.core.close_open_routings(session, question, CloseReason.CLOSED, actor=by, now=now)
         repo.update_timers_cancelled(session, question_id=question.id, now=now, note="closed by staff")
         self.core.notify_asker(session, question, event, AskerUpdateKind.CLOSED, now, note=note or None)
+        session.flush()
+        if question.asker_slack_id:  # room with the experts again: the asker's next held question goes now
+            self.route_held(session, now=now, asker_slack_id=question.asker_slack_id)
         return question
