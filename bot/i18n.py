@@ -24,10 +24,11 @@ import io
 import math
 import string
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_skeleton, format_time, get_day_names
@@ -175,9 +176,24 @@ def locale(lang: str) -> Locale:
     return Locale.parse(FORMAT_LOCALES.get(lang, lang if lang in LANGUAGES else FORMAT_LOCALES[DEFAULT_LANGUAGE]))
 
 
-def format_date(value: date | datetime, lang: str, *, year: bool = False) -> str:
-    """Day and abbreviated month ("16 nov", "16 Nov"), with the year if asked ("16 nov 2026")."""
-    return _format_day(value.date() if isinstance(value, datetime) else value, lang, year)
+# the zone a moment's day is read in when the caller names none: ``Settings.timezone``'s default
+DEFAULT_ZONE = ZoneInfo("Europe/Brussels")
+
+
+def local_day(value: date | datetime, tz: tzinfo | None = None) -> date:
+    """The day a moment falls on in ``tz`` (the network's zone, ``Settings.timezone``; ``DEFAULT_ZONE`` when None),
+    as the digest reads it: a question asked at 00:30 in Brussels is of that day, not the UTC day before. A stored
+    moment without a zone is UTC; a date is itself."""
+    if not isinstance(value, datetime):
+        return value
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return moment.astimezone(tz or DEFAULT_ZONE).date()
+
+
+def format_date(value: date | datetime, lang: str, *, year: bool = False, tz: tzinfo | None = None) -> str:
+    """Day and abbreviated month ("16 nov", "16 Nov"), with the year if asked ("16 nov 2026"); a moment's local day
+    (``local_day``: in ``tz``)."""
+    return _format_day(local_day(value, tz), lang, year)
 
 
 class ThemeLabels(Protocol):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
-from bot.i18n import N_, format_date, format_stored_date, t
+from bot.i18n import N_, format_date, format_stored_date, local_day, t
 from bot.matching.results import ExpertHit, Reason, SearchResult, render_linked
 
 
@@ -98,7 +98,7 @@ def outcome_label(outcome: str | None, lang: str) -> str:
 
 
 def build_answer_view(
-    result: SearchResult, *, lang: str, limit: int | None = None, gap_recorded: bool = True
+    result: SearchResult, *, lang: str, limit: int | None = None, gap_recorded: bool = True, tz: tzinfo | None = None
 ) -> AnswerView:
     experts = result.experts[:limit] if limit else result.experts
     practices = result.practices[:limit] if limit else result.practices
@@ -145,12 +145,12 @@ def build_answer_view(
                 question=h.doc.question,
                 answered_by=h.doc.answered_by,
                 organisation=h.doc.organisation,
-                answered_on=h.doc.answered_at.date() if h.doc.answered_at else None,
+                answered_on=local_day(h.doc.answered_at, tz) if h.doc.answered_at else None,
                 url=h.doc.url,
                 byline=t(
                     "answer.answered_by",
                     lang,
-                    date=format_date(h.doc.answered_at, lang, year=True) if h.doc.answered_at else "?",
+                    date=format_date(h.doc.answered_at, lang, year=True, tz=tz) if h.doc.answered_at else "?",
                     name=" — ".join(x for x in (h.doc.answered_by, h.doc.organisation) if x) or "?",
                 ),
                 score=h.score,

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import BoltContext, BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -79,7 +80,7 @@ class PreparedAnswer:
 def render_answer(
     services: Services, result: SearchResult, *, search_log_id: int, lang: str, shareable: bool = False
 ) -> PreparedAnswer:
-    view = build_answer_view(result, lang=lang, limit=SHOWN_PER_LIST)
+    view = build_answer_view(result, lang=lang, limit=SHOWN_PER_LIST, tz=ZoneInfo(services.settings.timezone))
     return PreparedAnswer(
         text=answer_fallback_text(view),
         blocks=build_answer_blocks(
@@ -468,7 +469,9 @@ def share_answer(job: inbox_job.InboxJob) -> None:
         job.delete_original()
         return
     result = services.knowledge.search(search_log.query, now=job.now, limit=SHOWN_PER_LIST)
-    view = build_answer_view(result, lang=services.settings.default_language, limit=SHOWN_PER_LIST)
+    view = build_answer_view(
+        result, lang=services.settings.default_language, limit=SHOWN_PER_LIST, tz=ZoneInfo(services.settings.timezone)
+    )
     blocks = build_answer_blocks(view, search_log_id=search_log_id)
     shared_by = t("slack.shared_by", view.lang, user=user_mention(job.user_id) or "?")
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
@@ -41,7 +42,7 @@ def publish_home(services: Services, client: WebClient, user_id: str) -> None:
             reconfirm_days=services.settings.reconfirm_days,
             now=now,
         )
-        data = home_data(home, lang)
+        data = home_data(home, lang, tz=ZoneInfo(services.settings.timezone))
         view = build_home_view(data, lang)
         if staff and services.needs is not None:  # "Kennisbehoeften": the quarter's most asked topics
             overview = services.needs.overview(

@@ -399,7 +399,8 @@ def command_admin(turn: Turn, who: str) -> None:
     held: list[Any] = []
     if routing is not None:  # the questions held back, as the staff's Home tab lists them
         queue = routing.waiting_for_staff(turn.session, limit=HOME_LIST)
-        held = held_blocks([held_item(h, lang) for h in queue.held], queue.held_count, lang)
+        zone = ZoneInfo(turn.services.settings.timezone)
+        held = held_blocks([held_item(h, lang, tz=zone) for h in queue.held], queue.held_count, lang)
     data = AdminData(
         stale=[_card(turn, e) for e in profiles.list_stale_profiles(turn.session, now=now, reconfirm_days=reconfirm)],
         pending=[_card(turn, e) for e in profiles.list_pending_profiles(turn.session)],

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
+from datetime import date, tzinfo
 from http import HTTPStatus
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
 from bot import asking, directory
 from bot import inbox as inbox_core
 from bot.errors import QueryError
-from bot.i18n import format_clock, format_date, t
+from bot.i18n import format_clock, format_date, local_day, t
 from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
 from bot.network import is_inside
@@ -264,17 +265,17 @@ def _post_in_channel(job: inbox_job.InboxJob, question_id: int, channel: str, te
 
 def command_mine(turn: Turn) -> None:
     questions = _routing(turn).list_my_questions(turn.session, asker_slack_id=_actor(turn), limit=15)
-    blocks = build_my_questions([_my(q) for q in questions], turn.lang)
+    blocks = build_my_questions([_my(q, ZoneInfo(turn.services.settings.timezone)) for q in questions], turn.lang)
     assert turn.respond is not None
     turn.respond(text=t("routing.my_title", turn.lang), blocks=blocks, response_type="ephemeral")
 
 
-def _my(question: Question) -> MyQuestion:
+def _my(question: Question, tz: tzinfo) -> MyQuestion:
     return MyQuestion(
         id=question.id,
         text=question.text,
         status=question.status,
-        created=question.created_at.date(),
+        created=local_day(question.created_at, tz),
         answered=bool(question.answers),
         rating=question.rating,
     )
@@ -395,7 +396,7 @@ def handle_snooze(turn: Turn, routing_id: int) -> None:
     until = _routing(turn).snooze(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now)
     routing = _routing(turn).get_routing_for(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn))
     local = _routing(turn).calendar.local(until)
-    shown = f"{format_date(local, turn.lang, year=True)} {format_clock(local.hour, local.minute, turn.lang)}"
+    shown = f"{format_date(local.date(), turn.lang, year=True)} {format_clock(local.hour, local.minute, turn.lang)}"
     status = t("routing.state_snoozed", turn.lang, date=shown)
     _update_requests(turn, routing, state=DmState.SNOOZED, status=status)
 

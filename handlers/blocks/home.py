@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DatePickerElement, DividerBlock
@@ -58,19 +59,19 @@ ROUTING_STATE_KEYS = {  # a question sent to this expert, as the Home tab lists 
 }
 
 
-def waiting_item(item: WaitingQuestion, lang: str) -> HomeItem:
+def waiting_item(item: WaitingQuestion, lang: str, *, tz: tzinfo | None = None) -> HomeItem:
     """An escalated question on the staff's Home tab: its number, text (or redacted), why, and a warning when the
     triage channel never got it."""
     text = f"#{item.question_id} " + (item.text or t("profile.home_waiting_redacted", lang))
     state = t(REASON_KEYS[item.reason], lang) if item.reason is not None else t("routing.status_escalated", lang)
     if item.triage_error is not None:
         state += " · " + t("profile.home_waiting_not_posted", lang, error=item.triage_error[:60])
-    return HomeItem(text, state, format_date(item.escalated_at, lang, year=True) if item.escalated_at else "")
+    return HomeItem(text, state, format_date(item.escalated_at, lang, year=True, tz=tz) if item.escalated_at else "")
 
 
-def held_item(item: HeldQuestion, lang: str) -> HomeItem:
+def held_item(item: HeldQuestion, lang: str, *, tz: tzinfo | None = None) -> HomeItem:
     text = f"#{item.question_id} " + (item.text or t("profile.home_waiting_redacted", lang))
-    return HomeItem(text, t("routing.status_held", lang), format_date(item.asked_at, lang, year=True))
+    return HomeItem(text, t("routing.status_held", lang), format_date(item.asked_at, lang, year=True, tz=tz))
 
 
 def held_blocks(items: Sequence[HomeItem], count: int, lang: str) -> list[Block]:
@@ -80,25 +81,27 @@ def held_blocks(items: Sequence[HomeItem], count: int, lang: str) -> list[Block]
     return [header(t("profile.home_held", lang, count=count)), *_items(items, "")]
 
 
-def home_data(home: HomeView, lang: str) -> HomeData:
-    """The Home tab's values in ``lang``, from the core's ``HomeView``."""
+def home_data(home: HomeView, lang: str, *, tz: tzinfo | None = None) -> HomeData:
+    """The Home tab's values in ``lang``, from the core's ``HomeView``; days are local (``tz``)."""
     waiting = home.waiting
     return HomeData(
         profile=profile_card(home.profile, lang, stale=home.stale_profile) if home.profile is not None else None,
         routed=[
-            HomeItem(r.question.text, t(ROUTING_STATE_KEYS[r.status], lang), format_date(r.asked_at, lang, year=True))
+            HomeItem(
+                r.question.text, t(ROUTING_STATE_KEYS[r.status], lang), format_date(r.asked_at, lang, year=True, tz=tz)
+            )
             for r in home.routed
         ],
         asked=[
-            HomeItem(q.text, status_label(q.status, lang), format_date(q.created_at, lang, year=True))
+            HomeItem(q.text, status_label(q.status, lang), format_date(q.created_at, lang, year=True, tz=tz))
             for q in home.asked
         ],
         is_staff=home.is_staff,
         stale_count=home.stale_count,
         pending_count=home.pending_count,
-        waiting=[waiting_item(q, lang) for q in waiting.questions] if waiting else [],
+        waiting=[waiting_item(q, lang, tz=tz) for q in waiting.questions] if waiting else [],
         waiting_count=waiting.count if waiting else 0,
-        held=[held_item(h, lang) for h in waiting.held] if waiting else [],
+        held=[held_item(h, lang, tz=tz) for h in waiting.held] if waiting else [],
         held_count=waiting.held_count if waiting else 0,
     )
 
