@@ -37,7 +37,10 @@ from storage.session import Session
 
 log = logging.getLogger(__name__)
 
-GONE = frozenset({"user_not_found", "user_not_visible"})  # Slack no longer knows the account: as deactivated as it gets
+GONE = frozenset({"user_not_found"})  # Slack no longer knows the account: as deactivated as it gets
+# Slack knows the account but this token may not see it (a Grid workspace's member, a guest): no reading of whether
+# it is deactivated, on either path — the outbox treats it as not deactivated, the event path does nothing
+NOT_VISIBLE = "user_not_visible"
 
 
 def is_deactivation(body: dict[str, Any]) -> bool:

@@ -23,7 +23,7 @@ from bot.network import is_inside
 from bot.register import profiles
 from bot.text import is_slack_user_id
 from handlers.blocks.routing import DEACTIVATION_REASONS
-from handlers.deactivated import account_at_slack, handle_user_change, is_deactivated, is_deactivation
+from handlers.deactivated import NOT_VISIBLE, account_at_slack, handle_user_change, is_deactivated, is_deactivation
 from handlers.services import Services, SlackUnavailableError, slack_transient
 from handlers.turn import Turn
 
@@ -66,6 +66,16 @@ def current_profile(turn: Turn, user_id: str) -> dict[str, Any] | None:
         raise
 
 
+def _visible_account(turn: Turn, user_id: str) -> dict[str, Any] | str | None:
+    """``current_profile``, or ``NOT_VISIBLE`` when Slack says this token may not see the account."""
+    try:
+        return current_profile(turn, user_id)
+    except SlackApiError as exc:
+        if str(exc.response.get("error") or "") == NOT_VISIBLE:
+            return NOT_VISIBLE
+        raise
+
+
 def handle_profile_change(turn: Turn) -> None:
     """From the inbox: act on the account as Slack says it is now (see the module docstring)."""
     user_id = _user_id(turn.body)
@@ -81,7 +91,11 @@ def handle_profile_change(turn: Turn) -> None:
     if network is None or is_inside(network, team=team, enterprise=enterprise) is False:
         turn.outcome = "outside"
         return
-    account = current_profile(turn, user_id)
+    account = _visible_account(turn, user_id)
+    if isinstance(account, str):  # an account this token cannot see: no reading of it (the outbox's too: ``GONE``)
+        turn.outcome = "not visible"
+        log.info("user_change: %s is not visible to this workspace: nothing done", user_id)
+        return
     if account is not None:  # Slack's answer decides inside or outside (it names a Grid member's organisation)
         team = str(account.get("team_id") or "") or None
         enterprise = (account.get("enterprise_user") or {}).get("enterprise_id")

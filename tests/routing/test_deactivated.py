@@ -201,11 +201,12 @@ def test_an_update_the_asker_can_never_get_withdraws_their_question_as_the_event
 
 @pytest.mark.parametrize(
     ("answer", "withdrawn"),
-    [("user_not_found", True), ("user_not_visible", True), ("ratelimited", False), ("invalid_auth", False)],
+    [("user_not_found", True), ("user_not_visible", False), ("ratelimited", False), ("invalid_auth", False)],
 )
 def test_a_dm_refused_reads_users_info_as_the_event_does(world: World, answer: str, withdrawn: bool) -> None:
-    """A DM refused with ``user_not_found`` and ``users.info`` saying the same (or ``user_not_visible``): Slack no
-    longer knows the account, deactivated as the ``user_change`` event path reads it; any other error says nothing."""
+    """A DM refused with ``user_not_found`` and ``users.info`` saying the same: Slack no longer knows the account,
+    deactivated as the ``user_change`` event path reads it; any other error says nothing — ``user_not_visible``
+    neither (a Grid member or guest this token may not see: not known to be deactivated)."""
     seed_housing(world)
     qid = world.ask()
     claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
@@ -314,3 +315,23 @@ def test_an_escalated_questions_triage_post_says_the_asker_is_gone_once_committe
     assert isinstance(blocks, list) and blocks
     assert not [b for b in blocks if getattr(b, "type", None) == "actions"]  # its buttons gone
     assert question(world, qid).status is Q.CANCELLED
+
+
+def test_a_deactivation_event_of_an_account_this_token_cannot_see_changes_nothing(world: World) -> None:
+    """The event path reads ``user_not_visible`` as the outbox does: no reading of the account, nothing done (the
+    event's own ``deleted`` claim is not acted on without Slack's word)."""
+    seed_housing(world)
+    qid = world.ask()
+    turn = mock.MagicMock(now=LATER, job=None)
+    turn.body = {"event": {"type": "user_change", "user": {"id": ASKER, "team_id": "T0HOME001", "deleted": True}}}
+    turn.services.home.network = Network(team_id="T0HOME001")
+    data = {"ok": False, "error": "user_not_visible"}
+    response = SlackResponse(
+        client=None, http_verb="POST", api_url="", req_args={}, data=data, headers={}, status_code=200
+    )
+    turn.client.users_info.side_effect = SlackApiError("user_not_visible", response)
+    with world.db.session() as s:
+        turn.session = s
+        handle_profile_change(turn)
+    assert turn.outcome == "not visible"
+    assert question(world, qid).status is Q.ROUTED
