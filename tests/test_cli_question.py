@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from bot.i18n import format_date
 from bot.outbox import AskerUpdateKind, CloseReason
 from storage import outbox_repo, question_repo, routing_repo
 from storage.db import Database
@@ -241,7 +242,7 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
         add_expert(s, "Jos", organisation="Stad Gent", expertise=["x"], slack=None)
     qid = _escalated(world)
     snapshot = _snapshot(world, qid)
-    until = (LATER.date() + timedelta(days=7)).isoformat()
+    until = format_date(LATER.date() + timedelta(days=7), "en", year=True)  # the house date style
     refusals = {
         "UGUST": f"UGUST is away until {until}",
         "UHANNE": "This person cannot be given this question",

@@ -62,7 +62,7 @@ def test_a_member_over_the_cap_waits_and_over_the_rate_is_refused(
     )
     # refused on the form itself, under the question: the modal stays open with the text typed (nothing lost)
     assert refused.response_action == "errors"
-    assert "Je stelde het voorbije uur al 2 vragen" in flat((refused.ack_body or {}).get("errors"))
+    assert "maximum aantal vragen per uur (2)" in flat((refused.ack_body or {}).get("errors"))
     questions = _questions(demo_db_url)[before:]
     assert [q.status for q in questions] == [QuestionStatus.ROUTED, QuestionStatus.OPEN]  # the third: not recorded
     assert len(expert_dms(emulator)) == asked  # the held question went to no expert ...
