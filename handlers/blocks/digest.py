@@ -110,7 +110,9 @@ def format_duration(seconds: float | None, lang: str) -> str:
 
 
 def format_date(moment: datetime, lang: str, *, year: bool = False, tz: ZoneInfo = TIMEZONE) -> str:
-    return format_day(to_local(moment, tz), lang, year=year)
+    """The moment's day in the digest's zone (``tz``, passed on: a local moment read again in the network's default
+    zone would move across midnight)."""
+    return format_day(moment, lang, year=year, tz=tz)
 
 
 def format_range(start: datetime, end: datetime, lang: str, tz: ZoneInfo = TIMEZONE) -> str:
