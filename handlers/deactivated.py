@@ -26,9 +26,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.network import is_inside
+from bot.register.marked import DEACTIVATED
 from bot.routing.service import PersonGone
 from bot.text import is_slack_user_id
-from handlers.blocks.routing import DEACTIVATED
 from handlers.needs_refresh import show_proposal_updates
 from handlers.services import Services
 from handlers.staff_posts import ASKER_GONE, update_staff_posts

@@ -15,8 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bot.register.marked import list_marked_away_ids
-from handlers.blocks.routing import DEACTIVATION_REASONS
+from bot.register.marked import DEACTIVATION_REASONS, list_marked_away_ids
 from storage.db import Database
 from storage.session import Session
 

@@ -21,8 +21,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.network import is_inside
 from bot.register import profiles
+from bot.register.marked import DEACTIVATION_REASONS
 from bot.text import is_slack_user_id
-from handlers.blocks.routing import DEACTIVATION_REASONS
 from handlers.deactivated import NOT_VISIBLE, account_at_slack, handle_user_change, is_deactivated, is_deactivation
 from handlers.services import Services, SlackUnavailableError, slack_transient
 from handlers.turn import Turn

@@ -20,8 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.register import profiles
-from bot.register.marked import list_marked_away_since
-from handlers.blocks.routing import DEACTIVATION_REASONS
+from bot.register.marked import DEACTIVATION_REASONS, list_marked_away_since
 from handlers.deactivated import account_at_slack, is_deactivated
 from handlers.marked_away import TTL
 from handlers.services import Services

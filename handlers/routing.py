@@ -24,6 +24,7 @@ from bot.i18n import format_clock, format_date, local_day, t
 from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
 from bot.network import is_inside
+from bot.register.marked import DEACTIVATED
 from bot.routing import RoutingInputError, RoutingService
 from handlers import claims, ids, inbox, inbox_job, staff_posts
 from handlers.blocks.modals import (
@@ -34,7 +35,6 @@ from handlers.blocks.modals import (
     build_triage_close_modal,
 )
 from handlers.blocks.routing import (
-    DEACTIVATED,
     DmState,
     MyQuestion,
     build_assign_away,

@@ -13,6 +13,13 @@ from sqlalchemy.orm import Session
 from storage import register_repo as repo
 from storage.models import Availability, Expert
 
+# The reason recorded when ``users.info`` says the recipient's account is deactivated (``deleted: true``): by the
+# outbox sender after ``account_inactive``, and when a person picks a deactivated account
+DEACTIVATED = "deleted"
+# The reasons a mark of a deactivated account has in the audit log: ``deleted``, and Slack's own ``user_disabled``
+# as older releases recorded a DM refused so (a reactivation clears either)
+DEACTIVATION_REASONS = frozenset({DEACTIVATED, "user_disabled"})
+
 
 def list_marked_away_ids(session: Session, *, reasons: Collection[str]) -> frozenset[str]:
     """The Slack ids of the experts marked away for one of ``reasons`` while that still holds (one query; reads

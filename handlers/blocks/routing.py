@@ -37,6 +37,7 @@ from bot.outbox import (
     Triage,
     read_payload,
 )
+from bot.register.marked import DEACTIVATED
 from handlers import ids
 from handlers.kit import (
     FALLBACK_LIMIT,
@@ -436,13 +437,6 @@ REASON_KEYS = {  # why a question went to staff (Question.escalation_reason)
     EscalationReason.DESIRED_DATE: N_("routing.reason_desired_date"),
 }
 
-
-# The reason recorded when ``users.info`` says the recipient's account is deactivated (``deleted: true``): by the
-# outbox sender after ``account_inactive``, and when a person picks a deactivated account
-DEACTIVATED = "deleted"
-# The reasons a mark of a deactivated account has in the audit log: ``deleted``, and Slack's own ``user_disabled``
-# as older releases recorded a DM refused so (a reactivation clears either)
-DEACTIVATION_REASONS = frozenset({DEACTIVATED, "user_disabled"})
 
 UNDELIVERED_WHY = {
     "user_disabled": N_("routing.undelivered_why_deactivated"),

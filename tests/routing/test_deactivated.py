@@ -18,9 +18,8 @@ from bot.i18n import t
 from bot.network import Network
 from bot.outbox import claim_outbox
 from bot.register import profiles
-from bot.register.marked import list_marked_away_ids
+from bot.register.marked import DEACTIVATION_REASONS, list_marked_away_ids
 from bot.routing.core import SYSTEM
-from handlers.blocks.routing import DEACTIVATION_REASONS
 from handlers.deactivated import person_gone_after_send
 from handlers.outbox import OutboxSender
 from handlers.profile_change import handle_profile_change

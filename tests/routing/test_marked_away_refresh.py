@@ -17,9 +17,8 @@ from sqlalchemy import event, select
 
 from bot.network import Network
 from bot.register import profiles
-from bot.register.marked import list_marked_away_ids
+from bot.register.marked import DEACTIVATION_REASONS, list_marked_away_ids
 from bot.routing.errors import RoutingInputError
-from handlers.blocks.routing import DEACTIVATION_REASONS
 from handlers.marked_away import MarkedAwayCache
 from handlers.profile_change import worth_a_look
 from handlers.reactivations import RECHECK_AFTER, RECHECK_WITHIN, RecentMarksCheck
