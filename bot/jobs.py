@@ -49,7 +49,7 @@ from bot.actors import Actor
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase, analysis_version, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
-from bot.outbox import ChannelCheckFailed, enqueue
+from bot.outbox import enqueue
 from bot.privacy import (
     ChannelLookup,
     LookupRefused,
@@ -63,6 +63,7 @@ from bot.privacy import (
 )
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
+from bot.staff_notices import ChannelCheckFailed
 from storage import privacy_repo, slack_repo
 from storage.db import Database, SchemaVerdict
 from storage.session import Session

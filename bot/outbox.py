@@ -26,6 +26,7 @@ import msgspec
 from sqlalchemy.orm import Session
 
 from bot.retry import RetryPolicy
+from bot.staff_notices import ChannelCheckFailed, DigestStopped
 from storage import outbox_repo, question_repo, routing_repo
 from storage.db import Database
 from storage.models import EscalationReason, OutboxKind, OutboxMessage, Outcome, RecordStatus, RoutingStatus, Visibility
@@ -321,26 +322,6 @@ class DeliveryFailed:
     by_staff: bool = False
     marked_away: bool = False
     moved_on: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DigestStopped:
-    """To staff: ``channel_id``'s digest subscription was turned off because the channel is gone for the bot
-    (``reason``: Slack's ``is_archived``, ``not_in_channel``, ``channel_not_found``, or the event that said so)."""
-
-    kind: ClassVar[OutboxKind] = OutboxKind.DIGEST_STOPPED
-    channel_id: str
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChannelCheckFailed:
-    """To staff: the daily check of which channels turned private was refused for good on ``day`` (``error``)."""
-
-    kind: ClassVar[OutboxKind] = OutboxKind.CHANNEL_CHECK_FAILED
-    day: str
-    attempts: int = 0
-    error: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.i18n import LANGUAGES
+from bot.staff_notices import DigestStopped
 from bot.text import is_slack_channel_id
 from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
 from digests.schedule import DAY_NAMES
@@ -251,7 +252,7 @@ def stop_gone_channel(session: Session, *, channel_id: str, reason: str, now: da
         after={**_snapshot(subscription), "reason": reason[:200]},
         now=now,
     )
-    notice = outbox.DigestStopped(channel_id=subscription.channel_id, reason=reason[:200])
+    notice = DigestStopped(channel_id=subscription.channel_id, reason=reason[:200])
     outbox.enqueue(session, notice, dedupe_key=f"digest_stopped:{subscription.channel_id}:{version}", now=now)
     return True
 

@@ -27,9 +27,7 @@ from bot.i18n import LANGUAGES
 from bot.jobs import BatchResult
 from bot.outbox import (
     AnswerToAsker,
-    ChannelCheckFailed,
     ConsentRequest,
-    DigestStopped,
     ExpertiseRequest,
     FailOutcome,
     NeedsProposal,
@@ -49,13 +47,13 @@ from bot.outbox import (
     read_payload,
 )
 from bot.routing.policy import RoutingPolicy
+from bot.staff_notices import ChannelCheckFailed, DigestStopped
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
-from handlers.blocks.channel_check import build_channel_check_failed
-from handlers.blocks.digest_stopped import build_digest_stopped
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
 from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
 from handlers.blocks.routing import render_routing
+from handlers.blocks.staff_notices import render_staff_notice
 from handlers.blocks.staffdm import build_staff_dm
 from handlers.deactivated import confirmed_deactivated, person_gone_after_send
 from handlers.home import publish_homes
@@ -151,10 +149,8 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
             return build_needs_proposal(payload_json(payload), lang)
         case ExpertiseRequest():
             return build_expertise_request(payload_json(payload), lang)
-        case DigestStopped():
-            return build_digest_stopped(payload, lang)
-        case ChannelCheckFailed():
-            return build_channel_check_failed(payload, lang)
+        case DigestStopped() | ChannelCheckFailed():
+            return render_staff_notice(payload, lang)
         case StaffDM():
             return build_staff_dm(payload, render_message(payload.original_kind, payload.original, lang), lang)
         case _:

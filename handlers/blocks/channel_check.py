@@ -4,7 +4,7 @@ the triage channel or, when that cannot take it, by DM to each staff member in t
 from __future__ import annotations
 
 from bot.i18n import t
-from bot.outbox import ChannelCheckFailed
+from bot.staff_notices import ChannelCheckFailed
 from handlers.kit import Rendered, context, escape_truncate, fallback, section
 
 

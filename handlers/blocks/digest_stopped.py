@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bot.i18n import N_, t
-from bot.outbox import DigestStopped
+from bot.staff_notices import DigestStopped
 from handlers.blocks.staffdm import triage_channel_label
 from handlers.kit import Rendered, context, escape_truncate, fallback, section
 

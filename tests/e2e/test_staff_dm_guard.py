@@ -25,12 +25,10 @@ from bot.outbox import (
     AnswerToAsker,
     AskerUpdate,
     AskerUpdateKind,
-    ChannelCheckFailed,
     CloseReason,
     ConsentRequest,
     ConsentRequestKind,
     DeliveryFailed,
-    DigestStopped,
     ExpertiseRequest,
     ExpertReminder,
     ExpertRequest,
@@ -48,6 +46,7 @@ from bot.outbox import (
 )
 from bot.register import profiles, submissions
 from bot.routing import RoutingService
+from bot.staff_notices import ChannelCheckFailed, DigestStopped
 from bot.staffdm import STAFF_KINDS, aimed_at_triage, tell_staff
 from handlers.outbox import OutboxSender, render_payload
 from handlers.services import Services

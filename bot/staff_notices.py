@@ -1,0 +1,31 @@
+"""The outbox payloads of notices for staff that concern no question: something the bot did on its own that staff
+should know of (a digest turned off, the daily channel check refused). Each goes to the
+triage channel (none of them names a recipient), else by DM to each staff member (``bot.staffdm``); ``bot.outbox``
+stores and reads them as every other kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from storage.models import OutboxKind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestStopped:
+    """To staff: ``channel_id``'s digest subscription was turned off because the channel is gone for the bot
+    (``reason``: Slack's ``is_archived``, ``not_in_channel``, ``channel_not_found``, or the event that said so)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.DIGEST_STOPPED
+    channel_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelCheckFailed:
+    """To staff: the daily check of which channels turned private was refused for good on ``day`` (``error``)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.CHANNEL_CHECK_FAILED
+    day: str
+    attempts: int = 0
+    error: str = ""
