@@ -26,7 +26,7 @@ import msgspec
 from sqlalchemy.orm import Session
 
 from bot.retry import RetryPolicy
-from bot.staff_notices import ChannelCheckFailed, DigestStopped
+from bot.staff_notices import ChannelCheckFailed, DigestStopped, ExpertReactivated
 from storage import outbox_repo, question_repo, routing_repo
 from storage.db import Database
 from storage.models import EscalationReason, OutboxKind, OutboxMessage, Outcome, RecordStatus, RoutingStatus, Visibility
@@ -355,6 +355,7 @@ OutboxPayload = (
     | DeliveryFailed
     | DigestStopped
     | ChannelCheckFailed
+    | ExpertReactivated
     | StaffDM
 )
 _ALL: tuple[type[OutboxPayload], ...] = typing.get_args(OutboxPayload)

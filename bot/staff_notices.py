@@ -1,5 +1,5 @@
 """The outbox payloads of notices for staff that concern no question: something the bot did on its own that staff
-should know of (a digest turned off, the daily channel check refused). Each goes to the
+should know of (a digest turned off, the daily channel check refused, an expert available again). Each goes to the
 triage channel (none of them names a recipient), else by DM to each staff member (``bot.staffdm``); ``bot.outbox``
 stores and reads them as every other kind."""
 
@@ -29,3 +29,20 @@ class ChannelCheckFailed:
     day: str
     attempts: int = 0
     error: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpertReactivated:
+    """To staff: an expert marked away because Slack said their account was gone (``reason``: the mark's, e.g.
+    ``deleted``; ``marked_at``: ISO timestamp) has an active account again and is available again. Sent only when
+    that mark had moved things staff saw: they were told of it (``told``: a request that did not reach the expert),
+    or the person's own questions were withdrawn (``withdrawn``: their numbers, which stay withdrawn)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.EXPERT_REACTIVATED
+    expert_id: int
+    name: str = ""
+    slack_user_id: str | None = None
+    reason: str = ""
+    marked_at: str | None = None
+    told: bool = False
+    withdrawn: tuple[int, ...] = ()

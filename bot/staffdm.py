@@ -40,6 +40,7 @@ STAFF_KINDS = frozenset(
         OutboxKind.DELIVERY_FAILED,  # an expert marked away because Slack cannot reach them (else a DM to a chooser)
         OutboxKind.DIGEST_STOPPED,  # a channel's digest turned off: the channel was archived or the bot removed
         OutboxKind.CHANNEL_CHECK_FAILED,  # the day's channel-privacy check refused for good (``bot.jobs``)
+        OutboxKind.EXPERT_REACTIVATED,  # an expert marked away as gone is active again (``bot.register.reactivated``)
     }
 )
 # The DMs that stand in for a triage post: when one of them fails too, nothing more is tried.

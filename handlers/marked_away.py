@@ -1,4 +1,4 @@
-"""The Slack ids of experts marked away because their account was deactivated, as the ``user_change`` matcher reads
+"""The Slack ids of experts marked away because Slack said their account was gone (deactivated, or unknown to it),
 them before the ack (``handlers.profile_change.worth_a_look``): every member's status or title change is such an
 event, so the ids are read from the database at most once a ``TTL`` (one query). A process's own marks (every
 marking path calls ``marked``) and reactivations are seen at once; another process's only within the ``TTL``. In
@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bot.register.marked import DEACTIVATION_REASONS, list_marked_away_ids
+from bot.register.marked import ACCOUNT_GONE_REASONS, list_marked_away_ids
 from storage.db import Database
 from storage.session import Session
 
@@ -25,7 +25,7 @@ TTL = 60.0  # seconds
 
 
 def _load(session: Session) -> frozenset[str]:
-    return list_marked_away_ids(session, reasons=DEACTIVATION_REASONS)
+    return list_marked_away_ids(session, reasons=ACCOUNT_GONE_REASONS)
 
 
 class MarkedAwayCache:

@@ -47,7 +47,7 @@ from bot.outbox import (
     read_payload,
 )
 from bot.routing.policy import RoutingPolicy
-from bot.staff_notices import ChannelCheckFailed, DigestStopped
+from bot.staff_notices import ChannelCheckFailed, DigestStopped, ExpertReactivated
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
 from handlers.blocks.practice import build_practice_review
@@ -149,7 +149,7 @@ def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
             return build_needs_proposal(payload_json(payload), lang)
         case ExpertiseRequest():
             return build_expertise_request(payload_json(payload), lang)
-        case DigestStopped() | ChannelCheckFailed():
+        case DigestStopped() | ChannelCheckFailed() | ExpertReactivated():
             return render_staff_notice(payload, lang)
         case StaffDM():
             return build_staff_dm(payload, render_message(payload.original_kind, payload.original, lang), lang)

@@ -1,14 +1,14 @@
 """``user_change`` that may matter: a deactivation, or a profile of someone marked away because their account was
 deactivated (perhaps reactivated). Every other profile change is only acknowledged (``handlers.deactivated``).
 
-Such an event is a claim about a moment that may have passed: Slack may deliver it late (after a reactivation, or
-a deactivation after it). So it is recorded in the inbox before its ack (Slack's retries make one row) and the
-inbox worker acts on what Slack says *now*: ``users.info``. Still deactivated: the deactivation is handled
-(``handlers.deactivated.handle_user_change``). Active again: an expert marked away by the deactivation is available
-again, audited (``bot.register.profiles.clear_unreachable_mark``), and a deactivation that comes late does nothing
-more. A look-up Slack cannot answer now (a rate limit during a large offboarding, an outage) fails the attempt and
-the inbox tries again after a backoff (never sooner than Slack's Retry-After), for ``LOOKUP_ATTEMPTS`` attempts:
-nothing is acknowledged and dropped.
+Such an event is a claim about a moment that may have passed: Slack may deliver it late (after a reactivation, or a
+deactivation after it). So it is recorded in the inbox before its ack (Slack's retries make one row) and the inbox
+worker acts on what Slack says *now*: ``users.info``. Still deactivated: the deactivation is handled
+(``handlers.deactivated.handle_user_change``). Active again: an expert marked away because Slack said the account
+was gone is available again, audited, with one notice for staff when that mark had moved things
+(``bot.register.reactivated``), and a deactivation that comes late does nothing more. A look-up Slack cannot answer
+now (a rate limit during a large offboarding, an outage) fails the attempt and the inbox tries again after a backoff
+(never sooner than Slack's Retry-After), for ``LOOKUP_ATTEMPTS`` attempts: nothing is acknowledged and dropped.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.network import is_inside
-from bot.register import profiles
-from bot.register.marked import DEACTIVATION_REASONS
+from bot.register.reactivated import make_available_again
 from bot.text import is_slack_user_id
 from handlers.deactivated import NOT_VISIBLE, account_at_slack, handle_user_change, is_deactivated, is_deactivation
 from handlers.services import Services, SlackUnavailableError, slack_transient
@@ -108,13 +107,12 @@ def handle_profile_change(turn: Turn) -> None:
         else:
             turn.outcome = "still deactivated"
         return
-    expert = profiles.clear_unreachable_mark(
-        turn.session, slack_user_id=user_id, reasons=DEACTIVATION_REASONS, now=turn.now
-    )
+    expert = make_available_again(turn.session, slack_user_id=user_id, now=turn.now)
     if expert is None:
         turn.outcome = "late deactivation: active" if is_deactivation(turn.body) else "active"
         log.info("user_change: %s is active at Slack: %s", user_id, turn.outcome)
         return
     turn.services.marked_away.cleared(user_id)
+    turn.queued_messages()  # the notice for staff, when there is one
     turn.outcome = "reactivated: available again"
     log.info("user_change: %s was reactivated: available again (expert %s)", user_id, expert.id)

@@ -1,14 +1,14 @@
-"""A reactivation whose ``user_change`` reached a process before it read the mark: asked about once, by the job
-runner (``JobRunner.recheck_marks``).
+"""A reactivation whose ``user_change`` reached a process before it read the mark: asked about once, by the job runner
+(``JobRunner.recheck_marks``).
 
 A process matches ``user_change`` events against the experts marked away as deactivated as it last read them
 (``handlers.marked_away``: at most a ``TTL`` old). Another process's mark is read within that ``TTL``; a
 reactivation delivered to this process meanwhile is acknowledged and not recorded, and Slack does not send it again.
 So each pass asks ``users.info`` once about every such mark when it is ``RECHECK_AFTER`` old (by then every process
 has read it, so a later event is matched): still deactivated, nothing changes; active again, the mark is cleared as
-the event path clears it (``bot.register.profiles.clear_unreachable_mark``, audited). Bounded: marks up to
-``RECHECK_WITHIN`` past that age, ``RECHECK_MAX`` look-ups a pass (the rest the next pass); a look-up Slack cannot
-answer now is asked again the next pass while the mark is within the window.
+the event path clears it (``bot.register.reactivated``: audited, staff told when the mark had moved things).
+Bounded: marks up to ``RECHECK_WITHIN`` past that age, ``RECHECK_MAX`` look-ups a pass (the rest the next pass); a
+look-up Slack cannot answer now is asked again the next pass while the mark is within the window.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.register import profiles
-from bot.register.marked import DEACTIVATION_REASONS, list_marked_away_since
+from bot.register.marked import ACCOUNT_GONE_REASONS, list_marked_away_since
+from bot.register.reactivated import make_available_again
 from handlers.deactivated import account_at_slack, is_deactivated
 from handlers.marked_away import TTL
 from handlers.services import Services
@@ -43,7 +43,7 @@ class RecentMarksCheck:
         now = self.services.clock()
         oldest = now - RECHECK_AFTER - RECHECK_WITHIN
         with self.services.db.session() as session:
-            marks = list_marked_away_since(session, reasons=DEACTIVATION_REASONS, since=oldest)
+            marks = list_marked_away_since(session, reasons=ACCOUNT_GONE_REASONS, since=oldest)
         self._asked = {i: at for i, at in self._asked.items() if at >= oldest}
         due = [(i, at) for i, at in marks if at <= now - RECHECK_AFTER and self._asked.get(i) != at]
         return [i for i, at in due[:RECHECK_MAX] if self._active_again(i, at, now)]
@@ -58,9 +58,7 @@ class RecentMarksCheck:
         if is_deactivated(account):
             return False
         with self.services.db.session() as session:
-            expert = profiles.clear_unreachable_mark(
-                session, slack_user_id=user_id, reasons=DEACTIVATION_REASONS, now=now
-            )
+            expert = make_available_again(session, slack_user_id=user_id, now=now)
         if expert is None:
             return False
         self.services.marked_away.cleared(user_id)

@@ -118,6 +118,8 @@ class OutboxKind(enum.StrEnum):
     DIGEST_STOPPED = "digest_stopped"  # to staff: a channel's digest stopped (the channel archived, the bot removed)
     # (added in revision 0022_channelcheck)
     CHANNEL_CHECK_FAILED = "channel_check_failed"  # to staff: the day's channel-privacy check was refused for good
+    # (added in revision 0023_reactivated)
+    EXPERT_REACTIVATED = "expert_reactivated"  # to staff: an expert marked away as gone has an active account again
 
 
 class DigestRunStatus(enum.StrEnum):

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.claiming import claim_ids
@@ -74,6 +74,14 @@ def list_outbox_messages(
     if kind is not None:
         query = query.where(OutboxMessage.kind == kind)
     return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def count_outbox_messages_keyed(session: Session, *, prefix: str, since: datetime) -> int:
+    """How many messages whose ``dedupe_key`` starts with ``prefix`` were queued from ``since`` on."""
+    query = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.dedupe_key.startswith(prefix, autoescape=True), OutboxMessage.created_at >= since
+    )
+    return int(session.scalar(query) or 0)
 
 
 def claim_outbox_messages(

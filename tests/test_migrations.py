@@ -298,3 +298,23 @@ def test_0019_cleans_practice_titles_stored_before_the_title_rule_and_keeps_them
     with database.engine.connect() as conn:
         assert conn.execute(text("SELECT title FROM practices ORDER BY id")).scalars().all() == titles
     assert_schema_matches_models(database)
+
+
+def test_0023_allows_the_reactivation_notice_and_its_downgrade_drops_it_with_its_staff_copies(
+    database: Database,
+) -> None:
+    downgrade(database.engine, "0022_channelcheck")
+    _insert_outbox(database, "channel_check_failed", "kept")
+    _insert_outbox(database, "staff_dm", "staff_dm:channel_check_failed:1:U0STAFF01")
+    with pytest.raises(IntegrityError):
+        _insert_outbox(database, "expert_reactivated", "too-early")
+    upgrade(database.engine)
+    assert_schema_matches_models(database)
+    _insert_outbox(database, "expert_reactivated", "expert_reactivated:x1:2026-01-05T09:00:00+00:00")
+    _insert_outbox(database, "staff_dm", "staff_dm:expert_reactivated:2:U0STAFF01")
+    downgrade(database.engine, "0022_channelcheck")
+    with database.engine.connect() as conn:
+        keys = set(conn.execute(text("SELECT dedupe_key FROM outbox_messages")).scalars())
+    assert keys == {"kept", "staff_dm:channel_check_failed:1:U0STAFF01"}
+    upgrade(database.engine)
+    assert_schema_matches_models(database)

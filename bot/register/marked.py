@@ -19,6 +19,11 @@ DEACTIVATED = "deleted"
 # The reasons a mark of a deactivated account has in the audit log: ``deleted``, and Slack's own ``user_disabled``
 # as older releases recorded a DM refused so (a reactivation clears either)
 DEACTIVATION_REASONS = frozenset({DEACTIVATED, "user_disabled"})
+# The marks a confirmed-active account clears (``users.info`` answers with the account, not deleted): those set
+# because Slack said the account was gone, deactivated (``DEACTIVATION_REASONS``) or unknown to it (a DM refused
+# with ``user_not_found``). Never ``cannot_dm_bot`` (a bot's account is active and still takes no DM), and never an
+# expert's own away or staff's (no ``unreachable`` mark is their latest audit entry: ``get_unreachable_mark``).
+ACCOUNT_GONE_REASONS = DEACTIVATION_REASONS | {"user_not_found"}
 
 
 def list_marked_away_ids(session: Session, *, reasons: Collection[str]) -> frozenset[str]:

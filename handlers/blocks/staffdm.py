@@ -25,6 +25,7 @@ STAFF_DM_SUBJECT = {
     OutboxKind.DELIVERY_FAILED: N_("staffdm.subject_delivery_failed"),
     OutboxKind.DIGEST_STOPPED: N_("staffdm.subject_digest_stopped"),
     OutboxKind.CHANNEL_CHECK_FAILED: N_("staffdm.subject_channel_check_failed"),
+    OutboxKind.EXPERT_REACTIVATED: N_("staffdm.subject_expert_reactivated"),
 }
 # Slack's reasons a post in the triage channel fails, in plain words (others: "Slack refused it", with the code)
 TRIAGE_UNDELIVERED_WHY = {

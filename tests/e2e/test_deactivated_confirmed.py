@@ -1,7 +1,7 @@
 """End to end: a deactivation (``user_change``) is confirmed with Slack before anything moves. Rate-limited, it
 waits in the inbox and is handled once the limit lifts (never acknowledged and dropped); delivered late, after the
 account was reactivated, it does nothing; and a reactivation makes an expert marked away by the deactivation
-available again."""
+available again, with one notice for staff in the triage channel (the deactivation moved their request on)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from storage.models import Availability, RoutingStatus
 from tests.e2e.conftest import NL_USER
 from tests.e2e.harness import BotProcess
+from tests.e2e.staffing import TRIAGE
 from tests.e2e.test_deactivated import state
 from tests.e2e.test_routing import QUESTION, ask, expert_dms, open_requests
 from tests.emulator import SlackEmulator
@@ -25,6 +26,12 @@ def profile_change(emulator: SlackEmulator, user: str, *, deleted: bool) -> None
     snapshot = copy.deepcopy(emulator._state.users[user])
     snapshot["deleted"] = deleted
     emulator.send_event({"type": "user_change", "user": snapshot})
+
+
+def available_again_notices(emulator: SlackEmulator, user: str) -> list[str]:
+    """The triage posts saying ``user`` is available again (the channel's language: Dutch)."""
+    texts = [str(m.get("text") or "") for m in emulator.messages(TRIAGE)]
+    return [x for x in texts if f"<@{user}> heeft weer een actief Slack-account" in x]
 
 
 @pytest.mark.postgres_too
@@ -63,7 +70,9 @@ def test_a_late_deactivation_does_nothing_and_a_reactivation_makes_the_expert_av
     emulator._state.users[expert]["deleted"] = False  # an admin reactivates the account
     profile_change(emulator, expert, deleted=False)
     emulator.wait_for(lambda: state(demo_db_url, expert)[0] is Availability.AVAILABLE, timeout=20)
+    emulator.wait_for(lambda: len(available_again_notices(emulator, expert)) == 1, timeout=20)
     profile_change(emulator, expert, deleted=False)  # a status change later: nothing more
     emulator.send_event({"type": "user_change", "user": {"id": NL_USER, "team_id": emulator.team_id}})
     time.sleep(1.0)
     assert routing_bot.log().count("was reactivated") == 1
+    assert len(available_again_notices(emulator, expert)) == 1  # once, not per event

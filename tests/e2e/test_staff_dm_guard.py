@@ -46,7 +46,7 @@ from bot.outbox import (
 )
 from bot.register import profiles, submissions
 from bot.routing import RoutingService
-from bot.staff_notices import ChannelCheckFailed, DigestStopped
+from bot.staff_notices import ChannelCheckFailed, DigestStopped, ExpertReactivated
 from bot.staffdm import STAFF_KINDS, aimed_at_triage, tell_staff
 from handlers.outbox import OutboxSender, render_payload
 from handlers.services import Services
@@ -113,6 +113,9 @@ def samples(session: Session) -> dict[OutboxKind, OutboxPayload]:
         ),
         OutboxKind.DIGEST_STOPPED: DigestStopped(channel_id="C0DIGEST01", reason="is_archived"),
         OutboxKind.CHANNEL_CHECK_FAILED: ChannelCheckFailed(day="2026-12-01", attempts=3, error=MARK),
+        OutboxKind.EXPERT_REACTIVATED: ExpertReactivated(
+            expert_id=expert.id, name=f"{MARK} Terug", reason="deleted", marked_at=NOW.isoformat(), told=True
+        ),
     }
 
 

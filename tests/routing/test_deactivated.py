@@ -18,7 +18,7 @@ from bot.i18n import t
 from bot.network import Network
 from bot.outbox import claim_outbox
 from bot.register import profiles
-from bot.register.marked import DEACTIVATION_REASONS, list_marked_away_ids
+from bot.register.marked import ACCOUNT_GONE_REASONS, list_marked_away_ids
 from bot.routing.core import SYSTEM
 from handlers.deactivated import person_gone_after_send
 from handlers.outbox import OutboxSender
@@ -87,18 +87,19 @@ def test_an_expert_with_nothing_open_is_marked_away_once(world: World) -> None:
     assert deactivated(world, slack_id) == "noop"
 
 
-@pytest.mark.parametrize("reason", ["deleted", "user_disabled", "user_not_found"])
-def test_a_reactivation_clears_a_mark_of_either_deactivation_reason(world: World, reason: str) -> None:
-    """An expert marked away as deactivated, also by a release that recorded Slack's ``user_disabled``: the account
-    active again at Slack makes them available again. Another reason (gone from the workspace) is not cleared."""
+@pytest.mark.parametrize("reason", ["deleted", "user_disabled", "user_not_found", "cannot_dm_bot"])
+def test_a_reactivation_clears_a_mark_of_a_gone_account(world: World, reason: str) -> None:
+    """An expert marked away as deactivated (also by a release that recorded Slack's ``user_disabled``) or unknown to
+    Slack (``user_not_found``): the account active at Slack makes them available again. A bot's mark is not cleared:
+    its account is active and still takes no DM."""
     ids = seed_housing(world)
     with world.db.session() as s:
         assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason=reason, now=NOW) is not None
         expert = s.get(Expert, ids["Emma"])
         assert expert is not None and expert.slack_user_id
         slack_id = expert.slack_user_id
-        marked = list_marked_away_ids(s, reasons=DEACTIVATION_REASONS)  # as the profile-change matcher reads them
-    cleared = reason != "user_not_found"
+        marked = list_marked_away_ids(s, reasons=ACCOUNT_GONE_REASONS)  # as the profile-change matcher reads them
+    cleared = reason != "cannot_dm_bot"
     assert marked == ({slack_id} if cleared else set())
     turn = mock.MagicMock(now=LATER, job=None)
     turn.body = {"event": {"type": "user_change", "user": {"id": slack_id, "team_id": "T0HOME001"}}}
@@ -112,7 +113,7 @@ def test_a_reactivation_clears_a_mark_of_either_deactivation_reason(world: World
         expert = s.get(Expert, ids["Emma"])
         assert expert is not None
         assert expert.availability is (Availability.AVAILABLE if cleared else Availability.AWAY)
-        assert list_marked_away_ids(s, reasons=DEACTIVATION_REASONS) == frozenset()
+        assert list_marked_away_ids(s, reasons=ACCOUNT_GONE_REASONS) == frozenset()
     assert turn.services.marked_away.cleared.call_args_list == ([mock.call(slack_id)] if cleared else [])
 
 

@@ -1,0 +1,195 @@
+"""An expert marked away because Slack said their account was gone, whose account is active again: available again,
+and staff told once when the mark had moved things (requests moved on and staff told of it, their own questions
+withdrawn) — not per process, not per repeated event, not when the mark moved nothing. A confirmed-active account
+clears the marks of a gone account (deactivated, unknown to Slack), never a bot's, nor an expert's own away or
+staff's."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+from unittest import mock
+
+import pytest
+from sqlalchemy import select
+
+from bot.actors import Actor
+from bot.network import Network
+from bot.register import profiles
+from bot.register.marked import ACCOUNT_GONE_REASONS, list_marked_away_ids
+from bot.register.reactivated import make_available_again
+from handlers.marked_away import MarkedAwayCache
+from handlers.outbox import render_message
+from handlers.profile_change import handle_profile_change
+from handlers.reactivations import RECHECK_AFTER, RecentMarksCheck
+from storage.models import Availability, Expert, OutboxKind, OutboxMessage
+from tests.routing.conftest import NOW, World, seed_housing
+
+K = OutboxKind
+LATER = NOW + timedelta(hours=1)
+BACK = NOW + timedelta(days=2)
+
+
+def slack_id(world: World, expert_id: int) -> str:
+    with world.db.session() as s:
+        expert = s.get(Expert, expert_id)
+        assert expert is not None and expert.slack_user_id
+        return expert.slack_user_id
+
+
+def availability(world: World, expert_id: int) -> tuple[Availability, date | None]:
+    with world.db.session() as s:
+        expert = s.get(Expert, expert_id)
+        assert expert is not None
+        return expert.availability, expert.away_until
+
+
+def deactivated(world: World, user: str, *, now: datetime = LATER) -> str:
+    with world.db.session() as s:
+        return world.service.person_deactivated(s, slack_user_id=user, reason="deleted", now=now).outcome
+
+
+def reactivated(world: World, user: str, *, now: datetime = BACK) -> bool:
+    with world.db.session() as s:
+        return make_available_again(s, slack_user_id=user, now=now) is not None
+
+
+def notices(world: World) -> list[OutboxMessage]:
+    return world.outbox(K.EXPERT_REACTIVATED)
+
+
+def asked_first(world: World, qid: int) -> str:
+    with world.db.session() as s:
+        return sorted(m.recipient_slack_id or "" for m in s.scalars(select(OutboxMessage)) if m.routing_id)[0]
+
+
+def test_a_reactivation_after_requests_moved_on_tells_staff_once_per_mark(world: World) -> None:
+    ids = seed_housing(world)
+    qid = world.ask()
+    gone = asked_first(world, qid)
+    expert_id = next(i for i in ids.values() if slack_id(world, i) == gone)
+    assert deactivated(world, gone).startswith("moved on 1, marked away True")
+    assert [m.recipient_slack_id for m in world.outbox(K.DELIVERY_FAILED)] == [None]  # staff were told
+    assert reactivated(world, gone)
+    assert availability(world, expert_id) == (Availability.AVAILABLE, None)
+    assert not reactivated(world, gone)  # the event again, or another process: nothing more
+    [notice] = notices(world)
+    assert notice.recipient_slack_id is None and notice.channel_id is None  # the triage channel (else staff by DM)
+    assert notice.payload["expert_id"] == expert_id and notice.payload["slack_user_id"] == gone
+    assert notice.payload["reason"] == "deleted" and notice.payload["told"] is True
+    assert notice.payload["withdrawn"] == [] and str(notice.payload["marked_at"]).startswith("2026-11-23T10:00")
+    shown = render_message(K.EXPERT_REACTIVATED, notice.payload, "en")
+    assert f"<@{gone}> has an active Slack account again" in shown.text
+    assert "marked away on 23 Nov 2026 (the Slack account is deactivated)" in shown.text
+    assert "moved on to other experts then stay with those experts" in str(shown.blocks)
+    assert "ingetrokken" not in str(render_message(K.EXPERT_REACTIVATED, notice.payload, "nl").blocks)
+
+    # chosen by hand while deactivated again: a new mark staff were told of, so a new notice; and again only once
+    with world.db.session() as s:
+        assert world.service.pick_unreachable(s, question_id=qid, slack_user_id=gone, error="deleted", now=BACK)
+    assert reactivated(world, gone, now=BACK + timedelta(days=1))
+    assert not reactivated(world, gone, now=BACK + timedelta(days=2))
+    assert len(notices(world)) == 2
+
+
+def test_the_notice_names_the_askers_own_questions_withdrawn(world: World) -> None:
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])  # asked nothing of: only her own question moves
+    qid = world.ask(asker_slack_id=emma, asker_name="Emma")
+    assert deactivated(world, emma) == "moved on 0, marked away True, withdrawn 1"
+    assert reactivated(world, emma)
+    [notice] = notices(world)
+    assert notice.payload["told"] is False and notice.payload["withdrawn"] == [qid]
+    shown = str(render_message(K.EXPERT_REACTIVATED, notice.payload, "nl").blocks)
+    assert f"#{qid}" in shown and "blijven ingetrokken" in shown and "andere experten" not in shown
+
+
+def test_a_mark_that_moved_nothing_is_cleared_without_a_notice(world: World) -> None:
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])
+    assert deactivated(world, emma) == "moved on 0, marked away True, withdrawn 0"
+    assert reactivated(world, emma)
+    assert availability(world, ids["Emma"]) == (Availability.AVAILABLE, None)
+    assert notices(world) == []
+
+
+def test_a_request_refused_as_unknown_to_slack_is_cleared_by_an_active_account_and_staff_told(world: World) -> None:
+    """A DM refused with ``user_not_found`` marks the expert away (staff told); Slack then says the account is there
+    and active: that mark is cleared, as a deactivation's is, and staff hear it once."""
+    seed_housing(world)
+    qid = world.ask()
+    gone = asked_first(world, qid)
+    [request] = [m for m in world.outbox(K.EXPERT_REQUEST) if m.recipient_slack_id == gone]
+    assert request.routing_id is not None
+    with world.db.session() as s:
+        outcome = world.service.recipient_unreachable(
+            s, routing_id=request.routing_id, error="user_not_found", now=LATER
+        )
+    assert outcome == "moved on, marked away"
+    with world.db.session() as s:
+        assert list_marked_away_ids(s, reasons=ACCOUNT_GONE_REASONS) == {gone}
+    assert gone in MarkedAwayCache().ids(world.db)  # its user_change is looked at
+    at = [LATER + RECHECK_AFTER]
+    replica = SimpleNamespace(db=world.db, marked_away=MarkedAwayCache(), clock=lambda: at[0])
+    slack = mock.Mock()
+    slack.users_info.return_value = {"ok": True, "user": {"id": gone, "team_id": "T0HOME001", "deleted": False}}
+    check = RecentMarksCheck(replica, slack)  # type: ignore[arg-type]
+    assert check() == [gone]  # the job runner asks about it too, and finds the account active
+    [notice] = notices(world)
+    assert notice.payload["reason"] == "user_not_found"
+    assert (
+        "not (or no longer) in this Slack workspace" in render_message(K.EXPERT_REACTIVATED, notice.payload, "en").text
+    )
+
+
+@pytest.mark.parametrize("reason", ["deleted", "user_disabled", "user_not_found", "cannot_dm_bot"])
+def test_an_active_account_clears_the_marks_of_a_gone_account_and_never_a_bots(world: World, reason: str) -> None:
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])
+    with world.db.session() as s:
+        assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason=reason, now=NOW) is not None
+    cleared = reason != "cannot_dm_bot"  # a bot's account is active and still takes no DM
+    assert reactivated(world, emma) is cleared
+    assert availability(world, ids["Emma"])[0] is (Availability.AVAILABLE if cleared else Availability.AWAY)
+
+
+@pytest.mark.parametrize("actor", [Actor.cli("admin"), None], ids=["staff", "own"])
+def test_an_experts_own_away_and_staffs_are_never_cleared(world: World, actor: Actor | None) -> None:
+    """Away by staff's or the expert's own choice (after the mark, or without any), with a date: an active account
+    changes nothing, tells nobody."""
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])
+    qid = world.ask(asker_slack_id=emma, asker_name="Emma")
+    assert deactivated(world, emma).endswith("withdrawn 1")  # a mark that moved things
+    who = actor or Actor.slack(emma, is_staff=False)
+    until = date(2026, 12, 24)
+    with world.db.session() as s:
+        profiles.set_availability(
+            s,
+            actor=who,
+            expert_id=ids["Emma"],
+            availability=Availability.AWAY,
+            until=until,
+            now=LATER,
+            today=date(2026, 11, 23),
+        )
+    assert reactivated(world, emma) is False
+    assert availability(world, ids["Emma"]) == (Availability.AWAY, until)
+    assert notices(world) == [] and qid
+
+
+def test_the_user_change_of_an_active_account_sends_the_notice_after_commit(world: World) -> None:
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])
+    world.ask(asker_slack_id=emma, asker_name="Emma")
+    deactivated(world, emma)
+    turn = mock.MagicMock(now=BACK, job=None)
+    turn.body = {"event": {"type": "user_change", "user": {"id": emma, "team_id": "T0HOME001"}}}
+    turn.services.home.network = Network(team_id="T0HOME001")
+    turn.client.users_info.return_value = {"ok": True, "user": {"id": emma, "team_id": "T0HOME001"}}
+    with world.db.session() as s:
+        turn.session = s
+        handle_profile_change(turn)
+    assert turn.outcome == "reactivated: available again"
+    turn.queued_messages.assert_called_once_with()
+    assert len(notices(world)) == 1
