@@ -1,12 +1,12 @@
-"""The Slack ids of experts marked away because Slack said their account was gone (deactivated, or unknown to it),
-them before the ack (``handlers.profile_change.worth_a_look``): every member's status or title change is such an
-event, so the ids are read from the database at most once a ``TTL`` (one query). A process's own marks (every
-marking path calls ``marked``) and reactivations are seen at once; another process's only within the ``TTL``. In
-that window a reactivation's ``user_change`` delivered to this process is not matched: acknowledged, not recorded,
-and not sent again. The job runner closes it: it asks Slack once about each mark once every process has read it
-(``handlers.reactivations``), so such a reactivation takes effect within about ``TTL`` + 30 s and a job interval,
-not never. A database that cannot be read is logged once, and tried again a ``TTL`` later, meanwhile the last ids
-read stand."""
+"""The Slack ids of experts marked away because Slack said their account was gone (deactivated, or unknown to it), as
+the ``user_change`` matcher reads them before the ack (``handlers.profile_change.worth_a_look``): every member's
+status or title change is such an event, so the ids are read from the database at most once a ``TTL`` (one query). A
+process's own marks (every marking path calls ``marked``) and reactivations are seen at once; another process's only
+within the ``TTL``. In that window a reactivation's ``user_change`` delivered to this process is not matched:
+acknowledged, not recorded, and not sent again. The job runner closes it: it asks Slack once about each mark once
+every process has read it (``handlers.reactivations``), so such a reactivation takes effect within about ``TTL`` +
+30 s and a job interval, not never. A database that cannot be read is logged once, and tried again a ``TTL`` later,
+meanwhile the last ids read stand."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""``user_change`` that may matter: a deactivation, or a profile of someone marked away because their account was
-deactivated (perhaps reactivated). Every other profile change is only acknowledged (``handlers.deactivated``).
+"""``user_change`` that may matter: a deactivation, or a profile of someone marked away because Slack said their
+account was gone (perhaps reactivated). Every other profile change is only acknowledged (``handlers.deactivated``).
 
 Such an event is a claim about a moment that may have passed: Slack may deliver it late (after a reactivation, or a
 deactivation after it). So it is recorded in the inbox before its ack (Slack's retries make one row) and the inbox

@@ -1,14 +1,14 @@
 """A reactivation whose ``user_change`` reached a process before it read the mark: asked about once, by the job runner
 (``JobRunner.recheck_marks``).
 
-A process matches ``user_change`` events against the experts marked away as deactivated as it last read them
-(``handlers.marked_away``: at most a ``TTL`` old). Another process's mark is read within that ``TTL``; a
-reactivation delivered to this process meanwhile is acknowledged and not recorded, and Slack does not send it again.
-So each pass asks ``users.info`` once about every such mark when it is ``RECHECK_AFTER`` old (by then every process
-has read it, so a later event is matched): still deactivated, nothing changes; active again, the mark is cleared as
-the event path clears it (``bot.register.reactivated``: audited, staff told when the mark had moved things).
-Bounded: marks up to ``RECHECK_WITHIN`` past that age, ``RECHECK_MAX`` look-ups a pass (the rest the next pass); a
-look-up Slack cannot answer now is asked again the next pass while the mark is within the window.
+A process matches ``user_change`` events against the experts marked away as gone (deactivated, unknown to Slack) as
+it last read them (``handlers.marked_away``: at most a ``TTL`` old). Another process's mark is read within that
+``TTL``; a reactivation delivered to this process meanwhile is acknowledged and not recorded, and Slack does not
+send it again. So each pass asks ``users.info`` once about every such mark when it is ``RECHECK_AFTER`` old (by then
+every process has read it, so a later event is matched): still deactivated, nothing changes; active again, the mark
+is cleared as the event path clears it (``bot.register.reactivated``: audited, staff told when the mark had moved
+things). Bounded: marks up to ``RECHECK_WITHIN`` past that age, ``RECHECK_MAX`` look-ups a pass (the rest the next
+pass); a look-up Slack cannot answer now is asked again the next pass while the mark is within the window.
 """
 
 from __future__ import annotations
