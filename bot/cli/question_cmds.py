@@ -116,7 +116,19 @@ def _to(message: OutboxMessage, question: Question) -> str:
     """Whom a message goes to; the asker of a question staff may not see the asker of (``is_shareable``), unnamed."""
     if message.recipient_slack_id and message.recipient_slack_id == question.asker_slack_id:
         return message.recipient_slack_id if is_shareable(question) else "the asker"
+    if message.channel_id and message.channel_id == question.channel_id and not is_shareable(question):
+        return "its thread"  # where it was asked: not named, as the question's thread is not
     return message.recipient_slack_id or message.channel_id or "staff"
+
+
+def _thread(question: Question) -> str:
+    """Where the question was asked; not shown for one staff may not see (``is_shareable``): a private channel's
+    id would tell where it was asked, as its text and asker would."""
+    if not (question.channel_id and question.thread_ts):
+        return "- (the asker gets DMs)"
+    if not is_shareable(question):
+        return "(not shown: private or anonymous, or asked in a private channel)"
+    return f"{question.channel_id} {question.thread_ts}"
 
 
 def _print_queued(queued: list[str], *, dry_run: bool) -> None:
@@ -143,8 +155,8 @@ def question_group() -> None:
 @pass_cli
 def question_show(cli: CliContext, question_id: int) -> None:
     """A question's status, asker, the people asked, its pending timers, thread and what is queued for it. A
-    private or anonymous question (or one from a private channel) is shown without its text and asker, as in the
-    triage channel.
+    private or anonymous question (or one from a private channel) is shown without its text, its asker and where it
+    was asked, as in the triage channel.
 
     \b
     Examples:
@@ -165,8 +177,7 @@ def question_show(cli: CliContext, question_id: int) -> None:
             echo(f"  closed: {_local(q.closed_at, tz)}" + (f" — {q.staff_note}" if q.staff_note else ""))
         echo(f"  asker: {view.asker or '(private or anonymous)'}")
         echo(f"  text: {(view.text or '(private or anonymous)').replace(chr(10), ' ')[:200]}")
-        thread = f"{q.channel_id} {q.thread_ts}" if q.channel_id and q.thread_ts else "- (the asker gets DMs)"
-        echo(f"  thread: {thread}")
+        echo(f"  thread: {_thread(q)}")
         echo(f"requests ({len(view.requests)}):")
         for r in view.requests:
             who = f"{r.slack_id or '-'}" + (f" {r.name}" if r.name else "")
