@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -517,7 +518,10 @@ class JobRunner:
         """Queue confirm-your-listing DMs: imported experts not confirmed yet, and those due for re-confirmation."""
         with self.services.db.session() as session:
             queued = profiles.request_confirmations(
-                session, now=self.services.clock(), reconfirm_days=self.services.settings.reconfirm_days
+                session,
+                now=self.services.clock(),
+                reconfirm_days=self.services.settings.reconfirm_days,
+                tz=ZoneInfo(self.services.settings.timezone),
             )
         if queued:
             log.info("consent requests queued=%s", queued)

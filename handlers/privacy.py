@@ -9,8 +9,9 @@ global error handler) when that value names someone else than the person clickin
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
-from bot.i18n import t
+from bot.i18n import local_day, t
 from bot.privacy import (
     ERASED_HOMES_KIND,
     erase_person,
@@ -62,7 +63,7 @@ def command_export(turn: Turn) -> None:
     turn.client.files_upload_v2(
         channel=channel,
         content=export_json(data),
-        filename=f"wieweet-{turn.now.date().isoformat()}.json",
+        filename=f"wieweet-{local_day(turn.now, ZoneInfo(turn.services.settings.timezone)).isoformat()}.json",
         title=t("privacy.export_title", lang),
         initial_comment=t("privacy.export_comment", lang),
     )

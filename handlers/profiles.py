@@ -86,11 +86,16 @@ MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 def _card(turn: Turn, expert: Expert) -> ProfileCard:
     stale = profiles.is_stale(expert, now=turn.now, reconfirm_days=turn.services.settings.reconfirm_days)
-    return profile_card(expert, turn.lang, stale=stale)
+    return profile_card(expert, turn.lang, stale=stale, tz=_zone(turn))
+
+
+def _zone(turn: Turn) -> ZoneInfo:
+    """The network's zone: the days people read are local."""
+    return ZoneInfo(turn.services.settings.timezone)
 
 
 def _today(turn: Turn) -> date:
-    return turn.now.astimezone(ZoneInfo(turn.services.settings.timezone)).date()
+    return turn.now.astimezone(_zone(turn)).date()
 
 
 def _slack_identity(turn: Turn) -> dict[str, str]:
@@ -146,6 +151,7 @@ def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
             approval_required=turn.services.settings.expert_approval,
             keep=form.keep,
             add_expertise=form.add_expertise,
+            tz=_zone(turn),
         )
     except InvalidRecord as exc:  # shown on the fields; nothing was written
         turn.form_errors(field_errors(exc.errors, turn.lang, kept=form.keep))
@@ -283,7 +289,9 @@ def _show_changed(turn: Turn, expert: Expert) -> None:
     """The staff review (in the triage channel's language) shows the stored version of a waiting profile, with
     Approve and Reject for that version, and says it changed since it was posted."""
     lang = turn.channel_lang
-    review = build_profile_review(profiles.profile_payload(expert), lang, status=t("profile.review_changed", lang))
+    review = build_profile_review(
+        profiles.profile_payload(expert, tz=_zone(turn)), lang, status=t("profile.review_changed", lang)
+    )
     _update_review(turn, expert.id, review, shared_key=SHARED_WAITING, lang=lang)
 
 
@@ -311,7 +319,7 @@ def handle_approve(turn: Turn, claim: Versioned) -> None:
     (expert,) = decided
     staff = user_mention(turn.user_id) or "?"
     done = build_review_done(
-        profiles.profile_payload(expert), lang, status=t("profile.review_approved", lang, staff=staff)
+        profiles.profile_payload(expert, tz=_zone(turn)), lang, status=t("profile.review_approved", lang, staff=staff)
     )
     # the staff review in the triage channel (the database's), wherever the button was (review or /wieweet beheer)
     refs = _update_review(turn, expert.id, done, shared_key=SHARED_DONE, lang=lang)
@@ -334,7 +342,7 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
     # already decided or gone meanwhile, or not staff: refused, and the user told by DM (``run_submission``)
     turn.actor.require_staff("reject an expert profile", target=f"expert:{form.expert_id}")  # before reading it
     expert = profiles.get_expert_to_decide(turn.session, expert_id=form.expert_id)
-    payload, slack_id = profiles.profile_payload(expert), expert.slack_user_id
+    payload, slack_id = profiles.profile_payload(expert, tz=_zone(turn)), expert.slack_user_id
     refs = profiles.review_message_refs(turn.session, expert_id=form.expert_id)  # with staff members' DM copies
     rejected = decide_shown_version(
         turn,

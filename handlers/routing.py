@@ -26,6 +26,7 @@ from bot.matching.loader import load_themes
 from bot.network import is_inside
 from bot.register.marked import DEACTIVATED
 from bot.routing import RoutingInputError, RoutingService
+from bot.routing.states import no_longer_quoted
 from handlers import claims, ids, inbox, inbox_job, staff_posts
 from handlers.blocks.modals import (
     build_add_info_modal,
@@ -46,7 +47,7 @@ from handlers.errors import user_message
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
-from handlers.needs_refresh import refresh_in_turn
+from handlers.needs_refresh import refresh_in_turn, show_proposal_updates
 from handlers.slack_text import question_from_slack
 from handlers.staff_posts import update_staff_posts
 from handlers.turn import Turn
@@ -547,9 +548,11 @@ def handle_triage_close_button(turn: Turn, question_id: int) -> None:
 
 def handle_triage_close_submission(turn: Turn, form: TriageCloseForm) -> None:
     routing = _routing(turn)
-    routing.staff_close(  # only one still waiting for staff: a stale copy of the post was assigned or claimed meanwhile
+    question = routing.staff_close(  # only one waiting for staff: a stale copy of the post was assigned meanwhile
         turn.session, question_id=form.question_id, actor=turn.actor, note=form.note, now=turn.now, only_waiting=True
     )
+    if no_longer_quoted(question.status.value, question.answered_at):  # proposals count it, no longer quote it
+        show_proposal_updates(turn, question_ids=[question.id], now=turn.now)  # recorded for the job runner too
     turn.ack()
     turn.queued_messages()
     turn.home_changed(turn.user_id)

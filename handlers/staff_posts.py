@@ -7,14 +7,34 @@ clicked message. A channel post is updated with the outcome only while its chann
 channel shared with another organisation by then (asked when the update is made; Slack not saying counts as shared)
 it shows the question's number and that it no longer waits for staff — no text, asker, themes or names
 (``build_triage_done_shared``).
+
+A close or an assignment from the command line (``wieweet question close|assign``) queues an inbox request
+(``STAFF_POSTS_KIND``): the running bot updates the same posts the same way (``update_after_cli``), so it works with
+Slack unreachable or the bot stopped when the command ran.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.errors import NotFoundError
 from bot.i18n import N_, t
+from bot.routing.overview import question_overview
+from bot.routing.staff import STAFF_ASSIGNED, STAFF_CLOSED, STAFF_POSTS_KIND
+from bot.text import is_slack_user_id
+from handlers import inbox, inbox_job
 from handlers.blocks.routing import build_triage, build_triage_done_shared
-from handlers.kit import user_mention
-from handlers.turn import PostUpdates
+from handlers.kit import escape, user_mention
+from handlers.services import Services
+from handlers.turn import PostUpdates, update_post
+from storage.models import QuestionStatus
+from storage.session import Session
+
+log = logging.getLogger(__name__)
 
 ASSIGNED = N_("routing.triage_assigned")  # {staff} asked {name}
 CLOSED = N_("routing.triage_closed")  # {staff} closed it
@@ -27,10 +47,11 @@ ASKER_GONE = N_("routing.triage_asker_gone")  # withdrawn: the asker's Slack acc
 
 def update_staff_posts(turn: PostUpdates, question_id: int, status_key: str, **values: str) -> None:
     """Once committed, every post for staff about question ``question_id`` shows ``status_key`` (with the acting
-    user as ``staff`` and ``values``) and no buttons: nobody acts on it again from a stale post or copy."""
+    user as ``staff`` unless ``values`` name them, and ``values``) and no buttons: nobody acts on it again from a
+    stale post or copy."""
     routing = turn.services.routing_service()
     lang = turn.services.settings.default_language
-    status = t(status_key, lang, staff=user_mention(turn.user_id) or "?", **values)
+    status = t(status_key, lang, **({"staff": user_mention(turn.user_id) or "?"} | values))
     copies = routing.triage_copies(turn.session, question_id=question_id)
     if copies is not None:  # DMs, to staff alone
         rendered = build_triage(copies.question, lang, status=status, open_actions=False)
@@ -42,3 +63,75 @@ def update_staff_posts(turn: PostUpdates, question_id: int, status_key: str, **v
         bare = build_triage_done_shared(question_id, lang)
         for ref in posts.refs:
             turn.update_message(ref, rendered.text, rendered.blocks, if_shared=(bare.text, bare.blocks))
+
+
+# --- a question settled outside Slack ------------------------------------------------------------------------------
+
+
+class _Later:
+    """``PostUpdates`` for the inbox job below: the updates gathered in its read-only transaction are made by ``run``
+    once it is closed (no Slack call inside a transaction). A passing failure on Slack's side raises: the inbox
+    worker runs the job again (updating a post twice shows the same)."""
+
+    user_id: str | None = None  # nobody in Slack acted: an operator did
+
+    def __init__(self, services: Services, client: WebClient, session: Session) -> None:
+        self.services, self.client, self.session = services, client, session
+        self._pending: list[tuple[str, str, tuple[str, Sequence[Any]], tuple[str, Sequence[Any]] | None]] = []
+
+    def update_message(
+        self,
+        ref: Mapping[str, Any],
+        text: str,
+        blocks: Sequence[Any],
+        *,
+        if_shared: tuple[str, Sequence[Any]] | None = None,
+    ) -> None:
+        channel, ts = str(ref.get("channel_id") or ""), str(ref.get("message_ts") or "")
+        if channel and ts:
+            self._pending.append((channel, ts, (text, blocks), if_shared))
+
+    def run(self) -> int:
+        for channel, ts, shown, if_shared in self._pending:
+            update_post(self.services, self.client, channel=channel, ts=ts, shown=shown, if_shared=if_shared)
+        return len(self._pending)
+
+
+def _tell_nobody(job: inbox_job.InboxJob, text: str) -> None:
+    log.warning("the posts for staff about a question settled from the command line were not updated (%s)", job.key)
+
+
+@inbox.kind(STAFF_POSTS_KIND, tell=_tell_nobody)
+def update_after_cli(job: inbox_job.InboxJob) -> None:
+    """``wieweet question close|assign`` queues this request: the running bot updates the question's posts for staff
+    as the triage channel's Close and Assign do — the outcome shown, the buttons gone — in the default language. What
+    is shown is the database's record: nothing changes when the question is not settled as the request says (the
+    command's transaction did not commit)."""
+    payload = job.payload
+    question_id, action = payload.get("question_id"), payload.get("action")
+    by, assignee = str(payload.get("by") or ""), payload.get("assignee")
+    if not isinstance(question_id, int) or action not in (STAFF_CLOSED, STAFF_ASSIGNED):
+        log.error("staff posts request %s: malformed payload", job.key)
+        return
+    lang = job.services.settings.default_language
+    staff = escape(by) if by.strip() else t("routing.triage_staff_cli", lang)
+    with job.services.db.session() as session:
+        try:
+            question = question_overview(session, question_id=question_id)
+        except NotFoundError:
+            log.info("staff posts request %s: question %s is gone", job.key, question_id)
+            return
+        later = _Later(job.services, job.client, session)
+        status = question.question.status
+        if action == STAFF_CLOSED and status is QuestionStatus.CLOSED:
+            update_staff_posts(later, question_id, CLOSED, staff=staff)
+        elif (
+            action == STAFF_ASSIGNED
+            and is_slack_user_id(assignee)
+            and assignee in {r.slack_id for r in question.requests}
+        ):
+            update_staff_posts(later, question_id, ASSIGNED, staff=staff, name=user_mention(assignee) or "?")
+        else:
+            log.info("staff posts request %s: question %s is %s: nothing to show", job.key, question_id, status.value)
+    updated = later.run()
+    log.info("staff posts of question %s updated after the command line's %s: %s", question_id, action, updated)

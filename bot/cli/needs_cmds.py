@@ -9,6 +9,7 @@ import socket
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -17,6 +18,7 @@ from bot.cli.ask_cmds import open_knowledge
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.files import check_folder, replace_file
+from bot.i18n import local_day
 from bot.needs.jobs import embed_pending
 from bot.needs.model import NeedsOverview, ProposalView
 from bot.needs.periods import Period, current_quarter, parse_period
@@ -143,10 +145,12 @@ def needs_group(
         _print_overview(overview)
 
 
-def _print_proposal(p: ProposalView) -> None:
+def _print_proposal(p: ProposalView, tz: ZoneInfo) -> None:
+    """One proposal; its window in local days (the network's zone), as the triage post shows them."""
+    start, end = local_day(p.window_start, tz), local_day(p.window_end, tz)
     echo(
         f"#{p.id} [{p.status}] topic {p.topic_id}: {p.label or '(private questions only)'} — {p.questions} question(s) "
-        f"from {p.organisations} organisation(s), {p.window_start.date()} – {p.window_end.date()}"
+        f"from {p.organisations} organisation(s), {start} – {end}"
     )
     for text in p.quoted:
         echo(f"    “{text}”")
@@ -199,7 +203,7 @@ def needs_proposals(
     if not proposals:
         echo("no proposals")
     for p in proposals:
-        _print_proposal(p)
+        _print_proposal(p, ZoneInfo(cli.settings.timezone))
 
 
 @needs_group.command(name="dismiss")

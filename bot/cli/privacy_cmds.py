@@ -11,6 +11,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -34,6 +35,7 @@ from bot.privacy import (
     record_purge,
     require_known,
 )
+from digests.period import to_local
 from storage import inbox_repo, register_repo
 from storage.enums import AUDIT_ENTITIES
 
@@ -73,6 +75,7 @@ def audit_command(cli: CliContext, limit: int, entity_type: str | None, as_json:
             if entity_type not in known:  # a typo ("experts") would read as "nothing happened"
                 raise WieweetError("unknown_entity", f"unknown entity {entity_type!r}; known: {', '.join(known)}")
         entries = register_repo.list_audit_log(session, entity_type=entity_type, limit=limit)
+        tz = ZoneInfo(cli.settings.timezone)
         for entry in entries:
             if as_json:
                 row = {
@@ -86,7 +89,7 @@ def audit_command(cli: CliContext, limit: int, entity_type: str | None, as_json:
                 }
                 echo(json.dumps(row, ensure_ascii=False))
                 continue
-            when = entry.at.strftime("%Y-%m-%d %H:%M:%S")
+            when = to_local(entry.at, tz).strftime("%Y-%m-%d %H:%M:%S")  # the network's local time
             echo(f"{when}  {entry.actor:<20} {entry.action:<12} {entry.entity_type}:{entry.entity_key}")
             if entry.before is not None or entry.after is not None:
                 echo(f"    {_short(entry.before)} → {_short(entry.after)}")

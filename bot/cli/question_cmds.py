@@ -5,9 +5,10 @@ goes out when the bot runs. For a restore, an outage or a question stuck without
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
@@ -20,12 +21,14 @@ from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.error_texts import error_text
 from bot.errors import NotFoundError, WieweetError
+from bot.inbox import record_request
 from bot.knowledge import KnowledgeBase
 from bot.privacy.audit import record_counts
 from bot.routing import RoutingInputError, RoutingPolicy, RoutingService, StaleActionError
 from bot.routing.business_time import BusinessCalendar
 from bot.routing.overview import question_overview
 from bot.routing.payloads import is_shareable
+from bot.routing.staff import STAFF_ASSIGNED, STAFF_CLOSED, STAFF_POSTS_KIND
 from bot.text import is_slack_user_id
 from digests.period import to_local
 from storage import outbox_repo, question_repo, register_repo
@@ -45,9 +48,10 @@ class NotAssignable(RoutingInputError):
     code = "not_assignable"
 
 
-def _service(cli: CliContext) -> RoutingService:
-    """The routing service as ``wieweet run`` builds it; closing and assigning never search, so the knowledge base
-    is not loaded."""
+@contextmanager
+def _service(cli: CliContext) -> Iterator[RoutingService]:
+    """The routing service as ``wieweet run`` builds it. Closing and assigning never search, but a close lets the
+    asker's next held question go to the experts, which loads the knowledge base: closed at the end."""
     settings = cli.settings
     policy = RoutingPolicy(
         triage_channel_id=settings.triage_channel_id,
@@ -55,8 +59,8 @@ def _service(cli: CliContext) -> RoutingService:
         max_open_per_asker=settings.max_open_per_asker,
         max_questions_per_hour=settings.max_questions_per_hour,
     )
-    knowledge = KnowledgeBase(cli.db, timezone=settings.timezone, semantic=False)
-    return RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
+    with KnowledgeBase(cli.db, timezone=settings.timezone, semantic=False) as knowledge:
+        yield RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -116,7 +120,19 @@ def _to(message: OutboxMessage, question: Question) -> str:
     """Whom a message goes to; the asker of a question staff may not see the asker of (``is_shareable``), unnamed."""
     if message.recipient_slack_id and message.recipient_slack_id == question.asker_slack_id:
         return message.recipient_slack_id if is_shareable(question) else "the asker"
+    if message.channel_id and message.channel_id == question.channel_id and not is_shareable(question):
+        return "its thread"  # where it was asked: not named, as the question's thread is not
     return message.recipient_slack_id or message.channel_id or "staff"
+
+
+def _thread(question: Question) -> str:
+    """Where the question was asked; not shown for one staff may not see (``is_shareable``): a private channel's
+    id would tell where it was asked, as its text and asker would."""
+    if not (question.channel_id and question.thread_ts):
+        return "- (the asker gets DMs)"
+    if not is_shareable(question):
+        return "(not shown: private or anonymous, or asked in a private channel)"
+    return f"{question.channel_id} {question.thread_ts}"
 
 
 def _print_queued(queued: list[str], *, dry_run: bool) -> None:
@@ -143,8 +159,8 @@ def question_group() -> None:
 @pass_cli
 def question_show(cli: CliContext, question_id: int) -> None:
     """A question's status, asker, the people asked, its pending timers, thread and what is queued for it. A
-    private or anonymous question (or one from a private channel) is shown without its text and asker, as in the
-    triage channel.
+    private or anonymous question (or one from a private channel) is shown without its text, its asker and where it
+    was asked, as in the triage channel.
 
     \b
     Examples:
@@ -165,8 +181,7 @@ def question_show(cli: CliContext, question_id: int) -> None:
             echo(f"  closed: {_local(q.closed_at, tz)}" + (f" — {q.staff_note}" if q.staff_note else ""))
         echo(f"  asker: {view.asker or '(private or anonymous)'}")
         echo(f"  text: {(view.text or '(private or anonymous)').replace(chr(10), ' ')[:200]}")
-        thread = f"{q.channel_id} {q.thread_ts}" if q.channel_id and q.thread_ts else "- (the asker gets DMs)"
-        echo(f"  thread: {thread}")
+        echo(f"  thread: {_thread(q)}")
         echo(f"requests ({len(view.requests)}):")
         for r in view.requests:
             who = f"{r.slack_id or '-'}" + (f" {r.name}" if r.name else "")
@@ -199,12 +214,13 @@ def question_close(cli: CliContext, question_id: int, reason: str, dry_run: bool
     if not reason.strip():
         raise click.BadParameter("give the asker a reason", param_hint="--reason")
     now, actor = parse_now(now_text), cli_actor()
-    service = _service(cli)
-    with _settling(cli, question_id, dry_run=dry_run) as (session, before):
+    with _service(cli) as service, _settling(cli, question_id, dry_run=dry_run) as (session, before):
         question = service.staff_close(session, question_id=question_id, actor=actor, note=reason, now=now)
         queued = _queued_since(session, question, before)
         if not dry_run:
             _audit(session, actor, "close", question, now, queued=len(queued))
+    if not dry_run:  # committed: the triage post and staff's copies follow, as after the triage channel's Close
+        queued.append(_queue_staff_posts(cli, question_id, STAFF_CLOSED))
     echo(f"{'would close' if dry_run else 'closed'} question {question_id}")
     _print_queued(queued, dry_run=dry_run)
     if dry_run:
@@ -235,8 +251,7 @@ def question_assign(
       wieweet --by anna question assign 42 --expert nathalie.rombaut@ocmwgent.be
     """
     now, actor = parse_now(now_text), cli_actor()
-    service = _service(cli)
-    with _settling(cli, question_id, dry_run=dry_run) as (session, before):
+    with _service(cli) as service, _settling(cli, question_id, dry_run=dry_run) as (session, before):
         slack_id = _expert_slack_id(session, expert_ref)
         routing = service.staff_assign(
             session, question_id=question_id, to_slack_id=slack_id, actor=actor, now=now, assign_away=even_if_away
@@ -244,10 +259,30 @@ def question_assign(
         queued = _queued_since(session, routing.question, before)
         if not dry_run:
             _audit(session, actor, "assign", routing.question, now, queued=len(queued), slack_user_id=slack_id)
+    if not dry_run:  # committed: the triage post and staff's copies follow, as after the triage channel's Assign
+        queued.append(_queue_staff_posts(cli, question_id, STAFF_ASSIGNED, assignee=slack_id))
     echo(f"{'would ask' if dry_run else 'asked'} {slack_id} to answer question {question_id}")
     _print_queued(queued, dry_run=dry_run)
     if dry_run:
         echo("(dry run: nothing changed)")
+
+
+def _queue_staff_posts(cli: CliContext, question_id: int, action: str, *, assignee: str | None = None) -> str:
+    """Once the change is committed, an inbox request for the running bot (``STAFF_POSTS_KIND``): it updates the
+    question's triage post and staff's DM copies of it — the outcome shown, the buttons gone — as the triage
+    channel's buttons do, whenever it runs (Slack unreachable or the bot stopped now). Returns the line printed."""
+    payload: dict[str, object] = {"question_id": question_id, "action": action, "by": cli.operator}
+    if assignee is not None:
+        payload["assignee"] = assignee
+    record_request(
+        cli.db,
+        request_key=f"{STAFF_POSTS_KIND}:{uuid.uuid4().hex}",
+        kind=STAFF_POSTS_KIND,
+        payload=payload,
+        user_id=None,
+        now=datetime.now(UTC),
+    )
+    return "update of the triage post and staff's copies (buttons removed)"
 
 
 def _expert_slack_id(session: Session, ref: str) -> str:

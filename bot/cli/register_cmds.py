@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -19,6 +20,7 @@ from bot.cli import CliContext, cli_actor, pass_cli
 from bot.cli.output import echo
 from bot.config import Settings
 from bot.errors import ConfigError, ImportFailed
+from bot.i18n import local_day
 from bot.register import identity, marked, profiles, service
 from bot.register.files import LIMITS, MIB, check_register_path
 from bot.register.report import ImportReport
@@ -343,8 +345,9 @@ def register_show(cli: CliContext, email: str) -> None:
         away = f" until {expert.away_until.isoformat()}" if expert.away_until else ""
         mark = marked.get_unreachable_mark(session, expert=expert)
         if mark is not None:
+            on = local_day(mark[0], ZoneInfo(cli.settings.timezone))  # the network's day, as everywhere
             away = (
-                f" (marked {mark[0].strftime('%Y-%m-%d')}: Slack could not reach them, {mark[1]};"
+                f" (marked {on}: Slack could not reach them, {mark[1]};"
                 f" `wieweet register available {expert.email}` undoes it)"
             )
         confirmed = expert.last_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if expert.last_confirmed_at else "never"

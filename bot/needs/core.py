@@ -40,6 +40,7 @@ from bot.needs.grouping import (
 from bot.needs.meaning import QuestionMeaning
 from bot.needs.model import COVERED, NOT_COVERED, TREND_FALLING, TREND_NEW, TREND_RISING, TREND_STABLE, WEAK
 from bot.needs.state import REFIT_GROWTH
+from bot.routing.states import no_longer_quoted
 from digests.model import is_public_content
 from storage import needs_repo as repo
 from storage import register_repo
@@ -50,7 +51,6 @@ from storage.models import (
     NeedProposal,
     NeedTopic,
     ProposalStatus,
-    QuestionStatus,
     gap_key,
 )
 
@@ -122,8 +122,9 @@ def register_directory(session: Session, slack_user_ids: Iterable[str]) -> Mappi
 def is_shareable(source: repo.NeedSource) -> bool:
     """Whether an item's words may be quoted (proposals, labels, a session channel's name and intro) and its asker
     named as having asked in public: only text that stood in a public channel for its members to read (a gap left by
-    a search typed to the bot alone is stored private), and not a question its asker withdrew (still counted)."""
-    if source.status == QuestionStatus.CANCELLED.value:
+    a search typed to the bot alone is stored private), and not a question its asker withdrew, nor one staff closed
+    unanswered (still counted: ``no_longer_quoted``)."""
+    if no_longer_quoted(source.status, source.answered_at):
         return False
     return is_public_content(
         visibility=source.visibility, channel_id=source.channel_id, channel_is_private=source.channel_is_private

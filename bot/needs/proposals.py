@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot import outbox, staffdm
 from bot.actors import Actor
 from bot.errors import NotFoundError
-from bot.i18n import t, tn
+from bot.i18n import local_day, t, tn
 from bot.matching.results import SearchResult
 from bot.needs.core import (
     LIVE,
@@ -364,7 +364,7 @@ class Proposals:
         values = {
             # its own title per session (the register's key is title and city): a topic proposed again after its
             # first session gets a practice of its own; members may not use such a title (``submissions``)
-            "title": work_session_title(proposal.id, now.date(), view.label, lang),
+            "title": work_session_title(proposal.id, local_day(now, self.core.knowledge.timezone), view.label, lang),
             "summary": summary.strip()
             or _session_summary(view.label, proposal.questions, proposal.organisations, lang),
             "city": "",

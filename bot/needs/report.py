@@ -18,9 +18,10 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -29,7 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
-from bot.i18n import N_, theme_label
+from bot.i18n import N_, local_day, theme_label
 from bot.i18n import t as catalogue_text
 from bot.needs.core import may_be_named
 from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
@@ -72,7 +73,7 @@ class PracticeUse:
     id: int
     title: str
     city: str
-    added: datetime
+    added: date  # the day it was added, in the period's zone
     shown: int  # times shown in "who knows" answers in the period
 
 
@@ -172,16 +173,19 @@ def collect_report(
             organisations[organisation] += 1
     ranked_helpers = sorted(helpers.items(), key=lambda kv: (kv[0][0] == OTHER_PEOPLE, -kv[1], kv[0]))
     shown: Counter[int] = Counter()
+    zone = ZoneInfo(period.timezone)  # the days a practice was added, as the period's own days
     for result in repo.list_search_results_between(session, start=period.start, end=period.end):
         shown.update(int(p) for p in result.get("practices", []) if isinstance(p, int))
     added = [
-        PracticeUse(p.id, p.title, p.city, p.created_at, shown[p.id])
+        PracticeUse(p.id, p.title, p.city, local_day(p.created_at, zone), shown[p.id])
         for p in repo.list_practices_created(session, start=period.start, end=period.end)
     ]
     used_ids = [pid for pid, _ in sorted(shown.items(), key=lambda kv: (-kv[1], kv[0]))[:15]]
     used_rows = {p.id: p for p in register_repo.list_practices(session) if p.id in set(used_ids)}
     used = [
-        PracticeUse(pid, used_rows[pid].title, used_rows[pid].city, used_rows[pid].created_at, shown[pid])
+        PracticeUse(
+            pid, used_rows[pid].title, used_rows[pid].city, local_day(used_rows[pid].created_at, zone), shown[pid]
+        )
         for pid in used_ids
         if pid in used_rows
     ]
@@ -436,14 +440,14 @@ def _practices_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) 
     sheet["A1"].font = Font(bold=True)
     _header(sheet, columns)
     for p in data.practices_added:
-        append(sheet, [p.title, p.city, p.added.date().isoformat(), p.shown])
+        append(sheet, [p.title, p.city, p.added.isoformat(), p.shown])
     append(sheet, [])
     append(sheet, [tx["used_title"]])
     sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
     top = sheet.max_row + 1
     _header(sheet, columns)
     for p in data.practices_used:
-        append(sheet, [p.title, p.city, p.added.date().isoformat(), p.shown])
+        append(sheet, [p.title, p.city, p.added.isoformat(), p.shown])
     sheet.column_dimensions["A"].width = 50
     if data.practices_used:
         chart = _bar_chart(tx["used_title"])
@@ -573,11 +577,11 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
     organisations = _table([tx["organisation"], tx["answers"]], list(data.organisations))
     added = _table(
         [tx["practice"], tx["city"], tx["added"], tx["shown"]],
-        [(p.title, p.city, p.added.date().isoformat(), p.shown) for p in data.practices_added],
+        [(p.title, p.city, p.added.isoformat(), p.shown) for p in data.practices_added],
     )
     used = _table(
         [tx["practice"], tx["city"], tx["added"], tx["shown"]],
-        [(p.title, p.city, p.added.date().isoformat(), p.shown) for p in data.practices_used],
+        [(p.title, p.city, p.added.isoformat(), p.shown) for p in data.practices_used],
     )
     title = html.escape(printable(f"{tx['title']} — {data.period}"))
     page = f"""<!doctype html>

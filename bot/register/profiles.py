@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from bot import outbox, staffdm
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
+from bot.i18n import local_day
 from bot.matching.documents import is_stale_profile
 from bot.outbox import ConsentRequest, ConsentRequestKind, ProfileReview, SubmissionOutcomeKind
 from bot.register.identity import SOURCE_SLACK, same_address
@@ -201,6 +202,7 @@ def save_profile(
     slack_email: str | None,
     keep: Collection[str] = (),
     add_expertise: str = "",
+    tz: tzinfo | None = None,
 ) -> SavedProfile:
     """Create the actor's own profile (``expert_id`` None: join) or update one (own, or anyone's for staff).
 
@@ -279,7 +281,7 @@ def save_profile(
     _audit(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
     pending = expert.status is RecordStatus.PENDING
     if created and pending:
-        outbox.enqueue(session, profile_payload(expert), dedupe_key=f"profile_review:{expert.id}", now=now)
+        outbox.enqueue(session, profile_payload(expert, tz=tz), dedupe_key=f"profile_review:{expert.id}", now=now)
     return SavedProfile(expert=expert, created=created, pending_approval=pending)
 
 
@@ -426,9 +428,15 @@ def withdraw_listing(session: Session, *, actor: Actor, expert_id: int, now: dat
 
 
 def request_confirmations(
-    session: Session, *, now: datetime, reconfirm_days: int, limit: int = MAX_REQUESTS_PER_PASS
+    session: Session,
+    *,
+    now: datetime,
+    reconfirm_days: int,
+    limit: int = MAX_REQUESTS_PER_PASS,
+    tz: tzinfo | None = None,
 ) -> int:
-    """Queue a confirm-your-listing DM for experts who need one; returns how many were queued.
+    """Queue a confirm-your-listing DM for experts who need one; returns how many were queued. The day they last
+    confirmed, as the DM shows it, is the local one (in ``tz``, the network's zone).
 
     Asked once: pending experts (imported, never confirmed) and confirmed experts whose last confirmation is older
     than ``reconfirm_days``, each only if not asked since their last confirmation. Needs a Slack id.
@@ -439,7 +447,7 @@ def request_confirmations(
         stamp = expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else "never"
         outbox.enqueue(
             session,
-            ConsentRequest(**_profile(expert), request=kind),
+            ConsentRequest(**_profile(expert, tz), request=kind),
             dedupe_key=f"consent_request:{expert.id}:{stamp}",
             now=now,
             recipient_slack_id=expert.slack_user_id,
@@ -538,7 +546,9 @@ class _ProfileFields(TypedDict):
     last_confirmed: str | None
 
 
-def _profile(expert: Expert) -> _ProfileFields:
+def _profile(expert: Expert, tz: tzinfo | None) -> _ProfileFields:
+    """What every message about a profile carries; the day of the last confirmation local (``tz``: the network's
+    zone), as people read dates."""
     return {
         "expert_id": expert.id,
         "name": expert.name,
@@ -549,13 +559,13 @@ def _profile(expert: Expert) -> _ProfileFields:
         "role": expert.role,
         "expertise": tuple(expert.expertise),
         "themes": tuple(t.key for t in expert.themes),
-        "last_confirmed": expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else None,
+        "last_confirmed": local_day(expert.last_confirmed_at, tz).isoformat() if expert.last_confirmed_at else None,
     }
 
 
-def profile_payload(expert: Expert) -> ProfileReview:
-    """What a DM or a staff message about a profile shows (rendered by the Slack layer)."""
-    return ProfileReview(**_profile(expert), version=profile_version(expert))
+def profile_payload(expert: Expert, *, tz: tzinfo | None = None) -> ProfileReview:
+    """What a DM or a staff message about a profile shows (rendered by the Slack layer; its days local: ``tz``)."""
+    return ProfileReview(**_profile(expert, tz), version=profile_version(expert))
 
 
 def _tell_owner(session: Session, expert: Expert, *, outcome: SubmissionOutcomeKind, note: str, now: datetime) -> None:

@@ -10,13 +10,21 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.i18n import N_
 from bot.outbox import AskerUpdateKind, CloseReason
+from bot.privacy import MarkedItems, mark_for_refresh
 from bot.routing.core import MAX_NOTE, Q, RoutingCore, clean, require_active, staff_actor
 from bot.routing.errors import StaleActionError
 from bot.routing.selection import is_away
-from bot.routing.states import QUESTION_FINAL, transition
+from bot.routing.states import QUESTION_FINAL, no_longer_quoted, transition
 from storage import question_repo, register_repo
 from storage import routing_repo as repo
 from storage.models import Question, Routing
+
+# The inbox request a close or an assignment outside Slack (``wieweet question close|assign``) queues: the running
+# bot updates the question's posts for staff (the triage post, their DM copies) as the triage channel's buttons do
+# (``handlers.staff_posts``). Its payload: ``question_id``, ``action`` (``STAFF_CLOSED``/``STAFF_ASSIGNED``), ``by``
+# (the operator's name, may be empty) and, for an assignment, ``assignee`` (a Slack id).
+STAFF_POSTS_KIND = "staff_posts"
+STAFF_CLOSED, STAFF_ASSIGNED = "closed", "assigned"
 
 
 class StaffActions:
@@ -82,9 +90,11 @@ class StaffActions:
         """Staff close a question by hand, with a note for the asker: one waiting for them (escalated, or answered)
         or one still with experts (routed, claimed, or held back before them), stuck with its asker gone quiet and
         its experts silent. As a withdrawal does, everyone still asked is told it is no longer needed, its timers
-        stop, and the asker's next held question goes at once; the asker gets the note. Closed, resolved or
-        withdrawn already: ``StaleActionError``; so is one no longer waiting for staff with ``only_waiting`` (the
-        triage post's Close: a stale copy, assigned or claimed meanwhile). Staff only."""
+        stop, and the asker's next held question goes at once; the asker gets the note. Closed unanswered, it is
+        treated as withdrawn in knowledge needs (``states.no_longer_quoted``): the live proposals quoting it are
+        recorded for their posts to be rendered again (``mark_for_refresh``), as a withdrawal's are. Closed,
+        resolved or withdrawn already: ``StaleActionError``; so is one no longer waiting for staff with
+        ``only_waiting`` (the triage post's Close: a stale copy, assigned or claimed meanwhile). Staff only."""
         actor.require_staff("close a question", target=f"question:{question_id}")
         peek = question_repo.get_question(session, question_id=question_id)
         if peek is not None and peek.asker_slack_id:  # the asker's lock before the question's, as route_held
@@ -103,6 +113,8 @@ class StaffActions:
         self.core.close_open_routings(session, question, CloseReason.CLOSED, actor=by, now=now)
         repo.update_timers_cancelled(session, question_id=question.id, now=now, note="closed by staff")
         self.core.notify_asker(session, question, event, AskerUpdateKind.CLOSED, now, note=note or None)
+        if no_longer_quoted(question.status.value, question.answered_at):  # as a withdrawal: counted, not quoted
+            mark_for_refresh(session, items=MarkedItems([question.id], []), now=now)
         session.flush()
         if question.asker_slack_id:  # room with the experts again: the asker's next held question goes now
             self.route_held(session, now=now, asker_slack_id=question.asker_slack_id)

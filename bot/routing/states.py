@@ -56,6 +56,19 @@ QUESTION_ACTIVE = frozenset({Q.OPEN, Q.ROUTED, Q.CLAIMED, Q.ESCALATED})
 # Routings still waiting for their expert.
 ROUTING_OPEN = frozenset({R.ASKED, R.CLAIMED})
 
+
+def no_longer_quoted(status: str, answered_at: datetime | None) -> bool:
+    """Whether a question's words are no longer quoted in knowledge needs (topics, labels, proposals) though it is
+    still counted there: withdrawn by its asker, or closed by staff before anyone answered it in wieweet. Staff
+    close an unanswered question when it turned out not to be needed (a duplicate, asked by mistake, not for this
+    network) as often as when it was settled elsewhere (by phone), and the record cannot tell which: so it is
+    treated as a withdrawal, its asker's words not quoted on staff's word. One closed after an answer (``answered_at``
+    set: closed as answered) was a need met, and is quoted as a resolved question is. ``status`` as stored."""
+    if status == Q.CANCELLED.value:
+        return True
+    return status == Q.CLOSED.value and answered_at is None
+
+
 _ROUTING_REFUSALS: Mapping[RoutingStatus, str] = {
     R.CLAIMED: "already_claimed",
     R.DECLINED: "already_declined",

@@ -85,7 +85,7 @@ def home_data(home: HomeView, lang: str, *, tz: tzinfo | None = None) -> HomeDat
     """The Home tab's values in ``lang``, from the core's ``HomeView``; days are local (``tz``)."""
     waiting = home.waiting
     return HomeData(
-        profile=profile_card(home.profile, lang, stale=home.stale_profile) if home.profile is not None else None,
+        profile=profile_card(home.profile, lang, stale=home.stale_profile, tz=tz) if home.profile is not None else None,
         routed=[
             HomeItem(
                 r.question.text, t(ROUTING_STATE_KEYS[r.status], lang), format_date(r.asked_at, lang, year=True, tz=tz)

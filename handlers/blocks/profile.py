@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -22,7 +23,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.error_texts import field_error_text
-from bot.i18n import N_, format_stored_date, t, theme_label
+from bot.i18n import N_, format_stored_date, local_day, t, theme_label
 from bot.outbox import (
     ConsentRequest,
     ConsentRequestKind,
@@ -88,8 +89,9 @@ class AdminData:
     queue_blocks: Sequence[Block] = field(default_factory=tuple)  # questions held back (the Home tab's list)
 
 
-def profile_card(expert: Expert, lang: str, *, stale: bool) -> ProfileCard:
-    """An expert as the builders show them (theme labels in ``lang``; ``stale``: needs re-confirming)."""
+def profile_card(expert: Expert, lang: str, *, stale: bool, tz: tzinfo | None = None) -> ProfileCard:
+    """An expert as the builders show them (theme labels in ``lang``; ``stale``: needs re-confirming; the day of the
+    last confirmation local, in ``tz``)."""
     return ProfileCard(
         expert_id=expert.id,
         name=expert.name,
@@ -103,7 +105,7 @@ def profile_card(expert: Expert, lang: str, *, stale: bool) -> ProfileCard:
         availability=expert.availability.value,
         away_until=expert.away_until.isoformat() if expert.away_until else None,
         consent=expert.consent.value,
-        last_confirmed=expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else None,
+        last_confirmed=local_day(expert.last_confirmed_at, tz).isoformat() if expert.last_confirmed_at else None,
         stale=stale,
         pending_approval=expert.status is RecordStatus.PENDING,
         slack_user_id=expert.slack_user_id,

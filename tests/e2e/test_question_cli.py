@@ -1,6 +1,7 @@
 """End to end: with the bot stopped (Slack down, a restore), an operator closes one escalated question and hands
 another to an expert from the command line; the bot, started again, sends what that queued — the asker told of the
-close with its reason, the expert asked, the asker told who was asked — each exactly once."""
+close with its reason, the expert asked, the asker told who was asked — each exactly once; and the triage posts
+of both questions show what became of them, their buttons gone, as after a click on them."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from handlers import ids
 from storage.models import OutboxMessage, QuestionStatus
 from tests.e2e.conftest import NL_USER
 from tests.e2e.harness import flat
-from tests.e2e.staffing import TRIAGE, add_demo_users, add_staff, staff_bot
+from tests.e2e.staffing import add_demo_users, add_staff, staff_bot
 from tests.e2e.test_routing import BREAD, ask, questions
+from tests.e2e.test_staff_told import post_at, triage_posts
 from tests.emulator import SlackEmulator
 
 PIGEONS = "Wie weet hoe je duiven weghoudt van een kerktoren zonder netten?"  # nobody in the register matches
@@ -50,12 +52,7 @@ def test_a_question_closed_and_one_assigned_by_the_cli_go_out_once_when_the_bot_
     try:
         ask(emulator, NL_USER, BREAD)
         ask(emulator, NL_USER, PIGEONS)
-        emulator.wait_for(
-            lambda: (
-                len([m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_CLOSE in flat(m.get("blocks"))]) >= 2
-            ),
-            timeout=30,
-        )
+        posts = emulator.wait_for(lambda: len(triage_posts(emulator)) >= 2 and triage_posts(emulator), timeout=30)
         emulator.wait_for(lambda: unsent(demo_db_url) == 0, timeout=20)
     finally:
         first.stop()
@@ -93,6 +90,14 @@ def test_a_question_closed_and_one_assigned_by_the_cli_go_out_once_when_the_bot_
         told_asked = [c for c in posts_with(emulator, EXPERT, since) if c.params["channel"] != expert_dm]
         assert len(told_asked) == 1 and PIGEONS in flat(told_asked[0].params)  # the asker: who was asked
         assert len(emulator.calls_to("chat.postMessage", since)) == 3
+        # the triage posts say what became of each question, their buttons gone, as after a click on them
+        emulator.wait_for(lambda: not triage_posts(emulator), timeout=30)
+        closed, asked = flat(post_at(emulator, posts[bread.id])), flat(post_at(emulator, posts[pigeons.id]))
+        assert "anna sloot deze vraag af" in closed and ids.ACTION_TRIAGE_CLOSE not in closed
+        assert f"anna vroeg <@{EXPERT}> om te antwoorden" in asked and ids.ACTION_TRIAGE_ASSIGN not in asked
+        assert REASON not in closed  # the note is the asker's, never in the triage channel
+        time.sleep(1.5)
+        assert len(emulator.calls_to("chat.update", since)) == 2  # once each
     finally:
         second.stop()
     assert "Traceback" not in second.log()
