@@ -13,6 +13,8 @@ Usage::
                                                   # (the option of round 20)
     python bench/eval_matching.py --theme-names once  # a recognised theme's other names once a question
                                                   # (the option of round 19; --max-theme-expansions N: the cap)
+    python bench/eval_matching.py --meaning-hub 1.0  # a document close to any question discounted in the meaning
+                                                  # boosts (MatchConfig.meaning_hub, round 26)
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -611,6 +613,12 @@ def main(argv: list[str] | None = None) -> None:
         default=MatchConfig().max_theme_expansions,
         help="the most names a recognised theme expands to (MatchConfig.max_theme_expansions, round 19)",
     )
+    ap.add_argument(
+        "--meaning-hub",
+        type=float,
+        default=MatchConfig().meaning_hub,
+        help="how much of a document's closeness to any question is discounted (MatchConfig.meaning_hub, round 26)",
+    )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
@@ -650,6 +658,7 @@ def main(argv: list[str] | None = None) -> None:
         gap_levels=args.gap_levels,
         theme_names_once=args.theme_names == "once",
         max_theme_expansions=args.max_theme_expansions,
+        meaning_hub=args.meaning_hub,
         context_words=args.context_words != "off",
         context_words_in_gap=args.context_words != "on",
     )
@@ -667,7 +676,8 @@ def main(argv: list[str] | None = None) -> None:
     if shipped is not None:
         print(
             f"wieweet rows with gap levels: {args.gap_levels}, theme names: {args.theme_names}, "
-            f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}"
+            f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}, "
+            f"meaning hub: {args.meaning_hub}"
         )
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:

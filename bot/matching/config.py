@@ -102,6 +102,11 @@ class MatchConfig:
     # translations and cognates only and cover less of it for the same true match, so a low coverage there does not
     # mean that the words matched are noise
     meaning_lean_foreign: float = 0.5
+    # a document that comes close to any question at all (a "hub" of the embedding space: its mean cosine to the
+    # out-of-domain probes above its kind's average) has this share of its excess taken off its cosine before the
+    # meaning boosts are read; the gap decision reads the cosines as they are. Round 26: it cost the paraphrases on
+    # every development set (1.0, 0.3; -0.3, which adds it, was mixed), so 0.0, the boosts as before, stays
+    meaning_hub: float = 0.0
     # ... and an expert's lexical score (for ranking) is at least this share of the normalised score of the best
     # practice they are the contact for: a practice answering the question makes its contact a match as good as it
     contact_floor: float = 1.0

@@ -1028,7 +1028,8 @@ class Matcher:
         e_sim = p_sim = NO_SIMILARITY
         if self.semantic is not None and pq.groups:
             topic = question_topic(query)
-            e_sim, p_sim = self.semantic.similarities(topic, ("expert", "practice"))  # the question embedded once
+            # the question embedded once
+            e_sim, p_sim = self.semantic.similarities(topic, ("expert", "practice"), hub=cfg.meaning_hub)
 
         # experts
         # the best expert by lexical score (unboosted): what the gap decision looks at, and how much of the question
