@@ -59,6 +59,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "too_many_picks": N_("error.too_many_picks"),  # ... after too many such refusals within the hour
     "chosen_away": N_("error.chosen_away"),  # ... someone away (bot.routing.chosen), without a date
     "chosen_away_until": N_("error.chosen_away_until"),  # ... someone away until a date
+    "chosen_unconfirmed": N_("error.chosen_unconfirmed"),  # ... staff choosing someone whose listing is unconfirmed
     "invalid_slack_id": N_("error.invalid_slack_id"),
     "not_in_register": N_("error.not_in_register"),
     "not_found": N_("error.not_found"),

@@ -150,7 +150,9 @@ ANSWER_MESSAGE = "answer_message"
 @inbox.kind(ANSWER_MESSAGE, tell=_tell_in_thread)
 def answer_message(job: inbox_job.InboxJob) -> None:
     """A mention or a DM recorded in the inbox: search, log, post in its thread — each once. A sub-command typed
-    there, exactly or nearly (``@wieweet help``, ``@wieweet hlep``), is pointed to ``/wieweet`` instead."""
+    there, exactly or nearly (``@wieweet help``, ``@wieweet hlep``), is pointed to ``/wieweet`` instead. In the
+    asker's language (``job.language``), not the channel's (``Turn.channel_lang``): the channel can read the answer,
+    but it answers one person's question (the README's language rule)."""
     payload = job.payload
     channel, thread_ts = str(payload["channel"]), str(payload["thread_ts"])
     query = question_from_slack(str(payload.get("text") or ""))  # recorded as Slack sent it

@@ -20,12 +20,14 @@ from sqlalchemy.orm import Session
 from bot.config import normalise_database_url
 from storage.db import Database
 from storage.models import Base
-from tests.leaks import no_knowledge_base_left_open
 
 # Property tests check behaviour, never speed: Hypothesis's per-example deadline (200 ms) is a timed assertion
 # that fails under a loaded CI machine (a first call loading the word lists, another job on the cores).
 settings.register_profile("wieweet", deadline=None)
 settings.load_profile("wieweet")
+
+# knowledge bases left open by a test, a module's fixtures or the session's fail the run where they were left
+pytest_plugins = ["tests.leaks"]
 
 POSTGRES_URL_ENV = "WIEWEET_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES = os.environ.get("WIEWEET_REQUIRE_POSTGRES") == "1"
@@ -114,12 +116,3 @@ def _no_slack_calls_inside_written_transactions() -> Iterator[None]:
         process.stop()  # a test that failed before stopping its bots (e.g. the second of two did not start)
     for process in started:
         process.assert_no_slack_calls_in_transactions()
-
-
-@pytest.fixture(autouse=True)
-def _no_knowledge_base_left_open() -> Iterator[None]:
-    """A test that loaded a knowledge base and left it open fails at its teardown (``tests.leaks``). A function
-    fixture that closes what it built at its own teardown owns it: that runs before this check. Wider fixtures
-    (module, session) are set up before this one, and what they build is not tracked."""
-    with no_knowledge_base_left_open():
-        yield

@@ -240,6 +240,7 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
         add_expert(s, "Ilse", organisation="Stad Gent", expertise=["x"], availability=Availability.OPTED_OUT)
         add_expert(s, "Asker", organisation="Stad Gent", expertise=["x"], slack=ASKER)
         add_expert(s, "Jos", organisation="Stad Gent", expertise=["x"], slack=None)
+        add_expert(s, "Karel", organisation="Stad Gent", expertise=["x"], consent=Consent.PENDING)  # never confirmed
     qid = _escalated(world)
     snapshot = _snapshot(world, qid)
     until = format_date(LATER.date() + timedelta(days=7), "en", year=True)  # the house date style
@@ -247,12 +248,14 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
         "UGUST": f"UGUST is away until {until}",
         "UHANNE": "This person cannot be given this question",
         "UILSE": "This person cannot be given this question",
+        "karel@example.org": "UKAREL has not confirmed their listing in the register yet",
         ASKER: "cannot forward the question to the person who asked it",
         "jos@example.org": "has no Slack account in the register",
         "U0NOBODY1": "not in the expert register",
         "someone": "neither an e-mail address nor a Slack user id",
     }
-    recorded = {"UGUST", "UHANNE", "UILSE"}  # refusals Slack audits too (and counts towards ``too_many_picks``)
+    # refusals Slack audits too (and counts towards ``too_many_picks``)
+    recorded = {"UGUST", "UHANNE", "UILSE", "karel@example.org"}
     dry = wieweet(world.db, "question", "assign", str(qid), "--expert", "UILSE", "--dry-run", *AT_LATER)
     assert dry.exit_code == 1 and "nothing changed" in dry.output, dry.output
     assert _snapshot(world, qid) == snapshot
@@ -328,6 +331,7 @@ def test_assign_help_says_what_is_checked() -> None:
     assert done.exit_code == 0
     text = " ".join(done.output.split())
     assert "consent not withdrawn and not opted out" in text and "consent given" not in text
+    assert "listing confirmed when WIEWEET_REQUIRE_CONSENT is on" in text
 
 
 def test_discard_by_due_time_beside_creation_time(database: Database) -> None:

@@ -238,9 +238,9 @@ def question_assign(
     cli: CliContext, question_id: int, expert_ref: str, even_if_away: bool, dry_run: bool, now_text: str | None
 ) -> None:
     """Hand a question waiting for staff to an expert of the register, as staff do from the triage channel: the
-    same checks (not the asker, consent not withdrawn and not opted out, not away unless --even-if-away) and the same
-    request by DM. A refused pick says why (exit 1); one refused for consent, opt-out or absence is audited, as in
-    Slack. Audited (with --by).
+    same checks (not the asker, consent not withdrawn and not opted out, listing confirmed when
+    WIEWEET_REQUIRE_CONSENT is on, not away unless --even-if-away) and the same request by DM. A refused pick says
+    why (exit 1); one refused for consent, opt-out or absence is audited, as in Slack. Audited (with --by).
 
     Only people in the expert register with a Slack account can be chosen here: whether anyone else belongs to the
     network is Slack's to say, and the triage channel's "assign" asks it.

@@ -10,14 +10,21 @@ Refused, with nothing changed:
   asker as anyone else would close that, which the product does not do; the limit below keeps guessing slow.
 - a person whose register entry says not to ask them: consent withdrawn ("Remove me": never shown or asked again)
   or opted out of questions (``Availability.OPTED_OUT``). Someone volunteering chooses themselves and may help.
+- for staff (assigning from the triage channel or ``wieweet question assign``), a person whose listing was never
+  confirmed (consent *pending*: imported from a file, the confirmation DM not answered) while the routing policy
+  asks only confirmed experts (``RoutingPolicy.require_confirmed_consent``, ``WIEWEET_REQUIRE_CONSENT``): staff
+  choose from the register on the network's behalf, as the automatic routing does, and so by its rule
+  (``chosen_unconfirmed``, naming the person: their profile shows it to staff anyway; no "assign anyway"). An expert
+  passing a question on asks a colleague of their own, in the register or not, and someone volunteering chooses
+  themselves: neither is held to it.
 - a person away (``selection.is_away``, the matcher's own test), with a message that says so and until when
   (``chosen_away_until``; ``chosen_away`` without a date): their profile shows it anyway. Checked before the asker:
   an away anonymous asker gets the very refusal any away person gets. Staff may assign them
   all the same once they confirm (``allow_away``), audited; someone volunteering may help while away.
 
-Probing is limited: each ``cannot_ask`` or away refusal of a pick is recorded in the audit log (who chose, which
-question; never whom they chose nor why, which would name an anonymous asker to whoever reads the log), and the
-request keeps that record (``keep_changes``). After ``MAX_REFUSED_PICKS`` of them by the same chooser within
+Probing is limited: each ``cannot_ask``, unconfirmed or away refusal of a pick is recorded in the audit log (who
+chose, which question; never whom they chose nor why, which would name an anonymous asker to whoever reads the log),
+and the request keeps that record (``keep_changes``). After ``MAX_REFUSED_PICKS`` of them by the same chooser within
 ``REFUSED_WINDOW``, any further pick of someone else by them is refused (``too_many_picks``: try later), with one
 WARNING line, before anything else is looked at. Staff too: assigning by hand is a pick like any other, an anonymous
 question's asker is kept from staff as from everyone, and someone who gets five refusals in an hour waits at most that
@@ -44,6 +51,7 @@ log = logging.getLogger(__name__)
 
 CANNOT_ASK = "cannot_ask"  # one refusal, whoever it is that may not be given the question
 TOO_MANY_PICKS = "too_many_picks"  # too many refused picks lately: try later
+UNCONFIRMED = "chosen_unconfirmed"  # staff chose someone whose listing was never confirmed
 MAX_REFUSED_PICKS = 5
 REFUSED_WINDOW = timedelta(hours=1)
 REFUSED_PICK = REFUSED_PICK_ENTITY  # the audit log's entity type of a refused pick (keyed by the question)
@@ -102,11 +110,13 @@ def chosen_expert(
     now: datetime,
     volunteered: bool = False,
     allow_away: bool = False,
+    require_consent: bool = False,
 ) -> Expert | None:
     """Refuse (``RoutingInputError``) a person who may not be given ``question`` by ``actor``'s choice; else their
     register entry to link the routing to (None: not in the register, or not to be linked). ``today``: the local
-    date an away period is compared with; ``allow_away``: staff confirmed they want someone away; ``now``: when
-    (refused picks are counted over the last ``REFUSED_WINDOW``)."""
+    date an away period is compared with; ``allow_away``: staff confirmed they want someone away;
+    ``require_consent``: staff choose, and the routing policy asks only experts who confirmed their listing; ``now``:
+    when (refused picks are counted over the last ``REFUSED_WINDOW``)."""
     if not volunteered:
         _not_probing(session, question, actor=actor, now=now)
     is_asker = bool(question.asker_slack_id) and to_slack_id == question.asker_slack_id
@@ -119,6 +129,18 @@ def chosen_expert(
     if entry is not None and reason and not volunteered:
         log.info("refused pick: expert=%s (%s) for question=%s chosen by=%s", entry.id, reason, question.id, actor)
         raise _cannot_ask(session, question, actor=actor, now=now)
+    if entry is not None and require_consent and not volunteered and entry.consent is not Consent.CONFIRMED:
+        # before the asker check too: an unconfirmed anonymous asker gets the refusal any unconfirmed person gets
+        log.info(
+            "refused pick: expert=%s listing unconfirmed for question=%s chosen by=%s", entry.id, question.id, actor
+        )
+        _record_refusal(session, question, actor=actor, now=now, refused=UNCONFIRMED)
+        raise RoutingInputError(
+            UNCONFIRMED,
+            f"expert {entry.id} never confirmed their listing",
+            values={"name": f"<@{to_slack_id}>"},
+            keep_changes=True,
+        )
     if entry is not None and not volunteered and not allow_away and is_away(entry, today):
         # before the asker check: an away anonymous asker gets the very refusal any away person gets
         log.info("refused pick: expert=%s away for question=%s chosen by=%s", entry.id, question.id, actor)

@@ -286,7 +286,8 @@ class RoutingCore:
     ) -> Routing:
         """Ask someone chosen by a person (staff assigning, someone volunteering), in the register or not; someone
         asked before (who declined, forwarded or was closed) is asked again on the same routing. ``allow_away``:
-        staff confirmed they want someone away (``bot.routing.chosen``)."""
+        staff confirmed they want someone away; staff are held to the policy's consent rule, someone volunteering
+        is not (``bot.routing.chosen``)."""
         to_slack_id = slack_id(to_slack_id)
         require_active(question)
         today = self.calendar.local(now).date()
@@ -299,6 +300,7 @@ class RoutingCore:
             now=now,
             volunteered=volunteered,
             allow_away=allow_away,
+            require_consent=self.policy.require_confirmed_consent,  # staff choose by the routing's rule
         )
         existing = routing_for(question, to_slack_id, expert)
         lang = expert_language(session, expert, to_slack_id)

@@ -46,7 +46,9 @@ class StaffActions:
         """Staff ask someone by hand (in the register or not) to answer a question waiting for them (escalated; else
         ``StaleActionError``: it was assigned, answered, closed or withdrawn meanwhile). Returns the routing. Staff
         only. Someone away is refused like any pick (``chosen_away``/``chosen_away_until``) unless staff confirmed
-        (``assign_away``): then they are asked all the same, and the audit log says so."""
+        (``assign_away``): then they are asked all the same, and the audit log says so. Someone whose listing was
+        never confirmed is refused (``chosen_unconfirmed``) while the routing policy asks only confirmed experts, as
+        automatic routing is (``bot.routing.chosen``)."""
         actor.require_staff("assign a question", target=f"question:{question_id}")
         question = self.core.lock_question(session, question_id)
         require_active(question)

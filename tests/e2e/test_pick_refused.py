@@ -4,6 +4,8 @@
   a private one too — and the asker's name never reach them; the one who chose is told why, nothing changes.
 * The asker of an anonymous question: refused in the words used for anyone who cannot be given the question, so
   that choosing people one by one does not tell who asked.
+* For staff, someone whose listing in the register was never confirmed, as the automatic routing never asks them:
+  told why, audited as a refused pick, nothing changes.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select, update
+from sqlalchemy.orm import Session
 
 from handlers import ids
-from storage.models import QuestionStatus
+from storage.models import AuditLog, Consent, Expert, QuestionStatus
 from tests.e2e.conftest import NL_USER
 from tests.e2e.harness import BotProcess, flat
 from tests.e2e.staffing import STAFF, TRIAGE, run_routing_bot
@@ -102,3 +106,48 @@ def test_the_asker_of_an_anonymous_question_is_not_singled_out_when_chosen(
     question = next(q for q in questions(demo_db_url) if q.text == QUESTION)
     assert NL_USER not in {r.recipient_slack_id for r in question.routings}
     assert "Traceback" not in bot.log()
+
+
+UNCONFIRMED = "U0DEMO020"  # in the demo register; listed again from a file below, never confirmed since
+TOLD_UNCONFIRMED = "heeft de vermelding in het register nog niet bevestigd"
+
+
+def _listed_unconfirmed(db_url: str, slack_user_id: str) -> None:
+    engine = create_engine(db_url)
+    with Session(engine) as session, session.begin():
+        session.execute(update(Expert).where(Expert.slack_user_id == slack_user_id).values(consent=Consent.PENDING))
+    engine.dispose()
+
+
+def _refused_picks(db_url: str) -> list[tuple[str, str, object]]:
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        rows = [(a.actor, a.entity_key, a.after) for a in session.scalars(select(AuditLog).order_by(AuditLog.id))]
+    engine.dispose()
+    return [row for row in rows if row[2] == {"refused": "chosen_unconfirmed"}]
+
+
+@pytest.mark.postgres_too
+def test_staff_may_not_assign_someone_whose_listing_was_never_confirmed(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    _listed_unconfirmed(demo_db_url, UNCONFIRMED)
+    ask(emulator, NL_USER, BREAD)
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    triage = [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))][-1]
+    shown = len(emulator.response_posts)
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, UNCONFIRMED, message=triage["ts"], channel=TRIAGE)
+    emulator.wait_for(lambda: len(emulator.response_posts) > shown, timeout=20)
+    said = flat([p["body"] for p in emulator.response_posts[shown:]])
+    assert TOLD_UNCONFIRMED in said and f"<@{UNCONFIRMED}>" in said
+    assert ids.ACTION_TRIAGE_ASSIGN_AWAY not in said  # no "assign anyway": the routing's rule, not a warning
+    bread = next(q for q in questions(demo_db_url) if q.text == BREAD)
+    assert not bread.routings and bread.status is QuestionStatus.ESCALATED
+    dm = emulator.dm_channel_with(UNCONFIRMED)  # (the request to confirm the listing may go out meanwhile)
+    assert not [m for m in emulator.messages(dm) if ids.ACTION_CLAIM in flat(m.get("blocks"))]
+    # audited as a refused pick (counted towards the limit), naming the question, not whom
+    assert _refused_picks(demo_db_url) == [
+        (f"staff:{STAFF}", f"question:{bread.id}", {"refused": "chosen_unconfirmed"})
+    ]
+    assert "Traceback" not in bot.log()
+    bot.assert_no_slack_calls_in_transactions()

@@ -449,3 +449,24 @@ def test_an_oversized_question_is_told_too_long_once_wherever_it_is_asked(
         assert "<!channel>" not in reply and len(reply) < 20_000
     assert len(in_thread) == 1 and len(in_dm) == 1
     assert "Traceback" not in bot.log()
+
+
+def test_a_mention_is_answered_in_its_askers_language_in_the_channels_thread(
+    bot: BotProcess, emulator: SlackEmulator
+) -> None:
+    """What the answer in the thread of one's own mention says is for the one who asked (README: the language rule),
+    though the channel can read it: an English-locale member gets English, a Dutch-locale one Dutch, in one channel."""
+    english = emulator.send_app_mention(EN_USER, CHANNEL, f"<@{emulator.bot_user_id}> who knows about vacancy tax?")
+    dutch = emulator.send_app_mention(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+    mistyped = emulator.send_app_mention(EN_USER, CHANNEL, f"<@{emulator.bot_user_id}> hlep")
+    replies = {
+        name: emulator.wait_for(lambda d=d: answers_in(emulator, CHANNEL, d.payload["event"]["ts"]))[0]
+        for name, d in (("en", english), ("nl", dutch), ("typo", mistyped))
+    }
+    for reply in replies.values():
+        assert reply.get("thread_ts")  # posted in the channel's thread (not ephemeral)
+    shown = flat(replies["en"]["blocks"])
+    assert "Who knows:" in shown and "More results" in shown and "Ask these experts" in shown
+    assert "Wie weet:" not in shown and "Meer resultaten" not in shown
+    assert "Wie weet:" in flat(replies["nl"]["blocks"]) and "Who knows:" not in flat(replies["nl"]["blocks"])
+    assert "Did you mean `/wieweet help`?" in replies["typo"]["text"]

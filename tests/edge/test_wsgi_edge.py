@@ -68,7 +68,8 @@ def services(emulator: SlackEmulator, tmp_path_factory: pytest.TempPathFactory) 
         slack_api_url=emulator.api_url,
         max_body_bytes=LIMIT,
     )
-    yield Services(settings=settings, db=database, knowledge=KnowledgeBase(database))
+    with KnowledgeBase(database) as knowledge:  # closed with the module's fixtures, should a request load it
+        yield Services(settings=settings, db=database, knowledge=knowledge)
     database.dispose()
 
 

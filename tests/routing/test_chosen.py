@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.error_texts import error_text
 from bot.i18n import format_date
+from bot.routing.chosen import REFUSED_PICK
 from bot.routing.errors import RoutingInputError
 from storage import register_repo
 from storage.models import (
+    AuditLog,
     Availability,
     Consent,
     EscalationReason,
@@ -192,3 +194,88 @@ def test_someone_away_may_still_volunteer(world: World) -> None:
     with world.db.session() as s:
         routing = world.service.volunteer(s, question_id=qid, slack_id=ADA, now=LATER)
         assert routing.recipient_slack_id == ADA
+
+
+PIA = "UPIA"  # listed from a file, her listing never confirmed (consent pending)
+
+
+def _seed_unconfirmed(world: World) -> None:
+    _seed(world)
+    with world.db.session() as s:
+        add_expert(s, "Pia", organisation="Stad Leuven", expertise=["x"], themes=[], consent=Consent.PENDING)
+    world.load()
+
+
+def _refused_picks(world: World) -> list[tuple[str, str, object]]:
+    with world.db.session() as s:
+        rows = s.scalars(select(AuditLog).where(AuditLog.entity_type == REFUSED_PICK).order_by(AuditLog.id))
+        return [(r.actor, r.entity_key, r.after) for r in rows]
+
+
+@pytest.mark.parametrize("visibility", [Visibility.PUBLIC, Visibility.ANONYMOUS])
+def test_staff_may_not_assign_someone_whose_listing_was_never_confirmed_as_routing_would_not_ask_them(
+    world: World, visibility: Visibility
+) -> None:
+    _seed_unconfirmed(world)
+    qid = _ask(world, visibility)
+    assert PIA not in {r.recipient_slack_id for r in _routings(world, qid)}  # the matcher passed her over
+    with world.db.session() as s:
+        world.service.core.escalate(s, world.service.core.lock_question(s, qid), EscalationReason.DEADLINE, now=LATER)
+    before = _written(world)
+    with world.db.session() as s:  # committed as a request commits a refusal that keeps its record
+        try:
+            world.service.staff_assign(s, question_id=qid, to_slack_id=PIA, actor=STAFF, now=LATER)
+        except RoutingInputError as error:
+            refused = error
+            assert error.keep_changes
+            s.commit()
+        else:
+            pytest.fail("staff assigned someone whose listing was never confirmed")
+    assert refused.code == "chosen_unconfirmed"
+    for lang, words in (("nl", "nog niet bevestigd"), ("en", "has not confirmed their listing")):
+        text = error_text(refused, lang)
+        assert text is not None and f"<@{PIA}>" in text and words in text
+    assert _written(world) == before  # nobody asked, nothing of the question changed
+    assert not [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == PIA]
+    # audited and counted as any refused pick, never naming whom
+    assert _refused_picks(world) == [("staff:USTAFF1", f"question:{qid}", {"refused": "chosen_unconfirmed"})]
+    # once she confirms, staff may ask her
+    with world.db.session() as s:
+        expert = register_repo.get_expert_by_slack_id(s, slack_user_id=PIA)
+        assert expert is not None
+        expert.consent = Consent.CONFIRMED
+    with world.db.session() as s:
+        world.service.staff_assign(s, question_id=qid, to_slack_id=PIA, actor=STAFF, now=LATER)
+    assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == PIA]
+
+
+def test_staff_may_assign_an_unconfirmed_listing_when_routing_asks_those_too(world: World) -> None:
+    _seed_unconfirmed(world)
+    world.with_policy(require_confirmed_consent=False)  # WIEWEET_REQUIRE_CONSENT=false
+    qid = _ask(world, Visibility.PUBLIC)
+    with world.db.session() as s:
+        _assign(world, s, qid, PIA)
+    assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == PIA]
+    assert _refused_picks(world) == []
+
+
+def test_an_expert_may_pass_a_question_on_to_an_unconfirmed_colleague_and_she_may_volunteer(world: World) -> None:
+    """A colleague an expert asks personally, as one outside the register, and someone offering help herself."""
+    _seed_unconfirmed(world)
+    qid = _ask(world, Visibility.PUBLIC)
+    with world.db.session() as s:
+        _forward(world, s, qid, PIA)
+    assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == PIA]
+    other = _ask(world, Visibility.PUBLIC)
+    with world.db.session() as s:
+        assert world.service.volunteer(s, question_id=other, slack_id=PIA, now=LATER).recipient_slack_id == PIA
+    assert _refused_picks(world) == []
+
+
+def _routings(world: World, qid: int) -> list[Routing]:
+    with world.db.session() as s:
+        question = s.get(Question, qid)
+        assert question is not None
+        routings = list(question.routings)
+        s.expunge_all()
+        return routings

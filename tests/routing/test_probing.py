@@ -17,7 +17,7 @@ from bot.actors import Actor
 from bot.error_texts import error_text
 from bot.routing.chosen import MAX_REFUSED_PICKS, REFUSED_PICK
 from bot.routing.errors import RoutingInputError
-from storage.models import AuditLog, Availability, EscalationReason, Question, Routing, Visibility
+from storage.models import AuditLog, Availability, Consent, EscalationReason, Question, Routing, Visibility
 from tests.routing.conftest import ASKER, NOW, World, add_expert
 from tests.routing.test_chosen import OLAF, PAUL, WIM, _ask, _seed
 
@@ -98,6 +98,33 @@ def test_staff_are_limited_too_and_one_choosers_refusals_do_not_limit_another(wo
 
     assert [assign(OLAF, at) for _ in range(MAX_REFUSED_PICKS)] == ["cannot_ask"] * MAX_REFUSED_PICKS
     assert assign(PAUL, at) == "too_many_picks"
+
+
+def test_staff_picks_of_an_unconfirmed_listing_are_counted_as_refused_picks(world: World) -> None:
+    _seed(world)
+    with world.db.session() as s:
+        add_expert(s, "Pia", organisation="Stad Leuven", expertise=["x"], themes=[], consent=Consent.PENDING)
+    world.load()
+    qid = _ask(world, Visibility.PUBLIC)
+    with world.db.session() as s:  # waiting for staff
+        world.service.core.escalate(s, world.service.core.lock_question(s, qid), EscalationReason.DEADLINE, now=T0)
+
+    def assign(to: str) -> str:
+        try:
+            with world.db.session() as s:
+                try:
+                    world.service.staff_assign(s, question_id=qid, to_slack_id=to, actor=STAFF, now=T0)
+                except RoutingInputError as error:
+                    if not error.keep_changes:
+                        raise
+                    return error.code
+        except RoutingInputError as error:
+            return error.code
+        return "assigned"
+
+    picks = [assign("UPIA") for _ in range(MAX_REFUSED_PICKS)]
+    assert picks == ["chosen_unconfirmed"] * MAX_REFUSED_PICKS
+    assert assign(PAUL) == "too_many_picks"  # someone who could be asked
 
 
 def test_an_away_asker_gets_the_away_refusal_and_away_picks_are_counted(world: World) -> None:
