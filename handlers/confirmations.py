@@ -5,7 +5,7 @@ crashes and retries.
 
 Once the change committed, a confirmation Slack will not take *now* (a rate limit, an error on Slack's side) is
 retried on a budget of its own (``CONFIRM_ATTEMPTS``, longer than the worker's), and is never followed by a
-"nothing was saved": the change stands (``handlers.recorded._tell_refused`` says nothing then, it logs).
+"nothing was saved": the change stands (``handlers.recorded.tell_not_saved`` says nothing then, it logs).
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ the ack is lost the user sees nothing and clicks again) or only reads (help, lis
 tab). "Forget me" is recorded too: its erasure removes the person's other inbox records once it committed, and
 its own record forgets the person when it is done.
 
-Modal submissions (``deferred``, every modal but the ask modal, which records its own inbox kind with ``inbox``).
+Modal submissions (``deferred``, every modal but the ask and work-session invite modals, which record their own
+inbox kinds with ``inbox``).
 Before the ack, nothing waits: the typed form is read (a malformed claim or an input longer than Slack allows is
 refused on the form), its ``check`` runs (required fields, lengths, formats: what needs no database) and refuses on
 the form, which stays open and claims nothing, so the corrected resubmit counts; then the submission is recorded in

@@ -7,14 +7,8 @@ with ``handlers.blocks.needs``, send. Button values and modal metadata carry pro
 is checked against the database by the service. The proposal message updated after an action is the one the
 database says was posted (``NeedsService.proposal_message_refs``), never the clicked container.
 
-Inviting (a modal submission, run from the inbox after the ack): the service plans whom to invite and changes
-nothing; the channel is created (``conversations.create``) or the picked one used (a claim: only a channel the staff
-member is in, by Slack's data), the channel and the invitees are
-saved as a step of the inbox job, the people are invited (``conversations.invite``), and only then is the invitation
-recorded (audited). A retry (the record failed, a crash, a takeover) reuses the saved channel. A Slack refusal — a
-missing scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one DM with
-what to do (the modal is closed by then); a passing Slack failure (a rate limit, an error on Slack's side) is
-retried instead.
+The invite modal's submission is ``handlers.needs_invite`` (recorded, then run from the inbox in steps, with no
+transaction open while Slack is called).
 """
 
 from __future__ import annotations
@@ -22,12 +16,9 @@ from __future__ import annotations
 import logging
 import re
 
-from slack_sdk.errors import SlackApiError
-
-from bot.actors import NotAuthorized
 from bot.error_texts import field_error_text
 from bot.i18n import t
-from bot.needs import InvitePlan, NeedsService, Period, parse_period
+from bot.needs import NeedsService, Period, parse_period
 from bot.needs.periods import current_quarter
 from bot.needs.report import collect_report, render_chart_png, render_xlsx
 from bot.privacy import record_report
@@ -44,11 +35,9 @@ from handlers.blocks.needs import (
     proposal_payload,
     status_dismissed,
     status_done,
-    status_invited,
 )
-from handlers.forms import Draft, NeedsDoneForm, NeedsInviteForm
+from handlers.forms import Draft, NeedsDoneForm
 from handlers.kit import Rendered, build_shared_stand_in, escape_truncate
-from handlers.services import SlackUnavailableError, slack_transient
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -173,144 +162,6 @@ def handle_invite_button(turn: Turn, proposal_id: int) -> None:
         channel_name=plan.channel_name,
     )
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
-
-
-def _slack_problem(turn: Turn, exc: SlackApiError) -> str:
-    """What staff read on the modal when Slack refused: which scope is missing, or what to do instead."""
-    error = str(exc.response.get("error") or "")
-    lang = turn.lang
-    if error == "missing_scope":
-        needed = escape_truncate(str(exc.response.get("needed") or "channels:manage"), 100)
-        return t("needs.invite_missing_scope", lang, scope=needed)
-    if error == "name_taken":
-        return t("needs.invite_name_taken", lang)
-    if error.startswith("invalid_name"):
-        return t("needs.invite_invalid_name", lang)
-    if error in {"not_in_channel", "channel_not_found"}:
-        return t("needs.invite_not_in_channel", lang)
-    if error == "is_archived":
-        return t("needs.invite_archived", lang)
-    return t("needs.invite_failed", lang, error=escape_truncate(error or "?", 60))
-
-
-def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
-    service = _service(turn)
-    plan = service.plan_invite(
-        turn.session, actor=turn.actor, proposal_id=form.proposal_id, now=turn.now, channel_id=form.channel_id
-    )
-    if plan.channel_id is not None and not turn.is_channel_member(plan.channel_id):
-        # the picked channel is a claim (the menu lists one's own channels): not a private channel wieweet is in
-        # that they are not, nor someone else's DM. Refused before anyone is invited or anything is posted there.
-        raise NotAuthorized("hold a work session in a channel one is not in", target=f"channel:{plan.channel_id}")
-    # nor one shared with another organisation: the invitation names the network's people and their question
-    turn.services.channels.require_not_shared_outside(client=turn.client, channel_id=plan.channel_id, now=turn.now)
-    name = "-".join(form.channel_name.casefold().split()) or plan.channel_name
-    try:
-        channel, new = _invite(turn, plan, name)
-    except SlackApiError as exc:
-        if slack_transient(exc):  # Slack will likely take it later: the inbox worker retries, nothing is refused
-            raise SlackUnavailableError(f"work session invite: {exc.response.get('error')}") from exc
-        log.warning(
-            "work session invite failed proposal=%s error=%s needed=%s ref=%s",
-            form.proposal_id,
-            exc.response.get("error"),
-            exc.response.get("needed"),
-            turn.correlation_id,
-        )
-        turn.form_errors({_SCOPE_BLOCK: _slack_problem(turn, exc)})
-        turn.outcome = f"slack {exc.response.get('error')}"
-        return
-    view = service.record_invite(
-        turn.session,
-        actor=turn.actor,
-        proposal_id=form.proposal_id,
-        channel_id=channel,
-        invited=new,
-        created=plan.create,
-        now=turn.now,
-    )
-    lang = turn.channel_lang
-    label = escape_truncate(plan.intro or t("needs.private_topic", lang), 200)
-    intro = t("needs.channel_intro", lang, label=label, staff=turn.staff_label)
-    turn.post(channel=channel, text=intro)
-    status = status_invited(lang, staff=turn.staff_label, channel_id=channel, invited=len(new))
-    _update_proposal(
-        turn, form.proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
-    )
-    turn.outcome = f"invited proposal={form.proposal_id} channel={channel} people={len(new)}"
-
-
-def _invite(turn: Turn, plan: InvitePlan, name: str) -> tuple[str, list[str]]:
-    """Create the channel (or take the picked one) and invite whom ``plan`` says; returns the channel and who was
-    invited. Run from the inbox, the channel and the invitees are saved as a step as soon as they are known, so a
-    retry (the transaction recording the invitation failed, the process died, another worker took the request over)
-    invites into the same channel instead of meeting ``name_taken`` on a second create."""
-    saved = turn.step("invite")
-    if isinstance(saved, dict) and saved.get("channel"):
-        channel, new = str(saved["channel"]), [str(u) for u in saved.get("invited") or []]
-        present = _members(turn, channel)  # some may have been invited before the retry
-        missing = [u for u in new if u not in present]
-        if missing:
-            turn.client.conversations_invite(channel=channel, users=",".join(missing))
-        return channel, new
-    if plan.create:
-        channel, members = _create(turn, name)
-    else:
-        assert plan.channel_id is not None
-        channel = plan.channel_id
-        members = _members(turn, channel)
-    new = [u for u in plan.invite if u not in members]
-    turn.save_step("invite", {"channel": channel, "invited": new})
-    if new:
-        turn.client.conversations_invite(channel=channel, users=",".join(new))
-    return channel, new
-
-
-def _create(turn: Turn, name: str) -> tuple[str, set[str]]:
-    """Create the work session's channel; returns it and its members. Run from the inbox, the name is saved as a
-    step first: a retry that meets ``name_taken`` after an attempt that got as far as the create (Slack made the
-    channel, then the process died or its answer was lost) adopts the channel of that name the bot created,
-    instead of refusing and leaving it empty."""
-    tried = turn.step("creating") == name
-    if not tried:
-        turn.save_step("creating", name)
-    try:
-        return str(turn.client.conversations_create(name=name)["channel"]["id"]), set()
-    except SlackApiError as exc:
-        if not tried or exc.response.get("error") != "name_taken":
-            raise
-        channel = _own_channel_named(turn, name)
-        if channel is None:  # someone else's channel took the name meanwhile: a real refusal
-            raise
-        log.info(
-            "work session channel %s (%s) made by an earlier attempt: adopted ref=%s",
-            name,
-            channel,
-            turn.correlation_id,
-        )
-        return channel, _members(turn, channel)
-
-
-def _own_channel_named(turn: Turn, name: str) -> str | None:
-    """The id of the public channel called ``name`` that the bot created, or None."""
-    bot = str(turn.client.auth_test().get("user_id") or "")
-    cursor: str | None = None
-    for _ in range(50):  # pages of 1000 channels
-        listed = turn.client.conversations_list(
-            types="public_channel", exclude_archived=True, limit=1000, cursor=cursor
-        )
-        for channel in listed.get("channels") or []:
-            if channel.get("name") == name and bot and channel.get("creator") == bot:
-                return str(channel["id"])
-        cursor = str((listed.get("response_metadata") or {}).get("next_cursor") or "") or None
-        if not cursor:
-            break
-    return None
-
-
-def _members(turn: Turn, channel: str) -> set[str]:
-    listed = turn.client.conversations_members(channel=channel, limit=1000)
-    return {str(m) for m in listed.get("members") or []}
 
 
 def handle_dismiss(turn: Turn, proposal_id: int) -> None:

@@ -86,14 +86,14 @@ def record_submission(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, 
         services,
         request_key=key,
         kind_name=SUBMISSION_KIND,
-        payload={"handler": spec.name, "body": _kept(body)},
+        payload={"handler": spec.name, "body": kept_body(body)},
         user_id=context.user_id,
     )
     ack()  # accepted: the modal closes; the outcome (a confirmation, or why not) comes as a message
     return "recorded" if new else DUPLICATE
 
 
-def _kept(body: Mapping[str, Any]) -> dict[str, Any]:
+def kept_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """What a submission's record keeps of its payload: who, the view's identity, metadata, state and labels."""
     view = body.get("view") if isinstance(body.get("view"), dict) else {}
     assert isinstance(view, dict)
@@ -128,7 +128,7 @@ class _Acked(Ack):
         return self.response
 
 
-def _tell_refused(job: inbox_job.InboxJob, text: str) -> None:
+def tell_not_saved(job: inbox_job.InboxJob, text: str) -> None:
     """Why a submission was not saved, by DM (the modal closed at the ack), with what the user typed quoted: nothing
     is lost, it can be submitted again. Never once its change committed (its confirmations failed: they are
     retried, ``handlers.confirmations``): the user would resubmit a saved change."""
@@ -147,12 +147,12 @@ def _tell_refused(job: inbox_job.InboxJob, text: str) -> None:
     job.dm_once(step="refused", text=text)
 
 
-@inbox.kind(SUBMISSION_KIND, tell=_tell_refused, in_order=True)
+@inbox.kind(SUBMISSION_KIND, tell=tell_not_saved, in_order=True)
 def run_submission(job: inbox_job.InboxJob) -> None:
     """A deferred modal submission, from the inbox: the handler runs on the recorded payload as it would have before
     the ack, in one transaction that claims the submission's delivery key, so it changes things once (also after a
     crash, or when a copy ran meanwhile). A refusal (not theirs, decided meanwhile, gone, invalid) raises: the worker
-    tells the user (``_tell_refused``). The user's language is looked up first, in no transaction that has written."""
+    tells the user (``tell_not_saved``). The user's language is looked up first, in no transaction that has written."""
     spec = _DEFERRED.get(str(job.payload.get("handler")))
     if spec is None or spec.form is None:
         # e.g. a replica where this feature is off, or a modal no longer offered: retrying changes nothing
@@ -162,7 +162,7 @@ def run_submission(job: inbox_job.InboxJob) -> None:
             job.payload.get("handler"),
             job.ref,
         )
-        _tell_refused(job, t("slack.error", job.language(), ref=job.ref))
+        tell_not_saved(job, t("slack.error", job.language(), ref=job.ref))
         return
     _run_recorded(job, spec)
 

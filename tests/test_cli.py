@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from digests.model import is_public_content
 from storage.db import Database
-from storage.models import KnowledgeGap
+from storage.models import KnowledgeGap, Question
 from tests.register.conftest import EXPERT_HEADER
 
 EXPERTS = (
@@ -164,6 +164,29 @@ def test_demo_loads_register_and_runs_console(tmp_path: Path) -> None:
     assert "Demo register ready" in result.output and "EXPERTS" in result.output
     again = wieweet(url, "demo", "--no-console")
     assert "added now: 0 experts, 0 practices" in again.output  # idempotent
+
+
+def test_the_demo_shows_knowledge_needs_and_proposes_a_work_session(database_url: str) -> None:
+    """A new staff member trying the README's needs commands on the demo sees topics asked in public by several
+    organisations (not only "private questions"), and a proposed work session with its questions quoted."""
+    assert wieweet(database_url, "demo", "--no-console").exit_code == 0
+    needs = wieweet(database_url, "needs", "--period", "2025-01-01..2026-12-31")
+    assert needs.exit_code == 0, needs.output
+    assert "private questions only" not in needs.output
+    leegstand = next(line for line in needs.output.splitlines() if "winkelpanden" in line.casefold())
+    assert int(leegstand.split()[6]) >= 3  # organisations
+    proposed = wieweet(database_url, "needs", "proposals", "--propose")
+    assert "1 new proposal(s)" in proposed.output and "from 4 organisation(s)" in proposed.output
+    assert "“Hoe pakken jullie winkelleegstand in de binnenstad aan?" in proposed.output  # quoted: asked in public
+    again = wieweet(database_url, "demo", "--no-console")
+    assert "0 recent questions" in again.output  # idempotent
+    with Database(database_url).session() as session:
+        asked = list(session.scalars(select(Question)))
+    assert all(q.channel_id and q.asker_slack_id for q in asked)  # every demo question asked in a public channel
+    assert all(
+        is_public_content(visibility=q.visibility.value, channel_id=q.channel_id, channel_is_private=False)
+        for q in asked
+    )
 
 
 def test_db_upgrade_and_status(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import click
 from bot.cli import CliContext, pass_cli
 from bot.cli.ask_cmds import LANG_OPTION, run_console
 from bot.cli.output import echo
-from bot.demo import load_demo
+from bot.demo import load_demo, seed_demo_questions
 from bot.i18n import normalise_language
 from storage.db import shown_url
 
@@ -33,11 +33,12 @@ def demo(cli: CliContext, no_console: bool, lang: str | None) -> None:
     now = datetime.now(UTC)
     with cli.open_database(create_missing=True).session() as session:
         summary = load_demo(session, now=now)
+        asked = seed_demo_questions(session, now=now)
     echo(
         f"Demo register ready in {shown_url(cli.settings.database_url)}: "
         f"{summary.experts_total} experts, {summary.practices_total} practices "
         f"(added now: {summary.experts_added} experts, {summary.practices_added} practices, "
-        f"{summary.answers_added} answered questions)."
+        f"{summary.answers_added} answered questions, {asked} recent questions for knowledge needs)."
     )
     if not no_console:
         run_console(cli, lang=normalise_language(lang or cli.settings.default_language))

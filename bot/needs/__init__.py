@@ -15,7 +15,7 @@ Public API (what the Slack layer calls)::
     from bot.needs.report import collect_report, render_xlsx, render_html, render_chart_png
 """
 
-from bot.needs.core import NeedsConfig, NoShareableWording, ProposalClosed
+from bot.needs.core import AlreadyInvited, NeedsConfig, NoShareableWording, ProposalClosed
 from bot.needs.model import (
     InvitePlan,
     NeedsOverview,
@@ -31,6 +31,7 @@ from bot.needs.periods import InvalidPeriod, Period, parse_period
 from bot.needs.service import NeedsService
 
 __all__ = [
+    "AlreadyInvited",
     "InvalidPeriod",
     "InvitePlan",
     "NeedsConfig",

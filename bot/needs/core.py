@@ -66,6 +66,19 @@ class ProposalClosed(WieweetError):
     code = "proposal_closed"
 
 
+class AlreadyInvited(ProposalClosed):
+    """Someone invited the proposal's people already (a second invite modal, a stale button): where to, so the one
+    who tried sees the session is on and where it is held."""
+
+    code = "proposal_invited"
+
+    def __init__(self, proposal_id: int, channel_id: str | None) -> None:
+        # the channel id comes from the database, never from a payload
+        channel = f"<#{channel_id}>" if channel_id else "?"
+        super().__init__(message=f"proposal #{proposal_id} was invited already", values={"channel": channel})
+        self.channel_id = channel_id
+
+
 class NoShareableWording(WieweetError):
     """The topic has only private or anonymous questions: nothing may be shown to people outside them."""
 

@@ -32,6 +32,7 @@ from bot.i18n import local_day, t, tn
 from bot.matching.results import SearchResult
 from bot.needs.core import (
     LIVE,
+    AlreadyInvited,
     NeedsCore,
     NeedsState,
     NoShareableWording,
@@ -295,10 +296,12 @@ class Proposals:
         self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, channel_id: str | None = None
     ) -> InvitePlan:
         """Whom to invite (the proposed experts and askers who may be named and have a Slack account), to
-        ``channel_id`` or to a new channel. Changes nothing: the Slack layer creates the channel and invites, then
-        ``record_invite`` stores what was done (so a failed Slack call leaves the proposal as it was)."""
+        ``channel_id`` or to a new channel. Only an open proposal is invited (one already invited: ``AlreadyInvited``,
+        naming its channel). Reads without a lock and changes nothing: the Slack layer creates the channel and
+        invites with no transaction open, then ``record_invite`` stores what was done (so a failed Slack call leaves
+        the proposal as it was)."""
         actor.require_staff("invite people to a work session")
-        proposal = _live(session, proposal_id)
+        proposal = _open(_get(session, proposal_id))
         view = self.view(session, self._state(session, proposal), proposal, now=now)
         invite = tuple(dict.fromkeys(p.slack_user_id for p in (*view.experts, *view.askers) if p.slack_user_id))
         return InvitePlan(
@@ -323,14 +326,18 @@ class Proposals:
         now: datetime,
     ) -> ProposalView:
         """The people were invited to ``channel_id`` (created for the session when ``created``): the proposal is
-        marked invited and remembers the channel (audited with who was invited)."""
+        marked invited and remembers the channel (audited with who was invited). One conditional update, so of two
+        invitations planned while it was open only the first is recorded; the other is refused (``AlreadyInvited``,
+        naming the first one's channel). The same invitation recorded again (a retry whose first record committed:
+        the proposal invited to this very channel) changes nothing and is not audited twice."""
         actor.require_staff("invite people to a work session")
-        proposal = _live(session, proposal_id)
-        before = proposal_audit(proposal)
-        proposal.status = ProposalStatus.INVITED
-        proposal.channel_id = channel_id
-        proposal.updated_at = now
-        session.flush()
+        before = proposal_audit(_get(session, proposal_id))
+        if not repo.update_need_proposal_invited(session, proposal_id=proposal_id, channel_id=channel_id, now=now):
+            proposal = _get(session, proposal_id, lock=True)  # read afresh: what the other change left
+            if proposal.status != ProposalStatus.INVITED or proposal.channel_id != channel_id:
+                _open(proposal)
+            return self.view(session, self._state(session, proposal), proposal, now=now)
+        proposal = _get(session, proposal_id, lock=True)
         after = {**proposal_audit(proposal), "invited": list(invited), "created": created}
         audit_proposal(session, actor=actor, action="invite", proposal=proposal, before=before, after=after, now=now)
         return self.view(session, self._state(session, proposal), proposal, now=now)
@@ -409,6 +416,15 @@ def _live(session: Session, proposal_id: int) -> NeedProposal:
     proposal = _get(session, proposal_id, lock=True)
     if proposal.status not in LIVE:
         raise ProposalClosed(message=f"proposal #{proposal_id} is {proposal.status.value} already")
+    return proposal
+
+
+def _open(proposal: NeedProposal) -> NeedProposal:
+    """``proposal`` when it is open; refused when it was invited (``AlreadyInvited``: where to) or closed."""
+    if proposal.status == ProposalStatus.INVITED:
+        raise AlreadyInvited(proposal.id, proposal.channel_id)
+    if proposal.status != ProposalStatus.OPEN:
+        raise ProposalClosed(message=f"proposal #{proposal.id} is {proposal.status.value} already")
     return proposal
 
 

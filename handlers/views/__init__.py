@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from slack_bolt import App
 
-from handlers import digests, forms, ids, needs, practices, profiles, routing
+from handlers import digests, forms, ids, needs, needs_invite, practices, profiles, routing
 from handlers.listener import listener
 from handlers.requestspec import Kind
 from handlers.services import Services
@@ -47,7 +47,9 @@ def register(app: App, services: Services) -> None:
     )
     view(ids.VIEW_DIGEST, digests.handle_digest_submission, forms.DigestForm, digests.check_digest_form)
     if services.needs is not None:
-        view(ids.VIEW_NEEDS_INVITE, needs.handle_invite_submission, forms.NeedsInviteForm)
+        # the people are invited by the inbox worker from the modal's own record (``needs_invite``)
+        invite = needs_invite.handle_invite_submission
+        app.view(ids.VIEW_NEEDS_INVITE)(listener(services, Kind.VIEW, invite, form=forms.NeedsInviteForm, inbox=True))
         view(ids.VIEW_NEEDS_DONE, needs.handle_done_submission, forms.NeedsDoneForm, needs.check_done_form)
     if services.routing is None:
         return

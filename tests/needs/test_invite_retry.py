@@ -15,8 +15,10 @@ import pytest
 from slack_bolt import Ack, BoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
+from sqlalchemy import select
 
 from bot import inbox as core
+from bot.actors import Actor
 from bot.config import Settings
 from bot.errors import WieweetError
 from handlers import ids
@@ -25,10 +27,10 @@ from handlers.errors import VERIFIED
 from handlers.forms import NeedsInviteForm
 from handlers.inbox import InboxWorker
 from handlers.listener import listener
-from handlers.needs import handle_invite_submission
+from handlers.needs_invite import handle_invite_submission
 from handlers.services import Services
 from storage.db import Database
-from storage.models import InboxRequest, NeedProposal, ProposalStatus
+from storage.models import AuditLog, InboxRequest, NeedProposal, ProposalStatus
 from tests.needs.conftest import NOW, Network
 
 STAFF = "USTAFF"
@@ -122,12 +124,14 @@ def proposal_id(network: Network) -> int:
         return network.service.propose_sessions(session, now=NOW, worker_id="a")[0].id
 
 
-def submit_invite(services: Services, proposal: int, name: str = "werksessie-leegstand") -> None:
+def submit_invite(
+    services: Services, proposal: int, name: str = "werksessie-leegstand", *, view_id: str | None = None
+) -> None:
     body = {
         "type": "view_submission",
         "user": {"id": STAFF, "name": "staff"},
         "view": {
-            "id": f"VINVITE{proposal}",
+            "id": view_id or f"VINVITE{proposal}",
             "hash": "h1",
             "callback_id": ids.VIEW_NEEDS_INVITE,
             "private_metadata": json.dumps({"proposal_id": proposal}),
@@ -144,7 +148,7 @@ def submit_invite(services: Services, proposal: int, name: str = "werksessie-lee
     context = BoltContext(user_id=STAFF)
     context[VERIFIED] = True
     ack = Ack()
-    serve = listener(services, "view", handle_invite_submission, form=NeedsInviteForm, deferred=True)
+    serve = listener(services, "view", handle_invite_submission, form=NeedsInviteForm, inbox=True)
     serve(ack=ack, body=body, client=FakeSlack(), context=context, respond=None)
     assert ack.response is not None and ack.response.status == 200 and not ack.response.body
 
@@ -353,19 +357,24 @@ def test_a_name_taken_by_someone_elses_channel_is_still_refused(network: Network
     assert len(refusals(slack)) == 1 and proposal_state(network, proposal)[0] == ProposalStatus.OPEN
 
 
-@pytest.mark.parametrize("late", ["its claim meets the first's", "its claim refused", "its change refused"])
+@pytest.mark.parametrize("late", ["refused at its plan", "its record meets the first's", "its change refused"])
 def test_a_copy_that_met_the_change_of_a_run_that_lost_its_claim_sends_that_runs_confirmations(
     network: Network, services: Services, late: str
 ) -> None:
-    """Two runs of one submission race: the first committed the invite (its confirmations saved on the row) and
-    then lost its claim to the second (presumed dead) before sending them; the second, which had checked the
-    delivery before the first committed, meets the change (refused on it, or on the delivery's claim). It sends
-    the saved confirmations: the channel's intro is not lost."""
+    """Two runs of one submission race: the first recorded the invitation and then lost its claim to the second
+    (presumed dead) before its confirmations; the second, which had checked the delivery before the first
+    committed, meets the change (refused at its plan, its record finding the proposal invited to this very channel,
+    or refused at its record). It sends the confirmations: the channel's intro is not lost, nobody is told a
+    refusal, and the invitation is audited once."""
     proposal = proposal_id(network)
+    with network.database.session() as session:  # what a run planning before the first committed saw
+        planned = network.service.plan_invite(
+            session, actor=Actor.slack(STAFF, is_staff=True), proposal_id=proposal, now=NOW
+        )
     submit_invite(services, proposal)
     slack = FakeSlack()
     with (
-        mock.patch("handlers.recorded.send_confirmations", side_effect=Crash("claim lost before sending")),
+        mock.patch("handlers.needs_invite._confirm", side_effect=Crash("claim lost before sending")),
         pytest.raises(Crash),
     ):
         run_once(services, slack)
@@ -379,11 +388,22 @@ def test_a_copy_that_met_the_change_of_a_run_that_lost_its_claim_sends_that_runs
             return False if len(checks) == 1 else seen(session, key=key)
 
         patched.enter_context(mock.patch.object(core, "delivery_seen", checked_before_the_first_committed))
-        if late == "its claim refused":  # its own change went through, but the delivery was claimed first
-            patched.enter_context(mock.patch("handlers.recorded.inbox_core.claim_delivery", return_value=False))
-        if late == "its change refused":  # e.g. "already invited", on the first run's change
+        if late != "refused at its plan":
+            patched.enter_context(mock.patch.object(network.service, "plan_invite", return_value=planned))
+        if late == "its change refused":
             refused = WieweetError("proposal_closed")
             patched.enter_context(mock.patch.object(network.service, "record_invite", side_effect=refused))
         assert run_once(services, slack, after=timedelta(minutes=5)) is True
     channel = slack.channels["werksessie-leegstand"]
     assert [p["channel"] for p in slack.posts] == [channel] and refusals(slack) == []  # the intro, once
+    assert slack.creates == ["werksessie-leegstand"] and invite_audits(network, proposal) == 1
+
+
+def invite_audits(network: Network, proposal: int) -> int:
+    with network.database.session() as session:
+        query = select(AuditLog).where(
+            AuditLog.entity_type == "need_proposal",
+            AuditLog.entity_key == str(proposal),
+            AuditLog.action == "invite",
+        )
+        return len(list(session.scalars(query)))

@@ -1,0 +1,287 @@
+"""Inviting a proposed work session's people (staff), from the invite modal: once, and with no transaction open
+while Slack is called.
+
+The modal's submission is read (a malformed proposal id or channel is refused on the form) and recorded in the inbox
+under its view id, then the modal closes (``handle_invite_submission``); nothing touches the main database before
+the ack. The inbox worker makes the invitation from that record (``invite_work_session``), in steps, each saved on
+the inbox row so a retry does none twice:
+
+1. plan, in a short read-only transaction without a lock: staff only, and only an *open* proposal (one invited
+   already is refused, naming its channel: a second modal, a stale button on a copy of the post);
+2. with no transaction open: the picked channel is checked (staff must be in it, by Slack's data, and it must not be
+   shared with another organisation), the channel is created or taken, and the people are invited. The channel and
+   the invitees are saved as a step as soon as they are known, so a retry (the record failed, a crash, a takeover)
+   invites into the same channel instead of meeting ``name_taken`` on a second create;
+3. record, in one short transaction: the proposal is marked invited only if it is still open (a conditional update:
+   of two invitations planned at once, the second is refused with where the first was held), audited, with the
+   request's delivery claimed in the same transaction;
+4. the confirmations, once it committed: the channel's intro (posted once, with the request's marker) and the
+   proposal's staff posts updated (from the database's message refs, never the clicked one).
+
+A refusal — not staff, decided or invited meanwhile, a channel they are not in or a shared one, or Slack's: a missing
+scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one DM with what to do
+and what they typed (the modal is closed by then). A passing Slack failure (a rate limit, an error on Slack's side)
+is retried instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot import inbox as inbox_core
+from bot.actors import Actor, NotAuthorized
+from bot.errors import WieweetError
+from bot.i18n import t
+from bot.needs import InvitePlan, ProposalView
+from handlers import ids, inbox
+from handlers.blocks.needs import build_needs_proposal, proposal_payload, status_invited
+from handlers.confirmations import CONFIRM_ATTEMPTS
+from handlers.forms import NeedsInviteForm
+from handlers.inbox_job import InboxJob
+from handlers.kit import build_shared_stand_in, escape_truncate, user_mention
+from handlers.recorded import kept_body, tell_not_saved
+from handlers.requestspec import Kind, claimed_meanwhile
+from handlers.services import SlackUnavailableError, slack_transient
+from handlers.turn import FormRefused, Turn, update_post
+
+log = logging.getLogger(__name__)
+
+NEEDS_INVITE = "needs_invite"
+_SCOPE_BLOCK = ids.BLOCK_NEEDS_CHANNEL_NAME
+
+
+def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
+    """The invite modal, submitted: recorded in the inbox under its view id (a replay or a double submit finds the
+    same record: one invitation), then the modal closes. ``invite_work_session`` does the rest, after the ack."""
+    view = turn.body.get("view") or {}
+    new = inbox.record(
+        turn.services,
+        request_key=f"needs_invite:{view.get('id')}"[:200],
+        kind_name=NEEDS_INVITE,
+        payload={"body": kept_body(turn.body)},
+        user_id=turn.user_id,
+    )
+    turn.ack()
+    turn.outcome = f"recorded proposal={form.proposal_id}" if new else "duplicate"
+
+
+@inbox.kind(NEEDS_INVITE, tell=tell_not_saved, in_order=True)
+def invite_work_session(job: InboxJob) -> None:
+    """The recorded invite modal, from the inbox (see the module docstring)."""
+    services = job.services
+    service = services.needs_service()
+    form = NeedsInviteForm.parse(job.payload.get("body") or {})
+    job.language()  # looked up (``users.info``) before anything, in no transaction
+    staff = services.staff.is_staff(settings=services.settings, client=job.client, user_id=job.user_id, now=job.now)
+    actor = Actor.slack(job.user_id or "", is_staff=staff)
+    try:
+        with services.db.session() as session:
+            recorded = inbox_core.delivery_seen(session, key=job.key)
+            plan = None
+            if not recorded:
+                plan = service.plan_invite(
+                    session, actor=actor, proposal_id=form.proposal_id, now=job.now, channel_id=form.channel_id
+                )
+        if plan is not None:
+            _check_channel(job, plan)
+            channel, new = _invite_or_refuse(job, plan, form)
+            _record(job, actor, form, plan, channel, new)
+    except WieweetError:
+        if not claimed_meanwhile(services, job.key):
+            raise
+        # refused on the invitation a copy of this request recorded (it lost its claim to us): its confirmations
+        log.info("work session invite %s was recorded by a copy meanwhile ref=%s", job.key, job.ref)
+    saved = job.result.get("step:invite") or {}
+    channel, new = str(saved["channel"]), [str(u) for u in saved.get("invited") or []]
+    job.max_attempts = CONFIRM_ATTEMPTS  # recorded: the confirmations get a longer budget, never a refusal
+    _confirm(job, actor, form.proposal_id, channel, len(new))
+
+
+def _check_channel(job: InboxJob, plan: InvitePlan) -> None:
+    """The picked channel is a claim (the menu lists one's own channels): not a private channel wieweet is in that
+    they are not, nor someone else's DM; nor one shared with another organisation, since the invitation names the
+    network's people and their question. Refused before anyone is invited or anything is posted there."""
+    channels = job.services.channels
+    if plan.channel_id is not None and not channels.is_member(
+        client=job.client, channel_id=plan.channel_id, user_id=job.user_id, now=job.now
+    ):
+        raise NotAuthorized("hold a work session in a channel one is not in", target=f"channel:{plan.channel_id}")
+    channels.require_not_shared_outside(client=job.client, channel_id=plan.channel_id, now=job.now)
+
+
+def _invite_or_refuse(job: InboxJob, plan: InvitePlan, form: NeedsInviteForm) -> tuple[str, list[str]]:
+    """``_invite``; Slack's refusal is the staff member's to fix (told by DM, nothing recorded), a passing failure
+    is retried."""
+    name = "-".join(form.channel_name.casefold().split()) or plan.channel_name
+    try:
+        return _invite(job, plan, name)
+    except SlackApiError as exc:
+        if slack_transient(exc):  # Slack will likely take it later: the inbox worker retries, nothing is refused
+            raise SlackUnavailableError(f"work session invite: {exc.response.get('error')}") from exc
+        log.warning(
+            "work session invite failed proposal=%s error=%s needed=%s ref=%s",
+            form.proposal_id,
+            exc.response.get("error"),
+            exc.response.get("needed"),
+            job.ref,
+        )
+        raise FormRefused({_SCOPE_BLOCK: _slack_problem(job.language(), exc)}) from exc
+
+
+def _record(job: InboxJob, actor: Actor, form: NeedsInviteForm, plan: InvitePlan, channel: str, new: list[str]) -> None:
+    """The invitation recorded, in one short transaction claiming the request's delivery (a copy of this request
+    that committed first: this one's change rolls back and it goes on to the confirmations)."""
+    services = job.services
+    try:
+        with services.db.session() as session:
+            services.needs_service().record_invite(
+                session,
+                actor=actor,
+                proposal_id=form.proposal_id,
+                channel_id=channel,
+                invited=new,
+                created=plan.create,
+                now=job.now,
+            )
+            if not inbox_core.claim_delivery(session, key=job.key, kind=Kind.VIEW, now=job.now):
+                raise _CopyCommitted
+    except _CopyCommitted:
+        log.info("work session invite %s was recorded by a copy meanwhile ref=%s", job.key, job.ref)
+
+
+class _CopyCommitted(Exception):
+    """A copy of this request recorded the invitation first: roll this one's record back."""
+
+
+def _confirm(job: InboxJob, actor: Actor, proposal_id: int, channel: str, invited: int) -> None:
+    """Once recorded: the channel's intro, once, and the proposal's staff posts showing it invited — unless it was
+    dismissed or done meanwhile (that action rendered them)."""
+    services = job.services
+    service = services.needs_service()
+    with services.db.session() as session:
+        view = service.proposal(session, actor=actor, proposal_id=proposal_id, now=job.now)
+        refs = service.proposal_message_refs(session, proposal_id=proposal_id)
+    lang = services.settings.default_language  # what the bot posts for a channel: the network's language
+    staff = user_mention(job.user_id) or "?"
+    label = escape_truncate(view.label or t("needs.private_topic", lang), 200)
+    try:
+        job.post_once(step="intro", channel=channel, text=t("needs.channel_intro", lang, label=label, staff=staff))
+    except SlackApiError as exc:
+        if slack_transient(exc):
+            raise
+        log.warning("work session intro not posted in %s: %s ref=%s", channel, exc.response.get("error"), job.ref)
+    if view.status == "invited" and view.channel_id == channel:
+        _show_invited(job, view, refs, staff=staff, invited=invited)
+    log.info("work session invited proposal=%s channel=%s people=%s ref=%s", proposal_id, channel, invited, job.ref)
+
+
+def _show_invited(job: InboxJob, view: ProposalView, refs: list[dict[str, str]], *, staff: str, invited: int) -> None:
+    """The proposal's triage post and staff's DM copies show it invited (in a channel shared with another
+    organisation by then: its number, that staff acted on it and its buttons alone)."""
+    lang = job.services.settings.default_language
+    status = status_invited(lang, staff=staff, channel_id=str(view.channel_id), invited=invited)
+    rendered = build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
+    stand_in = build_shared_stand_in(t("needs.proposal_shared", lang, proposal_id=view.id), rendered)
+    for ref in refs:
+        update_post(
+            job.services,
+            job.client,
+            channel=ref["channel_id"],
+            ts=ref["message_ts"],
+            shown=(rendered.text, rendered.blocks),
+            if_shared=(stand_in.text, stand_in.blocks),
+        )
+
+
+def _slack_problem(lang: str, exc: SlackApiError) -> str:
+    """What staff read when Slack refused: which scope is missing, or what to do instead."""
+    error = str(exc.response.get("error") or "")
+    if error == "missing_scope":
+        needed = escape_truncate(str(exc.response.get("needed") or "channels:manage"), 100)
+        return t("needs.invite_missing_scope", lang, scope=needed)
+    if error == "name_taken":
+        return t("needs.invite_name_taken", lang)
+    if error.startswith("invalid_name"):
+        return t("needs.invite_invalid_name", lang)
+    if error in {"not_in_channel", "channel_not_found"}:
+        return t("needs.invite_not_in_channel", lang)
+    if error == "is_archived":
+        return t("needs.invite_archived", lang)
+    return t("needs.invite_failed", lang, error=escape_truncate(error or "?", 60))
+
+
+def _step(job: InboxJob, name: str) -> Any:
+    """What an earlier attempt of this request saved as step ``name`` (None: not done yet)."""
+    return job.result.get(f"step:{name}")
+
+
+def _save_step(job: InboxJob, name: str, value: Any) -> None:
+    job.save(**{f"step:{name}": value})
+
+
+def _invite(job: InboxJob, plan: InvitePlan, name: str) -> tuple[str, list[str]]:
+    """Create the channel (or take the picked one) and invite whom ``plan`` says; returns the channel and who was
+    invited. The channel and the invitees are saved as a step as soon as they are known, so a retry invites into the
+    same channel (only whom it still misses)."""
+    saved = _step(job, "invite")
+    if isinstance(saved, dict) and saved.get("channel"):
+        channel, new = str(saved["channel"]), [str(u) for u in saved.get("invited") or []]
+        present = _members(job, channel)  # some may have been invited before the retry
+        missing = [u for u in new if u not in present]
+        if missing:
+            job.client.conversations_invite(channel=channel, users=",".join(missing))
+        return channel, new
+    if plan.create:
+        channel, members = _create(job, name)
+    else:
+        assert plan.channel_id is not None
+        channel = plan.channel_id
+        members = _members(job, channel)
+    new = [u for u in plan.invite if u not in members]
+    _save_step(job, "invite", {"channel": channel, "invited": new})
+    if new:
+        job.client.conversations_invite(channel=channel, users=",".join(new))
+    return channel, new
+
+
+def _create(job: InboxJob, name: str) -> tuple[str, set[str]]:
+    """Create the work session's channel; returns it and its members. The name is saved as a step first: a retry
+    that meets ``name_taken`` after an attempt that got as far as the create (Slack made the channel, then the
+    process died or its answer was lost) adopts the channel of that name the bot created, instead of refusing and
+    leaving it empty."""
+    tried = _step(job, "creating") == name
+    if not tried:
+        _save_step(job, "creating", name)
+    try:
+        return str(job.client.conversations_create(name=name)["channel"]["id"]), set()
+    except SlackApiError as exc:
+        if not tried or exc.response.get("error") != "name_taken":
+            raise
+        channel = _own_channel_named(job, name)
+        if channel is None:  # someone else's channel took the name meanwhile: a real refusal
+            raise
+        log.info("work session channel %s (%s) made by an earlier attempt: adopted ref=%s", name, channel, job.ref)
+        return channel, _members(job, channel)
+
+
+def _own_channel_named(job: InboxJob, name: str) -> str | None:
+    """The id of the public channel called ``name`` that the bot created, or None."""
+    bot = str(job.client.auth_test().get("user_id") or "")
+    cursor: str | None = None
+    for _ in range(50):  # pages of 1000 channels
+        listed = job.client.conversations_list(types="public_channel", exclude_archived=True, limit=1000, cursor=cursor)
+        for channel in listed.get("channels") or []:
+            if channel.get("name") == name and bot and channel.get("creator") == bot:
+                return str(channel["id"])
+        cursor = str((listed.get("response_metadata") or {}).get("next_cursor") or "") or None
+        if not cursor:
+            break
+    return None
+
+
+def _members(job: InboxJob, channel: str) -> set[str]:
+    listed = job.client.conversations_members(channel=channel, limit=1000)
+    return {str(m) for m in listed.get("members") or []}
