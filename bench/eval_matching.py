@@ -15,6 +15,8 @@ Usage::
                                                   # (the option of round 19; --max-theme-expansions N: the cap)
     python bench/eval_matching.py --meaning-hub 1.0  # a document close to any question discounted in the meaning
                                                   # boosts (MatchConfig.meaning_hub, round 26)
+    python bench/eval_matching.py --compound-modifier 0.5  # a compound's part that is no head weighs half
+                                                  # (MatchConfig.compound_modifier_factor, round 27)
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -619,6 +621,13 @@ def main(argv: list[str] | None = None) -> None:
         default=MatchConfig().meaning_hub,
         help="how much of a document's closeness to any question is discounted (MatchConfig.meaning_hub, round 26)",
     )
+    ap.add_argument(
+        "--compound-modifier",
+        type=float,
+        default=MatchConfig().compound_modifier_factor,
+        help="share of a compound part's weight for a part that is no head (MatchConfig.compound_modifier_factor, "
+        "round 27)",
+    )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
@@ -659,6 +668,7 @@ def main(argv: list[str] | None = None) -> None:
         theme_names_once=args.theme_names == "once",
         max_theme_expansions=args.max_theme_expansions,
         meaning_hub=args.meaning_hub,
+        compound_modifier_factor=args.compound_modifier,
         context_words=args.context_words != "off",
         context_words_in_gap=args.context_words != "on",
     )
@@ -677,7 +687,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"wieweet rows with gap levels: {args.gap_levels}, theme names: {args.theme_names}, "
             f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}, "
-            f"meaning hub: {args.meaning_hub}"
+            f"meaning hub: {args.meaning_hub}, compound modifier: {args.compound_modifier}"
         )
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -414,6 +413,15 @@ class CompoundSplitter:
             out.extend(self._top_split(p) or (p,))
         return out
 
+    def heads(self, word: str) -> tuple[str, ...]:
+        """The parts of ``word`` that are its head at some level (the last part, and the last part of that part):
+        ``kinderopvang`` -> ``("opvang",)``; every other part of :meth:`split` only modifies a head (``kind``)."""
+        top = self._top_split(word)
+        if not top:
+            return ()
+        inner = self._top_split(top[-1])
+        return (top[-1], inner[-1]) if inner else (top[-1],)
+
     def split(self, word: str) -> tuple[str, ...]:
         """All parts (at every level) of ``word``, or ``()`` when it is not a known compound."""
         got = self._cache.get(word)
@@ -516,84 +524,9 @@ class CompoundSplitter:
         return best
 
 
-_SKIP: tuple[str, tuple[str, ...], int] = ("", (), -1)  # Analyzer cache entry of a token that is no term
-
-
 @dataclass(frozen=True, slots=True)
 class Token:
     """One analysed word: its folded surface form and its stem."""
 
     surface: str
     stem: str
-
-
-class Analyzer:
-    """Turns field text into index terms (stems of words and of compound parts)."""
-
-    _CACHE_MAX = 500_000
-
-    def __init__(self, stemmer: Stemmer, splitter: CompoundSplitter, *, part_weight: float = 0.5) -> None:
-        self.stem = stemmer
-        self.splitter = splitter
-        self.stop = stopwords()
-        self.part_weight = part_weight
-        # word -> (stem, stems of its other parts, vocabulary version when it had no parts, else -1); a stop word or
-        # a token of the wrong length maps to _SKIP
-        self._cache: dict[str, tuple[str, tuple[str, ...], int]] = {}
-
-    def _entry(self, tok: str) -> tuple[str, tuple[str, ...], int]:
-        if len(self._cache) >= self._CACHE_MAX:
-            self._cache.clear()
-        if tok in self.stop or len(tok) < 2 or len(tok) > _MAX_TOKEN_LEN:
-            self._cache[tok] = _SKIP
-            return _SKIP
-        s = self.stem(tok)
-        parts = tuple(dict.fromkeys(ps for p in self.splitter.split(tok) if (ps := self.stem(p)) != s))
-        entry = self._cache[tok] = (s, parts, -1 if parts else self.splitter.version)
-        return entry
-
-    def field_terms(self, text: str) -> tuple[dict[str, float], int]:
-        """Term frequencies of a field's text (compound parts count ``part_weight``) and its length in words."""
-        version = self.splitter.version
-        tf: dict[str, float] = {}
-        get = tf.get
-        cache = self._cache
-        pw = self.part_weight
-        n = 0
-        for tok, count in Counter(_TOKEN_RE.findall(fold(text))).items():  # counted in C; stop words collapse
-            entry = cache.get(tok)
-            if entry is None or (entry[2] >= 0 and entry[2] != version):
-                entry = self._entry(tok)
-            s, parts, _ = entry
-            if not s:  # _SKIP: a stop word, too short or too long
-                continue
-            n += count
-            tf[s] = get(s, 0.0) + count
-            if parts:
-                for ps in parts:
-                    tf[ps] = get(ps, 0.0) + pw * count
-        return tf, n
-
-    def content_words(self, text: str) -> list[str]:
-        """Folded, non-stop word tokens of ``text``."""
-        stop = self.stop
-        return [t for t in tokenize(fold(text)) if t not in stop]
-
-    def surfaces(self, text: str) -> dict[str, tuple[str, bool]]:
-        """For explanations: term -> (surface word it came from, came from a compound part)."""
-        out: dict[str, tuple[str, bool]] = {}
-        version = self.splitter.version
-        cache = self._cache
-        for tok in _TOKEN_RE.findall(fold(text)):
-            entry = cache.get(tok)  # the analysis the index used: (stem, stems of the other parts, version)
-            if entry is None or (entry[2] >= 0 and entry[2] != version):
-                entry = self._entry(tok)
-            s = entry[0]
-            if not s:  # a stop word, too short or too long
-                continue
-            if s not in out or out[s][1]:
-                out[s] = (tok, False)
-            for ps in entry[1]:
-                if ps not in out:
-                    out[ps] = (tok, True)
-        return out

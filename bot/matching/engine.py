@@ -95,7 +95,6 @@ from bot.matching import dense
 from bot.matching.analysis import (
     _MAX_TOKEN_LEN,
     _TOKEN_RE,
-    Analyzer,
     CompoundSplitter,
     Stemmer,
     fold,
@@ -115,6 +114,7 @@ from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser, Variant
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
+from bot.matching.terms import Analyzer
 from bot.matching.wordlist import common_words, is_dutch_word, is_real_word
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ class Matcher:
         self._stem = Stemmer(cfg.stemmer)
         self._stop = stopwords()
         self._splitter = CompoundSplitter(load_list("morphemes_nl.txt"), stop=self._stop)
-        self._analyzer = Analyzer(self._stem, self._splitter, part_weight=cfg.compound_part_tf)
+        self._analyzer = self._new_analyzer()
         self._lexicon = Lexicon(self._stem, themes, places)
         # generic words (data/generic_words.txt) as stems: no topical evidence as compound parts or in names
         self._generic_stems = frozenset(self._stem(w) for w in load_list("generic_words.txt"))
@@ -489,7 +489,7 @@ class Matcher:
         self._sorted = sorted(self._bucketed)
         self._splitter.forget_words(live | set(load_list("morphemes_nl.txt")))  # the shipped morphemes stay parts
         self._stem.forget()
-        self._analyzer = Analyzer(self._stem, self._splitter, part_weight=self.config.compound_part_tf)  # its memo
+        self._analyzer = self._new_analyzer()  # its memo
         self._phrase_acronyms = {}
         for kind in (self._kinds["expert"], self._kinds["practice"]):
             for doc in kind.docs.values():
@@ -665,6 +665,13 @@ class Matcher:
                     got.append(ident)
             if self._sorted:
                 bisect.insort(self._sorted, w)
+
+    def _new_analyzer(self) -> Analyzer:
+        cfg = self.config
+        part = cfg.compound_part_tf
+        return Analyzer(
+            self._stem, self._splitter, part_weight=part, modifier_weight=part * cfg.compound_modifier_factor
+        )
 
     def _field_terms(
         self,

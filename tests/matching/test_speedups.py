@@ -17,13 +17,14 @@ from rapidfuzz.distance import OSA
 
 import bot.matching.engine as engine
 from bot.matching import MatchConfig, Matcher, dense
-from bot.matching.analysis import Analyzer, CompoundSplitter, Stemmer, fold, stopwords
+from bot.matching.analysis import CompoundSplitter, Stemmer, fold, stopwords
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
 from bot.matching.engine import _field_texts, _largest, _merge_reasons
 from bot.matching.index import Collection
 from bot.matching.query import Group, ParsedQuery, Variant
 from bot.matching.results import Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, Similarity
+from bot.matching.terms import Analyzer
 
 from .conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, expert, make_matcher
 from .generated import QUERY_WORDS, field_doc, random_register
