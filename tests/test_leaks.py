@@ -3,7 +3,9 @@ fixtures leaked one, and closes it."""
 
 from __future__ import annotations
 
+import os
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -89,15 +91,23 @@ TESTS = {
 }
 
 
-def _run(pytester: pytest.Pytester, *, leak: bool) -> pytest.RunResult:
+# The inner run is a subprocess started in a temporary folder: it imports ``tests.leaks`` from this checkout, which
+# is on its path only when PYTHONPATH says so (``python -m pytest`` puts the checkout on this process's path only).
+CHECKOUT = str(Path(__file__).resolve().parent.parent)
+
+
+def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *, leak: bool) -> pytest.RunResult:
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [CHECKOUT, os.environ.get("PYTHONPATH", "")])))
     pytester.makeconftest(textwrap.dedent(CONFTEST.format(leak=leak)))
     for name, body in TESTS.items():
         pytester.makepyfile(**{name.removesuffix(".py"): textwrap.dedent(body)})
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rE")
 
 
-def test_a_fixture_of_each_scope_that_leaves_one_open_fails_where_its_scope_ends(pytester: pytest.Pytester) -> None:
-    result = _run(pytester, leak=True)
+def test_a_fixture_of_each_scope_that_leaves_one_open_fails_where_its_scope_ends(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _run(pytester, monkeypatch, leak=True)
     result.assert_outcomes(passed=6, errors=4)
     errors = {line for line in result.outlines if line.startswith("ERROR ")}
     # each leak is reported once, at the teardown that ends the scope of the fixture that made it
@@ -113,5 +123,5 @@ def test_a_fixture_of_each_scope_that_leaves_one_open_fails_where_its_scope_ends
     assert text.count("loaded by a module- or class-scoped fixture") == 2  # the class's and the module's
 
 
-def test_fixtures_that_close_what_they_loaded_pass(pytester: pytest.Pytester) -> None:
-    _run(pytester, leak=False).assert_outcomes(passed=6)
+def test_fixtures_that_close_what_they_loaded_pass(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    _run(pytester, monkeypatch, leak=False).assert_outcomes(passed=6)
