@@ -194,3 +194,22 @@ class TopicBook:
         vec = {t: x / norm for t, x in sorted(topic.centroid.items(), key=heaviest)}
         sem = (space.matrix[topic.row] / np.float32(norm)) if space is not None and meaning2 > 0.0 else None
         return vec, sem
+
+    @staticmethod
+    def _closest_members(source: Topic, topic: Topic, run: Placing) -> float:
+        """The highest similarity of a member of ``source`` to a member of ``topic``, question to question (words
+        summed in the member's term order, heaviest first; the meaning parts in one matrix product)."""
+        words, meanings = run.words, run.meanings
+        members = list(topic._joined)
+        with_meaning = [k for k in members if k in meanings]
+        rows = np.stack([meanings[k] for k in with_meaning]) if with_meaning else None
+        best = -math.inf
+        for key in source._joined:
+            vec = words[key]
+            sims = {k: sum([x * words[k].get(t, 0.0) for t, x in vec.items()]) for k in members}
+            sem = meanings.get(key)
+            if sem is not None and rows is not None:
+                for k, dot in zip(with_meaning, (rows @ sem).tolist(), strict=True):
+                    sims[k] += dot
+            best = max([best, *sims.values()])
+        return best

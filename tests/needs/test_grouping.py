@@ -395,3 +395,39 @@ def test_three_wordings_off_their_need_take_the_second_step_together() -> None:
     apart = placed(between, Grouper())
     assert len({apart[k] for k in family}) == 1
     assert apart[family[0]] not in {apart[i.key] for i in between[:-3]}
+
+
+def straggler_with_a_twin(twin: int, closeness: float) -> list[GroupItem]:
+    """Six needs of four questions (as in ``needs_and_a_straggler``) and, last, one question as near to need 0 as to
+    need 1 by their centroids (no margin between them), written much like question ``q:{twin}`` alone: it shares
+    that question's own axis by ``closeness``."""
+    toy = ToyVectors()
+    for need in range(6):
+        for _ in range(4):
+            toy.add([(need, 0.8)])
+    toy.add([(0, 0.45), (1, 0.45), (40 + twin, closeness)], 1.0)
+    return toy.items()
+
+
+def test_between_two_needs_a_wording_joins_the_one_holding_a_question_much_like_it() -> None:
+    """Without a margin between the two closest topics, the members decide: a question at least as close as the
+    joining threshold to one member of a topic of this run, and closer to it than to any member of the other,
+    joins that topic; nearer by its whole need than by one question, it stays alone."""
+    for twin, need in ((0, "q:0"), (4, "q:4")):  # q:0 opens need 0, q:4 need 1
+        items = straggler_with_a_twin(twin, 0.5)
+        got = placed(items, Grouper())
+        assert got[items[-1].key] == got[need]
+        assert len(set(got.values())) == 6
+        assert placed(items, Grouper(rescue_threshold=None))[items[-1].key] not in {got[i.key] for i in items[:-1]}
+    far = straggler_with_a_twin(0, 0.3)  # below the joining threshold even to its closest question
+    got = placed(far, Grouper())
+    assert got[far[-1].key] not in {got[i.key] for i in far[:-1]}
+
+
+def test_the_members_decide_only_between_topics_of_this_run() -> None:
+    """An earlier topic takes a wording only with the margin (its need may not have been asked in full yet)."""
+    items = straggler_with_a_twin(0, 0.5)
+    before = placed(items[:-1], Grouper())
+    result = Grouper().run(items, assigned=before, next_topic_id=max(before.values()) + 1)
+    assert [(p.key, p.seeded) for p in result.placements] == [(items[-1].key, True)]
+    assert result.placements[0].topic_id not in before.values()
