@@ -110,7 +110,7 @@ def test_a_failing_refresh_is_tried_again_later_and_a_change_meanwhile_is_not_lo
     proposal_id, question = _queued(network)
     clock = Clock()
     _posted(network, clock)
-    with network.database.session() as session:  # Slack's event: recorded with the change (``refresh_in_turn``)
+    with network.database.session() as session:  # Slack's event: recorded with the change (``record_refresh``)
         assert question.channel_id
         items = mark_channel_private(session, channel_id=question.channel_id)
         assert network.service.mark_for_refresh(
