@@ -6,9 +6,9 @@ At once: as an expert, the requests still open for them move on to the next expe
 entry is marked away, audited; as an asker, their questions still looking for an answer are withdrawn on their
 behalf and the experts asked are told it is no longer needed. An escalated question is withdrawn too: nobody could
 be given its answer; its posts for staff (the triage post and their DM copies) say the asker's account was
-deactivated, their buttons gone. The live proposals quoting a withdrawn question are rendered again once the change
-is committed (recorded with it as well, so the job runner renders them if that update fails:
-``handlers.needs_refresh``). Any other change (a name, ``is_restricted``, a
+deactivated, their buttons gone. The live proposals quoting a withdrawn question are recorded with the change and
+rendered again by the job runner, once however many accounts go (an offboarding: ``handlers.needs_refresh``). Any
+other change (a name, ``is_restricted``, a
 reactivation) changes nothing here. The event names the person's own team: a person of another organisation (Slack
 Connect) is never acted on, and someone the register and the questions do not know changes nothing. A redelivery
 finds nothing left to do.
@@ -29,7 +29,6 @@ from bot.network import is_inside
 from bot.register.marked import DEACTIVATED
 from bot.routing.service import PersonGone
 from bot.text import is_slack_user_id
-from handlers.needs_refresh import show_proposal_updates
 from handlers.services import Services
 from handlers.staff_posts import ASKER_GONE, update_staff_posts
 from handlers.turn import PostUpdates, Turn, update_post
@@ -109,8 +108,8 @@ def handle_user_change(turn: Turn, *, inside: bool = False) -> None:
 
 
 def show_changes(target: PostUpdates, gone: PersonGone, *, now: datetime) -> None:
-    """Once committed: the proposals quoting a withdrawn question, and the posts for staff of an escalated one."""
-    show_proposal_updates(target, question_ids=gone.withdrawn, now=now)
+    """Once committed: the posts for staff of an escalated question (the proposals quoting a withdrawn one were
+    recorded for the job runner by ``person_deactivated``)."""
     for question_id in gone.escalated:
         update_staff_posts(target, question_id, ASKER_GONE)
 

@@ -1,10 +1,14 @@
 """A proposed work session's posts (the triage channel's, and staff's DM copies) updated after a question of its
 topic was withdrawn or its channel turned private: rendered again from the stored state
-(``NeedsService.live_views_quoting``), the question is counted, no longer quoted, and its asker no longer named.
+(``NeedsService.live_views_quoting``), the question is counted, no longer quoted, and its asker no longer named;
+and after staff closed it (on the command line too): its status line says so and names who, its buttons gone.
 
-In a request (the withdraw button, Slack's channel event) the updates are the turn's effects, made once committed;
-after the daily channel-privacy reconcile (no request) they are made once its transaction is committed. A post in a
-channel shared with another organisation by then shows the neutral stand-in, as every staff post update does."""
+Every such change is recorded in its own transaction (``NeedsService.mark_for_refresh``; a dismissal or a session
+done records itself), and ``ProposalRefresher.refresh_due`` — every job pass, in any process — renders each recorded
+proposal once, however many changes came in (a flood of deactivated accounts, a channel turned private, the daily
+channel-privacy reconcile). Only the asker's own withdraw button also updates the posts at once, once committed: a
+person waits for that. A post in a channel shared with another organisation by then shows the neutral stand-in, as
+every staff post update does."""
 
 from __future__ import annotations
 
@@ -18,8 +22,14 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.needs.model import ProposalView
-from handlers.blocks.needs import build_needs_proposal, proposal_payload, status_invited_to
-from handlers.kit import Rendered, build_shared_stand_in
+from handlers.blocks.needs import (
+    build_needs_proposal,
+    proposal_payload,
+    status_dismissed,
+    status_done,
+    status_invited_to,
+)
+from handlers.kit import Rendered, build_shared_stand_in, escape_truncate, user_mention
 from handlers.services import Services
 from handlers.turn import PostUpdates, Turn, update_post
 from storage.session import Session
@@ -56,9 +66,27 @@ def _update_of(services: Services, session: Session, view: ProposalView) -> Prop
     if not refs:
         return None
     lang = services.settings.default_language
-    status = status_invited_to(lang, channel_id=view.channel_id) if view.channel_id else ""
-    shown = build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
+    shown = build_needs_proposal(proposal_payload(view.to_json(), status_line=status_line(view, lang)), lang)
     return ProposalUpdate(refs, shown, shared_stand_in(shown, lang, proposal_id=view.id))
+
+
+def status_line(view: ProposalView, lang: str) -> str:
+    """What a post rendered by the bot says the proposal's state is: dismissed or done by whom, invited to where."""
+    if view.status == "dismissed":
+        return status_dismissed(lang, staff=decided_by(view.decided_by))
+    if view.status == "done":
+        return status_done(lang, staff=decided_by(view.decided_by), notes_url=view.notes_url)
+    return status_invited_to(lang, channel_id=view.channel_id) if view.channel_id else ""
+
+
+def decided_by(label: str) -> str:
+    """Who closed a proposal, as its posts name them (safe mrkdwn): a Slack user as a mention; on the command line
+    the name the operator gave (``--by``), else the server account (``cli:root``)."""
+    mention = user_mention(label)
+    if mention:
+        return mention
+    account, _, name = label.partition(" by ")
+    return escape_truncate(name or account or "?", 100)
 
 
 def shared_stand_in(shown: Rendered, lang: str, *, proposal_id: int) -> Rendered:
@@ -66,12 +94,18 @@ def shared_stand_in(shown: Rendered, lang: str, *, proposal_id: int) -> Rendered
     return build_shared_stand_in(t("needs.proposal_shared", lang, proposal_id=proposal_id), shown)
 
 
-def refresh_in_turn(turn: Turn, *, question_ids: Sequence[int] = (), gap_ids: Sequence[int] = ()) -> None:
-    """Within a request: the posts are updated once its transaction is committed (the turn's effects); the
-    proposals are recorded with the change too, and the job runner renders their posts again a little later
-    (``ProposalRefresher.refresh_due``): an update that fails, or that a restart cuts off, is not lost."""
+def record_refresh(turn: Turn, *, question_ids: Sequence[int] = (), gap_ids: Sequence[int] = ()) -> None:
+    """Within a request nobody waits on (Slack's event): the proposals are recorded with the change, and the job
+    runner renders their posts once (``ProposalRefresher.refresh_due``), however many such changes come in."""
     if turn.services.needs is not None and (question_ids or gap_ids):
         turn.services.needs.mark_for_refresh(turn.session, question_ids=question_ids, gap_ids=gap_ids, now=turn.now)
+
+
+def refresh_in_turn(turn: Turn, *, question_ids: Sequence[int] = (), gap_ids: Sequence[int] = ()) -> None:
+    """Within a request someone waits on (the withdraw button): the posts are updated once its transaction is
+    committed (the turn's effects), and recorded as well (``record_refresh``): an update that fails, or that a
+    restart cuts off, is not lost."""
+    record_refresh(turn, question_ids=question_ids, gap_ids=gap_ids)
     show_proposal_updates(turn, question_ids=question_ids, gap_ids=gap_ids, now=turn.now)
 
 
@@ -93,29 +127,23 @@ def show_proposal_updates(
 
 
 class ProposalRefresher:
-    """``after_marked(question_ids, gap_ids)`` for the job runner's channel-privacy reconcile. A post gone is
-    logged; a network or Slack-side failure raises: the proposals were recorded with the change, and
-    ``refresh_due`` (every job pass, in any process) updates them later, rendered from the stored state then."""
+    """``refresh_due`` for the job runner. A post gone is logged; a network or Slack-side failure puts the refresh
+    off (``refresh_later``): the proposals were recorded with the change, rendered from the stored state then."""
 
     def __init__(self, services: Services, client: WebClient) -> None:
         self.services = services
         self.client = client
 
-    def __call__(self, question_ids: list[int], gap_ids: list[int]) -> None:
-        with self.services.db.session() as session:
-            updates = proposal_updates(
-                self.services, session, question_ids=question_ids, gap_ids=gap_ids, now=self.services.clock()
-            )
-        for update in updates:  # after the commit: no Slack call holds a transaction open
-            for ref in update.refs:
-                self._update(ref, update)
-
     def refresh_due(self) -> int:
         """The posts of the proposals recorded as waiting (``NeedsService.mark_for_refresh``) rendered again from
-        the stored state: each done is forgotten; one that fails (or is not posted yet) is tried again later, up to
-        ``REFRESH_ATTEMPTS`` times; a closed proposal's posts were rendered by staff's action. An error on one row
-        (reading or rendering it, not only the Slack update) is logged with its id and that row is tried again later
-        the same way: the rows after it still run. Returns how many were updated."""
+        the stored state, each once however many changes it waited for: each is first claimed for this process
+        (``claim_refresh``: one taken by another process, a replica, is left to it), and its posts are updated
+        while that claim stands, so a render read earlier never lands after a later one. Each done is forgotten;
+        one that fails (or is not posted yet) is tried again later, up to ``REFRESH_ATTEMPTS`` times; a closed
+        proposal's posts show who closed it, without buttons. An error on one row (reading or rendering it, not only
+        the Slack update) is logged with its id and that row is tried again later the same way: the rows after it
+        still run. A change that came in meanwhile keeps the row: rendered again once the claim runs out. Returns
+        how many were updated."""
         needs = self.services.needs
         if needs is None:
             return 0
@@ -123,30 +151,38 @@ class ProposalRefresher:
         with self.services.db.session() as session:
             due = needs.due_refreshes(session, now=now)
         updated = 0
-        for proposal_id, mark, tries in due:
+        for proposal_id, _, _ in due:
+            with self.services.db.session() as session:  # committed before anything is rendered
+                claimed = needs.claim_refresh(session, proposal_id=proposal_id, now=now)
+            if claimed is None:  # another process took it (or did it) meanwhile
+                continue
+            mark, tries, until = claimed
             try:
-                updated += self._refresh(proposal_id, mark, tries, now)
+                updated += self._refresh(proposal_id, mark, tries, until, now)
             except Exception as exc:
                 log.exception("proposal %s: rendering its posts again failed", proposal_id)
                 try:
                     self._later(proposal_id, mark, tries, now, repr(exc))
-                except Exception:  # the database as well: the row stays due, the next rows still run
+                except Exception:  # the database as well: the row is due again once the claim runs out
                     log.exception("proposal %s: its refresh could not be put off", proposal_id)
         return updated
 
-    def _refresh(self, proposal_id: int, mark: int, tries: int, now: datetime) -> bool:
-        """One row of ``refresh_due``: whether its posts were updated."""
+    def _refresh(self, proposal_id: int, mark: int, tries: int, until: datetime, now: datetime) -> bool:
+        """One claimed row of ``refresh_due``: whether its posts were updated."""
         needs = self.services.needs
         assert needs is not None
         with self.services.db.session() as session:
             view = needs.current_view(session, proposal_id=proposal_id, now=now)
-            update = _update_of(self.services, session, view) if view is not None and view.is_live else None
+            update = _update_of(self.services, session, view) if view is not None else None
         if update is None and view is not None and view.is_live:  # not posted yet
             self._later(proposal_id, mark, tries, now, "not posted yet")
             return False
         try:
             if update is not None:
                 for ref in update.refs:
+                    if not self._holds(proposal_id, until):
+                        log.warning("proposal %s: its refresh was taken over by another process", proposal_id)
+                        return False
                     self._update(ref, update)
         except Exception as exc:  # a passing failure: tried again later
             self._later(proposal_id, mark, tries, now, repr(exc))
@@ -154,6 +190,11 @@ class ProposalRefresher:
         with self.services.db.session() as session:
             needs.refreshed(session, proposal_id=proposal_id, mark=mark)
         return update is not None
+
+    def _holds(self, proposal_id: int, until: datetime) -> bool:
+        assert self.services.needs is not None
+        with self.services.db.session() as session:
+            return self.services.needs.holds_refresh(session, proposal_id=proposal_id, until=until)
 
     def _update(self, ref: Mapping[str, Any], update: ProposalUpdate) -> None:
         channel, ts = str(ref.get("channel_id") or ""), str(ref.get("message_ts") or "")

@@ -25,7 +25,7 @@ from handlers import inbox, inbox_job
 from handlers.blocks.privacy import build_forget_prompt, build_forgotten
 from handlers.home import publish_after_erasure
 from handlers.inbox_job import ERASURE
-from handlers.needs_refresh import refresh_in_turn
+from handlers.needs_refresh import record_refresh
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -138,5 +138,5 @@ def handle_channel_private(turn: Turn) -> None:
     ):
         return
     marked = mark_channel_private(turn.session, channel_id=channel_id)
-    # proposals: counted, no longer quoted
-    refresh_in_turn(turn, question_ids=marked.question_ids, gap_ids=marked.gap_ids)
+    # proposals: counted, no longer quoted (rendered by the job runner)
+    record_refresh(turn, question_ids=marked.question_ids, gap_ids=marked.gap_ids)

@@ -1,9 +1,12 @@
 """Repository functions for proposals whose posts wait to be rendered again (``need_proposal_refreshes``).
 
 Keyword-only, never commit. ``upsert_need_proposal_refreshes`` records the live proposals whose topic holds given
-questions or gaps, in the transaction that withdrew them or made them private (INSERT … ON CONFLICT: a second change
-raises ``mark``); ``delete_need_proposal_refresh`` removes a row only at the ``mark`` its refresh read, so a change
-committed while the posts were being updated is refreshed again.
+questions or gaps, in the transaction that withdrew them or made them private, and ``upsert_need_proposal_refresh``
+one proposal staff closed (INSERT … ON CONFLICT: a second change raises ``mark`` and never puts the row off, so a
+flood of changes is rendered once when the first one falls due). ``claim_need_proposal_refresh`` takes a due row for
+one process (its ``due_at`` moved on by a lease, in one conditional UPDATE), and ``holds_need_proposal_refresh`` says
+whether that claim still stands; ``delete_need_proposal_refresh`` removes a row only
+at the ``mark`` its refresh read, so a change committed while the posts were being updated is refreshed again.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,16 +36,27 @@ def upsert_need_proposal_refreshes(
     topics = select(NeedItem.topic_id).where(or_(*conditions))
     live = select(NeedProposal.id).where(NeedProposal.open_topic_id.is_not(None), NeedProposal.topic_id.in_(topics))
     proposal_ids = sorted(session.scalars(live))
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for proposal_id in proposal_ids:
-        statement = insert(NeedProposalRefresh).values(proposal_id=proposal_id, mark=1, tries=0, due_at=due_at)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["proposal_id"],
-                set_={"mark": NeedProposalRefresh.mark + 1, "tries": 0, "due_at": statement.excluded.due_at},
-            )
-        )
+        upsert_need_proposal_refresh(session, proposal_id=proposal_id, due_at=due_at)
     return proposal_ids
+
+
+def upsert_need_proposal_refresh(session: Session, *, proposal_id: int, due_at: datetime) -> None:
+    """Record one proposal as waiting to be rendered again from ``due_at``: a row already there gets its mark
+    raised, its tries counted afresh and the earlier of the two due times (a change never puts a due refresh off,
+    nor one under a claim, whose lease is never longer than ``due_at`` is ahead)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(NeedProposalRefresh).values(proposal_id=proposal_id, mark=1, tries=0, due_at=due_at)
+    earlier = case(
+        (NeedProposalRefresh.due_at <= statement.excluded.due_at, NeedProposalRefresh.due_at),
+        else_=statement.excluded.due_at,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["proposal_id"],
+            set_={"mark": NeedProposalRefresh.mark + 1, "tries": 0, "due_at": earlier},
+        )
+    )
 
 
 def list_due_need_proposal_refreshes(session: Session, *, now: datetime, limit: int = 50) -> list[tuple[int, int, int]]:
@@ -54,6 +68,31 @@ def list_due_need_proposal_refreshes(session: Session, *, now: datetime, limit: 
         .limit(limit)
     )
     return [(int(p), int(m), int(t)) for p, m, t in session.execute(statement)]
+
+
+def claim_need_proposal_refresh(
+    session: Session, *, proposal_id: int, now: datetime, until: datetime
+) -> tuple[int, int] | None:
+    """Take the refresh of ``proposal_id`` if it is due at ``now``: its ``due_at`` becomes ``until`` (the lease),
+    so no other process takes it meanwhile. Returns (mark, tries), or None when it is not due (any more)."""
+    row = session.execute(
+        update(NeedProposalRefresh)
+        .where(NeedProposalRefresh.proposal_id == proposal_id, NeedProposalRefresh.due_at <= now)
+        .values(due_at=until)
+        .returning(NeedProposalRefresh.mark, NeedProposalRefresh.tries)
+    ).first()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+def holds_need_proposal_refresh(session: Session, *, proposal_id: int, until: datetime) -> bool:
+    """Whether the claim ``claim_need_proposal_refresh`` gave (lease ``until``) still stands: no other process took
+    the row over once the lease ran out (whose render, read later, may have been shown already)."""
+    found = session.scalar(
+        select(NeedProposalRefresh.proposal_id).where(
+            NeedProposalRefresh.proposal_id == proposal_id, NeedProposalRefresh.due_at == until
+        )
+    )
+    return found is not None
 
 
 def delete_need_proposal_refresh(session: Session, *, proposal_id: int, mark: int) -> None:

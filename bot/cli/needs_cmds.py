@@ -228,18 +228,29 @@ def needs_dismiss(ctx: click.Context, proposal_id: int, reason: str) -> None:
 @needs_group.command(name="done")
 @click.argument("proposal_id", type=int)
 @click.option("--notes", "notes_url", required=True, metavar="URL", help="Link to the session's notes.")
+@click.option(
+    "--summary",
+    default="",
+    help="The practice's summary (as in Slack's form); without it one is written from the topic and its counts.",
+)
 @click.pass_context
-def needs_done(ctx: click.Context, proposal_id: int, notes_url: str) -> None:
+def needs_done(ctx: click.Context, proposal_id: int, notes_url: str, summary: str) -> None:
     """Mark a work session done; its notes become a practice submission waiting for approval (audited).
 
     \b
     Examples:
       wieweet needs done 3 --notes https://intranet.example.org/werksessie-leegstand
+      wieweet needs done 3 --notes https://intranet.example.org/werksessie-leegstand --summary "What we agreed"
     """
     cli = _cli(ctx)
     with cli.db.session() as session:
         view = _service(cli).complete_proposal(
-            session, actor=cli_actor(), proposal_id=proposal_id, notes_url=notes_url, now=datetime.now(UTC)
+            session,
+            actor=cli_actor(),
+            proposal_id=proposal_id,
+            notes_url=notes_url,
+            summary=summary,
+            now=datetime.now(UTC),
         )
     echo(f"proposal #{view.id} done; practice #{view.practice_id} waits for approval")
 

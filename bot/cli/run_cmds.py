@@ -108,7 +108,6 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         sender=OutboxSender(services, app.client, policy=policy),
         digests=due_digests_poster(services.db, app.client, services.channels, tz=ZoneInfo(settings.timezone)),
         channel_privacy=SlackChannelLookup(app.client, services.channels),
-        after_channel_private=refresher,
         refresh_proposals=refresher.refresh_due,
         recheck_marks=RecentMarksCheck(services, app.client),
     ).start()

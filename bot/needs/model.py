@@ -132,6 +132,7 @@ class ProposalView:
     channel_id: str | None = None
     notes_url: str = ""
     practice_id: int | None = None
+    decided_by: str = ""  # who dismissed it or marked it done (the audit log's label: a Slack id, ``cli:…``)
 
     @property
     def is_live(self) -> bool:

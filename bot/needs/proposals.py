@@ -10,9 +10,11 @@
 * ``live_views_quoting`` — the live proposals a withdrawn (or now private) question belongs to, rendered again: their
   posts are updated so the question is counted, not quoted; ``current_view`` — one proposal rendered again for a post
   of it that waited in the outbox (the sender shows that, not what was queued).
-* ``mark_for_refresh``, ``due_refreshes``, ``refreshed``, ``refresh_later`` — those posts' updates recorded in the
-  change's transaction and made by the job runner of any process until they got through (``bot.privacy``'s
-  ``REFRESH_DELAY``, ``REFRESH_ATTEMPTS``): a failure on the chat platform's side, or a restart, loses none.
+* ``mark_for_refresh``, ``due_refreshes``, ``claim_refresh``, ``holds_refresh``, ``refreshed``, ``refresh_later`` —
+  those posts' updates recorded in the change's transaction (a dismissal's or a session done's too) and made by the
+  job runner of any process until they got through (``bot.privacy``'s ``REFRESH_DELAY``, ``REFRESH_ATTEMPTS``): a
+  failure on the chat platform's side, or a restart, loses none. Each is claimed by one process for
+  ``REFRESH_LEASE`` before its posts are rendered, so replicas do not update the same posts at once.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ from bot.register.submissions import submit_practice, work_session_title
 from storage import needs_repo as repo
 from storage import outbox_repo, proposal_refresh_repo
 from storage.models import NeedProposal, ProposalStatus
+
+# How long a process holds a refresh it claimed (``claim_refresh``) while it renders the posts; never longer than
+# ``REFRESH_DELAY``, so a change recorded meanwhile does not make the row due before the claim runs out.
+REFRESH_LEASE = REFRESH_DELAY
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -174,6 +180,7 @@ class Proposals:
             channel_id=proposal.channel_id,
             notes_url=proposal.notes_url,
             practice_id=proposal.practice_id,
+            decided_by=proposal.decided_by,
         )
 
     def _state(self, session: Session, proposal: NeedProposal) -> NeedsState:
@@ -275,8 +282,23 @@ class Proposals:
         return proposal_refresh_repo.list_due_need_proposal_refreshes(session, now=now)
 
     @staticmethod
+    def claim_refresh(session: Session, *, proposal_id: int, now: datetime) -> tuple[int, int, datetime] | None:
+        """Take the due refresh of ``proposal_id`` for this process for ``REFRESH_LEASE``: (mark, tries, lease end),
+        or None when another process took it or it is no longer due."""
+        until = now + REFRESH_LEASE
+        claimed = proposal_refresh_repo.claim_need_proposal_refresh(
+            session, proposal_id=proposal_id, now=now, until=until
+        )
+        return None if claimed is None else (*claimed, until)
+
+    @staticmethod
+    def holds_refresh(session: Session, *, proposal_id: int, until: datetime) -> bool:
+        """Whether the claim ending ``until`` still stands (no other process took the refresh over since)."""
+        return proposal_refresh_repo.holds_need_proposal_refresh(session, proposal_id=proposal_id, until=until)
+
+    @staticmethod
     def refreshed(session: Session, *, proposal_id: int, mark: int) -> None:
-        """Its posts show the state after change ``mark`` (or it is closed: staff's action rendered them)."""
+        """Its posts show the state after change ``mark``."""
         proposal_refresh_repo.delete_need_proposal_refresh(session, proposal_id=proposal_id, mark=mark)
 
     @staticmethod
@@ -353,6 +375,7 @@ class Proposals:
         _decided(session, proposal, actor=actor, now=now)
         after = proposal_audit(proposal)
         audit_proposal(session, actor=actor, action="dismiss", proposal=proposal, before=before, after=after, now=now)
+        _closed_posts_refreshed(session, proposal, now=now)
         return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def complete_proposal(
@@ -387,6 +410,7 @@ class Proposals:
         _decided(session, proposal, actor=actor, now=now)
         after = proposal_audit(proposal)
         audit_proposal(session, actor=actor, action="done", proposal=proposal, before=before, after=after, now=now)
+        _closed_posts_refreshed(session, proposal, now=now)
         return self.view(session, state, proposal, now=now)
 
     @staticmethod
@@ -433,6 +457,13 @@ def _decided(session: Session, proposal: NeedProposal, *, actor: Actor, now: dat
     proposal.decided_at = now
     proposal.updated_at = now
     session.flush()
+
+
+def _closed_posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime) -> None:
+    """Staff closed ``proposal`` (in Slack, whose posts are updated at once, or on the command line, whose are not):
+    its posts are recorded for the job runner to render closed, without buttons, in any case — also over a render of
+    the open proposal that a refresh under way may still make."""
+    proposal_refresh_repo.upsert_need_proposal_refresh(session, proposal_id=proposal.id, due_at=now + REFRESH_DELAY)
 
 
 def _session_summary(label: str, questions: int, organisations: int, lang: str) -> str:

@@ -74,6 +74,8 @@ class NeedsService:
         self.current_view = self._following_erasures(self.proposals.current_view)
         self.mark_for_refresh = self.proposals.mark_for_refresh
         self.due_refreshes = self.proposals.due_refreshes
+        self.claim_refresh = self.proposals.claim_refresh
+        self.holds_refresh = self.proposals.holds_refresh
         self.refreshed = self.proposals.refreshed
         self.refresh_later = self.proposals.refresh_later
         # recruiting

@@ -81,18 +81,16 @@ def _pending(network: Network) -> list[int]:
         return list(session.scalars(select(NeedProposalRefresh.proposal_id)))
 
 
-def test_an_update_that_failed_after_the_daily_check_is_made_by_the_next_process(network: Network) -> None:
+def test_a_channel_found_private_by_the_daily_check_is_rendered_by_a_later_pass_of_any_process(
+    network: Network,
+) -> None:
     proposal_id, question = _queued(network)
     clock = Clock()
     _posted(network, clock)
-    down = FlakySlack(down=True)
-    result = reconcile_channel_privacy(
-        network.database,
-        lookup=lambda channel: channel == question.channel_id,
-        now=LATER,
-        after_marked=ProposalRefresher(_services(network, clock), down),  # type: ignore[arg-type]
+    result = reconcile_channel_privacy(  # as the job runner runs it: the posts are not updated in the check
+        network.database, lookup=lambda channel: channel == question.channel_id, now=LATER
     )
-    assert result.private_channels == 1 and len(result.unrefreshed) == 1 and down.updates == []
+    assert result.private_channels == 1 and result.unrefreshed == []
     assert _pending(network) == [proposal_id]  # recorded with the change: in the database, not in memory
 
     restarted = FlakySlack(down=False)  # a new process (or another replica): nothing kept in memory
@@ -112,7 +110,7 @@ def test_a_failing_refresh_is_tried_again_later_and_a_change_meanwhile_is_not_lo
     proposal_id, question = _queued(network)
     clock = Clock()
     _posted(network, clock)
-    with network.database.session() as session:  # Slack's event: recorded with the change (``refresh_in_turn``)
+    with network.database.session() as session:  # Slack's event: recorded with the change (``record_refresh``)
         assert question.channel_id
         items = mark_channel_private(session, channel_id=question.channel_id)
         assert network.service.mark_for_refresh(
@@ -159,10 +157,9 @@ def test_a_deactivated_askers_withdrawn_question_is_recorded_and_its_proposal_re
     assert _pending(network) == []
 
 
-def test_a_dm_refused_as_deactivated_renders_the_proposal_at_once_and_records_it(network: Network) -> None:
+def test_a_dm_refused_as_deactivated_records_the_proposal_for_the_job_runner(network: Network) -> None:
     """A DM to the asker refused with ``user_disabled``: their questions are withdrawn and the proposal quoting one
-    is rendered again once that is committed — not a job pass later — and the change is recorded all the same, for
-    the job runner when that update fails (``test_a_failing_refresh_is_tried_again_later...``)."""
+    is recorded with that change; it is rendered by the job runner's pass, not once per account that goes."""
     proposal_id, question = _queued(network)
     clock = Clock()
     _posted(network, clock)
@@ -170,11 +167,14 @@ def test_a_dm_refused_as_deactivated_renders_the_proposal_at_once_and_records_it
     services = dataclasses.replace(_services(network, clock), routing=RoutingService(knowledge=network.knowledge))
     outcome = person_gone_after_send(services, slack, user_id="UKORTRIJK", now=LATER)  # type: ignore[arg-type]
     assert "withdrawn 2" in outcome
-    (update,) = slack.updates  # at once
+    assert slack.updates == [] and _pending(network) == [proposal_id]
+    clock.now = LATER + REFRESH_DELAY
+    assert ProposalRefresher(services, slack).refresh_due() == 1  # type: ignore[arg-type]
+    (update,) = slack.updates
     assert (update["channel"], update["ts"]) == (TRIAGE, "1.1")
     shown = repr(update["blocks"]) + str(update["text"])
     assert question.text not in shown and "UKORTRIJK" not in shown
-    assert _pending(network) == [proposal_id]
+    assert _pending(network) == []
 
 
 def test_an_error_on_one_row_puts_that_row_off_and_the_rows_after_it_still_run(

@@ -58,7 +58,7 @@ def test_a_deactivation_inside_the_network_acts(user: dict[str, Any]) -> None:
     assert is_deactivation(turn.body)
     with mock.patch("handlers.deactivated.show_changes") as show_changes:
         handle_user_change(turn)
-    # the proposals quoting 7 and 8 and the staff posts of 8 rendered again once committed, as after a DM refused
+    # the staff posts of 8 rendered again once committed, as after a DM refused (the proposals: by the job runner)
     show_changes.assert_called_once_with(turn, GONE, now=turn.now)
     assert turn.outcome == "moved on 1, marked away True, withdrawn 2 (1 escalated)"
     turn.services.routing_service.return_value.person_deactivated.assert_called_once_with(

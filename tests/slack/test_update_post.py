@@ -1,5 +1,5 @@
 """``update_post``: the one way a posted message is updated (a request's effects, the inbox's confirmations, the
-proposals refreshed after the daily channel-privacy check). A message gone is logged; a passing failure raises,
+proposals' posts refreshed by the job runner). A message gone is logged; a passing failure raises,
 for the caller to try again."""
 
 from __future__ import annotations
@@ -49,12 +49,18 @@ def test_a_message_gone_is_logged_and_a_passing_failure_raises() -> None:
         update_post(services(), client, channel="C0TRIAGE1", ts="1.2", shown=("t", []))
 
 
-def test_the_refresher_raises_a_network_error_for_the_job_to_try_again() -> None:
+def test_the_refresher_puts_a_network_error_off_for_a_later_pass() -> None:
     client = mock.MagicMock()
     client.chat_update.side_effect = [slack_error("message_not_found"), ConnectionError("reset")]
     shown = Rendered("t", [])
     refs = [{"channel_id": "C0TRIAGE1", "message_ts": "1.2"}, {"channel_id": "D0STAFF01", "message_ts": "3.4"}]
     update = ProposalUpdate(refs, shown, shown)
-    with mock.patch("handlers.needs_refresh.proposal_updates", return_value=[update]), pytest.raises(ConnectionError):
-        ProposalRefresher(services(), client)([1], [])
+    fake = services()
+    fake.needs.due_refreshes.return_value = [(1, 1, 0)]
+    fake.needs.claim_refresh.return_value = (1, 0, mock.sentinel.until)
+    fake.needs.holds_refresh.return_value = True
+    with mock.patch("handlers.needs_refresh._update_of", return_value=update):
+        assert ProposalRefresher(fake, client).refresh_due() == 0
     assert client.chat_update.call_count == 2  # the post gone did not stop the next one
+    fake.needs.refresh_later.assert_called_once()  # the network error: tried again by a later pass
+    fake.needs.refreshed.assert_not_called()

@@ -1,0 +1,71 @@
+"""A proposal dismissed or marked done on the command line: its posts for staff (the triage post, their DM copies)
+are recorded in that transaction and rendered by the job runner as closed — a status line naming who, no buttons —
+as a click in Slack shows it at once. ``needs done --summary`` gives the practice its summary, as Slack's form does.
+Through the real command line, needs service and refresher (Slack's answers recorded, not called)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.privacy.channels import REFRESH_DELAY
+from handlers import ids
+from handlers.needs_refresh import ProposalRefresher
+from storage.models import NeedProposal, Practice, ProposalStatus
+from tests.needs.conftest import Network
+from tests.needs.test_queued_proposal import TRIAGE, _queued
+from tests.needs.test_refresh_durable import Clock, FlakySlack, _pending, _posted, _services
+
+NOTES = "https://intranet.example.org/werksessie-leegstand"
+
+
+def _cli(network: Network, *args: str) -> str:
+    url = network.database.engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(main, ["--database", url, "--by", "Anna Smet", "needs", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _rendered_once(network: Network, clock: Clock, proposal_id: int) -> str:
+    """What one job pass after the command shows in the proposal's triage post."""
+    assert _pending(network) == [proposal_id]  # recorded by the command itself
+    slack = FlakySlack(down=False)
+    clock.now = datetime.now(UTC) + REFRESH_DELAY  # the command line acted at the real time
+    assert ProposalRefresher(_services(network, clock), slack).refresh_due() == 1  # type: ignore[arg-type]
+    (update,) = slack.updates
+    assert (update["channel"], update["ts"]) == (TRIAGE, "1.1")
+    assert _pending(network) == []
+    return repr(update["blocks"]) + str(update["text"])
+
+
+def test_a_proposal_dismissed_on_the_command_line_is_shown_dismissed_by_whom_without_buttons(
+    network: Network,
+) -> None:
+    proposal_id, _ = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    assert f"dismissed proposal #{proposal_id}" in _cli(network, "dismiss", str(proposal_id), "--reason", "planned")
+    shown = _rendered_once(network, clock, proposal_id)
+    assert "Afgewezen door Anna Smet." in shown
+    assert ids.ACTION_NEEDS_DISMISS not in shown and ids.ACTION_NEEDS_INVITE not in shown
+    assert ids.ACTION_NEEDS_DONE not in shown
+
+
+def test_a_proposal_marked_done_on_the_command_line_is_shown_done_and_keeps_the_summary_given(
+    network: Network,
+) -> None:
+    proposal_id, _ = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    output = _cli(network, "done", str(proposal_id), "--notes", NOTES, "--summary", "Wat we afspraken over leegstand")
+    assert f"proposal #{proposal_id} done" in output
+    with network.database.session() as session:
+        proposal = session.get(NeedProposal, proposal_id)
+        assert proposal is not None and proposal.status is ProposalStatus.DONE
+        practice = session.get(Practice, proposal.practice_id)
+        assert practice is not None and practice.summary == "Wat we afspraken over leegstand"
+    shown = _rendered_once(network, clock, proposal_id)
+    assert "Afgerond door Anna Smet" in shown and NOTES in shown
+    assert ids.ACTION_NEEDS_DONE not in shown and ids.ACTION_NEEDS_DISMISS not in shown
