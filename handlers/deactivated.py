@@ -78,7 +78,7 @@ def account_inside(network: Network | None, account: dict[str, Any]) -> bool:
         return False
     team = str(account.get("team_id") or "") or None
     enterprise = (account.get("enterprise_user") or {}).get("enterprise_id")
-    return is_inside(network, team=team, enterprise=enterprise, asked=True)
+    return is_inside(network, team=team, enterprise=enterprise, asked=True) is True
 
 
 def confirmed_deactivated(client: WebClient, user_id: str) -> bool:
