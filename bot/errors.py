@@ -59,7 +59,6 @@ class ImportFailed(WieweetError):
     """A register import with errors: nothing was written. ``errors`` lists every problem found."""
 
     code = "import_failed"
-    refusal = True  # the file's rows: nothing written (the command line's exit code 1, as documented)
 
     def __init__(self, code: str | None = None, message: str | None = None, errors: list[str] | None = None) -> None:
         super().__init__(code, message)

@@ -41,13 +41,13 @@ REFUSALS: list[WieweetError] = [
     OpenQuestionTimers(message="no timer left"),
     ErasureIncomplete(message="still found"),
     NotAuthorized("do it"),
-    ImportFailed(message="row 2"),
 ]
 BAD_INPUT: list[WieweetError] = [
     NotFoundError("no_topic", "no topic #9"),
     ConfigError(message="bad setting"),
     QueryError(message="empty"),
     InvalidPeriod(message="invalid period"),
+    ImportFailed("no_file", "x.csv: no such file"),  # bad rows are the import commands' own exit 1
     WieweetError("anything", "any other domain error"),
 ]
 
