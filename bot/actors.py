@@ -24,6 +24,7 @@ class NotAuthorized(WieweetError):
     """
 
     code = "not_authorized"
+    refusal = True
 
     def __init__(
         self, action: str, *, staff_only: bool = False, target: str | None = None, code: str | None = None

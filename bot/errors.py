@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 
 class WieweetError(Exception):
@@ -11,9 +12,13 @@ class WieweetError(Exception):
     ``values`` fill in the placeholders of the user's message for ``code`` (e.g. ``{length}`` and ``{limit}``).
     ``keep_changes``: a refusal whose record stands — the request's transaction commits what was written before it
     (e.g. an expert Slack reports deactivated is marked away) instead of rolling back, then the user is told.
+    ``refusal``: the request was understood but cannot be done (the record's state, another's change first, a rule),
+    as opposed to input that is wrong or names nothing that exists (``NotFoundError``); the command line exits 1 for a
+    refusal and 2 otherwise (``bot.cli.exit_code``).
     """
 
     code: str = "error"
+    refusal: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
-from bot.errors import WieweetError
+from bot.errors import NotFoundError, WieweetError
 from bot.privacy.audit import record_counts
 from bot.retry import RetryPolicy
 from storage import outbox_repo, question_repo, routing_repo
@@ -72,15 +72,17 @@ def _statuses(session: Session, question_ids: Collection[int]) -> dict[int, Ques
 
 
 class NotQueued(WieweetError):
-    """A message or timer id given to discard that is not queued (unknown, or sent, ended or run already)."""
+    """A message or timer id given to discard that is not queued any more (sent, ended or run already)."""
 
     code = "not_queued"
+    refusal = True
 
 
 class OpenQuestionTimers(WieweetError):
     """Discarding would leave a question that is still open with no timer to move it on (refused without force)."""
 
     code = "open_question_timers"
+    refusal = True
 
 
 @dataclass(frozen=True)
@@ -134,21 +136,26 @@ def discard_queued(
 ) -> Discarded:
     """End the chosen queued messages and complete the chosen timers without sending or running them: by id, all
     created before a time (``*_before``), and all due before a time (``*_due_before``: a message's next attempt, a
-    timer's due time — "every reminder that was due during the outage"). An id that is not queued (``NotQueued``)
-    refuses the whole discard, and so does a question still open left with no pending timer
-    (``OpenQuestionTimers``), unless ``force``. What a running process holds (claimed since ``now - LIVE_CLAIM``) is
-    skipped (``skipped_*``), also when it claims it meanwhile: the ids and counts are those the update ended.
+    timer's due time — "every reminder that was due during the outage"). An id that does not exist
+    (``NotFoundError``) or is not queued any more (``NotQueued``) refuses the whole discard, and so does a question
+    still open left with no pending timer (``OpenQuestionTimers``), unless ``force``. What a running process holds
+    (claimed since ``now - LIVE_CLAIM``) is skipped (``skipped_*``), also when it claims it meanwhile: the ids and
+    counts are those the update ended.
     ``dry_run``: what would be discarded, nothing changed or audited. Audited with the counts, the ids, the skipped
     ids and the cut-off times."""
     queued = outbox_repo.list_queued_outbox_messages(session)
     pending = routing_repo.list_pending_timers(session)
     missing_messages = sorted(set(message_ids) - {m.id for m in queued})
     missing_timers = sorted(set(timer_ids) - {t.id for t in pending})
+    unknown = [
+        f"message {i}" for i in missing_messages if outbox_repo.get_outbox_message(session, message_id=i) is None
+    ]
+    unknown += [f"timer {i}" for i in missing_timers if routing_repo.get_timer(session, timer_id=i) is None]
+    if unknown:  # a mistyped id: the command line's mistake, said first
+        raise NotFoundError("unknown_queued", f"no such {', '.join(unknown)}; nothing discarded")
     if missing_messages or missing_timers:
         named = [f"message {i}" for i in missing_messages] + [f"timer {i}" for i in missing_timers]
-        raise NotQueued(
-            message=f"not queued (unknown, or sent, ended or run already): {', '.join(named)}; nothing discarded"
-        )
+        raise NotQueued(message=f"not queued (sent, ended or run already): {', '.join(named)}; nothing discarded")
     live_since = now - LIVE_CLAIM
     messages = [
         m

@@ -25,7 +25,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.network import is_inside
+from bot.network import Network, is_inside
 from bot.register.marked import DEACTIVATED
 from bot.routing.service import PersonGone
 from bot.text import is_slack_user_id
@@ -66,6 +66,18 @@ def is_deactivated(account: dict[str, Any] | None) -> bool:
     one reading of both paths: Slack's ``user_change`` (``handlers.profile_change``) and a DM Slack refused
     (``handlers.outbox``)."""
     return account is None or account.get("deleted") is True
+
+
+def account_inside(network: Network | None, account: dict[str, Any]) -> bool:
+    """Whether an account as ``account_at_slack`` read it belongs to the network: Slack's answer names the account's
+    team and a Grid member's organisation (an event's claim may not). The one check of both paths that clear a mark
+    on an active account: Slack's ``user_change`` (``handlers.profile_change``) and the job runner's recheck
+    (``handlers.reactivations``). No network known yet: nobody is inside."""
+    if network is None:
+        return False
+    team = str(account.get("team_id") or "") or None
+    enterprise = (account.get("enterprise_user") or {}).get("enterprise_id")
+    return is_inside(network, team=team, enterprise=enterprise, asked=True) is True
 
 
 def confirmed_deactivated(client: WebClient, user_id: str) -> bool:

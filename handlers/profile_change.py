@@ -22,7 +22,14 @@ from slack_sdk.errors import SlackApiError
 from bot.network import is_inside
 from bot.register.reactivated import make_available_again
 from bot.text import is_slack_user_id
-from handlers.deactivated import NOT_VISIBLE, account_at_slack, handle_user_change, is_deactivated, is_deactivation
+from handlers.deactivated import (
+    NOT_VISIBLE,
+    account_at_slack,
+    account_inside,
+    handle_user_change,
+    is_deactivated,
+    is_deactivation,
+)
 from handlers.services import Services, SlackUnavailableError, slack_transient
 from handlers.turn import Turn
 
@@ -95,12 +102,9 @@ def handle_profile_change(turn: Turn) -> None:
         turn.outcome = "not visible"
         log.info("user_change: %s is not visible to this workspace: nothing done", user_id)
         return
-    if account is not None:  # Slack's answer decides inside or outside (it names a Grid member's organisation)
-        team = str(account.get("team_id") or "") or None
-        enterprise = (account.get("enterprise_user") or {}).get("enterprise_id")
-        if not is_inside(network, team=team, enterprise=enterprise, asked=True):
-            turn.outcome = "outside"
-            return
+    if account is not None and not account_inside(network, account):  # Slack's answer decides (a Grid member's org)
+        turn.outcome = "outside"
+        return
     if is_deactivated(account):
         if is_deactivation(turn.body):  # unknown to Slack: the event's own claim decides (failing closed)
             handle_user_change(turn, inside=account is not None)

@@ -5,8 +5,9 @@ A process matches ``user_change`` events against the experts marked away as gone
 it last read them (``handlers.marked_away``: at most a ``TTL`` old). Another process's mark is read within that
 ``TTL``; a reactivation delivered to this process meanwhile is acknowledged and not recorded, and Slack does not
 send it again. So each pass asks ``users.info`` once about every such mark when it is ``RECHECK_AFTER`` old (by then
-every process has read it, so a later event is matched): still deactivated, nothing changes; active again, the mark
-is cleared as the event path clears it (``bot.register.reactivated``: audited, staff told when the mark had moved
+every process has read it, so a later event is matched): still deactivated, nothing changes; active again and of
+the network (the event path's check: ``handlers.deactivated.account_inside``), the mark is cleared as the event path
+clears it (``bot.register.reactivated``: audited, staff told when the mark had moved
 things). Bounded: marks up to ``RECHECK_WITHIN`` past that age, ``RECHECK_MAX`` look-ups a pass (the rest the next
 pass); a look-up Slack cannot answer now is asked again the next pass while the mark is within the window.
 """
@@ -21,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.register.marked import ACCOUNT_GONE_REASONS, list_marked_away_since
 from bot.register.reactivated import make_available_again
-from handlers.deactivated import account_at_slack, is_deactivated
+from handlers.deactivated import account_at_slack, account_inside, is_deactivated
 from handlers.marked_away import TTL
 from handlers.services import Services
 
@@ -56,6 +57,9 @@ class RecentMarksCheck:
             return False
         self._asked[user_id] = marked_at
         if is_deactivated(account):
+            return False
+        if not account_inside(self.services.home.network, account or {}):  # as the event path: never another org's
+            log.info("users.info: %s (marked away as gone) is not of this network: left marked", user_id)
             return False
         with self.services.db.session() as session:
             expert = make_available_again(session, slack_user_id=user_id, now=now)

@@ -105,7 +105,7 @@ def test_show_gives_status_requests_timers_and_hides_a_private_asker(world: Worl
     assert "asker: (private or anonymous)" in done.output and "asker_update           to the asker" in done.output
 
     done = wieweet(world.db, "question", "show", "999999")
-    assert done.exit_code == 1 and "question 999999 not found" in done.output
+    assert done.exit_code == 2 and "question 999999 not found" in done.output  # an unknown id: bad input
 
 
 def test_close_tells_the_asker_ends_requests_and_timers_and_is_audited(world: World) -> None:
@@ -190,7 +190,7 @@ def test_close_refusals_and_dry_run_change_nothing(world: World) -> None:
     assert _snapshot(world, withdrawn) == snapshot
 
     done = wieweet(world.db, "question", "close", "999999", "--reason", "x")
-    assert done.exit_code == 1 and "question 999999 not found" in done.output
+    assert done.exit_code == 2 and "question 999999 not found" in done.output  # an unknown id: bad input
 
     qid = _escalated(world, text="Wie kent de leegstandsheffing in Gent?")
     snapshot = _snapshot(world, qid)
@@ -259,9 +259,10 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
     dry = wieweet(world.db, "question", "assign", str(qid), "--expert", "UILSE", "--dry-run", *AT_LATER)
     assert dry.exit_code == 1 and "nothing changed" in dry.output, dry.output
     assert _snapshot(world, qid) == snapshot
+    unknown = {"U0NOBODY1", "someone"}  # nobody in the register: bad input (2); the others are refusals (1)
     for expert, why in refusals.items():
         done = wieweet(world.db, "question", "assign", str(qid), "--expert", expert, *AT_LATER)
-        assert done.exit_code == 1, (expert, done.output)
+        assert done.exit_code == (2 if expert in unknown else 1), (expert, done.output)
         assert why.lower() in done.output.lower(), (expert, done.output)
         said = "the refused pick is recorded" if expert in recorded else "nothing changed"
         assert said in done.output, (expert, done.output)
@@ -273,7 +274,7 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
     assert len(refused) == len(recorded) and {r.entity_key for r in refused} == {f"question:{qid}"}
 
     done = wieweet(world.db, "question", "assign", "999999", "--expert", "UGUST")
-    assert done.exit_code == 1 and "question 999999 not found" in done.output
+    assert done.exit_code == 2 and "question 999999 not found" in done.output  # an unknown id: bad input
 
     dry = wieweet(
         world.db, "question", "assign", str(qid), "--expert", "UGUST", "--even-if-away", "--dry-run", *AT_LATER

@@ -124,15 +124,20 @@ def test_discard_dry_run_prints_what_would_go_and_changes_nothing(database: Data
     assert _discards(database) == []
 
 
-def test_discard_an_id_not_queued_discards_nothing_and_exits_1(database: Database) -> None:
+def test_discard_an_unknown_id_exits_2_and_one_not_queued_any_more_exits_1(database: Database) -> None:
     messages, timers = _queue(database)
     done = wieweet(database, "queued", "discard", "--message", "99999", "--timer", str(timers[0]))
-    assert done.exit_code == 1, done.output
-    assert "not queued (unknown, or sent, ended or run already): message 99999; nothing discarded" in done.output
+    assert done.exit_code == 2, done.output  # an id that does not exist: bad input
+    assert "no such message 99999; nothing discarded" in done.output
     assert _claimable(database) == (messages, timers)
+    done = wieweet(database, "queued", "discard", "--timer", "99998", "--timer", "99999")
+    assert done.exit_code == 2 and "no such timer 99998, timer 99999; nothing discarded" in done.output
     assert wieweet(database, "queued", "discard", "--timer", str(timers[0])).exit_code == 0
-    done = wieweet(database, "queued", "discard", "--timer", str(timers[0]))  # discarded already
-    assert done.exit_code == 1 and f"timer {timers[0]}; nothing discarded" in done.output
+    done = wieweet(database, "queued", "discard", "--timer", str(timers[0]))  # discarded already: a refusal
+    assert done.exit_code == 1, done.output
+    assert f"not queued (sent, ended or run already): timer {timers[0]}; nothing discarded" in done.output
+    done = wieweet(database, "queued", "discard", "--timer", str(timers[0]), "--message", "99999")
+    assert done.exit_code == 2 and "no such message 99999" in done.output  # the mistyped id is said first
     assert len(_discards(database)) == 1
 
 
@@ -161,7 +166,7 @@ def test_discarding_an_open_questions_last_timer_is_refused_without_force(databa
 
     assert wieweet(database, "queued", "discard", "--timer", str(timers[0])).exit_code == 0  # the escalation stays
     done = wieweet(database, "queued", "discard", "--timer", str(timers[1]))
-    assert done.exit_code == 2, done.output
+    assert done.exit_code == 1, done.output  # understood, refused without --force
     assert (
         f"question {question} is still routed and would have no timer left: no more hand-over to staff for it "
         "(give --force to discard anyway); nothing discarded"

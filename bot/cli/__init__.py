@@ -108,24 +108,35 @@ def _operator(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     return name
 
 
+EXIT_REFUSED = 1  # understood, but it cannot be done: nothing changed (or only what the refusal records)
+EXIT_BAD_INPUT = 2  # the command line is wrong: usage, a malformed value, a record or id that does not exist
+
+
+def exit_code(error: WieweetError) -> int:
+    """The exit code of a command stopped by ``error`` (see the README's "Exit codes"): ``EXIT_REFUSED`` for a
+    refusal (``WieweetError.refusal``: the record's state, another's change, a rule), ``EXIT_BAD_INPUT`` for the
+    rest — a ``NotFoundError`` (an id or record that does not exist), bad input, a setting."""
+    return EXIT_REFUSED if error.refusal else EXIT_BAD_INPUT
+
+
 class WieweetGroup(click.Group):
-    """Turns domain errors into one clear line and a non-zero exit code instead of a traceback."""
+    """Turns domain errors into one clear line and a non-zero exit code (``exit_code``) instead of a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WieweetError as exc:
             echo(f"error: {exc.message}", err=True)
-            ctx.exit(2)
+            ctx.exit(exit_code(exc))
         except UnknownSchemaError as exc:
             echo(f"error: {exc}", err=True)
-            ctx.exit(2)
+            ctx.exit(EXIT_BAD_INPUT)
         except (OperationalError, InterfaceError) as exc:  # the database cannot be reached, or failed mid-way
             cli = ctx.find_object(CliContext)
             url = cli.settings.database_url if cli is not None else ""
             origin = f" ({cli.database_origin})" if cli is not None else ""
             echo(f"error: database {shown_url(url)}{origin}: {database_reason(exc, url)}", err=True)
-            ctx.exit(1)
+            ctx.exit(EXIT_REFUSED)
 
 
 def database_reason(error: DBAPIError, url: str) -> str:

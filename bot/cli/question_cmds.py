@@ -16,7 +16,7 @@ import click
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
-from bot.cli import CliContext, cli_actor, pass_cli
+from bot.cli import EXIT_BAD_INPUT, EXIT_REFUSED, CliContext, cli_actor, pass_cli
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.error_texts import error_text
@@ -48,6 +48,12 @@ class NotAssignable(RoutingInputError):
     code = "not_assignable"
 
 
+class UnknownExpert(NotFoundError):
+    """``--expert`` names nobody in the expert register, or is neither an e-mail address nor a Slack id (exit 2)."""
+
+    code = "not_assignable"
+
+
 @contextmanager
 def _service(cli: CliContext) -> Iterator[RoutingService]:
     """The routing service as ``wieweet run`` builds it. Closing and assigning never search, but a close lets the
@@ -67,9 +73,13 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> str:
     return to_local(moment, tz).strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
 
 
-def _refuse(message: str) -> NoReturn:
+def _refuse(message: str, code: int = EXIT_REFUSED) -> NoReturn:
     echo(f"error: {message}", err=True)
-    raise click.exceptions.Exit(1)
+    raise click.exceptions.Exit(code)
+
+
+def _unknown(question_id: int) -> NoReturn:
+    _refuse(f"question {question_id} not found", EXIT_BAD_INPUT)
 
 
 def _why(error: WieweetError, question: Question | None) -> str:
@@ -85,15 +95,16 @@ def _why(error: WieweetError, question: Question | None) -> str:
 
 @contextmanager
 def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[tuple[Session, set[int]]]:
-    """One transaction for a close or an assignment: the question checked first (unknown: exit 1) and locked, what
+    """One transaction for a close or an assignment: the question checked first (unknown: exit 2) and locked, what
     was queued for it before noted (to print what this adds; a running process queues for it only after this
-    transaction), rolled back on a refusal (exit 1) and on ``dry_run``. A refusal whose record stands
-    (``keep_changes``: a refused pick, audited and counted towards ``too_many_picks``) commits it, as in Slack."""
+    transaction), rolled back on a refusal (exit 1; an expert not in the register: exit 2) and on ``dry_run``. A
+    refusal whose record stands (``keep_changes``: a refused pick, audited and counted towards ``too_many_picks``)
+    commits it, as in Slack."""
     with cli.db.session() as session:
         try:
             question_overview(session, question_id=question_id)
         except NotFoundError:
-            _refuse(f"question {question_id} not found")
+            _unknown(question_id)
         question_repo.get_question(session, question_id=question_id, lock=True)
         before = {m.id for m in outbox_repo.list_outbox_messages(session, question_id=question_id)}
         try:
@@ -105,7 +116,8 @@ def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[t
             else:
                 session.rollback()
             shown = question_overview(session, question_id=question_id).question
-            _refuse(_why(error, shown) + ("; the refused pick is recorded" if kept else "; nothing changed"))
+            code = EXIT_BAD_INPUT if isinstance(error, NotFoundError) else EXIT_REFUSED  # staff's refusals: 1
+            _refuse(_why(error, shown) + ("; the refused pick is recorded" if kept else "; nothing changed"), code)
         if dry_run:
             session.rollback()
 
@@ -171,7 +183,7 @@ def question_show(cli: CliContext, question_id: int) -> None:
         try:
             view = question_overview(session, question_id=question_id)
         except NotFoundError:
-            _refuse(f"question {question_id} not found")
+            _unknown(question_id)
         q = view.question
         reason = f" ({q.escalation_reason})" if q.escalation_reason else ""
         echo(f"question {q.id}: {q.status.value}{reason}, {q.visibility.value}, asked {_local(q.created_at, tz)}")
@@ -240,7 +252,8 @@ def question_assign(
     """Hand a question waiting for staff to an expert of the register, as staff do from the triage channel: the
     same checks (not the asker, consent not withdrawn and not opted out, listing confirmed when
     WIEWEET_REQUIRE_CONSENT is on, not away unless --even-if-away) and the same request by DM. A refused pick says
-    why (exit 1); one refused for consent, opt-out or absence is audited, as in Slack. Audited (with --by).
+    why (exit 1; someone not in the register, or an unknown question: exit 2); one refused for consent, opt-out or
+    absence is audited, as in Slack. Audited (with --by).
 
     Only people in the expert register with a Slack account can be chosen here: whether anyone else belongs to the
     network is Slack's to say, and the triage channel's "assign" asks it.
@@ -286,16 +299,17 @@ def _queue_staff_posts(cli: CliContext, question_id: int, action: str, *, assign
 
 
 def _expert_slack_id(session: Session, ref: str) -> str:
-    """The Slack id of the register's expert named by e-mail address or Slack id (``NotAssignable`` otherwise)."""
+    """The Slack id of the register's expert named by e-mail address or Slack id (``UnknownExpert``; one without a
+    Slack account: ``NotAssignable``)."""
     ref = ref.strip()
     if "@" in ref:
         expert = register_repo.get_expert_by_email(session, email=ref)
     elif is_slack_user_id(ref):
         expert = register_repo.get_expert_by_slack_id(session, slack_user_id=ref)
     else:
-        raise NotAssignable(message=f"{ref!r} is neither an e-mail address nor a Slack user id")
+        raise UnknownExpert(message=f"{ref!r} is neither an e-mail address nor a Slack user id")
     if expert is None:
-        raise NotAssignable(
+        raise UnknownExpert(
             message=f"{ref} is not in the expert register: assign people outside it from the triage channel"
         )
     if not expert.slack_user_id:

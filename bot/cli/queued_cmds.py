@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, cli_actor, pass_cli
+from bot.cli import EXIT_REFUSED, CliContext, cli_actor, pass_cli
 from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
-from bot.restore import LIVE_CLAIM, NotQueued, discard_queued, list_queued
+from bot.restore import LIVE_CLAIM, discard_queued, list_queued
 from digests.period import period_of, to_local
 from digests.restored import digest_states
 
@@ -111,10 +111,11 @@ def queued_discard(
 
     Run it with every replica stopped. Times: ISO 8601 with a UTC offset. --messages-before/--timers-before go by
     when a message was queued or a timer scheduled (the backup's time); --messages-due-before/--timers-due-before
-    by when it was due (an outage: every reminder that was due while wieweet was down). An id that is not queued
-    discards nothing (exit 1). What a running process is sending or running (claimed in the last 10 minutes) is left
-    to it and named; exit 1 when nothing else was discarded. Discarding the last timers of a question that is still
-    open is refused without --force: nothing would remind, ask the next expert or hand it over to staff any more.
+    by when it was due (an outage: every reminder that was due while wieweet was down). An id that does not exist
+    discards nothing (exit 2), nor does one not queued any more: sent, ended or run (exit 1). What a running process
+    is sending or running (claimed in the last 10 minutes) is left to it and named; exit 1 when nothing else was
+    discarded. Discarding the last timers of a question that is still open is refused without --force (exit 1):
+    nothing would remind, ask the next expert or hand it over to staff any more.
 
     \b
     Examples:
@@ -126,24 +127,20 @@ def queued_discard(
         raise click.UsageError(
             "give --message, --timer, --messages-before, --timers-before, --messages-due-before or --timers-due-before"
         )
-    try:
-        with cli.db.session() as session:
-            result = discard_queued(
-                session,
-                actor=cli_actor(),
-                now=datetime.now(UTC),
-                message_ids=message_ids,
-                timer_ids=timer_ids,
-                messages_before=_time(messages_before, "--messages-before"),
-                timers_before=_time(timers_before, "--timers-before"),
-                messages_due_before=_time(messages_due_before, "--messages-due-before"),
-                timers_due_before=_time(timers_due_before, "--timers-due-before"),
-                dry_run=dry_run,
-                force=force,
-            )
-    except NotQueued as exc:
-        echo(f"error: {exc.message}", err=True)
-        click.get_current_context().exit(1)
+    with cli.db.session() as session:
+        result = discard_queued(
+            session,
+            actor=cli_actor(),
+            now=datetime.now(UTC),
+            message_ids=message_ids,
+            timer_ids=timer_ids,
+            messages_before=_time(messages_before, "--messages-before"),
+            timers_before=_time(timers_before, "--timers-before"),
+            messages_due_before=_time(messages_due_before, "--messages-due-before"),
+            timers_due_before=_time(timers_due_before, "--timers-due-before"),
+            dry_run=dry_run,
+            force=force,
+        )
     for stranded in result.stranded:
         echo(f"warning: {stranded.describe()}")
     held = [f"message {i}" for i in result.skipped_message_ids] + [f"timer {i}" for i in result.skipped_timer_ids]
@@ -160,7 +157,7 @@ def queued_discard(
     else:
         echo(f"discarded {result.messages} message(s) and {result.timers} timer(s)")
     if held and not (result.messages or result.timers):  # a dry run exits as the real run would
-        click.get_current_context().exit(1)
+        click.get_current_context().exit(EXIT_REFUSED)
 
 
 def _ids(ids: list[int]) -> str:

@@ -64,6 +64,7 @@ class ProposalClosed(WieweetError):
     """The proposal was already dismissed or marked done (by someone else, or a second click)."""
 
     code = "proposal_closed"
+    refusal = True
 
 
 class AlreadyInvited(ProposalClosed):
@@ -83,6 +84,7 @@ class NoShareableWording(WieweetError):
     """The topic has only private or anonymous questions: nothing may be shown to people outside them."""
 
     code = "needs_no_label"
+    refusal = True
 
 
 @dataclass(frozen=True, slots=True)

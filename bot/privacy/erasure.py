@@ -38,6 +38,7 @@ class ErasureIncomplete(WieweetError):
     """The final check still found the person's data: nothing is committed (the caller's transaction rolls back)."""
 
     code = "erasure_incomplete"
+    refusal = True
 
 
 @dataclass

@@ -60,12 +60,14 @@ class ProfileStateError(WieweetError):
     """An action that no longer fits the profile's state (already approved, already confirmed, ...)."""
 
     code = "profile_state"
+    refusal = True
 
 
 class ProfileChanged(WieweetError):
     """Staff decided on a version of the profile that is not the stored one (its owner edited it since)."""
 
     code = "profile_changed"
+    refusal = True
 
 
 @dataclass(frozen=True, slots=True)

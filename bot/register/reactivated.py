@@ -8,22 +8,42 @@ notice (the triage channel, else each staff member by DM) when, since the mark, 
 that did not reach the expert: ``DeliveryFailed`` to staff, keyed by the expert) or the person's own questions were
 withdrawn because the account was gone. A mark that moved nothing (no open request, no question) tells nobody, as
 its making told nobody. Keyed by the expert and the mark's moment: once per mark, however many processes or
-repeated events see the reactivation."""
+repeated events see the reactivation.
+
+A mark Slack's ``users.info`` never confirmed (``UNCONFIRMED_REASONS``: a DM refused with ``user_not_found`` while
+the account is there and active) could come back with every question routed to that expert: marked, staff told,
+cleared, staff told, and again. So such a mark cleared automatically within ``REPEAT_WITHIN`` before is kept: the
+expert stays away until they (the Home tab) or staff make them available, recorded once in the audit log (action
+``KEPT_ACTION``, actor ``system``, with the reason and the earlier clear) and logged as a WARNING; no notice. The
+mark then no longer counts as one an active account clears (its latest audit entry is that record), so neither a
+``user_change`` nor the job runner asks about it again."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot import outbox
+from bot.actors import Actor
 from bot.outbox import DeliveryFailed
 from bot.register import profiles
 from bot.register.marked import ACCOUNT_GONE_REASONS, get_unreachable_mark
+from bot.register.service import expert_audit
 from bot.staff_notices import ExpertReactivated
 from storage import outbox_repo, question_repo
 from storage import register_repo as repo
 from storage.models import Expert, QuestionStatus
+
+log = logging.getLogger(__name__)
+
+# Marks made on a refused DM alone, which ``users.info`` never confirmed: an active account contradicts them
+UNCONFIRMED_REASONS = frozenset({"user_not_found"})
+REPEAT_WITHIN = timedelta(days=7)  # such a mark cleared automatically within this before is kept
+CLEARED_ACTION = "reachable"  # ``profiles.clear_unreachable_mark``'s audit entry
+KEPT_ACTION = "unreachable_kept"
+_AUDIT_LOOKBACK = 50  # the expert's latest audit entries searched for an earlier clear
 
 # the actor of what the system did on nobody's behalf (``bot.routing.core.SYSTEM``): a withdrawal for a gone asker
 _SYSTEM = "system"
@@ -35,6 +55,11 @@ def make_available_again(session: Session, *, slack_user_id: str, now: datetime)
     such mark holds (cleared already, another reason, never marked)."""
     found = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
     mark = get_unreachable_mark(session, expert=found) if found is not None else None
+    if found is not None and mark is not None and mark[1] in ACCOUNT_GONE_REASONS:
+        cleared_at = _cleared_before(session, expert=found, reason=mark[1], since=now - REPEAT_WITHIN)
+        if cleared_at is not None:
+            _keep_mark(session, expert=found, reason=mark[1], cleared_at=cleared_at, now=now)
+            return None
     expert = profiles.clear_unreachable_mark(
         session, slack_user_id=slack_user_id, reasons=ACCOUNT_GONE_REASONS, now=now
     )
@@ -58,6 +83,43 @@ def make_available_again(session: Session, *, slack_user_id: str, now: datetime)
         key = f"{notice.kind.value}:x{expert.id}:{marked_at.isoformat()}"
         outbox.enqueue(session, notice, dedupe_key=key, now=now)
     return expert
+
+
+def _cleared_before(session: Session, *, expert: Expert, reason: str, since: datetime) -> datetime | None:
+    """When a mark of ``reason`` of this expert was last cleared automatically from ``since`` on, for a reason in
+    ``UNCONFIRMED_REASONS`` only (a deactivation is confirmed by Slack each time: its reactivation always clears)."""
+    if reason not in UNCONFIRMED_REASONS:
+        return None
+    entries = repo.list_audit_log(session, entity_type="expert", entity_key=expert.email, limit=_AUDIT_LOOKBACK)
+    for entry in entries:  # newest first
+        if _aware(entry.at) < since:
+            return None
+        if entry.action == CLEARED_ACTION and (entry.after or {}).get("reason") == f"not {reason}":
+            return _aware(entry.at)
+    return None
+
+
+def _keep_mark(session: Session, *, expert: Expert, reason: str, cleared_at: datetime, now: datetime) -> None:
+    """The mark stays (see the module docstring): audited once, as the system's, and logged."""
+    state = expert_audit(expert)
+    repo.create_audit_log(
+        session,
+        actor=Actor.system().audit_label,
+        action=KEPT_ACTION,
+        entity_type="expert",
+        entity_key=expert.email,
+        before=state,
+        after={**state, "reason": reason[:200], "cleared_before": cleared_at.isoformat()},
+        now=now,
+    )
+    log.warning(
+        "expert %s (%s): Slack says the account is active, but it was marked away for %s again after an automatic "
+        "clear on %s: the mark is kept (available again only by themselves or staff)",
+        expert.id,
+        expert.slack_user_id,
+        reason,
+        cleared_at.isoformat(),
+    )
 
 
 def _withdrawn_since(session: Session, *, slack_user_id: str, since: datetime) -> list[int]:

@@ -80,12 +80,14 @@ class AlreadyModerated(WieweetError):
     """The practice was already approved or rejected (by someone else, or by a second click)."""
 
     code = "already_moderated"
+    refusal = True
 
 
 class PracticeChanged(WieweetError):
     """Staff decided on a version of the practice that is not the stored one (its submitter edited it since)."""
 
     code = "practice_changed"
+    refusal = True
 
 
 # --- reading -------------------------------------------------------------------------------------------------------

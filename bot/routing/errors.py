@@ -14,6 +14,7 @@ class StaleActionError(WieweetError):
     """A button or command that no longer applies: a second claim, a click after cancel, someone else's routing."""
 
     code = "stale_action"
+    refusal = True
 
 
 class NotYours(NotAuthorized, StaleActionError):

@@ -99,7 +99,8 @@ class Slack:
 
 
 def _replica(world: World, at: list[datetime]) -> SimpleNamespace:
-    return SimpleNamespace(db=world.db, marked_away=MarkedAwayCache(), clock=lambda: at[0])
+    home = SimpleNamespace(network=Network(team_id="T0HOME001"))
+    return SimpleNamespace(db=world.db, marked_away=MarkedAwayCache(), clock=lambda: at[0], home=home)
 
 
 def test_a_reactivation_another_replica_acknowledged_unseen_is_found_by_the_job_runner(world: World) -> None:

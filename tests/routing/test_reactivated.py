@@ -17,17 +17,18 @@ from bot.actors import Actor
 from bot.network import Network
 from bot.register import profiles
 from bot.register.marked import ACCOUNT_GONE_REASONS, list_marked_away_ids
-from bot.register.reactivated import make_available_again
+from bot.register.reactivated import KEPT_ACTION, REPEAT_WITHIN, make_available_again
 from handlers.marked_away import MarkedAwayCache
 from handlers.outbox import render_message
 from handlers.profile_change import handle_profile_change
 from handlers.reactivations import RECHECK_AFTER, RecentMarksCheck
-from storage.models import Availability, Expert, OutboxKind, OutboxMessage
+from storage.models import AuditLog, Availability, Expert, OutboxKind, OutboxMessage
 from tests.routing.conftest import NOW, World, seed_housing
 
 K = OutboxKind
 LATER = NOW + timedelta(hours=1)
 BACK = NOW + timedelta(days=2)
+HOME = Network(team_id="T0HOME001")
 
 
 def slack_id(world: World, expert_id: int) -> str:
@@ -130,7 +131,9 @@ def test_a_request_refused_as_unknown_to_slack_is_cleared_by_an_active_account_a
         assert list_marked_away_ids(s, reasons=ACCOUNT_GONE_REASONS) == {gone}
     assert gone in MarkedAwayCache().ids(world.db)  # its user_change is looked at
     at = [LATER + RECHECK_AFTER]
-    replica = SimpleNamespace(db=world.db, marked_away=MarkedAwayCache(), clock=lambda: at[0])
+    replica = SimpleNamespace(
+        db=world.db, marked_away=MarkedAwayCache(), clock=lambda: at[0], home=SimpleNamespace(network=HOME)
+    )
     slack = mock.Mock()
     slack.users_info.return_value = {"ok": True, "user": {"id": gone, "team_id": "T0HOME001", "deleted": False}}
     check = RecentMarksCheck(replica, slack)  # type: ignore[arg-type]
@@ -193,3 +196,113 @@ def test_the_user_change_of_an_active_account_sends_the_notice_after_commit(worl
     assert turn.outcome == "reactivated: available again"
     turn.queued_messages.assert_called_once_with()
     assert len(notices(world)) == 1
+
+
+def _refused_as_unknown(world: World, qid: int, user: str, *, now: datetime) -> str:
+    """The request of question ``qid`` to ``user`` refused by Slack with ``user_not_found`` (the outbox's reaction)."""
+    [request] = [m for m in world.outbox(K.EXPERT_REQUEST, question_id=qid) if m.recipient_slack_id == user]
+    assert request.routing_id is not None
+    with world.db.session() as s:
+        return world.service.recipient_unreachable(s, routing_id=request.routing_id, error="user_not_found", now=now)
+
+
+def test_a_dm_refused_as_unknown_again_after_an_automatic_clear_keeps_the_mark_and_tells_staff_no_more(
+    world: World,
+) -> None:
+    """Slack refuses every DM to an expert with ``user_not_found`` while ``users.info`` says the account is active:
+    without a bound each routed question would mark them away and clear them again, with a notice for staff each
+    time. The second automatic clear within ``REPEAT_WITHIN`` keeps the mark, audited once; nothing asks again."""
+    ids = seed_housing(world)
+    first = world.ask()
+    gone = asked_first(world, first)
+    expert_id = next(i for i in ids.values() if slack_id(world, i) == gone)
+    slack = mock.Mock()
+    slack.users_info.return_value = {"ok": True, "user": {"id": gone, "team_id": "T0HOME001", "deleted": False}}
+    at = [LATER]
+    replica = SimpleNamespace(
+        db=world.db, marked_away=MarkedAwayCache(), clock=lambda: at[0], home=SimpleNamespace(network=HOME)
+    )
+    check = RecentMarksCheck(replica, slack)  # type: ignore[arg-type]
+
+    assert _refused_as_unknown(world, first, gone, now=LATER) == "moved on, marked away"
+    at[0] = LATER + RECHECK_AFTER
+    assert check() == [gone]  # active at Slack: available again, staff told
+    assert availability(world, expert_id) == (Availability.AVAILABLE, None)
+    assert len(notices(world)) == 1
+
+    # the next question asks them again; Slack refuses the DM the same way
+    second = world.ask(asker_slack_id="UASKER002", asker_name="Jan", now=BACK)
+    assert gone in {m.recipient_slack_id for m in world.outbox(K.EXPERT_REQUEST, question_id=second)}
+    told = len(world.outbox(K.DELIVERY_FAILED))
+    assert _refused_as_unknown(world, second, gone, now=BACK) == "moved on, marked away"
+    at[0] = BACK + RECHECK_AFTER
+    assert check() == []  # the mark is kept this time
+    assert availability(world, expert_id) == (Availability.AWAY, None)
+    assert len(notices(world)) == 1  # no second "available again"
+    with world.db.session() as s:
+        expert = s.get(Expert, expert_id)
+        assert expert is not None
+        [kept] = [
+            e for e in s.scalars(select(AuditLog).where(AuditLog.entity_key == expert.email)) if e.action == KEPT_ACTION
+        ]
+        assert kept.actor == "system" and kept.after is not None
+        assert kept.after["reason"] == "user_not_found"
+        assert str(kept.after["cleared_before"]).startswith((LATER + RECHECK_AFTER).isoformat()[:16])
+        assert list_marked_away_ids(s, reasons=ACCOUNT_GONE_REASONS) == frozenset()  # nothing asks about it again
+    assert not reactivated(world, gone, now=BACK + timedelta(hours=1))  # nor does a user_change
+    at[0] += timedelta(minutes=1)
+    assert check() == [] and slack.users_info.call_count == 2
+
+    # a third question does not go to them: no DM refused, no more notices for staff
+    third = world.ask(asker_slack_id="UASKER003", asker_name="Lien", now=BACK + timedelta(hours=2))
+    assert gone not in {m.recipient_slack_id for m in world.outbox(K.EXPERT_REQUEST, question_id=third)}
+    assert len(world.outbox(K.DELIVERY_FAILED)) == told + 1 and len(notices(world)) == 1
+
+
+def test_a_deactivation_confirmed_again_is_cleared_again(world: World) -> None:
+    """Only a mark Slack never confirmed is kept: a deactivation ``users.info`` confirmed clears on each
+    reactivation, however soon."""
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])
+    for day in range(3):
+        assert deactivated(world, emma, now=LATER + timedelta(days=day)).endswith("marked away True, withdrawn 0")
+        assert reactivated(world, emma, now=LATER + timedelta(days=day, hours=1))
+
+
+def test_an_unknown_mark_cleared_longer_ago_than_the_bound_is_cleared_again(world: World) -> None:
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])
+    for n, moment in enumerate([NOW, NOW + REPEAT_WITHIN + timedelta(days=1)]):
+        with world.db.session() as s:
+            assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason="user_not_found", now=moment)
+        assert reactivated(world, emma, now=moment + timedelta(hours=1)), n
+    with world.db.session() as s:
+        assert profiles.mark_unreachable(
+            s, expert_id=ids["Emma"], reason="user_not_found", now=moment + timedelta(days=1)
+        )
+    assert not reactivated(world, emma, now=moment + timedelta(days=1, hours=1))
+
+
+def test_the_job_runner_leaves_the_mark_of_an_account_of_another_organisation(world: World) -> None:
+    """As the ``user_change`` path: Slack's answer names the account's team; one outside the network is not made
+    available again by the job runner either."""
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])
+    with world.db.session() as s:
+        assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason="user_not_found", now=NOW)
+    slack = mock.Mock()
+    slack.users_info.return_value = {"ok": True, "user": {"id": emma, "team_id": "T0OTHER01", "deleted": False}}
+    replica = SimpleNamespace(
+        db=world.db,
+        marked_away=MarkedAwayCache(),
+        clock=lambda: NOW + RECHECK_AFTER,
+        home=SimpleNamespace(network=HOME),
+    )
+    assert RecentMarksCheck(replica, slack)() == []  # type: ignore[arg-type]
+    assert availability(world, ids["Emma"]) == (Availability.AWAY, None)
+    replica.home.network = None  # the network not known yet: nobody is inside
+    slack.users_info.return_value = {"ok": True, "user": {"id": emma, "team_id": "T0HOME001", "deleted": False}}
+    assert RecentMarksCheck(replica, slack)() == []  # type: ignore[arg-type]
+    replica.home.network = HOME
+    assert RecentMarksCheck(replica, slack)() == [emma]  # type: ignore[arg-type]
+    assert availability(world, ids["Emma"]) == (Availability.AVAILABLE, None)
