@@ -22,6 +22,9 @@ A refusal — not staff, decided or invited meanwhile, a channel they are not in
 scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one DM with what to do
 and what they typed (the modal is closed by then). A passing Slack failure (a rate limit, an error on Slack's side)
 is retried instead.
+
+A submission an older release recorded in the shared modal-submission format (a replica not yet upgraded during a
+rolling upgrade) is handed to ``invite_work_session`` by ``handlers.recorded`` and run the same way.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from handlers.confirmations import CONFIRM_ATTEMPTS
 from handlers.forms import NeedsInviteForm
 from handlers.inbox_job import InboxJob
 from handlers.kit import build_shared_stand_in, escape_truncate, user_mention
-from handlers.recorded import kept_body, tell_not_saved
+from handlers.recorded import hand_over, kept_body, tell_not_saved
 from handlers.requestspec import Kind, claimed_meanwhile
 from handlers.services import SlackUnavailableError, slack_transient
 from handlers.turn import FormRefused, Turn, update_post
@@ -98,6 +101,11 @@ def invite_work_session(job: InboxJob) -> None:
     channel, new = str(saved["channel"]), [str(u) for u in saved.get("invited") or []]
     job.max_attempts = CONFIRM_ATTEMPTS  # recorded: the confirmations get a longer budget, never a refusal
     _confirm(job, actor, form.proposal_id, channel, len(new))
+
+
+# Recorded in the shared modal-submission format (``handlers.recorded``) by a release before this kind: under the
+# modal's callback id, or (older still) under the function that handled it then.
+hand_over(invite_work_session, ids.VIEW_NEEDS_INVITE, "handlers.needs.handle_invite_submission")
 
 
 def _check_channel(job: InboxJob, plan: InvitePlan) -> None:

@@ -42,12 +42,21 @@ SUBMISSION_KIND = "modal_submission"
 CHANGE_KIND = "change"
 MAX_INPUT_CHARS = 3000  # Slack's limit for a plain-text input: more did not come from a modal wieweet made
 _DEFERRED: dict[str, Spec] = {}  # the name stored in a record (a modal's callback_id, a click's handler) -> its spec
+_HANDED_OVER: dict[str, inbox.Handler] = {}  # a modal's name in older records -> the handler of its own kind now
 
 
 def register(spec: Spec, *names: str) -> None:
     """Declare a deferred listener under the names its records carry."""
     for name in names:
         _DEFERRED[name] = spec
+
+
+def hand_over(handler: inbox.Handler, *names: str) -> None:
+    """A modal that now records its own inbox kind, run by ``handler``: a submission recorded in the shared format
+    under one of ``names`` (by an older release, e.g. a replica not yet upgraded during a rolling upgrade) is handed
+    to it rather than refused. Its payload's ``body`` is what ``kept_body`` keeps in either format."""
+    for name in names:
+        _HANDED_OVER[name] = handler
 
 
 def record_submission(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, Any], context: BoltContext) -> str:
@@ -153,6 +162,10 @@ def run_submission(job: inbox_job.InboxJob) -> None:
     the ack, in one transaction that claims the submission's delivery key, so it changes things once (also after a
     crash, or when a copy ran meanwhile). A refusal (not theirs, decided meanwhile, gone, invalid) raises: the worker
     tells the user (``tell_not_saved``). The user's language is looked up first, in no transaction that has written."""
+    moved = _HANDED_OVER.get(str(job.payload.get("handler")))
+    if moved is not None:  # recorded by an older release, before this modal had its own kind (``hand_over``)
+        moved(job)
+        return
     spec = _DEFERRED.get(str(job.payload.get("handler")))
     if spec is None or spec.form is None:
         # e.g. a replica where this feature is off, or a modal no longer offered: retrying changes nothing

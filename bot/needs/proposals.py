@@ -351,7 +351,8 @@ class Proposals:
         marked invited and remembers the channel (audited with who was invited). One conditional update, so of two
         invitations planned while it was open only the first is recorded; the other is refused (``AlreadyInvited``,
         naming the first one's channel). The same invitation recorded again (a retry whose first record committed:
-        the proposal invited to this very channel) changes nothing and is not audited twice."""
+        the proposal invited to this very channel) changes nothing and is not audited twice. Like a close, the
+        invitation records its posts for the job runner to render again (``_posts_refreshed``)."""
         actor.require_staff("invite people to a work session")
         before = proposal_audit(_get(session, proposal_id))
         if not repo.update_need_proposal_invited(session, proposal_id=proposal_id, channel_id=channel_id, now=now):
@@ -362,6 +363,7 @@ class Proposals:
         proposal = _get(session, proposal_id, lock=True)
         after = {**proposal_audit(proposal), "invited": list(invited), "created": created}
         audit_proposal(session, actor=actor, action="invite", proposal=proposal, before=before, after=after, now=now)
+        _posts_refreshed(session, proposal, now=now)
         return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def dismiss_proposal(
@@ -375,7 +377,7 @@ class Proposals:
         _decided(session, proposal, actor=actor, now=now)
         after = proposal_audit(proposal)
         audit_proposal(session, actor=actor, action="dismiss", proposal=proposal, before=before, after=after, now=now)
-        _closed_posts_refreshed(session, proposal, now=now)
+        _posts_refreshed(session, proposal, now=now)
         return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def complete_proposal(
@@ -410,7 +412,7 @@ class Proposals:
         _decided(session, proposal, actor=actor, now=now)
         after = proposal_audit(proposal)
         audit_proposal(session, actor=actor, action="done", proposal=proposal, before=before, after=after, now=now)
-        _closed_posts_refreshed(session, proposal, now=now)
+        _posts_refreshed(session, proposal, now=now)
         return self.view(session, state, proposal, now=now)
 
     @staticmethod
@@ -459,10 +461,11 @@ def _decided(session: Session, proposal: NeedProposal, *, actor: Actor, now: dat
     session.flush()
 
 
-def _closed_posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime) -> None:
-    """Staff closed ``proposal`` (in Slack, whose posts are updated at once, or on the command line, whose are not):
-    its posts are recorded for the job runner to render closed, without buttons, in any case — also over a render of
-    the open proposal that a refresh under way may still make."""
+def _posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime) -> None:
+    """Staff closed ``proposal`` (in Slack, whose posts are updated at once, or on the command line, whose are not)
+    or invited people to it: its posts are recorded for the job runner to render in that state in any case (closed
+    without buttons; invited without the invite button, naming the channel) — also over a render of the open
+    proposal that a refresh under way, read before the change, may still make."""
     proposal_refresh_repo.upsert_need_proposal_refresh(session, proposal_id=proposal.id, due_at=now + REFRESH_DELAY)
 
 

@@ -13,7 +13,11 @@ from sqlalchemy import text
 from bot.actors import Actor
 from bot.config import Settings
 from bot.needs import AlreadyInvited, ProposalClosed
+from handlers import ids, inbox
 from handlers.inbox import InboxWorker
+from handlers.listener import delivery_key
+from handlers.recorded import SUBMISSION_KIND, kept_body
+from handlers.requestspec import Kind
 from handlers.services import Services
 from storage.models import ProposalStatus
 from tests.needs.conftest import NOW, Network
@@ -21,6 +25,7 @@ from tests.needs.test_invite_retry import (
     STAFF,
     FakeSlack,
     due,
+    invite_body,
     proposal_id,
     proposal_state,
     refusals,
@@ -134,3 +139,29 @@ def test_the_invite_holds_no_lock_on_the_proposal_while_slack_is_called(network:
         ("conversations.invite transactions open", 0),
     ]
     assert proposal_state(network, proposal)[0] == ProposalStatus.INVITED
+
+
+@pytest.mark.parametrize("handler", [ids.VIEW_NEEDS_INVITE, "handlers.needs.handle_invite_submission"])
+def test_an_invite_recorded_by_an_older_release_in_the_shared_format_is_still_made(
+    network: Network, services: Services, handler: str
+) -> None:
+    """A rolling upgrade: a replica not yet upgraded recorded the invite modal as a plain modal submission (under
+    the modal's callback id, or, older still, the function that handled it). The upgraded worker makes the
+    invitation from it — once, and without a generic error to the staff member."""
+    proposal = proposal_id(network)
+    body = invite_body(proposal, "werksessie-oud", view_id="VOLD")
+    assert inbox.record(
+        services,
+        request_key=delivery_key(Kind.VIEW, body) or "",
+        kind_name=SUBMISSION_KIND,
+        payload={"handler": handler, "body": kept_body(body)},
+        user_id=STAFF,
+    )
+    slack = FakeSlack()
+    run_all(services, slack)
+    channel = slack.channels["werksessie-oud"]
+    assert slack.creates == ["werksessie-oud"] and {"ULEAD", "UGENT"} <= slack.members[channel]
+    assert proposal_state(network, proposal) == (ProposalStatus.INVITED, channel)
+    assert refusals(slack) == []  # no "something went wrong"
+    assert [p["channel"] for p in slack.posts] == [channel]  # the channel's intro, once
+    assert due(services.db, after=timedelta(minutes=10)) == []  # done: nothing left to retry

@@ -124,10 +124,9 @@ def proposal_id(network: Network) -> int:
         return network.service.propose_sessions(session, now=NOW, worker_id="a")[0].id
 
 
-def submit_invite(
-    services: Services, proposal: int, name: str = "werksessie-leegstand", *, view_id: str | None = None
-) -> None:
-    body = {
+def invite_body(proposal: int, name: str = "werksessie-leegstand", *, view_id: str | None = None) -> dict[str, Any]:
+    """What Slack sends when the invite modal of ``proposal`` is submitted (channel ``name``, to be created)."""
+    return {
         "type": "view_submission",
         "user": {"id": STAFF, "name": "staff"},
         "view": {
@@ -145,6 +144,12 @@ def submit_invite(
             },
         },
     }
+
+
+def submit_invite(
+    services: Services, proposal: int, name: str = "werksessie-leegstand", *, view_id: str | None = None
+) -> None:
+    body = invite_body(proposal, name, view_id=view_id)
     context = BoltContext(user_id=STAFF)
     context[VERIFIED] = True
     ack = Ack()

@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.actors import Actor
 from bot.needs.proposals import REFRESH_LEASE
 from bot.privacy.channels import REFRESH_DELAY
 from bot.routing.service import RoutingService
+from handlers import ids
 from handlers.deactivated import person_gone_after_send
 from handlers.needs_refresh import ProposalRefresher
 from storage.models import NeedProposalRefresh, Question
@@ -155,3 +157,40 @@ def test_a_render_read_before_another_processs_newer_one_does_not_land_after_it(
     assert ProposalRefresher(_services(network, clock_a), slack_a).refresh_due() == 0  # type: ignore[arg-type]
     assert stalled == [proposal_id]
     assert slack_a.updates == [] and len(slack_b.updates) == 1
+
+
+def test_an_invite_recorded_while_an_older_render_is_under_way_is_drawn_after_it(network: Network) -> None:
+    """A job pass reads the proposal open; meanwhile staff invite people from Slack (whose posts are updated at
+    once). The pass's older render, still under its claim, lands after that update with the invite button — so the
+    invitation recorded the posts again, and the next pass draws them invited, naming the channel."""
+    proposal_id = _recorded(network)
+    clock = Clock()
+    clock.now = LATER + REFRESH_DELAY
+    slack = FlakySlack(down=False)
+    staff = Actor.slack("USTAFF001", is_staff=True)
+    real = network.service.current_view
+    invited: list[int] = []
+
+    def inviting(session: Any, *, proposal_id: int, now: datetime) -> Any:
+        view = real(session, proposal_id=proposal_id, now=now)
+        if not invited:  # read open; the invitation is recorded before this render is sent
+            invited.append(proposal_id)
+            with network.database.session() as other:
+                network.service.record_invite(
+                    other, actor=staff, proposal_id=proposal_id, channel_id="CWORK", invited=[], created=True, now=now
+                )
+        return view
+
+    network.service.current_view = inviting  # type: ignore[method-assign]
+    refresher = ProposalRefresher(_services(network, clock), slack)  # type: ignore[arg-type]
+    assert refresher.refresh_due() == 1
+    (stale,) = slack.updates
+    assert ids.ACTION_NEEDS_INVITE in repr(stale["blocks"])  # the older render: open, with its buttons
+    assert _pending(network) == [proposal_id]  # not forgotten: the invitation came after what it read
+    clock.now += REFRESH_LEASE
+    assert refresher.refresh_due() == 1
+    drawn = slack.updates[-1]
+    assert (drawn["channel"], drawn["ts"]) == (stale["channel"], stale["ts"])
+    shown = repr(drawn["blocks"])
+    assert ids.ACTION_NEEDS_INVITE not in shown and "<#CWORK>" in shown and ids.ACTION_NEEDS_DONE in shown
+    assert _pending(network) == []
