@@ -5,7 +5,7 @@ is shown is the stored state: a request whose change is not (or not yet) stored 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
@@ -133,3 +133,14 @@ def test_a_queued_assignment_does_not_overwrite_a_later_close(world: World) -> N
             s, question_id=qid, actor=Actor.slack("USTAFF01", is_staff=True), note="dup", now=NOW + timedelta(days=2)
         )
     assert not _run(world, payload).chat_update.called
+
+
+def test_the_post_update_is_recorded_at_the_commands_moment(world: World) -> None:
+    """``--now`` is the moment of the whole command, the queued post update included (time is the caller's)."""
+    qid = _posted_escalated(world)
+    done = wieweet(world.db, "--by", "anna", "question", "close", str(qid), "--reason", "x", "--now", LATER)
+    assert done.exit_code == 0, done.output
+    with world.db.inbox_session() as s:
+        [request] = inbox_repo.list_inbox_requests(s, kind=STAFF_POSTS_KIND)
+        recorded = request.received_at if request.received_at.tzinfo else request.received_at.replace(tzinfo=UTC)
+    assert recorded == datetime.fromisoformat(LATER)
