@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.errors import WieweetError
 
 SYSTEM_LABEL = "system"
+CLI_LABEL_PREFIX = "cli:"  # the command line's labels: ``cli:<account>`` or ``cli:<account> by <name>``
 
 
 class NotAuthorized(WieweetError):
@@ -55,7 +56,7 @@ class Actor:
     def cli(cls, user: str, *, by: str = "") -> Actor:
         """The command line, run by the operating-system account ``user``; ``by``: the name the operator gave
         (``--by``), recorded beside it (``cli:root by anna``) — their word, not a check."""
-        return cls(slack_id=None, is_staff=True, label=f"cli:{user}" + (f" by {by}" if by else ""))
+        return cls(slack_id=None, is_staff=True, label=f"{CLI_LABEL_PREFIX}{user}" + (f" by {by}" if by else ""))
 
     @classmethod
     def system(cls) -> Actor:

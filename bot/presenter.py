@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from bot.i18n import N_, format_date, format_stored_date, local_day, t
@@ -72,10 +72,13 @@ class AnswerView:
     gap_recorded: bool = True
 
 
-def _dated(reason: Reason, lang: str) -> Reason:
-    """A "not confirmed since" reason with its date (ISO in the match) as users read dates."""
+def _dated(reason: Reason, lang: str, *, confirmed_at: datetime | None, tz: tzinfo | None) -> Reason:
+    """A "not confirmed since" reason with its date as users read dates: the local day (``tz``) of the last
+    confirmation (the match names its UTC day, in ISO)."""
     if reason.kind != "stale" or not reason.target:
         return reason
+    if confirmed_at is not None:
+        return replace(reason, target=format_date(confirmed_at, lang, year=True, tz=tz))
     return replace(reason, target=format_stored_date(reason.target, lang))
 
 
@@ -119,7 +122,9 @@ def build_answer_view(
                 slack_user_id=h.doc.slack_user_id,
                 available=h.available,
                 availability=availability_label(h, lang),
-                reasons=tuple(_dated(r, lang).render(lang) for r in h.reasons),
+                reasons=tuple(
+                    _dated(r, lang, confirmed_at=h.doc.last_confirmed_at, tz=tz).render(lang) for r in h.reasons
+                ),
                 weak=h.weak,
                 score=h.score,
             )

@@ -36,7 +36,8 @@ class ExpertReactivated:
     """To staff: an expert marked away because Slack said their account was gone (``reason``: the mark's, e.g.
     ``deleted``; ``marked_at``: ISO timestamp) has an active account again and is available again. Sent only when
     that mark had moved things staff saw: they were told of it (``told``: a request that did not reach the expert),
-    or the person's own questions were withdrawn (``withdrawn``: their numbers, which stay withdrawn)."""
+    or the person's own questions were withdrawn (``withdrawn``: the numbers of those staff may see, which stay
+    withdrawn; ``withdrawn_unlisted``: how many others, anonymous or private, never listed by number)."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.EXPERT_REACTIVATED
     expert_id: int
@@ -46,3 +47,4 @@ class ExpertReactivated:
     marked_at: str | None = None
     told: bool = False
     withdrawn: tuple[int, ...] = ()
+    withdrawn_unlisted: int = 0

@@ -490,7 +490,7 @@ def share_answer(job: inbox_job.InboxJob) -> None:
 
 def handle_more(turn: Turn, search_log: SearchLog) -> None:
     result = turn.services.knowledge.search(search_log.query, now=turn.now, limit=MORE_LIMIT)
-    view = build_answer_view(result, lang=turn.lang)
+    view = build_answer_view(result, lang=turn.lang, tz=ZoneInfo(turn.services.settings.timezone))
     if turn.respond is not None:
         turn.respond(
             text=t("slack.more_title", turn.lang, query=escape_truncate(search_log.query, 200)),

@@ -20,6 +20,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.actors import CLI_LABEL_PREFIX
 from bot.i18n import t
 from bot.needs.model import ProposalView
 from handlers.blocks.needs import (
@@ -73,19 +74,22 @@ def _update_of(services: Services, session: Session, view: ProposalView) -> Prop
 def status_line(view: ProposalView, lang: str) -> str:
     """What a post rendered by the bot says the proposal's state is: dismissed or done by whom, invited to where."""
     if view.status == "dismissed":
-        return status_dismissed(lang, staff=decided_by(view.decided_by))
+        return status_dismissed(lang, staff=decided_by(view.decided_by, lang))
     if view.status == "done":
-        return status_done(lang, staff=decided_by(view.decided_by), notes_url=view.notes_url)
+        return status_done(lang, staff=decided_by(view.decided_by, lang), notes_url=view.notes_url)
     return status_invited_to(lang, channel_id=view.channel_id) if view.channel_id else ""
 
 
-def decided_by(label: str) -> str:
+def decided_by(label: str, lang: str) -> str:
     """Who closed a proposal, as its posts name them (safe mrkdwn): a Slack user as a mention; on the command line
-    the name the operator gave (``--by``), else the server account (``cli:root``)."""
+    the name the operator gave (``--by``), else staff from the command line (never the server's account, as
+    ``question close`` shows it)."""
     mention = user_mention(label)
     if mention:
         return mention
     account, _, name = label.partition(" by ")
+    if not name.strip() and account.startswith(CLI_LABEL_PREFIX):
+        return t("needs.decided_by_cli", lang)
     return escape_truncate(name or account or "?", 100)
 
 

@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 
 from bot.errors import NotFoundError
 from bot.i18n import N_, t
-from bot.routing.overview import question_overview
+from bot.routing.overview import QuestionOverview, question_overview
 from bot.routing.staff import STAFF_ASSIGNED, STAFF_CLOSED, STAFF_POSTS_KIND
 from bot.text import is_slack_user_id
 from handlers import inbox, inbox_job
@@ -31,7 +31,7 @@ from handlers.blocks.routing import build_triage, build_triage_done_shared
 from handlers.kit import escape, user_mention
 from handlers.services import Services
 from handlers.turn import PostUpdates, update_post
-from storage.models import QuestionStatus
+from storage.models import QuestionStatus, RoutingStatus
 from storage.session import Session
 
 log = logging.getLogger(__name__)
@@ -101,12 +101,24 @@ def _tell_nobody(job: inbox_job.InboxJob, text: str) -> None:
     log.warning("the posts for staff about a question settled from the command line were not updated (%s)", job.key)
 
 
+# a question still with its experts; an assignment shown on a later state (closed, answered, withdrawn, handed on)
+# would overwrite what that state's own update showed
+_WITH_EXPERTS = frozenset({QuestionStatus.ROUTED, QuestionStatus.CLAIMED})
+_OPEN_REQUESTS = frozenset({RoutingStatus.ASKED.value, RoutingStatus.CLAIMED.value})
+
+
+def _open_requests(question: QuestionOverview) -> set[str]:
+    """The Slack ids of the people the question is still with (asked or claimed, not declined or expired)."""
+    return {r.slack_id for r in question.requests if r.slack_id and r.status in _OPEN_REQUESTS}
+
+
 @inbox.kind(STAFF_POSTS_KIND, tell=_tell_nobody)
 def update_after_cli(job: inbox_job.InboxJob) -> None:
     """``wieweet question close|assign`` queues this request: the running bot updates the question's posts for staff
     as the triage channel's Close and Assign do — the outcome shown, the buttons gone — in the default language. What
     is shown is the database's record: nothing changes when the question is not settled as the request says (the
-    command's transaction did not commit)."""
+    command's transaction did not commit) or no longer is (the request waited while the bot was stopped, and the
+    question was closed, answered or handed on since: that change updated the posts itself)."""
     payload = job.payload
     question_id, action = payload.get("question_id"), payload.get("action")
     by, assignee = str(payload.get("by") or ""), payload.get("assignee")
@@ -128,7 +140,8 @@ def update_after_cli(job: inbox_job.InboxJob) -> None:
         elif (
             action == STAFF_ASSIGNED
             and is_slack_user_id(assignee)
-            and assignee in {r.slack_id for r in question.requests}
+            and status in _WITH_EXPERTS
+            and assignee in _open_requests(question)
         ):
             update_staff_posts(later, question_id, ASSIGNED, staff=staff, name=user_mention(assignee) or "?")
         else:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -104,7 +105,9 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
         else:
             if query is None and asked > 1:
                 echo("")
-            echo(render_text(build_answer_view(outcome.result, lang=language, limit=limit, gap_recorded=recorded)))
+            zone = ZoneInfo(cli.settings.timezone)  # the days shown are the network's
+            view = build_answer_view(outcome.result, lang=language, limit=limit, gap_recorded=recorded, tz=zone)
+            echo(render_text(view))
         sys.stdout.flush()
     if failures and (query is not None or failures == asked):
         raise SystemExit(2)
@@ -190,7 +193,10 @@ def _console_loop(
         except QueryError as exc:
             echo(query_error_text(exc, lang))
             continue
-        echo(render_text(build_answer_view(outcome.result, lang=lang, limit=3, gap_recorded=False)))
+        view = build_answer_view(
+            outcome.result, lang=lang, limit=3, gap_recorded=False, tz=ZoneInfo(cli.settings.timezone)
+        )
+        echo(render_text(view))
         echo("")
         if filler is not None:  # from the first answer on, the wait for the next question fills vectors
             filler.start()

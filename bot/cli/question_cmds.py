@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
@@ -232,7 +232,7 @@ def question_close(cli: CliContext, question_id: int, reason: str, dry_run: bool
         if not dry_run:
             _audit(session, actor, "close", question, now, queued=len(queued))
     if not dry_run:  # committed: the triage post and staff's copies follow, as after the triage channel's Close
-        queued.append(_queue_staff_posts(cli, question_id, STAFF_CLOSED))
+        queued.append(_queue_staff_posts(cli, question_id, STAFF_CLOSED, now=now))
     echo(f"{'would close' if dry_run else 'closed'} question {question_id}")
     _print_queued(queued, dry_run=dry_run)
     if dry_run:
@@ -273,14 +273,16 @@ def question_assign(
         if not dry_run:
             _audit(session, actor, "assign", routing.question, now, queued=len(queued), slack_user_id=slack_id)
     if not dry_run:  # committed: the triage post and staff's copies follow, as after the triage channel's Assign
-        queued.append(_queue_staff_posts(cli, question_id, STAFF_ASSIGNED, assignee=slack_id))
+        queued.append(_queue_staff_posts(cli, question_id, STAFF_ASSIGNED, assignee=slack_id, now=now))
     echo(f"{'would ask' if dry_run else 'asked'} {slack_id} to answer question {question_id}")
     _print_queued(queued, dry_run=dry_run)
     if dry_run:
         echo("(dry run: nothing changed)")
 
 
-def _queue_staff_posts(cli: CliContext, question_id: int, action: str, *, assignee: str | None = None) -> str:
+def _queue_staff_posts(
+    cli: CliContext, question_id: int, action: str, *, now: datetime, assignee: str | None = None
+) -> str:
     """Once the change is committed, an inbox request for the running bot (``STAFF_POSTS_KIND``): it updates the
     question's triage post and staff's DM copies of it — the outcome shown, the buttons gone — as the triage
     channel's buttons do, whenever it runs (Slack unreachable or the bot stopped now). Returns the line printed."""
@@ -293,7 +295,7 @@ def _queue_staff_posts(cli: CliContext, question_id: int, action: str, *, assign
         kind=STAFF_POSTS_KIND,
         payload=payload,
         user_id=None,
-        now=datetime.now(UTC),
+        now=now,  # the command's moment (``--now``), as the change itself
     )
     return "update of the triage post and staff's copies (buttons removed)"
 

@@ -31,6 +31,7 @@ from bot.outbox import DeliveryFailed
 from bot.register import profiles
 from bot.register.marked import ACCOUNT_GONE_REASONS, get_unreachable_mark
 from bot.register.service import expert_audit
+from bot.routing.payloads import is_shareable
 from bot.staff_notices import ExpertReactivated
 from storage import outbox_repo, question_repo
 from storage import register_repo as repo
@@ -69,8 +70,8 @@ def make_available_again(session: Session, *, slack_user_id: str, now: datetime)
     told = outbox_repo.count_outbox_messages_keyed(
         session, prefix=f"{DeliveryFailed.kind.value}:x{expert.id}-", since=marked_at
     )
-    withdrawn = _withdrawn_since(session, slack_user_id=slack_user_id, since=marked_at)
-    if told or withdrawn:
+    withdrawn, unlisted = _withdrawn_since(session, slack_user_id=slack_user_id, since=marked_at)
+    if told or withdrawn or unlisted:
         notice = ExpertReactivated(
             expert_id=expert.id,
             name=expert.name,
@@ -79,6 +80,7 @@ def make_available_again(session: Session, *, slack_user_id: str, now: datetime)
             marked_at=marked_at.isoformat(),
             told=bool(told),
             withdrawn=tuple(withdrawn),
+            withdrawn_unlisted=unlisted,
         )
         key = f"{notice.kind.value}:x{expert.id}:{marked_at.isoformat()}"
         outbox.enqueue(session, notice, dedupe_key=key, now=now)
@@ -122,19 +124,26 @@ def _keep_mark(session: Session, *, expert: Expert, reason: str, cleared_at: dat
     )
 
 
-def _withdrawn_since(session: Session, *, slack_user_id: str, since: datetime) -> list[int]:
-    """The person's questions withdrawn by the system (their account gone) from ``since`` on, oldest first."""
+def _withdrawn_since(session: Session, *, slack_user_id: str, since: datetime) -> tuple[list[int], int]:
+    """The person's questions withdrawn by the system (their account gone) from ``since`` on: the numbers of those
+    staff may see (``is_shareable``, oldest first) and how many others (anonymous, private, a private channel's).
+    The notice names the person, so it must not tie them to a question staff may not see the asker of."""
     found = question_repo.list_questions_by_asker(session, asker_slack_id=slack_user_id, limit=1000)
     ids: list[int] = []
+    unlisted = 0
     for question in found:
         if question.status is not QuestionStatus.CANCELLED or question.closed_at is None:
             continue
         if _aware(question.closed_at) < since:
             continue
         events = question_repo.list_question_events(session, question_id=question.id)
-        if any(e.to_status == QuestionStatus.CANCELLED.value and e.actor == _SYSTEM for e in events):
+        if not any(e.to_status == QuestionStatus.CANCELLED.value and e.actor == _SYSTEM for e in events):
+            continue
+        if is_shareable(question):
             ids.append(question.id)
-    return sorted(ids)
+        else:
+            unlisted += 1
+    return sorted(ids), unlisted
 
 
 def _aware(at: datetime) -> datetime:

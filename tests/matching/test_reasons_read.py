@@ -4,11 +4,15 @@ compound says so."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from bot.matching import MatchConfig, Matcher
 from bot.matching.documents import ExpertDoc
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view, result_to_json
-from tests.matching.conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
+from tests.matching.conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert, make_matcher
 
 
 def build(experts: list[ExpertDoc], config: MatchConfig | None = None) -> Matcher:
@@ -79,3 +83,19 @@ def test_a_practice_linked_by_its_theme_alone_says_so() -> None:
     # a practice that also matches a word of the question keeps the plain theme reason
     r = m.search("leegstandsheffing", today=TODAY)
     assert "alleen" not in " ".join(build_answer_view(r, lang="nl").practices[0].reasons)
+
+
+def test_not_confirmed_since_names_the_local_day_of_the_last_confirmation() -> None:
+    """31 July 22:30 UTC is 1 August 00:30 in Brussels (the default zone): the day read is the network's zone's."""
+    now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    m = make_matcher()
+    confirmed = datetime(2024, 7, 31, 22, 30, tzinfo=UTC)
+    m.upsert_expert(expert(30, "Oud", city="Gent", expertise=("zwembadbeheer",), last_confirmed_at=confirmed))
+    result = m.search("zwembadbeheer", now=now)
+
+    def shown(**kw: Any) -> str:
+        [oud] = build_answer_view(result, **kw).experts
+        return " ".join(oud.reasons)
+
+    assert "1 aug 2024" in shown(lang="nl") and "31 jul" not in shown(lang="nl")
+    assert "31 Jul 2024" in shown(lang="en", tz=ZoneInfo("UTC"))  # a network in UTC

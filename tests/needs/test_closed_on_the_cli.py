@@ -21,9 +21,10 @@ from tests.needs.test_refresh_durable import Clock, FlakySlack, _pending, _poste
 NOTES = "https://intranet.example.org/werksessie-leegstand"
 
 
-def _cli(network: Network, *args: str) -> str:
+def _cli(network: Network, *args: str, by: str = "Anna Smet") -> str:
     url = network.database.engine.url.render_as_string(hide_password=False)
-    result = CliRunner().invoke(main, ["--database", url, "--by", "Anna Smet", "needs", *args])
+    named = ["--by", by] if by else []
+    result = CliRunner().invoke(main, ["--database", url, *named, "needs", *args])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -69,3 +70,18 @@ def test_a_proposal_marked_done_on_the_command_line_is_shown_done_and_keeps_the_
     shown = _rendered_once(network, clock, proposal_id)
     assert "Afgerond door Anna Smet" in shown and NOTES in shown
     assert ids.ACTION_NEEDS_DONE not in shown and ids.ACTION_NEEDS_DISMISS not in shown
+
+
+def test_without_an_operator_name_the_post_says_staff_did_it_from_the_command_line_not_the_server_account(
+    network: Network,
+) -> None:
+    proposal_id, _ = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    _cli(network, "dismiss", str(proposal_id), "--reason", "planned", by="")
+    with network.database.session() as session:
+        proposal = session.get(NeedProposal, proposal_id)
+        assert proposal is not None and proposal.decided_by.startswith("cli:")  # the audit keeps the account
+    shown = _rendered_once(network, clock, proposal_id)
+    assert "Afgewezen door iemand van het kenniscentrum (via de opdrachtregel)." in shown
+    assert "cli:" not in shown

@@ -5,7 +5,7 @@ is shown is the stored state: a request whose change is not (or not yet) stored 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
+from bot.actors import Actor
 from bot.cli import main
 from bot.config import Settings
 from bot.outbox import mark_outbox_sent
@@ -108,3 +109,38 @@ def test_without_an_operator_name_the_post_says_staff_did_it_from_the_command_li
     assert "Iemand van het kenniscentrum (via de opdrachtregel) sloot deze vraag af" in update.kwargs["text"] + repr(
         update.kwargs["blocks"]
     )
+
+
+def test_an_assignment_is_shown_while_the_question_is_with_that_expert(world: World) -> None:
+    qid = _posted_escalated(world)
+    done = wieweet(world.db, "--by", "anna", "question", "assign", str(qid), "--expert", "UEMMA", "--now", LATER)
+    assert done.exit_code == 0, done.output
+    [payload] = _queued(world.db)
+    [update] = _run(world, payload).chat_update.call_args_list
+    shown = update.kwargs["text"] + repr(update.kwargs["blocks"])
+    assert "anna" in shown and "<@UEMMA>" in shown and ids.ACTION_TRIAGE_CLOSE not in shown
+
+
+def test_a_queued_assignment_does_not_overwrite_a_later_close(world: World) -> None:
+    """The bot was stopped when the command line assigned the question; staff closed it in Slack before the bot ran
+    the queued update. The triage post keeps what the close showed: no 'anna asked Emma' on a closed question."""
+    qid = _posted_escalated(world)
+    done = wieweet(world.db, "--by", "anna", "question", "assign", str(qid), "--expert", "UEMMA", "--now", LATER)
+    assert done.exit_code == 0, done.output
+    [payload] = _queued(world.db)
+    with world.db.session() as s:
+        world.service.staff_close(
+            s, question_id=qid, actor=Actor.slack("USTAFF01", is_staff=True), note="dup", now=NOW + timedelta(days=2)
+        )
+    assert not _run(world, payload).chat_update.called
+
+
+def test_the_post_update_is_recorded_at_the_commands_moment(world: World) -> None:
+    """``--now`` is the moment of the whole command, the queued post update included (time is the caller's)."""
+    qid = _posted_escalated(world)
+    done = wieweet(world.db, "--by", "anna", "question", "close", str(qid), "--reason", "x", "--now", LATER)
+    assert done.exit_code == 0, done.output
+    with world.db.inbox_session() as s:
+        [request] = inbox_repo.list_inbox_requests(s, kind=STAFF_POSTS_KIND)
+        recorded = request.received_at if request.received_at.tzinfo else request.received_at.replace(tzinfo=UTC)
+    assert recorded == datetime.fromisoformat(LATER)

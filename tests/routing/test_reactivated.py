@@ -22,7 +22,7 @@ from handlers.marked_away import MarkedAwayCache
 from handlers.outbox import render_message
 from handlers.profile_change import handle_profile_change
 from handlers.reactivations import RECHECK_AFTER, RecentMarksCheck
-from storage.models import AuditLog, Availability, Expert, OutboxKind, OutboxMessage
+from storage.models import AuditLog, Availability, Expert, OutboxKind, OutboxMessage, Visibility
 from tests.routing.conftest import NOW, World, seed_housing
 
 K = OutboxKind
@@ -103,6 +103,40 @@ def test_the_notice_names_the_askers_own_questions_withdrawn(world: World) -> No
     assert notice.payload["told"] is False and notice.payload["withdrawn"] == [qid]
     shown = str(render_message(K.EXPERT_REACTIVATED, notice.payload, "nl").blocks)
     assert f"#{qid}" in shown and "blijven ingetrokken" in shown and "andere experten" not in shown
+
+
+def test_the_notice_numbers_only_the_questions_staff_may_see_and_counts_the_others(world: World) -> None:
+    """The notice names the person: their anonymous, private or private-channel questions are never numbered next to
+    that name (the triage channel shows an anonymous question's number and text, never its asker)."""
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])
+    public = world.ask(asker_slack_id=emma, asker_name="Emma")
+    hidden = [
+        world.ask(asker_slack_id=emma, asker_name="Emma", visibility=Visibility.ANONYMOUS),
+        world.ask(asker_slack_id=emma, asker_name="Emma", visibility=Visibility.PRIVATE),
+        world.ask(asker_slack_id=emma, asker_name="Emma", channel_is_private=True),
+    ]
+    deactivated(world, emma)
+    assert reactivated(world, emma)
+    [notice] = notices(world)
+    assert notice.payload["withdrawn"] == [public] and notice.payload["withdrawn_unlisted"] == 3
+    shown = render_message(K.EXPERT_REACTIVATED, notice.payload, "en")
+    text = shown.text + str(shown.blocks)
+    assert f"<@{emma}>" in text and f"#{public} and 3 other questions (not listed)" in text
+    assert not any(f"#{qid}" in text for qid in hidden)
+
+
+def test_a_notice_for_an_anonymous_question_alone_counts_it_without_its_number(world: World) -> None:
+    ids = seed_housing(world)
+    emma = slack_id(world, ids["Emma"])
+    qid = world.ask(asker_slack_id=emma, asker_name="Emma", visibility=Visibility.ANONYMOUS)
+    deactivated(world, emma)
+    assert reactivated(world, emma)
+    [notice] = notices(world)
+    assert notice.payload["withdrawn"] == [] and notice.payload["withdrawn_unlisted"] == 1
+    shown = render_message(K.EXPERT_REACTIVATED, notice.payload, "nl")
+    text = shown.text + str(shown.blocks)
+    assert f"<@{emma}>" in text and f"#{qid}" not in text and "één vraag (niet vermeld)" in text
 
 
 def test_a_mark_that_moved_nothing_is_cleared_without_a_notice(world: World) -> None:
