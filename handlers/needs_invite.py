@@ -13,8 +13,10 @@ the inbox row so a retry does none twice:
    the invitees are saved as a step as soon as they are known, so a retry (the record failed, a crash, a takeover)
    invites into the same channel instead of meeting ``name_taken`` on a second create;
 3. record, in one short transaction: the proposal is marked invited only if it is still open (a conditional update:
-   of two invitations planned at once, the second is refused with where the first was held), audited, with the
-   request's delivery claimed in the same transaction;
+   of two invitations planned at once — two staff, or two replicas — the second is refused with where the first was
+   held), audited, with the request's delivery claimed in the same transaction. The plan reserves nothing, so such a
+   second invitation has created its channel and invited the people by then: that channel (one it created, never
+   a picked one) is archived after the transaction, or, when Slack refuses (a missing scope), left and logged;
 4. the confirmations, once it committed: the channel's intro (posted once, with the request's marker) and the
    proposal's staff posts updated (from the database's message refs, never the clicked one).
 
@@ -38,7 +40,7 @@ from bot import inbox as inbox_core
 from bot.actors import Actor, NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import t
-from bot.needs import InvitePlan, ProposalView
+from bot.needs import AlreadyInvited, InvitePlan, ProposalView
 from handlers import ids, inbox
 from handlers.blocks.needs import build_needs_proposal, proposal_payload, status_invited
 from handlers.confirmations import CONFIRM_ATTEMPTS
@@ -158,6 +160,28 @@ def _record(job: InboxJob, actor: Actor, form: NeedsInviteForm, plan: InvitePlan
                 raise _CopyCommitted
     except _CopyCommitted:
         log.info("work session invite %s was recorded by a copy meanwhile ref=%s", job.key, job.ref)
+    except AlreadyInvited as refused:
+        # another invitation of the proposal (two staff, two replicas, at once) was recorded first: the channel this
+        # one created is archived, once the transaction has ended, and the refusal says where the session is held
+        if plan.create and refused.channel_id != channel:
+            _archive(job, channel)
+        raise
+
+
+def _archive(job: InboxJob, channel: str) -> None:
+    """Archive a channel this attempt created but could not record; Slack's refusal (a missing scope) is logged."""
+    try:
+        job.client.conversations_archive(channel=channel)
+    except SlackApiError as exc:  # not retried: a retry of this request is refused at its plan, before this
+        log.warning(
+            "work session channel %s left unarchived: %s needed=%s ref=%s",
+            channel,
+            exc.response.get("error"),
+            exc.response.get("needed"),
+            job.ref,
+        )
+    else:
+        log.info("work session channel %s archived: the proposal was invited elsewhere ref=%s", channel, job.ref)
 
 
 class _CopyCommitted(Exception):

@@ -61,6 +61,7 @@ class FakeSlack:
         self.members: dict[str, set[str]] = {}
         self.posts: list[dict[str, Any]] = []
         self.creates: list[str] = []
+        self.archived: list[str] = []
         self.fail: dict[str, list[BaseException]] = {}
         self.crash_after_post = False
 
@@ -84,6 +85,11 @@ class FakeSlack:
     def conversations_invite(self, **kwargs: Any) -> dict[str, Any]:
         self._maybe_fail("conversations.invite")
         self.members[kwargs["channel"]].update(kwargs["users"].split(","))
+        return {"ok": True}
+
+    def conversations_archive(self, **kwargs: Any) -> dict[str, Any]:
+        self._maybe_fail("conversations.archive")
+        self.archived.append(kwargs["channel"])
         return {"ok": True}
 
     def conversations_members(self, **kwargs: Any) -> dict[str, Any]:
@@ -124,11 +130,13 @@ def proposal_id(network: Network) -> int:
         return network.service.propose_sessions(session, now=NOW, worker_id="a")[0].id
 
 
-def invite_body(proposal: int, name: str = "werksessie-leegstand", *, view_id: str | None = None) -> dict[str, Any]:
+def invite_body(
+    proposal: int, name: str = "werksessie-leegstand", *, view_id: str | None = None, user: str = STAFF
+) -> dict[str, Any]:
     """What Slack sends when the invite modal of ``proposal`` is submitted (channel ``name``, to be created)."""
     return {
         "type": "view_submission",
-        "user": {"id": STAFF, "name": "staff"},
+        "user": {"id": user, "name": "staff"},
         "view": {
             "id": view_id or f"VINVITE{proposal}",
             "hash": "h1",
@@ -147,10 +155,15 @@ def invite_body(proposal: int, name: str = "werksessie-leegstand", *, view_id: s
 
 
 def submit_invite(
-    services: Services, proposal: int, name: str = "werksessie-leegstand", *, view_id: str | None = None
+    services: Services,
+    proposal: int,
+    name: str = "werksessie-leegstand",
+    *,
+    view_id: str | None = None,
+    user: str = STAFF,
 ) -> None:
-    body = invite_body(proposal, name, view_id=view_id)
-    context = BoltContext(user_id=STAFF)
+    body = invite_body(proposal, name, view_id=view_id, user=user)
+    context = BoltContext(user_id=user)
     context[VERIFIED] = True
     ack = Ack()
     serve = listener(services, "view", handle_invite_submission, form=NeedsInviteForm, inbox=True)
