@@ -4,9 +4,10 @@ Keyword-only, never commit. ``upsert_need_proposal_refreshes`` records the live 
 questions or gaps, in the transaction that withdrew them or made them private, and ``upsert_need_proposal_refresh``
 one proposal staff closed (INSERT … ON CONFLICT: a second change raises ``mark`` and never puts the row off, so a
 flood of changes is rendered once when the first one falls due). ``claim_need_proposal_refresh`` takes a due row for
-one process (its ``due_at`` moved on by a lease, in one conditional UPDATE), and ``holds_need_proposal_refresh`` says
-whether that claim still stands; ``delete_need_proposal_refresh`` removes a row only
-at the ``mark`` its refresh read, so a change committed while the posts were being updated is refreshed again.
+one process (its ``due_at`` moved on by a lease, in one conditional UPDATE), and
+``get_need_proposal_refresh_claim_held`` says whether that claim still stands; ``delete_need_proposal_refresh`` removes
+a row only at the ``mark`` its refresh read, so a change committed while the posts were being updated is refreshed
+again.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def claim_need_proposal_refresh(
     return None if row is None else (int(row[0]), int(row[1]))
 
 
-def holds_need_proposal_refresh(session: Session, *, proposal_id: int, until: datetime) -> bool:
+def get_need_proposal_refresh_claim_held(session: Session, *, proposal_id: int, until: datetime) -> bool:
     """Whether the claim ``claim_need_proposal_refresh`` gave (lease ``until``) still stands: no other process took
     the row over once the lease ran out (whose render, read later, may have been shown already)."""
     found = session.scalar(

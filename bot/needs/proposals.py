@@ -294,7 +294,7 @@ class Proposals:
     @staticmethod
     def holds_refresh(session: Session, *, proposal_id: int, until: datetime) -> bool:
         """Whether the claim ending ``until`` still stands (no other process took the refresh over since)."""
-        return proposal_refresh_repo.holds_need_proposal_refresh(session, proposal_id=proposal_id, until=until)
+        return proposal_refresh_repo.get_need_proposal_refresh_claim_held(session, proposal_id=proposal_id, until=until)
 
     @staticmethod
     def refreshed(session: Session, *, proposal_id: int, mark: int) -> None:
