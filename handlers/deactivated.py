@@ -17,7 +17,6 @@ finds nothing left to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +29,8 @@ from bot.register.marked import DEACTIVATED
 from bot.routing.service import PersonGone
 from bot.text import is_slack_user_id
 from handlers.services import Services
-from handlers.staff_posts import ASKER_GONE, update_staff_posts
-from handlers.turn import PostUpdates, Turn, update_post
-from storage.session import Session
+from handlers.staff_posts import ASKER_GONE, AfterCommit, update_staff_posts
+from handlers.turn import PostUpdates, Turn
 
 log = logging.getLogger(__name__)
 
@@ -126,42 +124,6 @@ def show_changes(target: PostUpdates, gone: PersonGone, *, now: datetime) -> Non
         update_staff_posts(target, question_id, ASKER_GONE)
 
 
-class AfterCommit:
-    """``PostUpdates`` for work outside a request (the outbox sender): the updates gathered while its transaction is
-    open are made by ``run`` once it is committed; one that fails is logged (the proposals were recorded with the
-    change, for the job runner)."""
-
-    user_id: str | None = None  # nobody acted: the system did
-
-    def __init__(self, services: Services, client: WebClient, session: Session) -> None:
-        self.services, self.client, self.session = services, client, session
-        self._pending: list[Callable[[], None]] = []
-
-    def update_message(
-        self,
-        ref: Mapping[str, Any],
-        text: str,
-        blocks: Sequence[Any],
-        *,
-        if_shared: tuple[str, Sequence[Any]] | None = None,
-    ) -> None:
-        channel, ts = str(ref.get("channel_id") or ""), str(ref.get("message_ts") or "")
-        if channel and ts:
-            self._pending.append(
-                lambda: update_post(
-                    self.services, self.client, channel=channel, ts=ts, shown=(text, blocks), if_shared=if_shared
-                )
-            )
-
-    def run(self) -> None:
-        for update in self._pending:
-            try:
-                update()
-            except Exception:
-                log.warning("a post could not be rendered again after a deactivation", exc_info=True)
-        self._pending.clear()
-
-
 def person_gone_after_send(services: Services, client: WebClient, *, user_id: str, now: datetime) -> str:
     """A DM Slack refused because the account is deactivated: as Slack's ``user_change`` would have it, in a
     transaction of its own; the posts that show it are updated once that is committed. Returns what happened."""
@@ -175,5 +137,5 @@ def person_gone_after_send(services: Services, client: WebClient, *, user_id: st
             show_changes(later, gone, now=now)
     if gone.marked:
         services.marked_away.marked(user_id)
-    later.run()
+    later.run(failed="a post could not be rendered again after a deactivation")
     return gone.outcome

@@ -68,12 +68,11 @@ def update_staff_posts(turn: PostUpdates, question_id: int, status_key: str, **v
 # --- a question settled outside Slack ------------------------------------------------------------------------------
 
 
-class _Later:
-    """``PostUpdates`` for the inbox job below: the updates gathered in its read-only transaction are made by ``run``
-    once it is closed (no Slack call inside a transaction). A passing failure on Slack's side raises: the inbox
-    worker runs the job again (updating a post twice shows the same)."""
+class AfterCommit:
+    """``PostUpdates`` for work outside a request (the outbox sender, an inbox job): the updates gathered while its
+    transaction is open are made by ``run`` once it is closed (no Slack call inside a transaction)."""
 
-    user_id: str | None = None  # nobody in Slack acted: an operator did
+    user_id: str | None = None  # nobody in Slack acted: the system or an operator did
 
     def __init__(self, services: Services, client: WebClient, session: Session) -> None:
         self.services, self.client, self.session = services, client, session
@@ -91,10 +90,19 @@ class _Later:
         if channel and ts:
             self._pending.append((channel, ts, (text, blocks), if_shared))
 
-    def run(self) -> int:
-        for channel, ts, shown, if_shared in self._pending:
-            update_post(self.services, self.client, channel=channel, ts=ts, shown=shown, if_shared=if_shared)
-        return len(self._pending)
+    def run(self, *, failed: str | None = None) -> int:
+        """Make the updates; returns how many. ``failed``: a log line for an update that fails (it is logged and
+        the rest go on); without it a failure raises (an inbox job is run again: updating a post twice shows the
+        same)."""
+        pending, self._pending = self._pending, []
+        for channel, ts, shown, if_shared in pending:
+            try:
+                update_post(self.services, self.client, channel=channel, ts=ts, shown=shown, if_shared=if_shared)
+            except Exception:
+                if failed is None:
+                    raise
+                log.warning(failed, exc_info=True)
+        return len(pending)
 
 
 def _tell_nobody(job: inbox_job.InboxJob, text: str) -> None:
@@ -133,7 +141,7 @@ def update_after_cli(job: inbox_job.InboxJob) -> None:
         except NotFoundError:
             log.info("staff posts request %s: question %s is gone", job.key, question_id)
             return
-        later = _Later(job.services, job.client, session)
+        later = AfterCommit(job.services, job.client, session)
         status = question.question.status
         if action == STAFF_CLOSED and status is QuestionStatus.CLOSED:
             update_staff_posts(later, question_id, CLOSED, staff=staff)

@@ -70,7 +70,7 @@ def update_post(
 
 class PostUpdates(Protocol):
     """Where the updates are made once the transaction is committed: a request's ``Turn``, or a job's
-    ``handlers.deactivated.AfterCommit`` (what ``update_staff_posts`` and
+    ``handlers.staff_posts.AfterCommit`` (what ``update_staff_posts`` and
     ``needs_refresh.show_proposal_updates`` need of it)."""
 
     services: Services
