@@ -7,6 +7,10 @@ which on SQLite is a file of its own) and is retried on a held SQLite lock (``Da
 ``once`` is the other half of exactly-once: a step that writes to the main database (log a search, make a question)
 claims ``<step>:<request key>`` in the same transaction as its rows and notes the id of what it made there, so a
 retry after a crash finds it instead of making it again.
+
+``record_with_change`` is the same the other way round, for a change made outside Slack (the command line) that
+queues work for the running bot: the request is recorded while the change's transaction is open, with a mark in
+that transaction, and runs only once that mark is committed (``change_committed``).
 """
 
 from __future__ import annotations
@@ -191,3 +195,37 @@ def delivery_claimed(db: Database, *, key: str) -> bool:
     connections the workers never hold (``Database.ack_read_session``)."""
     with db.ack_read_session() as session:
         return delivery_seen(session, key=key)
+
+
+# --- requests queued by a change made outside Slack (the command line) ----------------------------------------------
+
+_WITH_CHANGE = "with_change"  # the change's own mark: its transaction committed
+_NO_CHANGE = "no_change"  # the mark a worker puts first: the change never committed, and now never will
+
+
+def record_with_change(
+    session: Session, db: Database, *, request_key: str, kind: str, payload: Mapping[str, Any], now: datetime
+) -> None:
+    """Queue a request that stands only when ``session``'s transaction (a change, not yet committed) commits: the
+    request is recorded on the inbox at once, and a mark keyed by it is written in ``session``, committed with the
+    change or not at all. The worker asks ``change_committed`` before doing anything: a crash after the commit
+    leaves the request to run; a crash or a rollback before it leaves one that does nothing. Call it last in the
+    transaction, just before its commit. ``now`` is the real time (a worker runs the request at once, whatever
+    moment the change is made at)."""
+    claim_delivery(session, key=_change_key(request_key), kind=_WITH_CHANGE, now=now)
+    record_request(db, request_key=request_key, kind=kind, payload=payload, user_id=None, now=now)
+
+
+def change_committed(session: Session, *, request_key: str, now: datetime) -> bool:
+    """For a request queued by ``record_with_change``: whether the change that queued it committed. Asked first in
+    the worker's transaction (commit it after). Without the change's mark, this transaction writes the opposite
+    one: the change cannot commit after it any more (its mark's key is taken; on PostgreSQL a change still open
+    is waited for here), so the answer holds for good."""
+    key = _change_key(request_key)
+    if claim_delivery(session, key=key, kind=_NO_CHANGE, now=now):
+        return False
+    return privacy_repo.get_processed_event_kind(session, event_key=key) == _WITH_CHANGE
+
+
+def _change_key(request_key: str) -> str:
+    return f"change:{request_key}"

@@ -9,8 +9,9 @@ it shows the question's number and that it no longer waits for staff — no text
 (``build_triage_done_shared``).
 
 A close or an assignment from the command line (``wieweet question close|assign``) queues an inbox request
-(``STAFF_POSTS_KIND``): the running bot updates the same posts the same way (``update_after_cli``), so it works with
-Slack unreachable or the bot stopped when the command ran.
+(``STAFF_POSTS_KIND``) with the change, standing once the change is committed (``bot.inbox.record_with_change``):
+the running bot updates the same posts the same way (``update_after_cli``), so it works with Slack unreachable,
+the bot stopped when the command ran, or the command killed right after its commit.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from slack_sdk import WebClient
 
 from bot.errors import NotFoundError
 from bot.i18n import N_, t
+from bot.inbox import change_committed
 from bot.routing.overview import QuestionOverview, question_overview
 from bot.routing.staff import STAFF_ASSIGNED, STAFF_CLOSED, STAFF_POSTS_KIND
 from bot.text import is_slack_user_id
@@ -122,11 +124,13 @@ def _open_requests(question: QuestionOverview) -> set[str]:
 
 @inbox.kind(STAFF_POSTS_KIND, tell=_tell_nobody)
 def update_after_cli(job: inbox_job.InboxJob) -> None:
-    """``wieweet question close|assign`` queues this request: the running bot updates the question's posts for staff
-    as the triage channel's Close and Assign do — the outcome shown, the buttons gone — in the default language. What
-    is shown is the database's record: nothing changes when the question is not settled as the request says (the
-    command's transaction did not commit) or no longer is (the request waited while the bot was stopped, and the
-    question was closed, answered or handed on since: that change updated the posts itself)."""
+    """``wieweet question close|assign`` queues this request with its change: the running bot updates the
+    question's posts for staff as the triage channel's Close and Assign do — the outcome shown, the buttons gone — in
+    the default language. Nothing changes when the command's change did not commit (``change_committed``: it died
+    or was refused before its commit; a change still committing is waited for). What is shown is the database's
+    record: nothing changes either when the question is no longer settled as the request says (the request waited
+    while the bot was stopped, and the question was closed, answered or handed on since: that change updated the
+    posts itself)."""
     payload = job.payload
     question_id, action = payload.get("question_id"), payload.get("action")
     by, assignee = str(payload.get("by") or ""), payload.get("assignee")
@@ -136,6 +140,9 @@ def update_after_cli(job: inbox_job.InboxJob) -> None:
     lang = job.services.settings.default_language
     staff = escape(by) if by.strip() else t("routing.triage_staff_cli", lang)
     with job.services.db.session() as session:
+        if not change_committed(session, request_key=job.key, now=inbox_job.wall_clock()):
+            log.info("staff posts request %s: the command's change was not committed: nothing to show", job.key)
+            return
         try:
             question = question_overview(session, question_id=question_id)
         except NotFoundError:

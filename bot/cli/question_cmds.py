@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.error_texts import error_text
 from bot.errors import NotFoundError, WieweetError
-from bot.inbox import record_request
+from bot.inbox import record_with_change
 from bot.knowledge import KnowledgeBase
 from bot.privacy.audit import record_counts
 from bot.routing import RoutingInputError, RoutingPolicy, RoutingService, StaleActionError
@@ -231,8 +231,8 @@ def question_close(cli: CliContext, question_id: int, reason: str, dry_run: bool
         queued = _queued_since(session, question, before)
         if not dry_run:
             _audit(session, actor, "close", question, now, queued=len(queued))
-    if not dry_run:  # committed: the triage post and staff's copies follow, as after the triage channel's Close
-        queued.append(_queue_staff_posts(cli, question_id, STAFF_CLOSED, now=now))
+            # the triage post and staff's copies follow, as after the triage channel's Close
+            queued.append(_queue_staff_posts(cli, session, question_id, STAFF_CLOSED))
     echo(f"{'would close' if dry_run else 'closed'} question {question_id}")
     _print_queued(queued, dry_run=dry_run)
     if dry_run:
@@ -272,8 +272,8 @@ def question_assign(
         queued = _queued_since(session, routing.question, before)
         if not dry_run:
             _audit(session, actor, "assign", routing.question, now, queued=len(queued), slack_user_id=slack_id)
-    if not dry_run:  # committed: the triage post and staff's copies follow, as after the triage channel's Assign
-        queued.append(_queue_staff_posts(cli, question_id, STAFF_ASSIGNED, assignee=slack_id, now=now))
+            # the triage post and staff's copies follow, as after the triage channel's Assign
+            queued.append(_queue_staff_posts(cli, session, question_id, STAFF_ASSIGNED, assignee=slack_id))
     echo(f"{'would ask' if dry_run else 'asked'} {slack_id} to answer question {question_id}")
     _print_queued(queued, dry_run=dry_run)
     if dry_run:
@@ -281,21 +281,24 @@ def question_assign(
 
 
 def _queue_staff_posts(
-    cli: CliContext, question_id: int, action: str, *, now: datetime, assignee: str | None = None
+    cli: CliContext, session: Session, question_id: int, action: str, *, assignee: str | None = None
 ) -> str:
-    """Once the change is committed, an inbox request for the running bot (``STAFF_POSTS_KIND``): it updates the
-    question's triage post and staff's DM copies of it — the outcome shown, the buttons gone — as the triage
-    channel's buttons do, whenever it runs (Slack unreachable or the bot stopped now). Returns the line printed."""
+    """With the change, in its transaction (the last thing before its commit): an inbox request for the running
+    bot (``STAFF_POSTS_KIND``) that stands once the change is committed (``record_with_change``), even when the
+    command dies right after the commit. The bot updates the question's triage post and staff's DM copies of it —
+    the outcome shown, the buttons gone — as the triage channel's buttons do, whenever it runs (Slack unreachable
+    or the bot stopped now). Queued at the real time, not ``--now``: it is due at once, also when the change is
+    made at a moment ahead. Returns the line printed."""
     payload: dict[str, object] = {"question_id": question_id, "action": action, "by": cli.operator}
     if assignee is not None:
         payload["assignee"] = assignee
-    record_request(
+    record_with_change(
+        session,
         cli.db,
         request_key=f"{STAFF_POSTS_KIND}:{uuid.uuid4().hex}",
         kind=STAFF_POSTS_KIND,
         payload=payload,
-        user_id=None,
-        now=now,  # the command's moment (``--now``), as the change itself
+        now=datetime.now(UTC),
     )
     return "update of the triage post and staff's copies (buttons removed)"
 

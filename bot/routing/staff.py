@@ -19,10 +19,11 @@ from storage import question_repo, register_repo
 from storage import routing_repo as repo
 from storage.models import Question, Routing
 
-# The inbox request a close or an assignment outside Slack (``wieweet question close|assign``) queues: the running
-# bot updates the question's posts for staff (the triage post, their DM copies) as the triage channel's buttons do
-# (``handlers.staff_posts``). Its payload: ``question_id``, ``action`` (``STAFF_CLOSED``/``STAFF_ASSIGNED``), ``by``
-# (the operator's name, may be empty) and, for an assignment, ``assignee`` (a Slack id).
+# The inbox request a close or an assignment outside Slack (``wieweet question close|assign``) queues with its change
+# (``bot.inbox.record_with_change``): the running bot updates the question's posts for staff (the triage post, their
+# DM copies) as the triage channel's buttons do (``handlers.staff_posts``). Its payload: ``question_id``, ``action``
+# (``STAFF_CLOSED``/``STAFF_ASSIGNED``), ``by`` (the operator's name, may be empty) and, for an assignment,
+# ``assignee`` (a Slack id).
 STAFF_POSTS_KIND = "staff_posts"
 STAFF_CLOSED, STAFF_ASSIGNED = "closed", "assigned"
 
