@@ -5,10 +5,10 @@ mark had moved things they saw.
 The mark is cleared as ``profiles.clear_unreachable_mark`` clears it (audited; for the reasons of
 ``ACCOUNT_GONE_REASONS`` only: never a bot's, an expert's own away or staff's). Staff get one ``ExpertReactivated``
 notice (the triage channel, else each staff member by DM) when, since the mark, they were told of it (a request
-that did not reach the expert: ``DeliveryFailed`` to staff, keyed by the expert) or the person's own questions were
-withdrawn because the account was gone. A mark that moved nothing (no open request, no question) tells nobody, as
-its making told nobody. Keyed by the expert and the mark's moment: once per mark, however many processes or
-repeated events see the reactivation.
+that did not reach the expert: ``DeliveryFailed`` to staff, keyed by the expert, ``bot.routing.keys``) or the
+person's own questions were withdrawn because the account was gone. A mark that moved nothing (no open request, no
+question) tells nobody, as its making told nobody. Keyed by the expert and the mark's moment: once per mark, however
+many processes or repeated events see the reactivation.
 
 A mark Slack's ``users.info`` never confirmed (``UNCONFIRMED_REASONS``: a DM refused with ``user_not_found`` while
 the account is there and active) could come back with every question routed to that expert: marked, staff told,
@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.actors import Actor
-from bot.outbox import DeliveryFailed
 from bot.register import profiles
 from bot.register.marked import ACCOUNT_GONE_REASONS, get_unreachable_mark
 from bot.register.service import expert_audit
+from bot.routing.keys import marked_away_key_prefix
 from bot.routing.payloads import is_shareable
 from bot.staff_notices import ExpertReactivated
 from storage import outbox_repo, question_repo
@@ -67,9 +67,7 @@ def make_available_again(session: Session, *, slack_user_id: str, now: datetime)
     if expert is None or mark is None:
         return expert
     marked_at, reason = _aware(mark[0]), mark[1]
-    told = outbox_repo.count_outbox_messages_keyed(
-        session, prefix=f"{DeliveryFailed.kind.value}:x{expert.id}-", since=marked_at
-    )
+    told = outbox_repo.count_outbox_messages_keyed(session, prefix=marked_away_key_prefix(expert.id), since=marked_at)
     withdrawn, unlisted = _withdrawn_since(session, slack_user_id=slack_user_id, since=marked_at)
     if told or withdrawn or unlisted:
         notice = ExpertReactivated(

@@ -30,6 +30,7 @@ from bot.routing import payloads
 from bot.routing.business_time import BusinessCalendar
 from bot.routing.chosen import chosen_expert, routing_for
 from bot.routing.errors import NotYours, RoutingInputError, StaleActionError
+from bot.routing.keys import routing_key
 from bot.routing.policy import RoutingPolicy
 from bot.routing.selection import Candidate, Selection, expert_language, select_experts
 from bot.routing.states import QUESTION_ACTIVE, QUESTION_FINAL, ROUTING_OPEN, record_event, transition
@@ -555,7 +556,7 @@ class RoutingCore:
         return outbox.enqueue(
             session,
             payload,
-            dedupe_key=f"{payload.kind.value}:{cause}:{target}",
+            dedupe_key=routing_key(payload.kind, cause, target),
             now=now,
             recipient_slack_id=recipient_slack_id,
             channel_id=channel_id,

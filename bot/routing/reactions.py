@@ -12,6 +12,7 @@ from bot.register import profiles
 from bot.routing import payloads
 from bot.routing.chosen import routable_expert
 from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person
+from bot.routing.keys import marked_away_cause
 from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_routing_event, transition
 from bot.text import is_slack_user_id
 from storage import question_repo, register_repo
@@ -127,7 +128,7 @@ class TimerReactions:
         """An expert in the register whose DM can never arrive: marked away (once), staff told in triage."""
         if routing.expert_id is None:
             return False
-        cause = f"x{routing.expert_id}-r{routing.id}"
+        cause = marked_away_cause(routing.expert_id, f"r{routing.id}")
         return self._mark_away(session, question, routing.expert_id, person(routing), error=error, cause=cause, now=now)
 
     def pick_unreachable(
@@ -141,7 +142,7 @@ class TimerReactions:
         if expert is None or question is None:
             return False
         chosen = payloads.person(expert, slack_user_id)
-        cause = f"x{expert.id}-q{question.id}"
+        cause = marked_away_cause(expert.id, f"q{question.id}")
         return self._mark_away(session, question, expert.id, chosen, error=error, cause=cause, now=now)
 
     def _mark_away(
