@@ -212,7 +212,8 @@ def record_with_change(
     leaves the request to run; a crash or a rollback before it leaves one that does nothing. Call it last in the
     transaction, just before its commit. ``now`` is the real time (a worker runs the request at once, whatever
     moment the change is made at)."""
-    claim_delivery(session, key=_change_key(request_key), kind=_WITH_CHANGE, now=now)
+    if not claim_delivery(session, key=_change_key(request_key), kind=_WITH_CHANGE, now=now):
+        raise ValueError(f"request {request_key!r} was queued before")
     record_request(db, request_key=request_key, kind=kind, payload=payload, user_id=None, now=now)
 
 

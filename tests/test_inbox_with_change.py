@@ -1,0 +1,61 @@
+"""A request queued with a change made outside Slack (``bot.inbox.record_with_change``) runs only when that change
+committed (``change_committed``), whichever comes first: the worker asking or the change committing; the answer
+holds for every later run."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+from bot.inbox import change_committed, record_with_change
+from storage import inbox_repo
+from storage.db import Database
+from storage.models import AuditLog
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+class Died(Exception):
+    """The process making the change died before its commit."""
+
+
+def _asked(db: Database, key: str) -> bool:
+    with db.session() as session:
+        return change_committed(session, request_key=key, now=NOW)
+
+
+def _change(session: Session) -> None:
+    """Some change of the main database, in the same transaction as the request."""
+    session.add(AuditLog(actor="cli:test", action="close", entity_type="question", entity_key="1", at=NOW))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("commits", [True, False])
+def test_the_worker_gets_the_changes_outcome_also_while_it_commits(database: Database, commits: bool) -> None:
+    key = f"test:{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            with database.session() as session:
+                _change(session)
+                record_with_change(session, database, request_key=key, kind="test", payload={}, now=NOW)
+                asked = pool.submit(_asked, database, key)  # the worker, while the change is still open
+                if not commits:
+                    raise Died
+        except Died:
+            pass
+        assert asked.result(timeout=30) is commits
+    assert _asked(database, key) is commits  # run again: the same answer
+    with database.inbox_session() as session:
+        assert inbox_repo.get_inbox_request(session, request_key=key) is not None  # queued either way
+
+
+def test_a_request_whose_change_never_came_is_answered_no_for_good(database: Database) -> None:
+    key = f"test:{uuid.uuid4().hex}"
+    assert not _asked(database, key)
+    with pytest.raises(ValueError, match="queued before"), database.session() as session:  # too late: refused
+        record_with_change(session, database, request_key=key, kind="test", payload={}, now=NOW)
+    assert not _asked(database, key)
