@@ -56,6 +56,9 @@ def listener_threads() -> int:
 
 MAX_HEADER_BYTES = 32 * 1024  # Slack's headers are well under 2 KiB
 FILE_RESERVE = 128  # file descriptors kept for everything but client connections
+# One Socket Mode recv (slack_sdk's built-in client; default 1 KB). A frame takes one nested call per recv, so about
+# a thousand recvs is the limit: 64 KB (TLS hands over at most a 16 KB record per recv) reads frames of 16 MB or more
+SOCKET_RECEIVE_BUFFER = 64 * 1024
 
 # Methods that change something in Slack. They are retried only when Slack certainly did not act on the request
 # (HTTP 429, or a connection that was never established) so that a message is never posted twice.
@@ -399,7 +402,9 @@ def _stop_listening(server: BaseWSGIServer | MultiSocketServer) -> None:
 def run_socket_mode(app: App, settings: Settings, *, stopping: StopSignals) -> None:
     """Serve over Socket Mode until SIGTERM or SIGINT (``stopping``: as for ``run_http``; set already: nothing is
     served), or until the connection cannot come back (``handlers.socketwatch``: ``SocketModeDownError``)."""
-    handler = SocketModeHandler(app, app_token=settings.slack_app_token)
+    # slack_sdk's built-in client reads a frame one recv of ``receive_buffer_size`` per recursive call: with its
+    # default (1 KB) a frame of about 1 MB overflowed the stack, was never acked and the connection was rebuilt
+    handler = SocketModeHandler(app, app_token=settings.slack_app_token, receive_buffer_size=SOCKET_RECEIVE_BUFFER)
     if stopping.requested.is_set():
         return
     watch = SocketWatch(down_seconds=settings.socket_down_seconds)  # a connection that cannot come back: see there

@@ -1,12 +1,8 @@
-"""The steering-group report of a period: figures gathered once (``collect_report``), written as an Excel workbook
-with native charts (``render_xlsx``), as a self-contained HTML page with chart images (``render_html``), or as a
-single PNG chart for chat (``render_chart_png``): bytes, which the caller writes (``bot.files``) or uploads.
-
-Definitions are the digest's (``digests.collect.window_figures``): a question counts in the month it was asked
-in; "answered" counts the questions answered in the month, and the median time to answer is over those. The
-public figures are exactly the digest's (public questions from public channels); the totals also count private
-and anonymous questions, which are never quoted or attributed. People are named only when they may be (confirmed
-listing, not opted out or withdrawn); erased people have no rows left to count under their name.
+"""The steering-group report of a period: figures gathered once (``collect_report``, in ``bot.needs.report_data``,
+where the figures are defined), written as an Excel workbook with native charts (``render_xlsx``), as a
+self-contained HTML page with chart images (``render_html``), or as a single PNG chart for chat
+(``render_chart_png``): bytes, which the caller writes (``bot.files``) or uploads. The answered share is shown as a
+percent; notes under the tables say how questions are counted (under each theme; topics asked at least twice).
 """
 
 from __future__ import annotations
@@ -14,199 +10,50 @@ from __future__ import annotations
 import base64
 import html
 import io
-import statistics
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
+from babel.numbers import format_percent
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy.orm import Session
 
-from bot.actors import Actor
-from bot.i18n import N_, local_day, theme_label
+from bot.i18n import N_, locale
 from bot.i18n import t as catalogue_text
-from bot.needs.core import may_be_named
 from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
-from bot.needs.periods import Period
-from bot.needs.service import NeedsService
+from bot.needs.report_data import (
+    OTHER_PEOPLE,
+    Helper,
+    MonthFigures,
+    MonthShare,
+    PracticeUse,
+    ReportData,
+    collect_report,
+)
 from bot.sheets import append, put
 from bot.text import printable
-from digests.collect import window_figures
 from digests.model import OTHER_THEME
-from storage import digest_repo, question_repo, register_repo
-from storage import needs_repo as repo
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-OTHER_PEOPLE = "—"  # the row of answers by people who may not be named
+__all__ = [
+    "OTHER_PEOPLE",
+    "OTHER_THEME",
+    "Helper",
+    "MonthFigures",
+    "MonthShare",
+    "PracticeUse",
+    "ReportData",
+    "collect_report",
+    "render_chart_png",
+    "render_html",
+    "render_xlsx",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class MonthFigures:
-    month: str
-    theme: str  # theme key, or digests' OTHER_THEME for questions without a theme
-    asked: int  # every question (public, private, anonymous)
-    answered: int
-    median_hours: float | None
-    asked_public: int  # the digest's figures: public questions from public channels
-    answered_public: int
-    median_hours_public: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Helper:
-    name: str  # OTHER_PEOPLE for the people who may not be named (counted together)
-    organisation: str
-    answers: int
-
-
-@dataclass(frozen=True, slots=True)
-class PracticeUse:
-    id: int
-    title: str
-    city: str
-    added: date  # the day it was added, in the period's zone
-    shown: int  # times shown in "who knows" answers in the period
-
-
-@dataclass(frozen=True, slots=True)
-class ReportData:
-    period: str
-    start: datetime
-    end: datetime
-    generated_at: datetime
-    months: tuple[str, ...]
-    themes: tuple[tuple[str, str], ...]  # (key, label) in vocabulary order; OTHER_THEME last
-    figures: tuple[MonthFigures, ...]
-    asked: int  # distinct questions asked in the period
-    answered: int  # distinct questions answered in the period
-    median_hours: float | None
-    gaps: int
-    topics: tuple[TopicView, ...]
-    experts: tuple[Helper, ...]
-    organisations: tuple[tuple[str, int], ...]
-    practices_added: tuple[PracticeUse, ...]
-    practices_used: tuple[PracticeUse, ...]
-
-    @property
-    def answered_share(self) -> float | None:
-        return round(self.answered / self.asked, 3) if self.asked else None
-
-    def theme_total(self, key: str) -> int:
-        return sum(f.asked for f in self.figures if f.theme == key)
-
-
-def _hours(seconds: float | None) -> float | None:
-    return round(seconds / 3600.0, 1) if seconds is not None else None
-
-
-def collect_report(
-    session: Session, *, service: NeedsService, actor: Actor, period: Period, now: datetime, lang: str = "nl"
-) -> ReportData:
-    """Everything the report shows for ``period`` (staff only)."""
-    actor.require_staff("make a knowledge-needs report")
-    months = period.months()
-    bounds = [m.start for m in months] + [period.end]
-    themes = [(theme.key, theme_label(theme, lang)) for theme in register_repo.list_themes(session)]
-    themes.append((OTHER_THEME, catalogue_text("digest.other_theme", lang)))
-    wanted = {k for k, _ in themes}
-    every = window_figures(
-        digest_repo.list_question_facts(session, since=period.start, until=period.end, public_only=False),
-        bounds,
-        wanted,
-        public_only=False,
-    )
-    public = window_figures(
-        digest_repo.list_question_facts(session, since=period.start, until=period.end), bounds, wanted
-    )
-    figures = tuple(
-        MonthFigures(
-            month=month.label,
-            theme=key,
-            asked=every[key][i].asked,
-            answered=every[key][i].answered,
-            median_hours=_hours(every[key][i].median_answer_seconds),
-            asked_public=public[key][i].asked,
-            answered_public=public[key][i].answered,
-            median_hours_public=_hours(public[key][i].median_answer_seconds),
-        )
-        for key, _ in themes
-        for i, month in enumerate(months)
-    )
-    facts = {
-        f.question_id: f
-        for f in digest_repo.list_question_facts(session, since=period.start, until=period.end, public_only=False)
-    }
-    asked = [f for f in facts.values() if period.contains(f.created_at)]
-    answered = [f for f in facts.values() if f.answered_at is not None and period.contains(f.answered_at)]
-    durations = [max(0.0, (f.answered_at - f.created_at).total_seconds()) for f in answered if f.answered_at]
-    # topics asked at least twice (a single question is no agenda item), the 200 most asked
-    overview = service.overview(session, actor=actor, period=period, now=now, min_items=2, limit=200)
-    gaps = question_repo.count_knowledge_gaps(session, start=period.start, end=period.end)
-
-    # most helpful: answers given in the period
-    helpers: Counter[tuple[str, str]] = Counter()
-    organisations: Counter[str] = Counter()
-    answers = repo.list_answers_between(session, start=period.start, end=period.end)
-    experts = repo.list_experts_by_ids(session, expert_ids=[a.expert_id for a in answers if a.expert_id is not None])
-    by_slack = repo.list_experts_by_slack_ids(
-        session, slack_user_ids=[a.answered_by_slack_id for a in answers if a.answered_by_slack_id]
-    )
-    for answer in answers:
-        expert = experts.get(answer.expert_id) if answer.expert_id is not None else None
-        if expert is None and answer.answered_by_slack_id:
-            expert = by_slack.get(answer.answered_by_slack_id)
-        if expert is not None and may_be_named(expert):
-            helpers[(expert.name, expert.organisation)] += 1
-        else:
-            helpers[(OTHER_PEOPLE, "")] += 1
-        organisation = answer.organisation or (expert.organisation if expert is not None else "")
-        if organisation:
-            organisations[organisation] += 1
-    ranked_helpers = sorted(helpers.items(), key=lambda kv: (kv[0][0] == OTHER_PEOPLE, -kv[1], kv[0]))
-    shown: Counter[int] = Counter()
-    zone = ZoneInfo(period.timezone)  # the days a practice was added, as the period's own days
-    for result in repo.list_search_results_between(session, start=period.start, end=period.end):
-        shown.update(int(p) for p in result.get("practices", []) if isinstance(p, int))
-    added = [
-        PracticeUse(p.id, p.title, p.city, local_day(p.created_at, zone), shown[p.id])
-        for p in repo.list_practices_created(session, start=period.start, end=period.end)
-    ]
-    used_ids = [pid for pid, _ in sorted(shown.items(), key=lambda kv: (-kv[1], kv[0]))[:15]]
-    used_rows = {p.id: p for p in register_repo.list_practices(session) if p.id in set(used_ids)}
-    used = [
-        PracticeUse(
-            pid, used_rows[pid].title, used_rows[pid].city, local_day(used_rows[pid].created_at, zone), shown[pid]
-        )
-        for pid in used_ids
-        if pid in used_rows
-    ]
-    return ReportData(
-        period=period.label,
-        start=period.start,
-        end=period.end,
-        generated_at=now,
-        months=tuple(m.label for m in months),
-        themes=tuple(themes),
-        figures=figures,
-        asked=len(asked),
-        answered=len(answered),
-        median_hours=_hours(statistics.median(durations)) if durations else None,
-        gaps=gaps,
-        topics=overview.topics,
-        experts=tuple(Helper(name, org, n) for (name, org), n in ranked_helpers[:20]),
-        organisations=tuple(sorted(organisations.items(), key=lambda kv: (-kv[1], kv[0]))[:20]),
-        practices_added=tuple(added),
-        practices_used=tuple(used),
-    )
+PERCENT = "0.0%"  # the share's number format in the workbook (a fraction 0..1 shown as a percent)
 
 
 # --- texts -------------------------------------------------------------------------------------------------------
@@ -216,6 +63,11 @@ _KEYS: Mapping[str, str] = {  # name -> catalogue key
     "summary": N_("report.summary"),
     "asked": N_("report.asked"),
     "answered": N_("report.answered"),
+    "answered_in_period": N_("report.answered_in_period"),
+    "asked_answered": N_("report.asked_answered"),
+    "note_share": N_("report.note_share"),
+    "note_themes": N_("report.note_themes"),
+    "note_topics": N_("report.note_topics"),
     "share": N_("report.share"),
     "median": N_("report.median"),
     "gaps": N_("report.gaps"),
@@ -257,6 +109,11 @@ _KEYS: Mapping[str, str] = {  # name -> catalogue key
 def _t(lang: str) -> dict[str, str]:
     """The report's headings and labels in ``lang`` (the catalogue's texts, read once per language)."""
     return {name: catalogue_text(key, lang) for name, key in _KEYS.items()}
+
+
+def percent(share: float | None, lang: str) -> str | None:
+    """``0.125`` as "12,5%" (Dutch) or "12.5%" (English); no share (nothing asked) stays empty."""
+    return None if share is None else format_percent(share, "#,##0.#%", locale=locale(lang))
 
 
 def topic_label(topic: TopicView, lang: str) -> str:
@@ -316,15 +173,29 @@ def _summary_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) ->
     with_expertise = sum(1 for t in data.topics if t.coverage == COVERED)
     for label, value in (
         (tx["asked"], data.asked),
-        (tx["answered"], data.answered),
+        (tx["asked_answered"], data.asked_answered),
         (tx["share"], data.answered_share),
+        (tx["answered_in_period"], data.answered),
         (tx["median"], data.median_hours),
         (tx["gaps"], data.gaps),
         (f"{tx['topics']}: {tx['with']}", with_expertise),
         (f"{tx['topics']}: {tx['without']}", len(data.topics) - with_expertise),
     ):
         append(sheet, [label, value])
+        if label == tx["share"]:
+            sheet.cell(row=sheet.max_row, column=2).number_format = PERCENT
     sheet.column_dimensions["A"].width = 44
+    append(sheet, [])
+    for note in ("note_share", "note_topics"):
+        _note(sheet, tx[note])
+
+
+def _note(sheet: Worksheet, text: str) -> None:
+    """A note (how a figure is counted) below a table: one cell, over the columns to its right."""
+    row = sheet.max_row + 1
+    put(sheet, row, 1, text).alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=8)
+    sheet.row_dimensions[row].height = 45
 
 
 def _themes_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
@@ -347,6 +218,7 @@ def _themes_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> 
                     f.median_hours_public,
                 ],
             )
+    _note(sheet, tx["note_themes"])
     append(sheet, [])
     pivot_top = sheet.max_row + 2  # below the blank row (which max_row does not count)
     _header(sheet, [tx["theme"], *data.months])
@@ -366,18 +238,18 @@ def _themes_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> 
 
 
 def _share_chart(sheet: Worksheet, data: ReportData, tx: Mapping[str, str], *, anchor: str) -> None:
-    """The answered share per month over all themes (a line), from a small table below the pivot."""
+    """The answered share per month (a line, as a percent), from a small table below the pivot: of the questions
+    asked in the month, each once whatever its themes, the part answered before the period's end."""
     top = sheet.max_row + 2
     put(sheet, top, 1, tx["month"]).font = Font(bold=True)
     put(sheet, top, 2, tx["share"]).font = Font(bold=True)
-    for i, month in enumerate(data.months):
-        month_rows = [f for f in data.figures if f.month == month]
-        asked = sum(f.asked for f in month_rows)
-        answered = sum(f.answered for f in month_rows)
-        put(sheet, top + 1 + i, 1, month)
-        put(sheet, top + 1 + i, 2, round(answered / asked, 3) if asked else None)
+    for i, month in enumerate(data.month_shares):
+        put(sheet, top + 1 + i, 1, month.month)
+        put(sheet, top + 1 + i, 2, month.share).number_format = PERCENT
     line = LineChart()
     line.title = tx["share"]
+    line.y_axis.number_format = "0%"
+    line.y_axis.scaling.min, line.y_axis.scaling.max = 0, 1
     line.add_data(Reference(sheet, min_col=2, min_row=top, max_row=top + len(data.months)), titles_from_data=True)
     line.set_categories(Reference(sheet, min_col=1, min_row=top + 1, max_row=top + len(data.months)))
     sheet.add_chart(line, anchor)
@@ -519,6 +391,10 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _notes(*texts: str) -> str:
+    return "".join(f'<p class="note">{html.escape(text)}</p>' for text in texts)
+
+
 def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
     """One self-contained page: the same tables as the workbook and two chart images (embedded PNG)."""
     tx = _t(lang)
@@ -531,12 +407,14 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
         ["", ""],
         [
             (tx["asked"], data.asked),
-            (tx["answered"], data.answered),
-            (tx["share"], data.answered_share),
+            (tx["asked_answered"], data.asked_answered),
+            (tx["share"], percent(data.answered_share, lang)),
+            (tx["answered_in_period"], data.answered),
             (tx["median"], data.median_hours),
             (tx["gaps"], data.gaps),
         ],
     )
+    summary += _notes(tx["note_share"])
     themes = _table(
         [tx["theme"], tx["month"], tx["asked"], tx["answered"], tx["median"], tx["public"]],
         [
@@ -545,6 +423,7 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
             for f in months
         ],
     )
+    themes += _notes(tx["note_themes"])
     topics = _table(
         [
             tx["label"],
@@ -570,6 +449,7 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
             for t in data.topics
         ],
     )
+    topics += _notes(tx["note_topics"])
     experts = _table(
         [tx["expert"], tx["organisation"], tx["answers"]],
         [(tx["others"] if h.name == OTHER_PEOPLE else h.name, h.organisation, h.answers) for h in data.experts],
@@ -587,7 +467,8 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
     page = f"""<!doctype html>
 <html lang="{html.escape(lang)}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:#eef}}img{{max-width:100%}}</style>
+td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:#eef}}img{{max-width:100%}}
+.note{{font-size:.9em;color:#444;max-width:60em}}</style>
 </head><body><h1>{title}</h1>
 <h2>{html.escape(tx["summary"])}</h2>{summary}{charts}
 <h2>{html.escape(tx["themes"])}</h2>{themes}

@@ -93,7 +93,7 @@ def test_workbook_has_charts_and_the_figures(network: Network, tmp_path: Path) -
     assert book.sheetnames == ["Overzicht", "Thema's per maand", "Onderwerpen", "Experts", "Praktijken"]
     summary = {row[0]: row[1] for row in book["Overzicht"].iter_rows(min_row=3, values_only=True)}
     assert summary["Vragen gesteld"] == data.asked == 8
-    assert summary["Vragen beantwoord"] == data.answered
+    assert summary["Vragen beantwoord in de periode (ook eerder gesteld)"] == data.answered
     themes = book["Thema's per maand"]
     assert len(themes._charts) == 2  # stacked bars per theme and month, answered share line
     rows = [r for r in themes.iter_rows(min_row=2, values_only=True) if r and r[1] == "2026-11"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
-from bot.needs.report import Helper, MonthFigures, PracticeUse, ReportData
+from bot.needs.report import Helper, MonthFigures, MonthShare, PracticeUse, ReportData
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -75,6 +75,8 @@ def report_data(texts: tuple[str, ...] = EVERYTHING, *, period: str = "2026-Q4")
         figures=figures,
         asked=10,
         answered=5,
+        asked_answered=4,
+        month_shares=tuple(MonthShare(month, 4, 2) for month in months),
         median_hours=3.0,
         gaps=1,
         topics=tuple(topic(i, text) for i, text in enumerate(texts)),
