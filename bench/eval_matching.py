@@ -17,6 +17,8 @@ Usage::
                                                   # boosts (MatchConfig.meaning_hub, round 26)
     python bench/eval_matching.py --compound-modifier 0.5  # a compound's part that is no head weighs half
                                                   # (MatchConfig.compound_modifier_factor, round 27)
+    python bench/eval_matching.py --modifier-coverage 0.5  # a question concept matched only through a compound's
+                                                  # modifier counts half in the coverage (round 28)
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -628,6 +630,13 @@ def main(argv: list[str] | None = None) -> None:
         help="share of a compound part's weight for a part that is no head (MatchConfig.compound_modifier_factor, "
         "round 27)",
     )
+    ap.add_argument(
+        "--modifier-coverage",
+        type=float,
+        default=MatchConfig().modifier_coverage,
+        help="share of a matched concept in the coverage for one matched only through a compound's modifier "
+        "(MatchConfig.modifier_coverage, round 28)",
+    )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
@@ -669,6 +678,7 @@ def main(argv: list[str] | None = None) -> None:
         max_theme_expansions=args.max_theme_expansions,
         meaning_hub=args.meaning_hub,
         compound_modifier_factor=args.compound_modifier,
+        modifier_coverage=args.modifier_coverage,
         context_words=args.context_words != "off",
         context_words_in_gap=args.context_words != "on",
     )
@@ -687,7 +697,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"wieweet rows with gap levels: {args.gap_levels}, theme names: {args.theme_names}, "
             f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}, "
-            f"meaning hub: {args.meaning_hub}, compound modifier: {args.compound_modifier}"
+            f"meaning hub: {args.meaning_hub}, compound modifier: {args.compound_modifier}, "
+            f"modifier coverage: {args.modifier_coverage}"
         )
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:

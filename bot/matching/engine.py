@@ -143,6 +143,8 @@ _BULK_MIN = 500
 _RANK_BY_BOUND = True
 # per kind, the variants' scoring parts remembered for the collection's current version (at most this many)
 _ITEM_MEMO_MAX = 10_000
+# documents whose modifier-only terms are remembered (``Matcher._modifier_terms``) at most
+_MODIFIER_MEMO_MAX = 50_000
 # a variant's parts for scoring one kind: bound, (postings, coefficient) per term, where to seek, seek is full
 # (bound, full, seek, complete, the postings seek holds, every coefficient positive)
 _Parts = tuple[float, list[tuple[dict[int, float], float]], list[tuple[dict[int, float], float]], bool, int, bool]
@@ -338,6 +340,9 @@ class Matcher:
         self.gap_levels: RegisterLevels | None = None
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
         self._surfaces_version = -1
+        # (kind, document id) -> (the document, the compound vocabulary's version, the terms it holds only as a
+        # compound's modifier): read for MatchConfig.modifier_coverage (``_modifier_terms``)
+        self._modifier_memo: dict[tuple[str, int], tuple[Doc, int, frozenset[str]]] = {}
         self._field_orders: dict[tuple[str, ...], tuple[str, ...]] = {}  # (kind, its fields) -> heaviest first
         self._overlap_memo: dict[tuple[str, str, float], float] = {}  # (a, b, floor) -> _overlap, see there
         self._overlap_versions: tuple[int, ...] = ()
@@ -498,6 +503,7 @@ class Matcher:
         self._packs, self._pack_postings = {}, 0
         for memo in (
             self._surfaces_memo,
+            self._modifier_memo,
             self._overlap_memo,
             self._df_ratio_memo,
             self._idfs_memo,
@@ -980,8 +986,11 @@ class Matcher:
             p_kind, pq.groups, k=limit, boost_max=boost_max, concepts=n_concepts, masks=p_mask, free=p_free
         )
         a_raw = self._score(a_kind, pq.groups, k=limit, boost_max=1.0, concepts=n_concepts, masks=a_mask)
-        self._cover(p_raw, p_mask, n_concepts, free=p_free)
-        self._cover(a_raw, a_mask, n_concepts)
+        modifiers = cfg.modifier_coverage < 1.0  # a concept matched through a compound's modifier only counts less
+        p_part = self._modifier_bits(p_kind, pq.groups, p_mask) if modifiers else None
+        a_part = self._modifier_bits(a_kind, pq.groups, a_mask) if modifiers else None
+        self._cover(p_raw, p_mask, n_concepts, free=p_free, part=p_part)
+        self._cover(a_raw, a_mask, n_concepts, part=a_part)
 
         # evidence: the best practices and answers point to experts
         p_by_expert: dict[int, list[tuple[float, int]]] = {}
@@ -1005,6 +1014,10 @@ class Matcher:
             concepts=n_concepts,
             masks=e_mask,
         )
+        e_part = None
+        if p_part is not None and a_part is not None:
+            e_part = self._modifier_bits(e_kind, pq.groups, e_mask)
+            e_part = self._with_work(e_part, e_mask, ((p_by_expert, p_mask, p_part), (a_by_expert, a_mask, a_part)))
         for by, weight, ev_mask in (
             (p_by_expert, cfg.practice_evidence, p_mask),
             (a_by_expert, cfg.answer_evidence, a_mask),
@@ -1015,7 +1028,7 @@ class Matcher:
                 e_raw[eid] = e_raw.get(eid, 0.0) + weight * (top + cfg.evidence_decay * (sum(scores) - top))
                 for _, ev_id in items:  # concepts matched through their work count as covered
                     e_mask[eid] = e_mask.get(eid, 0) | ev_mask.get(ev_id, 0)
-        self._cover(e_raw, e_mask, n_concepts)
+        self._cover(e_raw, e_mask, n_concepts, part=e_part)
 
         if not pq.groups:  # only a city / organisation was named
             for kind, raw in ((e_kind, e_raw), (p_kind, p_raw), (a_kind, a_raw)):
@@ -1199,8 +1212,11 @@ class Matcher:
         for raw, left_out in ((p_raw, p_gone), (a_raw, a_gone)):
             for doc_id in left_out:
                 raw.pop(doc_id, None)
-        self._cover(p_raw, p_mask, n_concepts, free=p_free)
-        self._cover(a_raw, a_mask, n_concepts)
+        modifiers = cfg.modifier_coverage < 1.0
+        p_part = self._modifier_bits(p_kind, pq.groups, p_mask) if modifiers else None
+        a_part = self._modifier_bits(a_kind, pq.groups, a_mask) if modifiers else None
+        self._cover(p_raw, p_mask, n_concepts, free=p_free, part=p_part)
+        self._cover(a_raw, a_mask, n_concepts, part=a_part)
         p_by_expert: dict[int, list[tuple[float, int]]] = {}
         for pid, s in _largest(p_raw, pool):
             eid = p_kind.docs[pid].contact_expert_id  # type: ignore[union-attr]
@@ -1222,6 +1238,10 @@ class Matcher:
         )
         for doc_id in e_gone:
             e_raw.pop(doc_id, None)
+        e_part = None
+        if p_part is not None and a_part is not None:
+            e_part = self._modifier_bits(e_kind, pq.groups, e_mask)
+            e_part = self._with_work(e_part, e_mask, ((p_by_expert, p_mask, p_part), (a_by_expert, a_mask, a_part)))
         for by, weight, ev_mask in (
             (p_by_expert, cfg.practice_evidence, p_mask),
             (a_by_expert, cfg.answer_evidence, a_mask),
@@ -1232,7 +1252,7 @@ class Matcher:
                 e_raw[eid] = e_raw.get(eid, 0.0) + weight * (top + cfg.evidence_decay * (sum(scores) - top))
                 for _, ev_id in items:
                     e_mask[eid] = e_mask.get(eid, 0) | ev_mask.get(ev_id, 0)
-        self._cover(e_raw, e_mask, n_concepts)
+        self._cover(e_raw, e_mask, n_concepts, part=e_part)
         if not pq.groups:  # only a city / organisation was named (as in a search)
             for kind, raw in ((e_kind, e_raw), (p_kind, p_raw), (a_kind, a_raw)):
                 for doc_id in kind.docs:
@@ -1686,6 +1706,7 @@ class Matcher:
                 concepts=concepts,
                 w=w,
                 masks=masks,
+                share=min(1.0, self.config.modifier_coverage),
             )
             return out
         best: list[dict[int, float]] = [{} for _ in groups]
@@ -1890,8 +1911,10 @@ class Matcher:
     ) -> float:
         """A lower bound of the k-th best final score: among the 4k best partial scores (``least``: the 4k-th), the
         k-th best partial score times the coverage factor of the concepts matched so far (those k documents reach at
-        least that)."""
+        least that; with ``MatchConfig.modifier_coverage`` below 1, each concept counted at that share, the least
+        ``_cover`` can give it)."""
         w = self.config.coverage_weight
+        share = self.config.modifier_coverage
         pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
         lows: list[float] = []
         for d, x in _largest(partial, 4 * k, least):
@@ -1899,7 +1922,10 @@ class Matcher:
             for bits, b in pairs:
                 if d in b:
                     m |= bits
-            lows.append(x * (1.0 - w + w * m.bit_count() / concepts))
+            if share < 1.0:  # any concept may turn out matched only through a compound's modifier (``_cover``)
+                lows.append(x * (1.0 - w + w * m.bit_count() * share / concepts))
+            else:
+                lows.append(x * (1.0 - w + w * m.bit_count() / concepts))
         return heapq.nlargest(k, lows)[-1]
 
     @staticmethod
@@ -1917,16 +1943,137 @@ class Matcher:
         for d, m in acc.items():
             out[d] = oget(d, 0) | m
 
-    def _cover(self, raw: dict[int, float], masks: dict[int, int], concepts: int, *, free: int = 0) -> None:
+    def _cover(
+        self,
+        raw: dict[int, float],
+        masks: dict[int, int],
+        concepts: int,
+        *,
+        free: int = 0,
+        part: Mapping[int, int] | None = None,
+    ) -> None:
         """Multiply each score by ``1 - w + w * (share of the query concepts matched)`` (in place); the concepts
-        of ``free`` count as matched by every document."""
+        of ``free`` count as matched by every document, those of ``part`` (per document: matched only through a
+        compound's modifier, ``_modifier_bits``) as ``MatchConfig.modifier_coverage`` of one."""
         w = self.config.coverage_weight
         if concepts <= 1 or w <= 0.0:
             return
         factor = [1.0 - w + w * c / concepts for c in range(concepts + 1)]  # masks only hold word bits
         get = masks.get
+        if not part:
+            for d, x in raw.items():
+                raw[d] = x * factor[(get(d, 0) | free).bit_count()]
+            return
+        less = 1.0 - self.config.modifier_coverage
+        pget = part.get
         for d, x in raw.items():
-            raw[d] = x * factor[(get(d, 0) | free).bit_count()]
+            m = get(d, 0) | free
+            p = pget(d, 0) & m & ~free
+            if p:
+                raw[d] = x * (1.0 - w + w * (m.bit_count() - less * p.bit_count()) / concepts)
+            else:
+                raw[d] = x * factor[m.bit_count()]
+
+    def _modifier_terms(self, kind: _Kind, doc_id: int) -> frozenset[str]:
+        """The index terms a document holds only as the modifier of a compound — kind- of kinderopvang, and no word
+        or head of a compound of its own in any field — remembered while the document and the compound vocabulary
+        stay the same."""
+        doc = kind.docs[doc_id]
+        version = self._splitter.version
+        key = (kind.name, doc_id)
+        got = self._modifier_memo.get(key)
+        if got is not None and got[0] is doc and got[1] == version:
+            return got[2]
+        if len(self._modifier_memo) >= _MODIFIER_MEMO_MAX:
+            self._modifier_memo.clear()
+        texts = _field_texts(doc)
+        full: set[str] = set()
+        modifier: set[str] = set()
+        for f in kind.collection.fields:
+            if f == "themes":
+                continue
+            whole, parts = self._analyzer.modifier_only(texts[f])
+            if f == "organisation":  # its generic words are not indexed ("Stad Gent": ``_field_terms``)
+                whole -= self._generic_stems
+                parts -= self._generic_stems
+            full |= whole
+            modifier |= parts
+        out = frozenset(modifier - full)
+        self._modifier_memo[key] = (doc, version, out)
+        return out
+
+    def _modifier_bits(self, kind: _Kind, groups: Sequence[Group], masks: Mapping[int, int]) -> dict[int, int]:
+        """Per document of ``masks`` (its matched concept bits), the concepts it matches only through the modifier of
+        a compound (``_modifier_terms``): every group of the concept that finds the document finds it through such a
+        term only (a multi-word synonym through all its words). Documents with none are left out."""
+        postings = kind.collection.postings
+        terms = [frozenset(t for v in g.variants for t in v.terms) if g.concepts else frozenset() for g in groups]
+        out: dict[int, int] = {}
+        for d, m in masks.items():
+            if not m:
+                continue
+            mod = self._modifier_terms(kind, d)
+            if not mod:
+                continue
+            part = full = 0
+            for g, ts in zip(groups, terms, strict=True):
+                bits = g.concepts & m
+                if bits and not ts.isdisjoint(mod):
+                    how = self._finds(g, d, postings, mod)
+                    if how == 1:
+                        part |= bits
+                    elif how == 2:
+                        full |= bits
+            part &= ~full
+            if part:  # a concept that another group finds through a word or a compound's head is covered
+                for g, ts in zip(groups, terms, strict=True):
+                    if g.concepts & part and ts.isdisjoint(mod) and self._finds(g, d, postings, mod):
+                        part &= ~g.concepts
+            if part:
+                out[d] = part
+        return out
+
+    @staticmethod
+    def _with_work(
+        part: dict[int, int],
+        own: Mapping[int, int],
+        evidence: Sequence[tuple[Mapping[int, list[tuple[float, int]]], Mapping[int, int], Mapping[int, int]]],
+    ) -> dict[int, int]:
+        """``part`` (an expert's concepts matched only through a compound's modifier, ``own``: the concepts their
+        profile matches) once the practices and answers of their work that count as evidence are added (``by``
+        expert, with those documents' masks and modifier-only concepts): a concept one of them matches through a
+        word or a head is covered, one only through a modifier counts as such."""
+        out = dict(part)
+        for eid in {e for by, _, _ in evidence for e in by}:
+            mine = own.get(eid, 0)
+            full = mine & ~part.get(eid, 0)
+            weak = mine & ~full
+            for by, masks, parts in evidence:
+                for _, doc_id in by.get(eid, ()):
+                    m = masks.get(doc_id, 0)
+                    p = parts.get(doc_id, 0) & m
+                    full |= m & ~p
+                    weak |= p
+            weak &= ~full
+            if weak:
+                out[eid] = weak
+            else:
+                out.pop(eid, None)
+        return out
+
+    @staticmethod
+    def _finds(g: Group, d: int, postings: Mapping[str, Mapping[int, float]], mod: Set[str]) -> int:
+        """How group ``g`` finds document ``d``: 0 not at all, 1 only through terms of ``mod``, 2 through another
+        term (a multi-word synonym finds it only with all its words)."""
+        found = 0
+        for v in g.variants:
+            present = [t for t in v.terms if (p := postings.get(t)) is not None and d in p]
+            if not present or (v.whole and len(present) < len(v.terms)):
+                continue
+            if any(t not in mod for t in present):
+                return 2
+            found = 1
+        return found
 
     def _common_concepts(self, kind: _Kind, groups: Sequence[Group]) -> int:
         """The query concepts (bits) whose word is generic in ``kind``: in more than ``generic_df`` of its documents

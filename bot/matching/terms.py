@@ -33,10 +33,13 @@ class Analyzer:
         # word -> (stem, stems of its other parts, vocabulary version when it had no parts, else -1, each part's
         # term frequency); a stop word or a token of the wrong length maps to _SKIP
         self._cache: dict[str, tuple[str, tuple[str, ...], int, tuple[float, ...]]] = {}
+        # word -> the stems of its compound heads (``modifier_only``; emptied with ``_cache``)
+        self._heads: dict[str, frozenset[str]] = {}
 
     def _entry(self, tok: str) -> tuple[str, tuple[str, ...], int, tuple[float, ...]]:
         if len(self._cache) >= self._CACHE_MAX:
             self._cache.clear()
+            self._heads.clear()
         if tok in self.stop or len(tok) < 2 or len(tok) > _MAX_TOKEN_LEN:
             self._cache[tok] = _SKIP
             return _SKIP
@@ -72,6 +75,31 @@ class Analyzer:
                 for ps, pw in zip(parts, weights, strict=True):
                     tf[ps] = get(ps, 0.0) + pw * count
         return tf, n
+
+    def modifier_only(self, text: str) -> tuple[set[str], set[str]]:
+        """The terms of ``text`` met as a word or a compound's head (at any level: ``CompoundSplitter.heads``), and
+        those met as a part that only modifies a head (kind- of kinderopvang). A term of the second set that is not
+        in the first says only which kind of thing the text's compound is, not what it is about."""
+        version = self.splitter.version
+        cache = self._cache
+        heads_of = self._heads
+        full: set[str] = set()
+        modifier: set[str] = set()
+        for tok in set(_TOKEN_RE.findall(fold(text))):
+            entry = cache.get(tok)
+            if entry is None or (entry[2] >= 0 and entry[2] != version):
+                entry = self._entry(tok)
+            s, parts = entry[0], entry[1]
+            if not s:  # a stop word, too short or too long
+                continue
+            full.add(s)
+            if parts:
+                heads = heads_of.get(tok)
+                if heads is None:
+                    heads = heads_of[tok] = frozenset(self.stem(p) for p in self.splitter.heads(tok))
+                for ps in parts:
+                    (full if ps in heads else modifier).add(ps)
+        return full, modifier
 
     def content_words(self, text: str) -> list[str]:
         """Folded, non-stop word tokens of ``text``."""
