@@ -16,21 +16,23 @@ two questions is ``(1 - w) * words + w * meaning``. A topic is the sum of its me
 similarity of a question to a topic is the cosine between the question and the centroid. Questions without an
 embedding are compared by their words only, with the lexical threshold.
 
-Items not yet in a topic are taken in a fixed order (time asked, then key) and each joins the most similar topic
-if the similarity reaches the threshold, otherwise it seeds a new topic; topics grow as members join, so later
-items see them. Refinement passes then re-place this run's items against the grown topics — also an item left alone
-in the topic it seeded — until nothing moves (earlier members never move); a pass scores every item against every
-topic exactly, at once. Ties go to the lower topic id. Last, the fragments of a need are joined: a new topic of at
-most ``FRAGMENT_SIZE`` questions joins the topic whose centroid is mutually closest to its own when the two centroids
-reach the joining threshold (wordings too different to join one by one often agree as a group). Then a second,
-looser step for a question still alone, a pair or three (with meaning): it joins its closest larger topic when the
-similarity reaches ``RESCUE_THRESHOLD`` *and* that topic stands out, the next closest being at least
-``RESCUE_MARGIN`` less similar (a wording a little off its need joins it; one between needs stays alone) — or,
-between two topics of this run closer than that, when one of its questions is as close as the joining threshold to
-a member of the closest and none of the runner-up's is closer (the members decide, ``_stands_out``). Two
-such small topics that are each other's clearly closest (the margin on both sides) join too, and the step is
-repeated until nothing joins (at most ``RESCUE_ROUNDS`` times): a wording whose closest question has just joined
-its need follows it.
+Items not yet in a topic are taken in a fixed order (time asked, then key) and each joins the most similar topic if the
+similarity reaches the threshold, otherwise it seeds a new topic; topics grow as members join, so later items see them.
+A topic of this run of at most ``YOUNG_SIZE`` (two) questions takes an item with meaning only when it is also as close
+as ``YOUNG_THRESHOLD`` (0.35) to one of them (``_young_join``: one or two wordings make no need's centre yet; round 23,
+one run dev4 0.754 -> 0.780, the other sets and five / twenty runs unchanged). Refinement passes then re-place this
+run's items against the grown topics — also an item left alone in the topic it seeded — until nothing moves (earlier
+members never move); a pass scores every item against every topic exactly, at once. Ties go to the lower topic id. Last,
+the fragments of a need are joined: a new topic of at most ``FRAGMENT_SIZE`` questions joins the topic whose centroid is
+mutually closest to its own when the two centroids reach the joining threshold (wordings too different to join one by
+one often agree as a group). Then a second, looser step for a question still alone, a pair or three (with meaning): it
+joins its closest larger topic when the similarity reaches ``RESCUE_THRESHOLD`` *and* that topic stands out, the next
+closest being at least ``RESCUE_MARGIN`` less similar (a wording a little off its need joins it; one between needs stays
+alone) — or, between two topics of this run closer than that, when one of its questions is as close as the joining
+threshold to a member of the closest and none of the runner-up's is closer (the members decide, ``_stands_out``). Two
+such small topics that are each other's clearly closest (the margin on both sides) join too, and the step is repeated
+until nothing joins (at most ``RESCUE_ROUNDS`` times): a wording whose closest question has just joined its need follows
+it.
 
 **Runs.** The needs pass places new questions every few minutes, so one need often arrives over several runs; a
 question placed alone in one run would stay alone when the rest of its need comes later. The caller may therefore
@@ -114,6 +116,8 @@ RESCUE_ROUNDS = 3  # ... repeated until nothing joins, at most this many times (
 RESCUE_EARLIER_THRESHOLD = 0.175  # ... into a topic of an earlier run only this close (its need may not be asked yet)
 MOVABLE_SIZE = 1  # an earlier topic this small may still join another as a unit (``place``'s ``movable``)
 REPLACE_SIZE = 10  # ... and the earlier members of one this small, with this run's first placements, placed again
+YOUNG_SIZE = 2  # in the first pass, a topic of this run this small takes a question only when one of its members ...
+YOUNG_THRESHOLD = 0.35  # ... is this close to it (a single wording does not yet make a need's centre)
 
 
 class Grouper(TopicJoining):
@@ -138,6 +142,8 @@ class Grouper(TopicJoining):
         rescue_earlier_threshold: float = RESCUE_EARLIER_THRESHOLD,
         movable_size: int = MOVABLE_SIZE,
         replace_size: int = REPLACE_SIZE,
+        young_size: int = YOUNG_SIZE,
+        young_threshold: float = YOUNG_THRESHOLD,
         seed_terms: int = 6,
         shortlist: int = 5,
         by_language: bool = True,
@@ -150,6 +156,8 @@ class Grouper(TopicJoining):
         self.meaning_candidates = meaning_candidates
         self.common_postings = common_postings
         self.refine = refine
+        self.young_size = young_size  # 0: a topic of this run takes a question by its centroid alone (``_young_join``)
+        self.young_threshold = young_threshold
         self.seed_terms = seed_terms
         self.shortlist = shortlist
         super().__init__(
@@ -282,7 +290,11 @@ class Grouper(TopicJoining):
         for item in ordered:
             vec, sem = words[item.key], meanings.get(item.key)
             best_id, best_sim = self._nearest(vec, sem, topics, postings)
-            if best_id is not None and best_sim >= self._threshold(sem):
+            if (
+                best_id is not None
+                and best_sim >= self._threshold(sem)
+                and self._young_join(vec, sem, topics[best_id], next_topic_id, state)
+            ):
                 topic = topics[best_id]
                 placements.append(Placement(item.key, best_id, round(best_sim, 6), False))
             else:
@@ -358,6 +370,28 @@ class Grouper(TopicJoining):
 
     def _threshold(self, meaning: Vector | None) -> float:
         return self.threshold if meaning is None else self.meaning_threshold
+
+    def _young_join(self, vec: Words, sem: Vector | None, topic: Topic, first_new: int, state: GroupState) -> bool:
+        """Whether the first pass may put a question (``vec``, ``sem``) into ``topic``, its closest topic above the
+        joining threshold: any topic, but for one of this run of at most ``young_size`` questions, which takes it
+        only when the question (with meaning) is at least ``young_threshold`` close to one of its members, question
+        to question (words summed in the question's term order, heaviest first). Such a topic is one or two
+        wordings; its centroid is no need's centre yet, and a wording of a neighbouring need that reaches it at
+        0.275–0.35 ("plan canicule : lieux frais et personnes âgées isolées" beside "loneliness among older people
+        living alone") would make it a centre between two needs that draws both. The question seeds a topic of its
+        own instead; the refinement, the fragments pass and the second step still join it to the grown topics
+        (round 23, see ``docs/needs-evaluation.md``)."""
+        if sem is None or topic.id < first_new or topic.size > self.young_size:
+            return True  # by words alone the joining threshold is 0.2: the rule was chosen with meaning
+        words, meanings = state.words, state.meanings
+        for key in topic._joined:
+            sim = sum([x * words[key].get(t, 0.0) for t, x in vec.items()])
+            other = meanings.get(key)
+            if other is not None:
+                sim += float(np.dot(sem, other))
+            if sim >= self.young_threshold:
+                return True
+        return False
 
     # --- similarity ---------------------------------------------------------------------------------------------
 
