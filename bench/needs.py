@@ -371,6 +371,10 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
                 lambda ts: batched_groups(ts, matcher, vectors, growth=1000.0, meaning_prior=prior),
             ),
             (
+                "wieweet: words + meaning, a young topic takes a question by its centroid alone (round 22)",
+                lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, young_size=0),
+            ),
+            (
                 "wieweet: words + meaning, without the second step for lone questions",
                 lambda ts: wieweet_groups(ts, matcher, vectors, meaning_prior=prior, rescue_threshold=None),
             ),

@@ -16,21 +16,23 @@ two questions is ``(1 - w) * words + w * meaning``. A topic is the sum of its me
 similarity of a question to a topic is the cosine between the question and the centroid. Questions without an
 embedding are compared by their words only, with the lexical threshold.
 
-Items not yet in a topic are taken in a fixed order (time asked, then key) and each joins the most similar topic
-if the similarity reaches the threshold, otherwise it seeds a new topic; topics grow as members join, so later
-items see them. Refinement passes then re-place this run's items against the grown topics — also an item left alone
-in the topic it seeded — until nothing moves (earlier members never move); a pass scores every item against every
-topic exactly, at once. Ties go to the lower topic id. Last, the fragments of a need are joined: a new topic of at
-most ``FRAGMENT_SIZE`` questions joins the topic whose centroid is mutually closest to its own when the two centroids
-reach the joining threshold (wordings too different to join one by one often agree as a group). Then a second,
-looser step for a question still alone, a pair or three (with meaning): it joins its closest larger topic when the
-similarity reaches ``RESCUE_THRESHOLD`` *and* that topic stands out, the next closest being at least
-``RESCUE_MARGIN`` less similar (a wording a little off its need joins it; one between needs stays alone) — or,
-between two topics of this run closer than that, when one of its questions is as close as the joining threshold to
-a member of the closest and none of the runner-up's is closer (the members decide, ``_stands_out``). Two
-such small topics that are each other's clearly closest (the margin on both sides) join too, and the step is
-repeated until nothing joins (at most ``RESCUE_ROUNDS`` times): a wording whose closest question has just joined
-its need follows it.
+Items not yet in a topic are taken in a fixed order (time asked, then key) and each joins the most similar topic if the
+similarity reaches the threshold, otherwise it seeds a new topic; topics grow as members join, so later items see them.
+A topic of this run of at most ``YOUNG_SIZE`` (two) questions takes an item with meaning only when it is also as close
+as ``YOUNG_THRESHOLD`` (0.35) to one of them (``_young_join``: one or two wordings make no need's centre yet; round 23,
+one run dev4 0.754 -> 0.780, the other sets and five / twenty runs unchanged). Refinement passes then re-place this
+run's items against the grown topics — also an item left alone in the topic it seeded — until nothing moves (earlier
+members never move); a pass scores every item against every topic exactly, at once. Ties go to the lower topic id. Last,
+the fragments of a need are joined: a new topic of at most ``FRAGMENT_SIZE`` questions joins the topic whose centroid is
+mutually closest to its own when the two centroids reach the joining threshold (wordings too different to join one by
+one often agree as a group). Then a second, looser step for a question still alone, a pair or three (with meaning): it
+joins its closest larger topic when the similarity reaches ``RESCUE_THRESHOLD`` *and* that topic stands out, the next
+closest being at least ``RESCUE_MARGIN`` less similar (a wording a little off its need joins it; one between needs stays
+alone) — or, between two topics of this run closer than that, when one of its questions is as close as the joining
+threshold to a member of the closest and none of the runner-up's is closer (the members decide, ``_stands_out``). Two
+such small topics that are each other's clearly closest (the margin on both sides) join too, and the step is repeated
+until nothing joins (at most ``RESCUE_ROUNDS`` times): a wording whose closest question has just joined its need follows
+it.
 
 **Runs.** The needs pass places new questions every few minutes, so one need often arrives over several runs; a
 question placed alone in one run would stay alone when the rest of its need comes later. The caller may therefore
@@ -79,8 +81,9 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from bot.needs.analysis import Concepts
+from bot.needs.joining import TopicJoining
 from bot.needs.state import GroupState, resum, settle
-from bot.needs.topic_book import Placing, TopicBook
+from bot.needs.topic_book import Placing
 from bot.needs.topic_space import (
     Batch,
     Fit,
@@ -113,9 +116,11 @@ RESCUE_ROUNDS = 3  # ... repeated until nothing joins, at most this many times (
 RESCUE_EARLIER_THRESHOLD = 0.175  # ... into a topic of an earlier run only this close (its need may not be asked yet)
 MOVABLE_SIZE = 1  # an earlier topic this small may still join another as a unit (``place``'s ``movable``)
 REPLACE_SIZE = 10  # ... and the earlier members of one this small, with this run's first placements, placed again
+YOUNG_SIZE = 2  # in the first pass, a topic of this run this small takes a question only when one of its members ...
+YOUNG_THRESHOLD = 0.35  # ... is this close to it (a single wording does not yet make a need's centre)
 
 
-class Grouper(TopicBook):
+class Grouper(TopicJoining):
     """Places items into topics (see the module docstring)."""
 
     def __init__(
@@ -137,6 +142,8 @@ class Grouper(TopicBook):
         rescue_earlier_threshold: float = RESCUE_EARLIER_THRESHOLD,
         movable_size: int = MOVABLE_SIZE,
         replace_size: int = REPLACE_SIZE,
+        young_size: int = YOUNG_SIZE,
+        young_threshold: float = YOUNG_THRESHOLD,
         seed_terms: int = 6,
         shortlist: int = 5,
         by_language: bool = True,
@@ -149,16 +156,21 @@ class Grouper(TopicBook):
         self.meaning_candidates = meaning_candidates
         self.common_postings = common_postings
         self.refine = refine
-        self.fragment_size = fragment_size
-        self.rescue_threshold = rescue_threshold
-        self.rescue_margin = rescue_margin
-        self.rescue_size = rescue_size
-        self.rescue_rounds = rescue_rounds
-        self.rescue_mutual = rescue_mutual
-        self.rescue_earlier_threshold = rescue_earlier_threshold
+        self.young_size = young_size  # 0: a topic of this run takes a question by its centroid alone (``_young_join``)
+        self.young_threshold = young_threshold
         self.seed_terms = seed_terms
         self.shortlist = shortlist
-        super().__init__(movable_size=movable_size, replace_size=replace_size)
+        super().__init__(
+            fragment_size=fragment_size,
+            rescue_threshold=rescue_threshold,
+            rescue_margin=rescue_margin,
+            rescue_size=rescue_size,
+            rescue_rounds=rescue_rounds,
+            rescue_mutual=rescue_mutual,
+            rescue_earlier_threshold=rescue_earlier_threshold,
+            movable_size=movable_size,
+            replace_size=replace_size,
+        )
 
     # --- the run ------------------------------------------------------------------------------------------------
 
@@ -278,7 +290,11 @@ class Grouper(TopicBook):
         for item in ordered:
             vec, sem = words[item.key], meanings.get(item.key)
             best_id, best_sim = self._nearest(vec, sem, topics, postings)
-            if best_id is not None and best_sim >= self._threshold(sem):
+            if (
+                best_id is not None
+                and best_sim >= self._threshold(sem)
+                and self._young_join(vec, sem, topics[best_id], next_topic_id, state)
+            ):
                 topic = topics[best_id]
                 placements.append(Placement(item.key, best_id, round(best_sim, 6), False))
             else:
@@ -354,6 +370,28 @@ class Grouper(TopicBook):
 
     def _threshold(self, meaning: Vector | None) -> float:
         return self.threshold if meaning is None else self.meaning_threshold
+
+    def _young_join(self, vec: Words, sem: Vector | None, topic: Topic, first_new: int, state: GroupState) -> bool:
+        """Whether the first pass may put a question (``vec``, ``sem``) into ``topic``, its closest topic above the
+        joining threshold: any topic, but for one of this run of at most ``young_size`` questions, which takes it
+        only when the question (with meaning) is at least ``young_threshold`` close to one of its members, question
+        to question (words summed in the question's term order, heaviest first). Such a topic is one or two
+        wordings; its centroid is no need's centre yet, and a wording of a neighbouring need that reaches it at
+        0.275–0.35 ("plan canicule : lieux frais et personnes âgées isolées" beside "loneliness among older people
+        living alone") would make it a centre between two needs that draws both. The question seeds a topic of its
+        own instead; the refinement, the fragments pass and the second step still join it to the grown topics
+        (round 23, see ``docs/needs-evaluation.md``)."""
+        if sem is None or topic.id < first_new or topic.size > self.young_size:
+            return True  # by words alone the joining threshold is 0.2: the rule was chosen with meaning
+        words, meanings = state.words, state.meanings
+        for key in topic._joined:
+            sim = sum([x * words[key].get(t, 0.0) for t, x in vec.items()])
+            other = meanings.get(key)
+            if other is not None:
+                sim += float(np.dot(sem, other))
+            if sim >= self.young_threshold:
+                return True
+        return False
 
     # --- similarity ---------------------------------------------------------------------------------------------
 
@@ -473,127 +511,3 @@ class Grouper(TopicBook):
                 moved += 1
             if not moved:
                 break
-
-    def _merge_fragments(self, run: Placing) -> None:
-        """Join the fragments of a need: a topic of this run with at most ``fragment_size`` members joins the topic
-        whose centroid is closest to its own when that topic's closest is the fragment too (mutual) and their
-        cosine reaches the joining threshold. Wordings that share too little with any one question of a topic to
-        join it one by one ("zwembadtarieven", "piscine communale", "swimming pool: energy costs") often share
-        enough as a group. The members move into the older topic (a topic of an earlier run never moves);
-        repeated until nothing merges, closest pairs first."""
-        topics, postings, first_new = run.topics, run.postings, run.first_new
-        while True:
-            pairs: list[tuple[float, int, int]] = []
-            for topic_id in sorted(topics):
-                topic = topics[topic_id]
-                if not self._movable_unit(topic_id, first_new, topics) or not 0 < topic.size <= self.fragment_size:
-                    continue
-                vec, sem = self._as_item(topic)
-                if sem is None:  # by words alone, fragments stay apart (merging them did not help on bench/needs)
-                    continue
-                target, sim = self._nearest(vec, sem, topics, postings, exclude=(topic_id,))
-                if target is None or sim < self.meaning_threshold:
-                    continue
-                if not self._new_evidence(topic_id, target, first_new):
-                    continue
-                back_vec, back_sem = self._as_item(topics[target])
-                back, _ = self._nearest(back_vec, back_sem, topics, postings, exclude=(target,))
-                if back == topic_id:
-                    pairs.append((-sim, min(topic_id, target), max(topic_id, target)))
-            merged: set[int] = set()
-            for minus_sim, older, younger in sorted(set(pairs)):
-                if older in merged or younger in merged:
-                    continue
-                way = self._direction(older, younger, first_new, topics)
-                if way is None:
-                    continue
-                into, source = way
-                merged.update((into, source))
-                self._move_topic(topics[source], topics[into], -minus_sim, run)
-            if not merged:
-                return
-
-    def _stands_out(
-        self, source: Topic, target: int, sim: float, runner: tuple[int | None, float], run: Placing
-    ) -> bool:
-        """Whether ``target`` (at ``sim``) stands out for ``source`` against the next closest topic ``runner`` (id,
-        similarity): ``rescue_margin`` apart, or, closer than that, when the two are told apart question by question
-        (a topic of this run only): a question of ``source`` is as close as the joining threshold to a member of
-        ``target`` and no member of the runner-up is closer (``_closest_members``): pieces of one need whose
-        centroids sit between two needs often hold two wordings written alike (round 22, one run: dev4 0.742 ->
-        0.754, the other sets and five / twenty runs unchanged; into earlier topics as well, five runs dev2 lost)."""
-        runner_id, runner_up = runner
-        if sim - runner_up >= self.rescue_margin:
-            return True
-        if target < run.first_new or runner_id is None:
-            return False
-        closest = self._closest_members(source, run.topics[target], run)
-        if closest < self.meaning_threshold:
-            return False
-        return closest >= self._closest_members(source, run.topics[runner_id], run)
-
-    def _rescue(self, run: Placing) -> None:
-        """A question of this run still alone joins its closest topic on two pieces of evidence: the similarity
-        reaches ``rescue_threshold`` (below the joining threshold) *and* that topic stands out — the next closest is
-        at least ``rescue_margin`` less similar. A topic of two or more questions takes it (two lone questions: see
-        ``rescue_mutual`` below). A wording whose vector is a little off its need ("depaving schoolyards"
-        beside "ontharding van pleinen", "knelpuntvacatures" beside "werving") joins; a question between two needs,
-        or near one only as near as to others, stays alone. Alone questions are taken in topic order. A topic of
-        an earlier run takes one only from ``rescue_earlier_threshold`` (see the module docstring, "Runs").
-
-        With ``rescue_mutual`` (the default) a small topic also joins a smaller one of this run — two questions
-        alone, each the other's clearly closest: the similarity reaches the threshold and the margin holds on both
-        sides; the older topic takes the younger's members. The whole step is repeated until nothing joins, at most
-        ``rescue_rounds`` times: a question whose closest was a lone question that has since joined its need now
-        finds that need closest. Together they raised dev2 0.911 -> 0.933 (the rounds) and dev3 0.886 -> 0.897 (the
-        mutual pairs with the rounds; precision 0.980 -> 0.971) and changed nothing on dev.
-
-        A new topic of up to ``rescue_size`` questions (default 3: a pair or three wordings a little off their need)
-        is treated the same way, by its centroid, into a topic at least as large. Pairs raised recall on all three
-        development sets (dev3 0.725 -> 0.808) for a little precision on dev2 (0.932 -> 0.911); ``rescue_size=1``
-        keeps pairs apart. Since round 9 the default is 3: a need asked in two families of three wordings (dev4)
-        comes together (one run dev4 0.732 -> 0.742; dev, dev2, dev3 and five / twenty runs unchanged; 4 cost dev
-        0.075)."""
-        topics, postings, first_new = run.topics, run.postings, run.first_new
-        threshold = self.rescue_threshold
-        if threshold is None:
-            return
-        for _ in range(self.rescue_rounds):
-            moved = False
-            for topic_id in sorted(t for t in topics if self._movable_unit(t, first_new, topics)):
-                topic = topics[topic_id]
-                if not 0 < topic.size <= self.rescue_size or not self._movable_unit(topic_id, first_new, topics):
-                    continue
-                vec, sem = self._as_item(topic)
-                if sem is None:
-                    continue
-                target, sim = self._nearest(vec, sem, topics, postings, exclude=(topic_id,))
-                if target is None or sim < threshold or not self._new_evidence(topic_id, target, first_new):
-                    continue
-                small = topics[target].size < max(2, topic.size)
-                if small and not (self.rescue_mutual and self._movable_unit(target, first_new, topics)):
-                    continue
-                if target < first_new and sim < self.rescue_earlier_threshold:
-                    continue
-                runner = self._nearest(vec, sem, topics, postings, exclude=(topic_id, target))
-                if not self._stands_out(topic, target, sim, runner, run):
-                    continue
-                if small:
-                    back_vec, back_sem = self._as_item(topics[target])
-                    back, back_sim = self._nearest(back_vec, back_sem, topics, postings, exclude=(target,))
-                    if back != topic_id:
-                        continue
-                    back_runner = self._nearest(back_vec, back_sem, topics, postings, exclude=(target, topic_id))
-                    if not self._stands_out(topics[target], topic_id, back_sim, back_runner, run):
-                        continue
-                if small:  # a mutual pair of small topics (both may move)
-                    way = self._direction(min(topic_id, target), max(topic_id, target), first_new, topics)
-                    if way is None:
-                        continue
-                    into, source = topics[way[0]], topics[way[1]]
-                else:
-                    into, source = topics[target], topic
-                self._move_topic(source, into, round(sim, 6), run)
-                moved = True
-            if not moved:
-                return

@@ -431,3 +431,57 @@ def test_the_members_decide_only_between_topics_of_this_run() -> None:
     result = Grouper().run(items, assigned=before, next_topic_id=max(before.values()) + 1)
     assert [(p.key, p.seeded) for p in result.placements] == [(items[-1].key, True)]
     assert result.placements[0].topic_id not in before.values()
+
+
+def neighbour_needs() -> list[GroupItem]:
+    """Two neighbouring needs and four unrelated ones of three questions (``ToyVectors``). Need A is ``q:0`` and ``q:5``
+    to ``q:7``; need B is ``q:1`` to ``q:4``, its first wording ``q:1`` written between the two needs (as close to A's
+    later wordings, 0.285, as to B's, 0.332: below the young topics' 0.35), the others much alike (0.36)."""
+    toy = ToyVectors()
+    toy.add([(0, 0.8)])
+    toy.add([(0, 0.6), (1, 0.7)])
+    for _ in range(3):
+        toy.add([(1, 0.8), (0, 0.4)])
+    for _ in range(3):
+        toy.add([(0, 0.8), (1, 0.4)])
+    for other in range(4):
+        for _ in range(3):
+            toy.add([(3 + other, 0.8)])
+    return toy.items()
+
+
+def test_a_young_topic_takes_a_question_only_when_one_of_its_members_is_much_like_it() -> None:
+    """In the first pass a topic of this run of one or two questions takes a question by its centroid only when the
+    question is also ``young_threshold`` close to one of its members: a wording between two needs that seeded a
+    topic does not become the centre of both (with ``young_size=0`` it draws A's later wordings and the needs run
+    together); its own need's next wordings start a topic of their own, which it joins later."""
+    items = neighbour_needs()
+    need_a, need_b = ("q:0", "q:5", "q:6", "q:7"), ("q:1", "q:2", "q:3", "q:4")
+    got = placed(items, Grouper())
+    assert len({got[k] for k in need_a}) == len({got[k] for k in need_b}) == 1
+    assert got["q:0"] != got["q:1"]
+    assert len(set(got.values())) == 6  # the unrelated needs stay whole and apart
+    first = {
+        p.key: p
+        for p in Grouper(refine=0, fragment_size=0, rescue_threshold=None)
+        .run(items, assigned={}, next_topic_id=1)
+        .placements
+    }
+    assert first["q:2"].seeded  # 0.332 from the lone q:1: not much like it
+    assert not first["q:3"].seeded and first["q:3"].topic_id == first["q:2"].topic_id  # 0.36 from q:2
+    old = placed(items, Grouper(young_size=0))
+    assert len({old[k] for k in (*need_a, *need_b)}) == 1
+
+
+def test_the_young_topics_rule_leaves_earlier_topics_as_they_were() -> None:
+    """A topic of an earlier run takes a question by its centroid alone, as before: the rule is for topics of this
+    run (five and twenty runs of the development sets read as without it; an earlier run's placement stands)."""
+    items = neighbour_needs()
+    earlier = [i for i in items if i.key not in {"q:0", "q:2", "q:3", "q:4", "q:5", "q:6", "q:7"}]
+    before = placed(earlier, Grouper())
+    runs = [
+        grouper.run(items, assigned=before, next_topic_id=max(before.values()) + 1).placements
+        for grouper in (Grouper(), Grouper(young_size=0))
+    ]
+    assert runs[0] == runs[1]
+    assert {p.key: p.topic_id for p in runs[0]}["q:2"] == before["q:1"]
