@@ -225,6 +225,7 @@ def import_cmd(
                     actor=cli_actor().audit_label,
                     now=now,
                     progress=progress.callback,
+                    zone=ZoneInfo(cli.settings.timezone),
                 )
     except ImportFailed as exc:
         progress.close()
@@ -430,7 +431,7 @@ def register_available(cli: CliContext, email: str) -> None:
             expert_id=expert.id,
             availability=Availability.AVAILABLE,
             now=datetime.now(UTC),
-            today=datetime.now(UTC).date(),
+            today=local_day(datetime.now(UTC), ZoneInfo(cli.settings.timezone)),
         )
         name = expert.name
     echo(f"{name} is available for routed questions again")
