@@ -269,6 +269,19 @@ def test_staff_may_not_assign_someone_whose_listing_was_never_confirmed_as_routi
     assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == PIA]
 
 
+def test_with_consent_required_staff_may_assign_someone_outside_the_register_but_not_an_unconfirmed_listing(
+    world: World,
+) -> None:
+    """The rule is about listings (as the README says): someone the register does not know has none to confirm and
+    may be assigned (whether they belong to the network is the Slack layer's check, before this one)."""
+    _seed_unconfirmed(world)
+    first, second = _ask(world, Visibility.PUBLIC), _ask(world, Visibility.PUBLIC)
+    with world.db.session() as s:
+        _assign(world, s, first, "U0OUTSIDE1")
+    assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == "U0OUTSIDE1"]
+    assert _refused(world, _assign, second, PIA).code == "chosen_unconfirmed"
+
+
 def test_staff_may_assign_an_unconfirmed_listing_when_routing_asks_those_too(world: World) -> None:
     _seed_unconfirmed(world)
     world.with_policy(require_confirmed_consent=False)  # WIEWEET_REQUIRE_CONSENT=false
