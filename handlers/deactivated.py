@@ -68,9 +68,10 @@ def is_deactivated(account: dict[str, Any] | None) -> bool:
 
 def account_inside(network: Network | None, account: dict[str, Any]) -> bool:
     """Whether an account as ``account_at_slack`` read it belongs to the network: Slack's answer names the account's
-    team and a Grid member's organisation (an event's claim may not). The one check of both paths that clear a mark
-    on an active account: Slack's ``user_change`` (``handlers.profile_change``) and the job runner's recheck
-    (``handlers.reactivations``). No network known yet: nobody is inside."""
+    team and a Grid member's organisation (an event's claim may not). The one check of every path that acts on what
+    Slack says of an account: Slack's ``user_change`` (``handlers.profile_change``), the job runner's recheck of a
+    mark (``handlers.reactivations``) and a person chosen by hand (``handlers.routing.require_reachable``: staff
+    assigning, an expert passing a question on). No network known yet: nobody is inside."""
     if network is None:
         return False
     team = str(account.get("team_id") or "") or None

@@ -31,7 +31,7 @@ class Draft:
     """What a check of a submitted form before its ack may use: nothing that waits (no database, no Slack call)."""
 
     lang: str  # the user's language as known in this process (else the default)
-    today: date
+    today: date  # the network's local day (``Settings.timezone``)
     user_id: str | None
 
 

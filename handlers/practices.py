@@ -10,6 +10,7 @@ service queues (the staff triage post, the submitter's outcome DM) are sent righ
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
@@ -167,9 +168,12 @@ def check_reject_form(form: PracticeRejectForm, draft: Draft) -> dict[str, str]:
 
 def handle_practice_submission(turn: Turn, form: PracticeForm) -> None:
     lang = turn.lang
+    zone = ZoneInfo(turn.services.settings.timezone)  # the network's day bounds a practice's year
     try:
         if form.practice_id is None:
-            practice = submissions.submit_practice(turn.session, actor=turn.actor, values=form.values, now=turn.now)
+            practice = submissions.submit_practice(
+                turn.session, actor=turn.actor, values=form.values, now=turn.now, zone=zone
+            )
         else:
             practice = submissions.update_practice(
                 turn.session,
@@ -178,6 +182,7 @@ def handle_practice_submission(turn: Turn, form: PracticeForm) -> None:
                 values=form.values,
                 now=turn.now,
                 keep=form.keep,
+                zone=zone,
             )
     except InvalidRecord as exc:
         # the database's checks (themes, a title taken): nothing written, the user told by DM with their text

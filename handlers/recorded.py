@@ -19,13 +19,14 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, BoltContext, BoltResponse, Respond
 
 from bot import inbox as inbox_core
 from bot.actors import NotAuthorized
 from bot.errors import WieweetError
-from bot.i18n import t
+from bot.i18n import local_day, t
 from handlers import inbox, inbox_job
 from handlers.claims import log_refusal
 from handlers.confirmations import CONFIRM_ATTEMPTS, send_confirmations, send_saved_confirmations
@@ -82,7 +83,8 @@ def record_submission(spec: Spec, key: str | None, *, ack: Ack, body: dict[str, 
         if isinstance(error, NotAuthorized):
             log_refusal(ref=str(context[REF]), user=context.user_id, action=error.action, target=error.target)
         return f"refused {error.code}"
-    draft = Draft(lang=lang, today=services.clock().date(), user_id=context.user_id)
+    today = local_day(services.clock(), ZoneInfo(services.settings.timezone))  # the network's day, as everywhere
+    draft = Draft(lang=lang, today=today, user_id=context.user_id)
     errors = dict(spec.check(form, draft)) if spec.check is not None else {}
     if errors:
         ack(response_action="errors", errors={block: text[:2000] for block, text in errors.items()})

@@ -23,7 +23,6 @@ from bot.errors import QueryError
 from bot.i18n import format_clock, format_date, local_day, t
 from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
-from bot.network import is_inside
 from bot.register.marked import DEACTIVATED
 from bot.routing import RoutingInputError, RoutingService
 from bot.routing.states import no_longer_quoted
@@ -43,6 +42,7 @@ from handlers.blocks.routing import (
     build_my_questions,
 )
 from handlers.claims import UserPick
+from handlers.deactivated import account_inside
 from handlers.errors import user_message
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
@@ -429,11 +429,13 @@ def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
     (Slack refuses ``cannot_dm_bot``), someone outside the network (a person of another organisation in a Slack
     Connect channel, who must never get the question or the asker's name) or a deactivated account
     (``user_disabled``). Checked with ``users.info`` before anything is written, so nothing changes and the one who
-    chose is told. When Slack cannot tell (an outage), whether the person is inside is unknown: refused too, to be
-    tried again. A deactivated expert in the register is marked away as when their DM fails (``pick_unreachable``):
-    the refusal keeps that record (``keep_changes``), so the request's transaction commits it before the one who
-    chose is told. Who may be given the question at all (not the asker, nobody who withdrew or opted out) is the
-    core's check (``bot.routing.chosen``)."""
+    chose is told; whether Slack's answer is of the network (a Grid member's organisation) is decided as for a
+    ``user_change`` and a reactivation (``handlers.deactivated.account_inside``). When Slack cannot tell (an
+    outage), whether the person is inside is unknown: refused too, to be tried again. A deactivated expert in the
+    register is marked away as when their DM fails (``pick_unreachable``): the refusal keeps that record
+    (``keep_changes``), so the request's transaction commits it before the one who chose is told. Who may be given
+    the question at all (not the asker, nobody who withdrew or opted out) is the core's check
+    (``bot.routing.chosen``)."""
     if user_id == SLACKBOT:
         raise RoutingInputError("ask_bot")
     try:
@@ -448,10 +450,8 @@ def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
         raise RoutingInputError("ask_unchecked") from exc
     if user.get("is_bot"):
         raise RoutingInputError("ask_bot")
-    network = turn.services.home.network
-    enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
-    team = str(user.get("team_id") or "") or None
-    if network is None or not is_inside(network, team=team, enterprise=enterprise, asked=True):
+    if not account_inside(turn.services.home.network, user):  # as for a user_change and a reactivation
+        team = user.get("team_id")
         log.warning("refused pick: user=%s of team=%s outside the network, question=%s", user_id, team, question_id)
         raise RoutingInputError("ask_outside_network")
     if user.get("deleted"):

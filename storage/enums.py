@@ -148,6 +148,9 @@ PURGE_ENTITY = "retention"
 REPORT_ENTITY = "needs_report"
 ESCALATED_ENTITY = "escalated_questions"
 REFUSED_PICK_ENTITY = "refused_pick"  # a refused hand-pick (``bot.routing.chosen``), keyed by the question
+# The field of such an entry that says why a "cannot be asked" refusal was made (the asker of an anonymous question,
+# consent withdrawn, opted out) where ``refused`` says what the chooser was told: never in the chooser's own export
+REFUSED_PICK_REASON = "reason"
 # queued messages and timers discarded after a restore (``bot.restore``); a digest marked posted (``digests.restored``)
 QUEUED_ENTITY = "queued"
 DIGEST_RUN_ENTITY = "digest_run"

@@ -225,6 +225,7 @@ def import_cmd(
                     actor=cli_actor().audit_label,
                     now=now,
                     progress=progress.callback,
+                    zone=ZoneInfo(cli.settings.timezone),
                 )
     except ImportFailed as exc:
         progress.close()
@@ -343,11 +344,14 @@ def register_show(cli: CliContext, email: str) -> None:
         profile = service.get_expert_profile(session, email=email)
         expert = profile.expert
         away = f" until {expert.away_until.isoformat()}" if expert.away_until else ""
-        mark = marked.get_unreachable_mark(session, expert=expert)
+        mark = marked.get_away_mark(session, expert=expert)  # a kept mark too: its reason, not a bare "away"
         if mark is not None:
-            on = local_day(mark[0], ZoneInfo(cli.settings.timezone))  # the network's day, as everywhere
+            zone = ZoneInfo(cli.settings.timezone)  # the network's day, as everywhere
+            kept = ""
+            if mark.kept_at is not None:
+                kept = f"; kept {local_day(mark.kept_at, zone)}: back after an automatic clear, not cleared again"
             away = (
-                f" (marked {on}: Slack could not reach them, {mark[1]};"
+                f" (marked {local_day(mark.marked_at, zone)}: Slack could not reach them, {mark.reason}{kept};"
                 f" `wieweet register available {expert.email}` undoes it)"
             )
         confirmed = expert.last_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if expert.last_confirmed_at else "never"
@@ -427,7 +431,7 @@ def register_available(cli: CliContext, email: str) -> None:
             expert_id=expert.id,
             availability=Availability.AVAILABLE,
             now=datetime.now(UTC),
-            today=datetime.now(UTC).date(),
+            today=local_day(datetime.now(UTC), ZoneInfo(cli.settings.timezone)),
         )
         name = expert.name
     echo(f"{name} is available for routed questions again")

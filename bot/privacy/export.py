@@ -18,8 +18,8 @@ from bot.actors import Actor
 from bot.privacy.person import find_person, require_known
 from storage import needs_repo, outbox_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
-from storage.enums import PERSONAL_DATA_ENTITY
-from storage.models import Base
+from storage.enums import PERSONAL_DATA_ENTITY, REFUSED_PICK_ENTITY, REFUSED_PICK_REASON
+from storage.models import AuditLog, Base
 
 EXPORT_FORMAT = "wieweet-personal-data/1"
 EXPORT_ACTION = "export"  # the audit log's action of an export
@@ -137,7 +137,7 @@ def _audit_rows(session: Session, *, emails: set[str], slack_user_id: str | None
     was done, when, and the fields that name them holding just their id (never who did it, the other people named
     beside them, or staff's own words)."""
     about = repo.list_audit_entries_about(session, emails=emails, slack_user_id=slack_user_id)
-    rows = {e.id: _columns(e) for e in about}
+    rows = {e.id: _own_row(e) for e in about}
     if slack_user_id:
         pattern = re.compile(rf"(?<!\w){re.escape(slack_user_id)}(?!\w)")
         for entry in repo.list_audit_entries_naming(session, slack_user_id=slack_user_id):
@@ -149,6 +149,15 @@ def _audit_rows(session: Session, *, emails: set[str], slack_user_id: str | None
                 "after": _naming(entry.after, pattern, slack_user_id),
             }
     return [rows[i] for i in sorted(rows)]
+
+
+def _own_row(entry: AuditLog) -> dict[str, Any]:
+    """An audit row by or about them, whole; of a pick refused to them, what they were told and not the reason
+    behind it (``REFUSED_PICK_REASON``: that the one they chose asked the question anonymously, or withdrew)."""
+    row = _columns(entry)
+    if entry.entity_type == REFUSED_PICK_ENTITY and isinstance(row.get("after"), dict):
+        row["after"] = {k: v for k, v in row["after"].items() if k != REFUSED_PICK_REASON}
+    return row
 
 
 def _naming(value: Any, pattern: re.Pattern[str], slack_user_id: str) -> Any:

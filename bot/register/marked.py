@@ -6,6 +6,7 @@ runner's look at recent ones."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -24,6 +25,9 @@ DEACTIVATION_REASONS = frozenset({DEACTIVATED, "user_disabled"})
 # with ``user_not_found``). Never ``cannot_dm_bot`` (a bot's account is active and still takes no DM), and never an
 # expert's own away or staff's (no ``unreachable`` mark is their latest audit entry: ``get_unreachable_mark``).
 ACCOUNT_GONE_REASONS = DEACTIVATION_REASONS | {"user_not_found"}
+# The audit action of a mark an active account no longer clears (``bot.register.reactivated``): it is then the
+# expert's latest audit entry, the ``unreachable`` mark it keeps the one before it
+KEPT_ACTION = "unreachable_kept"
 
 
 def list_marked_away_ids(session: Session, *, reasons: Collection[str]) -> frozenset[str]:
@@ -63,3 +67,29 @@ def get_marked_away_for(session: Session, *, slack_user_id: str, reasons: Collec
     expert = repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
     mark = get_unreachable_mark(session, expert=expert) if expert is not None else None
     return expert if mark is not None and mark[1] in reasons else None
+
+
+@dataclass(frozen=True, slots=True)
+class AwayMark:
+    """Why an expert is away without a date because Slack could not reach them: the mark (``marked_at``, Slack's
+    ``reason``) and, when an active account no longer clears it, when it was kept (``kept_at``)."""
+
+    marked_at: datetime
+    reason: str
+    kept_at: datetime | None = None
+
+
+def get_away_mark(session: Session, *, expert: Expert) -> AwayMark | None:
+    """The mark that holds this expert away, kept or not (for people to read: ``get_unreachable_mark`` is the one
+    an active account clears). None when they are not away so (their own away, staff's, available)."""
+    if expert.availability is not Availability.AWAY or expert.away_until is not None:
+        return None
+    latest = repo.list_audit_log(session, entity_type="expert", entity_key=expert.email, limit=2)
+    if not latest or latest[0].action not in ("unreachable", KEPT_ACTION):
+        return None
+    reason = str((latest[0].after or {}).get("reason") or "")
+    if latest[0].action == "unreachable":
+        return AwayMark(marked_at=_aware(latest[0].at), reason=reason)
+    kept_at = _aware(latest[0].at)
+    mark = latest[1] if len(latest) > 1 and latest[1].action == "unreachable" else latest[0]
+    return AwayMark(marked_at=_aware(mark.at), reason=reason, kept_at=kept_at)

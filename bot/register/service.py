@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import ImportFailed
+from bot.i18n import local_day
 from bot.register.erased import find_erased_rows, relist_erased_rows
 from bot.register.export import effective_contact, export_experts, export_practices
 from bot.register.files import RawRow, RegisterFile, read_register_file
@@ -441,14 +442,16 @@ def import_practices(
     now: datetime,
     dry_run: bool = False,
     progress: Progress | None = None,
+    zone: tzinfo | None = None,
 ) -> ImportReport:
     """Import a practice register file (.csv or .xlsx). See the module docstring for the rules.
 
     ``contact_email``: an expert in the register links the practice to that expert; any other address (a team
-    mailbox) is kept as a plain contact address and mentioned in the report's notes.
+    mailbox) is kept as a plain contact address and mentioned in the report's notes. ``zone``: the network's
+    (``Settings.timezone``), whose day bounds a practice's year.
     """
     return import_practice_file(
-        session, file=read_register_file(path), actor=actor, now=now, dry_run=dry_run, progress=progress
+        session, file=read_register_file(path), actor=actor, now=now, dry_run=dry_run, progress=progress, zone=zone
     )
 
 
@@ -481,6 +484,7 @@ def import_practice_file(
     now: datetime,
     dry_run: bool = False,
     progress: Progress | None = None,
+    zone: tzinfo | None = None,
 ) -> ImportReport:
     """``import_practices`` for a file already read (or built in memory)."""
     report, present, resolver = _start_import(
@@ -492,7 +496,7 @@ def import_practice_file(
         now=now,
         dry_run=dry_run,
     )
-    today = now.date()
+    today = local_day(now, zone)  # the network's day: "next year" turns at local midnight, as everywhere
     stored = repo.list_practices(session)
     exact = {(p.title, p.city): p for p in stored}
     folded: dict[tuple[str, str], Practice] = {}

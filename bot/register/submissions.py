@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import cache
 from typing import Any
 
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot import outbox, staffdm
 from bot.actors import Actor
 from bot.errors import NotFoundError, WieweetError
-from bot.i18n import LANGUAGES, format_date, t
+from bot.i18n import LANGUAGES, format_date, local_day, t
 from bot.outbox import PracticeReview, SubmissionOutcomeKind
 from bot.register.export import effective_contact
 from bot.register.notify import tell_submission_outcome
@@ -152,13 +152,16 @@ def form_values(practice: Practice | None) -> dict[str, str]:
 # --- submitting and editing ------------------------------------------------------------------------------------------
 
 
-def submit_practice(session: Session, *, actor: Actor, values: Mapping[str, str | None], now: datetime) -> Practice:
+def submit_practice(
+    session: Session, *, actor: Actor, values: Mapping[str, str | None], now: datetime, zone: tzinfo | None = None
+) -> Practice:
     """A new practice from chat, waiting for staff approval; staff are told in the triage channel.
 
     A practice with the same key (title and city) that staff rejected earlier is replaced by the new submission;
-    any other practice with that key makes the title an error.
+    any other practice with that key makes the title an error. ``zone``: the network's (``Settings.timezone``),
+    whose day bounds the practice's year.
     """
-    record = _validate(session, values, now=now)
+    record = _validate(session, values, today=local_day(now, zone))
     _require_may_title(actor, record.title)
     holder = _holder(session, record)
     if holder is not None and holder.status is not RecordStatus.REJECTED:
@@ -195,16 +198,18 @@ def update_practice(
     values: Mapping[str, str | None],
     now: datetime,
     keep: Collection[str] = (),
+    zone: tzinfo | None = None,
 ) -> Practice:
     """Change a practice's fields: the submitter while it waits for approval, staff at any time. ``keep``: fields
-    the form left out (too long for it) that stay as stored, whatever ``values`` holds for them."""
+    the form left out (too long for it) that stay as stored, whatever ``values`` holds for them. ``zone``: as for
+    ``submit_practice``."""
     practice = get_practice(session, practice_id=practice_id)
     _require_may_edit(actor, practice)
     stored = form_values(practice)
     values = {**values, **{name: stored[name] for name in keep if name in stored}}
     # a link stored before https was required may stay as it is; a new or changed one must be https
     same_url = (values.get("url") or "").strip() == practice.url
-    record = _validate(session, values, now=now, allow_http=same_url)
+    record = _validate(session, values, today=local_day(now, zone), allow_http=same_url)
     if record.title != practice.title:
         _require_may_title(actor, record.title)
     holder = _holder(session, record)
@@ -342,10 +347,10 @@ def _waiting(session: Session, practice_id: int) -> Practice:
 
 
 def _validate(
-    session: Session, values: Mapping[str, str | None], *, now: datetime, allow_http: bool = False
+    session: Session, values: Mapping[str, str | None], *, today: date, allow_http: bool = False
 ) -> PracticeRecord:
     resolver = ThemeResolver.for_session(session)
-    record, errors = validate_practice(values, themes=resolver, today=now.date(), allow_http=allow_http)
+    record, errors = validate_practice(values, themes=resolver, today=today, allow_http=allow_http)
     if record is None:
         raise InvalidRecord(errors)
     return record

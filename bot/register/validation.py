@@ -401,7 +401,8 @@ def parse_outcome(value: str) -> Outcome | None:
 def validate_practice(
     values: Mapping[str, str | None], *, themes: ThemeLookup, today: date, allow_http: bool = False
 ) -> tuple[PracticeRecord | None, list[FieldError]]:
-    """Check one practice. ``today`` bounds the year (at most next year). The link must be https without a user name
+    """Check one practice. ``today`` (the network's local day, ``bot.i18n.local_day``) bounds the year (at most next
+    year). The link must be https without a user name
     or password in it; ``allow_http``: plain http is accepted too (the staff's register file, and a stored link an
     edit leaves as it was)."""
     check = _Checker(values)

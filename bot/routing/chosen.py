@@ -4,8 +4,10 @@ on, staff assigning it, someone volunteering to help), made before anything is w
 Refused, with nothing changed:
 
 - the asker (they cannot answer their own question). For an anonymous question the refusal is the very one given
-  for anybody else who cannot be asked (``cannot_ask``); each such pick is logged as a refusal, so repeated probing
-  shows in the log. A refusal is still not "asked": whoever sees the person they chose listed and available (or,
+  for anybody else who cannot be asked (``cannot_ask``: "this person cannot be given this question"), to staff as to
+  an expert passing it on, in Slack as on the command line; each such pick is logged as a refusal, so repeated
+  probing shows in the log, and the audit entry records the real reason (``ASKER``) beside what the chooser was
+  told. A refusal is still not "asked": whoever sees the person they chose listed and available (or,
   staff, confirmed someone away and is refused) learns it is the asker or someone who withdrew. Only asking the
   asker as anyone else would close that, which the product does not do; the limit below keeps guessing slow.
 - a person whose register entry says not to ask them: consent withdrawn ("Remove me": never shown or asked again)
@@ -23,7 +25,8 @@ Refused, with nothing changed:
   all the same once they confirm (``allow_away``), audited; someone volunteering may help while away.
 
 Probing is limited: each ``cannot_ask``, unconfirmed or away refusal of a pick is recorded in the audit log (who
-chose, which question; never whom they chose nor why, which would name an anonymous asker to whoever reads the log),
+chose, which question, what they were told and, for ``cannot_ask``, the real reason under ``REFUSED_PICK_REASON``;
+never whom they chose; the chooser's own export of their data leaves the reason out, or it would tell them who asked),
 and the request keeps that record (``keep_changes``). After ``MAX_REFUSED_PICKS`` of them by the same chooser within
 ``REFUSED_WINDOW``, any further pick of someone else by them is refused (``too_many_picks``: try later), with one
 WARNING line, before anything else is looked at. Staff too: assigning by hand is a pick like any other, an anonymous
@@ -44,7 +47,7 @@ from sqlalchemy.orm import Session
 from bot.routing.errors import RoutingInputError
 from bot.routing.selection import is_away
 from storage import question_repo, register_repo
-from storage.enums import REFUSED_PICK_ENTITY
+from storage.enums import REFUSED_PICK_ENTITY, REFUSED_PICK_REASON
 from storage.models import Availability, Consent, Expert, Question, RecordStatus, Routing, Visibility
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ UNCONFIRMED = "chosen_unconfirmed"  # staff chose someone whose listing was neve
 MAX_REFUSED_PICKS = 5
 REFUSED_WINDOW = timedelta(hours=1)
 REFUSED_PICK = REFUSED_PICK_ENTITY  # the audit log's entity type of a refused pick (keyed by the question)
+# the real reasons of a ``cannot_ask`` refusal, audited (``REFUSED_PICK_REASON``), never told to the chooser
+ASKER = "asker"  # the asker of an anonymous question
 
 
 def routable_expert(session: Session, slack_user_id: str) -> Expert | None:
@@ -83,8 +88,8 @@ def _not_to_ask(entry: Expert | None) -> str | None:
     if entry is None:
         return None
     if entry.consent is Consent.WITHDRAWN:
-        return "consent withdrawn"
-    return "opted out" if entry.availability is Availability.OPTED_OUT else None
+        return "consent_withdrawn"
+    return "opted_out" if entry.availability is Availability.OPTED_OUT else None
 
 
 def away_error(expert: Expert, slack_user_id: str, *, keep_changes: bool = False) -> RoutingInputError:
@@ -128,7 +133,7 @@ def chosen_expert(
     reason = _not_to_ask(entry)
     if entry is not None and reason and not volunteered:
         log.info("refused pick: expert=%s (%s) for question=%s chosen by=%s", entry.id, reason, question.id, actor)
-        raise _cannot_ask(session, question, actor=actor, now=now)
+        raise _cannot_ask(session, question, actor=actor, now=now, reason=reason)
     if entry is not None and require_consent and not volunteered and entry.consent is not Consent.CONFIRMED:
         # before the asker check too: an unconfirmed anonymous asker gets the refusal any unconfirmed person gets
         log.info(
@@ -149,7 +154,7 @@ def chosen_expert(
     if is_asker:
         # the chooser must not learn who asked: the reply is the one for anybody else who cannot be asked
         log.warning("refused pick: asker of anonymous question=%s chosen by=%s", question.id, actor)
-        raise _cannot_ask(session, question, actor=actor, now=now)
+        raise _cannot_ask(session, question, actor=actor, now=now, reason=ASKER)
     return _linkable(entry)
 
 
@@ -169,15 +174,19 @@ def _not_probing(session: Session, question: Question, *, actor: str, now: datet
         raise RoutingInputError(TOO_MANY_PICKS, f"{refused} picks refused in the last hour")
 
 
-def _cannot_ask(session: Session, question: Question, *, actor: str, now: datetime) -> RoutingInputError:
-    """The one refusal for anybody who cannot be asked, recorded and kept when the request's other changes are not
-    (``keep_changes``: nothing else was written yet)."""
-    _record_refusal(session, question, actor=actor, now=now, refused=CANNOT_ASK)
+def _cannot_ask(session: Session, question: Question, *, actor: str, now: datetime, reason: str) -> RoutingInputError:
+    """The one refusal for anybody who cannot be asked, whatever the ``reason`` (audited, never told), recorded and
+    kept when the request's other changes are not (``keep_changes``: nothing else was written yet)."""
+    _record_refusal(session, question, actor=actor, now=now, refused=CANNOT_ASK, reason=reason)
     return RoutingInputError(CANNOT_ASK, keep_changes=True)
 
 
-def _record_refusal(session: Session, question: Question, *, actor: str, now: datetime, refused: str) -> None:
-    """A refused pick in the audit log: who chose, for which question, and the kind of refusal (never whom)."""
+def _record_refusal(
+    session: Session, question: Question, *, actor: str, now: datetime, refused: str, reason: str | None = None
+) -> None:
+    """A refused pick in the audit log: who chose, for which question, the kind of refusal they were told and, when
+    that does not say it, the real reason (never whom)."""
+    after = {"refused": refused} | ({REFUSED_PICK_REASON: reason} if reason else {})
     register_repo.create_audit_log(
         session,
         actor=actor,
@@ -185,6 +194,6 @@ def _record_refusal(session: Session, question: Question, *, actor: str, now: da
         entity_type=REFUSED_PICK,
         entity_key=f"question:{question.id}",
         before=None,
-        after={"refused": refused},
+        after=after,
         now=now,
     )

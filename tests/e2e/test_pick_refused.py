@@ -3,7 +3,8 @@
 * Someone outside the network (a person of another organisation, as in a Slack Connect channel): the question —
   a private one too — and the asker's name never reach them; the one who chose is told why, nothing changes.
 * The asker of an anonymous question: refused in the words used for anyone who cannot be given the question, so
-  that choosing people one by one does not tell who asked.
+  that choosing people one by one does not tell who asked — an expert passing it on as staff assigning it; the audit
+  log records the real reason. The asker of a question that names them: told so, as before.
 * For staff, someone whose listing in the register was never confirmed, as the automatic routing never asks them:
   told why, audited as a refused pick, nothing changes.
 """
@@ -105,6 +106,21 @@ def test_the_asker_of_an_anonymous_question_is_not_singled_out_when_chosen(
     assert "stelde" not in replies and "asked it" not in replies
     question = next(q for q in questions(demo_db_url) if q.text == QUESTION)
     assert NL_USER not in {r.recipient_slack_id for r in question.routings}
+
+    # staff assigning an escalated anonymous question to its asker: the same words, the real reason audited
+    ask(emulator, NL_USER, BREAD, visibility="anonymous")
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_TRIAGE_CLOSE in flat(c.params.get("blocks")))
+    triage = [m for m in emulator.messages(TRIAGE) if ids.ACTION_TRIAGE_ASSIGN in flat(m.get("blocks"))][-1]
+    shown = len(emulator.response_posts)
+    emulator.select_user(STAFF, ids.ACTION_TRIAGE_ASSIGN, NL_USER, message=triage["ts"], channel=TRIAGE)
+    emulator.wait_for(lambda: len(emulator.response_posts) > shown, timeout=20)
+    said = flat([p["body"] for p in emulator.response_posts[shown:]])
+    assert TOLD_CANNOT in said and "stelde" not in said and NL_USER not in said
+    bread = next(q for q in questions(demo_db_url) if q.text == BREAD)
+    assert not bread.routings and bread.status is QuestionStatus.ESCALATED
+    refused = [(key, after) for _actor, key, after in _audit_rows(demo_db_url) if key.startswith("question:")]
+    assert (f"question:{question.id}", {"refused": "cannot_ask", "reason": "asker"}) in refused
+    assert (f"question:{bread.id}", {"refused": "cannot_ask", "reason": "asker"}) in refused
     assert "Traceback" not in bot.log()
 
 
@@ -119,12 +135,16 @@ def _listed_unconfirmed(db_url: str, slack_user_id: str) -> None:
     engine.dispose()
 
 
-def _refused_picks(db_url: str) -> list[tuple[str, str, object]]:
+def _audit_rows(db_url: str) -> list[tuple[str, str, object]]:
     engine = create_engine(db_url)
     with Session(engine) as session:
         rows = [(a.actor, a.entity_key, a.after) for a in session.scalars(select(AuditLog).order_by(AuditLog.id))]
     engine.dispose()
-    return [row for row in rows if row[2] == {"refused": "chosen_unconfirmed"}]
+    return rows
+
+
+def _refused_picks(db_url: str) -> list[tuple[str, str, object]]:
+    return [row for row in _audit_rows(db_url) if row[2] == {"refused": "chosen_unconfirmed"}]
 
 
 @pytest.mark.postgres_too

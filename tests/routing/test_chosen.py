@@ -117,6 +117,26 @@ def test_the_asker_of_an_anonymous_question_is_refused_exactly_like_anyone_who_c
 
 
 @pytest.mark.parametrize("choose", CHOOSERS)
+def test_a_cannot_ask_refusal_is_audited_with_its_real_reason(world: World, choose: Choose) -> None:
+    """Told alike, audited apart: the record a refused pick keeps (as the request's transaction commits it) says
+    what the chooser was told and why, never whom they chose."""
+    _seed(world)
+    qid = _ask(world, Visibility.ANONYMOUS)
+    for to in (ASKER, WIM, OLAF):
+        with world.db.session() as s:
+            try:
+                choose(world, s, qid, to)
+            except RoutingInputError as error:  # kept: committed with the request, as the Slack layer does
+                assert error.code == "cannot_ask" and error.keep_changes
+    reasons = [after for _actor, key, after in _refused_picks(world) if key == f"question:{qid}"]
+    assert reasons == [
+        {"refused": "cannot_ask", "reason": "asker"},
+        {"refused": "cannot_ask", "reason": "consent_withdrawn"},
+        {"refused": "cannot_ask", "reason": "opted_out"},
+    ]
+
+
+@pytest.mark.parametrize("choose", CHOOSERS)
 def test_the_asker_of_a_question_that_names_them_is_told_why(world: World, choose: Choose) -> None:
     _seed(world)
     for visibility in (Visibility.PUBLIC, Visibility.PRIVATE):
@@ -247,6 +267,19 @@ def test_staff_may_not_assign_someone_whose_listing_was_never_confirmed_as_routi
     with world.db.session() as s:
         world.service.staff_assign(s, question_id=qid, to_slack_id=PIA, actor=STAFF, now=LATER)
     assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == PIA]
+
+
+def test_with_consent_required_staff_may_assign_someone_outside_the_register_but_not_an_unconfirmed_listing(
+    world: World,
+) -> None:
+    """The rule is about listings (as the README says): someone the register does not know has none to confirm and
+    may be assigned (whether they belong to the network is the Slack layer's check, before this one)."""
+    _seed_unconfirmed(world)
+    first, second = _ask(world, Visibility.PUBLIC), _ask(world, Visibility.PUBLIC)
+    with world.db.session() as s:
+        _assign(world, s, first, "U0OUTSIDE1")
+    assert [m for m in world.outbox(OutboxKind.EXPERT_REQUEST) if m.recipient_slack_id == "U0OUTSIDE1"]
+    assert _refused(world, _assign, second, PIA).code == "chosen_unconfirmed"
 
 
 def test_staff_may_assign_an_unconfirmed_listing_when_routing_asks_those_too(world: World) -> None:

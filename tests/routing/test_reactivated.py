@@ -11,13 +11,15 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.actors import Actor
+from bot.cli import main
 from bot.network import Network
 from bot.register import profiles
-from bot.register.marked import ACCOUNT_GONE_REASONS, list_marked_away_ids
-from bot.register.reactivated import KEPT_ACTION, REPEAT_WITHIN, make_available_again
+from bot.register.marked import ACCOUNT_GONE_REASONS, KEPT_ACTION, list_marked_away_ids
+from bot.register.reactivated import REPEAT_WITHIN, make_available_again
 from handlers.marked_away import MarkedAwayCache
 from handlers.outbox import render_message
 from handlers.profile_change import handle_profile_change
@@ -284,6 +286,12 @@ def test_a_dm_refused_as_unknown_again_after_an_automatic_clear_keeps_the_mark_a
         assert str(kept.after["cleared_before"]).startswith((LATER + RECHECK_AFTER).isoformat()[:16])
         assert list_marked_away_ids(s, reasons=ACCOUNT_GONE_REASONS) == frozenset()  # nothing asks about it again
     assert not reactivated(world, gone, now=BACK + timedelta(hours=1))  # nor does a user_change
+    # the register says why they are away: the mark that holds them, kept, not a bare "away"
+    card = CliRunner().invoke(main, ["--database", world.db.url, "register", "show", expert.email])
+    assert card.exit_code == 0, card.output
+    assert f"availability:  away (marked {BACK.date()}: Slack could not reach them, user_not_found;" in card.output
+    assert f"kept {(BACK + RECHECK_AFTER).date()}: back after an automatic clear" in card.output
+    assert f"`wieweet register available {expert.email}` undoes it" in card.output
     at[0] += timedelta(minutes=1)
     assert check() == [] and slack.users_info.call_count == 2
 

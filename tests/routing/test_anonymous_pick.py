@@ -1,0 +1,107 @@
+"""Choosing the asker of an anonymous question by hand tells the chooser no more than "this person cannot be given
+this question" — staff on the command line (``wieweet question assign``) as in Slack — while the audit log records
+the real reason; the chooser's own export of their data shows what they were told, not why. The asker of a question
+that names them is still told so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import select
+
+from bot.actors import Actor
+from bot.cli import main
+from bot.privacy import export_personal_data
+from bot.routing.chosen import REFUSED_PICK
+from bot.routing.errors import RoutingInputError
+from storage.db import Database
+from storage.models import AuditLog, EscalationReason, Question, QuestionStatus, Visibility
+from tests.routing.conftest import NOW, World, seed_housing, seed_themes
+
+LATER = NOW + timedelta(hours=1)
+AT_LATER = ("--now", (LATER + timedelta(minutes=5)).isoformat())
+BRAM, BRAM_EMAIL = "UBRAM", "bram@example.org"  # an expert of the register, who asks here
+
+
+def wieweet(db: Database, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--database", db.url, *args])
+
+
+@pytest.fixture
+def world(database: Database) -> Iterator[World]:
+    w = World(database)
+    with database.session() as s:
+        seed_themes(s)
+    yield w
+    w.kb.close()
+
+
+def _asked_by_bram(world: World, visibility: Visibility, *, escalate: bool = True) -> int:
+    qid = world.ask(asker_slack_id=BRAM, asker_name="Bram", visibility=visibility, channel_id=None, thread_ts=None)
+    if escalate:
+        with world.db.session() as s:
+            question = world.service.core.lock_question(s, qid)
+            world.service.core.escalate(s, question, EscalationReason.DEADLINE, now=LATER)
+    return qid
+
+
+def _refusals(world: World, qid: int) -> list[object]:
+    with world.db.session() as s:
+        rows = s.scalars(select(AuditLog).where(AuditLog.entity_type == REFUSED_PICK).order_by(AuditLog.id))
+        return [r.after for r in rows if r.entity_key == f"question:{qid}"]
+
+
+def test_question_assign_to_the_asker_of_an_anonymous_question_says_only_cannot_be_given(world: World) -> None:
+    seed_housing(world)
+    qid = _asked_by_bram(world, Visibility.ANONYMOUS)
+    done = wieweet(world.db, "question", "assign", str(qid), "--expert", BRAM_EMAIL, *AT_LATER)
+    assert done.exit_code == 1
+    assert "error: This person cannot be given this question. Choose someone else." in done.output
+    assert "asked" not in done.output.replace("cannot be given", "") and "forward" not in done.output
+    assert "the refused pick is recorded" in done.output
+    assert _refusals(world, qid) == [{"refused": "cannot_ask", "reason": "asker"}]  # the real reason, audited
+    with world.db.session() as s:
+        question = s.get(Question, qid)
+        assert question is not None and question.status is QuestionStatus.ESCALATED
+        assert BRAM not in {r.recipient_slack_id for r in question.routings}
+
+
+@pytest.mark.parametrize("visibility", [Visibility.PUBLIC, Visibility.PRIVATE])
+def test_question_assign_to_the_asker_of_a_question_that_names_them_keeps_its_words(
+    world: World, visibility: Visibility
+) -> None:
+    seed_housing(world)
+    qid = _asked_by_bram(world, visibility)
+    done = wieweet(world.db, "question", "assign", str(qid), "--expert", BRAM_EMAIL, *AT_LATER)
+    assert done.exit_code == 1
+    assert "You cannot forward the question to the person who asked it." in done.output
+    assert _refusals(world, qid) == []  # nothing to hide, nothing recorded: as before
+
+
+def test_the_choosers_export_shows_what_they_were_told_not_why(world: World) -> None:
+    """An expert passing an anonymous question on to its asker: their own export holds the refused pick (theirs),
+    without the reason that would tell them who asked."""
+    seed_housing(world)
+    qid = world.ask(visibility=Visibility.ANONYMOUS, channel_id=None, thread_ts=None)
+    with world.db.session() as s:
+        question = s.get(Question, qid)
+        assert question is not None and question.asker_slack_id
+        asker = question.asker_slack_id
+        chooser = next(r for r in question.routings if r.recipient_slack_id and r.recipient_slack_id != asker)
+        routing_id, chooser_id = chooser.id, str(chooser.recipient_slack_id)
+    with world.db.session() as s:
+        with pytest.raises(RoutingInputError) as refused:
+            world.service.forward(s, routing_id=routing_id, actor_slack_id=chooser_id, to_slack_id=asker, now=LATER)
+        assert refused.value.code == "cannot_ask" and refused.value.keep_changes
+        s.commit()  # as the Slack layer commits a refusal that keeps its record
+    assert _refusals(world, qid) == [{"refused": "cannot_ask", "reason": "asker"}]
+    with world.db.session() as s:
+        actor = Actor.slack(chooser_id, is_staff=False)
+        data = export_personal_data(session=s, actor=actor, slack_user_id=chooser_id, now=LATER)
+    [row] = [r for r in data["audit_log"] if r["entity_type"] == REFUSED_PICK]
+    assert row["actor"] == chooser_id and row["entity_key"] == f"question:{qid}"
+    assert row["after"] == {"refused": "cannot_ask"}
+    assert "asker" not in repr(data["audit_log"])
