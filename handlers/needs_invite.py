@@ -40,7 +40,7 @@ from bot import inbox as inbox_core
 from bot.actors import Actor, NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import t
-from bot.needs import AlreadyInvited, InvitePlan, ProposalView
+from bot.needs import AlreadyInvited, InvitePlan, InviteUnderWay, ProposalView
 from handlers import ids, inbox
 from handlers.blocks.needs import build_needs_proposal, proposal_payload, status_invited
 from handlers.confirmations import CONFIRM_ATTEMPTS
@@ -83,17 +83,30 @@ def invite_work_session(job: InboxJob) -> None:
     staff = services.staff.is_staff(settings=services.settings, client=job.client, user_id=job.user_id, now=job.now)
     actor = Actor.slack(job.user_id or "", is_staff=staff)
     try:
-        with services.db.session() as session:
-            recorded = inbox_core.delivery_seen(session, key=job.key)
-            plan = None
-            if not recorded:
-                plan = service.plan_invite(
-                    session, actor=actor, proposal_id=form.proposal_id, now=job.now, channel_id=form.channel_id
-                )
+        try:
+            with services.db.session() as session:
+                recorded = inbox_core.delivery_seen(session, key=job.key)
+                plan = None
+                if not recorded:  # reserved for this submission (a retry of it keeps the hold), committed here
+                    plan = service.plan_invite(
+                        session,
+                        actor=actor,
+                        proposal_id=form.proposal_id,
+                        now=job.now,
+                        channel_id=form.channel_id,
+                        holder=job.key,
+                    )
+        except (AlreadyInvited, InviteUnderWay) as refused:
+            _archive_lost(job, form, refused)
+            raise
         if plan is not None:
-            _check_channel(job, plan)
-            channel, new = _invite_or_refuse(job, plan, form)
-            _record(job, actor, form, plan, channel, new)
+            try:
+                _check_channel(job, plan)
+                channel, new = _invite_or_refuse(job, plan, form)
+                _record(job, actor, form, plan, channel, new)
+            except WieweetError:
+                _release(job, form.proposal_id)
+                raise
     except WieweetError:
         if not claimed_meanwhile(services, job.key):
             raise
@@ -108,6 +121,26 @@ def invite_work_session(job: InboxJob) -> None:
 # Recorded in the shared modal-submission format (``handlers.recorded``) by a release before this kind: under the
 # modal's callback id, or (older still) under the function that handled it then.
 hand_over(invite_work_session, ids.VIEW_NEEDS_INVITE, "handlers.needs.handle_invite_submission")
+
+
+def _archive_lost(job: InboxJob, form: NeedsInviteForm, refused: AlreadyInvited | InviteUnderWay) -> None:
+    """Refused at the plan: a channel an earlier attempt of this submission created is archived (after the plan's
+    transaction), unless it is the one the proposal was invited to. That attempt lost its hold — it died after the
+    create, its hold ran out and another submission took the invitation over."""
+    saved = _step(job, "invite")
+    made = str(saved.get("channel") or "") if isinstance(saved, dict) and not form.channel_id else ""
+    if made and getattr(refused, "channel_id", None) != made:
+        _archive(job, made)
+
+
+def _release(job: InboxJob, proposal_id: int) -> None:
+    """This submission's invitation was refused: its hold goes, in a short transaction of its own (when that fails,
+    the hold runs out by itself)."""
+    try:
+        with job.services.db.session() as session:
+            job.services.needs_service().release_invite(session, proposal_id=proposal_id, holder=job.key)
+    except Exception:
+        log.warning("work session invite hold of %s not released ref=%s", job.key, job.ref, exc_info=True)
 
 
 def _check_channel(job: InboxJob, plan: InvitePlan) -> None:
@@ -155,15 +188,16 @@ def _record(job: InboxJob, actor: Actor, form: NeedsInviteForm, plan: InvitePlan
                 invited=new,
                 created=plan.create,
                 now=job.now,
+                holder=job.key,
             )
             if not inbox_core.claim_delivery(session, key=job.key, kind=Kind.VIEW, now=job.now):
                 raise _CopyCommitted
     except _CopyCommitted:
         log.info("work session invite %s was recorded by a copy meanwhile ref=%s", job.key, job.ref)
-    except AlreadyInvited as refused:
-        # another invitation of the proposal (two staff, two replicas, at once) was recorded first: the channel this
-        # one created is archived, once the transaction has ended, and the refusal says where the session is held
-        if plan.create and refused.channel_id != channel:
+    except (AlreadyInvited, InviteUnderWay) as refused:
+        # this submission's hold ran out and another invitation took it over (recorded first, or holding it now):
+        # the channel this one created is archived, once the transaction has ended, and the refusal says why
+        if plan.create and getattr(refused, "channel_id", None) != channel:
             _archive(job, channel)
         raise
 
