@@ -6,24 +6,28 @@ under its view id, then the modal closes (``handle_invite_submission``); nothing
 the ack. The inbox worker makes the invitation from that record (``invite_work_session``), in steps, each saved on
 the inbox row so a retry does none twice:
 
-1. plan, in a short read-only transaction without a lock: staff only, and only an *open* proposal (one invited
-   already is refused, naming its channel: a second modal, a stale button on a copy of the post);
+1. plan, in a short transaction without a lock: staff only, and only an *open* proposal (one invited already is
+   refused, naming its channel: a second modal, a stale button on a copy of the post). The invitation is reserved
+   for this submission (its request key) for ten minutes (``bot.needs.proposals.INVITE_HOLD``), by one conditional
+   update committed before any Slack call: another submission handled meanwhile — a second staff member's, at the
+   same moment — is refused here (``InviteUnderWay``), before it creates anything. A retry of this submission keeps
+   its hold; a hold whose attempt died runs out and can be taken over (that attempt, retried, is refused at its plan
+   and archives the channel it had made); a refusal further on gives the hold up at once;
 2. with no transaction open: the picked channel is checked (staff must be in it, by Slack's data, and it must not be
    shared with another organisation), the channel is created or taken, and the people are invited. The channel and
    the invitees are saved as a step as soon as they are known, so a retry (the record failed, a crash, a takeover)
    invites into the same channel instead of meeting ``name_taken`` on a second create;
-3. record, in one short transaction: the proposal is marked invited only if it is still open (a conditional update:
-   of two invitations planned at once — two staff, or two replicas — the second is refused with where the first was
-   held), audited, with the request's delivery claimed in the same transaction. The plan reserves nothing, so such a
-   second invitation has created its channel and invited the people by then: that channel (one it created, never
-   a picked one) is archived after the transaction, or, when Slack refuses (a missing scope), left and logged;
+3. record, in one short transaction: the proposal is marked invited only if it is still open and not held by another
+   submission (a conditional update; the hold ends), audited, with the request's delivery claimed in the same
+   transaction. Refused there only when this submission's hold ran out and was taken over: the channel it created
+   (never a picked one) is archived after the transaction, or, when Slack refuses (a missing scope), left and logged;
 4. the confirmations, once it committed: the channel's intro (posted once, with the request's marker) and the
    proposal's staff posts updated (from the database's message refs, never the clicked one).
 
-A refusal — not staff, decided or invited meanwhile, a channel they are not in or a shared one, or Slack's: a missing
-scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one DM with what to do
-and what they typed (the modal is closed by then). A passing Slack failure (a rate limit, an error on Slack's side)
-is retried instead.
+A refusal — not staff, decided, invited or being invited meanwhile, a channel they are not in or a shared one, or
+Slack's: a missing scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one
+DM with what to do and what they typed (the modal is closed by then). A passing Slack failure (a rate limit, an
+error on Slack's side) is retried instead.
 
 A submission an older release recorded in the shared modal-submission format (a replica not yet upgraded during a
 rolling upgrade) is handed to ``invite_work_session`` by ``handlers.recorded`` and run the same way.
