@@ -385,7 +385,9 @@ class Proposals:
         (``AlreadyInvited``, naming the first one's channel; ``InviteUnderWay`` while another submission holds it —
         this one's hold ran out and was taken over). The same invitation recorded again (a retry whose first record
         committed: the proposal invited to this very channel) changes nothing and is not audited twice. Like a
-        close, the invitation records its posts for the job runner to render again (``_posts_refreshed``)."""
+        close, the invitation records its posts for the job runner to render again (``_posts_refreshed``) — only
+        when a redraw was waiting or under way (its render, read before this change, may land after the invitation's
+        confirmation): otherwise that confirmation, retried until it gets through, is the one drawing them."""
         actor.require_staff("invite people to a work session")
         before = proposal_audit(_get(session, proposal_id))
         if not proposal_invite_repo.update_need_proposal_invited(
@@ -399,7 +401,8 @@ class Proposals:
         proposal = _get(session, proposal_id, lock=True)
         after = {**proposal_audit(proposal), "invited": list(invited), "created": created}
         audit_proposal(session, actor=actor, action="invite", proposal=proposal, before=before, after=after, now=now)
-        _posts_refreshed(session, proposal, now=now)
+        if _posts_refreshed(session, proposal, now=now) == 1:  # nothing waited: no older render can land later
+            proposal_refresh_repo.delete_need_proposal_refresh(session, proposal_id=proposal.id, mark=1)
         return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def dismiss_proposal(
@@ -497,12 +500,15 @@ def _decided(session: Session, proposal: NeedProposal, *, actor: Actor, now: dat
     session.flush()
 
 
-def _posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime) -> None:
+def _posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime) -> int:
     """Staff closed ``proposal`` (in Slack, whose posts are updated at once, or on the command line, whose are not)
     or invited people to it: its posts are recorded for the job runner to render in that state in any case (closed
     without buttons; invited without the invite button, naming the channel) — also over a render of the open
-    proposal that a refresh under way, read before the change, may still make."""
-    proposal_refresh_repo.upsert_need_proposal_refresh(session, proposal_id=proposal.id, due_at=now + REFRESH_DELAY)
+    proposal that a refresh under way, read before the change, may still make. Returns the row's mark (1: none was
+    waiting, nor under way)."""
+    return proposal_refresh_repo.upsert_need_proposal_refresh(
+        session, proposal_id=proposal.id, due_at=now + REFRESH_DELAY
+    )
 
 
 def _session_summary(label: str, questions: int, organisations: int, lang: str) -> str:

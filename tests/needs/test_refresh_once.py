@@ -14,14 +14,17 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.actors import Actor
+from bot.config import Settings
 from bot.needs.proposals import REFRESH_LEASE
 from bot.privacy.channels import REFRESH_DELAY
 from bot.routing.service import RoutingService
 from handlers import ids
 from handlers.deactivated import person_gone_after_send
+from handlers.inbox import InboxWorker
 from handlers.needs_refresh import ProposalRefresher
 from storage.models import NeedProposalRefresh, Question
 from tests.needs.conftest import Network
+from tests.needs.test_invite_retry import STAFF, FakeSlack, due, submit_invite
 from tests.needs.test_queued_proposal import TRIAGE, _queued
 from tests.needs.test_refresh_durable import LATER, Clock, FlakySlack, _pending, _posted, _services
 
@@ -194,3 +197,39 @@ def test_an_invite_recorded_while_an_older_render_is_under_way_is_drawn_after_it
     shown = repr(drawn["blocks"])
     assert ids.ACTION_NEEDS_INVITE not in shown and "<#CWORK>" in shown and ids.ACTION_NEEDS_DONE in shown
     assert _pending(network) == []
+
+
+def test_an_invitation_draws_its_posts_once(network: Network) -> None:
+    """Staff invite from Slack while no redraw of the proposal waits: the invitation's confirmation updates the
+    triage post, and the job runner does not draw it a second time."""
+    proposal_id, _ = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    services = dataclasses.replace(
+        _services(network, clock), settings=Settings(staff_user_ids=frozenset({STAFF}), triage_channel_id=TRIAGE)
+    )
+    updates: list[dict[str, Any]] = []
+
+    class Counting(FakeSlack):
+        def conversations_info(self, **kwargs: Any) -> dict[str, Any]:
+            return {"channel": {"id": kwargs["channel"], "is_private": False}}
+
+        def chat_update(self, **kwargs: Any) -> dict[str, Any]:
+            updates.append(kwargs)
+            return super().chat_update(**kwargs)
+
+    submit_invite(services, proposal_id)
+    slack = Counting()
+    worker = InboxWorker(services, slack, threads=1)  # type: ignore[arg-type]
+    try:
+        (row,) = due(services.db, after=timedelta(0))
+        assert worker.process(row, claim="test/0:00:00") is True
+    finally:
+        worker.pool.shutdown()
+    channel = slack.channels["werksessie-leegstand"]
+    (drawn,) = updates  # the confirmation's, naming the channel, without the invite button
+    assert (drawn["channel"], drawn["ts"]) == (TRIAGE, "1.1") and f"<#{channel}>" in repr(drawn["blocks"])
+    assert ids.ACTION_NEEDS_INVITE not in repr(drawn["blocks"])
+    assert _pending(network) == []  # nothing left for the job runner
+    clock.now += REFRESH_DELAY * 2
+    assert ProposalRefresher(services, slack).refresh_due() == 0 and len(updates) == 1  # type: ignore[arg-type]
