@@ -341,9 +341,7 @@ def test_0024_adds_the_invitation_hold_and_its_downgrade_drops_it_keeping_the_pr
             text("SELECT status, channel_id, invite_held_by, invite_held_until FROM need_proposals ORDER BY id")
         ).all()
         assert [tuple(r) for r in rows] == [("open", None, None, None), ("invited", "C0WORK001", None, None)]
-        conn.execute(
-            text("UPDATE need_proposals SET invite_held_by = 'needs_invite:V1', invite_held_until = :at"), AT
-        )
+        conn.execute(text("UPDATE need_proposals SET invite_held_by = 'needs_invite:V1', invite_held_until = :at"), AT)
     downgrade(database.engine, "0023_reactivated")
     with database.engine.connect() as conn:
         assert "invite_held_by" not in {c["name"] for c in inspect(conn).get_columns("need_proposals")}
