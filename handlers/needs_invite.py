@@ -22,7 +22,8 @@ the inbox row so a retry does none twice:
    transaction. Refused there only when this submission's hold ran out and was taken over: the channel it created
    (never a picked one) is archived after the transaction, or, when Slack refuses (a missing scope), left and logged;
 4. the confirmations, once it committed: the channel's intro (posted once, with the request's marker) and the
-   proposal's staff posts updated (from the database's message refs, never the clicked one).
+   proposal's staff posts updated (from the database's message refs, never the clicked one), once: under the
+   refresh the record made due, which the job runner makes instead when Slack fails.
 
 A refusal — not staff, decided, invited or being invited meanwhile, a channel they are not in or a shared one, or
 Slack's: a missing scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one
@@ -46,15 +47,16 @@ from bot.errors import WieweetError
 from bot.i18n import t
 from bot.needs import AlreadyInvited, InvitePlan, InviteUnderWay, ProposalView
 from handlers import ids, inbox
-from handlers.blocks.needs import build_needs_proposal, proposal_payload, status_invited
+from handlers.blocks.needs import status_invited
 from handlers.confirmations import CONFIRM_ATTEMPTS
 from handlers.forms import NeedsInviteForm
 from handlers.inbox_job import InboxJob
-from handlers.kit import build_shared_stand_in, escape_truncate, user_mention
+from handlers.kit import escape_truncate, user_mention
+from handlers.needs_refresh import ProposalRefresher, status_line
 from handlers.recorded import hand_over, kept_body, tell_not_saved
 from handlers.requestspec import Kind, claimed_meanwhile
 from handlers.services import SlackUnavailableError, slack_transient
-from handlers.turn import FormRefused, Turn, update_post
+from handlers.turn import FormRefused, Turn
 
 log = logging.getLogger(__name__)
 
@@ -227,13 +229,14 @@ class _CopyCommitted(Exception):
 
 
 def _confirm(job: InboxJob, actor: Actor, proposal_id: int, channel: str, invited: int) -> None:
-    """Once recorded: the channel's intro, once, and the proposal's staff posts showing it invited — unless it was
-    dismissed or done meanwhile (that action rendered them)."""
+    """Once recorded: the channel's intro, once, and the proposal's staff posts showing it invited, by whom and how
+    many — drawn once, under the refresh the record made due (``ProposalRefresher.refresh_now``; a job pass that
+    took it first draws them, one that fails is retried by the job runner) — unless it was dismissed or done
+    meanwhile (that action rendered them)."""
     services = job.services
     service = services.needs_service()
     with services.db.session() as session:
         view = service.proposal(session, actor=actor, proposal_id=proposal_id, now=job.now)
-        refs = service.proposal_message_refs(session, proposal_id=proposal_id)
     lang = services.settings.default_language  # what the bot posts for a channel: the network's language
     staff = user_mention(job.user_id) or "?"
     label = escape_truncate(view.label or t("needs.private_topic", lang), 200)
@@ -243,27 +246,15 @@ def _confirm(job: InboxJob, actor: Actor, proposal_id: int, channel: str, invite
         if slack_transient(exc):
             raise
         log.warning("work session intro not posted in %s: %s ref=%s", channel, exc.response.get("error"), job.ref)
+
+    def line(shown: ProposalView, lang: str) -> str:
+        if shown.status == "invited" and shown.channel_id == channel:
+            return status_invited(lang, staff=staff, channel_id=channel, invited=invited)
+        return status_line(shown, lang)
+
     if view.status == "invited" and view.channel_id == channel:
-        _show_invited(job, view, refs, staff=staff, invited=invited)
+        ProposalRefresher(services, job.client).refresh_now(proposal_id, line=line)
     log.info("work session invited proposal=%s channel=%s people=%s ref=%s", proposal_id, channel, invited, job.ref)
-
-
-def _show_invited(job: InboxJob, view: ProposalView, refs: list[dict[str, str]], *, staff: str, invited: int) -> None:
-    """The proposal's triage post and staff's DM copies show it invited (in a channel shared with another
-    organisation by then: its number, that staff acted on it and its buttons alone)."""
-    lang = job.services.settings.default_language
-    status = status_invited(lang, staff=staff, channel_id=str(view.channel_id), invited=invited)
-    rendered = build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
-    stand_in = build_shared_stand_in(t("needs.proposal_shared", lang, proposal_id=view.id), rendered)
-    for ref in refs:
-        update_post(
-            job.services,
-            job.client,
-            channel=ref["channel_id"],
-            ts=ref["message_ts"],
-            shown=(rendered.text, rendered.blocks),
-            if_shared=(stand_in.text, stand_in.blocks),
-        )
 
 
 def _slack_problem(lang: str, exc: SlackApiError) -> str:

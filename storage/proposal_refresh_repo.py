@@ -113,3 +113,12 @@ def update_need_proposal_refresh_later(session: Session, *, proposal_id: int, ma
         .where(NeedProposalRefresh.proposal_id == proposal_id, NeedProposalRefresh.mark == mark)
         .values(tries=NeedProposalRefresh.tries + 1, due_at=due_at)
     )
+
+
+def update_need_proposal_refresh_due(session: Session, *, proposal_id: int, mark: int, due_at: datetime) -> None:
+    """A row at ``mark`` that no process claimed made due at ``due_at`` (sooner), unless a later change raised it."""
+    session.execute(
+        update(NeedProposalRefresh)
+        .where(NeedProposalRefresh.proposal_id == proposal_id, NeedProposalRefresh.mark == mark)
+        .values(due_at=due_at)
+    )

@@ -385,9 +385,10 @@ class Proposals:
         (``AlreadyInvited``, naming the first one's channel; ``InviteUnderWay`` while another submission holds it —
         this one's hold ran out and was taken over). The same invitation recorded again (a retry whose first record
         committed: the proposal invited to this very channel) changes nothing and is not audited twice. Like a
-        close, the invitation records its posts for the job runner to render again (``_posts_refreshed``) — only
-        when a redraw was waiting or under way (its render, read before this change, may land after the invitation's
-        confirmation): otherwise that confirmation, retried until it gets through, is the one drawing them."""
+        close, the invitation records its posts for the job runner to render again (``_posts_refreshed``). When no
+        redraw was waiting or under way, none can land a render read before this change: the row is due at once, and
+        the invitation's confirmation claims it and draws the posts (``ProposalRefresher.refresh_now``) — once, and
+        retried by the job runner when Slack fails. Otherwise it waits, as after a close, for the one under way."""
         actor.require_staff("invite people to a work session")
         before = proposal_audit(_get(session, proposal_id))
         if not proposal_invite_repo.update_need_proposal_invited(
@@ -402,7 +403,7 @@ class Proposals:
         after = {**proposal_audit(proposal), "invited": list(invited), "created": created}
         audit_proposal(session, actor=actor, action="invite", proposal=proposal, before=before, after=after, now=now)
         if _posts_refreshed(session, proposal, now=now) == 1:  # nothing waited: no older render can land later
-            proposal_refresh_repo.delete_need_proposal_refresh(session, proposal_id=proposal.id, mark=1)
+            proposal_refresh_repo.update_need_proposal_refresh_due(session, proposal_id=proposal.id, mark=1, due_at=now)
         return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def dismiss_proposal(
