@@ -86,6 +86,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "invalid_period": N_("error.invalid_period"),
     "proposal_closed": N_("error.proposal_closed"),
     "proposal_invited": N_("error.proposal_invited"),  # a second invitation (bot.needs.proposals)
+    "proposal_inviting": N_("error.proposal_inviting"),  # an invitation under way (bot.needs.proposals)
     "needs_no_label": N_("error.needs_no_label"),
     "no_proposal": N_("error.no_proposal"),
     "no_topic": N_("error.no_topic"),

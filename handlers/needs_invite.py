@@ -6,24 +6,29 @@ under its view id, then the modal closes (``handle_invite_submission``); nothing
 the ack. The inbox worker makes the invitation from that record (``invite_work_session``), in steps, each saved on
 the inbox row so a retry does none twice:
 
-1. plan, in a short read-only transaction without a lock: staff only, and only an *open* proposal (one invited
-   already is refused, naming its channel: a second modal, a stale button on a copy of the post);
+1. plan, in a short transaction without a lock: staff only, and only an *open* proposal (one invited already is
+   refused, naming its channel: a second modal, a stale button on a copy of the post). The invitation is reserved
+   for this submission (its request key) for ten minutes (``bot.needs.proposals.INVITE_HOLD``), by one conditional
+   update committed before any Slack call: another submission handled meanwhile — a second staff member's, at the
+   same moment — is refused here (``InviteUnderWay``), before it creates anything. A retry of this submission keeps
+   its hold; a hold whose attempt died runs out and can be taken over (that attempt, retried, is refused at its plan
+   and archives the channel it had made); a refusal further on gives the hold up at once;
 2. with no transaction open: the picked channel is checked (staff must be in it, by Slack's data, and it must not be
    shared with another organisation), the channel is created or taken, and the people are invited. The channel and
    the invitees are saved as a step as soon as they are known, so a retry (the record failed, a crash, a takeover)
    invites into the same channel instead of meeting ``name_taken`` on a second create;
-3. record, in one short transaction: the proposal is marked invited only if it is still open (a conditional update:
-   of two invitations planned at once — two staff, or two replicas — the second is refused with where the first was
-   held), audited, with the request's delivery claimed in the same transaction. The plan reserves nothing, so such a
-   second invitation has created its channel and invited the people by then: that channel (one it created, never
-   a picked one) is archived after the transaction, or, when Slack refuses (a missing scope), left and logged;
+3. record, in one short transaction: the proposal is marked invited only if it is still open and not held by another
+   submission (a conditional update; the hold ends), audited, with the request's delivery claimed in the same
+   transaction. Refused there only when this submission's hold ran out and was taken over: the channel it created
+   (never a picked one) is archived after the transaction, or, when Slack refuses (a missing scope), left and logged;
 4. the confirmations, once it committed: the channel's intro (posted once, with the request's marker) and the
-   proposal's staff posts updated (from the database's message refs, never the clicked one).
+   proposal's staff posts updated (from the database's message refs, never the clicked one), once: under the
+   refresh the record made due, which the job runner makes instead when Slack fails.
 
-A refusal — not staff, decided or invited meanwhile, a channel they are not in or a shared one, or Slack's: a missing
-scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one DM with what to do
-and what they typed (the modal is closed by then). A passing Slack failure (a rate limit, an error on Slack's side)
-is retried instead.
+A refusal — not staff, decided, invited or being invited meanwhile, a channel they are not in or a shared one, or
+Slack's: a missing scope, a taken name, a channel wieweet is not in — records nothing, and the staff member gets one
+DM with what to do and what they typed (the modal is closed by then). A passing Slack failure (a rate limit, an
+error on Slack's side) is retried instead.
 
 A submission an older release recorded in the shared modal-submission format (a replica not yet upgraded during a
 rolling upgrade) is handed to ``invite_work_session`` by ``handlers.recorded`` and run the same way.
@@ -40,17 +45,18 @@ from bot import inbox as inbox_core
 from bot.actors import Actor, NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import t
-from bot.needs import AlreadyInvited, InvitePlan, ProposalView
+from bot.needs import AlreadyInvited, InvitePlan, InviteUnderWay, ProposalView
 from handlers import ids, inbox
-from handlers.blocks.needs import build_needs_proposal, proposal_payload, status_invited
+from handlers.blocks.needs import status_invited
 from handlers.confirmations import CONFIRM_ATTEMPTS
 from handlers.forms import NeedsInviteForm
 from handlers.inbox_job import InboxJob
-from handlers.kit import build_shared_stand_in, escape_truncate, user_mention
+from handlers.kit import escape_truncate, user_mention
+from handlers.needs_refresh import ProposalRefresher, status_line
 from handlers.recorded import hand_over, kept_body, tell_not_saved
 from handlers.requestspec import Kind, claimed_meanwhile
 from handlers.services import SlackUnavailableError, slack_transient
-from handlers.turn import FormRefused, Turn, update_post
+from handlers.turn import FormRefused, Turn
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +89,30 @@ def invite_work_session(job: InboxJob) -> None:
     staff = services.staff.is_staff(settings=services.settings, client=job.client, user_id=job.user_id, now=job.now)
     actor = Actor.slack(job.user_id or "", is_staff=staff)
     try:
-        with services.db.session() as session:
-            recorded = inbox_core.delivery_seen(session, key=job.key)
-            plan = None
-            if not recorded:
-                plan = service.plan_invite(
-                    session, actor=actor, proposal_id=form.proposal_id, now=job.now, channel_id=form.channel_id
-                )
+        try:
+            with services.db.session() as session:
+                recorded = inbox_core.delivery_seen(session, key=job.key)
+                plan = None
+                if not recorded:  # reserved for this submission (a retry of it keeps the hold), committed here
+                    plan = service.plan_invite(
+                        session,
+                        actor=actor,
+                        proposal_id=form.proposal_id,
+                        now=job.now,
+                        channel_id=form.channel_id,
+                        holder=job.key,
+                    )
+        except (AlreadyInvited, InviteUnderWay) as refused:
+            _archive_lost(job, form, refused)
+            raise
         if plan is not None:
-            _check_channel(job, plan)
-            channel, new = _invite_or_refuse(job, plan, form)
-            _record(job, actor, form, plan, channel, new)
+            try:
+                _check_channel(job, plan)
+                channel, new = _invite_or_refuse(job, plan, form)
+                _record(job, actor, form, plan, channel, new)
+            except WieweetError:
+                _release(job, form.proposal_id)
+                raise
     except WieweetError:
         if not claimed_meanwhile(services, job.key):
             raise
@@ -108,6 +127,26 @@ def invite_work_session(job: InboxJob) -> None:
 # Recorded in the shared modal-submission format (``handlers.recorded``) by a release before this kind: under the
 # modal's callback id, or (older still) under the function that handled it then.
 hand_over(invite_work_session, ids.VIEW_NEEDS_INVITE, "handlers.needs.handle_invite_submission")
+
+
+def _archive_lost(job: InboxJob, form: NeedsInviteForm, refused: AlreadyInvited | InviteUnderWay) -> None:
+    """Refused at the plan: a channel an earlier attempt of this submission created is archived (after the plan's
+    transaction), unless it is the one the proposal was invited to. That attempt lost its hold — it died after the
+    create, its hold ran out and another submission took the invitation over."""
+    saved = _step(job, "invite")
+    made = str(saved.get("channel") or "") if isinstance(saved, dict) and not form.channel_id else ""
+    if made and getattr(refused, "channel_id", None) != made:
+        _archive(job, made)
+
+
+def _release(job: InboxJob, proposal_id: int) -> None:
+    """This submission's invitation was refused: its hold goes, in a short transaction of its own (when that fails,
+    the hold runs out by itself)."""
+    try:
+        with job.services.db.session() as session:
+            job.services.needs_service().release_invite(session, proposal_id=proposal_id, holder=job.key)
+    except Exception:
+        log.warning("work session invite hold of %s not released ref=%s", job.key, job.ref, exc_info=True)
 
 
 def _check_channel(job: InboxJob, plan: InvitePlan) -> None:
@@ -155,15 +194,16 @@ def _record(job: InboxJob, actor: Actor, form: NeedsInviteForm, plan: InvitePlan
                 invited=new,
                 created=plan.create,
                 now=job.now,
+                holder=job.key,
             )
             if not inbox_core.claim_delivery(session, key=job.key, kind=Kind.VIEW, now=job.now):
                 raise _CopyCommitted
     except _CopyCommitted:
         log.info("work session invite %s was recorded by a copy meanwhile ref=%s", job.key, job.ref)
-    except AlreadyInvited as refused:
-        # another invitation of the proposal (two staff, two replicas, at once) was recorded first: the channel this
-        # one created is archived, once the transaction has ended, and the refusal says where the session is held
-        if plan.create and refused.channel_id != channel:
+    except (AlreadyInvited, InviteUnderWay) as refused:
+        # this submission's hold ran out and another invitation took it over (recorded first, or holding it now):
+        # the channel this one created is archived, once the transaction has ended, and the refusal says why
+        if plan.create and getattr(refused, "channel_id", None) != channel:
             _archive(job, channel)
         raise
 
@@ -189,13 +229,14 @@ class _CopyCommitted(Exception):
 
 
 def _confirm(job: InboxJob, actor: Actor, proposal_id: int, channel: str, invited: int) -> None:
-    """Once recorded: the channel's intro, once, and the proposal's staff posts showing it invited — unless it was
-    dismissed or done meanwhile (that action rendered them)."""
+    """Once recorded: the channel's intro, once, and the proposal's staff posts showing it invited, by whom and how
+    many — drawn once, under the refresh the record made due (``ProposalRefresher.refresh_now``; a job pass that
+    took it first draws them, one that fails is retried by the job runner) — unless it was dismissed or done
+    meanwhile (that action rendered them)."""
     services = job.services
     service = services.needs_service()
     with services.db.session() as session:
         view = service.proposal(session, actor=actor, proposal_id=proposal_id, now=job.now)
-        refs = service.proposal_message_refs(session, proposal_id=proposal_id)
     lang = services.settings.default_language  # what the bot posts for a channel: the network's language
     staff = user_mention(job.user_id) or "?"
     label = escape_truncate(view.label or t("needs.private_topic", lang), 200)
@@ -205,27 +246,15 @@ def _confirm(job: InboxJob, actor: Actor, proposal_id: int, channel: str, invite
         if slack_transient(exc):
             raise
         log.warning("work session intro not posted in %s: %s ref=%s", channel, exc.response.get("error"), job.ref)
+
+    def line(shown: ProposalView, lang: str) -> str:
+        if shown.status == "invited" and shown.channel_id == channel:
+            return status_invited(lang, staff=staff, channel_id=channel, invited=invited)
+        return status_line(shown, lang)
+
     if view.status == "invited" and view.channel_id == channel:
-        _show_invited(job, view, refs, staff=staff, invited=invited)
+        ProposalRefresher(services, job.client).refresh_now(proposal_id, line=line)
     log.info("work session invited proposal=%s channel=%s people=%s ref=%s", proposal_id, channel, invited, job.ref)
-
-
-def _show_invited(job: InboxJob, view: ProposalView, refs: list[dict[str, str]], *, staff: str, invited: int) -> None:
-    """The proposal's triage post and staff's DM copies show it invited (in a channel shared with another
-    organisation by then: its number, that staff acted on it and its buttons alone)."""
-    lang = job.services.settings.default_language
-    status = status_invited(lang, staff=staff, channel_id=str(view.channel_id), invited=invited)
-    rendered = build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
-    stand_in = build_shared_stand_in(t("needs.proposal_shared", lang, proposal_id=view.id), rendered)
-    for ref in refs:
-        update_post(
-            job.services,
-            job.client,
-            channel=ref["channel_id"],
-            ts=ref["message_ts"],
-            shown=(rendered.text, rendered.blocks),
-            if_shared=(stand_in.text, stand_in.blocks),
-        )
 
 
 def _slack_problem(lang: str, exc: SlackApiError) -> str:

@@ -7,13 +7,14 @@ Every such change is recorded in its own transaction (``NeedsService.mark_for_re
 done records itself), and ``ProposalRefresher.refresh_due`` — every job pass, in any process — renders each recorded
 proposal once, however many changes came in (a flood of deactivated accounts, a channel turned private, the daily
 channel-privacy reconcile). Only the asker's own withdraw button also updates the posts at once, once committed: a
-person waits for that. A post in a channel shared with another organisation by then shows the neutral stand-in, as
-every staff post update does."""
+person waits for that. An invitation's confirmation makes its own recorded refresh at once (``refresh_now``), when
+the record found none waiting. A post in a channel shared with another organisation by then shows the neutral
+stand-in, as every staff post update does."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,10 @@ from storage.session import Session
 log = logging.getLogger(__name__)
 
 
+# A proposal's status line in its posts, for a language (``status_line``, or the invitation's own)
+StatusLine = Callable[[ProposalView, str], str]
+
+
 @dataclass(frozen=True, slots=True)
 class ProposalUpdate:
     refs: Sequence[Mapping[str, Any]]  # where the proposal was posted (``channel_id``, ``message_ts``)
@@ -60,14 +65,16 @@ def proposal_updates(
     return updates
 
 
-def _update_of(services: Services, session: Session, view: ProposalView) -> ProposalUpdate | None:
-    """What the posts of ``view``'s proposal show now (None: not posted yet)."""
+def _update_of(
+    services: Services, session: Session, view: ProposalView, line: StatusLine | None = None
+) -> ProposalUpdate | None:
+    """What the posts of ``view``'s proposal show now, with ``line`` as its status (None: not posted yet)."""
     assert services.needs is not None
     refs = services.needs.proposal_message_refs(session, proposal_id=view.id)
     if not refs:
         return None
     lang = services.settings.default_language
-    shown = build_needs_proposal(proposal_payload(view.to_json(), status_line=status_line(view, lang)), lang)
+    shown = build_needs_proposal(proposal_payload(view.to_json(), status_line=(line or status_line)(view, lang)), lang)
     return ProposalUpdate(refs, shown, shared_stand_in(shown, lang, proposal_id=view.id))
 
 
@@ -171,13 +178,36 @@ class ProposalRefresher:
                     log.exception("proposal %s: its refresh could not be put off", proposal_id)
         return updated
 
-    def _refresh(self, proposal_id: int, mark: int, tries: int, until: datetime, now: datetime) -> bool:
+    def refresh_now(self, proposal_id: int, *, line: StatusLine | None = None) -> bool:
+        """The posts of one proposal whose refresh is due (an invitation's, at once: ``record_invite``) rendered from
+        the stored state now, with ``line`` as its status, as a pass would: claimed first, so when a pass of any
+        process took it already, that pass draws them (once); a failure is left to the job runner the same way.
+        Whether they were updated here."""
+        needs = self.services.needs
+        if needs is None:
+            return False
+        now = self.services.clock()
+        with self.services.db.session() as session:
+            claimed = needs.claim_refresh(session, proposal_id=proposal_id, now=now)
+        if claimed is None:
+            return False
+        mark, tries, until = claimed
+        try:
+            return self._refresh(proposal_id, mark, tries, until, now, line=line)
+        except Exception as exc:  # reading or rendering: the row is tried again by a pass
+            log.warning("proposal %s: its posts were not drawn at once (%r): left to the job runner", proposal_id, exc)
+            self._later(proposal_id, mark, tries, now, repr(exc))
+            return False
+
+    def _refresh(
+        self, proposal_id: int, mark: int, tries: int, until: datetime, now: datetime, *, line: StatusLine | None = None
+    ) -> bool:
         """One claimed row of ``refresh_due``: whether its posts were updated."""
         needs = self.services.needs
         assert needs is not None
         with self.services.db.session() as session:
             view = needs.current_view(session, proposal_id=proposal_id, now=now)
-            update = _update_of(self.services, session, view) if view is not None else None
+            update = _update_of(self.services, session, view, line) if view is not None else None
         if update is None and view is not None and view.is_live:  # not posted yet
             self._later(proposal_id, mark, tries, now, "not posted yet")
             return False

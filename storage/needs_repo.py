@@ -535,13 +535,6 @@ def list_need_proposals_decided_by(session: Session, *, actor: str) -> list[Need
     return list(session.scalars(select(NeedProposal).where(NeedProposal.decided_by == actor).order_by(NeedProposal.id)))
 
 
-def update_need_proposal_invited(session: Session, *, proposal_id: int, channel_id: str, now: datetime) -> bool:
-    """Mark an *open* proposal invited to ``channel_id``, in one conditional statement: False when it was not open."""
-    query = update(NeedProposal).where(NeedProposal.id == proposal_id, NeedProposal.status == ProposalStatus.OPEN)
-    result = session.execute(query.values(status=ProposalStatus.INVITED, channel_id=channel_id, updated_at=now))
-    return bool(getattr(result, "rowcount", 0) == 1)
-
-
 def update_need_proposal_closed(session: Session, *, proposal: NeedProposal, status: ProposalStatus) -> NeedProposal:
     """Set a final status (dismissed / done) and free the topic for a later proposal."""
     proposal.status = status

@@ -42,22 +42,22 @@ def upsert_need_proposal_refreshes(
     return proposal_ids
 
 
-def upsert_need_proposal_refresh(session: Session, *, proposal_id: int, due_at: datetime) -> None:
+def upsert_need_proposal_refresh(session: Session, *, proposal_id: int, due_at: datetime) -> int:
     """Record one proposal as waiting to be rendered again from ``due_at``: a row already there gets its mark
     raised, its tries counted afresh and the earlier of the two due times (a change never puts a due refresh off,
-    nor one under a claim, whose lease is never longer than ``due_at`` is ahead)."""
+    nor one under a claim, whose lease is never longer than ``due_at`` is ahead). Returns the row's mark: 1 when
+    there was none (no refresh waiting, nor one under way)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(NeedProposalRefresh).values(proposal_id=proposal_id, mark=1, tries=0, due_at=due_at)
     earlier = case(
         (NeedProposalRefresh.due_at <= statement.excluded.due_at, NeedProposalRefresh.due_at),
         else_=statement.excluded.due_at,
     )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["proposal_id"],
-            set_={"mark": NeedProposalRefresh.mark + 1, "tries": 0, "due_at": earlier},
-        )
+    upsert = statement.on_conflict_do_update(
+        index_elements=["proposal_id"],
+        set_={"mark": NeedProposalRefresh.mark + 1, "tries": 0, "due_at": earlier},
     )
+    return int(session.execute(upsert.returning(NeedProposalRefresh.mark)).scalar_one())
 
 
 def list_due_need_proposal_refreshes(session: Session, *, now: datetime, limit: int = 50) -> list[tuple[int, int, int]]:
@@ -112,4 +112,13 @@ def update_need_proposal_refresh_later(session: Session, *, proposal_id: int, ma
         update(NeedProposalRefresh)
         .where(NeedProposalRefresh.proposal_id == proposal_id, NeedProposalRefresh.mark == mark)
         .values(tries=NeedProposalRefresh.tries + 1, due_at=due_at)
+    )
+
+
+def update_need_proposal_refresh_due(session: Session, *, proposal_id: int, mark: int, due_at: datetime) -> None:
+    """A row at ``mark`` that no process claimed made due at ``due_at`` (sooner), unless a later change raised it."""
+    session.execute(
+        update(NeedProposalRefresh)
+        .where(NeedProposalRefresh.proposal_id == proposal_id, NeedProposalRefresh.mark == mark)
+        .values(due_at=due_at)
     )

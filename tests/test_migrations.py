@@ -318,3 +318,37 @@ def test_0023_allows_the_reactivation_notice_and_its_downgrade_drops_it_with_its
     assert keys == {"kept", "staff_dm:channel_check_failed:1:U0STAFF01"}
     upgrade(database.engine)
     assert_schema_matches_models(database)
+
+
+def test_0024_adds_the_invitation_hold_and_its_downgrade_drops_it_keeping_the_proposals(database: Database) -> None:
+    downgrade(database.engine, "0023_reactivated")
+    with database.engine.begin() as conn:
+        conn.execute(text("INSERT INTO need_topics (label, created_at, updated_at) VALUES ('t', :at, :at)"), AT)
+        topic = conn.execute(text("SELECT id FROM need_topics")).scalar_one()
+        for status, channel in (("open", None), ("invited", "C0WORK001")):
+            conn.execute(
+                text(
+                    "INSERT INTO need_proposals (topic_id, status, window_start, window_end, organisations, "
+                    "questions, claimed_by, channel_id, notes_url, decided_by, note, created_at, updated_at) VALUES "
+                    "(:topic, :status, :at, :at, 3, 4, 'w', :channel, '', '', '', :at, :at)"
+                ),
+                {"topic": topic, "status": status, "channel": channel, **AT},
+            )
+    upgrade(database.engine)
+    assert_schema_matches_models(database)
+    with database.engine.begin() as conn:
+        rows = conn.execute(
+            text("SELECT status, channel_id, invite_held_by, invite_held_until FROM need_proposals ORDER BY id")
+        ).all()
+        assert [tuple(r) for r in rows] == [("open", None, None, None), ("invited", "C0WORK001", None, None)]
+        conn.execute(text("UPDATE need_proposals SET invite_held_by = 'needs_invite:V1', invite_held_until = :at"), AT)
+    downgrade(database.engine, "0023_reactivated")
+    with database.engine.connect() as conn:
+        assert "invite_held_by" not in {c["name"] for c in inspect(conn).get_columns("need_proposals")}
+        kept = conn.execute(text("SELECT status, channel_id FROM need_proposals ORDER BY id")).all()
+    assert [tuple(r) for r in kept] == [("open", None), ("invited", "C0WORK001")]
+    upgrade(database.engine)
+    assert_schema_matches_models(database)
+
+
+AT = {"at": datetime(2026, 12, 6, 8, 0, tzinfo=UTC).replace(tzinfo=None)}

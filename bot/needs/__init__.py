@@ -15,7 +15,7 @@ Public API (what the Slack layer calls)::
     from bot.needs.report import collect_report, render_xlsx, render_html, render_chart_png
 """
 
-from bot.needs.core import AlreadyInvited, NeedsConfig, NoShareableWording, ProposalClosed
+from bot.needs.core import AlreadyInvited, InviteUnderWay, NeedsConfig, NoShareableWording, ProposalClosed
 from bot.needs.model import (
     InvitePlan,
     NeedsOverview,
@@ -34,6 +34,7 @@ __all__ = [
     "AlreadyInvited",
     "InvalidPeriod",
     "InvitePlan",
+    "InviteUnderWay",
     "NeedsConfig",
     "NeedsOverview",
     "NeedsService",

@@ -80,6 +80,16 @@ class AlreadyInvited(ProposalClosed):
         self.channel_id = channel_id
 
 
+class InviteUnderWay(ProposalClosed):
+    """Another submission of the invite modal (a second staff member's, at the same moment) holds the proposal's
+    invitation: it is making the channel and inviting the people now, so this one makes nothing."""
+
+    code = "proposal_inviting"
+
+    def __init__(self, proposal_id: int) -> None:
+        super().__init__(message=f"proposal #{proposal_id} is being invited by another submission")
+
+
 class NoShareableWording(WieweetError):
     """The topic has only private or anonymous questions: nothing may be shown to people outside them."""
 

@@ -5,8 +5,9 @@
   channel (outbox ``needs_proposal``). After a dismissal or a session the topic is proposed again only when the
   questions asked *since* reach the threshold again. A pass reads only what it counts (``due``: the askers of the
   questions in the window of the topics without a live proposal, no texts) and the members of what it proposes.
-* ``proposal``, ``list_proposals``, ``plan_invite``, ``record_invite``, ``dismiss_proposal``, ``complete_proposal``
-  — staff only, every change audited. Each renders the proposal from the stored state at that moment.
+* ``proposal``, ``list_proposals``, ``plan_invite`` (which reserves the invitation for one submission, for
+  ``INVITE_HOLD``), ``release_invite``, ``record_invite``, ``dismiss_proposal``, ``complete_proposal`` — staff only,
+  every change audited. Each renders the proposal from the stored state at that moment.
 * ``live_views_quoting`` — the live proposals a withdrawn (or now private) question belongs to, rendered again: their
   posts are updated so the question is counted, not quoted; ``current_view`` — one proposal rendered again for a post
   of it that waited in the outbox (the sender shows that, not what was queued).
@@ -35,6 +36,7 @@ from bot.matching.results import SearchResult
 from bot.needs.core import (
     LIVE,
     AlreadyInvited,
+    InviteUnderWay,
     NeedsCore,
     NeedsState,
     NoShareableWording,
@@ -50,12 +52,16 @@ from bot.privacy import MarkedItems, mark_for_refresh
 from bot.privacy.channels import REFRESH_ATTEMPTS, REFRESH_DELAY
 from bot.register.submissions import submit_practice, work_session_title
 from storage import needs_repo as repo
-from storage import outbox_repo, proposal_refresh_repo
+from storage import outbox_repo, proposal_invite_repo, proposal_refresh_repo
 from storage.models import NeedProposal, ProposalStatus
 
 # How long a process holds a refresh it claimed (``claim_refresh``) while it renders the posts; never longer than
 # ``REFRESH_DELAY``, so a change recorded meanwhile does not make the row due before the claim runs out.
 REFRESH_LEASE = REFRESH_DELAY
+
+# How long an invite submission holds a proposal's invitation (``plan_invite``): longer than one attempt with its
+# Slack calls and the inbox's quick retries; a crashed attempt's hold can be taken over once it ran out.
+INVITE_HOLD = timedelta(minutes=10)
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -315,15 +321,34 @@ class Proposals:
         return True
 
     def plan_invite(
-        self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, channel_id: str | None = None
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        proposal_id: int,
+        now: datetime,
+        channel_id: str | None = None,
+        holder: str | None = None,
     ) -> InvitePlan:
         """Whom to invite (the proposed experts and askers who may be named and have a Slack account), to
         ``channel_id`` or to a new channel. Only an open proposal is invited (one already invited: ``AlreadyInvited``,
-        naming its channel). Reads without a lock and changes nothing: the Slack layer creates the channel and
-        invites with no transaction open, then ``record_invite`` stores what was done (so a failed Slack call leaves
-        the proposal as it was)."""
+        naming its channel; one another submission is inviting now: ``InviteUnderWay``). With ``holder`` (the
+        submission's request key) the invitation is reserved for it for ``INVITE_HOLD`` by one conditional update —
+        the same submission again (a retry) keeps and extends its hold, an expired one is taken over — so of two
+        submissions at once only one goes on to Slack; commit it before calling Slack. Without (the invite button
+        opening the modal) it only reads. No lock is taken: the Slack layer creates the channel and invites with no
+        transaction open, then ``record_invite`` stores what was done (so a failed Slack call leaves the proposal
+        open; ``release_invite`` gives a refused submission's hold up)."""
         actor.require_staff("invite people to a work session")
         proposal = _open(_get(session, proposal_id))
+        if holder is None:
+            if proposal.invite_held_by and proposal.invite_held_until and proposal.invite_held_until > now:
+                raise InviteUnderWay(proposal.id)
+        elif not proposal_invite_repo.claim_need_proposal_invite(
+            session, proposal_id=proposal.id, holder=holder, now=now, until=now + INVITE_HOLD
+        ):
+            _open(_get(session, proposal_id, lock=True))  # read afresh: invited or closed meanwhile
+            raise InviteUnderWay(proposal.id)
         view = self.view(session, self._state(session, proposal), proposal, now=now)
         invite = tuple(dict.fromkeys(p.slack_user_id for p in (*view.experts, *view.askers) if p.slack_user_id))
         return InvitePlan(
@@ -336,6 +361,12 @@ class Proposals:
             intro=view.label,
         )
 
+    @staticmethod
+    def release_invite(session: Session, *, proposal_id: int, holder: str) -> None:
+        """The invitation ``holder`` reserved was refused (by Slack, a channel check): its hold goes, so another
+        submission need not wait for it to run out."""
+        proposal_invite_repo.update_need_proposal_invite_released(session, proposal_id=proposal_id, holder=holder)
+
     def record_invite(
         self,
         session: Session,
@@ -346,24 +377,33 @@ class Proposals:
         invited: Sequence[str],
         created: bool,
         now: datetime,
+        holder: str | None = None,
     ) -> ProposalView:
         """The people were invited to ``channel_id`` (created for the session when ``created``): the proposal is
-        marked invited and remembers the channel (audited with who was invited). One conditional update, so of two
-        invitations planned while it was open only the first is recorded; the other is refused (``AlreadyInvited``,
-        naming the first one's channel). The same invitation recorded again (a retry whose first record committed:
-        the proposal invited to this very channel) changes nothing and is not audited twice. Like a close, the
-        invitation records its posts for the job runner to render again (``_posts_refreshed``)."""
+        marked invited and remembers the channel (audited with who was invited); its hold ends. One conditional
+        update, so of two invitations planned while it was open only one is recorded: the other is refused
+        (``AlreadyInvited``, naming the first one's channel; ``InviteUnderWay`` while another submission holds it —
+        this one's hold ran out and was taken over). The same invitation recorded again (a retry whose first record
+        committed: the proposal invited to this very channel) changes nothing and is not audited twice. Like a
+        close, the invitation records its posts for the job runner to render again (``_posts_refreshed``). When no
+        redraw was waiting or under way, none can land a render read before this change: the row is due at once, and
+        the invitation's confirmation claims it and draws the posts (``ProposalRefresher.refresh_now``) — once, and
+        retried by the job runner when Slack fails. Otherwise it waits, as after a close, for the one under way."""
         actor.require_staff("invite people to a work session")
         before = proposal_audit(_get(session, proposal_id))
-        if not repo.update_need_proposal_invited(session, proposal_id=proposal_id, channel_id=channel_id, now=now):
+        if not proposal_invite_repo.update_need_proposal_invited(
+            session, proposal_id=proposal_id, channel_id=channel_id, holder=holder, now=now
+        ):
             proposal = _get(session, proposal_id, lock=True)  # read afresh: what the other change left
             if proposal.status != ProposalStatus.INVITED or proposal.channel_id != channel_id:
                 _open(proposal)
+                raise InviteUnderWay(proposal.id)  # open, and held by another submission
             return self.view(session, self._state(session, proposal), proposal, now=now)
         proposal = _get(session, proposal_id, lock=True)
         after = {**proposal_audit(proposal), "invited": list(invited), "created": created}
         audit_proposal(session, actor=actor, action="invite", proposal=proposal, before=before, after=after, now=now)
-        _posts_refreshed(session, proposal, now=now)
+        if _posts_refreshed(session, proposal, now=now) == 1:  # nothing waited: no older render can land later
+            proposal_refresh_repo.update_need_proposal_refresh_due(session, proposal_id=proposal.id, mark=1, due_at=now)
         return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def dismiss_proposal(
@@ -461,12 +501,15 @@ def _decided(session: Session, proposal: NeedProposal, *, actor: Actor, now: dat
     session.flush()
 
 
-def _posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime) -> None:
+def _posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime) -> int:
     """Staff closed ``proposal`` (in Slack, whose posts are updated at once, or on the command line, whose are not)
     or invited people to it: its posts are recorded for the job runner to render in that state in any case (closed
     without buttons; invited without the invite button, naming the channel) — also over a render of the open
-    proposal that a refresh under way, read before the change, may still make."""
-    proposal_refresh_repo.upsert_need_proposal_refresh(session, proposal_id=proposal.id, due_at=now + REFRESH_DELAY)
+    proposal that a refresh under way, read before the change, may still make. Returns the row's mark (1: none was
+    waiting, nor under way)."""
+    return proposal_refresh_repo.upsert_need_proposal_refresh(
+        session, proposal_id=proposal.id, due_at=now + REFRESH_DELAY
+    )
 
 
 def _session_summary(label: str, questions: int, organisations: int, lang: str) -> str:

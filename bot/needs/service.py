@@ -6,7 +6,7 @@ a method of the part that owns it, exposed under the names callers use:
 
 * ``bot.needs.topics.Topics`` — update_topics (the grouping run), overview (a period's topics and figures);
 * ``bot.needs.proposals.Proposals`` — propose_sessions (the job), proposal, list_proposals, plan_invite,
-  record_invite, dismiss_proposal, complete_proposal, proposal_message_ref(s);
+  release_invite, record_invite, dismiss_proposal, complete_proposal, proposal_message_ref(s);
 * ``bot.needs.recruiting.Recruiting`` — recruiting, ask_to_add_expertise, expertise_request_refs,
   add_topic_to_profile.
 
@@ -65,6 +65,7 @@ class NeedsService:
         self.proposal = self._following_erasures(self.proposals.proposal)
         self.list_proposals = self._following_erasures(self.proposals.list_proposals)
         self.plan_invite = self._following_erasures(self.proposals.plan_invite)
+        self.release_invite = self.proposals.release_invite
         self.record_invite = self._following_erasures(self.proposals.record_invite)
         self.dismiss_proposal = self._following_erasures(self.proposals.dismiss_proposal)
         self.complete_proposal = self._following_erasures(self.proposals.complete_proposal)

@@ -62,7 +62,10 @@ class NeedFit(Base):
 
 class NeedProposal(Base):
     """A proposed work session on a topic. ``open_topic_id`` is the topic's id while the proposal is open or
-    invited and NULL afterwards: unique, so there is at most one live proposal per topic, whoever claims it."""
+    invited and NULL afterwards: unique, so there is at most one live proposal per topic, whoever claims it.
+    ``invite_held_by`` is the invite submission (its inbox request key) that reserved the invitation of an open
+    proposal until ``invite_held_until``, before any channel was made: another submission is refused meanwhile, the
+    same one (a retry) keeps it, and an expired hold (a crashed attempt) can be taken over; both are NULL otherwise."""
 
     __tablename__ = "need_proposals"
 
@@ -76,6 +79,8 @@ class NeedProposal(Base):
     questions: Mapped[int] = mapped_column(default=0)  # questions and gaps in the window when proposed
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
     channel_id: Mapped[str | None] = mapped_column(String(32))  # where staff invited the people
+    invite_held_by: Mapped[str | None] = mapped_column(String(200))
+    invite_held_until: Mapped[datetime | None]
     notes_url: Mapped[str] = mapped_column(String(2000), default="")
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practices.id", ondelete="SET NULL"))
     decided_by: Mapped[str] = mapped_column(String(200), default="")

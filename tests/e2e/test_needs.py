@@ -512,3 +512,43 @@ def test_no_work_session_in_a_channel_shared_with_another_organisation(
     assert not [c for c in emulator.calls_to("conversations.invite") if c.params.get("channel") == shared]
     assert not [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == shared]
     assert status_of(db, proposal.id) == ProposalStatus.OPEN
+
+
+def test_an_invitation_under_way_elsewhere_makes_no_second_channel_until_its_hold_runs_out(
+    needs_bot: BotProcess, emulator: SlackEmulator, db: Database
+) -> None:
+    """Another staff member's invite submission (on another replica) holds the proposal's invitation: this one's
+    creates no channel and invites nobody, and the staff member is told by DM that it is being invited, with what
+    they typed. Once that hold has run out (its attempt died), a new submission takes the invitation over."""
+    needs_pass(db)
+    proposal = our_proposal(db)
+    message = triage_proposal(emulator, proposal.id)
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message, channel=TRIAGE)
+    invite_view = emulator.wait_for(lambda: views_of(emulator, STAFF, ids.VIEW_NEEDS_INVITE))[-1]
+
+    def hold(until: datetime) -> None:
+        with db.session() as session:
+            row = session.get(NeedProposal, proposal.id)
+            assert row is not None
+            row.invite_held_by, row.invite_held_until = "needs_invite:VELSEWHERE", until
+
+    hold(datetime.now(UTC) + timedelta(minutes=5))
+    emulator.submit_view(STAFF, invite_view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: "werksessie-tegelijk"})
+    dm = emulator.dm_channel_with(STAFF)
+    emulator.wait_for(lambda: "> werksessie-tegelijk" in flat(emulator.messages(dm)), timeout=20)
+    assert "op dit moment al uit" in flat(emulator.messages(dm))  # being invited by someone else
+    assert emulator.calls_to("conversations.create") == [] and emulator.calls_to("conversations.invite") == []
+    assert status_of(db, proposal.id) == ProposalStatus.OPEN
+
+    hold(datetime.now(UTC) - timedelta(seconds=1))  # that attempt died and its hold ran out
+    emulator.click_button(STAFF, ids.ACTION_NEEDS_INVITE, value=str(proposal.id), message=message, channel=TRIAGE)
+    again = emulator.wait_for(
+        lambda: [v for v in views_of(emulator, STAFF, ids.VIEW_NEEDS_INVITE) if v["id"] != invite_view["id"]]
+    )[-1]
+    emulator.submit_view(STAFF, again["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: "werksessie-overgenomen"})
+    emulator.wait_for(lambda: status_of(db, proposal.id) == ProposalStatus.INVITED, timeout=20)
+    channel = emulator.channel_info("werksessie-overgenomen")
+    assert channel is not None and len(emulator.calls_to("conversations.create")) == 1
+    with db.session() as session:
+        row = session.get(NeedProposal, proposal.id)
+        assert row is not None and row.channel_id == channel["id"] and row.invite_held_by is None

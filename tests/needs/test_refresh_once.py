@@ -11,17 +11,21 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.actors import Actor
+from bot.config import Settings
 from bot.needs.proposals import REFRESH_LEASE
 from bot.privacy.channels import REFRESH_DELAY
 from bot.routing.service import RoutingService
 from handlers import ids
 from handlers.deactivated import person_gone_after_send
+from handlers.inbox import InboxWorker
 from handlers.needs_refresh import ProposalRefresher
 from storage.models import NeedProposalRefresh, Question
 from tests.needs.conftest import Network
+from tests.needs.test_invite_retry import STAFF, FakeSlack, due, slack_error, submit_invite
 from tests.needs.test_queued_proposal import TRIAGE, _queued
 from tests.needs.test_refresh_durable import LATER, Clock, FlakySlack, _pending, _posted, _services
 
@@ -194,3 +198,51 @@ def test_an_invite_recorded_while_an_older_render_is_under_way_is_drawn_after_it
     shown = repr(drawn["blocks"])
     assert ids.ACTION_NEEDS_INVITE not in shown and "<#CWORK>" in shown and ids.ACTION_NEEDS_DONE in shown
     assert _pending(network) == []
+
+
+@pytest.mark.parametrize("slack_down", [False, True])
+def test_an_invitation_draws_its_posts_once(network: Network, slack_down: bool) -> None:
+    """Staff invite from Slack while no redraw of the proposal waits: the invitation's confirmation draws the
+    triage post (who invited how many, to where, without the invite button), under the refresh the record made due,
+    and the job runner does not draw it again. When Slack fails that update, the confirmation is not held up: the
+    job runner draws the post later, once."""
+    proposal_id, _ = _queued(network)
+    clock = Clock()
+    _posted(network, clock)
+    services = dataclasses.replace(
+        _services(network, clock), settings=Settings(staff_user_ids=frozenset({STAFF}), triage_channel_id=TRIAGE)
+    )
+    updates: list[dict[str, Any]] = []
+    failing = [slack_down]
+
+    class Counting(FakeSlack):
+        def conversations_info(self, **kwargs: Any) -> dict[str, Any]:
+            return {"channel": {"id": kwargs["channel"], "is_private": False}}
+
+        def chat_update(self, **kwargs: Any) -> dict[str, Any]:
+            if failing.pop() if failing else False:
+                raise slack_error("chat.update", "internal_error", status=500)
+            updates.append(kwargs)
+            return super().chat_update(**kwargs)
+
+    submit_invite(services, proposal_id)
+    slack = Counting()
+    worker = InboxWorker(services, slack, threads=1)  # type: ignore[arg-type]
+    try:
+        (row,) = due(services.db, after=timedelta(0))
+        assert worker.process(row, claim="test/0:00:00") is True
+    finally:
+        worker.pool.shutdown()
+    channel = slack.channels["werksessie-leegstand"]
+    refresher = ProposalRefresher(services, slack)  # type: ignore[arg-type]
+    if slack_down:
+        assert updates == [] and _pending(network) == [proposal_id]  # left to the job runner
+        clock.now += REFRESH_DELAY * 2
+        assert refresher.refresh_due() == 1
+    (drawn,) = updates
+    assert (drawn["channel"], drawn["ts"]) == (TRIAGE, "1.1") and f"<#{channel}>" in repr(drawn["blocks"])
+    assert ids.ACTION_NEEDS_INVITE not in repr(drawn["blocks"]) and ids.ACTION_NEEDS_DONE in repr(drawn["blocks"])
+    assert ("nodigde" in repr(drawn["blocks"])) != slack_down  # the confirmation's line: who invited how many
+    assert _pending(network) == []  # nothing left for the job runner
+    clock.now += REFRESH_DELAY * 10
+    assert refresher.refresh_due() == 0 and len(updates) == 1
