@@ -295,7 +295,15 @@ def _post_parts(
         try:
             ts = outlet.post(channel_id, messages[index])
         except PermanentPostError as exc:
-            log.warning("digest %s %s failed permanently: %s", channel_id, period, exc)
+            gone = str(exc) in CHANNEL_GONE
+            # a gone channel is turned off and staff are told; any other refusal needs the operator
+            log.log(
+                logging.WARNING if gone else logging.ERROR,
+                "digest %s %s failed for this week: %s",
+                channel_id,
+                period,
+                exc,
+            )
             with db.session() as session:
                 digest_repo.update_digest_run_finished(
                     session,
@@ -305,7 +313,7 @@ def _post_parts(
                     now=now,
                     error=_error_text(exc),
                 )
-                if str(exc) in CHANNEL_GONE:  # never retried: turned off, staff told once
+                if gone:  # never retried: turned off, staff told once
                     stop_gone_channel(session, channel_id=channel_id, reason=str(exc), now=now)
             return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
         except RetryLaterError as exc:
