@@ -2,6 +2,7 @@
 
 One interval job (every ``Settings.job_interval_seconds``) queues due consent/re-confirmation requests, runs the due
 routing timers, routes the questions held back while their asker had enough with experts, then sends the outbox.
+Weekly digests have an interval job of their own: a pass over hundreds of channels never holds that one up.
 Requests that queued messages ring the ``Doorbell`` (handed to both sides at construction); the runner answers with
 an extra outbox pass at once, so DMs go out in seconds rather than at the next interval. Every pass uses its own
 database sessions (``run_due_timers`` and ``claim_outbox`` open them); a failing pass is logged with a correlation
@@ -75,6 +76,7 @@ JOB_ID = "wieweet-routing"
 EMBED_JOB_ID = "wieweet-embeddings"
 NEEDS_JOB_ID = "wieweet-needs"
 CHANNEL_PRIVACY_JOB_ID = "wieweet-channel-privacy"
+DIGEST_JOB_ID = "wieweet-digests"
 EMBED_INTERVAL_SECONDS = 15.0  # how often missing document vectors are looked for (and computed for a while)
 EMBED_BUDGET_SECONDS = 10.0  # the most one embedding pass computes before it yields
 PURGE_KIND = "retention_purge"
@@ -315,16 +317,21 @@ class JobRunner:
                 coalesce=True,
                 misfire_grace_time=None,
             )
-        if self.channel_privacy is not None:  # its own job: a long paced run never holds up timers and the outbox
-            self.scheduler.add_job(
-                lambda: self._guarded("channel privacy", self.reconcile_channel_privacy),
-                "interval",
-                seconds=self.interval,
-                id=CHANNEL_PRIVACY_JOB_ID,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-            )
+        # their own jobs: a long paced run never holds up timers and the outbox
+        for job_id, what, work, wanted in (
+            (CHANNEL_PRIVACY_JOB_ID, "channel privacy", self.reconcile_channel_privacy, self.channel_privacy),
+            (DIGEST_JOB_ID, "digests", self.send_digests, self.digests),
+        ):
+            if wanted is not None:
+                self.scheduler.add_job(
+                    lambda what=what, work=work: self._guarded(what, work),
+                    "interval",
+                    seconds=self.interval,
+                    id=job_id,
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=None,
+                )
         self.scheduler.start()
         self._doorbell.start()
         self.kick()  # whatever was left unsent by an earlier run goes out now
@@ -390,8 +397,6 @@ class JobRunner:
             self._guarded("proposal posts", self.refresh_proposals)
         if self.recheck_marks is not None:
             self._guarded("marked away", self.recheck_marks)
-        if self.digests is not None:
-            self._guarded("digests", self.send_digests)
         self._guarded("retention", self.purge_expired_data)
         self._guarded("gap keys", self.rebuild_gap_keys)
 

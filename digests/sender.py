@@ -2,12 +2,16 @@
 
 1. Claim: ``claim_digest_run`` inserts (channel, period) — the database lets exactly one process have it. A run
    still ``claimed`` long after its claim (``STALE_AFTER``) is a crashed sender's: it is taken over (compare-and-set
-   on the previous holder) and resumed.
+   on the previous holder) and resumed. The claim's time is the ``clock``'s when it is made, not the pass's start
+   (a pass over hundreds of channels runs longer than ``STALE_AFTER``), and it is renewed before each part is posted
+   and as each part is recorded: only a sender that stopped is taken for a crashed one, so another replica's pass
+   never posts a channel this one is posting.
 2. Build: collect the data (one transaction); the ``outlet`` renders it as messages (the Slack layer's Block Kit).
 3. Post part by part through the ``outlet`` (``post(channel, message) -> ts``); after each post the ts
    is appended to ``parts_sent`` and committed, so a resume continues at ``len(parts_sent)`` and never re-posts a
-   recorded part. (A crash between Slack accepting a part and the commit can repeat that one part: Slack has no
-   idempotency key for chat.postMessage.)
+   recorded part. A part is posted only while the claim is still this sender's (renewed just before). (A crash
+   between Slack accepting a part and the commit can repeat that one part: Slack has no idempotency key for
+   chat.postMessage.)
 4. Finish: ``sent`` — or ``empty`` when nothing happened and the channel does not want empty digests.
 
 The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messages and reaches a channel
@@ -15,8 +19,9 @@ The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messag
 
 A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); when it says the channel
 is gone for the bot (``subscriptions.CHANNEL_GONE``: archived, deleted, the bot removed) the subscription is turned
-off too and staff are told once (``subscriptions.stop_gone_channel``): not tried again next week; ``RetryLaterError``
-(Slack's rate limit with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly
+off too and staff are told once (``subscriptions.stop_gone_channel``): not tried again next week; any other such
+failure is logged at ERROR (it needs the operator: a channel shared with another organisation, a bad token);
+``RetryLaterError`` (Slack's rate limit with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly
 when that wait ends, counted from the refusal (``clock``, or the run's ``now`` plus the time this sender measured
 since it started), not from the run's start: no sender, this one or another replica's, takes it up before then
 (every takeover is the database's compare-and-set on a stale claim), nor later than needed; any other exception is
@@ -146,7 +151,7 @@ def send_digest(
     """
     clock = clock or elapsed_clock(now)
     period = parse_period(period)
-    claim = _claim(db, channel_id=channel_id, period=period, now=now, worker_id=worker_id, stale_after=stale_after)
+    claim = _claim(db, channel_id=channel_id, period=period, at=clock(), worker_id=worker_id, stale_after=stale_after)
     if isinstance(claim, SendStatus):
         return SendResult(channel_id, period, claim)
     view, run_id, parts_sent, resumed = claim.view, claim.run_id, claim.parts_sent, claim.resumed
@@ -245,16 +250,17 @@ class _Claim:
 
 
 def _claim(
-    db: Database, *, channel_id: str, period: str, now: datetime, worker_id: str, stale_after: timedelta
+    db: Database, *, channel_id: str, period: str, at: datetime, worker_id: str, stale_after: timedelta
 ) -> _Claim | SendStatus:
-    """Claim the channel's run for ``period``, or take over a crashed sender's; else why not."""
+    """Claim the channel's run for ``period`` at ``at`` (the clock's time now), or take over a crashed sender's (one
+    not renewed since ``stale_after`` before ``at``); else why not."""
     resumed = False
     with db.session() as session:
         subscription = digest_repo.get_subscription(session, channel_id=channel_id)
         if subscription is None or not subscription.active:
             return SendStatus.NO_SUBSCRIPTION
         view = SubscriptionView.from_subscription(subscription)
-        run = digest_repo.claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=now)
+        run = digest_repo.claim_digest_run(session, channel_id=channel_id, period=period, worker_id=worker_id, now=at)
         if run is None:
             existing = digest_repo.get_digest_run(session, channel_id=channel_id, period=period)
             if (
@@ -265,8 +271,8 @@ def _claim(
                     run_id=existing.id,
                     previous_worker=existing.claimed_by,
                     worker_id=worker_id,
-                    now=now,
-                    stale_before=now - stale_after,
+                    now=at,
+                    stale_before=at - stale_after,
                 )
             ):
                 return SendStatus.SKIPPED
@@ -292,10 +298,24 @@ def _post_parts(
     total = len(messages)
     posted = 0
     for index in range(len(parts_sent), total):
+        with db.session() as session:  # still ours, and fresh for as long as this part takes
+            if not digest_repo.update_digest_run_claim_renewed(
+                session, run_id=run_id, worker_id=worker_id, now=clock()
+            ):
+                log.warning("digest %s %s: claim lost before part %d", channel_id, period, index + 1)
+                return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, posted, resumed)
         try:
             ts = outlet.post(channel_id, messages[index])
         except PermanentPostError as exc:
-            log.warning("digest %s %s failed permanently: %s", channel_id, period, exc)
+            gone = str(exc) in CHANNEL_GONE
+            # a gone channel is turned off and staff are told; any other refusal needs the operator
+            log.log(
+                logging.WARNING if gone else logging.ERROR,
+                "digest %s %s failed for this week: %s",
+                channel_id,
+                period,
+                exc,
+            )
             with db.session() as session:
                 digest_repo.update_digest_run_finished(
                     session,
@@ -305,7 +325,7 @@ def _post_parts(
                     now=now,
                     error=_error_text(exc),
                 )
-                if str(exc) in CHANNEL_GONE:  # never retried: turned off, staff told once
+                if gone:  # never retried: turned off, staff told once
                     stop_gone_channel(session, channel_id=channel_id, reason=str(exc), now=now)
             return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
         except RetryLaterError as exc:
@@ -337,7 +357,7 @@ def _post_parts(
         posted += 1
         with db.session() as session:
             if not digest_repo.update_digest_run_parts_sent(
-                session, run_id=run_id, worker_id=worker_id, parts_sent=parts_sent
+                session, run_id=run_id, worker_id=worker_id, parts_sent=parts_sent, claimed_at=clock()
             ):
                 log.warning("digest %s %s: claim lost after part %d", channel_id, period, index + 1)
                 return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, posted, resumed)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from math import ceil
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -23,11 +24,12 @@ from digests.model import DigestData, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
-from digests.sender import Clock, SendResult
+from digests.sender import Clock, SendResult, elapsed_clock
+from digests.subscriptions import CHANNEL_GONE
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
 from handlers.kit import Rendered
-from handlers.services import slack_retry_after
+from handlers.services import slack_retry_after, slack_transient
 from storage.db import Database
 
 PostFn = Callable[[str, list[Block], str], str]
@@ -77,18 +79,54 @@ def slack_post(client: WebClient) -> Callable[[str, list[Block], str], str]:
     return post
 
 
-def not_shared_outside(
-    post: Callable[[str, list[Block], str], str], shared_outside: Callable[[str], bool]
-) -> Callable[[str, list[Block], str], str]:
+SHARED_OUTSIDE = "channel shared with another organisation"
+
+
+def not_shared_outside(post: PostFn, shared_outside: Callable[[str], bool], *, clock: Clock | None = None) -> PostFn:
     """``post``, but never into a channel shared with another organisation (Slack Connect): a digest names the
-    network's people and questions. A channel that became shared after it subscribed fails permanently."""
+    network's people and questions. Only Slack's answer that it is shared fails the run for the week (a channel that
+    became shared after it subscribed; it stays subscribed: it may be unshared again).
+
+    ``shared_outside`` raises Slack's error when the look-up fails, which is no answer (``look_up_failed``). After a
+    rate limit, this poster asks Slack no more until its Retry-After has passed on ``clock`` (the other channels of
+    the pass are put off just as long): a pass over hundreds of channels does not hammer a limited method."""
+    limited_until: list[datetime] = []
 
     def guarded(channel: str, blocks: list[Block], text: str) -> str:
-        if shared_outside(channel):
-            raise PermanentPostError("channel shared with another organisation")
+        if clock is not None and limited_until:
+            left = ceil((limited_until[0] - clock()).total_seconds())
+            if left > 0:
+                raise RetryLaterError(left, f"ratelimited: channel look-up, retry after {left} s")
+        try:
+            shared = shared_outside(channel)
+        except SlackApiError as exc:
+            failure = look_up_failed(exc, channel)
+            if isinstance(failure, RetryLaterError) and clock is not None:
+                limited_until[:] = [clock() + timedelta(seconds=failure.seconds)]
+            raise failure from exc
+        if shared:
+            raise PermanentPostError(SHARED_OUTSIDE)
         return post(channel, blocks, text)
 
     return guarded
+
+
+def look_up_failed(exc: SlackApiError, channel: str) -> Exception:
+    """What a failed ``conversations.info`` before a digest post means for the run. The channel gone
+    (``CHANNEL_GONE``: deleted, archived): ``PermanentPostError`` with Slack's error (the subscription is turned off
+    and staff are told once); a rate limit: ``RetryLaterError`` (tried again no earlier than Slack asked); anything
+    else (an error on Slack's side, a timeout, a refusal): Slack's error, so the run stays claimed and is tried again
+    once stale. A refusal that is not passing (a missing scope, a bad token) is logged at ERROR: it needs the
+    operator."""
+    error = str(exc.response.get("error") or "")
+    if error in CHANNEL_GONE:
+        return PermanentPostError(error)
+    wait = slack_retry_after(exc)
+    if wait:
+        return RetryLaterError(wait, f"{error or 'ratelimited'}: channel look-up, retry after {wait} s")
+    if not slack_transient(exc):
+        log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, error)
+    return exc
 
 
 def slack_permalink(client: WebClient) -> Callable[[str, str], str | None]:
@@ -195,22 +233,28 @@ def send_due_digests(
 
 
 def due_digests_poster(
-    db: Database, client: WebClient, channels: ChannelDirectory, *, tz: ZoneInfo = TIMEZONE
+    db: Database, client: WebClient, channels: ChannelDirectory, *, tz: ZoneInfo = TIMEZONE, clock: Clock | None = None
 ) -> Callable[[datetime, str], list[SendResult]]:
     """``post(now, worker_id)``: every digest due at ``now``, posted through ``client`` (``bot.jobs.DigestPass``).
-    Whether a channel is private is Slack's current answer (a channel may have turned private since it subscribed)."""
+    Whether a channel is private is Slack's current answer (a channel may have turned private since it subscribed);
+    whether it is shared with another organisation is asked before each post (``not_shared_outside``). ``clock``:
+    the time as the pass goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
 
     def post_due(now: datetime, worker_id: str) -> list[SendResult]:
+        tick = clock or elapsed_clock(now)
+
+        def shared_outside(channel: str) -> bool:
+            return channels.shared_outside_or_raise(client=client, channel_id=channel, now=tick())
+
         return send_due_digests(
             db,
             now=now,
             worker_id=worker_id,
-            post=not_shared_outside(
-                slack_post(client), lambda c: channels.is_shared_outside(client=client, channel_id=c, now=now)
-            ),
+            post=not_shared_outside(slack_post(client), shared_outside, clock=tick),
             permalink=slack_permalink(client),
             private_channel=lambda channel: channels.is_private(client=client, channel_id=channel, now=now),
             tz=tz,
+            clock=tick,
         )
 
     return post_due

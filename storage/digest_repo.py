@@ -148,9 +148,21 @@ def update_digest_run_parts_total(session: Session, *, run_id: int, worker_id: s
     return _update_claimed(session, run_id=run_id, worker_id=worker_id, parts_total=parts_total)
 
 
-def update_digest_run_parts_sent(session: Session, *, run_id: int, worker_id: str, parts_sent: Sequence[str]) -> bool:
-    """Store the ts of every part posted so far, if ``worker_id`` still holds the claim."""
-    return _update_claimed(session, run_id=run_id, worker_id=worker_id, parts_sent=list(parts_sent), error="")
+def update_digest_run_parts_sent(
+    session: Session, *, run_id: int, worker_id: str, parts_sent: Sequence[str], claimed_at: datetime | None = None
+) -> bool:
+    """Store the ts of every part posted so far, if ``worker_id`` still holds the claim (renewed to ``claimed_at``
+    when given)."""
+    values: dict[str, Any] = {"parts_sent": list(parts_sent), "error": ""}
+    if claimed_at is not None:
+        values["claimed_at"] = claimed_at
+    return _update_claimed(session, run_id=run_id, worker_id=worker_id, **values)
+
+
+def update_digest_run_claim_renewed(session: Session, *, run_id: int, worker_id: str, now: datetime) -> bool:
+    """Renew ``worker_id``'s claim (``claimed_at`` = ``now``) while it is still its own: a sender that is still at
+    work is not taken for a crashed one. False when the claim was taken over (or the run finished)."""
+    return _update_claimed(session, run_id=run_id, worker_id=worker_id, claimed_at=now)
 
 
 def update_digest_run_error(

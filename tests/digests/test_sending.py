@@ -315,10 +315,14 @@ def test_without_a_clock_the_retry_after_is_counted_from_the_run_start_plus_the_
 ) -> None:
     seed_busy_week(database, practices=3)
     subscribe(database)
-    ticks = iter([100.0, 100.0 + 7 * 60])  # the sender's monotonic reading at the start and at the refusal
-    monkeypatch.setattr(sender_module, "monotonic", lambda: next(ticks))
-    refused = FakeSlack(error=RetryLaterError(20 * 60))
-    result = send_digest(database, channel_id="C0DIGEST1", period=PERIOD, now=NOW, worker_id="w1", post=refused.post)
+    ticks = [100.0]  # the sender's monotonic reading: at the start, then seven minutes on when Slack refuses
+    monkeypatch.setattr(sender_module, "monotonic", lambda: ticks[0])
+
+    def refused(_channel: str, _blocks: list[Block], _text: str) -> str:
+        ticks[0] += 7 * 60
+        raise RetryLaterError(20 * 60)
+
+    result = send_digest(database, channel_id="C0DIGEST1", period=PERIOD, now=NOW, worker_id="w1", post=refused)
     assert result.status is SendStatus.RETRY
     assert run_of(database).claimed_at == NOW + timedelta(minutes=7, seconds=20 * 60) - STALE_AFTER
 
