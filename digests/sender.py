@@ -21,11 +21,11 @@ A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried 
 is gone for the bot (``subscriptions.CHANNEL_GONE``: archived, deleted, the bot removed) the subscription is turned
 off too and staff are told once (``subscriptions.stop_gone_channel``): not tried again next week; any other such
 failure is logged at ERROR (it needs the operator: a channel shared with another organisation, a bad token);
-``RetryLaterError`` (Slack's rate limit with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly
-when that wait ends, counted from the refusal (``clock``, or the run's ``now`` plus the time this sender measured
-since it started), not from the run's start: no sender, this one or another replica's, takes it up before then
-(every takeover is the database's compare-and-set on a stale claim), nor later than needed; any other exception is
-recorded on the run, which stays claimed and is resumed once stale.
+``RetryLaterError`` (Slack's rate limit with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it
+turns stale exactly when that wait ends, counted from the refusal (``clock``, or the run's ``now`` plus the time this
+sender measured since it started), not from the run's start: no sender, this one or another replica's, takes it up
+before then (every takeover is the database's compare-and-set on a stale claim), nor later than needed; any other
+exception is recorded on the run, which stays claimed and is resumed once stale.
 """
 
 from __future__ import annotations
