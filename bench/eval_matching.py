@@ -19,6 +19,8 @@ Usage::
                                                   # (MatchConfig.compound_modifier_factor, round 27)
     python bench/eval_matching.py --modifier-coverage 0.5  # a question concept matched only through a compound's
                                                   # modifier counts half in the coverage (round 28)
+    python bench/eval_matching.py --bio-everyday 0.5  # a word in more than --bio-everyday-df (0.05) of the
+                                                  # register's bios weighs half in a bio (round 29)
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -637,6 +639,18 @@ def main(argv: list[str] | None = None) -> None:
         help="share of a matched concept in the coverage for one matched only through a compound's modifier "
         "(MatchConfig.modifier_coverage, round 28)",
     )
+    ap.add_argument(
+        "--bio-everyday",
+        type=float,
+        default=MatchConfig().bio_everyday_factor,
+        help="weight in a bio of a word common in the register's bios (MatchConfig.bio_everyday_factor, round 29)",
+    )
+    ap.add_argument(
+        "--bio-everyday-df",
+        type=float,
+        default=MatchConfig().bio_everyday_df,
+        help="share of the bios above which a word is common there (MatchConfig.bio_everyday_df, round 29)",
+    )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
@@ -679,6 +693,8 @@ def main(argv: list[str] | None = None) -> None:
         meaning_hub=args.meaning_hub,
         compound_modifier_factor=args.compound_modifier,
         modifier_coverage=args.modifier_coverage,
+        bio_everyday_factor=args.bio_everyday,
+        bio_everyday_df=args.bio_everyday_df,
         context_words=args.context_words != "off",
         context_words_in_gap=args.context_words != "on",
     )
@@ -698,7 +714,8 @@ def main(argv: list[str] | None = None) -> None:
             f"wieweet rows with gap levels: {args.gap_levels}, theme names: {args.theme_names}, "
             f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}, "
             f"meaning hub: {args.meaning_hub}, compound modifier: {args.compound_modifier}, "
-            f"modifier coverage: {args.modifier_coverage}"
+            f"modifier coverage: {args.modifier_coverage}, bio everyday words: {args.bio_everyday} "
+            f"(above {args.bio_everyday_df} of the bios)"
         )
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:

@@ -52,6 +52,14 @@ class MatchConfig:
     # (below), so in the scores "weak" and "nobody knows" read. Round 28: 0.5 to 0.0 traded dev (expert MRR@10 up)
     # for dev3 (its paraphrases down), so 1.0, as any match as before, stays
     modifier_coverage: float = 1.0
+    # an everyday word of the register's bios (a stem in more than bio_everyday_df of the experts' bios, once there
+    # are bio_everyday_min of them: werken, stad, lokaal) weighs this share in a bio; in an expertise item, role or
+    # the expert's work it weighs as before. Round 29: 0.5 and 0.25 (above 5 % or 2 % of the bios) traded dev5's
+    # paraphrases (up) for dev3's and dev's words-only hit@3 (down), and the everyday words of the paraphrases that
+    # fail (gezinnen, steun) are rare in bios, so 1.0, every bio word as before, stays
+    bio_everyday_factor: float = 1.0
+    bio_everyday_df: float = 0.05
+    bio_everyday_min: int = 20
     query_part_weight: float = 0.6  # query compound parts when the whole word is known to the index
     query_part_weight_unknown: float = 0.9  # ... when the whole word is not in the index
     synonym_weight: float = 0.6  # glossary synonyms and abbreviations

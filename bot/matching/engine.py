@@ -344,6 +344,9 @@ class Matcher:
         # compound's modifier): read for MatchConfig.modifier_coverage (``_modifier_terms``)
         self._modifier_memo: dict[tuple[str, int], tuple[Doc, int, frozenset[str]]] = {}
         self._field_orders: dict[tuple[str, ...], tuple[str, ...]] = {}  # (kind, its fields) -> heaviest first
+        # with MatchConfig.bio_everyday_factor: each expert's bio terms as counted, and how many bios hold a term
+        self._bio_terms: dict[int, frozenset[str]] = {}
+        self._bio_df: Counter[str] = Counter()
         self._overlap_memo: dict[tuple[str, str, float], float] = {}  # (a, b, floor) -> _overlap, see there
         self._overlap_versions: tuple[int, ...] = ()
         self._collections = tuple(k.collection for k in self._kinds.values())  # never replaced (reset in place)
@@ -435,6 +438,14 @@ class Matcher:
         # are unique, and holding every one's analysis until the end was most of a build's peak of memory)
         memo: dict[str, FieldTerms | None] = {}  # text -> its terms (None: a long text seen once)
         orgs: dict[str, FieldTerms] = {}  # organisation text -> its terms (generic words left out)
+        if kind.name == "expert" and self.config.bio_everyday_factor != 1.0:
+            # every bio counted before any is indexed: their weights read the same counts (a snapshot, as the
+            # average field lengths are; an update counts its bio before it is indexed)
+            self._bio_terms.clear()
+            self._bio_df.clear()
+            for doc_id, doc in kind.docs.items():
+                if isinstance(doc, ExpertDoc):
+                    self._count_bio(doc_id, doc)
         try:
             kind.collection.reset(
                 ((doc_id, self._field_terms(doc, memo, orgs)) for doc_id, doc in kind.docs.items()), totals=totals
@@ -525,6 +536,8 @@ class Matcher:
         self._count_words(ws, +1)
         self._splitter.add_words(ws)
         self._learn_acronyms(doc)
+        if isinstance(doc, ExpertDoc) and self.config.bio_everyday_factor != 1.0:
+            self._count_bio(doc_id, doc)
         kind.collection.add(doc_id, self._field_terms(doc))
         self._set_meta(kind, doc_id, doc)
         if self.semantic is not None:  # a changed text loses its vector until the background job embeds it anew
@@ -571,6 +584,15 @@ class Matcher:
             return
         self._count_words(self._doc_words(old), -1)
         self._count_names(old, -1)
+        gone = self._bio_terms.pop(doc_id, None) if kind.name == "expert" else None
+        if gone:
+            bio_df = self._bio_df
+            for t in gone:
+                left = bio_df[t] - 1
+                if left > 0:
+                    bio_df[t] = left
+                else:
+                    del bio_df[t]
         kind.collection.remove(doc_id)
         kind.city.pop(doc_id, None)
         kind.orgs.pop(doc_id, None)
@@ -679,6 +701,28 @@ class Matcher:
             self._stem, self._splitter, part_weight=part, modifier_weight=part * cfg.compound_modifier_factor
         )
 
+    def _count_bio(self, doc_id: int, doc: ExpertDoc) -> None:
+        """Count the terms of an expert's bio (``MatchConfig.bio_everyday_factor``)."""
+        terms = frozenset(self._analyzer.field_terms(doc.bio)[0])
+        self._bio_terms[doc_id] = terms
+        self._bio_df.update(terms)
+
+    def _everyday_bio(self, terms: FieldTerms) -> FieldTerms:
+        """A bio's terms with the register's everyday bio words (a stem in more than ``bio_everyday_df`` of the
+        counted bios, once there are ``bio_everyday_min``) weighed ``bio_everyday_factor`` times as much: a word most
+        people's bios use ("gezinnen", "werken", "steun") says little about what this one knows."""
+        cfg = self.config
+        n = len(self._bio_terms)
+        tf, length = terms
+        if n < cfg.bio_everyday_min or not tf:
+            return terms
+        cut = cfg.bio_everyday_df * n
+        df = self._bio_df
+        if all(df.get(t, 0) <= cut for t in tf):
+            return terms
+        f = cfg.bio_everyday_factor
+        return {t: (x * f if df.get(t, 0) > cut else x) for t, x in tf.items()}, length
+
     def _field_terms(
         self,
         doc: Doc,
@@ -715,6 +759,9 @@ class Matcher:
                     else:
                         memo[text] = None
                 out.append(got)
+        if isinstance(doc, ExpertDoc) and self.config.bio_everyday_factor != 1.0:
+            i = self._field_at["expert"]["bio"]
+            out[i] = self._everyday_bio(out[i])
         return out
 
     # ================================================================== vocabulary look-ups for the parser
