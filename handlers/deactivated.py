@@ -6,17 +6,19 @@ At once: as an expert, the requests still open for them move on to the next expe
 entry is marked away, audited; as an asker, their questions still looking for an answer are withdrawn on their
 behalf and the experts asked are told it is no longer needed. An escalated question is withdrawn too: nobody could
 be given its answer; its posts for staff (the triage post and their DM copies) say the asker's account was
-deactivated, their buttons gone. The live proposals quoting a withdrawn question are recorded with the change and
-rendered again by the job runner, once however many accounts go (an offboarding: ``handlers.needs_refresh``). Any
-other change (a name, ``is_restricted``, a
-reactivation) changes nothing here. The event names the person's own team: a person of another organisation (Slack
-Connect) is never acted on, and someone the register and the questions do not know changes nothing. A redelivery
-finds nothing left to do.
+deactivated, their buttons gone (after a refused DM: by the inbox worker, from a request queued with the
+withdrawal, so a crash right after its commit leaves no live buttons). The live proposals quoting a withdrawn
+question are recorded with the change and rendered again by the job runner, once however many accounts go (an
+offboarding: ``handlers.needs_refresh``). Any other change (a name, ``is_restricted``, a reactivation) changes
+nothing here. The event names the person's own team: a person of another organisation (Slack Connect) is never
+acted on, and someone the register and the questions do not know changes nothing. A redelivery finds nothing left
+to do.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +26,15 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.inbox import record_with_change
 from bot.network import Network, is_inside
 from bot.register.marked import DEACTIVATED
 from bot.routing.service import PersonGone
+from bot.routing.staff import ASKER_DEACTIVATED, STAFF_POSTS_KIND
 from bot.text import is_slack_user_id
+from handlers.inbox_job import wall_clock
 from handlers.services import Services
-from handlers.staff_posts import ASKER_GONE, AfterCommit, update_staff_posts
+from handlers.staff_posts import ASKER_GONE, update_staff_posts
 from handlers.turn import PostUpdates, Turn
 
 log = logging.getLogger(__name__)
@@ -127,16 +132,26 @@ def show_changes(target: PostUpdates, gone: PersonGone, *, now: datetime) -> Non
 
 def person_gone_after_send(services: Services, client: WebClient, *, user_id: str, now: datetime) -> str:
     """A DM Slack refused because the account is deactivated: as Slack's ``user_change`` would have it, in a
-    transaction of its own; the posts that show it are updated once that is committed. Returns what happened."""
+    transaction of its own. The posts for staff of an escalated question withdrawn by it are updated by the inbox
+    worker from a request queued with the change (``bot.inbox.record_with_change``, ``STAFF_POSTS_KIND``): once
+    that is committed, also when this process dies right after the commit, and once across replicas. Returns what
+    happened."""
     routing = services.routing
     if routing is None:
         return "noop"
     with services.db.session() as session:
         gone = routing.person_deactivated(session, slack_user_id=user_id, reason=DEACTIVATED, now=now)
-        later = AfterCommit(services, client, session)
-        if gone.outcome != "noop":
-            show_changes(later, gone, now=now)
+        for question_id in gone.escalated:  # the last thing before the commit
+            record_with_change(
+                session,
+                services.db,
+                request_key=f"{STAFF_POSTS_KIND}:{uuid.uuid4().hex}",
+                kind=STAFF_POSTS_KIND,
+                payload={"question_id": question_id, "action": ASKER_DEACTIVATED},
+                now=wall_clock(),
+            )
     if gone.marked:
         services.marked_away.marked(user_id)
-    later.run(failed="a post could not be rendered again after a deactivation")
+    if gone.escalated:
+        services.inbox.ring()  # the worker takes the requests up at once
     return gone.outcome

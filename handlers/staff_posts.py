@@ -11,7 +11,10 @@ it shows the question's number and that it no longer waits for staff — no text
 A close or an assignment from the command line (``wieweet question close|assign``) queues an inbox request
 (``STAFF_POSTS_KIND``) with the change, standing once the change is committed (``bot.inbox.record_with_change``):
 the running bot updates the same posts the same way (``update_after_cli``), so it works with Slack unreachable,
-the bot stopped when the command ran, or the command killed right after its commit.
+the bot stopped when the command ran, or the command killed right after its commit. A question withdrawn because a
+DM Slack refused showed its asker's account deactivated (``handlers.deactivated.person_gone_after_send``, from the
+outbox sender) queues the same request with its withdrawal: a crash right after that commit still gets its posts
+updated, by the next pass of whichever replica claims the request.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from bot.errors import NotFoundError
 from bot.i18n import N_, t
 from bot.inbox import change_committed
 from bot.routing.overview import QuestionOverview, question_overview
-from bot.routing.staff import STAFF_ASSIGNED, STAFF_CLOSED, STAFF_POSTS_KIND
+from bot.routing.staff import ASKER_DEACTIVATED, STAFF_ASSIGNED, STAFF_CLOSED, STAFF_POSTS_KIND
 from bot.text import is_slack_user_id
 from handlers import inbox, inbox_job
 from handlers.blocks.routing import build_triage, build_triage_done_shared
@@ -108,7 +111,7 @@ class AfterCommit:
 
 
 def _tell_nobody(job: inbox_job.InboxJob, text: str) -> None:
-    log.warning("the posts for staff about a question settled from the command line were not updated (%s)", job.key)
+    log.warning("the posts for staff about a question settled outside Slack were not updated (%s)", job.key)
 
 
 # a question still with its experts; an assignment shown on a later state (closed, answered, withdrawn, handed on)
@@ -126,15 +129,16 @@ def _open_requests(question: QuestionOverview) -> set[str]:
 def update_after_cli(job: inbox_job.InboxJob) -> None:
     """``wieweet question close|assign`` queues this request with its change: the running bot updates the
     question's posts for staff as the triage channel's Close and Assign do — the outcome shown, the buttons gone — in
-    the default language. Nothing changes when the command's change did not commit (``change_committed``: it died
-    or was refused before its commit; a change still committing is waited for). What is shown is the database's
-    record: nothing changes either when the question is no longer settled as the request says (the request waited
-    while the bot was stopped, and the question was closed, answered or handed on since: that change updated the
-    posts itself)."""
+    the default language. So does a withdrawal after a DM refused to a deactivated asker (``ASKER_DEACTIVATED``):
+    the posts say the asker's account was deactivated. Nothing changes when the change did not commit
+    (``change_committed``: it died or was refused before its commit; a change still committing is waited for). What
+    is shown is the database's record: nothing changes either when the question is no longer settled as the request
+    says (the request waited while the bot was stopped, and the question was closed, answered or handed on since:
+    that change updated the posts itself)."""
     payload = job.payload
     question_id, action = payload.get("question_id"), payload.get("action")
     by, assignee = str(payload.get("by") or ""), payload.get("assignee")
-    if not isinstance(question_id, int) or action not in (STAFF_CLOSED, STAFF_ASSIGNED):
+    if not isinstance(question_id, int) or action not in (STAFF_CLOSED, STAFF_ASSIGNED, ASKER_DEACTIVATED):
         log.error("staff posts request %s: malformed payload", job.key)
         return
     lang = job.services.settings.default_language
@@ -152,6 +156,8 @@ def update_after_cli(job: inbox_job.InboxJob) -> None:
         status = question.question.status
         if action == STAFF_CLOSED and status is QuestionStatus.CLOSED:
             update_staff_posts(later, question_id, CLOSED, staff=staff)
+        elif action == ASKER_DEACTIVATED and status is QuestionStatus.CANCELLED:
+            update_staff_posts(later, question_id, ASKER_GONE)
         elif (
             action == STAFF_ASSIGNED
             and is_slack_user_id(assignee)
@@ -162,4 +168,4 @@ def update_after_cli(job: inbox_job.InboxJob) -> None:
         else:
             log.info("staff posts request %s: question %s is %s: nothing to show", job.key, question_id, status.value)
     updated = later.run()
-    log.info("staff posts of question %s updated after the command line's %s: %s", question_id, action, updated)
+    log.info("staff posts of question %s updated after its %s outside Slack: %s", question_id, action, updated)

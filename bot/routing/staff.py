@@ -22,10 +22,11 @@ from storage.models import Question, Routing
 # The inbox request a close or an assignment outside Slack (``wieweet question close|assign``) queues with its change
 # (``bot.inbox.record_with_change``): the running bot updates the question's posts for staff (the triage post, their
 # DM copies) as the triage channel's buttons do (``handlers.staff_posts``). Its payload: ``question_id``, ``action``
-# (``STAFF_CLOSED``/``STAFF_ASSIGNED``), ``by`` (the operator's name, may be empty) and, for an assignment,
-# ``assignee`` (a Slack id).
+# (``STAFF_CLOSED``/``STAFF_ASSIGNED``/``ASKER_DEACTIVATED``), ``by`` (the operator's name, may be empty) and, for an
+# assignment, ``assignee`` (a Slack id). A question withdrawn because its asker's account was found deactivated when
+# a DM to them was refused (``ASKER_DEACTIVATED``, no ``by``) queues the same request with that change.
 STAFF_POSTS_KIND = "staff_posts"
-STAFF_CLOSED, STAFF_ASSIGNED = "closed", "assigned"
+STAFF_CLOSED, STAFF_ASSIGNED, ASKER_DEACTIVATED = "closed", "assigned", "asker_gone"
 
 
 class StaffActions:

@@ -4,7 +4,10 @@ told); as an asker their questions with experts are withdrawn and the experts to
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -20,7 +23,9 @@ from bot.outbox import claim_outbox
 from bot.register import profiles
 from bot.register.marked import ACCOUNT_GONE_REASONS, list_marked_away_ids
 from bot.routing.core import SYSTEM
+from handlers import deactivated as deactivated_module
 from handlers.deactivated import person_gone_after_send
+from handlers.inbox import InboxWorker
 from handlers.outbox import OutboxSender
 from handlers.profile_change import handle_profile_change
 from handlers.services import Services
@@ -307,6 +312,8 @@ def test_an_escalated_questions_triage_post_says_the_asker_is_gone_once_committe
     assert [p["channel"] for p in slack.posts] == ["C0TRIAGE1"]
     outcome = person_gone_after_send(services, slack, user_id=ASKER, now=LATER)  # type: ignore[arg-type]
     assert outcome == "moved on 0, marked away False, withdrawn 1 (1 escalated)"
+    assert slack.updates == []  # queued with the withdrawal: the inbox worker updates the posts
+    _drain(services, slack, "hostA")
     (update,) = slack.updates
     assert (update["channel"], update["ts"]) == ("C0TRIAGE1", "1.1")
     shown = str(update["text"]) + repr(update["blocks"])
@@ -315,6 +322,76 @@ def test_an_escalated_questions_triage_post_says_the_asker_is_gone_once_committe
     assert isinstance(blocks, list) and blocks
     assert not [b for b in blocks if getattr(b, "type", None) == "actions"]  # its buttons gone
     assert question(world, qid).status is Q.CANCELLED
+
+
+def _drain(services: Services, slack: TriageSlack, name: str) -> int:
+    worker = InboxWorker(services, slack, threads=1, worker_id=f"{name}:1:abc")  # type: ignore[arg-type]
+    ran = worker.drain()
+    worker.pool.shutdown(wait=True)
+    return ran
+
+
+def test_a_crash_right_after_the_withdrawal_still_gets_the_triage_post_updated_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox sender dies right after the withdrawal committed, before it could update the triage post: the
+    inbox worker's next pass updates it all the same (no live buttons on a withdrawn question), once across two
+    replicas."""
+    world.load()  # nobody in the register: the question goes to staff
+    qid = world.ask()
+    slack = TriageSlack()
+    settings = Settings(triage_channel_id="C0TRIAGE1", staff_user_ids=frozenset({"U0STAFF01"}))
+    services = Services(settings=settings, db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service)
+    sender = OutboxSender(services, slack)  # type: ignore[arg-type]
+    for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
+        if message.kind is K.TRIAGE:
+            assert sender.send_one(message)
+    committing = world.db.session
+
+    @contextmanager
+    def then_killed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        with committing(*args, **kwargs) as opened:
+            yield opened
+        raise RuntimeError("killed right after the commit")
+
+    monkeypatch.setattr(world.db, "session", then_killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        person_gone_after_send(services, slack, user_id=ASKER, now=LATER)  # type: ignore[arg-type]
+    monkeypatch.undo()
+    assert question(world, qid).status is Q.CANCELLED  # the withdrawal stands
+    assert slack.updates == []
+
+    assert _drain(services, slack, "hostA") == 1
+    assert _drain(services, slack, "hostB") == 0  # done: the other replica finds nothing
+    (update,) = slack.updates
+    assert (update["channel"], update["ts"]) == ("C0TRIAGE1", "1.1")
+    assert t("routing.triage_asker_gone", "nl") in str(update["text"]) + repr(update["blocks"])
+
+
+def test_a_withdrawal_rolled_back_queues_no_post_update(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The withdrawal's transaction fails before its commit: its queued request changes no post, ever."""
+    world.load()
+    qid = world.ask()
+    slack = TriageSlack()
+    settings = Settings(triage_channel_id="C0TRIAGE1", staff_user_ids=frozenset({"U0STAFF01"}))
+    services = Services(settings=settings, db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service)
+    sender = OutboxSender(services, slack)  # type: ignore[arg-type]
+    for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
+        if message.kind is K.TRIAGE:
+            assert sender.send_one(message)
+    queue = deactivated_module.record_with_change
+
+    def queued_then_killed(*args: Any, **kwargs: Any) -> None:
+        queue(*args, **kwargs)
+        raise RuntimeError("killed before the commit")
+
+    monkeypatch.setattr(deactivated_module, "record_with_change", queued_then_killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        person_gone_after_send(services, slack, user_id=ASKER, now=LATER)  # type: ignore[arg-type]
+    monkeypatch.undo()
+    assert question(world, qid).status is Q.ESCALATED
+    assert _drain(services, slack, "hostA") == 1  # run: nothing to show
+    assert slack.updates == []
 
 
 def test_a_deactivation_event_of_an_account_this_token_cannot_see_changes_nothing(world: World) -> None:
