@@ -1,7 +1,7 @@
-"""Staff close a question from the triage post in Slack: the close is a modal submission recorded in the inbox and
-run from that record, and the update of the triage post (the outcome shown, the buttons gone) is saved on the record
-before the close commits. A crash right after the commit still gets the post updated, once, by the record's retry
-(the triage channel's Assign and "assign anyway" are clicks run from the inbox the same way: ``run_change``)."""
+"""Staff close or assign a question from the triage post in Slack: the close is a modal submission, the assignment
+a click (a person picked; "assign anyway" the same), each recorded in the inbox and run from that record, and the
+update of the triage post (the outcome shown, the buttons gone) is saved on the record before the change commits. A
+crash right after the commit still gets the post updated, once, by the record's retry."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from slack_sdk import WebClient
 
 from bot import inbox as core
 from bot.config import Settings
-from handlers import ids, recorded, routing
+from bot.network import Network
+from handlers import claims, ids, recorded, routing
 from handlers.errors import VERIFIED
 from handlers.forms import TriageCloseForm
 from handlers.inbox import InboxJob
 from handlers.listener import listener
+from handlers.requestspec import Kind
 from handlers.services import Services
 from storage import inbox_repo, question_repo
 from storage.db import Database
@@ -45,7 +47,9 @@ def _services(world: World) -> Services:
     channels = mock.MagicMock()
     channels.is_shared_outside.return_value = False
     settings = Settings(triage_channel_id=TRIAGE, default_language="nl", staff_user_ids=frozenset({STAFF}))
-    return Services(settings=settings, db=world.db, knowledge=world.kb, routing=world.service, channels=channels)
+    services = Services(settings=settings, db=world.db, knowledge=world.kb, routing=world.service, channels=channels)
+    services.home.network = Network(team_id="T0HOME001")
+    return services
 
 
 def _submit_close(services: Services, question_id: int) -> None:
@@ -70,6 +74,32 @@ def _submit_close(services: Services, question_id: int) -> None:
         callback_id=ids.VIEW_TRIAGE_CLOSE,
     )
     context = BoltContext(user_id=STAFF)
+    context[VERIFIED] = True
+    bolt_listener(ack=Ack(), body=body, client=WebClient(token="xoxb-test"), context=context, respond=None)  # type: ignore[arg-type]
+
+
+def _pick(services: Services, question_id: int, user_id: str) -> None:
+    body = {
+        "type": "block_actions",
+        "user": {"id": STAFF, "name": "staff"},
+        "trigger_id": "1.2.assign",
+        "channel": {"id": TRIAGE},
+        "actions": [
+            {
+                "action_id": ids.ACTION_TRIAGE_ASSIGN,
+                "block_id": f"{ids.BLOCK_TRIAGE_ACTIONS}:{question_id}",
+                "selected_user": user_id,
+            }
+        ],
+    }
+    bolt_listener = listener(
+        services,
+        Kind.ACTION,
+        routing.handle_triage_assign,
+        claim=lambda body: claims.picked_user(body, claims.TRIAGE),
+        deferred=True,
+    )
+    context = BoltContext(user_id=STAFF, channel_id=TRIAGE)
     context[VERIFIED] = True
     bolt_listener(ack=Ack(), body=body, client=WebClient(token="xoxb-test"), context=context, respond=None)  # type: ignore[arg-type]
 
@@ -119,3 +149,31 @@ def _job_again(services: Services, job: InboxJob, client: Any) -> InboxJob:
         assert row is not None
         s.expunge(row)
     return InboxJob(services=services, client=client, request=row, worker_id="w/1", now=datetime.now(UTC))
+
+
+def test_an_assignment_killed_right_after_its_commit_still_gets_the_triage_post_updated_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qid = _posted_escalated(world)
+    services = _services(world)
+    _pick(services, qid, "UEMMA")
+    client = mock.MagicMock()
+    client.users_info.return_value = {"user": {"id": "UEMMA", "team_id": "T0HOME001"}}
+    job = _job(services, client)
+
+    def killed(job: InboxJob) -> None:
+        raise RuntimeError("killed right after the commit")
+
+    monkeypatch.setattr(recorded, "send_confirmations", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        recorded.run_change(job)
+    monkeypatch.undo()
+    with world.db.session() as s:
+        assert question_repo.get_question(s, question_id=qid).status is QuestionStatus.ROUTED  # type: ignore[union-attr]
+    assert _triage_updates(client) == []
+
+    recorded.run_change(_job_again(services, job, client))
+    recorded.run_change(_job_again(services, job, client))
+    [update] = _triage_updates(client)
+    shown = update.kwargs["text"] + json.dumps(update.kwargs["blocks"])
+    assert f"<@{STAFF}>" in shown and "<@UEMMA>" in shown and ids.ACTION_TRIAGE_CLOSE not in shown
