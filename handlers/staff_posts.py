@@ -74,7 +74,7 @@ def update_staff_posts(turn: PostUpdates, question_id: int, status_key: str, **v
 
 
 class AfterCommit:
-    """``PostUpdates`` for work outside a request (the outbox sender, an inbox job): the updates gathered while its
+    """``PostUpdates`` for work outside a request (an inbox job of its own kind): the updates gathered while its
     transaction is open are made by ``run`` once it is closed (no Slack call inside a transaction)."""
 
     user_id: str | None = None  # nobody in Slack acted: the system or an operator did
