@@ -433,10 +433,11 @@ class Proposals:
         items = state.members().get(proposal.topic_id, [])
         themes = Counter(k for s in items for k in s.themes)
         lang = self.core.config.language  # a practice for the whole network: in its language
+        zone = self.core.knowledge.timezone  # the network's day bounds the practice's year, as in its title
         values = {
             # its own title per session (the register's key is title and city): a topic proposed again after its
             # first session gets a practice of its own; members may not use such a title (``submissions``)
-            "title": work_session_title(proposal.id, local_day(now, self.core.knowledge.timezone), view.label, lang),
+            "title": work_session_title(proposal.id, local_day(now, zone), view.label, lang),
             "summary": summary.strip()
             or _session_summary(view.label, proposal.questions, proposal.organisations, lang),
             "city": "",
@@ -444,7 +445,7 @@ class Proposals:
             "themes": "; ".join(k for k, _ in themes.most_common(3)),
             "url": notes_url.strip(),
         }
-        practice = submit_practice(session, actor=actor, values=values, now=now)
+        practice = submit_practice(session, actor=actor, values=values, now=now, zone=zone)
         before = proposal_audit(proposal)
         repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DONE)
         proposal.notes_url = notes_url.strip()[:2000]
