@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 
 from bot.i18n import t
-from bot.needs.periods import parse_period
 from bot.needs.model import COVERED
+from bot.needs.periods import parse_period
 from bot.needs.report import ReportData, collect_report, percent, render_html, render_xlsx
 from tests.needs.conftest import NOW, STAFF, Network, add_question
 
