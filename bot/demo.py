@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from bot.i18n import local_day
 from bot.register import service as register_service
 from bot.register.themes import ensure_default_themes
 from storage import question_repo, register_repo
@@ -37,8 +38,9 @@ def demo_file(name: str) -> Path:
         return Path(path)
 
 
-def load_demo(session: Session, *, now: datetime) -> DemoSummary:
-    """Load (or refresh) the demo register. Idempotent: running it twice changes nothing the second time."""
+def load_demo(session: Session, *, now: datetime, zone: tzinfo | None = None) -> DemoSummary:
+    """Load (or refresh) the demo register. Idempotent: running it twice changes nothing the second time. ``zone``:
+    the network's (``Settings.timezone``), whose day the away experts' return dates count from."""
     ensure_default_themes(session, now=now)
     experts = register_service.import_experts(
         session, path=demo_file("experts.csv"), dry_run=False, actor="demo", now=now, source="demo"
@@ -46,7 +48,7 @@ def load_demo(session: Session, *, now: datetime) -> DemoSummary:
     practices = register_service.import_practices(
         session, path=demo_file("practices.csv"), dry_run=False, actor="demo", now=now
     )
-    _confirm_demo_experts(session, now=now)
+    _confirm_demo_experts(session, now=now, zone=zone)
     answers_added = load_answer_file(session, path=demo_file("answers.csv"), now=now)
     return DemoSummary(
         experts_added=experts.added,
@@ -57,9 +59,10 @@ def load_demo(session: Session, *, now: datetime) -> DemoSummary:
     )
 
 
-def _confirm_demo_experts(session: Session, *, now: datetime) -> None:
-    """Demo experts have consented; a few are away or opted out, as in a real register."""
-    today = now.astimezone(UTC).date()
+def _confirm_demo_experts(session: Session, *, now: datetime, zone: tzinfo | None) -> None:
+    """Demo experts have consented; a few are away or opted out, as in a real register (away until a day counted
+    from the network's local day: ``Expert.away_until`` is a local day, as the away picker stores it)."""
+    today = local_day(now, zone)
     for index, expert in enumerate(register_repo.list_experts(session)):  # by email
         if expert.consent is Consent.PENDING:
             expert.consent = Consent.CONFIRMED

@@ -1,7 +1,7 @@
 """The confirmations of a modal submission run from the inbox (``handlers.recorded.run_submission``): what its
-committed run asked for (``Turn.effects``: DMs, posts, ephemeral notices, message updates, Home tabs, the outbox
-doorbell), saved on its inbox row before the commit and sent from there once it committed — each once across
-crashes and retries.
+committed run asked for (``Turn.effects``: DMs, posts, ephemeral notices, message updates, a proposal's posts drawn
+again, Home tabs, the outbox doorbell), saved on its inbox row before the commit and sent from there once it
+committed — each once across crashes and retries.
 
 Once the change committed, a confirmation Slack will not take *now* (a rate limit, an error on Slack's side) is
 retried on a budget of its own (``CONFIRM_ATTEMPTS``, longer than the worker's), and is never followed by a
@@ -21,6 +21,7 @@ from bot.privacy import finish_erasure
 from handlers import inbox_job
 from handlers.home import publish_after_erasure, publish_homes
 from handlers.kit import message
+from handlers.needs_refresh import ProposalRefresher
 from handlers.services import slack_transient
 from handlers.turn import update_post
 
@@ -81,6 +82,8 @@ def _confirm(job: inbox_job.InboxJob, step: str, effect: Mapping[str, Any]) -> N
             shown=shown,
             if_shared=if_shared if "shared_blocks" in effect else None,
         )
+    elif kind == "proposal":  # its posts drawn from the stored state, under the refresh its change recorded
+        ProposalRefresher(job.services, client).refresh_now(int(effect["proposal_id"]))
     elif kind == "homes":
         publish_homes(job.services, client, [str(u) for u in effect.get("users") or []])
     elif kind == "ring":

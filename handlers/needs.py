@@ -31,13 +31,10 @@ from handlers.blocks.needs import (
     build_expertise_request,
     build_invite_modal,
     build_needs_overview,
-    build_needs_proposal,
-    proposal_payload,
-    status_dismissed,
-    status_done,
 )
 from handlers.forms import Draft, NeedsDoneForm
-from handlers.kit import Rendered, build_shared_stand_in, escape_truncate
+from handlers.kit import escape_truncate
+from handlers.needs_refresh import ProposalRefresher
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -135,19 +132,16 @@ def _shared_outside(turn: Turn, channel_id: str) -> bool:
 # --- the proposal's buttons ----------------------------------------------------------------------------------------
 
 
-def _update_proposal(turn: Turn, proposal_id: int, rendered: Rendered) -> None:
-    """The proposal's staff posts show ``rendered``; in a channel shared with another organisation by then, its
-    number, that staff acted on it and its buttons alone: no topic, questions, practices or names."""
-    refs = _service(turn).proposal_message_refs(turn.session, proposal_id=proposal_id)  # with staff's DM copies
-    line = t("needs.proposal_shared", turn.channel_lang, proposal_id=proposal_id)
-    stand_in = build_shared_stand_in(line, rendered)
-    turn.update_messages(
-        refs,
-        rendered.text,
-        rendered.blocks,
-        about=f"need_proposal:{proposal_id}",
-        if_shared=(stand_in.text, stand_in.blocks),
-    )
+def _draw_proposal(turn: Turn, proposal_id: int) -> None:
+    """Staff closed the proposal: once committed, its staff posts (the triage post and staff's DM copies, from the
+    database, never the clicked container) are drawn from the stored state — closed, by whom, without buttons; in a
+    channel shared with another organisation by then, its number and that staff acted on it alone — once: under the
+    refresh the close recorded (``ProposalRefresher.refresh_now``), which the job runner makes instead when Slack
+    fails or a redraw was already waiting or under way (that one draws the closed state)."""
+    refs = _service(turn).proposal_message_refs(turn.session, proposal_id=proposal_id)
+    turn.known_refs(refs, about=f"need_proposal:{proposal_id}")  # a clicked container not among them is logged
+    client, services = turn.client, turn.services
+    turn.proposal_drawn(proposal_id, lambda: ProposalRefresher(services, client).refresh_now(proposal_id))
 
 
 def handle_invite_button(turn: Turn, proposal_id: int) -> None:
@@ -165,12 +159,8 @@ def handle_invite_button(turn: Turn, proposal_id: int) -> None:
 
 
 def handle_dismiss(turn: Turn, proposal_id: int) -> None:
-    view = _service(turn).dismiss_proposal(turn.session, actor=turn.actor, proposal_id=proposal_id, now=turn.now)
-    lang = turn.channel_lang
-    status = status_dismissed(lang, staff=turn.staff_label)
-    _update_proposal(
-        turn, proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
-    )
+    _service(turn).dismiss_proposal(turn.session, actor=turn.actor, proposal_id=proposal_id, now=turn.now)
+    _draw_proposal(turn, proposal_id)
     turn.outcome = f"dismissed proposal={proposal_id}"
 
 
@@ -207,11 +197,7 @@ def handle_done_submission(turn: Turn, form: NeedsDoneForm) -> None:
         turn.form_errors({ids.BLOCK_NEEDS_NOTES: " ".join(field_error_text(e, turn.lang) for e in invalid.errors)})
         return
     turn.queued_messages()  # the practice submission's review for staff
-    lang = turn.channel_lang
-    status = status_done(lang, staff=turn.staff_label, notes_url=form.notes_url)
-    _update_proposal(
-        turn, form.proposal_id, build_needs_proposal(proposal_payload(view.to_json(), status_line=status), lang)
-    )
+    _draw_proposal(turn, form.proposal_id)
     turn.outcome = f"done proposal={form.proposal_id} practice={view.practice_id}"
 
 

@@ -7,9 +7,10 @@ Every such change is recorded in its own transaction (``NeedsService.mark_for_re
 done records itself), and ``ProposalRefresher.refresh_due`` — every job pass, in any process — renders each recorded
 proposal once, however many changes came in (a flood of deactivated accounts, a channel turned private, the daily
 channel-privacy reconcile). Only the asker's own withdraw button also updates the posts at once, once committed: a
-person waits for that. An invitation's confirmation makes its own recorded refresh at once (``refresh_now``), when
-the record found none waiting. A post in a channel shared with another organisation by then shows the neutral
-stand-in, as every staff post update does."""
+person waits for that. An invitation's confirmation, and a dismissal's or a session marked done's from Slack, make
+their own recorded refresh at once (``refresh_now``), when the record found none waiting (else the one waiting or
+under way draws the new state); one from the command line is made by the job runner's next pass. A post in a
+channel shared with another organisation by then shows the neutral stand-in, as every staff post update does."""
 
 from __future__ import annotations
 

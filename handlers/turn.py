@@ -275,6 +275,12 @@ class Turn:
         committed. The clicked ``container`` is only a claim: when it names a message that is not one of ``refs``
         it is not touched, and the attempt is logged as a refusal. ``if_shared``: as for ``update_message`` (a DM
         copy is never shared)."""
+        for ref in self.known_refs(refs, about=about):
+            self.update_message(ref, text, blocks, if_shared=if_shared)
+
+    def known_refs(self, refs: Sequence[Mapping[str, Any]], *, about: str) -> list[dict[str, str]]:
+        """The well-formed ``refs`` (the messages the database ties to the subject). The clicked ``container`` is
+        only a claim: when it names a message that is not one of them, the attempt is logged as a refusal."""
         known = [r for r in (MessageRef.of(ref) for ref in refs) if r is not None]
         clicked = clicked_message(self.body)
         if clicked is not None and clicked not in known:
@@ -284,8 +290,17 @@ class Turn:
                 action=f"update a message not about {about}",
                 target=f"message:{clicked.channel_id}/{clicked.message_ts}",
             )
-        for ref in known:
-            self.update_message(ref.as_ref(), text, blocks, if_shared=if_shared)
+        return [ref.as_ref() for ref in known]
+
+    def proposal_drawn(self, proposal_id: int, draw: Callable[[], object]) -> None:
+        """Once committed, a proposed work session's posts drawn from the stored state under the refresh its change
+        recorded (``draw``: ``handlers.needs_refresh.ProposalRefresher.refresh_now``); run from the inbox, recorded
+        as data and drawn from the job (``handlers.confirmations``)."""
+
+        def drawn() -> None:
+            draw()
+
+        self._effect("proposal", drawn, proposal_id=proposal_id)
 
     def clicked_in(self, refs: Sequence[Mapping[str, Any]]) -> bool:
         """Whether the button was clicked in one of ``refs`` (the messages the database ties to the subject)."""

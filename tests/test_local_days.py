@@ -5,7 +5,7 @@ zone (Brussels): 11:30 UTC on 30 November is 00:30 on 1 December there."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -14,12 +14,13 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.cli import main
+from bot.demo import load_demo
 from bot.register import profiles
 from handlers.blocks.profile import profile_card
 from handlers.privacy import command_export
 from storage import register_repo
 from storage.db import Database
-from storage.models import Expert, OutboxKind, OutboxMessage
+from storage.models import Availability, Expert, OutboxKind, OutboxMessage
 from tests.routing.conftest import add_expert, seed_themes
 
 ZONE = "Pacific/Auckland"
@@ -77,3 +78,27 @@ def test_a_personal_data_export_is_named_after_the_local_day() -> None:
     with mock.patch("handlers.privacy.export_personal_data", return_value={}):
         command_export(turn)
     assert turn.client.files_upload_v2.call_args.kwargs["filename"] == f"wieweet-{LOCAL_DAY}.json"
+
+
+def test_the_demos_away_experts_return_on_days_counted_from_the_local_day(database: Database) -> None:
+    """``wieweet demo`` run just after local midnight: the away experts' return days count from the new local day
+    (as ``Expert.away_until``, a local day, is read), not from UTC's day before."""
+    with database.session() as s:
+        load_demo(s, now=JUST_AFTER_MIDNIGHT, zone=ZoneInfo(ZONE))
+    with database.session() as s:
+        experts = register_repo.list_experts(s)
+        starts = {
+            e.away_until - timedelta(days=10 + n % 20)
+            for n, e in enumerate(experts)
+            if e.availability is Availability.AWAY and e.away_until is not None
+        }
+    assert starts == {date(2026, 12, 1)}
+
+
+def test_the_demo_command_loads_the_demo_in_the_networks_zone(database: Database) -> None:
+    with mock.patch("bot.cli.demo_cmds.load_demo", wraps=load_demo) as loading:
+        done = CliRunner().invoke(
+            main, ["--database", database.url, "demo", "--no-console"], env={"WIEWEET_TIMEZONE": ZONE}
+        )
+    assert done.exit_code == 0, done.output
+    assert loading.call_args.kwargs["zone"] == ZoneInfo(ZONE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -32,7 +33,7 @@ def demo(cli: CliContext, no_console: bool, lang: str | None) -> None:
     """
     now = datetime.now(UTC)
     with cli.open_database(create_missing=True).session() as session:
-        summary = load_demo(session, now=now)
+        summary = load_demo(session, now=now, zone=ZoneInfo(cli.settings.timezone))
         asked = seed_demo_questions(session, now=now)
     echo(
         f"Demo register ready in {shown_url(cli.settings.database_url)}: "

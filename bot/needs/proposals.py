@@ -402,8 +402,7 @@ class Proposals:
         proposal = _get(session, proposal_id, lock=True)
         after = {**proposal_audit(proposal), "invited": list(invited), "created": created}
         audit_proposal(session, actor=actor, action="invite", proposal=proposal, before=before, after=after, now=now)
-        if _posts_refreshed(session, proposal, now=now) == 1:  # nothing waited: no older render can land later
-            proposal_refresh_repo.update_need_proposal_refresh_due(session, proposal_id=proposal.id, mark=1, due_at=now)
+        _posts_refreshed(session, proposal, now=now)
         return self.view(session, self._state(session, proposal), proposal, now=now)
 
     def dismiss_proposal(
@@ -433,10 +432,11 @@ class Proposals:
         items = state.members().get(proposal.topic_id, [])
         themes = Counter(k for s in items for k in s.themes)
         lang = self.core.config.language  # a practice for the whole network: in its language
+        zone = self.core.knowledge.timezone  # the network's day bounds the practice's year, as in its title
         values = {
             # its own title per session (the register's key is title and city): a topic proposed again after its
             # first session gets a practice of its own; members may not use such a title (``submissions``)
-            "title": work_session_title(proposal.id, local_day(now, self.core.knowledge.timezone), view.label, lang),
+            "title": work_session_title(proposal.id, local_day(now, zone), view.label, lang),
             "summary": summary.strip()
             or _session_summary(view.label, proposal.questions, proposal.organisations, lang),
             "city": "",
@@ -444,7 +444,7 @@ class Proposals:
             "themes": "; ".join(k for k, _ in themes.most_common(3)),
             "url": notes_url.strip(),
         }
-        practice = submit_practice(session, actor=actor, values=values, now=now)
+        practice = submit_practice(session, actor=actor, values=values, now=now, zone=zone)
         before = proposal_audit(proposal)
         repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DONE)
         proposal.notes_url = notes_url.strip()[:2000]
@@ -501,15 +501,19 @@ def _decided(session: Session, proposal: NeedProposal, *, actor: Actor, now: dat
     session.flush()
 
 
-def _posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime) -> int:
-    """Staff closed ``proposal`` (in Slack, whose posts are updated at once, or on the command line, whose are not)
-    or invited people to it: its posts are recorded for the job runner to render in that state in any case (closed
-    without buttons; invited without the invite button, naming the channel) — also over a render of the open
-    proposal that a refresh under way, read before the change, may still make. Returns the row's mark (1: none was
-    waiting, nor under way)."""
-    return proposal_refresh_repo.upsert_need_proposal_refresh(
+def _posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime) -> None:
+    """Staff closed ``proposal`` (in Slack or on the command line) or invited people to it: its posts are recorded
+    for the job runner to render in that state in any case (closed without buttons; invited without the invite
+    button, naming the channel) — also over a render of the open proposal that a refresh under way, read before the
+    change, may still make: that one's row waits ``REFRESH_DELAY`` more. When none was waiting nor under way (the
+    row's mark is 1), no older render can land later: the row is due at once, and the action's confirmation in
+    Slack claims it and draws the posts (``ProposalRefresher.refresh_now``) — once, retried by the job runner when
+    Slack fails; a close on the command line leaves it to the job runner's next pass."""
+    mark = proposal_refresh_repo.upsert_need_proposal_refresh(
         session, proposal_id=proposal.id, due_at=now + REFRESH_DELAY
     )
+    if mark == 1:
+        proposal_refresh_repo.update_need_proposal_refresh_due(session, proposal_id=proposal.id, mark=1, due_at=now)
 
 
 def _session_summary(label: str, questions: int, organisations: int, lang: str) -> str:

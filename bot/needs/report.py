@@ -165,13 +165,10 @@ def _bar_chart(title: str, *, kind: str = "bar", stacked: bool = False) -> BarCh
     return chart
 
 
-def _summary_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
-    sheet.title = tx["summary"][:31]
-    append(sheet, [f"{tx['title']} — {data.period}"])
-    sheet["A1"].font = Font(bold=True, size=14)
-    append(sheet, [])
+def summary_rows(data: ReportData, tx: Mapping[str, str]) -> list[tuple[str, int | float | None]]:
+    """The summary's figures, the same in the workbook and on the page (which shows the share as a percentage)."""
     with_expertise = sum(1 for t in data.topics if t.coverage == COVERED)
-    for label, value in (
+    return [
         (tx["asked"], data.asked),
         (tx["asked_answered"], data.asked_answered),
         (tx["share"], data.answered_share),
@@ -180,7 +177,15 @@ def _summary_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) ->
         (tx["gaps"], data.gaps),
         (f"{tx['topics']}: {tx['with']}", with_expertise),
         (f"{tx['topics']}: {tx['without']}", len(data.topics) - with_expertise),
-    ):
+    ]
+
+
+def _summary_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str]) -> None:
+    sheet.title = tx["summary"][:31]
+    append(sheet, [f"{tx['title']} — {data.period}"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    append(sheet, [])
+    for label, value in summary_rows(data, tx):
         append(sheet, [label, value])
         if label == tx["share"]:
             sheet.cell(row=sheet.max_row, column=2).number_format = PERCENT
@@ -406,12 +411,8 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
     summary = _table(
         ["", ""],
         [
-            (tx["asked"], data.asked),
-            (tx["asked_answered"], data.asked_answered),
-            (tx["share"], percent(data.answered_share, lang)),
-            (tx["answered_in_period"], data.answered),
-            (tx["median"], data.median_hours),
-            (tx["gaps"], data.gaps),
+            (label, percent(data.answered_share, lang) if label == tx["share"] else value)
+            for label, value in summary_rows(data, tx)
         ],
     )
     summary += _notes(tx["note_share"])

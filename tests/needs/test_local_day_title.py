@@ -5,6 +5,8 @@ practice was added, in the period's zone."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from unittest import mock
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -42,3 +44,20 @@ def test_the_report_gives_the_local_day_a_practice_was_added(network: Network) -
     assert [p.added for p in data.practices_added] == [date(2026, 11, 11)]
     page = render_html(data).decode()
     assert "2026-11-11" in page and "2026-11-10" not in page
+
+
+def test_a_session_practice_is_submitted_in_the_networks_zone(network: Network) -> None:
+    """The practice a finished session becomes is checked against the network's day (its year's bounds), as a
+    practice submitted from Slack is: the configured zone is passed on, not the default."""
+    zone = ZoneInfo("Pacific/Auckland")
+    network.knowledge.timezone = zone
+    with network.database.session() as session:
+        view = network.service.propose_sessions(session, now=NOW, worker_id="a")[0]
+    with (
+        network.database.session() as session,
+        mock.patch("bot.needs.proposals.submit_practice", wraps=submissions.submit_practice) as submitting,
+    ):
+        network.service.complete_proposal(
+            session, actor=STAFF, proposal_id=view.id, notes_url="https://example.org/verslag", now=NOW
+        )
+    assert submitting.call_args.kwargs["zone"] == zone

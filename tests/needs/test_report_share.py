@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
 from bot.i18n import t
+from bot.needs.model import COVERED
 from bot.needs.periods import parse_period
-from bot.needs.report import ReportData, collect_report, render_html, render_xlsx
+from bot.needs.report import ReportData, collect_report, percent, render_html, render_xlsx
 from tests.needs.conftest import NOW, STAFF, Network, add_question
 
 BXL = ZoneInfo("Europe/Brussels")
@@ -121,3 +123,31 @@ def test_a_question_at_2330_local_on_the_quarters_last_day_counts_in_that_quarte
         )
     assert (q4.asked, q1.asked, q3.asked) == (10, 0, 0)
     assert [(m.month, m.asked) for m in q4.month_shares] == [("2026-10", 1), ("2026-11", 8), ("2026-12", 1)]
+
+
+def test_the_page_and_the_workbook_show_the_same_summary_figures(network: Network) -> None:
+    """Both summaries give every figure, the topics with and without expertise among them, with the same values."""
+    data = _report(network)
+    assert data.topics
+    with_expertise = sum(1 for topic in data.topics if topic.coverage == COVERED)
+    for lang in ("nl", "en"):
+        book = load_workbook(io.BytesIO(render_xlsx(data, lang=lang)))
+        sheet = book[t("report.summary", lang)[:31]]
+        rows = list(sheet.iter_rows(min_row=3, max_col=2, values_only=True))
+        cells = dict(rows[: [label for label, _ in rows].index(t("report.note_share", lang))])  # down to the notes
+        page = render_html(data, lang=lang).decode()
+        start = page.index(f"<h2>{html.escape(t('report.summary', lang))}</h2>")
+        summary = page[start : page.index("</table>", start)]
+        shown = dict(re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", summary))
+        topics = t("report.topics", lang)
+        with_label = html.escape(f"{topics}: {t('report.with', lang)}")
+        without_label = html.escape(f"{topics}: {t('report.without', lang)}")
+        assert shown[with_label] == str(with_expertise)
+        assert shown[without_label] == str(len(data.topics) - with_expertise)
+        assert [html.unescape(label) for label in shown] == list(cells)
+        for label, value in cells.items():
+            on_page = html.unescape(shown[html.escape(str(label))])
+            if label == t("report.share", lang):
+                assert on_page == percent(value, lang), label
+            else:  # a whole number of hours reads back from the workbook as an int
+                assert (float(on_page) if on_page else None) == value, label
