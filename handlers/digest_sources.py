@@ -1,12 +1,14 @@
 """Whether the channels a digest's questions were asked in are private, for one pass over the due digests.
 
 Slack is asked (``conversations.info``, through ``ChannelDirectory``) once per source channel per pass, not once
-per digest: 300 channels due at once share the answers. A look-up that fails (a rate limit: about 50 calls a minute;
-an error on Slack's side) falls back to what the database knows (``bot.privacy.get_stored_channel_privacy``, kept up
-to date by the daily reconcile): private stays private, public stays public, and a channel it does not know stays
-out of the digests. After a rate limit the pass asks Slack no more until Slack's Retry-After has passed: the rest
-answer from the database. Either answer only ever leaves questions out: a question stored as asked in a private
-channel stays out whatever Slack says (``digests.model.is_public_content``).
+per digest: 300 channels due at once share the answers. A look-up that fails (a rate limit: about 50 calls a
+minute; an error on Slack's side, a timeout) falls back to what the database knows
+(``bot.privacy.get_stored_channel_privacy``, kept up to date by the daily reconcile): private stays private, public
+stays public, and a channel it does not know stays out of the digests. A channel Slack does not show the bot
+(``channel_not_found``: deleted, or private without the bot) or will not tell about stays out as unknown. After a
+rate limit the pass asks Slack no more until Slack's Retry-After has passed: the rest answer from the database.
+Either answer only ever leaves questions out: a question stored as asked in a private channel stays out whatever
+Slack says (``digests.model.is_public_content``).
 
 The pass logs at WARNING how many public questions the channels nobody could vouch for hold, so a week's digests
 missing them is never silent.
@@ -23,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.privacy import count_public_questions_in_channels, get_stored_channel_privacy
 from handlers.channels import ChannelDirectory
-from handlers.services import slack_retry_after
+from handlers.services import slack_retry_after, slack_transient
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -66,13 +68,22 @@ class SourceChannels:
             return self._stored(channel_id)
         try:
             return self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
+        except OSError as exc:  # no answer in time, or the connection failed: as an error on Slack's side
+            log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, exc)
+            return self._stored(channel_id)
         except SlackApiError as exc:
+            error = exc.response.get("error")
             wait = slack_retry_after(exc)
             if wait:
                 self._limited_until = self.clock() + timedelta(seconds=wait)
-            error = exc.response.get("error")
-            log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, error)
-            return self._stored(channel_id)
+            if wait or slack_transient(exc):
+                log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, error)
+                return self._stored(channel_id)
+            # an answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
+            # it) or refuses to say: left out, as a channel nobody can vouch for
+            log.info("conversations.info %s refused (%s): left out", channel_id, error)
+            self._unknown.add(channel_id)
+            return True
 
     def _stored(self, channel_id: str) -> bool:
         with self.db.session() as session:

@@ -10,8 +10,11 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any, cast
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.config import load_settings
 from bot.privacy import get_stored_channel_privacy
@@ -20,9 +23,11 @@ from digests.sender import SendStatus
 from handlers.app import create_web_client
 from handlers.channels import ChannelDirectory
 from handlers.digest_post import due_digests_poster
+from handlers.digest_sources import SourceChannels
 from storage import slack_repo
 from storage.db import Database
 from tests.digests.conftest import IN_WEEK, NOW, add_expert, add_practice, add_question, local, seed_themes
+from tests.digests.test_lookup_fails import slack_error
 from tests.digests.test_sending import subscribe
 from tests.emulator import SlackEmulator
 
@@ -145,3 +150,43 @@ def test_what_the_database_knows_about_a_channel(database: Database) -> None:
             for c in ("C1PUBLIC1", "C1MIXED01", "C1GONE001", "C1LONGAGO", "C1NEVER01")
         }
     assert known == {"C1PUBLIC1": False, "C1MIXED01": True, "C1GONE001": None, "C1LONGAGO": False, "C1NEVER01": None}
+
+
+class FakeSlack:
+    """``conversations.info``: an error from ``errors`` (popped per channel), else a public channel."""
+
+    def __init__(self, **errors: SlackApiError | OSError) -> None:
+        self.errors = dict(errors)
+        self.asked: list[str] = []
+
+    def conversations_info(self, *, channel: str) -> dict[str, Any]:
+        self.asked.append(channel)
+        error = self.errors.pop(channel, None)
+        if error is not None:
+            raise error
+        return {"ok": True, "channel": {"id": channel, "is_channel": True}}
+
+
+def test_each_failure_answers_as_it_should(database: Database, caplog: pytest.LogCaptureFixture) -> None:
+    with database.session() as s:
+        for channel in ("C1DOWN001", "C1TIMEOUT", "C1NOTFOUN", "C1LIMITED", "C1AFTER01", "C1AFTER02"):
+            add_question(s, "publiek", created_at=IN_WEEK, channel_id=channel)
+    at = [NOW]
+    slack = FakeSlack(
+        C1DOWN001=slack_error("internal_error", 500),
+        C1TIMEOUT=TimeoutError("timed out"),
+        C1NOTFOUN=slack_error("channel_not_found", 200),
+        C1LIMITED=slack_error("ratelimited", 429, retry_after=30),
+    )
+    sources = SourceChannels(database, cast(WebClient, slack), ChannelDirectory(), now=NOW, clock=lambda: at[0])
+    # Slack's side failing: the database says public; not found: Slack's answer, left out
+    assert [sources(c) for c in ("C1DOWN001", "C1TIMEOUT", "C1NOTFOUN")] == [False, False, True]
+    assert sources("C1LIMITED") is False  # rate limited: the database
+    assert sources("C1AFTER01") is False and slack.asked[-1] == "C1LIMITED"  # not asked before Slack's wait
+    at[0] = NOW + timedelta(seconds=31)
+    assert sources("C1AFTER02") is False and slack.asked[-1] == "C1AFTER02"  # asked again once it passed
+    assert [sources(c) for c in ("C1DOWN001", "C1NOTFOUN")] == [False, True]  # answered once per pass
+    assert slack.asked.count("C1DOWN001") == 1 and slack.asked.count("C1NOTFOUN") == 1
+    with caplog.at_level(logging.WARNING):
+        assert sources.report() == 1
+    assert sources.unknown == {"C1NOTFOUN"} and "C1NOTFOUN" in caplog.text
