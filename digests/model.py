@@ -16,7 +16,8 @@ OTHER_THEME = "_other"  # items without a theme (shown to all-themes subscriptio
 QUOTE_MIN_ASKERS = 2  # a knowledge gap's wording is shown in a digest only when this many people asked it
 
 # "Is this conversation private now?" — Slack's answer (the Slack layer's ``ChannelDirectory``), when the caller has
-# a Slack connection. A channel's privacy is never read from its id.
+# a Slack connection; in a digest pass, what the database knows when Slack cannot answer (``handlers.digest_sources``).
+# A channel's privacy is never read from its id.
 PrivateChannel = Callable[[str], bool]
 
 

@@ -106,6 +106,12 @@ class ChannelDirectory:
         has a better place to send to (the outbox's staff posts)."""
         return self._lookup(client, channel_id, now)[1]
 
+    def private_or_raise(self, *, client: WebClient, channel_id: str, now: datetime) -> bool:
+        """Whether ``channel_id`` is private, as ``is_private``, but a failing look-up raises Slack's error
+        (``SlackApiError``) instead of answering: for a caller with a better answer than "private" to fall back on
+        (the digests' source channels: what the database knows)."""
+        return self._lookup(client, channel_id, now)[0]
+
     def _facts(self, client: WebClient, channel_id: str | None, now: datetime) -> tuple[bool, bool]:
         """(private, shared outside) from ``conversations.info``, cached; None, unknown or failing: both True."""
         if not channel_id:

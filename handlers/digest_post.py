@@ -28,6 +28,7 @@ from digests.sender import Clock, SendResult, elapsed_clock
 from digests.subscriptions import CHANNEL_GONE
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
+from handlers.digest_sources import SourceChannels
 from handlers.kit import Rendered
 from handlers.services import slack_retry_after, slack_transient
 from storage.db import Database
@@ -236,9 +237,10 @@ def due_digests_poster(
     db: Database, client: WebClient, channels: ChannelDirectory, *, tz: ZoneInfo = TIMEZONE, clock: Clock | None = None
 ) -> Callable[[datetime, str], list[SendResult]]:
     """``post(now, worker_id)``: every digest due at ``now``, posted through ``client`` (``bot.jobs.DigestPass``).
-    Whether a channel is private is Slack's current answer (a channel may have turned private since it subscribed);
-    whether it is shared with another organisation is asked before each post (``not_shared_outside``). ``clock``:
-    the time as the pass goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
+    Whether a question's channel is private is Slack's current answer, asked once per pass (a channel may have turned
+    private since), or what the database knows when Slack cannot be asked (``SourceChannels``); whether it is shared
+    with another organisation is asked before each post (``not_shared_outside``). ``clock``: the time as the pass
+    goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
 
     def post_due(now: datetime, worker_id: str) -> list[SendResult]:
         tick = clock or elapsed_clock(now)
@@ -246,16 +248,19 @@ def due_digests_poster(
         def shared_outside(channel: str) -> bool:
             return channels.shared_outside_or_raise(client=client, channel_id=channel, now=tick())
 
-        return send_due_digests(
+        sources = SourceChannels(db, client, channels, now=now, clock=tick)
+        results = send_due_digests(
             db,
             now=now,
             worker_id=worker_id,
             post=not_shared_outside(slack_post(client), shared_outside, clock=tick),
             permalink=slack_permalink(client),
-            private_channel=lambda channel: channels.is_private(client=client, channel_id=channel, now=now),
+            private_channel=sources,
             tz=tz,
             clock=tick,
         )
+        sources.report()
+        return results
 
     return post_due
 

@@ -136,6 +136,18 @@ def list_channels_with_public_content(session: Session) -> list[str]:
     )
 
 
+def count_channel_content(session: Session, *, channel_id: str, private: bool) -> int:
+    """How many questions and knowledge gaps asked in ``channel_id`` are marked private (``private``) or public: what
+    the database knows about the channel when the chat platform cannot be asked."""
+    questions = select(func.count(Question.id)).where(
+        Question.channel_id == channel_id, Question.channel_is_private.is_(private)
+    )
+    gaps = select(func.count(KnowledgeGap.id)).where(
+        KnowledgeGap.channel_id == channel_id, KnowledgeGap.channel_is_private.is_(private)
+    )
+    return int(session.scalar(questions) or 0) + int(session.scalar(gaps) or 0)
+
+
 def list_questions_by_status(session: Session, *, status: QuestionStatus, limit: int = 100) -> list[Question]:
     """Questions in one state, oldest escalation first."""
     query = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -112,6 +112,30 @@ def _not_found_on_enough_days(db: Database, *, channel_id: str, now: datetime) -
         days = slack_repo.count_processed_events(session, key_prefix=prefix, since=now - NOT_FOUND_WINDOW)
     log.info("channel %s not found (%d of %d days)", channel_id, days, NOT_FOUND_DAYS)
     return days >= NOT_FOUND_DAYS
+
+
+def get_stored_channel_privacy(session: Session, *, channel_id: str, now: datetime) -> bool | None:
+    """What the database knows about ``channel_id`` when the chat platform cannot be asked now (a rate limit, an
+    outage): True when anything asked there is marked private (the channel turned private or is shared outside;
+    private stays private), False when it holds public questions or gaps, kept up to date by the daily reconcile
+    (``reconcile_channel_privacy``), None when it knows nothing: no rows, or the reconcile recently found the channel
+    gone (``NOT_FOUND``, not yet on enough days). None is never public."""
+    if question_repo.count_channel_content(session, channel_id=channel_id, private=True):
+        return True
+    recently_gone = slack_repo.count_processed_events(
+        session, key_prefix=f"{_NOT_FOUND_KEY}:{channel_id}:", since=now - NOT_FOUND_WINDOW
+    )
+    if recently_gone:
+        return None
+    if question_repo.count_channel_content(session, channel_id=channel_id, private=False):
+        return False
+    return None
+
+
+def count_public_questions_in_channels(session: Session, *, channel_ids: Collection[str]) -> int:
+    """How many questions stored as asked in public are in ``channel_ids`` (what digests leave out of channels
+    whose privacy nobody can vouch for now)."""
+    return sum(len(question_repo.list_public_questions_in_channel(session, channel_id=c)) for c in channel_ids)
 
 
 def reconcile_channel_privacy(

@@ -298,11 +298,18 @@ class SlackEmulator(DriverMixin):
         with self._state.lock:
             self._state.rate_limits[method] = RateLimit(method, per_channel_per_second, per_second)
 
+    def limit_calls(self, method: str, *, calls: int, retry_after: int = 60) -> None:
+        """Answer 429 + ``Retry-After: retry_after`` to every call of ``method`` after the next ``calls`` (a method's
+        per-minute limit used up, as a pass over hundreds of channels does; ``clear_faults`` lifts it)."""
+        with self._state.lock:
+            self._state.call_budgets[method] = [calls, retry_after]
+
     def clear_faults(self) -> None:
         with self._state.lock:
             self._state.faults.clear()
             self._state.latency.clear()
             self._state.rate_limits.clear()
+            self._state.call_budgets.clear()
             self._state.rate_windows.clear()
 
     # -- inspection ---------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class State:
         self.faults: list[Fault] = []
         self.latency: dict[str, float] = {}  # method (or "*") -> seconds every call of it takes
         self.rate_limits: dict[str, RateLimit] = {}
+        self.call_budgets: dict[str, list[int]] = {}  # method -> [calls left, Retry-After seconds]
         self.rate_windows: dict[tuple[str, str], deque[float]] = {}
         self.socket_tickets: set[str] = set()
         # The bot token's OAuth scopes as far as methods check them (conversations.create / invite / history /
@@ -431,6 +432,17 @@ class State:
                         self.faults.remove(fault)
                     return fault
         return None
+
+    def over_budget(self, method: str) -> int | None:
+        """Count this call against ``limit_calls``: None while calls are left, else the Retry-After (seconds)."""
+        with self.lock:
+            budget = self.call_budgets.get(method)
+            if budget is None:
+                return None
+            if budget[0] > 0:
+                budget[0] -= 1
+                return None
+            return budget[1]
 
     def rate_limited(self, method: str, channel: str | None) -> float | None:
         """Count this call against the method's limits.

@@ -57,6 +57,9 @@ class WebApi:
         if fault is not None and not fault.after:
             self._raise_fault(fault)
         self._authenticate(method, token)
+        spent = self.state.over_budget(method)
+        if spent is not None:
+            raise ApiError("ratelimited", status=429, headers={"Retry-After": str(spent)})
         wait = self.state.rate_limited(method, params.text("channel"))
         if wait is not None:
             raise ApiError("ratelimited", status=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
