@@ -349,7 +349,7 @@ class Grouper(TopicJoining):
                         del postings[t]
         placements = renumber_new_topics(placements, where, sims, topics, first_new)
         self._first_new = 0
-        renumbered = {p.topic_id for p in placements if p.topic_id >= first_new}
+        renumbered = {t for t in topics if t >= first_new}  # every new topic left with members
         space = self._space
         if space is not None:  # the meaning rows of renumbered topics follow them (a later run looks them up)
             for topic_id in renumbered:

@@ -26,7 +26,7 @@ from bot.needs.grouping import (
     centred,
     idf_weights,
 )
-from bot.needs.topic_space import Batch, MeaningRows
+from bot.needs.topic_space import Batch, MeaningRows, renumber_new_topics
 from tests.needs.conftest import ToyVectors, unit
 
 TEXTS = [
@@ -520,3 +520,18 @@ def test_a_young_lone_topic_of_an_earlier_run_asks_its_member_too() -> None:
     need_b = {whole[k] for k in ("q:2", "q:3", "q:4")}
     assert len(need_b) == 1 and [(m.key, m.topic_id) for m in result.moved] == [("q:1", *need_b)]
     assert not need_b & {whole[k] for k in ("q:0", "q:5", "q:6", "q:7")}
+
+
+def test_a_new_topic_left_with_only_an_earlier_question_is_numbered_too() -> None:
+    """An earlier question placed again into a new topic of the run, whose own questions then went elsewhere, leaves
+    a new topic that no placement of the run names: it is still numbered (after those that are), not lost."""
+    topics = {1: Topic(1), 7: Topic(7), 8: Topic(8), 9: Topic(9)}
+    topics[1]._joined["q:a"] = None
+    topics[7]._joined["q:b"] = None  # an earlier question, moved here; the run's q:c left for 9
+    topics[9]._joined["q:c"] = None
+    where = {"q:c": 9}
+    placements = [Placement("q:c", 8, 1.0, True)]
+    out = renumber_new_topics(placements, where, {"q:c": 1.0}, topics, 7)
+    assert out == [Placement("q:c", 7, 1.0, True)]
+    assert sorted(topics) == [1, 7, 8]
+    assert list(topics[7]._joined) == ["q:c"] and list(topics[8]._joined) == ["q:b"] and topics[8].id == 8
