@@ -425,7 +425,8 @@ def renumber_new_topics(
     first_new: int,
 ) -> list[Placement]:
     """Topics left empty are dropped and this run's new topics are numbered again in the order of their first
-    member."""
+    member; a new topic that holds only earlier questions (placed again into it, its own questions gone elsewhere)
+    comes after those, in the order of its provisional id."""
     renumber: dict[int, int] = {}
     next_id = first_new
     for placement in placements:
@@ -433,6 +434,9 @@ def renumber_new_topics(
         if old >= first_new and old not in renumber:
             renumber[old] = next_id
             next_id += 1
+    for old in sorted(t for t, topic in topics.items() if t >= first_new and topic._joined and t not in renumber):
+        renumber[old] = next_id
+        next_id += 1
     moved_topics = {old: topics.pop(old) for old in [t for t in topics if t >= first_new]}
     for old, topic in moved_topics.items():
         if topic._joined:

@@ -20,12 +20,13 @@ from bot.needs.grouping import (
     RESCUE_THRESHOLD,
     Grouper,
     GroupItem,
+    Placement,
     Topic,
     Vector,
     centred,
     idf_weights,
 )
-from bot.needs.topic_space import Batch, MeaningRows
+from bot.needs.topic_space import Batch, MeaningRows, renumber_new_topics
 from tests.needs.conftest import ToyVectors, unit
 
 TEXTS = [
@@ -474,8 +475,8 @@ def test_a_young_topic_takes_a_question_only_when_one_of_its_members_is_much_lik
 
 
 def test_the_young_topics_rule_leaves_earlier_topics_as_they_were() -> None:
-    """A topic of an earlier run takes a question by its centroid alone, as before: the rule is for topics of this
-    run (five and twenty runs of the development sets read as without it; an earlier run's placement stands)."""
+    """A topic of an earlier run not named movable takes a question by its centroid alone, as before: the rule is
+    for topics of this run and young earlier ones that may still move (an earlier run's placement stands)."""
     items = neighbour_needs()
     earlier = [i for i in items if i.key not in {"q:0", "q:2", "q:3", "q:4", "q:5", "q:6", "q:7"}]
     before = placed(earlier, Grouper())
@@ -485,3 +486,52 @@ def test_the_young_topics_rule_leaves_earlier_topics_as_they_were() -> None:
     ]
     assert runs[0] == runs[1]
     assert {p.key: p.topic_id for p in runs[0]}["q:2"] == before["q:1"]
+
+
+def test_a_young_lone_topic_of_an_earlier_run_asks_its_member_too() -> None:
+    """A movable topic of an earlier run (young, nothing proposed) of one question is judged like a young topic of
+    this run: the lone earlier wording q:1 sits between two needs, and q:2 (0.332 from it, over the joining threshold
+    by the centroid) seeds a topic of its own in the first pass instead of joining it; with
+    ``earlier_young_size=0`` it joins by the centroid alone. A topic not named movable takes it as before."""
+    items = neighbour_needs()
+    earlier = [i for i in items if i.key not in {"q:0", "q:2", "q:3", "q:4", "q:5", "q:6", "q:7"}]
+    before = placed(earlier, Grouper())
+    lone = before["q:1"]
+    first_new = max(before.values()) + 1
+
+    def first_pass(grouper: Grouper, movable: tuple[int, ...]) -> dict[str, Placement]:
+        state = grouper.start(items, assigned=before, fit=grouper.fit(items))
+        new = [i for i in items if i.key not in before]
+        result = grouper.place(state, new, next_topic_id=first_new, movable=movable)
+        return {p.key: p for p in result.placements}
+
+    bare = {"refine": 0, "fragment_size": 0, "rescue_threshold": None}
+    asked = first_pass(Grouper(**bare), (lone,))
+    assert asked["q:2"].seeded
+    assert not asked["q:3"].seeded and asked["q:3"].topic_id == asked["q:2"].topic_id
+    by_centroid = first_pass(Grouper(earlier_young_size=0, **bare), (lone,))
+    assert by_centroid["q:2"].topic_id == lone and not by_centroid["q:2"].seeded
+    assert first_pass(Grouper(**bare), ())["q:2"].topic_id == lone  # not movable: as before
+    # the whole run: the need B is whole again, the lone earlier wording having joined its need's later wordings
+    grouper = Grouper()
+    state = grouper.start(items, assigned=before, fit=grouper.fit(items))
+    result = grouper.place(state, [i for i in items if i.key not in before], next_topic_id=first_new, movable=(lone,))
+    whole = {p.key: p.topic_id for p in result.placements}
+    need_b = {whole[k] for k in ("q:2", "q:3", "q:4")}
+    assert len(need_b) == 1 and [(m.key, m.topic_id) for m in result.moved] == [("q:1", *need_b)]
+    assert not need_b & {whole[k] for k in ("q:0", "q:5", "q:6", "q:7")}
+
+
+def test_a_new_topic_left_with_only_an_earlier_question_is_numbered_too() -> None:
+    """An earlier question placed again into a new topic of the run, whose own questions then went elsewhere, leaves
+    a new topic that no placement of the run names: it is still numbered (after those that are), not lost."""
+    topics = {1: Topic(1), 7: Topic(7), 8: Topic(8), 9: Topic(9)}
+    topics[1]._joined["q:a"] = None
+    topics[7]._joined["q:b"] = None  # an earlier question, moved here; the run's q:c left for 9
+    topics[9]._joined["q:c"] = None
+    where = {"q:c": 9}
+    placements = [Placement("q:c", 8, 1.0, True)]
+    out = renumber_new_topics(placements, where, {"q:c": 1.0}, topics, 7)
+    assert out == [Placement("q:c", 7, 1.0, True)]
+    assert sorted(topics) == [1, 7, 8]
+    assert list(topics[7]._joined) == ["q:c"] and list(topics[8]._joined) == ["q:b"] and topics[8].id == 8
