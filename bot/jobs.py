@@ -19,10 +19,11 @@ purge that deleted something is audited (actor ``system``, the counts), as the o
 Once a day, claimed the same way, one process rebuilds knowledge gaps' grouping keys (``bot.knowledge.gap_keys``),
 and a job of its own asks the chat platform about every channel that still holds public questions and marks the
 ones private now (``bot.privacy.reconcile_channel_privacy``): events missed while the bot was down. That day's
-claim is renewed while the run goes and marked done at its end (``claim_day_run``): a run that stopped halfway is
-taken over by a later pass once its claim is stale. Each interval pass also updates the posts of proposed work
-sessions recorded as quoting what was withdrawn or made private (``refresh_proposals``), in any process, and asks
-once about each account recently marked away as deactivated (``recheck_marks``: a reactivation another process missed).
+claim is renewed while the run goes and marked done at its end (``bot.day_claims.claim_day_run``): a run that
+stopped halfway is taken over by a later pass once its claim is stale. Each interval pass also updates the posts of
+proposed work sessions recorded as quoting what was withdrawn or made private (``refresh_proposals``), in any
+process, and asks once about each account recently marked away as deactivated (``recheck_marks``: a reactivation
+another process missed).
 
 Each interval pass first checks that the database is still at the schema revision this code runs: after another
 replica or ``wieweet db upgrade`` moved it, the jobs stop for good and say so in the log (``_schema_current``).
@@ -41,7 +42,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -49,6 +50,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.actors import Actor
 from bot.config import Settings
+from bot.day_claims import DAY_RUN_ATTEMPTS, DONE, DayRun, claim_day, claim_day_run
 from bot.knowledge import KnowledgeBase, analysis_version, rebuild_gap_keys
 from bot.needs.jobs import NEEDS_INTERVAL_SECONDS, NeedsPass, NeedsPassResult
 from bot.outbox import enqueue
@@ -66,9 +68,7 @@ from bot.privacy import (
 from bot.register import profiles
 from bot.routing import RoutingService, run_due_timers
 from bot.staff_notices import ChannelCheckFailed
-from storage import privacy_repo, slack_repo
 from storage.db import Database, SchemaVerdict
-from storage.session import Session
 
 log = logging.getLogger("wieweet.jobs")
 
@@ -81,84 +81,7 @@ EMBED_INTERVAL_SECONDS = 15.0  # how often missing document vectors are looked f
 EMBED_BUDGET_SECONDS = 10.0  # the most one embedding pass computes before it yields
 PURGE_KIND = "retention_purge"
 GAP_KEYS_KIND = "gap_keys_rebuild"
-
-
-def claim_day(session: Session, *, kind: str, now: datetime) -> bool:
-    """Claim the UTC day of ``now`` for the daily job ``kind`` (a ``processed_events`` key): True in the one process
-    that inserted the day's key first (read back, not taken from the insert's row count), in ``session``'s
-    transaction (a claim rolled back with the job's work is claimed again by the next pass)."""
-    key, token = f"{kind}:{now.date().isoformat()}", f"{kind[:10]}:{uuid.uuid4().hex[:24]}"
-    slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
-    return privacy_repo.get_processed_event_kind(session, event_key=key) == token
-
-
 CHANNEL_PRIVACY_KIND = "channel_privacy"
-# A day's run claimed (``claim_day_run``) and not renewed for this long stopped halfway (a crash, a failure): the
-# next pass of any process takes it over. A run renews its claim while it goes (``DayRun.keep``).
-DAY_RUN_STALE = timedelta(minutes=15)
-DAY_RUN_RENEW = timedelta(minutes=1)
-DONE, HELD = "done", "held"
-# A day's run that failed this many times (over all processes; a lasting refusal such as a revoked token or a
-# missing scope) is marked done: tried again tomorrow, not every time its claim goes stale.
-DAY_RUN_ATTEMPTS = 3
-
-
-class DayRun:
-    """A daily job's run claimed for the UTC day of ``now`` (``claim_day_run``): renewed while it goes, marked
-    done at its end; while neither, it is taken over by a later pass once stale."""
-
-    def __init__(self, db: Database, *, key: str, token: str, clock: Callable[[], datetime]) -> None:
-        self.db, self.key, self.token, self.clock = db, key, token, clock
-        self._renewed = clock()
-
-    def keep(self) -> bool:
-        """Renew the claim (at most once per ``DAY_RUN_RENEW``); False when another process took it over."""
-        now = self.clock()
-        if now - self._renewed < DAY_RUN_RENEW:
-            return True
-        with self.db.session() as session:
-            kept = slack_repo.update_processed_event_claim(
-                session, event_key=self.key, kind=self.token, now=now, held_by=self.token
-            )
-        self._renewed = now
-        return kept
-
-    def done(self) -> None:
-        with self.db.session() as session:
-            slack_repo.update_processed_event_claim(
-                session, event_key=self.key, kind=f"done:{self.token}", now=self.clock(), held_by=self.token
-            )
-
-    def failed(self) -> int:
-        """Record that this attempt failed; how many attempts of the day failed, over all processes, this one too."""
-        now, prefix = self.clock(), f"{self.key}:failed:"
-        with self.db.session() as session:
-            slack_repo.create_processed_event(session, event_key=f"{prefix}{self.token}", kind="failed", now=now)
-            return slack_repo.count_processed_events(session, key_prefix=prefix, since=now - timedelta(days=2))
-
-
-def claim_day_run(db: Database, *, kind: str, clock: Callable[[], datetime]) -> DayRun | str:
-    """Claim today's run of the daily job ``kind`` (committed): a ``DayRun`` for the one process that claimed it
-    first — or took over a claim not renewed for ``DAY_RUN_STALE`` and never marked done — else ``DONE`` (done
-    today) or ``HELD`` (another process is running it: asked again at a later pass). Yesterday's run still going
-    (renewed within ``DAY_RUN_STALE``, not done) holds today's too: a run crossing midnight is not joined by a second.
-    """
-    now = clock()
-    key, token = f"{kind}:{now.date().isoformat()}", f"{kind[:10]}:{uuid.uuid4().hex[:24]}"
-    yesterday = f"{kind}:{(now.date() - timedelta(days=1)).isoformat()}"
-    with db.session() as session:
-        if slack_repo.get_live_processed_event_claim(session, event_key=yesterday, renewed_since=now - DAY_RUN_STALE):
-            return HELD
-        slack_repo.create_processed_event(session, event_key=key, kind=token, now=now)
-        held = privacy_repo.get_processed_event_kind(session, event_key=key) or ""
-        if held != token and not held.startswith("done:"):
-            taken = slack_repo.update_processed_event_claim(
-                session, event_key=key, kind=token, now=now, stale_before=now - DAY_RUN_STALE
-            )
-            held = token if taken else held
-    if held == token:
-        return DayRun(db, key=key, token=token, clock=clock)
-    return DONE if held.startswith("done:") else HELD
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from bot import jobs
 from bot.config import Settings
-from bot.jobs import CHANNEL_PRIVACY_KIND, DAY_RUN_ATTEMPTS, DAY_RUN_STALE, HELD, DayRun, JobRunner, claim_day_run
+from bot.day_claims import DAY_RUN_ATTEMPTS, DAY_RUN_STALE, HELD, DayRun, claim_day_run
+from bot.jobs import CHANNEL_PRIVACY_KIND, JobRunner
 from bot.knowledge import KnowledgeBase
 from bot.privacy import NOT_FOUND, LookupRefused, MarkedHook, reconcile_channel_privacy
 from bot.privacy.channels import NOT_FOUND_DAYS
