@@ -113,20 +113,40 @@ def collect_for(
     tz: ZoneInfo = TIMEZONE,
 ) -> DigestData:
     """The data for ``view``'s digest of ``period`` (``all_themes``: every theme, to share between channels;
-    ``private_channel``: Slack's current answer, see ``collect_digest_data``; ``tz``: the network's zone)."""
+    ``private_channel``: Slack's current answer, see ``collect_digest_data``, asked with no transaction open; ``tz``:
+    the network's zone)."""
     start, end = digest_window(view, period, tz)
     bounds = history_bounds(view, period, tz=tz)
-    with db.session() as session:
-        return collect_digest_data(
-            session,
-            themes=None if all_themes or not view.themes else list(view.themes),
-            period_start=start,
-            period_end=end,
-            now=now,
-            bounds=bounds,
-            private_channel=private_channel,
-            tz=tz,
-        )
+
+    def collect(answer: PrivateChannel | None) -> DigestData:
+        with db.session() as session:
+            return collect_digest_data(
+                session,
+                themes=None if all_themes or not view.themes else list(view.themes),
+                period_start=start,
+                period_end=end,
+                now=now,
+                bounds=bounds,
+                private_channel=answer,
+                tz=tz,
+            )
+
+    if private_channel is None:
+        return collect(None)
+    # ``private_channel`` may ask Slack: never inside a transaction. The first collection only notes which channels
+    # it would ask about (answered "public"); they are asked with no session open; when none turned private, that
+    # collection is the digest, else it is collected again with the answers (a channel not asked: left out).
+    asked: dict[str, None] = {}  # in the order the collection meets them
+
+    def noted(channel_id: str) -> bool:
+        asked.setdefault(channel_id)
+        return False
+
+    data = collect(noted)
+    answers = {channel_id: private_channel(channel_id) for channel_id in asked}
+    if not any(answers.values()):
+        return data
+    return collect(lambda channel_id: answers.get(channel_id, True))
 
 
 def send_digest(

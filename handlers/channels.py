@@ -112,6 +112,15 @@ class ChannelDirectory:
         (the digests' source channels: what the database knows)."""
         return self._lookup(client, channel_id, now)[0]
 
+    def known(self, *, channel_id: str, now: datetime) -> tuple[bool, bool] | None:
+        """(private, shared outside) as cached from a recent look-up, without asking Slack; None when not cached (for
+        a caller that must not ask Slack now: a rate limit's wait)."""
+        with self._lock:
+            hit = self._privacy.get(channel_id)
+        if hit is not None and now - hit.fetched_at < self.PRIVACY_TTL:
+            return hit.value  # type: ignore[no-any-return]
+        return None
+
     def _facts(self, client: WebClient, channel_id: str | None, now: datetime) -> tuple[bool, bool]:
         """(private, shared outside) from ``conversations.info``, cached; None, unknown or failing: both True."""
         if not channel_id:
@@ -124,10 +133,9 @@ class ChannelDirectory:
 
     def _lookup(self, client: WebClient, channel_id: str, now: datetime) -> tuple[bool, bool]:
         """(private, shared outside), cached; Slack's errors raised (and not cached); nothing said: both True."""
-        with self._lock:
-            hit = self._privacy.get(channel_id)
-        if hit is not None and now - hit.fetched_at < self.PRIVACY_TTL:
-            return hit.value  # type: ignore[no-any-return]
+        hit = self.known(channel_id=channel_id, now=now)
+        if hit is not None:
+            return hit
         info = client.conversations_info(channel=channel_id).get("channel") or {}
         if not isinstance(info, dict) or not info:
             return True, True

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from math import ceil
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -25,12 +24,11 @@ from digests.period import TIMEZONE
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
 from digests.sender import Clock, SendResult, elapsed_clock
-from digests.subscriptions import CHANNEL_GONE
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
-from handlers.digest_sources import SourceChannels
+from handlers.digest_sources import LookUpFailure, LookUpLimit, SourceChannels, sort_failed_look_up
 from handlers.kit import Rendered
-from handlers.services import slack_retry_after, slack_transient
+from handlers.services import slack_retry_after
 from storage.db import Database
 
 PostFn = Callable[[str, list[Block], str], str]
@@ -83,28 +81,40 @@ def slack_post(client: WebClient) -> Callable[[str, list[Block], str], str]:
 SHARED_OUTSIDE = "channel shared with another organisation"
 
 
-def not_shared_outside(post: PostFn, shared_outside: Callable[[str], bool], *, clock: Clock | None = None) -> PostFn:
+def not_shared_outside(
+    post: PostFn,
+    shared_outside: Callable[[str], bool],
+    *,
+    limit: LookUpLimit | None = None,
+    known: Callable[[str], bool | None] | None = None,
+) -> PostFn:
     """``post``, but never into a channel shared with another organisation (Slack Connect): a digest names the
     network's people and questions. Only Slack's answer that it is shared fails the run for the week (a channel that
     became shared after it subscribed; it stays subscribed: it may be unshared again).
 
     ``shared_outside`` raises Slack's error when the look-up fails, which is no answer (``look_up_failed``). After a
-    rate limit, this poster asks Slack no more until its Retry-After has passed on ``clock`` (the other channels of
-    the pass are put off just as long): a pass over hundreds of channels does not hammer a limited method."""
-    limited_until: list[datetime] = []
+    rate limit, whether on this look-up or another of the pass sharing ``limit`` (the source channels'), this poster
+    asks Slack no more until its Retry-After has passed: a channel whose answer is ``known`` (cached from a recent
+    look-up) is posted, the others of the pass are put off just as long. A pass over hundreds of channels does not
+    hammer a limited method."""
 
-    def guarded(channel: str, blocks: list[Block], text: str) -> str:
-        if clock is not None and limited_until:
-            left = ceil((limited_until[0] - clock()).total_seconds())
-            if left > 0:
+    def ask(channel: str) -> bool:
+        left = limit.seconds_left() if limit is not None else 0
+        if left:
+            answer = known(channel) if known is not None else None
+            if answer is None:
                 raise RetryLaterError(left, f"ratelimited: channel look-up, retry after {left} s")
+            return answer
         try:
-            shared = shared_outside(channel)
+            return shared_outside(channel)
         except SlackApiError as exc:
             failure = look_up_failed(exc, channel)
-            if isinstance(failure, RetryLaterError) and clock is not None:
-                limited_until[:] = [clock() + timedelta(seconds=failure.seconds)]
+            if isinstance(failure, RetryLaterError) and limit is not None:
+                limit.limited(failure.seconds)
             raise failure from exc
+
+    def guarded(channel: str, blocks: list[Block], text: str) -> str:
+        shared = ask(channel)
         if shared:
             raise PermanentPostError(SHARED_OUTSIDE)
         return post(channel, blocks, text)
@@ -113,20 +123,19 @@ def not_shared_outside(post: PostFn, shared_outside: Callable[[str], bool], *, c
 
 
 def look_up_failed(exc: SlackApiError, channel: str) -> Exception:
-    """What a failed ``conversations.info`` before a digest post means for the run. The channel gone
-    (``CHANNEL_GONE``: deleted, archived): ``PermanentPostError`` with Slack's error (the subscription is turned off
-    and staff are told once); a rate limit: ``RetryLaterError`` (tried again no earlier than Slack asked); anything
-    else (an error on Slack's side, a timeout, a refusal): Slack's error, so the run stays claimed and is tried again
-    once stale. A refusal that is not passing (a missing scope, a bad token) is logged at ERROR: it needs the
-    operator."""
-    error = str(exc.response.get("error") or "")
-    if error in CHANNEL_GONE:
-        return PermanentPostError(error)
-    wait = slack_retry_after(exc)
-    if wait:
-        return RetryLaterError(wait, f"{error or 'ratelimited'}: channel look-up, retry after {wait} s")
-    if not slack_transient(exc):
-        log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, error)
+    """What a failed ``conversations.info`` before a digest post means for the run (``sort_failed_look_up``). The
+    channel gone (``CHANNEL_GONE``: deleted, archived): ``PermanentPostError`` with Slack's error (the subscription
+    is turned off and staff are told once); a rate limit: ``RetryLaterError`` (tried again no earlier than Slack
+    asked); anything else (an error on Slack's side, a timeout, a refusal): Slack's error, so the run stays claimed
+    and is tried again once stale. A refusal that is not passing (a missing scope, a bad token) is logged at ERROR:
+    it needs the operator."""
+    failure = sort_failed_look_up(exc)
+    if failure.kind is LookUpFailure.GONE:
+        return PermanentPostError(failure.error)
+    if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
+        return RetryLaterError(failure.wait, f"{failure.error}: channel look-up, retry after {failure.wait} s")
+    if failure.kind is LookUpFailure.REFUSED:
+        log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)
     return exc
 
 
@@ -248,12 +257,17 @@ def due_digests_poster(
         def shared_outside(channel: str) -> bool:
             return channels.shared_outside_or_raise(client=client, channel_id=channel, now=tick())
 
-        sources = SourceChannels(db, client, channels, now=now, clock=tick)
+        def known_shared(channel: str) -> bool | None:
+            facts = channels.known(channel_id=channel, now=tick())
+            return facts[1] if facts is not None else None
+
+        limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
+        sources = SourceChannels(db, client, channels, now=now, clock=tick, limit=limit)
         results = send_due_digests(
             db,
             now=now,
             worker_id=worker_id,
-            post=not_shared_outside(slack_post(client), shared_outside, clock=tick),
+            post=not_shared_outside(slack_post(client), shared_outside, limit=limit, known=known_shared),
             permalink=slack_permalink(client),
             private_channel=sources,
             tz=tz,

@@ -6,7 +6,9 @@ minute; an error on Slack's side, a timeout) falls back to what the database kno
 (``bot.privacy.get_stored_channel_privacy``, kept up to date by the daily reconcile): private stays private, public
 stays public, and a channel it does not know stays out of the digests. A channel Slack does not show the bot
 (``channel_not_found``: deleted, or private without the bot) or will not tell about stays out as unknown. After a
-rate limit the pass asks Slack no more until Slack's Retry-After has passed: the rest answer from the database.
+rate limit the pass asks Slack no more until Slack's Retry-After has passed (``LookUpLimit``, one per pass, shared
+with the look-up before each post): the rest answer from the database. ``sort_failed_look_up`` is the one place that
+says what a failed look-up is.
 Either answer only ever leaves questions out: a question stored as asked in a private channel stays out whatever
 Slack says (``digests.model.is_public_content``).
 
@@ -18,17 +20,72 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from math import ceil
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.privacy import count_public_questions_in_channels, get_stored_channel_privacy
+from digests.subscriptions import CHANNEL_GONE
 from handlers.channels import ChannelDirectory
 from handlers.services import slack_retry_after, slack_transient
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+
+class LookUpFailure(StrEnum):
+    RATE_LIMITED = "rate_limited"  # Slack asked to wait (429 with a Retry-After)
+    PASSING = "passing"  # an error on Slack's side, a timeout, a 429 without a wait: no answer
+    GONE = "gone"  # the channel is gone for the bot (``CHANNEL_GONE``: deleted, archived, the bot removed)
+    REFUSED = "refused"  # an answer that is no passing failure (a missing scope, a bad token)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedLookUp:
+    kind: LookUpFailure
+    error: str
+    wait: int | None = None  # seconds, for RATE_LIMITED
+
+
+def sort_failed_look_up(exc: Exception) -> FailedLookUp:
+    """What a failed ``conversations.info`` is: the one classification both the source-channel look-up and the
+    check before each post use. A connection failure or timeout (``OSError``) is passing."""
+    if not isinstance(exc, SlackApiError):
+        return FailedLookUp(LookUpFailure.PASSING, str(exc))
+    error = str(exc.response.get("error") or "")
+    if error in CHANNEL_GONE:
+        return FailedLookUp(LookUpFailure.GONE, error)
+    wait = slack_retry_after(exc)
+    if wait:
+        return FailedLookUp(LookUpFailure.RATE_LIMITED, error or "ratelimited", wait)
+    if slack_transient(exc):
+        return FailedLookUp(LookUpFailure.PASSING, error)
+    return FailedLookUp(LookUpFailure.REFUSED, error)
+
+
+class LookUpLimit:
+    """One digest pass's memory of Slack's rate limit on ``conversations.info``: after a Retry-After, nothing in the
+    pass asks Slack again until it has passed on ``clock``."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self._until: datetime | None = None
+
+    def seconds_left(self) -> int:
+        """Whole seconds until Slack may be asked again; 0 when it may now."""
+        if self._until is None:
+            return 0
+        return max(0, ceil((self._until - self.clock()).total_seconds()))
+
+    def limited(self, seconds: int) -> None:
+        """Slack asked to wait ``seconds`` from now (a later end than one known already wins)."""
+        until = self.clock() + timedelta(seconds=seconds)
+        if self._until is None or until > self._until:
+            self._until = until
 
 
 class SourceChannels:
@@ -42,15 +99,16 @@ class SourceChannels:
         *,
         now: datetime,
         clock: Callable[[], datetime] | None = None,
+        limit: LookUpLimit | None = None,
     ) -> None:
         self.db = db
         self.client = client
         self.channels = channels
         self.now = now
         self.clock = clock or (lambda: now)
+        self.limit = limit or LookUpLimit(self.clock)
         self._answers: dict[str, bool] = {}
         self._unknown: set[str] = set()
-        self._limited_until: datetime | None = None
 
     def __call__(self, channel_id: str) -> bool:
         known = self._answers.get(channel_id)
@@ -64,26 +122,23 @@ class SourceChannels:
         return frozenset(self._unknown)
 
     def _ask(self, channel_id: str) -> bool:
-        if self._limited_until is not None and self.clock() < self._limited_until:
-            return self._stored(channel_id)
+        if self.limit.seconds_left():  # Slack asked to wait: a recent answer still counts, else the database's
+            known = self.channels.known(channel_id=channel_id, now=self.clock())
+            return known[0] if known is not None else self._stored(channel_id)
         try:
             return self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
-        except OSError as exc:  # no answer in time, or the connection failed: as an error on Slack's side
-            log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, exc)
+        except (OSError, SlackApiError) as exc:  # OSError: no answer in time, or the connection failed
+            failure = sort_failed_look_up(exc)
+        if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
+            self.limit.limited(failure.wait)
+        if failure.kind in (LookUpFailure.RATE_LIMITED, LookUpFailure.PASSING):
+            log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, failure.error)
             return self._stored(channel_id)
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            wait = slack_retry_after(exc)
-            if wait:
-                self._limited_until = self.clock() + timedelta(seconds=wait)
-            if wait or slack_transient(exc):
-                log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, error)
-                return self._stored(channel_id)
-            # an answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
-            # it) or refuses to say: left out, as a channel nobody can vouch for
-            log.info("conversations.info %s refused (%s): left out", channel_id, error)
-            self._unknown.add(channel_id)
-            return True
+        # an answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
+        # it) or refuses to say: left out, as a channel nobody can vouch for
+        log.info("conversations.info %s refused (%s): left out", channel_id, failure.error)
+        self._unknown.add(channel_id)
+        return True
 
     def _stored(self, channel_id: str) -> bool:
         with self.db.session() as session:

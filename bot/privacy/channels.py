@@ -135,7 +135,7 @@ def get_stored_channel_privacy(session: Session, *, channel_id: str, now: dateti
 def count_public_questions_in_channels(session: Session, *, channel_ids: Collection[str]) -> int:
     """How many questions stored as asked in public are in ``channel_ids`` (what digests leave out of channels
     whose privacy nobody can vouch for now)."""
-    return sum(len(question_repo.list_public_questions_in_channel(session, channel_id=c)) for c in channel_ids)
+    return question_repo.count_public_questions_in_channels(session, channel_ids=channel_ids)
 
 
 def reconcile_channel_privacy(
