@@ -10,25 +10,18 @@ import json
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from bot.actors import Actor
-from bot.cli import main
 from bot.privacy import export_personal_data
 from bot.routing.chosen import REFUSED_PICK
 from bot.routing.errors import RoutingInputError
-from storage.db import Database
 from storage.models import AuditLog, EscalationReason, Question, QuestionStatus, Visibility
-from tests.routing.conftest import NOW, World, seed_housing
+from tests.routing.conftest import NOW, World, seed_housing, wieweet
 
 LATER = NOW + timedelta(hours=1)
 AT_LATER = ("--now", (LATER + timedelta(minutes=5)).isoformat())
 BRAM, BRAM_EMAIL = "UBRAM", "bram@example.org"  # an expert of the register, who asks here
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", db.url, *args])
 
 
 def _asked_by_bram(world: World, visibility: Visibility, *, escalate: bool = True) -> int:
