@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,14 +32,10 @@ from storage.models import (
     TimerKind,
     Visibility,
 )
-from tests.routing.conftest import ASKER, NOW, QUESTION, World, add_expert, seed_housing, seed_themes
+from tests.routing.conftest import ASKER, NOW, QUESTION, World, add_expert, seed_housing, seed_themes, wieweet
 
 LATER = NOW + timedelta(days=1)
 AT_LATER = ("--now", LATER.isoformat())
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", db.url, *args])
 
 
 @pytest.fixture

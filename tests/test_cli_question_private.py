@@ -7,18 +7,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner, Result
 
-from bot.cli import main
 from storage.db import Database
 from storage.models import EscalationReason
-from tests.routing.conftest import ASKER, NOW, World, seed_housing, seed_themes
+from tests.routing.conftest import ASKER, NOW, World, seed_housing, seed_themes, wieweet
 
 PRIVATE_CHANNEL, THREAD = "C0GEHEIM1", "1700000000.000900"
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", db.url, *args])
 
 
 @pytest.fixture

@@ -4,11 +4,13 @@ holds for every later run."""
 
 from __future__ import annotations
 
+import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from bot.inbox import change_committed, record_with_change
@@ -33,6 +35,43 @@ def _change(session: Session) -> None:
     session.add(AuditLog(actor="cli:test", action="close", entity_type="question", entity_key="1", at=NOW))
 
 
+def _until_the_worker_waits_or_answers(db: Database, asked: Future[bool]) -> None:
+    """Until the worker's question is really asked before the change ends: it answered already, or it waits for
+    the change's transaction. PostgreSQL tells (``pg_stat_activity``: a session of this database waiting for a
+    lock); SQLite does not, so there the worker sent its statement on the marks and had not finished it a poll
+    later (a statement that answers without waiting, a plain read, comes back at once)."""
+    main = threading.get_ident()
+    sent = threading.Event()
+
+    def on_statement(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if threading.get_ident() != main and "processed_events" in statement:
+            sent.set()
+
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    try:
+        sent_at_last_poll = False
+        for _ in range(400):
+            if asked.done():
+                return
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.connect() as connection:
+                    waiting = connection.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+                        )
+                    ).scalar_one()
+                if waiting:
+                    return
+            elif sent_at_last_poll:
+                return
+            sent_at_last_poll = sent.is_set()
+            wait([asked], timeout=0.05)
+        raise AssertionError("the worker neither answered nor waited for the change")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("commits", [True, False])
 def test_the_worker_gets_the_changes_outcome_also_while_it_commits(database: Database, commits: bool) -> None:
@@ -43,6 +82,7 @@ def test_the_worker_gets_the_changes_outcome_also_while_it_commits(database: Dat
                 _change(session)
                 record_with_change(session, database, request_key=key, kind="test", payload={}, now=NOW)
                 asked = pool.submit(_asked, database, key)  # the worker, while the change is still open
+                _until_the_worker_waits_or_answers(database, asked)
                 if not commits:
                     raise Died
         except Died:

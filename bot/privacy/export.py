@@ -153,7 +153,8 @@ def _audit_rows(session: Session, *, emails: set[str], slack_user_id: str | None
 
 def _own_row(entry: AuditLog) -> dict[str, Any]:
     """An audit row by or about them, whole; of a pick refused to them, what they were told and not the reason
-    behind it (``REFUSED_PICK_REASON``: that the one they chose asked the question anonymously, or withdrew)."""
+    behind it (``REFUSED_PICK_REASON``: that the one they chose withdrew or opted out; a refusal on an anonymous
+    question is audited without any reason, as ``wieweet audit`` shows it)."""
     row = _columns(entry)
     if entry.entity_type == REFUSED_PICK_ENTITY and isinstance(row.get("after"), dict):
         row["after"] = {k: v for k, v in row["after"].items() if k != REFUSED_PICK_REASON}

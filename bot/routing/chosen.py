@@ -6,10 +6,11 @@ Refused, with nothing changed:
 - the asker (they cannot answer their own question). For an anonymous question the refusal is the very one given
   for anybody else who cannot be asked (``cannot_ask``: "this person cannot be given this question"), to staff as to
   an expert passing it on, in Slack as on the command line; each such pick is logged as a refusal, so repeated
-  probing shows in the log, and the audit entry records the real reason (``ASKER``) beside what the chooser was
-  told. A refusal is still not "asked": whoever sees the person they chose listed and available (or,
-  staff, confirmed someone away and is refused) learns it is the asker or someone who withdrew. Only asking the
-  asker as anyone else would close that, which the product does not do; the limit below keeps guessing slow.
+  probing shows in the log. The audit entry of such a refusal says only what the chooser was told: whoever reads
+  the audit log (the operator who chose, too) must not learn who asked. A refusal is still not "asked": whoever sees
+  the person they chose listed and available (or, staff, confirmed someone away and is refused) learns it is the
+  asker or someone who withdrew. Only asking the asker as anyone else would close that, which the product does not
+  do; the limit below keeps guessing slow.
 - a person whose register entry says not to ask them: consent withdrawn ("Remove me": never shown or asked again)
   or opted out of questions (``Availability.OPTED_OUT``). Someone volunteering chooses themselves and may help.
 - for staff (assigning from the triage channel or ``wieweet question assign``), a person whose listing was never
@@ -25,8 +26,10 @@ Refused, with nothing changed:
   all the same once they confirm (``allow_away``), audited; someone volunteering may help while away.
 
 Probing is limited: each ``cannot_ask``, unconfirmed or away refusal of a pick is recorded in the audit log (who
-chose, which question, what they were told and, for ``cannot_ask``, the real reason under ``REFUSED_PICK_REASON``;
-never whom they chose; the chooser's own export of their data leaves the reason out, or it would tell them who asked),
+chose, which question, what they were told and, for ``cannot_ask`` on a question that names its asker, the real
+reason under ``REFUSED_PICK_REASON``; never whom they chose. On an anonymous question no reason at all is recorded:
+``asker`` would name the asker, and so would its absence beside the reasons of the others; the chooser's own export
+of their data leaves the reason out too),
 and the request keeps that record (``keep_changes``). After ``MAX_REFUSED_PICKS`` of them by the same chooser within
 ``REFUSED_WINDOW``, any further pick of someone else by them is refused (``too_many_picks``: try later), with one
 WARNING line, before anything else is looked at. Staff too: assigning by hand is a pick like any other, an anonymous
@@ -58,8 +61,6 @@ UNCONFIRMED = "chosen_unconfirmed"  # staff chose someone whose listing was neve
 MAX_REFUSED_PICKS = 5
 REFUSED_WINDOW = timedelta(hours=1)
 REFUSED_PICK = REFUSED_PICK_ENTITY  # the audit log's entity type of a refused pick (keyed by the question)
-# the real reasons of a ``cannot_ask`` refusal, audited (``REFUSED_PICK_REASON``), never told to the chooser
-ASKER = "asker"  # the asker of an anonymous question
 
 
 def routable_expert(session: Session, slack_user_id: str) -> Expert | None:
@@ -154,7 +155,7 @@ def chosen_expert(
     if is_asker:
         # the chooser must not learn who asked: the reply is the one for anybody else who cannot be asked
         log.warning("refused pick: asker of anonymous question=%s chosen by=%s", question.id, actor)
-        raise _cannot_ask(session, question, actor=actor, now=now, reason=ASKER)
+        raise _cannot_ask(session, question, actor=actor, now=now, reason=None)
     return _linkable(entry)
 
 
@@ -174,10 +175,15 @@ def _not_probing(session: Session, question: Question, *, actor: str, now: datet
         raise RoutingInputError(TOO_MANY_PICKS, f"{refused} picks refused in the last hour")
 
 
-def _cannot_ask(session: Session, question: Question, *, actor: str, now: datetime, reason: str) -> RoutingInputError:
-    """The one refusal for anybody who cannot be asked, whatever the ``reason`` (audited, never told), recorded and
-    kept when the request's other changes are not (``keep_changes``: nothing else was written yet)."""
-    _record_refusal(session, question, actor=actor, now=now, refused=CANNOT_ASK, reason=reason)
+def _cannot_ask(
+    session: Session, question: Question, *, actor: str, now: datetime, reason: str | None
+) -> RoutingInputError:
+    """The one refusal for anybody who cannot be asked, whatever the ``reason`` (never told), recorded and kept when
+    the request's other changes are not (``keep_changes``: nothing else was written yet). The reason is audited only
+    for a question that names its asker: on an anonymous one, every such refusal is recorded alike, or the audit log
+    would tell whoever reads it (the operator who chose, too) which pick was the asker."""
+    audited = reason if question.visibility is not Visibility.ANONYMOUS else None
+    _record_refusal(session, question, actor=actor, now=now, refused=CANNOT_ASK, reason=audited)
     return RoutingInputError(CANNOT_ASK, keep_changes=True)
 
 
@@ -185,7 +191,7 @@ def _record_refusal(
     session: Session, question: Question, *, actor: str, now: datetime, refused: str, reason: str | None = None
 ) -> None:
     """A refused pick in the audit log: who chose, for which question, the kind of refusal they were told and, when
-    that does not say it, the real reason (never whom)."""
+    that does not say it and the question names its asker, the real reason (never whom)."""
     after = {"refused": refused} | ({REFUSED_PICK_REASON: reason} if reason else {})
     register_repo.create_audit_log(
         session,

@@ -16,6 +16,7 @@ import pytest
 
 from bot.actors import Actor
 from bot.config import Settings
+from bot.error_texts import error_text
 from bot.needs import AlreadyInvited, InviteUnderWay
 from bot.needs.proposals import INVITE_HOLD
 from handlers.inbox import InboxWorker
@@ -240,6 +241,11 @@ def test_the_hold_at_the_service(network: Network) -> None:
         with pytest.raises(InviteUnderWay) as under_way:
             refused()
         assert under_way.value.code == "proposal_inviting"
+    # the other invitation may still fail (refused, or its process dies): the text promises no channel, it says
+    # what to do then
+    told = {lang: error_text(under_way.value, lang) or "" for lang in ("nl", "en")}
+    assert "zo meteen" not in told["nl"] and "opnieuw uitnodigen" in told["nl"]
+    assert "in a moment" not in told["en"] and "invite again" in told["en"]
     plan("a", NOW + timedelta(minutes=1))()  # a retry: kept, and extended
     assert held(network, proposal) == ("a", NOW + timedelta(minutes=1) + INVITE_HOLD)
     later = NOW + timedelta(minutes=1) + INVITE_HOLD

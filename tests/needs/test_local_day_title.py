@@ -13,10 +13,11 @@ from sqlalchemy import select
 from bot.needs.periods import parse_period
 from bot.needs.report import collect_report, render_html
 from bot.register import submissions
-from storage.models import Practice
+from storage.models import Practice, RecordStatus
 from tests.needs.conftest import NOW, STAFF, Network
 
 JUST_AFTER_MIDNIGHT = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)  # 26 November, 00:30 in Brussels
+NEW_YEAR_IN_AUCKLAND = datetime(2026, 12, 31, 11, 30, tzinfo=UTC)  # 1 January 2027, 00:30 in Auckland (UTC+13)
 
 
 def test_a_session_practice_done_just_after_midnight_has_the_local_day_in_its_title(network: Network) -> None:
@@ -61,3 +62,22 @@ def test_a_session_practice_is_submitted_in_the_networks_zone(network: Network) 
             session, actor=STAFF, proposal_id=view.id, notes_url="https://example.org/verslag", now=NOW
         )
     assert submitting.call_args.kwargs["zone"] == zone
+
+
+def test_a_session_done_at_new_year_in_the_networks_zone_is_a_practice_of_the_new_year(network: Network) -> None:
+    """At New Year in the network's zone (Pacific/Auckland), while UTC still has the old year: the finished session's
+    practice is submitted, titled with 1 January of the new year, the network's day that bounds its year too."""
+    network.knowledge.timezone = ZoneInfo("Pacific/Auckland")
+    with network.database.session() as session:
+        view = network.service.propose_sessions(session, now=NOW, worker_id="a")[0]
+    with network.database.session() as session:
+        done = network.service.complete_proposal(
+            session, actor=STAFF, proposal_id=view.id, notes_url="https://example.org/verslag", now=NEW_YEAR_IN_AUCKLAND
+        )
+    with network.database.session() as session:
+        practice = session.get(Practice, done.practice_id)
+        assert practice is not None
+        title, status = practice.title, practice.status
+    assert title == submissions.work_session_title(view.id, date(2027, 1, 1), view.label, "nl")
+    assert "2027" in title and "2026" not in title
+    assert status is RecordStatus.PENDING

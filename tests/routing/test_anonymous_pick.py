@@ -1,42 +1,27 @@
 """Choosing the asker of an anonymous question by hand tells the chooser no more than "this person cannot be given
-this question" — staff on the command line (``wieweet question assign``) as in Slack — while the audit log records
-the real reason; the chooser's own export of their data shows what they were told, not why. The asker of a question
+this question" — staff on the command line (``wieweet question assign``) as in Slack — and the audit log records
+only that: the operator reading it with ``wieweet audit`` learns no more than they were told, nor does the chooser's
+own export of their data. The asker of a question
 that names them is still told so."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from bot.actors import Actor
-from bot.cli import main
 from bot.privacy import export_personal_data
 from bot.routing.chosen import REFUSED_PICK
 from bot.routing.errors import RoutingInputError
-from storage.db import Database
 from storage.models import AuditLog, EscalationReason, Question, QuestionStatus, Visibility
-from tests.routing.conftest import NOW, World, seed_housing, seed_themes
+from tests.routing.conftest import NOW, World, seed_housing, wieweet
 
 LATER = NOW + timedelta(hours=1)
 AT_LATER = ("--now", (LATER + timedelta(minutes=5)).isoformat())
 BRAM, BRAM_EMAIL = "UBRAM", "bram@example.org"  # an expert of the register, who asks here
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", db.url, *args])
-
-
-@pytest.fixture
-def world(database: Database) -> Iterator[World]:
-    w = World(database)
-    with database.session() as s:
-        seed_themes(s)
-    yield w
-    w.kb.close()
 
 
 def _asked_by_bram(world: World, visibility: Visibility, *, escalate: bool = True) -> int:
@@ -62,11 +47,27 @@ def test_question_assign_to_the_asker_of_an_anonymous_question_says_only_cannot_
     assert "error: This person cannot be given this question. Choose someone else." in done.output
     assert "asked" not in done.output.replace("cannot be given", "") and "forward" not in done.output
     assert "the refused pick is recorded" in done.output
-    assert _refusals(world, qid) == [{"refused": "cannot_ask", "reason": "asker"}]  # the real reason, audited
+    assert _refusals(world, qid) == [{"refused": "cannot_ask"}]  # audited as told: "asker" would name the asker
     with world.db.session() as s:
         question = s.get(Question, qid)
         assert question is not None and question.status is QuestionStatus.ESCALATED
         assert BRAM not in {r.recipient_slack_id for r in question.routings}
+
+
+def test_the_operators_audit_command_does_not_tell_them_who_asked(world: World) -> None:
+    """The operator who chose the asker is told "cannot be given"; ``wieweet audit`` then shows them the same refusal
+    as for anybody else who cannot be asked: its question, not the reason that would name the asker."""
+    seed_housing(world)
+    qid = _asked_by_bram(world, Visibility.ANONYMOUS)
+    refused = wieweet(world.db, "--by", "anna", "question", "assign", str(qid), "--expert", BRAM_EMAIL, *AT_LATER)
+    assert refused.exit_code == 1 and "cannot be given" in refused.output
+    audit = wieweet(world.db, "audit", "--entity", "refused_pick", "--json")
+    assert audit.exit_code == 0, audit.output
+    [row] = [json.loads(line) for line in audit.output.splitlines()]
+    assert row["actor"].endswith(" by anna")
+    assert (row["entity_key"], row["after"]) == (f"question:{qid}", {"refused": "cannot_ask"})
+    table = wieweet(world.db, "audit", "--entity", "refused_pick")
+    assert f"refused_pick:question:{qid}" in table.output and "asker" not in table.output
 
 
 @pytest.mark.parametrize("visibility", [Visibility.PUBLIC, Visibility.PRIVATE])
@@ -97,7 +98,7 @@ def test_the_choosers_export_shows_what_they_were_told_not_why(world: World) -> 
             world.service.forward(s, routing_id=routing_id, actor_slack_id=chooser_id, to_slack_id=asker, now=LATER)
         assert refused.value.code == "cannot_ask" and refused.value.keep_changes
         s.commit()  # as the Slack layer commits a refusal that keeps its record
-    assert _refusals(world, qid) == [{"refused": "cannot_ask", "reason": "asker"}]
+    assert _refusals(world, qid) == [{"refused": "cannot_ask"}]
     with world.db.session() as s:
         actor = Actor.slack(chooser_id, is_staff=False)
         data = export_personal_data(session=s, actor=actor, slack_user_id=chooser_id, now=LATER)

@@ -12,11 +12,10 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from bot.actors import Actor
-from bot.cli import main, question_cmds
+from bot.cli import question_cmds
 from bot.config import Settings
 from bot.outbox import mark_outbox_sent
 from bot.routing.staff import STAFF_CLOSED, STAFF_POSTS_KIND
@@ -27,23 +26,10 @@ from handlers.staff_posts import update_after_cli
 from storage import inbox_repo, question_repo
 from storage.db import Database
 from storage.models import EscalationReason, OutboxKind, OutboxMessage, QuestionStatus
-from tests.routing.conftest import NOW, World, seed_housing, seed_themes
+from tests.routing.conftest import NOW, World, seed_housing, wieweet
 
 TRIAGE, POST_TS = "C0TRIAGE1", "1700000100.000100"
 LATER = (NOW + timedelta(days=1)).isoformat()
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", db.url, *args])
-
-
-@pytest.fixture
-def world(database: Database) -> Iterator[World]:
-    w = World(database)
-    with database.session() as s:
-        seed_themes(s)
-    yield w
-    w.kb.close()
 
 
 def _posted_escalated(world: World) -> int:

@@ -6,7 +6,6 @@ crash right after the commit still gets the post updated, once, by the record's 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -26,21 +25,11 @@ from handlers.listener import listener
 from handlers.requestspec import Kind
 from handlers.services import Services
 from storage import inbox_repo, question_repo
-from storage.db import Database
 from storage.models import QuestionStatus
-from tests.routing.conftest import World, seed_themes
+from tests.routing.conftest import World
 from tests.routing.test_cli_staff_posts import POST_TS, TRIAGE, _posted_escalated
 
 STAFF = "USTAFF01"
-
-
-@pytest.fixture
-def world(database: Database) -> Iterator[World]:
-    w = World(database)
-    with database.session() as s:
-        seed_themes(s)
-    yield w
-    w.kb.close()
 
 
 def _services(world: World) -> Services:
