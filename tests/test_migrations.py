@@ -323,7 +323,9 @@ def test_0023_allows_the_reactivation_notice_and_its_downgrade_drops_it_with_its
 def test_0024_adds_the_invitation_hold_and_its_downgrade_drops_it_keeping_the_proposals(database: Database) -> None:
     downgrade(database.engine, "0023_reactivated")
     with database.engine.begin() as conn:
-        conn.execute(text("INSERT INTO need_topics (label, created_at, updated_at) VALUES ('t', :at, :at)"), AT)
+        conn.execute(
+            text("INSERT INTO need_topics (label, label_item, created_at, updated_at) VALUES ('t', '', :at, :at)"), AT
+        )
         topic = conn.execute(text("SELECT id FROM need_topics")).scalar_one()
         for status, channel in (("open", None), ("invited", "C0WORK001")):
             conn.execute(
