@@ -299,9 +299,8 @@ class TriageSlack:
         return {"ok": True}
 
 
-def test_an_escalated_questions_triage_post_says_the_asker_is_gone_once_committed(world: World) -> None:
-    world.load()  # nobody in the register: the question goes to staff
-    qid = world.ask()
+def _triage_posted(world: World) -> tuple[Services, TriageSlack]:
+    """Staff's triage post of the question sent (the outbox's triage message), with the services that sent it."""
     slack = TriageSlack()
     settings = Settings(triage_channel_id="C0TRIAGE1", staff_user_ids=frozenset({"U0STAFF01"}))
     services = Services(settings=settings, db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service)
@@ -309,6 +308,13 @@ def test_an_escalated_questions_triage_post_says_the_asker_is_gone_once_committe
     for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
         if message.kind is K.TRIAGE:
             assert sender.send_one(message)
+    return services, slack
+
+
+def test_an_escalated_questions_triage_post_says_the_asker_is_gone_once_committed(world: World) -> None:
+    world.load()  # nobody in the register: the question goes to staff
+    qid = world.ask()
+    services, slack = _triage_posted(world)
     assert [p["channel"] for p in slack.posts] == ["C0TRIAGE1"]
     outcome = person_gone_after_send(services, slack, user_id=ASKER, now=LATER)  # type: ignore[arg-type]
     assert outcome == "moved on 0, marked away False, withdrawn 1 (1 escalated)"
@@ -339,13 +345,7 @@ def test_a_crash_right_after_the_withdrawal_still_gets_the_triage_post_updated_o
     replicas."""
     world.load()  # nobody in the register: the question goes to staff
     qid = world.ask()
-    slack = TriageSlack()
-    settings = Settings(triage_channel_id="C0TRIAGE1", staff_user_ids=frozenset({"U0STAFF01"}))
-    services = Services(settings=settings, db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service)
-    sender = OutboxSender(services, slack)  # type: ignore[arg-type]
-    for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
-        if message.kind is K.TRIAGE:
-            assert sender.send_one(message)
+    services, slack = _triage_posted(world)
     committing = world.db.session
 
     @contextmanager
@@ -372,13 +372,7 @@ def test_a_withdrawal_rolled_back_queues_no_post_update(world: World, monkeypatc
     """The withdrawal's transaction fails before its commit: its queued request changes no post, ever."""
     world.load()
     qid = world.ask()
-    slack = TriageSlack()
-    settings = Settings(triage_channel_id="C0TRIAGE1", staff_user_ids=frozenset({"U0STAFF01"}))
-    services = Services(settings=settings, db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service)
-    sender = OutboxSender(services, slack)  # type: ignore[arg-type]
-    for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
-        if message.kind is K.TRIAGE:
-            assert sender.send_one(message)
+    services, slack = _triage_posted(world)
     queue = deactivated_module.record_with_change
 
     def queued_then_killed(*args: Any, **kwargs: Any) -> None:
