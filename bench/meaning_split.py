@@ -6,14 +6,15 @@ Usage::
     python bench/meaning_split.py --passes 5 --queries 300
 
 Builds the register of ``bench/latency_matching.py`` (10,000 experts, 10,000 practices, 50,000 answers, the same
-seed), gives every expert, practice and part a random unit vector as ``--semantic`` does there, pins itself to one
-core and searches each question once per pass, the question embedded by the real model every time (no cache). Per
-pass it prints the CPU time of the searching thread at p50 / p95 for the whole search, for the question embedding
-(the model's call alone), for the cosines (``SemanticIndex.similarities`` less the embedding: the matrix products,
-the parts' maximum, the z-scores and the boosts) and for the rest (the words: parsing, scoring, ranking,
-explanations), with the load average; then the question's tokens, a fit of the embedding's CPU time against them,
-and how many bytes of vectors the cosines read per question. The percentiles are taken over each part on its own,
-so they do not add up to the whole search's.
+seed; its questions less the held-out evaluation questions, as the A/B scripts use them), gives every expert,
+practice and part a random unit vector as ``--semantic`` does there, pins itself to one core and searches each
+question once per pass, the question embedded by the real model every time (no cache). Per pass it prints the CPU
+time of the searching thread at p50 / p95 for the whole search, for the question embedding (the model's call alone),
+for the cosines (``SemanticIndex.similarities`` less the embedding: the matrix products, the parts' maximum, the
+z-scores and the boosts) and for the rest (the words: parsing, scoring, ranking, explanations), with the load
+average; then the question's tokens, a fit of the embedding's CPU time against them, and how many bytes of vectors
+the cosines read per question. The percentiles are taken over each part on its own, so they do not add up to the
+whole search's.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core: the matrix products on the searching thread
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latency_matching import Generator, attach_random_vectors, load_register, pct
+from _ab import build
+from latency_matching import attach_random_vectors, pct
 
 from bot.errors import QueryError
-from bot.matching import Matcher
 from bot.matching.analysis import question_topic
 from bot.matching.semantic import KINDS
 
@@ -46,16 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    reg = load_register()
-    gen = Generator(reg, args.seed)
-    experts = [gen.expert(i) for i in range(1, args.experts + 1)]
-    practices = [gen.practice(i, args.experts) for i in range(1, args.practices + 1)]
-    answers = [gen.answer(i, args.experts) for i in range(1, args.answers + 1)]
-    queries = gen.queries(args.queries)
-    m = Matcher(themes=reg.themes, places=reg.places)
-    m.build(experts=experts, practices=practices, answers=answers)
+    m, queries = build(args)  # pinned to one core, as the A/B scripts build it
     attach_random_vectors(m, args.seed)
     index = m.semantic
     assert index is not None
