@@ -25,6 +25,7 @@ from handlers.services import Services
 from storage import inbox_repo
 from storage.db import WORKER_LOCK_TIMEOUT_MS, Database, bounded_waits
 from storage.models import ProcessedEvent
+from tests.clock import Clock
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
 
@@ -103,7 +104,9 @@ def test_progress_under_the_claim_keeps_it_from_going_stale(database: Database) 
     assert not inbox.keep_claim(database, request_id=first.id, claim="w2/1", alive_at=at)
 
 
-def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(database: Database, wall: Clock) -> None:
+def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(
+    database: Database, wall: Clock[datetime]
+) -> None:
     inbox.record_request(
         database,
         request_key="cmd:T1",
@@ -122,7 +125,7 @@ def test_an_ephemeral_answer_is_not_sent_once_the_claim_was_taken_over(database:
     webhook.assert_not_called()  # w2 answers; w1 sends nothing
 
 
-def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database, wall: Clock) -> None:
+def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database, wall: Clock[datetime]) -> None:
     inbox.record_request(
         database,
         request_key="cmd:T2",
@@ -144,20 +147,10 @@ def test_an_ephemeral_answer_under_the_claim_is_sent_once(database: Database, wa
 # --- the worker's heartbeat: a step longer than the claim's lease is not taken over; a dead worker's request is ---
 
 
-class Clock:
-    """The wall clock the worker and its jobs read (``handlers.inbox_job.wall_clock``), moved by the test: nothing
-    sleeps."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def wall(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
+def wall(monkeypatch: pytest.MonkeyPatch) -> Clock[datetime]:
+    """The wall clock the worker and its jobs read (``handlers.inbox_job.wall_clock``), moved by the test."""
+    clock = Clock(NOW)
     monkeypatch.setattr(handlers_inbox, "wall_clock", clock)
     monkeypatch.setattr(handlers_inbox_job, "wall_clock", clock)
     return clock
@@ -203,7 +196,7 @@ def state_of(database: Database) -> tuple[str | None, datetime | None]:
 
 @pytest.mark.timeout(60)
 def test_a_step_longer_than_the_lease_is_kept_alive_by_the_heartbeat_and_runs_once(
-    database: Database, wall: Clock, slow: SlowKind
+    database: Database, wall: Clock[datetime], slow: SlowKind
 ) -> None:
     record_slow(database)
     first, second = worker(database, "hostA"), worker(database, "hostB")
@@ -224,7 +217,7 @@ def test_a_step_longer_than_the_lease_is_kept_alive_by_the_heartbeat_and_runs_on
 
 @pytest.mark.timeout(60)
 def test_the_heartbeat_thread_refreshes_the_claims_while_the_step_runs(
-    database: Database, wall: Clock, slow: SlowKind
+    database: Database, wall: Clock[datetime], slow: SlowKind
 ) -> None:
     record_slow(database)
     first = worker(database, "hostA", heartbeat_seconds=0.02, poll_seconds=0.02).start()
@@ -249,7 +242,9 @@ def test_the_heartbeat_thread_refreshes_the_claims_while_the_step_runs(
 
 
 @pytest.mark.timeout(60)
-def test_a_dead_workers_request_is_still_taken_over_once_stale(database: Database, wall: Clock, slow: SlowKind) -> None:
+def test_a_dead_workers_request_is_still_taken_over_once_stale(
+    database: Database, wall: Clock[datetime], slow: SlowKind
+) -> None:
     record_slow(database)
     # claimed by a worker that died right after (no heartbeat beats for it any more)
     assert inbox.claim_requests(database, now=NOW, claim="hostA:1:abc/1", limit=1, stale_before=NOW - STALE_AFTER)
@@ -265,7 +260,7 @@ def test_a_dead_workers_request_is_still_taken_over_once_stale(database: Databas
 
 @pytest.mark.timeout(60)
 def test_a_hung_step_is_no_longer_kept_alive_after_the_longest_hold(
-    database: Database, wall: Clock, slow: SlowKind
+    database: Database, wall: Clock[datetime], slow: SlowKind
 ) -> None:
     record_slow(database)
     first, second = worker(database, "hostA"), worker(database, "hostB")
@@ -283,7 +278,7 @@ def test_a_hung_step_is_no_longer_kept_alive_after_the_longest_hold(
 
 @pytest.mark.timeout(60)
 def test_a_worker_never_takes_over_its_own_running_request_after_a_pause(
-    database: Database, wall: Clock, slow: SlowKind
+    database: Database, wall: Clock[datetime], slow: SlowKind
 ) -> None:
     record_slow(database)
     only = worker(database, "hostA")
@@ -299,7 +294,7 @@ def test_a_worker_never_takes_over_its_own_running_request_after_a_pause(
 
 @pytest.mark.timeout(60)
 def test_a_hung_request_is_given_back_and_run_again_by_the_same_worker(
-    database: Database, wall: Clock, slow: SlowKind
+    database: Database, wall: Clock[datetime], slow: SlowKind
 ) -> None:
     record_slow(database)
     only = worker(database, "hostA")
@@ -320,7 +315,7 @@ def test_a_hung_request_is_given_back_and_run_again_by_the_same_worker(
 
 @pytest.mark.timeout(60)
 def test_the_heartbeat_beats_on_until_the_running_requests_have_finished_at_shutdown(
-    database: Database, wall: Clock, slow: SlowKind
+    database: Database, wall: Clock[datetime], slow: SlowKind
 ) -> None:
     record_slow(database)
     only = worker(database, "hostA", heartbeat_seconds=0.02, poll_seconds=0.02).start()
@@ -380,7 +375,7 @@ def record_hanging(database: Database, n: int = 1) -> None:
 
 @pytest.mark.timeout(60)
 def test_a_request_that_hangs_on_every_attempt_is_given_up_and_its_user_told_once(
-    database: Database, wall: Clock, hanging: HangingKind
+    database: Database, wall: Clock[datetime], hanging: HangingKind
 ) -> None:
     """Review of issue 12: a give-back counts as a failed attempt (with its backoff), so a request that hangs
     every time ends — given up, the user told once — instead of hanging a worker thread after another forever."""
@@ -405,7 +400,7 @@ def test_a_request_that_hangs_on_every_attempt_is_given_up_and_its_user_told_onc
 
 @pytest.mark.timeout(60)
 def test_a_hung_thread_no_longer_takes_a_place_of_the_worker(
-    database: Database, wall: Clock, hanging: HangingKind
+    database: Database, wall: Clock[datetime], hanging: HangingKind
 ) -> None:
     """A given-back request's thread that still hangs is not counted as running: the worker keeps its full
     number of threads for the other requests (spare pool threads stand in for up to that many hung ones)."""
@@ -470,7 +465,9 @@ def command_job(database: Database, key: str) -> InboxJob:
     return InboxJob(services=services, client=client, request=row, worker_id="w1/1", now=NOW)
 
 
-def test_a_request_answered_after_its_response_url_expired_is_answered_by_dm(database: Database, wall: Clock) -> None:
+def test_a_request_answered_after_its_response_url_expired_is_answered_by_dm(
+    database: Database, wall: Clock[datetime]
+) -> None:
     job = command_job(database, "cmd:T3")
     wall.now = NOW + timedelta(minutes=40)  # answered after an outage; its claim was refreshed meanwhile
     with mock.patch("handlers.inbox_job.WebhookClient") as webhook:
@@ -484,7 +481,7 @@ def test_a_request_answered_after_its_response_url_expired_is_answered_by_dm(dat
 
 
 @pytest.mark.parametrize("error", ["used_url", "expired_url"])
-def test_a_response_url_slack_refuses_falls_back_to_a_dm(database: Database, wall: Clock, error: str) -> None:
+def test_a_response_url_slack_refuses_falls_back_to_a_dm(database: Database, wall: Clock[datetime], error: str) -> None:
     job = command_job(database, f"cmd:T4{error}")
     with mock.patch("handlers.inbox_job.WebhookClient") as webhook:
         webhook.return_value.send.return_value.status_code = 404
@@ -556,7 +553,7 @@ def test_a_users_later_submission_is_never_claimed_while_an_earlier_one_is_being
 
 
 def test_a_forget_me_request_given_up_after_its_erasure_no_longer_names_the_person(
-    database: Database, wall: Clock
+    database: Database, wall: Clock[datetime]
 ) -> None:
     """A "forget me" request whose erasure committed but whose confirmation Slack kept refusing ends given up: its
     row must not keep the erased person's Slack id (a request that erased nobody keeps its user, for the log)."""

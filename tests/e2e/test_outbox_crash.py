@@ -20,6 +20,7 @@ from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.db import Database
 from storage.models import OutboxMessage
+from tests.clock import Clock
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BOT_TOKEN
 from tests.emulator import SlackEmulator
@@ -32,21 +33,13 @@ class Killed(BaseException):
     """kill -9 at this point: nothing after it runs (not even the failure bookkeeping)."""
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> Clock[datetime]:
+    return Clock(NOW)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sender(database: Database, emulator: SlackEmulator, clock: Clock) -> Iterator[OutboxSender]:
+def sender(database: Database, emulator: SlackEmulator, clock: Clock[datetime]) -> Iterator[OutboxSender]:
     services = Services(settings=Settings(), db=database, knowledge=KnowledgeBase(database), clock=clock)
     yield OutboxSender(services, WebClient(token=BOT_TOKEN, base_url=emulator.api_url))
 
@@ -77,14 +70,14 @@ def stored(database: Database, message_id: int) -> OutboxMessage:
         return message
 
 
-def restart(sender: OutboxSender, clock: Clock) -> OutboxSender:
+def restart(sender: OutboxSender, clock: Clock[datetime]) -> OutboxSender:
     """Another process, once the dead one's claim is stale."""
     clock.now = NOW + timedelta(minutes=11)
     return OutboxSender(sender.services, sender.client)
 
 
 def test_killed_after_the_post_the_dm_is_not_sent_again(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime]
 ) -> None:
     message_id = queue_outcome(database)
     with mock.patch("handlers.outbox.mark_outbox_sent", side_effect=Killed), pytest.raises(Killed):
@@ -101,7 +94,7 @@ def test_killed_after_the_post_the_dm_is_not_sent_again(
 
 
 def test_killed_just_before_the_post_the_dm_is_sent_once(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime]
 ) -> None:
     message_id = queue_outcome(database)
     with mock.patch.object(sender.client, "chat_postMessage", side_effect=Killed), pytest.raises(Killed):
@@ -145,7 +138,7 @@ def posts_in_channel(emulator: SlackEmulator) -> list[dict[str, Any]]:
 
 
 def test_with_the_manifest_scopes_a_channel_post_is_found_after_a_crash(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime]
 ) -> None:
     assert {"channels:history", "groups:history", "im:history"} <= set(manifest_bot_scopes())
     emulator.set_bot_scopes(manifest_bot_scopes())
@@ -159,7 +152,11 @@ def test_with_the_manifest_scopes_a_channel_post_is_found_after_a_crash(
 
 
 def test_when_slack_will_not_let_it_look_the_message_is_posted_not_lost(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock, caplog: pytest.LogCaptureFixture
+    database: Database,
+    emulator: SlackEmulator,
+    sender: OutboxSender,
+    clock: Clock[datetime],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # An install made before the history scopes were in the manifest: the look-up answers missing_scope.
     emulator.set_bot_scopes([s for s in manifest_bot_scopes() if s not in {"channels:history", "groups:history"}])
@@ -177,7 +174,7 @@ def test_when_slack_will_not_let_it_look_the_message_is_posted_not_lost(
 
 @pytest.mark.parametrize("taken_over", ["sent", "claimed"])
 def test_a_worker_whose_claim_went_stale_does_not_post(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock, taken_over: str
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime], taken_over: str
 ) -> None:
     message_id = queue_outcome(database)
     [slow] = claim_outbox(database, now=NOW, worker_id="host:1")  # a slow batch: its claim goes stale
@@ -198,7 +195,7 @@ def test_a_worker_whose_claim_went_stale_does_not_post(
 
 
 def test_starting_the_post_refreshes_the_claim(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime]
 ) -> None:
     message_id = queue_outcome(database)
     [claimed] = claim_outbox(database, now=NOW, worker_id="host:1")
@@ -213,7 +210,7 @@ def test_starting_the_post_refreshes_the_claim(
 
 @pytest.mark.parametrize("where", ["long thread", "busy channel"])
 def test_the_marker_is_found_in_a_long_thread_or_a_busy_channel(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock, where: str
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime], where: str
 ) -> None:
     client = sender.client
     thread_ts = None
@@ -248,14 +245,14 @@ def test_the_marker_is_found_in_a_long_thread_or_a_busy_channel(
 # --- everything a sender does to a message is under its claim (a stalled sender taken over marks nothing) ---------
 
 
-def take_over(database: Database, clock: Clock, message_id: int) -> None:
+def take_over(database: Database, clock: Clock[datetime], message_id: int) -> None:
     """host:2 claims the message once host:1's claim is stale (host:1 stalled: a slow Slack, a paused VM)."""
     clock.now = NOW + timedelta(minutes=11)
     assert [m.id for m in claim_outbox(database, now=clock.now, worker_id="host:2")] == [message_id]
 
 
 def test_a_sender_taken_over_during_its_post_does_not_mark_it_sent(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime]
 ) -> None:
     message_id = queue_outcome(database)
     [slow] = claim_outbox(database, now=NOW, worker_id="host:1")
@@ -278,7 +275,7 @@ def test_a_sender_taken_over_during_its_post_does_not_mark_it_sent(
 
 
 def test_a_sender_taken_over_during_its_post_does_not_record_a_failure_on_the_new_claim(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime]
 ) -> None:
     message_id = queue_outcome(database)
     [slow] = claim_outbox(database, now=NOW, worker_id="host:1")
@@ -314,7 +311,7 @@ def queue_rating(database: Database, client: WebClient) -> int:
 
 
 def test_a_sender_taken_over_does_not_show_the_in_thread_rating(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime]
 ) -> None:
     message_id = queue_rating(database, sender.client)
     [slow] = claim_outbox(database, now=NOW, worker_id="host:1")

@@ -23,6 +23,7 @@ from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.db import Database
 from storage.models import OutboxMessage
+from tests.clock import Clock
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BOT_TOKEN, BotProcess
 from tests.e2e.test_who_knows import QUESTION, answers_in
@@ -33,17 +34,9 @@ TITLE = "Zwerfkatten steriliseren met vrijwilligers"
 HOUR = 3600
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> Clock[datetime]:
+    return Clock(NOW)
 
 
 @pytest.fixture
@@ -55,7 +48,7 @@ def slept() -> Iterator[list[float]]:
 
 
 @pytest.fixture
-def sender(database: Database, emulator: SlackEmulator, clock: Clock) -> OutboxSender:
+def sender(database: Database, emulator: SlackEmulator, clock: Clock[datetime]) -> OutboxSender:
     settings = Settings(slack_api_url=emulator.api_url)
     services = Services(settings=settings, db=database, knowledge=KnowledgeBase(database), clock=clock)
     return OutboxSender(services, configure_web_client(WebClient(token=BOT_TOKEN), settings))
@@ -88,7 +81,7 @@ def dms(emulator: SlackEmulator) -> list[object]:
 
 
 def test_an_hour_long_retry_after_is_not_slept_through_and_the_message_goes_out_after_it(
-    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock, slept: list[float]
+    database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime], slept: list[float]
 ) -> None:
     message_id = queue(database)
     emulator.fail_next("chat.postMessage", status=429, retry_after=HOUR)

@@ -25,10 +25,11 @@ from handlers.inbox import InboxWorker
 from handlers.listener import listener
 from handlers.needs_refresh import ProposalRefresher
 from handlers.services import Services
+from tests.clock import Clock
 from tests.needs.conftest import Network
 from tests.needs.test_invite_retry import STAFF, FakeSlack, due, slack_error
 from tests.needs.test_queued_proposal import TRIAGE, _queued
-from tests.needs.test_refresh_durable import LATER, Clock, _pending, _posted, _services
+from tests.needs.test_refresh_durable import LATER, _pending, _posted, _services
 
 NOTES = "https://intranet.example.org/werksessie-leegstand"
 
@@ -107,9 +108,9 @@ def _run(services: Services, slack: Counting) -> None:
         worker.pool.shutdown()
 
 
-def _setup(network: Network) -> tuple[int, Clock, Services]:
+def _setup(network: Network) -> tuple[int, Clock[datetime], Services]:
     proposal_id, _ = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     services = dataclasses.replace(
         _services(network, clock), settings=Settings(staff_user_ids=frozenset({STAFF}), triage_channel_id=TRIAGE)

@@ -14,9 +14,10 @@ from bot.privacy.channels import REFRESH_DELAY
 from handlers import ids
 from handlers.needs_refresh import ProposalRefresher
 from storage.models import NeedProposal, Practice, ProposalStatus
+from tests.clock import Clock
 from tests.needs.conftest import Network
 from tests.needs.test_queued_proposal import TRIAGE, _queued
-from tests.needs.test_refresh_durable import Clock, FlakySlack, _pending, _posted, _services
+from tests.needs.test_refresh_durable import LATER, FlakySlack, _pending, _posted, _services
 
 NOTES = "https://intranet.example.org/werksessie-leegstand"
 
@@ -29,7 +30,7 @@ def _cli(network: Network, *args: str, by: str = "Anna Smet") -> str:
     return result.output
 
 
-def _rendered_once(network: Network, clock: Clock, proposal_id: int) -> str:
+def _rendered_once(network: Network, clock: Clock[datetime], proposal_id: int) -> str:
     """What one job pass after the command shows in the proposal's triage post."""
     assert _pending(network) == [proposal_id]  # recorded by the command itself
     slack = FlakySlack(down=False)
@@ -45,7 +46,7 @@ def test_a_proposal_dismissed_on_the_command_line_is_shown_dismissed_by_whom_wit
     network: Network,
 ) -> None:
     proposal_id, _ = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     assert f"dismissed proposal #{proposal_id}" in _cli(network, "dismiss", str(proposal_id), "--reason", "planned")
     shown = _rendered_once(network, clock, proposal_id)
@@ -58,7 +59,7 @@ def test_a_proposal_marked_done_on_the_command_line_is_shown_done_and_keeps_the_
     network: Network,
 ) -> None:
     proposal_id, _ = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     output = _cli(network, "done", str(proposal_id), "--notes", NOTES, "--summary", "Wat we afspraken over leegstand")
     assert f"proposal #{proposal_id} done" in output
@@ -76,7 +77,7 @@ def test_without_an_operator_name_the_post_says_staff_did_it_from_the_command_li
     network: Network,
 ) -> None:
     proposal_id, _ = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     _cli(network, "dismiss", str(proposal_id), "--reason", "planned", by="")
     with network.database.session() as session:

@@ -22,6 +22,7 @@ from bot.needs.proposals import INVITE_HOLD
 from handlers.inbox import InboxWorker
 from handlers.services import Services
 from storage.models import InboxRequest, NeedProposal, ProposalStatus
+from tests.clock import Clock
 from tests.needs.conftest import NOW, Network
 from tests.needs.test_invite_retry import (
     STAFF,
@@ -38,21 +39,13 @@ from tests.needs.test_invite_retry import (
 OTHER_STAFF = "USTAFF2"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> Clock[datetime]:
+    return Clock(NOW)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def services(network: Network, clock: Clock) -> Services:
+def services(network: Network, clock: Clock[datetime]) -> Services:
     return Services(
         settings=Settings(staff_user_ids=frozenset({STAFF, OTHER_STAFF})),
         db=network.database,
@@ -148,7 +141,9 @@ def test_the_second_submission_after_the_first_was_recorded_is_told_where(networ
     assert slack.creates == ["werksessie-a"]
 
 
-def test_a_retry_of_the_same_submission_keeps_its_hold(network: Network, services: Services, clock: Clock) -> None:
+def test_a_retry_of_the_same_submission_keeps_its_hold(
+    network: Network, services: Services, clock: Clock[datetime]
+) -> None:
     """The first attempt meets a passing Slack failure after its plan; the other staff member's submission, handled
     before the retry, is refused; the retry (a little later, within the hold) goes on and invites."""
     proposal = proposal_id(network)
@@ -171,7 +166,11 @@ def test_a_retry_of_the_same_submission_keeps_its_hold(network: Network, service
 
 @pytest.mark.parametrize("archive_refused", [False, True])
 def test_an_expired_hold_is_taken_over_and_the_dead_attempts_channel_archived(
-    network: Network, services: Services, clock: Clock, caplog: pytest.LogCaptureFixture, archive_refused: bool
+    network: Network,
+    services: Services,
+    clock: Clock[datetime],
+    caplog: pytest.LogCaptureFixture,
+    archive_refused: bool,
 ) -> None:
     """The first attempt dies after Slack made its channel; its hold runs out; the other staff member's submission
     takes the invitation over and records it. When the first is retried it is refused at its plan, naming the

@@ -14,18 +14,11 @@ from bot.routing import RoutingService
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.models import NeedProposal, OutboxKind, OutboxMessage
+from tests.clock import Clock
 from tests.needs.conftest import NOW, Network
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def runner(network: Network, clock: Clock, *, needs: bool = True) -> JobRunner:
+def runner(network: Network, clock: Clock[datetime], *, needs: bool = True) -> JobRunner:
     services = Services(
         settings=Settings(), db=network.database, knowledge=network.knowledge, clock=clock, needs=network.service
     )

@@ -28,6 +28,7 @@ from storage import proposal_refresh_repo
 from storage.db import Database
 from storage.models import NeedProposalRefresh, OutboxKind, Question, QuestionStatus
 from storage.session import Session
+from tests.clock import Clock
 from tests.needs.conftest import NOW, Network, build_network
 from tests.needs.test_queued_proposal import TRIAGE, Slack, _queued
 
@@ -53,22 +54,14 @@ class FlakySlack(Slack):
         return {"ok": True}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = LATER
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _services(network: Network, clock: Clock) -> Services:
+def _services(network: Network, clock: Clock[datetime]) -> Services:
     settings = Settings(staff_user_ids=frozenset({"USTAFF001"}), triage_channel_id=TRIAGE)
     return Services(
         settings=settings, db=network.database, knowledge=network.knowledge, clock=clock, needs=network.service
     )
 
 
-def _posted(network: Network, clock: Clock) -> None:
+def _posted(network: Network, clock: Clock[datetime]) -> None:
     """The vacancy-tax proposal posted in the triage channel."""
     sender = OutboxSender(_services(network, clock), Slack())  # type: ignore[arg-type]
     for message in claim_outbox(network.database, now=LATER, worker_id="w1"):
@@ -85,7 +78,7 @@ def test_a_channel_found_private_by_the_daily_check_is_rendered_by_a_later_pass_
     network: Network,
 ) -> None:
     proposal_id, question = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     result = reconcile_channel_privacy(  # as the job runner runs it: the posts are not updated in the check
         network.database, lookup=lambda channel: channel == question.channel_id, now=LATER
@@ -108,7 +101,7 @@ def test_a_channel_found_private_by_the_daily_check_is_rendered_by_a_later_pass_
 
 def test_a_failing_refresh_is_tried_again_later_and_a_change_meanwhile_is_not_lost(network: Network) -> None:
     proposal_id, question = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     with network.database.session() as session:  # Slack's event: recorded with the change (``record_refresh``)
         assert question.channel_id
@@ -138,7 +131,7 @@ def test_a_deactivated_askers_withdrawn_question_is_recorded_and_its_proposal_re
     are withdrawn on their behalf, and, as for their own withdrawal, the live proposal quoting one is recorded in
     that transaction, so its posts count the question and no longer quote it or name its asker."""
     proposal_id, question = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     routing = RoutingService(knowledge=network.knowledge)
     with network.database.session() as session:
@@ -161,7 +154,7 @@ def test_a_dm_refused_as_deactivated_records_the_proposal_for_the_job_runner(net
     """A DM to the asker refused with ``user_disabled``: their questions are withdrawn and the proposal quoting one
     is recorded with that change; it is rendered by the job runner's pass, not once per account that goes."""
     proposal_id, question = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     slack = FlakySlack(down=False)
     services = dataclasses.replace(_services(network, clock), routing=RoutingService(knowledge=network.knowledge))
@@ -193,7 +186,7 @@ def _proposals_refreshed_past_a_bad_row(
     network: Network, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     with network.database.session() as session:
         marked = network.service.mark_for_refresh(

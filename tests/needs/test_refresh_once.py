@@ -24,10 +24,11 @@ from handlers.deactivated import person_gone_after_send
 from handlers.inbox import InboxWorker
 from handlers.needs_refresh import ProposalRefresher
 from storage.models import NeedProposalRefresh, Question
+from tests.clock import Clock
 from tests.needs.conftest import Network
 from tests.needs.test_invite_retry import STAFF, FakeSlack, due, slack_error, submit_invite
 from tests.needs.test_queued_proposal import TRIAGE, _queued
-from tests.needs.test_refresh_durable import LATER, Clock, FlakySlack, _pending, _posted, _services
+from tests.needs.test_refresh_durable import LATER, FlakySlack, _pending, _posted, _services
 
 
 def _askers(network: Network) -> list[str]:
@@ -40,7 +41,7 @@ def test_a_flood_of_deactivated_askers_draws_the_proposal_once(network: Network)
     refused), a few seconds apart. No post is updated per account, and a later account does not put the update
     off: one job pass renders the proposal once, when the first change falls due."""
     proposal_id, question = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     slack = FlakySlack(down=False)
     services = dataclasses.replace(_services(network, clock), routing=RoutingService(knowledge=network.knowledge))
@@ -85,7 +86,7 @@ class WaitingSlack(FlakySlack):
 
 def _recorded(network: Network) -> int:
     proposal_id, question = _queued(network)
-    _posted(network, Clock())
+    _posted(network, Clock(LATER))
     with network.database.session() as session:
         assert network.service.mark_for_refresh(session, question_ids=[question.id], now=LATER) == [proposal_id]
     return proposal_id
@@ -93,7 +94,7 @@ def _recorded(network: Network) -> int:
 
 def test_two_replicas_passing_at_once_update_the_posts_once(network: Network) -> None:
     proposal_id = _recorded(network)
-    clock = Clock()
+    clock = Clock(LATER)
     clock.now = LATER + REFRESH_DELAY
     barrier = threading.Barrier(2)
     slacks = [WaitingSlack(barrier), WaitingSlack(barrier)]
@@ -142,7 +143,7 @@ def test_a_render_read_before_another_processs_newer_one_does_not_land_after_it(
     """Replica A claims the refresh and reads the proposal, then stalls past its lease; replica B takes the refresh
     over and shows the state after a later change. A's older render is not sent over B's."""
     proposal_id = _recorded(network)
-    clock_a, clock_b = Clock(), Clock()
+    clock_a, clock_b = Clock(LATER), Clock(LATER)
     clock_a.now = LATER + REFRESH_DELAY
     clock_b.now = clock_a.now + REFRESH_LEASE + timedelta(seconds=1)
     slack_a, slack_b = FlakySlack(down=False), FlakySlack(down=False)
@@ -168,7 +169,7 @@ def test_an_invite_recorded_while_an_older_render_is_under_way_is_drawn_after_it
     once). The pass's older render, still under its claim, lands after that update with the invite button — so the
     invitation recorded the posts again, and the next pass draws them invited, naming the channel."""
     proposal_id = _recorded(network)
-    clock = Clock()
+    clock = Clock(LATER)
     clock.now = LATER + REFRESH_DELAY
     slack = FlakySlack(down=False)
     staff = Actor.slack("USTAFF001", is_staff=True)
@@ -207,7 +208,7 @@ def test_an_invitation_draws_its_posts_once(network: Network, slack_down: bool) 
     and the job runner does not draw it again. When Slack fails that update, the confirmation is not held up: the
     job runner draws the post later, once."""
     proposal_id, _ = _queued(network)
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     services = dataclasses.replace(
         _services(network, clock), settings=Settings(staff_user_ids=frozenset({STAFF}), triage_channel_id=TRIAGE)

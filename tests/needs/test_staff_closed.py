@@ -17,9 +17,10 @@ from handlers.forms import TriageCloseForm
 from handlers.needs_refresh import ProposalRefresher
 from handlers.routing import handle_triage_close_submission
 from storage.models import NeedProposalRefresh, Question, QuestionStatus
+from tests.clock import Clock
 from tests.needs.conftest import NOW, Network
 from tests.needs.test_queued_proposal import _queued
-from tests.needs.test_refresh_durable import LATER, Clock, FlakySlack, _posted, _services
+from tests.needs.test_refresh_durable import LATER, FlakySlack, _posted, _services
 
 
 def _close(network: Network, question: Question) -> None:
@@ -35,7 +36,7 @@ def _pending(network: Network) -> list[int]:
 
 def test_a_question_staff_closed_unanswered_is_counted_but_no_longer_quoted(network: Network) -> None:
     proposal_id, question = _queued(network)  # vacancy1, Kortrijk's, never answered
-    clock = Clock()
+    clock = Clock(LATER)
     _posted(network, clock)
     _close(network, question)
     with network.database.session() as session:

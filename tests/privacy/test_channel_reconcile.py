@@ -27,17 +27,10 @@ from handlers.services import Services
 from storage import question_repo
 from storage.db import Database
 from storage.models import KnowledgeGap, OutboxKind, OutboxMessage, ProcessedEvent, Question
+from tests.clock import Clock
 from tests.factories import add_gap, add_question
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Lookup:
@@ -133,7 +126,7 @@ def test_a_failing_post_update_does_not_stop_the_run(database: Database) -> None
 
 
 def runner(
-    database: Database, clock: Clock, lookup: Lookup | None, after_marked: MarkedHook | None = None
+    database: Database, clock: Clock[datetime], lookup: Lookup | None, after_marked: MarkedHook | None = None
 ) -> JobRunner:
     kb = KnowledgeBase(database)
     services = Services(settings=Settings(), db=database, knowledge=kb, clock=clock)

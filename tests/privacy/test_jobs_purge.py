@@ -16,19 +16,12 @@ from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.db import Database
 from storage.models import AuditLog, InboxRequest, ProcessedEvent, SlackUser
+from tests.clock import Clock
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def runner(database: Database, clock: Clock) -> JobRunner:
+def runner(database: Database, clock: Clock[datetime]) -> JobRunner:
     kb = KnowledgeBase(database)
     services = Services(settings=Settings(), db=database, knowledge=kb, clock=clock)
     client = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")

@@ -13,18 +13,11 @@ import pytest
 
 from handlers.marked_away import MarkedAwayCache
 from handlers.profile_change import worth_a_look
+from tests.clock import Clock
 
 
 def _change(user_id: str) -> dict[str, Any]:
     return {"event": {"type": "user_change", "user": {"id": user_id, "team_id": "T0HOME001", "profile": {}}}}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = 1000.0
-
-    def __call__(self) -> float:
-        return self.at
 
 
 def _services(marked: set[str], *, broken: bool = False) -> tuple[SimpleNamespace, list[int], Clock]:
@@ -37,7 +30,7 @@ def _services(marked: set[str], *, broken: bool = False) -> tuple[SimpleNamespac
             raise OSError("the database is down")
         yield object()
 
-    clock = Clock()
+    clock = Clock(1000.0)
     cache = MarkedAwayCache(clock=clock, load=lambda session: frozenset(marked))
     return SimpleNamespace(db=SimpleNamespace(session=session), marked_away=cache), opened, clock
 
@@ -56,7 +49,7 @@ def test_profile_changes_read_the_marked_away_ids_once_a_minute() -> None:
     services.marked_away.cleared("U0GONE001")  # and clears one
     assert (matches(_change("U0CITY002")), matches(_change("U0GONE001"))) == (True, False)
     assert len(opened) == 1
-    clock.at += 61
+    clock.now += 61
     assert matches(_change("U0GONE001")) is True  # read again after a minute
     assert len(opened) == 2
 
@@ -66,7 +59,7 @@ def test_a_database_that_cannot_be_read_is_logged_once(caplog: pytest.LogCapture
     matches = worth_a_look(services)  # type: ignore[arg-type]
     with caplog.at_level("WARNING", logger="handlers"):
         assert not any(matches(_change(f"U0CITY00{n}")) for n in range(1, 6))
-        clock.at += 61
+        clock.now += 61
         assert not matches(_change("U0CITY001"))
     assert len(opened) == 2  # tried again after a minute, not per event
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]

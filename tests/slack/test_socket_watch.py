@@ -17,14 +17,7 @@ from slack_sdk.web import SlackResponse, WebClient
 from bot.config import load_settings
 from bot.errors import ConfigError
 from handlers.socketwatch import SocketModeDownError, SocketWatch
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 class FakeClient:
@@ -55,7 +48,7 @@ class FakeClient:
 class Ticks:
     """A stop event that is never set: each ``wait`` moves the fake clock by its timeout and runs ``step``."""
 
-    def __init__(self, clock: FakeClock, steps: list[Any]) -> None:
+    def __init__(self, clock: Clock[float], steps: list[Any]) -> None:
         self.clock, self.steps, self.waits = clock, steps, 0
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -66,7 +59,7 @@ class Ticks:
         return self.waits > 10_000  # a runaway loop ends the test instead of hanging it
 
 
-def watch(clock: FakeClock, down: float = 300) -> SocketWatch:
+def watch(clock: Clock[float], down: float = 300) -> SocketWatch:
     return SocketWatch(down_seconds=down, clock=clock, poll_seconds=10)
 
 
@@ -76,7 +69,7 @@ def refuse(client: FakeClient) -> None:
 
 
 def test_disconnected_longer_than_the_setting_logs_one_error_and_gives_up(caplog: pytest.LogCaptureFixture) -> None:
-    clock, client = FakeClock(), FakeClient(error="link_disabled")
+    clock, client = Clock(1000.0), FakeClient(error="link_disabled")
     watcher = watch(clock)
     watcher.attach(client)
     client.connected = False
@@ -91,7 +84,7 @@ def test_disconnected_longer_than_the_setting_logs_one_error_and_gives_up(caplog
 
 
 def test_a_revoked_app_token_gives_up_at_once(caplog: pytest.LogCaptureFixture) -> None:
-    clock, client = FakeClock(), FakeClient(error="token_revoked")
+    clock, client = Clock(1000.0), FakeClient(error="token_revoked")
     watcher = watch(clock)
     watcher.attach(client)
     client.connected = False
@@ -105,7 +98,7 @@ def test_a_revoked_app_token_gives_up_at_once(caplog: pytest.LogCaptureFixture) 
 def test_a_connection_that_comes_back_in_time_is_kept(caplog: pytest.LogCaptureFixture) -> None:
     """Down for a while (a network outage, Slack's own restarts) and back before the limit, twice: it serves on
     until it is stopped, and says nothing at ERROR."""
-    clock, client = FakeClock(), FakeClient()
+    clock, client = Clock(1000.0), FakeClient()
 
     def down() -> None:
         client.connected = False
@@ -123,7 +116,7 @@ def test_a_connection_that_comes_back_in_time_is_kept(caplog: pytest.LogCaptureF
 
 
 def test_an_error_before_a_reconnect_that_worked_is_forgotten() -> None:
-    clock, client = FakeClock(), FakeClient(error="internal_error")
+    clock, client = Clock(1000.0), FakeClient(error="internal_error")
     watcher = watch(clock)
     watcher.attach(client)
     client.connected = False
@@ -154,7 +147,7 @@ def test_the_watch_wraps_the_sdk_client_that_opens_connections() -> None:
 
     client = SocketModeClient(app_token="xapp-1-x", web_client=Refused(token="xoxb-x"))
     try:
-        clock = FakeClock()
+        clock = Clock(1000.0)
         watcher = watch(clock)
         watcher.attach(client)
         with pytest.raises(SlackApiError):
