@@ -32,7 +32,8 @@ from storage.models import (
     TimerKind,
     Visibility,
 )
-from tests.routing.conftest import ASKER, NOW, QUESTION, World, add_expert, seed_housing, seed_themes, wieweet
+from tests.cli import wieweet
+from tests.routing.conftest import ASKER, NOW, QUESTION, World, add_expert, seed_housing, seed_themes
 
 LATER = NOW + timedelta(days=1)
 AT_LATER = ("--now", LATER.isoformat())

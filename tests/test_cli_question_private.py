@@ -10,7 +10,8 @@ import pytest
 
 from storage.db import Database
 from storage.models import EscalationReason
-from tests.routing.conftest import ASKER, NOW, World, seed_housing, seed_themes, wieweet
+from tests.cli import wieweet
+from tests.routing.conftest import ASKER, NOW, World, seed_housing, seed_themes
 
 PRIVATE_CHANNEL, THREAD = "C0GEHEIM1", "1700000000.000900"
 

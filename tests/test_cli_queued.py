@@ -7,24 +7,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from bot.cli import main
 from digests.schedule import due_digests
 from storage import outbox_repo, routing_repo
 from storage.db import Database
 from storage.models import AuditLog, DigestSubscription, OutboxKind, QuestionStatus, TimerKind
+from tests.cli import wieweet
 from tests.factories import add_question, seed_themes
 
 BACKUP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, week 2026-W49
 NOW = BACKUP + timedelta(hours=5)
 SECRET_TEXT = "a private question about the budget of Ghent"
 AT_NOW = ("--now", NOW.isoformat())
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", db.url, *args])
 
 
 def _queue(db: Database) -> tuple[list[int], list[int]]:

@@ -8,24 +8,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from bot.cli import main
 from bot.outbox import mark_outbox_post_started, mark_outbox_sent
 from digests.schedule import due_digests
 from storage import digest_repo, outbox_repo, routing_repo
 from storage.db import Database
 from storage.models import AuditLog, DigestRunStatus, DigestSubscription, OutboxKind, TimerKind
+from tests.cli import wieweet
 
 NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # a Tuesday, week 2026-W49
 AT_NOW = ("--now", NOW.isoformat())
 LIVE = timedelta(minutes=2)  # a claim this old is a running process's (the stale window is 10 minutes)
 STALE = timedelta(minutes=11)  # ... and this old a crashed one's
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", db.url, *args])
 
 
 def _messages(db: Database, n: int) -> list[int]:

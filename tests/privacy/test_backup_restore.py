@@ -14,24 +14,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from bot.actors import Actor, NotAuthorized
-from bot.cli import main
 from bot.privacy import LEDGER_FORMAT, LedgerError, export_erasures, reapply_erasures
 from bot.register import service
 from storage import erased_repo
 from storage.db import Database, inbox_file, sqlite_file
 from storage.models import AuditLog, ErasedIdentity, Expert
+from tests.cli import wieweet
 from tests.privacy.conftest import BRAM, LIEVE, LIEVE_EMAIL, LIEVE_NAME, Ids
 from tests.routing.conftest import NOW, World
 
 LATER = NOW + timedelta(days=2)
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", db.url, *args])
 
 
 def _files(db: Database) -> list[Path]:

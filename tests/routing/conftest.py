@@ -9,11 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from bot.knowledge import KnowledgeBase
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
 from storage.db import Database
@@ -121,11 +119,6 @@ class World:
     def pending_timers(self) -> list[Timer]:
         with self.db.session() as s:
             return list(s.scalars(select(Timer).where(Timer.done_at.is_(None)).order_by(Timer.due_at, Timer.id)))
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    """The command line on ``db``, as an operator runs it."""
-    return CliRunner().invoke(main, ["--database", db.url, *args])
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from bot.privacy import export_personal_data
 from bot.routing.chosen import REFUSED_PICK
 from bot.routing.errors import RoutingInputError
 from storage.models import AuditLog, EscalationReason, Question, QuestionStatus, Visibility
-from tests.routing.conftest import NOW, World, seed_housing, wieweet
+from tests.cli import wieweet
+from tests.routing.conftest import NOW, World, seed_housing
 
 LATER = NOW + timedelta(hours=1)
 AT_LATER = ("--now", (LATER + timedelta(minutes=5)).isoformat())

@@ -26,7 +26,8 @@ from handlers.staff_posts import update_after_cli
 from storage import inbox_repo, question_repo
 from storage.db import Database
 from storage.models import EscalationReason, OutboxKind, OutboxMessage, QuestionStatus
-from tests.routing.conftest import NOW, World, seed_housing, wieweet
+from tests.cli import wieweet
+from tests.routing.conftest import NOW, World, seed_housing
 
 TRIAGE, POST_TS = "C0TRIAGE1", "1700000100.000100"
 LATER = (NOW + timedelta(days=1)).isoformat()

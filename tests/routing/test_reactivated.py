@@ -11,11 +11,9 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.actors import Actor
-from bot.cli import main
 from bot.network import Network
 from bot.register import profiles
 from bot.register.marked import ACCOUNT_GONE_REASONS, KEPT_ACTION, list_marked_away_ids
@@ -25,6 +23,7 @@ from handlers.outbox import render_message
 from handlers.profile_change import handle_profile_change
 from handlers.reactivations import RECHECK_AFTER, RecentMarksCheck
 from storage.models import AuditLog, Availability, Expert, OutboxKind, OutboxMessage, Visibility
+from tests.cli import wieweet
 from tests.routing.conftest import NOW, World, seed_housing
 
 K = OutboxKind
@@ -287,7 +286,7 @@ def test_a_dm_refused_as_unknown_again_after_an_automatic_clear_keeps_the_mark_a
         assert list_marked_away_ids(s, reasons=ACCOUNT_GONE_REASONS) == frozenset()  # nothing asks about it again
     assert not reactivated(world, gone, now=BACK + timedelta(hours=1))  # nor does a user_change
     # the register says why they are away: the mark that holds them, kept, not a bare "away"
-    card = CliRunner().invoke(main, ["--database", world.db.url, "register", "show", expert.email])
+    card = wieweet(world.db, "register", "show", expert.email)
     assert card.exit_code == 0, card.output
     assert f"availability:  away (marked {BACK.date()}: Slack could not reach them, user_not_found;" in card.output
     assert f"kept {(BACK + RECHECK_AFTER).date()}: back after an automatic clear" in card.output
