@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from click.testing import CliRunner, Result
 
 from bot.actors import NotAuthorized
-from bot.cli import EXIT_BAD_INPUT, EXIT_REFUSED, exit_code, main
+from bot.cli import EXIT_BAD_INPUT, EXIT_REFUSED, exit_code
 from bot.errors import ConfigError, ImportFailed, NotFoundError, QueryError, WieweetError
 from bot.needs.core import NoShareableWording, ProposalClosed
 from bot.needs.periods import InvalidPeriod
@@ -21,12 +20,9 @@ from bot.restore import NotQueued, OpenQuestionTimers
 from bot.routing import StaleActionError
 from storage.db import Database
 from storage.models import NeedProposal, NeedTopic, ProposalStatus
+from tests.cli import wieweet
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-def wieweet(db: Database, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", db.url, *args])
 
 
 REFUSALS: list[WieweetError] = [
@@ -86,13 +82,17 @@ def _dismissed_proposal(db: Database) -> int:
     [
         ["question", "show", "999999"],
         ["question", "close", "999999", "--reason", "x"],
+        ["question", "assign", "999999", "--expert", "nobody@example.org"],
         ["queued", "discard", "--message", "999999"],
+        ["queued", "discard", "--timer", "999999"],
+        ["register", "available", "nobody@example.org"],
+        ["privacy", "export", "--email", "nobody@example.org"],
         ["register", "show", "nobody@example.org"],
         ["needs", "recruit", "999999"],
         ["needs", "dismiss", "999999"],
         ["needs", "done", "999999", "--notes", "https://example.org/notes"],
     ],
-    ids=lambda args: " ".join(args[:2]),
+    ids=lambda args: " ".join(args[:3]),
 )
 def test_an_id_that_does_not_exist_exits_2_in_every_subcommand(database: Database, args: list[str]) -> None:
     done = wieweet(database, *args)
