@@ -60,6 +60,7 @@ from bot.privacy import (
     MarkedHook,
     ReconcileResult,
     RetentionPolicy,
+    list_pending_requests,
     purge_expired,
     purge_inbox,
     reconcile_channel_privacy,
@@ -348,9 +349,12 @@ class JobRunner:
         day = now.date().isoformat()
         if self._purged_on == day:
             return None
+        pending = list_pending_requests(self.services.db)  # read first: their marks stay
         with self.services.db.session() as session:
             claimed = claim_day(session, kind=PURGE_KIND, now=now)
-            counts = purge_expired(session=session, now=now, policy=self.retention) if claimed else None
+            counts = (
+                purge_expired(session=session, now=now, pending=pending, policy=self.retention) if claimed else None
+            )
             if counts is not None and any(counts.values()):  # audited as the manual purge is, when something went
                 record_purge(session, actor=Actor.system(), counts=counts, now=now)
         # Reached only when committed: a failed purge rolls its claim back and the next pass tries again.

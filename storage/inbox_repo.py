@@ -245,6 +245,12 @@ def list_inbox_claimers(session: Session) -> list[str]:
     return sorted({str(w) for w in session.scalars(query.distinct())})
 
 
+def list_pending_inbox_keys(session: Session) -> list[str]:
+    """The keys of the requests not finished yet (neither done nor given up), however old."""
+    query = select(InboxRequest.request_key).where(InboxRequest.done_at.is_(None), InboxRequest.failed_at.is_(None))
+    return sorted(str(k) for k in session.scalars(query))
+
+
 def list_inbox_requests(session: Session, *, kind: str | None = None) -> list[InboxRequest]:
     query = select(InboxRequest)
     if kind is not None:

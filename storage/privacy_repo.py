@@ -311,9 +311,19 @@ def get_processed_event_kind(session: Session, *, event_key: str) -> str | None:
 # --- retention ---------------------------------------------------------------------------------------------------
 
 
-def delete_processed_events(session: Session, *, before: datetime) -> int:
-    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+def delete_processed_events(session: Session, *, before: datetime, keep_requests: Collection[str]) -> int:
+    """Delivery keys and marks received before ``before``, except the marks of the requests in ``keep_requests``
+    (``<step>:<request key>``: what a request not finished yet still reads, however long it waited)."""
+    old = ProcessedEvent.received_at < before
+    if not keep_requests:
+        result = session.execute(delete(ProcessedEvent).where(old))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+    keep = set(keep_requests)
+    rows = session.execute(select(ProcessedEvent.id, ProcessedEvent.event_key).where(old)).all()
+    gone = [row_id for row_id, key in rows if key.partition(":")[2] not in keep]
+    for start in range(0, len(gone), _CHUNK):
+        session.execute(delete(ProcessedEvent).where(ProcessedEvent.id.in_(gone[start : start + _CHUNK])))
+    return len(gone)
 
 
 def delete_search_logs_before(session: Session, *, before: datetime) -> int:

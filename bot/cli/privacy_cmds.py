@@ -29,6 +29,7 @@ from bot.privacy import (
     export_personal_data,
     find_person,
     finish_erasure,
+    list_pending_requests,
     purge_expired,
     purge_inbox,
     reapply_erasures,
@@ -191,9 +192,10 @@ def privacy_purge(cli: CliContext, dry_run: bool) -> None:
       wieweet privacy purge --dry-run
       wieweet privacy purge
     """
+    pending = list_pending_requests(cli.db)  # read first: their marks stay
     with cli.db.session() as session:
         now = _now()
-        counts = purge_expired(session=session, now=now, policy=RetentionPolicy())
+        counts = purge_expired(session=session, now=now, pending=pending, policy=RetentionPolicy())
         if dry_run:
             session.rollback()
         else:  # in the purge's transaction: what went, counted

@@ -16,7 +16,8 @@
   missed while the bot was down.
 * ``export_erasures`` / ``reapply_erasures``: the erasure ledger (the key and the hashes of the erased), kept
   outside the database, so that erasures are applied again to a database restored from an older backup.
-* ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``.
+* ``purge_expired`` deletes (or de-personalises) what is older than the ``RetentionPolicy``, but the marks of the
+  requests not finished yet (``list_pending_requests``).
 * ``record_purge``, ``record_report``, ``record_escalated_list``: the audit rows of a purge and of reads that copy
   data about people out of wieweet (an export audits itself), with ids and counts only.
 
@@ -46,7 +47,7 @@ from bot.privacy.erasure import ERASED_HOMES_KIND, ErasureIncomplete, ErasureRep
 from bot.privacy.export import EXPORT_FORMAT, export_json, export_personal_data
 from bot.privacy.ledger import LEDGER_FORMAT, LedgerError, ReapplyReport, export_erasures, reapply_erasures
 from bot.privacy.person import REDACTED, Person, PrivacyInputError, find_person, require_known
-from bot.privacy.retention import RetentionPolicy, purge_expired, purge_inbox
+from bot.privacy.retention import RetentionPolicy, list_pending_requests, purge_expired, purge_inbox
 
 __all__ = [
     "ERASED_HOMES_KIND",
@@ -74,6 +75,7 @@ __all__ = [
     "find_person",
     "finish_erasure",
     "get_stored_channel_privacy",
+    "list_pending_requests",
     "mark_channel_private",
     "mark_for_refresh",
     "purge_expired",

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.inbox import change_committed, once, record_with_change
 from bot.jobs import JobRunner
 from bot.knowledge import KnowledgeBase
 from bot.routing import RoutingService
@@ -16,6 +17,7 @@ from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.db import Database
 from storage.models import AuditLog, InboxRequest, ProcessedEvent, SlackUser
+from tests.cli import wieweet
 from tests.clock import Clock
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
@@ -100,3 +102,44 @@ def test_the_inbox_is_purged_only_after_the_days_purge_committed_with_an_audit_e
     assert inbox.actor == "system" and inbox.after == {"inbox_requests": 1}
     with database.inbox_session() as s:
         assert list(s.scalars(select(InboxRequest))) == []
+
+
+def _queued_with_change(database: Database, key: str, *, at: datetime) -> None:
+    """A command's change, committed at ``at`` with the request it queued for the running bot (and the mark of a
+    step an earlier attempt of that request made)."""
+    with database.session() as s:
+        s.add(AuditLog(actor="cli:test", action="close", entity_type="question", entity_key=key, at=at))
+        record_with_change(s, database, request_key=key, kind="test", payload={}, now=at)
+        assert once(s, step="asked", request_key=key, now=at, make=lambda: 7) == 7
+
+
+def _worker_sees(database: Database, key: str, *, now: datetime) -> tuple[bool, int | None]:
+    """What the request's worker reads: whether the change committed, and what the earlier attempt made."""
+    with database.session() as s:
+        made = once(s, step="asked", request_key=key, now=now, make=lambda: 8)
+        return change_committed(s, request_key=key, now=now), made
+
+
+def test_the_marks_of_a_request_still_waiting_after_40_days_survive_the_daily_purge(database: Database) -> None:
+    """The bot was stopped for 40 days: a request queued with a committed change is still pending. The purge keeps
+    its marks (30 days is for finished requests' marks and delivery keys), so it still runs, once."""
+    _queued_with_change(database, "cli:waiting", at=NOW - timedelta(days=40))
+    _queued_with_change(database, "cli:handled", at=NOW - timedelta(days=40))
+    with database.inbox_session() as s:
+        handled = s.scalars(select(InboxRequest).where(InboxRequest.request_key == "cli:handled")).one()
+        handled.done_at = NOW - timedelta(days=39)
+    counts = runner(database, Clock(NOW)).purge_expired_data()
+    assert counts is not None and counts["request_events"] == 2  # the handled request's marks
+    with database.session() as s:
+        keys = set(s.scalars(select(ProcessedEvent.event_key).where(ProcessedEvent.event_key.contains("cli:"))))
+    assert keys == {"change:cli:waiting", "asked:cli:waiting"}
+    assert _worker_sees(database, "cli:waiting", now=NOW) == (True, 7)  # honoured: committed, not made again
+
+
+def test_the_purge_command_keeps_the_marks_of_a_request_still_waiting(database: Database) -> None:
+    old = datetime.now(UTC) - timedelta(days=40)
+    _queued_with_change(database, "cli:waiting", at=old)
+    done = wieweet(database, "privacy", "purge")
+    assert done.exit_code == 0, done.output
+    assert "purged request_events: 0" in done.output
+    assert _worker_sees(database, "cli:waiting", now=datetime.now(UTC)) == (True, 7)

@@ -206,24 +206,24 @@ def test_purge_respects_each_retention(world: World, lieve: Ids) -> None:
     policy = RetentionPolicy()
     with world.db.session() as s:
         # nothing is old yet
-        assert set(purge_expired(session=s, now=LATER, policy=policy).values()) == {0}
+        assert set(purge_expired(session=s, pending=(), now=LATER, policy=policy).values()) == {0}
     with world.db.session() as s:
         s.query(OutboxMessage).update({OutboxMessage.sent_at: NOW})
         s.query(Timer).update({Timer.done_at: NOW})
     # 31 days: request events only
     with world.db.session() as s:
-        counts = purge_expired(session=s, now=NOW + timedelta(days=31), policy=policy)
+        counts = purge_expired(session=s, pending=(), now=NOW + timedelta(days=31), policy=policy)
     assert counts["request_events"] == 1
     assert counts["sent_messages"] == counts["done_timers"] == counts["slack_users"] == counts["searches"] == 0
     # 91 days: sent messages, done timers, cached Slack users
     with world.db.session() as s:
-        counts = purge_expired(session=s, now=NOW + timedelta(days=91), policy=policy)
+        counts = purge_expired(session=s, pending=(), now=NOW + timedelta(days=91), policy=policy)
         assert counts["sent_messages"] > 0 and counts["done_timers"] > 0 and counts["slack_users"] == 1
         assert counts["searches"] == counts["feedback"] == counts["gap_askers"] == 0
         assert s.scalars(select(Timer)).all() == [] and s.scalars(select(OutboxMessage)).all() == []
     # 366 days: searches, feedback, the asker of a knowledge gap (the gap stays)
     with world.db.session() as s:
-        counts = purge_expired(session=s, now=NOW + timedelta(days=366), policy=policy)
+        counts = purge_expired(session=s, pending=(), now=NOW + timedelta(days=366), policy=policy)
         assert counts["searches"] == 1 and counts["feedback"] == 1 and counts["gap_askers"] >= 1
         gap = s.scalars(select(KnowledgeGap).where(KnowledgeGap.query == "zuurdesem")).one()
         assert gap.asker_slack_id is None
@@ -235,7 +235,7 @@ def test_purge_respects_each_retention(world: World, lieve: Ids) -> None:
 def test_unsent_messages_are_never_purged(world: World, lieve: Ids) -> None:
     with world.db.session() as s:
         pending = len(s.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))).all())
-        purge_expired(session=s, now=NOW + timedelta(days=1000))
+        purge_expired(session=s, pending=(), now=NOW + timedelta(days=1000))
     with world.db.session() as s:
         assert len(s.scalars(select(OutboxMessage)).all()) == pending
 
