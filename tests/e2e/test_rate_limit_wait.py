@@ -17,20 +17,17 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
-from bot.outbox import SubmissionOutcome, SubmissionOutcomeKind, enqueue
 from handlers.app import MAX_RATE_LIMIT_WAIT, configure_web_client
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.db import Database
-from storage.models import OutboxMessage
 from tests.clock import Clock
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BOT_TOKEN, BotProcess
+from tests.e2e.test_outbox_crash import NOW, dms_about, queue_outcome, stored
 from tests.e2e.test_who_knows import QUESTION, answers_in
 from tests.emulator import SlackEmulator
 
-NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
-TITLE = "Zwerfkatten steriliseren met vrijwilligers"
 HOUR = 3600
 
 
@@ -54,36 +51,10 @@ def sender(database: Database, emulator: SlackEmulator, clock: Clock[datetime]) 
     return OutboxSender(services, configure_web_client(WebClient(token=BOT_TOKEN), settings))
 
 
-def queue(database: Database) -> int:
-    with database.session() as session:
-        message = enqueue(
-            session,
-            SubmissionOutcome(outcome=SubmissionOutcomeKind.PRACTICE_APPROVED, title=TITLE),
-            dedupe_key="practice:1:approved",
-            now=NOW,
-            recipient_slack_id=NL_USER,
-        )
-        assert message is not None
-        session.flush()
-        return message.id
-
-
-def stored(database: Database, message_id: int) -> OutboxMessage:
-    with database.session() as session:
-        message = session.get(OutboxMessage, message_id)
-        assert message is not None
-        session.expunge(message)
-        return message
-
-
-def dms(emulator: SlackEmulator) -> list[object]:
-    return [m for m in emulator.messages(emulator.dm_channel_with(NL_USER)) if TITLE in str(m.get("text"))]
-
-
 def test_an_hour_long_retry_after_is_not_slept_through_and_the_message_goes_out_after_it(
     database: Database, emulator: SlackEmulator, sender: OutboxSender, clock: Clock[datetime], slept: list[float]
 ) -> None:
-    message_id = queue(database)
+    message_id = queue_outcome(database)
     emulator.fail_next("chat.postMessage", status=429, retry_after=HOUR)
     result = sender.send_pending(worker_id="w1")
     assert (result.sent, result.failed) == (0, 1)
@@ -95,21 +66,21 @@ def test_an_hour_long_retry_after_is_not_slept_through_and_the_message_goes_out_
     assert message.next_attempt_at.replace(tzinfo=UTC) >= NOW + timedelta(seconds=HOUR)  # no earlier than asked
     clock.now = NOW + timedelta(minutes=30)  # the usual backoff has passed, Slack's hour has not
     assert sender.send_pending(worker_id="w1").claimed == 0
-    assert dms(emulator) == []
+    assert dms_about(emulator) == []
     clock.now = NOW + timedelta(seconds=HOUR + 1)
     assert sender.send_pending(worker_id="w1").sent == 1
-    assert len(dms(emulator)) == 1
+    assert len(dms_about(emulator)) == 1
     assert stored(database, message_id).sent_at is not None
 
 
 def test_a_short_retry_after_is_still_waited_out_in_process(
     database: Database, emulator: SlackEmulator, sender: OutboxSender, slept: list[float]
 ) -> None:
-    message_id = queue(database)
+    message_id = queue_outcome(database)
     emulator.fail_next("chat.postMessage", status=429, retry_after=2)
     assert sender.send_pending(worker_id="w1").sent == 1
     assert len(slept) == 1 and 2 <= slept[0] < 3
-    assert stored(database, message_id).attempts == 0 and len(dms(emulator)) == 1
+    assert stored(database, message_id).attempts == 0 and len(dms_about(emulator)) == 1
 
 
 @pytest.mark.postgres_too
