@@ -9,11 +9,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.config import Settings
 from bot.knowledge import KnowledgeBase
 from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
+from handlers.outbox import OutboxSender
+from handlers.services import Services
 from storage.db import Database
 from storage.models import Availability, Consent, Expert, OutboxKind, OutboxMessage, Theme, Timer
 from tests import factories
@@ -115,6 +119,11 @@ class World:
             if question_id is not None:
                 query = query.where(OutboxMessage.question_id == question_id)
             return list(s.scalars(query))
+
+    def unreachable_sender(self, *, now: datetime) -> OutboxSender:
+        """An outbox sender at ``now`` whose Slack does not answer (nothing listens at its address)."""
+        services = Services(settings=Settings(), db=self.db, knowledge=self.kb, clock=lambda: now, routing=self.service)
+        return OutboxSender(services, WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/"))
 
     def pending_timers(self) -> list[Timer]:
         with self.db.session() as s:

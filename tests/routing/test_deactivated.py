@@ -11,7 +11,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy import select
@@ -162,13 +161,6 @@ def test_an_escalated_question_is_withdrawn_too_and_an_unknown_person_changes_no
     assert deactivated(world, "U0NOBODY1") == "noop"
 
 
-def _sender(world: World) -> OutboxSender:
-    services = Services(
-        settings=Settings(), db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service
-    )
-    return OutboxSender(services, WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/"))
-
-
 @pytest.mark.parametrize(
     ("error", "permanent", "deleted", "withdrawn"),
     [
@@ -190,7 +182,7 @@ def test_an_update_the_asker_can_never_get_withdraws_their_question_as_the_event
     qid = world.ask()
     claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
     update = next(m for m in claimed if m.kind is K.ASKER_UPDATE and m.recipient_slack_id == ASKER)
-    sender = _sender(world)  # its Slack does not answer: users.info fails
+    sender = world.unreachable_sender(now=LATER)  # its Slack does not answer: users.info fails
     asked: list[object] = []
     if deleted is not None:
 
@@ -216,7 +208,7 @@ def test_a_dm_refused_reads_users_info_as_the_event_does(world: World, answer: s
     qid = world.ask()
     claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
     update = next(m for m in claimed if m.kind is K.ASKER_UPDATE and m.recipient_slack_id == ASKER)
-    sender = _sender(world)
+    sender = world.unreachable_sender(now=LATER)
 
     def users_info(**kwargs: object) -> dict[str, object]:
         raise SlackApiError(
@@ -271,7 +263,7 @@ def test_slacks_event_and_a_dm_refused_with_user_disabled_do_the_same(world: Wor
     else:
         claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
         request = next(m for m in claimed if m.kind is K.EXPERT_REQUEST and m.recipient_slack_id == gone)
-        _sender(world)._failed(request, "user_disabled", permanent=True)
+        world.unreachable_sender(now=LATER)._failed(request, "user_disabled", permanent=True)
     routings, availability, audits, status, actor, note = _state(world, gone, asked, own)
     assert routings == [R.EXPIRED, R.EXPIRED]
     assert availability is Availability.AWAY

@@ -6,24 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from slack_sdk import WebClient
 
-from bot.config import Settings
 from bot.outbox import claim_outbox
-from handlers.outbox import OutboxSender
-from handlers.services import Services
 from storage.models import OutboxKind, OutboxMessage, Routing, RoutingStatus
 from tests.routing.conftest import NOW, World, seed_housing
 
 LATER = NOW + timedelta(minutes=5)
 R = RoutingStatus
-
-
-def _sender(world: World) -> OutboxSender:
-    services = Services(
-        settings=Settings(), db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service
-    )
-    return OutboxSender(services, WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/"))
 
 
 def _claimed_request(world: World) -> OutboxMessage:
@@ -51,7 +40,7 @@ def test_a_recipient_who_can_never_get_the_dm_is_replaced_at_once(world: World, 
     world.ask()
     message = _claimed_request(world)
     assert message.routing_id is not None
-    _sender(world)._failed(message, error, permanent=True)
+    world.unreachable_sender(now=LATER)._failed(message, error, permanent=True)
     assert _status(world, message.routing_id) is R.EXPIRED
     assert _failure(world, message.id)[0] == error
 
@@ -63,7 +52,7 @@ def test_account_inactive_is_the_bots_own_token_and_moves_nobody_on(world: World
     world.ask()
     message = _claimed_request(world)
     assert message.routing_id is not None
-    _sender(world)._failed(message, "account_inactive", permanent=True)
+    world.unreachable_sender(now=LATER)._failed(message, "account_inactive", permanent=True)
     assert _status(world, message.routing_id) is R.ASKED  # still theirs; the timers decide as for any silence
     assert _failure(world, message.id)[0] == "account_inactive"
 
@@ -85,7 +74,7 @@ def test_when_moving_on_fails_the_failure_stays_recorded_and_nothing_raises(
 
     monkeypatch.setattr(world.service, "recipient_unreachable", broken)
     monkeypatch.setattr(world.service, "person_deactivated", broken)  # user_disabled: the account deactivated
-    _sender(world)._failed(message, error, permanent=True)  # does not raise
+    world.unreachable_sender(now=LATER)._failed(message, error, permanent=True)  # does not raise
     recorded, attempts = _failure(world, message.id)
     assert recorded == error and attempts >= 1
     assert _status(world, message.routing_id) is R.ASKED  # not moved on: its timers will

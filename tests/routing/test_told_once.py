@@ -18,11 +18,9 @@ from sqlalchemy import select
 
 from bot.actors import Actor
 from bot.cli import main
-from bot.config import Settings
 from bot.outbox import claim_outbox
 from bot.routing import run_due_timers
-from handlers.outbox import OutboxSender, render_message
-from handlers.services import Services
+from handlers.outbox import render_message
 from storage.models import (
     AuditLog,
     Availability,
@@ -43,19 +41,12 @@ STAFF = Actor.slack("USTAFF1", is_staff=True)
 DRONES = "Wie heeft ervaring met drones voor dakinspecties?"
 
 
-def _sender(world: World) -> OutboxSender:
-    services = Services(
-        settings=Settings(), db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service
-    )
-    return OutboxSender(services, WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/"))
-
-
 def _fail_requests_to(world: World, slack_id: str, error: str) -> int:
     """Claim the outbox and fail every request DM to ``slack_id`` with Slack's ``error``; returns how many."""
     failed = 0
     for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
         if message.kind is K.EXPERT_REQUEST and message.recipient_slack_id == slack_id:
-            _sender(world)._failed(message, error, permanent=True)
+            world.unreachable_sender(now=LATER)._failed(message, error, permanent=True)
             failed += 1
     return failed
 
@@ -170,7 +161,7 @@ def test_account_inactive_for_a_deactivated_recipient_is_confirmed_by_users_info
     with SlackEmulator() as emu:
         emu.add_user(gone, name="weg", real_name="Weg", deleted=True)
         emu.add_user(other, name="nog", real_name="Ook Weg", deleted=True)
-        sender = _sender(world)
+        sender = world.unreachable_sender(now=LATER)
         sender.client = WebClient(token=emu.bot_token, base_url=emu.api_url)
         emu.fail_next("users.info", error="account_inactive")  # the first: the token itself is refused
         for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
@@ -234,7 +225,7 @@ def _give_up_requests_to(world: World, slack_id: str, error: str) -> int:
     """Claim the outbox and fail every request DM to ``slack_id`` once more with its attempts at the maximum (a
     passing error, given up after its last retry); returns how many."""
     failed = 0
-    sender = _sender(world)
+    sender = world.unreachable_sender(now=LATER)
     for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
         if message.kind is K.EXPERT_REQUEST and message.recipient_slack_id == slack_id:
             with world.db.session() as s:
@@ -337,7 +328,7 @@ def test_staff_see_waiting_questions_and_which_the_triage_channel_never_got(worl
     for message in claim_outbox(world.db, now=LATER, worker_id="w1"):
         if message.kind is K.TRIAGE:
             error = "not_in_channel" if message.question_id == lost else "ratelimited"
-            _sender(world)._failed(message, error, permanent=error == "not_in_channel")
+            world.unreachable_sender(now=LATER)._failed(message, error, permanent=error == "not_in_channel")
     with world.db.session() as s:
         queue = world.service.waiting_for_staff(s, limit=10)
     assert queue.count == 2
