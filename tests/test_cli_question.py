@@ -5,7 +5,6 @@ time beside creation time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -33,19 +32,19 @@ from storage.models import (
     Visibility,
 )
 from tests.cli import wieweet
-from tests.routing.conftest import ASKER, NOW, QUESTION, World, add_expert, seed_housing, seed_themes
+from tests.routing.conftest import (
+    ASKER,
+    NOW,
+    QUESTION,
+    World,
+    add_expert,
+    seed_housing,
+    seed_themes,
+    world_fixture,  # noqa: F401 (the fixture)
+)
 
 LATER = NOW + timedelta(days=1)
 AT_LATER = ("--now", LATER.isoformat())
-
-
-@pytest.fixture
-def world(database: Database) -> Iterator[World]:
-    w = World(database)
-    with database.session() as s:
-        seed_themes(s)
-    yield w
-    w.kb.close()
 
 
 def _escalated(world: World, **kw: object) -> int:

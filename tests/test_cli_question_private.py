@@ -3,26 +3,13 @@ channel, it shows neither its text and asker nor where it was asked (the channel
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-
-from storage.db import Database
 from storage.models import EscalationReason
 from tests.cli import wieweet
-from tests.routing.conftest import ASKER, NOW, World, seed_housing, seed_themes
+from tests.routing.conftest import ASKER, NOW, World, seed_housing, world_fixture  # noqa: F401 (the fixture)
 
 PRIVATE_CHANNEL, THREAD = "C0GEHEIM1", "1700000000.000900"
-
-
-@pytest.fixture
-def world(database: Database) -> Iterator[World]:
-    w = World(database)
-    with database.session() as s:
-        seed_themes(s)
-    yield w
-    w.kb.close()
 
 
 def test_show_does_not_say_where_a_private_channel_question_was_asked(world: World) -> None:

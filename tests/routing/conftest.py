@@ -130,8 +130,9 @@ class World:
             return list(s.scalars(select(Timer).where(Timer.done_at.is_(None)).order_by(Timer.due_at, Timer.id)))
 
 
-@pytest.fixture
-def world(database: Database) -> Iterator[World]:
+@pytest.fixture(name="world")
+def world_fixture(database: Database) -> Iterator[World]:
+    """The routing world with its themes (a test module outside this folder imports ``world_fixture`` for it)."""
     w = World(database)
     with database.session() as s:
         seed_themes(s)
