@@ -23,10 +23,7 @@ from storage.models import (
     SlackUser,
     Visibility,
 )
-from tests.routing import conftest as routing
-from tests.routing.conftest import ASKER, NOW, World, add_expert
-
-world = routing.world  # the routing suite's world, its themes seeded
+from tests.routing.conftest import ASKER, NOW, World, add_expert, world_fixture  # noqa: F401 (the routing suite's world fixture, its themes seeded)
 
 LIEVE = "U0LIEVE01"
 LIEVE_NAME = "Lieve Vermeulen"
