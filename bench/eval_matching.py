@@ -13,14 +13,8 @@ Usage::
                                                   # (the option of round 20)
     python bench/eval_matching.py --theme-names once  # a recognised theme's other names once a question
                                                   # (the option of round 19; --max-theme-expansions N: the cap)
-    python bench/eval_matching.py --meaning-hub 1.0  # a document close to any question discounted in the meaning
-                                                  # boosts (MatchConfig.meaning_hub, round 26)
-    python bench/eval_matching.py --compound-modifier 0.5  # a compound's part that is no head weighs half
-                                                  # (MatchConfig.compound_modifier_factor, round 27)
-    python bench/eval_matching.py --modifier-coverage 0.5  # a question concept matched only through a compound's
-                                                  # modifier counts half in the coverage (round 28)
-    python bench/eval_matching.py --bio-everyday 0.5  # a word in more than --bio-everyday-df (0.05) of the
-                                                  # register's bios weighs half in a bio (round 29)
+    python bench/eval_matching.py --gap-everyday-unknown on  # everyday Dutch words the register lacks weigh nothing
+                                                  # in the gap features (MatchConfig.gap_everyday_unknown, round 30)
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -620,36 +614,11 @@ def main(argv: list[str] | None = None) -> None:
         help="the most names a recognised theme expands to (MatchConfig.max_theme_expansions, round 19)",
     )
     ap.add_argument(
-        "--meaning-hub",
-        type=float,
-        default=MatchConfig().meaning_hub,
-        help="how much of a document's closeness to any question is discounted (MatchConfig.meaning_hub, round 26)",
-    )
-    ap.add_argument(
-        "--compound-modifier",
-        type=float,
-        default=MatchConfig().compound_modifier_factor,
-        help="share of a compound part's weight for a part that is no head (MatchConfig.compound_modifier_factor, "
-        "round 27)",
-    )
-    ap.add_argument(
-        "--modifier-coverage",
-        type=float,
-        default=MatchConfig().modifier_coverage,
-        help="share of a matched concept in the coverage for one matched only through a compound's modifier "
-        "(MatchConfig.modifier_coverage, round 28)",
-    )
-    ap.add_argument(
-        "--bio-everyday",
-        type=float,
-        default=MatchConfig().bio_everyday_factor,
-        help="weight in a bio of a word common in the register's bios (MatchConfig.bio_everyday_factor, round 29)",
-    )
-    ap.add_argument(
-        "--bio-everyday-df",
-        type=float,
-        default=MatchConfig().bio_everyday_df,
-        help="share of the bios above which a word is common there (MatchConfig.bio_everyday_df, round 29)",
+        "--gap-everyday-unknown",
+        choices=("on", "off"),
+        default="on" if MatchConfig().gap_everyday_unknown else "off",
+        help="on: everyday Dutch words the register lacks weigh nothing in the gap features "
+        "(MatchConfig.gap_everyday_unknown, round 30)",
     )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
@@ -690,11 +659,7 @@ def main(argv: list[str] | None = None) -> None:
         gap_levels=args.gap_levels,
         theme_names_once=args.theme_names == "once",
         max_theme_expansions=args.max_theme_expansions,
-        meaning_hub=args.meaning_hub,
-        compound_modifier_factor=args.compound_modifier,
-        modifier_coverage=args.modifier_coverage,
-        bio_everyday_factor=args.bio_everyday,
-        bio_everyday_df=args.bio_everyday_df,
+        gap_everyday_unknown=args.gap_everyday_unknown == "on",
         context_words=args.context_words != "off",
         context_words_in_gap=args.context_words != "on",
     )
@@ -713,9 +678,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"wieweet rows with gap levels: {args.gap_levels}, theme names: {args.theme_names}, "
             f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}, "
-            f"meaning hub: {args.meaning_hub}, compound modifier: {args.compound_modifier}, "
-            f"modifier coverage: {args.modifier_coverage}, bio everyday words: {args.bio_everyday} "
-            f"(above {args.bio_everyday_df} of the bios)"
+            f"everyday unknown words in the gap features: {args.gap_everyday_unknown}"
         )
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:

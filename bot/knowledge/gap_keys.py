@@ -1,16 +1,16 @@
 """A knowledge gap's stored grouping key (``KnowledgeGap.normalized``): its query's analysed terms, sorted.
 
-The analysis changes over time — a new release's stemming or stop words, and the register itself (typos are
-repaired against its vocabulary, places it knows are taken out) — so a key stored months ago may differ from the
-one the same question gets today, and old and new gaps of one question would be grouped and counted apart
-(``storage.models.gap_key``) until the old ones aged out. ``rebuild_gap_keys`` recomputes the keys of the gaps
-that are still counted (``GAP_KEY_WINDOW``) from their stored query and writes the ones that changed; the job
-runner calls it once a day, in one of the processes sharing the database (the day is claimed there,
-``bot.jobs.claim_day``, together with ``analysis_version``: after a deploy that changed the analysis code or its
-word lists the new code rebuilds the same day, even when an old process claimed it); it writes only what differs,
-so a second run changes nothing. In a rolling deploy an old process may still claim its own analysis's day after
-the new release rebuilt the keys: every batch first records which release writes (``analysis_release``, a number
-that only grows: the schema revision, ``ANALYSIS_GENERATION``, then the package version), under a lock, and a
+The analysis changes over time — a new release's stemming or stop words, and the register itself (typos are repaired
+against its vocabulary, places it knows are taken out) — so a key stored months ago may differ from the one the same
+question gets today, and old and new gaps of one question would be grouped and counted apart
+(``storage.models.gap_key``) until the old ones aged out. ``rebuild_gap_keys`` recomputes the keys of the gaps that
+are still counted (``GAP_KEY_WINDOW``) from their stored query and writes the ones that changed; the job runner
+calls it once a day, in one of the processes sharing the database (the day is claimed there,
+``bot.day_claims.claim_day``, together with ``analysis_version``: after a deploy that changed the analysis code or
+its word lists the new code rebuilds the same day, even when an old process claimed it); it writes only what
+differs, so a second run changes nothing. In a rolling deploy an old process may still claim its own analysis's day
+after the new release rebuilt the keys: every batch first records which release writes (``analysis_release``, a
+number that only grows: the schema revision, ``ANALYSIS_GENERATION``, then the package version), under a lock, and a
 release older than the one recorded writes nothing (logged). A release that changes the analysis needs neither a
 migration nor a new package version: it raises ``ANALYSIS_GENERATION`` (a test pins ``analysis_version`` to it).
 
@@ -45,7 +45,7 @@ KEY_CHARS = 500  # the column's size
 _BATCH = 500
 # Raised whenever ``analysis_version`` changes (tests/digests/test_gap_key.py pins the fingerprint to it): part of
 # ``analysis_release``, so an analysis-only release is newer than the one before it.
-ANALYSIS_GENERATION = 11
+ANALYSIS_GENERATION = 13
 
 
 @functools.cache

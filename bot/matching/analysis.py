@@ -413,15 +413,6 @@ class CompoundSplitter:
             out.extend(self._top_split(p) or (p,))
         return out
 
-    def heads(self, word: str) -> tuple[str, ...]:
-        """The parts of ``word`` that are its head at some level (the last part, and the last part of that part):
-        ``kinderopvang`` -> ``("opvang",)``; every other part of :meth:`split` only modifies a head (``kind``)."""
-        top = self._top_split(word)
-        if not top:
-            return ()
-        inner = self._top_split(top[-1])
-        return (top[-1], inner[-1]) if inner else (top[-1],)
-
     def split(self, word: str) -> tuple[str, ...]:
         """All parts (at every level) of ``word``, or ``()`` when it is not a known compound."""
         got = self._cache.get(word)

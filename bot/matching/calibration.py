@@ -68,18 +68,13 @@ def near_mean(np: Any, matrix: Any) -> float:
     return float(sims.max(axis=1).mean())
 
 
-def measure(
-    np: Any, probes: Sequence[Any], matrix: Any, mix: Callable[[Any, Any], tuple[Any, float]]
-) -> tuple[Calibration, Any]:
-    """One kind (``matrix``: its documents' unit vectors, one a row) against the probes' vectors: its calibration, and
-    each document's mean cosine to the probes less the kind's average — how much closer than the others it comes to
-    any question at all (a "hub" of the embedding space, which a vague question finds whatever it asks; read by
-    ``MatchConfig.meaning_hub``). ``mix``: a probe's whole-text cosines and its vector -> the cosines as a search
-    mixes them with the parts, and the best part cosine."""
+def measure(np: Any, probes: Sequence[Any], matrix: Any, mix: Callable[[Any, Any], tuple[Any, float]]) -> Calibration:
+    """One kind (``matrix``: its documents' unit vectors, one a row) against the probes' vectors: its calibration.
+    ``mix``: a probe's whole-text cosines and its vector -> the cosines as a search mixes them with the parts, and the
+    best part cosine."""
     tops: list[float] = []
     parts: list[float] = []
     wholes: list[float] = []
-    near_probes = np.zeros(len(matrix), dtype=np.float64)
     for p in probes:
         q = np.asarray(p, dtype=np.float32)
         cos = matrix @ q
@@ -87,8 +82,7 @@ def measure(
         cos, top_part = mix(cos, q)
         tops.append(float(cos.max()))
         parts.append(top_part)
-        near_probes += cos
-    calibration = Calibration(
+    return Calibration(
         float(np.mean(tops)),
         max(float(np.std(tops)), CALIBRATION_MIN_STD),
         float(np.mean(parts)),
@@ -96,5 +90,3 @@ def measure(
         near_mean(np, matrix),
         float(np.mean(wholes)),
     )
-    near_probes /= len(probes)
-    return calibration, (near_probes - float(near_probes.mean())).astype(np.float32)

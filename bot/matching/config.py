@@ -42,24 +42,6 @@ class MatchConfig:
     refresh_drift: float = 0.25  # re-normalise a collection when an average field length drifts this much
     # query term variants (multiplied with the term's BM25F contribution)
     compound_part_tf: float = 0.5  # a compound part counts this much of a whole word at index time
-    # ... times this when the part is no head of the compound, only modifies one (kind- of kinderopvang, verhuur- of
-    # verhuurkantoor): a question word met only there says little of what the document is about. Round 27: 0.5
-    # moved nothing, 0.25 was mixed on the development sets (the coverage factor still counts such a word matched),
-    # so 1.0, every part alike as before, stays
-    compound_modifier_factor: float = 1.0
-    # a question concept a document matches only through the modifier of a compound (its kind- of kinderopvang, and
-    # no word or head of its own that the concept finds) counts this share of a matched concept in the coverage factor
-    # (below), so in the scores "weak" and "nobody knows" read. Round 28: 0.5 to 0.0 traded dev (expert MRR@10 up)
-    # for dev3 (its paraphrases down), so 1.0, as any match as before, stays
-    modifier_coverage: float = 1.0
-    # an everyday word of the register's bios (a stem in more than bio_everyday_df of the experts' bios, once there
-    # are bio_everyday_min of them: werken, stad, lokaal) weighs this share in a bio; in an expertise item, role or
-    # the expert's work it weighs as before. Round 29: 0.5 and 0.25 (above 5 % or 2 % of the bios) traded dev5's
-    # paraphrases (up) for dev3's and dev's words-only hit@3 (down), and the everyday words of the paraphrases that
-    # fail (gezinnen, steun) are rare in bios, so 1.0, every bio word as before, stays
-    bio_everyday_factor: float = 1.0
-    bio_everyday_df: float = 0.05
-    bio_everyday_min: int = 20
     query_part_weight: float = 0.6  # query compound parts when the whole word is known to the index
     query_part_weight_unknown: float = 0.9  # ... when the whole word is not in the index
     synonym_weight: float = 0.6  # glossary synonyms and abbreviations
@@ -120,11 +102,6 @@ class MatchConfig:
     # translations and cognates only and cover less of it for the same true match, so a low coverage there does not
     # mean that the words matched are noise
     meaning_lean_foreign: float = 0.5
-    # a document that comes close to any question at all (a "hub" of the embedding space: its mean cosine to the
-    # out-of-domain probes above its kind's average) has this share of its excess taken off its cosine before the
-    # meaning boosts are read; the gap decision reads the cosines as they are. Round 26: it cost the paraphrases on
-    # every development set (1.0, 0.3; -0.3, which adds it, was mixed), so 0.0, the boosts as before, stays
-    meaning_hub: float = 0.0
     # ... and an expert's lexical score (for ranking) is at least this share of the normalised score of the best
     # practice they are the contact for: a practice answering the question makes its contact a match as good as it
     contact_floor: float = 1.0
@@ -147,6 +124,11 @@ class MatchConfig:
     # with the coverage factor the gap-F1 optimum on dev lies between 0.125 and 0.14.
     gap_threshold: float = 0.135  # used only when no fitted gap model is shipped (see bot.matching.gapmodel)
     gap_model: bool = True  # decide gaps with the calibrated model (data/gap_model.json)
+    # the gap decision's features weigh each everyday Dutch word the register lacks (a common word of the Dutch
+    # frequency list that no document holds in any form) as nothing in the coverage, core and most specific uncovered
+    # concept; it still counts as unknown, and the ranking is untouched (``Matcher._without_everyday_unknown``,
+    # round 30)
+    gap_everyday_unknown: bool = False
     # "register": the semantic model's words' features read against the register's own levels (bot.matching.levels,
     # data/gap_model_levels.json) once they are measured in the background; "off" (default): as shipped
     gap_levels: str = "off"

@@ -410,12 +410,10 @@ def score(
     concepts: int,
     w: float,
     masks: dict[int, int] | None,
-    share: float = 1.0,
 ) -> tuple[dict[int, float], tuple[int, int, int, int, int]]:
     """``Matcher._score`` after its items and bounds are made (see there): the scores, and its statistics.
     ``bits``: per group its concept bits; ``w``: the coverage weight (0.0: no coverage in the stopping rule);
-    ``depth``: the re-ranking depth (at least ``k``); ``share``: the least a matched concept counts for the
-    coverage (``MatchConfig.modifier_coverage``)."""
+    ``depth``: the re-ranking depth (at least ``k``)."""
     st = _State(coll, len(bits), members=bool(w))
     head = list(dict.fromkeys(forced))
     if head:
@@ -426,7 +424,7 @@ def score(
     while i < len(found):
         item = found[i]
         if rest[i] < theta_at and st.at_least(k):
-            if _stops(st, rest[i], bits, k=k, concepts=concepts, w=w, share=share):
+            if _stops(st, rest[i], bits, k=k, concepts=concepts, w=w):
                 stop = i
                 break
             theta_at = 0.85 * rest[i]
@@ -474,9 +472,7 @@ def _complete(st: _State, todo: Sequence[Item], forced: list[int], depth: int) -
     return keep
 
 
-def _stops(
-    st: _State, bound: float, bits: Sequence[int], *, k: int, concepts: int, w: float, share: float = 1.0
-) -> bool:
+def _stops(st: _State, bound: float, bits: Sequence[int], *, k: int, concepts: int, w: float) -> bool:
     """The MaxScore test of ``Matcher._score``: ``bound`` (what an unseen document can still collect) is below the
     k-th best score (with coverage: a lower bound of the k-th best final score)."""
     vals = st.score[st.touched()]  # (the untouched documents hold 0.0, at most every touched score)
@@ -487,18 +483,15 @@ def _stops(
         return True
     n = len(vals) - 4 * k  # the 4k-th best score (or the lowest): the covered k-th best is among those from it up
     least = float(np.partition(vals, n)[n]) if n > 0 else float(vals.min())
-    return bound < _kth_covered(st, bits, k, concepts, w, least, vals, share)
+    return bound < _kth_covered(st, bits, k, concepts, w, least, vals)
 
 
-def _kth_covered(
-    st: _State, bits: Sequence[int], k: int, concepts: int, w: float, least: float, vals: Floats, share: float = 1.0
-) -> float:
+def _kth_covered(st: _State, bits: Sequence[int], k: int, concepts: int, w: float, least: float, vals: Floats) -> float:
     """``Matcher._kth_covered``: among the 4k best scores (``least``: the 4k-th best or the lowest one; ``vals``: the
-    touched documents' scores), the k-th best score times its coverage so far (each concept counted ``share``)."""
+    touched documents' scores), the k-th best score times its coverage so far."""
     docs = st.largest(4 * k, least, vals)
-    pairs = zip(st.score[docs].tolist(), st.masks(docs, bits).tolist(), strict=True)
-    if share < 1.0:
-        lows = [x * (1.0 - w + w * m.bit_count() * share / concepts) for x, m in pairs]
-    else:
-        lows = [x * (1.0 - w + w * m.bit_count() / concepts) for x, m in pairs]
+    lows = [
+        x * (1.0 - w + w * m.bit_count() / concepts)
+        for x, m in zip(st.score[docs].tolist(), st.masks(docs, bits).tolist(), strict=True)
+    ]
     return float(heapq.nlargest(k, lows)[-1])

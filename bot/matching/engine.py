@@ -115,7 +115,7 @@ from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQue
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.terms import Analyzer
-from bot.matching.wordlist import common_words, is_dutch_word, is_real_word
+from bot.matching.wordlist import common_dutch_words, common_words, is_dutch_word, is_real_word
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,6 @@ _BULK_MIN = 500
 _RANK_BY_BOUND = True
 # per kind, the variants' scoring parts remembered for the collection's current version (at most this many)
 _ITEM_MEMO_MAX = 10_000
-# documents whose modifier-only terms are remembered (``Matcher._modifier_terms``) at most
-_MODIFIER_MEMO_MAX = 50_000
 # a variant's parts for scoring one kind: bound, (postings, coefficient) per term, where to seek, seek is full
 # (bound, full, seek, complete, the postings seek holds, every coefficient positive)
 _Parts = tuple[float, list[tuple[dict[int, float], float]], list[tuple[dict[int, float], float]], bool, int, bool]
@@ -340,13 +338,7 @@ class Matcher:
         self.gap_levels: RegisterLevels | None = None
         self._surfaces_memo: dict[str, dict[str, tuple[str, bool]]] = {}  # text -> Analyzer.surfaces (read-only)
         self._surfaces_version = -1
-        # (kind, document id) -> (the document, the compound vocabulary's version, the terms it holds only as a
-        # compound's modifier): read for MatchConfig.modifier_coverage (``_modifier_terms``)
-        self._modifier_memo: dict[tuple[str, int], tuple[Doc, int, frozenset[str]]] = {}
         self._field_orders: dict[tuple[str, ...], tuple[str, ...]] = {}  # (kind, its fields) -> heaviest first
-        # with MatchConfig.bio_everyday_factor: each expert's bio terms as counted, and how many bios hold a term
-        self._bio_terms: dict[int, frozenset[str]] = {}
-        self._bio_df: Counter[str] = Counter()
         self._overlap_memo: dict[tuple[str, str, float], float] = {}  # (a, b, floor) -> _overlap, see there
         self._overlap_versions: tuple[int, ...] = ()
         self._collections = tuple(k.collection for k in self._kinds.values())  # never replaced (reset in place)
@@ -438,14 +430,6 @@ class Matcher:
         # are unique, and holding every one's analysis until the end was most of a build's peak of memory)
         memo: dict[str, FieldTerms | None] = {}  # text -> its terms (None: a long text seen once)
         orgs: dict[str, FieldTerms] = {}  # organisation text -> its terms (generic words left out)
-        if kind.name == "expert" and self.config.bio_everyday_factor != 1.0:
-            # every bio counted before any is indexed: their weights read the same counts (a snapshot, as the
-            # average field lengths are; an update counts its bio before it is indexed)
-            self._bio_terms.clear()
-            self._bio_df.clear()
-            for doc_id, doc in kind.docs.items():
-                if isinstance(doc, ExpertDoc):
-                    self._count_bio(doc_id, doc)
         try:
             kind.collection.reset(
                 ((doc_id, self._field_terms(doc, memo, orgs)) for doc_id, doc in kind.docs.items()), totals=totals
@@ -514,7 +498,6 @@ class Matcher:
         self._packs, self._pack_postings = {}, 0
         for memo in (
             self._surfaces_memo,
-            self._modifier_memo,
             self._overlap_memo,
             self._df_ratio_memo,
             self._idfs_memo,
@@ -536,8 +519,6 @@ class Matcher:
         self._count_words(ws, +1)
         self._splitter.add_words(ws)
         self._learn_acronyms(doc)
-        if isinstance(doc, ExpertDoc) and self.config.bio_everyday_factor != 1.0:
-            self._count_bio(doc_id, doc)
         kind.collection.add(doc_id, self._field_terms(doc))
         self._set_meta(kind, doc_id, doc)
         if self.semantic is not None:  # a changed text loses its vector until the background job embeds it anew
@@ -584,15 +565,6 @@ class Matcher:
             return
         self._count_words(self._doc_words(old), -1)
         self._count_names(old, -1)
-        gone = self._bio_terms.pop(doc_id, None) if kind.name == "expert" else None
-        if gone:
-            bio_df = self._bio_df
-            for t in gone:
-                left = bio_df[t] - 1
-                if left > 0:
-                    bio_df[t] = left
-                else:
-                    del bio_df[t]
         kind.collection.remove(doc_id)
         kind.city.pop(doc_id, None)
         kind.orgs.pop(doc_id, None)
@@ -695,33 +667,7 @@ class Matcher:
                 bisect.insort(self._sorted, w)
 
     def _new_analyzer(self) -> Analyzer:
-        cfg = self.config
-        part = cfg.compound_part_tf
-        return Analyzer(
-            self._stem, self._splitter, part_weight=part, modifier_weight=part * cfg.compound_modifier_factor
-        )
-
-    def _count_bio(self, doc_id: int, doc: ExpertDoc) -> None:
-        """Count the terms of an expert's bio (``MatchConfig.bio_everyday_factor``)."""
-        terms = frozenset(self._analyzer.field_terms(doc.bio)[0])
-        self._bio_terms[doc_id] = terms
-        self._bio_df.update(terms)
-
-    def _everyday_bio(self, terms: FieldTerms) -> FieldTerms:
-        """A bio's terms with the register's everyday bio words (a stem in more than ``bio_everyday_df`` of the
-        counted bios, once there are ``bio_everyday_min``) weighed ``bio_everyday_factor`` times as much: a word most
-        people's bios use ("gezinnen", "werken", "steun") says little about what this one knows."""
-        cfg = self.config
-        n = len(self._bio_terms)
-        tf, length = terms
-        if n < cfg.bio_everyday_min or not tf:
-            return terms
-        cut = cfg.bio_everyday_df * n
-        df = self._bio_df
-        if all(df.get(t, 0) <= cut for t in tf):
-            return terms
-        f = cfg.bio_everyday_factor
-        return {t: (x * f if df.get(t, 0) > cut else x) for t, x in tf.items()}, length
+        return Analyzer(self._stem, self._splitter, part_weight=self.config.compound_part_tf)
 
     def _field_terms(
         self,
@@ -759,9 +705,6 @@ class Matcher:
                     else:
                         memo[text] = None
                 out.append(got)
-        if isinstance(doc, ExpertDoc) and self.config.bio_everyday_factor != 1.0:
-            i = self._field_at["expert"]["bio"]
-            out[i] = self._everyday_bio(out[i])
         return out
 
     # ================================================================== vocabulary look-ups for the parser
@@ -1033,11 +976,8 @@ class Matcher:
             p_kind, pq.groups, k=limit, boost_max=boost_max, concepts=n_concepts, masks=p_mask, free=p_free
         )
         a_raw = self._score(a_kind, pq.groups, k=limit, boost_max=1.0, concepts=n_concepts, masks=a_mask)
-        modifiers = cfg.modifier_coverage < 1.0  # a concept matched through a compound's modifier only counts less
-        p_part = self._modifier_bits(p_kind, pq.groups, p_mask) if modifiers else None
-        a_part = self._modifier_bits(a_kind, pq.groups, a_mask) if modifiers else None
-        self._cover(p_raw, p_mask, n_concepts, free=p_free, part=p_part)
-        self._cover(a_raw, a_mask, n_concepts, part=a_part)
+        self._cover(p_raw, p_mask, n_concepts, free=p_free)
+        self._cover(a_raw, a_mask, n_concepts)
 
         # evidence: the best practices and answers point to experts
         p_by_expert: dict[int, list[tuple[float, int]]] = {}
@@ -1061,10 +1001,6 @@ class Matcher:
             concepts=n_concepts,
             masks=e_mask,
         )
-        e_part = None
-        if p_part is not None and a_part is not None:
-            e_part = self._modifier_bits(e_kind, pq.groups, e_mask)
-            e_part = self._with_work(e_part, e_mask, ((p_by_expert, p_mask, p_part), (a_by_expert, a_mask, a_part)))
         for by, weight, ev_mask in (
             (p_by_expert, cfg.practice_evidence, p_mask),
             (a_by_expert, cfg.answer_evidence, a_mask),
@@ -1075,7 +1011,7 @@ class Matcher:
                 e_raw[eid] = e_raw.get(eid, 0.0) + weight * (top + cfg.evidence_decay * (sum(scores) - top))
                 for _, ev_id in items:  # concepts matched through their work count as covered
                     e_mask[eid] = e_mask.get(eid, 0) | ev_mask.get(ev_id, 0)
-        self._cover(e_raw, e_mask, n_concepts, part=e_part)
+        self._cover(e_raw, e_mask, n_concepts)
 
         if not pq.groups:  # only a city / organisation was named
             for kind, raw in ((e_kind, e_raw), (p_kind, p_raw), (a_kind, a_raw)):
@@ -1095,8 +1031,7 @@ class Matcher:
         e_sim = p_sim = NO_SIMILARITY
         if self.semantic is not None and pq.groups:
             topic = question_topic(query)
-            # the question embedded once
-            e_sim, p_sim = self.semantic.similarities(topic, ("expert", "practice"), hub=cfg.meaning_hub)
+            e_sim, p_sim = self.semantic.similarities(topic, ("expert", "practice"))  # the question embedded once
 
         # experts
         # the best expert by lexical score (unboosted): what the gap decision looks at, and how much of the question
@@ -1128,9 +1063,25 @@ class Matcher:
         )
         # what the gap decision reads: the same, unless context words were left out of the ranking only
         # (MatchConfig.context_words_in_gap): then the whole question's, scored as with the option off
+        # (and with MatchConfig.gap_everyday_unknown, without the weight of the everyday words the register lacks:
+        # the gap decision only, the ranking reads ``features``)
         gap_features, gap_norm = features, best_norm
         if pq.whole is not None:
             gap_features, gap_norm = self._word_features(pq.whole, limit=limit, without={}, e_sim=e_sim, p_sim=p_sim)
+        elif cfg.gap_everyday_unknown and not all(weights.known):
+            gap_features = self._gap_features(
+                pq,
+                top_id,
+                best_norm,
+                weights,
+                e_sim,
+                p_sim,
+                p_raw,
+                p_ideal,
+                lexical_top,
+                explain_expert,
+                everyday_out=True,
+            )
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
             lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
@@ -1259,11 +1210,8 @@ class Matcher:
         for raw, left_out in ((p_raw, p_gone), (a_raw, a_gone)):
             for doc_id in left_out:
                 raw.pop(doc_id, None)
-        modifiers = cfg.modifier_coverage < 1.0
-        p_part = self._modifier_bits(p_kind, pq.groups, p_mask) if modifiers else None
-        a_part = self._modifier_bits(a_kind, pq.groups, a_mask) if modifiers else None
-        self._cover(p_raw, p_mask, n_concepts, free=p_free, part=p_part)
-        self._cover(a_raw, a_mask, n_concepts, part=a_part)
+        self._cover(p_raw, p_mask, n_concepts, free=p_free)
+        self._cover(a_raw, a_mask, n_concepts)
         p_by_expert: dict[int, list[tuple[float, int]]] = {}
         for pid, s in _largest(p_raw, pool):
             eid = p_kind.docs[pid].contact_expert_id  # type: ignore[union-attr]
@@ -1285,10 +1233,6 @@ class Matcher:
         )
         for doc_id in e_gone:
             e_raw.pop(doc_id, None)
-        e_part = None
-        if p_part is not None and a_part is not None:
-            e_part = self._modifier_bits(e_kind, pq.groups, e_mask)
-            e_part = self._with_work(e_part, e_mask, ((p_by_expert, p_mask, p_part), (a_by_expert, a_mask, a_part)))
         for by, weight, ev_mask in (
             (p_by_expert, cfg.practice_evidence, p_mask),
             (a_by_expert, cfg.answer_evidence, a_mask),
@@ -1299,7 +1243,7 @@ class Matcher:
                 e_raw[eid] = e_raw.get(eid, 0.0) + weight * (top + cfg.evidence_decay * (sum(scores) - top))
                 for _, ev_id in items:
                     e_mask[eid] = e_mask.get(eid, 0) | ev_mask.get(ev_id, 0)
-        self._cover(e_raw, e_mask, n_concepts, part=e_part)
+        self._cover(e_raw, e_mask, n_concepts)
         if not pq.groups:  # only a city / organisation was named (as in a search)
             for kind, raw in ((e_kind, e_raw), (p_kind, p_raw), (a_kind, a_raw)):
                 for doc_id in kind.docs:
@@ -1314,7 +1258,19 @@ class Matcher:
             top_id = min(compress(e_raw, map(eq, e_raw.values(), repeat(top_score))))
         best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        return self._gap_features(pq, top_id, best_norm, weights, e_sim, p_sim, p_raw, p_ideal, lexical_top), best_norm
+        features = self._gap_features(
+            pq,
+            top_id,
+            best_norm,
+            weights,
+            e_sim,
+            p_sim,
+            p_raw,
+            p_ideal,
+            lexical_top,
+            everyday_out=cfg.gap_everyday_unknown,
+        )
+        return features, best_norm
 
     def _rank_experts(
         self,
@@ -1481,15 +1437,20 @@ class Matcher:
         p_ideal: float,
         lexical_top: Set[int],
         explain: Callable[[int], tuple[Reason, ...]] | None = None,
+        *,
+        everyday_out: bool = False,
     ) -> dict[str, float]:
         """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score.
-        ``explain``: an expert's reasons (``_reasons``; the search passes its memo, the best expert is often shown)."""
+        ``explain``: an expert's reasons (``_reasons``; the search passes its memo, the best expert is often shown).
+        ``everyday_out``: the everyday words the register lacks weigh nothing (``_without_everyday_unknown``)."""
         n = pq.concepts
         e_kind = self._kinds["expert"]
         # per concept (content word): is any form of it in the register, and how specific it is — the best IDF a
         # variant of the word reaches in any document kind, over that kind's largest IDF (a word the register lacks
         # entirely is as specific as a word can be; a generic word such as "plan" or "beleid" weighs little)
         known, weight = weights.known, weights.specificity
+        if everyday_out and not all(known):
+            weight = self._without_everyday_unknown(pq, known, weight)
         # what a full match of each concept would add to an expert's score (the quality of a match is relative to it)
         ideal = [0.0] * n
         for g, w in zip(pq.groups, weights.expert, strict=True):
@@ -1556,6 +1517,21 @@ class Matcher:
             "p_semantic_whole_pos": p_sim.whole_pos,
             "agree_whole": 1.0 if e_sim.whole_id is not None and e_sim.whole_id in lexical_top else 0.0,
         }
+
+    @staticmethod
+    def _without_everyday_unknown(pq: ParsedQuery, known: Sequence[bool], weight: Sequence[float]) -> list[float]:
+        """``MatchConfig.gap_everyday_unknown``: the concepts' specificities with each everyday Dutch word the register
+        lacks (a common word of the Dutch list, no document holding any form of it) weighing nothing. A register is
+        written in its field's words, so an everyday word missing there ("boodschappen", "computer") says more often
+        that the question is put in other words than that its topic is missing; a rare word missing ("radon",
+        "kerkorgel") still weighs as the most specific concept. It still counts in ``unknown``. When every concept
+        of the question would weigh nothing, the weights stay as they are."""
+        everyday = common_dutch_words()
+        words = Matcher._concept_words(pq)
+        drop = [not k and w in everyday for w, k in zip(words, known, strict=True)]
+        if not any(drop) or all(d or w == 0.0 for d, w in zip(drop, weight, strict=True)):
+            return list(weight)
+        return [0.0 if d else w for d, w in zip(drop, weight, strict=True)]
 
     @staticmethod
     def _concept_words(pq: ParsedQuery) -> list[str]:
@@ -1753,7 +1729,6 @@ class Matcher:
                 concepts=concepts,
                 w=w,
                 masks=masks,
-                share=min(1.0, self.config.modifier_coverage),
             )
             return out
         best: list[dict[int, float]] = [{} for _ in groups]
@@ -1958,10 +1933,8 @@ class Matcher:
     ) -> float:
         """A lower bound of the k-th best final score: among the 4k best partial scores (``least``: the 4k-th), the
         k-th best partial score times the coverage factor of the concepts matched so far (those k documents reach at
-        least that; with ``MatchConfig.modifier_coverage`` below 1, each concept counted at that share, the least
-        ``_cover`` can give it)."""
+        least that)."""
         w = self.config.coverage_weight
-        share = self.config.modifier_coverage
         pairs = [(g.concepts, b) for g, b in zip(groups, best, strict=True) if b]
         lows: list[float] = []
         for d, x in _largest(partial, 4 * k, least):
@@ -1969,10 +1942,7 @@ class Matcher:
             for bits, b in pairs:
                 if d in b:
                     m |= bits
-            if share < 1.0:  # any concept may turn out matched only through a compound's modifier (``_cover``)
-                lows.append(x * (1.0 - w + w * m.bit_count() * share / concepts))
-            else:
-                lows.append(x * (1.0 - w + w * m.bit_count() / concepts))
+            lows.append(x * (1.0 - w + w * m.bit_count() / concepts))
         return heapq.nlargest(k, lows)[-1]
 
     @staticmethod
@@ -1990,137 +1960,16 @@ class Matcher:
         for d, m in acc.items():
             out[d] = oget(d, 0) | m
 
-    def _cover(
-        self,
-        raw: dict[int, float],
-        masks: dict[int, int],
-        concepts: int,
-        *,
-        free: int = 0,
-        part: Mapping[int, int] | None = None,
-    ) -> None:
+    def _cover(self, raw: dict[int, float], masks: dict[int, int], concepts: int, *, free: int = 0) -> None:
         """Multiply each score by ``1 - w + w * (share of the query concepts matched)`` (in place); the concepts
-        of ``free`` count as matched by every document, those of ``part`` (per document: matched only through a
-        compound's modifier, ``_modifier_bits``) as ``MatchConfig.modifier_coverage`` of one."""
+        of ``free`` count as matched by every document."""
         w = self.config.coverage_weight
         if concepts <= 1 or w <= 0.0:
             return
         factor = [1.0 - w + w * c / concepts for c in range(concepts + 1)]  # masks only hold word bits
         get = masks.get
-        if not part:
-            for d, x in raw.items():
-                raw[d] = x * factor[(get(d, 0) | free).bit_count()]
-            return
-        less = 1.0 - self.config.modifier_coverage
-        pget = part.get
         for d, x in raw.items():
-            m = get(d, 0) | free
-            p = pget(d, 0) & m & ~free
-            if p:
-                raw[d] = x * (1.0 - w + w * (m.bit_count() - less * p.bit_count()) / concepts)
-            else:
-                raw[d] = x * factor[m.bit_count()]
-
-    def _modifier_terms(self, kind: _Kind, doc_id: int) -> frozenset[str]:
-        """The index terms a document holds only as the modifier of a compound — kind- of kinderopvang, and no word
-        or head of a compound of its own in any field — remembered while the document and the compound vocabulary
-        stay the same."""
-        doc = kind.docs[doc_id]
-        version = self._splitter.version
-        key = (kind.name, doc_id)
-        got = self._modifier_memo.get(key)
-        if got is not None and got[0] is doc and got[1] == version:
-            return got[2]
-        if len(self._modifier_memo) >= _MODIFIER_MEMO_MAX:
-            self._modifier_memo.clear()
-        texts = _field_texts(doc)
-        full: set[str] = set()
-        modifier: set[str] = set()
-        for f in kind.collection.fields:
-            if f == "themes":
-                continue
-            whole, parts = self._analyzer.modifier_only(texts[f])
-            if f == "organisation":  # its generic words are not indexed ("Stad Gent": ``_field_terms``)
-                whole -= self._generic_stems
-                parts -= self._generic_stems
-            full |= whole
-            modifier |= parts
-        out = frozenset(modifier - full)
-        self._modifier_memo[key] = (doc, version, out)
-        return out
-
-    def _modifier_bits(self, kind: _Kind, groups: Sequence[Group], masks: Mapping[int, int]) -> dict[int, int]:
-        """Per document of ``masks`` (its matched concept bits), the concepts it matches only through the modifier of
-        a compound (``_modifier_terms``): every group of the concept that finds the document finds it through such a
-        term only (a multi-word synonym through all its words). Documents with none are left out."""
-        postings = kind.collection.postings
-        terms = [frozenset(t for v in g.variants for t in v.terms) if g.concepts else frozenset() for g in groups]
-        out: dict[int, int] = {}
-        for d, m in masks.items():
-            if not m:
-                continue
-            mod = self._modifier_terms(kind, d)
-            if not mod:
-                continue
-            part = full = 0
-            for g, ts in zip(groups, terms, strict=True):
-                bits = g.concepts & m
-                if bits and not ts.isdisjoint(mod):
-                    how = self._finds(g, d, postings, mod)
-                    if how == 1:
-                        part |= bits
-                    elif how == 2:
-                        full |= bits
-            part &= ~full
-            if part:  # a concept that another group finds through a word or a compound's head is covered
-                for g, ts in zip(groups, terms, strict=True):
-                    if g.concepts & part and ts.isdisjoint(mod) and self._finds(g, d, postings, mod):
-                        part &= ~g.concepts
-            if part:
-                out[d] = part
-        return out
-
-    @staticmethod
-    def _with_work(
-        part: dict[int, int],
-        own: Mapping[int, int],
-        evidence: Sequence[tuple[Mapping[int, list[tuple[float, int]]], Mapping[int, int], Mapping[int, int]]],
-    ) -> dict[int, int]:
-        """``part`` (an expert's concepts matched only through a compound's modifier, ``own``: the concepts their
-        profile matches) once the practices and answers of their work that count as evidence are added (``by``
-        expert, with those documents' masks and modifier-only concepts): a concept one of them matches through a
-        word or a head is covered, one only through a modifier counts as such."""
-        out = dict(part)
-        for eid in {e for by, _, _ in evidence for e in by}:
-            mine = own.get(eid, 0)
-            full = mine & ~part.get(eid, 0)
-            weak = mine & ~full
-            for by, masks, parts in evidence:
-                for _, doc_id in by.get(eid, ()):
-                    m = masks.get(doc_id, 0)
-                    p = parts.get(doc_id, 0) & m
-                    full |= m & ~p
-                    weak |= p
-            weak &= ~full
-            if weak:
-                out[eid] = weak
-            else:
-                out.pop(eid, None)
-        return out
-
-    @staticmethod
-    def _finds(g: Group, d: int, postings: Mapping[str, Mapping[int, float]], mod: Set[str]) -> int:
-        """How group ``g`` finds document ``d``: 0 not at all, 1 only through terms of ``mod``, 2 through another
-        term (a multi-word synonym finds it only with all its words)."""
-        found = 0
-        for v in g.variants:
-            present = [t for t in v.terms if (p := postings.get(t)) is not None and d in p]
-            if not present or (v.whole and len(present) < len(v.terms)):
-                continue
-            if any(t not in mod for t in present):
-                return 2
-            found = 1
-        return found
+            raw[d] = x * factor[(get(d, 0) | free).bit_count()]
 
     def _common_concepts(self, kind: _Kind, groups: Sequence[Group]) -> int:
         """The query concepts (bits) whose word is generic in ``kind``: in more than ``generic_df`` of its documents

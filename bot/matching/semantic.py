@@ -211,9 +211,6 @@ class SemanticIndex:
         # against them (computed by ``calibrate`` in the background fill, never in a search)
         self._probes: dict[str, Any] = {}
         self._calibration: dict[str, Calibration] = {}
-        # per kind, for its matrix's rows (``ids``): how far each document's mean cosine to the probes lies above
-        # the kind's average — a "hub", close to any question (``similarity``'s ``hub``)
-        self._hubs: dict[str, tuple[list[int], Any]] = {}
         self._calibrated_at: tuple[int, ...] | None = None  # the stamps the calibration was computed under
 
     def _vectors_changed(self, kind: str) -> None:
@@ -300,14 +297,12 @@ class SemanticIndex:
 
     def calibrate(self) -> None:
         """Measure each kind of this register against the out-of-domain probes: the mean and spread of the best
-        cosine a probe reaches (as a search computes it, parts mixed in) and of the best part cosine, and how much
-        closer than the kind's average each document comes to the probes (``similarity``'s ``hub``). Runs in the
+        cosine a probe reaches (as a search computes it, parts mixed in) and of the best part cosine. Runs in the
         background fill, after the vectors changed; searches read the last calibration."""
         np = self._np
         stamps = self._calibration_stamps()
         probes = [v for k in probe_keys() if (v := self._probes.get(k)) is not None]
         out: dict[str, Calibration] = {}
-        hubs: dict[str, tuple[list[int], Any]] = {}
         if len(probes) >= MIN_PROBES:
             for kind in KINDS:
                 if (snapshot := self._kind_matrix(kind)) is None:
@@ -317,9 +312,8 @@ class SemanticIndex:
                 def mix(cos: Any, q: Any, kind: str = kind, ids: list[int] = ids) -> tuple[Any, float]:
                     return self._with_parts(kind, ids, cos, q) if self.part_weight > 0.0 and self._parts else (cos, 0.0)
 
-                out[kind], hub = measure(np, probes, matrix, mix)
-                hubs[kind] = (ids, hub)
-        self._calibration, self._hubs = out, hubs
+                out[kind] = measure(np, probes, matrix, mix)
+        self._calibration = out
         self._calibrated_at = stamps
 
     def calibration(self, kind: str) -> Calibration | None:
@@ -358,22 +352,19 @@ class SemanticIndex:
         return out
 
     # --- questions -----------------------------------------------------------------------------------------
-    def similarities(self, query: str, kinds: Sequence[str] = KINDS, *, hub: float = 0.0) -> list[Similarity]:
+    def similarities(self, query: str, kinds: Sequence[str] = KINDS) -> list[Similarity]:
         """:meth:`similarity` for each of ``kinds``, the question embedded once (only if some kind has vectors)."""
         vector = None
         out = []
         for kind in kinds:
             if vector is None and self._kind_matrix(kind) is not None:
                 vector = self._np.asarray(self.embedder.query(query), dtype=self._np.float32)
-            out.append(self.similarity(kind, query, vector, hub=hub) if vector is not None else NO_SIMILARITY)
+            out.append(self.similarity(kind, query, vector) if vector is not None else NO_SIMILARITY)
         return out
 
-    def similarity(self, kind: str, query: str, vector: Any = None, *, hub: float = 0.0) -> Similarity:
+    def similarity(self, kind: str, query: str, vector: Any = None) -> Similarity:
         """Cosines of the question against every vector of ``kind``, as boosts and the best match (``vector``: the
-        question's as a float32 array, else embedded here). ``hub``: the share of each document's excess closeness
-        to the probes (``calibrate``) taken off its cosine before the boosts are read (``MatchConfig.meaning_hub``;
-        nothing until the register is calibrated); the best match and its levels are read from the cosines as
-        they are."""
+        question's as a float32 array, else embedded here)."""
         snapshot = self._kind_matrix(kind)
         if snapshot is None:
             return NO_SIMILARITY
@@ -390,16 +381,11 @@ class SemanticIndex:
         mean = float(cos.mean())
         std = float(cos.std()) or 1.0
         z = (cos - mean) / std
-        if hub != 0.0 and (hubs := self._hubs.get(kind)) is not None and hubs[0] is ids:
-            ranked = cos - hub * hubs[1]  # the boosts only: a hub's closeness to any question discounted
-            z_rank = (ranked - float(ranked.mean())) / (float(ranked.std()) or 1.0)
-        else:
-            z_rank = z
-        near = np.flatnonzero(z_rank > self.z_floor)
+        near = np.flatnonzero(z > self.z_floor)
         if len(near) > self.depth:  # the closest ``depth`` (a boost beyond them is small and costs ranking time)
-            near = near[np.argpartition(-z_rank[near], self.depth - 1)[: self.depth]]
+            near = near[np.argpartition(-z[near], self.depth - 1)[: self.depth]]
         w, floor = self.weight, self.z_floor
-        boosts = {ids[i]: w * (x - floor) for i, x in zip(near.tolist(), z_rank[near].tolist(), strict=True)}
+        boosts = {ids[i]: w * (x - floor) for i, x in zip(near.tolist(), z[near].tolist(), strict=True)}
         best = int(np.argmax(cos))
         top = float(cos[best])
         w_id = ids[w_best]

@@ -353,21 +353,10 @@ class TestCompounds:
         assert s.split("waterbeleid") == ("water", "beleid")  # not wat + er + beleid
         assert CompoundSplitter(["wat", "beleid"]).split("waterbeleid") == ()
 
-    def test_heads_are_the_last_part_at_every_level(self) -> None:
-        s = CompoundSplitter(["kind", "opvang", "woning", "kwaliteit", "controle", "kwaliteitscontrole", "huis"])
-        assert s.heads("kinderopvang") == ("opvang",)  # kind- only says which opvang
-        assert s.heads("woningkwaliteitscontrole") == ("kwaliteitscontrole", "controle")
-        assert s.heads("woninghuizen") == ("huis",)  # a plural head as its singular, like split
-        assert s.heads("kwaliteit") == ()  # no compound, no head
-
-    def test_a_modifier_part_counts_its_own_weight_the_head_the_part_weight(self) -> None:
+    def test_every_compound_part_counts_the_part_weight(self) -> None:
         s = CompoundSplitter(["kind", "opvang", "verhuur", "kantoor"])
         stem = Stemmer("dutch_porter")
-        tf, n = Analyzer(stem, s, part_weight=0.5, modifier_weight=0.125).field_terms("kinderopvang kinderopvang")
+        tf, n = Analyzer(stem, s, part_weight=0.5).field_terms("kinderopvang kinderopvang")
         assert n == 2
         assert tf[stem("kinderopvang")] == 2.0
-        assert tf[stem("opvang")] == 1.0  # the head: 2 x 0.5
-        assert tf[stem("kind")] == 0.25  # the modifier: 2 x 0.125
-        plain, _ = Analyzer(stem, s, part_weight=0.5).field_terms("kinderopvang kinderopvang")
-        assert plain[stem("kind")] == plain[stem("opvang")] == 1.0  # without a modifier weight: every part alike
-        assert plain[stem("kinderopvang")] == 2.0
+        assert tf[stem("kind")] == tf[stem("opvang")] == 1.0  # head and modifier alike: 2 x 0.5

@@ -406,35 +406,3 @@ def test_the_theme_names_setting_reaches_the_index(database: Database) -> None:
         kb.load()
         assert kb.matcher is not None and kb.matcher.config.theme_names_once is once
         kb.close()
-
-
-class TestCompoundModifiers:
-    """A question word met only in the modifier of a profile's compound (kinderen in kinderopvang) is weaker evidence
-    than the same word whole, or a compound's head (round 27, ``MatchConfig.compound_modifier_factor``)."""
-
-    CHILDCARE = expert(70, "Lotte", city="Gent", role="beleidsmedewerker", expertise=("kinderopvang",))
-    YOUTH = expert(71, "Jens", city="Gent", role="consulent", bio="Werkt met kinderen.")
-    NURSERY = expert(72, "Eva", city="Gent", role="beleidsmedewerker", expertise=("buitenschoolse opvang",))
-
-    def matcher(self, factor: float) -> Matcher:
-        config = replace(MatchConfig(), compound_modifier_factor=factor)
-        return build([*EXPERTS, self.CHILDCARE, self.YOUTH, self.NURSERY], config=config)
-
-    def test_a_modifier_match_no_longer_outweighs_the_whole_word(self) -> None:
-        question = "wie weet iets over kinderen"
-        before = self.matcher(1.0).search(question, today=TODAY)
-        # kind- of kinderopvang and of kinderarmoede (Hanne's expertise) beat the bio's word
-        assert names(before.experts) == ["Lotte", "Hanne", "Jens"]
-        after = self.matcher(0.25).search(question, today=TODAY)
-        assert names(after.experts) == ["Jens", "Lotte", "Hanne"]
-        assert {h.doc.name: h.score for h in after.experts}["Jens"] == pytest.approx(before.experts[2].score)
-        # the reason shown for the compound stays what it is: a part of kinderopvang
-        lotte = next(h for h in after.experts if h.doc.name == "Lotte")
-        assert [(x.kind, x.field, x.target) for x in lotte.reasons] == [("compound", "expertise", "kinderopvang")]
-
-    def test_a_head_match_keeps_its_weight(self) -> None:
-        question = "wie weet iets over opvang"
-        before, after = (self.matcher(f).search(question, today=TODAY) for f in (1.0, 0.25))
-        score = {h.doc.name: h.score for h in before.experts}
-        assert {h.doc.name: h.score for h in after.experts}["Lotte"] == pytest.approx(score["Lotte"])
-        assert names(after.experts) == names(before.experts)

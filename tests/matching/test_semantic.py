@@ -443,58 +443,6 @@ class TestEngine:
         assert got["p_semantic_whole_z"] == pytest.approx(p_sim.whole_z, abs=1e-5)
         assert got["p_semantic_whole_pos"] == pytest.approx(p_sim.whole_pos, abs=1e-5)
 
-    def test_a_document_close_to_any_question_is_discounted_in_the_boosts_only(self) -> None:
-        # "Hub" (and Dries) name no topic: the fake vector of their profile is the one every out-of-domain probe points
-        # along, so they come close to any question at all (hubs of the embedding space) and lead a vague question
-        hub = expert(60, "Hub", city="Gent", role="medewerker", bio="algemene vragen en opvolging")
-        m = build([*EXPERTS, ZORBLAX, hub])
-        index = SemanticIndex(FakeEmbedder(), weight=0.5, z_floor=0.5)
-        fill(index, documents(m), None)  # type: ignore[arg-type]
-        ids, offsets = index._hubs["expert"]
-        matrix = index._kind_matrix("expert")
-        assert matrix is not None and ids is matrix[0]
-        # each profile's mean cosine to the probes (as a search mixes it with the parts), less the kind's average
-        mixed = [
-            index._with_parts("expert", ids, matrix[1] @ FakeEmbedder().query(t), FakeEmbedder().query(t))[0]
-            for t in probe_texts()
-        ]
-        mean_to_probes = np.mean(mixed, axis=0)
-        np.testing.assert_allclose(offsets, mean_to_probes - mean_to_probes.mean(), atol=1e-5)
-        assert {ids[i] for i in np.flatnonzero(offsets > offsets.max() - 1e-6)} == {4, 60}  # closest to any question
-        question = "wie helpt met iets helemaal anders"
-        plain, discounted = index.similarity("expert", question), index.similarity("expert", question, hub=1.0)
-        assert plain.boosts.keys() == {4, 60}
-        assert discounted.boosts == {}  # closer to this question than to any other: no boost
-        # the discount is the hub's excess taken off its cosine before the z-scores: what the boosts are read from
-        for text in (question, "huur en leegstand in de wijk"):
-            q = FakeEmbedder().query(text)
-            ranked = index._with_parts("expert", ids, matrix[1] @ q, q)[0] - offsets
-            z = (ranked - ranked.mean()) / (ranked.std() or 1.0)
-            want = {ids[i]: 0.5 * (float(x) - 0.5) for i, x in enumerate(z) if x > 0.5}
-            got = index.similarity("expert", text, hub=1.0).boosts
-            assert got.keys() == want.keys()
-            assert all(got[d] == pytest.approx(b, abs=1e-5) for d, b in want.items())
-        # among the profiles on rent and vacancy, the one without the probes' everyday pull gains (Emma, 5)
-        assert max(got, key=got.__getitem__) == 5
-        assert index.similarity("expert", "huur en leegstand in de wijk").boosts[5] < got[5]
-        # what the gap decision reads is the cosines as they are
-        assert replace(discounted, boosts={}) == replace(plain, boosts={})
-        # in the engine: behind MatchConfig.meaning_hub, off by default (the boosts as before)
-        m.semantic = index
-        before = m.search(question, today=TODAY)
-        m_hub = Matcher(themes=THEMES, places=PLACES, config=MatchConfig(meaning_hub=1.0))
-        m_hub.build(experts=[*EXPERTS, ZORBLAX, hub], practices=[], answers=[])
-        m_hub.semantic = index
-        after = m_hub.search(question, today=TODAY)
-        assert {h.doc.name for h in before.experts} == {"Dries", "Hub"}  # found by meaning alone
-        assert after.experts == []
-        assert after.gap_features == before.gap_features
-        # until the register is calibrated against the probes there is nothing to discount
-        bare = SemanticIndex(FakeEmbedder(), weight=0.5, z_floor=0.5)
-        fill(bare, documents(m), None)  # type: ignore[arg-type]
-        bare._hubs.clear()
-        assert bare.similarity("expert", question, hub=1.0) == bare.similarity("expert", question)
-
     def test_the_gap_models_similarity_source_is_a_choice_of_features(self) -> None:
         mixed = ("coverage", "semantic_z", "agree", "semantic_pos", "semantic_part_pos", "p_semantic_pos")
         assert with_source(mixed, "mix") == mixed
