@@ -31,7 +31,7 @@ exception is recorded on the run, which stays claimed and is resumed once stale.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from digests.collect import collect_digest_data
 from digests.errors import PermanentPostError, RetryLaterError
-from digests.model import DigestData, PrivateChannel, SubscriptionView
+from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
 from digests.subscriptions import CHANNEL_GONE, stop_gone_channel
@@ -111,10 +111,13 @@ def collect_for(
     all_themes: bool = False,
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
+    left_out: LeftOut | None = None,
+    quoted_themes: Collection[str] | None = None,
 ) -> DigestData:
     """The data for ``view``'s digest of ``period`` (``all_themes``: every theme, to share between channels;
     ``private_channel``: Slack's current answer, see ``collect_digest_data``, asked with no transaction open; ``tz``:
-    the network's zone)."""
+    the network's zone). ``left_out`` is told the questions the digest would have quoted on ``quoted_themes`` (by
+    default ``view``'s themes; empty: all) that ``private_channel``'s answers left out."""
     start, end = digest_window(view, period, tz)
     bounds = history_bounds(view, period, tz=tz)
 
@@ -146,7 +149,12 @@ def collect_for(
     answers = {channel_id: private_channel(channel_id) for channel_id in asked}
     if not any(answers.values()):
         return data
-    return collect(lambda channel_id: answers.get(channel_id, True))
+    kept = collect(lambda channel_id: answers.get(channel_id, True))
+    if left_out is not None:
+        themes = view.themes if quoted_themes is None else quoted_themes
+        still = quoted_questions(kept)
+        left_out({q: channel for q, channel in quoted_questions(data, themes).items() if q not in still})
+    return kept
 
 
 def send_digest(
@@ -217,11 +225,13 @@ def send_due_digests(
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
     clock: Clock | None = None,
+    left_out: LeftOut | None = None,
 ) -> list[SendResult]:
     """Send every digest that is due now (``due_digests``), one channel after the other.
 
     The data is collected once per distinct window (channels with the same schedule share it). One channel's
     failure does not stop the others. ``clock``: as for ``send_digest`` (by default measured from this call's start).
+    ``left_out``: told the questions the due digests would have quoted that ``private_channel`` left out.
     """
     clock = clock or elapsed_clock(now)
     with db.session() as session:
@@ -230,13 +240,22 @@ def send_due_digests(
             for s, period in due_digests(session, now=now, stale_after=stale_after, tz=tz)
         ]
     cache: dict[tuple[datetime, datetime], DigestData] = {}
+    quoted = _quoted_themes(due, tz)
     results: list[SendResult] = []
     for view, period in due:
         try:
             window = digest_window(view, period, tz)
             if window not in cache:
                 cache[window] = collect_for(
-                    db, view, period, now=now, all_themes=True, private_channel=private_channel, tz=tz
+                    db,
+                    view,
+                    period,
+                    now=now,
+                    all_themes=True,
+                    private_channel=private_channel,
+                    tz=tz,
+                    left_out=left_out,
+                    quoted_themes=quoted.get(window, ()),
                 )
             results.append(
                 send_digest(
@@ -256,6 +275,24 @@ def send_due_digests(
             log.exception("digest for %s %s failed", view.channel_id, period)
             results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
     return results
+
+
+def _quoted_themes(
+    due: Sequence[tuple[SubscriptionView, str]], tz: ZoneInfo
+) -> dict[tuple[datetime, datetime], frozenset[str]]:
+    """Per window, the themes the due digests sharing it quote (empty: all, when one of them takes every theme)."""
+    themes: dict[tuple[datetime, datetime], frozenset[str]] = {}
+    for view, period in due:
+        try:
+            window = digest_window(view, period, tz)
+        except Exception:  # the send loop reports it for the channel
+            continue
+        known = themes.get(window)
+        if not view.themes or known == frozenset():
+            themes[window] = frozenset()
+        else:
+            themes[window] = (known or frozenset()) | frozenset(view.themes)
+    return themes
 
 
 @dataclass(slots=True)

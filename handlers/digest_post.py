@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import Block
 
 from digests import sender
 from digests.errors import PermanentPostError, RetryLaterError
-from digests.model import DigestData, PrivateChannel, SubscriptionView
+from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
@@ -228,6 +228,7 @@ def send_due_digests(
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
     clock: Clock | None = None,
+    left_out: LeftOut | None = None,
 ) -> list[SendResult]:
     """``digests.sender.send_due_digests`` in Slack: every digest due now."""
     return sender.send_due_digests(
@@ -239,6 +240,7 @@ def send_due_digests(
         private_channel=private_channel,
         tz=tz,
         clock=clock,
+        left_out=left_out,
     )
 
 
@@ -272,6 +274,7 @@ def due_digests_poster(
             private_channel=sources,
             tz=tz,
             clock=tick,
+            left_out=sources.left_out,
         )
         sources.report()
         return results

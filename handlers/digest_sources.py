@@ -12,14 +12,14 @@ says what a failed look-up is.
 Either answer only ever leaves questions out: a question stored as asked in a private channel stays out whatever
 Slack says (``digests.model.is_public_content``).
 
-The pass logs at WARNING how many public questions the channels nobody could vouch for hold, so a week's digests
-missing them is never silent.
+The pass logs at WARNING how many public questions its digests would have quoted from the channels nobody could
+vouch for (``left_out``, told by the collection), so a week's digests missing them is never silent.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -28,7 +28,7 @@ from math import ceil
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.privacy import count_public_questions_in_channels, get_stored_channel_privacy
+from bot.privacy import get_stored_channel_privacy
 from digests.subscriptions import CHANNEL_GONE
 from handlers.channels import ChannelDirectory
 from handlers.services import slack_retry_after, slack_transient
@@ -109,6 +109,7 @@ class SourceChannels:
         self.limit = limit or LookUpLimit(self.clock)
         self._answers: dict[str, bool] = {}
         self._unknown: set[str] = set()
+        self._left_out: dict[int, str] = {}  # question id -> channel: quoted by a digest, left out by an answer
 
     def __call__(self, channel_id: str) -> bool:
         known = self._answers.get(channel_id)
@@ -148,12 +149,17 @@ class SourceChannels:
             return True
         return private
 
+    def left_out(self, questions: Mapping[int, str]) -> None:
+        """The questions (id -> channel) a digest of this pass would have quoted that the answers left out
+        (``digests.model.LeftOut``)."""
+        self._left_out.update(questions)
+
     def report(self) -> int:
-        """Log at WARNING how many public questions were left out for a channel nobody could vouch for; returns it."""
+        """Log at WARNING how many public questions this pass's digests would have quoted from a channel nobody
+        could vouch for (each question once, however many digests quote it); returns it."""
         if not self._unknown:
             return 0
-        with self.db.session() as session:
-            left_out = count_public_questions_in_channels(session, channel_ids=self._unknown)
+        left_out = sum(1 for channel in self._left_out.values() if channel in self._unknown)
         log.warning(
             "digests: %d public question(s) from %d channel(s) left out: Slack could not be asked and the database "
             "does not know the channel (%s)",

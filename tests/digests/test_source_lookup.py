@@ -187,6 +187,40 @@ def test_each_failure_answers_as_it_should(database: Database, caplog: pytest.Lo
     assert sources("C1AFTER02") is False and slack.asked[-1] == "C1AFTER02"  # asked again once it passed
     assert [sources(c) for c in ("C1DOWN001", "C1NOTFOUN")] == [False, True]  # answered once per pass
     assert slack.asked.count("C1DOWN001") == 1 and slack.asked.count("C1NOTFOUN") == 1
+    sources.left_out({1: "C1NOTFOUN", 2: "C1NOTFOUN", 3: "C1PRIVATE"})  # what the digests would have quoted
     with caplog.at_level(logging.WARNING):
-        assert sources.report() == 1
+        assert sources.report() == 2  # C1PRIVATE: Slack said private, not a channel nobody could vouch for
     assert sources.unknown == {"C1NOTFOUN"} and "C1NOTFOUN" in caplog.text
+
+
+def test_the_warning_counts_only_the_questions_this_weeks_digests_would_have_quoted(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    nowhere = "C1NOWHERE"  # Slack does not show it the bot, and the database does not know it: left out
+    with database.session() as s:
+        seed_themes(s)
+        an = add_expert(s, "An Peeters", slack="U0AN", created_at=local(2026, 1, 1))
+        answer = [(an, "An Peeters", "U0AN")]
+        add_question(s, "WEG beantwoord", channel_id=nowhere, answered_at=DONE, answers=answer)
+        add_question(s, "WEG open", channel_id=nowhere)
+        # not this week's digests' to quote: asked and answered long ago, or on a theme nobody subscribed to
+        for week in range(1, 6):
+            old = local(2026, 9, 1) + timedelta(weeks=week)
+            add_question(s, "WEG oud", created_at=old, channel_id=nowhere, answered_at=old, answers=answer)
+        add_question(s, "WEG europa", channel_id=nowhere, themes=("europa",), answered_at=DONE, answers=answer)
+        add_question(s, "PUBLIEK", channel_id=PUBLIC_SOURCES[0], answered_at=DONE, answers=answer)
+    for channel in DIGESTS:
+        subscribe(database, channel, themes=["wonen"])
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    )
+    poster = due_digests_poster(database, client, ChannelDirectory(), clock=lambda: NOW)
+    with caplog.at_level(logging.WARNING):
+        assert {r.status for r in poster(NOW, "w1")} == {SendStatus.SENT}
+    for channel in DIGESTS:
+        text = posted_text(emulator, channel)
+        assert "PUBLIEK" in text and "WEG" not in text
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "handlers.digest_sources"]
+    # the two the digests would have quoted, once though three digests quote them; not the 8 stored there
+    assert "2 public question(s) from 1 channel(s) left out" in warning.getMessage()
+    assert nowhere in warning.getMessage()
