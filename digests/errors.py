@@ -36,9 +36,10 @@ class RetryLaterError(Exception):
     The run stays claimed and is resumed — by this process or any other — no earlier than that.
     """
 
-    def __init__(self, seconds: int, message: str = "") -> None:
+    def __init__(self, seconds: int, message: str = "", *, said: bool = True) -> None:
         super().__init__(message or f"asked to wait {seconds} s")
         self.seconds = seconds
+        self.said = said  # False: the service named no wait, and a short default is waited
 
 
 class PermanentPostError(Exception):

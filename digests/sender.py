@@ -388,11 +388,12 @@ def _post_parts(
         except RetryLaterError as exc:
             resume_at = clock() + timedelta(seconds=exc.seconds)  # Slack's wait counts from its refusal
             log.warning(
-                "digest %s %s: part %d/%d not posted: Slack asked to wait %d s; resumed from %s",
+                "digest %s %s: part %d/%d not posted: %s %d s; resumed from %s",
                 channel_id,
                 period,
                 index + 1,
                 total,
+                "Slack asked to wait" if exc.said else "rate limited without a Retry-After: waiting",
                 exc.seconds,
                 resume_at.isoformat(timespec="seconds"),
             )

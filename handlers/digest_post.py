@@ -28,7 +28,7 @@ from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, bu
 from handlers.channels import ChannelDirectory
 from handlers.digest_sources import LookUpFailure, LookUpLimit, SourceChannels, sort_failed_look_up
 from handlers.kit import Rendered
-from handlers.services import slack_retry_after
+from handlers.services import slack_rate_limit_wait
 from storage.db import Database
 
 PostFn = Callable[[str, list[Block], str], str]
@@ -69,13 +69,21 @@ def slack_post(client: WebClient) -> Callable[[str, list[Block], str], str]:
             error = str(exc.response.get("error") or "")
             if error in PERMANENT_ERRORS:
                 raise PermanentPostError(error) from exc
-            wait = slack_retry_after(exc)  # a rate limit longer than the client waits: not before Slack asked
-            if wait:
-                raise RetryLaterError(wait, f"{error or 'ratelimited'}: retry after {wait} s") from exc
+            # a rate limit longer than the client waits: not before Slack asked (without a Retry-After: a short wait)
+            limited = slack_rate_limit_wait(exc)
+            if limited is not None:
+                raise RetryLaterError(
+                    limited.seconds, _rate_limited_text(error, limited.seconds, limited.said), said=limited.said
+                ) from exc
             raise
         return str(response["ts"])
 
     return post
+
+
+def _rate_limited_text(error: str, seconds: int, said: bool) -> str:
+    without = "" if said else " (no Retry-After: slack_sdk's wait)"
+    return f"{error or 'ratelimited'}: retry after {seconds} s{without}"
 
 
 SHARED_OUTSIDE = "channel shared with another organisation"
@@ -133,7 +141,8 @@ def look_up_failed(exc: SlackApiError, channel: str) -> Exception:
     if failure.kind is LookUpFailure.GONE:
         return PermanentPostError(failure.error)
     if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
-        return RetryLaterError(failure.wait, f"{failure.error}: channel look-up, retry after {failure.wait} s")
+        text = _rate_limited_text(f"{failure.error}: channel look-up", failure.wait, failure.said)
+        return RetryLaterError(failure.wait, text, said=failure.said)
     if failure.kind is LookUpFailure.REFUSED:
         log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)
     return exc

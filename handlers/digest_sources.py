@@ -31,15 +31,15 @@ from slack_sdk.errors import SlackApiError
 from bot.privacy import get_stored_channel_privacy
 from digests.subscriptions import CHANNEL_GONE
 from handlers.channels import ChannelDirectory
-from handlers.services import slack_retry_after, slack_transient
+from handlers.services import slack_rate_limit_wait, slack_transient
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
 class LookUpFailure(StrEnum):
-    RATE_LIMITED = "rate_limited"  # Slack asked to wait (429 with a Retry-After)
-    PASSING = "passing"  # an error on Slack's side, a timeout, a 429 without a wait: no answer
+    RATE_LIMITED = "rate_limited"  # Slack asked to wait (429; without a Retry-After: ``NO_RETRY_AFTER_WAIT``)
+    PASSING = "passing"  # an error on Slack's side, a timeout: no answer
     GONE = "gone"  # the channel is gone for the bot (``CHANNEL_GONE``: deleted, archived, the bot removed)
     REFUSED = "refused"  # an answer that is no passing failure (a missing scope, a bad token)
 
@@ -49,6 +49,7 @@ class FailedLookUp:
     kind: LookUpFailure
     error: str
     wait: int | None = None  # seconds, for RATE_LIMITED
+    said: bool = True  # False: a 429 without a Retry-After, waited ``NO_RETRY_AFTER_WAIT`` (slack_sdk's wait)
 
 
 def sort_failed_look_up(exc: Exception) -> FailedLookUp:
@@ -59,9 +60,9 @@ def sort_failed_look_up(exc: Exception) -> FailedLookUp:
     error = str(exc.response.get("error") or "")
     if error in CHANNEL_GONE:
         return FailedLookUp(LookUpFailure.GONE, error)
-    wait = slack_retry_after(exc)
-    if wait:
-        return FailedLookUp(LookUpFailure.RATE_LIMITED, error or "ratelimited", wait)
+    limited = slack_rate_limit_wait(exc)
+    if limited is not None:
+        return FailedLookUp(LookUpFailure.RATE_LIMITED, error or "ratelimited", limited.seconds, limited.said)
     if slack_transient(exc):
         return FailedLookUp(LookUpFailure.PASSING, error)
     return FailedLookUp(LookUpFailure.REFUSED, error)
@@ -132,6 +133,12 @@ class SourceChannels:
             failure = sort_failed_look_up(exc)
         if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
             self.limit.limited(failure.wait)
+            if not failure.said:
+                log.warning(
+                    "conversations.info %s rate limited without a Retry-After: Slack not asked for %d s",
+                    channel_id,
+                    failure.wait,
+                )
         if failure.kind in (LookUpFailure.RATE_LIMITED, LookUpFailure.PASSING):
             log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, failure.error)
             return self._stored(channel_id)
