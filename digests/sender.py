@@ -20,12 +20,14 @@ The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messag
 A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); when it says the channel
 is gone for the bot (``subscriptions.CHANNEL_GONE``: archived, deleted, the bot removed) the subscription is turned
 off too and staff are told once (``subscriptions.stop_gone_channel``): not tried again next week; any other such
-failure is logged at ERROR (it needs the operator: a channel shared with another organisation, a bad token);
-``RetryLaterError`` (Slack's rate limit with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it
-turns stale exactly when that wait ends, counted from the refusal (``clock``, or the run's ``now`` plus the time this
-sender measured since it started), not from the run's start: no sender, this one or another replica's, takes it up
-before then (every takeover is the database's compare-and-set on a stale claim), nor later than needed; any other
-exception is recorded on the run, which stays claimed and is resumed once stale.
+failure is logged at ERROR (it needs the operator: a channel shared with another organisation);
+``OperatorRefusalError`` (a missing scope, a bad token) keeps the claim, so the run is tried again once stale and
+goes out once the operator fixed it (the poster logs it and tells staff); ``RetryLaterError`` (Slack's rate limit
+with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly when that wait ends,
+counted from the refusal (``clock``, or the run's ``now`` plus the time this sender measured since it started), not
+from the run's start: no sender, this one or another replica's, takes it up before then (every takeover is the
+database's compare-and-set on a stale claim), nor later than needed; any other exception is recorded on the run,
+which stays claimed and is resumed once stale.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from digests.collect import collect_digest_data
-from digests.errors import PermanentPostError, RetryLaterError
+from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
@@ -405,6 +407,11 @@ def _post_parts(
                     error=_error_text(exc),
                     claimed_at=resume_at - stale_after,
                 )
+            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+        except OperatorRefusalError as exc:  # the poster says it once per pass; due again once stale
+            log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
+            with db.session() as session:
+                digest_repo.update_digest_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
             return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
         except Exception as exc:
             log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)

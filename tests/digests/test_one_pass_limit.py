@@ -89,7 +89,9 @@ def test_after_a_rate_limit_before_a_post_the_source_channels_are_not_asked(data
         (TimeoutError("timed out"), LookUpFailure.PASSING),
         (slack_error("channel_not_found", 200), LookUpFailure.GONE),
         (slack_error("is_archived", 200), LookUpFailure.GONE),
-        (slack_error("missing_scope", 200), LookUpFailure.REFUSED),
+        (slack_error("missing_scope", 200), LookUpFailure.CONFIGURATION),
+        (slack_error("invalid_auth", 200), LookUpFailure.CONFIGURATION),
+        (slack_error("restricted_action", 200), LookUpFailure.REFUSED),
     ],
 )
 def test_one_classification_of_a_failed_look_up(exc: Exception, kind: LookUpFailure) -> None:
