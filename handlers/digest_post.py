@@ -329,13 +329,20 @@ def preview_digest(
     week: str | None = None,
     lang: str | None = None,
     themes: Sequence[str] | None = None,
-    private_channel: PrivateChannel | None = None,
+    slack: tuple[WebClient, ChannelDirectory] | None = None,
     tz: ZoneInfo = TIMEZONE,
     mentions: bool = True,
 ) -> Preview:
     """This week's digest for one channel as Block Kit, shown now to one person (nothing is posted).
 
-    ``mentions=False``: people by name rather than as Slack mentions (a preview read outside Slack)."""
+    With ``slack`` (a client and the directory), whether the questions' channels are private is the weekly pass's
+    own look-up (``SourceChannels``: Slack, else what the database knows), so the preview shows what the digest
+    will; without (the command line), what was stored. ``mentions=False``: people by name rather than as Slack
+    mentions (a preview read outside Slack)."""
+    private_channel: PrivateChannel | None = None
+    if slack is not None:
+        client, channels = slack
+        private_channel = SourceChannels(db, client, channels, now=now)
     found = preview_data(
         db,
         channel_id=channel_id,

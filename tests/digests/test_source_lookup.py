@@ -22,11 +22,20 @@ from bot.privacy.channels import NOT_FOUND_WINDOW
 from digests.sender import SendStatus
 from handlers.app import create_web_client
 from handlers.channels import ChannelDirectory
-from handlers.digest_post import due_digests_poster
+from handlers.digest_post import due_digests_poster, preview_digest
 from handlers.digest_sources import SourceChannels
 from storage import slack_repo
 from storage.db import Database
-from tests.digests.conftest import IN_WEEK, NOW, add_expert, add_practice, add_question, local, seed_themes
+from tests.digests.conftest import (
+    IN_WEEK,
+    NOW,
+    add_expert,
+    add_practice,
+    add_question,
+    blocks_json,
+    local,
+    seed_themes,
+)
 from tests.digests.test_lookup_fails import slack_error
 from tests.digests.test_sending import subscribe
 from tests.emulator import SlackEmulator
@@ -224,3 +233,25 @@ def test_the_warning_counts_only_the_questions_this_weeks_digests_would_have_quo
     # the two the digests would have quoted, once though three digests quote them; not the 8 stored there
     assert "2 public question(s) from 1 channel(s) left out" in warning.getMessage()
     assert nowhere in warning.getMessage()
+
+
+def test_the_preview_and_the_weekly_pass_agree_when_slack_fails(database: Database, emulator: SlackEmulator) -> None:
+    """``/wieweet digest voorbeeld`` asks about the questions' channels the way the weekly pass does: when Slack
+    cannot answer, both use what the database knows, so the preview shows what will be posted."""
+    seed_week(database)
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    )
+    directory = ChannelDirectory()
+    for channel in DIGESTS:  # asked before (cached a few minutes): not shared with another organisation
+        assert directory.shared_outside_or_raise(client=client, channel_id=channel, now=NOW) is False
+    emulator.limit_calls("conversations.info", calls=0, retry_after=60)  # Slack answers no look-up now
+    preview = preview_digest(
+        database, channel_id=DIGESTS[0], now=NOW, default_language="nl", slack=(client, ChannelDirectory())
+    )
+    results = due_digests_poster(database, client, directory, clock=lambda: NOW)(NOW, "w1")
+    assert {r.status for r in results} == {SendStatus.SENT}
+    shown, posted = blocks_json(preview.messages), posted_text(emulator, DIGESTS[0])
+    for text in (shown, posted):
+        assert [source for source in PUBLIC_SOURCES if f"PUBLIEK uit {source}" in text] == list(PUBLIC_SOURCES)
+        assert "ONBEKEND" not in text and "GEHEIM" not in text
