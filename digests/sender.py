@@ -12,7 +12,8 @@
    recorded part. A part is posted only while the claim is still this sender's (renewed just before). (A crash
    between Slack accepting a part and the commit can repeat that one part: Slack has no idempotency key for
    chat.postMessage.)
-4. Finish: ``sent`` — or ``empty`` when nothing happened and the channel does not want empty digests.
+4. Finish: ``sent`` — or ``empty`` when nothing happened and the channel does not want empty digests — with the
+   ``clock``'s time then (``sent_at``: when the channel's last part was posted, not when the pass began).
 
 The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messages and reaches a channel
 (``handlers.digest_post`` is Slack's).
@@ -201,7 +202,7 @@ def send_digest(
     if not messages and not parts_sent:
         with db.session() as session:
             digest_repo.update_digest_run_finished(
-                session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.EMPTY, now=now
+                session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.EMPTY, now=clock()
             )
         return SendResult(channel_id, period, SendStatus.EMPTY, resumed=resumed)
     if resumed and previous_total and previous_total != total:
@@ -427,8 +428,8 @@ def _post_parts(
                 log.warning("digest %s %s: claim lost after part %d", channel_id, period, index + 1)
                 return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, posted, resumed)
 
-    with db.session() as session:
+    with db.session() as session:  # sent when its last part was, not when the pass began
         digest_repo.update_digest_run_finished(
-            session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=now
+            session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=clock()
         )
     return SendResult(channel_id, period, SendStatus.SENT, total, posted, resumed)
