@@ -460,8 +460,12 @@ class JobRunner:
         return queued
 
     def send_digests(self) -> int:
-        """Weekly digests that are due (also catching up on this week's missed slot after a restart)."""
+        """Weekly digests that are due (also catching up on this week's missed slot after a restart). Like the main
+        pass, none while the database is not at this code's schema (``_schema_current``): a newer one stops the jobs
+        for good, an older one (or none) skips this pass."""
         assert self.digests is not None
+        if not self._schema_current():
+            return 0
         results = self.digests(self.services.clock(), self.worker_id)
         for result in results:
             log.info("digest %s", result)

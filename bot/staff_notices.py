@@ -19,6 +19,11 @@ class DigestStopped:
     kind: ClassVar[OutboxKind] = OutboxKind.DIGEST_STOPPED
     channel_id: str
     reason: str = ""
+    # ``held``: not stopped but waiting: the week's digests are refused for a reason only the operator can fix
+    # (``reason``: Slack's ``missing_scope``, ``invalid_auth``…; ``needed``: the scope Slack says is needed;
+    # ``channel_id``: the first channel refused); they go out once it is fixed
+    held: bool = False
+    needed: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,9 +36,10 @@ class RetryLaterError(Exception):
     The run stays claimed and is resumed — by this process or any other — no earlier than that.
     """
 
-    def __init__(self, seconds: int, message: str = "") -> None:
+    def __init__(self, seconds: int, message: str = "", *, said: bool = True) -> None:
         super().__init__(message or f"asked to wait {seconds} s")
         self.seconds = seconds
+        self.said = said  # False: the service named no wait, and a short default is waited
 
 
 class PermanentPostError(Exception):
@@ -47,3 +48,16 @@ class PermanentPostError(Exception):
     The run is marked ``failed`` and not retried this week. Any other exception from ``post`` keeps the claim, so
     the run resumes after the stale timeout.
     """
+
+
+class OperatorRefusalError(Exception):
+    """Raised by a ``post`` function when the chat service refuses for a reason only the operator can fix (a missing
+    scope, a revoked or wrong token): retrying this week helps once it is fixed.
+
+    The run stays claimed and is tried again once stale, so the week's digest goes out once the app is allowed;
+    the poster says it once per pass and tells staff once per week (``subscriptions.tell_digests_refused``)."""
+
+    def __init__(self, error: str, needed: str = "") -> None:
+        super().__init__(f"{error}: needs scope {needed}" if needed else error)
+        self.error = error
+        self.needed = needed  # the scope the service says is needed, when it says

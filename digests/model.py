@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -19,6 +19,8 @@ QUOTE_MIN_ASKERS = 2  # a knowledge gap's wording is shown in a digest only when
 # a Slack connection; in a digest pass, what the database knows when Slack cannot answer (``handlers.digest_sources``).
 # A channel's privacy is never read from its id.
 PrivateChannel = Callable[[str], bool]
+# Told the questions a digest would have quoted (id -> the channel it was asked in) that ``PrivateChannel`` left out
+LeftOut = Callable[[Mapping[int, str]], None]
 
 
 def is_public_content(
@@ -198,3 +200,12 @@ class DigestData:
 
     def theme(self, key: str) -> ThemeDigest | None:
         return next((t for t in self.themes if t.theme.key == key), None)
+
+
+def quoted_questions(data: DigestData, themes: Collection[str] = ()) -> dict[int, str]:
+    """The questions ``data`` quotes (answered and open, id -> the channel asked in) on ``themes`` (empty: all)."""
+    wanted = set(themes)
+    digests = [digest for digest in data.themes if not wanted or digest.theme.key in wanted]
+    items: list[AnsweredItem | OpenQuestionItem] = [item for digest in digests for item in digest.answered]
+    items += [item for digest in digests for item in digest.open_questions]
+    return {item.question_id: item.channel_id for item in items if item.channel_id}

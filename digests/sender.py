@@ -12,7 +12,8 @@
    recorded part. A part is posted only while the claim is still this sender's (renewed just before). (A crash
    between Slack accepting a part and the commit can repeat that one part: Slack has no idempotency key for
    chat.postMessage.)
-4. Finish: ``sent`` — or ``empty`` when nothing happened and the channel does not want empty digests.
+4. Finish: ``sent`` — or ``empty`` when nothing happened and the channel does not want empty digests — with the
+   ``clock``'s time then (``sent_at``: when the channel's last part was posted, not when the pass began).
 
 The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messages and reaches a channel
 (``handlers.digest_post`` is Slack's).
@@ -20,18 +21,20 @@ The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messag
 A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); when it says the channel
 is gone for the bot (``subscriptions.CHANNEL_GONE``: archived, deleted, the bot removed) the subscription is turned
 off too and staff are told once (``subscriptions.stop_gone_channel``): not tried again next week; any other such
-failure is logged at ERROR (it needs the operator: a channel shared with another organisation, a bad token);
-``RetryLaterError`` (Slack's rate limit with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it
-turns stale exactly when that wait ends, counted from the refusal (``clock``, or the run's ``now`` plus the time this
-sender measured since it started), not from the run's start: no sender, this one or another replica's, takes it up
-before then (every takeover is the database's compare-and-set on a stale claim), nor later than needed; any other
-exception is recorded on the run, which stays claimed and is resumed once stale.
+failure is logged at ERROR (it needs the operator: a channel shared with another organisation);
+``OperatorRefusalError`` (a missing scope, a bad token) keeps the claim, so the run is tried again once stale and
+goes out once the operator fixed it (the poster logs it and tells staff); ``RetryLaterError`` (Slack's rate limit
+with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly when that wait ends,
+counted from the refusal (``clock``, or the run's ``now`` plus the time this sender measured since it started), not
+from the run's start: no sender, this one or another replica's, takes it up before then (every takeover is the
+database's compare-and-set on a stale claim), nor later than needed; any other exception is recorded on the run,
+which stays claimed and is resumed once stale.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -40,8 +43,8 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from digests.collect import collect_digest_data
-from digests.errors import PermanentPostError, RetryLaterError
-from digests.model import DigestData, PrivateChannel, SubscriptionView
+from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
+from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
 from digests.subscriptions import CHANNEL_GONE, stop_gone_channel
@@ -111,10 +114,13 @@ def collect_for(
     all_themes: bool = False,
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
+    left_out: LeftOut | None = None,
+    quoted_themes: Collection[str] | None = None,
 ) -> DigestData:
     """The data for ``view``'s digest of ``period`` (``all_themes``: every theme, to share between channels;
     ``private_channel``: Slack's current answer, see ``collect_digest_data``, asked with no transaction open; ``tz``:
-    the network's zone)."""
+    the network's zone). ``left_out`` is told the questions the digest would have quoted on ``quoted_themes`` (by
+    default ``view``'s themes; empty: all) that ``private_channel``'s answers left out."""
     start, end = digest_window(view, period, tz)
     bounds = history_bounds(view, period, tz=tz)
 
@@ -146,7 +152,12 @@ def collect_for(
     answers = {channel_id: private_channel(channel_id) for channel_id in asked}
     if not any(answers.values()):
         return data
-    return collect(lambda channel_id: answers.get(channel_id, True))
+    kept = collect(lambda channel_id: answers.get(channel_id, True))
+    if left_out is not None:
+        themes = view.themes if quoted_themes is None else quoted_themes
+        still = quoted_questions(kept)
+        left_out({q: channel for q, channel in quoted_questions(data, themes).items() if q not in still})
+    return kept
 
 
 def send_digest(
@@ -191,7 +202,7 @@ def send_digest(
     if not messages and not parts_sent:
         with db.session() as session:
             digest_repo.update_digest_run_finished(
-                session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.EMPTY, now=now
+                session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.EMPTY, now=clock()
             )
         return SendResult(channel_id, period, SendStatus.EMPTY, resumed=resumed)
     if resumed and previous_total and previous_total != total:
@@ -217,11 +228,13 @@ def send_due_digests(
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
     clock: Clock | None = None,
+    left_out: LeftOut | None = None,
 ) -> list[SendResult]:
     """Send every digest that is due now (``due_digests``), one channel after the other.
 
     The data is collected once per distinct window (channels with the same schedule share it). One channel's
     failure does not stop the others. ``clock``: as for ``send_digest`` (by default measured from this call's start).
+    ``left_out``: told the questions the due digests would have quoted that ``private_channel`` left out.
     """
     clock = clock or elapsed_clock(now)
     with db.session() as session:
@@ -230,13 +243,22 @@ def send_due_digests(
             for s, period in due_digests(session, now=now, stale_after=stale_after, tz=tz)
         ]
     cache: dict[tuple[datetime, datetime], DigestData] = {}
+    quoted = _quoted_themes(due, tz)
     results: list[SendResult] = []
     for view, period in due:
         try:
             window = digest_window(view, period, tz)
             if window not in cache:
                 cache[window] = collect_for(
-                    db, view, period, now=now, all_themes=True, private_channel=private_channel, tz=tz
+                    db,
+                    view,
+                    period,
+                    now=now,
+                    all_themes=True,
+                    private_channel=private_channel,
+                    tz=tz,
+                    left_out=left_out,
+                    quoted_themes=quoted.get(window, ()),
                 )
             results.append(
                 send_digest(
@@ -256,6 +278,24 @@ def send_due_digests(
             log.exception("digest for %s %s failed", view.channel_id, period)
             results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
     return results
+
+
+def _quoted_themes(
+    due: Sequence[tuple[SubscriptionView, str]], tz: ZoneInfo
+) -> dict[tuple[datetime, datetime], frozenset[str]]:
+    """Per window, the themes the due digests sharing it quote (empty: all, when one of them takes every theme)."""
+    themes: dict[tuple[datetime, datetime], frozenset[str]] = {}
+    for view, period in due:
+        try:
+            window = digest_window(view, period, tz)
+        except Exception:  # the send loop reports it for the channel
+            continue
+        known = themes.get(window)
+        if not view.themes or known == frozenset():
+            themes[window] = frozenset()
+        else:
+            themes[window] = (known or frozenset()) | frozenset(view.themes)
+    return themes
 
 
 @dataclass(slots=True)
@@ -351,11 +391,12 @@ def _post_parts(
         except RetryLaterError as exc:
             resume_at = clock() + timedelta(seconds=exc.seconds)  # Slack's wait counts from its refusal
             log.warning(
-                "digest %s %s: part %d/%d not posted: Slack asked to wait %d s; resumed from %s",
+                "digest %s %s: part %d/%d not posted: %s %d s; resumed from %s",
                 channel_id,
                 period,
                 index + 1,
                 total,
+                "Slack asked to wait" if exc.said else "rate limited without a Retry-After: waiting",
                 exc.seconds,
                 resume_at.isoformat(timespec="seconds"),
             )
@@ -367,6 +408,11 @@ def _post_parts(
                     error=_error_text(exc),
                     claimed_at=resume_at - stale_after,
                 )
+            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+        except OperatorRefusalError as exc:  # the poster says it once per pass; due again once stale
+            log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
+            with db.session() as session:
+                digest_repo.update_digest_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
             return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
         except Exception as exc:
             log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
@@ -382,8 +428,8 @@ def _post_parts(
                 log.warning("digest %s %s: claim lost after part %d", channel_id, period, index + 1)
                 return SendResult(channel_id, period, SendStatus.LOST_CLAIM, total, posted, resumed)
 
-    with db.session() as session:
+    with db.session() as session:  # sent when its last part was, not when the pass began
         digest_repo.update_digest_run_finished(
-            session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=now
+            session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.SENT, now=clock()
         )
     return SendResult(channel_id, period, SendStatus.SENT, total, posted, resumed)

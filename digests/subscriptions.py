@@ -257,6 +257,16 @@ def stop_gone_channel(session: Session, *, channel_id: str, reason: str, now: da
     return True
 
 
+def tell_digests_refused(
+    session: Session, *, error: str, needed: str, channel_id: str, period: str, now: datetime
+) -> None:
+    """Tell staff that the digests of ``period`` wait because Slack refuses them for a reason only the operator can
+    fix (``error``, e.g. ``missing_scope``; ``needed``: the scope Slack says is needed): once per week per cause,
+    however many passes and channels meet it. The subscriptions stay on and the runs due."""
+    notice = DigestStopped(channel_id=channel_id, reason=error[:200], held=True, needed=needed[:200])
+    outbox.enqueue(session, notice, dedupe_key=f"digest_refused:{period}:{error[:80]}:{needed[:80]}", now=now)
+
+
 def get_subscription(session: Session, *, channel_id: str) -> DigestSubscription | None:
     return digest_repo.get_subscription(session, channel_id=validate_channel(channel_id))
 

@@ -18,35 +18,38 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from digests import sender
-from digests.errors import PermanentPostError, RetryLaterError
-from digests.model import DigestData, PrivateChannel, SubscriptionView
+from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
+from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
 from digests.sender import Clock, SendResult, elapsed_clock
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
-from handlers.digest_sources import LookUpFailure, LookUpLimit, SourceChannels, sort_failed_look_up
+from handlers.digest_sources import (
+    CONFIGURATION_REFUSALS,
+    LookUpFailure,
+    LookUpLimit,
+    OperatorRefusals,
+    SourceChannels,
+    slack_needed_scope,
+    sort_failed_look_up,
+)
 from handlers.kit import Rendered
-from handlers.services import slack_retry_after
+from handlers.services import slack_rate_limit_wait
 from storage.db import Database
 
 PostFn = Callable[[str, list[Block], str], str]
 
 log = logging.getLogger(__name__)
 
-# chat.postMessage errors that retrying this week will not fix: the run is marked failed.
+# chat.postMessage errors that retrying this week will not fix: the run is marked failed. (A refusal only the
+# operator can fix, ``CONFIGURATION_REFUSALS``, is not one: the digest stays due and goes out once it is fixed.)
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
         "not_in_channel",
         "is_archived",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "missing_scope",
         "restricted_action",
         "team_access_not_granted",
         "ekm_access_denied",
@@ -57,8 +60,9 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
-def slack_post(client: WebClient) -> Callable[[str, list[Block], str], str]:
-    """``post(channel, blocks, fallback_text) -> ts`` through chat.postMessage (links not unfurled)."""
+def slack_post(client: WebClient, refusals: OperatorRefusals | None = None) -> Callable[[str, list[Block], str], str]:
+    """``post(channel, blocks, fallback_text) -> ts`` through chat.postMessage (links not unfurled). A refusal only
+    the operator can fix raises ``OperatorRefusalError`` (told to ``refusals``, the pass's)."""
 
     def post(channel: str, blocks: list[Block], text: str) -> str:
         try:
@@ -69,13 +73,26 @@ def slack_post(client: WebClient) -> Callable[[str, list[Block], str], str]:
             error = str(exc.response.get("error") or "")
             if error in PERMANENT_ERRORS:
                 raise PermanentPostError(error) from exc
-            wait = slack_retry_after(exc)  # a rate limit longer than the client waits: not before Slack asked
-            if wait:
-                raise RetryLaterError(wait, f"{error or 'ratelimited'}: retry after {wait} s") from exc
+            if error in CONFIGURATION_REFUSALS:
+                needed = slack_needed_scope(exc)
+                if refusals is not None:
+                    refusals.refused(error=error, needed=needed, method="chat.postMessage", channel_id=channel)
+                raise OperatorRefusalError(error, needed) from exc
+            # a rate limit longer than the client waits: not before Slack asked (without a Retry-After: a short wait)
+            limited = slack_rate_limit_wait(exc)
+            if limited is not None:
+                raise RetryLaterError(
+                    limited.seconds, _rate_limited_text(error, limited.seconds, limited.said), said=limited.said
+                ) from exc
             raise
         return str(response["ts"])
 
     return post
+
+
+def _rate_limited_text(error: str, seconds: int, said: bool) -> str:
+    without = "" if said else " (no Retry-After: slack_sdk's wait)"
+    return f"{error or 'ratelimited'}: retry after {seconds} s{without}"
 
 
 SHARED_OUTSIDE = "channel shared with another organisation"
@@ -87,6 +104,7 @@ def not_shared_outside(
     *,
     limit: LookUpLimit | None = None,
     known: Callable[[str], bool | None] | None = None,
+    refusals: OperatorRefusals | None = None,
 ) -> PostFn:
     """``post``, but never into a channel shared with another organisation (Slack Connect): a digest names the
     network's people and questions. Only Slack's answer that it is shared fails the run for the week (a channel that
@@ -108,7 +126,7 @@ def not_shared_outside(
         try:
             return shared_outside(channel)
         except SlackApiError as exc:
-            failure = look_up_failed(exc, channel)
+            failure = look_up_failed(exc, channel, refusals)
             if isinstance(failure, RetryLaterError) and limit is not None:
                 limit.limited(failure.seconds)
             raise failure from exc
@@ -122,18 +140,26 @@ def not_shared_outside(
     return guarded
 
 
-def look_up_failed(exc: SlackApiError, channel: str) -> Exception:
+def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals | None = None) -> Exception:
     """What a failed ``conversations.info`` before a digest post means for the run (``sort_failed_look_up``). The
     channel gone (``CHANNEL_GONE``: deleted, archived): ``PermanentPostError`` with Slack's error (the subscription
     is turned off and staff are told once); a rate limit: ``RetryLaterError`` (tried again no earlier than Slack
-    asked); anything else (an error on Slack's side, a timeout, a refusal): Slack's error, so the run stays claimed
-    and is tried again once stale. A refusal that is not passing (a missing scope, a bad token) is logged at ERROR:
-    it needs the operator."""
+    asked); a refusal only the operator can fix (a missing scope, a bad token): ``OperatorRefusalError``, told to
+    ``refusals`` (said once per pass); anything else (an error on Slack's side, a timeout, a refusal): Slack's
+    error, so the run stays claimed and is tried again once stale. Another refusal that is not passing is logged at
+    ERROR: it needs the operator."""
     failure = sort_failed_look_up(exc)
     if failure.kind is LookUpFailure.GONE:
         return PermanentPostError(failure.error)
+    if failure.kind is LookUpFailure.CONFIGURATION:
+        if refusals is not None:
+            refusals.refused(
+                error=failure.error, needed=failure.needed, method="conversations.info", channel_id=channel
+            )
+        return OperatorRefusalError(failure.error, failure.needed)
     if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
-        return RetryLaterError(failure.wait, f"{failure.error}: channel look-up, retry after {failure.wait} s")
+        text = _rate_limited_text(f"{failure.error}: channel look-up", failure.wait, failure.said)
+        return RetryLaterError(failure.wait, text, said=failure.said)
     if failure.kind is LookUpFailure.REFUSED:
         log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)
     return exc
@@ -228,6 +254,7 @@ def send_due_digests(
     private_channel: PrivateChannel | None = None,
     tz: ZoneInfo = TIMEZONE,
     clock: Clock | None = None,
+    left_out: LeftOut | None = None,
 ) -> list[SendResult]:
     """``digests.sender.send_due_digests`` in Slack: every digest due now."""
     return sender.send_due_digests(
@@ -239,6 +266,7 @@ def send_due_digests(
         private_channel=private_channel,
         tz=tz,
         clock=clock,
+        left_out=left_out,
     )
 
 
@@ -262,18 +290,24 @@ def due_digests_poster(
             return facts[1] if facts is not None else None
 
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
-        sources = SourceChannels(db, client, channels, now=now, clock=tick, limit=limit)
+        refusals = OperatorRefusals()  # and of the refusals only the operator can fix
+        sources = SourceChannels(db, client, channels, now=now, clock=tick, limit=limit, refusals=refusals)
+        post = not_shared_outside(
+            slack_post(client, refusals), shared_outside, limit=limit, known=known_shared, refusals=refusals
+        )
         results = send_due_digests(
             db,
             now=now,
             worker_id=worker_id,
-            post=not_shared_outside(slack_post(client), shared_outside, limit=limit, known=known_shared),
+            post=post,
             permalink=slack_permalink(client),
             private_channel=sources,
             tz=tz,
             clock=tick,
+            left_out=sources.left_out,
         )
         sources.report()
+        refusals.tell_staff(db, now=now, tz=tz)
         return results
 
     return post_due
@@ -295,13 +329,20 @@ def preview_digest(
     week: str | None = None,
     lang: str | None = None,
     themes: Sequence[str] | None = None,
-    private_channel: PrivateChannel | None = None,
+    slack: tuple[WebClient, ChannelDirectory] | None = None,
     tz: ZoneInfo = TIMEZONE,
     mentions: bool = True,
 ) -> Preview:
     """This week's digest for one channel as Block Kit, shown now to one person (nothing is posted).
 
-    ``mentions=False``: people by name rather than as Slack mentions (a preview read outside Slack)."""
+    With ``slack`` (a client and the directory), whether the questions' channels are private is the weekly pass's
+    own look-up (``SourceChannels``: Slack, else what the database knows), so the preview shows what the digest
+    will; without (the command line), what was stored. ``mentions=False``: people by name rather than as Slack
+    mentions (a preview read outside Slack)."""
+    private_channel: PrivateChannel | None = None
+    if slack is not None:
+        client, channels = slack
+        private_channel = SourceChannels(db, client, channels, now=now)
     found = preview_data(
         db,
         channel_id=channel_id,

@@ -5,43 +5,48 @@ per digest: 300 channels due at once share the answers. A look-up that fails (a 
 minute; an error on Slack's side, a timeout) falls back to what the database knows
 (``bot.privacy.get_stored_channel_privacy``, kept up to date by the daily reconcile): private stays private, public
 stays public, and a channel it does not know stays out of the digests. A channel Slack does not show the bot
-(``channel_not_found``: deleted, or private without the bot) or will not tell about stays out as unknown. After a
+(``channel_not_found``: deleted, or private without the bot) or will not tell about stays out as unknown; a refusal
+only the operator can fix (a missing scope, a bad token: ``CONFIGURATION_REFUSALS``) is no answer about the channel:
+the database decides, and ``OperatorRefusals`` says it once per pass and tells staff once per week. After a
 rate limit the pass asks Slack no more until Slack's Retry-After has passed (``LookUpLimit``, one per pass, shared
 with the look-up before each post): the rest answer from the database. ``sort_failed_look_up`` is the one place that
 says what a failed look-up is.
 Either answer only ever leaves questions out: a question stored as asked in a private channel stays out whatever
 Slack says (``digests.model.is_public_content``).
 
-The pass logs at WARNING how many public questions the channels nobody could vouch for hold, so a week's digests
-missing them is never silent.
+The pass logs at WARNING how many public questions its digests would have quoted from the channels nobody could
+vouch for (``left_out``, told by the collection), so a week's digests missing them is never silent.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from math import ceil
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.privacy import count_public_questions_in_channels, get_stored_channel_privacy
-from digests.subscriptions import CHANNEL_GONE
+from bot.privacy import get_stored_channel_privacy
+from digests.period import TIMEZONE, IsoWeek
+from digests.subscriptions import CHANNEL_GONE, tell_digests_refused
 from handlers.channels import ChannelDirectory
-from handlers.services import slack_retry_after, slack_transient
+from handlers.services import slack_rate_limit_wait, slack_transient
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
 class LookUpFailure(StrEnum):
-    RATE_LIMITED = "rate_limited"  # Slack asked to wait (429 with a Retry-After)
-    PASSING = "passing"  # an error on Slack's side, a timeout, a 429 without a wait: no answer
+    RATE_LIMITED = "rate_limited"  # Slack asked to wait (429; without a Retry-After: ``NO_RETRY_AFTER_WAIT``)
+    PASSING = "passing"  # an error on Slack's side, a timeout: no answer
     GONE = "gone"  # the channel is gone for the bot (``CHANNEL_GONE``: deleted, archived, the bot removed)
-    REFUSED = "refused"  # an answer that is no passing failure (a missing scope, a bad token)
+    CONFIGURATION = "configuration"  # the app's configuration (``CONFIGURATION_REFUSALS``): the operator's to fix
+    REFUSED = "refused"  # any other answer that is no passing failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,29 @@ class FailedLookUp:
     kind: LookUpFailure
     error: str
     wait: int | None = None  # seconds, for RATE_LIMITED
+    said: bool = True  # False: a 429 without a Retry-After, waited ``NO_RETRY_AFTER_WAIT`` (slack_sdk's wait)
+    needed: str = ""  # for CONFIGURATION: the scope Slack says is needed, when it says
+
+
+# Slack's refusals only the operator can fix — the app's scopes, its token — for every channel alike: said once per
+# pass and to staff once per week (``OperatorRefusals``); the week's digests stay due and go out once it is fixed.
+CONFIGURATION_REFUSALS = frozenset(
+    {
+        "missing_scope",
+        "not_allowed_token_type",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+    }
+)
+
+
+def slack_needed_scope(exc: SlackApiError) -> str:
+    """The scope a ``missing_scope`` answer says is needed (Slack's ``needed``), else ``""``."""
+    return str(exc.response.get("needed") or "")
 
 
 def sort_failed_look_up(exc: Exception) -> FailedLookUp:
@@ -59,9 +87,11 @@ def sort_failed_look_up(exc: Exception) -> FailedLookUp:
     error = str(exc.response.get("error") or "")
     if error in CHANNEL_GONE:
         return FailedLookUp(LookUpFailure.GONE, error)
-    wait = slack_retry_after(exc)
-    if wait:
-        return FailedLookUp(LookUpFailure.RATE_LIMITED, error or "ratelimited", wait)
+    if error in CONFIGURATION_REFUSALS:
+        return FailedLookUp(LookUpFailure.CONFIGURATION, error, needed=slack_needed_scope(exc))
+    limited = slack_rate_limit_wait(exc)
+    if limited is not None:
+        return FailedLookUp(LookUpFailure.RATE_LIMITED, error or "ratelimited", limited.seconds, limited.said)
     if slack_transient(exc):
         return FailedLookUp(LookUpFailure.PASSING, error)
     return FailedLookUp(LookUpFailure.REFUSED, error)
@@ -88,6 +118,42 @@ class LookUpLimit:
             self._until = until
 
 
+class OperatorRefusals:
+    """One digest pass's refusals only the operator can fix (``CONFIGURATION_REFUSALS``), by cause (Slack's error
+    and the scope it says is needed): each logged at ERROR once per pass, however many channels meet it, and told
+    to staff once per week (``tell_staff``, at the end of the pass)."""
+
+    def __init__(self) -> None:
+        self._causes: dict[tuple[str, str], str] = {}  # (error, needed) -> the first channel refused
+
+    def refused(self, *, error: str, needed: str, method: str, channel_id: str) -> None:
+        cause = (error, needed)
+        if cause in self._causes:
+            return
+        self._causes[cause] = channel_id
+        log.error(
+            "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; the week's digests "
+            "stay due and go out once it is",
+            method,
+            channel_id,
+            error,
+            f", scope needed: {needed}" if needed else "",
+        )
+
+    @property
+    def causes(self) -> frozenset[tuple[str, str]]:
+        return frozenset(self._causes)
+
+    def tell_staff(self, db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> None:
+        """Staff are told of each cause once per ISO week (the notice's outbox key: the week and the cause)."""
+        if not self._causes:
+            return
+        period = str(IsoWeek.containing(now, tz))
+        with db.session() as session:
+            for (error, needed), channel_id in self._causes.items():
+                tell_digests_refused(session, error=error, needed=needed, channel_id=channel_id, period=period, now=now)
+
+
 class SourceChannels:
     """``private_channel(channel_id) -> bool`` (``digests.model.PrivateChannel``) for one digest pass."""
 
@@ -100,6 +166,7 @@ class SourceChannels:
         now: datetime,
         clock: Callable[[], datetime] | None = None,
         limit: LookUpLimit | None = None,
+        refusals: OperatorRefusals | None = None,
     ) -> None:
         self.db = db
         self.client = client
@@ -107,8 +174,10 @@ class SourceChannels:
         self.now = now
         self.clock = clock or (lambda: now)
         self.limit = limit or LookUpLimit(self.clock)
+        self.refusals = refusals or OperatorRefusals()
         self._answers: dict[str, bool] = {}
         self._unknown: set[str] = set()
+        self._left_out: dict[int, str] = {}  # question id -> channel: quoted by a digest, left out by an answer
 
     def __call__(self, channel_id: str) -> bool:
         known = self._answers.get(channel_id)
@@ -131,6 +200,17 @@ class SourceChannels:
             failure = sort_failed_look_up(exc)
         if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
             self.limit.limited(failure.wait)
+            if not failure.said:
+                log.warning(
+                    "conversations.info %s rate limited without a Retry-After: Slack not asked for %d s",
+                    channel_id,
+                    failure.wait,
+                )
+        if failure.kind is LookUpFailure.CONFIGURATION:  # no answer about the channel: what the database knows
+            self.refusals.refused(
+                error=failure.error, needed=failure.needed, method="conversations.info", channel_id=channel_id
+            )
+            return self._stored(channel_id)
         if failure.kind in (LookUpFailure.RATE_LIMITED, LookUpFailure.PASSING):
             log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, failure.error)
             return self._stored(channel_id)
@@ -148,12 +228,17 @@ class SourceChannels:
             return True
         return private
 
+    def left_out(self, questions: Mapping[int, str]) -> None:
+        """The questions (id -> channel) a digest of this pass would have quoted that the answers left out
+        (``digests.model.LeftOut``)."""
+        self._left_out.update(questions)
+
     def report(self) -> int:
-        """Log at WARNING how many public questions were left out for a channel nobody could vouch for; returns it."""
+        """Log at WARNING how many public questions this pass's digests would have quoted from a channel nobody
+        could vouch for (each question once, however many digests quote it); returns it."""
         if not self._unknown:
             return 0
-        with self.db.session() as session:
-            left_out = count_public_questions_in_channels(session, channel_ids=self._unknown)
+        left_out = sum(1 for channel in self._left_out.values() if channel in self._unknown)
         log.warning(
             "digests: %d public question(s) from %d channel(s) left out: Slack could not be asked and the database "
             "does not know the channel (%s)",

@@ -82,7 +82,7 @@ def route_digest_command(turn: Turn, text: str) -> bool:
             channel_id=channel,
             now=turn.now,
             default_language=turn.lang,
-            private_channel=turn.channel_is_private,
+            slack=(turn.client, turn.services.channels),  # the weekly pass's look-up: the preview shows what it will
             tz=ZoneInfo(turn.services.settings.timezone),
         )
         for blocks in preview.messages:  # only the caller sees it, now

@@ -283,6 +283,26 @@ def slack_retry_after(exc: SlackApiError) -> int | None:
     return retry_after_seconds(getattr(exc.response, "headers", None) or {})
 
 
+# What slack_sdk's own rate-limit retry (``RateLimitErrorRetryHandler``) waits on a 429 that sends no Retry-After: 1 s
+# plus up to 1 s of jitter; in whole seconds, 2. A short, bounded back-off, not the stale claim's 10 minutes.
+NO_RETRY_AFTER_WAIT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitWait:
+    seconds: int
+    said: bool  # Slack's Retry-After; False: it sent none, and ``NO_RETRY_AFTER_WAIT`` is waited
+
+
+def slack_rate_limit_wait(exc: SlackApiError) -> RateLimitWait | None:
+    """How long a rate-limited call (429) waits before it is tried again: Slack's Retry-After (at least 1 s), or
+    ``NO_RETRY_AFTER_WAIT`` when it sends none; None when it is no rate limit."""
+    if getattr(exc.response, "status_code", 200) != 429:
+        return None
+    said = retry_after_seconds(getattr(exc.response, "headers", None) or {})
+    return RateLimitWait(NO_RETRY_AFTER_WAIT, said=False) if said is None else RateLimitWait(max(1, said), said=True)
+
+
 def retry_after_seconds(headers: Mapping[str, Any]) -> int | None:
     """The Retry-After of a response's ``headers`` in seconds (a value may be a list: the first counts); None when
     absent or not a number."""

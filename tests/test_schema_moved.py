@@ -99,6 +99,31 @@ def test_an_old_replica_fails_its_health_check_once_the_schema_is_newer(database
     assert replica.schema_moved() is not None and NEWER in (replica.schema_moved() or "")
 
 
+@pytest.mark.parametrize("revision", [NEWER, "0023_reactivated"])
+def test_the_digest_job_checks_the_schema_itself(database: Database, replica: Database, revision: str) -> None:
+    """The digests run in a job of their own: before the main pass noticed, a schema ahead stops them for good and
+    one behind (halfway through a restore) skips the pass, as the main pass does."""
+    passes: list[datetime] = []
+
+    def digests(now: datetime, worker_id: str) -> list[object]:
+        passes.append(now)
+        return []
+
+    kb = KnowledgeBase(replica)
+    services = Services(settings=Settings(), db=replica, knowledge=kb, clock=lambda: NOW)
+    jobs = JobRunner(
+        services, routing=RoutingService(knowledge=kb), sender=CountingSender(), digests=digests, worker_id="old"
+    )
+    jobs.send_digests()
+    assert len(passes) == 1
+    _upgrade_elsewhere(database, revision)
+    assert jobs.send_digests() == 0 and len(passes) == 1  # no digest posted by code on another schema
+    assert (jobs.stopped is not None) is (revision == NEWER)
+    _upgrade_elsewhere(database, head_revision() or "")
+    jobs.send_digests()
+    assert len(passes) == (1 if revision == NEWER else 2)  # ahead: stopped for good; behind: back at the head
+
+
 def test_a_replica_at_the_head_keeps_working(database: Database, replica: Database) -> None:
     sender = CountingSender()
     jobs = _runner(replica, sender)

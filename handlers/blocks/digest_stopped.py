@@ -22,7 +22,10 @@ DIGEST_STOPPED_WHY = {
 
 def build_digest_stopped(payload: DigestStopped, lang: str) -> Rendered:
     """Which channel's digest stopped, why (Slack's code beside it), and that staff subscribe it again: nothing
-    turns it on by itself, an unarchived channel included."""
+    turns it on by itself, an unarchived channel included. ``held``: the week's digests wait for the operator (a
+    missing scope, named when Slack names it; a bad token) and go out once that is fixed."""
+    if payload.held:
+        return _build_digests_held(payload, lang)
     key = DIGEST_STOPPED_WHY.get(payload.reason)
     why = t(key, lang) if key else t("digest.stopped_why_other", lang)
     channel = triage_channel_label(payload.channel_id)  # a link when it is a channel id, else escaped text
@@ -30,3 +33,13 @@ def build_digest_stopped(payload: DigestStopped, lang: str) -> Rendered:
     code = f" (`{escape_truncate(payload.reason, 60)}`)" if payload.reason else ""
     again = t("digest.stopped_again", lang, channel=channel, channel_id=escape_truncate(payload.channel_id, 40))
     return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(again)])
+
+
+def _build_digests_held(payload: DigestStopped, lang: str) -> Rendered:
+    if payload.needed:
+        head = t("digest.held_scope", lang, scope=f"`{escape_truncate(payload.needed, 80)}`")
+    else:
+        head = t("digest.held_other", lang)
+    code = f" (`{escape_truncate(payload.reason, 60)}`)" if payload.reason else ""
+    first = t("digest.held_first", lang, channel=triage_channel_label(payload.channel_id))
+    return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(first)])

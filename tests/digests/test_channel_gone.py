@@ -44,7 +44,12 @@ def test_a_gone_channel_is_turned_off_staff_are_told_once_and_it_is_not_tried_ne
     assert [r.status for r in first] == [SendStatus.FAILED]
     assert active(database) is False
     [notice] = notices(database)
-    assert notice.recipient_slack_id is None and notice.payload == {"channel_id": "C0DIGEST1", "reason": error}
+    assert notice.recipient_slack_id is None and notice.payload == {
+        "channel_id": "C0DIGEST1",
+        "reason": error,
+        "held": False,
+        "needed": "",
+    }
     with database.session() as s:
         [entry] = s.scalars(select(AuditLog).where(AuditLog.entity_type == "digest_subscription"))
         assert (entry.actor, entry.action) == ("system", "unsubscribe")

@@ -146,3 +146,24 @@ def test_a_sender_that_stopped_is_still_taken_over_once_its_claim_is_stale(datab
     assert resumed.status is SendStatus.SENT and resumed.resumed
     assert len(rest.posts) == resumed.parts_total - 2 and resumed.parts_total >= 3
     assert run_of(database).claimed_by == "B"
+
+
+def test_sent_at_is_when_the_channels_digest_was_posted_not_the_passs_start(database: Database) -> None:
+    with database.session() as s:
+        seed_themes(s)
+        add_practice(s, "Praktijk een", url="https://example.org/p/1")
+    for n in (1, 2):
+        subscribe(database, f"C0DIGEST{n}")
+    clock = [NOW]
+
+    def post(channel: str, _blocks: list[Block], _text: str) -> str:
+        clock[0] += timedelta(minutes=7)  # slow Slack, rate limits: each channel takes a while
+        return f"1.{channel}"
+
+    results = send_due_digests(database, now=NOW, worker_id="A", post=post, clock=lambda: clock[0])
+    assert [r.status for r in results] == [SendStatus.SENT, SendStatus.SENT]
+    sent = [run_of(database, f"C0DIGEST{n}").sent_at for n in (1, 2)]
+    assert [at.replace(tzinfo=UTC) if at and at.tzinfo is None else at for at in sent] == [
+        NOW + timedelta(minutes=7),
+        NOW + timedelta(minutes=14),
+    ]

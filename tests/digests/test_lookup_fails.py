@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from digests.sender import SendResult, SendStatus
 from handlers.app import create_web_client
 from handlers.channels import ChannelDirectory
 from handlers.digest_post import due_digests_poster
+from handlers.services import NO_RETRY_AFTER_WAIT
 from storage import digest_repo
 from storage.db import Database
 from storage.models import DigestRunStatus, OutboxKind, OutboxMessage
@@ -144,7 +146,7 @@ def test_a_channel_gone_at_the_lookup_is_turned_off_and_staff_are_told_once(data
     assert slack.posted == ["C0DIGEST2"]
     assert is_active(database, "C0DIGEST1") is False and is_active(database, "C0DIGEST2") is True
     [notice] = stopped_notices(database)
-    assert notice.payload == {"channel_id": "C0DIGEST1", "reason": error}
+    assert notice.payload == {"channel_id": "C0DIGEST1", "reason": error, "held": False, "needed": ""}
     assert set(passes.run(NOW + timedelta(days=7))) == {"C0DIGEST2"}  # not tried again next week
     assert len(stopped_notices(database)) == 1
 
@@ -247,3 +249,23 @@ def test_the_real_client_a_long_rate_limit_is_tried_again_and_a_deleted_channel_
     assert passes.run(NOW + timedelta(seconds=59)) == {}
     assert passes.run(NOW + timedelta(seconds=61))["C0DIGEST1"].status is SendStatus.SENT
     assert len(emulator.messages("C0DIGEST1")) == 1
+
+
+@pytest.mark.parametrize("method", ["conversations.info", "chat.postMessage"])
+def test_a_rate_limit_without_retry_after_waits_as_briefly_as_slack_sdk_and_says_so(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture, method: str
+) -> None:
+    seed(database, "C0DIGEST1")
+    # no retry in-process (the real client's would sleep): Slack's bare 429 reaches the pass
+    client = WebClient(token="xoxb-digest-test", base_url=emulator.api_url, retry_handlers=[])
+    passes = Passes(database, client)
+    emulator.fail_next(method, status=429, retry_after_header=False, channel="C0DIGEST1")
+    with caplog.at_level(logging.WARNING):
+        first = passes.run(NOW)["C0DIGEST1"]
+    assert first.status is SendStatus.RETRY and "no Retry-After" in first.error
+    assert f"rate limited without a Retry-After: waiting {NO_RETRY_AFTER_WAIT} s" in caplog.text
+    assert emulator.messages("C0DIGEST1") == []
+    assert passes.run(NOW + timedelta(seconds=NO_RETRY_AFTER_WAIT - 1)) == {}  # not before
+    # tried again within seconds, not when the claim turns stale (10 minutes)
+    later = passes.run(NOW + timedelta(seconds=NO_RETRY_AFTER_WAIT + 1))["C0DIGEST1"]
+    assert later.status is SendStatus.SENT and len(emulator.messages("C0DIGEST1")) == 1

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from digests.sender import SendStatus
 from handlers.channels import ChannelDirectory
 from handlers.digest_post import not_shared_outside
 from handlers.digest_sources import LookUpFailure, LookUpLimit, SourceChannels, sort_failed_look_up
+from handlers.services import NO_RETRY_AFTER_WAIT
 from storage.db import Database
 from tests.digests.conftest import IN_WEEK, NOW, add_expert, add_practice, add_question, local, seed_themes
 from tests.digests.test_lookup_fails import Passes, Slack, slack_error
@@ -82,18 +84,22 @@ def test_after_a_rate_limit_before_a_post_the_source_channels_are_not_asked(data
     ("exc", "kind"),
     [
         (slack_error("ratelimited", 429, retry_after=12), LookUpFailure.RATE_LIMITED),
-        (slack_error("ratelimited", 429), LookUpFailure.PASSING),
+        (slack_error("ratelimited", 429), LookUpFailure.RATE_LIMITED),  # no Retry-After: slack_sdk's short wait
         (slack_error("internal_error", 500), LookUpFailure.PASSING),
         (TimeoutError("timed out"), LookUpFailure.PASSING),
         (slack_error("channel_not_found", 200), LookUpFailure.GONE),
         (slack_error("is_archived", 200), LookUpFailure.GONE),
-        (slack_error("missing_scope", 200), LookUpFailure.REFUSED),
+        (slack_error("missing_scope", 200), LookUpFailure.CONFIGURATION),
+        (slack_error("invalid_auth", 200), LookUpFailure.CONFIGURATION),
+        (slack_error("restricted_action", 200), LookUpFailure.REFUSED),
     ],
 )
 def test_one_classification_of_a_failed_look_up(exc: Exception, kind: LookUpFailure) -> None:
     failure = sort_failed_look_up(exc)
     assert failure.kind is kind
-    assert (failure.wait == 12) is (kind is LookUpFailure.RATE_LIMITED)
+    said = isinstance(exc, SlackApiError) and "Retry-After" in exc.response.headers
+    expected = (12 if said else NO_RETRY_AFTER_WAIT) if kind is LookUpFailure.RATE_LIMITED else None
+    assert (failure.wait, failure.said) == (expected, said or kind is not LookUpFailure.RATE_LIMITED)
 
 
 def test_a_gone_channel_before_a_post_is_permanent() -> None:

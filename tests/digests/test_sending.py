@@ -159,7 +159,14 @@ def test_send_posts_every_part_and_marks_sent(database: Database) -> None:
     subscribe(database)
     slack = FakeSlack()
     result = send_digest(
-        database, channel_id="C0DIGEST1", period=PERIOD, now=NOW, worker_id="w1", post=slack.post, limits=SMALL
+        database,
+        channel_id="C0DIGEST1",
+        period=PERIOD,
+        now=NOW,
+        worker_id="w1",
+        post=slack.post,
+        limits=SMALL,
+        clock=lambda: NOW,  # posted at once: sent then
     )
     assert result.status is SendStatus.SENT and result.parts_total >= 3
     assert result.parts_posted == result.parts_total == len(slack.posts)

@@ -22,11 +22,20 @@ from bot.privacy.channels import NOT_FOUND_WINDOW
 from digests.sender import SendStatus
 from handlers.app import create_web_client
 from handlers.channels import ChannelDirectory
-from handlers.digest_post import due_digests_poster
+from handlers.digest_post import due_digests_poster, preview_digest
 from handlers.digest_sources import SourceChannels
 from storage import slack_repo
 from storage.db import Database
-from tests.digests.conftest import IN_WEEK, NOW, add_expert, add_practice, add_question, local, seed_themes
+from tests.digests.conftest import (
+    IN_WEEK,
+    NOW,
+    add_expert,
+    add_practice,
+    add_question,
+    blocks_json,
+    local,
+    seed_themes,
+)
 from tests.digests.test_lookup_fails import slack_error
 from tests.digests.test_sending import subscribe
 from tests.emulator import SlackEmulator
@@ -187,6 +196,62 @@ def test_each_failure_answers_as_it_should(database: Database, caplog: pytest.Lo
     assert sources("C1AFTER02") is False and slack.asked[-1] == "C1AFTER02"  # asked again once it passed
     assert [sources(c) for c in ("C1DOWN001", "C1NOTFOUN")] == [False, True]  # answered once per pass
     assert slack.asked.count("C1DOWN001") == 1 and slack.asked.count("C1NOTFOUN") == 1
+    sources.left_out({1: "C1NOTFOUN", 2: "C1NOTFOUN", 3: "C1PRIVATE"})  # what the digests would have quoted
     with caplog.at_level(logging.WARNING):
-        assert sources.report() == 1
+        assert sources.report() == 2  # C1PRIVATE: Slack said private, not a channel nobody could vouch for
     assert sources.unknown == {"C1NOTFOUN"} and "C1NOTFOUN" in caplog.text
+
+
+def test_the_warning_counts_only_the_questions_this_weeks_digests_would_have_quoted(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    nowhere = "C1NOWHERE"  # Slack does not show it the bot, and the database does not know it: left out
+    with database.session() as s:
+        seed_themes(s)
+        an = add_expert(s, "An Peeters", slack="U0AN", created_at=local(2026, 1, 1))
+        answer = [(an, "An Peeters", "U0AN")]
+        add_question(s, "WEG beantwoord", channel_id=nowhere, answered_at=DONE, answers=answer)
+        add_question(s, "WEG open", channel_id=nowhere)
+        # not this week's digests' to quote: asked and answered long ago, or on a theme nobody subscribed to
+        for week in range(1, 6):
+            old = local(2026, 9, 1) + timedelta(weeks=week)
+            add_question(s, "WEG oud", created_at=old, channel_id=nowhere, answered_at=old, answers=answer)
+        add_question(s, "WEG europa", channel_id=nowhere, themes=("europa",), answered_at=DONE, answers=answer)
+        add_question(s, "PUBLIEK", channel_id=PUBLIC_SOURCES[0], answered_at=DONE, answers=answer)
+    for channel in DIGESTS:
+        subscribe(database, channel, themes=["wonen"])
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    )
+    poster = due_digests_poster(database, client, ChannelDirectory(), clock=lambda: NOW)
+    with caplog.at_level(logging.WARNING):
+        assert {r.status for r in poster(NOW, "w1")} == {SendStatus.SENT}
+    for channel in DIGESTS:
+        text = posted_text(emulator, channel)
+        assert "PUBLIEK" in text and "WEG" not in text
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "handlers.digest_sources"]
+    # the two the digests would have quoted, once though three digests quote them; not the 8 stored there
+    assert "2 public question(s) from 1 channel(s) left out" in warning.getMessage()
+    assert nowhere in warning.getMessage()
+
+
+def test_the_preview_and_the_weekly_pass_agree_when_slack_fails(database: Database, emulator: SlackEmulator) -> None:
+    """``/wieweet digest voorbeeld`` asks about the questions' channels the way the weekly pass does: when Slack
+    cannot answer, both use what the database knows, so the preview shows what will be posted."""
+    seed_week(database)
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    )
+    directory = ChannelDirectory()
+    for channel in DIGESTS:  # asked before (cached a few minutes): not shared with another organisation
+        assert directory.shared_outside_or_raise(client=client, channel_id=channel, now=NOW) is False
+    emulator.limit_calls("conversations.info", calls=0, retry_after=60)  # Slack answers no look-up now
+    preview = preview_digest(
+        database, channel_id=DIGESTS[0], now=NOW, default_language="nl", slack=(client, ChannelDirectory())
+    )
+    results = due_digests_poster(database, client, directory, clock=lambda: NOW)(NOW, "w1")
+    assert {r.status for r in results} == {SendStatus.SENT}
+    shown, posted = blocks_json(preview.messages), posted_text(emulator, DIGESTS[0])
+    for text in (shown, posted):
+        assert [source for source in PUBLIC_SOURCES if f"PUBLIEK uit {source}" in text] == list(PUBLIC_SOURCES)
+        assert "ONBEKEND" not in text and "GEHEIM" not in text

@@ -50,6 +50,7 @@ def public_message(message: JSON) -> JSON:
 
 
 def post_message(state: State, params: Params) -> JSON:
+    state.require_scope("chat:write")
     channel = visible_channel(state, params)
     if channel.is_archived:
         raise ApiError("is_archived")

@@ -229,8 +229,8 @@ class SlackEmulator(DriverMixin):
         return copy.deepcopy(group)
 
     def set_bot_scopes(self, scopes: list[str] | None) -> None:
-        """The bot token's scopes as ``conversations.create`` / ``invite`` / ``history`` / ``replies`` check them
-        (``missing_scope``); None: all."""
+        """The bot token's scopes as ``conversations.create`` / ``invite`` / ``history`` / ``replies`` and
+        ``chat.postMessage`` check them (``missing_scope``); None: all."""
         with self._state.lock:
             self._state.bot_scopes = set(scopes) if scopes is not None else None
 
@@ -259,14 +259,15 @@ class SlackEmulator(DriverMixin):
         status: int | None = None,
         error: str | None = None,
         retry_after: int | None = None,
+        retry_after_header: bool = True,
         times: int = 1,
         after: bool = False,
         channel: str | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail: 429 (+ ``Retry-After``), 5xx, or ``ok: false``
-        with ``error`` (status defaults to 200 with an error, else 500). ``after=True``: the call is carried out
-        (the message posted) and *then* answered with the failure, as when Slack times out after acting.
-        ``channel``: only the calls to that channel fail (others go through)."""
+        """Make the next ``times`` calls of ``method`` fail: 429 (+ ``Retry-After``, unless ``retry_after_header``
+        is False), 5xx, or ``ok: false`` with ``error`` (status defaults to 200 with an error, else 500).
+        ``after=True``: the call is carried out (the message posted) and *then* answered with the failure, as when
+        Slack times out after acting. ``channel``: only the calls to that channel fail (others go through)."""
         resolved = status if status is not None else (200 if error else 500)
         with self._state.lock:
             self._state.faults.append(
@@ -275,6 +276,7 @@ class SlackEmulator(DriverMixin):
                     status=resolved,
                     error=error,
                     retry_after=retry_after,
+                    retry_after_header=retry_after_header,
                     times=times,
                     after=after,
                     channel=channel,

@@ -74,6 +74,7 @@ class Fault:
     status: int = 200
     error: str | None = None
     retry_after: int | None = None
+    retry_after_header: bool = True  # False: a 429 without a Retry-After (Slack always sends one; a proxy may not)
     times: int = 1
     after: bool = False  # carry the call out, then answer with the failure (did it post? the caller can't know)
     channel: str | None = None  # only calls to this channel (None: every call of the method)

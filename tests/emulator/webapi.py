@@ -71,7 +71,8 @@ class WebApi:
     def _raise_fault(self, fault: Fault) -> None:
         if fault.status == 429:
             retry_after = fault.retry_after if fault.retry_after is not None else 1
-            raise ApiError(fault.error or "ratelimited", status=429, headers={"Retry-After": str(retry_after)})
+            headers = {"Retry-After": str(retry_after)} if fault.retry_after_header else {}
+            raise ApiError(fault.error or "ratelimited", status=429, headers=headers)
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         if fault.status >= 500:
             raise ApiError(fault.error or "internal_error", status=fault.status, headers=headers)

@@ -1,0 +1,99 @@
+"""A digest refused for a reason only the operator can fix — a missing scope, a revoked or wrong token — is no
+failure of the week: it is said once per pass at ERROR (naming the scope Slack says is needed), staff are told once
+per week per cause, and the week's digests stay due, so they go out once the app is allowed again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import load_settings
+from bot.outbox import read_payload
+from bot.staff_notices import DigestStopped
+from digests.sender import SendStatus
+from handlers.app import create_web_client
+from handlers.blocks.digest_stopped import build_digest_stopped
+from storage.db import Database
+from storage.models import DigestRunStatus, OutboxKind, OutboxMessage
+from tests.digests.conftest import NOW, add_practice
+from tests.digests.test_lookup_fails import Passes, is_active, seed
+from tests.digests.test_sending import run_of
+from tests.emulator import SlackEmulator
+
+CHANNELS = ("C0DIGEST1", "C0DIGEST2")
+
+
+@pytest.fixture
+def emulator() -> Iterator[SlackEmulator]:
+    emu = SlackEmulator(bot_token="xoxb-digest-test")
+    emu.start()
+    for channel in CHANNELS:
+        emu.add_channel(channel, name=channel.lower())
+    yield emu
+    emu.stop()
+
+
+def notices(database: Database) -> list[DigestStopped]:
+    with database.session() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.DIGEST_STOPPED)).all()
+        payloads = [read_payload(row.kind, row.payload) for row in rows]
+    return [p for p in payloads if isinstance(p, DigestStopped)]
+
+
+def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_missing_scope_is_said_once_per_pass_told_once_and_the_digests_go_out_once_granted(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(database, *CHANNELS)
+    emulator.set_bot_scopes(["channels:read", "groups:read"])  # chat:write not granted
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    )
+    passes = Passes(database, client)
+    for minutes in (0, 11, 22):  # every pass while the scope is missing
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            results = passes.run(NOW + timedelta(minutes=minutes))
+        assert {c: r.status for c, r in results.items()} == dict.fromkeys(CHANNELS, SendStatus.RETRY)
+        [said] = errors(caplog)  # once per pass, not once per channel
+        assert "missing_scope" in said and "chat:write" in said
+    for channel in CHANNELS:  # not failed for the week, not turned off
+        assert run_of(database, channel).status is DigestRunStatus.CLAIMED and is_active(database, channel)
+        assert emulator.messages(channel) == []
+    [notice] = notices(database)  # staff told once this week
+    assert (notice.held, notice.reason, notice.needed) == (True, "missing_scope", "chat:write")
+    rendered = build_digest_stopped(notice, "en")
+    assert "chat:write" in rendered.text and "stopped" not in rendered.text
+    emulator.set_bot_scopes(None)  # the operator granted it: the week's digests go out, once each
+    later = passes.run(NOW + timedelta(minutes=33))
+    assert {c: (r.status, r.resumed) for c, r in later.items()} == dict.fromkeys(CHANNELS, (SendStatus.SENT, True))
+    assert [len(emulator.messages(c)) for c in CHANNELS] == [1, 1] and len(notices(database)) == 1
+
+
+def test_a_revoked_token_at_the_look_up_is_one_cause_told_once_per_week(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(database, *CHANNELS)
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-revoked-token", "SLACK_API_URL": emulator.api_url})
+    passes = Passes(database, create_web_client(settings))
+    with caplog.at_level(logging.INFO):
+        results = passes.run(NOW)
+    assert {r.status for r in results.values()} == {SendStatus.RETRY}
+    [said] = errors(caplog)
+    assert "invalid_auth" in said and "conversations.info" in said
+    assert passes.run(NOW + timedelta(minutes=11)).keys() == set(CHANNELS)  # still due
+    [notice] = notices(database)
+    assert (notice.held, notice.reason, notice.needed) == (True, "invalid_auth", "")
+    with database.session() as s:  # news for next week's digests
+        add_practice(s, "Praktijk twee", url="https://example.org/p/2", created_at=NOW + timedelta(days=2))
+    for minutes in (0, 11):  # next week, still refused: told again, once
+        results = passes.run(NOW + timedelta(days=7, minutes=minutes))
+        assert {(r.period, r.status) for r in results.values()} == {("2026-W49", SendStatus.RETRY)}
+    assert [(n.reason, n.held) for n in notices(database)] == [("invalid_auth", True)] * 2
