@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import os
+
+# One BLAS thread unless the operator sets another count: read by NumPy's OpenBLAS when NumPy is first imported, so
+# set before any module below imports it. The only matrix products of a search are the meaning signal's cosines,
+# and on a machine whose cores serve other requests and jobs too a second BLAS thread waits for a core by spinning:
+# with two, a search with meaning took twice as long at p50 and p95 and its cosines three times (docs/speed.md,
+# round 20; bench/blas_threads.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import pwd
 import sys
 from collections.abc import Callable
