@@ -85,7 +85,7 @@ from bot.matching import Matcher  # noqa: E402
 from bot.matching.analysis import query_stopwords, words  # noqa: E402
 from bot.matching.semantic import E5Embedder, available  # noqa: E402
 from bot.needs.analysis import QuestionVocabulary, Vectoriser, detect_language  # noqa: E402
-from bot.needs.grouping import Grouper, GroupingResult, GroupItem, GroupState, Vector  # noqa: E402
+from bot.needs.grouping import Grouper, GroupingResult, GroupItem, GroupState, Topic, Vector  # noqa: E402
 from bot.needs.meaning import (  # noqa: E402
     CENTER_FILE,
     QuestionMeaning,
@@ -108,6 +108,16 @@ SETS = {
 CENTER = ROOT / "bot" / "needs" / "data" / CENTER_FILE
 ROUND6: dict[str, Any] = {"replace_size": 0, "rescue_earlier_threshold": 0.15}  # across runs as in round 6
 ROUND7: dict[str, Any] = {"replace_size": 2}  # only earlier topics of at most two placed again (rounds 7-19)
+
+
+class Round7Grouper(Grouper):
+    """The pinned round-7 rows: an earlier member placed again joins a topic of one question only when that topic
+    is older than the one it leaves (rounds 7-24; since round 25 also when the topic it leaves keeps others)."""
+
+    def _may_replace(self, origin: int, current: int, target: int, topics: Mapping[int, Topic]) -> bool:
+        if current != origin or not self._new_evidence(origin, target, self._first_new):
+            return False
+        return topics[target].size > 1 or target < origin
 
 
 # --- scores ------------------------------------------------------------------------------------------------------
@@ -201,17 +211,18 @@ def batched_groups(
     batches: int = 5,
     growth: float = REFIT_GROWTH,
     movable: bool = True,
+    grouper: Grouper | None = None,
     **options: Any,
 ) -> list[int]:
     """The set fed in ``batches`` runs, as ``NeedsService.update_topics`` places them: a run refits the
     statistics (IDF, centre, compound vocabulary) when the collection has grown by ``growth`` since the last
     refit, else places its questions with the kept ones. With ``movable`` every earlier topic may still join
     another as a unit when small enough (``Grouper.place``; here no topic has a proposal and all are young), else
-    placed questions never move (before)."""
+    placed questions never move (before). ``grouper``: this one instead of a ``Grouper(**options)``."""
     analyser = vectoriser(matcher)
     base = [analyser.concepts(t) for t in texts]
     vectors = vectors or {}
-    grouper = Grouper(**options)
+    grouper = grouper or Grouper(**options)
     assigned: dict[str, int] = {}
     vocabulary: QuestionVocabulary | None = None
     state = None
@@ -338,7 +349,7 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
             ),
             (
                 "wieweet: words + meaning, fed in 5 runs, round 7 (earlier topics of at most two placed again)",
-                lambda ts: batched_groups(ts, matcher, vectors, meaning_prior=prior, **ROUND7),
+                lambda ts: batched_groups(ts, matcher, vectors, grouper=Round7Grouper(meaning_prior=prior, **ROUND7)),
             ),
             (
                 "wieweet: words + meaning, fed in 20 runs",
@@ -360,7 +371,9 @@ def quality(matcher: Matcher, *, names: Sequence[str]) -> None:
             ),
             (
                 "wieweet: words + meaning, fed in 20 runs, round 7 (earlier topics of at most two placed again)",
-                lambda ts: batched_groups(ts, matcher, vectors, batches=20, meaning_prior=prior, **ROUND7),
+                lambda ts: batched_groups(
+                    ts, matcher, vectors, batches=20, grouper=Round7Grouper(meaning_prior=prior, **ROUND7)
+                ),
             ),
             (
                 "wieweet: words + meaning, fed in 5 runs, the last (+25 %) with the statistics of the first four",

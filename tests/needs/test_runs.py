@@ -343,6 +343,37 @@ def test_placing_an_earlier_pair_again_is_deterministic() -> None:
     assert ra.moved and a == b and ra.placements == rb.placements and ra.moved == rb.moved
 
 
+def a_pair_and_one_wording_of_its_need() -> tuple[list[GroupItem], set[str], str, str, str]:
+    """Needs 1-5 of four questions (axes 1-5) and a pair: ``A``, a wording of need 0 also a little like ``B``
+    (axis 7), and ``B``, a wording alone. The first run has all of them; the second brings one wording ``W`` of
+    need 0: too far from the pair's centroid to join it, close enough to ``A`` to seed the need's topic."""
+    toy = ToyVectors()
+    for need in range(1, 6):
+        for _ in range(4):
+            toy.add([(need, 0.8)])
+    toy.add([(0, 0.6), (7, 0.4)])
+    toy.add([(7, 0.8)], noise=1.0)
+    toy.add([(0, 0.8)])
+    items = toy.items()
+    a, b, w = (i.key for i in items[-3:])
+    return items, {i.key for i in items[:-1]}, a, b, w
+
+
+def test_a_member_of_an_earlier_pair_joins_a_single_new_wording_of_its_need() -> None:
+    """``A`` is placed again and joins the topic ``W`` seeded: the topic ``A`` leaves keeps ``B`` and its id, so one
+    wording of ``A``'s need is enough; it need not be a topic of two or more, nor older than the pair (round 25)."""
+    items, first, a, b, w = a_pair_and_one_wording_of_its_need()
+    # with nothing placed again, the pair draws the new wording in (the second step): two needs in one topic
+    before, result, _ = two_runs(items, first, replace_size=0)
+    assert before[a] == before[b] == before[w]
+    after, result, _ = two_runs(items, first)
+    assert after[a] == after[w] != after[b] and after[b] == before[b]
+    assert after[b] in result.topics and not result.emptied
+    assert [(p.key, p.topic_id) for p in result.moved] == [(a, after[w])]
+    assert result.moved[0].similarity >= DEFAULT_MEANING_THRESHOLD
+    assert all(after[i.key] == before[i.key] for i in items[:-3])  # the other needs are untouched
+
+
 PAIR_WORDS = [*WORDS, "speelpleinen"]
 
 
