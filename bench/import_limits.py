@@ -50,6 +50,8 @@ CASES: list[tuple[str, str, Callable[[Path], Path], bool]] = [
     ("hostile: billion laughs", "lol.xlsx", hostile.billion_laughs, False),
     ("hostile: a row at 1048576, small dimension", "far.xlsx", hostile.far_row, False),
     ("hostile: CSV with one 19 MB cell", "cell.csv", hostile.csv_huge_cell, False),
+    ("hostile: one row of 1.6 million cells (178 KB)", "bigrow.xlsx", hostile.big_row_xlsx, False),
+    ("hostile: CSV with one row of 19 million commas", "commas.csv", hostile.csv_wide_row, False),
 ]
 
 

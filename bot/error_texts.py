@@ -39,6 +39,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "concurrent_change": N_("error.concurrent_change"),
     "invalid_transition": N_("error.invalid_transition"),
     # routing: input to fix
+    "nul_text": N_("error.nul_text"),  # a NUL the database refused (bot.errors.nul_text_error)
     "empty_question": N_("error.empty_question"),
     "empty_answer": N_("error.empty_answer"),
     "empty_information": N_("error.empty_information"),

@@ -63,3 +63,18 @@ class ImportFailed(WieweetError):
     def __init__(self, code: str | None = None, message: str | None = None, errors: list[str] | None = None) -> None:
         super().__init__(code, message)
         self.errors: list[str] = errors or ([message] if message else [])
+
+
+def nul_text_error(error: BaseException) -> WieweetError | None:
+    """The user's error (``nul_text``) for a database that refused a NUL character in text, else None.
+
+    PostgreSQL cannot store U+0000 in a text field (SQLite can); the same text fails on every attempt, so it is
+    refused once instead of retried. Slack payloads lose their control characters where they come in
+    (``handlers.slack_text``): this is the backstop for any other way in.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        if "cannot contain NUL" in str(cause):
+            return WieweetError("nul_text", "the text contains a NUL character (U+0000), which cannot be stored")
+        cause = cause.__cause__ or cause.__context__
+    return None

@@ -13,11 +13,13 @@ from slack_bolt import App
 from bot.network import Network
 from handlers import actions, commands, errors, events, network, shortcuts, views
 from handlers.services import Services
+from handlers.slack_text import plain_payload
 
 
 def register(app: App, services: Services, home: Network) -> None:
     """Every listener, behind the network check (``handlers.network``: only people of ``home`` get through)."""
     services.home.network = home  # for listeners that choose someone to ask (``handlers.routing``)
+    app.use(plain_payload)  # first: no listener or middleware sees a control character (a NUL) of a payload
     errors.register(app, services)
     network.register(app, services, home)
     for kind in (commands, events, shortcuts, actions, views):

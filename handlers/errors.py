@@ -26,7 +26,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.actors import NotAuthorized
 from bot.config import Settings
 from bot.error_texts import error_text
-from bot.errors import WieweetError
+from bot.errors import WieweetError, nul_text_error
 from bot.i18n import t
 from handlers.claims import log_refusal
 from handlers.kit import escape, message
@@ -119,6 +119,7 @@ def handle_error(
     request: BoltRequest | None = None,
 ) -> None:
     ref = str(context.get(REF) or uuid.uuid4().hex[:12])
+    error = nul_text_error(error) or error  # a NUL PostgreSQL refused: the user's text, not "try again later"
     if not request_verified(context, request):
         # Nothing of an unverified request is trusted, logged or acted on: not its ids, not its response_url.
         log.warning("error on an unverified request, not answered ref=%s error=%s", ref, type(error).__name__)

@@ -43,7 +43,7 @@ from slack_sdk import WebClient
 
 from bot import inbox as core
 from bot.actors import NotAuthorized
-from bot.errors import WieweetError
+from bot.errors import WieweetError, nul_text_error
 from handlers import inbox_end as end
 from handlers.claims import log_refusal
 from handlers.errors import user_message
@@ -368,6 +368,11 @@ class InboxWorker:
             outcome = f"domain {error.code}"
             return self._refused(job, entry, error)
         except Exception as error:
+            refusal = nul_text_error(error)
+            if refusal is not None:  # the same text fails on every attempt: the user is told once, no retries
+                log.warning("inbox request %s (%s): text with a NUL ref=%s", row.request_key, row.kind, job.ref)
+                outcome = "domain nul_text"
+                return self._refused(job, entry, refusal)
             log.warning("inbox request %s (%s) failed ref=%s", row.request_key, row.kind, job.ref, exc_info=True)
             return self._failed(job, entry, f"{type(error).__name__}: {error}", asked=end.asked_wait(error))
         finally:

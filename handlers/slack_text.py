@@ -8,6 +8,9 @@ the person typed it, is searched on the words they typed, carries no live mentio
 is escaped exactly once on the way out (``handlers.kit``). Every listener that reads free text from a Slack
 message or command reads it through here; modal inputs never do (they would be decoded twice).
 
+Control characters (a NUL, an escape) are dropped from the whole payload of every request before that, once
+(``plain_payload``): no person types them, and PostgreSQL refuses a NUL in a text field.
+
 slack_sdk and slack_bolt have no such helper (they leave the text as Slack sent it).
 """
 
@@ -15,6 +18,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+
+from slack_bolt import BoltRequest, BoltResponse
 
 PERSON = "@…"  # a user mention Slack sent without a name: nobody is named, nobody is pinged
 CHANNEL = "#…"
@@ -92,3 +98,31 @@ def drop_format_characters(text: str) -> str:
         or (char == ZWJ and _is_symbol(text[i - 1 : i]) and _is_symbol(text[i + 1 : i + 2]))
     ]
     return "".join(kept)
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # category Cc, except tab, line feed, return
+
+
+def drop_control_characters(value: object) -> object:
+    """``value`` (a request's payload: dicts, lists, strings) with every string's control characters dropped, in
+    place: U+0000 and the other C0 and C1 controls and DEL, except tab, line feed and carriage return.
+
+    No keyboard types them and no text wieweet stores or sends means them; a signed payload can still carry one
+    (JSON's ``\\u0000``), and PostgreSQL refuses a NUL in a text field. Run on every request before any listener
+    (``plain_payload``), so messages, commands, modal inputs and clicks are all cleaned in one place.
+    """
+    if isinstance(value, str):
+        return _CONTROLS.sub("", value) if _CONTROLS.search(value) else value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = drop_control_characters(item)
+    elif isinstance(value, list):
+        value[:] = [drop_control_characters(item) for item in value]
+    return value
+
+
+def plain_payload(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+    """Global middleware, the first: the request's payload without control characters (``drop_control_characters``)
+    before any other middleware or listener reads it."""
+    drop_control_characters(req.body)
+    return next()

@@ -589,3 +589,50 @@ def test_a_forget_me_request_given_up_after_its_erasure_no_longer_names_the_pers
         failed = inbox_repo.get_inbox_request(s, request_key="fail:1")
         assert erased is not None and erased.failed_at is not None and erased.user_slack_id is None
         assert failed is not None and failed.failed_at is not None and failed.user_slack_id == "U0GONE01"
+
+
+class StoresText:
+    """An inbox kind that stores its payload's text (any way a NUL could still get in); records what it tells."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.told: list[str] = []
+
+    def handle(self, job: InboxJob) -> None:
+        self.runs += 1
+        with job.services.db.session() as s:
+            s.execute(text("SELECT CAST(:t AS TEXT)"), {"t": str(job.payload["text"])})
+
+    def tell(self, job: InboxJob, text: str) -> None:
+        self.told.append(text)
+
+
+def test_a_nul_the_database_refuses_is_told_once_and_not_retried(database: Database, wall: Clock) -> None:
+    """PostgreSQL refuses U+0000 in text on every attempt: the user gets one clear message at once, not "try again
+    later" after five retries. (SQLite stores it: the request is simply done.)"""
+    kind = StoresText()
+    with mock.patch.dict(handlers_inbox.KINDS, {"test_text": Kind(handle=kind.handle, tell=kind.tell)}):
+        inbox.record_request(
+            database,
+            request_key="nul:1",
+            kind="test_text",
+            payload={"text": "leegstands\x00heffing"},
+            user_id=None,
+            now=NOW,
+        )
+        only = worker(database, "hostA")
+        assert only.drain() == 1
+        only.pool.shutdown(wait=True)
+        wall.now += timedelta(hours=1)
+        assert only.drain() == 0  # finished: nothing left to retry
+    with database.inbox_session() as s:
+        row = inbox_repo.get_inbox_request(s, request_key="nul:1")
+        assert row is not None and row.done_at is not None and row.failed_at is None
+    assert kind.runs == 1
+    if database.engine.dialect.name == "postgresql":
+        assert kind.told == [
+            "Je tekst bevat een onzichtbaar stuurteken (U+0000) dat niet bewaard kan worden. Typ de tekst opnieuw in "
+            "plaats van hem te plakken, en probeer het nog eens."
+        ]
+    else:
+        assert kind.told == []

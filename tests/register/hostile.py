@@ -208,6 +208,25 @@ def csv_huge_cell(path: Path) -> Path:  # under the file size limit, one cell of
     return path
 
 
+def big_row_xlsx(path: Path, *, cells: int = 1_600_000) -> Path:
+    """One row of ``cells`` inline-string cells without references (178 KB for 1.6 million): openpyxl built the
+    whole row before leaving the columns past the limit out (1.6 GB, 82 seconds)."""
+    cell = b'<c t="inlineStr"><is><t>x</t></is></c>'
+    head = sheet_xml(EXPERT_ROWS[:1]).split(b"</sheetData>")[0] + b'<row r="2">'
+    sheet = deflated_repeated("xl/worksheets/sheet1.xml", head, cell * 10_000, cells // 10_000, _ROW_END)
+    return write_xlsx_parts(path, sheet=sheet)
+
+
+_ROW_END = b"</row></sheetData></worksheet>"
+
+
+def csv_wide_row(path: Path, *, size: int = LIMITS.max_file_bytes - MIB) -> Path:
+    """Under the file size limit, a header and one row of nothing but commas (the csv module built a list of 19
+    million strings: 610 MB)."""
+    path.write_bytes(b"name,email,organisation\nAn,an@gent.be," + b"," * size + b"\n")
+    return path
+
+
 def register_xlsx(path: Path, *, rows: int = 10_000, columns: int = 11, text: str = "value {r} {c} " * 3) -> Path:
     """A register as Excel writes it (shared strings, a dimension): a header and ``rows`` rows of distinct texts."""
     strings = [f"col{c}" for c in range(columns)]

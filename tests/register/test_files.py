@@ -74,6 +74,31 @@ def test_not_utf8_names_the_line_and_column() -> None:
         parse_csv(data, name="x.csv")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_excel_unicode_text_utf16_is_read(encoding: str) -> None:
+    """Excel's "Unicode Text" (.txt): UTF-16 with a byte order mark, tab-separated, CRLF."""
+    text = "\ufeffname\temail\torganisation\r\nJosé Peeters\tjose@gent.be\tStad Gent\r\n"
+    file = parse_csv(text.encode(encoding), name="experts.txt")
+    assert file.delimiter == "\t" and file.columns == ("name", "email", "organisation")
+    assert file.rows[0].values == {"name": "José Peeters", "email": "jose@gent.be", "organisation": "Stad Gent"}
+
+
+def test_damaged_utf16_is_one_clear_error() -> None:
+    data = "\ufeffname\nAn\n".encode("utf-16-le") + b"\x00\xd8"  # half a surrogate pair at the end
+    with pytest.raises(ImportFailed) as info:
+        parse_csv(data, name="x.txt")
+    assert info.value.message.startswith("x.txt: this UTF-16 file is damaged (an unreadable character at byte ")
+    assert "CSV UTF-8" in info.value.message
+
+
+def test_many_delimiters_inside_quotes_are_no_extra_columns() -> None:
+    """The early column count counts fields as csv does: delimiters inside quotes, also across lines, are text."""
+    bio = ", ".join(["wonen"] * 150) + "\n" + ", ".join(["zorg"] * 150)
+    data = ('name,bio,city\nAn,"' + bio.replace("wonen", 'wo""nen') + '",Gent\n').encode()
+    file = parse_csv(data, name="x.csv")
+    assert file.rows[0].values == {"name": "An", "bio": bio.replace("wonen", 'wo"nen'), "city": "Gent"}
+
+
 def test_file_type_and_existence(tmp_path: Path) -> None:
     with pytest.raises(ImportFailed, match="no such file"):
         read_register_file(tmp_path / "missing.csv")

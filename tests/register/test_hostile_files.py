@@ -6,6 +6,8 @@ resident size, under an address-space limit so that a regression fails the test 
 
 from __future__ import annotations
 
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -118,6 +120,45 @@ def test_too_many_columns(tmp_path: Path) -> None:
     assert "(2 rows × 101 columns)" in refused(declared)
 
 
+WIDE_ROW = "row 2: more than 100 columns; at most 100 can be imported (a register file has about a dozen)"
+
+
+def test_an_xlsx_row_of_too_many_cells_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    """openpyxl builds a row whole before leaving the columns past the limit out: one row of 1.6 million cells
+    (178 KB zipped) took 1.6 GB. The sheet's XML is counted as it streams, before openpyxl opens the workbook."""
+    path = hostile.big_row_xlsx(tmp_path / "bigrow.xlsx", cells=50_000)
+    tracemalloc.start()
+    try:
+        message = refused(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert message == f"bigrow.xlsx: {WIDE_ROW}"
+    assert peak < 2 * MIB, f"{peak:,} bytes"
+
+
+def test_a_csv_record_of_too_many_fields_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    """The csv module builds a record whole: a line of 19 million commas took 610 MB. The record is stopped at one
+    field too many, so memory stays a few times the file (the bytes, the text and the line)."""
+    path = hostile.csv_wide_row(tmp_path / "commas.csv", size=2 * MIB)
+    tracemalloc.start()
+    try:
+        message = refused(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert message == f"commas.csv: {WIDE_ROW}"
+    assert peak < 5 * path.stat().st_size, f"{peak:,} bytes"
+
+
+def test_a_too_wide_row_on_another_sheet_names_the_sheet(tmp_path: Path) -> None:
+    path = hostile.big_row_xlsx(tmp_path / "two.xlsx", cells=20_000)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("xl/worksheets/sheet2.xml", sheet_xml(EXPERT_ROWS))
+    message = refused(path)
+    assert message == f"two.xlsx: {WIDE_ROW.replace('row 2:', 'row 2 of xl/worksheets/sheet1.xml:')}"
+
+
 def test_a_cell_longer_than_excel_allows(tmp_path: Path) -> None:
     long_cell = [EXPERT_ROWS[0], ["An", "an@gent.be", "o" * 32_768]]
     message = refused(write_xlsx_parts(tmp_path / "long.xlsx", sheet=sheet_xml(long_cell)))
@@ -218,6 +259,8 @@ def test_xml_entities_are_refused(tmp_path: Path, where: str) -> None:
         (hostile.billion_laughs, "lol.xlsx", "XML entity or DTD declarations"),
         (hostile.far_row, "far.xlsx", "more than 100,000 rows below the header"),
         (hostile.csv_huge_cell, "cell.csv", "row 2: a cell of more than 32,767 characters"),
+        (hostile.big_row_xlsx, "bigrow.xlsx", WIDE_ROW),
+        (hostile.csv_wide_row, "commas.csv", WIDE_ROW),
         (hostile.register_xlsx, "register.xlsx", 10_000),
         (hostile.largest_csv, "largest.csv", 100_000),
     ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.matching.analysis import words
-from handlers.slack_text import from_slack, question_from_slack, unescape
+from handlers.slack_text import drop_control_characters, from_slack, question_from_slack, unescape
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,20 @@ def test_a_question_put_to_the_bot_loses_its_invisible_format_characters() -> No
     assert question_from_slack("wie kent \U0001f469\u200d\U0001f4bb open data?") == (
         "wie kent \U0001f469\u200d\U0001f4bb open data?"
     )
+
+
+def test_control_characters_are_dropped_from_a_whole_payload_in_place() -> None:
+    """A NUL (PostgreSQL refuses it in text), an escape, DEL and a C1 control go from every string of a request,
+    however deep (a modal's inputs sit in view.state.values); tab, line feed and carriage return stay."""
+    body = {
+        "text": "leegstands\x00heffing\x1b[31m",
+        "view": {"state": {"values": {"b": {"a": {"type": "plain_text_input", "value": "r\x7fe\x85g\tel\r\nx"}}}}},
+        "actions": [{"value": "7\x00"}, 3, None, ["\x01"]],
+    }
+    inner = body["view"]
+    assert drop_control_characters(body) is body and body["view"] is inner
+    assert body == {
+        "text": "leegstandsheffing[31m",
+        "view": {"state": {"values": {"b": {"a": {"type": "plain_text_input", "value": "reg\tel\r\nx"}}}}},
+        "actions": [{"value": "7"}, 3, None, [""]],
+    }
