@@ -88,6 +88,9 @@ ERROR_KEYS: Mapping[str, str] = {
     "proposal_closed": N_("error.proposal_closed"),
     "proposal_invited": N_("error.proposal_invited"),  # a second invitation (bot.needs.proposals)
     "proposal_inviting": N_("error.proposal_inviting"),  # an invitation under way (bot.needs.proposals)
+    "proposal_inviting_by": N_("error.proposal_inviting_by"),  # ... by {staff}, who holds it
+    "proposal_close_inviting": N_("error.proposal_close_inviting"),  # a dismissal or done while it is under way
+    "proposal_close_inviting_by": N_("error.proposal_close_inviting_by"),  # ... by {staff}
     "needs_no_label": N_("error.needs_no_label"),
     "no_proposal": N_("error.no_proposal"),
     "no_topic": N_("error.no_topic"),

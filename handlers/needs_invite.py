@@ -12,7 +12,10 @@ the inbox row so a retry does none twice:
    update committed before any Slack call: another submission handled meanwhile — a second staff member's, at the
    same moment — is refused here (``InviteUnderWay``), before it creates anything. A retry of this submission keeps
    its hold; a hold whose attempt died runs out and can be taken over (that attempt, retried, is refused at its plan
-   and archives the channel it had made); a refusal further on gives the hold up at once;
+   and archives the channel it had made, as it does when staff closed the proposal after its hold ran out); a
+   refusal further on gives the hold up at once, and so does the inbox giving up on it (``_ended_without``: Slack
+   kept failing; its channel archived, its staff member told once). The hold names the staff member, so the one
+   refused is told who is inviting; Dismiss and Done are refused while it stands (``bot.needs.proposals``);
 2. with no transaction open: the picked channel is checked (staff must be in it, by Slack's data, and it must not be
    shared with another organisation), the channel is created or taken, and the people are invited. The channel and
    the invitees are saved as a step as soon as they are known, so a retry (the record failed, a crash, a takeover)
@@ -45,8 +48,8 @@ from bot import inbox as inbox_core
 from bot.actors import Actor, NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import t
-from bot.needs import AlreadyInvited, InvitePlan, InviteUnderWay, ProposalView
-from handlers import ids, inbox
+from bot.needs import InvitePlan, ProposalClosed, ProposalView
+from handlers import ids, inbox, inbox_end
 from handlers.blocks.needs import status_invited
 from handlers.confirmations import CONFIRM_ATTEMPTS
 from handlers.forms import NeedsInviteForm
@@ -79,7 +82,28 @@ def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
     turn.outcome = f"recorded proposal={form.proposal_id}" if new else "duplicate"
 
 
-@inbox.kind(NEEDS_INVITE, tell=tell_not_saved, in_order=True)
+def _ended_without(job: InboxJob) -> None:
+    """The request ended without its invitation recorded: its hold goes at once (another staff member can invite
+    now, not in ten minutes). Given up after its last attempt (Slack kept failing), the channel it created — people
+    may be in it already — is archived too, as far as Slack lets it; refused, that was seen to where it was refused.
+    The holder was told by then (``tell_not_saved``, once). Run again until it got through (``handlers.inbox_end``):
+    a failing database leaves nothing held for long."""
+    if inbox_core.delivery_claimed(job.services.db, key=job.key):
+        return  # recorded after all (a copy of it, or this one before its confirmations failed): nothing to undo
+    form = NeedsInviteForm.parse(job.payload.get("body") or {})
+    with job.services.db.session() as session:
+        job.services.needs_service().release_invite(session, proposal_id=form.proposal_id, holder=job.key)
+    saved = _step(job, "invite")
+    made = str(saved.get("channel") or "") if isinstance(saved, dict) and not form.channel_id else ""
+    if made and job.result.get(inbox_end.UNDO) == "failed" and not job.result.get("archived"):
+        try:
+            _archive(job, made)
+            job.save(archived=made)
+        except Exception:  # Slack still failing: the hold is what mattered; the empty channel is logged
+            log.warning("work session channel %s of a given-up invite left ref=%s", made, job.ref, exc_info=True)
+
+
+@inbox.kind(NEEDS_INVITE, tell=tell_not_saved, in_order=True, ended_without=_ended_without)
 def invite_work_session(job: InboxJob) -> None:
     """The recorded invite modal, from the inbox (see the module docstring)."""
     services = job.services
@@ -102,7 +126,7 @@ def invite_work_session(job: InboxJob) -> None:
                         channel_id=form.channel_id,
                         holder=job.key,
                     )
-        except (AlreadyInvited, InviteUnderWay) as refused:
+        except ProposalClosed as refused:  # invited, being invited, or closed meanwhile
             _archive_lost(job, form, refused)
             raise
         if plan is not None:
@@ -129,10 +153,10 @@ def invite_work_session(job: InboxJob) -> None:
 hand_over(invite_work_session, ids.VIEW_NEEDS_INVITE, "handlers.needs.handle_invite_submission")
 
 
-def _archive_lost(job: InboxJob, form: NeedsInviteForm, refused: AlreadyInvited | InviteUnderWay) -> None:
+def _archive_lost(job: InboxJob, form: NeedsInviteForm, refused: ProposalClosed) -> None:
     """Refused at the plan: a channel an earlier attempt of this submission created is archived (after the plan's
     transaction), unless it is the one the proposal was invited to. That attempt lost its hold — it died after the
-    create, its hold ran out and another submission took the invitation over."""
+    create, its hold ran out and another submission took the invitation over, or staff closed the proposal."""
     saved = _step(job, "invite")
     made = str(saved.get("channel") or "") if isinstance(saved, dict) and not form.channel_id else ""
     if made and getattr(refused, "channel_id", None) != made:
@@ -200,9 +224,10 @@ def _record(job: InboxJob, actor: Actor, form: NeedsInviteForm, plan: InvitePlan
                 raise _CopyCommitted
     except _CopyCommitted:
         log.info("work session invite %s was recorded by a copy meanwhile ref=%s", job.key, job.ref)
-    except (AlreadyInvited, InviteUnderWay) as refused:
-        # this submission's hold ran out and another invitation took it over (recorded first, or holding it now):
-        # the channel this one created is archived, once the transaction has ended, and the refusal says why
+    except ProposalClosed as refused:
+        # this submission's hold ran out and another invitation took it over (recorded first, or holding it now), or
+        # staff closed the proposal meanwhile: the channel this one created is archived, once the transaction has
+        # ended, and the refusal says why
         if plan.create and getattr(refused, "channel_id", None) != channel:
             _archive(job, channel)
         raise

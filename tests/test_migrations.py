@@ -353,4 +353,36 @@ def test_0024_adds_the_invitation_hold_and_its_downgrade_drops_it_keeping_the_pr
     assert_schema_matches_models(database)
 
 
+def test_0025_keeps_who_holds_an_invitation_and_its_downgrade_drops_only_that(database: Database) -> None:
+    downgrade(database.engine, "0024_invitehold")
+    with database.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO need_topics (label, label_item, created_at, updated_at) VALUES ('t', '', :at, :at)"), AT
+        )
+        topic = conn.execute(text("SELECT id FROM need_topics")).scalar_one()
+        for status, holder in (("open", "needs_invite:V1"), ("invited", None)):
+            conn.execute(
+                text(
+                    "INSERT INTO need_proposals (topic_id, status, window_start, window_end, organisations, "
+                    "questions, claimed_by, channel_id, invite_held_by, invite_held_until, notes_url, decided_by, "
+                    "note, created_at, updated_at) VALUES "
+                    "(:topic, :status, :at, :at, 3, 4, 'w', NULL, :holder, :until, '', '', '', :at, :at)"
+                ),
+                {"topic": topic, "status": status, "holder": holder, "until": AT["at"] if holder else None, **AT},
+            )
+    upgrade(database.engine)
+    assert_schema_matches_models(database)
+    with database.engine.begin() as conn:
+        rows = conn.execute(text("SELECT status, invite_held_by, invite_held_for FROM need_proposals ORDER BY id"))
+        assert [tuple(r) for r in rows] == [("open", "needs_invite:V1", None), ("invited", None, None)]
+        conn.execute(text("UPDATE need_proposals SET invite_held_for = 'USTAFF' WHERE status = 'open'"))
+    downgrade(database.engine, "0024_invitehold")
+    with database.engine.connect() as conn:
+        assert "invite_held_for" not in {c["name"] for c in inspect(conn).get_columns("need_proposals")}
+        kept = conn.execute(text("SELECT status, invite_held_by FROM need_proposals ORDER BY id")).all()
+    assert [tuple(r) for r in kept] == [("open", "needs_invite:V1"), ("invited", None)]
+    upgrade(database.engine)
+    assert_schema_matches_models(database)
+
+
 AT = {"at": datetime(2026, 12, 6, 8, 0, tzinfo=UTC).replace(tzinfo=None)}

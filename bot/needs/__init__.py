@@ -15,7 +15,14 @@ Public API (what the Slack layer calls)::
     from bot.needs.report import collect_report, render_xlsx, render_html, render_chart_png
 """
 
-from bot.needs.core import AlreadyInvited, InviteUnderWay, NeedsConfig, NoShareableWording, ProposalClosed
+from bot.needs.core import (
+    AlreadyInvited,
+    CloseWhileInviting,
+    InviteUnderWay,
+    NeedsConfig,
+    NoShareableWording,
+    ProposalClosed,
+)
 from bot.needs.model import (
     InvitePlan,
     NeedsOverview,
@@ -32,6 +39,7 @@ from bot.needs.service import NeedsService
 
 __all__ = [
     "AlreadyInvited",
+    "CloseWhileInviting",
     "InvalidPeriod",
     "InvitePlan",
     "InviteUnderWay",

@@ -41,6 +41,7 @@ from bot.needs.meaning import QuestionMeaning
 from bot.needs.model import COVERED, NOT_COVERED, TREND_FALLING, TREND_NEW, TREND_RISING, TREND_STABLE, WEAK
 from bot.needs.state import REFIT_GROWTH
 from bot.routing.states import no_longer_quoted
+from bot.text import is_slack_user_id
 from digests.model import is_public_content
 from storage import needs_repo as repo
 from storage import register_repo
@@ -86,8 +87,27 @@ class InviteUnderWay(ProposalClosed):
 
     code = "proposal_inviting"
 
-    def __init__(self, proposal_id: int) -> None:
+    def __init__(self, proposal_id: int, staff: str | None = None) -> None:
+        # ``staff``, who holds it, comes from the database (the hold's Slack user id), never from a payload
         super().__init__(message=f"proposal #{proposal_id} is being invited by another submission")
+        if staff and is_slack_user_id(staff):
+            self.code = "proposal_inviting_by"
+            self.values = {"staff": f"<@{staff}>"}
+
+
+class CloseWhileInviting(WieweetError):
+    """A Dismiss or a Done while a staff member's invitation is under way (its hold stands): refused, nothing changed,
+    so the channel they are making is never left with a closed proposal; they can close it once it is invited (or
+    the invitation failed and let go)."""
+
+    code = "proposal_close_inviting"
+    refusal = True
+
+    def __init__(self, proposal_id: int, staff: str | None = None) -> None:
+        super().__init__(message=f"proposal #{proposal_id} is being invited right now: not closed")
+        if staff and is_slack_user_id(staff):
+            self.code = "proposal_close_inviting_by"
+            self.values = {"staff": f"<@{staff}>"}
 
 
 class NoShareableWording(WieweetError):

@@ -6,8 +6,9 @@
   questions asked *since* reach the threshold again. A pass reads only what it counts (``due``: the askers of the
   questions in the window of the topics without a live proposal, no texts) and the members of what it proposes.
 * ``proposal``, ``list_proposals``, ``plan_invite`` (which reserves the invitation for one submission, for
-  ``INVITE_HOLD``), ``release_invite``, ``record_invite``, ``dismiss_proposal``, ``complete_proposal`` — staff only,
-  every change audited. Each renders the proposal from the stored state at that moment.
+  ``INVITE_HOLD``, naming the staff member), ``release_invite``, ``record_invite``, ``dismiss_proposal``,
+  ``complete_proposal`` (both refused while an invitation is under way: ``CloseWhileInviting``) — staff only, every
+  change audited. Each renders the proposal from the stored state at that moment.
 * ``live_views_quoting`` — the live proposals a withdrawn (or now private) question belongs to, rendered again: their
   posts are updated so the question is counted, not quoted; ``current_view`` — one proposal rendered again for a post
   of it that waited in the outbox (the sender shows that, not what was queued).
@@ -36,6 +37,7 @@ from bot.matching.results import SearchResult
 from bot.needs.core import (
     LIVE,
     AlreadyInvited,
+    CloseWhileInviting,
     InviteUnderWay,
     NeedsCore,
     NeedsState,
@@ -342,13 +344,13 @@ class Proposals:
         actor.require_staff("invite people to a work session")
         proposal = _open(_get(session, proposal_id))
         if holder is None:
-            if proposal.invite_held_by and proposal.invite_held_until and proposal.invite_held_until > now:
-                raise InviteUnderWay(proposal.id)
+            if _held(proposal, now):
+                raise InviteUnderWay(proposal.id, proposal.invite_held_for)
         elif not proposal_invite_repo.claim_need_proposal_invite(
-            session, proposal_id=proposal.id, holder=holder, now=now, until=now + INVITE_HOLD
+            session, proposal_id=proposal.id, holder=holder, now=now, until=now + INVITE_HOLD, staff=actor.slack_id
         ):
-            _open(_get(session, proposal_id, lock=True))  # read afresh: invited or closed meanwhile
-            raise InviteUnderWay(proposal.id)
+            other = _open(_get(session, proposal_id, lock=True))  # read afresh: invited or closed meanwhile
+            raise InviteUnderWay(proposal.id, other.invite_held_for)
         view = self.view(session, self._state(session, proposal), proposal, now=now)
         invite = tuple(dict.fromkeys(p.slack_user_id for p in (*view.experts, *view.askers) if p.slack_user_id))
         return InvitePlan(
@@ -397,7 +399,7 @@ class Proposals:
             proposal = _get(session, proposal_id, lock=True)  # read afresh: what the other change left
             if proposal.status != ProposalStatus.INVITED or proposal.channel_id != channel_id:
                 _open(proposal)
-                raise InviteUnderWay(proposal.id)  # open, and held by another submission
+                raise InviteUnderWay(proposal.id, proposal.invite_held_for)  # open, and held by another submission
             return self.view(session, self._state(session, proposal), proposal, now=now)
         proposal = _get(session, proposal_id, lock=True)
         after = {**proposal_audit(proposal), "invited": list(invited), "created": created}
@@ -409,7 +411,7 @@ class Proposals:
         self, session: Session, *, actor: Actor, proposal_id: int, now: datetime, reason: str = ""
     ) -> ProposalView:
         actor.require_staff("dismiss a work session proposal")
-        proposal = _live(session, proposal_id)
+        proposal = _closable(session, proposal_id, now=now)
         before = proposal_audit(proposal)
         repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DISMISSED)
         proposal.note = reason.strip()[:2000]
@@ -424,7 +426,7 @@ class Proposals:
     ) -> ProposalView:
         """The session took place: its notes become a practice submission (staff approve it as usual)."""
         actor.require_staff("mark a work session done")
-        proposal = _live(session, proposal_id)
+        proposal = _closable(session, proposal_id, now=now)
         state = self._state(session, proposal)
         view = self.view(session, state, proposal, now=now)
         if not view.label:
@@ -483,6 +485,26 @@ def _live(session: Session, proposal_id: int) -> NeedProposal:
     if proposal.status not in LIVE:
         raise ProposalClosed(message=f"proposal #{proposal_id} is {proposal.status.value} already")
     return proposal
+
+
+def _held(proposal: NeedProposal, now: datetime) -> bool:
+    """Whether a submission holds the proposal's invitation (its time limit not run out)."""
+    return bool(proposal.invite_held_by and proposal.invite_held_until and proposal.invite_held_until > now)
+
+
+def _closable(session: Session, proposal_id: int, *, now: datetime) -> NeedProposal:
+    """A live proposal that nobody is inviting, for a dismissal or a session done: while a staff member's invitation
+    is under way (its hold stands) the close is refused (``CloseWhileInviting``, naming them) and nothing changes —
+    never a closed proposal with a channel made and people invited after it. One conditional update decides (a hold
+    that ran out is cleared by it): an invitation reserved at the same moment on another replica either held it
+    first, or finds the proposal closed at its plan and makes nothing."""
+    proposal = _live(session, proposal_id)
+    if not proposal_invite_repo.update_need_proposal_unheld_for_close(session, proposal_id=proposal.id, now=now):
+        proposal = _get(session, proposal_id, lock=True)  # the hold (or status) another transaction committed
+        if proposal.status in LIVE:
+            raise CloseWhileInviting(proposal.id, proposal.invite_held_for)
+        raise ProposalClosed(message=f"proposal #{proposal_id} is {proposal.status.value} already")
+    return _get(session, proposal_id, lock=True)  # as the update left it (a hold that ran out, cleared)
 
 
 def _open(proposal: NeedProposal) -> NeedProposal:

@@ -18,7 +18,16 @@ from bot.errors import WieweetError
 from bot.matching.loader import document_vector_keys
 from bot.privacy.person import Person, _sweep, find_person, require_known
 from bot.question_keys import QUESTION_MODEL_SUFFIX, text_key
-from storage import embedding_repo, erased_repo, inbox_repo, needs_repo, outbox_repo, question_repo, register_repo
+from storage import (
+    embedding_repo,
+    erased_repo,
+    inbox_repo,
+    needs_repo,
+    outbox_repo,
+    proposal_invite_repo,
+    question_repo,
+    register_repo,
+)
 from storage import privacy_repo as repo
 from storage.db import Database
 from storage.enums import ERASURE_ENTITY
@@ -167,6 +176,10 @@ def _erase_need_traces(session: Session, sid: str | None, deleted_items: list[st
         for proposal in needs_repo.list_need_proposals_decided_by(session, actor=sid):
             proposal.decided_by = ERASED_ACTOR
             report.add("proposals_depersonalised")
+        report.add(
+            "proposals_depersonalised",
+            proposal_invite_repo.update_need_proposal_invite_holder_erased(session, slack_user_id=sid),
+        )
 
 
 def _delete_question_vectors(session: Session, texts_before: set[str], report: ErasureReport) -> None:

@@ -65,7 +65,9 @@ class NeedProposal(Base):
     invited and NULL afterwards: unique, so there is at most one live proposal per topic, whoever claims it.
     ``invite_held_by`` is the invite submission (its inbox request key) that reserved the invitation of an open
     proposal until ``invite_held_until``, before any channel was made: another submission is refused meanwhile, the
-    same one (a retry) keeps it, and an expired hold (a crashed attempt) can be taken over; both are NULL otherwise."""
+    same one (a retry) keeps it, and an expired hold (a crashed attempt) can be taken over; ``invite_held_for`` is the
+    staff member who submitted it (a Slack user id), so whoever is refused meanwhile is told whom; all three are NULL
+    otherwise."""
 
     __tablename__ = "need_proposals"
 
@@ -81,6 +83,7 @@ class NeedProposal(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))  # where staff invited the people
     invite_held_by: Mapped[str | None] = mapped_column(String(200))
     invite_held_until: Mapped[datetime | None]
+    invite_held_for: Mapped[str | None] = mapped_column(String(64))
     notes_url: Mapped[str] = mapped_column(String(2000), default="")
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practices.id", ondelete="SET NULL"))
     decided_by: Mapped[str] = mapped_column(String(200), default="")

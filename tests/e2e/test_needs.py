@@ -518,8 +518,8 @@ def test_an_invitation_under_way_elsewhere_makes_no_second_channel_until_its_hol
     needs_bot: BotProcess, emulator: SlackEmulator, db: Database
 ) -> None:
     """Another staff member's invite submission (on another replica) holds the proposal's invitation: this one's
-    creates no channel and invites nobody, and the staff member is told by DM that it is being invited, with what
-    they typed. Once that hold has run out (its attempt died), a new submission takes the invitation over."""
+    creates no channel and invites nobody, and the staff member is told by DM that it is being invited and by whom,
+    with what they typed. Once that hold has run out (its attempt died), a new submission takes the invitation over."""
     needs_pass(db)
     proposal = our_proposal(db)
     message = triage_proposal(emulator, proposal.id)
@@ -531,12 +531,14 @@ def test_an_invitation_under_way_elsewhere_makes_no_second_channel_until_its_hol
             row = session.get(NeedProposal, proposal.id)
             assert row is not None
             row.invite_held_by, row.invite_held_until = "needs_invite:VELSEWHERE", until
+            row.invite_held_for = LEAD  # (as if) the staff member who submitted it
 
     hold(datetime.now(UTC) + timedelta(minutes=5))
     emulator.submit_view(STAFF, invite_view["id"], {ids.BLOCK_NEEDS_CHANNEL_NAME: "werksessie-tegelijk"})
     dm = emulator.dm_channel_with(STAFF)
     emulator.wait_for(lambda: "> werksessie-tegelijk" in flat(emulator.messages(dm)), timeout=20)
     assert "op dit moment al uit" in flat(emulator.messages(dm))  # being invited by someone else
+    assert f"<@{LEAD}> nodigt" in flat(emulator.messages(dm))  # named
     assert emulator.calls_to("conversations.create") == [] and emulator.calls_to("conversations.invite") == []
     assert status_of(db, proposal.id) == ProposalStatus.OPEN
 

@@ -1,8 +1,8 @@
 """Two staff members submitting the invite modal of one proposal at the same moment: the invitation is reserved for
 the first when it is planned, before any Slack call, so the second creates no channel and invites nobody — at
 whichever step of the first it runs (after its plan, while it waits on Slack, just before its record) — and is told
-by DM that the session is being invited (or, once recorded, where), with what they typed. A retry of the same
-submission keeps its hold; a hold whose attempt died runs out and is taken over (the dead attempt's channel is
+by DM that the session is being invited and by whom (or, once recorded, where), with what they typed. A retry of
+the same submission keeps its hold; a hold whose attempt died runs out and is taken over (the dead attempt's channel is
 archived when it comes back); a refused submission gives its hold up at once."""
 
 from __future__ import annotations
@@ -79,6 +79,14 @@ def held(network: Network, proposal: int) -> tuple[str | None, datetime | None]:
         return row.invite_held_by, row.invite_held_until
 
 
+def held_for(network: Network, proposal: int) -> str | None:
+    """The staff member the hold names."""
+    with network.database.session() as session:
+        row = session.get(NeedProposal, proposal)
+        assert row is not None
+        return row.invite_held_for
+
+
 def intros(slack: FakeSlack) -> list[str]:
     return [p["channel"] for p in slack.posts if not p["channel"].startswith("D")]
 
@@ -126,6 +134,7 @@ def test_a_second_submission_while_the_first_is_under_way_makes_no_channel_and_i
     (told,) = refusals(slack)
     assert told["channel"] == f"D{OTHER_STAFF}"
     assert "op dit moment al uit" in told["text"]  # being invited (what they typed: the e2e test, with its form)
+    assert f"<@{STAFF}>" in told["text"]  # by whom: the staff member who holds it
     assert held(network, proposal) == (None, None)  # recorded: the hold ended with it
 
 
@@ -236,15 +245,19 @@ def test_the_hold_at_the_service(network: Network) -> None:
     plan(None, NOW)()  # the modal opened: nothing held
     assert held(network, proposal) == (None, None)
     plan("a", NOW)()
+    assert held_for(network, proposal) == STAFF
     for refused in (plan("b", NOW + INVITE_HOLD - timedelta(seconds=1)), plan(None, NOW)):
         with pytest.raises(InviteUnderWay) as under_way:
             refused()
-        assert under_way.value.code == "proposal_inviting"
+        assert under_way.value.code == "proposal_inviting_by"
     # the other invitation may still fail (refused, or its process dies): the text promises no channel, it says
-    # what to do then
+    # what to do then — and who holds it, so they can be asked
     told = {lang: error_text(under_way.value, lang) or "" for lang in ("nl", "en")}
-    assert "zo meteen" not in told["nl"] and "opnieuw uitnodigen" in told["nl"]
-    assert "in a moment" not in told["en"] and "invite again" in told["en"]
+    assert "zo meteen" not in told["nl"] and "opnieuw uitnodigen" in told["nl"] and f"<@{STAFF}>" in told["nl"]
+    assert "in a moment" not in told["en"] and "invite again" in told["en"] and f"<@{STAFF}>" in told["en"]
+    unnamed = InviteUnderWay(proposal, None)  # a hold made before its staff member was kept: "another staff member"
+    assert unnamed.code == "proposal_inviting" and "Een andere medewerker" in (error_text(unnamed, "nl") or "")
+    assert InviteUnderWay(proposal, "<!channel>").code == "proposal_inviting"  # only a Slack user id is named
     plan("a", NOW + timedelta(minutes=1))()  # a retry: kept, and extended
     assert held(network, proposal) == ("a", NOW + timedelta(minutes=1) + INVITE_HOLD)
     later = NOW + timedelta(minutes=1) + INVITE_HOLD
@@ -254,6 +267,6 @@ def test_the_hold_at_the_service(network: Network) -> None:
         service.record_invite(session, channel_id="CA", now=later, holder="a", **record)
     with network.database.session() as session:
         service.record_invite(session, channel_id="CB", now=later, holder="b", **record)
-    assert held(network, proposal) == (None, None)
+    assert held(network, proposal) == (None, None) and held_for(network, proposal) is None
     with pytest.raises(AlreadyInvited), network.database.session() as session:
         service.plan_invite(session, actor=staff, proposal_id=proposal, now=later, holder="a")
