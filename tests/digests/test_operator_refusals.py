@@ -12,11 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import load_settings
+from bot.i18n import t
 from bot.outbox import read_payload
 from bot.staff_notices import DigestStopped
+from bot.staffdm import tell_staff
 from digests.sender import SendStatus
+from digests.subscriptions import stop_gone_channel, tell_digests_refused
 from handlers.app import create_web_client
 from handlers.blocks.digest_stopped import build_digest_stopped
+from handlers.outbox import render_message
 from storage.db import Database
 from storage.models import DigestRunStatus, OutboxKind, OutboxMessage
 from tests.digests.conftest import IN_WEEK, NOW, add_practice, add_question
@@ -138,3 +142,29 @@ def test_after_a_refusal_the_pass_asks_slack_no_more_for_that_cause(
         assert len(emulator.calls[mark:]) == sum(asked.values())  # and nothing else (no permalinks either)
     for channel in DUE:  # still due: they go out once it is fixed
         assert run_of(database, channel).status is DigestRunStatus.CLAIMED and is_active(database, channel)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("held", [True, False])
+def test_staff_by_dm_read_that_the_digests_wait_not_that_one_stopped(database: Database, lang: str, held: bool) -> None:
+    """The notice given up in the triage channel reaches each staff member by DM, under its own subject: the week's
+    digests wait for the app's settings (``held``), not "a channel's digest was stopped"."""
+    seed(database, "C0DIGEST1")
+    with database.session() as s:
+        if held:
+            tell_digests_refused(
+                s, error="missing_scope", needed="chat:write", channel_id="C0DIGEST1", period="2026-W48", now=NOW
+            )
+        else:
+            stop_gone_channel(s, channel_id="C0DIGEST1", reason="is_archived", now=NOW)
+        [notice] = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.DIGEST_STOPPED)).all()
+        told = tell_staff(
+            s, message_id=notice.id, staff={"U0STAFF01"}, channel_id="C0TRIAGE1", error="not_in_channel", now=NOW
+        )
+        assert told == "staff told: 1 of 1"
+        [dm] = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.STAFF_DM)).all()
+        rendered = render_message(dm.kind, dm.payload, lang)
+    key, other = ("staffdm.subject_digest_held", "staffdm.subject_digest_stopped")[:: 1 if held else -1]
+    subject = t(key, lang)
+    assert rendered.text.startswith(subject) and t(other, lang) not in rendered.text
+    assert not subject.startswith("staffdm.") and subject != t(key, "en" if lang == "nl" else "nl")  # translated
