@@ -162,16 +162,17 @@ class Doorbell:
 
 
 R = TypeVar("R")
+S = TypeVar("S")
 
 
-def on_its_own(skipped: R) -> Callable[[Callable[[JobRunner], R]], Callable[[JobRunner], R]]:
+def on_its_own(skipped: S) -> Callable[[Callable[[JobRunner], R]], Callable[[JobRunner], R | S]]:
     """For a job that runs on its own (a scheduler job of its own, not part of the main pass): like the main pass,
     it runs only while the database is at this code's schema (``JobRunner._schema_current``: a newer one stops the
     jobs for good, an older one or none skips this run), and returns ``skipped`` when it did not run."""
 
-    def decorate(work: Callable[[JobRunner], R]) -> Callable[[JobRunner], R]:
+    def decorate(work: Callable[[JobRunner], R]) -> Callable[[JobRunner], R | S]:
         @wraps(work)
-        def checked(runner: JobRunner) -> R:
+        def checked(runner: JobRunner) -> R | S:
             if not runner._schema_current():
                 return skipped
             return work(runner)
