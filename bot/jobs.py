@@ -26,7 +26,9 @@ process, and asks once about each account recently marked away as deactivated (`
 another process missed).
 
 Each interval pass first checks that the database is still at the schema revision this code runs: after another
-replica or ``wieweet db upgrade`` moved it, the jobs stop for good and say so in the log (``_schema_current``).
+replica or ``wieweet db upgrade`` moved it, the jobs stop for good and say so in the log (``_schema_current``). The
+jobs that run on their own (embeddings, knowledge needs, channel privacy, digests) check it themselves before each
+run (``on_its_own``): they do not wait for the main pass to notice.
 
 The runner knows no chat platform: how the outbox is sent, how digests are posted and how a channel's privacy is
 looked up are handed in (``OutboxPass``, ``DigestPass``, ``ChannelLookup``) by the composition root
@@ -43,7 +45,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from functools import wraps
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -156,6 +159,27 @@ class Doorbell:
     def close(self) -> None:
         self._closed = True
         self._rung.set()
+
+
+R = TypeVar("R")
+S = TypeVar("S")
+
+
+def on_its_own(skipped: S) -> Callable[[Callable[[JobRunner], R]], Callable[[JobRunner], R | S]]:
+    """For a job that runs on its own (a scheduler job of its own, not part of the main pass): like the main pass,
+    it runs only while the database is at this code's schema (``JobRunner._schema_current``: a newer one stops the
+    jobs for good, an older one or none skips this run), and returns ``skipped`` when it did not run."""
+
+    def decorate(work: Callable[[JobRunner], R]) -> Callable[[JobRunner], R | S]:
+        @wraps(work)
+        def checked(runner: JobRunner) -> R | S:
+            if not runner._schema_current():
+                return skipped
+            return work(runner)
+
+        return checked
+
+    return decorate
 
 
 def default_worker_id() -> str:
@@ -324,6 +348,7 @@ class JobRunner:
         self._guarded("retention", self.purge_expired_data)
         self._guarded("gap keys", self.rebuild_gap_keys)
 
+    @on_its_own(None)
     def embed_documents(self) -> None:
         """Give experts and practices their vectors (stored ones first, else computed for a bounded time), in the
         scheduler's own thread: never in a request, an import or ``make demo``."""
@@ -333,9 +358,11 @@ class JobRunner:
             lambda: knowledge.embed_pending(budget_seconds=EMBED_BUDGET_SECONDS, now=self.services.clock()),
         )
 
+    @on_its_own(None)
     def run_needs_pass(self) -> NeedsPassResult | None:
         """One knowledge-needs pass at the injected time (``bot.needs.jobs``): new questions and gaps placed in
-        topics, proposals claimed and queued; the proposals go out at once. None when needs are not grouped here."""
+        topics, proposals claimed and queued; the proposals go out at once. None when needs are not grouped here,
+        or while the database is not at this code's schema (``on_its_own``)."""
         if self.needs is None:
             return None
         result = self.needs.run(self.services.clock())
@@ -371,6 +398,7 @@ class JobRunner:
         log.info("retention purge %s: %s", day, " ".join(f"{k}={v}" for k, v in counts.items()))
         return counts
 
+    @on_its_own(None)
     def reconcile_channel_privacy(self) -> ReconcileResult | None:
         """Once per UTC day over all processes: channels still holding public questions or gaps are looked up and
         the ones private now marked (``bot.privacy.reconcile_channel_privacy``). The day is claimed (committed)
@@ -379,10 +407,9 @@ class JobRunner:
         ``DAY_RUN_STALE``, asking again about every channel still public; after ``DAY_RUN_ATTEMPTS`` attempts
         refused for good (``LookupRefused``: a bad token, a missing scope) the day is marked done, logged once at
         ERROR, and staff are told once that day (``ChannelCheckFailed``); a network failure or an outage is not
-        counted. What quotes
-        the marked items (``after_channel_private``) and failed to be updated was recorded with the change: the
-        interval pass of any process updates it (``refresh_proposals``). None when not configured, done today or run
-        by another process."""
+        counted. What quotes the marked items (``after_channel_private``) and failed to be updated was recorded with
+        the change: the interval pass of any process updates it (``refresh_proposals``). None when not configured,
+        done today, run by another process, or while the database is not at this code's schema (``on_its_own``)."""
         if self.channel_privacy is None:
             return None
         now = self.services.clock()
@@ -459,13 +486,11 @@ class JobRunner:
             log.info("consent requests queued=%s", queued)
         return queued
 
+    @on_its_own(0)
     def send_digests(self) -> int:
         """Weekly digests that are due (also catching up on this week's missed slot after a restart). Like the main
-        pass, none while the database is not at this code's schema (``_schema_current``): a newer one stops the jobs
-        for good, an older one (or none) skips this pass."""
+        pass, none while the database is not at this code's schema (``on_its_own``)."""
         assert self.digests is not None
-        if not self._schema_current():
-            return 0
         results = self.digests(self.services.clock(), self.worker_id)
         for result in results:
             log.info("digest %s", result)

@@ -62,9 +62,13 @@ PERMANENT_ERRORS = frozenset(
 
 def slack_post(client: WebClient, refusals: OperatorRefusals | None = None) -> Callable[[str, list[Block], str], str]:
     """``post(channel, blocks, fallback_text) -> ts`` through chat.postMessage (links not unfurled). A refusal only
-    the operator can fix raises ``OperatorRefusalError`` (told to ``refusals``, the pass's)."""
+    the operator can fix raises ``OperatorRefusalError`` (told to ``refusals``, the pass's); once it was, the rest
+    of the pass raises it without asking Slack (``OperatorRefusals.refusing``)."""
 
     def post(channel: str, blocks: list[Block], text: str) -> str:
+        cause = refusals.refusing("chat.postMessage") if refusals is not None else None
+        if cause is not None:  # refused earlier in this pass: Slack is not asked again (the run stays due)
+            raise OperatorRefusalError(*cause)
         try:
             response = client.chat_postMessage(
                 channel=channel, blocks=blocks, text=text, unfurl_links=False, unfurl_media=False
@@ -114,15 +118,19 @@ def not_shared_outside(
     rate limit, whether on this look-up or another of the pass sharing ``limit`` (the source channels'), this poster
     asks Slack no more until its Retry-After has passed: a channel whose answer is ``known`` (cached from a recent
     look-up) is posted, the others of the pass are put off just as long. A pass over hundreds of channels does not
-    hammer a limited method."""
+    hammer a limited method. So after a refusal only the operator can fix (``refusals``, the pass's): the rest of the
+    pass raises ``OperatorRefusalError`` without asking, unless the answer is ``known``."""
 
     def ask(channel: str) -> bool:
         left = limit.seconds_left() if limit is not None else 0
-        if left:
+        refusing = refusals.refusing("conversations.info") if refusals is not None else None
+        if left or refusing is not None:  # not asked again this pass: a recent answer counts, else the run waits
             answer = known(channel) if known is not None else None
-            if answer is None:
-                raise RetryLaterError(left, f"ratelimited: channel look-up, retry after {left} s")
-            return answer
+            if answer is not None:
+                return answer
+            if refusing is not None:
+                raise OperatorRefusalError(*refusing)
+            raise RetryLaterError(left, f"ratelimited: channel look-up, retry after {left} s")
         try:
             return shared_outside(channel)
         except SlackApiError as exc:
@@ -165,19 +173,28 @@ def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals 
     return exc
 
 
-def slack_permalink(client: WebClient) -> Callable[[str, str], str | None]:
-    """``permalink(channel, ts)`` through chat.getPermalink, remembered per (channel, ts); None when unknown."""
+def slack_permalink(client: WebClient, refusals: OperatorRefusals | None = None) -> Callable[[str, str], str | None]:
+    """``permalink(channel, ts)`` through chat.getPermalink, remembered per (channel, ts); None when unknown. A
+    refusal only the operator can fix is told to ``refusals`` (the pass's); once one refuses the method or the token,
+    the rest of the pass asks Slack no more (no links)."""
     known: dict[tuple[str, str], str | None] = {}
+    method = "chat.getPermalink"
 
     def permalink(channel: str, ts: str) -> str | None:
         key = (channel, ts)
-        if key not in known:
-            try:
-                response = client.chat_getPermalink(channel=channel, message_ts=ts)
-                known[key] = str(response.get("permalink") or "") or None
-            except SlackApiError as exc:
-                log.info("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
-                known[key] = None
+        if key in known:
+            return known[key]
+        if refusals is not None and refusals.refusing(method) is not None:
+            return None
+        try:
+            response = client.chat_getPermalink(channel=channel, message_ts=ts)
+            known[key] = str(response.get("permalink") or "") or None
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            log.info("no permalink for %s/%s: %s", channel, ts, error)
+            if error in CONFIGURATION_REFUSALS and refusals is not None:
+                refusals.refused(error=error, needed=slack_needed_scope(exc), method=method, channel_id=channel)
+            known[key] = None
         return known[key]
 
     return permalink
@@ -300,7 +317,7 @@ def due_digests_poster(
             now=now,
             worker_id=worker_id,
             post=post,
-            permalink=slack_permalink(client),
+            permalink=slack_permalink(client, refusals),
             private_channel=sources,
             tz=tz,
             clock=tick,

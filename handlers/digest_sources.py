@@ -7,7 +7,8 @@ minute; an error on Slack's side, a timeout) falls back to what the database kno
 stays public, and a channel it does not know stays out of the digests. A channel Slack does not show the bot
 (``channel_not_found``: deleted, or private without the bot) or will not tell about stays out as unknown; a refusal
 only the operator can fix (a missing scope, a bad token: ``CONFIGURATION_REFUSALS``) is no answer about the channel:
-the database decides, and ``OperatorRefusals`` says it once per pass and tells staff once per week. After a
+the database decides, and ``OperatorRefusals`` says it once per pass and tells staff once per week; the rest of the
+pass asks Slack no more what would meet the same refusal (``OperatorRefusals.refusing``). After a
 rate limit the pass asks Slack no more until Slack's Retry-After has passed (``LookUpLimit``, one per pass, shared
 with the look-up before each post): the rest answer from the database. ``sort_failed_look_up`` is the one place that
 says what a failed look-up is.
@@ -74,6 +75,11 @@ CONFIGURATION_REFUSALS = frozenset(
 )
 
 
+# Of those, the refusals of the token itself (revoked, wrong, the app disabled): every call of the pass meets them.
+# The others (a missing scope, a token type or permission the method does not take) are the method's.
+TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
+
+
 def slack_needed_scope(exc: SlackApiError) -> str:
     """The scope a ``missing_scope`` answer says is needed (Slack's ``needed``), else ``""``."""
     return str(exc.response.get("needed") or "")
@@ -121,13 +127,19 @@ class LookUpLimit:
 class OperatorRefusals:
     """One digest pass's refusals only the operator can fix (``CONFIGURATION_REFUSALS``), by cause (Slack's error
     and the scope it says is needed): each logged at ERROR once per pass, however many channels meet it, and told
-    to staff once per week (``tell_staff``, at the end of the pass)."""
+    to staff once per week (``tell_staff``, at the end of the pass). Once refused, the pass asks Slack no more what
+    would meet the same cause (``refusing``): a 300-channel pass with a revoked token makes one call, not 300."""
 
     def __init__(self) -> None:
         self._causes: dict[tuple[str, str], str] = {}  # (error, needed) -> the first channel refused
+        self._by_method: dict[str, tuple[str, str]] = {}  # method -> the first cause refusing it
+        self._token: tuple[str, str] | None = None  # a refusal of the token itself: every method
 
     def refused(self, *, error: str, needed: str, method: str, channel_id: str) -> None:
         cause = (error, needed)
+        self._by_method.setdefault(method, cause)
+        if error in TOKEN_REFUSALS and self._token is None:
+            self._token = cause
         if cause in self._causes:
             return
         self._causes[cause] = channel_id
@@ -139,6 +151,12 @@ class OperatorRefusals:
             error,
             f", scope needed: {needed}" if needed else "",
         )
+
+    def refusing(self, method: str) -> tuple[str, str] | None:
+        """The cause (error, needed) this pass already met that a call of ``method`` would meet again: a refusal of
+        the token (any method), else one of ``method`` itself (a missing scope: Slack says which scope the method
+        needs; granted, the next pass asks again). None: Slack may be asked."""
+        return self._token or self._by_method.get(method)
 
     @property
     def causes(self) -> frozenset[tuple[str, str]]:
@@ -191,7 +209,9 @@ class SourceChannels:
         return frozenset(self._unknown)
 
     def _ask(self, channel_id: str) -> bool:
-        if self.limit.seconds_left():  # Slack asked to wait: a recent answer still counts, else the database's
+        # Slack asked to wait, or refused this pass for a reason only the operator can fix: a recent answer still
+        # counts, else the database's
+        if self.limit.seconds_left() or self.refusals.refusing("conversations.info") is not None:
             known = self.channels.known(channel_id=channel_id, now=self.clock())
             return known[0] if known is not None else self._stored(channel_id)
         try:

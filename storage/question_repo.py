@@ -114,16 +114,6 @@ def list_public_questions_in_channel(session: Session, *, channel_id: str) -> li
     return list(session.scalars(query.order_by(Question.id)))
 
 
-def count_public_questions_in_channels(session: Session, *, channel_ids: Collection[str]) -> int:
-    """How many questions were asked in ``channel_ids`` while they were public, counted by the database."""
-    if not channel_ids:
-        return 0
-    query = select(func.count(Question.id)).where(
-        Question.channel_id.in_(list(channel_ids)), Question.channel_is_private.is_(False)
-    )
-    return int(session.scalar(query) or 0)
-
-
 def list_public_knowledge_gaps_in_channel(session: Session, *, channel_id: str) -> list[KnowledgeGap]:
     """The knowledge gaps recorded from ``channel_id`` while it was public."""
     query = select(KnowledgeGap).where(

@@ -8,7 +8,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 from unittest import mock
 
 import pytest
@@ -24,6 +25,7 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.jobs import BatchResult, JobRunner
 from bot.knowledge import KnowledgeBase
+from bot.needs.jobs import NeedsPass
 from bot.routing import RoutingService
 from handlers import inbox as handlers_inbox
 from handlers import privacy
@@ -122,6 +124,63 @@ def test_the_digest_job_checks_the_schema_itself(database: Database, replica: Da
     _upgrade_elsewhere(database, head_revision() or "")
     jobs.send_digests()
     assert len(passes) == (1 if revision == NEWER else 2)  # ahead: stopped for good; behind: back at the head
+
+
+class Lookup:
+    """The channel-privacy look-up (``bot.privacy.ChannelLookup``): every channel public, each call kept."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def __call__(self, channel_id: str) -> bool:
+        self.asked.append(channel_id)
+        return False
+
+
+@pytest.mark.parametrize("revision", [NEWER, "0023_reactivated"])
+def test_the_jobs_that_run_on_their_own_check_the_schema_themselves(
+    database: Database, replica: Database, revision: str
+) -> None:
+    """The daily channel-privacy check, the knowledge-needs pass and the embeddings run in jobs of their own too:
+    before the main pass noticed, a schema ahead stops them for good and one behind skips the run."""
+    with database.session() as s:
+        seed_themes(s, [("wonen", "Wonen", "Housing", [])])
+        add_question(s, "Wie kent leegstand?", created_at=NOW, asker="U0ASKER01", channel_id="C0PUBLIC1")
+        s.commit()
+    needs: list[datetime] = []
+
+    class Needs:
+        def run(self, now: datetime) -> SimpleNamespace:
+            needs.append(now)
+            return SimpleNamespace(proposals=[])
+
+    lookup = Lookup()
+    kb = KnowledgeBase(replica)
+    services = Services(settings=Settings(), db=replica, knowledge=kb, clock=lambda: NOW)
+    jobs = JobRunner(
+        services,
+        routing=RoutingService(knowledge=kb),
+        sender=CountingSender(),
+        worker_id="old",
+        channel_privacy=lookup,
+        needs=cast(NeedsPass, Needs()),
+    )
+    _upgrade_elsewhere(database, revision)
+    with mock.patch.object(kb, "embed_pending") as embed:
+        assert jobs.reconcile_channel_privacy() is None
+        assert jobs.run_needs_pass() is None
+        jobs.embed_documents()
+    assert lookup.asked == [] and needs == [] and embed.call_count == 0  # nothing run by code on another schema
+    assert (jobs.stopped is not None) is (revision == NEWER)
+    _upgrade_elsewhere(database, head_revision() or "")
+    with mock.patch.object(kb, "embed_pending") as embed:
+        result = jobs.reconcile_channel_privacy()
+        jobs.run_needs_pass()
+        jobs.embed_documents()
+    if revision == NEWER:  # ahead: stopped for good
+        assert result is None and lookup.asked == [] and needs == [] and embed.call_count == 0
+    else:  # behind: back at the head, they run
+        assert result is not None and lookup.asked == ["C0PUBLIC1"] and needs == [NOW] and embed.call_count == 1
 
 
 def test_a_replica_at_the_head_keeps_working(database: Database, replica: Database) -> None:

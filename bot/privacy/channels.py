@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -130,12 +130,6 @@ def get_stored_channel_privacy(session: Session, *, channel_id: str, now: dateti
     if question_repo.count_channel_content(session, channel_id=channel_id, private=False):
         return False
     return None
-
-
-def count_public_questions_in_channels(session: Session, *, channel_ids: Collection[str]) -> int:
-    """How many questions stored as asked in public are in ``channel_ids`` (what digests leave out of channels
-    whose privacy nobody can vouch for now)."""
-    return question_repo.count_public_questions_in_channels(session, channel_ids=channel_ids)
 
 
 def reconcile_channel_privacy(

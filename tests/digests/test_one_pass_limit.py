@@ -4,6 +4,7 @@ while a database session is open (the source channels are looked up before the d
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
@@ -15,7 +16,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bot.privacy import count_public_questions_in_channels
 from digests.errors import PermanentPostError, RetryLaterError
 from digests.sender import SendStatus
 from handlers.channels import ChannelDirectory
@@ -169,22 +169,50 @@ def test_a_source_channel_that_turned_private_is_left_out_of_the_posted_digest(d
     assert "PUBLIEK 2" not in everything
 
 
-def test_public_questions_in_channels_are_counted_by_the_database(database: Database) -> None:
+@pytest.mark.parametrize(("unvouched", "counted"), [(("C1SRC0001", "C1SRC0002"), 3), ((), 0)])
+def test_the_pass_counts_the_public_questions_it_left_out_itself(
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    unvouched: tuple[str, ...],
+    counted: int,
+) -> None:
+    """The warning's count is the pass's own (``SourceChannels.report``): the public questions its digests would have
+    quoted from the channels nobody could vouch for, each once however many digests quote it, counted from what the
+    collection read, without a query of its own."""
     seed_answered(database, "C1SRC0001", "C1SRC0001", "C1SRC0002", "C1SRC0003")
+    subscribe(database, "C0DIGEST2")
     with database.session() as s:
         add_question(s, "PRIVE", created_at=IN_WEEK, channel_id="C1SRC0001", channel_is_private=True)
+    reports: list[int] = []
     statements: list[str] = []
+    plain = SourceChannels.report
 
     def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement.lower())
 
-    event.listen(database.engine, "before_cursor_execute", seen)
-    try:
-        with database.session() as s:
-            counted = count_public_questions_in_channels(s, channel_ids={"C1SRC0001", "C1SRC0002", "C0NONE"})
-            assert count_public_questions_in_channels(s, channel_ids=set()) == 0
-    finally:
-        event.remove(database.engine, "before_cursor_execute", seen)
-    assert counted == 3
-    asked = [q for q in statements if "questions" in q]
-    assert len(asked) == 1 and "count(" in asked[0], asked
+    def report(sources: SourceChannels) -> int:
+        event.listen(database.engine, "before_cursor_execute", seen)
+        try:
+            reports.append(plain(sources))
+        finally:
+            event.remove(database.engine, "before_cursor_execute", seen)
+        return reports[-1]
+
+    monkeypatch.setattr(SourceChannels, "report", report)
+    slack = Slack(**{channel: slack_error("channel_not_found", 200) for channel in unvouched})
+    with caplog.at_level(logging.WARNING):
+        results = Passes(database, slack).run(NOW)
+    assert {c: r.status for c, r in results.items()} == dict.fromkeys(("C0DIGEST1", "C0DIGEST2"), SendStatus.SENT)
+    # the two public questions of C1SRC0001 and the one of C1SRC0002, once though two digests quote them; not the
+    # private one, not C1SRC0003's (Slack vouched for it)
+    assert reports == [counted]
+    assert statements == []  # counted from what the collection read
+    warnings = [r.getMessage() for r in caplog.records if r.name == "handlers.digest_sources"]
+    if counted:
+        assert warnings == [
+            "digests: 3 public question(s) from 2 channel(s) left out: Slack could not be asked and the database "
+            "does not know the channel (C1SRC0001, C1SRC0002)"
+        ]
+    else:
+        assert warnings == []

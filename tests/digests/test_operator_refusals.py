@@ -12,14 +12,18 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import load_settings
+from bot.i18n import t
 from bot.outbox import read_payload
 from bot.staff_notices import DigestStopped
+from bot.staffdm import tell_staff
 from digests.sender import SendStatus
+from digests.subscriptions import stop_gone_channel, tell_digests_refused
 from handlers.app import create_web_client
 from handlers.blocks.digest_stopped import build_digest_stopped
+from handlers.outbox import render_message
 from storage.db import Database
 from storage.models import DigestRunStatus, OutboxKind, OutboxMessage
-from tests.digests.conftest import NOW, add_practice
+from tests.digests.conftest import IN_WEEK, NOW, add_practice, add_question
 from tests.digests.test_lookup_fails import Passes, is_active, seed
 from tests.digests.test_sending import run_of
 from tests.emulator import SlackEmulator
@@ -97,3 +101,70 @@ def test_a_revoked_token_at_the_look_up_is_one_cause_told_once_per_week(
         results = passes.run(NOW + timedelta(days=7, minutes=minutes))
         assert {(r.period, r.status) for r in results.values()} == {("2026-W49", SendStatus.RETRY)}
     assert [(n.reason, n.held) for n in notices(database)] == [("invalid_auth", True)] * 2
+
+
+SOURCES = ("C1SRC0001", "C1SRC0002")
+DUE = (*CHANNELS, "C0DIGEST3")
+
+
+@pytest.mark.parametrize(
+    ("token", "scopes", "asked"),
+    [
+        # the token refused: the first call of the pass is the only one (a source channel's look-up)
+        ("xoxb-revoked-token", None, {"conversations.info": 1, "chat.getPermalink": 0, "chat.postMessage": 0}),
+        # chat:write missing: every look-up answers (the questions' links too, once per pass), one post is refused
+        # and the other two are not tried
+        (
+            "xoxb-digest-test",
+            ["channels:read", "groups:read"],
+            {"conversations.info": 5, "chat.getPermalink": 2, "chat.postMessage": 1},
+        ),
+    ],
+)
+def test_after_a_refusal_the_pass_asks_slack_no_more_for_that_cause(
+    database: Database, emulator: SlackEmulator, token: str, scopes: list[str] | None, asked: dict[str, int]
+) -> None:
+    seed(database, *DUE)
+    with database.session() as s:
+        for channel in SOURCES:
+            add_question(s, f"PUBLIEK uit {channel}", created_at=IN_WEEK, channel_id=channel)
+    for channel in (*SOURCES, "C0DIGEST3"):
+        emulator.add_channel(channel, name=channel.lower())
+    emulator.set_bot_scopes(scopes)
+    passes = Passes(
+        database, create_web_client(load_settings({"SLACK_BOT_TOKEN": token, "SLACK_API_URL": emulator.api_url}))
+    )
+    for minutes in (0, 11):  # each pass asks once more: the memory is the pass's
+        mark = emulator.call_count
+        results = passes.run(NOW + timedelta(minutes=minutes))
+        assert {c: r.status for c, r in results.items()} == dict.fromkeys(DUE, SendStatus.RETRY)
+        assert {method: len(emulator.calls_to(method, since=mark)) for method in asked} == asked
+        assert len(emulator.calls[mark:]) == sum(asked.values())  # and nothing else (no permalinks either)
+    for channel in DUE:  # still due: they go out once it is fixed
+        assert run_of(database, channel).status is DigestRunStatus.CLAIMED and is_active(database, channel)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("held", [True, False])
+def test_staff_by_dm_read_that_the_digests_wait_not_that_one_stopped(database: Database, lang: str, held: bool) -> None:
+    """The notice given up in the triage channel reaches each staff member by DM, under its own subject: the week's
+    digests wait for the app's settings (``held``), not "a channel's digest was stopped"."""
+    seed(database, "C0DIGEST1")
+    with database.session() as s:
+        if held:
+            tell_digests_refused(
+                s, error="missing_scope", needed="chat:write", channel_id="C0DIGEST1", period="2026-W48", now=NOW
+            )
+        else:
+            stop_gone_channel(s, channel_id="C0DIGEST1", reason="is_archived", now=NOW)
+        [notice] = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.DIGEST_STOPPED)).all()
+        told = tell_staff(
+            s, message_id=notice.id, staff={"U0STAFF01"}, channel_id="C0TRIAGE1", error="not_in_channel", now=NOW
+        )
+        assert told == "staff told: 1 of 1"
+        [dm] = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.STAFF_DM)).all()
+        rendered = render_message(dm.kind, dm.payload, lang)
+    key, other = ("staffdm.subject_digest_held", "staffdm.subject_digest_stopped")[:: 1 if held else -1]
+    subject = t(key, lang)
+    assert rendered.text.startswith(subject) and t(other, lang) not in rendered.text
+    assert not subject.startswith("staffdm.") and subject != t(key, "en" if lang == "nl" else "nl")  # translated
