@@ -359,7 +359,8 @@ def preview_digest(
     private_channel: PrivateChannel | None = None
     if slack is not None:
         client, channels = slack
-        private_channel = SourceChannels(db, client, channels, now=now)
+        refusals = OperatorRefusals(consequence=OperatorRefusals.PREVIEW)  # staff are told by the weekly pass
+        private_channel = SourceChannels(db, client, channels, now=now, refusals=refusals)
     found = preview_data(
         db,
         channel_id=channel_id,

@@ -130,7 +130,12 @@ class OperatorRefusals:
     to staff once per week (``tell_staff``, at the end of the pass). Once refused, the pass asks Slack no more what
     would meet the same cause (``refusing``): a 300-channel pass with a revoked token makes one call, not 300."""
 
-    def __init__(self) -> None:
+    # What the ERROR line says follows: in a weekly pass the runs stay due; a preview has no run to keep.
+    PASS = "the week's digests stay due and go out once it is"
+    PREVIEW = "this preview used what the database knows of the questions' channels"
+
+    def __init__(self, *, consequence: str = PASS) -> None:
+        self.consequence = consequence
         self._causes: dict[tuple[str, str], str] = {}  # (error, needed) -> the first channel refused
         self._by_method: dict[str, tuple[str, str]] = {}  # method -> the first cause refusing it
         self._token: tuple[str, str] | None = None  # a refusal of the token itself: every method
@@ -144,12 +149,12 @@ class OperatorRefusals:
             return
         self._causes[cause] = channel_id
         log.error(
-            "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; the week's digests "
-            "stay due and go out once it is",
+            "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; %s",
             method,
             channel_id,
             error,
             f", scope needed: {needed}" if needed else "",
+            self.consequence,
         )
 
     def refusing(self, method: str) -> tuple[str, str] | None:

@@ -255,3 +255,22 @@ def test_the_preview_and_the_weekly_pass_agree_when_slack_fails(database: Databa
     for text in (shown, posted):
         assert [source for source in PUBLIC_SOURCES if f"PUBLIEK uit {source}" in text] == list(PUBLIC_SOURCES)
         assert "ONBEKEND" not in text and "GEHEIM" not in text
+
+
+def test_a_preview_refused_by_slack_does_not_promise_a_weekly_run(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A preview meets the same configuration refusal as the weekly pass, but has no run to keep due: its ERROR line
+    says what the preview used instead, not that "the week's digests stay due", and it tells staff nothing."""
+    seed_week(database)
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-revoked-token", "SLACK_API_URL": emulator.api_url})
+    )
+    with caplog.at_level(logging.INFO):
+        preview = preview_digest(
+            database, channel_id=DIGESTS[0], now=NOW, default_language="nl", slack=(client, ChannelDirectory())
+        )
+    assert preview.messages  # still shown, from what the database knows
+    [said] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "invalid_auth" in said and "this preview used what the database knows" in said
+    assert "stay due" not in said
