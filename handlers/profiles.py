@@ -210,7 +210,16 @@ def _set_availability(turn: Turn, expert_id: int, availability: Availability) ->
         now=turn.now,
         today=_today(turn),
     )
+    if availability is Availability.OPTED_OUT:
+        _stop_asking(turn, expert)
     turn.home_changed(turn.user_id, expert.slack_user_id)
+
+
+def _stop_asking(turn: Turn, expert: Expert) -> None:
+    """They withdrew or opted out: their open requests move on, their queued DMs end (``bot.routing.stopped``), in
+    this unit of work."""
+    if turn.services.routing is not None:  # (a process without routing runs no routing timers and sends no DMs)
+        turn.services.routing.expert_stopped(turn.session, expert_id=expert.id, now=turn.now)
 
 
 def handle_available(turn: Turn, expert_id: int) -> None:
@@ -253,6 +262,7 @@ def handle_consent_confirm(turn: Turn, expert_id: int) -> None:
 
 def handle_consent_withdraw(turn: Turn, expert_id: int) -> None:
     expert = consent.withdraw_listing(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
+    _stop_asking(turn, expert)
     text = t("profile.withdrawn_done", turn.lang)
     if turn.actor.is_self(expert.slack_user_id):
         _consent_done(turn, expert, text, build_consent_done(text))

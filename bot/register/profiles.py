@@ -304,8 +304,10 @@ def set_availability(
     today: date,
     until: date | None = None,
 ) -> Expert:
-    """Available, away until (and including) ``until``, or opted out of routed questions. Own profile or staff."""
-    expert = get_expert(session, expert_id=expert_id)
+    """Available, away until (and including) ``until``, or opted out of routed questions. Own profile or staff. The
+    row is locked until commit (as for a withdrawal, ``bot.register.consent.withdraw_listing``); after an opt-out the
+    caller moves their open requests on (``RoutingService.expert_stopped``, in this transaction)."""
+    expert = get_expert(session, expert_id=expert_id, lock=True)
     actor.require_self_or_staff(expert.slack_user_id, "change an expert's availability", target=f"expert:{expert.id}")
     if availability is Availability.AWAY:
         if until is None or until < today:
