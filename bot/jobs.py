@@ -69,7 +69,7 @@ from bot.privacy import (
     reconcile_channel_privacy,
     record_purge,
 )
-from bot.register import profiles
+from bot.register import consent
 from bot.routing import RoutingService, run_due_timers
 from bot.staff_notices import ChannelCheckFailed
 from storage.db import Database, SchemaVerdict
@@ -476,7 +476,7 @@ class JobRunner:
     def request_confirmations(self) -> int:
         """Queue confirm-your-listing DMs: imported experts not confirmed yet, and those due for re-confirmation."""
         with self.services.db.session() as session:
-            queued = profiles.request_confirmations(
+            queued = consent.request_confirmations(
                 session,
                 now=self.services.clock(),
                 reconfirm_days=self.services.settings.reconfirm_days,

@@ -47,6 +47,7 @@ from bot.outbox import (
     read_payload,
 )
 from bot.routing.policy import RoutingPolicy
+from bot.routing.stopped import end_if_not_askable
 from bot.staff_notices import ChannelCheckFailed, DigestStopped, ExpertReactivated
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
 from handlers.blocks.needs import build_expertise_request, build_needs_proposal
@@ -106,7 +107,8 @@ class ClaimLostError(Exception):
 
 
 class EndedError(Exception):
-    """What a staff post (or its DM copy) asked was decided while it waited in the queue: ended, not posted."""
+    """What a staff post (or its DM copy) asked was decided while it waited in the queue, or a routing DM's person
+    is not to be asked any more (``bot.routing.stopped``): ended, not posted."""
 
 
 class NoTargetError(Exception):
@@ -209,9 +211,9 @@ class OutboxSender:
         return self.send(message) == SENT
 
     def send(self, message: OutboxMessage) -> str:
-        """Send one claimed message: ``SENT``; ``ENDED`` (what a staff post asked was decided while it waited: not
-        posted), ``LOST`` (another worker took it over: theirs) or ``FAILED`` (recorded: retried later or given
-        up)."""
+        """Send one claimed message: ``SENT``; ``ENDED`` (what a staff post asked was decided while it waited, or a
+        routing DM's person is not to be asked any more: not posted), ``LOST`` (another worker took it over: theirs)
+        or ``FAILED`` (recorded: retried later or given up)."""
         permanent, not_before = False, None
         try:
             payload = self._as_now(read_payload(message.kind, message.payload))
@@ -229,7 +231,7 @@ class OutboxSender:
                 publish_homes(self.services, self.client, [message.recipient_slack_id])
             return SENT
         except EndedError:
-            log.info("outbox %s (%s): decided while it waited: ended, not posted", message.id, message.kind.value)
+            log.info("outbox %s (%s): no longer to be posted: ended, not posted", message.id, message.kind.value)
             return ENDED
         except ClaimLostError:
             log.warning("outbox %s (%s) was taken over by another worker: not posted", message.id, message.kind.value)
@@ -360,9 +362,11 @@ class OutboxSender:
                 log.info("outbox %s was posted before a restart: marked sent, not posted again", message.id)
                 return channel, found
         with self.services.db.session() as session:
-            # decided while it waited (a staff post, a DM copy): ended unsent, committed with this unit of work
-            ended = end_if_decided(
-                session, message_id=message.id, worker_id=message.claimed_by or "", now=self.services.clock()
+            worker, now = message.claimed_by or "", self.services.clock()
+            # decided while it waited (a staff post, a DM copy), or a request to someone not to be asked any more:
+            # ended unsent, committed with this unit of work
+            ended = end_if_decided(session, message_id=message.id, worker_id=worker, now=now) or end_if_not_askable(
+                session, message_id=message.id, worker_id=worker, now=now
             )
             ours = not ended and mark_outbox_post_started(
                 session,

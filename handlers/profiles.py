@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import NotFoundError
 from bot.i18n import N_, format_date, t
 from bot.matching.loader import load_themes
-from bot.register import profiles
+from bot.register import consent, profiles
 from bot.register.profiles import InvalidRecord
 from bot.register.validation import ANY_THEME, validate_expert
 from handlers.accounts import slack_account
@@ -210,7 +210,16 @@ def _set_availability(turn: Turn, expert_id: int, availability: Availability) ->
         now=turn.now,
         today=_today(turn),
     )
+    if availability is Availability.OPTED_OUT:
+        _stop_asking(turn, expert)
     turn.home_changed(turn.user_id, expert.slack_user_id)
+
+
+def _stop_asking(turn: Turn, expert: Expert) -> None:
+    """They withdrew or opted out: their open requests move on, their queued DMs end (``bot.routing.stopped``), in
+    this unit of work."""
+    if turn.services.routing is not None:  # (a process without routing runs no routing timers and sends no DMs)
+        turn.services.routing.expert_stopped(turn.session, expert_id=expert.id, now=turn.now)
 
 
 def handle_available(turn: Turn, expert_id: int) -> None:
@@ -237,14 +246,14 @@ def handle_home_opened(turn: Turn) -> None:
 def _consent_done(turn: Turn, expert: Expert, text: str, blocks: list[Any]) -> None:
     """The person's confirm-your-listing DMs (the database's, never the clicked container) show the outcome; when
     the button was elsewhere (or no DM is known) they are told too."""
-    refs = profiles.consent_request_refs(turn.session, expert=expert)
+    refs = consent.consent_request_refs(turn.session, expert=expert)
     turn.update_messages(refs, text, blocks, about=f"expert:{expert.id}")
     if not turn.clicked_in(refs):
         turn.tell(text)
 
 
 def handle_consent_confirm(turn: Turn, expert_id: int) -> None:
-    expert = profiles.confirm_listing(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
+    expert = consent.confirm_listing(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
     text = t("profile.confirmed_thanks", turn.lang, date=format_date(_today(turn), turn.lang, year=True))
     card = _card(turn, expert)
     _consent_done(turn, expert, text, [*build_consent_done(text), *build_consent_done(profile_text(card, turn.lang))])
@@ -252,7 +261,8 @@ def handle_consent_confirm(turn: Turn, expert_id: int) -> None:
 
 
 def handle_consent_withdraw(turn: Turn, expert_id: int) -> None:
-    expert = profiles.withdraw_listing(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
+    expert = consent.withdraw_listing(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
+    _stop_asking(turn, expert)
     text = t("profile.withdrawn_done", turn.lang)
     if turn.actor.is_self(expert.slack_user_id):
         _consent_done(turn, expert, text, build_consent_done(text))

@@ -200,3 +200,25 @@ def update_outbox_messages_discarded(
         execution_options={"synchronize_session": False},
     )
     return sorted(ended)
+
+
+def update_routing_messages_ended(
+    session: Session, *, routing_ids: Collection[int], kinds: Collection[OutboxKind], now: datetime, reason: str
+) -> list[int]:
+    """End unsent, unclaimed messages of ``kinds`` about these routings (``ended_at``/``ended_reason``); a claimed
+    one is its sender's to post or end. Returns the ids ended, in order."""
+    if not routing_ids or not kinds:
+        return []
+    ended = session.scalars(
+        update(OutboxMessage)
+        .where(
+            *_queued(),
+            OutboxMessage.claimed_by.is_(None),
+            OutboxMessage.routing_id.in_(sorted(routing_ids)),
+            OutboxMessage.kind.in_(sorted(kinds)),
+        )
+        .values(ended_at=now, ended_reason=reason[:64])
+        .returning(OutboxMessage.id),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(ended)

@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -47,11 +47,22 @@ def get_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | 
     return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id).limit(1)).first()
 
 
-def get_experts_by_ids(session: Session, *, expert_ids: Collection[int]) -> dict[int, Expert]:
-    """The experts with these ids, by id (ids not found are left out)."""
+def get_experts_by_ids(session: Session, *, expert_ids: Collection[int], share: bool = False) -> dict[int, Expert]:
+    """The experts with these ids, by id (ids not found are left out). ``share`` re-reads them and holds them against
+    a change until commit, so that a withdrawal (which changes the row) waits for the reader or is seen by it:
+    PostgreSQL ``FOR SHARE`` on their rows; SQLite: the database's write lock, taken first (a write that changes
+    nothing), as SQLite lets one writer at a time."""
     if not expert_ids:
         return {}
-    return {e.id: e for e in session.scalars(select(Expert).where(Expert.id.in_(list(expert_ids))))}
+    query = select(Expert).where(Expert.id.in_(sorted(expert_ids))).order_by(Expert.id)
+    if share:
+        if session.get_bind().dialect.name != "postgresql":
+            session.execute(
+                update(Expert).where(Expert.id == -1).values(updated_at=Expert.updated_at),
+                execution_options={"synchronize_session": False},
+            )
+        query = query.with_for_update(read=True).execution_options(populate_existing=True)
+    return {e.id: e for e in session.scalars(query)}
 
 
 def list_experts(

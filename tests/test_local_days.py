@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from bot.demo import load_demo
-from bot.register import profiles
+from bot.register import consent, profiles
 from handlers.blocks.profile import profile_card
 from handlers.privacy import command_export
 from storage import register_repo
@@ -52,7 +52,7 @@ def test_the_profile_card_shows_the_local_day_of_the_last_confirmation(database:
 def test_the_consent_request_names_the_local_day_of_the_last_confirmation(database: Database, expert: int) -> None:
     with database.session() as s:
         now = JUST_AFTER_MIDNIGHT + timedelta(days=1)
-        queued = profiles.request_confirmations(s, now=now, reconfirm_days=365, tz=ZoneInfo(ZONE))
+        queued = consent.request_confirmations(s, now=now, reconfirm_days=365, tz=ZoneInfo(ZONE))
     assert queued == 1
     with database.session() as s:
         message = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.CONSENT_REQUEST)).one()

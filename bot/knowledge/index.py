@@ -23,6 +23,7 @@ from bot.knowledge.vectors import DatabaseVectorStore, _LazyEmbedder, semantic_e
 from bot.matching import loader
 from bot.matching import semantic as meaning
 from bot.matching.config import MAX_QUERY_CHARS, MatchConfig
+from bot.matching.documents import AnswerDoc
 from bot.matching.engine import Matcher
 from bot.matching.levels import measure_levels
 from bot.matching.query import ParsedQuery
@@ -222,7 +223,7 @@ class KnowledgeBase:
         erasures = [ident for kind, ident in changes if kind == _ERASURE]
         with self.database.session() as fresh, self._lock:
             try:
-                for kind, ident in changes:
+                for kind, ident in changes + _answers_of(matcher, changes):
                     if kind != _ERASURE:
                         _reread(matcher, fresh, kind, ident)
                 if erasures:  # once every record it changed is re-read
@@ -421,6 +422,18 @@ def _reread(matcher: Matcher, fresh: Session, kind: str, ident: int) -> None:
             matcher.upsert_answer(doc)
         else:
             matcher.remove_answer(ident)
+
+
+def _answers_of(matcher: Matcher, changes: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The indexed answers of the experts among ``changes``, to re-read with them: whether an answer names its expert
+    follows the expert's state (``loader.is_unnamed``: withdrawn or opted out)."""
+    changed = set(changes)
+    experts = {ident for kind, ident in changed if kind == "expert"}
+    if not experts:
+        return []
+    answers = matcher.documents("answer")
+    theirs = {("question", i) for i, doc in answers.items() if isinstance(doc, AnswerDoc) and doc.expert_id in experts}
+    return sorted(theirs - changed)
 
 
 def _latest_erasure(session: Session) -> int:

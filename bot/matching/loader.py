@@ -13,7 +13,7 @@ from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, 
 from bot.matching.semantic import content_keys
 from storage import index_repo, register_repo
 from storage.index_repo import SEARCHABLE_QUESTION_STATUSES
-from storage.models import Answer, Consent, Expert, Practice, Question, RecordStatus, Theme, Visibility
+from storage.models import Answer, Availability, Consent, Expert, Practice, Question, RecordStatus, Theme, Visibility
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -74,12 +74,18 @@ def answer_doc(question: Question) -> AnswerDoc | None:
         question=question.text,
         answer="\n\n".join(a.text for a in question.answers),
         expert_id=first.expert_id,
-        answered_by=first.answered_by_name,
+        answered_by="" if is_unnamed(first.expert) else first.answered_by_name,
         organisation=first.organisation,
         answered_at=first.created_at,
         themes=tuple(t.key for t in question.themes),
         url=first.permalink,
     )
+
+
+def is_unnamed(expert: Expert | None) -> bool:
+    """Not named on their earlier answers: listing withdrawn or opted out of questions ("never shown or asked
+    again"; the digest's rule too). The index re-reads their answers when the expert changes (``bot.knowledge``)."""
+    return expert is not None and (expert.consent is Consent.WITHDRAWN or expert.availability is Availability.OPTED_OUT)
 
 
 def is_expert_searchable(expert: Expert) -> bool:

@@ -1,13 +1,13 @@
-"""Expert self-service, without Slack: join, edit, availability, consent, re-confirmation, staff moderation.
+"""Expert self-service, without Slack: join, edit, availability, staff moderation (consent and re-confirmation:
+``bot.register.consent``).
 
 Every function takes the acting person (``bot.actors.Actor``) and checks, before writing anything, that they may
 do it: a person changes only their own profile (matched by the Slack id Slack signed their request with), staff
 change anyone's, approve and remove. Profile fields are checked by ``bot.register.validation.validate_expert``,
 the very rules of the file import; problems come back as one ``InvalidRecord`` listing every ``FieldError``.
 
-Consent: an expert imported from a file starts ``pending`` and is not routed questions (routing policy) until they
-confirm their listing with the button of the ``consent_request`` DM that ``request_confirmations`` queues. Every
-``reconfirm_days`` a confirmed expert is asked again; a profile that is pending or older than that is *stale*:
+An expert imported from a file starts ``pending`` until they confirm their listing; every ``reconfirm_days`` a
+confirmed expert is asked again (``bot.register.consent``); a profile that is pending or older than that is *stale*:
 ranked lower by the matcher and listed for staff (``list_stale_profiles``). Nothing here commits; every change
 writes an audit row, and the matching index follows the commit (``bot.knowledge``).
 
@@ -32,7 +32,7 @@ from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
 from bot.i18n import local_day
 from bot.matching.documents import is_stale_profile
-from bot.outbox import ConsentRequest, ConsentRequestKind, ProfileReview, SubmissionOutcomeKind
+from bot.outbox import ProfileReview, SubmissionOutcomeKind
 from bot.register.identity import SOURCE_SLACK, same_address
 from bot.register.marked import get_marked_away_for, get_unreachable_mark
 from bot.register.notify import tell_submission_outcome
@@ -41,9 +41,7 @@ from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, split_list, validate_expert
 from storage import erased_repo, outbox_repo
 from storage import register_repo as repo
-from storage.models import Availability, Consent, Expert, OutboxKind, RecordStatus
-
-MAX_REQUESTS_PER_PASS = 50  # consent DMs queued per job pass (Slack's rate limits; the rest follow next pass)
+from storage.models import Availability, Consent, Expert, RecordStatus
 
 
 class InvalidRecord(WieweetError):
@@ -129,20 +127,6 @@ def review_message_refs(session: Session, *, expert_id: int) -> list[dict[str, s
     ref = review_message_ref(session, expert_id=expert_id)
     copies = staffdm.staff_copies(session, original_key_prefix=f"profile_review:{expert_id}:")
     return [*([ref] if ref else []), *outbox.sent_refs(copies)]
-
-
-def consent_request_refs(session: Session, *, expert: Expert) -> list[dict[str, str]]:
-    """The confirm-your-listing DMs the bot sent this expert (``channel_id``, ``message_ts``; newest first): the
-    messages to update once they decided — tied to the expert and their Slack id by the database."""
-    if not expert.slack_user_id:
-        return []
-    sent = outbox_repo.list_sent_outbox_messages(
-        session,
-        kinds=(OutboxKind.CONSENT_REQUEST,),
-        recipient_slack_id=expert.slack_user_id,
-        dedupe_key_prefix=f"consent_request:{expert.id}:",
-    )
-    return outbox.sent_refs(sent)
 
 
 def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
@@ -280,7 +264,7 @@ def save_profile(
             session, emails=[record.email], slack_user_ids=[slack_id] if slack_id else []
         )
     session.flush()
-    _audit(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
+    audit_change(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
     pending = expert.status is RecordStatus.PENDING
     if created and pending:
         outbox.enqueue(session, profile_payload(expert, tz=tz), dedupe_key=f"profile_review:{expert.id}", now=now)
@@ -320,8 +304,10 @@ def set_availability(
     today: date,
     until: date | None = None,
 ) -> Expert:
-    """Available, away until (and including) ``until``, or opted out of routed questions. Own profile or staff."""
-    expert = get_expert(session, expert_id=expert_id)
+    """Available, away until (and including) ``until``, or opted out of routed questions. Own profile or staff. The
+    row is locked until commit (as for a withdrawal, ``bot.register.consent.withdraw_listing``); after an opt-out the
+    caller moves their open requests on (``RoutingService.expert_stopped``, in this transaction)."""
+    expert = get_expert(session, expert_id=expert_id, lock=True)
     actor.require_self_or_staff(expert.slack_user_id, "change an expert's availability", target=f"expert:{expert.id}")
     if availability is Availability.AWAY:
         if until is None or until < today:
@@ -333,7 +319,7 @@ def set_availability(
     expert.away_until = until
     repo.update_expert(session, expert=expert, values={}, now=now)
     session.flush()
-    _audit(session, actor=actor, action="availability", expert=expert, before=before, now=now)
+    audit_change(session, actor=actor, action="availability", expert=expert, before=before, now=now)
     return expert
 
 
@@ -394,72 +380,6 @@ def clear_unreachable_mark(
     return expert
 
 
-# --- consent -----------------------------------------------------------------------------------------------------
-
-
-def confirm_listing(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
-    """The person confirms their listing (first time or periodic). Only the person themselves: consent is theirs."""
-    expert = get_expert(session, expert_id=expert_id)
-    if not actor.is_self(expert.slack_user_id):
-        raise NotAuthorized("confirm someone else's listing", target=f"expert:{expert.id}")
-    before = expert_audit(expert)
-    if expert.consent is Consent.WITHDRAWN and expert.availability is Availability.OPTED_OUT:
-        expert.availability = Availability.AVAILABLE  # listed again (an old confirm button): askable again too
-    if expert.consent is not Consent.CONFIRMED:
-        expert.consent_changed_at = now
-    expert.consent = Consent.CONFIRMED
-    expert.last_confirmed_at = now
-    repo.update_expert(session, expert=expert, values={}, now=now)
-    session.flush()
-    _audit(session, actor=actor, action="confirm", expert=expert, before=before, now=now)
-    return expert
-
-
-def withdraw_listing(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
-    """Stop being listed: never shown, never asked (the record stays so an import does not list them again)."""
-    expert = get_expert(session, expert_id=expert_id)
-    actor.require_self_or_staff(expert.slack_user_id, "withdraw an expert's listing", target=f"expert:{expert.id}")
-    before = expert_audit(expert)
-    expert.consent = Consent.WITHDRAWN
-    expert.consent_changed_at = now
-    expert.availability = Availability.OPTED_OUT
-    repo.update_expert(session, expert=expert, values={}, now=now)
-    session.flush()
-    _audit(session, actor=actor, action="withdraw", expert=expert, before=before, now=now)
-    return expert
-
-
-def request_confirmations(
-    session: Session,
-    *,
-    now: datetime,
-    reconfirm_days: int,
-    limit: int = MAX_REQUESTS_PER_PASS,
-    tz: tzinfo | None = None,
-) -> int:
-    """Queue a confirm-your-listing DM for experts who need one; returns how many were queued. The day they last
-    confirmed, as the DM shows it, is the local one (in ``tz``, the network's zone).
-
-    Asked once: pending experts (imported, never confirmed) and confirmed experts whose last confirmation is older
-    than ``reconfirm_days``, each only if not asked since their last confirmation. Needs a Slack id.
-    """
-    queued = 0
-    for expert in repo.list_experts_to_reconfirm(session, now=now, reconfirm_days=reconfirm_days, limit=limit):
-        kind = ConsentRequestKind.INITIAL if expert.consent is Consent.PENDING else ConsentRequestKind.RECONFIRM
-        stamp = expert.last_confirmed_at.date().isoformat() if expert.last_confirmed_at else "never"
-        outbox.enqueue(
-            session,
-            ConsentRequest(**_profile(expert, tz), request=kind),
-            dedupe_key=f"consent_request:{expert.id}:{stamp}",
-            now=now,
-            recipient_slack_id=expert.slack_user_id,
-        )
-        expert.consent_requested_at = now
-        queued += 1
-    session.flush()
-    return queued
-
-
 # --- staff -------------------------------------------------------------------------------------------------------
 
 
@@ -472,7 +392,7 @@ def approve_profile(session: Session, *, actor: Actor, expert_id: int, version: 
     expert.status = RecordStatus.PUBLISHED
     repo.update_expert(session, expert=expert, values={}, now=now)
     session.flush()
-    _audit(session, actor=actor, action="approve", expert=expert, before=before, now=now)
+    audit_change(session, actor=actor, action="approve", expert=expert, before=before, now=now)
     _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_APPROVED, note="", now=now)
     return expert
 
@@ -535,7 +455,7 @@ def _delete(session: Session, *, actor: Actor, expert: Expert, action: str, now:
 # --- helpers -----------------------------------------------------------------------------------------------------
 
 
-class _ProfileFields(TypedDict):
+class ProfileFields(TypedDict):
     expert_id: int
     name: str
     email: str
@@ -548,7 +468,7 @@ class _ProfileFields(TypedDict):
     last_confirmed: str | None
 
 
-def _profile(expert: Expert, tz: tzinfo | None) -> _ProfileFields:
+def profile_fields(expert: Expert, tz: tzinfo | None) -> ProfileFields:
     """What every message about a profile carries; the day of the last confirmation local (``tz``: the network's
     zone), as people read dates."""
     return {
@@ -567,7 +487,7 @@ def _profile(expert: Expert, tz: tzinfo | None) -> _ProfileFields:
 
 def profile_payload(expert: Expert, *, tz: tzinfo | None = None) -> ProfileReview:
     """What a DM or a staff message about a profile shows (rendered by the Slack layer; its days local: ``tz``)."""
-    return ProfileReview(**_profile(expert, tz), version=profile_version(expert))
+    return ProfileReview(**profile_fields(expert, tz), version=profile_version(expert))
 
 
 def _tell_owner(session: Session, expert: Expert, *, outcome: SubmissionOutcomeKind, note: str, now: datetime) -> None:
@@ -583,7 +503,7 @@ def _tell_owner(session: Session, expert: Expert, *, outcome: SubmissionOutcomeK
     )
 
 
-def _audit(
+def audit_change(
     session: Session, *, actor: Actor, action: str, expert: Expert, before: dict[str, Any] | None, now: datetime
 ) -> None:
     repo.create_audit_log(

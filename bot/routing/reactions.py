@@ -9,15 +9,15 @@ from sqlalchemy.orm import Session
 
 from bot.outbox import AskerUpdateKind, DeliveryFailed, Person
 from bot.register import profiles
-from bot.routing import payloads
+from bot.routing import payloads, stopped
 from bot.routing.chosen import routable_expert
 from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person
 from bot.routing.keys import marked_away_cause
 from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_routing_event, transition
 from bot.text import is_slack_user_id
-from storage import question_repo, register_repo
+from storage import outbox_repo, question_repo, register_repo
 from storage import routing_repo as repo
-from storage.models import EscalationReason, EventKind, Question, Routing, Timer, TimerKind
+from storage.models import Consent, EscalationReason, EventKind, Question, Routing, Timer, TimerKind
 
 # The timer kinds ``handle_timer`` applies: pass them to ``run_due_timers(kinds=...)``.
 TIMER_KINDS: frozenset[TimerKind] = frozenset(
@@ -50,6 +50,8 @@ class TimerReactions:
         if refused is not None or routing is None:
             return refused or "noop: routing gone"
         claimed_by_other = routing.status is R.ASKED and any(r.status is R.CLAIMED for r in question.routings)
+        if timer.kind in (TimerKind.REMIND, TimerKind.SNOOZE) and stopped.is_stopped(routing.expert):
+            return "noop: not to be asked"  # withdrew or opted out (their requests moved on then: ``expert_stopped``)
         if timer.kind is TimerKind.SNOOZE:
             return self._on_snooze(session, question, routing, timer, now, claimed_by_other=claimed_by_other)
         if routing.snoozed_until is not None and routing.snoozed_until > now:
@@ -73,14 +75,54 @@ class TimerReactions:
         settled = _settled(question, routing)
         if settled is not None:  # answered, closed or moved on meanwhile: nobody to replace, nobody to tell
             return settled + (", marked away" if marked else "")
-        was_claimed = routing.status is R.CLAIMED
-        note = f"unreachable: {error}"[:200]
-        transition(session, routing, R.EXPIRED, actor=SYSTEM, now=now, note=note, values={"snoozed_until": None})
-        repo.update_timers_cancelled(session, routing_id=routing.id, now=now, note="unreachable")
-        self.core.release_claim(session, question, was_claimed=was_claimed, actor=SYSTEM, now=now)
-        self.core.refill(session, question, now=now)
+        self._move_on(session, question, routing, note=f"unreachable: {error}"[:200], why="unreachable", now=now)
         self._tell_chooser(session, question, routing, error=error, moved_on=True, now=now)
         return "moved on" + (", marked away" if marked else "")
+
+    def expert_stopped(self, session: Session, *, expert_id: int, now: datetime) -> list[int]:
+        """The expert withdrew their listing or opted out of questions (``bot.routing.stopped``; called in that
+        transaction, their register row locked): every request still open for them moves on as when their DM can
+        never arrive (``recipient_unreachable``: the next expert asked, or staff handed the question; whoever chose
+        them by hand told; the asker loses nothing), each routing's move audited in its events, and the request,
+        reminder and update DMs still queued for their routings end unsent. Not marked away: they chose this.
+        Returns the routings moved on (none when the entry does not say to stop asking them)."""
+        expert = register_repo.get_expert(session, expert_id=expert_id, lock=True)
+        if expert is None or not stopped.is_stopped(expert):
+            return []
+        why = "withdrawn" if expert.consent is Consent.WITHDRAWN else "opted_out"
+        if not expert.slack_user_id:  # nobody to DM: no request of theirs can be open
+            return []
+        theirs = repo.list_routings_for(
+            session, slack_user_id=expert.slack_user_id, statuses=sorted(ROUTING_OPEN), limit=500
+        )
+        moved: list[int] = []
+        for found in sorted(theirs, key=lambda r: r.id):
+            locked = _locked(session, found.id)
+            if isinstance(locked, str) or _settled(*locked) is not None:
+                continue
+            question, routing = locked
+            self._move_on(session, question, routing, note=f"not to be asked: {why}", why=why, now=now)
+            self._tell_chooser(session, question, routing, error=stopped.STOPPED_ERROR, moved_on=True, now=now)
+            moved.append(routing.id)
+        outbox_repo.update_routing_messages_ended(
+            session,
+            routing_ids=[r.id for r in theirs],
+            kinds=stopped.ASKING_KINDS,
+            now=now,
+            reason=stopped.ENDED_REASON,
+        )
+        return moved
+
+    def _move_on(
+        self, session: Session, question: Question, routing: Routing, *, note: str, why: str, now: datetime
+    ) -> None:
+        """Close an open routing whose person will not answer (expired, its timers cancelled, a claim released) and
+        keep the question asked: the next expert, or staff when nobody is left."""
+        was_claimed = routing.status is R.CLAIMED
+        transition(session, routing, R.EXPIRED, actor=SYSTEM, now=now, note=note, values={"snoozed_until": None})
+        repo.update_timers_cancelled(session, routing_id=routing.id, now=now, note=why)
+        self.core.release_claim(session, question, was_claimed=was_claimed, actor=SYSTEM, now=now)
+        self.core.refill(session, question, now=now)
 
     def expert_gone(
         self, session: Session, *, slack_user_id: str, reason: str, now: datetime

@@ -209,7 +209,8 @@ def select_experts(
     if result is None or count <= 0:
         return Selection(chosen=[], result=result, hits=hits)
     today = now.astimezone(knowledge.timezone).date()
-    experts = register_repo.get_experts_by_ids(session, expert_ids={h.doc.id for h in hits})
+    # their rows held until commit: a withdrawal or opt-out at this moment waits for this routing, or is seen by it
+    experts = register_repo.get_experts_by_ids(session, expert_ids={h.doc.id for h in hits}, share=True)
     routed_ids = {r.expert_id for r in question.routings if r.expert_id is not None}
     routed_slack = {r.recipient_slack_id for r in question.routings if r.recipient_slack_id}
     skipped: dict[int, str] = {}

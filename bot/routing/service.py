@@ -9,7 +9,8 @@ names callers have always used (``service.claim(...)``, ``service.handle_timer``
 * ``bot.routing.expert.ExpertActions`` — claim, decline, forward, snooze, answer, set_away, set_available, volunteer;
 * ``bot.routing.staff.StaffActions`` — staff_assign, staff_close;
 * ``bot.routing.reactions.TimerReactions`` — handle_timer (reminders, next expert, snooze, escalation);
-  recipient_unreachable, request_undelivered, pick_unreachable (Slack cannot reach someone);
+  recipient_unreachable, request_undelivered, pick_unreachable (Slack cannot reach someone); expert_stopped (someone
+  withdrew or opted out: ``bot.routing.stopped``);
 * ``bot.routing.queries.RoutingQueries`` — get_own_question, get_routing_for, request_payload, request_messages,
   triage_messages, triage_copies, triage_posts, list_my_questions, list_my_routings, list_escalated,
   waiting_for_staff, additions.
@@ -116,6 +117,7 @@ class RoutingService:
         self.request_undelivered = self.timers.request_undelivered
         self.pick_unreachable = self.timers.pick_unreachable
         self.expert_gone = self.timers.expert_gone
+        self.expert_stopped = self.timers.expert_stopped
         self.asker_gone = self.asker.asker_gone
         # reading
         self.get_own_question = self.queries.get_own_question

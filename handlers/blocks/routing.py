@@ -38,6 +38,7 @@ from bot.outbox import (
     read_payload,
 )
 from bot.register.marked import DEACTIVATED
+from bot.routing.stopped import STOPPED_ERROR
 from handlers import ids
 from handlers.kit import (
     FALLBACK_LIMIT,
@@ -443,6 +444,7 @@ UNDELIVERED_WHY = {
     DEACTIVATED: N_("routing.undelivered_why_deactivated"),
     "user_not_found": N_("routing.undelivered_why_not_found"),
     "cannot_dm_bot": N_("routing.undelivered_why_bot"),
+    STOPPED_ERROR: N_("routing.undelivered_why_stopped"),
 }
 
 

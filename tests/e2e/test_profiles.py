@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.knowledge import KnowledgeBase
 from handlers import ids
 from storage.db import Database
-from storage.models import AuditLog, Availability, Consent, Expert, RecordStatus
+from storage.models import AuditLog, Availability, Consent, Expert, Question, RecordStatus, Routing, RoutingStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import BotProcess, flat, replay
 from tests.emulator import SlackEmulator
@@ -174,6 +174,33 @@ def test_home_tab_is_published_and_opting_out_stops_routing(
     emulator.pick_date(user, ids.ACTION_HOME_AWAY, "2026-01-05", view=home_id)
     emulator.wait_for(lambda: any("verleden" in flat(c.params) for c in emulator.calls_to("chat.postMessage")))
     assert str(expert_of(db, id=top.id).away_until) == "2026-12-18"
+
+
+def test_opting_out_with_a_request_open_moves_it_on_to_someone_else(
+    start_bot: StartBot, emulator: SlackEmulator, db: Database
+) -> None:
+    """README: "never shown or asked again". Asked first, then "stop asking me" on the Home tab: their request is
+    closed (expired) and the next expert is asked at once; the asker keeps as many experts working on it."""
+    start_bot()
+    ask(emulator, NL_USER, QUESTION)
+    asked = dm_channels_asked(emulator, 2)
+    with db.session() as session:
+        question = session.scalars(select(Question).order_by(Question.id.desc())).first()
+        assert question is not None and question.text == QUESTION
+        first = next(r for r in question.routings if r.recipient_slack_id)
+        user, expert_id, question_id = str(first.recipient_slack_id), first.expert_id, question.id
+    assert emulator.dm_channel_with(user) in asked
+    emulator.open_home(user)
+    emulator.wait_for(lambda: ids.ACTION_HOME_OPT_OUT in home_text(emulator, user))
+    emulator.click_button(user, ids.ACTION_HOME_OPT_OUT, view=str((emulator.home_view(user) or {})["id"]))
+    emulator.wait_for(lambda: len(expert_dms(emulator)) >= 3, timeout=20)
+    assert len(dm_channels_asked(emulator, 3)) == 3  # someone new, not them again
+    assert expert_of(db, id=expert_id).availability is Availability.OPTED_OUT
+    with db.session() as session:
+        routings = session.scalars(select(Routing).where(Routing.question_id == question_id))
+        statuses = {r.recipient_slack_id: r.status for r in routings}
+    assert statuses[user] is RoutingStatus.EXPIRED
+    assert sum(1 for status in statuses.values() if status is RoutingStatus.ASKED) == 2
 
 
 def test_home_shows_questions_routed_to_you(start_bot: StartBot, emulator: SlackEmulator, db: Database) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.actors import Actor
 from bot.cli import main
 from bot.errors import ImportFailed
-from bot.register import identity, profiles
+from bot.register import consent, identity, profiles
 from bot.register.profiles import InvalidRecord
 from bot.register.report import ImportReport
 from bot.register.service import import_experts
@@ -233,7 +233,7 @@ def test_consent_given_by_one_account_is_not_carried_over_to_another(db: Databas
     assert report.conflicts == [] and jan.slack_user_id == JAN.slack_id
     assert jan.consent is Consent.PENDING and jan.consent_requested_at is None  # Jan is asked himself
     with db.session() as session:
-        assert profiles.request_confirmations(session, now=NOW, reconfirm_days=365) == 1
+        assert consent.request_confirmations(session, now=NOW, reconfirm_days=365) == 1
         [asked] = session.scalars(select(OutboxMessage)).all()
         assert asked.recipient_slack_id == JAN.slack_id
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor, NotAuthorized
 from bot.knowledge import KnowledgeBase
-from bot.register import profiles
+from bot.register import consent, profiles
 from bot.register.profiles import InvalidRecord, ProfileStateError
 from bot.register.themes import ensure_default_themes
 from storage import register_repo as repo
@@ -294,9 +294,9 @@ def test_pending_experts_are_asked_once_to_confirm(db: Database) -> None:
     imported(db, slack_id=None)  # no Slack account: cannot be asked, staff see them as stale
     fresh = imported(db, slack_id="U0FRESH01", confirmed_days_ago=10)
     with db.session() as session:
-        assert profiles.request_confirmations(session, now=NOW, reconfirm_days=182) == 1
+        assert consent.request_confirmations(session, now=NOW, reconfirm_days=182) == 1
     with db.session() as session:
-        assert profiles.request_confirmations(session, now=NOW + timedelta(hours=1), reconfirm_days=182) == 0
+        assert consent.request_confirmations(session, now=NOW + timedelta(hours=1), reconfirm_days=182) == 0
     [message] = consent_requests(db)
     assert (message.recipient_slack_id, message.payload["request"]) == ("U0IMPORT1", "initial")
     assert expert(db, pending).consent_requested_at == NOW
@@ -311,9 +311,9 @@ def test_pending_experts_are_asked_once_to_confirm(db: Database) -> None:
         assert profiles.find_expert(session, email="nobody@gent.be") is None
     # someone else pressing the button (a forged payload) changes nothing; the person themselves confirms
     with db.session() as session, pytest.raises(NotAuthorized):
-        profiles.confirm_listing(session, actor=STAFF, expert_id=pending, now=NOW)
+        consent.confirm_listing(session, actor=STAFF, expert_id=pending, now=NOW)
     with db.session() as session:
-        profiles.confirm_listing(session, actor=Actor.slack("U0IMPORT1", is_staff=False), expert_id=pending, now=NOW)
+        consent.confirm_listing(session, actor=Actor.slack("U0IMPORT1", is_staff=False), expert_id=pending, now=NOW)
     e = expert(db, pending)
     assert e.consent is Consent.CONFIRMED and e.last_confirmed_at == NOW and e.consent_changed_at == NOW
 
@@ -321,31 +321,31 @@ def test_pending_experts_are_asked_once_to_confirm(db: Database) -> None:
 def test_reconfirmation_every_period(db: Database) -> None:
     old = imported(db, slack_id="U0OLDIE01", confirmed_days_ago=150)
     with db.session() as session:
-        assert profiles.request_confirmations(session, now=NOW, reconfirm_days=182) == 0
+        assert consent.request_confirmations(session, now=NOW, reconfirm_days=182) == 0
     later = NOW + timedelta(days=40)  # now 190 days since the last confirmation
     with db.session() as session:
-        assert profiles.request_confirmations(session, now=later, reconfirm_days=182) == 1
-        assert profiles.request_confirmations(session, now=later + timedelta(days=1), reconfirm_days=182) == 0
+        assert consent.request_confirmations(session, now=later, reconfirm_days=182) == 1
+        assert consent.request_confirmations(session, now=later + timedelta(days=1), reconfirm_days=182) == 0
         assert [e.id for e in profiles.list_stale_profiles(session, now=later, reconfirm_days=182)] == [old]
     assert consent_requests(db)[0].payload["request"] == "reconfirm"
     with db.session() as session:
-        profiles.confirm_listing(session, actor=Actor.slack("U0OLDIE01", is_staff=False), expert_id=old, now=later)
+        consent.confirm_listing(session, actor=Actor.slack("U0OLDIE01", is_staff=False), expert_id=old, now=later)
     with db.session() as session:
         assert profiles.list_stale_profiles(session, now=later, reconfirm_days=182) == []
         # and the next cycle asks again, once
         next_cycle = later + timedelta(days=183)
-        assert profiles.request_confirmations(session, now=next_cycle, reconfirm_days=182) == 1
+        assert consent.request_confirmations(session, now=next_cycle, reconfirm_days=182) == 1
     assert len(consent_requests(db)) == 2
 
 
 def test_withdrawn_experts_are_never_asked_or_shown(db: Database) -> None:
     expert_id = imported(db)
     with db.session() as session, pytest.raises(NotAuthorized):
-        profiles.withdraw_listing(session, actor=SAM, expert_id=expert_id, now=NOW)
+        consent.withdraw_listing(session, actor=SAM, expert_id=expert_id, now=NOW)
     with db.session() as session:
-        profiles.withdraw_listing(session, actor=Actor.slack("U0IMPORT1", is_staff=False), expert_id=expert_id, now=NOW)
+        consent.withdraw_listing(session, actor=Actor.slack("U0IMPORT1", is_staff=False), expert_id=expert_id, now=NOW)
     with db.session() as session:
-        assert profiles.request_confirmations(session, now=NOW, reconfirm_days=182) == 0
+        assert consent.request_confirmations(session, now=NOW, reconfirm_days=182) == 0
         assert profiles.list_stale_profiles(session, now=NOW, reconfirm_days=182) == []
     assert expert(db, expert_id).consent is Consent.WITHDRAWN
 
