@@ -20,8 +20,9 @@ from bot.privacy import erase_person
 from handlers.inbox_job import MAX_ATTEMPTS
 from handlers.services import Services
 from storage.models import Practice, ProposalStatus
+from tests.clock import Clock
 from tests.needs.conftest import NOW, Network
-from tests.needs.test_invite_hold import OTHER_STAFF, Clock, held, held_for, process, two_submissions
+from tests.needs.test_invite_hold import OTHER_STAFF, held, held_for, process, two_submissions
 from tests.needs.test_invite_retry import (
     STAFF,
     Crash,
@@ -35,12 +36,12 @@ from tests.needs.test_invite_retry import (
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> Clock[datetime]:
+    return Clock(NOW)
 
 
 @pytest.fixture
-def services(network: Network, clock: Clock) -> Services:
+def services(network: Network, clock: Clock[datetime]) -> Services:
     return Services(
         settings=Settings(staff_user_ids=frozenset({STAFF, OTHER_STAFF})),
         db=network.database,
@@ -163,7 +164,7 @@ def test_an_invitation_planned_after_a_close_makes_nothing(network: Network) -> 
 
 
 def test_a_close_after_the_hold_ran_out_goes_through_and_the_dead_attempt_archives_its_channel(
-    network: Network, services: Services, clock: Clock
+    network: Network, services: Services, clock: Clock[datetime]
 ) -> None:
     """The invite attempt dies after Slack made its channel; once its hold ran out, the proposal is dismissed (the
     hold cleared with it); the dead attempt, retried, is refused at its plan and archives the channel it had made."""
