@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from storage import slack_repo
+from storage import register_repo, slack_repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,16 @@ def get_cached_user(session: Session, *, user_id: str) -> CachedUser | None:
     if stored is None:
         return None
     return CachedUser(user_id, stored.locale or "", stored.name or "", stored.fetched_at)
+
+
+def known_name(session: Session, *, user_id: str) -> str:
+    """How a person is shown where Slack cannot show them (the command line): their name in the register, else the
+    name their Slack profile had when last fetched, else their Slack user id."""
+    expert = register_repo.get_expert_by_slack_id(session, slack_user_id=user_id)
+    if expert is not None and expert.name:
+        return expert.name
+    cached = get_cached_user(session, user_id=user_id)
+    return cached.name if cached is not None and cached.name else user_id
 
 
 def cache_user(session: Session, *, user_id: str, locale: str, name: str, now: datetime) -> None:

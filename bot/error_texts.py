@@ -6,7 +6,7 @@ One table instead of keys built from the code at run time, so every key is a lit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from bot.errors import WieweetError
 from bot.i18n import N_, format_stored_date, t
@@ -133,13 +133,22 @@ def field_error_text(error: FieldError, lang: str) -> str:
 DATE_VALUES = frozenset({"until"})
 
 
-def error_text(error: WieweetError, lang: str) -> str | None:
-    """The user's text for ``error`` in ``lang``; None for a code without one (the caller shows ``error.message``)."""
+def slack_mention(slack_user_id: str) -> str:
+    """A person in a Slack text: Slack shows their name (the error's value is a checked Slack user id)."""
+    return f"<@{slack_user_id}>"
+
+
+def error_text(error: WieweetError, lang: str, *, person: Callable[[str], str] = slack_mention) -> str | None:
+    """The user's text for ``error`` in ``lang``; None for a code without one (the caller shows ``error.message``).
+    The people it names (``WieweetError.people``) are shown by ``person``: a Slack mention unless the surface
+    says otherwise (the command line: their name)."""
     key = ERROR_KEYS.get(error.code)
     if key is None:
         return None
     try:
         values = dict(getattr(error, "values", {}))
+        for name in error.people.intersection(values):
+            values[name] = person(str(values[name]))
         for name in DATE_VALUES.intersection(values):  # a date the error holds as ISO text, as users read dates
             values[name] = format_stored_date(str(values[name]), lang)
         return t(key, lang, **values)

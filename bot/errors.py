@@ -15,10 +15,13 @@ class WieweetError(Exception):
     ``refusal``: the request was understood but cannot be done (the record's state, another's change first, a rule),
     as opposed to input that is wrong or names nothing that exists (``NotFoundError``); the command line exits 1 for a
     refusal and 2 otherwise (``bot.cli.exit_code``).
+    ``people``: the names of ``values`` that are a person's Slack user id, shown per surface by ``error_text`` (a
+    mention in Slack, their name on the command line): one text, whoever reads it.
     """
 
     code: str = "error"
     refusal: ClassVar[bool] = False
+    people: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,

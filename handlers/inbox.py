@@ -84,20 +84,28 @@ class Kind:
     # Undoes what a request claimed for itself when it ends without its outcome (given up after its last attempt, or
     # refused with an error the user is told): e.g. a share claimed on the search, given back.
     ended_without: Handler | None = None
+    # With ``ended_without``: what the user is told (through ``tell``, once) when the request is given up, once its
+    # undo is done — instead of the generic "something went wrong", which is said before the undo.
+    given_up: Callable[[InboxJob], str] | None = None
 
 
 KINDS: dict[str, Kind] = {}
 
 
 def kind(
-    name: str, *, tell: FailureNotice, in_order: bool = False, ended_without: Handler | None = None
+    name: str,
+    *,
+    tell: FailureNotice,
+    in_order: bool = False,
+    ended_without: Handler | None = None,
+    given_up: Callable[[InboxJob], str] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register the handler of an inbox kind (how to tell its user about a failure, and what to undo when the
     request ends without its outcome). ``in_order``: a user's request waits for their older unfinished ones (a
     later edit is never overwritten by an earlier one's retry)."""
 
     def decorate(handler: Handler) -> Handler:
-        KINDS[name] = Kind(handle=handler, tell=tell, in_order=in_order, ended_without=ended_without)
+        KINDS[name] = Kind(handle=handler, tell=tell, in_order=in_order, ended_without=ended_without, given_up=given_up)
         return handler
 
     return decorate

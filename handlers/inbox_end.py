@@ -57,7 +57,7 @@ def give_up(
     """Record failed attempt ``attempt``: retried at ``retry_at``, or (None) given up — the user told once (with a
     reference for the log) and what the request claimed undone."""
     if retry_at is None:
-        if entry is not None:
+        if entry is not None and not (entry.ended_without is not None and entry.given_up is not None):
             try:
                 entry.tell(job, t("slack.error", language(job), ref=job.ref))
             except Exception:
@@ -78,8 +78,8 @@ def give_up(
 
 def undo(job: InboxJob, entry: Kind, error: str, *, now: datetime, finish: Callable[[], None]) -> None:
     """Undo what the ended request claimed (``Kind.ended_without``), then end it: ``finish`` (done) when it was
-    refused with a message the user got, given up otherwise. An undo that fails is retried with a backoff (growing,
-    capped at ``UNDO_BACKOFF_CAP``), until it succeeds."""
+    refused with a message the user got, given up otherwise (the user told then, for a kind with ``Kind.given_up``).
+    An undo that fails is retried with a backoff (growing, capped at ``UNDO_BACKOFF_CAP``), until it succeeds."""
     assert entry.ended_without is not None
     try:
         entry.ended_without(job)
@@ -92,6 +92,11 @@ def undo(job: InboxJob, entry: Kind, error: str, *, now: datetime, finish: Calla
         delay = min(UNDO_BACKOFF_CAP, timedelta(seconds=2 ** min(job.request.attempts + 1, 16)))
         _mark_failed(job, f"undo: {type(failure).__name__}: {failure}", retry_at=now + delay, now=now)
         return
+    if job.result.get(UNDO) == "failed" and entry.given_up is not None:
+        try:  # told after the undo, as it says what was undone (the kind's ``tell`` says it once)
+            entry.tell(job, entry.given_up(job))
+        except Exception:
+            log.exception("could not tell the user that request %s was given up", job.key)
     if job.result.get(UNDO) == "done":
         try:
             finish()

@@ -14,8 +14,9 @@ the inbox row so a retry does none twice:
    its hold; a hold whose attempt died runs out and can be taken over (that attempt, retried, is refused at its plan
    and archives the channel it had made, as it does when staff closed the proposal after its hold ran out); a
    refusal further on gives the hold up at once, and so does the inbox giving up on it (``_ended_without``: Slack
-   kept failing; its channel archived, its staff member told once). The hold names the staff member, so the one
-   refused is told who is inviting; Dismiss and Done are refused while it stands (``bot.needs.proposals``);
+   kept failing; its channel archived, then its staff member told once what happened, ``_given_up``). The hold
+   names the staff member, so the one refused is told who is inviting; Dismiss and Done are refused while it
+   stands (``bot.needs.proposals``);
 2. with no transaction open: the picked channel is checked (staff must be in it, by Slack's data, and it must not be
    shared with another organisation), the channel is created or taken, and the people are invited. The channel and
    the invitees are saved as a step as soon as they are known, so a retry (the record failed, a crash, a takeover)
@@ -86,7 +87,8 @@ def _ended_without(job: InboxJob) -> None:
     """The request ended without its invitation recorded: its hold goes at once (another staff member can invite
     now, not in ten minutes). Given up after its last attempt (Slack kept failing), the channel it created — people
     may be in it already — is archived too, as far as Slack lets it; refused, that was seen to where it was refused.
-    The holder was told by then (``tell_not_saved``, once). Run again until it got through (``handlers.inbox_end``):
+    Refused, the holder was told by then (``tell_not_saved``, once); given up, they are told after this
+    (``_given_up``). Run again until it got through (``handlers.inbox_end``):
     a failing database leaves nothing held for long."""
     if inbox_core.delivery_claimed(job.services.db, key=job.key):
         return  # recorded after all (a copy of it, or this one before its confirmations failed): nothing to undo
@@ -95,15 +97,24 @@ def _ended_without(job: InboxJob) -> None:
         job.services.needs_service().release_invite(session, proposal_id=form.proposal_id, holder=job.key)
     saved = _step(job, "invite")
     made = str(saved.get("channel") or "") if isinstance(saved, dict) and not form.channel_id else ""
-    if made and job.result.get(inbox_end.UNDO) == "failed" and not job.result.get("archived"):
+    if made and job.result.get(inbox_end.UNDO) == "failed" and "archived" not in job.result:
         try:
-            _archive(job, made)
-            job.save(archived=made)
+            job.save(archived=made if _archive(job, made) else "")  # "": Slack refused it (told as not archived)
         except Exception:  # Slack still failing: the hold is what mattered; the empty channel is logged
             log.warning("work session channel %s of a given-up invite left ref=%s", made, job.ref, exc_info=True)
 
 
-@inbox.kind(NEEDS_INVITE, tell=tell_not_saved, in_order=True, ended_without=_ended_without)
+def _given_up(job: InboxJob) -> str:
+    """What the staff member reads once the inbox gave up on their invitation and ``_ended_without`` let it go:
+    nobody was invited, the channel the attempt made was archived (when Slack let it), and they can invite again."""
+    lang = inbox_end.language(job)
+    archived = str(job.result.get("archived") or "")
+    if archived:
+        return t("needs.invite_given_up_archived", lang, channel=f"<#{archived}>", ref=job.ref)
+    return t("needs.invite_given_up", lang, ref=job.ref)
+
+
+@inbox.kind(NEEDS_INVITE, tell=tell_not_saved, in_order=True, ended_without=_ended_without, given_up=_given_up)
 def invite_work_session(job: InboxJob) -> None:
     """The recorded invite modal, from the inbox (see the module docstring)."""
     services = job.services
@@ -233,8 +244,9 @@ def _record(job: InboxJob, actor: Actor, form: NeedsInviteForm, plan: InvitePlan
         raise
 
 
-def _archive(job: InboxJob, channel: str) -> None:
-    """Archive a channel this attempt created but could not record; Slack's refusal (a missing scope) is logged."""
+def _archive(job: InboxJob, channel: str) -> bool:
+    """Archive a channel this attempt created but could not record; Slack's refusal (a missing scope) is logged
+    (False)."""
     try:
         job.client.conversations_archive(channel=channel)
     except SlackApiError as exc:  # not retried: a retry of this request is refused at its plan, before this
@@ -245,8 +257,9 @@ def _archive(job: InboxJob, channel: str) -> None:
             exc.response.get("needed"),
             job.ref,
         )
-    else:
-        log.info("work session channel %s archived: the proposal was invited elsewhere ref=%s", channel, job.ref)
+        return False
+    log.info("work session channel %s archived: the proposal was invited elsewhere ref=%s", channel, job.ref)
+    return True
 
 
 class _CopyCommitted(Exception):

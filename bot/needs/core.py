@@ -86,13 +86,14 @@ class InviteUnderWay(ProposalClosed):
     invitation: it is making the channel and inviting the people now, so this one makes nothing."""
 
     code = "proposal_inviting"
+    people = frozenset({"staff"})
 
     def __init__(self, proposal_id: int, staff: str | None = None) -> None:
         # ``staff``, who holds it, comes from the database (the hold's Slack user id), never from a payload
         super().__init__(message=f"proposal #{proposal_id} is being invited by another submission")
         if staff and is_slack_user_id(staff):
             self.code = "proposal_inviting_by"
-            self.values = {"staff": f"<@{staff}>"}
+            self.values = {"staff": staff}  # a mention in Slack, a name on the command line (``error_text``)
 
 
 class CloseWhileInviting(WieweetError):
@@ -102,12 +103,13 @@ class CloseWhileInviting(WieweetError):
 
     code = "proposal_close_inviting"
     refusal = True
+    people = frozenset({"staff"})
 
     def __init__(self, proposal_id: int, staff: str | None = None) -> None:
         super().__init__(message=f"proposal #{proposal_id} is being invited right now: not closed")
         if staff and is_slack_user_id(staff):
             self.code = "proposal_close_inviting_by"
-            self.values = {"staff": f"<@{staff}>"}
+            self.values = {"staff": staff}  # a mention in Slack, a name on the command line (``error_text``)
 
 
 class NoShareableWording(WieweetError):

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from click.testing import CliRunner
 
+from bot.actors import Actor
 from bot.cli import main
+from bot.directory import cache_user
 from bot.privacy.channels import REFRESH_DELAY
 from handlers import ids
 from handlers.needs_refresh import ProposalRefresher
@@ -86,3 +89,32 @@ def test_without_an_operator_name_the_post_says_staff_did_it_from_the_command_li
     shown = _rendered_once(network, clock, proposal_id)
     assert "Afgewezen door iemand van het kenniscentrum (via de opdrachtregel)." in shown
     assert "cli:" not in shown
+
+
+@pytest.mark.parametrize(
+    ("holder", "shown"),
+    [("ULEAD", "An Peeters"), ("UCACHED", "Cato Claes"), ("UNOBODY", "UNOBODY")],
+    ids=["in the register", "a stored Slack user", "unknown"],
+)
+@pytest.mark.parametrize("command", ["dismiss", "done"])
+def test_a_close_refused_while_an_invitation_is_under_way_names_the_holder_not_a_slack_mention(
+    network: Network, command: str, holder: str, shown: str
+) -> None:
+    """The refusal reads as in Slack, with the person inviting by their name (the register's, else the stored Slack
+    profile's, else their id) where Slack shows a mention; exit 1, nothing changed."""
+    proposal_id, _ = _queued(network)
+    now = datetime.now(UTC)  # the command line acts at the real time: the hold stands then
+    with network.database.session() as session:
+        cache_user(session, user_id="UCACHED", locale="nl-BE", name="Cato Claes", now=now)
+        staff = Actor.slack(holder, is_staff=True)
+        network.service.plan_invite(session, actor=staff, proposal_id=proposal_id, now=now, holder="needs_invite:V1")
+    url = network.database.engine.url.render_as_string(hide_password=False)
+    args = [command, str(proposal_id)] + (["--notes", NOTES] if command == "done" else [])
+    result = CliRunner().invoke(main, ["--database", url, "--by", "Anna Smet", "needs", *args])
+    assert result.exit_code == 1, result.output
+    assert f"error: {shown} is inviting the people to this work session right now" in result.output
+    assert f"or ask {shown}." in result.output
+    assert "<@" not in result.output and "nothing was changed" in result.output
+    with network.database.session() as session:
+        proposal = session.get(NeedProposal, proposal_id)
+        assert proposal is not None and proposal.status is ProposalStatus.OPEN

@@ -7,6 +7,7 @@ and the dead attempt, retried, makes nothing and archives the channel it had mad
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -20,8 +21,9 @@ from bot.privacy import erase_person
 from handlers.inbox_job import MAX_ATTEMPTS
 from handlers.services import Services
 from storage.models import Practice, ProposalStatus
+from tests.clock import Clock
 from tests.needs.conftest import NOW, Network
-from tests.needs.test_invite_hold import OTHER_STAFF, Clock, held, held_for, process, two_submissions
+from tests.needs.test_invite_hold import OTHER_STAFF, held, held_for, process, two_submissions
 from tests.needs.test_invite_retry import (
     STAFF,
     Crash,
@@ -35,12 +37,12 @@ from tests.needs.test_invite_retry import (
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> Clock[datetime]:
+    return Clock(NOW)
 
 
 @pytest.fixture
-def services(network: Network, clock: Clock) -> Services:
+def services(network: Network, clock: Clock[datetime]) -> Services:
     return Services(
         settings=Settings(staff_user_ids=frozenset({STAFF, OTHER_STAFF})),
         db=network.database,
@@ -69,7 +71,9 @@ def test_an_attempt_the_inbox_gives_up_on_lets_the_invitation_go_at_once(network
     assert held(network, proposal) == (None, None) and held_for(network, proposal) is None
     assert slack.archived == [dead]
     told = refusals(slack)
-    assert [p["channel"] for p in told] == [f"D{STAFF}"] and "Er ging iets mis" in told[0]["text"]
+    assert [p["channel"] for p in told] == [f"D{STAFF}"] and "Er ging iets mis" not in told[0]["text"]
+    assert "niemand is uitgenodigd" in told[0]["text"] and f"<#{dead}> dat ervoor was aangemaakt" in told[0]["text"]
+    assert "opnieuw uitnodigen" in told[0]["text"]
     assert proposal_state(network, proposal) == (ProposalStatus.OPEN, None)
 
     later = timedelta(hours=MAX_ATTEMPTS + 1)
@@ -77,6 +81,35 @@ def test_an_attempt_the_inbox_gives_up_on_lets_the_invitation_go_at_once(network
     assert process(services, slack, again, after=later) is True  # the clock: still NOW, within the first's hold
     assert proposal_state(network, proposal) == (ProposalStatus.INVITED, slack.channels["werksessie-b"])
     assert [p["channel"] for p in refusals(slack)] == [f"D{STAFF}"]  # the other staff member invited, not refused
+
+
+class EnglishSlack(FakeSlack):
+    def users_info(self, **kwargs: Any) -> dict[str, Any]:
+        return {"user": {"id": kwargs["user"], "locale": "en-GB"}}
+
+
+def test_given_up_with_its_channel_left_unarchived_the_staff_member_is_told_so_in_their_language(
+    network: Network, services: Services
+) -> None:
+    """Slack refuses to archive the channel the given-up attempt made (a missing scope): the one DM, in English for
+    an English staff member, says nobody was invited and they can invite again — and claims no archive."""
+    proposal = proposal_id(network)
+    first, _ = two_submissions(services, proposal)
+    slack = EnglishSlack()
+    slack.fail["conversations.invite"] = [
+        slack_error("conversations.invite", "internal_error", status=500) for _ in range(MAX_ATTEMPTS)
+    ]
+    slack.fail["conversations.archive"] = [slack_error("conversations.archive", "missing_scope")]
+    finished = [process(services, slack, first)]
+    for attempt in range(1, MAX_ATTEMPTS):
+        (row,) = [r for r in due(services.db, after=timedelta(hours=attempt)) if r.request_key == first.request_key]
+        finished.append(process(services, slack, row, after=timedelta(hours=attempt)))
+    assert finished[-1] is True and slack.archived == []
+    assert held(network, proposal) == (None, None)
+    (told,) = refusals(slack)
+    assert told["channel"] == f"D{STAFF}" and "Something went wrong" not in told["text"]
+    assert "nobody was invited" in told["text"] and "invite again" in told["text"]
+    assert "archived" not in told["text"] and "<#" not in told["text"]
 
 
 def test_an_attempt_given_up_after_its_record_keeps_the_invitation(network: Network, services: Services) -> None:
@@ -163,7 +196,7 @@ def test_an_invitation_planned_after_a_close_makes_nothing(network: Network) -> 
 
 
 def test_a_close_after_the_hold_ran_out_goes_through_and_the_dead_attempt_archives_its_channel(
-    network: Network, services: Services, clock: Clock
+    network: Network, services: Services, clock: Clock[datetime]
 ) -> None:
     """The invite attempt dies after Slack made its channel; once its hold ran out, the proposal is dismissed (the
     hold cleared with it); the dead attempt, retried, is refused at its plan and archives the channel it had made."""
