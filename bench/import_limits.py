@@ -44,6 +44,8 @@ CASES: list[tuple[str, str, Callable[[Path], Path], bool]] = [
         True,
     ),
     ("two-letter shared strings up to the part limit", "tiny.xlsx", hostile.tiny_shared_strings, True),
+    ("another tab: rows of 16,384 cells up to the unpacked limit", "wide-tab.xlsx", hostile.wide_other_tab, True),
+    ("another tab: 1,048,576 empty rows", "long-tab.xlsx", hostile.long_other_tab, False),
     ("hostile: declares A1:XFD1048576 (1.7 KB)", "grid.xlsx", hostile.whole_grid, False),
     ("hostile: one 1.5 GB cell (1.5 MB)", "cell.xlsx", hostile.huge_cell, False),
     ("hostile: zip bomb, 1 GB of sheet XML", "bomb.xlsx", hostile.zip_bomb, False),

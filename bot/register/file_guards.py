@@ -8,7 +8,6 @@ cells, counting the cells as the sheet's XML streams past (openpyxl builds each 
 
 from __future__ import annotations
 
-import contextlib
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -20,12 +19,18 @@ from xml.sax.xmlreader import AttributesNSImpl
 
 from defusedxml import DefusedXmlException
 from defusedxml.sax import make_parser
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.reader.workbook import WorkbookParser
+from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
 
 from bot.errors import ImportFailed
 
 MIB = 1024 * 1024
 
 SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
+EXCEL_COLUMNS = 16_384  # Excel's own size of a sheet: columns A to XFD ...
+EXCEL_ROWS = 1_048_576  # ... and rows 1 to 1,048,576
+WORKBOOK_TYPES = (XLSX, XLSM, XLTX, XLTM)  # the content types of a workbook part, in the order openpyxl looks
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
@@ -55,6 +60,14 @@ def too_many_columns(name: str, line: int, limits: FileLimits, *, part: str = ""
         "too_many_columns",
         f"{name}: {where}: more than {limits.max_columns} columns; at most {limits.max_columns} can be "
         "imported (a register file has about a dozen)",
+    )
+
+
+def too_many_rows(name: str, limits: FileLimits) -> ImportFailed:
+    return ImportFailed(
+        "too_many_rows",
+        f"{name}: more than {limits.max_rows:,} rows below the header; at most {limits.max_rows:,} rows "
+        "can be imported from one file (split it into several files)",
     )
 
 
@@ -137,29 +150,91 @@ def check_xlsx_parts(path: Path, limits: FileLimits) -> None:
                 "save the sheet as CSV UTF-8 or split it)",
             )
     sheets = [part for part in parts if SHEET_PART.fullmatch(part.filename)]
+    tabs = _worksheet_tabs(path)  # None: unknown, and every sheet is then held to the limits of the import
+    imported = next(iter(tabs), "") if tabs is not None else ""
     for part in sheets:
-        shown = "" if len(sheets) == 1 else part.filename  # which sheet, when there are several
+        limit: _ImportLimit | _ExcelLimit
+        if tabs is None or part.filename == imported:
+            named = tabs[imported] if tabs is not None and len(tabs) > 1 else ""  # which tab, when there are several
+            limit = _ImportLimit(path.name, named, limits)
+        else:  # a tab that is not imported, or a sheet no tab shows
+            limit = _ExcelLimit(path.name, tabs.get(part.filename, part.filename), tabs.get(imported, ""))
         try:
             with zipfile.ZipFile(path) as archive, archive.open(part) as source:
-                _check_row_widths(path.name, shown, source, limits)
+                _check_row_widths(source, limit)
         except ImportFailed:
             raise
         except Exception as exc:  # damaged XML or zip data: the same one line as openpyxl's own failures
             raise unreadable(path, exc) from exc
 
 
-class _ScanDone(Exception):
-    """The scan has seen every row that will be read."""
+def _worksheet_tabs(path: Path) -> dict[str, str] | None:
+    """The workbook's worksheets, part name -> tab title, in the order openpyxl opens them (its first is the one
+    imported); None when the workbook part cannot be found or read (openpyxl then refuses the file itself)."""
+    try:
+        opened = ExcelReader(path, read_only=True)
+        with opened.archive as archive:
+            opened.read_manifest()
+            found = next((part for kind in WORKBOOK_TYPES if (part := opened.package.find(kind)) is not None), None)  # type: ignore[no-untyped-call]
+            reader = WorkbookParser(archive, found.PartName[1:] if found is not None else "xl/workbook.xml")
+            reader.parse()
+            present = set(archive.namelist())
+            return {
+                rel.target: str(sheet.name)
+                for sheet, rel in reader.find_sheets()
+                if rel.target in present and "chartsheet" not in str(rel.Type)
+            }
+    except Exception:  # any damage: every sheet is then held to the import's limits
+        return None
+
+
+class _ImportLimit:
+    """The sheet that is imported: at most ``max_columns`` cells a row and ``max_rows`` rows below the header."""
+
+    def __init__(self, name: str, tab: str, limits: FileLimits) -> None:
+        self.name, self.tab, self.limits = name, tab, limits  # tab: named when the workbook has several
+        self.cells = limits.max_columns
+        self.rows = limits.max_rows + 1
+
+    def too_wide(self, row: int) -> ImportFailed:
+        return too_many_columns(self.name, row, self.limits, part=f"the tab {self.tab!r}" if self.tab else "")
+
+    def too_long(self) -> ImportFailed:
+        return too_many_rows(self.name, self.limits)
+
+
+class _ExcelLimit:
+    """Another tab: never imported, but openpyxl parses it to its end when it opens the file (keeping an element
+    for each row until the end), so it is held to what Excel itself can save: 16,384 cells a row and 1,048,576
+    rows. The widest and the longest such tab cost under 150 MB (``bench/import_limits.py``)."""
+
+    cells = EXCEL_COLUMNS
+    rows = EXCEL_ROWS
+
+    def __init__(self, name: str, tab: str, imported: str) -> None:
+        self.name, self.tab, self.imported = name, tab, imported
+
+    def _refusal(self, problem: str) -> ImportFailed:
+        first = f"the first tab, {self.imported!r}," if self.imported else "the first tab"
+        return ImportFailed(
+            "sheet_too_big",
+            f"{self.name}: {problem}, more than Excel itself allows (a damaged file?). Only {first} is imported: "
+            "delete the other tabs, or save that one as CSV UTF-8",
+        )
+
+    def too_wide(self, row: int) -> ImportFailed:
+        return self._refusal(f"row {row} of the tab {self.tab!r} has more than {EXCEL_COLUMNS:,} cells")
+
+    def too_long(self) -> ImportFailed:
+        return self._refusal(f"the tab {self.tab!r} has more than {EXCEL_ROWS:,} rows")
 
 
 class _RowScan(ContentHandler):
     """Counts the cells of each row of a worksheet's XML as it streams past, keeping nothing."""
 
-    def __init__(self, name: str, part: str, limits: FileLimits) -> None:
+    def __init__(self, limit: _ImportLimit | _ExcelLimit) -> None:
         super().__init__()
-        self.name = name
-        self.part = part  # the sheet's part in the file, named when the workbook has several
-        self.limits = limits
+        self.limit = limit
         self.row = 0
         self.cells = 0
 
@@ -169,29 +244,29 @@ class _RowScan(ContentHandler):
         local = name[1]
         if local == "c":
             self.cells += 1
-            if self.cells > self.limits.max_columns:
-                raise too_many_columns(self.name, self.row, self.limits, part=self.part)
+            if self.cells > self.limit.cells:
+                raise self.limit.too_wide(self.row)
         elif local == "row":
             number = attrs.get((None, "r"), "")
             self.row = int(number) if number.isdigit() and len(number) < 10 else self.row + 1
             self.cells = 0
-            if self.row > self.limits.max_rows + 1:
-                raise _ScanDone
+            if self.row > self.limit.rows:
+                raise self.limit.too_long()
 
 
-def _check_row_widths(name: str, part: str, source: IO[bytes], limits: FileLimits) -> None:
-    """Refuse a sheet with a row of more than ``max_columns`` cells before openpyxl reads the workbook.
+def _check_row_widths(source: IO[bytes], limit: _ImportLimit | _ExcelLimit) -> None:
+    """Refuse a sheet with a row of more cells than ``limit`` allows before openpyxl reads the workbook.
 
     openpyxl builds each row whole, every cell of it, before ``iter_rows`` leaves out the columns past ``max_col``,
-    and opening a workbook without a declared sheet size parses each sheet once to the end: one row of 1.6 million
-    cells, 178 KB zipped, took 1.6 GB and 82 seconds. This pass streams the sheet's XML through defusedxml's SAX
-    parser, keeps one row's count and stops at the first row too wide (or past the last row read).
+    and opening a workbook without a declared sheet size parses each sheet (every tab, not only the one imported)
+    once to the end: one row of 1.6 million cells, 178 KB zipped, took 1.6 GB and 82 seconds. This pass streams
+    the sheet's XML through defusedxml's SAX parser, keeps one row's count and stops at the first row too wide (or
+    past the last row that counts).
     """
     parser = make_parser()
     parser.setFeature(feature_namespaces, True)
-    parser.setContentHandler(_RowScan(name, part, limits))
-    with contextlib.suppress(_ScanDone):
-        parser.parse(source)
+    parser.setContentHandler(_RowScan(limit))
+    parser.parse(source)
 
 
 def unreadable(path: Path, exc: BaseException) -> ImportFailed:

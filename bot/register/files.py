@@ -48,6 +48,7 @@ from bot.register.file_guards import (
     check_xlsx_parts,
     megabytes,
     too_many_columns,
+    too_many_rows,
     unreadable,
 )
 from bot.sheets import neutralise, put, unneutralise
@@ -130,11 +131,7 @@ def _build(
     rows: list[RawRow] = []
     for line, record in iterator:
         if line > limits.max_rows + 1:
-            raise ImportFailed(
-                "too_many_rows",
-                f"{name}: more than {limits.max_rows:,} rows below the header; at most {limits.max_rows:,} rows "
-                "can be imported from one file (split it into several files)",
-            )
+            raise too_many_rows(name, limits)
         _check_cells(name, line, record, columns, limits)
         if not any(cell.strip() for cell in record):
             continue  # a blank row
