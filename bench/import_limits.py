@@ -9,7 +9,7 @@ Each file is generated (``tests/register/hostile.py``) and read by ``read_regist
 (under a 3 GiB address-space limit), which reports the rows read or the error, and its peak resident memory.
 Baseline in the same run: the shipped demo register (``bot/data/demo/experts.csv``, 103 experts), so the cost of
 the interpreter and its imports shows. Target: every case below 500 MB (``FileLimits`` in
-``bot/register/files.py``); the hostile ones are refused in about the time of the baseline.
+``bot/register/file_guards.py``); the hostile ones are refused in about the time of the baseline.
 """
 
 from __future__ import annotations
