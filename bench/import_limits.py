@@ -9,7 +9,7 @@ Each file is generated (``tests/register/hostile.py``) and read by ``read_regist
 (under a 3 GiB address-space limit), which reports the rows read or the error, and its peak resident memory.
 Baseline in the same run: the shipped demo register (``bot/data/demo/experts.csv``, 103 experts), so the cost of
 the interpreter and its imports shows. Target: every case below 500 MB (``FileLimits`` in
-``bot/register/files.py``); the hostile ones are refused in about the time of the baseline.
+``bot/register/file_guards.py``); the hostile ones are refused in about the time of the baseline.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ CASES: list[tuple[str, str, Callable[[Path], Path], bool]] = [
         True,
     ),
     ("two-letter shared strings up to the part limit", "tiny.xlsx", hostile.tiny_shared_strings, True),
+    ("another tab: rows of 16,384 cells up to the unpacked limit", "wide-tab.xlsx", hostile.wide_other_tab, True),
+    ("another tab: 1,048,576 empty rows", "long-tab.xlsx", hostile.long_other_tab, False),
     ("hostile: declares A1:XFD1048576 (1.7 KB)", "grid.xlsx", hostile.whole_grid, False),
     ("hostile: one 1.5 GB cell (1.5 MB)", "cell.xlsx", hostile.huge_cell, False),
     ("hostile: zip bomb, 1 GB of sheet XML", "bomb.xlsx", hostile.zip_bomb, False),

@@ -17,10 +17,9 @@ run as a formula (or as DDE: ``=cmd|' /C calc'!A0``) by Excel, LibreOffice or Go
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.worksheet.worksheet import Worksheet
 
 # A cell starting with one of these is run as a formula (or as DDE) by Excel, LibreOffice or Google Sheets.
@@ -28,7 +27,6 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 QUOTE = "'"
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
 _QUOTED_AFTER = FORMULA_TRIGGERS | {QUOTE}
-_NOT_IN_A_WORKBOOK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what openpyxl refuses (IllegalCharacterError)
 
 Value = str | int | float | None
 
@@ -50,7 +48,9 @@ def unneutralise(text: str) -> str:
 
 def text(value: str) -> str:
     """``value`` as a workbook can hold it: without the characters it cannot store, at most 32,767 characters."""
-    return _NOT_IN_A_WORKBOOK.sub("", value)[:MAX_CELL_CHARS]
+    # openpyxl's own set (the C0 controls but tab, line feed and carriage return), not ``bot.text.CONTROLS``: a cell
+    # keeps what the workbook can store, and the values come from the database, which holds no other controls
+    return ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_CHARS]
 
 
 def _as_text(cell: Cell | MergedCell) -> None:

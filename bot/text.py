@@ -30,7 +30,13 @@ BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069\u061c"
 ZERO_WIDTH = "\u200b-\u200f\u2060-\u2064\ufeff\u180e\u00ad"
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 _INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
-ACTING_CONTROLS = f"\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}"  # a character class: C0 but tab/LF, DEL, C1, bidi
+# Control characters (category Cc) but tab, line feed and carriage return: the C0 controls, DEL and the C1 controls.
+# No keyboard types them and no text wieweet stores, shows or sends means them. A character class, for ``[...]``.
+CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+CONTROLS = re.compile(f"[{CONTROL_CHARACTERS}]")
+# What acts on a terminal or a picture: those, and on purpose also the carriage return (it moves back to the start
+# of the line, and what follows overwrites it) and the bidi controls
+ACTING_CONTROLS = f"{CONTROL_CHARACTERS}\r{BIDI_CONTROLS}"
 _ACTING = re.compile(f"[{ACTING_CONTROLS}]")
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")  # the whole string: use ``is_slack_user_id`` (fullmatch)
 # a public or private channel, or a DM: the prefix, then at least 8 upper-case letters and digits, one a digit at

@@ -45,7 +45,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import t, theme_label
-from bot.text import is_slack_user_id, strip_bidi
+from bot.text import CONTROLS, is_slack_user_id, strip_bidi
 
 # Slack's limits (https://api.slack.com/reference/block-kit): the typed blocks check them, the builders cut to them.
 MAX_BLOCKS = 50  # per message
@@ -69,12 +69,11 @@ ELLIPSIS = "…"
 # http(s), no space or mrkdwn delimiter, and nothing before the host (``https://gent.be@evil.example/`` opens
 # evil.example): such a stored link is shown as its label alone
 _SAFE_URL = re.compile(r"^https?://[^\s<>|/?#@\\]+(?:[/?#][^\s<>|]*)?$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def escape(text: str) -> str:
     """Plain text → mrkdwn: escape the three characters Slack reserves; drop control and bidi reordering characters."""
-    text = strip_bidi(_CONTROL.sub("", text))
+    text = strip_bidi(CONTROLS.sub("", text))
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -22,6 +22,8 @@ from collections.abc import Callable
 
 from slack_bolt import BoltRequest, BoltResponse
 
+from bot.text import CONTROLS
+
 PERSON = "@…"  # a user mention Slack sent without a name: nobody is named, nobody is pinged
 CHANNEL = "#…"
 WIDE_AT = "\uff20"  # "＠": reads as "@", yet no Slack parser (``link_names``, automatic parsing) makes it a mention
@@ -100,9 +102,6 @@ def drop_format_characters(text: str) -> str:
     return "".join(kept)
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # category Cc, except tab, line feed, return
-
-
 def drop_control_characters(value: object) -> object:
     """``value`` (a request's payload: dicts, lists, strings) with every string's control characters dropped, in
     place: U+0000 and the other C0 and C1 controls and DEL, except tab, line feed and carriage return.
@@ -112,7 +111,7 @@ def drop_control_characters(value: object) -> object:
     (``plain_payload``), so messages, commands, modal inputs and clicks are all cleaned in one place.
     """
     if isinstance(value, str):
-        return _CONTROLS.sub("", value) if _CONTROLS.search(value) else value
+        return CONTROLS.sub("", value) if CONTROLS.search(value) else value
     if isinstance(value, dict):
         for key, item in value.items():
             value[key] = drop_control_characters(item)

@@ -22,7 +22,8 @@ from bot.config import Settings
 from bot.errors import ConfigError, ImportFailed
 from bot.i18n import local_day
 from bot.register import identity, marked, profiles, service
-from bot.register.files import LIMITS, MIB, check_register_path
+from bot.register.file_guards import LIMITS, MIB
+from bot.register.files import check_register_path
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes
 from storage import register_repo as repo

@@ -25,7 +25,7 @@ from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 from rapidfuzz import fuzz, process
 
-from bot.text import is_slack_user_id, strip_bidi, strip_invisible
+from bot.text import CONTROLS, is_slack_user_id, strip_bidi, strip_invisible
 from storage.models import Outcome
 
 EXPERT_COLUMNS: tuple[str, ...] = (
@@ -59,7 +59,6 @@ PRACTICE_REQUIRED: tuple[str, ...] = ("title", "summary")
 THEME_REQUIRED: tuple[str, ...] = ("key", "label_nl", "label_en")
 
 THEME_KEY = re.compile(r"^[a-z0-9-]+$")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LIST_SEPARATORS = re.compile(r"[;|]")
 MIN_YEAR = 1990
 
@@ -295,13 +294,13 @@ class _Checker:
         limit = MAX_LENGTH.get(column)
         if limit is not None and len(value) > limit:
             self.error(column, "too_long", f"too long ({len(value)} characters, at most {limit})")
-        if CONTROL_CHARACTERS.search(value):
+        if CONTROLS.search(value):
             self.error(column, "bad_characters", "contains control characters (invisible characters that are not text)")
         return value
 
     def items(self, column: str) -> list[str]:
         items = split_list(self.raw(column))
-        if any(CONTROL_CHARACTERS.search(item) for item in items):
+        if any(CONTROLS.search(item) for item in items):
             self.error(column, "bad_characters", "contains control characters (invisible characters that are not text)")
         return items
 

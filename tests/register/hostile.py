@@ -153,6 +153,32 @@ def write_xlsx_parts(path: Path, *, sheet: bytes | Part, shared: bytes | Part | 
     )
 
 
+def write_xlsx_tabs(path: Path, tabs: Sequence[tuple[str, Part]]) -> Path:
+    """An .xlsx with several tabs, in the order given (the first is the one imported); each part keeps its name, so
+    the order of the tabs need not be the order of the part names."""
+    sheets = "".join(
+        f'<sheet name="{escape(title)}" sheetId="{i}" r:id="rId{i}"/>' for i, (title, _) in enumerate(tabs, 1)
+    )
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="{DOC_REL}/worksheet" Target="{part.name.removeprefix("xl/")}"/>'
+        for i, (_, part) in enumerate(tabs, 1)
+    )
+    return write_zip(
+        path,
+        [
+            deflated("[Content_Types].xml", CONTENT_TYPES),
+            deflated("_rels/.rels", ROOT_RELS),
+            deflated(
+                "xl/workbook.xml",
+                f'<workbook xmlns="{MAIN_NS}" xmlns:r="{DOC_REL}"><sheets>{sheets}</sheets></workbook>'.encode(),
+            ),
+            deflated("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{REL_NS}">{rels}</Relationships>'.encode()),
+            *(part for _, part in tabs),
+            deflated("xl/sharedStrings.xml", shared_strings_xml([])),
+        ],
+    )
+
+
 EXPERT_ROWS = [
     ["name", "email", "organisation"],
     ["An Peeters", "an.peeters@gent.be", "Stad Gent"],
@@ -215,6 +241,27 @@ def big_row_xlsx(path: Path, *, cells: int = 1_600_000) -> Path:
     head = sheet_xml(EXPERT_ROWS[:1]).split(b"</sheetData>")[0] + b'<row r="2">'
     sheet = deflated_repeated("xl/worksheets/sheet1.xml", head, cell * 10_000, cells // 10_000, _ROW_END)
     return write_xlsx_parts(path, sheet=sheet)
+
+
+def wide_other_tab(path: Path, *, cells: int = 16_384, unpacked: int = LIMITS.max_unpacked_bytes - MIB) -> Path:
+    """A register on its first tab and, on a second one, rows as wide as Excel allows (``cells`` empty cells) up to
+    the unpacked limit: openpyxl parses every tab to its end when it opens a workbook without declared sizes."""
+    row = b"<row>" + b"<c/>" * cells + b"</row>"
+    head = f'<worksheet xmlns="{MAIN_NS}"><sheetData>'.encode()
+    other = deflated_repeated("xl/worksheets/sheet2.xml", head, row, unpacked // len(row), b"</sheetData></worksheet>")
+    first = deflated("xl/worksheets/sheet1.xml", sheet_xml(EXPERT_ROWS))
+    return write_xlsx_tabs(path, [("Experts", first), ("Lijsten", other)])
+
+
+def long_other_tab(path: Path, *, rows: int = 1_048_576) -> Path:
+    """A register on its first tab and, on a second one, ``rows`` empty rows (``<row/>``; Excel's own limit by
+    default): openpyxl keeps an element for each row of a tab while it looks for the tab's size."""
+    head = f'<worksheet xmlns="{MAIN_NS}"><sheetData>'.encode()
+    chunk, rest = divmod(rows, 1024)
+    end = b"<row/>" * rest + b"</sheetData></worksheet>"
+    other = deflated_repeated("xl/worksheets/sheet2.xml", head, b"<row/>" * 1024, chunk, end)
+    first = deflated("xl/worksheets/sheet1.xml", sheet_xml(EXPERT_ROWS))
+    return write_xlsx_tabs(path, [("Experts", first), ("Lijsten", other)])
 
 
 _ROW_END = b"</row></sheetData></worksheet>"

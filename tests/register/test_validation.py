@@ -103,6 +103,7 @@ def test_missing_columns_count_as_empty_cells() -> None:
         ({"themes": "xyzzy"}, "themes", "unknown_theme", "unknown theme 'xyzzy' (see `wieweet themes list`)", None),
         ({"name": "x" * 201}, "name", "too_long", "too long (201 characters, at most 200)", None),
         ({"role": "a\x00b"}, "role", "bad_characters", "control characters", None),
+        ({"role": "a\x9bb"}, "role", "bad_characters", "control characters", None),  # C1 too (CSI)
     ],
 )
 def test_expert_field_errors(

@@ -80,6 +80,12 @@ def test_escape_neutralises_slack_control_sequences() -> None:
     assert "&lt;!channel&gt;" in out and "&amp; co" in out
 
 
+def test_escape_drops_every_control_character_but_tab_and_line_breaks() -> None:
+    """C0, DEL and C1 (a register value can still hold one from an older import): the same set as every other place
+    that drops them (``bot.text.CONTROLS``)."""
+    assert escape("a\x00b\x7fc\x9b31md\x85e\tf\ng\rh") == "abc31mde\tf\ng\rh"
+
+
 def test_truncate_is_visible_and_bounded() -> None:
     assert truncate("abcdef", 4) == "abc…"
     assert truncate("abc", 4) == "abc"

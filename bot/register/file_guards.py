@@ -1,0 +1,286 @@
+"""The streaming guards of register file reading: what is refused before a file is built in memory.
+
+``FileLimits`` says how big a register file may be. Two checks run before the parsers build anything:
+``RecordWidth`` stops a CSV record at its first field past ``max_columns`` while the csv module reads it, and
+``check_xlsx_parts`` refuses an .xlsx whose zip parts unpack to too much or whose sheets have a row of too many
+cells, counting the cells as the sheet's XML streams past (openpyxl builds each row whole).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from xml.sax.handler import ContentHandler, feature_namespaces
+from xml.sax.xmlreader import AttributesNSImpl
+
+from defusedxml import DefusedXmlException
+from defusedxml.sax import make_parser
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.reader.workbook import WorkbookParser
+from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
+
+from bot.errors import ImportFailed
+
+MIB = 1024 * 1024
+
+SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
+EXCEL_COLUMNS = 16_384  # Excel's own size of a sheet: columns A to XFD ...
+EXCEL_ROWS = 1_048_576  # ... and rows 1 to 1,048,576
+WORKBOOK_TYPES = (XLSX, XLSM, XLTX, XLTM)  # the content types of a workbook part, in the order openpyxl looks
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+@dataclass(frozen=True, slots=True)
+class FileLimits:
+    """How big a register file may be. Well above any real register (10,000 experts fit many times over)."""
+
+    max_file_bytes: int = 20 * MIB  # the file on disk, CSV or .xlsx
+    max_unpacked_bytes: int = 64 * MIB  # the parts of an .xlsx (a zip of XML files) once unpacked, together
+    max_part_bytes: int = 24 * MIB  # one part that is parsed whole (shared strings, styles; sheets are streamed)
+    max_parts: int = 1_000  # files inside an .xlsx
+    max_rows: int = 100_000  # rows below the header
+    max_columns: int = 100
+    max_cell_chars: int = 32_767  # Excel's own limit for one cell
+
+
+LIMITS = FileLimits()
+
+
+def megabytes(size: int) -> str:
+    return f"{size / MIB:,.1f} MB" if size >= MIB // 10 else f"{size:,} bytes"
+
+
+def too_many_columns(name: str, line: int, limits: FileLimits, *, part: str = "") -> ImportFailed:
+    where = f"row {line} of {part}" if part else f"row {line}"
+    return ImportFailed(
+        "too_many_columns",
+        f"{name}: {where}: more than {limits.max_columns} columns; at most {limits.max_columns} can be "
+        "imported (a register file has about a dozen)",
+    )
+
+
+def too_many_rows(name: str, limits: FileLimits) -> ImportFailed:
+    return ImportFailed(
+        "too_many_rows",
+        f"{name}: more than {limits.max_rows:,} rows below the header; at most {limits.max_rows:,} rows "
+        "can be imported from one file (split it into several files)",
+    )
+
+
+class RecordWidth:
+    """Stops a CSV record at ``max_columns`` fields before the csv module builds it whole.
+
+    The csv module builds a record, every field of it, before anything can count them: one line of 20 million
+    commas would become a list of 20 million strings. The lines are handed to the reader through ``lines``, which
+    counts the delimiters of the record being read (quick: ``str.count``); when there are more than ``max_columns``
+    (and again each time they double) the fields are counted as csv does, quotes included, up to one too many.
+    """
+
+    def __init__(self, text: str, delimiter: str, limits: FileLimits) -> None:
+        self.text = text
+        self.delimiter = delimiter
+        self.limits = limits
+        d = re.escape(delimiter)
+        self.field = re.compile(rf'(?:"[^"]*(?:""[^"]*)*"?)?[^{d}\r\n]*')  # one field, quoted or not
+        self.record_done()
+
+    def record_done(self) -> None:
+        self.pending: list[str] = []
+        self.delimiters = 0
+        self.next_check = self.limits.max_columns
+
+    def too_wide(self, record: str) -> bool:
+        count, pos, most = 0, 0, self.limits.max_columns
+        while count <= most:
+            count += 1
+            match = self.field.match(record, pos)
+            pos = match.end() if match else pos
+            if record[pos : pos + 1] != self.delimiter:
+                break
+            pos += 1
+        return count > most
+
+    def lines(self, name: str, row: Callable[[], int]) -> Iterator[str]:
+        for match in _LINE.finditer(self.text):  # the lines io.StringIO(newline="") gives, without its copy
+            line = match.group()
+            self.pending.append(line)
+            self.delimiters += line.count(self.delimiter)
+            if self.delimiters >= self.next_check:
+                if self.too_wide("".join(self.pending)):
+                    raise too_many_columns(name, row(), self.limits)
+                self.next_check = 2 * self.delimiters
+            yield line
+
+
+def check_xlsx_parts(path: Path, limits: FileLimits) -> None:
+    """Refuse an .xlsx whose parts unpack to too much (a zip bomb, or one enormous cell) before openpyxl reads it.
+
+    Python's zip reader never returns more than a part's declared size (a part that unpacks to more fails its
+    checksum), so the declared sizes are a real bound.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise unreadable(path, exc) from exc
+    if len(parts) > limits.max_parts:
+        raise ImportFailed(
+            "xlsx_too_big", f"{path.name}: the Excel file holds {len(parts):,} parts; at most {limits.max_parts:,}"
+        )
+    total = sum(part.file_size for part in parts)
+    biggest = max(parts, key=lambda part: part.file_size, default=None)
+    if biggest is not None and total > limits.max_unpacked_bytes:
+        raise ImportFailed(
+            "xlsx_too_big",
+            f"{path.name}: the Excel file unpacks to {megabytes(total)} ({biggest.filename} alone "
+            f"{megabytes(biggest.file_size)}); at most {megabytes(limits.max_unpacked_bytes)} can be imported "
+            "(an enormous cell or a damaged file; save the sheet as CSV UTF-8 or split it)",
+        )
+    # openpyxl streams worksheets row by row but builds every other part (shared strings, styles, ...) whole.
+    for part in parts:
+        if part.file_size > limits.max_part_bytes and not SHEET_PART.fullmatch(part.filename):
+            raise ImportFailed(
+                "xlsx_too_big",
+                f"{path.name}: the part {part.filename} of the Excel file unpacks to {megabytes(part.file_size)}; "
+                f"at most {megabytes(limits.max_part_bytes)} can be imported (an enormous cell or a damaged file; "
+                "save the sheet as CSV UTF-8 or split it)",
+            )
+    sheets = [part for part in parts if SHEET_PART.fullmatch(part.filename)]
+    tabs = _worksheet_tabs(path)  # None: unknown, and every sheet is then held to the limits of the import
+    imported = next(iter(tabs), "") if tabs is not None else ""
+    for part in sheets:
+        limit: _ImportLimit | _ExcelLimit
+        if tabs is None or part.filename == imported:
+            named = tabs[imported] if tabs is not None and len(tabs) > 1 else ""  # which tab, when there are several
+            limit = _ImportLimit(path.name, named, limits)
+        else:  # a tab that is not imported, or a sheet no tab shows
+            limit = _ExcelLimit(path.name, tabs.get(part.filename, part.filename), tabs.get(imported, ""))
+        try:
+            with zipfile.ZipFile(path) as archive, archive.open(part) as source:
+                _check_row_widths(source, limit)
+        except ImportFailed:
+            raise
+        except Exception as exc:  # damaged XML or zip data: the same one line as openpyxl's own failures
+            raise unreadable(path, exc) from exc
+
+
+def _worksheet_tabs(path: Path) -> dict[str, str] | None:
+    """The workbook's worksheets, part name -> tab title, in the order openpyxl opens them (its first is the one
+    imported); None when the workbook part cannot be found or read (openpyxl then refuses the file itself)."""
+    try:
+        opened = ExcelReader(path, read_only=True)
+        with opened.archive as archive:
+            opened.read_manifest()
+            found = next((part for kind in WORKBOOK_TYPES if (part := opened.package.find(kind)) is not None), None)  # type: ignore[no-untyped-call]
+            reader = WorkbookParser(archive, found.PartName[1:] if found is not None else "xl/workbook.xml")
+            reader.parse()
+            present = set(archive.namelist())
+            return {
+                rel.target: str(sheet.name)
+                for sheet, rel in reader.find_sheets()
+                if rel.target in present and "chartsheet" not in str(rel.Type)
+            }
+    except Exception:  # any damage: every sheet is then held to the import's limits
+        return None
+
+
+class _ImportLimit:
+    """The sheet that is imported: at most ``max_columns`` cells a row and ``max_rows`` rows below the header."""
+
+    def __init__(self, name: str, tab: str, limits: FileLimits) -> None:
+        self.name, self.tab, self.limits = name, tab, limits  # tab: named when the workbook has several
+        self.cells = limits.max_columns
+        self.rows = limits.max_rows + 1
+
+    def too_wide(self, row: int) -> ImportFailed:
+        return too_many_columns(self.name, row, self.limits, part=f"the tab {self.tab!r}" if self.tab else "")
+
+    def too_long(self) -> ImportFailed:
+        return too_many_rows(self.name, self.limits)
+
+
+class _ExcelLimit:
+    """Another tab: never imported, but openpyxl parses it to its end when it opens the file (keeping an element
+    for each row until the end), so it is held to what Excel itself can save: 16,384 cells a row and 1,048,576
+    rows. The widest and the longest such tab cost under 150 MB (``bench/import_limits.py``)."""
+
+    cells = EXCEL_COLUMNS
+    rows = EXCEL_ROWS
+
+    def __init__(self, name: str, tab: str, imported: str) -> None:
+        self.name, self.tab, self.imported = name, tab, imported
+
+    def _refusal(self, problem: str) -> ImportFailed:
+        first = f"the first tab, {self.imported!r}," if self.imported else "the first tab"
+        return ImportFailed(
+            "sheet_too_big",
+            f"{self.name}: {problem}, more than Excel itself allows (a damaged file?). Only {first} is imported: "
+            "delete the other tabs, or save that one as CSV UTF-8",
+        )
+
+    def too_wide(self, row: int) -> ImportFailed:
+        return self._refusal(f"row {row} of the tab {self.tab!r} has more than {EXCEL_COLUMNS:,} cells")
+
+    def too_long(self) -> ImportFailed:
+        return self._refusal(f"the tab {self.tab!r} has more than {EXCEL_ROWS:,} rows")
+
+
+class _RowScan(ContentHandler):
+    """Counts the cells of each row of a worksheet's XML as it streams past, keeping nothing."""
+
+    def __init__(self, limit: _ImportLimit | _ExcelLimit) -> None:
+        super().__init__()
+        self.limit = limit
+        self.row = 0
+        self.cells = 0
+
+    def startElementNS(  # noqa: N802 (the SAX interface's name)
+        self, name: tuple[str | None, str], qname: str | None, attrs: AttributesNSImpl
+    ) -> None:
+        local = name[1]
+        if local == "c":
+            self.cells += 1
+            if self.cells > self.limit.cells:
+                raise self.limit.too_wide(self.row)
+        elif local == "row":
+            number = attrs.get((None, "r"), "")
+            self.row = int(number) if number.isdigit() and len(number) < 10 else self.row + 1
+            self.cells = 0
+            if self.row > self.limit.rows:
+                raise self.limit.too_long()
+
+
+def _check_row_widths(source: IO[bytes], limit: _ImportLimit | _ExcelLimit) -> None:
+    """Refuse a sheet with a row of more cells than ``limit`` allows before openpyxl reads the workbook.
+
+    openpyxl builds each row whole, every cell of it, before ``iter_rows`` leaves out the columns past ``max_col``,
+    and opening a workbook without a declared sheet size parses each sheet (every tab, not only the one imported)
+    once to the end: one row of 1.6 million cells, 178 KB zipped, took 1.6 GB and 82 seconds. This pass streams
+    the sheet's XML through defusedxml's SAX parser, keeps one row's count and stops at the first row too wide (or
+    past the last row that counts).
+    """
+    parser = make_parser()
+    parser.setFeature(feature_namespaces, True)
+    parser.setContentHandler(_RowScan(limit))
+    parser.parse(source)
+
+
+def unreadable(path: Path, exc: BaseException) -> ImportFailed:
+    """One line for a file openpyxl cannot read; XML that defusedxml refused is named as such."""
+    cause: BaseException | None = exc
+    while cause is not None:  # openpyxl wraps what went wrong in its own exceptions
+        if isinstance(cause, DefusedXmlException):
+            return ImportFailed(
+                "unsafe_xml",
+                f"{path.name}: refused: the Excel file contains XML entity or DTD declarations, which a spreadsheet "
+                f"never needs ({cause})",
+            )
+        cause = cause.__cause__ or cause.__context__
+    detail = " ".join(str(exc).split())
+    if len(detail) > 300:
+        detail = detail[:299] + "…"
+    return ImportFailed("bad_xlsx", f"{path.name}: cannot read this Excel file ({detail or type(exc).__name__})")
