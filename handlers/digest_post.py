@@ -56,6 +56,7 @@ PERMANENT_ERRORS = frozenset(
         "invalid_blocks",
         "msg_too_long",
         "no_text",
+        "no_permission",  # the app may not post in this channel (no member of it): that channel's, not the pass's
     }
 )
 

@@ -59,25 +59,16 @@ class FailedLookUp:
     needed: str = ""  # for CONFIGURATION: the scope Slack says is needed, when it says
 
 
-# Slack's refusals only the operator can fix — the app's scopes, its token — for every channel alike: said once per
+# Slack's refusals only the operator can fix — the app's token, its scopes — for every channel alike: said once per
 # pass and to staff once per week (``OperatorRefusals``); the week's digests stay due and go out once it is fixed.
-CONFIGURATION_REFUSALS = frozenset(
-    {
-        "missing_scope",
-        "not_allowed_token_type",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "no_permission",
-    }
-)
-
-
-# Of those, the refusals of the token itself (revoked, wrong, the app disabled): every call of the pass meets them.
-# The others (a missing scope, a token type or permission the method does not take) are the method's.
+# Of those, the refusals of the token itself (revoked, wrong, the app or workspace gone, a call from an IP address
+# the app does not allow): every call of the pass meets them.
 TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
+# And the method's: a scope it needs, a token type it does not take. Slack's ``no_permission`` is neither: it
+# concerns one conversation (the app is no member of it, or may not post there), so it is that channel's refusal
+# (a post: ``digest_post.PERMANENT_ERRORS``; a look-up: a refusal to say, ``LookUpFailure.REFUSED``).
+METHOD_REFUSALS = frozenset({"missing_scope", "not_allowed_token_type"})
+CONFIGURATION_REFUSALS = TOKEN_REFUSALS | METHOD_REFUSALS
 
 
 def slack_needed_scope(exc: SlackApiError) -> str:
@@ -142,8 +133,9 @@ class OperatorRefusals:
 
     def refused(self, *, error: str, needed: str, method: str, channel_id: str) -> None:
         cause = (error, needed)
-        self._by_method.setdefault(method, cause)
-        if error in TOKEN_REFUSALS and self._token is None:
+        if error in METHOD_REFUSALS:
+            self._by_method.setdefault(method, cause)
+        elif error in TOKEN_REFUSALS and self._token is None:
             self._token = cause
         if cause in self._causes:
             return

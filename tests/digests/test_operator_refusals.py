@@ -168,3 +168,30 @@ def test_staff_by_dm_read_that_the_digests_wait_not_that_one_stopped(database: D
     subject = t(key, lang)
     assert rendered.text.startswith(subject) and t(other, lang) not in rendered.text
     assert not subject.startswith("staffdm.") and subject != t(key, "en" if lang == "nl" else "nl")  # translated
+
+
+@pytest.mark.parametrize("method", ["chat.postMessage", "conversations.info"])
+def test_one_channels_no_permission_is_that_channels_refusal_not_the_passs(
+    database: Database, emulator: SlackEmulator, method: str
+) -> None:
+    """Slack's ``no_permission`` concerns one conversation (the app is no member of it): the other channels of the
+    pass are still asked and get their digest; that channel's post fails its week (as ``not_in_channel`` from a
+    channel still subscribed, ``restricted_action``), its look-up is a refusal to say (tried again once stale); its
+    subscription stays and staff are not told the app's configuration is wrong."""
+    seed(database, *DUE)
+    for channel in DUE:
+        emulator.add_channel(channel, name=channel.lower())
+    emulator.fail_next(method, error="no_permission", channel="C0DIGEST1", times=10)
+    passes = Passes(
+        database,
+        create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})),
+    )
+    results = passes.run(NOW)
+    refused = SendStatus.FAILED if method == "chat.postMessage" else SendStatus.RETRY
+    assert {c: r.status for c, r in results.items()} == {
+        "C0DIGEST1": refused,
+        "C0DIGEST2": SendStatus.SENT,
+        "C0DIGEST3": SendStatus.SENT,
+    }
+    assert [len(emulator.messages(c)) for c in DUE] == [0, 1, 1]
+    assert is_active(database, "C0DIGEST1") and notices(database) == []
