@@ -230,12 +230,17 @@ class _ExcelLimit:
 
 
 class _RowScan(ContentHandler):
-    """Counts the cells of each row of a worksheet's XML as it streams past, keeping nothing."""
+    """Counts the cells of each row of a worksheet's XML as it streams past, keeping nothing.
+
+    A row is as far down as its own ``r`` says, or as the number of ``<row>`` elements so far, whichever is more:
+    openpyxl keeps an element for each of them whatever it says its number is (``<row r="2"/>`` again and again
+    would otherwise never be past the last row that counts)."""
 
     def __init__(self, limit: _ImportLimit | _ExcelLimit) -> None:
         super().__init__()
         self.limit = limit
-        self.row = 0
+        self.row = 0  # the row's number, as the sheet says (``r``) or counted on from the row before
+        self.seen = 0  # the rows streamed past
         self.cells = 0
 
     def startElementNS(  # noqa: N802 (the SAX interface's name)
@@ -249,8 +254,9 @@ class _RowScan(ContentHandler):
         elif local == "row":
             number = attrs.get((None, "r"), "")
             self.row = int(number) if number.isdigit() and len(number) < 10 else self.row + 1
+            self.seen += 1
             self.cells = 0
-            if self.row > self.limit.rows:
+            if max(self.row, self.seen) > self.limit.rows:
                 raise self.limit.too_long()
 
 

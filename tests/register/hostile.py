@@ -253,13 +253,15 @@ def wide_other_tab(path: Path, *, cells: int = 16_384, unpacked: int = LIMITS.ma
     return write_xlsx_tabs(path, [("Experts", first), ("Lijsten", other)])
 
 
-def long_other_tab(path: Path, *, rows: int = 1_048_576) -> Path:
+def long_other_tab(path: Path, *, rows: int = 1_048_576, reset: bool = False) -> Path:
     """A register on its first tab and, on a second one, ``rows`` empty rows (``<row/>``; Excel's own limit by
-    default): openpyxl keeps an element for each row of a tab while it looks for the tab's size."""
+    default): openpyxl keeps an element for each row of a tab while it looks for the tab's size. ``reset``: every
+    1,024th row says it is row 2 (``<row r="2"/>``), as if the count started again."""
     head = f'<worksheet xmlns="{MAIN_NS}"><sheetData>'.encode()
     chunk, rest = divmod(rows, 1024)
     end = b"<row/>" * rest + b"</sheetData></worksheet>"
-    other = deflated_repeated("xl/worksheets/sheet2.xml", head, b"<row/>" * 1024, chunk, end)
+    block = b"<row/>" * 1023 + (b'<row r="2"/>' if reset else b"<row/>")
+    other = deflated_repeated("xl/worksheets/sheet2.xml", head, block, chunk, end)
     first = deflated("xl/worksheets/sheet1.xml", sheet_xml(EXPERT_ROWS))
     return write_xlsx_tabs(path, [("Experts", first), ("Lijsten", other)])
 

@@ -77,21 +77,31 @@ def test_another_tab_is_held_to_excels_own_width(tmp_path: Path) -> None:
     )
 
 
-def test_another_tab_is_held_to_excels_own_length(tmp_path: Path) -> None:
-    path = hostile.long_other_tab(tmp_path / "long.xlsx", rows=1_048_577)
+@pytest.mark.parametrize("reset", [False, True], ids=["plain", "numbers-reset"])
+def test_another_tab_is_held_to_excels_own_length(tmp_path: Path, reset: bool) -> None:
+    path = hostile.long_other_tab(tmp_path / "long.xlsx", rows=1_048_577, reset=reset)
     assert refused(path) == (
         "long.xlsx: the tab 'Lijsten' has more than 1,048,576 rows, more than Excel itself allows (a damaged "
         "file?). Only the first tab, 'Experts', is imported: delete the other tabs, or save that one as CSV UTF-8"
     )
 
 
-def test_the_imported_tab_is_refused_at_its_row_limit_without_being_read_to_the_end(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("block", "times"),
+    [
+        (b"<row/>" * 1000, 10_000),
+        # every 1,000th row says it is row 2: counted all the same (the rows' own numbers never pass the limit)
+        (b"<row/>" * 999 + b'<row r="2"/>', 1_000),
+    ],
+    ids=["plain", "numbers-reset"],
+)
+def test_the_imported_tab_is_refused_at_its_row_limit_without_being_read_to_the_end(
+    tmp_path: Path, block: bytes, times: int
+) -> None:
     """Rows past the limit are refused as the sheet streams: openpyxl would keep an element for each of them while
-    it opens the workbook (ten million empty rows: about 900 MB)."""
+    it opens the workbook (ten million empty rows: about 900 MB; a million: about 90 MB)."""
     head = sheet_xml(EXPERT_ROWS[:1]).split(b"</sheetData>")[0]
-    rows = hostile.deflated_repeated(
-        "xl/worksheets/sheet1.xml", head, b"<row/>" * 1000, 10_000, b"</sheetData></worksheet>"
-    )
+    rows = hostile.deflated_repeated("xl/worksheets/sheet1.xml", head, block, times, b"</sheetData></worksheet>")
     path = hostile.write_xlsx_parts(tmp_path / "rows.xlsx", sheet=rows)
     tracemalloc.start()
     try:
