@@ -27,8 +27,8 @@ another process missed).
 
 Each interval pass first checks that the database is still at the schema revision this code runs: after another
 replica or ``wieweet db upgrade`` moved it, the jobs stop for good and say so in the log (``_schema_current``). The
-jobs that run on their own (embeddings, knowledge needs, channel privacy, digests) check it themselves before each
-run (``on_its_own``): they do not wait for the main pass to notice.
+jobs that run on their own (embeddings, knowledge needs, channel privacy, digests, the outbox pass a kick starts)
+check it themselves before each run (``on_its_own``): they do not wait for the main pass to notice.
 
 The runner knows no chat platform: how the outbox is sent, how digests are posted and how a channel's privacy is
 looked up are handed in (``OutboxPass``, ``DigestPass``, ``ChannelLookup``) by the composition root
@@ -312,7 +312,12 @@ class JobRunner:
 
     def _kicked(self) -> None:
         with self._state_lock:
-            self._kick_pending = False
+            self._kick_pending = False  # first: a pass skipped below must not keep later kicks from being scheduled
+        self._send_kicked()
+
+    @on_its_own(None)
+    def _send_kicked(self) -> None:
+        """The outbox pass a kick asked for: a job of its own, so it checks the schema itself (``on_its_own``)."""
         self._guarded("outbox", self.send_outbox)
 
     def _schema_current(self) -> bool:

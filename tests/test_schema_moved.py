@@ -495,3 +495,25 @@ def test_the_inbox_worker_and_the_jobs_act_on_the_verdict_and_say_so_in_their_ow
     assert [(r.name, r.levelno) for r in said] == [("wieweet.inbox", level), ("wieweet.jobs", level)]
     assert said[0].getMessage().startswith(inbox_line) and said[1].getMessage().startswith(jobs_line)
     assert all((r.exc_info is not None) is (reading == "down") for r in said)  # the failed reading's traceback
+
+
+@pytest.mark.parametrize("revision", [NEWER, "0023_reactivated"])
+def test_a_kicked_outbox_pass_checks_the_schema_itself(database: Database, replica: Database, revision: str) -> None:
+    """A request that committed messages rings the doorbell, and the outbox pass it starts runs on its own: before
+    the main pass noticed, a schema ahead stops it for good and one behind skips it, and a later kick is still
+    scheduled."""
+    sender = CountingSender()
+    jobs = _runner(replica, sender)
+    jobs.run_pass()
+    assert sender.passes == 1
+    _upgrade_elsewhere(database, revision)
+    jobs.kick()
+    [kicked] = jobs.scheduler.get_jobs()
+    kicked.func()  # the scheduler's thread runs it
+    assert sender.passes == 1  # nothing sent (or written) by code on another schema
+    assert (jobs.stopped is not None) is (revision == NEWER)
+    _upgrade_elsewhere(database, head_revision() or "")
+    jobs.kick()  # the skipped pass did not leave a kick pending for good
+    assert len(jobs.scheduler.get_jobs()) == 2
+    jobs.scheduler.get_jobs()[-1].func()
+    assert sender.passes == (1 if revision == NEWER else 2)  # ahead: stopped for good; behind: back at the head
