@@ -12,9 +12,12 @@ Three guards, each for what the one before cannot see:
   whose person stopped (``end_if_not_askable``): a DM queued by another replica's routing that committed just
   before the withdrawal, or claimed by a sender meanwhile, is never posted after the withdrawal committed.
 
-Selecting experts reads the candidates' rows ``FOR SHARE`` (``select_experts``): a routing reading an expert while
-they withdraw either commits first (and the withdrawal, waiting for it, moves that routing on) or reads them
-withdrawn, never a state from before a withdrawal that committed. SQLite has one writer at a time.
+Locks: a withdrawal or opt-out holds the person's register row, then locks the question of each open request of
+theirs; a routing pass holds its question, then reads the candidates' rows ``FOR SHARE SKIP LOCKED``
+(``select_experts``). A routing that read the person before the withdrawal locked their row commits first (the
+withdrawal waits for it, then moves that routing on); a routing meeting the row while it is being withdrawn passes
+them over without waiting (so no pass waits for an expert row while holding a question the withdrawal needs: no
+deadlock). Either way nobody is asked after their withdrawal committed. SQLite has one writer at a time.
 """
 
 from __future__ import annotations
