@@ -82,8 +82,8 @@ class TimerReactions:
     def expert_stopped(self, session: Session, *, expert_id: int, now: datetime) -> list[int]:
         """The expert withdrew their listing or opted out of questions (``bot.routing.stopped``; called in that
         transaction, their register row locked): every request still open for them moves on as when their DM can
-        never arrive (``recipient_unreachable``: the next expert asked, or staff handed the question; whoever chose
-        them by hand told; the asker loses nothing), each routing's move audited in its events, and the request,
+        never arrive (``recipient_unreachable``: the next expert asked, or staff handed the question; staff who chose
+        them by hand told why, an expert who forwarded to them told nothing; the asker loses nothing), each routing's move audited in its events, and the request,
         reminder and update DMs still queued for their routings end unsent. Not marked away: they chose this.
         Returns the routings moved on (none when the entry does not say to stop asking them)."""
         expert = register_repo.get_expert(session, expert_id=expert_id, lock=True)
@@ -102,7 +102,9 @@ class TimerReactions:
                 continue
             question, routing = locked
             self._move_on(session, question, routing, note=f"not to be asked: {why}", why=why, now=now)
-            self._tell_chooser(session, question, routing, error=stopped.STOPPED_ERROR, moved_on=True, now=now)
+            self._tell_chooser(
+                session, question, routing, error=stopped.STOPPED_ERROR, moved_on=True, now=now, staff_only=True
+            )
             moved.append(routing.id)
         outbox_repo.update_routing_messages_ended(
             session,
@@ -210,10 +212,20 @@ class TimerReactions:
         return True
 
     def _tell_chooser(
-        self, session: Session, question: Question, routing: Routing, *, error: str, moved_on: bool, now: datetime
+        self,
+        session: Session,
+        question: Question,
+        routing: Routing,
+        *,
+        error: str,
+        moved_on: bool,
+        now: datetime,
+        staff_only: bool = False,
     ) -> bool:
         """Tell whoever asked this person by hand (staff assigning, an expert forwarding) that the request did not
-        arrive: once per time they were asked (the routing's last "asked" event is the cause)."""
+        arrive: once per time they were asked (the routing's last "asked" event is the cause). ``staff_only``: a
+        reason only staff may read (a consent decision: withdrew, opted out); a forwarding expert is told nothing, as
+        after a decline (the question went on to others by itself)."""
         asked = [
             e
             for e in question_repo.list_question_events(session, question_id=question.id)
@@ -225,6 +237,8 @@ class TimerReactions:
         by_staff = actor.startswith(STAFF_PREFIX)
         chooser = actor.removeprefix(STAFF_PREFIX)
         if not is_slack_user_id(chooser) or chooser == routing.recipient_slack_id:  # the matcher, a volunteer, the CLI
+            return False
+        if staff_only and not by_staff:
             return False
         notice = DeliveryFailed(
             question_id=question.id, recipient=person(routing), error=error, by_staff=by_staff, moved_on=moved_on

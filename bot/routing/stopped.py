@@ -5,8 +5,8 @@ Three guards, each for what the one before cannot see:
 
 - when they stop (``TimerReactions.expert_stopped``, in the transaction of the withdrawal or opt-out, which locks
   their register row): every request still open for them moves on as when a DM can never arrive (the next expert
-  asked, or staff handed the question; whoever chose them by hand told), and the request, reminder and
-  update DMs queued for their routings end unsent (``ENDED_REASON``);
+  asked, or staff handed the question; staff who chose them by hand told why, a forwarding colleague told
+  nothing), and the request, reminder and update DMs queued for their routings end unsent (``ENDED_REASON``);
 - a due reminder or snooze timer of theirs sends nothing (``TimerReactions.handle_timer``);
 - the sender, in the transaction that marks a post started, ends a routing DM whose routing is no longer open or
   whose person stopped (``end_if_not_askable``): a DM queued by another replica's routing that committed just
@@ -33,7 +33,7 @@ from storage.models import Availability, Consent, Expert, OutboxKind
 # The DMs that ask a person something about a routing of theirs
 ASKING_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER, OutboxKind.QUESTION_UPDATED})
 ENDED_REASON = "not_to_be_asked"
-# ``DeliveryFailed.error`` for whoever chose them by hand: they asked not to be asked (withdrew or opted out)
+# ``DeliveryFailed.error`` for staff who chose them by hand: they asked not to be asked (withdrew or opted out)
 STOPPED_ERROR = "stopped"
 
 

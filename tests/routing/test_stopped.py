@@ -202,6 +202,26 @@ def test_whoever_chose_them_by_hand_is_told_why(world: World) -> None:
     assert "wil geen vragen meer krijgen" in build_delivery_failed(notice, "nl").text
 
 
+@pytest.mark.parametrize("how", HOW)
+def test_a_colleague_who_forwarded_to_them_is_not_told_their_decision(world: World, how: str) -> None:
+    """An expert forwards the question to a colleague, who then withdraws or opts out: the request moves on (as after
+    a decline), and the forwarding expert gets no notice: whether someone withdrew is not shared with peers."""
+    ids = seed_housing(world)
+    qid = world.ask()
+    _, forwarder, request = _first_asked(world, ids, qid)
+    asked = {m.recipient_slack_id for m in world.outbox(OutboxKind.EXPERT_REQUEST, question_id=qid)}
+    colleague = next(n for n in ids if slack_of(n) not in asked)
+    assert request.routing_id is not None
+    with world.db.session() as s:
+        world.service.forward(
+            s, routing_id=request.routing_id, actor_slack_id=forwarder, to_slack_id=slack_of(colleague), now=NOW
+        )
+    assert _routings(world, qid)[slack_of(colleague)] is R.ASKED
+    _stop(world, ids[colleague], slack_of(colleague), how)
+    assert _routings(world, qid)[slack_of(colleague)] is R.EXPIRED
+    assert world.outbox(OutboxKind.DELIVERY_FAILED, question_id=qid) == []
+
+
 @contextmanager
 def _waiting_briefly(database: Database) -> Iterator[Session]:
     """A unit of work that waits 200 ms for a lock another holds, then fails (``OperationalError``) instead of the
