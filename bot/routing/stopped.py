@@ -28,18 +28,13 @@ from sqlalchemy.orm import Session
 
 from bot.routing.states import ROUTING_OPEN
 from storage import outbox_repo, register_repo, routing_repo
-from storage.models import Availability, Consent, Expert, OutboxKind
+from storage.models import OutboxKind, is_stopped
 
 # The DMs that ask a person something about a routing of theirs
 ASKING_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER, OutboxKind.QUESTION_UPDATED})
 ENDED_REASON = "not_to_be_asked"
 # ``DeliveryFailed.error`` for staff who chose them by hand: they asked not to be asked (withdrew or opted out)
 STOPPED_ERROR = "stopped"
-
-
-def is_stopped(expert: Expert | None) -> bool:
-    """Whether the register says never to ask this person: listing withdrawn, or opted out of questions."""
-    return expert is not None and (expert.consent is Consent.WITHDRAWN or expert.availability is Availability.OPTED_OUT)
 
 
 def end_if_not_askable(session: Session, *, message_id: int, worker_id: str, now: datetime) -> bool:
