@@ -31,7 +31,7 @@ def _run(*targets: Callable[[], None]) -> list[BaseException]:
     def guarded(target: Callable[[], None]) -> None:
         try:
             target()
-        except BaseException as e:  # noqa: BLE001 - reported by the test
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=guarded, args=(t,)) for t in targets]
