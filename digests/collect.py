@@ -34,15 +34,10 @@ from digests.model import (
 )
 from digests.period import TIMEZONE, local_to_utc, to_local
 from storage import digest_repo, register_repo
-from storage.models import Answer, Availability, Consent, Expert, KnowledgeGap, Question
+from storage.models import Answer, Availability, Expert, KnowledgeGap, Question, is_stopped
 
 HISTORY_WEEKS = 8
 OPEN_MAX_AGE = timedelta(weeks=4)  # older open questions are the triage's business, not the digest's
-
-
-def is_hidden(expert: Expert | None) -> bool:
-    """Never named in a digest: opted out of questions, or consent withdrawn."""
-    return expert is not None and (expert.availability is Availability.OPTED_OUT or expert.consent is Consent.WITHDRAWN)
 
 
 def is_unreachable(expert: Expert) -> bool:
@@ -78,7 +73,7 @@ def _person(answer: Answer, by_slack: dict[str, Expert]) -> Person:
         expert = by_slack.get(slack_id)
     other = by_slack.get(slack_id) if slack_id else None
     key = f"s:{slack_id}" if slack_id else f"e:{expert.id}" if expert else f"n:{answer.answered_by_name.casefold()}"
-    if is_hidden(expert) or is_hidden(other):
+    if is_stopped(expert) or is_stopped(other):
         return Person(key=key, hidden=True)
     name = answer.answered_by_name or (expert.name if expert else "")
     return Person(key=key, name=name, slack_user_id=slack_id)
@@ -331,7 +326,7 @@ def _new_experts(
 ) -> dict[str, list[NewExpertItem]]:
     experts: dict[str, list[NewExpertItem]] = defaultdict(list)
     for expert in digest_repo.list_experts_created(session, start=start, end=end):
-        if is_hidden(expert) or is_unreachable(expert):
+        if is_stopped(expert) or is_unreachable(expert):
             continue
         expert_item = NewExpertItem(
             id=expert.id,

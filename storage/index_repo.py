@@ -7,13 +7,13 @@ order, so rankings do not depend on how the database happens to return rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import AuditLog, Expert, Practice, Question, QuestionStatus, RecordStatus, Theme, Visibility
+from storage.models import Answer, AuditLog, Expert, Practice, Question, QuestionStatus, RecordStatus, Theme, Visibility
 
 SEARCHABLE_QUESTION_STATUSES = (QuestionStatus.ANSWERED, QuestionStatus.RESOLVED, QuestionStatus.CLOSED)
 
@@ -48,6 +48,26 @@ def list_answered_public_questions(session: Session) -> Iterator[Question]:
         .order_by(Question.id)
     )
     yield from session.scalars(query)
+
+
+def list_answerers_by_slack_id(session: Session, *, question_id: int | None = None) -> dict[str, Expert]:
+    """The register entries, by Slack id, of the people answers are tied to by their Slack id (``answered_by_slack_id``,
+    also where the answer has no expert id: chosen by hand, answered in the thread); of one question's answers when
+    ``question_id`` is given."""
+    answered = select(Answer.answered_by_slack_id).where(Answer.answered_by_slack_id.is_not(None))
+    if question_id is not None:
+        answered = answered.where(Answer.question_id == question_id)
+    query = select(Expert).where(Expert.slack_user_id.in_(answered)).order_by(Expert.id)
+    return {e.slack_user_id: e for e in session.scalars(query) if e.slack_user_id}
+
+
+def list_question_ids_answered_by(session: Session, *, expert_ids: Collection[int]) -> set[int]:
+    """The questions with an answer tied to one of these experts by its Slack id (whatever its expert id)."""
+    if not expert_ids:
+        return set()
+    slack_ids = select(Expert.slack_user_id).where(Expert.id.in_(sorted(expert_ids)), Expert.slack_user_id.is_not(None))
+    query = select(Answer.question_id).where(Answer.answered_by_slack_id.in_(slack_ids)).distinct()
+    return set(session.scalars(query))
 
 
 def list_register_places(session: Session) -> list[tuple[str, str]]:

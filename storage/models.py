@@ -47,6 +47,7 @@ from storage.schema.register import (
     Practice,
     Theme,
     expert_themes,
+    is_stopped,
     practice_themes,
 )
 from storage.schema.search import Embedding, Feedback, KnowledgeGap, SearchLog, gap_key
@@ -96,6 +97,7 @@ __all__ = [
     "Visibility",
     "expert_themes",
     "gap_key",
+    "is_stopped",
     "practice_themes",
     "question_themes",
     "utcnow",

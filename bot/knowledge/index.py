@@ -223,7 +223,7 @@ class KnowledgeBase:
         erasures = [ident for kind, ident in changes if kind == _ERASURE]
         with self.database.session() as fresh, self._lock:
             try:
-                for kind, ident in changes + _answers_of(matcher, changes):
+                for kind, ident in changes + _answers_of(matcher, fresh, changes):
                     if kind != _ERASURE:
                         _reread(matcher, fresh, kind, ident)
                 if erasures:  # once every record it changed is re-read
@@ -417,22 +417,26 @@ def _reread(matcher: Matcher, fresh: Session, kind: str, ident: int) -> None:
             matcher.remove_practice(ident)
     elif kind == "question":
         question = question_repo.get_question(fresh, question_id=ident)
-        doc = loader.answer_doc(question) if question is not None else None
+        by_slack = index_repo.list_answerers_by_slack_id(fresh, question_id=ident) if question is not None else {}
+        doc = loader.answer_doc(question, by_slack=by_slack) if question is not None else None
         if doc is not None:
             matcher.upsert_answer(doc)
         else:
             matcher.remove_answer(ident)
 
 
-def _answers_of(matcher: Matcher, changes: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
-    """The indexed answers of the experts among ``changes``, to re-read with them: whether an answer names its expert
-    follows the expert's state (``loader.is_unnamed``: withdrawn or opted out)."""
+def _answers_of(matcher: Matcher, session: Session, changes: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The indexed answers of the experts among ``changes``, to re-read with them: whether an answer names its person
+    follows their state (``loader.is_unnamed``: withdrawn or opted out), tied to them by the expert id or by their
+    Slack id alone (``index_repo.list_question_ids_answered_by``)."""
     changed = set(changes)
     experts = {ident for kind, ident in changed if kind == "expert"}
     if not experts:
         return []
     answers = matcher.documents("answer")
     theirs = {("question", i) for i, doc in answers.items() if isinstance(doc, AnswerDoc) and doc.expert_id in experts}
+    by_slack_id = index_repo.list_question_ids_answered_by(session, expert_ids=experts)
+    theirs |= {("question", i) for i in by_slack_id if i in answers}
     return sorted(theirs - changed)
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from importlib import resources
 
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, 
 from bot.matching.semantic import content_keys
 from storage import index_repo, register_repo
 from storage.index_repo import SEARCHABLE_QUESTION_STATUSES
-from storage.models import Answer, Availability, Consent, Expert, Practice, Question, RecordStatus, Theme, Visibility
+from storage.models import Answer, Consent, Expert, Practice, Question, RecordStatus, Theme, Visibility, is_stopped
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -62,30 +62,36 @@ def practice_doc(practice: Practice) -> PracticeDoc:
     )
 
 
-def answer_doc(question: Question) -> AnswerDoc | None:
-    """The searchable knowledge of one question, or None when it must not be shown to everyone."""
+def answer_doc(question: Question, *, by_slack: Mapping[str, Expert]) -> AnswerDoc | None:
+    """The searchable knowledge of one question, or None when it must not be shown to everyone. ``by_slack``: the
+    register entries of the Slack ids its answers are tied to (``index_repo.list_answerers_by_slack_id``)."""
     if question.visibility is not Visibility.PUBLIC or question.channel_is_private:
         return None
     if question.status not in SEARCHABLE_QUESTION_STATUSES or not question.answers:
         return None
     first: Answer = question.answers[0]
+    unnamed = is_unnamed(first, by_slack)
     return AnswerDoc(
         id=question.id,
         question=question.text,
         answer="\n\n".join(a.text for a in question.answers),
         expert_id=first.expert_id,
-        answered_by="" if is_unnamed(first.expert) else first.answered_by_name,
-        organisation=first.organisation,
+        answered_by="" if unnamed else first.answered_by_name,
+        organisation="" if unnamed else first.organisation,
         answered_at=first.created_at,
         themes=tuple(t.key for t in question.themes),
         url=first.permalink,
     )
 
 
-def is_unnamed(expert: Expert | None) -> bool:
-    """Not named on their earlier answers: listing withdrawn or opted out of questions ("never shown or asked
-    again"; the digest's rule too). The index re-reads their answers when the expert changes (``bot.knowledge``)."""
-    return expert is not None and (expert.consent is Consent.WITHDRAWN or expert.availability is Availability.OPTED_OUT)
+def is_unnamed(answer: Answer, by_slack: Mapping[str, Expert]) -> bool:
+    """An earlier answer shown without its person (no name, no organisation): the person said stop ("never shown or
+    asked again", ``storage.models.is_stopped``), found as the digest finds them: by the answer's expert, or by the
+    register entry of its Slack id (``by_slack``; an answer chosen by hand or given in the thread has no expert id).
+    The index re-reads these answers when the expert changes (``bot.knowledge``)."""
+    expert = answer.expert
+    slack_id = answer.answered_by_slack_id or (expert.slack_user_id if expert is not None else None)
+    return is_stopped(expert) or (slack_id is not None and is_stopped(by_slack.get(slack_id)))
 
 
 def is_expert_searchable(expert: Expert) -> bool:
@@ -127,8 +133,9 @@ def iter_practices(session: Session) -> Iterator[PracticeDoc]:
 
 
 def iter_answers(session: Session) -> Iterator[AnswerDoc]:
+    by_slack = index_repo.list_answerers_by_slack_id(session)
     for question in index_repo.list_answered_public_questions(session):
-        doc = answer_doc(question)
+        doc = answer_doc(question, by_slack=by_slack)
         if doc is not None:
             yield doc
 

@@ -58,8 +58,9 @@ def confirm_listing(session: Session, *, actor: Actor, expert_id: int, now: date
 
 def withdraw_listing(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
     """Stop being listed: never shown, never asked (the record stays so an import does not list them again). The row
-    is locked until commit: a routing reading it meanwhile (``FOR SHARE``) commits first or sees the withdrawal; the
-    caller then moves their open requests on (``RoutingService.expert_stopped``, in this transaction)."""
+    is locked until commit: a routing that read it before (``FOR SHARE``) commits first, a routing reading it now
+    passes them over (``bot.routing.stopped``); the caller then moves their open requests on
+    (``RoutingService.expert_stopped``, in this transaction)."""
     expert = profiles.get_expert(session, expert_id=expert_id, lock=True)
     actor.require_self_or_staff(expert.slack_user_id, "withdraw an expert's listing", target=f"expert:{expert.id}")
     before = expert_audit(expert)

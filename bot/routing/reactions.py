@@ -17,7 +17,7 @@ from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_routing_eve
 from bot.text import is_slack_user_id
 from storage import outbox_repo, question_repo, register_repo
 from storage import routing_repo as repo
-from storage.models import Consent, EscalationReason, EventKind, Question, Routing, Timer, TimerKind
+from storage.models import Consent, EscalationReason, EventKind, Question, Routing, Timer, TimerKind, is_stopped
 
 # The timer kinds ``handle_timer`` applies: pass them to ``run_due_timers(kinds=...)``.
 TIMER_KINDS: frozenset[TimerKind] = frozenset(
@@ -50,7 +50,7 @@ class TimerReactions:
         if refused is not None or routing is None:
             return refused or "noop: routing gone"
         claimed_by_other = routing.status is R.ASKED and any(r.status is R.CLAIMED for r in question.routings)
-        if timer.kind in (TimerKind.REMIND, TimerKind.SNOOZE) and stopped.is_stopped(routing.expert):
+        if timer.kind in (TimerKind.REMIND, TimerKind.SNOOZE) and is_stopped(routing.expert):
             return "noop: not to be asked"  # withdrew or opted out (their requests moved on then: ``expert_stopped``)
         if timer.kind is TimerKind.SNOOZE:
             return self._on_snooze(session, question, routing, timer, now, claimed_by_other=claimed_by_other)
@@ -82,12 +82,13 @@ class TimerReactions:
     def expert_stopped(self, session: Session, *, expert_id: int, now: datetime) -> list[int]:
         """The expert withdrew their listing or opted out of questions (``bot.routing.stopped``; called in that
         transaction, their register row locked): every request still open for them moves on as when their DM can
-        never arrive (``recipient_unreachable``: the next expert asked, or staff handed the question; whoever chose
-        them by hand told; the asker loses nothing), each routing's move audited in its events, and the request,
-        reminder and update DMs still queued for their routings end unsent. Not marked away: they chose this.
+        never arrive (``recipient_unreachable``: the next expert asked, or staff handed the question; staff who chose
+        them by hand told why, an expert who forwarded to them told nothing; the asker loses nothing), each routing's
+        move audited in its events, and the request, reminder and update DMs still queued for their routings end
+        unsent. Not marked away: they chose this.
         Returns the routings moved on (none when the entry does not say to stop asking them)."""
         expert = register_repo.get_expert(session, expert_id=expert_id, lock=True)
-        if expert is None or not stopped.is_stopped(expert):
+        if expert is None or not is_stopped(expert):
             return []
         why = "withdrawn" if expert.consent is Consent.WITHDRAWN else "opted_out"
         if not expert.slack_user_id:  # nobody to DM: no request of theirs can be open
@@ -102,7 +103,9 @@ class TimerReactions:
                 continue
             question, routing = locked
             self._move_on(session, question, routing, note=f"not to be asked: {why}", why=why, now=now)
-            self._tell_chooser(session, question, routing, error=stopped.STOPPED_ERROR, moved_on=True, now=now)
+            self._tell_chooser(
+                session, question, routing, error=stopped.STOPPED_ERROR, moved_on=True, now=now, staff_only=True
+            )
             moved.append(routing.id)
         outbox_repo.update_routing_messages_ended(
             session,
@@ -210,10 +213,20 @@ class TimerReactions:
         return True
 
     def _tell_chooser(
-        self, session: Session, question: Question, routing: Routing, *, error: str, moved_on: bool, now: datetime
+        self,
+        session: Session,
+        question: Question,
+        routing: Routing,
+        *,
+        error: str,
+        moved_on: bool,
+        now: datetime,
+        staff_only: bool = False,
     ) -> bool:
         """Tell whoever asked this person by hand (staff assigning, an expert forwarding) that the request did not
-        arrive: once per time they were asked (the routing's last "asked" event is the cause)."""
+        arrive: once per time they were asked (the routing's last "asked" event is the cause). ``staff_only``: a
+        reason only staff may read (a consent decision: withdrew, opted out); a forwarding expert is told nothing, as
+        after a decline (the question went on to others by itself)."""
         asked = [
             e
             for e in question_repo.list_question_events(session, question_id=question.id)
@@ -225,6 +238,8 @@ class TimerReactions:
         by_staff = actor.startswith(STAFF_PREFIX)
         chooser = actor.removeprefix(STAFF_PREFIX)
         if not is_slack_user_id(chooser) or chooser == routing.recipient_slack_id:  # the matcher, a volunteer, the CLI
+            return False
+        if staff_only and not by_staff:
             return False
         notice = DeliveryFailed(
             question_id=question.id, recipient=person(routing), error=error, by_staff=by_staff, moved_on=moved_on

@@ -5,16 +5,19 @@ Three guards, each for what the one before cannot see:
 
 - when they stop (``TimerReactions.expert_stopped``, in the transaction of the withdrawal or opt-out, which locks
   their register row): every request still open for them moves on as when a DM can never arrive (the next expert
-  asked, or staff handed the question; whoever chose them by hand told), and the request, reminder and
-  update DMs queued for their routings end unsent (``ENDED_REASON``);
+  asked, or staff handed the question; staff who chose them by hand told why, a forwarding colleague told
+  nothing), and the request, reminder and update DMs queued for their routings end unsent (``ENDED_REASON``);
 - a due reminder or snooze timer of theirs sends nothing (``TimerReactions.handle_timer``);
 - the sender, in the transaction that marks a post started, ends a routing DM whose routing is no longer open or
   whose person stopped (``end_if_not_askable``): a DM queued by another replica's routing that committed just
   before the withdrawal, or claimed by a sender meanwhile, is never posted after the withdrawal committed.
 
-Selecting experts reads the candidates' rows ``FOR SHARE`` (``select_experts``): a routing reading an expert while
-they withdraw either commits first (and the withdrawal, waiting for it, moves that routing on) or reads them
-withdrawn, never a state from before a withdrawal that committed. SQLite has one writer at a time.
+Locks: a withdrawal or opt-out holds the person's register row, then locks the question of each open request of
+theirs; a routing pass holds its question, then reads the candidates' rows ``FOR SHARE SKIP LOCKED``
+(``select_experts``). A routing that read the person before the withdrawal locked their row commits first (the
+withdrawal waits for it, then moves that routing on); a routing meeting the row while it is being withdrawn passes
+them over without waiting (so no pass waits for an expert row while holding a question the withdrawal needs: no
+deadlock). Either way nobody is asked after their withdrawal committed. SQLite has one writer at a time.
 """
 
 from __future__ import annotations
@@ -25,18 +28,13 @@ from sqlalchemy.orm import Session
 
 from bot.routing.states import ROUTING_OPEN
 from storage import outbox_repo, register_repo, routing_repo
-from storage.models import Availability, Consent, Expert, OutboxKind
+from storage.models import OutboxKind, is_stopped
 
 # The DMs that ask a person something about a routing of theirs
 ASKING_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER, OutboxKind.QUESTION_UPDATED})
 ENDED_REASON = "not_to_be_asked"
-# ``DeliveryFailed.error`` for whoever chose them by hand: they asked not to be asked (withdrew or opted out)
+# ``DeliveryFailed.error`` for staff who chose them by hand: they asked not to be asked (withdrew or opted out)
 STOPPED_ERROR = "stopped"
-
-
-def is_stopped(expert: Expert | None) -> bool:
-    """Whether the register says never to ask this person: listing withdrawn, or opted out of questions."""
-    return expert is not None and (expert.consent is Consent.WITHDRAWN or expert.availability is Availability.OPTED_OUT)
 
 
 def end_if_not_askable(session: Session, *, message_id: int, worker_id: str, now: datetime) -> bool:

@@ -107,6 +107,12 @@ class Practice(Base):
     __table_args__ = (UniqueConstraint("title", "city", name="uq_practices_title_city"),)
 
 
+def is_stopped(expert: Expert | None) -> bool:
+    """Whether this person said to stop: listing withdrawn ("Remove me") or opted out of questions ("stop asking
+    me"). Never asked again (routing), never named again (search results, digests). The one rule for all three."""
+    return expert is not None and (expert.consent is Consent.WITHDRAWN or expert.availability is Availability.OPTED_OUT)
+
+
 class AuditLog(Base):
     """Every change to the registers: who, when, what before and after."""
 

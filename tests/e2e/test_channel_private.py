@@ -27,7 +27,7 @@ def private_flags(db_url: str) -> list[bool]:
     try:
         with Session(engine) as session:
             rows = session.scalars(select(Question).where(Question.channel_id == CHANNEL)).all()
-            assert all((answer_doc(q) is None) == q.channel_is_private for q in rows if q.answers)
+            assert all((answer_doc(q, by_slack={}) is None) == q.channel_is_private for q in rows if q.answers)
             return [q.channel_is_private for q in rows]
     finally:
         engine.dispose()

@@ -435,7 +435,7 @@ def test_a_public_question_from_a_private_c_channel_stays_private(
     # nothing in the channel, and the answer is not knowledge for everyone's "who knows"
     assert emulator.messages(PRIVATE_C) == []
     assert all(c.params.get("channel") != PRIVATE_C for c in emulator.calls_to("chat.postMessage"))
-    assert answer_doc(questions(demo_db_url)[-1]) is None
+    assert answer_doc(questions(demo_db_url)[-1], by_slack={}) is None
     emulator.send_command(EN_USER, CHANNEL, text=QUESTION)
     shown = emulator.wait_for(
         lambda: [p for p in emulator.response_posts if p["user"] == EN_USER and "blocks" in p["body"]]

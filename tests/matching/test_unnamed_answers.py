@@ -1,7 +1,9 @@
 """Someone who withdrew their listing ("Remove me") or opted out of questions is no longer named on their earlier
 answers in "who knows" results, as the digest already leaves them unnamed (README: "never shown or asked again").
 The index re-reads their answers when the expert changes: in this process at the commit, in another replica at its
-next ``sync``; confirming the listing again names them again."""
+next ``sync``; confirming the listing again names them again. An answer tied to them by their Slack id alone (chosen
+by hand, or answered in the thread before they were in the register: no expert id) follows the same rule, and an
+unnamed answer shows no organisation either."""
 
 from __future__ import annotations
 
@@ -26,21 +28,29 @@ QUERY = "leegstandsheffing winkelpanden"
 ANSWERED = NOW - timedelta(days=30)  # long before the expert's last change: only their change has it re-read
 
 
-@pytest.fixture
-def expert_id(database: Database) -> int:
+ORGANISATION = "Stad Lier"
+
+
+@pytest.fixture(params=["by_expert", "by_slack_id"])
+def expert_id(request: pytest.FixtureRequest, database: Database) -> int:
+    """The expert and their answer, tied to them by the expert id, or by their Slack id alone."""
     with database.session() as s:
-        expert = factories.add_expert(s, NAME, created_at=NOW, slack=SLACK, expertise=["parkeren"])
-        question_repo.create_answered_question(
+        expert = factories.add_expert(
+            s, NAME, created_at=NOW, slack=SLACK, expertise=["parkeren"], organisation=ORGANISATION
+        )
+        question = question_repo.create_answered_question(
             s,
             text="Hoe innen jullie de leegstandsheffing op winkelpanden?",
             answer_text="Via een register van leegstaande winkelpanden.",
-            expert=expert,
+            expert=expert if request.param == "by_expert" else None,
             answered_by_name=NAME,
             themes=[],
             asked_at=ANSWERED,
             answered_at=ANSWERED,
             channel_id="C0WONEN01",
         )
+        answer = question.answers[0]
+        answer.answered_by_slack_id, answer.organisation = SLACK, ORGANISATION
         return expert.id
 
 
@@ -53,9 +63,15 @@ def kb(database: Database, expert_id: int) -> Iterator[KnowledgeBase]:
 
 
 def _named(kb: KnowledgeBase) -> tuple[list[str], str]:
+    """Who the answer names, and the answer as shown; an answer without a name shows no organisation either."""
     result = kb.search(QUERY, now=NOW + timedelta(hours=2))
     assert [h.doc.id for h in result.answers], "the answer is still found"
-    return [h.doc.answered_by for h in result.answers], render_text(build_answer_view(result, lang="nl"))
+    shown = render_text(build_answer_view(result, lang="nl"))
+    [byline] = [line for line in shown.splitlines() if "beantwoord op" in line]
+    for hit in result.answers:
+        assert hit.doc.organisation == (ORGANISATION if hit.doc.answered_by else "")
+        assert (ORGANISATION in byline) == bool(hit.doc.answered_by)
+    return [h.doc.answered_by for h in result.answers], shown
 
 
 def _stop(database: Database, expert_id: int, how: str) -> None:
@@ -111,3 +127,15 @@ def test_another_replica_follows_it_at_its_next_sync(
     kb.sync()
     answered_by, shown = _named(kb)
     assert answered_by == [""] and NAME not in shown
+
+
+@pytest.mark.parametrize("how", ["withdraw", "opt_out"])
+def test_a_fresh_index_leaves_them_unnamed(database: Database, expert_id: int, how: str) -> None:
+    """The index built after they stopped (a restart, the nightly rebuild) reads the same rule."""
+    _stop(database, expert_id, how)
+    fresh = KnowledgeBase(database)
+    fresh.load()
+    try:
+        assert _named(fresh)[0] == [""]
+    finally:
+        fresh.close()

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.outbox import DeliveryFailed, Person, claim_outbox
 from bot.register import consent, profiles
 from bot.routing import run_due_timers
-from bot.routing.selection import select_experts
+from bot.routing.selection import SKIP_BEING_CHANGED, select_experts
 from bot.routing.stopped import ENDED_REASON, STOPPED_ERROR
 from handlers.blocks.routing import build_delivery_failed
 from handlers.outbox import OutboxSender
@@ -202,6 +202,26 @@ def test_whoever_chose_them_by_hand_is_told_why(world: World) -> None:
     assert "wil geen vragen meer krijgen" in build_delivery_failed(notice, "nl").text
 
 
+@pytest.mark.parametrize("how", HOW)
+def test_a_colleague_who_forwarded_to_them_is_not_told_their_decision(world: World, how: str) -> None:
+    """An expert forwards the question to a colleague, who then withdraws or opts out: the request moves on (as after
+    a decline), and the forwarding expert gets no notice: whether someone withdrew is not shared with peers."""
+    ids = seed_housing(world)
+    qid = world.ask()
+    _, forwarder, request = _first_asked(world, ids, qid)
+    asked = {m.recipient_slack_id for m in world.outbox(OutboxKind.EXPERT_REQUEST, question_id=qid)}
+    colleague = next(n for n in ids if slack_of(n) not in asked)
+    assert request.routing_id is not None
+    with world.db.session() as s:
+        world.service.forward(
+            s, routing_id=request.routing_id, actor_slack_id=forwarder, to_slack_id=slack_of(colleague), now=NOW
+        )
+    assert _routings(world, qid)[slack_of(colleague)] is R.ASKED
+    _stop(world, ids[colleague], slack_of(colleague), how)
+    assert _routings(world, qid)[slack_of(colleague)] is R.EXPIRED
+    assert world.outbox(OutboxKind.DELIVERY_FAILED, question_id=qid) == []
+
+
 @contextmanager
 def _waiting_briefly(database: Database) -> Iterator[Session]:
     """A unit of work that waits 200 ms for a lock another holds, then fails (``OperationalError``) instead of the
@@ -234,13 +254,14 @@ def _stop_in(session: Session, expert_id: int, slack_id: str, how: str) -> None:
 
 @pytest.mark.parametrize("how", HOW)
 def test_a_withdrawal_waits_for_a_routing_that_read_them_and_then_moves_it_on(world: World, how: str) -> None:
-    """Replica B selects experts (holding the candidates: ``FOR SHARE``, SQLite's write lock) while replica A
-    withdraws one of them: A waits for B's commit (here: fails after 200 ms) and, once B committed its request,
-    moves it on. No request to them is left open, or committed after their withdrawal."""
+    """Replica B selects experts (holding the question, as ``core.route`` does, and the candidates: ``FOR SHARE``,
+    SQLite's write lock) while replica A withdraws one of them: A waits for B's commit (here: fails after 200 ms)
+    and, once B committed its request, moves it on. No request to them is left open, or committed after their
+    withdrawal."""
     seed_housing(world)
     qid = world.ask()
     with world.db.session() as b:
-        question = b.get(Question, qid)
+        question = question_repo.get_question(b, question_id=qid, lock=True)
         assert question is not None
         [candidate] = select_experts(
             b, knowledge=world.kb, policy=world.policy, question=question, count=1, now=NOW
@@ -264,9 +285,10 @@ def test_a_withdrawal_waits_for_a_routing_that_read_them_and_then_moves_it_on(wo
     assert _routings(world, qid)[target] is R.EXPIRED
 
 
-def test_a_selection_waits_for_a_withdrawal_in_progress_and_then_skips_them(world: World) -> None:
-    """The other order: A's withdrawal holds the row (SQLite: the write lock), B's selection waits for it (here:
-    fails after 200 ms), and once A committed B no longer picks them."""
+def test_a_selection_during_a_withdrawal_in_progress_never_picks_them(world: World) -> None:
+    """The other order: A's withdrawal holds the row. B's selection, its question locked, passes them over without
+    waiting on PostgreSQL (``being_changed``: waiting would deadlock once A locks B's question); on SQLite it waits
+    for A's write lock (here: fails after 200 ms). Once A committed B no longer picks them."""
     seed_housing(world)
     qid = world.ask()
     with world.db.session() as b:
@@ -279,10 +301,21 @@ def test_a_selection_waits_for_a_withdrawal_in_progress_and_then_skips_them(worl
         b.rollback()
     with world.db.session() as a:
         _stop_in(a, target_id, target, "withdraw")
-        with pytest.raises(OperationalError), _waiting_briefly(world.db) as b:
-            question = b.get(Question, qid)
-            assert question is not None
-            select_experts(b, knowledge=world.kb, policy=world.policy, question=question, count=1, now=NOW)
+        if world.db.dialect == "postgresql":
+            with _waiting_briefly(world.db) as b:
+                question = question_repo.get_question(b, question_id=qid, lock=True)
+                assert question is not None
+                passing = select_experts(
+                    b, knowledge=world.kb, policy=world.policy, question=question, count=3, now=NOW
+                )
+                assert target_id not in [c.expert.id for c in passing.chosen]
+                assert passing.skipped[target_id] == SKIP_BEING_CHANGED
+                b.rollback()
+        else:
+            with pytest.raises(OperationalError), _waiting_briefly(world.db) as b:
+                question = question_repo.get_question(b, question_id=qid, lock=True)
+                assert question is not None
+                select_experts(b, knowledge=world.kb, policy=world.policy, question=question, count=1, now=NOW)
     with world.db.session() as b:
         question = b.get(Question, qid)
         assert question is not None
