@@ -39,13 +39,13 @@ from tests.needs.test_invite_retry import (
 OTHER_STAFF = "USTAFF2"
 
 
-@pytest.fixture
-def clock() -> Clock[datetime]:
+@pytest.fixture(name="clock")
+def clock_fixture() -> Clock[datetime]:  # test_invite_hold_ends imports it too
     return Clock(NOW)
 
 
-@pytest.fixture
-def services(network: Network, clock: Clock[datetime]) -> Services:
+@pytest.fixture(name="services")
+def services_fixture(network: Network, clock: Clock[datetime]) -> Services:  # and this
     return Services(
         settings=Settings(staff_user_ids=frozenset({STAFF, OTHER_STAFF})),
         db=network.database,

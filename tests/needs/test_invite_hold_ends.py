@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.actors import Actor
-from bot.config import Settings
 from bot.error_texts import error_text
 from bot.needs import CloseWhileInviting, ProposalClosed
 from bot.needs.proposals import INVITE_HOLD
@@ -23,7 +22,15 @@ from handlers.services import Services
 from storage.models import Practice, ProposalStatus
 from tests.clock import Clock
 from tests.needs.conftest import NOW, Network
-from tests.needs.test_invite_hold import OTHER_STAFF, held, held_for, process, two_submissions
+from tests.needs.test_invite_hold import (  # the fixtures: the same staff and services
+    OTHER_STAFF,
+    clock_fixture,  # noqa: F401
+    held,
+    held_for,
+    process,
+    services_fixture,  # noqa: F401
+    two_submissions,
+)
 from tests.needs.test_invite_retry import (
     STAFF,
     Crash,
@@ -34,22 +41,6 @@ from tests.needs.test_invite_retry import (
     refusals,
     slack_error,
 )
-
-
-@pytest.fixture
-def clock() -> Clock[datetime]:
-    return Clock(NOW)
-
-
-@pytest.fixture
-def services(network: Network, clock: Clock[datetime]) -> Services:
-    return Services(
-        settings=Settings(staff_user_ids=frozenset({STAFF, OTHER_STAFF})),
-        db=network.database,
-        knowledge=network.knowledge,
-        needs=network.service,
-        clock=clock,
-    )
 
 
 def test_an_attempt_the_inbox_gives_up_on_lets_the_invitation_go_at_once(network: Network, services: Services) -> None:
