@@ -124,11 +124,6 @@ class MatchConfig:
     # with the coverage factor the gap-F1 optimum on dev lies between 0.125 and 0.14.
     gap_threshold: float = 0.135  # used only when no fitted gap model is shipped (see bot.matching.gapmodel)
     gap_model: bool = True  # decide gaps with the calibrated model (data/gap_model.json)
-    # the gap decision's features weigh each everyday Dutch word the register lacks (a common word of the Dutch
-    # frequency list that no document holds in any form) as nothing in the coverage, core and most specific uncovered
-    # concept; it still counts as unknown, and the ranking is untouched (``Matcher._without_everyday_unknown``,
-    # round 30)
-    gap_everyday_unknown: bool = False
     # "register": the semantic model's words' features read against the register's own levels (bot.matching.levels,
     # data/gap_model_levels.json) once they are measured in the background; "off" (default): as shipped
     gap_levels: str = "off"

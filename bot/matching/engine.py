@@ -115,7 +115,7 @@ from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQue
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
 from bot.matching.terms import Analyzer
-from bot.matching.wordlist import common_dutch_words, common_words, is_dutch_word, is_real_word
+from bot.matching.wordlist import common_words, is_dutch_word, is_real_word
 
 log = logging.getLogger(__name__)
 
@@ -1063,25 +1063,9 @@ class Matcher:
         )
         # what the gap decision reads: the same, unless context words were left out of the ranking only
         # (MatchConfig.context_words_in_gap): then the whole question's, scored as with the option off
-        # (and with MatchConfig.gap_everyday_unknown, without the weight of the everyday words the register lacks:
-        # the gap decision only, the ranking reads ``features``)
         gap_features, gap_norm = features, best_norm
         if pq.whole is not None:
             gap_features, gap_norm = self._word_features(pq.whole, limit=limit, without={}, e_sim=e_sim, p_sim=p_sim)
-        elif cfg.gap_everyday_unknown and not all(weights.known):
-            gap_features = self._gap_features(
-                pq,
-                top_id,
-                best_norm,
-                weights,
-                e_sim,
-                p_sim,
-                p_raw,
-                p_ideal,
-                lexical_top,
-                explain_expert,
-                everyday_out=True,
-            )
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
             lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
@@ -1258,18 +1242,7 @@ class Matcher:
             top_id = min(compress(e_raw, map(eq, e_raw.values(), repeat(top_score))))
         best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        features = self._gap_features(
-            pq,
-            top_id,
-            best_norm,
-            weights,
-            e_sim,
-            p_sim,
-            p_raw,
-            p_ideal,
-            lexical_top,
-            everyday_out=cfg.gap_everyday_unknown,
-        )
+        features = self._gap_features(pq, top_id, best_norm, weights, e_sim, p_sim, p_raw, p_ideal, lexical_top)
         return features, best_norm
 
     def _rank_experts(
@@ -1437,20 +1410,15 @@ class Matcher:
         p_ideal: float,
         lexical_top: Set[int],
         explain: Callable[[int], tuple[Reason, ...]] | None = None,
-        *,
-        everyday_out: bool = False,
     ) -> dict[str, float]:
         """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score.
-        ``explain``: an expert's reasons (``_reasons``; the search passes its memo, the best expert is often shown).
-        ``everyday_out``: the everyday words the register lacks weigh nothing (``_without_everyday_unknown``)."""
+        ``explain``: an expert's reasons (``_reasons``; the search passes its memo, the best expert is often shown)."""
         n = pq.concepts
         e_kind = self._kinds["expert"]
         # per concept (content word): is any form of it in the register, and how specific it is — the best IDF a
         # variant of the word reaches in any document kind, over that kind's largest IDF (a word the register lacks
         # entirely is as specific as a word can be; a generic word such as "plan" or "beleid" weighs little)
         known, weight = weights.known, weights.specificity
-        if everyday_out and not all(known):
-            weight = self._without_everyday_unknown(pq, known, weight)
         # what a full match of each concept would add to an expert's score (the quality of a match is relative to it)
         ideal = [0.0] * n
         for g, w in zip(pq.groups, weights.expert, strict=True):
@@ -1517,21 +1485,6 @@ class Matcher:
             "p_semantic_whole_pos": p_sim.whole_pos,
             "agree_whole": 1.0 if e_sim.whole_id is not None and e_sim.whole_id in lexical_top else 0.0,
         }
-
-    @staticmethod
-    def _without_everyday_unknown(pq: ParsedQuery, known: Sequence[bool], weight: Sequence[float]) -> list[float]:
-        """``MatchConfig.gap_everyday_unknown``: the concepts' specificities with each everyday Dutch word the register
-        lacks (a common word of the Dutch list, no document holding any form of it) weighing nothing. A register is
-        written in its field's words, so an everyday word missing there ("boodschappen", "computer") says more often
-        that the question is put in other words than that its topic is missing; a rare word missing ("radon",
-        "kerkorgel") still weighs as the most specific concept. It still counts in ``unknown``. When every concept
-        of the question would weigh nothing, the weights stay as they are."""
-        everyday = common_dutch_words()
-        words = Matcher._concept_words(pq)
-        drop = [not k and w in everyday for w, k in zip(words, known, strict=True)]
-        if not any(drop) or all(d or w == 0.0 for d, w in zip(drop, weight, strict=True)):
-            return list(weight)
-        return [0.0 if d else w for d, w in zip(drop, weight, strict=True)]
 
     @staticmethod
     def _concept_words(pq: ParsedQuery) -> list[str]:

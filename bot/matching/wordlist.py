@@ -103,11 +103,6 @@ def common_words() -> frozenset[str]:
     return _lists().common
 
 
-def common_dutch_words() -> frozenset[str]:
-    """Folded words with at least ``MIN_FREQUENCY`` occurrences in the Dutch list: everyday Dutch."""
-    return _lists().common_nl
-
-
 def listed_word(word: str) -> bool:
     """``word`` (folded) is in a language's list and long or frequent enough to be no chance typo."""
     lists = _lists()
