@@ -124,10 +124,6 @@ class MatchConfig:
     # with the coverage factor the gap-F1 optimum on dev lies between 0.125 and 0.14.
     gap_threshold: float = 0.135  # used only when no fitted gap model is shipped (see bot.matching.gapmodel)
     gap_model: bool = True  # decide gaps with the calibrated model (data/gap_model.json)
-    # the gap decision's coverage counts only the concepts the best expert matches that are at least as specific as the
-    # most specific concept it misses: the rest of the question matched below a missing topic ("radon" beside
-    # "scholen") covers nothing of it; the ranking reads the coverage as before (round 31)
-    gap_cover_above_missing: bool = False
     # "register": the semantic model's words' features read against the register's own levels (bot.matching.levels,
     # data/gap_model_levels.json) once they are measured in the background; "off" (default): as shipped
     gap_levels: str = "off"

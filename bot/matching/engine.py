@@ -1066,20 +1066,6 @@ class Matcher:
         gap_features, gap_norm = features, best_norm
         if pq.whole is not None:
             gap_features, gap_norm = self._word_features(pq.whole, limit=limit, without={}, e_sim=e_sim, p_sim=p_sim)
-        elif cfg.gap_cover_above_missing:  # the gap decision only: the ranking reads ``features``
-            gap_features = self._gap_features(
-                pq,
-                top_id,
-                best_norm,
-                weights,
-                e_sim,
-                p_sim,
-                p_raw,
-                p_ideal,
-                lexical_top,
-                explain_expert,
-                above_missing=True,
-            )
         sem, via_meaning = self._with_practice_meaning(e_sim.boosts, p_sim.boosts)
         if cfg.meaning_lean > 0.0 and cfg.meaning_lean_cover > 0.0 and sem:
             lean = 1.0 + cfg.meaning_lean * max(0.0, 1.0 - features["coverage"] / cfg.meaning_lean_cover)
@@ -1256,18 +1242,7 @@ class Matcher:
             top_id = min(compress(e_raw, map(eq, e_raw.values(), repeat(top_score))))
         best_norm = e_raw[top_id] / e_ideal if top_id is not None else 0.0
         lexical_top = {d for d, _ in _largest(e_raw, 3)}
-        features = self._gap_features(
-            pq,
-            top_id,
-            best_norm,
-            weights,
-            e_sim,
-            p_sim,
-            p_raw,
-            p_ideal,
-            lexical_top,
-            above_missing=cfg.gap_cover_above_missing,
-        )
+        features = self._gap_features(pq, top_id, best_norm, weights, e_sim, p_sim, p_raw, p_ideal, lexical_top)
         return features, best_norm
 
     def _rank_experts(
@@ -1435,13 +1410,9 @@ class Matcher:
         p_ideal: float,
         lexical_top: Set[int],
         explain: Callable[[int], tuple[Reason, ...]] | None = None,
-        *,
-        above_missing: bool = False,
     ) -> dict[str, float]:
         """What the gap model looks at (see :mod:`bot.matching.gapmodel`), for the best expert by lexical score.
-        ``explain``: an expert's reasons (``_reasons``; the search passes its memo, the best expert is often shown).
-        ``above_missing``: ``coverage`` counts only the matched concepts at least as specific as the most specific one
-        the best expert misses (``MatchConfig.gap_cover_above_missing``)."""
+        ``explain``: an expert's reasons (``_reasons``; the search passes its memo, the best expert is often shown)."""
         n = pq.concepts
         e_kind = self._kinds["expert"]
         # per concept (content word): is any form of it in the register, and how specific it is — the best IDF a
@@ -1466,11 +1437,6 @@ class Matcher:
                     if g.concepts >> i & 1 and ideal[i] > 0.0 and known[i]:
                         quality[i] = max(quality[i], min(1.0, c / ideal[i]))
             cover = sum(w * q for w, q in zip(weight, quality, strict=True)) / total
-            if above_missing:
-                # a concept matched below the question's most specific missed one covers nothing of it: the best
-                # expert found on a frame word ("scholen") says nothing about the topic it lacks ("radon")
-                missed = max((w for w, q in zip(weight, quality, strict=True) if q < 0.25), default=0.0)
-                cover = sum(w * q for w, q in zip(weight, quality, strict=True) if q < 0.25 or w >= missed) / total
             # the same over the concepts the register knows: a word no document contains weighs as the most specific
             # concept in ``coverage`` and is missed by everyone, so a question with one colloquial or rare word reads
             # as uncovered however well its known concepts are matched
