@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.matching import loader
 from bot.matching.analysis import question_topic
 from digests.model import (
     OTHER_THEME,
@@ -71,9 +72,8 @@ def _person(answer: Answer, by_slack: dict[str, Expert]) -> Person:
     slack_id = answer.answered_by_slack_id or (expert.slack_user_id if expert else None)
     if expert is None and slack_id:
         expert = by_slack.get(slack_id)
-    other = by_slack.get(slack_id) if slack_id else None
     key = f"s:{slack_id}" if slack_id else f"e:{expert.id}" if expert else f"n:{answer.answered_by_name.casefold()}"
-    if is_stopped(expert) or is_stopped(other):
+    if loader.is_unnamed(answer, by_slack):  # the one rule for naming an answer's person: search shows the same
         return Person(key=key, hidden=True)
     name = answer.answered_by_name or (expert.name if expert else "")
     return Person(key=key, name=name, slack_user_id=slack_id)
