@@ -35,7 +35,7 @@ from digests.model import (
     is_public_content,
 )
 from digests.period import TIMEZONE, local_to_utc, to_local
-from storage import digest_repo, question_repo, register_repo
+from storage import digest_repo, register_repo
 from storage.models import Answer, Availability, Expert, KnowledgeGap, Question, is_stopped
 
 HISTORY_WEEKS = 8
@@ -354,7 +354,7 @@ def without_gone(session: Session, data: DigestData) -> DigestData:
     changed."""
     answered = {item.question_id for digest in data.themes for item in digest.answered}
     asked = {item.question_id for digest in data.themes for item in digest.open_questions}
-    questions = {i: q for i in sorted(answered | asked) if (q := question_repo.get_question(session, question_id=i))}
+    questions = digest_repo.list_questions_by_ids(session, question_ids=answered | asked)
     slack_ids = {a.answered_by_slack_id for i in answered if i in questions for a in questions[i].answers}
     by_slack = digest_repo.get_experts_by_slack_ids(session, slack_user_ids={s for s in slack_ids if s})
     new_ids = {item.id for digest in data.themes for item in digest.new_experts}

@@ -11,6 +11,7 @@ import pytest
 from bot.actors import Actor
 from bot.privacy import erase_person
 from bot.register import consent
+from digests.collect import without_gone
 from digests.model import DigestData, SubscriptionView
 from digests.sender import SendStatus, collect_for
 from handlers.digest_post import send_digest
@@ -77,3 +78,10 @@ def test_a_stop_after_collecting_is_not_posted(database: Database, other_replica
     for leak in ("U0BO", "Bo Vertrekt", "U0NORA", "Nora Nieuw"):
         assert leak not in posted
     assert "<@U0AN>" in posted and "Wie kent de huurpremie?" in posted
+
+
+def test_nothing_changed_it_is_the_same_digest(database: Database) -> None:
+    _seed(database)
+    data = collect_for(database, SubscriptionView(channel_id=CHANNEL), PERIOD, now=NOW, all_themes=True)
+    with database.session() as s:
+        assert without_gone(s, data) is data
