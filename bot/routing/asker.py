@@ -251,8 +251,8 @@ class AskerActions:
             return None
 
     def _route_held_one(self, session: Session, question_id: int, asker: str | None, *, now: datetime) -> bool | None:
-        """Route one held question in its own savepoint: True routed, False not (no room, moved on meanwhile),
-        None failed (logged with a reference; rolled back to the savepoint, it stays held)."""
+        """Route one held question in its own savepoint: True routed (or escalated), False not (no room, moved on
+        meanwhile, kept for another try), None failed (logged with a reference; rolled back to the savepoint, it stays held)."""
         try:
             with session.begin_nested():
                 if asker:  # the cap is counted again under the asker's lock: another process may have routed one
@@ -266,15 +266,16 @@ class AskerActions:
                 repo.update_timers_cancelled(
                     session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="routed"
                 )
-                self._route(session, question, now=now)
+                routed = self._route(session, question, now=now)
                 session.flush()
-                return True
+                return routed  # kept for another try (``_retry_busy``): the next pass, not this one again
         except Exception:
             ref = uuid.uuid4().hex[:12]
             log.exception("held question %s not routed ref=%s (stays held for the next pass)", question_id, ref)
             return None
 
-    def _route(self, session: Session, question: Question, *, now: datetime) -> None:
+    def _route(self, session: Session, question: Question, *, now: datetime) -> bool:
+        """Ask the best experts, or hand the question to staff; False: kept open for another try (``_retry_busy``)."""
         core = self.core
         selection, routings = core.route(session, question, count=core.policy.initial_experts, now=now)
         if not question.themes and selection.result is not None:
@@ -290,9 +291,11 @@ class AskerActions:
         elif selection.gap:  # nobody in the register knows: a knowledge gap
             record_gap(session, question, selection, now=now)
             core.escalate(session, question, EscalationReason.NO_MATCH, now=now)
-        elif not self._retry_busy(session, question, selection, now=now):
-            # people match, but none can be asked now (away, at their limit, no consent, ...)
+        elif self._retry_busy(session, question, selection, now=now):
+            return False
+        else:  # people match, but none can be asked now (away, at their limit, no consent, ...)
             core.escalate(session, question, EscalationReason.NOBODY_AVAILABLE, now=now)
+        return True
 
     def _retry_busy(self, session: Session, question: Question, selection: Selection, *, now: datetime) -> bool:
         """Nobody could be asked, but a good match was passed over because their register row was being changed at

@@ -69,9 +69,14 @@ def test_the_only_match_being_changed_is_asked_at_the_next_pass(world: World, mo
     assert _retries(events) == 1
     assert [t.kind.value for t in world.pending_timers() if t.question_id == qid] == ["escalate"]
 
+    with world.db.session() as s:  # still being changed at the next pass: one more try, not all of them at once
+        assert world.service.route_held(s, now=NOW + PASS) == []
+    status, _, events = _state(world, qid)
+    assert status is QuestionStatus.OPEN and _retries(events) == 2
+
     busy.clear()  # the change committed a moment later: the next pass asks them
     with world.db.session() as s:
-        assert world.service.route_held(s, now=NOW + PASS) == [qid]
+        assert world.service.route_held(s, now=NOW + 2 * PASS) == [qid]
     status, _, _ = _state(world, qid)
     assert status is QuestionStatus.ROUTED
     assert [m.recipient_slack_id for m in world.outbox(OutboxKind.EXPERT_REQUEST, question_id=qid)] == [
