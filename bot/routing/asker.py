@@ -252,7 +252,8 @@ class AskerActions:
 
     def _route_held_one(self, session: Session, question_id: int, asker: str | None, *, now: datetime) -> bool | None:
         """Route one held question in its own savepoint: True routed (or escalated), False not (no room, moved on
-        meanwhile, kept for another try), None failed (logged with a reference; rolled back to the savepoint, it stays held)."""
+        meanwhile, kept for another try), None failed (logged with a reference; rolled back to the savepoint, it
+        stays held)."""
         try:
             with session.begin_nested():
                 if asker:  # the cap is counted again under the asker's lock: another process may have routed one
