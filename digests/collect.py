@@ -7,6 +7,7 @@ from public channels, and nobody who opted out or withdrew consent (they are col
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.matching import loader
 from bot.matching.analysis import question_topic
 from digests.model import (
     OTHER_THEME,
@@ -71,15 +73,14 @@ def _person(answer: Answer, by_slack: dict[str, Expert]) -> Person:
     slack_id = answer.answered_by_slack_id or (expert.slack_user_id if expert else None)
     if expert is None and slack_id:
         expert = by_slack.get(slack_id)
-    other = by_slack.get(slack_id) if slack_id else None
     key = f"s:{slack_id}" if slack_id else f"e:{expert.id}" if expert else f"n:{answer.answered_by_name.casefold()}"
-    if is_stopped(expert) or is_stopped(other):
+    if loader.is_unnamed(answer, by_slack):  # the one rule for naming an answer's person: search shows the same
         return Person(key=key, hidden=True)
     name = answer.answered_by_name or (expert.name if expert else "")
     return Person(key=key, name=name, slack_user_id=slack_id)
 
 
-def _answered_item(question: Question, by_slack: dict[str, Expert]) -> AnsweredItem:
+def _answered_item_people(question: Question, by_slack: dict[str, Expert]) -> tuple[Person, ...]:
     answerers: list[Person] = []
     seen: set[str] = set()
     for answer in question.answers:
@@ -87,6 +88,11 @@ def _answered_item(question: Question, by_slack: dict[str, Expert]) -> AnsweredI
         if person.key not in seen:
             seen.add(person.key)
             answerers.append(person)
+    return tuple(answerers)
+
+
+def _answered_item(question: Question, by_slack: dict[str, Expert]) -> AnsweredItem:
+    answerers = _answered_item_people(question, by_slack)
     stored = next((a.permalink for a in question.answers if a.permalink), "")
     posts = tuple((a.posted_channel_id, a.posted_ts) for a in question.answers if a.posted_channel_id and a.posted_ts)
     assert question.answered_at is not None
@@ -95,7 +101,7 @@ def _answered_item(question: Question, by_slack: dict[str, Expert]) -> AnsweredI
         text=question.text,
         asked_at=question.created_at,
         answered_at=question.answered_at,
-        answerers=tuple(answerers),
+        answerers=answerers,
         permalink=stored,
         channel_id=question.channel_id,
         thread_ts=question.thread_ts,
@@ -338,3 +344,43 @@ def _new_experts(
         for key in _theme_keys(_keys(expert.themes), wanted):
             experts[key].append(expert_item)
     return experts
+
+
+def without_gone(session: Session, data: DigestData) -> DigestData:
+    """``data`` as it may still be posted now: collected a while ago (a pass over many channels, another replica's
+    erasure or a "stop" committing meanwhile), it is checked again just before it is posted. An answer whose person
+    may no longer be named shows them as "a colleague" (``_person`` again, on the answer as it is now), and a
+    question or a new expert the database no longer has, or who said stop, is left out. ``data`` itself when nothing
+    changed."""
+    answered = {item.question_id for digest in data.themes for item in digest.answered}
+    asked = {item.question_id for digest in data.themes for item in digest.open_questions}
+    questions = digest_repo.list_questions_by_ids(session, question_ids=answered | asked)
+    slack_ids = {a.answered_by_slack_id for i in answered if i in questions for a in questions[i].answers}
+    by_slack = digest_repo.get_experts_by_slack_ids(session, slack_user_ids={s for s in slack_ids if s})
+    new_ids = {item.id for digest in data.themes for item in digest.new_experts}
+    experts = register_repo.get_experts_by_ids(session, expert_ids=new_ids) if new_ids else {}
+    named = {i for i, e in experts.items() if not is_stopped(e) and not is_unreachable(e)}
+
+    def answered_now(item: AnsweredItem) -> AnsweredItem | None:
+        question = questions.get(item.question_id)
+        if question is None or not question.answers:
+            return None
+        fresh = _answered_item_people(question, by_slack)
+        if all(p.hidden or p in fresh for p in item.answerers):
+            return item
+        return dataclasses.replace(item, answerers=fresh)
+
+    themes: list[ThemeDigest] = []
+    for digest in data.themes:
+        kept_answered = tuple(a for a in map(answered_now, digest.answered) if a is not None)
+        themes.append(
+            dataclasses.replace(
+                digest,
+                answered=kept_answered,
+                open_questions=tuple(q for q in digest.open_questions if q.question_id in questions),
+                new_experts=tuple(e for e in digest.new_experts if e.id in named),
+            )
+        )
+    if all(new == old for new, old in zip(themes, data.themes, strict=True)):
+        return data
+    return dataclasses.replace(data, themes=tuple(themes))

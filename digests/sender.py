@@ -6,7 +6,9 @@
    (a pass over hundreds of channels runs longer than ``STALE_AFTER``), and it is renewed before each part is posted
    and as each part is recorded: only a sender that stopped is taken for a crashed one, so another replica's pass
    never posts a channel this one is posting.
-2. Build: collect the data (one transaction); the ``outlet`` renders it as messages (the Slack layer's Block Kit).
+2. Build: collect the data (one transaction), checked again just before it is rendered for this channel (a pass
+   over many channels shares one collection: someone erased or who said stop since is no longer named,
+   ``collect.without_gone``); the ``outlet`` renders it as messages (the Slack layer's Block Kit).
 3. Post part by part through the ``outlet`` (``post(channel, message) -> ts``); after each post the ts
    is appended to ``parts_sent`` and committed, so a resume continues at ``len(parts_sent)`` and never re-posts a
    recorded part. A part is posted only while the claim is still this sender's (renewed just before). (A crash
@@ -42,7 +44,7 @@ from time import monotonic
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from digests.collect import collect_digest_data
+from digests.collect import collect_digest_data, without_gone
 from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, parse_period
@@ -191,6 +193,8 @@ def send_digest(
     try:
         if data is None:
             data = collect_for(db, view, period, now=now, private_channel=private_channel, tz=tz)
+        with db.session() as session:  # read again just before posting: an erasure or a "stop" since it was collected
+            data = without_gone(session, data)
         messages = outlet.render(data, view, period=period)
     except Exception as exc:
         log.exception("building the digest for %s %s failed", channel_id, period)

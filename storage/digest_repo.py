@@ -243,6 +243,14 @@ def list_questions_answered(session: Session, *, start: datetime, end: datetime)
     return list(session.scalars(query))
 
 
+def list_questions_by_ids(session: Session, *, question_ids: Collection[int]) -> dict[int, Question]:
+    """The questions of ``question_ids`` still stored, with their answers (a digest read again before posting)."""
+    if not question_ids:
+        return {}
+    query = select(Question).where(Question.id.in_(sorted(question_ids))).options(lazyload(Question.routings))
+    return {q.id: q for q in session.scalars(query)}
+
+
 def list_questions_open(session: Session, *, asked_since: datetime, asked_before: datetime) -> list[Question]:
     """Public questions still looking for expertise (open, routed or escalated), asked in the given range."""
     query = (

@@ -16,7 +16,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -167,26 +167,7 @@ def collect_report(
     overview = service.overview(session, actor=actor, period=period, now=now, min_items=2, limit=200)
     gaps = question_repo.count_knowledge_gaps(session, start=period.start, end=period.end)
 
-    # most helpful: answers given in the period
-    helpers: Counter[tuple[str, str]] = Counter()
-    organisations: Counter[str] = Counter()
-    answers = repo.list_answers_between(session, start=period.start, end=period.end)
-    experts = repo.list_experts_by_ids(session, expert_ids=[a.expert_id for a in answers if a.expert_id is not None])
-    by_slack = repo.list_experts_by_slack_ids(
-        session, slack_user_ids=[a.answered_by_slack_id for a in answers if a.answered_by_slack_id]
-    )
-    for answer in answers:
-        expert = experts.get(answer.expert_id) if answer.expert_id is not None else None
-        if expert is None and answer.answered_by_slack_id:
-            expert = by_slack.get(answer.answered_by_slack_id)
-        if expert is not None and may_be_named(expert):
-            helpers[(expert.name, expert.organisation)] += 1
-        else:
-            helpers[(OTHER_PEOPLE, "")] += 1
-        organisation = answer.organisation or (expert.organisation if expert is not None else "")
-        if organisation:
-            organisations[organisation] += 1
-    ranked_helpers = sorted(helpers.items(), key=lambda kv: (kv[0][0] == OTHER_PEOPLE, -kv[1], kv[0]))
+    helpers, organisations = _helpers(session, period)
     shown: Counter[int] = Counter()
     zone = ZoneInfo(period.timezone)  # the days a practice was added, as the period's own days
     for result in repo.list_search_results_between(session, start=period.start, end=period.end):
@@ -219,8 +200,47 @@ def collect_report(
         median_hours=_hours(statistics.median(durations)) if durations else None,
         gaps=gaps,
         topics=overview.topics,
-        experts=tuple(Helper(name, org, n) for (name, org), n in ranked_helpers[:20]),
-        organisations=tuple(sorted(organisations.items(), key=lambda kv: (-kv[1], kv[0]))[:20]),
+        experts=helpers,
+        organisations=organisations,
         practices_added=tuple(added),
         practices_used=tuple(used),
     )
+
+
+def _helpers(session: Session, period: Period) -> tuple[tuple[Helper, ...], tuple[tuple[str, int], ...]]:
+    """The most helpful: answers given in the period, by person (named only when they may be) and by organisation."""
+    helpers: Counter[tuple[str, str]] = Counter()
+    organisations: Counter[str] = Counter()
+    answers = repo.list_answers_between(session, start=period.start, end=period.end)
+    experts = repo.list_experts_by_ids(session, expert_ids=[a.expert_id for a in answers if a.expert_id is not None])
+    by_slack = repo.list_experts_by_slack_ids(
+        session, slack_user_ids=[a.answered_by_slack_id for a in answers if a.answered_by_slack_id]
+    )
+    for answer in answers:
+        expert = experts.get(answer.expert_id) if answer.expert_id is not None else None
+        if expert is None and answer.answered_by_slack_id:
+            expert = by_slack.get(answer.answered_by_slack_id)
+        if expert is not None and may_be_named(expert):
+            helpers[(expert.name, expert.organisation)] += 1
+        else:
+            helpers[(OTHER_PEOPLE, "")] += 1
+        organisation = answer.organisation or (expert.organisation if expert is not None else "")
+        if organisation:
+            organisations[organisation] += 1
+    ranked_helpers = sorted(helpers.items(), key=lambda kv: (kv[0][0] == OTHER_PEOPLE, -kv[1], kv[0]))
+    return (
+        tuple(Helper(name, org, n) for (name, org), n in ranked_helpers[:20]),
+        tuple(sorted(organisations.items(), key=lambda kv: (-kv[1], kv[0]))[:20]),
+    )
+
+
+def without_gone(session: Session, data: ReportData, *, period: Period) -> ReportData:
+    """``data`` as it may still be posted now: read again just before it is uploaded (an erasure or a "stop" may
+    have committed on another replica since it was collected). When someone it names may no longer be named, the
+    people are counted again (they join the unnamed row; an erased person's answers are anonymous by then); else
+    ``data`` itself."""
+    helpers, organisations = _helpers(session, period)
+    named = {(h.name, h.organisation) for h in helpers if h.name != OTHER_PEOPLE}
+    if all(h.name == OTHER_PEOPLE or (h.name, h.organisation) in named for h in data.experts):
+        return data
+    return replace(data, experts=helpers, organisations=organisations)

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from bot.actors import Actor
 from bot.errors import WieweetError
 from bot.matching.loader import document_vector_keys
-from bot.privacy.person import Person, _sweep, find_person, require_known
+from bot.privacy.person import Person, _pattern, _query_variants, _scrub, _sweep, find_person, require_known
 from bot.question_keys import QUESTION_MODEL_SUFFIX, text_key
 from storage import (
     embedding_repo,
@@ -31,7 +31,7 @@ from storage import (
 from storage import privacy_repo as repo
 from storage.db import Database
 from storage.enums import ERASURE_ENTITY
-from storage.models import Question, QuestionStatus, Routing, RoutingStatus, Visibility
+from storage.models import InboxRequest, Question, QuestionStatus, Routing, RoutingStatus, Visibility
 
 ERASED_ACTOR = "erased"  # what logs name instead of an erased person
 # the inbox request an erasure outside Slack (the command line) queues: the running bot publishes the erased person's
@@ -328,5 +328,30 @@ def finish_erasure(db: Database, *, slack_user_id: str | None, keep_request: str
     if slack_user_id:
         with db.inbox_session() as session:
             removed = inbox_repo.delete_inbox_requests_of(session, slack_user_id=slack_user_id, keep_key=keep_request)
+            _redact_waiting_requests(session, slack_user_id, keep_request=keep_request)
     db.compact_after_erasure()
     return removed
+
+
+def _redact_waiting_requests(session: Session, slack_user_id: str, *, keep_request: str | None) -> int:
+    """Other people's requests still waiting in the inbox that name the erased person (staff's pick of them from a
+    user picker, a list of people chosen by hand): their Slack id is redacted in the payload, so a request handled
+    later cannot ask, assign or name them (it is refused as any unknown pick). Left alone: a request being handled
+    now (claimed: its worker holds it) or done (its payload is emptied), the erasing request's own
+    (``keep_request``) and the request that publishes the erased person's Home tab (``ERASED_HOMES_KIND``: it must
+    name them until it ran). Returns how many were redacted."""
+    pattern = _pattern([slack_user_id])
+    redacted = 0
+    rows = repo.list_rows_containing(
+        session, cls=InboxRequest, attribute="payload", is_json=True, needles=_query_variants([slack_user_id])
+    )
+    for request in rows:
+        waiting = request.done_at is None and request.failed_at is None and request.claimed_by is None
+        if not waiting or request.request_key == keep_request or request.kind == ERASED_HOMES_KIND:
+            continue
+        payload, n = _scrub(request.payload, pattern)
+        if n:
+            request.payload = payload  # a new object: the ORM sees the JSON change
+            redacted += 1
+    session.flush()
+    return redacted
