@@ -7,7 +7,8 @@ minute; an error on Slack's side, a timeout) falls back to what the database kno
 stays public, and a channel it does not know stays out of the digests. A channel Slack does not show the bot
 (``channel_not_found``: deleted, or private without the bot) or will not tell about stays out as unknown; a refusal
 only the operator can fix (a missing scope, a bad token: ``CONFIGURATION_REFUSALS``) is no answer about the channel:
-the database decides, and ``OperatorRefusals`` says it once per pass and tells staff once per week; the rest of the
+the database decides, and ``OperatorRefusals`` says it once per pass and tells staff once per week (a refused token
+cannot carry that notice: the ERROR line says so instead); the rest of the
 pass asks Slack no more what would meet the same refusal (``OperatorRefusals.refusing``). After a
 rate limit the pass asks Slack no more until Slack's Retry-After has passed (``LookUpLimit``, one per pass, shared
 with the look-up before each post): the rest answer from the database. ``sort_failed_look_up`` is the one place that
@@ -124,6 +125,9 @@ class OperatorRefusals:
     # What the ERROR line says follows: in a weekly pass the runs stay due; a preview has no run to keep.
     PASS = "the week's digests stay due and go out once it is"
     PREVIEW = "this preview used what the database knows of the questions' channels"
+    # A refused token cannot carry the notice to staff either: this line (and ``/healthz``'s ``"slack": "down"``,
+    # from its own ``auth.test``) is where it shows.
+    UNTOLD = "; staff are not told in Slack: the token is refused, so the notice could not be posted either"
 
     def __init__(self, *, consequence: str = PASS) -> None:
         self.consequence = consequence
@@ -141,12 +145,13 @@ class OperatorRefusals:
             return
         self._causes[cause] = channel_id
         log.error(
-            "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; %s",
+            "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; %s%s",
             method,
             channel_id,
             error,
             f", scope needed: {needed}" if needed else "",
             self.consequence,
+            self.UNTOLD if error in TOKEN_REFUSALS and self.consequence == self.PASS else "",
         )
 
     def refusing(self, method: str) -> tuple[str, str] | None:
@@ -160,12 +165,15 @@ class OperatorRefusals:
         return frozenset(self._causes)
 
     def tell_staff(self, db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> None:
-        """Staff are told of each cause once per ISO week (the notice's outbox key: the week and the cause)."""
-        if not self._causes:
+        """Staff are told of each cause once per ISO week (the notice's outbox key: the week and the cause). Not of
+        a refused token (``TOKEN_REFUSALS``): the notice would be posted with the very token Slack just refused, so
+        the ERROR line says it instead (``UNTOLD``)."""
+        told = {cause: channel for cause, channel in self._causes.items() if cause[0] not in TOKEN_REFUSALS}
+        if not told:
             return
         period = str(IsoWeek.containing(now, tz))
         with db.session() as session:
-            for (error, needed), channel_id in self._causes.items():
+            for (error, needed), channel_id in told.items():
                 tell_digests_refused(session, error=error, needed=needed, channel_id=channel_id, period=period, now=now)
 
 

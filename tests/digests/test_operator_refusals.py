@@ -81,9 +81,11 @@ def test_a_missing_scope_is_said_once_per_pass_told_once_and_the_digests_go_out_
     assert [len(emulator.messages(c)) for c in CHANNELS] == [1, 1] and len(notices(database)) == 1
 
 
-def test_a_revoked_token_at_the_look_up_is_one_cause_told_once_per_week(
+def test_a_revoked_token_is_one_cause_said_in_the_log_not_posted_to_staff_with_that_token(
     database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A notice to staff would be posted with the very token Slack refuses: none is queued (so none is tried in
+    vain every outbox pass); the ERROR line says staff are not told, once per pass, and the digests stay due."""
     seed(database, *CHANNELS)
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-revoked-token", "SLACK_API_URL": emulator.api_url})
     passes = Passes(database, create_web_client(settings))
@@ -92,15 +94,29 @@ def test_a_revoked_token_at_the_look_up_is_one_cause_told_once_per_week(
     assert {r.status for r in results.values()} == {SendStatus.RETRY}
     [said] = errors(caplog)
     assert "invalid_auth" in said and "conversations.info" in said
+    assert "staff are not told in Slack: the token is refused" in said
     assert passes.run(NOW + timedelta(minutes=11)).keys() == set(CHANNELS)  # still due
-    [notice] = notices(database)
-    assert (notice.held, notice.reason, notice.needed) == (True, "invalid_auth", "")
     with database.session() as s:  # news for next week's digests
         add_practice(s, "Praktijk twee", url="https://example.org/p/2", created_at=NOW + timedelta(days=2))
-    for minutes in (0, 11):  # next week, still refused: told again, once
+    for minutes in (0, 11):  # next week, still refused: still due, still nothing queued for staff
         results = passes.run(NOW + timedelta(days=7, minutes=minutes))
         assert {(r.period, r.status) for r in results.values()} == {("2026-W49", SendStatus.RETRY)}
-    assert [(n.reason, n.held) for n in notices(database)] == [("invalid_auth", True)] * 2
+    assert notices(database) == []
+    with database.session() as s:  # nothing else queued either: the token would post nothing
+        assert s.scalars(select(OutboxMessage)).all() == []
+
+
+def test_a_missing_scope_is_still_told_to_staff_and_the_line_does_not_say_otherwise(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(database, *CHANNELS)
+    emulator.set_bot_scopes(["channels:read", "groups:read"])
+    client = create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}))
+    with caplog.at_level(logging.INFO):
+        Passes(database, client).run(NOW)
+    [said] = errors(caplog)
+    assert "missing_scope" in said and "staff are not told" not in said
+    assert [n.reason for n in notices(database)] == ["missing_scope"]
 
 
 SOURCES = ("C1SRC0001", "C1SRC0002")
