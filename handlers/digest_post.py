@@ -27,10 +27,12 @@ from digests.sender import Clock, SendResult, elapsed_clock
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
 from handlers.digest_sources import (
+    CHANNEL_REFUSALS,
     CONFIGURATION_REFUSALS,
     LookUpFailure,
     LookUpLimit,
     OperatorRefusals,
+    RefusedChannels,
     SourceChannels,
     slack_needed_scope,
     sort_failed_look_up,
@@ -154,9 +156,11 @@ def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals 
     channel gone (``CHANNEL_GONE``: deleted, archived): ``PermanentPostError`` with Slack's error (the subscription
     is turned off and staff are told once); a rate limit: ``RetryLaterError`` (tried again no earlier than Slack
     asked); a refusal only the operator can fix (a missing scope, a bad token): ``OperatorRefusalError``, told to
-    ``refusals`` (said once per pass); anything else (an error on Slack's side, a timeout, a refusal): Slack's
-    error, so the run stays claimed and is tried again once stale. Another refusal that is not passing is logged at
-    ERROR: it needs the operator."""
+    ``refusals`` (said once per pass); a refusal about this channel alone (``CHANNEL_REFUSALS``: ``no_permission``,
+    the app no member of it): ``PermanentPostError``, as its post would be (the week fails once, logged at ERROR
+    once; the subscription stays, staff are not told); anything else (an error on Slack's side, a timeout, a
+    refusal): Slack's error, so the run stays claimed and is tried again once stale. Another refusal that is not
+    passing is logged at ERROR: it needs the operator."""
     failure = sort_failed_look_up(exc)
     if failure.kind is LookUpFailure.GONE:
         return PermanentPostError(failure.error)
@@ -169,6 +173,8 @@ def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals 
     if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
         text = _rate_limited_text(f"{failure.error}: channel look-up", failure.wait, failure.said)
         return RetryLaterError(failure.wait, text, said=failure.said)
+    if failure.error in CHANNEL_REFUSALS:  # this channel's, for the week: failed once, logged once (the sender)
+        return PermanentPostError(failure.error)
     if failure.kind is LookUpFailure.REFUSED:
         log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)
     return exc
@@ -297,6 +303,8 @@ def due_digests_poster(
     with another organisation is asked before each post (``not_shared_outside``). ``clock``: the time as the pass
     goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
 
+    refused_channels = RefusedChannels()  # source channels Slack refused to tell about: kept for the week
+
     def post_due(now: datetime, worker_id: str) -> list[SendResult]:
         tick = clock or elapsed_clock(now)
 
@@ -309,7 +317,17 @@ def due_digests_poster(
 
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
-        sources = SourceChannels(db, client, channels, now=now, clock=tick, limit=limit, refusals=refusals)
+        sources = SourceChannels(
+            db,
+            client,
+            channels,
+            now=now,
+            clock=tick,
+            limit=limit,
+            refusals=refusals,
+            refused_channels=refused_channels,
+            tz=tz,
+        )
         post = not_shared_outside(
             slack_post(client, refusals), shared_outside, limit=limit, known=known_shared, refusals=refusals
         )

@@ -70,6 +70,10 @@ TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "account_inactive", "t
 # (a post: ``digest_post.PERMANENT_ERRORS``; a look-up: a refusal to say, ``LookUpFailure.REFUSED``).
 METHOD_REFUSALS = frozenset({"missing_scope", "not_allowed_token_type"})
 CONFIGURATION_REFUSALS = TOKEN_REFUSALS | METHOD_REFUSALS
+# Slack's refusals about one conversation that no retry this week mends (someone in it has to add the app): the
+# digest channel's look-up before a post fails that week's run, as its post would (``digest_post.look_up_failed``);
+# a source channel's is remembered for the rest of the week (``RefusedChannels``), not asked every pass.
+CHANNEL_REFUSALS = frozenset({"no_permission"})
 
 
 def slack_needed_scope(exc: SlackApiError) -> str:
@@ -177,6 +181,25 @@ class OperatorRefusals:
                 tell_digests_refused(session, error=error, needed=needed, channel_id=channel_id, period=period, now=now)
 
 
+class RefusedChannels:
+    """The source channels Slack refused to tell about (``CHANNEL_REFUSALS``) this ISO week, kept across the passes
+    of one process: such a channel is not asked again that week (left out, as any refusal to say), and the refusal
+    is logged once per channel per week, not every pass. A new week asks again; so does a restarted process."""
+
+    def __init__(self) -> None:
+        self._refused: dict[str, tuple[str, str]] = {}  # channel -> (ISO week, Slack's error)
+
+    def refused(self, channel_id: str, *, week: str) -> str | None:
+        """Slack's error for ``channel_id`` if it was refused in ``week``, else None."""
+        kept = self._refused.get(channel_id)
+        return kept[1] if kept is not None and kept[0] == week else None
+
+    def remember(self, channel_id: str, *, week: str, error: str) -> None:
+        self._refused[channel_id] = (week, error)
+        for channel in [c for c, (w, _) in self._refused.items() if w != week]:  # past weeks' refusals are done
+            del self._refused[channel]
+
+
 class SourceChannels:
     """``private_channel(channel_id) -> bool`` (``digests.model.PrivateChannel``) for one digest pass."""
 
@@ -190,6 +213,8 @@ class SourceChannels:
         clock: Callable[[], datetime] | None = None,
         limit: LookUpLimit | None = None,
         refusals: OperatorRefusals | None = None,
+        refused_channels: RefusedChannels | None = None,
+        tz: ZoneInfo = TIMEZONE,
     ) -> None:
         self.db = db
         self.client = client
@@ -198,6 +223,8 @@ class SourceChannels:
         self.clock = clock or (lambda: now)
         self.limit = limit or LookUpLimit(self.clock)
         self.refusals = refusals or OperatorRefusals()
+        self.refused_channels = refused_channels or RefusedChannels()
+        self.week = str(IsoWeek.containing(now, tz))
         self._answers: dict[str, bool] = {}
         self._unknown: set[str] = set()
         self._left_out: dict[int, str] = {}  # question id -> channel: quoted by a digest, left out by an answer
@@ -214,6 +241,9 @@ class SourceChannels:
         return frozenset(self._unknown)
 
     def _ask(self, channel_id: str) -> bool:
+        if self.refused_channels.refused(channel_id, week=self.week) is not None:  # refused this week already
+            self._unknown.add(channel_id)
+            return True
         # Slack asked to wait, or refused this pass for a reason only the operator can fix: a recent answer still
         # counts, else the database's
         if self.limit.seconds_left() or self.refusals.refusing("conversations.info") is not None:
@@ -241,7 +271,13 @@ class SourceChannels:
             return self._stored(channel_id)
         # an answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
         # it) or refuses to say: left out, as a channel nobody can vouch for
-        log.info("conversations.info %s refused (%s): left out", channel_id, failure.error)
+        if failure.error in CHANNEL_REFUSALS:
+            self.refused_channels.remember(channel_id, week=self.week, error=failure.error)
+            log.info(
+                "conversations.info %s refused (%s): left out, not asked again this week", channel_id, failure.error
+            )
+        else:
+            log.info("conversations.info %s refused (%s): left out", channel_id, failure.error)
         self._unknown.add(channel_id)
         return True
 

@@ -111,7 +111,9 @@ def test_a_missing_scope_is_still_told_to_staff_and_the_line_does_not_say_otherw
 ) -> None:
     seed(database, *CHANNELS)
     emulator.set_bot_scopes(["channels:read", "groups:read"])
-    client = create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}))
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    )
     with caplog.at_level(logging.INFO):
         Passes(database, client).run(NOW)
     [said] = errors(caplog)
@@ -203,11 +205,70 @@ def test_one_channels_no_permission_is_that_channels_refusal_not_the_passs(
         create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})),
     )
     results = passes.run(NOW)
-    refused = SendStatus.FAILED if method == "chat.postMessage" else SendStatus.RETRY
     assert {c: r.status for c, r in results.items()} == {
-        "C0DIGEST1": refused,
+        "C0DIGEST1": SendStatus.FAILED,
         "C0DIGEST2": SendStatus.SENT,
         "C0DIGEST3": SendStatus.SENT,
     }
     assert [len(emulator.messages(c)) for c in DUE] == [0, 1, 1]
     assert is_active(database, "C0DIGEST1") and notices(database) == []
+
+
+def test_a_digest_channels_no_permission_at_the_look_up_fails_its_week_once_not_every_ten_minutes(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The look-up before the post refused with ``no_permission`` is that channel's for the week, as its post
+    would be: one ERROR, and the passes of the rest of the week ask Slack nothing more about it."""
+    seed(database, "C0DIGEST1")
+    emulator.add_channel("C0DIGEST1", name="c0digest1")
+    emulator.fail_next("conversations.info", error="no_permission", channel="C0DIGEST1", times=100)
+    passes = Passes(
+        database,
+        create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})),
+    )
+    mark = emulator.call_count
+    with caplog.at_level(logging.INFO):
+        for minutes in range(0, 60 * 24, 11):  # a day of passes
+            passes.run(NOW + timedelta(minutes=minutes))
+    asked = [c for c in emulator.calls_to("conversations.info", since=mark) if c.params.get("channel") == "C0DIGEST1"]
+    assert len(asked) == 1
+    [said] = errors(caplog)
+    assert "C0DIGEST1" in said and "no_permission" in said
+    assert run_of(database, "C0DIGEST1").status is DigestRunStatus.FAILED and is_active(database, "C0DIGEST1")
+    assert notices(database) == []
+
+
+def test_a_source_channels_no_permission_is_remembered_for_the_week(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A source channel Slack will not tell about (``no_permission``) is left out, as before, and not asked again
+    in the week's later passes; the next week asks again."""
+    seed(database, *CHANNELS)
+    with database.session() as s:
+        add_question(s, "PUBLIEK uit C1SRC0001", created_at=IN_WEEK, channel_id="C1SRC0001")
+    emulator.add_channel("C1SRC0001", name="c1src0001")
+    emulator.fail_next("conversations.info", error="no_permission", channel="C1SRC0001", times=100)
+    # C0DIGEST2's post fails on Slack's side once, so a later pass has its digest due again
+    emulator.fail_next("chat.postMessage", error="internal_error", channel="C0DIGEST2", times=1)
+    passes = Passes(
+        database,
+        create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})),
+    )
+
+    def asked_about_source(since: int) -> int:
+        calls = emulator.calls_to("conversations.info", since=since)
+        return sum(1 for c in calls if c.params.get("channel") == "C1SRC0001")
+
+    mark = emulator.call_count
+    first = passes.run(NOW)
+    assert first["C0DIGEST1"].status is SendStatus.SENT and first["C0DIGEST2"].status is SendStatus.RETRY
+    assert asked_about_source(mark) == 1
+    mark = emulator.call_count
+    again = passes.run(NOW + timedelta(minutes=11))
+    assert again["C0DIGEST2"].status is SendStatus.SENT  # its digest went out, the channel still left out
+    assert asked_about_source(mark) == 0
+    for channel in CHANNELS:
+        assert "PUBLIEK uit C1SRC0001" not in str(emulator.messages(channel))
+    mark = emulator.call_count
+    passes.run(NOW + timedelta(days=7))  # a new week: asked again
+    assert asked_about_source(mark) == 1
