@@ -29,6 +29,7 @@ from handlers.channels import ChannelDirectory
 from handlers.digest_sources import (
     CHANNEL_REFUSALS,
     CONFIGURATION_REFUSALS,
+    INFO,
     LookUpFailure,
     LookUpLimit,
     OperatorRefusals,
@@ -112,6 +113,7 @@ def not_shared_outside(
     limit: LookUpLimit | None = None,
     known: Callable[[str], bool | None] | None = None,
     refusals: OperatorRefusals | None = None,
+    stored_private: Callable[[str], bool | None] | None = None,
 ) -> PostFn:
     """``post``, but never into a channel shared with another organisation (Slack Connect): a digest names the
     network's people and questions. Only Slack's answer that it is shared fails the run for the week (a channel that
@@ -122,11 +124,14 @@ def not_shared_outside(
     asks Slack no more until its Retry-After has passed: a channel whose answer is ``known`` (cached from a recent
     look-up) is posted, the others of the pass are put off just as long. A pass over hundreds of channels does not
     hammer a limited method. So after a refusal only the operator can fix (``refusals``, the pass's): the rest of the
-    pass raises ``OperatorRefusalError`` without asking, unless the answer is ``known``."""
+    pass raises ``OperatorRefusalError`` without asking, unless the answer is ``known``. A missing read scope
+    refuses one kind of channel (``OperatorRefusals.refusing``): a channel ``stored_private`` says is of that kind
+    is not asked, the others are."""
 
     def ask(channel: str) -> bool:
         left = limit.seconds_left() if limit is not None else 0
-        refusing = refusals.refusing("conversations.info") if refusals is not None else None
+        kind = (lambda: stored_private(channel)) if stored_private is not None else (lambda: None)
+        refusing = refusals.refusing_look_up(kind) if refusals is not None else None
         if left or refusing is not None:  # not asked again this pass: a recent answer counts, else the run waits
             answer = known(channel) if known is not None else None
             if answer is not None:
@@ -166,9 +171,7 @@ def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals 
         return PermanentPostError(failure.error)
     if failure.kind is LookUpFailure.CONFIGURATION:
         if refusals is not None:
-            refusals.refused(
-                error=failure.error, needed=failure.needed, method="conversations.info", channel_id=channel
-            )
+            refusals.refused(error=failure.error, needed=failure.needed, method=INFO, channel_id=channel)
         return OperatorRefusalError(failure.error, failure.needed)
     if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
         text = _rate_limited_text(f"{failure.error}: channel look-up", failure.wait, failure.said)
@@ -329,7 +332,12 @@ def due_digests_poster(
             tz=tz,
         )
         post = not_shared_outside(
-            slack_post(client, refusals), shared_outside, limit=limit, known=known_shared, refusals=refusals
+            slack_post(client, refusals),
+            shared_outside,
+            limit=limit,
+            known=known_shared,
+            refusals=refusals,
+            stored_private=sources.stored_privacy,
         )
         results = send_due_digests(
             db,

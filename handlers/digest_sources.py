@@ -70,6 +70,10 @@ TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "account_inactive", "t
 # (a post: ``digest_post.PERMANENT_ERRORS``; a look-up: a refusal to say, ``LookUpFailure.REFUSED``).
 METHOD_REFUSALS = frozenset({"missing_scope", "not_allowed_token_type"})
 CONFIGURATION_REFUSALS = TOKEN_REFUSALS | METHOD_REFUSALS
+# ``conversations.info`` needs a scope by the kind of channel asked about: a missing one refuses that kind only, so
+# the pass goes on asking about the other kind (Slack's ``needed`` says which: scope -> private).
+INFO = "conversations.info"
+READ_SCOPES = {"channels:read": False, "groups:read": True}
 # Slack's refusals about one conversation that no retry this week mends (someone in it has to add the app): the
 # digest channel's look-up before a post fails that week's run, as its post would (``digest_post.look_up_failed``);
 # a source channel's is remembered for the rest of the week (``RefusedChannels``), not asked every pass.
@@ -137,11 +141,14 @@ class OperatorRefusals:
         self.consequence = consequence
         self._causes: dict[tuple[str, str], str] = {}  # (error, needed) -> the first channel refused
         self._by_method: dict[str, tuple[str, str]] = {}  # method -> the first cause refusing it
+        self._by_kind: dict[bool, tuple[str, str]] = {}  # ``conversations.info``: private -> the scope missing
         self._token: tuple[str, str] | None = None  # a refusal of the token itself: every method
 
     def refused(self, *, error: str, needed: str, method: str, channel_id: str) -> None:
         cause = (error, needed)
-        if error in METHOD_REFUSALS:
+        if method == INFO and error == "missing_scope" and needed in READ_SCOPES:
+            self._by_kind.setdefault(READ_SCOPES[needed], cause)
+        elif error in METHOD_REFUSALS:
             self._by_method.setdefault(method, cause)
         elif error in TOKEN_REFUSALS and self._token is None:
             self._token = cause
@@ -158,11 +165,27 @@ class OperatorRefusals:
             self.UNTOLD if error in TOKEN_REFUSALS and self.consequence == self.PASS else "",
         )
 
-    def refusing(self, method: str) -> tuple[str, str] | None:
+    def refusing(self, method: str, *, private: bool | None = None) -> tuple[str, str] | None:
         """The cause (error, needed) this pass already met that a call of ``method`` would meet again: a refusal of
         the token (any method), else one of ``method`` itself (a missing scope: Slack says which scope the method
-        needs; granted, the next pass asks again). None: Slack may be asked."""
-        return self._token or self._by_method.get(method)
+        needs; granted, the next pass asks again). ``conversations.info`` about a channel that is ``private`` (or
+        public) is refused by the missing scope of that kind only (``READ_SCOPES``); of a channel whose kind is not
+        known (None), only when both are missing. None: Slack may be asked."""
+        cause = self._token or self._by_method.get(method)
+        if cause is not None or method != INFO or not self._by_kind:
+            return cause
+        if private is None:
+            return self._by_kind[False] if len(self._by_kind) == len(READ_SCOPES) else None
+        return self._by_kind.get(private)
+
+    def refusing_look_up(self, kind: Callable[[], bool | None]) -> tuple[str, str] | None:
+        """``refusing`` for ``conversations.info`` about one channel, whose ``kind`` (private, public, or not known:
+        None) is read only when a missing read scope refuses one kind this pass."""
+        cause = self.refusing(INFO)
+        if cause is not None or not self._by_kind:
+            return cause
+        private = kind()
+        return self.refusing(INFO, private=private) if private is not None else None
 
     @property
     def causes(self) -> frozenset[tuple[str, str]]:
@@ -246,8 +269,8 @@ class SourceChannels:
             return True
         # Slack asked to wait, or refused this pass for a reason only the operator can fix: a recent answer still
         # counts, else the database's
-        if self.limit.seconds_left() or self.refusals.refusing("conversations.info") is not None:
-            known = self.channels.known(channel_id=channel_id, now=self.clock())
+        known = self.channels.known(channel_id=channel_id, now=self.clock())
+        if self.limit.seconds_left() or self._refused(channel_id, known):
             return known[0] if known is not None else self._stored(channel_id)
         try:
             return self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
@@ -262,9 +285,7 @@ class SourceChannels:
                     failure.wait,
                 )
         if failure.kind is LookUpFailure.CONFIGURATION:  # no answer about the channel: what the database knows
-            self.refusals.refused(
-                error=failure.error, needed=failure.needed, method="conversations.info", channel_id=channel_id
-            )
+            self.refusals.refused(error=failure.error, needed=failure.needed, method=INFO, channel_id=channel_id)
             return self._stored(channel_id)
         if failure.kind in (LookUpFailure.RATE_LIMITED, LookUpFailure.PASSING):
             log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, failure.error)
@@ -281,9 +302,19 @@ class SourceChannels:
         self._unknown.add(channel_id)
         return True
 
-    def _stored(self, channel_id: str) -> bool:
+    def _refused(self, channel_id: str, known: tuple[bool, bool] | None) -> bool:
+        """Whether asking Slack about ``channel_id`` would meet a refusal this pass met already: a missing read scope
+        refuses one kind of channel, and the kind is taken from a recent answer, else from the database."""
+        kind = (lambda: known[0]) if known is not None else (lambda: self.stored_privacy(channel_id))
+        return self.refusals.refusing_look_up(kind) is not None
+
+    def stored_privacy(self, channel_id: str) -> bool | None:
+        """What the database knows of ``channel_id``: private (True), public (False) or nothing (None)."""
         with self.db.session() as session:
-            private = get_stored_channel_privacy(session, channel_id=channel_id, now=self.now)
+            return get_stored_channel_privacy(session, channel_id=channel_id, now=self.now)
+
+    def _stored(self, channel_id: str) -> bool:
+        private = self.stored_privacy(channel_id)
         if private is None:
             self._unknown.add(channel_id)
             return True

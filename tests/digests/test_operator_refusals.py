@@ -20,6 +20,7 @@ from digests.sender import SendStatus
 from digests.subscriptions import stop_gone_channel, tell_digests_refused
 from handlers.app import create_web_client
 from handlers.blocks.digest_stopped import build_digest_stopped
+from handlers.digest_sources import INFO, OperatorRefusals
 from handlers.outbox import render_message
 from storage.db import Database
 from storage.models import DigestRunStatus, OutboxKind, OutboxMessage
@@ -272,3 +273,50 @@ def test_a_source_channels_no_permission_is_remembered_for_the_week(
     mark = emulator.call_count
     passes.run(NOW + timedelta(days=7))  # a new week: asked again
     assert asked_about_source(mark) == 1
+
+
+def test_a_missing_read_scope_stops_the_look_ups_of_that_kind_of_channel_only(
+    database: Database, emulator: SlackEmulator
+) -> None:
+    """``conversations.info`` needs ``channels:read`` for a public channel and ``groups:read`` for a private one:
+    without ``groups:read`` the pass stops asking about the channels the database knows are private (they stay
+    private), and goes on asking about the public ones — the source channels and the digest channels before each
+    post — so the week's digests go out with the public channels' questions."""
+    seed(database, *CHANNELS)
+    with database.session() as s:
+        add_question(s, "PUBLIEK uit C1SRC0001", created_at=IN_WEEK, channel_id="C1SRC0001")
+        for channel in ("C1PRIV001", "C1PRIV002"):  # once public, now private: the database knows it
+            add_question(s, f"PUBLIEK uit {channel}", created_at=IN_WEEK, channel_id=channel)
+            add_question(s, f"PRIVE uit {channel}", created_at=IN_WEEK, channel_id=channel, channel_is_private=True)
+    emulator.add_channel("C1SRC0001", name="c1src0001")
+    for channel in ("C1PRIV001", "C1PRIV002"):
+        emulator.add_channel(channel, name=channel.lower(), is_private=True)
+    emulator.set_bot_scopes(["chat:write", "channels:read"])  # groups:read not granted
+    passes = Passes(
+        database,
+        create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})),
+    )
+    mark = emulator.call_count
+    results = passes.run(NOW)
+    assert {c: r.status for c, r in results.items()} == dict.fromkeys(CHANNELS, SendStatus.SENT)
+    asked = [c.params.get("channel") for c in emulator.calls_to("conversations.info", since=mark)]
+    assert asked.count("C1SRC0001") == 1 and all(asked.count(c) == 1 for c in CHANNELS)
+    assert asked.count("C1PRIV001") + asked.count("C1PRIV002") == 1  # the first refusal; the other not asked
+    for channel in CHANNELS:
+        posted = str(emulator.messages(channel))
+        assert "PUBLIEK uit C1SRC0001" in posted
+        assert "C1PRIV" not in posted and "PUBLIEK uit C1PRIV" not in posted
+    [notice] = notices(database)
+    assert (notice.reason, notice.needed) == ("missing_scope", "groups:read")
+
+
+def test_a_look_up_refused_for_one_kind_is_refused_for_a_channel_of_unknown_kind_only_when_both_are() -> None:
+    refusals = OperatorRefusals()
+    refusals.refused(error="missing_scope", needed="groups:read", method=INFO, channel_id="C1PRIV001")
+    assert refusals.refusing(INFO, private=True) == ("missing_scope", "groups:read")
+    assert refusals.refusing(INFO, private=False) is None and refusals.refusing(INFO) is None
+    assert refusals.refusing_look_up(lambda: None) is None
+    refusals.refused(error="missing_scope", needed="channels:read", method=INFO, channel_id="C1SRC0001")
+    assert refusals.refusing(INFO, private=False) == ("missing_scope", "channels:read")
+    assert refusals.refusing(INFO) is not None and refusals.refusing_look_up(lambda: None) is not None
+    assert refusals.refusing("chat.postMessage") is None  # another method is still asked
