@@ -9,7 +9,8 @@ stays public, and a channel it does not know stays out of the digests. A channel
 only the operator can fix (a missing scope, a bad token: ``CONFIGURATION_REFUSALS``) is no answer about the channel:
 the database decides, and ``OperatorRefusals`` says it once per pass and tells staff once per week (a refused token
 cannot carry that notice: the ERROR line says so instead); the rest of the
-pass asks Slack no more what would meet the same refusal (``OperatorRefusals.refusing``). After a
+pass asks Slack no more what would meet the same refusal (``OperatorRefusals.refusing``; a missing read scope refuses
+one kind of channel, public or private, and the other kind is still asked). After a
 rate limit the pass asks Slack no more until Slack's Retry-After has passed (``LookUpLimit``, one per pass, shared
 with the look-up before each post): the rest answer from the database. ``sort_failed_look_up`` is the one place that
 says what a failed look-up is.
@@ -67,7 +68,7 @@ class FailedLookUp:
 TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
 # And the method's: a scope it needs, a token type it does not take. Slack's ``no_permission`` is neither: it
 # concerns one conversation (the app is no member of it, or may not post there), so it is that channel's refusal
-# (a post: ``digest_post.PERMANENT_ERRORS``; a look-up: a refusal to say, ``LookUpFailure.REFUSED``).
+# for the week (``CHANNEL_REFUSALS``).
 METHOD_REFUSALS = frozenset({"missing_scope", "not_allowed_token_type"})
 CONFIGURATION_REFUSALS = TOKEN_REFUSALS | METHOD_REFUSALS
 # ``conversations.info`` needs a scope by the kind of channel asked about: a missing one refuses that kind only, so
