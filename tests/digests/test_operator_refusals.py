@@ -24,6 +24,7 @@ from handlers.digest_sources import INFO, OperatorRefusals
 from handlers.outbox import render_message
 from storage.db import Database
 from storage.models import DigestRunStatus, OutboxKind, OutboxMessage
+from tests.cli import wieweet as run_cli
 from tests.digests.conftest import IN_WEEK, NOW, add_practice, add_question
 from tests.digests.test_lookup_fails import Passes, is_active, seed
 from tests.digests.test_sending import run_of
@@ -105,6 +106,17 @@ def test_a_revoked_token_is_one_cause_said_in_the_log_not_posted_to_staff_with_t
     assert notices(database) == []
     with database.session() as s:  # nothing else queued either: the token would post nothing
         assert s.scalars(select(OutboxMessage)).all() == []
+
+
+def test_the_command_line_shows_why_the_weeks_digests_wait(database: Database, emulator: SlackEmulator) -> None:
+    """``wieweet queued list`` (the operator's view of what is due) names the refusal each digest last met."""
+    seed(database, *CHANNELS)
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-revoked-token", "SLACK_API_URL": emulator.api_url})
+    Passes(database, create_web_client(settings)).run(NOW)
+    done = run_cli(database, "queued", "list", "--now", (NOW + timedelta(minutes=1)).isoformat())
+    assert done.exit_code == 0, done.output
+    lines = [line for line in done.output.splitlines() if line.strip().startswith(CHANNELS)]
+    assert len(lines) == 2 and all("claimed (last try: " in line and "invalid_auth" in line for line in lines)
 
 
 def test_a_missing_scope_is_still_told_to_staff_and_the_line_does_not_say_otherwise(
