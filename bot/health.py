@@ -5,10 +5,10 @@ API and never waits for Slack:
 
 - database: ``ping()`` at most once per ``db_ttl`` (a few seconds); probes arriving while a ping runs answer with
   the last result instead of queueing behind it;
-- Slack: the last known result of ``auth.test``. When it is older than ``slack_ttl`` a probe starts one refresh in
-  the background and answers at once with the last known state, so there is at most one ``auth.test`` per
-  ``slack_ttl`` however often the load balancer asks. The process starts with "ok": it only starts serving after
-  Bolt's own ``auth.test`` accepted the token.
+- Slack: the last known result of ``auth.test`` (and, when Slack refused the token, its error: ``slack_error``).
+  When it is older than ``slack_ttl`` a probe starts one refresh in the background and answers at once with the
+  last known state, so there is at most one ``auth.test`` per ``slack_ttl`` however often the load balancer asks.
+  The process starts with "ok": it only starts serving after Bolt's own ``auth.test`` accepted the token.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Check = Callable[[], bool]
+# Slack's check: True when the token works; False, or Slack's refusal of it (``token_revoked``), when not
+SlackCheck = Callable[[], bool | str]
 
 DB_TTL = timedelta(seconds=5)
 SLACK_TTL = timedelta(seconds=60)
@@ -37,6 +39,7 @@ class _Cached:
     ok: bool | None = None
     checked_at: datetime | None = None
     running: bool = False
+    why: str = ""  # Slack's refusal, when it said one (``token_revoked``)
 
     def stale(self, now: datetime, ttl: timedelta) -> bool:
         # A clock that went backwards (a test's fake clock, a corrected wall clock) counts as stale too.
@@ -48,7 +51,7 @@ class HealthMonitor:
         self,
         *,
         ping_database: Check,
-        check_slack: Check,
+        check_slack: SlackCheck,
         clock: Clock,
         db_ttl: timedelta = DB_TTL,
         slack_ttl: timedelta = SLACK_TTL,
@@ -69,7 +72,12 @@ class HealthMonitor:
         """``(healthy, details)`` for the probe's JSON; never blocks on Slack, at most on one database ping."""
         db_ok = self._database()
         slack_ok = self._slack_state()
-        return db_ok and slack_ok, {"database": "ok" if db_ok else "down", "slack": "ok" if slack_ok else "down"}
+        details = {"database": "ok" if db_ok else "down", "slack": "ok" if slack_ok else "down"}
+        with self._lock:
+            why = self._slack.why
+        if not slack_ok and why:
+            details["slack_error"] = why  # what Slack said of the token: the operator's to fix
+        return db_ok and slack_ok, details
 
     def _database(self) -> bool:
         with self._lock:
@@ -102,11 +110,15 @@ class HealthMonitor:
 
     def _refresh_slack(self) -> None:
         try:
-            ok = self._check_slack()
+            answer = self._check_slack()
         except Exception:  # a health check reports, it does not raise
             log.warning("Slack health check failed", exc_info=True)
-            ok = False
+            answer = False
+        ok, why = answer is True, answer if isinstance(answer, str) else ""
         if not ok:
-            log.warning("Slack is not reachable or refuses the bot token (auth.test); /healthz reports it")
+            log.warning(
+                "Slack is not reachable or refuses the bot token (auth.test%s); /healthz reports it",
+                f": {why}" if why else "",
+            )
         with self._lock:
-            self._slack = _Cached(ok=ok, checked_at=self._clock())
+            self._slack = _Cached(ok=ok, checked_at=self._clock(), why=why)

@@ -38,6 +38,7 @@ class DigestState:
     state: str
     sent_at: datetime | None
     parts_sent: int
+    error: str = ""  # why the last try did not post it (Slack's refusal: ``invalid_auth``, ``missing_scope``, …)
 
 
 def digest_states(session: Session, *, period: str, tz: ZoneInfo = TIMEZONE) -> list[DigestState]:
@@ -55,6 +56,7 @@ def digest_states(session: Session, *, period: str, tz: ZoneInfo = TIMEZONE) -> 
                 state=str(run.status) if run is not None else "none",
                 sent_at=run.sent_at if run is not None else None,
                 parts_sent=len(run.parts_sent) if run is not None else 0,
+                error=run.error if run is not None else "",
             )
         )
     return states

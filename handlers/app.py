@@ -263,11 +263,15 @@ def create_app(services: Services, *, http: bool) -> App:
     return app
 
 
-def slack_reachable(client: WebClient) -> bool:
-    """``auth.test`` answers ok with the bot token (for ``/healthz``, from the background, see ``bot.health``)."""
+def slack_reachable(client: WebClient) -> bool | str:
+    """``auth.test`` answers ok with the bot token (for ``/healthz``, from the background, see ``bot.health``):
+    True; Slack's refusal (``token_revoked``, ``invalid_auth``, …) when it refuses the token; False when it cannot be
+    reached."""
     try:
         return bool(client.auth_test().get("ok"))
-    except (SlackApiError, URLError, OSError):
+    except SlackApiError as exc:
+        return str(exc.response.get("error") or "") or False
+    except (URLError, OSError):
         return False
 
 

@@ -27,10 +27,13 @@ from digests.sender import Clock, SendResult, elapsed_clock
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
 from handlers.digest_sources import (
+    CHANNEL_REFUSALS,
     CONFIGURATION_REFUSALS,
+    INFO,
     LookUpFailure,
     LookUpLimit,
     OperatorRefusals,
+    RefusedChannels,
     SourceChannels,
     slack_needed_scope,
     sort_failed_look_up,
@@ -110,6 +113,7 @@ def not_shared_outside(
     limit: LookUpLimit | None = None,
     known: Callable[[str], bool | None] | None = None,
     refusals: OperatorRefusals | None = None,
+    stored_private: Callable[[str], bool | None] | None = None,
 ) -> PostFn:
     """``post``, but never into a channel shared with another organisation (Slack Connect): a digest names the
     network's people and questions. Only Slack's answer that it is shared fails the run for the week (a channel that
@@ -120,11 +124,14 @@ def not_shared_outside(
     asks Slack no more until its Retry-After has passed: a channel whose answer is ``known`` (cached from a recent
     look-up) is posted, the others of the pass are put off just as long. A pass over hundreds of channels does not
     hammer a limited method. So after a refusal only the operator can fix (``refusals``, the pass's): the rest of the
-    pass raises ``OperatorRefusalError`` without asking, unless the answer is ``known``."""
+    pass raises ``OperatorRefusalError`` without asking, unless the answer is ``known``. A missing read scope
+    refuses one kind of channel (``OperatorRefusals.refusing``): a channel ``stored_private`` says is of that kind
+    is not asked, the others are."""
 
     def ask(channel: str) -> bool:
         left = limit.seconds_left() if limit is not None else 0
-        refusing = refusals.refusing("conversations.info") if refusals is not None else None
+        kind = (lambda: stored_private(channel)) if stored_private is not None else (lambda: None)
+        refusing = refusals.refusing_look_up(kind) if refusals is not None else None
         if left or refusing is not None:  # not asked again this pass: a recent answer counts, else the run waits
             answer = known(channel) if known is not None else None
             if answer is not None:
@@ -154,21 +161,23 @@ def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals 
     channel gone (``CHANNEL_GONE``: deleted, archived): ``PermanentPostError`` with Slack's error (the subscription
     is turned off and staff are told once); a rate limit: ``RetryLaterError`` (tried again no earlier than Slack
     asked); a refusal only the operator can fix (a missing scope, a bad token): ``OperatorRefusalError``, told to
-    ``refusals`` (said once per pass); anything else (an error on Slack's side, a timeout, a refusal): Slack's
-    error, so the run stays claimed and is tried again once stale. Another refusal that is not passing is logged at
-    ERROR: it needs the operator."""
+    ``refusals`` (said once per pass); a refusal about this channel alone (``CHANNEL_REFUSALS``: ``no_permission``,
+    the app no member of it): ``PermanentPostError``, as its post would be (the week fails once, logged at ERROR
+    once; the subscription stays, staff are not told); anything else (an error on Slack's side, a timeout, a
+    refusal): Slack's error, so the run stays claimed and is tried again once stale. Another refusal that is not
+    passing is logged at ERROR: it needs the operator."""
     failure = sort_failed_look_up(exc)
     if failure.kind is LookUpFailure.GONE:
         return PermanentPostError(failure.error)
     if failure.kind is LookUpFailure.CONFIGURATION:
         if refusals is not None:
-            refusals.refused(
-                error=failure.error, needed=failure.needed, method="conversations.info", channel_id=channel
-            )
+            refusals.refused(error=failure.error, needed=failure.needed, method=INFO, channel_id=channel)
         return OperatorRefusalError(failure.error, failure.needed)
     if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
         text = _rate_limited_text(f"{failure.error}: channel look-up", failure.wait, failure.said)
         return RetryLaterError(failure.wait, text, said=failure.said)
+    if failure.error in CHANNEL_REFUSALS:  # this channel's, for the week: failed once, logged once (the sender)
+        return PermanentPostError(failure.error)
     if failure.kind is LookUpFailure.REFUSED:
         log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)
     return exc
@@ -297,6 +306,8 @@ def due_digests_poster(
     with another organisation is asked before each post (``not_shared_outside``). ``clock``: the time as the pass
     goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
 
+    refused_channels = RefusedChannels()  # source channels Slack refused to tell about: kept for the week
+
     def post_due(now: datetime, worker_id: str) -> list[SendResult]:
         tick = clock or elapsed_clock(now)
 
@@ -309,9 +320,24 @@ def due_digests_poster(
 
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
-        sources = SourceChannels(db, client, channels, now=now, clock=tick, limit=limit, refusals=refusals)
+        sources = SourceChannels(
+            db,
+            client,
+            channels,
+            now=now,
+            clock=tick,
+            limit=limit,
+            refusals=refusals,
+            refused_channels=refused_channels,
+            tz=tz,
+        )
         post = not_shared_outside(
-            slack_post(client, refusals), shared_outside, limit=limit, known=known_shared, refusals=refusals
+            slack_post(client, refusals),
+            shared_outside,
+            limit=limit,
+            known=known_shared,
+            refusals=refusals,
+            stored_private=sources.stored_privacy,
         )
         results = send_due_digests(
             db,

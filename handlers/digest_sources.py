@@ -7,8 +7,10 @@ minute; an error on Slack's side, a timeout) falls back to what the database kno
 stays public, and a channel it does not know stays out of the digests. A channel Slack does not show the bot
 (``channel_not_found``: deleted, or private without the bot) or will not tell about stays out as unknown; a refusal
 only the operator can fix (a missing scope, a bad token: ``CONFIGURATION_REFUSALS``) is no answer about the channel:
-the database decides, and ``OperatorRefusals`` says it once per pass and tells staff once per week; the rest of the
-pass asks Slack no more what would meet the same refusal (``OperatorRefusals.refusing``). After a
+the database decides, and ``OperatorRefusals`` says it once per pass and tells staff once per week (a refused token
+cannot carry that notice: the ERROR line says so instead); the rest of the
+pass asks Slack no more what would meet the same refusal (``OperatorRefusals.refusing``; a missing read scope refuses
+one kind of channel, public or private, and the other kind is still asked). After a
 rate limit the pass asks Slack no more until Slack's Retry-After has passed (``LookUpLimit``, one per pass, shared
 with the look-up before each post): the rest answer from the database. ``sort_failed_look_up`` is the one place that
 says what a failed look-up is.
@@ -66,9 +68,17 @@ class FailedLookUp:
 TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
 # And the method's: a scope it needs, a token type it does not take. Slack's ``no_permission`` is neither: it
 # concerns one conversation (the app is no member of it, or may not post there), so it is that channel's refusal
-# (a post: ``digest_post.PERMANENT_ERRORS``; a look-up: a refusal to say, ``LookUpFailure.REFUSED``).
+# for the week (``CHANNEL_REFUSALS``).
 METHOD_REFUSALS = frozenset({"missing_scope", "not_allowed_token_type"})
 CONFIGURATION_REFUSALS = TOKEN_REFUSALS | METHOD_REFUSALS
+# ``conversations.info`` needs a scope by the kind of channel asked about: a missing one refuses that kind only, so
+# the pass goes on asking about the other kind (Slack's ``needed`` says which: scope -> private).
+INFO = "conversations.info"
+READ_SCOPES = {"channels:read": False, "groups:read": True}
+# Slack's refusals about one conversation that no retry this week mends (someone in it has to add the app): the
+# digest channel's look-up before a post fails that week's run, as its post would (``digest_post.look_up_failed``);
+# a source channel's is remembered for the rest of the week (``RefusedChannels``), not asked every pass.
+CHANNEL_REFUSALS = frozenset({"no_permission"})
 
 
 def slack_needed_scope(exc: SlackApiError) -> str:
@@ -124,16 +134,22 @@ class OperatorRefusals:
     # What the ERROR line says follows: in a weekly pass the runs stay due; a preview has no run to keep.
     PASS = "the week's digests stay due and go out once it is"
     PREVIEW = "this preview used what the database knows of the questions' channels"
+    # A refused token cannot carry the notice to staff either: this line (and ``/healthz``'s ``"slack": "down"``,
+    # from its own ``auth.test``) is where it shows.
+    UNTOLD = "; staff are not told in Slack: the token is refused, so the notice could not be posted either"
 
     def __init__(self, *, consequence: str = PASS) -> None:
         self.consequence = consequence
         self._causes: dict[tuple[str, str], str] = {}  # (error, needed) -> the first channel refused
         self._by_method: dict[str, tuple[str, str]] = {}  # method -> the first cause refusing it
+        self._by_kind: dict[bool, tuple[str, str]] = {}  # ``conversations.info``: private -> the scope missing
         self._token: tuple[str, str] | None = None  # a refusal of the token itself: every method
 
     def refused(self, *, error: str, needed: str, method: str, channel_id: str) -> None:
         cause = (error, needed)
-        if error in METHOD_REFUSALS:
+        if method == INFO and error == "missing_scope" and needed in READ_SCOPES:
+            self._by_kind.setdefault(READ_SCOPES[needed], cause)
+        elif error in METHOD_REFUSALS:
             self._by_method.setdefault(method, cause)
         elif error in TOKEN_REFUSALS and self._token is None:
             self._token = cause
@@ -141,32 +157,71 @@ class OperatorRefusals:
             return
         self._causes[cause] = channel_id
         log.error(
-            "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; %s",
+            "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; %s%s",
             method,
             channel_id,
             error,
             f", scope needed: {needed}" if needed else "",
             self.consequence,
+            self.UNTOLD if error in TOKEN_REFUSALS and self.consequence == self.PASS else "",
         )
 
-    def refusing(self, method: str) -> tuple[str, str] | None:
+    def refusing(self, method: str, *, private: bool | None = None) -> tuple[str, str] | None:
         """The cause (error, needed) this pass already met that a call of ``method`` would meet again: a refusal of
         the token (any method), else one of ``method`` itself (a missing scope: Slack says which scope the method
-        needs; granted, the next pass asks again). None: Slack may be asked."""
-        return self._token or self._by_method.get(method)
+        needs; granted, the next pass asks again). ``conversations.info`` about a channel that is ``private`` (or
+        public) is refused by the missing scope of that kind only (``READ_SCOPES``); of a channel whose kind is not
+        known (None), only when both are missing. None: Slack may be asked."""
+        cause = self._token or self._by_method.get(method)
+        if cause is not None or method != INFO or not self._by_kind:
+            return cause
+        if private is None:
+            return self._by_kind[False] if len(self._by_kind) == len(READ_SCOPES) else None
+        return self._by_kind.get(private)
+
+    def refusing_look_up(self, kind: Callable[[], bool | None]) -> tuple[str, str] | None:
+        """``refusing`` for ``conversations.info`` about one channel, whose ``kind`` (private, public, or not known:
+        None) is read only when a missing read scope refuses one kind this pass."""
+        cause = self.refusing(INFO)
+        if cause is not None or not self._by_kind:
+            return cause
+        private = kind()
+        return self.refusing(INFO, private=private) if private is not None else None
 
     @property
     def causes(self) -> frozenset[tuple[str, str]]:
         return frozenset(self._causes)
 
     def tell_staff(self, db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> None:
-        """Staff are told of each cause once per ISO week (the notice's outbox key: the week and the cause)."""
-        if not self._causes:
+        """Staff are told of each cause once per ISO week (the notice's outbox key: the week and the cause). Not of
+        a refused token (``TOKEN_REFUSALS``): the notice would be posted with the very token Slack just refused, so
+        the ERROR line says it instead (``UNTOLD``)."""
+        told = {cause: channel for cause, channel in self._causes.items() if cause[0] not in TOKEN_REFUSALS}
+        if not told:
             return
         period = str(IsoWeek.containing(now, tz))
         with db.session() as session:
-            for (error, needed), channel_id in self._causes.items():
+            for (error, needed), channel_id in told.items():
                 tell_digests_refused(session, error=error, needed=needed, channel_id=channel_id, period=period, now=now)
+
+
+class RefusedChannels:
+    """The source channels Slack refused to tell about (``CHANNEL_REFUSALS``) this ISO week, kept across the passes
+    of one process: such a channel is not asked again that week (left out, as any refusal to say), and the refusal
+    is logged once per channel per week, not every pass. A new week asks again; so does a restarted process."""
+
+    def __init__(self) -> None:
+        self._refused: dict[str, tuple[str, str]] = {}  # channel -> (ISO week, Slack's error)
+
+    def refused(self, channel_id: str, *, week: str) -> str | None:
+        """Slack's error for ``channel_id`` if it was refused in ``week``, else None."""
+        kept = self._refused.get(channel_id)
+        return kept[1] if kept is not None and kept[0] == week else None
+
+    def remember(self, channel_id: str, *, week: str, error: str) -> None:
+        self._refused[channel_id] = (week, error)
+        for channel in [c for c, (w, _) in self._refused.items() if w != week]:  # past weeks' refusals are done
+            del self._refused[channel]
 
 
 class SourceChannels:
@@ -182,6 +237,8 @@ class SourceChannels:
         clock: Callable[[], datetime] | None = None,
         limit: LookUpLimit | None = None,
         refusals: OperatorRefusals | None = None,
+        refused_channels: RefusedChannels | None = None,
+        tz: ZoneInfo = TIMEZONE,
     ) -> None:
         self.db = db
         self.client = client
@@ -190,6 +247,8 @@ class SourceChannels:
         self.clock = clock or (lambda: now)
         self.limit = limit or LookUpLimit(self.clock)
         self.refusals = refusals or OperatorRefusals()
+        self.refused_channels = refused_channels or RefusedChannels()
+        self.week = str(IsoWeek.containing(now, tz))
         self._answers: dict[str, bool] = {}
         self._unknown: set[str] = set()
         self._left_out: dict[int, str] = {}  # question id -> channel: quoted by a digest, left out by an answer
@@ -206,10 +265,13 @@ class SourceChannels:
         return frozenset(self._unknown)
 
     def _ask(self, channel_id: str) -> bool:
+        if self.refused_channels.refused(channel_id, week=self.week) is not None:  # refused this week already
+            self._unknown.add(channel_id)
+            return True
         # Slack asked to wait, or refused this pass for a reason only the operator can fix: a recent answer still
         # counts, else the database's
-        if self.limit.seconds_left() or self.refusals.refusing("conversations.info") is not None:
-            known = self.channels.known(channel_id=channel_id, now=self.clock())
+        known = self.channels.known(channel_id=channel_id, now=self.clock())
+        if self.limit.seconds_left() or self._refused(channel_id, known):
             return known[0] if known is not None else self._stored(channel_id)
         try:
             return self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
@@ -224,22 +286,36 @@ class SourceChannels:
                     failure.wait,
                 )
         if failure.kind is LookUpFailure.CONFIGURATION:  # no answer about the channel: what the database knows
-            self.refusals.refused(
-                error=failure.error, needed=failure.needed, method="conversations.info", channel_id=channel_id
-            )
+            self.refusals.refused(error=failure.error, needed=failure.needed, method=INFO, channel_id=channel_id)
             return self._stored(channel_id)
         if failure.kind in (LookUpFailure.RATE_LIMITED, LookUpFailure.PASSING):
             log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, failure.error)
             return self._stored(channel_id)
         # an answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
         # it) or refuses to say: left out, as a channel nobody can vouch for
-        log.info("conversations.info %s refused (%s): left out", channel_id, failure.error)
+        if failure.error in CHANNEL_REFUSALS:
+            self.refused_channels.remember(channel_id, week=self.week, error=failure.error)
+            log.info(
+                "conversations.info %s refused (%s): left out, not asked again this week", channel_id, failure.error
+            )
+        else:
+            log.info("conversations.info %s refused (%s): left out", channel_id, failure.error)
         self._unknown.add(channel_id)
         return True
 
-    def _stored(self, channel_id: str) -> bool:
+    def _refused(self, channel_id: str, known: tuple[bool, bool] | None) -> bool:
+        """Whether asking Slack about ``channel_id`` would meet a refusal this pass met already: a missing read scope
+        refuses one kind of channel, and the kind is taken from a recent answer, else from the database."""
+        kind = (lambda: known[0]) if known is not None else (lambda: self.stored_privacy(channel_id))
+        return self.refusals.refusing_look_up(kind) is not None
+
+    def stored_privacy(self, channel_id: str) -> bool | None:
+        """What the database knows of ``channel_id``: private (True), public (False) or nothing (None)."""
         with self.db.session() as session:
-            private = get_stored_channel_privacy(session, channel_id=channel_id, now=self.now)
+            return get_stored_channel_privacy(session, channel_id=channel_id, now=self.now)
+
+    def _stored(self, channel_id: str) -> bool:
+        private = self.stored_privacy(channel_id)
         if private is None:
             self._unknown.add(channel_id)
             return True

@@ -81,6 +81,8 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
             state = f"{d.state} {_local(d.sent_at, tz)}" if d.sent_at is not None else d.state
             if d.state == "none":
                 state = "not posted: posts at the next start" if d.scheduled <= now else "not posted yet"
+            elif d.error and d.state in ("claimed", "failed"):  # why it waits or failed: a token refused, a scope
+                state = f"{state} (last try: {' '.join(d.error.split())[:120]})"
             echo(f"  {d.channel_id:<14} {d.period:<8}  {_local(d.scheduled, tz):<16}  {state}")
 
 

@@ -20,9 +20,11 @@ from digests.sender import SendStatus
 from digests.subscriptions import stop_gone_channel, tell_digests_refused
 from handlers.app import create_web_client
 from handlers.blocks.digest_stopped import build_digest_stopped
+from handlers.digest_sources import INFO, OperatorRefusals
 from handlers.outbox import render_message
 from storage.db import Database
 from storage.models import DigestRunStatus, OutboxKind, OutboxMessage
+from tests.cli import wieweet as run_cli
 from tests.digests.conftest import IN_WEEK, NOW, add_practice, add_question
 from tests.digests.test_lookup_fails import Passes, is_active, seed
 from tests.digests.test_sending import run_of
@@ -81,9 +83,11 @@ def test_a_missing_scope_is_said_once_per_pass_told_once_and_the_digests_go_out_
     assert [len(emulator.messages(c)) for c in CHANNELS] == [1, 1] and len(notices(database)) == 1
 
 
-def test_a_revoked_token_at_the_look_up_is_one_cause_told_once_per_week(
+def test_a_revoked_token_is_one_cause_said_in_the_log_not_posted_to_staff_with_that_token(
     database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A notice to staff would be posted with the very token Slack refuses: none is queued (so none is tried in
+    vain every outbox pass); the ERROR line says staff are not told, once per pass, and the digests stay due."""
     seed(database, *CHANNELS)
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-revoked-token", "SLACK_API_URL": emulator.api_url})
     passes = Passes(database, create_web_client(settings))
@@ -92,15 +96,42 @@ def test_a_revoked_token_at_the_look_up_is_one_cause_told_once_per_week(
     assert {r.status for r in results.values()} == {SendStatus.RETRY}
     [said] = errors(caplog)
     assert "invalid_auth" in said and "conversations.info" in said
+    assert "staff are not told in Slack: the token is refused" in said
     assert passes.run(NOW + timedelta(minutes=11)).keys() == set(CHANNELS)  # still due
-    [notice] = notices(database)
-    assert (notice.held, notice.reason, notice.needed) == (True, "invalid_auth", "")
     with database.session() as s:  # news for next week's digests
         add_practice(s, "Praktijk twee", url="https://example.org/p/2", created_at=NOW + timedelta(days=2))
-    for minutes in (0, 11):  # next week, still refused: told again, once
+    for minutes in (0, 11):  # next week, still refused: still due, still nothing queued for staff
         results = passes.run(NOW + timedelta(days=7, minutes=minutes))
         assert {(r.period, r.status) for r in results.values()} == {("2026-W49", SendStatus.RETRY)}
-    assert [(n.reason, n.held) for n in notices(database)] == [("invalid_auth", True)] * 2
+    assert notices(database) == []
+    with database.session() as s:  # nothing else queued either: the token would post nothing
+        assert s.scalars(select(OutboxMessage)).all() == []
+
+
+def test_the_command_line_shows_why_the_weeks_digests_wait(database: Database, emulator: SlackEmulator) -> None:
+    """``wieweet queued list`` (the operator's view of what is due) names the refusal each digest last met."""
+    seed(database, *CHANNELS)
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-revoked-token", "SLACK_API_URL": emulator.api_url})
+    Passes(database, create_web_client(settings)).run(NOW)
+    done = run_cli(database, "queued", "list", "--now", (NOW + timedelta(minutes=1)).isoformat())
+    assert done.exit_code == 0, done.output
+    lines = [line for line in done.output.splitlines() if line.strip().startswith(CHANNELS)]
+    assert len(lines) == 2 and all("claimed (last try: " in line and "invalid_auth" in line for line in lines)
+
+
+def test_a_missing_scope_is_still_told_to_staff_and_the_line_does_not_say_otherwise(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(database, *CHANNELS)
+    emulator.set_bot_scopes(["channels:read", "groups:read"])
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    )
+    with caplog.at_level(logging.INFO):
+        Passes(database, client).run(NOW)
+    [said] = errors(caplog)
+    assert "missing_scope" in said and "staff are not told" not in said
+    assert [n.reason for n in notices(database)] == ["missing_scope"]
 
 
 SOURCES = ("C1SRC0001", "C1SRC0002")
@@ -187,11 +218,117 @@ def test_one_channels_no_permission_is_that_channels_refusal_not_the_passs(
         create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})),
     )
     results = passes.run(NOW)
-    refused = SendStatus.FAILED if method == "chat.postMessage" else SendStatus.RETRY
     assert {c: r.status for c, r in results.items()} == {
-        "C0DIGEST1": refused,
+        "C0DIGEST1": SendStatus.FAILED,
         "C0DIGEST2": SendStatus.SENT,
         "C0DIGEST3": SendStatus.SENT,
     }
     assert [len(emulator.messages(c)) for c in DUE] == [0, 1, 1]
     assert is_active(database, "C0DIGEST1") and notices(database) == []
+
+
+def test_a_digest_channels_no_permission_at_the_look_up_fails_its_week_once_not_every_ten_minutes(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The look-up before the post refused with ``no_permission`` is that channel's for the week, as its post
+    would be: one ERROR, and the passes of the rest of the week ask Slack nothing more about it."""
+    seed(database, "C0DIGEST1")
+    emulator.add_channel("C0DIGEST1", name="c0digest1")
+    emulator.fail_next("conversations.info", error="no_permission", channel="C0DIGEST1", times=100)
+    passes = Passes(
+        database,
+        create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})),
+    )
+    mark = emulator.call_count
+    with caplog.at_level(logging.INFO):
+        for minutes in range(0, 60 * 24, 11):  # a day of passes
+            passes.run(NOW + timedelta(minutes=minutes))
+    asked = [c for c in emulator.calls_to("conversations.info", since=mark) if c.params.get("channel") == "C0DIGEST1"]
+    assert len(asked) == 1
+    [said] = errors(caplog)
+    assert "C0DIGEST1" in said and "no_permission" in said
+    assert run_of(database, "C0DIGEST1").status is DigestRunStatus.FAILED and is_active(database, "C0DIGEST1")
+    assert notices(database) == []
+
+
+def test_a_source_channels_no_permission_is_remembered_for_the_week(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A source channel Slack will not tell about (``no_permission``) is left out, as before, and not asked again
+    in the week's later passes; the next week asks again."""
+    seed(database, *CHANNELS)
+    with database.session() as s:
+        add_question(s, "PUBLIEK uit C1SRC0001", created_at=IN_WEEK, channel_id="C1SRC0001")
+    emulator.add_channel("C1SRC0001", name="c1src0001")
+    emulator.fail_next("conversations.info", error="no_permission", channel="C1SRC0001", times=100)
+    # C0DIGEST2's post fails on Slack's side once, so a later pass has its digest due again
+    emulator.fail_next("chat.postMessage", error="internal_error", channel="C0DIGEST2", times=1)
+    passes = Passes(
+        database,
+        create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})),
+    )
+
+    def asked_about_source(since: int) -> int:
+        calls = emulator.calls_to("conversations.info", since=since)
+        return sum(1 for c in calls if c.params.get("channel") == "C1SRC0001")
+
+    mark = emulator.call_count
+    first = passes.run(NOW)
+    assert first["C0DIGEST1"].status is SendStatus.SENT and first["C0DIGEST2"].status is SendStatus.RETRY
+    assert asked_about_source(mark) == 1
+    mark = emulator.call_count
+    again = passes.run(NOW + timedelta(minutes=11))
+    assert again["C0DIGEST2"].status is SendStatus.SENT  # its digest went out, the channel still left out
+    assert asked_about_source(mark) == 0
+    for channel in CHANNELS:
+        assert "PUBLIEK uit C1SRC0001" not in str(emulator.messages(channel))
+    mark = emulator.call_count
+    passes.run(NOW + timedelta(days=7))  # a new week: asked again
+    assert asked_about_source(mark) == 1
+
+
+def test_a_missing_read_scope_stops_the_look_ups_of_that_kind_of_channel_only(
+    database: Database, emulator: SlackEmulator
+) -> None:
+    """``conversations.info`` needs ``channels:read`` for a public channel and ``groups:read`` for a private one:
+    without ``groups:read`` the pass stops asking about the channels the database knows are private (they stay
+    private), and goes on asking about the public ones — the source channels and the digest channels before each
+    post — so the week's digests go out with the public channels' questions."""
+    seed(database, *CHANNELS)
+    with database.session() as s:
+        add_question(s, "PUBLIEK uit C1SRC0001", created_at=IN_WEEK, channel_id="C1SRC0001")
+        for channel in ("C1PRIV001", "C1PRIV002"):  # once public, now private: the database knows it
+            add_question(s, f"PUBLIEK uit {channel}", created_at=IN_WEEK, channel_id=channel)
+            add_question(s, f"PRIVE uit {channel}", created_at=IN_WEEK, channel_id=channel, channel_is_private=True)
+    emulator.add_channel("C1SRC0001", name="c1src0001")
+    for channel in ("C1PRIV001", "C1PRIV002"):
+        emulator.add_channel(channel, name=channel.lower(), is_private=True)
+    emulator.set_bot_scopes(["chat:write", "channels:read"])  # groups:read not granted
+    passes = Passes(
+        database,
+        create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})),
+    )
+    mark = emulator.call_count
+    results = passes.run(NOW)
+    assert {c: r.status for c, r in results.items()} == dict.fromkeys(CHANNELS, SendStatus.SENT)
+    asked = [c.params.get("channel") for c in emulator.calls_to("conversations.info", since=mark)]
+    assert asked.count("C1SRC0001") == 1 and all(asked.count(c) == 1 for c in CHANNELS)
+    assert asked.count("C1PRIV001") + asked.count("C1PRIV002") == 1  # the first refusal; the other not asked
+    for channel in CHANNELS:
+        posted = str(emulator.messages(channel))
+        assert "PUBLIEK uit C1SRC0001" in posted
+        assert "C1PRIV" not in posted and "PUBLIEK uit C1PRIV" not in posted
+    [notice] = notices(database)
+    assert (notice.reason, notice.needed) == ("missing_scope", "groups:read")
+
+
+def test_a_look_up_refused_for_one_kind_is_refused_for_a_channel_of_unknown_kind_only_when_both_are() -> None:
+    refusals = OperatorRefusals()
+    refusals.refused(error="missing_scope", needed="groups:read", method=INFO, channel_id="C1PRIV001")
+    assert refusals.refusing(INFO, private=True) == ("missing_scope", "groups:read")
+    assert refusals.refusing(INFO, private=False) is None and refusals.refusing(INFO) is None
+    assert refusals.refusing_look_up(lambda: None) is None
+    refusals.refused(error="missing_scope", needed="channels:read", method=INFO, channel_id="C1SRC0001")
+    assert refusals.refusing(INFO, private=False) == ("missing_scope", "channels:read")
+    assert refusals.refusing(INFO) is not None and refusals.refusing_look_up(lambda: None) is not None
+    assert refusals.refusing("chat.postMessage") is None  # another method is still asked

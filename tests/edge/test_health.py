@@ -11,7 +11,8 @@ import pytest
 from bot.config import DEFAULT_MAX_BODY_BYTES, load_settings
 from bot.errors import ConfigError
 from bot.health import HealthMonitor
-from handlers.app import server_options
+from handlers.app import create_web_client, server_options, slack_reachable
+from tests.emulator import SlackEmulator
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -22,7 +23,7 @@ class Fixture:
         self.pings = 0
         self.db_ok = True
         self.slack_checks = 0
-        self.slack_ok = True
+        self.slack_ok: bool | str | None = True  # a str: Slack's refusal of the token
         self.queued: list[Callable[[], None]] = []
         self.monitor = HealthMonitor(
             ping_database=self.ping,
@@ -35,7 +36,7 @@ class Fixture:
         self.pings += 1
         return self.db_ok
 
-    def check(self) -> bool:
+    def check(self) -> bool | str:
         self.slack_checks += 1
         if self.slack_ok is None:
             raise OSError("connection refused")
@@ -154,3 +155,29 @@ def test_waitress_enforces_the_same_limits() -> None:
     assert options["channel_timeout"] == 9 and options["cleanup_interval"] <= 9
     assert options["connection_limit"] == 500
     assert options["asyncore_use_poll"] is True and options["expose_tracebacks"] is False
+
+
+def test_a_token_slack_refuses_is_named_in_the_answer(fx: Fixture) -> None:
+    """A revoked token stops everything the bot posts, its notices to staff included: the operator reads why here."""
+    fx.now += timedelta(minutes=2)
+    fx.slack_ok = "token_revoked"
+    fx.monitor.status()
+    fx.run_background()
+    assert fx.monitor.status() == (False, {"database": "ok", "slack": "down", "slack_error": "token_revoked"})
+    fx.slack_ok = True
+    fx.now += timedelta(minutes=2)
+    fx.monitor.status()
+    fx.run_background()
+    assert fx.monitor.status() == (True, {"database": "ok", "slack": "ok"})
+
+
+def test_auth_test_refused_by_the_emulator_gives_slacks_error() -> None:
+    emu = SlackEmulator(bot_token="xoxb-health-test")
+    emu.start()
+    try:
+        good = create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-health-test", "SLACK_API_URL": emu.api_url}))
+        bad = create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_API_URL": emu.api_url}))
+        assert slack_reachable(good) is True
+        assert slack_reachable(bad) == "invalid_auth"
+    finally:
+        emu.stop()

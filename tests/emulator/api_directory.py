@@ -116,7 +116,11 @@ def _mpim(state: State, users: list[str]) -> Channel:
 
 
 def conversations_info(state: State, params: Params) -> JSON:
+    """A channel's facts; as Slack, the bot token needs ``channels:read`` for a public channel and ``groups:read``
+    for a private one (``missing_scope`` naming the one ``needed``)."""
     channel = visible_channel(state, params)
+    if not (channel.is_im or channel.is_mpim):
+        state.require_scope("groups:read" if channel.is_private else "channels:read")
     info = channel.to_dict(state.bot_user_id)
     if params.flag("include_num_members") and not channel.is_im:
         info["num_members"] = len(channel.members)

@@ -229,8 +229,8 @@ class SlackEmulator(DriverMixin):
         return copy.deepcopy(group)
 
     def set_bot_scopes(self, scopes: list[str] | None) -> None:
-        """The bot token's scopes as ``conversations.create`` / ``invite`` / ``history`` / ``replies`` and
-        ``chat.postMessage`` check them (``missing_scope``); None: all."""
+        """The bot token's scopes as ``conversations.create`` / ``invite`` / ``history`` / ``replies`` / ``info``
+        and ``chat.postMessage`` check them (``missing_scope``); None: all."""
         with self._state.lock:
             self._state.bot_scopes = set(scopes) if scopes is not None else None
 
