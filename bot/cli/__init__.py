@@ -27,6 +27,7 @@ from bot.cli.logs import configure_logging
 from bot.cli.output import echo
 from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
 from bot.errors import ConfigError, WieweetError
+from bot.text import drop_controls
 from storage.db import Database, UnknownSchemaError, has_password, shown_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -128,7 +129,15 @@ def exit_code(error: WieweetError) -> int:
 
 
 class WieweetGroup(click.Group):
-    """Turns domain errors into one clear line and a non-zero exit code (``exit_code``) instead of a traceback."""
+    """Turns domain errors into one clear line and a non-zero exit code (``exit_code``) instead of a traceback, and
+    reads every command's arguments without control characters (``bot.text.drop_controls``, the rule a Slack payload
+    goes through): a NUL in a query or a reason never reaches PostgreSQL, which refuses it. The group's own options
+    are read as given (``--by`` refuses an escape sequence rather than dropping it)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        return super().resolve_command(ctx, [drop_controls(arg) for arg in args])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
