@@ -10,6 +10,9 @@ same. None of them belongs in a person's name, an organisation, a title or a que
 free text (a bio, a summary), where a zero-width joiner may legitimately glue an emoji together but reordering
 controls never belong; ``handlers.kit.escape`` applies it to everything it shows, for text stored before.
 
+``drop_controls`` is for input as it comes in (a Slack payload, a command line, a console line): no keyboard types
+a control character, and PostgreSQL refuses a NUL in a text field.
+
 ``printable`` is for stored text written where control characters *act*: a terminal (the CLI) or a picture. It
 drops C0 controls but tab and line feed (a carriage return would let "ok\rEVIL" overwrite the line it is on), DEL,
 the C1 controls (U+0080–U+009F: U+009B is a one-character CSI) and the bidi controls, so an ANSI escape sequence in
@@ -58,6 +61,12 @@ def strip_invisible(text: str) -> str:
 
 def has_invisible(text: str) -> bool:
     return _INVISIBLE.search(text) is not None
+
+
+def drop_controls(text: str) -> str:
+    """``text`` without ``CONTROLS``: what comes in from Slack (``handlers.slack_text``) and from the command line
+    and its console (arguments, piped or typed lines) goes through this one rule before anything reads it."""
+    return CONTROLS.sub("", text) if CONTROLS.search(text) else text
 
 
 def printable(text: str) -> str:

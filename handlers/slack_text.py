@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from slack_bolt import BoltRequest, BoltResponse
 
-from bot.text import CONTROLS
+from bot.text import drop_controls
 
 PERSON = "@…"  # a user mention Slack sent without a name: nobody is named, nobody is pinged
 CHANNEL = "#…"
@@ -111,7 +111,7 @@ def drop_control_characters(value: object) -> object:
     (``plain_payload``), so messages, commands, modal inputs and clicks are all cleaned in one place.
     """
     if isinstance(value, str):
-        return CONTROLS.sub("", value) if CONTROLS.search(value) else value
+        return drop_controls(value)
     if isinstance(value, dict):
         for key, item in value.items():
             value[key] = drop_control_characters(item)

@@ -227,3 +227,21 @@ def test_now_without_offset_or_not_a_time_is_refused_alike(database_url: str, gr
     garbled = wieweet(database_url, *group, "--now", "next tuesday")
     assert garbled.exit_code == 2
     assert "invalid --now 'next tuesday': use ISO 8601 with an offset" in garbled.output
+
+
+def test_control_characters_typed_or_piped_are_dropped_as_from_slack(database: Database, experts_csv: Path) -> None:
+    """A NUL or an escape in a command-line argument, a piped query or a console line is dropped where the command
+    line reads its input (the rule Slack's payloads go through): PostgreSQL never refuses the query, and what is
+    stored reads as typed."""
+    url = database.url
+    wieweet(url, "import", "experts", str(experts_csv))
+    said = wieweet(url, "ask", "--lang", "en", "--gap", "wie weet iets over bijen\x00kasten op\x1b daken?")
+    assert said.exit_code == 0 and "It has been recorded as a knowledge gap" in said.output, said.output
+    piped = wieweet(url, "ask", "--json", "--gap", input="wie weet iets over honing\x00bijen\x7f op daken?\n")
+    assert piped.exit_code == 0 and json.loads(piped.output)["gap_recorded"] is True, piped.output
+    console = wieweet(url, "console", input="wie weet iets over leegstands\x00heffing\x9b?\n:quit\n")
+    assert console.exit_code == 0 and "An Peeters" in console.output, console.output
+    assert "\x00" not in console.output and "\x9b" not in console.output
+    with database.session() as s:
+        gaps = sorted(g.query for g in s.scalars(select(KnowledgeGap)))
+    assert gaps == ["wie weet iets over bijenkasten op daken?", "wie weet iets over honingbijen op daken?"]

@@ -107,4 +107,6 @@ def test_a_proposal_decided_already_is_a_refusal_exit_1(database: Database, comm
     extra = ["--notes", "https://example.org/notes"] if command == "done" else []
     done = wieweet(database, "needs", command, str(proposal), *extra)
     assert done.exit_code == 1, done.output
-    assert f"error: proposal #{proposal} is dismissed already" in done.output
+    # in the words staff read in Slack, not the developer's message
+    assert "error: This proposal was already dismissed or closed." in done.output, done.output
+    assert f"proposal #{proposal}" not in done.output

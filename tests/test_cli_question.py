@@ -241,10 +241,10 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
     snapshot = _snapshot(world, qid)
     until = format_date(LATER.date() + timedelta(days=7), "en", year=True)  # the house date style
     refusals = {
-        "UGUST": f"UGUST is away until {until}",
+        "UGUST": f"Gust is away until {until}",  # by their name where Slack shows a mention
         "UHANNE": "This person cannot be given this question",
         "UILSE": "This person cannot be given this question",
-        "karel@example.org": "UKAREL has not confirmed their listing in the register yet",
+        "karel@example.org": "Karel has not confirmed their listing in the register yet",
         ASKER: "cannot forward the question to the person who asked it",
         "jos@example.org": "has no Slack account in the register",
         "U0NOBODY1": "not in the expert register",
@@ -260,6 +260,7 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
         done = wieweet(world.db, "question", "assign", str(qid), "--expert", expert, *AT_LATER)
         assert done.exit_code == (2 if expert in unknown else 1), (expert, done.output)
         assert why.lower() in done.output.lower(), (expert, done.output)
+        assert "<@" not in done.output and "UGUST is" not in done.output and "UKAREL" not in done.output
         said = "the refused pick is recorded" if expert in recorded else "nothing changed"
         assert said in done.output, (expert, done.output)
         now = _snapshot(world, qid)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -35,11 +37,16 @@ def _change(session: Session) -> None:
     session.add(AuditLog(actor="cli:test", action="close", entity_type="question", entity_key="1", at=NOW))
 
 
-def _until_the_worker_waits_or_answers(db: Database, asked: Future[bool]) -> None:
-    """Until the worker's question is really asked before the change ends: it answered already, or it waits for
-    the change's transaction. PostgreSQL tells (``pg_stat_activity``: a session of this database waiting for a
-    lock); SQLite does not, so there the worker sent its statement on the marks and had not finished it a poll
-    later (a statement that answers without waiting, a plain read, comes back at once)."""
+@contextmanager
+def _worker_asking(pool: ThreadPoolExecutor, db: Database, key: str) -> Iterator[Future[bool]]:
+    """The worker asking ``change_committed`` in a thread, while the caller's change is still open; the block goes on
+    once the worker really asked before the change ends: it answered already, or its question waits for the change's
+    transaction. PostgreSQL tells (``pg_stat_activity``: a session of this database waiting for a lock). On SQLite,
+    the worker's claim of the mark is a write, and the change holds the database's only write lock: once the worker
+    sent it, it cannot finish before the change ends (it waits in SQLite's busy handler), so sending it is asking
+    before the commit. The statement is watched for before the worker starts: watched for only after, a worker quick
+    to send it went unseen, and the change waited for it until the worker's busy timeout refused it ("database is
+    locked")."""
     main = threading.get_ident()
     sent = threading.Event()
 
@@ -49,27 +56,32 @@ def _until_the_worker_waits_or_answers(db: Database, asked: Future[bool]) -> Non
 
     event.listen(db.engine, "before_cursor_execute", on_statement)
     try:
-        sent_at_last_poll = False
-        for _ in range(400):
-            if asked.done():
-                return
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.connect() as connection:
-                    waiting = connection.execute(
-                        text(
-                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-                        )
-                    ).scalar_one()
-                if waiting:
-                    return
-            elif sent_at_last_poll:
-                return
-            sent_at_last_poll = sent.is_set()
-            wait([asked], timeout=0.05)
-        raise AssertionError("the worker neither answered nor waited for the change")
+        asked = pool.submit(_asked, db, key)
+        _until_asked(db, asked, sent)
+        yield asked
     finally:
         event.remove(db.engine, "before_cursor_execute", on_statement)
+
+
+def _until_asked(db: Database, asked: Future[bool], sent: threading.Event) -> None:
+    if db.engine.dialect.name != "postgresql":
+        sent.wait(timeout=30)  # set at once when the worker sends it; the bound is only against a hang
+        assert sent.is_set() or asked.done(), "the worker neither answered nor asked"
+        return
+    for _ in range(600):
+        if asked.done():
+            return
+        with db.engine.connect() as connection:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        if waiting:
+            return
+        wait([asked], timeout=0.05)  # until the worker answers, or the next look at what PostgreSQL waits for
+    raise AssertionError("the worker neither answered nor waited for the change")
 
 
 @pytest.mark.timeout(60)
@@ -81,10 +93,9 @@ def test_the_worker_gets_the_changes_outcome_also_while_it_commits(database: Dat
             with database.session() as session:
                 _change(session)
                 record_with_change(session, database, request_key=key, kind="test", payload={}, now=NOW)
-                asked = pool.submit(_asked, database, key)  # the worker, while the change is still open
-                _until_the_worker_waits_or_answers(database, asked)
-                if not commits:
-                    raise Died
+                with _worker_asking(pool, database, key) as asked:  # the worker, while the change is still open
+                    if not commits:
+                        raise Died
         except Died:
             pass
         assert asked.result(timeout=30) is commits

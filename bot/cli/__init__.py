@@ -26,7 +26,10 @@ from bot.cli.database import DATABASE_OPTION, check_sqlite_file, database_origin
 from bot.cli.logs import configure_logging
 from bot.cli.output import echo
 from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
+from bot.directory import known_name
+from bot.error_texts import error_text
 from bot.errors import ConfigError, WieweetError
+from bot.text import drop_controls
 from storage.db import Database, UnknownSchemaError, has_password, shown_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -127,14 +130,36 @@ def exit_code(error: WieweetError) -> int:
     return EXIT_REFUSED if error.refusal else EXIT_BAD_INPUT
 
 
+def refusal_text(error: WieweetError, cli: CliContext | None) -> str:
+    """What the command line says for ``error``: a refusal (``WieweetError.refusal``) or an error naming someone in
+    the words staff read in Slack (English), with each person's name where Slack shows a mention
+    (``bot.directory.known_name``); the error's own message for the rest (a record or id not found, bad input, a
+    setting: their texts speak of Slack's buttons), for an error with other values (a channel is Slack markup) and
+    for a code without a text."""
+    if not (error.refusal or error.people) or not set(error.values) <= error.people:
+        return error.message
+    if not error.values or cli is None:  # nobody named, or no database to name them from: their Slack id
+        return error_text(error, "en", person=str) or error.message
+    with cli.db.session() as session:
+        return error_text(error, "en", person=lambda user_id: known_name(session, user_id=user_id)) or error.message
+
+
 class WieweetGroup(click.Group):
-    """Turns domain errors into one clear line and a non-zero exit code (``exit_code``) instead of a traceback."""
+    """Turns domain errors into one clear line and a non-zero exit code (``exit_code``) instead of a traceback, and
+    reads every command's arguments without control characters (``bot.text.drop_controls``, the rule a Slack payload
+    goes through): a NUL in a query or a reason never reaches PostgreSQL, which refuses it. The group's own options
+    are read as given (``--by`` refuses an escape sequence rather than dropping it)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        return super().resolve_command(ctx, [drop_controls(arg) for arg in args])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WieweetError as exc:
-            echo(f"error: {exc.message}", err=True)
+            echo(f"error: {refusal_text(exc, ctx.find_object(CliContext))}", err=True)
             ctx.exit(exit_code(exc))
         except UnknownSchemaError as exc:
             echo(f"error: {exc}", err=True)

@@ -19,6 +19,7 @@ from bot.errors import QueryError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
 from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.presenter import build_answer_view, render_text, result_to_json
+from bot.text import drop_controls
 
 LANG_OPTION = click.option(
     "--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language of the answer (default: {DEFAULT_LANGUAGE})."
@@ -114,8 +115,9 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
-    """Lines of ``stream`` as they arrive (``readline``: no read-ahead waiting for more input)."""
-    return iter(stream.readline, "")
+    """Lines of ``stream`` as they arrive (``readline``: no read-ahead waiting for more input), without control
+    characters (``drop_controls``, as the command's arguments)."""
+    return (drop_controls(line) for line in iter(stream.readline, ""))
 
 
 def _took_ms(started: float) -> float:
@@ -149,7 +151,7 @@ def _read_question(interactive: bool, filler: BackgroundEmbedding | None) -> str
     if filler is not None and filler.started:  # waiting for a question: the filler may work
         filler.idle()
     try:
-        return input("wieweet> " if interactive else "").strip()
+        return drop_controls(input("wieweet> " if interactive else "")).strip()
     except (EOFError, KeyboardInterrupt):
         echo("")
         return None

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,13 +13,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, cli_actor, exit_code
+from bot.cli import CliContext, cli_actor
 from bot.cli.ask_cmds import open_knowledge
 from bot.cli.options import parse_now
 from bot.cli.output import echo
-from bot.directory import known_name
-from bot.error_texts import error_text
-from bot.errors import WieweetError
 from bot.files import check_folder, replace_file
 from bot.i18n import local_day
 from bot.needs.jobs import embed_pending
@@ -211,21 +206,6 @@ def needs_proposals(
         _print_proposal(p, ZoneInfo(cli.settings.timezone))
 
 
-@contextmanager
-def _named_refusal(cli: CliContext) -> Iterator[None]:
-    """A refusal that names someone (the staff member whose invitation is under way) in the words staff read in
-    Slack, English, with the person's name where Slack shows a mention (``bot.directory.known_name``); exit 1."""
-    try:
-        yield
-    except WieweetError as error:
-        if not error.people:
-            raise
-        with cli.db.session() as session:
-            text = error_text(error, "en", person=lambda user_id: known_name(session, user_id=user_id))
-        echo(f"error: {text or error.message}", err=True)
-        raise click.exceptions.Exit(exit_code(error)) from error
-
-
 @needs_group.command(name="dismiss")
 @click.argument("proposal_id", type=int)
 @click.option("--reason", default="", help="Why (kept with the proposal and in the audit log).")
@@ -238,7 +218,7 @@ def needs_dismiss(ctx: click.Context, proposal_id: int, reason: str) -> None:
       wieweet needs dismiss 3 --reason "already planned by the VVSG"
     """
     cli = _cli(ctx)
-    with _named_refusal(cli), cli.db.session() as session:
+    with cli.db.session() as session:
         view = _service(cli).dismiss_proposal(
             session, actor=cli_actor(), proposal_id=proposal_id, now=datetime.now(UTC), reason=reason
         )
@@ -263,7 +243,7 @@ def needs_done(ctx: click.Context, proposal_id: int, notes_url: str, summary: st
       wieweet needs done 3 --notes https://intranet.example.org/werksessie-leegstand --summary "What we agreed"
     """
     cli = _cli(ctx)
-    with _named_refusal(cli), cli.db.session() as session:
+    with cli.db.session() as session:
         view = _service(cli).complete_proposal(
             session,
             actor=cli_actor(),

@@ -19,6 +19,7 @@ from bot.actors import Actor
 from bot.cli import EXIT_BAD_INPUT, EXIT_REFUSED, CliContext, cli_actor, pass_cli
 from bot.cli.options import parse_now
 from bot.cli.output import echo
+from bot.directory import known_name
 from bot.error_texts import error_text
 from bot.errors import NotFoundError, WieweetError
 from bot.inbox import record_with_change
@@ -82,10 +83,10 @@ def _unknown(question_id: int) -> NoReturn:
     _refuse(f"question {question_id} not found", EXIT_BAD_INPUT)
 
 
-def _why(error: WieweetError, question: Question | None) -> str:
-    """The refusal in the words staff read in Slack (English), and the question's state when that explains it."""
-    text = error_text(error, "en") or error.message
-    text = text.replace("<@", "").replace(">", "")  # a Slack mention of the one chosen: their id
+def _why(session: Session, error: WieweetError, question: Question | None) -> str:
+    """The refusal in the words staff read in Slack (English), with the person's name where Slack shows a mention
+    (``bot.directory.known_name``), and the question's state when that explains it."""
+    text = error_text(error, "en", person=lambda user_id: known_name(session, user_id=user_id)) or error.message
     if isinstance(error, StaleActionError) and question is not None:
         text += f" (question {question.id} is {question.status.value})"
     if error.code == "not_escalated":  # a question still with experts reaches staff through its escalation timer
@@ -117,7 +118,8 @@ def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[t
                 session.rollback()
             shown = question_overview(session, question_id=question_id).question
             code = EXIT_BAD_INPUT if isinstance(error, NotFoundError) else EXIT_REFUSED  # staff's refusals: 1
-            _refuse(_why(error, shown) + ("; the refused pick is recorded" if kept else "; nothing changed"), code)
+            said = "; the refused pick is recorded" if kept else "; nothing changed"
+            _refuse(_why(session, error, shown) + said, code)
         if dry_run:
             session.rollback()
 

@@ -47,7 +47,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.routing.errors import RoutingInputError
+from bot.routing.errors import ChosenRefusal, RoutingInputError
 from bot.routing.selection import is_away
 from storage import question_repo, register_repo
 from storage.enums import REFUSED_PICK_ENTITY, REFUSED_PICK_REASON
@@ -93,17 +93,16 @@ def _not_to_ask(entry: Expert | None) -> str | None:
     return "opted_out" if entry.availability is Availability.OPTED_OUT else None
 
 
-def away_error(expert: Expert, slack_user_id: str, *, keep_changes: bool = False) -> RoutingInputError:
-    """The refusal for choosing someone away: who (a Slack mention of the id chosen, checked before: nothing of the
-    profile's own text goes into the message), and until when (when known)."""
-    values = {"name": f"<@{slack_user_id}>"}
+def away_error(expert: Expert, slack_user_id: str, *, keep_changes: bool = False) -> ChosenRefusal:
+    """The refusal for choosing someone away: who (the Slack user id chosen, checked before: nothing of the profile's
+    own text goes into the message; a mention in Slack, their name on the command line), and until when (when
+    known)."""
+    values = {"name": slack_user_id}
     if expert.away_until is None:
-        return RoutingInputError("chosen_away", f"expert {expert.id} is away", values=values, keep_changes=keep_changes)
+        return ChosenRefusal("chosen_away", f"expert {expert.id} is away", values=values, keep_changes=keep_changes)
     until = expert.away_until.isoformat()
     values |= {"until": until}
-    return RoutingInputError(
-        "chosen_away_until", f"expert {expert.id} is away", values=values, keep_changes=keep_changes
-    )
+    return ChosenRefusal("chosen_away_until", f"expert {expert.id} is away", values=values, keep_changes=keep_changes)
 
 
 def chosen_expert(
@@ -141,10 +140,10 @@ def chosen_expert(
             "refused pick: expert=%s listing unconfirmed for question=%s chosen by=%s", entry.id, question.id, actor
         )
         _record_refusal(session, question, actor=actor, now=now, refused=UNCONFIRMED)
-        raise RoutingInputError(
+        raise ChosenRefusal(
             UNCONFIRMED,
             f"expert {entry.id} never confirmed their listing",
-            values={"name": f"<@{to_slack_id}>"},
+            values={"name": to_slack_id},
             keep_changes=True,
         )
     if entry is not None and not volunteered and not allow_away and is_away(entry, today):

@@ -26,3 +26,11 @@ class RoutingInputError(WieweetError):
     """Input the user has to fix (an empty answer, a rating of 7, a date in the past)."""
 
     code = "invalid_input"
+
+
+class ChosenRefusal(RoutingInputError):
+    """A person chosen by hand who may not be given the question now (``chosen_away``, ``chosen_away_until``,
+    ``chosen_unconfirmed``): ``values["name"]`` is their Slack user id, shown per surface by ``error_text`` (a
+    mention in Slack, their name on the command line)."""
+
+    people = frozenset({"name"})
