@@ -6,7 +6,7 @@ leaving a topic (its word sums, postings and meaning row), the sums an earlier t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,15 +202,16 @@ class TopicBook:
         return vec, sem
 
     @staticmethod
-    def _closest_members(source: Topic, topic: Topic, run: Placing) -> float:
-        """The highest similarity of a member of ``source`` to a member of ``topic``, question to question (words
-        summed in the member's term order, heaviest first; the meaning parts in one matrix product)."""
+    def _closest_members(source: Iterable[str], topic: Topic, run: Placing) -> float:
+        """The highest similarity of a question of ``source`` (item keys: a topic's members, or one) to a member of
+        ``topic``, question to question (words summed in the question's term order, heaviest first; the meaning
+        parts in one matrix product)."""
         words, meanings = run.words, run.meanings
         members = list(topic._joined)
         with_meaning = [k for k in members if k in meanings]
         rows = np.stack([meanings[k] for k in with_meaning]) if with_meaning else None
         best = -math.inf
-        for key in source._joined:
+        for key in source:
             vec = words[key]
             sims = {k: sum([x * words[k].get(t, 0.0) for t, x in vec.items()]) for k in members}
             sem = meanings.get(key)
