@@ -13,8 +13,6 @@ Usage::
                                                   # (the option of round 20)
     python bench/eval_matching.py --theme-names once  # a recognised theme's other names once a question
                                                   # (the option of round 19; --max-theme-expansions N: the cap)
-    python bench/eval_matching.py --gap-below-missing on  # the gap features read the question matched below the
-                                                  # concept it misses (MatchConfig.gap_below_missing, round 32)
 
 Sets. Each set is imported with the product's import code (``bot.register.service`` for experts.csv and
 practices.csv, ``bot.demo.load_answer_file`` for answers.csv) into a throwaway SQLite database of its own and read
@@ -613,14 +611,6 @@ def main(argv: list[str] | None = None) -> None:
         default=MatchConfig().max_theme_expansions,
         help="the most names a recognised theme expands to (MatchConfig.max_theme_expansions, round 19)",
     )
-    ap.add_argument(
-        "--gap-below-missing",
-        choices=("on", "off"),
-        default="on" if MatchConfig().gap_below_missing else "off",
-        help="on: the gap features also read the share of the question matched only below the concept the best "
-        "expert misses, and whether any document holds it (MatchConfig.gap_below_missing, round 32; only a gap "
-        "model fitted with them reads them)",
-    )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
@@ -660,7 +650,6 @@ def main(argv: list[str] | None = None) -> None:
         gap_levels=args.gap_levels,
         theme_names_once=args.theme_names == "once",
         max_theme_expansions=args.max_theme_expansions,
-        gap_below_missing=args.gap_below_missing == "on",
         context_words=args.context_words != "off",
         context_words_in_gap=args.context_words != "on",
     )
@@ -678,8 +667,7 @@ def main(argv: list[str] | None = None) -> None:
     if shipped is not None:
         print(
             f"wieweet rows with gap levels: {args.gap_levels}, theme names: {args.theme_names}, "
-            f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}, "
-            f"gap features below the missed concept: {args.gap_below_missing}"
+            f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}"
         )
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:

@@ -121,13 +121,6 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
             f for f in with_source(_SHIPPED_11, "whole") if f != "semantic_part_pos"
         ),
         "all+position+foreign+coverage_known, both": with_source(_SHIPPED_11, "both"),
-        # round 32: how the question is matched beside the concept the best expert misses
-        "shipped+below_missing": (*with_source(_SHIPPED_11, "whole"), "below_missing"),
-        "shipped+missing_held": (*with_source(_SHIPPED_11, "whole"), "missing_held"),
-        "shipped+below_missing+missing_held": (*with_source(_SHIPPED_11, "whole"), "below_missing", "missing_held"),
-        "shipped+below_share": (*with_source(_SHIPPED_11, "whole"), "below_share"),
-        "shipped+uncovered_held": (*with_source(_SHIPPED_11, "whole"), "uncovered_held"),
-        "shipped+below_share+uncovered_held": (*with_source(_SHIPPED_11, "whole"), "below_share", "uncovered_held"),
         # the control: the mixed similarity as shipped, without the part's position (is the gain the whole cosine's?)
         "all+position+foreign+coverage_known, no part": tuple(f for f in _SHIPPED_11 if f != "semantic_part_pos"),
         "all+position": (*LEXICAL_FEATURES, "uncovered", "semantic_z", "p_semantic_z", "agree", *POSITION_FEATURES),
@@ -362,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, reg, dev in registers:
         y = [1 if q.gap else 0 for q in dev]
         print(f"{name}: {len(dev)} dev queries, {sum(y)} gaps (held-out, blind and real-text queries are not read)")
-        m = Matcher(themes=reg.themes, places=reg.places, config=MatchConfig(gap_model=False, gap_below_missing=True))
+        m = Matcher(themes=reg.themes, places=reg.places, config=MatchConfig(gap_model=False))
         m.build(experts=reg.experts, practices=reg.practices, answers=reg.answers)
         texts = [q.query for q in dev]
         if "lexical" in kinds:

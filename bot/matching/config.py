@@ -127,11 +127,6 @@ class MatchConfig:
     # "register": the semantic model's words' features read against the register's own levels (bot.matching.levels,
     # data/gap_model_levels.json) once they are measured in the background; "off" (default): as shipped
     gap_levels: str = "off"
-    # the gap decision's features also read how the question is matched beside the concept the best expert misses:
-    # "below_missing" (the share of the question's specificity matched only by concepts less specific than the most
-    # specific missed one) and "missing_held" (that missed concept is in some document, just not the best expert's);
-    # only a gap model fitted with them reads them (off: the features are not computed)
-    gap_below_missing: bool = False
     # an expert is weak when their score (lexical + semantic boost) is below this share of the best one for the
     # same question: adding a context word lowers everyone's normalised score, not who covers the question's core
     weak_ratio: float = 0.4

@@ -1429,16 +1429,6 @@ class Matcher:
         total = sum(weight) or 1.0
         cover = cover_known = core = spec = heavy = 0.0
         uncovered = max(weight, default=1.0)  # the most specific concept the best expert does not match
-        extra: dict[str, float] = {}
-        if self.config.gap_below_missing:
-            # nothing matched: the whole question is missed, none of it matched below (round 32)
-            held_w = max((w for w, k in zip(weight, known, strict=True) if k), default=0.0)
-            extra = {
-                "below_missing": 0.0,
-                "below_share": 0.0,
-                "missing_held": 1.0 if held_w else 0.0,
-                "uncovered_held": held_w,
-            }
         if top_id is not None and best_norm > 0.0 and n:
             # how well each concept is matched: the group's contribution to this expert over the concept's ideal
             quality = [0.0] * n
@@ -1459,19 +1449,7 @@ class Matcher:
             top_reasons = explain(top_id) if explain is not None else self._reasons(e_kind, top_id, pq)
             heavy_words = {r.original for r in top_reasons if r.field in _HEAVY_EXPERT_FIELDS}
             heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=True) if g.original in heavy_words) / total
-            if self.config.gap_below_missing:
-                below = sum(w * q for w, q in zip(weight, quality, strict=True) if w < uncovered) / total
-                missed = [i for i in range(n) if quality[i] < 0.25]
-                top_missed = max(missed, key=lambda i: (weight[i], -i), default=None)
-                held = 1.0 if top_missed is not None and known[top_missed] else 0.0
-                held_w = max((weight[i] for i in missed if known[i]), default=0.0)
-                extra = {
-                    "below_missing": below,
-                    "below_share": below / cover if cover else 0.0,
-                    "missing_held": held,
-                    "uncovered_held": held_w,
-                }
-        return extra | {
+        return {
             "confidence": best_norm,
             "coverage": cover,
             "coverage_known": cover_known,

@@ -42,11 +42,6 @@ features (computed per search by ``Matcher.search``, returned in ``SearchResult.
                  ``both``. ``semantic_whole_pos`` is placed between two levels measured on whole texts alike (the
                  probes' mean best whole-text cosine and ``near_mean``); ``semantic_pos`` reads the mixed cosine
                  from the probes' mixed level up to the whole-text ``near_mean``
-``below_missing``, ``below_share``, ``missing_held``, ``uncovered_held``  only with ``MatchConfig.gap_below_missing``
-                 (round 32, no shipped model reads them): the share of the question's meaning the best expert matches
-                 only in concepts less specific than the most specific one it misses (``below_share``: the same over
-                 ``coverage``); 1 when that missed concept is in some document of the register (``uncovered_held``: the
-                 most specific missed concept some document holds)
 ``concepts``     log(1 + number of concepts in the question)
 ``foreign``      the share of the question's concepts that are no Dutch word (``bot.matching.wordlist.is_dutch_word``;
                  a typo as repaired): how far the question is in another language. The registers are Dutch: an English
@@ -107,10 +102,6 @@ ALL_FEATURES = (
     "coverage_known",
     "uncovered",
     "foreign",
-    "below_missing",
-    "missing_held",
-    "below_share",
-    "uncovered_held",
     "semantic",
     "semantic_z",
     "semantic_part",
