@@ -23,7 +23,8 @@ The core knows nothing of Slack: ``DigestOutlet`` is how a digest becomes messag
 A ``post`` raising ``PermanentPostError`` marks the run ``failed`` (not retried this week); when it says the channel
 is gone for the bot (``subscriptions.CHANNEL_GONE``: archived, deleted, the bot removed) the subscription is turned
 off too and staff are told once (``subscriptions.stop_gone_channel``): not tried again next week; any other such
-failure is logged at ERROR (it needs the operator: a channel shared with another organisation);
+failure is logged at ERROR (it needs the operator: a channel shared with another organisation); a pass that held a
+run's refusal until it knew whose it was fails it so afterwards (``fail_held_run``);
 ``OperatorRefusalError`` (a missing scope, a bad token) keeps the claim, so the run is tried again once stale and
 goes out once the operator fixed it (the poster logs it and tells staff); ``RetryLaterError`` (Slack's rate limit
 with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly when that wait ends,
@@ -37,12 +38,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from time import monotonic
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from digests.collect import collect_digest_data, without_gone
 from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
@@ -284,6 +287,52 @@ def send_due_digests(
     return results
 
 
+def fail_held_run(
+    db: Database, *, held: SendResult, worker_id: str, now: datetime, exc: PermanentPostError
+) -> SendResult:
+    """Fail for the week a run this sender kept claimed (``held``: its result, ``RETRY``) because whether its post's
+    refusal was the channel's or the whole pass's was not known yet, once the pass found it was the channel's
+    (``handlers.digest_post.HeldRefusals``): as if the post had raised ``exc``. ``LOST_CLAIM`` when the run is no
+    longer this sender's."""
+    with db.session() as session:
+        run = digest_repo.get_digest_run(session, channel_id=held.channel_id, period=held.period)
+        failed = run is not None and _fail(
+            session,
+            run_id=run.id,
+            worker_id=worker_id,
+            channel_id=held.channel_id,
+            period=held.period,
+            exc=exc,
+            now=now,
+        )
+    status = SendStatus.FAILED if failed else SendStatus.LOST_CLAIM
+    return replace(held, status=status, error=_error_text(exc) if failed else held.error)
+
+
+def _fail(
+    session: Session,
+    *,
+    run_id: int,
+    worker_id: str,
+    channel_id: str,
+    period: str,
+    exc: PermanentPostError,
+    now: datetime,
+) -> bool:
+    """The run failed for the week (``exc``); whether it was still this sender's to finish."""
+    gone = str(exc) in CHANNEL_GONE
+    # a gone channel is turned off and staff are told; any other refusal needs the operator
+    log.log(
+        logging.WARNING if gone else logging.ERROR, "digest %s %s failed for this week: %s", channel_id, period, exc
+    )
+    finished = digest_repo.update_digest_run_finished(
+        session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.FAILED, now=now, error=_error_text(exc)
+    )
+    if gone:  # never retried: turned off, staff told once
+        stop_gone_channel(session, channel_id=channel_id, reason=str(exc), now=now)
+    return finished
+
+
 def _quoted_themes(
     due: Sequence[tuple[SubscriptionView, str]], tz: ZoneInfo
 ) -> dict[tuple[datetime, datetime], frozenset[str]]:
@@ -371,26 +420,10 @@ def _post_parts(
         try:
             ts = outlet.post(channel_id, messages[index])
         except PermanentPostError as exc:
-            gone = str(exc) in CHANNEL_GONE
-            # a gone channel is turned off and staff are told; any other refusal needs the operator
-            log.log(
-                logging.WARNING if gone else logging.ERROR,
-                "digest %s %s failed for this week: %s",
-                channel_id,
-                period,
-                exc,
-            )
             with db.session() as session:
-                digest_repo.update_digest_run_finished(
-                    session,
-                    run_id=run_id,
-                    worker_id=worker_id,
-                    status=DigestRunStatus.FAILED,
-                    now=now,
-                    error=_error_text(exc),
+                _fail(
+                    session, run_id=run_id, worker_id=worker_id, channel_id=channel_id, period=period, exc=exc, now=now
                 )
-                if gone:  # never retried: turned off, staff told once
-                    stop_gone_channel(session, channel_id=channel_id, reason=str(exc), now=now)
             return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
         except RetryLaterError as exc:
             resume_at = clock() + timedelta(seconds=exc.seconds)  # Slack's wait counts from its refusal

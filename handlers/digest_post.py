@@ -8,7 +8,7 @@ The core (``digests.sender``) claims a channel's week once and posts it part by 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
-from digests.sender import Clock, SendResult, elapsed_clock
+from digests.sender import Clock, SendResult, SendStatus, elapsed_clock
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
 from handlers.digest_sources import (
@@ -62,12 +62,63 @@ PERMANENT_ERRORS = frozenset(
         "no_permission",  # the app may not post in this channel (no member of it): that channel's, not the pass's
     }
 )
+# ... unless every post of the pass is refused so (``HeldRefusals``): Slack says ``no_permission`` for token-wide
+# causes too (an organisation-wide app not granted this workspace), which only the operator can fix.
+HELD_REFUSALS = frozenset({"no_permission"})
 
 
-def slack_post(client: WebClient, refusals: OperatorRefusals | None = None) -> Callable[[str, list[Block], str], str]:
+class HeldRefusals:
+    """One digest pass's posts refused with ``no_permission`` before any post of the pass went out: held (the run stays
+    claimed) until the pass knows whose refusal it is. A post that goes out settles it: each is that channel's (failed
+    for the week, as the refusals after it at once). At the end of a pass with none sent, two or more such channels
+    are the pass's refusal: one only the operator can fix (``OperatorRefusals``: said at ERROR once, staff told once
+    per week, the week's digests stay due); a single one is its channel's."""
+
+    def __init__(self) -> None:
+        self._sent = False
+        self._held: dict[str, str] = {}  # channel -> Slack's error, in the order met
+
+    def sent(self) -> None:
+        self._sent = True
+
+    def hold(self, channel_id: str, error: str) -> bool:
+        """Whether the refusal of ``channel_id``'s post is held (nothing of the pass went out yet)."""
+        if self._sent:
+            return False
+        self._held.setdefault(channel_id, error)
+        return True
+
+    def settle(self, refusals: OperatorRefusals) -> dict[str, str]:
+        """At the end of the pass: the held channels whose refusal is their own (to fail for the week), by channel;
+        none when it is the pass's (then told to ``refusals``, naming the first channel refused)."""
+        if not self._sent and len(self._held) >= 2:
+            channel_id, error = next(iter(self._held.items()))
+            refusals.refused(error=error, needed="", method="chat.postMessage", channel_id=channel_id)
+            return {}
+        return dict(self._held)
+
+
+def fail_held(
+    db: Database, results: list[SendResult], own: Mapping[str, str], *, worker_id: str, now: datetime
+) -> list[SendResult]:
+    """``results`` with the held runs whose refusal was their channel's (``HeldRefusals.settle``) failed for the
+    week."""
+    return [
+        sender.fail_held_run(db, held=r, worker_id=worker_id, now=now, exc=PermanentPostError(own[r.channel_id]))
+        if r.channel_id in own and r.status is SendStatus.RETRY
+        else r
+        for r in results
+    ]
+
+
+def slack_post(
+    client: WebClient, refusals: OperatorRefusals | None = None, held: HeldRefusals | None = None
+) -> Callable[[str, list[Block], str], str]:
     """``post(channel, blocks, fallback_text) -> ts`` through chat.postMessage (links not unfurled). A refusal only
     the operator can fix raises ``OperatorRefusalError`` (told to ``refusals``, the pass's); once it was, the rest
-    of the pass raises it without asking Slack (``OperatorRefusals.refusing``)."""
+    of the pass raises it without asking Slack (``OperatorRefusals.refusing``). With ``held`` (the pass's), a
+    ``no_permission`` while nothing of the pass went out raises ``OperatorRefusalError`` too (the run stays
+    claimed) and the pass decides at its end whose refusal it was (``HeldRefusals``)."""
 
     def post(channel: str, blocks: list[Block], text: str) -> str:
         cause = refusals.refusing("chat.postMessage") if refusals is not None else None
@@ -79,6 +130,8 @@ def slack_post(client: WebClient, refusals: OperatorRefusals | None = None) -> C
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
+            if error in HELD_REFUSALS and held is not None and held.hold(channel, error):
+                raise OperatorRefusalError(error) from exc
             if error in PERMANENT_ERRORS:
                 raise PermanentPostError(error) from exc
             if error in CONFIGURATION_REFUSALS:
@@ -93,6 +146,8 @@ def slack_post(client: WebClient, refusals: OperatorRefusals | None = None) -> C
                     limited.seconds, _rate_limited_text(error, limited.seconds, limited.said), said=limited.said
                 ) from exc
             raise
+        if held is not None:
+            held.sent()
         return str(response["ts"])
 
     return post
@@ -320,6 +375,7 @@ def due_digests_poster(
 
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
+        held = HeldRefusals()  # and of the posts refused with no_permission before any went out
         sources = SourceChannels(
             db,
             client,
@@ -332,7 +388,7 @@ def due_digests_poster(
             tz=tz,
         )
         post = not_shared_outside(
-            slack_post(client, refusals),
+            slack_post(client, refusals, held),
             shared_outside,
             limit=limit,
             known=known_shared,
@@ -351,6 +407,7 @@ def due_digests_poster(
             left_out=sources.left_out,
         )
         sources.report()
+        results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)
         refusals.tell_staff(db, now=now, tz=tz)
         return results
 

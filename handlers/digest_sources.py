@@ -68,7 +68,7 @@ class FailedLookUp:
 TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
 # And the method's: a scope it needs, a token type it does not take. Slack's ``no_permission`` is neither: it
 # concerns one conversation (the app is no member of it, or may not post there), so it is that channel's refusal
-# for the week (``CHANNEL_REFUSALS``).
+# for the week (``CHANNEL_REFUSALS``) — unless every post of a pass meets it (``digest_post.HeldRefusals``).
 METHOD_REFUSALS = frozenset({"missing_scope", "not_allowed_token_type"})
 CONFIGURATION_REFUSALS = TOKEN_REFUSALS | METHOD_REFUSALS
 # ``conversations.info`` needs a scope by the kind of channel asked about: a missing one refuses that kind only, so

@@ -41,7 +41,7 @@ from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, split_list, validate_expert
 from storage import erased_repo, outbox_repo
 from storage import register_repo as repo
-from storage.models import Availability, Consent, Expert, RecordStatus
+from storage.models import Availability, Consent, Expert, RecordStatus, is_stopped
 
 
 class InvalidRecord(WieweetError):
@@ -432,12 +432,18 @@ def profile_version(expert: Expert) -> str:
 
 
 def remove_expert(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> None:
-    """Staff remove an expert from the register (their routings and answers stay, unlinked)."""
+    """Staff remove an expert from the register (their routings and answers stay, unlinked). Refused for someone who
+    withdrew or opted out (``remove_stopped``): erasure removes them (``_delete``)."""
     actor.require_staff("remove an expert", target=f"expert:{expert_id}")
     _delete(session, actor=actor, expert=get_expert(session, expert_id=expert_id, lock=True), action="delete", now=now)
 
 
 def _delete(session: Session, *, actor: Actor, expert: Expert, action: str, now: datetime) -> None:
+    """Delete the entry, audited. Never the entry of someone who withdrew or opted out (``is_stopped``): it is what
+    keeps their answers unnamed (search, digests) and a later import from listing them again; erasure
+    (``bot.privacy.erasure``) removes such a person and their names properly."""
+    if is_stopped(expert):
+        raise ProfileStateError("remove_stopped", f"expert #{expert.id} stopped: erase them instead of removing")
     before = expert_audit(expert)
     repo.delete_expert(session, expert=expert)
     repo.create_audit_log(

@@ -38,6 +38,8 @@ def build_digest_stopped(payload: DigestStopped, lang: str) -> Rendered:
 def _build_digests_held(payload: DigestStopped, lang: str) -> Rendered:
     if payload.needed:
         head = t("digest.held_scope", lang, scope=f"`{escape_truncate(payload.needed, 80)}`")
+    elif payload.reason == "no_permission":  # every post of a pass refused so (``handlers.digest_post.HeldRefusals``)
+        head = t("digest.held_no_permission", lang)
     else:
         head = t("digest.held_other", lang)
     code = f" (`{escape_truncate(payload.reason, 60)}`)" if payload.reason else ""
