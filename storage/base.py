@@ -63,6 +63,13 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> SAEnum:
     )
 
 
+# The tables whose ids travel outside a row (Slack button values, modal metadata, messages and pending requests,
+# dedupe keys, watermarks) never give an id twice: SQLite otherwise reuses the highest id after that row is deleted
+# (an erased expert's id for the next one), so an old claim would pass its check and reach another person or record.
+# PostgreSQL's sequences never reuse. Revision 0026_sqliteids rebuilt the existing tables so.
+NEVER_REUSED_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}

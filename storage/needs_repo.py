@@ -359,10 +359,16 @@ def get_last_need_topic_id(session: Session) -> int:
 
 
 def get_next_need_topic_id(session: Session) -> int:
-    """The id the next new topic gets, not taking it: past the highest and, on PostgreSQL, past the id sequence's
-    last value (``pg_sequences``), which rolled-back inserts and deleted topics leave ahead (SQLite reuses them)."""
-    sql = "SELECT pg_sequence_last_value(pg_get_serial_sequence('need_topics', 'id')::regclass)"
-    used = session.scalar(text(sql)) if session.get_bind().dialect.name == "postgresql" else None
+    """The id the next new topic gets, not taking it: past the highest and past the last id given, which deleted
+    topics (and, on PostgreSQL, rolled-back inserts) leave ahead: the id sequence's last value on PostgreSQL
+    (``pg_sequences``), ``sqlite_sequence`` on SQLite (the table never gives an id twice: ``NEVER_REUSED_IDS``)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        used = session.scalar(
+            text("SELECT pg_sequence_last_value(pg_get_serial_sequence('need_topics', 'id')::regclass)")
+        )
+    else:
+        used = session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'need_topics'"))
     return max(get_last_need_topic_id(session), int(used or 0)) + 1
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, utcnow
+from storage.base import NEVER_REUSED_IDS, Base, utcnow
 from storage.base import enum_column as _enum  # every enumeration column below
 from storage.enums import OutboxKind
 
@@ -47,7 +47,7 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (Index("ix_outbox_messages_pending", "sent_at", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_messages_pending", "sent_at", "next_attempt_at"), NEVER_REUSED_IDS)
 
 
 class InboxRequest(Base):

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, utcnow
+from storage.base import NEVER_REUSED_IDS, Base, utcnow
 from storage.base import enum_column as _enum  # every enumeration column below
 from storage.enums import ProposalStatus
 
@@ -24,6 +24,7 @@ class NeedTopic(Base):
     """
 
     __tablename__ = "need_topics"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     label: Mapped[str] = mapped_column(String(200), default="")
@@ -37,6 +38,7 @@ class NeedItem(Base):
     nor acted on by staff, may later join a larger one: ``bot.needs.grouping``)."""
 
     __tablename__ = "need_items"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("need_topics.id", ondelete="CASCADE"), index=True)
@@ -70,6 +72,7 @@ class NeedProposal(Base):
     otherwise."""
 
     __tablename__ = "need_proposals"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("need_topics.id", ondelete="CASCADE"), index=True)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.base import Base, utcnow
+from storage.base import NEVER_REUSED_IDS, Base, utcnow
 from storage.base import enum_column as _enum  # every enumeration column below
 from storage.enums import QuestionStatus, RoutingStatus, TimerKind, Visibility
 from storage.schema.register import Expert, Theme
@@ -28,6 +28,7 @@ class Question(Base):
     """A policy question: asked in chat, routed to experts, answered, and then searchable knowledge."""
 
     __tablename__ = "questions"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     asker_slack_id: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -91,7 +92,10 @@ class Routing(Base):
     question: Mapped[Question] = relationship(back_populates="routings", lazy="selectin")
     expert: Mapped[Expert | None] = relationship(foreign_keys=[expert_id], lazy="selectin")
 
-    __table_args__ = (UniqueConstraint("question_id", "expert_id", name="uq_routings_question_expert"),)
+    __table_args__ = (
+        UniqueConstraint("question_id", "expert_id", name="uq_routings_question_expert"),
+        NEVER_REUSED_IDS,
+    )
 
 
 class QuestionEvent(Base):

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.base import Base, utcnow
+from storage.base import NEVER_REUSED_IDS, Base, utcnow
 from storage.base import enum_column as _enum  # every enumeration column below
 from storage.enums import Availability, Consent, Outcome, RecordStatus
 
@@ -75,7 +75,7 @@ class Expert(Base):
     themes: Mapped[list[Theme]] = relationship(secondary=expert_themes, order_by=Theme.key, lazy="selectin")
     practices: Mapped[list[Practice]] = relationship(back_populates="contact_expert", lazy="raise_on_sql")
 
-    __table_args__ = (Index("ix_experts_city", "city"),)
+    __table_args__ = (Index("ix_experts_city", "city"), NEVER_REUSED_IDS)
 
 
 class Practice(Base):
@@ -104,7 +104,7 @@ class Practice(Base):
     themes: Mapped[list[Theme]] = relationship(secondary=practice_themes, order_by=Theme.key, lazy="selectin")
     contact_expert: Mapped[Expert | None] = relationship(back_populates="practices", lazy="selectin")
 
-    __table_args__ = (UniqueConstraint("title", "city", name="uq_practices_title_city"),)
+    __table_args__ = (UniqueConstraint("title", "city", name="uq_practices_title_city"), NEVER_REUSED_IDS)
 
 
 def is_stopped(expert: Expert | None) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, utcnow
+from storage.base import NEVER_REUSED_IDS, Base, utcnow
 
 _NOT_A_WORD = re.compile(r"[\W_]+")
 
@@ -35,6 +35,7 @@ class KnowledgeGap(Base):
     """A question that matched nobody well: what the network lacks knowledge about."""
 
     __tablename__ = "knowledge_gaps"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     query: Mapped[str] = mapped_column(Text)
@@ -66,6 +67,7 @@ class SearchLog(Base):
     """
 
     __tablename__ = "search_logs"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     query: Mapped[str] = mapped_column(Text)
