@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.models
+from storage.migrations.sqlite_rebuild import foreign_keys_off
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -49,5 +50,5 @@ def downgrade() -> None:
     outbox = sa.table("outbox_messages", sa.column("kind", sa.String))
     op.execute(outbox.delete().where(outbox.c.kind.not_in(OLD_KINDS)))
     _replace_kind_check(OLD_KINDS)
-    with op.batch_alter_table("experts", schema=None) as batch_op:
+    with foreign_keys_off(), op.batch_alter_table("experts", schema=None) as batch_op:
         batch_op.drop_column("consent_requested_at")

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrations.sqlite_rebuild import foreign_keys_off
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -24,5 +26,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("search_logs", schema=None) as batch_op:
+    with foreign_keys_off(), op.batch_alter_table("search_logs", schema=None) as batch_op:
         batch_op.drop_column("posted_channel_id")

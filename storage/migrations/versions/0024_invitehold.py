@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.models
+from storage.migrations.sqlite_rebuild import foreign_keys_off
 
 revision: str = "0024_invitehold"
 down_revision: str | None = "0023_reactivated"
@@ -35,6 +36,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("need_proposals", schema=None) as batch_op:
+    with foreign_keys_off(), op.batch_alter_table("need_proposals", schema=None) as batch_op:
         batch_op.drop_column("invite_held_until")
         batch_op.drop_column("invite_held_by")

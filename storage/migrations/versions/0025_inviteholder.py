@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrations.sqlite_rebuild import foreign_keys_off
+
 revision: str = "0025_inviteholder"
 down_revision: str | None = "0024_invitehold"
 branch_labels: str | Sequence[str] | None = None
@@ -30,5 +32,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("need_proposals", schema=None) as batch_op:
+    with foreign_keys_off(), op.batch_alter_table("need_proposals", schema=None) as batch_op:
         batch_op.drop_column("invite_held_for")

@@ -14,8 +14,9 @@ record. These tables are rebuilt with AUTOINCREMENT, so an id once given stays u
 * outbox_messages: a staff copy is keyed by the id of the post it copies.
 
 Every column, index, constraint, foreign key and row is kept; the rebuild runs with foreign key enforcement off
-(dropping the old table would otherwise delete or unlink the rows that refer to it) and is checked with
-``PRAGMA foreign_key_check`` before it is committed. PostgreSQL's sequences never reuse: nothing to do there.
+(``storage.migrations.sqlite_rebuild``: dropping the old table would otherwise delete or unlink the rows that refer
+to it) and is checked with ``PRAGMA foreign_key_check`` before it is committed. PostgreSQL's sequences never reuse:
+nothing to do there.
 
 Downgrade rebuilds the same tables without AUTOINCREMENT (ids may then be reused again).
 
@@ -29,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alembic import op
+
+from storage.migrations.sqlite_rebuild import foreign_keys_off
 
 revision: str = "0026_sqliteids"
 down_revision: str | None = "0025_inviteholder"
@@ -50,31 +53,13 @@ TABLES = (  # parents before the tables that refer to them
 
 
 def _rebuild(*, autoincrement: bool) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
+    if op.get_bind().dialect.name != "sqlite":
         return
-    sqlite = bind.connection.driver_connection
-    assert sqlite is not None
-    # PRAGMA foreign_keys is ignored inside a transaction: the earlier revisions of this upgrade are committed first
-    # (the database is consistently at the previous revision then), and the rebuild is one transaction of its own.
-    if sqlite.in_transaction:
-        sqlite.commit()
-    sqlite.execute("PRAGMA foreign_keys=OFF")
-    try:
-        sqlite.execute("BEGIN")
+    with foreign_keys_off():
         for table in TABLES:
             # nothing changes but the table's definition: copied as it is, rows and all
             with op.batch_alter_table(table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}):
                 pass
-        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").all()
-        if broken:
-            raise RuntimeError(f"rebuilding the tables broke foreign keys: {broken[:5]}")
-        sqlite.commit()
-    except BaseException:
-        sqlite.rollback()
-        raise
-    finally:
-        sqlite.execute("PRAGMA foreign_keys=ON")
 
 
 def upgrade() -> None:
