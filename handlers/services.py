@@ -247,6 +247,9 @@ class LocaleCache:
             except SlackApiError as exc:  # e.g. user_not_found: the default language, the request goes on
                 log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
                 return None
+            except OSError as exc:  # no answer at all (a timeout, a refused connection): as for an error, go on
+                log.warning("users.info failed for %s: %r", user_id, exc)
+                return None
             locale = str(user.get("locale") or "")
             with self._lock:
                 self._memory.put(user_id, _Known(locale_language(locale, self.default_language), now))
