@@ -51,6 +51,8 @@ ERROR_KEYS: Mapping[str, str] = {
     "forward_to_self": N_("error.forward_to_self"),
     "forward_to_asker": N_("error.forward_to_asker"),
     "help_own_question": N_("error.help_own_question"),  # the asker pressing "Ik kan helpen" on their question
+    "help_withdrawn": N_("error.help_withdrawn"),  # ... someone who removed their listing (bot.routing.chosen)
+    "help_opted_out": N_("error.help_opted_out"),  # ... someone who opted out of questions
     "ask_bot": N_("error.ask_bot"),  # forwarding to / assigning a bot (handlers.routing.require_reachable)
     "ask_deactivated": N_("error.ask_deactivated"),  # ... a deactivated Slack account
     "ask_unknown_user": N_("error.ask_unknown_user"),  # ... an id Slack does not know
