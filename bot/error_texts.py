@@ -19,6 +19,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "too_long": N_("query.too_long"),
     "no_words": N_("query.no_words"),
     "error": N_("query.error"),
+    "not_text": N_("query.not_text"),  # bytes that are not text in a query read by the command line (bot.cli)
     # a search's buttons (bot.knowledge): the search log is gone, or is someone else's
     "search_expired": N_("error.search_expired"),
     "not_your_search": N_("error.not_your_search"),
