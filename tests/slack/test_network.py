@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,11 +17,13 @@ from bot.config import Settings, read_settings
 from bot.errors import ConfigError
 from bot.network import Network, is_inside, parse_allowed_teams
 from digests.errors import PermanentPostError
+from handlers.app import create_app
 from handlers.channels import is_shared_outside
 from handlers.digest_post import not_shared_outside
 from handlers.network import NetworkGate, claimed_team
 from handlers.services import LocaleCache, Services, SlackUnavailableError
 from storage.db import Database
+from tests.emulator import SlackEmulator
 
 HOME = Network.of(team_id="T0HOME", allowed_teams=["T0ALLY"])
 HOME_WITH_GUESTS = Network.of(team_id="T0HOME", allowed_teams=["T0ALLY"], guests_inside=True)
@@ -88,6 +91,19 @@ def test_allowed_teams_setting_is_read_and_checked() -> None:
     assert len(problems) == 1 and "WIEWEET_ALLOWED_TEAMS" in problems[0] and "acme.slack.com" in problems[0]
     with pytest.raises(ConfigError):
         parse_allowed_teams("E0ORG")  # an organisation is not a team: its workspaces are inside by auth.test
+
+
+@pytest.mark.parametrize(("value", "inside"), [(None, False), ("true", True), ("false", False)])
+def test_the_guests_setting_reaches_the_network_the_app_checks_against(value: str | None, inside: bool) -> None:
+    """``WIEWEET_GUESTS_INSIDE`` (default: guests are outside) is read into the settings and the app's network."""
+    settings, problems = read_settings({} if value is None else {"WIEWEET_GUESTS_INSIDE": value})
+    assert problems == [] and settings.guests_inside is inside
+    with SlackEmulator() as emu:
+        settings = replace(settings, slack_bot_token=emu.bot_token, slack_api_url=emu.api_url)
+        services = Services(settings=settings, db=None, knowledge=None)  # type: ignore[arg-type]
+        create_app(services, http=True)
+    assert services.home.network is not None and services.home.network.guests_inside is inside
+    assert read_settings({"WIEWEET_GUESTS_INSIDE": "soms"})[1]  # not a yes or no: refused at start
 
 
 class FakeClient:
