@@ -48,6 +48,8 @@ class Settings:
     # WIEWEET_ALLOWED_TEAMS: Slack teams whose people are inside the network besides the installation's own team and
     # its Enterprise Grid organisation (``bot.network``)
     allowed_teams: frozenset[str] = field(default_factory=frozenset)
+    # WIEWEET_GUESTS_INSIDE: the guests of those teams (single- and multi-channel) are inside too; default: outside
+    guests_inside: bool = False
     echo_sql: bool = False  # WIEWEET_ECHO_SQL: log every SQL statement ...
     echo_sql_parameters: bool = False  # WIEWEET_ECHO_SQL_PARAMETERS: ... with its values (private texts, emails)
     job_interval_seconds: float = 30.0  # WIEWEET_JOB_INTERVAL: how often timers run and the outbox is sent
@@ -280,6 +282,9 @@ def read_settings(
         "staff_usergroup_id": checked(lambda: _staff_usergroup(env.get("WIEWEET_STAFF_USERGROUP")), None),
         "triage_channel_id": checked(lambda: _triage_channel(env.get("WIEWEET_TRIAGE_CHANNEL")), None),
         "allowed_teams": checked(lambda: parse_allowed_teams(env.get("WIEWEET_ALLOWED_TEAMS")), frozenset[str]()),
+        "guests_inside": checked(
+            lambda: _flag(env.get("WIEWEET_GUESTS_INSIDE"), False, "WIEWEET_GUESTS_INSIDE"), False
+        ),
         "echo_sql": checked(lambda: _flag(env.get("WIEWEET_ECHO_SQL"), False, "WIEWEET_ECHO_SQL"), False),
         "echo_sql_parameters": checked(
             lambda: _flag(env.get("WIEWEET_ECHO_SQL_PARAMETERS"), False, "WIEWEET_ECHO_SQL_PARAMETERS"), False

@@ -19,6 +19,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "too_long": N_("query.too_long"),
     "no_words": N_("query.no_words"),
     "error": N_("query.error"),
+    "not_text": N_("query.not_text"),  # bytes that are not text in a query read by the command line (bot.cli)
     # a search's buttons (bot.knowledge): the search log is gone, or is someone else's
     "search_expired": N_("error.search_expired"),
     "not_your_search": N_("error.not_your_search"),
@@ -51,6 +52,8 @@ ERROR_KEYS: Mapping[str, str] = {
     "forward_to_self": N_("error.forward_to_self"),
     "forward_to_asker": N_("error.forward_to_asker"),
     "help_own_question": N_("error.help_own_question"),  # the asker pressing "Ik kan helpen" on their question
+    "help_withdrawn": N_("error.help_withdrawn"),  # ... someone who removed their listing (bot.routing.chosen)
+    "help_opted_out": N_("error.help_opted_out"),  # ... someone who opted out of questions
     "ask_bot": N_("error.ask_bot"),  # forwarding to / assigning a bot (handlers.routing.require_reachable)
     "ask_deactivated": N_("error.ask_deactivated"),  # ... a deactivated Slack account
     "ask_unknown_user": N_("error.ask_unknown_user"),  # ... an id Slack does not know

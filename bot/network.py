@@ -3,13 +3,16 @@
 The network is the Slack team wieweet is installed in, the Enterprise Grid organisation that team belongs to (every
 workspace of it), and the teams listed in ``WIEWEET_ALLOWED_TEAMS`` (a network spread over several workspaces).
 Everyone else — people of another organisation in a Slack Connect channel — is outside: the register's people
-consented to being found by the network, not by whoever shares a channel with it.
+consented to being found by the network, not by whoever shares a channel with it. So are the home team's guests
+(Slack's single- and multi-channel guests, ``is_restricted``/``is_ultra_restricted``: a consultant, a supplier
+invited into a few channels), unless ``WIEWEET_GUESTS_INSIDE`` lets them in (``Network.guests_inside``). Whether
+someone is a guest only ``users.info`` says, never a request's payload.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.errors import ConfigError
@@ -24,15 +27,34 @@ class Network:
     team_id: str
     enterprise_id: str | None = None
     allowed_teams: frozenset[str] = frozenset()
+    guests_inside: bool = False  # WIEWEET_GUESTS_INSIDE: the teams' guests are inside too
 
     @classmethod
-    def of(cls, *, team_id: object, enterprise_id: object = None, allowed_teams: Iterable[str] = ()) -> Network:
+    def of(
+        cls,
+        *,
+        team_id: object,
+        enterprise_id: object = None,
+        allowed_teams: Iterable[str] = (),
+        guests_inside: bool = False,
+    ) -> Network:
         """From ``auth.test``'s ``team_id`` and ``enterprise_id`` (missing or empty: none)."""
         return cls(
             team_id=str(team_id or ""),
             enterprise_id=str(enterprise_id) if enterprise_id else None,
             allowed_teams=frozenset(allowed_teams),
+            guests_inside=guests_inside,
         )
+
+
+def is_guest(account: Mapping[str, object]) -> bool:
+    """Whether Slack's ``users.info`` answer is of a guest (single- or multi-channel)."""
+    return bool(account.get("is_restricted") or account.get("is_ultra_restricted"))
+
+
+def guest_kept_out(network: Network, *, guest: bool) -> bool:
+    """Whether a guest of a team inside ``network`` is outside all the same (``Network.guests_inside`` not set)."""
+    return guest and not network.guests_inside
 
 
 def is_inside(network: Network, *, team: str | None, enterprise: str | None = None, asked: bool = False) -> bool | None:

@@ -258,7 +258,9 @@ def create_app(services: Services, *, http: bool) -> App:
         raise ConfigError("unreachable", f"cannot reach Slack at {settings.slack_api_url}: {exc}") from exc
     # who is inside: this team, its Grid organisation and the allowed teams (``handlers.network``)
     team, org = identity.get("team_id"), identity.get("enterprise_id")
-    home = Network.of(team_id=team, enterprise_id=org, allowed_teams=settings.allowed_teams)
+    home = Network.of(
+        team_id=team, enterprise_id=org, allowed_teams=settings.allowed_teams, guests_inside=settings.guests_inside
+    )
     handlers.register(app, services, home)
     return app
 

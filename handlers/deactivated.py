@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.inbox import record_with_change
-from bot.network import Network, is_inside
+from bot.network import Network, guest_kept_out, is_guest, is_inside
 from bot.register.marked import DEACTIVATED
 from bot.routing.service import PersonGone
 from bot.routing.staff import ASKER_DEACTIVATED, STAFF_POSTS_KIND
@@ -75,13 +75,24 @@ def account_inside(network: Network | None, account: dict[str, Any]) -> bool:
     """Whether an account as ``account_at_slack`` read it belongs to the network: Slack's answer names the account's
     team and a Grid member's organisation (an event's claim may not). The one check of every path that acts on what
     Slack says of an account: Slack's ``user_change`` (``handlers.profile_change``), the job runner's recheck of a
-    mark (``handlers.reactivations``) and a person chosen by hand (``handlers.routing.require_reachable``: staff
-    assigning, an expert passing a question on). No network known yet: nobody is inside."""
+    mark (``handlers.reactivations``) and a person chosen by hand (``account_admitted``: staff assigning, an expert
+    passing a question on). No network known yet: nobody is inside."""
     if network is None:
         return False
     team = str(account.get("team_id") or "") or None
     enterprise = (account.get("enterprise_user") or {}).get("enterprise_id")
     return is_inside(network, team=team, enterprise=enterprise, asked=True) is True
+
+
+def account_admitted(network: Network | None, account: dict[str, Any]) -> bool:
+    """``account_inside``, and no guest unless the network lets guests in (``bot.network.guest_kept_out``): whether
+    the account may be given a question (``handlers.routing.require_reachable``). A guest's deactivation is still
+    acted on (``account_inside``): their register entry is marked as anyone's."""
+    return (
+        account_inside(network, account)
+        and network is not None
+        and not guest_kept_out(network, guest=is_guest(account))
+    )
 
 
 def confirmed_deactivated(client: WebClient, user_id: str) -> bool:

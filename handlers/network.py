@@ -44,7 +44,7 @@ from slack_sdk.models.views import View
 
 from bot import inbox as inbox_core
 from bot.i18n import locale_language, t
-from bot.network import Network, is_inside
+from bot.network import Network, guest_kept_out, is_inside
 from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
 from handlers.kit import section
@@ -207,8 +207,8 @@ class NetworkGate:
         ``Unchecked`` when it takes ``users.info`` and Slack does not answer it now."""
         team = claimed_team(body)
         answer = is_inside(self.network, team=team, enterprise=claimed_enterprise(body))
-        if answer is not None:
-            return answer, team or "-", None
+        if answer is False or (answer and not self._guest_unknown(body)):
+            return bool(answer), team or "-", None
         try:
             person = self.services.locales.person(
                 client=self.client or client, user_id=user_id, now=self.services.clock()
@@ -219,7 +219,14 @@ class NetworkGate:
             raise Unchecked(f"users.info: {type(exc).__name__}: {exc}") from exc
         found = is_inside(self.network, team=person.team, enterprise=person.enterprise, asked=True)
         seen = person.team or person.enterprise or ("unknown user" if not person.known else "-")
+        if found and guest_kept_out(self.network, guest=person.guest):
+            return False, f"{seen} (guest)", person.locale or None
         return bool(found), seen, person.locale or None
+
+    def _guest_unknown(self, body: Mapping[str, Any]) -> bool:
+        """Whether a person the payload places inside may still be a guest kept out: only ``users.info`` says who
+        is a guest. Not for a profile change: nobody acts, and its listener decides on Slack's answer."""
+        return not self.network.guests_inside and not is_profile_change(body)
 
     def __call__(self, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
         context, body = req.context, req.body
@@ -256,6 +263,12 @@ class NetworkGate:
         """Whether the payload alone does not say if the person is inside (``users.info`` would have to)."""
         return is_inside(self.network, team=claimed_team(body), enterprise=claimed_enterprise(body)) is None
 
+    def _looks_up(self, body: Mapping[str, Any]) -> bool:
+        """Whether the check of this request takes ``users.info``: the payload does not say whether the person is
+        inside, or places them inside and only Slack says whether they are a guest kept out."""
+        answer = is_inside(self.network, team=claimed_team(body), enterprise=claimed_enterprise(body))
+        return answer is None or (answer and self._guest_unknown(body))
+
     def _level(self, body: Mapping[str, Any], user_id: str) -> int:
         """WARNING, but a profile change (nobody acted) of someone already refused in this process: DEBUG."""
         event = body.get("event") if body.get("type") == "event_callback" else None
@@ -271,7 +284,7 @@ class NetworkGate:
         only when the payload alone does not decide, as it did not then)."""
         if self._unchecked.seen(delivery):
             return True
-        if self._database is None or not self._undecided(body):
+        if self._database is None or not self._looks_up(body):
             return False
         try:
             return inbox_core.delivery_claimed(self._database, key=f"{UNCHECKED_KIND}:{delivery}")

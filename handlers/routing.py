@@ -42,7 +42,7 @@ from handlers.blocks.routing import (
     build_my_questions,
 )
 from handlers.claims import UserPick
-from handlers.deactivated import account_inside
+from handlers.deactivated import account_admitted
 from handlers.errors import user_message
 from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
@@ -430,8 +430,9 @@ def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
     Connect channel, who must never get the question or the asker's name) or a deactivated account
     (``user_disabled``). Checked with ``users.info`` before anything is written, so nothing changes and the one who
     chose is told; whether Slack's answer is of the network (a Grid member's organisation) is decided as for a
-    ``user_change`` and a reactivation (``handlers.deactivated.account_inside``). When Slack cannot tell (an
-    outage), whether the person is inside is unknown: refused too, to be tried again. A deactivated expert in the
+    ``user_change`` and a reactivation, and a guest is outside unless the network lets guests in
+    (``handlers.deactivated.account_admitted``). When Slack cannot tell (an outage), whether the person is inside is
+    unknown: refused too, to be tried again. A deactivated expert in the
     register is marked away as when their DM fails (``pick_unreachable``): the refusal keeps that record
     (``keep_changes``), so the request's transaction commits it before the one who chose is told. Who may be given
     the question at all (not the asker, nobody who withdrew or opted out) is the core's check
@@ -450,7 +451,7 @@ def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
         raise RoutingInputError("ask_unchecked") from exc
     if user.get("is_bot"):
         raise RoutingInputError("ask_bot")
-    if not account_inside(turn.services.home.network, user):  # as for a user_change and a reactivation
+    if not account_admitted(turn.services.home.network, user):  # as for a user_change, and no guest (bot.network)
         team = user.get("team_id")
         log.warning("refused pick: user=%s of team=%s outside the network, question=%s", user_id, team, question_id)
         raise RoutingInputError("ask_outside_network")

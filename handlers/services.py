@@ -26,7 +26,7 @@ from bot.i18n import DEFAULT_LANGUAGE, locale_language
 from bot.jobs import Doorbell
 from bot.knowledge import KnowledgeBase
 from bot.needs import NeedsService
-from bot.network import Network
+from bot.network import Network, is_guest
 from bot.routing import RoutingService
 from bot.text import strip_invisible
 from handlers.channels import ChannelDirectory
@@ -78,6 +78,7 @@ class SlackPerson:
     enterprise: str | None
     locale: str = ""
     known: bool = True
+    guest: bool = False  # a single- or multi-channel guest (``bot.network.is_guest``)
 
 
 class _Lru(Generic[V]):
@@ -180,6 +181,7 @@ class LocaleCache:
                 team=str(user.get("team_id") or "") or None,
                 enterprise=str(enterprise or "") or None,
                 locale=str(user.get("locale") or ""),
+                guest=is_guest(user),
             )
             with self._lock:
                 self._people.put(user_id, _Known(found, now))
@@ -246,6 +248,9 @@ class LocaleCache:
                     user = client.users_info(user=user_id, include_locale=True).get("user") or {}
             except SlackApiError as exc:  # e.g. user_not_found: the default language, the request goes on
                 log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+                return None
+            except OSError as exc:  # no answer at all (a timeout, a refused connection): as for an error, go on
+                log.warning("users.info failed for %s: %r", user_id, exc)
                 return None
             locale = str(user.get("locale") or "")
             with self._lock:

@@ -30,6 +30,32 @@ def query_error_text(exc: QueryError, lang: str) -> str:
     return error_text(exc, lang) or t("query.error", lang) + f" ({exc.message})"
 
 
+def read_undecodable_too(stream: TextIO) -> None:
+    """Read ``stream`` (standard input) so that a line with bytes that are not text in its encoding (a file in
+    Latin-1 piped in, a cut UTF-8 character) arrives as that line with each such byte kept as a lone surrogate, as
+    Python reads the command's arguments, instead of ending the command with a traceback (a strict UTF-8 locale) or
+    reaching the database (where it fails). ``not_text`` then refuses that one line and the lines after it are still
+    read and answered."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="surrogateescape")
+
+
+def not_text(text: str) -> QueryError | None:
+    """The refusal of a query holding bytes that are not text (a lone surrogate: an undecodable byte of an argument
+    or of a line read by ``read_undecodable_too``); None for text. The message names the first such byte."""
+    bad = next((ord(c) for c in text if 0xD800 <= ord(c) <= 0xDFFF), None)
+    if bad is None:
+        return None
+    shown = f"0x{bad - 0xDC00:02X}" if 0xDC80 <= bad <= 0xDCFF else f"U+{bad:04X}"
+    return QueryError("not_text", "the query holds bytes that are not text", values={"byte": shown})
+
+
+def shown_query(text: str) -> str:
+    """``text`` as it can be printed: each undecodable byte (a lone surrogate) as U+FFFD."""
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+
+
 def open_knowledge(cli: CliContext) -> KnowledgeBase:
     kb = KnowledgeBase(
         cli.db,
@@ -62,7 +88,8 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
 
     With no QUERY, reads one query per line from standard input and answers each line as soon as it arrives (with
     --json: one JSON object per line). With --json, `gap` says nobody fits, `gap_recorded` whether it was recorded
-    as a knowledge gap (--gap), and `took_ms` is how long the answer took, in milliseconds.
+    as a knowledge gap (--gap), and `took_ms` is how long the answer took, in milliseconds. A line that is not
+    UTF-8 text is refused like any query that cannot be searched (an error line), and the next lines are answered.
 
     \b
     Examples:
@@ -74,6 +101,8 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
     """
     language = normalise_language(lang or cli.settings.default_language)
     kb = open_knowledge(cli)
+    if query is None:
+        read_undecodable_too(sys.stdin)
     # from stdin: each line is answered as soon as it arrives (a pipe, not a batch)
     queries: Iterable[str] = [query] if query is not None else (line.rstrip("\r\n") for line in _lines(sys.stdin))
     asked = failures = 0
@@ -83,6 +112,8 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
         asked += 1
         started = time.perf_counter()
         try:
+            if (refused := not_text(text)) is not None:
+                raise refused
             with cli.db.session() as session:
                 outcome = kb.ask(
                     session, query=text, now=datetime.now(UTC), limit=limit, source="cli", record_gap=record_gap
@@ -92,7 +123,7 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
             message = query_error_text(exc, language)
             if as_json:
                 took = _took_ms(started)
-                line = {"query": text, "error": exc.code, "message": message, "took_ms": took}
+                line = {"query": shown_query(text), "error": exc.code, "message": message, "took_ms": took}
                 echo(json.dumps(line, ensure_ascii=False))
             else:
                 echo(f"error: {message}", err=True)
@@ -138,6 +169,7 @@ def run_console(
     runner; see :class:`bot.knowledge.BackgroundEmbedding`)."""
     kb = kb or open_knowledge(cli)
     interactive = sys.stdin.isatty()
+    read_undecodable_too(sys.stdin)
     filler = BackgroundEmbedding(kb) if (interactive if fill_vectors is None else fill_vectors) else None
     try:
         _console_loop(cli, kb, lang, interactive, filler)
@@ -185,6 +217,9 @@ def _console_loop(
             break
         if (command_lang := _console_command(text, lang)) is not None:
             lang = command_lang
+            continue
+        if (refused := not_text(text)) is not None:
+            echo(query_error_text(refused, lang))
             continue
         if not interactive:
             echo(f"wieweet> {text}")

@@ -12,7 +12,10 @@ Refused, with nothing changed:
   asker or someone who withdrew. Only asking the asker as anyone else would close that, which the product does not
   do; the limit below keeps guessing slow.
 - a person whose register entry says not to ask them: consent withdrawn ("Remove me": never shown or asked again)
-  or opted out of questions (``Availability.OPTED_OUT``). Someone volunteering chooses themselves and may help.
+  or opted out of questions (``Availability.OPTED_OUT``). Someone volunteering who said so is refused too, with a
+  message of their own that tells them how to undo it on their Home tab (``help_withdrawn``, ``help_opted_out``):
+  the sender never posts a question to such a person (``bot.routing.stopped.end_if_not_askable``), so accepting
+  the click would thank them for a question that never reaches them.
 - for staff (assigning from the triage channel or ``wieweet question assign``), a person whose listing was never
   confirmed (consent *pending*: imported from a file, the confirmation DM not answered) while the routing policy
   asks only confirmed experts (``RoutingPolicy.require_confirmed_consent``, ``WIEWEET_REQUIRE_CONSENT``): staff
@@ -58,6 +61,8 @@ log = logging.getLogger(__name__)
 CANNOT_ASK = "cannot_ask"  # one refusal, whoever it is that may not be given the question
 TOO_MANY_PICKS = "too_many_picks"  # too many refused picks lately: try later
 UNCONFIRMED = "chosen_unconfirmed"  # staff chose someone whose listing was never confirmed
+HELP_WITHDRAWN = "help_withdrawn"  # someone who removed their listing offering help: undo it on the Home tab first
+HELP_OPTED_OUT = "help_opted_out"  # someone who asked to be asked nothing offering help: likewise
 MAX_REFUSED_PICKS = 5
 REFUSED_WINDOW = timedelta(hours=1)
 REFUSED_PICK = REFUSED_PICK_ENTITY  # the audit log's entity type of a refused pick (keyed by the question)
@@ -131,6 +136,9 @@ def chosen_expert(
         raise RoutingInputError("forward_to_asker")
     entry = register_repo.get_expert_by_slack_id(session, slack_user_id=to_slack_id)
     reason = _not_to_ask(entry)
+    if entry is not None and reason and volunteered:
+        log.info("refused volunteer: expert=%s (%s) for question=%s", entry.id, reason, question.id)
+        raise RoutingInputError(HELP_WITHDRAWN if reason == "consent_withdrawn" else HELP_OPTED_OUT, reason)
     if entry is not None and reason and not volunteered:
         log.info("refused pick: expert=%s (%s) for question=%s chosen by=%s", entry.id, reason, question.id, actor)
         raise _cannot_ask(session, question, actor=actor, now=now, reason=reason)

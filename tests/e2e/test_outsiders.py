@@ -221,3 +221,23 @@ def test_a_digest_modal_forged_to_a_shared_channel_subscribes_nothing(
             assert session.scalars(select(DigestSubscription)).all() == []
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres_too
+@pytest.mark.parametrize("kind", ["is_restricted", "is_ultra_restricted"])
+def test_a_guest_of_the_networks_own_team_is_refused_like_an_outsider(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str, kind: str
+) -> None:
+    """A guest (a consultant invited into a channel) is of the network's own team, so the payload alone let them in
+    before: they could search the register. Now ``users.info`` says they are a guest and they get the outsiders'
+    message, nothing stored; a member of the team in the same channel is answered."""
+    guest = "U0GUEST01"
+    emulator.add_user(guest, name="gast", real_name="Gert Gast", locale="nl-BE", guest=kind)
+    emulator.add_channel("C0GUESTS1", name="met-gasten", members=[NL_USER, guest, emulator.bot_user_id])
+    before = stored_counts(demo_db_url)
+    delivery = emulator.send_command(guest, "C0GUESTS1", text=QUESTION)
+    assert delivery.acked and told_outside(delivery.ack_body)
+    emulator.wait_for(lambda: [line for line in refusals(bot) if f"user={guest}" in line])
+    assert stored_counts(demo_db_url) == before
+    emulator.send_command(NL_USER, "C0GUESTS1", text=QUESTION)  # a member of the team in the same channel
+    emulator.wait_for(lambda: [p for p in emulator.response_posts if "Wie weet:" in flat(p["body"])])

@@ -135,6 +135,7 @@ class SlackEmulator(DriverMixin):
         profile: JSON | None = None,
         team_id: str | None = None,
         enterprise_id: str | None = None,
+        guest: str | None = None,
     ) -> JSON:
         return self._state.add_user(
             user_id,
@@ -151,6 +152,7 @@ class SlackEmulator(DriverMixin):
             extra_profile=profile,
             team_id=team_id,
             enterprise_id=enterprise_id,
+            guest=guest,
         )
 
     def add_channel(

@@ -93,9 +93,11 @@ class State:
         extra_profile: JSON | None = None,
         team_id: str | None = None,
         enterprise_id: str | None = None,
+        guest: str | None = None,
     ) -> JSON:
         """``team_id``: the person's own Slack team (default: this workspace; another one is a Slack Connect
-        outsider); ``enterprise_id``: their Enterprise Grid organisation (``enterprise_user`` in ``users.info``)."""
+        outsider); ``enterprise_id``: their Enterprise Grid organisation (``enterprise_user`` in ``users.info``);
+        ``guest``: ``"is_restricted"`` (a multi-channel guest) or ``"is_ultra_restricted"`` (a single-channel one)."""
         team = team_id or self.team_id
         real = real_name if real_name is not None else name
         profile: JSON = {
@@ -125,8 +127,8 @@ class State:
             "profile": profile,
             "is_admin": is_admin,
             "is_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+            "is_restricted": guest is not None,  # Slack sets it for both kinds of guest
+            "is_ultra_restricted": guest == "is_ultra_restricted",
             "is_bot": is_bot,
             "is_app_user": False,
             "updated": int(time.time()),

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.config import Settings
+from bot.error_texts import error_text
 from bot.outbox import DeliveryFailed, Person, claim_outbox
 from bot.register import consent, profiles
 from bot.routing import run_due_timers
+from bot.routing.errors import RoutingInputError
 from bot.routing.selection import SKIP_BEING_CHANGED, select_experts
 from bot.routing.stopped import ENDED_REASON, STOPPED_ERROR
 from handlers.blocks.routing import build_delivery_failed
@@ -36,6 +38,7 @@ from storage.models import (
     QuestionStatus,
     Routing,
     RoutingStatus,
+    Visibility,
 )
 from tests.emulator import SlackEmulator
 from tests.routing.conftest import NOW, World, local, seed_housing, slack_of
@@ -321,3 +324,48 @@ def test_a_selection_during_a_withdrawal_in_progress_never_picks_them(world: Wor
         assert question is not None
         chosen = select_experts(b, knowledge=world.kb, policy=world.policy, question=question, count=3, now=NOW).chosen
         assert chosen and target_id not in [c.expert.id for c in chosen]
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_a_volunteer_who_stopped_is_told_how_to_undo_it_not_thanked(world: World, how: str) -> None:
+    """ "Ik kan helpen" of someone who withdrew or opted out: before, they were thanked ("you get the question by DM")
+    and the sender then ended the DM unsent, so the question never reached them. Now the click is refused with a
+    message that says how to undo it on the Home tab, and nothing is written; once they are available again, their
+    click is taken and the DM is posted."""
+    ids = seed_housing(world)
+    qid = world.ask(visibility=Visibility.PUBLIC)
+    emma = slack_of("Emma")
+    _stop(world, ids["Emma"], emma, how)
+    with pytest.raises(RoutingInputError) as refused, world.db.session() as s:
+        world.service.volunteer(s, question_id=qid, slack_id=emma, now=LATER)
+    if how == "withdraw":
+        assert refused.value.code == "help_withdrawn"
+        assert "*Word expert* op je Home-tab" in str(error_text(refused.value, "nl"))
+        assert "*Become an expert* on your Home tab" in str(error_text(refused.value, "en"))
+    else:
+        assert refused.value.code == "help_opted_out"
+        assert "*Weer beschikbaar* op je Home-tab" in str(error_text(refused.value, "nl"))
+        assert "*Available again* on your Home tab" in str(error_text(refused.value, "en"))
+    assert emma not in _routings(world, qid)
+    assert not [m for m in world.outbox(OutboxKind.EXPERT_REQUEST, question_id=qid) if m.recipient_slack_id == emma]
+    if how == "withdraw":
+        return
+    with world.db.session() as s:  # "Weer beschikbaar" on the Home tab, then the same click
+        profiles.set_availability(
+            s,
+            actor=Actor.slack(emma, is_staff=False),
+            expert_id=ids["Emma"],
+            availability=Availability.AVAILABLE,
+            today=NOW.date(),
+            now=LATER,
+        )
+        world.service.volunteer(s, question_id=qid, slack_id=emma, now=LATER)
+    with SlackEmulator() as emu:
+        emu.add_user(emma, name="emma", real_name="Emma")
+        services = Services(
+            settings=Settings(), db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service
+        )
+        sender = OutboxSender(services, WebClient(token=emu.bot_token, base_url=emu.api_url))
+        theirs = [m for m in claim_outbox(world.db, now=LATER, worker_id="w1") if m.recipient_slack_id == emma]
+        assert [m.kind for m in theirs] == [OutboxKind.EXPERT_REQUEST]
+        assert [sender.send(m) for m in theirs] == ["sent"]

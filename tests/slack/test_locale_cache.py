@@ -4,9 +4,13 @@ nobody waits on it. Time is passed in (``now``)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
+from slack_sdk import WebClient
 
 from handlers.services import LOCALE_TTL, LocaleCache
 from storage.db import Database
@@ -114,3 +118,36 @@ def test_a_users_lock_is_dropped_once_nobody_waits_on_it() -> None:
     second.join(10)
     assert client.calls == 1
     assert cache.sizes()["locks"] == 0
+
+
+class SilentClient(FakeClient):
+    """``users.info`` that gets no answer at all once ``silent`` is set (a timeout, a refused connection)."""
+
+    silent = False
+
+    def users_info(self, *, user: str, **kwargs: Any) -> dict[str, Any]:
+        if self.silent:
+            self.calls += 1
+            raise TimeoutError("timed out")
+        return super().users_info(user=user, **kwargs)
+
+
+def test_a_slack_that_does_not_answer_gives_the_default_language(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before, the OSError of a refused connection came out of ``language``: the request failed because its language
+    was unknown. A real client, on a port nobody listens on."""
+    client = WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/", retry_handlers=[])
+    with caplog.at_level(logging.WARNING, logger="handlers.services"), database.session() as session:
+        assert LocaleCache("nl").language(session=session, client=client, user_id="U0NEW0001", now=T0) == "nl"
+    assert [r.levelno for r in caplog.records if "users.info failed for U0NEW0001" in r.getMessage()] == [
+        logging.WARNING
+    ]
+
+
+def test_a_slack_that_times_out_keeps_the_last_known_language(database: Database) -> None:
+    cache, client = LocaleCache("nl"), SilentClient({"U1": "en-GB"})
+    assert language(cache, database, client, "U1", T0) == "en"
+    client.silent = True
+    assert language(cache, database, client, "U1", T0 + LOCALE_TTL + timedelta(hours=1)) == "en"
+    assert client.calls == 2  # it was asked again, got no answer, and the English copy still serves

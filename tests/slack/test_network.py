@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,13 +17,16 @@ from bot.config import Settings, read_settings
 from bot.errors import ConfigError
 from bot.network import Network, is_inside, parse_allowed_teams
 from digests.errors import PermanentPostError
+from handlers.app import create_app
 from handlers.channels import is_shared_outside
 from handlers.digest_post import not_shared_outside
 from handlers.network import NetworkGate, claimed_team
 from handlers.services import LocaleCache, Services, SlackUnavailableError
 from storage.db import Database
+from tests.emulator import SlackEmulator
 
 HOME = Network.of(team_id="T0HOME", allowed_teams=["T0ALLY"])
+HOME_WITH_GUESTS = Network.of(team_id="T0HOME", allowed_teams=["T0ALLY"], guests_inside=True)
 GRID = Network.of(team_id="T0HOME", enterprise_id="E0ORG")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -87,6 +91,19 @@ def test_allowed_teams_setting_is_read_and_checked() -> None:
     assert len(problems) == 1 and "WIEWEET_ALLOWED_TEAMS" in problems[0] and "acme.slack.com" in problems[0]
     with pytest.raises(ConfigError):
         parse_allowed_teams("E0ORG")  # an organisation is not a team: its workspaces are inside by auth.test
+
+
+@pytest.mark.parametrize(("value", "inside"), [(None, False), ("true", True), ("false", False)])
+def test_the_guests_setting_reaches_the_network_the_app_checks_against(value: str | None, inside: bool) -> None:
+    """``WIEWEET_GUESTS_INSIDE`` (default: guests are outside) is read into the settings and the app's network."""
+    settings, problems = read_settings({} if value is None else {"WIEWEET_GUESTS_INSIDE": value})
+    assert problems == [] and settings.guests_inside is inside
+    with SlackEmulator() as emu:
+        settings = replace(settings, slack_bot_token=emu.bot_token, slack_api_url=emu.api_url)
+        services = Services(settings=settings, db=None, knowledge=None)  # type: ignore[arg-type]
+        create_app(services, http=True)
+    assert services.home.network is not None and services.home.network.guests_inside is inside
+    assert read_settings({"WIEWEET_GUESTS_INSIDE": "soms"})[1]  # not a yes or no: refused at start
 
 
 class FakeClient:
@@ -169,15 +186,16 @@ def test_a_digest_is_never_posted_in_a_channel_that_became_shared() -> None:
 class GateClient:
     """What the gate may call on Slack: users.info (a fixed person), and the calls that tell a refused person."""
 
-    def __init__(self, team: str | None = "T0OTHER", error: str | None = None) -> None:
-        self.team, self.error = team, error
+    def __init__(self, team: str | None = "T0OTHER", error: str | None = None, guest: str | None = None) -> None:
+        self.team, self.error, self.guest = team, error, guest  # guest: "is_restricted" or "is_ultra_restricted"
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def users_info(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("users.info", kwargs))
         if self.error:
             return FakeClient(error=self.error).users_info()
-        return {"user": {"id": kwargs["user"], "team_id": self.team, "locale": "en-GB"}}
+        user = {"id": kwargs["user"], "team_id": self.team, "locale": "en-GB"}
+        return {"user": user | ({self.guest: True} if self.guest else {})}
 
     def conversations_open(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("conversations.open", kwargs))
@@ -192,11 +210,11 @@ class GateClient:
         return {"ok": True}
 
 
-def gate_run(body: dict[str, Any], client: GateClient) -> tuple[BoltResponse | None, bool]:
+def gate_run(body: dict[str, Any], client: GateClient, network: Network = HOME) -> tuple[BoltResponse | None, bool]:
     """The gate on one request: its response (None when it let the request through) and whether it did."""
     settings = Settings(default_language="nl")
     services = Services(settings=settings, db=None, knowledge=None)  # type: ignore[arg-type]
-    gate = NetworkGate(services, HOME)
+    gate = NetworkGate(services, network)
     request = BoltRequest(body=body, mode="socket_mode")
     request.context["client"] = client
     request.context["bot_user_id"] = "UBOT"
@@ -211,12 +229,32 @@ def gate_run(body: dict[str, Any], client: GateClient) -> tuple[BoltResponse | N
     return (None if passed else response), bool(passed)
 
 
-def test_gate_lets_the_network_through_without_asking_slack() -> None:
+def test_gate_lets_the_network_through_without_asking_slack_when_guests_are_let_in() -> None:
     client = GateClient()
     body = {"type": "block_actions", "user": {"id": "U1", "team_id": "T0HOME"}, "actions": []}
-    assert gate_run(body, client) == (None, True)
+    assert gate_run(body, client, HOME_WITH_GUESTS) == (None, True)
     assert gate_run({"type": "event_callback", "event": {"type": "message", "subtype": "channel_join"}}, client)[1]
     assert client.calls == []
+
+
+@pytest.mark.parametrize("kind", ["is_restricted", "is_ultra_restricted"])
+def test_gate_keeps_a_guest_of_the_home_team_out_unless_guests_are_let_in(kind: str) -> None:
+    """Before, a guest's click passed on the payload's team alone: a guest could search the register. Only
+    ``users.info`` says who is a guest, so a click of the home team asks it (once per person, cached); a guest gets
+    the message people outside get, a member goes through."""
+    body = {"type": "block_actions", "user": {"id": "U1", "team_id": "T0HOME"}, "actions": []}
+    member = GateClient(team="T0HOME")
+    assert gate_run(body, member) == (None, True)
+    assert [name for name, _ in member.calls] == ["users.info"]
+    guest = GateClient(team="T0HOME", guest=kind)
+    response, passed = gate_run(body, guest)
+    assert not passed and response is not None
+    assert [name for name, _ in guest.calls] == ["users.info", "conversations.open", "chat.postMessage"]
+    assert "members of the network" in guest.calls[-1][1]["text"]  # the outsiders' message, in their language
+    assert gate_run(body, GateClient(team="T0HOME", guest=kind), HOME_WITH_GUESTS) == (None, True)
+    home_tab = {"type": "event_callback", "event": {"type": "app_home_opened", "user": "U1", "tab": "home"}}
+    _, passed = gate_run(home_tab, quiet := GateClient(team="T0HOME", guest=kind))
+    assert not passed and [name for name, _ in quiet.calls][:1] == ["users.info"]
 
 
 def test_gate_refuses_a_modal_an_options_list_and_a_closed_modal_from_outside() -> None:

@@ -19,7 +19,7 @@ import handlers.routing
 from bot.network import Network
 from bot.routing.errors import RoutingInputError
 from bot.routing.service import PersonGone
-from handlers.deactivated import account_inside
+from handlers.deactivated import account_admitted, account_inside
 from handlers.profile_change import handle_profile_change
 from handlers.reactivations import RECHECK_AFTER, RecentMarksCheck
 from handlers.routing import require_reachable
@@ -40,8 +40,9 @@ ACCOUNTS = pytest.mark.parametrize(
 
 
 def test_every_path_uses_the_one_check() -> None:
-    for module in (handlers.routing, handlers.profile_change, handlers.reactivations):
+    for module in (handlers.profile_change, handlers.reactivations):
         assert module.account_inside is account_inside, module.__name__
+    assert handlers.routing.account_admitted is account_admitted  # account_inside, and guests kept out
 
 
 def _home(network: Network | None = HOME) -> HomeNetwork:
@@ -112,6 +113,21 @@ def test_a_user_change_is_decided_by_the_one_check(account: dict[str, Any], insi
 @ACCOUNTS
 def test_a_recheck_of_a_mark_is_decided_by_the_one_check(account: dict[str, Any], inside: bool) -> None:
     assert rechecked(account) is inside
+
+
+GUEST_KINDS = pytest.mark.parametrize("kind", ["is_restricted", "is_ultra_restricted"])
+
+
+@GUEST_KINDS
+def test_a_guest_of_the_home_team_cannot_be_chosen_unless_guests_are_let_in(kind: str) -> None:
+    """Before, a guest (a consultant invited into a few channels) counted as inside and could be passed a question.
+    Their deactivation is still acted on (their register entry is marked as anyone's)."""
+    guest = {"team_id": "T0HOME001", kind: True}
+    assert picked({"team_id": "T0HOME001"}) is True
+    assert picked(guest) is False
+    assert picked(guest, network=Network.of(team_id="T0HOME001", guests_inside=True)) is True
+    assert account_admitted(HOME, guest) is False and account_inside(HOME, guest) is True
+    assert user_change(guest, deleted=True) is True
 
 
 def test_no_network_known_yet_nobody_is_inside_on_any_path() -> None:
