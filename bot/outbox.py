@@ -65,6 +65,8 @@ class SubmissionOutcomeKind(enum.StrEnum):
     PROFILE_REJECTED = "profile_rejected"
     PRACTICE_APPROVED = "practice_approved"
     PRACTICE_REJECTED = "practice_rejected"
+    # a staff member's work-session invitation the bot gave up on (Slack kept failing): nobody was invited
+    INVITE_GIVEN_UP = "invite_given_up"
 
 
 class PayloadError(ValueError):
@@ -254,12 +256,16 @@ class ProfileReview(ProfilePart):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubmissionOutcome:
-    """DM to a submitter: what staff decided about ``title``, and why (``note``)."""
+    """DM to a submitter: what staff decided about ``title``, and why (``note``); or (``INVITE_GIVEN_UP``) what
+    became of a staff member's own invitation to a work session: given up, with the channel it made archived
+    (``channel_id``; "": none archived) and the reference for the log (``ref``)."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.SUBMISSION_OUTCOME
     outcome: SubmissionOutcomeKind
     title: str = ""
     note: str = ""
+    channel_id: str = ""
+    ref: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

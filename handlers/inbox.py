@@ -85,8 +85,9 @@ class Kind:
     # refused with an error the user is told): e.g. a share claimed on the search, given back.
     ended_without: Handler | None = None
     # With ``ended_without``: what the user is told (through ``tell``, once) when the request is given up, once its
-    # undo is done — instead of the generic "something went wrong", which is said before the undo.
-    given_up: Callable[[InboxJob], str] | None = None
+    # undo is done — instead of the generic "something went wrong", which is said before the undo. None: nothing
+    # more to tell here (the undo queued the user's notice in the outbox itself, durably).
+    given_up: Callable[[InboxJob], str | None] | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -98,7 +99,7 @@ def kind(
     tell: FailureNotice,
     in_order: bool = False,
     ended_without: Handler | None = None,
-    given_up: Callable[[InboxJob], str] | None = None,
+    given_up: Callable[[InboxJob], str | None] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register the handler of an inbox kind (how to tell its user about a failure, and what to undo when the
     request ends without its outcome). ``in_order``: a user's request waits for their older unfinished ones (a

@@ -94,7 +94,9 @@ def undo(job: InboxJob, entry: Kind, error: str, *, now: datetime, finish: Calla
         return
     if job.result.get(UNDO) == "failed" and entry.given_up is not None:
         try:  # told after the undo, as it says what was undone (the kind's ``tell`` says it once)
-            entry.tell(job, entry.given_up(job))
+            told = entry.given_up(job)
+            if told is not None:  # None: the undo queued the notice in the outbox
+                entry.tell(job, told)
         except Exception:
             log.exception("could not tell the user that request %s was given up", job.key)
     if job.result.get(UNDO) == "done":

@@ -14,7 +14,8 @@ the inbox row so a retry does none twice:
    its hold; a hold whose attempt died runs out and can be taken over (that attempt, retried, is refused at its plan
    and archives the channel it had made, as it does when staff closed the proposal after its hold ran out); a
    refusal further on gives the hold up at once, and so does the inbox giving up on it (``_ended_without``: Slack
-   kept failing; its channel archived, then its staff member told once what happened, ``_given_up``). The hold
+   kept failing; its channel archived, then its staff member's DM saying what happened queued in the outbox, in
+   the transaction that releases the hold). The hold
    names the staff member, so the one refused is told who is inviting; Dismiss and Done are refused while it
    stands (``bot.needs.proposals``);
 2. with no transaction open: the picked channel is checked (staff must be in it, by Slack's data, and it must not be
@@ -46,10 +47,12 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import inbox as inbox_core
+from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.errors import WieweetError
 from bot.i18n import t
 from bot.needs import InvitePlan, ProposalClosed, ProposalView
+from bot.outbox import SubmissionOutcome, SubmissionOutcomeKind
 from handlers import ids, inbox, inbox_end
 from handlers.blocks.needs import status_invited
 from handlers.confirmations import CONFIRM_ATTEMPTS
@@ -61,6 +64,7 @@ from handlers.recorded import hand_over, kept_body, tell_not_saved
 from handlers.requestspec import Kind, claimed_meanwhile
 from handlers.services import SlackUnavailableError, slack_transient
 from handlers.turn import FormRefused, Turn
+from storage.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -86,32 +90,50 @@ def handle_invite_submission(turn: Turn, form: NeedsInviteForm) -> None:
 def _ended_without(job: InboxJob) -> None:
     """The request ended without its invitation recorded: its hold goes at once (another staff member can invite
     now, not in ten minutes). Given up after its last attempt (Slack kept failing), the channel it created — people
-    may be in it already — is archived too, as far as Slack lets it; refused, that was seen to where it was refused.
-    Refused, the holder was told by then (``tell_not_saved``, once); given up, they are told after this
-    (``_given_up``). Run again until it got through (``handlers.inbox_end``):
-    a failing database leaves nothing held for long."""
+    may be in it already — is archived first, as far as Slack lets it (no transaction open), and the staff member's
+    DM saying so is queued in the outbox in the transaction that releases the hold (``_queue_given_up``): sent with
+    the other queued messages, retried when Slack fails it, once per proposal and request. Refused, that was seen to
+    where it was refused, and the holder was told by then (``tell_not_saved``, once). Run again until it got through
+    (``handlers.inbox_end``): a failing database leaves nothing held for long."""
     if inbox_core.delivery_claimed(job.services.db, key=job.key):
         return  # recorded after all (a copy of it, or this one before its confirmations failed): nothing to undo
     form = NeedsInviteForm.parse(job.payload.get("body") or {})
-    with job.services.db.session() as session:
-        job.services.needs_service().release_invite(session, proposal_id=form.proposal_id, holder=job.key)
+    given_up = job.result.get(inbox_end.UNDO) == "failed"
     saved = _step(job, "invite")
     made = str(saved.get("channel") or "") if isinstance(saved, dict) and not form.channel_id else ""
-    if made and job.result.get(inbox_end.UNDO) == "failed" and "archived" not in job.result:
+    if made and given_up and "archived" not in job.result:
         try:
             job.save(archived=made if _archive(job, made) else "")  # "": Slack refused it (told as not archived)
         except Exception:  # Slack still failing: the hold is what mattered; the empty channel is logged
             log.warning("work session channel %s of a given-up invite left ref=%s", made, job.ref, exc_info=True)
+    with job.services.db.session() as session:
+        job.services.needs_service().release_invite(session, proposal_id=form.proposal_id, holder=job.key)
+        if given_up:
+            _queue_given_up(session, job, form.proposal_id)
 
 
-def _given_up(job: InboxJob) -> str:
-    """What the staff member reads once the inbox gave up on their invitation and ``_ended_without`` let it go:
-    nobody was invited, the channel the attempt made was archived (when Slack let it), and they can invite again."""
-    lang = inbox_end.language(job)
-    archived = str(job.result.get("archived") or "")
-    if archived:
-        return t("needs.invite_given_up_archived", lang, channel=f"<#{archived}>", ref=job.ref)
-    return t("needs.invite_given_up", lang, ref=job.ref)
+def _queue_given_up(session: Session, job: InboxJob, proposal_id: int) -> None:
+    """Queue the staff member's DM about their given-up invitation (in ``session``, the hold's release): nobody was
+    invited, the channel the attempt made was archived (when Slack let it), and they can invite again. Rendered when
+    sent, in their language; keyed by the proposal and this request, so an undo run again queues nothing more."""
+    if not job.user_id:
+        return  # erased meanwhile: nobody to tell
+    notice = SubmissionOutcome(
+        outcome=SubmissionOutcomeKind.INVITE_GIVEN_UP,
+        channel_id=str(job.result.get("archived") or ""),
+        ref=job.ref,
+    )
+    key = f"needs_invite_given_up:{proposal_id}:{job.key}"[:200]
+    outbox.enqueue(session, notice, dedupe_key=key, now=job.now, recipient_slack_id=job.user_id)
+
+
+def _given_up(job: InboxJob) -> str | None:
+    """Nothing to tell here once the inbox gave up (None): ``_ended_without`` queued the staff member's DM in the
+    outbox. Recorded after all (only its confirmations gave up): handed to ``tell_not_saved``, which logs that and
+    tells nobody (they would invite again what was saved)."""
+    if inbox_core.delivery_claimed(job.services.db, key=job.key):
+        return t("slack.error", job.services.settings.default_language, ref=job.ref)
+    return None
 
 
 @inbox.kind(NEEDS_INVITE, tell=tell_not_saved, in_order=True, ended_without=_ended_without, given_up=_given_up)

@@ -6,6 +6,7 @@ Builders take plain values (``ProfileCard``, ``HomeData``, typed outbox payloads
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -469,8 +470,24 @@ OUTCOME_TEXTS: dict[SubmissionOutcomeKind, str] = {
 
 
 def build_submission_outcome(payload: SubmissionOutcome, lang: str) -> Rendered:
-    """DM to a submitter: what staff decided (``outcome``), about what (``title``), and why (``note``)."""
+    """DM to a submitter: what staff decided (``outcome``), about what (``title``), and why (``note``); or what became
+    of a staff member's work-session invitation the bot gave up on."""
+    if payload.outcome is SubmissionOutcomeKind.INVITE_GIVEN_UP:
+        return _invite_given_up(payload, lang)
     key = OUTCOME_TEXTS[payload.outcome]
     title, note = payload.title[:200], (payload.note or "—")[:2000]
     shown = t(key, lang, title=escape_truncate(title, 200), note=escape_truncate(note, 2000))
+    return Rendered(text=fallback(shown), blocks=[section(shown)])
+
+
+_CHANNEL = re.compile(r"[CG][A-Z0-9]+")
+
+
+def _invite_given_up(payload: SubmissionOutcome, lang: str) -> Rendered:
+    """Nobody was invited, the channel the attempt made archived (when it was), and they can invite again."""
+    ref = escape_truncate(payload.ref or "?", 40)
+    if _CHANNEL.fullmatch(payload.channel_id):  # the id Slack gave the channel it made (never typed by anyone)
+        shown = t("needs.invite_given_up_archived", lang, channel=f"<#{payload.channel_id}>", ref=ref)
+    else:
+        shown = t("needs.invite_given_up", lang, ref=ref)
     return Rendered(text=fallback(shown), blocks=[section(shown)])

@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 
 from bot.actors import Actor
 from bot.error_texts import error_text
+from bot.jobs import BatchResult
 from bot.needs import CloseWhileInviting, ProposalClosed
 from bot.needs.proposals import INVITE_HOLD
 from bot.privacy import erase_person
 from handlers.inbox_job import MAX_ATTEMPTS
+from handlers.outbox import OutboxSender
 from handlers.services import Services
 from storage.models import Practice, ProposalStatus
 from tests.clock import Clock
@@ -49,7 +51,7 @@ def test_an_attempt_the_inbox_gives_up_on_lets_the_invitation_go_at_once(network
     channel it made is archived, and its staff member is told once."""
     proposal = proposal_id(network)
     first, second = two_submissions(services, proposal)
-    slack = FakeSlack()
+    slack = drained(services, FakeSlack())
     slack.fail["conversations.invite"] = [
         slack_error("conversations.invite", "internal_error", status=500) for _ in range(MAX_ATTEMPTS)
     ]
@@ -61,6 +63,8 @@ def test_an_attempt_the_inbox_gives_up_on_lets_the_invitation_go_at_once(network
     dead = slack.channels["werksessie-a"]
     assert held(network, proposal) == (None, None) and held_for(network, proposal) is None
     assert slack.archived == [dead]
+    assert refusals(slack) == []  # queued in the outbox with the hold's release, not sent by the inbox
+    assert send_outbox(services, slack).sent == 1
     told = refusals(slack)
     assert [p["channel"] for p in told] == [f"D{STAFF}"] and "Er ging iets mis" not in told[0]["text"]
     assert "niemand is uitgenodigd" in told[0]["text"] and f"<#{dead}> dat ervoor was aangemaakt" in told[0]["text"]
@@ -72,6 +76,19 @@ def test_an_attempt_the_inbox_gives_up_on_lets_the_invitation_go_at_once(network
     assert process(services, slack, again, after=later) is True  # the clock: still NOW, within the first's hold
     assert proposal_state(network, proposal) == (ProposalStatus.INVITED, slack.channels["werksessie-b"])
     assert [p["channel"] for p in refusals(slack)] == [f"D{STAFF}"]  # the other staff member invited, not refused
+
+
+def send_outbox(services: Services, slack: FakeSlack) -> BatchResult:
+    """One pass of the outbox sender, as the job runner makes it."""
+    return OutboxSender(services, slack).send_pending(worker_id="test-outbox")  # type: ignore[arg-type]
+
+
+def drained(services: Services, slack: FakeSlack) -> FakeSlack:
+    """``slack`` once what was queued before (the proposal's post for staff, their DM copies) went out, forgotten."""
+    while send_outbox(services, slack).claimed:
+        pass
+    slack.posts.clear()
+    return slack
 
 
 class EnglishSlack(FakeSlack):
@@ -86,7 +103,7 @@ def test_given_up_with_its_channel_left_unarchived_the_staff_member_is_told_so_i
     an English staff member, says nobody was invited and they can invite again — and claims no archive."""
     proposal = proposal_id(network)
     first, _ = two_submissions(services, proposal)
-    slack = EnglishSlack()
+    slack = drained(services, EnglishSlack())
     slack.fail["conversations.invite"] = [
         slack_error("conversations.invite", "internal_error", status=500) for _ in range(MAX_ATTEMPTS)
     ]
@@ -97,6 +114,7 @@ def test_given_up_with_its_channel_left_unarchived_the_staff_member_is_told_so_i
         finished.append(process(services, slack, row, after=timedelta(hours=attempt)))
     assert finished[-1] is True and slack.archived == []
     assert held(network, proposal) == (None, None)
+    assert send_outbox(services, slack).sent == 1
     (told,) = refusals(slack)
     assert told["channel"] == f"D{STAFF}" and "Something went wrong" not in told["text"]
     assert "nobody was invited" in told["text"] and "invite again" in told["text"]
