@@ -233,6 +233,8 @@ class NetworkGate:
         user_id = context.user_id
         if not user_id or user_id == context.bot_user_id:  # no person acts (url checks, edits, the bot's own posts)
             return next()
+        if is_profile_change(body):  # whether they are a guest may have changed: asked again at their next request
+            self.services.locales.profile_changed(user_id)
         if is_profile_change(body) and self._undecided(body):
             # nobody acts: the listener decides on a look-up of its own, retried from the inbox under a rate limit
             return next()

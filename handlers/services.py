@@ -205,6 +205,14 @@ class LocaleCache:
             self._people.pop(user_id)
             self._fetched.pop(user_id)
 
+    def profile_changed(self, user_id: str) -> None:
+        """Slack's ``user_change`` for ``user_id`` (a member made a guest, a guest made a member, another team): the
+        team and guest status kept here are dropped, so the next request of theirs asks ``users.info`` again. The
+        event's own profile is never taken as the answer; the language stays (it expires as before)."""
+        with self._lock:
+            self._people.pop(user_id)
+            self._fetched.pop(user_id)
+
     def _fresh(self, user_id: str, now: datetime) -> str | None:
         """The language of ``user_id`` known for less than ``LOCALE_TTL`` (call under ``self._lock``)."""
         hit = self._memory.get(user_id)

@@ -241,3 +241,24 @@ def test_a_guest_of_the_networks_own_team_is_refused_like_an_outsider(
     assert stored_counts(demo_db_url) == before
     emulator.send_command(NL_USER, "C0GUESTS1", text=QUESTION)  # a member of the team in the same channel
     emulator.wait_for(lambda: [p for p in emulator.response_posts if "Wie weet:" in flat(p["body"])])
+
+
+@pytest.mark.postgres_too
+def test_a_member_made_a_guest_is_refused_at_once_not_after_the_cache_expires(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    """Whom ``users.info`` says a person is, is kept for a week; Slack's ``user_change`` (a member made a guest)
+    drops it, so the next request of theirs is checked again and refused, not answered for up to a week more."""
+    member = "U0MEMBER7"
+    emulator.add_user(member, name="mila", real_name="Mila Lid", locale="nl-BE")
+    emulator.add_channel("C0GUESTS2", name="met-leden", members=[NL_USER, member, emulator.bot_user_id])
+    emulator.send_command(member, "C0GUESTS2", text=QUESTION)  # a member: answered, and whom they are is kept
+    emulator.wait_for(lambda: [p for p in emulator.response_posts if "Wie weet:" in flat(p["body"])])
+    assert not [line for line in refusals(bot) if f"user={member}" in line]
+    changed = emulator.send_user_changed(member, is_restricted=True)  # an admin made them a multi-channel guest
+    assert changed.acked
+    before = stored_counts(demo_db_url)
+    delivery = emulator.send_command(member, "C0GUESTS2", text=QUESTION)
+    assert delivery.acked and told_outside(delivery.ack_body)
+    emulator.wait_for(lambda: [line for line in refusals(bot) if f"user={member}" in line])
+    assert stored_counts(demo_db_url) == before

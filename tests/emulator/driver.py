@@ -126,6 +126,15 @@ class DriverMixin:
             event.update(actor_id=by, event_ts=self._state.clock.next())
         return self._event(event, retry_num=0, event_id=event_id, wait=True)
 
+    def send_user_changed(self, user: str, *, event_id: str | None = None, **fields: Any) -> Delivery:
+        """An admin changes ``user``'s account (``fields``, e.g. ``is_restricted=True``: made a guest): ``users.info``
+        says so from now on, and Slack sends ``user_change`` with the whole user object."""
+        with self._state.lock:
+            record = self._state.users[user]
+            record.update(fields)
+            snapshot = copy.deepcopy(record)
+        return self._event({"type": "user_change", "user": snapshot}, retry_num=0, event_id=event_id, wait=True)
+
     def send_user_deactivated(self, user: str, *, event_id: str | None = None) -> Delivery:
         """An admin deactivates ``user``: ``users.info`` says ``deleted`` and DMs are refused from now on, and Slack
         sends ``user_change`` with the whole user object (its ``team_id`` the person's own team)."""
