@@ -8,7 +8,7 @@ stays public, and a channel it does not know stays out of the digests. A channel
 (``channel_not_found``: deleted, or private without the bot) or will not tell about stays out as unknown; a refusal
 only the operator can fix (a missing scope, a bad token: ``CONFIGURATION_REFUSALS``) is no answer about the channel:
 the database decides, and ``OperatorRefusals`` says it once per pass and tells staff once per week (a refused token
-cannot carry that notice: the ERROR line says so instead); the rest of the
+or a missing chat:write cannot carry that notice: the ERROR line says so instead); the rest of the
 pass asks Slack no more what would meet the same refusal (``OperatorRefusals.refusing``; a missing read scope refuses
 one kind of channel, public or private, and the other kind is still asked). After a
 rate limit the pass asks Slack no more until Slack's Retry-After has passed (``LookUpLimit``, one per pass, shared
@@ -79,6 +79,7 @@ READ_SCOPES = {"channels:read": False, "groups:read": True}
 # digest channel's look-up before a post fails that week's run, as its post would (``digest_post.look_up_failed``);
 # a source channel's is remembered for the rest of the week (``RefusedChannels``), not asked every pass.
 CHANNEL_REFUSALS = frozenset({"no_permission"})
+POST_SCOPE = "chat:write"  # what ``chat.postMessage`` needs: the digests' and the staff notices' alike
 
 
 def slack_needed_scope(exc: SlackApiError) -> str:
@@ -137,6 +138,8 @@ class OperatorRefusals:
     # A refused token cannot carry the notice to staff either: this line (and ``/healthz``'s ``"slack": "down"``,
     # from its own ``auth.test``) is where it shows.
     UNTOLD = "; staff are not told in Slack: the token is refused, so the notice could not be posted either"
+    # Nor can a missing ``chat:write``: the notice is posted with ``chat.postMessage`` as the digest was.
+    UNTOLD_SCOPE = "; staff are not told in Slack: chat:write is missing, so the notice could not be posted either"
 
     def __init__(self, *, consequence: str = PASS) -> None:
         self.consequence = consequence
@@ -163,7 +166,7 @@ class OperatorRefusals:
             error,
             f", scope needed: {needed}" if needed else "",
             self.consequence,
-            self.UNTOLD if error in TOKEN_REFUSALS and self.consequence == self.PASS else "",
+            untold(error, needed) if self.consequence == self.PASS else "",
         )
 
     def refusing(self, method: str, *, private: bool | None = None) -> tuple[str, str] | None:
@@ -195,14 +198,25 @@ class OperatorRefusals:
     def tell_staff(self, db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> None:
         """Staff are told of each cause once per ISO week (the notice's outbox key: the week and the cause). Not of
         a refused token (``TOKEN_REFUSALS``): the notice would be posted with the very token Slack just refused, so
-        the ERROR line says it instead (``UNTOLD``)."""
-        told = {cause: channel for cause, channel in self._causes.items() if cause[0] not in TOKEN_REFUSALS}
+        the ERROR line says it instead (``UNTOLD``). Nor of a missing ``chat:write``: the notice is a
+        ``chat.postMessage`` too (``UNTOLD_SCOPE``)."""
+        told = {cause: channel for cause, channel in self._causes.items() if not untold(*cause)}
         if not told:
             return
         period = str(IsoWeek.containing(now, tz))
         with db.session() as session:
             for (error, needed), channel_id in told.items():
                 tell_digests_refused(session, error=error, needed=needed, channel_id=channel_id, period=period, now=now)
+
+
+def untold(error: str, needed: str) -> str:
+    """Why staff cannot be told of Slack's refusal (``error``, the scope ``needed``) in Slack, for the ERROR line;
+    ``""``: they can. A refused token, or a missing ``chat:write``, would refuse the notice's own post as well."""
+    if error in TOKEN_REFUSALS:
+        return OperatorRefusals.UNTOLD
+    if error == "missing_scope" and POST_SCOPE in {scope.strip() for scope in needed.split(",")}:
+        return OperatorRefusals.UNTOLD_SCOPE
+    return ""
 
 
 class RefusedChannels:

@@ -54,9 +54,11 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def test_a_missing_scope_is_said_once_per_pass_told_once_and_the_digests_go_out_once_granted(
+def test_a_missing_chat_write_is_said_once_per_pass_not_posted_to_staff_and_the_digests_go_out_once_granted(
     database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The notice to staff would be a ``chat.postMessage`` too, refused for the same scope: none is queued, and
+    the ERROR line says staff are not told and why (as for a refused token)."""
     seed(database, *CHANNELS)
     emulator.set_bot_scopes(["channels:read", "groups:read"])  # chat:write not granted
     client = create_web_client(
@@ -70,17 +72,20 @@ def test_a_missing_scope_is_said_once_per_pass_told_once_and_the_digests_go_out_
         assert {c: r.status for c, r in results.items()} == dict.fromkeys(CHANNELS, SendStatus.RETRY)
         [said] = errors(caplog)  # once per pass, not once per channel
         assert "missing_scope" in said and "chat:write" in said
+        assert "staff are not told in Slack: chat:write is missing" in said
     for channel in CHANNELS:  # not failed for the week, not turned off
         assert run_of(database, channel).status is DigestRunStatus.CLAIMED and is_active(database, channel)
         assert emulator.messages(channel) == []
-    [notice] = notices(database)  # staff told once this week
-    assert (notice.held, notice.reason, notice.needed) == (True, "missing_scope", "chat:write")
-    rendered = build_digest_stopped(notice, "en")
-    assert "chat:write" in rendered.text and "stopped" not in rendered.text
+    with database.session() as s:  # nothing queued for staff: it could not be posted either
+        assert s.scalars(select(OutboxMessage)).all() == []
+    done = run_cli(database, "queued", "list", "--now", (NOW + timedelta(minutes=23)).isoformat())
+    assert done.exit_code == 0, done.output
+    lines = [line for line in done.output.splitlines() if line.strip().startswith(CHANNELS)]
+    assert len(lines) == 2 and all("claimed (last try: " in line and "missing_scope" in line for line in lines)
     emulator.set_bot_scopes(None)  # the operator granted it: the week's digests go out, once each
     later = passes.run(NOW + timedelta(minutes=33))
     assert {c: (r.status, r.resumed) for c, r in later.items()} == dict.fromkeys(CHANNELS, (SendStatus.SENT, True))
-    assert [len(emulator.messages(c)) for c in CHANNELS] == [1, 1] and len(notices(database)) == 1
+    assert [len(emulator.messages(c)) for c in CHANNELS] == [1, 1] and notices(database) == []
 
 
 def test_a_revoked_token_is_one_cause_said_in_the_log_not_posted_to_staff_with_that_token(
@@ -119,11 +124,12 @@ def test_the_command_line_shows_why_the_weeks_digests_wait(database: Database, e
     assert len(lines) == 2 and all("claimed (last try: " in line and "invalid_auth" in line for line in lines)
 
 
-def test_a_missing_scope_is_still_told_to_staff_and_the_line_does_not_say_otherwise(
+def test_another_missing_scope_is_still_told_to_staff_and_the_line_does_not_say_otherwise(
     database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A missing read scope does not stop the notice's post: staff are told of it, rendered as waiting digests."""
     seed(database, *CHANNELS)
-    emulator.set_bot_scopes(["channels:read", "groups:read"])
+    emulator.set_bot_scopes(["chat:write", "groups:read"])
     client = create_web_client(
         load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
     )
@@ -131,7 +137,10 @@ def test_a_missing_scope_is_still_told_to_staff_and_the_line_does_not_say_otherw
         Passes(database, client).run(NOW)
     [said] = errors(caplog)
     assert "missing_scope" in said and "staff are not told" not in said
-    assert [n.reason for n in notices(database)] == ["missing_scope"]
+    [notice] = notices(database)
+    assert (notice.reason, notice.needed) == ("missing_scope", "channels:read")
+    rendered = build_digest_stopped(notice, "en")
+    assert "channels:read" in rendered.text and "stopped" not in rendered.text
 
 
 SOURCES = ("C1SRC0001", "C1SRC0002")
