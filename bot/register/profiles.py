@@ -431,6 +431,12 @@ def profile_version(expert: Expert) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def removable(expert: Expert) -> bool:
+    """Whether staff may remove ``expert`` (``remove_expert``): not someone who withdrew or opted out (``is_stopped``),
+    whom erasure removes. What the staff's card offers, and what ``_delete`` refuses otherwise."""
+    return not is_stopped(expert)
+
+
 def remove_expert(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> None:
     """Staff remove an expert from the register (their routings and answers stay, unlinked). Refused for someone who
     withdrew or opted out (``remove_stopped``): erasure removes them (``_delete``)."""
@@ -442,7 +448,7 @@ def _delete(session: Session, *, actor: Actor, expert: Expert, action: str, now:
     """Delete the entry, audited. Never the entry of someone who withdrew or opted out (``is_stopped``): it is what
     keeps their answers unnamed (search, digests) and a later import from listing them again; erasure
     (``bot.privacy.erasure``) removes such a person and their names properly."""
-    if is_stopped(expert):
+    if not removable(expert):
         raise ProfileStateError("remove_stopped", f"expert #{expert.id} stopped: erase them instead of removing")
     before = expert_audit(expert)
     repo.delete_expert(session, expert=expert)

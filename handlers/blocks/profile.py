@@ -33,7 +33,7 @@ from bot.outbox import (
     SubmissionOutcome,
     SubmissionOutcomeKind,
 )
-from bot.register.profiles import append_expertise, profile_version
+from bot.register.profiles import append_expertise, profile_version, removable
 from bot.register.validation import MAX_LENGTH, FieldError, split_list
 from handlers import ids
 from handlers.blocks.modals import TextModal, build_text_modal
@@ -80,6 +80,7 @@ class ProfileCard:
     pending_approval: bool = False
     slack_user_id: str | None = None
     version: str = ""  # ``profiles.profile_version``: what staff approve or reject from the card
+    removable: bool = True  # ``profiles.removable``: not someone who withdrew or opted out (erasure removes them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ def profile_card(expert: Expert, lang: str, *, stale: bool, tz: tzinfo | None = 
         pending_approval=expert.status is RecordStatus.PENDING,
         slack_user_id=expert.slack_user_id,
         version=profile_version(expert),
+        removable=removable(expert),
     )
 
 
@@ -414,7 +416,8 @@ def build_review_done(payload: ProfileReview, lang: str, *, status: str) -> Rend
 
 
 def expert_card_blocks(card: ProfileCard, lang: str) -> list[Block]:
-    """One expert with the staff's buttons: edit, remove (with confirmation)."""
+    """One expert with the staff's buttons: edit, remove (with confirmation; not for someone who withdrew or opted
+    out, whom erasure removes: ``ProfileCard.removable``)."""
     value = str(card.expert_id)
     remove = danger_button(
         t("profile.btn_remove", lang),
@@ -429,7 +432,8 @@ def expert_card_blocks(card: ProfileCard, lang: str) -> list[Block]:
         decide = ids.versioned_value(card.expert_id, card.version)
         buttons.insert(0, button(t("profile.btn_approve", lang), ids.ACTION_PROFILE_APPROVE, decide, style="primary"))
         buttons.insert(1, button(t("profile.btn_reject", lang), ids.ACTION_PROFILE_REJECT, decide))
-    buttons.append(remove)
+    if card.removable:
+        buttons.append(remove)
     return [
         section(profile_text(card, lang)),
         ActionsBlock(block_id=ids.block_id(ids.BLOCK_EXPERT_CARD, card.expert_id), elements=buttons),
