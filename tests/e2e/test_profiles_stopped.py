@@ -1,7 +1,8 @@
 """End to end: ``/wieweet beheer`` does not offer "remove" on the card of someone who withdrew or opted out.
 
 Their entry is what keeps their earlier answers unnamed; removing it is refused (erasure is the way), so the card
-offers only what staff can do. A press of "remove" on a card shown before they stopped is still refused by the service, and the entry stays.
+offers only what staff can do. A press of "remove" on a card shown before they stopped is still refused by the
+service, and the entry stays.
 """
 
 from __future__ import annotations
