@@ -38,7 +38,9 @@ def get_question(session: Session, *, question_id: int, lock: bool = False) -> Q
     return session.get(Question, question_id, with_for_update=lock or None, populate_existing=lock)
 
 
-def list_questions_by_ids(session: Session, *, question_ids: Collection[int], lock: bool = False) -> list[Question]:
+def list_questions_in_id_order(
+    session: Session, *, question_ids: Collection[int], lock: bool = False
+) -> list[Question]:
     """The questions with these ids, in id order; ``lock`` re-reads them and locks their rows in that order until
     the transaction ends (one order for everyone who locks several: no deadlock between them)."""
     if not question_ids:

@@ -36,7 +36,7 @@ def open_question_ids(session: Session, *, slack_user_id: str | None) -> set[int
 def lock_questions(session: Session, *, slack_user_id: str | None) -> set[int]:
     """Lock, in id order, the questions of this person's open requests (before anything of theirs is locked)."""
     wanted = open_question_ids(session, slack_user_id=slack_user_id)
-    question_repo.list_questions_by_ids(session, question_ids=wanted, lock=True)
+    question_repo.list_questions_in_id_order(session, question_ids=wanted, lock=True)
     return wanted
 
 
@@ -49,7 +49,7 @@ def lock_expert_to_stop(session: Session, *, expert_id: int) -> Expert | None:
     wanted = open_question_ids(session, slack_user_id=expert.slack_user_id)
     for _ in range(MAX_ROUNDS):
         savepoint = session.begin_nested()
-        question_repo.list_questions_by_ids(session, question_ids=wanted, lock=True)
+        question_repo.list_questions_in_id_order(session, question_ids=wanted, lock=True)
         expert = repo.get_expert(session, expert_id=expert_id, lock=True)
         found = open_question_ids(session, slack_user_id=expert.slack_user_id) if expert is not None else set()
         if found <= wanted:
@@ -58,5 +58,5 @@ def lock_expert_to_stop(session: Session, *, expert_id: int) -> Expert | None:
         savepoint.rollback()  # their row and the questions given back: taken again with the new question
         wanted = wanted | found
     # still more: keep them (locked after the row; rare, and their DMs are ended by the sender's check)
-    question_repo.list_questions_by_ids(session, question_ids=wanted, lock=True)
+    question_repo.list_questions_in_id_order(session, question_ids=wanted, lock=True)
     return repo.get_expert(session, expert_id=expert_id, lock=True)
