@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.outbox import ConsentRequest, ConsentRequestKind
-from bot.register import profiles
+from bot.register import profiles, stop_locks
 from bot.register.service import expert_audit
 from storage import outbox_repo
 from storage import register_repo as repo
@@ -58,9 +58,13 @@ def confirm_listing(session: Session, *, actor: Actor, expert_id: int, now: date
 
 def withdraw_listing(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> Expert:
     """Stop being listed: never shown, never asked (the record stays so an import does not list them again). The row
-    is locked until commit: a routing that read it before (``FOR SHARE``) commits first, a routing reading it now
-    passes them over (``bot.routing.stopped``); the caller then moves their open requests on
-    (``RoutingService.expert_stopped``, in this transaction)."""
+    is locked until commit, after the questions of their open requests (``bot.register.stop_locks``): a routing that
+    read it before (``FOR SHARE``) commits first, a routing reading it now waits and sees the withdrawal
+    (``bot.routing.stopped``); the caller then moves their open requests on (``RoutingService.expert_stopped``, in
+    this transaction)."""
+    expert = profiles.get_expert(session, expert_id=expert_id)  # not found, not theirs: refused before any lock
+    actor.require_self_or_staff(expert.slack_user_id, "withdraw an expert's listing", target=f"expert:{expert.id}")
+    stop_locks.lock_expert_to_stop(session, expert_id=expert_id)
     expert = profiles.get_expert(session, expert_id=expert_id, lock=True)
     actor.require_self_or_staff(expert.slack_user_id, "withdraw an expert's listing", target=f"expert:{expert.id}")
     before = expert_audit(expert)

@@ -33,6 +33,7 @@ from bot.errors import NotFoundError, WieweetError
 from bot.i18n import local_day
 from bot.matching.documents import is_stale_profile
 from bot.outbox import ProfileReview, SubmissionOutcomeKind
+from bot.register import stop_locks
 from bot.register.identity import SOURCE_SLACK, same_address
 from bot.register.marked import get_marked_away_for, get_unreachable_mark
 from bot.register.notify import tell_submission_outcome
@@ -305,8 +306,13 @@ def set_availability(
     until: date | None = None,
 ) -> Expert:
     """Available, away until (and including) ``until``, or opted out of routed questions. Own profile or staff. The
-    row is locked until commit (as for a withdrawal, ``bot.register.consent.withdraw_listing``); after an opt-out the
-    caller moves their open requests on (``RoutingService.expert_stopped``, in this transaction)."""
+    row is locked until commit, for an opt-out after the questions of their open requests (as for a withdrawal:
+    ``bot.register.stop_locks``); after an opt-out the caller moves their open requests on
+    (``RoutingService.expert_stopped``, in this transaction)."""
+    if availability is Availability.OPTED_OUT:  # not found, not theirs: refused before any lock
+        found = get_expert(session, expert_id=expert_id)
+        actor.require_self_or_staff(found.slack_user_id, "change an expert's availability", target=f"expert:{found.id}")
+        stop_locks.lock_expert_to_stop(session, expert_id=expert_id)
     expert = get_expert(session, expert_id=expert_id, lock=True)
     actor.require_self_or_staff(expert.slack_user_id, "change an expert's availability", target=f"expert:{expert.id}")
     if availability is Availability.AWAY:

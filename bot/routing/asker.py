@@ -26,7 +26,7 @@ from bot.routing.core import (
     require_asker,
 )
 from bot.routing.errors import RoutingInputError, StaleActionError
-from bot.routing.selection import SKIP_BEING_CHANGED, Selection, record_gap
+from bot.routing.selection import record_gap
 from bot.routing.states import record_event, transition
 from storage import question_repo, register_repo
 from storage import routing_repo as repo
@@ -35,10 +35,6 @@ from storage.models import EscalationReason, EventKind, Question, QuestionEvent,
 log = logging.getLogger(__name__)
 
 HELD_PAGE = 100  # held questions read at a time (``question_repo.list_held_questions``' default limit)
-# A candidate whose register row was being changed when the question was routed (``SKIP_BEING_CHANGED``): the
-# question is kept open and the next job pass routes it again (``route_held``), this many times at most.
-BUSY_RETRIES = 3
-BUSY_NOTE = f"retry: {SKIP_BEING_CHANGED}"
 
 
 class AskerActions:
@@ -251,9 +247,8 @@ class AskerActions:
             return None
 
     def _route_held_one(self, session: Session, question_id: int, asker: str | None, *, now: datetime) -> bool | None:
-        """Route one held question in its own savepoint: True routed (or escalated), False not (no room, moved on
-        meanwhile, kept for another try), None failed (logged with a reference; rolled back to the savepoint, it
-        stays held)."""
+        """Route one held question in its own savepoint: True routed, False not (no room, moved on meanwhile),
+        None failed (logged with a reference; rolled back to the savepoint, it stays held)."""
         try:
             with session.begin_nested():
                 if asker:  # the cap is counted again under the asker's lock: another process may have routed one
@@ -267,16 +262,15 @@ class AskerActions:
                 repo.update_timers_cancelled(
                     session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="routed"
                 )
-                routed = self._route(session, question, now=now)
+                self._route(session, question, now=now)
                 session.flush()
-                return routed  # kept for another try (``_retry_busy``): the next pass, not this one again
+                return True
         except Exception:
             ref = uuid.uuid4().hex[:12]
             log.exception("held question %s not routed ref=%s (stays held for the next pass)", question_id, ref)
             return None
 
-    def _route(self, session: Session, question: Question, *, now: datetime) -> bool:
-        """Ask the best experts, or hand the question to staff; False: kept open for another try (``_retry_busy``)."""
+    def _route(self, session: Session, question: Question, *, now: datetime) -> None:
         core = self.core
         selection, routings = core.route(session, question, count=core.policy.initial_experts, now=now)
         if not question.themes and selection.result is not None:
@@ -292,39 +286,8 @@ class AskerActions:
         elif selection.gap:  # nobody in the register knows: a knowledge gap
             record_gap(session, question, selection, now=now)
             core.escalate(session, question, EscalationReason.NO_MATCH, now=now)
-        elif self._retry_busy(session, question, selection, now=now):
-            return False
         else:  # people match, but none can be asked now (away, at their limit, no consent, ...)
             core.escalate(session, question, EscalationReason.NOBODY_AVAILABLE, now=now)
-        return True
-
-    def _retry_busy(self, session: Session, question: Question, selection: Selection, *, now: datetime) -> bool:
-        """Nobody could be asked, but a good match was passed over because their register row was being changed at
-        that moment (an edit, a withdrawal: ``SKIP_BEING_CHANGED``). They may be free a second later, so the
-        question stays open, asked of nobody, and the next job pass routes it again (``route_held``), up to
-        ``BUSY_RETRIES`` times; then it goes to staff as before. Its escalation timer (from when it was asked)
-        still holds it to the usual delay. Returns whether it is kept for another try."""
-        busy = [h for h in selection.hits if not h.weak and selection.skipped.get(h.doc.id) == SKIP_BEING_CHANGED]
-        if not busy:
-            return False
-        events = question_repo.list_question_events(session, question_id=question.id)
-        if sum(1 for e in events if e.kind == EventKind.HELD and e.note == BUSY_NOTE) >= BUSY_RETRIES:
-            return False
-        record_event(
-            session,
-            question_id=question.id,
-            from_status=Q.OPEN.value,
-            to_status=Q.OPEN.value,
-            actor=SYSTEM,
-            now=now,
-            note=BUSY_NOTE,
-            kind=EventKind.HELD,
-        )
-        repo.update_timers_cancelled(
-            session, question_id=question.id, now=now, kinds=(TimerKind.ESCALATE,), note="retry"
-        )
-        self.core.schedule_escalation(session, question, now=question.created_at)
-        return True
 
     def add_information(
         self, session: Session, *, question_id: int, actor_slack_id: str, text: str, now: datetime

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.outbox import AskerUpdateKind, DeliveryFailed, Person
-from bot.register import profiles
+from bot.register import profiles, stop_locks
 from bot.routing import payloads, stopped
 from bot.routing.chosen import routable_expert
 from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person
@@ -81,13 +81,13 @@ class TimerReactions:
 
     def expert_stopped(self, session: Session, *, expert_id: int, now: datetime) -> list[int]:
         """The expert withdrew their listing or opted out of questions (``bot.routing.stopped``; called in that
-        transaction, their register row locked): every request still open for them moves on as when their DM can
-        never arrive (``recipient_unreachable``: the next expert asked, or staff handed the question; staff who chose
-        them by hand told why, an expert who forwarded to them told nothing; the asker loses nothing), each routing's
-        move audited in its events, and the request, reminder and update DMs still queued for their routings end
-        unsent. Not marked away: they chose this.
+        transaction, the questions of their requests and then their register row locked): every request still open
+        for them moves on as when their DM can never arrive (``recipient_unreachable``: the next expert asked, or
+        staff handed the question; staff who chose them by hand told why, an expert who forwarded to them told
+        nothing; the asker loses nothing), each routing's move audited in its events, and the request, reminder and
+        update DMs still queued for their routings end unsent. Not marked away: they chose this.
         Returns the routings moved on (none when the entry does not say to stop asking them)."""
-        expert = register_repo.get_expert(session, expert_id=expert_id, lock=True)
+        expert = stop_locks.lock_expert_to_stop(session, expert_id=expert_id)  # their questions first, then the row
         if expert is None or not is_stopped(expert):
             return []
         why = "withdrawn" if expert.consent is Consent.WITHDRAWN else "opted_out"
@@ -134,7 +134,9 @@ class TimerReactions:
         now, as when their DM fails for good (``recipient_unreachable``: the next expert asked, or staff handed the
         question; whoever chose them told), and their register entry is marked away (``profiles.mark_unreachable``,
         audited; staff told in triage with the first question that moved on): not picked again, shown as away.
-        Returns the routings moved on and whether the entry was marked now (nothing the second time)."""
+        Returns the routings moved on and whether the entry was marked now (nothing the second time).
+        Their questions are locked first, in id order, then their entry (``bot.register.stop_locks``)."""
+        stop_locks.lock_questions(session, slack_user_id=slack_user_id)
         routings = repo.list_routings_for(
             session, slack_user_id=slack_user_id, statuses=sorted(ROUTING_OPEN), limit=500
         )

@@ -34,7 +34,6 @@ SKIP_NO_SLACK = "no_slack_id"
 SKIP_WEAK = "weak"
 SKIP_ALREADY_ROUTED = "already_routed"
 SKIP_AT_LIMIT = "at_limit"
-SKIP_BEING_CHANGED = "being_changed"  # their register row is being changed at this moment (a withdrawal, an edit)
 SKIP_EXCLUDED = "excluded"
 
 
@@ -211,13 +210,9 @@ def select_experts(
         return Selection(chosen=[], result=result, hits=hits)
     today = now.astimezone(knowledge.timezone).date()
     # Their rows held until commit (``FOR SHARE``): a withdrawal or opt-out starting now waits for this routing and
-    # then moves it on. A row being changed at this moment (held ``FOR UPDATE``: a withdrawal in progress) is passed
-    # over without waiting (``SKIP LOCKED``), never read from before a change that commits: waiting here, the question
-    # locked, would deadlock with a withdrawal that holds the row and then locks the questions of its open requests.
-    wanted = {h.doc.id for h in hits}
-    experts = register_repo.get_experts_by_ids(session, expert_ids=wanted, share=True, skip_locked=True)
-    missing = wanted - experts.keys()  # not in the register, or being changed
-    busy = set(register_repo.get_experts_by_ids(session, expert_ids=missing)) if missing else set()
+    # then moves it on; a change in progress (a withdrawal, an edit, an import) is waited for and then read. No
+    # deadlock: who locks an expert row and then questions locks those questions first (``bot.register.stop_locks``).
+    experts = register_repo.get_experts_by_ids(session, expert_ids={h.doc.id for h in hits}, share=True)
     routed_ids = {r.expert_id for r in question.routings if r.expert_id is not None}
     routed_slack = {r.recipient_slack_id for r in question.routings if r.recipient_slack_id}
     skipped: dict[int, str] = {}
@@ -225,7 +220,7 @@ def select_experts(
     for hit in hits:
         expert = experts.get(hit.doc.id)
         if expert is None:
-            skipped[hit.doc.id] = SKIP_BEING_CHANGED if hit.doc.id in busy else SKIP_NOT_IN_DB
+            skipped[hit.doc.id] = SKIP_NOT_IN_DB
             continue
         reason = _hit_skip_reason(
             hit,

@@ -12,12 +12,13 @@ Three guards, each for what the one before cannot see:
   whose person stopped (``end_if_not_askable``): a DM queued by another replica's routing that committed just
   before the withdrawal, or claimed by a sender meanwhile, is never posted after the withdrawal committed.
 
-Locks: a withdrawal or opt-out holds the person's register row, then locks the question of each open request of
-theirs; a routing pass holds its question, then reads the candidates' rows ``FOR SHARE SKIP LOCKED``
-(``select_experts``). A routing that read the person before the withdrawal locked their row commits first (the
-withdrawal waits for it, then moves that routing on); a routing meeting the row while it is being withdrawn passes
-them over without waiting (so no pass waits for an expert row while holding a question the withdrawal needs: no
-deadlock). Either way nobody is asked after their withdrawal committed. SQLite has one writer at a time.
+Locks: one order everywhere, questions (in id order) before expert rows. A withdrawal or opt-out locks the
+questions of the person's open requests, then their register row (``bot.register.stop_locks``: read again after, and
+taken again when a routing asked them meanwhile); a routing pass holds its question, then reads the candidates' rows
+``FOR SHARE``, waiting for a change in progress; a request DM that failed for good holds its question, then marks its
+expert away. A routing that read the person before the withdrawal locked their row commits first (the withdrawal
+waits for it, then moves that routing on); one reading the row while it is being withdrawn waits and sees the
+withdrawal. Either way nobody is asked after their withdrawal committed. SQLite has one writer at a time.
 """
 
 from __future__ import annotations

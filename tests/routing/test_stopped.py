@@ -22,7 +22,7 @@ from bot.outbox import DeliveryFailed, Person, claim_outbox
 from bot.register import consent, profiles
 from bot.routing import run_due_timers
 from bot.routing.errors import RoutingInputError
-from bot.routing.selection import SKIP_BEING_CHANGED, select_experts
+from bot.routing.selection import select_experts
 from bot.routing.stopped import ENDED_REASON, STOPPED_ERROR
 from handlers.blocks.routing import build_delivery_failed
 from handlers.outbox import OutboxSender
@@ -289,9 +289,8 @@ def test_a_withdrawal_waits_for_a_routing_that_read_them_and_then_moves_it_on(wo
 
 
 def test_a_selection_during_a_withdrawal_in_progress_never_picks_them(world: World) -> None:
-    """The other order: A's withdrawal holds the row. B's selection, its question locked, passes them over without
-    waiting on PostgreSQL (``being_changed``: waiting would deadlock once A locks B's question); on SQLite it waits
-    for A's write lock (here: fails after 200 ms). Once A committed B no longer picks them."""
+    """The other order: A's withdrawal holds the row. B's selection, its question locked, waits for A's commit (here:
+    fails after 200 ms): PostgreSQL's ``FOR SHARE``, SQLite's write lock. Once A committed B no longer picks them."""
     seed_housing(world)
     qid = world.ask()
     with world.db.session() as b:
@@ -304,21 +303,10 @@ def test_a_selection_during_a_withdrawal_in_progress_never_picks_them(world: Wor
         b.rollback()
     with world.db.session() as a:
         _stop_in(a, target_id, target, "withdraw")
-        if world.db.dialect == "postgresql":
-            with _waiting_briefly(world.db) as b:
-                question = question_repo.get_question(b, question_id=qid, lock=True)
-                assert question is not None
-                passing = select_experts(
-                    b, knowledge=world.kb, policy=world.policy, question=question, count=3, now=NOW
-                )
-                assert target_id not in [c.expert.id for c in passing.chosen]
-                assert passing.skipped[target_id] == SKIP_BEING_CHANGED
-                b.rollback()
-        else:
-            with pytest.raises(OperationalError), _waiting_briefly(world.db) as b:
-                question = question_repo.get_question(b, question_id=qid, lock=True)
-                assert question is not None
-                select_experts(b, knowledge=world.kb, policy=world.policy, question=question, count=1, now=NOW)
+        with pytest.raises(OperationalError), _waiting_briefly(world.db) as b:
+            question = question_repo.get_question(b, question_id=qid, lock=True)
+            assert question is not None
+            select_experts(b, knowledge=world.kb, policy=world.policy, question=question, count=1, now=NOW)
     with world.db.session() as b:
         question = b.get(Question, qid)
         assert question is not None
