@@ -225,7 +225,13 @@ def test_staff_reject_a_new_profile_with_a_reason(db: Database) -> None:
     with db.session() as session:
         assert session.get(Expert, expert_id) is None
         told = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.SUBMISSION_OUTCOME)).one()
-        assert told.payload == {"outcome": "profile_rejected", "title": "Griet Verhoeven", "note": "Geen medewerker"}
+        assert told.payload == {
+            "outcome": "profile_rejected",
+            "title": "Griet Verhoeven",
+            "note": "Geen medewerker",
+            "channel_id": "",
+            "ref": "",
+        }
 
 
 def test_availability_away_and_opt_out(db: Database) -> None:

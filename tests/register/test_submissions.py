@@ -214,7 +214,13 @@ def test_approval_tells_the_submitter_and_is_decided_once(db: Database) -> None:
     assert practice(db, practice_id).status is RecordStatus.PUBLISHED
     [notice] = outbox(db, OutboxKind.SUBMISSION_OUTCOME)
     assert notice.recipient_slack_id == GRIET.slack_id
-    assert notice.payload == {"outcome": "practice_approved", "title": FORM["title"], "note": ""}
+    assert notice.payload == {
+        "outcome": "practice_approved",
+        "title": FORM["title"],
+        "note": "",
+        "channel_id": "",
+        "ref": "",
+    }
     with db.session() as session:
         with pytest.raises(AlreadyModerated):
             submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, version=None, now=NOW)
@@ -239,6 +245,8 @@ def test_rejection_keeps_the_reason_and_tells_the_submitter(db: Database) -> Non
         "outcome": "practice_rejected",
         "title": FORM["title"],
         "note": "Staat al in het register.",
+        "channel_id": "",
+        "ref": "",
     }
     with db.session() as session, pytest.raises(AlreadyModerated):
         submissions.approve_practice(session, actor=STAFF, practice_id=practice_id, version=None, now=NOW)
