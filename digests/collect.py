@@ -350,11 +350,13 @@ def without_gone(session: Session, data: DigestData) -> DigestData:
     """``data`` as it may still be posted now: collected a while ago (a pass over many channels, another replica's
     erasure or a "stop" committing meanwhile), it is checked again just before it is posted. An answer whose person
     may no longer be named shows them as "a colleague" (``_person`` again, on the answer as it is now), and a
-    question or a new expert the database no longer has, or who said stop, is left out. ``data`` itself when nothing
-    changed."""
+    new expert the database no longer has, or who said stop, is left out. So is a question the collection would no
+    longer take (the same queries): gone, withdrawn or no longer open, or from a channel now known to be private.
+    ``data`` itself when nothing changed."""
     answered = {item.question_id for digest in data.themes for item in digest.answered}
     asked = {item.question_id for digest in data.themes for item in digest.open_questions}
-    questions = digest_repo.list_questions_by_ids(session, question_ids=answered | asked)
+    questions = digest_repo.list_questions_still_answered(session, question_ids=answered)
+    still_open = digest_repo.list_question_ids_still_open(session, question_ids=asked)
     slack_ids = {a.answered_by_slack_id for i in answered if i in questions for a in questions[i].answers}
     by_slack = digest_repo.get_experts_by_slack_ids(session, slack_user_ids={s for s in slack_ids if s})
     new_ids = {item.id for digest in data.themes for item in digest.new_experts}
@@ -377,7 +379,7 @@ def without_gone(session: Session, data: DigestData) -> DigestData:
             dataclasses.replace(
                 digest,
                 answered=kept_answered,
-                open_questions=tuple(q for q in digest.open_questions if q.question_id in questions),
+                open_questions=tuple(q for q in digest.open_questions if q.question_id in still_open),
                 new_experts=tuple(e for e in digest.new_experts if e.id in named),
             )
         )

@@ -232,23 +232,50 @@ def _public_question() -> list[Any]:
     return [Question.visibility == Visibility.PUBLIC, Question.channel_is_private.is_(False)]
 
 
+def _answered_question() -> list[Any]:
+    """What a digest quotes as answered: a public question from a channel known public, with an answer."""
+    return [*_public_question(), Question.answered_at.is_not(None)]
+
+
+def _open_question() -> list[Any]:
+    """What a digest quotes as still looking for expertise: a public question from a channel known public, open,
+    routed or escalated (never one its asker withdrew, nor one answered or closed meanwhile)."""
+    return [*_public_question(), Question.status.in_(OPEN_STATUSES)]
+
+
 def list_questions_answered(session: Session, *, start: datetime, end: datetime) -> list[Question]:
     """Public questions from public channels answered in ``[start, end)``, with their answers."""
     query = (
         select(Question)
-        .where(*_public_question(), Question.answered_at >= start, Question.answered_at < end)
+        .where(*_answered_question(), Question.answered_at >= start, Question.answered_at < end)
         .options(lazyload(Question.routings))
         .order_by(Question.answered_at.desc(), Question.id)
     )
     return list(session.scalars(query))
 
 
-def list_questions_by_ids(session: Session, *, question_ids: Collection[int]) -> dict[int, Question]:
-    """The questions of ``question_ids`` still stored, with their answers (a digest read again before posting)."""
+def list_questions_still_answered(session: Session, *, question_ids: Collection[int]) -> dict[int, Question]:
+    """The questions of ``question_ids`` a digest may still quote as answered, with their answers (a digest read
+    again before posting): still stored, public and from a channel known public, as ``list_questions_answered``
+    takes them."""
     if not question_ids:
         return {}
-    query = select(Question).where(Question.id.in_(sorted(question_ids))).options(lazyload(Question.routings))
+    query = (
+        select(Question)
+        .where(Question.id.in_(sorted(question_ids)), *_answered_question())
+        .options(lazyload(Question.routings))
+    )
     return {q.id: q for q in session.scalars(query)}
+
+
+def list_question_ids_still_open(session: Session, *, question_ids: Collection[int]) -> set[int]:
+    """The questions of ``question_ids`` a digest may still quote as looking for expertise (a digest read again
+    before posting): still stored, public, from a channel known public and open, as ``list_questions_open`` takes
+    them (not withdrawn meanwhile)."""
+    if not question_ids:
+        return set()
+    query = select(Question.id).where(Question.id.in_(sorted(question_ids)), *_open_question())
+    return set(session.scalars(query))
 
 
 def list_questions_open(session: Session, *, asked_since: datetime, asked_before: datetime) -> list[Question]:
@@ -256,8 +283,7 @@ def list_questions_open(session: Session, *, asked_since: datetime, asked_before
     query = (
         select(Question)
         .where(
-            *_public_question(),
-            Question.status.in_(OPEN_STATUSES),
+            *_open_question(),
             Question.created_at >= asked_since,
             Question.created_at < asked_before,
         )
