@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 LOCALE_TTL = timedelta(days=7)
+# How long a person's team, Grid organisation and guest status (``LocaleCache.person``, the network check) are kept:
+# short, so that a member made a guest (or moved to another team) is kept out by every process of the app within
+# minutes, not only by the one that got Slack's ``user_change``. ``users.info`` is Tier 4 (100+ calls a minute):
+# one look-up per active person per 10 minutes stays far below that for a network of thousands.
+ACCESS_TTL = timedelta(minutes=10)
 V = TypeVar("V")
 MAX_PEOPLE = 5000  # people whose language and team are kept in memory (the least recently seen go first)
 
@@ -112,8 +117,8 @@ class _Known(Generic[V]):
     value: V
     fetched_at: datetime  # when Slack said so: kept for ``LOCALE_TTL`` from then, as the database copy is
 
-    def fresh(self, now: datetime) -> bool:
-        return now - self.fetched_at < LOCALE_TTL
+    def fresh(self, now: datetime, ttl: timedelta = LOCALE_TTL) -> bool:
+        return now - self.fetched_at < ttl
 
 
 @dataclass(slots=True)
@@ -128,7 +133,9 @@ class LocaleCache:
     taken within a week, without a restart. At most ``max_people`` people are kept (the least recently seen go).
 
     The team (``person``) is asked for by the network check before the language: the profile it fetched is then
-    used for the language too, so a person is looked up once."""
+    used for the language too, so a person is looked up once. Whom they belong to and whether they are a guest are
+    kept for ``ACCESS_TTL`` only: each process asks again soon after a change, whether or not it got the
+    ``user_change`` (which drops them at once where it arrives)."""
 
     def __init__(self, default_language: str = DEFAULT_LANGUAGE, *, max_people: int = MAX_PEOPLE) -> None:
         self.default_language = default_language
@@ -157,11 +164,12 @@ class LocaleCache:
     def _person_hit(self, user_id: str, now: datetime) -> SlackPerson | None:
         with self._lock:
             hit = self._people.get(user_id)
-        return hit.value if hit is not None and hit.fresh(now) else None
+        return hit.value if hit is not None and hit.fresh(now, ACCESS_TTL) else None
 
     def person(self, *, client: WebClient, user_id: str, now: datetime) -> SlackPerson:
-        """Whom ``user_id`` belongs to, by ``users.info``. A user Slack does not know: ``known`` False (not kept).
-        Any other failure of Slack raises ``SlackUnavailableError``: an error, never a silent answer."""
+        """Whom ``user_id`` belongs to, by ``users.info``, kept for ``ACCESS_TTL`` (the language it carries is kept
+        for ``LOCALE_TTL``). A user Slack does not know: ``known`` False (not kept). Any other failure of Slack raises
+        ``SlackUnavailableError``: an error, never a silent answer."""
         hit = self._person_hit(user_id, now)
         if hit is not None:
             return hit

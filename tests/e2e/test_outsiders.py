@@ -247,8 +247,8 @@ def test_a_guest_of_the_networks_own_team_is_refused_like_an_outsider(
 def test_a_member_made_a_guest_is_refused_at_once_not_after_the_cache_expires(
     bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
 ) -> None:
-    """Whom ``users.info`` says a person is, is kept for a week; Slack's ``user_change`` (a member made a guest)
-    drops it, so the next request of theirs is checked again and refused, not answered for up to a week more."""
+    """Whom ``users.info`` says a person is, is kept for ``ACCESS_TTL`` (10 minutes); Slack's ``user_change`` (a
+    member made a guest) drops it, so the next request of theirs to that process is checked again and refused."""
     member = "U0MEMBER7"
     emulator.add_user(member, name="mila", real_name="Mila Lid", locale="nl-BE")
     emulator.add_channel("C0GUESTS2", name="met-leden", members=[NL_USER, member, emulator.bot_user_id])

@@ -1,6 +1,6 @@
-"""``LocaleCache`` (review 16, finding 4): a Slack user's language and team are kept as long as the database copy
-(``LOCALE_TTL``, 7 days), not for the life of the process; the caches are bounded and a user's lock goes once
-nobody waits on it. Time is passed in (``now``)."""
+"""``LocaleCache`` (review 16, finding 4): a Slack user's language is kept as long as the database copy (``LOCALE_TTL``,
+7 days), not for the life of the process, and their team and guest status for ``ACCESS_TTL`` (minutes); the caches
+are bounded and a user's lock goes once nobody waits on it. Time is passed in (``now``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from handlers.services import LOCALE_TTL, LocaleCache
+from handlers.services import ACCESS_TTL, LOCALE_TTL, LocaleCache
 from storage.db import Database
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -66,13 +66,19 @@ def test_the_last_known_language_still_serves_messages_shown_without_a_look_up(d
     assert cache.cached("U1") == "en"  # an error message, a refusal: better the old language than the default
 
 
-def test_a_persons_team_is_asked_again_once_it_expires() -> None:
-    cache, client = LocaleCache(), FakeClient({"U1": "en-GB"}, team="T0OLD")
+def test_a_persons_team_is_asked_again_once_it_expires_and_the_language_is_not(database: Database) -> None:
+    """Whom a person belongs to is kept for ``ACCESS_TTL`` (minutes), their language for ``LOCALE_TTL`` (a week)."""
+    assert timedelta(minutes=10) == ACCESS_TTL
+    cache, client = LocaleCache("nl"), FakeClient({"U1": "en-GB"}, team="T0OLD")
     assert cache.person(client=client, user_id="U1", now=T0).team == "T0OLD"  # type: ignore[arg-type]
-    client.team = "T0NEW"  # moved to another workspace of the organisation
-    assert cache.person(client=client, user_id="U1", now=T0 + timedelta(days=6)).team == "T0OLD"  # type: ignore[arg-type]
-    assert cache.person(client=client, user_id="U1", now=T0 + LOCALE_TTL).team == "T0NEW"  # type: ignore[arg-type]
+    assert language(cache, database, client, "U1", T0) == "en"  # from the profile the team look-up fetched
+    client.team, client.locales["U1"] = "T0NEW", "nl-BE"  # moved to another workspace; Slack switched to Dutch
+    assert cache.person(client=client, user_id="U1", now=T0 + ACCESS_TTL - timedelta(seconds=1)).team == "T0OLD"  # type: ignore[arg-type]
+    assert client.calls == 1  # within the 10 minutes: from memory, Slack is not asked
+    assert cache.person(client=client, user_id="U1", now=T0 + ACCESS_TTL).team == "T0NEW"  # type: ignore[arg-type]
     assert client.calls == 2
+    assert language(cache, database, client, "U1", T0 + ACCESS_TTL) == "en"  # the language is kept for the week
+    assert language(cache, database, client, "U1", T0 + LOCALE_TTL) == "nl"
 
 
 def test_a_profile_fetched_for_the_team_long_ago_is_not_used_for_the_language(database: Database) -> None:

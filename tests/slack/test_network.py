@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -332,3 +332,42 @@ def test_a_redelivery_of_a_request_told_could_not_check_is_ignored_by_another_re
     assert run(replicas[1], other, GateClient(team="T0HOME")).body == "passed"
     for gate in replicas:
         gate._pool.shutdown(wait=True)
+
+
+def test_a_member_made_a_guest_is_kept_out_by_every_replica_within_minutes() -> None:
+    """Before, the team and guest status were kept as long as the language (7 days): Slack's ``user_change`` reaches
+    one process, and another let the new guest in for up to a week. Now they are kept for ``ACCESS_TTL``: the
+    process that got the event refuses at once, every other one once it asks Slack again (within 10 minutes),
+    without asking Slack more than once per person in between."""
+    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    clock = [start]
+    settings = Settings(default_language="nl")
+    replicas = [
+        NetworkGate(Services(settings=settings, db=None, knowledge=None, clock=lambda: clock[0]), HOME)  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    client = GateClient(team="T0HOME")  # a member
+
+    def passes(gate: NetworkGate, body: dict[str, Any]) -> bool:
+        request = BoltRequest(body=body, mode="socket_mode")
+        request.context["client"] = client
+        request.context["bot_user_id"] = "UBOT"
+        return gate(request, BoltResponse(status=200), lambda: BoltResponse(status=200, body="passed")).body == "passed"
+
+    def looked_up() -> int:
+        return sum(name == "users.info" for name, _ in client.calls)
+
+    click = {"type": "block_actions", "user": {"id": "U1", "team_id": "T0HOME"}, "actions": []}
+    assert passes(replicas[0], click) and passes(replicas[1], click)  # both know U1 as a member
+    assert looked_up() == 2
+    client.guest = "is_restricted"  # staff make U1 a guest; Slack sends the user_change once, to replica 0
+    change = {"type": "event_callback", "event": {"type": "user_change", "user": {"id": "U1", "team_id": "T0HOME"}}}
+    passes(replicas[0], change)
+    clock[0] = start + timedelta(minutes=1)
+    assert not passes(replicas[0], click)  # the process that got the event asks again at once: refused
+    assert passes(replicas[1], click) and looked_up() == 3  # the other still has its answer of a minute ago
+    clock[0] = start + timedelta(minutes=10)
+    assert not passes(replicas[1], click)  # ... for 10 minutes at most, then it asks Slack again
+    assert looked_up() == 4
+    for gate in replicas:
+        gate._pool.shutdown(wait=True)  # the refused person's messages are sent
