@@ -5,7 +5,8 @@ dataclasses below, one per ``OutboxKind`` (its ``kind``), stored as plain JSON i
 the same keys as ever, so rows queued by an earlier version still load. The Slack layer polls ``claim_outbox``
 (claimed rows are its own until sent, failed or stale), reads each payload back with ``read_payload`` (validated:
 wrong types are a ``PayloadError``, missing optional fields take their defaults, unknown keys are ignored, and a
-value an optional enum field does not know reads as None), renders it, sends it (a DM to ``recipient_slack_id`` or
+value an optional enum field does not know reads as None; one a required enum field does not know is a
+``PayloadError`` saying it was written by a newer version), renders it, sends it (a DM to ``recipient_slack_id`` or
 a post in ``channel_id``, in ``thread_ts`` when set), then calls ``mark_outbox_sent`` with the returned channel and
 ts — or ``mark_outbox_failed``. A staff message with no ``channel_id`` goes to the configured triage channel.
 
@@ -388,7 +389,18 @@ def _optional_enums(cls: type[OutboxPayload]) -> dict[str, frozenset[str]]:
     return found
 
 
+def _required_enums(cls: type[OutboxPayload]) -> dict[str, frozenset[str]]:
+    """The fields of ``cls`` typed ``SomeEnum`` (no None), with the values they know: another value cannot be shown
+    without it (e.g. ``SubmissionOutcome.outcome``, which decides the whole message)."""
+    return {
+        name: frozenset(str(m.value) for m in hint)
+        for name, hint in typing.get_type_hints(cls).items()
+        if isinstance(hint, type) and issubclass(hint, enum.Enum)
+    }
+
+
 _OPTIONAL_ENUMS = {kind: _optional_enums(cls) for kind, cls in PAYLOAD_TYPES.items()}
+_REQUIRED_ENUMS = {kind: _required_enums(cls) for kind, cls in PAYLOAD_TYPES.items()}
 
 
 def read_as(cls: type[P], raw: Mapping[str, Any]) -> P:
@@ -400,6 +412,13 @@ def read_as(cls: type[P], raw: Mapping[str, Any]) -> P:
         value = values.get(name)
         if isinstance(value, str) and value not in known:
             values[name] = None  # e.g. a reason written by a newer version: shown without it
+    for name, known in _REQUIRED_ENUMS[cls.kind].items():
+        value = values.get(name)
+        if isinstance(value, str) and value not in known:  # said so, not msgspec's bare "Invalid enum value"
+            raise PayloadError(
+                f"{cls.kind.value} payload: {name} {value!r} is unknown to this version (written by a newer version "
+                "of wieweet: run the same version everywhere)"
+            )
     try:
         return msgspec.convert(values, type=cls)
     except msgspec.ValidationError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.outbox import ConsentRequest, PayloadError, SubmissionOutcome, read_as
+from bot.outbox import ConsentRequest, PayloadError, StaffDM, SubmissionOutcome, SubmissionOutcomeKind, read_as
 from bot.register.validation import FieldError
 from bot.routing.queries import HeldQuestion
 from handlers import ids
@@ -253,6 +253,18 @@ def test_submission_outcome_knows_its_outcomes() -> None:
     with pytest.raises(ValueError, match="outcome"):  # an unknown outcome never reaches the builder
         read_as(SubmissionOutcome, {"outcome": "nonsense"})
     assert issubclass(PayloadError, ValueError)
+
+
+def test_an_outcome_written_by_a_newer_version_is_said_to_be_so() -> None:
+    """A required enum value this version does not know (a newer replica queued it during a rolling upgrade) is a
+    ``PayloadError`` whose message, logged and stored with the failed message, says where it came from; an optional
+    one still reads as None."""
+    with pytest.raises(PayloadError, match=r"outcome 'profile_deferred' is unknown .*written by a newer version"):
+        read_as(SubmissionOutcome, {"outcome": "profile_deferred", "title": "Iets"})
+    with pytest.raises(PayloadError, match=r"original_kind 'future_kind' .*written by a newer version"):
+        read_as(StaffDM, {"original_kind": "future_kind", "original": {}})
+    assert read_as(SubmissionOutcome, {"outcome": "invite_given_up"}).outcome is SubmissionOutcomeKind.INVITE_GIVEN_UP
+    assert read_as(ConsentRequest, {"expert_id": 1, "name": "An", "request": "later"}).request is None
 
 
 def test_admin_overview_lists_pending_and_stale_with_staff_buttons() -> None:
