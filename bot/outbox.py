@@ -390,8 +390,7 @@ def _optional_enums(cls: type[OutboxPayload]) -> dict[str, frozenset[str]]:
 
 
 def _required_enums(cls: type[OutboxPayload]) -> dict[str, frozenset[str]]:
-    """The fields of ``cls`` typed ``SomeEnum`` (no None), with the values they know: another value cannot be shown
-    without it (e.g. ``SubmissionOutcome.outcome``, which decides the whole message)."""
+    """The fields of ``cls`` typed ``SomeEnum`` (no None), with their values: the message cannot be shown without."""
     return {
         name: frozenset(str(m.value) for m in hint)
         for name, hint in typing.get_type_hints(cls).items()
