@@ -47,11 +47,15 @@ def get_expert_by_slack_id(session: Session, *, slack_user_id: str) -> Expert | 
     return session.scalars(select(Expert).where(Expert.slack_user_id == slack_user_id).limit(1)).first()
 
 
-def get_experts_by_ids(session: Session, *, expert_ids: Collection[int], share: bool = False) -> dict[int, Expert]:
+def get_experts_by_ids(
+    session: Session, *, expert_ids: Collection[int], share: bool = False, skip_locked: bool = False
+) -> dict[int, Expert]:
     """The experts with these ids, by id (ids not found are left out). ``share`` re-reads them and holds them against
     a change until commit, so that a withdrawal (which changes the row) waits for the reader or is seen by it:
     PostgreSQL ``FOR SHARE`` on their rows (waiting for a change in progress to commit); SQLite: the database's write
-    lock, taken first (a write that changes nothing), as SQLite lets one writer at a time."""
+    lock, taken first (a write that changes nothing), as SQLite lets one writer at a time. With ``skip_locked`` (and
+    ``share``) PostgreSQL leaves out, without waiting, the rows another transaction is changing at this moment
+    (``SKIP LOCKED``); SQLite waits for its write lock as without it."""
     if not expert_ids:
         return {}
     query = select(Expert).where(Expert.id.in_(sorted(expert_ids))).order_by(Expert.id)
@@ -61,7 +65,7 @@ def get_experts_by_ids(session: Session, *, expert_ids: Collection[int], share: 
                 update(Expert).where(Expert.id == -1).values(updated_at=Expert.updated_at),
                 execution_options={"synchronize_session": False},
             )
-        query = query.with_for_update(read=True).execution_options(populate_existing=True)
+        query = query.with_for_update(read=True, skip_locked=skip_locked).execution_options(populate_existing=True)
     return {e.id: e for e in session.scalars(query)}
 
 

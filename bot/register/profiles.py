@@ -221,6 +221,7 @@ def save_profile(
 
     before = expert_audit(existing) if existing is not None else None
     created = existing is None
+    status = RecordStatus.PENDING if approval_required and not actor.is_staff else RecordStatus.PUBLISHED
     if existing is None:
         expert = repo.create_expert(
             session,
@@ -231,17 +232,11 @@ def save_profile(
             now=now,
             consent=Consent.CONFIRMED,
         )
-        expert.status = RecordStatus.PENDING if approval_required and not actor.is_staff else RecordStatus.PUBLISHED
+        expert.status = status
     else:
         expert = existing
     if actor.is_self(expert.slack_user_id) or created:
-        # filling in one's own profile is confirming it (after a withdrawal: listed and askable again)
-        if expert.consent is Consent.WITHDRAWN and expert.availability is Availability.OPTED_OUT:
-            expert.availability = Availability.AVAILABLE
-        if expert.consent is not Consent.CONFIRMED:
-            expert.consent_changed_at = now
-        expert.consent = Consent.CONFIRMED
-        expert.last_confirmed_at = now
+        _filled_in_by_owner(expert, status=status, now=now)
     themes = list(repo.get_themes_by_keys(session, keys=list(record.themes)).values())
     expert.email = record.email
     repo.update_expert(
@@ -270,6 +265,20 @@ def save_profile(
     if created and pending:
         outbox.enqueue(session, profile_payload(expert, tz=tz), dedupe_key=f"profile_review:{expert.id}", now=now)
     return SavedProfile(expert=expert, created=created, pending_approval=pending)
+
+
+def _filled_in_by_owner(expert: Expert, *, status: RecordStatus, now: datetime) -> None:
+    """Filling in one's own profile is confirming it (after a withdrawal: listed and askable again). A profile
+    rejected while its owner had stopped (kept, marked rejected: ``reject_profile``) takes ``status`` as a new one
+    does: waiting for staff again, or published."""
+    if expert.status is RecordStatus.REJECTED:
+        expert.status = status
+    if expert.consent is Consent.WITHDRAWN and expert.availability is Availability.OPTED_OUT:
+        expert.availability = Availability.AVAILABLE
+    if expert.consent is not Consent.CONFIRMED:
+        expert.consent_changed_at = now
+    expert.consent = Consent.CONFIRMED
+    expert.last_confirmed_at = now
 
 
 def _check_address(
@@ -406,18 +415,30 @@ def approve_profile(session: Session, *, actor: Actor, expert_id: int, version: 
 def reject_profile(
     session: Session, *, actor: Actor, expert_id: int, version: str | None, reason: str, now: datetime
 ) -> None:
-    """Staff refuse a new profile: it is removed, the person is told why (``version`` as for ``approve_profile``)."""
+    """Staff refuse a new profile: it is removed, the person is told why (``version`` as for ``approve_profile``).
+    Someone who withdrew or opted out while it waited keeps their entry, marked rejected (``_delete`` removes no
+    such entry: it keeps their answers unnamed and an import from listing them again): it leaves the review queue
+    and is never shown or asked, as a removed one."""
     actor.require_staff("reject an expert profile", target=f"expert:{expert_id}")
     expert = _waiting(session, expert_id, version=version)
     _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_REJECTED, note=reason.strip()[:2000], now=now)
-    _delete(session, actor=actor, expert=expert, action="reject", now=now)
+    if removable(expert):
+        _delete(session, actor=actor, expert=expert, action="reject", now=now)
+        return
+    before = expert_audit(expert)
+    expert.status = RecordStatus.REJECTED
+    repo.update_expert(session, expert=expert, values={}, now=now)
+    session.flush()
+    audit_change(session, actor=actor, action="reject", expert=expert, before=before, now=now)
 
 
 def get_expert_to_decide(session: Session, *, expert_id: int, lock: bool = False) -> Expert:
-    """The profile a staff review is about. Gone while its review was posted: decided already (a rejected profile is
-    deleted, as is a removed one), refused as ``already_moderated`` as a decided practice is, not as unknown."""
+    """The profile a staff review is about. Gone while its review was posted, or kept rejected: decided already (a
+    rejected profile is deleted, as is a removed one, or kept marked rejected when its owner had stopped), refused as
+    ``already_moderated`` as a decided practice is, not as unknown."""
     expert = repo.get_expert(session, expert_id=expert_id, lock=lock)
-    if expert is None and review_message_ref(session, expert_id=expert_id):
+    rejected = expert is not None and expert.status is RecordStatus.REJECTED
+    if rejected or (expert is None and review_message_ref(session, expert_id=expert_id)):
         raise ProfileStateError("already_moderated", f"profile #{expert_id} was already decided")
     return expert if expert is not None else get_expert(session, expert_id=expert_id)
 

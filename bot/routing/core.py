@@ -175,9 +175,10 @@ class RoutingCore:
     # --- asking experts ----------------------------------------------------------------------------------------
 
     def route(
-        self, session: Session, question: Question, *, count: int, now: datetime
+        self, session: Session, question: Question, *, count: int, now: datetime, skip_locked: bool = False
     ) -> tuple[Selection, list[Routing]]:
-        """Ask up to ``count`` more experts (never beyond ``max_experts_per_question`` in total)."""
+        """Ask up to ``count`` more experts (never beyond ``max_experts_per_question`` in total); ``skip_locked``:
+        the transaction holds an expert row already (``select_experts``)."""
         room = self.policy.max_experts_per_question - len(question.routings)
         selection = select_experts(
             session,
@@ -187,6 +188,7 @@ class RoutingCore:
             count=max(0, min(count, room)),
             now=now,
             additions=self.additions(session, question) if question.id is not None else (),
+            skip_locked=skip_locked,
         )
         routings = [self._routing_from_candidate(session, question, c, now=now) for c in selection.chosen]
         return selection, routings
@@ -375,8 +377,9 @@ class RoutingCore:
         cause = f"q{question.id}-r{routing.id}"
         self.tell_asker_asked(session, question, AskerUpdateKind.ROUTED, [routing], now, cause=cause)
 
-    def refill(self, session: Session, question: Question, *, now: datetime) -> None:
-        """After a decline: keep ``initial_experts`` asked; escalate when nobody is left."""
+    def refill(self, session: Session, question: Question, *, now: datetime, skip_locked: bool = False) -> None:
+        """After a decline: keep ``initial_experts`` asked; escalate when nobody is left. ``skip_locked``: the
+        transaction holds an expert row already (``select_experts``)."""
         if question.status is not Q.ROUTED:
             return
         still_open = open_routings(question)
@@ -384,7 +387,7 @@ class RoutingCore:
             return
         needed = self.policy.initial_experts - len(still_open)
         if needed > 0:
-            self.route(session, question, count=needed, now=now)
+            self.route(session, question, count=needed, now=now, skip_locked=skip_locked)
         if not open_routings(question):
             self.escalate(session, question, EscalationReason.ALL_DECLINED, now=now)
 

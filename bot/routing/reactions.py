@@ -120,12 +120,15 @@ class TimerReactions:
         self, session: Session, question: Question, routing: Routing, *, note: str, why: str, now: datetime
     ) -> None:
         """Close an open routing whose person will not answer (expired, its timers cancelled, a claim released) and
-        keep the question asked: the next expert, or staff when nobody is left."""
+        keep the question asked: the next expert, or staff when nobody is left. Every caller's transaction holds (or
+        may hold) an expert row: the person stopping, the one marked away; so the next expert is chosen without
+        waiting for a row another transaction is changing (``select_experts(skip_locked=True)``): two people
+        stopping at once, each a candidate for the other's question, would otherwise wait for each other."""
         was_claimed = routing.status is R.CLAIMED
         transition(session, routing, R.EXPIRED, actor=SYSTEM, now=now, note=note, values={"snoozed_until": None})
         repo.update_timers_cancelled(session, routing_id=routing.id, now=now, note=why)
         self.core.release_claim(session, question, was_claimed=was_claimed, actor=SYSTEM, now=now)
-        self.core.refill(session, question, now=now)
+        self.core.refill(session, question, now=now, skip_locked=True)
 
     def expert_gone(
         self, session: Session, *, slack_user_id: str, reason: str, now: datetime

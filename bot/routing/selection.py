@@ -34,6 +34,7 @@ SKIP_NO_SLACK = "no_slack_id"
 SKIP_WEAK = "weak"
 SKIP_ALREADY_ROUTED = "already_routed"
 SKIP_AT_LIMIT = "at_limit"
+SKIP_BEING_CHANGED = "being_changed"  # their row was being changed by another transaction (``skip_locked`` only)
 SKIP_EXCLUDED = "excluded"
 
 
@@ -203,16 +204,30 @@ def select_experts(
     now: datetime,
     additions: Iterable[str] = (),
     exclude_expert_ids: Collection[int] = (),
+    skip_locked: bool = False,
 ) -> Selection:
-    """The ``count`` best experts to ask ``question`` now (possibly fewer, possibly none)."""
+    """The ``count`` best experts to ask ``question`` now (possibly fewer, possibly none).
+
+    ``skip_locked``: for a caller whose transaction already holds an expert row (a withdrawal, an opt-out, someone
+    marked away: ``TimerReactions._move_on``). Waiting there for a candidate's row could deadlock with another such
+    transaction holding that candidate's row and waiting for this one's (two people stopping at once, each a
+    candidate for the other's question). So on PostgreSQL a candidate whose row another transaction is changing at
+    this moment (``SKIP LOCKED``) is passed over (``SKIP_BEING_CHANGED``) for this selection only: not asked this
+    question now, but still a candidate for the next expert asked when someone stays silent, for staff choosing by
+    hand, and for every other question. When nobody else can be asked, the question goes to staff as always when
+    nobody is left. Ordinary routing (default off) waits for the change and reads it."""
     result, hits = _search(knowledge, question, additions, now=now, limit=policy.candidate_pool)
     if result is None or count <= 0:
         return Selection(chosen=[], result=result, hits=hits)
     today = now.astimezone(knowledge.timezone).date()
     # Their rows held until commit (``FOR SHARE``): a withdrawal or opt-out starting now waits for this routing and
     # then moves it on; a change in progress (a withdrawal, an edit, an import) is waited for and then read. No
-    # deadlock: who locks an expert row and then questions locks those questions first (``bot.register.stop_locks``).
-    experts = register_repo.get_experts_by_ids(session, expert_ids={h.doc.id for h in hits}, share=True)
+    # deadlock: who locks an expert row and then questions locks those questions first (``bot.register.stop_locks``),
+    # and who holds an expert row already reads the others without waiting (``skip_locked``, above).
+    wanted = {h.doc.id for h in hits}
+    experts = register_repo.get_experts_by_ids(session, expert_ids=wanted, share=True, skip_locked=skip_locked)
+    missing = wanted - experts.keys()  # not in the register or, with ``skip_locked``, being changed
+    busy = set(register_repo.get_experts_by_ids(session, expert_ids=missing)) if skip_locked and missing else set()
     routed_ids = {r.expert_id for r in question.routings if r.expert_id is not None}
     routed_slack = {r.recipient_slack_id for r in question.routings if r.recipient_slack_id}
     skipped: dict[int, str] = {}
@@ -220,7 +235,7 @@ def select_experts(
     for hit in hits:
         expert = experts.get(hit.doc.id)
         if expert is None:
-            skipped[hit.doc.id] = SKIP_NOT_IN_DB
+            skipped[hit.doc.id] = SKIP_BEING_CHANGED if hit.doc.id in busy else SKIP_NOT_IN_DB
             continue
         reason = _hit_skip_reason(
             hit,
