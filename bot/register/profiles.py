@@ -42,7 +42,7 @@ from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, split_list, validate_expert
 from storage import erased_repo, outbox_repo
 from storage import register_repo as repo
-from storage.models import Availability, Consent, Expert, RecordStatus, is_stopped
+from storage.models import Availability, Consent, Expert, OutboxKind, RecordStatus, is_stopped
 
 
 class InvalidRecord(WieweetError):
@@ -116,17 +116,34 @@ def form_values(expert: Expert | None) -> dict[str, str]:
     }
 
 
+def review_key(expert_id: int, now: datetime) -> str:
+    """The outbox key of the staff review of one submission of profile ``expert_id`` (made at ``now``): one per
+    submission, so a rejected profile filled in again is posted for review again. Reviews queued before keys had
+    the time carry ``profile_review:<id>`` alone (``review_message_ref`` finds both)."""
+    return f"{_review_prefix(expert_id)}{now.isoformat()}"
+
+
+def _review_prefix(expert_id: int) -> str:
+    return f"profile_review:{expert_id}:"
+
+
 def review_message_ref(session: Session, *, expert_id: int) -> dict[str, str]:
-    """Where the staff review of a new profile was posted (``channel_id``, ``message_ts``); {} if not (yet)."""
-    message = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"profile_review:{expert_id}")
-    refs = outbox.sent_refs([message] if message is not None else [])
+    """Where the staff review of the profile's latest submission was posted (``channel_id``, ``message_ts``); {} if
+    not (yet)."""
+    sent = outbox_repo.list_sent_outbox_messages(
+        session, kinds=(OutboxKind.PROFILE_REVIEW,), dedupe_key_prefix=_review_prefix(expert_id), limit=1
+    )
+    if not sent:  # a review queued before keys had the submission's time
+        old = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"profile_review:{expert_id}")
+        sent = [old] if old is not None else []
+    refs = outbox.sent_refs(sent)
     return refs[0] if refs else {}
 
 
 def review_message_refs(session: Session, *, expert_id: int) -> list[dict[str, str]]:
     """The review's triage post and each staff member's DM copy (the channel was not reached: ``bot.staffdm``)."""
     ref = review_message_ref(session, expert_id=expert_id)
-    copies = staffdm.staff_copies(session, original_key_prefix=f"profile_review:{expert_id}:")
+    copies = staffdm.staff_copies(session, original_key_prefix=_review_prefix(expert_id))  # old keys' copies too
     return [*([ref] if ref else []), *outbox.sent_refs(copies)]
 
 
@@ -221,6 +238,7 @@ def save_profile(
 
     before = expert_audit(existing) if existing is not None else None
     created = existing is None
+    was_rejected = existing is not None and existing.status is RecordStatus.REJECTED
     status = RecordStatus.PENDING if approval_required and not actor.is_staff else RecordStatus.PUBLISHED
     if existing is None:
         expert = repo.create_expert(
@@ -262,8 +280,8 @@ def save_profile(
     session.flush()
     audit_change(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
     pending = expert.status is RecordStatus.PENDING
-    if created and pending:
-        outbox.enqueue(session, profile_payload(expert, tz=tz), dedupe_key=f"profile_review:{expert.id}", now=now)
+    if pending and (created or was_rejected):  # a new submission: staff are asked to review it
+        outbox.enqueue(session, profile_payload(expert, tz=tz), dedupe_key=review_key(expert.id, now), now=now)
     return SavedProfile(expert=expert, created=created, pending_approval=pending)
 
 

@@ -1,0 +1,125 @@
+"""A profile staff rejected while its owner had stopped is kept, marked rejected (``tests/register/
+test_reject_stopped.py``). Its owner filling it in again is a new submission: staff are asked to review it again
+(a post per submission, found with its staff DM copies to show the decision; the first review's buttons refused)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import outbox, staffdm
+from bot.register import profiles
+from bot.register.profiles import ProfileChanged, ProfileStateError
+from storage.db import Database
+from storage.models import Expert, OutboxKind, OutboxMessage, RecordStatus
+from tests.register.test_reject_stopped import FORM, NOW, PIET, PIET_EMAIL, STAFF, _pending_then_stopped
+
+LATER = NOW + timedelta(days=2)
+TRIAGE = "C0TRIAGE1"
+
+
+def _reviews(s: Session) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.PROFILE_REVIEW)
+    return list(s.scalars(query.order_by(OutboxMessage.id)))
+
+
+def _sent(s: Session, message: OutboxMessage, *, channel: str, ts: str) -> None:
+    assert outbox.mark_outbox_sent(s, message_id=message.id, ts=ts, channel=channel, now=NOW)
+
+
+def _rejected(database: Database, stop: str) -> tuple[int, str]:
+    """A stopped person's waiting profile, posted to staff and rejected; its id and the version the post showed."""
+    expert_id = _pending_then_stopped(database, stop)
+    with database.session() as s:
+        [first] = _reviews(s)
+        _sent(s, first, channel=TRIAGE, ts="1000.1")
+        version = str(first.payload["version"])
+    with database.session() as s:
+        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=version, reason="dubbel", now=NOW)
+    return expert_id, version
+
+
+@pytest.mark.parametrize("stop", ["withdrawn", "opted_out"])
+def test_filled_in_again_it_is_posted_to_staff_again(database: Database, stop: str) -> None:
+    expert_id, first_version = _rejected(database, stop)
+    with database.session() as s:  # the first review's buttons, before it was filled in again: decided
+        with pytest.raises(ProfileStateError) as refused:
+            profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=first_version, now=NOW)
+        assert refused.value.code == "already_moderated"
+    with database.session() as s:
+        changed = {**FORM, "bio": "Tien jaar leegstandsbeleid in Leuven."}
+        saved = profiles.save_profile(
+            s,
+            actor=PIET,
+            values=changed,
+            now=LATER,
+            expert_id=expert_id,
+            approval_required=True,
+            slack_email=PIET_EMAIL,
+        )
+        assert saved.pending_approval and not saved.created
+    with database.session() as s:
+        first, second = _reviews(s)  # a review post per submission
+        assert second.dedupe_key == profiles.review_key(expert_id, LATER) != first.dedupe_key
+        assert second.payload["version"] != first_version and "leegstandsbeleid" not in str(first.payload)
+        # the new post and a staff member's DM copy of it (the triage channel refused it) show the decision; the
+        # first post showed the rejection already
+        _sent(s, second, channel=TRIAGE, ts="2000.2")
+        told = staffdm.tell_staff(
+            s, message_id=second.id, staff=[STAFF.slack_id], channel_id=TRIAGE, error="x", now=NOW
+        )
+        assert told == "staff told: 1 of 1"
+        copy = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.STAFF_DM)).one()
+        assert copy.dedupe_key == staffdm.staff_dm_key(second.dedupe_key, str(STAFF.slack_id))
+        _sent(s, copy, channel="D0STAFF01", ts="3000.3")
+    with database.session() as s:
+        refs = profiles.review_message_refs(s, expert_id=expert_id)
+        assert refs == [
+            {"channel_id": TRIAGE, "message_ts": "2000.2"},
+            {"channel_id": "D0STAFF01", "message_ts": "3000.3"},
+        ]
+        with pytest.raises(ProfileChanged):  # an old button of the first review: not the version that waits
+            profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=first_version, now=LATER)
+    with database.session() as s:
+        version = str(_reviews(s)[1].payload["version"])
+        profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=version, now=LATER)
+    with database.session() as s:
+        expert = s.get(Expert, expert_id)
+        assert expert is not None and expert.status is RecordStatus.PUBLISHED
+
+
+def test_edits_while_it_waits_and_staff_edits_post_nothing_more(database: Database) -> None:
+    expert_id, _ = _rejected(database, "withdrawn")
+    with database.session() as s:  # staff editing the rejected profile leave it rejected: nothing to review
+        profiles.save_profile(s, actor=STAFF, values=FORM, now=LATER, expert_id=expert_id, slack_email=None)
+    with database.session() as s:
+        assert len(_reviews(s)) == 1
+        expert = s.get(Expert, expert_id)
+        assert expert is not None and expert.status is RecordStatus.REJECTED
+    for when in (LATER, LATER + timedelta(hours=1)):  # filled in again, then edited while it waits
+        with database.session() as s:
+            profiles.save_profile(
+                s,
+                actor=PIET,
+                values=FORM,
+                now=when,
+                expert_id=expert_id,
+                approval_required=True,
+                slack_email=PIET_EMAIL,
+            )
+    with database.session() as s:
+        assert len(_reviews(s)) == 2
+
+
+def test_a_review_posted_under_the_older_key_is_still_found(database: Database) -> None:
+    """A review queued before the keys had the submission's time (``profile_review:<id>``)."""
+    expert_id = _pending_then_stopped(database, "withdrawn")
+    with database.session() as s:
+        [review] = _reviews(s)
+        review.dedupe_key = f"profile_review:{expert_id}"
+        _sent(s, review, channel=TRIAGE, ts="1000.1")
+    with database.session() as s:
+        assert profiles.review_message_ref(s, expert_id=expert_id) == {"channel_id": TRIAGE, "message_ts": "1000.1"}
