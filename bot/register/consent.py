@@ -43,6 +43,7 @@ def confirm_listing(session: Session, *, actor: Actor, expert_id: int, now: date
     expert = profiles.get_expert(session, expert_id=expert_id)
     if not actor.is_self(expert.slack_user_id):
         raise NotAuthorized("confirm someone else's listing", target=f"expert:{expert.id}")
+    profiles.refuse_rejected(expert)
     before = expert_audit(expert)
     if expert.consent is Consent.WITHDRAWN and expert.availability is Availability.OPTED_OUT:
         expert.availability = Availability.AVAILABLE  # listed again (an old confirm button): askable again too

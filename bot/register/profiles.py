@@ -299,6 +299,14 @@ def _filled_in_by_owner(expert: Expert, *, status: RecordStatus, now: datetime) 
     expert.last_confirmed_at = now
 
 
+def refuse_rejected(expert: Expert) -> None:
+    """A profile staff rejected (kept because its owner had stopped: ``reject_profile``) is never shown or asked:
+    being available or confirming it changes nothing, so it is refused (``profile_rejected``); filling it in again
+    (``save_profile``) submits it to staff again."""
+    if expert.status is RecordStatus.REJECTED:
+        raise ProfileStateError("profile_rejected", f"expert #{expert.id} was not accepted; edit it to submit it again")
+
+
 def _check_address(
     session: Session, *, actor: Actor, email: str, existing: Expert | None, slack_email: str | None
 ) -> None:
@@ -342,6 +350,7 @@ def set_availability(
         stop_locks.lock_expert_to_stop(session, expert_id=expert_id)
     expert = get_expert(session, expert_id=expert_id, lock=True)
     actor.require_self_or_staff(expert.slack_user_id, "change an expert's availability", target=f"expert:{expert.id}")
+    refuse_rejected(expert)
     if availability is Availability.AWAY:
         if until is None or until < today:
             raise ProfileStateError("away_date_past", "the away date must be today or later")

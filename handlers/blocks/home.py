@@ -130,6 +130,11 @@ def build_home_view(data: HomeData, lang: str) -> View:
                 elements=[button(t("profile.btn_join", lang), ids.ACTION_PROFILE_JOIN, "join", style="primary")],
             )
         )
+    elif card.rejected:  # not listed, nothing to confirm or be available for: filling it in again submits it
+        blocks.append(section(profile_text(card, lang)))
+        blocks.append(context(t("profile.home_rejected", lang)))
+        edit = button(t("profile.btn_edit", lang), ids.ACTION_PROFILE_EDIT, str(card.expert_id), style="primary")
+        blocks.append(ActionsBlock(block_id=ids.BLOCK_HOME_PROFILE_ACTIONS, elements=[edit]))
     else:
         blocks.append(section(profile_text(card, lang)))
         value = str(card.expert_id)

@@ -78,6 +78,7 @@ class ProfileCard:
     last_confirmed: str | None = None
     stale: bool = False
     pending_approval: bool = False
+    rejected: bool = False  # staff rejected it (kept: its owner had stopped): not listed until filled in again
     slack_user_id: str | None = None
     version: str = ""  # ``profiles.profile_version``: what staff approve or reject from the card
     removable: bool = True  # ``profiles.removable``: not someone who withdrew or opted out (erasure removes them)
@@ -110,6 +111,7 @@ def profile_card(expert: Expert, lang: str, *, stale: bool, tz: tzinfo | None = 
         last_confirmed=local_day(expert.last_confirmed_at, tz).isoformat() if expert.last_confirmed_at else None,
         stale=stale,
         pending_approval=expert.status is RecordStatus.PENDING,
+        rejected=expert.status is RecordStatus.REJECTED,
         slack_user_id=expert.slack_user_id,
         version=profile_version(expert),
         removable=removable(expert),
@@ -327,7 +329,10 @@ def profile_text(card: ProfileCard, lang: str) -> str:
         lines.append(f"*{t('profile.field_themes', lang)}:* " + escape_truncate(", ".join(card.themes), 500))
     if card.languages:
         lines.append(f"*{t('profile.field_languages', lang)}:* " + escape_truncate(", ".join(card.languages), 100))
-    lines.append(f"{availability_text(card, lang)} · {confirmation_text(card, lang)}")
+    if card.rejected:  # never shown or asked: its availability and confirmation do not count
+        lines.append(t("profile.rejected", lang))
+    else:
+        lines.append(f"{availability_text(card, lang)} · {confirmation_text(card, lang)}")
     if card.pending_approval:
         lines.append(t("profile.pending_approval", lang))
     return "\n".join(lines)

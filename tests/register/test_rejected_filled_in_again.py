@@ -1,6 +1,7 @@
 """A profile staff rejected while its owner had stopped is kept, marked rejected (``tests/register/
 test_reject_stopped.py``). Its owner filling it in again is a new submission: staff are asked to review it again
-(a post per submission, found with its staff DM copies to show the decision; the first review's buttons refused)."""
+(a post per submission, found with its staff DM copies to show the decision; the first review's buttons refused).
+Until then it is not listed: being available again or confirming it is refused with a clear message."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import outbox, staffdm
-from bot.register import profiles
+from bot.error_texts import error_text
+from bot.register import consent, profiles
 from bot.register.profiles import ProfileChanged, ProfileStateError
 from storage.db import Database
-from storage.models import Expert, OutboxKind, OutboxMessage, RecordStatus
-from tests.register.test_reject_stopped import FORM, NOW, PIET, PIET_EMAIL, STAFF, _pending_then_stopped
+from storage.models import Availability, Expert, OutboxKind, OutboxMessage, RecordStatus
+from tests.register.test_reject_stopped import FORM, NOW, PIET, PIET_EMAIL, STAFF, TODAY, _pending_then_stopped
 
 LATER = NOW + timedelta(days=2)
 TRIAGE = "C0TRIAGE1"
@@ -123,3 +125,37 @@ def test_a_review_posted_under_the_older_key_is_still_found(database: Database) 
         _sent(s, review, channel=TRIAGE, ts="1000.1")
     with database.session() as s:
         assert profiles.review_message_ref(s, expert_id=expert_id) == {"channel_id": TRIAGE, "message_ts": "1000.1"}
+
+
+@pytest.mark.parametrize("stop", ["withdrawn", "opted_out"])
+def test_a_rejected_profile_cannot_be_made_available_or_confirmed(database: Database, stop: str) -> None:
+    expert_id, _ = _rejected(database, stop)
+    changes = {
+        "available": lambda s: profiles.set_availability(
+            s, actor=PIET, expert_id=expert_id, availability=Availability.AVAILABLE, now=LATER, today=TODAY
+        ),
+        "away": lambda s: profiles.set_availability(
+            s,
+            actor=PIET,
+            expert_id=expert_id,
+            availability=Availability.AWAY,
+            until=TODAY + timedelta(days=7),
+            now=LATER,
+            today=TODAY,
+        ),
+        "staff": lambda s: profiles.set_availability(
+            s, actor=STAFF, expert_id=expert_id, availability=Availability.AVAILABLE, now=LATER, today=TODAY
+        ),
+        "confirm": lambda s: consent.confirm_listing(s, actor=PIET, expert_id=expert_id, now=LATER),
+    }
+    for name, change in changes.items():
+        with database.session() as s:
+            with pytest.raises(ProfileStateError) as refused:
+                change(s)
+            assert refused.value.code == "profile_rejected", name
+    assert "Pas je profiel aan" in (error_text(refused.value, "nl") or "")
+    assert "Edit your profile to submit it again" in (error_text(refused.value, "en") or "")
+    with database.session() as s:
+        expert = s.get(Expert, expert_id)
+        assert expert is not None and expert.status is RecordStatus.REJECTED
+        assert expert.availability is Availability.OPTED_OUT and expert.last_confirmed_at == NOW

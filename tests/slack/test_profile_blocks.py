@@ -206,6 +206,11 @@ def test_home_for_someone_not_in_the_register_offers_joining() -> None:
             [ids.ACTION_CONSENT_CONFIRM],
             [],
         ),
+        (  # rejected by staff (kept: its owner had opted out): not listed; only filling it in again submits it
+            ProfileCard(12, "An", "a@b.be", "Gent", availability="opted_out", stale=True, rejected=True),
+            [ids.ACTION_PROFILE_EDIT, "niet aanvaard"],
+            [ids.ACTION_HOME_AVAILABLE, ids.ACTION_HOME_AWAY, ids.ACTION_CONSENT_CONFIRM, ids.ACTION_PROFILE_JOIN],
+        ),
     ],
 )
 def test_home_buttons_follow_the_profile_state(card: ProfileCard, present: list[str], absent: list[str]) -> None:
