@@ -207,7 +207,7 @@ class NetworkGate:
         ``Unchecked`` when it takes ``users.info`` and Slack does not answer it now."""
         team = claimed_team(body)
         answer = is_inside(self.network, team=team, enterprise=claimed_enterprise(body))
-        if answer is False or (answer and not self._guest_unknown(body)):
+        if not self._looks_up(body):
             return bool(answer), team or "-", None
         try:
             person = self.services.locales.person(
@@ -233,11 +233,11 @@ class NetworkGate:
         user_id = context.user_id
         if not user_id or user_id == context.bot_user_id:  # no person acts (url checks, edits, the bot's own posts)
             return next()
-        if is_profile_change(body):  # whether they are a guest may have changed: asked again at their next request
-            self.services.locales.profile_changed(user_id)
-        if is_profile_change(body) and self._undecided(body):
-            # nobody acts: the listener decides on a look-up of its own, retried from the inbox under a rate limit
-            return next()
+        if is_profile_change(body):
+            self.services.locales.profile_changed(user_id)  # whether they are a guest may have changed: asked again
+            if self._undecided(body):
+                # nobody acts: the listener decides on a look-up of its own, retried from the inbox under a rate limit
+                return next()
         delivery = delivery_id(body)
         if delivery is not None and self._told_before(delivery, body):  # Slack's retry of a request told already
             log.info("network check: redelivery of %s ignored (told before)", delivery.split(":", 1)[0])
