@@ -100,6 +100,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "no_proposal": N_("error.no_proposal"),
     "no_topic": N_("error.no_topic"),
     "not_a_candidate": N_("error.not_a_candidate"),
+    "topic_label_gone": N_("error.topic_label_gone"),  # a recruiting DM's topic no longer shown as asked
 }
 
 

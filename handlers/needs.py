@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import re
 
-from bot.error_texts import field_error_text
+from bot.error_texts import error_text, field_error_text
 from bot.i18n import t
-from bot.needs import NeedsService, Period, parse_period
+from bot.needs import NeedsService, Period, TopicLabelGone, parse_period
 from bot.needs.periods import current_quarter
 from bot.needs.report import collect_report, render_chart_png, render_xlsx
 from bot.needs.report_data import without_gone
@@ -208,9 +208,19 @@ def handle_done_submission(turn: Turn, form: NeedsDoneForm) -> None:
 
 
 def handle_add_topic(turn: Turn, topic_id: int) -> None:
-    """The person asked adds the topic to their profile (only them, only the topic they were asked about)."""
+    """The person asked adds the topic to their profile (only them, only the topic they were asked about). When it
+    may no longer be added as asked (``TopicLabelGone``) they are told, and the DM is drawn again without the label
+    and its button."""
     service = _service(turn)
-    label = service.add_topic_to_profile(turn.session, actor=turn.actor, topic_id=topic_id, now=turn.now)
+    try:
+        label = service.add_topic_to_profile(turn.session, actor=turn.actor, topic_id=topic_id, now=turn.now)
+    except TopicLabelGone as gone:
+        refs = service.expertise_request_refs(turn.session, actor=turn.actor, topic_id=topic_id)
+        rendered = build_expertise_request({"topic_id": topic_id, "gone": True}, turn.lang)
+        turn.update_messages(refs, rendered.text, rendered.blocks, about=f"need_topic:{topic_id}")
+        turn.tell(error_text(gone, turn.lang) or gone.message)
+        turn.outcome = f"refused {gone.code} topic={topic_id}"
+        return
     refs = service.expertise_request_refs(turn.session, actor=turn.actor, topic_id=topic_id)
     rendered = build_expertise_request({"label": label, "topic_id": topic_id, "added": True}, turn.lang)
     turn.update_messages(refs, rendered.text, rendered.blocks, about=f"need_topic:{topic_id}")

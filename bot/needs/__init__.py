@@ -11,6 +11,7 @@ Public API (what the Slack layer calls)::
     service.proposal / list_proposals / plan_invite / record_invite / dismiss_proposal / complete_proposal
     service.recruiting(session, actor=actor, topic_id=..., now=now)       -> RecruitPlan
     service.ask_to_add_expertise(session, actor=actor, topic_id=..., expert_ids=[...], now=now)
+    service.add_topic_to_profile(session, actor=actor, topic_id=..., now=now)  -> label (or TopicLabelGone)
 
     from bot.needs.report import collect_report, render_xlsx, render_html, render_chart_png
 """
@@ -35,6 +36,7 @@ from bot.needs.model import (
     UpdateReport,
 )
 from bot.needs.periods import InvalidPeriod, Period, parse_period
+from bot.needs.recruiting import TopicLabelGone
 from bot.needs.service import NeedsService
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "ProposalView",
     "RecruitPlan",
     "RecruitRequest",
+    "TopicLabelGone",
     "TopicView",
     "UpdateReport",
     "parse_period",

@@ -178,12 +178,21 @@ def is_shareable(source: repo.NeedSource) -> bool:
     )
 
 
-def _shown_label(topic: NeedTopic, sources: Mapping[str, repo.NeedSource]) -> str:
-    """A topic's stored label, unless the item it was made from may not be quoted any more (withdrawn, or its channel
-    turned private since): the label is made of that item's words, so the topic shows without one until the next
-    grouping run labels it again from what may be quoted."""
+def shown_label(topic: NeedTopic, sources: Mapping[str, repo.NeedSource]) -> str:
+    """The label a topic may be shown (and sent, and added to a profile) with: its stored label, unless the item it
+    was made from may not be quoted any more (withdrawn, closed unanswered, or its channel turned private since):
+    the label is made of that item's words, so the topic shows without one. An erasure blanks the stored label
+    itself (``bot.privacy``), and a grouping run labels such a topic again from what may be quoted. ``sources``
+    must hold the label's item (``label_sources`` reads just that one)."""
     source = sources.get(topic.label_item) if topic.label_item else None
     return "" if source is not None and not is_shareable(source) else topic.label
+
+
+def label_sources(session: Session, topic: NeedTopic) -> dict[str, repo.NeedSource]:
+    """The one item a topic's label was made from (none for a topic without one), for ``shown_label`` when the
+    needs' whole state is not read."""
+    keys = [topic.label_item] if topic.label_item and topic.label_item[:2] in {"q:", "g:"} else []
+    return {s.key: s for s in repo.list_need_sources(session, keys=keys)} if keys else {}
 
 
 def may_be_named(expert: Expert | None) -> bool:
@@ -295,7 +304,7 @@ class NeedsCore:
         return NeedsState(
             sources=sources,
             assigned=assigned,
-            labels={t.id: _shown_label(t, sources) for t in repo.list_need_topics(session, ids=topic_ids)},
+            labels={t.id: shown_label(t, sources) for t in repo.list_need_topics(session, ids=topic_ids)},
             askers=self.directory(session, askers),
         )
 

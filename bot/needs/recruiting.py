@@ -4,7 +4,11 @@
   related practices, who may be named and are not strong matches already.
 * ``ask_to_add_expertise`` — staff only — a DM (outbox ``expertise_request``) to each chosen candidate.
 * ``add_topic_to_profile`` — the person asked adds the topic to their own profile (only the topic they were asked
-  about, checked against the request sent to them).
+  about, checked against the request sent to them, and only while the topic may still be shown with the label they
+  were asked about: ``TopicLabelGone`` otherwise).
+
+The label sent and added is the one ``bot.needs.core.shown_label`` allows, the rule proposals and reports follow: a
+label made of a question its asker withdrew, staff closed unanswered, or whose channel turned private is never sent.
 """
 
 from __future__ import annotations
@@ -16,13 +20,34 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.actors import Actor, NotAuthorized
-from bot.errors import NotFoundError
+from bot.errors import NotFoundError, WieweetError
 from bot.matching.results import SearchResult
-from bot.needs.core import NeedsCore, NeedsState, NoShareableWording, is_shareable, may_be_named
+from bot.needs.core import (
+    NeedsCore,
+    NeedsState,
+    NoShareableWording,
+    is_shareable,
+    label_sources,
+    may_be_named,
+    shown_label,
+)
 from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
 from storage import needs_repo as repo
 from storage import outbox_repo, register_repo
 from storage.models import OutboxMessage
+
+
+class TopicLabelGone(WieweetError):
+    """The topic a recruiting DM asked about may no longer be added as it was asked: its label's question was
+    withdrawn or closed unanswered, or moved to a private channel; an erasure blanked the label; the topic was
+    labelled again or deleted. Nothing is added (the words could be a withdrawn or erased person's); the DM loses
+    its button."""
+
+    code = "topic_label_gone"
+    refusal = True
+
+    def __init__(self, topic_id: int) -> None:
+        super().__init__(message=f"topic #{topic_id} may no longer be added with the label asked about")
 
 
 class Recruiting:
@@ -38,8 +63,9 @@ class Recruiting:
         if topic is None:
             raise NotFoundError("no_topic", f"no topic #{topic_id}")
         state = self.core.state(session)
+        label = shown_label(topic, state.sources)
         items = state.members().get(topic_id, [])
-        result = self.core.search(self.core.query(items, topic.label), now=now, limit=8)
+        result = self.core.search(self.core.query(items, label), now=now, limit=8)
         reasons, named_by_slack = _answered(session, state, items)
         for expert_id, why in _found_by_search(result).items():
             reasons.setdefault(expert_id, why)
@@ -55,7 +81,7 @@ class Recruiting:
             for e in sorted(experts.values(), key=lambda e: (e.name.casefold(), e.id))
             if may_be_named(e) and e.id not in strong
         ]
-        return RecruitPlan(topic_id, topic.label, self.core.coverage_of(result), tuple(candidates))
+        return RecruitPlan(topic_id, label, self.core.coverage_of(result), tuple(candidates))
 
     def ask_to_add_expertise(
         self, session: Session, *, actor: Actor, topic_id: int, expert_ids: Sequence[int], now: datetime
@@ -64,7 +90,10 @@ class Recruiting:
         candidates ``recruiting`` offers may be asked, whatever ids a (forged) request names."""
         plan = self.recruiting(session, actor=actor, topic_id=topic_id, now=now)
         if not plan.label:
-            raise NoShareableWording(message="this topic has only private questions: there is nothing to ask about")
+            raise NoShareableWording(
+                message="this topic has no label that may be shown (only private questions, or its label's question "
+                "was withdrawn or closed): there is nothing to ask about"
+            )
         allowed = {p.expert_id: p for p in plan.candidates if p.expert_id is not None and p.slack_user_id}
         refused = [i for i in expert_ids if i not in allowed]
         if refused:
@@ -103,13 +132,19 @@ class Recruiting:
         """The person asked by DM adds the topic to their own profile's expertise (audited); returns the label.
 
         Only someone the knowledge centre asked about this very topic may (an expertise request was sent to their
-        Slack id); the label added is the one they were asked about, never text from the request."""
+        Slack id); the label added is the topic's label as it may be shown now (``shown_label``), and only when it
+        is the one they were asked about: ``TopicLabelGone`` when it is not shown any more, was labelled again, or
+        the topic is gone."""
         request = _expertise_request(session, actor=actor, topic_id=topic_id)
         if request is None or not actor.slack_id:
             raise NotAuthorized("add a topic they were not asked about", target=f"need_topic:{topic_id}")
-        label = str(request.payload.get("label") or "").strip()
+        asked = str(request.payload.get("label") or "").strip()
+        topic = repo.get_need_topic(session, topic_id=topic_id)
+        label = shown_label(topic, label_sources(session, topic)).strip() if topic is not None else ""
+        if not label or label.casefold() != asked.casefold():
+            raise TopicLabelGone(topic_id)
         expert = register_repo.get_expert_by_slack_id(session, slack_user_id=actor.slack_id)
-        if expert is None or not label:
+        if expert is None:
             raise NotFoundError("no_expert", "no expert profile for this Slack account")
         if label.casefold() not in {e.casefold() for e in expert.expertise}:
             before = {"expertise": list(expert.expertise)}

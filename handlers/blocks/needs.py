@@ -244,7 +244,11 @@ def build_done_modal(lang: str, *, proposal_id: int, label: str) -> View:
 
 
 def build_expertise_request(payload: Payload, lang: str) -> Rendered:
-    """DM: would you add this topic to your profile? One button adds it (only for the person asked)."""
+    """DM: would you add this topic to your profile? One button adds it (only for the person asked). ``gone``: the
+    topic may no longer be added as asked (``bot.needs.TopicLabelGone``): said without its label, no button."""
+    if payload.get("gone"):
+        gone = t("needs.recruit_gone", lang)
+        return Rendered(text=fallback(gone), blocks=[section(gone)])
     label = str(payload.get("label") or "")
     reason = str(payload.get("reason") or "")
     topic_id = int(payload.get("topic_id") or 0)
