@@ -103,6 +103,13 @@ class HeldRefusals:
             return None
         return next(iter(self._held.values()))
 
+    def hold_if_stopped(self, channel_id: str) -> None:
+        """Once ``stopped``: hold ``channel_id``'s post without asking Slack (``OperatorRefusalError``)."""
+        error = self.stopped()
+        if error is not None:
+            self.hold(channel_id, error, asked=False)
+            raise OperatorRefusalError(error)
+
     def settle(self, refusals: OperatorRefusals) -> dict[str, str]:
         """At the end of the pass: the held channels whose refusal is their own (to fail for the week), by channel;
         none when it is the pass's (then told to ``refusals``, naming the first channel refused)."""
@@ -161,13 +168,7 @@ def slack_post(
     nothing sent, the rest of the pass is held without asking Slack (``HeldRefusals.stopped``)."""
 
     def post(channel: str, blocks: list[Block], text: str) -> str:
-        cause = refusals.refusing("chat.postMessage") if refusals is not None else None
-        if cause is not None:  # refused earlier in this pass: Slack is not asked again (the run stays due)
-            raise OperatorRefusalError(*cause)
-        stopped = held.stopped() if held is not None else None
-        if held is not None and stopped is not None:  # every post so far refused so: held, Slack not asked
-            held.hold(channel, stopped, asked=False)
-            raise OperatorRefusalError(stopped)
+        _refuse_unasked(channel, refusals, held)
         try:
             response = client.chat_postMessage(
                 channel=channel, blocks=blocks, text=text, unfurl_links=False, unfurl_media=False
@@ -195,6 +196,16 @@ def slack_post(
         return str(response["ts"])
 
     return post
+
+
+def _refuse_unasked(channel: str, refusals: OperatorRefusals | None, held: HeldRefusals | None) -> None:
+    """``OperatorRefusalError`` without asking Slack when this pass knows the post would be refused (the run stays
+    due): a refusal only the operator can fix met earlier, or every post so far refused with ``no_permission``."""
+    cause = refusals.refusing("chat.postMessage") if refusals is not None else None
+    if cause is not None:
+        raise OperatorRefusalError(*cause)
+    if held is not None:
+        held.hold_if_stopped(channel)
 
 
 def _rate_limited_text(error: str, seconds: int, said: bool) -> str:
