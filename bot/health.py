@@ -5,7 +5,9 @@ API and never waits for Slack:
 
 - database: ``ping()`` at most once per ``db_ttl`` (a few seconds); probes arriving while a ping runs answer with
   the last result instead of queueing behind it;
-- Slack: the last known result of ``auth.test`` (and, when Slack refused the token, its error: ``slack_error``).
+- Slack: the last known result of ``auth.test``, as ``"ok"`` or ``"down"`` only. The endpoint answers anyone who
+  can reach the port, so it shows no internal detail: why Slack refused the token (``token_revoked``) is in the log
+  (WARNING, at each check that fails) and, for the digests waiting on it, in ``wieweet queued list``.
   When it is older than ``slack_ttl`` a probe starts one refresh in the background and answers at once with the
   last known state, so there is at most one ``auth.test`` per ``slack_ttl`` however often the load balancer asks.
   The process starts with "ok": it only starts serving after Bolt's own ``auth.test`` accepted the token.
@@ -39,7 +41,6 @@ class _Cached:
     ok: bool | None = None
     checked_at: datetime | None = None
     running: bool = False
-    why: str = ""  # Slack's refusal, when it said one (``token_revoked``)
 
     def stale(self, now: datetime, ttl: timedelta) -> bool:
         # A clock that went backwards (a test's fake clock, a corrected wall clock) counts as stale too.
@@ -72,11 +73,8 @@ class HealthMonitor:
         """``(healthy, details)`` for the probe's JSON; never blocks on Slack, at most on one database ping."""
         db_ok = self._database()
         slack_ok = self._slack_state()
+        # Coarse states only: why Slack refused the token is the log's (``_refresh_slack``), never a public answer's
         details = {"database": "ok" if db_ok else "down", "slack": "ok" if slack_ok else "down"}
-        with self._lock:
-            why = self._slack.why
-        if not slack_ok and why:
-            details["slack_error"] = why  # what Slack said of the token: the operator's to fix
         return db_ok and slack_ok, details
 
     def _database(self) -> bool:
@@ -121,4 +119,4 @@ class HealthMonitor:
                 f": {why}" if why else "",
             )
         with self._lock:
-            self._slack = _Cached(ok=ok, checked_at=self._clock(), why=why)
+            self._slack = _Cached(ok=ok, checked_at=self._clock())

@@ -236,8 +236,10 @@ def send_due_digests(
     tz: ZoneInfo = TIMEZONE,
     clock: Clock | None = None,
     left_out: LeftOut | None = None,
+    order: Callable[[str], tuple[int, int]] | None = None,
 ) -> list[SendResult]:
-    """Send every digest that is due now (``due_digests``), one channel after the other.
+    """Send every digest that is due now (``due_digests``), one channel after the other (in ``order`` of their
+    channel ids when given: the poster's, which asks last what was refused before).
 
     The data is collected once per distinct window (channels with the same schedule share it). One channel's
     failure does not stop the others. ``clock``: as for ``send_digest`` (by default measured from this call's start).
@@ -249,6 +251,8 @@ def send_due_digests(
             (SubscriptionView.from_subscription(s), period)
             for s, period in due_digests(session, now=now, stale_after=stale_after, tz=tz)
         ]
+    if order is not None:
+        due.sort(key=lambda item: order(item[0].channel_id))
     cache: dict[tuple[datetime, datetime], DigestData] = {}
     quoted = _quoted_themes(due, tz)
     results: list[SendResult] = []

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import Block
 from digests import sender
 from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
-from digests.period import TIMEZONE
+from digests.period import TIMEZONE, IsoWeek
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
 from digests.sender import Clock, SendResult, SendStatus, elapsed_clock
@@ -72,30 +72,76 @@ class HeldRefusals:
     claimed) until the pass knows whose refusal it is. A post that goes out settles it: each is that channel's (failed
     for the week, as the refusals after it at once). At the end of a pass with none sent, two or more such channels
     are the pass's refusal: one only the operator can fix (``OperatorRefusals``: said at ERROR once, staff told once
-    per week, the week's digests stay due); a single one is its channel's."""
+    per week, the week's digests stay due); a single one is its channel's. Two such refusals with nothing sent are
+    evidence enough: the rest of the pass posts no more (``stopped``), its channels held as well, so a pass over 300
+    channels refused so makes two posts, not 300."""
 
-    def __init__(self) -> None:
+    ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
+
+    def __init__(self, order: PostOrder | None = None, *, week: str = "") -> None:
         self._sent = False
         self._held: dict[str, str] = {}  # channel -> Slack's error, in the order met
+        self._order = order
+        self._week = week
 
     def sent(self) -> None:
         self._sent = True
 
-    def hold(self, channel_id: str, error: str) -> bool:
-        """Whether the refusal of ``channel_id``'s post is held (nothing of the pass went out yet)."""
+    def hold(self, channel_id: str, error: str, *, asked: bool = True) -> bool:
+        """Whether the refusal of ``channel_id``'s post is held (nothing of the pass went out yet). ``asked``: Slack
+        refused it (not held without asking), remembered in ``order`` so later passes ask the others first."""
+        if asked and self._order is not None:
+            self._order.refused(channel_id, week=self._week)
         if self._sent:
             return False
         self._held.setdefault(channel_id, error)
         return True
 
+    def stopped(self) -> str | None:
+        """Slack's error when the pass should post no more (``ENOUGH`` refusals, nothing sent), else None."""
+        if self._sent or len(self._held) < self.ENOUGH:
+            return None
+        return next(iter(self._held.values()))
+
+    def hold_if_stopped(self, channel_id: str) -> None:
+        """Once ``stopped``: hold ``channel_id``'s post without asking Slack (``OperatorRefusalError``)."""
+        error = self.stopped()
+        if error is not None:
+            self.hold(channel_id, error, asked=False)
+            raise OperatorRefusalError(error)
+
     def settle(self, refusals: OperatorRefusals) -> dict[str, str]:
         """At the end of the pass: the held channels whose refusal is their own (to fail for the week), by channel;
         none when it is the pass's (then told to ``refusals``, naming the first channel refused)."""
-        if not self._sent and len(self._held) >= 2:
+        if not self._sent and len(self._held) >= self.ENOUGH:
             channel_id, error = next(iter(self._held.items()))
             refusals.refused(error=error, needed="", method="chat.postMessage", channel_id=channel_id)
             return {}
         return dict(self._held)
+
+
+class PostOrder:
+    """The digest channels whose post Slack refused with ``no_permission`` this ISO week, kept across the passes of
+    one process, in the order they were last asked: a pass posts the channels not refused yet first, then the
+    refused ones, the longest unasked first (``key``). A pass stops posting after two refusals with nothing sent
+    (``HeldRefusals``), so without this the same two channels, refused for their own reasons, would come first in
+    every pass and hold back the rest of the week's digests."""
+
+    def __init__(self) -> None:
+        self._asked: dict[str, tuple[str, int]] = {}  # channel -> (ISO week, when last refused: a count)
+        self._count = 0
+
+    def refused(self, channel_id: str, *, week: str) -> None:
+        self._count += 1
+        self._asked.pop(channel_id, None)
+        self._asked[channel_id] = (week, self._count)
+        for channel in [c for c, (w, _) in self._asked.items() if w != week]:  # past weeks' refusals are done
+            del self._asked[channel]
+
+    def key(self, channel_id: str, *, week: str) -> tuple[int, int]:
+        """Sorts the channels never refused this week first (in their own order), then by when last refused."""
+        kept = self._asked.get(channel_id)
+        return (1, kept[1]) if kept is not None and kept[0] == week else (0, 0)
 
 
 def fail_held(
@@ -118,12 +164,11 @@ def slack_post(
     the operator can fix raises ``OperatorRefusalError`` (told to ``refusals``, the pass's); once it was, the rest
     of the pass raises it without asking Slack (``OperatorRefusals.refusing``). With ``held`` (the pass's), a
     ``no_permission`` while nothing of the pass went out raises ``OperatorRefusalError`` too (the run stays
-    claimed) and the pass decides at its end whose refusal it was (``HeldRefusals``)."""
+    claimed) and the pass decides at its end whose refusal it was (``HeldRefusals``); after two such refusals with
+    nothing sent, the rest of the pass is held without asking Slack (``HeldRefusals.stopped``)."""
 
     def post(channel: str, blocks: list[Block], text: str) -> str:
-        cause = refusals.refusing("chat.postMessage") if refusals is not None else None
-        if cause is not None:  # refused earlier in this pass: Slack is not asked again (the run stays due)
-            raise OperatorRefusalError(*cause)
+        _refuse_unasked(channel, refusals, held)
         try:
             response = client.chat_postMessage(
                 channel=channel, blocks=blocks, text=text, unfurl_links=False, unfurl_media=False
@@ -151,6 +196,16 @@ def slack_post(
         return str(response["ts"])
 
     return post
+
+
+def _refuse_unasked(channel: str, refusals: OperatorRefusals | None, held: HeldRefusals | None) -> None:
+    """``OperatorRefusalError`` without asking Slack when this pass knows the post would be refused (the run stays
+    due): a refusal only the operator can fix met earlier, or every post so far refused with ``no_permission``."""
+    cause = refusals.refusing("chat.postMessage") if refusals is not None else None
+    if cause is not None:
+        raise OperatorRefusalError(*cause)
+    if held is not None:
+        held.hold_if_stopped(channel)
 
 
 def _rate_limited_text(error: str, seconds: int, said: bool) -> str:
@@ -337,6 +392,7 @@ def send_due_digests(
     tz: ZoneInfo = TIMEZONE,
     clock: Clock | None = None,
     left_out: LeftOut | None = None,
+    order: Callable[[str], tuple[int, int]] | None = None,
 ) -> list[SendResult]:
     """``digests.sender.send_due_digests`` in Slack: every digest due now."""
     return sender.send_due_digests(
@@ -349,6 +405,7 @@ def send_due_digests(
         tz=tz,
         clock=clock,
         left_out=left_out,
+        order=order,
     )
 
 
@@ -362,6 +419,7 @@ def due_digests_poster(
     goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
 
     refused_channels = RefusedChannels()  # source channels Slack refused to tell about: kept for the week
+    post_order = PostOrder()  # and the digest channels whose post it refused with no_permission: asked last
 
     def post_due(now: datetime, worker_id: str) -> list[SendResult]:
         tick = clock or elapsed_clock(now)
@@ -375,7 +433,8 @@ def due_digests_poster(
 
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
-        held = HeldRefusals()  # and of the posts refused with no_permission before any went out
+        week = str(IsoWeek.containing(now, tz))
+        held = HeldRefusals(post_order, week=week)  # and of the posts refused with no_permission before any went out
         sources = SourceChannels(
             db,
             client,
@@ -405,6 +464,7 @@ def due_digests_poster(
             tz=tz,
             clock=tick,
             left_out=sources.left_out,
+            order=lambda channel: post_order.key(channel, week=week),
         )
         sources.report()
         results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)

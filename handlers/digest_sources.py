@@ -63,13 +63,16 @@ class FailedLookUp:
 
 # Slack's refusals only the operator can fix — the app's token, its scopes — for every channel alike: said once per
 # pass and to staff once per week (``OperatorRefusals``); the week's digests stay due and go out once it is fixed.
-# Of those, the refusals of the token itself (revoked, wrong, the app or workspace gone, a call from an IP address
-# the app does not allow): every call of the pass meets them.
-TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
-# And the method's: a scope it needs, a token type it does not take. Slack's ``no_permission`` is neither: it
-# concerns one conversation (the app is no member of it, or may not post there), so it is that channel's refusal
-# for the week (``CHANNEL_REFUSALS``) — unless every post of a pass meets it (``digest_post.HeldRefusals``).
-METHOD_REFUSALS = frozenset({"missing_scope", "not_allowed_token_type"})
+# Of those, the refusals of the token itself (revoked, wrong, of the wrong kind — an app-level or user token where
+# the bot token belongs —, the app or workspace gone, a call from an IP address the app does not allow): every call
+# of the pass meets them, and a notice to staff, posted with that very token, would too.
+TOKEN_REFUSALS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type"}
+)
+# And the method's: a scope it needs. Slack's ``no_permission`` is neither: it concerns one conversation (the app
+# is no member of it, or may not post there), so it is that channel's refusal for the week (``CHANNEL_REFUSALS``)
+# — unless every post of a pass meets it (``digest_post.HeldRefusals``).
+METHOD_REFUSALS = frozenset({"missing_scope"})
 CONFIGURATION_REFUSALS = TOKEN_REFUSALS | METHOD_REFUSALS
 # ``conversations.info`` needs a scope by the kind of channel asked about: a missing one refuses that kind only, so
 # the pass goes on asking about the other kind (Slack's ``needed`` says which: scope -> private).

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from alembic.runtime.migration import HeadMaintainer
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.orm import Session
 
-from storage.db import Database, downgrade, upgrade
+from storage.db import Database, current_revision, downgrade, head_revision, upgrade
 from storage.models import ExpertDecline, Question
 from tests.test_migrations import assert_schema_matches_models
 from tests.test_migrations_sqliteids import NOW, _fill
@@ -83,3 +84,35 @@ def test_a_rebuild_keeps_the_rows_referring_to_the_table(
     assert_schema_matches_models(database)
     with database.engine.connect() as conn:  # and on to head: every one of those rows is still there
         assert {t: len(r) for t, r in _rows(conn, referring).items()} == {t: len(r) for t, r in rows.items()}
+
+
+# (revision, the one before it): the upgrades that rebuild a table on SQLite
+UPGRADE_REBUILDS = [("0018_gapquestion", "0017_erasedids"), ("0026_sqliteids", "0025_inviteholder")]
+
+
+@pytest.mark.parametrize(("revision", "before"), UPGRADE_REBUILDS, ids=[r[0] for r in UPGRADE_REBUILDS])
+def test_an_upgrade_stopped_right_after_its_rebuild_can_be_run_again(
+    database: Database, monkeypatch: pytest.MonkeyPatch, revision: str, before: str
+) -> None:
+    """The rebuild is committed before Alembic writes the version row: a process stopped in between (here: the
+    version row's update fails) must not leave the schema a revision ahead of the row, or the next upgrade runs the
+    revision again on the rebuilt table. Run again, the upgrade goes through and the schema is the models'."""
+    _fill_all(database)
+    downgrade(database.engine, before)
+
+    def stopped(self: HeadMaintainer, step: Any) -> None:
+        raise RuntimeError("stopped before the version row was written")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(HeadMaintainer, "update_to_step", stopped)
+        with pytest.raises(RuntimeError, match="stopped before"):
+            upgrade(database.engine, revision)
+    with database.engine.connect() as conn:  # at one revision or the other, never between
+        assert current_revision(conn) in {before, revision}
+    upgrade(database.engine)
+    with database.engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+        if conn.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+    assert_schema_matches_models(database)

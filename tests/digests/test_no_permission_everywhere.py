@@ -42,15 +42,20 @@ def test_no_permission_on_every_post_keeps_the_weeks_digests_due_and_tells_staff
     emulator: SlackEmulator,  # noqa: F811
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    emulator.fail_next("chat.postMessage", error="no_permission", times=2 * len(DUE))  # two passes' posts
+    emulator.fail_next("chat.postMessage", error="no_permission", times=2 * 2)  # two posts in each of two passes
     passes = passes_for(database, emulator)
-    for minutes in (0, 11):  # every pass while it lasts
+    # every pass while it lasts; each names the first channel it asked: the next pass asks first the one not
+    # asked yet
+    for minutes, first in ((0, "C0DIGEST1"), (11, "C0DIGEST3")):
         caplog.clear()
+        mark = emulator.call_count
         with caplog.at_level(logging.INFO):
             results = passes.run(NOW + timedelta(minutes=minutes))
         assert {c: r.status for c, r in results.items()} == dict.fromkeys(DUE, SendStatus.RETRY)
+        # two refusals with nothing posted are enough: the third channel's post is not tried, only held
+        assert len(emulator.calls_to("chat.postMessage", since=mark)) == 2
         [said] = errors(caplog)  # once per pass, naming the first channel refused
-        assert "no_permission" in said and "C0DIGEST1" in said and "stay due" in said
+        assert "no_permission" in said and first in said and "stay due" in said
     for channel in DUE:  # not failed for the week, not turned off
         assert run_of(database, channel).status is DigestRunStatus.CLAIMED and is_active(database, channel)
     [notice] = notices(database)  # staff told once this week
@@ -65,28 +70,55 @@ def test_no_permission_on_every_post_keeps_the_weeks_digests_due_and_tells_staff
 
 
 @pytest.mark.usefixtures("due")
-def test_a_post_that_goes_out_makes_the_refusals_before_it_their_channels(
+def test_a_post_that_goes_out_makes_the_refusal_before_it_its_channels(
     database: Database,
     emulator: SlackEmulator,  # noqa: F811
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Two channels refused first, the third posted: the app may post, so the two are each their channel's refusal
-    (failed for the week, one ERROR each), nothing is held and staff are not told."""
-    for channel in DUE[:2]:
-        emulator.fail_next("chat.postMessage", error="no_permission", channel=channel, times=100)
+    """The first channel refused, the second posted: the app may post, so the refusal is that channel's (failed for
+    the week, one ERROR), nothing is held and staff are not told."""
+    emulator.fail_next("chat.postMessage", error="no_permission", channel="C0DIGEST1", times=100)
     with caplog.at_level(logging.INFO):
         results = passes_for(database, emulator).run(NOW)
     assert {c: r.status for c, r in results.items()} == {
         "C0DIGEST1": SendStatus.FAILED,
-        "C0DIGEST2": SendStatus.FAILED,
+        "C0DIGEST2": SendStatus.SENT,
         "C0DIGEST3": SendStatus.SENT,
     }
     assert "no_permission" in results["C0DIGEST1"].error
+    assert run_of(database, "C0DIGEST1").status is DigestRunStatus.FAILED and is_active(database, "C0DIGEST1")
+    [said] = errors(caplog)
+    assert "failed for this week: no_permission" in said
+    assert notices(database) == []
+
+
+@pytest.mark.usefixtures("due")
+def test_two_channels_refused_for_their_own_reasons_do_not_hold_back_the_others_all_week(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Two channels refused first stop that pass (the third is not tried: it looks like the whole token's refusal),
+    but the next pass asks the channel not refused yet first: it goes out, so the two refusals were their channels'
+    own, and they fail their week. Without that order the same two would stop every pass of the week."""
+    for channel in DUE[:2]:
+        emulator.fail_next("chat.postMessage", error="no_permission", channel=channel, times=100)
+    passes = passes_for(database, emulator)
+    mark = emulator.call_count
+    first = passes.run(NOW)
+    assert {c: r.status for c, r in first.items()} == dict.fromkeys(DUE, SendStatus.RETRY)
+    assert [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)] == list(DUE[:2])
+    mark = emulator.call_count
+    later = passes.run(NOW + timedelta(minutes=11))
+    asked = [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)]
+    assert asked == ["C0DIGEST3", "C0DIGEST1", "C0DIGEST2"]
+    assert {c: r.status for c, r in later.items()} == {
+        "C0DIGEST1": SendStatus.FAILED,
+        "C0DIGEST2": SendStatus.FAILED,
+        "C0DIGEST3": SendStatus.SENT,
+    }
+    assert len(emulator.messages("C0DIGEST3")) == 1
     for channel in DUE[:2]:
         assert run_of(database, channel).status is DigestRunStatus.FAILED and is_active(database, channel)
-    said = errors(caplog)
-    assert len(said) == 2 and all("failed for this week: no_permission" in line for line in said)
-    assert notices(database) == []
 
 
 def test_the_only_post_of_a_pass_refused_so_is_that_channels(
@@ -99,3 +131,32 @@ def test_the_only_post_of_a_pass_refused_so_is_that_channels(
     results = passes_for(database, emulator).run(NOW)
     assert results["C0DIGEST1"].status is SendStatus.FAILED
     assert run_of(database, "C0DIGEST1").status is DigestRunStatus.FAILED and notices(database) == []
+
+
+def test_channels_the_bot_is_not_in_are_each_their_own_however_many_a_pass_meets(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only ``no_permission`` can be the whole token's refusal. A pass whose every channel is one the bot is not in
+    (``not_in_channel``; ``channel_not_found`` for a private channel it is not in) is no refusal of the operator's:
+    each channel stops its digest, staff are told of each channel, nothing waits for the app's configuration."""
+    seed(database, *DUE)
+    emulator.add_channel("C0DIGEST1", name="een", bot_is_member=False)
+    emulator.add_channel("C0DIGEST2", name="twee", bot_is_member=False)
+    emulator.add_channel("C0DIGEST3", name="drie", is_private=True, bot_is_member=False)
+    with caplog.at_level(logging.INFO):
+        results = passes_for(database, emulator).run(NOW)
+    assert {c: (r.status, r.error.split(": ")[-1]) for c, r in results.items()} == {
+        "C0DIGEST1": (SendStatus.FAILED, "not_in_channel"),
+        "C0DIGEST2": (SendStatus.FAILED, "not_in_channel"),
+        "C0DIGEST3": (SendStatus.FAILED, "channel_not_found"),
+    }
+    assert not any("configuration" in line for line in errors(caplog))
+    assert {(n.channel_id, n.reason, n.held) for n in notices(database)} == {
+        ("C0DIGEST1", "not_in_channel", False),
+        ("C0DIGEST2", "not_in_channel", False),
+        ("C0DIGEST3", "channel_not_found", False),
+    }
+    for channel in DUE:
+        assert run_of(database, channel).status is DigestRunStatus.FAILED and not is_active(database, channel)

@@ -113,6 +113,34 @@ def test_a_revoked_token_is_one_cause_said_in_the_log_not_posted_to_staff_with_t
         assert s.scalars(select(OutboxMessage)).all() == []
 
 
+def test_a_post_refused_for_the_tokens_kind_is_a_refused_token_not_told_to_staff_with_it(
+    database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``not_allowed_token_type`` on ``chat.postMessage`` (a token of the wrong kind where the bot token belongs):
+    the notice to staff is a ``chat.postMessage`` with that very token, so none is queued; the ERROR line says so,
+    the pass posts no more, and the digests stay due and go out once the token is right."""
+    seed(database, *CHANNELS)
+    emulator.fail_next("chat.postMessage", error="not_allowed_token_type", times=2)
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    )
+    passes = Passes(database, client)
+    for minutes in (0, 11):
+        caplog.clear()
+        mark = emulator.call_count
+        with caplog.at_level(logging.INFO):
+            results = passes.run(NOW + timedelta(minutes=minutes))
+        assert {c: r.status for c, r in results.items()} == dict.fromkeys(CHANNELS, SendStatus.RETRY)
+        assert len(emulator.calls_to("chat.postMessage", since=mark)) == 1  # the pass posts no more
+        [said] = errors(caplog)
+        assert "not_allowed_token_type" in said and "staff are not told in Slack: the token is refused" in said
+    with database.session() as s:  # nothing queued for staff: it would be refused the same way
+        assert s.scalars(select(OutboxMessage)).all() == []
+    later = passes.run(NOW + timedelta(minutes=22))  # the token is right again: each channel gets its digest once
+    assert {c: r.status for c, r in later.items()} == dict.fromkeys(CHANNELS, SendStatus.SENT)
+    assert [len(emulator.messages(c)) for c in CHANNELS] == [1, 1]
+
+
 def test_the_command_line_shows_why_the_weeks_digests_wait(database: Database, emulator: SlackEmulator) -> None:
     """``wieweet queued list`` (the operator's view of what is due) names the refusal each digest last met."""
     seed(database, *CHANNELS)
@@ -152,6 +180,8 @@ DUE = (*CHANNELS, "C0DIGEST3")
     [
         # the token refused: the first call of the pass is the only one (a source channel's look-up)
         ("xoxb-revoked-token", None, {"conversations.info": 1, "chat.getPermalink": 0, "chat.postMessage": 0}),
+        # a token of the wrong kind (the app-level token where the bot token belongs): the same
+        ("xapp-1-A0-1-wrong", None, {"conversations.info": 1, "chat.getPermalink": 0, "chat.postMessage": 0}),
         # chat:write missing: every look-up answers (the questions' links too, once per pass), one post is refused
         # and the other two are not tried
         (

@@ -50,5 +50,5 @@ def downgrade() -> None:
     outbox = sa.table("outbox_messages", sa.column("kind", sa.String))
     op.execute(outbox.delete().where(outbox.c.kind.not_in(OLD_KINDS)))
     _replace_kind_check(OLD_KINDS)
-    with foreign_keys_off(), op.batch_alter_table("experts", schema=None) as batch_op:
+    with foreign_keys_off((revision, down_revision)), op.batch_alter_table("experts", schema=None) as batch_op:
         batch_op.drop_column("consent_requested_at")

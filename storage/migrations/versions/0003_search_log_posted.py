@@ -26,5 +26,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with foreign_keys_off(), op.batch_alter_table("search_logs", schema=None) as batch_op:
+    with foreign_keys_off((revision, down_revision)), op.batch_alter_table("search_logs", schema=None) as batch_op:
         batch_op.drop_column("posted_channel_id")

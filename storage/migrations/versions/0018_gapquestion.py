@@ -32,7 +32,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with foreign_keys_off():
+    with foreign_keys_off((down_revision, revision)):
         with op.batch_alter_table("knowledge_gaps", schema=None) as batch_op:
             batch_op.add_column(sa.Column("question_id", sa.Integer(), nullable=True))
             batch_op.create_index(batch_op.f("ix_knowledge_gaps_question_id"), ["question_id"], unique=False)
@@ -80,7 +80,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with foreign_keys_off(), op.batch_alter_table("knowledge_gaps", schema=None) as batch_op:
+    with foreign_keys_off((revision, down_revision)), op.batch_alter_table("knowledge_gaps", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_knowledge_gaps_question_id_questions"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_knowledge_gaps_question_id"))
         batch_op.drop_column("question_id")

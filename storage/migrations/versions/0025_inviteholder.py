@@ -32,5 +32,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with foreign_keys_off(), op.batch_alter_table("need_proposals", schema=None) as batch_op:
+    with foreign_keys_off((revision, down_revision)), op.batch_alter_table("need_proposals", schema=None) as batch_op:
         batch_op.drop_column("invite_held_for")

@@ -55,7 +55,8 @@ TABLES = (  # parents before the tables that refer to them
 def _rebuild(*, autoincrement: bool) -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    with foreign_keys_off():
+    step = (down_revision, revision) if autoincrement else (revision, down_revision)  # upgrade, else downgrade
+    with foreign_keys_off(step):
         for table in TABLES:
             # nothing changes but the table's definition: copied as it is, rows and all
             with op.batch_alter_table(table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}):
