@@ -75,9 +75,12 @@ class BusinessCalendar:
     def _at(self, day: date, at: time) -> datetime:
         return datetime.combine(day, at, tzinfo=self.tz).astimezone(UTC)
 
-    def opening(self, day: date) -> datetime:
-        """Start of office hours on ``day`` (whether or not it is a business day), in UTC."""
-        return self._at(day, self.start)
+    def first_opening_from(self, day: date) -> datetime:
+        """Start of office hours on ``day`` when it is a business day, else on the first business day after it.
+
+        A date on a weekend or a holiday is reached when staff work again: Saturday → Monday 09:00.
+        """
+        return self._at(self._first_business_day_from(day), self.start)
 
     def is_business_time(self, dt: datetime) -> bool:
         local = self.local(dt)

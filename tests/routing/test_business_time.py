@@ -106,6 +106,15 @@ def test_yearly_days_off_come_back_every_year() -> None:
         BusinessCalendar(yearly_holidays=[(2, 30)])
 
 
+def test_the_first_opening_from_a_day_nobody_works_is_the_next_business_days() -> None:
+    assert CAL.first_opening_from(date(2026, 11, 23)) == local(2026, 11, 23, 9)  # Monday: that day
+    assert CAL.first_opening_from(date(2026, 12, 5)) == local(2026, 12, 7, 9)  # Saturday: Monday
+    assert CAL.first_opening_from(date(2026, 11, 11)) == local(2026, 11, 12, 9)  # Armistice Day: Thursday
+    assert CAL.first_opening_from(date(2026, 12, 25)) == local(2026, 12, 28, 9)  # Christmas, a Friday: Monday
+    flemish = BusinessCalendar(yearly_holidays=[(7, 11)])
+    assert flemish.first_opening_from(date(2025, 7, 11)) == local(2025, 7, 14, 9)
+
+
 def test_zero_days_is_the_clamped_start() -> None:
     assert CAL.add_business_days(local(2026, 11, 23, 10), 0) == local(2026, 11, 23, 10)
     assert CAL.add_business_days(local(2026, 11, 21, 10), 0) == local(2026, 11, 23, 9)
