@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -28,6 +29,9 @@ DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_TIMEZONE = "Europe/Brussels"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Slack's own payloads stay far below this
+# Days off every year besides Belgium's ten public holidays (WIEWEET_EXTRA_HOLIDAYS), as (month, day): 11 July, the
+# Flemish Community's day, and 2 November, 15 November and 26 December, which public services give as well
+DEFAULT_YEARLY_HOLIDAYS = frozenset({(7, 11), (11, 2), (11, 15), (12, 26)})
 T = TypeVar("T")
 
 
@@ -42,6 +46,10 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     timezone: str = DEFAULT_TIMEZONE  # an IANA zone name (WIEWEET_TIMEZONE), checked when read
     default_language: str = DEFAULT_LANGUAGE
+    # WIEWEET_EXTRA_HOLIDAYS: days off besides Belgium's public holidays, every year (month, day) or on one date;
+    # reminders and escalations skip them as they skip weekends
+    yearly_holidays: frozenset[tuple[int, int]] = DEFAULT_YEARLY_HOLIDAYS
+    extra_holidays: frozenset[date] = field(default_factory=frozenset)
     staff_user_ids: frozenset[str] = field(default_factory=frozenset)
     staff_usergroup_id: str | None = None
     triage_channel_id: str | None = None
@@ -182,6 +190,43 @@ def _timezone(value: str | None) -> str:
     return name
 
 
+HOLIDAY = re.compile(r"(?:(\d{4})-)?(\d{1,2})-(\d{1,2})")
+
+
+def _holidays(value: str | None) -> tuple[frozenset[tuple[int, int]], frozenset[date]]:
+    """WIEWEET_EXTRA_HOLIDAYS: ``MM-DD`` (every year) and ``YYYY-MM-DD`` (that day only), separated by commas (or
+    semicolons, spaces); unset or empty is the default, ``none`` no days beyond Belgium's public holidays."""
+    text = (value or "").strip()
+    if not text:
+        return DEFAULT_YEARLY_HOLIDAYS, frozenset()
+    if text.casefold() == "none":
+        return frozenset(), frozenset()
+    yearly: set[tuple[int, int]] = set()
+    dated: set[date] = set()
+    bad: list[str] = []
+    for part in filter(None, re.split(r"[\s,;]+", text)):
+        match = HOLIDAY.fullmatch(part)
+        try:
+            if match is None:
+                raise ValueError(part)
+            year, month, day = match.groups()
+            when = date(int(year) if year else 2000, int(month), int(day))  # 2000: a leap year, 29 February is one
+        except ValueError:
+            bad.append(part)
+            continue
+        if year:
+            dated.add(when)
+        else:
+            yearly.add((when.month, when.day))
+    if bad:
+        raise ConfigError(
+            "bad_holidays",
+            "WIEWEET_EXTRA_HOLIDAYS must list days off as MM-DD (every year, such as 07-11) or YYYY-MM-DD (that day "
+            f"only), separated by commas, or be none; not a day: {', '.join(repr(part) for part in bad)}",
+        )
+    return frozenset(yearly), frozenset(dated)
+
+
 # hosts the Slack API may be reached on over plain http: this machine only (a local emulator, tests)
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -264,6 +309,9 @@ def read_settings(
             problems.append(exc.message)
             return default
 
+    yearly_holidays, extra_holidays = checked(
+        lambda: _holidays(env.get("WIEWEET_EXTRA_HOLIDAYS")), (DEFAULT_YEARLY_HOLIDAYS, frozenset[date]())
+    )
     values: dict[str, object] = {
         # not read when overridden (``--database``): a malformed variable the option replaces stops nothing
         "database_url": DEFAULT_DATABASE_URL
@@ -278,6 +326,8 @@ def read_settings(
         "slack_api_url": checked(lambda: _slack_api_url(env.get("SLACK_API_URL")), DEFAULT_SLACK_API_URL),
         "timezone": checked(lambda: _timezone(env.get("WIEWEET_TIMEZONE")), DEFAULT_TIMEZONE),
         "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
+        "yearly_holidays": yearly_holidays,
+        "extra_holidays": extra_holidays,
         "staff_user_ids": checked(lambda: _staff_user_ids(env.get("WIEWEET_STAFF_USER_IDS")), frozenset[str]()),
         "staff_usergroup_id": checked(lambda: _staff_usergroup(env.get("WIEWEET_STAFF_USERGROUP")), None),
         "triage_channel_id": checked(lambda: _triage_channel(env.get("WIEWEET_TRIAGE_CHANNEL")), None),
@@ -389,6 +439,7 @@ SETTING_NAMES = frozenset(
         "SLACK_SIGNING_SECRET",
         "SLACK_API_URL",
         "WIEWEET_TIMEZONE",
+        "WIEWEET_EXTRA_HOLIDAYS",
         "WIEWEET_LANGUAGE",
         "WIEWEET_STAFF_USER_IDS",
         "WIEWEET_STAFF_USERGROUP",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.cli import EXIT_BAD_INPUT, EXIT_REFUSED, CliContext, cli_actor, pass_cli
+from bot.cli.business_days import business_calendar
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.directory import known_name
@@ -26,7 +27,6 @@ from bot.inbox import record_with_change
 from bot.knowledge import KnowledgeBase
 from bot.privacy.audit import record_counts
 from bot.routing import RoutingInputError, RoutingPolicy, RoutingService, StaleActionError
-from bot.routing.business_time import BusinessCalendar
 from bot.routing.overview import question_overview
 from bot.routing.payloads import is_shareable
 from bot.routing.staff import STAFF_ASSIGNED, STAFF_CLOSED, STAFF_POSTS_KIND
@@ -67,7 +67,7 @@ def _service(cli: CliContext) -> Iterator[RoutingService]:
         max_questions_per_hour=settings.max_questions_per_hour,
     )
     with KnowledgeBase(cli.db, timezone=settings.timezone, semantic=False) as knowledge:
-        yield RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
+        yield RoutingService(knowledge=knowledge, policy=policy, calendar=business_calendar(settings))
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> str:

@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.cli import CliContext, pass_cli
+from bot.cli.business_days import business_calendar
 from bot.config import settings_warnings
 from bot.jobs import JobRunner, default_worker_id
 from bot.knowledge import KnowledgeBase
 from bot.needs import NeedsService
 from bot.needs.jobs import NeedsPass
-from bot.routing import BusinessCalendar, RoutingPolicy, RoutingService
+from bot.routing import RoutingPolicy, RoutingService
 from handlers import txguard
 from handlers.app import check_tokens, create_app, run_http, run_socket_mode
 from handlers.channel_reconcile import SlackChannelLookup
@@ -83,7 +84,7 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         max_open_per_asker=settings.max_open_per_asker,
         max_questions_per_hour=settings.max_questions_per_hour,
     )
-    routing = RoutingService(knowledge=knowledge, policy=policy, calendar=BusinessCalendar(timezone=settings.timezone))
+    routing = RoutingService(knowledge=knowledge, policy=policy, calendar=business_calendar(settings))
     needs = NeedsService.from_settings(knowledge, settings)
     services = Services(
         settings=settings,

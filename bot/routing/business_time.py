@@ -1,4 +1,5 @@
-"""Business time: Monday–Friday, office hours, Europe/Brussels, Belgian public holidays skipped.
+"""Business time: Monday–Friday, office hours, Europe/Brussels, Belgian public holidays skipped, and the days off the
+organisation adds (every year on a month and day, such as 11 July, or once on a date).
 
 All functions take aware datetimes and return aware UTC datetimes. Arithmetic happens on the local wall clock
 (dates and office hours), so it is right across daylight-saving changes: two business days after Friday 10:00
@@ -26,7 +27,9 @@ class BusinessCalendar:
         country: str = "BE",
         workdays: Iterable[int] = (0, 1, 2, 3, 4),
         extra_holidays: Iterable[date] = (),
+        yearly_holidays: Iterable[tuple[int, int]] = (),
     ) -> None:
+        """``extra_holidays`` are days off on one date; ``yearly_holidays`` (month, day) every year."""
         if not start < end:
             raise ValueError("business hours must start before they end")
         self.tz = ZoneInfo(timezone)
@@ -37,11 +40,19 @@ class BusinessCalendar:
             raise ValueError("workdays must be weekday numbers 0 (Monday) to 6 (Sunday)")
         self._holidays = holidays.country_holidays(country)
         self._extra = frozenset(extra_holidays)
+        self._yearly = frozenset(yearly_holidays)
+        for month, day in self._yearly:
+            date(2000, month, day)  # a leap year: 29 February is a day, 30 February a ValueError
 
     # --- days -------------------------------------------------------------------------------------------------
 
     def is_business_day(self, day: date) -> bool:
-        return day.weekday() in self.workdays and day not in self._extra and day not in self._holidays
+        return (
+            day.weekday() in self.workdays
+            and day not in self._extra
+            and (day.month, day.day) not in self._yearly
+            and day not in self._holidays
+        )
 
     def next_business_day(self, day: date) -> date:
         """The first business day strictly after ``day``."""
@@ -64,9 +75,12 @@ class BusinessCalendar:
     def _at(self, day: date, at: time) -> datetime:
         return datetime.combine(day, at, tzinfo=self.tz).astimezone(UTC)
 
-    def opening(self, day: date) -> datetime:
-        """Start of office hours on ``day`` (whether or not it is a business day), in UTC."""
-        return self._at(day, self.start)
+    def first_opening_from(self, day: date) -> datetime:
+        """Start of office hours on ``day`` when it is a business day, else on the first business day after it.
+
+        A date on a weekend or a holiday is reached when staff work again: Saturday → Monday 09:00.
+        """
+        return self._at(self._first_business_day_from(day), self.start)
 
     def is_business_time(self, dt: datetime) -> bool:
         local = self.local(dt)

@@ -416,12 +416,12 @@ class RoutingCore:
     ) -> Timer:
         """Escalate after ``escalate_after_days`` business days or at the desired date, whichever comes first.
 
-        The desired date counts from the opening of office hours on that day; when that has passed already (the
-        answer is wanted today), escalation is due at once.
+        The desired date counts from the opening of office hours on that day (on the next business day when nobody
+        works on it); when that has passed already (the answer is wanted today), escalation is due at once.
         """
         due = self.calendar.add_business_days(now, self.policy.escalate_after_days)
         if question.desired_by is not None:
-            wanted = max(self.calendar.opening(question.desired_by), now)
+            wanted = max(self.calendar.first_opening_from(question.desired_by), now)
             if not (from_assignment and wanted <= now):
                 due = min(due, wanted)
         return repo.create_timer(session, kind=TimerKind.ESCALATE, due_at=due, now=now, question_id=question.id)

@@ -96,6 +96,25 @@ def test_configurable_hours_and_extra_holidays() -> None:
         BusinessCalendar(start=time(17), end=time(9))
 
 
+def test_yearly_days_off_come_back_every_year() -> None:
+    cal = BusinessCalendar(yearly_holidays=[(7, 11), (12, 26)])
+    assert not cal.is_business_day(date(2025, 7, 11)) and not cal.is_business_day(date(2029, 7, 11))
+    assert CAL.is_business_day(date(2025, 7, 11))  # Belgium's list alone: the Flemish Community's day is missing
+    # Friday 10 July 2025, 15:00 + 1 business day skips Friday 11 July and the weekend
+    assert cal.add_business_days(local(2025, 7, 10, 15), 1) == local(2025, 7, 14, 15)
+    with pytest.raises(ValueError):
+        BusinessCalendar(yearly_holidays=[(2, 30)])
+
+
+def test_the_first_opening_from_a_day_nobody_works_is_the_next_business_days() -> None:
+    assert CAL.first_opening_from(date(2026, 11, 23)) == local(2026, 11, 23, 9)  # Monday: that day
+    assert CAL.first_opening_from(date(2026, 12, 5)) == local(2026, 12, 7, 9)  # Saturday: Monday
+    assert CAL.first_opening_from(date(2026, 11, 11)) == local(2026, 11, 12, 9)  # Armistice Day: Thursday
+    assert CAL.first_opening_from(date(2026, 12, 25)) == local(2026, 12, 28, 9)  # Christmas, a Friday: Monday
+    flemish = BusinessCalendar(yearly_holidays=[(7, 11)])
+    assert flemish.first_opening_from(date(2025, 7, 11)) == local(2025, 7, 14, 9)
+
+
 def test_zero_days_is_the_clamped_start() -> None:
     assert CAL.add_business_days(local(2026, 11, 23, 10), 0) == local(2026, 11, 23, 10)
     assert CAL.add_business_days(local(2026, 11, 21, 10), 0) == local(2026, 11, 23, 9)

@@ -117,6 +117,29 @@ def test_escalate_at_the_desired_date_when_that_comes_first(world: World) -> Non
     assert sorted(outcomes.values()) == ["noop: question escalated", "noop: question escalated", "reminded", "reminded"]
 
 
+@pytest.mark.parametrize(
+    ("asked", "desired", "due"),
+    [
+        (date(2026, 11, 27), date(2026, 11, 28), date(2026, 11, 30)),  # asked Friday for Saturday: Monday
+        (date(2026, 11, 27), date(2026, 11, 29), date(2026, 11, 30)),  # for Sunday: Monday
+        (date(2026, 11, 9), date(2026, 11, 11), date(2026, 11, 12)),  # for Armistice Day, a Wednesday: Thursday
+    ],
+)
+def test_a_desired_date_nobody_works_on_escalates_when_staff_work_again(
+    world: World, asked: date, desired: date, due: date
+) -> None:
+    """Reminders and escalation run on business days: a question wanted by a Saturday or a holiday reaches the
+    triage channel at the next business day's opening, not at 09:00 on a day nobody is there to read it."""
+    seed_housing(world)
+    qid = world.ask(desired_by=desired, now=local(asked.year, asked.month, asked.day, 10))
+    escalate = [t for t in world.pending_timers() if t.kind is TimerKind.ESCALATE]
+    assert [t.due_at for t in escalate] == [local(due.year, due.month, due.day, 9)]
+    _sweep(world, local(desired.year, desired.month, desired.day, 12))
+    assert _question(world, qid).status is not Q.ESCALATED
+    assert "escalated: desired_date" in _sweep(world, local(due.year, due.month, due.day, 9)).values()
+    assert _question(world, qid).escalation_reason == "desired_date"
+
+
 def test_timers_for_a_question_that_moved_on_are_no_ops(world: World) -> None:
     seed_housing(world)
     qid = world.ask()

@@ -1,0 +1,72 @@
+"""WIEWEET_EXTRA_HOLIDAYS: the days off a Flemish local government has besides Belgium's public holidays, read at
+start, refused with a clear line when they are no days, and counted by every business calendar the commands build."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.cli.business_days import business_calendar
+from bot.config import Settings, load_settings, read_settings
+from tests.test_cli_operator import SECRET, one_clear_line, wieweet
+
+
+def test_by_default_the_flemish_days_off_are_no_business_days() -> None:
+    calendar = business_calendar(load_settings({}))
+    # Friday 11 July 2025 (Flemish Community's day), Monday 2 November 2026, Monday 15 November 2027, Friday
+    # 26 December 2025: weekdays, and no Belgian public holiday
+    for day in (date(2025, 7, 11), date(2026, 11, 2), date(2027, 11, 15), date(2025, 12, 26)):
+        assert not calendar.is_business_day(day), day
+    assert calendar.is_business_day(date(2025, 7, 10)) and calendar.is_business_day(date(2026, 11, 3))
+    assert not calendar.is_business_day(date(2026, 11, 11))  # Belgium's own holidays stay
+
+
+def test_the_frozen_settings_object_defaults_to_the_same_days() -> None:
+    assert Settings().yearly_holidays == load_settings({}).yearly_holidays == {(7, 11), (11, 2), (11, 15), (12, 26)}
+    assert business_calendar(Settings()).next_business_day(date(2025, 7, 10)) == date(2025, 7, 14)
+
+
+def test_the_setting_replaces_the_default_with_yearly_and_one_off_days() -> None:
+    settings = load_settings({"WIEWEET_EXTRA_HOLIDAYS": " 07-11; 12-24 2026-12-31,2026-12-28 "})
+    assert settings.yearly_holidays == {(7, 11), (12, 24)}
+    assert settings.extra_holidays == {date(2026, 12, 31), date(2026, 12, 28)}
+    calendar = business_calendar(settings)
+    assert not calendar.is_business_day(date(2025, 12, 24)) and not calendar.is_business_day(date(2027, 12, 24))
+    assert not calendar.is_business_day(date(2026, 12, 28)) and calendar.is_business_day(date(2027, 12, 28))
+    assert calendar.is_business_day(date(2026, 11, 2))  # no longer in the list: staff work that day
+
+
+def test_none_leaves_belgiums_public_holidays_only() -> None:
+    settings = load_settings({"WIEWEET_EXTRA_HOLIDAYS": "None"})
+    assert (settings.yearly_holidays, settings.extra_holidays) == (frozenset(), frozenset())
+    assert business_calendar(settings).is_business_day(date(2025, 7, 11))
+
+
+def test_29_february_is_a_yearly_day_off_in_leap_years() -> None:
+    calendar = business_calendar(load_settings({"WIEWEET_EXTRA_HOLIDAYS": "02-29"}))
+    assert not calendar.is_business_day(date(2028, 2, 29))
+    assert calendar.is_business_day(date(2027, 3, 1))
+
+
+@pytest.mark.parametrize("bad", ["11/07", "07-32", "02-30", "2026-02-29", "11 juli", "7-11-2026", "2026-13-01"])
+def test_a_value_that_is_no_day_is_a_setting_to_fix_naming_only_it(bad: str) -> None:
+    settings, problems = read_settings({"WIEWEET_EXTRA_HOLIDAYS": f"07-11,{bad}"})
+    shown = ", ".join(repr(part) for part in bad.split())
+    assert problems == [
+        "WIEWEET_EXTRA_HOLIDAYS must list days off as MM-DD (every year, such as 07-11) or YYYY-MM-DD (that day "
+        f"only), separated by commas, or be none; not a day: {shown}"
+    ]
+    assert settings.yearly_holidays == Settings().yearly_holidays  # the default until it is fixed
+
+
+def test_a_command_refuses_to_start_with_days_off_that_are_no_days(tmp_path: Path) -> None:
+    env = {
+        "WIEWEET_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-1-operator",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "WIEWEET_EXTRA_HOLIDAYS": "11 juli",
+    }
+    line = one_clear_line(wieweet("run", "--http", cwd=tmp_path, env=env), code=2)
+    assert "WIEWEET_EXTRA_HOLIDAYS must list days off as MM-DD" in line and "'juli'" in line, line
