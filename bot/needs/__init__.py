@@ -13,6 +13,8 @@ Public API (what the Slack layer calls)::
     service.ask_to_add_expertise(session, actor=actor, topic_id=..., expert_ids=[...], now=now)
 
     from bot.needs.report import collect_report, render_xlsx, render_html, render_chart_png
+    collect_report_to_share(session, database=db, service=service, actor=actor, period=period, now=now)
+        # collected, then read again in a fresh unit of work: what the Slack upload and ``wieweet report`` use
 """
 
 from bot.needs.core import (
