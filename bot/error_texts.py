@@ -100,7 +100,13 @@ ERROR_KEYS: Mapping[str, str] = {
     "no_proposal": N_("error.no_proposal"),
     "no_topic": N_("error.no_topic"),
     "not_a_candidate": N_("error.not_a_candidate"),
+    # the command line only (an operator's words): discarding queued messages and timers (bot.restore)
+    "unknown_queued": N_("cli.unknown_queued"),
+    "not_queued": N_("cli.not_queued"),
+    "open_question_timers": N_("cli.open_question_timers"),
 }
+
+OPERATOR_CODES = frozenset({"unknown_queued", "not_queued", "open_question_timers"})  # values: plain text, no people
 
 
 FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validation) in a profile or practice form
