@@ -29,7 +29,7 @@ from bot.config import Settings, normalise_database_url, read_settings, settings
 from bot.directory import known_name
 from bot.error_texts import OPERATOR_CODES, error_text
 from bot.errors import ConfigError, WieweetError
-from bot.i18n import normalise_language
+from bot.i18n import normalise_language, t
 from bot.text import drop_controls
 from storage.db import Database, UnknownSchemaError, has_password, shown_url
 
@@ -171,8 +171,9 @@ class WieweetGroup(click.Group):
         except WieweetError as exc:
             echo(f"error: {refusal_text(exc, ctx.find_object(CliContext))}", err=True)
             ctx.exit(exit_code(exc))
-        except UnknownSchemaError as exc:
-            echo(f"error: {exc}", err=True)
+        except UnknownSchemaError as exc:  # in the operator's words, not the developer's message
+            lang = operator_language(ctx.find_object(CliContext))
+            echo(f"error: {t('cli.unknown_schema', lang, revision=exc.revision, latest=exc.latest)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except (OperationalError, InterfaceError) as exc:  # the database cannot be reached, or failed mid-way
             cli = ctx.find_object(CliContext)
