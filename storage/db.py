@@ -198,7 +198,7 @@ def check_known_revision(revision: str | None) -> None:
     try:
         ScriptDirectory.from_config(alembic_config()).get_revision(revision)
     except CommandError:  # no migration script has that revision
-        latest = head_revision()
+        latest = head_revision() or ""
         raise UnknownSchemaError(
             f"the database schema is at revision {revision}, which this version of wieweet does not know "
             f"(latest: {latest}): a newer wieweet upgraded it; run that version or restore a backup",
