@@ -101,7 +101,28 @@ ERROR_KEYS: Mapping[str, str] = {
     "no_topic": N_("error.no_topic"),
     "not_a_candidate": N_("error.not_a_candidate"),
     "topic_label_gone": N_("error.topic_label_gone"),  # a recruiting DM's topic no longer shown as asked
+    # the command line only (an operator's words): discarding queued messages and timers (bot.restore)
+    "unknown_queued": N_("cli.unknown_queued"),
+    "not_queued": N_("cli.not_queued"),
+    "open_question_timers": N_("cli.open_question_timers"),
+    # ... the erasure ledger applied again after a restore (bot.privacy.ledger)
+    "ledger_not_one": N_("cli.ledger_not_one"),
+    "ledger_damaged": N_("cli.ledger_damaged"),
+    "ledger_no_key": N_("cli.ledger_no_key"),
+    "ledger_other_key": N_("cli.ledger_other_key"),
 }
+
+OPERATOR_CODES = frozenset(  # the command line's own errors: their values are plain text, no people
+    {
+        "unknown_queued",
+        "not_queued",
+        "open_question_timers",
+        "ledger_not_one",
+        "ledger_damaged",
+        "ledger_no_key",
+        "ledger_other_key",
+    }
+)
 
 
 FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validation) in a profile or practice form

@@ -152,10 +152,20 @@ def discard_queued(
     ]
     unknown += [f"timer {i}" for i in missing_timers if routing_repo.get_timer(session, timer_id=i) is None]
     if unknown:  # a mistyped id: the command line's mistake, said first
-        raise NotFoundError("unknown_queued", f"no such {', '.join(unknown)}; nothing discarded")
+        raise NotFoundError(
+            "unknown_queued",
+            f"no such {', '.join(unknown)}; nothing discarded",
+            values=_ids(
+                [i for i in missing_messages if outbox_repo.get_outbox_message(session, message_id=i) is None],
+                [i for i in missing_timers if routing_repo.get_timer(session, timer_id=i) is None],
+            ),
+        )
     if missing_messages or missing_timers:
         named = [f"message {i}" for i in missing_messages] + [f"timer {i}" for i in missing_timers]
-        raise NotQueued(message=f"not queued (sent, ended or run already): {', '.join(named)}; nothing discarded")
+        raise NotQueued(
+            message=f"not queued (sent, ended or run already): {', '.join(named)}; nothing discarded",
+            values=_ids(missing_messages, missing_timers),
+        )
     live_since = now - LIVE_CLAIM
     messages = [
         m
@@ -175,7 +185,8 @@ def discard_queued(
     stranded = _stranded(session, pending=pending, chosen=timers)
     if stranded and not force and not dry_run:
         raise OpenQuestionTimers(
-            message="; ".join(s.describe() for s in stranded) + " (give --force to discard anyway); nothing discarded"
+            message="; ".join(s.describe() for s in stranded) + " (give --force to discard anyway); nothing discarded",
+            values={"questions": ", ".join(str(s.question_id) for s in stranded)},
         )
     message_plan = sorted(m.id for m in messages if m.id not in held_messages)
     timer_plan = sorted(t.id for t in timers)
@@ -222,6 +233,11 @@ def discard_queued(
         now=now,
     )
     return result
+
+
+def _ids(message_ids: Collection[int], timer_ids: Collection[int]) -> dict[str, object]:
+    """The values of a refusal naming messages and timers (the operator's text: ``bot.error_texts``)."""
+    return {"messages": ", ".join(map(str, message_ids)) or "—", "timers": ", ".join(map(str, timer_ids)) or "—"}
 
 
 def _before(moment: datetime, cut_off: datetime | None) -> bool:

@@ -20,8 +20,7 @@ from bot.error_texts import error_text, field_error_text
 from bot.i18n import t
 from bot.needs import NeedsService, Period, TopicLabelGone, parse_period
 from bot.needs.periods import current_quarter
-from bot.needs.report import collect_report, render_chart_png, render_xlsx
-from bot.needs.report_data import without_gone
+from bot.needs.report import collect_report_to_share, render_chart_png, render_xlsx
 from bot.privacy import record_report
 from bot.register.profiles import InvalidRecord
 from bot.register.validation import ANY_THEME, validate_practice
@@ -100,11 +99,15 @@ def send_report(turn: Turn, period_text: str) -> None:
     organisation read (Slack Connect; unknown counts as shared), which gets nothing for staff: the DM then."""
     turn.actor.require_staff("make a knowledge-needs report")
     period = _period(turn, period_text)
-    data = collect_report(
-        turn.session, service=_service(turn), actor=turn.actor, period=period, now=turn.now, lang=turn.lang
+    data = collect_report_to_share(  # read again just before it is uploaded: an erasure or a "stop" since
+        turn.session,
+        database=turn.services.db,
+        service=_service(turn),
+        actor=turn.actor,
+        period=period,
+        now=turn.now,
+        lang=turn.lang,
     )
-    with turn.services.db.session() as fresh:  # read again just before it is uploaded: an erasure or a "stop" since
-        data = without_gone(fresh, data, period=period)
     png = render_chart_png(data, lang=turn.lang, chart="themes")
     workbook = render_xlsx(data, lang=turn.lang)  # uploaded from memory: no file on the bot's disk
     triage = turn.services.settings.triage_channel_id

@@ -165,7 +165,13 @@ class SchemaCheck:
 
 
 class UnknownSchemaError(RuntimeError):
-    """The database is at a schema revision this code does not know: a newer wieweet upgraded it."""
+    """The database is at a schema revision this code does not know: a newer wieweet upgraded it. ``revision``: the
+    database's; ``latest``: the newest this code knows (for the operator's text, ``bot.cli``)."""
+
+    def __init__(self, message: str, *, revision: str = "", latest: str = "") -> None:
+        super().__init__(message)
+        self.revision = revision
+        self.latest = latest
 
 
 def shown_url(url: str) -> str:
@@ -192,9 +198,12 @@ def check_known_revision(revision: str | None) -> None:
     try:
         ScriptDirectory.from_config(alembic_config()).get_revision(revision)
     except CommandError:  # no migration script has that revision
+        latest = head_revision() or ""
         raise UnknownSchemaError(
             f"the database schema is at revision {revision}, which this version of wieweet does not know "
-            f"(latest: {head_revision()}): a newer wieweet upgraded it; run that version or restore a backup"
+            f"(latest: {latest}): a newer wieweet upgraded it; run that version or restore a backup",
+            revision=revision,
+            latest=latest,
         ) from None
 
 

@@ -79,7 +79,7 @@ def test_bad_import_exits_non_zero_with_every_problem(database_url: str, tmp_pat
     assert result.exit_code == 1
     assert "bad.csv: row 2, column name: missing required value" in result.output
     assert "bad.csv: row 3, column email" in result.output
-    assert "nothing was imported" in result.output
+    assert "error: 2 problemen gevonden: er is niets geïmporteerd." in result.output  # WIEWEET_LANGUAGE: nl
 
 
 def test_dry_run_and_unknown_theme_filter(database_url: str, experts_csv: Path) -> None:

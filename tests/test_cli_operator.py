@@ -103,8 +103,9 @@ def test_a_database_upgraded_by_a_newer_wieweet_is_refused_clearly(database: Dat
         for args in (("themes", "list"), ("db", "status"), ("db", "upgrade"), ("digest", "--send-due")):
             done = wieweet("--database", database.url, *args, cwd=tmp_path, env={"SLACK_BOT_TOKEN": "xoxb-unused"})
             line = one_clear_line(done, code=2)
-            assert "schema is at revision 0099_future, which this version of wieweet does not know" in line, line
-            assert "a newer wieweet upgraded it" in line and "run `wieweet db upgrade`" not in done.stdout
+            # in the operator's language (WIEWEET_LANGUAGE: Dutch unless set)
+            assert "schema van de databank staat op revisie 0099_future, die deze versie van wieweet niet kent" in line
+            assert "een nieuwere wieweet heeft ze bijgewerkt" in line and "run `wieweet db upgrade`" not in done.stdout
     finally:
         with database.engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})

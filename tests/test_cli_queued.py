@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 
+from bot.cli import main
 from digests.schedule import due_digests
 from storage import outbox_repo, routing_repo
 from storage.db import Database
@@ -123,17 +125,31 @@ def test_discard_an_unknown_id_exits_2_and_one_not_queued_any_more_exits_1(datab
     messages, timers = _queue(database)
     done = wieweet(database, "queued", "discard", "--message", "99999", "--timer", str(timers[0]))
     assert done.exit_code == 2, done.output  # an id that does not exist: bad input
-    assert "no such message 99999; nothing discarded" in done.output
+    assert "error: Bestaat niet — berichten: 99999; timers: —. Er is niets weggegooid." in done.output  # Dutch
+    assert "no such" not in done.output  # the operator's language, not the developer's message
     assert _claimable(database) == (messages, timers)
     done = wieweet(database, "queued", "discard", "--timer", "99998", "--timer", "99999")
-    assert done.exit_code == 2 and "no such timer 99998, timer 99999; nothing discarded" in done.output
+    assert done.exit_code == 2 and "Bestaat niet — berichten: —; timers: 99998, 99999." in done.output
     assert wieweet(database, "queued", "discard", "--timer", str(timers[0])).exit_code == 0
     done = wieweet(database, "queued", "discard", "--timer", str(timers[0]))  # discarded already: a refusal
     assert done.exit_code == 1, done.output
-    assert f"not queued (sent, ended or run already): timer {timers[0]}; nothing discarded" in done.output
+    assert (
+        "error: Niet meer in de wachtrij (al verstuurd, beëindigd of uitgevoerd) — "
+        f"berichten: —; timers: {timers[0]}. Er is niets weggegooid."
+    ) in done.output
+    in_english = wieweet_in(database, "en", "queued", "discard", "--timer", str(timers[0]))
+    assert (
+        in_english.exit_code == 1
+        and f"No longer queued (sent, ended or run already) — messages: —; timers: {timers[0]}" in in_english.output
+    )
     done = wieweet(database, "queued", "discard", "--timer", str(timers[0]), "--message", "99999")
-    assert done.exit_code == 2 and "no such message 99999" in done.output  # the mistyped id is said first
+    assert done.exit_code == 2 and "Bestaat niet — berichten: 99999; timers: —." in done.output  # the mistyped id first
     assert len(_discards(database)) == 1
+
+
+def wieweet_in(db: Database, language: str, *args: str) -> Result:
+    """The command line of an operator whose ``WIEWEET_LANGUAGE`` is ``language``."""
+    return CliRunner().invoke(main, ["--database", db.url, *args], env={"WIEWEET_LANGUAGE": language})
 
 
 def _question_with_timers(db: Database, status: QuestionStatus, kinds: list[TimerKind]) -> tuple[int, list[int]]:
@@ -163,8 +179,8 @@ def test_discarding_an_open_questions_last_timer_is_refused_without_force(databa
     done = wieweet(database, "queued", "discard", "--timer", str(timers[1]))
     assert done.exit_code == 1, done.output  # understood, refused without --force
     assert (
-        f"question {question} is still routed and would have no timer left: no more hand-over to staff for it "
-        "(give --force to discard anyway); nothing discarded"
+        f"error: Open vragen die dan geen timer meer hebben: {question} (geen herinnering, volgende expert of "
+        "overdracht aan de medewerkers meer). Geef --force om toch weg te gooien; er is niets weggegooid."
     ) in done.output
     with database.session() as session:
         assert [t.id for t in routing_repo.list_pending_timers(session)] == [timers[1]]

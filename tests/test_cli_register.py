@@ -110,7 +110,7 @@ def test_bad_file_lists_every_problem_and_exits_1(database: Database, database_u
         "error: bad.csv: row 3, column email: 'nope' is not a valid email address (An email address must have an "
         "@-sign.)",
         "error: bad.csv: row 3, column themes: unknown theme 'woonen' (did you mean 'wonen'?)",
-        "error: bad.csv: 3 problem(s) found, nothing was imported",
+        "error: 3 problemen gevonden: er is niets geïmporteerd.",  # the outcome in the operator's language
     ]
     assert result.stdout == ""
     with database.session() as session:
@@ -131,6 +131,24 @@ def test_unusable_files_are_one_clear_message(database_url: str, tmp_path: Path,
     path.write_bytes(content)
     result = wieweet(database_url, "import", "experts", str(path))
     assert result.exit_code == 1 and result.stderr.startswith(message) and "Traceback" not in result.output
+
+
+def test_an_import_that_failed_ends_with_the_outcome_in_the_operators_language(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"")
+    result = wieweet(database_url, "import", "experts", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == "error: Er is niets geïmporteerd."  # WIEWEET_LANGUAGE: nl (default)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(EXPERT_HEADER + "\n,a@b.be,,X,,,,,,\n", encoding="utf-8")
+    one = wieweet(database_url, "import", "experts", str(bad))
+    assert one.exit_code == 1 and one.stderr.splitlines()[-1] == "error: 1 probleem gevonden: er is niets geïmporteerd."
+    english = CliRunner().invoke(
+        main, ["--database", database_url, "import", "experts", str(bad)], env={"WIEWEET_LANGUAGE": "en"}
+    )
+    assert english.exit_code == 1 and english.stderr.splitlines()[-1] == "error: 1 problem found: nothing was imported."
 
 
 def test_missing_file_and_unknown_kind(database_url: str, tmp_path: Path) -> None:

@@ -27,8 +27,9 @@ from bot.cli.logs import configure_logging
 from bot.cli.output import echo
 from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
 from bot.directory import known_name
-from bot.error_texts import error_text
+from bot.error_texts import OPERATOR_CODES, error_text
 from bot.errors import ConfigError, WieweetError
+from bot.i18n import normalise_language, t
 from bot.text import drop_controls
 from storage.db import Database, UnknownSchemaError, has_password, shown_url
 
@@ -130,18 +131,27 @@ def exit_code(error: WieweetError) -> int:
     return EXIT_REFUSED if error.refusal else EXIT_BAD_INPUT
 
 
+def operator_language(cli: CliContext | None) -> str:
+    """The language the command line speaks to its operator: ``WIEWEET_LANGUAGE`` (Dutch unless set)."""
+    return normalise_language(cli.settings.default_language if cli is not None else None)
+
+
 def refusal_text(error: WieweetError, cli: CliContext | None) -> str:
-    """What the command line says for ``error``: a refusal (``WieweetError.refusal``) or an error naming someone in
-    the words staff read in Slack (English), with each person's name where Slack shows a mention
-    (``bot.directory.known_name``); the error's own message for the rest (a record or id not found, bad input, a
-    setting: their texts speak of Slack's buttons), for an error with other values (a channel is Slack markup) and
-    for a code without a text."""
+    """What the command line says for ``error``, in the operator's language (``operator_language``): a refusal
+    (``WieweetError.refusal``) or an error naming someone in the words staff read in Slack, with each person's name
+    where Slack shows a mention (``bot.directory.known_name``); an error of the command line's own
+    (``bot.error_texts.OPERATOR_CODES``: discarding queued work) in its catalogue text; the error's own message for
+    the rest (a record or id not found, bad input, a setting: their texts speak of Slack's buttons), for an error
+    with other values (a channel is Slack markup) and for a code without a text."""
+    lang = operator_language(cli)
+    if error.code in OPERATOR_CODES:
+        return error_text(error, lang) or error.message
     if not (error.refusal or error.people) or not set(error.values) <= error.people:
         return error.message
     if not error.values or cli is None:  # nobody named, or no database to name them from: their Slack id
-        return error_text(error, "en", person=str) or error.message
+        return error_text(error, lang, person=str) or error.message
     with cli.db.session() as session:
-        return error_text(error, "en", person=lambda user_id: known_name(session, user_id=user_id)) or error.message
+        return error_text(error, lang, person=lambda user_id: known_name(session, user_id=user_id)) or error.message
 
 
 class WieweetGroup(click.Group):
@@ -161,8 +171,9 @@ class WieweetGroup(click.Group):
         except WieweetError as exc:
             echo(f"error: {refusal_text(exc, ctx.find_object(CliContext))}", err=True)
             ctx.exit(exit_code(exc))
-        except UnknownSchemaError as exc:
-            echo(f"error: {exc}", err=True)
+        except UnknownSchemaError as exc:  # in the operator's words, not the developer's message
+            lang = operator_language(ctx.find_object(CliContext))
+            echo(f"error: {t('cli.unknown_schema', lang, revision=exc.revision, latest=exc.latest)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except (OperationalError, InterfaceError) as exc:  # the database cannot be reached, or failed mid-way
             cli = ctx.find_object(CliContext)

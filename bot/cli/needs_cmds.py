@@ -22,7 +22,7 @@ from bot.i18n import local_day
 from bot.needs.jobs import embed_pending
 from bot.needs.model import NeedsOverview, ProposalView
 from bot.needs.periods import Period, current_quarter, parse_period
-from bot.needs.report import collect_report, render_chart_png, render_html, render_xlsx
+from bot.needs.report import collect_report_to_share, render_chart_png, render_html, render_xlsx
 from bot.needs.service import NeedsService
 from bot.privacy import record_report
 from storage.models import ProposalStatus
@@ -341,7 +341,9 @@ def report_command(
     _embed(cli, service, embed_seconds)
     render = {".xlsx": render_xlsx, ".png": render_chart_png}.get(suffix, render_html)
     with cli.db.session() as session:
-        data = collect_report(session, service=service, actor=cli_actor(), period=period, now=now, lang=language)
+        data = collect_report_to_share(  # read again before it is written: an erasure or a "stop" meanwhile
+            session, database=cli.db, service=service, actor=cli_actor(), period=period, now=now, lang=language
+        )
         # audited at the real time (``--now`` only sets the period); the row commits only once the file is there
         record_report(session, actor=cli_actor(), report=data, now=datetime.now(UTC))
         replace_file(output, render(data, lang=language))  # complete or not at all: never a truncated report

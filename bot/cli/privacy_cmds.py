@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, cli_actor, pass_cli
+from bot.cli import CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.output import echo
 from bot.errors import WieweetError
 from bot.files import check_folder, replace_file
+from bot.i18n import t
 from bot.inbox import record_request
 from bot.privacy import (
     ERASED_HOMES_KIND,
@@ -258,9 +259,13 @@ def erasures_reapply(cli: CliContext, file: Path) -> None:
       wieweet privacy erasures reapply /srv/secrets/wieweet-erasures.json
     """
     try:
-        ledger = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise click.ClickException(f"cannot read {file}: {exc}") from None
+        text = file.read_bytes()
+    except OSError:
+        raise click.ClickException(t("cli.ledger_unreadable", operator_language(cli), file=str(file))) from None
+    try:
+        ledger = json.loads(text)
+    except ValueError:  # also bytes that are not text: not the ledger ``export`` wrote
+        raise click.ClickException(t("cli.ledger_not_json", operator_language(cli), file=str(file))) from None
     with cli.db.inbox_session() as inbox:  # a restored inbox's requests run again at start: theirs must go too
         inbox_user_ids = inbox_repo.list_inbox_user_ids(inbox)
     with cli.db.session() as session:  # a ledger that cannot be used here changes nothing (exit code 2)

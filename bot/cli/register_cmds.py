@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, cli_actor, pass_cli
+from bot.cli import CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.output import echo
 from bot.config import Settings
 from bot.errors import ConfigError, ImportFailed
-from bot.i18n import local_day
+from bot.i18n import local_day, t, tn
 from bot.register import identity, marked, profiles, service
 from bot.register.file_guards import LIMITS, MIB
 from bot.register.files import check_register_path
@@ -106,12 +106,18 @@ def print_report(report: ImportReport) -> None:
     )
 
 
-def fail_import(exc: ImportFailed) -> None:
-    """Every problem on its own line (stderr), then the summary; exit code 1."""
+def fail_import(exc: ImportFailed, cli: CliContext) -> None:
+    """Every problem on its own line (stderr; each names the file, and its row and column when it has one), then
+    the outcome in the operator's language (``operator_language``): how many problems, nothing imported; exit
+    code 1."""
     for line in exc.errors:
         echo(f"error: {line}", err=True)
-    if exc.message not in exc.errors:
-        echo(f"error: {exc.message}", err=True)
+    lang = operator_language(cli)
+    if exc.message not in exc.errors:  # the rows' problems, listed above
+        outcome = tn("cli.import_problems", "cli.import_problems_plural", len(exc.errors), lang, count=len(exc.errors))
+    else:
+        outcome = t("cli.import_failed", lang)
+    echo(f"error: {outcome}", err=True)
     raise click.exceptions.Exit(1)
 
 
@@ -230,7 +236,7 @@ def import_cmd(
                 )
     except ImportFailed as exc:
         progress.close()
-        fail_import(exc)
+        fail_import(exc, cli)
         return
     progress.close()
     print_report(report)
@@ -492,7 +498,7 @@ def themes_import(cli: CliContext, path: Path, dry_run: bool) -> None:
                 session, path=path, actor=cli_actor().audit_label, now=datetime.now(UTC), dry_run=dry_run
             )
     except ImportFailed as exc:
-        fail_import(exc)
+        fail_import(exc, cli)
         return
     print_report(report)
 

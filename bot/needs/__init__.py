@@ -14,6 +14,8 @@ Public API (what the Slack layer calls)::
     service.add_topic_to_profile(session, actor=actor, topic_id=..., now=now)  -> label (or TopicLabelGone)
 
     from bot.needs.report import collect_report, render_xlsx, render_html, render_chart_png
+    collect_report_to_share(session, database=db, service=service, actor=actor, period=period, now=now)
+        # collected, then read again in a fresh unit of work: what the Slack upload and ``wieweet report`` use
 """
 
 from bot.needs.core import (

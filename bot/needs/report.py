@@ -31,6 +31,7 @@ from bot.needs.report_data import (
     PracticeUse,
     ReportData,
     collect_report,
+    collect_report_to_share,
 )
 from bot.sheets import append, put
 from bot.text import printable
@@ -48,6 +49,7 @@ __all__ = [
     "PracticeUse",
     "ReportData",
     "collect_report",
+    "collect_report_to_share",
     "render_chart_png",
     "render_html",
     "render_xlsx",

@@ -33,6 +33,7 @@ from digests.collect import window_figures
 from digests.model import OTHER_THEME
 from storage import digest_repo, question_repo, register_repo
 from storage import needs_repo as repo
+from storage.db import Database
 
 OTHER_PEOPLE = "—"  # the row of answers by people who may not be named
 
@@ -234,11 +235,30 @@ def _helpers(session: Session, period: Period) -> tuple[tuple[Helper, ...], tupl
     )
 
 
+def collect_report_to_share(
+    session: Session,
+    *,
+    database: Database,
+    service: NeedsService,
+    actor: Actor,
+    period: Period,
+    now: datetime,
+    lang: str = "nl",
+) -> ReportData:
+    """The report of ``period`` as it may be shared now (staff only): collected in ``session`` (the caller's unit of
+    work), then read again in a short unit of work of its own on ``database`` (``without_gone``), which sees what
+    committed since the caller's began — an erasure or a "stop" on another replica while the figures were gathered.
+    What the Slack layer uploads and what ``wieweet report`` writes to a file."""
+    data = collect_report(session, service=service, actor=actor, period=period, now=now, lang=lang)
+    with database.session() as fresh:
+        return without_gone(fresh, data, period=period)
+
+
 def without_gone(session: Session, data: ReportData, *, period: Period) -> ReportData:
     """``data`` as it may still be posted now: read again just before it is uploaded (an erasure or a "stop" may
-    have committed on another replica since it was collected). When someone it names may no longer be named, the
-    people are counted again (they join the unnamed row; an erased person's answers are anonymous by then); else
-    ``data`` itself."""
+    have committed on another replica since it was collected; ``collect_report_to_share`` does both). When someone
+    it names may no longer be named, the people are counted again (they join the unnamed row; an erased person's
+    answers are anonymous by then); else ``data`` itself."""
     helpers, organisations = _helpers(session, period)
     named = {(h.name, h.organisation) for h in helpers if h.name != OTHER_PEOPLE}
     if all(h.name == OTHER_PEOPLE or (h.name, h.organisation) in named for h in data.experts):

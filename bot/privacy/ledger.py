@@ -42,7 +42,8 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$", re.ASCII)
 
 
 class LedgerError(WieweetError):
-    """The ledger file cannot be used (not one, damaged, or made with another key than this database's)."""
+    """The ledger file cannot be used (not one, damaged, or made with another key than this database's): each its
+    own ``code``, which the command line says in the operator's words (``bot.error_texts``)."""
 
     code = "erasure_ledger"
 
@@ -83,21 +84,21 @@ def export_erasures(*, session: Session, actor: Actor, now: datetime) -> dict[st
 
 def _read(ledger: object) -> tuple[str | None, dict[str, datetime]]:
     if not isinstance(ledger, dict) or ledger.get("format") != LEDGER_FORMAT:
-        raise LedgerError("erasure_ledger", f"not an erasure ledger (format {LEDGER_FORMAT})")
+        raise LedgerError("ledger_not_one", f"not an erasure ledger (format {LEDGER_FORMAT})")
     secret, rows = ledger.get("key"), ledger.get("identities")
     if not isinstance(rows, list) or (secret is not None and not (isinstance(secret, str) and _HEX64.match(secret))):
-        raise LedgerError("erasure_ledger", "the erasure ledger is damaged (key or identities)")
+        raise LedgerError("ledger_damaged", "the erasure ledger is damaged (key or identities)")
     digests: dict[str, datetime] = {}
     for row in rows:
         try:
             digest, at = row["digest"], datetime.fromisoformat(row["erased_at"])
         except (TypeError, KeyError, ValueError):
-            raise LedgerError("erasure_ledger", "the erasure ledger is damaged (an identity)") from None
+            raise LedgerError("ledger_damaged", "the erasure ledger is damaged (an identity)") from None
         if not (isinstance(digest, str) and _HEX64.match(digest)):
-            raise LedgerError("erasure_ledger", "the erasure ledger is damaged (a digest)")
+            raise LedgerError("ledger_damaged", "the erasure ledger is damaged (a digest)")
         digests[digest] = at
     if digests and secret is None:
-        raise LedgerError("erasure_ledger", "the erasure ledger has identities but no key")
+        raise LedgerError("ledger_no_key", "the erasure ledger has identities but no key")
     return secret, digests
 
 
@@ -110,7 +111,7 @@ def _adopt_key(session: Session, secret: str, *, now: datetime) -> None:
         return
     if current is not None and erased_repo.list_erased_digests(session):
         raise LedgerError(
-            "erasure_ledger",
+            "ledger_other_key",
             "this erasure ledger was made with another key than this database's, which holds erasures of its own: "
             "it is not the ledger of this database",
         )

@@ -1,36 +1,25 @@
-"""The outbox: notifications written in the same transaction as the change they announce, sent exactly once.
+"""The outbox's payloads: one frozen dataclass per ``OutboxKind`` (its ``kind``), stored as plain JSON in
+``outbox_messages.payload`` — the same keys as ever, so rows queued by an earlier version still load — and read back
+validated (``read_payload``): wrong types are a ``PayloadError``, missing optional fields take their defaults,
+unknown keys are ignored, and a value an optional enum field does not know reads as None; one a required enum field
+does not know is a ``PayloadError`` saying it was written by a newer version.
 
-A core service queues a message with ``enqueue(session, payload, ...)``; the payload is one of the frozen
-dataclasses below, one per ``OutboxKind`` (its ``kind``), stored as plain JSON in ``outbox_messages.payload`` —
-the same keys as ever, so rows queued by an earlier version still load. The Slack layer polls ``claim_outbox``
-(claimed rows are its own until sent, failed or stale), reads each payload back with ``read_payload`` (validated:
-wrong types are a ``PayloadError``, missing optional fields take their defaults, unknown keys are ignored, and a
-value an optional enum field does not know reads as None; one a required enum field does not know is a
-``PayloadError`` saying it was written by a newer version), renders it, sends it (a DM to ``recipient_slack_id`` or
-a post in ``channel_id``, in ``thread_ts`` when set), then calls ``mark_outbox_sent`` with the returned channel and
-ts — or ``mark_outbox_failed``. A staff message with no ``channel_id`` goes to the configured triage channel.
-
-Which facts a routing message may carry (anonymity, private questions) is decided by ``bot.routing.payloads``;
-the queries are ``storage.outbox_repo``'s.
+Which facts a routing message may carry (anonymity, private questions) is decided by ``bot.routing.payloads``.
+Queueing and sending them is ``bot.outbox.delivery``.
 """
 
 from __future__ import annotations
 
 import enum
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
-from sqlalchemy.orm import Session
 
-from bot.retry import RetryPolicy
 from bot.staff_notices import ChannelCheckFailed, DigestStopped, ExpertReactivated
-from storage import outbox_repo, question_repo, routing_repo
-from storage.db import Database
-from storage.models import EscalationReason, OutboxKind, OutboxMessage, Outcome, RecordStatus, RoutingStatus, Visibility
+from storage.models import EscalationReason, OutboxKind, Outcome, RecordStatus, RoutingStatus, Visibility
 
 # --- vocabularies ----------------------------------------------------------------------------------------------------
 
@@ -432,169 +421,3 @@ def read_payload(kind: OutboxKind, raw: Mapping[str, Any]) -> OutboxPayload:
 def message_language(payload: OutboxPayload) -> str | None:
     """The language the message is written in, when the payload says (routing messages do)."""
     return payload.language if isinstance(payload, QuestionPart) else None
-
-
-# --- queueing, claiming, marking ------------------------------------------------------------------------------------
-
-
-def enqueue(
-    session: Session,
-    payload: OutboxPayload,
-    *,
-    dedupe_key: str,
-    now: datetime,
-    recipient_slack_id: str | None = None,
-    channel_id: str | None = None,
-    thread_ts: str | None = None,
-    question_id: int | None = None,
-    routing_id: int | None = None,
-) -> OutboxMessage | None:
-    """Queue ``payload`` (in the caller's transaction); None, and nothing written, if ``dedupe_key`` was queued."""
-    return outbox_repo.create_outbox_message(
-        session,
-        kind=payload.kind,
-        dedupe_key=dedupe_key,
-        now=now,
-        payload=payload_json(payload),
-        recipient_slack_id=recipient_slack_id,
-        channel_id=channel_id,
-        thread_ts=thread_ts,
-        question_id=question_id,
-        routing_id=routing_id,
-    )
-
-
-def sent_refs(messages: Iterable[OutboxMessage]) -> list[dict[str, str]]:
-    """Where these sent messages went (``channel_id``, ``message_ts``), each place once, in the order given."""
-    refs: list[dict[str, str]] = []
-    for message in messages:
-        ref = {"channel_id": message.sent_channel_id or "", "message_ts": message.sent_ts or ""}
-        if message.sent_channel_id and message.sent_ts and ref not in refs:
-            refs.append(ref)
-    return refs
-
-
-def claim_outbox(
-    db: Database,
-    *,
-    now: datetime,
-    worker_id: str,
-    limit: int = 50,
-    stale_after: timedelta = timedelta(minutes=10),
-) -> list[OutboxMessage]:
-    """Claim up to ``limit`` unsent messages, oldest first (detached rows: read them, don't change them)."""
-    with db.session() as session:
-        ids = outbox_repo.claim_outbox_messages(
-            session, now=now, worker_id=worker_id, limit=limit, stale_before=now - stale_after
-        )
-        if not ids:
-            return []
-        return outbox_repo.list_outbox_messages(session, ids=ids)
-
-
-def _still_ours(message: OutboxMessage, worker_id: str | None) -> bool:
-    """An unsent message that ``worker_id`` (when given) still holds the claim of: a sender whose claim went stale
-    and was taken over by another worker must not mark (or send) what is no longer its own."""
-    if message.sent_at is not None or message.failed_at is not None or message.ended_at is not None:
-        return False
-    return worker_id is None or message.claimed_by == worker_id
-
-
-def mark_outbox_sent(
-    session: Session,
-    *,
-    message_id: int,
-    ts: str | None,
-    channel: str | None,
-    now: datetime,
-    worker_id: str | None = None,
-) -> bool:
-    """Record a sent message (False if it was already marked sent, or ``worker_id`` — the sender, when given — no
-    longer holds its claim). Also remembers where the DM asking an expert went (``Routing.dm_channel_id``/``dm_ts``,
-    to update it later) and where an answer was posted."""
-    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
-    if message is None or not _still_ours(message, worker_id):
-        return False
-    message.sent_at = now
-    message.sent_ts = ts
-    message.sent_channel_id = channel
-    message.claimed_by = None
-    message.claimed_at = None
-    if message.kind is OutboxKind.EXPERT_REQUEST and message.routing_id is not None:
-        routing = routing_repo.get_routing(session, routing_id=message.routing_id)
-        if routing is not None:
-            routing.dm_channel_id = channel
-            routing.dm_ts = ts
-    elif message.kind is OutboxKind.QUESTION_ANSWERED:
-        try:
-            answer_id = read_as(QuestionAnswered, message.payload).answer_id
-        except PayloadError:  # it was rendered and sent: only where the answer was posted is not remembered
-            answer_id = None
-        answer = question_repo.get_answer(session, answer_id=answer_id) if answer_id is not None else None
-        if answer is not None and answer.posted_ts is None:
-            answer.posted_channel_id = channel
-            answer.posted_ts = ts
-    return True
-
-
-def mark_outbox_post_started(
-    session: Session, *, message_id: int, worker_id: str, now: datetime, started_at: datetime | None = None
-) -> bool:
-    """A post of this message is about to go out: a retry (after a crash) looks for it in Slack first. Only while
-    ``worker_id`` still holds the claim and the message is unsent (False: do not post, another worker took it over
-    after this one's claim went stale); the claim is refreshed, so it does not go stale during the post.
-    ``started_at``: the wall-clock time the post starts (the look-up reads Slack from then on); default ``now``."""
-    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
-    if message is None or not worker_id or not _still_ours(message, worker_id):
-        return False
-    message.post_started_at = started_at or now
-    message.claimed_at = now
-    return True
-
-
-def keep_outbox_claim(session: Session, *, message_id: int, worker_id: str, now: datetime) -> bool:
-    """Before sending what Slack keeps no record of (an ephemeral message, which cannot be looked up after a crash):
-    True, and the claim refreshed, while ``worker_id`` still holds the claim of the unsent message."""
-    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
-    if message is None or not _still_ours(message, worker_id):
-        return False
-    message.claimed_at = now
-    return True
-
-
-class FailOutcome(enum.Enum):
-    """What ``mark_outbox_failed`` recorded."""
-
-    RETRYING = "retrying"  # sent again after a backoff
-    GIVEN_UP = "given_up"  # permanent, or the last attempt: never sent
-
-
-def mark_outbox_failed(
-    session: Session,
-    *,
-    message_id: int,
-    error: str,
-    now: datetime,
-    permanent: bool = False,
-    policy: RetryPolicy | None = None,
-    worker_id: str | None = None,
-    not_before: datetime | None = None,
-) -> FailOutcome | None:
-    """Record a failed send: retried after a backoff (and no earlier than ``not_before``: when Slack asked to wait
-    longer), or given up (``permanent``, or too many attempts) — the one place that rule lives. None, and nothing
-    changed, when the message is sent already or ``worker_id`` (the sender, when given) no longer holds its claim
-    (another worker took it over: its attempt counts, not this one's)."""
-    policy = policy or RetryPolicy()
-    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
-    if message is None or not _still_ours(message, worker_id):
-        return None
-    message.attempts += 1
-    message.last_error = error[:4000]
-    message.claimed_by = None
-    message.claimed_at = None
-    if permanent or message.attempts >= policy.max_attempts:
-        message.failed_at = now
-        return FailOutcome.GIVEN_UP
-    retry_at = now + policy.backoff(message.attempts)
-    message.next_attempt_at = max(retry_at, not_before) if not_before is not None else retry_at
-    return FailOutcome.RETRYING
