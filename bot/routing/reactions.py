@@ -138,8 +138,15 @@ class TimerReactions:
         question; whoever chose them told), and their register entry is marked away (``profiles.mark_unreachable``,
         audited; staff told in triage with the first question that moved on): not picked again, shown as away.
         Returns the routings moved on and whether the entry was marked now (nothing the second time).
-        Their questions are locked first, in id order, then their entry (``bot.register.stop_locks``)."""
-        stop_locks.lock_questions(session, slack_user_id=slack_user_id)
+        Their questions are locked first, in id order, then their entry (``bot.register.stop_locks``), before any
+        request moves on: moving one on reads the question's candidates ``FOR SHARE``, them too perhaps (a request
+        naming them only by Slack id), and a share taken before their row was changed would be upgraded, which two
+        people gone at once, each a candidate of the other's question, would wait for from each other."""
+        entry = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+        if entry is not None:
+            stop_locks.lock_expert_to_stop(session, expert_id=entry.id)
+        else:
+            stop_locks.lock_questions(session, slack_user_id=slack_user_id)
         routings = repo.list_routings_for(
             session, slack_user_id=slack_user_id, statuses=sorted(ROUTING_OPEN), limit=500
         )
