@@ -33,7 +33,7 @@ from bot.routing.errors import NotYours, RoutingInputError
 from bot.routing.guards import is_recipient, require_active, require_not_closed
 from bot.routing.keys import routing_key
 from bot.routing.policy import RoutingPolicy
-from bot.routing.selection import Candidate, Selection, expert_language, select_experts
+from bot.routing.selection import SKIP_BEING_CHANGED, Candidate, Selection, expert_language, select_experts
 from bot.routing.states import ROUTING_OPEN, record_event, transition
 from bot.routing.told import person_key, told_asker_of
 from bot.text import is_slack_user_id, strip_bidi, strip_invisible
@@ -346,16 +346,23 @@ class RoutingCore:
 
     def refill(self, session: Session, question: Question, *, now: datetime, skip_locked: bool = False) -> None:
         """After a decline: keep ``initial_experts`` asked; escalate when nobody is left. ``skip_locked``: the
-        transaction holds an expert row already (``select_experts``)."""
+        transaction holds an expert row already (``select_experts``); when nobody is left only because a candidate's
+        row was being changed at that moment, the question is not handed to staff but asked again shortly, in a
+        transaction of its own that waits for the change (``schedule_refill``)."""
         if question.status is not Q.ROUTED:
             return
         still_open = open_routings(question)
         if any(r.status is R.CLAIMED for r in still_open):
             return
         needed = self.policy.initial_experts - len(still_open)
-        if needed > 0:
-            self.route(session, question, count=needed, now=now, skip_locked=skip_locked)
-        if not open_routings(question):
+        selection = (
+            self.route(session, question, count=needed, now=now, skip_locked=skip_locked)[0] if needed > 0 else None
+        )
+        if open_routings(question):
+            return
+        if selection is not None and SKIP_BEING_CHANGED in selection.skipped.values():
+            self.schedule_refill(session, question, now=now)
+        else:
             self.escalate(session, question, EscalationReason.ALL_DECLINED, now=now)
 
     def release_claim(
@@ -377,6 +384,12 @@ class RoutingCore:
             routing_id=routing.id,
             expert_id=routing.expert_id,
         )
+
+    def schedule_refill(self, session: Session, question: Question, *, now: datetime) -> Timer:
+        """Ask the next expert at the next timer pass: a ``NEXT_EXPERT`` timer of the question without a routing
+        (``TimerReactions.handle_timer``: ``refill`` again, waiting for a row being changed; staff when nobody is
+        left). Its escalation timer still runs meanwhile."""
+        return repo.create_timer(session, kind=TimerKind.NEXT_EXPERT, due_at=now, now=now, question_id=question.id)
 
     def schedule_escalation(
         self, session: Session, question: Question, *, now: datetime, from_assignment: bool = False
