@@ -86,7 +86,9 @@ def handle_forget_button(turn: Turn, target: str) -> None:
     (``InboxWorker._finish``)."""
     lang = turn.lang  # before erasing: a refreshed Slack profile cache row is then erased too
     # ``target`` is only a claim: the service checks it against the clicking user (turn.actor) and refuses otherwise.
-    report = erase_person(session=turn.session, actor=turn.actor, slack_user_id=target, now=turn.now)
+    report = erase_person(
+        session=turn.session, actor=turn.actor, slack_user_id=target, now=turn.now, db=turn.services.db
+    )
     turn.outcome = f"erased {sum(report.counts.values())} items"
     done = build_forgotten(lang)
     if turn.job is not None:

@@ -5,11 +5,11 @@ Sessions come from ``Database.inbox_session()`` (the inbox may live in its own S
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, text, update
+from sqlalchemy import Text, and_, cast, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -262,6 +262,36 @@ def list_inbox_user_ids(session: Session) -> list[str]:
     """The users the inbox holds requests of (done or not): after a restore, erased people among them must go."""
     query = select(InboxRequest.user_slack_id).where(InboxRequest.user_slack_id.is_not(None)).distinct()
     return sorted(str(u) for u in session.scalars(query))
+
+
+def get_inbox_shared(session: Session) -> bool:
+    """Whether ``session``'s database holds the inbox too (PostgreSQL), so one transaction can change both; a SQLite
+    database keeps its inbox in a file of its own (``storage.db``)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def list_waiting_inbox_requests_naming(
+    session: Session, *, needles: Sequence[str], skip: Collection[str] = (), lock: bool = False
+) -> list[InboxRequest]:
+    """Requests nobody holds yet (not claimed, done or given up) whose payload may contain one of ``needles``
+    (case-insensitively; a superset), but those of the kinds in ``skip``. ``lock`` (PostgreSQL): each locked until
+    the transaction ends, so no worker claims it meanwhile; a request being claimed at this moment is passed over
+    (its claim commits first: it is being handled)."""
+    if not needles:
+        return []
+    as_text = cast(InboxRequest.payload, Text)
+    naming = [func.lower(as_text).contains(n.lower(), autoescape=True) for n in needles]
+    query = select(InboxRequest).where(
+        InboxRequest.claimed_by.is_(None),
+        InboxRequest.done_at.is_(None),
+        InboxRequest.failed_at.is_(None),
+        or_(*naming),
+    )
+    if skip:
+        query = query.where(InboxRequest.kind.not_in(list(skip)))
+    if lock and get_inbox_shared(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query.order_by(InboxRequest.id)))
 
 
 def delete_inbox_requests_of(session: Session, *, slack_user_id: str, keep_key: str | None = None) -> int:

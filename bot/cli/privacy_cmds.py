@@ -160,7 +160,7 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
         click.confirm(f"Erase everything about {email or slack_id}? This cannot be undone", abort=True)
     with cli.db.session() as session:
         slack_user_id = find_person(session, **who).slack_user_id
-        report = erase_person(session=session, actor=cli_actor(), now=_now(), **who)
+        report = erase_person(session=session, actor=cli_actor(), now=_now(), db=cli.db, **who)
     # the running bot publishes their Home tab ("you were forgotten") and the staff's: a request in its inbox, queued
     # before the disk is compacted; once it is done, its payload emptied, the bot compacts again (``mark_done``)
     record_request(

@@ -31,7 +31,7 @@ from storage import (
 from storage import privacy_repo as repo
 from storage.db import Database
 from storage.enums import ERASURE_ENTITY
-from storage.models import InboxRequest, Question, QuestionStatus, Routing, RoutingStatus, Visibility
+from storage.models import Question, QuestionStatus, Routing, RoutingStatus, Visibility
 
 ERASED_ACTOR = "erased"  # what logs name instead of an erased person
 # the inbox request an erasure outside Slack (the command line) queues: the running bot publishes the erased person's
@@ -70,10 +70,18 @@ def _is_public_answered(question: Question) -> bool:
 
 
 def erase_person(
-    *, session: Session, actor: Actor, slack_user_id: str | None = None, email: str | None = None, now: datetime
+    *,
+    session: Session,
+    actor: Actor,
+    slack_user_id: str | None = None,
+    email: str | None = None,
+    now: datetime,
+    db: Database | None = None,
 ) -> ErasureReport:
     """Forget the person (see the module docstring). Raises ``NotAuthorized`` before anything is changed, and
-    ``NotFoundError`` (nothing erased, nothing audited) when nothing is stored about them."""
+    ``NotFoundError`` (nothing erased, nothing audited) when nothing is stored about them. ``db``: where the inbox
+    is when it is not in ``session``'s database (SQLite), for other people's waiting requests naming the person
+    (``_redact_inbox``)."""
     person = find_person(session, slack_user_id=slack_user_id, email=email)
     actor.require_self_or_staff(person.slack_user_id, "erase personal data", target=f"person:{person.slack_user_id}")
     require_known(session, person)
@@ -122,6 +130,7 @@ def erase_person(
         raise ErasureIncomplete("erasure_incomplete", f"{left} values still hold the person's data")
     _delete_question_vectors(session, texts_before, report)
     _delete_document_vectors(session, documents_before, report)
+    _redact_inbox(session, db, needles, report)
     # texts were redacted or deleted: every process rebuilds its kept needs state (``bot.needs.state``)
     needs_repo.create_need_fit_generation(session, now=now)
     register_repo.create_audit_log(
@@ -320,34 +329,52 @@ def _needles(session: Session, person: Person, report: ErasureReport) -> list[st
 
 def finish_erasure(db: Database, *, slack_user_id: str | None, keep_request: str | None = None) -> int:
     """Once an erasure has committed: drop the person's requests from the inbox (which may be its own file) — but
-    ``keep_request``, the erasing request's own row while it runs (it forgets the person when done) — then make
-    sure no copy of the erased rows stays on disk (``Database.compact_after_erasure``: SQLite has zeroed the freed
-    pages, ``secure_delete``, and its write-ahead logs are checkpointed and truncated). Returns the number of inbox
-    requests removed."""
+    ``keep_request``, the erasing request's own row while it runs (it forgets the person when done) — and redact
+    their Slack id in other people's requests still waiting (``_redact_waiting_requests``; on PostgreSQL the erasure
+    did that in its own transaction, with every needle: this catches a request recorded while it committed), then
+    make sure no copy of the erased rows stays on disk (``Database.compact_after_erasure``: SQLite has zeroed the
+    freed pages, ``secure_delete``, and its write-ahead logs are checkpointed and truncated). Returns the number of
+    inbox requests removed."""
     removed = 0
     if slack_user_id:
         with db.inbox_session() as session:
             removed = inbox_repo.delete_inbox_requests_of(session, slack_user_id=slack_user_id, keep_key=keep_request)
-            _redact_waiting_requests(session, slack_user_id, keep_request=keep_request)
+            _redact_waiting_requests(session, [slack_user_id], keep_request=keep_request)
     db.compact_after_erasure()
     return removed
 
 
-def _redact_waiting_requests(session: Session, slack_user_id: str, *, keep_request: str | None) -> int:
+def _redact_inbox(session: Session, db: Database | None, needles: list[str], report: ErasureReport) -> None:
+    """Other people's requests waiting in the inbox that name the person (``_redact_waiting_requests``), before any
+    worker can claim one with the person still in it: on PostgreSQL in the erasure's own transaction (the inbox is
+    a table of its database); on SQLite, whose inbox is a file of its own that no transaction shares, in a short
+    one of the inbox's just before the erasure commits (``db``; without it, only once it committed:
+    ``finish_erasure``). Should the erasure then fail, those requests stay redacted: the person asked to be
+    forgotten, and staff choose again."""
+    if inbox_repo.get_inbox_shared(session):
+        report.add("inbox_requests_redacted", _redact_waiting_requests(session, needles, keep_request=None))
+    elif db is not None:
+        with db.inbox_session() as inbox:
+            report.add("inbox_requests_redacted", _redact_waiting_requests(inbox, needles, keep_request=None))
+
+
+def _redact_waiting_requests(session: Session, needles: list[str], *, keep_request: str | None) -> int:
     """Other people's requests still waiting in the inbox that name the erased person (staff's pick of them from a
-    user picker, a list of people chosen by hand): their Slack id is redacted in the payload, so a request handled
-    later cannot ask, assign or name them (it is refused as any unknown pick). Left alone: a request being handled
-    now (claimed: its worker holds it) or done (its payload is emptied), the erasing request's own
-    (``keep_request``) and the request that publishes the erased person's Home tab (``ERASED_HOMES_KIND``: it must
-    name them until it ran). Returns how many were redacted."""
-    pattern = _pattern([slack_user_id])
+    user picker, a list of people chosen by hand, a register form or note with their name or address): each of
+    ``needles`` (their Slack id, addresses and names, as the erasure's sweep) is redacted in the payload, so a request
+    handled later cannot ask, assign or name them (it is refused as any unknown pick). On PostgreSQL the erasure does
+    this in its own transaction, the requests locked until it commits (``inbox_repo.
+    list_waiting_inbox_requests_naming``): a worker cannot claim one with the person still in it. Left alone: a
+    request being handled now (claimed: its worker holds it) or done (its payload is emptied), the erasing request's
+    own (``keep_request``) and the request that publishes the erased person's Home tab (``ERASED_HOMES_KIND``: it
+    must name them until it ran). Returns how many were redacted."""
+    pattern = _pattern(needles)
     redacted = 0
-    rows = repo.list_rows_containing(
-        session, cls=InboxRequest, attribute="payload", is_json=True, needles=_query_variants([slack_user_id])
+    rows = inbox_repo.list_waiting_inbox_requests_naming(
+        session, needles=_query_variants(needles), skip=(ERASED_HOMES_KIND,), lock=True
     )
     for request in rows:
-        waiting = request.done_at is None and request.failed_at is None and request.claimed_by is None
-        if not waiting or request.request_key == keep_request or request.kind == ERASED_HOMES_KIND:
+        if request.request_key == keep_request:
             continue
         payload, n = _scrub(request.payload, pattern)
         if n:

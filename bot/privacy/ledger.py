@@ -144,7 +144,13 @@ def reapply_erasures(
             if sid and sid not in report.slack_user_ids:
                 report.slack_user_ids.append(sid)
             try:
-                erase_person(session=session, actor=actor, now=now, **who)
+                erase_person(
+                    session=session,
+                    actor=actor,
+                    now=now,
+                    email=who.get("email"),
+                    slack_user_id=who.get("slack_user_id"),
+                )
             except NotFoundError:  # erased already (an earlier address or id of theirs), or known to the inbox only
                 continue
             report.people_erased += 1

@@ -222,7 +222,8 @@ def _sweep(
     # The inbox is not among these columns: its rows are the requests in progress — the erasure's own among them,
     # held by the inbox worker's own connection — and leave it once the erasure committed (``finish_erasure``). On
     # PostgreSQL it shares the database: rewriting the erasure's own row in this transaction would wait for the
-    # worker, which waits for this transaction.
+    # worker, which waits for this transaction. Other people's requests nobody holds yet are redacted on their own,
+    # passing over every row another transaction holds (``bot.privacy.erasure._redact_inbox``).
     for cls, attribute, is_json in repo.list_person_attributes(keys=keys):
         rows = repo.list_rows_containing(session, cls=cls, attribute=attribute, is_json=is_json, needles=variants)
         for row in rows:

@@ -6,7 +6,7 @@ routings still open, tells the asker, schedules timers and queues outbox message
 process; ``bot.routing.service.RoutingService`` puts them behind one API.
 
 Everything works inside the caller's session (one transaction; nothing here commits) and takes ``now``. A refused
-action raises before anything is written (see ``bot.routing.errors``).
+action raises before anything is written (the checks: ``bot.routing.guards``; the errors: ``bot.routing.errors``).
 
 Actor strings in the event log: the Slack user id, ``"system"`` for timers, ``"staff:<slack id>"`` for staff.
 """
@@ -29,11 +29,12 @@ from bot.register import profiles
 from bot.routing import payloads
 from bot.routing.business_time import BusinessCalendar
 from bot.routing.chosen import chosen_expert, routing_for
-from bot.routing.errors import NotYours, RoutingInputError, StaleActionError
+from bot.routing.errors import NotYours, RoutingInputError
+from bot.routing.guards import is_recipient, require_active, require_not_closed
 from bot.routing.keys import routing_key
 from bot.routing.policy import RoutingPolicy
-from bot.routing.selection import Candidate, Selection, expert_language, select_experts
-from bot.routing.states import QUESTION_ACTIVE, QUESTION_FINAL, ROUTING_OPEN, record_event, transition
+from bot.routing.selection import SKIP_BEING_CHANGED, Candidate, Selection, expert_language, select_experts
+from bot.routing.states import ROUTING_OPEN, record_event, transition
 from bot.routing.told import person_key, told_asker_of
 from bot.text import is_slack_user_id, strip_bidi, strip_invisible
 from storage import question_repo, register_repo, slack_repo
@@ -94,40 +95,6 @@ def open_routings(question: Question) -> list[Routing]:
 
 def theme_keys(question: Question) -> list[str]:
     return [th.key for th in question.themes]
-
-
-def is_recipient(routing: Routing, slack_user_id: str) -> bool:
-    if not slack_user_id:
-        return False
-    if routing.recipient_slack_id:
-        return routing.recipient_slack_id == slack_user_id
-    return routing.expert is not None and routing.expert.slack_user_id == slack_user_id
-
-
-def require_asker(question: Question, actor_slack_id: str) -> None:
-    if not actor_slack_id or question.asker_slack_id != actor_slack_id:
-        raise NotYours("act on someone else's question", target=f"question:{question.id}", code="not_asker")
-
-
-def require_active(question: Question) -> None:
-    if question.status is Q.ANSWERED:
-        raise StaleActionError("already_answered")
-    if question.status not in QUESTION_ACTIVE:
-        raise StaleActionError("question_closed")
-
-
-def require_not_closed(question: Question) -> None:
-    """Still taking answers: neither answered already nor resolved, closed or cancelled."""
-    if question.status is Q.ANSWERED:
-        raise StaleActionError("already_answered")
-    if question.status in QUESTION_FINAL:
-        raise StaleActionError("question_closed")
-
-
-def require_open_routing(routing: Routing) -> None:
-    if routing.status not in ROUTING_OPEN:
-        codes = {R.DECLINED: "already_declined", R.FORWARDED: "already_forwarded", R.ANSWERED: "already_answered"}
-        raise StaleActionError(codes.get(routing.status, "routing_closed"))
 
 
 def person(routing: Routing) -> Person:
@@ -379,16 +346,23 @@ class RoutingCore:
 
     def refill(self, session: Session, question: Question, *, now: datetime, skip_locked: bool = False) -> None:
         """After a decline: keep ``initial_experts`` asked; escalate when nobody is left. ``skip_locked``: the
-        transaction holds an expert row already (``select_experts``)."""
+        transaction holds an expert row already (``select_experts``); when nobody is left only because a candidate's
+        row was being changed at that moment, the question is not handed to staff but asked again shortly, in a
+        transaction of its own that waits for the change (``schedule_refill``)."""
         if question.status is not Q.ROUTED:
             return
         still_open = open_routings(question)
         if any(r.status is R.CLAIMED for r in still_open):
             return
         needed = self.policy.initial_experts - len(still_open)
-        if needed > 0:
-            self.route(session, question, count=needed, now=now, skip_locked=skip_locked)
-        if not open_routings(question):
+        selection = (
+            self.route(session, question, count=needed, now=now, skip_locked=skip_locked)[0] if needed > 0 else None
+        )
+        if open_routings(question):
+            return
+        if selection is not None and SKIP_BEING_CHANGED in selection.skipped.values():
+            self.schedule_refill(session, question, now=now)
+        else:
             self.escalate(session, question, EscalationReason.ALL_DECLINED, now=now)
 
     def release_claim(
@@ -410,6 +384,12 @@ class RoutingCore:
             routing_id=routing.id,
             expert_id=routing.expert_id,
         )
+
+    def schedule_refill(self, session: Session, question: Question, *, now: datetime) -> Timer:
+        """Ask the next expert at the next timer pass: a ``NEXT_EXPERT`` timer of the question without a routing
+        (``TimerReactions.handle_timer``: ``refill`` again, waiting for a row being changed; staff when nobody is
+        left). Its escalation timer still runs meanwhile."""
+        return repo.create_timer(session, kind=TimerKind.NEXT_EXPERT, due_at=now, now=now, question_id=question.id)
 
     def schedule_escalation(
         self, session: Session, question: Question, *, now: datetime, from_assignment: bool = False

@@ -14,16 +14,9 @@ from bot import staffdm
 from bot.errors import NotFoundError
 from bot.outbox import ExpertRequest, PayloadError, StaffDM, Triage, read_as, sent_refs
 from bot.routing import payloads
-from bot.routing.core import (
-    Q,
-    RoutingCore,
-    is_recipient,
-    require_active,
-    require_asker,
-    require_not_closed,
-    require_open_routing,
-)
+from bot.routing.core import Q, RoutingCore
 from bot.routing.errors import NotYours
+from bot.routing.guards import is_recipient, require_active, require_asker, require_not_closed, require_open_routing
 from bot.routing.states import ROUTING_OPEN
 from storage import outbox_repo, question_repo
 from storage import routing_repo as repo

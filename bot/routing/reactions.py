@@ -43,8 +43,8 @@ class TimerReactions:
         question = question_repo.get_question(session, question_id=timer.question_id, lock=True)
         if question is None:
             return "noop: question gone"
-        if timer.kind is TimerKind.ESCALATE:
-            return self._on_escalate(session, question, timer, now)
+        if timer.kind is TimerKind.ESCALATE or timer.routing_id is None:  # the question's own timer
+            return self._on_question_timer(session, question, timer, now)
         routing = repo.get_routing(session, routing_id=timer.routing_id) if timer.routing_id is not None else None
         refused = _not_for_routing(question, routing)
         if refused is not None or routing is None:
@@ -138,8 +138,15 @@ class TimerReactions:
         question; whoever chose them told), and their register entry is marked away (``profiles.mark_unreachable``,
         audited; staff told in triage with the first question that moved on): not picked again, shown as away.
         Returns the routings moved on and whether the entry was marked now (nothing the second time).
-        Their questions are locked first, in id order, then their entry (``bot.register.stop_locks``)."""
-        stop_locks.lock_questions(session, slack_user_id=slack_user_id)
+        Their questions are locked first, in id order, then their entry (``bot.register.stop_locks``), before any
+        request moves on: moving one on reads the question's candidates ``FOR SHARE``, them too perhaps (a request
+        naming them only by Slack id), and a share taken before their row was changed would be upgraded, which two
+        people gone at once, each a candidate of the other's question, would wait for from each other."""
+        entry = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
+        if entry is not None:
+            stop_locks.lock_expert_to_stop(session, expert_id=entry.id)
+        else:
+            stop_locks.lock_questions(session, slack_user_id=slack_user_id)
         routings = repo.list_routings_for(
             session, slack_user_id=slack_user_id, statuses=sorted(ROUTING_OPEN), limit=500
         )
@@ -291,6 +298,23 @@ class TimerReactions:
             return "noop: nobody else to ask"
         self.core.tell_asker_asked(session, question, AskerUpdateKind.ADDED, routings, now, cause=f"t{timer.id}")
         return f"asked {routings[0].id}"
+
+    def _on_question_timer(self, session: Session, question: Question, timer: Timer, now: datetime) -> str:
+        if timer.kind is TimerKind.ESCALATE:
+            return self._on_escalate(session, question, timer, now)
+        if timer.kind is TimerKind.NEXT_EXPERT:  # nobody was left only for a moment (``RoutingCore.schedule_refill``)
+            return self._on_refill(session, question, now)
+        return "noop: routing gone"
+
+    def _on_refill(self, session: Session, question: Question, now: datetime) -> str:
+        """Nobody was left to ask when a request moved on, only because a candidate's row was being changed then
+        (``RoutingCore.schedule_refill``): ask again, now waiting for such a change to commit (this transaction
+        holds only the question), and hand the question to staff when nobody is left."""
+        if question.status is not Q.ROUTED or any(r.status in ROUTING_OPEN for r in question.routings):
+            return f"noop: question {question.status.value}" if question.status is not Q.ROUTED else "noop: asked"
+        self.core.refill(session, question, now=now)
+        asked = [r.id for r in question.routings if r.status in ROUTING_OPEN]
+        return f"asked {asked[0]}" if asked else "escalated: all_declined"
 
     def _on_snooze(
         self,

@@ -11,8 +11,9 @@ from bot.actors import Actor
 from bot.i18n import N_
 from bot.outbox import AskerUpdateKind, CloseReason
 from bot.privacy import MarkedItems, mark_for_refresh
-from bot.routing.core import MAX_NOTE, Q, RoutingCore, clean, require_active, staff_actor
+from bot.routing.core import MAX_NOTE, Q, RoutingCore, clean, staff_actor
 from bot.routing.errors import StaleActionError
+from bot.routing.guards import require_active
 from bot.routing.selection import is_away
 from bot.routing.states import QUESTION_FINAL, no_longer_quoted, transition
 from storage import question_repo, register_repo

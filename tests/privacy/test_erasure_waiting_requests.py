@@ -13,7 +13,7 @@ from bot.actors import Actor
 from bot.privacy import ERASED_HOMES_KIND, erase_person, finish_erasure
 from storage import inbox_repo
 from storage.db import Database
-from tests.privacy.conftest import LATER, LIEVE, Ids
+from tests.privacy.conftest import LATER, LIEVE, LIEVE_EMAIL, LIEVE_NAME, Ids
 from tests.routing.conftest import World
 
 STAFF = "U0STAFF01"
@@ -55,3 +55,29 @@ def test_waiting_requests_naming_the_erased_person_are_redacted(world: World, li
     assert _payload(db, "act:other:3") == {"action": "assign", "selected_user": OTHER}
     assert _payload(db, "homes:5") == {"erased": LIEVE, "lang": "nl"}  # it must name them until it ran
     assert _payload(db, "act:running:4")["selected_user"] == LIEVE  # left to the worker that holds it
+
+
+def test_a_request_claimed_before_the_erasure_commits_carries_nothing_of_the_person(world: World, lieve: Ids) -> None:
+    """Redacted before any worker can claim them, not once the erasure committed: on PostgreSQL in the erasure's
+    own transaction (a worker claiming meanwhile cannot take a request naming the person: it is locked until the
+    commit); on SQLite (the inbox a file of its own) just before the commit. Claimed then or after, a request carries
+    neither their Slack id nor their name or address."""
+    db = world.db
+    form = {"action": "edit_expert", "name": LIEVE_NAME, "email": LIEVE_EMAIL.upper(), "note": f"bel {LIEVE_NAME}"}
+    _request(db, "view:form:1", form)
+    _request(db, "act:assign:2", {"action": "assign", "selected_user": LIEVE})
+    _request(db, "act:other:3", {"action": "assign", "selected_user": OTHER})
+    with db.session() as s:
+        report = erase_person(session=s, actor=Actor.cli("ops"), slack_user_id=LIEVE, now=LATER, db=db)
+        meanwhile = inbox.claim_requests(db, now=LATER, claim="w/1", limit=10, stale_before=LATER)
+        if db.dialect == "postgresql":  # the two naming her wait for the commit
+            assert [r.request_key for r in meanwhile] == ["act:other:3"]
+        assert report.counts.get("inbox_requests_redacted") == 2
+    claimed = meanwhile + inbox.claim_requests(db, now=LATER, claim="w/2", limit=10, stale_before=LATER)
+    assert sorted(r.request_key for r in claimed) == ["act:assign:2", "act:other:3", "view:form:1"]
+    for request in claimed:
+        shown = repr(request.payload).casefold()
+        assert LIEVE.casefold() not in shown and "lieve" not in shown and "vermeulen" not in shown
+    by_key = {r.request_key: dict(r.payload) for r in claimed}
+    assert by_key["view:form:1"]["action"] == "edit_expert"  # only the person is taken out
+    assert by_key["act:other:3"] == {"action": "assign", "selected_user": OTHER}

@@ -248,14 +248,18 @@ def test_a_held_question_that_fails_stays_held_and_the_others_go_on(world, monke
 
 
 def _wait_until_blocked_or_done(world, worker: threading.Thread) -> None:
-    """Until the other session waits for a lock (PostgreSQL tells) or has finished."""
+    """Until the other session waits for a lock (PostgreSQL tells: a session of this test's database, not of another
+    run on the same server) or has finished."""
     for _ in range(200):
         if not worker.is_alive():
             return
         if world.db.dialect == "postgresql":
             with world.db.engine.connect() as conn:
                 waiting = conn.execute(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND datname = current_database() AND pid <> pg_backend_pid()"
+                    )
                 ).scalar()
             if waiting:
                 return
