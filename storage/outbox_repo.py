@@ -84,6 +84,18 @@ def count_outbox_messages_keyed(session: Session, *, prefix: str, since: datetim
     return int(session.scalar(query) or 0)
 
 
+def list_outbox_keys(
+    session: Session, *, kind: OutboxKind, prefix: str, key: str | None = None, limit: int = 2
+) -> list[str]:
+    """The dedupe keys of messages of ``kind`` (in any state) whose key starts with ``prefix`` or is ``key``,
+    newest first."""
+    matches = OutboxMessage.dedupe_key.startswith(prefix, autoescape=True)
+    if key is not None:
+        matches = or_(matches, OutboxMessage.dedupe_key == key)
+    query = select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == kind, matches)
+    return list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
 def claim_outbox_messages(
     session: Session, *, now: datetime, worker_id: str, limit: int, stale_before: datetime
 ) -> list[int]:
