@@ -163,8 +163,8 @@ def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
     turn.home_changed(turn.user_id, expert.slack_user_id)
     if saved.pending_approval:
         turn.queued_messages()
-        if not saved.created:  # edited while it waits: the staff review shows what they would approve
-            _show_changed(turn, expert)
+        if not saved.submitted:  # edited while it waits: the staff review shows what they would approve (a new
+            _show_changed(turn, expert)  # submission has its own review; an earlier one keeps its decision)
         text = t("profile.saved_pending", turn.lang)
     elif turn.actor.is_self(expert.slack_user_id):
         text = t("profile.saved", turn.lang)

@@ -82,6 +82,7 @@ class SavedProfile:
     expert: Expert
     created: bool
     pending_approval: bool
+    submitted: bool = False  # a new submission posted to staff for review (made, or filled in after a rejection)
 
 
 # --- reading -------------------------------------------------------------------------------------------------------
@@ -257,11 +258,12 @@ def save_profile(
     session.flush()
     audit_change(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
     pending = expert.status is RecordStatus.PENDING
-    if pending and (created or was_rejected):  # a new submission: staff are asked to review it
+    submitted = pending and (created or was_rejected)
+    if submitted:  # a new submission: staff are asked to review it
         key = review_key(expert.id, now)
         payload = profile_payload(expert, tz=tz, submission=submission_stamp(key))
         outbox.enqueue(session, payload, dedupe_key=key, now=now)
-    return SavedProfile(expert=expert, created=created, pending_approval=pending)
+    return SavedProfile(expert=expert, created=created, pending_approval=pending, submitted=submitted)
 
 
 def _filled_in_by_owner(expert: Expert, *, status: RecordStatus, now: datetime) -> None:
