@@ -79,6 +79,7 @@ ERROR_KEYS: Mapping[str, str] = {
     "invalid_record": N_("error.invalid_record"),
     "profile_state": N_("error.profile_state"),
     "profile_changed": N_("error.profile_changed"),
+    "profile_replaced": N_("error.profile_replaced"),  # a decision from the review of an earlier submission
     "profile_rejected": N_("error.profile_rejected"),  # available/confirm on a profile staff rejected (bot.register)
     "remove_stopped": N_("error.remove_stopped"),  # removing the entry of someone who withdrew (bot.register)
     "no_expert": N_("error.no_expert"),

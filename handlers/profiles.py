@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import NotFoundError
 from bot.i18n import N_, format_date, t
 from bot.matching.loader import load_themes
-from bot.register import consent, profiles
+from bot.register import consent, profile_reviews, profiles
 from bot.register.profiles import InvalidRecord
 from bot.register.validation import ANY_THEME, validate_expert
 from handlers.accounts import slack_account
@@ -42,7 +42,7 @@ from handlers.kit import Rendered, build_shared_stand_in, escape_truncate, theme
 from handlers.moderation import decide_shown_version, reason_missing
 from handlers.practices import practice_admin_blocks
 from handlers.turn import Turn
-from storage.models import Availability, Expert
+from storage.models import Availability, Expert, RecordStatus
 
 JOIN = re.compile(r"^(?:ik\s+weet\s+iets\s+over|i\s+know\s+about|je\s+connais)\b[\s:]*(.*)$", re.IGNORECASE | re.DOTALL)
 PROFILE_WORDS = frozenset({"profiel", "mijn profiel", "profile", "my profile"})
@@ -86,7 +86,9 @@ MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 def _card(turn: Turn, expert: Expert) -> ProfileCard:
     stale = profiles.is_stale(expert, now=turn.now, reconfirm_days=turn.services.settings.reconfirm_days)
-    return profile_card(expert, turn.lang, stale=stale, tz=_zone(turn))
+    waiting = expert.status is RecordStatus.PENDING  # its Approve and Reject name the submission waiting
+    submission = profile_reviews.current_submission(turn.session, expert_id=expert.id) if waiting else ""
+    return profile_card(expert, turn.lang, stale=stale, tz=_zone(turn), submission=submission)
 
 
 def _zone(turn: Turn) -> ZoneInfo:
@@ -161,8 +163,8 @@ def handle_profile_submission(turn: Turn, form: ProfileForm) -> None:
     turn.home_changed(turn.user_id, expert.slack_user_id)
     if saved.pending_approval:
         turn.queued_messages()
-        if not saved.created:  # edited while it waits: the staff review shows what they would approve
-            _show_changed(turn, expert)
+        if not saved.submitted:  # edited while it waits: the staff review shows what they would approve (a new
+            _show_changed(turn, expert)  # submission has its own review; an earlier one keeps its decision)
         text = t("profile.saved_pending", turn.lang)
     elif turn.actor.is_self(expert.slack_user_id):
         text = t("profile.saved", turn.lang)
@@ -283,7 +285,7 @@ def _update_review(turn: Turn, expert_id: int, rendered: Rendered, *, shared_key
     copies) shows ``rendered``, once committed; in a channel shared with another organisation by then, ``shared_key``
     with the number and the buttons alone: not the person, their profile, a reason or who decided. Returns the
     refs."""
-    refs = profiles.review_message_refs(turn.session, expert_id=expert_id)
+    refs = profile_reviews.review_message_refs(turn.session, expert_id=expert_id)
     stand_in = build_shared_stand_in(t(shared_key, lang, expert_id=expert_id), rendered)
     turn.update_messages(
         refs,
@@ -299,9 +301,9 @@ def _show_changed(turn: Turn, expert: Expert) -> None:
     """The staff review (in the triage channel's language) shows the stored version of a waiting profile, with
     Approve and Reject for that version, and says it changed since it was posted."""
     lang = turn.channel_lang
-    review = build_profile_review(
-        profiles.profile_payload(expert, tz=_zone(turn)), lang, status=t("profile.review_changed", lang)
-    )
+    submission = profile_reviews.current_submission(turn.session, expert_id=expert.id)
+    payload = profiles.profile_payload(expert, tz=_zone(turn), submission=submission)
+    review = build_profile_review(payload, lang, status=t("profile.review_changed", lang))
     _update_review(turn, expert.id, review, shared_key=SHARED_WAITING, lang=lang)
 
 
@@ -342,6 +344,7 @@ def handle_reject_button(turn: Turn, claim: Versioned) -> None:
     # no modal for others; the service checks again (with the version this button showed)
     turn.actor.require_staff("reject an expert profile", target=f"expert:{claim.subject_id}")
     profiles.get_expert_to_decide(turn.session, expert_id=claim.subject_id)
+    profile_reviews.check_review(turn.session, expert_id=claim.subject_id, version=claim.version)
     view = build_reject_profile_modal(turn.lang, expert_id=claim.subject_id, version=claim.version, metadata={})
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
@@ -353,7 +356,7 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
     turn.actor.require_staff("reject an expert profile", target=f"expert:{form.expert_id}")  # before reading it
     expert = profiles.get_expert_to_decide(turn.session, expert_id=form.expert_id)
     payload, slack_id = profiles.profile_payload(expert, tz=_zone(turn)), expert.slack_user_id
-    refs = profiles.review_message_refs(turn.session, expert_id=form.expert_id)  # with staff members' DM copies
+    refs = profile_reviews.review_message_refs(turn.session, expert_id=form.expert_id)  # with staff members' DM copies
     rejected = decide_shown_version(
         turn,
         lambda: profiles.reject_profile(

@@ -6,6 +6,7 @@ are its queries, plus what privacy rights need (a person's messages, retention).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from storage.claiming import claim_ids
 from storage.models import OutboxKind, OutboxMessage
+
+log = logging.getLogger("wieweet.outbox")
 
 
 def create_outbox_message(
@@ -30,12 +33,14 @@ def create_outbox_message(
     question_id: int | None = None,
     routing_id: int | None = None,
 ) -> OutboxMessage | None:
-    """Queue one notification; None (and nothing written) if one with the same ``dedupe_key`` exists."""
-    for pending in session.new:  # not flushed yet in this transaction
-        if isinstance(pending, OutboxMessage) and pending.dedupe_key == dedupe_key:
-            return None
-    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key).limit(1))
-    if exists is not None:
+    """Queue one notification; None (and nothing written) if one with the same ``dedupe_key`` exists. The same
+    message queued again (a retried action) is dropped quietly; a different one under a key already used would be
+    lost work, so it is logged as a WARNING with the key and kind (a caller that expects that checks the key first:
+    ``get_outbox_message_keyed``)."""
+    queued = get_outbox_message_keyed(session, dedupe_key=dedupe_key)
+    if queued is not None:
+        if queued.kind is not kind or queued.payload != payload:
+            log.warning("outbox: not queued, key already used by other content key=%s kind=%s", dedupe_key, kind.value)
         return None
     message = OutboxMessage(
         kind=kind,
@@ -82,6 +87,26 @@ def count_outbox_messages_keyed(session: Session, *, prefix: str, since: datetim
         OutboxMessage.dedupe_key.startswith(prefix, autoescape=True), OutboxMessage.created_at >= since
     )
     return int(session.scalar(query) or 0)
+
+
+def get_outbox_message_keyed(session: Session, *, dedupe_key: str) -> OutboxMessage | None:
+    """The message queued under ``dedupe_key`` in any state, also one not yet flushed in this transaction."""
+    for pending in session.new:
+        if isinstance(pending, OutboxMessage) and pending.dedupe_key == dedupe_key:
+            return pending
+    return session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key).limit(1)).first()
+
+
+def list_outbox_keys(
+    session: Session, *, kind: OutboxKind, prefix: str, key: str | None = None, limit: int = 2
+) -> list[str]:
+    """The dedupe keys of messages of ``kind`` (in any state) whose key starts with ``prefix`` or is ``key``,
+    newest first."""
+    matches = OutboxMessage.dedupe_key.startswith(prefix, autoescape=True)
+    if key is not None:
+        matches = or_(matches, OutboxMessage.dedupe_key == key)
+    query = select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == kind, matches)
+    return list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
 def claim_outbox_messages(

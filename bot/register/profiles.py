@@ -27,7 +27,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
 
-from bot import outbox, staffdm
+from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
 from bot.i18n import local_day
@@ -37,12 +37,20 @@ from bot.register import stop_locks
 from bot.register.identity import SOURCE_SLACK, same_address
 from bot.register.marked import get_marked_away_for, get_unreachable_mark
 from bot.register.notify import tell_submission_outcome
+from bot.register.profile_reviews import (
+    FINGERPRINT_LENGTH,
+    check_review,
+    current_submission,
+    review_key,
+    review_message_ref,
+    submission_stamp,
+)
 from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, split_list, validate_expert
-from storage import erased_repo, outbox_repo
+from storage import erased_repo
 from storage import register_repo as repo
-from storage.models import Availability, Consent, Expert, OutboxKind, RecordStatus, is_stopped
+from storage.models import Availability, Consent, Expert, RecordStatus, is_stopped
 
 
 class InvalidRecord(WieweetError):
@@ -74,6 +82,7 @@ class SavedProfile:
     expert: Expert
     created: bool
     pending_approval: bool
+    submitted: bool = False  # a new submission posted to staff for review (made, or filled in after a rejection)
 
 
 # --- reading -------------------------------------------------------------------------------------------------------
@@ -114,37 +123,6 @@ def form_values(expert: Expert | None) -> dict[str, str]:
         "languages": "; ".join(expert.languages),
         "bio": expert.bio,
     }
-
-
-def review_key(expert_id: int, now: datetime) -> str:
-    """The outbox key of the staff review of one submission of profile ``expert_id`` (made at ``now``): one per
-    submission, so a rejected profile filled in again is posted for review again. Reviews queued before keys had
-    the time carry ``profile_review:<id>`` alone (``review_message_ref`` finds both)."""
-    return f"{_review_prefix(expert_id)}{now.isoformat()}"
-
-
-def _review_prefix(expert_id: int) -> str:
-    return f"profile_review:{expert_id}:"
-
-
-def review_message_ref(session: Session, *, expert_id: int) -> dict[str, str]:
-    """Where the staff review of the profile's latest submission was posted (``channel_id``, ``message_ts``); {} if
-    not (yet)."""
-    sent = outbox_repo.list_sent_outbox_messages(
-        session, kinds=(OutboxKind.PROFILE_REVIEW,), dedupe_key_prefix=_review_prefix(expert_id), limit=1
-    )
-    if not sent:  # a review queued before keys had the submission's time
-        old = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"profile_review:{expert_id}")
-        sent = [old] if old is not None else []
-    refs = outbox.sent_refs(sent)
-    return refs[0] if refs else {}
-
-
-def review_message_refs(session: Session, *, expert_id: int) -> list[dict[str, str]]:
-    """The review's triage post and each staff member's DM copy (the channel was not reached: ``bot.staffdm``)."""
-    ref = review_message_ref(session, expert_id=expert_id)
-    copies = staffdm.staff_copies(session, original_key_prefix=_review_prefix(expert_id))  # old keys' copies too
-    return [*([ref] if ref else []), *outbox.sent_refs(copies)]
 
 
 def is_stale(expert: Expert, *, now: datetime, reconfirm_days: int) -> bool:
@@ -280,9 +258,12 @@ def save_profile(
     session.flush()
     audit_change(session, actor=actor, action="create" if created else "update", expert=expert, before=before, now=now)
     pending = expert.status is RecordStatus.PENDING
-    if pending and (created or was_rejected):  # a new submission: staff are asked to review it
-        outbox.enqueue(session, profile_payload(expert, tz=tz), dedupe_key=review_key(expert.id, now), now=now)
-    return SavedProfile(expert=expert, created=created, pending_approval=pending)
+    submitted = pending and (created or was_rejected)
+    if submitted:  # a new submission: staff are asked to review it
+        key = review_key(expert.id, now)
+        payload = profile_payload(expert, tz=tz, submission=submission_stamp(key))
+        outbox.enqueue(session, payload, dedupe_key=key, now=now)
+    return SavedProfile(expert=expert, created=created, pending_approval=pending, submitted=submitted)
 
 
 def _filled_in_by_owner(expert: Expert, *, status: RecordStatus, now: datetime) -> None:
@@ -474,9 +455,17 @@ def _waiting(session: Session, expert_id: int, *, version: str | None) -> Expert
     expert = get_expert_to_decide(session, expert_id=expert_id, lock=True)
     if expert.status is not RecordStatus.PENDING:
         raise ProfileStateError("profile_state", "this profile is not waiting for approval")
-    if version is not None and version != profile_version(expert):
-        raise ProfileChanged("profile_changed", f"profile #{expert_id} was edited after staff read it")
+    if version is not None:
+        check_review(session, expert_id=expert_id, version=version)
+        if version[:FINGERPRINT_LENGTH] != profile_version(expert):
+            raise ProfileChanged("profile_changed", f"profile #{expert_id} was edited after staff read it")
     return expert
+
+
+def review_version(session: Session, *, expert: Expert) -> str:
+    """What a staff decision about ``expert`` names: its content (``profile_version``) and its latest submission
+    (``current_submission``)."""
+    return profile_version(expert) + current_submission(session, expert_id=expert.id)
 
 
 def profile_version(expert: Expert) -> str:
@@ -551,9 +540,10 @@ def profile_fields(expert: Expert, tz: tzinfo | None) -> ProfileFields:
     }
 
 
-def profile_payload(expert: Expert, *, tz: tzinfo | None = None) -> ProfileReview:
-    """What a DM or a staff message about a profile shows (rendered by the Slack layer; its days local: ``tz``)."""
-    return ProfileReview(**profile_fields(expert, tz), version=profile_version(expert))
+def profile_payload(expert: Expert, *, tz: tzinfo | None = None, submission: str = "") -> ProfileReview:
+    """What a DM or a staff message about a profile shows (rendered by the Slack layer; its days local: ``tz``).
+    ``submission``: the stamp of the submission staff decide on (``current_submission``), in the buttons' version."""
+    return ProfileReview(**profile_fields(expert, tz), version=profile_version(expert) + submission)
 
 
 def _tell_owner(session: Session, expert: Expert, *, outcome: SubmissionOutcomeKind, note: str, now: datetime) -> None:

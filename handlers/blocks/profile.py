@@ -80,7 +80,7 @@ class ProfileCard:
     pending_approval: bool = False
     rejected: bool = False  # staff rejected it (kept: its owner had stopped): not listed until filled in again
     slack_user_id: str | None = None
-    version: str = ""  # ``profiles.profile_version``: what staff approve or reject from the card
+    version: str = ""  # ``profiles.review_version``: what staff approve or reject from the card
     removable: bool = True  # ``profiles.removable``: not someone who withdrew or opted out (erasure removes them)
 
 
@@ -92,9 +92,12 @@ class AdminData:
     queue_blocks: Sequence[Block] = field(default_factory=tuple)  # questions held back (the Home tab's list)
 
 
-def profile_card(expert: Expert, lang: str, *, stale: bool, tz: tzinfo | None = None) -> ProfileCard:
+def profile_card(
+    expert: Expert, lang: str, *, stale: bool, tz: tzinfo | None = None, submission: str = ""
+) -> ProfileCard:
     """An expert as the builders show them (theme labels in ``lang``; ``stale``: needs re-confirming; the day of the
-    last confirmation local, in ``tz``)."""
+    last confirmation local, in ``tz``; ``submission``: the stamp of the submission waiting for review,
+    ``profile_reviews.current_submission``, which its Approve and Reject name)."""
     return ProfileCard(
         expert_id=expert.id,
         name=expert.name,
@@ -113,7 +116,7 @@ def profile_card(expert: Expert, lang: str, *, stale: bool, tz: tzinfo | None = 
         pending_approval=expert.status is RecordStatus.PENDING,
         rejected=expert.status is RecordStatus.REJECTED,
         slack_user_id=expert.slack_user_id,
-        version=profile_version(expert),
+        version=profile_version(expert) + submission,
         removable=removable(expert),
     )
 

@@ -1,14 +1,21 @@
 """End to end: staff approve the version of a new profile they were shown. When its owner edits it while it waits,
-the triage review shows the new version; a click on the buttons as they were before changes nothing."""
+the triage review shows the new version; a click on the buttons as they were before changes nothing. A profile
+rejected and filled in again, word for word, is decided from its new review only."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+
 from handlers import ids
 from storage.db import Database
-from storage.models import RecordStatus
+from storage.models import Availability, Expert, RecordStatus
 from tests.e2e.conftest import CHANNEL, NL_USER
 from tests.e2e.harness import flat
 from tests.e2e.test_profiles import (  # noqa: F401
+    MONDAY,
     STAFF,
     TRIAGE,
     StartBot,
@@ -21,6 +28,7 @@ from tests.e2e.test_profiles import (  # noqa: F401
 from tests.emulator import SlackEmulator
 
 CHANGED = "aangepast nadat je het las"  # error.profile_changed (nl)
+REPLACED = "Deze beoordeling is vervangen"  # error.profile_replaced (nl)
 
 
 def test_a_profile_edited_after_staff_read_it_is_not_approved_unseen(
@@ -56,3 +64,50 @@ def test_a_profile_edited_after_staff_read_it_is_not_approved_unseen(
     assert "zwerfkatten" in flat(current["blocks"]) and "Sindsdien aangepast" in flat(current["blocks"])
     emulator.click_button(STAFF, ids.ACTION_PROFILE_APPROVE, message=current["ts"], channel=TRIAGE)
     emulator.wait_for(lambda: expert_of(db, slack_user_id=NL_USER).status is RecordStatus.PUBLISHED)
+
+
+def test_a_review_replaced_by_a_new_submission_of_the_same_profile_decides_nothing(
+    start_bot: StartBot,  # noqa: F811
+    emulator: SlackEmulator,
+    db: Database,  # noqa: F811
+    clock_file: Path,  # noqa: F811
+) -> None:
+    start_bot(WIEWEET_EXPERT_APPROVAL="true")
+    emulator.send_command(NL_USER, CHANNEL, text="ik weet iets over buurtbudgetten")
+    emulator.wait_for(lambda: emulator.views(NL_USER))
+    emulator.submit_view(NL_USER, emulator.views(NL_USER)[-1]["id"], {ids.profile_block("organisation"): "Gent"})
+    emulator.wait_for_call("chat.postMessage", lambda c: ids.ACTION_PROFILE_APPROVE in flat(c.params.get("blocks")))
+    first = [m for m in emulator.messages(TRIAGE) if ids.ACTION_PROFILE_APPROVE in flat(m.get("blocks"))][-1]
+    with db.session() as session:  # the owner stops while it waits: a rejection keeps the entry, marked rejected
+        session.execute(
+            update(Expert).where(Expert.slack_user_id == NL_USER).values(availability=Availability.OPTED_OUT)
+        )
+    emulator.click_button(STAFF, ids.ACTION_PROFILE_REJECT, message=first, channel=TRIAGE)
+    emulator.wait_for(lambda: emulator.views(STAFF))
+    emulator.submit_view(STAFF, emulator.views(STAFF)[-1]["id"], {ids.BLOCK_PROFILE_REJECT_REASON: "Dubbel"})
+    emulator.wait_for(lambda: expert_of(db, slack_user_id=NL_USER).status is RecordStatus.REJECTED)
+
+    # a day later, the owner fills in the very same profile again: a new review is posted
+    clock_file.write_text((MONDAY + timedelta(days=1)).isoformat(), encoding="utf-8")
+    views_before = len(emulator.views(NL_USER))
+    emulator.send_command(NL_USER, CHANNEL, text="ik weet iets over buurtbudgetten")
+    emulator.wait_for(lambda: len(emulator.views(NL_USER)) > views_before)
+    emulator.submit_view(NL_USER, emulator.views(NL_USER)[-1]["id"], {})
+    emulator.wait_for(lambda: expert_of(db, slack_user_id=NL_USER).status is RecordStatus.PENDING)
+    emulator.wait_for(
+        lambda: any(ids.ACTION_PROFILE_APPROVE in flat(m.get("blocks")) for m in emulator.messages(TRIAGE))
+    )
+    second = [m for m in emulator.messages(TRIAGE) if ids.ACTION_PROFILE_APPROVE in flat(m.get("blocks"))][-1]
+
+    # Approve and Reject of the first review, as staff saw it then: nothing decided, and staff are told why
+    emulator.click_button(STAFF, ids.ACTION_PROFILE_APPROVE, message=first, channel=TRIAGE)
+    emulator.wait_for(lambda: REPLACED in flat([p["body"] for p in emulator.response_posts]))
+    assert expert_of(db, slack_user_id=NL_USER).status is RecordStatus.PENDING
+    views_before = len(emulator.views(STAFF))
+    emulator.click_button(STAFF, ids.ACTION_PROFILE_REJECT, message=first, channel=TRIAGE)
+    emulator.wait_for(lambda: flat([p["body"] for p in emulator.response_posts]).count(REPLACED) >= 2)
+    assert len(emulator.views(STAFF)) == views_before  # no reason form for a replaced review
+
+    # the new review decides the new submission
+    emulator.click_button(STAFF, ids.ACTION_PROFILE_APPROVE, message=second["ts"], channel=TRIAGE)
+    emulator.wait_for(lambda: expert_of(db, slack_user_id=NL_USER).status is RecordStatus.PUBLISHED, timeout=30)

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from bot import outbox, staffdm
 from bot.error_texts import error_text
-from bot.register import consent, profiles
-from bot.register.profiles import ProfileChanged, ProfileStateError
+from bot.register import consent, profile_reviews, profiles
+from bot.register.profile_reviews import ReviewReplaced
+from bot.register.profiles import ProfileStateError
 from storage.db import Database
 from storage.models import Availability, Expert, OutboxKind, OutboxMessage, RecordStatus
 from tests.register.test_reject_stopped import FORM, NOW, PIET, PIET_EMAIL, STAFF, TODAY, _pending_then_stopped
@@ -65,7 +66,7 @@ def test_filled_in_again_it_is_posted_to_staff_again(database: Database, stop: s
         assert saved.pending_approval and not saved.created
     with database.session() as s:
         first, second = _reviews(s)  # a review post per submission
-        assert second.dedupe_key == profiles.review_key(expert_id, LATER) != first.dedupe_key
+        assert second.dedupe_key == profile_reviews.review_key(expert_id, LATER) != first.dedupe_key
         assert second.payload["version"] != first_version and "leegstandsbeleid" not in str(first.payload)
         # the new post and a staff member's DM copy of it (the triage channel refused it) show the decision; the
         # first post showed the rejection already
@@ -78,12 +79,12 @@ def test_filled_in_again_it_is_posted_to_staff_again(database: Database, stop: s
         assert copy.dedupe_key == staffdm.staff_dm_key(second.dedupe_key, str(STAFF.slack_id))
         _sent(s, copy, channel="D0STAFF01", ts="3000.3")
     with database.session() as s:
-        refs = profiles.review_message_refs(s, expert_id=expert_id)
+        refs = profile_reviews.review_message_refs(s, expert_id=expert_id)
         assert refs == [
             {"channel_id": TRIAGE, "message_ts": "2000.2"},
             {"channel_id": "D0STAFF01", "message_ts": "3000.3"},
         ]
-        with pytest.raises(ProfileChanged):  # an old button of the first review: not the version that waits
+        with pytest.raises(ReviewReplaced):  # an old button of the first review: not the submission that waits
             profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=first_version, now=LATER)
     with database.session() as s:
         version = str(_reviews(s)[1].payload["version"])
@@ -91,6 +92,66 @@ def test_filled_in_again_it_is_posted_to_staff_again(database: Database, stop: s
     with database.session() as s:
         expert = s.get(Expert, expert_id)
         assert expert is not None and expert.status is RecordStatus.PUBLISHED
+
+
+def _filled_in_again(database: Database, expert_id: int, *, values: dict[str, str]) -> None:
+    with database.session() as s:
+        profiles.save_profile(
+            s,
+            actor=PIET,
+            values=values,
+            now=LATER,
+            expert_id=expert_id,
+            approval_required=True,
+            slack_email=PIET_EMAIL,
+        )
+
+
+@pytest.mark.parametrize("stop", ["withdrawn", "opted_out"])
+def test_the_same_content_filled_in_again_is_not_decided_from_the_first_review(database: Database, stop: str) -> None:
+    """The first review's buttons name its submission, not only the content: the same profile filled in again is a
+    new submission staff have not seen as such, so neither Approve nor Reject of the first review decides it."""
+    expert_id, first_version = _rejected(database, stop)
+    _filled_in_again(database, expert_id, values=FORM)  # word for word what staff rejected
+    with database.session() as s:
+        _first, second = _reviews(s)
+        current = str(second.payload["version"])
+        assert current != first_version  # the content is the same; the submission is not
+        assert current[:16] == first_version[:16]
+    for decide in (
+        lambda s, v: profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=v, now=LATER),
+        lambda s, v: profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=v, reason="x", now=LATER),
+        lambda s, v: profile_reviews.check_review(s, expert_id=expert_id, version=v),  # the Reject button
+    ):
+        for old in (first_version, first_version[:16]):  # the first review's button; one made before the stamps
+            with database.session() as s, pytest.raises(ReviewReplaced) as refused:
+                decide(s, old)
+            assert "replaced" in error_text(refused.value, "en")
+            assert "vervangen" in error_text(refused.value, "nl")
+    with database.session() as s:
+        expert = s.get(Expert, expert_id)
+        assert expert is not None and expert.status is RecordStatus.PENDING
+    with database.session() as s:  # the new review's Approve decides the new submission
+        profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=current, now=LATER)
+    with database.session() as s:
+        expert = s.get(Expert, expert_id)
+        assert expert is not None and expert.status is RecordStatus.PUBLISHED
+
+
+@pytest.mark.parametrize("stamped", [True, False])
+def test_a_first_review_still_decides_its_own_submission(database: Database, stamped: bool) -> None:
+    """With one submission on record, its review's buttons decide it, with the stamp or (made before) without."""
+    expert_id = _pending_then_stopped(database, "withdrawn")
+    with database.session() as s:
+        [review] = _reviews(s)
+        version = str(review.payload["version"])
+        assert len(version) == 24
+    with database.session() as s:
+        shown = version if stamped else version[:16]
+        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=shown, reason="x", now=NOW)
+    with database.session() as s:
+        expert = s.get(Expert, expert_id)
+        assert expert is not None and expert.status is RecordStatus.REJECTED
 
 
 def test_edits_while_it_waits_and_staff_edits_post_nothing_more(database: Database) -> None:
@@ -124,7 +185,8 @@ def test_a_review_posted_under_the_older_key_is_still_found(database: Database) 
         review.dedupe_key = f"profile_review:{expert_id}"
         _sent(s, review, channel=TRIAGE, ts="1000.1")
     with database.session() as s:
-        assert profiles.review_message_ref(s, expert_id=expert_id) == {"channel_id": TRIAGE, "message_ts": "1000.1"}
+        ref = profile_reviews.review_message_ref(s, expert_id=expert_id)
+        assert ref == {"channel_id": TRIAGE, "message_ts": "1000.1"}
 
 
 @pytest.mark.parametrize("stop", ["withdrawn", "opted_out"])
