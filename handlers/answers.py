@@ -30,6 +30,7 @@ from bot.i18n import t
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view
 from handlers import claims, inbox, inbox_job, marker
+from handlers.addressed import addressed_to_the_bot
 from handlers.blocks.answer import (
     SHOWN_PER_LIST,
     answer_fallback_text,
@@ -48,26 +49,6 @@ log = logging.getLogger("wieweet.answers")
 
 NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 MORE_LIMIT = 8
-IGNORED_SUBTYPES = frozenset(
-    {
-        "message_changed",
-        "message_deleted",
-        "message_replied",
-        "bot_message",
-        "channel_join",
-        "channel_leave",
-        "channel_topic",
-        "channel_purpose",
-        "channel_name",
-        "thread_broadcast",
-        "ekm_access_denied",
-        "me_message",
-        "pinned_item",
-        "unpinned_item",
-        "reminder_add",
-        "assistant_app_thread",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,21 +258,6 @@ def command_who_knows(turn: Turn, text: str) -> None:
     turn.outcome = "recorded" if new else "duplicate"
 
 
-def _is_from_a_bot(event: dict[str, Any]) -> bool:
-    return bool(event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message")
-
-
-def to_answer(event: dict[str, Any]) -> bool:
-    """A mention of the bot, or a person's direct message to it (not an edit, a join or a bot's message)."""
-    if _is_from_a_bot(event) or not event.get("channel") or not event.get("ts"):
-        return False
-    if event.get("type") == "app_mention":
-        return True
-    if event.get("subtype") in IGNORED_SUBTYPES or event.get("subtype") not in {None, "file_share"}:
-        return False
-    return event.get("channel_type") == "im"
-
-
 RECORDED = "wieweet_recorded"  # in the Bolt context: what ``record_message`` did with the delivery
 
 
@@ -304,7 +270,7 @@ def record_message(services: Services) -> Callable[..., BoltResponse | None]:
 
     def middleware(body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         event = body.get("event") or {}
-        if to_answer(event):
+        if addressed_to_the_bot(event):
             new = inbox.record(
                 services,
                 request_key=f"msg:{event['channel']}:{event['ts']}",

@@ -22,6 +22,10 @@ person was told once and tries again with a request of their own. This process r
 every other process sharing the database learns it from the deduplication keys Slack deliveries already claim
 (``bot.inbox``, ``processed_events``, kept for their retention): the key is written after the acknowledgement, on
 the gate's own pool, and read only where the payload alone does not decide (where ``users.info`` had failed).
+
+An event gets that one message (refused, or could not check) only when it is a question wieweet would have
+answered (``handlers.addressed``: a mention, a person's direct message, with a file or without); any other event
+(an edit, a join) is acknowledged without a word, as it would have been inside.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from slack_sdk.models.views import View
 from bot import inbox as inbox_core
 from bot.i18n import locale_language, t
 from bot.network import Network, guest_kept_out, is_inside
+from handlers.addressed import addressed_to_the_bot
 from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
 from handlers.kit import section
@@ -334,7 +339,7 @@ class NetworkGate:
             event = body.get("event") or {}
             if event.get("type") == "app_home_opened":
                 self._later(lambda: self._publish_home(context, text))
-            elif _addressed_to_the_bot(event):
+            elif addressed_to_the_bot(event):  # what wieweet would have answered
                 self._later(lambda: tell_user(self.services.settings, dict(body), context, context.client, text))
             return BoltResponse(status=200, body="")
         if kind == "view_submission" and unchecked:  # the form stays as typed, under a notice to close
@@ -359,13 +364,6 @@ class NetworkGate:
                 log.exception("could not tell a person outside the network")
 
         self._pool.submit(run)
-
-
-def _addressed_to_the_bot(event: Mapping[str, Any]) -> bool:
-    """A mention, or a direct message: what wieweet would have answered (one message per message, not per event)."""
-    if event.get("bot_id") or event.get("subtype"):
-        return False
-    return event.get("type") == "app_mention" or (event.get("type") == "message" and event.get("channel_type") == "im")
 
 
 def register(app: App, services: Services, network: Network) -> None:

@@ -4,6 +4,7 @@ channel archived or left by the bot loses its digest subscription (staff are tol
 move on and their questions are withdrawn, once Slack confirms it (``handlers.profile_change``);
 everything else is acknowledged and ignored.
 
+What counts as a mention or DM is one definition (``handlers.addressed``), shared with the network check.
 Slack acks an event before any listener runs and never resends an acked one, so a mention or DM is recorded in the
 inbox by listener middleware (``handlers.answers.record_message``) before Bolt acks it; the row is also the dedupe
 claim (Slack sends both ``app_mention`` and ``message`` for one message, and redelivers on retries), and the

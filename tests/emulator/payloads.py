@@ -87,6 +87,10 @@ def user_message(
         message["source_team"] = team
     if subtype is not None:
         message["subtype"] = subtype
+    if subtype == "file_share":  # like Slack: the file the person attached, and that it was not an upload alone
+        message["files"] = [{"id": f"F{uuid.uuid4().hex[:10].upper()}", "name": "bijlage.png", "mimetype": "image/png"}]
+        message["upload"] = False
+        message["display_as_bot"] = False
     if bot_id is not None:
         message["bot_id"] = bot_id
     else:
