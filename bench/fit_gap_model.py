@@ -6,6 +6,8 @@ Usage::
     python bench/fit_gap_model.py             # prints the cross-validated choice, writes data/gap_model.json
     python bench/fit_gap_model.py --dry-run   # prints only
     python bench/fit_gap_model.py --kinds semantic   # refits the semantic model only; the lexical one as shipped
+    python bench/fit_gap_model.py --dry-run --kinds semantic --only "all+position"   # one candidate (labels
+                                              # separated by ';') beside the shipped set's baseline row
 
 Data: the *dev* queries of every tuning set, each over its own register — the demo register with
 ``bench/eval/queries.jsonl``, ``bench/eval/queries_dev2.jsonl`` and ``bench/eval/dev3/queries.jsonl`` (written by
@@ -117,11 +119,6 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
         # the same read from the whole texts' cosines alone (round 12): the ranking mixes each profile's best part
         # into its similarity (0.7 whole + 0.3 best part); "nobody knows" may read the whole texts instead, or both
         "all+position+foreign+coverage_known, whole": with_source(_SHIPPED_11, "whole"),
-        # round 33 (MatchConfig.gap_missing_meaning, --missing-meaning): how close in meaning the register comes to
-        # the words the best expert misses (is the missed word the topic, or another wording of one the register has?)
-        "shipped + missing_near": (*with_source(_SHIPPED_11, "whole"), "missing_near"),
-        "shipped + missing_near_z": (*with_source(_SHIPPED_11, "whole"), "missing_near_z"),
-        "shipped + both missing": (*with_source(_SHIPPED_11, "whole"), "missing_near", "missing_near_z"),
         "all+position+foreign+coverage_known, whole, no part": tuple(
             f for f in with_source(_SHIPPED_11, "whole") if f != "semantic_part_pos"
         ),
@@ -345,11 +342,6 @@ def main(argv: list[str] | None = None) -> None:
         help="the models to fit (comma-separated); a model not fitted is written back as shipped",
     )
     ap.add_argument(
-        "--missing-meaning",
-        action="store_true",
-        help="compute the gap features of MatchConfig.gap_missing_meaning (round 33's candidates read them)",
-    )
-    ap.add_argument(
         "--only",
         default="",
         help="fit only these candidate feature sets (labels of CANDIDATES separated by ';'; the shipped model's set "
@@ -358,6 +350,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.only:
         only = set(args.only.split(";"))
+        unknown = only - {label for sets in CANDIDATES.values() for label in sets}
+        if unknown:
+            ap.error(f"--only: no candidate feature set {', '.join(sorted(unknown))}")
         for kind, sets in CANDIDATES.items():
             CANDIDATES[kind] = {k: v for k, v in sets.items() if k in only}
     kinds = set(args.kinds.split(","))
@@ -375,11 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, reg, dev in registers:
         y = [1 if q.gap else 0 for q in dev]
         print(f"{name}: {len(dev)} dev queries, {sum(y)} gaps (held-out, blind and real-text queries are not read)")
-        m = Matcher(
-            themes=reg.themes,
-            places=reg.places,
-            config=MatchConfig(gap_model=False, gap_missing_meaning=args.missing_meaning),
-        )
+        m = Matcher(themes=reg.themes, places=reg.places, config=MatchConfig(gap_model=False))
         m.build(experts=reg.experts, practices=reg.practices, answers=reg.answers)
         texts = [q.query for q in dev]
         if "lexical" in kinds:

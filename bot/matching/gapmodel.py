@@ -113,8 +113,6 @@ ALL_FEATURES = (
     "p_semantic_whole_z",
     "agree_whole",
     *CALIBRATED_FEATURES,
-    "missing_near",  # MatchConfig.gap_missing_meaning (bot.matching.missing)
-    "missing_near_z",
 )
 THRESHOLD = 0.5
 
