@@ -6,6 +6,8 @@ Usage::
     python bench/fit_gap_model.py             # prints the cross-validated choice, writes data/gap_model.json
     python bench/fit_gap_model.py --dry-run   # prints only
     python bench/fit_gap_model.py --kinds semantic   # refits the semantic model only; the lexical one as shipped
+    python bench/fit_gap_model.py --dry-run --kinds semantic --only "all+position"   # one candidate (labels
+                                              # separated by ';') beside the shipped set's baseline row
 
 Data: the *dev* queries of every tuning set, each over its own register — the demo register with
 ``bench/eval/queries.jsonl``, ``bench/eval/queries_dev2.jsonl`` and ``bench/eval/dev3/queries.jsonl`` (written by
@@ -339,7 +341,20 @@ def main(argv: list[str] | None = None) -> None:
         default="lexical,semantic",
         help="the models to fit (comma-separated); a model not fitted is written back as shipped",
     )
+    ap.add_argument(
+        "--only",
+        default="",
+        help="fit only these candidate feature sets (labels of CANDIDATES separated by ';'; the shipped model's set "
+        "is always measured as the baseline row)",
+    )
     args = ap.parse_args(argv)
+    if args.only:
+        only = set(args.only.split(";"))
+        unknown = only - {label for sets in CANDIDATES.values() for label in sets}
+        if unknown:
+            ap.error(f"--only: no candidate feature set {', '.join(sorted(unknown))}")
+        for kind, sets in CANDIDATES.items():
+            CANDIDATES[kind] = {k: v for k, v in sets.items() if k in only}
     kinds = set(args.kinds.split(","))
 
     registers = tuning_registers()
