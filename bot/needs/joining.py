@@ -5,9 +5,10 @@ fragments pass and the second step (see the grouping's module docstring for wher
   whose centroid is mutually closest to its own when the two reach the joining threshold;
 * **second step** (``_rescue``): a question still alone, a pair or three joins its closest larger topic from
   ``rescue_threshold`` when that topic stands out (``_stands_out``), or two such small topics that are each other's
-  clearly closest join; repeated until nothing joins.
+  clearly closest join; repeated until nothing joins. Last, two pieces of two or three questions, one of an
+  earlier run, that are each other's clearly closest join (``_join_pieces``).
 
-Both move a topic's members as a unit (``TopicBook._move_topic``), the smaller into the larger, and only on
+All move a topic's members as a unit (``TopicBook._move_topic``), the smaller into the larger, and only on
 evidence this run brought (``TopicBook._new_evidence``)."""
 
 from __future__ import annotations
@@ -205,4 +206,59 @@ class TopicJoining(TopicBook):
                 self._move_topic(source, into, round(sim, 6), run)
                 moved = True
             if not moved:
-                return
+                break
+        self._join_pieces(run)
+
+    def _piece(self, topic_id: int, run: Placing) -> bool:
+        """Whether a topic is a piece ``_join_pieces`` may join: two to ``rescue_size`` questions, of this run or an
+        earlier one the caller named movable."""
+        topic = run.topics.get(topic_id)
+        if topic is None or not 2 <= topic.size <= self.rescue_size:
+            return False
+        return topic_id >= run.first_new or topic_id in self._movable
+
+    def _join_pieces(self, run: Placing) -> None:
+        """Two pieces of two or three questions (``_piece``), at least one of an earlier run, join when each is the
+        other's closest topic by centroid, reaching the joining threshold with the margin on both sides, and the join
+        rests on this run (``_new_evidence``); the younger joins the older, which keeps its id and label. A need asked
+        over several runs often comes as two pieces of a few wordings, an earlier one and a later one; an earlier
+        topic of two or three never moves as a unit (``movable_size``), so the two stayed apart however alike (round
+        27: fed in five runs dev2 / dev4 0.815 / 0.734 -> 0.833 / 0.743, twenty runs dev2 0.868 -> 0.886, every
+        other development row the same; from ``rescue_earlier_threshold`` instead of the joining threshold, two
+        neighbouring needs of dev joined: five runs 0.959 -> 0.892). Repeated until nothing joins."""
+        topics, postings, first_new = run.topics, run.postings, run.first_new
+        joined = True
+        while joined:
+            joined = False
+            for piece_id in sorted(t for t in topics if self._piece(t, run)):
+                if not self._piece(piece_id, run):
+                    continue
+                vec, sem = self._as_item(topics[piece_id])
+                if sem is None:
+                    continue
+                other, sim = self._nearest(vec, sem, topics, postings, exclude=(piece_id,))
+                if other is None or sim < self.meaning_threshold or not self._piece(other, run):
+                    continue
+                if min(piece_id, other) >= first_new or not self._new_evidence(piece_id, other, first_new):
+                    continue  # two pieces of this run are the second step's
+                if not self._clearly_closest(piece_id, other, sim, run):
+                    continue
+                older, younger = sorted((piece_id, other))
+                self._move_topic(topics[younger], topics[older], round(sim, 6), run)
+                joined = True
+                break
+
+    def _clearly_closest(self, a: int, b: int, sim: float, run: Placing) -> bool:
+        """Whether topics ``a`` and ``b`` (``sim`` apart, ``b`` the closest to ``a``) are each other's closest, each
+        at least ``rescue_margin`` closer than its next closest topic."""
+        topics, postings = run.topics, run.postings
+        for one in (a, b):
+            vec, sem = self._as_item(topics[one])
+            if one == b:
+                back, _ = self._nearest(vec, sem, topics, postings, exclude=(b,))
+                if back != a:
+                    return False
+            runner, runner_up = self._nearest(vec, sem, topics, postings, exclude=(a, b))
+            if runner is not None and sim - runner_up < self.rescue_margin:
+                return False
+        return True
