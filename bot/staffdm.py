@@ -73,6 +73,11 @@ def staff_dm_prefix(original_key_prefix: str) -> str:
     return f"{_KEY}{original_key_prefix}"
 
 
+def copy_original_key(copy: OutboxMessage) -> str:
+    """The key of the triage post ``copy`` (a DM copy, keyed by ``staff_dm_key``) stands in for."""
+    return copy.dedupe_key.removeprefix(_KEY).rpartition(":")[0]
+
+
 def staff_copies(session: Session, *, original_key_prefix: str, question_id: int | None = None) -> list[OutboxMessage]:
     """The sent DM copies of the triage posts keyed ``original_key_prefix…`` (end it with a separator; about
     ``question_id`` when given), newest first: where else a record's triage post went, to update along with it."""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot import outbox, staffdm
 from bot.errors import WieweetError
 from storage import outbox_repo
-from storage.models import OutboxKind
+from storage.models import OutboxKind, OutboxMessage
 
 FINGERPRINT_LENGTH = 16  # ``profiles.profile_version``
 _STAMP_LENGTH = 8
@@ -90,5 +90,14 @@ def review_message_ref(session: Session, *, expert_id: int) -> dict[str, str]:
 def review_message_refs(session: Session, *, expert_id: int) -> list[dict[str, str]]:
     """The review's triage post and each staff member's DM copy (the channel was not reached: ``bot.staffdm``)."""
     ref = review_message_ref(session, expert_id=expert_id)
+    return [*([ref] if ref else []), *outbox.sent_refs(_latest_copies(session, expert_id=expert_id))]
+
+
+def _latest_copies(session: Session, *, expert_id: int) -> list[OutboxMessage]:
+    """The staff DM copies of the review of the profile's latest submission only: an earlier submission's copies
+    keep what they showed (its decision), as its triage post does. A copy's key is ``staff_dm_key(review key,
+    user)``; with no review on record (purged), the newest copy's review counts as the latest."""
     copies = staffdm.staff_copies(session, original_key_prefix=_review_prefix(expert_id))  # old keys' copies too
-    return [*([ref] if ref else []), *outbox.sent_refs(copies)]
+    keys = _review_keys(session, expert_id=expert_id)
+    latest = keys[0] if keys else (staffdm.copy_original_key(copies[0]) if copies else "")
+    return [copy for copy in copies if staffdm.copy_original_key(copy) == latest]

@@ -189,6 +189,60 @@ def test_a_review_posted_under_the_older_key_is_still_found(database: Database) 
         assert ref == {"channel_id": TRIAGE, "message_ts": "1000.1"}
 
 
+def _dm_copy(s: Session, review: OutboxMessage, *, ts: str) -> None:
+    """The triage channel refused ``review``: staff got it by DM (sent, at ``ts``)."""
+    staffdm.tell_staff(s, message_id=review.id, staff=[STAFF.slack_id], channel_id=TRIAGE, error="x", now=NOW)
+    [copy] = [
+        m for m in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.STAFF_DM)) if not m.sent_ts
+    ]
+    _sent(s, copy, channel="D0STAFF01", ts=ts)
+
+
+def test_the_earlier_reviews_dm_copy_keeps_showing_its_decision(database: Database) -> None:
+    """Only the latest submission's review and its DM copies are redrawn (an edit while it waits, a decision): the
+    first review's DM copy keeps the rejection, never showing buttons for the new submission."""
+    expert_id = _pending_then_stopped(database, "withdrawn")
+    with database.session() as s:
+        [first] = _reviews(s)
+        _sent(s, first, channel=TRIAGE, ts="1000.1")
+        _dm_copy(s, first, ts="1500.1")
+        version = str(first.payload["version"])
+    with database.session() as s:
+        assert profile_reviews.review_message_refs(s, expert_id=expert_id) == [
+            {"channel_id": TRIAGE, "message_ts": "1000.1"},
+            {"channel_id": "D0STAFF01", "message_ts": "1500.1"},
+        ]
+        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=version, reason="dubbel", now=NOW)
+    _filled_in_again(database, expert_id, values=FORM)
+    with database.session() as s:
+        _first, second = _reviews(s)
+        _sent(s, second, channel=TRIAGE, ts="2000.2")
+    with database.session() as s:
+        assert profile_reviews.review_message_refs(s, expert_id=expert_id) == [
+            {"channel_id": TRIAGE, "message_ts": "2000.2"}
+        ]
+        _dm_copy(s, second, ts="2500.2")
+    with database.session() as s:
+        assert profile_reviews.review_message_refs(s, expert_id=expert_id) == [
+            {"channel_id": TRIAGE, "message_ts": "2000.2"},
+            {"channel_id": "D0STAFF01", "message_ts": "2500.2"},
+        ]
+
+
+def test_dm_copies_of_a_review_under_the_older_key_are_still_found(database: Database) -> None:
+    expert_id = _pending_then_stopped(database, "withdrawn")
+    with database.session() as s:
+        [review] = _reviews(s)
+        review.dedupe_key = f"profile_review:{expert_id}"
+        _sent(s, review, channel=TRIAGE, ts="1000.1")
+        _dm_copy(s, review, ts="1500.1")
+    with database.session() as s:
+        assert profile_reviews.review_message_refs(s, expert_id=expert_id) == [
+            {"channel_id": TRIAGE, "message_ts": "1000.1"},
+            {"channel_id": "D0STAFF01", "message_ts": "1500.1"},
+        ]
+
+
 @pytest.mark.parametrize("stop", ["withdrawn", "opted_out"])
 def test_a_rejected_profile_cannot_be_made_available_or_confirmed(database: Database, stop: str) -> None:
     expert_id, _ = _rejected(database, stop)
