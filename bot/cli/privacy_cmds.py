@@ -270,7 +270,7 @@ def erasures_reapply(cli: CliContext, file: Path) -> None:
         inbox_user_ids = inbox_repo.list_inbox_user_ids(inbox)
     with cli.db.session() as session:  # a ledger that cannot be used here changes nothing (exit code 2)
         report = reapply_erasures(
-            session=session, actor=cli_actor(), ledger=ledger, now=_now(), inbox_user_ids=inbox_user_ids
+            session=session, actor=cli_actor(), ledger=ledger, now=_now(), inbox_user_ids=inbox_user_ids, db=cli.db
         )
     inbox_removed = sum(finish_erasure(cli.db, slack_user_id=sid) for sid in report.slack_user_ids)
     if (report.people_erased or report.traces_swept) and not report.slack_user_ids:

@@ -33,6 +33,7 @@ from bot.privacy.audit import record_counts
 from bot.privacy.erasure import ERASED_ACTOR, erase_person
 from bot.privacy.person import find_person, sweep_found
 from storage import erased_repo, privacy_repo
+from storage.db import Database
 from storage.enums import ERASURE_ENTITY
 
 LEDGER_FORMAT = "wieweet-erasures/1"
@@ -119,14 +120,22 @@ def _adopt_key(session: Session, secret: str, *, now: datetime) -> None:
 
 
 def reapply_erasures(
-    *, session: Session, actor: Actor, ledger: object, now: datetime, inbox_user_ids: Collection[str] = ()
+    *,
+    session: Session,
+    actor: Actor,
+    ledger: object,
+    now: datetime,
+    inbox_user_ids: Collection[str] = (),
+    db: Database | None = None,
 ) -> ReapplyReport:
     """After a restore: the ledger's hashes stored again, and everyone whose address or Slack id matches one of them
     erased again (see the module docstring). They are looked for wherever the erasure's sweep looks
     (``privacy_repo.list_identities_stored``), and among ``inbox_user_ids`` (the users of the restored inbox's
     requests, read by the caller: a match there is in ``slack_user_ids`` even with nothing else stored, for the
-    caller to drop their requests with ``finish_erasure``). Raises ``LedgerError`` before anything is changed when
-    the ledger is not usable here. Audited: one row with the counts (and one ``erase`` row per person erased)."""
+    caller to drop their requests with ``finish_erasure``). ``db``: where the inbox is when it is not in
+    ``session``'s database (SQLite), for other people's waiting requests naming someone erased again (as
+    ``erase_person``: their names and addresses too). Raises ``LedgerError`` before anything is changed when the
+    ledger is not usable here. Audited: one row with the counts (and one ``erase`` row per person erased)."""
     actor.require_staff("reapply the erasure ledger")
     secret, digests = _read(ledger)
     report = ReapplyReport(identities=len(digests))
@@ -150,6 +159,7 @@ def reapply_erasures(
                     now=now,
                     email=who.get("email"),
                     slack_user_id=who.get("slack_user_id"),
+                    db=db,
                 )
             except NotFoundError:  # erased already (an earlier address or id of theirs), or known to the inbox only
                 continue

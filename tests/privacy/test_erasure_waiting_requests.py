@@ -5,12 +5,20 @@ and the erasing request itself are left alone. SQLite (the inbox in its own file
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import secrets
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+from click.testing import CliRunner
 
 from bot import inbox
 from bot.actors import Actor
-from bot.privacy import ERASED_HOMES_KIND, erase_person, finish_erasure
+from bot.cli import main
+from bot.privacy import ERASED_HOMES_KIND, LEDGER_FORMAT, erase_person, finish_erasure
 from storage import inbox_repo
 from storage.db import Database
 from tests.privacy.conftest import LATER, LIEVE, LIEVE_EMAIL, LIEVE_NAME, Ids
@@ -81,3 +89,24 @@ def test_a_request_claimed_before_the_erasure_commits_carries_nothing_of_the_per
     by_key = {r.request_key: dict(r.payload) for r in claimed}
     assert by_key["view:form:1"]["action"] == "edit_expert"  # only the person is taken out
     assert by_key["act:other:3"] == {"action": "assign", "selected_user": OTHER}
+
+
+def test_an_erasure_reapplied_after_a_restore_redacts_names_and_addresses_too(
+    world: World, lieve: Ids, tmp_path: Path
+) -> None:
+    """``privacy erasures reapply`` erases as ``privacy erase`` does: a waiting request naming the person loses their
+    name and address as well as their Slack id, on SQLite too (the inbox a file of its own)."""
+    db = world.db
+    form = {"action": "edit_expert", "name": LIEVE_NAME, "email": LIEVE_EMAIL, "note": f"bel {LIEVE_NAME}"}
+    _request(db, "view:form:1", form)
+    key = secrets.token_hex(32)  # a ledger naming her, as one exported after her erasure, then a restore
+    digest = hmac.new(bytes.fromhex(key), f"slack:{LIEVE}".encode(), hashlib.sha256).hexdigest()
+    ledger = {"format": LEDGER_FORMAT, "key": key, "identities": [{"digest": digest, "erased_at": LATER.isoformat()}]}
+    file = tmp_path / "erasures.json"
+    file.write_text(json.dumps(ledger))
+    result = CliRunner().invoke(main, ["--database", db.url, "privacy", "erasures", "reapply", str(file)])
+    assert result.exit_code == 0, result.output
+    assert "people erased again: 1" in result.output
+    shown = repr(_payload(db, "view:form:1")).casefold()
+    assert LIEVE.casefold() not in shown and "vermeulen" not in shown and LIEVE_EMAIL.casefold() not in shown, shown
+    assert _payload(db, "view:form:1")["action"] == "edit_expert"
