@@ -1,4 +1,5 @@
-"""Sending the routing outbox: render each message by kind, post it (DM or channel), mark it sent or failed.
+"""Sending the routing outbox: render each message by kind (``handlers.outbox_render``), post it (DM or channel), mark
+it sent or failed.
 
 A post is made at most once across crashes: the message is marked "post started" (its own committed transaction)
 before ``chat.postMessage``, and the post carries a marker (message metadata naming the outbox message). A message
@@ -25,18 +26,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.i18n import LANGUAGES
 from bot.jobs import BatchResult
+from bot.needs import end_if_label_gone
 from bot.outbox import (
     AnswerToAsker,
-    ConsentRequest,
-    ExpertiseRequest,
     FailOutcome,
     NeedsProposal,
     OutboxPayload,
     PayloadError,
-    PracticeReview,
-    ProfileReview,
     StaffDM,
-    SubmissionOutcome,
     claim_outbox,
     keep_outbox_claim,
     mark_outbox_failed,
@@ -48,19 +45,13 @@ from bot.outbox import (
 )
 from bot.routing.policy import RoutingPolicy
 from bot.routing.stopped import end_if_not_askable
-from bot.staff_notices import ChannelCheckFailed, DigestStopped, ExpertReactivated
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
-from handlers.blocks.needs import build_expertise_request, build_needs_proposal
-from handlers.blocks.practice import build_practice_review
-from handlers.blocks.profile import build_consent_request, build_profile_review, build_submission_outcome
-from handlers.blocks.routing import render_routing
-from handlers.blocks.staff_notices import render_staff_notice
-from handlers.blocks.staffdm import build_staff_dm
 from handlers.deactivated import confirmed_deactivated, person_gone_after_send
 from handlers.home import publish_homes
-from handlers.kit import Payload, Rendered
+from handlers.kit import Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
 from handlers.needs_refresh import shared_stand_in
+from handlers.outbox_render import render_message, render_payload
 from handlers.services import Services, slack_retry_after
 from handlers.turn import update_post
 from storage.models import OutboxKind, OutboxMessage
@@ -129,34 +120,6 @@ __all__ = ["STAFF_KINDS", "OutboxSender", "check_triage_channel", "render_messag
 EPHEMERAL_ELSEWHERE = frozenset(
     {"user_not_in_channel", "channel_not_found", "not_in_channel", "is_archived", "thread_not_found"}
 )
-
-
-def render_message(kind: OutboxKind, payload: Payload, lang: str) -> Rendered:
-    """What a stored outbox message of any kind looks like in ``lang`` (``PayloadError``: it does not fit)."""
-    return render_payload(read_payload(kind, payload), lang)
-
-
-def render_payload(payload: OutboxPayload, lang: str) -> Rendered:
-    """What an outbox message looks like in ``lang``: self-service kinds here, routing's by ``render_routing``."""
-    match payload:
-        case ConsentRequest():
-            return build_consent_request(payload, lang)
-        case ProfileReview():
-            return build_profile_review(payload, lang)
-        case SubmissionOutcome():
-            return build_submission_outcome(payload, lang)
-        case PracticeReview():
-            return build_practice_review(payload, lang)
-        case NeedsProposal():
-            return build_needs_proposal(payload_json(payload), lang)
-        case ExpertiseRequest():
-            return build_expertise_request(payload_json(payload), lang)
-        case DigestStopped() | ChannelCheckFailed() | ExpertReactivated():
-            return render_staff_notice(payload, lang)
-        case StaffDM():
-            return build_staff_dm(payload, render_message(payload.original_kind, payload.original, lang), lang)
-        case _:
-            return render_routing(payload, lang)
 
 
 class OutboxSender:
@@ -363,10 +326,11 @@ class OutboxSender:
                 return channel, found
         with self.services.db.session() as session:
             worker, now = message.claimed_by or "", self.services.clock()
-            # decided while it waited (a staff post, a DM copy), or a request to someone not to be asked any more:
-            # ended unsent, committed with this unit of work
-            ended = end_if_decided(session, message_id=message.id, worker_id=worker, now=now) or end_if_not_askable(
-                session, message_id=message.id, worker_id=worker, now=now
+            # decided while it waited (a staff post, a DM copy), a request to someone not to be asked any more, or a
+            # recruiting DM whose label may no longer be shown: ended unsent, committed with this unit of work
+            ended = any(
+                end(session, message_id=message.id, worker_id=worker, now=now)
+                for end in (end_if_decided, end_if_not_askable, end_if_label_gone)
             )
             ours = not ended and mark_outbox_post_started(
                 session,

@@ -38,7 +38,7 @@ from bot.needs.model import (
     UpdateReport,
 )
 from bot.needs.periods import InvalidPeriod, Period, parse_period
-from bot.needs.recruiting import TopicLabelGone
+from bot.needs.recruiting import TopicLabelGone, end_if_label_gone
 from bot.needs.service import NeedsService
 
 __all__ = [
@@ -61,5 +61,6 @@ __all__ = [
     "TopicLabelGone",
     "TopicView",
     "UpdateReport",
+    "end_if_label_gone",
     "parse_period",
 ]

@@ -6,6 +6,8 @@
 * ``add_topic_to_profile`` — the person asked adds the topic to their own profile (only the topic they were asked
   about, checked against the request sent to them, and only while the topic may still be shown with the label they
   were asked about: ``TopicLabelGone`` otherwise).
+* ``end_if_label_gone`` — the sender, right before it posts such a DM — ends it unsent when its label may no longer
+  be shown as queued (settled, not failed: nothing reaches Slack).
 
 The label sent and added is the one ``bot.needs.core.shown_label`` allows, the rule proposals and reports follow: a
 label made of a question its asker withdrew, staff closed unanswered, or whose channel turned private is never sent.
@@ -32,9 +34,10 @@ from bot.needs.core import (
     shown_label,
 )
 from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
+from bot.outbox import LABEL_GONE, ExpertiseRequest, PayloadError, read_as
 from storage import needs_repo as repo
 from storage import outbox_repo, register_repo
-from storage.models import OutboxMessage
+from storage.models import OutboxKind, OutboxMessage
 
 
 class TopicLabelGone(WieweetError):
@@ -138,10 +141,8 @@ class Recruiting:
         request = _expertise_request(session, actor=actor, topic_id=topic_id)
         if request is None or not actor.slack_id:
             raise NotAuthorized("add a topic they were not asked about", target=f"need_topic:{topic_id}")
-        asked = str(request.payload.get("label") or "").strip()
-        topic = repo.get_need_topic(session, topic_id=topic_id)
-        label = shown_label(topic, label_sources(session, topic)).strip() if topic is not None else ""
-        if not label or label.casefold() != asked.casefold():
+        label = label_still_shown(session, topic_id=topic_id, asked=str(request.payload.get("label") or ""))
+        if label is None:
             raise TopicLabelGone(topic_id)
         expert = register_repo.get_expert_by_slack_id(session, slack_user_id=actor.slack_id)
         if expert is None:
@@ -161,6 +162,39 @@ class Recruiting:
                 now=now,
             )
         return label
+
+
+def label_still_shown(session: Session, *, topic_id: int, asked: str) -> str | None:
+    """The topic's label as it may be shown now (``shown_label``) when it is ``asked`` (compared without case); None
+    when it is not shown any more, was labelled again, or the topic is gone."""
+    topic = repo.get_need_topic(session, topic_id=topic_id)
+    label = shown_label(topic, label_sources(session, topic)).strip() if topic is not None else ""
+    return label if label and label.casefold() == asked.strip().casefold() else None
+
+
+def end_if_label_gone(session: Session, *, message_id: int, worker_id: str, now: datetime) -> bool:
+    """Right before a recruiting DM is posted (by the sender holding its claim as ``worker_id``, in the transaction
+    that marks the post started): one whose label may no longer be shown as it was queued — its question withdrawn,
+    closed unanswered or moved to a private channel, its asker erased, the topic labelled again or deleted — ends
+    unposted (True; ``ended_at``, reason ``LABEL_GONE``): the label could be words nobody may be shown any
+    more. False: post it (also when the claim is not this sender's, or the payload cannot be read: posting or
+    rendering then refuses it)."""
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is None or message.claimed_by != worker_id or message.kind is not OutboxKind.EXPERTISE_REQUEST:
+        return False
+    if message.sent_at is not None or message.failed_at is not None or message.ended_at is not None:
+        return False
+    try:
+        queued = read_as(ExpertiseRequest, message.payload)
+    except PayloadError:
+        return False
+    if label_still_shown(session, topic_id=queued.topic_id, asked=queued.label) is not None:
+        return False
+    message.ended_at = now
+    message.ended_reason = LABEL_GONE
+    message.claimed_by = None
+    message.claimed_at = None
+    return True
 
 
 def _answered(

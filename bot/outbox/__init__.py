@@ -29,6 +29,7 @@ from bot.outbox.delivery import (
     sent_refs,
 )
 from bot.outbox.payloads import (
+    LABEL_GONE,
     PAYLOAD_TYPES,
     AnswerPart,
     AnswerToAsker,
@@ -66,6 +67,7 @@ from bot.outbox.payloads import (
 )
 
 __all__ = [
+    "LABEL_GONE",
     "PAYLOAD_TYPES",
     "AnswerPart",
     "AnswerToAsker",

@@ -292,6 +292,11 @@ class NeedsProposal:
     status_line: str = ""
 
 
+# ``outbox_messages.ended_reason`` of an ``ExpertiseRequest`` ended unsent: the label it carries may no longer be shown
+# (``bot.needs.recruiting.end_if_label_gone``) or an erasure dropped it (``bot.privacy.erasure``)
+LABEL_GONE = "label_gone"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpertiseRequest:
     """To someone who might cover a topic nobody covers: would they add it to their profile (``bot.needs``)."""

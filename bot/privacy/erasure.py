@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from bot.actors import Actor
 from bot.errors import WieweetError
 from bot.matching.loader import document_vector_keys
+from bot.outbox import LABEL_GONE
 from bot.privacy.person import Person, _pattern, _query_variants, _scrub, _sweep, find_person, require_known
 from bot.question_keys import QUESTION_MODEL_SUFFIX, text_key
 from storage import (
@@ -31,7 +32,7 @@ from storage import (
 from storage import privacy_repo as repo
 from storage.db import Database
 from storage.enums import ERASURE_ENTITY
-from storage.models import Question, QuestionStatus, Routing, RoutingStatus, Visibility
+from storage.models import OutboxKind, Question, QuestionStatus, Routing, RoutingStatus, Visibility
 
 ERASED_ACTOR = "erased"  # what logs name instead of an erased person
 # the inbox request an erasure outside Slack (the command line) queues: the running bot publishes the erased person's
@@ -123,6 +124,7 @@ def erase_person(
 
     needles = _needles(session, person, report)
     _drop_need_labels_naming(session, needles, report)
+    _settle_recruiting_dms(session, needles, report, now=now)
     report.add("values_swept", _sweep(session, needles, replace=True))
     session.flush()
     left = _sweep(session, needles, replace=False)
@@ -221,14 +223,50 @@ def _drop_need_labels_naming(session: Session, needles: list[str], report: Erasu
     """A topic's label is made of the content words of a question (``bot.needs.topics``): it may hold a surname
     without the first name the sweep looks for. A label with any word of the person's names loses it; the next
     grouping run labels the topic again from the redacted texts."""
-    words = {w.casefold() for n in needles if "@" not in n for w in re.findall(r"\w+", n) if len(w) >= 3}
+    words = _name_words(needles)
     if not words:
         return
     for topic in needs_repo.list_need_topics(session):
-        if topic.label and words & {w.casefold() for w in re.findall(r"\w+", topic.label)}:
+        if _holds_any(topic.label, words):
             topic.label = ""
             topic.label_item = ""
             report.add("need_topics_relabelled")
+
+
+def _name_words(needles: list[str]) -> set[str]:
+    """The words of the person's names (three letters or more), compared without case."""
+    return {w.casefold() for n in needles if "@" not in n for w in re.findall(r"\w+", n) if len(w) >= 3}
+
+
+def _holds_any(text: str, words: set[str]) -> bool:
+    return bool(text) and bool(words & {w.casefold() for w in re.findall(r"\w+", text)})
+
+
+def _settle_recruiting_dms(session: Session, needles: list[str], report: ErasureReport, *, now: datetime) -> None:
+    """Recruiting DMs (``bot.needs.recruiting``) carry a topic's label, made of a question's words, which the sweep
+    does not find when it holds a surname alone. Once the topics' labels were dropped (``_erase_need_traces``,
+    ``_drop_need_labels_naming``): a queued one whose topic no longer has the label it carries, or whose label holds
+    a word of the person's names, ends unsent (settled, as the sender would end it: ``LABEL_GONE``), its label
+    and reason blanked; a sent one whose label holds such a word keeps no label (its button then adds nothing:
+    ``TopicLabelGone``). Its recipient's own messages went with ``_erase_slack_traces``."""
+    words = _name_words(needles)
+    for message in outbox_repo.list_outbox_messages(session, kind=OutboxKind.EXPERTISE_REQUEST):
+        payload = dict(message.payload) if isinstance(message.payload, dict) else {}
+        label, topic_id = str(payload.get("label") or ""), payload.get("topic_id")
+        named = _holds_any(label, words) or _holds_any(str(payload.get("reason") or ""), words)
+        if message.sent_at is None and message.failed_at is None and message.ended_at is None:
+            topic = needs_repo.get_need_topic(session, topic_id=topic_id) if isinstance(topic_id, int) else None
+            if not named and topic is not None and topic.label.strip().casefold() == label.strip().casefold():
+                continue
+            message.ended_at = now
+            message.ended_reason = LABEL_GONE
+            message.claimed_by = None
+            message.claimed_at = None
+            message.payload = {**payload, "label": "", "reason": ""}
+            report.add("recruiting_messages_settled")
+        elif named:
+            message.payload = {**payload, "label": "", "reason": ""}
+            report.add("recruiting_messages_redacted")
 
 
 def _erase_answers_given(session: Session, person: Person, report: ErasureReport) -> None:
