@@ -84,6 +84,13 @@ class OpenQuestionTimers(WieweetError):
     code = "open_question_timers"
     refusal = True
 
+    def __init__(self, stranded: list[Stranded]) -> None:
+        super().__init__(
+            message="; ".join(s.describe() for s in stranded) + " (give --force to discard anyway); nothing discarded",
+            values={"questions": ", ".join(str(s.question_id) for s in stranded)},
+        )
+        self.stranded = stranded  # the command line says each in the operator's language
+
 
 @dataclass(frozen=True)
 class Stranded:
@@ -184,10 +191,7 @@ def discard_queued(
     timers = [t for t in timers if t.id not in held_timers]
     stranded = _stranded(session, pending=pending, chosen=timers)
     if stranded and not force and not dry_run:
-        raise OpenQuestionTimers(
-            message="; ".join(s.describe() for s in stranded) + " (give --force to discard anyway); nothing discarded",
-            values={"questions": ", ".join(str(s.question_id) for s in stranded)},
-        )
+        raise OpenQuestionTimers(stranded)
     message_plan = sorted(m.id for m in messages if m.id not in held_messages)
     timer_plan = sorted(t.id for t in timers)
     if dry_run:
