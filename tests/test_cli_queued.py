@@ -200,8 +200,8 @@ def test_discarding_an_open_questions_last_timer_is_refused_without_force(databa
     assert (
         done.exit_code == 0
         and (
-            f"warning: vraag {question} is nog gesteld aan experts en zou geen timer meer hebben: geen overdracht aan de "
-            "medewerkers meer\n"
+            f"warning: vraag {question} is nog gesteld aan experts en zou geen timer meer hebben: geen overdracht "
+            "aan de medewerkers meer\n"
         )
         in done.output
     )
