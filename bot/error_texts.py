@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from bot.errors import WieweetError
+from bot.errors import Problem, WieweetError
 from bot.i18n import N_, format_stored_date, t
 from bot.register.validation import FieldError
 
@@ -111,6 +111,10 @@ ERROR_KEYS: Mapping[str, str] = {
     "ledger_damaged": N_("cli.ledger_damaged"),
     "ledger_no_key": N_("cli.ledger_no_key"),
     "ledger_other_key": N_("cli.ledger_other_key"),
+    # ... the expert `question assign --expert` names (bot.cli.question_cmds)
+    "expert_ref_bad": N_("cli.expert_ref_bad"),
+    "expert_not_listed": N_("cli.expert_not_listed"),
+    "expert_no_slack": N_("cli.expert_no_slack"),
 }
 
 OPERATOR_CODES = frozenset(  # the command line's own errors: their values are plain text, no people
@@ -122,6 +126,9 @@ OPERATOR_CODES = frozenset(  # the command line's own errors: their values are p
         "ledger_damaged",
         "ledger_no_key",
         "ledger_other_key",
+        "expert_ref_bad",
+        "expert_not_listed",
+        "expert_no_slack",
     }
 )
 
@@ -182,3 +189,52 @@ def error_text(error: WieweetError, lang: str, *, person: Callable[[str], str] =
         return t(key, lang, **values)
     except (KeyError, IndexError):  # a text whose placeholders the error does not fill
         return None
+
+
+IMPORT_KEYS: Mapping[str, str] = {  # Problem.code (bot.errors) of an import's problems, warnings and notes
+    "at_cell": N_("import.at_cell"),  # bot.register.report.located: file, row, column and the problem
+    "duplicate_key": N_("import.duplicate_key"),
+    "duplicate_practice": N_("import.duplicate_practice"),
+    "duplicate_practice_no_city": N_("import.duplicate_practice_no_city"),
+    "duplicate_slack_id": N_("import.duplicate_slack_id"),
+    "slack_id_taken": N_("import.slack_id_taken"),  # bot.register.identity
+    "theme_name_taken": N_("import.theme_name_taken"),  # bot.register.themes
+    "extra_cells": N_("import.extra_cells"),
+    "extra_cells_quote": N_("import.extra_cells_quote"),
+    "title_above_header": N_("import.title_above_header"),
+    "missing_columns": N_("import.missing_columns"),
+    "missing_column": N_("import.missing_column"),
+    "missing_column_found": N_("import.missing_column_found"),
+    "no_rows": N_("import.no_rows"),
+    "changed_meanwhile": N_("import.changed_meanwhile"),
+    # warnings and notes (bot.register.report, bot.register.service)
+    "unknown_column": N_("import.unknown_column"),
+    "unknown_column_guess": N_("import.unknown_column_guess"),
+    "absent_columns_experts": N_("import.absent_columns_experts"),
+    "absent_columns_practices": N_("import.absent_columns_practices"),
+    "synonym_row": N_("import.synonym_row"),
+    "synonym_rows": N_("import.synonym_rows"),
+    "mailbox_row": N_("import.mailbox_row"),
+    "mailbox_rows": N_("import.mailbox_rows"),
+}
+
+
+def problem_text(line: str, lang: str) -> str:
+    """An import's problem, warning or note in ``lang``; the English line itself for one without a text (a file
+    that cannot be read: ``bot.register.files``)."""
+    if not isinstance(line, Problem) or line.code not in IMPORT_KEYS:
+        return str(line)
+    values: dict[str, object] = {}
+    for name, value in line.values.items():
+        if isinstance(value, FieldError):
+            values[name] = field_error_text(value, lang)
+        elif isinstance(value, Problem):
+            values[name] = problem_text(value, lang)
+        elif isinstance(value, tuple):
+            values[name] = ", ".join(problem_text(v, lang) for v in value)
+        else:
+            values[name] = value
+    try:
+        return t(IMPORT_KEYS[line.code], lang, **values)
+    except (KeyError, IndexError):  # a text whose placeholders the problem does not fill
+        return str(line)

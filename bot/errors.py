@@ -58,6 +58,22 @@ class NotFoundError(WieweetError):
     code = "not_found"
 
 
+class Problem(str):
+    """One line of an import's result (a problem, a warning, a note): the English line itself, as logs and the
+    audit read it, and a ``code`` with ``values`` that a surface says in its reader's language
+    (``bot.error_texts.problem_text``). A value may itself be a ``Problem``, a tuple of them, or a form field's
+    error (``bot.register.validation.FieldError``)."""
+
+    code: str
+    values: Mapping[str, object]
+
+    def __new__(cls, message: str, code: str, values: Mapping[str, object] | None = None) -> Problem:
+        line = super().__new__(cls, message)
+        line.code = code
+        line.values = dict(values or {})
+        return line
+
+
 class ImportFailed(WieweetError):
     """A register import with errors: nothing was written. ``errors`` lists every problem found."""
 

@@ -16,7 +16,7 @@ This week's digests are ``digests.restored``'s.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -83,6 +83,10 @@ class OpenQuestionTimers(WieweetError):
 
     code = "open_question_timers"
     refusal = True
+
+    def __init__(self, message: str | None = None, *, stranded: Sequence[Stranded] = ()) -> None:
+        super().__init__(message=message, values={"questions": ", ".join(str(s.question_id) for s in stranded)})
+        self.stranded = stranded  # the command line says each in the operator's language
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,8 @@ def discard_queued(
     stranded = _stranded(session, pending=pending, chosen=timers)
     if stranded and not force and not dry_run:
         raise OpenQuestionTimers(
-            message="; ".join(s.describe() for s in stranded) + " (give --force to discard anyway); nothing discarded",
-            values={"questions": ", ".join(str(s.question_id) for s in stranded)},
+            "; ".join(s.describe() for s in stranded) + " (give --force to discard anyway); nothing discarded",
+            stranded=stranded,
         )
     message_plan = sorted(m.id for m in messages if m.id not in held_messages)
     timer_plan = sorted(t.id for t in timers)

@@ -11,3 +11,8 @@ from storage.db import Database
 def wieweet(db: Database, *args: str) -> Result:
     """``wieweet --database <db> args...``: its output and exit code."""
     return CliRunner().invoke(main, ["--database", db.url, *args])
+
+
+def wieweet_in(db: Database, language: str, *args: str) -> Result:
+    """The command line of an operator whose ``WIEWEET_LANGUAGE`` is ``language``."""
+    return CliRunner().invoke(main, ["--database", db.url, *args], env={"WIEWEET_LANGUAGE": language})

@@ -77,8 +77,8 @@ def test_bad_import_exits_non_zero_with_every_problem(database_url: str, tmp_pat
     bad.write_text(EXPERT_HEADER + "\n,a@b.be,,X,,,,,,\nB,nope,,X,,,,,,\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["--database", database_url, "import", "experts", str(bad)])
     assert result.exit_code == 1
-    assert "bad.csv: row 2, column name: missing required value" in result.output
-    assert "bad.csv: row 3, column email" in result.output
+    assert "bad.csv: rij 2, kolom name: Dit veld is verplicht." in result.output  # WIEWEET_LANGUAGE: nl
+    assert "bad.csv: rij 3, kolom email" in result.output
     assert "error: 2 problemen gevonden: er is niets geïmporteerd." in result.output  # WIEWEET_LANGUAGE: nl
 
 

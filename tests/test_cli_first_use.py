@@ -81,16 +81,16 @@ def test_a_title_row_above_the_header_says_what_row_1_holds(database_url: str, t
     book.save(path)
     result = wieweet("--database", database_url, "import", "experts", str(path), "--dry-run")
     assert result.exit_code == 1, result.output
-    assert "row 1 holds 'Expertenregister 2026'" in result.output, result.output
-    assert "delete the rows above the header" in result.output
+    assert "rij 1 bevat 'Expertenregister 2026'" in result.output, result.output  # WIEWEET_LANGUAGE: nl
+    assert "verwijder de rijen boven de kop" in result.output
 
 
 def test_a_header_that_lacks_a_column_still_names_the_missing_one(database_url: str, tmp_path: Path) -> None:
     path = tmp_path / "experts.csv"
     path.write_text("name,organisation\nAn,Stad Gent\n", encoding="utf-8")
     result = wieweet("--database", database_url, "import", "experts", str(path))
-    assert result.exit_code == 1 and "lacks the required column(s) 'email'" in result.output, result.output
-    assert "rows above the header" not in result.output
+    assert result.exit_code == 1 and "mist de verplichte kolom(men) 'email'" in result.output, result.output
+    assert "rijen boven de kop" not in result.output
 
 
 @pytest.mark.parametrize("command", [["import", "experts"], ["themes", "import"]])

@@ -31,7 +31,7 @@ from storage.models import (
     TimerKind,
     Visibility,
 )
-from tests.cli import wieweet
+from tests.cli import wieweet, wieweet_in
 from tests.routing.conftest import (
     ASKER,
     NOW,
@@ -134,7 +134,14 @@ def test_close_tells_the_asker_ends_requests_and_timers_and_is_audited(world: Wo
         assert event.actor.startswith("staff:cli:")
 
     again = wieweet(world.db, "question", "close", str(qid), "--reason", "x", *AT_LATER)
-    assert again.exit_code == 1 and "closed" in again.output and "nothing changed" in again.output
+    # in the operator's language (WIEWEET_LANGUAGE: Dutch unless set), with the question's state
+    assert again.exit_code == 1, again.output
+    assert (
+        f"error: Deze vraag is afgesloten of geannuleerd. (vraag {qid} is afgesloten) Er is niets gewijzigd."
+        in again.output
+    )
+    in_english = wieweet_in(world.db, "en", "question", "close", str(qid), "--reason", "x", *AT_LATER)
+    assert in_english.exit_code == 1 and f"(question {qid} is closed) Nothing was changed." in in_english.output
 
 
 def test_close_a_question_still_with_experts_ends_each_request_once(world: World) -> None:
@@ -170,7 +177,7 @@ def test_close_a_question_still_with_experts_ends_each_request_once(world: World
         assert event.from_status == "routed" and event.actor.startswith("staff:cli:")
 
     again = wieweet(world.db, "question", "close", str(qid), "--reason", "x", *AT_LATER)
-    assert again.exit_code == 1 and f"question {qid} is closed" in again.output
+    assert again.exit_code == 1 and f"(vraag {qid} is afgesloten)" in again.output
     assert len([m for m in world.outbox(OutboxKind.ROUTING_CLOSED) if m.question_id == qid]) == 2
 
 
@@ -182,7 +189,7 @@ def test_close_refusals_and_dry_run_change_nothing(world: World) -> None:
     snapshot = _snapshot(world, withdrawn)
     done = wieweet(world.db, "question", "close", str(withdrawn), "--reason", "x", *AT_LATER)
     assert done.exit_code == 1, done.output
-    assert f"question {withdrawn} is cancelled" in done.output and "nothing changed" in done.output
+    assert f"(vraag {withdrawn} is geannuleerd) Er is niets gewijzigd." in done.output
     assert _snapshot(world, withdrawn) == snapshot
 
     done = wieweet(world.db, "question", "close", "999999", "--reason", "x")
@@ -225,7 +232,14 @@ def test_assign_by_email_asks_them_as_staff_do_and_is_audited(world: World) -> N
 
     # a question no longer waiting for staff: refused
     done = wieweet(world.db, "question", "assign", str(qid), "--expert", "UFIEN", *AT_LATER)
+    assert done.exit_code == 1, done.output
+    assert (
+        f"(vraag {qid} is gesteld aan experts) Alleen een vraag die op de medewerkers wacht (bij het kenniscentrum) "
+        "wordt met de hand toegewezen. Er is niets gewijzigd."
+    ) in done.output
+    done = wieweet_in(world.db, "en", "question", "assign", str(qid), "--expert", "UFIEN", *AT_LATER)
     assert done.exit_code == 1 and "not (or no longer) waiting for staff" in done.output
+    assert "Only a question waiting for staff (escalated) is assigned by hand. Nothing was changed." in done.output
 
 
 def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world: World) -> None:
@@ -253,19 +267,27 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
     # refusals Slack audits too (and counts towards ``too_many_picks``)
     recorded = {"UGUST", "UHANNE", "UILSE", "karel@example.org"}
     dry = wieweet(world.db, "question", "assign", str(qid), "--expert", "UILSE", "--dry-run", *AT_LATER)
-    assert dry.exit_code == 1 and "nothing changed" in dry.output, dry.output
+    assert dry.exit_code == 1 and "Er is niets gewijzigd." in dry.output, dry.output  # WIEWEET_LANGUAGE: nl
     assert _snapshot(world, qid) == snapshot
     unknown = {"U0NOBODY1", "someone"}  # nobody in the register: bad input (2); the others are refusals (1)
     for expert, why in refusals.items():
-        done = wieweet(world.db, "question", "assign", str(qid), "--expert", expert, *AT_LATER)
+        done = wieweet_in(world.db, "en", "question", "assign", str(qid), "--expert", expert, *AT_LATER)
         assert done.exit_code == (2 if expert in unknown else 1), (expert, done.output)
         assert why.lower() in done.output.lower(), (expert, done.output)
         assert "<@" not in done.output and "UGUST is" not in done.output and "UKAREL" not in done.output
-        said = "the refused pick is recorded" if expert in recorded else "nothing changed"
+        said = "The refused pick is recorded." if expert in recorded else "Nothing was changed."
         assert said in done.output, (expert, done.output)
         now = _snapshot(world, qid)
         assert now[:-1] == snapshot[:-1] and now[-1] == snapshot[-1] + (expert in recorded), expert
         snapshot = now
+    dutch = {  # the operator's language (WIEWEET_LANGUAGE: Dutch unless set), the exit codes the same; none recorded
+        "jos@example.org": (1, "jos@example.org heeft geen Slack-account in het register", "Er is niets gewijzigd."),
+        "U0NOBODY1": (2, "U0NOBODY1 staat niet in het expertregister", "Er is niets gewijzigd."),
+        "someone": (2, "someone is geen e-mailadres en geen Slack-gebruikers-id.", "Er is niets gewijzigd."),
+    }
+    for expert, (code, why, said) in dutch.items():
+        done = wieweet(world.db, "question", "assign", str(qid), "--expert", expert, *AT_LATER)
+        assert done.exit_code == code and why in done.output and said in done.output, (expert, done.output)
     with world.db.session() as s:
         refused = list(s.scalars(select(AuditLog).where(AuditLog.action == "refuse")))
     assert len(refused) == len(recorded) and {r.entity_key for r in refused} == {f"question:{qid}"}

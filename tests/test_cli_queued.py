@@ -178,20 +178,68 @@ def test_discarding_an_open_questions_last_timer_is_refused_without_force(databa
     assert wieweet(database, "queued", "discard", "--timer", str(timers[0])).exit_code == 0  # the escalation stays
     done = wieweet(database, "queued", "discard", "--timer", str(timers[1]))
     assert done.exit_code == 1, done.output  # understood, refused without --force
-    assert (
-        f"error: Open vragen die dan geen timer meer hebben: {question} (geen herinnering, volgende expert of "
-        "overdracht aan de medewerkers meer). Geef --force om toch weg te gooien; er is niets weggegooid."
+    assert (  # which question, its state, and what it would go without, in the operator's language
+        f"error: Open vragen die dan geen timer meer hebben: vraag {question} is nog gesteld aan experts en zou geen "
+        "timer meer hebben: geen overdracht aan de medewerkers meer. Geef --force om toch weg te gooien; er is niets "
+        "weggegooid."
     ) in done.output
+    in_english = wieweet_in(database, "en", "queued", "discard", "--timer", str(timers[1]))
+    assert (
+        in_english.exit_code == 1
+        and (
+            f"error: Open questions that would have no timer left: question {question} is still sent to experts and "
+            "would have no timer left: no more hand-over to staff for it. Give --force to discard anyway; nothing was "
+            "discarded."
+        )
+        in in_english.output
+    )
     with database.session() as session:
         assert [t.id for t in routing_repo.list_pending_timers(session)] == [timers[1]]
 
     done = wieweet(database, "queued", "discard", "--timers-before", NOW.isoformat(), "--dry-run")
-    assert done.exit_code == 0 and f"warning: question {question} is still routed" in done.output
+    assert (
+        done.exit_code == 0
+        and (
+            f"warning: vraag {question} is nog gesteld aan experts en zou geen timer meer hebben: geen overdracht "
+            "aan de medewerkers meer\n"
+        )
+        in done.output
+    )
+    done = wieweet_in(database, "en", "queued", "discard", "--timers-before", NOW.isoformat(), "--dry-run")
+    assert (
+        done.exit_code == 0
+        and (
+            f"warning: question {question} is still sent to experts and would have no timer left: no more hand-over to "
+            "staff for it\n"
+        )
+        in done.output
+    )
     done = wieweet(database, "queued", "discard", "--timer", str(timers[1]), "--force")
-    assert done.exit_code == 0 and f"warning: question {question} is still routed" in done.output
+    assert done.exit_code == 0 and f"warning: vraag {question} is nog gesteld aan experts" in done.output
     with database.session() as session:
         assert routing_repo.list_pending_timers(session) == []
     assert [e.after["open_questions_left"] for e in _discards(database)] == [[], [question]]
+
+
+def test_a_stranded_question_names_each_thing_it_would_go_without(database: Database) -> None:
+    question, _ = _question_with_timers(database, QuestionStatus.CLAIMED, [TimerKind.REMIND, TimerKind.NEXT_EXPERT])
+    done = wieweet(database, "queued", "discard", "--timers-before", NOW.isoformat())
+    assert (
+        done.exit_code == 1
+        and (
+            f"vraag {question} is nog opgenomen en zou geen timer meer hebben: geen herinnering en volgende expert meer"
+        )
+        in done.output
+    )
+    done = wieweet_in(database, "en", "queued", "discard", "--timers-before", NOW.isoformat(), "--dry-run")
+    assert (
+        done.exit_code == 0
+        and (
+            f"warning: question {question} is still taken and would have no timer left: no more reminder and next "
+            "expert for it"
+        )
+        in done.output
+    )
 
 
 def test_discarding_an_answered_questions_timers_needs_no_force(database: Database) -> None:

@@ -17,6 +17,11 @@ from storage.models import AuditLog, Availability, Consent, Expert
 from tests.register.conftest import EXPERT_HEADER, EXPERTS, PRACTICE_HEADER, PRACTICES, THEME_HEADER
 
 
+def wieweet_in(database_url: str, language: str, *args: str) -> Result:
+    """The command line of an operator whose ``WIEWEET_LANGUAGE`` is ``language``."""
+    return CliRunner().invoke(main, ["--database", database_url, *args], env={"WIEWEET_LANGUAGE": language})
+
+
 def wieweet(database_url: str, *args: str) -> Result:
     return CliRunner().invoke(main, ["--database", database_url, *args])
 
@@ -64,8 +69,8 @@ def test_import_then_reimport(database_url: str, files: dict[str, Path]) -> None
     practices = wieweet(database_url, "import", "practices", str(files["practices"]))
     assert practices.exit_code == 0
     assert practices.stdout.splitlines() == [
-        "note: practices.csv: contact wonen@aalst.be (row 3) is not an expert in the register: kept as a plain "
-        "contact address",
+        "note: practices.csv: contact wonen@aalst.be (rij 3) is geen expert in het register: bewaard als gewoon "
+        "contactadres",  # in the operator's language (WIEWEET_LANGUAGE: Dutch unless set)
         "practices.csv: 3 added, 0 changed, 0 unchanged",
     ]
 
@@ -105,24 +110,66 @@ def test_bad_file_lists_every_problem_and_exits_1(database: Database, database_u
     bad.write_text(EXPERT_HEADER + "\n,a@b.be,,X,,,,,,\nB,nope,,X,,,,woonen,,\nC,c@x.be,,X,,,,,,\n", encoding="utf-8")
     result = wieweet(database_url, "import", "experts", str(bad))
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
-        "error: bad.csv: row 2, column name: missing required value",
-        "error: bad.csv: row 3, column email: 'nope' is not a valid email address (An email address must have an "
-        "@-sign.)",
-        "error: bad.csv: row 3, column themes: unknown theme 'woonen' (did you mean 'wonen'?)",
-        "error: 3 problemen gevonden: er is niets geïmporteerd.",  # the outcome in the operator's language
+    assert result.stderr.splitlines() == [  # each problem in the operator's language (WIEWEET_LANGUAGE: nl)
+        "error: bad.csv: rij 2, kolom name: Dit veld is verplicht.",
+        "error: bad.csv: rij 3, kolom email: Dit is geen geldig e-mailadres.",
+        "error: bad.csv: rij 3, kolom themes: Onbekend thema. Bedoel je wonen?",
+        "error: 3 problemen gevonden: er is niets geïmporteerd.",
     ]
     assert result.stdout == ""
+    english = wieweet_in(database_url, "en", "import", "experts", str(bad))
+    assert english.exit_code == 1
+    assert english.stderr.splitlines() == [
+        "error: bad.csv: row 2, column name: This field is required.",
+        "error: bad.csv: row 3, column email: This is not a valid e-mail address.",
+        "error: bad.csv: row 3, column themes: Unknown theme. Did you mean wonen?",
+        "error: 3 problems found: nothing was imported.",
+    ]
     with database.session() as session:
         assert session.scalars(select(Expert)).all() == []
+
+
+def test_each_kind_of_import_problem_speaks_the_operators_language(database_url: str, tmp_path: Path) -> None:
+    """A shifted row and a key given twice; a misspelt required column: in Dutch (the default) and in English."""
+    rows = tmp_path / "bad.csv"
+    rows.write_text(EXPERT_HEADER + "\nC,c@x.be,,X,,,,,,\nD,c@x.be,,X,,,,,,,extra\n", encoding="utf-8")
+    header = tmp_path / "m.csv"
+    header.write_text("name,emial\nAn,an@x.be\n", encoding="utf-8")
+    expected = {
+        ("nl", rows): [
+            "error: bad.csv: rij 3: 1 cel(len) meer dan de 10 kolommen van de kop ('extra'); een waarde met ',' moet "
+            "tussen dubbele aanhalingstekens staan",
+            "error: bad.csv: rij 3, kolom email: dubbele sleutel 'c@x.be' (ook in rij 2)",
+            "error: 2 problemen gevonden: er is niets geïmporteerd.",
+        ],
+        ("en", rows): [
+            "error: bad.csv: row 3: 1 cell(s) more than the 10 columns of the header ('extra'); a value containing "
+            "',' must be in double quotes",
+            "error: bad.csv: row 3, column email: duplicate key 'c@x.be' (also in row 2)",
+            "error: 2 problems found: nothing was imported.",
+        ],
+        ("nl", header): [
+            "error: m.csv: de kop (rij 1) mist de verplichte kolom(men) 'email' (gevonden: 'emial'), 'organisation'; "
+            f"de kolommen zijn: {EXPERT_HEADER}",
+            "error: Er is niets geïmporteerd.",
+        ],
+        ("en", header): [
+            "error: m.csv: the header (row 1) lacks the required column(s) 'email' (found 'emial'), 'organisation'; "
+            f"the columns are: {EXPERT_HEADER}",
+            "error: Nothing was imported.",
+        ],
+    }
+    for (language, path), lines in expected.items():
+        result = wieweet_in(database_url, language, "import", "experts", str(path))
+        assert result.exit_code == 1 and result.stderr.splitlines() == lines, (language, result.stderr)
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         (b"", "error: x.csv: the file is empty"),
-        (EXPERT_HEADER.encode() + b"\n", "error: x.csv: no data rows below the header; nothing to import"),
-        (b"name,email\nAn,an@x.be\n", "error: x.csv: the header (row 1) lacks the required column(s) 'organisation'"),
+        (EXPERT_HEADER.encode() + b"\n", "error: x.csv: geen rijen met gegevens onder de kop; er is niets te"),
+        (b"name,email\nAn,an@x.be\n", "error: x.csv: de kop (rij 1) mist de verplichte kolom(men) 'organisation'"),
         ("name,email,organisation\nJosé,j@x.be,X\n".encode("cp1252"), "error: x.csv: this file is not UTF-8 text"),
     ],
 )
@@ -162,7 +209,9 @@ def test_unknown_columns_are_warnings(database_url: str, tmp_path: Path) -> None
     path.write_text(EXPERT_HEADER + ",telefoon\nAn,an@x.be,,X,,,,,,,123\n", encoding="utf-8")
     result = wieweet(database_url, "import", "experts", str(path))
     assert result.exit_code == 0
-    assert result.stderr == "warning: e.csv: unknown column 'telefoon' ignored\n"
+    assert result.stderr == "warning: e.csv: onbekende kolom 'telefoon' genegeerd\n"  # WIEWEET_LANGUAGE: nl
+    english = wieweet_in(database_url, "en", "import", "experts", str(path))
+    assert english.exit_code == 0 and english.stderr == "warning: e.csv: unknown column 'telefoon' ignored\n"
 
 
 def test_export_csv_and_xlsx_round_trip(database_url: str, files: dict[str, Path], tmp_path: Path) -> None:
@@ -257,8 +306,8 @@ def test_themes_list_and_import(database_url: str, tmp_path: Path) -> None:
     bad.write_text(THEME_HEADER + "\nZorg!,Zorg,,\n", encoding="utf-8")
     result = wieweet(database_url, "themes", "import", str(bad))
     assert result.exit_code == 1
-    assert "error: bad.csv: row 2, column key: 'Zorg!' is not a valid theme key" in result.stderr
-    assert "error: bad.csv: row 2, column label_en: missing required value" in result.stderr
+    assert "error: bad.csv: rij 2, kolom key: 'Zorg!' is not a valid theme key" in result.stderr
+    assert "error: bad.csv: rij 2, kolom label_en: Dit veld is verplicht." in result.stderr
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

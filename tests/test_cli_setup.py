@@ -253,7 +253,7 @@ def register(database: Database, tmp_path: Path) -> str:
     )
     result = wieweet("--database", database.url, "import", "experts", str(path))
     assert result.exit_code == 0, result.output
-    assert "note: experts.csv: row 2, column themes: mobiliteit → publieke-ruimte" in result.output
+    assert "note: experts.csv: rij 2, kolom themes: mobiliteit → publieke-ruimte" in result.output  # Dutch default
     return database.url
 
 

@@ -16,13 +16,14 @@ import click
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
-from bot.cli import EXIT_BAD_INPUT, EXIT_REFUSED, CliContext, cli_actor, pass_cli
+from bot.cli import EXIT_BAD_INPUT, EXIT_REFUSED, CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.business_days import business_calendar
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.directory import known_name
 from bot.error_texts import error_text
 from bot.errors import NotFoundError, WieweetError
+from bot.i18n import t
 from bot.inbox import record_with_change
 from bot.knowledge import KnowledgeBase
 from bot.privacy.audit import record_counts
@@ -32,6 +33,7 @@ from bot.routing.payloads import is_shareable
 from bot.routing.staff import STAFF_ASSIGNED, STAFF_CLOSED, STAFF_POSTS_KIND
 from bot.text import is_slack_user_id
 from digests.period import to_local
+from handlers.blocks.routing import status_label
 from storage import outbox_repo, question_repo, register_repo
 from storage.models import OutboxMessage, Question
 
@@ -83,14 +85,14 @@ def _unknown(question_id: int) -> NoReturn:
     _refuse(f"question {question_id} not found", EXIT_BAD_INPUT)
 
 
-def _why(session: Session, error: WieweetError, question: Question | None) -> str:
-    """The refusal in the words staff read in Slack (English), with the person's name where Slack shows a mention
-    (``bot.directory.known_name``), and the question's state when that explains it."""
-    text = error_text(error, "en", person=lambda user_id: known_name(session, user_id=user_id)) or error.message
+def _why(session: Session, error: WieweetError, question: Question | None, lang: str) -> str:
+    """The refusal in the words staff read in Slack, in the operator's language (``lang``), with the person's name
+    where Slack shows a mention (``bot.directory.known_name``), and the question's state when that explains it."""
+    text = error_text(error, lang, person=lambda user_id: known_name(session, user_id=user_id)) or error.message
     if isinstance(error, StaleActionError) and question is not None:
-        text += f" (question {question.id} is {question.status.value})"
+        text += " " + t("cli.question_is", lang, question=question.id, status=status_label(question.status, lang))
     if error.code == "not_escalated":  # a question still with experts reaches staff through its escalation timer
-        text += "; only a question waiting for staff (escalated) is assigned by hand"
+        text += " " + t("cli.assign_escalated_only", lang)
     return text
 
 
@@ -118,8 +120,9 @@ def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[t
                 session.rollback()
             shown = question_overview(session, question_id=question_id).question
             code = EXIT_BAD_INPUT if isinstance(error, NotFoundError) else EXIT_REFUSED  # staff's refusals: 1
-            said = "; the refused pick is recorded" if kept else "; nothing changed"
-            _refuse(_why(session, error, shown) + said, code)
+            lang = operator_language(cli)
+            said = t("cli.pick_recorded", lang) if kept else t("cli.nothing_changed", lang)
+            _refuse(f"{_why(session, error, shown, lang)} {said}", code)
         if dry_run:
             session.rollback()
 
@@ -314,13 +317,21 @@ def _expert_slack_id(session: Session, ref: str) -> str:
     elif is_slack_user_id(ref):
         expert = register_repo.get_expert_by_slack_id(session, slack_user_id=ref)
     else:
-        raise UnknownExpert(message=f"{ref!r} is neither an e-mail address nor a Slack user id")
+        raise UnknownExpert(
+            "expert_ref_bad", f"{ref!r} is neither an e-mail address nor a Slack user id", values={"expert": ref}
+        )
     if expert is None:
         raise UnknownExpert(
-            message=f"{ref} is not in the expert register: assign people outside it from the triage channel"
+            "expert_not_listed",
+            f"{ref} is not in the expert register: assign people outside it from the triage channel",
+            values={"expert": ref},
         )
     if not expert.slack_user_id:
-        raise NotAssignable(message=f"{ref} has no Slack account in the register: nobody could ask them")
+        raise NotAssignable(
+            "expert_no_slack",
+            f"{ref} has no Slack account in the register: nobody could ask them",
+            values={"expert": ref},
+        )
     return expert.slack_user_id
 
 

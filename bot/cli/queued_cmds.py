@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import EXIT_REFUSED, CliContext, cli_actor, pass_cli
+from bot.cli import EXIT_REFUSED, CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
-from bot.restore import LIVE_CLAIM, discard_queued, list_queued
+from bot.i18n import N_, format_list, t
+from bot.restore import LIVE_CLAIM, OpenQuestionTimers, Stranded, discard_queued, list_queued
 from digests.period import period_of, to_local
 from digests.restored import digest_states
+from handlers.blocks.routing import status_label
+from storage.enums import TimerKind
 
 
 def _time(value: str | None, option: str) -> datetime | None:
@@ -129,22 +132,28 @@ def queued_discard(
         raise click.UsageError(
             "give --message, --timer, --messages-before, --timers-before, --messages-due-before or --timers-due-before"
         )
-    with cli.db.session() as session:
-        result = discard_queued(
-            session,
-            actor=cli_actor(),
-            now=datetime.now(UTC),
-            message_ids=message_ids,
-            timer_ids=timer_ids,
-            messages_before=_time(messages_before, "--messages-before"),
-            timers_before=_time(timers_before, "--timers-before"),
-            messages_due_before=_time(messages_due_before, "--messages-due-before"),
-            timers_due_before=_time(timers_due_before, "--timers-due-before"),
-            dry_run=dry_run,
-            force=force,
-        )
+    lang = operator_language(cli)
+    try:
+        with cli.db.session() as session:
+            result = discard_queued(
+                session,
+                actor=cli_actor(),
+                now=datetime.now(UTC),
+                message_ids=message_ids,
+                timer_ids=timer_ids,
+                messages_before=_time(messages_before, "--messages-before"),
+                timers_before=_time(timers_before, "--timers-before"),
+                messages_due_before=_time(messages_due_before, "--messages-due-before"),
+                timers_due_before=_time(timers_due_before, "--timers-due-before"),
+                dry_run=dry_run,
+                force=force,
+            )
+    except OpenQuestionTimers as refused:  # which questions, in which state, and what they would go without
+        details = "; ".join(_stranded(s, lang) for s in refused.stranded)
+        echo(f"error: {t('cli.open_question_timers', lang, questions=details)}", err=True)
+        raise click.exceptions.Exit(EXIT_REFUSED) from None
     for stranded in result.stranded:
-        echo(f"warning: {stranded.describe()}")
+        echo(f"warning: {_stranded(stranded, lang)}")
     held = [f"message {i}" for i in result.skipped_message_ids] + [f"timer {i}" for i in result.skipped_timer_ids]
     if held:
         echo(
@@ -160,6 +169,22 @@ def queued_discard(
         echo(f"discarded {result.messages} message(s) and {result.timers} timer(s)")
     if held and not (result.messages or result.timers):  # a dry run exits as the real run would
         click.get_current_context().exit(EXIT_REFUSED)
+
+
+TIMER_EFFECT_KEYS = {  # what a pending timer does for its question, in the operator's words
+    TimerKind.REMIND: N_("cli.effect_remind"),
+    TimerKind.NEXT_EXPERT: N_("cli.effect_next_expert"),
+    TimerKind.ESCALATE: N_("cli.effect_escalate"),
+    TimerKind.SNOOZE: N_("cli.effect_snooze"),
+    TimerKind.RECONFIRM: N_("cli.effect_reconfirm"),
+}
+
+
+def _stranded(stranded: Stranded, lang: str) -> str:
+    """A question still open left without a timer, in ``lang``: its state and what it would no longer get."""
+    effects = [t(TIMER_EFFECT_KEYS[kind], lang) for kind in dict.fromkeys(stranded.kinds)]
+    status = status_label(stranded.status, lang)
+    return t("cli.stranded", lang, question=stranded.question_id, status=status, effects=format_list(effects, lang))
 
 
 def _ids(ids: list[int]) -> str:

@@ -19,6 +19,7 @@ import click
 from bot.cli import CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.output import echo
 from bot.config import Settings
+from bot.error_texts import problem_text
 from bot.errors import ConfigError, ImportFailed
 from bot.i18n import local_day, t, tn
 from bot.register import identity, marked, profiles, service
@@ -84,11 +85,12 @@ def slack_email_lookup(settings: Settings) -> identity.SlackEmailLookup | None:
     return email_lookup(create_web_client(settings))
 
 
-def print_report(report: ImportReport) -> None:
+def print_report(report: ImportReport, lang: str) -> None:
+    """The import's warnings and notes in the operator's language (``lang``), then what it changed."""
     for warning in report.warnings:
-        echo(f"warning: {warning}", err=True)
+        echo(f"warning: {problem_text(warning, lang)}", err=True)
     for note in report.notes:
-        echo(f"note: {note}")
+        echo(f"note: {problem_text(note, lang)}")
     for conflict in report.conflicts:
         echo(f"CONFLICT: {conflict}", err=True)
     for erased in report.erased:
@@ -110,9 +112,9 @@ def fail_import(exc: ImportFailed, cli: CliContext) -> None:
     """Every problem on its own line (stderr; each names the file, and its row and column when it has one), then
     the outcome in the operator's language (``operator_language``): how many problems, nothing imported; exit
     code 1."""
-    for line in exc.errors:
-        echo(f"error: {line}", err=True)
     lang = operator_language(cli)
+    for line in exc.errors:
+        echo(f"error: {problem_text(line, lang)}", err=True)
     if exc.message not in exc.errors:  # the rows' problems, listed above
         outcome = tn("cli.import_problems", "cli.import_problems_plural", len(exc.errors), lang, count=len(exc.errors))
     else:
@@ -239,7 +241,7 @@ def import_cmd(
         fail_import(exc, cli)
         return
     progress.close()
-    print_report(report)
+    print_report(report, operator_language(cli))
 
 
 @click.command(name="export")
@@ -500,7 +502,7 @@ def themes_import(cli: CliContext, path: Path, dry_run: bool) -> None:
     except ImportFailed as exc:
         fail_import(exc, cli)
         return
-    print_report(report)
+    print_report(report, operator_language(cli))
 
 
 def register(group: click.Group) -> None:

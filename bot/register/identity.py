@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot.errors import Problem
 from bot.register.files import RawRow, RegisterFile
 from bot.register.report import located
 from bot.register.validation import ExpertRecord
@@ -105,7 +106,11 @@ def slack_ids_held(
                     file,
                     row,
                     "slack_user_id",
-                    f"{record.slack_user_id} already belongs to {holder.email} in the register",
+                    Problem(
+                        f"{record.slack_user_id} already belongs to {holder.email} in the register",
+                        "slack_id_taken",
+                        {"slack_id": record.slack_user_id, "email": holder.email},
+                    ),
                 )
             )
     return errors

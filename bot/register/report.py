@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from rapidfuzz import fuzz, process
 
-from bot.errors import ImportFailed
+from bot.errors import ImportFailed, Problem
 from bot.register.files import RawRow, RegisterFile
 from bot.register.validation import FieldError
 
@@ -71,13 +71,16 @@ class ImportReport:
         self.changes.append(RecordChange(key, "changed", tuple(fields)))
 
 
-def located(file: RegisterFile, row: RawRow, column: str, message: str) -> str:
-    """The one format of every row problem: ``file: row N, column C: problem``."""
-    return f"{file.name}: row {row.line}, column {column}: {message}"
+def located(file: RegisterFile, row: RawRow, column: str, problem: str | FieldError) -> Problem:
+    """The one format of every row problem: ``file: row N, column C: problem`` (the problem a ``Problem`` or a form
+    field's error, said in the reader's language)."""
+    message = problem.message if isinstance(problem, FieldError) else problem
+    values = {"file": file.name, "row": row.line, "column": column, "problem": problem}
+    return Problem(f"{file.name}: row {row.line}, column {column}: {message}", "at_cell", values)
 
 
-def locate(file: RegisterFile, row: RawRow, error: FieldError) -> str:
-    return located(file, row, error.column, error.message)
+def locate(file: RegisterFile, row: RawRow, error: FieldError) -> Problem:
+    return located(file, row, error.column, error)
 
 
 def check_header(
@@ -90,38 +93,82 @@ def check_header(
     unknown = [c for c in file.columns if c not in known]
     missing = [c for c in required if c not in file.columns]
     if missing and not set(file.columns) & set(known):  # no column name at all: a title row above the header?
-        held = ", ".join(repr(cell) for cell in file.header if cell)[:200] or "nothing"
+        held = ", ".join(repr(cell) for cell in file.header if cell)[:200]
         raise ImportFailed(
             "missing_columns",
-            f"{file.name}: row 1 holds {held}, not the column names; expected: {','.join(known)}. Row 1 must be the "
-            "header: delete the rows above the header (a title, a date) and import again",
+            Problem(
+                f"{file.name}: row 1 holds {held or 'nothing'}, not the column names; expected: {','.join(known)}. "
+                "Row 1 must be the header: delete the rows above the header (a title, a date) and import again",
+                "title_above_header",
+                {"file": file.name, "held": held or "-", "known": ",".join(known)},
+            ),
         )
     if missing:
-        hints = [f"{c!r} (found {_closest(c, unknown)!r})" if _closest(c, unknown) else repr(c) for c in missing]
+        hints = tuple(_missing_hint(c, _closest(c, unknown)) for c in missing)
         raise ImportFailed(
             "missing_columns",
-            f"{file.name}: the header (row 1) lacks the required column(s) {', '.join(hints)}; "
-            f"the columns are: {','.join(known)}",
+            Problem(
+                f"{file.name}: the header (row 1) lacks the required column(s) {', '.join(hints)}; "
+                f"the columns are: {','.join(known)}",
+                "missing_columns",
+                {"file": file.name, "missing": hints, "known": ",".join(known)},
+            ),
         )
     for column in unknown:
         guess = _closest(column, [c for c in known if c not in file.columns])
-        hint = f" (did you mean {guess!r}?)" if guess else ""
-        report.warnings.append(f"{file.name}: unknown column {column!r} ignored{hint}")
+        values = {"file": file.name, "column": repr(column), "guess": repr(guess)}
+        if guess:
+            line = f"{file.name}: unknown column {column!r} ignored (did you mean {guess!r}?)"
+            report.warnings.append(Problem(line, "unknown_column_guess", values))
+        else:
+            report.warnings.append(Problem(f"{file.name}: unknown column {column!r} ignored", "unknown_column", values))
     if not file.rows:
-        raise ImportFailed("no_rows", f"{file.name}: no data rows below the header; nothing to import")
+        raise ImportFailed(
+            "no_rows",
+            Problem(f"{file.name}: no data rows below the header; nothing to import", "no_rows", {"file": file.name}),
+        )
     return [c for c in known if c in file.columns]
 
 
-def extra_cells_error(file: RegisterFile, row: RawRow) -> str:
+def duplicate_key(key: str, other: int) -> Problem:
+    """A record's key (an e-mail address, a theme key) given again in a later row."""
+    return Problem(f"duplicate key {key!r} (also in row {other})", "duplicate_key", {"key": repr(key), "other": other})
+
+
+def duplicate_practice(title: str, city: str | None, other: int) -> Problem:
+    """A practice (its title in its city) given again in a later row."""
+    values = {"title": repr(title), "city": repr(city), "other": other}
+    if city:
+        return Problem(f"duplicate key: {title!r} in {city!r} is also in row {other}", "duplicate_practice", values)
+    return Problem(f"duplicate key: {title!r} (no city) is also in row {other}", "duplicate_practice_no_city", values)
+
+
+def _missing_hint(column: str, found: str | None) -> Problem:
+    """A required column missing from the header, with the unknown column that looks like it."""
+    if found:
+        return Problem(
+            f"{column!r} (found {found!r})", "missing_column_found", {"column": repr(column), "found": repr(found)}
+        )
+    return Problem(repr(column), "missing_column", {"column": repr(column)})
+
+
+def extra_cells_error(file: RegisterFile, row: RawRow) -> Problem:
     """Cells to the right of the header: most often a value with an unquoted delimiter that shifted the row."""
     shown = ", ".join(repr(cell) for cell in row.extra[:3])
     where = f"{file.name}: row {row.line}"
+    values = {"file": file.name, "row": row.line, "count": len(row.extra), "columns": len(file.columns), "shown": shown}
     if file.delimiter:
-        return (
+        return Problem(
             f"{where}: {len(row.extra)} cell(s) more than the {len(file.columns)} columns of the header ({shown}); "
-            f"a value containing {file.delimiter!r} must be in double quotes"
+            f"a value containing {file.delimiter!r} must be in double quotes",
+            "extra_cells_quote",
+            {**values, "delimiter": repr(file.delimiter)},
         )
-    return f"{where}: {len(row.extra)} cell(s) to the right of the last column of the header ({shown})"
+    return Problem(
+        f"{where}: {len(row.extra)} cell(s) to the right of the last column of the header ({shown})",
+        "extra_cells",
+        values,
+    )
 
 
 class SynonymNotes:
@@ -141,8 +188,12 @@ class SynonymNotes:
             written, key = self._written[entry], entry[1]
             rows = ", ".join(str(n) for n in lines)
             report.notes.append(
-                f"{file.name}: row{'s' if len(lines) > 1 else ''} {rows}, column themes: {written} → {key} "
-                "(a synonym, stored as the theme key)"
+                Problem(
+                    f"{file.name}: row{'s' if len(lines) > 1 else ''} {rows}, column themes: {written} → {key} "
+                    "(a synonym, stored as the theme key)",
+                    "synonym_rows" if len(lines) > 1 else "synonym_row",
+                    {"file": file.name, "rows": rows, "written": written, "key": key},
+                )
             )
 
 

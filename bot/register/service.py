@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.errors import ImportFailed
+from bot.errors import ImportFailed, Problem
 from bot.i18n import local_day
 from bot.register.erased import find_erased_rows, relist_erased_rows
 from bot.register.export import effective_contact, export_experts, export_practices
@@ -45,6 +45,8 @@ from bot.register.report import (
     RecordChange,
     SynonymNotes,
     check_header,
+    duplicate_key,
+    duplicate_practice,
     fail_if_errors,
     located,
     one_by_one,
@@ -107,8 +109,12 @@ def _start_import(
     absent = [c for c in known if c not in present]
     if absent:
         report.warnings.append(
-            f"{file.name}: no column(s) {', '.join(absent)}: those fields of existing {kind} are left as they are "
-            "(new ones get them empty)"
+            Problem(
+                f"{file.name}: no column(s) {', '.join(absent)}: those fields of existing {kind} are left as they are "
+                "(new ones get them empty)",
+                f"absent_columns_{kind}",
+                {"file": file.name, "columns": ", ".join(absent)},
+            )
         )
     if not dry_run:
         ensure_default_themes(session, now=now)
@@ -121,10 +127,15 @@ def _conflicts_fail_the_import(file: RegisterFile) -> Iterator[None]:
     try:
         yield
     except IntegrityError as exc:
+        reason = type(exc.orig).__name__
         raise ImportFailed(
             "conflict",
-            f"{file.name}: the register was changed by someone else during the import ({type(exc.orig).__name__}); "
-            "nothing was imported, run the import again",
+            Problem(
+                f"{file.name}: the register was changed by someone else during the import ({reason}); "
+                "nothing was imported, run the import again",
+                "changed_meanwhile",
+                {"file": file.name, "reason": reason},
+            ),
         ) from exc
 
 
@@ -244,9 +255,7 @@ def _read_expert_rows(
     for row, record in valid_rows(file, partial(validate_expert, themes=resolver), errors):
         synonyms.add(row, resolver.synonym_notes(row.values.get("themes")))
         if record.email in email_rows:
-            errors.append(
-                located(file, row, "email", f"duplicate key {record.email!r} (also in row {email_rows[record.email]})")
-            )
+            errors.append(located(file, row, "email", duplicate_key(record.email, email_rows[record.email])))
             continue
         email_rows[record.email] = row.line
         if record.slack_user_id and "slack_user_id" in present:
@@ -256,8 +265,12 @@ def _read_expert_rows(
                         file,
                         row,
                         "slack_user_id",
-                        f"{record.slack_user_id} is also given in row {slack_rows[record.slack_user_id]} "
-                        "(a Slack user id belongs to one expert)",
+                        Problem(
+                            f"{record.slack_user_id} is also given in row {slack_rows[record.slack_user_id]} "
+                            "(a Slack user id belongs to one expert)",
+                            "duplicate_slack_id",
+                            {"slack_id": record.slack_user_id, "other": slack_rows[record.slack_user_id]},
+                        ),
                     )
                 )
             slack_rows[record.slack_user_id] = row.line
@@ -468,8 +481,9 @@ def _read_practice_rows(
     ):
         synonyms.add(row, resolver.synonym_notes(row.values.get("themes")))
         if record.key in key_rows:
-            where = f"{record.title!r} in {record.city!r}" if record.city else f"{record.title!r} (no city)"
-            errors.append(located(file, row, "title", f"duplicate key: {where} is also in row {key_rows[record.key]}"))
+            errors.append(
+                located(file, row, "title", duplicate_practice(record.title, record.city, key_rows[record.key]))
+            )
             continue
         key_rows[record.key] = row.line
         records.append((row, record))
@@ -526,8 +540,12 @@ def import_practice_file(
     for address, lines in sorted(mailboxes.items()):
         rows = ", ".join(str(n) for n in lines)
         report.notes.append(
-            f"{file.name}: contact {address} (row{'s' if len(lines) > 1 else ''} {rows}) is not an expert in the "
-            "register: kept as a plain contact address"
+            Problem(
+                f"{file.name}: contact {address} (row{'s' if len(lines) > 1 else ''} {rows}) is not an expert in the "
+                "register: kept as a plain contact address",
+                "mailbox_rows" if len(lines) > 1 else "mailbox_row",
+                {"file": file.name, "address": address, "rows": rows},
+            )
         )
     if dry_run:
         return report

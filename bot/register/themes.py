@@ -19,8 +19,17 @@ from typing import Protocol
 from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
 
+from bot.errors import Problem
 from bot.register.files import RawRow, RegisterFile, parse_csv, read_register_file
-from bot.register.report import ImportReport, check_header, fail_if_errors, locate, located, valid_rows
+from bot.register.report import (
+    ImportReport,
+    check_header,
+    duplicate_key,
+    fail_if_errors,
+    locate,
+    located,
+    valid_rows,
+)
 from bot.register.validation import THEME_COLUMNS, THEME_REQUIRED, ThemeRecord, split_list, validate_theme
 from storage import register_repo as repo
 from storage.models import Theme
@@ -203,7 +212,7 @@ def _read_theme_rows(file: RegisterFile) -> tuple[list[tuple[RawRow, ThemeRecord
     seen: dict[str, int] = {}
     for row, record in valid_rows(file, validate_theme, errors):
         if record.key in seen:
-            errors.append(located(file, row, "key", f"duplicate key {record.key!r} (also in row {seen[record.key]})"))
+            errors.append(located(file, row, "key", duplicate_key(record.key, seen[record.key])))
             continue
         seen[record.key] = row.line
         records.append((row, record))
@@ -230,9 +239,12 @@ def _name_clashes(
             name = getattr(record, column)
             others = sorted(owners.get(name.casefold(), set()) - {record.key})
             if others:
-                errors.append(
-                    located(file, row, column, f"{name!r} already names theme {others[0]!r}; names must be unique")
+                taken = Problem(
+                    f"{name!r} already names theme {others[0]!r}; names must be unique",
+                    "theme_name_taken",
+                    {"name": repr(name), "theme": repr(others[0])},
                 )
+                errors.append(located(file, row, column, taken))
     return errors
 
 
