@@ -2,7 +2,8 @@
 
 * ``recruiting`` — staff only — the candidates: people who answered the topic's (or related) questions, contacts of
   related practices, who may be named and are not strong matches already.
-* ``ask_to_add_expertise`` — staff only — a DM (outbox ``expertise_request``) to each chosen candidate.
+* ``ask_to_add_expertise`` — staff only — a DM (outbox ``expertise_request``) to each chosen candidate, once per
+  topic, person and label (``request_key``): a topic labelled again may be asked about again.
 * ``add_topic_to_profile`` — the person asked adds the topic to their own profile (only the topic they were asked
   about, checked against the request sent to them, and only while the topic may still be shown with the label they
   were asked about: ``TopicLabelGone`` otherwise).
@@ -15,6 +16,7 @@ label made of a question its asker withdrew, staff closed unanswered, or whose c
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -108,7 +110,7 @@ class Recruiting:
             message = outbox.enqueue(
                 session,
                 outbox.ExpertiseRequest(topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id),
-                dedupe_key=f"expertise_request:{topic_id}:{person.slack_user_id}",
+                dedupe_key=request_key(topic_id, person.slack_user_id, plan.label),
                 now=now,
                 recipient_slack_id=person.slack_user_id,
             )
@@ -126,10 +128,13 @@ class Recruiting:
         return requests
 
     def expertise_request_refs(self, session: Session, *, actor: Actor, topic_id: int) -> list[dict[str, str]]:
-        """The DMs asking ``actor`` to add this topic to their profile (``channel_id``, ``message_ts``): tied to the
-        topic and the person by the database, so a click is checked against them."""
-        sent = _expertise_request(session, actor=actor, topic_id=topic_id)
-        return [{"channel_id": sent.sent_channel_id or "", "message_ts": sent.sent_ts or ""}] if sent else []
+        """The DMs asking ``actor`` to add this topic to their profile (``channel_id``, ``message_ts``), one per label
+        they were asked about, newest first: tied to the topic and the person by the database, so a click is checked
+        against them."""
+        return [
+            {"channel_id": sent.sent_channel_id or "", "message_ts": sent.sent_ts or ""}
+            for sent in _expertise_requests(session, actor=actor, topic_id=topic_id)
+        ]
 
     def add_topic_to_profile(self, session: Session, *, actor: Actor, topic_id: int, now: datetime) -> str:
         """The person asked by DM adds the topic to their own profile's expertise (audited); returns the label.
@@ -231,8 +236,37 @@ def _found_by_search(result: SearchResult | None) -> dict[int, str]:
     return reasons
 
 
-def _expertise_request(session: Session, *, actor: Actor, topic_id: int) -> OutboxMessage | None:
+def request_key(topic_id: int, slack_user_id: str, label: str) -> str:
+    """The outbox key of a recruiting DM: one per topic, person and label asked about (a short hash of the label,
+    case and spacing ignored). Asking again with the same label queues nothing; once the topic is labelled again
+    the person can be asked about the new label."""
+    normalised = " ".join(label.split()).casefold()
+    digest = hashlib.sha256(normalised.encode("utf-8")).hexdigest()[:12]
+    return f"{_request_prefix(topic_id, slack_user_id)}{digest}"
+
+
+def _request_prefix(topic_id: int, slack_user_id: str) -> str:
+    return f"expertise_request:{topic_id}:{slack_user_id}:"
+
+
+def _expertise_requests(session: Session, *, actor: Actor, topic_id: int) -> list[OutboxMessage]:
+    """The recruiting DMs sent to ``actor`` about this topic, newest first; a DM queued before the key held the
+    label (``expertise_request:<topic>:<user>``) comes last."""
     if not actor.slack_id:
-        return None
-    sent = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"expertise_request:{topic_id}:{actor.slack_id}")
-    return sent if sent is not None and sent.recipient_slack_id == actor.slack_id else None
+        return []
+    sent = outbox_repo.list_sent_outbox_messages(
+        session,
+        kinds=[OutboxKind.EXPERTISE_REQUEST],
+        recipient_slack_id=actor.slack_id,
+        dedupe_key_prefix=_request_prefix(topic_id, actor.slack_id),
+    )
+    legacy = outbox_repo.get_sent_outbox_message(session, dedupe_key=f"expertise_request:{topic_id}:{actor.slack_id}")
+    if legacy is not None and legacy.recipient_slack_id == actor.slack_id:
+        sent.append(legacy)
+    return sent
+
+
+def _expertise_request(session: Session, *, actor: Actor, topic_id: int) -> OutboxMessage | None:
+    """The newest recruiting DM sent to ``actor`` about this topic (its label is the one they were asked about)."""
+    sent = _expertise_requests(session, actor=actor, topic_id=topic_id)
+    return sent[0] if sent else None

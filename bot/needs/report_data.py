@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.i18n import local_day, theme_label
 from bot.i18n import t as catalogue_text
-from bot.needs.core import may_be_named
+from bot.needs.core import is_shareable, may_be_named, shown_label
 from bot.needs.model import TopicView
 from bot.needs.periods import Period
 from bot.needs.service import NeedsService
@@ -255,12 +255,41 @@ def collect_report_to_share(
 
 
 def without_gone(session: Session, data: ReportData, *, period: Period) -> ReportData:
-    """``data`` as it may still be posted now: read again just before it is uploaded (an erasure or a "stop" may
-    have committed on another replica since it was collected; ``collect_report_to_share`` does both). When someone
-    it names may no longer be named, the people are counted again (they join the unnamed row; an erased person's
-    answers are anonymous by then); else ``data`` itself."""
+    """``data`` as it may still be posted now: read again just before it is uploaded (an erasure, a withdrawal or a
+    "stop" may have committed on another replica since it was collected; ``collect_report_to_share`` does both).
+    When someone it names may no longer be named, the people are counted again (they join the unnamed row; an erased
+    person's answers are anonymous by then). A topic's label and quoted wordings are read again too
+    (``shareable_topics``). Else ``data`` itself."""
+    topics = shareable_topics(session, data.topics, period=period)
     helpers, organisations = _helpers(session, period)
     named = {(h.name, h.organisation) for h in helpers if h.name != OTHER_PEOPLE}
     if all(h.name == OTHER_PEOPLE or (h.name, h.organisation) in named for h in data.experts):
+        helpers, organisations = data.experts, data.organisations
+    if topics == data.topics and helpers == data.experts:
         return data
-    return replace(data, experts=helpers, organisations=organisations)
+    return replace(data, topics=topics, experts=helpers, organisations=organisations)
+
+
+def shareable_topics(session: Session, views: Sequence[TopicView], *, period: Period) -> tuple[TopicView, ...]:
+    """``views`` with only the words that may still be quoted: the label as ``shown_label`` allows it now (none for
+    a topic deleted since, or whose label an erasure blanked or whose label's question was withdrawn, closed
+    unanswered or made private), and of the quoted wordings only those a member of the topic asked in ``period``
+    still has and may be quoted by (``is_shareable``): an erased asker's questions are gone, a withdrawn one is no
+    longer quoted. The counts stay as collected."""
+    ids = [v.id for v in views]
+    rows = {t.id: t for t in repo.list_need_topics(session, ids=ids)} if ids else {}
+    where = repo.list_need_assignments(session, topic_ids=ids) if ids else {}
+    keys = {*where, *(t.label_item for t in rows.values() if t.label_item[:2] in {"q:", "g:"})}
+    sources = {s.key: s for s in repo.list_need_sources(session, keys=keys)} if keys else {}
+    quotable: dict[int, set[str]] = {}
+    for key, topic_id in where.items():
+        source = sources.get(key)
+        if source is not None and period.contains(source.created_at) and is_shareable(source):
+            quotable.setdefault(topic_id, set()).add(source.text.strip())
+    out = []
+    for view in views:
+        row = rows.get(view.id)
+        label = shown_label(row, sources) if row is not None else ""
+        quoted = tuple(q for q in view.quoted if q in quotable.get(view.id, set()))
+        out.append(view if (label, quoted) == (view.label, view.quoted) else replace(view, label=label, quoted=quoted))
+    return tuple(out)

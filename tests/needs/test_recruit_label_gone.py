@@ -165,3 +165,54 @@ def test_a_click_while_the_label_is_shown_adds_it_and_draws_the_dm_as_added(netw
     assert label in shown and ids.ACTION_ADD_TOPIC not in shown
     with network.database.session() as session:
         assert label in session.get(Expert, expert_id).expertise  # type: ignore[union-attr]
+
+
+def _sent_newest(session: Session, ts: str) -> None:
+    message = session.query(OutboxMessage).filter(OutboxMessage.sent_ts.is_(None)).one()
+    message.sent_at, message.sent_channel_id, message.sent_ts = NOW, "DAALST", ts
+
+
+def test_once_labelled_again_the_person_is_asked_again_and_the_new_dm_adds_the_new_label(network: Network) -> None:
+    """The outbox key holds the label asked about: asking about the new label queues a new DM (the old DM's button
+    refuses), asking again about the same label (whatever its case) queues nothing."""
+    topic_id, expert_id, _ = _asked(network)
+    with network.database.session() as session:
+        _relabelled(session, topic_id)
+    with network.database.session() as session:
+        asked = network.service.ask_to_add_expertise(
+            session, actor=STAFF, topic_id=topic_id, expert_ids=[expert_id], now=NOW
+        )
+        assert [r.queued for r in asked] == [True]
+        _sent_newest(session, "1700000000.000200")
+    with network.database.session() as session:
+        session.get(NeedTopic, topic_id).label = "RioolBeheer "  # type: ignore[union-attr]
+    with network.database.session() as session:
+        again = network.service.ask_to_add_expertise(
+            session, actor=STAFF, topic_id=topic_id, expert_ids=[expert_id], now=NOW
+        )
+        assert [r.queued for r in again] == [False]
+        assert session.query(OutboxMessage).filter_by(kind=OutboxKind.EXPERTISE_REQUEST).count() == 2
+        session.get(NeedTopic, topic_id).label = "rioolbeheer"  # type: ignore[union-attr]
+    with network.database.session() as session:
+        turn = _turn(network, session)
+        handle_add_topic(turn, topic_id)
+    turn.tell.assert_not_called()
+    (refs, text, _), _ = turn.update_messages.call_args
+    assert refs == [  # both DMs about the topic are drawn as added, the newest first
+        {"channel_id": "DAALST", "message_ts": "1700000000.000200"},
+        {"channel_id": "DAALST", "message_ts": "1700000000.000100"},
+    ]
+    assert "rioolbeheer" in text
+    with network.database.session() as session:
+        assert session.get(Expert, expert_id).expertise[-1] == "rioolbeheer"  # type: ignore[union-attr]
+
+
+def test_a_dm_sent_before_the_key_held_the_label_still_counts_as_asked(network: Network) -> None:
+    topic_id, _, label = _asked(network)
+    with network.database.session() as session:
+        message = session.query(OutboxMessage).filter_by(kind=OutboxKind.EXPERTISE_REQUEST).one()
+        message.dedupe_key = f"expertise_request:{topic_id}:UAALST"
+    with network.database.session() as session:
+        assert network.service.add_topic_to_profile(session, actor=ASKED, topic_id=topic_id, now=NOW) == label
+        refs = network.service.expertise_request_refs(session, actor=ASKED, topic_id=topic_id)
+    assert refs == [{"channel_id": "DAALST", "message_ts": "1700000000.000100"}]
