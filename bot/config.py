@@ -195,16 +195,18 @@ HOLIDAY = re.compile(r"(?:(\d{4})-)?(\d{1,2})-(\d{1,2})")
 
 def _holidays(value: str | None) -> tuple[frozenset[tuple[int, int]], frozenset[date]]:
     """WIEWEET_EXTRA_HOLIDAYS: ``MM-DD`` (every year) and ``YYYY-MM-DD`` (that day only), separated by commas (or
-    semicolons, spaces); unset or empty is the default, ``none`` no days beyond Belgium's public holidays."""
+    semicolons, spaces). Yearly days replace the default ones; days on a date are added to the yearly days in effect
+    (the default ones unless yearly days are listed): a bridge day alone keeps 11 July and the rest. Unset or empty
+    is the default, ``none`` no yearly days beyond Belgium's public holidays (``none,2026-11-10``: that day only)."""
     text = (value or "").strip()
-    if not text:
-        return DEFAULT_YEARLY_HOLIDAYS, frozenset()
-    if text.casefold() == "none":
-        return frozenset(), frozenset()
     yearly: set[tuple[int, int]] = set()
     dated: set[date] = set()
     bad: list[str] = []
-    for part in filter(None, re.split(r"[\s,;]+", text)):
+    parts = list(filter(None, re.split(r"[\s,;]+", text)))
+    nothing_yearly = any(part.casefold() == "none" for part in parts)
+    for part in parts:
+        if part.casefold() == "none":
+            continue
         match = HOLIDAY.fullmatch(part)
         try:
             if match is None:
@@ -224,6 +226,8 @@ def _holidays(value: str | None) -> tuple[frozenset[tuple[int, int]], frozenset[
             "WIEWEET_EXTRA_HOLIDAYS must list days off as MM-DD (every year, such as 07-11) or YYYY-MM-DD (that day "
             f"only), separated by commas, or be none; not a day: {', '.join(repr(part) for part in bad)}",
         )
+    if not yearly and not nothing_yearly:
+        return DEFAULT_YEARLY_HOLIDAYS, frozenset(dated)
     return frozenset(yearly), frozenset(dated)
 
 

@@ -55,9 +55,12 @@ class OperatorRefusalError(Exception):
     scope, a revoked or wrong token): retrying this week helps once it is fixed.
 
     The run stays claimed and is tried again once stale, so the week's digest goes out once the app is allowed;
-    the poster says it once per pass and tells staff once per week (``subscriptions.tell_digests_refused``)."""
+    the poster says it once per pass and tells staff once per week (``subscriptions.tell_digests_refused``).
+    ``asked``: the service refused this post (kept on the run, ``refused_at``: later passes ask the runs not refused
+    first); False when the poster held it without asking, knowing the pass would be refused."""
 
-    def __init__(self, error: str, needed: str = "") -> None:
+    def __init__(self, error: str, needed: str = "", *, asked: bool = True) -> None:
         super().__init__(f"{error}: needs scope {needed}" if needed else error)
         self.error = error
         self.needed = needed  # the scope the service says is needed, when it says
+        self.asked = asked

@@ -236,10 +236,11 @@ def send_due_digests(
     tz: ZoneInfo = TIMEZONE,
     clock: Clock | None = None,
     left_out: LeftOut | None = None,
-    order: Callable[[str], tuple[int, int]] | None = None,
 ) -> list[SendResult]:
-    """Send every digest that is due now (``due_digests``), one channel after the other (in ``order`` of their
-    channel ids when given: the poster's, which asks last what was refused before).
+    """Send every digest that is due now (``due_digests``), one channel after the other: first those whose post was
+    never refused this week, then the refused ones, the longest refused first (``refused_at``, kept on the week's
+    run: the same order in every process, a cron run's, a restarted one's or another replica's). A poster that stops
+    a pass after a few refusals (``handlers.digest_post.HeldRefusals``) so asks other channels in the next pass.
 
     The data is collected once per distinct window (channels with the same schedule share it). One channel's
     failure does not stop the others. ``clock``: as for ``send_digest`` (by default measured from this call's start).
@@ -251,8 +252,13 @@ def send_due_digests(
             (SubscriptionView.from_subscription(s), period)
             for s, period in due_digests(session, now=now, stale_after=stale_after, tz=tz)
         ]
-    if order is not None:
-        due.sort(key=lambda item: order(item[0].channel_id))
+        refused = {
+            (channel_id, period): run.refused_at
+            for period in {period for _, period in due}
+            for channel_id, run in digest_repo.list_digest_runs(session, period=period).items()
+            if run.refused_at is not None
+        }
+    due.sort(key=lambda item: _refused_last(refused.get((item[0].channel_id, item[1]))))
     cache: dict[tuple[datetime, datetime], DigestData] = {}
     quoted = _quoted_themes(due, tz)
     results: list[SendResult] = []
@@ -289,6 +295,11 @@ def send_due_digests(
             log.exception("digest for %s %s failed", view.channel_id, period)
             results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
     return results
+
+
+def _refused_last(refused_at: datetime | None) -> tuple[int, datetime]:
+    """Sorts the runs never refused first (in their own order), then by when last refused."""
+    return (0, datetime.min) if refused_at is None else (1, refused_at)
 
 
 def fail_held_run(
@@ -452,8 +463,14 @@ def _post_parts(
             return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
         except OperatorRefusalError as exc:  # the poster says it once per pass; due again once stale
             log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
-            with db.session() as session:
-                digest_repo.update_digest_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
+            with db.session() as session:  # refused when asked: later passes, in any process, ask it after the others
+                digest_repo.update_digest_run_error(
+                    session,
+                    run_id=run_id,
+                    worker_id=worker_id,
+                    error=_error_text(exc),
+                    refused_at=clock() if exc.asked else None,
+                )
             return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
         except Exception as exc:
             log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import Block
 from digests import sender
 from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
-from digests.period import TIMEZONE, IsoWeek
+from digests.period import TIMEZONE
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
 from digests.sender import Clock, SendResult, SendStatus, elapsed_clock
@@ -74,24 +74,21 @@ class HeldRefusals:
     are the pass's refusal: one only the operator can fix (``OperatorRefusals``: said at ERROR once, staff told once
     per week, the week's digests stay due); a single one is its channel's. Two such refusals with nothing sent are
     evidence enough: the rest of the pass posts no more (``stopped``), its channels held as well, so a pass over 300
-    channels refused so makes two posts, not 300."""
+    channels refused so makes two posts, not 300. Each refusal asked is kept on the week's run (``refused_at``), so
+    the next pass, in this process or any other, asks first the channels not refused yet (``digests.sender``): two
+    channels refused for their own reasons do not hold back the week's other digests."""
 
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 
-    def __init__(self, order: PostOrder | None = None, *, week: str = "") -> None:
+    def __init__(self) -> None:
         self._sent = False
         self._held: dict[str, str] = {}  # channel -> Slack's error, in the order met
-        self._order = order
-        self._week = week
 
     def sent(self) -> None:
         self._sent = True
 
-    def hold(self, channel_id: str, error: str, *, asked: bool = True) -> bool:
-        """Whether the refusal of ``channel_id``'s post is held (nothing of the pass went out yet). ``asked``: Slack
-        refused it (not held without asking), remembered in ``order`` so later passes ask the others first."""
-        if asked and self._order is not None:
-            self._order.refused(channel_id, week=self._week)
+    def hold(self, channel_id: str, error: str) -> bool:
+        """Whether the refusal of ``channel_id``'s post is held (nothing of the pass went out yet)."""
         if self._sent:
             return False
         self._held.setdefault(channel_id, error)
@@ -104,11 +101,11 @@ class HeldRefusals:
         return next(iter(self._held.values()))
 
     def hold_if_stopped(self, channel_id: str) -> None:
-        """Once ``stopped``: hold ``channel_id``'s post without asking Slack (``OperatorRefusalError``)."""
+        """Once ``stopped``: hold ``channel_id``'s post without asking Slack (``OperatorRefusalError``, not asked)."""
         error = self.stopped()
         if error is not None:
-            self.hold(channel_id, error, asked=False)
-            raise OperatorRefusalError(error)
+            self.hold(channel_id, error)
+            raise OperatorRefusalError(error, asked=False)
 
     def settle(self, refusals: OperatorRefusals) -> dict[str, str]:
         """At the end of the pass: the held channels whose refusal is their own (to fail for the week), by channel;
@@ -118,30 +115,6 @@ class HeldRefusals:
             refusals.refused(error=error, needed="", method="chat.postMessage", channel_id=channel_id)
             return {}
         return dict(self._held)
-
-
-class PostOrder:
-    """The digest channels whose post Slack refused with ``no_permission`` this ISO week, kept across the passes of
-    one process, in the order they were last asked: a pass posts the channels not refused yet first, then the
-    refused ones, the longest unasked first (``key``). A pass stops posting after two refusals with nothing sent
-    (``HeldRefusals``), so without this the same two channels, refused for their own reasons, would come first in
-    every pass and hold back the rest of the week's digests."""
-
-    def __init__(self) -> None:
-        self._asked: dict[str, tuple[str, int]] = {}  # channel -> (ISO week, when last refused: a count)
-        self._count = 0
-
-    def refused(self, channel_id: str, *, week: str) -> None:
-        self._count += 1
-        self._asked.pop(channel_id, None)
-        self._asked[channel_id] = (week, self._count)
-        for channel in [c for c, (w, _) in self._asked.items() if w != week]:  # past weeks' refusals are done
-            del self._asked[channel]
-
-    def key(self, channel_id: str, *, week: str) -> tuple[int, int]:
-        """Sorts the channels never refused this week first (in their own order), then by when last refused."""
-        kept = self._asked.get(channel_id)
-        return (1, kept[1]) if kept is not None and kept[0] == week else (0, 0)
 
 
 def fail_held(
@@ -203,7 +176,7 @@ def _refuse_unasked(channel: str, refusals: OperatorRefusals | None, held: HeldR
     due): a refusal only the operator can fix met earlier, or every post so far refused with ``no_permission``."""
     cause = refusals.refusing("chat.postMessage") if refusals is not None else None
     if cause is not None:
-        raise OperatorRefusalError(*cause)
+        raise OperatorRefusalError(*cause, asked=False)
     if held is not None:
         held.hold_if_stopped(channel)
 
@@ -247,7 +220,7 @@ def not_shared_outside(
             if answer is not None:
                 return answer
             if refusing is not None:
-                raise OperatorRefusalError(*refusing)
+                raise OperatorRefusalError(*refusing, asked=False)
             raise RetryLaterError(left, f"ratelimited: channel look-up, retry after {left} s")
         try:
             return shared_outside(channel)
@@ -392,9 +365,8 @@ def send_due_digests(
     tz: ZoneInfo = TIMEZONE,
     clock: Clock | None = None,
     left_out: LeftOut | None = None,
-    order: Callable[[str], tuple[int, int]] | None = None,
 ) -> list[SendResult]:
-    """``digests.sender.send_due_digests`` in Slack: every digest due now."""
+    """``digests.sender.send_due_digests`` in Slack: every digest due now (the runs never refused first)."""
     return sender.send_due_digests(
         db,
         now=now,
@@ -405,7 +377,6 @@ def send_due_digests(
         tz=tz,
         clock=clock,
         left_out=left_out,
-        order=order,
     )
 
 
@@ -419,7 +390,6 @@ def due_digests_poster(
     goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
 
     refused_channels = RefusedChannels()  # source channels Slack refused to tell about: kept for the week
-    post_order = PostOrder()  # and the digest channels whose post it refused with no_permission: asked last
 
     def post_due(now: datetime, worker_id: str) -> list[SendResult]:
         tick = clock or elapsed_clock(now)
@@ -433,8 +403,7 @@ def due_digests_poster(
 
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
-        week = str(IsoWeek.containing(now, tz))
-        held = HeldRefusals(post_order, week=week)  # and of the posts refused with no_permission before any went out
+        held = HeldRefusals()  # and of the posts refused with no_permission before any went out
         sources = SourceChannels(
             db,
             client,
@@ -464,7 +433,6 @@ def due_digests_poster(
             tz=tz,
             clock=tick,
             left_out=sources.left_out,
-            order=lambda channel: post_order.key(channel, week=week),
         )
         sources.report()
         results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)

@@ -166,13 +166,22 @@ def update_digest_run_claim_renewed(session: Session, *, run_id: int, worker_id:
 
 
 def update_digest_run_error(
-    session: Session, *, run_id: int, worker_id: str, error: str, claimed_at: datetime | None = None
+    session: Session,
+    *,
+    run_id: int,
+    worker_id: str,
+    error: str,
+    claimed_at: datetime | None = None,
+    refused_at: datetime | None = None,
 ) -> bool:
     """Note a transient failure; the run stays claimed and is resumed once the claim is stale. ``claimed_at``: the
-    claim's time moved (possibly into the future), so that it turns stale when the caller wants it resumed."""
+    claim's time moved (possibly into the future), so that it turns stale when the caller wants it resumed;
+    ``refused_at``: the chat service refused the post when asked (kept until the next such refusal)."""
     values: dict[str, Any] = {"error": error[:2000]}
     if claimed_at is not None:
         values["claimed_at"] = claimed_at
+    if refused_at is not None:
+        values["refused_at"] = refused_at
     return _update_claimed(session, run_id=run_id, worker_id=worker_id, **values)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.business_days import business_calendar
-from bot.config import Settings, load_settings, read_settings
+from bot.config import DEFAULT_YEARLY_HOLIDAYS, Settings, load_settings, read_settings
 from tests.test_cli_operator import SECRET, one_clear_line, wieweet
 
 
@@ -36,6 +36,24 @@ def test_the_setting_replaces_the_default_with_yearly_and_one_off_days() -> None
     assert not calendar.is_business_day(date(2025, 12, 24)) and not calendar.is_business_day(date(2027, 12, 24))
     assert not calendar.is_business_day(date(2026, 12, 28)) and calendar.is_business_day(date(2027, 12, 28))
     assert calendar.is_business_day(date(2026, 11, 2))  # no longer in the list: staff work that day
+
+
+@pytest.mark.parametrize("value", ["2026-11-10", " 2026-11-10; 2027-05-07 "])
+def test_one_off_days_alone_are_added_to_the_default_days_off(value: str) -> None:
+    settings, problems = read_settings({"WIEWEET_EXTRA_HOLIDAYS": value})
+    assert not problems
+    assert settings.yearly_holidays == DEFAULT_YEARLY_HOLIDAYS
+    assert date(2026, 11, 10) in settings.extra_holidays
+    calendar = business_calendar(settings)
+    # the bridge day between 2026's 10 November and Belgium's 11 November, and 11 July and the rest still
+    assert not calendar.is_business_day(date(2026, 11, 10)) and not calendar.is_business_day(date(2026, 11, 2))
+    assert not calendar.is_business_day(date(2025, 7, 11)) and calendar.is_business_day(date(2027, 11, 10))
+
+
+def test_none_with_one_off_days_leaves_belgiums_public_holidays_and_those_days() -> None:
+    settings = load_settings({"WIEWEET_EXTRA_HOLIDAYS": "none,2026-11-10"})
+    assert (settings.yearly_holidays, settings.extra_holidays) == (frozenset(), {date(2026, 11, 10)})
+    assert business_calendar(settings).is_business_day(date(2025, 7, 11))
 
 
 def test_none_leaves_belgiums_public_holidays_only() -> None:

@@ -385,4 +385,32 @@ def test_0025_keeps_who_holds_an_invitation_and_its_downgrade_drops_only_that(da
     assert_schema_matches_models(database)
 
 
+def test_0027_keeps_when_a_digest_post_was_refused_and_its_downgrade_drops_only_that(database: Database) -> None:
+    downgrade(database.engine, "0026_sqliteids")
+    with database.engine.begin() as conn:
+        for channel, status in (("C1", "claimed"), ("C2", "sent")):
+            conn.execute(
+                text(
+                    "INSERT INTO digest_runs (channel_id, period, status, claimed_by, claimed_at, sent_at, "
+                    "parts_total, parts_sent, error) VALUES (:channel, '2026-W49', :status, 'w1', :at, NULL, 1, "
+                    "'[]', 'OperatorRefusalError: no_permission')"
+                ),
+                {"channel": channel, "status": status, **AT},
+            )
+    upgrade(database.engine)
+    assert_schema_matches_models(database)
+    with database.engine.begin() as conn:
+        rows = conn.execute(text("SELECT channel_id, status, refused_at FROM digest_runs ORDER BY id"))
+        assert [tuple(r) for r in rows] == [("C1", "claimed", None), ("C2", "sent", None)]
+        conn.execute(text("UPDATE digest_runs SET refused_at = :at WHERE channel_id = 'C1'"), AT)
+    downgrade(database.engine, "0026_sqliteids")
+    with database.engine.connect() as conn:
+        assert "refused_at" not in {c["name"] for c in inspect(conn).get_columns("digest_runs")}
+        kept = conn.execute(text("SELECT channel_id, status, claimed_by, error FROM digest_runs ORDER BY id")).all()
+    refused = "OperatorRefusalError: no_permission"
+    assert [tuple(r) for r in kept] == [("C1", "claimed", "w1", refused), ("C2", "sent", "w1", refused)]
+    upgrade(database.engine)
+    assert_schema_matches_models(database)
+
+
 AT = {"at": datetime(2026, 12, 6, 8, 0, tzinfo=UTC).replace(tzinfo=None)}

@@ -149,8 +149,7 @@ def test_0026_rebuilds_with_autoincrement_keeping_every_row_reference_and_constr
         assert _autoincrement(conn) == set()
     assert all(rows[t] for t in rows), [t for t in rows if not rows[t]]  # every table has a row to keep
 
-    upgrade(database.engine)
-    assert_schema_matches_models(database)
+    upgrade(database.engine, "0026_sqliteids")  # the revisions after it may add columns (checked at head below)
     with database.engine.connect() as conn:
         assert _structure(conn) == before
         assert _rows(conn) == rows  # nothing deleted nor unlinked by dropping the old tables

@@ -7,7 +7,9 @@ week, and the week's digests stay due (the first channel's too), so they go out 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from itertools import count
 
 import pytest
 
@@ -15,6 +17,8 @@ from bot.config import load_settings
 from digests.sender import SendStatus
 from handlers.app import create_web_client
 from handlers.blocks.digest_stopped import build_digest_stopped
+from handlers.channels import ChannelDirectory
+from handlers.digest_post import due_digests_poster
 from storage.db import Database
 from storage.models import DigestRunStatus
 from tests.digests.conftest import NOW
@@ -160,3 +164,60 @@ def test_channels_the_bot_is_not_in_are_each_their_own_however_many_a_pass_meets
     }
     for channel in DUE:
         assert run_of(database, channel).status is DigestRunStatus.FAILED and not is_active(database, channel)
+
+
+@pytest.mark.usefixtures("due")
+@pytest.mark.parametrize("workers", [("cron",) * 4, ("w1", "w2", "w1", "w2")], ids=["cron", "replicas"])
+def test_the_order_holds_across_cron_runs_restarts_and_replicas(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+    workers: tuple[str, ...],
+) -> None:
+    """``wieweet digest --send-due`` from cron is a new process every run (so is a restarted one), and replicas take
+    turns: which channels Slack refused this week is kept on their runs (``refused_at``), so a pass in another
+    process still asks first the channel not refused yet, and the two refused for their own reasons do not hold
+    back its digest all week."""
+    for channel in DUE[:2]:
+        emulator.fail_next("chat.postMessage", error="no_permission", channel=channel, times=100)
+    asked, statuses = [], []
+    for run, worker in enumerate(workers):  # a new poster each time: nothing kept in memory between them
+        mark = emulator.call_count
+        passes = passes_for(database, emulator)
+        passes.worker = worker
+        results = passes.run(NOW + timedelta(minutes=11 * run))
+        asked.append([c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)])
+        statuses.append({c: r.status for c, r in results.items()})
+    assert asked[:2] == [list(DUE[:2]), ["C0DIGEST3", "C0DIGEST1", "C0DIGEST2"]]
+    assert statuses[1] == {
+        "C0DIGEST1": SendStatus.FAILED,
+        "C0DIGEST2": SendStatus.FAILED,
+        "C0DIGEST3": SendStatus.SENT,
+    }
+    assert asked[2:] == [[], []] and len(emulator.messages("C0DIGEST3")) == 1
+
+
+def ticking(start: datetime) -> Callable[[], datetime]:
+    """A clock that goes on as the pass does: a second later at every reading."""
+    seconds = count()
+    return lambda: start + timedelta(seconds=next(seconds))
+
+
+@pytest.mark.usefixtures("due")
+def test_every_channel_refused_is_asked_in_turn_the_longest_refused_first(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Every post refused (the token's refusal, or each channel's own): each pass asks two, those refused longest
+    ago first, so a channel that may post again is reached within the week, whichever process runs the pass."""
+    emulator.fail_next("chat.postMessage", error="no_permission", times=3 * 2)
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    asked = []
+    for run in range(4):
+        mark = emulator.call_count
+        start = NOW + timedelta(minutes=11 * run)
+        poster = due_digests_poster(database, create_web_client(settings), ChannelDirectory(), clock=ticking(start))
+        poster(start, "cron")
+        asked.append([c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)])
+    assert asked[:3] == [list(DUE[:2]), ["C0DIGEST3", "C0DIGEST1"], ["C0DIGEST2", "C0DIGEST3"]]
+    assert sorted(asked[3]) == sorted(DUE)  # no longer refused: every channel's digest goes out
+    assert [len(emulator.messages(c)) for c in DUE] == [1, 1, 1]
