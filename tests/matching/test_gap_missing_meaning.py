@@ -78,3 +78,6 @@ def test_without_the_experts_calibration_nothing_is_computed_and_nothing_embedde
     res = m.search("huur quux", today=TODAY)
     assert not set(MISSING_FEATURES) & set(res.gap_features)
     assert embedder.queries == before + 1  # the question only, not the missed words
+    m.semantic.calibrate()
+    m.search("huur quux", today=TODAY)
+    assert embedder.queries == before + 3  # calibrated: the question, then the missed words ("quux") once more
