@@ -221,6 +221,7 @@ def attach_random_vectors(m: Matcher, seed: int) -> None:
     for kind, doc_id, key, _ in index.wanted({k: m.documents(k) for k in KINDS}):
         v = rng.standard_normal(384).astype(np.float32)
         index.put(kind, doc_id, key, index.decode(index.encode(v / np.linalg.norm(v))))
+    index.calibrate()  # as the background fill does: the calibrated gap features are read, as in production
     counts = ", ".join(f"{index.count(k)} {k}" for k in (*KINDS, "part"))
     print(f"meaning vectors: {counts}; RSS {rss_mb():.0f} MB")
     m.semantic = index
