@@ -611,13 +611,6 @@ def main(argv: list[str] | None = None) -> None:
         default=MatchConfig().max_theme_expansions,
         help="the most names a recognised theme expands to (MatchConfig.max_theme_expansions, round 19)",
     )
-    ap.add_argument(
-        "--missing-meaning",
-        choices=("on", "off"),
-        default="on" if MatchConfig().gap_missing_meaning else "off",
-        help="on: the gap features also read how close in meaning the register comes to the words the best expert "
-        "misses (MatchConfig.gap_missing_meaning, round 33)",
-    )
     ap.add_argument("--blind", type=Path, default=BLIND_DIR, help="directory of the blind set")
     ap.add_argument("--realtext", type=Path, default=REALTEXT_DIR, help="directory of the real-text set")
     args = ap.parse_args(argv)
@@ -659,7 +652,6 @@ def main(argv: list[str] | None = None) -> None:
         max_theme_expansions=args.max_theme_expansions,
         context_words=args.context_words != "off",
         context_words_in_gap=args.context_words != "on",
-        gap_missing_meaning=args.missing_meaning == "on",
     )
     shipped = options if options != MatchConfig() else None
 
@@ -675,8 +667,7 @@ def main(argv: list[str] | None = None) -> None:
     if shipped is not None:
         print(
             f"wieweet rows with gap levels: {args.gap_levels}, theme names: {args.theme_names}, "
-            f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}, "
-            f"missing meaning: {args.missing_meaning}"
+            f"at most {args.max_theme_expansions} a theme, context words: {args.context_words}"
         )
     systems.append(("wieweet" + (" (lexical + e5)" if semantic else " (lexical)"), wieweet(), True))
     if semantic:

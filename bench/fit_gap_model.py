@@ -119,9 +119,6 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
         # the same read from the whole texts' cosines alone (round 12): the ranking mixes each profile's best part
         # into its similarity (0.7 whole + 0.3 best part); "nobody knows" may read the whole texts instead, or both
         "all+position+foreign+coverage_known, whole": with_source(_SHIPPED_11, "whole"),
-        # rounds 33-34 (MatchConfig.gap_missing_meaning): how close in meaning the register comes to the words the
-        # best expert misses, against the register's "nobody here" level (the missed word the topic, or a paraphrase?)
-        "shipped + missing_near_rel": (*with_source(_SHIPPED_11, "whole"), "missing_near_rel"),
         "all+position+foreign+coverage_known, whole, no part": tuple(
             f for f in with_source(_SHIPPED_11, "whole") if f != "semantic_part_pos"
         ),

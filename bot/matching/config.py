@@ -124,10 +124,6 @@ class MatchConfig:
     # with the coverage factor the gap-F1 optimum on dev lies between 0.125 and 0.14.
     gap_threshold: float = 0.135  # used only when no fitted gap model is shipped (see bot.matching.gapmodel)
     gap_model: bool = True  # decide gaps with the calibrated model (data/gap_model.json)
-    # the gap features also read how close in meaning the register comes to the words the best expert misses, against
-    # the register's "nobody here" level (bot.matching.missing: "missing_near_rel"; round 34, read by the shipped
-    # semantic model): one embedding more per search with meaning; off: not computed (the words-only path never does)
-    gap_missing_meaning: bool = True
     # "register": the semantic model's words' features read against the register's own levels (bot.matching.levels,
     # data/gap_model_levels.json) once they are measured in the background; "off" (default): as shipped
     gap_levels: str = "off"

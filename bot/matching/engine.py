@@ -111,7 +111,6 @@ from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.index import Collection, FieldTerms
 from bot.matching.levels import RegisterLevels, levels_model
 from bot.matching.lexicon import Entry, Lexicon
-from bot.matching.missing import PartMatrix, missing_features
 from bot.matching.query import REAL_WORD_CONTEXT, THEME_PREFIX, Group, ParsedQuery, QueryParser, Variant
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
@@ -122,7 +121,7 @@ log = logging.getLogger(__name__)
 
 # the calibrated gap features by the kind whose calibration they need
 EXPERT_CALIBRATED = frozenset(
-    {"semantic_rel", "semantic_part_rel", "semantic_pos", "semantic_part_pos", "semantic_whole_pos", "missing_near_rel"}
+    {"semantic_rel", "semantic_part_rel", "semantic_pos", "semantic_part_pos", "semantic_whole_pos"}
 )
 PRACTICE_CALIBRATED = frozenset({"p_semantic_rel", "p_semantic_pos", "p_semantic_whole_pos"})
 
@@ -348,7 +347,6 @@ class Matcher:
         self._idfs_memo: dict[str, tuple[float | None, float | None, float | None]] = {}  # term -> _term_idfs
         self._idfs_versions: tuple[int, ...] = ()
         self._told_uncalibrated = False  # logged once that the gap model waits for a calibration
-        self._missing_parts = PartMatrix()  # MatchConfig.gap_missing_meaning: the parts' vectors as one matrix
         # multi-word synonyms as posting lists, by (kind, terms, weight share), with the collection version
         self._phrases: dict[tuple[str, tuple[str, ...], float], tuple[int, tuple[dict[int, float], float] | None]] = {}
         self._phrase_postings = 0
@@ -1431,7 +1429,6 @@ class Matcher:
         total = sum(weight) or 1.0
         cover = cover_known = core = spec = heavy = 0.0
         uncovered = max(weight, default=1.0)  # the most specific concept the best expert does not match
-        missed = [0.0] * n  # how well the best expert matches each concept (MatchConfig.gap_missing_meaning)
         if top_id is not None and best_norm > 0.0 and n:
             # how well each concept is matched: the group's contribution to this expert over the concept's ideal
             quality = [0.0] * n
@@ -1452,20 +1449,6 @@ class Matcher:
             top_reasons = explain(top_id) if explain is not None else self._reasons(e_kind, top_id, pq)
             heavy_words = {r.original for r in top_reasons if r.field in _HEAVY_EXPERT_FIELDS}
             heavy = sum(w for g, w in zip(pq.groups[:n], weight, strict=True) if g.original in heavy_words) / total
-            missed = quality
-        meaning: dict[str, float] = {}
-        if (
-            self.config.gap_missing_meaning
-            and self.semantic is not None
-            and e_sim.top > 0.0
-            and (calib := self.semantic.calibration("expert")) is not None
-        ):
-            # the words the best expert misses (no best expert: all); nothing missed: the question's concepts all
-            # together (how close the register comes to its topic)
-            words = self._concept_words(pq)
-            text = " ".join([w for w, q in zip(words, missed, strict=True) if q < 0.25] or words)
-            if text:
-                meaning = missing_features(self.semantic, self._missing_parts, calib, text)
         return {
             "confidence": best_norm,
             "coverage": cover,
@@ -1501,7 +1484,6 @@ class Matcher:
             "p_semantic_whole_z": p_sim.whole_z,
             "p_semantic_whole_pos": p_sim.whole_pos,
             "agree_whole": 1.0 if e_sim.whole_id is not None and e_sim.whole_id in lexical_top else 0.0,
-            **meaning,
         }
 
     @staticmethod

@@ -95,7 +95,6 @@ CALIBRATED_FEATURES = (
     *POSITION_FEATURES,
     "semantic_whole_pos",
     "p_semantic_whole_pos",
-    "missing_near_rel",  # MatchConfig.gap_missing_meaning (bot.matching.missing), over the experts' calibration
 )
 # everything ``Matcher.search`` computes; a shipped model uses a subset (chosen by cross-validation on dev)
 ALL_FEATURES = (

@@ -129,9 +129,7 @@ class TestTheOption:
     def test_on_with_levels_the_levels_model_decides_and_the_rankings_stay(self) -> None:
         model = levels_model()
         assert model is not None
-        # fitted on the shipped semantic model's feature set of round 12; round 34 added the missed words' meaning to
-        # the shipped model only (this option, off, was not refitted)
-        assert model.features == tuple(f for f in shipped_models()["semantic"].features if f != "missing_near_rel")
+        assert model.features == shipped_models()["semantic"].features
         plain, on = build(), build(ON)
         on.gap_levels = levels = measure_levels(on)
         assert levels is not None

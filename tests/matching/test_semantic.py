@@ -201,8 +201,7 @@ class TestEngine:
         assert m.search("quux", today=TODAY).gap_features["semantic_part"] == 0.0
 
     def test_a_search_embeds_its_question_once_for_experts_and_practices(self) -> None:
-        # (the missed words' meaning embeds those words once more: tests/matching/test_gap_missing_meaning.py)
-        m = Matcher(themes=THEMES, places=PLACES, config=MatchConfig(gap_missing_meaning=False))
+        m = Matcher(themes=THEMES, places=PLACES)
         m.build(experts=[*EXPERTS, ZORBLAX], practices=PRACTICES, answers=[])
         embedder = FakeEmbedder()  # no cache of questions: each call is a model call
         m.semantic = SemanticIndex(embedder, weight=0.5, z_floor=0.5)
