@@ -3,7 +3,8 @@
 * ``recruiting`` — staff only — the candidates: people who answered the topic's (or related) questions, contacts of
   related practices, who may be named and are not strong matches already.
 * ``ask_to_add_expertise`` — staff only — a DM (outbox ``expertise_request``) to each chosen candidate, once per
-  topic, person and label (``request_key``): a topic labelled again may be asked about again.
+  topic, person and label (``request_key``; also a DM queued before the key held the label): a topic labelled again
+  may be asked about again.
 * ``add_topic_to_profile`` — the person asked adds the topic to their own profile (only the topic they were asked
   about, checked against the request sent to them, and only while the topic may still be shown with the label they
   were asked about: ``TopicLabelGone`` otherwise).
@@ -107,6 +108,11 @@ class Recruiting:
         for expert_id in dict.fromkeys(expert_ids):
             person = allowed[expert_id]
             assert person.slack_user_id is not None
+            if _asked_before_the_key_held_the_label(
+                session, topic_id=topic_id, slack_user_id=person.slack_user_id, label=plan.label
+            ):
+                requests.append(RecruitRequest(topic_id, person.slack_user_id, False))
+                continue
             message = outbox.enqueue(
                 session,
                 outbox.ExpertiseRequest(topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id),
@@ -141,12 +147,20 @@ class Recruiting:
 
         Only someone the knowledge centre asked about this very topic may (an expertise request was sent to their
         Slack id); the label added is the topic's label as it may be shown now (``shown_label``), and only when it
-        is the one they were asked about: ``TopicLabelGone`` when it is not shown any more, was labelled again, or
-        the topic is gone."""
-        request = _expertise_request(session, actor=actor, topic_id=topic_id)
-        if request is None or not actor.slack_id:
+        is one they were asked about (any DM sent to them about the topic: a topic labelled A, then B, then A again
+        may be added as A): ``TopicLabelGone`` when no such label is shown any more (withdrawn, labelled again, or
+        the topic is gone)."""
+        requests = _expertise_requests(session, actor=actor, topic_id=topic_id)
+        if not requests or not actor.slack_id:
             raise NotAuthorized("add a topic they were not asked about", target=f"need_topic:{topic_id}")
-        label = label_still_shown(session, topic_id=topic_id, asked=str(request.payload.get("label") or ""))
+        label = next(
+            (
+                shown
+                for request in requests
+                if (shown := label_still_shown(session, topic_id=topic_id, asked=_asked_label(request))) is not None
+            ),
+            None,
+        )
         if label is None:
             raise TopicLabelGone(topic_id)
         expert = register_repo.get_expert_by_slack_id(session, slack_user_id=actor.slack_id)
@@ -266,7 +280,14 @@ def _expertise_requests(session: Session, *, actor: Actor, topic_id: int) -> lis
     return sent
 
 
-def _expertise_request(session: Session, *, actor: Actor, topic_id: int) -> OutboxMessage | None:
-    """The newest recruiting DM sent to ``actor`` about this topic (its label is the one they were asked about)."""
-    sent = _expertise_requests(session, actor=actor, topic_id=topic_id)
-    return sent[0] if sent else None
+def _asked_label(message: OutboxMessage) -> str:
+    return str(message.payload.get("label") or "") if isinstance(message.payload, dict) else ""
+
+
+def _asked_before_the_key_held_the_label(session: Session, *, topic_id: int, slack_user_id: str, label: str) -> bool:
+    """A DM queued by a release whose key had no label (``expertise_request:<topic>:<user>``, in any state) asked
+    this person about this label already (compared without case or spacing): asking again would send the same DM."""
+    legacy = outbox_repo.get_outbox_message_keyed(session, dedupe_key=f"expertise_request:{topic_id}:{slack_user_id}")
+    if legacy is None or legacy.kind is not OutboxKind.EXPERTISE_REQUEST or legacy.recipient_slack_id != slack_user_id:
+        return False
+    return " ".join(_asked_label(legacy).split()).casefold() == " ".join(label.split()).casefold()

@@ -32,7 +32,7 @@ from storage import (
 from storage import privacy_repo as repo
 from storage.db import Database
 from storage.enums import ERASURE_ENTITY
-from storage.models import OutboxKind, Question, QuestionStatus, Routing, RoutingStatus, Visibility
+from storage.models import OutboxKind, OutboxMessage, Question, QuestionStatus, Routing, RoutingStatus, Visibility
 
 ERASED_ACTOR = "erased"  # what logs name instead of an erased person
 # the inbox request an erasure outside Slack (the command line) queues: the running bot publishes the erased person's
@@ -88,6 +88,7 @@ def erase_person(
     require_known(session, person)
     report = ErasureReport()
     texts_before = {source.text for source in needs_repo.list_need_sources(session)}
+    labels_before = {topic.id: topic.label for topic in needs_repo.list_need_topics(session)}
     documents_before = document_vector_keys(session)
     sid = person.slack_user_id
     expert = person.expert
@@ -124,7 +125,7 @@ def erase_person(
 
     needles = _needles(session, person, report)
     _drop_need_labels_naming(session, needles, report)
-    _settle_recruiting_dms(session, needles, report, now=now)
+    _settle_recruiting_dms(session, needles, _labels_dropped(session, labels_before), report, now=now)
     report.add("values_swept", _sweep(session, needles, replace=True))
     session.flush()
     left = _sweep(session, needles, replace=False)
@@ -242,31 +243,54 @@ def _holds_any(text: str, words: set[str]) -> bool:
     return bool(text) and bool(words & {w.casefold() for w in re.findall(r"\w+", text)})
 
 
-def _settle_recruiting_dms(session: Session, needles: list[str], report: ErasureReport, *, now: datetime) -> None:
+def _labels_dropped(session: Session, labels_before: dict[int, str]) -> dict[int, str]:
+    """The labels this erasure took away (by topic id): a topic relabelled or deleted since ``labels_before``."""
+    now_labels = {topic.id: topic.label for topic in needs_repo.list_need_topics(session)}
+    return {i: label for i, label in labels_before.items() if label and now_labels.get(i) != label}
+
+
+def _settle_recruiting_dms(
+    session: Session, needles: list[str], dropped: dict[int, str], report: ErasureReport, *, now: datetime
+) -> None:
     """Recruiting DMs (``bot.needs.recruiting``) carry a topic's label, made of a question's words, which the sweep
-    does not find when it holds a surname alone. Once the topics' labels were dropped (``_erase_need_traces``,
-    ``_drop_need_labels_naming``): a queued one whose topic no longer has the label it carries, or whose label holds
-    a word of the person's names, ends unsent (settled, as the sender would end it: ``LABEL_GONE``), its label
-    and reason blanked; a sent one whose label holds such a word keeps no label (its button then adds nothing:
-    ``TopicLabelGone``). Its recipient's own messages went with ``_erase_slack_traces``."""
+    does not find when it holds a surname alone. Those about the person: a DM whose label or reason holds a word of
+    their names, or which carries a label this erasure took from its topic (``dropped``: ``_erase_need_traces``,
+    ``_drop_need_labels_naming``). A queued one ends unsent (settled, as the sender would end it: ``LABEL_GONE``),
+    its label and reason blanked, under its row lock; one a sender holds (claimed: it may be posting it right now)
+    is the sender's to post or end, as everywhere in the outbox: its label and reason are blanked, so its sender's
+    check before posting (``end_if_label_gone``) ends it, and a DM already posted is recorded as sent, without a
+    label (its button then adds nothing: ``TopicLabelGone``). A sent one whose label holds such a word keeps no
+    label either. Queued DMs of topics relabelled for other reasons are left to that check. Its recipient's own
+    messages went with ``_erase_slack_traces``."""
     words = _name_words(needles)
-    for message in outbox_repo.list_outbox_messages(session, kind=OutboxKind.EXPERTISE_REQUEST):
+    for listed in outbox_repo.list_outbox_messages(session, kind=OutboxKind.EXPERTISE_REQUEST):
+        if not _about_the_person(listed, words, dropped):
+            continue
+        message = outbox_repo.get_outbox_message(session, message_id=listed.id, lock=True)  # re-read, held
+        if message is None or not _about_the_person(message, words, dropped):
+            continue
+        queued = message.sent_at is None and message.failed_at is None and message.ended_at is None
         payload = dict(message.payload) if isinstance(message.payload, dict) else {}
-        label, topic_id = str(payload.get("label") or ""), payload.get("topic_id")
-        named = _holds_any(label, words) or _holds_any(str(payload.get("reason") or ""), words)
-        if message.sent_at is None and message.failed_at is None and message.ended_at is None:
-            topic = needs_repo.get_need_topic(session, topic_id=topic_id) if isinstance(topic_id, int) else None
-            if not named and topic is not None and topic.label.strip().casefold() == label.strip().casefold():
-                continue
+        message.payload = {**payload, "label": "", "reason": ""}
+        if queued and message.claimed_by is None:
             message.ended_at = now
             message.ended_reason = LABEL_GONE
-            message.claimed_by = None
             message.claimed_at = None
-            message.payload = {**payload, "label": "", "reason": ""}
             report.add("recruiting_messages_settled")
-        elif named:
-            message.payload = {**payload, "label": "", "reason": ""}
+        else:
             report.add("recruiting_messages_redacted")
+
+
+def _about_the_person(message: OutboxMessage, words: set[str], dropped: dict[int, str]) -> bool:
+    """A recruiting DM about the erased person (``_settle_recruiting_dms``): its label or reason holds a word of their
+    names, or, still queued, it carries the label this erasure took from its topic."""
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    label, topic_id = str(payload.get("label") or ""), payload.get("topic_id")
+    if _holds_any(label, words) or _holds_any(str(payload.get("reason") or ""), words):
+        return True
+    queued = message.sent_at is None and message.failed_at is None and message.ended_at is None
+    taken = dropped.get(topic_id) if isinstance(topic_id, int) else None
+    return queued and bool(label.strip()) and taken is not None and taken.strip().casefold() == label.strip().casefold()
 
 
 def _erase_answers_given(session: Session, person: Person, report: ErasureReport) -> None:

@@ -104,7 +104,7 @@ def samples(session: Session) -> dict[OutboxKind, OutboxPayload]:
         OutboxKind.NEEDS_PROPOSAL: NeedsProposal(
             proposal={"id": proposal.id, "label": f"{MARK} thema", "status": "open", "questions": 4, "organisations": 3}
         ),
-        OutboxKind.EXPERTISE_REQUEST: ExpertiseRequest(topic_id=topic.id, label=MARK),
+        OutboxKind.EXPERTISE_REQUEST: ExpertiseRequest(topic_id=topic.id, label=f"{MARK} thema"),  # as the topic shows
         OutboxKind.DELIVERY_FAILED: DeliveryFailed(
             question_id=question.id, recipient=Person(name=f"{MARK} Afwezig"), error="user_not_found", marked_away=True
         ),

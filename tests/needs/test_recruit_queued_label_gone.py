@@ -2,7 +2,8 @@
 unanswered, moved to a private channel, or its asker erased — is not sent: the sender reads the topic again right
 before posting and ends the DM unsent (settled, not failed, not retried), with an INFO line; nothing reaches Slack.
 An erasure settles the queued DMs whose label it dropped, or whose label or reason holds a word of the person's
-names, and blanks that word's label in the DMs already sent."""
+names, and blanks that word's label in the DMs already sent; a DM its sender holds (perhaps posting it) keeps its
+sender and loses the label; a DM of a topic relabelled for another reason is not the erasure's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.config import Settings
 from bot.jobs import BatchResult
-from bot.outbox import LABEL_GONE
+from bot.needs import end_if_label_gone
+from bot.outbox import LABEL_GONE, claim_outbox, mark_outbox_post_started, mark_outbox_sent
 from bot.privacy import erase_person
 from handlers.outbox import OutboxSender
 from handlers.services import Services
@@ -148,3 +150,53 @@ def test_an_erasure_leaves_a_queued_dm_it_has_nothing_to_do_with(network: Networ
     assert "recruiting_messages_settled" not in counts and message.ended_at is None
     assert message.payload["label"] == label
     assert _send(services, FakeSlack()).sent == 1
+
+
+def test_an_erasure_leaves_a_dm_being_posted_to_its_sender_without_the_label(network: Network) -> None:
+    """Its sender holds it and started posting it: the DM reaches Slack, so it is recorded as sent, where a click
+    or a redraw finds it, and the erasure only takes its label (a claimed DM is its sender's to post or end)."""
+    topic_id, _ = _queued(network)
+    _labelled_with_a_surname(network, topic_id)
+    claimed = claim_outbox(network.database, now=NOW, worker_id="w1")
+    assert [m.kind for m in claimed] == [OutboxKind.EXPERTISE_REQUEST]
+    with network.database.session() as session:
+        assert mark_outbox_post_started(session, message_id=claimed[0].id, worker_id="w1", now=NOW)
+    counts = _erase_claes(network)  # while chat.postMessage is under way
+    assert counts.get("recruiting_messages_redacted") == 1 and "recruiting_messages_settled" not in counts
+    with network.database.session() as session:
+        assert mark_outbox_sent(
+            session, message_id=claimed[0].id, ts="1700000000.000100", channel="DUAALST", now=NOW, worker_id="w1"
+        )
+    message = _message(network)
+    assert message.ended_at is None and message.sent_ts == "1700000000.000100"
+    assert "claes" not in repr(message.payload).lower() and message.payload["topic_id"] == topic_id
+
+
+def test_an_erasure_leaves_a_claimed_dm_to_its_sender_who_then_ends_it(network: Network) -> None:
+    topic_id, _ = _queued(network)
+    _labelled_with_a_surname(network, topic_id)
+    claimed = claim_outbox(network.database, now=NOW, worker_id="w1")
+    _erase_claes(network)
+    assert _message(network).ended_at is None  # still the sender's
+    with network.database.session() as session:
+        assert end_if_label_gone(session, message_id=claimed[0].id, worker_id="w1", now=NOW)
+    message = _message(network)
+    assert message.ended_reason == LABEL_GONE and message.sent_at is None
+    assert "claes" not in repr(message.payload).lower()
+
+
+def test_an_erasure_leaves_a_dm_of_a_topic_relabelled_for_another_reason_to_the_sender(
+    network: Network, services: Services
+) -> None:
+    """Relabelled by a grouping run, not by the erasure: not the erasure's to settle or count; its sender ends it."""
+    topic_id, label = _queued(network)
+    with network.database.session() as session:
+        topic = session.get(NeedTopic, topic_id)
+        assert topic is not None
+        topic.label = "muizenplaag"
+    counts = _erase_claes(network)
+    assert "recruiting_messages_settled" not in counts and "recruiting_messages_redacted" not in counts
+    assert _message(network).ended_at is None and _message(network).payload["label"] == label
+    slack = FakeSlack()
+    assert _send(services, slack).ended == 1 and slack.posts == []
+    assert _message(network).ended_reason == LABEL_GONE
