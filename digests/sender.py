@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from digests.collect import collect_digest_data, without_gone
 from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
-from digests.period import TIMEZONE, parse_period
+from digests.period import TIMEZONE, IsoWeek, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
 from digests.subscriptions import CHANNEL_GONE, stop_gone_channel
 from storage import digest_repo
@@ -239,8 +239,10 @@ def send_due_digests(
 ) -> list[SendResult]:
     """Send every digest that is due now (``due_digests``), one channel after the other: first those whose post was
     never refused this week, then the refused ones, the longest refused first (``refused_at``, kept on the week's
-    run: the same order in every process, a cron run's, a restarted one's or another replica's). A poster that stops
-    a pass after a few refusals (``handlers.digest_post.HeldRefusals``) so asks other channels in the next pass.
+    run: the same order in every process, a cron run's, a restarted one's or another replica's). A channel refused or
+    failed last week counts as refused then (``_last_refused``): one the app may not post in does not come first
+    again each week. A poster that stops a pass after a few refusals (``handlers.digest_post.HeldRefusals``) so asks
+    other channels in the next pass.
 
     The data is collected once per distinct window (channels with the same schedule share it). One channel's
     failure does not stop the others. ``clock``: as for ``send_digest`` (by default measured from this call's start).
@@ -253,10 +255,9 @@ def send_due_digests(
             for s, period in due_digests(session, now=now, stale_after=stale_after, tz=tz)
         ]
         refused = {
-            (channel_id, period): run.refused_at
+            (channel_id, period): at
             for period in {period for _, period in due}
-            for channel_id, run in digest_repo.list_digest_runs(session, period=period).items()
-            if run.refused_at is not None
+            for channel_id, at in _last_refused(session, period=period).items()
         }
     due.sort(key=lambda item: _refused_last(refused.get((item[0].channel_id, item[1]))))
     cache: dict[tuple[datetime, datetime], DigestData] = {}
@@ -295,6 +296,34 @@ def send_due_digests(
             log.exception("digest for %s %s failed", view.channel_id, period)
             results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
     return results
+
+
+def _last_refused(session: Session, *, period: str) -> dict[str, datetime]:
+    """When each channel's post was last refused, by channel: this week's run refused when asked (``refused_at``),
+    or the previous week's run refused so or failed for its week (a channel the app may not post in, refused again
+    every week while its subscription stays). The latest of those."""
+    latest: dict[str, datetime] = {}
+    previous = str(IsoWeek.parse(period).shift(-1))
+    for week in (previous, period):
+        for channel_id, run in digest_repo.list_digest_runs(session, period=week).items():
+            times = [run.refused_at] if run.refused_at is not None else []
+            if week == previous and run.status is DigestRunStatus.FAILED:
+                times.append(run.claimed_at)  # renewed just before the refused post
+            if channel_id in latest:
+                times.append(latest[channel_id])
+            if times:
+                latest[channel_id] = max(times)
+    return latest
+
+
+def failed_last_week(db: Database, *, now: datetime, errors: Collection[str], tz: ZoneInfo = TIMEZONE) -> set[str]:
+    """The channels whose digest of the week before ``now``'s failed for the week with one of the chat service's
+    ``errors`` (``PermanentPostError``): refused for its own reasons then, likely refused so again."""
+    texts = {_error_text(PermanentPostError(error)) for error in errors}
+    previous = str(IsoWeek.containing(now, tz).shift(-1))
+    with db.session() as session:
+        runs = digest_repo.list_digest_runs(session, period=previous)
+    return {c for c, run in runs.items() if run.status is DigestRunStatus.FAILED and run.error in texts}
 
 
 def _refused_last(refused_at: datetime | None) -> tuple[int, datetime]:

@@ -8,7 +8,7 @@ The core (``digests.sender``) claims a channel's week once and posts it part by 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -76,13 +76,23 @@ class HeldRefusals:
     evidence enough: the rest of the pass posts no more (``stopped``), its channels held as well, so a pass over 300
     channels refused so makes two posts, not 300. Each refusal asked is kept on the week's run (``refused_at``), so
     the next pass, in this process or any other, asks first the channels not refused yet (``digests.sender``): two
-    channels refused for their own reasons do not hold back the week's other digests."""
+    channels refused for their own reasons do not hold back the week's other digests.
+
+    A channel whose digest failed last week with such a refusal (``refused_before``: its own, the app may not post
+    there) is likely refused so again: it does not count towards ``ENOUGH`` while the pass held a channel that was
+    not, so it neither stops the pass nor makes a single other refusal the pass's."""
 
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 
-    def __init__(self) -> None:
+    def __init__(self, refused_before: Collection[str] = ()) -> None:
         self._sent = False
         self._held: dict[str, str] = {}  # channel -> Slack's error, in the order met
+        self._refused_before = frozenset(refused_before)
+
+    def _counted(self) -> int:
+        """The held refusals that count towards ``ENOUGH``."""
+        new = sum(1 for channel_id in self._held if channel_id not in self._refused_before)
+        return new if new else len(self._held)
 
     def sent(self) -> None:
         self._sent = True
@@ -96,7 +106,7 @@ class HeldRefusals:
 
     def stopped(self) -> str | None:
         """Slack's error when the pass should post no more (``ENOUGH`` refusals, nothing sent), else None."""
-        if self._sent or len(self._held) < self.ENOUGH:
+        if self._sent or self._counted() < self.ENOUGH:
             return None
         return next(iter(self._held.values()))
 
@@ -110,7 +120,7 @@ class HeldRefusals:
     def settle(self, refusals: OperatorRefusals) -> dict[str, str]:
         """At the end of the pass: the held channels whose refusal is their own (to fail for the week), by channel;
         none when it is the pass's (then told to ``refusals``, naming the first channel refused)."""
-        if not self._sent and len(self._held) >= self.ENOUGH:
+        if not self._sent and self._counted() >= self.ENOUGH:
             channel_id, error = next(iter(self._held.items()))
             refusals.refused(error=error, needed="", method="chat.postMessage", channel_id=channel_id)
             return {}
@@ -255,7 +265,7 @@ def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals 
     if failure.kind is LookUpFailure.CONFIGURATION:
         if refusals is not None:
             refusals.refused(error=failure.error, needed=failure.needed, method=INFO, channel_id=channel)
-        return OperatorRefusalError(failure.error, failure.needed)
+        return OperatorRefusalError(failure.error, failure.needed, asked=False)  # the post itself was not asked
     if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
         text = _rate_limited_text(f"{failure.error}: channel look-up", failure.wait, failure.said)
         return RetryLaterError(failure.wait, text, said=failure.said)
@@ -403,7 +413,8 @@ def due_digests_poster(
 
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
-        held = HeldRefusals()  # and of the posts refused with no_permission before any went out
+        # and of the posts refused with no_permission before any went out
+        held = HeldRefusals(sender.failed_last_week(db, now=now, errors=HELD_REFUSALS, tz=tz))
         sources = SourceChannels(
             db,
             client,

@@ -1,0 +1,105 @@
+"""A channel the app may not post in (Slack's ``no_permission``; its subscription stays) is refused again every week.
+Its refusal is remembered from the week before (its run failed for that week): each new week's first pass asks the
+other channels first and does not take it, refused again, for a refusal of the whole pass: no ERROR for the
+operator, no "Slack refuses every digest post" notice to staff each week."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.config import load_settings
+from digests.sender import SendStatus
+from handlers.app import create_web_client
+from storage import digest_repo
+from storage.db import Database
+from storage.models import DigestRunStatus
+from tests.digests.conftest import IN_WEEK, NOW, add_practice
+from tests.digests.test_lookup_fails import Passes, is_active, seed
+from tests.digests.test_no_permission_everywhere import DUE, due, emulator, notices, passes_for  # noqa: F401
+from tests.digests.test_sending import run_of
+from tests.emulator import SlackEmulator
+
+WEEK2 = NOW + timedelta(days=7)
+
+
+def week_one(database: Database, emulator: SlackEmulator) -> tuple[Passes, int]:  # noqa: F811
+    """Week 1: the first two channels refuse every post; the third's digest goes out in the second pass, the two
+    fail for the week (staff were told once, in the first pass, which met only the two). News for week 2."""
+    for channel in DUE[:2]:
+        emulator.fail_next("chat.postMessage", error="no_permission", channel=channel, times=100)
+    passes = passes_for(database, emulator)
+    passes.run(NOW)
+    passes.run(NOW + timedelta(minutes=11))
+    assert len(emulator.messages("C0DIGEST3")) == 1 and all(is_active(database, c) for c in DUE)
+    for channel in DUE[:2]:
+        assert run_of(database, channel).status is DigestRunStatus.FAILED
+    with database.session() as s:
+        add_practice(s, "Praktijk twee", url="https://example.org/p/2", created_at=IN_WEEK + timedelta(days=7))
+    return passes, len(notices(database))
+
+
+@pytest.mark.usefixtures("due")
+def test_channels_refused_last_week_are_asked_after_the_others_in_the_next_weeks_first_pass(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    passes, told = week_one(database, emulator)
+    mark = emulator.call_count
+    results = passes.run(WEEK2)
+    asked = [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)]
+    assert asked == ["C0DIGEST3", "C0DIGEST1", "C0DIGEST2"]
+    assert {c: r.status for c, r in results.items()} == {
+        "C0DIGEST1": SendStatus.FAILED,
+        "C0DIGEST2": SendStatus.FAILED,
+        "C0DIGEST3": SendStatus.SENT,
+    }
+    assert len(notices(database)) == told  # staff not told again
+
+
+@pytest.mark.usefixtures("due")
+def test_one_new_refusal_next_to_channels_refused_last_week_is_not_the_passs(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Week 2: the third channel is refused too (the app removed from it). Two channels refused last week for their
+    own reasons, refused again, do not make its refusal the pass's: all three fail for the week, staff are not told,
+    and no later pass of the week asks them again."""
+    passes, told = week_one(database, emulator)
+    emulator.fail_next("chat.postMessage", error="no_permission", channel="C0DIGEST3", times=100)
+    mark = emulator.call_count
+    results = passes.run(WEEK2)
+    asked = [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)]
+    assert asked == ["C0DIGEST3", "C0DIGEST1", "C0DIGEST2"]
+    assert {r.status for r in results.values()} == {SendStatus.FAILED}
+    assert len(notices(database)) == told
+    assert passes.run(WEEK2 + timedelta(minutes=11)) == {}
+
+
+@pytest.mark.usefixtures("due")
+def test_every_channel_refused_last_week_and_again_is_still_the_passs_refusal(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Only channels refused last week are due, all refused again (the app no longer granted the workspace, say):
+    two are evidence enough, as before; the week's digests stay due and staff are told for this week."""
+    passes, told = week_one(database, emulator)
+    with database.session() as s:  # the third channel unsubscribed: only the two are due in week 2
+        subscription = digest_repo.get_subscription(s, channel_id="C0DIGEST3")
+        assert subscription is not None
+        subscription.active = False
+    results = passes.run(WEEK2)
+    assert {c: r.status for c, r in results.items()} == dict.fromkeys(DUE[:2], SendStatus.RETRY)
+    assert len(notices(database)) == told + 1
+
+
+def test_a_refused_channel_look_up_is_not_kept_as_a_refused_post(database: Database, emulator: SlackEmulator) -> None:  # noqa: F811
+    """A refusal only the operator can fix met on ``conversations.info`` (a revoked token) leaves the post unasked:
+    the run keeps no ``refused_at``, so it is not put after the channels whose posts Slack refused."""
+    seed(database, "C0DIGEST1")
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-revoked-token", "SLACK_API_URL": emulator.api_url})
+    results = Passes(database, create_web_client(settings)).run(NOW)
+    assert results["C0DIGEST1"].status is SendStatus.RETRY
+    run = run_of(database, "C0DIGEST1")
+    assert "invalid_auth" in run.error and run.refused_at is None
