@@ -197,7 +197,8 @@ def _holidays(value: str | None) -> tuple[frozenset[tuple[int, int]], frozenset[
     """WIEWEET_EXTRA_HOLIDAYS: ``MM-DD`` (every year) and ``YYYY-MM-DD`` (that day only), separated by commas (or
     semicolons, spaces). Yearly days replace the default ones; days on a date are added to the yearly days in effect
     (the default ones unless yearly days are listed): a bridge day alone keeps 11 July and the rest. Unset or empty
-    is the default, ``none`` no yearly days beyond Belgium's public holidays (``none,2026-11-10``: that day only)."""
+    is the default, ``none`` no yearly days beyond Belgium's public holidays (``none,2026-11-10``: that day only);
+    ``none`` with yearly days contradicts itself and is refused."""
     text = (value or "").strip()
     yearly: set[tuple[int, int]] = set()
     dated: set[date] = set()
@@ -225,6 +226,13 @@ def _holidays(value: str | None) -> tuple[frozenset[tuple[int, int]], frozenset[
             "bad_holidays",
             "WIEWEET_EXTRA_HOLIDAYS must list days off as MM-DD (every year, such as 07-11) or YYYY-MM-DD (that day "
             f"only), separated by commas, or be none; not a day: {', '.join(repr(part) for part in bad)}",
+        )
+    if yearly and nothing_yearly:
+        days = ", ".join(f"{month:02d}-{day:02d}" for month, day in sorted(yearly))
+        raise ConfigError(
+            "bad_holidays",
+            f"WIEWEET_EXTRA_HOLIDAYS lists none (no yearly days off) together with yearly days ({days}): write the "
+            "yearly days without none to replace the default ones, or none with dated days (YYYY-MM-DD) only",
         )
     if not yearly and not nothing_yearly:
         return DEFAULT_YEARLY_HOLIDAYS, frozenset(dated)

@@ -62,6 +62,25 @@ def test_none_leaves_belgiums_public_holidays_only() -> None:
     assert business_calendar(settings).is_business_day(date(2025, 7, 11))
 
 
+@pytest.mark.parametrize("value", ["none,07-11", "12-24 NONE 2026-11-10 07-11"])
+def test_none_with_yearly_days_contradicts_itself_and_is_a_setting_to_fix(value: str) -> None:
+    settings, problems = read_settings({"WIEWEET_EXTRA_HOLIDAYS": value})
+    [problem] = problems
+    assert "together with yearly days" in problem and "07-11" in problem, problem
+    assert settings.yearly_holidays == Settings().yearly_holidays  # the default until it is fixed
+
+
+def test_a_command_refuses_to_start_with_none_and_yearly_days(tmp_path: Path) -> None:
+    env = {
+        "WIEWEET_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-1-operator",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "WIEWEET_EXTRA_HOLIDAYS": "none,07-11",
+    }
+    line = one_clear_line(wieweet("run", "--http", cwd=tmp_path, env=env), code=2)
+    assert "WIEWEET_EXTRA_HOLIDAYS lists none" in line and "07-11" in line, line
+
+
 def test_29_february_is_a_yearly_day_off_in_leap_years() -> None:
     calendar = business_calendar(load_settings({"WIEWEET_EXTRA_HOLIDAYS": "02-29"}))
     assert not calendar.is_business_day(date(2028, 2, 29))
