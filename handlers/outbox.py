@@ -29,6 +29,7 @@ from bot.jobs import BatchResult
 from bot.needs import end_if_label_gone
 from bot.outbox import (
     AnswerToAsker,
+    ExpertiseRequest,
     FailOutcome,
     NeedsProposal,
     OutboxPayload,
@@ -182,6 +183,9 @@ class OutboxSender:
             payload = self._as_now(read_payload(message.kind, message.payload))
             if isinstance(payload, AnswerToAsker) and payload.in_thread:
                 self._send_in_thread(message, payload)
+                return SENT
+            if isinstance(payload, ExpertiseRequest) and payload.redraw_ts:
+                self._redraw(message, payload)
                 return SENT
             lang = self._language(message, payload)
             rendered = render_payload(payload, lang)
@@ -353,6 +357,17 @@ class OutboxSender:
             metadata={"event_type": MARKER_EVENT, "event_payload": {"request": key, "step": "post"}},
         )
         return str(response.get("channel") or channel), str(response.get("ts") or "")
+
+    def _redraw(self, message: OutboxMessage, payload: ExpertiseRequest) -> None:
+        """A recruiting DM already sent, drawn again as ``payload`` says (an erasure took its label: without it and
+        its button), under this sender's claim; the update can be made again safely. A DM gone from Slack is logged
+        (``update_post``); a transient failure raises: tried again like any post."""
+        self._keep_claim(message)
+        rendered = render_payload(payload, self._language(message, payload))
+        channel, ts = payload.redraw_channel, payload.redraw_ts
+        update_post(self.services, self.client, channel=channel, ts=ts, shown=(rendered.text, rendered.blocks))
+        self._sent(message, channel=channel, ts=ts)
+        log.info("outbox %s (%s): the DM sent before was drawn again", message.id, message.kind.value)
 
     def _keep_claim(self, message: OutboxMessage) -> None:
         """``ClaimLostError`` unless this sender still holds the message's claim (refreshed when it does)."""

@@ -3,8 +3,8 @@
 * ``recruiting`` — staff only — the candidates: people who answered the topic's (or related) questions, contacts of
   related practices, who may be named and are not strong matches already.
 * ``ask_to_add_expertise`` — staff only — a DM (outbox ``expertise_request``) to each chosen candidate, once per
-  topic, person and label (``request_key``; also a DM queued before the key held the label): a topic labelled again
-  may be asked about again.
+  topic, person and label (``request_key``; also a DM queued before the key held the label), counting only DMs sent
+  or still queued (one that ended unsent or failed is queued again): a topic labelled again may be asked about again.
 * ``add_topic_to_profile`` — the person asked adds the topic to their own profile (only the topic they were asked
   about, checked against the request sent to them, and only while the topic may still be shown with the label they
   were asked about: ``TopicLabelGone`` otherwise).
@@ -113,14 +113,15 @@ class Recruiting:
             ):
                 requests.append(RecruitRequest(topic_id, person.slack_user_id, False))
                 continue
-            message = outbox.enqueue(
-                session,
-                outbox.ExpertiseRequest(topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id),
-                dedupe_key=request_key(topic_id, person.slack_user_id, plan.label),
-                now=now,
-                recipient_slack_id=person.slack_user_id,
+            request = outbox.ExpertiseRequest(
+                topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id
             )
-            requests.append(RecruitRequest(topic_id, person.slack_user_id, message is not None))
+            key = request_key(topic_id, person.slack_user_id, plan.label)
+            queued = _queued_again(session, dedupe_key=key, request=request, now=now) or (
+                outbox.enqueue(session, request, dedupe_key=key, now=now, recipient_slack_id=person.slack_user_id)
+                is not None
+            )
+            requests.append(RecruitRequest(topic_id, person.slack_user_id, queued))
         register_repo.create_audit_log(
             session,
             actor=actor.audit_label,
@@ -285,9 +286,40 @@ def _asked_label(message: OutboxMessage) -> str:
 
 
 def _asked_before_the_key_held_the_label(session: Session, *, topic_id: int, slack_user_id: str, label: str) -> bool:
-    """A DM queued by a release whose key had no label (``expertise_request:<topic>:<user>``, in any state) asked
-    this person about this label already (compared without case or spacing): asking again would send the same DM."""
+    """A DM queued by a release whose key had no label (``expertise_request:<topic>:<user>``), sent or still queued,
+    asked this person about this label already (compared without case or spacing): asking again would send the same
+    DM. One that ended unsent or failed asked nothing."""
     legacy = outbox_repo.get_outbox_message_keyed(session, dedupe_key=f"expertise_request:{topic_id}:{slack_user_id}")
     if legacy is None or legacy.kind is not OutboxKind.EXPERTISE_REQUEST or legacy.recipient_slack_id != slack_user_id:
         return False
+    if _undelivered(legacy):
+        return False
     return " ".join(_asked_label(legacy).split()).casefold() == " ".join(label.split()).casefold()
+
+
+def _undelivered(message: OutboxMessage) -> bool:
+    """Ended unsent (its label no longer shown while it waited, or an erasure) or given up: nobody was asked."""
+    return message.sent_at is None and (message.ended_at is not None or message.failed_at is not None)
+
+
+def _queued_again(session: Session, *, dedupe_key: str, request: ExpertiseRequest, now: datetime) -> bool:
+    """The DM under ``dedupe_key`` ended unsent or failed (the topic was labelled B while it waited, then A again):
+    nobody was asked, so it is queued again with ``request`` (a fresh payload, its attempts and end cleared; under its
+    row lock, so two asks queue it once). False when there is none, or it was sent or is still queued."""
+    keyed = outbox_repo.get_outbox_message_keyed(session, dedupe_key=dedupe_key)
+    if keyed is None or keyed.id is None or not _undelivered(keyed):
+        return False
+    message = outbox_repo.get_outbox_message(session, message_id=keyed.id, lock=True)  # re-read, held
+    if message is None or message.kind is not OutboxKind.EXPERTISE_REQUEST or not _undelivered(message):
+        return False
+    message.payload = outbox.payload_json(request)
+    message.created_at = now
+    message.next_attempt_at = now
+    message.ended_at = None
+    message.ended_reason = None
+    message.failed_at = None
+    message.attempts = 0
+    message.last_error = ""
+    message.claimed_by = None
+    message.claimed_at = None
+    return True

@@ -307,6 +307,11 @@ class ExpertiseRequest:
     reason: str = ""
     expert_id: int | None = None
     added: bool = False
+    # not a DM of its own: the sent DM at ``redraw_channel``/``redraw_ts`` is drawn again (``gone``: without its label
+    # and button), after an erasure took its label (``bot.privacy.erasure``)
+    gone: bool = False
+    redraw_channel: str = ""
+    redraw_ts: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

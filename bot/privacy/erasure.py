@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from bot import outbox
 from bot.actors import Actor
 from bot.errors import WieweetError
 from bot.matching.loader import document_vector_keys
@@ -259,9 +260,9 @@ def _settle_recruiting_dms(
     its label and reason blanked, under its row lock; one a sender holds (claimed: it may be posting it right now)
     is the sender's to post or end, as everywhere in the outbox: its label and reason are blanked, so its sender's
     check before posting (``end_if_label_gone``) ends it, and a DM already posted is recorded as sent, without a
-    label (its button then adds nothing: ``TopicLabelGone``). A sent one whose label holds such a word keeps no
-    label either. Queued DMs of topics relabelled for other reasons are left to that check. Its recipient's own
-    messages went with ``_erase_slack_traces``."""
+    label (its button then adds nothing: ``TopicLabelGone``). A sent one keeps no label either, and is drawn again
+    in Slack without it and its button (``_redraw_sent``). Queued DMs of topics relabelled for other reasons are left
+    to that check. Its recipient's own messages went with ``_erase_slack_traces``."""
     words = _name_words(needles)
     for listed in outbox_repo.list_outbox_messages(session, kind=OutboxKind.EXPERTISE_REQUEST):
         if not _about_the_person(listed, words, dropped):
@@ -279,18 +280,37 @@ def _settle_recruiting_dms(
             report.add("recruiting_messages_settled")
         else:
             report.add("recruiting_messages_redacted")
+        if message.sent_channel_id and message.sent_ts:
+            _redraw_sent(session, message, payload.get("topic_id"), now=now)
+
+
+def _redraw_sent(session: Session, message: OutboxMessage, topic_id: object, *, now: datetime) -> None:
+    """A sent recruiting DM whose label the erasure blanked is drawn again in Slack, without its label and button (as
+    one whose button finds its topic gone: ``handlers.needs.handle_add_topic``): an outbox message of its own that
+    updates it, sent once the erasure is committed."""
+    outbox.enqueue(
+        session,
+        outbox.ExpertiseRequest(
+            topic_id=topic_id if isinstance(topic_id, int) else 0,
+            gone=True,
+            redraw_channel=message.sent_channel_id or "",
+            redraw_ts=message.sent_ts or "",
+        ),
+        dedupe_key=f"expertise_redraw:{message.id}",
+        now=now,
+        recipient_slack_id=message.recipient_slack_id,
+    )
 
 
 def _about_the_person(message: OutboxMessage, words: set[str], dropped: dict[int, str]) -> bool:
     """A recruiting DM about the erased person (``_settle_recruiting_dms``): its label or reason holds a word of their
-    names, or, still queued, it carries the label this erasure took from its topic."""
+    names, or it carries the label this erasure took from its topic (queued or sent: the deleted question's words)."""
     payload = message.payload if isinstance(message.payload, dict) else {}
     label, topic_id = str(payload.get("label") or ""), payload.get("topic_id")
     if _holds_any(label, words) or _holds_any(str(payload.get("reason") or ""), words):
         return True
-    queued = message.sent_at is None and message.failed_at is None and message.ended_at is None
     taken = dropped.get(topic_id) if isinstance(topic_id, int) else None
-    return queued and bool(label.strip()) and taken is not None and taken.strip().casefold() == label.strip().casefold()
+    return bool(label.strip()) and taken is not None and taken.strip().casefold() == label.strip().casefold()
 
 
 def _erase_answers_given(session: Session, person: Person, report: ErasureReport) -> None:

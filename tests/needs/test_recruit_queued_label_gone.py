@@ -137,10 +137,13 @@ def test_an_erasure_blanks_the_surname_label_of_a_dm_already_sent(network: Netwo
         message = session.query(OutboxMessage).filter_by(kind=OutboxKind.EXPERTISE_REQUEST).one()
         message.sent_at, message.sent_channel_id, message.sent_ts = NOW, "DUAALST", "1700000000.000100"
     counts = _erase_claes(network)
-    message = _message(network)
+    with network.database.session() as session:
+        message, redraw = session.query(OutboxMessage).order_by(OutboxMessage.id).all()
+        session.expunge_all()
     assert counts.get("recruiting_messages_redacted") == 1
     assert message.ended_at is None and message.sent_ts == "1700000000.000100"  # sent stays sent
     assert "claes" not in repr(message.payload).lower() and message.payload["topic_id"] == topic_id
+    assert redraw.payload["redraw_ts"] == "1700000000.000100" and redraw.payload["gone"]  # drawn again in Slack
 
 
 def test_an_erasure_leaves_a_queued_dm_it_has_nothing_to_do_with(network: Network, services: Services) -> None:
