@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.i18n import LANGUAGES
 from bot.jobs import BatchResult
-from bot.needs import end_if_label_gone
+from bot.needs import end_if_label_gone, redraw_if_label_erased
 from bot.outbox import (
     AnswerToAsker,
     ExpertiseRequest,
@@ -380,7 +380,9 @@ class OutboxSender:
 
     def _sent(self, message: OutboxMessage, *, channel: str, ts: str) -> None:
         """Record the message sent — under this sender's claim only: when another worker took it over meanwhile
-        (this one stalled past the stale time), the record is theirs to make; this one logs and leaves it."""
+        (this one stalled past the stale time), the record is theirs to make; this one logs and leaves it. A
+        recruiting DM whose label an erasure blanked meanwhile is queued to be drawn again
+        (``redraw_if_label_erased``)."""
         with self.services.db.session() as session:
             marked = mark_outbox_sent(
                 session,
@@ -390,6 +392,11 @@ class OutboxSender:
                 now=self.services.clock(),
                 worker_id=message.claimed_by or "",
             )
+            # a recruiting DM whose label an erasure blanked while it was posted: drawn again without it
+            if marked and redraw_if_label_erased(session, message_id=message.id, now=self.services.clock()):
+                log.info(
+                    "outbox %s (%s): its label was erased while posted: drawn again", message.id, message.kind.value
+                )
         if not marked:
             log.warning(
                 "outbox %s (%s) sent, but its claim had been taken over: not marked", message.id, message.kind.value

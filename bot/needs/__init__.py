@@ -38,7 +38,7 @@ from bot.needs.model import (
     UpdateReport,
 )
 from bot.needs.periods import InvalidPeriod, Period, parse_period
-from bot.needs.recruiting import TopicLabelGone, end_if_label_gone
+from bot.needs.recruiting import TopicLabelGone, end_if_label_gone, redraw_if_label_erased
 from bot.needs.service import NeedsService
 
 __all__ = [
@@ -63,4 +63,5 @@ __all__ = [
     "UpdateReport",
     "end_if_label_gone",
     "parse_period",
+    "redraw_if_label_erased",
 ]

@@ -10,6 +10,8 @@
   were asked about: ``TopicLabelGone`` otherwise).
 * ``end_if_label_gone`` — the sender, right before it posts such a DM — ends it unsent when its label may no longer
   be shown as queued (settled, not failed: nothing reaches Slack).
+* ``redraw_if_label_erased`` — the sender, as it marks such a DM sent — has it drawn again without its label when an
+  erasure blanked the label while it was being posted.
 
 The label sent and added is the one ``bot.needs.core.shown_label`` allows, the rule proposals and reports follow: a
 label made of a question its asker withdrew, staff closed unanswered, or whose channel turned private is never sent.
@@ -18,7 +20,7 @@ label made of a question its asker withdrew, staff closed unanswered, or whose c
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -104,24 +106,29 @@ class Recruiting:
         refused = [i for i in expert_ids if i not in allowed]
         if refused:
             raise NotFoundError("not_a_candidate", f"not a candidate for topic #{topic_id}: {refused}")
-        requests: list[RecruitRequest] = []
-        for expert_id in dict.fromkeys(expert_ids):
+        keys = {i: request_key(topic_id, allowed[i].slack_user_id or "", plan.label) for i in dict.fromkeys(expert_ids)}
+        # the rows to queue again locked first, in id order (as the erasure locks them), then each person in key
+        # order: two asks naming the same people in another order never wait on each other's rows (a deadlock)
+        _lock_undelivered(session, dedupe_keys=keys.values())
+        asked: dict[int, RecruitRequest] = {}
+        for expert_id in sorted(keys, key=keys.__getitem__):
             person = allowed[expert_id]
             assert person.slack_user_id is not None
             if _asked_before_the_key_held_the_label(
                 session, topic_id=topic_id, slack_user_id=person.slack_user_id, label=plan.label
             ):
-                requests.append(RecruitRequest(topic_id, person.slack_user_id, False))
+                asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, False)
                 continue
             request = outbox.ExpertiseRequest(
                 topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id
             )
-            key = request_key(topic_id, person.slack_user_id, plan.label)
+            key = keys[expert_id]
             queued = _queued_again(session, dedupe_key=key, request=request, now=now) or (
                 outbox.enqueue(session, request, dedupe_key=key, now=now, recipient_slack_id=person.slack_user_id)
                 is not None
             )
-            requests.append(RecruitRequest(topic_id, person.slack_user_id, queued))
+            asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, queued)
+        requests = [asked[i] for i in keys]  # in the order asked for
         register_repo.create_audit_log(
             session,
             actor=actor.audit_label,
@@ -217,6 +224,24 @@ def end_if_label_gone(session: Session, *, message_id: int, worker_id: str, now:
     return True
 
 
+def redraw_if_label_erased(session: Session, *, message_id: int, now: datetime) -> bool:
+    """Right after its sender marks a recruiting DM sent (in the same transaction, the row held): an erasure that
+    blanked its label while it was being posted (``bot.privacy.erasure``: a DM a sender holds is the sender's to post)
+    found no sent DM to draw again, and the post still shows the erased words. A DM is never posted without a label
+    (``end_if_label_gone`` ends it), so a sent one whose stored label is blank is drawn again without it (True:
+    ``outbox.enqueue_expertise_redraw``, queued once). An erasure after this sees it sent and queues that itself."""
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is None or message.kind is not OutboxKind.EXPERTISE_REQUEST or not message.sent_ts:
+        return False
+    try:
+        sent = read_as(ExpertiseRequest, message.payload)
+    except PayloadError:
+        return False
+    if sent.redraw_ts or sent.label.strip():  # a redraw itself, or the label it carries is still stored
+        return False
+    return outbox.enqueue_expertise_redraw(session, message, now=now) is not None
+
+
 def _answered(
     session: Session, state: NeedsState, items: Sequence[repo.NeedSource]
 ) -> tuple[dict[int, str], dict[str, str]]:
@@ -300,6 +325,14 @@ def _asked_before_the_key_held_the_label(session: Session, *, topic_id: int, sla
 def _undelivered(message: OutboxMessage) -> bool:
     """Ended unsent (its label no longer shown while it waited, or an erasure) or given up: nobody was asked."""
     return message.sent_at is None and (message.ended_at is not None or message.failed_at is not None)
+
+
+def _lock_undelivered(session: Session, *, dedupe_keys: Iterable[str]) -> None:
+    """Hold the rows under ``dedupe_keys`` that ended unsent or failed (``_queued_again`` queues them again under
+    their lock), taken in id order."""
+    keyed = (outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) for key in dedupe_keys)
+    for message_id in sorted(m.id for m in keyed if m is not None and m.id is not None and _undelivered(m)):
+        outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
 
 
 def _queued_again(session: Session, *, dedupe_key: str, request: ExpertiseRequest, now: datetime) -> bool:

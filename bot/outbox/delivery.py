@@ -17,7 +17,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.outbox.payloads import OutboxPayload, PayloadError, QuestionAnswered, payload_json, read_as
+from bot.outbox.payloads import (
+    ExpertiseRequest,
+    OutboxPayload,
+    PayloadError,
+    QuestionAnswered,
+    payload_json,
+    read_as,
+)
 from bot.retry import RetryPolicy
 from storage import outbox_repo, question_repo, routing_repo
 from storage.db import Database
@@ -50,6 +57,26 @@ def enqueue(
         thread_ts=thread_ts,
         question_id=question_id,
         routing_id=routing_id,
+    )
+
+
+def enqueue_expertise_redraw(session: Session, message: OutboxMessage, *, now: datetime) -> OutboxMessage | None:
+    """A sent recruiting DM (``ExpertiseRequest``) drawn again in Slack without its label and button (an erasure took
+    the label): an outbox message of its own that updates it, sent once the caller's transaction is committed; once
+    per DM (``expertise_redraw:<id>``: None when queued already)."""
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    topic_id = payload.get("topic_id")
+    return enqueue(
+        session,
+        ExpertiseRequest(
+            topic_id=topic_id if isinstance(topic_id, int) else 0,
+            gone=True,
+            redraw_channel=message.sent_channel_id or "",
+            redraw_ts=message.sent_ts or "",
+        ),
+        dedupe_key=f"expertise_redraw:{message.id}",
+        now=now,
+        recipient_slack_id=message.recipient_slack_id,
     )
 
 

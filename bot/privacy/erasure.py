@@ -261,7 +261,8 @@ def _settle_recruiting_dms(
     is the sender's to post or end, as everywhere in the outbox: its label and reason are blanked, so its sender's
     check before posting (``end_if_label_gone``) ends it, and a DM already posted is recorded as sent, without a
     label (its button then adds nothing: ``TopicLabelGone``). A sent one keeps no label either, and is drawn again
-    in Slack without it and its button (``_redraw_sent``). Queued DMs of topics relabelled for other reasons are left
+    in Slack without it and its button (``outbox.enqueue_expertise_redraw``); so is one its sender marks sent after
+    this (``bot.needs.redraw_if_label_erased``). Queued DMs of topics relabelled for other reasons are left
     to that check. Its recipient's own messages went with ``_erase_slack_traces``."""
     words = _name_words(needles)
     for listed in outbox_repo.list_outbox_messages(session, kind=OutboxKind.EXPERTISE_REQUEST):
@@ -280,26 +281,8 @@ def _settle_recruiting_dms(
             report.add("recruiting_messages_settled")
         else:
             report.add("recruiting_messages_redacted")
-        if message.sent_channel_id and message.sent_ts:
-            _redraw_sent(session, message, payload.get("topic_id"), now=now)
-
-
-def _redraw_sent(session: Session, message: OutboxMessage, topic_id: object, *, now: datetime) -> None:
-    """A sent recruiting DM whose label the erasure blanked is drawn again in Slack, without its label and button (as
-    one whose button finds its topic gone: ``handlers.needs.handle_add_topic``): an outbox message of its own that
-    updates it, sent once the erasure is committed."""
-    outbox.enqueue(
-        session,
-        outbox.ExpertiseRequest(
-            topic_id=topic_id if isinstance(topic_id, int) else 0,
-            gone=True,
-            redraw_channel=message.sent_channel_id or "",
-            redraw_ts=message.sent_ts or "",
-        ),
-        dedupe_key=f"expertise_redraw:{message.id}",
-        now=now,
-        recipient_slack_id=message.recipient_slack_id,
-    )
+        if message.sent_channel_id and message.sent_ts:  # drawn again without its label and button
+            outbox.enqueue_expertise_redraw(session, message, now=now)
 
 
 def _about_the_person(message: OutboxMessage, words: set[str], dropped: dict[int, str]) -> bool:
