@@ -97,11 +97,13 @@ def test_without_an_operator_name_the_post_says_staff_did_it_from_the_command_li
     ids=["in the register", "a stored Slack user", "unknown"],
 )
 @pytest.mark.parametrize("command", ["dismiss", "done"])
+@pytest.mark.parametrize("language", ["nl", "en"])
 def test_a_close_refused_while_an_invitation_is_under_way_names_the_holder_not_a_slack_mention(
-    network: Network, command: str, holder: str, shown: str
+    network: Network, command: str, holder: str, shown: str, language: str
 ) -> None:
-    """The refusal reads as in Slack, with the person inviting by their name (the register's, else the stored Slack
-    profile's, else their id) where Slack shows a mention; exit 1, nothing changed."""
+    """The refusal reads as in Slack, in the operator's language (WIEWEET_LANGUAGE, Dutch unless set), with the person
+    inviting by their name (the register's, else the stored Slack profile's, else their id) where Slack shows a
+    mention; exit 1, nothing changed."""
     proposal_id, _ = _queued(network)
     now = datetime.now(UTC)  # the command line acts at the real time: the hold stands then
     with network.database.session() as session:
@@ -110,11 +112,16 @@ def test_a_close_refused_while_an_invitation_is_under_way_names_the_holder_not_a
         network.service.plan_invite(session, actor=staff, proposal_id=proposal_id, now=now, holder="needs_invite:V1")
     url = network.database.engine.url.render_as_string(hide_password=False)
     args = [command, str(proposal_id)] + (["--notes", NOTES] if command == "done" else [])
-    result = CliRunner().invoke(main, ["--database", url, "--by", "Anna Smet", "needs", *args])
+    env = {"WIEWEET_LANGUAGE": language}
+    result = CliRunner().invoke(main, ["--database", url, "--by", "Anna Smet", "needs", *args], env=env)
     assert result.exit_code == 1, result.output
-    assert f"error: {shown} is inviting the people to this work session right now" in result.output
-    assert f"or ask {shown}." in result.output
-    assert "<@" not in result.output and "nothing was changed" in result.output
+    assert "<@" not in result.output
+    if language == "en":
+        assert f"error: {shown} is inviting the people to this work session right now" in result.output
+        assert f"or ask {shown}." in result.output and "nothing was changed" in result.output
+    else:
+        assert f"error: {shown} nodigt de mensen voor deze werksessie op dit moment uit" in result.output
+        assert f"of vraag het {shown}." in result.output and "er is niets veranderd" in result.output
     with network.database.session() as session:
         proposal = session.get(NeedProposal, proposal_id)
         assert proposal is not None and proposal.status is ProposalStatus.OPEN
