@@ -17,7 +17,7 @@ from bot.privacy import export_personal_data
 from bot.routing.chosen import REFUSED_PICK
 from bot.routing.errors import RoutingInputError
 from storage.models import AuditLog, EscalationReason, Question, QuestionStatus, Visibility
-from tests.cli import wieweet
+from tests.cli import wieweet, wieweet_in
 from tests.routing.conftest import NOW, World, seed_housing
 
 LATER = NOW + timedelta(hours=1)
@@ -40,14 +40,23 @@ def _refusals(world: World, qid: int) -> list[object]:
         return [r.after for r in rows if r.entity_key == f"question:{qid}"]
 
 
-def test_question_assign_to_the_asker_of_an_anonymous_question_says_only_cannot_be_given(world: World) -> None:
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_question_assign_to_the_asker_of_an_anonymous_question_says_only_cannot_be_given(
+    world: World, language: str
+) -> None:
+    """In the operator's language (WIEWEET_LANGUAGE, Dutch unless set): "cannot be given", never why."""
     seed_housing(world)
     qid = _asked_by_bram(world, Visibility.ANONYMOUS)
-    done = wieweet(world.db, "question", "assign", str(qid), "--expert", BRAM_EMAIL, *AT_LATER)
+    done = wieweet_in(world.db, language, "question", "assign", str(qid), "--expert", BRAM_EMAIL, *AT_LATER)
     assert done.exit_code == 1
-    assert "error: This person cannot be given this question. Choose someone else." in done.output
-    assert "asked" not in done.output.replace("cannot be given", "") and "forward" not in done.output
-    assert "the refused pick is recorded" in done.output
+    if language == "en":
+        assert "error: This person cannot be given this question. Choose someone else." in done.output
+        assert "asked" not in done.output.replace("cannot be given", "") and "forward" not in done.output
+        assert "The refused pick is recorded." in done.output
+    else:
+        assert "error: Deze persoon kan deze vraag niet krijgen. Kies iemand anders." in done.output
+        assert "stelde" not in done.output and "doorsturen" not in done.output
+        assert "De geweigerde keuze is vastgelegd." in done.output
     assert _refusals(world, qid) == [{"refused": "cannot_ask"}]  # audited as told: "asker" would name the asker
     with world.db.session() as s:
         question = s.get(Question, qid)
@@ -60,7 +69,9 @@ def test_the_operators_audit_command_does_not_tell_them_who_asked(world: World) 
     as for anybody else who cannot be asked: its question, not the reason that would name the asker."""
     seed_housing(world)
     qid = _asked_by_bram(world, Visibility.ANONYMOUS)
-    refused = wieweet(world.db, "--by", "anna", "question", "assign", str(qid), "--expert", BRAM_EMAIL, *AT_LATER)
+    refused = wieweet_in(
+        world.db, "en", "--by", "anna", "question", "assign", str(qid), "--expert", BRAM_EMAIL, *AT_LATER
+    )
     assert refused.exit_code == 1 and "cannot be given" in refused.output
     audit = wieweet(world.db, "audit", "--entity", "refused_pick", "--json")
     assert audit.exit_code == 0, audit.output
@@ -71,15 +82,20 @@ def test_the_operators_audit_command_does_not_tell_them_who_asked(world: World) 
     assert f"refused_pick:question:{qid}" in table.output and "asker" not in table.output
 
 
+@pytest.mark.parametrize("language", ["nl", "en"])
 @pytest.mark.parametrize("visibility", [Visibility.PUBLIC, Visibility.PRIVATE])
 def test_question_assign_to_the_asker_of_a_question_that_names_them_keeps_its_words(
-    world: World, visibility: Visibility
+    world: World, visibility: Visibility, language: str
 ) -> None:
     seed_housing(world)
     qid = _asked_by_bram(world, visibility)
-    done = wieweet(world.db, "question", "assign", str(qid), "--expert", BRAM_EMAIL, *AT_LATER)
+    done = wieweet_in(world.db, language, "question", "assign", str(qid), "--expert", BRAM_EMAIL, *AT_LATER)
     assert done.exit_code == 1
-    assert "You cannot forward the question to the person who asked it." in done.output
+    expected = {
+        "en": "You cannot forward the question to the person who asked it.",
+        "nl": "Je kan de vraag niet doorsturen naar wie ze stelde.",
+    }[language]
+    assert expected in done.output
     assert _refusals(world, qid) == []  # nothing to hide, nothing recorded: as before
 
 
