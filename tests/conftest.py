@@ -17,7 +17,7 @@ from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bot.config import normalise_database_url
+from bot.setting_values import normalise_database_url
 from storage.db import Database
 from storage.models import Base
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 
 import bot.cli.register_cmds as register_cmds
 from bot.cli import main
-from bot.config import normalise_database_url
 from bot.errors import ConfigError
+from bot.setting_values import normalise_database_url
 from tests.register.conftest import EXPERT_HEADER
 from tests.test_cli import EXPERTS
 

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from sqlalchemy import make_url, text
 
 from bot.cli import main
-from bot.config import load_settings, normalise_database_url
+from bot.config import load_settings
+from bot.setting_values import normalise_database_url
 from storage.db import Database, head_revision
 
 REPO = Path(__file__).resolve().parent.parent

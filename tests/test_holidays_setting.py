@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli.business_days import business_calendar
-from bot.config import DEFAULT_YEARLY_HOLIDAYS, Settings, load_settings, read_settings
+from bot.config import Settings, load_settings, read_settings
+from bot.setting_values import DEFAULT_YEARLY_HOLIDAYS
 from tests.test_cli_operator import SECRET, one_clear_line, wieweet
 
 

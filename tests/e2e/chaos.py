@@ -25,8 +25,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot.config import normalise_database_url
 from bot.demo import load_demo
+from bot.setting_values import normalise_database_url
 from handlers import ids
 from storage.db import Database
 from storage.models import Base, Question

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
-from bot.config import normalise_database_url
+from bot.setting_values import normalise_database_url
 from digests.model import SubscriptionView
 from digests.period import IsoWeek
 from digests.schedule import digest_window, next_run_time

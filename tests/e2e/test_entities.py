@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.config import normalise_database_url
 from bot.matching.analysis import words
+from bot.setting_values import normalise_database_url
 from handlers import ids
 from storage.db import Database
 from storage.models import SearchLog

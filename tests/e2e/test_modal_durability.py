@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from bot.config import normalise_database_url
+from bot.setting_values import normalise_database_url
 from handlers import ids
 from storage.models import (
     DigestSubscription,

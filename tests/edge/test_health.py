@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import DEFAULT_MAX_BODY_BYTES, load_settings
+from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.health import HealthMonitor
+from bot.setting_values import DEFAULT_MAX_BODY_BYTES
 from handlers.app import create_web_client, server_options, slack_reachable
 from tests.emulator import SlackEmulator
 
