@@ -54,7 +54,7 @@ from bot.errors import QueryError
 from bot.matching import Matcher
 from bot.matching.analysis import fold, question_topic, tokenize
 from bot.matching.documents import ExpertDoc, PracticeDoc
-from bot.matching.query import THEME_PREFIX, Group, ParsedQuery, Variant
+from bot.matching.groups import THEME_PREFIX, Group, ParsedQuery, Variant
 
 MARK = "\x00feedback:"  # an expansion group's ``original``: no typed word can start with it
 STATS: dict[str, list[float]] = {"cpu_ms": [], "expanded": []}

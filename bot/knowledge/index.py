@@ -25,8 +25,8 @@ from bot.matching import semantic as meaning
 from bot.matching.config import MAX_QUERY_CHARS, MatchConfig
 from bot.matching.documents import AnswerDoc
 from bot.matching.engine import Matcher
+from bot.matching.groups import ParsedQuery
 from bot.matching.levels import measure_levels
-from bot.matching.query import ParsedQuery
 from bot.matching.results import SearchResult
 from storage import embedding_repo, index_repo, question_repo, register_repo, slack_repo
 from storage.db import Database

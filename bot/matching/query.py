@@ -3,21 +3,26 @@
 A query becomes a list of :class:`Group` s, one per content word (plus one per recognised theme). A group holds
 *variants* — the word's stem, its compound parts, its typo repair, its synonyms — each with a weight; a document's
 score for the group is the best variant's contribution (DisMax), so expanding a word never lets one word count
-many times over.
+many times over. The groups themselves, and how an index term reached from several words counts once, are
+:mod:`bot.matching.groups`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
 from bot.matching.config import MatchConfig
+from bot.matching.groups import THEME_PREFIX, Group, ParsedQuery, Variant, count_once, synonym
 from bot.matching.keyboard import keyboard_slip
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.wordlist import common_words, in_a_list, is_real_word, related_form, verb_forms
+
+# the term groups are named here too, where their callers have always found them
+__all__ = ["REAL_WORD_CONTEXT", "SHORT_WORD", "THEME_PREFIX", "Group", "ParsedQuery", "QueryParser", "Variant"]
 
 # a real word is repaired only when another word of the question and the repair share this much of each one's
 # documents (of the longer list: each is in at least this share of the other's documents)
@@ -25,69 +30,6 @@ REAL_WORD_CONTEXT = 0.4
 # up to this length, a word no list holds that is one key struck for another far from it ("padel" for "panel": d and n
 # are far apart) is read as a word the lists lack, not a typo, unless the rest of the question vouches for the repair
 SHORT_WORD = 6
-THEME_PREFIX = "§"  # theme keys are indexed as "§wonen" in the themes field; no token can start with it
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    terms: tuple[str, ...]  # index terms; several terms share the weight (compound parts, multi-word synonyms)
-    weight: float
-    kind: str  # exact | compound | synonym | related (another name of a recognised theme) | typo | cognate | theme
-    target: str  # what the variant stands for, for explanations (repaired word, synonym text, theme label)
-    # a multi-word synonym matches a document only with all its words: "lokaal woonbeleid" is no evidence for a
-    # document that merely says "lokale"
-    whole: bool = False
-    # the question's words the variant came from when they are more than the group's own word (a glossary phrase
-    # "social rental agency", the words of a rough translation): what a reason names as its origin
-    source: str = ""
-    # a rough translation of a lone word found inside a multi-word glossary entry: named so in reasons
-    rough: bool = False
-
-
-@dataclass(slots=True)
-class Group:
-    original: str  # the query word (folded) or the theme trigger
-    word: str  # the word used (repaired if it was a typo)
-    variants: list[Variant] = field(default_factory=list)
-    theme: str = ""  # theme key for a theme group
-    concepts: int = 0  # bit mask of the query words (concepts) this group stands for, for query-term coverage
-
-    def add(self, v: Variant) -> None:
-        for i, old in enumerate(self.variants):
-            if old.terms == v.terms:
-                if v.weight > old.weight:
-                    self.variants[i] = v
-                return
-        self.variants.append(v)
-
-    def add_all(self, vs: Iterable[Variant]) -> None:
-        """``add`` each of ``vs`` in turn (a theme's ~60 other names: one look-up each instead of a scan)."""
-        variants = self.variants
-        at: dict[tuple[str, ...], int] = {}
-        for i, old in enumerate(variants):
-            at.setdefault(old.terms, i)
-        for v in vs:
-            j = at.get(v.terms)
-            if j is None:
-                at[v.terms] = len(variants)
-                variants.append(v)
-            elif v.weight > variants[j].weight:
-                variants[j] = v
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedQuery:
-    groups: tuple[Group, ...]
-    cities: tuple[str, ...]
-    organisations: tuple[str, ...]
-    themes: tuple[str, ...]
-    terms: tuple[str, ...]
-    repairs: tuple[tuple[str, str], ...]
-    cognates: frozenset[str] = frozenset()  # originals of repairs that are cognates, not typos
-    concepts: int = 0  # number of distinct query concepts (content words left after places), for coverage
-    # the question with its context words when they were left out of this one (MatchConfig.context_words and
-    # context_words_in_gap): parsed as with the option off, for the gap decision's features
-    whole: ParsedQuery | None = None
 
 
 class QueryParser:
@@ -178,7 +120,7 @@ class QueryParser:
         cognates: set[str],
         whole: ParsedQuery | None = None,
     ) -> ParsedQuery:
-        _count_once(groups)
+        count_once(groups)
         groups.extend(self._theme_groups(themes, hits, words))
         return ParsedQuery(
             groups=tuple(groups),
@@ -399,7 +341,7 @@ class QueryParser:
                         continue
                     for i in range(start, end):
                         f = cfg.typo_weight if i in is_typo else 1.0
-                        groups[i].add(_synonym(entry, cfg.synonym_weight * f, source=source))
+                        groups[i].add(synonym(entry, cfg.synonym_weight * f, source=source))
         return {i for start, end, _ in lex.match_groups(stems) for i in range(start, end)}
 
     def _add_translations(
@@ -426,7 +368,7 @@ class QueryParser:
                 source = "" if lone else " ".join(words[j][0] for j in inside)
                 for entry in entries:
                     if s not in entry.stems:
-                        v = _synonym(entry, cfg.synonym_weight * cfg.partial_synonym_factor, source=source)
+                        v = synonym(entry, cfg.synonym_weight * cfg.partial_synonym_factor, source=source)
                         groups[i].add(replace(v, rough=True) if lone else v)
 
     def _add_acronyms(
@@ -445,7 +387,7 @@ class QueryParser:
             if i in covered or not 3 <= len(used) <= 6 or (self.in_index(stems[i]) and used not in capitals):
                 continue
             for expansion in self.acronyms(used):
-                groups[i].add(_synonym(expansion, self.config.synonym_weight))
+                groups[i].add(synonym(expansion, self.config.synonym_weight))
 
     def _themes(
         self, groups: list[Group], words: list[tuple[str, str]], stems: list[str]
@@ -518,7 +460,7 @@ class QueryParser:
         # the most specific names first (rarest in the register), at most max_theme_expansions of them
         ring.sort(key=lambda e: sum(self.df_ratio(t) for t in e.stems) / len(e.stems))
         cfg = self.config
-        return [_synonym(entry, cfg.theme_synonym_weight, "related") for entry in ring[: cfg.max_theme_expansions]]
+        return [synonym(entry, cfg.theme_synonym_weight, "related") for entry in ring[: cfg.max_theme_expansions]]
 
     def _theme_groups(
         self, themes: list[str], hits: list[tuple[int, int, str]], words: list[tuple[str, str]]
@@ -551,50 +493,3 @@ def _capitals(query: str) -> frozenset[str]:
     if words and not any(c.islower() for c in query):
         return frozenset(w for w in words if not is_real_word(w))
     return words
-
-
-def _synonym(entry: Entry, weight: float, kind: str = "synonym", source: str = "") -> Variant:
-    """A glossary synonym (``synonym``) or another name of a recognised theme (``related``); ``source``: the
-    question's words it came from when more than one."""
-    return Variant(entry.stems, weight, kind, entry.text, whole=len(entry.stems) > 1, source=source)
-
-
-def _term_owners(groups: list[Group]) -> tuple[dict[str, int], dict[tuple[str, ...], set[int]]]:
-    """For ``_count_once``: the group each index term stays with, and the groups each expansion appears in."""
-    owner: dict[str, tuple[tuple[bool, float], int]] = {}
-    seen_in: dict[tuple[str, ...], set[int]] = {}
-    for gi, g in enumerate(groups):
-        for v in g.variants:
-            seen_in.setdefault(v.terms, set()).add(gi)
-            rank = (v.kind == "exact", v.weight / len(v.terms))
-            for t in v.terms:
-                got = owner.get(t)
-                if got is None or rank > got[0]:
-                    owner[t] = (rank, gi)
-    return {t: gi for t, (_, gi) in owner.items()}, seen_in
-
-
-def _count_once(groups: list[Group]) -> None:
-    """An index term reached through the expansions of several query words counts for one of them only.
-
-    "schuldhulp energieschulden": both words split into parts containing "schuld"; a document that only says
-    "schuld" would otherwise earn it twice (and cover two concepts). Each term stays with the group where it weighs
-    most (a word's own stem beats any expansion; then the highest weight per term; then the earlier word) and is
-    taken out of the other groups' expansions (a multi-term variant keeps its per-term share). The same expansion
-    attached to every word of a recognised phrase (a glossary phrase's synonyms) stands for the phrase and is kept.
-    """
-    if len(groups) < 2:
-        return
-    owner, seen_in = _term_owners(groups)
-    for gi, g in enumerate(groups):
-        kept: list[Variant] = []
-        for v in g.variants:
-            if v.kind == "exact" or len(seen_in[v.terms]) > 1:
-                kept.append(v)
-                continue
-            mine = tuple(t for t in v.terms if owner[t] == gi)
-            if len(mine) == len(v.terms):
-                kept.append(v)
-            elif mine and not v.whole:  # a multi-word synonym is all or nothing
-                kept.append(Variant(mine, v.weight * len(mine) / len(v.terms), v.kind, v.target))
-        g.variants = kept

@@ -20,8 +20,8 @@ from bot.matching import MatchConfig, Matcher, dense
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, stopwords
 from bot.matching.documents import AnswerDoc, ExpertDoc, PracticeDoc
 from bot.matching.engine import _field_texts, _largest, _merge_reasons
+from bot.matching.groups import Group, ParsedQuery, Variant
 from bot.matching.index import Collection
-from bot.matching.query import Group, ParsedQuery, Variant
 from bot.matching.results import Reason, SearchResult
 from bot.matching.semantic import NO_SIMILARITY, Similarity
 from bot.matching.terms import Analyzer
