@@ -1,7 +1,7 @@
 """The meaning-based signal for the benchmarks: vectors through the product's own path, cached between runs.
 
 ``attach_cached_embeddings(matcher)`` gives the matcher a ``SemanticIndex`` and fills it with
-``bot.matching.semantic.fill`` from a vector store in a local SQLite file (``bench/.cache/embeddings.db``, not
+``bot.matching.embedding.fill`` from a vector store in a local SQLite file (``bench/.cache/embeddings.db``, not
 committed; the product's ``embeddings`` table and ``DatabaseVectorStore``), embedding what the cache lacks —
 the first run embeds every expert and practice (~0.1 s each on one core), later runs only what changed.
 """
@@ -15,7 +15,8 @@ from pathlib import Path
 
 from bot.knowledge import DatabaseVectorStore
 from bot.matching import Matcher
-from bot.matching.semantic import KINDS, E5Embedder, SemanticIndex, fill
+from bot.matching.embedding import KINDS, E5Embedder, fill
+from bot.matching.semantic import SemanticIndex
 from storage.db import Database
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "embeddings.db"

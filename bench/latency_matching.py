@@ -214,7 +214,8 @@ def attach_random_vectors(m: Matcher, seed: int) -> None:
     not change the cost of a search); questions are embedded by the real model (no cache across questions)."""
     import numpy as np  # noqa: PLC0415 - only with --semantic
 
-    from bot.matching.semantic import KINDS, E5Embedder, SemanticIndex  # noqa: PLC0415
+    from bot.matching.embedding import KINDS, E5Embedder  # noqa: PLC0415
+    from bot.matching.semantic import SemanticIndex  # noqa: PLC0415
 
     index = SemanticIndex(E5Embedder(cache_size=1))  # one search embeds its question once (experts, practices)
     rng = np.random.default_rng(seed)

@@ -35,7 +35,7 @@ from latency_matching import attach_random_vectors, pct
 
 from bot.errors import QueryError
 from bot.matching.analysis import question_topic
-from bot.matching.semantic import KINDS
+from bot.matching.embedding import KINDS
 
 
 def main(argv: list[str] | None = None) -> None:

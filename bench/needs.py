@@ -83,7 +83,7 @@ from rapidfuzz import fuzz  # noqa: E402
 
 from bot.matching import Matcher  # noqa: E402
 from bot.matching.analysis import query_stopwords, words  # noqa: E402
-from bot.matching.semantic import E5Embedder, available  # noqa: E402
+from bot.matching.embedding import E5Embedder, available  # noqa: E402
 from bot.needs.analysis import QuestionVocabulary, Vectoriser, detect_language  # noqa: E402
 from bot.needs.grouping import Grouper, GroupingResult, GroupItem, GroupState, Topic, Vector  # noqa: E402
 from bot.needs.meaning import (  # noqa: E402

@@ -45,8 +45,9 @@ from _data import Register, load_register
 from bot.errors import QueryError
 from bot.matching import MatchConfig, Matcher
 from bot.matching.analysis import fold, tokenize
+from bot.matching.embedding import content_key
 from bot.matching.groups import ParsedQuery, Variant
-from bot.matching.semantic import SemanticIndex, content_key
+from bot.matching.semantic import SemanticIndex
 
 STATS: dict[str, list[float]] = {"cpu_ms": [], "bridged": [], "uncovered": []}
 WORDS: list[str] = []

@@ -9,7 +9,7 @@ transaction, the vectors of the questions it deletes or redacts.
 from __future__ import annotations
 
 from bot.matching.analysis import fold, strip_framing, tokenize
-from bot.matching.semantic import content_key
+from bot.matching.embedding import content_key
 
 QUESTION_MODEL_SUFFIX = "#question"
 MAX_TEXT_CHARS = 1000  # the matcher's longest query; a longer text is embedded by its start

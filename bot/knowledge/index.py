@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session
 
 from bot.knowledge.gap_keys import key_of_terms
 from bot.knowledge.vectors import DatabaseVectorStore, _LazyEmbedder, semantic_enabled
+from bot.matching import embedding as meaning
 from bot.matching import loader
-from bot.matching import semantic as meaning
 from bot.matching.config import MAX_QUERY_CHARS, MatchConfig
 from bot.matching.documents import AnswerDoc
 from bot.matching.engine import Matcher
 from bot.matching.groups import ParsedQuery
 from bot.matching.levels import measure_levels
 from bot.matching.results import SearchResult
+from bot.matching.semantic import SemanticIndex
 from storage import embedding_repo, index_repo, question_repo, register_repo, slack_repo
 from storage.db import Database
 from storage.enums import ERASURE_ENTITY
@@ -114,7 +115,7 @@ class KnowledgeBase:
                 answers=loader.iter_answers(session),
             )
         if self.embedder is not None:  # the stored vectors only: computing missing ones is the job runner's work
-            matcher.semantic = meaning.SemanticIndex(self.embedder)
+            matcher.semantic = SemanticIndex(self.embedder)
             meaning.fill(matcher.semantic, _documents(matcher), DatabaseVectorStore(self.database), embed=False)
         with self._lock:
             self.matcher = matcher

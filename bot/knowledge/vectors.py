@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.matching import semantic as meaning
+from bot.matching import embedding as meaning
 from storage import embedding_repo
 from storage.db import Database
 

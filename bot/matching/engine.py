@@ -107,6 +107,7 @@ from bot.matching.analysis import (
 from bot.matching.config import MatchConfig
 from bot.matching.dense import Item as _Item
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc, is_stale_profile
+from bot.matching.embedding import content_key, document_text
 from bot.matching.gapmodel import CALIBRATED_FEATURES, GapModel, shipped_models
 from bot.matching.groups import THEME_PREFIX, Group, ParsedQuery, Variant
 from bot.matching.index import Collection, FieldTerms
@@ -114,7 +115,7 @@ from bot.matching.levels import RegisterLevels, levels_model
 from bot.matching.lexicon import Entry, Lexicon
 from bot.matching.query import REAL_WORD_CONTEXT, QueryParser
 from bot.matching.results import AnswerHit, ExpertHit, PracticeHit, Reason, SearchResult
-from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity, content_key, document_text
+from bot.matching.semantic import NO_SIMILARITY, SemanticIndex, Similarity
 from bot.matching.terms import Analyzer
 from bot.matching.wordlist import common_words, is_dutch_word, is_real_word
 

@@ -10,7 +10,7 @@ from importlib import resources
 from sqlalchemy.orm import Session
 
 from bot.matching.documents import AnswerDoc, ExpertDoc, PlaceDoc, PracticeDoc, ThemeDoc
-from bot.matching.semantic import content_keys
+from bot.matching.embedding import content_keys
 from storage import index_repo, register_repo
 from storage.index_repo import SEARCHABLE_QUESTION_STATUSES
 from storage.models import Answer, Consent, Expert, Practice, Question, RecordStatus, Theme, Visibility, is_stopped

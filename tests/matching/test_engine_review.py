@@ -11,8 +11,9 @@ import pytest
 
 from bot.matching import MatchConfig, Matcher, engine
 from bot.matching.documents import ExpertDoc, PracticeDoc
+from bot.matching.embedding import KINDS, fill
 from bot.matching.gapmodel import GapModel
-from bot.matching.semantic import KINDS, SemanticIndex, fill
+from bot.matching.semantic import SemanticIndex
 from tests.matching.conftest import EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
 from tests.matching.test_semantic import ZORBLAX, FakeEmbedder
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from bot.config import read_settings
 from bot.knowledge import KnowledgeBase
 from bot.matching import MatchConfig, Matcher
+from bot.matching.embedding import fill
 from bot.matching.gapmodel import shipped_models
 from bot.matching.levels import (
     LEVELS_SAMPLE,
@@ -21,7 +22,7 @@ from bot.matching.levels import (
     pseudo_questions,
 )
 from bot.matching.results import SearchResult
-from bot.matching.semantic import SemanticIndex, fill
+from bot.matching.semantic import SemanticIndex
 from storage.db import Database
 from tests.matching.conftest import ANSWERS, EXPERTS, PLACES, PRACTICES, THEMES, TODAY, expert
 from tests.matching.test_semantic import NOW, FakeEmbedder, _seed

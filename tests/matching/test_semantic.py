@@ -23,11 +23,9 @@ from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.matching import MatchConfig, Matcher, engine
 from bot.matching.calibration import Calibration
 from bot.matching.documents import ExpertDoc, PracticeDoc
-from bot.matching.gapmodel import ALL_FEATURES, CALIBRATED_FEATURES, GapModel, with_source
-from bot.matching.semantic import (
+from bot.matching.embedding import (
     KINDS,
     PART_KIND,
-    SemanticIndex,
     content_key,
     document_parts,
     document_text,
@@ -35,6 +33,8 @@ from bot.matching.semantic import (
     probe_keys,
     probe_texts,
 )
+from bot.matching.gapmodel import ALL_FEATURES, CALIBRATED_FEATURES, GapModel, with_source
+from bot.matching.semantic import SemanticIndex
 from bot.routing import RoutingService
 from handlers.outbox import OutboxSender
 from handlers.services import Services

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from bot.actors import Actor
 from bot.knowledge import DatabaseVectorStore
+from bot.matching.embedding import content_key, content_keys, document_text, probe_keys
 from bot.matching.loader import expert_doc, practice_doc
-from bot.matching.semantic import content_key, content_keys, document_text, probe_keys
 from bot.needs.jobs import run_needs_pass
 from bot.needs.meaning import QuestionMeaning
 from bot.needs.service import NeedsService
