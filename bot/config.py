@@ -18,12 +18,12 @@ from typing import TypeVar
 from bot.errors import ConfigError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.network import parse_allowed_teams
+from bot.routing.business_time import DEFAULT_YEARLY_HOLIDAYS
 from bot.setting_values import (
     DEFAULT_DATABASE_URL,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_SLACK_API_URL,
     DEFAULT_TIMEZONE,
-    DEFAULT_YEARLY_HOLIDAYS,
     normalise_database_url,
     parse_flag,
     parse_gap_levels,

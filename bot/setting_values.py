@@ -16,15 +16,13 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.errors import ConfigError
+from bot.routing.business_time import DEFAULT_YEARLY_HOLIDAYS  # WIEWEET_EXTRA_HOLIDAYS unset: the calendar's default
 from bot.text import is_slack_channel_id, is_slack_user_id
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_TIMEZONE = "Europe/Brussels"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Slack's own payloads stay far below this
-# Days off every year besides Belgium's ten public holidays (WIEWEET_EXTRA_HOLIDAYS), as (month, day): 11 July, the
-# Flemish Community's day, and 2 November, 15 November and 26 December, which public services give as well
-DEFAULT_YEARLY_HOLIDAYS = frozenset({(7, 11), (11, 2), (11, 15), (12, 26)})
 
 
 def _split_ids(value: str | None) -> frozenset[str]:

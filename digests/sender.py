@@ -59,6 +59,11 @@ from storage.models import DigestRunStatus
 
 log = logging.getLogger(__name__)
 
+# How many weeks back a channel's refused (or failed) digest still puts it after the others, while no digest of it
+# went out since without a refusal: a quiet week, a week it was unsubscribed, does not make a channel that keeps
+# refusing come first again. It is never skipped: only asked after the others.
+REFUSALS_REMEMBERED_WEEKS = 4
+
 Message = TypeVar("Message")
 
 
@@ -240,8 +245,9 @@ def send_due_digests(
     """Send every digest that is due now (``due_digests``), one channel after the other: first those whose post was
     never refused this week, then the refused ones, the longest refused first (``refused_at``, kept on the week's
     run: the same order in every process, a cron run's, a restarted one's or another replica's). A channel refused or
-    failed last week counts as refused then (``_last_refused``): one the app may not post in does not come first
-    again each week. A poster that stops a pass after a few refusals (``handlers.digest_post.HeldRefusals``) so asks
+    failed in one of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before, with no digest out unrefused since, counts as
+    refused then (``_last_refused``): one the app may not post in does not come first again each week, nor after a
+    quiet week. A poster that stops a pass after a few refusals (``handlers.digest_post.HeldRefusals``) so asks
     other channels in the next pass.
 
     The data is collected once per distinct window (channels with the same schedule share it). One channel's
@@ -300,15 +306,20 @@ def send_due_digests(
 
 def _last_refused(session: Session, *, period: str) -> dict[str, datetime]:
     """When each channel's post was last refused, by channel: this week's run refused when asked (``refused_at``),
-    or the previous week's run refused so or failed for its week (a channel the app may not post in, refused again
-    every week while its subscription stays). The latest of those."""
+    or a run of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before refused so or failed for its week (a channel the app
+    may not post in, refused again every week while its subscription stays). The latest of those, unless a later
+    week's digest went out without a refusal: the channel's refusals ended there. A week with no post (quiet, or
+    no run) changes nothing."""
     latest: dict[str, datetime] = {}
-    previous = str(IsoWeek.parse(period).shift(-1))
-    for week in (previous, period):
-        for channel_id, run in digest_repo.list_digest_runs(session, period=week).items():
+    week = IsoWeek.parse(period)
+    for back in range(REFUSALS_REMEMBERED_WEEKS, -1, -1):  # the oldest week first, this one last
+        for channel_id, run in digest_repo.list_digest_runs(session, period=str(week.shift(-back))).items():
             times = [run.refused_at] if run.refused_at is not None else []
-            if week == previous and run.status is DigestRunStatus.FAILED:
+            if back and run.status is DigestRunStatus.FAILED:
                 times.append(run.claimed_at)  # renewed just before the refused post
+            if run.status is DigestRunStatus.SENT and not times:
+                latest.pop(channel_id, None)  # went out unrefused: what was refused before it is over
+                continue
             if channel_id in latest:
                 times.append(latest[channel_id])
             if times:

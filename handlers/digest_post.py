@@ -207,6 +207,7 @@ def not_shared_outside(
     known: Callable[[str], bool | None] | None = None,
     refusals: OperatorRefusals | None = None,
     stored_private: Callable[[str], bool | None] | None = None,
+    unasked: Callable[[str], None] | None = None,
 ) -> PostFn:
     """``post``, but never into a channel shared with another organisation (Slack Connect): a digest names the
     network's people and questions. Only Slack's answer that it is shared fails the run for the week (a channel that
@@ -219,7 +220,13 @@ def not_shared_outside(
     hammer a limited method. So after a refusal only the operator can fix (``refusals``, the pass's): the rest of the
     pass raises ``OperatorRefusalError`` without asking, unless the answer is ``known``. A missing read scope
     refuses one kind of channel (``OperatorRefusals.refusing``): a channel ``stored_private`` says is of that kind
-    is not asked, the others are."""
+    is not asked, the others are.
+
+    ``unasked(channel)`` raises ``OperatorRefusalError`` (``asked=False``) when the pass already knows the post
+    would not be asked (``_refuse_unasked``: held after two ``no_permission`` refusals, or a refusal only the
+    operator can fix): such a post is held without a look-up either. Nothing is posted, so the look-up's checks
+    are not needed: the run stays due (or fails as its channel's refusal, ``HeldRefusals``) and the pass that
+    posts it asks Slack first. An answer ``known`` to be shared still fails the week, as it would have."""
 
     def ask(channel: str) -> bool:
         left = limit.seconds_left() if limit is not None else 0
@@ -241,12 +248,22 @@ def not_shared_outside(
             raise failure from exc
 
     def guarded(channel: str, blocks: list[Block], text: str) -> str:
+        if unasked is not None:  # a post that will not be asked needs no look-up (one per channel held otherwise)
+            _hold_unlooked(channel, known, unasked)
         shared = ask(channel)
         if shared:
             raise PermanentPostError(SHARED_OUTSIDE)
         return post(channel, blocks, text)
 
     return guarded
+
+
+def _hold_unlooked(channel: str, known: Callable[[str], bool | None] | None, unasked: Callable[[str], None]) -> None:
+    """Before the look-up: ``unasked`` raises when the post will not be asked; a channel ``known`` to be shared
+    fails the week first, as the look-up would have made it."""
+    if known is not None and known(channel):
+        raise PermanentPostError(SHARED_OUTSIDE)
+    unasked(channel)
 
 
 def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals | None = None) -> Exception:
@@ -396,8 +413,8 @@ def due_digests_poster(
     """``post(now, worker_id)``: every digest due at ``now``, posted through ``client`` (``bot.jobs.DigestPass``).
     Whether a question's channel is private is Slack's current answer, asked once per pass (a channel may have turned
     private since), or what the database knows when Slack cannot be asked (``SourceChannels``); whether it is shared
-    with another organisation is asked before each post (``not_shared_outside``). ``clock``: the time as the pass
-    goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
+    with another organisation is asked before each post that will be asked (``not_shared_outside``). ``clock``: the
+    time as the pass goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
 
     refused_channels = RefusedChannels()  # source channels Slack refused to tell about: kept for the week
 
@@ -433,6 +450,7 @@ def due_digests_poster(
             known=known_shared,
             refusals=refusals,
             stored_private=sources.stored_privacy,
+            unasked=lambda channel: _refuse_unasked(channel, refusals, held),
         )
         results = send_due_digests(
             db,

@@ -3,14 +3,16 @@ start, refused with a clear line when they are no days, and counted by every bus
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.cli.business_days import business_calendar
-from bot.config import Settings, load_settings, read_settings
-from bot.setting_values import DEFAULT_YEARLY_HOLIDAYS
+from bot.config import DEFAULT_YEARLY_HOLIDAYS, Settings, load_settings, read_settings
+from bot.knowledge import KnowledgeBase
+from bot.routing import BusinessCalendar, RoutingService
+from storage.db import Database
 from tests.test_cli_operator import SECRET, one_clear_line, wieweet
 
 
@@ -22,6 +24,18 @@ def test_by_default_the_flemish_days_off_are_no_business_days() -> None:
         assert not calendar.is_business_day(day), day
     assert calendar.is_business_day(date(2025, 7, 10)) and calendar.is_business_day(date(2026, 11, 3))
     assert not calendar.is_business_day(date(2026, 11, 11))  # Belgium's own holidays stay
+
+
+def test_every_calendar_built_without_settings_counts_the_configured_default_days(database: Database) -> None:
+    """One default: ``BusinessCalendar()`` (tests, benchmarks) and the routing service's own calendar when none is
+    handed in count the same days as the settings with ``WIEWEET_EXTRA_HOLIDAYS`` unset, the Flemish days off too."""
+    configured = business_calendar(load_settings({}))
+    fallback = RoutingService(knowledge=KnowledgeBase(database)).calendar
+    days = [date(2025, 1, 1) + timedelta(days=n) for n in range(4 * 366)]
+    for calendar in (BusinessCalendar(), fallback):
+        assert [calendar.is_business_day(d) for d in days] == [configured.is_business_day(d) for d in days]
+        assert not calendar.is_business_day(date(2026, 11, 2)) and not calendar.is_business_day(date(2025, 7, 11))
+    assert BusinessCalendar(yearly_holidays=()).is_business_day(date(2025, 7, 11))  # none: Belgium's list alone
 
 
 def test_the_frozen_settings_object_defaults_to_the_same_days() -> None:

@@ -16,6 +16,11 @@ import holidays
 
 _MAX_SCAN_DAYS = 3660  # a calendar with no business days at all must not loop forever
 
+# Days off every year besides Belgium's ten public holidays, as (month, day): 11 July, the Flemish Community's day,
+# and 2 November, 15 November and 26 December, which public services give as well. The one default: a calendar
+# built without settings (``BusinessCalendar()``) and ``WIEWEET_EXTRA_HOLIDAYS`` unset (``bot.config``) both use it.
+DEFAULT_YEARLY_HOLIDAYS = frozenset({(7, 11), (11, 2), (11, 15), (12, 26)})
+
 
 class BusinessCalendar:
     def __init__(
@@ -27,9 +32,10 @@ class BusinessCalendar:
         country: str = "BE",
         workdays: Iterable[int] = (0, 1, 2, 3, 4),
         extra_holidays: Iterable[date] = (),
-        yearly_holidays: Iterable[tuple[int, int]] = (),
+        yearly_holidays: Iterable[tuple[int, int]] = DEFAULT_YEARLY_HOLIDAYS,
     ) -> None:
-        """``extra_holidays`` are days off on one date; ``yearly_holidays`` (month, day) every year."""
+        """``extra_holidays`` are days off on one date; ``yearly_holidays`` (month, day) every year: by default the
+        product's (``DEFAULT_YEARLY_HOLIDAYS``, as when ``WIEWEET_EXTRA_HOLIDAYS`` is unset); ``()`` for none."""
         if not start < end:
             raise ValueError("business hours must start before they end")
         self.tz = ZoneInfo(timezone)

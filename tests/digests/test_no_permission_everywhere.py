@@ -58,6 +58,8 @@ def test_no_permission_on_every_post_keeps_the_weeks_digests_due_and_tells_staff
         assert {c: r.status for c, r in results.items()} == dict.fromkeys(DUE, SendStatus.RETRY)
         # two refusals with nothing posted are enough: the third channel's post is not tried, only held
         assert len(emulator.calls_to("chat.postMessage", since=mark)) == 2
+        # nor is Slack asked whether it is shared: a post that will not be asked needs no look-up
+        assert len(emulator.calls_to("conversations.info", since=mark)) == 2
         [said] = errors(caplog)  # once per pass, naming the first channel refused
         assert "no_permission" in said and first in said and "stay due" in said
     for channel in DUE:  # not failed for the week, not turned off

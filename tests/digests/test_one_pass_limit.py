@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from digests.errors import PermanentPostError, RetryLaterError
+from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
 from digests.sender import SendStatus
 from handlers.channels import ChannelDirectory
 from handlers.digest_post import not_shared_outside
@@ -108,6 +108,26 @@ def test_a_gone_channel_before_a_post_is_permanent() -> None:
 
     with pytest.raises(PermanentPostError, match="channel_not_found"):
         not_shared_outside(lambda *_: "1.0", shared_outside)("C0GONE", [], "x")
+
+
+@pytest.mark.parametrize("known", [None, False, True])
+def test_a_post_the_pass_will_not_ask_is_held_without_a_look_up(known: bool | None) -> None:
+    """A post the pass already knows it will not ask (held after two ``no_permission``, or a refusal only the
+    operator can fix) is held without asking Slack whether its channel is shared; a channel known to be shared from
+    a recent answer still fails the week, as the look-up would have made it."""
+    asked: list[str] = []
+
+    def shared_outside(channel: str) -> bool:
+        asked.append(channel)
+        return False
+
+    def unasked(channel: str) -> None:
+        raise OperatorRefusalError("no_permission", asked=False)
+
+    guarded = not_shared_outside(lambda *_: "1.0", shared_outside, known=lambda _: known, unasked=unasked)
+    with pytest.raises(PermanentPostError if known else OperatorRefusalError):
+        guarded("C0HELD", [], "x")
+    assert asked == []
 
 
 class OpenSessions:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.config import load_settings
-from digests.sender import SendStatus
+from digests.sender import REFUSALS_REMEMBERED_WEEKS, SendStatus
 from handlers.app import create_web_client
 from storage import digest_repo
 from storage.db import Database
@@ -18,10 +18,11 @@ from storage.models import DigestRunStatus
 from tests.digests.conftest import IN_WEEK, NOW, add_practice
 from tests.digests.test_lookup_fails import Passes, is_active, seed
 from tests.digests.test_no_permission_everywhere import DUE, due, emulator, notices, passes_for  # noqa: F401
-from tests.digests.test_sending import run_of
+from tests.digests.test_sending import run_of, subscribe
 from tests.emulator import SlackEmulator
 
-WEEK2 = NOW + timedelta(days=7)
+WEEK = timedelta(days=7)
+WEEK2 = NOW + WEEK
 
 
 def week_one(database: Database, emulator: SlackEmulator) -> tuple[Passes, int]:  # noqa: F811
@@ -103,3 +104,59 @@ def test_a_refused_channel_look_up_is_not_kept_as_a_refused_post(database: Datab
     assert results["C0DIGEST1"].status is SendStatus.RETRY
     run = run_of(database, "C0DIGEST1")
     assert "invalid_auth" in run.error and run.refused_at is None
+
+
+def three_weeks(database: Database, emulator: SlackEmulator, *, quiet_week_two: bool) -> list[list[str]]:  # noqa: F811
+    """Three weeks of passes on the injected clock. The first channel, on climate only, refuses every post (the app
+    may not post there) in weeks 1 and 3. In week 2 it has nothing on climate (``quiet_week_two``: a quiet week,
+    nothing posted, its run empty), or it has and the app was let in (its digest goes out). The channels each week's
+    first pass asked, in order."""
+    seed(database)
+    subscribe(database, "C0DIGEST1", themes=["klimaat"])
+    for channel in DUE:
+        if channel != "C0DIGEST1":
+            subscribe(database, channel)
+        emulator.add_channel(channel, name=channel.lower())
+    climate_weeks = (0, 2) if quiet_week_two else (0, 1, 2)
+    with database.session() as s:
+        for week in (1, 2):
+            add_practice(s, f"Wonen {week}", url=f"https://example.org/w/{week}", created_at=IN_WEEK + week * WEEK)
+        for week in climate_weeks:
+            at = IN_WEEK + week * WEEK
+            add_practice(s, f"Klimaat {week}", url=f"https://example.org/k/{week}", themes=["klimaat"], created_at=at)
+    passes = passes_for(database, emulator)
+    asked: list[list[str]] = []
+    for week in range(3):
+        emulator.clear_faults()
+        if week != 1:
+            emulator.fail_next("chat.postMessage", error="no_permission", channel="C0DIGEST1", times=100)
+        mark = emulator.call_count
+        results = passes.run(NOW + week * WEEK)
+        asked.append([str(c.params.get("channel")) for c in emulator.calls_to("chat.postMessage", since=mark)])
+        status = {c: run_of(database, c, period=str(r.period)).status for c, r in results.items()}
+        first = (
+            DigestRunStatus.FAILED if week != 1 else (DigestRunStatus.EMPTY if quiet_week_two else DigestRunStatus.SENT)
+        )
+        assert status == {"C0DIGEST1": first, "C0DIGEST2": DigestRunStatus.SENT, "C0DIGEST3": DigestRunStatus.SENT}
+    return asked
+
+
+def test_a_channel_that_keeps_refusing_stays_last_across_a_quiet_week(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Refused in week 1, nothing to post in week 2, refused again in week 3: week 3's first pass still asks it after
+    the others (its refusal two weeks back counts, within ``REFUSALS_REMEMBERED_WEEKS``), and still asks it."""
+    asked = three_weeks(database, emulator, quiet_week_two=True)
+    assert asked == [list(DUE), ["C0DIGEST2", "C0DIGEST3"], ["C0DIGEST2", "C0DIGEST3", "C0DIGEST1"]]
+    assert REFUSALS_REMEMBERED_WEEKS >= 2
+
+
+def test_a_channel_whose_digest_went_out_since_its_refusal_comes_first_again(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Refused in week 1, its digest out in week 2 (the app let in): its refusals ended, so week 3 asks it in its
+    own turn again, first here."""
+    asked = three_weeks(database, emulator, quiet_week_two=False)
+    assert asked == [list(DUE), ["C0DIGEST2", "C0DIGEST3", "C0DIGEST1"], list(DUE)]

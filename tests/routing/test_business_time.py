@@ -99,7 +99,9 @@ def test_configurable_hours_and_extra_holidays() -> None:
 def test_yearly_days_off_come_back_every_year() -> None:
     cal = BusinessCalendar(yearly_holidays=[(7, 11), (12, 26)])
     assert not cal.is_business_day(date(2025, 7, 11)) and not cal.is_business_day(date(2029, 7, 11))
-    assert CAL.is_business_day(date(2025, 7, 11))  # Belgium's list alone: the Flemish Community's day is missing
+    # Belgium's list alone (no yearly days off): the Flemish Community's day is a business day; by default it is not
+    assert BusinessCalendar(yearly_holidays=()).is_business_day(date(2025, 7, 11))
+    assert not CAL.is_business_day(date(2025, 7, 11))
     # Friday 10 July 2025, 15:00 + 1 business day skips Friday 11 July and the weekend
     assert cal.add_business_days(local(2025, 7, 10, 15), 1) == local(2025, 7, 14, 15)
     with pytest.raises(ValueError):
