@@ -381,3 +381,28 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
         callback(done, 4)
     progress.close()
     assert "importing experts" in terminal.getvalue() and "100%" in terminal.getvalue()
+
+
+def test_a_rows_problem_quotes_the_refused_value_safely_in_both_languages(database_url: str, tmp_path: Path) -> None:
+    """The value a row's problem refused is quoted again (as the English message did): without control characters
+    (an escape sequence would act on the terminal), whitespace as one space, cut at 60 characters."""
+    path = tmp_path / "p.csv"
+    long_url = "ftp://" + "x" * 100  # not a web address
+    path.write_text(
+        f"title,summary,city,year,url\nA,B,Gent,1492,\nC,D,Gent,20\x1b[31m19,\nE,F,Gent,2019,{long_url}\n",
+        encoding="utf-8",
+    )
+    dutch = wieweet(database_url, "import", "practices", str(path))
+    english = wieweet_in(database_url, "en", "import", "practices", str(path))
+    assert dutch.exit_code == english.exit_code == 1
+    assert "error: p.csv: rij 2, kolom year: Dit is geen geldig jaar (schrijf het als 2019). Waarde: '1492'" in (
+        dutch.stderr
+    )
+    assert "error: p.csv: row 2, column year: This is not a valid year (write it like 2019). Value: '1492'" in (
+        english.stderr
+    )
+    assert "rij 3, kolom year: Bevat onzichtbare tekens die geen tekst zijn. Waarde: '20[31m19'" in dutch.stderr
+    assert "\x1b" not in dutch.stderr and "\x1b" not in english.stderr
+    cut = "'" + long_url[:59] + "…'"
+    assert "rij 4, kolom url: " in dutch.stderr and f"Waarde: {cut}" in dutch.stderr
+    assert f"Value: {cut}" in english.stderr and long_url not in english.stderr
