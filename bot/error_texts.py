@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from bot.errors import Problem, WieweetError
-from bot.i18n import N_, format_stored_date, t
+from babel.numbers import format_decimal
+
+from bot.errors import Count, Problem, WieweetError
+from bot.i18n import N_, format_stored_date, locale, t
 from bot.register.validation import FieldError
+from bot.text import printable
 
 ERROR_KEYS: Mapping[str, str] = {
     # a "who knows" query that cannot be searched (bot.matching.query)
@@ -216,18 +219,72 @@ IMPORT_KEYS: Mapping[str, str] = {  # Problem.code (bot.errors) of an import's p
     "synonym_rows": N_("import.synonym_rows"),
     "mailbox_row": N_("import.mailbox_row"),
     "mailbox_rows": N_("import.mailbox_rows"),
+    # a file refused as a whole: it cannot be read, or is too big (bot.register.files, bot.register.file_guards)
+    "empty_file": N_("import.empty_file"),
+    "duplicate_column": N_("import.duplicate_column"),
+    "cell_too_long": N_("import.cell_too_long"),
+    "cell_too_long_csv": N_("import.cell_too_long_csv"),
+    "file_too_big": N_("import.file_too_big"),
+    "utf16_damaged": N_("import.utf16_damaged"),
+    "not_utf8": N_("import.not_utf8"),
+    "bad_csv": N_("import.bad_csv"),
+    "sheet_too_big": N_("import.sheet_too_big"),
+    "no_defusedxml": N_("import.no_defusedxml"),
+    "bad_xlsx": N_("import.bad_xlsx"),
+    "xml_declarations": N_("import.xml_declarations"),
+    "old_xls": N_("import.old_xls"),
+    "bad_format": N_("import.bad_format"),
+    "no_file": N_("import.no_file"),
+    "unreadable": N_("import.unreadable"),
+    "too_many_columns": N_("import.too_many_columns"),
+    "too_many_columns_tab": N_("import.too_many_columns_tab"),
+    "too_many_rows": N_("import.too_many_rows"),
+    "xlsx_parts": N_("import.xlsx_parts"),
+    "xlsx_unpacked": N_("import.xlsx_unpacked"),
+    "xlsx_part_too_big": N_("import.xlsx_part_too_big"),
+    "excel_tab_too_wide": N_("import.excel_tab_too_wide"),
+    "excel_tab_too_wide_first": N_("import.excel_tab_too_wide_first"),
+    "excel_tab_too_long": N_("import.excel_tab_too_long"),
+    "excel_tab_too_long_first": N_("import.excel_tab_too_long_first"),
+    # a profile made in Slack under a row's address, its account not confirmed by Slack (bot.register.identity)
+    "claim_other_address": N_("import.claim_other_address"),
+    "claim_no_address": N_("import.claim_no_address"),
+    "claim_no_token": N_("import.claim_no_token"),
+    "claim_not_asked": N_("import.claim_not_asked"),
+    # a row of a person who asked to be forgotten (bot.register.erased)
+    "erased_skipped": N_("import.erased_skipped"),
+    "erased_relisted": N_("import.erased_relisted"),
+    "erased_id_left_out": N_("import.erased_id_left_out"),
+    "erased_id_relisted": N_("import.erased_id_relisted"),
 }
+
+# how much of a refused cell value an import's problem line shows
+SHOWN_VALUE_CHARS = 60
+
+
+def shown_value(value: str) -> str:
+    """A cell's value as a problem line quotes it: without control characters (nor anything else that acts on a
+    terminal), whitespace runs as one space, cut at ``SHOWN_VALUE_CHARS``."""
+    text = " ".join(printable(value).split())
+    if len(text) > SHOWN_VALUE_CHARS:
+        text = text[: SHOWN_VALUE_CHARS - 1] + "…"
+    return repr(text)
 
 
 def problem_text(line: str, lang: str) -> str:
-    """An import's problem, warning or note in ``lang``; the English line itself for one without a text (a file
-    that cannot be read: ``bot.register.files``)."""
+    """An import's problem, warning or note in ``lang`` (a row's refused cell value quoted by ``shown_value``); the
+    English line itself for one without a text."""
     if not isinstance(line, Problem) or line.code not in IMPORT_KEYS:
         return str(line)
     values: dict[str, object] = {}
+    key = IMPORT_KEYS[line.code]
     for name, value in line.values.items():
         if isinstance(value, FieldError):
             values[name] = field_error_text(value, lang)
+            if value.value and value.code in FIELD_ERROR_KEYS:  # the value refused (the English message quotes it)
+                key, values["value"] = N_("import.at_cell_value"), shown_value(value.value)
+        elif isinstance(value, Count):
+            values[name] = format_decimal(value, locale=locale(lang))
         elif isinstance(value, Problem):
             values[name] = problem_text(value, lang)
         elif isinstance(value, tuple):
@@ -235,6 +292,6 @@ def problem_text(line: str, lang: str) -> str:
         else:
             values[name] = value
     try:
-        return t(IMPORT_KEYS[line.code], lang, **values)
+        return t(key, lang, **values)
     except (KeyError, IndexError):  # a text whose placeholders the problem does not fill
         return str(line)

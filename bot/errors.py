@@ -74,6 +74,11 @@ class Problem(str):
         return line
 
 
+class Count(int):
+    """A number in an import's problem that a reader's language groups in thousands (``10,000``, ``10.000``); a
+    plain ``int`` value (a row number) is shown as it is."""
+
+
 class ImportFailed(WieweetError):
     """A register import with errors: nothing was written. ``errors`` lists every problem found."""
 
@@ -82,6 +87,13 @@ class ImportFailed(WieweetError):
     def __init__(self, code: str | None = None, message: str | None = None, errors: list[str] | None = None) -> None:
         super().__init__(code, message)
         self.errors: list[str] = errors or ([message] if message else [])
+
+
+def file_refused(code: str, message: str, problem: str | None = None, **values: object) -> ImportFailed:
+    """An import refused for its file as a whole (it cannot be read, it is too big): one line, ``message`` in English,
+    said in the reader's language from ``problem`` (the catalogue's ``Problem`` code, ``code`` unless given) and
+    ``values``."""
+    return ImportFailed(code, Problem(message, problem or code, values))
 
 
 def nul_text_error(error: BaseException) -> WieweetError | None:

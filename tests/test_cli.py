@@ -54,7 +54,7 @@ def test_help_texts_have_examples() -> None:
 
 def test_import_list_show_export(database_url: str, experts_csv: Path, tmp_path: Path) -> None:
     result = wieweet(database_url, "import", "experts", str(experts_csv))
-    assert result.exit_code == 0 and "2 added, 0 changed, 0 unchanged" in result.output
+    assert result.exit_code == 0 and "2 toegevoegd, 0 gewijzigd, 0 ongewijzigd" in result.output  # Dutch by default
     listed = wieweet(database_url, "register", "list", "experts", "--theme", "Housing")
     assert (
         "an.peeters@gent.be" in listed.output and "bram@vvsg.be" not in listed.output and "1 experts" in listed.output
@@ -84,7 +84,13 @@ def test_bad_import_exits_non_zero_with_every_problem(database_url: str, tmp_pat
 
 def test_dry_run_and_unknown_theme_filter(database_url: str, experts_csv: Path) -> None:
     dry = wieweet(database_url, "import", "experts", str(experts_csv), "--dry-run")
-    assert "added: an.peeters@gent.be" in dry.output and "dry run, nothing written" in dry.output
+    assert "toegevoegd: an.peeters@gent.be" in dry.output and "proefrit, er is niets geschreven" in dry.output
+    english = CliRunner().invoke(
+        main,
+        ["--database", database_url, "import", "experts", str(experts_csv), "--dry-run"],
+        env={"WIEWEET_LANGUAGE": "en"},
+    )
+    assert "added: an.peeters@gent.be" in english.output and "dry run, nothing written" in english.output
     assert "0 experts" in wieweet(database_url, "register", "list", "experts").output
     result = CliRunner().invoke(main, ["--database", database_url, "register", "list", "experts", "--theme", "woonen"])
     assert result.exit_code == 2 and "did you mean 'wonen'" in result.output
@@ -99,7 +105,7 @@ def test_themes_list_and_import(database_url: str, tmp_path: Path) -> None:
     assert "wonen" in wieweet(database_url, "themes", "list").output
     path = tmp_path / "themes.csv"
     path.write_text("key,label_nl,label_en,synonyms\nzorg,Zorg,Care,woonzorg\n", encoding="utf-8")
-    assert "1 added" in wieweet(database_url, "themes", "import", str(path)).output
+    assert "1 toegevoegd" in wieweet(database_url, "themes", "import", str(path)).output
     assert "zorg" in wieweet(database_url, "themes", "list").output
 
 

@@ -99,7 +99,9 @@ def test_a_missing_input_file_is_a_usage_error_and_creates_no_database(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     line = one_line(wieweet(*command, "nope.csv"))
-    assert line == "error: nope.csv: no such file", line
+    assert line == "error: nope.csv: dat bestand bestaat niet", line  # the operator's language: Dutch by default
+    english = CliRunner().invoke(main, [*command, "nope.csv"], env={"WIEWEET_LANGUAGE": "en"})
+    assert english.exit_code == 2 and english.output == "error: nope.csv: no such file\n", english.output
     assert list(tmp_path.iterdir()) == []  # no wieweet.db created for nothing
 
 
@@ -128,7 +130,7 @@ def test_a_large_import_says_what_it_is_doing_on_stderr(
     assert result.exit_code == 0, result.stderr
     assert "importing experts: writing 8 records" in result.stderr, result.stderr
     assert "importing experts: 8 of 8 written" in result.stderr
-    assert "writing" not in result.stdout and "8 added" in result.stdout
+    assert "writing" not in result.stdout and "8 toegevoegd" in result.stdout
     small = tmp_path / "small.csv"
     small.write_text(EXPERT_HEADER + "\n" + rows.splitlines(keepends=True)[0], encoding="utf-8")
     quiet = CliRunner().invoke(main, ["--database", database_url, "import", "experts", str(small)])

@@ -87,18 +87,24 @@ def _new(world: World, before: list[int]) -> list[OutboxMessage]:
 def test_show_gives_status_requests_timers_and_hides_a_private_asker(world: World) -> None:
     seed_housing(world)
     qid = _escalated(world)
-    done = wieweet(world.db, "question", "show", str(qid))
+    done = wieweet(world.db, "question", "show", str(qid))  # the operator's language: Dutch by default
     assert done.exit_code == 0, done.output
-    assert f"question {qid}: escalated (deadline), public" in done.output
-    assert ASKER in done.output and QUESTION in done.output and "thread: C0WONEN01 1700000000.000100" in done.output
-    assert "requests (2):" in done.output and "asked" in done.output
-    assert "remind" in done.output and "triage" in done.output
+    assert f"vraag {qid}: escalated (deadline), public, gesteld " in done.output
+    assert ASKER in done.output and QUESTION in done.output and "draad: C0WONEN01 1700000000.000100" in done.output
+    assert "verzoeken (2):" in done.output and "asked" in done.output and "timers (" in done.output
+    assert "remind" in done.output and "triage" in done.output and " gepland " in done.output
+    english = wieweet_in(world.db, "en", "question", "show", str(qid))
+    assert f"question {qid}: escalated (deadline), public, asked " in english.output
+    assert "thread: C0WONEN01 1700000000.000100" in english.output and "requests (2):" in english.output
+    assert "queued (" in english.output and " due " in english.output
 
     private = _escalated(world, text="Een vertrouwelijke vraag over leegstandsheffing", visibility=Visibility.PRIVATE)
     done = wieweet(world.db, "question", "show", str(private))
     assert done.exit_code == 0, done.output
     assert ASKER not in done.output and "vertrouwelijke" not in done.output
-    assert "asker: (private or anonymous)" in done.output and "asker_update           to the asker" in done.output
+    assert "vrager: (privé of anoniem)" in done.output and "asker_update           aan de vrager" in done.output
+    english = wieweet_in(world.db, "en", "question", "show", str(private))
+    assert "asker: (private or anonymous)" in english.output and "asker_update           to the asker" in english.output
 
     done = wieweet(world.db, "question", "show", "999999")
     assert done.exit_code == 2 and "question 999999 not found" in done.output  # an unknown id: bad input
@@ -387,12 +393,12 @@ def test_discard_by_due_time_beside_creation_time(database: Database) -> None:
 
     done = wieweet(database, "queued", "discard", "--messages-due-before", cut, "--dry-run")
     assert done.exit_code == 0, done.output
-    assert f"would discard 1 message(s) ({messages['early']}) and 0 timer(s)" in done.output
+    assert f"zou 1 bericht ({messages['early']}) en 0 timers weggooien" in done.output
 
     # the question's other timer is due later: discarding the early one leaves it one
     done = wieweet(database, "queued", "discard", "--messages-due-before", cut, "--timers-due-before", cut)
     assert done.exit_code == 0, done.output
-    assert "discarded 1 message(s) and 1 timer(s)" in done.output
+    assert "1 bericht en 1 timer weggegooid" in done.output
     with database.session() as s:
         left = [t.id for t in routing_repo.list_pending_timers(s)]
         queued = [m.id for m in outbox_repo.list_queued_outbox_messages(s)]
@@ -406,7 +412,7 @@ def test_discard_by_due_time_beside_creation_time(database: Database) -> None:
     done = wieweet(database, "queued", "discard", "--timers-due-before", later)
     assert done.exit_code == 1 and "Open vragen die dan geen timer meer hebben" in done.output  # WIEWEET_LANGUAGE: nl
     done = wieweet(database, "queued", "discard", "--timers-due-before", later, "--force")
-    assert done.exit_code == 0 and "discarded 0 message(s) and 1 timer(s)" in done.output
+    assert done.exit_code == 0 and "0 berichten en 1 timer weggegooid" in done.output
 
 
 def test_help_tells_creation_time_from_due_time() -> None:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from bot.cli import main
 from digests.schedule import due_digests
 from storage import outbox_repo, routing_repo
 from storage.db import Database
 from storage.models import AuditLog, DigestSubscription, OutboxKind, QuestionStatus, TimerKind
-from tests.cli import wieweet
+from tests.cli import wieweet, wieweet_in
 from tests.factories import add_question, seed_themes
 
 BACKUP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, week 2026-W49
@@ -69,13 +67,31 @@ def _claimable(db: Database) -> tuple[list[int], list[int]]:
 
 def test_list_shows_messages_timers_and_digests_without_text(database: Database) -> None:
     _queue(database)
-    done = wieweet(database, "queued", "list", "--now", NOW.isoformat())
+    english = wieweet_in(database, "en", "queued", "list", "--now", NOW.isoformat())
+    assert english.exit_code == 0, english.output
+    assert SECRET_TEXT not in english.output
+    assert "messages (3):" in english.output and "timers (2):" in english.output and "digests (2):" in english.output
+    assert "expert_request" in english.output and "U0LIEVE01" in english.output and "C0TRIAGE1" in english.output
+    assert "C0WONEN01" in english.output and "2026-W49" in english.output
+    assert "not posted: posts at the next start" in english.output
+    headers = [line.split() for line in english.output.splitlines() if line.startswith("  ") and "question" in line]
+    assert headers == [
+        ["id", "kind", "to", "question", "created", "post", "started"],
+        ["id", "kind", "question", "status", "created", "due"],
+    ]
+    assert "  channel        week      scheduled         state" in english.output
+
+    done = wieweet(database, "queued", "list", "--now", NOW.isoformat())  # the operator's language: Dutch by default
     assert done.exit_code == 0, done.output
     assert SECRET_TEXT not in done.output
-    assert "messages (3):" in done.output and "timers (2):" in done.output and "digests (2):" in done.output
-    assert "expert_request" in done.output and "U0LIEVE01" in done.output and "C0TRIAGE1" in done.output
-    assert "C0WONEN01" in done.output and "2026-W49" in done.output
-    assert "not posted: posts at the next start" in done.output
+    assert "berichten (3):" in done.output and "timers (2):" in done.output and "digests (2):" in done.output
+    headers = [line.split() for line in done.output.splitlines() if line.startswith("  ") and "vraag" in line]
+    assert headers == [
+        ["id", "soort", "aan", "vraag", "aangemaakt", "post", "begonnen"],
+        ["id", "soort", "vraag", "status", "aangemaakt", "gepland"],
+    ]
+    assert "  kanaal         week      gepland           toestand" in done.output
+    assert "niet gepost: wordt bij de volgende start gepost" in done.output and " nee" in done.output
 
 
 def test_discard_before_and_by_id_leaves_nothing_for_the_sender(database: Database) -> None:
@@ -84,11 +100,13 @@ def test_discard_before_and_by_id_leaves_nothing_for_the_sender(database: Databa
 
     done = wieweet(database, "queued", "discard", "--messages-before", BACKUP.isoformat(), "--timer", str(timers[0]))
     assert done.exit_code == 0, done.output
-    assert "discarded 2 message(s) and 1 timer(s)" in done.output
+    assert "2 berichten en 1 timer weggegooid" in done.output  # the operator's language: Dutch by default
     assert _claimable(database) == ([messages[2]], [timers[1]])
 
-    done = wieweet(database, "queued", "discard", "--message", str(messages[2]), "--timers-before", NOW.isoformat())
-    assert "discarded 1 message(s) and 1 timer(s)" in done.output
+    done = wieweet_in(
+        database, "en", "queued", "discard", "--message", str(messages[2]), "--timers-before", NOW.isoformat()
+    )
+    assert "discarded 1 message and 1 timer" in done.output
     assert _claimable(database) == ([], [])
     with database.session() as session:
         entries = session.scalars(select(AuditLog).where(AuditLog.action == "discard").order_by(AuditLog.id)).all()
@@ -109,14 +127,18 @@ def _discards(db: Database) -> list[AuditLog]:
 
 def test_discard_dry_run_prints_what_would_go_and_changes_nothing(database: Database) -> None:
     messages, timers = _queue(database)
-    done = wieweet(
-        database, "queued", "discard", "--messages-before", BACKUP.isoformat(), "--timer", str(timers[1]), "--dry-run"
-    )
+    args = ["queued", "discard", "--messages-before", BACKUP.isoformat(), "--timer", str(timers[1]), "--dry-run"]
+    done = wieweet(database, *args)
     assert done.exit_code == 0, done.output
     assert (
-        f"would discard 2 message(s) ({messages[0]}, {messages[1]}) and 1 timer(s) ({timers[1]}) "
-        "(dry run: nothing changed)"
+        f"zou 2 berichten ({messages[0]}, {messages[1]}) en 1 timer ({timers[1]}) weggooien "
+        "(proefrit: er is niets gewijzigd)"
     ) in done.output
+    english = wieweet_in(database, "en", *args)
+    assert english.exit_code == 0, english.output
+    assert (
+        f"would discard 2 messages ({messages[0]}, {messages[1]}) and 1 timer ({timers[1]}) (dry run: nothing changed)"
+    ) in english.output
     assert _claimable(database) == (messages, timers)
     assert _discards(database) == []
 
@@ -145,11 +167,6 @@ def test_discard_an_unknown_id_exits_2_and_one_not_queued_any_more_exits_1(datab
     done = wieweet(database, "queued", "discard", "--timer", str(timers[0]), "--message", "99999")
     assert done.exit_code == 2 and "Bestaat niet — berichten: 99999; timers: —." in done.output  # the mistyped id first
     assert len(_discards(database)) == 1
-
-
-def wieweet_in(db: Database, language: str, *args: str) -> Result:
-    """The command line of an operator whose ``WIEWEET_LANGUAGE`` is ``language``."""
-    return CliRunner().invoke(main, ["--database", db.url, *args], env={"WIEWEET_LANGUAGE": language})
 
 
 def _question_with_timers(db: Database, status: QuestionStatus, kinds: list[TimerKind]) -> tuple[int, list[int]]:
@@ -246,7 +263,7 @@ def test_discarding_an_answered_questions_timers_needs_no_force(database: Databa
     _, timers = _question_with_timers(database, QuestionStatus.ANSWERED, [TimerKind.REMIND])
     done = wieweet(database, "queued", "discard", "--timer", str(timers[0]))
     assert done.exit_code == 0, done.output
-    assert "warning" not in done.output and "discarded 0 message(s) and 1 timer(s)" in done.output
+    assert "warning" not in done.output and "0 berichten en 1 timer weggegooid" in done.output
 
 
 def test_discard_needs_a_choice(database: Database) -> None:
@@ -274,7 +291,9 @@ def test_mark_posted_stops_the_digest_going_out_again(database: Database) -> Non
             ("digest_run", "2026-W49", {"channels": 2, "marked": 1, "already_sent": 1, "not_due": 0, "posting": 0}),
         ]
     done = wieweet(database, "queued", "list", "--now", NOW.isoformat())
-    assert done.output.count("sent 2026-12-") == 2, done.output
+    assert done.output.count("verstuurd 2026-12-") == 2, done.output  # the operator's language: Dutch by default
+    english = wieweet_in(database, "en", "queued", "list", "--now", NOW.isoformat())
+    assert english.output.count("sent 2026-12-") == 2, english.output
 
 
 def test_mark_posted_leaves_a_digest_not_yet_scheduled_that_week(database: Database) -> None:

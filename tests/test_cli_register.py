@@ -63,15 +63,15 @@ def test_import_help_documents_the_rules() -> None:
 def test_import_then_reimport(database_url: str, files: dict[str, Path]) -> None:
     first = wieweet(database_url, "import", "experts", str(files["experts"]))
     assert first.exit_code == 0, first.output
-    assert first.stdout.splitlines()[-1] == "experts.csv: 2 added, 0 changed, 0 unchanged"
-    again = wieweet(database_url, "import", "experts", str(files["experts"]))
+    assert first.stdout.splitlines()[-1] == "experts.csv: 2 toegevoegd, 0 gewijzigd, 0 ongewijzigd"  # Dutch by default
+    again = wieweet_in(database_url, "en", "import", "experts", str(files["experts"]))
     assert again.stdout.splitlines()[-1] == "experts.csv: 0 added, 0 changed, 2 unchanged"
     practices = wieweet(database_url, "import", "practices", str(files["practices"]))
     assert practices.exit_code == 0
     assert practices.stdout.splitlines() == [
         "note: practices.csv: contact wonen@aalst.be (rij 3) is geen expert in het register: bewaard als gewoon "
         "contactadres",  # in the operator's language (WIEWEET_LANGUAGE: Dutch unless set)
-        "practices.csv: 3 added, 0 changed, 0 unchanged",
+        "practices.csv: 3 toegevoegd, 0 gewijzigd, 0 ongewijzigd",
     ]
 
 
@@ -87,7 +87,13 @@ def test_dry_run_lists_each_change_and_writes_nothing(
 ) -> None:
     dry = wieweet(database_url, "import", "experts", str(files["experts"]), "--dry-run")
     assert dry.exit_code == 0
-    assert dry.stdout.splitlines() == [
+    assert dry.stdout.splitlines() == [  # the operator's language: Dutch unless WIEWEET_LANGUAGE says otherwise
+        "  toegevoegd: an.peeters@gent.be",
+        "  toegevoegd: bram@vvsg.be",
+        "experts.csv: 2 toegevoegd, 0 gewijzigd, 0 ongewijzigd — proefrit, er is niets geschreven",
+    ]
+    english = wieweet_in(database_url, "en", "import", "experts", str(files["experts"]), "--dry-run")
+    assert english.stdout.splitlines() == [
         "  added: an.peeters@gent.be",
         "  added: bram@vvsg.be",
         "experts.csv: 2 added, 0 changed, 0 unchanged — dry run, nothing written",
@@ -97,7 +103,9 @@ def test_dry_run_lists_each_change_and_writes_nothing(
     edited = tmp_path / "edited.csv"
     edited.write_text(EXPERTS.replace("beleidsmedewerker", "teamleider").replace(",nl;en,", ",nl,"), encoding="utf-8")
     dry = wieweet(database_url, "import", "experts", str(edited), "--dry-run")
-    assert "  changed: an.peeters@gent.be (role, languages)" in dry.stdout
+    assert "  gewijzigd: an.peeters@gent.be (role, languages)" in dry.stdout
+    english = wieweet_in(database_url, "en", "import", "experts", str(edited), "--dry-run")
+    assert "  changed: an.peeters@gent.be (role, languages)" in english.stdout
     with database.session() as session:
         assert (
             session.scalars(select(Expert.role).where(Expert.email == "an.peeters@gent.be")).one()
@@ -112,8 +120,8 @@ def test_bad_file_lists_every_problem_and_exits_1(database: Database, database_u
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [  # each problem in the operator's language (WIEWEET_LANGUAGE: nl)
         "error: bad.csv: rij 2, kolom name: Dit veld is verplicht.",
-        "error: bad.csv: rij 3, kolom email: Dit is geen geldig e-mailadres.",
-        "error: bad.csv: rij 3, kolom themes: Onbekend thema. Bedoel je wonen?",
+        "error: bad.csv: rij 3, kolom email: Dit is geen geldig e-mailadres. Waarde: 'nope'",
+        "error: bad.csv: rij 3, kolom themes: Onbekend thema. Bedoel je wonen? Waarde: 'woonen'",
         "error: 3 problemen gevonden: er is niets geïmporteerd.",
     ]
     assert result.stdout == ""
@@ -121,8 +129,8 @@ def test_bad_file_lists_every_problem_and_exits_1(database: Database, database_u
     assert english.exit_code == 1
     assert english.stderr.splitlines() == [
         "error: bad.csv: row 2, column name: This field is required.",
-        "error: bad.csv: row 3, column email: This is not a valid e-mail address.",
-        "error: bad.csv: row 3, column themes: Unknown theme. Did you mean wonen?",
+        "error: bad.csv: row 3, column email: This is not a valid e-mail address. Value: 'nope'",
+        "error: bad.csv: row 3, column themes: Unknown theme. Did you mean wonen? Value: 'woonen'",
         "error: 3 problems found: nothing was imported.",
     ]
     with database.session() as session:
@@ -167,10 +175,10 @@ def test_each_kind_of_import_problem_speaks_the_operators_language(database_url:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "error: x.csv: the file is empty"),
+        (b"", "error: x.csv: het bestand is leeg (rij 1 moet de kopregel met de kolomnamen zijn)"),
         (EXPERT_HEADER.encode() + b"\n", "error: x.csv: geen rijen met gegevens onder de kop; er is niets te"),
         (b"name,email\nAn,an@x.be\n", "error: x.csv: de kop (rij 1) mist de verplichte kolom(men) 'organisation'"),
-        ("name,email,organisation\nJosé,j@x.be,X\n".encode("cp1252"), "error: x.csv: this file is not UTF-8 text"),
+        ("name,email,organisation\nJosé,j@x.be,X\n".encode("cp1252"), "error: x.csv: dit bestand is geen UTF-8-tekst"),
     ],
 )
 def test_unusable_files_are_one_clear_message(database_url: str, tmp_path: Path, content: bytes, message: str) -> None:
@@ -178,6 +186,46 @@ def test_unusable_files_are_one_clear_message(database_url: str, tmp_path: Path,
     path.write_bytes(content)
     result = wieweet(database_url, "import", "experts", str(path))
     assert result.exit_code == 1 and result.stderr.startswith(message) and "Traceback" not in result.output
+
+
+def test_a_file_that_cannot_be_read_is_said_in_the_operators_language(database_url: str, tmp_path: Path) -> None:
+    """Why a register file cannot be read at all: Dutch unless WIEWEET_LANGUAGE says English; exit codes as before."""
+    empty = tmp_path / "x.csv"
+    empty.write_bytes(b"")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name,email,organisation\nJosé,j@x.be,X\n".encode("cp1252"))
+    long_cell = tmp_path / "long.csv"
+    long_cell.write_text("name,email,organisation\n" + "a" * 40_000 + ",j@x.be,X\n", encoding="utf-8")
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"not a zip")
+    cases = [
+        (
+            empty,
+            1,
+            "error: x.csv: het bestand is leeg (rij 1 moet de kopregel met de kolomnamen zijn)",
+            "error: x.csv: the file is empty (row 1 must be the header with the column names)",
+        ),
+        (
+            latin,
+            1,
+            "error: latin.csv: dit bestand is geen UTF-8-tekst (een onleesbaar teken op regel 2, kolom 4).",
+            "error: latin.csv: this file is not UTF-8 text (an unreadable character in line 2, column 4).",
+        ),
+        (
+            long_cell,
+            1,
+            "error: long.csv: rij 2, kolom name: een cel van 40.000 tekens; hoogstens 32.767 tekens per cel",
+            "error: long.csv: row 2, column name: a cell of 40,000 characters; at most 32,767 characters per cell",
+        ),
+        (damaged, 1, "error: damaged.xlsx: dit Excel-bestand kan niet gelezen worden (", None),
+        (tmp_path / "old.xls", 2, "error: old.xls: het oude .xls-formaat wordt niet ondersteund;", None),
+    ]
+    for path, code, dutch, english in cases:
+        result = wieweet(database_url, "import", "experts", str(path))
+        assert result.exit_code == code and result.stderr.startswith(dutch), result.stderr
+        if english is not None:
+            result = wieweet_in(database_url, "en", "import", "experts", str(path))
+            assert result.exit_code == code and result.stderr.startswith(english), result.stderr
 
 
 def test_an_import_that_failed_ends_with_the_outcome_in_the_operators_language(
@@ -200,7 +248,7 @@ def test_an_import_that_failed_ends_with_the_outcome_in_the_operators_language(
 
 def test_missing_file_and_unknown_kind(database_url: str, tmp_path: Path) -> None:
     result = wieweet(database_url, "import", "experts", str(tmp_path / "nope.csv"))
-    assert result.exit_code == 2 and "no such file" in result.stderr  # a usage error, as the README says
+    assert result.exit_code == 2 and "dat bestand bestaat niet" in result.stderr  # a usage error, as the README says
     assert wieweet(database_url, "import", "people", "x.csv").exit_code == 2  # click usage error
 
 
@@ -224,13 +272,13 @@ def test_export_csv_and_xlsx_round_trip(database_url: str, files: dict[str, Path
             result.exit_code == 0
             and result.stdout == f"{len(out.read_text().splitlines()) - 1} {kind} written to {out}\n"
         )
-        assert "0 added, 0 changed" in wieweet(database_url, "import", kind, str(out)).stdout
+        assert "0 toegevoegd, 0 gewijzigd" in wieweet(database_url, "import", kind, str(out)).stdout
         again = tmp_path / f"again-{kind}.csv"
         wieweet(database_url, "export", kind, str(again))
         assert out.read_bytes() == again.read_bytes()
         xlsx = tmp_path / f"out-{kind}.xlsx"
         assert wieweet(database_url, "export", kind, str(xlsx)).exit_code == 0
-        assert "0 added, 0 changed" in wieweet(database_url, "import", kind, str(xlsx)).stdout
+        assert "0 toegevoegd, 0 gewijzigd" in wieweet(database_url, "import", kind, str(xlsx)).stdout
     assert (tmp_path / "out-experts.csv").read_text(encoding="utf-8").splitlines()[0] == EXPERT_HEADER
     assert (tmp_path / "out-practices.csv").read_text(encoding="utf-8").splitlines()[0] == PRACTICE_HEADER
 
@@ -297,9 +345,11 @@ def test_themes_list_and_import(database_url: str, tmp_path: Path) -> None:
     path = tmp_path / "themes.csv"
     path.write_text(THEME_HEADER + "\nzorg,Zorg,Care,woonzorg\n", encoding="utf-8")
     dry = wieweet(database_url, "themes", "import", str(path), "--dry-run")
-    assert "  added: zorg" in dry.stdout and "zorg" not in wieweet(database_url, "themes", "list").stdout
+    assert "  toegevoegd: zorg" in dry.stdout and "zorg" not in wieweet(database_url, "themes", "list").stdout
+    assert "  added: zorg" in wieweet_in(database_url, "en", "themes", "import", str(path), "--dry-run").stdout
     assert (
-        wieweet(database_url, "themes", "import", str(path)).stdout == "themes.csv: 1 added, 0 changed, 0 unchanged\n"
+        wieweet(database_url, "themes", "import", str(path)).stdout
+        == "themes.csv: 1 toegevoegd, 0 gewijzigd, 0 ongewijzigd\n"
     )
     assert "zorg             Zorg / Care  [woonzorg]" in wieweet(database_url, "themes", "list").stdout
     bad = tmp_path / "bad.csv"
@@ -331,3 +381,28 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
         callback(done, 4)
     progress.close()
     assert "importing experts" in terminal.getvalue() and "100%" in terminal.getvalue()
+
+
+def test_a_rows_problem_quotes_the_refused_value_safely_in_both_languages(database_url: str, tmp_path: Path) -> None:
+    """The value a row's problem refused is quoted again (as the English message did): without control characters
+    (an escape sequence would act on the terminal), whitespace as one space, cut at 60 characters."""
+    path = tmp_path / "p.csv"
+    long_url = "ftp://" + "x" * 100  # not a web address
+    path.write_text(
+        f"title,summary,city,year,url\nA,B,Gent,1492,\nC,D,Gent,20\x1b[31m19,\nE,F,Gent,2019,{long_url}\n",
+        encoding="utf-8",
+    )
+    dutch = wieweet(database_url, "import", "practices", str(path))
+    english = wieweet_in(database_url, "en", "import", "practices", str(path))
+    assert dutch.exit_code == english.exit_code == 1
+    assert "error: p.csv: rij 2, kolom year: Dit is geen geldig jaar (schrijf het als 2019). Waarde: '1492'" in (
+        dutch.stderr
+    )
+    assert "error: p.csv: row 2, column year: This is not a valid year (write it like 2019). Value: '1492'" in (
+        english.stderr
+    )
+    assert "rij 3, kolom year: Bevat onzichtbare tekens die geen tekst zijn. Waarde: '20[31m19'" in dutch.stderr
+    assert "\x1b" not in dutch.stderr and "\x1b" not in english.stderr
+    cut = "'" + long_url[:59] + "…'"
+    assert "rij 4, kolom url: " in dutch.stderr and f"Waarde: {cut}" in dutch.stderr
+    assert f"Value: {cut}" in english.stderr and long_url not in english.stderr

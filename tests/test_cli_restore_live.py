@@ -15,7 +15,7 @@ from digests.schedule import due_digests
 from storage import digest_repo, outbox_repo, routing_repo
 from storage.db import Database
 from storage.models import AuditLog, DigestRunStatus, DigestSubscription, OutboxKind, TimerKind
-from tests.cli import wieweet
+from tests.cli import wieweet, wieweet_in
 
 NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # a Tuesday, week 2026-W49
 AT_NOW = ("--now", NOW.isoformat())
@@ -66,13 +66,14 @@ def test_discard_leaves_a_message_a_running_process_is_posting(database: Databas
     wall = datetime.now(UTC)  # the discard compares claims with the clock
     _claim_message(database, mid, at=wall - LIVE, worker="replica-1", post=True)
 
-    dry = wieweet(database, "queued", "discard", "--message", str(mid), "--dry-run")
+    dry = wieweet(database, "queued", "discard", "--message", str(mid), "--dry-run")  # Dutch by default
     assert dry.exit_code == 1, dry.output  # as the real run: nothing could be discarded
-    assert f"being sent now by a running process: message {mid}" in dry.output and "would discard 0" in dry.output
-    done = wieweet(database, "queued", "discard", "--message", str(mid))
+    assert f"een draaiend proces verstuurt ze nu: bericht {mid} (stop eerst" in dry.output
+    assert "zou 0 berichten en 0 timers weggooien" in dry.output
+    done = wieweet_in(database, "en", "queued", "discard", "--message", str(mid))
     assert done.exit_code == 1, done.output  # nothing could be discarded
     assert f"being sent now by a running process: message {mid}" in done.output
-    assert "discarded 0 message(s) and 0 timer(s)" in done.output
+    assert "discarded 0 messages and 0 timers" in done.output
     with database.session() as session:  # Slack took the post: the replica records it
         assert mark_outbox_sent(session, message_id=mid, ts="1.2", channel="D0X", now=wall, worker_id="replica-1")
         session.commit()
@@ -91,14 +92,14 @@ def test_discard_before_a_time_ends_the_others_and_counts_what_it_ended(database
     _claim_message(database, live, at=wall - LIVE, worker="replica-1", post=False)
     _claim_message(database, crashed, at=wall - STALE, worker="replica-0", post=True)
 
-    done = wieweet(database, "queued", "discard", "--messages-before", NOW.isoformat(), "--dry-run")
+    done = wieweet_in(database, "en", "queued", "discard", "--messages-before", NOW.isoformat(), "--dry-run")
     assert done.exit_code == 0, done.output
-    assert f"would discard 2 message(s) ({crashed}, {idle}) and 0 timer(s)" in done.output
+    assert f"would discard 2 messages ({crashed}, {idle}) and 0 timers" in done.output
     assert f"being sent now by a running process: message {live}" in done.output
 
-    done = wieweet(database, "queued", "discard", "--messages-before", NOW.isoformat())
+    done = wieweet_in(database, "en", "queued", "discard", "--messages-before", NOW.isoformat())
     assert done.exit_code == 0, done.output
-    assert "discarded 2 message(s) and 0 timer(s)" in done.output
+    assert "discarded 2 messages and 0 timers" in done.output
     assert f"being sent now by a running process: message {live}" in done.output
     with database.session() as session:
         ended = {m.id: m.ended_reason for m in outbox_repo.list_outbox_messages(session, ids=[live, crashed, idle])}
@@ -125,7 +126,7 @@ def _timer(db: Database, *, claimed: datetime | None) -> int:
 def test_discard_leaves_a_timer_a_running_process_is_running(database: Database) -> None:
     wall = datetime.now(UTC)
     running = _timer(database, claimed=wall - LIVE)
-    done = wieweet(database, "queued", "discard", "--timer", str(running))
+    done = wieweet_in(database, "en", "queued", "discard", "--timer", str(running))
     assert done.exit_code == 1, done.output
     assert f"being sent now by a running process: timer {running}" in done.output
     with database.session() as session:  # the pass finishes it as its own
@@ -133,9 +134,9 @@ def test_discard_leaves_a_timer_a_running_process_is_running(database: Database)
         session.commit()
 
     crashed, idle = _timer(database, claimed=wall - STALE), _timer(database, claimed=None)
-    done = wieweet(database, "queued", "discard", "--timers-before", NOW.isoformat())
+    done = wieweet_in(database, "en", "queued", "discard", "--timers-before", NOW.isoformat())
     assert done.exit_code == 0, done.output
-    assert "discarded 0 message(s) and 2 timer(s)" in done.output and "running process" not in done.output
+    assert "discarded 0 messages and 2 timers" in done.output and "running process" not in done.output
     with database.session() as session:
         assert routing_repo.list_pending_timers(session) == []
     assert [e.after["timer_ids"] for e in _discards(database)] == [[], [crashed, idle]]

@@ -285,7 +285,7 @@ def test_excel_csv_opens_as_columns_in_a_belgian_excel(register: str, tmp_path: 
     assert rows[1][:6] == ["José Peeters", "jose@gent.be", "", "Stad Gent", "Gent", "'=1+1"]
     assert rows[1][7:10] == ["publieke-ruimte", "nl;fr", "a;b"]
     again = wieweet("--database", register, "import", "experts", str(out))
-    assert again.exit_code == 0 and "0 added, 0 changed, 1 unchanged" in again.output
+    assert again.exit_code == 0 and "0 toegevoegd, 0 gewijzigd, 1 ongewijzigd" in again.output
     plain = tmp_path / "plain.csv"
     assert wieweet("--database", register, "export", "experts", str(plain)).exit_code == 0
     assert not plain.read_bytes().startswith(b"\xef\xbb\xbf") and b"\r" not in plain.read_bytes()

@@ -27,8 +27,8 @@ from bot.cli.logs import configure_logging
 from bot.cli.output import echo
 from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
 from bot.directory import known_name
-from bot.error_texts import OPERATOR_CODES, error_text
-from bot.errors import ConfigError, WieweetError
+from bot.error_texts import OPERATOR_CODES, error_text, problem_text
+from bot.errors import ConfigError, ImportFailed, WieweetError
 from bot.i18n import normalise_language, t
 from bot.text import drop_controls
 from storage.db import Database, UnknownSchemaError, has_password, shown_url
@@ -144,6 +144,8 @@ def refusal_text(error: WieweetError, cli: CliContext | None) -> str:
     the rest (a record or id not found, bad input, a setting: their texts speak of Slack's buttons), for an error
     with other values (a channel is Slack markup) and for a code without a text."""
     lang = operator_language(cli)
+    if isinstance(error, ImportFailed) and len(error.errors) == 1:  # a register file refused before it is read
+        return problem_text(error.errors[0], lang)
     if error.code in OPERATOR_CODES:
         return error_text(error, lang) or error.message
     if not (error.refusal or error.people) or not set(error.values) <= error.people:

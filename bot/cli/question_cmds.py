@@ -130,25 +130,25 @@ def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[t
 def _queued_since(session: Session, question: Question, before: set[int]) -> list[str]:
     """What this transaction queued for the question ("asker_update to U0…"), read before a dry run rolls back."""
     added = [m for m in outbox_repo.list_outbox_messages(session, question_id=question.id) if m.id not in before]
-    return [f"{m.kind.value} to {_to(m, question)}" for m in added]
+    return [f"{m.kind.value} to {_to(m, question, 'en')}" for m in added]  # close/assign's lines: English still
 
 
-def _to(message: OutboxMessage, question: Question) -> str:
+def _to(message: OutboxMessage, question: Question, lang: str) -> str:
     """Whom a message goes to; the asker of a question staff may not see the asker of (``is_shareable``), unnamed."""
     if message.recipient_slack_id and message.recipient_slack_id == question.asker_slack_id:
-        return message.recipient_slack_id if is_shareable(question) else "the asker"
+        return message.recipient_slack_id if is_shareable(question) else t("cli.to_asker", lang)
     if message.channel_id and message.channel_id == question.channel_id and not is_shareable(question):
-        return "its thread"  # where it was asked: not named, as the question's thread is not
-    return message.recipient_slack_id or message.channel_id or "staff"
+        return t("cli.to_thread", lang)  # where it was asked: not named, as the question's thread is not
+    return message.recipient_slack_id or message.channel_id or t("cli.to_staff", lang)
 
 
-def _thread(question: Question) -> str:
+def _thread(question: Question, lang: str) -> str:
     """Where the question was asked; not shown for one staff may not see (``is_shareable``): a private channel's
     id would tell where it was asked, as its text and asker would."""
     if not (question.channel_id and question.thread_ts):
-        return "- (the asker gets DMs)"
+        return t("cli.thread_dms", lang)
     if not is_shareable(question):
-        return "(not shown: private or anonymous, or asked in a private channel)"
+        return t("cli.thread_hidden", lang)
     return f"{question.channel_id} {question.thread_ts}"
 
 
@@ -183,32 +183,36 @@ def question_show(cli: CliContext, question_id: int) -> None:
     Examples:
       wieweet question show 42
     """
-    tz = ZoneInfo(cli.settings.timezone)
+    tz, lang = ZoneInfo(cli.settings.timezone), operator_language(cli)
     with cli.db.session() as session:
         try:
             view = question_overview(session, question_id=question_id)
         except NotFoundError:
             _unknown(question_id)
         q = view.question
-        reason = f" ({q.escalation_reason})" if q.escalation_reason else ""
-        echo(f"question {q.id}: {q.status.value}{reason}, {q.visibility.value}, asked {_local(q.created_at, tz)}")
+        status = q.status.value + (f" ({q.escalation_reason})" if q.escalation_reason else "")  # a code, as kinds
+        asked = _local(q.created_at, tz)
+        echo(t("cli.show_question", lang, id=q.id, status=status, visibility=q.visibility.value, asked=asked))
         if q.escalated_at is not None:
-            echo(f"  escalated: {_local(q.escalated_at, tz)}")
+            echo("  " + t("cli.show_escalated", lang, when=_local(q.escalated_at, tz)))
         if q.closed_at is not None:
-            echo(f"  closed: {_local(q.closed_at, tz)}" + (f" — {q.staff_note}" if q.staff_note else ""))
-        echo(f"  asker: {view.asker or '(private or anonymous)'}")
-        echo(f"  text: {(view.text or '(private or anonymous)').replace(chr(10), ' ')[:200]}")
-        echo(f"  thread: {_thread(q)}")
-        echo(f"requests ({len(view.requests)}):")
+            note = f" — {q.staff_note}" if q.staff_note else ""
+            echo("  " + t("cli.show_closed", lang, when=_local(q.closed_at, tz)) + note)
+        hidden = t("cli.show_hidden", lang)
+        echo("  " + t("cli.show_asker", lang, asker=view.asker or hidden))
+        echo("  " + t("cli.show_text", lang, text=(view.text or hidden).replace(chr(10), " ")[:200]))
+        echo("  " + t("cli.show_thread", lang, thread=_thread(q, lang)))
+        echo(t("cli.show_requests", lang, count=len(view.requests)))
         for r in view.requests:
             who = f"{r.slack_id or '-'}" + (f" {r.name}" if r.name else "")
             echo(f"  {r.routing_id:>6}  {r.status:<10} {_local(r.asked_at, tz):<16}  {who}")
-        echo(f"timers ({len(view.timers)}):")
-        for t in view.timers:
-            echo(f"  {t.id:>6}  {t.kind.value:<22} due {_local(t.due_at, tz)}")
-        echo(f"queued ({len(view.queued)}):")
+        echo(t("cli.list_timers", lang, count=len(view.timers)))
+        for timer in view.timers:
+            echo(f"  {timer.id:>6}  {timer.kind.value:<22} " + t("cli.due", lang, when=_local(timer.due_at, tz)))
+        echo(t("cli.show_queued", lang, count=len(view.queued)))
         for m in view.queued:
-            echo(f"  {m.id:>6}  {m.kind.value:<22} to {_to(m, q):<12} due {_local(m.next_attempt_at, tz)}")
+            to = t("cli.to", lang, to=_to(m, q, lang))
+            echo(f"  {m.id:>6}  {m.kind.value:<22} {to:<15} " + t("cli.due", lang, when=_local(m.next_attempt_at, tz)))
 
 
 @question_group.command(name="close")

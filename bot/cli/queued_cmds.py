@@ -11,12 +11,12 @@ import click
 from bot.cli import EXIT_REFUSED, CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
-from bot.i18n import N_, format_list, t
+from bot.i18n import N_, format_list, t, tn
 from bot.restore import LIVE_CLAIM, OpenQuestionTimers, Stranded, discard_queued, list_queued
 from digests.period import period_of, to_local
 from digests.restored import digest_states
 from handlers.blocks.routing import status_label
-from storage.enums import TimerKind
+from storage.enums import DigestRunStatus, TimerKind
 
 
 def _time(value: str | None, option: str) -> datetime | None:
@@ -59,34 +59,71 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
       wieweet queued list
       wieweet queued list --week 2026-W48
     """
-    tz = ZoneInfo(cli.settings.timezone)
+    tz, lang = ZoneInfo(cli.settings.timezone), operator_language(cli)
     now = parse_now(now_text)
+    col = {name: t(key, lang) for name, key in COLUMN_KEYS.items()}  # the tables' headers, in the operator's words
     with cli.db.session() as session:
         queued = list_queued(session)
         digests = digest_states(session, period=week or period_of(now, tz), tz=tz)
-        echo(f"messages ({len(queued.messages)}):")
-        echo(f"  {'id':>6}  {'kind':<22} {'to':<14} {'question':>8}  {'created':<16}  post started")
+        echo(t("cli.queued_messages", lang, count=len(queued.messages)))
+        echo(
+            f"  {col['id']:>6}  {col['kind']:<22} {col['to']:<14} {col['question']:>8}  {col['created']:<16}  "
+            f"{col['post_started']}"
+        )
         for m in queued.messages:
             to = m.recipient_slack_id or m.channel_id or "-"
             question = str(m.question_id) if m.question_id is not None else "-"
-            started = "yes" if m.post_started_at is not None else "no"
+            started = t("cli.yes" if m.post_started_at is not None else "cli.no", lang)
             echo(f"  {m.id:>6}  {m.kind.value:<22} {to:<14} {question:>8}  {_local(m.created_at, tz):<16}  {started}")
-        echo(f"timers ({len(queued.timers)}):")
-        echo(f"  {'id':>6}  {'kind':<22} {'question':>8}  {'status':<10} {'created':<16}  due")
-        for t in queued.timers:
-            question = str(t.question_id) if t.question_id is not None else "-"
-            status = queued.question_status.get(t.question_id, "-") if t.question_id is not None else "-"
-            created, due = _local(t.created_at, tz), _local(t.due_at, tz)
-            echo(f"  {t.id:>6}  {t.kind.value:<22} {question:>8}  {status:<10} {created:<16}  {due}")
-        echo(f"digests ({len(digests)}):")
-        echo(f"  {'channel':<14} {'week':<8}  {'scheduled':<16}  state")
+        echo(t("cli.list_timers", lang, count=len(queued.timers)))
+        echo(
+            f"  {col['id']:>6}  {col['kind']:<22} {col['question']:>8}  {col['status']:<10} {col['created']:<16}  "
+            f"{col['due']}"
+        )
+        for timer in queued.timers:
+            question = str(timer.question_id) if timer.question_id is not None else "-"
+            status = queued.question_status.get(timer.question_id, "-") if timer.question_id is not None else "-"
+            created, due = _local(timer.created_at, tz), _local(timer.due_at, tz)
+            echo(f"  {timer.id:>6}  {timer.kind.value:<22} {question:>8}  {status:<10} {created:<16}  {due}")
+        echo(t("cli.queued_digests", lang, count=len(digests)))
+        echo(f"  {col['channel']:<14} {col['week']:<8}  {col['scheduled']:<16}  {col['state']}")
         for d in digests:
-            state = f"{d.state} {_local(d.sent_at, tz)}" if d.sent_at is not None else d.state
+            state = _digest_state(d.state, lang)
+            if d.sent_at is not None:
+                state = f"{state} {_local(d.sent_at, tz)}"
             if d.state == "none":
-                state = "not posted: posts at the next start" if d.scheduled <= now else "not posted yet"
+                state = t("cli.digest_due_at_start" if d.scheduled <= now else "cli.digest_not_yet", lang)
             elif d.error and d.state in ("claimed", "failed"):  # why it waits or failed: a token refused, a scope
-                state = f"{state} (last try: {' '.join(d.error.split())[:120]})"
+                state = f"{state} " + t("cli.digest_last_try", lang, error=" ".join(d.error.split())[:120])
             echo(f"  {d.channel_id:<14} {d.period:<8}  {_local(d.scheduled, tz):<16}  {state}")
+
+
+COLUMN_KEYS = {  # the headers of `queued list`'s tables
+    "id": N_("cli.col_id"),
+    "kind": N_("cli.col_kind"),
+    "to": N_("cli.col_to"),
+    "question": N_("cli.col_question"),
+    "created": N_("cli.col_created"),
+    "post_started": N_("cli.col_post_started"),
+    "status": N_("cli.col_status"),
+    "due": N_("cli.col_due"),
+    "channel": N_("cli.col_channel"),
+    "week": N_("cli.col_week"),
+    "scheduled": N_("cli.col_scheduled"),
+    "state": N_("cli.col_state"),
+}
+
+DIGEST_STATE_KEYS = {  # a week's digest run (``digests.restored.DigestState.state``)
+    DigestRunStatus.CLAIMED.value: N_("cli.digest_claimed"),
+    DigestRunStatus.SENT.value: N_("cli.digest_sent"),
+    DigestRunStatus.EMPTY.value: N_("cli.digest_empty"),
+    DigestRunStatus.FAILED.value: N_("cli.digest_failed"),
+}
+
+
+def _digest_state(state: str, lang: str) -> str:
+    key = DIGEST_STATE_KEYS.get(state)
+    return t(key, lang) if key else state
 
 
 @queued_group.command(name="discard")
@@ -154,19 +191,18 @@ def queued_discard(
         raise click.exceptions.Exit(EXIT_REFUSED) from None
     for stranded in result.stranded:
         echo(f"warning: {_stranded(stranded, lang)}")
-    held = [f"message {i}" for i in result.skipped_message_ids] + [f"timer {i}" for i in result.skipped_timer_ids]
+    held = [t("cli.held_message", lang, id=i) for i in result.skipped_message_ids] + [
+        t("cli.held_timer", lang, id=i) for i in result.skipped_timer_ids
+    ]
     if held:
-        echo(
-            f"left alone, being sent now by a running process: {', '.join(held)} (stop every replica first; with "
-            f"none running, such a claim is stale after {LIVE_CLAIM.seconds // 60} minutes)"
-        )
+        echo(t("cli.discard_held", lang, held=", ".join(held), minutes=LIVE_CLAIM.seconds // 60))
+    messages = tn("cli.discard_messages", "cli.discard_messages_plural", result.messages, lang, count=result.messages)
+    timers = tn("cli.discard_timers", "cli.discard_timers_plural", result.timers, lang, count=result.timers)
     if result.dry_run:
-        echo(
-            f"would discard {result.messages} message(s) {_ids(result.message_ids)}and {result.timers} timer(s) "
-            f"{_ids(result.timer_ids)}(dry run: nothing changed)"
-        )
+        messages, timers = messages + _ids(result.message_ids), timers + _ids(result.timer_ids)
+        echo(t("cli.would_discard", lang, messages=messages, timers=timers))
     else:
-        echo(f"discarded {result.messages} message(s) and {result.timers} timer(s)")
+        echo(t("cli.discarded", lang, messages=messages, timers=timers))
     if held and not (result.messages or result.timers):  # a dry run exits as the real run would
         click.get_current_context().exit(EXIT_REFUSED)
 
@@ -188,7 +224,7 @@ def _stranded(stranded: Stranded, lang: str) -> str:
 
 
 def _ids(ids: list[int]) -> str:
-    return f"({', '.join(map(str, ids))}) " if ids else ""
+    return f" ({', '.join(map(str, ids))})" if ids else ""
 
 
 def register(group: click.Group) -> None:

@@ -86,26 +86,42 @@ def slack_email_lookup(settings: Settings) -> identity.SlackEmailLookup | None:
 
 
 def print_report(report: ImportReport, lang: str) -> None:
-    """The import's warnings and notes in the operator's language (``lang``), then what it changed."""
+    """The import's warnings, notes, conflicts and erased rows in the operator's language (``lang``), then what it
+    changed (with ``--dry-run`` record by record) and its counts. The line markers (``warning:``, ``CONFLICT:``,
+    ``ERASED:``) stay as they are, for a script that looks for them."""
     for warning in report.warnings:
         echo(f"warning: {problem_text(warning, lang)}", err=True)
     for note in report.notes:
         echo(f"note: {problem_text(note, lang)}")
     for conflict in report.conflicts:
-        echo(f"CONFLICT: {conflict}", err=True)
+        echo(f"CONFLICT: {problem_text(conflict, lang)}", err=True)
     for erased in report.erased:
-        echo(f"ERASED: {erased}", err=True)
+        echo(f"ERASED: {problem_text(erased, lang)}", err=True)
     if report.dry_run:
         for change in report.changes:
-            detail = f" ({', '.join(change.fields)})" if change.action == "changed" else ""
-            echo(f"  {change.action}: {change.key}{detail}")
-    echo(
-        f"{report.file}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged"
-        + (f", {len(report.conflicts)} conflict(s) (see above)" if report.conflicts else "")
-        + (f", {report.erased_people} erased person(s) (see above)" if report.erased_people else "")
-        + (f", {report.erased_slack_ids} Slack id(s) of erased people (see above)" if report.erased_slack_ids else "")
-        + (" — dry run, nothing written" if report.dry_run else "")
-    )
+            if change.action == "changed":
+                echo("  " + t("cli.import_changed", lang, key=change.key, fields=", ".join(change.fields)))
+            else:
+                echo("  " + t("cli.import_added", lang, key=change.key))
+    echo(import_summary(report, lang))
+
+
+def import_summary(report: ImportReport, lang: str) -> str:
+    """An import's last line: the records added, changed and unchanged, the conflicts and erased rows listed above,
+    and whether it was a dry run."""
+    counts = {"added": report.added, "changed": report.changed, "unchanged": report.unchanged}
+    parts = [t("cli.import_counts", lang, file=report.file, **counts)]
+    if report.conflicts:
+        n = len(report.conflicts)
+        parts.append(tn("cli.import_conflicts", "cli.import_conflicts_plural", n, lang, count=n))
+    if report.erased_people:
+        n = report.erased_people
+        parts.append(tn("cli.import_erased_people", "cli.import_erased_people_plural", n, lang, count=n))
+    if report.erased_slack_ids:
+        n = report.erased_slack_ids
+        parts.append(tn("cli.import_erased_ids", "cli.import_erased_ids_plural", n, lang, count=n))
+    line = ", ".join(parts)
+    return line + " — " + t("cli.import_dry_run", lang) if report.dry_run else line
 
 
 def fail_import(exc: ImportFailed, cli: CliContext) -> None:

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.errors import Problem
 from bot.register.files import RawRow, RegisterFile
 from bot.register.validation import ExpertRecord
 from storage import erased_repo
@@ -73,15 +74,28 @@ def find_erased_rows(
         stored = existing.get(record.email)
         sid = _new_slack_id(record, stored, present)
         where = f"{file.name}: row {row.line}"
+        values = {"file": file.name, "row": row.line}
         if stored is None and (record.email in found or (sid is not None and sid in found)):
             outcome = "listed again (--relist-erased)" if relist else "not imported (--relist-erased lists them again)"
-            erased.people[record.email] = f"{where}: this person asked to be forgotten; {outcome}"
+            erased.people[record.email] = Problem(
+                f"{where}: this person asked to be forgotten; {outcome}",
+                "erased_relisted" if relist else "erased_skipped",
+                values,
+            )
         elif sid is not None and sid in found:
             erased.slack_ids[record.email] = (
-                f"{where}: slack_user_id belongs to a person who asked to be forgotten; imported (--relist-erased)"
+                Problem(
+                    f"{where}: slack_user_id belongs to a person who asked to be forgotten; imported (--relist-erased)",
+                    "erased_id_relisted",
+                    values,
+                )
                 if relist
-                else f"{where}: slack_user_id left out: it belongs to a person who asked to be forgotten; the row's "
-                "other fields are imported (--relist-erased imports it too)"
+                else Problem(
+                    f"{where}: slack_user_id left out: it belongs to a person who asked to be forgotten; the row's "
+                    "other fields are imported (--relist-erased imports it too)",
+                    "erased_id_left_out",
+                    values,
+                )
             )
     return erased
 

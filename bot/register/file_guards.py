@@ -23,7 +23,7 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.reader.workbook import WorkbookParser
 from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
 
-from bot.errors import ImportFailed
+from bot.errors import Count, ImportFailed, file_refused
 
 MIB = 1024 * 1024
 
@@ -56,18 +56,25 @@ def megabytes(size: int) -> str:
 
 def too_many_columns(name: str, line: int, limits: FileLimits, *, part: str = "") -> ImportFailed:
     where = f"row {line} of {part}" if part else f"row {line}"
-    return ImportFailed(
+    return file_refused(
         "too_many_columns",
         f"{name}: {where}: more than {limits.max_columns} columns; at most {limits.max_columns} can be "
         "imported (a register file has about a dozen)",
+        "too_many_columns_tab" if part else "too_many_columns",
+        file=name,
+        row=line,
+        tab=part,
+        limit=Count(limits.max_columns),
     )
 
 
 def too_many_rows(name: str, limits: FileLimits) -> ImportFailed:
-    return ImportFailed(
+    return file_refused(
         "too_many_rows",
         f"{name}: more than {limits.max_rows:,} rows below the header; at most {limits.max_rows:,} rows "
         "can be imported from one file (split it into several files)",
+        file=name,
+        limit=Count(limits.max_rows),
     )
 
 
@@ -128,26 +135,42 @@ def check_xlsx_parts(path: Path, limits: FileLimits) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise unreadable(path, exc) from exc
     if len(parts) > limits.max_parts:
-        raise ImportFailed(
-            "xlsx_too_big", f"{path.name}: the Excel file holds {len(parts):,} parts; at most {limits.max_parts:,}"
+        raise file_refused(
+            "xlsx_too_big",
+            f"{path.name}: the Excel file holds {len(parts):,} parts; at most {limits.max_parts:,}",
+            "xlsx_parts",
+            file=path.name,
+            parts=Count(len(parts)),
+            limit=Count(limits.max_parts),
         )
     total = sum(part.file_size for part in parts)
     biggest = max(parts, key=lambda part: part.file_size, default=None)
     if biggest is not None and total > limits.max_unpacked_bytes:
-        raise ImportFailed(
+        raise file_refused(
             "xlsx_too_big",
             f"{path.name}: the Excel file unpacks to {megabytes(total)} ({biggest.filename} alone "
             f"{megabytes(biggest.file_size)}); at most {megabytes(limits.max_unpacked_bytes)} can be imported "
             "(an enormous cell or a damaged file; save the sheet as CSV UTF-8 or split it)",
+            "xlsx_unpacked",
+            file=path.name,
+            size=megabytes(total),
+            part=biggest.filename,
+            part_size=megabytes(biggest.file_size),
+            limit=megabytes(limits.max_unpacked_bytes),
         )
     # openpyxl streams worksheets row by row but builds every other part (shared strings, styles, ...) whole.
     for part in parts:
         if part.file_size > limits.max_part_bytes and not SHEET_PART.fullmatch(part.filename):
-            raise ImportFailed(
+            raise file_refused(
                 "xlsx_too_big",
                 f"{path.name}: the part {part.filename} of the Excel file unpacks to {megabytes(part.file_size)}; "
                 f"at most {megabytes(limits.max_part_bytes)} can be imported (an enormous cell or a damaged file; "
                 "save the sheet as CSV UTF-8 or split it)",
+                "xlsx_part_too_big",
+                file=path.name,
+                part=part.filename,
+                size=megabytes(part.file_size),
+                limit=megabytes(limits.max_part_bytes),
             )
     sheets = [part for part in parts if SHEET_PART.fullmatch(part.filename)]
     tabs = _worksheet_tabs(path)  # None: unknown, and every sheet is then held to the limits of the import
@@ -214,19 +237,31 @@ class _ExcelLimit:
     def __init__(self, name: str, tab: str, imported: str) -> None:
         self.name, self.tab, self.imported = name, tab, imported
 
-    def _refusal(self, problem: str) -> ImportFailed:
+    def _refusal(self, problem: str, code: str, **values: object) -> ImportFailed:
         first = f"the first tab, {self.imported!r}," if self.imported else "the first tab"
-        return ImportFailed(
+        return file_refused(
             "sheet_too_big",
             f"{self.name}: {problem}, more than Excel itself allows (a damaged file?). Only {first} is imported: "
             "delete the other tabs, or save that one as CSV UTF-8",
+            code if self.imported else f"{code}_first",
+            file=self.name,
+            tab=repr(self.tab),
+            first=repr(self.imported),
+            **values,
         )
 
     def too_wide(self, row: int) -> ImportFailed:
-        return self._refusal(f"row {row} of the tab {self.tab!r} has more than {EXCEL_COLUMNS:,} cells")
+        return self._refusal(
+            f"row {row} of the tab {self.tab!r} has more than {EXCEL_COLUMNS:,} cells",
+            "excel_tab_too_wide",
+            row=row,
+            limit=Count(EXCEL_COLUMNS),
+        )
 
     def too_long(self) -> ImportFailed:
-        return self._refusal(f"the tab {self.tab!r} has more than {EXCEL_ROWS:,} rows")
+        return self._refusal(
+            f"the tab {self.tab!r} has more than {EXCEL_ROWS:,} rows", "excel_tab_too_long", limit=Count(EXCEL_ROWS)
+        )
 
 
 class _RowScan(ContentHandler):
@@ -280,13 +315,19 @@ def unreadable(path: Path, exc: BaseException) -> ImportFailed:
     cause: BaseException | None = exc
     while cause is not None:  # openpyxl wraps what went wrong in its own exceptions
         if isinstance(cause, DefusedXmlException):
-            return ImportFailed(
+            return file_refused(
                 "unsafe_xml",
                 f"{path.name}: refused: the Excel file contains XML entity or DTD declarations, which a spreadsheet "
                 f"never needs ({cause})",
+                "xml_declarations",
+                file=path.name,
+                detail=str(cause),
             )
         cause = cause.__cause__ or cause.__context__
     detail = " ".join(str(exc).split())
     if len(detail) > 300:
         detail = detail[:299] + "…"
-    return ImportFailed("bad_xlsx", f"{path.name}: cannot read this Excel file ({detail or type(exc).__name__})")
+    detail = detail or type(exc).__name__
+    return file_refused(
+        "bad_xlsx", f"{path.name}: cannot read this Excel file ({detail})", file=path.name, detail=detail
+    )

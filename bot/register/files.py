@@ -39,7 +39,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-from bot.errors import ImportFailed, WieweetError
+from bot.errors import Count, ImportFailed, WieweetError, file_refused
 from bot.files import replace_file
 from bot.register.file_guards import (
     LIMITS,
@@ -101,11 +101,22 @@ def _check_cells(name: str, line: int, cells: Sequence[str], header: Sequence[st
     for index, cell in enumerate(cells):
         if len(cell) > limits.max_cell_chars:
             column = header[index] if index < len(header) else str(index + 1)
-            raise ImportFailed(
+            raise file_refused(
                 "cell_too_long",
                 f"{name}: row {line}, column {column}: a cell of {len(cell):,} characters; at most "
                 f"{limits.max_cell_chars:,} characters per cell can be imported",
+                file=name,
+                row=line,
+                column=column,
+                length=Count(len(cell)),
+                limit=Count(limits.max_cell_chars),
             )
+
+
+def _empty(name: str) -> ImportFailed:
+    return file_refused(
+        "empty_file", f"{name}: the file is empty (row 1 must be the header with the column names)", file=name
+    )
 
 
 def _build(
@@ -117,7 +128,7 @@ def _build(
     iterator = iter(records)
     first = next(iterator, None)
     if first is None or not any(cell.strip() for cell in first[1]):
-        raise ImportFailed("empty_file", f"{name}: the file is empty (row 1 must be the header with the column names)")
+        raise _empty(name)
     _check_cells(name, first[0], first[1], (), limits)
     header = list(first[1])
     while header and not header[-1].strip():
@@ -126,7 +137,12 @@ def _build(
     for index, raw in enumerate(header, start=1):
         column = normalise_column(raw) or f"column {index} (no name)"
         if column in columns:
-            raise ImportFailed("duplicate_column", f"{name}: the header (row 1) has the column {column!r} twice")
+            raise file_refused(
+                "duplicate_column",
+                f"{name}: the header (row 1) has the column {column!r} twice",
+                file=name,
+                column=repr(column),
+            )
         columns.append(column)
     rows: list[RawRow] = []
     for line, record in iterator:
@@ -156,20 +172,23 @@ def _detect_delimiter(header_line: str) -> str:
 
 def _check_size(name: str, size: int, limits: FileLimits) -> None:
     if size > limits.max_file_bytes:
-        raise ImportFailed(
+        raise file_refused(
             "file_too_big",
             f"{name}: the file is {megabytes(size)}; at most {megabytes(limits.max_file_bytes)} can be imported "
             "(split the register into several files)",
+            file=name,
+            size=megabytes(size),
+            limit=megabytes(limits.max_file_bytes),
         )
 
 
-def _where(error: UnicodeDecodeError) -> str:
-    """``line L, column C`` of the first byte that is not UTF-8 (what an editor shows), not a byte offset."""
+def _where(error: UnicodeDecodeError) -> tuple[int, int]:
+    """The line and column of the first byte that is not UTF-8 (what an editor shows), not a byte offset."""
     before = bytes(error.object[: error.start])
     line_start = before.rfind(b"\n") + 1
     column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
     line = before.count(b"\n") + 1
-    return f"line {line}, column {column}"
+    return line, column
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -178,20 +197,27 @@ def _decode(data: bytes, name: str) -> str:
         try:
             return data.decode("utf-16")  # the BOM gives the byte order and is dropped
         except UnicodeDecodeError as exc:
-            raise ImportFailed(
+            raise file_refused(
                 "not_utf8",
                 f"{name}: this UTF-16 file is damaged (an unreadable character at byte {exc.start:,}). In Excel use "
                 "Save As → “CSV UTF-8 (comma delimited)” (Dutch Excel: “CSV UTF-8 (door komma's gescheiden)”), "
                 "or import the .xlsx file itself",
+                "utf16_damaged",
+                file=name,
+                byte=Count(exc.start),
             ) from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFailed(
+        line, column = _where(exc)
+        raise file_refused(
             "not_utf8",
-            f"{name}: this file is not UTF-8 text (an unreadable character in {_where(exc)}). In Excel use "
-            "Save As → “CSV UTF-8 (comma delimited)” (Dutch Excel: “CSV UTF-8 (door komma's gescheiden)”), "
-            "or import the .xlsx file itself",
+            f"{name}: this file is not UTF-8 text (an unreadable character in line {line}, column {column}). In "
+            "Excel use Save As → “CSV UTF-8 (comma delimited)” (Dutch Excel: “CSV UTF-8 (door komma's "
+            "gescheiden)”), or import the .xlsx file itself",
+            file=name,
+            line=line,
+            column=column,
         ) from exc
 
 
@@ -200,7 +226,7 @@ def parse_csv(data: bytes, *, name: str, limits: FileLimits = LIMITS) -> Registe
     _check_size(name, len(data), limits)
     text = _decode(data, name)
     if not text.strip():
-        raise ImportFailed("empty_file", f"{name}: the file is empty (row 1 must be the header with the column names)")
+        raise _empty(name)
     end = text.find("\n")
     first_line = (text if end < 0 else text[:end]).rstrip("\r")
     sep = re.fullmatch(r"\s*sep=(.)\s*", first_line)
@@ -222,15 +248,23 @@ def parse_csv(data: bytes, *, name: str, limits: FileLimits = LIMITS) -> Registe
                 yield line, [unneutralise(cell) for cell in record]
         except csv.Error as exc:
             if "field limit" in str(exc):  # csv's own guard against a huge cell (131,072 characters)
-                raise ImportFailed(
+                raise file_refused(
                     "cell_too_long",
                     f"{name}: row {line + 1}: a cell of more than {limits.max_cell_chars:,} characters; at most "
                     f"{limits.max_cell_chars:,} characters per cell can be imported",
+                    "cell_too_long_csv",
+                    file=name,
+                    row=line + 1,
+                    limit=Count(limits.max_cell_chars),
                 ) from exc
-            raise ImportFailed(
+            raise file_refused(
                 "bad_csv",
                 f"{name}: row {line + 1}: this is not valid CSV ({exc}); a value containing the delimiter "
                 f'{delimiter!r}, a quote or a line break must be in double quotes, with quotes inside doubled ("")',
+                file=name,
+                row=line + 1,
+                detail=str(exc),
+                delimiter=repr(delimiter),
             ) from exc
 
     return _build(name, records(), delimiter, limits)
@@ -246,21 +280,29 @@ def _check_dimension(name: str, sheet: ReadOnlyWorksheet, limits: FileLimits) ->
     rows, columns = sheet.max_row or 0, sheet.max_column or 0
     if rows > limits.max_rows + 1 or columns > limits.max_columns:
         last = f"{get_column_letter(min(columns, 18_278))}{rows}" if columns else str(rows)
-        raise ImportFailed(
+        raise file_refused(
             "sheet_too_big",
             f"{name}: the sheet declares the range A1:{last} ({rows:,} rows × {columns:,} columns); at most "
             f"{limits.max_rows + 1:,} rows and {limits.max_columns} columns can be imported (delete the empty "
             "rows and columns after the data, or save the sheet as CSV UTF-8)",
+            file=name,
+            last=last,
+            rows=Count(rows),
+            columns=Count(columns),
+            max_rows=Count(limits.max_rows + 1),
+            max_columns=Count(limits.max_columns),
         )
 
 
 def read_xlsx(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFile:
     """The first sheet of an Excel workbook; formulas count with their last computed value."""
     if not xml_is_hardened():
-        raise ImportFailed(
+        raise file_refused(
             "unsafe_xml",
             f"{path.name}: .xlsx files are only read with defusedxml installed (pip install defusedxml; "
             "and OPENPYXL_DEFUSEDXML must not be False)",
+            "no_defusedxml",
+            file=path.name,
         )
     check_xlsx_parts(path, limits)
     try:
@@ -270,7 +312,9 @@ def read_xlsx(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFile:
     try:
         sheet = workbook.worksheets[0]
         if not isinstance(sheet, ReadOnlyWorksheet):  # pragma: no cover - read_only=True always gives one
-            raise ImportFailed("bad_xlsx", f"{path.name}: cannot read this Excel file (no worksheet)")
+            raise file_refused(
+                "bad_xlsx", f"{path.name}: cannot read this Excel file (no worksheet)", file=path.name, detail="-"
+            )
         _check_dimension(path.name, sheet, limits)
         # The declared size is not trusted any further: a too small one would cut rows off silently. Reading
         # stops one row and one column past the limits, and _build refuses a file that reaches either.
@@ -298,13 +342,21 @@ def check_register_path(path: Path) -> None:
     opens, or creates, the database)."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise ImportFailed(
-            "bad_format", f"{path.name}: the old .xls format is not supported; save it as .xlsx or as CSV UTF-8"
+        raise file_refused(
+            "bad_format",
+            f"{path.name}: the old .xls format is not supported; save it as .xlsx or as CSV UTF-8",
+            "old_xls",
+            file=path.name,
         )
     if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
-        raise ImportFailed("bad_format", f"{path.name}: use a .csv or .xlsx file")
+        raise file_refused("bad_format", f"{path.name}: use a .csv or .xlsx file", file=path.name)
     if not path.is_file():
-        raise ImportFailed("no_file", f"{path}: no such file")
+        raise file_refused("no_file", f"{path}: no such file", file=str(path))
+
+
+def _unreadable(path: Path, exc: OSError) -> ImportFailed:
+    detail = exc.strerror or type(exc).__name__
+    return file_refused("unreadable", f"{path}: cannot read the file ({detail})", file=str(path), detail=detail)
 
 
 def read_register_file(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFile:
@@ -314,14 +366,14 @@ def read_register_file(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFi
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ImportFailed("unreadable", f"{path}: cannot read the file ({exc.strerror})") from exc
+        raise _unreadable(path, exc) from exc
     _check_size(path.name, size, limits)
     if suffix in XLSX_SUFFIXES:
         return read_xlsx(path, limits=limits)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImportFailed("unreadable", f"{path}: cannot read the file ({exc.strerror})") from exc
+        raise _unreadable(path, exc) from exc
     return parse_csv(data, name=path.name, limits=limits)
 
 

@@ -77,16 +77,23 @@ def claim_conflicts(
         if why is None:
             continue
         claimed = f"{file}: row {line}: {email} was claimed in Slack by account {stored.slack_user_id}, and {why}"
+        values = {"file": file, "row": line, "email": email, "account": stored.slack_user_id, "held": held or ""}
         if held is None:
             unchecked.append(
-                f"{claimed}: set SLACK_BOT_TOKEN (or try again when Slack answers) so the address can be checked, "
-                "or give the person's slack_user_id in the file"
+                Problem(
+                    f"{claimed}: set SLACK_BOT_TOKEN (or try again when Slack answers) so the address can be checked, "
+                    "or give the person's slack_user_id in the file",
+                    "claim_no_token" if lookup is None else "claim_not_asked",
+                    values,
+                )
             )
             continue
-        conflicts[email] = (
+        conflicts[email] = Problem(
             f"{claimed}: imported without that account (it is not routed this expert's questions; its consent is "
             "not carried over; the profile it made is in the audit log). Give the person's slack_user_id in the "
-            "file to link them."
+            "file to link them.",
+            "claim_other_address" if held else "claim_no_address",
+            values,
         )
     return conflicts, unchecked
 

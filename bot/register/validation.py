@@ -129,6 +129,7 @@ class FieldError:
     # unknown_outcome | bad_year | bad_url | insecure_url | url_credentials | bad_key
     message: str
     suggestion: str | None = None
+    value: str | None = None  # the value refused, as given (an import's problem line shows it: ``bot.error_texts``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +280,10 @@ class _Checker:
         self.values = values
         self.errors: list[FieldError] = []
 
-    def error(self, column: str, code: str, message: str, suggestion: str | None = None) -> None:
-        self.errors.append(FieldError(column, code, message, suggestion))
+    def error(
+        self, column: str, code: str, message: str, suggestion: str | None = None, *, value: str | None = None
+    ) -> None:
+        self.errors.append(FieldError(column, code, message, suggestion, value))
 
     def raw(self, column: str) -> str:
         return self.values.get(column) or ""
@@ -293,15 +296,25 @@ class _Checker:
             self.error(column, "missing", "missing required value")
         limit = MAX_LENGTH.get(column)
         if limit is not None and len(value) > limit:
-            self.error(column, "too_long", f"too long ({len(value)} characters, at most {limit})")
+            self.error(column, "too_long", f"too long ({len(value)} characters, at most {limit})", value=value)
         if CONTROLS.search(value):
-            self.error(column, "bad_characters", "contains control characters (invisible characters that are not text)")
+            self.error(
+                column,
+                "bad_characters",
+                "contains control characters (invisible characters that are not text)",
+                value=value,
+            )
         return value
 
     def items(self, column: str) -> list[str]:
         items = split_list(self.raw(column))
         if any(CONTROLS.search(item) for item in items):
-            self.error(column, "bad_characters", "contains control characters (invisible characters that are not text)")
+            self.error(
+                column,
+                "bad_characters",
+                "contains control characters (invisible characters that are not text)",
+                value="; ".join(items),
+            )
         return items
 
     def email(self, column: str, *, required: bool = False) -> str:
@@ -311,7 +324,7 @@ class _Checker:
         try:
             return normalise_email(raw)
         except ValueError as exc:
-            self.error(column, "bad_email", f"{raw!r} is not a valid email address ({exc})")
+            self.error(column, "bad_email", f"{raw!r} is not a valid email address ({exc})", value=raw)
             return raw
 
     def themes(self, lookup: ThemeLookup, column: str = "themes") -> tuple[str, ...]:
@@ -328,11 +341,12 @@ class _Checker:
                     "unknown_theme",
                     f"{item!r} is a synonym of several themes ({', '.join(owners)}): write the one you mean",
                     owners[0],
+                    value=item,
                 )
                 continue
             suggestion = lookup.suggest(item)
             hint = f" (did you mean {suggestion!r}?)" if suggestion else " (see `wieweet themes list`)"
-            self.error(column, "unknown_theme", f"unknown theme {item!r}{hint}", suggestion)
+            self.error(column, "unknown_theme", f"unknown theme {item!r}{hint}", suggestion, value=item)
         return tuple(sorted(keys))
 
 
@@ -357,6 +371,7 @@ def validate_expert(
             "bad_slack_id",
             f"{slack_user_id!r} is not a Slack user id (like U012AB3CD; leave empty for someone outside Slack{hint})",
             suggestion,
+            value=slack_user_id,
         )
     languages: list[str] = []
     for item in check.items("languages"):
@@ -368,7 +383,7 @@ def validate_expert(
         suggestion = suggest_language(item)
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         what = "an ISO 639-1 language code" if re.fullmatch(r"[a-z]{2}", code) else "a two-letter language code"
-        check.error("languages", "bad_language", f"{item!r} is not {what} (nl, en, fr{hint})", suggestion)
+        check.error("languages", "bad_language", f"{item!r} is not {what} (nl, en, fr{hint})", suggestion, value=item)
     record = ExpertRecord(
         name=name,
         email=email,
@@ -420,23 +435,26 @@ def validate_practice(
             "unknown_outcome",
             f"unknown outcome {raw_outcome!r} (use good, mixed or failed, or goed, gemengd or mislukt{hint})",
             suggestion,
+            value=raw_outcome,
         )
     contact_email = check.email("contact_email")
     url = check.text("url")
     problem = url_problem(url, allow_http=allow_http) if url else None
     if problem is not None:
         text = BAD_URL_ALLOWING_HTTP if problem == "bad_url" and allow_http else URL_PROBLEMS[problem]
-        check.error("url", problem, text.format(url=url))
+        check.error("url", problem, text.format(url=url), value=url)
     raw_year = check.text("year")
     year: int | None = None
     if raw_year:
         match = re.fullmatch(r"(\d{1,4})(?:\.0+)?", raw_year)  # Excel may give 2019 as "2019.0"
         if match is None:
-            check.error("year", "bad_year", f"{raw_year!r} is not a year (write it like 2019)")
+            check.error("year", "bad_year", f"{raw_year!r} is not a year (write it like 2019)", value=raw_year)
         else:
             year = int(match.group(1))
             if not MIN_YEAR <= year <= today.year + 1:
-                check.error("year", "bad_year", f"year {year} is out of range ({MIN_YEAR}–{today.year + 1})")
+                check.error(
+                    "year", "bad_year", f"year {year} is out of range ({MIN_YEAR}–{today.year + 1})", value=raw_year
+                )
     record = PracticeRecord(
         title=title,
         summary=summary,
@@ -500,6 +518,7 @@ def validate_theme(values: Mapping[str, str | None]) -> tuple[ThemeRecord | None
             "bad_key",
             f"{key!r} is not a valid theme key (lower-case letters, digits and dashes, like publieke-ruimte{hint})",
             suggestion,
+            value=key,
         )
     record = ThemeRecord(
         key=key,

@@ -25,6 +25,7 @@ from handlers.outbox import render_message
 from storage.db import Database
 from storage.models import DigestRunStatus, OutboxKind, OutboxMessage
 from tests.cli import wieweet as run_cli
+from tests.cli import wieweet_in
 from tests.digests.conftest import IN_WEEK, NOW, add_practice, add_question
 from tests.digests.test_lookup_fails import Passes, is_active, seed
 from tests.digests.test_sending import run_of
@@ -81,7 +82,7 @@ def test_a_missing_chat_write_is_said_once_per_pass_not_posted_to_staff_and_the_
     done = run_cli(database, "queued", "list", "--now", (NOW + timedelta(minutes=23)).isoformat())
     assert done.exit_code == 0, done.output
     lines = [line for line in done.output.splitlines() if line.strip().startswith(CHANNELS)]
-    assert len(lines) == 2 and all("claimed (last try: " in line and "missing_scope" in line for line in lines)
+    assert len(lines) == 2 and all("bezig (laatste poging: " in line and "missing_scope" in line for line in lines)
     emulator.set_bot_scopes(None)  # the operator granted it: the week's digests go out, once each
     later = passes.run(NOW + timedelta(minutes=33))
     assert {c: (r.status, r.resumed) for c, r in later.items()} == dict.fromkeys(CHANNELS, (SendStatus.SENT, True))
@@ -146,7 +147,7 @@ def test_the_command_line_shows_why_the_weeks_digests_wait(database: Database, e
     seed(database, *CHANNELS)
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-revoked-token", "SLACK_API_URL": emulator.api_url})
     Passes(database, create_web_client(settings)).run(NOW)
-    done = run_cli(database, "queued", "list", "--now", (NOW + timedelta(minutes=1)).isoformat())
+    done = wieweet_in(database, "en", "queued", "list", "--now", (NOW + timedelta(minutes=1)).isoformat())
     assert done.exit_code == 0, done.output
     lines = [line for line in done.output.splitlines() if line.strip().startswith(CHANNELS)]
     assert len(lines) == 2 and all("claimed (last try: " in line and "invalid_auth" in line for line in lines)

@@ -266,8 +266,10 @@ def slack() -> Iterator[SlackEmulator]:
     emu.stop()
 
 
-def wieweet(db: Database, slack: SlackEmulator, *args: str) -> Result:
+def wieweet(db: Database, slack: SlackEmulator, *args: str, language: str | None = None) -> Result:
     env = {"SLACK_BOT_TOKEN": slack.bot_token, "SLACK_API_URL": slack.api_url}
+    if language is not None:
+        env["WIEWEET_LANGUAGE"] = language
     return CliRunner().invoke(main, ["--database", db.url, *args], env=env)
 
 
@@ -277,11 +279,16 @@ def test_the_import_command_asks_slack_and_prints_the_conflict(
     squatted(db)
     path = tmp_path / "experts.csv"
     path.write_text(OFFICIAL, encoding="utf-8")
-    result = wieweet(db, slack, "import", "experts", str(path))
+    dry = wieweet(db, slack, "import", "experts", str(path), "--dry-run")  # the operator's language: Dutch
+    assert dry.exit_code == 0, dry.output
+    assert f"CONFLICT: experts.csv: rij 2: {JAN_EMAIL} werd in Slack opgeëist door het account U0SQUAT01" in dry.output
+    assert f"Slack kent voor dat account het e-mailadres {SQUATTER_EMAIL}: ingelezen zonder dat account" in dry.output
+    assert "0 toegevoegd, 1 gewijzigd, 0 ongewijzigd, 1 conflict (zie hierboven)" in dry.output
+    result = wieweet(db, slack, "import", "experts", str(path), language="en")
     assert result.exit_code == 0, result.output
     assert f"CONFLICT: experts.csv: row 2: {JAN_EMAIL} was claimed in Slack by account U0SQUAT01" in result.output
     assert f"its Slack e-mail address is {SQUATTER_EMAIL}" in result.output
-    assert "0 added, 1 changed, 0 unchanged, 1 conflict(s)" in result.output
+    assert "0 added, 1 changed, 0 unchanged, 1 conflict (see above)" in result.output
     assert any(c.params.get("user") == "U0SQUAT01" for c in slack.calls_to("users.info"))
     assert the_expert(db).slack_user_id is None
 

@@ -138,11 +138,22 @@ def test_the_command_line_names_the_row_and_refuses_the_flag_for_practices(
     imported_then_erased(database, path)
 
     dry = CliRunner().invoke(main, ["--database", database_url, "import", "experts", str(path), "--dry-run"])
+    english = CliRunner().invoke(
+        main, ["--database", database_url, "import", "experts", str(path), "--dry-run"], env={"WIEWEET_LANGUAGE": "en"}
+    )
 
-    assert dry.exit_code == 0
-    assert f"ERASED: {ROW_OF_AN}; not imported (--relist-erased lists them again)" in dry.stderr
+    assert dry.exit_code == english.exit_code == 0
+    assert f"ERASED: {ROW_OF_AN}; not imported (--relist-erased lists them again)" in english.stderr
+    assert english.stdout.splitlines()[-1] == (
+        "experts.csv: 0 added, 0 changed, 1 unchanged, 1 erased person (see above) — dry run, nothing written"
+    )
+    assert (  # the operator's language: Dutch unless WIEWEET_LANGUAGE says otherwise
+        "ERASED: experts.csv: rij 2: deze persoon vroeg om vergeten te worden; niet ingelezen "
+        "(--relist-erased neemt hen weer op)"
+    ) in dry.stderr
     assert dry.stdout.splitlines()[-1] == (
-        "experts.csv: 0 added, 0 changed, 1 unchanged, 1 erased person(s) (see above) — dry run, nothing written"
+        "experts.csv: 0 toegevoegd, 0 gewijzigd, 1 ongewijzigd, 1 gewiste persoon (zie hierboven) — proefrit, "
+        "er is niets geschreven"
     )
     practices = CliRunner().invoke(
         main, ["--database", database_url, "import", "practices", str(path), "--relist-erased"]
@@ -206,9 +217,18 @@ def test_the_command_line_counts_a_dropped_slack_id_apart_from_erased_people(
     slip = write("other.csv", f"{EXPERT_HEADER}\nBram De Smet,bram@vvsg.be,U0AN,VVSG,,expert,,financien,nl,\n")
 
     dry = CliRunner().invoke(main, ["--database", database_url, "import", "experts", str(slip), "--dry-run"])
+    english = CliRunner().invoke(
+        main, ["--database", database_url, "import", "experts", str(slip), "--dry-run"], env={"WIEWEET_LANGUAGE": "en"}
+    )
 
-    assert dry.exit_code == 0
-    assert dry.stdout.splitlines()[-1] == (
-        "other.csv: 0 added, 1 changed, 0 unchanged, 1 Slack id(s) of erased people (see above) — dry run, "
+    assert dry.exit_code == english.exit_code == 0
+    assert english.stdout.splitlines()[-1] == (
+        "other.csv: 0 added, 1 changed, 0 unchanged, 1 Slack id of an erased person (see above) — dry run, "
         "nothing written"
     )
+    assert dry.stdout.splitlines()[-1] == (
+        "other.csv: 0 toegevoegd, 1 gewijzigd, 0 ongewijzigd, 1 Slack-id van een gewiste persoon (zie hierboven) — "
+        "proefrit, er is niets geschreven"
+    )
+    assert "ERASED: other.csv: rij 2: slack_user_id weggelaten" in dry.stderr
+    assert "ERASED: other.csv: row 2: slack_user_id left out" in english.stderr
