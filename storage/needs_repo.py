@@ -1,4 +1,5 @@
-"""Repository functions for knowledge needs: the questions and gaps to group, their topics, proposed sessions.
+"""Repository functions for knowledge needs: the questions and gaps to group, their topics, proposed sessions (what
+they read of experts, answers, practices and searches: ``needs_people_repo``).
 
 Keyword-only, never commit. ``claim_need_proposal`` is the once-per-topic claim: an INSERT … ON CONFLICT DO NOTHING
 on ``need_proposals.open_topic_id`` (unique), so of any number of processes proposing at once exactly one creates
@@ -17,20 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import (
-    Answer,
     AuditLog,
     Embedding,
-    Expert,
     KnowledgeGap,
     NeedFit,
     NeedItem,
     NeedProposal,
     NeedTopic,
-    Practice,
     ProposalStatus,
     Question,
-    RecordStatus,
-    SearchLog,
     gap_key,
     question_themes,
 )
@@ -546,50 +542,3 @@ def update_need_proposal_closed(session: Session, *, proposal: NeedProposal, sta
     proposal.status = status
     proposal.open_topic_id = None
     return proposal
-
-
-# --- people and register look-ups -------------------------------------------------------------------------------
-
-
-def list_experts_by_slack_ids(session: Session, *, slack_user_ids: Iterable[str]) -> dict[str, Expert]:
-    found: dict[str, Expert] = {}
-    for ids in _chunks(s for s in slack_user_ids if s):
-        query = select(Expert).where(Expert.slack_user_id.in_(ids))
-        found.update({e.slack_user_id: e for e in session.scalars(query) if e.slack_user_id})
-    return found
-
-
-def list_experts_by_ids(session: Session, *, expert_ids: Iterable[int]) -> dict[int, Expert]:
-    return {
-        e.id: e for chunk in _chunks(expert_ids) for e in session.scalars(select(Expert).where(Expert.id.in_(chunk)))
-    }
-
-
-def list_answers_to(session: Session, *, question_ids: Collection[int]) -> list[Answer]:
-    found = [
-        a
-        for chunk in _chunks(question_ids)
-        for a in session.scalars(select(Answer).where(Answer.question_id.in_(chunk)))
-    ]
-    return sorted(found, key=lambda a: a.id)
-
-
-def list_answers_between(session: Session, *, start: datetime, end: datetime) -> list[Answer]:
-    query = select(Answer).where(Answer.created_at >= start, Answer.created_at < end).order_by(Answer.id)
-    return list(session.scalars(query))
-
-
-def list_practices_created(session: Session, *, start: datetime, end: datetime) -> list[Practice]:
-    """Published practices added in ``[start, end)``."""
-    query = (
-        select(Practice)
-        .where(Practice.status == RecordStatus.PUBLISHED, Practice.created_at >= start, Practice.created_at < end)
-        .order_by(Practice.created_at, Practice.id)
-    )
-    return list(session.scalars(query))
-
-
-def list_search_results_between(session: Session, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """The result summaries of "who knows" searches made in ``[start, end)`` (which practices were shown)."""
-    query = select(SearchLog.results).where(SearchLog.created_at >= start, SearchLog.created_at < end)
-    return [r or {} for r in session.scalars(query)]

@@ -43,6 +43,7 @@ from bot.needs.state import REFIT_GROWTH
 from bot.routing.states import no_longer_quoted
 from bot.text import is_slack_user_id
 from digests.model import is_public_content
+from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage import register_repo
 from storage.models import (
@@ -162,7 +163,7 @@ def register_directory(session: Session, slack_user_ids: Iterable[str]) -> Mappi
     """Askers' organisations from the expert register (an asker who is an expert); others are unknown."""
     return {
         sid: Asker(e.organisation.strip(), e.city.strip())
-        for sid, e in repo.list_experts_by_slack_ids(session, slack_user_ids=slack_user_ids).items()
+        for sid, e in people.list_experts_by_slack_ids(session, slack_user_ids=slack_user_ids).items()
     }
 
 

@@ -40,6 +40,7 @@ from bot.needs.core import (
 )
 from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
 from bot.outbox import LABEL_GONE, ExpertiseRequest, PayloadError, read_as
+from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage import outbox_repo, register_repo
 from storage.models import OutboxKind, OutboxMessage
@@ -77,8 +78,8 @@ class Recruiting:
         reasons, named_by_slack = _answered(session, state, items)
         for expert_id, why in _found_by_search(result).items():
             reasons.setdefault(expert_id, why)
-        experts = repo.list_experts_by_ids(session, expert_ids=reasons)
-        by_slack = repo.list_experts_by_slack_ids(session, slack_user_ids=named_by_slack)
+        experts = people.list_experts_by_ids(session, expert_ids=reasons)
+        by_slack = people.list_experts_by_slack_ids(session, slack_user_ids=named_by_slack)
         for sid, why in named_by_slack.items():
             if sid in by_slack:
                 experts[by_slack[sid].id] = by_slack[sid]
@@ -250,7 +251,7 @@ def _answered(
     reasons: dict[int, str] = {}
     named_by_slack: dict[str, str] = {}
     question_ids = [int(s.key[2:]) for s in items if s.key.startswith("q:")]
-    for answer in repo.list_answers_to(session, question_ids=question_ids):
+    for answer in people.list_answers_to(session, question_ids=question_ids):
         source = state.sources.get(f"q:{answer.question_id}")
         public = source is not None and is_shareable(source)
         why = f"answered: {source.text.strip()[:80]}" if public and source else "answered a question on this topic"
