@@ -88,7 +88,7 @@ def list_unplaced_need_texts(session: Session) -> list[str]:
 
 
 def count_unlabelled_need_topics(session: Session, *, limit: int = 1) -> int:
-    """Topics not labelled yet (new, or the label was dropped by an erasure: ``label_item`` is empty), counted up
+    """Topics not labelled yet (new, or the label was dropped: ``label_item`` is empty), counted up
     to ``limit`` (1: is there any)."""
     ids = select(NeedTopic.id).where(NeedTopic.label_item == "").limit(limit).subquery()
     return int(session.scalar(select(func.count()).select_from(ids)) or 0)
@@ -433,6 +433,49 @@ def delete_empty_need_topics(session: Session) -> int:
         if topic is not None:
             session.delete(topic)
     return len(ids)
+
+
+class LabelItem(NamedTuple):
+    """What decides whether a topic's label may still be shown: the state of the item it was made from (no text)."""
+
+    topic_id: int
+    key: str  # "q:<id>" or "g:<id>"
+    visibility: str  # as ``NeedSource``'s
+    channel_id: str | None
+    channel_is_private: bool
+    answered_at: datetime | None
+    status: str  # a question's status; "gap" for a gap
+
+
+def list_need_label_items(session: Session) -> list[LabelItem]:
+    """The item each labelled topic with members took its label from, in topic id order (an item deleted since: left
+    out). Read without texts, 500 at a time: a grouping run reads it each time (``bot.needs.topics``)."""
+    has_items = select(NeedItem.id).where(NeedItem.topic_id == NeedTopic.id).exists()
+    labelled = select(NeedTopic.id, NeedTopic.label_item).where(NeedTopic.label != "", has_items)
+    by_key: dict[str, list[int]] = {}
+    for topic_id, key in session.execute(labelled.order_by(NeedTopic.id)):
+        if key[:2] in {"q:", "g:"} and key[2:].isdigit():
+            by_key.setdefault(key, []).append(topic_id)
+    found: list[LabelItem] = []
+    for chunk in _chunks(int(k[2:]) for k in by_key if k.startswith("q:")):
+        questions = select(
+            Question.id,
+            type_coerce(Question.visibility, String),
+            Question.channel_id,
+            Question.channel_is_private,
+            Question.answered_at,
+            type_coerce(Question.status, String),
+        ).where(Question.id.in_(chunk))
+        for qid, visibility, channel, private, answered, status in session.execute(questions):
+            state = (visibility, channel, bool(private), answered, status)
+            found += [LabelItem(t, f"q:{qid}", *state) for t in by_key[f"q:{qid}"]]
+    for chunk in _chunks(int(k[2:]) for k in by_key if k.startswith("g:")):
+        gaps = select(KnowledgeGap.id, KnowledgeGap.channel_id, KnowledgeGap.channel_is_private)
+        for gid, channel, private in session.execute(gaps.where(KnowledgeGap.id.in_(chunk))):
+            found += [
+                LabelItem(t, f"g:{gid}", "public", channel, bool(private), None, "gap") for t in by_key[f"g:{gid}"]
+            ]
+    return sorted(found)
 
 
 def list_need_topics_labelled_from(session: Session, *, item_keys: Collection[str]) -> list[NeedTopic]:
