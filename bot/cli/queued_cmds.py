@@ -12,6 +12,7 @@ from bot.cli import EXIT_REFUSED, CliContext, cli_actor, operator_language, pass
 from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
 from bot.i18n import N_, format_list, t
+from bot.outbox import redraw_of, shown_kind
 from bot.restore import LIVE_CLAIM, OpenQuestionTimers, Stranded, discard_queued, list_queued
 from digests.period import period_of, to_local
 from digests.restored import digest_states
@@ -70,7 +71,9 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
             to = m.recipient_slack_id or m.channel_id or "-"
             question = str(m.question_id) if m.question_id is not None else "-"
             started = "yes" if m.post_started_at is not None else "no"
-            echo(f"  {m.id:>6}  {m.kind.value:<22} {to:<14} {question:>8}  {_local(m.created_at, tz):<16}  {started}")
+            redrawn = redraw_of(m)  # a sent recruiting DM drawn again, not a request of its own
+            kind = f"{shown_kind(m)}:{redrawn}" if redrawn is not None else m.kind.value
+            echo(f"  {m.id:>6}  {kind:<22} {to:<14} {question:>8}  {_local(m.created_at, tz):<16}  {started}")
         echo(f"timers ({len(queued.timers)}):")
         echo(f"  {'id':>6}  {'kind':<22} {'question':>8}  {'status':<10} {'created':<16}  due")
         for t in queued.timers:
