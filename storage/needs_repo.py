@@ -1,4 +1,5 @@
-"""Repository functions for knowledge needs: the questions and gaps to group, their topics, proposed sessions.
+"""Repository functions for knowledge needs: the questions and gaps to group, their topics, proposed sessions (what
+they read of experts, answers, practices and searches: ``needs_people_repo``).
 
 Keyword-only, never commit. ``claim_need_proposal`` is the once-per-topic claim: an INSERT … ON CONFLICT DO NOTHING
 on ``need_proposals.open_topic_id`` (unique), so of any number of processes proposing at once exactly one creates
@@ -17,20 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import (
-    Answer,
     AuditLog,
     Embedding,
-    Expert,
     KnowledgeGap,
     NeedFit,
     NeedItem,
     NeedProposal,
     NeedTopic,
-    Practice,
     ProposalStatus,
     Question,
-    RecordStatus,
-    SearchLog,
     gap_key,
     question_themes,
 )
@@ -92,7 +88,7 @@ def list_unplaced_need_texts(session: Session) -> list[str]:
 
 
 def count_unlabelled_need_topics(session: Session, *, limit: int = 1) -> int:
-    """Topics not labelled yet (new, or the label was dropped by an erasure: ``label_item`` is empty), counted up
+    """Topics not labelled yet (new, or the label was dropped: ``label_item`` is empty), counted up
     to ``limit`` (1: is there any)."""
     ids = select(NeedTopic.id).where(NeedTopic.label_item == "").limit(limit).subquery()
     return int(session.scalar(select(func.count()).select_from(ids)) or 0)
@@ -439,6 +435,49 @@ def delete_empty_need_topics(session: Session) -> int:
     return len(ids)
 
 
+class LabelItem(NamedTuple):
+    """What decides whether a topic's label may still be shown: the state of the item it was made from (no text)."""
+
+    topic_id: int
+    key: str  # "q:<id>" or "g:<id>"
+    visibility: str  # as ``NeedSource``'s
+    channel_id: str | None
+    channel_is_private: bool
+    answered_at: datetime | None
+    status: str  # a question's status; "gap" for a gap
+
+
+def list_need_label_items(session: Session) -> list[LabelItem]:
+    """The item each labelled topic with members took its label from, in topic id order (an item deleted since: left
+    out). Read without texts, 500 at a time: a grouping run reads it each time (``bot.needs.topics``)."""
+    has_items = select(NeedItem.id).where(NeedItem.topic_id == NeedTopic.id).exists()
+    labelled = select(NeedTopic.id, NeedTopic.label_item).where(NeedTopic.label != "", has_items)
+    by_key: dict[str, list[int]] = {}
+    for topic_id, key in session.execute(labelled.order_by(NeedTopic.id)):
+        if key[:2] in {"q:", "g:"} and key[2:].isdigit():
+            by_key.setdefault(key, []).append(topic_id)
+    found: list[LabelItem] = []
+    for chunk in _chunks(int(k[2:]) for k in by_key if k.startswith("q:")):
+        questions = select(
+            Question.id,
+            type_coerce(Question.visibility, String),
+            Question.channel_id,
+            Question.channel_is_private,
+            Question.answered_at,
+            type_coerce(Question.status, String),
+        ).where(Question.id.in_(chunk))
+        for qid, visibility, channel, private, answered, status in session.execute(questions):
+            state = (visibility, channel, bool(private), answered, status)
+            found += [LabelItem(t, f"q:{qid}", *state) for t in by_key[f"q:{qid}"]]
+    for chunk in _chunks(int(k[2:]) for k in by_key if k.startswith("g:")):
+        gaps = select(KnowledgeGap.id, KnowledgeGap.channel_id, KnowledgeGap.channel_is_private)
+        for gid, channel, private in session.execute(gaps.where(KnowledgeGap.id.in_(chunk))):
+            found += [
+                LabelItem(t, f"g:{gid}", "public", channel, bool(private), None, "gap") for t in by_key[f"g:{gid}"]
+            ]
+    return sorted(found)
+
+
 def list_need_topics_labelled_from(session: Session, *, item_keys: Collection[str]) -> list[NeedTopic]:
     if not item_keys:
         return []
@@ -546,50 +585,3 @@ def update_need_proposal_closed(session: Session, *, proposal: NeedProposal, sta
     proposal.status = status
     proposal.open_topic_id = None
     return proposal
-
-
-# --- people and register look-ups -------------------------------------------------------------------------------
-
-
-def list_experts_by_slack_ids(session: Session, *, slack_user_ids: Iterable[str]) -> dict[str, Expert]:
-    found: dict[str, Expert] = {}
-    for ids in _chunks(s for s in slack_user_ids if s):
-        query = select(Expert).where(Expert.slack_user_id.in_(ids))
-        found.update({e.slack_user_id: e for e in session.scalars(query) if e.slack_user_id})
-    return found
-
-
-def list_experts_by_ids(session: Session, *, expert_ids: Iterable[int]) -> dict[int, Expert]:
-    return {
-        e.id: e for chunk in _chunks(expert_ids) for e in session.scalars(select(Expert).where(Expert.id.in_(chunk)))
-    }
-
-
-def list_answers_to(session: Session, *, question_ids: Collection[int]) -> list[Answer]:
-    found = [
-        a
-        for chunk in _chunks(question_ids)
-        for a in session.scalars(select(Answer).where(Answer.question_id.in_(chunk)))
-    ]
-    return sorted(found, key=lambda a: a.id)
-
-
-def list_answers_between(session: Session, *, start: datetime, end: datetime) -> list[Answer]:
-    query = select(Answer).where(Answer.created_at >= start, Answer.created_at < end).order_by(Answer.id)
-    return list(session.scalars(query))
-
-
-def list_practices_created(session: Session, *, start: datetime, end: datetime) -> list[Practice]:
-    """Published practices added in ``[start, end)``."""
-    query = (
-        select(Practice)
-        .where(Practice.status == RecordStatus.PUBLISHED, Practice.created_at >= start, Practice.created_at < end)
-        .order_by(Practice.created_at, Practice.id)
-    )
-    return list(session.scalars(query))
-
-
-def list_search_results_between(session: Session, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """The result summaries of "who knows" searches made in ``[start, end)`` (which practices were shown)."""
-    query = select(SearchLog.results).where(SearchLog.created_at >= start, SearchLog.created_at < end)
-    return [r or {} for r in session.scalars(query)]

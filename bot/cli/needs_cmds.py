@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, cli_actor
+from bot.cli import CliContext, cli_actor, operator_language
 from bot.cli.ask_cmds import open_knowledge
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.files import check_folder, replace_file
-from bot.i18n import local_day
+from bot.i18n import local_day, t
 from bot.needs.jobs import embed_pending
 from bot.needs.model import NeedsOverview, ProposalView
 from bot.needs.periods import Period, current_quarter, parse_period
@@ -59,18 +59,19 @@ def _hours(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} h"
 
 
-def _print_overview(overview: NeedsOverview) -> None:
+def _print_overview(overview: NeedsOverview, lang: str) -> None:
     echo(f"Knowledge needs {overview.period}: {overview.items} question(s) and gap(s), {len(overview.topics)} topic(s)")
     echo(
         f"{'#':>5}  {'topic':<44} {'q':>3} {'gap':>3} {'askers':>6} {'org':>3} {'city':>4} {'answ':>4} {'median':>8}  "
         f"{'expertise':<9} {'trend':<7} proposal"
     )
-    for t in overview.topics:
-        label = (t.label or f"(private questions only; themes: {', '.join(t.themes) or '-'})")[:44]
+    for topic in overview.topics:
+        label = (topic.label or t("cli.no_label_themes", lang, themes=", ".join(topic.themes) or "-"))[:44]
         echo(
-            f"{t.id:>5}  {label:<44} {t.questions:>3} {t.gaps:>3} {t.askers:>6} {t.organisations:>3} {t.cities:>4} "
-            f"{t.answered:>4} {_hours(t.median_answer_hours):>8}  {t.coverage:<9} {t.trend:<7} "
-            f"{'#' + str(t.proposal_id) if t.proposal_id else '-'}"
+            f"{topic.id:>5}  {label:<44} {topic.questions:>3} {topic.gaps:>3} {topic.askers:>6} "
+            f"{topic.organisations:>3} {topic.cities:>4} "
+            f"{topic.answered:>4} {_hours(topic.median_answer_hours):>8}  {topic.coverage:<9} {topic.trend:<7} "
+            f"{'#' + str(topic.proposal_id) if topic.proposal_id else '-'}"
         )
 
 
@@ -142,14 +143,15 @@ def needs_group(
     if as_json:
         echo(json.dumps(overview.to_json(), ensure_ascii=False, indent=2))
     else:
-        _print_overview(overview)
+        _print_overview(overview, operator_language(cli))
 
 
-def _print_proposal(p: ProposalView, tz: ZoneInfo) -> None:
+def _print_proposal(p: ProposalView, tz: ZoneInfo, lang: str) -> None:
     """One proposal; its window in local days (the network's zone), as the triage post shows them."""
     start, end = local_day(p.window_start, tz), local_day(p.window_end, tz)
+    label = p.label or t("cli.no_label", lang)
     echo(
-        f"#{p.id} [{p.status}] topic {p.topic_id}: {p.label or '(private questions only)'} — {p.questions} question(s) "
+        f"#{p.id} [{p.status}] topic {p.topic_id}: {label} — {p.questions} question(s) "
         f"from {p.organisations} organisation(s), {start} – {end}"
     )
     for text in p.quoted:
@@ -203,7 +205,7 @@ def needs_proposals(
     if not proposals:
         echo("no proposals")
     for p in proposals:
-        _print_proposal(p, ZoneInfo(cli.settings.timezone))
+        _print_proposal(p, ZoneInfo(cli.settings.timezone), operator_language(cli))
 
 
 @needs_group.command(name="dismiss")
@@ -222,7 +224,7 @@ def needs_dismiss(ctx: click.Context, proposal_id: int, reason: str) -> None:
         view = _service(cli).dismiss_proposal(
             session, actor=cli_actor(), proposal_id=proposal_id, now=datetime.now(UTC), reason=reason
         )
-    echo(f"dismissed proposal #{view.id} ({view.label})")
+    echo(f"dismissed proposal #{view.id} ({view.label or t('cli.no_label', operator_language(cli))})")
 
 
 @needs_group.command(name="done")
@@ -272,6 +274,7 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
     cli = _cli(ctx)
     service = _service(cli)
     now = datetime.now(UTC)
+    lang = operator_language(cli)
     with cli.db.session() as session:
         if ask_ids:
             try:
@@ -282,13 +285,16 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
                 session, actor=cli_actor(), topic_id=topic_id, expert_ids=ids, now=now
             )
             for r in requests:
-                echo(f"{r.slack_user_id}: {'asked' if r.queued else 'asked before'}")
+                if r.unreachable:  # their last DM was given up, the account gone: not asked again
+                    echo(t("cli.recruit_unreachable", lang, user=r.slack_user_id, error=r.unreachable))
+                else:
+                    echo(f"{r.slack_user_id}: {'asked' if r.queued else 'asked before'}")
             return
         plan = service.recruiting(session, actor=cli_actor(), topic_id=topic_id, now=now)
     if as_json:
         echo(json.dumps(asdict(plan), ensure_ascii=False, indent=2))
         return
-    echo(f"topic {plan.topic_id}: {plan.label or '(private questions only)'} — expertise: {plan.coverage}")
+    echo(f"topic {plan.topic_id}: {plan.label or t('cli.no_label', lang)} — expertise: {plan.coverage}")
     if not plan.candidates:
         echo("nobody to suggest")
     for c in plan.candidates:

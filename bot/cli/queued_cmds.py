@@ -12,6 +12,7 @@ from bot.cli import EXIT_REFUSED, CliContext, cli_actor, operator_language, pass
 from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
 from bot.i18n import N_, format_list, t, tn
+from bot.outbox import redraw_of, shown_kind
 from bot.restore import LIVE_CLAIM, OpenQuestionTimers, Stranded, discard_queued, list_queued
 from digests.period import period_of, to_local
 from digests.restored import digest_states
@@ -74,7 +75,9 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
             to = m.recipient_slack_id or m.channel_id or "-"
             question = str(m.question_id) if m.question_id is not None else "-"
             started = t("cli.yes" if m.post_started_at is not None else "cli.no", lang)
-            echo(f"  {m.id:>6}  {m.kind.value:<22} {to:<14} {question:>8}  {_local(m.created_at, tz):<16}  {started}")
+            redrawn = redraw_of(m)  # a sent recruiting DM drawn again, not a request of its own
+            kind = f"{shown_kind(m)}:{redrawn}" if redrawn is not None else m.kind.value
+            echo(f"  {m.id:>6}  {kind:<22} {to:<14} {question:>8}  {_local(m.created_at, tz):<16}  {started}")
         echo(t("cli.list_timers", lang, count=len(queued.timers)))
         echo(
             f"  {col['id']:>6}  {col['kind']:<22} {col['question']:>8}  {col['status']:<10} {col['created']:<16}  "

@@ -43,6 +43,7 @@ from bot.needs.state import REFIT_GROWTH
 from bot.routing.states import no_longer_quoted
 from bot.text import is_slack_user_id
 from digests.model import is_public_content
+from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage import register_repo
 from storage.models import (
@@ -162,7 +163,7 @@ def register_directory(session: Session, slack_user_ids: Iterable[str]) -> Mappi
     """Askers' organisations from the expert register (an asker who is an expert); others are unknown."""
     return {
         sid: Asker(e.organisation.strip(), e.city.strip())
-        for sid, e in repo.list_experts_by_slack_ids(session, slack_user_ids=slack_user_ids).items()
+        for sid, e in people.list_experts_by_slack_ids(session, slack_user_ids=slack_user_ids).items()
     }
 
 
@@ -171,10 +172,15 @@ def is_shareable(source: repo.NeedSource) -> bool:
     named as having asked in public: only text that stood in a public channel for its members to read (a gap left by
     a search typed to the bot alone is stored private), and not a question its asker withdrew, nor one staff closed
     unanswered (still counted: ``no_longer_quoted``)."""
-    if no_longer_quoted(source.status, source.answered_at):
+    return may_be_quoted(source)
+
+
+def may_be_quoted(item: repo.NeedSource | repo.LabelItem) -> bool:
+    """``is_shareable``'s rule, on what it reads of an item (also a label's item read without its text)."""
+    if no_longer_quoted(item.status, item.answered_at):
         return False
     return is_public_content(
-        visibility=source.visibility, channel_id=source.channel_id, channel_is_private=source.channel_is_private
+        visibility=item.visibility, channel_id=item.channel_id, channel_is_private=item.channel_is_private
     )
 
 
@@ -182,7 +188,8 @@ def shown_label(topic: NeedTopic, sources: Mapping[str, repo.NeedSource]) -> str
     """The label a topic may be shown (and sent, and added to a profile) with: its stored label, unless the item it
     was made from may not be quoted any more (withdrawn, closed unanswered, or its channel turned private since):
     the label is made of that item's words, so the topic shows without one. An erasure blanks the stored label
-    itself (``bot.privacy``), and a grouping run labels such a topic again from what may be quoted. ``sources``
+    itself (``bot.privacy``); a grouping run blanks the others (``Topics._drop_unshown_labels``) and labels such
+    a topic again from what may be quoted. ``sources``
     must hold the label's item (``label_sources`` reads just that one)."""
     source = sources.get(topic.label_item) if topic.label_item else None
     return "" if source is not None and not is_shareable(source) else topic.label

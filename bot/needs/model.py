@@ -165,7 +165,8 @@ class RecruitRequest:
 
     topic_id: int
     slack_user_id: str
-    queued: bool  # False: they were asked about this topic before
+    queued: bool  # False: they were asked about this topic before, or cannot be reached
+    unreachable: str = ""  # why not queued: their last recruiting DM was given up, Slack saying the account is gone
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ from bot.needs.topics import Topics
 from bot.privacy import MarkedItems, mark_for_refresh
 from bot.privacy.channels import REFRESH_ATTEMPTS, REFRESH_DELAY
 from bot.register.submissions import submit_practice, work_session_title
+from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage import outbox_repo, proposal_invite_repo, proposal_refresh_repo
 from storage.models import NeedProposal, ProposalStatus
@@ -202,7 +203,7 @@ class Proposals:
         if result is None:
             return experts, practices
         config = self.core.config
-        found = repo.list_experts_by_ids(session, expert_ids=[h.doc.id for h in result.experts])
+        found = people.list_experts_by_ids(session, expert_ids=[h.doc.id for h in result.experts])
         for hit in result.experts:
             expert = found.get(hit.doc.id)
             if hit.weak or not hit.available or not may_be_named(expert):
@@ -224,7 +225,7 @@ class Proposals:
         """People who asked in public (not anonymously, not in a private channel), not erased, not hidden, not
         already proposed to lead."""
         asker_ids = sorted({s.asker_slack_id for s in shareable if s.asker_slack_id})
-        registered = repo.list_experts_by_slack_ids(session, slack_user_ids=asker_ids)
+        registered = people.list_experts_by_slack_ids(session, slack_user_ids=asker_ids)
         askers: list[PersonRef] = []
         for sid in asker_ids:
             expert = registered.get(sid)

@@ -5,6 +5,8 @@
 * ``ask_to_add_expertise`` — staff only — a DM (outbox ``expertise_request``) to each chosen candidate, once per
   topic, person and label (``request_key``; also a DM queued before the key held the label), counting only DMs sent
   or still queued (one that ended unsent or failed is queued again): a topic labelled again may be asked about again.
+  Someone whose last recruiting DM was given up because their Slack account is gone is not asked again
+  (``RecruitRequest.unreachable``: Slack's error), so staff learn they cannot be reached.
 * ``add_topic_to_profile`` — the person asked adds the topic to their own profile (only the topic they were asked
   about, checked against the request sent to them, and only while the topic may still be shown with the label they
   were asked about: ``TopicLabelGone`` otherwise).
@@ -40,6 +42,7 @@ from bot.needs.core import (
 )
 from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
 from bot.outbox import LABEL_GONE, ExpertiseRequest, PayloadError, read_as
+from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage import outbox_repo, register_repo
 from storage.models import OutboxKind, OutboxMessage
@@ -77,8 +80,8 @@ class Recruiting:
         reasons, named_by_slack = _answered(session, state, items)
         for expert_id, why in _found_by_search(result).items():
             reasons.setdefault(expert_id, why)
-        experts = repo.list_experts_by_ids(session, expert_ids=reasons)
-        by_slack = repo.list_experts_by_slack_ids(session, slack_user_ids=named_by_slack)
+        experts = people.list_experts_by_ids(session, expert_ids=reasons)
+        by_slack = people.list_experts_by_slack_ids(session, slack_user_ids=named_by_slack)
         for sid, why in named_by_slack.items():
             if sid in by_slack:
                 experts[by_slack[sid].id] = by_slack[sid]
@@ -118,6 +121,10 @@ class Recruiting:
                 session, topic_id=topic_id, slack_user_id=person.slack_user_id, label=plan.label
             ):
                 asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, False)
+                continue
+            gone = _account_gone(session, slack_user_id=person.slack_user_id)
+            if gone:  # a DM would fail again: staff are told, nothing is queued
+                asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, False, unreachable=gone)
                 continue
             request = outbox.ExpertiseRequest(
                 topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id
@@ -250,7 +257,7 @@ def _answered(
     reasons: dict[int, str] = {}
     named_by_slack: dict[str, str] = {}
     question_ids = [int(s.key[2:]) for s in items if s.key.startswith("q:")]
-    for answer in repo.list_answers_to(session, question_ids=question_ids):
+    for answer in people.list_answers_to(session, question_ids=question_ids):
         source = state.sources.get(f"q:{answer.question_id}")
         public = source is not None and is_shareable(source)
         why = f"answered: {source.text.strip()[:80]}" if public and source else "answered a question on this topic"
@@ -320,6 +327,26 @@ def _asked_before_the_key_held_the_label(session: Session, *, topic_id: int, sla
     if _undelivered(legacy):
         return False
     return " ".join(_asked_label(legacy).split()).casefold() == " ".join(label.split()).casefold()
+
+
+# What the sender records (``last_error``) when a DM was given up because the person's Slack account is gone
+# (``handlers.outbox``'s permanent errors of a recipient: deactivated, deleted, or a bot)
+ACCOUNT_GONE_ERRORS = frozenset({"account_inactive", "user_disabled", "user_not_found", "cannot_dm_bot"})
+
+
+def _account_gone(session: Session, *, slack_user_id: str) -> str:
+    """Why this person cannot be reached (Slack's error), when the last recruiting DM to them that ended — sent or
+    given up — was given up because their account is gone; empty otherwise (one sent since: they were reached)."""
+    ended = [
+        m
+        for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=slack_user_id)
+        if m.kind is OutboxKind.EXPERTISE_REQUEST and (m.sent_at is not None or m.failed_at is not None)
+    ]
+    if not ended:
+        return ""
+    last = max(ended, key=lambda m: (m.sent_at or m.failed_at, m.id))
+    error = (last.last_error or "").strip()
+    return error if last.sent_at is None and error in ACCOUNT_GONE_ERRORS else ""
 
 
 def _undelivered(message: OutboxMessage) -> bool:

@@ -32,6 +32,7 @@ from bot.needs.service import NeedsService
 from digests.collect import window_figures
 from digests.model import OTHER_THEME
 from storage import digest_repo, question_repo, register_repo
+from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage.db import Database
 
@@ -171,11 +172,11 @@ def collect_report(
     helpers, organisations = _helpers(session, period)
     shown: Counter[int] = Counter()
     zone = ZoneInfo(period.timezone)  # the days a practice was added, as the period's own days
-    for result in repo.list_search_results_between(session, start=period.start, end=period.end):
+    for result in people.list_search_results_between(session, start=period.start, end=period.end):
         shown.update(int(p) for p in result.get("practices", []) if isinstance(p, int))
     added = [
         PracticeUse(p.id, p.title, p.city, local_day(p.created_at, zone), shown[p.id])
-        for p in repo.list_practices_created(session, start=period.start, end=period.end)
+        for p in people.list_practices_created(session, start=period.start, end=period.end)
     ]
     used_ids = [pid for pid, _ in sorted(shown.items(), key=lambda kv: (-kv[1], kv[0]))[:15]]
     used_rows = {p.id: p for p in register_repo.list_practices(session) if p.id in set(used_ids)}
@@ -212,9 +213,9 @@ def _helpers(session: Session, period: Period) -> tuple[tuple[Helper, ...], tupl
     """The most helpful: answers given in the period, by person (named only when they may be) and by organisation."""
     helpers: Counter[tuple[str, str]] = Counter()
     organisations: Counter[str] = Counter()
-    answers = repo.list_answers_between(session, start=period.start, end=period.end)
-    experts = repo.list_experts_by_ids(session, expert_ids=[a.expert_id for a in answers if a.expert_id is not None])
-    by_slack = repo.list_experts_by_slack_ids(
+    answers = people.list_answers_between(session, start=period.start, end=period.end)
+    experts = people.list_experts_by_ids(session, expert_ids=[a.expert_id for a in answers if a.expert_id is not None])
+    by_slack = people.list_experts_by_slack_ids(
         session, slack_user_ids=[a.answered_by_slack_id for a in answers if a.answered_by_slack_id]
     )
     for answer in answers:

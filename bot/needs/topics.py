@@ -2,7 +2,8 @@
 
 * ``update_topics`` places the questions and gaps not yet in a topic (``bot.needs.grouping``) and stores the
   placement: a topic keeps its id and its label as questions join it. A run is incremental (only new items are
-  placed) and serialised across processes.
+  placed) and serialised across processes. A topic whose label may no longer be shown (``shown_label``: its item
+  withdrawn, closed unanswered or moved to a private channel) is labelled again, as one without a label.
 * ``overview`` — staff only — the topics of a period with their figures (``TopicView``).
 """
 
@@ -27,6 +28,7 @@ from bot.needs.core import (
     asker_key,
     count_needs,
     is_shareable,
+    may_be_quoted,
     median_hours,
     source_order,
     trend_of,
@@ -127,6 +129,7 @@ class Topics:
         fit = repo.get_last_need_fit(session)
         if self._cache is not None and (fit is None or self._cache.fit_id != fit.id):
             self._cache = None  # a refit elsewhere or an erasure (``bot.privacy``): nothing of the old state is kept
+        self._drop_unshown_labels(session, now=now)
         unplaced = repo.list_unplaced_need_sources(session)
         meaning = self.core.meaning
         vectors: Mapping[str, Vector] = meaning.vectors(s.text for s in unplaced) if meaning else {}
@@ -304,6 +307,19 @@ class Topics:
         extent = repo.get_need_items_extent(session)
         by_text = {s.text: concepts[s.key] for s in sources}
         return GroupingCache(fit.id, extent, meaning is not None, vocabulary, state, by_text)
+
+    def _drop_unshown_labels(self, session: Session, *, now: datetime) -> int:
+        """Blank the stored label of each topic with members whose label may no longer be shown (its item withdrawn,
+        closed unanswered, or moved to a private channel: ``shown_label``'s rule), so that ``_label_topics`` labels it
+        again from the members that may be quoted, as a topic without a label. That item is not shareable, so its
+        words are not chosen again; a topic with no such member is marked ``NO_LABEL``. Only the labels' items are
+        read, without their texts. Returns how many were blanked."""
+        gone = [item.topic_id for item in repo.list_need_label_items(session) if not may_be_quoted(item)]
+        for topic in repo.list_need_topics(session, ids=gone) if gone else []:
+            topic.label, topic.label_item, topic.updated_at = "", "", now
+        if gone:
+            session.flush()
+        return len(gone)
 
     def _label_topics(
         self,

@@ -27,7 +27,9 @@ from bot.outbox.delivery import (
     mark_outbox_failed,
     mark_outbox_post_started,
     mark_outbox_sent,
+    redraw_of,
     sent_refs,
+    shown_kind,
 )
 from bot.outbox.payloads import (
     LABEL_GONE,
@@ -111,5 +113,7 @@ __all__ = [
     "payload_json",
     "read_as",
     "read_payload",
+    "redraw_of",
     "sent_refs",
+    "shown_kind",
 ]

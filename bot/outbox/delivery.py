@@ -60,6 +60,26 @@ def enqueue(
     )
 
 
+REDRAW_KEY = "expertise_redraw:"  # the dedupe key of a sent recruiting DM's redraw, followed by that DM's outbox id
+REDRAW_KIND = "expertise_redraw"  # what such a row is shown as (an export, the queued list): not a request of its own
+
+
+def redraw_of(message: OutboxMessage) -> int | None:
+    """The outbox id of the sent recruiting DM this message draws again (``enqueue_expertise_redraw``); None for
+    any other message (a recruiting DM of its own among them)."""
+    key = message.dedupe_key or ""
+    if message.kind != OutboxKind.EXPERTISE_REQUEST or not key.startswith(REDRAW_KEY):
+        return None
+    ident = key[len(REDRAW_KEY) :]
+    return int(ident) if ident.isdigit() else None
+
+
+def shown_kind(message: OutboxMessage) -> str:
+    """What a message is, as an export or the queued list shows it: its kind, but ``expertise_redraw`` for the
+    redraw of a sent recruiting DM (stored as an ``expertise_request`` row, yet no second request)."""
+    return REDRAW_KIND if redraw_of(message) is not None else message.kind.value
+
+
 def enqueue_expertise_redraw(session: Session, message: OutboxMessage, *, now: datetime) -> OutboxMessage | None:
     """A sent recruiting DM (``ExpertiseRequest``) drawn again in Slack without its label and button (an erasure took
     the label): an outbox message of its own that updates it, sent once the caller's transaction is committed; once
@@ -74,7 +94,7 @@ def enqueue_expertise_redraw(session: Session, message: OutboxMessage, *, now: d
             redraw_channel=message.sent_channel_id or "",
             redraw_ts=message.sent_ts or "",
         ),
-        dedupe_key=f"expertise_redraw:{message.id}",
+        dedupe_key=f"{REDRAW_KEY}{message.id}",
         now=now,
         recipient_slack_id=message.recipient_slack_id,
     )

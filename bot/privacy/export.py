@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.actors import Actor
 from bot.privacy.person import find_person, require_known
 from storage import needs_repo, outbox_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
 from storage.enums import PERSONAL_DATA_ENTITY, REFUSED_PICK_ENTITY, REFUSED_PICK_REASON
-from storage.models import AuditLog, Base
+from storage.models import AuditLog, Base, OutboxMessage
 
 EXPORT_FORMAT = "wieweet-personal-data/1"
 EXPORT_ACTION = "export"  # the audit log's action of an export
@@ -105,7 +106,7 @@ def export_personal_data(
         [_columns(p) for p in needs_repo.list_need_proposals_decided_by(session, actor=sid)] if sid else []
     )
     data["messages_to_you"] = (
-        [_columns(m) for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []
+        [_message(m) for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []
     )
     data["digest_subscriptions_created"] = (
         [_columns(d) for d in repo.list_digest_subscriptions_by(session, slack_user_id=sid)] if sid else []
@@ -128,6 +129,16 @@ def export_personal_data(
         now=now,
     )
     return data
+
+
+def _message(message: OutboxMessage) -> dict[str, Any]:
+    """A message queued or sent to the person; the redraw of a sent recruiting DM (an erasure took its label) shows
+    as what it is, ``expertise_redraw`` of that DM (``redraws_message``), not as a second request."""
+    row = _columns(message)
+    redrawn = outbox.redraw_of(message)
+    if redrawn is not None:
+        row.update(kind=outbox.shown_kind(message), redraws_message=redrawn)
+    return row
 
 
 def _audit_rows(session: Session, *, emails: set[str], slack_user_id: str | None) -> list[dict[str, Any]]:

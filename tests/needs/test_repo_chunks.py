@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from storage import needs_repo
+from storage import needs_people_repo, needs_repo
 from storage.db import Database
 from storage.models import NeedTopic
 from tests.needs.conftest import NOW
@@ -49,10 +49,10 @@ def test_experts_and_answers_by_many_ids_are_read_500_at_a_time(database: Databa
     many = range(TOPICS, 0, -1)  # ids that need not exist: only the statements are counted
     with database.session() as session:
         with bound_parameters(database) as counts:
-            assert needs_repo.list_experts_by_ids(session, expert_ids=many) == {}
+            assert needs_people_repo.list_experts_by_ids(session, expert_ids=many) == {}
         assert len(counts) == 3 and max(counts) <= 500
         with bound_parameters(database) as counts:
-            assert needs_repo.list_answers_to(session, question_ids=list(many)) == []
+            assert needs_people_repo.list_answers_to(session, question_ids=list(many)) == []
         assert len(counts) == 3 and max(counts) <= 500
-        assert needs_repo.list_experts_by_ids(session, expert_ids=[]) == {}
-        assert needs_repo.list_answers_to(session, question_ids=[]) == []
+        assert needs_people_repo.list_experts_by_ids(session, expert_ids=[]) == {}
+        assert needs_people_repo.list_answers_to(session, question_ids=[]) == []
