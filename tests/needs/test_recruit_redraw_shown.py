@@ -7,7 +7,7 @@ from __future__ import annotations
 from bot.actors import Actor
 from bot.privacy import export_personal_data
 from storage.models import OutboxKind, OutboxMessage
-from tests.cli import wieweet
+from tests.cli import wieweet_in
 from tests.needs.conftest import NOW, Network
 from tests.needs.test_recruit_label_gone import _asked, _erased
 
@@ -38,7 +38,8 @@ def test_the_export_shows_a_redraw_as_a_redraw_of_the_dm_sent(network: Network) 
 
 def test_the_queued_list_shows_a_redraw_as_a_redraw_of_the_dm_sent(network: Network) -> None:
     sent, redraw = _redrawn(network)
-    done = wieweet(network.database, "queued", "list", "--now", NOW.isoformat())
+    done = wieweet_in(network.database, "en", "queued", "list", "--now", NOW.isoformat())
     assert done.exit_code == 0, done.output
-    [line] = [line for line in done.output.splitlines() if line.split()[:1] == [str(redraw)]]
+    messages = done.output.split("messages (", 1)[1].split("timers (", 1)[0]  # a timer may have the same id
+    [line] = [line for line in messages.splitlines() if line.split()[:1] == [str(redraw)]]
     assert f"expertise_redraw:{sent}" in line and "expertise_request" not in line
