@@ -207,6 +207,17 @@ def check_known_revision(revision: str | None) -> None:
         ) from None
 
 
+SQL_LOGGER = "sqlalchemy.engine"  # where SQLAlchemy logs every statement at INFO
+
+
+def log_statements() -> None:
+    """WIEWEET_ECHO_SQL: SQLAlchemy logs every statement (at INFO, on ``SQL_LOGGER``) through the process's own log
+    handlers, without ``-v`` too: the command line's write one line per record to standard error. Not SQLAlchemy's
+    ``echo=True``, which adds a handler of its own on standard output: its lines ended up inside what a command
+    prints there (``ask --json``, an export to ``-``), and were not kept to one line each."""
+    logging.getLogger(SQL_LOGGER).setLevel(logging.INFO)
+
+
 def create_db_engine(
     url: str,
     *,
@@ -215,19 +226,22 @@ def create_db_engine(
     busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
     pooled: bool = True,
 ) -> Engine:
-    """An engine for ``url``. Statements' values (question texts, private ones too, emails) are left out of the
-    echoed SQL and of error messages unless ``echo_parameters`` (WIEWEET_ECHO_SQL_PARAMETERS) asks for them.
-    ``pooled=False`` (SQLite): a fresh connection each time, never one a worker holds."""
+    """An engine for ``url``. ``echo``: its statements are logged (``log_statements``). Statements' values (question
+    texts, private ones too, emails) are left out of the logged SQL and of error messages unless ``echo_parameters``
+    (WIEWEET_ECHO_SQL_PARAMETERS) asks for them. ``pooled=False`` (SQLite): a fresh connection each time, never one
+    a worker holds."""
+    if echo:
+        log_statements()
     hide = not echo_parameters
     if url.startswith("sqlite"):
         pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
-        engine = create_engine(url, echo=echo, hide_parameters=hide, connect_args={"check_same_thread": False}, **pool)
+        engine = create_engine(url, hide_parameters=hide, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         if url not in {"sqlite://", "sqlite:///:memory:"}:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
-    return create_engine(url, echo=echo, hide_parameters=hide, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, hide_parameters=hide, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
