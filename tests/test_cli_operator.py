@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.cli import database_reason, main
 from bot.config import load_settings, normalise_database_url
+from handlers.app import settings_problems
 from storage.db import Database, head_revision, shown_url, url_secrets
 
 REPO = Path(__file__).resolve().parent.parent
@@ -193,7 +194,8 @@ def test_replicas_starting_at_once_on_a_new_sqlite_file_all_start(tmp_path: Path
     [
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/"),
         ("SLACK_API_URL", "ftp://slack.example/api/", "SLACK_API_URL must be an http(s):// URL"),
-        ("SLACK_SIGNING_SECRET", f"{SECRET}!", "SLACK_SIGNING_SECRET looks malformed"),
+        ("SLACK_SIGNING_SECRET", f"'{SECRET}' ", "SLACK_SIGNING_SECRET holds 3 character(s) other than letters"),
+        ("SLACK_SIGNING_SECRET", "SIGNSECRET123", "SLACK_SIGNING_SECRET is too short (13 characters); Slack's Signing"),
         ("WIEWEET_TIMEZONE", "Mars/Olympus", "WIEWEET_TIMEZONE must be an IANA time zone name"),
         ("WIEWEET_JOB_INTERVAL", "-5", "WIEWEET_JOB_INTERVAL must be more than 0 seconds"),
     ],
@@ -207,6 +209,13 @@ def test_run_names_a_malformed_setting_in_one_line(setting: str, value: str, pro
     }
     line = one_clear_line(wieweet("run", "--http", cwd=tmp_path, env=env), code=2)
     assert problem in line, line
+
+
+def test_a_signing_secret_ending_in_a_line_break_is_refused_saying_so() -> None:
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1-operator", "SLACK_SIGNING_SECRET": f"{SECRET}\n"})
+    [problem] = settings_problems(settings, http=True)  # every request would have failed its signature check
+    assert problem.startswith("SLACK_SIGNING_SECRET holds 1 character(s) other than letters and digits"), problem
+    assert "32 characters" in problem and SECRET not in problem, problem
 
 
 def test_the_slack_api_url_gets_its_closing_slash() -> None:
