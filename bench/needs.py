@@ -740,7 +740,7 @@ def database_run(
     from bot.needs.periods import parse_period  # noqa: PLC0415
     from bot.needs.report import ReportData, collect_report, render_html, render_xlsx  # noqa: PLC0415
     from bot.needs.service import NeedsService  # noqa: PLC0415
-    from storage.db import Database  # noqa: PLC0415
+    from storage.db import Database, shown_url  # noqa: PLC0415
     from storage.models import Embedding, Question, QuestionStatus, Visibility  # noqa: PLC0415
 
     now = datetime(2026, 12, 20, 12, tzinfo=UTC)
@@ -749,7 +749,7 @@ def database_run(
         meter = Meter(db)
         with db.session() as session:
             if session.scalar(select(func.count(Question.id))):
-                raise SystemExit(f"--db-url: the database must be empty ({db.engine.url.render_as_string()})")
+                raise SystemExit(f"--db-url: the database must be empty ({shown_url(db.url)})")
             load_demo(session, now=now - timedelta(days=400))
         rng = random.Random(3)
         start = datetime(2026, 10, 1, tzinfo=UTC)

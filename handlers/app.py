@@ -165,6 +165,23 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
+SLACK_SIGNING_SECRET_IS = (
+    "Slack's Signing Secret is 32 characters, digits and the letters a-f (the app's Basic Information → App "
+    "Credentials → Signing Secret, not the Verification Token or Client Secret)"
+)
+
+
+def signing_secret_problem(secret: str) -> str:
+    """What is wrong with a ``secret`` that ``SIGNING_SECRET`` refuses, saying what it is like without showing it."""
+    others = sum(not (char.isascii() and char.isalnum()) for char in secret)
+    if others:
+        return (
+            f"SLACK_SIGNING_SECRET holds {others} character(s) other than letters and digits (a space, quote or line "
+            f"break copied along?); {SLACK_SIGNING_SECRET_IS}"
+        )
+    return f"SLACK_SIGNING_SECRET is too short ({len(secret)} characters); {SLACK_SIGNING_SECRET_IS}"
+
+
 def settings_problems(settings: Settings, *, http: bool) -> list[str]:
     """Every Slack setting the chosen mode lacks or that is malformed, one line each."""
     problems: list[str] = []
@@ -177,8 +194,8 @@ def settings_problems(settings: Settings, *, http: bool) -> list[str]:
         secret = settings.slack_signing_secret
         if not secret:
             problems.append("set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
-        elif not SIGNING_SECRET.match(secret):
-            problems.append("SLACK_SIGNING_SECRET looks malformed (expected letters and digits)")
+        elif not SIGNING_SECRET.fullmatch(secret):  # fullmatch: "$" would let a line break through
+            problems.append(signing_secret_problem(secret))
     else:
         app_token = settings.slack_app_token
         if not app_token:

@@ -32,7 +32,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -174,21 +174,55 @@ class UnknownSchemaError(RuntimeError):
         self.latest = latest
 
 
+# The connection parameters a PostgreSQL URL's query may give (libpq's, passed on by psycopg) whose value is a secret:
+# those libpq itself marks as one (``PQconndefaults``: "*" password fields, "D" debug-only keys), as of libpq 18.
+SECRET_QUERY_KEYS = frozenset(
+    {"password", "sslpassword", "oauth_client_secret", "scram_client_key", "scram_server_key"}
+)
+# ... and those whose value is not shown in the URL either: ``passfile``, no secret, but it says where they are.
+HIDDEN_QUERY_KEYS = SECRET_QUERY_KEYS | {"passfile"}
+
+
+def _query_keys(url: URL, keys: frozenset[str]) -> list[str]:
+    return [key for key in url.query if key.lower() in keys]  # libpq's keys are lower case; any case is masked
+
+
 def shown_url(url: str) -> str:
-    """``url`` with its password masked (``postgresql+psycopg://wieweet:***@db/wieweet``), for messages and logs."""
+    """``url`` for messages and logs, its secrets masked: the password (``postgresql+psycopg://wieweet:***@db/wieweet``)
+    and the values of ``HIDDEN_QUERY_KEYS`` in its query (``?password=***&sslmode=require``)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except Exception:  # an unparsable URL is not shown at all: it may hold a password where a parser expects none
         return "(the configured database)"
+    hidden = sorted(_query_keys(parsed, HIDDEN_QUERY_KEYS))
+    shown = parsed.difference_update_query(hidden).render_as_string(hide_password=True)
+    masked = "&".join(f"{key}=***" for key in hidden)  # after the rest: "***" itself would be shown URL-quoted
+    return f"{shown}{'&' if parsed.query.keys() - set(hidden) else '?'}{masked}" if hidden else shown
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets ``url`` holds (its password, the values of ``SECRET_QUERY_KEYS``), longest first: what a message
+    that may quote them (a driver's error) must mask. A passfile's path is left: "password file … has group or world
+    access" needs it. An unparsable URL: none known."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return []
+    values: list[str] = [str(parsed.password)] if parsed.password else []
+    for key in _query_keys(parsed, SECRET_QUERY_KEYS):
+        value = parsed.query[key]
+        values += [value] if isinstance(value, str) else list(value)  # a key given twice: a tuple
+    return sorted({value for value in values if value}, key=len, reverse=True)
 
 
 def has_password(url: str) -> bool:
-    """Does ``url`` hold a password (``user:pw@host`` or ``?password=``)? An unparsable URL may: it counts as one."""
+    """Does ``url`` hold a password (``user:pw@host``, or ``SECRET_QUERY_KEYS`` in its query: ``?password=``,
+    ``?sslpassword=``)? An unparsable URL may: it counts as one."""
     try:
         parsed = make_url(url)
     except Exception:
         return "@" in url or "password" in url.lower()
-    return bool(parsed.password) or "password" in parsed.query
+    return bool(parsed.password) or bool(_query_keys(parsed, SECRET_QUERY_KEYS))
 
 
 def check_known_revision(revision: str | None) -> None:
@@ -207,6 +241,17 @@ def check_known_revision(revision: str | None) -> None:
         ) from None
 
 
+SQL_LOGGER = "sqlalchemy.engine"  # where SQLAlchemy logs every statement at INFO
+
+
+def log_statements() -> None:
+    """WIEWEET_ECHO_SQL: SQLAlchemy logs every statement (at INFO, on ``SQL_LOGGER``) through the process's own log
+    handlers, without ``-v`` too: the command line's write one line per record to standard error. Not SQLAlchemy's
+    ``echo=True``, which adds a handler of its own on standard output: its lines ended up inside what a command
+    prints there (``ask --json``, an export to ``-``), and were not kept to one line each."""
+    logging.getLogger(SQL_LOGGER).setLevel(logging.INFO)
+
+
 def create_db_engine(
     url: str,
     *,
@@ -215,19 +260,22 @@ def create_db_engine(
     busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
     pooled: bool = True,
 ) -> Engine:
-    """An engine for ``url``. Statements' values (question texts, private ones too, emails) are left out of the
-    echoed SQL and of error messages unless ``echo_parameters`` (WIEWEET_ECHO_SQL_PARAMETERS) asks for them.
-    ``pooled=False`` (SQLite): a fresh connection each time, never one a worker holds."""
+    """An engine for ``url``. ``echo``: its statements are logged (``log_statements``). Statements' values (question
+    texts, private ones too, emails) are left out of the logged SQL and of error messages unless ``echo_parameters``
+    (WIEWEET_ECHO_SQL_PARAMETERS) asks for them. ``pooled=False`` (SQLite): a fresh connection each time, never one
+    a worker holds."""
+    if echo:
+        log_statements()
     hide = not echo_parameters
     if url.startswith("sqlite"):
         pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
-        engine = create_engine(url, echo=echo, hide_parameters=hide, connect_args={"check_same_thread": False}, **pool)
+        engine = create_engine(url, hide_parameters=hide, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         if url not in {"sqlite://", "sqlite:///:memory:"}:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
-    return create_engine(url, echo=echo, hide_parameters=hide, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, hide_parameters=hide, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -106,6 +106,8 @@ def test_the_quick_start_creates_the_default_database(tmp_path: Path, monkeypatc
         ("postgresql://postgres@127.0.0.1:{port}/wieweet", False),
         ("postgresql://postgres:pw@127.0.0.1:{port}/wieweet", True),
         ("postgresql://postgres@127.0.0.1:{port}/wieweet?password=pw", True),
+        ("postgresql://postgres@127.0.0.1:{port}/wieweet?sslpassword=pw", True),  # the key's, as secret
+        ("postgresql://postgres@127.0.0.1:{port}/wieweet?passfile=/srv/pgpass", False),  # where the warning points
         ("sqlite:///{tmp}/a@b.db", False),
     ],
 )

@@ -14,11 +14,13 @@ import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import make_url, text
+from sqlalchemy.exc import OperationalError
 
-from bot.cli import main
+from bot.cli import database_reason, main
 from bot.config import load_settings
 from bot.setting_values import normalise_database_url
-from storage.db import Database, head_revision
+from handlers.app import settings_problems
+from storage.db import Database, head_revision, shown_url, url_secrets
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "S3cret-pw-4711"
@@ -76,6 +78,41 @@ def test_a_wrong_postgres_database_is_one_line_without_the_password(database: Da
     env = {"WIEWEET_DATABASE_URL": url.render_as_string(hide_password=False)}
     line = one_clear_line(wieweet("db", "status", cwd=tmp_path, env=env), code=1)
     assert 'database "wieweet_no_such_db" does not exist' in line and ":***@" in line, line
+
+
+# libpq's secret connection parameters in the URL's query (``storage.db.SECRET_QUERY_KEYS``), and a passfile
+QUERY_SECRETS = f"password={PASSWORD}&sslpassword=Key-{PASSWORD}&passfile=/srv/pgpass-4711&sslmode=prefer"
+
+
+def test_secrets_in_the_urls_query_are_masked_as_the_password_is() -> None:
+    url = f"postgresql+psycopg://wieweet@db/wieweet?{QUERY_SECRETS}"
+    assert shown_url(url) == (
+        "postgresql+psycopg://wieweet@db/wieweet?sslmode=prefer&passfile=***&password=***&sslpassword=***"
+    )
+    both = "postgresql+psycopg://wieweet:pw@db/wieweet?oauth_client_secret=o&SCRAM_CLIENT_KEY=s"
+    assert shown_url(both) == "postgresql+psycopg://wieweet:***@db/wieweet?SCRAM_CLIENT_KEY=***&oauth_client_secret=***"
+    assert url_secrets(url) == [f"Key-{PASSWORD}", PASSWORD] and url_secrets(both) == ["pw", "o", "s"]
+    said = Exception(f"could not decrypt the key with Key-{PASSWORD} (password {PASSWORD}), see /srv/pgpass-4711")
+    error = OperationalError("SELECT 1", {}, said)
+    assert database_reason(error, url) == "could not decrypt the key with *** (password ***), see /srv/pgpass-4711"
+
+
+def test_a_database_with_a_password_in_the_urls_query_is_one_line_without_it(tmp_path: Path) -> None:
+    url = f"postgresql://wieweet@127.0.0.1:{closed_port()}/wieweet?{QUERY_SECRETS}"
+    line = one_clear_line(wieweet("db", "status", cwd=tmp_path, env={"WIEWEET_DATABASE_URL": url}), code=1)
+    assert "Connection refused" in line and "&password=***&sslpassword=***" in line, line
+    assert "pgpass-4711" not in line, line
+
+
+def test_a_wrong_postgres_database_named_with_a_query_password_is_one_line_without_it(
+    database: Database, tmp_path: Path
+) -> None:
+    if database.dialect != "postgresql":
+        pytest.skip("a PostgreSQL server's refusal; SQLite takes no password")
+    url = make_url(database.url).set(database="wieweet_no_such_db").update_query_string(QUERY_SECRETS)
+    env = {"WIEWEET_DATABASE_URL": url.render_as_string(hide_password=False)}
+    line = one_clear_line(wieweet("db", "status", cwd=tmp_path, env=env), code=1)
+    assert 'database "wieweet_no_such_db" does not exist' in line and "&passfile=***&password=***" in line, line
 
 
 @pytest.mark.parametrize(
@@ -158,7 +195,8 @@ def test_replicas_starting_at_once_on_a_new_sqlite_file_all_start(tmp_path: Path
     [
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/"),
         ("SLACK_API_URL", "ftp://slack.example/api/", "SLACK_API_URL must be an http(s):// URL"),
-        ("SLACK_SIGNING_SECRET", f"{SECRET}!", "SLACK_SIGNING_SECRET looks malformed"),
+        ("SLACK_SIGNING_SECRET", f"'{SECRET}' ", "SLACK_SIGNING_SECRET holds 3 character(s) other than letters"),
+        ("SLACK_SIGNING_SECRET", "SIGNSECRET123", "SLACK_SIGNING_SECRET is too short (13 characters); Slack's Signing"),
         ("WIEWEET_TIMEZONE", "Mars/Olympus", "WIEWEET_TIMEZONE must be an IANA time zone name"),
         ("WIEWEET_JOB_INTERVAL", "-5", "WIEWEET_JOB_INTERVAL must be more than 0 seconds"),
     ],
@@ -172,6 +210,13 @@ def test_run_names_a_malformed_setting_in_one_line(setting: str, value: str, pro
     }
     line = one_clear_line(wieweet("run", "--http", cwd=tmp_path, env=env), code=2)
     assert problem in line, line
+
+
+def test_a_signing_secret_ending_in_a_line_break_is_refused_saying_so() -> None:
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1-operator", "SLACK_SIGNING_SECRET": f"{SECRET}\n"})
+    [problem] = settings_problems(settings, http=True)  # every request would have failed its signature check
+    assert problem.startswith("SLACK_SIGNING_SECRET holds 1 character(s) other than letters and digits"), problem
+    assert "32 characters" in problem and SECRET not in problem, problem
 
 
 def test_the_slack_api_url_gets_its_closing_slash() -> None:

@@ -3,7 +3,10 @@ TLS, a triage channel given by name, nobody who is staff, SQL echoed with privat
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,9 +14,11 @@ from sqlalchemy import text
 
 from bot.config import load_settings, read_settings, settings_warnings
 from storage.db import Database
+from tests.factories import add_expert
 from tests.test_cli_operator import SECRET, one_clear_line, wieweet
 
 PRIVATE = "mijn vertrouwelijke vraag over jan@gent.be"
+LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+: ")  # the start of a record's line
 
 
 @pytest.mark.parametrize(
@@ -98,6 +103,30 @@ def test_the_second_switch_is_read_from_the_environment() -> None:
     assert not load_settings({"WIEWEET_ECHO_SQL": "1"}).echo_sql_parameters
     both = load_settings({"WIEWEET_ECHO_SQL": "1", "WIEWEET_ECHO_SQL_PARAMETERS": "true"})
     assert both.echo_sql and both.echo_sql_parameters
+
+
+def test_echoed_sql_is_logged_on_stderr_and_never_printed_into_a_commands_output(
+    database: Database, tmp_path: Path
+) -> None:
+    with database.session() as session:
+        email = add_expert(session, "Echo Expert", created_at=datetime(2026, 3, 2, tzinfo=UTC)).email
+    env = {"WIEWEET_DATABASE_URL": database.url, "WIEWEET_ECHO_SQL": "true"}
+    asked = wieweet("ask", "--json", "leegstand", cwd=tmp_path, env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert [json.loads(line)["query"] for line in asked.stdout.splitlines()] == ["leegstand"]  # JSON Lines only
+    exported = wieweet("export", "experts", "-", cwd=tmp_path, env=env)
+    assert exported.returncode == 0 and "Echo Expert" in exported.stdout, exported.stderr
+    assert "sqlalchemy" not in exported.stdout and "SELECT" not in exported.stdout, exported.stdout
+    person = wieweet("privacy", "export", "--email", email, cwd=tmp_path, env=env)
+    assert json.loads(person.stdout)["expert_profile"]["name"] == "Echo Expert", person.stderr
+    for done in (asked, exported, person):  # the SQL is on stderr, one record a line (without -v too)
+        assert " INFO sqlalchemy.engine.Engine: SELECT " in done.stderr, done.stderr
+        others = [line for line in done.stderr.splitlines() if not LOG_RECORD.match(line)]  # the command's notes
+        assert not [line for line in others if "sqlalchemy" in line or "FROM" in line], done.stderr
+    assert "parameters hidden" in person.stderr and email not in person.stderr, person.stderr
+    with_values = {**env, "WIEWEET_ECHO_SQL_PARAMETERS": "1"}
+    shown = wieweet("privacy", "export", "--email", email, cwd=tmp_path, env=with_values)
+    assert email in shown.stderr and json.loads(shown.stdout)["expert_profile"]["email"] == email, shown.stderr
 
 
 @pytest.mark.parametrize("bad", ["@anna", "anna@gent.be", "u012ab3cd", "U0SPACE01 U0SPACE02", "<@U0STAFF03>"])

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from bot.actors import Actor
@@ -31,7 +30,7 @@ from bot.error_texts import OPERATOR_CODES, error_text, problem_text
 from bot.errors import ConfigError, ImportFailed, WieweetError
 from bot.i18n import normalise_language, t
 from bot.text import drop_controls
-from storage.db import Database, UnknownSchemaError, has_password, shown_url
+from storage.db import Database, UnknownSchemaError, has_password, shown_url, url_secrets
 
 F = TypeVar("F", bound=Callable[..., Any])
 # A command line is visible to every user of the machine (``ps``, /proc/<pid>/cmdline): warned about, not refused.
@@ -190,12 +189,8 @@ def database_reason(error: DBAPIError, url: str) -> str:
     SQL statement, and never the password even if a driver were to quote the URL."""
     lines = str(error.orig or error).strip().splitlines() or ["unknown error"]
     reason = lines[0]
-    try:
-        password = make_url(url).password if url else None
-    except Exception:  # an unparsable URL: nothing to mask beyond what is masked already
-        password = None
-    if password:
-        reason = reason.replace(str(password), "***")
+    for secret in url_secrets(url):  # the password, also one in the URL's query (``storage.db.url_secrets``)
+        reason = reason.replace(secret, "***")
     return reason
 
 
