@@ -251,3 +251,12 @@ def test_control_characters_typed_or_piped_are_dropped_as_from_slack(database: D
     with database.session() as s:
         gaps = sorted(g.query for g in s.scalars(select(KnowledgeGap)))
     assert gaps == ["wie weet iets over bijenkasten op daken?", "wie weet iets over honingbijen op daken?"]
+
+
+@pytest.mark.parametrize("command", [["ask"], ["console"], ["demo"], ["report"], ["digest", "subscribe"]], ids=" ".join)
+def test_lang_help_names_the_configured_default(command: list[str]) -> None:
+    """--lang defaults to WIEWEET_LANGUAGE, so its help says so rather than naming Dutch as if it were fixed."""
+    result = CliRunner().invoke(main, [*command, "--help"], env={"WIEWEET_LANGUAGE": "en"})
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())  # as wrapped to the terminal's width
+    assert "(default: WIEWEET_LANGUAGE, Dutch unless set)" in shown and "default: nl" not in shown

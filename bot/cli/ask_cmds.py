@@ -12,18 +12,18 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, pass_cli
+from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, pass_cli
 from bot.cli.output import echo
 from bot.error_texts import error_text
 from bot.errors import QueryError
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
+from bot.i18n import LANGUAGES, normalise_language, t
 from bot.knowledge import BackgroundEmbedding, KnowledgeBase
 from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view, render_text, result_to_json
 from bot.text import drop_controls
 
 LANG_OPTION = click.option(
-    "--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language of the answer (default: {DEFAULT_LANGUAGE})."
+    "--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language of the answer ({LANGUAGE_DEFAULT_HELP})."
 )
 
 
