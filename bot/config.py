@@ -16,7 +16,7 @@ from datetime import date
 from typing import TypeVar
 
 from bot.errors import ConfigError
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, language_of
 from bot.network import parse_allowed_teams
 from bot.routing.business_time import DEFAULT_YEARLY_HOLIDAYS
 from bot.setting_values import (
@@ -253,10 +253,10 @@ def read_settings(
         ),
     }
     values.update(overrides or {})
-    if values["default_language"] not in LANGUAGES:
-        choices = " or ".join(repr(code) for code in LANGUAGES)
-        problems.append(f"WIEWEET_LANGUAGE must be {choices}, not {values['default_language']!r}")
-        values["default_language"] = DEFAULT_LANGUAGE
+    if (language := language_of(str(values["default_language"]))) is None:  # any case, a region allowed: "en-GB"
+        given, choices = values["default_language"], " or ".join(repr(code) for code in LANGUAGES)
+        problems.append(f"WIEWEET_LANGUAGE must be {choices} (any case; a region such as en-GB allowed), not {given!r}")
+    values["default_language"] = language or DEFAULT_LANGUAGE
     return Settings(**values), problems  # type: ignore[arg-type]
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from digests.model import is_public_content
 from storage.db import Database
-from storage.models import KnowledgeGap, Question
+from storage.models import KnowledgeGap, Question, SearchLog
 from tests.register.conftest import EXPERT_HEADER
 
 EXPERTS = (
@@ -123,8 +123,9 @@ def test_ask_text_json_and_jsonl(database_url: str, experts_csv: Path) -> None:
     assert all(len(r["experts"]) <= 1 for r in rows)
 
 
-def test_ask_and_console_record_no_gap_unless_asked_to(database: Database, experts_csv: Path) -> None:
-    """Trying queries on the server leaves nothing behind; ``--gap`` records one, with no channel: never public."""
+def test_ask_and_console_record_nothing_unless_asked_to(database: Database, experts_csv: Path) -> None:
+    """Trying queries on the server leaves nothing behind (no knowledge gap, no search log with the query's text,
+    which the report would count); ``--gap`` records the question, with no channel: never public."""
     url = database.url
     wieweet(url, "import", "experts", str(experts_csv))
     nobody = "wie weet iets over de tuchtprocedure tegen collega Jan Peeters?"
@@ -135,14 +136,19 @@ def test_ask_and_console_record_no_gap_unless_asked_to(database: Database, exper
     assert "not recorded as a knowledge gap" in plain and "It has been recorded" not in plain
     console = wieweet(url, "console", input=f"{nobody}\n:quit\n").output
     assert "niet als kennislacune genoteerd" in console and "We noteren ze" not in console
+    found = wieweet(url, "ask", "leegstandsheffing").output  # a query somebody fits: nothing recorded either
+    assert "An Peeters" in found
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(KnowledgeGap)) == 0
+        assert s.scalar(select(func.count()).select_from(SearchLog)) == 0
     recorded = wieweet(url, "ask", "--lang", "en", "--gap", "wie weet iets over bijenkasten op daken?").output
     assert "It has been recorded as a knowledge gap" in recorded
     as_json = json.loads(wieweet(url, "ask", "--json", "--gap", "wie weet iets over honingbijen op daken?").output)
     assert as_json["gap"] is True and as_json["gap_recorded"] is True
     with database.session() as s:
         gaps = list(s.scalars(select(KnowledgeGap)))
+        logged = list(s.scalars(select(SearchLog.query).order_by(SearchLog.id)))
+    assert logged == ["wie weet iets over bijenkasten op daken?", "wie weet iets over honingbijen op daken?"]
     assert [(g.source, g.channel_id) for g in gaps] == [("cli", None), ("cli", None)]
     assert not is_public_content(visibility="public", channel_id=gaps[0].channel_id, channel_is_private=False)
 
@@ -251,3 +257,12 @@ def test_control_characters_typed_or_piped_are_dropped_as_from_slack(database: D
     with database.session() as s:
         gaps = sorted(g.query for g in s.scalars(select(KnowledgeGap)))
     assert gaps == ["wie weet iets over bijenkasten op daken?", "wie weet iets over honingbijen op daken?"]
+
+
+@pytest.mark.parametrize("command", [["ask"], ["console"], ["demo"], ["report"], ["digest", "subscribe"]], ids=" ".join)
+def test_lang_help_names_the_configured_default(command: list[str]) -> None:
+    """--lang defaults to WIEWEET_LANGUAGE, so its help says so rather than naming Dutch as if it were fixed."""
+    result = CliRunner().invoke(main, [*command, "--help"], env={"WIEWEET_LANGUAGE": "en"})
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())  # as wrapped to the terminal's width
+    assert "(default: WIEWEET_LANGUAGE, Dutch unless set)" in shown and "default: nl" not in shown

@@ -352,6 +352,18 @@ def test_what_a_running_process_queues_before_the_lock_is_not_counted_as_this_cl
     assert audit.after is not None and audit.after["queued"] == queued - 1 - len(earlier), audit.after
 
 
+def test_assign_writes_to_an_expert_of_unknown_language_in_the_networks_language(world: World) -> None:
+    """No Slack locale and only French in the register: the request is in WIEWEET_LANGUAGE's language."""
+    seed_housing(world)
+    qid = _escalated(world)
+    with world.db.session() as s:
+        add_expert(s, "Claire", organisation="Stad Brussel", expertise=["leegstandsheffing"], languages=["fr"])
+    done = wieweet_in(world.db, "en", "question", "assign", str(qid), "--expert", "UCLAIRE", *AT_LATER)
+    assert done.exit_code == 0, done.output
+    routings = {r.recipient_slack_id: r for r in _question(world.db, qid).routings}
+    assert routings["UCLAIRE"].language == "en"
+
+
 def test_assign_help_says_what_is_checked() -> None:
     done = CliRunner().invoke(main, ["question", "assign", "--help"])
     assert done.exit_code == 0

@@ -189,3 +189,21 @@ def test_every_boolean_setting_reads_the_same_words(variable: str, value: str, m
 def test_any_other_boolean_value_is_a_setting_to_fix(variable: str, value: str) -> None:
     _, problems = read_settings({variable: value})
     assert problems == [f"{variable} must be true or false (also 1/0, yes/no, on/off), not {value!r}"]
+
+
+@pytest.mark.parametrize(
+    ("value", "language"),
+    [("EN", "en"), ("en-GB", "en"), ("en_US", "en"), (" En ", "en"), ("nl-BE", "nl"), ("NL", "nl"), ("nl", "nl")],
+)
+def test_the_language_is_read_in_any_case_with_a_region(value: str, language: str) -> None:
+    settings, problems = read_settings({"WIEWEET_LANGUAGE": value})
+    assert problems == [] and settings.default_language == language
+
+
+@pytest.mark.parametrize("value", ["fr", "fr-BE", "english", "e n", "-en"])
+def test_another_language_is_a_setting_to_fix(value: str) -> None:
+    settings, problems = read_settings({"WIEWEET_LANGUAGE": value})
+    assert problems == [
+        f"WIEWEET_LANGUAGE must be 'nl' or 'en' (any case; a region such as en-GB allowed), not {value!r}"
+    ]
+    assert settings.default_language == "nl"

@@ -130,6 +130,10 @@ def exit_code(error: WieweetError) -> int:
     return EXIT_REFUSED if error.refusal else EXIT_BAD_INPUT
 
 
+# how a --lang option's help names its default: the configured language, not a fixed one
+LANGUAGE_DEFAULT_HELP = "default: WIEWEET_LANGUAGE, Dutch unless set"
+
+
 def operator_language(cli: CliContext | None) -> str:
     """The language the command line speaks to its operator: ``WIEWEET_LANGUAGE`` (Dutch unless set)."""
     return normalise_language(cli.settings.default_language if cli is not None else None)

@@ -12,17 +12,18 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, pass_cli
+from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, pass_cli
 from bot.cli.output import echo
 from bot.error_texts import error_text
 from bot.errors import QueryError
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
+from bot.i18n import LANGUAGES, normalise_language, t
 from bot.knowledge import BackgroundEmbedding, KnowledgeBase
+from bot.matching.results import SearchResult
 from bot.presenter import build_answer_view, render_text, result_to_json
 from bot.text import drop_controls
 
 LANG_OPTION = click.option(
-    "--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language of the answer (default: {DEFAULT_LANGUAGE})."
+    "--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language of the answer ({LANGUAGE_DEFAULT_HELP})."
 )
 
 
@@ -78,8 +79,9 @@ def open_knowledge(cli: CliContext) -> KnowledgeBase:
     "--gap/--no-gap",
     "record_gap",
     default=False,
-    help="Record an unmatched query as a knowledge gap (staff typing in a member's question; counted in needs and "
-    "reports, never shown in a digest). Default: not recorded, so trying queries leaves nothing behind.",
+    help="Record the query as a member's question (staff typing it in): its search is logged and counted in the "
+    "report, and when nobody fits it is a knowledge gap (counted in needs and reports, never shown in a digest). "
+    "Default: nothing is recorded, so trying queries leaves nothing behind.",
 )
 @LANG_OPTION
 @pass_cli
@@ -114,10 +116,7 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
         try:
             if (refused := not_text(text)) is not None:
                 raise refused
-            with cli.db.session() as session:
-                outcome = kb.ask(
-                    session, query=text, now=datetime.now(UTC), limit=limit, source="cli", record_gap=record_gap
-                )
+            result, recorded = _answer(cli, kb, text, limit=limit, record=record_gap)
         except QueryError as exc:
             failures += 1
             message = query_error_text(exc, language)
@@ -129,20 +128,31 @@ def ask(cli: CliContext, query: str | None, as_json: bool, limit: int, record_ga
                 echo(f"error: {message}", err=True)
             sys.stdout.flush()
             continue
-        recorded = outcome.gap_id is not None
         if as_json:
-            data = result_to_json(outcome.result, limit=limit, lang=language, gap_recorded=recorded)
-            data["took_ms"] = _took_ms(started)  # search, gap record and search log, in milliseconds
+            data = result_to_json(result, limit=limit, lang=language, gap_recorded=recorded)
+            data["took_ms"] = _took_ms(started)  # search (and with --gap what is recorded), in milliseconds
             echo(json.dumps(data, ensure_ascii=False))
         else:
             if query is None and asked > 1:
                 echo("")
             zone = ZoneInfo(cli.settings.timezone)  # the days shown are the network's
-            view = build_answer_view(outcome.result, lang=language, limit=limit, gap_recorded=recorded, tz=zone)
+            view = build_answer_view(result, lang=language, limit=limit, gap_recorded=recorded, tz=zone)
             echo(render_text(view))
         sys.stdout.flush()
     if failures and (query is not None or failures == asked):
         raise SystemExit(2)
+
+
+def _answer(cli: CliContext, kb: KnowledgeBase, text: str, *, limit: int, record: bool) -> tuple[SearchResult, bool]:
+    """The answer to ``text`` and whether a knowledge gap was recorded. Only ``record`` (``--gap``: a member's
+    question) writes: the search log (counted in the report) and, when nobody fits, the knowledge gap. Otherwise
+    the query is only searched and nothing is written, so trying queries leaves nothing behind and works on a
+    database this user may only read. (Slack's answers are always logged: their buttons refer to the log.)"""
+    if not record:
+        return kb.search(text, now=datetime.now(UTC), limit=limit), False
+    with cli.db.session() as session:
+        outcome = kb.ask(session, query=text, now=datetime.now(UTC), limit=limit, source="cli", record_gap=True)
+    return outcome.result, outcome.gap_id is not None
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
@@ -224,15 +234,12 @@ def _console_loop(
         if not interactive:
             echo(f"wieweet> {text}")
         try:
-            with cli.db.session() as session:
-                # trying queries at the console leaves no knowledge gap behind (``wieweet ask --gap`` records one)
-                outcome = kb.ask(session, query=text, now=datetime.now(UTC), source="console", record_gap=False)
+            # trying queries at the console records nothing (``wieweet ask --gap`` records a member's question)
+            result, _ = _answer(cli, kb, text, limit=3, record=False)
         except QueryError as exc:
             echo(query_error_text(exc, lang))
             continue
-        view = build_answer_view(
-            outcome.result, lang=lang, limit=3, gap_recorded=False, tz=ZoneInfo(cli.settings.timezone)
-        )
+        view = build_answer_view(result, lang=lang, limit=3, gap_recorded=False, tz=ZoneInfo(cli.settings.timezone))
         echo(render_text(view))
         echo("")
         if filler is not None:  # from the first answer on, the wait for the next question fills vectors

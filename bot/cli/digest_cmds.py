@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, cli_actor, os_account
+from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, os_account
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.errors import ConfigError, NotFoundError
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
+from bot.i18n import LANGUAGES, normalise_language
 from bot.register.themes import ensure_default_themes
 from digests.period import parse_period, to_local
 from digests.restored import mark_posted
@@ -186,7 +186,7 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
 @click.option("--themes", metavar="KEYS", default="", help="Comma-separated theme keys or labels (default: all).")
 @click.option("--day", default="mon", show_default=True, help="Weekday: mon … sun (or ma … zo).")
 @click.option("--time", "time_text", default="09:00", show_default=True, help="Time, HH:MM (WIEWEET_TIMEZONE).")
-@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language (default: {DEFAULT_LANGUAGE}).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help=f"Language ({LANGUAGE_DEFAULT_HELP}).")
 @click.option("--post-empty", is_flag=True, help="Also post in a week without news.")
 @click.option("--private", "is_private", is_flag=True, help="The channel is private (content stays public-only).")
 @click.pass_context

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, cli_actor, operator_language
+from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, operator_language
 from bot.cli.ask_cmds import open_knowledge
 from bot.cli.options import parse_now
 from bot.cli.output import echo
@@ -310,7 +310,9 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
     metavar="PERIOD",
     help="2026-Q4, 2026-11, 2026-W48 or 2026-10-01..2026-12-31 (default: this quarter).",
 )
-@click.option("--lang", type=click.Choice(["nl", "en"]), default=None, help="Language of the report (default: nl).")
+@click.option(
+    "--lang", type=click.Choice(["nl", "en"]), default=None, help=f"Language of the report ({LANGUAGE_DEFAULT_HELP})."
+)
 @EMBED_OPTION
 @click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
 @click.pass_context

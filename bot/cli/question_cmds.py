@@ -67,6 +67,7 @@ def _service(cli: CliContext) -> Iterator[RoutingService]:
         require_confirmed_consent=settings.require_consent,
         max_open_per_asker=settings.max_open_per_asker,
         max_questions_per_hour=settings.max_questions_per_hour,
+        default_language=settings.default_language,
     )
     with KnowledgeBase(cli.db, timezone=settings.timezone, semantic=False) as knowledge:
         yield RoutingService(knowledge=knowledge, policy=policy, calendar=business_calendar(settings))

@@ -83,6 +83,7 @@ def _run(cli: CliContext, stop: StopSignals, *, http_mode: bool, host: str, port
         require_confirmed_consent=settings.require_consent,
         max_open_per_asker=settings.max_open_per_asker,
         max_questions_per_hour=settings.max_questions_per_hour,
+        default_language=settings.default_language,
     )
     routing = RoutingService(knowledge=knowledge, policy=policy, calendar=business_calendar(settings))
     needs = NeedsService.from_settings(knowledge, settings)

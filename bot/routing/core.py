@@ -273,7 +273,7 @@ class RoutingCore:
             require_consent=self.policy.require_confirmed_consent,  # staff choose by the routing's rule
         )
         existing = routing_for(question, to_slack_id, expert)
-        lang = expert_language(session, expert, to_slack_id)
+        lang = expert_language(session, expert, to_slack_id, default=self.policy.default_language)
         if existing is not None:
             routing = self._ask_again(
                 session,

@@ -102,7 +102,7 @@ class ExpertActions:
         repo.update_timers_cancelled(session, routing_id=routing.id, now=now, note="forwarded")
         self.core.release_claim(session, question, was_claimed=was_claimed, actor=actor_slack_id, now=now)
         forwarder = person(routing)
-        lang = expert_language(session, expert, to_slack_id)
+        lang = expert_language(session, expert, to_slack_id, default=self.core.policy.default_language)
         reason_text = (
             t("routing.why_forwarded_by", lang, name=forwarder.name)
             if forwarder.name

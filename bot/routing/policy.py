@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.retry import RetryPolicy
 
 
@@ -30,6 +31,8 @@ class RoutingPolicy(RetryPolicy):
     escalate_after_days: int = 5
     # where staff are told (None: the Slack layer's configured triage channel)
     triage_channel_id: str | None = None
+    # the network's language (WIEWEET_LANGUAGE): for an expert neither Slack nor the register gives one of
+    default_language: str = DEFAULT_LANGUAGE
 
     def __post_init__(self) -> None:
         if self.initial_experts < 1 or self.max_experts_per_question < self.initial_experts:

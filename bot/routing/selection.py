@@ -68,9 +68,10 @@ def search_query(question: Question, additions: Iterable[str] = ()) -> str:
     return "\n".join(p.strip() for p in parts if p and p.strip())
 
 
-def expert_language(session: Session, expert: Expert | None, slack_user_id: str | None) -> str:
+def expert_language(session: Session, expert: Expert | None, slack_user_id: str | None, *, default: str) -> str:
     """The language to write to someone in: their Slack locale's if it has a catalogue, else their register
-    languages, else English when their Slack locale is another language ("fr-FR"), else nl."""
+    languages (Dutch when it is among them), else English when their Slack locale is another language ("fr-FR"),
+    else ``default``: the network's language (WIEWEET_LANGUAGE, ``RoutingPolicy.default_language``)."""
     locale = None
     if slack_user_id:
         user = slack_repo.get_slack_user(session, slack_user_id=slack_user_id)
@@ -82,7 +83,7 @@ def expert_language(session: Session, expert: Expert | None, slack_user_id: str 
         langs = [language for language in map(language_of, expert.languages) if language]
         if langs:
             return DEFAULT_LANGUAGE if DEFAULT_LANGUAGE in langs else langs[0]
-    return locale_language(locale, DEFAULT_LANGUAGE)
+    return locale_language(locale, default)
 
 
 def is_away(expert: Expert, today: date) -> bool:
@@ -268,7 +269,7 @@ def select_experts(
     ranked: list[Candidate] = []
     for hit, expert in within_limit:
         penalty = policy.decline_penalty ** declines.get(expert.id, 0)
-        lang = expert_language(session, expert, expert.slack_user_id)
+        lang = expert_language(session, expert, expert.slack_user_id, default=policy.default_language)
         ranked.append(
             Candidate(
                 expert=expert,

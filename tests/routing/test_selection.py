@@ -230,10 +230,27 @@ def test_an_expert_with_a_french_slack_locale_is_written_to_in_english_unless_th
         for expert, locale in ((claire, "fr-FR"), (marc, "fr-BE"), (lies, "nl-BE")):
             s.add(SlackUser(slack_user_id=expert.slack_user_id, locale=locale, name=expert.name, fetched_at=NOW))
         s.flush()
-        assert sel.expert_language(s, claire, claire.slack_user_id) == "en"
-        assert sel.expert_language(s, marc, marc.slack_user_id) == "nl"
-        assert sel.expert_language(s, lies, lies.slack_user_id) == "nl"
-        assert sel.expert_language(s, claire, None) == "nl"  # no Slack locale: the default
+        assert sel.expert_language(s, claire, claire.slack_user_id, default="nl") == "en"
+        assert sel.expert_language(s, marc, marc.slack_user_id, default="nl") == "nl"
+        assert sel.expert_language(s, lies, lies.slack_user_id, default="nl") == "nl"
+        assert sel.expert_language(s, claire, None, default="nl") == "nl"  # no Slack locale: the default
+
+
+def test_an_expert_nobody_knows_the_language_of_is_written_to_in_the_networks_language(world: World) -> None:
+    """No Slack locale and no Dutch or English register language: the network's language (WIEWEET_LANGUAGE), not
+    always Dutch; a register language that is Dutch or English still decides."""
+    with world.db.session() as s:
+        claire = add_expert(s, "Claire", organisation="Stad Brussel", expertise=["leegstandsheffing"], languages=["fr"])
+        lies = add_expert(s, "Lies", organisation="Stad Gent", expertise=["leegstandsheffing"], languages=["nl"])
+        s.flush()
+        assert sel.expert_language(s, claire, claire.slack_user_id, default="en") == "en"
+        assert sel.expert_language(s, claire, claire.slack_user_id, default="nl") == "nl"
+        assert sel.expert_language(s, lies, lies.slack_user_id, default="en") == "nl"
+    world.load()
+    english = _select(world, policy=replace(world.policy, default_language="en"))
+    assert {c.expert.name: c.language for c in english.chosen} == {"Claire": "en", "Lies": "nl"}
+    dutch = _select(world)
+    assert {c.expert.name: c.language for c in dutch.chosen} == {"Claire": "nl", "Lies": "nl"}
 
 
 def test_unsearchable_text_selects_nobody(world: World) -> None:
