@@ -212,7 +212,7 @@ def url_secrets(url: str) -> list[str]:
     for key in _query_keys(parsed, SECRET_QUERY_KEYS):
         value = parsed.query[key]
         values += [value] if isinstance(value, str) else list(value)  # a key given twice: a tuple
-    return sorted({value for value in values if value}, key=len, reverse=True)
+    return sorted({value for value in values if value}, key=lambda value: (-len(value), value))  # one order each run
 
 
 def has_password(url: str) -> bool:
