@@ -78,9 +78,10 @@ class HeldRefusals:
     the next pass, in this process or any other, asks first the channels not refused yet (``digests.sender``): two
     channels refused for their own reasons do not hold back the week's other digests.
 
-    A channel whose digest failed last week with such a refusal (``refused_before``: its own, the app may not post
-    there) is likely refused so again: it does not count towards ``ENOUGH`` while the pass held a channel that was
-    not, so it neither stops the pass nor makes a single other refusal the pass's."""
+    A channel whose digest failed for its week with such a refusal in a week the pass remembers (``refused_before``:
+    ``digests.sender.refused_before``, the memory that orders the pass, across a quiet week too; its own refusal, the
+    app may not post there) is likely refused so again: it does not count towards ``ENOUGH`` while the pass held a
+    channel that was not, so it neither stops the pass nor makes a single other refusal the pass's."""
 
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 
@@ -431,7 +432,7 @@ def due_digests_poster(
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
         # and of the posts refused with no_permission before any went out
-        held = HeldRefusals(sender.failed_last_week(db, now=now, errors=HELD_REFUSALS, tz=tz))
+        held = HeldRefusals(sender.refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz))
         sources = SourceChannels(
             db,
             client,

@@ -25,9 +25,10 @@ WEEK = timedelta(days=7)
 WEEK2 = NOW + WEEK
 
 
-def week_one(database: Database, emulator: SlackEmulator) -> tuple[Passes, int]:  # noqa: F811
+def week_one(database: Database, emulator: SlackEmulator, *, news_in_week: int = 2) -> tuple[Passes, int]:  # noqa: F811
     """Week 1: the first two channels refuse every post; the third's digest goes out in the second pass, the two
-    fail for the week (staff were told once, in the first pass, which met only the two). News for week 2."""
+    fail for the week (staff were told once, in the first pass, which met only the two). News for ``news_in_week``
+    (the weeks between are quiet: nothing to post)."""
     for channel in DUE[:2]:
         emulator.fail_next("chat.postMessage", error="no_permission", channel=channel, times=100)
     passes = passes_for(database, emulator)
@@ -37,7 +38,7 @@ def week_one(database: Database, emulator: SlackEmulator) -> tuple[Passes, int]:
     for channel in DUE[:2]:
         assert run_of(database, channel).status is DigestRunStatus.FAILED
     with database.session() as s:
-        add_practice(s, "Praktijk twee", url="https://example.org/p/2", created_at=IN_WEEK + timedelta(days=7))
+        add_practice(s, "Praktijk twee", url="https://example.org/p/2", created_at=IN_WEEK + (news_in_week - 1) * WEEK)
     return passes, len(notices(database))
 
 
@@ -76,6 +77,28 @@ def test_one_new_refusal_next_to_channels_refused_last_week_is_not_the_passs(
     assert {r.status for r in results.values()} == {SendStatus.FAILED}
     assert len(notices(database)) == told
     assert passes.run(WEEK2 + timedelta(minutes=11)) == {}
+
+
+@pytest.mark.usefixtures("due")
+def test_channels_refused_before_a_quiet_week_do_not_make_one_new_refusal_the_passs(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Week 1 as above; week 2 quiet (nothing posted, every run empty); week 3 the third channel is refused too.
+    The two channels' own refusals two weeks back are remembered for this count as for the order
+    (``REFUSALS_REMEMBERED_WEEKS``): refused again, they do not make the one new refusal the pass's, so the pass asks
+    all three, all fail for the week and staff are not told again."""
+    passes, told = week_one(database, emulator, news_in_week=3)
+    quiet = passes.run(WEEK2)
+    assert {r.status for r in quiet.values()} == {SendStatus.EMPTY} and len(quiet) == len(DUE)
+    emulator.fail_next("chat.postMessage", error="no_permission", channel="C0DIGEST3", times=100)
+    mark = emulator.call_count
+    results = passes.run(NOW + 2 * WEEK)
+    asked = [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)]
+    assert asked == ["C0DIGEST3", "C0DIGEST1", "C0DIGEST2"]
+    assert {c: r.status for c, r in results.items()} == dict.fromkeys(DUE, SendStatus.FAILED)
+    assert len(notices(database)) == told
+    assert passes.run(NOW + 2 * WEEK + timedelta(minutes=11)) == {}
 
 
 @pytest.mark.usefixtures("due")
