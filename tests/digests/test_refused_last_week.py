@@ -118,6 +118,41 @@ def test_every_channel_refused_last_week_and_again_is_still_the_passs_refusal(
     assert len(notices(database)) == told + 1
 
 
+@pytest.mark.usefixtures("due")
+def test_a_pass_stopped_on_channels_refused_before_never_fails_a_channel_it_did_not_ask(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Week 1 as above, and two channels subscribed late whose digests failed that week (posting restricted there),
+    later than the two refusals: week 2 asks them after those two. Week 2 only the two refused channels and the late
+    ones are due, and the two are refused again first: the pass stops there (every channel refused was refused
+    before), so the late channels' posts are held without asking Slack. A channel never asked is no refusal: it does
+    not make the pass go on (the fifth channel's digest is not posted while the week's are held), nor is it failed
+    for the week with ``no_permission``; the week's digests stay due and staff are told for this week."""
+    passes, told = week_one(database, emulator)
+    late = ("C0DIGEST4", "C0DIGEST5")
+    for minutes, channel in zip((22, 33), late, strict=True):
+        subscribe(database, channel)
+        emulator.add_channel(channel, name=channel.lower())
+        emulator.fail_next("chat.postMessage", error="restricted_action", channel=channel)
+        assert passes.run(NOW + timedelta(minutes=minutes))[channel].status is SendStatus.FAILED
+    with database.session() as s:  # the third channel unsubscribed: nothing goes out before the refusals
+        subscription = digest_repo.get_subscription(s, channel_id="C0DIGEST3")
+        assert subscription is not None
+        subscription.active = False
+    mark = emulator.call_count
+    results = passes.run(WEEK2)
+    asked = [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)]
+    assert asked == ["C0DIGEST1", "C0DIGEST2"]
+    assert {c: r.status for c, r in results.items()} == dict.fromkeys((*DUE[:2], *late), SendStatus.RETRY)
+    period = str(results["C0DIGEST4"].period)
+    for channel in late:
+        run = run_of(database, channel, period=period)
+        assert run.status is DigestRunStatus.CLAIMED and "no_permission" in run.error and run.refused_at is None
+        assert len(emulator.messages(channel)) == 0
+    assert len(notices(database)) == told + 1
+
+
 def test_a_refused_channel_look_up_is_not_kept_as_a_refused_post(database: Database, emulator: SlackEmulator) -> None:  # noqa: F811
     """A refusal only the operator can fix met on ``conversations.info`` (a revoked token) leaves the post unasked:
     the run keeps no ``refused_at``, so it is not put after the channels whose posts Slack refused."""
