@@ -305,36 +305,55 @@ def send_due_digests(
 
 
 def _last_refused(session: Session, *, period: str) -> dict[str, datetime]:
-    """When each channel's post was last refused, by channel: this week's run refused when asked (``refused_at``),
-    or a run of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before refused so or failed for its week (a channel the app
-    may not post in, refused again every week while its subscription stays). The latest of those, unless a later
-    week's digest went out without a refusal: the channel's refusals ended there. A week with no post (quiet, or
-    no run) changes nothing."""
-    latest: dict[str, datetime] = {}
+    """When each channel's post was last refused, by channel (``_remembered_refusals``)."""
+    return {channel_id: refusals.at for channel_id, refusals in _remembered_refusals(session, period=period).items()}
+
+
+@dataclass(slots=True)
+class _Refusals:
+    """A channel's refusals remembered in a week's pass: when the latest was, and the errors its digest failed for
+    its week with in the weeks before (``_remembered_refusals``)."""
+
+    at: datetime
+    failed_with: set[str]
+
+
+def _remembered_refusals(session: Session, *, period: str) -> dict[str, _Refusals]:
+    """The refusals of each channel that ``period``'s passes remember, by channel: this week's run refused when asked
+    (``refused_at``), or a run of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before refused so or failed for its week (a
+    channel the app may not post in, refused again every week while its subscription stays). Those since a later
+    week's digest went out without a refusal are forgotten: the channel's refusals ended there. A week with no post
+    (quiet, or no run) changes nothing. The one memory that both orders a pass (``send_due_digests``) and says
+    which refusals a channel met before (``refused_before``)."""
+    remembered: dict[str, _Refusals] = {}
     week = IsoWeek.parse(period)
     for back in range(REFUSALS_REMEMBERED_WEEKS, -1, -1):  # the oldest week first, this one last
         for channel_id, run in digest_repo.list_digest_runs(session, period=str(week.shift(-back))).items():
             times = [run.refused_at] if run.refused_at is not None else []
-            if back and run.status is DigestRunStatus.FAILED:
+            failed = bool(back) and run.status is DigestRunStatus.FAILED
+            if failed:
                 times.append(run.claimed_at)  # renewed just before the refused post
             if run.status is DigestRunStatus.SENT and not times:
-                latest.pop(channel_id, None)  # went out unrefused: what was refused before it is over
+                remembered.pop(channel_id, None)  # went out unrefused: what was refused before it is over
                 continue
-            if channel_id in latest:
-                times.append(latest[channel_id])
-            if times:
-                latest[channel_id] = max(times)
-    return latest
+            if not times:
+                continue
+            refusals = remembered.setdefault(channel_id, _Refusals(max(times), set()))
+            refusals.at = max(refusals.at, *times)
+            if failed:
+                refusals.failed_with.add(run.error)
+    return remembered
 
 
-def failed_last_week(db: Database, *, now: datetime, errors: Collection[str], tz: ZoneInfo = TIMEZONE) -> set[str]:
-    """The channels whose digest of the week before ``now``'s failed for the week with one of the chat service's
-    ``errors`` (``PermanentPostError``): refused for its own reasons then, likely refused so again."""
+def refused_before(db: Database, *, now: datetime, errors: Collection[str], tz: ZoneInfo = TIMEZONE) -> set[str]:
+    """The channels whose digest failed for its week with one of the chat service's ``errors``
+    (``PermanentPostError``) in a week the pass of ``now``'s week remembers (``_remembered_refusals``: one of the
+    ``REFUSALS_REMEMBERED_WEEKS`` weeks before, no digest of it out unrefused since; a quiet week in between changes
+    nothing): refused for its own reasons then, likely refused so again."""
     texts = {_error_text(PermanentPostError(error)) for error in errors}
-    previous = str(IsoWeek.containing(now, tz).shift(-1))
     with db.session() as session:
-        runs = digest_repo.list_digest_runs(session, period=previous)
-    return {c for c, run in runs.items() if run.status is DigestRunStatus.FAILED and run.error in texts}
+        remembered = _remembered_refusals(session, period=str(IsoWeek.containing(now, tz)))
+    return {channel_id for channel_id, refusals in remembered.items() if refusals.failed_with & texts}
 
 
 def _refused_last(refused_at: datetime | None) -> tuple[int, datetime]:

@@ -73,14 +73,16 @@ class HeldRefusals:
     for the week, as the refusals after it at once). At the end of a pass with none sent, two or more such channels
     are the pass's refusal: one only the operator can fix (``OperatorRefusals``: said at ERROR once, staff told once
     per week, the week's digests stay due); a single one is its channel's. Two such refusals with nothing sent are
-    evidence enough: the rest of the pass posts no more (``stopped``), its channels held as well, so a pass over 300
-    channels refused so makes two posts, not 300. Each refusal asked is kept on the week's run (``refused_at``), so
+    evidence enough: the rest of the pass posts no more (``stopped``), its channels held as well without being asked
+    (so not refusals: never counted, never failed for one), so a pass over 300 channels refused so makes two posts,
+    not 300. Each refusal asked is kept on the week's run (``refused_at``), so
     the next pass, in this process or any other, asks first the channels not refused yet (``digests.sender``): two
     channels refused for their own reasons do not hold back the week's other digests.
 
-    A channel whose digest failed last week with such a refusal (``refused_before``: its own, the app may not post
-    there) is likely refused so again: it does not count towards ``ENOUGH`` while the pass held a channel that was
-    not, so it neither stops the pass nor makes a single other refusal the pass's."""
+    A channel whose digest failed for its week with such a refusal in a week the pass remembers (``refused_before``:
+    ``digests.sender.refused_before``, the memory that orders the pass, across a quiet week too; its own refusal, the
+    app may not post there) is likely refused so again: it does not count towards ``ENOUGH`` while the pass held a
+    channel that was not, so it neither stops the pass nor makes a single other refusal the pass's."""
 
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 
@@ -111,10 +113,13 @@ class HeldRefusals:
         return next(iter(self._held.values()))
 
     def hold_if_stopped(self, channel_id: str) -> None:
-        """Once ``stopped``: hold ``channel_id``'s post without asking Slack (``OperatorRefusalError``, not asked)."""
+        """Once ``stopped``: hold ``channel_id``'s post without asking Slack (``OperatorRefusalError``, not asked).
+        Its run stays claimed, but it is not one of the refusals held: a channel never asked neither counts towards
+        ``ENOUGH`` (a pass stopped on channels refused before stays stopped) nor is failed for a refusal it did not
+        get (``settle``)."""
         error = self.stopped()
         if error is not None:
-            self.hold(channel_id, error)
+            log.debug("digest for %s held unasked: %s", channel_id, error)
             raise OperatorRefusalError(error, asked=False)
 
     def settle(self, refusals: OperatorRefusals) -> dict[str, str]:
@@ -431,7 +436,7 @@ def due_digests_poster(
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
         # and of the posts refused with no_permission before any went out
-        held = HeldRefusals(sender.failed_last_week(db, now=now, errors=HELD_REFUSALS, tz=tz))
+        held = HeldRefusals(sender.refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz))
         sources = SourceChannels(
             db,
             client,

@@ -25,9 +25,10 @@ WEEK = timedelta(days=7)
 WEEK2 = NOW + WEEK
 
 
-def week_one(database: Database, emulator: SlackEmulator) -> tuple[Passes, int]:  # noqa: F811
+def week_one(database: Database, emulator: SlackEmulator, *, news_in_week: int = 2) -> tuple[Passes, int]:  # noqa: F811
     """Week 1: the first two channels refuse every post; the third's digest goes out in the second pass, the two
-    fail for the week (staff were told once, in the first pass, which met only the two). News for week 2."""
+    fail for the week (staff were told once, in the first pass, which met only the two). News for ``news_in_week``
+    (the weeks between are quiet: nothing to post)."""
     for channel in DUE[:2]:
         emulator.fail_next("chat.postMessage", error="no_permission", channel=channel, times=100)
     passes = passes_for(database, emulator)
@@ -37,7 +38,7 @@ def week_one(database: Database, emulator: SlackEmulator) -> tuple[Passes, int]:
     for channel in DUE[:2]:
         assert run_of(database, channel).status is DigestRunStatus.FAILED
     with database.session() as s:
-        add_practice(s, "Praktijk twee", url="https://example.org/p/2", created_at=IN_WEEK + timedelta(days=7))
+        add_practice(s, "Praktijk twee", url="https://example.org/p/2", created_at=IN_WEEK + (news_in_week - 1) * WEEK)
     return passes, len(notices(database))
 
 
@@ -79,6 +80,28 @@ def test_one_new_refusal_next_to_channels_refused_last_week_is_not_the_passs(
 
 
 @pytest.mark.usefixtures("due")
+def test_channels_refused_before_a_quiet_week_do_not_make_one_new_refusal_the_passs(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Week 1 as above; week 2 quiet (nothing posted, every run empty); week 3 the third channel is refused too.
+    The two channels' own refusals two weeks back are remembered for this count as for the order
+    (``REFUSALS_REMEMBERED_WEEKS``): refused again, they do not make the one new refusal the pass's, so the pass asks
+    all three, all fail for the week and staff are not told again."""
+    passes, told = week_one(database, emulator, news_in_week=3)
+    quiet = passes.run(WEEK2)
+    assert {r.status for r in quiet.values()} == {SendStatus.EMPTY} and len(quiet) == len(DUE)
+    emulator.fail_next("chat.postMessage", error="no_permission", channel="C0DIGEST3", times=100)
+    mark = emulator.call_count
+    results = passes.run(NOW + 2 * WEEK)
+    asked = [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)]
+    assert asked == ["C0DIGEST3", "C0DIGEST1", "C0DIGEST2"]
+    assert {c: r.status for c, r in results.items()} == dict.fromkeys(DUE, SendStatus.FAILED)
+    assert len(notices(database)) == told
+    assert passes.run(NOW + 2 * WEEK + timedelta(minutes=11)) == {}
+
+
+@pytest.mark.usefixtures("due")
 def test_every_channel_refused_last_week_and_again_is_still_the_passs_refusal(
     database: Database,
     emulator: SlackEmulator,  # noqa: F811
@@ -92,6 +115,41 @@ def test_every_channel_refused_last_week_and_again_is_still_the_passs_refusal(
         subscription.active = False
     results = passes.run(WEEK2)
     assert {c: r.status for c, r in results.items()} == dict.fromkeys(DUE[:2], SendStatus.RETRY)
+    assert len(notices(database)) == told + 1
+
+
+@pytest.mark.usefixtures("due")
+def test_a_pass_stopped_on_channels_refused_before_never_fails_a_channel_it_did_not_ask(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Week 1 as above, and two channels subscribed late whose digests failed that week (posting restricted there),
+    later than the two refusals: week 2 asks them after those two. Week 2 only the two refused channels and the late
+    ones are due, and the two are refused again first: the pass stops there (every channel refused was refused
+    before), so the late channels' posts are held without asking Slack. A channel never asked is no refusal: it does
+    not make the pass go on (the fifth channel's digest is not posted while the week's are held), nor is it failed
+    for the week with ``no_permission``; the week's digests stay due and staff are told for this week."""
+    passes, told = week_one(database, emulator)
+    late = ("C0DIGEST4", "C0DIGEST5")
+    for minutes, channel in zip((22, 33), late, strict=True):
+        subscribe(database, channel)
+        emulator.add_channel(channel, name=channel.lower())
+        emulator.fail_next("chat.postMessage", error="restricted_action", channel=channel)
+        assert passes.run(NOW + timedelta(minutes=minutes))[channel].status is SendStatus.FAILED
+    with database.session() as s:  # the third channel unsubscribed: nothing goes out before the refusals
+        subscription = digest_repo.get_subscription(s, channel_id="C0DIGEST3")
+        assert subscription is not None
+        subscription.active = False
+    mark = emulator.call_count
+    results = passes.run(WEEK2)
+    asked = [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)]
+    assert asked == ["C0DIGEST1", "C0DIGEST2"]
+    assert {c: r.status for c, r in results.items()} == dict.fromkeys((*DUE[:2], *late), SendStatus.RETRY)
+    period = str(results["C0DIGEST4"].period)
+    for channel in late:
+        run = run_of(database, channel, period=period)
+        assert run.status is DigestRunStatus.CLAIMED and "no_permission" in run.error and run.refused_at is None
+        assert len(emulator.messages(channel)) == 0
     assert len(notices(database)) == told + 1
 
 
