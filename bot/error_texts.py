@@ -13,7 +13,7 @@ from babel.numbers import format_decimal
 from bot.errors import Count, Problem, WieweetError
 from bot.i18n import N_, format_stored_date, locale, t
 from bot.register.validation import FieldError
-from bot.text import printable
+from bot.text import mask_secrets, printable
 
 ERROR_KEYS: Mapping[str, str] = {
     # a "who knows" query that cannot be searched (bot.matching.query)
@@ -264,8 +264,9 @@ SHOWN_VALUE_CHARS = 60
 
 def shown_value(value: str) -> str:
     """A cell's value as a problem line quotes it: without control characters (nor anything else that acts on a
-    terminal), whitespace runs as one space, cut at ``SHOWN_VALUE_CHARS``."""
-    text = " ".join(printable(value).split())
+    terminal), whitespace runs as one space, its secrets masked (``mask_secrets``: a link's password, a token),
+    cut at ``SHOWN_VALUE_CHARS``."""
+    text = mask_secrets(" ".join(printable(value).split()))
     if len(text) > SHOWN_VALUE_CHARS:
         text = text[: SHOWN_VALUE_CHARS - 1] + "…"
     return repr(text)
