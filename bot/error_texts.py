@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 
 from babel.numbers import format_decimal
 
-from bot.errors import Count, Problem, WieweetError
-from bot.i18n import N_, format_stored_date, locale, t
+from bot.errors import Count, Problem, Size, WieweetError
+from bot.i18n import N_, format_size, format_stored_date, locale, t
 from bot.register.validation import FieldError
 from bot.text import mask_secrets, printable
 
@@ -284,6 +284,8 @@ def problem_text(line: str, lang: str) -> str:
             values[name] = field_error_text(value, lang)
             if value.value and value.code in FIELD_ERROR_KEYS:  # the value refused (the English message quotes it)
                 key, values["value"] = N_("import.at_cell_value"), shown_value(value.value)
+        elif isinstance(value, Size):
+            values[name] = format_size(value, lang)
         elif isinstance(value, Count):
             values[name] = format_decimal(value, locale=locale(lang))
         elif isinstance(value, Problem):
