@@ -61,7 +61,8 @@ def list_queued(session: Session) -> Queued:
     of each timer's question."""
     timers = routing_repo.list_pending_timers(session)
     messages = outbox_repo.list_queued_outbox_messages(session)
-    ids = {row.question_id for row in [*messages, *timers] if row.question_id is not None}
+    ids = {m.question_id for m in messages if m.question_id is not None}
+    ids |= {t.question_id for t in timers if t.question_id is not None}
     questions = {q.id: q for q in question_repo.list_questions_in_id_order(session, question_ids=ids)}
     return Queued(
         messages=messages,
