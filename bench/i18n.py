@@ -8,6 +8,7 @@ formatters a few times per digest, so what matters is that ``t`` stays within a 
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
@@ -82,4 +83,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()  # no options: --help says what it does
     main()

@@ -75,7 +75,7 @@ from typing import Any, NamedTuple, TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-sys.path.append(str(Path(__file__).resolve().parent))  # for _data; after the packages (bench/digests.py)
+sys.path.append(str(Path(__file__).resolve().parent))  # for _data; after the packages (no bench script shadows one)
 
 import _data  # noqa: E402
 import numpy as np  # noqa: E402

@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping
 
 from babel.numbers import format_decimal
 
-from bot.errors import Count, Problem, WieweetError
-from bot.i18n import N_, format_stored_date, locale, t
+from bot.errors import Count, Problem, Size, WieweetError
+from bot.i18n import N_, format_size, format_stored_date, locale, t
 from bot.register.validation import FieldError
-from bot.text import printable
+from bot.text import mask_secrets, printable
 
 ERROR_KEYS: Mapping[str, str] = {
     # a "who knows" query that cannot be searched (bot.matching.query)
@@ -264,8 +264,9 @@ SHOWN_VALUE_CHARS = 60
 
 def shown_value(value: str) -> str:
     """A cell's value as a problem line quotes it: without control characters (nor anything else that acts on a
-    terminal), whitespace runs as one space, cut at ``SHOWN_VALUE_CHARS``."""
-    text = " ".join(printable(value).split())
+    terminal), whitespace runs as one space, its secrets masked (``mask_secrets``: a link's password, a token),
+    cut at ``SHOWN_VALUE_CHARS``."""
+    text = mask_secrets(" ".join(printable(value).split()))
     if len(text) > SHOWN_VALUE_CHARS:
         text = text[: SHOWN_VALUE_CHARS - 1] + "…"
     return repr(text)
@@ -283,6 +284,8 @@ def problem_text(line: str, lang: str) -> str:
             values[name] = field_error_text(value, lang)
             if value.value and value.code in FIELD_ERROR_KEYS:  # the value refused (the English message quotes it)
                 key, values["value"] = N_("import.at_cell_value"), shown_value(value.value)
+        elif isinstance(value, Size):
+            values[name] = format_size(value, lang)
         elif isinstance(value, Count):
             values[name] = format_decimal(value, locale=locale(lang))
         elif isinstance(value, Problem):

@@ -79,6 +79,11 @@ class Count(int):
     plain ``int`` value (a row number) is shown as it is."""
 
 
+class Size(int):
+    """A file's size in bytes in an import's problem, shown in the reader's language (``bot.i18n.format_size``:
+    "20,0 MB", "20.0 MB")."""
+
+
 class ImportFailed(WieweetError):
     """A register import with errors: nothing was written. ``errors`` lists every problem found."""
 

@@ -35,6 +35,7 @@ from babel.dates import format_skeleton, format_time, get_day_names
 from babel.lists import format_list as _babel_format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.units import format_unit
 
 DOMAIN = "wieweet"
@@ -248,6 +249,17 @@ def weekday_name(weekday: int, lang: str) -> str:
 def format_list(items: Sequence[str], lang: str) -> str:
     """A list in a sentence: "A, B en C", "A, B and C"."""
     return _babel_format_list(list(items), locale=locale(lang))
+
+
+MIB = 1024 * 1024
+
+
+def format_size(size: int, lang: str) -> str:
+    """A file's size in ``lang``'s number format: in MB (of 1024 × 1024 bytes) with one decimal from a tenth of one
+    ("2.048,0 MB", "2,048.0 MB"), else in bytes ("900 bytes")."""
+    if size >= MIB // 10:
+        return f"{format_decimal(size / MIB, format='#,##0.0', locale=locale(lang))} MB"
+    return f"{format_decimal(size, locale=locale(lang))} bytes"
 
 
 def format_duration(seconds: float, lang: str) -> str:

@@ -28,7 +28,7 @@ from bot.privacy.audit import record_counts
 from bot.retry import RetryPolicy
 from storage import outbox_repo, question_repo, routing_repo
 from storage.enums import QUEUED_ENTITY, QuestionStatus, TimerKind
-from storage.models import OutboxMessage, Timer
+from storage.models import OutboxMessage, Question, Timer
 
 DISCARDED = "discarded"
 DISCARD_ACTION = "discard"
@@ -53,16 +53,22 @@ class Queued:
     messages: list[OutboxMessage]
     timers: list[Timer]
     question_status: dict[int, QuestionStatus]  # of the timers' questions
+    questions: dict[int, Question]  # the messages' and timers' questions (whom a message goes to may be unnamed)
 
 
 def list_queued(session: Session) -> Queued:
     """Outbox messages not sent, failed or ended (oldest first) and timers not done (by due time), with the status
     of each timer's question."""
     timers = routing_repo.list_pending_timers(session)
+    messages = outbox_repo.list_queued_outbox_messages(session)
+    ids = {m.question_id for m in messages if m.question_id is not None}
+    ids |= {t.question_id for t in timers if t.question_id is not None}
+    questions = {q.id: q for q in question_repo.list_questions_in_id_order(session, question_ids=ids)}
     return Queued(
-        messages=outbox_repo.list_queued_outbox_messages(session),
+        messages=messages,
         timers=timers,
-        question_status=_statuses(session, {t.question_id for t in timers if t.question_id is not None}),
+        question_status={t.question_id: questions[t.question_id].status for t in timers if t.question_id in questions},
+        questions=questions,
     )
 
 

@@ -83,3 +83,26 @@ def is_slack_channel_id(value: object, *, prefixes: str = "CDG") -> bool:
     """Whether ``value`` is a Slack conversation id (``C…``, ``G…``, ``D…``; ``prefixes``: only some of them), all of
     it."""
     return isinstance(value, str) and value[:1] in prefixes and SLACK_CHANNEL_ID.fullmatch(value) is not None
+
+
+# A web address's user information (``scheme://user:password@``, or a token as the user name) ...
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#@\s]*)@")
+# ... a query value whose name says it is a secret (``?token=…``, ``&password=…``, ``&sig=…``, ``&api_key=…``) ...
+_SECRET_QUERY = re.compile(r"(?i)([?&;][^=&#;\s]*(?:pass|token|secret|key|sig|auth)[^=&#;\s]*=)[^&#;\s]+")
+# ... and a Slack token (bot, user, app-level, configuration: ``xoxb-…``, ``xoxp-…``, ``xapp-…``, ``xoxe.xoxp-…``).
+_SLACK_TOKEN = re.compile(r"\b(xox[a-z]|xapp)([.-])[A-Za-z0-9.-]+")
+
+
+def _masked_userinfo(match: re.Match[str]) -> str:
+    user, colon, _password = match.group(2).partition(":")
+    return f"{match.group(1)}{user}:***@" if colon else f"{match.group(1)}***@"
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the secrets a quoted value may hold masked: a web address's password (``https://dienst:***@…``;
+    a user name alone, which may be a token, as ``https://***@…``), a query value named like a secret
+    (``?token=***``) and a Slack token (``xoxb-***``). For text a person or a log reads (an import's problem lines);
+    an e-mail address is left: it is what the line is about."""
+    text = _URL_USERINFO.sub(_masked_userinfo, text)
+    text = _SECRET_QUERY.sub(r"\1***", text)
+    return _SLACK_TOKEN.sub(r"\1\2***", text)

@@ -21,7 +21,7 @@ def bench() -> ModuleType:
     path = list(sys.path)
     try:
         return load_script(ROOT / "bench" / "check_ranking_stable.py", "check_ranking_stable_for_test")
-    finally:  # the script puts bench/ first on the path, where bench/digests.py would shadow the digests package
+    finally:  # the script puts bench/ first on the path, where a script named like a package would shadow it
         sys.path[:] = path
 
 

@@ -406,3 +406,24 @@ def test_a_rows_problem_quotes_the_refused_value_safely_in_both_languages(databa
     cut = "'" + long_url[:59] + "…'"
     assert "rij 4, kolom url: " in dutch.stderr and f"Waarde: {cut}" in dutch.stderr
     assert f"Value: {cut}" in english.stderr and long_url not in english.stderr
+
+
+def test_a_refused_value_is_quoted_with_its_secrets_masked(database_url: str, tmp_path: Path) -> None:
+    """A link refused for its ``user:password@`` is quoted with the password masked (a scheduled import's output ends
+    up in mail and logs); so is a token in any refused cell. The rest of the value is still shown."""
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "title,summary,city,year,url\n"
+        "A,B,Gent,2019,https://dienst:Geheim-2026@intranet.gent.be/doc\n"
+        "C,D,Gent,2019,https://x.be/a b?token=Tok3nGeheim\n"
+        "E,F,Gent,2019,xoxb-1234-5678-SlackGeheim\n",
+        encoding="utf-8",
+    )
+    dutch = wieweet(database_url, "import", "practices", str(path))
+    english = wieweet_in(database_url, "en", "import", "practices", str(path))
+    assert dutch.exit_code == english.exit_code == 1
+    for done, value in [(dutch, "Waarde"), (english, "Value")]:
+        assert "Geheim" not in done.stderr and "Geheim" not in done.output, done.stderr
+        assert f"{value}: 'https://dienst:***@intranet.gent.be/doc'" in done.stderr
+        assert f"{value}: 'https://x.be/a b?token=***'" in done.stderr
+        assert f"{value}: 'xoxb-***'" in done.stderr

@@ -24,7 +24,7 @@ def bench() -> ModuleType:
     path = list(sys.path)
     try:
         return load_script(ROOT / "bench" / "feedback_expansion.py", "feedback_expansion_for_test")
-    finally:  # the script puts bench/ first on the path, where bench/digests.py would shadow the digests package
+    finally:  # the script puts bench/ first on the path, where a script named like a package would shadow it
         sys.path[:] = path
 
 

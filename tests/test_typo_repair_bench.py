@@ -23,7 +23,7 @@ def bench() -> ModuleType:
     path = list(sys.path)
     try:
         return load_script(ROOT / "bench" / "typo_repair.py", "typo_repair_for_test")
-    finally:  # the script puts bench/ first on the path, where bench/digests.py would shadow the digests package
+    finally:  # the script puts bench/ first on the path, where a script named like a package would shadow it
         sys.path[:] = path
 
 

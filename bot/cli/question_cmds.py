@@ -20,6 +20,7 @@ from bot.cli import EXIT_BAD_INPUT, EXIT_REFUSED, CliContext, cli_actor, operato
 from bot.cli.business_days import business_calendar
 from bot.cli.options import parse_now
 from bot.cli.output import echo
+from bot.cli.recipients import shown_recipient
 from bot.directory import known_name
 from bot.error_texts import error_text
 from bot.errors import NotFoundError, WieweetError
@@ -35,7 +36,7 @@ from bot.text import is_slack_user_id
 from digests.period import to_local
 from handlers.blocks.routing import status_label
 from storage import outbox_repo, question_repo, register_repo
-from storage.models import OutboxMessage, Question
+from storage.models import Question
 
 QUESTION_ENTITY = "question"
 NOW_OPTION = click.option(
@@ -131,16 +132,8 @@ def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[t
 def _queued_since(session: Session, question: Question, before: set[int]) -> list[str]:
     """What this transaction queued for the question ("asker_update to U0…"), read before a dry run rolls back."""
     added = [m for m in outbox_repo.list_outbox_messages(session, question_id=question.id) if m.id not in before]
-    return [f"{m.kind.value} to {_to(m, question, 'en')}" for m in added]  # close/assign's lines: English still
-
-
-def _to(message: OutboxMessage, question: Question, lang: str) -> str:
-    """Whom a message goes to; the asker of a question staff may not see the asker of (``is_shareable``), unnamed."""
-    if message.recipient_slack_id and message.recipient_slack_id == question.asker_slack_id:
-        return message.recipient_slack_id if is_shareable(question) else t("cli.to_asker", lang)
-    if message.channel_id and message.channel_id == question.channel_id and not is_shareable(question):
-        return t("cli.to_thread", lang)  # where it was asked: not named, as the question's thread is not
-    return message.recipient_slack_id or message.channel_id or t("cli.to_staff", lang)
+    # close/assign's lines: English still
+    return [f"{m.kind.value} to {shown_recipient(m, question, 'en')}" for m in added]
 
 
 def _thread(question: Question, lang: str) -> str:
@@ -212,7 +205,7 @@ def question_show(cli: CliContext, question_id: int) -> None:
             echo(f"  {timer.id:>6}  {timer.kind.value:<22} " + t("cli.due", lang, when=_local(timer.due_at, tz)))
         echo(t("cli.show_queued", lang, count=len(view.queued)))
         for m in view.queued:
-            to = t("cli.to", lang, to=_to(m, q, lang))
+            to = t("cli.to", lang, to=shown_recipient(m, q, lang))
             echo(f"  {m.id:>6}  {m.kind.value:<22} {to:<15} " + t("cli.due", lang, when=_local(m.next_attempt_at, tz)))
 
 

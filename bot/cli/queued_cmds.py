@@ -11,6 +11,7 @@ import click
 from bot.cli import EXIT_REFUSED, CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
+from bot.cli.recipients import shown_recipient
 from bot.i18n import N_, format_list, t, tn
 from bot.outbox import redraw_of, shown_kind
 from bot.restore import LIVE_CLAIM, OpenQuestionTimers, Stranded, discard_queued, list_queued
@@ -72,7 +73,7 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
             f"{col['post_started']}"
         )
         for m in queued.messages:
-            to = m.recipient_slack_id or m.channel_id or "-"
+            to = shown_recipient(m, queued.questions.get(m.question_id) if m.question_id is not None else None, lang)
             question = str(m.question_id) if m.question_id is not None else "-"
             started = t("cli.yes" if m.post_started_at is not None else "cli.no", lang)
             redrawn = redraw_of(m)  # a sent recruiting DM drawn again, not a request of its own

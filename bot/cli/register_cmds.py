@@ -21,9 +21,9 @@ from bot.cli.output import echo
 from bot.config import Settings
 from bot.error_texts import problem_text
 from bot.errors import ConfigError, ImportFailed
-from bot.i18n import local_day, t, tn
+from bot.i18n import MIB, local_day, t, tn
 from bot.register import identity, marked, profiles, service
-from bot.register.file_guards import LIMITS, MIB
+from bot.register.file_guards import LIMITS
 from bot.register.files import check_register_path
 from bot.register.report import ImportReport
 from bot.register.themes import ensure_default_themes

@@ -23,9 +23,8 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.reader.workbook import WorkbookParser
 from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
 
-from bot.errors import Count, ImportFailed, file_refused
-
-MIB = 1024 * 1024
+from bot.errors import Count, ImportFailed, Size, file_refused
+from bot.i18n import MIB, format_size
 
 SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 EXCEL_COLUMNS = 16_384  # Excel's own size of a sheet: columns A to XFD ...
@@ -51,7 +50,8 @@ LIMITS = FileLimits()
 
 
 def megabytes(size: int) -> str:
-    return f"{size / MIB:,.1f} MB" if size >= MIB // 10 else f"{size:,} bytes"
+    """A size in an English message (a reader's language: pass it as ``Size``, ``problem_text`` formats it)."""
+    return format_size(size, "en")
 
 
 def too_many_columns(name: str, line: int, limits: FileLimits, *, part: str = "") -> ImportFailed:
@@ -153,10 +153,10 @@ def check_xlsx_parts(path: Path, limits: FileLimits) -> None:
             "(an enormous cell or a damaged file; save the sheet as CSV UTF-8 or split it)",
             "xlsx_unpacked",
             file=path.name,
-            size=megabytes(total),
+            size=Size(total),
             part=biggest.filename,
-            part_size=megabytes(biggest.file_size),
-            limit=megabytes(limits.max_unpacked_bytes),
+            part_size=Size(biggest.file_size),
+            limit=Size(limits.max_unpacked_bytes),
         )
     # openpyxl streams worksheets row by row but builds every other part (shared strings, styles, ...) whole.
     for part in parts:
@@ -169,8 +169,8 @@ def check_xlsx_parts(path: Path, limits: FileLimits) -> None:
                 "xlsx_part_too_big",
                 file=path.name,
                 part=part.filename,
-                size=megabytes(part.file_size),
-                limit=megabytes(limits.max_part_bytes),
+                size=Size(part.file_size),
+                limit=Size(limits.max_part_bytes),
             )
     sheets = [part for part in parts if SHEET_PART.fullmatch(part.filename)]
     tabs = _worksheet_tabs(path)  # None: unknown, and every sheet is then held to the limits of the import

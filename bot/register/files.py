@@ -39,7 +39,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-from bot.errors import Count, ImportFailed, WieweetError, file_refused
+from bot.errors import Count, ImportFailed, Size, WieweetError, file_refused
 from bot.files import replace_file
 from bot.register.file_guards import (
     LIMITS,
@@ -177,8 +177,8 @@ def _check_size(name: str, size: int, limits: FileLimits) -> None:
             f"{name}: the file is {megabytes(size)}; at most {megabytes(limits.max_file_bytes)} can be imported "
             "(split the register into several files)",
             file=name,
-            size=megabytes(size),
-            limit=megabytes(limits.max_file_bytes),
+            size=Size(size),
+            limit=Size(limits.max_file_bytes),
         )
 
 

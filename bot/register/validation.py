@@ -25,7 +25,7 @@ from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 from rapidfuzz import fuzz, process
 
-from bot.text import CONTROLS, is_slack_user_id, strip_bidi, strip_invisible
+from bot.text import CONTROLS, is_slack_user_id, mask_secrets, strip_bidi, strip_invisible
 from storage.models import Outcome
 
 EXPERT_COLUMNS: tuple[str, ...] = (
@@ -442,7 +442,7 @@ def validate_practice(
     problem = url_problem(url, allow_http=allow_http) if url else None
     if problem is not None:
         text = BAD_URL_ALLOWING_HTTP if problem == "bad_url" and allow_http else URL_PROBLEMS[problem]
-        check.error("url", problem, text.format(url=url), value=url)
+        check.error("url", problem, text.format(url=mask_secrets(url)), value=url)  # quoted: its password masked
     raw_year = check.text("year")
     year: int | None = None
     if raw_year:

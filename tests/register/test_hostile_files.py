@@ -12,7 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from bot.error_texts import problem_text
 from bot.errors import ImportFailed
+from bot.i18n import format_size
 from bot.register import files
 from bot.register.files import LIMITS, FileLimits, parse_csv, read_register_file, xml_is_hardened
 from tests.register import hostile
@@ -194,6 +196,27 @@ def test_an_xlsx_that_unpacks_to_too_much(tmp_path: Path) -> None:
     message = refused(write_xlsx_parts(tmp_path / "bomb.xlsx", sheet=blank))
     assert message.startswith("bomb.xlsx: the Excel file unpacks to 65.0 MB (xl/worksheets/sheet1.xml alone 65.0 MB)")
     assert "at most 64.0 MB can be imported" in message
+
+
+@pytest.mark.parametrize(
+    ("lang", "sizes"),
+    [
+        ("nl", "het bestand is 2.005 bytes groot; hoogstens 1.000 bytes"),
+        ("en", "the file is 2,005 bytes; at most 1,000 bytes"),
+    ],
+)
+def test_a_files_size_is_said_in_the_readers_number_format(tmp_path: Path, lang: str, sizes: str) -> None:
+    """Sizes in a refusal are numbers in the reader's language ("2.048,0 MB" in Dutch), as every count is."""
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"name\n" + b"x\n" * 1000)
+    with pytest.raises(ImportFailed) as small:
+        read_register_file(path, limits=FileLimits(max_file_bytes=1000))
+    assert sizes in problem_text(small.value.errors[0], lang)
+    with pytest.raises(ImportFailed) as big:
+        parse_csv(b"x" * (3 * MIB // 2), name="big.csv", limits=FileLimits(max_file_bytes=MIB))
+    shown = problem_text(big.value.errors[0], lang)
+    assert ("1,5 MB groot; hoogstens 1,0 MB" if lang == "nl" else "1.5 MB; at most 1.0 MB") in shown, shown
+    assert format_size(2048 * MIB, lang) == ("2.048,0 MB" if lang == "nl" else "2,048.0 MB")
     assert "holds 6 parts; at most 5" in refused(
         write_xlsx_parts(tmp_path / "p.xlsx", sheet=b""), FileLimits(max_parts=5)
     )

@@ -18,6 +18,7 @@ from bot.register.validation import (
     validate_practice,
     validate_theme,
 )
+from bot.text import mask_secrets
 from storage.models import Outcome
 
 THEMES = ThemeResolver(
@@ -200,6 +201,29 @@ def test_practice_field_errors(values: dict[str, str], column: str, code: str, m
     assert len(errors) == 1, errors
     assert (errors[0].column, errors[0].code) == (column, code)
     assert message in errors[0].message
+
+
+def test_a_url_problem_quotes_the_link_with_its_password_masked() -> None:
+    (error,) = practice_errors(url="https://dienst:Geheim-2026@intranet.gent.be/doc")
+    assert error.code == "url_credentials" and "Geheim" not in error.message
+    assert error.message.startswith("'https://dienst:***@intranet.gent.be/doc' has a user name or password")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://dienst:Geheim@intranet.gent.be/doc", "https://dienst:***@intranet.gent.be/doc"),
+        ("https://:Geheim@gent.be/x", "https://:***@gent.be/x"),
+        ("https://ghp_Geheim@github.com/x", "https://***@github.com/x"),  # a user name alone may be a token
+        ("see https://a.be/p?id=4&access_token=Geheim#top", "see https://a.be/p?id=4&access_token=***#top"),
+        ("https://a.be/p?Password=Geheim;x=1", "https://a.be/p?Password=***;x=1"),
+        ("xoxb-1234-5678-Geheim, xapp-1-A0-Geheim", "xoxb-***, xapp-***"),
+        ("https://www.gent.be/wonen?id=4", "https://www.gent.be/wonen?id=4"),  # nothing secret: as it was
+        ("jan.peeters@gent.be", "jan.peeters@gent.be"),  # an e-mail address is what its line is about
+    ],
+)
+def test_mask_secrets(text: str, shown: str) -> None:
+    assert mask_secrets(text) == shown
 
 
 def test_the_register_file_may_keep_http_links_but_never_a_user_name() -> None:

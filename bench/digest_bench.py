@@ -2,8 +2,8 @@
 
 Usage::
 
-    python bench/digests.py                                    # 300 channels, 5,000 questions, 2,000 practices
-    python bench/digests.py --channels 50 --questions 1000 --practices 400 --threads 4
+    python bench/digest_bench.py                                    # 300 channels, 5,000 questions, 2,000 practices
+    python bench/digest_bench.py --channels 50 --questions 1000 --practices 400 --threads 4
 
 A temporary SQLite database gets the shipped themes, 800 invented experts (some opted out or withdrawn), one busy
 week (Monday 16 – Monday 23 November 2026) with ``--questions`` questions (public, private, anonymous and from
