@@ -143,3 +143,17 @@ def test_staff_on_the_command_line_are_told_the_person_cannot_be_reached(network
         "UAALST: cannot be reached (Slack said user_disabled" in english.output and "asked before" not in english.output
     )
     assert _dm(network)[1:] == (1, "user_disabled")  # still given up, not queued again
+
+
+def test_their_entry_imported_again_with_a_new_slack_id_asks_the_new_account(network: Network) -> None:
+    topic_id, _ = _queued(network)
+    expert_id = _given_up(network, "user_disabled")
+    with network.database.session() as session:  # the register imported again: a new account for the same person
+        expert = session.get(Expert, expert_id)
+        assert expert is not None
+        expert.slack_user_id = "UAALSTNEW"
+    with network.database.session() as session:
+        [request] = network.service.ask_to_add_expertise(
+            session, actor=STAFF, topic_id=topic_id, expert_ids=[expert_id], now=LATER
+        )
+    assert (request.slack_user_id, request.queued, request.unreachable) == ("UAALSTNEW", True, "")
