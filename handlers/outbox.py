@@ -439,8 +439,8 @@ class OutboxSender:
                 error,
             )
             return
-        if message.kind in ASKER_KINDS:
-            if permanent:
+        if message.kind in ASKER_KINDS or message.kind is OutboxKind.EXPERTISE_REQUEST:
+            if permanent:  # a recruiting DM too: its mark is what recruiting reads (``bot.needs.recruiting``)
                 self._asker_unreachable(message, error)
             return
         if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
@@ -499,8 +499,9 @@ class OutboxSender:
             return False
 
     def _asker_unreachable(self, message: OutboxMessage, error: str) -> None:
-        """A DM to the asker failed for good: when it can never arrive (their account deactivated), they are treated
-        as gone (``_person_gone``), which withdraws everything they asked. One failed answer is not enough for that:
+        """A DM to the asker (or a recruiting DM) failed for good: when it can never arrive (their account
+        deactivated), they are treated as gone (``_person_gone``), which withdraws everything they asked and marks
+        their register entry away. One failed answer is not enough for that:
         after ``account_inactive``, ``user_not_found`` or ``cannot_dm_bot``, only when ``users.info`` then says the
         account is deleted (``user_disabled`` says so itself). Otherwise nothing follows."""
         user = message.recipient_slack_id

@@ -285,7 +285,7 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
                 session, actor=cli_actor(), topic_id=topic_id, expert_ids=ids, now=now
             )
             for r in requests:
-                if r.unreachable:  # their last DM was given up, the account gone: not asked again
+                if r.unreachable:  # Slack cannot reach them (bot.needs.recruiting): not asked again
                     echo(t("cli.recruit_unreachable", lang, user=r.slack_user_id, error=r.unreachable))
                 else:
                     echo(f"{r.slack_user_id}: {'asked' if r.queued else 'asked before'}")

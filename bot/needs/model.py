@@ -166,7 +166,7 @@ class RecruitRequest:
     topic_id: int
     slack_user_id: str
     queued: bool  # False: they were asked about this topic before, or cannot be reached
-    unreachable: str = ""  # why not queued: their last recruiting DM was given up, Slack saying the account is gone
+    unreachable: str = ""  # why not queued: Slack cannot reach them (its error, or why their entry is marked away)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,9 @@
 * ``ask_to_add_expertise`` — staff only — a DM (outbox ``expertise_request``) to each chosen candidate, once per
   topic, person and label (``request_key``; also a DM queued before the key held the label), counting only DMs sent
   or still queued (one that ended unsent or failed is queued again): a topic labelled again may be asked about again.
-  Someone whose last recruiting DM was given up because their Slack account is gone is not asked again
-  (``RecruitRequest.unreachable``: Slack's error), so staff learn they cannot be reached.
+  Someone Slack cannot reach (``_account_gone``: their register entry marked so, or their last recruiting DM refused
+  with an error Slack says of the recipient alone) is not asked while no DM reached them since
+  (``RecruitRequest.unreachable``: why), so staff learn they cannot be reached; the audit row names them too.
 * ``add_topic_to_profile`` — the person asked adds the topic to their own profile (only the topic they were asked
   about, checked against the request sent to them, and only while the topic may still be shown with the label they
   were asked about: ``TopicLabelGone`` otherwise).
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,7 @@ from bot.needs.core import (
 )
 from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
 from bot.outbox import LABEL_GONE, ExpertiseRequest, PayloadError, read_as
+from bot.register.marked import KEPT_ACTION, get_unreachable_mark
 from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage import outbox_repo, register_repo
@@ -122,7 +124,7 @@ class Recruiting:
             ):
                 asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, False)
                 continue
-            gone = _account_gone(session, slack_user_id=person.slack_user_id)
+            gone = _account_gone(session, expert_id=expert_id, slack_user_id=person.slack_user_id)
             if gone:  # a DM would fail again: staff are told, nothing is queued
                 asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, False, unreachable=gone)
                 continue
@@ -143,7 +145,11 @@ class Recruiting:
             entity_type="need_topic",
             entity_key=str(topic_id),
             before=None,
-            after={"asked": [r.slack_user_id for r in requests if r.queued], "label": plan.label},
+            after={
+                "asked": [r.slack_user_id for r in requests if r.queued],
+                "label": plan.label,
+                **({"unreachable": unreachable} if (unreachable := _unreachable(requests)) else {}),
+            },
             now=now,
         )
         return requests
@@ -196,6 +202,11 @@ class Recruiting:
                 now=now,
             )
         return label
+
+
+def _unreachable(requests: Sequence[RecruitRequest]) -> dict[str, str]:
+    """Those not asked because they cannot be reached, with why (for the audit row)."""
+    return {r.slack_user_id: r.unreachable for r in requests if r.unreachable}
 
 
 def label_still_shown(session: Session, *, topic_id: int, asked: str) -> str | None:
@@ -329,24 +340,66 @@ def _asked_before_the_key_held_the_label(session: Session, *, topic_id: int, sla
     return " ".join(_asked_label(legacy).split()).casefold() == " ".join(label.split()).casefold()
 
 
-# What the sender records (``last_error``) when a DM was given up because the person's Slack account is gone
-# (``handlers.outbox``'s permanent errors of a recipient: deactivated, deleted, or a bot)
-ACCOUNT_GONE_ERRORS = frozenset({"account_inactive", "user_disabled", "user_not_found", "cannot_dm_bot"})
+# What Slack says of the recipient alone when it refuses a DM (the account deactivated, unknown to Slack, a bot):
+# never ``account_inactive``, which Slack also says of the bot's own token (the app or the workspace disabled, which
+# an admin can undo: every DM fails alike then). The person counts as gone after that error only when the sender
+# confirmed it (``users.info``: the account deleted) and marked their register entry away (``_account_gone``).
+RECIPIENT_GONE_ERRORS = frozenset({"user_disabled", "user_not_found", "cannot_dm_bot"})
+# Audit actions that do not say the person was reached or their entry renewed: the marks themselves
+_MARK_ACTIONS = frozenset({"unreachable", KEPT_ACTION})
 
 
-def _account_gone(session: Session, *, slack_user_id: str) -> str:
-    """Why this person cannot be reached (Slack's error), when the last recruiting DM to them that ended — sent or
-    given up — was given up because their account is gone; empty otherwise (one sent since: they were reached)."""
+def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> str:
+    """Why this person cannot be reached (Slack's error, or the reason of their register entry's mark), or empty.
+
+    Gone: their register entry is marked away because Slack cannot reach them (``bot.register.marked``: set by the
+    outbox sender once ``users.info`` confirmed the account deleted, by Slack's ``user_change``, or by a DM refused
+    with ``user_disabled``, ``user_not_found`` or ``cannot_dm_bot``; cleared when the account is found active again
+    or they or staff make them available), or the last recruiting DM to this Slack id that ended was given up with
+    one of ``RECIPIENT_GONE_ERRORS``, and their register entry has not changed since (re-activated, imported again).
+    Either holds only while no DM of any kind reached this Slack id after it."""
+    expert = register_repo.get_expert(session, expert_id=expert_id)
+    if expert is None or expert.slack_user_id != slack_user_id:
+        return ""
+    since: datetime | None = None
+    why = ""
+    mark = get_unreachable_mark(session, expert=expert)
+    if mark is not None:
+        since, why = _utc(mark[0]), mark[1] or "unreachable"
+    messages = outbox_repo.list_outbox_messages_to(session, slack_user_id=slack_user_id)
     ended = [
         m
-        for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=slack_user_id)
+        for m in messages
         if m.kind is OutboxKind.EXPERTISE_REQUEST and (m.sent_at is not None or m.failed_at is not None)
     ]
-    if not ended:
+    if ended and why == "":
+        last = max(ended, key=lambda m: (_utc(m.sent_at or m.failed_at), m.id))
+        error = (last.last_error or "").strip()
+        if last.sent_at is None and last.failed_at is not None and error in RECIPIENT_GONE_ERRORS:
+            failed_at = _utc(last.failed_at)
+            if not _entry_changed_since(session, email=expert.email, since=failed_at):
+                since, why = failed_at, error
+    if since is None:
         return ""
-    last = max(ended, key=lambda m: (m.sent_at or m.failed_at, m.id))
-    error = (last.last_error or "").strip()
-    return error if last.sent_at is None and error in ACCOUNT_GONE_ERRORS else ""
+    reached = any(m.sent_at is not None and _utc(m.sent_at) > since for m in messages)
+    return "" if reached else why
+
+
+def _entry_changed_since(session: Session, *, email: str, since: datetime) -> bool:
+    """Whether the register entry changed after ``since`` other than by being marked unreachable: made available
+    again, edited, imported again (its audit log)."""
+    for entry in register_repo.list_audit_log(session, entity_type="expert", entity_key=email, limit=50):
+        if _utc(entry.at) <= since:
+            return False
+        if entry.action not in _MARK_ACTIONS:
+            return True
+    return False
+
+
+def _utc(at: datetime | None) -> datetime:
+    """A stored time, aware (SQLite gives it back naive, in UTC)."""
+    assert at is not None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _undelivered(message: OutboxMessage) -> bool:
