@@ -6,7 +6,7 @@ Usage::
     python bench/eval_matching.py --lexical       # wieweet without the semantic signal (also a row by default)
     python bench/eval_matching.py --ablations     # also wieweet with single mechanisms switched off (dev, held-out)
     python bench/eval_matching.py --failures dev  # list wieweet's failing *dev* queries (tuning: implies --sets dev)
-    python bench/eval_matching.py --sets dev      # only what tuning may look at: dev, dev3, dev4, dev5, dev6, real dev
+    python bench/eval_matching.py --sets dev      # only what tuning may look at: dev, dev3–dev7, real dev
     python bench/eval_matching.py --gap-levels register  # every column with "nobody knows" read against each
                                                   # register's own levels (the option of round 18; default off)
     python bench/eval_matching.py --context-words on  # a question's generic words beside a topical one left out
@@ -29,9 +29,11 @@ back through ``bot.matching.loader`` — one register per set:
 * **dev5** and **dev5 held-out**: ``bench/eval/dev5/`` (when present), a third tuning set with a register of its own,
   loaded like dev4, with the every-4th held-out split.
 * **dev6** and **dev6 held-out**: ``bench/eval/dev6/`` (when present), a fourth tuning set with a register of its
-  own, loaded like dev4 and dev5, with the every-4th held-out split. With dev4, dev5 and dev6 the gap model is
-  validated across four registers (``bench/fit_gap_model.py``: fit on three registers' dev queries, evaluate on the
-  fourth's).
+  own, loaded like dev4 and dev5, with the every-4th held-out split.
+* **dev7** and **dev7 held-out**: ``bench/eval/dev7/`` (when present), a fifth tuning set with a register of its
+  own (other sub-topics: sport, cemeteries, heritage, civil affairs, ports, elderly care …), loaded like dev4–dev6,
+  with the every-4th held-out split. With dev4–dev7 the gap model is validated across five registers
+  (``bench/fit_gap_model.py``: fit on four registers' dev queries, evaluate on the fifth's).
 * **real dev**: ``bench/eval/realdev/`` (when present) — real public Dutch government Q&A pages (another publisher
   than the real-text set's) imported as practices, each page's published question graded against its own page
   (practice relevance only, no gaps). A tuning set: every query counts (no held-out split), ``--failures realdev``
@@ -52,8 +54,8 @@ Metrics (gap queries are left out of the ranking metrics; they only count for ga
   ``bot.matching.gapmodel``); each baseline gets the threshold on its own top score that maximises gap F1 on dev,
   applied unchanged to the other sets.
 * Calibration curve: wieweet's gap probability against thresholds 0.1 … 0.9 — precision, recall and F1 per
-  threshold, for dev, dev3, dev4, dev5, dev6 and blind (the product decides at the shipped model's threshold, fitted
-  on dev).
+  threshold, for dev, dev3, dev4, dev5, dev6, dev7 and blind (the product decides at the shipped model's threshold,
+  fitted on dev).
 """
 
 from __future__ import annotations
@@ -85,14 +87,15 @@ DEV3_QUERIES = EVAL_DIR / "dev3" / "queries.jsonl"
 DEV4_DIR = EVAL_DIR / "dev4"  # a tuning set with its own register
 DEV5_DIR = EVAL_DIR / "dev5"  # a third tuning set with its own register
 DEV6_DIR = EVAL_DIR / "dev6"  # a fourth tuning set with its own register
+DEV7_DIR = EVAL_DIR / "dev7"  # a fifth tuning set with its own register
 REALDEV_DIR = EVAL_DIR / "realdev"  # real public government text that tuning may look at (practices only)
 # tuning sets with a register of their own
-OWN_REGISTER_SETS = (("dev4", DEV4_DIR), ("dev5", DEV5_DIR), ("dev6", DEV6_DIR))
+OWN_REGISTER_SETS = (("dev4", DEV4_DIR), ("dev5", DEV5_DIR), ("dev6", DEV6_DIR), ("dev7", DEV7_DIR))
 BLIND_DIR = EVAL_DIR / "blind"
 REALTEXT_DIR = EVAL_DIR / "realtext"
 UNSEEN_SETS = frozenset({"blind", "realtext"})  # never listed query by query, never used for tuning
 # reported, never listed
-HELDOUT_SETS = frozenset({"heldout", "dev3heldout", "dev4heldout", "dev5heldout", "dev6heldout"})
+HELDOUT_SETS = frozenset({"heldout", "dev3heldout", "dev4heldout", "dev5heldout", "dev6heldout", "dev7heldout"})
 SET_LABELS = {
     "dev": "dev",
     "heldout": "held-out",
@@ -104,11 +107,14 @@ SET_LABELS = {
     "dev5heldout": "dev5 held-out",
     "dev6": "dev6",
     "dev6heldout": "dev6 held-out",
+    "dev7": "dev7",
+    "dev7heldout": "dev7 held-out",
     "realdev": "real dev",
     "blind": "blind",
     "realtext": "real text",
 }
-TUNING_SETS = ("dev", "dev3", "dev4", "dev5", "dev6", "realdev")  # what `--sets dev` evaluates and tuning may look at
+# what `--sets dev` evaluates and tuning may look at
+TUNING_SETS = ("dev", "dev3", "dev4", "dev5", "dev6", "dev7", "realdev")
 EVAL_NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)  # the imports' "now": every profile confirmed that day
 CURVE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -342,8 +348,8 @@ def tuning_queries() -> list[EvalQuery]:
 
 
 def own_register_queries(name: str, directory: Path) -> list[EvalQuery]:
-    """A tuning set's queries over its own register (dev4, dev5, dev6: ids prefixed ``<name>/``; the every-4th split
-    taken from the original id), or none when the set is not there."""
+    """A tuning set's queries over its own register (dev4–dev7: ids prefixed ``<name>/``; the every-4th split taken
+    from the original id), or none when the set is not there."""
     path = directory / "queries.jsonl"
     if not path.exists():
         return []
@@ -365,6 +371,11 @@ def dev6_queries(directory: Path = DEV6_DIR) -> list[EvalQuery]:
     return own_register_queries("dev6", directory)
 
 
+def dev7_queries(directory: Path = DEV7_DIR) -> list[EvalQuery]:
+    """The dev7 set's queries (ids prefixed ``dev7/``), or none."""
+    return own_register_queries("dev7", directory)
+
+
 def realdev_queries(directory: Path = REALDEV_DIR) -> list[EvalQuery]:
     """The real-dev set's queries (ids prefixed ``realdev/``; every one counts: no held-out split), or none."""
     path = directory / "queries.jsonl"
@@ -374,8 +385,8 @@ def realdev_queries(directory: Path = REALDEV_DIR) -> list[EvalQuery]:
 
 
 def tuning_set_queries_file(name: str) -> Path | None:
-    """The queries file a tuning set is read from when present (dev3, dev4, dev5, dev6, real dev); None for dev
-    (always there) and for any other set."""
+    """The queries file a tuning set is read from when present (dev3–dev7, real dev); None for dev (always
+    there) and for any other set."""
     if name == "dev3":
         return DEV3_QUERIES
     directory = dict(OWN_REGISTER_SETS).get(name, REALDEV_DIR if name == "realdev" else None)
@@ -384,7 +395,7 @@ def tuning_set_queries_file(name: str) -> Path | None:
 
 def tuning_registers() -> list[tuple[str, Register, list[EvalQuery]]]:
     """What fitting may use, per register: the demo register with its dev queries (own sets and dev3), and each
-    tuning set with a register of its own (dev4, dev5, dev6) with its dev queries."""
+    tuning set with a register of its own (dev4–dev7) with its dev queries."""
     out = [("demo", load_register_db(), tuning_queries())]
     for name, directory in OWN_REGISTER_SETS:
         dev = [q for q in own_register_queries(name, directory) if q.split == "dev"]
@@ -581,7 +592,7 @@ def main(argv: list[str] | None = None) -> None:
         "--sets",
         choices=("all", "dev"),
         default="all",
-        help="dev: evaluate only what tuning may look at (dev, dev3, dev4, dev5, dev6, real dev); all: every set",
+        help="dev: evaluate only what tuning may look at (dev, dev3–dev7, real dev); all: every set",
     )
     ap.add_argument(
         "--gap-levels",

@@ -22,7 +22,7 @@ Usage (a variant is a comma-separated list of ``Options`` fields, e.g. ``"expert
     python bench/feedback_expansion.py                          # fused top 5 experts + practices, 2+ docs, 3 concepts
     python bench/feedback_expansion.py --variant experts_only=1 # any variant, through eval_matching.py --sets dev
     python bench/feedback_expansion.py --variant gate=0.3 --concepts  # also list each question's feedback concepts
-    python bench/feedback_expansion.py --grid                   # the built-in grid in one process (dev, dev3–dev6)
+    python bench/feedback_expansion.py --grid                   # the built-in grid in one process (dev, dev3–dev7)
     python bench/feedback_expansion.py --grid "top=1" "source=meaning,rocchio=0.3"   # these variants side by side
     python bench/feedback_expansion.py --diagnose               # where the first pass leaves failing dev paraphrases
     python bench/feedback_expansion.py --speed --variant gate=0.3   # added CPU per question on the speed bench
@@ -369,7 +369,7 @@ GRID = (  # the round 16 rows of docs/matching-evaluation.md
 
 
 def grid(specs: Sequence[str]) -> None:
-    """Every variant of ``specs`` over the dev sets with experts (dev, dev3–dev6; meaning on), in one process: the
+    """Every variant of ``specs`` over the dev sets with experts (dev, dev3–dev7; meaning on), in one process: the
     first pass made once per question, the expanded search once per variant. Prints per set expert MRR@10 / hit@3,
     paraphrase MRR@10 and gap F1, and the mean paraphrase MRR@10, against the first pass (the engine as it is)."""
     import bench_semantic  # noqa: PLC0415
@@ -417,7 +417,7 @@ def grid(specs: Sequence[str]) -> None:
 
 
 def diagnose() -> None:
-    """Where the first pass leaves the right expert of each dev paraphrase it does not rank first (dev, dev3–dev6;
+    """Where the first pass leaves the right expert of each dev paraphrase it does not rank first (dev, dev3–dev7;
     meaning on): its rank among the first 30 by the engine and by meaning alone, and how many of the default
     variant's feedback concepts it holds against the wrong first expert."""
     sets = [s for s in em.load_sets(em.BLIND_DIR, em.REALTEXT_DIR, only_dev=True) if s.name != "realdev"]

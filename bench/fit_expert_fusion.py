@@ -12,7 +12,7 @@ rounds 5-13). This asks whether a *learned* mix of the signals the engine alread
 register it was not fitted on.
 
 Data: the *dev* queries of every tuning set over its own register (``eval_matching.tuning_registers``: the demo
-register with queries.jsonl, queries_dev2.jsonl and dev3; dev4; dev5; dev6). Held-out queries, the blind set and the
+register with queries.jsonl, queries_dev2.jsonl and dev3; dev4–dev7). Held-out queries, the blind set and the
 real-text set are never read. For each dev query with graded experts (no gap) the engine's first ``DEPTH`` experts
 are read with their signals, from one search through wrapped private methods (no engine change): the words' score
 normalised by the question's ideal (after the contact floor, and before it), the share of the question's concepts the

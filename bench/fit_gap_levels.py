@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             json.dumps(
                 {
                     "fitted_by": "bench/fit_gap_levels.py",
-                    "data": "dev queries of bench/eval/queries.jsonl, queries_dev2.jsonl, dev3/; dev4/, dev5/, dev6/ "
+                    "data": "dev queries of bench/eval/queries.jsonl, queries_dev2.jsonl, dev3/; dev4/–dev7/ "
                     "(own registers); the words' features z-scored over each register's own levels "
                     "(bot.matching.levels)",
                     "model": model.to_json(),

@@ -11,15 +11,15 @@ Usage::
 
 Data: the *dev* queries of every tuning set, each over its own register — the demo register with
 ``bench/eval/queries.jsonl``, ``bench/eval/queries_dev2.jsonl`` and ``bench/eval/dev3/queries.jsonl`` (written by
-someone who never saw the engine), and ``bench/eval/dev4/``, ``bench/eval/dev5/`` and ``bench/eval/dev6/``, each
-with a register of its own (other people, cities and wording) — imported as ``bench/eval_matching.py`` does.
-Held-out queries (every 4th of each set), the blind set and the real-text set are never read here. For each dev
-query the gap features are computed by a matcher over the query's own register, twice — with the semantic index
-(``semantic`` model) and without it (``lexical`` model) — and an L2-regularised logistic regression is fitted on
-standardised features, gap = positive class.
+someone who never saw the engine), and ``bench/eval/dev4/``, ``bench/eval/dev5/``, ``bench/eval/dev6/`` and
+``bench/eval/dev7/``, each with a register of its own (other people, cities and wording) — imported as
+``bench/eval_matching.py`` does. Held-out queries (every 4th of each set), the blind set and the real-text set are
+never read here. For each dev query the gap features are computed by a matcher over the query's own register,
+twice — with the semantic index (``semantic`` model) and without it (``lexical`` model) — and an L2-regularised
+logistic regression is fitted on standardised features, gap = positive class.
 
 Across registers. The blind set has a register of its own, and a feature whose scale depends on the register (a raw
-cosine, say) does not carry there. So with two registers or more (now four: demo, dev4, dev5, dev6), every
+cosine, say) does not carry there. So with two registers or more (now five: demo, dev4, dev5, dev6, dev7), every
 candidate is also validated leave-one-register-out: fitted (C and threshold chosen as below) on the other registers'
 dev queries alone, then applied unchanged to the left-out register's; every direction is printed, and a table per
 model: each direction, the pooled decisions (each direction's own threshold) and the pooled left-out probabilities
@@ -392,8 +392,8 @@ def main(argv: list[str] | None = None) -> None:
             json.dumps(
                 {
                     "fitted_by": "bench/fit_gap_model.py",
-                    "data": "dev queries of bench/eval/queries.jsonl, queries_dev2.jsonl, dev3/; dev4/, dev5/, dev6/ "
-                    "(own registers)"
+                    "data": "dev queries of bench/eval/queries.jsonl, queries_dev2.jsonl, dev3/; dev4/, dev5/, dev6/, "
+                    "dev7/ (own registers)"
                     + "".join(f"; {k}: kept as shipped, not refitted in this run" for k in models if k not in kinds),
                     "models": {k: v.to_json() for k, v in models.items()},
                 },

@@ -8,7 +8,7 @@ Usage::
     python bench/typo_repair.py --generated --register bench/eval/dev4   # one register instead of the four
     python bench/typo_repair.py --listing                    # the repairs on the development query sets
 
-``--generated``: for each register (by default the demo register and dev4, dev5 and dev6's), up to ``--words`` (600)
+``--generated``: for each register (by default the demo register and dev4–dev7's), up to ``--words`` (600)
 of its words of 5–12 letters, drawn at random — words of people's names (experts, practice contacts, answerers) and
 generic words left out — each get ``--edits`` (20) random single edits: a letter inserted, deleted or replaced, or two
 neighbours swapped. An edit shorter than 5 letters or one the register knows (a register word, a glossary word, a
@@ -19,7 +19,7 @@ With ``--keyboard`` an inserted or replacing letter is one next to the original 
 inserted one may also double it); with ``--uniform`` any letter is as likely (mostly a far key). One random
 generator (``--seed``) serves all registers in turn, so the counts are the same on every run of the same code.
 
-``--listing``: every repair the parser makes on the development query sets (dev, dev3, dev4, dev5, dev6, real dev:
+``--listing``: every repair the parser makes on the development query sets (dev, dev3–dev7, real dev:
 ``eval_matching.load_sets(..., only_dev=True)``, which never reads the held-out, blind or real-text sets), one line
 each: set, query id, kind, "typo → repair", typo or cognate, and the query.
 
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         action="append",
         help="a register directory (experts.csv, practices.csv, answers.csv); repeatable; "
-        "default: the demo register, dev4, dev5, dev6",
+        "default: the demo register, dev4–dev7",
     )
     args = ap.parse_args(argv)
     if args.listing:

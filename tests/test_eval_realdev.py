@@ -139,7 +139,9 @@ def _eval_matching() -> ModuleType:
     return load_script(ROOT / "bench" / "eval_matching.py", "eval_matching_for_test")
 
 
-@pytest.mark.parametrize("name", ["blind", "realtext", "heldout", "dev4heldout", "dev5heldout", "dev6heldout"])
+@pytest.mark.parametrize(
+    "name", ["blind", "realtext", "heldout", "dev4heldout", "dev5heldout", "dev6heldout", "dev7heldout"]
+)
 def test_the_unseen_and_held_out_sets_are_never_listed_query_by_query(
     name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -175,14 +177,14 @@ def test_listing_failures_loads_the_tuning_sets_only(monkeypatch: pytest.MonkeyP
     assert seen == [True, False]
 
 
-@pytest.mark.parametrize("name", ["dev3", "dev4", "dev5", "dev6", "realdev"])
+@pytest.mark.parametrize("name", ["dev3", "dev4", "dev5", "dev6", "dev7", "realdev"])
 def test_listing_the_failures_of_a_missing_tuning_set_is_a_clean_error(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     module = _eval_matching()
     missing = tmp_path / "nowhere"
     monkeypatch.setattr(module, "DEV3_QUERIES", missing / "dev3" / "queries.jsonl")
-    own = tuple((name, missing / name) for name in ("dev4", "dev5", "dev6"))
+    own = tuple((name, missing / name) for name in ("dev4", "dev5", "dev6", "dev7"))
     monkeypatch.setattr(module, "OWN_REGISTER_SETS", own)
     monkeypatch.setattr(module, "REALDEV_DIR", missing / "realdev")
 
