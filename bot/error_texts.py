@@ -13,7 +13,7 @@ from babel.numbers import format_decimal
 from bot.errors import Count, Problem, Size, WieweetError
 from bot.i18n import N_, format_size, format_stored_date, locale, t
 from bot.register.validation import FieldError
-from bot.text import mask_secrets, printable
+from bot.text import shown_value
 
 ERROR_KEYS: Mapping[str, str] = {
     # a "who knows" query that cannot be searched (bot.matching.query)
@@ -141,6 +141,8 @@ FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validat
     "too_long": N_("field.too_long"),
     "bad_characters": N_("field.bad_characters"),
     "bad_email": N_("field.bad_email"),
+    "bad_slack_id": N_("field.bad_slack_id"),
+    "bad_key": N_("field.bad_key"),
     "bad_language": N_("field.bad_language"),
     "unknown_theme": N_("field.unknown_theme"),
     "email_taken": N_("field.email_taken"),
@@ -257,19 +259,6 @@ IMPORT_KEYS: Mapping[str, str] = {  # Problem.code (bot.errors) of an import's p
     "erased_id_left_out": N_("import.erased_id_left_out"),
     "erased_id_relisted": N_("import.erased_id_relisted"),
 }
-
-# how much of a refused cell value an import's problem line shows
-SHOWN_VALUE_CHARS = 60
-
-
-def shown_value(value: str) -> str:
-    """A cell's value as a problem line quotes it: without control characters (nor anything else that acts on a
-    terminal), whitespace runs as one space, its secrets masked (``mask_secrets``: a link's password, a token),
-    cut at ``SHOWN_VALUE_CHARS``."""
-    text = mask_secrets(" ".join(printable(value).split()))
-    if len(text) > SHOWN_VALUE_CHARS:
-        text = text[: SHOWN_VALUE_CHARS - 1] + "…"
-    return repr(text)
 
 
 def problem_text(line: str, lang: str) -> str:

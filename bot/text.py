@@ -106,3 +106,17 @@ def mask_secrets(text: str) -> str:
     text = _URL_USERINFO.sub(_masked_userinfo, text)
     text = _SECRET_QUERY.sub(r"\1***", text)
     return _SLACK_TOKEN.sub(r"\1\2***", text)
+
+
+# how much of a refused cell value an import's problem line shows
+SHOWN_VALUE_CHARS = 60
+
+
+def shown_value(value: str) -> str:
+    """A cell's value as a problem line quotes it: without control characters (nor anything else that acts on a
+    terminal), whitespace runs as one space, its secrets masked (``mask_secrets``: a link's password, a token),
+    cut at ``SHOWN_VALUE_CHARS``."""
+    text = mask_secrets(" ".join(printable(value).split()))
+    if len(text) > SHOWN_VALUE_CHARS:
+        text = text[: SHOWN_VALUE_CHARS - 1] + "…"
+    return repr(text)

@@ -356,7 +356,8 @@ def test_themes_list_and_import(database_url: str, tmp_path: Path) -> None:
     bad.write_text(THEME_HEADER + "\nZorg!,Zorg,,\n", encoding="utf-8")
     result = wieweet(database_url, "themes", "import", str(bad))
     assert result.exit_code == 1
-    assert "error: bad.csv: rij 2, kolom key: 'Zorg!' is not a valid theme key" in result.stderr
+    assert "error: bad.csv: rij 2, kolom key: Gebruik kleine letters, cijfers en streepjes" in result.stderr
+    assert "Bedoel je zorg? Waarde: 'Zorg!'" in result.stderr
     assert "error: bad.csv: rij 2, kolom label_en: Dit veld is verplicht." in result.stderr
 
 

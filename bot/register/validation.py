@@ -25,7 +25,7 @@ from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 from rapidfuzz import fuzz, process
 
-from bot.text import CONTROLS, is_slack_user_id, mask_secrets, strip_bidi, strip_invisible
+from bot.text import CONTROLS, is_slack_user_id, mask_secrets, shown_value, strip_bidi, strip_invisible
 from storage.models import Outcome
 
 EXPERT_COLUMNS: tuple[str, ...] = (
@@ -122,7 +122,9 @@ ANY_THEME = AnyTheme()
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One problem with one field. ``code`` is stable (for tests and translations), ``message`` is English."""
+    """One problem with one field. ``code`` is stable (for tests and translations), ``message`` is English; a
+    message quoting the value refused quotes it by ``bot.text.shown_value`` (cut, its secrets masked), as every
+    output does."""
 
     column: str
     code: str  # missing | too_long | bad_characters | bad_email | bad_slack_id | bad_language | unknown_theme |
@@ -324,7 +326,7 @@ class _Checker:
         try:
             return normalise_email(raw)
         except ValueError as exc:
-            self.error(column, "bad_email", f"{raw!r} is not a valid email address ({exc})", value=raw)
+            self.error(column, "bad_email", f"{shown_value(raw)} is not a valid email address ({exc})", value=raw)
             return raw
 
     def themes(self, lookup: ThemeLookup, column: str = "themes") -> tuple[str, ...]:
@@ -339,14 +341,14 @@ class _Checker:
                 self.error(
                     column,
                     "unknown_theme",
-                    f"{item!r} is a synonym of several themes ({', '.join(owners)}): write the one you mean",
+                    f"{shown_value(item)} is a synonym of several themes ({', '.join(owners)}): write the one you mean",
                     owners[0],
                     value=item,
                 )
                 continue
             suggestion = lookup.suggest(item)
             hint = f" (did you mean {suggestion!r}?)" if suggestion else " (see `wieweet themes list`)"
-            self.error(column, "unknown_theme", f"unknown theme {item!r}{hint}", suggestion, value=item)
+            self.error(column, "unknown_theme", f"unknown theme {shown_value(item)}{hint}", suggestion, value=item)
         return tuple(sorted(keys))
 
 
@@ -369,7 +371,8 @@ def validate_expert(
         check.error(
             "slack_user_id",
             "bad_slack_id",
-            f"{slack_user_id!r} is not a Slack user id (like U012AB3CD; leave empty for someone outside Slack{hint})",
+            f"{shown_value(slack_user_id)} is not a Slack user id "
+            f"(like U012AB3CD; leave empty for someone outside Slack{hint})",
             suggestion,
             value=slack_user_id,
         )
@@ -383,7 +386,8 @@ def validate_expert(
         suggestion = suggest_language(item)
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         what = "an ISO 639-1 language code" if re.fullmatch(r"[a-z]{2}", code) else "a two-letter language code"
-        check.error("languages", "bad_language", f"{item!r} is not {what} (nl, en, fr{hint})", suggestion, value=item)
+        message = f"{shown_value(item)} is not {what} (nl, en, fr{hint})"
+        check.error("languages", "bad_language", message, suggestion, value=item)
     record = ExpertRecord(
         name=name,
         email=email,
@@ -433,7 +437,8 @@ def validate_practice(
         check.error(
             "outcome",
             "unknown_outcome",
-            f"unknown outcome {raw_outcome!r} (use good, mixed or failed, or goed, gemengd or mislukt{hint})",
+            f"unknown outcome {shown_value(raw_outcome)} "
+            f"(use good, mixed or failed, or goed, gemengd or mislukt{hint})",
             suggestion,
             value=raw_outcome,
         )
@@ -442,13 +447,14 @@ def validate_practice(
     problem = url_problem(url, allow_http=allow_http) if url else None
     if problem is not None:
         text = BAD_URL_ALLOWING_HTTP if problem == "bad_url" and allow_http else URL_PROBLEMS[problem]
-        check.error("url", problem, text.format(url=mask_secrets(url)), value=url)  # quoted: its password masked
+        check.error("url", problem, text.format(url=shown_value(url)), value=url)
     raw_year = check.text("year")
     year: int | None = None
     if raw_year:
         match = re.fullmatch(r"(\d{1,4})(?:\.0+)?", raw_year)  # Excel may give 2019 as "2019.0"
         if match is None:
-            check.error("year", "bad_year", f"{raw_year!r} is not a year (write it like 2019)", value=raw_year)
+            message = f"{shown_value(raw_year)} is not a year (write it like 2019)"
+            check.error("year", "bad_year", message, value=raw_year)
         else:
             year = int(match.group(1))
             if not MIN_YEAR <= year <= today.year + 1:
@@ -472,13 +478,13 @@ def validate_practice(
 
 
 URL_PROBLEMS: Final = {
-    "bad_url": "{url!r} is not a web address (it must start with https://)",
-    "insecure_url": "{url!r} is not a secure web address (it must start with https://, not http://)",
-    "url_credentials": "{url!r} has a user name or password before its site name (like https://name@site); "
+    "bad_url": "{url} is not a web address (it must start with https://)",
+    "insecure_url": "{url} is not a secure web address (it must start with https://, not http://)",
+    "url_credentials": "{url} has a user name or password before its site name (like https://name@site); "
     "give the address without it",
 }
 # ``bad_url`` where plain http is allowed (``allow_http``: the staff's register file)
-BAD_URL_ALLOWING_HTTP: Final = "{url!r} is not a web address (it must start with http:// or https://)"
+BAD_URL_ALLOWING_HTTP: Final = "{url} is not a web address (it must start with http:// or https://)"
 
 
 def url_problem(value: str, *, allow_http: bool = False) -> str | None:
@@ -511,12 +517,14 @@ def validate_theme(values: Mapping[str, str | None]) -> tuple[ThemeRecord | None
     key = check.text("key", required=True)
     if key and not THEME_KEY.match(key):
         fixed = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "-", key.lower())).strip("-")
-        suggestion = fixed if fixed and THEME_KEY.match(fixed) else None
+        # no suggestion that would quote a secret pasted here (a token lower-cased is a valid key)
+        suggestion = fixed if fixed and THEME_KEY.match(fixed) and mask_secrets(fixed) == fixed else None
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         check.error(
             "key",
             "bad_key",
-            f"{key!r} is not a valid theme key (lower-case letters, digits and dashes, like publieke-ruimte{hint})",
+            f"{shown_value(key)} is not a valid theme key "
+            f"(lower-case letters, digits and dashes, like publieke-ruimte{hint})",
             suggestion,
             value=key,
         )

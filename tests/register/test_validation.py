@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.error_texts import FIELD_ERROR_KEYS, field_error_text, problem_text
+from bot.register.report import located
 from bot.register.themes import ThemeResolver, shipped_themes
 from bot.register.validation import (
     FieldError,
@@ -18,7 +20,7 @@ from bot.register.validation import (
     validate_practice,
     validate_theme,
 )
-from bot.text import mask_secrets
+from bot.text import mask_secrets, shown_value
 from storage.models import Outcome
 
 THEMES = ThemeResolver(
@@ -316,3 +318,63 @@ def test_no_name_keeps_an_invisible_character(name: str) -> None:
     record, _errors = validate_expert({**EXPERT, "name": f"An {name}"}, themes=THEMES)
     assert record is not None
     assert not any(ch in record.name for ch in (RLO, LRI, PDI, ZWSP, ZWJ, BOM, WJ, "\u200f", "\u061c"))
+
+
+TOKEN = "xoxb-1234-5678-Geheim"
+
+
+class _Row:
+    line = 3
+
+
+class _File:
+    name = "experts.csv"
+
+
+def _errors_quoting(column: str, value: str) -> list[FieldError]:
+    if column == "key":
+        return validate_theme({"key": value, "label_nl": "x", "label_en": "x"})[1]
+    if column in {"outcome", "year", "url"}:
+        return practice_errors(**{column: value})
+    return expert_errors(**{column: value})
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "code"),
+    [
+        ("slack_user_id", TOKEN, "bad_slack_id"),
+        ("slack_user_id", "Geheim " * 20, "bad_slack_id"),  # long: cut, not printed whole
+        ("key", TOKEN, "bad_key"),
+        ("email", TOKEN, "bad_email"),
+        ("languages", TOKEN, "bad_language"),
+        ("themes", TOKEN, "unknown_theme"),
+        ("outcome", TOKEN, "unknown_outcome"),
+        ("year", TOKEN, "bad_year"),
+        ("url", "https://dienst:Geheim@intranet.gent.be/doc", "url_credentials"),
+        ("url", f"https://a.be/{TOKEN}", None),  # a path is not refused: nothing to quote
+    ],
+)
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_no_refused_value_is_quoted_with_its_secret(column: str, value: str, code: str | None, lang: str) -> None:
+    errors = _errors_quoting(column, value)
+    assert [e.code for e in errors if e.code != "too_long"] == ([code] if code else [])
+    for error in errors:
+        line = located(_File(), _Row(), column, error)  # type: ignore[arg-type]
+        for shown in (error.message, str(line), problem_text(line, lang)):
+            assert TOKEN not in shown and ":Geheim@" not in shown and "Geheim " * 10 not in shown, shown
+        assert error.code in FIELD_ERROR_KEYS  # the reader's language, the value quoted by shown_value
+        assert shown_value(value) in problem_text(line, lang)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_bad_slack_id_and_a_bad_key_read_in_the_readers_language(lang: str) -> None:
+    [slack] = expert_errors(slack_user_id="u012ab3cd")
+    [key] = validate_theme({"key": "Publieke Ruimte", "label_nl": "x", "label_en": "x"})[1]
+    said = {"nl": ("Dit is geen Slack-gebruikers-id", "Gebruik kleine letters"), "en": ("This is not a Slack", "Use")}
+    assert field_error_text(slack, lang).startswith(said[lang][0]) and "U012AB3CD" in field_error_text(slack, lang)
+    assert field_error_text(key, lang).startswith(said[lang][1]) and "publieke-ruimte" in field_error_text(key, lang)
+
+
+def test_a_theme_key_suggestion_never_repeats_a_secret() -> None:
+    [error] = validate_theme({"key": TOKEN, "label_nl": "x", "label_en": "x"})[1]
+    assert error.suggestion is None and "geheim" not in error.message.lower()

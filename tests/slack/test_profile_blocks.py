@@ -173,7 +173,7 @@ def test_field_errors_are_put_on_their_block_in_the_readers_language() -> None:
     shown = field_errors(errors, "nl")
     assert shown[ids.profile_block("email")] == "Dit is geen geldig e-mailadres."
     assert "wonen" in shown[ids.profile_block("themes")] and "Bedoel je" in shown[ids.profile_block("themes")]
-    assert shown[ids.profile_block("name")] == "bad id"
+    assert shown[ids.profile_block("name")].startswith("Dit is geen Slack-gebruikers-id")
     assert field_errors(errors[:1], "en")[ids.profile_block("email")] == "This is not a valid e-mail address."
     # a kept expertise is not in the form: its errors (from the topics added to it) go on the input to add them
     bad = [FieldError("expertise", "bad_characters", "contains control characters")]
