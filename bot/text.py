@@ -85,26 +85,56 @@ def is_slack_channel_id(value: object, *, prefixes: str = "CDG") -> bool:
     return isinstance(value, str) and value[:1] in prefixes and SLACK_CHANNEL_ID.fullmatch(value) is not None
 
 
-# A web address's user information (``scheme://user:password@``, or a token as the user name) ...
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#@\s]*)@")
-# ... a query value whose name says it is a secret (``?token=…``, ``&password=…``, ``&sig=…``, ``&api_key=…``) ...
-_SECRET_QUERY = re.compile(r"(?i)([?&;][^=&#;\s]*(?:pass|token|secret|key|sig|auth)[^=&#;\s]*=)[^&#;\s]+")
+# A web address (``scheme://`` and what follows up to a space): its user information is masked ...
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)((?:(?!\b[a-z][a-z0-9+.-]*://)\S)+)")  # to the next one
+# ... a query or fragment value whose name says it is a secret (``?token=…``, ``&password=…``, ``&sig=…``,
+# ``#access_token=…``) ...
+_SECRET_QUERY = re.compile(r"(?i)([?&;#][^=&#;\s]*(?:pass|token|secret|key|sig|auth)[^=&#;\s]*=)[^&#;\s]+")
+# ... a Slack webhook's secret path (``https://hooks.slack.com/services/T…/B…/…``, also workflows and triggers) ...
+_SLACK_HOOK = re.compile(r"(?i)(\bhooks\.slack\.com/(?:services|workflows|triggers)/)[^\s?#]+")
 # ... and a Slack token (bot, user, app-level, configuration: ``xoxb-…``, ``xoxp-…``, ``xapp-…``, ``xoxe.xoxp-…``).
 _SLACK_TOKEN = re.compile(r"\b(xox[a-z]|xapp)([.-])[A-Za-z0-9.-]+")
+_AUTHORITY_END = re.compile(r"[/?#]")
 
 
-def _masked_userinfo(match: re.Match[str]) -> str:
-    user, colon, _password = match.group(2).partition(":")
-    return f"{match.group(1)}{user}:***@" if colon else f"{match.group(1)}***@"
+def _userinfo_end(rest: str) -> int:
+    """Where the user information of a web address (``rest``: what follows ``scheme://``) ends, at its ``@``; -1
+    for none. Up to the last ``@`` before the host, so a password with an unencoded ``@`` is masked whole; a password
+    with an unencoded ``/``, ``?`` or ``#`` ends the host early (``https://dienst:Ge/heim@…``: the "port" is not a
+    number), so then up to the next ``@`` and on to the last one before the host after it."""
+    authority = _AUTHORITY_END.search(rest)
+    end = authority.start() if authority else len(rest)
+    at = rest.rfind("@", 0, end)
+    if at >= 0:
+        return at
+    host, colon, port = rest[:end].rpartition(":")
+    if not colon or port.isdigit() or host.startswith("["):
+        return -1  # no user information (a port, an IPv6 address), or a link whose path holds an @
+    at = rest.find("@", end)
+    if at < 0:
+        return -1
+    after = _AUTHORITY_END.search(rest, at)
+    return rest.rfind("@", at, after.start() if after else len(rest))
+
+
+def _masked_url(match: re.Match[str]) -> str:
+    scheme, rest = match.group(1), match.group(2)
+    at = _userinfo_end(rest)
+    if at < 0:
+        return match.group(0)
+    user, colon, _password = rest[:at].partition(":")
+    return f"{scheme}{user}:***{rest[at:]}" if colon else f"{scheme}***{rest[at:]}"
 
 
 def mask_secrets(text: str) -> str:
     """``text`` with the secrets a quoted value may hold masked: a web address's password (``https://dienst:***@…``;
-    a user name alone, which may be a token, as ``https://***@…``), a query value named like a secret
-    (``?token=***``) and a Slack token (``xoxb-***``). For text a person or a log reads (an import's problem lines);
-    an e-mail address is left: it is what the line is about."""
-    text = _URL_USERINFO.sub(_masked_userinfo, text)
+    a user name alone, which may be a token, as ``https://***@…``; up to the last ``@`` before the host), a query or
+    fragment value named like a secret (``?token=***``, ``#access_token=***``), a Slack webhook's secret path
+    (``hooks.slack.com/services/***``) and a Slack token (``xoxb-***``). For text a person or a log reads (an
+    import's problem lines); an e-mail address is left: it is what the line is about."""
+    text = _URL.sub(_masked_url, text)
     text = _SECRET_QUERY.sub(r"\1***", text)
+    text = _SLACK_HOOK.sub(r"\1***", text)
     return _SLACK_TOKEN.sub(r"\1\2***", text)
 
 

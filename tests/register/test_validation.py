@@ -220,7 +220,19 @@ def test_a_url_problem_quotes_the_link_with_its_password_masked() -> None:
         ("see https://a.be/p?id=4&access_token=Geheim#top", "see https://a.be/p?id=4&access_token=***#top"),
         ("https://a.be/p?Password=Geheim;x=1", "https://a.be/p?Password=***;x=1"),
         ("xoxb-1234-5678-Geheim, xapp-1-A0-Geheim", "xoxb-***, xapp-***"),
+        ("https://dienst:Ge@heim@intranet.gent.be/doc", "https://dienst:***@intranet.gent.be/doc"),  # an @ in it
+        ("https://dienst:Ge/heim@intranet.gent.be/doc", "https://dienst:***@intranet.gent.be/doc"),  # a / in it
+        ("https://dienst:Ge#heim@intranet.gent.be/doc", "https://dienst:***@intranet.gent.be/doc"),  # a # in it
+        ("https://u:G/e@h@intranet.gent.be/p@q", "https://u:***@intranet.gent.be/p@q"),  # to the last @ before the host
+        ("https://a.be/?next=https://u:Geheim@b.be/x", "https://a.be/?next=https://u:***@b.be/x"),  # a link in a link
+        ("https://a.be/cb#access_token=Geheim", "https://a.be/cb#access_token=***"),  # OAuth: the token in the fragment
+        ("https://hooks.slack.com/services/T000/B000/GeheimGeheim", "https://hooks.slack.com/services/***"),  # webhook
+        ("https://hooks.slack.com/workflows/T000/A000/1/Geheim", "https://hooks.slack.com/workflows/***"),
         ("https://www.gent.be/wonen?id=4", "https://www.gent.be/wonen?id=4"),  # nothing secret: as it was
+        ("https://medium.com/@jan", "https://medium.com/@jan"),  # an @ in the path is no user information
+        ("https://a.be:8443/x@y", "https://a.be:8443/x@y"),  # nor after a port
+        ("https://[::1]/a@b", "https://[::1]/a@b"),  # nor after an IPv6 address
+        ("https://a.be/p?email=jan@gent.be", "https://a.be/p?email=jan@gent.be"),
         ("jan.peeters@gent.be", "jan.peeters@gent.be"),  # an e-mail address is what its line is about
     ],
 )
