@@ -357,7 +357,8 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
     with ``user_disabled``, ``user_not_found`` or ``cannot_dm_bot``; cleared when the account is found active again
     or they or staff make them available), or the last recruiting DM to this Slack id that ended was given up with
     one of ``RECIPIENT_GONE_ERRORS``, and their register entry has not changed since (re-activated, imported again).
-    Either holds only while no DM of any kind reached this Slack id after it."""
+    Either holds only while no DM of any kind reached this Slack id after it. A redraw of a DM sent before
+    (``outbox.redraw_of``: an update, not a new DM) counts neither as a DM that reached them nor as one that ended."""
     expert = register_repo.get_expert(session, expert_id=expert_id)
     if expert is None or expert.slack_user_id != slack_user_id:
         return ""
@@ -366,7 +367,12 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
     mark = get_unreachable_mark(session, expert=expert)
     if mark is not None:
         since, why = _utc(mark[0]), mark[1] or "unreachable"
-    messages = outbox_repo.list_outbox_messages_to(session, slack_user_id=slack_user_id)
+    # a redraw (an update of a DM sent before) is no DM that reached them, nor one that ended: left out
+    messages = [
+        m
+        for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=slack_user_id)
+        if outbox.redraw_of(m) is None
+    ]
     ended = [
         m
         for m in messages
